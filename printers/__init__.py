@@ -1,0 +1,1 @@
+"""See README.md: this part is built by its own issue."""

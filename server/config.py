@@ -1,0 +1,301 @@
+"""Loading and validating config.yaml.
+
+The file is validated whole before anything starts; every problem is reported as
+``<file>: <key path>: <what is wrong>`` so the installer knows where to look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key path and problem."""
+
+
+class _Strict(BaseModel):
+    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedName(_Strict):
+    vi: str = Field(min_length=1)
+    en: str | None = None
+
+    def get(self, language: str) -> str:
+        return (self.en if language == "en" else None) or self.vi
+
+
+class Hours(_Strict):
+    open: dt.time
+    close: dt.time
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
+    holidays: list[dt.date] = []
+
+    @model_validator(mode="after")
+    def _close_after_open(self):
+        if self.close <= self.open:
+            raise ValueError("close must be later than open")
+        return self
+
+    def is_open(self, local: dt.datetime) -> bool:
+        return (
+            WEEKDAYS[local.weekday()] in self.days
+            and local.date() not in self.holidays
+            and self.open <= local.time() < self.close
+        )
+
+
+class Site(_Strict):
+    id: Code
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    hours: Hours
+    languages: list[Literal["vi", "en"]] = ["vi", "en"]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class NumberRange(_Strict):
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be below start ({self.start})")
+        return self
+
+
+class Service(_Strict):
+    code: Code
+    name: LocalizedName
+    field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
+    numbers: NumberRange
+    target_wait_minutes: int = Field(default=15, ge=1)
+    default_service_minutes: float = Field(default=5.0, gt=0)
+
+
+class Priority(_Strict):
+    code: Code
+    name: LocalizedName
+
+
+class Policy(_Strict):
+    priority: Literal["strict", "interleave", "none"] = "interleave"
+    normal_per_priority: int = Field(default=2, ge=1)
+    max_wait_minutes: int | None = Field(default=45, ge=1)
+
+
+class Counter(_Strict):
+    number: int = Field(ge=1)
+    name: str | None = None
+    services: Literal["all"] | list[Code]
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Quầy {self.number}"
+
+
+class Voice(_Strict):
+    language: Literal["vi", "en", "vi+en"] = "vi"
+    repeat: int = Field(default=2, ge=1, le=5)
+    chime: bool = True
+
+
+class Display(_Strict):
+    id: Code
+    name: str | None = None
+    counters: Literal["all"] | list[int] = "all"
+    voice: Voice = Voice()
+    ticker: str | None = None
+
+
+class Printer(BaseModel):
+    # driver-specific settings (host, port, device, ...) belong to the printers/ package
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: Code
+    driver: Literal["network", "usb", "serial", "device", "cups", "file"]
+
+
+class Kiosk(_Strict):
+    id: Code
+    printer: Code | None = None
+    services: Literal["all"] | list[Code] = "all"
+
+
+class Config(_Strict):
+    site: Site
+    services: list[Service] = Field(min_length=1)
+    priorities: list[Priority] = []
+    policy: Policy = Policy()
+    counters: list[Counter] = Field(min_length=1)
+    displays: list[Display] = []
+    printers: list[Printer] = []
+    kiosks: list[Kiosk] = []
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        problems: list[tuple[str, str]] = []
+
+        def unique(items, attr, section):
+            seen = set()
+            for i, item in enumerate(items):
+                value = getattr(item, attr)
+                if value in seen:
+                    problems.append((f"{section}[{i}].{attr}", f"{value!r} is used twice"))
+                seen.add(value)
+            return seen
+
+        service_codes = unique(self.services, "code", "services")
+        counter_numbers = unique(self.counters, "number", "counters")
+        printer_ids = unique(self.printers, "id", "printers")
+        unique(self.priorities, "code", "priorities")
+        unique(self.displays, "id", "displays")
+        unique(self.kiosks, "id", "kiosks")
+
+        ranges = sorted((s.numbers.start, s.numbers.end, i) for i, s in enumerate(self.services))
+        for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
+            if s2 <= e1:
+                problems.append((
+                    f"services[{i2}].numbers",
+                    f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
+                    "(ranges must not overlap, or two tickets would show the same number)",
+                ))
+
+        def known(values, valid, path, what):
+            if values == "all":
+                return
+            for j, value in enumerate(values):
+                if value not in valid:
+                    choices = ", ".join(str(v) for v in sorted(valid)) or "none"
+                    problems.append((f"{path}[{j}]", f"unknown {what} {value!r} (known: {choices})"))
+
+        for i, counter in enumerate(self.counters):
+            known(counter.services, service_codes, f"counters[{i}].services", "service")
+        for i, display in enumerate(self.displays):
+            known(display.counters, counter_numbers, f"displays[{i}].counters", "counter")
+        for i, kiosk in enumerate(self.kiosks):
+            known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
+            if kiosk.printer is not None and kiosk.printer not in printer_ids:
+                known([kiosk.printer], printer_ids, f"kiosks[{i}].printer", "printer")
+        served = {c for counter in self.counters for c in
+                  (service_codes if counter.services == "all" else counter.services)}
+        for i, service in enumerate(self.services):
+            if service.code not in served:
+                problems.append((f"services[{i}]", f"no counter serves {service.code!r}"))
+        if problems:
+            raise _CrossReferenceError(problems)
+        return self
+
+    # lookups used all over the server
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: int) -> Counter | None:
+        return next((c for c in self.counters if c.number == number), None)
+
+    def counter_services(self, counter: Counter) -> list[str]:
+        return [s.code for s in self.services] if counter.services == "all" else list(counter.services)
+
+    def display(self, display_id: str) -> Display | None:
+        return next((d for d in self.displays if d.id == display_id), None)
+
+    def display_counters(self, display: Display) -> list[int]:
+        return [c.number for c in self.counters] if display.counters == "all" else list(display.counters)
+
+    def kiosk(self, kiosk_id: str) -> Kiosk | None:
+        return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
+
+class _CrossReferenceError(ValueError):
+    def __init__(self, problems):
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+        self.problems = problems
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key (check its spelling)",
+    "missing": "required key is missing",
+}
+
+
+def _path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not re.fullmatch(r"[a-z_]+", str(part)):
+            continue  # pydantic's union branch labels such as "list[...]" or "literal['all']"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: ValidationError, filename: str) -> str:
+    lines = []
+    for item in error.errors():
+        ctx_error = (item.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _CrossReferenceError):
+            lines += [f"{filename}: {p}: {m}" for p, m in ctx_error.problems]
+            continue
+        message = _FRIENDLY.get(item["type"], item["msg"])
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{filename}: {_path(item['loc'])}: {message}")
+    # a union error reports each branch; keep one line per path and message
+    return "\n".join(dict.fromkeys(lines))
+
+
+def parse_config(data, filename: str = "<config>") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}: (top level): expected a mapping of keys such as site, services, counters")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, filename)) from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    path = Path(path or os.environ.get("QUEUEKIOSK_CONFIG") or DEFAULT_CONFIG)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
+        raise ConfigError(f"{path}: {where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,564 @@
+"""The queue engine: plain functions over a database session, free of Flask and Socket.IO.
+
+Each action changes the database inside the caller's transaction and returns an ``Outcome``
+(what happened); the caller commits and only then tells displays and counters. A refused
+action raises ``QueueError`` before anything is written, or the caller rolls back.
+
+``choose_next`` is the one place that decides which ticket a counter gets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .config import Policy
+from .db import SiteRuntime
+from .models import utcnow
+
+T = m.Ticket.__table__
+E = m.Event.__table__
+C = m.Counter.__table__
+S = m.Service.__table__
+CS = m.CounterService.__table__
+SEQ = m.NumberSequence.__table__
+
+# legal moves of the ticket state machine (SPEC "Ticket lifecycle"); recall keeps "called",
+# transfer puts the ticket back to "waiting" in another queue
+TRANSITIONS = {
+    "waiting": {"called"},
+    "called": {"called", "serving", "done", "no_show", "waiting"},
+    "serving": {"done", "waiting"},
+    "done": set(),
+    "no_show": set(),
+}
+
+EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
+
+
+class QueueError(Exception):
+    """A refused action. ``code`` keys the message catalogue in i18n.py."""
+
+    status = 409
+
+    def __init__(self, code: str, status: int | None = None, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+        if status is not None:
+            self.status = status
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a logged-in user, an API token, or nobody (a citizen at the kiosk)."""
+
+    user_id: int | None = None
+    token_id: int | None = None
+
+
+@dataclass
+class Happened:
+    kind: str  # "ticket.called", "counter.changed", ...
+    ticket: dict | None = None
+    counter: int | None = None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    ticket: dict | None = None
+    happened: list[Happened] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    issued_at: dt.datetime
+    priority: bool
+
+
+# --- time ---------------------------------------------------------------------------------
+
+def local_time(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
+    return now.replace(tzinfo=dt.timezone.utc).astimezone(site.config.site.zone)
+
+
+def business_day(site: SiteRuntime, now: dt.datetime) -> dt.date:
+    """The site's local date: numbers restart at local midnight, not at UTC midnight."""
+    return local_time(site, now).date()
+
+
+# --- views --------------------------------------------------------------------------------
+
+def ticket_view(site: SiteRuntime, row) -> dict:
+    service = site.service_codes.get(row.service_id)
+    return {
+        "id": row.public_id,
+        "number": row.number,
+        "display": str(row.number),
+        "service": service,
+        "origin_service": site.service_codes.get(row.origin_service_id),
+        "priority": site.priority_codes.get(row.priority_id) if row.priority_id else None,
+        "status": row.status,
+        "issued_at": _iso(row.issued_at),
+        "called_at": _iso(row.called_at),
+        "counter": site.counter_numbers.get(row.counter_id) if row.counter_id else None,
+        "target_counter": site.counter_numbers.get(row.target_counter_id) if row.target_counter_id else None,
+        "kiosk": row.kiosk_id,
+        "business_day": row.business_day.isoformat(),
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _event(conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None,
+           counter_id=None, detail=None):
+    actor = actor or Actor()
+    conn.execute(insert(E).values(
+        site_id=site.id, kind=kind, at=now, ticket_id=ticket_id, service_id=service_id,
+        counter_id=counter_id, user_id=actor.user_id, token_id=actor.token_id, detail=detail,
+    ))
+
+
+def _next_number(conn, service_id: int, day: dt.date, start: int) -> int:
+    """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(SEQ).values(service_id=service_id, business_day=day, last_number=start)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SEQ.c.service_id, SEQ.c.business_day],
+        set_={"last_number": SEQ.c.last_number + 1},
+    ).returning(SEQ.c.last_number)
+    return conn.execute(stmt).scalar_one()
+
+
+def _counter_row(conn, site: SiteRuntime, number: int):
+    counter_id = site.counter_ids.get(number)
+    if counter_id is None:
+        raise QueueError("unknown_counter", 404, counter=number)
+    # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
+    return conn.execute(select(C).where(C.c.id == counter_id).with_for_update()).one()
+
+
+def _held_ticket(conn, counter_id: int):
+    return conn.execute(
+        select(T).where(T.c.counter_id == counter_id, T.c.status.in_(m.HELD_STATES))
+    ).first()
+
+
+def _require_held(conn, counter) -> Any:
+    held = _held_ticket(conn, counter.id)
+    if held is None:
+        raise QueueError("no_current_ticket", counter=counter.number)
+    return held
+
+
+def _set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
+    new_status = values.get("status", expected_status)
+    assert new_status in TRANSITIONS[expected_status], (expected_status, new_status)
+    result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
+    if result.rowcount != 1:  # cannot happen under the row lock; refuse rather than corrupt
+        raise QueueError("internal", 500)
+
+
+def _reload(conn, ticket_id: int):
+    return conn.execute(select(T).where(T.c.id == ticket_id)).one()
+
+
+def _service_minutes(conn, site: SiteRuntime, service_id: int) -> float:
+    avg = conn.execute(select(S.c.avg_service_seconds).where(S.c.id == service_id)).scalar()
+    if avg:
+        return avg / 60
+    return site.config.service(site.service_codes[service_id]).default_service_minutes
+
+
+def _open_counters(conn, service_id: int) -> int:
+    return conn.execute(
+        select(func.count()).select_from(C.join(CS, CS.c.counter_id == C.c.id))
+        .where(CS.c.service_id == service_id, C.c.state == "open", C.c.active.is_(True))
+    ).scalar_one()
+
+
+def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int) -> int:
+    """Average service time x people ahead / open counters serving the service."""
+    if ahead <= 0:
+        return 0
+    per_ticket = _service_minutes(conn, site, service_id)
+    return math.ceil(per_ticket * ahead / max(1, _open_counters(conn, service_id)))
+
+
+def _waiting_ahead(conn, row) -> int:
+    """Waiting tickets of the same queue that came before; a priority ticket counts only priority ones."""
+    query = select(func.count()).where(
+        T.c.site_id == row.site_id, T.c.business_day == row.business_day,
+        T.c.status == "waiting", T.c.service_id == row.service_id, T.c.id != row.id,
+        or_(T.c.issued_at < row.issued_at, and_(T.c.issued_at == row.issued_at, T.c.id < row.id)),
+    )
+    if row.priority_id is not None:
+        query = query.where(T.c.priority_id.is_not(None))
+    return conn.execute(query).scalar_one()
+
+
+def _with_position(conn, site, row) -> dict:
+    view = ticket_view(site, row)
+    if row.status == "waiting":
+        ahead = _waiting_ahead(conn, row)
+        view["waiting_ahead"] = ahead
+        view["eta_minutes"] = estimate_minutes(conn, site, row.service_id, ahead)
+    else:
+        view["waiting_ahead"] = 0
+        view["eta_minutes"] = 0
+    return view
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+def issue(session: Session, site: SiteRuntime, service: str, priority: str | None = None,
+          kiosk: str | None = None, now: dt.datetime | None = None, actor: Actor | None = None,
+          check_hours: bool = True) -> Outcome:
+    now = now or utcnow()
+    config = site.config
+    service_cfg = config.service(service)
+    service_id = site.service_ids.get(service)
+    if service_cfg is None or service_id is None:
+        raise QueueError("unknown_service", 404, service=service)
+    priority_id = None
+    if priority is not None:
+        priority_id = site.priority_ids.get(priority)
+        if priority_id is None:
+            raise QueueError("unknown_priority", 404, priority=priority)
+    if kiosk is not None:
+        kiosk_cfg = config.kiosk(kiosk)
+        if kiosk_cfg is None:
+            raise QueueError("unknown_kiosk", 404, kiosk=kiosk)
+        if kiosk_cfg.services != "all" and service not in kiosk_cfg.services:
+            raise QueueError("service_not_at_kiosk", 409, kiosk=kiosk, service=service)
+    hours = config.site.hours
+    if check_hours and not hours.is_open(local_time(site, now)):
+        raise QueueError("closed", 409, open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
+
+    conn = session.connection()
+    day = business_day(site, now)
+    number = _next_number(conn, service_id, day, service_cfg.numbers.start)
+    if number > service_cfg.numbers.end:
+        # the caller rolls back, so the sequence does not move: no gap, no partial write
+        raise QueueError("range_exhausted", 409, service=service, end=service_cfg.numbers.end)
+    ticket_id = conn.execute(insert(T).values(
+        public_id=secrets.token_urlsafe(9), site_id=site.id, origin_service_id=service_id,
+        service_id=service_id, number=number, business_day=day, priority_id=priority_id,
+        kiosk_id=kiosk, status="waiting", issued_at=now, transfers=0,
+    ).returning(T.c.id)).scalar_one()
+    _event(conn, site, "issued", now, actor, ticket_id, service_id,
+           detail={"number": number, "priority": priority, "kiosk": kiosk})
+    view = _with_position(conn, site, _reload(conn, ticket_id))
+    return Outcome(view, [Happened("ticket.issued", view)])
+
+
+# --- choosing the next ticket -------------------------------------------------------------
+
+def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | None,
+                policy: Policy, normal_streak: int, now: dt.datetime) -> Candidate | None:
+    """The one rule for "next": max-wait aging, then the priority policy, else first come first served.
+
+    ``normal_streak`` is how many normal tickets this counter called in a row while a
+    priority ticket waited.
+    """
+    waiting = [c for c in (oldest_normal, oldest_priority) if c is not None]
+    if not waiting:
+        return None
+    oldest = min(waiting, key=lambda c: (c.issued_at, c.id))
+    if policy.max_wait_minutes is not None and now - oldest.issued_at >= dt.timedelta(minutes=policy.max_wait_minutes):
+        return oldest
+    if oldest_priority is None or oldest_normal is None or policy.priority == "none":
+        return oldest
+    if policy.priority == "strict":
+        return oldest_priority
+    # interleave: first come first served, but never more than N normal in a row while a priority waits
+    if oldest is oldest_priority or normal_streak >= policy.normal_per_priority:
+        return oldest_priority
+    return oldest_normal
+
+
+def _oldest(conn, site, counter, day, priority: bool, lock: bool) -> Candidate | None:
+    service_ids = site.counter_service_ids[counter.number]
+    query = (
+        select(T.c.id, T.c.issued_at)
+        .where(
+            T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
+            or_(and_(T.c.service_id.in_(service_ids), T.c.target_counter_id.is_(None)),
+                T.c.target_counter_id == counter.id),
+            T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None),
+        )
+        .order_by(T.c.issued_at, T.c.id)
+        .limit(1)
+    )
+    if lock:  # PostgreSQL: skip rows another counter is taking right now
+        query = query.with_for_update(skip_locked=True)
+    row = conn.execute(query).first()
+    return Candidate(row.id, row.issued_at, priority) if row else None
+
+
+# --- counter actions ----------------------------------------------------------------------
+
+def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
+    started = held.started_at or held.last_called_at
+    seconds = max(0.0, (now - started).total_seconds())
+    _set_ticket(conn, held.id, held.status, status="done", finished_at=now)
+    conn.execute(update(S).where(S.c.id == held.service_id).values(
+        avg_service_seconds=func.coalesce(
+            S.c.avg_service_seconds * (1 - EMA_WEIGHT) + seconds * EMA_WEIGHT, seconds)))
+    _event(conn, site, "finished", now, actor, held.id, held.service_id, counter.id,
+           {"service_seconds": round(seconds, 3), "by": by})
+    happened.append(Happened("ticket.finished", ticket_view(site, _reload(conn, held.id)), counter.number))
+
+
+def _resume_if_paused(conn, site, counter, now, actor, happened) -> None:
+    if counter.state == "paused":
+        conn.execute(update(C).where(C.c.id == counter.id).values(state="open", pause_reason=None))
+        _event(conn, site, "resumed", now, actor, counter_id=counter.id)
+        happened.append(Happened("counter.changed", None, counter.number, {"state": "open"}))
+
+
+def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+              now: dt.datetime | None = None, number: int | None = None) -> Outcome:
+    """Finish the counter's current ticket (if any) and call the next one, or ``number`` if given.
+
+    Returns an Outcome whose ticket is None when nobody is waiting.
+    """
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    day = business_day(site, now)
+    happened: list[Happened] = []
+
+    if number is not None:
+        chosen = _waiting_number(conn, site, counter, day, number)
+    else:
+        chosen = None
+    held = _held_ticket(conn, counter.id)
+    if held is not None:
+        _finish_held(conn, site, counter, held, now, actor, happened, by="next")
+    _resume_if_paused(conn, site, counter, now, actor, happened)
+
+    lock = conn.dialect.name == "postgresql"
+    streak = counter.normal_streak
+    if chosen is None:
+        normal = _oldest(conn, site, counter, day, priority=False, lock=lock)
+        prio = _oldest(conn, site, counter, day, priority=True, lock=lock)
+        chosen = choose_next(normal, prio, site.config.policy, streak, now)
+        if chosen is not None:
+            priority_waiting = prio is not None and chosen is not prio
+            streak = streak + 1 if priority_waiting else 0
+    if chosen is None:
+        if happened:
+            happened.append(Happened("queue.changed"))
+        return Outcome(None, happened)
+
+    _set_ticket(conn, chosen.id, "waiting", status="called", counter_id=counter.id,
+                target_counter_id=None, called_at=func.coalesce(T.c.called_at, now),
+                last_called_at=now, started_at=None)
+    conn.execute(update(C).where(C.c.id == counter.id).values(normal_streak=streak))
+    row = _reload(conn, chosen.id)
+    _event(conn, site, "called", now, actor, row.id, row.service_id, counter.id,
+           {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)} if row.called_at == now else
+           {"repeat_call": True})
+    view = ticket_view(site, row)
+    happened += [Happened("ticket.called", view, counter.number), Happened("queue.changed")]
+    return Outcome(view, happened)
+
+
+def _waiting_number(conn, site, counter, day, number) -> Candidate:
+    service_ids = site.counter_service_ids[counter.number]
+    row = conn.execute(select(T).where(
+        T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "waiting",
+        or_(and_(T.c.service_id.in_(service_ids), T.c.target_counter_id.is_(None)),
+            T.c.target_counter_id == counter.id),
+    )).first()
+    if row is None:
+        raise QueueError("ticket_not_waiting", 409, number=number, counter=counter.number)
+    return Candidate(row.id, row.issued_at, row.priority_id is not None)
+
+
+def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    held = _require_held(conn, counter)
+    if held.status != "called":
+        raise QueueError("ticket_not_called", number=held.number)
+    _set_ticket(conn, held.id, "called", last_called_at=now)
+    _event(conn, site, "recalled", now, actor, held.id, held.service_id, counter.id)
+    view = ticket_view(site, _reload(conn, held.id))
+    return Outcome(view, [Happened("ticket.recalled", view, counter.number)])
+
+
+def start(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+          now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    held = _require_held(conn, counter)
+    if held.status != "called":
+        raise QueueError("already_serving", number=held.number)
+    _set_ticket(conn, held.id, "called", status="serving", started_at=now)
+    _event(conn, site, "started", now, actor, held.id, held.service_id, counter.id)
+    view = ticket_view(site, _reload(conn, held.id))
+    return Outcome(view, [Happened("ticket.started", view, counter.number)])
+
+
+def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    held = _require_held(conn, counter)
+    happened: list[Happened] = []
+    _finish_held(conn, site, counter, held, now, actor, happened, by="finish")
+    return Outcome(happened[0].ticket, happened)
+
+
+def no_show(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+            now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    held = _require_held(conn, counter)
+    if held.status != "called":
+        raise QueueError("ticket_not_called", number=held.number)
+    _set_ticket(conn, held.id, "called", status="no_show", finished_at=now)
+    _event(conn, site, "no_show", now, actor, held.id, held.service_id, counter.id)
+    view = ticket_view(site, _reload(conn, held.id))
+    return Outcome(view, [Happened("ticket.no_show", view, counter.number)])
+
+
+def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+             now: dt.datetime | None = None, service: str | None = None,
+             to_counter: int | None = None) -> Outcome:
+    """Put the current ticket back in another queue: a service, or one counter. Same number."""
+    now = now or utcnow()
+    if service is None and to_counter is None:
+        raise QueueError("transfer_target_missing", 422)
+    if service is not None and service not in site.service_ids:
+        raise QueueError("unknown_service", 404, service=service)
+    if to_counter is not None and to_counter not in site.counter_ids:
+        raise QueueError("unknown_counter", 404, counter=to_counter)
+    if to_counter == counter_number:
+        raise QueueError("transfer_same_counter", 409, counter=counter_number)
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    held = _require_held(conn, counter)
+    new_service = site.service_ids[service] if service is not None else held.service_id
+    target = site.counter_ids[to_counter] if to_counter is not None else None
+    _set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, service_id=new_service,
+                target_counter_id=target, started_at=None, transfers=held.transfers + 1)
+    _event(conn, site, "transferred", now, actor, held.id, new_service, counter.id, {
+        "from_service": site.service_codes[held.service_id], "to_service": site.service_codes[new_service],
+        "to_counter": to_counter,
+    })
+    view = _with_position(conn, site, _reload(conn, held.id))
+    return Outcome(view, [Happened("ticket.transferred", view, counter.number,
+                                   {"from_counter": counter.number}), Happened("queue.changed")])
+
+
+def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str | None = None,
+          actor: Actor | None = None, now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    if counter.state == "paused":
+        raise QueueError("counter_paused", counter=counter.number)
+    held = _held_ticket(conn, counter.id)
+    if held is not None:
+        raise QueueError("counter_busy", counter=counter.number, number=held.number)
+    conn.execute(update(C).where(C.c.id == counter.id).values(state="paused", pause_reason=reason))
+    _event(conn, site, "paused", now, actor, counter_id=counter.id, detail={"reason": reason})
+    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "paused", "reason": reason})])
+
+
+def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = session.connection()
+    counter = _counter_row(conn, site, counter_number)
+    if counter.state != "paused":
+        raise QueueError("counter_not_paused", counter=counter.number)
+    happened: list[Happened] = []
+    _resume_if_paused(conn, site, counter, now, actor, happened)
+    return Outcome(None, happened)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
+    conn = session.connection()
+    row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
+    if row is None:
+        raise QueueError("unknown_ticket", 404, ticket=public_id)
+    return _with_position(conn, site, row)
+
+
+def waiting_counts(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[str, dict]:
+    conn = session.connection()
+    day = business_day(site, now or utcnow())
+    counts = {code: {"waiting": 0, "priority": 0} for code in site.service_ids}
+    rows = conn.execute(
+        select(T.c.service_id, T.c.priority_id.is_not(None).label("prio"), func.count())
+        .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting")
+        .group_by(T.c.service_id, "prio")
+    )
+    for service_id, prio, count in rows:
+        entry = counts.setdefault(site.service_codes.get(service_id, "?"), {"waiting": 0, "priority": 0})
+        entry["waiting"] += count
+        if prio:
+            entry["priority"] += count
+    return counts
+
+
+def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
+    conn = session.connection()
+    held = {row.counter_id: row for row in conn.execute(
+        select(T).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES)))}
+    result = []
+    for row in conn.execute(select(C).where(C.c.site_id == site.id, C.c.active.is_(True)).order_by(C.c.number)):
+        ticket = held.get(row.id)
+        result.append({
+            "number": row.number, "name": row.name, "state": row.state, "pause_reason": row.pause_reason,
+            "services": [site.service_codes[s] for s in site.counter_service_ids.get(row.number, [])],
+            "ticket": ticket_view(site, ticket) if ticket is not None else None,
+        })
+    return result
+
+
+def recent_calls(session: Session, site: SiteRuntime, limit: int = 10,
+                 counters: list[int] | None = None, now: dt.datetime | None = None) -> list[dict]:
+    """The latest calls of today, newest first (what a display shows as history)."""
+    conn = session.connection()
+    now = now or utcnow()
+    local_midnight = dt.datetime.combine(business_day(site, now), dt.time(), site.config.site.zone)
+    since = local_midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    query = (
+        select(E.c.at.label("call_at"), E.c.kind.label("call_kind"), E.c.counter_id.label("call_counter"), T)
+        .join(T, T.c.id == E.c.ticket_id)
+        .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")), E.c.at >= since)
+        .order_by(E.c.id.desc()).limit(limit)
+    )
+    if counters is not None:
+        query = query.where(E.c.counter_id.in_([site.counter_ids[n] for n in counters if n in site.counter_ids]))
+    return [
+        {**ticket_view(site, row), "called_by": site.counter_numbers.get(row.call_counter),
+         "at": _iso(row.call_at), "recall": row.call_kind == "recalled"}
+        for row in conn.execute(query)
+    ]

@@ -1,0 +1,52 @@
+"""Installs the `queuekiosk` command. The folders of the design card become subpackages."""
+
+from pathlib import Path
+
+from setuptools import setup
+
+PARTS = ["server", "kiosk", "display", "counter_client", "printers", "sounds"]
+
+
+def packages():
+    found = ["queuekiosk"]
+    for part in PARTS:
+        for init in sorted(Path(part).rglob("__init__.py")):
+            found.append(".".join(["queuekiosk", *init.parent.parts]))
+    return found
+
+
+setup(
+    name="queuekiosk",
+    version="0.1.0",
+    description="Queue ticketing and counter kiosks for Vietnamese one-stop administrative centres",
+    python_requires=">=3.11",
+    packages=packages(),
+    package_dir={"queuekiosk": "queuekiosk", **{f"queuekiosk.{p}": p for p in PARTS}},
+    package_data={"queuekiosk.server": ["migrations/*.py", "migrations/*.mako",
+                                        "migrations/versions/*.py", "openapi.yaml",
+                                        "templates/*", "static/*"]},
+    # exact pins: a fresh install gets what was tested (the full set is in constraints.txt)
+    install_requires=[
+        "Flask==3.1.3",
+        "Flask-SocketIO==5.7.0",
+        "python-socketio[client]==5.18.1",
+        "python-engineio==4.15.1",
+        "gevent==26.9.0",
+        "SQLAlchemy==2.0.58",
+        "alembic==1.20.1",
+        "psycopg[binary]==3.3.9",
+        "PyYAML==6.0.3",
+        "pydantic==2.14.3",
+        "redis==8.1.0",
+        "tzdata==2026.6",
+    ],
+    extras_require={
+        "test": [
+            "pytest==9.2.0",
+            "hypothesis==6.170.15",
+            "requests==2.34.2",
+            "websocket-client==1.9.2",
+        ],
+    },
+    entry_points={"console_scripts": ["queuekiosk=queuekiosk.server.cli:main"]},
+)
