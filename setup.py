@@ -39,6 +39,7 @@ setup(
         "pydantic==2.14.3",
         "redis==8.1.0",
         "tzdata==2026.6",
+        "vn-numberwords==0.2.0",
     ],
     extras_require={
         "test": [

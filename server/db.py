@@ -84,9 +84,12 @@ def _migration_lock(engine: Engine, instance_dir: Path):
 
 
 def migrate(engine: Engine) -> None:
+    import logging
+
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -263,7 +263,7 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     _event(conn, site, "issued", now, actor, ticket_id, service_id,
            detail={"number": number, "priority": priority, "kiosk": kiosk})
     view = _with_position(conn, site, _reload(conn, ticket_id))
-    return Outcome(view, [Happened("ticket.issued", view)])
+    return Outcome(view, [Happened("ticket.issued", view), _queue_changed(conn, site, day, service_id)])
 
 
 # --- choosing the next ticket -------------------------------------------------------------
@@ -292,13 +292,11 @@ def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | No
 
 
 def _oldest(conn, site, counter, day, priority: bool, lock: bool) -> Candidate | None:
-    service_ids = site.counter_service_ids[counter.number]
     query = (
         select(T.c.id, T.c.issued_at)
         .where(
             T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
-            or_(and_(T.c.service_id.in_(service_ids), T.c.target_counter_id.is_(None)),
-                T.c.target_counter_id == counter.id),
+            _for_counter(site, counter.id, counter.number),
             T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None),
         )
         .order_by(T.c.issued_at, T.c.id)
@@ -362,8 +360,6 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
             priority_waiting = prio is not None and chosen is not prio
             streak = streak + 1 if priority_waiting else 0
     if chosen is None:
-        if happened:
-            happened.append(Happened("queue.changed"))
         return Outcome(None, happened)
 
     _set_ticket(conn, chosen.id, "waiting", status="called", counter_id=counter.id,
@@ -375,16 +371,31 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
            {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)} if row.called_at == now else
            {"repeat_call": True})
     view = ticket_view(site, row)
-    happened += [Happened("ticket.called", view, counter.number), Happened("queue.changed")]
+    happened += [Happened("ticket.called", view, counter.number), _queue_changed(conn, site, day, row.service_id)]
     return Outcome(view, happened)
 
 
+def _for_counter(site, counter_id: int, counter_number: int):
+    """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
+    return or_(and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
+               T.c.target_counter_id == counter_id)
+
+
+def counter_queue(session: Session, site: SiteRuntime, counter_number: int, limit: int = 50,
+                  now: dt.datetime | None = None) -> list[dict]:
+    """The waiting list a clerk sees, oldest first."""
+    conn = session.connection()
+    rows = conn.execute(select(T).where(
+        T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()), T.c.status == "waiting",
+        _for_counter(site, site.counter_ids[counter_number], counter_number),
+    ).order_by(T.c.issued_at, T.c.id).limit(limit))
+    return [ticket_view(site, row) for row in rows]
+
+
 def _waiting_number(conn, site, counter, day, number) -> Candidate:
-    service_ids = site.counter_service_ids[counter.number]
     row = conn.execute(select(T).where(
         T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "waiting",
-        or_(and_(T.c.service_id.in_(service_ids), T.c.target_counter_id.is_(None)),
-            T.c.target_counter_id == counter.id),
+        _for_counter(site, counter.id, counter.number),
     )).first()
     if row is None:
         raise QueueError("ticket_not_waiting", 409, number=number, counter=counter.number)
@@ -468,9 +479,10 @@ def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Ac
         "from_service": site.service_codes[held.service_id], "to_service": site.service_codes[new_service],
         "to_counter": to_counter,
     })
-    view = _with_position(conn, site, _reload(conn, held.id))
-    return Outcome(view, [Happened("ticket.transferred", view, counter.number,
-                                   {"from_counter": counter.number}), Happened("queue.changed")])
+    row = _reload(conn, held.id)
+    view = _with_position(conn, site, row)
+    return Outcome(view, [Happened("ticket.transferred", view, counter.number, {"from_counter": counter.number}),
+                          _queue_changed(conn, site, row.business_day, held.service_id, new_service)])
 
 
 def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str | None = None,
@@ -510,21 +522,29 @@ def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
     return _with_position(conn, site, row)
 
 
-def waiting_counts(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[str, dict]:
-    conn = session.connection()
-    day = business_day(site, now or utcnow())
-    counts = {code: {"waiting": 0, "priority": 0} for code in site.service_ids}
+def _waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) -> dict[str, dict]:
+    ids = list(site.service_codes) if service_ids is None else list(service_ids)
+    counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
     rows = conn.execute(
         select(T.c.service_id, T.c.priority_id.is_not(None).label("prio"), func.count())
-        .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting")
+        .where(T.c.site_id == site.id, T.c.status == "waiting", T.c.service_id.in_(ids), T.c.business_day == day)
         .group_by(T.c.service_id, "prio")
     )
     for service_id, prio, count in rows:
-        entry = counts.setdefault(site.service_codes.get(service_id, "?"), {"waiting": 0, "priority": 0})
+        entry = counts[site.service_codes[service_id]]
         entry["waiting"] += count
         if prio:
             entry["priority"] += count
     return counts
+
+
+def _queue_changed(conn, site: SiteRuntime, day: dt.date, *service_ids: int) -> Happened:
+    return Happened("queue.changed", detail={"waiting": _waiting_by_service(conn, site, day, set(service_ids))})
+
+
+def waiting_counts(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[str, dict]:
+    """Waiting tickets per service code today, with how many of them are priority tickets."""
+    return _waiting_by_service(session.connection(), site, business_day(site, now or utcnow()))
 
 
 def counter_states(session: Session, site: SiteRuntime) -> list[dict]:

@@ -1,0 +1,69 @@
+"""REST API /api/v1: the blueprint and what every endpoint shares (body parsing, auth, actions)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, request, session
+from pydantic import BaseModel, ValidationError
+
+from .. import engine as q
+from ..auth import Principal, principal_for_token, principal_for_user
+from ..i18n import MESSAGES, pick_language, translate
+from ..realtime import publish
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def state():
+    return current_app.extensions["queuekiosk"]
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """The JSON body validated by ``model``; a refusal names the field and what is wrong with it."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError as error:
+        raise q.QueueError("bad_json", 422, detail=str(error)) from None
+    if not isinstance(data, dict):
+        raise q.QueueError("invalid_field", 422, field="(body)", problem=_problem("not_object", "must be a JSON object"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(body)"
+        raise q.QueueError("invalid_field", 422, field=field, problem=_problem(first["type"], first["msg"])) from None
+
+
+def _problem(kind: str, fallback: str) -> str:
+    key = f"problem_{kind}"
+    if key not in MESSAGES:
+        return fallback.removeprefix("Value error, ")
+    return translate(key, pick_language(request.headers.get("Accept-Language")))
+
+
+def current_principal() -> Principal | None:
+    """The bearer token's holder, or the logged-in user; a wrong token is refused, never ignored."""
+    header = request.headers.get("Authorization", "")
+    with state().Session() as db:
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise q.QueueError("bad_token", 401)
+            return principal_for_token(db, token.strip())
+        if "user_id" in session:
+            return principal_for_user(db, session["user_id"], session.get("counter"))
+    return None
+
+
+def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
+    """Run an engine action in one transaction; tell the live clients only after it committed."""
+    app_state = state()
+    with app_state.Session() as db, db.begin():  # commits on success, rolls back on any error
+        outcome = action(db, app_state.site, *args, actor=actor, **kwargs)
+    publish(app_state.site, outcome)
+    return outcome
+
+
+from . import counters, session_routes, tickets  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,87 @@
+"""The app factory: config from one place, extensions bound here, one blueprint per area."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from .config import Config, load_config
+from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
+from .extensions import socketio
+
+
+@dataclass
+class AppState:
+    """What every request needs: the configured site, the database, and who shows which counter."""
+
+    config_path: Path | None
+    instance_dir: Path
+    engine: Engine
+    Session: sessionmaker
+    site: SiteRuntime
+    displays_of_counter: dict[int, list[str]]
+    ignore_hours: bool = False
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Kept in the instance folder so sessions survive restarts and are shared by worker processes."""
+    if os.environ.get("QUEUEKIOSK_SECRET_KEY"):
+        return os.environ["QUEUEKIOSK_SECRET_KEY"]
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def instance_dir_for(config_path: Path | None) -> Path:
+    if os.environ.get("QUEUEKIOSK_INSTANCE"):
+        return Path(os.environ["QUEUEKIOSK_INSTANCE"]).resolve()
+    base = config_path.parent if config_path else Path.cwd()
+    return (base / "instance").resolve()
+
+
+def create_app(config_path: str | os.PathLike | None = None, config: Config | None = None,
+               database_url: str | None = None, ignore_hours: bool = False) -> Flask:
+    path = Path(config_path or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
+    config = config or load_config(path)
+    instance_dir = instance_dir_for(path)
+
+    app = Flask(__name__, instance_path=str(instance_dir))
+    app.config.update(
+        SECRET_KEY=_secret_key(instance_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # a cross-site POST carries no session: no CSRF on the API
+    )
+    app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
+    app.json.sort_keys = False
+
+    engine = create_db_engine(database_url or default_database_url(instance_dir))
+    site = prepare_database(engine, config, instance_dir)
+    displays_of_counter: dict[int, list[str]] = {}
+    for display in config.displays:
+        for number in config.display_counters(display):
+            displays_of_counter.setdefault(number, []).append(display.id)
+    app.extensions["queuekiosk"] = AppState(path, instance_dir, engine, session_factory(engine), site,
+                                            displays_of_counter, ignore_hours)
+
+    socketio.init_app(app, async_mode="gevent", message_queue=os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None)
+
+    from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
+    from .api import bp as api_bp
+    from .errors import register_error_handlers
+
+    from .api.tickets import health
+
+    app.register_blueprint(api_bp)
+    app.add_url_rule("/healthz", "health", health)
+    register_error_handlers(app)
+    return app

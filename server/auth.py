@@ -1,0 +1,117 @@
+"""Who is asking: bearer API tokens, logged-in users, and what each role may do.
+
+Users: admin, supervisor, clerk (hashed passwords, session cookie after login).
+Tokens: admin, supervisor, counter (bound to one counter), kiosk, display.
+Issuing a ticket needs no login; everything that changes a counter does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import models as m
+from .engine import Actor, QueueError
+
+USER_ROLES = ("admin", "supervisor", "clerk")
+TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display")
+TOKEN_PREFIX = "qk_"
+
+# a real hash to compare against when the user does not exist, so timing reveals nothing
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    name: str
+    counter: int | None = None  # the only counter a clerk or counter token may act on
+    user_id: int | None = None
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.token_id)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: str, name: str, counter: int | None = None,
+                 site_id: str | None = None) -> str:
+    """Store a new token's hash and return the token itself: it is shown once and never stored."""
+    if role not in TOKEN_ROLES:
+        raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
+    if (role == "counter") != (counter is not None):
+        raise ValueError("a counter token needs --counter N, and only a counter token takes one")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(m.ApiToken(name=name, role=role, counter_number=counter, site_id=site_id,
+                           token_hash=hash_token(token)))
+    return token
+
+
+def add_user(session: Session, username: str, password: str, role: str, counter: int | None = None,
+             site_id: str | None = None) -> m.User:
+    if role not in USER_ROLES:
+        raise ValueError(f"role must be one of {', '.join(USER_ROLES)}")
+    if len(password) < 8:
+        raise ValueError("the password must have at least 8 characters")
+    if session.scalars(select(m.User).filter_by(username=username)).first() is not None:
+        raise ValueError(f"a user named {username!r} already exists")
+    user = m.User(username=username, password_hash=generate_password_hash(password), role=role,
+                  counter_number=counter, site_id=site_id)
+    session.add(user)
+    return user
+
+
+def principal_for_token(session: Session, token: str) -> Principal:
+    row = session.scalars(select(m.ApiToken).filter_by(token_hash=hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        raise QueueError("bad_token", 401)
+    return Principal(row.role, row.name, row.counter_number, token_id=row.id)
+
+
+def principal_for_login(session: Session, username: str, password: str) -> m.User:
+    user = session.scalars(select(m.User).filter_by(username=username, active=True)).first()
+    if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        raise QueueError("bad_login", 401)
+    return user
+
+
+def principal_for_user(session: Session, user_id: int, counter: int | None) -> Principal | None:
+    user = session.get(m.User, user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(user.role, user.username, counter, user_id=user.id)
+
+
+def may_act_on_counter(principal: Principal | None, counter: int) -> None:
+    """Raise unless ``principal`` may change ``counter``."""
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role == "admin":
+        return
+    if principal.role not in ("clerk", "counter"):
+        raise QueueError("forbidden_role", 403, role=principal.role)
+    if principal.counter != counter:
+        raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)
+
+
+def may_watch(principal: Principal | None, room: str, counter: int | None = None) -> None:
+    """Who may subscribe to which live room: displays and tickets are public, counters and the dashboard are not."""
+    if room in ("display", "ticket"):
+        return
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role in ("admin", "supervisor"):
+        return
+    if room == "counter":
+        may_act_on_counter(principal, counter)
+        return
+    raise QueueError("forbidden_role", 403, role=principal.role)

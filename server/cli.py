@@ -1,0 +1,143 @@
+"""The `queuekiosk` command."""
+
+from gevent import monkey
+
+monkey.patch_all()  # before anything else imports socket, ssl or threading
+
+import getpass  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+from .config import ConfigError, load_config  # noqa: E402
+
+CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
+
+
+def _config_path(value):
+    return Path(value or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
+
+
+def _load(path: Path):
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}")
+
+
+def _database(path: Path):
+    """Engine, site and session factory for commands that work on the database directly."""
+    from .app import instance_dir_for
+    from .db import create_db_engine, default_database_url, prepare_database, session_factory
+
+    config = _load(path)
+    instance = instance_dir_for(path)
+    engine = create_db_engine(default_database_url(instance))
+    site = prepare_database(engine, config, instance)
+    return site, session_factory(engine)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """queuekiosk: queue tickets, counters and lobby displays for a one-stop centre.
+
+    Start with `queuekiosk serve` in the folder that holds config.yaml, then open the
+    kiosk, display and counter pages it prints. The database is a SQLite file in
+    ./instance unless QUEUEKIOSK_DATABASE_URL names another (e.g. postgresql://...).
+    """
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (0.0.0.0 for every network card)")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--ignore-hours", is_flag=True,
+              help="issue tickets at any hour (for demos and trials; opening hours are otherwise enforced)")
+@click.option("--access-log", is_flag=True, help="log every HTTP request")
+def serve(config_file, host, port, ignore_hours, access_log):
+    """Run the server: migrate the database, load the centre, serve pages, API and Socket.IO."""
+    import logging
+
+    from .app import create_app
+    from .wsgi_server import serve as run_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = _config_path(config_file)
+    config = _load(path)
+    app = create_app(path, config=config, ignore_hours=ignore_hours)
+
+    def ready(server):
+        base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.server_port}"
+        lines = [f"queuekiosk: {config.site.name} is open at {base}"]
+        lines += [f"  kiosk    {base}/kiosk/{k.id}" for k in config.kiosks]
+        lines += [f"  display  {base}/display/{d.id}" for d in config.displays]
+        lines += [f"  counter  {base}/counter", f"  API      {base}/api/v1/openapi.json"]
+        if ignore_hours:
+            lines.append("  (opening hours are ignored: --ignore-hours)")
+        click.echo("\n".join(lines), err=False)
+        sys.stdout.flush()
+
+    run_server(app, host, port, access_log=access_log, on_ready=ready)
+
+
+@main.group()
+def user():
+    """Manage the people who log in (admin, supervisor, clerk)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "clerk"]))
+@click.option("--counter", type=click.IntRange(1), help="the counter a clerk works at (else chosen at login)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def user_add(name, role, counter, config_file):
+    """Add a user NAME. The password is read from standard input, or asked for twice."""
+    from .auth import add_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {name}: ")
+        if password != getpass.getpass("Once more: "):
+            raise click.ClickException("the two passwords differ; no user was added")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    site, Session = _database(_config_path(config_file))
+    if counter is not None and counter not in site.counter_ids:
+        raise click.ClickException(f"there is no counter {counter} in the configuration")
+    try:
+        with Session.begin() as db:
+            add_user(db, name, password, role, counter)
+    except ValueError as error:
+        raise click.ClickException(f"{error}; no user was added")
+    click.echo(f"added {role} {name}" + (f" at counter {counter}" if counter else ""), err=True)
+
+
+@main.group()
+def token():
+    """Manage API tokens for devices and integrations."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display"]))
+@click.option("--counter", type=click.IntRange(1), help="the one counter a counter token may act on")
+@click.option("--name", default=None, help="what the token is for, e.g. 'keypad counter 3'")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def token_create(role, counter, name, config_file):
+    """Create a bearer token and print it on standard output (it is shown only once)."""
+    from .auth import create_token
+
+    site, Session = _database(_config_path(config_file))
+    if counter is not None and counter not in site.counter_ids:
+        raise click.ClickException(f"there is no counter {counter} in the configuration")
+    try:
+        with Session.begin() as db:
+            value = create_token(db, role, name or f"{role}{f' counter {counter}' if counter else ''}", counter)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo(value)
+
+
+if __name__ == "__main__":
+    main()

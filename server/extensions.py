@@ -1,0 +1,5 @@
+"""Extensions created once and bound to the app in the factory."""
+
+from flask_socketio import SocketIO
+
+socketio = SocketIO()

@@ -1,0 +1,154 @@
+"""Shared pytest fixtures.
+
+Engine tests: ``config`` / ``config_data`` (the repo's config.yaml), database URLs
+(``sqlite_url``, ``pg_url``, and ``db_url`` parametrised over both), and ``make_queue``,
+which migrates a database, loads a config and hands back a ``QueueDb`` to drive the engine.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from queuekiosk.server import models as m
+from queuekiosk.server.config import Config, load_config, parse_config
+from queuekiosk.server.db import SiteRuntime, create_db_engine, prepare_database, session_factory
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG_PATH = REPO / "config.yaml"
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+# --- configuration --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _config_text() -> str:
+    return CONFIG_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def config_data(_config_text) -> dict:
+    """config.yaml as a plain dict, a fresh copy per test: change it, then ``parse_config`` it."""
+    return yaml.safe_load(_config_text)
+
+
+@pytest.fixture
+def config() -> Config:
+    """The repo's config.yaml, loaded and validated."""
+    return load_config(CONFIG_PATH)
+
+
+@pytest.fixture
+def make_config(_config_text):
+    """``make_config(policy={...}, ...)``: config.yaml with whole top-level sections replaced, validated.
+
+    For deeper changes edit ``config_data`` and call ``parse_config`` yourself.
+    """
+
+    def make(**sections) -> Config:
+        data = yaml.safe_load(_config_text)
+        data.update(copy.deepcopy(sections))
+        return parse_config(data, "config-variant.yaml")
+
+    return make
+
+
+# --- database URLs --------------------------------------------------------------------------
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'queuekiosk-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def _pg_admin():
+    """An autocommit connection to the ``postgres`` database, or a skip saying why there is none."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        conn = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (user postgres, trust auth): {error}")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def pg_url(_pg_admin) -> str:
+    """A fresh, empty PostgreSQL database ``qk_test_<random>``, dropped after the test."""
+    name = f"qk_test_{secrets.token_hex(6)}"
+    _pg_admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        _pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """The test runs once on a SQLite file and once on a fresh PostgreSQL database."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def instance_dir(tmp_path) -> Path:
+    path = tmp_path / "instance"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+# --- a migrated database with a loaded site -------------------------------------------------
+
+@dataclass
+class QueueDb:
+    """A migrated database with the site loaded, and shortcuts to drive the engine."""
+
+    url: str
+    engine: Engine
+    site: SiteRuntime
+    Session: sessionmaker
+
+    def run(self, action, *args, **kwargs):
+        """Run one engine call in its own transaction, like the web layer: commit, or roll back on error."""
+        with self.Session.begin() as session:
+            return action(session, self.site, *args, **kwargs)
+
+    def tickets(self) -> list:
+        with self.Session() as session:
+            return list(session.execute(select(m.Ticket.__table__).order_by(m.Ticket.id)))
+
+    def events(self) -> list:
+        with self.Session() as session:
+            return list(session.execute(select(m.Event.__table__).order_by(m.Event.id)))
+
+
+@pytest.fixture
+def make_queue(tmp_path, sqlite_url):
+    """``make_queue(config, url=None)``: migrate (default: a SQLite file), load ``config``, return a QueueDb."""
+    engines: list[Engine] = []
+
+    def make(config: Config, url: str | None = None) -> QueueDb:
+        url = url or sqlite_url
+        engine = create_db_engine(url)
+        engines.append(engine)
+        site = prepare_database(engine, config, tmp_path / "instance")
+        return QueueDb(url, engine, site, session_factory(engine))
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def queue(make_queue, config) -> QueueDb:
+    """The repo's config.yaml on a fresh SQLite file."""
+    return make_queue(config)
+
