@@ -22,9 +22,14 @@ setup(
     python_requires=">=3.11",
     packages=packages(),
     package_dir={"queuekiosk": "queuekiosk", **{f"queuekiosk.{p}": p for p in PARTS}},
-    package_data={"queuekiosk.server": ["migrations/*.py", "migrations/*.mako",
-                                        "migrations/versions/*.py", "openapi.yaml",
-                                        "templates/*", "static/*"]},
+    package_data={
+        "queuekiosk": ["templates/home/*"],
+        "queuekiosk.server": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py",
+                              "openapi.yaml", "static/*", "static/vendor/*"],
+        "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
+        "queuekiosk.display": ["templates/display/*", "static/*"],
+        "queuekiosk.counter_client": ["templates/counter_console/*", "static/*"],
+    },
     # exact pins: a fresh install gets what was tested (the full set is in constraints.txt)
     install_requires=[
         "Flask==3.1.3",
@@ -47,6 +52,7 @@ setup(
             "hypothesis==6.170.15",
             "requests==2.34.2",
             "websocket-client==1.9.2",
+            "playwright==1.65.2",
         ],
     },
     entry_points={"console_scripts": ["queuekiosk=queuekiosk.server.cli:main"]},

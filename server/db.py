@@ -16,6 +16,7 @@ from . import models as m
 from .config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 824_771_001  # any constant shared by every queuekiosk process
 
 
 def default_database_url(instance_dir: Path) -> str:
@@ -38,16 +39,16 @@ def _sqlite_engine(url: str) -> Engine:
         url, pool_size=1, max_overflow=0, pool_timeout=60,
         connect_args={"check_same_thread": False, "timeout": 30},
     )
-    synchronous = os.environ.get("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "FULL").upper()
+    synchronous = os.environ.get("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL").upper()
     if synchronous not in ("FULL", "NORMAL", "EXTRA"):
-        raise ValueError("QUEUEKIOSK_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+        raise ValueError(f"QUEUEKIOSK_SQLITE_SYNCHRONOUS is {synchronous!r}; use NORMAL or FULL (docs/configuration.md)")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" hook emit BEGIN
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before the API answers, so a power cut loses no acknowledged ticket
+        # NORMAL survives a crash of the server; FULL also a power cut, at one fsync per commit
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -66,12 +67,12 @@ def _migration_lock(engine: Engine, instance_dir: Path):
     """One process at a time migrates and loads the config (several workers may start at once)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(824_771_001)"))
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             conn.commit()
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(824_771_001)"))
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 conn.commit()
         return
     instance_dir.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from types import SimpleNamespace
+
+from sqlalchemy import Date, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -127,21 +128,35 @@ def _iso(value: dt.datetime | None) -> str | None:
 def _event(conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None,
            counter_id=None, detail=None):
     actor = actor or Actor()
-    conn.execute(insert(E).values(
-        site_id=site.id, kind=kind, at=now, ticket_id=ticket_id, service_id=service_id,
-        counter_id=counter_id, user_id=actor.user_id, token_id=actor.token_id, detail=detail,
-    ))
+    conn.execute(_INSERT_EVENT, {
+        "site_id": site.id, "kind": kind, "at": now, "ticket_id": ticket_id, "service_id": service_id,
+        "counter_id": counter_id, "user_id": actor.user_id, "token_id": actor.token_id, "detail": detail,
+    })
+
+
+# Issuing is the hot path: its statements are built once (building a statement costs more
+# than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
+_NEXT_NUMBER = text(
+    "INSERT INTO number_sequences (service_id, business_day, last_number) VALUES (:service, :day, :start) "
+    "ON CONFLICT (service_id, business_day) DO UPDATE SET last_number = number_sequences.last_number + 1 "
+    "RETURNING last_number"
+).bindparams(bindparam("day", type_=Date()))
+_INSERT_TICKET = insert(T).returning(T.c.id)
+_INSERT_EVENT = insert(E)
+_SERVICE_WAITING = text(
+    "SELECT count(*), count(priority_id) FROM tickets "
+    "WHERE site_id = :site AND status = 'waiting' AND service_id = :service AND business_day = :day"
+).bindparams(bindparam("day", type_=Date()))
+_SERVICE_PACE = text(
+    "SELECT s.avg_service_seconds, (SELECT count(*) FROM counters c "
+    "JOIN counter_services cs ON cs.counter_id = c.id "
+    "WHERE cs.service_id = s.id AND c.state = 'open' AND c.active) FROM services s WHERE s.id = :service"
+)
 
 
 def _next_number(conn, service_id: int, day: dt.date, start: int) -> int:
     """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(SEQ).values(service_id=service_id, business_day=day, last_number=start)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SEQ.c.service_id, SEQ.c.business_day],
-        set_={"last_number": SEQ.c.last_number + 1},
-    ).returning(SEQ.c.last_number)
-    return conn.execute(stmt).scalar_one()
+    return conn.execute(_NEXT_NUMBER, {"service": service_id, "day": day, "start": start}).scalar_one()
 
 
 def _counter_row(conn, site: SiteRuntime, number: int):
@@ -177,26 +192,18 @@ def _reload(conn, ticket_id: int):
     return conn.execute(select(T).where(T.c.id == ticket_id)).one()
 
 
-def _service_minutes(conn, site: SiteRuntime, service_id: int) -> float:
-    avg = conn.execute(select(S.c.avg_service_seconds).where(S.c.id == service_id)).scalar()
-    if avg:
-        return avg / 60
-    return site.config.service(site.service_codes[service_id]).default_service_minutes
-
-
-def _open_counters(conn, service_id: int) -> int:
-    return conn.execute(
-        select(func.count()).select_from(C.join(CS, CS.c.counter_id == C.c.id))
-        .where(CS.c.service_id == service_id, C.c.state == "open", C.c.active.is_(True))
-    ).scalar_one()
-
-
 def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int) -> int:
-    """Average service time x people ahead / open counters serving the service."""
+    """Average service time x people ahead / open counters serving the service.
+
+    The average is the service's moving average of finished tickets, or the configured
+    default while there is no history.
+    """
     if ahead <= 0:
         return 0
-    per_ticket = _service_minutes(conn, site, service_id)
-    return math.ceil(per_ticket * ahead / max(1, _open_counters(conn, service_id)))
+    avg_seconds, open_counters = conn.execute(_SERVICE_PACE, {"service": service_id}).one()
+    per_ticket = avg_seconds / 60 if avg_seconds else \
+        site.config.service(site.service_codes[service_id]).default_service_minutes
+    return math.ceil(per_ticket * ahead / max(1, open_counters))
 
 
 def _waiting_ahead(conn, row) -> int:
@@ -255,15 +262,23 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", 409, service=service, end=service_cfg.numbers.end)
-    ticket_id = conn.execute(insert(T).values(
+    ticket = SimpleNamespace(
         public_id=secrets.token_urlsafe(9), site_id=site.id, origin_service_id=service_id,
         service_id=service_id, number=number, business_day=day, priority_id=priority_id,
         kiosk_id=kiosk, status="waiting", issued_at=now, transfers=0,
-    ).returning(T.c.id)).scalar_one()
-    _event(conn, site, "issued", now, actor, ticket_id, service_id,
+    )
+    ticket.id = conn.execute(_INSERT_TICKET, vars(ticket)).scalar_one()
+    ticket.called_at = ticket.counter_id = ticket.target_counter_id = None
+    _event(conn, site, "issued", now, actor, ticket.id, service_id,
            detail={"number": number, "priority": priority, "kiosk": kiosk})
-    view = _with_position(conn, site, _reload(conn, ticket_id))
-    return Outcome(view, [Happened("ticket.issued", view), _queue_changed(conn, site, day, service_id)])
+    # the new ticket is the latest of its queue: everyone waiting there is ahead of it
+    waiting, priority_waiting = conn.execute(
+        _SERVICE_WAITING, {"site": site.id, "service": service_id, "day": day}).one()
+    ahead = (priority_waiting if priority_id is not None else waiting) - 1
+    view = {**ticket_view(site, ticket), "waiting_ahead": ahead,
+            "eta_minutes": estimate_minutes(conn, site, service_id, ahead)}
+    changed = Happened("queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}})
+    return Outcome(view, [Happened("ticket.issued", view), changed])
 
 
 # --- choosing the next ticket -------------------------------------------------------------
@@ -562,13 +577,30 @@ def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
     return result
 
 
+def _since_local_midnight(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
+    local_midnight = dt.datetime.combine(business_day(site, now), dt.time(), site.config.site.zone)
+    return local_midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def last_calls(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[int, dict]:
+    """The latest ticket each counter called today: what a lobby display keeps showing."""
+    conn = session.connection()
+    latest = (
+        select(func.max(E.c.id))
+        .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")),
+               E.c.at >= _since_local_midnight(site, now or utcnow()))
+        .group_by(E.c.counter_id)
+    )
+    rows = conn.execute(
+        select(E.c.counter_id.label("call_counter"), T).join(T, T.c.id == E.c.ticket_id).where(E.c.id.in_(latest)))
+    return {site.counter_numbers[row.call_counter]: ticket_view(site, row) for row in rows}
+
+
 def recent_calls(session: Session, site: SiteRuntime, limit: int = 10,
                  counters: list[int] | None = None, now: dt.datetime | None = None) -> list[dict]:
     """The latest calls of today, newest first (what a display shows as history)."""
     conn = session.connection()
-    now = now or utcnow()
-    local_midnight = dt.datetime.combine(business_day(site, now), dt.time(), site.config.site.zone)
-    since = local_midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    since = _since_local_midnight(site, now or utcnow())
     query = (
         select(E.c.at.label("call_at"), E.c.kind.label("call_kind"), E.c.counter_id.label("call_counter"), T)
         .join(T, T.c.id == E.c.ticket_id)

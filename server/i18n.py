@@ -90,6 +90,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "problem_missing": {"vi": "bắt buộc phải có", "en": "is required"},
     "problem_string_type": {"vi": "phải là một chuỗi ký tự", "en": "must be a string"},
     "problem_int_type": {"vi": "phải là một số nguyên", "en": "must be a whole number"},
+    "problem_int_parsing": {"vi": "phải là một số nguyên", "en": "must be a whole number"},
+    "problem_int_from_float": {"vi": "phải là một số nguyên", "en": "must be a whole number"},
+    "problem_greater_than_equal": {"vi": "phải lớn hơn hoặc bằng {ge}", "en": "must be at least {ge}"},
+    "problem_invalid": {"vi": "giá trị không hợp lệ", "en": "has a value that is not accepted"},
+    "problem_clerk_needs_counter": {"vi": "nhân viên cần chọn quầy làm việc",
+                                    "en": "a clerk must choose the counter to work at"},
     "problem_extra_forbidden": {"vi": "không được nhận (kiểm tra chính tả)", "en": "is not accepted (check its spelling)"},
     "problem_string_too_short": {"vi": "không được để trống", "en": "must not be empty"},
     "problem_string_too_long": {"vi": "quá dài", "en": "is too long"},
@@ -132,6 +138,82 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Cơ sở dữ liệu đang bận; thao tác không được thực hiện. Xin thử lại sau giây lát.",
         "en": "The database is busy; nothing was changed. Please try again in a moment.",
     },
+    # web pages: "page_" shared by every page, then one prefix per page (home_, kiosk_, display_, console_);
+    # a page's JavaScript gets the entries of its prefixes through messages_for()
+    "page_disconnected": {"vi": "Mất kết nối", "en": "Disconnected"},
+    "page_network_error": {
+        "vi": "Mất kết nối với máy chủ. Xin vui lòng thử lại hoặc hỏi cán bộ hướng dẫn.",
+        "en": "No connection to the server. Please try again or ask a member of staff.",
+    },
+    "page_not_found": {"vi": "Không tìm thấy trang", "en": "Page not found"},
+    "page_unexpected": {
+        "vi": "Máy chủ trả lời bất thường (mã {status}). Xin thử lại.",
+        "en": "The server gave an unexpected answer (status {status}). Please try again.",
+    },
+    "page_back_home": {"vi": "Về trang đầu", "en": "Back to the start page"},
+    "unknown_display": {
+        "vi": "Không có màn hình “{display}” trong cấu hình.",
+        "en": "There is no display “{display}” in the configuration.",
+    },
+    "home_title": {"vi": "Hệ thống xếp hàng lấy số", "en": "Queue ticketing system"},
+    "home_kiosks": {"vi": "Ki-ốt lấy số", "en": "Ticket kiosks"},
+    "home_displays": {"vi": "Màn hình gọi số", "en": "Lobby displays"},
+    "home_counter": {"vi": "Bàn gọi số của cán bộ", "en": "Clerk console"},
+    "home_api": {"vi": "Tài liệu API (OpenAPI)", "en": "API documentation (OpenAPI)"},
+    "home_none": {"vi": "Chưa cấu hình", "en": "None configured"},
+    "kiosk_choose_service": {
+        "vi": "Mời chọn dịch vụ để lấy số thứ tự",
+        "en": "Please choose a service to get a queue number",
+    },
+    "kiosk_priority": {"vi": "Đối tượng ưu tiên (nếu có)", "en": "Priority (if any)"},
+    "kiosk_no_priority": {"vi": "Không ưu tiên", "en": "No priority"},
+    "kiosk_issuing": {"vi": "Đang cấp số…", "en": "Issuing your number…"},
+    "kiosk_your_number": {"vi": "Số thứ tự của bạn", "en": "Your number"},
+    "kiosk_people_ahead": {"vi": "Số người chờ trước bạn: {n}", "en": "People ahead of you: {n}"},
+    "kiosk_eta": {"vi": "Thời gian chờ dự kiến: khoảng {n} phút", "en": "Estimated wait: about {n} minutes"},
+    "kiosk_eta_now": {"vi": "Bạn sẽ được gọi ngay", "en": "You will be called shortly"},
+    "kiosk_please_wait": {
+        "vi": "Xin vui lòng chờ đến khi số của bạn được gọi.",
+        "en": "Please wait until your number is called.",
+    },
+    "kiosk_error_title": {"vi": "Không lấy được số", "en": "No number could be issued"},
+    "kiosk_done": {"vi": "Xong", "en": "Done"},
+    "display_counter": {"vi": "Quầy", "en": "Counter"},
+    "display_now_serving": {"vi": "Số đang phục vụ", "en": "Now serving"},
+    "display_latest": {"vi": "Số vừa gọi", "en": "Latest calls"},
+    "display_waiting": {"vi": "Đang chờ", "en": "Waiting"},
+    "display_paused": {"vi": "Tạm dừng", "en": "Paused"},
+    "display_recall": {"vi": "Gọi lại", "en": "Called again"},
+    "display_to_counter": {"vi": "Quầy {counter}", "en": "Counter {counter}"},
+    "console_title": {"vi": "Bàn gọi số của cán bộ", "en": "Clerk console"},
+    "console_login_title": {"vi": "Đăng nhập", "en": "Log in"},
+    "console_username": {"vi": "Tên đăng nhập", "en": "User name"},
+    "console_password": {"vi": "Mật khẩu", "en": "Password"},
+    "console_number": {"vi": "Số quầy", "en": "Counter number"},
+    "console_number_hint": {
+        "vi": "Để trống nếu tài khoản đã gắn với một quầy",
+        "en": "Leave empty if your account belongs to a counter",
+    },
+    "console_login": {"vi": "Đăng nhập", "en": "Log in"},
+    "console_logout": {"vi": "Đăng xuất", "en": "Log out"},
+    "console_need_counter": {"vi": "Hãy nhập số quầy bạn làm việc.", "en": "Enter the number of your counter."},
+    "console_signed_in": {"vi": "{user} — quầy {counter}", "en": "{user} — counter {counter}"},
+    "console_next": {"vi": "Gọi số tiếp theo", "en": "Call next"},
+    "console_recall": {"vi": "Gọi lại", "en": "Recall"},
+    "console_start": {"vi": "Bắt đầu", "en": "Start"},
+    "console_finish": {"vi": "Kết thúc", "en": "Finish"},
+    "console_no_show": {"vi": "Vắng mặt", "en": "No-show"},
+    "console_pause": {"vi": "Tạm dừng", "en": "Pause"},
+    "console_resume": {"vi": "Tiếp tục", "en": "Resume"},
+    "console_current": {"vi": "Số đang phục vụ", "en": "Current ticket"},
+    "console_no_ticket": {"vi": "Chưa gọi số nào", "en": "No ticket called"},
+    "console_status_called": {"vi": "Đang gọi", "en": "Called"},
+    "console_status_serving": {"vi": "Đang phục vụ", "en": "Being served"},
+    "console_state_open": {"vi": "Quầy đang mở", "en": "Counter open"},
+    "console_state_paused": {"vi": "Quầy tạm dừng", "en": "Counter paused"},
+    "console_waiting_list": {"vi": "Danh sách chờ", "en": "Waiting list"},
+    "console_nobody_waiting": {"vi": "Không có ai đang chờ.", "en": "Nobody is waiting."},
+    "console_priority": {"vi": "Ưu tiên", "en": "Priority"},
 }
 
 
@@ -151,3 +233,35 @@ def pick_language(accept_language: str | None, default: str = "vi") -> str:
         if tag in LANGUAGES:
             return tag
     return default
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+def both(key: str, **params) -> dict[str, str]:
+    """One message in every language, e.g. for a page that shows Vietnamese with English below."""
+    return {language: translate(key, language, **params) for language in LANGUAGES}
+
+
+def messages_for(*prefixes: str) -> dict[str, dict[str, str]]:
+    """The raw entries whose keys start with one of ``prefixes``: what a page's JavaScript needs."""
+    return {key: entry for key, entry in MESSAGES.items() if key.startswith(prefixes)}
+
+
+def install_jinja(app) -> None:
+    """Make the messages available to every template (idempotent; each page blueprint calls it).
+
+    ``t(key, lang="vi", **params)`` one language; ``bi(key, **params)`` Vietnamese with English
+    below, as escaped HTML; ``messages_for(*prefixes)`` for a page's JSON block.
+    """
+    if "bi" in app.jinja_env.globals:
+        return
+    from markupsafe import Markup
+
+    def t(key: str, lang: str = "vi", **params) -> str:
+        return translate(key, lang, **params)
+
+    def bi(key: str, **params) -> Markup:
+        words = both(key, **params)
+        return Markup('<span class="vi">{}</span><span class="en">{}</span>').format(words["vi"], words["en"])
+
+    app.jinja_env.globals.update(t=t, bi=bi, messages_for=messages_for)

@@ -16,6 +16,9 @@ from .extensions import socketio
 from .i18n import translate
 from ..sounds.announce import announcement_text
 
+# what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
+DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
+
 # the principal of each connected client, resolved once at connect
 _principals: dict[str, Principal | None] = {}
 
@@ -24,19 +27,24 @@ def _state():
     return current_app.extensions["queuekiosk"]
 
 
-def _rooms_for(site, kind: str, happened: q.Happened) -> set[str]:
-    state = _state()
+def _rooms_for(site, happened: q.Happened) -> set[str]:
     rooms = {f"{site.id}:dashboard"}
+    services: set[int] = set()
     ticket = happened.ticket
     if ticket is not None:
         rooms.add(f"{site.id}:ticket:{ticket['id']}")
-        for number, services in site.counter_service_ids.items():
-            if site.service_ids.get(ticket["service"]) in services or ticket.get("target_counter") == number:
-                rooms.add(f"{site.id}:counter:{number}")
+        services.add(site.service_ids.get(ticket["service"]))
+        if ticket.get("target_counter") is not None:
+            rooms.add(f"{site.id}:counter:{ticket['target_counter']}")
+    if happened.kind == "queue.changed":
+        services |= {site.service_ids.get(code) for code in happened.detail.get("waiting", {})}
+    rooms |= {f"{site.id}:counter:{number}" for number, served in site.counter_service_ids.items()
+              if services.intersection(served)}
     if happened.counter is not None:
         rooms.add(f"{site.id}:counter:{happened.counter}")
-        rooms |= {f"{site.id}:display:{d}" for d in state.displays_of_counter.get(happened.counter, ())}
-    if kind in ("queue.changed", "ticket.issued"):
+        if happened.kind in DISPLAY_EVENTS:
+            rooms |= {f"{site.id}:display:{d}" for d in _state().displays_of_counter.get(happened.counter, ())}
+    if happened.kind == "queue.changed":
         rooms |= {f"{site.id}:display:{d.id}" for d in site.config.displays}
     return rooms
 
@@ -54,7 +62,7 @@ def publish(site, outcome: q.Outcome) -> None:
                 "text": announcement_text(happened.ticket["number"], happened.counter),
                 "audio_url": None,  # voice clips come with the voice issue (sounds/)
             }
-        for room in _rooms_for(site, happened.kind, happened):
+        for room in _rooms_for(site, happened):
             socketio.emit(happened.kind, payload, to=room)
 
 
@@ -66,8 +74,9 @@ def snapshot(session_, site, kind: str, key) -> dict:
     if kind == "display":
         display = site.config.display(key)
         numbers = site.config.display_counters(display)
+        last = q.last_calls(session_, site)
         return {**base, "display": display.model_dump(mode="json"),
-                "counters": [c for c in counters if c["number"] in numbers],
+                "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
                 "history": q.recent_calls(session_, site, 10, numbers), "waiting": waiting}
     if kind == "counter":
         counter = next(c for c in counters if c["number"] == key)

@@ -92,7 +92,7 @@ def pg_url(_pg_admin) -> str:
         _pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request) -> str:
     """The test runs once on a SQLite file and once on a fresh PostgreSQL database."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
@@ -151,4 +151,3 @@ def make_queue(tmp_path, sqlite_url):
 def queue(make_queue, config) -> QueueDb:
     """The repo's config.yaml on a fresh SQLite file."""
     return make_queue(config)
-

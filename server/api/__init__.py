@@ -27,20 +27,20 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     except ValueError as error:
         raise q.QueueError("bad_json", 422, detail=str(error)) from None
     if not isinstance(data, dict):
-        raise q.QueueError("invalid_field", 422, field="(body)", problem=_problem("not_object", "must be a JSON object"))
+        raise q.QueueError("invalid_field", 422, field="(body)", problem=_problem("not_object"))
     try:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        raise q.QueueError("invalid_field", 422, field=field, problem=_problem(first["type"], first["msg"])) from None
+        raise q.QueueError("invalid_field", 422, field=field,
+                           problem=_problem(first["type"], **(first.get("ctx") or {}))) from None
 
 
-def _problem(kind: str, fallback: str) -> str:
-    key = f"problem_{kind}"
-    if key not in MESSAGES:
-        return fallback.removeprefix("Value error, ")
-    return translate(key, pick_language(request.headers.get("Accept-Language")))
+def _problem(kind: str, **params) -> str:
+    """What is wrong with a field, in the caller's language (a generic sentence for rare cases)."""
+    key = f"problem_{kind}" if f"problem_{kind}" in MESSAGES else "problem_invalid"
+    return translate(key, pick_language(request.headers.get("Accept-Language")), **params)
 
 
 def current_principal() -> Principal | None:

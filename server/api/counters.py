@@ -70,7 +70,7 @@ def counter_transfer(counter: int):
     body = parse_body(TransferRequest)
     if (body.service is None) == (body.counter is None):
         raise q.QueueError("invalid_field", 422, field="service",
-                           problem=_problem("counter_or_service", "give exactly one of service or counter"))
+                           problem=_problem("counter_or_service"))
     return jsonify(_counter_action(counter, q.transfer, service=body.service, to_counter=body.counter).ticket)
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import engine as q
 from ..auth import principal_for_login
-from . import bp, current_principal, parse_body, state
+from . import _problem, bp, current_principal, parse_body, state
 
 
 class LoginRequest(BaseModel):
@@ -26,8 +26,11 @@ def login():
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
         raise q.QueueError("unknown_counter", 404, counter=counter)
-    if user.counter_number is not None and counter != user.counter_number and user.role == "clerk":
-        raise q.QueueError("forbidden_counter", 403, own=user.counter_number, counter=counter)
+    if user.role == "clerk":
+        if counter is None:
+            raise q.QueueError("invalid_field", 422, field="counter", problem=_problem("clerk_needs_counter"))
+        if user.counter_number is not None and counter != user.counter_number:
+            raise q.QueueError("forbidden_counter", 403, own=user.counter_number, counter=counter)
     session.clear()
     session["user_id"] = user.id
     session["counter"] = counter

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv (once) and install queuekiosk with the exact versions of constraints.txt.
+#   scripts/setup.sh          the server
+#   scripts/setup.sh test     the server and what the tests need
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv --help >/dev/null 2>&1 || { echo "python3 with venv is needed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extra=""
+[ "${1:-}" = "test" ] && extra="[test]"
+stamp=".venv/.installed${extra}"
+if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade "pip==26.3" "setuptools==84.2.1" "wheel==0.48.0"
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".${extra}"
+  touch "$stamp"
+fi

@@ -1,0 +1,386 @@
+"""Fixtures for the API tests: the REAL server, driven from outside.
+
+Every server here is a ``queuekiosk serve`` subprocess with its own instance folder (its
+own SQLite file and secret key), a config file written to a temporary folder, and a free
+port. Tests talk to it over HTTP (a keep-alive ``requests`` session) and Socket.IO
+(python-socketio's client), and create tokens and users with the real CLI. No mocks.
+
+Fixtures
+--------
+``config_variant()``   a fresh, deep copy of the repo's config.yaml as a dict, to change and start
+``live_server``        factory: ``live_server(config=None, flags=("--ignore-hours",), env=None, start=True)``
+                       -> a started ``LiveServer`` (.url, .config_path, .env, .instance, .token(role,
+                       counter=None), .tokens(*specs), .add_user(name, password, role, counter=None),
+                       .cli(*args), .session(language=None), .stop(), .restart(), .log());
+                       config: a dict (written to a tmp config.yaml), a path, or None for the repo's;
+                       the server stops at the end of the test
+``module_live_server`` the same factory, the servers live until the end of the module
+``server``             the repo's config.yaml with --ignore-hours, one per test module
+``http``               a keep-alive session bound to ``server`` (relative URLs: ``http.get("/healthz")``)
+``sio_client``         factory: ``sio_client(srv=None, auth=None, headers=None, on_connect=None, **client_kwargs)``
+                       -> a connected ``SioClient`` collecting every event it receives
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+REPO_CONFIG = REPO / "config.yaml"
+_VENV_BIN = Path(sys.executable).parent
+QUEUEKIOSK = str(_VENV_BIN / "queuekiosk") if (_VENV_BIN / "queuekiosk").exists() else shutil.which("queuekiosk")
+
+# variables of the developer's shell that would make a test server share state with something else
+_LEAKY_ENV = ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE",
+              "QUEUEKIOSK_SECRET_KEY", "QUEUEKIOSK_INSTANCE")
+
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ApiSession(requests.Session):
+    """A keep-alive session; a URL starting with "/" is taken relative to the server."""
+
+    def __init__(self, base_url: str, language: str | None = None):
+        super().__init__()
+        self.base_url = base_url
+        if language:
+            self.headers["Accept-Language"] = language
+
+    def request(self, method, url, *args, **kwargs):
+        if isinstance(url, str) and url.startswith("/"):
+            url = self.base_url + url
+        kwargs.setdefault("timeout", 15)
+        return super().request(method, url, *args, **kwargs)
+
+
+class LiveServer:
+    """One ``queuekiosk serve`` process with its own config file and instance folder."""
+
+    def __init__(self, workdir: Path, config: dict | str | Path | None = None,
+                 flags=("--ignore-hours",), env: dict | None = None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.instance = self.workdir / "instance"
+        self.config_path = self.workdir / "config.yaml"
+        if config is None:
+            config = REPO_CONFIG
+        if isinstance(config, dict):
+            self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                                        encoding="utf-8")
+        else:
+            self.config_path.write_text(Path(config).read_text(encoding="utf-8"), encoding="utf-8")
+        self.flags = list(flags)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
+        self.env.update({"QUEUEKIOSK_INSTANCE": str(self.instance), "PYTHONUNBUFFERED": "1"})
+        self.env.update(env or {})
+        self.log_path = self.workdir / "server.log"
+        self.proc: subprocess.Popen | None = None
+        self._tokens: dict[tuple, str] = {}
+        self._sessions: list[ApiSession] = []
+
+    # --- process -------------------------------------------------------------------------
+
+    def start(self, timeout: float = START_TIMEOUT) -> "LiveServer":
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [QUEUEKIOSK, "serve", "--config", str(self.config_path), "--port", str(self.port), *self.flags],
+                env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"queuekiosk serve exited with {self.proc.returncode}; the end of its log:\n"
+                                   f"{self.log()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"queuekiosk serve did not answer /healthz within {timeout} s; the end of its log:\n"
+                           f"{self.log()[-3000:]}")
+
+    def stop(self, timeout: float = 10) -> None:
+        for session in self._sessions:
+            session.close()
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def restart(self) -> "LiveServer":
+        """Stop and start again on the same port, config and instance folder (same database)."""
+        self.stop()
+        return self.start()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    # --- clients ---------------------------------------------------------------------------
+
+    def session(self, language: str | None = None) -> ApiSession:
+        session = ApiSession(self.url, language)
+        self._sessions.append(session)
+        return session
+
+    def run(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        """``queuekiosk <args>`` with this server's environment, in its folder."""
+        return subprocess.run([QUEUEKIOSK, *args], input=input, capture_output=True, text=True, env=self.env,
+                              cwd=self.workdir, timeout=timeout)
+
+    def cli(self, *args: str, input: str | None = None, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+        """``queuekiosk <args> --config <this server's config>`` with this server's environment."""
+        result = self.run(*args, "--config", str(self.config_path), input=input, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"queuekiosk {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def token(self, role: str, counter: int | None = None, fresh: bool = False) -> str:
+        """A bearer token made by ``queuekiosk token create`` (cached per role and counter)."""
+        key = (role, counter)
+        if fresh or key not in self._tokens:
+            args = ["token", "create", "--role", role]
+            if counter is not None:
+                args += ["--counter", str(counter)]
+            value = self.cli(*args).stdout.strip()
+            assert value, "token create printed nothing"
+            if fresh:
+                return value
+            self._tokens[key] = value
+        return self._tokens[key]
+
+    def tokens(self, *specs: tuple[str, int | None]) -> dict[tuple, str]:
+        """Several tokens at once (the CLI runs in parallel): ``tokens(("admin", None), ("counter", 1))``."""
+        missing = [s for s in specs if s not in self._tokens]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for spec, value in zip(missing, pool.map(lambda s: self.token(*s, fresh=True), missing)):
+                self._tokens[spec] = value
+        return {s: self._tokens[s] for s in specs}
+
+    def add_user(self, name: str, password: str, role: str, counter: int | None = None,
+                 check: bool = True) -> subprocess.CompletedProcess:
+        """``queuekiosk user add NAME --role ROLE [--counter N]`` with the password on stdin."""
+        args = ["user", "add", name, "--role", role]
+        if counter is not None:
+            args += ["--counter", str(counter)]
+        return self.cli(*args, input=password + "\n", check=check)
+
+    def __repr__(self):
+        return f"<LiveServer {self.url} {self.workdir}>"
+
+
+class ServerFactory:
+    def __init__(self, tmp_path_factory, label: str):
+        self._tmp = tmp_path_factory
+        self._label = label
+        self.servers: list[LiveServer] = []
+
+    def __call__(self, config: dict | str | Path | None = None, flags=("--ignore-hours",),
+                 env: dict | None = None, start: bool = True) -> LiveServer:
+        server = LiveServer(self._tmp.mktemp(self._label), config, flags, env)
+        self.servers.append(server)
+        return server.start() if start else server
+
+    def stop_all(self):
+        for server in reversed(self.servers):
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def config_variant():
+    """``config_variant()`` -> the repo's config.yaml as a fresh dict, to change before starting a server."""
+    data = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
+    return lambda: copy.deepcopy(data)
+
+
+@pytest.fixture
+def live_server(tmp_path_factory):
+    factory = ServerFactory(tmp_path_factory, "qk-server")
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_live_server(tmp_path_factory):
+    factory = ServerFactory(tmp_path_factory, "qk-module-server")
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def server(module_live_server) -> LiveServer:
+    """The repo's config.yaml with --ignore-hours; shared by the tests of one module."""
+    return module_live_server()
+
+
+@pytest.fixture
+def http(server) -> ApiSession:
+    session = server.session()
+    yield session
+    session.close()
+
+
+# --- Socket.IO ------------------------------------------------------------------------------
+
+class SioClient:
+    """A python-socketio client that keeps every event it receives, in order, thread-safely."""
+
+    def __init__(self, url: str, **client_kwargs):
+        client_kwargs.setdefault("reconnection_delay", 0.2)
+        client_kwargs.setdefault("reconnection_delay_max", 1)
+        client_kwargs.setdefault("randomization_factor", 0)
+        client_kwargs.setdefault("handle_sigint", False)
+        self.url = url
+        self.sio = socketio.Client(**client_kwargs)
+        self.events: list[tuple[str, object]] = []
+        self.connects = 0
+        self.disconnects = 0
+        self.on_connect: list = []  # callbacks(client) run in the client's thread at every (re)connect
+        self.hooks: list = []  # callbacks(event, data) run in the client's thread the moment an event arrives
+        self._cond = threading.Condition()
+        self.sio.on("*", self._on_event)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    def _on_event(self, event, *args):
+        data = args[0] if len(args) == 1 else (args or None)
+        for hook in self.hooks:
+            hook(event, data)
+        with self._cond:
+            self.events.append((event, data))
+            self._cond.notify_all()
+
+    def _on_connect(self):
+        with self._cond:
+            self.connects += 1
+            self._cond.notify_all()
+        for callback in self.on_connect:
+            callback(self)
+
+    def _on_disconnect(self, *_reason):
+        with self._cond:
+            self.disconnects += 1
+            self._cond.notify_all()
+
+    def connect(self, auth=None, headers=None, transports=None, wait_timeout: float = 5):
+        # transports=None: long-polling first, then the upgrade to WebSocket, as a browser does.
+        # (WebSocket alone works too, but python-socketio's client then needs 3 s to disconnect:
+        # websocket-client's close() waits for a close frame its own read thread has consumed.)
+        self.sio.connect(self.url, headers=headers or {}, auth=auth,
+                         transports=list(transports) if transports else None, wait_timeout=wait_timeout)
+        return self
+
+    def close(self):
+        try:
+            self.sio.disconnect()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    # --- talking ---------------------------------------------------------------------------
+
+    def subscribe(self, data, timeout: float = 5):
+        """Emit ``subscribe`` and return the server's acknowledgement."""
+        return self.sio.call("subscribe", data, timeout=timeout)
+
+    # --- what arrived ----------------------------------------------------------------------
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self.events)
+
+    def received(self, name: str | None = None, since: int = 0) -> list:
+        with self._cond:
+            return [data for event, data in self.events[since:] if name is None or event == name]
+
+    def names(self, since: int = 0) -> list[str]:
+        with self._cond:
+            return [event for event, _ in self.events[since:]]
+
+    def wait_for(self, event_name: str, predicate=None, timeout: float = 5, since: int = 0):
+        """The first ``event_name`` event (from index ``since``) whose data satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event, data in self.events[since:]:
+                    if event == event_name and (predicate is None or predicate(data)):
+                        return data
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no {event_name!r} event matching within {timeout} s; "
+                                         f"received: {[e for e, _ in self.events[since:]]}")
+                self._cond.wait(remaining)
+
+    def wait_connects(self, count: int, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.connects < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"the client connected {self.connects} times, expected {count}")
+                self._cond.wait(remaining)
+
+    def assert_silent(self, since: int, prefixes=("ticket.", "queue.", "counter."), duration: float = 0.5):
+        """Nothing whose name starts with one of ``prefixes`` arrives within ``duration`` seconds."""
+        time.sleep(duration)
+        unexpected = [(e, d) for e, d in self.events[since:] if e.startswith(tuple(prefixes))]
+        assert not unexpected, f"events were pushed for an action that did not happen: {unexpected}"
+
+
+@pytest.fixture
+def sio_client(request, live_server):
+    """``sio_client(srv=None, auth=None, headers=None, on_connect=None, **kw)`` -> a connected SioClient.
+
+    ``srv`` defaults to the module's ``server``. Depends on ``live_server`` so that clients
+    disconnect before any server of the test stops.
+    """
+    clients: list[SioClient] = []
+
+    def connect(srv: LiveServer | None = None, auth=None, headers=None, on_connect=None,
+                **client_kwargs) -> SioClient:
+        srv = srv or request.getfixturevalue("server")
+        client = SioClient(srv.url, **client_kwargs)
+        if on_connect is not None:  # e.g. subscribe again after every reconnect
+            client.on_connect.append(on_connect)
+        clients.append(client)
+        return client.connect(auth=auth, headers=headers)
+
+    yield connect
+    for client in clients:
+        client.close()

@@ -1,0 +1,322 @@
+"""Issuing and following tickets through the REST API of a real server (SPEC "REST API").
+
+What a kiosk and a citizen's phone see: the ticket they get, its place in the line, the
+queue overview, and every refusal with its status, error code and a readable message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+
+SPEC_FIELDS = {"id", "number", "display", "service", "priority", "status", "issued_at",
+               "waiting_ahead", "eta_minutes", "track_url"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]",
+                                re.IGNORECASE)
+
+
+def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
+    """The SPEC error shape: {"error": {"code", "message"}} with this status, as JSON."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["Content-Type"].startswith("application/json"), response.headers["Content-Type"]
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"].strip(), error
+    if field is not None:
+        assert error.get("field") == field, error
+    return error
+
+
+def waiting_total(http) -> dict[str, int]:
+    response = http.get("/api/v1/queue")
+    assert response.status_code == 200
+    return {s["code"]: s["waiting"] for s in response.json()["services"]}
+
+
+def issue(http, service: str, **extra) -> dict:
+    response = http.post("/api/v1/tickets", json={"service": service, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# --- issuing ----------------------------------------------------------------------------------
+
+def test_issue_returns_the_ticket_a_kiosk_prints(server, http):
+    before = dt.datetime.now(dt.timezone.utc)
+    response = http.post("/api/v1/tickets", json={"service": "CT"})
+    after = dt.datetime.now(dt.timezone.utc)
+
+    assert response.status_code == 201, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    ticket = response.json()
+    assert SPEC_FIELDS <= ticket.keys(), SPEC_FIELDS - ticket.keys()
+    assert isinstance(ticket["id"], str) and ticket["id"]
+    assert isinstance(ticket["number"], int) and 2001 <= ticket["number"] <= 2999
+    assert ticket["display"] == str(ticket["number"])
+    assert ticket["service"] == "CT"
+    assert ticket["priority"] is None
+    assert ticket["status"] == "waiting"
+    issued = dt.datetime.fromisoformat(ticket["issued_at"].replace("Z", "+00:00"))
+    assert issued.tzinfo is not None, "issued_at must say its time zone"
+    assert before - dt.timedelta(seconds=1) <= issued <= after + dt.timedelta(seconds=1)
+    assert isinstance(ticket["waiting_ahead"], int) and ticket["waiting_ahead"] >= 0
+    assert isinstance(ticket["eta_minutes"], int) and ticket["eta_minutes"] >= 0
+    # the QR code on the ticket leads to this server and this ticket
+    assert ticket["track_url"].startswith(("http://127.0.0.1:", "http://localhost:"))
+    assert ticket["track_url"].endswith(ticket["id"])
+
+
+def test_numbers_increase_per_service_from_the_start_of_its_range(live_server):
+    http = live_server().session()  # a fresh centre: nothing issued today yet
+
+    first = issue(http, "HT")
+    second = issue(http, "HT")
+    other = issue(http, "CT")
+    third = issue(http, "HT")
+
+    assert [first["number"], second["number"], third["number"]] == [1001, 1002, 1003]
+    assert other["number"] == 2001
+    assert [t["display"] for t in (first, second, other, third)] == ["1001", "1002", "2001", "1003"]
+    assert len({t["id"] for t in (first, second, other, third)}) == 4
+    # people ahead count the same service only; the estimate grows with them
+    assert [first["waiting_ahead"], second["waiting_ahead"], third["waiting_ahead"]] == [0, 1, 2]
+    assert other["waiting_ahead"] == 0
+    assert first["eta_minutes"] == 0 == other["eta_minutes"]
+    assert 0 < second["eta_minutes"] <= third["eta_minutes"]
+
+
+def test_track_url_opens_the_ticket_page(http):
+    """The QR code printed on the ticket: the citizen's phone opens it to follow the queue."""
+    ticket = issue(http, "VH")
+    page = http.get(ticket["track_url"])
+    assert page.status_code == 200, f"{ticket['track_url']} answered {page.status_code}"
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert str(ticket["number"]) in page.text
+
+
+def test_priority_and_kiosk_are_kept_on_the_ticket(http):
+    ticket = issue(http, "TK", priority="elderly", kiosk="kiosk-1")
+    assert ticket["priority"] == "elderly"
+    assert ticket["service"] == "TK"
+
+    again = http.get(f"/api/v1/tickets/{ticket['id']}").json()
+    assert again["priority"] == "elderly"
+    assert again["number"] == ticket["number"]
+
+
+def test_get_ticket_follows_its_position_and_estimate(server, http):
+    """The citizen's phone: position and estimated wait shrink when people ahead are called."""
+    # DC is issued by no other test of this module, and only counter 4 serves it
+    tickets = [issue(http, "DC") for _ in range(3)]
+    last = http.get(f"/api/v1/tickets/{tickets[2]['id']}").json()
+    assert last["status"] == "waiting"
+    assert last["waiting_ahead"] == 2
+    assert last["eta_minutes"] > 0
+    assert SPEC_FIELDS <= last.keys()
+
+    admin = server.token("admin")
+    called = http.post("/api/v1/counters/4/next", headers={"Authorization": f"Bearer {admin}"})
+    assert called.status_code == 200, called.text
+    assert called.json()["id"] == tickets[0]["id"]
+
+    first = http.get(f"/api/v1/tickets/{tickets[0]['id']}").json()
+    assert first["status"] == "called"
+    assert first["counter"] == 4
+    assert first["waiting_ahead"] == 0
+    moved = http.get(f"/api/v1/tickets/{tickets[2]['id']}").json()
+    assert moved["waiting_ahead"] == 1
+    assert 0 < moved["eta_minutes"] <= last["eta_minutes"]
+
+
+def test_get_unknown_ticket_is_404(http):
+    assert_error(http.get("/api/v1/tickets/no-such-ticket"), 404, "unknown_ticket")
+
+
+def test_queue_shows_waiting_per_service_and_every_counter(server, http):
+    before = waiting_total(http)
+    issue(http, "LD")
+    issue(http, "LD", priority="pregnant")
+
+    response = http.get("/api/v1/queue")
+    assert response.status_code == 200
+    body = response.json()
+    services = {s["code"]: s for s in body["services"]}
+    assert set(services) == {"HT", "CT", "DC", "LD", "VH", "TK"}
+    assert services["LD"]["waiting"] == before["LD"] + 2
+    assert services["LD"]["priority"] >= 1
+    assert services["LD"]["name"] == "Lao động - Thương binh và Xã hội"
+    counters = {c["number"]: c for c in body["counters"]}
+    assert set(counters) == {1, 2, 3, 4, 5, 6}
+    assert counters[5]["services"] == ["LD", "VH"]
+    assert counters[5]["state"] == "open"
+    assert body["site"]["id"] == "phuc-la"
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+REFUSALS = [
+    pytest.param({"json": {"service": "XX"}}, 404, "unknown_service", None, id="unknown-service"),
+    pytest.param({"json": {"service": "HT", "priority": "vip"}}, 404, "unknown_priority", None,
+                 id="unknown-priority"),
+    pytest.param({"json": {"service": "HT", "kiosk": "kiosk-99"}}, 404, "unknown_kiosk", None,
+                 id="unknown-kiosk"),
+    pytest.param({"data": '{"service": "HT"', "headers": {"Content-Type": "application/json"}}, 422,
+                 "bad_json", None, id="malformed-json"),
+    pytest.param({"data": "service=HT", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+                 422, "bad_json", None, id="form-body"),
+    pytest.param({"json": {}}, 422, "invalid_field", "service", id="missing-service"),
+    pytest.param({}, 422, "invalid_field", "service", id="empty-body"),
+    pytest.param({"json": {"service": 5}}, 422, "invalid_field", "service", id="service-not-a-string"),
+    pytest.param({"json": {"service": ""}}, 422, "invalid_field", "service", id="service-empty"),
+    pytest.param({"json": {"service": "HT", "priority": 1}}, 422, "invalid_field", "priority",
+                 id="priority-not-a-string"),
+    pytest.param({"json": {"service": "HT", "colour": "red"}}, 422, "invalid_field", "colour", id="extra-field"),
+    pytest.param({"json": ["HT"]}, 422, "invalid_field", "(body)", id="body-is-a-list"),
+    pytest.param({"json": "HT"}, 422, "invalid_field", "(body)", id="body-is-a-string"),
+]
+
+
+@pytest.mark.parametrize("request_kwargs, status, code, field", REFUSALS)
+def test_issue_refusals_name_the_problem_and_write_nothing(http, request_kwargs, status, code, field):
+    before = waiting_total(http)
+    response = http.post("/api/v1/tickets", **request_kwargs)
+    assert_error(response, status, code, field)
+    assert waiting_total(http) == before, "a refused ticket must not be counted as waiting"
+
+
+def test_messages_are_vietnamese_by_default_and_english_on_request(server, http):
+    default = assert_error(http.post("/api/v1/tickets", json={"service": "XX"}), 404, "unknown_service")
+    assert "XX" in default["message"]
+    assert VIETNAMESE_LETTERS.search(default["message"]), default["message"]
+    assert "Không có dịch vụ" in default["message"]
+
+    english = server.session(language="en-GB,en;q=0.9")
+    en = assert_error(english.post("/api/v1/tickets", json={"service": "XX"}), 404, "unknown_service")
+    assert "XX" in en["message"]
+    assert "no service" in en["message"]
+    assert not VIETNAMESE_LETTERS.search(en["message"]), en["message"]
+
+    # a refused field is explained in the asked language too
+    vi_field = assert_error(http.post("/api/v1/tickets", json={}), 422, "invalid_field", "service")
+    en_field = assert_error(english.post("/api/v1/tickets", json={}), 422, "invalid_field", "service")
+    assert "bắt buộc" in vi_field["message"]
+    assert "required" in en_field["message"]
+
+
+def test_unknown_route_is_a_json_404(http):
+    for path in ("/api/v1/nothing-here", "/no/such/page"):
+        error = assert_error(http.get(path), 404, "not_found")
+        assert path in error["message"]
+
+
+def test_wrong_method_is_a_json_405(http):
+    assert_error(http.delete("/api/v1/tickets"), 405, "method_not_allowed")
+    assert_error(http.get("/api/v1/counters/1/next"), 405, "method_not_allowed")
+    assert_error(http.put("/api/v1/queue", json={}), 405, "method_not_allowed")
+
+
+def _closed_config(config_variant) -> dict:
+    """Hours that exclude now: neither today's nor tomorrow's weekday, and both are holidays."""
+    cfg = config_variant()
+    today = dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])).date()
+    tomorrow = today + dt.timedelta(days=1)
+    excluded = {WEEKDAYS[today.weekday()], WEEKDAYS[tomorrow.weekday()]}
+    cfg["site"]["hours"]["days"] = [d for d in WEEKDAYS if d not in excluded]
+    cfg["site"]["hours"]["holidays"] = [today.isoformat(), tomorrow.isoformat()]
+    return cfg
+
+
+def test_closed_hours_refuse_tickets(live_server, config_variant):
+    closed = live_server(_closed_config(config_variant), flags=())  # opening hours enforced
+    http = closed.session()
+
+    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
+    assert "07:30" in error["message"] and "17:00" in error["message"]
+    en = assert_error(closed.session("en").post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
+    assert "closed" in en["message"]
+    # reading still works while closed, and nothing was issued
+    assert all(count == 0 for count in waiting_total(http).values())
+
+
+def test_exhausted_range_refuses_the_next_number_and_keeps_the_queue_whole(live_server, config_variant):
+    cfg = config_variant()
+    cfg["services"][0]["numbers"] = {"start": 1001, "end": 1002}  # HT: two numbers a day
+    http = live_server(cfg).session()
+
+    assert [issue(http, "HT")["number"] for _ in range(2)] == [1001, 1002]
+    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "range_exhausted")
+    assert "1002" in error["message"]
+    assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "range_exhausted")
+
+    assert waiting_total(http)["HT"] == 2
+    # the other services go on
+    assert issue(http, "CT")["number"] == 2001
+
+
+# --- the API's own description ------------------------------------------------------------------
+
+SPEC_OPERATIONS = [
+    ("post", "/tickets"), ("get", "/tickets/{}"), ("get", "/queue"),
+    ("post", "/counters/{}/next"), ("post", "/counters/{}/recall"), ("post", "/counters/{}/start"),
+    ("post", "/counters/{}/finish"), ("post", "/counters/{}/no-show"), ("post", "/counters/{}/pause"),
+    ("post", "/counters/{}/resume"), ("post", "/counters/{}/transfer"),
+]
+
+
+def _resolve(doc: dict, ref: str):
+    assert ref.startswith("#/"), f"only local references are expected: {ref}"
+    node = doc
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"$ref {ref} does not resolve"
+        node = node[part]
+    return node
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_openapi_document_describes_the_api(http):
+    response = http.get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    doc = response.json()
+
+    assert str(doc.get("openapi", "")).startswith("3."), doc.get("openapi")
+    assert doc["info"]["title"] and doc["info"]["version"]
+    assert isinstance(doc.get("paths"), dict) and doc["paths"]
+    for ref in _refs(doc):
+        _resolve(doc, ref)
+
+    # paths may be written in full (/api/v1/...) or under a server URL ending in /api/v1
+    def normalise(path: str) -> str:
+        path = path.removeprefix("/api/v1")
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    operations = {}
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert operation.get("responses"), f"{method.upper()} {path} lists no responses"
+                operations[(method, normalise(path))] = operation
+    missing = [op for op in SPEC_OPERATIONS if op not in operations]
+    assert not missing, f"the OpenAPI document does not describe {missing}"
+    assert "201" in operations[("post", "/tickets")]["responses"]
+
+    try:  # the full validator, where it is installed
+        from openapi_spec_validator import validate
+    except ImportError:
+        return
+    validate(doc)

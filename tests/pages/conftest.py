@@ -1,0 +1,167 @@
+"""Fixtures for the real-browser page tests: a real `queuekiosk serve` and a real Chromium.
+
+``server``   a fresh server per test: a copy of config.yaml in a temporary folder, its own
+             instance folder (SQLite database, secret key), ``--ignore-hours``; helpers to run
+             the CLI against the same database, add a clerk and create a counter token.
+``browser``  headless Chromium from Debian (``apt-get install chromium``) driven by Playwright
+             for Python; no browser download (never ``playwright install``).
+``page``     a new browser context per test, 1920x1080, Vietnamese.
+``shot``     ``shot(page, "name")`` saves a screenshot into $QK_SCREENSHOTS when that is set.
+
+Without Chromium or Playwright the tests are skipped, except under CI (CI=true), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+START_TIMEOUT = 30.0
+CLERK_PASSWORD = "quay-mot-2026"
+
+
+def _queuekiosk_command() -> list[str]:
+    beside = Path(sys.executable).parent / "queuekiosk"
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("queuekiosk")
+    if found:
+        return [found]
+    pytest.fail("the `queuekiosk` command is not installed (pip install -e .)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    config: Path
+    env: dict
+    log: Path
+    process: subprocess.Popen
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run `queuekiosk ARGS --config <this server's config>` on the same instance; its stdout."""
+        done = subprocess.run([*_queuekiosk_command(), *args, "--config", str(self.config)], input=stdin,
+                              capture_output=True, text=True, env=self.env, timeout=60)
+        if done.returncode != 0:
+            raise AssertionError(f"queuekiosk {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+        return done.stdout
+
+    def add_clerk(self, name: str = "clerk1", counter: int = 1, password: str = CLERK_PASSWORD) -> str:
+        self.cli("user", "add", name, "--role", "clerk", "--counter", str(counter), stdin=password + "\n")
+        return password
+
+    def counter_token(self, counter: int = 1) -> str:
+        return self.cli("token", "create", "--role", "counter", "--counter", str(counter)).strip()
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = {"Accept-Language": "vi", **kwargs.pop("headers", {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.url + "/api/v1" + path, headers=headers, timeout=10, **kwargs)
+
+    def waiting(self, service: str) -> int:
+        queue = self.api("GET", "/queue").json()
+        return next(s["waiting"] for s in queue["services"] if s["code"] == service)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A fresh `queuekiosk serve` on a free port, stopped after the test."""
+    config = tmp_path / "config.yaml"
+    shutil.copyfile(REPO / "config.yaml", config)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")}
+    env["QUEUEKIOSK_INSTANCE"] = str(tmp_path / "instance")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*_queuekiosk_command(), "serve", "--config", str(config), "--port", str(port), "--ignore-hours"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    running = Server(f"http://127.0.0.1:{port}", config, env, log, process)
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server stopped at start-up ({process.returncode}):\n{log.read_text()}")
+            try:
+                if requests.get(running.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield running
+    finally:
+        running.http.close()
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI must install it: apt-get install chromium; pip install playwright)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def shot():
+    """``shot(page, name)``: a PNG in $QK_SCREENSHOTS (e.g. /tmp/qk-shots) when set; else nothing."""
+    folder = os.environ.get("QK_SCREENSHOTS")
+
+    def take(tab, name: str) -> None:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+    return take

@@ -1,0 +1,636 @@
+"""Properties of the queue engine under any sequence of actions (hypothesis), and of ``choose_next``.
+
+The state machine drives the real engine on a SQLite file with an advancing clock inside
+opening hours and checks after every step that:
+  * numbers are unique and gap-free per service and business day (start .. start+n-1),
+  * no counter holds two tickets and no ticket is held by two counters,
+  * every ticket's events replay through ``engine.TRANSITIONS`` to its current status,
+  * a refused action (QueueError, rolled back like the web layer does) changes nothing,
+  * an action is refused exactly when its precondition does not hold,
+  * "next" gives the ticket ``choose_next`` picks from the waiting tickets the counter may serve.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import itertools
+import shutil
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
+
+from queuekiosk.server import engine as q
+from queuekiosk.server import models as m
+from queuekiosk.server.config import Policy
+from queuekiosk.server.db import create_db_engine, prepare_database, session_factory
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+T = m.Ticket.__table__
+E = m.Event.__table__
+C = m.Counter.__table__
+S = m.Service.__table__
+SEQ = m.NumberSequence.__table__
+
+MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City
+MIN = dt.timedelta(minutes=1)
+
+# the state an event moves a ticket to, and the states it may start from
+EVENT_MOVES = {
+    "issued": (None, "waiting"),
+    "called": ({"waiting"}, "called"),
+    "recalled": ({"called"}, "called"),
+    "started": ({"called"}, "serving"),
+    "finished": ({"called", "serving"}, "done"),
+    "no_show": ({"called"}, "no_show"),
+    "transferred": ({"called", "serving"}, "waiting"),
+}
+RELEASING = {"finished", "no_show", "transferred"}
+COUNTER_EVENTS = {"paused", "resumed"}
+
+
+def small_ranges(services: list[dict]) -> list[dict]:
+    """HT gets 5 numbers a day and the others 12, so that "range_exhausted" happens within a run."""
+    return [{**s, "numbers": {"start": s["numbers"]["start"],
+                              "end": s["numbers"]["start"] + (4 if s["code"] == "HT" else 11)}}
+            for s in services]
+
+
+def local(now: dt.datetime) -> dt.datetime:
+    return now.replace(tzinfo=dt.timezone.utc).astimezone(HCM)
+
+
+def next_opening(now: dt.datetime) -> dt.datetime:
+    """08:00 local on the next working day (Mon-Sat) after ``now``; no holidays in late 2026."""
+    day = local(now).date() + dt.timedelta(days=1)
+    while day.weekday() == 6:
+        day += dt.timedelta(days=1)
+    aware = dt.datetime.combine(day, dt.time(8, 0), HCM)
+    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+# --- checks shared by the state machine and the interleave property -------------------------
+
+def check_numbers(conn, site) -> None:
+    """Per (service, business day): numbers are start, start+1, ..., start+n-1 and the sequence row agrees."""
+    by_key = collections.defaultdict(list)
+    for row in conn.execute(select(T.c.origin_service_id, T.c.business_day, T.c.number)):
+        by_key[(row.origin_service_id, row.business_day)].append(row.number)
+    last = {(r.service_id, r.business_day): r.last_number for r in conn.execute(select(SEQ))}
+    for (service_id, day), got in by_key.items():
+        code = site.service_codes[service_id]
+        start = site.config.service(code).numbers.start
+        counts = collections.Counter(got)
+        duplicates = sorted(n for n, k in counts.items() if k > 1)
+        expected = set(range(start, start + len(got)))
+        missing = sorted(expected - set(got))
+        extra = sorted(set(got) - expected)
+        assert not duplicates and not missing and not extra, (
+            f"{code} on {day}: duplicated {duplicates}, missing {missing}, out of sequence {extra}")
+        assert last.get((service_id, day)) == start + len(got) - 1, (
+            f"{code} on {day}: sequence says {last.get((service_id, day))}, tickets end at {start + len(got) - 1}")
+
+
+def check_events(conn, site) -> None:
+    """Replay the event log: legal moves, one holder per ticket, at most one ticket per counter."""
+    tickets = {row.id: row for row in conn.execute(select(T))}
+    state: dict[int, str] = {}
+    holder: dict[int, int | None] = {}        # ticket -> counter holding it
+    holding: dict[int, int] = {}              # counter -> ticket it holds
+    called_before: set[int] = set()
+    for e in conn.execute(select(E).order_by(E.c.id)):
+        if e.kind in COUNTER_EVENTS:
+            assert e.ticket_id is None and e.counter_id is not None, e
+            continue
+        assert e.kind in EVENT_MOVES, f"unknown event kind {e.kind!r}"
+        tid = e.ticket_id
+        number = tickets[tid].number
+        sources, target = EVENT_MOVES[e.kind]
+        current = state.get(tid)
+        if e.kind == "issued":
+            assert current is None, f"ticket {number} issued twice"
+        else:
+            assert current in sources, f"ticket {number}: '{e.kind}' from state {current!r}"
+            assert target in q.TRANSITIONS[current], f"ticket {number}: {current} -> {target} is not a legal move"
+        state[tid] = target
+
+        if e.kind == "called":
+            assert holder.get(tid) is None, f"ticket {number} called by counter {e.counter_id} while held"
+            assert e.counter_id not in holding, (
+                f"counter {e.counter_id} called {number} while holding ticket {tickets[holding[e.counter_id]].number}")
+            holder[tid] = e.counter_id
+            holding[e.counter_id] = tid
+            first = tid not in called_before
+            called_before.add(tid)
+            if first:
+                assert e.detail == {"wait_seconds": round((e.at - tickets[tid].issued_at).total_seconds(), 3)}, e.detail
+            else:
+                assert e.detail == {"repeat_call": True}, f"ticket {number}: a second call must say repeat_call"
+        elif e.kind != "issued":
+            assert holder.get(tid) == e.counter_id, (
+                f"ticket {number}: '{e.kind}' by counter {e.counter_id}, held by {holder.get(tid)}")
+            if e.kind in RELEASING:
+                holder[tid] = None
+                del holding[e.counter_id]
+
+    for tid, row in tickets.items():
+        assert state.get(tid) == row.status, (
+            f"ticket {row.number}: events end in {state.get(tid)}, row says {row.status}")
+        if row.status in m.HELD_STATES:
+            assert row.counter_id == holder[tid], f"ticket {row.number}: row counter {row.counter_id}"
+        if row.status == "waiting":
+            assert row.counter_id is None, f"waiting ticket {row.number} has counter {row.counter_id}"
+        if row.status in ("done", "no_show"):
+            assert row.finished_at is not None
+    held = collections.Counter(r.counter_id for r in tickets.values() if r.status in m.HELD_STATES)
+    assert all(k == 1 for k in held.values()), f"a counter holds several tickets: {held}"
+    assert {c: t for c, t in holding.items()} == {
+        r.counter_id: r.id for r in tickets.values() if r.status in m.HELD_STATES}
+
+
+def snapshot(conn) -> dict:
+    return {table.name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            for table in (T, E, SEQ, C, S)}
+
+
+# --- the state machine ------------------------------------------------------------------------
+
+SERVICES = ["HT", "CT", "DC", "TK", "LD", "VH"]
+ISSUED = ["HT", "CT", "HT", "DC", "HT", "TK", "LD", "VH"]  # HT (5 numbers a day) more often, to run out
+PRIORITIES = [None, "elderly", None, "disabled", None, "pregnant", "merit"]
+
+
+class Situation:
+    """What the clerks see before an action: who holds what, who is paused, who waits today."""
+
+    def __init__(self, conn, site, now):
+        self.site = site
+        self.now = now
+        self.day = q.business_day(site, now)
+        self.counters = {site.counter_numbers[r.id]: r for r in conn.execute(select(C)) if r.active}
+        self.held = {site.counter_numbers[r.counter_id]: r for r in conn.execute(
+            select(T).where(T.c.status.in_(m.HELD_STATES)))}
+        self.waiting = conn.execute(select(T).where(T.c.status == "waiting", T.c.business_day == self.day)
+                                    .order_by(T.c.issued_at, T.c.id)).all()
+        self.issued_today = collections.Counter(r.origin_service_id for r in conn.execute(
+            select(T.c.origin_service_id).where(T.c.business_day == self.day)))
+
+    def eligible(self, counter: int) -> list:
+        """Waiting tickets of today that ``counter`` may call, oldest first."""
+        counter_id = self.site.counter_ids[counter]
+        services = self.site.counter_service_ids[counter]
+        return [r for r in self.waiting if r.target_counter_id == counter_id
+                or (r.target_counter_id is None and r.service_id in services)]
+
+    def paused(self, counter: int) -> bool:
+        return self.counters[counter].state == "paused"
+
+
+class QueueMachine(RuleBasedStateMachine):
+    """Drives the engine; the database is a copy of a migrated template made once per test."""
+
+    config = None
+    template = None
+    workdir = None
+    serial = itertools.count()
+
+    def __init__(self):
+        super().__init__()
+        path = self.workdir / f"example-{next(self.serial)}.db"
+        shutil.copyfile(self.template, path)
+        self.path = path
+        self.engine = create_db_engine(f"sqlite:///{path}")
+        self.site = prepare_database(self.engine, self.config, self.workdir)
+        self.Session = session_factory(self.engine)
+        self.now = MON_9
+        self.counters = sorted(self.site.counter_ids)
+
+    def teardown(self):
+        self.engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+
+    # -- plumbing --
+
+    def tick(self, seconds: int = 1) -> Situation:
+        """Move the clock (strictly forward, inside opening hours) and look at the queue."""
+        self.now += dt.timedelta(seconds=seconds)
+        if local(self.now).time() >= dt.time(16, 30):
+            self.now = next_opening(self.now)
+        assert self.site.config.site.hours.is_open(local(self.now))
+        return self.read(lambda conn: Situation(conn, self.site, self.now))
+
+    def read(self, fn):
+        with self.Session() as s:
+            return fn(s.connection())
+
+    def act(self, expect_error: str | None, action, *args, **kwargs):
+        """Run one engine action like the web layer; check refusal <=> ``expect_error``."""
+        before = self.read(snapshot)
+        name = action.__name__
+        note(f"{local(self.now):%a %H:%M:%S} {name}{args} {kwargs} expecting {expect_error or 'success'}")
+        try:
+            with self.Session.begin() as s:
+                out = action(s, self.site, *args, now=self.now, **kwargs)
+        except q.QueueError as error:
+            after = self.read(snapshot)
+            changed = [t for t in before if before[t] != after[t]]
+            assert not changed, f"refused {name} ({error.code}) changed tables {changed}"
+            assert error.code == expect_error, f"{name}{args}: refused with {error.code}, expected {expect_error}"
+            return None
+        assert expect_error is None, f"{name}{args} {kwargs} succeeded, expected refusal {expect_error}"
+        return out
+
+    def _status(self, public_id: str) -> dict:
+        with self.Session() as session:
+            return q.ticket_status(session, self.site, public_id)
+
+    def pick_counter(self, data, useful) -> int:
+        """Mostly a counter for which the action makes sense, sometimes any counter (to be refused)."""
+        useful = sorted(useful)
+        if useful and data.draw(st.integers(0, 4), label="sensible") < 4:
+            return data.draw(st.sampled_from(useful), label="counter")
+        return data.draw(st.sampled_from(self.counters), label="counter")
+
+    # -- start of the day --
+
+    @initialize(tickets=st.lists(st.tuples(st.sampled_from(ISSUED), st.sampled_from(PRIORITIES)), max_size=15))
+    def morning_queue(self, tickets):
+        for service, priority in tickets:
+            self.issue(service, priority)
+
+    # -- clock --
+
+    @rule(minutes=st.integers(1, 50))
+    def wait(self, minutes):
+        self.tick(minutes * 60)
+
+    @rule()
+    def next_day(self):
+        self.now = next_opening(self.now) + dt.timedelta(hours=1)
+
+    # -- kiosk --
+
+    @rule(service=st.sampled_from(ISSUED), priority=st.sampled_from(PRIORITIES))
+    def issue(self, service, priority):
+        now = self.tick()
+        numbers = self.site.config.service(service).numbers
+        count = now.issued_today[self.site.service_ids[service]]
+        full = numbers.start + count > numbers.end
+        out = self.act("range_exhausted" if full else None, q.issue, service, priority=priority)
+        if out is not None:
+            assert out.ticket["number"] == numbers.start + count, (
+                f"{service}: got {out.ticket['number']}, next is {numbers.start + count}")
+            assert (out.ticket["status"], out.ticket["priority"]) == ("waiting", priority)
+            status = self._status(out.ticket["id"])
+            assert (status["waiting_ahead"], status["eta_minutes"]) == (
+                out.ticket["waiting_ahead"], out.ticket["eta_minutes"]), "the kiosk and the tracking page disagree"
+
+    # -- counters --
+
+    @rule(data=st.data())
+    def call_next(self, data):
+        now = self.tick()
+        counter = self.pick_counter(data, [n for n in self.counters if now.eligible(n)])
+        waiting = now.eligible(counter)
+        oldest = {}
+        for row in waiting:
+            priority = row.priority_id is not None
+            oldest.setdefault(priority, q.Candidate(row.id, row.issued_at, priority))
+        expected = q.choose_next(oldest.get(False), oldest.get(True), self.site.config.policy,
+                                 now.counters[counter].normal_streak, self.now)
+
+        out = self.act(None, q.call_next, counter)
+        if expected is None:
+            assert out.ticket is None, f"counter {counter} got {out.ticket['number']} though none was waiting for it"
+        else:
+            assert out.ticket is not None, f"counter {counter} got nobody though {len(waiting)} wait for it"
+            got = next(r for r in waiting if r.public_id == out.ticket["id"])
+            assert got.id == expected.id, f"counter {counter}: called {got.number}, choose_next says id {expected.id}"
+            assert (out.ticket["status"], out.ticket["counter"]) == ("called", counter)
+        after = self.tick(0)
+        if counter in now.held:
+            assert self.read(lambda c: c.execute(
+                select(T.c.status).where(T.c.id == now.held[counter].id)).scalar()) == "done", "next finishes"
+        assert not after.paused(counter), "next opens a paused counter"
+
+    @rule(data=st.data())
+    def call_number(self, data):
+        now = self.tick()
+        counter = self.pick_counter(data, [n for n in self.counters if now.eligible(n)])
+        eligible = [r.number for r in now.eligible(counter)]
+        if eligible and data.draw(st.booleans(), label="eligible number"):
+            number = data.draw(st.sampled_from(eligible), label="number")
+        else:
+            number = data.draw(st.sampled_from(sorted(r.number for r in now.waiting) + [1001, 1999]), label="number")
+        out = self.act(None if number in eligible else "ticket_not_waiting", q.call_next, counter, number=number)
+        if out is not None:
+            assert out.ticket["number"] == number
+
+    def _held_action(self, action, data, needs_called: str | None):
+        now = self.tick()
+        counter = self.pick_counter(data, now.held)
+        held = now.held.get(counter)
+        if held is None:
+            expect = "no_current_ticket"
+        elif needs_called and held.status != "called":
+            expect = needs_called
+        else:
+            expect = None
+        return self.act(expect, action, counter)
+
+    @rule(data=st.data())
+    def recall(self, data):
+        self._held_action(q.recall, data, "ticket_not_called")
+
+    @rule(data=st.data())
+    def start(self, data):
+        self._held_action(q.start, data, "already_serving")
+
+    @rule(data=st.data())
+    def finish(self, data):
+        out = self._held_action(q.finish, data, None)
+        if out is not None:
+            assert out.ticket["status"] == "done"
+
+    @rule(data=st.data())
+    def no_show(self, data):
+        self._held_action(q.no_show, data, "ticket_not_called")
+
+    @rule(data=st.data(), to=st.one_of(st.builds(dict, service=st.sampled_from(SERVICES)),
+                                       st.builds(dict, to_counter=st.integers(1, 6))))
+    def transfer(self, data, to):
+        now = self.tick()
+        counter = self.pick_counter(data, now.held)
+        held = now.held.get(counter)
+        if to.get("to_counter") == counter:
+            expect = "transfer_same_counter"
+        elif held is None:
+            expect = "no_current_ticket"
+        else:
+            expect = None
+        out = self.act(expect, q.transfer, counter, **to)
+        if out is not None:
+            t = out.ticket
+            assert (t["status"], t["number"], t["counter"]) == ("waiting", held.number, None)
+            assert t["issued_at"] == held.issued_at.isoformat(timespec="milliseconds") + "Z", \
+                "a transfer keeps the issue time"
+            assert t["service"] == to.get("service", self.site.service_codes[held.service_id])
+            assert t["target_counter"] == to.get("to_counter")
+
+    @rule(data=st.data())
+    def pause(self, data):
+        now = self.tick()
+        counter = self.pick_counter(data, [n for n in self.counters if n not in now.held and not now.paused(n)])
+        expect = "counter_paused" if now.paused(counter) else "counter_busy" if counter in now.held else None
+        self.act(expect, q.pause, counter, reason="break")
+
+    @rule(data=st.data())
+    def resume(self, data):
+        now = self.tick()
+        counter = self.pick_counter(data, [n for n in self.counters if now.paused(n)])
+        self.act(None if now.paused(counter) else "counter_not_paused", q.resume, counter)
+
+    # -- invariants --
+
+    @invariant()
+    def numbers_are_gap_free(self):
+        self.read(lambda c: check_numbers(c, self.site))
+
+    @invariant()
+    def events_replay_to_the_tickets(self):
+        self.read(lambda c: check_events(c, self.site))
+
+    @invariant()
+    def paused_counters_hold_nothing(self):
+        now = self.tick(0)
+        assert not [n for n in now.held if now.paused(n)], "a paused counter holds a ticket"
+
+    @invariant()
+    def waiting_counts_match_the_tickets(self):
+        now = self.tick(0)
+        with self.Session() as session:
+            counts = q.waiting_counts(session, self.site, now=self.now)
+        for code, sid in self.site.service_ids.items():
+            rows = [r for r in now.waiting if r.service_id == sid]
+            expected = {"waiting": len(rows), "priority": sum(r.priority_id is not None for r in rows)}
+            assert counts[code] == expected, f"{code}: waiting_counts says {counts[code]}, tickets say {expected}"
+
+
+@pytest.fixture
+def template_db(tmp_path):
+    """Migrate once and copy the file for every example (prepare_database on a copy is fast)."""
+
+    def make(config):
+        path = tmp_path / "template.db"
+        engine = create_db_engine(f"sqlite:///{path}")
+        prepare_database(engine, config, tmp_path)
+        engine.dispose()
+        assert not path.with_name("template.db-wal").exists()
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize("policy, examples", [
+    ({"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}, 40),
+    ({"priority": "strict", "max_wait_minutes": 30}, 20),
+    ({"priority": "none", "max_wait_minutes": None}, 15),
+], ids=["interleave", "strict", "none"])
+def test_any_sequence_of_actions_keeps_the_invariants(make_config, config_data, template_db, tmp_path,
+                                                       monkeypatch, policy, examples):
+    # durability is not under test here: skip the fsync per commit to keep the run short
+    monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")
+    config = make_config(services=small_ranges(config_data["services"]), policy=policy)
+
+    class Machine(QueueMachine):
+        pass
+
+    Machine.config = config
+    Machine.template = template_db(config)
+    Machine.workdir = tmp_path
+    run_state_machine_as_test(Machine, settings=settings(
+        max_examples=examples, stateful_step_count=40, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+
+
+# --- choose_next: the pure rule ---------------------------------------------------------------
+
+NOW = MON_9 + 30 * MIN
+
+
+def cand(id_: int, minutes_ago: float, priority: bool = False) -> q.Candidate:
+    return q.Candidate(id_, NOW - dt.timedelta(minutes=minutes_ago), priority)
+
+
+def policy(kind="interleave", n=2, max_wait=45) -> Policy:
+    return Policy(priority=kind, normal_per_priority=n, max_wait_minutes=max_wait)
+
+
+def test_choose_next_with_nobody_waiting():
+    for kind in ("strict", "interleave", "none"):
+        assert q.choose_next(None, None, policy(kind), 0, NOW) is None
+
+
+def test_choose_next_with_one_kind_waiting():
+    normal, prio = cand(1, 10), cand(2, 5, True)
+    for kind in ("strict", "interleave", "none"):
+        assert q.choose_next(normal, None, policy(kind), 5, NOW) is normal
+        assert q.choose_next(None, prio, policy(kind), 0, NOW) is prio
+
+
+def test_strict_always_takes_the_priority_ticket():
+    normal, prio = cand(1, 20), cand(2, 1, True)
+    for streak in (0, 1, 5):
+        assert q.choose_next(normal, prio, policy("strict"), streak, NOW) is prio
+
+
+def test_none_is_first_come_first_served():
+    normal, prio = cand(1, 20), cand(2, 1, True)
+    assert q.choose_next(normal, prio, policy("none"), 0, NOW) is normal
+    assert q.choose_next(cand(3, 1), cand(4, 2, True), policy("none"), 0, NOW).id == 4
+
+
+def test_interleave_at_most_n_normal_in_a_row():
+    normal, prio = cand(1, 20), cand(2, 1, True)
+    assert q.choose_next(normal, prio, policy(n=2), 0, NOW) is normal
+    assert q.choose_next(normal, prio, policy(n=2), 1, NOW) is normal
+    assert q.choose_next(normal, prio, policy(n=2), 2, NOW) is prio
+    assert q.choose_next(normal, prio, policy(n=3), 2, NOW) is normal
+    assert q.choose_next(normal, prio, policy(n=1), 1, NOW) is prio
+
+
+def test_interleave_is_fifo_when_the_priority_ticket_is_older():
+    normal, prio = cand(1, 5), cand(2, 10, True)
+    assert q.choose_next(normal, prio, policy(n=2), 0, NOW) is prio
+
+
+def test_equal_issue_times_go_by_id():
+    normal, prio = cand(7, 5), cand(3, 5, True)
+    assert q.choose_next(normal, prio, policy("none"), 0, NOW) is prio
+    assert q.choose_next(cand(2, 5), cand(3, 5, True), policy("none"), 0, NOW).id == 2
+
+
+def test_max_wait_aging_goes_first():
+    aged, prio = cand(1, 45), cand(2, 1, True)        # exactly 45 minutes counts as too long
+    assert q.choose_next(aged, prio, policy("strict", max_wait=45), 0, NOW) is aged
+    assert q.choose_next(aged, prio, policy("interleave", n=1, max_wait=45), 9, NOW) is aged
+    young = cand(1, 44.9)
+    assert q.choose_next(young, prio, policy("strict", max_wait=45), 0, NOW) is prio
+    assert q.choose_next(aged, prio, policy("strict", max_wait=None), 0, NOW) is prio
+
+
+def test_max_wait_takes_the_oldest_when_both_are_aged():
+    normal, prio = cand(1, 50), cand(2, 60, True)
+    assert q.choose_next(normal, prio, policy("none", max_wait=45), 0, NOW) is prio
+    assert q.choose_next(cand(1, 70), prio, policy("strict", max_wait=45), 0, NOW).id == 1
+
+
+candidates = st.builds(q.Candidate, id=st.integers(1, 50),
+                       issued_at=st.integers(0, 120).map(lambda m_: NOW - dt.timedelta(minutes=m_)),
+                       priority=st.booleans())
+
+
+@given(normal=st.none() | candidates, prio=st.none() | candidates,
+       kind=st.sampled_from(["strict", "interleave", "none"]), n=st.integers(1, 4),
+       max_wait=st.none() | st.integers(1, 90), streak=st.integers(0, 6))
+def test_choose_next_returns_one_of_the_candidates(normal, prio, kind, n, max_wait, streak):
+    got = q.choose_next(normal, prio, policy(kind, n, max_wait), streak, NOW)
+    if normal is None and prio is None:
+        assert got is None
+    else:
+        assert got is normal or got is prio
+        if normal is None or prio is None:
+            assert got is (normal or prio)
+
+
+# --- the same rules through a real database ---------------------------------------------------
+
+def issue_at(db, minute: int, priority: str | None = None, service: str = "HT") -> int:
+    return db.run(q.issue, service, priority=priority, now=MON_9 + minute * MIN).ticket["number"]
+
+
+def next_number(db, counter: int, minute: int):
+    ticket = db.run(q.call_next, counter, now=MON_9 + minute * MIN).ticket
+    return ticket and ticket["number"]
+
+
+def test_interleave_through_the_database(make_queue, make_config):
+    db = make_queue(make_config(policy={"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}))
+    for minute in range(5):
+        issue_at(db, minute)                       # 1001..1005
+    issue_at(db, 6, "elderly")                     # 1006
+    issue_at(db, 7, "disabled")                    # 1007
+    calls = [next_number(db, 1, 10 + i) for i in range(8)]
+    assert calls == [1001, 1002, 1006, 1003, 1004, 1007, 1005, None]
+
+
+def test_strict_through_the_database(make_queue, make_config):
+    db = make_queue(make_config(policy={"priority": "strict", "max_wait_minutes": 45}))
+    issue_at(db, 0)
+    issue_at(db, 1)
+    issue_at(db, 2, "merit")
+    assert [next_number(db, 2, 5 + i) for i in range(3)] == [1003, 1001, 1002]
+
+
+def test_priority_older_than_normal_goes_first(make_queue, make_config):
+    db = make_queue(make_config(policy={"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}))
+    issue_at(db, 0, "pregnant")
+    issue_at(db, 1)
+    assert next_number(db, 1, 2) == 1001
+
+
+def test_max_wait_aging_through_the_database(make_queue, make_config):
+    db = make_queue(make_config(policy={"priority": "strict", "max_wait_minutes": 45}))
+    issue_at(db, 0)                 # 1001, normal, at 09:00
+    issue_at(db, 40, "elderly")     # 1002, priority, at 09:40
+    issue_at(db, 41)                # 1003
+    assert next_number(db, 1, 44) == 1002, "strict: the priority ticket first while nobody waited 45 minutes"
+    assert next_number(db, 2, 45) == 1001, "1001 has waited 45 minutes: it goes before the priority rule"
+    assert next_number(db, 1, 46) == 1003
+
+
+example_serial = itertools.count()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 3), steps=st.lists(
+    st.one_of(st.just(("issue", None)), st.just(("issue", "elderly")), st.sampled_from([("call", 1), ("call", 2)])),
+    min_size=5, max_size=40))
+def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(make_queue, make_config, tmp_path, n, steps):
+    """Counters 1 and 2 both serve HT; max-wait aging is off (it may break the rule on purpose)."""
+    config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
+    db = make_queue(config, f"sqlite:///{tmp_path}/interleave-{next(example_serial)}.db")
+    run = {1: 0, 2: 0}       # normal tickets called in a row by a counter while a priority ticket waited
+    waiting: list[tuple[int, bool]] = []     # (number, priority), oldest first
+    for minute, (kind, arg) in enumerate(steps):
+        if kind == "issue":
+            waiting.append((issue_at(db, minute, arg), arg is not None))
+            continue
+        got = next_number(db, arg, minute)
+        if not waiting:
+            assert got is None
+            continue
+        entry = next(w for w in waiting if w[0] == got)
+        if waiting[0][1]:
+            assert entry == waiting[0], f"the oldest ticket {waiting[0][0]} is a priority one: FIFO, got {got}"
+        priority_waiting = any(p for _, p in waiting)
+        waiting.remove(entry)
+        if entry[1]:
+            run[arg] = 0
+        elif priority_waiting:
+            run[arg] += 1
+            assert run[arg] <= n, (
+                f"counter {arg} called {run[arg]} normal tickets in a row while a priority one waited (N={n})")
+        else:
+            run[arg] = 0
+            assert got == min([num for num, _ in waiting] + [got]), "first come first served when no priority waits"
+        oldest_normal = min((num for num, p in waiting + [entry] if not p), default=None)
+        oldest_prio = min((num for num, p in waiting + [entry] if p), default=None)
+        assert got in (oldest_normal, oldest_prio), f"{got} is not the oldest of its class"
+        with db.engine.connect() as conn:
+            check_events(conn, db.site)

@@ -1,0 +1,520 @@
+"""Example-based rules of the queue engine, the way a centre's supervisor would state them.
+
+Times given to the engine are naive UTC; ``local()`` turns a wall-clock time in
+Asia/Ho_Chi_Minh (UTC+7, no daylight saving) into that.  2026-11-23 is a Monday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from queuekiosk.server import engine as q
+from queuekiosk.server import models as m
+from queuekiosk.server.db import prepare_database
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+T = m.Ticket.__table__
+E = m.Event.__table__
+SEQ = m.NumberSequence.__table__
+
+
+def local(text: str) -> dt.datetime:
+    """'2026-11-23 09:00' in Ho Chi Minh City -> naive UTC."""
+    aware = dt.datetime.fromisoformat(text).replace(tzinfo=HCM)
+    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+MON_9 = local("2026-11-23 09:00")  # == 2026-11-23 02:00 UTC
+MIN = dt.timedelta(minutes=1)
+
+ALL_DAY = {"open": "00:00", "close": "23:59:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+
+
+def all_day_site(config_data: dict) -> dict:
+    site = dict(config_data["site"])
+    site["hours"] = ALL_DAY
+    return site
+
+
+def refused(db, action, *args, **kwargs) -> q.QueueError:
+    """Run an action that must be refused; return the error after checking nothing was written."""
+    before = snapshot(db)
+    with pytest.raises(q.QueueError) as info:
+        db.run(action, *args, **kwargs)
+    assert snapshot(db) == before, f"refused {action.__name__} ({info.value.code}) changed the database"
+    return info.value
+
+
+def snapshot(db) -> dict:
+    with db.Session() as s:
+        return {
+            table.name: s.execute(select(table).order_by(*table.primary_key.columns)).all()
+            for table in (T, E, SEQ, m.Counter.__table__, m.Service.__table__)
+        }
+
+
+def numbers(db, service: str, day: dt.date | None = None) -> list[int]:
+    sid = db.site.service_ids[service]
+    query = select(T.c.number).where(T.c.origin_service_id == sid).order_by(T.c.number)
+    if day is not None:
+        query = query.where(T.c.business_day == day)
+    with db.Session() as s:
+        return list(s.scalars(query))
+
+
+def event_kinds(db, ticket_public_id: str) -> list[str]:
+    with db.Session() as s:
+        tid = s.scalar(select(T.c.id).where(T.c.public_id == ticket_public_id))
+        return list(s.scalars(select(E.c.kind).where(E.c.ticket_id == tid).order_by(E.c.id)))
+
+
+def ticket_row(db, public_id: str):
+    with db.Session() as s:
+        return s.execute(select(T).where(T.c.public_id == public_id)).one()
+
+
+def issue(db, service="HT", now=MON_9, **kwargs) -> dict:
+    return db.run(q.issue, service, now=now, **kwargs).ticket
+
+
+def call(db, counter: int, now=MON_9, **kwargs) -> dict | None:
+    return db.run(q.call_next, counter, now=now, **kwargs).ticket
+
+
+# --- business day and daily reset -------------------------------------------------------------
+
+def test_numbers_restart_at_local_midnight_not_utc_midnight(make_queue, make_config, config_data, db_url):
+    db = make_queue(make_config(site=all_day_site(config_data)), db_url)
+    before_midnight = dt.datetime(2026, 11, 23, 16, 59)   # Mon 23:59 local
+    after_midnight = dt.datetime(2026, 11, 23, 17, 1)     # Tue 00:01 local
+
+    monday = [issue(db, now=before_midnight) for _ in range(3)]
+    call(db, 1, now=before_midnight)                     # 1001 called on Monday, 1002 and 1003 left waiting
+    tuesday = issue(db, now=after_midnight)
+
+    assert [t["number"] for t in monday] == [1001, 1002, 1003]
+    assert {t["business_day"] for t in monday} == {"2026-11-23"}
+    assert tuesday["number"] == 1001, "numbers must restart at local midnight (17:00 UTC)"
+    assert tuesday["business_day"] == "2026-11-24"
+
+    # yesterday's tickets and their events are kept
+    assert numbers(db, "HT", dt.date(2026, 11, 23)) == [1001, 1002, 1003]
+    assert event_kinds(db, monday[0]["id"]) == ["issued", "called"]
+    assert event_kinds(db, monday[1]["id"]) == ["issued"]
+    assert ticket_row(db, monday[1]["id"]).status == "waiting"
+
+    # yesterday's waiting tickets are not called today, and do not count as waiting today
+    assert db.run(q.waiting_counts, now=after_midnight)["HT"] == {"waiting": 1, "priority": 0}
+    got = call(db, 2, now=after_midnight + MIN)
+    assert (got["number"], got["business_day"]) == (1001, "2026-11-24")
+    assert call(db, 1, now=after_midnight + 2 * MIN) is None, "a ticket of yesterday was called today"
+    with pytest.raises(q.QueueError) as info:
+        db.run(q.call_next, 2, now=after_midnight + 3 * MIN, number=1002)
+    assert info.value.code == "ticket_not_waiting"
+
+    # the display history of today does not show yesterday's calls
+    history = db.run(q.recent_calls, now=after_midnight + 3 * MIN)
+    assert [(h["number"], h["business_day"]) for h in history] == [(1001, "2026-11-24")]
+
+
+def test_utc_midnight_does_not_restart_numbers(make_queue, make_config, config_data):
+    db = make_queue(make_config(site=all_day_site(config_data)))
+    first = issue(db, now=dt.datetime(2026, 11, 23, 23, 59))   # Tue 06:59 local
+    second = issue(db, now=dt.datetime(2026, 11, 24, 0, 1))    # Tue 07:01 local
+    assert (first["number"], second["number"]) == (1001, 1002)
+    assert first["business_day"] == second["business_day"] == "2026-11-24"
+
+
+def test_each_service_has_its_own_range(queue):
+    got = [(t["service"], t["number"]) for t in
+           (issue(queue, "HT"), issue(queue, "CT"), issue(queue, "HT"), issue(queue, "TK"), issue(queue, "CT"))]
+    assert got == [("HT", 1001), ("CT", 2001), ("HT", 1002), ("TK", 6001), ("CT", 2002)]
+
+
+# --- range exhausted --------------------------------------------------------------------------
+
+def tiny_ht_range(config_data: dict, end: int = 1003) -> list[dict]:
+    services = [dict(s) for s in config_data["services"]]
+    services[0] = {**services[0], "numbers": {"start": 1001, "end": end}}
+    assert services[0]["code"] == "HT"
+    return services
+
+
+def test_range_exhausted_is_refused_without_a_gap(make_queue, make_config, config_data, db_url, tmp_path):
+    db = make_queue(make_config(services=tiny_ht_range(config_data)), db_url)
+    assert [issue(db)["number"] for _ in range(3)] == [1001, 1002, 1003]
+
+    for _ in range(2):  # refused again and again, the sequence never moves past the end
+        error = refused(db, q.issue, "HT", now=MON_9)
+        assert error.code == "range_exhausted", error.code
+        assert error.status == 409
+    assert issue(db, "CT")["number"] == 2001, "another service still issues"
+
+    # the supervisor widens the range during the day: the next number follows 1003 with no gap
+    wider = make_config(services=tiny_ht_range(config_data, end=1999))
+    site = db.site = prepare_database(db.engine, wider, tmp_path / "instance")
+    assert issue(db)["number"] == 1004
+    assert numbers(db, "HT") == [1001, 1002, 1003, 1004]
+    with db.Session() as s:
+        last = s.scalar(select(SEQ.c.last_number).where(SEQ.c.service_id == site.service_ids["HT"]))
+    assert last == 1004
+
+
+def test_exhausted_range_starts_again_next_day(make_queue, make_config, config_data):
+    db = make_queue(make_config(services=tiny_ht_range(config_data, end=1001)))
+    assert issue(db)["number"] == 1001
+    assert refused(db, q.issue, "HT", now=MON_9).code == "range_exhausted"
+    assert issue(db, now=MON_9 + dt.timedelta(days=1))["number"] == 1001
+
+
+# --- opening hours ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("when, why", [
+    ("2026-11-23 07:29:59", "before opening (07:30)"),
+    ("2026-11-23 17:00", "at closing time (17:00)"),
+    ("2026-11-23 21:00", "in the evening"),
+    ("2026-11-29 09:00", "on Sunday"),
+    ("2026-09-02 09:00", "on a holiday (Quoc khanh, a Wednesday)"),
+    ("2026-01-01 09:00", "on a holiday (New Year)"),
+])
+def test_closed_hours_refuse_tickets(queue, when, why):
+    error = refused(queue, q.issue, "HT", now=local(when))
+    assert error.code == "closed", f"{why}: got {error.code}"
+    assert error.status == 409
+
+
+@pytest.mark.parametrize("when", ["2026-11-23 07:30", "2026-11-23 16:59:59", "2026-11-28 09:00", "2026-09-03 09:00"])
+def test_open_hours_issue(queue, when):
+    assert issue(queue, now=local(when))["number"] == 1001
+
+
+def test_closed_hours_can_be_overridden(queue):
+    assert issue(queue, now=local("2026-11-29 09:00"), check_hours=False)["number"] == 1001
+
+
+# --- unknown things ---------------------------------------------------------------------------
+
+def test_unknown_service_priority_kiosk_counter(queue):
+    assert refused(queue, q.issue, "XX", now=MON_9).code == "unknown_service"
+    assert refused(queue, q.issue, "HT", priority="vip", now=MON_9).code == "unknown_priority"
+    assert refused(queue, q.issue, "HT", kiosk="kiosk-9", now=MON_9).code == "unknown_kiosk"
+    for action in (q.call_next, q.recall, q.start, q.finish, q.no_show, q.pause, q.resume):
+        error = refused(queue, action, 99, now=MON_9)
+        assert (error.code, error.status) == ("unknown_counter", 404), action.__name__
+    issue(queue)
+    call(queue, 1)
+    assert refused(queue, q.transfer, 1, now=MON_9, service="XX").code == "unknown_service"
+    assert refused(queue, q.transfer, 1, now=MON_9, to_counter=99).code == "unknown_counter"
+    assert refused(queue, q.transfer, 1, now=MON_9).code == "transfer_target_missing"
+    assert refused(queue, q.transfer, 1, now=MON_9, to_counter=1).code == "transfer_same_counter"
+    with pytest.raises(q.QueueError) as info:
+        queue.run(q.ticket_status, "no-such-ticket")
+    assert info.value.code == "unknown_ticket"
+
+
+def test_known_priority_is_recorded(queue):
+    ticket = issue(queue, priority="elderly", kiosk="kiosk-1")
+    assert (ticket["priority"], ticket["kiosk"], ticket["status"]) == ("elderly", "kiosk-1", "waiting")
+
+
+# --- counter actions without a ticket ---------------------------------------------------------
+
+def test_actions_need_a_current_ticket(queue):
+    for action in (q.recall, q.start, q.finish, q.no_show):
+        assert refused(queue, action, 1, now=MON_9).code == "no_current_ticket", action.__name__
+    assert refused(queue, q.transfer, 1, now=MON_9, service="DC").code == "no_current_ticket"
+
+
+def test_serving_ticket_cannot_be_recalled_started_again_or_no_show(queue):
+    issue(queue)
+    call(queue, 1)
+    queue.run(q.start, 1, now=MON_9 + MIN)
+    assert refused(queue, q.recall, 1, now=MON_9 + MIN).code == "ticket_not_called"
+    assert refused(queue, q.start, 1, now=MON_9 + MIN).code == "already_serving"
+    assert refused(queue, q.no_show, 1, now=MON_9 + MIN).code == "ticket_not_called"
+
+
+def test_full_lifecycle_and_no_show(queue):
+    a, b = issue(queue), issue(queue)
+    assert call(queue, 1, now=MON_9 + MIN)["number"] == 1001
+    queue.run(q.recall, 1, now=MON_9 + 2 * MIN)
+    queue.run(q.start, 1, now=MON_9 + 3 * MIN)
+    done = queue.run(q.finish, 1, now=MON_9 + 8 * MIN).ticket
+    assert done["status"] == "done"
+    assert call(queue, 1, now=MON_9 + 9 * MIN)["number"] == 1002
+    gone = queue.run(q.no_show, 1, now=MON_9 + 11 * MIN).ticket
+    assert gone["status"] == "no_show"
+    assert event_kinds(queue, a["id"]) == ["issued", "called", "recalled", "started", "finished"]
+    assert event_kinds(queue, b["id"]) == ["issued", "called", "no_show"]
+    assert queue.run(q.counter_states)[0]["ticket"] is None
+
+
+# --- transfer ---------------------------------------------------------------------------------
+
+def test_transfer_to_a_service(make_queue, config, db_url):
+    db = make_queue(config, db_url)
+    ticket = issue(db, "HT")
+    call(db, 1, now=MON_9 + 5 * MIN)
+    db.run(q.start, 1, now=MON_9 + 6 * MIN)
+    moved = db.run(q.transfer, 1, now=MON_9 + 7 * MIN, service="DC").ticket
+
+    assert moved["status"] == "waiting"
+    assert (moved["service"], moved["origin_service"], moved["number"]) == ("DC", "HT", 1001)
+    assert moved["issued_at"] == ticket["issued_at"], "a transfer keeps the original issue time"
+    assert moved["counter"] is None and moved["target_counter"] is None
+    assert db.run(q.counter_states)[0]["ticket"] is None, "counter 1 no longer holds the ticket"
+    assert db.run(q.waiting_counts, now=MON_9 + 7 * MIN)["DC"]["waiting"] == 1
+    assert call(db, 1, now=MON_9 + 8 * MIN) is None, "counter 1 (HT only) must not get a DC ticket"
+
+    again = call(db, 4, now=MON_9 + 9 * MIN)    # counter 4 serves DC
+    assert (again["number"], again["service"], again["counter"]) == (1001, "DC", 4)
+    assert again["called_at"] == ticket["issued_at"][:11] + "02:05:00.000Z", "wait ends at the first call"
+    row = ticket_row(db, ticket["id"])
+    assert (row.transfers, row.issued_at) == (1, MON_9)
+    with db.Session() as s:
+        calls = s.execute(select(E.c.detail).where(E.c.kind == "called").order_by(E.c.id)).scalars().all()
+    assert calls == [{"wait_seconds": 300.0}, {"repeat_call": True}]
+    assert event_kinds(db, ticket["id"]) == ["issued", "called", "started", "transferred", "called"]
+    assert numbers(db, "HT") == [1001] and numbers(db, "DC") == []
+
+
+def test_transfer_to_a_counter_only_that_counter_gets_it(make_queue, config, db_url):
+    db = make_queue(config, db_url)
+    ticket = issue(db, "HT")
+    call(db, 2, now=MON_9 + MIN)                           # counter 2 serves HT and CT
+    moved = db.run(q.transfer, 2, now=MON_9 + 2 * MIN, to_counter=5).ticket   # counter 5: LD, VH
+    assert (moved["status"], moved["service"], moved["target_counter"], moved["number"]) == ("waiting", "HT", 5, 1001)
+    assert moved["issued_at"] == ticket["issued_at"]
+
+    assert call(db, 1, now=MON_9 + 3 * MIN) is None, "counter 1 serves HT but the ticket was sent to counter 5"
+    assert call(db, 2, now=MON_9 + 3 * MIN) is None
+    with pytest.raises(q.QueueError):
+        db.run(q.call_next, 1, now=MON_9 + 3 * MIN, number=1001)
+    got = call(db, 5, now=MON_9 + 4 * MIN)
+    assert (got["number"], got["counter"], got["target_counter"]) == (1001, 5, None)
+    assert ticket_row(db, ticket["id"]).issued_at == MON_9
+
+
+def test_transferred_ticket_keeps_its_number_and_later_tickets_continue(queue):
+    issue(queue, "HT")
+    call(queue, 1)
+    queue.run(q.transfer, 1, now=MON_9 + MIN, service="CT")
+    assert issue(queue, "CT", now=MON_9 + 2 * MIN)["number"] == 2001, "CT numbers are not taken by a transfer"
+    assert issue(queue, "HT", now=MON_9 + 2 * MIN)["number"] == 1002
+
+
+# --- pause and resume -------------------------------------------------------------------------
+
+def counter_state(db, number: int) -> dict:
+    return next(c for c in db.run(q.counter_states) if c["number"] == number)
+
+
+def test_pause_and_resume(queue):
+    queue.run(q.pause, 1, reason="lunch", now=MON_9)
+    assert (counter_state(queue, 1)["state"], counter_state(queue, 1)["pause_reason"]) == ("paused", "lunch")
+    assert refused(queue, q.pause, 1, now=MON_9).code == "counter_paused"
+    queue.run(q.resume, 1, now=MON_9 + MIN)
+    assert counter_state(queue, 1)["state"] == "open"
+    assert refused(queue, q.resume, 1, now=MON_9).code == "counter_not_paused"
+
+
+def test_cannot_pause_while_holding_a_ticket(queue):
+    issue(queue)
+    call(queue, 1)
+    error = refused(queue, q.pause, 1, now=MON_9)
+    assert (error.code, error.params.get("number")) == ("counter_busy", 1001)
+
+
+def test_next_on_a_paused_counter_reopens_it(queue):
+    issue(queue)
+    queue.run(q.pause, 1, now=MON_9)
+    assert call(queue, 1, now=MON_9 + MIN)["number"] == 1001
+    assert counter_state(queue, 1)["state"] == "open"
+    with queue.Session() as s:
+        kinds = s.scalars(select(E.c.kind).where(E.c.ticket_id.is_(None)).order_by(E.c.id)).all()
+    assert kinds == ["paused", "resumed"]
+
+
+# --- next ------------------------------------------------------------------------------------
+
+def test_next_finishes_the_current_ticket(queue):
+    first, second = issue(queue), issue(queue)
+    call(queue, 1, now=MON_9 + MIN)
+    queue.run(q.start, 1, now=MON_9 + 2 * MIN)
+    assert call(queue, 1, now=MON_9 + 6 * MIN)["number"] == 1002
+    row = ticket_row(queue, first["id"])
+    assert (row.status, row.finished_at) == ("done", MON_9 + 6 * MIN)
+    with queue.Session() as s:
+        finished = s.execute(select(E).where(E.c.kind == "finished")).one()
+    assert finished.detail == {"service_seconds": 240.0, "by": "next"}
+    assert counter_state(queue, 1)["ticket"]["number"] == 1002
+
+    # next with nobody waiting still finishes the current ticket and leaves the counter free
+    assert call(queue, 1, now=MON_9 + 9 * MIN) is None
+    assert ticket_row(queue, second["id"]).status == "done"
+    assert counter_state(queue, 1)["ticket"] is None
+
+
+def test_next_with_nobody_waiting_returns_nothing(queue):
+    before = snapshot(queue)
+    assert call(queue, 3) is None
+    assert snapshot(queue) == before
+
+
+def test_call_a_specific_number(queue):
+    for _ in range(3):
+        issue(queue, "HT")
+    issue(queue, "CT")
+    got = call(queue, 2, number=1003)
+    assert (got["number"], got["counter"]) == (1003, 2)
+    assert refused(queue, q.call_next, 1, now=MON_9, number=1003).code == "ticket_not_waiting"
+    assert refused(queue, q.call_next, 3, now=MON_9, number=1001).code == "ticket_not_waiting", \
+        "counter 3 (CT only) must not take an HT number"
+    assert refused(queue, q.call_next, 1, now=MON_9, number=1999).code == "ticket_not_waiting"
+    # the plain "next" of counter 1 continues with the oldest waiting ticket
+    assert call(queue, 1)["number"] == 1001
+    # counter 2 can call a CT number too; it finishes 1003 first
+    assert call(queue, 2, now=MON_9 + MIN, number=2001)["number"] == 2001
+    assert ticket_row(queue, counter_state(queue, 2)["ticket"]["id"]).number == 2001
+
+
+# --- estimated wait ---------------------------------------------------------------------------
+
+def eta(db, ticket: dict) -> tuple[int, int]:
+    view = db.run(q.ticket_status, ticket["id"])
+    return view["waiting_ahead"], view["eta_minutes"]
+
+
+def test_estimated_wait_uses_default_minutes_and_open_counters(queue):
+    # HT: default 6 minutes per citizen, counters 1 and 2 serve it
+    tickets = [issue(queue, "HT") for _ in range(4)]
+    assert [(t["waiting_ahead"], t["eta_minutes"]) for t in tickets] == [(0, 0), (1, 3), (2, 6), (3, 9)]
+    # CT: default 3 minutes, three counters (2, 3, 6)
+    ct = [issue(queue, "CT") for _ in range(4)]
+    assert [t["eta_minutes"] for t in ct] == [0, 1, 2, 3]
+
+    queue.run(q.pause, 2, now=MON_9)   # a paused counter does not serve anyone
+    assert eta(queue, tickets[3]) == (3, 18)
+    assert eta(queue, ct[3]) == (3, math.ceil(3 * 3 / 2))
+    queue.run(q.resume, 2, now=MON_9)
+    assert eta(queue, tickets[3]) == (3, 9)
+
+
+def test_priority_ticket_counts_only_priority_tickets_ahead(queue):
+    for _ in range(5):
+        issue(queue, "HT")
+    first = issue(queue, "HT", priority="elderly")
+    second = issue(queue, "HT", priority="disabled")
+    assert (first["waiting_ahead"], second["waiting_ahead"]) == (0, 1)
+
+
+def test_estimated_wait_learns_from_finished_service_times(queue):
+    for _ in range(5):
+        issue(queue, "HT")
+    call(queue, 1, now=MON_9 + MIN)
+    queue.run(q.finish, 1, now=MON_9 + 3 * MIN)            # 120 s of service
+    waiting = [t for t in queue.tickets() if t.status == "waiting"]
+    last = waiting[-1]
+    # 3 ahead x 2 minutes / 2 open counters
+    assert eta(queue, {"id": last.public_id}) == (3, 3)
+
+    call(queue, 1, now=MON_9 + 4 * MIN)
+    queue.run(q.start, 1, now=MON_9 + 5 * MIN)
+    queue.run(q.finish, 1, now=MON_9 + 9 * MIN)            # 240 s: average 0.8*120 + 0.2*240 = 144 s
+    assert eta(queue, {"id": last.public_id}) == (2, math.ceil(144 / 60 * 2 / 2))
+    # DC has no history yet: still its default 10 minutes, one counter
+    issue(queue, "DC")
+    assert issue(queue, "DC")["eta_minutes"] == 10
+
+
+def test_called_ticket_has_no_wait_left(queue):
+    ticket = issue(queue)
+    call(queue, 1)
+    assert eta(queue, ticket) == (0, 0)
+
+
+# --- statistics from events -------------------------------------------------------------------
+
+def times_from_events(events) -> dict[int, dict]:
+    """wait = first call - issue; service = finish - start (start defaults to the latest call)."""
+    out: dict[int, dict] = {}
+    for e in events:
+        if e.ticket_id is None:
+            continue
+        t = out.setdefault(e.ticket_id, {"issued": None, "first_call": None, "start": None, "finished": None})
+        if e.kind == "issued":
+            t["issued"] = e.at
+        elif e.kind in ("called", "recalled"):
+            t["first_call"] = t["first_call"] or e.at
+            t["start"] = e.at
+        elif e.kind == "started":
+            t["start"] = e.at
+        elif e.kind in ("finished", "no_show"):
+            t["finished"] = (e.kind, e.at)
+    return {
+        tid: {
+            "wait": (t["first_call"] - t["issued"]).total_seconds() if t["first_call"] else None,
+            "service": (t["finished"][1] - t["start"]).total_seconds()
+            if t["finished"] and t["finished"][0] == "finished" else None,
+        }
+        for tid, t in out.items()
+    }
+
+
+def test_wait_and_service_times_are_derivable_from_events(queue):
+    a = issue(queue, now=MON_9)
+    b = issue(queue, now=MON_9 + MIN)
+    c = issue(queue, now=MON_9 + 2 * MIN)
+    call(queue, 1, now=MON_9 + 5 * MIN)                    # a: wait 300 s
+    queue.run(q.start, 1, now=MON_9 + 6 * MIN)
+    queue.run(q.finish, 1, now=MON_9 + 10 * MIN)           # a: service 240 s (from start)
+    call(queue, 2, now=MON_9 + 7 * MIN)                    # b: wait 360 s
+    queue.run(q.finish, 2, now=MON_9 + 10 * MIN)           # b: service 180 s (no start: from the call)
+    call(queue, 1, now=MON_9 + 12 * MIN)                   # c: wait 600 s
+    queue.run(q.no_show, 1, now=MON_9 + 14 * MIN)
+
+    events = queue.events()
+    times = times_from_events(events)
+    ids = {t.public_id: t.id for t in queue.tickets()}
+    assert times[ids[a["id"]]] == {"wait": 300.0, "service": 240.0}
+    assert times[ids[b["id"]]] == {"wait": 360.0, "service": 180.0}
+    assert times[ids[c["id"]]] == {"wait": 600.0, "service": None}
+
+    # the engine's own figures in the event details and ticket rows agree
+    for e in events:
+        if e.kind == "called":
+            assert e.detail["wait_seconds"] == times[e.ticket_id]["wait"]
+        if e.kind == "finished":
+            assert e.detail["service_seconds"] == times[e.ticket_id]["service"]
+    for row in queue.tickets():
+        assert (row.called_at - row.issued_at).total_seconds() == times[row.id]["wait"]
+    # no-show rate = no-shows / calls
+    kinds = [e.kind for e in events]
+    assert kinds.count("no_show") / kinds.count("called") == pytest.approx(1 / 3)
+    # every event names its counter, ticket events their service
+    for e in events:
+        if e.kind != "issued":
+            assert e.counter_id is not None, e.kind
+        assert e.service_id is not None and e.site_id == "phuc-la"
+
+
+def test_recall_does_not_change_the_wait(queue):
+    issue(queue)
+    call(queue, 1, now=MON_9 + 5 * MIN)
+    queue.run(q.recall, 1, now=MON_9 + 7 * MIN)
+    row = queue.tickets()[0]
+    assert (row.called_at, row.last_called_at) == (MON_9 + 5 * MIN, MON_9 + 7 * MIN)
+    calls = queue.run(q.recent_calls, now=MON_9 + 8 * MIN)
+    assert [(c["number"], c["recall"], c["called_by"]) for c in calls] == [(1001, True, 1), (1001, False, 1)]
+
+
+def test_event_count_matches_actions(queue):
+    issue(queue)
+    call(queue, 1)
+    with queue.Session() as s:
+        assert s.scalar(select(func.count()).select_from(E)) == 2
