@@ -86,9 +86,11 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     from ..display.web import bp as display_bp
     from ..home import bp as home_bp
     from ..kiosk.web import bp as kiosk_bp
+    from ..kiosk.web import track_bp
 
     app.register_blueprint(home_bp)  # GET /: links to every page
     app.register_blueprint(kiosk_bp)  # GET /kiosk/<id>
+    app.register_blueprint(track_bp)  # GET /t/<ticket id>: the ticket's track_url, for the citizen's phone
     app.register_blueprint(display_bp)  # GET /display/<id>
     app.register_blueprint(counter_console_bp)  # GET /counter
     app.add_url_rule("/healthz", "health", health)

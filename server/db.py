@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +87,18 @@ def _migration_lock(engine: Engine, instance_dir: Path):
 
 
 def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest migration, in a child process.
+
+    Alembic and what it loads weigh about 12 MB; the long-running server never needs them again.
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    result = subprocess.run([sys.executable, "-m", "queuekiosk.server.db", url],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the database migration failed:\n{result.stderr.strip()}")
+
+
+def _migrate_here(url: str) -> None:
     import logging
 
     from alembic import command
@@ -93,9 +107,11 @@ def migrate(engine: Engine) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_db_engine(url)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+    engine.dispose()
 
 
 @dataclass
@@ -178,3 +194,7 @@ def prepare_database(engine: Engine, config: Config, instance_dir: Path) -> Site
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+if __name__ == "__main__":  # the child process of migrate()
+    _migrate_here(sys.argv[1])

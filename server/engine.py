@@ -85,6 +85,7 @@ class Candidate:
     id: int
     issued_at: dt.datetime
     priority: bool
+    called_before: bool = False  # a transferred ticket: its wait ended at its first call
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -306,9 +307,9 @@ def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | No
     return oldest_normal
 
 
-def _oldest(conn, site, counter, day, priority: bool, lock: bool) -> Candidate | None:
+def _oldest(conn, site, counter, day, priority: bool, exclude: set[int]) -> Candidate | None:
     query = (
-        select(T.c.id, T.c.issued_at)
+        select(T.c.id, T.c.issued_at, T.c.called_at)
         .where(
             T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
             _for_counter(site, counter.id, counter.number),
@@ -317,10 +318,37 @@ def _oldest(conn, site, counter, day, priority: bool, lock: bool) -> Candidate |
         .order_by(T.c.issued_at, T.c.id)
         .limit(1)
     )
-    if lock:  # PostgreSQL: skip rows another counter is taking right now
-        query = query.with_for_update(skip_locked=True)
+    if exclude:
+        query = query.where(T.c.id.not_in(exclude))
     row = conn.execute(query).first()
-    return Candidate(row.id, row.issued_at, priority) if row else None
+    return Candidate(row.id, row.issued_at, priority, row.called_at is not None) if row else None
+
+
+def _claim(conn, ticket_id: int) -> bool:
+    """PostgreSQL: lock the chosen ticket unless another counter is taking it right now.
+
+    SQLite needs nothing: BEGIN IMMEDIATE already serialises every writer.
+    """
+    if conn.dialect.name != "postgresql":
+        return True
+    claimed = conn.execute(select(T.c.id).where(T.c.id == ticket_id, T.c.status == "waiting")
+                           .with_for_update(skip_locked=True)).first()
+    return claimed is not None
+
+
+def _choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
+    """The ticket ``choose_next`` picks for this counter, claimed; and the counter's new streak."""
+    taken: set[int] = set()
+    while True:
+        normal = _oldest(conn, site, counter, day, priority=False, exclude=taken)
+        prio = _oldest(conn, site, counter, day, priority=True, exclude=taken)
+        chosen = choose_next(normal, prio, site.config.policy, counter.normal_streak, now)
+        if chosen is None:
+            return None, counter.normal_streak
+        if _claim(conn, chosen.id):
+            priority_waited = prio is not None and chosen is not prio
+            return chosen, counter.normal_streak + 1 if priority_waited else 0
+        taken.add(chosen.id)  # another counter has it: choose again among the rest
 
 
 # --- counter actions ----------------------------------------------------------------------
@@ -358,22 +386,14 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
 
     if number is not None:
         chosen = _waiting_number(conn, site, counter, day, number)
-    else:
-        chosen = None
     held = _held_ticket(conn, counter.id)
     if held is not None:
         _finish_held(conn, site, counter, held, now, actor, happened, by="next")
     _resume_if_paused(conn, site, counter, now, actor, happened)
 
-    lock = conn.dialect.name == "postgresql"
     streak = counter.normal_streak
-    if chosen is None:
-        normal = _oldest(conn, site, counter, day, priority=False, lock=lock)
-        prio = _oldest(conn, site, counter, day, priority=True, lock=lock)
-        chosen = choose_next(normal, prio, site.config.policy, streak, now)
-        if chosen is not None:
-            priority_waiting = prio is not None and chosen is not prio
-            streak = streak + 1 if priority_waiting else 0
+    if number is None:
+        chosen, streak = _choose_for(conn, site, counter, day, now)
     if chosen is None:
         return Outcome(None, happened)
 
@@ -383,8 +403,8 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
     conn.execute(update(C).where(C.c.id == counter.id).values(normal_streak=streak))
     row = _reload(conn, chosen.id)
     _event(conn, site, "called", now, actor, row.id, row.service_id, counter.id,
-           {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)} if row.called_at == now else
-           {"repeat_call": True})
+           {"repeat_call": True} if chosen.called_before else
+           {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)})
     view = ticket_view(site, row)
     happened += [Happened("ticket.called", view, counter.number), _queue_changed(conn, site, day, row.service_id)]
     return Outcome(view, happened)
@@ -408,13 +428,16 @@ def counter_queue(session: Session, site: SiteRuntime, counter_number: int, limi
 
 
 def _waiting_number(conn, site, counter, day, number) -> Candidate:
-    row = conn.execute(select(T).where(
+    query = select(T).where(
         T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "waiting",
         _for_counter(site, counter.id, counter.number),
-    )).first()
+    )
+    if conn.dialect.name == "postgresql":  # wait for a counter taking it now, then see it is gone
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     if row is None:
         raise QueueError("ticket_not_waiting", 409, number=number, counter=counter.number)
-    return Candidate(row.id, row.issued_at, row.priority_id is not None)
+    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
 
 
 def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,

@@ -2,18 +2,23 @@
 
 The message is a sentence a person can act on, in the language of Accept-Language
 (Vietnamese unless English is asked for).
+
+One exception, for people: a 404 or 405 outside /api/ asked for by a browser (text/html
+preferred to application/json in Accept) is a short HTML page, Vietnamese with English
+below, with a link to the start page (template server/templates/errors/page.html).
+Programs (Accept: */*, application/json, or none) keep getting the JSON error.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
+from flask import current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .engine import QueueError
-from .i18n import pick_language, translate
+from .i18n import install_jinja, pick_language, translate
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +29,38 @@ def error_response(code: str, status: int, extra: dict | None = None, **params):
     return jsonify({"error": body}), status
 
 
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def _wants_html() -> bool:
+    """A person's browser: HTML preferred to JSON (``*/*`` alone, or no Accept, means JSON)."""
+    accept = request.accept_mimetypes
+    return accept["text/html"] > accept["application/json"]
+
+
+def _html_error(title_key: str, code: str, status: int, **params):
+    state = current_app.extensions.get("queuekiosk")
+    site = state.site.config.site if state is not None else None
+    page = render_template("errors/page.html", site=site, title_key=title_key, message_key=code, params=params)
+    return page, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _page_or_json(title_key: str, code: str, status: int, **params):
+    """Outside /api/: HTML for a browser, the JSON error for a program; either answer varies with Accept."""
+    if _is_api_path(request.path):
+        return error_response(code, status, **params)
+    if _wants_html():
+        response = current_app.make_response(_html_error(title_key, code, status, **params))
+    else:
+        response = current_app.make_response(error_response(code, status, **params))
+    response.vary.add("Accept")
+    return response
+
+
 def register_error_handlers(app):
+    install_jinja(app)  # the HTML error page uses t()/bi()
+
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError):
         extra = {"field": error.params["field"]} if "field" in error.params else None
@@ -33,9 +69,10 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if error.code == 405:
-            return error_response("method_not_allowed", 405, path=request.path, method=request.method)
+            return _page_or_json("page_not_allowed", "method_not_allowed", 405, path=request.path,
+                                 method=request.method)
         if error.code == 404:
-            return error_response("not_found", 404, path=request.path)
+            return _page_or_json("page_not_found", "not_found", 404, path=request.path)
         return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code
 
     @app.errorhandler(OperationalError)

@@ -214,6 +214,34 @@ MESSAGES: dict[str, dict[str, str]] = {
     "console_waiting_list": {"vi": "Danh sách chờ", "en": "Waiting list"},
     "console_nobody_waiting": {"vi": "Không có ai đang chờ.", "en": "Nobody is waiting."},
     "console_priority": {"vi": "Ưu tiên", "en": "Priority"},
+    # the error page a browser gets for an unknown address or a wrong method outside /api
+    "page_not_allowed": {"vi": "Không thực hiện được yêu cầu", "en": "This request cannot be done"},
+    # the tracking page a citizen's phone opens from the QR code of the ticket (/t/<ticket id>)
+    "track_title": {"vi": "Theo dõi số thứ tự", "en": "Follow your queue number"},
+    "track_your_number": {"vi": "Số thứ tự của bạn", "en": "Your number"},
+    "track_status_waiting": {"vi": "Đang chờ đến lượt", "en": "Waiting for your turn"},
+    "track_status_called": {"vi": "Đến lượt bạn", "en": "It is your turn"},
+    "track_status_serving": {"vi": "Đang được phục vụ", "en": "Being served"},
+    "track_status_done": {"vi": "Đã phục vụ xong. Cảm ơn bạn!", "en": "Done. Thank you!"},
+    "track_status_no_show": {
+        "vi": "Bạn đã không có mặt khi được gọi. Xin hỏi cán bộ tại quầy.",
+        "en": "You were not there when your number was called. Please ask at a counter.",
+    },
+    "track_go_to_counter": {"vi": "Mời bạn đến quầy số {counter}", "en": "Please go to counter {counter}"},
+    "track_at_counter": {"vi": "Tại quầy số {counter}", "en": "At counter {counter}"},
+    "track_for_counter": {"vi": "Bạn sẽ được gọi tại quầy số {counter}",
+                          "en": "You will be called at counter {counter}"},
+    "track_people_ahead": {"vi": "Số người chờ trước bạn: {n}", "en": "People ahead of you: {n}"},
+    "track_eta": {"vi": "Thời gian chờ dự kiến: khoảng {n} phút", "en": "Estimated wait: about {n} minutes"},
+    "track_eta_now": {"vi": "Bạn sắp được gọi", "en": "You will be called soon"},
+    "track_live_hint": {
+        "vi": "Trang này tự cập nhật, không cần tải lại.",
+        "en": "This page updates by itself; no need to reload.",
+    },
+    "track_unknown_ticket": {
+        "vi": "Không tìm thấy phiếu này. Xin kiểm tra lại mã QR hoặc địa chỉ in trên phiếu.",
+        "en": "This ticket was not found. Please check the QR code or the address printed on the ticket.",
+    },
 }
 
 

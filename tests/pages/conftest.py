@@ -6,6 +6,7 @@
 ``browser``  headless Chromium from Debian (``apt-get install chromium``) driven by Playwright
              for Python; no browser download (never ``playwright install``).
 ``page``     a new browser context per test, 1920x1080, Vietnamese.
+``phone``    the same for a phone: 360x740, touch, Vietnamese (the ticket's tracking page).
 ``shot``     ``shot(page, "name")`` saves a screenshot into $QK_SCREENSHOTS when that is set.
 
 Without Chromium or Playwright the tests are skipped, except under CI (CI=true), where that fails.
@@ -142,13 +143,28 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+def _tab(browser, **context_options):
+    """A tab in a new context that records JavaScript errors; the caller closes the context."""
+    context = browser.new_context(locale="vi-VN", **context_options)
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    return context, tab, errors
+
+
+@pytest.fixture
+def page(browser):
+    context, tab, errors = _tab(browser, viewport={"width": 1920, "height": 1080})
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser):
+    context, tab, errors = _tab(browser, viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True)
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

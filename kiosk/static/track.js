@@ -1,0 +1,105 @@
+/* The tracking page on a citizen's phone: one ticket, live through Socket.IO only.
+ * On every (re)connect it subscribes to its ticket and redraws from the `state` snapshot,
+ * then follows the ticket.* events of that ticket's room. Everything is written with
+ * textContent (QK.setBi / QK.setPair), never innerHTML. */
+(function () {
+  "use strict";
+
+  const page = QK.page();
+  const body = document.body;
+  const offline = document.getElementById("offline");
+  const problem = document.getElementById("problem");
+  const call = document.getElementById("call");
+  const status = document.getElementById("status");
+  const where = document.getElementById("where");
+  const facts = document.getElementById("facts");
+
+  let ticket = page.ticket;  // what the server rendered; every snapshot and event replaces it
+
+  function setOptionalBi(node, key, params) {
+    node.hidden = !key;
+    if (key) QK.setBi(node, key, params);
+    else node.replaceChildren();
+  }
+
+  function draw() {
+    const names = page.services[ticket.service] || {vi: ticket.service};
+    document.getElementById("number").textContent = ticket.display;
+    QK.setPair(document.getElementById("service"), names.vi, names.en);
+    body.dataset.status = ticket.status;
+    document.title = ticket.display + " — " + QK.msg("track_title");
+
+    const statusKey = "track_status_" + ticket.status;
+    if (QK.msg(statusKey) !== statusKey) QK.setBi(status, statusKey);
+    else status.textContent = ticket.status;
+
+    setOptionalBi(call, ticket.status === "called" ? "track_go_to_counter" : null, {counter: ticket.counter});
+    if (ticket.status === "serving" && ticket.counter) setOptionalBi(where, "track_at_counter", {counter: ticket.counter});
+    else if (ticket.status === "waiting" && ticket.target_counter) {
+      setOptionalBi(where, "track_for_counter", {counter: ticket.target_counter});
+    } else setOptionalBi(where, null);
+
+    facts.hidden = ticket.status !== "waiting";
+    if (ticket.status === "waiting") {
+      QK.setBi(document.getElementById("ahead"), "track_people_ahead", {n: ticket.waiting_ahead});
+      const eta = document.getElementById("eta");
+      if (ticket.eta_minutes) QK.setBi(eta, "track_eta", {n: ticket.eta_minutes});
+      else QK.setBi(eta, "track_eta_now");
+    }
+  }
+
+  function flashCall() {
+    call.classList.remove("flash");
+    void call.offsetWidth;  // restart the animation on a recall
+    call.classList.add("flash");
+  }
+
+  function isMine(view) {
+    return view && view.id === page.ticket.id;
+  }
+
+  function onState(snapshot) {
+    if (!snapshot || !isMine(snapshot.ticket)) return;
+    ticket = Object.assign({}, ticket, snapshot.ticket);
+    draw();
+    QK.setLive("live");
+  }
+
+  function onEvent(kind) {
+    return function (event) {
+      if (!event || !isMine(event.ticket)) return;
+      const next = Object.assign({}, ticket, event.ticket);
+      if (!next.counter && event.counter && (kind === "called" || kind === "recalled")) next.counter = event.counter;
+      ticket = next;
+      draw();
+      if (kind === "called" || kind === "recalled") flashCall();
+    };
+  }
+
+  const socket = io({reconnectionDelayMax: 5000});
+  QK.watchConnection(socket, offline);
+
+  function subscribe() {
+    socket.emit("subscribe", {ticket: page.ticket.id}, function (answer) {
+      if (answer && answer.error) {
+        problem.textContent = answer.error.message;
+        problem.hidden = false;
+      } else {
+        problem.hidden = true;
+      }
+    });
+  }
+
+  socket.on("connect", subscribe);
+  socket.on("state", onState);
+  ["called", "recalled", "started", "finished", "no_show", "transferred"].forEach(function (kind) {
+    socket.on("ticket." + kind, onEvent(kind));
+  });
+  // the room is told when this ticket changes, not when others ahead of it are called:
+  // coming back to the page (phone unlocked, tab shown) asks for a fresh snapshot
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && socket.connected) subscribe();
+  });
+
+  draw();
+})();
