@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from .config import Config, load_config
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from .extensions import socketio
+from .writer import GroupCommitWriter
 
 
 @dataclass
@@ -27,6 +28,7 @@ class AppState:
     site: SiteRuntime
     displays_of_counter: dict[int, list[str]]
     ignore_hours: bool = False
+    writer: GroupCommitWriter | None = None  # SQLite only
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -70,8 +72,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     for display in config.displays:
         for number in config.display_counters(display):
             displays_of_counter.setdefault(number, []).append(display.id)
+    writer = GroupCommitWriter(engine, site) if engine.dialect.name == "sqlite" else None
     app.extensions["queuekiosk"] = AppState(path, instance_dir, engine, session_factory(engine), site,
-                                            displays_of_counter, ignore_hours)
+                                            displays_of_counter, ignore_hours, writer)
 
     socketio.init_app(app, async_mode="gevent", message_queue=os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None)
 

@@ -18,6 +18,7 @@ from typing import Any
 from types import SimpleNamespace
 
 from sqlalchemy import Date, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -88,6 +89,11 @@ class Candidate:
     called_before: bool = False  # a transferred ticket: its wait ended at its first call
 
 
+def _connection(db: Session | Connection) -> Connection:
+    """Engine functions take an ORM Session or a Core Connection, inside the caller's transaction."""
+    return db.connection() if isinstance(db, Session) else db
+
+
 # --- time ---------------------------------------------------------------------------------
 
 def local_time(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
@@ -138,16 +144,24 @@ def _event(conn, site, kind, now, actor: Actor | None, ticket_id=None, service_i
 # Issuing is the hot path: its statements are built once (building a statement costs more
 # than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
 _NEXT_NUMBER = text(
-    "INSERT INTO number_sequences (service_id, business_day, last_number) VALUES (:service, :day, :start) "
-    "ON CONFLICT (service_id, business_day) DO UPDATE SET last_number = number_sequences.last_number + 1 "
-    "RETURNING last_number"
+    "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
+    "VALUES (:service, :day, :start, 1, :priority) ON CONFLICT (service_id, business_day) DO UPDATE SET "
+    "last_number = number_sequences.last_number + 1, waiting = number_sequences.waiting + 1, "
+    "priority_waiting = number_sequences.priority_waiting + :priority "
+    "RETURNING last_number, waiting, priority_waiting, "
+    # what the wait estimate needs, in the same round trip
+    "(SELECT avg_service_seconds FROM services WHERE id = :service), "
+    "(SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id "
+    " WHERE cs.service_id = :service AND c.state = 'open' AND c.active)"
+).bindparams(bindparam("day", type_=Date()))
+_QUEUE_DELTA = text(
+    "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
+    "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
+    "DO UPDATE SET waiting = number_sequences.waiting + :delta, "
+    "priority_waiting = number_sequences.priority_waiting + :priority_delta"
 ).bindparams(bindparam("day", type_=Date()))
 _INSERT_TICKET = insert(T).returning(T.c.id)
 _INSERT_EVENT = insert(E)
-_SERVICE_WAITING = text(
-    "SELECT count(*), count(priority_id) FROM tickets "
-    "WHERE site_id = :site AND status = 'waiting' AND service_id = :service AND business_day = :day"
-).bindparams(bindparam("day", type_=Date()))
 _SERVICE_PACE = text(
     "SELECT s.avg_service_seconds, (SELECT count(*) FROM counters c "
     "JOIN counter_services cs ON cs.counter_id = c.id "
@@ -155,9 +169,21 @@ _SERVICE_PACE = text(
 )
 
 
-def _next_number(conn, service_id: int, day: dt.date, start: int) -> int:
-    """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction."""
-    return conn.execute(_NEXT_NUMBER, {"service": service_id, "day": day, "start": start}).scalar_one()
+def _next_number(conn, service_id: int, day: dt.date, start: int, priority: bool):
+    """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction.
+
+    Returns the new number, the queue's waiting and priority-waiting counts, the service's
+    average service seconds and how many open counters serve it.
+    """
+    return conn.execute(_NEXT_NUMBER, {"service": service_id, "day": day, "start": start,
+                                       "priority": int(priority)}).one()
+
+
+def _queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> None:
+    """Keep a queue's waiting counts in step when a ticket leaves it or joins it."""
+    start = site.config.service(site.service_codes[service_id]).numbers.start
+    conn.execute(_QUEUE_DELTA, {"service": service_id, "day": day, "none_given": start - 1,
+                                "delta": delta, "priority_delta": delta if priority else 0})
 
 
 def _counter_row(conn, site: SiteRuntime, number: int):
@@ -193,15 +219,16 @@ def _reload(conn, ticket_id: int):
     return conn.execute(select(T).where(T.c.id == ticket_id)).one()
 
 
-def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int) -> int:
+def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=None) -> int:
     """Average service time x people ahead / open counters serving the service.
 
     The average is the service's moving average of finished tickets, or the configured
-    default while there is no history.
+    default while there is no history. ``pace`` is (average seconds, open counters) when
+    the caller already has them.
     """
     if ahead <= 0:
         return 0
-    avg_seconds, open_counters = conn.execute(_SERVICE_PACE, {"service": service_id}).one()
+    avg_seconds, open_counters = pace or conn.execute(_SERVICE_PACE, {"service": service_id}).one()
     per_ticket = avg_seconds / 60 if avg_seconds else \
         site.config.service(site.service_codes[service_id]).default_service_minutes
     return math.ceil(per_ticket * ahead / max(1, open_counters))
@@ -257,9 +284,10 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     if check_hours and not hours.is_open(local_time(site, now)):
         raise QueueError("closed", 409, open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
 
-    conn = session.connection()
+    conn = _connection(session)
     day = business_day(site, now)
-    number = _next_number(conn, service_id, day, service_cfg.numbers.start)
+    number, waiting, priority_waiting, avg_seconds, open_counters = _next_number(
+        conn, service_id, day, service_cfg.numbers.start, priority_id is not None)
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", 409, service=service, end=service_cfg.numbers.end)
@@ -273,11 +301,9 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     _event(conn, site, "issued", now, actor, ticket.id, service_id,
            detail={"number": number, "priority": priority, "kiosk": kiosk})
     # the new ticket is the latest of its queue: everyone waiting there is ahead of it
-    waiting, priority_waiting = conn.execute(
-        _SERVICE_WAITING, {"site": site.id, "service": service_id, "day": day}).one()
     ahead = (priority_waiting if priority_id is not None else waiting) - 1
     view = {**ticket_view(site, ticket), "waiting_ahead": ahead,
-            "eta_minutes": estimate_minutes(conn, site, service_id, ahead)}
+            "eta_minutes": estimate_minutes(conn, site, service_id, ahead, (avg_seconds, open_counters))}
     changed = Happened("queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}})
     return Outcome(view, [Happened("ticket.issued", view), changed])
 
@@ -379,7 +405,7 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
     Returns an Outcome whose ticket is None when nobody is waiting.
     """
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     day = business_day(site, now)
     happened: list[Happened] = []
@@ -402,6 +428,7 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
                 last_called_at=now, started_at=None)
     conn.execute(update(C).where(C.c.id == counter.id).values(normal_streak=streak))
     row = _reload(conn, chosen.id)
+    _queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
     _event(conn, site, "called", now, actor, row.id, row.service_id, counter.id,
            {"repeat_call": True} if chosen.called_before else
            {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)})
@@ -419,7 +446,7 @@ def _for_counter(site, counter_id: int, counter_number: int):
 def counter_queue(session: Session, site: SiteRuntime, counter_number: int, limit: int = 50,
                   now: dt.datetime | None = None) -> list[dict]:
     """The waiting list a clerk sees, oldest first."""
-    conn = session.connection()
+    conn = _connection(session)
     rows = conn.execute(select(T).where(
         T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()), T.c.status == "waiting",
         _for_counter(site, site.counter_ids[counter_number], counter_number),
@@ -443,7 +470,7 @@ def _waiting_number(conn, site, counter, day, number) -> Candidate:
 def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
            now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
     if held.status != "called":
@@ -457,7 +484,7 @@ def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
 def start(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
           now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
     if held.status != "called":
@@ -471,7 +498,7 @@ def start(session: Session, site: SiteRuntime, counter_number: int, actor: Actor
 def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
            now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
     happened: list[Happened] = []
@@ -482,7 +509,7 @@ def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
 def no_show(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
             now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
     if held.status != "called":
@@ -506,13 +533,14 @@ def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Ac
         raise QueueError("unknown_counter", 404, counter=to_counter)
     if to_counter == counter_number:
         raise QueueError("transfer_same_counter", 409, counter=counter_number)
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
     new_service = site.service_ids[service] if service is not None else held.service_id
     target = site.counter_ids[to_counter] if to_counter is not None else None
     _set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, service_id=new_service,
                 target_counter_id=target, started_at=None, transfers=held.transfers + 1)
+    _queue_delta(conn, site, new_service, held.business_day, +1, held.priority_id is not None)
     _event(conn, site, "transferred", now, actor, held.id, new_service, counter.id, {
         "from_service": site.service_codes[held.service_id], "to_service": site.service_codes[new_service],
         "to_counter": to_counter,
@@ -526,7 +554,7 @@ def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Ac
 def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str | None = None,
           actor: Actor | None = None, now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     if counter.state == "paused":
         raise QueueError("counter_paused", counter=counter.number)
@@ -541,7 +569,7 @@ def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str 
 def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
            now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = session.connection()
+    conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     if counter.state != "paused":
         raise QueueError("counter_not_paused", counter=counter.number)
@@ -553,7 +581,7 @@ def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
 # --- reading ------------------------------------------------------------------------------
 
 def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
-    conn = session.connection()
+    conn = _connection(session)
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if row is None:
         raise QueueError("unknown_ticket", 404, ticket=public_id)
@@ -563,16 +591,10 @@ def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
 def _waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) -> dict[str, dict]:
     ids = list(site.service_codes) if service_ids is None else list(service_ids)
     counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
-    rows = conn.execute(
-        select(T.c.service_id, T.c.priority_id.is_not(None).label("prio"), func.count())
-        .where(T.c.site_id == site.id, T.c.status == "waiting", T.c.service_id.in_(ids), T.c.business_day == day)
-        .group_by(T.c.service_id, "prio")
-    )
-    for service_id, prio, count in rows:
-        entry = counts[site.service_codes[service_id]]
-        entry["waiting"] += count
-        if prio:
-            entry["priority"] += count
+    rows = conn.execute(select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting)
+                        .where(SEQ.c.business_day == day, SEQ.c.service_id.in_(ids)))
+    for service_id, waiting, priority_waiting in rows:
+        counts[site.service_codes[service_id]] = {"waiting": waiting, "priority": priority_waiting}
     return counts
 
 
@@ -582,11 +604,11 @@ def _queue_changed(conn, site: SiteRuntime, day: dt.date, *service_ids: int) -> 
 
 def waiting_counts(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[str, dict]:
     """Waiting tickets per service code today, with how many of them are priority tickets."""
-    return _waiting_by_service(session.connection(), site, business_day(site, now or utcnow()))
+    return _waiting_by_service(_connection(session), site, business_day(site, now or utcnow()))
 
 
 def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
-    conn = session.connection()
+    conn = _connection(session)
     held = {row.counter_id: row for row in conn.execute(
         select(T).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES)))}
     result = []
@@ -607,7 +629,7 @@ def _since_local_midnight(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
 
 def last_calls(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[int, dict]:
     """The latest ticket each counter called today: what a lobby display keeps showing."""
-    conn = session.connection()
+    conn = _connection(session)
     latest = (
         select(func.max(E.c.id))
         .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")),
@@ -622,7 +644,7 @@ def last_calls(session: Session, site: SiteRuntime, now: dt.datetime | None = No
 def recent_calls(session: Session, site: SiteRuntime, limit: int = 10,
                  counters: list[int] | None = None, now: dt.datetime | None = None) -> list[dict]:
     """The latest calls of today, newest first (what a display shows as history)."""
-    conn = session.connection()
+    conn = _connection(session)
     since = _since_local_midnight(site, now or utcnow())
     query = (
         select(E.c.at.label("call_at"), E.c.kind.label("call_kind"), E.c.counter_id.label("call_counter"), T)

@@ -101,12 +101,16 @@ class CounterService(Base):
 
 
 class NumberSequence(Base):
-    """The last number given per service and business day: the source of gap-free numbers."""
+    """Per service and business day: the last number given (the source of gap-free numbers),
+    and how many tickets wait in that queue now (kept in step by the engine, so issuing and
+    calling never count the queue)."""
 
     __tablename__ = "number_sequences"
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
     business_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer)
+    waiting: Mapped[int] = mapped_column(Integer, default=0)
+    priority_waiting: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Ticket(Base):

@@ -100,6 +100,8 @@ def upgrade() -> None:
     sa.Column('service_id', sa.Integer(), nullable=False),
     sa.Column('business_day', sa.Date(), nullable=False),
     sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.Column('waiting', sa.Integer(), nullable=False),
+    sa.Column('priority_waiting', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_number_sequences_service_id_services')),
     sa.PrimaryKeyConstraint('service_id', 'business_day', name=op.f('pk_number_sequences'))
     )

@@ -1,0 +1,78 @@
+"""Group commit for SQLite: one writer runs the actions that arrive together in one transaction.
+
+SQLite takes one writer at a time anyway, and the fixed cost of a transaction (taking the
+lock, writing the WAL on commit; an fsync with synchronous=FULL) is paid per commit. Here
+the requests that arrive while a batch is being written wait in a queue, and the next batch
+runs them all: each action inside its own savepoint, so a refused action rolls back alone,
+and nobody gets an answer before the one commit that holds their change is done.
+
+PostgreSQL handles concurrent transactions itself and does not use this.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+from gevent.event import AsyncResult
+from gevent.queue import Empty, Queue
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 64  # bounds how long one transaction holds the write lock
+
+
+class GroupCommitWriter:
+    def __init__(self, engine: Engine, site):
+        self._engine = engine
+        self._site = site
+        self._jobs: Queue = Queue()
+        self._greenlet = gevent.spawn(self._run)
+
+    def submit(self, action, args, kwargs):
+        """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
+        done = AsyncResult()
+        self._jobs.put((action, args, kwargs, done))
+        return done.get()
+
+    def _run(self):
+        while True:
+            batch = [self._jobs.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except Empty:
+                    break
+            try:
+                self._write(batch)
+            except BaseException as error:  # never leave a request waiting for an answer
+                for *_job, done in batch:
+                    if not done.ready():
+                        done.set_exception(error)
+                raise
+
+    def _write(self, batch):
+        results = []
+        try:
+            with self._engine.begin() as conn:
+                for action, args, kwargs, done in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        outcome = action(conn, self._site, *args, **kwargs)
+                    except Exception as error:  # refused or failed: undo this action only
+                        savepoint.rollback()
+                        results.append((done, None, error))
+                    else:
+                        savepoint.commit()
+                        results.append((done, outcome, None))
+        except Exception as error:  # the commit itself failed: nothing in the batch happened
+            log.error("a batch of %d actions was not committed: %s", len(batch), error)
+            for _action, _args, _kwargs, done in batch:
+                done.set_exception(error)
+            return
+        for done, outcome, error in results:
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set(outcome)
