@@ -16,6 +16,18 @@ from .config import ConfigError, load_config  # noqa: E402
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
 
 
+def _skip_client_libraries() -> None:
+    """Keep the server process lean: python-socketio imports its client side (requests,
+    websocket-client) and the Redis client when it is imported, about 12 MB that a server
+    without a message queue never uses. Both libraries treat them as optional imports."""
+    skipped = ["requests", "websocket"]
+    if not os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE"):
+        skipped.append("redis")
+    for name in skipped:
+        if name not in sys.modules:
+            sys.modules[name] = None  # makes `import name` raise ImportError
+
+
 def _config_path(value):
     return Path(value or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
 
@@ -61,6 +73,7 @@ def serve(config_file, host, port, ignore_hours, access_log):
     """Run the server: migrate the database, load the centre, serve pages, API and Socket.IO."""
     import logging
 
+    _skip_client_libraries()
     from .app import create_app
     from .wsgi_server import serve as run_server
 

@@ -124,15 +124,14 @@ class SiteRuntime:
     priority_ids: dict[str, int] = field(default_factory=dict)
     counter_ids: dict[int, int] = field(default_factory=dict)
     counter_service_ids: dict[int, list[int]] = field(default_factory=dict)  # counter number -> services
+    # the reverse maps, filled by index()
+    service_codes: dict[int, str] = field(default_factory=dict)
+    priority_codes: dict[int, str] = field(default_factory=dict)
+    counter_numbers: dict[int, int] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.config.site.id
-
-    def __post_init__(self):
-        self.service_codes = {}
-        self.priority_codes = {}
-        self.counter_numbers = {}
 
     def index(self):
         self.service_codes = {v: k for k, v in self.service_ids.items()}

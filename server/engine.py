@@ -467,32 +467,32 @@ def _waiting_number(conn, site, counter, day, number) -> Candidate:
     return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
 
 
-def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-           now: dt.datetime | None = None) -> Outcome:
-    now = now or utcnow()
+def _act_on_called(session, site: SiteRuntime, counter_number: int, actor: Actor | None, now: dt.datetime,
+                   kind: str, refusal: str, **values) -> Outcome:
+    """recall, start, no-show: a step on the counter's ticket, allowed only while it is called."""
     conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
     if held.status != "called":
-        raise QueueError("ticket_not_called", number=held.number)
-    _set_ticket(conn, held.id, "called", last_called_at=now)
-    _event(conn, site, "recalled", now, actor, held.id, held.service_id, counter.id)
+        raise QueueError(refusal, number=held.number)
+    _set_ticket(conn, held.id, "called", **values)
+    _event(conn, site, kind, now, actor, held.id, held.service_id, counter.id)
     view = ticket_view(site, _reload(conn, held.id))
-    return Outcome(view, [Happened("ticket.recalled", view, counter.number)])
+    return Outcome(view, [Happened(f"ticket.{kind}", view, counter.number)])
+
+
+def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    return _act_on_called(session, site, counter_number, actor, now, "recalled", "ticket_not_called",
+                          last_called_at=now)
 
 
 def start(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
           now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = _connection(session)
-    counter = _counter_row(conn, site, counter_number)
-    held = _require_held(conn, counter)
-    if held.status != "called":
-        raise QueueError("already_serving", number=held.number)
-    _set_ticket(conn, held.id, "called", status="serving", started_at=now)
-    _event(conn, site, "started", now, actor, held.id, held.service_id, counter.id)
-    view = ticket_view(site, _reload(conn, held.id))
-    return Outcome(view, [Happened("ticket.started", view, counter.number)])
+    return _act_on_called(session, site, counter_number, actor, now, "started", "already_serving",
+                          status="serving", started_at=now)
 
 
 def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
@@ -509,15 +509,8 @@ def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
 def no_show(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
             now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
-    conn = _connection(session)
-    counter = _counter_row(conn, site, counter_number)
-    held = _require_held(conn, counter)
-    if held.status != "called":
-        raise QueueError("ticket_not_called", number=held.number)
-    _set_ticket(conn, held.id, "called", status="no_show", finished_at=now)
-    _event(conn, site, "no_show", now, actor, held.id, held.service_id, counter.id)
-    view = ticket_view(site, _reload(conn, held.id))
-    return Outcome(view, [Happened("ticket.no_show", view, counter.number)])
+    return _act_on_called(session, site, counter_number, actor, now, "no_show", "ticket_not_called",
+                          status="no_show", finished_at=now)
 
 
 def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,

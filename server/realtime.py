@@ -51,18 +51,27 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
 
 def publish(site, outcome: q.Outcome) -> None:
     """Tell every interested room what a committed action did."""
+    # a call carries the new waiting counts, so a display is sent one message per call, not two
+    waiting = next((h.detail["waiting"] for h in outcome.happened if h.kind == "queue.changed"), None)
+    displays_told: set[str] = set()
     for happened in outcome.happened:
         payload = dict(happened.detail)
         if happened.ticket is not None:
             payload["ticket"] = happened.ticket
         if happened.counter is not None:
             payload["counter"] = happened.counter
+        rooms = _rooms_for(site, happened)
         if happened.kind in ("ticket.called", "ticket.recalled"):
             payload["announcement"] = {
                 "text": announcement_text(happened.ticket["number"], happened.counter),
                 "audio_url": None,  # voice clips come with the voice issue (sounds/)
             }
-        for room in _rooms_for(site, happened):
+        if happened.kind == "ticket.called" and waiting is not None:
+            payload["waiting"] = waiting
+            displays_told |= {room for room in rooms if ":display:" in room}
+        if happened.kind == "queue.changed":
+            rooms -= displays_told
+        for room in rooms:
             socketio.emit(happened.kind, payload, to=room)
 
 

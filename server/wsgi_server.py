@@ -9,12 +9,24 @@ import gevent
 from gevent import pywsgi
 
 
+READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
+
+
+class SmallBufferHandler(pywsgi.WSGIHandler):
+    """gevent's handler with a 2 KB read buffer instead of 8 KB: 6 KB less per connected display."""
+
+    def __init__(self, sock, address, server, rfile=None):
+        super().__init__(sock, address, server, rfile or sock.makefile("rb", READ_BUFFER))
+
+
 class NoDelayWSGIServer(pywsgi.WSGIServer):
     """gevent's WSGI server with TCP_NODELAY on every accepted connection.
 
     gevent writes headers and body separately; with Nagle's algorithm and delayed ACKs
     every request after the first on a keep-alive connection waited about 40 ms.
     """
+
+    handler_class = SmallBufferHandler
 
     def handle(self, sock, address):
         try:

@@ -82,6 +82,10 @@
       current[counter] = event.ticket;
       paused[counter] = false;
       drawCounter(counter);
+      if (event.waiting) {  // a call carries the new waiting counts (no separate queue.changed)
+        Object.assign(waiting, event.waiting);
+        drawWaiting();
+      }
       flash(counter);
       history.unshift(Object.assign({}, event.ticket, {called_by: counter, recall: recall}));
       history = history.slice(0, page.history_size);
