@@ -78,7 +78,7 @@ def main():
         result = wrk(base + "/api/v1/tickets", args.seconds)
         total, duplicates, gaps = check_numbers(url.replace("postgresql://", "postgresql+psycopg://"))
 
-    print(f"database: {args.database_url.split('@')[-1] if args.database_url else 'SQLite, synchronous=' + os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'NORMAL')}")
+    print(f"database: {args.database_url.split('@')[-1] if args.database_url else 'SQLite, synchronous=' + os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'FULL')}")
     print(f"bare Flask endpoint, 32 keep-alive clients: {bare_result['rate']:.0f} req/s "
           f"(p50 {bare_result['p50']}, p99 {bare_result['p99']})")
     print(f"queuekiosk POST /api/v1/tickets, 32 keep-alive clients: {result['rate']:.0f} tickets/s "

@@ -109,26 +109,22 @@ def main():
     parser.add_argument("--memory-clients", type=int, default=1000)
     args = parser.parse_args()
 
+    # memory on a server of its own: clients that came and went would leave a fragmented heap
     with queuekiosk_server() as (base, proc, tmp):
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {token(tmp, 'admin')}"
-        for _ in range(args.calls * len(args.processes) + 2):
-            http.post(f"{base}/api/v1/tickets", json={"service": "HT"}).raise_for_status()
         gevent.sleep(1)
         idle_rss = rss_kib(proc.pid)
-
-        # memory first, on the fresh server (clients that came and went leave a fragmented heap)
         listeners = connect_all(base, args.memory_clients)
-        http.post(f"{base}/api/v1/counters/1/next").raise_for_status()
         gevent.sleep(1)
         rss = rss_kib(proc.pid)
         print(f"server RSS: {idle_rss / 1024:.0f} MB idle, {rss / 1024:.0f} MB with {len(listeners)} "
               f"connected clients ({(rss - idle_rss) / len(listeners):.0f} KB per client)")
-        # each websocket-only client takes ~3 s to close: close them all at once
-        gevent.joinall([gevent.spawn(listener.client.disconnect) for listener in listeners], timeout=30)
-        gevent.sleep(2)
 
-        for processes in args.processes:
+    for processes in args.processes:
+        with queuekiosk_server() as (base, proc, tmp):
+            http = requests.Session()
+            http.headers["Authorization"] = f"Bearer {token(tmp, 'admin')}"
+            for _ in range(args.calls + 2):
+                http.post(f"{base}/api/v1/tickets", json={"service": "HT"}).raise_for_status()
             call_latency(base, http, args.clients, processes, args.calls, tmp)
 
 
