@@ -29,7 +29,8 @@ def page(display_id: str):
     config = _config()
     display = config.display(display_id)
     if display is None:
-        return render_template("display/not_found.html", site=config.site, display_id=display_id), 404
+        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
+                               message_key="unknown_display", params={"display": display_id}), 404
     counters = [config.counter(number) for number in config.display_counters(display)]
     served = {code for counter in counters for code in config.counter_services(counter)}
     services = [s for s in config.services if s.code in served]

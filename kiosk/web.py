@@ -38,7 +38,8 @@ def page(kiosk_id: str):
     config = _config()
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
-        return render_template("kiosk/not_found.html", site=config.site, kiosk_id=kiosk_id), 404
+        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
+                               message_key="unknown_kiosk", params={"kiosk": kiosk_id}), 404
     codes = [s.code for s in config.services] if kiosk.services == "all" else list(kiosk.services)
     services = [config.service(code) for code in codes]
     data = {
@@ -65,7 +66,8 @@ def track(ticket_id: str):
     except q.QueueError as error:
         if error.code != "unknown_ticket":
             raise
-        return render_template("kiosk/track_not_found.html", site=config.site), 404
+        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
+                               message_key="track_unknown_ticket", params={}), 404
     ticket = {key: view.get(key) for key in TRACK_FIELDS}
     service = config.service(ticket["service"])
     data = {
