@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from api_helpers import assert_error, issue
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
 CLERK = ("clerk2", "mật-khẩu-quầy-2")  # a clerk bound to counter 2
@@ -62,21 +63,6 @@ def ok(response, status: int = 200) -> dict:
     return response.json()
 
 
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["Content-Type"].startswith("application/json")
-    error = response.json()["error"]
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"].strip(), error
-    if field is not None:
-        assert error.get("field") == field, error
-    return error
-
-
-def issue(http, service: str, **extra) -> dict:
-    response = http.post("/api/v1/tickets", json={"service": service, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def ticket(http, ticket_id: str) -> dict:

@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 import socketio
+from api_helpers import issue
 
 SERVICES = {"HT", "CT", "DC", "LD", "VH", "TK"}
 
@@ -34,11 +35,6 @@ def server(module_live_server, config_variant):
 def admin(server) -> dict:
     return {"Authorization": f"Bearer {server.token('admin')}"}
 
-
-def issue(http, service: str) -> dict:
-    response = http.post("/api/v1/tickets", json={"service": service})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def call_next(http, counter: int, headers: dict) -> dict:

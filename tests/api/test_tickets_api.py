@@ -11,6 +11,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_helpers import assert_error, issue
 
 SPEC_FIELDS = {"id", "number", "display", "service", "priority", "status", "issued_at",
                "waiting_ahead", "eta_minutes", "track_url"}
@@ -19,28 +20,12 @@ VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầ�
                                 re.IGNORECASE)
 
 
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    """The SPEC error shape: {"error": {"code", "message"}} with this status, as JSON."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["Content-Type"].startswith("application/json"), response.headers["Content-Type"]
-    error = response.json()["error"]
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"].strip(), error
-    if field is not None:
-        assert error.get("field") == field, error
-    return error
-
 
 def waiting_total(http) -> dict[str, int]:
     response = http.get("/api/v1/queue")
     assert response.status_code == 200
     return {s["code"]: s["waiting"] for s in response.json()["services"]}
 
-
-def issue(http, service: str, **extra) -> dict:
-    response = http.post("/api/v1/tickets", json={"service": service, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 # --- issuing ----------------------------------------------------------------------------------
