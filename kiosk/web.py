@@ -40,8 +40,7 @@ def page(kiosk_id: str):
     if kiosk is None:
         return render_template("errors/page.html", site=config.site, title_key="page_not_found",
                                message_key="unknown_kiosk", params={"kiosk": kiosk_id}), 404
-    codes = [s.code for s in config.services] if kiosk.services == "all" else list(kiosk.services)
-    services = [config.service(code) for code in codes]
+    services = [config.service(code) for code in config.kiosk_services(kiosk)]
     data = {
         "kiosk": kiosk.id,
         "timezone": config.site.timezone,

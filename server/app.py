@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .config import Config, load_config
+from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from .extensions import socketio
 from .writer import GroupCommitWriter
@@ -53,7 +54,7 @@ def instance_dir_for(config_path: Path | None) -> Path:
 
 def create_app(config_path: str | os.PathLike | None = None, config: Config | None = None,
                database_url: str | None = None, ignore_hours: bool = False) -> Flask:
-    path = Path(config_path or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
+    path = resolve_config_path(config_path)
     config = config or load_config(path)
     instance_dir = instance_dir_for(path)
 

@@ -11,7 +11,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from .config import ConfigError, load_config  # noqa: E402
+from .config import ConfigError, config_path, load_config  # noqa: E402
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
 
@@ -26,10 +26,6 @@ def _skip_client_libraries() -> None:
     for name in skipped:
         if name not in sys.modules:
             sys.modules[name] = None  # makes `import name` raise ImportError
-
-
-def _config_path(value):
-    return Path(value or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
 
 
 def _load(path: Path):
@@ -78,7 +74,7 @@ def serve(config_file, host, port, ignore_hours, access_log):
     from .wsgi_server import serve as run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    path = _config_path(config_file)
+    path = config_path(config_file)
     config = _load(path)
     app = create_app(path, config=config, ignore_hours=ignore_hours)
 
@@ -116,7 +112,7 @@ def user_add(name, role, counter, config_file):
             raise click.ClickException("the two passwords differ; no user was added")
     else:
         password = sys.stdin.readline().rstrip("\n")
-    site, Session = _database(_config_path(config_file))
+    site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration")
     try:
@@ -141,7 +137,7 @@ def token_create(role, counter, name, config_file):
     """Create a bearer token and print it on standard output (it is shown only once)."""
     from .auth import create_token
 
-    site, Session = _database(_config_path(config_file))
+    site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration")
     try:

@@ -24,7 +24,6 @@ from pydantic import (
 )
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
@@ -235,6 +234,9 @@ class Config(_Strict):
     def display_counters(self, display: Display) -> list[int]:
         return [c.number for c in self.counters] if display.counters == "all" else list(display.counters)
 
+    def kiosk_services(self, kiosk: Kiosk) -> list[str]:
+        return [s.code for s in self.services] if kiosk.services == "all" else list(kiosk.services)
+
     def kiosk(self, kiosk_id: str) -> Kiosk | None:
         return next((k for k in self.kiosks if k.id == kiosk_id), None)
 
@@ -286,8 +288,13 @@ def parse_config(data, filename: str = "<config>") -> Config:
         raise ConfigError(_describe(error, filename)) from None
 
 
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The configuration file: the one given, else $QUEUEKIOSK_CONFIG, else ./config.yaml."""
+    return Path(path or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
+
+
 def load_config(path: str | os.PathLike | None = None) -> Config:
-    path = Path(path or os.environ.get("QUEUEKIOSK_CONFIG") or DEFAULT_CONFIG)
+    path = config_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

@@ -278,7 +278,7 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
         kiosk_cfg = config.kiosk(kiosk)
         if kiosk_cfg is None:
             raise QueueError("unknown_kiosk", 404, kiosk=kiosk)
-        if kiosk_cfg.services != "all" and service not in kiosk_cfg.services:
+        if service not in config.kiosk_services(kiosk_cfg):
             raise QueueError("service_not_at_kiosk", 409, kiosk=kiosk, service=service)
     hours = config.site.hours
     if check_hours and not hours.is_open(local_time(site, now)):
