@@ -89,6 +89,21 @@ def test_snapshot_shows_what_is_waiting_and_called(server, http, admin, sio_clie
     assert second["id"] not in [h["id"] for h in state["history"]]
 
 
+def test_a_finished_call_stays_on_the_display_after_a_reload(server, http, admin, sio_client):
+    """A lobby screen keeps showing a counter's last number after the clerk finishes it."""
+    drain(http, 4, admin)
+    ticket = issue(http, "DC")
+    call_next(http, 4, admin)
+    assert http.post("/api/v1/counters/4/finish", headers=admin).status_code == 200
+
+    display = sio_client()
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    counter4 = next(c for c in display.wait_for("state")["counters"] if c["number"] == 4)
+    assert counter4["ticket"] is None  # the counter holds nothing now
+    assert counter4["last_call"]["id"] == ticket["id"]
+    assert counter4["last_call"]["number"] == ticket["number"]
+
+
 @pytest.mark.parametrize("payload, code", [
     ({"display": "no-such-display"}, "not_found"),
     ({"ticket": "no-such-ticket"}, "unknown_ticket"),
