@@ -45,6 +45,9 @@ setup(
         "redis==8.1.0",
         "tzdata==2026.6",
         "vn-numberwords==0.2.0",
+        "python-escpos[usb,serial]==3.1",
+        "Pillow==13.0.0",
+        "qrcode==8.2",
     ],
     extras_require={
         "test": [
@@ -53,6 +56,7 @@ setup(
             "requests==2.34.2",
             "websocket-client==1.9.2",
             "playwright==1.65.2",
+            "zxing-cpp==3.1.1",
         ],
     },
     entry_points={"console_scripts": ["queuekiosk=queuekiosk.server.cli:main"]},
