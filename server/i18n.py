@@ -42,6 +42,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Đã hết số thứ tự hôm nay cho dịch vụ “{service}” (đã cấp đến số {end}).",
         "en": "Today's numbers for service “{service}” are used up (the last one, {end}, was given).",
     },
+    "unknown_printer": {
+        "vi": "Không có máy in “{printer}” trong cấu hình.",
+        "en": "There is no printer “{printer}” in the configuration.",
+    },
+    "never_printed": {
+        "vi": "Phiếu “{ticket}” chưa từng được in (không lấy từ ki-ốt có máy in), nên không in lại được.",
+        "en": "Ticket “{ticket}” was never printed (it did not come from a kiosk with a printer), so it cannot be reprinted.",
+    },
     "no_current_ticket": {
         "vi": "Quầy {counter} không có số nào đang được phục vụ.",
         "en": "Counter {counter} has no current ticket.",
