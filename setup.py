@@ -29,6 +29,7 @@ setup(
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],
         "queuekiosk.counter_client": ["templates/counter_console/*", "static/*"],
+        "queuekiosk.printers": ["fonts/*"],
     },
     # exact pins: a fresh install gets what was tested (the full set is in constraints.txt)
     install_requires=[

@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
 from sqlalchemy.engine import Engine
@@ -16,6 +17,9 @@ from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from .extensions import socketio
 from .writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from ..printers.spooler import Spooler
 
 
 @dataclass
@@ -30,6 +34,23 @@ class AppState:
     displays_of_counter: dict[int, list[str]]
     ignore_hours: bool = False
     writer: GroupCommitWriter | None = None  # SQLite only
+    spooler: "Spooler | None" = None  # started by `queuekiosk serve`
+
+    def write(self, action, *args, **kwargs):
+        """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
+        if self.writer is not None:  # SQLite: group commit (server/writer.py)
+            return self.writer.submit(action, args, kwargs)
+        with self.engine.begin() as conn:  # commits on success, rolls back on any error
+            return action(conn, self.site, *args, **kwargs)
+
+    def read(self, action, *args, **kwargs):
+        with self.Session() as db:
+            return action(db, self.site, *args, **kwargs)
+
+    @property
+    def config_dir(self) -> Path:
+        """Where relative paths of config.yaml (a printer's folder, the ticket logo) start."""
+        return self.config_path.parent if self.config_path else Path.cwd()
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -74,12 +95,16 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
         for number in config.display_counters(display):
             displays_of_counter.setdefault(number, []).append(display.id)
     writer = GroupCommitWriter(engine, site) if engine.dialect.name == "sqlite" else None
-    app.extensions["queuekiosk"] = AppState(path, instance_dir, engine, session_factory(engine), site,
-                                            displays_of_counter, ignore_hours, writer)
+    state = AppState(path, instance_dir, engine, session_factory(engine), site, displays_of_counter,
+                     ignore_hours, writer)
+    app.extensions["queuekiosk"] = state
 
     socketio.init_app(app, async_mode="gevent", message_queue=os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None)
 
     from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
+    from .printing import make_spooler
+
+    state.spooler = make_spooler(state)
     from .api import bp as api_bp
     from .errors import register_error_handlers
 

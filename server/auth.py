@@ -103,9 +103,18 @@ def may_act_on_counter(principal: Principal | None, counter: int) -> None:
         raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)
 
 
+def require_role(principal: Principal | None, *roles: str) -> Principal:
+    """Raise unless someone signed in with one of ``roles``."""
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role not in roles:
+        raise QueueError("forbidden_role", 403, role=principal.role)
+    return principal
+
+
 def may_watch(principal: Principal | None, room: str, counter: int | None = None) -> None:
-    """Who may subscribe to which live room: displays and tickets are public, counters and the dashboard are not."""
-    if room in ("display", "ticket"):
+    """Who may subscribe to which live room: displays, kiosks and tickets are public; counters and the dashboard are not."""
+    if room in ("display", "kiosk", "ticket"):
         return
     if principal is None:
         raise QueueError("unauthorized", 401)

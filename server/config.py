@@ -141,11 +141,73 @@ class Display(_Strict):
     ticker: str | None = None
 
 
-class Printer(BaseModel):
-    # driver-specific settings (host, port, device, ...) belong to the printers/ package
-    model_config = ConfigDict(extra="allow", frozen=True)
+PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent")
+
+
+class Printer(_Strict):
+    """A ticket printer. Which keys a driver needs is in ``_DRIVER_KEYS``; docs/printing.md explains each."""
+
     id: Code
-    driver: Literal["network", "usb", "serial", "device", "cups", "file"]
+    driver: Literal["network", "usb", "serial", "device", "cups", "file", "agent"]
+    host: str | None = None                 # network: the printer's address (it listens on port 9100)
+    port: int = Field(default=9100, ge=1, le=65535)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    vendor_id: int | None = None            # usb: e.g. 0x04b8 (Epson); `lsusb` shows both ids
+    product_id: int | None = None
+    device: str | None = None               # serial: /dev/ttyUSB0; device: /dev/usb/lp0
+    baudrate: int = Field(default=9600, ge=1200)
+    queue: str | None = None                # cups: the queue name `lpstat -p` lists
+    path: str | None = None                 # file: the folder that receives each ticket's bytes and a PNG
+    profile: str = "TM-T20II"               # python-escpos printer profile
+    form: Literal["compact", "image"] = "compact"
+    width_dots: int = Field(default=576, ge=200, le=1024)  # 576 for 80 mm paper, 384 for 58 mm
+    give_up_minutes: float = Field(default=10, gt=0)  # a ticket not printed by then is marked failed
+    retry_seconds: float = Field(default=30, gt=0)   # the longest pause between tries of a printer that cannot print
+    check_seconds: float = Field(default=30, gt=0)   # how often an idle printer is asked its status
+
+    @field_validator("vendor_id", "product_id", mode="before")
+    @classmethod
+    def _hex_or_int(cls, value):
+        if isinstance(value, str):
+            try:
+                return int(value, 0)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a number (write it like 0x04b8)") from None
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        from ..printers import printer_profiles  # escpos is loaded only when a printer is configured
+
+        if value not in printer_profiles():
+            raise ValueError(f"unknown printer profile {value!r} (examples: TM-T20II, TM-T88V, default)")
+        return value
+
+    @model_validator(mode="after")
+    def _driver_keys(self):
+        needed = _DRIVER_KEYS[self.driver]
+        missing = [key for key in needed if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"driver {self.driver!r} needs the key(s) {', '.join(missing)}")
+        stray = [key for key in _DRIVER_ONLY_KEYS if key not in needed and getattr(self, key) is not None]
+        if stray:
+            raise ValueError(f"key(s) {', '.join(stray)} are not used by driver {self.driver!r}")
+        return self
+
+
+_DRIVER_KEYS = {"network": ("host",), "usb": ("vendor_id", "product_id"), "serial": ("device",),
+                "device": ("device",), "cups": ("queue",), "file": ("path",), "agent": ()}
+_DRIVER_ONLY_KEYS = ("host", "vendor_id", "product_id", "device", "queue", "path")
+
+
+class TicketLayout(_Strict):
+    """What every printed ticket carries besides the queue facts."""
+
+    footer: str | None = None               # e.g. the centre's service slogan
+    logo: str | None = None                 # an image file, printed at the top
+    tracking_url: str | None = Field(default=None, pattern=r"^https?://")
+    # the address phones reach the server at, for the QR code (default: the address the kiosk used)
 
 
 class Kiosk(_Strict):
@@ -163,6 +225,7 @@ class Config(_Strict):
     displays: list[Display] = []
     printers: list[Printer] = []
     kiosks: list[Kiosk] = []
+    ticket: TicketLayout = TicketLayout()
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -208,7 +271,8 @@ class Config(_Strict):
         for i, kiosk in enumerate(self.kiosks):
             known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
             if kiosk.printer is not None and kiosk.printer not in printer_ids:
-                known([kiosk.printer], printer_ids, f"kiosks[{i}].printer", "printer")
+                choices = ", ".join(sorted(printer_ids)) or "none"
+                problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
         served = {c for counter in self.counters for c in
                   (service_codes if counter.services == "all" else counter.services)}
         for i, service in enumerate(self.services):
@@ -239,6 +303,9 @@ class Config(_Strict):
 
     def kiosk(self, kiosk_id: str) -> Kiosk | None:
         return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
+    def printer(self, printer_id: str) -> Printer | None:
+        return next((p for p in self.printers if p.id == printer_id), None)
 
 
 class _CrossReferenceError(ValueError):

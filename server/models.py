@@ -165,6 +165,31 @@ class Event(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
 
+PRINT_JOB_STATES = ("pending", "printed", "failed")
+
+
+class PrintJob(Base):
+    """One ticket to print, written in the same transaction as the ticket, so none is lost.
+
+    ``content`` is what the paper says (printers.ticket.TicketContent as JSON), fixed when the
+    job is made: a reprint is a new job. A pending job survives restarts until it is printed
+    or given up (``failed``, with the reason in ``last_error``).
+    """
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (Index("ix_print_jobs_queue", "site_id", "printer_id", "status", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    printer_id: Mapped[str] = mapped_column(String(32))  # a printer of config.yaml
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    content: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)

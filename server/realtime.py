@@ -1,7 +1,7 @@
 """Socket.IO: subscriptions with a state snapshot, and events pushed after each commit.
 
-Rooms: ``<site>:display:<id>``, ``<site>:counter:<n>``, ``<site>:ticket:<public id>``,
-``<site>:dashboard``. Nothing here runs inside a database transaction: ``publish`` is only
+Rooms: ``<site>:display:<id>``, ``<site>:kiosk:<id>``, ``<site>:counter:<n>``,
+``<site>:ticket:<public id>``, ``<site>:dashboard``. Nothing here runs inside a database transaction: ``publish`` is only
 ever called with the outcome of a committed action.
 """
 
@@ -11,6 +11,7 @@ from flask import current_app, request, session
 from flask_socketio import join_room
 
 from . import engine as q
+from . import printing
 from .auth import Principal, may_watch, principal_for_token, principal_for_user
 from .extensions import socketio
 from .i18n import translate
@@ -18,6 +19,8 @@ from ..sounds.announce import announcement_text
 
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
+
+ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard")
 
 # the principal of each connected client, resolved once at connect
 _principals: dict[str, Principal | None] = {}
@@ -94,6 +97,10 @@ def snapshot(session_, site, kind: str, key) -> dict:
                 "queue": q.counter_queue(session_, site, key)}
     if kind == "ticket":
         return {**base, "ticket": q.ticket_status(session_, site, key)}
+    if kind == "kiosk":
+        printer = site.config.kiosk(key).printer
+        status = printing.status_view(site, printer, printing.current_status(_state(), printer)) if printer else None
+        return {**base, "kiosk": {"id": key, "printer": status}}
     return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20)}
 
 
@@ -129,17 +136,19 @@ def on_disconnect(*_args):
 
 @socketio.on("subscribe")
 def on_subscribe(data):
-    """``{"display": id}`` | ``{"counter": n}`` | ``{"ticket": id}`` | ``{"dashboard": true}``."""
+    """``{"display": id}`` | ``{"kiosk": id}`` | ``{"counter": n}`` | ``{"ticket": id}`` | ``{"dashboard": true}``."""
     state = _state()
     site = state.site
-    if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ("display", "counter", "ticket", "dashboard"):
+    if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ROOM_KINDS:
         return {"error": {"code": "invalid_field", "message": translate(
             "invalid_field", "vi", field="subscribe",
-            problem='cần một trong {"display": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}')}}
+            problem='cần một trong {"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}')}}
     kind, key = next(iter(data.items()))
     try:
         if kind == "display" and site.config.display(str(key)) is None:
             raise q.QueueError("not_found", 404, path=f"display {key}")
+        if kind == "kiosk" and site.config.kiosk(str(key)) is None:
+            raise q.QueueError("unknown_kiosk", 404, kiosk=key)
         if kind == "counter":
             if not isinstance(key, int) or key not in site.counter_ids:
                 raise q.QueueError("unknown_counter", 404, counter=key)

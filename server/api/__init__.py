@@ -60,11 +60,7 @@ def current_principal() -> Principal | None:
 def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
     """Run an engine action in one transaction; tell the live clients only after it committed."""
     app_state = state()
-    if app_state.writer is not None:  # SQLite: group commit (server/writer.py)
-        outcome = app_state.writer.submit(action, args, {**kwargs, "actor": actor})
-    else:
-        with app_state.engine.begin() as db:  # commits on success, rolls back on any error
-            outcome = action(db, app_state.site, *args, actor=actor, **kwargs)
+    outcome = app_state.write(action, *args, actor=actor, **kwargs)
     publish(app_state.site, outcome)
     return outcome
 

@@ -8,8 +8,11 @@ import yaml
 from flask import current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...printers import jobs
 from .. import engine as q
-from . import bp, parse_body, run, state
+from .. import printing
+from ..auth import require_role
+from . import bp, current_principal, parse_body, run, state
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -21,15 +24,25 @@ class IssueRequest(BaseModel):
     kiosk: str | None = Field(default=None, min_length=1, max_length=32)
 
 
+def _track_base() -> str:
+    """Where phones reach the server: config ``ticket.tracking_url``, else the address the caller used."""
+    return state().site.config.ticket.tracking_url or request.host_url
+
+
 def _with_track_url(view: dict) -> dict:
-    return {**view, "track_url": f"{request.host_url}t/{view['id']}"}
+    return {**view, "track_url": printing.track_url(_track_base(), view["id"])}
 
 
 @bp.post("/tickets")
 def issue_ticket():
     body = parse_body(IssueRequest)
-    outcome = run(q.issue, body.service, priority=body.priority, kiosk=body.kiosk,
-                  check_hours=not state().ignore_hours)
+    app_state = state()
+    printer = jobs.printer_of_kiosk(app_state.site, body.kiosk)
+    outcome = run(printing.issue_with_print, body.service, priority=body.priority, kiosk=body.kiosk,
+                  check_hours=not app_state.ignore_hours, printer=printer, track_base=_track_base(),
+                  config_dir=app_state.config_dir)
+    if printer is not None and app_state.spooler is not None:
+        app_state.spooler.wake(printer)
     return jsonify(_with_track_url(outcome.ticket)), 201
 
 
@@ -39,6 +52,39 @@ def get_ticket(ticket_id: str):
     with app_state.Session() as db:
         view = q.ticket_status(db, app_state.site, ticket_id)
     return jsonify(_with_track_url(view))
+
+
+class ReprintRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    printer: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+@bp.post("/tickets/<ticket_id>/reprint")
+def reprint_ticket(ticket_id: str):
+    """Print a ticket again (a citizen lost it, the paper jammed): any signed-in role but a display."""
+    body = parse_body(ReprintRequest)
+    require_role(current_principal(), "admin", "supervisor", "clerk", "counter", "kiosk")
+    app_state = state()
+    job = app_state.write(jobs.reprint, ticket_id, body.printer)
+    if app_state.spooler is not None:
+        app_state.spooler.wake(job["printer"])
+    return jsonify(job), 202
+
+
+@bp.get("/tickets/<ticket_id>/print-jobs")
+def ticket_print_jobs(ticket_id: str):
+    app_state = state()
+    with app_state.Session() as db:
+        q.ticket_status(db, app_state.site, ticket_id)  # an unknown ticket is a 404, not an empty list
+        return jsonify({"jobs": jobs.jobs_of_ticket(db, app_state.site, ticket_id)})
+
+
+@bp.get("/printers")
+def list_printers():
+    require_role(current_principal(), "admin", "supervisor")
+    app_state = state()
+    with app_state.Session() as db:
+        return jsonify({"printers": printing.printers_view(app_state, db)})
 
 
 @bp.get("/queue")

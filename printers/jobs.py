@@ -1,0 +1,128 @@
+"""Print jobs in the database: made with the ticket, then printed, failed, or made again (reprint).
+
+Plain functions over a connection, like the queue engine: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, update
+
+from ..server import engine as q
+from ..server import models as m
+from .ticket import TicketContent, local_stamp
+
+J = m.PrintJob.__table__
+T = m.Ticket.__table__
+
+
+def printer_of_kiosk(site, kiosk: str | None) -> str | None:
+    kiosk_cfg = site.config.kiosk(kiosk) if kiosk else None
+    return kiosk_cfg.printer if kiosk_cfg else None
+
+
+def ticket_content(site, ticket: dict, tracking_url: str, config_dir: Path) -> TicketContent:
+    """What the paper says for an engine ticket view (one with ``waiting_ahead`` and ``eta_minutes``)."""
+    config = site.config
+    service = config.service(ticket["service"])
+    priority = next((p for p in config.priorities if p.code == ticket["priority"]), None)
+    issued = dt.datetime.fromisoformat(ticket["issued_at"].removesuffix("Z"))
+    logo = config.ticket.logo
+    return TicketContent(
+        centre=config.site.name, number=ticket["display"], service=service.name.vi, service_en=service.name.en,
+        priority=priority.name.vi if priority else None, issued_at=local_stamp(q.local_time(site, issued)),
+        people_ahead=ticket["waiting_ahead"], eta_minutes=ticket["eta_minutes"], tracking_url=tracking_url,
+        footer=config.ticket.footer, logo=str(config_dir / logo) if logo else None,
+    )
+
+
+def enqueue(conn, site, printer_id: str, ticket_public_id: str, content: TicketContent,
+            now: dt.datetime | None = None) -> int:
+    """A pending job for ``printer_id``; in the caller's transaction, so it exists iff the ticket does."""
+    ticket_id = select(T.c.id).where(T.c.public_id == ticket_public_id).scalar_subquery()
+    return conn.execute(insert(J).values(
+        site_id=site.id, printer_id=printer_id, ticket_id=ticket_id, status="pending",
+        content=content.to_json(), created_at=now or q.utcnow(), attempts=0,
+    ).returning(J.c.id)).scalar_one()
+
+
+def next_pending(conn, site, printer_id: str):
+    """The oldest job still to print on this printer (jobs print in the order tickets were issued)."""
+    return conn.execute(
+        select(J).where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
+        .order_by(J.c.id).limit(1)
+    ).first()
+
+
+def pending_after(conn, site, printer_id: str, after_id: int, limit: int = 50) -> list:
+    return list(conn.execute(
+        select(J).where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending",
+                        J.c.id > after_id).order_by(J.c.id).limit(limit)
+    ))
+
+
+def finish(conn, site, job_id: int, printed: bool, reason: str | None = None,
+           now: dt.datetime | None = None) -> bool:
+    """Mark a pending job printed or failed; False if it was not pending any more (done twice)."""
+    result = conn.execute(
+        update(J).where(J.c.site_id == site.id, J.c.id == job_id, J.c.status == "pending")
+        .values(status="printed" if printed else "failed", finished_at=now or q.utcnow(),
+                attempts=J.c.attempts + (1 if printed else 0),
+                last_error=None if printed else (reason or "")[:500])
+    )
+    return result.rowcount == 1
+
+
+def note_attempt(conn, site, job_id: int, error: str) -> None:
+    conn.execute(update(J).where(J.c.site_id == site.id, J.c.id == job_id)
+                 .values(attempts=J.c.attempts + 1, last_error=error[:500]))
+
+
+def reprint(conn, site, ticket_public_id: str, printer_id: str | None, now: dt.datetime | None = None) -> dict:
+    """A new job with the content of the ticket's last job (its number, issue time and QR code)."""
+    last = conn.execute(
+        select(J.c.printer_id, J.c.content).join(T, T.c.id == J.c.ticket_id)
+        .where(T.c.site_id == site.id, T.c.public_id == ticket_public_id).order_by(J.c.id.desc()).limit(1)
+    ).first()
+    if last is None:
+        q.ticket_status(conn, site, ticket_public_id)  # unknown ticket: its own clear 404
+        raise q.QueueError("never_printed", 409, ticket=ticket_public_id)
+    printer_id = printer_id or last.printer_id
+    if site.config.printer(printer_id) is None:
+        raise q.QueueError("unknown_printer", 404, printer=printer_id)
+    job_id = enqueue(conn, site, printer_id, ticket_public_id, TicketContent.from_json(last.content), now)
+    return job_view(conn.execute(select(J).where(J.c.id == job_id)).one())
+
+
+def jobs_of_ticket(conn, site, ticket_public_id: str) -> list[dict]:
+    rows = conn.execute(
+        select(J).join(T, T.c.id == J.c.ticket_id)
+        .where(T.c.site_id == site.id, T.c.public_id == ticket_public_id).order_by(J.c.id)
+    )
+    return [job_view(row) for row in rows]
+
+
+def counts(conn, site) -> dict[str, dict[str, int]]:
+    """Per printer: how many jobs wait, and how many failed since the site's local midnight."""
+    midnight = q.local_time(site, q.utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    out: dict[str, dict[str, int]] = {}
+    rows = conn.execute(
+        select(J.c.printer_id, J.c.status, func.count()).where(
+            J.c.site_id == site.id,
+            (J.c.status == "pending") | ((J.c.status == "failed") & (J.c.finished_at >= since)),
+        ).group_by(J.c.printer_id, J.c.status)
+    )
+    for printer_id, status, n in rows:
+        out.setdefault(printer_id, {"pending": 0, "failed": 0})[status] = n
+    return out
+
+
+def job_view(row) -> dict:
+    return {
+        "id": row.id, "printer": row.printer_id, "status": row.status, "attempts": row.attempts,
+        "error": row.last_error, "created_at": q._iso(row.created_at), "finished_at": q._iso(row.finished_at),
+        "number": row.content.get("number"),
+    }

@@ -1,0 +1,130 @@
+"""The print spooler: one greenlet per printer the server drives itself, printing its jobs in order.
+
+A ticket is committed (with its print job) before anything here runs, so printing never
+blocks or fails issuing. For each job the spooler asks the printer's status first (DLE EOT:
+online? paper?), prints only to a printer that can, and otherwise waits with back-off (a new
+job or a reprint wakes it early). A job not printed within the printer's ``give_up_minutes``
+ends ``failed`` with the reason. Every change of a printer's state is reported through
+``on_status`` (the server turns it into a ``printer.status`` event).
+
+Printers of ``driver: agent`` are not driven here: a kiosk agent fetches their jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Callable
+
+import gevent
+from gevent.event import Event
+
+from ..server import engine as q
+from . import jobs
+from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status
+from .ticket import TicketContent, preview, render
+
+log = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries of a printer that cannot print,
+# capped by the printer's retry_seconds; an idle printer is still asked every check_seconds,
+# so an empty paper tray shows on the kiosk and dashboard before the next citizen comes
+
+
+class Spooler:
+    def __init__(self, site, drivers: dict[str, PrinterDriver], write: Callable, read: Callable,
+                 on_status: Callable[[str, Status], None]):
+        """``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed transaction;
+        ``read(action, *args)`` the same for reading."""
+        self.site = site
+        self.drivers = drivers
+        self.statuses: dict[str, Status] = {printer_id: Status(UNKNOWN) for printer_id in drivers}
+        self._write = write
+        self._read = read
+        self._on_status = on_status
+        self._wakeups = {printer_id: Event() for printer_id in drivers}
+        self._greenlets: list[gevent.Greenlet] = []
+
+    def start(self) -> None:
+        self._greenlets = [gevent.spawn(self._serve, printer_id, driver) for printer_id, driver in self.drivers.items()]
+
+    def stop(self) -> None:
+        gevent.killall(self._greenlets)
+
+    def wake(self, printer_id: str) -> None:
+        """A job was added for this printer: look now rather than after the back-off."""
+        if printer_id in self._wakeups:
+            self._wakeups[printer_id].set()
+
+    # --- one printer ----------------------------------------------------------------------
+
+    def _serve(self, printer_id: str, driver: PrinterDriver) -> None:
+        printer = self.site.config.printer(printer_id)
+        failures = 0
+        while True:
+            try:
+                job = self._read(jobs.next_pending, printer_id)
+                if job is None:
+                    self._check(printer_id, driver)
+                    self._sleep(printer_id, printer.check_seconds)
+                    failures = 0
+                    continue
+                if self._given_up(printer, job):
+                    continue
+                if self._check(printer_id, driver).can_print and self._print(printer, driver, job):
+                    failures = 0
+                    continue
+            except Exception:  # a database hiccup must not end printing for the day
+                log.exception("printer %s: the spooler hit an error; retrying", printer_id)
+            self._sleep(printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]))
+            failures += 1
+
+    def _check(self, printer_id: str, driver: PrinterDriver) -> Status:
+        status = self._call(driver, driver.status)
+        if status != self.statuses.get(printer_id):
+            self.statuses[printer_id] = status
+            log.log(logging.INFO if status.can_print else logging.WARNING,
+                    "printer %s: %s%s", printer_id, status.state, f" ({status.detail})" if status.detail else "")
+            self._on_status(printer_id, status)
+        return status
+
+    def _print(self, printer, driver: PrinterDriver, job) -> bool:
+        content = TicketContent.from_json(job.content)
+        task = PrintTask(
+            data=render(content, printer.form, printer.width_dots, printer.profile),
+            name=f"{content.number}-job{job.id}",
+            preview=lambda: preview(content, printer.width_dots),
+        )
+        try:
+            self._call(driver, driver.print, task)
+        except PrintFailed as error:
+            log.warning("printer %s: job %d (number %s) not printed: %s", printer.id, job.id, content.number, error)
+            self._write(jobs.note_attempt, job.id, str(error))
+            self.statuses[printer.id] = Status(OFFLINE, str(error))
+            self._on_status(printer.id, self.statuses[printer.id])
+            return False
+        self._write(jobs.finish, job.id, True)
+        return True
+
+    def _given_up(self, printer, job) -> bool:
+        if q.utcnow() - job.created_at < dt.timedelta(minutes=printer.give_up_minutes):
+            return False
+        status = self.statuses.get(printer.id)
+        reason = f"not printed within {printer.give_up_minutes:g} minutes; printer {status.state}"
+        if status.detail:
+            reason += f": {status.detail}"
+        self._write(jobs.finish, job.id, False, reason)
+        log.warning("printer %s: job %d given up: %s", printer.id, job.id, reason)
+        return True
+
+    def _sleep(self, printer_id: str, seconds: float) -> None:
+        wakeup = self._wakeups[printer_id]
+        wakeup.wait(seconds)
+        wakeup.clear()
+
+    @staticmethod
+    def _call(driver: PrinterDriver, method, *args):
+        # USB, serial and lp block the OS thread: run them in gevent's thread pool
+        if driver.blocking:
+            return gevent.get_hub().threadpool.apply(method, args)
+        return method(*args)

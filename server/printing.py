@@ -1,0 +1,70 @@
+"""Printing as the server sees it: a kiosk's ticket gets a print job in the same transaction,
+the spooler (printers/spooler.py) prints it, and printers' states go out as ``printer.status``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..printers import jobs
+from ..printers.drivers import UNKNOWN, Status, driver_for
+from ..printers.spooler import Spooler
+from . import engine as q
+from .extensions import socketio
+
+
+def issue_with_print(conn, site, service: str, *, printer: str | None, track_base: str, config_dir: Path,
+                     **kwargs) -> q.Outcome:
+    """Issue a ticket and, when its kiosk has a printer, queue its print job: both or neither."""
+    outcome = q.issue(conn, site, service, **kwargs)
+    if printer is not None:
+        ticket = outcome.ticket
+        content = jobs.ticket_content(site, ticket, track_url(track_base, ticket["id"]), config_dir)
+        jobs.enqueue(conn, site, printer, ticket["id"], content)
+    return outcome
+
+
+def track_url(base: str, ticket_id: str) -> str:
+    return f"{base.rstrip('/')}/t/{ticket_id}"
+
+
+def make_spooler(state) -> Spooler:
+    config = state.site.config
+    drivers = {}
+    for printer in config.printers:
+        driver = driver_for(printer, state.config_dir)
+        if driver is not None:
+            drivers[printer.id] = driver
+    return Spooler(state.site, drivers, write=state.write, read=state.read,
+                   on_status=lambda printer_id, status: publish_status(state.site, printer_id, status))
+
+
+def kiosks_of(site, printer_id: str) -> list[str]:
+    return [k.id for k in site.config.kiosks if k.printer == printer_id]
+
+
+def status_view(site, printer_id: str, status: Status) -> dict:
+    return {"printer": printer_id, "state": status.state, "detail": status.detail,
+            "kiosks": kiosks_of(site, printer_id)}
+
+
+def publish_status(site, printer_id: str, status: Status) -> None:
+    payload = status_view(site, printer_id, status)
+    for room in [f"{site.id}:dashboard", *(f"{site.id}:kiosk:{k}" for k in payload["kiosks"])]:
+        socketio.emit("printer.status", payload, to=room)
+
+
+def current_status(state, printer_id: str) -> Status:
+    spooler = state.spooler
+    return spooler.statuses.get(printer_id, Status(UNKNOWN)) if spooler else Status(UNKNOWN)
+
+
+def printers_view(state, db) -> list[dict]:
+    """Every printer of config with its state and its jobs waiting or failed today."""
+    site = state.site
+    counts = jobs.counts(db, site)
+    return [
+        {**status_view(site, p.id, current_status(state, p.id)), "driver": p.driver,
+         **counts.get(p.id, {"pending": 0, "failed": 0})}
+        for p in site.config.printers
+    ]

@@ -1,0 +1,176 @@
+"""A network ESC/POS printer for tests: a TCP listener on 127.0.0.1 that answers status queries
+(DLE EOT 1 and 4) like an Epson printer and keeps every job it receives.
+
+``state`` is what the printer would say: ready, near_end, paper_out, offline, ``silent`` (takes
+the connection, never answers) or ``off`` (refuses connections, like a switched-off printer).
+Bytes sent while it has no paper or is offline are kept apart in ``lost``: a real printer
+would print nothing.
+
+``decode`` turns ESC/POS bytes back into what the paper shows: the raster images (GS v 0),
+the native QR codes (GS ( k) and the printer's own text.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+DLE_EOT = b"\x10\x04"
+# (DLE EOT 1 printer status, DLE EOT 4 paper sensor); bits 1 and 4 are always set
+ANSWERS = {
+    "ready": (0x12, 0x12),
+    "near_end": (0x12, 0x1E),   # paper near-end sensor: bits 2 and 3
+    "paper_out": (0x1A, 0x72),  # offline (bit 3), paper end: bits 5 and 6
+    "offline": (0x1A, 0x12),
+}
+
+
+class PrinterSim:
+    def __init__(self, state: str = "ready"):
+        self.state = state
+        self.jobs: list[bytes] = []
+        self.lost: list[bytes] = []
+        self.queries = 0
+        self._listener: socket.socket | None = None
+        self._port = 0
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._open()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def set_state(self, state: str) -> None:
+        assert state in (*ANSWERS, "silent", "off"), state
+        with self._lock:
+            self.state = state
+        if state == "off" and self._listener is not None:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() below; close() alone would not
+            self._listener.close()
+            self._listener = None
+        elif state != "off" and self._listener is None:
+            self._open()
+
+    def wait_for_jobs(self, count: int, timeout: float = 10) -> list[bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.jobs) >= count:
+                return list(self.jobs)
+            time.sleep(0.05)
+        raise AssertionError(f"the printer received {len(self.jobs)} job(s) in {timeout} s, expected {count}")
+
+    def close(self) -> None:
+        self._stopping = True
+        if self._listener is not None:
+            self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+
+    # --- the wire ---------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self._port))  # the same port again after being "off"
+        listener.listen(8)
+        self._port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stopping:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed: "switched off"
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        """A connection that starts with DLE EOT asks for status; any other one carries a job."""
+        received = bytearray()
+        with conn:
+            conn.settimeout(30)
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+                while received[:2] == DLE_EOT and len(received) >= 3:
+                    kind, received = received[2], received[3:]
+                    self.queries += 1
+                    with self._lock:
+                        state = self.state
+                    if state not in ANSWERS:  # silent, or switched off during the connection
+                        continue
+                    answer = ANSWERS[state][0 if kind == 1 else 1]
+                    conn.sendall(bytes([answer]))
+        if received:
+            with self._lock:
+                printing = self.state in ("ready", "near_end")
+            (self.jobs if printing else self.lost).append(bytes(received))
+
+
+@dataclass
+class Paper:
+    """What a job puts on paper, in order."""
+
+    images: list[Image.Image] = field(default_factory=list)   # each GS v 0 block, black = 0
+    qr_codes: list[str] = field(default_factory=list)         # native QR payloads
+    text: str = ""                                            # the printer's own characters
+    cut: bool = False
+
+    def whole_image(self) -> Image.Image:
+        """The raster blocks stacked as they come out of the printer."""
+        width = max(image.width for image in self.images)
+        sheet = Image.new("L", (width, sum(image.height for image in self.images)), 255)
+        y = 0
+        for image in self.images:
+            sheet.paste(image, ((width - image.width) // 2, y))
+            y += image.height
+        return sheet
+
+
+# commands with fixed-length arguments that carry no content, by their leading bytes
+_SKIP = {b"\x1b@": 0, b"\x1ba": 1, b"\x1bE": 1, b"\x1b!": 1, b"\x1d!": 1, b"\x1bM": 1, b"\x1b-": 1,
+         b"\x1bG": 1, b"\x1b{": 1, b"\x1dB": 1, b"\x1bt": 1, b"\x1bd": 1, b"\x1b2": 0, b"\x1b3": 1,
+         b"\x1bV": 1, b"\x1d\xb6": 1}
+
+
+def decode(data: bytes) -> Paper:
+    paper = Paper()
+    text = bytearray()
+    i = 0
+    while i < len(data):
+        if data[i:i + 3] == b"\x1dv0":
+            width_bytes = data[i + 4] + 256 * data[i + 5]
+            height = data[i + 6] + 256 * data[i + 7]
+            bits = data[i + 8:i + 8 + width_bytes * height]
+            # ESC/POS: a set bit is a black dot; Pillow's "1" mode: a set bit is white
+            image = Image.frombytes("1", (width_bytes * 8, height), bytes(b ^ 0xFF for b in bits))
+            paper.images.append(image.convert("L"))
+            i += 8 + width_bytes * height
+        elif data[i:i + 3] == b"\x1d(k":
+            length = data[i + 3] + 256 * data[i + 4]
+            cn, fn = data[i + 5], data[i + 6]
+            if (cn, fn) == (49, 80):  # store the QR symbol's data
+                paper.qr_codes.append(data[i + 8:i + 5 + length].decode())
+            i += 5 + length
+        elif data[i:i + 2] == b"\x1dV":
+            paper.cut = True
+            i += 3 if data[i + 2] in (0, 1, 48, 49) else 4
+        elif data[i:i + 2] in _SKIP:
+            i += 2 + _SKIP[data[i:i + 2]]
+        elif data[i] in (0x1b, 0x1d, 0x10):
+            raise AssertionError(f"unexpected ESC/POS command {data[i:i + 3]!r} at byte {i}")
+        else:
+            text.append(data[i])
+            i += 1
+    paper.text = text.decode("ascii")  # the printer's own font: only ASCII is ever sent natively
+    return paper

@@ -1,0 +1,78 @@
+"""The printed ticket, decoded back from its ESC/POS bytes: what a citizen holds in the hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import zxingcpp
+from PIL import Image, ImageChops
+
+from printer_sim import decode
+from queuekiosk.printers.ticket import TicketContent, native_digit_scale, preview, render
+
+TICKET = TicketContent(
+    centre="UBND phường Phúc La - Bộ phận Một cửa", number="1001", service="Tư pháp - Hộ tịch",
+    service_en="Justice - Civil status", issued_at="08:15  21/11/2026", people_ahead=3, eta_minutes=12,
+    tracking_url="http://192.168.1.10:8000/t/AbCdEfGhIjKl",
+    footer="Sự hài lòng của người dân là thước đo chất lượng phục vụ",
+)
+
+
+@pytest.mark.parametrize("width", [576, 384])  # 80 mm and 58 mm paper
+def test_the_image_form_is_one_picture_as_wide_as_the_paper_with_a_readable_qr_code(width):
+    paper = decode(render(TICKET, "image", width))
+    assert paper.cut and paper.text == "" and paper.qr_codes == []
+    sheet = paper.whole_image()
+    assert sheet.width == width
+    assert [code.text for code in zxingcpp.read_barcodes(sheet)] == [TICKET.tracking_url]
+
+
+@pytest.mark.parametrize("width", [576, 384])
+def test_the_compact_form_sends_digits_and_qr_code_natively_and_stays_small(width):
+    data = render(TICKET, "compact", width)
+    paper = decode(data)
+    assert paper.cut
+    assert paper.qr_codes == [TICKET.tracking_url]
+    assert paper.text.split("\n")[:2] == ["1001", "08:15  21/11/2026"]
+    assert all(image.width <= width for image in paper.images)
+    assert len(data) <= 12 * 1024, len(data)  # SPEC: the usual ticket, at most 12 KB
+
+
+def test_vietnamese_lines_are_drawn_not_sent_as_text():
+    """Tone marks are pixels: the service name is an image, and a different name is a different image."""
+    one = decode(render(TICKET, "compact"))
+    other = decode(render(replace(TICKET, service="Tư pháp - Hô tich"), "compact"))  # tone marks dropped
+    assert "Tư" not in one.text and "?" not in one.text
+    differing = [a for a, b in zip(one.images, other.images) if a.size != b.size or ImageChops.difference(a, b).getbbox()]
+    assert len(differing) == 1  # only the service line changed, and the marks are visible in it
+
+
+def test_a_long_service_name_wraps_inside_the_paper():
+    long_name = "Lao động - Thương binh và Xã hội: trợ cấp xã hội hằng tháng cho người cao tuổi và người khuyết tật"
+    for form in ("compact", "image"):
+        paper = decode(render(replace(TICKET, service=long_name), form, 384))
+        assert all(image.width <= 384 for image in paper.images)
+    short = decode(render(TICKET, "compact", 384)).images
+    wrapped = decode(render(replace(TICKET, service=long_name), "compact", 384)).images
+    assert sum(i.height for i in wrapped) > sum(i.height for i in short) + 60  # several lines, not clipped
+
+
+def test_priority_mark_and_missing_estimate():
+    plain = preview(replace(TICKET, eta_minutes=None))
+    marked = preview(replace(TICKET, priority="Người cao tuổi"))
+    assert marked.height > plain.height  # the priority band is an extra line
+    assert native_digit_scale("1001", 576) == 8 and native_digit_scale("100001", 384) < 8
+
+
+def test_a_logo_is_printed_at_the_top(tmp_path):
+    logo = Image.new("L", (400, 400), 0)  # a black square
+    logo.save(tmp_path / "logo.png")
+    paper = decode(render(replace(TICKET, logo=str(tmp_path / "logo.png")), "compact"))
+    first = paper.images[0]
+    assert first.height == 160 and first.getpixel((first.width // 2, 80)) == 0  # scaled down, still black
+
+
+def test_an_unknown_form_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown ticket form 'fancy'"):
+        render(TICKET, "fancy")
