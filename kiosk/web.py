@@ -1,18 +1,33 @@
-"""The touch kiosk page: one big button per service of the kiosk; a tap issues a ticket.
+"""The touch kiosk page, and the ticket's tracking page with its QR code.
 
-GET /kiosk/<kiosk_id>. The page calls POST /api/v1/tickets itself; printing is the kiosk
-agent's and the printers' business (later issues). Its script is kiosk/static/kiosk.js,
-served at /kiosk/assets/kiosk.js.
+GET /kiosk/<kiosk_id>: the page a citizen uses on a 15–24" touch screen (portrait or
+landscape). Start screen: the kiosk's services, or first their fields ("lĩnh vực") when the
+kiosk offers many services that carry a field; then, when the centre has priority classes,
+"Bạn thuộc đối tượng ưu tiên?"; then the number with people ahead, the estimated wait and a
+QR code to the ticket's tracking page, and back to the start by itself. The page calls
+POST /api/v1/tickets itself and follows the server through Socket.IO
+(``subscribe {"kiosk": id}``: the kiosk's printer state; a dropped connection shows a
+full-screen notice). Its script is kiosk/static/kiosk.js, served at /kiosk/assets/kiosk.js;
+docs/kiosk.md describes each screen.
 
 GET /t/<ticket_id> (blueprint ``track``, outside /kiosk: it is the ticket's ``track_url``,
 where the QR code of the printed ticket points): a citizen's phone follows that one ticket,
 live through Socket.IO (``subscribe {"ticket": id}``). It shows only that ticket's own data.
 Its script is kiosk/static/track.js, served at /kiosk/assets/track.js.
+
+GET /t/<ticket_id>/qr.svg: that tracking address as a QR code (SVG, white background), shown
+on the kiosk's confirmation screen so that a citizen can follow the ticket even when the
+printer is out of paper.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import datetime as dt
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, current_app, render_template, url_for
 
 from ..server import engine as q
 from ..server.i18n import install_jinja, messages_for
@@ -28,45 +43,113 @@ TICKET_ID_MAX = 64  # ids are 12 characters; anything much longer is not worth a
 # the fields of a ticket the tracking page uses (the snapshot and events carry a few more, all its own)
 TRACK_FIELDS = ("id", "display", "service", "status", "counter", "target_counter", "waiting_ahead", "eta_minutes")
 
+# the kiosk groups its services by field ("lĩnh vực") when it offers more than this many
+# services and they fall into at least two fields; fewer fit on one screen and stay one tap away
+GROUP_ABOVE = 8
+RESULT_SECONDS = 8  # the confirmation screen returns to the start after this long
+RESULT_SECONDS_NO_PRINT = 15  # ... or this long when no paper ticket comes out (printer trouble, no printer)
+ERROR_SECONDS = 8  # a refusal or a network error is shown this long
+IDLE_SECONDS = 45  # a half-finished choice (or English, larger text) goes back to the start after this long
+
+
+def _state():
+    return current_app.extensions["queuekiosk"]
+
 
 def _config():
-    return current_app.extensions["queuekiosk"].site.config
+    return _state().site.config
+
+
+def _names(name) -> dict:
+    return {"vi": name.vi, "en": name.en}
+
+
+def _fields(services) -> list[dict]:
+    """The fields of ``services`` in the order they first appear, each with its service codes."""
+    fields: dict[tuple, dict] = {}
+    for service in services:
+        if service.field is None:
+            continue
+        key = (service.field.vi, service.field.en)
+        if key not in fields:
+            fields[key] = {"key": f"f{len(fields) + 1}", **_names(service.field), "services": []}
+        fields[key]["services"].append(service.code)
+    return list(fields.values())
+
+
+def _hours(site) -> dict:
+    hours = site.hours
+    return {
+        "open": hours.open.strftime("%H:%M:%S"),
+        "close": hours.close.strftime("%H:%M:%S"),
+        "open_label": hours.open.strftime("%H:%M"),
+        "close_label": hours.close.strftime("%H:%M"),
+        "days": list(hours.days),
+        "holidays": [day.isoformat() for day in hours.holidays],
+    }
 
 
 @bp.get("/<kiosk_id>")
 def page(kiosk_id: str):
-    config = _config()
+    state = _state()
+    config = state.site.config
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
         return render_template("errors/page.html", site=config.site, title_key="page_not_found",
                                message_key="unknown_kiosk", params={"kiosk": kiosk_id}), 404
     services = [config.service(code) for code in config.kiosk_services(kiosk)]
+    fields = _fields(services)
+    grouped = len(services) > GROUP_ABOVE and len(fields) >= 2
+    field_of = {code: f["key"] for f in fields for code in f["services"]} if grouped else {}
     data = {
         "kiosk": kiosk.id,
+        "printer": kiosk.printer,
         "timezone": config.site.timezone,
-        "services": {s.code: {"vi": s.name.vi, "en": s.name.en} for s in services},
-        "result_seconds": 8,
-        "error_seconds": 6,
+        "server_time": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "languages": list(config.site.languages),
+        "services": {s.code: {**_names(s.name), "field": field_of.get(s.code)} for s in services},
+        "fields": {f["key"]: {"vi": f["vi"], "en": f["en"]} for f in fields} if grouped else {},
+        "priorities": {p.code: _names(p.name) for p in config.priorities},
+        # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
+        "hours": None if state.ignore_hours else _hours(config.site),
+        "result_seconds": RESULT_SECONDS,
+        "result_seconds_no_print": RESULT_SECONDS_NO_PRINT,
+        "error_seconds": ERROR_SECONDS,
+        "idle_seconds": IDLE_SECONDS,
     }
-    return render_template("kiosk/page.html", site=config.site, kiosk=kiosk, services=services,
-                           priorities=config.priorities, page=data,
-                           messages=messages_for("page_", "kiosk_"))
+    response = current_app.make_response(render_template(
+        "kiosk/page.html", site=config.site, kiosk=kiosk, services=services, priorities=config.priorities,
+        fields=fields if grouped else [], field_of=field_of, page=data,
+        messages=messages_for("page_", "kiosk_")))
+    response.headers["Cache-Control"] = "no-store"  # a reload after a server upgrade gets the new page
+    return response
+
+
+def _ticket_view(ticket_id: str) -> dict | None:
+    """The ticket's status view, or None when there is no such ticket."""
+    state = _state()
+    if len(ticket_id) > TICKET_ID_MAX:
+        return None
+    try:
+        with state.Session() as db:
+            return q.ticket_status(db, state.site, ticket_id)
+    except q.QueueError as error:
+        if error.code != "unknown_ticket":
+            raise
+        return None
+
+
+def _unknown_ticket():
+    return render_template("errors/page.html", site=_config().site, title_key="page_not_found",
+                           message_key="track_unknown_ticket", params={}), 404
 
 
 @track_bp.get("/t/<ticket_id>")
 def track(ticket_id: str):
-    state = current_app.extensions["queuekiosk"]
-    config = state.site.config
-    try:
-        if len(ticket_id) > TICKET_ID_MAX:
-            raise q.QueueError("unknown_ticket", 404, ticket=ticket_id)
-        with state.Session() as db:
-            view = q.ticket_status(db, state.site, ticket_id)
-    except q.QueueError as error:
-        if error.code != "unknown_ticket":
-            raise
-        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
-                               message_key="track_unknown_ticket", params={}), 404
+    config = _config()
+    view = _ticket_view(ticket_id)
+    if view is None:
+        return _unknown_ticket()
     ticket = {key: view.get(key) for key in TRACK_FIELDS}
     service = config.service(ticket["service"])
     data = {
@@ -77,4 +160,24 @@ def track(ticket_id: str):
         "kiosk/track.html", site=config.site, ticket=ticket, service=service, page=data,
         messages=messages_for("page_", "track_")))
     response.headers["Cache-Control"] = "no-store"  # a phone reopening the tab asks again
+    return response
+
+
+def qr_svg(text: str) -> bytes:
+    """``text`` as a QR code: SVG with a white background and a 4-module quiet zone, sized by CSS."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=4)
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()
+
+
+@track_bp.get("/t/<ticket_id>/qr.svg")
+def track_qr(ticket_id: str):
+    view = _ticket_view(ticket_id)
+    if view is None:
+        return _unknown_ticket()
+    # the same address as the API's track_url: <scheme>://<host the kiosk reached>/t/<id>
+    response = current_app.make_response(qr_svg(url_for("track.track", ticket_id=view["id"], _external=True)))
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, max-age=86400"  # a ticket's address never changes
     return response

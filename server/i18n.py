@@ -186,6 +186,81 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "kiosk_error_title": {"vi": "Không lấy được số", "en": "No number could be issued"},
     "kiosk_done": {"vi": "Xong", "en": "Done"},
+    # the kiosk page (kiosk/static/kiosk.js): header tools, the steps, the result and the notice screens
+    "kiosk_language_other": {"vi": "English", "en": "Tiếng Việt"},  # the switch names the other language
+    "kiosk_language_label": {"vi": "Chuyển sang tiếng Anh", "en": "Switch to Vietnamese"},
+    "kiosk_text_smaller": {"vi": "Giảm cỡ chữ", "en": "Smaller text"},
+    "kiosk_text_default": {"vi": "Cỡ chữ mặc định", "en": "Default text size"},
+    "kiosk_text_larger": {"vi": "Tăng cỡ chữ", "en": "Larger text"},
+    "kiosk_contrast": {"vi": "Tăng tương phản", "en": "High contrast"},
+    "kiosk_back": {"vi": "Quay lại", "en": "Back"},
+    "kiosk_choose_field": {
+        "vi": "Mời chọn lĩnh vực để lấy số thứ tự",
+        "en": "Please choose a field to get a queue number",
+    },
+    "kiosk_field_count": {"vi": "{n} dịch vụ", "en": "{n} services"},
+    "kiosk_chosen_service": {"vi": "Dịch vụ: {service}", "en": "Service: {service}"},
+    "kiosk_priority_question": {"vi": "Bạn thuộc đối tượng ưu tiên?", "en": "Are you entitled to priority?"},
+    "kiosk_priority_none": {"vi": "Không", "en": "No"},
+    "kiosk_priority_none_hint": {"vi": "Lấy số thường", "en": "Take a normal number"},
+    "kiosk_priority_yes_hint": {
+        "vi": "Nếu có, mời chọn đối tượng và xuất trình giấy tờ khi được gọi:",
+        "en": "If so, choose which one and show your papers when you are called:",
+    },
+    "kiosk_priority_mark": {"vi": "Ưu tiên: {name}", "en": "Priority: {name}"},
+    "kiosk_take_ticket": {"vi": "Mời nhận phiếu in bên dưới.", "en": "Please take your printed ticket below."},
+    "kiosk_no_print": {
+        "vi": "Phiếu không được in: hãy ghi nhớ số của bạn hoặc quét mã QR.",
+        "en": "No ticket is printed: remember your number or scan the QR code.",
+    },
+    "kiosk_scan_qr": {
+        "vi": "Quét mã QR để theo dõi lượt của bạn trên điện thoại",
+        "en": "Scan the QR code to follow your turn on your phone",
+    },
+    "kiosk_closed_title": {"vi": "Trung tâm đang ngoài giờ làm việc", "en": "The centre is closed now"},
+    "kiosk_closed_hours": {
+        "vi": "Giờ làm việc: {open} – {close}, {days}.",
+        "en": "Opening hours: {open} – {close}, {days}.",
+    },
+    "kiosk_closed_holiday": {"vi": "Hôm nay là ngày nghỉ.", "en": "Today is a holiday."},
+    "kiosk_closed_come_back": {
+        "vi": "Xin mời quay lại trong giờ làm việc. Xin cảm ơn!",
+        "en": "Please come back during opening hours. Thank you!",
+    },
+    "kiosk_days_range": {"vi": "{first} đến {last}", "en": "{first} to {last}"},
+    "kiosk_day_mon": {"vi": "Thứ Hai", "en": "Monday"},
+    "kiosk_day_tue": {"vi": "Thứ Ba", "en": "Tuesday"},
+    "kiosk_day_wed": {"vi": "Thứ Tư", "en": "Wednesday"},
+    "kiosk_day_thu": {"vi": "Thứ Năm", "en": "Thursday"},
+    "kiosk_day_fri": {"vi": "Thứ Sáu", "en": "Friday"},
+    "kiosk_day_sat": {"vi": "Thứ Bảy", "en": "Saturday"},
+    "kiosk_day_sun": {"vi": "Chủ Nhật", "en": "Sunday"},
+    "kiosk_exhausted_title": {"vi": "Đã hết số thứ tự hôm nay", "en": "No more numbers today"},
+    "kiosk_exhausted_text": {
+        "vi": "Dịch vụ “{service}” đã cấp hết số thứ tự của hôm nay. "
+              "Xin mời quay lại vào ngày làm việc tiếp theo hoặc hỏi cán bộ hướng dẫn.",
+        "en": "Today's numbers for “{service}” are used up. "
+              "Please come back on the next working day or ask a member of staff.",
+    },
+    "kiosk_offline_title": {"vi": "Mất kết nối với máy chủ", "en": "No connection to the server"},
+    "kiosk_offline_text": {
+        "vi": "Ki-ốt đang tự kết nối lại. Xin chờ trong giây lát hoặc hỏi cán bộ hướng dẫn.",
+        "en": "The kiosk is reconnecting by itself. Please wait a moment or ask a member of staff.",
+    },
+    "kiosk_printer_banner": {
+        "vi": "Máy in tạm thời không in được phiếu ({reason}). "
+              "Bạn vẫn lấy số được: hãy ghi nhớ số hoặc quét mã QR trên màn hình.",
+        "en": "The printer cannot print tickets at the moment ({reason}). "
+              "You can still take a number: remember it or scan the QR code on the screen.",
+    },
+    "kiosk_printer_reason_paper_out": {"vi": "hết giấy", "en": "out of paper"},
+    "kiosk_printer_reason_offline": {"vi": "máy in không hoạt động", "en": "the printer is not responding"},
+    # a printer's state (printer.status events), for the supervisor's dashboard
+    "printer_state_ready": {"vi": "Sẵn sàng", "en": "Ready"},
+    "printer_state_paper_near_end": {"vi": "Sắp hết giấy", "en": "Paper running low"},
+    "printer_state_paper_out": {"vi": "Hết giấy", "en": "Out of paper"},
+    "printer_state_offline": {"vi": "Mất kết nối máy in", "en": "Printer offline"},
+    "printer_state_unknown": {"vi": "Chưa rõ trạng thái", "en": "Status unknown"},
     "display_counter": {"vi": "Quầy", "en": "Counter"},
     "display_now_serving": {"vi": "Số đang phục vụ", "en": "Now serving"},
     "display_latest": {"vi": "Số vừa gọi", "en": "Latest calls"},

@@ -1,85 +1,442 @@
-/* The touch kiosk: a tap on a service issues one ticket and shows it for a few seconds.
- * A request in flight disables every button, so a double tap gives one ticket. */
+/* The touch kiosk (kiosk/templates/kiosk/page.html; docs/kiosk.md describes each screen).
+ *
+ * Steps: [field ->] service [-> priority] -> the number, which goes back to the start by itself.
+ * One request at a time: while a ticket is being issued every button is disabled, and each new
+ * screen ignores taps for a moment, so a double tap gives one ticket and never picks something
+ * on the next screen by accident.
+ * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed"), an
+ * exhausted number range (409 "range_exhausted"), a network error, the Socket.IO connection
+ * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
+ * (a banner; numbers are still issued). Every text comes from server/i18n.py through QK.say*.
+ */
 (function () {
   "use strict";
 
   const page = QK.page();
-  const serviceButtons = Array.from(document.querySelectorAll("button.service"));
-  const chips = Array.from(document.querySelectorAll("button.chip"));
-  const result = document.getElementById("result");
-  const problem = document.getElementById("problem");
+  const body = document.body;
+  const SCALES = [0.85, 1, 1.2, 1.4];  // A- A A+: body font-size factors
+  const DEFAULT_SCALE = 1;
+  const ARM_MS = 450;  // a new screen ignores taps this long (the second tap of a double tap)
+  const RESULT_ARM_MS = 800;  // ... the number stays at least this long
+  const OFFLINE_GRACE_MS = 1200;  // a connection back within this time shows no notice
+  const PRINTER_TROUBLE = {paper_out: true, offline: true};  // tickets still issued, none printed
+  const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+  const screensNode = document.getElementById("screens");
+  const screens = {};
+  screensNode.querySelectorAll(".screen").forEach(function (node) { screens[node.dataset.name] = node; });
+  const grouped = !!screens.fields;
+  const startScreen = grouped ? "fields" : "services";
+  const hasPriorities = !!screens.priority;
+
+  const serviceGrid = document.getElementById("service-grid");
+  const serviceButtons = Array.from(serviceGrid.querySelectorAll("button.service"));
+  const fieldName = document.getElementById("field-name");
   const busyMark = document.getElementById("busy");
+  const closedNotice = document.getElementById("closed");
+  const offlineNotice = document.getElementById("offline");
+  const banner = document.getElementById("printer-banner");
+  const result = screens.result;
+  const problem = screens.problem;
 
-  let priority = null;
-  let busy = false;
+  const state = {
+    screen: startScreen,
+    field: null,      // the field chosen on the first screen (grouped kiosks)
+    service: null,    // the service chosen, while asking for the priority class
+    busy: false,      // a ticket request is on its way
+    armedUntil: 0,    // Date.now() before which the current screen ignores taps
+    scale: DEFAULT_SCALE,
+    contrast: false,
+    printer: null,    // {state, detail} from the server, or null while unknown
+    closedByServerUntil: 0,
+  };
   let backTimer = null;
+  let armTimer = null;
+  let idleTimer = null;
+  let hoursTimer = null;
+  let offlineTimer = null;
 
+  QK.setServerTime(page.server_time);
   QK.clock(document.getElementById("clock-time"), document.getElementById("clock-date"), page.timezone);
 
+  // --- buttons, screens, layout -----------------------------------------------------------
+
+  function screenButtons() {
+    return Array.from(screensNode.querySelectorAll("button"));
+  }
+
+  function refreshButtons() {
+    const armed = Date.now() < state.armedUntil;
+    body.classList.toggle("arming", armed && !state.busy);
+    body.classList.toggle("busy", state.busy);
+    screenButtons().forEach(function (button) { button.disabled = state.busy || armed; });
+  }
+
+  function arm(ms) {
+    state.armedUntil = Date.now() + ms;
+    clearTimeout(armTimer);
+    armTimer = setTimeout(refreshButtons, ms + 10);
+    refreshButtons();
+  }
+
   function setBusy(on) {
-    busy = on;
-    serviceButtons.concat(chips).forEach(function (button) { button.disabled = on; });
+    state.busy = on;
+    busyMark.hidden = !on;
+    refreshButtons();
   }
 
-  function choosePriority(chip) {
-    priority = chip.dataset.priority || null;
-    chips.forEach(function (other) { other.setAttribute("aria-pressed", other === chip ? "true" : "false"); });
+  /** Columns for ``count`` buttons: big buttons, no scrolling for the usual 2–12 choices. */
+  function columns(count) {
+    const portrait = window.innerHeight > window.innerWidth;
+    if (count <= 1) return 1;
+    if (portrait) return count <= 10 ? 2 : 3;
+    if (count === 2 || count === 4) return 2;
+    return count <= 9 ? 3 : 4;
   }
 
+  function layout(grid) {
+    if (!grid) return;
+    const count = Array.from(grid.children).filter(function (child) { return !child.hidden; }).length;
+    const cols = columns(count);
+    grid.style.setProperty("--cols", cols);
+    grid.style.setProperty("--rows", Math.max(1, Math.ceil(count / cols)));
+  }
+
+  function layoutAll() {
+    screensNode.querySelectorAll(".grid").forEach(layout);
+  }
+
+  function showScreen(name, quiet) {
+    Object.keys(screens).forEach(function (key) { screens[key].hidden = key !== name; });
+    state.screen = name;
+    body.dataset.screen = name;
+    layout(screens[name].querySelector(".grid"));
+    if (!quiet) arm(name === "result" ? RESULT_ARM_MS : ARM_MS);
+    touch();
+  }
+
+  function showServices(field, quiet) {
+    state.field = field;
+    serviceButtons.forEach(function (button) {
+      button.hidden = grouped && button.dataset.field !== field;
+    });
+    screens.services.querySelector(".back").hidden = !grouped;
+    fieldName.hidden = !(grouped && field);
+    if (grouped && field) QK.sayName(fieldName, page.fields[field]);
+    showScreen("services", quiet);
+  }
+
+  /** The first screen; ``quiet``: taps count at once (no tap just before could land on it). */
+  function showStart(quiet) {
+    state.field = null;
+    state.service = null;
+    if (grouped) showScreen("fields", quiet);
+    else showServices(null, quiet);
+  }
+
+  function back() {
+    if (state.screen === "priority" && state.field) showServices(state.field);
+    else showStart();
+  }
+
+  // --- the citizen's settings: language, text size, contrast (all reset for the next citizen)
+
+  function setScale(scale) {
+    state.scale = scale;
+    body.style.setProperty("--qk-scale", String(scale));
+    body.dataset.scale = String(scale);
+    document.getElementById("text-smaller").disabled = scale === SCALES[0];
+    document.getElementById("text-larger").disabled = scale === SCALES[SCALES.length - 1];
+    document.getElementById("text-default").setAttribute("aria-pressed", scale === DEFAULT_SCALE ? "true" : "false");
+  }
+
+  function stepScale(step) {
+    const index = SCALES.indexOf(state.scale);
+    setScale(SCALES[Math.min(SCALES.length - 1, Math.max(0, index + step))]);
+    touch();
+  }
+
+  function setContrast(on) {
+    state.contrast = on;
+    body.classList.toggle("contrast", on);
+    document.getElementById("contrast").setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function setLanguage(lang) {
+    QK.setLang(lang);
+    document.title = QK.msg("kiosk_choose_service", null, lang) + " — " + document.querySelector(".bar .site").textContent;
+    if (!closedNotice.hidden) fillClosed();
+  }
+
+  function atRest() {
+    return state.screen === startScreen && QK.lang() === "vi" && state.scale === DEFAULT_SCALE && !state.contrast;
+  }
+
+  /** Back to the first screen, in Vietnamese, normal text: ready for the next citizen. */
   function backToStart() {
     clearTimeout(backTimer);
-    result.hidden = true;
-    problem.hidden = true;
     busyMark.hidden = true;
-    if (chips.length) choosePriority(chips[0]);
-    setBusy(false);
+    setLanguage("vi");
+    setScale(DEFAULT_SCALE);
+    setContrast(false);
+    showStart();
   }
 
-  function showFor(overlay, seconds) {
-    busyMark.hidden = true;
-    overlay.hidden = false;
-    clearTimeout(backTimer);
-    backTimer = setTimeout(backToStart, seconds * 1000);
+  function touch() {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(idle, page.idle_seconds * 1000);
+  }
+
+  function idle() {
+    if (state.busy || state.screen === "result" || state.screen === "problem") return touch();
+    if (!atRest()) backToStart();
+  }
+
+  // --- issuing -------------------------------------------------------------------------------
+
+  function chooseService(code) {
+    state.service = code;
+    if (!hasPriorities) {
+      issue(code, null);
+      return;
+    }
+    QK.say(document.getElementById("chosen-service"), "kiosk_chosen_service", {service: page.services[code] || {vi: code}});
+    showScreen("priority");
+  }
+
+  function countdown(seconds) {
+    const bar = document.getElementById("result-countdown");
+    bar.style.transition = "none";
+    bar.style.width = "100%";
+    void bar.offsetWidth;  // start the transition from full width
+    bar.style.transition = "width " + seconds + "s linear";
+    bar.style.width = "0%";
+  }
+
+  function printerTrouble() {
+    return !!(state.printer && PRINTER_TROUBLE[state.printer.state]);
   }
 
   function showTicket(ticket) {
     const names = page.services[ticket.service] || {vi: ticket.service};
+    const noPrint = !page.printer || printerTrouble();
     document.getElementById("result-number").textContent = ticket.display;
-    QK.setPair(document.getElementById("result-service"), names.vi, names.en);
-    QK.setBi(document.getElementById("result-ahead"), "kiosk_people_ahead", {n: ticket.waiting_ahead});
+    QK.sayName(document.getElementById("result-service"), names);
+    const prio = document.getElementById("result-priority");
+    prio.hidden = !ticket.priority;
+    if (ticket.priority) {
+      QK.say(prio, "kiosk_priority_mark", {name: page.priorities[ticket.priority] || {vi: ticket.priority}});
+    }
+    QK.say(document.getElementById("result-ahead"), "kiosk_people_ahead", {n: ticket.waiting_ahead});
     const eta = document.getElementById("result-eta");
-    if (ticket.eta_minutes) QK.setBi(eta, "kiosk_eta", {n: ticket.eta_minutes});
-    else QK.setBi(eta, "kiosk_eta_now");
-    showFor(result, page.result_seconds);
+    if (ticket.eta_minutes) QK.say(eta, "kiosk_eta", {n: ticket.eta_minutes});
+    else QK.say(eta, "kiosk_eta_now");
+    QK.say(document.getElementById("result-print"), noPrint ? "kiosk_no_print" : "kiosk_take_ticket");
+    result.classList.toggle("no-print", noPrint);
+    result.dataset.ticket = ticket.id;
+    const qr = document.getElementById("result-qr");
+    qr.parentNode.hidden = false;
+    qr.src = "/t/" + encodeURIComponent(ticket.id) + "/qr.svg";
+    const seconds = noPrint ? page.result_seconds_no_print : page.result_seconds;
+    showScreen("result");
+    countdown(seconds);
+    clearTimeout(backTimer);
+    backTimer = setTimeout(backToStart, seconds * 1000);
   }
 
-  function showProblem(fill) {
-    fill(document.getElementById("problem-text"));
-    showFor(problem, page.error_seconds);
+  /** The problem screen: a bilingual title and either a bilingual message or a given text. */
+  function showProblem(titleKey, textKey, params, text) {
+    QK.sayBi(document.getElementById("problem-title"), titleKey);
+    const node = document.getElementById("problem-text");
+    if (textKey) QK.sayBi(node, textKey, params);
+    else QK.sayText(node, text);
+    problem.dataset.code = textKey || "api";
+    showScreen("problem");
+    clearTimeout(backTimer);
+    backTimer = setTimeout(backToStart, page.error_seconds * 1000);
   }
 
-  function issue(service) {
-    if (busy) return;  // a second tap while the first is on its way
+  function refused(answer, service) {
+    const error = (answer.data && answer.data.error) || {};
+    if (error.code === "closed") {
+      // the server's clock says closed: believe it for a minute even if ours says open
+      state.closedByServerUntil = Date.now() + 60000;
+      state.closedMessage = error.message;
+      checkHours();
+      backToStart();
+      return;
+    }
+    if (error.code === "range_exhausted") {
+      showProblem("kiosk_exhausted_title", "kiosk_exhausted_text",
+                  {service: page.services[service] || {vi: service}});
+      return;
+    }
+    showProblem("kiosk_error_title", null, null, QK.errorMessage(answer));
+  }
+
+  function issue(service, priority) {
+    if (state.busy) return;  // a second tap while the first is on its way
     setBusy(true);
-    busyMark.hidden = false;
-    const body = {service: service, kiosk: page.kiosk};
-    if (priority) body.priority = priority;
-    QK.api("POST", "/api/v1/tickets", body).then(function (answer) {
+    const request = {service: service, kiosk: page.kiosk};
+    if (priority) request.priority = priority;
+    QK.api("POST", "/api/v1/tickets", request, QK.lang()).then(function (answer) {
+      setBusy(false);
       if (answer.ok) showTicket(answer.data);
-      else showProblem(function (node) { QK.setPair(node, QK.errorMessage(answer)); });
+      else refused(answer, service);
     }, function () {
-      showProblem(function (node) { QK.setBi(node, "page_network_error"); });
+      setBusy(false);
+      showProblem("kiosk_error_title", "page_network_error");
     });
   }
 
-  serviceButtons.forEach(function (button) {
-    button.addEventListener("click", function () { issue(button.dataset.service); });
+  // --- opening hours -------------------------------------------------------------------------
+
+  function isOpenNow() {
+    const hours = page.hours;
+    if (!hours) return true;  // the server was started with --ignore-hours
+    const now = QK.localNow(page.timezone);
+    return hours.days.indexOf(now.day) >= 0 && hours.holidays.indexOf(now.date) < 0 &&
+      hours.open <= now.time && now.time < hours.close;
+  }
+
+  /** "Thứ Hai đến Thứ Bảy" for a run of days, else "Thứ Hai, Thứ Tư, Thứ Sáu"; in ``lang``. */
+  function daysText(days, lang) {
+    const indexes = WEEKDAYS.map(function (day, i) { return days.indexOf(day) >= 0 ? i : -1; })
+      .filter(function (i) { return i >= 0; });
+    const name = function (i) { return QK.msg("kiosk_day_" + WEEKDAYS[i], null, lang); };
+    const run = indexes.length >= 3 && indexes[indexes.length - 1] - indexes[0] === indexes.length - 1;
+    if (run) return QK.msg("kiosk_days_range", {first: name(indexes[0]), last: name(indexes[indexes.length - 1])}, lang);
+    return indexes.map(name).join(", ");
+  }
+
+  function fillClosed() {
+    const hours = page.hours;
+    const text = document.getElementById("closed-hours");
+    const holiday = document.getElementById("closed-holiday");
+    if (hours) {
+      QK.sayBi(text, "kiosk_closed_hours", {
+        open: hours.open_label, close: hours.close_label,
+        days: {vi: daysText(hours.days, "vi"), en: daysText(hours.days, "en")},
+      });
+      holiday.hidden = hours.holidays.indexOf(QK.localNow(page.timezone).date) < 0;
+    } else {
+      QK.sayText(text, state.closedMessage || "");
+      holiday.hidden = true;
+    }
+  }
+
+  function checkHours() {
+    clearTimeout(hoursTimer);
+    const byServer = Date.now() < state.closedByServerUntil;
+    const closed = byServer || !isOpenNow();
+    if (closed) fillClosed();
+    if (closed && closedNotice.hidden && state.screen !== "result") showStart(true);
+    closedNotice.hidden = !closed;
+    body.dataset.closed = closed ? "true" : "false";
+    // once a minute, just after the minute turns (or when the server's "closed" runs out)
+    let wait = 60000 - (QK.now().getTime() % 60000) + 250;
+    if (byServer) wait = Math.min(wait, state.closedByServerUntil - Date.now() + 50);
+    hoursTimer = setTimeout(checkHours, wait);
+  }
+
+  // --- the server: connection, printer state -------------------------------------------------
+
+  function setPrinter(printer) {
+    state.printer = printer || null;
+    body.dataset.printer = printer ? printer.state : "none";
+    const trouble = printerTrouble();
+    banner.hidden = !trouble;
+    if (trouble) {
+      const reason = "kiosk_printer_reason_" + printer.state;
+      QK.sayBi(banner, "kiosk_printer_banner", {reason: {vi: QK.msg(reason, null, "vi"), en: QK.msg(reason, null, "en")}});
+    }
+  }
+
+  function onPrinterStatus(event) {
+    if (!event) return;
+    const ours = (event.kiosks && event.kiosks.indexOf(page.kiosk) >= 0) || (page.printer && event.printer === page.printer);
+    if (ours) setPrinter({state: event.state, detail: event.detail});
+  }
+
+  function onState(snapshot) {
+    if (!snapshot || snapshot.kind !== "kiosk") return;
+    if (snapshot.server_time) QK.setServerTime(snapshot.server_time);
+    if (snapshot.kiosk && "printer" in snapshot.kiosk) setPrinter(snapshot.kiosk.printer);
+    QK.setLive("live");
+    checkHours();
+  }
+
+  function connectionLost() {
+    QK.setLive("offline");
+    if (offlineTimer || !offlineNotice.hidden) return;
+    offlineTimer = setTimeout(function () {
+      offlineTimer = null;
+      offlineNotice.hidden = false;
+    }, OFFLINE_GRACE_MS);
+  }
+
+  function connected(socket) {
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
+    offlineNotice.hidden = true;
+    QK.setLive("connected");
+    // the state snapshot that follows makes the page whole again (printer state, server clock)
+    socket.emit("subscribe", {kiosk: page.kiosk}, function (answer) {
+      body.dataset.subscribed = answer && answer.ok ? "ok" : "error";
+    });
+    checkHours();
+  }
+
+  function connect() {
+    if (typeof io !== "function") {  // the Socket.IO client did not load: the page still issues tickets
+      connectionLost();
+      return null;
+    }
+    const socket = io({reconnectionDelayMax: 3000});
+    socket.on("connect", function () { connected(socket); });
+    socket.on("disconnect", connectionLost);
+    socket.on("connect_error", connectionLost);
+    socket.on("state", onState);
+    socket.on("printer.status", onPrinterStatus);
+    return socket;
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------
+
+  screensNode.addEventListener("click", function (event) {
+    const button = event.target.closest("button");
+    if (!button || button.disabled || state.busy || Date.now() < state.armedUntil) return;
+    if (button.classList.contains("back")) back();
+    else if (button.classList.contains("done")) backToStart();
+    else if (button.classList.contains("field")) showServices(button.dataset.field);
+    else if (button.dataset.priority !== undefined) issue(state.service, button.dataset.priority || null);
+    else if (button.dataset.service) chooseService(button.dataset.service);
   });
-  chips.forEach(function (chip) {
-    chip.addEventListener("click", function () { if (!busy) choosePriority(chip); });
-  });
-  document.querySelectorAll(".overlay button.done").forEach(function (button) {
-    button.addEventListener("click", backToStart);
-  });
+
+  const langSwitch = document.getElementById("lang-switch");
+  if (langSwitch) langSwitch.addEventListener("click", function () { setLanguage(QK.otherLang()); touch(); });
+  document.getElementById("text-smaller").addEventListener("click", function () { stepScale(-1); });
+  document.getElementById("text-default").addEventListener("click", function () { setScale(DEFAULT_SCALE); touch(); });
+  document.getElementById("text-larger").addEventListener("click", function () { stepScale(1); });
+  document.getElementById("contrast").addEventListener("click", function () { setContrast(!state.contrast); touch(); });
+  document.getElementById("result-qr").addEventListener("error", function () { this.parentNode.hidden = true; });
+
+  document.addEventListener("pointerdown", touch, true);
   document.addEventListener("contextmenu", function (event) { event.preventDefault(); });
+  window.addEventListener("resize", layoutAll);
+
+  setScale(DEFAULT_SCALE);
+  setPrinter(null);
+  QK.translate();
+  showStart(true);
+  checkHours();
+  connect();
+
+  // for the page tests and for anyone looking with developer tools
+  window.QKKiosk = {
+    state: state,
+    checkHours: checkHours,
+    backToStart: backToStart,
+    printerStatus: onPrinterStatus,
+  };
 })();

@@ -58,14 +58,15 @@
   /**
    * Call the REST API. Resolves {ok, status, data} for any HTTP answer (data is the parsed JSON,
    * or null); rejects only when the server could not be reached (network down, timeout).
+   * ``lang`` ("vi" unless told) is the language of the API's error messages.
    */
-  QK.api = function (method, url, body) {
+  QK.api = function (method, url, body, lang) {
     const controller = new AbortController();
     const timer = setTimeout(function () { controller.abort(); }, API_TIMEOUT_MS);
     const options = {
       method: method,
       credentials: "same-origin",
-      headers: {"Accept": "application/json", "Accept-Language": "vi"},
+      headers: {"Accept": "application/json", "Accept-Language": lang || "vi"},
       signal: controller.signal,
     };
     if (body !== undefined) {
@@ -89,6 +90,95 @@
     return QK.msg("page_unexpected", {status: result ? result.status : "?"});
   };
 
+  // --- a page in one language at a time (the kiosk): elements say which message they show ------
+  //   data-t="key" [data-params='{"n": 3}']   the message in the page's language
+  //   data-bi="key" [data-params=...]          the message in the page's language, the other one below
+  //   data-vi="..." [data-en="..."]            a name from config.yaml (English falls back to Vietnamese)
+  //   data-label="key"                         the element's aria-label
+  // A parameter may itself be {"vi": ..., "en": ...}: it is taken in the language being written.
+  let language = "vi";
+
+  QK.lang = function () { return language; };
+  QK.otherLang = function (lang) { return (lang || language) === "vi" ? "en" : "vi"; };
+
+  function paramsIn(params, lang) {
+    if (!params) return params;
+    const out = {};
+    Object.keys(params).forEach(function (name) {
+      const value = params[name];
+      out[name] = value && typeof value === "object" ? (value[lang] || value.vi) : value;
+    });
+    return out;
+  }
+
+  function paramsOf(node) {
+    if (node._qkParams !== undefined) return node._qkParams;
+    try { return node.dataset.params ? JSON.parse(node.dataset.params) : null; } catch (e) { return null; }
+  }
+
+  function render(node) {
+    const params = paramsOf(node);
+    if (node.dataset.t) {
+      node.textContent = QK.msg(node.dataset.t, paramsIn(params, language), language);
+    } else if (node.dataset.bi) {
+      const other = QK.otherLang();
+      const first = QK.el("span", "primary", QK.msg(node.dataset.bi, paramsIn(params, language), language));
+      const second = QK.el("span", "secondary", QK.msg(node.dataset.bi, paramsIn(params, other), other));
+      first.lang = language;
+      second.lang = other;
+      node.replaceChildren(first, second);
+    } else if (node.dataset.vi !== undefined) {
+      node.textContent = language === "en" && node.dataset.en ? node.dataset.en : node.dataset.vi;
+    }
+    if (node.dataset.label) node.setAttribute("aria-label", QK.msg(node.dataset.label, null, language));
+    return node;
+  }
+
+  /** Write every marked element under ``root`` (default: the whole page) in the page's language. */
+  QK.translate = function (root) {
+    (root || document).querySelectorAll("[data-t], [data-bi], [data-vi], [data-label]").forEach(render);
+  };
+
+  /** Switch the page to ``lang`` ("vi" or "en") and rewrite every marked element. */
+  QK.setLang = function (lang) {
+    language = lang === "en" ? "en" : "vi";
+    document.documentElement.lang = language;
+    document.body.dataset.lang = language;
+    QK.translate();
+  };
+
+  /** Make ``node`` show message ``key`` (in the page's language), now and after every switch. */
+  QK.say = function (node, key, params) {
+    delete node.dataset.bi; delete node.dataset.vi; delete node.dataset.en;
+    node.dataset.t = key;
+    node._qkParams = params || null;
+    return render(node);
+  };
+
+  /** ... message ``key`` in the page's language, with the other language below it. */
+  QK.sayBi = function (node, key, params) {
+    delete node.dataset.t; delete node.dataset.vi; delete node.dataset.en;
+    node.dataset.bi = key;
+    node._qkParams = params || null;
+    return render(node);
+  };
+
+  /** ... a name from config.yaml given as {vi, en}. */
+  QK.sayName = function (node, names) {
+    delete node.dataset.t; delete node.dataset.bi;
+    node.dataset.vi = names && names.vi ? names.vi : "";
+    if (names && names.en) node.dataset.en = names.en;
+    else delete node.dataset.en;
+    return render(node);
+  };
+
+  /** ... a fixed text that needs no translation (e.g. an API's own message). */
+  QK.sayText = function (node, text) {
+    delete node.dataset.t; delete node.dataset.bi; delete node.dataset.vi; delete node.dataset.en;
+    node.textContent = text;
+    return node;
+  };
+
   // --- the clock: the site's time zone, corrected by the server's clock when a snapshot gives it
   let clockOffsetMs = 0;
 
@@ -99,17 +189,39 @@
 
   QK.now = function () { return new Date(Date.now() + clockOffsetMs); };
 
+  /** Keep ``timeNode`` and ``dateNode`` showing the site's time; the date follows QK.lang(). */
   QK.clock = function (timeNode, dateNode, timeZone) {
     const zone = timeZone || undefined;
     const time = new Intl.DateTimeFormat("vi-VN", {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone});
-    const date = new Intl.DateTimeFormat("vi-VN", {weekday: "long", day: "2-digit", month: "2-digit", year: "numeric", timeZone: zone});
+    const dates = {};
+    function date(lang) {
+      if (!dates[lang]) {
+        dates[lang] = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "vi-VN",
+          {weekday: "long", day: "2-digit", month: "2-digit", year: "numeric", timeZone: zone});
+      }
+      return dates[lang];
+    }
     function tick() {
       const now = QK.now();
       if (timeNode) timeNode.textContent = time.format(now);
-      if (dateNode) dateNode.textContent = date.format(now);
+      if (dateNode) dateNode.textContent = date(language).format(now);
     }
     tick();
     return setInterval(tick, 1000);
+  };
+
+  /** The site's local date and time now: {date: "YYYY-MM-DD", time: "HH:MM:SS", day: "mon".."sun"}. */
+  QK.localNow = function (timeZone) {
+    const parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: timeZone || undefined, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    }).formatToParts(QK.now()).forEach(function (part) { parts[part.type] = part.value; });
+    return {
+      date: parts.year + "-" + parts.month + "-" + parts.day,
+      time: parts.hour + ":" + parts.minute + ":" + parts.second,
+      day: String(parts.weekday).slice(0, 3).toLowerCase(),
+    };
   };
 
   /** Show ``mark`` (the small "mất kết nối" sign) while ``socket`` is not connected. */

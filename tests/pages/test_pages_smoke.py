@@ -29,6 +29,14 @@ def _buttons_inside_viewport(tab) -> None:
             f"{button.inner_text()!r} sticks out of the {size['width']}x{size['height']} screen: {box}"
 
 
+def _no_priority(page):
+    """The kiosk asks "Bạn thuộc đối tượng ưu tiên?" after the service (the demo has priority
+    classes): tap "Không" once it takes taps (tests/pages/test_kiosk_page.py covers the kiosk fully)."""
+    no = page.locator("button.no-priority")
+    expect(no).to_be_enabled()
+    return no
+
+
 def test_kiosk_issues_one_ticket_per_tap(server, page, browser, shot):
     page.goto(server.url + "/kiosk/kiosk-1")
     expect(page.locator("button.service")).to_have_count(6)  # services: all
@@ -37,6 +45,7 @@ def test_kiosk_issues_one_ticket_per_tap(server, page, browser, shot):
 
     service = page.get_by_role("button", name=HT)
     service.click()
+    _no_priority(page).click()
     result = page.locator("#result")
     expect(result).to_be_visible()
     expect(page.locator("#result-number")).to_have_text("1001")
@@ -49,9 +58,11 @@ def test_kiosk_issues_one_ticket_per_tap(server, page, browser, shot):
 
     # a quick double tap, and two taps in the same instant: one ticket each
     service.dblclick()
+    _no_priority(page).dblclick()
     expect(page.locator("#result-number")).to_have_text("1002")
     result.locator("button.done").click()
-    page.evaluate("button => { button.click(); button.click(); }", service.element_handle())
+    service.click()
+    page.evaluate("button => { button.click(); button.click(); }", _no_priority(page).element_handle())
     expect(page.locator("#result-number")).to_have_text("1003")
     page.wait_for_timeout(500)  # a stray second request would have landed by now
     assert server.waiting("HT") == 3
@@ -75,6 +86,7 @@ def test_kiosk_shows_api_refusal_and_lost_connection(server, page):
     # the API refuses (a service that vanished from the kiosk): its own words are shown
     page.evaluate("document.querySelector('button.service').dataset.service = 'NOPE'")
     page.locator("button.service").first.click()
+    _no_priority(page).click()
     refusal = server.api("POST", "/tickets", json={"service": "NOPE", "kiosk": "kiosk-1"}).json()
     expect(page.locator("#problem")).to_be_visible()
     expect(page.locator("#problem-text")).to_have_text(refusal["error"]["message"])
@@ -82,6 +94,7 @@ def test_kiosk_shows_api_refusal_and_lost_connection(server, page):
 
     page.route("**/api/v1/tickets", lambda route: route.abort())
     page.get_by_role("button", name=HT).click()
+    _no_priority(page).click()
     expect(page.locator("#problem-text")).to_contain_text("Mất kết nối")
     assert server.waiting("HT") == 0
 

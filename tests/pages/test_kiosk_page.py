@@ -1,0 +1,540 @@
+"""The touch kiosk page (/kiosk/<id>) used as a citizen would: a real `queuekiosk serve`, a real
+Chromium, no mocks. Each test starts its own server with the config it needs (tests/api's
+LiveServer: a config dict, with or without --ignore-hours, stop and restart on the same port).
+
+What the page waits for is shortened through its own page data (``QK.page().result_seconds``
+and the like, read each time they are used), so that no test sits through the real 8 s.
+
+Set QK_SCREENSHOTS=/tmp/qk-shots to keep a screenshot of each screen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import io
+import os
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+HT = "Tư pháp - Hộ tịch"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LANDSCAPE = {"width": 1920, "height": 1080}
+PORTRAIT = {"width": 1080, "height": 1920}
+
+
+def _live_server_class():
+    """tests/api's LiveServer (a conftest is not importable by name from here)."""
+    path = Path(__file__).resolve().parents[1] / "api" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("queuekiosk_tests_api_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LiveServer
+
+
+LiveServer = _live_server_class()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory):
+    """``start_server(config=None, ignore_hours=True)`` -> a started LiveServer, stopped after the test."""
+    servers = []
+
+    def start(config: dict | None = None, ignore_hours: bool = True):
+        server = LiveServer(tmp_path_factory.mktemp("kiosk-server"), config,
+                            ("--ignore-hours",) if ignore_hours else ())
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in reversed(servers):
+        server.stop()
+
+
+@pytest.fixture
+def tab_in(browser):
+    """``tab_in(viewport)`` -> a tab of its own size (the ``page`` fixture is 1920x1080); JS errors fail."""
+    contexts = []
+
+    def make(viewport: dict):
+        context = browser.new_context(viewport=viewport, locale="vi-VN", has_touch=True)
+        context.set_default_timeout(10_000)
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        contexts.append((context, errors))
+        return tab
+
+    yield make
+    for context, errors in contexts:
+        context.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def open_kiosk(tab, server, kiosk: str = "kiosk-1"):
+    tab.goto(f"{server.url}/kiosk/{kiosk}")
+    # the Socket.IO connection is up and the subscription answered (after the kiosk's state, if any)
+    expect(tab.locator("body")).to_have_attribute("data-live", re.compile("^(connected|live)$"))
+    expect(tab.locator("body")).to_have_attribute("data-subscribed", re.compile("^(ok|error)$"))
+    return tab
+
+
+def shorten(tab, **seconds):
+    """Change the page's own timings, e.g. ``shorten(tab, result_seconds=1)``."""
+    for key, value in seconds.items():
+        tab.evaluate(f"value => {{ QK.page().{key} = value; }}", value)
+
+
+def service_button(tab, name: str):
+    return tab.locator("button.service:visible, button.service-direct:visible", has_text=name)
+
+
+def take_number(tab, service: str, priority: str | None = "no") -> str:
+    """Tap ``service``, then "Không" (priority="no"), a priority class by name, or nothing (None).
+    Returns the issued ticket's id once the number shows."""
+    service_button(tab, service).click()
+    if priority == "no":
+        tab.locator("button.no-priority").click()
+    elif priority is not None:
+        tab.locator("button.priority", has_text=priority).click()
+    result = tab.locator("#result")
+    expect(result).to_be_visible()
+    return result.get_attribute("data-ticket")
+
+
+def ticket(server, ticket_id: str) -> dict:
+    answer = requests.get(f"{server.url}/api/v1/tickets/{ticket_id}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def waiting(server, code: str) -> dict:
+    queue = requests.get(f"{server.url}/api/v1/queue", timeout=10).json()
+    return next(s for s in queue["services"] if s["code"] == code)
+
+
+def font_px(tab, selector: str = "body") -> float:
+    return tab.evaluate("s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize)", selector)
+
+
+def covered_by(tab, target: str, cover: str) -> bool:
+    """Whether a tap in the middle of ``target`` lands on ``cover`` (what a finger would hit)."""
+    return tab.evaluate("""([target, cover]) => {
+        const box = document.querySelector(target).getBoundingClientRect();
+        const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+        return !!(hit && hit.closest(cover));
+    }""", [target, cover])
+
+
+def assert_fits(tab, what: str) -> None:
+    """No scrolling: the page and every visible button stay inside the screen."""
+    size = tab.viewport_size
+    page_size = tab.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert page_size[0] <= size["width"] and page_size[1] <= size["height"], \
+        f"{what}: the page is {page_size} on a {size['width']}x{size['height']} screen"
+    for button in tab.locator("button:visible").all():
+        box = button.bounding_box()
+        assert box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"] \
+            and box["y"] + box["height"] <= size["height"], f"{what}: {button.inner_text()!r} is off screen: {box}"
+    scrolled = tab.evaluate("""() => Array.from(document.querySelectorAll('.screen:not([hidden]), .grid'))
+        .filter(node => node.offsetParent !== null && node.scrollHeight > node.clientHeight + 1)
+        .map(node => node.id || node.className)""")
+    assert not scrolled, f"{what}: these parts scroll: {scrolled}"
+
+
+def decode_qr(tab, selector: str) -> str:
+    from PIL import Image
+    import zxingcpp
+
+    image = Image.open(io.BytesIO(tab.locator(selector).screenshot())).convert("L")
+    found = zxingcpp.read_barcodes(image)
+    assert found, "no QR code could be read on the screen"
+    return found[0].text
+
+
+def fields_config(config_data: dict) -> dict:
+    """Ten services in three fields and one without a field; no priority classes."""
+    cfg = config_data
+    names = [("HT1", "Đăng ký khai sinh", "Birth registration", "Hộ tịch", "Civil status"),
+             ("HT2", "Đăng ký kết hôn", "Marriage registration", "Hộ tịch", "Civil status"),
+             ("HT3", "Đăng ký khai tử", "Death registration", "Hộ tịch", "Civil status"),
+             ("HT4", "Trích lục hộ tịch", "Civil status extract", "Hộ tịch", "Civil status"),
+             ("DD1", "Cấp giấy chứng nhận", "Land certificate", "Đất đai", "Land"),
+             ("DD2", "Chuyển nhượng", "Land transfer", "Đất đai", "Land"),
+             ("DD3", "Tranh chấp đất đai", "Land dispute", "Đất đai", "Land"),
+             ("LD1", "Trợ cấp xã hội", "Social allowance", "Lao động - Xã hội", "Labour - Social affairs"),
+             ("LD2", "Người có công", "Meritorious people", "Lao động - Xã hội", "Labour - Social affairs")]
+    cfg["services"] = [
+        {"code": code, "name": {"vi": vi, "en": en}, "field": {"vi": field_vi, "en": field_en},
+         "numbers": {"start": (i + 1) * 1000 + 1, "end": (i + 1) * 1000 + 999}}
+        for i, (code, vi, en, field_vi, field_en) in enumerate(names)
+    ] + [{"code": "TK", "name": {"vi": "Trả kết quả", "en": "Collect results"}, "numbers": {"start": 101, "end": 999}}]
+    cfg["priorities"] = []
+    cfg["counters"] = [{"number": 1, "services": "all"}]
+    cfg["kiosks"] = [{"id": "kiosk-1", "services": "all"}]  # no printer: the number is only on screen
+    return cfg
+
+
+def closed_config(config_data: dict) -> dict:
+    """Hours that exclude now: neither today's nor tomorrow's weekday, and both are holidays."""
+    cfg = config_data
+    today = dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])).date()
+    tomorrow = today + dt.timedelta(days=1)
+    excluded = {WEEKDAYS[today.weekday()], WEEKDAYS[tomorrow.weekday()]}
+    cfg["site"]["hours"]["days"] = [d for d in WEEKDAYS if d not in excluded]
+    cfg["site"]["hours"]["holidays"] = [today.isoformat(), tomorrow.isoformat()]
+    return cfg
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start_server, page, shot):
+    server = start_server()
+    open_kiosk(page, server)
+    expect(page.locator("button.service:visible")).to_have_count(6)  # the demo kiosk: services: all
+    expect(page.locator("#closed")).to_be_hidden()  # --ignore-hours: never closed, whatever the time
+    shot(page, "kiosk-start")
+
+    service_button(page, HT).click()
+    expect(page.locator("#screen-priority")).to_be_visible()
+    expect(page.locator("#chosen-service")).to_contain_text(HT)
+    shot(page, "kiosk-priority")
+    shorten(page, result_seconds=2)
+    page.locator("button.no-priority").click()
+
+    result = page.locator("#result")
+    expect(result).to_be_visible()
+    issued = ticket(server, result.get_attribute("data-ticket"))
+    assert (issued["number"], issued["service"], issued["priority"]) == (1001, "HT", None)
+    assert waiting(server, "HT")["waiting"] == 1
+    expect(page.locator("#result-number")).to_have_text(issued["display"])
+    expect(page.locator("#result-service")).to_have_text(HT)
+    expect(page.locator("#result-ahead")).to_have_text("Số người chờ trước bạn: 0")
+    expect(page.locator("#result-eta")).not_to_be_empty()
+    expect(page.locator("#result-priority")).to_be_hidden()
+    # the QR code on screen opens the ticket's tracking page
+    expect(page.locator("#result-qr")).to_be_visible()
+    page.wait_for_function("document.getElementById('result-qr').naturalWidth > 0")
+    assert decode_qr(page, "#result-qr") == issued["track_url"]
+    shot(page, "kiosk-result")
+
+    # back to the start by itself, ready for the next citizen
+    expect(result).to_be_hidden(timeout=5_000)
+    expect(page.locator("#screen-services")).to_be_visible()
+    expect(service_button(page, HT)).to_be_enabled()
+
+    # the QR code itself: SVG for a known ticket, the HTML 404 page otherwise
+    svg = requests.get(f"{server.url}/t/{issued['id']}/qr.svg", timeout=10)
+    assert svg.status_code == 200 and svg.headers["Content-Type"].startswith("image/svg+xml")
+    assert svg.text.lstrip().startswith("<?xml") and "<svg" in svg.text
+    for unknown in ("nope", "x" * 65):
+        missing = requests.get(f"{server.url}/t/{unknown}/qr.svg", timeout=10)
+        assert missing.status_code == 404 and "<svg" not in missing.text
+
+
+def test_a_double_tap_gives_one_ticket(start_server, page):
+    server = start_server()
+    open_kiosk(page, server)
+
+    # a double tap on the service: the second tap never picks a priority class on the next screen
+    service_button(page, HT).dblclick()
+    expect(page.locator("#screen-priority")).to_be_visible()
+    page.wait_for_timeout(300)
+    expect(page.locator("#result")).to_be_hidden()
+    assert waiting(server, "HT")["waiting"] == 0
+
+    # a double tap on "Không", and two taps in the same instant: one ticket each
+    page.locator("button.no-priority").dblclick()
+    expect(page.locator("#result-number")).to_have_text("1001")
+    page.locator("#result button.done").click()
+    service_button(page, HT).click()
+    no = page.locator("button.no-priority")
+    expect(no).to_be_enabled()  # a new screen ignores taps for a moment
+    page.evaluate("button => { button.click(); button.click(); }", no.element_handle())
+    expect(page.locator("#result-number")).to_have_text("1002")
+    page.wait_for_timeout(500)  # a stray second request would have landed by now
+    assert waiting(server, "HT")["waiting"] == 2
+    expect(page.locator("#result")).to_be_visible()  # and the second tap did not close the number either
+
+
+def test_english_switch_and_back_to_vietnamese(start_server, page, shot):
+    server = start_server()
+    open_kiosk(page, server)
+    switch = page.locator("#lang-switch")
+    expect(switch).to_have_text("English")
+
+    switch.click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#screen-services h1")).to_have_text("Please choose a service to get a queue number")
+    expect(service_button(page, "Justice - Civil status")).to_be_visible()
+    expect(switch).to_have_text("Tiếng Việt")
+    expect(page.locator("#contrast")).to_have_text("High contrast")
+    shot(page, "kiosk-english")
+
+    take_number(page, "Justice - Civil status")
+    expect(page.locator("#result .label")).to_have_text("Your number")
+    expect(page.locator("#result-ahead")).to_have_text("People ahead of you: 0")
+    expect(page.locator("#result-service")).to_have_text("Justice - Civil status")
+
+    # the next citizen gets Vietnamese again
+    page.locator("#result button.done").click()
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.locator("#screen-services h1")).to_have_text("Mời chọn dịch vụ để lấy số thứ tự")
+    expect(service_button(page, HT)).to_be_visible()
+
+    # ... also when the last one walked away half-way: the idle timeout
+    shorten(page, idle_seconds=1)
+    switch.click()
+    service_button(page, "Certification").click()
+    expect(page.locator("#screen-priority h1")).to_have_text("Are you entitled to priority?")
+    expect(page.locator("#screen-services")).to_be_visible(timeout=4_000)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    assert waiting(server, "CT")["waiting"] == 0
+
+
+def test_text_size_and_contrast(start_server, page, shot):
+    server = start_server()
+    open_kiosk(page, server)
+    normal = font_px(page)
+    for tool in ("#text-smaller", "#text-default", "#text-larger", "#contrast", "#lang-switch"):
+        box = page.locator(tool).bounding_box()
+        assert box["height"] >= 56 and box["width"] >= 56, f"{tool} is too small to tap: {box}"
+
+    page.locator("#text-larger").click()
+    bigger = font_px(page)
+    assert bigger >= normal * 1.15
+    page.locator("#text-larger").click()
+    assert font_px(page) > bigger
+    expect(page.locator("#text-larger")).to_be_disabled()  # the largest step
+    page.locator("#text-default").click()
+    assert font_px(page) == pytest.approx(normal)
+    page.locator("#text-smaller").click()
+    assert font_px(page) < normal
+
+    contrast = page.locator("#contrast")
+    contrast.click()
+    expect(page.locator("body")).to_have_class(re.compile(r"\bcontrast\b"))
+    expect(contrast).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(0, 0, 0)"
+    page.locator("#text-larger").click()
+    page.locator("#text-larger").click()
+    shot(page, "kiosk-contrast-larger")
+    contrast.click()
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bcontrast\b"))
+    expect(contrast).to_have_attribute("aria-pressed", "false")
+
+    # the next citizen starts with the usual text and colours
+    contrast.click()
+    take_number(page, HT)
+    page.locator("#result button.done").click()
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bcontrast\b"))
+    assert font_px(page) == pytest.approx(normal)
+
+
+def test_the_priority_step_issues_a_priority_ticket(start_server, page, shot):
+    server = start_server()
+    open_kiosk(page, server)
+
+    # "Quay lại" goes back to the services
+    service_button(page, "Chứng thực").click()
+    expect(page.locator("#screen-priority")).to_be_visible()
+    no = page.locator("button.no-priority").bounding_box()
+    for other in page.locator("button.priority").all():
+        box = other.bounding_box()
+        assert box["width"] * box["height"] < no["width"] * no["height"], "“Không” must be the biggest button"
+    page.locator("#screen-priority button.back").click()
+    expect(page.locator("#screen-services")).to_be_visible()
+
+    ticket_id = take_number(page, HT, priority="Người cao tuổi")
+    expect(page.locator("#result-priority")).to_have_text("Ưu tiên: Người cao tuổi")
+    shot(page, "kiosk-result-priority")
+    issued = ticket(server, ticket_id)
+    assert (issued["service"], issued["priority"]) == ("HT", "elderly")
+    assert waiting(server, "HT") == {**waiting(server, "HT"), "waiting": 1, "priority": 1}
+
+
+def test_fields_come_first_when_a_kiosk_offers_many_services(start_server, page, config_data, shot):
+    server = start_server(fields_config(config_data))
+    open_kiosk(page, server)
+    fields = page.locator("button.field:visible")
+    expect(fields).to_have_count(3)
+    expect(fields.nth(0)).to_contain_text("Hộ tịch")
+    expect(fields.nth(0)).to_contain_text("4 dịch vụ")
+    expect(service_button(page, "Trả kết quả")).to_be_visible()  # no field: on the first screen
+    assert_fits(page, "fields")
+    shot(page, "kiosk-fields")
+
+    fields.filter(has_text="Đất đai").click()
+    expect(page.locator("#field-name")).to_have_text("Đất đai")
+    expect(page.locator("button.service:visible")).to_have_count(3)
+    expect(service_button(page, "Đăng ký khai sinh")).to_have_count(0)
+    shot(page, "kiosk-field-services")
+    page.locator("#screen-services button.back").click()
+    expect(page.locator("button.field:visible")).to_have_count(3)
+
+    # no priority classes in this centre: one tap on the service gives the number, a double tap one number
+    page.locator("button.field", has_text="Hộ tịch").click()
+    service_button(page, "Đăng ký kết hôn").dblclick()
+    expect(page.locator("#result-number")).to_have_text("2001")
+    # no printer at this kiosk: the number and the QR code are the ticket
+    expect(page.locator("#result-print")).to_contain_text("hãy ghi nhớ số")
+    page.wait_for_timeout(500)
+    assert waiting(server, "HT2")["waiting"] == 1
+    page.locator("#result button.done").click()
+    expect(page.locator("button.field:visible")).to_have_count(3)  # the start is the fields again
+
+    take_number(page, "Trả kết quả", priority=None)
+    expect(page.locator("#result-number")).to_have_text("101")
+
+
+def test_closed_hours_screen(start_server, page, config_data, shot):
+    cfg = closed_config(config_data)
+    server = start_server(cfg, ignore_hours=False)
+    open_kiosk(page, server)
+    closed = page.locator("#closed")
+    expect(closed).to_be_visible()
+    expect(closed).to_contain_text("Trung tâm đang ngoài giờ làm việc")
+    expect(closed).to_contain_text("Giờ làm việc: 07:30 – 17:00")
+    expect(page.locator("#closed-holiday")).to_contain_text("Hôm nay là ngày nghỉ")
+    expect(closed).to_contain_text("The centre is closed now")  # English second
+    assert covered_by(page, "button.service", "#closed"), "a service can still be tapped while closed"
+    shot(page, "kiosk-closed")
+
+    # the page's clock says open but the server's says closed (the minute check lags): the API's
+    # 409 "closed" brings the same screen back, and nothing is issued
+    page.evaluate("QK.page().hours = null; QKKiosk.checkHours()")
+    expect(closed).to_be_hidden()
+    service_button(page, HT).click()
+    page.locator("button.no-priority").click()
+    expect(closed).to_be_visible()
+    expect(closed).to_contain_text("Trung tâm đang ngoài giờ làm việc")
+    assert waiting(server, "HT")["waiting"] == 0
+
+    # the same hours with --ignore-hours: never the closed screen
+    open_all_hours = start_server(cfg)
+    open_kiosk(page, open_all_hours)
+    expect(page.locator("#screen-services")).to_be_visible()
+    page.wait_for_timeout(300)
+    expect(closed).to_be_hidden()
+    take_number(page, HT)
+    expect(page.locator("#result-number")).to_have_text("1001")
+
+
+def test_exhausted_range_screen(start_server, page, config_data, shot):
+    cfg = config_data
+    cfg["services"][0]["numbers"] = {"start": 1001, "end": 1001}  # HT: one number a day
+    cfg["priorities"] = []
+    server = start_server(cfg)
+    open_kiosk(page, server)
+    take_number(page, HT, priority=None)
+    expect(page.locator("#result-number")).to_have_text("1001")
+    page.locator("#result button.done").click()
+
+    shorten(page, error_seconds=2)
+    service_button(page, HT).click()
+    problem = page.locator("#problem")
+    expect(problem).to_be_visible()
+    expect(page.locator("#problem-title")).to_contain_text("Đã hết số thứ tự hôm nay")
+    expect(page.locator("#problem-text")).to_contain_text(f"Dịch vụ “{HT}” đã cấp hết số thứ tự của hôm nay")
+    expect(page.locator("#problem-text")).to_contain_text("Today's numbers for")
+    shot(page, "kiosk-exhausted")
+    expect(problem).to_be_hidden(timeout=5_000)  # back to the start by itself
+    assert waiting(server, "HT")["waiting"] == 1
+
+    take_number(page, "Chứng thực", priority=None)  # the other services go on
+    expect(page.locator("#result-number")).to_have_text("2001")
+
+
+def test_lost_connection_screen_comes_and_goes_by_itself(start_server, page, shot):
+    server = start_server()
+    open_kiosk(page, server)
+    offline = page.locator("#offline")
+    expect(offline).to_be_hidden()
+
+    server.stop()
+    expect(offline).to_be_visible(timeout=8_000)
+    expect(offline).to_contain_text("Mất kết nối với máy chủ")
+    expect(offline).to_contain_text("No connection to the server")
+    assert covered_by(page, "#lang-switch", "#offline") and covered_by(page, "button.service", "#offline")
+    shot(page, "kiosk-offline")
+
+    server.start()  # the same port, the same database
+    expect(offline).to_be_hidden(timeout=15_000)
+    expect(page.locator("body")).to_have_attribute("data-live", re.compile("^(connected|live)$"))
+    take_number(page, HT)
+    expect(page.locator("#result-number")).to_have_text("1001")
+
+
+@pytest.mark.parametrize("viewport", [LANDSCAPE, PORTRAIT], ids=["landscape", "portrait"])
+def test_screens_fit_without_scrolling(start_server, tab_in, viewport, shot):
+    server = start_server()
+    tab = open_kiosk(tab_in(viewport), server)
+    name = f"{viewport['width']}x{viewport['height']}"
+    expect(tab.locator("button.service:visible")).to_have_count(6)
+    assert_fits(tab, "start")
+    for button in tab.locator("button.service").all():
+        box = button.bounding_box()
+        assert box["height"] >= 120 and box["width"] >= 300, f"{button.inner_text()!r} is small: {box}"
+    shot(tab, f"kiosk-start-{name}")
+
+    service_button(tab, "Lao động - Thương binh và Xã hội").click()
+    expect(tab.locator("#screen-priority")).to_be_visible()
+    assert_fits(tab, "priority")
+
+    tab.locator("button.priority", has_text="Người có công với cách mạng").click()
+    expect(tab.locator("#result")).to_be_visible()
+    tab.wait_for_function("document.getElementById('result-qr').naturalWidth > 0")
+    assert_fits(tab, "result")
+    shot(tab, f"kiosk-result-{name}")
+
+
+def test_printer_trouble_banner_and_longer_number(start_server, page, shot):
+    """The printer's state as the server will push it (``printer.status`` to the kiosk's room).
+    Until the server's kiosk room lands, the event is handed to the page's own handler."""
+    server = start_server()
+    open_kiosk(page, server)
+    banner = page.locator("#printer-banner")
+    expect(banner).to_be_hidden()
+
+    status = "state => QKKiosk.printerStatus({printer: 'kiosk-1', state: state, detail: null, kiosks: ['kiosk-1']})"
+    page.evaluate("QKKiosk.printerStatus({printer: 'other', state: 'paper_out', detail: null, kiosks: ['kiosk-9']})")
+    page.wait_for_timeout(100)
+    expect(banner).to_be_hidden()  # another kiosk's printer
+    page.evaluate(status, "paper_near_end")
+    expect(banner).to_be_hidden()
+    page.evaluate(status, "paper_out")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Máy in tạm thời không in được phiếu (hết giấy)")
+    expect(banner).to_contain_text("hãy ghi nhớ số hoặc quét mã QR trên màn hình")
+    expect(banner).to_contain_text("The printer cannot print tickets at the moment (out of paper)")
+    shot(page, "kiosk-paper-out")
+
+    # numbers are still issued; the number and its QR code stay on screen longer
+    shorten(page, result_seconds=1, result_seconds_no_print=3)
+    ticket_id = take_number(page, HT)
+    assert ticket(server, ticket_id)["number"] == 1001
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bno-print\b"))
+    expect(page.locator("#result-print")).to_contain_text("Phiếu không được in")
+    page.wait_for_timeout(1_600)
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#result")).to_be_hidden(timeout=4_000)
+
+    page.evaluate(status, "offline")
+    expect(banner).to_contain_text("máy in không hoạt động")
+    page.evaluate(status, "ready")
+    expect(banner).to_be_hidden()
+    take_number(page, HT)
+    expect(page.locator("#result")).not_to_have_class(re.compile(r"\bno-print\b"))
+    expect(page.locator("#result-print")).to_have_text("Mời nhận phiếu in bên dưới.")
