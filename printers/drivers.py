@@ -23,6 +23,7 @@ from ..server.config import Printer
 log = logging.getLogger(__name__)
 
 READY, PAPER_NEAR_END, PAPER_OUT, OFFLINE, UNKNOWN = "ready", "paper_near_end", "paper_out", "offline", "unknown"
+PRINTER_STATES = (READY, PAPER_NEAR_END, PAPER_OUT, OFFLINE, UNKNOWN)
 PRINTABLE = (READY, PAPER_NEAR_END, UNKNOWN)  # unknown: the driver cannot ask, so it tries
 
 
@@ -129,6 +130,16 @@ class FileDriver(PrinterDriver):
             partial.replace(self.folder / f"{task.name}.bin")  # a .bin file is always whole
         except OSError as error:
             raise PrintFailed(f"cannot write to {self.folder}: {error.strerror}") from error
+
+
+def call(driver: PrinterDriver, method, *args):
+    """``method(*args)`` of ``driver``; USB, serial and lp block the OS thread, so under gevent
+    they run in its thread pool and the server (or the agent's connection) keeps going."""
+    if driver.blocking:
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(method, args)
+    return method(*args)
 
 
 def driver_for(printer: Printer, base: Path) -> PrinterDriver | None:

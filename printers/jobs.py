@@ -50,24 +50,26 @@ def enqueue(conn, site, printer_id: str, ticket_public_id: str, content: TicketC
 
 def next_pending(conn, site, printer_id: str):
     """The oldest job still to print on this printer (jobs print in the order tickets were issued)."""
-    return conn.execute(
-        select(J).where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
-        .order_by(J.c.id).limit(1)
-    ).first()
+    jobs = oldest_pending(conn, site, printer_id, 1)
+    return jobs[0] if jobs else None
 
 
-def pending_after(conn, site, printer_id: str, after_id: int, limit: int = 50) -> list:
+def oldest_pending(conn, site, printer_id: str, limit: int) -> list:
     return list(conn.execute(
-        select(J).where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending",
-                        J.c.id > after_id).order_by(J.c.id).limit(limit)
+        select(J).where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
+        .order_by(J.c.id).limit(limit)
     ))
 
 
 def finish(conn, site, job_id: int, printed: bool, reason: str | None = None,
            now: dt.datetime | None = None) -> bool:
-    """Mark a pending job printed or failed; False if it was not pending any more (done twice)."""
+    """Mark a pending job printed or failed; False if it was done already.
+
+    A job given up may still be reported printed (a kiosk agent printed it late): paper is paper.
+    """
+    open_states = ("pending", "failed") if printed else ("pending",)
     result = conn.execute(
-        update(J).where(J.c.site_id == site.id, J.c.id == job_id, J.c.status == "pending")
+        update(J).where(J.c.site_id == site.id, J.c.id == job_id, J.c.status.in_(open_states))
         .values(status="printed" if printed else "failed", finished_at=now or q.utcnow(),
                 attempts=J.c.attempts + (1 if printed else 0),
                 last_error=None if printed else (reason or "")[:500])

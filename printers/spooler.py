@@ -7,7 +7,8 @@ job or a reprint wakes it early). A job not printed within the printer's ``give_
 ends ``failed`` with the reason. Every change of a printer's state is reported through
 ``on_status`` (the server turns it into a ``printer.status`` event).
 
-Printers of ``driver: agent`` are not driven here: a kiosk agent fetches their jobs.
+Printers of ``driver: agent`` are printed by a kiosk agent (kiosk/agent.py), which fetches
+their jobs and reports their state (``report``); the spooler only gives up their jobs in time.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from gevent.event import Event
 
 from ..server import engine as q
 from . import jobs
-from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status
+from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status, call
 from .ticket import TicketContent, preview, render
 
 log = logging.getLogger(__name__)
+
+NO_AGENT = "no kiosk agent is connected"
 
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries of a printer that cannot print,
 # capped by the printer's retry_seconds; an idle printer is still asked every check_seconds,
@@ -38,7 +41,9 @@ class Spooler:
         ``read(action, *args)`` the same for reading."""
         self.site = site
         self.drivers = drivers
+        self.agent_printers = [p.id for p in site.config.printers if p.driver == "agent"]
         self.statuses: dict[str, Status] = {printer_id: Status(UNKNOWN) for printer_id in drivers}
+        self.statuses.update({printer_id: Status(OFFLINE, NO_AGENT) for printer_id in self.agent_printers})
         self._write = write
         self._read = read
         self._on_status = on_status
@@ -47,9 +52,25 @@ class Spooler:
 
     def start(self) -> None:
         self._greenlets = [gevent.spawn(self._serve, printer_id, driver) for printer_id, driver in self.drivers.items()]
+        self._greenlets += [gevent.spawn(self._expire, printer_id) for printer_id in self.agent_printers]
 
     def stop(self) -> None:
         gevent.killall(self._greenlets)
+
+    def report(self, printer_id: str, status: Status) -> None:
+        """A printer's state as its kiosk agent sees it (or ``NO_AGENT`` once the agent is gone)."""
+        if status != self.statuses.get(printer_id):
+            self.statuses[printer_id] = status
+            self._on_status(printer_id, status)
+
+    def task_for(self, printer, job) -> PrintTask:
+        """A job's bytes for this printer's form and paper, and its picture on demand."""
+        content = TicketContent.from_json(job.content)
+        return PrintTask(
+            data=render(content, printer.form, printer.width_dots, printer.profile),
+            name=f"{content.number}-job{job.id}",
+            preview=lambda: preview(content, printer.width_dots),
+        )
 
     def wake(self, printer_id: str) -> None:
         """A job was added for this printer: look now rather than after the back-off."""
@@ -79,29 +100,34 @@ class Spooler:
             self._sleep(printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]))
             failures += 1
 
+    def _expire(self, printer_id: str) -> None:
+        """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest)."""
+        printer = self.site.config.printer(printer_id)
+        while True:
+            try:
+                job = self._read(jobs.next_pending, printer_id)
+                if job is not None and self._given_up(printer, job):
+                    continue
+            except Exception:
+                log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
+            gevent.sleep(printer.check_seconds)
+
     def _check(self, printer_id: str, driver: PrinterDriver) -> Status:
-        status = self._call(driver, driver.status)
+        status = call(driver, driver.status)
         if status != self.statuses.get(printer_id):
-            self.statuses[printer_id] = status
             log.log(logging.INFO if status.can_print else logging.WARNING,
                     "printer %s: %s%s", printer_id, status.state, f" ({status.detail})" if status.detail else "")
-            self._on_status(printer_id, status)
+        self.report(printer_id, status)
         return status
 
     def _print(self, printer, driver: PrinterDriver, job) -> bool:
-        content = TicketContent.from_json(job.content)
-        task = PrintTask(
-            data=render(content, printer.form, printer.width_dots, printer.profile),
-            name=f"{content.number}-job{job.id}",
-            preview=lambda: preview(content, printer.width_dots),
-        )
+        task = self.task_for(printer, job)
         try:
-            self._call(driver, driver.print, task)
+            call(driver, driver.print, task)
         except PrintFailed as error:
-            log.warning("printer %s: job %d (number %s) not printed: %s", printer.id, job.id, content.number, error)
+            log.warning("printer %s: job %s not printed: %s", printer.id, task.name, error)
             self._write(jobs.note_attempt, job.id, str(error))
-            self.statuses[printer.id] = Status(OFFLINE, str(error))
-            self._on_status(printer.id, self.statuses[printer.id])
+            self.report(printer.id, Status(OFFLINE, str(error)))
             return False
         self._write(jobs.finish, job.id, True)
         return True
@@ -121,10 +147,3 @@ class Spooler:
         wakeup = self._wakeups[printer_id]
         wakeup.wait(seconds)
         wakeup.clear()
-
-    @staticmethod
-    def _call(driver: PrinterDriver, method, *args):
-        # USB, serial and lp block the OS thread: run them in gevent's thread pool
-        if driver.blocking:
-            return gevent.get_hub().threadpool.apply(method, args)
-        return method(*args)

@@ -28,6 +28,11 @@ def _skip_client_libraries() -> None:
             sys.modules[name] = None  # makes `import name` raise ImportError
 
 
+def _agent_spec_help() -> str:
+    return ("network:HOST[:PORT], usb:VENDOR:PRODUCT (e.g. usb:0x04b8:0x0202), serial:DEVICE[:BAUD], "
+            "device:PATH (e.g. device:/dev/usb/lp0), cups:QUEUE or file:FOLDER")
+
+
 def _load(path: Path):
     try:
         return load_config(path)
@@ -147,6 +152,39 @@ def token_create(role, counter, name, config_file):
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(value)
+
+
+@main.command("kiosk-agent")
+@click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
+@click.option("--token", required=True, envvar="QUEUEKIOSK_TOKEN",
+              help="a kiosk token from `queuekiosk token create --role kiosk` (or $QUEUEKIOSK_TOKEN)")
+@click.option("--printer", "printer_spec", required=True, help="the printer of this PC: " + _agent_spec_help())
+@click.option("--kiosk", default=None,
+              help="the kiosk id in config.yaml (needed only when several kiosks print through agents)")
+@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=lambda: Path.home() / ".local" / "state" / "queuekiosk" / "kiosk-agent.json",
+              show_default="~/.local/state/queuekiosk/kiosk-agent.json",
+              help="where the agent remembers the jobs it printed, so that none is printed twice")
+def kiosk_agent(server, token, printer_spec, kiosk, state_file):
+    """Print a kiosk's tickets on the printer attached to this kiosk PC.
+
+    The kiosk's printer in config.yaml must have `driver: agent`. The agent connects to the
+    server, prints the kiosk's tickets in order, reports the printer's state (paper out,
+    offline) to the server, and reconnects by itself. Example:
+
+    \b
+      queuekiosk kiosk-agent --server http://192.168.1.10:8000 --token qk_... --printer usb:0x04b8:0x0202
+    """
+    import logging
+
+    from ..kiosk.agent import make_agent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        agent = make_agent(server.rstrip("/"), token, printer_spec, kiosk, state_file)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--printer")
+    agent.run()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phiếu “{ticket}” chưa từng được in (không lấy từ ki-ốt có máy in), nên không in lại được.",
         "en": "Ticket “{ticket}” was never printed (it did not come from a kiosk with a printer), so it cannot be reprinted.",
     },
+    "kiosk_not_agent": {
+        "vi": "Máy in của ki-ốt “{kiosk}” không do phần mềm ki-ốt điều khiển (cấu hình: driver: agent).",
+        "en": "Kiosk “{kiosk}” has no printer driven by a kiosk agent (configure it with driver: agent).",
+    },
+    "agent_hello_first": {
+        "vi": "Phần mềm ki-ốt cần gửi agent.hello trước.",
+        "en": "The kiosk agent must send agent.hello first.",
+    },
     "no_current_ticket": {
         "vi": "Quầy {counter} không có số nào đang được phục vụ.",
         "en": "Counter {counter} has no current ticket.",

@@ -28,6 +28,20 @@ def track_url(base: str, ticket_id: str) -> str:
     return f"{base.rstrip('/')}/t/{ticket_id}"
 
 
+def job_added(state, printer_id: str) -> None:
+    """After the commit of a new job: the spooler, or the printer's kiosk agent, takes it now."""
+    if state.spooler is None:
+        return
+    if printer_id in state.spooler.agent_printers:
+        socketio.emit("print.wake", {"printer": printer_id}, to=agent_room(state.site, printer_id))
+    else:
+        state.spooler.wake(printer_id)
+
+
+def agent_room(site, printer_id: str) -> str:
+    return f"{site.id}:agent:{printer_id}"
+
+
 def make_spooler(state) -> Spooler:
     config = state.site.config
     drivers = {}

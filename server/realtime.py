@@ -12,7 +12,10 @@ from flask_socketio import join_room
 
 from . import engine as q
 from . import printing
-from .auth import Principal, may_watch, principal_for_token, principal_for_user
+from ..printers import jobs
+from ..printers.drivers import OFFLINE, PRINTER_STATES, Status
+from ..printers.spooler import NO_AGENT
+from .auth import Principal, may_watch, principal_for_token, principal_for_user, require_role
 from .extensions import socketio
 from .i18n import translate
 from ..sounds.announce import announcement_text
@@ -24,6 +27,8 @@ ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard")
 
 # the principal of each connected client, resolved once at connect
 _principals: dict[str, Principal | None] = {}
+# the printer each connected kiosk agent prints for
+_agents: dict[str, str] = {}
 
 
 def _state():
@@ -132,6 +137,9 @@ def on_connect(auth=None):
 @socketio.on("disconnect")
 def on_disconnect(*_args):
     _principals.pop(request.sid, None)
+    printer_id = _agents.pop(request.sid, None)
+    if printer_id is not None and printer_id not in _agents.values():
+        _state().spooler.report(printer_id, Status(OFFLINE, NO_AGENT))
 
 
 @socketio.on("subscribe")
@@ -160,3 +168,92 @@ def on_subscribe(data):
     join_room(f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}")
     socketio.emit("state", snap, to=request.sid)
     return {"ok": True}
+
+
+# --- kiosk agents (kiosk/agent.py): a kiosk PC that prints its kiosk's tickets itself ----------
+
+@socketio.on("agent.hello")
+def on_agent_hello(data):
+    """``{"kiosk": id or null, "printed": [job ids]}``: start printing for a kiosk.
+
+    ``printed`` are jobs the agent printed without hearing the server confirm it (the server
+    went away meanwhile): they are marked printed now, so they are never sent again.
+    """
+    state = _state()
+    site = state.site
+    data = data if isinstance(data, dict) else {}
+    try:
+        require_role(_principals.get(request.sid), "kiosk", "admin")
+        kiosk = _agent_kiosk(site, data.get("kiosk"))
+        printer = site.config.printer(kiosk.printer)
+        for job_id in _job_ids(data.get("printed")):
+            state.write(jobs.finish, job_id, True)
+    except q.QueueError as error:
+        return _error(error)
+    _agents[request.sid] = printer.id
+    join_room(printing.agent_room(site, printer.id))
+    return {"ok": True, "kiosk": kiosk.id, "printer": printer.id, "check_seconds": printer.check_seconds,
+            "retry_seconds": printer.retry_seconds}
+
+
+@socketio.on("print.fetch")
+def on_print_fetch(data=None):
+    """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes."""
+    state = _state()
+    printer_id = _agents.get(request.sid)
+    if printer_id is None:
+        return _error(q.QueueError("agent_hello_first", 409))
+    printer = state.site.config.printer(printer_id)
+    rows = state.read(jobs.oldest_pending, printer_id, 10)
+    return {"jobs": [{"id": row.id, "name": task.name, "data": task.data, "content": row.content}
+                     for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)]}
+
+
+@socketio.on("print.done")
+def on_print_done(data):
+    """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
+    state = _state()
+    if _agents.get(request.sid) is None:
+        return _error(q.QueueError("agent_hello_first", 409))
+    job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
+    if not job_ids:
+        return _error(q.QueueError("invalid_field", 422, field="job", problem="cần số của lệnh in"))
+    if data.get("printed") is True:
+        state.write(jobs.finish, job_ids[0], True)
+    else:
+        state.write(jobs.note_attempt, job_ids[0], str(data.get("error") or "not printed")[:500])
+    return {"ok": True}
+
+
+@socketio.on("printer.report")
+def on_printer_report(data):
+    """The agent's printer state: ``{"state": "paper_out", "detail": null}``."""
+    printer_id = _agents.get(request.sid)
+    if printer_id is None:
+        return _error(q.QueueError("agent_hello_first", 409))
+    if not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
+        return _error(q.QueueError("invalid_field", 422, field="state", problem=", ".join(PRINTER_STATES)))
+    detail = data.get("detail")
+    _state().spooler.report(printer_id, Status(data["state"], str(detail)[:200] if detail else None))
+    return {"ok": True}
+
+
+def _agent_kiosk(site, kiosk_id):
+    """The kiosk named, or the only kiosk whose printer is a kiosk agent's."""
+    config = site.config
+    agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
+    if kiosk_id is None:
+        if len(agent_kiosks) != 1:
+            raise q.QueueError("invalid_field", 422, field="kiosk", problem=(
+                "cần tên ki-ốt: " + (", ".join(k.id for k in agent_kiosks) or "không ki-ốt nào có máy in driver: agent")))
+        return agent_kiosks[0]
+    kiosk = config.kiosk(str(kiosk_id))
+    if kiosk is None:
+        raise q.QueueError("unknown_kiosk", 404, kiosk=kiosk_id)
+    if kiosk not in agent_kiosks:
+        raise q.QueueError("kiosk_not_agent", 409, kiosk=kiosk.id)
+    return kiosk
+
+
+def _job_ids(values) -> list[int]:
+    return [v for v in (values or []) if isinstance(v, int) and not isinstance(v, bool)][:100]

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from printer_sim import PrinterSim
+
 from queuekiosk.server import models as m
 from queuekiosk.server.config import Config, load_config, parse_config
 from queuekiosk.server.db import SiteRuntime, create_db_engine, prepare_database, session_factory
@@ -151,3 +153,13 @@ def make_queue(tmp_path, sqlite_url):
 def queue(make_queue, config) -> QueueDb:
     """The repo's config.yaml on a fresh SQLite file."""
     return make_queue(config)
+
+
+# --- printers -------------------------------------------------------------------------------
+
+@pytest.fixture
+def printer():
+    """A network ESC/POS test printer on 127.0.0.1 (tests/printer_sim.py), ready with paper."""
+    sim = PrinterSim()
+    yield sim
+    sim.close()

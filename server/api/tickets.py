@@ -41,8 +41,8 @@ def issue_ticket():
     outcome = run(printing.issue_with_print, body.service, priority=body.priority, kiosk=body.kiosk,
                   check_hours=not app_state.ignore_hours, printer=printer, track_base=_track_base(),
                   config_dir=app_state.config_dir)
-    if printer is not None and app_state.spooler is not None:
-        app_state.spooler.wake(printer)
+    if printer is not None:
+        printing.job_added(app_state, printer)
     return jsonify(_with_track_url(outcome.ticket)), 201
 
 
@@ -66,8 +66,7 @@ def reprint_ticket(ticket_id: str):
     require_role(current_principal(), "admin", "supervisor", "clerk", "counter", "kiosk")
     app_state = state()
     job = app_state.write(jobs.reprint, ticket_id, body.printer)
-    if app_state.spooler is not None:
-        app_state.spooler.wake(job["printer"])
+    printing.job_added(app_state, job["printer"])
     return jsonify(job), 202
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 def issue(http, service: str, **extra) -> dict:
     """Take a ticket through the API; it must be accepted."""
@@ -20,3 +22,26 @@ def assert_error(response, status: int, code: str, field: str | None = None) -> 
     if field is not None:
         assert error.get("field") == field, error
     return error
+
+
+def print_jobs(http, ticket_id: str) -> list[dict]:
+    response = http.get(f"/api/v1/tickets/{ticket_id}/print-jobs")
+    assert response.status_code == 200, response.text
+    return response.json()["jobs"]
+
+
+def wait_job(http, ticket_id: str, status: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = print_jobs(http, ticket_id)
+        if jobs and jobs[-1]["status"] == status:
+            return jobs[-1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the print job did not become {status!r}: {jobs}")
+        time.sleep(0.05)
+
+
+def printers(http, token: str) -> dict[str, dict]:
+    response = http.get("/api/v1/printers", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return {p["printer"]: p for p in response.json()["printers"]}

@@ -9,19 +9,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import zxingcpp
-from api_helpers import assert_error, issue
-from printer_sim import PrinterSim, decode
+from api_helpers import assert_error, issue, print_jobs, printers, wait_job
+from printer_sim import decode
 
 FAST = {"retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}
-
-
-@pytest.fixture
-def printer():
-    sim = PrinterSim()
-    yield sim
-    sim.close()
 
 
 def config_with_printer(config_variant, port: int, **settings) -> dict:
@@ -30,29 +22,6 @@ def config_with_printer(config_variant, port: int, **settings) -> dict:
                            **FAST, **settings}]
     config["ticket"] = {"footer": "Sự hài lòng của người dân là thước đo chất lượng phục vụ"}
     return config
-
-
-def print_jobs(http, ticket_id: str) -> list[dict]:
-    response = http.get(f"/api/v1/tickets/{ticket_id}/print-jobs")
-    assert response.status_code == 200, response.text
-    return response.json()["jobs"]
-
-
-def wait_job(http, ticket_id: str, status: str, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        jobs = print_jobs(http, ticket_id)
-        if jobs and jobs[-1]["status"] == status:
-            return jobs[-1]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the print job did not become {status!r}: {jobs}")
-        time.sleep(0.05)
-
-
-def printers(http, token: str) -> dict[str, dict]:
-    response = http.get("/api/v1/printers", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200, response.text
-    return {p["printer"]: p for p in response.json()["printers"]}
 
 
 def wait_kiosk_printer(client, state: str, timeout: float = 5) -> None:

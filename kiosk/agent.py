@@ -1,0 +1,219 @@
+"""The kiosk agent: prints a kiosk's tickets on a printer attached to the kiosk PC (USB, serial).
+
+``queuekiosk kiosk-agent --server URL --token T --printer SPEC`` connects to the server over
+Socket.IO with a kiosk token, says which kiosk it prints for (``agent.hello``), then fetches
+that kiosk's print jobs oldest first (``print.fetch``), prints each after checking the
+printer's status, and reports it done (``print.done``). The server nudges it when a job is
+added (``print.wake``); it also looks every ``check_seconds`` while idle, and reports the
+printer's state on every change (``printer.report``).
+
+Nothing is printed twice: a job is written to the state file as printed before the server
+is told, and a job the server did not confirm is reported again in the next ``agent.hello``
+(after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
+the server's database until printed, so the ones issued while the agent was away print when
+it is back. It reconnects by itself with back-off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import socketio
+
+from ..printers.drivers import PrinterDriver, PrintFailed, PrintTask, Status, call, driver_for
+from ..printers.ticket import TicketContent, preview
+from ..server.config import Printer
+
+log = logging.getLogger("queuekiosk.kiosk_agent")
+
+BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)
+REMEMBERED = 500  # printed job ids kept in the state file
+
+
+def printer_from_spec(spec: str) -> Printer:
+    """``network:192.168.1.50:9100`` and the like, as a printer entry of config.yaml."""
+    kind, _, rest = spec.partition(":")
+    parts = rest.split(":") if rest else []
+    keys: dict = {"id": "local", "driver": kind}
+    try:
+        if kind == "network" and 1 <= len(parts) <= 2:
+            keys.update(host=parts[0], **({"port": int(parts[1])} if len(parts) == 2 else {}))
+        elif kind == "usb" and len(parts) == 2:
+            keys.update(vendor_id=int(parts[0], 0), product_id=int(parts[1], 0))
+        elif kind == "serial" and 1 <= len(parts) <= 2:
+            keys.update(device=parts[0], **({"baudrate": int(parts[1])} if len(parts) == 2 else {}))
+        elif kind in ("device", "cups", "file") and rest:
+            keys[{"device": "device", "cups": "queue", "file": "path"}[kind]] = rest
+        else:
+            raise ValueError
+        return Printer(**keys)
+    except (ValueError, TypeError):
+        raise ValueError(f"not a printer: {spec!r}; write network:HOST[:PORT], usb:VENDOR:PRODUCT, "
+                         "serial:DEVICE[:BAUD], device:PATH, cups:QUEUE or file:FOLDER") from None
+
+
+class Journal:
+    """Job ids printed here (the last few hundred), and which of them the server has not confirmed.
+
+    Written to disk (atomically) before the server is told, so a crash or a lost answer never
+    leads to a second print.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        data = json.loads(path.read_text()) if path.exists() else {}
+        self.printed: list[int] = data.get("printed", [])
+        self.unconfirmed: list[int] = data.get("unconfirmed", [])
+
+    def mark_printed(self, job_id: int) -> None:
+        self.printed = (self.printed + [job_id])[-REMEMBERED:]
+        self.unconfirmed.append(job_id)
+        self._save()
+
+    def confirmed(self, job_ids: list[int]) -> None:
+        self.unconfirmed = [j for j in self.unconfirmed if j not in job_ids]
+        self._save()
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".part")
+        with open(partial, "w") as f:
+            json.dump({"printed": self.printed, "unconfirmed": self.unconfirmed}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        partial.replace(self.path)
+
+
+class KioskAgent:
+    def __init__(self, server: str, token: str, driver: PrinterDriver, journal: Journal, kiosk: str | None = None):
+        self.server = server
+        self.driver = driver
+        self.journal = journal
+        self.kiosk = kiosk
+        self.check_seconds = 30.0
+        self.retry_seconds = 30.0
+        self._token = token
+        self._wake = threading.Event()
+        self._ready = threading.Event()  # connected and greeted
+        self._reported: Status | None = None
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=30,
+                                   randomization_factor=0.3, handle_sigint=False)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("print.wake", lambda *_: self._wake.set())
+
+    # --- connection -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Connect (retrying until the server answers), then print for ever."""
+        delay = 1.0
+        while not self.sio.connected:
+            try:
+                self.sio.connect(self.server, auth={"token": self._token}, wait_timeout=10)
+            except socketio.exceptions.ConnectionError as error:
+                log.warning("cannot reach %s (%s); trying again in %.0f s", self.server, error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30)
+        self._print_forever()
+
+    def _on_connect(self):
+        self._reported = None  # tell a (possibly restarted) server the printer's state again
+        threading.Thread(target=self._greet, daemon=True).start()  # never block the client's event loop
+
+    def _on_disconnect(self, *_reason):
+        self._ready.clear()
+        log.warning("lost the connection to the server; reconnecting")
+
+    def _greet(self) -> None:
+        try:
+            answer = self.sio.call("agent.hello", {"kiosk": self.kiosk, "printed": self.journal.unconfirmed},
+                                   timeout=10)
+        except socketio.exceptions.SocketIOError as error:
+            log.warning("the server did not answer agent.hello: %s", error)
+            return
+        if "error" in answer:
+            log.error("the server refused this agent: %s", answer["error"]["message"])
+            self.sio.disconnect()
+            os._exit(2)  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
+        self.journal.confirmed(self.journal.unconfirmed)
+        self.kiosk = answer["kiosk"]
+        self.check_seconds = answer["check_seconds"]
+        self.retry_seconds = answer["retry_seconds"]
+        log.info("printing for kiosk %s (printer %s)", self.kiosk, answer["printer"])
+        self._ready.set()
+        self._wake.set()
+
+    # --- printing -------------------------------------------------------------------------
+
+    def _print_forever(self) -> None:
+        failures = 0
+        while True:
+            self._ready.wait()
+            if self._print_waiting_jobs():
+                failures = 0
+                wait = self.check_seconds  # idle: the printer is asked again after this
+            else:
+                wait = min(self.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
+                failures += 1
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _print_waiting_jobs(self) -> bool:
+        """Print every job the server has for this kiosk; False when the printer cannot go on."""
+        while True:
+            status = self._report(call(self.driver, self.driver.status))
+            if not status.can_print:
+                return False
+            try:
+                answer = self.sio.call("print.fetch", {}, timeout=10)
+            except socketio.exceptions.SocketIOError:
+                return False
+            if not answer.get("jobs"):
+                return True
+            for job in answer["jobs"]:
+                if not self._print_one(job):
+                    return False
+
+    def _print_one(self, job: dict) -> bool:
+        if job["id"] not in self.journal.printed:
+            content = TicketContent.from_json(job["content"])
+            task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
+            try:
+                call(self.driver, self.driver.print, task)
+            except PrintFailed as error:
+                log.warning("job %s not printed: %s", job["name"], error)
+                self._report(Status("offline", str(error)))
+                self._tell({"job": job["id"], "printed": False, "error": str(error)})
+                return False
+            self.journal.mark_printed(job["id"])
+            log.info("printed %s", job["name"])
+        if self._tell({"job": job["id"], "printed": True}):
+            self.journal.confirmed([job["id"]])
+        return True
+
+    def _tell(self, done: dict) -> bool:
+        try:
+            return "ok" in self.sio.call("print.done", done, timeout=10)
+        except socketio.exceptions.SocketIOError:
+            return False  # reported again in the next agent.hello
+
+    def _report(self, status: Status) -> Status:
+        if status != self._reported:
+            try:
+                self.sio.call("printer.report", {"state": status.state, "detail": status.detail}, timeout=10)
+                self._reported = status
+                log.log(logging.INFO if status.can_print else logging.WARNING, "printer: %s%s", status.state,
+                        f" ({status.detail})" if status.detail else "")
+            except socketio.exceptions.SocketIOError:
+                pass
+        return status
+
+
+def make_agent(server: str, token: str, printer_spec: str, kiosk: str | None, state_file: Path) -> KioskAgent:
+    driver = driver_for(printer_from_spec(printer_spec), Path.cwd())
+    return KioskAgent(server, token, driver, Journal(state_file), kiosk)
