@@ -17,7 +17,9 @@ Its script is kiosk/static/track.js, served at /kiosk/assets/track.js.
 
 GET /t/<ticket_id>/qr.svg: that tracking address as a QR code (SVG, white background), shown
 on the kiosk's confirmation screen so that a citizen can follow the ticket even when the
-printer is out of paper.
+printer is out of paper. It holds the same address as the API's ``track_url`` and the printed
+ticket's QR code: ``ticket.tracking_url`` of config.yaml when set, else the address the kiosk
+used to reach the server.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template, request
 
 from ..server import engine as q
 from ..server.i18n import install_jinja, messages_for
+from ..server.printing import track_url
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static", static_url_path="/assets")
@@ -176,8 +179,8 @@ def track_qr(ticket_id: str):
     view = _ticket_view(ticket_id)
     if view is None:
         return _unknown_ticket()
-    # the same address as the API's track_url: <scheme>://<host the kiosk reached>/t/<id>
-    response = current_app.make_response(qr_svg(url_for("track.track", ticket_id=view["id"], _external=True)))
+    base = _config().ticket.tracking_url or request.host_url  # as the API's track_url and the printed ticket
+    response = current_app.make_response(qr_svg(track_url(base, view["id"])))
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "private, max-age=86400"  # a ticket's address never changes
     return response

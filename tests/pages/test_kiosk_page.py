@@ -500,22 +500,30 @@ def test_screens_fit_without_scrolling(start_server, tab_in, viewport, shot):
     shot(tab, f"kiosk-result-{name}")
 
 
-def test_printer_trouble_banner_and_longer_number(start_server, page, shot):
-    """The printer's state as the server will push it (``printer.status`` to the kiosk's room).
-    Until the server's kiosk room lands, the event is handed to the page's own handler."""
-    server = start_server()
+@pytest.fixture
+def network_printer():
+    """A network ESC/POS test printer on 127.0.0.1 that answers status queries (tests/printer_sim.py)."""
+    from printer_sim import PrinterSim
+
+    sim = PrinterSim()
+    yield sim
+    sim.close()
+
+
+def test_printer_trouble_banner_and_longer_number(start_server, page, config_data, network_printer, shot):
+    """The server asks the kiosk's printer for its status and pushes every change (``printer.status``)."""
+    cfg = config_data
+    cfg["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": network_printer.port,
+                        "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    server = start_server(cfg)
     open_kiosk(page, server)
+    body = page.locator("body")
     banner = page.locator("#printer-banner")
+    expect(body).to_have_attribute("data-printer", "ready")
     expect(banner).to_be_hidden()
 
-    status = "state => QKKiosk.printerStatus({printer: 'kiosk-1', state: state, detail: null, kiosks: ['kiosk-1']})"
-    page.evaluate("QKKiosk.printerStatus({printer: 'other', state: 'paper_out', detail: null, kiosks: ['kiosk-9']})")
-    page.wait_for_timeout(100)
-    expect(banner).to_be_hidden()  # another kiosk's printer
-    page.evaluate(status, "paper_near_end")
-    expect(banner).to_be_hidden()
-    page.evaluate(status, "paper_out")
-    expect(banner).to_be_visible()
+    network_printer.set_state("paper_out")
+    expect(banner).to_be_visible(timeout=5_000)
     expect(banner).to_contain_text("Máy in tạm thời không in được phiếu (hết giấy)")
     expect(banner).to_contain_text("hãy ghi nhớ số hoặc quét mã QR trên màn hình")
     expect(banner).to_contain_text("The printer cannot print tickets at the moment (out of paper)")
@@ -527,14 +535,22 @@ def test_printer_trouble_banner_and_longer_number(start_server, page, shot):
     assert ticket(server, ticket_id)["number"] == 1001
     expect(page.locator("#result")).to_have_class(re.compile(r"\bno-print\b"))
     expect(page.locator("#result-print")).to_contain_text("Phiếu không được in")
+    shot(page, "kiosk-result-paper-out")
     page.wait_for_timeout(1_600)
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#result")).to_be_hidden(timeout=4_000)
 
-    page.evaluate(status, "offline")
-    expect(banner).to_contain_text("máy in không hoạt động")
-    page.evaluate(status, "ready")
+    # paper is back: the banner goes, the waiting ticket prints
+    network_printer.set_state("ready")
+    expect(banner).to_be_hidden(timeout=5_000)
+    network_printer.wait_for_jobs(1)
+    network_printer.set_state("near_end")  # nothing for the citizen to do
+    expect(body).to_have_attribute("data-printer", "paper_near_end", timeout=5_000)
     expect(banner).to_be_hidden()
+    network_printer.set_state("off")
+    expect(banner).to_contain_text("máy in không hoạt động", timeout=5_000)
+    network_printer.set_state("ready")
+    expect(banner).to_be_hidden(timeout=5_000)
     take_number(page, HT)
     expect(page.locator("#result")).not_to_have_class(re.compile(r"\bno-print\b"))
     expect(page.locator("#result-print")).to_have_text("Mời nhận phiếu in bên dưới.")
