@@ -554,3 +554,21 @@ def test_printer_trouble_banner_and_longer_number(start_server, page, config_dat
     take_number(page, HT)
     expect(page.locator("#result")).not_to_have_class(re.compile(r"\bno-print\b"))
     expect(page.locator("#result-print")).to_have_text("Mời nhận phiếu in bên dưới.")
+
+
+def test_the_launcher_opens_chromium_in_kiosk_mode():
+    """scripts/kiosk-browser.sh: the command it would run (docs/kiosk.md), and its usage."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "kiosk-browser.sh"
+    url = "http://192.168.1.10:8000/kiosk/kiosk-1"
+    env = {**os.environ, "QK_CHROMIUM": "/usr/bin/chromium", "QK_PROFILE": "/tmp/qk-profile"}
+    done = subprocess.run([str(script), "--dry-run", url], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[0] == "/usr/bin/chromium" and words[-1] == url
+    for flag in ("--kiosk", "--noerrdialogs", "--disable-session-crashed-bubble",
+                 "--autoplay-policy=no-user-gesture-required", "--user-data-dir=/tmp/qk-profile"):
+        assert flag in words, f"{flag} missing from {done.stdout}"
+    wrong = subprocess.run([str(script), "kiosk-1"], capture_output=True, text=True, env=env, timeout=30)
+    assert wrong.returncode == 2 and "usage:" in wrong.stderr
