@@ -30,6 +30,7 @@ setup(
         "queuekiosk.display": ["templates/display/*", "static/*"],
         "queuekiosk.counter_client": ["templates/counter_console/*", "static/*"],
         "queuekiosk.printers": ["fonts/*"],
+        "queuekiosk.sounds": ["clips/*.wav", "clips/*.txt", "clips/vi/*.wav", "clips/en/*.wav"],
     },
     # exact pins: a fresh install gets what was tested (the full set is in constraints.txt)
     install_requires=[
@@ -49,6 +50,7 @@ setup(
         "python-escpos[usb,serial]==3.1",
         "Pillow==13.0.0",
         "qrcode==8.2",
+        "pyttsx3==2.99",  # TTS for words without a clip, through espeak-ng (apt-get install espeak-ng)
     ],
     extras_require={
         "test": [

@@ -122,6 +122,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     app.register_blueprint(track_bp)  # GET /t/<ticket id>: the ticket's track_url, for the citizen's phone
     app.register_blueprint(display_bp)  # GET /display/<id>
     app.register_blueprint(counter_console_bp)  # GET /counter
+    from ..sounds.web import bp as announcements_bp
+
+    app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav
     app.add_url_rule("/healthz", "health", health)
     register_error_handlers(app)
     return app

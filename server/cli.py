@@ -187,5 +187,83 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
     agent.run()
 
 
+@main.group()
+def voice():
+    """Voice announcements: the clip set, the centre's recordings, a preview to listen to."""
+
+
+@voice.command("build-clips")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where to write the clips (default: the shipped set, sounds/clips/ of the installed package)")
+@click.option("--engine", type=click.Choice(["espeak-ng", "pyttsx3"]), default="espeak-ng", show_default=True,
+              help="espeak-ng's command line (deterministic) or pyttsx3 driving espeak-ng")
+def voice_build_clips(out, engine):
+    """Make the whole clip set again with espeak-ng: number words, phrase parts, chime."""
+    from ..sounds.build import build_clips
+    from ..sounds.voice import SHIPPED
+
+    target = out or SHIPPED
+    try:
+        count = build_clips(target, engine, report=lambda line: click.echo(f"  {line}"))
+    except RuntimeError as error:
+        raise click.ClickException(f"no clips were made: {error}")
+    click.echo(f"{count} clips written to {target}")
+
+
+@voice.command("clips")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def voice_clips(config_file):
+    """List every clip name, and which ones the centre's recordings folder replaces."""
+    from ..sounds.tts import NoTts
+    from ..sounds.voice import ClipLibrary, SHIPPED
+
+    path = config_path(config_file)
+    config = _load(path)
+    recordings = path.parent / config.sounds.recordings
+    library = ClipLibrary(recordings, Path("/nonexistent"), NoTts())
+    click.echo(f"recordings folder: {recordings}" + ("" if recordings.is_dir() else " (does not exist yet)"))
+    for name in library.names():
+        found = library.find(name)
+        where = "recording" if found and not found.is_relative_to(SHIPPED) else "shipped"
+        click.echo(f"  {name}.wav  {where}")
+
+
+@voice.command("preview")
+@click.option("--number", required=True, type=click.IntRange(0), help="the ticket number, e.g. 1023")
+@click.option("--counter", required=True, type=click.IntRange(1), help="the counter number")
+@click.option("--display", "display_id", default=None, help="whose voice settings (default: the first display)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also copy the WAV here (e.g. to play it with aplay)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def voice_preview(number, counter, display_id, out, config_file):
+    """Print the sentence of a call and make its WAV, as a display would play it."""
+    import shutil
+
+    from ..sounds.voice import Announcer
+    from ..sounds.web import voice_of
+    from .app import instance_dir_for
+
+    path = config_path(config_file)
+    config = _load(path)
+    if display_id is not None and config.display(display_id) is None:
+        raise click.BadParameter(f"there is no display {display_id!r}", param_hint="--display")
+    announcer = Announcer(config, path.parent, instance_dir_for(path))
+    try:
+        spoken = announcer.announce(voice_of(config, display_id or (config.displays[0].id if config.displays else None)),
+                                    number, counter)
+    finally:
+        announcer.close()
+    click.echo(spoken.text)
+    if spoken.text_en:
+        click.echo(spoken.text_en)
+    if spoken.key is None:
+        raise click.ClickException("no audio could be made (see the messages above); the call would be shown only")
+    wav_path = announcer.path_of(spoken.key)
+    if out:
+        shutil.copyfile(wav_path, out)
+        wav_path = out
+    click.echo(str(wav_path))
+
+
 if __name__ == "__main__":
     main()

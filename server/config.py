@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -127,10 +129,50 @@ class Counter(_Strict):
         return self.name or f"Quầy {self.number}"
 
 
+DEFAULT_PHRASE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
+DEFAULT_PHRASE_EN = "Ticket number {number}, please go to counter {counter}"
+
+
+def _phrase(value: str) -> str:
+    """A spoken sentence with exactly the fields {number} and {counter}."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"not a usable phrase ({error}); write it like {DEFAULT_PHRASE!r}") from None
+    if sorted(fields) != ["counter", "number"]:
+        raise ValueError(f"the phrase must contain {{number}} and {{counter}} once each and no other "
+                         f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})")
+    return value
+
+
 class Voice(_Strict):
-    language: Literal["vi", "en", "vi+en"] = "vi"
-    repeat: int = Field(default=2, ge=1, le=5)
-    chime: bool = True
+    """How a display announces a call (docs/display-and-voice.md)."""
+
+    language: Literal["vi", "en", "vi+en"] = "vi"   # vi+en: the English sentence after the Vietnamese one
+    repeat: int = Field(default=2, ge=1, le=5)       # how many times the Vietnamese sentence is said
+    chime: bool = True                               # a two-note chime before the words
+    region: Literal["north", "south"] = "north"      # numbers: linh/nghìn (north) or lẻ/ngàn/tư (south)
+    phrase: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE
+    phrase_en: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE_EN
+
+
+SLIDE_TYPES = {".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".webp": "image",
+               ".svg": "image", ".mp4": "video", ".webm": "video", ".ogv": "video"}
+
+
+def _slide(value: str, info: ValidationInfo) -> str:
+    """A local image or video file; a relative path starts at the folder of config.yaml."""
+    suffix = Path(value).suffix.lower()
+    if suffix not in SLIDE_TYPES:
+        raise ValueError(f"{value!r} is not an image or video this display can show "
+                         f"(use one of {', '.join(sorted(SLIDE_TYPES))})")
+    base = Path((info.context or {}).get("config_dir") or Path.cwd())
+    path = base / value
+    if not path.is_file():
+        raise ValueError(f"no such file: {path} (a relative path starts at the folder of the configuration file)")
+    return value
 
 
 class Display(_Strict):
@@ -139,6 +181,17 @@ class Display(_Strict):
     counters: Literal["all"] | list[int] = "all"
     voice: Voice = Voice()
     ticker: str | None = None
+    slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
+    slide_seconds: float = Field(default=10, ge=2, le=3600)      # how long an image stays (a video plays to its end)
+    layout: Literal["auto", "landscape", "portrait"] = "auto"    # auto: follows the screen's shape
+
+
+class Sounds(_Strict):
+    """Where announcements come from (docs/display-and-voice.md)."""
+
+    recordings: str = "recordings"   # the centre's own clips, replacing the shipped ones of the same name
+    tts: Literal["auto", "pyttsx3", "espeak-ng", "none"] = "auto"  # for words that have no clip
+    cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
 
 
 PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent")
@@ -226,6 +279,7 @@ class Config(_Strict):
     printers: list[Printer] = []
     kiosks: list[Kiosk] = []
     ticket: TicketLayout = TicketLayout()
+    sounds: Sounds = Sounds()
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -346,11 +400,14 @@ def _describe(error: ValidationError, filename: str) -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def parse_config(data, filename: str = "<config>") -> Config:
+def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike | None = None) -> Config:
+    """``config_dir``: where relative paths (display slides) start; default the folder of ``filename``."""
     if not isinstance(data, dict):
         raise ConfigError(f"{filename}: (top level): expected a mapping of keys such as site, services, counters")
+    if config_dir is None:
+        config_dir = Path.cwd() if filename.startswith("<") else Path(filename).resolve().parent
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"config_dir": str(config_dir)})
     except ValidationError as error:
         raise ConfigError(_describe(error, filename)) from None
 
@@ -372,4 +429,4 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
         raise ConfigError(f"{path}: {where}: not valid YAML: {getattr(error, 'problem', error)}") from None
-    return parse_config(data, str(path))
+    return parse_config(data, str(path), path.parent)

@@ -118,6 +118,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "problem_not_object": {"vi": "phải là một đối tượng JSON {…}", "en": "must be a JSON object {…}"},
     "problem_counter_or_service": {"vi": "chỉ chọn một trong “service” hoặc “counter”",
                                    "en": "give exactly one of “service” or “counter”"},
+    "problem_less_than_equal": {"vi": "phải nhỏ hơn hoặc bằng {le}", "en": "must be at most {le}"},
+    "problem_unknown_display": {"vi": "không có màn hình này (có: {known})",
+                                "en": "there is no such display (known: {known})"},
     "unauthorized": {
         "vi": "Cần đăng nhập hoặc mã truy cập (Authorization: Bearer …) cho thao tác này.",
         "en": "This action needs a login or an access token (Authorization: Bearer …).",

@@ -69,18 +69,40 @@ def publish(site, outcome: q.Outcome) -> None:
         if happened.counter is not None:
             payload["counter"] = happened.counter
         rooms = _rooms_for(site, happened)
+        spoken = None
         if happened.kind in ("ticket.called", "ticket.recalled"):
-            payload["announcement"] = {
-                "text": announcement_text(happened.ticket["number"], happened.counter),
-                "audio_url": None,  # voice clips come with the voice issue (sounds/)
-            }
+            spoken = _announcements(site, happened.ticket["number"], happened.counter)
+            payload["announcement"] = spoken[None]
         if happened.kind == "ticket.called" and waiting is not None:
             payload["waiting"] = waiting
             displays_told |= {room for room in rooms if ":display:" in room}
         if happened.kind == "queue.changed":
             rooms -= displays_told
         for room in rooms:
-            socketio.emit(happened.kind, payload, to=room)
+            display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
+            if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
+                socketio.emit(happened.kind, {**payload, "announcement": spoken[display_id]}, to=room)
+            else:
+                socketio.emit(happened.kind, payload, to=room)
+
+
+def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
+    """``announcement`` of a call for each display showing the counter (its ``voice``), and under
+    None for everyone else (the first of those displays' voice). The audio is ready when this returns."""
+    from ..sounds.web import announcer, voice_of
+
+    voices = {d: voice_of(site.config, d) for d in _state().displays_of_counter.get(counter, ())}
+    voices[None] = next(iter(voices.values()), None) or voice_of(site.config, None)
+    made: dict = {}
+    voice_maker = announcer()
+    for display_id, voice in voices.items():
+        if voice not in made:
+            if voice_maker is None:  # an app without the announcements blueprint: text only
+                made[voice] = {"text": announcement_text(number, counter, voice.phrase, region=voice.region),
+                               "audio_url": None}
+            else:
+                made[voice] = voice_maker.announce(voice, number, counter).payload()
+    return {display_id: made[voice] for display_id, voice in voices.items()}
 
 
 def snapshot(session_, site, kind: str, key) -> dict:

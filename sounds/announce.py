@@ -1,17 +1,130 @@
-"""The words of an announcement. Audio (clip library, TTS) is built on this by the voice issue."""
+"""The words of an announcement: numbers read in Vietnamese (and English), and the sentence.
+
+Digits are never handed to a TTS engine (espeak-ng reads 15 as "mười năm" and 1023 with
+"ngàn"): numbers become words here, and the words are spoken from clips (sounds/voice.py).
+
+Regional forms (``region``): "north" says "linh" (105 = một trăm linh năm) and "nghìn";
+"south" says "lẻ", "ngàn", and "tư" for a final 4 after "mươi" (24 = hai mươi tư).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from dataclasses import dataclass
 
 from vn_numberwords import Dictionary, SouthDictionary, number_to_words
 
 DEFAULT_PHRASE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
+DEFAULT_PHRASE_EN = "Ticket number {number}, please go to counter {counter}"
+REGIONS = ("north", "south")
+
+_DICTIONARIES = {"north": Dictionary(), "south": SouthDictionary()}
 
 
-def number_words(number: int, southern: bool = False) -> str:
+def number_words(number: int, southern: bool | None = None, *, region: str = "north") -> str:
     """Vietnamese words for a number: 1023 -> "một nghìn không trăm hai mươi ba".
 
-    Digits are never handed to a TTS engine (espeak-ng reads 15 as "mười năm").
+    ``region="south"`` (or the older ``southern=True``) gives the Southern forms.
     """
-    return number_to_words(number, SouthDictionary() if southern else Dictionary())
+    if southern is not None:
+        region = "south" if southern else "north"
+    if region not in _DICTIONARIES:
+        raise ValueError(f"unknown region {region!r} (use north or south)")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+        raise ValueError(f"cannot read {number!r} aloud: a whole number from 0 is needed")
+    return number_to_words(number, _DICTIONARIES[region])
 
 
-def announcement_text(number: int, counter: int, phrase: str = DEFAULT_PHRASE, southern: bool = False) -> str:
-    return phrase.format(number=number_words(number, southern), counter=number_words(counter, southern))
+_EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+            "fifteen sixteen seventeen eighteen nineteen").split()
+_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_EN_SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"))
+
+
+def _en_below_thousand(n: int) -> list[str]:
+    words: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [_EN_ONES[hundreds], "hundred"]
+    if rest:
+        if words:
+            words.append("and")
+        if rest < 20:
+            words.append(_EN_ONES[rest])
+        else:
+            tens, ones = divmod(rest, 10)
+            words.append(_EN_TENS[tens] + (f"-{_EN_ONES[ones]}" if ones else ""))
+    return words
+
+
+def english_number_words(number: int) -> str:
+    """British English words: 1023 -> "one thousand and twenty-three"."""
+    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+        raise ValueError(f"cannot read {number!r} aloud: a whole number from 0 is needed")
+    if number == 0:
+        return "zero"
+    words: list[str] = []
+    rest = number
+    for size, name in _EN_SCALES:
+        count, rest = divmod(rest, size)
+        if count:
+            words += _en_below_thousand(count) + [name]
+    if rest:
+        if words and rest < 100:
+            words.append("and")
+        words += _en_below_thousand(rest)
+    return " ".join(words)
+
+
+def announcement_text(number: int, counter: int, phrase: str = DEFAULT_PHRASE, southern: bool = False,
+                      *, region: str | None = None) -> str:
+    """The Vietnamese sentence: "Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số năm"."""
+    region = region or ("south" if southern else "north")
+    return phrase.format(number=number_words(number, region=region), counter=number_words(counter, region=region))
+
+
+def english_text(number: int, counter: int, phrase: str = DEFAULT_PHRASE_EN) -> str:
+    return phrase.format(number=english_number_words(number), counter=english_number_words(counter))
+
+
+# --- the sentence as parts to speak ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a sentence: a fixed text of the phrase, or the words of a number."""
+
+    text: str
+    kind: str  # "phrase" (said as one clip if there is one) or "number" (said word by word)
+
+
+def sentence_parts(phrase: str, number: int, counter: int, language: str, region: str = "north") -> list[Part]:
+    """The phrase cut at its {number} and {counter} fields, numbers turned into words."""
+    words = (lambda n: number_words(n, region=region)) if language == "vi" else english_number_words
+    values = {"number": number, "counter": counter}
+    parts: list[Part] = []
+    for literal, field, _, _ in string.Formatter().parse(phrase):
+        for piece in re.split(r"([,;.:!?]+)", literal):
+            piece = piece.strip()
+            if piece:  # punctuation is a short pause; words are a phrase part
+                parts.append(Part(piece, "phrase" if piece.strip(",;.:!?") else "pause"))
+        if field is not None:
+            parts.append(Part(words(values[field]), "number"))
+    return parts
+
+
+def clip_name(text: str) -> str:
+    """The file name (without .wav) of the clip that says ``text``: its words, lower case, NFC.
+
+    "Mời công dân có số thứ tự" -> "mời công dân có số thứ tự"; "twenty-three" -> "twenty-three".
+    Underscores count as spaces, so "mời_công_dân.wav" names the same clip as "mời công dân.wav".
+    """
+    text = unicodedata.normalize("NFC", text).lower().replace("_", " ")
+    text = re.sub(r"[^\w\s'-]", " ", text)
+    return " ".join(text.split())
+
+
+def spoken_words(text: str) -> list[str]:
+    """The single words of a text, each a clip name ("twenty-three" is "twenty", "three")."""
+    return [w for w in re.split(r"[\s-]+", clip_name(text)) if w]

@@ -1,0 +1,94 @@
+"""HTTP for announcements: the preview an installer listens to, and the WAV files displays play.
+
+GET /api/v1/announcements/preview?number=1023&counter=5[&display=lobby]
+    {"text", "text_en"?, "audio_url", "display"}: the announcement made now, as that display
+    (default: the first display) would say it.
+GET /api/v1/announcements/<key>.wav
+    an announcement's audio (``audio_url`` of ``ticket.called``/``ticket.recalled`` and of
+    the preview); the name is a hash of its content, so it may be cached for ever.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+
+from ..server.config import Voice
+from ..server.engine import QueueError
+from ..server.i18n import MESSAGES, pick_language, translate
+from .voice import Announcer
+
+bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
+
+EXTENSION = "queuekiosk.voice"
+MAX_NUMBER = 999_999_999
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _setup(state) -> None:
+    app = state.app
+    if EXTENSION in app.extensions:
+        return
+    core = app.extensions["queuekiosk"]
+    announcer = Announcer(core.site.config, core.config_dir, core.instance_dir)
+    announcer.startup_report()
+    app.extensions[EXTENSION] = announcer
+
+
+bp.record_once(_setup)
+
+
+def announcer(app=None) -> Announcer | None:
+    return (app or current_app).extensions.get(EXTENSION)
+
+
+def voice_of(config, display_id: str | None) -> Voice:
+    display = config.display(display_id) if display_id else None
+    return display.voice if display else Voice()
+
+
+def _problem(key: str, **params) -> str:
+    return translate(key if key in MESSAGES else "problem_invalid", pick_language(request.headers.get("Accept-Language")),
+                     **params)
+
+
+def _int_arg(name: str, minimum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or not raw.strip():
+        raise QueueError("invalid_field", 422, field=name, problem=_problem("problem_missing"))
+    if not re.fullmatch(r"\s*\d+\s*", raw):
+        raise QueueError("invalid_field", 422, field=name, problem=_problem("problem_int_parsing"))
+    value = int(raw)
+    if value < minimum:
+        raise QueueError("invalid_field", 422, field=name, problem=_problem("problem_greater_than_equal", ge=minimum))
+    if value > MAX_NUMBER:
+        raise QueueError("invalid_field", 422, field=name,
+                         problem=_problem("problem_less_than_equal", le=f"{MAX_NUMBER:,}".replace(",", ".")))
+    return value
+
+
+@bp.get("/preview")
+def preview():
+    """The text and audio of a call, so that an installer hears it before the centre opens."""
+    config = current_app.extensions["queuekiosk"].site.config
+    number = _int_arg("number", 0)
+    counter = _int_arg("counter", 1)
+    display_id = request.args.get("display")
+    if display_id is not None and config.display(display_id) is None:
+        raise QueueError("invalid_field", 422, field="display", problem=_problem(
+            "problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"))
+    if display_id is None and config.displays:
+        display_id = config.displays[0].id
+    spoken = announcer().announce(voice_of(config, display_id), number, counter)
+    return jsonify({**spoken.payload(), "display": display_id})
+
+
+@bp.get("/<key>.wav")
+def audio(key: str):
+    path = announcer().path_of(key) if _KEY.match(key) else None
+    if path is None or not path.is_file():
+        raise QueueError("not_found", 404, path=request.path)
+    response = send_file(path, mimetype="audio/wav", conditional=True, max_age=365 * 24 * 3600)
+    response.cache_control.immutable = True
+    return response
