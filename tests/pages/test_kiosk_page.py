@@ -295,11 +295,11 @@ def test_english_switch_and_back_to_vietnamese(start_server, page, shot):
     expect(service_button(page, HT)).to_be_visible()
 
     # ... also when the last one walked away half-way: the idle timeout
-    shorten(page, idle_seconds=1)
+    shorten(page, idle_seconds=2)
     switch.click()
     service_button(page, "Certification").click()
     expect(page.locator("#screen-priority h1")).to_have_text("Are you entitled to priority?")
-    expect(page.locator("#screen-services")).to_be_visible(timeout=4_000)
+    expect(page.locator("#screen-services")).to_be_visible(timeout=6_000)
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     assert waiting(server, "CT")["waiting"] == 0
 
