@@ -279,6 +279,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "display_paused": {"vi": "Tạm dừng", "en": "Paused"},
     "display_recall": {"vi": "Gọi lại", "en": "Called again"},
     "display_to_counter": {"vi": "Quầy {counter}", "en": "Counter {counter}"},
+    "display_callout_invite": {"vi": "Mời công dân có số thứ tự", "en": "Now calling number"},
+    "display_callout_counter": {"vi": "đến Quầy {counter}", "en": "please go to counter {counter}"},
+    "display_sound_off": {
+        "vi": "Âm thanh đang tắt: chạm vào đây để bật",
+        "en": "Sound is off: tap here to turn it on",
+    },
     "console_title": {"vi": "Bàn gọi số của cán bộ", "en": "Clerk console"},
     "console_login_title": {"vi": "Đăng nhập", "en": "Log in"},
     "console_username": {"vi": "Tên đăng nhập", "en": "User name"},
