@@ -14,13 +14,54 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from vn_numberwords import Dictionary, SouthDictionary, number_to_words
-
 DEFAULT_PHRASE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
 DEFAULT_PHRASE_EN = "Ticket number {number}, please go to counter {counter}"
 REGIONS = ("north", "south")
 
-_DICTIONARIES = {"north": Dictionary(), "south": SouthDictionary()}
+_DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+_ZERO_TEN = {"north": "linh", "south": "lẻ"}       # 105 = một trăm linh/lẻ năm
+_THOUSAND = {"north": "nghìn", "south": "ngàn"}
+_BILLION = 10**9
+
+
+def _group(n: int, full: bool, region: str) -> list[str]:
+    """0..999. ``full``: a group after a higher one, read with its hundreds ("không trăm hai mươi ba")."""
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    words: list[str] = []
+    if full or hundreds:
+        words += [_DIGITS[hundreds], "trăm"]
+    if tens == 0:
+        if ones:
+            words += ([_ZERO_TEN[region]] if words else []) + [_DIGITS[ones]]
+    elif tens == 1:
+        words.append("mười")
+        if ones:
+            words.append("lăm" if ones == 5 else _DIGITS[ones])  # 11 mười một, 14 mười bốn (never "tư")
+    else:
+        words += [_DIGITS[tens], "mươi"]
+        if ones == 1:
+            words.append("mốt")
+        elif ones == 4 and region == "south":
+            words.append("tư")
+        elif ones == 5:
+            words.append("lăm")
+        elif ones:
+            words.append(_DIGITS[ones])
+    return words
+
+
+def _words(number: int, region: str, full: bool = False) -> list[str]:
+    if number >= _BILLION:  # 10^12 = một nghìn tỷ: the part above a billion is read like a number
+        high, rest = divmod(number, _BILLION)
+        return _words(high, region, full) + ["tỷ"] + (_words(rest, region, True) if rest else [])
+    words: list[str] = []
+    for size, scale in ((10**6, "triệu"), (1000, _THOUSAND[region]), (1, None)):
+        count, number = divmod(number, size)
+        if count:  # a whole empty group is skipped (1000000 = một triệu)
+            words += _group(count, full, region) + ([scale] if scale else [])
+            full = True
+    return words
 
 
 def number_words(number: int, southern: bool | None = None, *, region: str = "north") -> str:
@@ -30,11 +71,11 @@ def number_words(number: int, southern: bool | None = None, *, region: str = "no
     """
     if southern is not None:
         region = "south" if southern else "north"
-    if region not in _DICTIONARIES:
+    if region not in REGIONS:
         raise ValueError(f"unknown region {region!r} (use north or south)")
     if not isinstance(number, int) or isinstance(number, bool) or number < 0:
         raise ValueError(f"cannot read {number!r} aloud: a whole number from 0 is needed")
-    return number_to_words(number, _DICTIONARIES[region])
+    return " ".join(_words(number, region)) if number else _DIGITS[0]
 
 
 _EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
