@@ -1,0 +1,298 @@
+"""The lobby display in a real Chromium against the real server: calls appear at once, are
+spoken one after another, the page survives a server restart, fits its screen and does not
+grow over time.
+
+The server here uses a config of its own (the demo with a slide, and a short voice: no chime,
+said once), so that announcements take a few seconds. Media events are recorded by a
+listener added before the page's own script runs (capturing ``play``/``playing``/``ended``
+on the document), so what is checked is what the <audio> element really did.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from conftest import REPO, _free_port, _queuekiosk_command
+
+pytestmark = pytest.mark.browser
+
+MEDIA_LOG = """
+window.__media = [];
+for (const type of ["play", "playing", "ended", "error"]) {
+  document.addEventListener(type, (event) => {
+    const node = event.target;
+    if (node && node.id === "voice") window.__media.push({type, src: node.currentSrc || node.src, t: performance.now()});
+  }, true);
+}
+window.__loads = (window.__loads || 0) + 1;
+// count live timers, to see that none pile up over time
+window.__timers = new Set();
+const realSet = window.setTimeout, realClear = window.clearTimeout;
+window.setTimeout = function (fn, ms, ...args) {
+  const id = realSet(function () { window.__timers.delete(id); typeof fn === "function" && fn(...args); }, ms);
+  window.__timers.add(id);
+  return id;
+};
+window.clearTimeout = function (id) { window.__timers.delete(id); return realClear(id); };
+"""
+
+
+class DisplayServer:
+    """`queuekiosk serve` on a config of this test's own, which can be restarted on the same port."""
+
+    def __init__(self, folder: Path, config: dict):
+        self.folder = folder
+        self.config = folder / "config.yaml"
+        self.config.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        import os
+
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")}
+        self.env["QUEUEKIOSK_INSTANCE"] = str(folder / "instance")
+        self.process = None
+        self.http = requests.Session()
+        self._admin = None
+
+    def start(self):
+        with open(self.folder / "serve.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [*_queuekiosk_command(), "serve", "--config", str(self.config), "--port", str(self.port),
+                 "--ignore-hours"], cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, (self.folder / "serve.log").read_text()
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the server did not start:\n" + (self.folder / "serve.log").read_text())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def admin(self) -> dict:
+        if self._admin is None:
+            done = subprocess.run([*_queuekiosk_command(), "token", "create", "--role", "admin", "--config",
+                                   str(self.config)], capture_output=True, text=True, env=self.env, timeout=60)
+            assert done.returncode == 0, done.stderr
+            self._admin = {"Authorization": f"Bearer {done.stdout.strip()}"}
+        return self._admin
+
+    def issue(self, service: str) -> dict:
+        response = self.http.post(self.url + "/api/v1/tickets", json={"service": service}, timeout=10)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def call(self, counter: int, action: str = "next") -> dict:
+        response = self.http.post(f"{self.url}/api/v1/counters/{counter}/{action}", headers=self.admin(), timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def lobby(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    display = config["displays"][0]
+    display["voice"] = {"language": "vi", "repeat": 1, "chime": False}
+    from PIL import Image
+
+    Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
+    display["slides"] = ["welcome.png"]
+    server = DisplayServer(tmp_path, config).start()
+    server.admin()  # made now: `token create` takes a second, which must not count in a timing
+    yield server
+    server.stop()
+    server.http.close()
+
+
+def _open(page, server, path="/display/lobby"):
+    page.add_init_script(MEDIA_LOG)
+    page.goto(server.url + path)
+    page.wait_for_selector("body[data-live='live']")
+
+
+def _media(page) -> list[dict]:
+    return page.evaluate("window.__media")
+
+
+def _wait_media(page, predicate, timeout: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = _media(page)
+        if predicate(events):
+            return events
+        time.sleep(0.1)
+    raise AssertionError(f"media events: {_media(page)}")
+
+
+def _row_number(page, counter: int) -> str:
+    return page.locator(f'.counter-row[data-counter="{counter}"] .num').text_content()
+
+
+def test_a_call_appears_within_a_second_and_is_spoken_in_full(page, lobby, shot):
+    lobby.issue("HT")
+    _open(page, lobby)
+    assert _row_number(page, 1) == "—"
+
+    started = time.monotonic()
+    called = lobby.call(1)
+    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"1\"] .num').textContent === '1001'",
+                           timeout=1000)
+    assert time.monotonic() - started < 1.0
+    assert page.evaluate("window.__loads") == 1, "no reload"
+    assert page.locator('.counter-row[data-counter="1"]').get_attribute("class").split().count("flash") == 1
+    assert page.locator("#callout").is_visible()
+    assert page.locator("#callout-number").text_content() == "1001"
+    assert page.locator("#history li").first.text_content().startswith("1001")
+    assert page.locator('.waiting-list li[data-service="HT"] .count').text_content() == "0"
+    shot(page, "display-call")
+
+    events = _wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
+    kinds = [e["type"] for e in events]
+    assert kinds.index("playing") < kinds.index("ended")
+    playing = next(e for e in events if e["type"] == "playing")
+    ended = next(e for e in events if e["type"] == "ended")
+    assert playing["src"].endswith(".wav") and playing["src"] == ended["src"]
+    assert 2.5 < (ended["t"] - playing["t"]) / 1000 < 12, "the whole sentence was played"
+    assert called["number"] == 1001
+    # the flash and the big callout end after a few seconds
+    page.wait_for_selector("#callout", state="hidden", timeout=10_000)
+
+
+def test_two_quick_calls_are_spoken_one_after_the_other(page, lobby):
+    lobby.issue("HT")
+    lobby.issue("CT")
+    _open(page, lobby)
+    first = lobby.call(1)
+    second = lobby.call(3)  # at once: the second must wait for the first to end
+    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"3\"] .num').textContent === '2001'",
+                           timeout=1000)
+    assert (first["number"], second["number"]) == (1001, 2001)
+    events = _wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 2, timeout=40)
+    playing = [e for e in events if e["type"] == "playing"]
+    ended = [e for e in events if e["type"] == "ended"]
+    assert len(playing) == 2 and len(ended) == 2, events
+    assert playing[0]["src"] != playing[1]["src"]
+    assert ended[0]["src"] == playing[0]["src"] and ended[1]["src"] == playing[1]["src"]
+    assert playing[1]["t"] >= ended[0]["t"], "the second call never cut off the first"
+    # the order of the calls: the first announcement is the one of 1001 at counter 1
+    preview = lobby.http.get(lobby.url + "/api/v1/announcements/preview", params={"number": 1001, "counter": 1}).json()
+    assert playing[0]["src"].endswith(preview["audio_url"])
+
+
+def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
+    lobby.issue("HT")
+    lobby.issue("DC")
+    _open(page, lobby)
+    lobby.call(1)
+    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"1\"] .num').textContent === '1001'")
+
+    lobby.stop()
+    page.wait_for_selector("#offline", state="visible", timeout=15_000)
+    assert page.evaluate("document.body.dataset.live") == "offline"
+    shot(page, "display-offline")
+    # the mark is discreet: small, in a corner, the calls still readable
+    box = page.locator("#offline").bounding_box()
+    assert box["height"] < 60 and box["width"] < 400 and box["y"] > 900
+    assert _row_number(page, 1) == "1001"
+
+    lobby.start()
+    lobby.call(4)  # made while the page is still reconnecting: the snapshot brings it
+    page.wait_for_selector("#offline", state="hidden", timeout=20_000)
+    page.wait_for_function("document.body.dataset.live === 'live'")
+    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"4\"] .num').textContent === '3001'",
+                           timeout=5000)
+    assert _row_number(page, 1) == "1001"
+    assert page.evaluate("window.__loads") == 1, "recovered without a reload"
+    # and live again: the next call arrives as an event
+    lobby.issue("HT")
+    lobby.call(2)
+    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"2\"] .num').textContent === '1002'",
+                           timeout=1000)
+
+
+@pytest.mark.parametrize("width, height, layout", [(1920, 1080, "landscape"), (1080, 1920, "portrait")])
+def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width, height, layout, shot):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    try:
+        page = context.new_page()
+        for service in ("HT", "HT", "CT", "DC", "LD", "TK", "HT", "CT", "LD"):
+            lobby.issue(service)
+        for counter in (1, 2, 3, 4, 5, 6):
+            lobby.call(counter)
+        _open(page, lobby)
+        assert page.evaluate("document.body.dataset.layout") == layout
+        fits = page.evaluate("""() => {
+          const doc = document.documentElement;
+          const inside = (node) => { const r = node.getBoundingClientRect();
+            return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 0.5 && r.right <= innerWidth + 0.5; };
+          return {
+            scroll: doc.scrollHeight <= innerHeight && doc.scrollWidth <= innerWidth,
+            rows: [...document.querySelectorAll('.counter-row')].every(inside),
+            waiting: [...document.querySelectorAll('.waiting-list li')].every((li) => {
+              const list = li.closest('.waiting').getBoundingClientRect(); const r = li.getBoundingClientRect();
+              return r.bottom <= list.bottom + 0.5 && inside(li); }),
+            media: inside(document.getElementById('media')),
+            history: [...document.querySelectorAll('#history li:not(.cut)')].length,
+            numberPx: Math.min(...[...document.querySelectorAll('.counter-row .num')].map(
+              (n) => parseFloat(getComputedStyle(n).fontSize))),
+            badgePx: Math.min(...[...document.querySelectorAll('.counter-row .badge')].map(
+              (n) => parseFloat(getComputedStyle(n).fontSize))),
+            slide: document.getElementById('slide-image').naturalWidth,
+          };
+        }""")
+        shot(page, f"display-{layout}")
+        assert fits["scroll"], "nothing scrolls"
+        assert fits["rows"] and fits["waiting"] and fits["media"], fits
+        assert fits["history"] >= 3, fits
+        # 70 px of type is 45 mm of cap height on a 55" screen: readable from 8 m
+        assert fits["numberPx"] >= 70 and fits["badgePx"] >= 50, fits
+        assert fits["slide"] == 640, "the configured slide is shown"
+    finally:
+        context.close()
+
+
+def test_many_calls_over_time_leave_no_growth_behind(page, lobby):
+    """The page runs for months: after many calls and reconnects, the DOM, the history, the
+    audio queue and the live timers are no bigger than after the first few calls."""
+    for _ in range(40):
+        lobby.issue("HT")
+    _open(page, lobby)
+
+    def measure():
+        return page.evaluate("""() => ({
+          nodes: document.getElementsByTagName('*').length,
+          history: document.querySelectorAll('#history li').length,
+          queued: window.QKDisplay.queued().length,
+          timers: window.__timers.size,
+        })""")
+
+    for _ in range(4):
+        lobby.call(1)
+    page.wait_for_function("document.querySelectorAll('#history li').length === 4")
+    early = measure()
+    for _ in range(30):
+        lobby.call(1 if _ % 2 else 2)
+    page.wait_for_function("document.querySelector('#history li').textContent.startsWith('1034')", timeout=10_000)
+    late = measure()
+    assert late["history"] == 8
+    assert late["nodes"] <= early["nodes"] + 4 * 3 + 2, (early, late)  # 4 more history lines at most
+    assert late["queued"] <= 12
+    assert late["timers"] <= early["timers"] + 2, (early, late)  # flash timers are per counter, reused
