@@ -50,7 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phiếu “{ticket}” chưa từng được in (không lấy từ ki-ốt có máy in), nên không in lại được.",
         "en": "Ticket “{ticket}” was never printed (it did not come from a kiosk with a printer), so it cannot be reprinted.",
     },
-    "kiosk_not_agent": {
+    "no_agent_printer": {
         "vi": "Máy in của ki-ốt “{kiosk}” không do phần mềm ki-ốt điều khiển (cấu hình: driver: agent).",
         "en": "Kiosk “{kiosk}” has no printer driven by a kiosk agent (configure it with driver: agent).",
     },

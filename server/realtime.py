@@ -273,7 +273,7 @@ def _agent_kiosk(site, kiosk_id):
     if kiosk is None:
         raise q.QueueError("unknown_kiosk", 404, kiosk=kiosk_id)
     if kiosk not in agent_kiosks:
-        raise q.QueueError("kiosk_not_agent", 409, kiosk=kiosk.id)
+        raise q.QueueError("no_agent_printer", 409, kiosk=kiosk.id)
     return kiosk
 
 
