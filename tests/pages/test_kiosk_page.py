@@ -500,22 +500,34 @@ def test_screens_fit_without_scrolling(start_server, tab_in, viewport, shot):
     shot(tab, f"kiosk-result-{name}")
 
 
-@pytest.fixture
-def network_printer():
-    """A network ESC/POS test printer on 127.0.0.1 that answers status queries (tests/printer_sim.py)."""
-    from printer_sim import PrinterSim
-
-    sim = PrinterSim()
-    yield sim
-    sim.close()
+def with_network_printer(config_data: dict, port: int, **settings) -> dict:
+    config_data["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port,
+                                "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1, **settings}]
+    return config_data
 
 
-def test_printer_trouble_banner_and_longer_number(start_server, page, config_data, network_printer, shot):
+def test_a_tapped_number_comes_out_of_the_printer_with_its_qr_code(start_server, page, config_data, printer):
+    """The whole way: a tap on the kiosk, the ticket on screen, the same ticket on paper."""
+    from printer_sim import decode
+    import zxingcpp
+
+    server = start_server(with_network_printer(config_data, printer.port, form="image"))
+    open_kiosk(page, server)
+    issued = ticket(server, take_number(page, HT, priority="Người cao tuổi"))
+    expect(page.locator("#result-number")).to_have_text(issued["display"])
+
+    [job] = printer.wait_for_jobs(1)
+    sheet = decode(job).whole_image()
+    assert sheet.width == 576 and 400 < sheet.height < 1400, sheet.size  # one 80 mm ticket
+    assert [code.text for code in zxingcpp.read_barcodes(sheet)] == [issued["track_url"]]
+    page.goto(issued["track_url"])  # what the citizen's phone opens
+    expect(page.locator("body")).to_contain_text(issued["display"])
+
+
+def test_printer_trouble_banner_and_longer_number(start_server, page, config_data, printer, shot):
     """The server asks the kiosk's printer for its status and pushes every change (``printer.status``)."""
-    cfg = config_data
-    cfg["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": network_printer.port,
-                        "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
-    server = start_server(cfg)
+    network_printer = printer
+    server = start_server(with_network_printer(config_data, printer.port))
     open_kiosk(page, server)
     body = page.locator("body")
     banner = page.locator("#printer-banner")
