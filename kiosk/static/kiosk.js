@@ -36,6 +36,7 @@
   const closedNotice = document.getElementById("closed");
   const offlineNotice = document.getElementById("offline");
   const banner = document.getElementById("printer-banner");
+  const printerNote = document.getElementById("printer-note");
   const result = screens.result;
   const problem = screens.problem;
 
@@ -346,6 +347,8 @@
     body.dataset.printer = printer ? printer.state : "none";
     const trouble = printerTrouble();
     banner.hidden = !trouble;
+    printerNote.hidden = !(printer && printer.state === "paper_near_end");
+    if (!printerNote.hidden) QK.sayBi(printerNote, "printer_state_paper_near_end");
     if (trouble) {
       const reason = "kiosk_printer_reason_" + printer.state;
       QK.sayBi(banner, "kiosk_printer_banner", {reason: {vi: QK.msg(reason, null, "vi"), en: QK.msg(reason, null, "en")}});

@@ -556,11 +556,13 @@ def test_printer_trouble_banner_and_longer_number(start_server, page, config_dat
     network_printer.set_state("ready")
     expect(banner).to_be_hidden(timeout=5_000)
     network_printer.wait_for_jobs(1)
-    network_printer.set_state("near_end")  # nothing for the citizen to do
+    network_printer.set_state("near_end")  # nothing for the citizen to do; a small note for staff
     expect(body).to_have_attribute("data-printer", "paper_near_end", timeout=5_000)
     expect(banner).to_be_hidden()
+    expect(page.locator("#printer-note")).to_have_text(re.compile("Sắp hết giấy"))
     network_printer.set_state("off")
     expect(banner).to_contain_text("máy in không hoạt động", timeout=5_000)
+    expect(page.locator("#printer-note")).to_be_hidden()
     network_printer.set_state("ready")
     expect(banner).to_be_hidden(timeout=5_000)
     take_number(page, HT)
