@@ -36,6 +36,7 @@ setup(
     install_requires=[
         "Flask==3.1.3",
         "Flask-SocketIO==5.7.0",
+        "Flask-Limiter==4.1.1",
         "python-socketio[client]==5.18.1",
         "python-engineio==4.15.1",
         "gevent==26.9.0",

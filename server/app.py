@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from .config import Config, load_config
 from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
-from .extensions import socketio
+from .extensions import limiter, socketio
 from .writer import GroupCommitWriter
 
 if TYPE_CHECKING:
@@ -99,7 +99,12 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
                      ignore_hours, writer)
     app.extensions["queuekiosk"] = state
 
-    socketio.init_app(app, async_mode="gevent", message_queue=os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None)
+    message_queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None
+    socketio.init_app(app, async_mode="gevent", message_queue=message_queue)
+    # several processes share their counts through Redis; one process keeps them in memory
+    redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
+    app.config["RATELIMIT_STORAGE_URI"] = redis_queue or "memory://"
+    limiter.init_app(app)
 
     from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
     from .printing import make_spooler

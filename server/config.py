@@ -7,6 +7,7 @@ The file is validated whole before anything starts; every problem is reported as
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -269,6 +270,46 @@ class Kiosk(_Strict):
     services: Literal["all"] | list[Code] = "all"
 
 
+class Limits(_Strict):
+    """Issuing is public, so it is bounded: a caller past a limit gets 429 and a time to retry.
+
+    Limits are written like "30/minute" or "10/minute;200/day"; null switches one off.
+    """
+
+    tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
+    tickets_per_kiosk: str | None = "30/minute"    # one kiosk id, whatever address it comes from
+    exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
+
+    @field_validator("tickets_per_address", "tickets_per_kiosk")
+    @classmethod
+    def _limit(cls, value: str | None) -> str | None:
+        from limits import parse_many
+
+        if value is not None:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day)") from None
+        return value
+
+    @field_validator("exempt_addresses")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)") from None
+        return values
+
+    def exempt(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(net, strict=False) for net in self.exempt_addresses)
+
+
 class Config(_Strict):
     site: Site
     services: list[Service] = Field(min_length=1)
@@ -280,6 +321,7 @@ class Config(_Strict):
     kiosks: list[Kiosk] = []
     ticket: TicketLayout = TicketLayout()
     sounds: Sounds = Sounds()
+    limits: Limits = Limits()
 
     @model_validator(mode="after")
     def _cross_references(self):

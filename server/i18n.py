@@ -58,6 +58,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phần mềm ki-ốt cần gửi agent.hello trước.",
         "en": "The kiosk agent must send agent.hello first.",
     },
+    "too_many_tickets": {
+        "vi": "Đã lấy quá nhiều số trong thời gian ngắn. Xin chờ một lát rồi thử lại.",
+        "en": "Too many numbers were taken in a short time. Please wait a moment and try again.",
+    },
     "no_current_ticket": {
         "vi": "Quầy {counter} không có số nào đang được phục vụ.",
         "en": "Counter {counter} has no current ticket.",

@@ -12,6 +12,7 @@ from ...printers import jobs
 from .. import engine as q
 from .. import printing
 from ..auth import require_role
+from ..extensions import limiter
 from . import bp, current_principal, parse_body, run, state
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -33,7 +34,24 @@ def _with_track_url(view: dict) -> dict:
     return {**view, "track_url": printing.track_url(_track_base(), view["id"])}
 
 
+def _limits():
+    return state().site.config.limits
+
+
+def _kiosk_of_request() -> str:
+    body = request.get_json(silent=True, cache=True)
+    kiosk = body.get("kiosk") if isinstance(body, dict) else None
+    return f"kiosk:{kiosk}" if isinstance(kiosk, str) else "kiosk:-"
+
+
+def _unlimited(which: str):
+    return lambda: getattr(_limits(), which) is None or _limits().exempt(request.remote_addr)
+
+
 @bp.post("/tickets")
+@limiter.limit(lambda: _limits().tickets_per_address or "", exempt_when=_unlimited("tickets_per_address"))
+@limiter.limit(lambda: _limits().tickets_per_kiosk or "", key_func=_kiosk_of_request,
+               exempt_when=_unlimited("tickets_per_kiosk"))
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
