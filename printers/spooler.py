@@ -36,10 +36,12 @@ BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries of a printer that 
 
 class Spooler:
     def __init__(self, site, drivers: dict[str, PrinterDriver], write: Callable, read: Callable,
-                 on_status: Callable[[str, Status], None]):
+                 on_status: Callable[[str, Status], None], lease: Callable[[str], Callable[[], bool]]):
         """``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed transaction;
-        ``read(action, *args)`` the same for reading."""
+        ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a ``try_take()``
+        that is true in one server process only: that one drives the printer."""
         self.site = site
+        self._lease = lease
         self.drivers = drivers
         self.agent_printers = [p.id for p in site.config.printers if p.driver == "agent"]
         self.statuses: dict[str, Status] = {printer_id: Status(UNKNOWN) for printer_id in drivers}
@@ -81,6 +83,9 @@ class Spooler:
 
     def _serve(self, printer_id: str, driver: PrinterDriver) -> None:
         printer = self.site.config.printer(printer_id)
+        try_take = self._lease(printer_id)
+        while not try_take():  # another server process drives this printer; stand by in case it stops
+            gevent.sleep(printer.check_seconds)
         failures = 0
         while True:
             try:

@@ -7,12 +7,14 @@ import fcntl
 import os
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from . import models as m
 from .config import Config
@@ -85,6 +87,42 @@ def _migration_lock(engine: Engine, instance_dir: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class Lease:
+    """Something only one process may do at a time (drive a printer), across server processes.
+
+    PostgreSQL: an advisory lock held on a connection of its own (outside the pool, so leases
+    never starve requests); SQLite, whose processes share one machine: a file lock in the
+    instance folder. Either is released when the process ends, however it ends.
+    """
+
+    def __init__(self, engine: Engine, instance_dir: Path, name: str):
+        self._engine = engine
+        self._path = instance_dir / f"{name}.lock"
+        self._key = zlib.crc32(name.encode())
+        self._held = None  # the connection or open file that holds the lock
+
+    def try_take(self) -> bool:
+        if self._held is not None:
+            return True
+        if self._engine.dialect.name == "postgresql":
+            conn = create_engine(self._engine.url, poolclass=NullPool).connect()
+            if conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar():
+                conn.commit()
+                self._held = conn
+            else:
+                conn.close()
+            return self._held is not None
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(self._path, "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return False
+        self._held = lock
+        return True
 
 
 def migrate(engine: Engine) -> None:

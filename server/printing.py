@@ -10,6 +10,7 @@ from ..printers import jobs
 from ..printers.drivers import UNKNOWN, Status, driver_for
 from ..printers.spooler import Spooler
 from . import engine as q
+from .db import Lease
 from .extensions import socketio
 
 
@@ -50,7 +51,9 @@ def make_spooler(state) -> Spooler:
         if driver is not None:
             drivers[printer.id] = driver
     return Spooler(state.site, drivers, write=state.write, read=state.read,
-                   on_status=lambda printer_id, status: publish_status(state.site, printer_id, status))
+                   on_status=lambda printer_id, status: publish_status(state.site, printer_id, status),
+                   lease=lambda printer_id: Lease(state.engine, state.instance_dir,
+                                                  f"printer-{state.site.id}-{printer_id}").try_take)
 
 
 def kiosks_of(site, printer_id: str) -> list[str]:

@@ -1,0 +1,73 @@
+"""Several server processes on one PostgreSQL database and one Redis message queue (issue 7):
+what a centre behind a load balancer relies on. Uses the PostgreSQL (127.0.0.1:5432) and Redis
+(127.0.0.1:6379) of the machine; skipped when either is missing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from api_helpers import issue, print_jobs, wait_job
+from printer_sim import decode
+
+pytestmark = pytest.mark.postgres
+
+REDIS = ("127.0.0.1", 6379)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    with socket.socket() as probe:
+        if probe.connect_ex(REDIS) != 0:
+            pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    return f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}"
+
+
+@pytest.fixture
+def two_processes(pg_url, redis_url, live_server, config_variant, printer):
+    """Servers A and B: one database, one message queue, one session key, one network printer."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
+                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    env = {"QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
+           "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16)}
+    with ThreadPoolExecutor(2) as pool:  # both start (and migrate) at once, as a service manager does
+        return list(pool.map(lambda _: live_server(config, env=env), range(2)))
+
+
+def test_a_display_on_one_process_hears_a_call_made_on_the_other(two_processes, sio_client):
+    a, b = two_processes
+    display = sio_client(a)
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    ticket = issue(b.session(), "HT")
+    called = b.session().post("/api/v1/counters/1/next",
+                              headers={"Authorization": f"Bearer {b.token('counter', 1)}"})
+    assert called.status_code == 200, called.text
+    heard = display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == ticket["id"])
+    assert heard["counter"] == 1
+    # a token made against the shared database works on either process
+    assert a.session().get("/api/v1/counters/1", headers={"Authorization": f"Bearer {b.token('counter', 1)}"}).ok
+
+
+def test_issuing_through_both_processes_stays_gap_free(two_processes):
+    a, b = two_processes
+    sessions = [a.session(), b.session()]
+    with ThreadPoolExecutor(8) as pool:
+        numbers = list(pool.map(lambda i: issue(sessions[i % 2], "CT")["number"], range(60)))
+    assert sorted(numbers) == list(range(2001, 2061))
+
+
+def test_each_ticket_prints_once_although_both_processes_have_a_spooler(two_processes, printer):
+    a, b = two_processes
+    tickets = [issue(server.session(), "HT", kiosk="kiosk-1") for server in (a, b) * 4]
+    jobs = printer.wait_for_jobs(8)
+    for ticket in tickets:
+        wait_job(a.session(), ticket["id"], "printed")
+    time.sleep(1.5)
+    assert len(printer.jobs) == 8
+    assert sorted(decode(job).qr_codes[0].rsplit("/", 1)[1] for job in jobs) == sorted(t["id"] for t in tickets)
+    assert all(len(print_jobs(b.session(), t["id"])) == 1 for t in tickets)
