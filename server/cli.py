@@ -43,12 +43,11 @@ def _load(path: Path):
 def _database(path: Path):
     """Engine, site and session factory for commands that work on the database directly."""
     from .app import instance_dir_for
-    from .db import create_db_engine, default_database_url, prepare_database, session_factory
+    from .db import create_db_engine, prepare_database, session_factory
 
     config = _load(path)
-    instance = instance_dir_for(path)
-    engine = create_db_engine(default_database_url(instance))
-    site = prepare_database(engine, config, instance)
+    engine = create_db_engine(_database_url(path))
+    site = prepare_database(engine, config, instance_dir_for(path))
     return site, session_factory(engine)
 
 
@@ -135,8 +134,10 @@ def token():
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display"]))
-@click.option("--counter", type=click.IntRange(1), help="the one counter a counter token may act on")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating"]))
+@click.option("--counter", type=click.IntRange(1),
+              help="the one counter a counter token acts on, or whose rating tablet a rating token is")
 @click.option("--name", default=None, help="what the token is for, e.g. 'keypad counter 3'")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_create(role, counter, name, config_file):
@@ -185,6 +186,44 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--printer")
     agent.run()
+
+
+@main.command("keypad")
+@click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
+@click.option("--token", required=True, envvar="QUEUEKIOSK_TOKEN",
+              help="a counter token from `queuekiosk token create --role counter --counter N` (or $QUEUEKIOSK_TOKEN)")
+@click.option("--counter", required=True, type=click.IntRange(1), help="the counter this keypad drives")
+@click.option("--key", "keys", multiple=True, metavar="KEY=ACTION",
+              help="bind a key (a character, or enter, backspace, tab, space, esc) to next, recall, start, "
+                   "finish, no-show, pause, transfer, erase, clear or none; may be given several times")
+@click.option("--lang", "language", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="the language of the terminal")
+@click.option("--retry-seconds", type=click.FloatRange(1, 3600), default=120, show_default=True,
+              help="how long an unanswered key press is sent again (always with the same Idempotency-Key)")
+def keypad(server, token, counter, keys, language, retry_seconds):
+    """Drive a counter from a USB numeric keypad or a terminal.
+
+    Shows the current number and the waiting count, live; each key is one action, sent once
+    even across a lost connection or a server restart. Keys (change them with --key):
+
+    \b
+      0-9        type a number            Enter   call next (or the typed number)
+      +          recall                   *       start
+      /          finish                   -       no-show
+      .          pause / resume           Backspace  erase a digit    Esc  clear
+    \b
+      queuekiosk keypad --server http://192.168.1.10:8000 --token qk_... --counter 3
+    """
+    from ..counter_client.keypad import main as run_keypad
+    from ..counter_client.keypad import parse_keymap
+
+    try:
+        parse_keymap(keys)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--key")
+    if not sys.stdin.isatty():
+        raise click.ClickException("the keypad client reads keys from a terminal; run it in one")
+    run_keypad(server.rstrip("/"), token, counter, keys, language, retry_seconds)
 
 
 @main.group()
@@ -263,6 +302,45 @@ def voice_preview(number, counter, display_id, out, config_file):
         shutil.copyfile(wav_path, out)
         wav_path = out
     click.echo(str(wav_path))
+
+
+def _database_url(config_file) -> str:
+    from .app import instance_dir_for
+    from .db import default_database_url
+
+    return default_database_url(instance_dir_for(config_path(config_file)))
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def backup_command(file, config_file):
+    """Copy the database to FILE: safe while the server runs (SQLite online backup, or pg_dump)."""
+    from .backup import BackupError, backup
+
+    try:
+        backup(_database_url(config_file), file)
+    except BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"backed up to {file.resolve()}", err=True)
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def restore_command(file, config_file, yes):
+    """Replace the database with the backup FILE. Stop every server process first."""
+    from .backup import BackupError, restore
+
+    url = _database_url(config_file)
+    if not yes:
+        click.confirm(f"Replace everything in {url} with {file}?", abort=True)
+    try:
+        restore(url, file)
+    except BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"restored from {file.resolve()}", err=True)
 
 
 if __name__ == "__main__":

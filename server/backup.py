@@ -1,0 +1,97 @@
+"""Backing up and restoring the centre's database: the SQLite file, or PostgreSQL with its own tools.
+
+SQLite is copied with SQLite's online backup (a consistent copy while the server runs).
+PostgreSQL is dumped with ``pg_dump --format=custom`` and restored with ``pg_restore``
+(run as programs with their arguments, never through a shell).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+
+class BackupError(Exception):
+    """Nothing was changed; the message says why and what to do."""
+
+
+def _sqlite_path(url) -> Path:
+    return Path(url.database).resolve()
+
+
+def _pg_args(url) -> list[str]:
+    """Connection arguments of pg_dump / pg_restore (the password comes from PGPASSWORD or ~/.pgpass)."""
+    args = ["--dbname", url.database]
+    if url.host:
+        args += ["--host", url.host]
+    if url.port:
+        args += ["--port", str(url.port)]
+    if url.username:
+        args += ["--username", url.username]
+    return args
+
+
+def _run(command: list[str], env: dict | None = None) -> None:
+    if shutil.which(command[0]) is None:
+        raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")
+
+
+def _pg_env(url) -> dict | None:
+    return {**os.environ, "PGPASSWORD": url.password} if url.password else None
+
+
+def backup(database_url: str, target: Path) -> None:
+    url = make_url(database_url)
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    if url.get_backend_name() == "sqlite":
+        source_path = _sqlite_path(url)
+        if not source_path.exists():
+            raise BackupError(f"there is no database at {source_path} yet (start the server once)")
+        source = sqlite3.connect(source_path)
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+    else:
+        _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], _pg_env(url))
+    partial.replace(target)  # a backup file is always whole
+
+
+def restore(database_url: str, source: Path) -> None:
+    """Replace the database with a backup. Stop every server process first."""
+    url = make_url(database_url)
+    source = source.resolve()
+    if not source.is_file():
+        raise BackupError(f"there is no backup file {source}")
+    if url.get_backend_name() == "sqlite":
+        try:
+            with sqlite3.connect(source) as check:
+                sound = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        except sqlite3.DatabaseError:
+            sound = False
+        if not sound:
+            raise BackupError(f"{source} is not a sound SQLite database; nothing was restored")
+        target = _sqlite_path(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        backup_copy = sqlite3.connect(source)
+        live = sqlite3.connect(target)
+        try:
+            backup_copy.backup(live)  # page by page into the live file, its WAL included
+        finally:
+            live.close()
+            backup_copy.close()
+    else:
+        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+              *_pg_args(url), str(source)], _pg_env(url))
