@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -85,6 +86,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",  # a cross-site POST carries no session: no CSRF on the API
     )
+    proxies = int(os.environ.get("QUEUEKIOSK_PROXIES", "0"))
+    if proxies:  # behind nginx: the client's address is the one the proxies forwarded
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
 

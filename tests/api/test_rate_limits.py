@@ -58,3 +58,17 @@ def test_a_bad_limit_names_its_key(config_variant, limits, key_path):
     config["limits"] = limits
     with pytest.raises(ConfigError, match=rf"config.yaml: {key_path}"):
         parse_config(config, "config.yaml")
+
+
+def test_behind_a_proxy_each_forwarded_address_has_its_own_limit(live_server, config_variant):
+    config = config_variant()
+    config["limits"] = {"tickets_per_address": "2/minute", "tickets_per_kiosk": None}  # loopback exempt
+    http = live_server(config, env={"QUEUEKIOSK_PROXIES": "1"}).session()  # as behind nginx on this PC
+
+    def take(address: str):
+        return http.post("/api/v1/tickets", json={"service": "HT"}, headers={"X-Forwarded-For": address})
+
+    assert [take("192.168.1.21").status_code for _ in range(2)] == [201, 201]
+    assert_error(take("192.168.1.21"), 429, "too_many_tickets")
+    assert take("192.168.1.22").status_code == 201  # another kiosk PC or phone
+    assert take("127.0.0.1").status_code == 201  # the server's own PC stays exempt

@@ -1,0 +1,16 @@
+"""The app for a WSGI server such as gunicorn (deploy/gunicorn.conf.py):
+
+    gunicorn --config deploy/gunicorn.conf.py queuekiosk.server.wsgi:app
+
+Configured like `queuekiosk serve`: QUEUEKIOSK_CONFIG, QUEUEKIOSK_DATABASE_URL,
+QUEUEKIOSK_MESSAGE_QUEUE, QUEUEKIOSK_SECRET_KEY, QUEUEKIOSK_PROXIES, and
+QUEUEKIOSK_IGNORE_HOURS=1 for trials (as `serve --ignore-hours`). gunicorn's gevent worker
+has patched the standard library before this module is imported.
+"""
+
+import os
+
+from .app import create_app
+
+app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1")
+app.extensions["queuekiosk"].spooler.start()
