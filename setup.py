@@ -61,9 +61,9 @@ setup(
             "websocket-client==1.9.2",
             "playwright==1.65.2",
             "zxing-cpp==3.1.1",
-        ],
             "gunicorn==27.0.1",
-    },
+        ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
+    },
     entry_points={"console_scripts": ["queuekiosk=queuekiosk.server.cli:main"]},
 )
