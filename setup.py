@@ -28,7 +28,7 @@ setup(
                               "openapi.yaml", "static/*", "static/vendor/*", "templates/errors/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],
-        "queuekiosk.counter_client": ["templates/counter_console/*", "static/*"],
+        "queuekiosk.counter_client": ["templates/counter_console/*", "templates/rating_tablet/*", "static/*"],
         "queuekiosk.printers": ["fonts/*"],
         "queuekiosk.sounds": ["clips/*.wav", "clips/*.txt", "clips/vi/*.wav", "clips/en/*.wav"],
     },
@@ -36,6 +36,7 @@ setup(
     install_requires=[
         "Flask==3.1.3",
         "Flask-SocketIO==5.7.0",
+        "Flask-WTF==1.3.0",  # CSRF tokens for the browser sessions (clerk console)
         "Flask-Limiter==4.1.1",
         "python-socketio[client]==5.18.1",
         "python-engineio==4.15.1",

@@ -1,9 +1,10 @@
-"""The clerk console: log in, then call, recall, start, finish, mark absent, pause and resume.
+"""The clerk console: log in, then call, recall, start, finish, no-show, transfer, call a number, pause.
 
 GET /counter (``?counter=N`` fills in the counter number). The page logs in through
-POST /api/v1/auth/login; the session cookie then authorises the API calls and the Socket.IO
-connection (made after login, so the server knows the clerk at connect). Its script is
-counter_client/static/counter.js, served at /counter/assets/counter.js.
+POST /api/v1/auth/login; the session cookie then authorises the API calls (each with the
+session's CSRF token in ``X-CSRFToken``) and the Socket.IO connection (made after login, so
+the server knows the clerk at connect). Its script and style are counter_client/static/console.js
+and console.css, served under /counter/assets/. docs/counter.md describes the page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ bp = Blueprint("counter_console", __name__, url_prefix="/counter", template_fold
                static_folder="static", static_url_path="/assets")
 bp.record_once(lambda setup: install_jinja(setup.app))
 
+# keyboard shortcuts (KeyboardEvent.code, so that a Vietnamese input method does not change them);
+# Vietnamese mnemonics: Gọi tiếp, gọi Lại, Bắt đầu, Kết thúc, Vắng mặt, Chuyển, gọi Số, Tạm dừng/Tiếp tục
+SHORTCUTS = {"next": "G", "recall": "L", "start": "B", "finish": "K", "no-show": "V",
+             "transfer": "C", "call-number": "S", "pause": "T"}
+PAUSE_REASONS = ("console_reason_break", "console_reason_meeting", "console_reason_other_work")
+
 
 @bp.get("")
 def page():
@@ -23,8 +30,12 @@ def page():
     data = {
         "timezone": config.site.timezone,
         "services": {s.code: {"vi": s.name.vi, "en": s.name.en} for s in config.services},
+        "service_order": [s.code for s in config.services],
         "priorities": {p.code: {"vi": p.name.vi, "en": p.name.en} for p in config.priorities},
         "counters": {c.number: c.label for c in config.counters},
+        "shortcuts": SHORTCUTS,
+        "pause_reasons": list(PAUSE_REASONS),
+        "refresh_ms": 150,  # an event in the counter's room asks for a fresh snapshot this much later
     }
-    return render_template("counter_console/page.html", site=config.site, page=data,
+    return render_template("counter_console/page.html", site=config.site, page=data, shortcuts=SHORTCUTS,
                            messages=messages_for("page_", "console_"))

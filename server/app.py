@@ -120,6 +120,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     from .api.tickets import health
 
     app.register_blueprint(api_bp)
+    from .api.csrf import init_csrf
+
+    init_csrf(app, api_bp)  # forms and session-authorised API calls carry the session's CSRF token
     from ..counter_client.web import bp as counter_console_bp
     from ..display.web import bp as display_bp
     from ..home import bp as home_bp
@@ -131,6 +134,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     app.register_blueprint(track_bp)  # GET /t/<ticket id>: the ticket's track_url, for the citizen's phone
     app.register_blueprint(display_bp)  # GET /display/<id>
     app.register_blueprint(counter_console_bp)  # GET /counter
+    from ..counter_client.rating import bp as rating_tablet_bp
+
+    app.register_blueprint(rating_tablet_bp)  # GET /rating/<counter>: the citizen rating tablet of a counter
     from ..sounds.web import bp as announcements_bp
 
     app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav

@@ -1,8 +1,9 @@
 """Who is asking: bearer API tokens, logged-in users, and what each role may do.
 
 Users: admin, supervisor, clerk (hashed passwords, session cookie after login).
-Tokens: admin, supervisor, counter (bound to one counter), kiosk, display.
-Issuing a ticket needs no login; everything that changes a counter does.
+Tokens: admin, supervisor, counter (bound to one counter), kiosk, display, rating (the citizen
+rating tablet of one counter). Issuing a ticket needs no login; everything that changes a
+counter does. Only a rating tablet rates: a clerk, a counter device or an admin cannot.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from . import models as m
 from .engine import Actor, QueueError
 
 USER_ROLES = ("admin", "supervisor", "clerk")
-TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display")
+TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating")
+COUNTER_BOUND_ROLES = ("counter", "rating")  # token roles that belong to one counter
 TOKEN_PREFIX = "qk_"
 
 # a real hash to compare against when the user does not exist, so timing reveals nothing
@@ -48,8 +50,8 @@ def create_token(session: Session, role: str, name: str, counter: int | None = N
     """Store a new token's hash and return the token itself: it is shown once and never stored."""
     if role not in TOKEN_ROLES:
         raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
-    if (role == "counter") != (counter is not None):
-        raise ValueError("a counter token needs --counter N, and only a counter token takes one")
+    if (role in COUNTER_BOUND_ROLES) != (counter is not None):
+        raise ValueError("a counter or rating token needs --counter N, and only those take one")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(m.ApiToken(name=name, role=role, counter_number=counter, site_id=site_id,
                            token_hash=hash_token(token)))
@@ -120,7 +122,20 @@ def may_watch(principal: Principal | None, room: str, counter: int | None = None
         raise QueueError("unauthorized", 401)
     if principal.role in ("admin", "supervisor"):
         return
+    if room == "rating":  # the rating tablet of that counter
+        may_rate(principal, counter)
+        return
     if room == "counter":
         may_act_on_counter(principal, counter)
         return
     raise QueueError("forbidden_role", 403, role=principal.role)
+
+
+def may_rate(principal: Principal | None, counter: int) -> None:
+    """Raise unless ``principal`` is the rating tablet of ``counter``: nobody else rates, least of all a clerk."""
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role != "rating":
+        raise QueueError("forbidden_role", 403, role=principal.role)
+    if principal.counter != counter:
+        raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)

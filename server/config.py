@@ -195,6 +195,45 @@ class Sounds(_Strict):
     cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
 
 
+class RatingReason(_Strict):
+    code: Code
+    name: LocalizedName
+
+
+DEFAULT_RATING_REASONS = [
+    {"code": "long_wait", "name": {"vi": "Thời gian chờ lâu", "en": "I waited too long"}},
+    {"code": "attitude", "name": {"vi": "Thái độ phục vụ chưa tốt", "en": "Unfriendly service"}},
+    {"code": "unclear", "name": {"vi": "Hướng dẫn chưa rõ ràng", "en": "Unclear explanations"}},
+    {"code": "paperwork", "name": {"vi": "Thủ tục, giấy tờ phức tạp", "en": "Too much paperwork"}},
+    {"code": "slow", "name": {"vi": "Giải quyết hồ sơ chậm", "en": "Slow handling of my file"}},
+    {"code": "other", "name": {"vi": "Lý do khác", "en": "Something else"}},
+]
+
+
+class RatingSettings(_Strict):
+    """The citizen rating tablet at each counter (docs/counter.md)."""
+
+    ask_seconds: int = Field(default=30, ge=5, le=600)     # the tablet asks this long after "finish", then idles
+    thanks_seconds: int = Field(default=5, ge=1, le=60)    # how long "Cảm ơn" stays
+    window_minutes: int = Field(default=5, ge=1, le=120)   # the server takes a rating this long after the finish
+    reasons: list[RatingReason] = Field(default_factory=lambda: [RatingReason(**r) for r in DEFAULT_RATING_REASONS],
+                                        max_length=12)  # offered after "Không hài lòng"; may be empty
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        codes = [r.code for r in self.reasons]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"reason code(s) {', '.join(twice)} used twice")
+        if self.window_minutes * 60 < self.ask_seconds:
+            raise ValueError(f"window_minutes ({self.window_minutes}) must be at least as long as "
+                             f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses")
+        return self
+
+    def reason(self, code: str) -> RatingReason | None:
+        return next((r for r in self.reasons if r.code == code), None)
+
+
 PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent")
 
 
@@ -321,6 +360,7 @@ class Config(_Strict):
     kiosks: list[Kiosk] = []
     ticket: TicketLayout = TicketLayout()
     sounds: Sounds = Sounds()
+    rating: RatingSettings = RatingSettings()
     limits: Limits = Limits()
 
     @model_validator(mode="after")

@@ -119,6 +119,10 @@ def ticket_view(site: SiteRuntime, row) -> dict:
         "status": row.status,
         "issued_at": _iso(row.issued_at),
         "called_at": _iso(row.called_at),
+        # the latest call and the start of the service: the clerk console's service timer
+        "last_called_at": _iso(getattr(row, "last_called_at", None)),
+        "started_at": _iso(getattr(row, "started_at", None)),
+        "finished_at": _iso(getattr(row, "finished_at", None)),
         "counter": site.counter_numbers.get(row.counter_id) if row.counter_id else None,
         "target_counter": site.counter_numbers.get(row.target_counter_id) if row.target_counter_id else None,
         "kiosk": row.kiosk_id,
@@ -652,3 +656,147 @@ def recent_calls(session: Session, site: SiteRuntime, limit: int = 10,
          "at": _iso(row.call_at), "recall": row.call_kind == "recalled"}
         for row in conn.execute(query)
     ]
+
+
+# --- a clerk's day, and the citizens' ratings ---------------------------------------------
+
+def figures_today(session: Session, site: SiteRuntime, user_id: int | None = None, counter: int | None = None,
+                  now: dt.datetime | None = None) -> dict:
+    """What one clerk (``user_id``) or one counter did today, from the events log and the ratings.
+
+    served: tickets finished; average_service_seconds: their mean service time (finish - start,
+    the start being the call when "start" was not pressed); no_shows; calls (first calls and
+    calls of transferred tickets, not recalls); transferred; ratings by level.
+    """
+    if (user_id is None) == (counter is None):
+        raise ValueError("figures_today needs exactly one of user_id and counter")
+    now = now or utcnow()
+    conn = _connection(session)
+    if user_id is not None:
+        event_who, rating_who = E.c.user_id == user_id, R.c.user_id == user_id
+    else:
+        counter_id = site.counter_ids.get(counter)
+        if counter_id is None:
+            raise QueueError("unknown_counter", 404, counter=counter)
+        event_who, rating_who = E.c.counter_id == counter_id, R.c.counter_id == counter_id
+    rows = conn.execute(select(E.c.kind, E.c.detail).where(
+        E.c.site_id == site.id, E.c.at >= _since_local_midnight(site, now), event_who,
+        E.c.kind.in_(("called", "finished", "no_show", "transferred"))))
+    counts = {"called": 0, "finished": 0, "no_show": 0, "transferred": 0}
+    service_seconds: list[float] = []
+    for kind, detail in rows:
+        counts[kind] += 1
+        if kind == "finished" and detail and detail.get("service_seconds") is not None:
+            service_seconds.append(float(detail["service_seconds"]))
+    day = business_day(site, now)
+    ratings = {level: 0 for level in m.RATING_LEVELS}
+    for level, n in conn.execute(select(R.c.level, func.count()).where(
+            R.c.site_id == site.id, R.c.business_day == day, rating_who).group_by(R.c.level)):
+        ratings[level] = n
+    return {
+        "day": day.isoformat(),
+        "served": counts["finished"],
+        "average_service_seconds": round(sum(service_seconds) / len(service_seconds), 1) if service_seconds else None,
+        "no_shows": counts["no_show"],
+        "calls": counts["called"],
+        "transferred": counts["transferred"],
+        "ratings": {"count": sum(ratings.values()), **ratings},
+    }
+
+
+R = m.Rating.__table__
+
+
+def _last_finish(conn, site: SiteRuntime, counter_id: int, since: dt.datetime):
+    """The latest "finished" event of a counter since ``since``: (ticket_id, at, user_id) or None."""
+    return conn.execute(
+        select(E.c.ticket_id, E.c.at, E.c.user_id)
+        .where(E.c.site_id == site.id, E.c.at >= since, E.c.counter_id == counter_id, E.c.kind == "finished")
+        .order_by(E.c.id.desc()).limit(1)
+    ).first()
+
+
+def rating_view(site: SiteRuntime, ticket_row) -> dict:
+    """What a rating tablet may know of a ticket: its number and service, nothing about the person."""
+    return {"id": ticket_row.public_id, "number": ticket_row.number, "display": str(ticket_row.number),
+            "service": site.service_codes.get(ticket_row.service_id)}
+
+
+def rating_prompt(session: Session, site: SiteRuntime, counter: int, now: dt.datetime | None = None) -> dict | None:
+    """What the counter's rating tablet should ask about now: the ticket finished last at the
+    counter, while the tablet still asks (``rating.ask_seconds``) and before anyone rated it; else None."""
+    now = now or utcnow()
+    conn = _connection(session)
+    settings = site.config.rating
+    last = _last_finish(conn, site, site.counter_ids[counter], now - dt.timedelta(seconds=settings.ask_seconds))
+    if last is None:
+        return None
+    if conn.execute(select(R.c.id).where(R.c.ticket_id == last.ticket_id)).first() is not None:
+        return None
+    return {"ticket": rating_view(site, _reload(conn, last.ticket_id)), "counter": counter,
+            "finished_at": _iso(last.at), "until": _iso(last.at + dt.timedelta(seconds=settings.ask_seconds))}
+
+
+def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, level: str,
+         reasons: list[str] | None = None, actor: Actor | None = None, now: dt.datetime | None = None) -> Outcome:
+    """Store a citizen's rating of ticket ``public_id``, sent by the rating tablet of ``counter``.
+
+    Only the ticket finished last at that counter, within ``rating.window_minutes`` of its
+    finish, and only once. The rating keeps the ticket, counter, clerk (who finished it),
+    service and time.
+    """
+    now = now or utcnow()
+    conn = _connection(session)
+    if level not in m.RATING_LEVELS:
+        raise QueueError("invalid_field", 422, field="level", problem=", ".join(m.RATING_LEVELS))
+    counter_id = site.counter_ids.get(counter)
+    if counter_id is None:
+        raise QueueError("unknown_counter", 404, counter=counter)
+    row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
+    if row is None:
+        raise QueueError("unknown_ticket", 404, ticket=public_id)
+    if conn.execute(select(R.c.id).where(R.c.ticket_id == row.id)).first() is not None:
+        raise QueueError("already_rated", 409, number=row.number)
+    window = dt.timedelta(minutes=site.config.rating.window_minutes)
+    last = _last_finish(conn, site, counter_id, now - window)
+    if last is None or last.ticket_id != row.id:
+        raise QueueError("rating_closed", 409, number=row.number, counter=counter)
+    reasons = list(reasons or [])
+    actor = actor or Actor()
+    conn.execute(insert(R).values(
+        site_id=site.id, ticket_id=row.id, counter_id=counter_id, user_id=last.user_id, service_id=row.service_id,
+        token_id=actor.token_id, level=level, reasons=reasons, at=now, business_day=business_day(site, now)))
+    _event(conn, site, "rated", now, actor, row.id, row.service_id, counter_id, {"level": level, "reasons": reasons})
+    view = {"ticket": row.public_id, "number": row.number, "service": site.service_codes.get(row.service_id),
+            "counter": counter, "clerk": _username(conn, last.user_id), "level": level, "reasons": reasons,
+            "at": _iso(now)}
+    return Outcome(view, [Happened("rating.received", None, counter, {"rating": view})])
+
+
+def _username(conn, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return conn.execute(select(m.User.__table__.c.username).where(m.User.__table__.c.id == user_id)).scalar()
+
+
+def ticket_rating(session: Session, site: SiteRuntime, public_id: str) -> dict | None:
+    """The stored rating of a ticket (for supervisors), or None."""
+    conn = _connection(session)
+    ticket = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
+    if ticket is None:
+        raise QueueError("unknown_ticket", 404, ticket=public_id)
+    row = conn.execute(select(R).where(R.c.ticket_id == ticket.id)).first()
+    if row is None:
+        return None
+    return {"ticket": ticket.public_id, "number": ticket.number, "service": site.service_codes.get(row.service_id),
+            "counter": site.counter_numbers.get(row.counter_id), "clerk": _username(conn, row.user_id),
+            "level": row.level, "reasons": row.reasons, "at": _iso(row.at)}
+
+
+def holder_of_number(session: Session, site: SiteRuntime, number: int, now: dt.datetime | None = None) -> int | None:
+    """The counter that holds (or last called) today's ticket ``number``, for a clearer refusal."""
+    conn = _connection(session)
+    row = conn.execute(select(T.c.counter_id).where(
+        T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()), T.c.number == number,
+        T.c.status != "waiting", T.c.counter_id.is_not(None))).first()
+    return site.counter_numbers.get(row.counter_id) if row is not None else None

@@ -161,6 +161,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Cơ sở dữ liệu đang bận; thao tác không được thực hiện. Xin thử lại sau giây lát.",
         "en": "The database is busy; nothing was changed. Please try again in a moment.",
     },
+    # the clerk console, keypad and rating tablet (issue 5)
+    "csrf_failed": {
+        "vi": "Phiên làm việc đã hết hạn hoặc yêu cầu không đến từ trang của hệ thống; thao tác không được "
+              "thực hiện. Hãy tải lại trang.",
+        "en": "The session has expired or the request did not come from this system's page; nothing was "
+              "changed. Please reload the page.",
+    },
+    "json_required": {
+        "vi": "Yêu cầu này cần nội dung JSON (Content-Type: application/json).",
+        "en": "This request needs a JSON body (Content-Type: application/json).",
+    },
+    "ticket_taken": {
+        "vi": "Số {number} vừa được quầy {holder} gọi, không còn trong hàng chờ.",
+        "en": "Number {number} has just been called by counter {holder}; it is no longer waiting.",
+    },
+    "idempotency_key_reused": {
+        "vi": "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+        "en": "This Idempotency-Key was already used for a different request.",
+    },
+    "problem_idempotency_key": {"vi": "phải gồm 1–100 ký tự ASCII in được, không có dấu cách",
+                                "en": "must be 1–100 printable ASCII characters without spaces"},
+    "already_rated": {
+        "vi": "Số {number} đã được đánh giá. Cảm ơn bạn!",
+        "en": "Number {number} has already been rated. Thank you!",
+    },
+    "rating_closed": {
+        "vi": "Không còn nhận đánh giá cho số {number} tại quầy {counter}: chỉ đánh giá được số vừa phục vụ xong, "
+              "trong vài phút sau khi kết thúc.",
+        "en": "Number {number} can no longer be rated at counter {counter}: only the number just served can be "
+              "rated, within a few minutes of the finish.",
+    },
+    "not_rated": {
+        "vi": "Phiếu “{ticket}” chưa được đánh giá.",
+        "en": "Ticket “{ticket}” has not been rated.",
+    },
+    "problem_reasons_when_unsatisfied": {"vi": "chỉ gửi lý do khi chọn “Không hài lòng”",
+                                         "en": "reasons go only with “unsatisfied”"},
+    "problem_unknown_reason": {"vi": "không có lý do “{reason}” (có: {known})",
+                               "en": "there is no reason “{reason}” (known: {known})"},
+    "problem_literal_error": {"vi": "phải là một trong: {expected}", "en": "must be one of: {expected}"},
+    "problem_list_type": {"vi": "phải là một danh sách […]", "en": "must be a list […]"},
+    "problem_too_long": {"vi": "quá nhiều phần tử", "en": "has too many items"},
     # web pages: "page_" shared by every page, then one prefix per page (home_, kiosk_, display_, console_);
     # a page's JavaScript gets the entries of its prefixes through messages_for()
     "page_disconnected": {"vi": "Mất kết nối", "en": "Disconnected"},
@@ -318,6 +360,150 @@ MESSAGES: dict[str, dict[str, str]] = {
     "console_waiting_list": {"vi": "Danh sách chờ", "en": "Waiting list"},
     "console_nobody_waiting": {"vi": "Không có ai đang chờ.", "en": "Nobody is waiting."},
     "console_priority": {"vi": "Ưu tiên", "en": "Priority"},
+    "console_disconnected": {
+        "vi": "Mất kết nối với máy chủ — đang kết nối lại…",
+        "en": "Disconnected from the server — reconnecting…",
+    },
+    "console_network_error": {
+        "vi": "Mất kết nối với máy chủ: thao tác chưa được gửi đi. Hãy kiểm tra mạng rồi bấm lại.",
+        "en": "No connection to the server: the action was not sent. Check the network and press again.",
+    },
+    "console_no_answer": {
+        "vi": "Máy chủ không trả lời kịp: chưa rõ thao tác đã thực hiện chưa. Hãy xem số trên màn hình "
+              "khi kết nối trở lại rồi mới bấm lại.",
+        "en": "The server did not answer in time: the action may or may not have been done. Check the number "
+              "on screen once the connection is back before pressing again.",
+    },
+    "console_transfer": {"vi": "Chuyển", "en": "Transfer"},
+    "console_call_number": {"vi": "Gọi số…", "en": "Call a number…"},
+    "console_call": {"vi": "Gọi", "en": "Call"},
+    "console_call_this": {"vi": "Gọi số {number}", "en": "Call number {number}"},
+    "console_cancel": {"vi": "Hủy", "en": "Cancel"},
+    "console_transfer_title": {"vi": "Chuyển số đang phục vụ", "en": "Transfer the current ticket"},
+    "console_transfer_to_service": {"vi": "Sang dịch vụ", "en": "To a service"},
+    "console_transfer_to_counter": {"vi": "Sang quầy", "en": "To a counter"},
+    "console_transferred": {"vi": "Đã chuyển số {number} sang {to}.", "en": "Number {number} was transferred to {to}."},
+    "console_to_counter": {"vi": "quầy {counter}", "en": "counter {counter}"},
+    "console_transferred_from": {"vi": "Chuyển từ dịch vụ {service}", "en": "Transferred from {service}"},
+    "console_sent_here": {"vi": "chuyển đến quầy này", "en": "sent to this counter"},
+    "console_call_number_title": {"vi": "Gọi một số cụ thể", "en": "Call a given number"},
+    "console_pause_title": {"vi": "Tạm dừng quầy — lý do", "en": "Pause the counter — reason"},
+    "console_pause_other": {"vi": "Lý do khác (không bắt buộc)", "en": "Another reason (optional)"},
+    "console_reason_break": {"vi": "Nghỉ giải lao", "en": "Break"},
+    "console_reason_meeting": {"vi": "Họp", "en": "Meeting"},
+    "console_reason_other_work": {"vi": "Làm việc khác", "en": "Other work"},
+    "console_waited": {"vi": "Đã chờ", "en": "Waited"},
+    "console_service_time": {"vi": "Thời gian phục vụ", "en": "Service time"},
+    "console_waiting_for": {"vi": "chờ {time}", "en": "waiting {time}"},
+    "console_today": {"vi": "Hôm nay của bạn", "en": "Your day"},
+    "console_served": {"vi": "Đã phục vụ", "en": "Served"},
+    "console_avg_service": {"vi": "TB mỗi lượt", "en": "Avg. service"},
+    "console_no_shows": {"vi": "Vắng mặt", "en": "No-shows"},
+    "console_ratings": {"vi": "Đánh giá", "en": "Ratings"},
+    "console_rating_very_satisfied": {"vi": "Rất hài lòng", "en": "Very satisfied"},
+    "console_rating_satisfied": {"vi": "Hài lòng", "en": "Satisfied"},
+    "console_rating_unsatisfied": {"vi": "Không hài lòng", "en": "Not satisfied"},
+    # the keypad client in a terminal (queuekiosk keypad)
+    "keypad_title": {"vi": "queuekiosk · bàn phím quầy {counter}", "en": "queuekiosk · keypad of counter {counter}"},
+    "keypad_connected": {"vi": "đã kết nối", "en": "connected"},
+    "keypad_disconnected": {"vi": "MẤT KẾT NỐI — đang kết nối lại", "en": "DISCONNECTED — reconnecting"},
+    "keypad_current": {"vi": "Số hiện tại", "en": "Current number"},
+    "keypad_waiting": {"vi": "Đang chờ", "en": "Waiting"},
+    "keypad_typed": {"vi": "Số đã nhập", "en": "Typed number"},
+    "keypad_paused": {"vi": "QUẦY TẠM DỪNG", "en": "COUNTER PAUSED"},
+    "keypad_status_called": {"vi": "đang gọi", "en": "called"},
+    "keypad_status_serving": {"vi": "đang phục vụ", "en": "being served"},
+    "keypad_sending": {"vi": "Đang gửi: {action}…", "en": "Sending: {action}…"},
+    "keypad_resending": {
+        "vi": "Mất kết nối — đang gửi lại: {action}… (chỉ thực hiện một lần)",
+        "en": "Connection lost — sending again: {action}… (done once only)",
+    },
+    "keypad_gave_up": {
+        "vi": "Không gửi được “{action}”: máy chủ không trả lời. Hãy kiểm tra mạng rồi bấm lại.",
+        "en": "Could not send “{action}”: the server does not answer. Check the network and press again.",
+    },
+    "keypad_refused": {"vi": "Máy chủ từ chối (mã {status}).", "en": "The server refused (status {status})."},
+    "keypad_bad_token": {
+        "vi": "Máy chủ không nhận mã truy cập này (sai mã hoặc đã thu hồi). Hãy tạo mã mới: "
+              "queuekiosk token create --role counter --counter N",
+        "en": "The server refused this token (wrong or revoked). Make a new one: "
+              "queuekiosk token create --role counter --counter N",
+    },
+    "keypad_transfer_needs_counter": {
+        "vi": "Nhập số quầy cần chuyển đến trước, rồi bấm phím chuyển.",
+        "en": "Type the counter to transfer to first, then press the transfer key.",
+    },
+    "keypad_nobody_waiting": {"vi": "Không có ai đang chờ.", "en": "Nobody is waiting."},
+    "keypad_done_next": {"vi": "Đã gọi số {number}", "en": "Called number {number}"},
+    "keypad_done_recall": {"vi": "Đã gọi lại số {number}", "en": "Called number {number} again"},
+    "keypad_done_start": {"vi": "Bắt đầu phục vụ số {number}", "en": "Started serving number {number}"},
+    "keypad_done_finish": {"vi": "Đã kết thúc số {number}", "en": "Finished number {number}"},
+    "keypad_done_no_show": {"vi": "Số {number}: vắng mặt", "en": "Number {number}: no-show"},
+    "keypad_done_transfer": {"vi": "Đã chuyển số {number}", "en": "Transferred number {number}"},
+    "keypad_done_pause": {"vi": "Quầy đã tạm dừng", "en": "Counter paused"},
+    "keypad_done_resume": {"vi": "Quầy đã mở lại", "en": "Counter open again"},
+    "keypad_action_next": {"vi": "gọi tiếp (hoặc số đã nhập)", "en": "call next (or the typed number)"},
+    "keypad_action_recall": {"vi": "gọi lại", "en": "recall"},
+    "keypad_action_start": {"vi": "bắt đầu", "en": "start"},
+    "keypad_action_finish": {"vi": "kết thúc", "en": "finish"},
+    "keypad_action_no_show": {"vi": "vắng mặt", "en": "no-show"},
+    "keypad_action_pause": {"vi": "tạm dừng/tiếp tục", "en": "pause/resume"},
+    "keypad_action_resume": {"vi": "tiếp tục", "en": "resume"},
+    "keypad_action_transfer": {"vi": "chuyển sang quầy (số đã nhập)", "en": "transfer to the typed counter"},
+    "keypad_action_erase": {"vi": "xóa một số", "en": "erase a digit"},
+    "keypad_action_clear": {"vi": "xóa số đã nhập", "en": "clear the typed number"},
+    "keypad_action_none": {"vi": "không làm gì", "en": "nothing"},
+    "keypad_help": {"vi": "Các phím số: nhập số · Ctrl+C: thoát", "en": "Digit keys: type a number · Ctrl+C: quit"},
+    # the citizen rating tablet at a counter (/rating/<counter>)
+    "rating_title": {"vi": "Đánh giá sự phục vụ", "en": "Rate our service"},
+    "rating_idle": {
+        "vi": "Sau khi được phục vụ, xin mời bạn đánh giá trên màn hình này.",
+        "en": "After you are served, please rate our service on this screen.",
+    },
+    "rating_idle_thanks": {
+        "vi": "Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn.",
+        "en": "Your opinion helps us serve you better.",
+    },
+    "rating_number": {"vi": "Số {number}", "en": "Number {number}"},
+    "rating_question": {
+        "vi": "Bạn có hài lòng với sự phục vụ của cán bộ?",
+        "en": "Are you satisfied with the service you received?",
+    },
+    "rating_very_satisfied": {"vi": "Rất hài lòng", "en": "Very satisfied"},
+    "rating_satisfied": {"vi": "Hài lòng", "en": "Satisfied"},
+    "rating_unsatisfied": {"vi": "Không hài lòng", "en": "Not satisfied"},
+    "rating_reasons_question": {
+        "vi": "Xin cho biết điều chưa hài lòng (không bắt buộc, chọn được nhiều):",
+        "en": "What was not right? (optional, choose any)",
+    },
+    "rating_send": {"vi": "Gửi đánh giá", "en": "Send"},
+    "rating_thanks": {"vi": "Cảm ơn bạn đã đánh giá!", "en": "Thank you for your rating!"},
+    "rating_thanks_sorry": {
+        "vi": "Chúng tôi rất tiếc và sẽ cố gắng phục vụ tốt hơn.",
+        "en": "We are sorry, and we will do better.",
+    },
+    "rating_closed": {
+        "vi": "Đã hết thời gian đánh giá cho số này.",
+        "en": "The time to rate this number is over.",
+    },
+    "rating_send_failed": {
+        "vi": "Chưa gửi được đánh giá (mất kết nối). Xin chạm lại.",
+        "en": "Your rating was not sent (no connection). Please tap again.",
+    },
+    "rating_setup_title": {"vi": "Máy tính bảng chưa được ghép với quầy", "en": "This tablet is not paired with a counter"},
+    "rating_setup_text": {
+        "vi": "Cán bộ kỹ thuật: tạo mã bằng lệnh “queuekiosk token create --role rating --counter {counter}” "
+              "rồi dán mã vào đây (hoặc mở /rating/{counter}#token=MÃ).",
+        "en": "Installer: make a token with “queuekiosk token create --role rating --counter {counter}” and "
+              "paste it here (or open /rating/{counter}#token=TOKEN).",
+    },
+    "rating_setup_token": {"vi": "Mã truy cập", "en": "Access token"},
+    "rating_setup_save": {"vi": "Ghép máy", "en": "Pair"},
+    "rating_setup_refused": {
+        "vi": "Máy chủ không nhận mã này (sai mã, mã đã thu hồi, hoặc mã của quầy khác).",
+        "en": "The server refused this token (wrong, revoked, or for another counter).",
+    },
+    "rating_disconnected": {"vi": "Mất kết nối", "en": "Disconnected"},
     # the error page a browser gets for an unknown address or a wrong method outside /api
     "page_not_allowed": {"vi": "Không thực hiện được yêu cầu", "en": "This request cannot be done"},
     # the tracking page a citizen's phone opens from the QR code of the ticket (/t/<ticket id>)

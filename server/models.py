@@ -212,3 +212,48 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256; the token is shown once
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+RATING_LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
+
+
+class Rating(Base):
+    """A citizen's rating of one served ticket, from the rating tablet of the counter that finished it.
+
+    ``user_id`` is the clerk who finished the ticket (from its "finished" event), ``token_id``
+    the rating tablet that sent it. One rating per ticket: the database refuses a second.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        Index("ix_ratings_site_day", "site_id", "business_day"),
+        Index("ix_ratings_user_day", "user_id", "business_day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    level: Mapped[str] = mapped_column(String(16))  # very_satisfied | satisfied | unsatisfied
+    reasons: Mapped[list] = mapped_column(JSON)  # codes of config.yaml rating.reasons (unsatisfied only)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    business_day: Mapped[dt.date] = mapped_column(Date)
+
+
+class IdempotencyKey(Base):
+    """The answer to a counter action sent with an ``Idempotency-Key`` header, kept for a day.
+
+    Written in the same transaction as the action, so a repeated request (a keypad that lost
+    the answer and sends again) gets this answer back instead of acting a second time.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # "token:<id>" or "user:<id>"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,7 +1,8 @@
 """Socket.IO: subscriptions with a state snapshot, and events pushed after each commit.
 
 Rooms: ``<site>:display:<id>``, ``<site>:kiosk:<id>``, ``<site>:counter:<n>``,
-``<site>:ticket:<public id>``, ``<site>:dashboard``. Nothing here runs inside a database transaction: ``publish`` is only
+``<site>:ticket:<public id>``, ``<site>:dashboard``, ``<site>:rating:<n>`` (a counter's rating tablet:
+``rating.ask`` after each finish, from server/api/ratings.py). Nothing here runs inside a database transaction: ``publish`` is only
 ever called with the outcome of a committed action.
 """
 
@@ -23,7 +24,7 @@ from ..sounds.announce import announcement_text
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
 
-ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard")
+ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
 
 # the principal of each connected client, resolved once at connect
 _principals: dict[str, Principal | None] = {}
@@ -124,6 +125,10 @@ def snapshot(session_, site, kind: str, key) -> dict:
                 "queue": q.counter_queue(session_, site, key)}
     if kind == "ticket":
         return {**base, "ticket": q.ticket_status(session_, site, key)}
+    if kind == "rating":  # a counter's rating tablet: what to ask about now, number and service only
+        counter = next(c for c in counters if c["number"] == key)
+        return {**base, "counter": {"number": key, "name": counter["name"]},
+                "ask": q.rating_prompt(session_, site, key)}
     if kind == "kiosk":
         printer = site.config.kiosk(key).printer
         status = printing.status_view(site, printer, printing.current_status(_state(), printer)) if printer else None
@@ -172,17 +177,18 @@ def on_subscribe(data):
     if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ROOM_KINDS:
         return {"error": {"code": "invalid_field", "message": translate(
             "invalid_field", "vi", field="subscribe",
-            problem='cần một trong {"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}')}}
+            problem='cần một trong {"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, '
+                    '{"rating": n}')}}
     kind, key = next(iter(data.items()))
     try:
         if kind == "display" and site.config.display(str(key)) is None:
             raise q.QueueError("not_found", 404, path=f"display {key}")
         if kind == "kiosk" and site.config.kiosk(str(key)) is None:
             raise q.QueueError("unknown_kiosk", 404, kiosk=key)
-        if kind == "counter":
+        if kind in ("counter", "rating"):
             if not isinstance(key, int) or key not in site.counter_ids:
                 raise q.QueueError("unknown_counter", 404, counter=key)
-        may_watch(_principals.get(request.sid), kind, key if kind == "counter" else None)
+        may_watch(_principals.get(request.sid), kind, key if kind in ("counter", "rating") else None)
         with state.Session() as db:
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:

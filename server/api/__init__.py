@@ -11,6 +11,7 @@ from .. import engine as q
 from ..auth import Principal, principal_for_token, principal_for_user
 from ..i18n import MESSAGES, pick_language, translate
 from ..realtime import publish
+from .csrf import require_csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -53,7 +54,10 @@ def current_principal() -> Principal | None:
                 raise q.QueueError("bad_token", 401)
             return principal_for_token(db, token.strip())
         if "user_id" in session:
-            return principal_for_user(db, session["user_id"], session.get("counter"))
+            principal = principal_for_user(db, session["user_id"], session.get("counter"))
+            if principal is not None:
+                require_csrf()  # the session cookie alone never changes anything (server/api/csrf.py)
+            return principal
     return None
 
 
@@ -65,4 +69,4 @@ def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
     return outcome
 
 
-from . import counters, session_routes, tickets  # noqa: E402,F401  (routes register on bp)
+from . import counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)

@@ -1,13 +1,20 @@
-"""Counter actions: next, recall, start, finish, no-show, transfer, pause, resume."""
+"""Counter actions: next, recall, start, finish, no-show, transfer, pause, resume; the clerk's day.
+
+Every action may carry an ``Idempotency-Key`` header (server/api/idempotency.py): the keypad
+client sends one per key press, so an action repeated after a lost answer is done once.
+"""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import engine as q
 from ..auth import may_act_on_counter, may_watch
-from . import _problem, bp, current_principal, parse_body, run, state
+from ..i18n import pick_language, translate
+from . import _problem, bp, current_principal, parse_body, state
+from .idempotency import run_once
+from .ratings import ask_for_rating
 
 
 class NoBody(BaseModel):
@@ -30,12 +37,24 @@ class PauseRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=200)
 
 
-def _counter_action(counter: int, action, **kwargs) -> q.Outcome:
+def _ticket_answer(_conn, _site, outcome: q.Outcome):
+    return (204, None) if outcome.ticket is None else (200, outcome.ticket)
+
+
+def _counter_answer(counter: int):
+    def answer(conn, site, _outcome):
+        return 200, next(c for c in q.counter_states(conn, site) if c["number"] == counter)
+    return answer
+
+
+def _counter_action(counter: int, action, respond=_ticket_answer, **kwargs):
     principal = current_principal()
     may_act_on_counter(principal, counter)
-    if counter not in state().site.counter_ids:
+    site = state().site
+    if counter not in site.counter_ids:
         raise q.QueueError("unknown_counter", 404, counter=counter)
-    return run(action, counter, actor=principal.actor, **kwargs)
+    return run_once(principal, action, respond, counter, actor=principal.actor,
+                    after=lambda outcome: ask_for_rating(site, outcome), **kwargs)
 
 
 def _counter_state(counter: int) -> dict:
@@ -47,16 +66,31 @@ def _counter_state(counter: int) -> dict:
 @bp.post("/counters/<int:counter>/next")
 def counter_next(counter: int):
     body = parse_body(NextRequest)
-    outcome = _counter_action(counter, q.call_next, number=body.number)
-    if outcome.ticket is None:
-        return "", 204
-    return jsonify(outcome.ticket)
+    try:
+        return _counter_action(counter, q.call_next, number=body.number)
+    except q.QueueError as error:
+        if error.code == "ticket_not_waiting" and body.number is not None:
+            return _taken_refusal(error, counter, body.number)
+        raise
+
+
+def _taken_refusal(error: q.QueueError, counter: int, number: int):
+    """A number another counter has just called: say which (the code stays ticket_not_waiting)."""
+    app_state = state()
+    with app_state.Session() as db:
+        holder = q.holder_of_number(db, app_state.site, number)
+    if holder is None or holder == counter:
+        raise error
+    language = pick_language(request.headers.get("Accept-Language"))
+    return jsonify({"error": {"code": error.code, "message": translate("ticket_taken", language, number=number,
+                                                                         holder=holder),
+                              "counter": holder}}), error.status
 
 
 def _ticket_action(engine_action):
     def view(counter: int):
         parse_body(NoBody)  # no body expected; a malformed one is still refused
-        return jsonify(_counter_action(counter, engine_action).ticket)
+        return _counter_action(counter, engine_action)
     return view
 
 
@@ -71,21 +105,19 @@ def counter_transfer(counter: int):
     if (body.service is None) == (body.counter is None):
         raise q.QueueError("invalid_field", 422, field="service",
                            problem=_problem("counter_or_service"))
-    return jsonify(_counter_action(counter, q.transfer, service=body.service, to_counter=body.counter).ticket)
+    return _counter_action(counter, q.transfer, service=body.service, to_counter=body.counter)
 
 
 @bp.post("/counters/<int:counter>/pause")
 def counter_pause(counter: int):
     body = parse_body(PauseRequest)
-    _counter_action(counter, q.pause, reason=body.reason)
-    return jsonify(_counter_state(counter))
+    return _counter_action(counter, q.pause, _counter_answer(counter), reason=body.reason)
 
 
 @bp.post("/counters/<int:counter>/resume")
 def counter_resume(counter: int):
     parse_body(NoBody)
-    _counter_action(counter, q.resume)
-    return jsonify(_counter_state(counter))
+    return _counter_action(counter, q.resume, _counter_answer(counter))
 
 
 @bp.get("/counters/<int:counter>")
@@ -98,3 +130,22 @@ def counter_detail(counter: int):
     with app_state.Session() as db:
         queue = q.counter_queue(db, app_state.site, counter)
     return jsonify({**_counter_state(counter), "queue": queue})
+
+
+@bp.get("/me/today")
+def my_day():
+    """The caller's own figures for today: a clerk's (or admin's) by login, a counter device's by its counter."""
+    principal = current_principal()
+    if principal is None:
+        raise q.QueueError("unauthorized", 401)
+    app_state = state()
+    with app_state.Session() as db:
+        if principal.user_id is not None:
+            figures = q.figures_today(db, app_state.site, user_id=principal.user_id)
+            who = {"user": principal.name, "counter": principal.counter}
+        elif principal.role == "counter":
+            figures = q.figures_today(db, app_state.site, counter=principal.counter)
+            who = {"user": None, "counter": principal.counter}
+        else:
+            raise q.QueueError("forbidden_role", 403, role=principal.role)
+    return jsonify({**who, **figures})

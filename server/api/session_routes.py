@@ -1,13 +1,21 @@
-"""Logging in and out: a clerk's session is bound to one counter."""
+"""Logging in and out: a clerk's session is bound to one counter.
+
+The login takes JSON only (``Content-Type: application/json``): a form on another site cannot
+send that without the browser asking the server first, which it refuses, so no other page can
+log a browser in. The login answer carries ``csrf_token``, the header value (``X-CSRFToken``)
+that every state-changing call of the new session needs (server/api/csrf.py).
+"""
 
 from __future__ import annotations
 
-from flask import jsonify, session
+from flask import jsonify, request, session
+from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import engine as q
 from ..auth import principal_for_login
 from . import _problem, bp, current_principal, parse_body, state
+from .csrf import fresh_token, require_csrf
 
 
 class LoginRequest(BaseModel):
@@ -19,6 +27,8 @@ class LoginRequest(BaseModel):
 
 @bp.post("/auth/login")
 def login():
+    if not request.is_json:
+        raise q.QueueError("json_required", 415)
     body = parse_body(LoginRequest)
     app_state = state()
     with app_state.Session() as db:
@@ -31,14 +41,16 @@ def login():
             raise q.QueueError("invalid_field", 422, field="counter", problem=_problem("clerk_needs_counter"))
         if user.counter_number is not None and counter != user.counter_number:
             raise q.QueueError("forbidden_counter", 403, own=user.counter_number, counter=counter)
-    session.clear()
+    session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["counter"] = counter
-    return jsonify({"user": user.username, "role": user.role, "counter": counter})
+    return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
 
 
 @bp.post("/auth/logout")
 def logout():
+    if "user_id" in session:
+        require_csrf()
     session.clear()
     return "", 204
 
@@ -48,4 +60,7 @@ def me():
     principal = current_principal()
     if principal is None:
         raise q.QueueError("unauthorized", 401)
-    return jsonify({"name": principal.name, "role": principal.role, "counter": principal.counter})
+    answer = {"name": principal.name, "role": principal.role, "counter": principal.counter}
+    if principal.user_id is not None:  # a session: the header value its calls need
+        answer["csrf_token"] = generate_csrf()
+    return jsonify(answer)

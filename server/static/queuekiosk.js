@@ -55,6 +55,13 @@
     return node;
   };
 
+  // the session's CSRF token (Flask-WTF): from <meta name="csrf-token">, or set after a login;
+  // sent as X-CSRFToken with every call that changes something (server/api/csrf.py)
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  let csrfToken = csrfMeta ? csrfMeta.content : null;
+
+  QK.setCsrfToken = function (token) { csrfToken = token || null; };
+
   /**
    * Call the REST API. Resolves {ok, status, data} for any HTTP answer (data is the parsed JSON,
    * or null); rejects only when the server could not be reached (network down, timeout).
@@ -69,6 +76,7 @@
       headers: {"Accept": "application/json", "Accept-Language": lang || "vi"},
       signal: controller.signal,
     };
+    if (csrfToken && method !== "GET" && method !== "HEAD") options.headers["X-CSRFToken"] = csrfToken;
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);

@@ -298,8 +298,11 @@ def test_clerk_logs_in_and_acts_only_on_their_counter(server, tokens, clerk):
     assert_error(http.get("/api/v1/auth/me"), 401, "unauthorized")
     login = http.post("/api/v1/auth/login", json={"username": clerk[0], "password": clerk[1]})
     assert login.status_code == 200, login.text
-    assert login.json() == {"user": clerk[0], "role": "clerk", "counter": 2}
+    answer = login.json()
+    assert answer.pop("csrf_token"), "the login gives the new session's CSRF token"
+    assert answer == {"user": clerk[0], "role": "clerk", "counter": 2}
     assert any(c.name for c in http.cookies), "the login sets a session cookie"
+    http.headers["X-CSRFToken"] = login.json()["csrf_token"]  # what the console page sends
     assert http.get("/api/v1/auth/me").json()["counter"] == 2
 
     t = issue(http, "CT")
@@ -323,6 +326,7 @@ def test_clerk_without_a_counter_chooses_one_at_login(server):
     login = http.post("/api/v1/auth/login", json={"username": FLOATER[0], "password": FLOATER[1], "counter": 4})
     assert login.status_code == 200, login.text
     assert login.json()["counter"] == 4
+    http.headers["X-CSRFToken"] = login.json()["csrf_token"]
     t = issue(http, "DC")
     assert ok(act(http, 4, "next"))["id"] == t["id"]
     assert_error(act(http, 1, "next"), 403, "forbidden_counter")
@@ -337,6 +341,7 @@ def test_clerk_who_chose_no_counter_is_told_so(server):
     if login.status_code != 200:  # refusing the login until a counter is chosen is fine
         assert_error(login, 422, "invalid_field", "counter")
         return
+    http.headers["X-CSRFToken"] = login.json()["csrf_token"]
     error = assert_error(act(http, 1, "next"), 403, "forbidden_counter")
     assert "None" not in error["message"], error["message"]
 

@@ -1,0 +1,484 @@
+/* The clerk console (docs/counter.md).
+ *
+ * Log in through the API, then act on the counter with big buttons or one-key shortcuts.
+ * The answer of each action is drawn at once (the new number is on screen as soon as the
+ * HTTP answer is in, not after the Socket.IO event). The Socket.IO connection is opened after
+ * login (the server reads the session at connect); on every (re)connect it subscribes to the
+ * counter and draws the `state` snapshot, and any later event in the counter's room asks for
+ * a fresh snapshot: the waiting list follows the kiosks without polling. Refusals are shown in
+ * the API's own (Vietnamese) words. Every state-changing call carries the session's CSRF token.
+ */
+(function () {
+  "use strict";
+
+  const page = QK.page();
+  const $ = function (id) { return document.getElementById(id); };
+  const loginForm = $("login");
+  const work = $("work");
+  const notice = $("notice");
+  const actionButtons = Array.from(document.querySelectorAll(".actions button[data-action]"));
+  const timeFormat = new Intl.DateTimeFormat("vi-VN", {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: page.timezone});
+
+  let me = null;           // {user, counter}
+  let counter = null;      // the counter's state: {number, name, state, ticket, ...}
+  let queue = [];          // its waiting list, oldest first
+  let socket = null;
+  let busy = false;        // an action is on its way: one at a time, and snapshots wait
+  let refreshTimer = null;
+  let openDialog = null;
+
+  // --- small helpers -------------------------------------------------------------------------
+
+  function showNotice(kind, fill) {
+    notice.className = "message " + kind;
+    fill(notice);
+    notice.hidden = false;
+  }
+
+  function hideNotice() { notice.hidden = true; }
+
+  function serviceNames(code) {
+    return page.services[code] || {vi: code};
+  }
+
+  function since(iso) {  // seconds from an ISO time to now, by the server's clock
+    return iso ? Math.max(0, (QK.now().getTime() - Date.parse(iso)) / 1000) : null;
+  }
+
+  function duration(seconds) {  // 75 -> "1:15", 3700 -> "1:01:40"
+    if (seconds === null || seconds === undefined) return "–";
+    seconds = Math.floor(seconds);
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = String(seconds % 60).padStart(2, "0");
+    return h ? h + ":" + String(m).padStart(2, "0") + ":" + s : m + ":" + s;
+  }
+
+  // --- drawing -------------------------------------------------------------------------------
+
+  function drawCurrent() {
+    const ticket = counter && counter.ticket;
+    const number = $("current-number");
+    const details = $("current-details");
+    details.replaceChildren();
+    if (!ticket) {
+      number.className = "number none";
+      QK.setBi(number, "console_no_ticket");
+      delete number.dataset.ticket;
+    } else {
+      number.className = "number";
+      number.textContent = ticket.display;
+      number.dataset.ticket = ticket.id;
+      const names = serviceNames(ticket.service);
+      details.appendChild(QK.setPair(QK.el("div", "service"), names.vi, names.en));
+      details.appendChild(QK.setBi(QK.el("div", "status " + ticket.status),
+        ticket.status === "serving" ? "console_status_serving" : "console_status_called"));
+      if (ticket.priority) {
+        const priority = page.priorities[ticket.priority] || {vi: ticket.priority};
+        details.appendChild(QK.setPair(QK.el("div", "prio"), QK.msg("console_priority") + ": " + priority.vi, priority.en));
+      }
+      if (ticket.origin_service && ticket.origin_service !== ticket.service) {
+        details.appendChild(QK.setBi(QK.el("div", "moved"), "console_transferred_from",
+          {service: serviceNames(ticket.origin_service).vi}));
+      }
+    }
+    $("current-timers").hidden = !ticket;
+    drawTimers();
+    const isPaused = counter && counter.state === "paused";
+    const state = $("who-state");
+    state.className = "state" + (isPaused ? " paused" : "");
+    if (isPaused && counter.pause_reason) {
+      QK.setPair(state, QK.msg("console_state_paused") + ": " + counter.pause_reason, QK.msg("console_state_paused", null, "en"));
+    } else {
+      QK.setBi(state, isPaused ? "console_state_paused" : "console_state_open");
+    }
+    const pause = $("pause-button");
+    pause.dataset.action = isPaused ? "resume" : "pause";
+    QK.setBi(pause.querySelector(".label"), isPaused ? "console_resume" : "console_pause");
+    document.body.classList.toggle("paused", !!isPaused);
+    drawButtons();
+  }
+
+  function drawTimers() {
+    const ticket = counter && counter.ticket;
+    if (!ticket) return;
+    // the wait ended at the first call; the service runs from "start" (or, without it, the latest call)
+    const waited = ticket.called_at && ticket.issued_at ? (Date.parse(ticket.called_at) - Date.parse(ticket.issued_at)) / 1000 : since(ticket.issued_at);
+    $("waited").textContent = duration(waited);
+    $("service-timer").textContent = duration(since(ticket.started_at || ticket.last_called_at || ticket.called_at));
+  }
+
+  function allowed(action) {
+    const ticket = counter && counter.ticket;
+    const called = !!ticket && ticket.status === "called";
+    return {
+      next: true,
+      recall: called,
+      start: called,
+      finish: !!ticket,
+      "no-show": called,
+      transfer: !!ticket,
+      "call-number": true,
+      pause: !ticket,
+      resume: true,
+    }[action];
+  }
+
+  function drawButtons() {
+    actionButtons.forEach(function (button) {
+      button.disabled = busy || !allowed(button.dataset.action);
+    });
+    document.querySelectorAll("#queue-list button").forEach(function (button) { button.disabled = busy; });
+  }
+
+  function drawQueue() {
+    const items = queue.map(function (ticket) {
+      const item = QK.el("li");
+      item.dataset.number = ticket.number;
+      item.appendChild(QK.el("span", "number", ticket.display));
+      const meta = QK.el("span", "meta");
+      meta.appendChild(QK.el("span", "service", serviceNames(ticket.service).vi));
+      if (ticket.priority) {
+        const priority = page.priorities[ticket.priority] || {vi: ticket.priority};
+        meta.appendChild(QK.el("span", "prio", " · " + priority.vi));
+      }
+      if (ticket.target_counter) meta.appendChild(QK.el("span", "moved", " · " + QK.msg("console_sent_here")));
+      if (ticket.issued_at) {
+        meta.appendChild(QK.el("span", "time", " · " + timeFormat.format(new Date(ticket.issued_at))));
+        meta.appendChild(QK.el("span", "waiting", " · " + QK.msg("console_waiting_for", {time: duration(since(ticket.issued_at))})));
+      }
+      item.appendChild(meta);
+      const call = QK.el("button", "call", QK.msg("console_call"));
+      call.type = "button";
+      call.title = QK.msg("console_call_this", {number: ticket.display});
+      call.disabled = busy;
+      call.addEventListener("click", function () { act("next", {number: ticket.number}); });
+      item.appendChild(call);
+      return item;
+    });
+    $("queue-list").replaceChildren.apply($("queue-list"), items);
+    $("queue-empty").hidden = queue.length > 0;
+    $("queue-count").textContent = queue.length ? "(" + queue.length + ")" : "";
+  }
+
+  function drawFigures(figures) {
+    $("fig-served").textContent = String(figures.served);
+    $("fig-avg").textContent = figures.average_service_seconds === null ? "–" : duration(figures.average_service_seconds);
+    $("fig-no-shows").textContent = String(figures.no_shows);
+    const r = figures.ratings;
+    const node = $("fig-ratings");
+    node.replaceChildren();
+    if (!r.count) {
+      node.textContent = "–";
+      return;
+    }
+    [["very_satisfied", "vs"], ["satisfied", "s"], ["unsatisfied", "u"]].forEach(function (pair) {
+      const part = QK.el("span", "level " + pair[1]);
+      part.title = QK.msg("console_rating_" + pair[0]);
+      part.dataset.level = pair[0];
+      part.appendChild(QK.el("span", "face", ""));
+      part.appendChild(QK.el("span", "n", String(r[pair[0]])));
+      node.appendChild(part);
+    });
+  }
+
+  function loadFigures() {
+    if (!me) return;
+    QK.api("GET", "/api/v1/me/today").then(function (answer) {
+      if (answer.ok) drawFigures(answer.data);
+    }, function () { /* the connection mark says it */ });
+  }
+
+  setInterval(function () {
+    if (!me) return;
+    drawTimers();
+    document.querySelectorAll("#queue-list li").forEach(function (item, index) {
+      const ticket = queue[index];
+      const node = item.querySelector(".waiting");
+      if (ticket && node) node.textContent = " · " + QK.msg("console_waiting_for", {time: duration(since(ticket.issued_at))});
+    });
+  }, 1000);
+
+  // --- live link -----------------------------------------------------------------------------
+
+  function subscribe() {
+    if (!socket || !me) return;
+    socket.emit("subscribe", {counter: me.counter}, function (answer) {
+      if (answer && answer.error) {
+        if (answer.error.code === "unauthorized" || answer.error.code === "bad_token") {
+          showLogin(answer.error.message);
+        } else {
+          showNotice("error", function (node) { QK.setPair(node, answer.error.message); });
+        }
+      }
+    });
+  }
+
+  function scheduleRefresh() {  // any event may change the counter or its queue: ask for a fresh snapshot
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(subscribe, page.refresh_ms);
+  }
+
+  function onState(snapshot) {
+    if (snapshot.kind !== "counter" || !me || snapshot.counter.number !== me.counter) return;
+    if (snapshot.server_time) QK.setServerTime(snapshot.server_time);
+    if (busy) {  // taken before the action's answer: it may be older than what the answer shows
+      scheduleRefresh();
+      return;
+    }
+    counter = snapshot.counter;
+    queue = snapshot.queue || [];
+    drawCurrent();
+    drawQueue();
+    QK.setLive("live");
+  }
+
+  function connect() {
+    disconnect();
+    socket = io({forceNew: true, reconnectionDelayMax: 5000});
+    QK.watchConnection(socket, $("offline"));
+    socket.on("connect", function () {
+      subscribe();
+      loadFigures();
+    });
+    socket.on("state", onState);
+    socket.on("rating.received", loadFigures);
+    socket.onAny(function (name) { if (name !== "state") scheduleRefresh(); });
+  }
+
+  function disconnect() {
+    clearTimeout(refreshTimer);
+    if (socket) {
+      socket.off();
+      socket.disconnect();
+      socket = null;
+    }
+    $("offline").hidden = true;
+    delete document.body.dataset.live;
+  }
+
+  // --- actions -------------------------------------------------------------------------------
+
+  function act(action, body) {
+    if (busy || !me) return;
+    busy = true;
+    drawButtons();
+    hideNotice();
+    const started = performance.now();
+    QK.api("POST", "/api/v1/counters/" + me.counter + "/" + action, body || {}).then(function (answer) {
+      if (answer.status === 204) {
+        counter = Object.assign({}, counter, {ticket: null, state: "open"});
+        showNotice("info", function (node) { QK.setBi(node, "console_nobody_waiting"); });
+      } else if (answer.ok) {
+        if (action === "pause" || action === "resume") counter = answer.data;
+        else if (action === "finish" || action === "no-show" || action === "transfer") counter = Object.assign({}, counter, {ticket: null});
+        else counter = Object.assign({}, counter, {ticket: answer.data, state: "open"});
+        if (action === "transfer") {
+          showNotice("info", function (node) {
+            QK.setBi(node, "console_transferred", {number: answer.data.display,
+              to: answer.data.target_counter ? QK.msg("console_to_counter", {counter: answer.data.target_counter})
+                                             : serviceNames(answer.data.service).vi});
+          });
+        }
+        if (answer.data && answer.data.id) queue = queue.filter(function (t) { return t.id !== answer.data.id; });
+      } else if (answer.status === 401) {
+        showLogin(QK.errorMessage(answer));
+        return;
+      } else {
+        showNotice("error", function (node) { QK.setPair(node, QK.errorMessage(answer)); });
+      }
+      document.body.dataset.lastActionMs = String(Math.round(performance.now() - started));
+      if (action !== "start" && action !== "recall" && answer.ok) loadFigures();
+    }, function (error) {
+      const timedOut = error && error.name === "AbortError";
+      showNotice("error", function (node) { QK.setBi(node, timedOut ? "console_no_answer" : "console_network_error"); });
+    }).finally(function () {
+      busy = false;
+      if (me) {
+        drawCurrent();
+        drawQueue();
+        scheduleRefresh();
+      }
+    });
+  }
+
+  function press(action) {
+    if (!me || busy || !allowed(action)) return;
+    if (action === "transfer") return showDialog("dialog-transfer");
+    if (action === "call-number") return showDialog("dialog-number");
+    if (action === "pause") return showDialog("dialog-pause");
+    act(action);
+  }
+
+  actionButtons.forEach(function (button) {
+    button.addEventListener("click", function () { press(button.dataset.action); });
+  });
+
+  // --- dialogs: transfer, call a number, pause with a reason ---------------------------------
+
+  function showDialog(id) {
+    closeDialog();
+    openDialog = $(id);
+    openDialog.hidden = false;
+    const first = openDialog.querySelector("input, button:not(.cancel)");
+    if (first) first.focus();
+  }
+
+  function closeDialog() {
+    if (openDialog) openDialog.hidden = true;
+    openDialog = null;
+  }
+
+  document.querySelectorAll("[data-close]").forEach(function (button) { button.addEventListener("click", closeDialog); });
+  document.querySelectorAll(".dialog-backdrop").forEach(function (backdrop) {
+    backdrop.addEventListener("click", function (event) { if (event.target === backdrop) closeDialog(); });
+  });
+
+  function choice(label, en, onChoose) {
+    const button = QK.setPair(QK.el("button", "choice"), label, en);
+    button.type = "button";
+    button.addEventListener("click", onChoose);
+    return button;
+  }
+
+  function fillTransfer() {
+    $("transfer-services").replaceChildren.apply($("transfer-services"), page.service_order.map(function (code) {
+      const names = serviceNames(code);
+      const button = choice(code + " · " + names.vi, names.en, function () { closeDialog(); act("transfer", {service: code}); });
+      button.dataset.service = code;
+      return button;
+    }));
+    $("transfer-counters").replaceChildren.apply($("transfer-counters"), Object.keys(page.counters).filter(function (n) {
+      return !me || Number(n) !== me.counter;
+    }).map(function (n) {
+      const button = choice(page.counters[n], null, function () { closeDialog(); act("transfer", {counter: Number(n)}); });
+      button.dataset.counter = n;
+      return button;
+    }));
+  }
+
+  $("number-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    const value = $("number-input").value.trim();
+    if (!/^\d+$/.test(value)) return;
+    closeDialog();
+    $("number-input").value = "";
+    act("next", {number: Number(value)});
+  });
+
+  $("pause-reasons").replaceChildren.apply($("pause-reasons"), page.pause_reasons.map(function (key) {
+    const button = choice(QK.msg(key), QK.msg(key, null, "en"), function () { pauseWith(QK.msg(key)); });
+    button.dataset.reason = key;
+    return button;
+  }));
+
+  $("pause-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    pauseWith($("pause-other").value.trim() || null);
+  });
+
+  function pauseWith(reason) {
+    closeDialog();
+    $("pause-other").value = "";
+    act("pause", reason ? {reason: reason} : {});
+  }
+
+  // --- keyboard shortcuts --------------------------------------------------------------------
+
+  const byKey = {};
+  Object.keys(page.shortcuts).forEach(function (action) { byKey["Key" + page.shortcuts[action]] = action; });
+
+  document.addEventListener("keydown", function (event) {
+    if (!me || event.ctrlKey || event.altKey || event.metaKey) return;
+    if (event.key === "Escape") {
+      closeDialog();
+      return;
+    }
+    if (openDialog) return;
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
+    if (/^Digit\d$|^Numpad\d$/.test(event.code)) {  // typing a number: call that number
+      if (!allowed("call-number") || busy) return;
+      event.preventDefault();
+      showDialog("dialog-number");
+      $("number-input").value = event.key;
+      return;
+    }
+    let action = byKey[event.code];
+    if (!action) return;
+    if (action === "pause" && counter && counter.state === "paused") action = "resume";
+    event.preventDefault();
+    press(action);
+  });
+
+  // --- logging in and out --------------------------------------------------------------------
+
+  function showLogin(message) {
+    disconnect();
+    closeDialog();
+    me = null;
+    counter = null;
+    work.hidden = true;
+    $("who").hidden = true;
+    loginForm.hidden = false;
+    const error = $("login-error");
+    error.hidden = !message;
+    if (message) QK.setPair(error, message);
+    $("login-button").disabled = false;
+    $((($("username").value) ? "password" : "username")).focus();
+  }
+
+  function startConsole(user, number) {
+    me = {user: user, counter: number};
+    loginForm.hidden = true;
+    $("password").value = "";
+    $("who-user").textContent = QK.msg("console_signed_in", {user: user, counter: page.counters[number] || number});
+    $("who").hidden = false;
+    work.hidden = false;
+    hideNotice();
+    counter = {number: number, state: "open", ticket: null};
+    queue = [];
+    fillTransfer();
+    drawCurrent();
+    drawQueue();
+    connect();
+  }
+
+  loginForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const body = {username: $("username").value.trim(), password: $("password").value};
+    const number = $("counter").value.trim();
+    if (number) body.counter = Number(number);
+    $("login-button").disabled = true;
+    QK.api("POST", "/api/v1/auth/login", body).then(function (answer) {
+      if (!answer.ok) return showLogin(QK.errorMessage(answer));
+      if (answer.data.csrf_token) QK.setCsrfToken(answer.data.csrf_token);  // a new session has a new token
+      if (answer.data.counter === null || answer.data.counter === undefined) {
+        return showLogin(QK.msg("console_need_counter"));
+      }
+      startConsole(answer.data.user, answer.data.counter);
+    }, function () {
+      showLogin(QK.msg("console_network_error"));
+    });
+  });
+
+  $("logout").addEventListener("click", function () {
+    disconnect();
+    QK.api("POST", "/api/v1/auth/logout").finally(function () { showLogin(); });
+  });
+
+  const wanted = new URLSearchParams(location.search).get("counter");
+  if (wanted && /^\d+$/.test(wanted)) $("counter").value = wanted;
+
+  // already logged in (e.g. a reload): go straight to the console
+  QK.api("GET", "/api/v1/auth/me").then(function (answer) {
+    if (answer.ok && answer.data.counter) {
+      if (answer.data.csrf_token) QK.setCsrfToken(answer.data.csrf_token);
+      startConsole(answer.data.name, answer.data.counter);
+    } else {
+      showLogin();
+    }
+  }, function () {
+    showLogin(QK.msg("console_network_error"));
+  });
+})();
