@@ -25,7 +25,8 @@ setup(
     package_data={
         "queuekiosk": ["templates/home/*"],
         "queuekiosk.server": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py",
-                              "openapi.yaml", "static/*", "static/vendor/*", "templates/errors/*"],
+                              "openapi.yaml", "static/*", "static/vendor/*", "templates/errors/*",
+                              "templates/supervisor/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],
         "queuekiosk.counter_client": ["templates/counter_console/*", "templates/rating_tablet/*", "static/*"],
@@ -52,6 +53,7 @@ setup(
         "python-escpos[usb,serial]==3.1",
         "Pillow==13.0.0",
         "qrcode==8.2",
+        "openpyxl==3.1.5",  # report exports as XLSX
         "pyttsx3==2.99",  # TTS for words without a clip, through espeak-ng (apt-get install espeak-ng)
     ],
     extras_require={

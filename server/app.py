@@ -140,6 +140,11 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     from ..sounds.web import bp as announcements_bp
 
     app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav
+    from .api.reports import bp as reports_api_bp
+    from .supervisor import bp as supervisor_bp
+
+    app.register_blueprint(reports_api_bp)  # GET /api/v1/reports/...: supervisors' reports and exports
+    app.register_blueprint(supervisor_bp)  # GET /reports and /dashboard: the supervisors' pages
     app.add_url_rule("/healthz", "health", health)
     register_error_handlers(app)
     return app

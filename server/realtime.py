@@ -133,7 +133,10 @@ def snapshot(session_, site, kind: str, key) -> dict:
         printer = site.config.kiosk(key).printer
         status = printing.status_view(site, printer, printing.current_status(_state(), printer)) if printer else None
         return {**base, "kiosk": {"id": key, "printer": status}}
-    return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20)}
+    from .api.reports import live_view  # the supervisor's overview: longest waits, counters' times, printers, alerts
+
+    return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
+            "overview": live_view(_state(), session_)}
 
 
 def _error(error: q.QueueError) -> dict:

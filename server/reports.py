@@ -1,0 +1,717 @@
+"""Reports: figures per service, counter, clerk, day and hour of day, peak hours, the daily summary,
+and the supervisor dashboard's live overview.
+
+Plain functions over a database connection (a SQLAlchemy Connection or Session), free of Flask.
+Definitions (SPEC "Ticket lifecycle"):
+
+- a ticket belongs to the period in which it was **issued** (local time of the site), and so do
+  all its figures: its wait, its service, its outcome and its rating;
+- wait = first call − issue; service = finish − start (the start is the call when "start" was not
+  pressed; a transferred ticket's service is that of the counter that finished it);
+- no-show rate = no-shows / calls; target met = wait ≤ the service's ``target_wait_minutes``,
+  counted over the tickets that were called;
+- "% hài lòng" = (very satisfied + satisfied) / ratings.
+
+How figures are attributed to the rows of each grouping:
+
+- ``service``: issued, called, wait, target met, transferred and not called go to the service the
+  citizen chose (the ticket's first service); served, service time, no-show and ratings to the
+  service in which the ticket ended (after a transfer, the new one).
+- ``day`` and ``hour``: everything goes to the local day / hour of day of the issue.
+- ``counter`` and ``clerk``: each step to whoever did it: the first call (and so the wait and the
+  target) to the counter/clerk that made it; every call of a transferred ticket counts as a call;
+  served and service time to who finished; no-show and transfers to who marked them; ratings to
+  the counter and clerk the rating names. "Issued" has no counter and is given in the total only.
+
+The total row is over the period's tickets and is the same whatever the grouping.
+Median and 90th percentile interpolate linearly between ranks (as Excel's MEDIAN and
+PERCENTILE.INC do); times are in seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, column, func, inspect, or_, select, table
+from sqlalchemy.orm import Session
+
+from . import models as m
+from .i18n import translate
+from .periods import Period, vn_date
+
+T = m.Ticket.__table__
+E = m.Event.__table__
+SV = m.Service.__table__
+C = m.Counter.__table__
+U = m.User.__table__
+TOK = m.ApiToken.__table__
+# the ratings table comes with the rating tablets (migration 0003); a report reads it when it exists
+RATINGS = table("ratings", column("ticket_id"), column("level"), column("counter_id"), column("user_id"),
+                column("service_id"))
+
+GROUPS = ("service", "counter", "clerk", "day", "hour")
+LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
+ACTION_KINDS = ("called", "finished", "no_show", "transferred")
+MAX_DAYS_OF_HOURS = 24  # a period shorter than this many hours lists the hours it touches, in its own order
+
+
+def _conn(db):
+    return db.connection() if isinstance(db, Session) else db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+# --- SQL helpers that differ between SQLite and PostgreSQL --------------------------------------
+
+def _seconds(conn, later, earlier):
+    if conn.dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def _epoch(conn, value):
+    if conn.dialect.name == "sqlite":
+        return (func.julianday(value) - 2440587.5) * 86400.0
+    return func.extract("epoch", value)
+
+
+_tables_seen: set[tuple[str, str]] = set()
+
+
+def has_ratings(conn) -> bool:
+    """Whether the database has the ratings table (remembered once seen: tables are not dropped)."""
+    key = (str(conn.engine.url), "ratings")
+    if key in _tables_seen:
+        return True
+    if inspect(conn).has_table("ratings"):
+        _tables_seen.add(key)
+        return True
+    return False
+
+
+# --- local time -------------------------------------------------------------------------------
+
+class LocalClock:
+    """UTC epoch seconds -> local "epoch" seconds (epoch + UTC offset), cached per quarter hour.
+
+    Every UTC offset in use is a whole number of quarter hours, so one lookup per 900 s of
+    time serves every ticket issued in it, and local day and hour become integer arithmetic.
+    """
+
+    def __init__(self, zone: ZoneInfo):
+        self.zone = zone
+        self._offsets: dict[int, int] = {}
+
+    def local(self, epoch: float) -> float:
+        bucket = int(epoch // 900)
+        offset = self._offsets.get(bucket)
+        if offset is None:
+            moment = dt.datetime.fromtimestamp(bucket * 900, dt.timezone.utc).astimezone(self.zone)
+            offset = self._offsets[bucket] = int(moment.utcoffset().total_seconds())
+        return epoch + offset
+
+    @staticmethod
+    def day(local_epoch: float) -> dt.date:
+        return dt.date(1970, 1, 1) + dt.timedelta(days=int(local_epoch // 86400))
+
+    @staticmethod
+    def hour(local_epoch: float) -> int:
+        return int(local_epoch // 3600) % 24
+
+
+def _utc_epoch(value: dt.datetime) -> float:
+    return value.replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+def percentile(ordered: list[float], share: float) -> float | None:
+    """Linear interpolation between closest ranks (Excel PERCENTILE.INC); ``ordered`` is sorted."""
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * share
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def describe(values: list[float]) -> dict:
+    """count, avg, median, p90, max of a list of seconds (None when empty), rounded to 0.1 s."""
+    if not values:
+        return {"count": 0, "avg": None, "median": None, "p90": None, "max": None}
+    ordered = sorted(values)
+    return {"count": len(ordered), "avg": _r(sum(ordered) / len(ordered)), "median": _r(percentile(ordered, 0.5)),
+            "p90": _r(percentile(ordered, 0.9)), "max": _r(ordered[-1])}
+
+
+def _r(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value + 0.0, digits)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+class Tally:
+    """The figures of one row while they are counted."""
+
+    __slots__ = ("issued", "called", "served", "no_show", "transferred", "not_called", "waits", "met",
+                 "early", "late", "service_times", "ratings")
+
+    def __init__(self):
+        self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = 0
+        self.met = self.early = self.late = 0
+        self.waits: list[float] = []
+        self.service_times: list[float] = []
+        self.ratings = dict.fromkeys(LEVELS, 0)
+
+    def add_wait(self, seconds: float, target_seconds: float) -> None:
+        self.waits.append(seconds)
+        if seconds <= target_seconds:
+            self.met += 1
+            if seconds <= target_seconds / 2:
+                self.early += 1
+        else:
+            self.late += 1
+
+    def view(self, with_issued: bool = True) -> dict:
+        rated = sum(self.ratings.values())
+        satisfied = self.ratings["very_satisfied"] + self.ratings["satisfied"]
+        return {
+            "issued": self.issued if with_issued else None,
+            "called": self.called,
+            "served": self.served,
+            "no_show": self.no_show,
+            "no_show_rate": _pct(self.no_show, self.called),
+            "transferred": self.transferred,
+            "not_called": self.not_called if with_issued else None,
+            "wait": describe(self.waits),
+            "target_met": self.met,
+            "target_met_pct": _pct(self.met, len(self.waits)),
+            "early": self.early,
+            "on_time": self.met - self.early,
+            "late": self.late,
+            "service_time": describe(self.service_times),
+            "ratings": {**self.ratings, "total": rated, "satisfied_pct": _pct(satisfied, rated)},
+        }
+
+
+# --- reading the period's tickets ---------------------------------------------------------------
+
+@dataclass
+class Facts:
+    """The period's tickets, one tuple each:
+    (id, origin service, final service, issue epoch (UTC), wait s | None, service s | None,
+     status, transfers, counter id, rating level | None, rating counter, rating user)."""
+
+    tickets: list[tuple] = field(default_factory=list)
+    services: dict[int, dict] = field(default_factory=dict)  # id -> code, name, name_en, target (s), active
+
+
+def _services(conn, site) -> dict[int, dict]:
+    order = {s.code: i for i, s in enumerate(site.config.services)}
+    rows = conn.execute(select(SV.c.id, SV.c.code, SV.c.name, SV.c.name_en, SV.c.target_wait_minutes, SV.c.active)
+                        .where(SV.c.site_id == site.id))
+    return {r.id: {"code": r.code, "name": r.name, "name_en": r.name_en, "target": r.target_wait_minutes * 60.0,
+                   "active": bool(r.active), "order": order.get(r.code, len(order) + r.id)} for r in rows}
+
+
+def load_facts(db, site, period: Period) -> Facts:
+    conn = _conn(db)
+    start, end = period.utc_bounds()
+    wait = _seconds(conn, T.c.called_at, T.c.issued_at)
+    service = _seconds(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at))
+    columns = [T.c.id, T.c.origin_service_id, T.c.service_id, _epoch(conn, T.c.issued_at), wait, service,
+               T.c.status, T.c.transfers, T.c.counter_id]
+    query = select(*columns).where(T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end)
+    if has_ratings(conn):
+        query = select(*columns, RATINGS.c.level, RATINGS.c.counter_id, RATINGS.c.user_id).select_from(
+            T.outerjoin(RATINGS, RATINGS.c.ticket_id == T.c.id)).where(
+            T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end)
+        tickets = conn.execute(query).all()
+    else:
+        tickets = [(*r, None, None, None) for r in conn.execute(query).all()]
+    return Facts(tickets, _services(conn, site))
+
+
+def _actions(conn, site, period: Period) -> dict[int, list[tuple]]:
+    """Counter actions on the period's tickets: ticket id -> [(kind, counter id, who)] in order."""
+    start, end = period.utc_bounds()
+    rows = conn.execute(
+        select(E.c.ticket_id, E.c.kind, E.c.counter_id, E.c.user_id, E.c.token_id)
+        .select_from(E.join(T, T.c.id == E.c.ticket_id))
+        .where(T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end, E.c.kind.in_(ACTION_KINDS))
+        .order_by(E.c.ticket_id, E.c.id)).all()
+    actions: dict[int, list[tuple]] = {}
+    for ticket_id, kind, counter_id, user_id, token_id in rows:
+        who = ("user", user_id) if user_id is not None else ("token", token_id) if token_id is not None else None
+        actions.setdefault(ticket_id, []).append((kind, counter_id, who))
+    return actions
+
+
+# --- the summary report ---------------------------------------------------------------------------
+
+def summary(db, site, period: Period, group_by: str = "service", now: dt.datetime | None = None) -> dict:
+    """The figures of ``period`` per ``group_by`` (service, counter, clerk, day, hour) and in total."""
+    if group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
+    conn = _conn(db)
+    facts = load_facts(conn, site, period)
+    clock = LocalClock(period.zone)
+    services = facts.services
+    total = Tally()
+    rows: dict[object, Tally] = {}
+
+    def row(key) -> Tally:
+        tally = rows.get(key)
+        if tally is None:
+            tally = rows[key] = Tally()
+        return tally
+
+    by_ticket = group_by in ("service", "day", "hour")
+    for (tid, origin, final, epoch, wait, service, status, transfers, counter_id,
+         level, r_counter, r_user) in facts.tickets:
+        target = services[origin]["target"]
+        _count_ticket(total, target, wait, service, status, transfers, level)
+        if by_ticket:
+            if group_by == "service":
+                first_row, last_row = row(origin), row(final)
+            else:
+                local = clock.local(epoch)
+                key = clock.day(local) if group_by == "day" else clock.hour(local)
+                first_row = last_row = row(key)
+            first_row.issued += 1
+            if wait is not None:
+                first_row.called += 1
+                first_row.add_wait(wait, target)
+            else:
+                first_row.not_called += 1
+            if transfers:
+                first_row.transferred += 1
+            if status == "done" and service is not None:
+                last_row.served += 1
+                last_row.service_times.append(service)
+            elif status == "no_show":
+                last_row.no_show += 1
+            if level in last_row.ratings:
+                last_row.ratings[level] += 1
+    if not by_ticket:
+        _count_actions(conn, site, period, facts, group_by, row)
+
+    labels = _labels(conn, site, group_by, services, rows)
+    keys = _row_order(site, period, group_by, services, rows, labels)
+    view_rows = []
+    for key in keys:
+        tally = rows.get(key) or Tally()
+        label_vi, label_en = labels.get(key, (str(key), str(key)))
+        view_rows.append({"key": _key_view(key), "label": label_vi, "label_en": label_en,
+                          **tally.view(with_issued=by_ticket)})
+    return {
+        "report": "summary",
+        "group_by": group_by,
+        "site": {"id": site.id, "name": site.config.site.name},
+        "period": period.view(),
+        "generated_at": _iso(now or utcnow()),
+        "ratings_available": has_ratings(conn),
+        "rows": view_rows,
+        "total": {"key": None, "label": translate("report_total", "vi"), "label_en": translate("report_total", "en"),
+                  **total.view()},
+    }
+
+
+def _count_ticket(tally: Tally, target: float, wait, service, status, transfers, level) -> None:
+    tally.issued += 1
+    if wait is not None:
+        tally.called += 1
+        tally.add_wait(wait, target)
+    else:
+        tally.not_called += 1
+    if transfers:
+        tally.transferred += 1
+    if status == "done" and service is not None:
+        tally.served += 1
+        tally.service_times.append(service)
+    elif status == "no_show":
+        tally.no_show += 1
+    if level in tally.ratings:
+        tally.ratings[level] += 1
+
+
+def _count_actions(conn, site, period, facts: Facts, group_by: str, row) -> None:
+    actions = _actions(conn, site, period)
+    by_counter = group_by == "counter"
+    for (tid, origin, final, epoch, wait, service, status, transfers, counter_id,
+         level, r_counter, r_user) in facts.tickets:
+        first_call = True
+        for kind, counter, who in actions.get(tid, ()):
+            tally = row(counter if by_counter else who)
+            if kind == "called":
+                tally.called += 1
+                if first_call and wait is not None:
+                    tally.add_wait(wait, facts.services[origin]["target"])
+                first_call = False
+            elif kind == "finished":
+                if service is not None:
+                    tally.served += 1
+                    tally.service_times.append(service)
+            elif kind == "no_show":
+                tally.no_show += 1
+            elif kind == "transferred":
+                tally.transferred += 1
+        if level in LEVELS:
+            key = r_counter if by_counter else (("user", r_user) if r_user is not None else None)
+            row(key).ratings[level] += 1
+
+
+def _labels(conn, site, group_by, services, rows) -> dict:
+    if group_by == "service":
+        return {sid: (s["name"], s["name_en"] or s["name"]) for sid, s in services.items()}
+    if group_by == "counter":
+        labels = {r.id: (r.name or f"Quầy {r.number}", translate("report_counter_n", "en", number=r.number))
+                  for r in conn.execute(select(C.c.id, C.c.number, C.c.name).where(C.c.site_id == site.id))}
+        labels[None] = (translate("report_unknown", "vi"), translate("report_unknown", "en"))
+        return labels
+    if group_by == "clerk":
+        labels = {None: (translate("report_unknown", "vi"), translate("report_unknown", "en"))}
+        users = [k[1] for k in rows if k and k[0] == "user"]
+        tokens = [k[1] for k in rows if k and k[0] == "token"]
+        if users:
+            for r in conn.execute(select(U.c.id, U.c.username).where(U.c.id.in_(users))):
+                labels[("user", r.id)] = (r.username, r.username)
+        if tokens:
+            for r in conn.execute(select(TOK.c.id, TOK.c.name).where(TOK.c.id.in_(tokens))):
+                labels[("token", r.id)] = (translate("report_device", "vi", name=r.name),
+                                           translate("report_device", "en", name=r.name))
+        return labels
+    if group_by == "day":
+        return {day: (vn_date(day), vn_date(day)) for day in rows if isinstance(day, dt.date)}
+    return {}
+
+
+def _hour_label(hour: int) -> str:
+    return f"{hour:02d}:00–{(hour + 1) % 24:02d}:00"
+
+
+def _row_order(site, period: Period, group_by, services, rows, labels) -> list:
+    config = site.config
+    if group_by == "service":
+        known = [sid for sid, s in services.items() if s["active"]]
+        return sorted(set(known) | set(rows), key=lambda sid: services[sid]["order"])
+    if group_by == "counter":
+        active = [site.counter_ids[c.number] for c in config.counters]
+        extra = sorted((k for k in rows if k not in active), key=lambda k: (k is None, labels.get(k, ("",))[0]))
+        return active + extra
+    if group_by == "clerk":
+        return sorted(rows, key=lambda k: (k is None, k is not None and k[0] == "token", labels.get(k, ("",))[0]))
+    if group_by == "day":
+        hours = config.site.hours
+        open_days = {d for d in period.days()
+                     if ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d.weekday()] in hours.days
+                     and d not in hours.holidays}
+        for day in open_days | set(rows):
+            labels.setdefault(day, (vn_date(day), vn_date(day)))
+        return sorted(open_days | set(rows))
+    # hour of day
+    span_hours = (period.end - period.start).total_seconds() / 3600
+    if span_hours <= MAX_DAYS_OF_HOURS:  # e.g. 22:00 to 02:00: 22, 23, 0, 1 in that order
+        start_hour = period.start.hour
+        touched = {(start_hour + i) % 24 for i in range(math.ceil(span_hours + period.start.minute / 60))}
+        keys = sorted(touched | set(rows), key=lambda h: (h - start_hour) % 24)
+    else:
+        hours = config.site.hours
+        last = hours.close.hour if hours.close.minute == 0 else hours.close.hour + 1
+        keys = sorted(set(range(hours.open.hour, last)) | set(rows))
+    for hour in keys:
+        labels[hour] = (_hour_label(hour), _hour_label(hour))
+    return keys
+
+
+def _key_view(key):
+    if isinstance(key, dt.date):
+        return key.isoformat()
+    if isinstance(key, tuple):
+        return f"{key[0]}:{key[1]}"
+    return key
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat(timespec="seconds") + "Z"
+
+
+# --- peak hours -----------------------------------------------------------------------------------
+
+def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict:
+    """Per hour of day: arrivals (in all and per day), people waiting (average and most at once)
+    and the wait of the tickets issued in that hour. "Per day" divides by the days that had tickets.
+
+    A ticket waits from its issue until its first call; one never called counts as waiting until
+    the end of its local day (or now, for today).
+    """
+    conn = _conn(db)
+    now = now or utcnow()
+    facts = load_facts(conn, site, period)
+    clock = LocalClock(period.zone)
+    now_epoch = _utc_epoch(now)
+    arrivals = [0] * 24
+    waits: list[list[float]] = [[] for _ in range(24)]
+    met = [0] * 24
+    waiting_seconds = [0.0] * 24
+    most = [0] * 24
+    days: set[int] = set()
+    changes: list[tuple[float, int]] = []
+    for (_tid, origin, _final, epoch, wait, *_rest) in facts.tickets:
+        local = clock.local(epoch)
+        day_index = int(local // 86400)
+        days.add(day_index)
+        hour = int(local // 3600) % 24
+        arrivals[hour] += 1
+        if wait is not None:
+            waits[hour].append(wait)
+            if wait <= facts.services[origin]["target"]:
+                met[hour] += 1
+            stop = local + max(0.0, wait)
+        else:
+            stop = min((day_index + 1) * 86400.0, local + max(0.0, now_epoch - epoch))
+        # spread the waiting time over the hours it covers
+        moment = local
+        while moment < stop:
+            boundary = (math.floor(moment / 3600) + 1) * 3600.0
+            piece = min(stop, boundary) - moment
+            waiting_seconds[int(moment // 3600) % 24] += piece
+            moment += piece
+        changes.append((local, 1))
+        changes.append((stop, -1))
+    changes.sort()  # at one moment a call (-1) comes before an issue (+1): no made-up peak
+    count = 0
+    previous = None
+    for moment, delta in changes:
+        hour_index = int(moment // 3600)
+        if previous is not None and hour_index > previous and count > 0:
+            # the queue held ``count`` from the previous change into every hour up to this one
+            for held in range(previous + 1, min(hour_index, previous + 24) + 1):
+                most[held % 24] = max(most[held % 24], count)
+        count += delta
+        most[hour_index % 24] = max(most[hour_index % 24], count)
+        previous = hour_index
+    day_count = len(days)
+    hours_view = []
+    keys = _row_order(site, period, "hour", facts.services, {h: None for h in range(24) if arrivals[h]}, {})
+    for hour in keys:
+        hours_view.append({
+            "hour": hour, "label": _hour_label(hour), "arrivals": arrivals[hour],
+            "arrivals_per_day": _r(arrivals[hour] / day_count) if day_count else 0.0,
+            "waiting_avg": _r(waiting_seconds[hour] / 3600 / day_count) if day_count else 0.0,
+            "waiting_max": most[hour],
+            "wait_avg": _r(sum(waits[hour]) / len(waits[hour])) if waits[hour] else None,
+            "target_met_pct": _pct(met[hour], len(waits[hour])),
+        })
+    busiest = max(hours_view, key=lambda h: (h["arrivals"], -h["hour"]), default=None)
+    return {
+        "report": "peak_hours",
+        "site": {"id": site.id, "name": site.config.site.name},
+        "period": period.view(),
+        "generated_at": _iso(now),
+        "days_with_tickets": day_count,
+        "hours": hours_view,
+        "peak": busiest if busiest and busiest["arrivals"] else None,
+    }
+
+
+# --- the daily summary -----------------------------------------------------------------------------
+
+def vn_number(value: float | int | None, decimals: int = 0) -> str:
+    """1234.5 -> "1.234,5": Vietnamese grouping and decimal comma."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def en_number(value: float | int | None, decimals: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{decimals}f}"
+
+
+def minutes_text(seconds: float | None, language: str = "vi") -> str:
+    if seconds is None:
+        return "–"
+    number = vn_number(seconds / 60, 1) if language == "vi" else en_number(seconds / 60, 1)
+    return translate("report_minutes", language, n=number)
+
+
+def daily_summary(db, site, period: Period, now: dt.datetime | None = None) -> dict:
+    """What a centre pastes into its report: received, served, no-show, early / on time / late
+    against the target wait, satisfaction, the busiest hour, and a row per service; with the
+    same in a ready sentence (``text``, ``text_en``)."""
+    by_service = summary(db, site, period, "service", now)
+    peaks = peak_hours(db, site, period, now)
+    total = by_service["total"]
+    result = {
+        "report": "daily",
+        "site": by_service["site"],
+        "period": by_service["period"],
+        "generated_at": by_service["generated_at"],
+        "ratings_available": by_service["ratings_available"],
+        "received": total["issued"],
+        "served": total["served"],
+        "served_pct": _pct(total["served"], total["issued"]),
+        "no_show": total["no_show"],
+        "transferred": total["transferred"],
+        "not_called": total["not_called"],
+        "wait_avg": total["wait"]["avg"],
+        "wait_max": total["wait"]["max"],
+        "service_avg": total["service_time"]["avg"],
+        "early": total["early"],
+        "on_time": total["on_time"],
+        "late": total["late"],
+        "target_met_pct": total["target_met_pct"],
+        "ratings": total["ratings"],
+        "peak": peaks["peak"],
+        "services": by_service["rows"],
+        "total": total,
+    }
+    result["text"] = summary_text(result, site.config.site.name, "vi")
+    result["text_en"] = summary_text(result, site.config.site.name, "en")
+    return result
+
+
+def summary_text(s: dict, centre: str, language: str = "vi") -> str:
+    number = vn_number if language == "vi" else en_number
+    period = s["period"]["label"] if language == "vi" else s["period"]["label_en"]
+    parts = [translate("report_text_received", language, period=period, centre=centre,
+                       received=number(s["received"]), served=number(s["served"]),
+                       served_pct=number(s["served_pct"], 1), no_show=number(s["no_show"]),
+                       transferred=number(s["transferred"]))]
+    if s["wait_avg"] is not None:
+        parts.append(translate("report_text_wait", language, wait=minutes_text(s["wait_avg"], language),
+                               early=number(s["early"]), on_time=number(s["on_time"]), late=number(s["late"]),
+                               met_pct=number(s["target_met_pct"], 1)))
+    ratings = s["ratings"]
+    if ratings["total"]:
+        parts.append(translate("report_text_ratings", language, total=number(ratings["total"]),
+                               pct=number(ratings["satisfied_pct"], 1),
+                               very=number(ratings["very_satisfied"]), satisfied=number(ratings["satisfied"]),
+                               unsatisfied=number(ratings["unsatisfied"])))
+    if s["peak"]:
+        parts.append(translate("report_text_peak", language, hour=s["peak"]["label"],
+                               per_day=number(s["peak"]["arrivals_per_day"], 1)))
+    return " ".join(parts)
+
+
+# --- the dashboard's live overview -----------------------------------------------------------------
+
+def _local_midnight_utc(site, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    zone = site.config.site.zone
+    day = now.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
+    return day, dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def live_overview(db, site, now: dt.datetime | None = None) -> dict:
+    """What a supervisor watches now: per service the people waiting and the longest wait against
+    its target; per counter its state and since when (serving which number, idle, paused and why);
+    today's figures so far. Times are UTC ISO strings; the page counts the seconds on from them."""
+    conn = _conn(db)
+    now = now or utcnow()
+    day, since = _local_midnight_utc(site, now)
+    services = _services(conn, site)
+    waiting = {sid: (count, prio, oldest) for sid, count, prio, oldest in conn.execute(
+        select(T.c.service_id, func.count(), func.count(T.c.priority_id), func.min(T.c.issued_at))
+        .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting")
+        .group_by(T.c.service_id))}
+    service_view = []
+    for s in site.config.services:
+        sid = site.service_ids[s.code]
+        count, prio, oldest = waiting.get(sid, (0, 0, None))
+        longest = (now - oldest).total_seconds() if oldest else None
+        service_view.append({
+            "code": s.code, "name": s.name.vi, "name_en": s.name.en, "waiting": count, "priority": prio,
+            "oldest_issued_at": _iso_ms(oldest), "longest_wait_seconds": _r(longest),
+            "target_wait_minutes": s.target_wait_minutes,
+            "over_target": longest is not None and longest > s.target_wait_minutes * 60,
+        })
+    held = {r.counter_id: r for r in conn.execute(
+        select(T.c.counter_id, T.c.number, T.c.service_id, T.c.status, T.c.last_called_at, T.c.started_at,
+               T.c.called_at).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES)))}
+    last_step = {r.counter_id: (r.kind, r.at) for r in conn.execute(
+        select(E.c.counter_id, E.c.kind, E.c.at).where(E.c.id.in_(
+            select(func.max(E.c.id)).where(
+                E.c.site_id == site.id, E.c.at >= since, E.c.counter_id.is_not(None),
+                E.c.kind.in_(("called", "finished", "no_show", "transferred", "paused", "resumed")))
+            .group_by(E.c.counter_id))))}
+    counter_view = []
+    for r in conn.execute(select(C.c.id, C.c.number, C.c.name, C.c.state, C.c.pause_reason)
+                          .where(C.c.site_id == site.id, C.c.active.is_(True)).order_by(C.c.number)):
+        ticket = held.get(r.id)
+        step = last_step.get(r.id)
+        if ticket is not None:
+            activity = "serving" if ticket.status == "serving" else "called"
+            since_at = ticket.started_at if ticket.status == "serving" else ticket.last_called_at
+        elif r.state == "paused":
+            activity = "paused"
+            since_at = step[1] if step and step[0] == "paused" else None
+        else:
+            activity = "idle"
+            since_at = step[1] if step else None
+        counter_view.append({
+            "number": r.number, "name": r.name, "state": r.state, "activity": activity,
+            "pause_reason": r.pause_reason, "since": _iso_ms(since_at),
+            "services": [site.service_codes[s] for s in site.counter_service_ids.get(r.number, [])],
+            "ticket": None if ticket is None else {
+                "number": ticket.number, "service": site.service_codes.get(ticket.service_id),
+                "status": ticket.status, "called_at": _iso_ms(ticket.called_at)},
+        })
+    today = _today_figures(conn, site, day, services)
+    return {"day": day.isoformat(), "now": _iso_ms(now), "services": service_view, "counters": counter_view,
+            "today": today}
+
+
+def _today_figures(conn, site, day: dt.date, services) -> dict:
+    wait = _seconds(conn, T.c.called_at, T.c.issued_at)
+    tally = Tally()
+    for origin, status, seconds in conn.execute(
+            select(T.c.origin_service_id, T.c.status, wait).where(T.c.site_id == site.id, T.c.business_day == day)):
+        tally.issued += 1
+        if seconds is not None:
+            tally.called += 1
+            tally.add_wait(seconds, services[origin]["target"])
+        if status == "done":
+            tally.served += 1
+        elif status == "no_show":
+            tally.no_show += 1
+    view = tally.view()
+    return {"issued": view["issued"], "served": view["served"], "no_show": view["no_show"],
+            "wait_avg": view["wait"]["avg"], "target_met_pct": view["target_met_pct"]}
+
+
+def _iso_ms(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None
+
+
+PRINTER_ALERT_STATES = ("paper_near_end", "paper_out", "offline")
+
+
+def alerts(overview: dict, printers: list[dict]) -> list[dict]:
+    """Waits past their service's target, and printers that need paper or are offline."""
+    found = []
+    for s in overview["services"]:
+        if s["over_target"]:
+            found.append({"kind": "wait", "service": s["code"], "longest_wait_seconds": s["longest_wait_seconds"],
+                          "target_wait_minutes": s["target_wait_minutes"],
+                          "message": translate("dash_alert_wait", "vi", service=s["name"],
+                                               minutes=int(s["longest_wait_seconds"] // 60),
+                                               target=s["target_wait_minutes"]),
+                          "message_en": translate("dash_alert_wait", "en", service=s["name_en"] or s["name"],
+                                                  minutes=int(s["longest_wait_seconds"] // 60),
+                                                  target=s["target_wait_minutes"])})
+    for p in printers:
+        if p.get("state") in PRINTER_ALERT_STATES:
+            found.append({"kind": "printer", "printer": p["printer"], "state": p["state"],
+                          "message": translate("dash_alert_printer", "vi", printer=p["printer"],
+                                               state=translate(f"printer_state_{p['state']}", "vi")),
+                          "message_en": translate("dash_alert_printer", "en", printer=p["printer"],
+                                                  state=translate(f"printer_state_{p['state']}", "en"))})
+    return found

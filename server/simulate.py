@@ -1,0 +1,558 @@
+"""The day simulator: fills a database with realistic days of a centre, through the queue engine.
+
+``queuekiosk simulate --day 2026-11-20 [--days N] --seed 7`` plays each open day of the
+configured centre: citizens arrive (a morning peak, a quiet lunch, a second wave in the
+afternoon), take numbers for the services in proportion to what the counters can serve, some
+with a priority class; each counter's clerk calls the next number, walks the citizen through a
+service whose length depends on the service, sometimes recalls and marks a no-show, sometimes
+transfers to another service, takes a break, and the citizen rates the service on the tablet
+(when the database has the ratings table). Every step is an engine function (issue, call_next,
+recall, start, finish, no_show, transfer, pause, resume, rate) at the simulated time, so the
+tickets, the numbers and the event log are exactly what the real server would have written.
+
+The same seed gives the same days. A day is one transaction (one fsync on SQLite).
+Used by the tests, the demo (README) and bench/bench_reports.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+import random
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from werkzeug.security import generate_password_hash
+
+from . import engine as q
+from . import models as m
+from .db import SiteRuntime
+from .reports import has_ratings
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLERK_NAMES = ("lan", "minh", "hoa", "tuan", "mai", "nam", "huong", "dung", "thao", "long", "linh", "quang",
+               "trang", "hieu", "ngoc", "phuong")
+CLERK_PREFIX = "sim."
+# arrivals per hour of the local day, relative to the average: the morning peak, the lunch lull
+# (11:30-13:30) and a smaller afternoon wave
+PROFILE = {7: 0.9, 8: 1.9, 9: 2.0, 10: 1.6, 11: 1.0, 12: 0.4, 13: 0.8, 14: 1.3, 15: 1.2, 16: 0.8}
+WEEKDAY_LOAD = {0: 1.2, 1: 1.05, 2: 1.0, 3: 1.0, 4: 1.05, 5: 0.65, 6: 0.5}
+
+
+class SimulationError(Exception):
+    pass
+
+
+@dataclass
+class Settings:
+    per_day: int = 300  # tickets on an average weekday
+    priority_share: float = 0.08
+    no_show_share: float = 0.04
+    transfer_share: float = 0.03
+    recall_share: float = 0.06  # a recall before the citizen comes
+    start_share: float = 0.7  # clerks who press "start" when the citizen sits down
+    rating_share: float = 0.55
+    breaks: bool = True  # one break per counter and day
+
+
+@dataclass
+class DayResult:
+    day: dt.date
+    tickets: int = 0
+    served: int = 0
+    no_shows: int = 0
+    transfers: int = 0
+    ratings: int = 0
+    skipped: str | None = None
+
+
+@dataclass
+class Result:
+    days: list[DayResult] = field(default_factory=list)
+
+    @property
+    def tickets(self) -> int:
+        return sum(d.tickets for d in self.days)
+
+
+def open_on(site: SiteRuntime, day: dt.date) -> bool:
+    hours = site.config.site.hours
+    return WEEKDAYS[day.weekday()] in hours.days and day not in hours.holidays
+
+
+def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
+    """Simulated clerks (``sim.<name>``, clerk role, a password nobody knows): per counter, its
+    usual clerk first, then the reserves who stand in for a day. Made once, then reused."""
+    numbers = sorted(site.counter_ids)
+    names = [f"{CLERK_PREFIX}{CLERK_NAMES[i % len(CLERK_NAMES)]}{'' if i < len(CLERK_NAMES) else i}"
+             for i in range(len(numbers) + 2)]
+    U = m.User.__table__
+    with engine.begin() as conn:
+        existing = dict(conn.execute(select(U.c.username, U.c.id).where(U.c.username.in_(names))).all())
+        for i, name in enumerate(names):
+            if name not in existing:
+                counter = numbers[i] if i < len(numbers) else None
+                existing[name] = conn.execute(U.insert().values(
+                    username=name, password_hash=generate_password_hash(secrets.token_urlsafe(24)),
+                    role="clerk", site_id=site.id, counter_number=counter, active=True,
+                    created_at=q.utcnow()).returning(U.c.id)).scalar_one()
+    ids = [existing[name] for name in names]
+    reserves = ids[len(numbers):]
+    return {number: [ids[i], *reserves] for i, number in enumerate(numbers)}
+
+
+def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 1, seed: int = 7,
+             settings: Settings | None = None, report=None, through_engine: bool = False) -> Result:
+    """Simulate ``days`` calendar days from ``first_day`` (closed days are skipped).
+
+    ``through_engine``: every step calls the engine (the reference, about 8 ms a ticket); else
+    the same steps are played in memory by BulkSteps and written in bulk (about 0.2 ms a ticket).
+    """
+    settings = settings or Settings()
+    staff = clerks(engine, site)
+    result = Result()
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        if not open_on(site, day):
+            result.days.append(DayResult(day, skipped="closed"))
+            continue
+        with engine.begin() as conn:
+            taken = conn.execute(select(func.count()).select_from(m.Ticket.__table__).where(
+                m.Ticket.__table__.c.site_id == site.id, m.Ticket.__table__.c.business_day == day)).scalar_one()
+            if taken:
+                raise SimulationError(
+                    f"{day.isoformat()} already has {taken} tickets in this database; simulate other days "
+                    "or use an empty database (QUEUEKIOSK_DATABASE_URL)")
+            rng = random.Random(f"{seed}:{day.isoformat()}")
+            steps = (EngineSteps if through_engine else BulkSteps)(conn, site, day)
+            outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn)).run()
+            steps.close()
+        result.days.append(outcome)
+        if report:
+            report(outcome)
+    return result
+
+
+class Day:
+    """One open day, played as a sequence of timed steps (a heap ordered by time)."""
+
+    def __init__(self, site: SiteRuntime, day: dt.date, rng: random.Random, settings: Settings, staff, backend,
+                 ratings: bool):
+        self.site, self.day, self.rng, self.settings, self.backend = site, day, rng, settings, backend
+        config = site.config
+        zone = config.site.zone
+        self.open = self._utc(dt.datetime.combine(day, config.site.hours.open, zone))
+        self.close = self._utc(dt.datetime.combine(day, config.site.hours.close, zone))
+        self.zone = zone
+        self.heap: list = []
+        self.sequence = 0
+        self.result = DayResult(day)
+        self.idle: set[int] = set()
+        self.breaks: dict[int, dt.datetime] = {}
+        self.rates = settings.rating_share > 0 and ratings and hasattr(q, "rate")
+        self.reasons = [r.code for r in getattr(getattr(config, "rating", None), "reasons", [])] or []
+        self.serves = {n: [site.service_codes[s] for s in ids] for n, ids in site.counter_service_ids.items()}
+        self.servers = {code: [n for n, codes in self.serves.items() if code in codes] for code in site.service_ids}
+        self.actors = {}
+        for number, candidates in staff.items():
+            clerk = candidates[0]
+            if len(candidates) > 1 and rng.random() < 0.1:  # a reserve stands in today
+                clerk = rng.choice(candidates[1:])
+            self.actors[number] = q.Actor(user_id=clerk)
+        self.kiosk = {code: next((k.id for k in config.kiosks if code in config.kiosk_services(k)), None)
+                      for code in site.service_ids}
+        self.weights = self._service_weights()
+        self.priorities = [p.code for p in config.priorities]
+
+    @staticmethod
+    def _utc(local: dt.datetime) -> dt.datetime:
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def _service_weights(self) -> dict[str, float]:
+        """Demand in proportion to what the counters can serve: a counter's time is shared by its services."""
+        weights = dict.fromkeys(self.site.service_ids, 0.0)
+        for codes in self.serves.values():
+            for code in codes:
+                minutes = self.site.config.service(code).default_service_minutes
+                weights[code] += 1.0 / len(codes) / minutes
+        return weights
+
+    # --- the timeline ------------------------------------------------------------------------
+
+    def at(self, when: dt.datetime, step, *args) -> None:
+        self.sequence += 1
+        heapq.heappush(self.heap, (when, self.sequence, step, args))
+
+    def run(self) -> DayResult:
+        for when, service, priority in self._arrivals():
+            self.at(when, self.arrive, service, priority)
+        for number in sorted(self.serves):
+            self.at(self.open + dt.timedelta(seconds=self.rng.uniform(0, 240)), self.counter_free, number)
+            if self.settings.breaks:
+                local_start = dt.datetime.combine(self.day, dt.time(9, 30), self.zone)
+                self.breaks[number] = self._utc(local_start) + dt.timedelta(minutes=self.rng.uniform(0, 360))
+        while self.heap:
+            when, _seq, step, args = heapq.heappop(self.heap)
+            step(when, *args)
+        return self.result
+
+    def _arrivals(self) -> list[tuple[dt.datetime, str, str | None]]:
+        rng = self.rng
+        span = (self.close - self.open).total_seconds()
+        expected = self.settings.per_day * WEEKDAY_LOAD[self.day.weekday()] * rng.uniform(0.9, 1.1)
+        count = max(0, int(round(rng.gauss(expected, math.sqrt(max(expected, 1))))))
+        # draw times from the hourly profile of the local day (rejection sampling)
+        open_local = self.open.replace(tzinfo=dt.timezone.utc).astimezone(self.zone)
+        top = max(PROFILE.values())
+        times = []
+        while len(times) < count:
+            offset = rng.uniform(0, span)
+            hour = (open_local + dt.timedelta(seconds=offset)).hour
+            if rng.uniform(0, top) <= PROFILE.get(hour, 0.5):
+                times.append(offset)
+        times.sort()
+        codes, weights = list(self.weights), list(self.weights.values())
+        arrivals = []
+        for offset in times:
+            service = rng.choices(codes, weights)[0]
+            priority = rng.choice(self.priorities) if self.priorities and rng.random() < self.settings.priority_share \
+                else None
+            arrivals.append((self.open + dt.timedelta(seconds=offset), service, priority))
+        return arrivals
+
+    def _minutes(self, code: str) -> float:
+        """A service's length: log-normal around the service's usual minutes (a few long cases)."""
+        mean = self.site.config.service(code).default_service_minutes
+        sigma = 0.55
+        return max(0.5, self.rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma))
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    def arrive(self, now, service, priority) -> None:
+        self.backend.issue(now, service, priority, self.kiosk.get(service))
+        self.result.tickets += 1
+        self.wake(now, self.servers[service])
+
+    def wake(self, now, numbers) -> None:
+        for number in numbers:
+            if number in self.idle:
+                self.idle.discard(number)
+                self.at(now + dt.timedelta(seconds=self.rng.uniform(3, 25)), self.counter_free, number)
+
+    def counter_free(self, now, number) -> None:
+        actor = self.actors[number]
+        due = self.breaks.get(number)
+        if due is not None and now >= due:
+            del self.breaks[number]
+            self.backend.pause(now, number, actor, "Nghỉ giải lao")
+            self.at(now + dt.timedelta(minutes=self.rng.uniform(8, 20)), self.back_from_break, number)
+            return
+        ticket = self.backend.call_next(now, number, actor)
+        if ticket is None:
+            self.idle.add(number)
+            return
+        rng = self.rng
+        if rng.random() < self.settings.no_show_share:
+            later = now + dt.timedelta(seconds=rng.uniform(40, 90))
+            self.at(later, self.recall, number)
+            self.at(later + dt.timedelta(seconds=rng.uniform(40, 90)), self.absent, number)
+            return
+        walk = dt.timedelta(seconds=rng.uniform(10, 60))
+        if rng.random() < self.settings.recall_share:
+            self.at(now + walk, self.recall, number)
+            walk += dt.timedelta(seconds=rng.uniform(10, 40))
+        began = now + walk
+        if rng.random() < self.settings.start_share:
+            self.at(began, self.start, number)
+        if not ticket.transferred and rng.random() < self.settings.transfer_share and len(self.servers) > 1:
+            target = rng.choice([code for code in self.servers if code != ticket.service])
+            self.at(began + dt.timedelta(minutes=rng.uniform(0.5, 3)), self.transfer, number, target)
+            return
+        self.at(began + dt.timedelta(minutes=self._minutes(ticket.service)), self.finish, number, ticket.public_id)
+
+    def back_from_break(self, now, number) -> None:
+        self.backend.resume(now, number, self.actors[number])
+        self.counter_free(now, number)
+
+    def recall(self, now, number) -> None:
+        self.backend.recall(now, number, self.actors[number])
+
+    def start(self, now, number) -> None:
+        self.backend.start(now, number, self.actors[number])
+
+    def absent(self, now, number) -> None:
+        self.backend.no_show(now, number, self.actors[number])
+        self.result.no_shows += 1
+        self.at(now + dt.timedelta(seconds=self.rng.uniform(3, 15)), self.counter_free, number)
+
+    def transfer(self, now, number, service) -> None:
+        self.backend.transfer(now, number, self.actors[number], service)
+        self.result.transfers += 1
+        self.wake(now, self.servers[service])
+        self.at(now + dt.timedelta(seconds=self.rng.uniform(5, 20)), self.counter_free, number)
+
+    def finish(self, now, number, public_id) -> None:
+        self.backend.finish(now, number, self.actors[number])
+        self.result.served += 1
+        rng = self.rng
+        if self.rates and rng.random() < self.settings.rating_share:
+            self.at(now + dt.timedelta(seconds=rng.uniform(2, 6)), self.rate, number, public_id)
+        self.at(now + dt.timedelta(seconds=rng.uniform(7, 30)), self.counter_free, number)
+
+    def rate(self, now, number, public_id) -> None:
+        rng = self.rng
+        draw = rng.random()
+        level = "very_satisfied" if draw < 0.62 else "satisfied" if draw < 0.95 else "unsatisfied"
+        reasons = rng.sample(self.reasons, k=min(len(self.reasons), rng.choice((0, 1, 1, 2)))) \
+            if level == "unsatisfied" and self.reasons else []
+        if self.backend.rate(now, number, public_id, level, reasons):
+            self.result.ratings += 1
+
+
+# --- where the steps go: the engine itself, or the same rules in memory with bulk inserts -------
+
+@dataclass
+class Called:
+    """What the simulated clerk learns from a call."""
+
+    public_id: str
+    service: str
+    transferred: bool
+
+
+class EngineSteps:
+    """Each step is the engine function, in the day's transaction: the reference."""
+
+    def __init__(self, conn, site: SiteRuntime, day: dt.date):
+        self.conn, self.site = conn, site
+
+    def issue(self, now, service, priority, kiosk):
+        q.issue(self.conn, self.site, service, priority, kiosk, now=now, check_hours=False)
+
+    def call_next(self, now, number, actor):
+        ticket = q.call_next(self.conn, self.site, number, actor=actor, now=now).ticket
+        if ticket is None:
+            return None
+        return Called(ticket["id"], ticket["service"],
+                      ticket["origin_service"] != ticket["service"] or ticket["target_counter"] is not None)
+
+    def recall(self, now, number, actor):
+        q.recall(self.conn, self.site, number, actor=actor, now=now)
+
+    def start(self, now, number, actor):
+        q.start(self.conn, self.site, number, actor=actor, now=now)
+
+    def finish(self, now, number, actor):
+        q.finish(self.conn, self.site, number, actor=actor, now=now)
+
+    def no_show(self, now, number, actor):
+        q.no_show(self.conn, self.site, number, actor=actor, now=now)
+
+    def transfer(self, now, number, actor, service):
+        q.transfer(self.conn, self.site, number, actor=actor, now=now, service=service)
+
+    def pause(self, now, number, actor, reason):
+        q.pause(self.conn, self.site, number, reason, actor=actor, now=now)
+
+    def resume(self, now, number, actor):
+        q.resume(self.conn, self.site, number, actor=actor, now=now)
+
+    def rate(self, now, number, public_id, level, reasons) -> bool:
+        try:
+            with self.conn.begin_nested():
+                q.rate(self.conn, self.site, public_id, number, level, reasons, now=now)
+        except q.QueueError:
+            return False
+        return True
+
+    def close(self):
+        pass
+
+
+class BulkSteps:
+    """The engine's rules on an in-memory copy of the day, written with a few bulk inserts at the end.
+
+    About 40 times faster than EngineSteps (a year of a busy centre in minutes instead of hours).
+    The choice of the next ticket is the engine's own ``choose_next``; everything else follows
+    engine.py step by step, and tests/test_simulate.py checks that both write the same tickets,
+    events, ratings, numbers and counters for the same seed.
+    """
+
+    def __init__(self, conn, site: SiteRuntime, day: dt.date):
+        self.conn, self.site, self.day = conn, site, day
+        self.tickets: list[dict] = []
+        self.events: list[dict] = []
+        self.ratings: list[dict] = []
+        self.waiting: list[dict] = []  # tickets waiting now, in issue order
+        self.held: dict[int, dict] = {}  # counter number -> its ticket
+        self.by_public: dict[str, dict] = {}
+        self.sequences: dict[int, dict] = {}
+        S, C = m.Service.__table__, m.Counter.__table__
+        self.avg = dict(conn.execute(select(S.c.id, S.c.avg_service_seconds).where(S.c.site_id == site.id)).all())
+        self.counters = {r.number: {"id": r.id, "state": r.state, "pause_reason": r.pause_reason,
+                                    "normal_streak": r.normal_streak}
+                         for r in conn.execute(select(C).where(C.c.site_id == site.id, C.c.active.is_(True)))}
+        self.last_finish: dict[int, dict] = {}
+
+    def _event(self, kind, now, actor, ticket=None, service_id=None, counter=None, detail=None):
+        actor = actor or q.Actor()
+        self.events.append({"site_id": self.site.id, "kind": kind, "at": now, "ticket": ticket,
+                            "service_id": service_id, "counter_id": self.counters[counter]["id"] if counter else None,
+                            "user_id": actor.user_id, "token_id": actor.token_id, "detail": detail})
+
+    def _sequence(self, service_id) -> dict:
+        """The day's number row of a service, as the engine's upserts make it at first use."""
+        seq = self.sequences.get(service_id)
+        if seq is None:
+            start = self.site.config.service(self.site.service_codes[service_id]).numbers.start
+            seq = self.sequences[service_id] = {"last_number": start - 1, "waiting": 0, "priority_waiting": 0}
+        return seq
+
+    def _queue(self, service_id, delta, priority):
+        seq = self._sequence(service_id)
+        seq["waiting"] += delta
+        seq["priority_waiting"] += delta if priority else 0
+
+    def issue(self, now, service, priority, kiosk):
+        site = self.site
+        service_id = site.service_ids[service]
+        cfg = site.config.service(service)
+        seq = self._sequence(service_id)
+        if seq["last_number"] + 1 > cfg.numbers.end:
+            raise q.QueueError("range_exhausted", 409, service=service, end=cfg.numbers.end)
+        seq["last_number"] += 1
+        priority_id = site.priority_ids[priority] if priority else None
+        self._queue(service_id, +1, priority_id is not None)
+        ticket = {"public_id": secrets.token_urlsafe(9), "site_id": site.id, "origin_service_id": service_id,
+                  "service_id": service_id, "number": seq["last_number"], "business_day": self.day,
+                  "priority_id": priority_id, "kiosk_id": kiosk, "status": "waiting", "issued_at": now,
+                  "called_at": None, "last_called_at": None, "started_at": None, "finished_at": None,
+                  "counter_id": None, "target_counter_id": None, "transfers": 0, "index": len(self.tickets)}
+        self.tickets.append(ticket)
+        self.waiting.append(ticket)
+        self.by_public[ticket["public_id"]] = ticket
+        self._event("issued", now, None, ticket, service_id,
+                    detail={"number": ticket["number"], "priority": priority, "kiosk": kiosk})
+
+    def _oldest(self, number, priority: bool):
+        counter_id = self.counters[number]["id"]
+        services = self.site.counter_service_ids[number]
+        for t in self.waiting:  # kept in (issued_at, id) order
+            if (t["priority_id"] is not None) != priority:
+                continue
+            if (t["service_id"] in services and t["target_counter_id"] is None) or t["target_counter_id"] == counter_id:
+                return q.Candidate(t["index"], t["issued_at"], priority, t["called_at"] is not None)
+        return None
+
+    def call_next(self, now, number, actor):
+        counter = self.counters[number]
+        assert number not in self.held and counter["state"] == "open", "the simulation finishes before it calls"
+        normal, prio = self._oldest(number, False), self._oldest(number, True)
+        chosen = q.choose_next(normal, prio, self.site.config.policy, counter["normal_streak"], now)
+        if chosen is None:
+            return None
+        counter["normal_streak"] = counter["normal_streak"] + 1 if (prio is not None and chosen is not prio) else 0
+        ticket = self.tickets[chosen.id]
+        self.waiting.remove(ticket)
+        called_before = ticket["called_at"] is not None
+        ticket.update(status="called", counter_id=counter["id"], target_counter_id=None,
+                      called_at=ticket["called_at"] or now, last_called_at=now, started_at=None)
+        self.held[number] = ticket
+        self._queue(ticket["service_id"], -1, chosen.priority)
+        self._event("called", now, actor, ticket, ticket["service_id"], number,
+                    {"repeat_call": True} if called_before else
+                    {"wait_seconds": round((now - ticket["issued_at"]).total_seconds(), 3)})
+        transferred = ticket["service_id"] != ticket["origin_service_id"] or ticket["target_counter_id"] is not None
+        return Called(ticket["public_id"], self.site.service_codes[ticket["service_id"]], transferred)
+
+    def _step(self, kind, now, number, actor, **values):
+        ticket = self.held[number]
+        ticket.update(values)
+        self._event(kind, now, actor, ticket, ticket["service_id"], number)
+
+    def recall(self, now, number, actor):
+        self._step("recalled", now, number, actor, last_called_at=now)
+
+    def start(self, now, number, actor):
+        self._step("started", now, number, actor, status="serving", started_at=now)
+
+    def no_show(self, now, number, actor):
+        self._step("no_show", now, number, actor, status="no_show", finished_at=now)
+        del self.held[number]
+
+    def finish(self, now, number, actor):
+        ticket = self.held.pop(number)
+        began = ticket["started_at"] or ticket["last_called_at"]
+        seconds = max(0.0, (now - began).total_seconds())
+        ticket.update(status="done", finished_at=now)
+        avg = self.avg.get(ticket["service_id"])
+        self.avg[ticket["service_id"]] = seconds if avg is None else avg * (1 - q.EMA_WEIGHT) + seconds * q.EMA_WEIGHT
+        self._event("finished", now, actor, ticket, ticket["service_id"], number,
+                    {"service_seconds": round(seconds, 3), "by": "finish"})
+        self.last_finish[number] = {"ticket": ticket, "at": now, "user_id": (actor or q.Actor()).user_id}
+
+    def transfer(self, now, number, actor, service):
+        ticket = self.held.pop(number)
+        old_service = ticket["service_id"]
+        new_service = self.site.service_ids[service]
+        ticket.update(status="waiting", counter_id=None, service_id=new_service, target_counter_id=None,
+                      started_at=None, transfers=ticket["transfers"] + 1)
+        self._queue(new_service, +1, ticket["priority_id"] is not None)
+        # back in the queue at its place by issue time, as the engine's ORDER BY issued_at, id finds it
+        position = next((i for i, t in enumerate(self.waiting)
+                         if (t["issued_at"], t["index"]) > (ticket["issued_at"], ticket["index"])), len(self.waiting))
+        self.waiting.insert(position, ticket)
+        self._event("transferred", now, actor, ticket, new_service, number, {
+            "from_service": self.site.service_codes[old_service], "to_service": service, "to_counter": None})
+
+    def pause(self, now, number, actor, reason):
+        self.counters[number].update(state="paused", pause_reason=reason)
+        self._event("paused", now, actor, counter=number, detail={"reason": reason})
+
+    def resume(self, now, number, actor):
+        self.counters[number].update(state="open", pause_reason=None)
+        self._event("resumed", now, actor, counter=number)
+
+    def rate(self, now, number, public_id, level, reasons) -> bool:
+        ticket = self.by_public[public_id]
+        last = self.last_finish.get(number)
+        window = dt.timedelta(minutes=self.site.config.rating.window_minutes)
+        if last is None or last["ticket"] is not ticket or last["at"] < now - window or ticket.get("rated"):
+            return False
+        ticket["rated"] = True
+        self.ratings.append({"site_id": self.site.id, "ticket": ticket, "counter_id": self.counters[number]["id"],
+                             "user_id": last["user_id"], "service_id": ticket["service_id"], "token_id": None,
+                             "level": level, "reasons": list(reasons), "at": now, "business_day": self.day})
+        self._event("rated", now, None, ticket, ticket["service_id"], number, {"level": level, "reasons": list(reasons)})
+        return True
+
+    def close(self):
+        """Write the day: tickets (their ids come back in order), then events and ratings, numbers, counters."""
+        conn = self.conn
+        T, E = m.Ticket.__table__, m.Event.__table__
+        if self.tickets:
+            columns = [c.name for c in T.columns if c.name != "id"]
+            rows = [{name: t[name] for name in columns} for t in self.tickets]
+            ids = conn.execute(T.insert().returning(T.c.id, sort_by_parameter_order=True), rows).scalars().all()
+            for ticket, ticket_id in zip(self.tickets, ids):
+                ticket["id"] = ticket_id
+        if self.events:
+            conn.execute(E.insert(), [{**{k: v for k, v in e.items() if k != "ticket"},
+                                       "ticket_id": e["ticket"]["id"] if e["ticket"] else None}
+                                      for e in self.events])
+        if self.ratings:
+            R = m.Base.metadata.tables["ratings"]
+            conn.execute(R.insert(), [{**{k: v for k, v in r.items() if k != "ticket"}, "ticket_id": r["ticket"]["id"]}
+                                      for r in self.ratings])
+        SEQ, S, C = m.NumberSequence.__table__, m.Service.__table__, m.Counter.__table__
+        if self.sequences:
+            conn.execute(SEQ.insert(), [{"service_id": sid, "business_day": self.day, **seq}
+                                        for sid, seq in self.sequences.items()])
+        for sid, avg in self.avg.items():
+            conn.execute(S.update().where(S.c.id == sid).values(avg_service_seconds=avg))
+        for counter in self.counters.values():
+            conn.execute(C.update().where(C.c.id == counter["id"]).values(
+                state=counter["state"], pause_reason=counter["pause_reason"], normal_streak=counter["normal_streak"]))

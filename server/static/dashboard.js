@@ -1,0 +1,194 @@
+/* The supervisor's live dashboard (/dashboard): queues and their longest wait, counters and how long
+ * each has been serving, idle or paused, printers, alerts, today's figures, the latest calls.
+ *
+ * Live over Socket.IO (the "dashboard" room), no polling: the "state" snapshot draws everything;
+ * an event of the room (a ticket issued or called, a counter paused, ...) asks for a fresh snapshot
+ * a moment later, and printer.status events change the printer at once. The seconds of each wait
+ * and each counter's time are counted on in the page from the snapshot's times, so an alert
+ * appears the moment a wait passes its service's target. */
+(function () {
+  "use strict";
+
+  const page = QK.page();
+  function $(id) { return document.getElementById(id); }
+  const REFRESH_MS = 200;
+  const PRINTER_ALERTS = ["paper_near_end", "paper_out", "offline"];
+  let view = null;
+  let socket = null;
+  let refreshTimer = null;
+
+  function since(iso) { return iso ? (QK.now() - Date.parse(iso)) / 1000 : null; }
+
+  function serviceName(code) {
+    const s = page.services[code];
+    return s ? s.vi : code;
+  }
+
+  function drawServices() {
+    const grid = $("services");
+    grid.replaceChildren();
+    view.overview.services.forEach(function (s) {
+      const card = QK.el("div", "service-card");
+      card.dataset.service = s.code;
+      card.appendChild(QK.el("div", "name", s.name));
+      const waiting = QK.el("div", "waiting");
+      waiting.appendChild(QK.el("span", "count", s.waiting));
+      waiting.appendChild(QK.el("span", "label", " " + QK.msg("dash_waiting") +
+        (s.priority ? " (" + s.priority + " " + QK.msg("dash_priority") + ")" : "")));
+      card.appendChild(waiting);
+      const longest = QK.el("div", "longest");
+      longest.appendChild(QK.el("span", "label", QK.msg("dash_longest") + ": "));
+      const value = QK.el("span", "value", "–");
+      value.dataset.since = s.oldest_issued_at || "";
+      longest.appendChild(value);
+      card.appendChild(longest);
+      card.appendChild(QK.el("div", "target", QK.msg("dash_target", {n: s.target_wait_minutes})));
+      grid.appendChild(card);
+    });
+  }
+
+  function activityText(c) {
+    if (c.activity === "serving") return QK.msg("dash_serving", {number: c.ticket.number});
+    if (c.activity === "called") return QK.msg("dash_called", {number: c.ticket.number});
+    if (c.activity === "paused") return QK.msg("dash_paused") + (c.pause_reason ? ": " + c.pause_reason : "");
+    return QK.msg("dash_idle");
+  }
+
+  function drawCounters() {
+    const table = $("counters");
+    const body = QK.el("tbody");
+    view.overview.counters.forEach(function (c) {
+      const tr = QK.el("tr", "counter " + c.activity);
+      tr.dataset.counter = c.number;
+      tr.dataset.activity = c.activity;
+      tr.appendChild(QK.el("th", null, c.name || String(c.number)));
+      tr.appendChild(QK.el("td", "activity", activityText(c)));
+      const time = QK.el("td", "time", "");
+      time.dataset.since = c.since || "";
+      tr.appendChild(time);
+      tr.appendChild(QK.el("td", "services", c.services.join(", ")));
+      body.appendChild(tr);
+    });
+    table.replaceChildren(body);
+  }
+
+  function drawPrinters() {
+    const list = $("printers");
+    list.replaceChildren();
+    if (!view.printers.length) list.appendChild(QK.el("li", "none", QK.msg("dash_no_printers")));
+    view.printers.forEach(function (p) {
+      const item = QK.el("li", "printer " + p.state);
+      item.dataset.printer = p.printer;
+      item.dataset.state = p.state;
+      item.appendChild(QK.el("span", "id", p.printer));
+      item.appendChild(QK.el("span", "state", QK.msg("printer_state_" + p.state)));
+      if (p.pending) item.appendChild(QK.el("span", "jobs", "⏳ " + p.pending));
+      list.appendChild(item);
+    });
+  }
+
+  function drawToday() {
+    const t = view.overview.today;
+    $("today-issued").textContent = QK.number(t.issued);
+    $("today-served").textContent = QK.number(t.served);
+    $("today-no-show").textContent = QK.number(t.no_show);
+    $("today-wait").textContent = t.wait_avg === null ? "–" : QK.duration(t.wait_avg);
+    $("today-met").textContent = t.target_met_pct === null ? "–" : QK.number(t.target_met_pct, 1) + "%";
+  }
+
+  function drawHistory() {
+    const list = $("history");
+    list.replaceChildren();
+    (view.history || []).slice(0, 10).forEach(function (h) {
+      const item = QK.el("li", null, h.number + " → " + QK.msg("report_counter_n", {number: h.called_by}) +
+        " · " + serviceName(h.service));
+      list.appendChild(item);
+    });
+  }
+
+  /** The alerts now: waits past the target (counted on in the page) and printers needing care. */
+  function drawAlerts() {
+    const list = $("alerts");
+    const found = [];
+    view.overview.services.forEach(function (s) {
+      const waited = since(s.oldest_issued_at);
+      if (waited !== null && waited > s.target_wait_minutes * 60) {
+        found.push({kind: "wait", key: s.code, text: QK.msg("dash_alert_wait",
+          {service: s.name, minutes: Math.floor(waited / 60), target: s.target_wait_minutes})});
+      }
+    });
+    view.printers.forEach(function (p) {
+      if (PRINTER_ALERTS.indexOf(p.state) >= 0) {
+        found.push({kind: "printer", key: p.printer, text: QK.msg("dash_alert_printer",
+          {printer: p.printer, state: QK.msg("printer_state_" + p.state)})});
+      }
+    });
+    list.replaceChildren();
+    found.forEach(function (a) {
+      const item = QK.el("li", "alert " + a.kind, a.text);
+      item.dataset.alert = a.kind + ":" + a.key;
+      list.appendChild(item);
+    });
+    $("no-alerts").hidden = found.length > 0;
+    $("alerts-box").classList.toggle("active", found.length > 0);
+  }
+
+  function tick() {
+    if (!view) return;
+    document.querySelectorAll("[data-since]").forEach(function (node) {
+      node.textContent = node.dataset.since ? QK.duration(since(node.dataset.since)) : "–";
+    });
+    view.overview.services.forEach(function (s) {
+      const card = document.querySelector('.service-card[data-service="' + s.code + '"]');
+      const waited = since(s.oldest_issued_at);
+      if (card) card.classList.toggle("over", waited !== null && waited > s.target_wait_minutes * 60);
+    });
+    drawAlerts();
+  }
+
+  function draw(snapshot) {
+    QK.setServerTime(snapshot.server_time);
+    view = {overview: snapshot.overview, printers: snapshot.overview.printers, history: snapshot.history};
+    drawServices();
+    drawCounters();
+    drawPrinters();
+    drawToday();
+    drawHistory();
+    tick();
+    QK.setLive("live");
+  }
+
+  function subscribe() {
+    refreshTimer = null;
+    socket.emit("subscribe", {dashboard: true}, function (answer) {
+      if (answer && answer.error) QK.setLive("refused");
+    });
+  }
+
+  function refreshSoon() {
+    if (refreshTimer === null) refreshTimer = setTimeout(subscribe, REFRESH_MS);
+  }
+
+  function connect() {
+    socket = io({forceNew: true, reconnectionDelayMax: 5000});
+    QK.watchConnection(socket, $("offline"));
+    socket.on("connect", subscribe);
+    socket.on("state", function (snapshot) { if (snapshot.kind === "dashboard") draw(snapshot); });
+    ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
+     "ticket.transferred", "queue.changed", "counter.changed"].forEach(function (name) {
+      socket.on(name, refreshSoon);
+    });
+    socket.on("printer.status", function (status) {
+      if (!view) return;
+      const printer = view.printers.find(function (p) { return p.printer === status.printer; });
+      if (printer) Object.assign(printer, status);
+      else view.printers.push(status);
+      drawPrinters();
+      drawAlerts();
+    });
+  }
+
+  QK.clock($("clock-time"), $("clock-date"), page.timezone);
+  setInterval(tick, 1000);
+  QK.supervisor(function () { connect(); });
+})();

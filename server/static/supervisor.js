@@ -1,0 +1,87 @@
+/* The supervisors' pages (/reports, /dashboard): who is logged in, the login form, logout.
+ *
+ * QK.supervisor(onReady) asks /api/v1/auth/me; an admin or supervisor goes on to onReady(me),
+ * anyone else sees why not, and nobody logged in gets the login form (POST /api/v1/auth/login).
+ */
+(function () {
+  "use strict";
+
+  function $(id) { return document.getElementById(id); }
+
+  QK.supervisor = function (onReady) {
+    const form = $("login");
+    const work = $("work");
+    const who = $("who");
+    const forbidden = $("forbidden");
+
+    function show(me) {
+      if (me.csrf_token) QK.setCsrfToken(me.csrf_token);
+      form.hidden = true;
+      who.hidden = false;
+      $("who-user").textContent = me.name + " (" + me.role + ")";
+      if (me.role !== "admin" && me.role !== "supervisor") {
+        forbidden.textContent = QK.msg("sup_forbidden", {user: me.name, role: me.role});
+        forbidden.hidden = false;
+        work.hidden = true;
+        return;
+      }
+      forbidden.hidden = true;
+      work.hidden = false;
+      onReady(me);
+    }
+
+    function ask() {
+      form.hidden = false;
+      work.hidden = true;
+      who.hidden = true;
+      $("username").focus();
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const error = $("login-error");
+      error.hidden = true;
+      $("login-button").disabled = true;
+      QK.api("POST", "/api/v1/auth/login", {username: $("username").value, password: $("password").value})
+        .then(function (answer) {
+          $("login-button").disabled = false;
+          if (!answer.ok) {
+            error.textContent = QK.errorMessage(answer);
+            error.hidden = false;
+            return;
+          }
+          $("password").value = "";
+          show({name: answer.data.user, role: answer.data.role, csrf_token: answer.data.csrf_token});
+        }, function () {
+          $("login-button").disabled = false;
+          error.textContent = QK.msg("page_network_error");
+          error.hidden = false;
+        });
+    });
+
+    $("logout").addEventListener("click", function () {
+      QK.api("POST", "/api/v1/auth/logout").then(function () { window.location.reload(); });
+    });
+
+    QK.api("GET", "/api/v1/auth/me").then(function (answer) {
+      if (answer.ok) show(answer.data);
+      else ask();
+    }, ask);
+  };
+
+  /** 1234.5 -> "1.234,5" (Vietnamese grouping, decimal comma). */
+  QK.number = function (value, decimals) {
+    if (value === null || value === undefined) return "–";
+    return Number(value).toLocaleString("vi-VN", {minimumFractionDigits: decimals || 0,
+                                                   maximumFractionDigits: decimals || 0});
+  };
+
+  /** Seconds as "m:ss" (or "h:mm:ss"). */
+  QK.duration = function (seconds) {
+    if (seconds === null || seconds === undefined || isNaN(seconds)) return "–";
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return h ? h + ":" + pad(m) + ":" + pad(r) : m + ":" + pad(r);
+  };
+})();
