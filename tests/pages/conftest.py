@@ -14,6 +14,7 @@ Without Chromium or Playwright the tests are skipped, except under CI (CI=true),
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -181,3 +182,33 @@ def shot():
             tab.screenshot(path=str(Path(folder) / f"{name}.png"))
 
     return take
+
+
+# --- servers with a config of the test's own ------------------------------------------------
+
+def _live_server_class():
+    """tests/api's LiveServer (a conftest is not importable by name from here)."""
+    path = Path(__file__).resolve().parents[1] / "api" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("queuekiosk_tests_api_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LiveServer
+
+
+LiveServer = _live_server_class()
+
+
+@pytest.fixture
+def start_server(tmp_path_factory):
+    """``start_server(config=None, ignore_hours=True)`` -> a started LiveServer, stopped after the test."""
+    servers = []
+
+    def start(config: dict | None = None, ignore_hours: bool = True):
+        server = LiveServer(tmp_path_factory.mktemp("page-server"), config,
+                            ("--ignore-hours",) if ignore_hours else ())
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in reversed(servers):
+        server.stop()

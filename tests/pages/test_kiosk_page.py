@@ -11,7 +11,6 @@ Set QK_SCREENSHOTS=/tmp/qk-shots to keep a screenshot of each screen.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import os
 import re
@@ -31,34 +30,6 @@ HT = "Tư pháp - Hộ tịch"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANDSCAPE = {"width": 1920, "height": 1080}
 PORTRAIT = {"width": 1080, "height": 1920}
-
-
-def _live_server_class():
-    """tests/api's LiveServer (a conftest is not importable by name from here)."""
-    path = Path(__file__).resolve().parents[1] / "api" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("queuekiosk_tests_api_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.LiveServer
-
-
-LiveServer = _live_server_class()
-
-
-@pytest.fixture
-def start_server(tmp_path_factory):
-    """``start_server(config=None, ignore_hours=True)`` -> a started LiveServer, stopped after the test."""
-    servers = []
-
-    def start(config: dict | None = None, ignore_hours: bool = True):
-        server = LiveServer(tmp_path_factory.mktemp("kiosk-server"), config,
-                            ("--ignore-hours",) if ignore_hours else ())
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
 
 
 @pytest.fixture
@@ -226,7 +197,7 @@ def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start
     expect(page.locator("#result-priority")).to_be_hidden()
     # the QR code on screen opens the ticket's tracking page
     expect(page.locator("#result-qr")).to_be_visible()
-    page.wait_for_function("document.getElementById('result-qr').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('result-qr').naturalWidth > 0")
     assert decode_qr(page, "#result-qr") == issued["track_url"]
     shot(page, "kiosk-result")
 
@@ -495,7 +466,7 @@ def test_screens_fit_without_scrolling(start_server, tab_in, viewport, shot):
 
     tab.locator("button.priority", has_text="Người có công với cách mạng").click()
     expect(tab.locator("#result")).to_be_visible()
-    tab.wait_for_function("document.getElementById('result-qr').naturalWidth > 0")
+    tab.wait_for_function("() => document.getElementById('result-qr').naturalWidth > 0")
     assert_fits(tab, "result")
     shot(tab, f"kiosk-result-{name}")
 
