@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, column, func, inspect, or_, select, table
+from sqlalchemy import Float, cast, column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -69,15 +69,17 @@ def utcnow() -> dt.datetime:
 # --- SQL helpers that differ between SQLite and PostgreSQL --------------------------------------
 
 def _seconds(conn, later, earlier):
+    """Seconds from ``earlier`` to ``later``, to the millisecond (julianday's float error rounded off)."""
     if conn.dialect.name == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
+    return cast(func.extract("epoch", later - earlier), Float)
 
 
 def _epoch(conn, value):
+    """A naive UTC time as seconds since 1970, to the millisecond."""
     if conn.dialect.name == "sqlite":
-        return (func.julianday(value) - 2440587.5) * 86400.0
-    return func.extract("epoch", value)
+        return func.round((func.julianday(value) - 2440587.5) * 86400.0, 3)
+    return cast(func.extract("epoch", value), Float)
 
 
 _tables_seen: set[tuple[str, str]] = set()
@@ -306,10 +308,15 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
     labels = _labels(conn, site, group_by, services, rows)
     keys = _row_order(site, period, group_by, services, rows, labels)
     view_rows = []
+    numbers = dict(conn.execute(select(C.c.id, C.c.number).where(C.c.site_id == site.id)).all()) \
+        if group_by == "counter" else {}
     for key in keys:
         tally = rows.get(key) or Tally()
         label_vi, label_en = labels.get(key, (str(key), str(key)))
-        view_rows.append({"key": _key_view(key), "label": label_vi, "label_en": label_en,
+        # the row's key: a service code, a counter number, "user:<id>", a date or an hour
+        shown = services[key]["code"] if group_by == "service" else numbers.get(key) if group_by == "counter" \
+            else _key_view(key)
+        view_rows.append({"key": shown, "label": label_vi, "label_en": label_en,
                           **tally.view(with_issued=by_ticket)})
     return {
         "report": "summary",
@@ -418,7 +425,7 @@ def _row_order(site, period: Period, group_by, services, rows, labels) -> list:
         return sorted(open_days | set(rows))
     # hour of day
     span_hours = (period.end - period.start).total_seconds() / 3600
-    if span_hours <= MAX_DAYS_OF_HOURS:  # e.g. 22:00 to 02:00: 22, 23, 0, 1 in that order
+    if span_hours < MAX_DAYS_OF_HOURS:  # e.g. 22:00 to 02:00: 22, 23, 0, 1 in that order
         start_hour = period.start.hour
         touched = {(start_hour + i) % 24 for i in range(math.ceil(span_hours + period.start.minute / 60))}
         keys = sorted(touched | set(rows), key=lambda h: (h - start_hour) % 24)
