@@ -10,8 +10,11 @@ on the document), so what is checked is what the <audio> element really did.
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,9 +22,20 @@ import pytest
 import requests
 import yaml
 
-from conftest import REPO, _free_port, _queuekiosk_command
-
 pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _queuekiosk_command() -> list[str]:
+    beside = Path(sys.executable).parent / "queuekiosk"
+    return [str(beside)] if beside.exists() else [shutil.which("queuekiosk") or "queuekiosk"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 MEDIA_LOG = """
 window.__media = [];
@@ -53,8 +67,6 @@ class DisplayServer:
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        import os
-
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")}
         self.env["QUEUEKIOSK_INSTANCE"] = str(folder / "instance")
@@ -142,6 +154,18 @@ def _wait_media(page, predicate, timeout: float = 30) -> list[dict]:
     raise AssertionError(f"media events: {_media(page)}")
 
 
+def expect(target):
+    """Playwright's expect, imported late: without Playwright the browser fixture skips (or fails under CI)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def _expect_number(page, counter: int, number: str, timeout: float = 5000) -> None:
+    """Wait until the counter's row shows ``number`` (a locator wait: the page's CSP forbids eval)."""
+    expect(page.locator(f'.counter-row[data-counter="{counter}"] .num')).to_have_text(number, timeout=timeout)
+
+
 def _row_number(page, counter: int) -> str:
     return page.locator(f'.counter-row[data-counter="{counter}"] .num').text_content()
 
@@ -153,8 +177,7 @@ def test_a_call_appears_within_a_second_and_is_spoken_in_full(page, lobby, shot)
 
     started = time.monotonic()
     called = lobby.call(1)
-    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"1\"] .num').textContent === '1001'",
-                           timeout=1000)
+    _expect_number(page, 1, "1001", timeout=1000)
     assert time.monotonic() - started < 1.0
     assert page.evaluate("window.__loads") == 1, "no reload"
     assert page.locator('.counter-row[data-counter="1"]').get_attribute("class").split().count("flash") == 1
@@ -182,8 +205,7 @@ def test_two_quick_calls_are_spoken_one_after_the_other(page, lobby):
     _open(page, lobby)
     first = lobby.call(1)
     second = lobby.call(3)  # at once: the second must wait for the first to end
-    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"3\"] .num').textContent === '2001'",
-                           timeout=1000)
+    _expect_number(page, 3, "2001", timeout=1000)
     assert (first["number"], second["number"]) == (1001, 2001)
     events = _wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 2, timeout=40)
     playing = [e for e in events if e["type"] == "playing"]
@@ -202,7 +224,7 @@ def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
     lobby.issue("DC")
     _open(page, lobby)
     lobby.call(1)
-    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"1\"] .num').textContent === '1001'")
+    _expect_number(page, 1, "1001")
 
     lobby.stop()
     page.wait_for_selector("#offline", state="visible", timeout=15_000)
@@ -216,16 +238,14 @@ def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
     lobby.start()
     lobby.call(4)  # made while the page is still reconnecting: the snapshot brings it
     page.wait_for_selector("#offline", state="hidden", timeout=20_000)
-    page.wait_for_function("document.body.dataset.live === 'live'")
-    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"4\"] .num').textContent === '3001'",
-                           timeout=5000)
+    page.wait_for_selector("body[data-live='live']")
+    _expect_number(page, 4, "3001", timeout=5000)
     assert _row_number(page, 1) == "1001"
     assert page.evaluate("window.__loads") == 1, "recovered without a reload"
     # and live again: the next call arrives as an event
     lobby.issue("HT")
     lobby.call(2)
-    page.wait_for_function("document.querySelector('.counter-row[data-counter=\"2\"] .num').textContent === '1002'",
-                           timeout=1000)
+    _expect_number(page, 2, "1002", timeout=1000)
 
 
 @pytest.mark.parametrize("width, height, layout", [(1920, 1080, "landscape"), (1080, 1920, "portrait")])
@@ -286,11 +306,11 @@ def test_many_calls_over_time_leave_no_growth_behind(page, lobby):
 
     for _ in range(4):
         lobby.call(1)
-    page.wait_for_function("document.querySelectorAll('#history li').length === 4")
+    expect(page.locator("#history li")).to_have_count(4)
     early = measure()
     for _ in range(30):
         lobby.call(1 if _ % 2 else 2)
-    page.wait_for_function("document.querySelector('#history li').textContent.startsWith('1034')", timeout=10_000)
+    expect(page.locator("#history li").first).to_contain_text("1034", timeout=10_000)
     late = measure()
     assert late["history"] == 8
     assert late["nodes"] <= early["nodes"] + 4 * 3 + 2, (early, late)  # 4 more history lines at most
