@@ -81,7 +81,8 @@ def main() -> int:
             request = json.loads(line)
             voice = str(request["voice"]).lower()
             if voice not in installed:  # pyttsx3 would silently keep the old voice
-                answer(ok=False, error=f"espeak-ng has no voice {voice!r} (installed: {', '.join(sorted(installed))})")
+                near = sorted(v for v in installed if v.startswith(voice[:2])) or sorted(installed)[:12]
+                answer(ok=False, error=f"espeak-ng has no voice {voice!r} (installed, for example: {', '.join(near)})")
                 continue
             engine.setProperty("voice", voice)
             engine.setProperty("rate", int(request.get("rate", 140)))

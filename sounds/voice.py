@@ -184,8 +184,8 @@ class Announcer:
 
     def startup_report(self) -> None:
         """One log line on how calls will sound, and a clear one when espeak-ng is missing."""
-        log.info("voice: %d shipped clips, recordings from %s%s", len(self.library.names()),
-                 self.library.recordings, "" if self.library.recordings.is_dir() else " (no such folder: none)")
+        log.info("voice: %d shipped clips; the centre's recordings folder is %s%s", len(self.library.names()),
+                 self.library.recordings, "" if self.library.recordings.is_dir() else " (not there: no recordings)")
         if self.config.sounds.tts != "none" and not espeak_installed():
             log.warning("voice: espeak-ng is not installed (Debian: apt-get install espeak-ng). Calls are spoken from "
                         "the clip library; a text without a clip is shown on the displays but not spoken.")
