@@ -1,0 +1,102 @@
+"""The supervisors' pages in a real Chromium: the live dashboard follows the queue with no polling,
+the reports page draws its table and charts (with a screenshot), and a clerk is turned away."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+PASSWORD = "giam-sat-2026"
+
+
+def _login(page, server, path, user="giamsat", role="supervisor", counter=None):
+    args = ["user", "add", user, "--role", role] + (["--counter", str(counter)] if counter else [])
+    server.cli(*args, stdin=PASSWORD + "\n")
+    page.goto(server.url + path)
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login-button")
+
+
+def test_the_dashboard_follows_an_issue_and_a_call(page, server, shot):
+    _login(page, server, "/dashboard")
+    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    ht = page.locator('.service-card[data-service="HT"]')
+    expect(ht.locator(".count")).to_have_text("0")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    expect(ht.locator(".count")).to_have_text("1", timeout=5_000)
+    expect(ht.locator(".longest .value")).to_have_text(re.compile(r"^0:0\d$"))
+    expect(page.locator("#today-issued")).to_have_text("1")
+
+    token = server.counter_token(1)
+    called = server.api("POST", "/counters/1/next", token=token)
+    assert called.status_code == 200 and called.json()["id"] == ticket["id"]
+    counter = page.locator('tr.counter[data-counter="1"]')
+    expect(counter).to_have_attribute("data-activity", "called", timeout=5_000)
+    expect(counter.locator(".activity")).to_have_text(f"Đang gọi số {ticket['number']}")
+    expect(ht.locator(".count")).to_have_text("0")
+    expect(page.locator("#history li").first).to_contain_text(str(ticket["number"]))
+
+    server.api("POST", "/counters/1/pause", token=token, json={"reason": "họp"})  # refused: it holds a ticket
+    server.api("POST", "/counters/1/finish", token=token)
+    server.api("POST", "/counters/1/pause", token=token, json={"reason": "họp"})
+    expect(counter).to_have_attribute("data-activity", "paused", timeout=5_000)
+    expect(counter.locator(".activity")).to_have_text("Tạm dừng: họp")
+    expect(page.locator("#no-alerts")).to_be_visible()
+    printer = page.locator('#printers li[data-printer="kiosk-1"]')
+    expect(printer).to_be_visible()
+    shot(page, "dashboard")
+    # live through Socket.IO: nothing asked the REST API for the figures meanwhile
+    assert not [url for url in requests if "/api/v1/reports" in url or "/api/v1/queue" in url], requests
+
+
+def test_the_reports_page_draws_the_table_and_charts(page, server, shot, tmp_path):
+    server.cli("simulate", "--day", "2026-11-16", "--days", "6", "--per-day", "80", "--seed", "4")
+    page.set_viewport_size({"width": 1600, "height": 1200})
+    _login(page, server, "/reports?period=2026-W47&group_by=service")
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
+    expect(page.locator("#report-period")).to_have_text("Kỳ báo cáo: Tuần 47 năm 2026 (16/11/2026 – 22/11/2026)")
+    rows = page.locator("#table tbody tr")
+    expect(rows).to_have_count(6)
+    expect(rows.first.locator("th")).to_have_text("Tư pháp - Hộ tịch")
+    expect(page.locator("#table tfoot th")).to_have_text("Tổng cộng")
+    expect(page.locator("#summary-text")).to_contain_text("Tuần 47 năm 2026")
+    drawn = page.evaluate("""() => ['chart-arrivals', 'chart-waiting', 'chart-groups'].map(id => {
+        const canvas = document.getElementById(id);
+        const chart = Chart.getChart(canvas);
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let inked = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
+        return {points: chart ? chart.data.datasets[0].data.length : 0, inked: inked};
+    })""")
+    assert all(c["points"] > 0 and c["inked"] > 1000 for c in drawn), drawn
+    assert page.locator("#xlsx").get_attribute("href").endswith("period=2026-W47&group_by=service&format=xlsx")
+    path = tmp_path / "reports.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 50_000
+    shot(page, "reports")
+
+    page.select_option("#kind", "quarter")
+    page.fill("#year", "2026")
+    page.select_option("#quarter", "4")
+    page.check("#basis")
+    page.select_option("#group", "counter")
+    page.click("#show")
+    expect(page.locator("#report-span")).to_contain_text("Từ 15/09/2026 đến 14/12/2026")
+    expect(page.locator("#table thead th").first).to_have_text("Quầy")
+    assert "period=2026-Q4" in page.url and "basis=nd09" in page.url
+
+    page.emulate_media(media="print")
+    expect(page.locator("#controls")).to_be_hidden()
+    expect(page.locator("#report")).to_be_visible()
+
+
+def test_a_clerk_is_turned_away(page, server):
+    _login(page, server, "/reports", user="canbo", role="clerk", counter=1)
+    expect(page.locator("#forbidden")).to_be_visible()
+    expect(page.locator("#forbidden")).to_contain_text("canbo")
+    expect(page.locator("#work")).to_be_hidden()
