@@ -17,6 +17,7 @@ from .config import Config, load_config
 from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from .extensions import limiter, socketio
+from .security import install_security_headers
 from .writer import GroupCommitWriter
 
 if TYPE_CHECKING:
@@ -147,4 +148,5 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     app.register_blueprint(supervisor_bp)  # GET /reports and /dashboard: the supervisors' pages
     app.add_url_rule("/healthz", "health", health)
     register_error_handlers(app)
+    install_security_headers(app)
     return app
