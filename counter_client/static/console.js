@@ -320,7 +320,8 @@
     closeDialog();
     openDialog = $(id);
     openDialog.hidden = false;
-    const first = openDialog.querySelector("input, button:not(.cancel)");
+    // the number or reason field, else "Hủy": Enter never picks a transfer target by accident
+    const first = openDialog.querySelector("input") || openDialog.querySelector("button.cancel");
     if (first) first.focus();
   }
 
@@ -432,7 +433,8 @@
     me = {user: user, counter: number};
     loginForm.hidden = true;
     $("password").value = "";
-    $("who-user").textContent = QK.msg("console_signed_in", {user: user, counter: page.counters[number] || number});
+    $("who-user").textContent = QK.msg("console_signed_in", {user: user, counter: number});
+    $("who-user").title = page.counters[number] || "";
     $("who").hidden = false;
     work.hidden = false;
     hideNotice();

@@ -1,0 +1,263 @@
+"""The keypad client (``queuekiosk keypad``) against the real server, driven through a pseudo-terminal.
+
+The client runs as its own process with a pty for its terminal, as on a counter PC with a USB
+numeric keypad; the test types the keypad's keys into the pty and reads the screen it draws.
+What it must do: keys call, recall and finish; the number and the waiting count follow the
+queue by themselves; a press while the server is away is done once it is back, and never
+twice, even when the answer to a press is lost on the way back.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from api_helpers import issue
+from conftest import QUEUEKIOSK
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Terminal:
+    """``queuekiosk keypad`` on a pseudo-terminal: type keys, read what the screen shows now."""
+
+    def __init__(self, args: list[str], env: dict):
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen([QUEUEKIOSK, "keypad", *args], stdin=slave, stdout=slave, stderr=slave,
+                                     env=env, start_new_session=True)
+        os.close(slave)
+        self.output = ""
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.2)
+                if not ready:
+                    if self.proc.poll() is not None:
+                        return
+                    continue
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self.output += chunk.decode("utf-8", errors="replace")
+
+    def press(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def screen(self) -> str:
+        """The latest full screen the client drew (it clears and redraws on every change)."""
+        with self._lock:
+            text = self.output
+        return ANSI.sub("", text.rsplit("\x1b[2J", 1)[-1])
+
+    def wait_for(self, pattern: str, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if re.search(pattern, screen):
+                return screen
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the keypad client exited ({self.proc.returncode}):\n{self.output[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the screen did not show {pattern!r} within {timeout} s; it shows:\n{screen}")
+            time.sleep(0.05)
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # Ctrl+C, as a clerk would
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        os.close(self.master)
+
+
+@pytest.fixture
+def keypad(server):
+    terminals: list[Terminal] = []
+
+    def start(counter: int = 1, url: str | None = None, extra=()) -> Terminal:
+        token = server.token("counter", counter)
+        args = ["--server", url or server.url, "--token", token, "--counter", str(counter), *extra]
+        terminal = Terminal(args, server.env)
+        terminals.append(terminal)
+        return terminal
+
+    yield start
+    for terminal in terminals:
+        terminal.close()
+
+
+@pytest.fixture
+def drained(server):
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    with server.session() as http:
+        for counter in range(1, 7):
+            while http.post(f"/api/v1/counters/{counter}/next", headers=admin).status_code == 200:
+                pass
+    return server
+
+
+def ticket(http, ticket_id: str) -> dict:
+    return http.get(f"/api/v1/tickets/{ticket_id}").json()
+
+
+def test_keys_call_recall_and_finish(drained, http, keypad, sio_client):
+    display = sio_client()
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    first, second = issue(http, "HT"), issue(http, "HT")
+    term = keypad(1)
+    term.wait_for(r"Đang chờ: 2")
+    assert "đã kết nối" in term.screen()
+
+    term.press("\r")  # Enter: call the next ticket
+    n = first["display"]
+    screen = term.wait_for(rf"Số hiện tại: {n}")
+    assert "Đang chờ: 1" in term.wait_for(r"Đang chờ: 1")
+    assert f"Đã gọi số {n}" in screen
+    assert ticket(http, first["id"])["status"] == "called"
+    display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == first["id"] and e["counter"] == 1)
+
+    term.press("+")  # recall: the lobby hears it again
+    term.wait_for(rf"Đã gọi lại số {n}")
+    display.wait_for("ticket.recalled", lambda e: e["ticket"]["id"] == first["id"])
+
+    term.press("/")  # finish
+    term.wait_for(rf"Đã kết thúc số {n}")
+    term.wait_for(r"Số hiện tại: —")
+    assert ticket(http, first["id"])["status"] == "done"
+    assert ticket(http, second["id"])["status"] == "waiting"
+
+    # a ticket issued at the kiosk shows up in the waiting count by itself
+    issue(http, "HT")
+    term.wait_for(r"Đang chờ: 2")
+
+    # a typed number is called out of turn; Backspace erases a digit
+    third_number = second["number"] + 1
+    term.press(str(third_number) + "9\x7f")
+    term.wait_for(rf"Số đã nhập: {third_number}_")
+    term.press("\r")
+    term.wait_for(rf"Số hiện tại: {third_number}")
+    assert ticket(http, second["id"])["status"] == "waiting"
+
+    # a held key (auto-repeat) acts once: "-" three times at once marks one no-show, then nothing to mark
+    term.press("---")
+    term.wait_for(rf"Số {third_number}: vắng mặt")
+    time.sleep(1)
+    assert "không có số nào" not in term.screen(), "the repeated key was sent again"
+    assert ticket(http, second["id"])["status"] == "waiting"
+
+
+def test_a_press_while_the_server_restarts_is_done_once(drained, server, http, keypad):
+    first, second = issue(http, "HT"), issue(http, "HT")
+    term = keypad(1)
+    term.wait_for(r"Đang chờ: 2")
+
+    server.stop()
+    term.wait_for(r"MẤT KẾT NỐI")
+    term.press("\r")
+    term.wait_for(r"đang gửi lại")
+    server.start()
+    term.wait_for(rf"Đã gọi số {first['display']}", timeout=30)
+    term.wait_for(r"đã kết nối", timeout=30)
+    term.wait_for(r"Đang chờ: 1")
+    time.sleep(1.5)  # any second sending of the press would have landed by now
+    assert ticket(http, first["id"])["status"] == "called"
+    assert ticket(http, second["id"])["status"] == "waiting", "the press was done twice"
+
+
+class AnswerDropper:
+    """A TCP proxy in front of the server that forwards everything, except that it swallows the
+    answer to the next counter action and cuts the connection: the server acted, the client
+    never heard. (What a restart or a network drop at the wrong moment does.)"""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.drop_next = threading.Event()
+        self.dropped = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            state = {"drop": False}
+            threading.Thread(target=self._pump, args=(client, upstream, state, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, state, False), daemon=True).start()
+
+    def _pump(self, source, sink, state, to_server):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if to_server and data.startswith(b"POST /api/v1/counters/") and self.drop_next.is_set():
+                    self.drop_next.clear()
+                    state["drop"] = True
+                if not to_server and state["drop"]:
+                    self.dropped += 1
+                    break  # the answer is lost
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.listener.close()
+
+
+def test_a_lost_answer_is_not_acted_on_twice(drained, server, http, keypad):
+    first, second = issue(http, "HT"), issue(http, "HT")
+    proxy = AnswerDropper(server.port)
+    try:
+        term = keypad(1, url=f"http://127.0.0.1:{proxy.port}")
+        term.wait_for(r"Đang chờ: 2")
+        proxy.drop_next.set()
+        term.press("\r")
+        term.wait_for(rf"Đã gọi số {first['display']}", timeout=30)
+        assert proxy.dropped == 1, "the first answer should have been lost"
+        time.sleep(1)
+        assert ticket(http, first["id"])["status"] == "called"
+        assert ticket(http, second["id"])["status"] == "waiting", "the lost answer made the client act twice"
+    finally:
+        proxy.close()
+
+
+def test_keys_can_be_bound_and_a_bad_binding_is_refused(drained, server, http, keypad):
+    ticket_ = issue(http, "HT")
+    term = keypad(1, extra=["--key", "n=next", "--key", "enter=none"])
+    term.wait_for(r"Đang chờ: 1")
+    term.press("\r")
+    time.sleep(0.8)
+    assert ticket(http, ticket_["id"])["status"] == "waiting", "Enter was unbound"
+    term.press("n")
+    term.wait_for(rf"Số hiện tại: {ticket_['display']}")
+
+    refused = subprocess.run([QUEUEKIOSK, "keypad", "--server", server.url, "--token", "x", "--counter", "1",
+                              "--key", "5=finish"], capture_output=True, text=True, env=server.env, timeout=30)
+    assert refused.returncode != 0 and "digits" in refused.stderr

@@ -1,0 +1,308 @@
+"""The clerk console (/counter) and the citizen rating tablet (/rating/<counter>), used as people would.
+
+A real `queuekiosk serve`, a real Chromium; the kiosk, the lobby display, the console and the
+rating tablet each in a tab of their own. What is checked is what the people see: the number
+on the clerk's screen and on the lobby screen, the waiting list, the tablet's question, the
+stored rating, the clerk's figures, and the plain Vietnamese words of a refusal or a lost link.
+
+Set QK_SCREENSHOTS=/tmp/qk-shots to keep a screenshot of each screen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CLERK = "lan"
+
+
+@pytest.fixture
+def tab(browser):
+    """``tab(viewport=None)`` -> a tab in a context of its own (own cookies); JavaScript errors fail the test."""
+    made = []
+
+    def make(viewport=None, **options):
+        context = browser.new_context(locale="vi-VN", viewport=viewport or {"width": 1366, "height": 768}, **options)
+        context.set_default_timeout(10_000)
+        new = context.new_page()
+        errors: list[str] = []
+        new.on("pageerror", lambda error: errors.append(str(error)))
+        made.append((context, errors))
+        return new
+
+    yield make
+    for context, errors in made:
+        context.close()
+        assert not errors, f"JavaScript errors on a page: {errors}"
+
+
+def log_in(page, server, password: str, counter: int | None = None):
+    page.goto(server.url + "/counter")
+    page.fill("#username", CLERK)
+    page.fill("#password", password)
+    if counter is not None:
+        page.fill("#counter", str(counter))
+    page.click("#login-button")
+    expect(page.locator("#work")).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+
+
+def take_number_at_kiosk(kiosk, service: str = "Tư pháp - Hộ tịch") -> str:
+    kiosk.locator("button.service:visible, button.service-direct:visible", has_text=service).first.click()
+    no = kiosk.locator("button.no-priority")
+    expect(no).to_be_enabled()
+    no.click()
+    result = kiosk.locator("#result")
+    expect(result).to_be_visible()
+    text = kiosk.locator("#result-number").inner_text()
+    result.locator("button.done").click()
+    expect(result).to_be_hidden()
+    return text
+
+
+def watch_number(page):
+    """Record when the current number changes (performance.now()), to time a press against it."""
+    page.evaluate("""() => {
+        window.__changes = [];
+        new MutationObserver(() => window.__changes.push(performance.now()))
+            .observe(document.getElementById('current-number'), {childList: true, characterData: true, subtree: true});
+        document.addEventListener('click', () => { window.__pressed = performance.now(); }, true);
+    }""")
+
+
+def press_and_time(page, button) -> float:
+    """Milliseconds from the click to the new number on the clerk's screen."""
+    page.evaluate("() => { window.__changes = []; }")
+    before = page.locator("#current-number").inner_text()
+    button.click()
+    expect(page.locator("#current-number")).not_to_have_text(before)
+    # the first change after the press (a fresh snapshot redraws the same number again later)
+    return page.evaluate("() => window.__changes.find(t => t > window.__pressed) - window.__pressed")
+
+
+def test_call_finish_rate_the_whole_way(server, page, tab, shot):
+    password = server.add_clerk(CLERK, counter=1)
+    rating_token = server.cli("token", "create", "--role", "rating", "--counter", "1").strip()
+    supervisor = server.cli("token", "create", "--role", "supervisor").strip()
+
+    display = tab({"width": 1920, "height": 1080})
+    display.goto(server.url + "/display/lobby")
+    expect(display.locator("body")).to_have_attribute("data-live", "live")
+    tablet = tab({"width": 1280, "height": 800}, has_touch=True)
+    tablet.goto(f"{server.url}/rating/1#token={rating_token}")
+    expect(tablet.locator("body")).to_have_attribute("data-live", "live")
+    expect(tablet.locator("#screen-idle")).to_be_visible()
+    assert "token" not in tablet.url, "the token must leave the address bar"
+    shot(tablet, "rating-idle")
+    kiosk = tab({"width": 1920, "height": 1080}, has_touch=True)
+    kiosk.goto(server.url + "/kiosk/kiosk-1")
+
+    log_in(page, server, password)
+    expect(page.locator("#queue-empty")).to_be_visible()
+    expect(page.locator("#fig-served")).to_have_text("0")
+
+    # the kiosk issues: the clerk's waiting list shows it by itself
+    numbers = [take_number_at_kiosk(kiosk) for _ in range(4)]
+    expect(page.locator("#queue-list li")).to_have_count(4)
+    expect(page.locator("#queue-list li").first).to_contain_text(numbers[0])
+    expect(page.locator("#queue-count")).to_have_text("(4)")
+    shot(page, "console-waiting")
+
+    # "next": the number is on the clerk's screen at once, and on the lobby screen
+    watch_number(page)
+    next_button = page.get_by_role("button", name=re.compile("Gọi số tiếp theo"))
+    delays = [press_and_time(page, next_button)]
+    expect(page.locator("#current-number")).to_have_text(numbers[0])
+    row = display.locator('.counter-row[data-counter="1"]')
+    expect(row.locator(".num")).to_have_text(numbers[0], timeout=3_000)
+    expect(page.locator("#current-details")).to_contain_text("Tư pháp - Hộ tịch")
+    expect(page.locator("#current-details")).to_contain_text("Đang gọi")
+    expect(page.locator("#service-timer")).to_have_text(re.compile(r"^0:0[0-9]$"))
+    expect(page.locator("#queue-list li")).to_have_count(3)
+    # two more presses to time (each finishes the ticket before): the target is 100 ms on the LAN
+    delays.append(press_and_time(page, next_button))
+    delays.append(press_and_time(page, next_button))
+    expect(page.locator("#current-number")).to_have_text(numbers[2])
+    assert min(delays) <= 100, f"the new number took {delays} ms to show after the press"
+    assert max(delays) <= 1500, f"the new number took {delays} ms to show after the press"
+
+    # start, then finish: the rating tablet of counter 1 asks about this number
+    page.get_by_role("button", name=re.compile("Bắt đầu")).click()
+    expect(page.locator("#current-details")).to_contain_text("Đang phục vụ")
+    page.get_by_role("button", name=re.compile("Kết thúc")).click()
+    expect(page.locator("#current-number")).to_contain_text("Chưa gọi số nào")
+    expect(tablet.locator("#screen-ask")).to_be_visible()
+    expect(tablet.locator("#ask-number")).to_contain_text(numbers[2])
+    expect(tablet.locator("#ask-service")).to_have_text("Tư pháp - Hộ tịch")
+    for words in ("Rất hài lòng", "Hài lòng", "Không hài lòng"):
+        expect(tablet.get_by_role("button", name=re.compile("^" + words))).to_be_visible()
+    shot(tablet, "rating-ask")
+    tablet.evaluate("() => { QK.page().thanks_seconds = 1; }")
+    tablet.get_by_role("button", name=re.compile("^Rất hài lòng")).tap()
+    expect(tablet.locator("#screen-thanks")).to_be_visible()
+    expect(tablet.locator("#screen-thanks")).to_contain_text("Cảm ơn bạn đã đánh giá!")
+    shot(tablet, "rating-thanks")
+    expect(tablet.locator("#screen-idle")).to_be_visible(timeout=5_000)
+
+    # the rating is stored with ticket, counter, clerk, service and time; the clerk sees it in their day
+    expect(page.locator('#fig-ratings [data-level="very_satisfied"] .n')).to_have_text("1")
+    expect(page.locator("#fig-served")).to_have_text("3")
+    rated = _rating_of_number(server, supervisor, int(numbers[2]))
+    assert (rated["level"], rated["counter"], rated["clerk"], rated["service"]) == ("very_satisfied", 1, CLERK, "HT")
+    assert rated["at"].endswith("Z")
+    shot(page, "console-after-rating")
+
+
+def _rating_of_number(server, token: str, number: int) -> dict:
+    """The stored rating of today's ticket ``number``, through the supervisor's API."""
+    import sqlite3
+
+    # the ticket's id is random; a supervisor finds it from the database of this test server
+    db = sqlite3.connect(str(server.env["QUEUEKIOSK_INSTANCE"]) + "/queuekiosk.db")
+    try:
+        (public_id,) = db.execute("SELECT public_id FROM tickets WHERE number = ?", (number,)).fetchone()
+    finally:
+        db.close()
+    answer = server.api("GET", f"/tickets/{public_id}/rating", token=token)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_unsatisfied_with_reasons_and_idle_after_a_while(server, page, tab, shot):
+    password = server.add_clerk(CLERK, counter=1)
+    rating_token = server.cli("token", "create", "--role", "rating", "--counter", "1").strip()
+    supervisor = server.cli("token", "create", "--role", "supervisor").strip()
+    tablet = tab({"width": 800, "height": 1280}, has_touch=True)  # a tablet standing upright
+    tablet.goto(f"{server.url}/rating/1#token={rating_token}")
+    expect(tablet.locator("body")).to_have_attribute("data-live", "live")
+    for _ in range(2):
+        assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+    log_in(page, server, password)
+
+    page.keyboard.press("g")  # G: gọi tiếp
+    expect(page.locator("#current-number")).to_have_text(re.compile(r"^\d+$"))
+    first = page.locator("#current-number").inner_text()
+    page.keyboard.press("k")  # K: kết thúc
+    expect(tablet.locator("#screen-ask")).to_be_visible()
+    tablet.get_by_role("button", name=re.compile("^Không hài lòng")).tap()
+    expect(tablet.locator("#screen-reasons")).to_be_visible()
+    expect(tablet.locator("button.reason")).to_have_count(6)
+    tablet.get_by_role("button", name=re.compile("Thời gian chờ lâu")).tap()
+    tablet.get_by_role("button", name=re.compile("Hướng dẫn chưa rõ ràng")).tap()
+    expect(tablet.locator('button.reason[aria-pressed="true"]')).to_have_count(2)
+    shot(tablet, "rating-reasons-portrait")
+    tablet.get_by_role("button", name=re.compile("Gửi đánh giá")).tap()
+    expect(tablet.locator("#screen-thanks")).to_contain_text("Chúng tôi rất tiếc")
+    rated = _rating_of_number(server, supervisor, int(first))
+    assert (rated["level"], rated["reasons"], rated["clerk"]) == ("unsatisfied", ["long_wait", "unclear"], CLERK)
+
+    # nobody taps: the tablet goes back to idle by itself (ask_seconds, shortened here)
+    tablet.evaluate("() => { QK.page().ask_seconds = 1; }")
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(re.compile(r"^\d+$"))
+    page.keyboard.press("k")  # a second, unrated service
+    expect(tablet.locator("#screen-ask")).to_be_visible()
+    expect(tablet.locator("#screen-idle")).to_be_visible(timeout=5_000)
+    expect(page.locator('#fig-ratings [data-level="unsatisfied"] .n')).to_have_text("1")
+
+
+def test_a_tablet_without_a_good_token_says_so(server, tab):
+    tablet = tab(has_touch=True)
+    tablet.goto(server.url + "/rating/1")
+    expect(tablet.locator("#screen-setup")).to_be_visible()
+    expect(tablet.locator("#screen-setup")).to_contain_text("queuekiosk token create --role rating --counter 1")
+    tablet.fill("#setup-token", "qk_not-a-real-token")
+    tablet.click("#setup-form button")
+    expect(tablet.locator("#setup-problem")).to_contain_text("Máy chủ không nhận mã này")
+    counter_token = server.counter_token(1)  # a clerk's device token is no rating tablet
+    tablet.fill("#setup-token", counter_token)
+    tablet.click("#setup-form button")
+    expect(tablet.locator("#setup-problem")).to_contain_text("không được phép")
+    assert server.http.get(server.url + "/rating/99", headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
+    password = server.add_clerk(CLERK, counter=1)
+    other = server.counter_token(2)
+    issued = [server.api("POST", "/tickets", json={"service": "HT"}).json() for _ in range(4)]
+    log_in(page, server, password)
+    expect(page.locator("#queue-list li")).to_have_count(4)
+
+    # C: transfer the current ticket to counter 5
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(issued[0]["display"])
+    page.keyboard.press("c")
+    dialog = page.locator("#dialog-transfer")
+    expect(dialog).to_be_visible()
+    shot(page, "console-transfer")
+    dialog.locator('button[data-counter="5"]').click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued[0]['display']} sang quầy 5")
+    expect(page.locator("#current-number")).to_contain_text("Chưa gọi số nào")
+    assert server.api("GET", f"/tickets/{issued[0]['id']}").json()["target_counter"] == 5
+
+    # S (or typing digits): call a given number out of turn
+    page.keyboard.press(issued[3]["display"][0])
+    expect(page.locator("#dialog-number")).to_be_visible()
+    page.locator("#number-input").fill(issued[3]["display"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#current-number")).to_have_text(issued[3]["display"])
+
+    # a number another counter has just called: said so plainly
+    assert server.api("POST", "/counters/2/next", token=other, json={"number": issued[2]["number"]}).status_code == 200
+    page.keyboard.press("s")
+    page.locator("#number-input").fill(issued[2]["display"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_have_text(
+        re.compile(f"Số {issued[2]['display']} vừa được quầy 2 gọi, không còn trong hàng chờ."))
+    expect(page.locator("#current-number")).to_have_text(issued[3]["display"])
+
+    # pausing needs a free counter; T with a reason, then T again to resume
+    page.keyboard.press("k")
+    expect(page.locator("#current-number")).to_contain_text("Chưa gọi số nào")
+    page.keyboard.press("t")
+    expect(page.locator("#dialog-pause")).to_be_visible()
+    page.locator('#pause-reasons button[data-reason="console_reason_meeting"]').click()
+    expect(page.locator("#who-state")).to_contain_text("Quầy tạm dừng: Họp")
+    shot(page, "console-paused")
+    page.keyboard.press("t")
+    expect(page.locator("#who-state")).to_contain_text("Quầy đang mở")
+
+    # nobody left for counter 1: "Không có ai đang chờ."
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(issued[1]["display"])
+    page.keyboard.press("g")
+    expect(page.locator("#notice")).to_contain_text("Không có ai đang chờ.")
+    expect(page.locator("#fig-served")).to_have_text("2")
+    expect(page.locator("#fig-no-shows")).to_have_text("0")
+
+
+def test_wrong_password_and_lost_connection_are_said_plainly(server, page, shot):
+    password = server.add_clerk(CLERK, counter=1)
+    page.goto(server.url + "/counter")
+    page.fill("#username", CLERK)
+    page.fill("#password", "sai-mật-khẩu")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_contain_text("Sai tên đăng nhập hoặc mật khẩu.")
+    expect(page.locator("#work")).to_be_hidden()
+
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    expect(page.locator("#offline")).to_be_hidden()
+
+    server.process.terminate()
+    server.process.wait(10)
+    expect(page.locator("#offline")).to_be_visible(timeout=10_000)
+    expect(page.locator("#offline")).to_contain_text("Mất kết nối với máy chủ")
+    page.get_by_role("button", name=re.compile("Gọi số tiếp theo")).click()
+    expect(page.locator("#notice")).to_contain_text("Mất kết nối với máy chủ: thao tác chưa được gửi đi.")
+    shot(page, "console-offline")
