@@ -65,6 +65,7 @@ setup(
             "playwright==1.65.2",
             "zxing-cpp==3.1.1",
             "gunicorn==27.0.1",
+            "schemathesis==4.32.5",
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
     },
