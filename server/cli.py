@@ -88,7 +88,8 @@ def serve(config_file, host, port, ignore_hours, access_log):
         lines = [f"queuekiosk: {config.site.name} is open at {base}"]
         lines += [f"  kiosk    {base}/kiosk/{k.id}" for k in config.kiosks]
         lines += [f"  display  {base}/display/{d.id}" for d in config.displays]
-        lines += [f"  counter  {base}/counter", f"  API      {base}/api/v1/openapi.json"]
+        lines += [f"  counter  {base}/counter", f"  reports  {base}/reports", f"  dashboard {base}/dashboard",
+                  f"  API      {base}/api/v1/openapi.json"]
         if ignore_hours:
             lines.append("  (opening hours are ignored: --ignore-hours)")
         click.echo("\n".join(lines), err=False)
@@ -156,8 +157,9 @@ def token_create(role, counter, name, config_file):
 
 
 @main.command()
-@click.option("--day", "first_day", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="the first day to simulate, e.g. 2026-11-20 (the centre's local date)")
+@click.option("--day", "first_day", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="the first day to simulate, e.g. 2026-11-20 (the centre's local date); "
+                   "default: the --days days before today")
 @click.option("--days", default=1, show_default=True, type=click.IntRange(1, 3660),
               help="how many calendar days from --day (days the centre is closed are skipped)")
 @click.option("--seed", default=7, show_default=True, type=int, help="the same seed gives the same days")
@@ -176,13 +178,19 @@ def simulate(first_day, days, seed, per_day, through_engine, config_file):
     tickets. Clerks named sim.<name> are added (nobody knows their passwords). Example:
 
     \b
+      queuekiosk simulate --days 60            # the 60 days before today
       queuekiosk simulate --day 2026-10-01 --days 61 --seed 7
     """
     from .simulate import Settings, SimulationError
     from .simulate import simulate as run_simulation
 
+    import datetime as dt
+
     path = config_path(config_file)
     site, Session = _database(path)
+    if first_day is None:
+        today = dt.datetime.now(site.config.site.zone).date()
+        first_day = dt.datetime.combine(today - dt.timedelta(days=days), dt.time())
 
     def report(day):
         click.echo(f"  {day.day.isoformat()}: {day.tickets} tickets, {day.served} served, {day.no_shows} no-shows, "

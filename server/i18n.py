@@ -224,6 +224,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "home_kiosks": {"vi": "Ki-ốt lấy số", "en": "Ticket kiosks"},
     "home_displays": {"vi": "Màn hình gọi số", "en": "Lobby displays"},
     "home_counter": {"vi": "Bàn gọi số của cán bộ", "en": "Clerk console"},
+    "home_supervisor": {"vi": "Báo cáo và giám sát (lãnh đạo)", "en": "Reports and dashboard (supervisors)"},
     "home_api": {"vi": "Tài liệu API (OpenAPI)", "en": "API documentation (OpenAPI)"},
     "home_none": {"vi": "Chưa cấu hình", "en": "None configured"},
     "kiosk_choose_service": {

@@ -60,7 +60,7 @@
     const period = params.get("period");
     if (params.get("group_by")) $("group").value = params.get("group_by");
     $("basis").checked = params.get("basis") === "nd09";
-    let kind = "day";
+    let kind = "month";  // without a choice in the address: this month
     if (params.get("from") && params.get("to")) {
       kind = "range";
       $("from").value = params.get("from").length === 10 ? params.get("from") + "T00:00" : params.get("from");

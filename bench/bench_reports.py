@@ -1,0 +1,129 @@
+"""A report over a simulated year of a busy centre (about 150,000 tickets): time to answer
+(target: ≤ 1 s on SQLite).
+
+    .venv/bin/python bench/bench_reports.py [--per-day 500] [--keep /tmp/qk-bench-year] [--rounds 5]
+
+1. `queuekiosk simulate` fills a fresh SQLite database with a year of the demo centre
+   (2025-01-01 to 2025-12-31, about 500 citizens a weekday; the engine's rules, written in bulk).
+   With --keep DIR the database is kept there and reused by later runs.
+2. In-process: each report function (summary by service, counter, clerk, day, hour; peak hours;
+   the daily summary) over the year, best and median of --rounds.
+3. Over HTTP: a fresh `queuekiosk serve` on that database answers
+   GET /api/v1/reports/summary?period=2025&group_by=... (JSON, and the XLSX file) for a
+   supervisor's token; the time from request to the last byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from common import ROOT, free_port, token, wait_healthy
+
+GROUPS = ("service", "counter", "clerk", "day", "hour")
+
+
+def simulate(folder: Path, per_day: int) -> float:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "config.yaml", folder / "config.yaml")
+    env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(folder / "instance")}
+    env.pop("QUEUEKIOSK_DATABASE_URL", None)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "queuekiosk.server.cli", "simulate", "--day", "2025-01-01", "--days", "365",
+                    "--per-day", str(per_day), "--seed", "7", "--config", str(folder / "config.yaml")],
+                   env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return time.perf_counter() - start
+
+
+def in_process(folder: Path, rounds: int) -> None:
+    from queuekiosk.server import periods, reports
+    from queuekiosk.server.config import load_config
+    from queuekiosk.server.db import create_db_engine, prepare_database
+
+    engine = create_db_engine(f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}")
+    site = prepare_database(engine, load_config(folder / "config.yaml"), folder / "instance")
+    year = periods.named_period("2025", site.config.site.zone)
+    with engine.connect() as conn:
+        tickets = reports.summary(conn, site, periods.named_period("2025-11-20", site.config.site.zone))
+        total = reports.summary(conn, site, year, "service")["total"]
+    print(f"database: {total['issued']:,} tickets in 2025 ({tickets['total']['issued']} on 2025-11-20), "
+          f"{total['ratings']['total']:,} ratings")
+    print(f"\nin-process, the year 2025 ({rounds} rounds): best / median, wall (CPU)")
+    jobs = [(f"summary group_by={g}", lambda conn, g=g: reports.summary(conn, site, year, g)) for g in GROUPS]
+    jobs += [("peak hours", lambda conn: reports.peak_hours(conn, site, year)),
+             ("daily summary of one day", lambda conn: reports.daily_summary(
+                 conn, site, periods.named_period("2025-11-20", site.config.site.zone)))]
+    for name, job in jobs:
+        walls, cpus = [], []
+        for _ in range(rounds):
+            with engine.connect() as conn:
+                wall, cpu = time.perf_counter(), time.process_time()
+                job(conn)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+        print(f"  {name:28} {min(walls) * 1000:7.0f} ms / {statistics.median(walls) * 1000:7.0f} ms"
+              f"   ({min(cpus) * 1000:.0f} / {statistics.median(cpus) * 1000:.0f} ms CPU)")
+    engine.dispose()
+
+
+def over_http(folder: Path, rounds: int) -> None:
+    port = free_port()
+    env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(folder / "instance")}
+    env.pop("QUEUEKIOSK_DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "queuekiosk.server.cli", "serve", "--config",
+                             str(folder / "config.yaml"), "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/healthz")
+        headers = {"Authorization": f"Bearer {token(folder, 'supervisor')}"}
+        print(f"\nover HTTP, GET /api/v1/reports/... for the year 2025 ({rounds} rounds): best / median")
+        session = requests.Session()
+        paths = [f"summary?period=2025&group_by={g}" for g in GROUPS]
+        paths += ["summary?period=2025&group_by=service&format=xlsx", "peak-hours?period=2025",
+                  "daily?date=2025-11-20"]
+        for path in paths:
+            times = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                response = session.get(f"{base}/api/v1/reports/{path}", headers=headers, timeout=60)
+                response.raise_for_status()
+                times.append(time.perf_counter() - start)
+            print(f"  {path:50} {min(times) * 1000:7.0f} ms / {statistics.median(times) * 1000:7.0f} ms"
+                  f"  ({len(response.content):,} bytes)")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-day", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the simulated year here")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="qk-bench-reports-"))
+    try:
+        if (folder / "instance" / "queuekiosk.db").exists():
+            print(f"reusing the simulated year in {folder}")
+        else:
+            seconds = simulate(folder, args.per_day)
+            print(f"simulated 2025 ({args.per_day} citizens a weekday) in {seconds:.0f} s")
+        in_process(folder, args.rounds)
+        over_http(folder, args.rounds)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
