@@ -312,3 +312,27 @@ def test_periods_refused_with_the_field_and_the_reason(args, field):
     with pytest.raises(periods.PeriodError) as refused:
         periods.resolve(ZONE, **args)
     assert refused.value.field == field and refused.value.problem("vi") and refused.value.problem("en")
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, pg_url, sqlite_url):
+    from queuekiosk.server.simulate import Settings, simulate
+
+    results = []
+    for url in (sqlite_url, pg_url):
+        queue = make_queue(config, url)
+        simulate(queue.engine, queue.site, dt.date(2026, 11, 20), 2, seed=9, settings=Settings(per_day=120))
+        zone = queue.site.config.site.zone
+        with queue.engine.connect() as conn:
+            week = periods.named_period("2026-W47", zone)
+            night = periods.range_period("2026-11-20T09:30", "2026-11-21T10:00", zone)
+            found = {group: reports.summary(conn, queue.site, week, group, now=NOW) for group in reports.GROUPS}
+            found["night"] = reports.summary(conn, queue.site, night, "hour", now=NOW)
+            found["peaks"] = reports.peak_hours(conn, queue.site, week, now=NOW)
+            found["daily"] = reports.daily_summary(conn, queue.site, periods.named_period("2026-11-20", zone), now=NOW)
+            found["live"] = reports.live_overview(conn, queue.site, now=at(20, 10, 0))
+        results.append(found)
+    sqlite, postgres = results
+    for name in sqlite:
+        assert sqlite[name] == postgres[name], f"the {name} report differs between SQLite and PostgreSQL"
+    assert sqlite["service"]["total"]["issued"] > 150 and sqlite["clerk"]["rows"][0]["label"].startswith("sim.")
