@@ -39,14 +39,10 @@ def request_key() -> str | None:
     if value is None:
         return None
     if not _KEY.match(value):
-        raise q.QueueError("invalid_field", 422, field=HEADER, problem=q_problem())
+        from . import _problem
+
+        raise q.QueueError("invalid_field", 422, field=HEADER, problem=_problem("idempotency_key"))
     return value
-
-
-def q_problem() -> str:
-    from . import _problem
-
-    return _problem("idempotency_key")
 
 
 def _scope(principal: Principal) -> str:

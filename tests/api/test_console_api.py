@@ -357,3 +357,30 @@ def test_rating_tokens_come_from_the_cli(server):
     assert server.cli("token", "create", "--role", "rating", "--counter", "3").stdout.startswith("qk_")
     refused = server.cli("token", "create", "--role", "rating", check=False)
     assert refused.returncode != 0 and "--counter" in refused.stderr
+
+
+@pytest.mark.postgres
+def test_the_same_key_at_the_same_moment_acts_once_on_postgresql(pg_url, live_server):
+    """PostgreSQL runs the requests side by side: the second insert of the key waits for the first
+    transaction, then fails, and its action is rolled back with it."""
+    pytest.importorskip("psycopg")
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = srv.session()
+    tickets = [issue(http, "HT") for _ in range(3)]
+    headers = {**bearer(srv.token("counter", 1)), "Idempotency-Key": uuid.uuid4().hex}
+    answers: list = []
+    barrier = threading.Barrier(6)
+
+    def press():
+        with srv.session() as own:
+            barrier.wait()
+            response = act(own, 1, "next", headers)
+            answers.append((response.status_code, response.json().get("id")))
+
+    threads = [threading.Thread(target=press) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert answers == [(200, tickets[0]["id"])] * 6, answers
+    assert [status_of(http, t["id"]) for t in tickets] == ["called", "waiting", "waiting"]
