@@ -166,7 +166,7 @@ def token_create(role, counter, name, config_file):
 @click.option("--per-day", default=300, show_default=True, type=click.IntRange(1, 20000),
               help="citizens on an average weekday (Mondays more, Saturdays fewer)")
 @click.option("--through-engine", is_flag=True,
-              help="call the queue engine for every step (the reference; about 40 times slower than the "
+              help="call the queue engine for every step (the reference; about 25 times slower than the "
                    "default, which plays the same rules in memory and writes each day in bulk)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def simulate(first_day, days, seed, per_day, through_engine, config_file):

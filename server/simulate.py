@@ -109,7 +109,7 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
     """Simulate ``days`` calendar days from ``first_day`` (closed days are skipped).
 
     ``through_engine``: every step calls the engine (the reference, about 8 ms a ticket); else
-    the same steps are played in memory by BulkSteps and written in bulk (about 0.2 ms a ticket).
+    the same steps are played in memory by BulkSteps and written in bulk (about 0.35 ms a ticket).
     """
     settings = settings or Settings()
     staff = clerks(engine, site)
@@ -375,7 +375,7 @@ class EngineSteps:
 class BulkSteps:
     """The engine's rules on an in-memory copy of the day, written with a few bulk inserts at the end.
 
-    About 40 times faster than EngineSteps (a year of a busy centre in minutes instead of hours).
+    About 25 times faster than EngineSteps (a year of a busy centre in 2 minutes instead of 40).
     The choice of the next ticket is the engine's own ``choose_next``; everything else follows
     engine.py step by step, and tests/test_simulate.py checks that both write the same tickets,
     events, ratings, numbers and counters for the same seed.
