@@ -533,8 +533,14 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     """
     conn = _conn(db)
     now = now or utcnow()
-    facts = load_facts(conn, site, period)
+    start, end = period.utc_bounds()
+    tickets = _tuples(conn, select(T.c.origin_service_id, _epoch(conn, T.c.issued_at),
+                                   _seconds(conn, T.c.called_at, T.c.issued_at))
+                      .where(T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end))
+    services = _services(conn, site)
+    targets = {sid: s["target"] for sid, s in services.items()}
     clock = LocalClock(period.zone)
+    offset = clock.fixed_offset(period)
     now_epoch = _utc_epoch(now)
     arrivals = [0] * 24
     waits: list[list[float]] = [[] for _ in range(24)]
@@ -543,26 +549,29 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     most = [0] * 24
     days: set[int] = set()
     changes: list[tuple[float, int]] = []
-    for (_tid, origin, _final, epoch, wait, *_rest) in facts.tickets:
-        local = clock.local(epoch)
+    for origin, epoch, wait in tickets:
+        local = epoch + offset if offset is not None else clock.local(epoch)
         day_index = int(local // 86400)
         days.add(day_index)
-        hour = int(local // 3600) % 24
+        hour_index = int(local // 3600)
+        hour = hour_index % 24
         arrivals[hour] += 1
         if wait is not None:
             waits[hour].append(wait)
-            if wait <= facts.services[origin]["target"]:
+            if wait <= targets[origin]:
                 met[hour] += 1
             stop = local + max(0.0, wait)
         else:
             stop = min((day_index + 1) * 86400.0, local + max(0.0, now_epoch - epoch))
-        # spread the waiting time over the hours it covers
-        moment = local
-        while moment < stop:
-            boundary = (math.floor(moment / 3600) + 1) * 3600.0
-            piece = min(stop, boundary) - moment
-            waiting_seconds[int(moment // 3600) % 24] += piece
-            moment += piece
+        if stop < (hour_index + 1) * 3600.0:  # most waits end within the hour they began
+            waiting_seconds[hour] += stop - local
+        else:  # spread the waiting time over the hours it covers
+            moment = local
+            while moment < stop:
+                boundary = (math.floor(moment / 3600) + 1) * 3600.0
+                piece = min(stop, boundary) - moment
+                waiting_seconds[int(moment // 3600) % 24] += piece
+                moment += piece
         changes.append((local, 1))
         changes.append((stop, -1))
     changes.sort()  # at one moment a call (-1) comes before an issue (+1): no made-up peak
@@ -579,7 +588,7 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
         previous = hour_index
     day_count = len(days)
     hours_view = []
-    keys = _row_order(site, period, "hour", facts.services, {h: None for h in range(24) if arrivals[h]}, {})
+    keys = _row_order(site, period, "hour", services, {h: None for h in range(24) if arrivals[h]}, {})
     for hour in keys:
         hours_view.append({
             "hour": hour, "label": _hour_label(hour), "arrivals": arrivals[hour],
