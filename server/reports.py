@@ -272,24 +272,14 @@ def _actions(conn, site, period: Period):
                    .order_by(E.c.at, E.c.id))
 
 
-def _counter_actions(conn, facts: Facts) -> list[tuple]:
-    """The counter actions of ``_actions`` for a report by counter, without reading every event: a
-    ticket never transferred was called, and then finished or marked absent, by the counter that
-    holds it last (``tickets.counter_id``); only transferred tickets need their events."""
-    actions = []
-    moved = []
-    for ticket in facts.tickets:
-        if ticket[7]:  # transfers
-            moved.append(ticket[0])
-        elif ticket[4] is not None:  # called
-            actions.append((ticket[0], "called", ticket[8], None, None))
-            if ticket[6] in ("done", "no_show"):
-                actions.append((ticket[0], "finished" if ticket[6] == "done" else "no_show", ticket[8], None, None))
-    for chunk in range(0, len(moved), 500):
-        actions += _tuples(conn, select(E.c.ticket_id, E.c.kind, E.c.counter_id, E.c.user_id, E.c.token_id)
-                           .where(E.c.ticket_id.in_(moved[chunk:chunk + 500]), E.c.kind.in_(ACTION_KINDS))
-                           .order_by(E.c.id))
-    return actions
+def _events_of(conn, ticket_ids: list[int]) -> list[tuple]:
+    """The counter actions on these tickets, as ``_actions`` gives them."""
+    found: list[tuple] = []
+    for chunk in range(0, len(ticket_ids), 500):
+        found += _tuples(conn, select(E.c.ticket_id, E.c.kind, E.c.counter_id, E.c.user_id, E.c.token_id)
+                         .where(E.c.ticket_id.in_(ticket_ids[chunk:chunk + 500]), E.c.kind.in_(ACTION_KINDS))
+                         .order_by(E.c.id))
+    return found
 
 
 # --- the summary report ---------------------------------------------------------------------------
@@ -408,9 +398,34 @@ def _count_actions(conn, site, period, facts: Facts, group_by: str, rows: dict) 
     """Each counter action on the period's tickets, to the counter or clerk that did it."""
     by_counter = group_by == "counter"
     targets = {sid: s["target"] for sid, s in facts.services.items()}
-    tickets = {t[0]: t for t in facts.tickets}
+    if by_counter:
+        # a ticket never transferred was called, and finished or marked absent, by the counter that
+        # holds it last (tickets.counter_id): only transferred tickets need their events
+        moved = []
+        for ticket in facts.tickets:
+            if ticket[7]:
+                moved.append(ticket)
+                continue
+            wait = ticket[4]
+            if wait is None:
+                continue
+            tally = rows.get(ticket[8])
+            if tally is None:
+                tally = rows[ticket[8]] = Tally()
+            tally.called += 1
+            tally.add_wait(wait, targets[ticket[1]])
+            if ticket[6] == "done":
+                if ticket[5] is not None:
+                    tally.served += 1
+                    tally.service_times.append(ticket[5])
+            elif ticket[6] == "no_show":
+                tally.no_show += 1
+        tickets = {t[0]: t for t in moved}
+        actions = _events_of(conn, list(tickets))
+    else:
+        tickets = {t[0]: t for t in facts.tickets}
+        actions = _actions(conn, site, period)
     called: set[int] = set()
-    actions = _counter_actions(conn, facts) if by_counter else _actions(conn, site, period)
     for ticket_id, kind, counter_id, user_id, token_id in actions:
         ticket = tickets.get(ticket_id)
         if ticket is None:  # a ticket of another period
