@@ -100,3 +100,28 @@ def test_a_clerk_is_turned_away(page, server):
     expect(page.locator("#forbidden")).to_be_visible()
     expect(page.locator("#forbidden")).to_contain_text("canbo")
     expect(page.locator("#work")).to_be_hidden()
+
+
+def test_the_dashboard_alerts_when_the_printer_needs_paper(start_server, page, config_data, printer):
+    """printer.status is pushed to the dashboard room: the alert appears and goes with the paper."""
+    config_data["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
+                                "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    server = start_server(config_data)
+    server.add_user("giamsat", PASSWORD, "supervisor")
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", "giamsat")
+    page.fill("#password", PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    item = page.locator('#printers li[data-printer="kiosk-1"]')
+    expect(item).to_have_attribute("data-state", "ready", timeout=5_000)
+
+    printer.set_state("paper_out")
+    alert = page.locator('#alerts li[data-alert="printer:kiosk-1"]')
+    expect(alert).to_have_text("Máy in kiosk-1: Hết giấy.", timeout=5_000)
+    expect(item).to_have_attribute("data-state", "paper_out")
+    expect(page.locator("#no-alerts")).to_be_hidden()
+
+    printer.set_state("ready")
+    expect(alert).to_have_count(0, timeout=5_000)
+    expect(page.locator("#no-alerts")).to_be_visible()
