@@ -49,7 +49,6 @@ setup(
         "pydantic==2.14.3",
         "redis==8.1.0",
         "tzdata==2026.6",
-        "vn-numberwords==0.2.0",
         "python-escpos[usb,serial]==3.1",
         "Pillow==13.0.0",
         "qrcode==8.2",
@@ -66,6 +65,7 @@ setup(
             "zxing-cpp==3.1.1",
             "gunicorn==27.0.1",
             "schemathesis==4.32.5",
+            "vn-numberwords==0.2.0",  # only to compare sounds/numbers.py with it (tests/test_voice_numbers.py)
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
     },
