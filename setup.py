@@ -65,7 +65,7 @@ setup(
             "zxing-cpp==3.1.1",
             "gunicorn==27.0.1",
             "schemathesis==4.32.5",
-            "vn-numberwords==0.2.0",  # only to compare sounds/numbers.py with it (tests/test_voice_numbers.py)
+            "vn-numberwords==0.2.0",  # only to compare sounds/announce.py with it (tests/test_voice_numbers.py)
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
     },
