@@ -27,8 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, current_app, render_template, request
 
 from ..server import engine as q
@@ -168,6 +166,8 @@ def track(ticket_id: str):
 
 def qr_svg(text: str) -> bytes:
     """``text`` as a QR code: SVG with a white background and a 4-module quiet zone, sized by CSS."""
+    import qrcode.image.svg  # loaded at the first QR code, not by every server process at start
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=4)
     out = io.BytesIO()
     image.save(out)

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from escpos import printer as escpos_printers
-from escpos.exceptions import Error as EscposError
-from PIL import Image
+from typing import TYPE_CHECKING
+
+from escpos.exceptions import Error as EscposError  # light: the transports load only when used
 
 from ..server.config import Printer
+
+if TYPE_CHECKING:
+    from escpos.escpos import Escpos
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ class PrintFailed(Exception):
 class PrintTask:
     data: bytes                          # the ESC/POS bytes
     name: str                            # e.g. "HT-1001-job42": a file name, a CUPS job title
-    preview: Callable[[], Image.Image]   # the ticket as a picture, drawn only if a driver wants it
+    preview: Callable[[], "Image.Image"]  # the ticket as a picture, drawn only if a driver wants it
 
 
 class PrinterDriver:
@@ -63,7 +67,7 @@ class PrinterDriver:
 class EscposDriver(PrinterDriver):
     """A printer reached through a python-escpos transport, opened for each job and closed after."""
 
-    def __init__(self, make: Callable[[], escpos_printers.Escpos], can_ask: bool, blocking: bool):
+    def __init__(self, make: Callable[[], "Escpos"], can_ask: bool, blocking: bool):
         self._make = make
         self._can_ask = can_ask  # the transport reads answers back (DLE EOT status)
         self.blocking = blocking
@@ -151,6 +155,8 @@ def driver_for(printer: Printer, base: Path) -> PrinterDriver | None:
         return None
     if printer.driver == "file":
         return FileDriver(base / printer.path)
+    from escpos import printer as escpos_printers
+
     profile = printer.profile
     if printer.driver == "network":
         return EscposDriver(lambda: escpos_printers.Network(printer.host, printer.port, printer.timeout_seconds,

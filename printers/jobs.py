@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from ..server import engine as q
 from ..server import models as m
-from .ticket import TicketContent, local_stamp
+from .content import TicketContent, local_stamp
 
 J = m.PrintJob.__table__
 T = m.Ticket.__table__

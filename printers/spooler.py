@@ -23,7 +23,7 @@ from gevent.event import Event
 from ..server import engine as q
 from . import jobs
 from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status, call
-from .ticket import TicketContent, preview, render
+from .content import TicketContent
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ class Spooler:
 
     def task_for(self, printer, job) -> PrintTask:
         """A job's bytes for this printer's form and paper, and its picture on demand."""
+        from .ticket import preview, render  # Pillow and python-escpos: loaded at the first print
+
         content = TicketContent.from_json(job.content)
         return PrintTask(
             data=render(content, printer.form, printer.width_dots, printer.profile),

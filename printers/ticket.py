@@ -16,8 +16,6 @@ Two forms of the same layout:
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,37 +24,11 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from escpos.printer import Dummy  # the package's __init__ has set escpos's cache folder by now
 
+from .content import TicketContent
+
 FONTS = Path(__file__).resolve().parent / "fonts"
 FORMS = ("compact", "image")
 MARGIN = 8  # dots left blank at each side of a line
-
-
-@dataclass(frozen=True)
-class TicketContent:
-    """Everything printed on one ticket, as plain values (a print job stores it as JSON)."""
-
-    centre: str
-    number: str
-    service: str
-    issued_at: str  # local time, already formatted: "08:15 21/11/2026"
-    people_ahead: int
-    tracking_url: str
-    service_en: str | None = None
-    priority: str | None = None
-    eta_minutes: int | None = None
-    footer: str | None = None
-    logo: str | None = None  # path of an image file
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "TicketContent":
-        return cls(**data)
-
-
-def local_stamp(moment: dt.datetime) -> str:
-    return moment.strftime("%H:%M  %d/%m/%Y")
 
 
 @lru_cache(maxsize=32)

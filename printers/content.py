@@ -1,0 +1,37 @@
+"""What a ticket says, as plain values: a print job stores it as JSON; printers/ticket.py draws it.
+
+Kept apart from the drawing so that the server loads Pillow and python-escpos only when it prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class TicketContent:
+    """Everything printed on one ticket, as plain values (a print job stores it as JSON)."""
+
+    centre: str
+    number: str
+    service: str
+    issued_at: str  # local time, already formatted: "08:15 21/11/2026"
+    people_ahead: int
+    tracking_url: str
+    service_en: str | None = None
+    priority: str | None = None
+    eta_minutes: int | None = None
+    footer: str | None = None
+    logo: str | None = None  # path of an image file
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TicketContent":
+        return cls(**data)
+
+
+def local_stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%H:%M  %d/%m/%Y")
