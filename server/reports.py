@@ -263,20 +263,21 @@ def load_facts(db, site, period: Period, with_time: bool = True) -> Facts:
 
 def _actions(conn, site, period: Period):
     """Counter actions from the period's start to a day after its end, in the order they happened:
-    (ticket id, kind, counter id, user id, token id). A ticket is acted on only on its business
-    day, so this holds every action on the period's tickets (and a few on others, skipped)."""
+    (ticket id, kind, who) where who is the user id, minus the token id for a device, or None.
+    A ticket is acted on only on its business day, so this holds every action on the period's
+    tickets (and a few on others, skipped)."""
     start, end = period.utc_bounds()
-    return _tuples(conn, select(E.c.ticket_id, E.c.kind, E.c.counter_id, E.c.user_id, E.c.token_id)
+    return _tuples(conn, select(E.c.ticket_id, E.c.kind, func.coalesce(E.c.user_id, -E.c.token_id))
                    .where(E.c.site_id == site.id, E.c.at >= start, E.c.at < end + dt.timedelta(days=1),
                           E.c.kind.in_(ACTION_KINDS))
                    .order_by(E.c.at, E.c.id))
 
 
 def _events_of(conn, ticket_ids: list[int]) -> list[tuple]:
-    """The counter actions on these tickets, as ``_actions`` gives them."""
+    """The counter actions on these tickets: (ticket id, kind, counter id), in order."""
     found: list[tuple] = []
     for chunk in range(0, len(ticket_ids), 500):
-        found += _tuples(conn, select(E.c.ticket_id, E.c.kind, E.c.counter_id, E.c.user_id, E.c.token_id)
+        found += _tuples(conn, select(E.c.ticket_id, E.c.kind, E.c.counter_id)
                          .where(E.c.ticket_id.in_(ticket_ids[chunk:chunk + 500]), E.c.kind.in_(ACTION_KINDS))
                          .order_by(E.c.id))
     return found
@@ -426,14 +427,10 @@ def _count_actions(conn, site, period, facts: Facts, group_by: str, rows: dict) 
         tickets = {t[0]: t for t in facts.tickets}
         actions = _actions(conn, site, period)
     called: set[int] = set()
-    for ticket_id, kind, counter_id, user_id, token_id in actions:
+    for ticket_id, kind, key in actions:  # key: the counter id, or who (see _actions)
         ticket = tickets.get(ticket_id)
         if ticket is None:  # a ticket of another period
             continue
-        if by_counter:
-            key = counter_id
-        else:
-            key = ("user", user_id) if user_id is not None else ("token", token_id) if token_id is not None else None
         tally = rows.get(key)
         if tally is None:
             tally = rows[key] = Tally()
@@ -455,11 +452,14 @@ def _count_actions(conn, site, period, facts: Facts, group_by: str, rows: dict) 
     for ticket in facts.tickets:
         level = ticket[9]
         if level is not None and level in LEVELS:
-            key = ticket[10] if by_counter else (("user", ticket[11]) if ticket[11] is not None else None)
+            key = ticket[10] if by_counter else ticket[11]
             tally = rows.get(key)
             if tally is None:
                 tally = rows[key] = Tally()
             tally.ratings[level] += 1
+    if not by_counter:  # who: a user id, or minus a token id
+        for key in [k for k in rows if k is not None]:
+            rows[("user", key) if key > 0 else ("token", -key)] = rows.pop(key)
 
 
 def _labels(conn, site, group_by, services, rows) -> dict:

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-
 from queuekiosk.server import engine as q
 from queuekiosk.server import exports, periods, reports
 from queuekiosk.server.auth import add_user
@@ -336,3 +335,24 @@ def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, pg_url,
     for name in sqlite:
         assert sqlite[name] == postgres[name], f"the {name} report differs between SQLite and PostgreSQL"
     assert sqlite["service"]["total"]["issued"] > 150 and sqlite["clerk"]["rows"][0]["label"].startswith("sim.")
+
+
+def test_a_device_s_actions_show_under_its_token_name(make_queue, config):
+    from queuekiosk.server import models as m
+    from queuekiosk.server.auth import create_token
+
+    queue = make_queue(config)
+    with queue.Session.begin() as session:
+        create_token(session, "counter", "bàn phím quầy 5", 5)
+    with queue.Session() as session:
+        token_id = session.query(m.ApiToken).one().id
+    keypad = q.Actor(token_id=token_id)
+    queue.run(q.issue, "LD", now=at(24, 8, 0), check_hours=False)
+    queue.run(q.call_next, 5, actor=keypad, now=at(24, 8, 3))
+    queue.run(q.finish, 5, actor=keypad, now=at(24, 8, 9))
+    with queue.engine.connect() as conn:
+        result = reports.summary(conn, queue.site, periods.named_period("2026-11-24", ZONE), "clerk", now=NOW)
+    [row] = result["rows"]
+    assert (row["key"], row["label"], row["label_en"]) == (f"token:{token_id}", "Thiết bị: bàn phím quầy 5",
+                                                           "Device: bàn phím quầy 5")
+    assert (row["called"], row["served"], row["wait"]["avg"], row["service_time"]["avg"]) == (1, 1, 180.0, 360.0)

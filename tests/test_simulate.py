@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
-
 from queuekiosk.server import models as m
 from queuekiosk.server import periods, reports
 from queuekiosk.server.simulate import Settings, SimulationError, simulate
+from sqlalchemy import select
 
 FRIDAY = dt.date(2026, 11, 20)
 
