@@ -19,6 +19,7 @@
   const ARM_MS = 450;  // a new screen ignores taps this long (the second tap of a double tap)
   const RESULT_ARM_MS = 800;  // ... the number stays at least this long
   const OFFLINE_GRACE_MS = 1200;  // a connection back within this time shows no notice
+  const RETRIES = 2;  // a tap whose answer was lost is sent again (same Idempotency-Key) after 1 s, then 2 s
   const PRINTER_TROUBLE = {paper_out: true, offline: true};  // tickets still issued, none printed
   const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -280,14 +281,20 @@
     setBusy(true);
     const request = {service: service, kiosk: page.kiosk};
     if (priority) request.priority = priority;
-    QK.api("POST", "/api/v1/tickets", request, QK.lang()).then(function (answer) {
-      setBusy(false);
-      if (answer.ok) showTicket(answer.data);
-      else refused(answer, service);
-    }, function () {
-      setBusy(false);
-      showProblem("kiosk_error_title", "page_network_error");
-    });
+    // one key per tap: if the answer is lost on the way, the retry gets the same ticket back
+    const headers = {"Idempotency-Key": QK.newKey()};
+    const attempt = function (tries) {
+      QK.api("POST", "/api/v1/tickets", request, QK.lang(), headers).then(function (answer) {
+        setBusy(false);
+        if (answer.ok) showTicket(answer.data);
+        else refused(answer, service);
+      }, function () {
+        if (tries < RETRIES) { setTimeout(function () { attempt(tries + 1); }, 1000 * (tries + 1)); return; }
+        setBusy(false);
+        showProblem("kiosk_error_title", "page_network_error");
+      });
+    };
+    attempt(0);
   }
 
   // --- opening hours -------------------------------------------------------------------------

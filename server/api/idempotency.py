@@ -1,8 +1,8 @@
 """``Idempotency-Key``: a repeated request gets the first answer back instead of acting twice.
 
 A client that may send an action again (a keypad that lost the server's answer in a restart,
-a program retrying after a timeout) sends a key of its own making with the request, e.g. a
-UUID per key press. The answer is stored with the key in the same transaction as the action,
+a kiosk page retrying a tap after a network error, a program retrying after a timeout) sends
+a key of its own making with the request, e.g. a UUID per key press or tap. The answer is stored with the key in the same transaction as the action,
 so when the same key comes again from the same caller the stored answer is returned (with
 ``Idempotent-Replayed: true``) and nothing is done. Keys are kept for ``KEEP``. A refused
 action (4xx) writes nothing, so its key is not remembered and a retry is tried afresh.
@@ -45,7 +45,10 @@ def request_key() -> str | None:
     return value
 
 
-def _scope(principal: Principal) -> str:
+def _scope(principal: Principal | None) -> str:
+    """Whose keys these are: a token's, a user's, or (issuing needs no login) an address's."""
+    if principal is None:
+        return f"address:{request.remote_addr}"
     return f"token:{principal.token_id}" if principal.token_id is not None else f"user:{principal.user_id}"
 
 
@@ -77,12 +80,14 @@ def _lookup(scope: str, key: str):
                                             K.c.created_at >= utcnow() - KEEP)).first()
 
 
-def run_once(principal: Principal, action, respond, *args, after=None, **kwargs):
+def run_once(principal: Principal | None, action, respond, *args, after=None, **kwargs):
     """Run ``action`` like ``api.run`` and answer ``respond(conn, site, outcome) -> (status, body)``;
-    with an Idempotency-Key, at most once per key. ``after(outcome)`` runs once after a real action."""
+    with an Idempotency-Key, at most once per key. ``after(outcome)`` runs once after a real action.
+    ``principal`` None: an anonymous caller (a kiosk), whose keys are kept per address."""
     from . import run
 
-    key = request_key() if principal.token_id is not None or principal.user_id is not None else None
+    key = request_key() if principal is None or principal.token_id is not None or principal.user_id is not None \
+        else None
     if key is None:
         def act(conn, site, *a, **kw):
             outcome = action(conn, site, *a, **kw)

@@ -13,7 +13,8 @@ from .. import engine as q
 from .. import printing
 from ..auth import require_role
 from ..extensions import limiter
-from . import bp, current_principal, parse_body, run, state
+from . import bp, current_principal, parse_body, state
+from .idempotency import run_once
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -30,8 +31,8 @@ def _track_base() -> str:
     return state().site.config.ticket.tracking_url or request.host_url
 
 
-def _with_track_url(view: dict) -> dict:
-    return {**view, "track_url": printing.track_url(_track_base(), view["id"])}
+def _with_track_url(view: dict, base: str | None = None) -> dict:
+    return {**view, "track_url": printing.track_url(base or _track_base(), view["id"])}
 
 
 def _limits():
@@ -56,12 +57,13 @@ def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
     printer = jobs.printer_of_kiosk(app_state.site, body.kiosk)
-    outcome = run(printing.issue_with_print, body.service, priority=body.priority, kiosk=body.kiosk,
-                  check_hours=not app_state.ignore_hours, printer=printer, track_base=_track_base(),
-                  config_dir=app_state.config_dir)
-    if printer is not None:
-        printing.job_added(app_state, printer)
-    return jsonify(_with_track_url(outcome.ticket)), 201
+    track_base = _track_base()
+    return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
+        None, printing.issue_with_print,
+        lambda conn, site, outcome: (201, _with_track_url(outcome.ticket, track_base)),
+        body.service, priority=body.priority, kiosk=body.kiosk, check_hours=not app_state.ignore_hours,
+        printer=printer, track_base=track_base, config_dir=app_state.config_dir,
+        after=lambda outcome: printer is not None and printing.job_added(app_state, printer))
 
 
 @bp.get("/tickets/<ticket_id>")

@@ -67,7 +67,7 @@
    * or null); rejects only when the server could not be reached (network down, timeout).
    * ``lang`` ("vi" unless told) is the language of the API's error messages.
    */
-  QK.api = function (method, url, body, lang) {
+  QK.api = function (method, url, body, lang, headers) {
     const controller = new AbortController();
     const timer = setTimeout(function () { controller.abort(); }, API_TIMEOUT_MS);
     const options = {
@@ -77,6 +77,7 @@
       signal: controller.signal,
     };
     if (csrfToken && method !== "GET" && method !== "HEAD") options.headers["X-CSRFToken"] = csrfToken;
+    Object.assign(options.headers, headers || {});
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
@@ -88,6 +89,12 @@
         return {ok: response.ok, status: response.status, data: data};
       });
     }).finally(function () { clearTimeout(timer); });
+  };
+
+  /** A random key for an Idempotency-Key header (crypto.randomUUID needs https; this does not). */
+  QK.newKey = function () {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   };
 
   /** The sentence to show for a refused API call: the API's own message (it is Vietnamese). */

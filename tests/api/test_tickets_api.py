@@ -305,3 +305,15 @@ def test_openapi_document_describes_the_api(http):
     except ImportError:
         return
     validate(doc)
+
+
+def test_a_retried_issue_with_the_same_idempotency_key_gives_the_same_ticket(http):
+    key = {"Idempotency-Key": "tap-6f1c2a9e"}
+    first = http.post("/api/v1/tickets", json={"service": "VH", "kiosk": "kiosk-1"}, headers=key)
+    again = http.post("/api/v1/tickets", json={"service": "VH", "kiosk": "kiosk-1"}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    following = http.post("/api/v1/tickets", json={"service": "VH"}).json()
+    assert following["number"] == first.json()["number"] + 1  # the retry took no number
+    other_body = http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, headers=key)
+    assert_error(other_body, 422, "idempotency_key_reused")

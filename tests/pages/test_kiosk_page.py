@@ -557,3 +557,24 @@ def test_the_launcher_opens_chromium_in_kiosk_mode():
         assert flag in words, f"{flag} missing from {done.stdout}"
     wrong = subprocess.run([str(script), "kiosk-1"], capture_output=True, text=True, env=env, timeout=30)
     assert wrong.returncode == 2 and "usage:" in wrong.stderr
+
+
+def test_a_tap_whose_answer_is_lost_is_retried_and_gives_one_ticket(start_server, page):
+    """The network drops the server's answer: the page sends the tap again with the same
+    Idempotency-Key, and the citizen gets the one ticket the server did issue."""
+    server = start_server()
+    open_kiosk(page, server)
+    lost = []
+
+    def lose_first_answer(route):
+        if not lost:
+            lost.append(route.fetch())  # the server issues the ticket ...
+            route.abort("connectionreset")  # ... and its answer never reaches the page
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/tickets", lose_first_answer)
+    ticket_id = take_number(page, HT)
+    assert lost and lost[0].status == 201
+    assert ticket_id == lost[0].json()["id"]
+    assert waiting(server, "HT")["waiting"] == 1  # one ticket, not two
