@@ -378,6 +378,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Giờ cao điểm: {hour} (trung bình {per_day} lượt/ngày).",
         "en": "Busiest hour: {hour} ({per_day} citizens a day on average).",
     },
+    "report_text_peak_day": {
+        "vi": "Giờ cao điểm: {hour} ({n} lượt lấy số).",
+        "en": "Busiest hour: {hour} ({n} citizens).",
+    },
     "report_title_summary": {"vi": "Báo cáo tình hình phục vụ theo {group}", "en": "Service report by {group}"},
     "report_title_peak": {"vi": "Lượt lấy số và người chờ theo giờ (giờ cao điểm)", "en": "Arrivals and waiting by hour (peak hours)"},
     "report_title_daily": {"vi": "Tổng hợp tình hình tiếp nhận và phục vụ", "en": "Summary of citizens received and served"},

@@ -674,6 +674,7 @@ def daily_summary(db, site, period: Period, now: dt.datetime | None = None) -> d
         "target_met_pct": total["target_met_pct"],
         "ratings": total["ratings"],
         "peak": peaks["peak"],
+        "days_with_tickets": peaks["days_with_tickets"],
         "services": by_service["rows"],
         "total": total,
     }
@@ -699,9 +700,12 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
                                pct=number(ratings["satisfied_pct"], 1),
                                very=number(ratings["very_satisfied"]), satisfied=number(ratings["satisfied"]),
                                unsatisfied=number(ratings["unsatisfied"])))
-    if s["peak"]:
+    if s["peak"] and s.get("days_with_tickets", 0) > 1:
         parts.append(translate("report_text_peak", language, hour=s["peak"]["label"],
                                per_day=number(s["peak"]["arrivals_per_day"], 1)))
+    elif s["peak"]:
+        parts.append(translate("report_text_peak_day", language, hour=s["peak"]["label"],
+                               n=number(s["peak"]["arrivals"])))
     return " ".join(parts)
 
 

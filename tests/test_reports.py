@@ -231,6 +231,7 @@ def test_the_daily_summary(history):
     assert text.startswith("Ngày 20/11/2026, UBND phường Phúc La - Bộ phận Một cửa tiếp nhận 6 lượt")
     assert "đã phục vụ 4 lượt (66,7%)" in text and "10,4 phút" in text and "tỷ lệ hài lòng 66,7%" in text
     assert "1 lượt được phục vụ trước hạn, 3 lượt đúng hạn, 1 lượt trễ hạn" in text
+    assert text.endswith("Giờ cao điểm: 08:00–09:00 (3 lượt lấy số).")
     assert daily["text_en"].startswith("20/11/2026, UBND phường Phúc La - Bộ phận Một cửa received 6 citizens")
 
 
