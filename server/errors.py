@@ -74,7 +74,7 @@ def register_error_handlers(app):
         if error.code == 404:
             return _page_or_json("page_not_found", "not_found", 404, path=request.path)
         if error.code == 429:  # Flask-Limiter; its Retry-After header is added to this response
-            return error_response("too_many_tickets", 429)
+            return error_response("too_many_logins" if request.path.endswith("/auth/login") else "too_many_tickets", 429)
         return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code
 
     @app.errorhandler(OperationalError)

@@ -58,6 +58,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phần mềm ki-ốt cần gửi agent.hello trước.",
         "en": "The kiosk agent must send agent.hello first.",
     },
+    "too_many_logins": {
+        "vi": "Đăng nhập sai quá nhiều lần. Xin chờ vài phút rồi thử lại, hoặc hỏi quản trị viên.",
+        "en": "Too many wrong logins. Please wait a few minutes and try again, or ask the administrator.",
+    },
     "too_many_tickets": {
         "vi": "Đã lấy quá nhiều số trong thời gian ngắn. Xin chờ một lát rồi thử lại.",
         "en": "Too many numbers were taken in a short time. Please wait a moment and try again.",
