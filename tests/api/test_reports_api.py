@@ -187,6 +187,8 @@ def test_the_pages_ask_for_a_login_and_serve_the_chart_library_locally(http, cen
         response = http.get(page)
         assert response.status_code == 200 and 'id="login"' in response.text
         assert "://" not in "".join(line for line in response.text.splitlines() if "<script src" in line)
+    home = http.get("/", headers={"Accept": "text/html"}).text
+    assert 'href="/reports"' in home and 'href="/dashboard"' in home
     chart = http.get("/static/vendor/chart.umd.min.js")
     assert chart.status_code == 200 and b"Chart.js v4" in chart.content[:200]
 
