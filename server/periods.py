@@ -214,10 +214,14 @@ def _parse_moment(value: str, field: str) -> tuple[dt.datetime | dt.date, bool]:
     value = (value or "").strip()
     try:
         if "T" in value or " " in value:
-            return dt.datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=None), True
-        return dt.date.fromisoformat(value), False
+            moment, has_time = dt.datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=None), True
+        else:
+            moment, has_time = dt.date.fromisoformat(value), False
     except ValueError:
         raise PeriodError(field, "period_bad_moment", value=value) from None
+    if not 2000 <= moment.year <= 2100:
+        raise PeriodError(field, "period_bad_year", year=moment.year)
+    return moment, has_time
 
 
 def range_period(start: str, end: str, zone: ZoneInfo) -> Period:

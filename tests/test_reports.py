@@ -307,6 +307,8 @@ def test_periods_with_the_decree_09_cut_off(key, first, last, label):
     ({"period": "2026-Q5"}, "period"), ({"period": "2026-13"}, "period"), ({"period": "2026-02-30"}, "period"),
     ({"period": "2026", "basis": "lunar"}, "basis"), ({"start": "2026-11-20"}, "to"),
     ({"start": "2026-11-21", "end": "2026-11-20"}, "to"), ({"start": "yesterday", "end": "2026-11-20"}, "from"),
+    ({"start": "0001-01-01", "end": "2026-11-20"}, "from"), ({"start": "2026-11-20", "end": "9999-12-31"}, "to"),
+    ({"start": "2026-11-20T10:00+05:00", "end": "2026-11-20T09:00"}, "to"),
 ])
 def test_periods_refused_with_the_field_and_the_reason(args, field):
     with pytest.raises(periods.PeriodError) as refused:
