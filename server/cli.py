@@ -110,6 +110,7 @@ def user():
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def user_add(name, role, counter, config_file):
     """Add a user NAME. The password is read from standard input, or asked for twice."""
+    from . import audit
     from .auth import add_user
 
     if sys.stdin.isatty():
@@ -124,6 +125,7 @@ def user_add(name, role, counter, config_file):
     try:
         with Session.begin() as db:
             add_user(db, name, password, role, counter)
+            audit.record(db, site, "user_added", username=name, role=role, counter=counter, by="command line")
     except ValueError as error:
         raise click.ClickException(f"{error}; no user was added")
     click.echo(f"added {role} {name}" + (f" at counter {counter}" if counter else ""), err=True)
@@ -143,14 +145,17 @@ def token():
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_create(role, counter, name, config_file):
     """Create a bearer token and print it on standard output (it is shown only once)."""
+    from . import audit
     from .auth import create_token
 
     site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration")
     try:
+        name = name or f"{role}{f' counter {counter}' if counter else ''}"
         with Session.begin() as db:
-            value = create_token(db, role, name or f"{role}{f' counter {counter}' if counter else ''}", counter)
+            value = create_token(db, role, name, counter)
+            audit.record(db, site, "token_created", name=name, role=role, counter=counter, by="command line")
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(value)

@@ -69,4 +69,4 @@ def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
     return outcome
 
 
-from . import counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)
+from . import audit_log, counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)

@@ -14,6 +14,7 @@ from flask import jsonify, request, session
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import audit
 from .. import engine as q
 from ..auth import principal_for_login
 from ..extensions import limiter
@@ -50,8 +51,15 @@ def login():
         raise q.QueueError("json_required", 415)
     body = parse_body(LoginRequest)
     app_state = state()
+    refusal = None
     with app_state.Session() as db:
-        user = principal_for_login(db, body.username, body.password)
+        try:
+            user = principal_for_login(db, body.username, body.password)
+        except q.QueueError as error:
+            refusal = error
+    if refusal is not None:  # logged once the read is closed (SQLite has one connection)
+        app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
+        raise refusal
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
         raise q.QueueError("unknown_counter", 404, counter=counter)
@@ -63,6 +71,7 @@ def login():
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["counter"] = counter
+    app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter, address=request.remote_addr)
     return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
 
 
@@ -70,6 +79,7 @@ def login():
 def logout():
     if "user_id" in session:
         require_csrf()
+        state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]))
     session.clear()
     return "", 204
 
