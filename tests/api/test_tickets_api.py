@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, issue
+from config_helpers import closed_now
 
 SPEC_FIELDS = {"id", "number", "display", "service", "priority", "status", "issued_at",
                "waiting_ahead", "eta_minutes", "track_url"}
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]",
                                 re.IGNORECASE)
 
@@ -204,19 +203,8 @@ def test_wrong_method_is_a_json_405(http):
     assert_error(http.put("/api/v1/queue", json={}), 405, "method_not_allowed")
 
 
-def _closed_config(config_variant) -> dict:
-    """Hours that exclude now: neither today's nor tomorrow's weekday, and both are holidays."""
-    cfg = config_variant()
-    today = dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])).date()
-    tomorrow = today + dt.timedelta(days=1)
-    excluded = {WEEKDAYS[today.weekday()], WEEKDAYS[tomorrow.weekday()]}
-    cfg["site"]["hours"]["days"] = [d for d in WEEKDAYS if d not in excluded]
-    cfg["site"]["hours"]["holidays"] = [today.isoformat(), tomorrow.isoformat()]
-    return cfg
-
-
 def test_closed_hours_refuse_tickets(live_server, config_variant):
-    closed = live_server(_closed_config(config_variant), flags=())  # opening hours enforced
+    closed = live_server(closed_now(config_variant()), flags=())  # opening hours enforced
     http = closed.session()
 
     error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")

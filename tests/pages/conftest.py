@@ -155,6 +155,22 @@ def _tab(browser, **context_options):
 
 
 @pytest.fixture
+def new_tab(browser):
+    """``new_tab(**context options)`` -> a tab in a context of its own (own cookies, own size); JS errors fail."""
+    made = []
+
+    def make(**options):
+        context, tab, errors = _tab(browser, **options)
+        made.append((context, errors))
+        return tab
+
+    yield make
+    for context, errors in made:
+        context.close()
+        assert not errors, f"JavaScript errors on a page: {errors}"
+
+
+@pytest.fixture
 def page(browser):
     context, tab, errors = _tab(browser, viewport={"width": 1920, "height": 1080})
     yield tab

@@ -25,23 +25,9 @@ CLERK = "lan"
 
 
 @pytest.fixture
-def tab(browser):
-    """``tab(viewport=None)`` -> a tab in a context of its own (own cookies); JavaScript errors fail the test."""
-    made = []
-
-    def make(viewport=None, **options):
-        context = browser.new_context(locale="vi-VN", viewport=viewport or {"width": 1366, "height": 768}, **options)
-        context.set_default_timeout(10_000)
-        new = context.new_page()
-        errors: list[str] = []
-        new.on("pageerror", lambda error: errors.append(str(error)))
-        made.append((context, errors))
-        return new
-
-    yield make
-    for context, errors in made:
-        context.close()
-        assert not errors, f"JavaScript errors on a page: {errors}"
+def tab(new_tab):
+    """``tab(viewport=None, **options)`` -> a tab in a context of its own (own cookies); JavaScript errors fail the test."""
+    return lambda viewport=None, **options: new_tab(viewport=viewport or {"width": 1366, "height": 768}, **options)
 
 
 def log_in(page, server, password: str, counter: int | None = None):

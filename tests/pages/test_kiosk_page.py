@@ -10,15 +10,14 @@ Set QK_SCREENSHOTS=/tmp/qk-shots to keep a screenshot of each screen.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from config_helpers import closed_now
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
@@ -27,29 +26,14 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = pytest.mark.browser
 
 HT = "Tư pháp - Hộ tịch"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANDSCAPE = {"width": 1920, "height": 1080}
 PORTRAIT = {"width": 1080, "height": 1920}
 
 
 @pytest.fixture
-def tab_in(browser):
-    """``tab_in(viewport)`` -> a tab of its own size (the ``page`` fixture is 1920x1080); JS errors fail."""
-    contexts = []
-
-    def make(viewport: dict):
-        context = browser.new_context(viewport=viewport, locale="vi-VN", has_touch=True)
-        context.set_default_timeout(10_000)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        contexts.append((context, errors))
-        return tab
-
-    yield make
-    for context, errors in contexts:
-        context.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
+def tab_in(new_tab):
+    """``tab_in(viewport)`` -> a touch tab of its own size (the ``page`` fixture is 1920x1080)."""
+    return lambda viewport: new_tab(viewport=viewport, has_touch=True)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -155,17 +139,6 @@ def fields_config(config_data: dict) -> dict:
     cfg["priorities"] = []
     cfg["counters"] = [{"number": 1, "services": "all"}]
     cfg["kiosks"] = [{"id": "kiosk-1", "services": "all"}]  # no printer: the number is only on screen
-    return cfg
-
-
-def closed_config(config_data: dict) -> dict:
-    """Hours that exclude now: neither today's nor tomorrow's weekday, and both are holidays."""
-    cfg = config_data
-    today = dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])).date()
-    tomorrow = today + dt.timedelta(days=1)
-    excluded = {WEEKDAYS[today.weekday()], WEEKDAYS[tomorrow.weekday()]}
-    cfg["site"]["hours"]["days"] = [d for d in WEEKDAYS if d not in excluded]
-    cfg["site"]["hours"]["holidays"] = [today.isoformat(), tomorrow.isoformat()]
     return cfg
 
 
@@ -371,7 +344,7 @@ def test_fields_come_first_when_a_kiosk_offers_many_services(start_server, page,
 
 
 def test_closed_hours_screen(start_server, page, config_data, shot):
-    cfg = closed_config(config_data)
+    cfg = closed_now(config_data)
     server = start_server(cfg, ignore_hours=False)
     open_kiosk(page, server)
     closed = page.locator("#closed")
