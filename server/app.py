@@ -49,6 +49,15 @@ class AppState:
         with self.Session() as db:
             return action(db, self.site, *args, **kwargs)
 
+    def start_background(self) -> None:
+        """What a serving process does besides answering: printing, and ending each day."""
+        import gevent
+
+        from .housekeeping import day_end_loop
+
+        self.spooler.start()
+        gevent.spawn(day_end_loop, self)
+
     @property
     def config_dir(self) -> Path:
         """Where relative paths of config.yaml (a printer's folder, the ticket logo) start."""

@@ -81,7 +81,7 @@ def serve(config_file, host, port, ignore_hours, access_log):
     path = config_path(config_file)
     config = _load(path)
     app = create_app(path, config=config, ignore_hours=ignore_hours)
-    app.extensions["queuekiosk"].spooler.start()
+    app.extensions["queuekiosk"].start_background()
 
     def ready(server):
         base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.server_port}"

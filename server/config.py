@@ -118,6 +118,9 @@ class Policy(_Strict):
     priority: Literal["strict", "interleave", "none"] = "interleave"
     normal_per_priority: int = Field(default=2, ge=1)
     max_wait_minutes: int | None = Field(default=45, ge=1)
+    # tickets still waiting when the business day ends: "expire" marks them expired (an event
+    # with the reason; reports count them as not called), "keep" leaves them waiting in their day
+    end_of_day: Literal["expire", "keep"] = "expire"
 
 
 class Counter(_Strict):

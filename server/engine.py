@@ -577,6 +577,30 @@ def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
 
 # --- reading ------------------------------------------------------------------------------
 
+def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> int:
+    """Tickets of past business days still waiting: expired, each with an ``expired`` event.
+
+    Called and serving tickets stay with their counter (its next action ends them). Does
+    nothing under ``policy.end_of_day: keep``. Safe to run any time and in several processes.
+    """
+    if site.config.policy.end_of_day != "expire":
+        return 0
+    now = now or utcnow()
+    conn = _connection(session)
+    today = business_day(site, now)
+    stale = T.c.site_id == site.id, T.c.business_day < today, T.c.status == "waiting"
+    rows = conn.execute(select(T.c.id, T.c.service_id, T.c.business_day).where(*stale)).all()
+    if not rows:
+        return 0
+    conn.execute(update(T).where(T.c.id.in_([r.id for r in rows]), T.c.status == "waiting")
+                 .values(status="expired", finished_at=now))
+    for row in rows:
+        _event(conn, site, "expired", now, None, row.id, row.service_id, detail={"reason": "end_of_day"})
+    conn.execute(update(SEQ).where(SEQ.c.service_id.in_({r.service_id for r in rows}), SEQ.c.business_day < today)
+                 .values(waiting=0, priority_waiting=0))
+    return len(rows)
+
+
 def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
     conn = _connection(session)
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()

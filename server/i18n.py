@@ -714,6 +714,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Bạn đã không có mặt khi được gọi. Xin hỏi cán bộ tại quầy.",
         "en": "You were not there when your number was called. Please ask at a counter.",
     },
+    "track_status_expired": {
+        "vi": "Số này đã hết hiệu lực vì hết ngày làm việc. Xin lấy số mới.",
+        "en": "This number expired when the working day ended. Please take a new number.",
+    },
     "track_go_to_counter": {"vi": "Mời bạn đến quầy số {counter}", "en": "Please go to counter {counter}"},
     "track_at_counter": {"vi": "Tại quầy số {counter}", "en": "At counter {counter}"},
     "track_for_counter": {"vi": "Bạn sẽ được gọi tại quầy số {counter}",

@@ -33,7 +33,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-TICKET_STATES = ("waiting", "called", "serving", "done", "no_show")
+TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired")  # expired: the day ended first
 HELD_STATES = ("called", "serving")  # a ticket in these states is held by exactly one counter
 
 

@@ -13,4 +13,4 @@ import os
 from .app import create_app
 
 app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1")
-app.extensions["queuekiosk"].spooler.start()
+app.extensions["queuekiosk"].start_background()

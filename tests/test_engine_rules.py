@@ -518,3 +518,36 @@ def test_event_count_matches_actions(queue):
     call(queue, 1)
     with queue.Session() as s:
         assert s.scalar(select(func.count()).select_from(E)) == 2
+
+
+@pytest.mark.parametrize("end_of_day", ["expire", "keep"])
+def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_config, config_data, db_url, end_of_day):
+    policy = {**config_data["policy"], "end_of_day": end_of_day}
+    db = make_queue(make_config(site=all_day_site(config_data), policy=policy), db_url)
+    monday = dt.datetime(2026, 11, 23, 9, 0)               # Mon 16:00 local
+    tuesday = dt.datetime(2026, 11, 23, 17, 1)             # Tue 00:01 local
+    called, left = issue(db, now=monday), issue(db, now=monday)
+    assert call(db, 1, now=monday)["id"] == called["id"]   # 1001 stays with counter 1 overnight
+    assert db.run(q.expire_past_days, now=monday + MIN) == 0  # the same day: nothing ends
+
+    expired = db.run(q.expire_past_days, now=tuesday)
+    if end_of_day == "keep":
+        assert expired == 0 and ticket_row(db, left["id"]).status == "waiting"
+        return
+    assert expired == 1
+    row = ticket_row(db, left["id"])
+    assert (row.status, row.finished_at) == ("expired", tuesday)
+    assert event_kinds(db, left["id"]) == ["issued", "expired"]
+    assert ticket_row(db, called["id"]).status == "called"  # its counter's next press ends it
+    assert db.run(q.ticket_status, left["id"])["status"] == "expired"  # the phone page says so
+    assert db.run(q.expire_past_days, now=tuesday + MIN) == 0  # once only
+
+
+def test_the_day_ends_just_after_local_midnight(config):
+    from types import SimpleNamespace
+
+    from queuekiosk.server.housekeeping import seconds_to_next_day
+
+    site = SimpleNamespace(config=config)  # Asia/Ho_Chi_Minh: UTC+7
+    assert seconds_to_next_day(site, dt.datetime(2026, 11, 23, 16, 59)) == 65  # 23:59 local -> 00:00:05
+    assert seconds_to_next_day(site, dt.datetime(2026, 11, 23, 17, 0, 10)) == 24 * 3600 - 5
