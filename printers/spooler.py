@@ -50,17 +50,16 @@ class Spooler:
         self._read = read
         self._on_status = on_status
         self._wakeups = {printer_id: Event() for printer_id in drivers}
-        self._greenlets: list[gevent.Greenlet] = []
 
     def start(self) -> None:
-        self._greenlets = [gevent.spawn(self._serve, printer_id, driver) for printer_id, driver in self.drivers.items()]
-        self._greenlets += [gevent.spawn(self._expire, printer_id) for printer_id in self.agent_printers]
-
-    def stop(self) -> None:
-        gevent.killall(self._greenlets)
+        for printer_id, driver in self.drivers.items():
+            gevent.spawn(self._serve, printer_id, driver)
+        for printer_id in self.agent_printers:
+            gevent.spawn(self._expire, printer_id)
 
     def report(self, printer_id: str, status: Status) -> None:
-        """A printer's state as its kiosk agent sees it (or ``NO_AGENT`` once the agent is gone)."""
+        """A printer's state, from its driver or its kiosk agent (``NO_AGENT`` once the agent is gone);
+        the clients hear of it when it changed."""
         if status != self.statuses.get(printer_id):
             self.statuses[printer_id] = status
             self._on_status(printer_id, status)
