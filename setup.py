@@ -38,7 +38,7 @@ setup(
         "Flask==3.1.3",
         "Flask-SocketIO==5.7.0",
         "Flask-WTF==1.3.0",  # CSRF tokens for the browser sessions (clerk console)
-        "Flask-Limiter==4.1.1",
+        "limits==5.8.0",  # rate limits (server/ratelimits.py)
         "python-socketio[client]==5.18.1",
         "python-engineio==4.15.1",
         "gevent==26.9.0",

@@ -3,16 +3,22 @@ endpoint on the same gevent server, with a duplicate/gap check; and the median l
 keep-alive client issuing tickets one after another.
 
     python bench/bench_issue.py [--seconds 10] [--single 2000] [--database-url URL]
+        [--processes N --message-queue redis://127.0.0.1:6379/9]
+
+With --processes N (PostgreSQL only), N server processes share the database and the message
+queue, and the 32 clients are spread over them (one wrk each), as behind nginx.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -65,6 +71,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--single", type=int, default=2000)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--processes", type=int, default=1, help="server processes sharing the database")
+    parser.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/9, for --processes")
     args = parser.parse_args()
 
     with bare_server() as bare:
@@ -72,16 +80,28 @@ def main():
         bare_result = wrk(bare + "/api/v1/tickets", args.seconds)
         bare_single = single_client(bare, args.single)
 
-    with queuekiosk_server(database_url=args.database_url) as (base, _proc, tmp):
+    if args.processes > 1 and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--processes needs --database-url postgresql://...")
+    env = {"QUEUEKIOSK_SECRET_KEY": "bench"}
+    if args.message_queue:
+        env["QUEUEKIOSK_MESSAGE_QUEUE"] = args.message_queue
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(queuekiosk_server(env, database_url=args.database_url))
+                   for _ in range(args.processes)]
+        base, _proc, tmp = servers[0]
         url = args.database_url or f"sqlite:///{tmp / 'instance' / 'queuekiosk.db'}"
         single = single_client(base, args.single)
-        result = wrk(base + "/api/v1/tickets", args.seconds)
+        with ThreadPoolExecutor(len(servers)) as pool:  # 32 clients in all, spread over the processes
+            parts = list(pool.map(lambda s: wrk(s[0] + "/api/v1/tickets", args.seconds, 32 // len(servers)),
+                                  servers))
+        result = {**parts[0], "rate": sum(p["rate"] for p in parts), "non_2xx": sum(p["non_2xx"] for p in parts)}
         total, duplicates, gaps = check_numbers(url.replace("postgresql://", "postgresql+psycopg://"))
 
     print(f"database: {args.database_url.split('@')[-1] if args.database_url else 'SQLite, synchronous=' + os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'FULL')}")
     print(f"bare Flask endpoint, 32 keep-alive clients: {bare_result['rate']:.0f} req/s "
           f"(p50 {bare_result['p50']}, p99 {bare_result['p99']})")
-    print(f"queuekiosk POST /api/v1/tickets, 32 keep-alive clients: {result['rate']:.0f} tickets/s "
+    print(f"queuekiosk POST /api/v1/tickets, 32 keep-alive clients, {args.processes} process(es): "
+          f"{result['rate']:.0f} tickets/s "
           f"(p50 {result['p50']}, p99 {result['p99']}), non-2xx {result['non_2xx']}, "
           f"socket errors {result['socket_errors']}")
     print(f"  tickets in database {total}, duplicates {duplicates}, gaps {gaps}")

@@ -16,7 +16,8 @@ from sqlalchemy.orm import sessionmaker
 from .config import Config, load_config
 from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
-from .extensions import limiter, socketio
+from .extensions import socketio
+from .ratelimits import RateLimits
 from .security import install_security_headers
 from .writer import GroupCommitWriter
 
@@ -37,6 +38,7 @@ class AppState:
     ignore_hours: bool = False
     writer: GroupCommitWriter | None = None  # SQLite only
     spooler: "Spooler | None" = None  # started by `queuekiosk serve`
+    limits: "RateLimits | None" = None
 
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
@@ -117,8 +119,7 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     socketio.init_app(app, async_mode="gevent", message_queue=message_queue)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
-    app.config["RATELIMIT_STORAGE_URI"] = redis_queue or "memory://"
-    limiter.init_app(app)
+    state.limits = RateLimits(config.limits, redis_queue or "memory://")
 
     from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
     from .printing import make_spooler

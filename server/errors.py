@@ -64,7 +64,10 @@ def register_error_handlers(app):
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError):
         extra = {"field": error.params["field"]} if "field" in error.params else None
-        return error_response(error.code, error.status, extra, **error.params)
+        body, status = error_response(error.code, error.status, extra, **error.params)
+        if "retry_after" in error.params:  # a rate limit (server/ratelimits.py)
+            body.headers["Retry-After"] = str(error.params["retry_after"])
+        return body, status
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -73,8 +76,6 @@ def register_error_handlers(app):
                                  method=request.method)
         if error.code == 404:
             return _page_or_json("page_not_found", "not_found", 404, path=request.path)
-        if error.code == 429:  # Flask-Limiter; its Retry-After header is added to this response
-            return error_response("too_many_logins" if request.path.endswith("/auth/login") else "too_many_tickets", 429)
         return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code
 
     @app.errorhandler(OperationalError)

@@ -4,8 +4,8 @@ The login takes JSON only (``Content-Type: application/json``): a form on anothe
 send that without the browser asking the server first, which it refuses, so no other page can
 log a browser in. The login answer carries ``csrf_token``, the header value (``X-CSRFToken``)
 that every state-changing call of the new session needs (server/api/csrf.py). Wrong
-passwords are throttled: past ``LOGIN_FAILURES`` from one address or for one user name, the
-login answers 429 ``too_many_logins`` with Retry-After.
+passwords are throttled: past ``ratelimits.LOGIN_FAILURES`` from one address or for one user
+name, the login answers 429 ``too_many_logins`` with Retry-After.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import audit
 from .. import engine as q
 from ..auth import principal_for_login
-from ..extensions import limiter
 from . import _problem, bp, current_principal, parse_body, state
 from .csrf import fresh_token, require_csrf
-
-
-LOGIN_FAILURES = "10/minute;50/hour"  # wrong passwords before a 429 (a clerk mistyping is far below)
 
 
 class LoginRequest(BaseModel):
@@ -32,25 +28,14 @@ class LoginRequest(BaseModel):
     counter: int | None = Field(default=None, ge=1)
 
 
-def _login_name() -> str:
-    body = request.get_json(silent=True, cache=True)
-    name = body.get("username") if isinstance(body, dict) else None
-    return f"login-user:{name.strip().lower()}" if isinstance(name, str) else "login-user:-"
-
-
-def _wrong_password(response) -> bool:
-    return response.status_code == 401  # only failed logins count against the limits
-
-
 @bp.post("/auth/login")
-# guessing passwords is slowed down per address and per user name, however many addresses try
-@limiter.limit(LOGIN_FAILURES, key_func=lambda: f"login-address:{request.remote_addr}", deduct_when=_wrong_password)
-@limiter.limit(LOGIN_FAILURES, key_func=_login_name, deduct_when=_wrong_password)
 def login():
     if not request.is_json:
         raise q.QueueError("json_required", 415)
     body = parse_body(LoginRequest)
     app_state = state()
+    # guessing passwords is slowed down per address and per user name (server/ratelimits.py)
+    app_state.limits.check_login(request.remote_addr, body.username)
     refusal = None
     with app_state.Session() as db:
         try:
@@ -58,6 +43,7 @@ def login():
         except q.QueueError as error:
             refusal = error
     if refusal is not None:  # logged once the read is closed (SQLite has one connection)
+        app_state.limits.login_failed(request.remote_addr, body.username)
         app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
         raise refusal
     counter = body.counter if body.counter is not None else user.counter_number

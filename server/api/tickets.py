@@ -12,7 +12,6 @@ from ...printers import jobs
 from .. import engine as q
 from .. import printing
 from ..auth import require_role
-from ..extensions import limiter
 from . import bp, current_principal, parse_body, state
 from .idempotency import run_once
 
@@ -35,27 +34,11 @@ def _with_track_url(view: dict, base: str | None = None) -> dict:
     return {**view, "track_url": printing.track_url(base or _track_base(), view["id"])}
 
 
-def _limits():
-    return state().site.config.limits
-
-
-def _kiosk_of_request() -> str:
-    body = request.get_json(silent=True, cache=True)
-    kiosk = body.get("kiosk") if isinstance(body, dict) else None
-    return f"kiosk:{kiosk}" if isinstance(kiosk, str) else "kiosk:-"
-
-
-def _unlimited(which: str):
-    return lambda: getattr(_limits(), which) is None or _limits().exempt(request.remote_addr)
-
-
 @bp.post("/tickets")
-@limiter.limit(lambda: _limits().tickets_per_address or "", exempt_when=_unlimited("tickets_per_address"))
-@limiter.limit(lambda: _limits().tickets_per_kiosk or "", key_func=_kiosk_of_request,
-               exempt_when=_unlimited("tickets_per_kiosk"))
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
+    app_state.limits.check_issue(request.remote_addr, body.kiosk)
     printer = jobs.printer_of_kiosk(app_state.site, body.kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
