@@ -62,14 +62,15 @@ def oldest_pending(conn, site, printer_id: str, limit: int) -> list:
 
 
 def finish(conn, site, job_id: int, printed: bool, reason: str | None = None,
-           now: dt.datetime | None = None) -> bool:
+           now: dt.datetime | None = None, printer_id: str | None = None) -> bool:
     """Mark a pending job printed or failed; False if it was done already.
 
     A job given up may still be reported printed (a kiosk agent printed it late): paper is paper.
     """
     open_states = ("pending", "failed") if printed else ("pending",)
     result = conn.execute(
-        update(J).where(J.c.site_id == site.id, J.c.id == job_id, J.c.status.in_(open_states))
+        update(J).where(J.c.site_id == site.id, J.c.id == job_id, J.c.status.in_(open_states),
+                        J.c.printer_id == printer_id if printer_id else True)
         .values(status="printed" if printed else "failed", finished_at=now or q.utcnow(),
                 attempts=J.c.attempts + (1 if printed else 0),
                 last_error=None if printed else (reason or "")[:500])
@@ -77,8 +78,9 @@ def finish(conn, site, job_id: int, printed: bool, reason: str | None = None,
     return result.rowcount == 1
 
 
-def note_attempt(conn, site, job_id: int, error: str) -> None:
-    conn.execute(update(J).where(J.c.site_id == site.id, J.c.id == job_id)
+def note_attempt(conn, site, job_id: int, error: str, printer_id: str | None = None) -> None:
+    conn.execute(update(J).where(J.c.site_id == site.id, J.c.id == job_id,
+                                 J.c.printer_id == printer_id if printer_id else True)
                  .values(attempts=J.c.attempts + 1, last_error=error[:500]))
 
 

@@ -217,8 +217,8 @@ def on_agent_hello(data):
         require_role(_principals.get(request.sid), "kiosk", "admin")
         kiosk = _agent_kiosk(site, data.get("kiosk"))
         printer = site.config.printer(kiosk.printer)
-        for job_id in _job_ids(data.get("printed")):
-            state.write(jobs.finish, job_id, True)
+        for job_id in _job_ids(data.get("printed")):  # only this printer's jobs
+            state.write(jobs.finish, job_id, True, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
     _agents[request.sid] = printer.id
@@ -244,15 +244,16 @@ def on_print_fetch(data=None):
 def on_print_done(data):
     """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
     state = _state()
-    if _agents.get(request.sid) is None:
+    printer_id = _agents.get(request.sid)
+    if printer_id is None:
         return _error(q.QueueError("agent_hello_first", 409))
     job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
     if not job_ids:
         return _error(q.QueueError("invalid_field", 422, field="job", problem="cần số của lệnh in"))
-    if data.get("printed") is True:
-        state.write(jobs.finish, job_ids[0], True)
+    if data.get("printed") is True:  # an agent reports on its own printer's jobs only
+        state.write(jobs.finish, job_ids[0], True, printer_id=printer_id)
     else:
-        state.write(jobs.note_attempt, job_ids[0], str(data.get("error") or "not printed")[:500])
+        state.write(jobs.note_attempt, job_ids[0], str(data.get("error") or "not printed"), printer_id=printer_id)
     return {"ok": True}
 
 
