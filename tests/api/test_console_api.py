@@ -196,8 +196,9 @@ def test_a_clerk_acts_only_on_their_counter_and_reads_no_reports(server, http, t
     assert status_of(http, waiting["id"]) == "waiting"
     assert_error(session.get("/api/v1/counters/2"), 403, "forbidden_counter")
 
-    # reports do not exist yet (issue 6): whatever report-like thing exists is closed to a clerk
-    assert session.get("/api/v1/reports/summary").status_code in (401, 403, 404)
+    # reports are for supervisors: a logged-in clerk is refused by role
+    for path in ("/api/v1/reports/summary", "/api/v1/reports/daily", "/api/v1/audit", "/api/v1/printers"):
+        assert_error(session.get(path), 403, "forbidden_role")
     assert_error(session.get("/api/v1/printers"), 403, "forbidden_role")
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
     watcher = sio_client(headers={"Cookie": cookie})
