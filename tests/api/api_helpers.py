@@ -45,3 +45,15 @@ def printers(http, token: str) -> dict[str, dict]:
     response = http.get("/api/v1/printers", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return {p["printer"]: p for p in response.json()["printers"]}
+
+
+def drain(server, admin_token: str, counters) -> None:
+    """Call every counter's queue empty: next finishes the held ticket and resumes a paused counter."""
+    with server.session() as http:
+        for counter in counters:
+            for _ in range(1000):
+                response = http.post(f"/api/v1/counters/{counter}/next",
+                                     headers={"Authorization": f"Bearer {admin_token}"})
+                if response.status_code == 204:
+                    break
+                assert response.status_code == 200, response.text

@@ -13,7 +13,7 @@ import threading
 import uuid
 
 import pytest
-from api_helpers import assert_error, issue
+from api_helpers import assert_error, drain, issue
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
 CLERK1 = ("lan", "mật-khẩu-quầy-1")
@@ -41,13 +41,7 @@ def clerks(server):
 
 @pytest.fixture(autouse=True)
 def drained(server, tokens):
-    with server.session() as http:
-        for counter in COUNTERS:
-            for _ in range(1000):
-                response = http.post(f"/api/v1/counters/{counter}/next", headers=bearer(tokens["admin"]))
-                if response.status_code == 204:
-                    break
-                assert response.status_code == 200, response.text
+    drain(server, tokens["admin"], COUNTERS)
     yield
 
 

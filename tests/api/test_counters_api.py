@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from api_helpers import assert_error, issue
+from api_helpers import assert_error, drain, issue
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
 CLERK = ("clerk2", "mật-khẩu-quầy-2")  # a clerk bound to counter 2
@@ -41,13 +41,7 @@ def bearer(token: str) -> dict:
 @pytest.fixture(autouse=True)
 def drained(server, tokens):
     """Call every counter's queue empty: next finishes the held ticket and resumes a paused counter."""
-    with server.session() as http:
-        for counter in COUNTERS:
-            for _ in range(1000):
-                response = http.post(f"/api/v1/counters/{counter}/next", headers=bearer(tokens["admin"]))
-                if response.status_code == 204:
-                    break
-                assert response.status_code == 200, response.text
+    drain(server, tokens["admin"], COUNTERS)
     yield
 
 
