@@ -67,6 +67,15 @@ class Hours(_Strict):
             and self.open <= local.time() < self.close
         )
 
+    def next_opening(self, local: dt.datetime) -> dt.datetime:
+        """The opening time of the first working day after ``local``'s day (same tzinfo as ``local``)."""
+        day = local.date()
+        for _ in range(400):  # a year of holidays at most
+            day += dt.timedelta(days=1)
+            if WEEKDAYS[day.weekday()] in self.days and day not in self.holidays:
+                break
+        return dt.datetime.combine(day, self.open, local.tzinfo)
+
 
 class Site(_Strict):
     id: Code
@@ -107,6 +116,8 @@ class Service(_Strict):
     numbers: NumberRange
     target_wait_minutes: int = Field(default=15, ge=1)
     default_service_minutes: float = Field(default=5.0, gt=0)
+    # at most this many tickets a day (what the clerks can handle); past it the kiosk answers 429
+    daily_limit: int | None = Field(default=None, ge=1)
 
 
 class Priority(_Strict):

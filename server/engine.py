@@ -295,6 +295,11 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", 409, service=service, end=service_cfg.numbers.end)
+    if service_cfg.daily_limit is not None and number - service_cfg.numbers.start >= service_cfg.daily_limit:
+        reopens = hours.next_opening(local_time(site, now)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        retry_after = math.ceil((reopens - now).total_seconds())
+        raise QueueError("daily_limit_reached", 429, service=service, limit=service_cfg.daily_limit,
+                         retry_after=retry_after)
     ticket = SimpleNamespace(
         public_id=secrets.token_urlsafe(9), site_id=site.id, origin_service_id=service_id,
         service_id=service_id, number=number, business_day=day, priority_id=priority_id,

@@ -42,6 +42,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Đã hết số thứ tự hôm nay cho dịch vụ “{service}” (đã cấp đến số {end}).",
         "en": "Today's numbers for service “{service}” are used up (the last one, {end}, was given).",
     },
+    "daily_limit_reached": {
+        "vi": "Hôm nay đã cấp đủ {limit} số cho dịch vụ “{service}”. Xin mời quay lại vào ngày làm việc tiếp theo.",
+        "en": "Today's {limit} numbers for service “{service}” have all been given. Please come back on the next working day.",
+    },
     "unknown_printer": {
         "vi": "Không có máy in “{printer}” trong cấu hình.",
         "en": "There is no printer “{printer}” in the configuration.",

@@ -172,6 +172,30 @@ def test_exhausted_range_starts_again_next_day(make_queue, make_config, config_d
     assert issue(db, now=MON_9 + dt.timedelta(days=1))["number"] == 1001
 
 
+def limited_ht(config_data: dict, limit: int) -> list[dict]:
+    services = [dict(s) for s in config_data["services"]]
+    services[0] = {**services[0], "daily_limit": limit}
+    return services
+
+
+@pytest.mark.parametrize("when, reopens, why", [
+    ("2026-11-28 16:00", "2026-11-30 07:30", "Saturday afternoon: Sunday is closed"),
+    ("2026-09-01 16:00", "2026-09-03 07:30", "the day before Quoc khanh (2 September, a holiday)"),
+])
+def test_daily_limit_refuses_with_the_time_until_the_next_opening(make_queue, make_config, config_data,
+                                                                  when, reopens, why):
+    db = make_queue(make_config(services=limited_ht(config_data, 2)))
+    now = local(when)
+    assert issue(db, now=now)["number"] == 1001
+    assert issue(db, now=now, priority="elderly")["number"] == 1002  # priority tickets count too
+
+    error = refused(db, q.issue, "HT", now=now)
+    assert (error.code, error.status, error.params["limit"]) == ("daily_limit_reached", 429, 2)
+    assert error.params["retry_after"] == (local(reopens) - now).total_seconds(), why
+    assert issue(db, "CT", now=now)["number"] == 2001, "another service still issues"
+    assert issue(db, now=local(reopens))["number"] == 1001, "the next working day starts again"
+
+
 # --- opening hours ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("when, why", [

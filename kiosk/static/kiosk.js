@@ -268,7 +268,7 @@
       backToStart();
       return;
     }
-    if (error.code === "range_exhausted") {
+    if (error.code === "range_exhausted" || error.code === "daily_limit_reached") {
       showProblem("kiosk_exhausted_title", "kiosk_exhausted_text",
                   {service: page.services[service] || {vi: service}});
       return;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, issue
@@ -228,6 +229,25 @@ def test_exhausted_range_refuses_the_next_number_and_keeps_the_queue_whole(live_
     assert waiting_total(http)["HT"] == 2
     # the other services go on
     assert issue(http, "CT")["number"] == 2001
+
+
+def test_daily_limit_answers_429_with_the_time_until_the_next_opening(live_server, config_variant):
+    cfg = config_variant()
+    cfg["services"][0]["daily_limit"] = 2  # HT: the clerks take in two files a day
+    http = live_server(cfg).session()
+    assert [issue(http, "HT")["number"] for _ in range(2)] == [1001, 1002]
+
+    response = http.post("/api/v1/tickets", json={"service": "HT"})
+    error = assert_error(response, 429, "daily_limit_reached")
+    assert "2" in error["message"] and "HT" in error["message"]
+    # Retry-After leads to the opening time of a later working day
+    hours = cfg["site"]["hours"]
+    reopens = (dt.datetime.now(ZoneInfo(cfg["site"]["timezone"]))
+               + dt.timedelta(seconds=int(response.headers["Retry-After"])))
+    assert reopens.strftime("%H:%M") == hours["open"], reopens
+    assert reopens.strftime("%a").lower() in hours["days"] and reopens.date().isoformat() not in hours["holidays"]
+    assert reopens.date() > dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])).date()
+    assert waiting_total(http)["HT"] == 2 and issue(http, "CT")["number"] == 2001
 
 
 # --- the API's own description ------------------------------------------------------------------

@@ -376,9 +376,11 @@ def test_closed_hours_screen(start_server, page, config_data, shot):
     expect(page.locator("#result-number")).to_have_text("1001")
 
 
-def test_exhausted_range_screen(start_server, page, config_data, shot):
+@pytest.mark.parametrize("one_a_day", [{"numbers": {"start": 1001, "end": 1001}}, {"daily_limit": 1}],
+                         ids=["range", "daily_limit"])
+def test_exhausted_range_screen(start_server, page, config_data, shot, one_a_day):
     cfg = config_data
-    cfg["services"][0]["numbers"] = {"start": 1001, "end": 1001}  # HT: one number a day
+    cfg["services"][0].update(one_a_day)  # HT: one number a day
     cfg["priorities"] = []
     server = start_server(cfg)
     open_kiosk(page, server)
