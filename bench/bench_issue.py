@@ -12,8 +12,6 @@ queue, and the 32 clients are spread over them (one wrk each), as behind nginx.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import re
 import statistics
 import subprocess
@@ -24,7 +22,8 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from common import bare_server, percentile, queuekiosk_server
+from common import (add_server_options, bare_server, check_server_options, describe_servers, percentile,
+                    queuekiosk_servers)
 
 LUA = str(Path(__file__).with_name("issue.lua"))
 
@@ -70,24 +69,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--single", type=int, default=2000)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    parser.add_argument("--processes", type=int, default=1, help="server processes sharing the database")
-    parser.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/9, for --processes")
+    add_server_options(parser)
     args = parser.parse_args()
+    check_server_options(parser, args)
 
     with bare_server() as bare:
         wrk(bare + "/api/v1/tickets", 2)  # warm up
         bare_result = wrk(bare + "/api/v1/tickets", args.seconds)
         bare_single = single_client(bare, args.single)
 
-    if args.processes > 1 and not (args.database_url or "").startswith("postgresql"):
-        parser.error("--processes needs --database-url postgresql://...")
-    env = {"QUEUEKIOSK_SECRET_KEY": "bench"}
-    if args.message_queue:
-        env["QUEUEKIOSK_MESSAGE_QUEUE"] = args.message_queue
-    with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(queuekiosk_server(env, database_url=args.database_url))
-                   for _ in range(args.processes)]
+    with queuekiosk_servers(args) as servers:
         base, _proc, tmp = servers[0]
         url = args.database_url or f"sqlite:///{tmp / 'instance' / 'queuekiosk.db'}"
         single = single_client(base, args.single)
@@ -97,7 +88,7 @@ def main():
         result = {**parts[0], "rate": sum(p["rate"] for p in parts), "non_2xx": sum(p["non_2xx"] for p in parts)}
         total, duplicates, gaps = check_numbers(url.replace("postgresql://", "postgresql+psycopg://"))
 
-    print(f"database: {args.database_url.split('@')[-1] if args.database_url else 'SQLite, synchronous=' + os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'FULL')}")
+    print(f"servers: {describe_servers(args)}")
     print(f"bare Flask endpoint, 32 keep-alive clients: {bare_result['rate']:.0f} req/s "
           f"(p50 {bare_result['p50']}, p99 {bare_result['p99']})")
     print(f"queuekiosk POST /api/v1/tickets, 32 keep-alive clients, {args.processes} process(es): "

@@ -1,4 +1,5 @@
-"""Starting servers for benchmarks: the real `queuekiosk serve`, and a bare Flask app beside it."""
+"""Starting servers for benchmarks: the real `queuekiosk serve` (one, or several sharing a
+database and a message queue), and a bare Flask app beside it."""
 
 from __future__ import annotations
 
@@ -67,6 +68,37 @@ def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = 
             proc.wait(10)
 
 
+def add_server_options(parser) -> None:
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--processes", type=int, default=1, help="server processes sharing the database")
+    parser.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/9, for --processes")
+
+
+def check_server_options(parser, args) -> None:
+    if args.processes > 1 and not (args.database_url or "").startswith("postgresql"):
+        parser.error("--processes needs --database-url postgresql://...")
+
+
+def describe_servers(args) -> str:
+    database = (f"PostgreSQL {args.database_url.split('@')[-1]}" if args.database_url else
+                f"SQLite, synchronous={os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'FULL')}")
+    queue = f" + message queue {args.message_queue}" if args.message_queue else ""
+    return f"{args.processes} process(es), {database}{queue}"
+
+
+@contextlib.contextmanager
+def queuekiosk_servers(args):
+    """Yield [(base_url, process, instance_dir)] of ``args.processes`` servers, each on its own
+    port (docs/deployment.md), sharing ``args.database_url``, ``args.message_queue`` and one
+    session key. They start one after the other."""
+    env = {"QUEUEKIOSK_SECRET_KEY": "bench"}
+    if args.message_queue:
+        env["QUEUEKIOSK_MESSAGE_QUEUE"] = args.message_queue
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(queuekiosk_server(env, database_url=args.database_url))
+               for _ in range(args.processes)]
+
+
 @contextlib.contextmanager
 def bare_server():
     port = free_port()
@@ -80,8 +112,10 @@ def bare_server():
         proc.wait(10)
 
 
-def token(config_dir: Path, role: str, counter: int | None = None) -> str:
+def token(config_dir: Path, role: str, counter: int | None = None, database_url: str | None = None) -> str:
     env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(config_dir / "instance")}
+    if database_url:
+        env["QUEUEKIOSK_DATABASE_URL"] = database_url
     cmd = [sys.executable, "-m", "queuekiosk.server.cli", "token", "create", "--role", role,
            "--config", str(config_dir / "config.yaml")]
     if counter is not None:
@@ -94,6 +128,12 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, in ms (10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values, p: float) -> float:

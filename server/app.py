@@ -17,6 +17,7 @@ from .config import Config, load_config
 from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from .extensions import socketio
+from .faults import SERVER_BUSY_SECONDS
 from .ratelimits import RateLimits
 from .security import install_security_headers
 from .writer import GroupCommitWriter
@@ -104,7 +105,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
 
-    engine = create_db_engine(database_url or default_database_url(instance_dir))
+    # the server's SQLite writes wait less for the lock than the command line's: the whole process
+    # waits with them (gevent), and a page should get "busy, try again" before its own timeout
+    engine = create_db_engine(database_url or default_database_url(instance_dir), busy_seconds=SERVER_BUSY_SECONDS)
     site = prepare_database(engine, config, instance_dir)
     displays_of_counter: dict[int, list[str]] = {}
     for display in config.displays:

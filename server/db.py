@@ -27,21 +27,22 @@ def default_database_url(instance_dir: Path) -> str:
     return os.environ.get("QUEUEKIOSK_DATABASE_URL") or f"sqlite:///{instance_dir / 'queuekiosk.db'}"
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
+    """``busy_seconds``: how long a SQLite write waits for another process's write lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, busy_seconds)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
     # One connection per process: under gevent a second connection waiting on SQLite's lock
     # blocks the whole hub in C; waiting for the pool instead yields to other greenlets.
     engine = create_engine(
         url, pool_size=1, max_overflow=0, pool_timeout=60,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": busy_seconds},
     )
     synchronous = os.environ.get("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "FULL").upper()
     if synchronous not in ("FULL", "NORMAL", "EXTRA"):
@@ -56,7 +57,7 @@ def _sqlite_engine(url: str) -> Engine:
         # ticket; group commit (writer.py) shares one fsync among the requests of a batch
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

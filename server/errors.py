@@ -17,6 +17,7 @@ from flask import current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from . import faults
 from .engine import QueueError
 from .i18n import install_jinja, pick_language, translate
 
@@ -80,9 +81,11 @@ def register_error_handlers(app):
 
     @app.errorhandler(OperationalError)
     def _database_error(error: OperationalError):
-        # e.g. SQLite "database is locked" past busy_timeout: the transaction was rolled back
-        log.error("database error on %s %s: %s", request.method, request.path, error)
-        return error_response("database_busy", 503)
+        # the transaction was rolled back whole: a full disk, or the write lock not had in time
+        code = faults.report(error, f"{request.method} {request.path}")
+        body, status = error_response(code, 503)
+        body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
+        return body, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -169,6 +169,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Cơ sở dữ liệu đang bận; thao tác không được thực hiện. Xin thử lại sau giây lát.",
         "en": "The database is busy; nothing was changed. Please try again in a moment.",
     },
+    "database_full": {
+        "vi": "Ổ đĩa chứa cơ sở dữ liệu đã đầy; thao tác không được thực hiện, không có gì bị thay đổi. "
+              "Cán bộ kỹ thuật: giải phóng dung lượng ổ đĩa của máy chủ (bản sao lưu cũ, nhật ký) hoặc kiểm tra "
+              "ổ chứa cơ sở dữ liệu; hệ thống tự hoạt động lại khi có chỗ trống.",
+        "en": "The disk holding the database is full; nothing was done or changed. IT staff: free disk space "
+              "on the server (old backups, logs) or check the database volume; the system resumes by itself "
+              "once there is room.",
+    },
     # the clerk console, keypad and rating tablet (issue 5)
     "csrf_failed": {
         "vi": "Phiên làm việc đã hết hạn hoặc yêu cầu không đến từ trang của hệ thống; thao tác không được "

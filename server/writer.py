@@ -17,6 +17,7 @@ import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,20 @@ class GroupCommitWriter:
                     savepoint = conn.begin_nested()
                     try:
                         outcome = action(conn, self._site, *args, **kwargs)
-                    except Exception as error:  # refused or failed: undo this action only
+                    except Exception as error:  # refused or failed: undo this action only ...
+                        if not conn.connection.dbapi_connection.in_transaction:
+                            # ... unless SQLite rolled back the whole transaction itself (SQLITE_FULL,
+                            # SQLITE_IOERR): what ran before is gone, and what follows would run
+                            # outside any transaction, so the whole batch fails
+                            raise
                         savepoint.rollback()
                         results.append((done, None, error))
                     else:
                         savepoint.commit()
                         results.append((done, outcome, None))
-        except Exception as error:  # the commit itself failed: nothing in the batch happened
-            log.error("a batch of %d actions was not committed: %s", len(batch), error)
+        except Exception as error:  # the batch or its commit failed: nothing in it happened
+            if not isinstance(error, OperationalError):  # a full or busy database: each caller reports it
+                log.error("a batch of %d actions was not committed: %s", len(batch), error)
             for _action, _args, _kwargs, done in batch:
                 done.set_exception(error)
             return
