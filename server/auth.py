@@ -62,14 +62,50 @@ def add_user(session: Session, username: str, password: str, role: str, counter:
              site_id: str | None = None) -> m.User:
     if role not in USER_ROLES:
         raise ValueError(f"role must be one of {', '.join(USER_ROLES)}")
-    if len(password) < 8:
-        raise ValueError("the password must have at least 8 characters")
+    _check_password(password)
     if session.scalars(select(m.User).filter_by(username=username)).first() is not None:
         raise ValueError(f"a user named {username!r} already exists")
     user = m.User(username=username, password_hash=generate_password_hash(password), role=role,
                   counter_number=counter, site_id=site_id)
     session.add(user)
     return user
+
+
+def revoke_token(session: Session, token_id: int) -> m.ApiToken:
+    """Stop a token from working from its next request on (a lost keypad, a stolen tablet)."""
+    row = session.get(m.ApiToken, token_id)
+    if row is None:
+        raise ValueError(f"there is no token {token_id} (queuekiosk token list shows them)")
+    if row.revoked_at is not None:
+        raise ValueError(f"token {token_id} ({row.name}) was already revoked")
+    row.revoked_at = m.utcnow()
+    return row
+
+
+def _user(session: Session, username: str) -> m.User:
+    user = session.scalars(select(m.User).filter_by(username=username)).first()
+    if user is None:
+        raise ValueError(f"there is no user named {username!r} (queuekiosk user list shows them)")
+    return user
+
+
+def set_user_active(session: Session, username: str, active: bool) -> m.User:
+    """A disabled user can no longer log in, and a session already open stops working."""
+    user = _user(session, username)
+    user.active = active
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> m.User:
+    _check_password(password)
+    user = _user(session, username)
+    user.password_hash = generate_password_hash(password)
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ValueError("the password must have at least 8 characters")
 
 
 def principal_for_token(session: Session, token: str) -> Principal:

@@ -113,12 +113,7 @@ def user_add(name, role, counter, config_file):
     from . import audit
     from .auth import add_user
 
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {name}: ")
-        if password != getpass.getpass("Once more: "):
-            raise click.ClickException("the two passwords differ; no user was added")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _read_password(name, "no user was added")
     site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration")
@@ -129,6 +124,79 @@ def user_add(name, role, counter, config_file):
     except ValueError as error:
         raise click.ClickException(f"{error}; no user was added")
     click.echo(f"added {role} {name}" + (f" at counter {counter}" if counter else ""), err=True)
+
+
+def _read_password(name: str, nothing_done: str) -> str:
+    """From standard input (scripts), or asked for twice at a terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"Password for {name}: ")
+    if password != getpass.getpass("Once more: "):
+        raise click.ClickException(f"the two passwords differ; {nothing_done}")
+    return password
+
+
+def _change_user(config_file, name: str, change, audit_kind: str, done: str, nothing_done: str) -> None:
+    """Apply ``change(db)`` to a user and record it in the audit log, in one transaction."""
+    from . import audit
+
+    site, Session = _database(config_path(config_file))
+    try:
+        with Session.begin() as db:
+            change(db)
+            audit.record(db, site, audit_kind, username=name, by="command line")
+    except ValueError as error:
+        raise click.ClickException(f"{error}; {nothing_done}")
+    click.echo(done, err=True)
+
+
+@user.command("list")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def user_list(config_file):
+    """List the users: name, role, counter and whether they may log in."""
+    from sqlalchemy import select
+
+    from . import models as m
+
+    _, Session = _database(config_path(config_file))
+    with Session() as db:
+        for row in db.scalars(select(m.User).order_by(m.User.username)):
+            counter = f"counter {row.counter_number}" if row.counter_number else "-"
+            click.echo(f"{row.username}\t{row.role}\t{counter}\t{'active' if row.active else 'disabled'}")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def user_disable(name, config_file):
+    """Stop NAME from logging in; a session NAME has open stops working at once."""
+    from .auth import set_user_active
+
+    _change_user(config_file, name, lambda db: set_user_active(db, name, False), "user_disabled",
+                 f"disabled {name}", "nothing was changed")
+
+
+@user.command("enable")
+@click.argument("name")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def user_enable(name, config_file):
+    """Let a disabled user NAME log in again."""
+    from .auth import set_user_active
+
+    _change_user(config_file, name, lambda db: set_user_active(db, name, True), "user_enabled",
+                 f"enabled {name}", "nothing was changed")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def user_password(name, config_file):
+    """Set a new password for NAME, read from standard input or asked for twice."""
+    from .auth import set_password
+
+    password = _read_password(name, "the password was not changed")
+    _change_user(config_file, name, lambda db: set_password(db, name, password), "password_changed",
+                 f"changed the password of {name}", "the password was not changed")
 
 
 @main.group()
@@ -159,6 +227,41 @@ def token_create(role, counter, name, config_file):
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(value)
+
+
+@token.command("list")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def token_list(config_file):
+    """List the tokens (never the tokens themselves): id, role, counter, name, made, revoked."""
+    from sqlalchemy import select
+
+    from . import models as m
+
+    _, Session = _database(config_path(config_file))
+    with Session() as db:
+        for row in db.scalars(select(m.ApiToken).order_by(m.ApiToken.id)):
+            counter = f"counter {row.counter_number}" if row.counter_number else "-"
+            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+            click.echo(f"{row.id}\t{row.role}\t{counter}\t{row.name}\tmade {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def token_revoke(token_id, config_file):
+    """Stop token TOKEN_ID (from `token list`) from working, from its next request on."""
+    from . import audit
+    from .auth import revoke_token
+
+    site, Session = _database(config_path(config_file))
+    try:
+        with Session.begin() as db:
+            row = revoke_token(db, token_id)
+            audit.record(db, site, "token_revoked", name=row.name, role=row.role, counter=row.counter_number,
+                         by="command line")
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"revoked token {token_id} ({row.name})", err=True)
 
 
 @main.command()

@@ -332,6 +332,9 @@ class Limits(_Strict):
     tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
     tickets_per_kiosk: str | None = "30/minute"    # one kiosk id, whatever address it comes from
     exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
+    # only devices holding a kiosk token (or signed-in staff) may issue: a laptop on the lobby
+    # Wi-Fi cannot take numbers; each kiosk page is paired once with /kiosk/<id>#token=...
+    require_kiosk_token: bool = False
 
     @field_validator("tickets_per_address", "tickets_per_kiosk")
     @classmethod

@@ -46,6 +46,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Hôm nay đã cấp đủ {limit} số cho dịch vụ “{service}”. Xin mời quay lại vào ngày làm việc tiếp theo.",
         "en": "Today's {limit} numbers for service “{service}” have all been given. Please come back on the next working day.",
     },
+    "kiosk_token_required": {
+        "vi": "Chỉ ki-ốt đã được ghép mới cấp được số. Cán bộ quản trị: tạo mã bằng "
+              "“queuekiosk token create --role kiosk” rồi mở trang ki-ốt một lần với #token=<mã> ở cuối địa chỉ.",
+        "en": "Only a paired kiosk can issue numbers. Administrator: create a token with "
+              "“queuekiosk token create --role kiosk” and open the kiosk page once with #token=<token> at the end of its address.",
+    },
     "unknown_printer": {
         "vi": "Không có máy in “{printer}” trong cấu hình.",
         "en": "There is no printer “{printer}” in the configuration.",

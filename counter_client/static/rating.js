@@ -219,9 +219,8 @@
     if (value) pair(value);
   });
 
-  const fromUrl = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+  const fromUrl = QK.tokenFromAddress();
   if (fromUrl) {
-    history.replaceState(null, "", location.pathname + location.search);  // out of sight, out of history
     pair(fromUrl);
   } else {
     try { token = localStorage.getItem(storageKey); } catch (e) { token = null; }

@@ -52,6 +52,14 @@
     printer: null,    // {state, detail} from the server, or null while unknown
     closedByServerUntil: 0,
   };
+  // a paired kiosk (config limits.require_kiosk_token) keeps the device token it was opened with once
+  const tokenKey = "queuekiosk.kiosk-token." + page.kiosk;
+  let deviceToken = QK.tokenFromAddress();
+  try {
+    if (deviceToken) localStorage.setItem(tokenKey, deviceToken);
+    else deviceToken = localStorage.getItem(tokenKey);
+  } catch (e) { /* private mode: this visit only */ }
+
   let backTimer = null;
   let armTimer = null;
   let idleTimer = null;
@@ -283,6 +291,7 @@
     if (priority) request.priority = priority;
     // one key per tap: if the answer is lost on the way, the retry gets the same ticket back
     const headers = {"Idempotency-Key": QK.newKey()};
+    if (deviceToken) headers.Authorization = "Bearer " + deviceToken;
     const attempt = function (tries) {
       QK.api("POST", "/api/v1/tickets", request, QK.lang(), headers).then(function (answer) {
         setBusy(false);

@@ -38,6 +38,11 @@ def _with_track_url(view: dict, base: str | None = None) -> dict:
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
+    if app_state.site.config.limits.require_kiosk_token:
+        principal = current_principal()
+        if principal is None:
+            raise q.QueueError("kiosk_token_required", 401)
+        require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
     app_state.limits.check_issue(request.remote_addr, body.kiosk)
     printer = jobs.printer_of_kiosk(app_state.site, body.kiosk)
     track_base = _track_base()

@@ -63,6 +63,16 @@
   QK.setCsrfToken = function (token) { csrfToken = token || null; };
 
   /**
+   * A device's token given once in the address (PAGE#token=qk_...): taken out of the address
+   * and the history at once, and returned (null if there is none).
+   */
+  QK.tokenFromAddress = function () {
+    const token = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+    if (token) history.replaceState(null, "", location.pathname + location.search);
+    return token;
+  };
+
+  /**
    * Call the REST API. Resolves {ok, status, data} for any HTTP answer (data is the parsed JSON,
    * or null); rejects only when the server could not be reached (network down, timeout).
    * ``lang`` ("vi" unless told) is the language of the API's error messages.

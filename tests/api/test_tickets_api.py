@@ -250,6 +250,26 @@ def test_daily_limit_answers_429_with_the_time_until_the_next_opening(live_serve
     assert waiting_total(http)["HT"] == 2 and issue(http, "CT")["number"] == 2001
 
 
+def test_required_kiosk_token_keeps_other_devices_from_issuing(live_server, config_variant):
+    cfg = config_variant()
+    cfg["limits"] = {"require_kiosk_token": True}
+    server = live_server(cfg)
+    http = server.session()
+    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}),
+                         401, "kiosk_token_required")
+    assert "queuekiosk token create --role kiosk" in error["message"]
+    assert_error(http.post("/api/v1/tickets", json={"service": "HT"}, headers={"Authorization": "Bearer qk_nope"}),
+                 401, "bad_token")
+    assert_error(http.post("/api/v1/tickets", json={"service": "HT"},
+                           headers={"Authorization": f"Bearer {server.token('display')}"}), 403, "forbidden_role")
+    assert waiting_total(http)["HT"] == 0, "a refused request issued nothing"
+
+    kiosk = {"Authorization": f"Bearer {server.token('kiosk')}"}
+    ticket = http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, headers=kiosk)
+    assert ticket.status_code == 201 and ticket.json()["number"] == 1001, ticket.text
+    assert http.get(f"/api/v1/tickets/{ticket.json()['id']}").status_code == 200, "following a ticket stays public"
+
+
 # --- the API's own description ------------------------------------------------------------------
 
 SPEC_OPERATIONS = [

@@ -403,6 +403,30 @@ def test_exhausted_range_screen(start_server, page, config_data, shot, one_a_day
     expect(page.locator("#result-number")).to_have_text("2001")
 
 
+def test_a_kiosk_paired_once_with_its_token_issues_and_others_cannot(start_server, page, config_data):
+    config_data["limits"] = {"require_kiosk_token": True}
+    config_data["priorities"] = []  # one tap takes a number
+    server = start_server(config_data)
+    open_kiosk(page, server)
+    shorten(page, error_seconds=2)
+    service_button(page, "Chứng thực").click()
+    expect(page.locator("#problem")).to_be_visible()
+    expect(page.locator("#problem-text")).to_contain_text("queuekiosk token create --role kiosk")
+    assert waiting(server, "CT")["waiting"] == 0
+
+    token = server.token("kiosk")
+    page.goto("about:blank")  # a fresh load, as when the IT person types the address
+    page.goto(f"{server.url}/kiosk/kiosk-1#token={token}")
+    expect(page).not_to_have_url(re.compile("token"))  # it does not stay in the address bar
+    expect(page.locator("body")).to_have_attribute("data-subscribed", re.compile("^(ok|error)$"))
+    take_number(page, "Chứng thực", priority=None)
+    expect(page.locator("#result-number")).to_have_text("2001")
+
+    open_kiosk(page, server)  # after a restart of the kiosk PC: the token was kept
+    take_number(page, "Chứng thực", priority=None)
+    expect(page.locator("#result-number")).to_have_text("2002")
+
+
 def test_lost_connection_screen_comes_and_goes_by_itself(start_server, page, shot):
     server = start_server()
     open_kiosk(page, server)
