@@ -582,28 +582,35 @@ def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
 
 # --- reading ------------------------------------------------------------------------------
 
-def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> int:
-    """Tickets of past business days still waiting: expired, each with an ``expired`` event.
+def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> Outcome:
+    """Start a new business day: past days' waiting tickets expire, each with an ``expired`` event.
 
-    Called and serving tickets stay with their counter (its next action ends them). Does
-    nothing under ``policy.end_of_day: keep``. Safe to run any time and in several processes.
+    Called and serving tickets stay with their counter (its next action ends them). Nothing
+    expires under ``policy.end_of_day: keep``. What happened: a ``ticket.expired`` per ticket
+    (the citizen's phone page says so) and today's waiting counts for every service (displays,
+    counters and the dashboard start the day afresh). Safe to run any time and in several
+    processes: only the one whose update changed a ticket records its event.
     """
-    if site.config.policy.end_of_day != "expire":
-        return 0
     now = now or utcnow()
     conn = _connection(session)
     today = business_day(site, now)
-    stale = T.c.site_id == site.id, T.c.business_day < today, T.c.status == "waiting"
-    rows = conn.execute(select(T.c.id, T.c.service_id, T.c.business_day).where(*stale)).all()
-    if not rows:
-        return 0
-    conn.execute(update(T).where(T.c.id.in_([r.id for r in rows]), T.c.status == "waiting")
-                 .values(status="expired", finished_at=now))
-    for row in rows:
-        _event(conn, site, "expired", now, None, row.id, row.service_id, detail={"reason": "end_of_day"})
-    conn.execute(update(SEQ).where(SEQ.c.service_id.in_({r.service_id for r in rows}), SEQ.c.business_day < today)
-                 .values(waiting=0, priority_waiting=0))
-    return len(rows)
+    happened = []
+    if site.config.policy.end_of_day == "expire":
+        rows = conn.execute(
+            update(T).where(T.c.site_id == site.id, T.c.business_day < today, T.c.status == "waiting")
+            .values(status="expired", finished_at=now).returning(*T.c)).all()
+        for row in rows:
+            _event(conn, site, "expired", now, None, row.id, row.service_id, detail={"reason": "end_of_day"})
+            happened.append(Happened("ticket.expired", ticket_view(site, row)))
+        if rows:
+            conn.execute(update(SEQ).where(SEQ.c.service_id.in_({r.service_id for r in rows}),
+                                           SEQ.c.business_day < today).values(waiting=0, priority_waiting=0))
+    happened.append(Happened("queue.changed", detail={"waiting": _waiting_by_service(conn, site, today)}))
+    return Outcome(None, happened)
+
+
+def expired_count(outcome: Outcome) -> int:
+    return sum(h.kind == "ticket.expired" for h in outcome.happened)
 
 
 def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:

@@ -21,13 +21,17 @@ def seconds_to_next_day(site, now: dt.datetime) -> float:
 
 def day_end_loop(state) -> None:
     """At start (the server may have been off at midnight) and after every local midnight."""
+    from .realtime import publish
+
     while True:
         try:
-            expired = state.write(q.expire_past_days)
-            if expired:
-                log.info("end of the business day: %d waiting ticket(s) expired", expired)
+            outcome = state.write(q.expire_past_days)
         except Exception:  # a busy database at midnight must not end the loop
             log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
             gevent.sleep(60)
             continue
+        expired = q.expired_count(outcome)
+        if expired:
+            log.info("end of the business day: %d waiting ticket(s) expired", expired)
+        publish(state.site, outcome)
         gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))

@@ -552,19 +552,24 @@ def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_conf
     tuesday = dt.datetime(2026, 11, 23, 17, 1)             # Tue 00:01 local
     called, left = issue(db, now=monday), issue(db, now=monday)
     assert call(db, 1, now=monday)["id"] == called["id"]   # 1001 stays with counter 1 overnight
-    assert db.run(q.expire_past_days, now=monday + MIN) == 0  # the same day: nothing ends
+    assert q.expired_count(db.run(q.expire_past_days, now=monday + MIN)) == 0  # the same day: nothing ends
 
-    expired = db.run(q.expire_past_days, now=tuesday)
+    outcome = db.run(q.expire_past_days, now=tuesday)
+    expired = q.expired_count(outcome)
+    changed = outcome.happened[-1]  # today's counts for every service: the displays start the day at 0
+    assert changed.kind == "queue.changed" and all(c["waiting"] == 0 for c in changed.detail["waiting"].values())
+    assert len(changed.detail["waiting"]) == len(config_data["services"])
     if end_of_day == "keep":
         assert expired == 0 and ticket_row(db, left["id"]).status == "waiting"
         return
-    assert expired == 1
+    assert expired == 1 and outcome.happened[0].ticket["id"] == left["id"]
+    assert outcome.happened[0].ticket["status"] == "expired"  # what the citizen's phone page is told
     row = ticket_row(db, left["id"])
     assert (row.status, row.finished_at) == ("expired", tuesday)
     assert event_kinds(db, left["id"]) == ["issued", "expired"]
     assert ticket_row(db, called["id"]).status == "called"  # its counter's next press ends it
     assert db.run(q.ticket_status, left["id"])["status"] == "expired"  # the phone page says so
-    assert db.run(q.expire_past_days, now=tuesday + MIN) == 0  # once only
+    assert q.expired_count(db.run(q.expire_past_days, now=tuesday + MIN)) == 0  # once only
 
 
 def test_the_day_ends_just_after_local_midnight(config):

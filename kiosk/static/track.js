@@ -92,7 +92,7 @@
 
   socket.on("connect", subscribe);
   socket.on("state", onState);
-  ["called", "recalled", "started", "finished", "no_show", "transferred"].forEach(function (kind) {
+  ["called", "recalled", "started", "finished", "no_show", "transferred", "expired"].forEach(function (kind) {
     socket.on("ticket." + kind, onEvent(kind));
   });
   // the room is told when this ticket changes, not when others ahead of it are called:

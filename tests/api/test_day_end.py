@@ -1,0 +1,49 @@
+"""A running server passes local midnight (issue 7, end of the business day).
+
+The server runs under libfaketime (Debian's faketime package), its wall clock started at
+23:59:35 in Ho Chi Minh City and running on from there; its monotonic clock is left alone so
+that gevent's timers behave. Nothing in the server knows it is being tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from api_helpers import issue
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def faketime_env(local_start: str) -> dict:
+    assert LIBFAKETIME.exists() or shutil.which("faketime"), "needs libfaketime: apt-get install faketime"
+    start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.timezone.utc)
+    return {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"), "TZ": "UTC",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
+def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(live_server, sio_client):
+    srv = live_server(env=faketime_env("2026-11-23 23:59:35"))  # Monday night
+    http = srv.session()
+    first, left = issue(http, "HT"), issue(http, "HT")
+    assert left["business_day"] == "2026-11-23", "not the faked clock, or the server took over 25 s to start"
+    assert http.post("/api/v1/counters/1/next",
+                     headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["id"] == first["id"]
+    display, phone = sio_client(srv), sio_client(srv)
+    display.subscribe({"display": "lobby"})
+    phone.subscribe({"ticket": left["id"]})
+
+    # a few seconds after midnight (at most 25 s from the start, plus the time the server took to start)
+    expired = phone.wait_for("ticket.expired", timeout=60)
+    assert (expired["ticket"]["id"], expired["ticket"]["status"]) == (left["id"], "expired")
+    changed = display.wait_for("queue.changed", lambda e: e["waiting"]["HT"]["waiting"] == 0, timeout=5)
+    assert all(count["waiting"] == 0 for count in changed["waiting"].values()), changed
+
+    assert http.get(f"/api/v1/tickets/{left['id']}").json()["status"] == "expired"
+    assert http.get(f"/api/v1/tickets/{first['id']}").json()["status"] == "called", "it stays with its counter"
+    new_day = issue(http, "HT")
+    assert (new_day["number"], new_day["business_day"]) == (1001, "2026-11-24")
+    assert "1 waiting ticket(s) expired" in srv.log()
