@@ -1,0 +1,509 @@
+"""Who may call what: every HTTP route and every Socket.IO event and room × every kind of caller.
+
+The routes, the Socket.IO handlers, the room kinds and the roles are read from the app itself
+(``app.url_map``, the handlers registered on the Socket.IO server, ``realtime.ROOM_KINDS``,
+``auth.TOKEN_ROLES`` and ``auth.USER_ROLES``), so a new route, event, room or role without a
+line in the tables below makes these tests fail until someone decides who may use it. The
+tables are docs/api.md's "Who may do what".
+
+A refusal is 401 ``unauthorized`` without an identity, 403 ``forbidden_role`` for a wrong role
+and 403 ``forbidden_counter`` for the wrong counter, in the error format of every refusal (over
+Socket.IO: the acknowledgement ``{"error": {"code", "message"}}``). A refused request changes
+nothing and pushes nothing; a refused subscription gets no snapshot and none of the room's events.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from api_helpers import drain, issue, print_jobs
+from PIL import Image
+
+COUNTERS = (1, 2, 3, 4, 5, 6)
+PASSWORD = "mật-khẩu-ma-trận"
+
+# --- who calls ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    label: str
+    role: str | None = None  # None: anonymous
+    counter: int | None = None  # the counter a clerk, counter token or rating token belongs to
+    login: bool = False  # a logged-in user (session cookie) rather than a bearer token
+    csrf: bool = True  # a logged-in caller sends its session's X-CSRFToken, as the pages do
+    token: str | None = field(default=None, repr=False)
+    headers: dict = field(default_factory=dict, repr=False)
+
+    def sio_kwargs(self) -> dict:
+        if self.login:
+            return {"headers": {"Cookie": self.headers["Cookie"]}}
+        return {"auth": {"token": self.token}} if self.token else {}
+
+
+TOKEN_CALLERS = (("admin", None), ("supervisor", None), ("counter", 1), ("kiosk", None), ("display", None),
+                 ("rating", 1))
+USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1))
+
+# --- who may: a policy says what ``caller`` gets for one counter (None: let in) -------------------
+
+UNAUTHORIZED = (401, "unauthorized")
+FORBIDDEN_ROLE = (403, "forbidden_role")
+FORBIDDEN_COUNTER = (403, "forbidden_counter")
+
+
+def anyone(caller, counter=None):
+    return None
+
+
+def signed_in(caller, counter=None):
+    return UNAUTHORIZED if caller.role is None else None
+
+
+def roles(*allowed):
+    def policy(caller, counter=None):
+        if caller.role is None:
+            return UNAUTHORIZED
+        return None if caller.role in allowed else FORBIDDEN_ROLE
+    return policy
+
+
+def counter_bound(own: tuple, any_counter: tuple):
+    """``any_counter`` roles for every counter, ``own`` roles (bound to a counter) for theirs only."""
+    def policy(caller, counter):
+        if caller.role is None:
+            return UNAUTHORIZED
+        if caller.role in any_counter:
+            return None
+        if caller.role not in own:
+            return FORBIDDEN_ROLE
+        return None if caller.counter == counter else FORBIDDEN_COUNTER
+    return policy
+
+
+def own_figures(caller, counter=None):
+    """GET /me/today: a logged-in user's own figures, a counter token's counter's."""
+    if caller.role is None:
+        return UNAUTHORIZED
+    return None if caller.login or caller.role == "counter" else FORBIDDEN_ROLE
+
+
+act_on_counter = counter_bound(("clerk", "counter"), ("admin",))
+watch_counter = counter_bound(("clerk", "counter"), ("admin", "supervisor"))
+watch_rating = counter_bound(("rating",), ("admin", "supervisor"))  # the counter's rating tablet
+supervisors = roles("admin", "supervisor")
+agent = roles("kiosk", "admin")
+
+
+def after_hello(caller, counter=None):
+    """The kiosk agent's events need an accepted ``agent.hello`` first."""
+    return None if agent(caller) is None else (409, "agent_hello_first")
+
+
+@dataclass(frozen=True)
+class Route:
+    policy: object
+    args: tuple = ({},)  # one request per dict: the URL's arguments (``counter`` is also the policy's;
+    # ``ticket_id`` names one of the test's tickets)
+    body: dict | None = None
+    query: dict | None = None
+    csrf_exempt: bool = False  # a POST that takes a session without its X-CSRFToken (it ignores the caller)
+
+
+ON_BOTH = ({"counter": 1}, {"counter": 2})  # the callers' own counter, and another one
+
+HTTP = {
+    # pages: shells that anyone may load; the supervisors' pages log in themselves and get their data
+    # from the API below
+    ("/", "GET"): Route(anyone),
+    ("/counter", "GET"): Route(anyone),
+    ("/dashboard", "GET"): Route(anyone),
+    ("/reports", "GET"): Route(anyone),
+    ("/display/<display_id>", "GET"): Route(anyone),
+    ("/display/<display_id>/slides/<int:index>", "GET"): Route(anyone),
+    ("/kiosk/<kiosk_id>", "GET"): Route(anyone),
+    ("/rating/<int:counter>", "GET"): Route(anyone, ON_BOTH),
+    ("/t/<ticket_id>", "GET"): Route(anyone),
+    ("/t/<ticket_id>/qr.svg", "GET"): Route(anyone),
+    ("/static/<path:filename>", "GET"): Route(anyone, ({"filename": "queuekiosk.css"},)),
+    ("/counter/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "console.js"},)),
+    ("/display/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "display.js"},)),
+    ("/kiosk/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "kiosk.js"},)),
+    ("/rating/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "rating.js"},)),
+    ("/healthz", "GET"): Route(anyone),
+    # the API
+    ("/api/v1/openapi.json", "GET"): Route(anyone),
+    ("/api/v1/queue", "GET"): Route(anyone),
+    ("/api/v1/tickets", "POST"): Route(anyone, body={"service": "HT"}, csrf_exempt=True),
+    ("/api/v1/tickets/<ticket_id>", "GET"): Route(anyone),
+    ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
+    ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(
+        roles("admin", "supervisor", "clerk", "counter", "kiosk"), body={}),
+    ("/api/v1/tickets/<ticket_id>/rating", "POST"): Route(
+        roles("rating"), ({"ticket_id": "rated"},), body={"level": "satisfied"}),  # only its own counter's
+    ("/api/v1/tickets/<ticket_id>/rating", "GET"): Route(supervisors, ({"ticket_id": "rated"},)),
+    ("/api/v1/announcements/preview", "GET"): Route(anyone, query={"number": 1001, "counter": 1}),
+    ("/api/v1/announcements/<key>.wav", "GET"): Route(anyone),
+    ("/api/v1/auth/login", "POST"): Route(anyone, body={"username": "supervisor-user", "password": PASSWORD},
+                                          csrf_exempt=True),
+    ("/api/v1/auth/logout", "POST"): Route(anyone),
+    ("/api/v1/auth/me", "GET"): Route(signed_in),
+    ("/api/v1/me/today", "GET"): Route(own_figures),
+    ("/api/v1/counters/<int:counter>", "GET"): Route(watch_counter, ON_BOTH),
+    **{(f"/api/v1/counters/<int:counter>/{action}", "POST"): Route(act_on_counter, ON_BOTH, body=body)
+       for action, body in (("next", None), ("recall", None), ("start", None), ("finish", None),
+                            ("no-show", None), ("transfer", {"service": "DC"}), ("pause", {"reason": "họp"}),
+                            ("resume", None))},
+    ("/api/v1/printers", "GET"): Route(supervisors),
+    ("/api/v1/audit", "GET"): Route(roles("admin")),
+    **{(f"/api/v1/reports/{name}", "GET"): Route(supervisors)
+       for name in ("summary", "peak-hours", "daily", "periods", "live")},
+}
+
+ROOMS = {  # Socket.IO ``subscribe``: one line per room kind
+    "display": (anyone, ({"display": "lobby"},)),
+    "kiosk": (anyone, ({"kiosk": "kiosk-1"},)),
+    "ticket": (anyone, ({"ticket": None},)),  # the ticket id is filled in
+    "counter": (watch_counter, ({"counter": 1}, {"counter": 2})),
+    "rating": (watch_rating, ({"rating": 1}, {"rating": 2})),
+    "dashboard": (supervisors, ({"dashboard": True},)),
+}
+
+EVENTS = {  # every other Socket.IO event, in the order sent
+    "agent.hello": (agent, {"kiosk": "kiosk-1", "printed": []}),
+    "print.fetch": (after_hello, None),
+    "print.done": (after_hello, {"job": 10 ** 9, "printed": False, "error": "role matrix"}),
+    "printer.report": (after_hello, {"state": "ready"}),
+}
+SOCKET_LIFECYCLE = {"connect", "disconnect"}  # not events a client sends
+
+# --- the app, as it registers itself, and its callers ------------------------------------------------
+
+SETUP_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+from queuekiosk.server import auth, realtime
+from queuekiosk.server.app import create_app, instance_dir_for
+from queuekiosk.server.config import load_config
+from queuekiosk.server.db import create_db_engine, default_database_url, prepare_database, session_factory
+from queuekiosk.server.extensions import socketio
+
+config, spec = Path(sys.argv[1]), json.loads(sys.argv[2])
+instance = instance_dir_for(config)  # the server's: what `queuekiosk user add` and `token create` do
+engine = create_db_engine(default_database_url(instance))
+prepare_database(engine, load_config(config), instance)
+with session_factory(engine).begin() as db:
+    for name, role, counter in spec["users"]:
+        auth.add_user(db, name, spec["password"], role, counter)
+    tokens = [auth.create_token(db, role, role, counter) for role, counter in spec["tokens"]]
+engine.dispose()
+
+os.environ["QUEUEKIOSK_INSTANCE"] = spec["instance"]  # the app below has a database of its own
+app = create_app(config)
+print(json.dumps({
+    "tokens": tokens,
+    "routes": sorted([rule.rule, method] for rule in app.url_map.iter_rules()
+                     for method in rule.methods - {"HEAD", "OPTIONS"}),
+    "events": sorted(socketio.server.handlers["/"]),
+    "rooms": list(realtime.ROOM_KINDS),
+    "roles": {"token": list(auth.TOKEN_ROLES), "user": list(auth.USER_ROLES)},
+}))
+"""
+
+
+def set_up(srv, users, tokens, instance) -> dict:
+    """Add the users and tokens to the server's database (as ``queuekiosk user add`` and ``token create``
+    do, in one process: each command takes a second or two to open the database) and read what
+    ``create_app`` registers."""
+    spec = {"users": users, "tokens": tokens, "password": PASSWORD, "instance": str(instance)}
+    result = subprocess.run([sys.executable, "-c", SETUP_SCRIPT, str(srv.config_path), json.dumps(spec)],
+                            capture_output=True, text=True, env=srv.env, cwd=srv.workdir, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class World:
+    srv: object
+    app: dict  # what set_up() read from create_app
+    callers: list
+
+    def caller(self, role: str, login: bool = False) -> Caller:
+        return next(c for c in self.callers if c.role == role and c.login == login and c.csrf)
+
+    @property
+    def socket_callers(self) -> list:
+        """A Socket.IO connection sends no CSRF token: the clerk without one is the clerk."""
+        return [c for c in self.callers if c.csrf]
+
+
+@pytest.fixture(scope="module")
+def world(module_live_server, config_variant, tmp_path_factory) -> World:
+    """config.yaml with two kiosks printing through kiosk agents (printers p1, p2) and a slide on the
+    lobby display; a caller of every token role and every user role, plus a clerk without CSRF token."""
+    config = config_variant()
+    config["printers"] = [{"id": p, "driver": "agent"} for p in ("p1", "p2")]
+    config["kiosks"] = [{"id": "kiosk-1", "printer": "p1", "services": "all"},
+                        {"id": "kiosk-2", "printer": "p2", "services": "all"}]
+    config["displays"][0]["slides"] = ["slide.png"]
+    srv = module_live_server(config, start=False)
+    Image.new("RGB", (8, 8), "navy").save(srv.workdir / "slide.png")
+    srv.start()
+
+    users = [(f"{role}-user", role, counter) for role, counter in USER_CALLERS]
+    app = set_up(srv, users, TOKEN_CALLERS, tmp_path_factory.mktemp("registered"))
+    callers = [Caller("anonymous")]
+    for (role, counter), token in zip(TOKEN_CALLERS, app["tokens"]):
+        callers.append(Caller(f"{role} token" + (f" of counter {counter}" if counter else ""), role, counter,
+                              token=token, headers={"Authorization": f"Bearer {token}"}))
+    for name, role, counter in users:
+        with srv.session() as http:
+            answer = http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        label = f"logged-in {role}" + (f" of counter {counter}" if counter else "")
+        headers = {"Cookie": cookie, "X-CSRFToken": answer.json()["csrf_token"]}
+        callers.append(Caller(label, role, counter, login=True, headers=headers))
+        if role == "clerk":
+            callers.append(Caller(label + " without X-CSRFToken", role, counter, login=True, csrf=False,
+                                  headers={"Cookie": cookie}))
+    return World(srv, app, callers)
+
+
+def test_every_role_has_a_caller(world):
+    assert sorted(world.app["roles"]["token"]) == sorted(role for role, _ in TOKEN_CALLERS)
+    assert sorted(world.app["roles"]["user"]) == sorted(role for role, _ in USER_CALLERS)
+
+
+# --- HTTP -----------------------------------------------------------------------------------------
+
+def expected(route: Route, method: str, caller: Caller, args: dict):
+    if not caller.csrf and method != "GET" and not route.csrf_exempt:
+        return 403, "csrf_failed"
+    return route.policy(caller, args.get("counter"))
+
+
+def url_of(rule: str, args: dict) -> str:
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(args[m.group(1)]), rule)
+
+
+def refusal_problem(response, status: int, code: str) -> str | None:
+    """What is wrong with ``response`` as the refusal (status, code) in the error format, or None."""
+    if response.status_code != status:
+        return f"got {response.status_code} {response.text[:200]}"
+    if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return f"not JSON: {response.headers.get('Content-Type')}"
+    error = response.json().get("error") or {}
+    if error.get("code") != code or not str(error.get("message") or "").strip():
+        return f"got {error}"
+    return None
+
+
+def http_snapshot(http, admin: Caller, tickets: dict) -> dict:
+    """Everything a wrongly let-in request could change: queues, counters, the tickets, their print jobs."""
+    get = lambda path: http.get(path, headers=admin.headers).json()  # noqa: E731
+    return {"queue": get("/api/v1/queue"), "counters": [get(f"/api/v1/counters/{n}") for n in COUNTERS],
+            "tickets": {name: get(f"/api/v1/tickets/{t['id']}") for name, t in tickets.items()},
+            "jobs": {name: print_jobs(http, t["id"]) for name, t in tickets.items()},
+            "rating": get(f"/api/v1/tickets/{tickets['rated']['id']}/rating")}
+
+
+def test_every_route_lets_in_only_whom_it_should(world, sio_client):
+    srv = world.srv
+    app_routes = {tuple(route) for route in world.app["routes"]}
+    assert not app_routes - HTTP.keys(), f"routes without a line in HTTP: {sorted(app_routes - HTTP.keys())}"
+    assert not HTTP.keys() - app_routes, f"lines in HTTP for routes now gone: {sorted(HTTP.keys() - app_routes)}"
+
+    # counter 1 holds nothing, HT waiting; counter 2 holds a CT ticket, one more CT waiting (printed at
+    # kiosk-2); a ticket finished at counter 1 and rated by its tablet
+    http = srv.session()
+    admin = world.caller("admin")
+    drain(srv, admin.token, COUNTERS)
+    tickets = {"rated": issue(http, "HT")}
+    for action in ("next", "finish"):
+        assert http.post(f"/api/v1/counters/1/{action}", headers=admin.headers).status_code == 200
+    assert http.post(f"/api/v1/tickets/{tickets['rated']['id']}/rating", headers=world.caller("rating").headers,
+                     json={"level": "satisfied"}).status_code == 201
+    tickets["called"] = issue(http, "CT")
+    assert http.post("/api/v1/counters/2/next", headers=admin.headers).json()["id"] == tickets["called"]["id"]
+    tickets["waiting"] = issue(http, "CT", kiosk="kiosk-2")
+    tickets["waiting_ht"] = issue(http, "HT")
+    audio_url = http.get("/api/v1/announcements/preview", params={"number": 1001, "counter": 1}).json()["audio_url"]
+    defaults = {"ticket_id": "waiting", "display_id": "lobby", "kiosk_id": "kiosk-1", "index": 0,
+                "key": audio_url.rpartition("/")[2].removesuffix(".wav")}
+
+    calls = []  # (caller, method, url, route, expected)
+    for (rule, method), route in HTTP.items():
+        for args in route.args:
+            args = {**defaults, **args}
+            url = url_of(rule, {**args, "ticket_id": tickets[args["ticket_id"]]["id"]})
+            calls += [(caller, method, url, route, expected(route, method, caller, args)) for caller in world.callers]
+
+    def send(caller, method, url, route):
+        http.cookies.clear()  # each caller is only its own headers; a login or logout answer changes no one
+        return http.request(method, url, headers=caller.headers, params=route.query,
+                            json=route.body if method == "POST" else None)
+
+    watcher = sio_client(srv, auth={"token": admin.token})
+    for room in [{"dashboard": True}, *({"counter": n} for n in COUNTERS), {"rating": 1}, {"rating": 2},
+                 *({"ticket": t["id"]} for t in tickets.values())]:
+        assert watcher.subscribe(room) == {"ok": True}, room
+    before = http_snapshot(http, admin, tickets)
+    mark = watcher.mark()
+
+    violations = []
+    for caller, method, url, route, refusal in calls:  # every refusal first: then nothing may have changed
+        if refusal is not None:
+            problem = refusal_problem(send(caller, method, url, route), *refusal)
+            if problem:
+                violations.append(f"{method} {url} as {caller.label}: expected {refusal[0]} {refusal[1]}, {problem}")
+    # a clerk's own counter does not call another counter's number (a CT ticket: counter 1 serves HT)
+    taken = send(world.caller("clerk", login=True), "POST", "/api/v1/counters/1/next",
+                 Route(act_on_counter, body={"number": tickets["waiting"]["number"]}))
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "ticket_not_waiting", taken.text
+    after = http_snapshot(http, admin, tickets)
+    violations += [f"the refused requests changed {key}: {before[key]} -> {after[key]}" for key in before
+                   if after[key] != before[key]]
+    time.sleep(0.3)
+    pushed = [(name, data) for name, data in watcher.events[mark:] if not name.startswith("printer.")]
+    if pushed:
+        violations.append(f"the refused requests pushed events: {pushed}")
+
+    for caller, method, url, route, refusal in calls:
+        if refusal is None:
+            response = send(caller, method, url, route)
+            if response.status_code in (401, 403) or response.status_code >= 500 or (
+                    method == "GET" and response.status_code != 200):
+                violations.append(f"{method} {url} as {caller.label}: expected to be let in, "
+                                  f"got {response.status_code} {response.text[:200].strip()}")
+    assert not violations, f"{len(violations)} of {len(calls)} calls answered wrongly:\n" + "\n".join(violations)
+
+
+# --- Socket.IO --------------------------------------------------------------------------------------
+
+def ack_problem(ack, refusal) -> str | None:
+    """What is wrong with the acknowledgement ``ack`` for an expected ``refusal`` (None: accepted)."""
+    error = ack.get("error") if isinstance(ack, dict) else None
+    if refusal is None:
+        return None if isinstance(ack, dict) and not error else f"refused: {ack}"
+    if not error or error.get("code") != refusal[1] or not str(error.get("message") or "").strip():
+        return f"expected the refusal {refusal[1]}, got {ack}"
+    return None
+
+
+def test_every_socket_event_and_room_lets_in_only_whom_it_should(world, sio_client):
+    srv = world.srv
+    events = set(world.app["events"]) - SOCKET_LIFECYCLE
+    assert events == {"subscribe", *EVENTS}, f"Socket.IO events without a line in EVENTS (or gone): {events}"
+    assert set(world.app["rooms"]) == set(ROOMS), f"room kinds without a line in ROOMS (or gone): {world.app['rooms']}"
+    admin = world.caller("admin")
+    drain(srv, admin.token, COUNTERS)  # no counter holds a ticket: the events below are those of this test
+    http = srv.session()
+    ticket = issue(http, "TK")
+
+    violations = []
+    clients = {}
+    accepted = {}  # caller label -> the subscriptions let in
+    private = [(kind, payload) for kind, (policy, payloads) in ROOMS.items() if policy is not anyone
+               for payload in payloads]
+    public = [(kind, {kind: ticket["id"]} if kind == "ticket" else payload)
+              for kind, (policy, payloads) in ROOMS.items() if policy is anyone for payload in payloads]
+
+    def subscribe(caller, client, kind, payload):
+        refusal = ROOMS[kind][0](caller, payload.get(kind) if kind in ("counter", "rating") else None)
+        problem = ack_problem(client.subscribe(payload), refusal)
+        if problem:
+            violations.append(f"subscribe {payload} as {caller.label}: {problem}")
+        if refusal is None:
+            accepted[caller.label].append(payload)
+
+    for caller in world.socket_callers:
+        client = clients[caller.label] = sio_client(srv, **caller.sio_kwargs())
+        accepted[caller.label] = []
+        for kind, payload in private:  # the public rooms come last: their events would blur the check below
+            subscribe(caller, client, kind, payload)
+        for name, (policy, data) in EVENTS.items():
+            ack = client.sio.call(name, data, timeout=5)
+            problem = ack_problem(ack, policy(caller))
+            if problem:
+                violations.append(f"{name} {data} as {caller.label}: {problem}")
+
+    # what happens at counter 2 (a CT ticket: counter 1 does not serve CT) reaches only those let
+    # into counter 2's room, its rating room or the dashboard
+    marks = {label: client.mark() for label, client in clients.items()}
+    ct = issue(http, "CT")
+    for action in ("next", "finish"):
+        assert http.post(f"/api/v1/counters/2/{action}", headers=admin.headers).status_code == 200
+    sees_counter2 = {label for label, rooms in accepted.items()
+                     if {"counter": 2} in rooms or {"rating": 2} in rooms or {"dashboard": True} in rooms}
+    assert sees_counter2, "nobody may watch counter 2: the check below would prove nothing"
+    for label in sees_counter2:
+        clients[label].wait_for("rating.ask", lambda data: data["ticket"]["id"] == ct["id"], since=marks[label])
+    time.sleep(0.3)
+    for label, client in clients.items():
+        if label not in sees_counter2:
+            leaked = [(name, data) for name, data in client.events[marks[label]:] if name != "state"]
+            if leaked:
+                violations.append(f"{label} got counter 2's events without being let into its rooms: {leaked}")
+
+    # and the counter-bound callers do hear their own counter (so their silence above means something)
+    marks = {label: client.mark() for label, client in clients.items()}
+    ht = issue(http, "HT")
+    for action in ("next", "finish"):
+        assert http.post(f"/api/v1/counters/1/{action}", headers=admin.headers).status_code == 200
+    for caller in world.socket_callers:
+        if caller.counter == 1:
+            name = "rating.ask" if caller.role == "rating" else "ticket.issued"
+            clients[caller.label].wait_for(name, lambda data: data["ticket"]["id"] == ht["id"],
+                                           since=marks[caller.label])
+
+    for caller in world.socket_callers:
+        for kind, payload in public:
+            subscribe(caller, clients[caller.label], kind, payload)
+    time.sleep(0.2)
+    for label, client in clients.items():
+        if len(client.received("state")) != len(accepted[label]):
+            violations.append(f"{label}: {len(client.received('state'))} snapshots for "
+                              f"{len(accepted[label])} accepted subscriptions {accepted[label]}")
+    assert not violations, f"{len(violations)} Socket.IO answers wrong:\n" + "\n".join(violations)
+
+
+def test_a_kiosk_agent_reports_only_on_its_own_printers_jobs(world, sio_client):
+    """An agent printing for kiosk-1 (printer p1) can neither mark printed nor fail a job of p2, nor
+    report p2's state, nor hear of p2's jobs; the same calls on its own printer's jobs work."""
+    srv = world.srv
+    http = srv.session()
+    own = issue(http, "HT", kiosk="kiosk-1")
+    other = issue(http, "HT", kiosk="kiosk-2")
+    [own_job], [other_job] = print_jobs(http, own["id"]), print_jobs(http, other["id"])
+
+    agent_client = sio_client(srv, auth={"token": world.caller("kiosk").token})
+    hello = agent_client.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": [other_job["id"]]}, timeout=5)
+    assert hello.get("printer") == "p1", hello
+    fetched = agent_client.sio.call("print.fetch", None, timeout=5)["jobs"]
+    assert own_job["id"] in [job["id"] for job in fetched]
+    assert other_job["id"] not in [job["id"] for job in fetched], fetched
+    for printed in (True, False):
+        agent_client.sio.call("print.done", {"job": other_job["id"], "printed": printed, "error": "x"}, timeout=5)
+    assert agent_client.sio.call("printer.report", {"state": "paper_out"}, timeout=5) == {"ok": True}
+
+    mark = agent_client.mark()
+    issue(http, "HT", kiosk="kiosk-2")
+    issue(http, "HT", kiosk="kiosk-1")
+    agent_client.wait_for("print.wake", since=mark)
+    assert [data["printer"] for data in agent_client.received("print.wake", since=mark)] == ["p1"]
+    assert print_jobs(http, other["id"]) == [other_job], "an agent of p1 changed a job of p2"
+    printers_now = {p["printer"]: p for p in http.get("/api/v1/printers", headers=world.caller("admin").headers)
+                    .json()["printers"]}
+    assert printers_now["p1"]["state"] == "paper_out"
+    assert printers_now["p2"]["state"] != "paper_out"
+
+    # its own printer's jobs: the same calls work
+    assert agent_client.sio.call("print.done", {"job": own_job["id"], "printed": True}, timeout=5) == {"ok": True}
+    assert print_jobs(http, own["id"])[0]["status"] == "printed"
