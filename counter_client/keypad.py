@@ -73,6 +73,16 @@ def key_label(name: str) -> str:
     return {"enter": "Enter", "backspace": "⌫", "esc": "Esc", "tab": "Tab", "space": "Space"}.get(name, name)
 
 
+def _error_message(response) -> str | None:
+    """The message of the API's error answer, if ``response`` is one."""
+    try:
+        data = response.json() if response is not None and response.content else None
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error.get("message") if isinstance(error, dict) else None
+
+
 @dataclass
 class Screen:
     """What the terminal shows."""
@@ -87,6 +97,7 @@ class Screen:
     typed: str = ""
     sending: str | None = None  # the action on its way
     retrying: bool = False
+    retry_reason: str | None = None  # the server's own words when it answered but did nothing
     message: str = ""
     message_kind: str = "info"
     services: dict = field(default_factory=dict)
@@ -259,14 +270,17 @@ class Keypad:
                     break
             except requests.RequestException:
                 response = None
+            why = _error_message(response)  # a server that answers why it did nothing (database full or busy)
             if time.monotonic() >= deadline or self._stop.is_set():
                 with self._lock:
                     self.screen.sending = None
                     self.screen.retrying = False
-                self._say(self.t("keypad_gave_up", action=self.t(f"keypad_action_{path.replace('-', '_')}")), "error")
+                self._say(why or self.t("keypad_gave_up", action=self.t(f"keypad_action_{path.replace('-', '_')}")),
+                          "error")
                 return
             with self._lock:
                 self.screen.retrying = True
+                self.screen.retry_reason = why
             self.draw()
             time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
@@ -281,6 +295,7 @@ class Keypad:
         with self._lock:
             self.screen.sending = None
             self.screen.retrying = False
+            self.screen.retry_reason = None
             if response.status_code == 204:
                 self.screen.ticket = None
                 self.screen.state = "open"
@@ -299,9 +314,8 @@ class Keypad:
                 self._say(self.t(f"keypad_done_{path.replace('-', '_')}", number=ticket.get("display", "?")), "ok",
                           draw=False)
             else:
-                message = (data or {}).get("error", {}).get("message") or self.t("keypad_refused",
-                                                                                   status=response.status_code)
-                self._say(message, "error", draw=False)
+                self._say(_error_message(response) or self.t("keypad_refused", status=response.status_code), "error",
+                          draw=False)
         self.draw()
         self._schedule_refresh()
 
@@ -334,6 +348,8 @@ class Keypad:
         if s.sending:
             word = t(f"keypad_action_{s.sending.replace('-', '_')}")
             lines.append(t("keypad_resending", action=word) if s.retrying else t("keypad_sending", action=word))
+            if s.retrying and s.retry_reason:
+                lines.append("✗ " + s.retry_reason)
         else:
             mark = {"ok": "✓ ", "error": "✗ "}.get(s.message_kind, "")
             lines.append(mark + s.message if s.message else "")

@@ -38,4 +38,4 @@ def page():
         "refresh_ms": 150,  # an event in the counter's room asks for a fresh snapshot this much later
     }
     return render_template("counter_console/page.html", site=config.site, page=data, shortcuts=SHORTCUTS,
-                           messages=messages_for("page_", "console_"))
+                           messages=messages_for("page_", "console_", "database_"))

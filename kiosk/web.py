@@ -121,7 +121,7 @@ def page(kiosk_id: str):
     response = current_app.make_response(render_template(
         "kiosk/page.html", site=config.site, kiosk=kiosk, services=services, priorities=config.priorities,
         fields=fields if grouped else [], field_of=field_of, page=data,
-        messages=messages_for("page_", "kiosk_", "printer_state_")))
+        messages=messages_for("page_", "kiosk_", "printer_state_", "database_")))
     response.headers["Cache-Control"] = "no-store"  # a reload after a server upgrade gets the new page
     return response
 

@@ -24,7 +24,8 @@ log = logging.getLogger("queuekiosk.database")
 
 SQLITE_FULL = 13
 PG_DISK_FULL = "53100"
-SERVER_BUSY_SECONDS = 5  # the server waits this long for SQLite's write lock: an answer within the pages' 10 s
+SERVER_BUSY_SECONDS = 3  # the server waits this long for SQLite's write lock: an answer within every
+# client's timeout (the keypad's 5 s, the pages' 10 s)
 RETRY_AFTER = {"database_full": 30, "database_busy": 2}  # seconds, for the Retry-After header
 REPEAT_LOG_SECONDS = 60
 

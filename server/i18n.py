@@ -322,6 +322,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Today's numbers for “{service}” are used up. "
               "Please come back on the next working day or ask a member of staff.",
     },
+    "kiosk_system_title": {"vi": "Tạm thời chưa cấp được số", "en": "No number can be issued at the moment"},
+    "kiosk_database_busy_text": {
+        "vi": "Hệ thống đang bận nên chưa cấp số cho bạn. Xin chạm lại vào dịch vụ sau giây lát.",
+        "en": "The system is busy and gave you no number. Please tap your service again in a moment.",
+    },
+    "kiosk_database_full_text": {
+        "vi": "Hệ thống đang gặp sự cố nên chưa cấp số cho bạn. Xin vui lòng báo cán bộ hướng dẫn.",
+        "en": "The system has a problem and gave you no number. Please tell a member of staff.",
+    },
     "kiosk_offline_title": {"vi": "Mất kết nối với máy chủ", "en": "No connection to the server"},
     "kiosk_offline_text": {
         "vi": "Ki-ốt đang tự kết nối lại. Xin chờ trong giây lát hoặc hỏi cán bộ hướng dẫn.",

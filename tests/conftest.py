@@ -8,7 +8,9 @@ which migrates a database, loads a config and hands back a ``QueueDb`` to drive 
 from __future__ import annotations
 
 import copy
+import os
 import secrets
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,3 +165,45 @@ def printer():
     sim = PrinterSim()
     yield sim
     sim.close()
+
+
+# --- a disk that fills up -------------------------------------------------------------------
+
+class SmallDisk:
+    """A 4 MB tmpfs at ``path``: ``fill()`` takes every free block with a file, ``free()`` gives them back."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def fill(self) -> None:
+        self._fd = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT)
+        for size in (65536, 4096, 512):  # down to the last few blocks
+            try:
+                while True:
+                    os.write(self._fd, b"\0" * size)
+            except OSError:
+                pass
+
+    def free(self) -> None:
+        os.close(self._fd)  # the open descriptor holds the blocks until it is closed
+        os.unlink(self.path / "filler")
+        self._fd = None
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real full disk for the database (mounting needs root, as on the CI machine; else skipped)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")
+    disk = SmallDisk(folder)
+    try:
+        yield disk
+    finally:
+        if disk._fd is not None:
+            os.close(disk._fd)
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -285,7 +285,12 @@
         showLogin(QK.errorMessage(answer));
         return;
       } else {
-        showNotice("error", function (node) { QK.setPair(node, QK.errorMessage(answer)); });
+        const code = answer.data && answer.data.error && answer.data.error.code;
+        showNotice("error", function (node) {
+          // the database's own refusals (full, busy) in both languages: the IT person may read English
+          if (code && QK.msg(code) !== code) QK.setBi(node, code);
+          else QK.setPair(node, QK.errorMessage(answer));
+        });
       }
       document.body.dataset.lastActionMs = String(Math.round(performance.now() - started));
       if (action !== "start" && action !== "recall" && answer.ok) loadFigures();

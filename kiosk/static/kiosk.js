@@ -5,7 +5,8 @@
  * screen ignores taps for a moment, so a double tap gives one ticket and never picks something
  * on the next screen by accident.
  * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed"), an
- * exhausted number range (409 "range_exhausted"), a network error, the Socket.IO connection
+ * exhausted number range (409 "range_exhausted"), a database that cannot take the ticket (503
+ * "database_full" / "database_busy": a note for staff), a network error, the Socket.IO connection
  * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
  * (a banner; numbers are still issued). Every text comes from server/i18n.py through QK.say*.
  */
@@ -254,13 +255,17 @@
     backTimer = setTimeout(backToStart, seconds * 1000);
   }
 
-  /** The problem screen: a bilingual title and either a bilingual message or a given text. */
-  function showProblem(titleKey, textKey, params, text) {
+  /** The problem screen: a bilingual title, either a bilingual message or a given text, and
+   *  optionally a bilingual note for staff (what the IT person has to do). */
+  function showProblem(titleKey, textKey, params, text, staffKey) {
     QK.sayBi(document.getElementById("problem-title"), titleKey);
     const node = document.getElementById("problem-text");
     if (textKey) QK.sayBi(node, textKey, params);
     else QK.sayText(node, text);
-    problem.dataset.code = textKey || "api";
+    const staff = document.getElementById("problem-staff");
+    staff.hidden = !staffKey;
+    if (staffKey) QK.sayBi(staff, staffKey);
+    problem.dataset.code = staffKey || textKey || "api";
     showScreen("problem");
     clearTimeout(backTimer);
     backTimer = setTimeout(backToStart, page.error_seconds * 1000);
@@ -274,6 +279,11 @@
       state.closedMessage = error.message;
       checkHours();
       backToStart();
+      return;
+    }
+    if (error.code === "database_full" || error.code === "database_busy") {
+      // no number was given; the citizen is asked to tap again or tell staff, and staff read what to do
+      showProblem("kiosk_system_title", "kiosk_" + error.code + "_text", null, null, error.code);
       return;
     }
     if (error.code === "range_exhausted" || error.code === "daily_limit_reached") {

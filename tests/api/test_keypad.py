@@ -261,3 +261,23 @@ def test_keys_can_be_bound_and_a_bad_binding_is_refused(drained, server, http, k
     refused = subprocess.run([QUEUEKIOSK, "keypad", "--server", server.url, "--token", "x", "--counter", "1",
                               "--key", "5=finish"], capture_output=True, text=True, env=server.env, timeout=30)
     assert refused.returncode != 0 and "digits" in refused.stderr
+
+
+def test_a_busy_database_is_shown_while_the_press_is_sent_again(drained, server, http, keypad):
+    """The server answers 503 database_busy (another program holds SQLite's write lock): the keypad
+    shows the server's words while it retries, and the press is done once the lock is gone."""
+    import sqlite3
+
+    first = issue(http, "HT")
+    term = keypad(1)
+    term.wait_for(r"Đang chờ: 1")
+    other = sqlite3.connect(server.instance / "queuekiosk.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        term.press("\r")
+        term.wait_for(r"đang gửi lại[\s\S]*✗ Cơ sở dữ liệu đang bận", timeout=10)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    term.wait_for(rf"Đã gọi số {first['display']}", timeout=15)
+    assert ticket(http, first["id"])["status"] == "called"

@@ -216,12 +216,12 @@ LiveServer = _live_server_class()
 
 @pytest.fixture
 def start_server(tmp_path_factory):
-    """``start_server(config=None, ignore_hours=True)`` -> a started LiveServer, stopped after the test."""
+    """``start_server(config=None, ignore_hours=True, env=None)`` -> a started LiveServer, stopped after the test."""
     servers = []
 
-    def start(config: dict | None = None, ignore_hours: bool = True):
+    def start(config: dict | None = None, ignore_hours: bool = True, env: dict | None = None):
         server = LiveServer(tmp_path_factory.mktemp("page-server"), config,
-                            ("--ignore-hours",) if ignore_hours else ())
+                            ("--ignore-hours",) if ignore_hours else (), env)
         servers.append(server)
         return server.start()
 
