@@ -66,6 +66,7 @@ setup(
             "gunicorn==27.0.1",
             "schemathesis==4.32.5",
             "vn-numberwords==0.2.0",  # only to compare sounds/announce.py with it (tests/test_voice_numbers.py)
+            "mfusepy==3.1.1",  # tests/power_cut_disk.py: a FUSE disk that loses unsynced writes (apt-get install fuse3)
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
     },
