@@ -101,6 +101,7 @@ class KioskAgent:
         self._wake = threading.Event()
         self._ready = threading.Event()  # connected and greeted
         self._reported: Status | None = None
+        self._stalled: Status | None = None  # why the last job failed, while the printer says it can print
         self.sio = socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=30,
                                    randomization_factor=0.3, handle_sigint=False)
         self.sio.on("connect", self._on_connect)
@@ -166,7 +167,10 @@ class KioskAgent:
     def _print_waiting_jobs(self) -> bool:
         """Print every job the server has for this kiosk; False when the printer cannot go on."""
         while True:
-            status = self._report(call(self.driver, self.driver.status))
+            status = call(self.driver, self.driver.status)
+            # a printer whose last job stopped part-way still answers its status query: it stays
+            # reported as not responding until a job prints, rather than flipping at every retry
+            self._report(self._stalled if self._stalled and status.can_print else status)
             if not status.can_print:
                 return False
             try:
@@ -174,12 +178,14 @@ class KioskAgent:
             except socketio.exceptions.SocketIOError:
                 return False
             if not answer.get("jobs"):
+                self._stalled = None  # nothing to print: its status query is all there is to know
+                self._report(status)
                 return True
             for job in answer["jobs"]:
-                if not self._print_one(job):
+                if not self._print_one(job, status):
                     return False
 
-    def _print_one(self, job: dict) -> bool:
+    def _print_one(self, job: dict, status: Status) -> bool:
         if job["id"] not in self.journal.printed:
             content = TicketContent.from_json(job["content"])
             task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
@@ -187,11 +193,14 @@ class KioskAgent:
                 call(self.driver, self.driver.print, task)
             except PrintFailed as error:
                 log.warning("job %s not printed: %s", job["name"], error)
-                self._report(Status("offline", str(error)))
+                self._stalled = Status("offline", str(error))
+                self._report(self._stalled)
                 self._tell({"job": job["id"], "printed": False, "error": str(error)})
                 return False
             self.journal.mark_printed(job["id"])
             log.info("printed %s", job["name"])
+            self._stalled = None
+            self._report(status)
         if self._tell({"job": job["id"], "printed": True}):
             self.journal.confirmed([job["id"]])
         return True

@@ -16,6 +16,7 @@ from typing import Callable
 
 from typing import TYPE_CHECKING
 
+from escpos.constants import RT_STATUS_ONLINE
 from escpos.exceptions import Error as EscposError  # light: the transports load only when used
 
 from ..server.config import Printer
@@ -67,10 +68,15 @@ class PrinterDriver:
 class EscposDriver(PrinterDriver):
     """A printer reached through a python-escpos transport, opened for each job and closed after."""
 
-    def __init__(self, make: Callable[[], "Escpos"], can_ask: bool, blocking: bool):
+    def __init__(self, make: Callable[[], "Escpos"], can_ask: bool, blocking: bool,
+                 confirm_seconds: float | None = None):
         self._make = make
         self._can_ask = can_ask  # the transport reads answers back (DLE EOT status)
         self.blocking = blocking
+        # network printers: a job counts as printed only once the printer answers a status query
+        # sent after it. The OS takes a whole ticket into its buffers at once, so a printer that
+        # stops reading part-way would otherwise look as if it had printed
+        self._confirm_seconds = confirm_seconds
 
     def _open(self):
         device = self._make()
@@ -104,6 +110,11 @@ class EscposDriver(PrinterDriver):
             raise PrintFailed(_reason(error)) from error
         try:
             device._raw(task.data)  # the bytes are complete ESC/POS already (printers/ticket.py)
+            if self._confirm_seconds is not None and not device.query_status(RT_STATUS_ONLINE):
+                raise PrintFailed("the printer closed the connection before it answered")
+        except TimeoutError as error:  # a network printer that took the connection, then stopped reading
+            waited = f" (no answer within {self._confirm_seconds:g} s)" if self._confirm_seconds else ""
+            raise PrintFailed(f"not responding: it stopped taking the ticket part-way{waited}") from error
         except (EscposError, OSError) as error:
             raise PrintFailed(_reason(error)) from error
         finally:
@@ -160,7 +171,8 @@ def driver_for(printer: Printer, base: Path) -> PrinterDriver | None:
     profile = printer.profile
     if printer.driver == "network":
         return EscposDriver(lambda: escpos_printers.Network(printer.host, printer.port, printer.timeout_seconds,
-                                                            profile=profile), can_ask=True, blocking=False)
+                                                            profile=profile), can_ask=True, blocking=False,
+                            confirm_seconds=printer.timeout_seconds)
     if printer.driver == "usb":
         return EscposDriver(lambda: escpos_printers.Usb(printer.vendor_id, printer.product_id, timeout=int(
             printer.timeout_seconds * 1000), profile=profile), can_ask=True, blocking=True)

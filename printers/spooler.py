@@ -19,8 +19,10 @@ from typing import Callable
 
 import gevent
 from gevent.event import Event
+from sqlalchemy.exc import OperationalError
 
 from ..server import engine as q
+from ..server import faults
 from . import jobs
 from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status, call
 from .content import TicketContent
@@ -50,6 +52,11 @@ class Spooler:
         self._read = read
         self._on_status = on_status
         self._wakeups = {printer_id: Event() for printer_id in drivers}
+        # why the last job failed on a printer whose status query still says it can print (it took
+        # the job's bytes, then stopped): shown instead of that status until a job prints, so the
+        # state does not flip between ready and not responding at every retry
+        self._stalled: dict[str, Status] = {}
+        self._printed: set[int] = set()  # jobs on paper whose "printed" the database has not taken yet
 
     def start(self) -> None:
         for printer_id, driver in self.drivers.items():
@@ -92,16 +99,23 @@ class Spooler:
             try:
                 job = self._read(jobs.next_pending, printer_id)
                 if job is None:
+                    self._stalled.pop(printer_id, None)  # nothing to print: its status query is all we know
                     self._check(printer_id, driver)
                     self._sleep(printer_id, printer.check_seconds)
                     failures = 0
                     continue
+                if job.id in self._printed:  # on paper, but the database did not take it (full?): record only
+                    self._record_printed(job.id)
+                    continue
                 if self._given_up(printer, job):
                     continue
-                if self._check(printer_id, driver).can_print and self._print(printer, driver, job):
+                status = self._check(printer_id, driver)
+                if status.can_print and self._print(printer, driver, job, status):
                     failures = 0
                     continue
-            except Exception:  # a database hiccup must not end printing for the day
+            except OperationalError as error:  # a full or busy database must not end printing for the day
+                faults.report(error, f"printer {printer_id}")
+            except Exception:
                 log.exception("printer %s: the spooler hit an error; retrying", printer_id)
             self._sleep(printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]))
             failures += 1
@@ -114,29 +128,43 @@ class Spooler:
                 job = self._read(jobs.next_pending, printer_id)
                 if job is not None and self._given_up(printer, job):
                     continue
+            except OperationalError as error:
+                faults.report(error, f"printer {printer_id}")
             except Exception:
                 log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
             gevent.sleep(printer.check_seconds)
 
     def _check(self, printer_id: str, driver: PrinterDriver) -> Status:
+        """The printer's answer to a status query; what is shown may be why its last job failed."""
         status = call(driver, driver.status)
+        self._show(printer_id, self._stalled.get(printer_id, status) if status.can_print else status)
+        return status
+
+    def _show(self, printer_id: str, status: Status) -> None:
         if status != self.statuses.get(printer_id):
             log.log(logging.INFO if status.can_print else logging.WARNING,
                     "printer %s: %s%s", printer_id, status.state, f" ({status.detail})" if status.detail else "")
         self.report(printer_id, status)
-        return status
 
-    def _print(self, printer, driver: PrinterDriver, job) -> bool:
+    def _print(self, printer, driver: PrinterDriver, job, status: Status) -> bool:
         task = self.task_for(printer, job)
         try:
             call(driver, driver.print, task)
         except PrintFailed as error:
             log.warning("printer %s: job %s not printed: %s", printer.id, task.name, error)
+            self._stalled[printer.id] = Status(OFFLINE, str(error))
+            self._show(printer.id, self._stalled[printer.id])
             self._write(jobs.note_attempt, job.id, str(error))
-            self.report(printer.id, Status(OFFLINE, str(error)))
             return False
-        self._write(jobs.finish, job.id, True)
+        self._printed.add(job.id)
+        if self._stalled.pop(printer.id, None) is not None:
+            self._show(printer.id, status)  # it printed: back to what its status query said
+        self._record_printed(job.id)
         return True
+
+    def _record_printed(self, job_id: int) -> None:
+        self._write(jobs.finish, job_id, True)
+        self._printed.discard(job_id)
 
     def _given_up(self, printer, job) -> bool:
         if q.utcnow() - job.created_at < dt.timedelta(minutes=printer.give_up_minutes):

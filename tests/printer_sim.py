@@ -2,9 +2,14 @@
 (DLE EOT 1 and 4) like an Epson printer and keeps every job it receives.
 
 ``state`` is what the printer would say: ready, near_end, paper_out, offline, ``silent`` (takes
-the connection, never answers) or ``off`` (refuses connections, like a switched-off printer).
-Bytes sent while it has no paper or is offline are kept apart in ``lost``: a real printer
-would print nothing.
+the connection, never answers), ``off`` (refuses connections, like a switched-off printer) or
+``hang`` (answers status queries as ready, but stops reading a job after its first
+``HANG_AFTER`` bytes, as a printer whose firmware stalls mid-ticket: the sender's bytes pile up
+in the network buffers and nothing answers). Bytes sent while it has no paper, is offline or
+hangs are kept apart in ``lost``: a real printer would print nothing, or half a ticket.
+
+A status query right after a job's bytes, on the same connection, is answered too (once the
+printer has read the whole job): drivers ask it to know the job really arrived.
 
 ``decode`` turns ESC/POS bytes back into what the paper shows: the raster images (GS v 0),
 the native QR codes (GS ( k) and the printer's own text.
@@ -27,6 +32,9 @@ ANSWERS = {
     "paper_out": (0x1A, 0x72),  # offline (bit 3), paper end: bits 5 and 6
     "offline": (0x1A, 0x12),
 }
+ANSWERS["hang"] = ANSWERS["ready"]  # its status looks fine: only a job shows that it hangs
+HANG_AFTER = 1024
+STATES = (*ANSWERS, "silent", "off")
 
 
 class PrinterSim:
@@ -46,7 +54,7 @@ class PrinterSim:
         return self._port
 
     def set_state(self, state: str) -> None:
-        assert state in (*ANSWERS, "silent", "off"), state
+        assert state in STATES, state
         with self._lock:
             self.state = state
         if state == "off" and self._listener is not None:
@@ -90,13 +98,19 @@ class PrinterSim:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        """A connection that starts with DLE EOT asks for status; any other one carries a job."""
+        """A connection that starts with DLE EOT asks for status; any other one carries a job,
+        which may end with a status query of its own."""
         received = bytearray()
+        hung = False
         with conn:
             conn.settimeout(30)
             while True:
+                if received and self._state() == "hang" and len(received) >= HANG_AFTER:
+                    hung = True
+                    self._hang()
+                    break
                 try:
-                    chunk = conn.recv(65536)
+                    chunk = conn.recv(HANG_AFTER if self._state() == "hang" else 65536)
                 except OSError:
                     break
                 if not chunk:
@@ -104,17 +118,33 @@ class PrinterSim:
                 received += chunk
                 while received[:2] == DLE_EOT and len(received) >= 3:
                     kind, received = received[2], received[3:]
-                    self.queries += 1
-                    with self._lock:
-                        state = self.state
-                    if state not in ANSWERS:  # silent, or switched off during the connection
-                        continue
-                    answer = ANSWERS[state][0 if kind == 1 else 1]
-                    conn.sendall(bytes([answer]))
+                    self._answer(conn, kind)
+                if len(received) > 3 and received[-3:-1] == DLE_EOT and received[-1] in (1, 4):
+                    kind, received = received[-1], received[:-3]  # the job is in: a query after it
+                    self._answer(conn, kind)
         if received:
             with self._lock:
-                printing = self.state in ("ready", "near_end")
+                printing = self.state in ("ready", "near_end") and not hung
             (self.jobs if printing else self.lost).append(bytes(received))
+
+    def _state(self) -> str:
+        with self._lock:
+            return self.state
+
+    def _answer(self, conn: socket.socket, kind: int) -> None:
+        self.queries += 1
+        state = self._state()
+        if state not in ANSWERS:  # silent, or switched off during the connection
+            return
+        try:
+            conn.sendall(bytes([ANSWERS[state][0 if kind == 1 else 1]]))
+        except OSError:
+            pass  # the driver gave up waiting and closed
+
+    def _hang(self) -> None:
+        """Read nothing more until the printer is set to another state (or the test ends)."""
+        while self._state() == "hang" and not self._stopping:
+            time.sleep(0.05)
 
 
 @dataclass

@@ -82,6 +82,7 @@
       item.dataset.state = p.state;
       item.appendChild(QK.el("span", "id", p.printer));
       item.appendChild(QK.el("span", "state", QK.msg("printer_state_" + p.state)));
+      if (p.detail) item.appendChild(QK.el("span", "detail", p.detail));  // why, as the driver says it
       if (p.pending) item.appendChild(QK.el("span", "jobs", "⏳ " + p.pending));
       list.appendChild(item);
     });

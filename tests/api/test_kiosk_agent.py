@@ -127,6 +127,28 @@ def test_paper_out_at_the_kiosk_shows_on_the_server_and_prints_later(agent_serve
     wait_job(http, ticket["id"], "printed")
 
 
+def test_a_printer_hanging_mid_job_stays_not_responding_and_prints_once_when_back(agent_server, agent, printer,
+                                                                                   sio_client):
+    http = agent_server.session()
+    wait_printer_state(agent_server, "ready")
+    kiosk = sio_client(agent_server)
+    assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+    printer.set_state("hang")  # answers its status query, stops reading part-way through a ticket
+    ticket = issue(http, "HT", kiosk="kiosk-1")
+    hung = wait_printer_state(agent_server, "offline", timeout=15)
+    assert hung["detail"].startswith("not responding: it stopped taking the ticket part-way"), hung
+    mark = kiosk.mark()
+    time.sleep(6)  # the agent tries again (its driver waits 5 s for an answer): no flip to ready between
+    assert print_state(http, ticket) == "pending"
+    assert [e["state"] for e in kiosk.received("printer.status", since=mark)] == []
+    printer.set_state("ready")
+    assert printed_urls(printer, 1) == [ticket["track_url"]]
+    wait_job(http, ticket["id"], "printed")
+    wait_printer_state(agent_server, "ready")
+    time.sleep(1)
+    assert len(printer.jobs) == 1
+
+
 def print_state(http, ticket) -> str:
     return http.get(f"/api/v1/tickets/{ticket['id']}/print-jobs").json()["jobs"][-1]["status"]
 
