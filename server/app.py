@@ -57,9 +57,11 @@ class AppState:
         import gevent
 
         from .housekeeping import day_end_loop
+        from .realtime import drop_lapsed_loop
 
         self.spooler.start()
         gevent.spawn(day_end_loop, self)
+        gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
 
     @property
     def config_dir(self) -> Path:

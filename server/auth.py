@@ -129,6 +129,20 @@ def principal_for_user(session: Session, user_id: int, counter: int | None) -> P
     return Principal(user.role, user.username, counter, user_id=user.id)
 
 
+def lapsed(session: Session, principals: dict) -> list:
+    """The keys of ``principals`` whose token was revoked or whose user was disabled since they were
+    resolved: a Socket.IO connection resolves its caller once, at connect, and outlives that."""
+    tokens = {p.token_id for p in principals.values() if p is not None and p.token_id is not None}
+    users = {p.user_id for p in principals.values() if p is not None and p.user_id is not None}
+    valid_tokens = set(session.scalars(select(m.ApiToken.id).where(
+        m.ApiToken.id.in_(tokens), m.ApiToken.revoked_at.is_(None)))) if tokens else set()
+    active_users = set(session.scalars(select(m.User.id).where(
+        m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
+    return [key for key, p in principals.items() if p is not None and (
+        (p.token_id is not None and p.token_id not in valid_tokens)
+        or (p.user_id is not None and p.user_id not in active_users))]
+
+
 def may_act_on_counter(principal: Principal | None, counter: int) -> None:
     """Raise unless ``principal`` may change ``counter``."""
     if principal is None:

@@ -16,7 +16,7 @@ from . import printing
 from ..printers import jobs
 from ..printers.drivers import OFFLINE, PRINTER_STATES, Status
 from ..printers.spooler import NO_AGENT
-from .auth import Principal, may_watch, principal_for_token, principal_for_user, require_role
+from .auth import Principal, lapsed, may_watch, principal_for_token, principal_for_user, require_role
 from .extensions import socketio
 from .i18n import translate
 from ..sounds.announce import announcement_text
@@ -30,6 +30,8 @@ ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
 _principals: dict[str, Principal | None] = {}
 # the printer each connected kiosk agent prints for
 _agents: dict[str, str] = {}
+# how often the connected clients' tokens and users are checked again (revoked, disabled)
+RECHECK_SECONDS = 2.0
 
 
 def _state():
@@ -162,6 +164,25 @@ def on_connect(auth=None):
         _principals[request.sid] = _principal_at_connect(auth)
     except q.QueueError:
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
+
+
+def drop_lapsed_loop(state) -> None:
+    """Close, within ``RECHECK_SECONDS``, the connections of a token revoked or a user disabled since they
+    connected (``queuekiosk token revoke`` / ``user disable``): their rooms and agent events stop with them."""
+    import gevent
+
+    while True:
+        gevent.sleep(RECHECK_SECONDS)
+        signed_in = {sid: p for sid, p in list(_principals.items()) if p is not None}
+        if not signed_in:
+            continue
+        try:
+            with state.Session() as db:
+                gone = lapsed(db, signed_in)
+        except Exception:  # a busy database: next time
+            continue
+        for sid in gone:
+            socketio.server.disconnect(sid, namespace="/")
 
 
 @socketio.on("disconnect")

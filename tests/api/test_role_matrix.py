@@ -19,9 +19,11 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
+import socketio
 from api_helpers import drain, issue, print_jobs
 from PIL import Image
 
@@ -50,6 +52,7 @@ class Caller:
 TOKEN_CALLERS = (("admin", None), ("supervisor", None), ("counter", 1), ("kiosk", None), ("display", None),
                  ("rating", 1))
 USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1))
+SPARE_TOKEN, LEAVER = ("counter", 1), ("leaver", "clerk", 1)  # revoked and disabled while connected
 
 # --- who may: a policy says what ``caller`` gets for one counter (None: let in) -------------------
 
@@ -188,7 +191,8 @@ SOCKET_LIFECYCLE = {"connect", "disconnect"}  # not events a client sends
 SETUP_SCRIPT = """
 import json, os, sys
 from pathlib import Path
-from queuekiosk.server import auth, realtime
+from sqlalchemy import select
+from queuekiosk.server import auth, models, realtime
 from queuekiosk.server.app import create_app, instance_dir_for
 from queuekiosk.server.config import load_config
 from queuekiosk.server.db import create_db_engine, default_database_url, prepare_database, session_factory
@@ -202,6 +206,9 @@ with session_factory(engine).begin() as db:
     for name, role, counter in spec["users"]:
         auth.add_user(db, name, spec["password"], role, counter)
     tokens = [auth.create_token(db, role, role, counter) for role, counter in spec["tokens"]]
+    db.flush()
+    tokens = [[token, db.scalars(select(models.ApiToken.id).filter_by(token_hash=auth.hash_token(token))).one()]
+              for token in tokens]
 engine.dispose()
 
 os.environ["QUEUEKIOSK_INSTANCE"] = spec["instance"]  # the app below has a database of its own
@@ -233,6 +240,7 @@ class World:
     srv: object
     app: dict  # what set_up() read from create_app
     callers: list
+    spare: list  # [token, id] of SPARE_TOKEN
 
     def caller(self, role: str, login: bool = False) -> Caller:
         return next(c for c in self.callers if c.role == role and c.login == login and c.csrf)
@@ -257,9 +265,9 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
     srv.start()
 
     users = [(f"{role}-user", role, counter) for role, counter in USER_CALLERS]
-    app = set_up(srv, users, TOKEN_CALLERS, tmp_path_factory.mktemp("registered"))
+    app = set_up(srv, [*users, LEAVER], [*TOKEN_CALLERS, SPARE_TOKEN], tmp_path_factory.mktemp("registered"))
     callers = [Caller("anonymous")]
-    for (role, counter), token in zip(TOKEN_CALLERS, app["tokens"]):
+    for (role, counter), (token, _id) in zip(TOKEN_CALLERS, app["tokens"]):
         callers.append(Caller(f"{role} token" + (f" of counter {counter}" if counter else ""), role, counter,
                               token=token, headers={"Authorization": f"Bearer {token}"}))
     for name, role, counter in users:
@@ -273,7 +281,7 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
         if role == "clerk":
             callers.append(Caller(label + " without X-CSRFToken", role, counter, login=True, csrf=False,
                                   headers={"Cookie": cookie}))
-    return World(srv, app, callers)
+    return World(srv, app, callers, app["tokens"][-1])
 
 
 def test_every_role_has_a_caller(world):
@@ -507,3 +515,37 @@ def test_a_kiosk_agent_reports_only_on_its_own_printers_jobs(world, sio_client):
     # its own printer's jobs: the same calls work
     assert agent_client.sio.call("print.done", {"job": own_job["id"], "printed": True}, timeout=5) == {"ok": True}
     assert print_jobs(http, own["id"])[0]["status"] == "printed"
+
+
+def test_a_revoked_token_or_a_disabled_user_is_dropped_from_socketio(world, sio_client):
+    """``queuekiosk token revoke`` and ``user disable`` while the device and the clerk are connected:
+    within seconds their connections are closed and counter 1's events stop reaching them; the token
+    connects no more, and the clerk's old cookie is nobody."""
+    srv = world.srv
+    http = srv.session()
+    answer = http.post("/api/v1/auth/login", json={"username": LEAVER[0], "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    token, token_id = world.spare
+    keypad, clerk = sio_client(srv, auth={"token": token}), sio_client(srv, headers={"Cookie": cookie})
+    watcher = sio_client(srv, auth={"token": world.caller("admin").token})
+    for client in (keypad, clerk, watcher):
+        assert client.subscribe({"counter": 1}) == {"ok": True}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        commands = (("token", "revoke", str(token_id)), ("user", "disable", LEAVER[0]))
+        list(pool.map(lambda args: srv.cli(*args), commands))
+    deadline = time.monotonic() + 10
+    while (keypad.disconnects == 0 or clerk.disconnects == 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert keypad.disconnects and clerk.disconnects, "a revoked token or a disabled user stays connected"
+    marks = [keypad.mark(), clerk.mark(), watcher.mark()]
+    ticket = issue(http, "HT")
+    watcher.wait_for("ticket.issued", lambda data: data["ticket"]["id"] == ticket["id"], since=marks[2])
+    time.sleep(0.3)
+    assert keypad.names(since=marks[0]) == [] and clerk.names(since=marks[1]) == []
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio_client(srv, auth={"token": token})
+    again = sio_client(srv, headers={"Cookie": cookie}).subscribe({"counter": 1})
+    assert ack_problem(again, UNAUTHORIZED) is None, again
