@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..server import engine as q
 from ..server import faults
-from . import jobs
+from . import jobs, states
 from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status, call
 from .content import TicketContent
 
@@ -57,6 +57,9 @@ class Spooler:
         # state does not flip between ready and not responding at every retry
         self._stalled: dict[str, Status] = {}
         self._printed: set[int] = set()  # jobs on paper whose "printed" the database has not taken yet
+        # the printers whose state this process knows and saves (printers/states.py): it drives
+        # them, or their kiosk agent is connected here; other processes read what it saved
+        self._sources: set[str] = set()
 
     def start(self) -> None:
         for printer_id, driver in self.drivers.items():
@@ -65,11 +68,42 @@ class Spooler:
             gevent.spawn(self._expire, printer_id)
 
     def report(self, printer_id: str, status: Status) -> None:
-        """A printer's state, from its driver or its kiosk agent (``NO_AGENT`` once the agent is gone);
-        the clients hear of it when it changed."""
-        if status != self.statuses.get(printer_id):
+        """A printer's state, from its driver or its kiosk agent, in the process that drives it or
+        hosts the agent; saved for the other processes, and the clients hear of it, when it changed
+        (or first comes from this process)."""
+        first = printer_id not in self._sources
+        self._sources.add(printer_id)
+        if status != self.statuses.get(printer_id) or first:
             self.statuses[printer_id] = status
+            self._save(states.save, printer_id, status)
             self._on_status(printer_id, status)
+
+    def agent_gone(self, printer_id: str) -> None:
+        """The last kiosk agent of this printer left this process; it may be with another one already,
+        so the saved state changes only if this process saved it."""
+        self._sources.discard(printer_id)
+        status = Status(OFFLINE, NO_AGENT)
+        self.statuses[printer_id] = status
+        if self._save(states.save_if_ours, printer_id, status):
+            self._on_status(printer_id, status)
+
+    def status_of(self, printer_id: str, saved) -> Status:
+        """A printer's state as this process shows it: its own if it knows it, else the row
+        ``saved`` (printers/states.py) by the process that does."""
+        if printer_id in self._sources or saved is None:
+            return self.statuses.get(printer_id, Status(UNKNOWN))
+        if printer_id in self.agent_printers:  # that process keeps the row fresh while the agent is there
+            check = self.site.config.printer(printer_id).check_seconds
+            if q.utcnow() - saved.updated_at > dt.timedelta(seconds=3 * check + 10):
+                return Status(OFFLINE, NO_AGENT)
+        return Status(saved.state, saved.detail)
+
+    def _save(self, action, printer_id: str, status: Status) -> bool:
+        try:
+            return self._write(action, printer_id, status.state, status.detail) is not False
+        except OperationalError as error:  # the clients still hear of it; the other processes lag
+            faults.report(error, f"printer {printer_id} state")
+            return False
 
     def task_for(self, printer, job) -> PrintTask:
         """A job's bytes for this printer's form and paper, and its picture on demand."""
@@ -121,10 +155,13 @@ class Spooler:
             failures += 1
 
     def _expire(self, printer_id: str) -> None:
-        """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest)."""
+        """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest), and
+        while its agent is connected here, keep the saved state fresh (``status_of``)."""
         printer = self.site.config.printer(printer_id)
         while True:
             try:
+                if printer_id in self._sources:
+                    self._write(states.touch, printer_id)
                 job = self._read(jobs.next_pending, printer_id)
                 if job is not None and self._given_up(printer, job):
                     continue

@@ -190,6 +190,20 @@ class PrintJob(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+class PrinterState(Base):
+    """A printer's last known state, saved by the one server process that knows it (the one that
+    drives the printer, or the one its kiosk agent is connected to), so that every process shows
+    the same state and a restart starts from it."""
+
+    __tablename__ = "printer_states"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    printer_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # a printer of config.yaml
+    state: Mapped[str] = mapped_column(String(16))  # printers.drivers.PRINTER_STATES
+    detail: Mapped[str | None] = mapped_column(String(300))
+    reported_by: Mapped[str] = mapped_column(String(100))  # the saving process: host:pid:random
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..printers import jobs
+from ..printers import jobs, states
 from ..printers.drivers import UNKNOWN, Status, driver_for
 from ..printers.spooler import Spooler
 from . import engine as q
@@ -71,17 +71,21 @@ def publish_status(site, printer_id: str, status: Status) -> None:
         socketio.emit("printer.status", payload, to=room)
 
 
-def current_status(state, printer_id: str) -> Status:
-    spooler = state.spooler
-    return spooler.statuses.get(printer_id, Status(UNKNOWN)) if spooler else Status(UNKNOWN)
+def current_status(state, printer_id: str, db, saved: dict | None = None) -> Status:
+    """The printer's state here, or as the process that drives it (or hosts its agent) saved it."""
+    if state.spooler is None:
+        return Status(UNKNOWN)
+    saved = states.load(db, state.site) if saved is None else saved
+    return state.spooler.status_of(printer_id, saved.get(printer_id))
 
 
 def printers_view(state, db) -> list[dict]:
     """Every printer of config with its state and its jobs waiting or failed today."""
     site = state.site
     counts = jobs.counts(db, site)
+    saved = states.load(db, site)
     return [
-        {**status_view(site, p.id, current_status(state, p.id)), "driver": p.driver,
+        {**status_view(site, p.id, current_status(state, p.id, db, saved)), "driver": p.driver,
          **counts.get(p.id, {"pending": 0, "failed": 0})}
         for p in site.config.printers
     ]

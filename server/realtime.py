@@ -14,8 +14,7 @@ from flask_socketio import join_room
 from . import engine as q
 from . import printing
 from ..printers import jobs
-from ..printers.drivers import OFFLINE, PRINTER_STATES, Status
-from ..printers.spooler import NO_AGENT
+from ..printers.drivers import PRINTER_STATES, Status
 from .auth import Principal, lapsed, may_watch, principal_for_token, principal_for_user, require_role
 from .extensions import socketio
 from .i18n import translate
@@ -133,7 +132,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
                 "ask": q.rating_prompt(session_, site, key)}
     if kind == "kiosk":
         printer = site.config.kiosk(key).printer
-        status = printing.status_view(site, printer, printing.current_status(_state(), printer)) if printer else None
+        status = printing.status_view(site, printer, printing.current_status(_state(), printer, session_)) \
+            if printer else None
         return {**base, "kiosk": {"id": key, "printer": status}}
     from .api.reports import live_view  # the supervisor's overview: longest waits, counters' times, printers, alerts
 
@@ -190,7 +190,7 @@ def on_disconnect(*_args):
     _principals.pop(request.sid, None)
     printer_id = _agents.pop(request.sid, None)
     if printer_id is not None and printer_id not in _agents.values():
-        _state().spooler.report(printer_id, Status(OFFLINE, NO_AGENT))
+        _state().spooler.agent_gone(printer_id)
 
 
 @socketio.on("subscribe")

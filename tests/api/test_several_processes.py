@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from api_helpers import issue, print_jobs, wait_job
+from api_helpers import issue, print_jobs, printers, wait_job
 from printer_sim import decode
 
 pytestmark = pytest.mark.postgres
@@ -28,15 +28,24 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def two_processes(pg_url, redis_url, live_server, config_variant, printer):
-    """Servers A and B: one database, one message queue, one session key, one network printer."""
-    config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
-                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
-    env = {"QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
-           "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16)}
-    with ThreadPoolExecutor(2) as pool:  # both start (and migrate) at once, as a service manager does
-        return list(pool.map(lambda _: live_server(config, env=env), range(2)))
+def start_two(pg_url, redis_url, live_server, config_variant):
+    """``start_two(printer)`` -> servers A and B: one database, one message queue, one session key;
+    ``printer`` is the config of the one printer, ``kiosk-1``'s."""
+    def start(printer: dict) -> list:
+        config = config_variant()
+        config["printers"] = [{"id": "kiosk-1", "retry_seconds": 0.3, "check_seconds": 0.3, **printer}]
+        env = {"QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
+               "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16)}
+        with ThreadPoolExecutor(2) as pool:  # both start (and migrate) at once, as a service manager does
+            return list(pool.map(lambda _: live_server(config, env=env), range(2)))
+
+    return start
+
+
+@pytest.fixture
+def two_processes(start_two, printer):
+    """Servers A and B sharing one network printer."""
+    return start_two({"driver": "network", "host": "127.0.0.1", "port": printer.port, "timeout_seconds": 1})
 
 
 def test_a_display_on_one_process_hears_a_call_made_on_the_other(two_processes, sio_client):
@@ -71,3 +80,57 @@ def test_each_ticket_prints_once_although_both_processes_have_a_spooler(two_proc
     assert len(printer.jobs) == 8
     assert sorted(decode(job).qr_codes[0].rsplit("/", 1)[1] for job in jobs) == sorted(t["id"] for t in tickets)
     assert all(len(print_jobs(b.session(), t["id"])) == 1 for t in tickets)
+
+
+def printer_everywhere(sio_client, servers, state: str, detail: str | None = None, timeout: float = 10) -> None:
+    """Each process shows the printer in ``state``: GET /api/v1/printers, and the snapshots a
+    dashboard and the kiosk get when they (re)subscribe."""
+    deadline = time.monotonic() + timeout
+    for srv in servers:
+        http, supervisor = srv.session(), srv.token("supervisor")
+        while (listed := printers(http, supervisor)["kiosk-1"])["state"] != state:
+            assert time.monotonic() < deadline, f"{srv}: the printer is {listed}, not {state!r}"
+            time.sleep(0.1)
+        assert listed["detail"] == detail, listed
+        dashboard = sio_client(srv, auth={"token": supervisor})
+        assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+        snapshot = dashboard.wait_for("state")
+        assert [(p["state"], p["detail"]) for p in snapshot["overview"]["printers"]] == [(state, detail)]
+        kiosk = sio_client(srv)
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        assert kiosk.wait_for("state")["kiosk"]["printer"]["state"] == state
+        dashboard.close()
+        kiosk.close()
+
+
+def test_a_printers_state_is_the_same_on_every_process(two_processes, printer, sio_client):
+    """Only the process holding the printer's lease asks it; the other shows what it saved."""
+    a, b = two_processes
+    printer_everywhere(sio_client, (a, b), "ready")
+    printer.set_state("paper_out")
+    printer_everywhere(sio_client, (a, b), "paper_out")
+    drivers = [srv for srv in (a, b) if "printer kiosk-1: paper_out" in srv.log()]
+    assert len(drivers) == 1, "one process drives the printer"
+    reader = b if drivers == [a] else a
+    issue(reader.session(), "HT", kiosk="kiosk-1")  # taken on the other process: kept until paper is back
+    printer.set_state("ready")
+    printer.wait_for_jobs(1)
+    printer_everywhere(sio_client, (a, b), "ready")
+
+    drivers[0].stop()  # the other process takes the printer over, and says so
+    printer.set_state("near_end")
+    printer_everywhere(sio_client, (reader,), "paper_near_end", timeout=15)
+
+
+def test_a_kiosk_agents_printer_state_is_the_same_on_every_process(start_two, printer, tmp_path, sio_client):
+    from test_kiosk_agent import Agent
+
+    a, b = start_two({"driver": "agent"})
+    agent = Agent(a, printer, tmp_path).start()  # connected to A only
+    try:
+        printer_everywhere(sio_client, (a, b), "ready", timeout=15)
+        printer.set_state("paper_out")
+        printer_everywhere(sio_client, (a, b), "paper_out")
+    finally:
+        agent.stop()
+    printer_everywhere(sio_client, (a, b), "offline", "no kiosk agent is connected")
