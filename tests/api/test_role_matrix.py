@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import socketio
-from api_helpers import drain, issue, print_jobs
+from api_helpers import assert_error, drain, issue, print_jobs
 from PIL import Image
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
@@ -235,6 +235,15 @@ def set_up(srv, users, tokens, instance) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def log_in(srv, name: str) -> dict:
+    """The headers of a page logged in as ``name``: its session cookie and CSRF token."""
+    with srv.session() as http:
+        answer = http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies),
+                "X-CSRFToken": answer.json()["csrf_token"]}
+
+
 @dataclass
 class World:
     srv: object
@@ -271,16 +280,11 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
         callers.append(Caller(f"{role} token" + (f" of counter {counter}" if counter else ""), role, counter,
                               token=token, headers={"Authorization": f"Bearer {token}"}))
     for name, role, counter in users:
-        with srv.session() as http:
-            answer = http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
-            assert answer.status_code == 200, answer.text
-            cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-        label = f"logged-in {role}" + (f" of counter {counter}" if counter else "")
-        headers = {"Cookie": cookie, "X-CSRFToken": answer.json()["csrf_token"]}
+        label, headers = f"logged-in {role}" + (f" of counter {counter}" if counter else ""), log_in(srv, name)
         callers.append(Caller(label, role, counter, login=True, headers=headers))
         if role == "clerk":
             callers.append(Caller(label + " without X-CSRFToken", role, counter, login=True, csrf=False,
-                                  headers={"Cookie": cookie}))
+                                  headers={"Cookie": headers["Cookie"]}))
     return World(srv, app, callers, app["tokens"][-1])
 
 
@@ -299,18 +303,6 @@ def expected(route: Route, method: str, caller: Caller, args: dict):
 
 def url_of(rule: str, args: dict) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(args[m.group(1)]), rule)
-
-
-def refusal_problem(response, status: int, code: str) -> str | None:
-    """What is wrong with ``response`` as the refusal (status, code) in the error format, or None."""
-    if response.status_code != status:
-        return f"got {response.status_code} {response.text[:200]}"
-    if not response.headers.get("Content-Type", "").startswith("application/json"):
-        return f"not JSON: {response.headers.get('Content-Type')}"
-    error = response.json().get("error") or {}
-    if error.get("code") != code or not str(error.get("message") or "").strip():
-        return f"got {error}"
-    return None
 
 
 def http_snapshot(http, admin: Caller, tickets: dict) -> dict:
@@ -368,9 +360,10 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
     violations = []
     for caller, method, url, route, refusal in calls:  # every refusal first: then nothing may have changed
         if refusal is not None:
-            problem = refusal_problem(send(caller, method, url, route), *refusal)
-            if problem:
-                violations.append(f"{method} {url} as {caller.label}: expected {refusal[0]} {refusal[1]}, {problem}")
+            try:
+                assert_error(send(caller, method, url, route), *refusal)
+            except AssertionError as wrong:
+                violations.append(f"{method} {url} as {caller.label}: expected {refusal}, got {str(wrong)[:300]}")
     # a clerk's own counter does not call another counter's number (a CT ticket: counter 1 serves HT)
     taken = send(world.caller("clerk", login=True), "POST", "/api/v1/counters/1/next",
                  Route(act_on_counter, body={"number": tickets["waiting"]["number"]}))
@@ -523,9 +516,7 @@ def test_a_revoked_token_or_a_disabled_user_is_dropped_from_socketio(world, sio_
     connects no more, and the clerk's old cookie is nobody."""
     srv = world.srv
     http = srv.session()
-    answer = http.post("/api/v1/auth/login", json={"username": LEAVER[0], "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    cookie = log_in(srv, LEAVER[0])["Cookie"]
     token, token_id = world.spare
     keypad, clerk = sio_client(srv, auth={"token": token}), sio_client(srv, headers={"Cookie": cookie})
     watcher = sio_client(srv, auth={"token": world.caller("admin").token})
