@@ -350,6 +350,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "printer_state_paper_out": {"vi": "Hết giấy", "en": "Out of paper"},
     "printer_state_offline": {"vi": "Mất kết nối máy in", "en": "Printer offline"},
     "printer_state_unknown": {"vi": "Chưa rõ trạng thái", "en": "Status unknown"},
+    # the state of the system, for the supervisor's dashboard (sounds/web.py system_notes)
+    "system_voice_clips_only": {
+        "vi": "Giọng đọc: chỉ đọc được câu có đoạn ghi âm sẵn; câu nào không có chỉ hiện chữ trên màn hình "
+              "(không dùng được chuyển văn bản thành giọng nói). Cán bộ kỹ thuật: cài espeak-ng "
+              "(apt-get install espeak-ng).",
+        "en": "Voice: only sentences with recorded clips are spoken; any other is shown as text only (text to "
+              "speech is not working). IT staff: install espeak-ng (apt-get install espeak-ng).",
+    },
     # reporting periods (server/periods.py): labels, and why a period was refused
     "period_day": {"vi": "Ngày {date}", "en": "{date}"},
     "period_week": {"vi": "Tuần {week} năm {year} ({first} – {last})", "en": "Week {week} of {year} ({first} – {last})"},

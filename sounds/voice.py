@@ -77,6 +77,7 @@ class ClipLibrary:
         self._shipped_index = self._scan(shipped)
         self._recorded: tuple[tuple, dict] = ((), {})
         self._tts_problem_logged: set[str] = set()
+        self.tts_problem: str | None = None  # why text without a clip cannot be spoken now (the dashboard shows it)
 
     @staticmethod
     def _scan(root: Path | None) -> dict[str, Path]:
@@ -121,6 +122,7 @@ class ClipLibrary:
         path = self._generated_path(language, voice, text)
         if not path.exists():
             self.tts.synthesize(clip_name(text), voice, path)
+            self.tts_problem = None
             log.info("voice: made %s with %s (no clip says %r)", path, self.tts.name, text)
         return path
 
@@ -138,6 +140,7 @@ class ClipLibrary:
         try:
             return [self.spoken_by_tts(language, region, text)]
         except (TtsUnavailable, OSError) as error:
+            self.tts_problem = str(error)
             missing = [w for w, f in zip(words, found_words) if not f]
             if name not in self._tts_problem_logged:
                 self._tts_problem_logged.add(name)
@@ -186,9 +189,13 @@ class Announcer:
         """One log line on how calls will sound, and a clear one when espeak-ng is missing."""
         log.info("voice: %d shipped clips; the centre's recordings folder is %s%s", len(self.library.names()),
                  self.library.recordings, "" if self.library.recordings.is_dir() else " (not there: no recordings)")
-        if self.config.sounds.tts != "none" and not espeak_installed():
-            log.warning("voice: espeak-ng is not installed (Debian: apt-get install espeak-ng). Calls are spoken from "
-                        "the clip library; a text without a clip is shown on the displays but not spoken.")
+        if self.config.sounds.tts == "none":
+            return
+        self.library.tts_problem = self.tts.available() or (
+            None if espeak_installed() else "espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+        if self.library.tts_problem:
+            log.warning("voice: text to speech cannot work: %s. Calls are spoken from the clip library; a text "
+                        "without a clip is shown on the displays but not spoken.", self.library.tts_problem)
 
     # --- the sentence and its clips --------------------------------------------------------
 

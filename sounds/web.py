@@ -43,6 +43,16 @@ def announcer(app=None) -> Announcer | None:
     return (app or current_app).extensions.get(EXTENSION)
 
 
+def system_notes(app=None) -> list[dict]:
+    """What the supervisor's dashboard shows about the voice: nothing while any call can be spoken."""
+    voice = announcer(app)
+    problem = voice.library.tts_problem if voice is not None else None
+    if not problem:
+        return []
+    return [{"item": "voice", "message": translate("system_voice_clips_only", "vi"),
+             "message_en": translate("system_voice_clips_only", "en"), "detail": problem}]
+
+
 def voice_of(config, display_id: str | None) -> Voice:
     display = config.display(display_id) if display_id else None
     return display.voice if display else Voice()

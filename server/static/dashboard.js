@@ -1,5 +1,6 @@
 /* The supervisor's live dashboard (/dashboard): queues and their longest wait, counters and how long
- * each has been serving, idle or paused, printers, alerts, today's figures, the latest calls.
+ * each has been serving, idle or paused, printers, alerts (with the system's, e.g. the voice's), today's
+ * figures, the latest calls.
  *
  * Live over Socket.IO (the "dashboard" room), no polling: the "state" snapshot draws everything;
  * an event of the room (a ticket issued or called, a counter paused, ...) asks for a fresh snapshot
@@ -77,7 +78,7 @@
     list.replaceChildren();
     if (!view.printers.length) list.appendChild(QK.el("li", "none", QK.msg("dash_no_printers")));
     view.printers.forEach(function (p) {
-      const item = QK.el("li", "printer " + p.state);
+      const item = QK.el("li", "printer");
       item.dataset.printer = p.printer;
       item.dataset.state = p.state;
       item.appendChild(QK.el("span", "id", p.printer));
@@ -118,6 +119,9 @@
           {service: s.name, minutes: Math.floor(waited / 60), target: s.target_wait_minutes})});
       }
     });
+    view.system.forEach(function (n) {  // e.g. voice without text to speech: what the IT person must do
+      found.push({kind: "system", key: n.item, text: n.message + (n.detail ? " (" + n.detail + ")" : "")});
+    });
     view.printers.forEach(function (p) {
       if (PRINTER_ALERTS.indexOf(p.state) >= 0) {
         found.push({kind: "printer", key: p.printer, text: QK.msg("dash_alert_printer",
@@ -149,7 +153,8 @@
 
   function draw(snapshot) {
     QK.setServerTime(snapshot.server_time);
-    view = {overview: snapshot.overview, printers: snapshot.overview.printers, history: snapshot.history};
+    view = {overview: snapshot.overview, printers: snapshot.overview.printers, history: snapshot.history,
+            system: snapshot.system || []};
     drawServices();
     drawCounters();
     drawPrinters();

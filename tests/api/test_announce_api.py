@@ -160,3 +160,39 @@ def test_without_a_clip_or_espeak_ng_the_call_is_shown_as_text(live_server, sio_
     assert called["ticket"]["number"] == 1001
     log = srv.log()
     assert "apt-get install espeak-ng" in log and "kính" in log
+
+
+def test_without_espeak_ng_the_dashboard_says_so_and_calls_are_still_shown_and_heard(live_server, sio_client,
+                                                                                      config_variant):
+    config = config_variant()
+    config["sounds"] = {"tts": "espeak-ng"}
+    srv = live_server(config, env={"QUEUEKIOSK_ESPEAK_NG": "/nonexistent/espeak-ng"})  # as if not installed
+    http = srv.session()
+    dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
+    assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+    [note] = dashboard.wait_for("state")["system"]
+    assert note["item"] == "voice"
+    assert note["message"].startswith("Giọng đọc: chỉ đọc được câu có đoạn ghi âm sẵn")
+    assert "apt-get install espeak-ng" in note["message"] and note["message_en"].startswith("Voice: only sentences")
+    assert note["detail"] == "the espeak-ng program is not installed (Debian: apt-get install espeak-ng)"
+    assert "voice: text to speech cannot work: the espeak-ng program is not installed" in srv.log()
+
+    display = sio_client(srv)
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    issue(http, "HT")
+    mark = display.mark()
+    assert http.post("/api/v1/counters/1/next", headers=_admin(srv)).status_code == 200
+    called = display.wait_for("ticket.called", since=mark)
+    assert called["ticket"]["number"] == 1001  # shown on the display ...
+    assert called["announcement"]["text"].startswith("Mời công dân có số thứ tự một nghìn không trăm linh một")
+    assert _wav(http.get(called["announcement"]["audio_url"]))[3] > 3  # ... and heard, from the shipped clips
+
+
+def test_with_espeak_ng_the_dashboard_has_no_voice_note(server, http, sio_client):
+    from queuekiosk.sounds.tts import espeak_installed
+
+    if not espeak_installed():
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    dashboard = sio_client(server, auth={"token": server.token("supervisor")})
+    assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+    assert dashboard.wait_for("state")["system"] == []
