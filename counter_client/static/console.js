@@ -6,7 +6,8 @@
  * login (the server reads the session at connect); on every (re)connect it subscribes to the
  * counter and draws the `state` snapshot, and any later event in the counter's room asks for
  * a fresh snapshot: the waiting list follows the kiosks without polling. Refusals are shown in
- * the API's own (Vietnamese) words. Every state-changing call carries the session's CSRF token.
+ * the API's own (Vietnamese) words. Every state-changing call carries the session's CSRF token,
+ * and an Idempotency-Key kept across its retries (sendOnce).
  */
 (function () {
   "use strict";
@@ -26,6 +27,7 @@
   let busy = false;        // an action is on its way: one at a time, and snapshots wait
   let refreshTimer = null;
   let openDialog = null;
+  const ACTION_RETRIES = 2;
 
   // --- small helpers -------------------------------------------------------------------------
 
@@ -259,13 +261,32 @@
 
   // --- actions -------------------------------------------------------------------------------
 
+  /**
+   * POST an action with one Idempotency-Key for all its tries: when the connection drops
+   * (the answer may have been lost on its way back) it is sent again after 1 s and 2 s, and
+   * the server does it once. A try that timed out is not repeated (the clerk would wait too
+   * long); it ends with "not known whether it was done". Rejects with {timedOut}.
+   */
+  function sendOnce(url, body) {
+    const headers = {"Idempotency-Key": QK.newKey()};
+    const attempt = function (tries) {
+      return QK.api("POST", url, body, undefined, headers).catch(function (error) {
+        const timedOut = !!error && error.name === "AbortError";
+        if (timedOut || tries >= ACTION_RETRIES) throw {timedOut: timedOut};
+        return new Promise(function (resolve) { setTimeout(resolve, 1000 * (tries + 1)); })
+          .then(function () { return attempt(tries + 1); });
+      });
+    };
+    return attempt(0);
+  }
+
   function act(action, body) {
     if (busy || !me) return;
     busy = true;
     drawButtons();
     hideNotice();
     const started = performance.now();
-    QK.api("POST", "/api/v1/counters/" + me.counter + "/" + action, body || {}).then(function (answer) {
+    sendOnce("/api/v1/counters/" + me.counter + "/" + action, body || {}).then(function (answer) {
       if (answer.status === 204) {
         counter = Object.assign({}, counter, {ticket: null, state: "open"});
         showNotice("info", function (node) { QK.setBi(node, "console_nobody_waiting"); });
@@ -294,9 +315,10 @@
       }
       document.body.dataset.lastActionMs = String(Math.round(performance.now() - started));
       if (action !== "start" && action !== "recall" && answer.ok) loadFigures();
-    }, function (error) {
-      const timedOut = error && error.name === "AbortError";
-      showNotice("error", function (node) { QK.setBi(node, timedOut ? "console_no_answer" : "console_network_error"); });
+    }, function (failure) {
+      showNotice("error", function (node) {
+        QK.setBi(node, failure.timedOut ? "console_no_answer" : "console_network_error");
+      });
     }).finally(function () {
       busy = false;
       if (me) {

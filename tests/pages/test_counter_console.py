@@ -271,6 +271,28 @@ def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
     expect(page.locator("#fig-no-shows")).to_have_text("0")
 
 
+def test_a_press_whose_answer_is_lost_is_sent_again_and_done_once(server, page):
+    password = server.add_clerk(CLERK, counter=1)
+    issued = [server.api("POST", "/tickets", json={"service": "HT"}).json() for _ in range(2)]
+    log_in(page, server, password)
+    keys = []
+
+    def lose_the_first_answer(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server gets the press and calls a number...
+            route.abort("connectionreset")  # ...but its answer never reaches the console
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/counters/1/next", lose_the_first_answer)
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(issued[0]["display"])
+    expect(page.locator("#notice")).to_be_hidden()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys  # sent again with the same key
+    assert server.api("GET", f"/tickets/{issued[1]['id']}").json()["status"] == "waiting", "called once, not twice"
+
+
 def test_wrong_password_and_lost_connection_are_said_plainly(server, page, shot):
     password = server.add_clerk(CLERK, counter=1)
     page.goto(server.url + "/counter")
