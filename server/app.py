@@ -16,8 +16,8 @@ from sqlalchemy.orm import sessionmaker
 from .config import Config, load_config
 from .config import config_path as resolve_config_path
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
+from . import faults
 from .extensions import socketio
-from .faults import SERVER_BUSY_SECONDS
 from .ratelimits import RateLimits
 from .security import install_security_headers
 from .writer import GroupCommitWriter
@@ -46,7 +46,9 @@ class AppState:
         if self.writer is not None:  # SQLite: group commit (server/writer.py)
             return self.writer.submit(action, args, kwargs)
         with self.engine.begin() as conn:  # commits on success, rolls back on any error
-            return action(conn, self.site, *args, **kwargs)
+            result = action(conn, self.site, *args, **kwargs)
+        faults.writes_again()
+        return result
 
     def read(self, action, *args, **kwargs):
         with self.Session() as db:
@@ -109,7 +111,8 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
 
     # the server's SQLite writes wait less for the lock than the command line's: the whole process
     # waits with them (gevent), and a page should get "busy, try again" before its own timeout
-    engine = create_db_engine(database_url or default_database_url(instance_dir), busy_seconds=SERVER_BUSY_SECONDS)
+    engine = create_db_engine(database_url or default_database_url(instance_dir),
+                              busy_seconds=faults.SERVER_BUSY_SECONDS)
     site = prepare_database(engine, config, instance_dir)
     displays_of_counter: dict[int, list[str]] = {}
     for display in config.displays:

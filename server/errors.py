@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import faults
 from .engine import QueueError
+from .extensions import socketio
 from .i18n import install_jinja, pick_language, translate
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ def register_error_handlers(app):
     @app.errorhandler(OperationalError)
     def _database_error(error: OperationalError):
         # the transaction was rolled back whole: a full disk, or the write lock not had in time
-        code = faults.report(error, f"{request.method} {request.path}")
+        code, news = faults.report(error, f"{request.method} {request.path}")
+        if news:  # the dashboards ask for a fresh snapshot, which carries the fault (faults.notes)
+            socketio.emit("system.changed", {}, to=f"{current_app.extensions['queuekiosk'].site.id}:dashboard")
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status

@@ -10,7 +10,8 @@ per request on PostgreSQL), so the caller gets 503 and nothing was written. Two 
   longer than the server waits (``SERVER_BUSY_SECONDS``); trying again usually works.
 
 A full disk fails every write for as long as it lasts: the log gets the first failure with its
-advice, then one line a minute counting the rest, not one line per request.
+advice, then one line a minute counting the rest, not one line per request; the supervisor's
+dashboard shows it until a write goes through again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import errno
 import logging
 import threading
 import time
+
+from .i18n import translate
 
 log = logging.getLogger("queuekiosk.database")
 
@@ -51,26 +54,44 @@ def kind_of(error: BaseException) -> str:
 
 
 class _Reporter:
-    """One log line for the first fault of a kind, then one a minute with how many followed."""
+    """One log line for the first fault of a kind, then one a minute with how many followed; and
+    the kind of the last refused write until a write goes through again (the dashboard shows it)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._last: dict[str, float] = {}
         self._since: dict[str, int] = {}
+        self.current: str | None = None
 
-    def report(self, error: BaseException, where: str) -> str:
+    def report(self, error: BaseException, where: str) -> tuple[str, bool]:
+        """The fault's kind, and whether it is news (the last write did not fail this way)."""
         kind = kind_of(error)
         now = time.monotonic()
         with self._lock:
+            news, self.current = self.current != kind, kind
             if now - self._last.get(kind, -REPEAT_LOG_SECONDS) < REPEAT_LOG_SECONDS:
                 self._since[kind] = self._since.get(kind, 0) + 1
-                return kind
+                return kind, news
             repeats = self._since.pop(kind, 0)
             self._last[kind] = now
         detail = (str(getattr(error, "orig", None) or error).strip().splitlines() or ["?"])[0]
         log.error("%s: %s. Nothing was written (%s: %s).%s", kind.replace("_", " ").capitalize(), ADVICE[kind],
                   where, detail, f" {repeats} more writes were refused since the last report." if repeats else "")
-        return kind
+        return kind, news
+
+    def writes_again(self) -> None:
+        self.current = None
 
 
-report = _Reporter().report
+_reporter = _Reporter()
+report = _reporter.report
+writes_again = _reporter.writes_again
+
+
+def notes() -> list[dict]:
+    """For the supervisor's dashboard: the database refused this process's last write."""
+    kind = _reporter.current
+    if kind is None:
+        return []
+    return [{"item": "database", "message": translate(kind, "vi"), "message_en": translate(kind, "en"),
+             "detail": None}]

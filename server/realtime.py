@@ -12,7 +12,7 @@ from flask import current_app, request, session
 from flask_socketio import join_room
 
 from . import engine as q
-from . import printing
+from . import faults, printing
 from ..printers import jobs
 from ..printers.drivers import PRINTER_STATES, Status
 from .auth import Principal, lapsed, may_watch, principal_for_token, principal_for_user, require_role
@@ -139,7 +139,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
     from ..sounds.web import system_notes  # e.g. voice without text to speech
 
     return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
-            "overview": live_view(_state(), session_), "system": system_notes()}
+            "overview": live_view(_state(), session_), "system": [*faults.notes(), *system_notes()]}
 
 
 def _error(error: q.QueueError) -> dict:

@@ -19,6 +19,8 @@ from gevent.queue import Empty, Queue
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from . import faults
+
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # bounds how long one transaction holds the write lock
@@ -78,6 +80,7 @@ class GroupCommitWriter:
             for _action, _args, _kwargs, done in batch:
                 done.set_exception(error)
             return
+        faults.writes_again()
         for done, outcome, error in results:
             if error is not None:
                 done.set_exception(error)

@@ -184,6 +184,7 @@
      "ticket.transferred", "queue.changed", "counter.changed"].forEach(function (name) {
       socket.on(name, refreshSoon);
     });
+    socket.on("system.changed", refreshSoon);  // e.g. the database refused a write: the snapshot says so
     socket.on("printer.status", function (status) {
       if (!view) return;
       const printer = view.printers.find(function (p) { return p.printer === status.printer; });

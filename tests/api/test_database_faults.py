@@ -1,7 +1,8 @@
 """The database refusing writes, through the real server (issue 7, reliability): a full disk and a
 write lock held by another program. The caller gets 503 with a message a person can act on
-(Vietnamese, or English on request) and Retry-After; the log says it once; nothing is half
-written; once the database takes writes again, issuing goes on where it stopped.
+(Vietnamese, or English on request) and Retry-After; the log says it once and the supervisor's
+dashboard until a write goes through; nothing is half written; once the database takes writes
+again, issuing goes on where it stopped.
 
 The full disk is a real one: a 4 MB tmpfs holding the server's SQLite file (``small_disk``,
 tests/conftest.py), filled with a file the test removes.
@@ -22,9 +23,19 @@ from sqlalchemy.exc import OperationalError
 from queuekiosk.server import faults
 
 
-def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk):
+def database_notes(dashboard) -> list[tuple]:
+    """What a fresh dashboard snapshot says about the database."""
+    mark = dashboard.mark()
+    assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+    return [(n["message"], n["message_en"]) for n in dashboard.wait_for("state", since=mark)["system"]
+            if n["item"] == "database"]
+
+
+def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client):
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
     http = srv.session()
+    dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
+    assert database_notes(dashboard) == []
     acknowledged = [issue(http, "HT") for _ in range(3)]
     small_disk.fill()
 
@@ -51,8 +62,10 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_serv
     assert "giải phóng dung lượng ổ đĩa" in error["message"]
     english = assert_error(srv.session("en").post("/api/v1/tickets", json={"service": "HT"}), 503, "database_full")
     assert english["message"].startswith("The disk holding the database is full; nothing was done or changed.")
-    # reading still works: the queue shows what was acknowledged
+    # reading still works, and the supervisor's dashboard is told
     assert http.get("/api/v1/queue").status_code == 200
+    dashboard.wait_for("system.changed")
+    assert database_notes(dashboard) == [(error["message"], english["message"])]
 
     log = srv.log()
     assert log.count("Database full: the disk holding the database is full") == 1, log[-3000:]
@@ -63,6 +76,7 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_serv
     numbers = sorted(t["number"] for t in acknowledged)
     assert numbers == list(range(1001, 1001 + len(numbers)))
     assert after["number"] == 1001 + len(numbers)
+    assert database_notes(dashboard) == []
     with sqlite3.connect(small_disk.path / "queuekiosk.db") as db:
         stored = [n for (n,) in db.execute("SELECT number FROM tickets ORDER BY number")]
     assert stored == [*numbers, after["number"]]  # every acknowledged ticket is there, and nothing else

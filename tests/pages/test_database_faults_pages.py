@@ -1,6 +1,6 @@
-"""What the kiosk and the clerk console show when the database cannot take a write (503
-``database_full`` / ``database_busy``): a real server whose SQLite file is on a disk that is
-really full (``small_disk``), or locked by another program, and a real Chromium.
+"""What the kiosk, the supervisor's dashboard and the clerk console show when the database cannot
+take a write (503 ``database_full`` / ``database_busy``): a real server whose SQLite file is on a
+disk that is really full (``small_disk``), or locked by another program, and a real Chromium.
 """
 
 from __future__ import annotations
@@ -25,8 +25,16 @@ def tap(page, service: str = HT):
     page.locator("button.no-priority").click()
 
 
-def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, small_disk, shot):
+def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, new_tab, small_disk,
+                                                                        shot):
     server = start_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
+    server.add_user("giamsat", "giam-sat-2026", "supervisor")
+    dashboard = new_tab(viewport={"width": 1366, "height": 768})
+    dashboard.goto(server.url + "/dashboard")
+    dashboard.fill("#username", "giamsat")
+    dashboard.fill("#password", "giam-sat-2026")
+    dashboard.click("#login-button")
+    expect(dashboard.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
     page.goto(f"{server.url}/kiosk/kiosk-1")
     expect(page.locator("body")).to_have_attribute("data-subscribed", "ok")
     small_disk.fill()
@@ -43,12 +51,15 @@ def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_ser
     expect(staff).to_contain_text("Ổ đĩa chứa cơ sở dữ liệu đã đầy")
     expect(staff).to_contain_text("IT staff: free disk space on the server")
     shot(page, "kiosk-database-full")
+    alert = dashboard.locator('#alerts li[data-alert="system:database"]')  # the supervisor sees it too
+    expect(alert).to_contain_text("Ổ đĩa chứa cơ sở dữ liệu đã đầy")
 
     small_disk.free()
     problem.locator("button.done").click()
     tap(page)
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#result-number")).to_have_text(re.compile(r"^10\d\d$"))
+    expect(alert).to_have_count(0)  # a write went through
 
 
 def test_the_console_says_the_database_is_busy_and_the_press_again_works(server, page, shot):
