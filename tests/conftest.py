@@ -11,6 +11,7 @@ import copy
 import os
 import secrets
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,13 +193,15 @@ class SmallDisk:
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A real full disk for the database (mounting needs root, as on the CI machine; else skipped)."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
+def small_disk():
+    """A real full disk for the database (mounting needs root, as on the CI machine; else skipped).
+    Not under pytest's private tmp folder: a PostgreSQL tablespace there must be reachable."""
+    folder = Path(tempfile.mkdtemp(prefix="qk-disk-"))
+    folder.chmod(0o755)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
+        folder.rmdir()
         pytest.skip(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")
     disk = SmallDisk(folder)
     try:
@@ -206,4 +209,6 @@ def small_disk(tmp_path):
     finally:
         if disk._fd is not None:
             os.close(disk._fd)
+        # lazy: a server of the test may still hold the database open; the tmpfs goes when it ends
         subprocess.run(["umount", "-l", str(folder)], check=False)
+        folder.rmdir()

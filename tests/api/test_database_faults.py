@@ -10,6 +10,8 @@ tests/conftest.py), filled with a file the test removes.
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -101,6 +103,46 @@ def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_ser
     assert faults.SERVER_BUSY_SECONDS - 0.5 < waited < 4.5, waited
     assert "Database busy: the database did not take the write in time" in srv.log()
     assert issue(http, "HT")["number"] == 1001  # the retry: the refused request used no number
+
+
+@pytest.mark.postgres
+def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, _pg_admin, small_disk):
+    """PostgreSQL's tables on the small disk (a tablespace): its disk_full (53100) is the same answer."""
+    import pwd
+
+    try:
+        owner = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no postgres user on this machine: PostgreSQL runs elsewhere")
+    os.chown(small_disk.path, owner.pw_uid, owner.pw_gid)
+    database, space = pg_url.rsplit("/", 1)[1], f"qk_small_{secrets.token_hex(4)}"
+    try:
+        _pg_admin.execute(f"CREATE TABLESPACE {space} LOCATION '{small_disk.path}'")
+    except psycopg.Error as error:
+        pytest.skip(f"PostgreSQL cannot use the small disk: {error}")
+    try:
+        _pg_admin.execute(f'ALTER DATABASE "{database}" SET default_tablespace = {space}')  # every table there
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+        http = srv.session()
+        acknowledged = [issue(http, "HT") for _ in range(3)]
+        small_disk.fill()
+        for _ in range(500):  # until a table needs a new page
+            response = http.post("/api/v1/tickets", json={"service": "HT"})
+            if response.status_code != 201:
+                break
+            acknowledged.append(response.json())
+        assert_error(response, 503, "database_full")
+        assert "Database full: the disk holding the database is full" in srv.log()
+        assert "No space left on device" in srv.log()
+
+        small_disk.free()
+        numbers = [t["number"] for t in acknowledged]
+        assert numbers == list(range(1001, 1001 + len(numbers)))
+        assert issue(http, "HT")["number"] == numbers[-1] + 1  # the refused one used no number
+        srv.stop()
+    finally:
+        _pg_admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        _pg_admin.execute(f"DROP TABLESPACE IF EXISTS {space}")
 
 
 @pytest.mark.parametrize("orig, kind", [
