@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, cast, column, func, inspect, literal, select, table
+from sqlalchemy import Float, case, cast, column, func, inspect, literal, null, select, table
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -55,6 +56,13 @@ RATINGS = table("ratings", column("ticket_id"), column("level"), column("counter
 GROUPS = ("service", "counter", "clerk", "day", "hour")
 LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
 ACTION_KINDS = ("called", "finished", "no_show", "transferred")
+# statuses, rating levels and event kinds are read as small numbers: a year's report then makes
+# no string object per ticket or event (Python keeps one copy of each small int)
+DONE, NO_SHOW, EXPIRED = 1, 2, 3  # any other status (waiting, called, serving) reads as 0
+STATUS_CODES = {"done": DONE, "no_show": NO_SHOW, "expired": EXPIRED}
+LEVEL_CODES = {level: code for code, level in enumerate(LEVELS, start=1)}  # no rating reads as 0
+CALLED, FINISHED, MARKED_NO_SHOW, TRANSFERRED = range(len(ACTION_KINDS))  # in the order of ACTION_KINDS
+KIND_CODES = {kind: code for code, kind in enumerate(ACTION_KINDS)}
 MAX_DAYS_OF_HOURS = 24  # a period shorter than this many hours lists the hours it touches, in its own order
 
 
@@ -188,20 +196,44 @@ class Tally:
         self.met = self.early = self.late = 0
         self.waits: list[float] = []
         self.service_times: list[float] = []
-        self.ratings = dict.fromkeys(LEVELS, 0)
+        self.ratings = [0] * (len(LEVELS) + 1)  # by level code (0: not rated, not counted)
 
-    def add_wait(self, seconds: float, target_seconds: float) -> None:
-        self.waits.append(seconds)
-        if seconds <= target_seconds:
-            self.met += 1
-            if seconds <= target_seconds / 2:
-                self.early += 1
-        else:
-            self.late += 1
+    def add_waits(self, waits: list[float], target_seconds: float) -> None:
+        """Waits of tickets of services with this target wait."""
+        met = [w for w in waits if w <= target_seconds]
+        early = sum(1 for w in met if w + w <= target_seconds)
+        self.waits += waits
+        self.met += len(met)
+        self.early += early
+        self.late += len(waits) - len(met)
+
+    def add_issue(self, alike: "Alike", profile: tuple, target_seconds: float) -> None:
+        """What belongs where the tickets were issued: issued, called, their waits, transferred."""
+        self.issued += alike.count
+        self.called += len(alike.waits)
+        self.not_called += alike.count - len(alike.waits)
+        self.add_waits(alike.waits, target_seconds)
+        if profile[TRANSFERRED_AT]:
+            self.transferred += alike.count
+
+    def add_outcome(self, alike: "Alike", profile: tuple) -> None:
+        """What belongs where the tickets ended: served and their service times, no-shows, ratings."""
+        status = profile[STATUS_AT]
+        if status == DONE:
+            self.served += len(alike.service_times)
+            self.service_times += alike.service_times
+        elif status == NO_SHOW:
+            self.no_show += alike.count
+        self.add_ratings(alike, profile)
+
+    def add_ratings(self, alike: "Alike", profile: tuple) -> None:
+        if profile[LEVEL_AT]:
+            self.ratings[profile[LEVEL_AT]] += alike.count
 
     def view(self, with_issued: bool = True) -> dict:
-        rated = sum(self.ratings.values())
-        satisfied = self.ratings["very_satisfied"] + self.ratings["satisfied"]
+        ratings = {level: self.ratings[code] for level, code in LEVEL_CODES.items()}
+        rated = sum(ratings.values())
+        satisfied = ratings["very_satisfied"] + ratings["satisfied"]
         return {
             "issued": self.issued if with_issued else None,
             "called": self.called,
@@ -217,20 +249,39 @@ class Tally:
             "on_time": self.met - self.early,
             "late": self.late,
             "service_time": describe(self.service_times),
-            "ratings": {**self.ratings, "total": rated, "satisfied_pct": _pct(satisfied, rated)},
+            "ratings": {**ratings, "total": rated, "satisfied_pct": _pct(satisfied, rated)},
         }
 
 
+def _row(rows: dict, key) -> Tally:
+    tally = rows.get(key)
+    if tally is None:
+        tally = rows[key] = Tally()
+    return tally
+
+
 # --- reading the period's tickets ---------------------------------------------------------------
+#
+# A year of a busy centre is 150,000 tickets, and reading them is most of a report's time: each
+# column read costs about as much as the rest of the work on it. So a ticket is read as its wait,
+# its service time, the few columns its grouping needs, and its *profile*: five small numbers
+# (origin service, final service, status code, transferred 0/1, rating level code) that are all
+# the counts need. Tickets alike in all of these are then counted together (``Alike``): a year has
+# a few hundred profiles, so the rest of the work is per profile, not per ticket.
 
-@dataclass
-class Facts:
-    """The period's tickets, one tuple each:
-    (id, origin service, final service, issue epoch (UTC), wait s | None, service s | None,
-     status, transfers, counter id, rating level | None, rating counter, rating user)."""
+ORIGIN_AT, FINAL_AT, STATUS_AT, TRANSFERRED_AT, LEVEL_AT = range(5)  # positions in a profile
 
-    tickets: list[tuple] = field(default_factory=list)
-    services: dict[int, dict] = field(default_factory=dict)  # id -> code, name, name_en, target (s), active
+
+class Alike:
+    """Tickets alike in their profile (and grouping): how many, the waits of those called and the
+    service times of those that have one."""
+
+    __slots__ = ("count", "waits", "service_times")
+
+    def __init__(self):
+        self.count = 0
+        self.waits: list[float] = []
+        self.service_times: list[float] = []
 
 
 def _services(conn, site) -> dict[int, dict]:
@@ -241,43 +292,79 @@ def _services(conn, site) -> dict[int, dict]:
                    "active": bool(r.active), "order": order.get(r.code, len(order) + r.id)} for r in rows}
 
 
-def load_facts(db, site, period: Period, with_time: bool = True) -> Facts:
-    """``with_time``: the issue time too (day/hour reports); without it that column is 0."""
-    conn = _conn(db)
+def _of_site(site) -> tuple:
+    """The site's tickets, read in the order of the table. ``site_id || ''`` keeps SQLite from going
+    through ix_tickets_queue (site_id, status, ...), which for all of a site's tickets adds a lookup
+    in random order per ticket: a fifth of a year's report."""
+    return (T.c.site_id.concat("") == site.id,)
+
+
+def _in_period(site, period: Period) -> tuple:
     start, end = period.utc_bounds()
-    wait = _seconds(conn, T.c.called_at, T.c.issued_at)
-    service = _seconds(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at))
-    issued = _epoch(conn, T.c.issued_at) if with_time else literal(0.0)
-    columns = [T.c.id, T.c.origin_service_id, T.c.service_id, issued, wait, service,
-               T.c.status, T.c.transfers, T.c.counter_id]
-    query = select(*columns).where(T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end)
-    if has_ratings(conn):
-        query = select(*columns, RATINGS.c.level, RATINGS.c.counter_id, RATINGS.c.user_id).select_from(
-            T.outerjoin(RATINGS, RATINGS.c.ticket_id == T.c.id)).where(
-            T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end)
-        tickets = _tuples(conn, query)
-    else:
-        tickets = [(*r, None, None, None) for r in _tuples(conn, query)]
-    return Facts(tickets, _services(conn, site))
+    return *_of_site(site), T.c.issued_at >= start, T.c.issued_at < end
+
+
+def _times(conn) -> tuple:
+    """A ticket's wait and service time (s)."""
+    return (_seconds(conn, T.c.called_at, T.c.issued_at),
+            _seconds(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at)))
+
+
+def _read_tickets(conn, where: tuple, *extra) -> list[tuple]:
+    """The tickets ``where`` says (e.g. ``_in_period``) as (wait s | None, service s | None, *extra, *profile)."""
+    rated = has_ratings(conn)
+    columns = [
+        *_times(conn),
+        *extra,
+        T.c.origin_service_id, T.c.service_id, case(STATUS_CODES, value=T.c.status, else_=0),
+        case((T.c.transfers > 0, 1), else_=0),
+        case(LEVEL_CODES, value=RATINGS.c.level, else_=0) if rated else literal(0),
+    ]
+    source = T.outerjoin(RATINGS, RATINGS.c.ticket_id == T.c.id) if rated else T
+    return _tuples(conn, select(*columns).select_from(source).where(*where))
+
+
+def _gather(tickets: list[tuple], key_of=None) -> dict[tuple, Alike]:
+    """The tickets gathered by ``key_of(ticket)`` (by default all their columns but the two times);
+    a key ends with the ticket's profile."""
+    gathered: dict[tuple, Alike] = {}
+    for ticket in tickets:
+        key = ticket[2:] if key_of is None else key_of(ticket)
+        alike = gathered.get(key)
+        if alike is None:
+            alike = gathered[key] = Alike()
+        alike.count += 1
+        if ticket[0] is not None:
+            alike.waits.append(ticket[0])
+        if ticket[1] is not None:
+            alike.service_times.append(ticket[1])
+    return gathered
+
+
+def _rating_who(conn, column):
+    return column if has_ratings(conn) else null()
+
+
+_KIND = case(KIND_CODES, value=E.c.kind)
 
 
 def _actions(conn, site, period: Period):
     """Counter actions from the period's start to a day after its end, in the order they happened:
-    (ticket id, kind, who) where who is the user id, minus the token id for a device, or None.
+    (ticket id, kind code, who) where who is the user id, minus the token id for a device, or None.
     A ticket is acted on only on its business day, so this holds every action on the period's
     tickets (and a few on others, skipped)."""
     start, end = period.utc_bounds()
-    return _tuples(conn, select(E.c.ticket_id, E.c.kind, func.coalesce(E.c.user_id, -E.c.token_id))
+    return _tuples(conn, select(E.c.ticket_id, _KIND, func.coalesce(E.c.user_id, -E.c.token_id))
                    .where(E.c.site_id == site.id, E.c.at >= start, E.c.at < end + dt.timedelta(days=1),
                           E.c.kind.in_(ACTION_KINDS))
                    .order_by(E.c.at, E.c.id))
 
 
 def _events_of(conn, ticket_ids: list[int]) -> list[tuple]:
-    """The counter actions on these tickets: (ticket id, kind, counter id), in order."""
+    """The counter actions on these tickets: (ticket id, kind code, counter id), each ticket's in order."""
     found: list[tuple] = []
     for chunk in range(0, len(ticket_ids), 500):
-        found += _tuples(conn, select(E.c.ticket_id, E.c.kind, E.c.counter_id)
+        found += _tuples(conn, select(E.c.ticket_id, _KIND, E.c.counter_id)
                          .where(E.c.ticket_id.in_(ticket_ids[chunk:chunk + 500]), E.c.kind.in_(ACTION_KINDS))
                          .order_by(E.c.id))
     return found
@@ -290,23 +377,17 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     conn = _conn(db)
-    facts = load_facts(conn, site, period, with_time=group_by in ("day", "hour"))
-    clock = LocalClock(period.zone)
-    services = facts.services
-    by_ticket = group_by in ("service", "day", "hour")
-    rows = _tally_tickets(facts, group_by if by_ticket else None, clock, period)
-    for tally in rows.values():
-        tally.waits.sort()
-        tally.service_times.sort()
-    total = _merged(rows.values())
-    if not by_ticket:
-        rows = {}
-        _count_actions(conn, site, period, facts, group_by, rows)
-    elif group_by == "day":
-        rows = {clock.day(index * 86400.0): tally for index, tally in rows.items()}
+    services = _services(conn, site)
+    targets = {sid: s["target"] for sid, s in services.items()}
+    count = {"service": _by_service, "day": _by_time, "hour": _by_time, "counter": _by_counter,
+             "clerk": _by_clerk}[group_by]
+    rows, total = count(conn, site, period, group_by, targets)
+    if group_by == "day":
+        rows = {LocalClock.day(index * 86400.0): tally for index, tally in rows.items()}
 
     labels = _labels(conn, site, group_by, services, rows)
     keys = _row_order(site, period, group_by, services, rows, labels)
+    by_ticket = group_by in ("service", "day", "hour")
     view_rows = []
     numbers = dict(conn.execute(select(C.c.id, C.c.number).where(C.c.site_id == site.id)).all()) \
         if group_by == "counter" else {}
@@ -331,135 +412,144 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
     }
 
 
-def _tally_tickets(facts: Facts, group_by: str | None, clock: "LocalClock", period: Period) -> dict:
-    """One pass over the period's tickets into a Tally per row (``group_by`` None: one row, the total).
-
-    Written for speed (a year of a busy centre is 150,000 tickets): no call per ticket but the
-    row lookup, the local day/hour from one UTC offset when the period has no clock change.
-    """
-    targets = {sid: s["target"] for sid, s in facts.services.items()}
-    offset = clock.fixed_offset(period)
-    rows: dict[object, Tally] = {}
-    by_service, by_day, by_hour = group_by == "service", group_by == "day", group_by == "hour"
-    for (_tid, origin, final, epoch, wait, service, status, transfers, _counter, level, _rc, _ru) in facts.tickets:
-        if by_service:
-            key = origin
-        elif by_day or by_hour:
-            local = epoch + offset if offset is not None else clock.local(epoch)
-            key = int(local // 86400) if by_day else int(local // 3600) % 24
-        else:
-            key = None
-        tally = rows.get(key)
-        if tally is None:
-            tally = rows[key] = Tally()
-        tally.issued += 1
-        if wait is None:
-            tally.not_called += 1
-        else:
-            tally.called += 1
-            tally.waits.append(wait)
-            target = targets[origin]
-            if wait <= target:
-                tally.met += 1
-                if wait + wait <= target:
-                    tally.early += 1
-            else:
-                tally.late += 1
-        if transfers:
-            tally.transferred += 1
-        if by_service and final != origin:  # served, no-show and rating go to the service it ended in
-            tally = rows.get(final)
-            if tally is None:
-                tally = rows[final] = Tally()
-        if status == "done":
-            if service is not None:
-                tally.served += 1
-                tally.service_times.append(service)
-        elif status == "no_show":
-            tally.no_show += 1
-        if level is not None and level in tally.ratings:
-            tally.ratings[level] += 1
-    return rows
-
-
 def _merged(tallies) -> Tally:
-    """The sum of several rows (their lists joined: sorting sorted runs is nearly free)."""
+    """The sum of rows that share out the tickets, each row's lists sorted first: sorting the
+    total's lists, made of sorted runs, is then nearly free."""
     total = Tally()
     for t in tallies:
+        t.waits.sort()
+        t.service_times.sort()
         for name in ("issued", "called", "served", "no_show", "transferred", "not_called", "met", "early", "late"):
             setattr(total, name, getattr(total, name) + getattr(t, name))
         total.waits += t.waits
         total.service_times += t.service_times
-        for level, count in t.ratings.items():
-            total.ratings[level] += count
+        total.ratings = [a + b for a, b in zip(total.ratings, t.ratings)]
     return total
 
 
-def _count_actions(conn, site, period, facts: Facts, group_by: str, rows: dict) -> None:
-    """Each counter action on the period's tickets, to the counter or clerk that did it."""
-    by_counter = group_by == "counter"
-    targets = {sid: s["target"] for sid, s in facts.services.items()}
-    if by_counter:
-        # a ticket never transferred was called, and finished or marked absent, by the counter that
-        # holds it last (tickets.counter_id): only transferred tickets need their events
-        moved = []
-        for ticket in facts.tickets:
-            if ticket[7]:
-                moved.append(ticket)
-                continue
-            wait = ticket[4]
-            if wait is None:
-                continue
-            tally = rows.get(ticket[8])
-            if tally is None:
-                tally = rows[ticket[8]] = Tally()
-            tally.called += 1
-            tally.add_wait(wait, targets[ticket[1]])
-            if ticket[6] == "done":
-                if ticket[5] is not None:
-                    tally.served += 1
-                    tally.service_times.append(ticket[5])
-            elif ticket[6] == "no_show":
-                tally.no_show += 1
-        tickets = {t[0]: t for t in moved}
-        actions = _events_of(conn, list(tickets))
-    else:
-        tickets = {t[0]: t for t in facts.tickets}
-        actions = _actions(conn, site, period)
-    called: set[int] = set()
-    for ticket_id, kind, key in actions:  # key: the counter id, or who (see _actions)
-        ticket = tickets.get(ticket_id)
-        if ticket is None:  # a ticket of another period
+def _add_to_total(total: Tally, alike: Alike, profile: tuple, targets: dict) -> None:
+    total.add_issue(alike, profile, targets[profile[ORIGIN_AT]])
+    total.add_outcome(alike, profile)
+
+
+def _by_service(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+    """Issued, called, waits and transfers to the service chosen; the outcome to the one it ended in."""
+    rows: dict[int, Tally] = {}
+    for profile, alike in _gather(_read_tickets(conn, _in_period(site, period))).items():
+        _row(rows, profile[ORIGIN_AT]).add_issue(alike, profile, targets[profile[ORIGIN_AT]])
+        _row(rows, profile[FINAL_AT]).add_outcome(alike, profile)
+    return rows, _merged(rows.values())
+
+
+def _by_time(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+    """Everything to the local day (as days since 1970) or hour of day of the issue."""
+    clock = LocalClock(period.zone)
+    offset = clock.fixed_offset(period)  # one UTC offset all through: no lookup per ticket
+    tickets = _read_tickets(conn, _in_period(site, period), _epoch(conn, T.c.issued_at))
+    by_day = group_by == "day"
+
+    def key_of(ticket):
+        local = ticket[2] + offset if offset is not None else clock.local(ticket[2])
+        return int(local // 86400) if by_day else int(local // 3600) % 24, *ticket[3:]
+
+    rows: dict[int, Tally] = {}
+    for (key, *profile), alike in _gather(tickets, key_of).items():
+        tally = _row(rows, key)
+        tally.add_issue(alike, profile, targets[profile[ORIGIN_AT]])
+        tally.add_outcome(alike, profile)
+    return rows, _merged(rows.values())
+
+
+def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+    """Each step to the counter that did it. A ticket never transferred was called, finished or
+    marked absent by the counter that holds it last (tickets.counter_id); only transferred tickets
+    need their events. Ratings go to the counter the rating names."""
+    rows: dict[int | None, Tally] = {}
+    total = Tally()
+    tickets = _read_tickets(conn, _in_period(site, period), T.c.counter_id, _rating_who(conn, RATINGS.c.counter_id))
+    for (counter, rating_counter, *profile), alike in _gather(tickets).items():
+        _add_to_total(total, alike, profile, targets)
+        if profile[LEVEL_AT]:
+            _row(rows, rating_counter).add_ratings(alike, profile)
+        if profile[TRANSFERRED_AT] or not alike.waits:
             continue
-        tally = rows.get(key)
-        if tally is None:
-            tally = rows[key] = Tally()
-        if kind == "called":
+        tally = _row(rows, counter)
+        tally.called += len(alike.waits)
+        tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
+        status = profile[STATUS_AT]
+        if status == DONE:
+            tally.served += len(alike.service_times)
+            tally.service_times += alike.service_times
+        elif status == NO_SHOW:
+            tally.no_show += alike.count
+    moved = {ticket[0]: ticket[1:] for ticket in _tuples(conn, select(
+        T.c.id, *_times(conn), T.c.origin_service_id).where(*_in_period(site, period), T.c.transfers > 0))}
+    _count_steps([(ticket_id, kind, counter, *moved[ticket_id])
+                  for ticket_id, kind, counter in _events_of(conn, list(moved))], rows, targets)
+    return rows, total
+
+
+def _count_steps(actions, rows: dict, targets: dict) -> None:
+    """Counter actions, in order, to whoever did them: (ticket id, kind code, who, the ticket's wait,
+    its service time, its origin service)."""
+    called: set[int] = set()
+    for ticket_id, kind, key, wait, service, origin in actions:
+        tally = _row(rows, key)
+        if kind == CALLED:
             tally.called += 1
             if ticket_id not in called:  # the first call ends the wait
                 called.add(ticket_id)
-                wait = ticket[4]
                 if wait is not None:
-                    tally.add_wait(wait, targets[ticket[1]])
-        elif kind == "finished":
-            if ticket[5] is not None:
+                    tally.add_waits([wait], targets[origin])
+        elif kind == FINISHED:
+            if service is not None:
                 tally.served += 1
-                tally.service_times.append(ticket[5])
-        elif kind == "no_show":
+                tally.service_times.append(service)
+        elif kind == MARKED_NO_SHOW:
             tally.no_show += 1
         else:
             tally.transferred += 1
-    for ticket in facts.tickets:
-        level = ticket[9]
-        if level is not None and level in LEVELS:
-            key = ticket[10] if by_counter else ticket[11]
-            tally = rows.get(key)
-            if tally is None:
-                tally = rows[key] = Tally()
-            tally.ratings[level] += 1
-    if not by_counter:  # who: a user id, or minus a token id
-        for key in [k for k in rows if k is not None]:
-            rows[("user", key) if key > 0 else ("token", -key)] = rows.pop(key)
+
+
+def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+    """Each step to the clerk (or device) that did it: the first call (and so the wait) to who made
+    it, the service time to who finished; ratings to the clerk the rating names."""
+    tickets = _read_tickets(conn, _in_period(site, period), T.c.id, _rating_who(conn, RATINGS.c.user_id))
+    ids = {ticket[2] for ticket in tickets}
+    first_caller: dict[int, int | None] = {}
+    finisher: dict[int, int | None] = {}
+    steps = {kind: Counter() for kind in (CALLED, MARKED_NO_SHOW, TRANSFERRED)}  # who -> how many
+    for ticket_id, kind, who in _actions(conn, site, period):
+        if ticket_id not in ids:  # a ticket of another period
+            continue
+        if kind == FINISHED:
+            finisher[ticket_id] = who
+        else:
+            steps[kind][who] += 1
+            if kind == CALLED and ticket_id not in first_caller:
+                first_caller[ticket_id] = who
+    rows: dict = {}
+    for who in finisher.values():
+        _row(rows, who)
+    for kind, name in ((CALLED, "called"), (MARKED_NO_SHOW, "no_show"), (TRANSFERRED, "transferred")):
+        for who, count in steps[kind].items():
+            setattr(_row(rows, who), name, count)
+    nobody = object()  # no such step (who None is a step by an unknown one)
+    total = Tally()
+    for (caller, ender, rating_user, *profile), alike in _gather(tickets, lambda ticket: (
+            first_caller.get(ticket[2], nobody), finisher.get(ticket[2], nobody), *ticket[3:])).items():
+        _add_to_total(total, alike, profile, targets)
+        if caller is not nobody:
+            _row(rows, caller).add_waits(alike.waits, targets[profile[ORIGIN_AT]])
+        if ender is not nobody:
+            tally = rows[ender]
+            tally.served += len(alike.service_times)
+            tally.service_times += alike.service_times
+        if profile[LEVEL_AT]:
+            _row(rows, rating_user).add_ratings(alike, profile)
+    # who: a user id, or minus a token id
+    return {who if who is None else ("user", who) if who > 0 else ("token", -who): tally
+            for who, tally in rows.items()}, total
 
 
 def _labels(conn, site, group_by, services, rows) -> dict:
@@ -548,10 +638,8 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     """
     conn = _conn(db)
     now = now or utcnow()
-    start, end = period.utc_bounds()
     tickets = _tuples(conn, select(T.c.origin_service_id, _epoch(conn, T.c.issued_at),
-                                   _seconds(conn, T.c.called_at, T.c.issued_at))
-                      .where(T.c.site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end))
+                                   _seconds(conn, T.c.called_at, T.c.issued_at)).where(*_in_period(site, period)))
     services = _services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
     clock = LocalClock(period.zone)
@@ -771,25 +859,16 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
                 "number": ticket.number, "service": site.service_codes.get(ticket.service_id),
                 "status": ticket.status, "called_at": _iso_ms(ticket.called_at)},
         })
-    today = _today_figures(conn, site, day, services)
+    today = _today_figures(conn, site, day, {sid: s["target"] for sid, s in services.items()})
     return {"day": day.isoformat(), "now": _iso_ms(now), "services": service_view, "counters": counter_view,
             "today": today}
 
 
-def _today_figures(conn, site, day: dt.date, services) -> dict:
-    wait = _seconds(conn, T.c.called_at, T.c.issued_at)
-    tally = Tally()
-    for origin, status, seconds in conn.execute(
-            select(T.c.origin_service_id, T.c.status, wait).where(T.c.site_id == site.id, T.c.business_day == day)):
-        tally.issued += 1
-        if seconds is not None:
-            tally.called += 1
-            tally.add_wait(seconds, services[origin]["target"])
-        if status == "done":
-            tally.served += 1
-        elif status == "no_show":
-            tally.no_show += 1
-    view = tally.view()
+def _today_figures(conn, site, day: dt.date, targets: dict) -> dict:
+    total = Tally()
+    for profile, alike in _gather(_read_tickets(conn, (*_of_site(site), T.c.business_day == day))).items():
+        _add_to_total(total, alike, profile, targets)
+    view = total.view()
     return {"issued": view["issued"], "served": view["served"], "no_show": view["no_show"],
             "wait_avg": view["wait"]["avg"], "target_met_pct": view["target_met_pct"]}
 
