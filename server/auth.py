@@ -33,6 +33,7 @@ class Principal:
     role: str
     name: str
     counter: int | None = None  # the only counter a clerk or counter token may act on
+    kiosk: str | None = None  # the only kiosk a bound kiosk token may act as
     user_id: int | None = None
     token_id: int | None = None
 
@@ -46,14 +47,16 @@ def hash_token(token: str) -> str:
 
 
 def create_token(session: Session, role: str, name: str, counter: int | None = None,
-                 site_id: str | None = None) -> str:
+                 site_id: str | None = None, kiosk: str | None = None) -> str:
     """Store a new token's hash and return the token itself: it is shown once and never stored."""
     if role not in TOKEN_ROLES:
         raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
     if (role in COUNTER_BOUND_ROLES) != (counter is not None):
         raise ValueError("a counter or rating token needs --counter N, and only those take one")
+    if kiosk is not None and role != "kiosk":
+        raise ValueError("only a kiosk token takes --kiosk")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(m.ApiToken(name=name, role=role, counter_number=counter, site_id=site_id,
+    session.add(m.ApiToken(name=name, role=role, counter_number=counter, kiosk_id=kiosk, site_id=site_id,
                            token_hash=hash_token(token)))
     return token
 
@@ -112,7 +115,7 @@ def principal_for_token(session: Session, token: str) -> Principal:
     row = session.scalars(select(m.ApiToken).filter_by(token_hash=hash_token(token))).first()
     if row is None or row.revoked_at is not None:
         raise QueueError("bad_token", 401)
-    return Principal(row.role, row.name, row.counter_number, token_id=row.id)
+    return Principal(row.role, row.name, row.counter_number, kiosk=row.kiosk_id, token_id=row.id)
 
 
 def principal_for_login(session: Session, username: str, password: str) -> m.User:
@@ -153,6 +156,19 @@ def may_act_on_counter(principal: Principal | None, counter: int) -> None:
         raise QueueError("forbidden_role", 403, role=principal.role)
     if principal.counter != counter:
         raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)
+
+
+def may_act_as_kiosk(principal: Principal, kiosk: str | None, *, bound: bool = False) -> None:
+    """Raise unless a kiosk token may act as ``kiosk``: a bound token only as its own kiosk, and
+    where ``bound`` (a kiosk agent, a reprint) only a bound one. Other roles are checked elsewhere."""
+    if principal.role != "kiosk":
+        return
+    if principal.kiosk is None:
+        if bound:
+            raise QueueError("kiosk_token_unbound", 403, kiosk=kiosk or "")
+        return
+    if kiosk != principal.kiosk:
+        raise QueueError("forbidden_kiosk", 403, own=principal.kiosk, kiosk=kiosk or "")
 
 
 def require_role(principal: Principal | None, *roles: str) -> Principal:

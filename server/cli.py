@@ -209,9 +209,11 @@ def token():
               type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating"]))
 @click.option("--counter", type=click.IntRange(1),
               help="the one counter a counter token acts on, or whose rating tablet a rating token is")
+@click.option("--kiosk", default=None,
+              help="the one kiosk a kiosk token acts as (needed by `kiosk-agent` and for reprints)")
 @click.option("--name", default=None, help="what the token is for, e.g. 'keypad counter 3'")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def token_create(role, counter, name, config_file):
+def token_create(role, counter, kiosk, name, config_file):
     """Create a bearer token and print it on standard output (it is shown only once)."""
     from . import audit
     from .auth import create_token
@@ -219,11 +221,15 @@ def token_create(role, counter, name, config_file):
     site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration")
+    if kiosk is not None and site.config.kiosk(kiosk) is None:
+        known = ", ".join(k.id for k in site.config.kiosks) or "none"
+        raise click.ClickException(f"there is no kiosk {kiosk!r} in the configuration (kiosks: {known})")
     try:
-        name = name or f"{role}{f' counter {counter}' if counter else ''}"
+        name = name or f"{role}{f' counter {counter}' if counter else ''}{f' {kiosk}' if kiosk else ''}"
         with Session.begin() as db:
-            value = create_token(db, role, name, counter)
-            audit.record(db, site, "token_created", name=name, role=role, counter=counter, by="command line")
+            value = create_token(db, role, name, counter, kiosk=kiosk)
+            audit.record(db, site, "token_created", name=name, role=role, counter=counter, kiosk=kiosk,
+                         by="command line")
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(value)
@@ -232,7 +238,7 @@ def token_create(role, counter, name, config_file):
 @token.command("list")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_list(config_file):
-    """List the tokens (never the tokens themselves): id, role, counter, name, made, revoked."""
+    """List the tokens (never the tokens themselves): id, role, counter or kiosk, name, made, revoked."""
     from sqlalchemy import select
 
     from . import models as m
@@ -240,7 +246,8 @@ def token_list(config_file):
     _, Session = _database(config_path(config_file))
     with Session() as db:
         for row in db.scalars(select(m.ApiToken).order_by(m.ApiToken.id)):
-            counter = f"counter {row.counter_number}" if row.counter_number else "-"
+            counter = f"counter {row.counter_number}" if row.counter_number else (
+                f"kiosk {row.kiosk_id}" if row.kiosk_id else "-")
             revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
             click.echo(f"{row.id}\t{row.role}\t{counter}\t{row.name}\tmade {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
 
@@ -317,7 +324,7 @@ def simulate(first_day, days, seed, per_day, through_engine, config_file):
 @main.command("kiosk-agent")
 @click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
 @click.option("--token", required=True, envvar="QUEUEKIOSK_TOKEN",
-              help="a kiosk token from `queuekiosk token create --role kiosk` (or $QUEUEKIOSK_TOKEN)")
+              help="the kiosk's token from `queuekiosk token create --role kiosk --kiosk ID` (or $QUEUEKIOSK_TOKEN)")
 @click.option("--printer", "printer_spec", required=True, help="the printer of this PC: " + _agent_spec_help())
 @click.option("--kiosk", default=None,
               help="the kiosk id in config.yaml (needed only when several kiosks print through agents)")

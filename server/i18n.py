@@ -151,6 +151,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Bạn chỉ được thao tác trên quầy {own}, không phải quầy {counter}.",
         "en": "You may act only on counter {own}, not on counter {counter}.",
     },
+    "forbidden_kiosk": {
+        "vi": "Mã truy cập này thuộc ki-ốt “{own}”, không dùng được cho ki-ốt “{kiosk}”.",
+        "en": "This token belongs to kiosk “{own}” and cannot act as kiosk “{kiosk}”.",
+    },
+    "forbidden_printer": {
+        "vi": "Ki-ốt “{kiosk}” chỉ in lại phiếu trên máy in của chính nó.",
+        "en": "Kiosk “{kiosk}” may reprint only on its own printer.",
+    },
+    "kiosk_token_unbound": {
+        "vi": "Việc này cần mã truy cập gắn với một ki-ốt: tạo bằng "
+              "“queuekiosk token create --role kiosk --kiosk <tên ki-ốt>”.",
+        "en": "This needs a token bound to one kiosk: create it with "
+              "“queuekiosk token create --role kiosk --kiosk <kiosk id>”.",
+    },
     "forbidden_role": {
         "vi": "Vai trò “{role}” không được phép thực hiện thao tác này.",
         "en": "The role “{role}” may not do this.",

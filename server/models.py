@@ -223,6 +223,7 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16))  # admin | supervisor | counter | kiosk | display
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))
     counter_number: Mapped[int | None] = mapped_column(Integer)
+    kiosk_id: Mapped[str | None] = mapped_column(String(32))  # a kiosk token bound to one kiosk
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256; the token is shown once
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -15,7 +15,8 @@ from . import engine as q
 from . import faults, printing
 from ..printers import jobs
 from ..printers.drivers import PRINTER_STATES, Status
-from .auth import Principal, lapsed, may_watch, principal_for_token, principal_for_user, require_role
+from .auth import (Principal, lapsed, may_act_as_kiosk, may_watch, principal_for_token, principal_for_user,
+                   require_role)
 from .extensions import socketio
 from .i18n import translate
 from ..sounds.announce import announcement_text
@@ -236,8 +237,9 @@ def on_agent_hello(data):
     site = state.site
     data = data if isinstance(data, dict) else {}
     try:
-        require_role(_principals.get(request.sid), "kiosk", "admin")
-        kiosk = _agent_kiosk(site, data.get("kiosk"))
+        principal = require_role(_principals.get(request.sid), "kiosk", "admin")
+        kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
+        may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)
         for job_id in _job_ids(data.get("printed")):  # only this printer's jobs
             state.write(jobs.finish, job_id, True, printer_id=printer.id)

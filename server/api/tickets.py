@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...printers import jobs
 from .. import engine as q
 from .. import printing
-from ..auth import require_role
+from ..auth import may_act_as_kiosk, require_role
 from . import bp, current_principal, parse_body, state
 from .idempotency import run_once
 
@@ -38,18 +38,24 @@ def _with_track_url(view: dict, base: str | None = None) -> dict:
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
-    if app_state.site.config.limits.require_kiosk_token:
+    kiosk = body.kiosk
+    required = app_state.site.config.limits.require_kiosk_token
+    if required or "Authorization" in request.headers:  # anonymous issuing reads no token
         principal = current_principal()
-        if principal is None:
+        if principal is None and required:
             raise q.QueueError("kiosk_token_required", 401)
-        require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
-    app_state.limits.check_issue(request.remote_addr, body.kiosk)
-    printer = jobs.printer_of_kiosk(app_state.site, body.kiosk)
+        if required:
+            require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
+        if principal is not None:  # a kiosk token bound to a kiosk issues as that kiosk only
+            kiosk = kiosk or principal.kiosk
+            may_act_as_kiosk(principal, kiosk)
+    app_state.limits.check_issue(request.remote_addr, kiosk)
+    printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
         None, printing.issue_with_print,
         lambda conn, site, outcome: (201, _with_track_url(outcome.ticket, track_base)),
-        body.service, priority=body.priority, kiosk=body.kiosk, check_hours=not app_state.ignore_hours,
+        body.service, priority=body.priority, kiosk=kiosk, check_hours=not app_state.ignore_hours,
         printer=printer, track_base=track_base, config_dir=app_state.config_dir,
         after=lambda outcome: printer is not None and printing.job_added(app_state, printer))
 
@@ -69,11 +75,18 @@ class ReprintRequest(BaseModel):
 
 @bp.post("/tickets/<ticket_id>/reprint")
 def reprint_ticket(ticket_id: str):
-    """Print a ticket again (a citizen lost it, the paper jammed): any signed-in role but a display."""
+    """Print a ticket again (a citizen lost it, the paper jammed): staff, or a kiosk on its own printer."""
     body = parse_body(ReprintRequest)
-    require_role(current_principal(), "admin", "supervisor", "clerk", "counter", "kiosk")
+    principal = require_role(current_principal(), "admin", "supervisor", "clerk", "counter", "kiosk")
     app_state = state()
-    job = app_state.write(jobs.reprint, ticket_id, body.printer)
+    printer = body.printer
+    if principal.role == "kiosk":
+        may_act_as_kiosk(principal, principal.kiosk, bound=True)
+        own = app_state.site.config.kiosk(principal.kiosk).printer
+        if own is None or printer not in (None, own):
+            raise q.QueueError("forbidden_printer", 403, kiosk=principal.kiosk)
+        printer = own
+    job = app_state.write(jobs.reprint, ticket_id, printer)
     printing.job_added(app_state, job["printer"])
     return jsonify(job), 202
 

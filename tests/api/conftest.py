@@ -10,7 +10,7 @@ Fixtures
 ``config_variant()``   a fresh, deep copy of the repo's config.yaml as a dict, to change and start
 ``live_server``        factory: ``live_server(config=None, flags=("--ignore-hours",), env=None, start=True)``
                        -> a started ``LiveServer`` (.url, .config_path, .env, .instance, .token(role,
-                       counter=None), .tokens(*specs), .add_user(name, password, role, counter=None),
+                       counter=None), .kiosk_token(kiosk), .tokens(*specs), .add_user(name, password, role, counter=None),
                        .cli(*args), .session(language=None), .stop(), .restart(), .log());
                        config: a dict (written to a tmp config.yaml), a path, or None for the repo's;
                        the server stops at the end of the test
@@ -184,6 +184,13 @@ class LiveServer:
             if fresh:
                 return value
             self._tokens[key] = value
+        return self._tokens[key]
+
+    def kiosk_token(self, kiosk: str = "kiosk-1") -> str:
+        """A kiosk token bound to ``kiosk`` (``token create --role kiosk --kiosk``): a kiosk agent's."""
+        key = ("kiosk", kiosk)
+        if key not in self._tokens:
+            self._tokens[key] = self.cli("token", "create", "--role", "kiosk", "--kiosk", kiosk).stdout.strip()
         return self._tokens[key]
 
     def tokens(self, *specs: tuple[str, int | None]) -> dict[tuple, str]:

@@ -52,6 +52,8 @@ def test_token_create_prints_one_token(site):
     (["--role", "kiosk", "--counter", "1"], "--counter"),
     (["--role", "counter", "--counter", "99"], "no counter 99"),
     (["--role", "cashier"], "cashier"),
+    (["--role", "kiosk", "--kiosk", "kiosk-9"], "no kiosk 'kiosk-9'"),
+    (["--role", "display", "--kiosk", "kiosk-1"], "only a kiosk token takes --kiosk"),
 ])
 def test_token_create_refusals_are_clear(site, args, says):
     result = site.cli("token", "create", *args, check=False)

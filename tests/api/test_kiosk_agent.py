@@ -27,7 +27,7 @@ class Agent:
     def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None):
         self.srv = srv
         self.printer = printer
-        self.token = token or srv.token("kiosk")
+        self.token = token or srv.kiosk_token()
         self.state_file = tmp_path / "agent-state.json"
         self.log_path = tmp_path / "agent.log"
         self.proc: subprocess.Popen | None = None

@@ -120,7 +120,7 @@ def test_a_printer_that_never_answers_keeps_the_ticket_and_shows_the_failure(liv
 
     printer.set_state("ready")  # switched on again: a reprint on request prints it
     response = http.post(f"/api/v1/tickets/{ticket['id']}/reprint", json={},
-                         headers={"Authorization": f"Bearer {srv.token('kiosk')}"})
+                         headers={"Authorization": f"Bearer {srv.kiosk_token()}"})
     assert response.status_code == 202, response.text
     [job] = printer.wait_for_jobs(1)
     assert decode(job).qr_codes == [ticket["track_url"]]

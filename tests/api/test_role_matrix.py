@@ -38,6 +38,7 @@ class Caller:
     label: str
     role: str | None = None  # None: anonymous
     counter: int | None = None  # the counter a clerk, counter token or rating token belongs to
+    kiosk: str | None = None  # the kiosk a bound kiosk token acts as (token create --kiosk)
     login: bool = False  # a logged-in user (session cookie) rather than a bearer token
     csrf: bool = True  # a logged-in caller sends its session's X-CSRFToken, as the pages do
     token: str | None = field(default=None, repr=False)
@@ -49,8 +50,8 @@ class Caller:
         return {"auth": {"token": self.token}} if self.token else {}
 
 
-TOKEN_CALLERS = (("admin", None), ("supervisor", None), ("counter", 1), ("kiosk", None), ("display", None),
-                 ("rating", 1))
+TOKEN_CALLERS = (("admin", None), ("supervisor", None), ("counter", 1), ("kiosk", None), ("kiosk", "kiosk-1"),
+                 ("display", None), ("rating", 1))  # (role, its counter or kiosk)
 USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1))
 SPARE_TOKEN, LEAVER = ("counter", 1), ("leaver", "clerk", 1)  # revoked and disabled while connected
 
@@ -59,6 +60,7 @@ SPARE_TOKEN, LEAVER = ("counter", 1), ("leaver", "clerk", 1)  # revoked and disa
 UNAUTHORIZED = (401, "unauthorized")
 FORBIDDEN_ROLE = (403, "forbidden_role")
 FORBIDDEN_COUNTER = (403, "forbidden_counter")
+KIOSK_UNBOUND = (403, "kiosk_token_unbound")
 
 
 def anyone(caller, counter=None):
@@ -100,8 +102,16 @@ def own_figures(caller, counter=None):
 act_on_counter = counter_bound(("clerk", "counter"), ("admin",))
 watch_counter = counter_bound(("clerk", "counter"), ("admin", "supervisor"))
 watch_rating = counter_bound(("rating",), ("admin", "supervisor"))  # the counter's rating tablet
+def kiosk_bound(policy):
+    """``policy``, where a kiosk token must be bound to a kiosk: one stored in a kiosk page's browser
+    (unbound) can neither take a printer's jobs nor print elsewhere."""
+    def bound(caller, counter=None):
+        return KIOSK_UNBOUND if caller.role == "kiosk" and caller.kiosk is None else policy(caller, counter)
+    return bound
+
+
 supervisors = roles("admin", "supervisor")
-agent = roles("kiosk", "admin")
+agent = kiosk_bound(roles("kiosk", "admin"))  # agent.hello names kiosk-1, the bound token's own
 
 
 def after_hello(caller, counter=None):
@@ -146,8 +156,8 @@ HTTP = {
     ("/api/v1/tickets", "POST"): Route(anyone, body={"service": "HT"}, csrf_exempt=True),
     ("/api/v1/tickets/<ticket_id>", "GET"): Route(anyone),
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
-    ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(
-        roles("admin", "supervisor", "clerk", "counter", "kiosk"), body={}),
+    ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
+        kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}),
     ("/api/v1/tickets/<ticket_id>/rating", "POST"): Route(
         roles("rating"), ({"ticket_id": "rated"},), body={"level": "satisfied"}),  # only its own counter's
     ("/api/v1/tickets/<ticket_id>/rating", "GET"): Route(supervisors, ({"ticket_id": "rated"},)),
@@ -205,7 +215,8 @@ prepare_database(engine, load_config(config), instance)
 with session_factory(engine).begin() as db:
     for name, role, counter in spec["users"]:
         auth.add_user(db, name, spec["password"], role, counter)
-    tokens = [auth.create_token(db, role, role, counter) for role, counter in spec["tokens"]]
+    tokens = [auth.create_token(db, role, role, None if isinstance(bound, str) else bound,
+                                kiosk=bound if isinstance(bound, str) else None) for role, bound in spec["tokens"]]
     db.flush()
     tokens = [[token, db.scalars(select(models.ApiToken.id).filter_by(token_hash=auth.hash_token(token))).one()]
               for token in tokens]
@@ -276,8 +287,10 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
     users = [(f"{role}-user", role, counter) for role, counter in USER_CALLERS]
     app = set_up(srv, [*users, LEAVER], [*TOKEN_CALLERS, SPARE_TOKEN], tmp_path_factory.mktemp("registered"))
     callers = [Caller("anonymous")]
-    for (role, counter), (token, _id) in zip(TOKEN_CALLERS, app["tokens"]):
-        callers.append(Caller(f"{role} token" + (f" of counter {counter}" if counter else ""), role, counter,
+    for (role, bound), (token, _id) in zip(TOKEN_CALLERS, app["tokens"]):
+        kiosk, counter = (bound, None) if isinstance(bound, str) else (None, bound)
+        callers.append(Caller(f"{role} token" + (f" of counter {counter}" if counter else "")
+                              + (f" of {kiosk}" if kiosk else ""), role, counter, kiosk,
                               token=token, headers={"Authorization": f"Bearer {token}"}))
     for name, role, counter in users:
         label, headers = f"logged-in {role}" + (f" of counter {counter}" if counter else ""), log_in(srv, name)
@@ -289,7 +302,7 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
 
 
 def test_every_role_has_a_caller(world):
-    assert sorted(world.app["roles"]["token"]) == sorted(role for role, _ in TOKEN_CALLERS)
+    assert sorted(world.app["roles"]["token"]) == sorted({role for role, _ in TOKEN_CALLERS})
     assert sorted(world.app["roles"]["user"]) == sorted(role for role, _ in USER_CALLERS)
 
 
@@ -484,7 +497,8 @@ def test_a_kiosk_agent_reports_only_on_its_own_printers_jobs(world, sio_client):
     other = issue(http, "HT", kiosk="kiosk-2")
     [own_job], [other_job] = print_jobs(http, own["id"]), print_jobs(http, other["id"])
 
-    agent_client = sio_client(srv, auth={"token": world.caller("kiosk").token})
+    bound = next(c for c in world.callers if c.kiosk == "kiosk-1")
+    agent_client = sio_client(srv, auth={"token": bound.token})
     hello = agent_client.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": [other_job["id"]]}, timeout=5)
     assert hello.get("printer") == "p1", hello
     fetched = agent_client.sio.call("print.fetch", None, timeout=5)["jobs"]

@@ -270,6 +270,31 @@ def test_required_kiosk_token_keeps_other_devices_from_issuing(live_server, conf
     assert http.get(f"/api/v1/tickets/{ticket.json()['id']}").status_code == 200, "following a ticket stays public"
 
 
+def test_a_kiosk_token_bound_to_one_kiosk_acts_as_that_kiosk_only(live_server, config_variant, tmp_path):
+    cfg = config_variant()
+    cfg["printers"] = [{"id": p, "driver": "file", "path": str(tmp_path / p)} for p in ("p1", "p2")]
+    cfg["kiosks"] = [{"id": "kiosk-1", "printer": "p1"}, {"id": "kiosk-2", "printer": "p2"}]
+    server = live_server(cfg)
+    http = server.session()
+    kiosk_1 = {"Authorization": f"Bearer {server.kiosk_token('kiosk-1')}"}
+
+    ticket = http.post("/api/v1/tickets", json={"service": "HT"}, headers=kiosk_1)
+    assert ticket.status_code == 201 and ticket.json()["kiosk"] == "kiosk-1", ticket.text  # its kiosk by default
+    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-2"}, headers=kiosk_1),
+                         403, "forbidden_kiosk")
+    assert "kiosk-1" in error["message"] and "kiosk-2" in error["message"]
+
+    other = issue(http, "HT", kiosk="kiosk-2")
+    again = http.post(f"/api/v1/tickets/{other['id']}/reprint", json={}, headers=kiosk_1)
+    assert again.status_code == 202 and again.json()["printer"] == "p1", "a kiosk reprints on its own printer"
+    assert_error(http.post(f"/api/v1/tickets/{other['id']}/reprint", json={"printer": "p2"}, headers=kiosk_1),
+                 403, "forbidden_printer")
+    unbound = {"Authorization": f"Bearer {server.token('kiosk')}"}
+    assert_error(http.post(f"/api/v1/tickets/{other['id']}/reprint", json={}, headers=unbound),
+                 403, "kiosk_token_unbound")
+    assert waiting_total(http)["HT"] == 2, "the refused requests issued nothing"
+
+
 # --- the API's own description ------------------------------------------------------------------
 
 SPEC_OPERATIONS = [

@@ -1,0 +1,22 @@
+"""a kiosk token may be bound to one kiosk
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("api_tokens", sa.Column("kiosk_id", sa.String(length=32), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("api_tokens") as batch:  # SQLite drops a column by copying the table
+        batch.drop_column("kiosk_id")
