@@ -59,7 +59,8 @@ def _summary_columns(report: dict) -> list[Column]:
         Column("report_col_transferred", lambda r: r["transferred"]),
     ]
     if by_ticket:
-        columns.append(Column("report_col_not_called", lambda r: r["not_called"]))
+        columns += [Column("report_col_not_called", lambda r: r["not_called"]),
+                    Column("report_col_expired", lambda r: r["expired"])]
     columns += [
         Column("report_col_wait_avg", _stat("wait", "avg"), minutes=True),
         Column("report_col_wait_median", _stat("wait", "median"), minutes=True),
@@ -99,6 +100,7 @@ DAILY_FIGURES = [
     ("report_col_no_show", "no_show", False),
     ("report_col_transferred", "transferred", False),
     ("report_col_not_called", "not_called", False),
+    ("report_col_expired", "expired", False),
     ("report_col_wait_avg", "wait_avg", True),
     ("report_col_wait_max", "wait_max", True),
     ("report_col_service_avg", "service_avg", True),

@@ -415,6 +415,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{period}, {centre} received {received} citizens; {served} were served ({served_pct}%), {no_show} were "
               "absent when called and {transferred} were transferred.",
     },
+    "report_text_expired": {
+        "vi": "{expired} lượt hết hạn cuối ngày khi vẫn đang chờ.",
+        "en": "{expired} tickets expired at the end of the day while still waiting.",
+    },
     "report_text_wait": {
         "vi": "Thời gian chờ trung bình {wait}; {early} lượt được phục vụ trước hạn, {on_time} lượt đúng hạn, {late} "
               "lượt trễ hạn so với thời gian chờ mục tiêu ({met_pct}% đạt mục tiêu).",
@@ -465,6 +469,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "report_col_no_show_rate": {"vi": "Tỷ lệ vắng mặt (%)", "en": "No-show rate (%)"},
     "report_col_transferred": {"vi": "Chuyển quầy", "en": "Transferred"},
     "report_col_not_called": {"vi": "Chưa được gọi", "en": "Never called"},
+    "report_col_expired": {"vi": "Hết hạn cuối ngày", "en": "Expired at end of day"},
     "report_col_wait_avg": {"vi": "Chờ trung bình (phút)", "en": "Wait, average (min)"},
     "report_col_wait_median": {"vi": "Chờ trung vị (phút)", "en": "Wait, median (min)"},
     "report_col_wait_p90": {"vi": "Chờ 90% (phút)", "en": "Wait, 90th percentile (min)"},

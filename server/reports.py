@@ -10,18 +10,21 @@ Definitions (SPEC "Ticket lifecycle"):
   pressed; a transferred ticket's service is that of the counter that finished it);
 - no-show rate = no-shows / calls; target met = wait ≤ the service's ``target_wait_minutes``,
   counted over the tickets that were called;
+- a ticket still waiting when its business day ended expired (engine.expire_past_days): it is
+  counted as such, neither as a no-show nor as never called;
 - "% hài lòng" = (very satisfied + satisfied) / ratings.
 
 How figures are attributed to the rows of each grouping:
 
 - ``service``: issued, called, wait, target met, transferred and not called go to the service the
-  citizen chose (the ticket's first service); served, service time, no-show and ratings to the
-  service in which the ticket ended (after a transfer, the new one).
+  citizen chose (the ticket's first service); served, service time, no-show, expired and ratings
+  to the service in which the ticket ended (after a transfer, the new one).
 - ``day`` and ``hour``: everything goes to the local day / hour of day of the issue.
 - ``counter`` and ``clerk``: each step to whoever did it: the first call (and so the wait and the
   target) to the counter/clerk that made it; every call of a transferred ticket counts as a call;
   served and service time to who finished; no-show and transfers to who marked them; ratings to
-  the counter and clerk the rating names. "Issued" has no counter and is given in the total only.
+  the counter and clerk the rating names. "Issued", "not called" and "expired" have no counter and
+  are given in the total only.
 
 The total row is over the period's tickets and is the same whatever the grouping.
 Median and 90th percentile interpolate linearly between ranks (as Excel's MEDIAN and
@@ -188,11 +191,12 @@ def _pct(part: int, whole: int) -> float | None:
 class Tally:
     """The figures of one row while they are counted."""
 
-    __slots__ = ("issued", "called", "served", "no_show", "transferred", "not_called", "waits", "met",
+    __slots__ = ("issued", "called", "served", "no_show", "transferred", "not_called", "expired", "waits", "met",
                  "early", "late", "service_times", "ratings")
 
     def __init__(self):
         self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = 0
+        self.expired = 0
         self.met = self.early = self.late = 0
         self.waits: list[float] = []
         self.service_times: list[float] = []
@@ -211,19 +215,23 @@ class Tally:
         """What belongs where the tickets were issued: issued, called, their waits, transferred."""
         self.issued += alike.count
         self.called += len(alike.waits)
-        self.not_called += alike.count - len(alike.waits)
+        if profile[STATUS_AT] != EXPIRED:  # those the day ended on are counted apart
+            self.not_called += alike.count - len(alike.waits)
         self.add_waits(alike.waits, target_seconds)
         if profile[TRANSFERRED_AT]:
             self.transferred += alike.count
 
     def add_outcome(self, alike: "Alike", profile: tuple) -> None:
-        """What belongs where the tickets ended: served and their service times, no-shows, ratings."""
+        """What belongs where the tickets ended: served and their service times, no-shows, expired at
+        the end of the day, ratings."""
         status = profile[STATUS_AT]
         if status == DONE:
             self.served += len(alike.service_times)
             self.service_times += alike.service_times
         elif status == NO_SHOW:
             self.no_show += alike.count
+        elif status == EXPIRED:
+            self.expired += alike.count
         self.add_ratings(alike, profile)
 
     def add_ratings(self, alike: "Alike", profile: tuple) -> None:
@@ -242,6 +250,7 @@ class Tally:
             "no_show_rate": _pct(self.no_show, self.called),
             "transferred": self.transferred,
             "not_called": self.not_called if with_issued else None,
+            "expired": self.expired if with_issued else None,
             "wait": describe(self.waits),
             "target_met": self.met,
             "target_met_pct": _pct(self.met, len(self.waits)),
@@ -419,7 +428,8 @@ def _merged(tallies) -> Tally:
     for t in tallies:
         t.waits.sort()
         t.service_times.sort()
-        for name in ("issued", "called", "served", "no_show", "transferred", "not_called", "met", "early", "late"):
+        for name in ("issued", "called", "served", "no_show", "transferred", "not_called", "expired", "met", "early",
+                     "late"):
             setattr(total, name, getattr(total, name) + getattr(t, name))
         total.waits += t.waits
         total.service_times += t.service_times
@@ -753,6 +763,7 @@ def daily_summary(db, site, period: Period, now: dt.datetime | None = None) -> d
         "no_show": total["no_show"],
         "transferred": total["transferred"],
         "not_called": total["not_called"],
+        "expired": total["expired"],
         "wait_avg": total["wait"]["avg"],
         "wait_max": total["wait"]["max"],
         "service_avg": total["service_time"]["avg"],
@@ -778,6 +789,8 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
                        received=number(s["received"]), served=number(s["served"]),
                        served_pct=number(s["served_pct"], 1), no_show=number(s["no_show"]),
                        transferred=number(s["transferred"]))]
+    if s.get("expired"):
+        parts.append(translate("report_text_expired", language, expired=number(s["expired"])))
     if s["wait_avg"] is not None:
         parts.append(translate("report_text_wait", language, wait=minutes_text(s["wait_avg"], language),
                                early=number(s["early"]), on_time=number(s["on_time"]), late=number(s["late"]),

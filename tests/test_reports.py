@@ -40,13 +40,14 @@ def at(day: int, hour: int, minute: int, second: int = 0) -> dt.datetime:
     return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def _centre(tmp_path_factory, name):
+    """A fresh SQLite centre of config.yaml with the clerks an (counter 1), binh (3) and chi (2):
+    (engine, site, run(action, ...) in a transaction, issue(service, when) -> ticket id, the clerks)."""
     from queuekiosk.server.config import load_config
     from queuekiosk.server.db import create_db_engine, prepare_database, session_factory
 
     config = load_config(REPO / "config.yaml")
-    tmp = tmp_path_factory.mktemp("reports")
+    tmp = tmp_path_factory.mktemp(name)
     engine = create_db_engine(f"sqlite:///{tmp / 'reports.db'}")
     site = prepare_database(engine, config, tmp)
     Session = session_factory(engine)
@@ -59,11 +60,17 @@ def history(tmp_path_factory):
         added = {name: add_user(session, name, "mat-khau-dai", "clerk", counter)
                  for name, counter in (("an", 1), ("binh", 3), ("chi", 2))}
         session.flush()
-        users = {name: user.id for name, user in added.items()}
-    an, binh, chi = (q.Actor(user_id=users[n]) for n in ("an", "binh", "chi"))
+        clerks = [q.Actor(user_id=added[n].id) for n in ("an", "binh", "chi")]
 
     def issue(service, when):
         return run(q.issue, service, now=when, check_hours=False).ticket["id"]
+
+    return engine, site, run, issue, clerks
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    engine, site, run, issue, (an, binh, chi) = _centre(tmp_path_factory, "reports")
 
     t1 = issue("HT", at(20, 8, 0))
     t2 = issue("HT", at(20, 8, 5))
@@ -260,6 +267,101 @@ def test_exports_hold_the_numbers_of_the_report(history):
     total = dict(zip(columns, values[header + 7]))
     assert total["Dịch vụ"] == "Tổng cộng" and total["Lượt gọi"] == 5 and total["Rất hài lòng"] == 1
     assert exports.filename(result, "xlsx") == "bao-cao-theo-dich-vu_2026-11-20.xlsx"
+
+
+# --- tickets the day ended on -------------------------------------------------------------------
+#
+# Wednesday 25/11/2026:
+#     E1 HT issued 08:00, called 08:05 at counter 1 (an), finish 08:15                  wait 300, service 600
+#     E2 HT issued 08:10, never called                                                  expired at midnight
+#     E3 CT issued 09:00, called 09:10 at counter 3 (binh), transferred to HT 09:12,
+#           never called again                                                          wait 600, expired
+#     E4 CT issued 10:00, called 10:30 at counter 3 (binh), no-show 10:35               wait 1800
+# the day's waiting tickets expire at 00:05 on Thursday 26/11; then
+#     E5 HT issued 08:00 on 26/11, still waiting when the reports are read at 09:00.
+
+EXPIRY_NOW = at(26, 9, 0)
+
+
+@pytest.fixture(scope="module")
+def expiry(tmp_path_factory):
+    engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, "expiry")
+    issue("HT", at(25, 8, 0))
+    run(q.call_next, 1, actor=an, now=at(25, 8, 5))
+    run(q.finish, 1, actor=an, now=at(25, 8, 15))
+    issue("HT", at(25, 8, 10))
+    issue("CT", at(25, 9, 0))
+    run(q.call_next, 3, actor=binh, now=at(25, 9, 10))
+    run(q.transfer, 3, actor=binh, now=at(25, 9, 12), service="HT")
+    issue("CT", at(25, 10, 0))
+    run(q.call_next, 3, actor=binh, now=at(25, 10, 30))
+    run(q.no_show, 3, actor=binh, now=at(25, 10, 35))
+    run(q.expire_past_days, now=at(26, 0, 5))
+    issue("HT", at(26, 8, 0))
+    yield engine, site
+    engine.dispose()
+
+
+def expiry_report(expiry, group_by="service", key="2026-11-25", start=None, end=None):
+    engine, site = expiry
+    period = periods.named_period(key, ZONE) if start is None else periods.range_period(start, end, ZONE)
+    with engine.connect() as conn:
+        return reports.summary(conn, site, period, group_by, now=EXPIRY_NOW)
+
+
+def test_tickets_the_day_ended_on_are_counted_as_expired(expiry):
+    result = expiry_report(expiry)
+    total = result["total"]
+    assert (total["issued"], total["called"], total["not_called"], total["expired"]) == (4, 3, 0, 2)
+    assert (total["served"], total["no_show"], total["no_show_rate"], total["transferred"]) == (1, 1, 33.3, 1)
+    assert total["wait"] == {"count": 3, "avg": 900.0, "median": 600.0, "p90": 1560.0, "max": 1800.0}
+    assert (total["early"], total["on_time"], total["late"]) == (1, 1, 1)
+    # E3 was chosen in CT but ended, expired, in HT: like a served ticket, it counts where it ended
+    ht, ct = row(result, "HT"), row(result, "CT")
+    assert (ht["issued"], ht["called"], ht["not_called"], ht["expired"], ht["served"]) == (2, 1, 0, 2, 1)
+    assert (ct["issued"], ct["called"], ct["not_called"], ct["expired"], ct["transferred"]) == (2, 2, 0, 0, 1)
+
+    two_days = expiry_report(expiry, "day", start="2026-11-25", end="2026-11-26")
+    days = {r["key"]: r for r in two_days["rows"]}
+    assert (days["2026-11-25"]["expired"], days["2026-11-25"]["not_called"]) == (2, 0)
+    assert (days["2026-11-26"]["expired"], days["2026-11-26"]["not_called"]) == (0, 1)  # E5 still waits
+    assert (two_days["total"]["expired"], two_days["total"]["not_called"]) == (2, 1)
+
+    by_counter = expiry_report(expiry, "counter")  # nobody expired them: in the total only
+    assert {r["expired"] for r in by_counter["rows"]} == {None} and by_counter["total"]["expired"] == 2
+
+    engine, site = expiry
+    with engine.connect() as conn:
+        daily = reports.daily_summary(conn, site, periods.named_period("2026-11-25", ZONE), now=EXPIRY_NOW)
+    assert (daily["received"], daily["expired"], daily["not_called"], daily["no_show"]) == (4, 2, 0, 1)
+    assert "1 lượt vắng mặt khi được gọi, 1 lượt được chuyển quầy. 2 lượt hết hạn cuối ngày khi vẫn đang chờ." \
+        in daily["text"]
+    assert "2 tickets expired at the end of the day while still waiting." in daily["text_en"]
+
+
+def test_exports_show_the_expired_column(expiry):
+    result = expiry_report(expiry)
+    lines = list(csv.reader(io.StringIO(exports.to_csv(result).decode("utf-8-sig"))))
+    header = next(line for line in lines if line and line[0] == "Dịch vụ")
+    table = {line[0]: dict(zip(header, line)) for line in lines[lines.index(header) + 1:]}
+    assert header.index("Hết hạn cuối ngày") == header.index("Chưa được gọi") + 1
+    assert (table["Tư pháp - Hộ tịch"]["Hết hạn cuối ngày"], table["Chứng thực"]["Hết hạn cuối ngày"]) == ("2", "0")
+    assert table["Tổng cộng"]["Hết hạn cuối ngày"] == "2" and table["Tổng cộng"]["Vắng mặt"] == "1"
+    english = list(csv.reader(io.StringIO(exports.to_csv(result, "en").decode("utf-8-sig"))))
+    assert "Expired at end of day" in next(line for line in english if line and line[0] == "Service")
+
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(result))).active
+    values = [[cell.value for cell in line] for line in sheet.iter_rows()]
+    start = next(i for i, line in enumerate(values) if line[0] == "Dịch vụ")
+    total = dict(zip(values[start], next(line for line in values[start:] if line[0] == "Tổng cộng")))
+    assert (total["Hết hạn cuối ngày"], total["Chưa được gọi"]) == (2, 0)
+
+    engine, site = expiry
+    with engine.connect() as conn:
+        daily = reports.daily_summary(conn, site, periods.named_period("2026-11-25", ZONE), now=EXPIRY_NOW)
+    figures = {line[0]: line[1] for line in csv.reader(io.StringIO(exports.to_csv(daily).decode("utf-8-sig")))
+               if len(line) == 2}
+    assert figures["Hết hạn cuối ngày"] == "2"
 
 
 def test_live_overview(history):

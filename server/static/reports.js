@@ -14,6 +14,13 @@
     ["report_col_no_show", function (r) { return QK.number(r.no_show); }],
     ["report_col_no_show_rate", function (r) { return QK.number(r.no_show_rate, 1); }],
     ["report_col_transferred", function (r) { return QK.number(r.transferred); }],
+  ];
+  // tickets that no counter acted on: rows by service, day and hour only (as in the files)
+  const UNSERVED_COLUMNS = [
+    ["report_col_not_called", function (r) { return QK.number(r.not_called); }],
+    ["report_col_expired", function (r) { return QK.number(r.expired); }],
+  ];
+  const TIME_COLUMNS = [
     ["report_col_wait_avg", function (r) { return minutes(r.wait.avg); }],
     ["report_col_wait_median", function (r) { return minutes(r.wait.median); }],
     ["report_col_wait_p90", function (r) { return minutes(r.wait.p90); }],
@@ -112,7 +119,8 @@
     const withIssued = ["service", "day", "hour"].indexOf(summary.group_by) >= 0;
     const columns = [[LABELS[summary.group_by], function (r) { return r.label; }]];
     if (withIssued) columns.push(["report_col_issued", function (r) { return QK.number(r.issued); }]);
-    const all = columns.concat(COLUMNS, summary.ratings_available ? RATING_COLUMNS : []);
+    const all = columns.concat(COLUMNS, withIssued ? UNSERVED_COLUMNS : [], TIME_COLUMNS,
+                               summary.ratings_available ? RATING_COLUMNS : []);
     const head = QK.el("thead");
     const headRow = QK.el("tr");
     all.forEach(function (c) { headRow.appendChild(QK.el("th", null, QK.msg(c[0]))); });

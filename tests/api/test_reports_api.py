@@ -20,6 +20,7 @@ NUMBERS = {
     "Lượt lấy số": ("issued", False), "Lượt gọi": ("called", False), "Đã phục vụ": ("served", False),
     "Vắng mặt": ("no_show", False), "Tỷ lệ vắng mặt (%)": ("no_show_rate", False),
     "Chuyển quầy": ("transferred", False), "Chưa được gọi": ("not_called", False),
+    "Hết hạn cuối ngày": ("expired", False),
     "Chờ trung bình (phút)": ("wait.avg", True), "Chờ trung vị (phút)": ("wait.median", True),
     "Chờ 90% (phút)": ("wait.p90", True), "Chờ lâu nhất (phút)": ("wait.max", True),
     "Đạt thời gian chờ mục tiêu": ("target_met", False), "Tỷ lệ đạt mục tiêu (%)": ("target_met_pct", False),

@@ -64,6 +64,9 @@ def test_the_reports_page_draws_the_table_and_charts(page, server, shot, tmp_pat
     expect(rows).to_have_count(6)
     expect(rows.first.locator("th")).to_have_text("Tư pháp - Hộ tịch")
     expect(page.locator("#table tfoot th")).to_have_text("Tổng cộng")
+    # tickets no counter acted on, as in the files: never called, then expired at the end of the day
+    headers = page.locator("#table thead th").all_text_contents()
+    assert headers[6:9] == ["Chuyển quầy", "Chưa được gọi", "Hết hạn cuối ngày"], headers
     expect(page.locator("#summary-text")).to_contain_text("Tuần 47 năm 2026")
     drawn = page.evaluate("""() => ['chart-arrivals', 'chart-waiting', 'chart-groups'].map(id => {
         const canvas = document.getElementById(id);
@@ -88,6 +91,7 @@ def test_the_reports_page_draws_the_table_and_charts(page, server, shot, tmp_pat
     page.click("#show")
     expect(page.locator("#report-span")).to_contain_text("Từ 15/09/2026 đến 14/12/2026")
     expect(page.locator("#table thead th").first).to_have_text("Quầy")
+    assert "Hết hạn cuối ngày" not in page.locator("#table thead th").all_text_contents()  # no counter did it
     assert "period=2026-Q4" in page.url and "basis=nd09" in page.url
 
     page.emulate_media(media="print")
