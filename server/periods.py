@@ -11,11 +11,16 @@ A period is a half-open span of local time ``[start, end)``. Named periods are w
 and any range as ``from``/``to``: dates (both days included) or local date-times
 (``2026-11-20T22:00`` to ``2026-11-21T02:00``, the end excluded), e.g. a span across midnight.
 
-``basis="nd09"`` takes months, quarters, halves, 9 months and years with the data cut-off of
-Decree 09/2019/NĐ-CP, art. 12 (chốt số liệu): from the 15th of the month before the period to the
-14th of its last month (a month: 15/10–14/11; Quý IV: 15/09–14/12; a year: 15/12 of the year before
-to 14/12). Days, weeks and ranges are the same on either basis. Every report states the exact
-first and last day, so a reader can check which days it covers.
+``basis="nd09"`` takes months, quarters, halves, 9 months and years with the data cut-off
+("thời gian chốt số liệu báo cáo") of Decree 09/2019/NĐ-CP, Article 12: a monthly report from the
+15th of the month before to the 14th of the month (cl. 1); a quarterly one from the 15th of the
+month before the quarter to the 14th of its last month (cl. 2); 6 months from 15/12 of the year
+before to 14/06, and 15/06 to 14/12 (cl. 3); a year from 15/12 of the year before to 14/12 (cl. 4).
+The article has no 9-month report: clause 5 leaves other periodic reports to the body that sets
+the reporting regime. Here 9 tháng runs by the same rule as the others, 15/12 of the year before
+to 14/09, which a reporting regime may set otherwise. Days, weeks and ranges are the same on
+either basis. Every report states the exact first and last day, so a reader can check which days
+it covers.
 
 No Flask here: plain functions, used by the reports, the exports, the API and the CLI.
 """
@@ -139,7 +144,7 @@ def _month_start(year: int, month: int) -> dt.date:
 
 def _months(year: int, first_month: int, last_month: int, basis: str) -> tuple[dt.date, dt.date]:
     """First and last day of months ``first_month``..``last_month`` of ``year`` on ``basis``."""
-    if basis == "nd09":  # the 15th of the month before, to the 14th of the last month
+    if basis == "nd09":  # Decree 09/2019/NĐ-CP art. 12: the 15th of the month before to the 14th of the last
         before = _month_start(year, first_month - 1)
         return before.replace(day=15), dt.date(year, last_month, 14)
     following = _month_start(year, last_month + 1) if last_month < 12 else dt.date(year + 1, 1, 1)
@@ -189,8 +194,6 @@ def named_period(key: str, zone: ZoneInfo, basis: str = "calendar") -> Period:
     if m := _HALF.match(key):
         year, half = _year(m[1]), int(m[2])
         first, last = _months(year, 1 if half == 1 else 7, 6 if half == 1 else 12, basis)
-        if basis == "nd09" and half == 2:  # 15/06 to 14/12 (the decree's second half)
-            first = dt.date(year, 6, 15)
         return make("half", first, last, f"period_half_{half}", f"{year}-H{half}", year=year)
     if m := _NINE.match(key):
         year = _year(m[1])

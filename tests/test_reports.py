@@ -393,9 +393,12 @@ def test_named_periods(key, first, last):
     assert period.utc_bounds()[0] == dt.datetime.fromisoformat(first) - dt.timedelta(hours=7)
 
 
-@pytest.mark.parametrize("key, first, last, label", [
+@pytest.mark.parametrize("key, first, last, label", [  # Decree 09/2019/NĐ-CP art. 12 (see server/periods.py)
     ("2026-11", "2026-10-15", "2026-11-14", "Tháng 11/2026"),
+    ("2026-01", "2025-12-15", "2026-01-14", "Tháng 1/2026"),
     ("2026-Q1", "2025-12-15", "2026-03-14", "Quý I năm 2026"),
+    ("2026-Q4", "2026-09-15", "2026-12-14", "Quý IV năm 2026"),
+    ("2026-H1", "2025-12-15", "2026-06-14", "6 tháng đầu năm 2026"),
     ("2026-H2", "2026-06-15", "2026-12-14", "6 tháng cuối năm 2026"),
     ("2026-9M", "2025-12-15", "2026-09-14", "9 tháng đầu năm 2026"),
     ("2026", "2025-12-15", "2026-12-14", "Năm 2026"),
