@@ -124,7 +124,7 @@ class LocalClock:
     """UTC epoch seconds -> local "epoch" seconds (epoch + UTC offset), cached per quarter hour.
 
     Every UTC offset in use is a whole number of quarter hours, so one lookup per 900 s of
-    time serves every ticket issued in it, and local day and hour become integer arithmetic.
+    time serves every ticket issued in it, and the local hour becomes arithmetic.
     """
 
     def __init__(self, zone: ZoneInfo):
@@ -144,14 +144,6 @@ class LocalClock:
         start, end = (_utc_epoch(b) for b in period.utc_bounds())
         offsets = {self.local(moment) - moment for moment in range(int(start), int(end) + 86400, 86400)}
         return offsets.pop() if len(offsets) == 1 else None
-
-    @staticmethod
-    def day(local_epoch: float) -> dt.date:
-        return dt.date(1970, 1, 1) + dt.timedelta(days=int(local_epoch // 86400))
-
-    @staticmethod
-    def hour(local_epoch: float) -> int:
-        return int(local_epoch // 3600) % 24
 
 
 def _utc_epoch(value: dt.datetime) -> float:
@@ -391,8 +383,6 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
     count = {"service": _by_service, "day": _by_time, "hour": _by_time, "counter": _by_counter,
              "clerk": _by_clerk}[group_by]
     rows, total = count(conn, site, period, group_by, targets)
-    if group_by == "day":
-        rows = {LocalClock.day(index * 86400.0): tally for index, tally in rows.items()}
 
     labels = _labels(conn, site, group_by, services, rows)
     keys = _row_order(site, period, group_by, services, rows, labels)
@@ -452,22 +442,26 @@ def _by_service(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
 
 
 def _by_time(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
-    """Everything to the local day (as days since 1970) or hour of day of the issue."""
-    clock = LocalClock(period.zone)
-    offset = clock.fixed_offset(period)  # one UTC offset all through: no lookup per ticket
-    tickets = _read_tickets(conn, _in_period(site, period), _epoch(conn, T.c.issued_at))
+    """Everything to the local day or hour of day of the issue."""
     by_day = group_by == "day"
-
-    def key_of(ticket):
-        local = ticket[2] + offset if offset is not None else clock.local(ticket[2])
-        return int(local // 86400) if by_day else int(local // 3600) % 24, *ticket[3:]
-
-    rows: dict[int, Tally] = {}
-    for (key, *profile), alike in _gather(tickets, key_of).items():
-        tally = _row(rows, key)
+    if by_day:  # the business day is the local date of the issue (engine.business_day)
+        gathered = _gather(_read_tickets(conn, _in_period(site, period), T.c.business_day))
+    else:
+        clock = LocalClock(period.zone)
+        offset = clock.fixed_offset(period)  # one UTC offset all through: no lookup per ticket
+        gathered = _gather(_read_tickets(conn, _in_period(site, period), _epoch(conn, T.c.issued_at)), lambda t: (
+            int(((t[2] + offset) if offset is not None else clock.local(t[2])) // 3600) % 24, *t[3:]))
+    rows: dict = {}
+    for (key, *profile), alike in gathered.items():
+        tally = _row(rows, _date(key) if by_day else key)
         tally.add_issue(alike, profile, targets[profile[ORIGIN_AT]])
         tally.add_outcome(alike, profile)
     return rows, _merged(rows.values())
+
+
+def _date(value) -> dt.date:
+    """A DATE column's value: a date from PostgreSQL, ISO text from SQLite."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
@@ -539,7 +533,7 @@ def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
             if kind == CALLED and ticket_id not in first_caller:
                 first_caller[ticket_id] = who
     rows: dict = {}
-    for who in finisher.values():
+    for who in set(finisher.values()):
         _row(rows, who)
     for kind, name in ((CALLED, "called"), (MARKED_NO_SHOW, "no_show"), (TRANSFERRED, "transferred")):
         for who, count in steps[kind].items():
