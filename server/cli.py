@@ -165,26 +165,22 @@ def user_list(config_file):
             click.echo(f"{row.username}\t{row.role}\t{counter}\t{'active' if row.active else 'disabled'}")
 
 
-@user.command("disable")
-@click.argument("name")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def user_disable(name, config_file):
-    """Stop NAME from logging in; a session NAME has open stops working at once."""
-    from .auth import set_user_active
+def _user_switch(active: bool, doc: str):
+    """``user disable`` and ``user enable``: one command each, the same steps."""
+    word = "enabled" if active else "disabled"
 
-    _change_user(config_file, name, lambda db: set_user_active(db, name, False), "user_disabled",
-                 f"disabled {name}", "nothing was changed")
+    @user.command("enable" if active else "disable", help=doc)
+    @click.argument("name")
+    @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+    def command(name, config_file):
+        from .auth import set_user_active
+
+        _change_user(config_file, name, lambda db: set_user_active(db, name, active), f"user_{word}",
+                     f"{word} {name}", "nothing was changed")
 
 
-@user.command("enable")
-@click.argument("name")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def user_enable(name, config_file):
-    """Let a disabled user NAME log in again."""
-    from .auth import set_user_active
-
-    _change_user(config_file, name, lambda db: set_user_active(db, name, True), "user_enabled",
-                 f"enabled {name}", "nothing was changed")
+_user_switch(False, "Stop NAME from logging in; a session NAME has open stops working at once.")
+_user_switch(True, "Let a disabled user NAME log in again.")
 
 
 @user.command("password")
