@@ -99,8 +99,9 @@ class Spooler:
         return Status(saved.state, saved.detail)
 
     def _save(self, action, printer_id: str, status: Status) -> bool:
+        """``action`` (printers/states.py) in a transaction of its own; whether it saved."""
         try:
-            return self._write(action, printer_id, status.state, status.detail) is not False
+            return self._write(action, printer_id, status.state, status.detail)
         except OperationalError as error:  # the clients still hear of it; the other processes lag
             faults.report(error, f"printer {printer_id} state")
             return False

@@ -364,7 +364,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "printer_state_paper_out": {"vi": "Hết giấy", "en": "Out of paper"},
     "printer_state_offline": {"vi": "Mất kết nối máy in", "en": "Printer offline"},
     "printer_state_unknown": {"vi": "Chưa rõ trạng thái", "en": "Status unknown"},
-    # the state of the system, for the supervisor's dashboard (sounds/web.py system_notes)
+    # the state of the system, for the supervisor's dashboard (sounds/web.py voice_notes)
     "system_voice_clips_only": {
         "vi": "Giọng đọc: chỉ đọc được câu có đoạn ghi âm sẵn; câu nào không có chỉ hiện chữ trên màn hình "
               "(không dùng được chuyển văn bản thành giọng nói). Cán bộ kỹ thuật: cài espeak-ng "

@@ -137,10 +137,10 @@ def snapshot(session_, site, kind: str, key) -> dict:
             if printer else None
         return {**base, "kiosk": {"id": key, "printer": status}}
     from .api.reports import live_view  # the supervisor's overview: longest waits, counters' times, printers, alerts
-    from ..sounds.web import system_notes  # e.g. voice without text to speech
+    from ..sounds.web import voice_notes  # e.g. no text to speech
 
     return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
-            "overview": live_view(_state(), session_), "system": [*faults.notes(), *system_notes()]}
+            "overview": live_view(_state(), session_), "system": [*faults.notes(), *voice_notes()]}
 
 
 def _error(error: q.QueueError) -> dict:

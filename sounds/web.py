@@ -43,7 +43,7 @@ def announcer(app=None) -> Announcer | None:
     return (app or current_app).extensions.get(EXTENSION)
 
 
-def system_notes(app=None) -> list[dict]:
+def voice_notes(app=None) -> list[dict]:
     """What the supervisor's dashboard shows about the voice: nothing while any call can be spoken."""
     voice = announcer(app)
     problem = voice.library.tts_problem if voice is not None else None

@@ -12,8 +12,7 @@ import time
 
 from api_helpers import issue, print_jobs, printers, wait_job
 from printer_sim import HANG_AFTER, PrinterSim, decode
-
-FAST = {"retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}
+from test_printing import FAST
 
 
 def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(live_server, config_variant,

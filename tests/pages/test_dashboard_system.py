@@ -17,18 +17,23 @@ pytestmark = pytest.mark.browser
 PASSWORD = "giam-sat-2026"
 
 
+def open_dashboard(tab, server) -> None:
+    """A supervisor logged in on the live dashboard of ``server`` (a LiveServer)."""
+    server.add_user("giamsat", PASSWORD, "supervisor")
+    tab.goto(server.url + "/dashboard")
+    tab.fill("#username", "giamsat")
+    tab.fill("#password", PASSWORD)
+    tab.click("#login-button")
+    expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+
+
 def test_the_dashboard_shows_a_voice_without_espeak_ng_and_a_hung_printer(start_server, page, config_data, printer,
                                                                            shot):
     config_data["sounds"] = {"tts": "espeak-ng"}
     config_data["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
                                 "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
     server = start_server(config_data, env={"QUEUEKIOSK_ESPEAK_NG": "/nonexistent/espeak-ng"})
-    server.add_user("giamsat", PASSWORD, "supervisor")
-    page.goto(server.url + "/dashboard")
-    page.fill("#username", "giamsat")
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    open_dashboard(page, server)
 
     voice = page.locator('#alerts li[data-alert="system:voice"]')
     expect(voice).to_contain_text("Giọng đọc: chỉ đọc được câu có đoạn ghi âm sẵn")

@@ -27,14 +27,11 @@ def tap(page, service: str = HT):
 
 def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, new_tab, small_disk,
                                                                         shot):
+    from test_dashboard_system import open_dashboard
+
     server = start_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
-    server.add_user("giamsat", "giam-sat-2026", "supervisor")
     dashboard = new_tab(viewport={"width": 1366, "height": 768})
-    dashboard.goto(server.url + "/dashboard")
-    dashboard.fill("#username", "giamsat")
-    dashboard.fill("#password", "giam-sat-2026")
-    dashboard.click("#login-button")
-    expect(dashboard.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    open_dashboard(dashboard, server)
     page.goto(f"{server.url}/kiosk/kiosk-1")
     expect(page.locator("body")).to_have_attribute("data-subscribed", "ok")
     small_disk.fill()
