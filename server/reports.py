@@ -686,13 +686,16 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     previous = None
     for moment, delta in changes:
         hour_index = int(moment // 3600)
-        if previous is not None and hour_index > previous and count > 0:
-            # the queue held ``count`` from the previous change into every hour up to this one
-            for held in range(previous + 1, min(hour_index, previous + 24) + 1):
-                most[held % 24] = max(most[held % 24], count)
+        if hour_index != previous:
+            if previous is not None and count > 0:
+                # the queue held ``count`` from the previous change into every hour up to this one
+                for held in range(previous + 1, min(hour_index, previous + 24) + 1):
+                    if count > most[held % 24]:
+                        most[held % 24] = count
+            previous = hour_index
         count += delta
-        most[hour_index % 24] = max(most[hour_index % 24], count)
-        previous = hour_index
+        if delta > 0 and count > most[hour_index % 24]:  # a call only lowers the count: no new most
+            most[hour_index % 24] = count
     day_count = len(days)
     hours_view = []
     keys = _row_order(site, period, "hour", services, {h: None for h in range(24) if arrivals[h]}, {})
