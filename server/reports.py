@@ -469,27 +469,30 @@ def _date(value) -> dt.date:
 def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Each step to the counter that did it. A ticket never transferred was called, finished or
     marked absent by the counter that holds it last (tickets.counter_id); only transferred tickets
-    need their events. Ratings go to the counter the rating names."""
+    need their events, so they alone are read with their id. Ratings go to the counter the rating
+    names."""
     rows: dict[int | None, Tally] = {}
     total = Tally()
-    tickets = _read_tickets(conn, _in_period(site, period), T.c.counter_id, _rating_who(conn, RATINGS.c.counter_id))
-    for (counter, rating_counter, *profile), alike in _gather(tickets).items():
+    moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service)
+    tickets = _read_tickets(conn, _in_period(site, period), case((T.c.transfers > 0, T.c.id)), T.c.counter_id,
+                            _rating_who(conn, RATINGS.c.counter_id))
+    for (moved_id, counter, rating_counter, *profile), alike in _gather(tickets).items():
         _add_to_total(total, alike, profile, targets)
         if profile[LEVEL_AT]:
             _row(rows, rating_counter).add_ratings(alike, profile)
-        if profile[TRANSFERRED_AT] or not alike.waits:
-            continue
-        tally = _row(rows, counter)
-        tally.called += len(alike.waits)
-        tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
-        status = profile[STATUS_AT]
-        if status == DONE:
-            tally.served += len(alike.service_times)
-            tally.service_times += alike.service_times
-        elif status == NO_SHOW:
-            tally.no_show += alike.count
-    moved = {ticket[0]: ticket[1:] for ticket in _tuples(conn, select(
-        T.c.id, *_times(conn), T.c.origin_service_id).where(*_in_period(site, period), T.c.transfers > 0))}
+        if moved_id is not None:
+            moved[moved_id] = (alike.waits[0] if alike.waits else None,
+                               alike.service_times[0] if alike.service_times else None, profile[ORIGIN_AT])
+        elif alike.waits:
+            tally = _row(rows, counter)
+            tally.called += len(alike.waits)
+            tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
+            status = profile[STATUS_AT]
+            if status == DONE:
+                tally.served += len(alike.service_times)
+                tally.service_times += alike.service_times
+            elif status == NO_SHOW:
+                tally.no_show += alike.count
     _count_steps([(ticket_id, kind, counter, *moved[ticket_id])
                   for ticket_id, kind, counter in _events_of(conn, list(moved))], rows, targets)
     return rows, total
