@@ -36,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, case, cast, column, func, inspect, literal, null, select, table
@@ -187,8 +186,7 @@ class Tally:
                  "early", "late", "service_times", "ratings")
 
     def __init__(self):
-        self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = 0
-        self.expired = 0
+        self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = self.expired = 0
         self.met = self.early = self.late = 0
         self.waits: list[float] = []
         self.service_times: list[float] = []
@@ -214,8 +212,12 @@ class Tally:
             self.transferred += alike.count
 
     def add_outcome(self, alike: "Alike", profile: tuple) -> None:
-        """What belongs where the tickets ended: served and their service times, no-shows, expired at
-        the end of the day, ratings."""
+        """What belongs where the tickets ended: how they ended, and their ratings."""
+        self.add_end(alike, profile)
+        self.add_ratings(alike, profile)
+
+    def add_end(self, alike: "Alike", profile: tuple) -> None:
+        """Served and their service times, no-shows, expired at the end of the day."""
         status = profile[STATUS_AT]
         if status == DONE:
             self.served += len(alike.service_times)
@@ -224,7 +226,6 @@ class Tally:
             self.no_show += alike.count
         elif status == EXPIRED:
             self.expired += alike.count
-        self.add_ratings(alike, profile)
 
     def add_ratings(self, alike: "Alike", profile: tuple) -> None:
         if profile[LEVEL_AT]:
@@ -382,9 +383,9 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
     conn = _conn(db)
     services = _services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
-    count = {"service": _by_service, "day": _by_time, "hour": _by_time, "counter": _by_counter,
-             "clerk": _by_clerk}[group_by]
-    rows, total = count(conn, site, period, group_by, targets)
+    count_rows = {"service": _by_service, "day": _by_time, "hour": _by_time, "counter": _by_counter,
+                  "clerk": _by_clerk}[group_by]
+    rows, total = count_rows(conn, site, period, group_by, targets)
 
     labels = _labels(conn, site, group_by, services, rows)
     keys = _row_order(site, period, group_by, services, rows, labels)
@@ -487,12 +488,7 @@ def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
             tally = _row(rows, counter)
             tally.called += len(alike.waits)
             tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
-            status = profile[STATUS_AT]
-            if status == DONE:
-                tally.served += len(alike.service_times)
-                tally.service_times += alike.service_times
-            elif status == NO_SHOW:
-                tally.no_show += alike.count
+            tally.add_end(alike, profile)  # called, so not expired: served or absent, if ended
     _count_steps([(ticket_id, kind, counter, *moved[ticket_id])
                   for ticket_id, kind, counter in _events_of(conn, list(moved))], rows, targets)
     return rows, total
