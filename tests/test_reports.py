@@ -435,6 +435,9 @@ def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, pg_url,
             night = periods.range_period("2026-11-20T09:30", "2026-11-21T10:00", zone)
             found = {group: reports.summary(conn, queue.site, week, group, now=NOW) for group in reports.GROUPS}
             found["night"] = reports.summary(conn, queue.site, night, "hour", now=NOW)
+            year = periods.named_period("2026", zone)  # over 100 days: the table read in order
+            found |= {f"year {group}": reports.summary(conn, queue.site, year, group, now=NOW)
+                      for group in ("service", "clerk", "day")}
             found["peaks"] = reports.peak_hours(conn, queue.site, week, now=NOW)
             found["daily"] = reports.daily_summary(conn, queue.site, periods.named_period("2026-11-20", zone), now=NOW)
             found["live"] = reports.live_overview(conn, queue.site, now=at(20, 10, 0))
