@@ -51,6 +51,7 @@ SV = m.Service.__table__
 C = m.Counter.__table__
 U = m.User.__table__
 TOK = m.ApiToken.__table__
+SEQ = m.NumberSequence.__table__
 # the ratings table comes with the rating tablets (migration 0003); a report reads it when it exists
 RATINGS = table("ratings", column("ticket_id"), column("level"), column("counter_id"), column("user_id"),
                 column("service_id"))
@@ -294,18 +295,27 @@ def _services(conn, site) -> dict[int, dict]:
                    "active": bool(r.active), "order": order.get(r.code, len(order) + r.id)} for r in rows}
 
 
-LONG_PERIOD = dt.timedelta(days=100)
-
-
-def _in_period(site, period: Period) -> tuple:
-    """The period's tickets. SQLite finds a short period's tickets fastest through ix_tickets_queue
-    (site_id, status, service_id, issued_at), whose entries hold the issue time (a day: 24 ms in a
-    year's database, 50 ms reading the table). For a long one that index costs a lookup in random
-    order per ticket (a fifth of a year's report), so ``site_id || ''`` keeps SQLite off it and it
-    reads the table in order."""
+def _in_period(conn, site, period: Period) -> tuple:
+    """The period's tickets. SQLite finds them through ix_tickets_queue (site_id, status,
+    service_id, issued_at), whose entries hold the issue time: fast for a small share of the
+    site's tickets (a day: 24 ms in a year's database, 50 ms reading the table), but a lookup in
+    random order per ticket when the period holds many of them (a fifth of a year's report). Then
+    ``site_id || ''`` keeps SQLite off the index, and it reads the table in order."""
     start, end = period.utc_bounds()
-    site_id = T.c.site_id.concat("") if period.end - period.start > LONG_PERIOD else T.c.site_id
+    site_id = T.c.site_id.concat("") if _holds_many(conn, site, period) else T.c.site_id
     return site_id == site.id, T.c.issued_at >= start, T.c.issued_at < end
+
+
+def _holds_many(conn, site, period: Period) -> bool:
+    """Whether the period covers a quarter or more of the days the site has tickets on, as the
+    number sequences tell (a row per service and day: far fewer than tickets)."""
+    services = select(SV.c.id).where(SV.c.site_id == site.id)
+    first, last = conn.execute(select(func.min(SEQ.c.business_day), func.max(SEQ.c.business_day))
+                               .where(SEQ.c.service_id.in_(services))).one()
+    if first is None:
+        return False
+    covered = (min(last, period.last_day) - max(first, period.first_day)).days + 1
+    return 4 * covered >= (last - first).days + 1
 
 
 def _times(conn) -> tuple:
@@ -315,7 +325,7 @@ def _times(conn) -> tuple:
 
 
 def _read_tickets(conn, where: tuple, *extra) -> list[tuple]:
-    """The tickets ``where`` says (e.g. ``_in_period``) as (wait s | None, service s | None, *extra, *profile)."""
+    """The tickets ``where`` says (``_in_period``) as (wait s | None, service s | None, *extra, *profile)."""
     rated = has_ratings(conn)
     columns = [
         *_times(conn),
@@ -438,7 +448,7 @@ def _add_to_total(total: Tally, alike: Alike, profile: tuple, targets: dict) -> 
 def _by_service(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Issued, called, waits and transfers to the service chosen; the outcome to the one it ended in."""
     rows: dict[int, Tally] = {}
-    for profile, alike in _gather(_read_tickets(conn, _in_period(site, period))).items():
+    for profile, alike in _gather(_read_tickets(conn, _in_period(conn, site, period))).items():
         _row(rows, profile[ORIGIN_AT]).add_issue(alike, profile, targets[profile[ORIGIN_AT]])
         _row(rows, profile[FINAL_AT]).add_outcome(alike, profile)
     return rows, _merged(rows.values())
@@ -448,11 +458,11 @@ def _by_time(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Everything to the local day or hour of day of the issue."""
     by_day = group_by == "day"
     if by_day:  # the business day is the local date of the issue (engine.business_day)
-        gathered = _gather(_read_tickets(conn, _in_period(site, period), T.c.business_day))
+        gathered = _gather(_read_tickets(conn, _in_period(conn, site, period), T.c.business_day))
     else:
         clock = LocalClock(period.zone)
         offset = clock.fixed_offset(period)  # one UTC offset all through: no lookup per ticket
-        gathered = _gather(_read_tickets(conn, _in_period(site, period), _epoch(conn, T.c.issued_at)), lambda t: (
+        gathered = _gather(_read_tickets(conn, _in_period(conn, site, period), _epoch(conn, T.c.issued_at)), lambda t: (
             int(((t[2] + offset) if offset is not None else clock.local(t[2])) // 3600) % 24, *t[3:]))
     rows: dict = {}
     for (key, *profile), alike in gathered.items():
@@ -475,7 +485,7 @@ def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     rows: dict[int | None, Tally] = {}
     total = Tally()
     moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service)
-    tickets = _read_tickets(conn, _in_period(site, period), case((T.c.transfers > 0, T.c.id)), T.c.counter_id,
+    tickets = _read_tickets(conn, _in_period(conn, site, period), case((T.c.transfers > 0, T.c.id)), T.c.counter_id,
                             _rating_who(conn, RATINGS.c.counter_id))
     for (moved_id, counter, rating_counter, *profile), alike in _gather(tickets).items():
         _add_to_total(total, alike, profile, targets)
@@ -519,7 +529,7 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
 def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Each step to the clerk (or device) that did it: the first call (and so the wait) to who made
     it, the service time to who finished; ratings to the clerk the rating names."""
-    tickets = _read_tickets(conn, _in_period(site, period), T.c.id, _rating_who(conn, RATINGS.c.user_id))
+    tickets = _read_tickets(conn, _in_period(conn, site, period), T.c.id, _rating_who(conn, RATINGS.c.user_id))
     ids = {ticket[2] for ticket in tickets}
     first_caller: dict[int, int | None] = {}
     finisher: dict[int, int | None] = {}
@@ -644,7 +654,7 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     conn = _conn(db)
     now = now or utcnow()
     tickets = _tuples(conn, select(T.c.origin_service_id, _epoch(conn, T.c.issued_at),
-                                   _seconds(conn, T.c.called_at, T.c.issued_at)).where(*_in_period(site, period)))
+                                   _seconds(conn, T.c.called_at, T.c.issued_at)).where(*_in_period(conn, site, period)))
     services = _services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
     clock = LocalClock(period.zone)
@@ -878,7 +888,7 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
 def _today_figures(conn, site, day: dt.date, targets: dict) -> dict:
     total = Tally()
     today = named_period(day.isoformat(), site.config.site.zone)  # the business day, as its hours
-    for profile, alike in _gather(_read_tickets(conn, _in_period(site, today))).items():
+    for profile, alike in _gather(_read_tickets(conn, _in_period(conn, site, today))).items():
         _add_to_total(total, alike, profile, targets)
     view = total.view()
     return {"issued": view["issued"], "served": view["served"], "no_show": view["no_show"],
