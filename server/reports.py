@@ -324,8 +324,8 @@ def _times(conn) -> tuple:
             _seconds(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at)))
 
 
-def _read_tickets(conn, where: tuple, *extra) -> list[tuple]:
-    """The tickets ``where`` says (``_in_period``) as (wait s | None, service s | None, *extra, *profile)."""
+def _read_tickets(conn, site, period: Period, *extra) -> list[tuple]:
+    """The period's tickets as (wait s | None, service s | None, *extra, *profile)."""
     rated = has_ratings(conn)
     columns = [
         *_times(conn),
@@ -335,7 +335,7 @@ def _read_tickets(conn, where: tuple, *extra) -> list[tuple]:
         case(LEVEL_CODES, value=RATINGS.c.level, else_=0) if rated else literal(0),
     ]
     source = T.outerjoin(RATINGS, RATINGS.c.ticket_id == T.c.id) if rated else T
-    return _tuples(conn, select(*columns).select_from(source).where(*where))
+    return _tuples(conn, select(*columns).select_from(source).where(*_in_period(conn, site, period)))
 
 
 def _gather(tickets: list[tuple], key_of=None) -> dict[tuple, Alike]:
@@ -448,7 +448,7 @@ def _add_to_total(total: Tally, alike: Alike, profile: tuple, targets: dict) -> 
 def _by_service(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Issued, called, waits and transfers to the service chosen; the outcome to the one it ended in."""
     rows: dict[int, Tally] = {}
-    for profile, alike in _gather(_read_tickets(conn, _in_period(conn, site, period))).items():
+    for profile, alike in _gather(_read_tickets(conn, site, period)).items():
         _row(rows, profile[ORIGIN_AT]).add_issue(alike, profile, targets[profile[ORIGIN_AT]])
         _row(rows, profile[FINAL_AT]).add_outcome(alike, profile)
     return rows, _merged(rows.values())
@@ -458,11 +458,11 @@ def _by_time(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Everything to the local day or hour of day of the issue."""
     by_day = group_by == "day"
     if by_day:  # the business day is the local date of the issue (engine.business_day)
-        gathered = _gather(_read_tickets(conn, _in_period(conn, site, period), T.c.business_day))
+        gathered = _gather(_read_tickets(conn, site, period, T.c.business_day))
     else:
         clock = LocalClock(period.zone)
         offset = clock.fixed_offset(period)  # one UTC offset all through: no lookup per ticket
-        gathered = _gather(_read_tickets(conn, _in_period(conn, site, period), _epoch(conn, T.c.issued_at)), lambda t: (
+        gathered = _gather(_read_tickets(conn, site, period, _epoch(conn, T.c.issued_at)), lambda t: (
             int(((t[2] + offset) if offset is not None else clock.local(t[2])) // 3600) % 24, *t[3:]))
     rows: dict = {}
     for (key, *profile), alike in gathered.items():
@@ -485,7 +485,7 @@ def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     rows: dict[int | None, Tally] = {}
     total = Tally()
     moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service)
-    tickets = _read_tickets(conn, _in_period(conn, site, period), case((T.c.transfers > 0, T.c.id)), T.c.counter_id,
+    tickets = _read_tickets(conn, site, period, case((T.c.transfers > 0, T.c.id)), T.c.counter_id,
                             _rating_who(conn, RATINGS.c.counter_id))
     for (moved_id, counter, rating_counter, *profile), alike in _gather(tickets).items():
         _add_to_total(total, alike, profile, targets)
@@ -529,7 +529,7 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
 def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Each step to the clerk (or device) that did it: the first call (and so the wait) to who made
     it, the service time to who finished; ratings to the clerk the rating names."""
-    tickets = _read_tickets(conn, _in_period(conn, site, period), T.c.id, _rating_who(conn, RATINGS.c.user_id))
+    tickets = _read_tickets(conn, site, period, T.c.id, _rating_who(conn, RATINGS.c.user_id))
     ids = {ticket[2] for ticket in tickets}
     first_caller: dict[int, int | None] = {}
     finisher: dict[int, int | None] = {}
@@ -888,7 +888,7 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
 def _today_figures(conn, site, day: dt.date, targets: dict) -> dict:
     total = Tally()
     today = named_period(day.isoformat(), site.config.site.zone)  # the business day, as its hours
-    for profile, alike in _gather(_read_tickets(conn, _in_period(conn, site, today))).items():
+    for profile, alike in _gather(_read_tickets(conn, site, today)).items():
         _add_to_total(total, alike, profile, targets)
     view = total.view()
     return {"issued": view["issued"], "served": view["served"], "no_show": view["no_show"],
