@@ -2,6 +2,7 @@
 (target: ≤ 1 s on SQLite).
 
     .venv/bin/python bench/bench_reports.py [--per-day 500] [--keep /tmp/qk-bench-year] [--rounds 5]
+                                            [--against REV]
 
 1. `queuekiosk simulate` fills a fresh SQLite database with a year of the demo centre
    (2025-01-01 to 2025-12-31, about 500 citizens a weekday; the engine's rules, written in bulk).
@@ -11,11 +12,16 @@
 3. Over HTTP: a fresh `queuekiosk serve` on that database answers
    GET /api/v1/reports/summary?period=2025&group_by=... (JSON, and the XLSX file) for a
    supervisor's token; the time from request to the last byte.
+
+With --against REV, step 2 also runs server/reports.py as it was at git revision REV, its
+rounds taken in turn with the current code's: a before/after that the machine's load and the
+day's speed of the host affect alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import statistics
@@ -44,7 +50,21 @@ def simulate(folder: Path, per_day: int) -> float:
     return time.perf_counter() - start
 
 
-def in_process(folder: Path, rounds: int) -> None:
+def reports_at(revision: str, folder: Path):
+    """server/reports.py as it was at ``revision``, imported beside the current one."""
+    source = subprocess.run(["git", "show", f"{revision}:server/reports.py"], cwd=ROOT, check=True,
+                            stdout=subprocess.PIPE, text=True).stdout
+    path = folder / f"reports_at_{revision}.py"
+    path.write_text(source, encoding="utf-8")
+    name = f"queuekiosk.server._reports_at_{revision}"  # in the package: its relative imports work
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def in_process(folder: Path, rounds: int, against: str | None = None) -> None:
     from queuekiosk.server import periods, reports
     from queuekiosk.server.config import load_config
     from queuekiosk.server.db import create_db_engine, prepare_database
@@ -57,21 +77,25 @@ def in_process(folder: Path, rounds: int) -> None:
         total = reports.summary(conn, site, year, "service")["total"]
     print(f"database: {total['issued']:,} tickets in 2025 ({tickets['total']['issued']} on 2025-11-20), "
           f"{total['ratings']['total']:,} ratings")
+    versions = [("", reports)] + ([(f"at {against}", reports_at(against, folder))] if against else [])
     print(f"\nin-process, the year 2025 ({rounds} rounds): best / median, wall (CPU)")
-    jobs = [(f"summary group_by={g}", lambda conn, g=g: reports.summary(conn, site, year, g)) for g in GROUPS]
-    jobs += [("peak hours", lambda conn: reports.peak_hours(conn, site, year)),
-             ("daily summary of one day", lambda conn: reports.daily_summary(
-                 conn, site, periods.named_period("2025-11-20", site.config.site.zone)))]
+    day = periods.named_period("2025-11-20", site.config.site.zone)
+    jobs = [(f"summary group_by={g}", lambda code, conn, g=g: code.summary(conn, site, year, g)) for g in GROUPS]
+    jobs += [("peak hours", lambda code, conn: code.peak_hours(conn, site, year)),
+             ("daily summary of one day", lambda code, conn: code.daily_summary(conn, site, day))]
     for name, job in jobs:
-        walls, cpus = [], []
+        times = {label: ([], []) for label, _code in versions}
         for _ in range(rounds):
-            with engine.connect() as conn:
-                wall, cpu = time.perf_counter(), time.process_time()
-                job(conn)
-                walls.append(time.perf_counter() - wall)
-                cpus.append(time.process_time() - cpu)
-        print(f"  {name:28} {min(walls) * 1000:7.0f} ms / {statistics.median(walls) * 1000:7.0f} ms"
-              f"   ({min(cpus) * 1000:.0f} / {statistics.median(cpus) * 1000:.0f} ms CPU)")
+            for label, code in versions:  # in turn, so that a change of load meets both alike
+                with engine.connect() as conn:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    job(code, conn)
+                    times[label][0].append(time.perf_counter() - wall)
+                    times[label][1].append(time.process_time() - cpu)
+        for label, (walls, cpus) in times.items():
+            print(f"  {(name + ' ' + label).strip():34} {min(walls) * 1000:7.0f} ms / "
+                  f"{statistics.median(walls) * 1000:7.0f} ms   ({min(cpus) * 1000:.0f} / "
+                  f"{statistics.median(cpus) * 1000:.0f} ms CPU)")
     engine.dispose()
 
 
@@ -110,6 +134,8 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the simulated year here")
+    parser.add_argument("--against", metavar="REV", default=None,
+                        help="also time server/reports.py of this git revision, in turn with the current one")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qk-bench-reports-"))
     try:
@@ -118,7 +144,7 @@ def main() -> None:
         else:
             seconds = simulate(folder, args.per_day)
             print(f"simulated 2025 ({args.per_day} citizens a weekday) in {seconds:.0f} s")
-        in_process(folder, args.rounds)
+        in_process(folder, args.rounds, args.against)
         over_http(folder, args.rounds)
     finally:
         if args.keep is None:
