@@ -15,7 +15,7 @@
 
 With --against REV, step 2 also runs server/reports.py as it was at git revision REV, its
 rounds taken in turn with the current code's: a before/after that the machine's load and the
-day's speed of the host affect alike.
+day's speed of the host affect alike. It also says whether both give the same figures.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ def reports_at(revision: str, folder: Path):
     return module
 
 
+def _figures(report: dict) -> dict:
+    return {key: value for key, value in report.items() if key != "generated_at"}
+
+
 def in_process(folder: Path, rounds: int, against: str | None = None) -> None:
     from queuekiosk.server import periods, reports
     from queuekiosk.server.config import load_config
@@ -84,6 +88,10 @@ def in_process(folder: Path, rounds: int, against: str | None = None) -> None:
     jobs += [("peak hours", lambda code, conn: code.peak_hours(conn, site, year)),
              ("daily summary of one day", lambda code, conn: code.daily_summary(conn, site, day))]
     for name, job in jobs:
+        if against:  # a faster report must still say the same
+            with engine.connect() as conn:
+                same = _figures(job(versions[0][1], conn)) == _figures(job(versions[1][1], conn))
+            print(f"  {name}: {'the same figures' if same else 'FIGURES DIFFER'} {versions[1][0]}")
         times = {label: ([], []) for label, _code in versions}
         for _ in range(rounds):
             for label, code in versions:  # in turn, so that a change of load meets both alike

@@ -219,6 +219,12 @@ def _set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
         raise QueueError("internal", 500)
 
 
+def actor_columns(step: str, actor: Actor | None) -> dict:
+    """The ticket's record of who made a step (``called_by``, ``ended_by``), as its event has it."""
+    actor = actor or Actor()
+    return {f"{step}_user_id": actor.user_id, f"{step}_token_id": actor.token_id}
+
+
 def _reload(conn, ticket_id: int):
     return conn.execute(select(T).where(T.c.id == ticket_id)).one()
 
@@ -391,7 +397,7 @@ def _choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
 def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
     started = held.started_at or held.last_called_at
     seconds = max(0.0, (now - started).total_seconds())
-    _set_ticket(conn, held.id, held.status, status="done", finished_at=now)
+    _set_ticket(conn, held.id, held.status, status="done", finished_at=now, **actor_columns("ended_by", actor))
     conn.execute(update(S).where(S.c.id == held.service_id).values(
         avg_service_seconds=func.coalesce(
             S.c.avg_service_seconds * (1 - EMA_WEIGHT) + seconds * EMA_WEIGHT, seconds)))
@@ -434,7 +440,7 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
 
     _set_ticket(conn, chosen.id, "waiting", status="called", counter_id=counter.id,
                 target_counter_id=None, called_at=func.coalesce(T.c.called_at, now),
-                last_called_at=now, started_at=None)
+                last_called_at=now, started_at=None, **actor_columns("called_by", actor))
     conn.execute(update(C).where(C.c.id == counter.id).values(normal_streak=streak))
     row = _reload(conn, chosen.id)
     _queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
@@ -519,7 +525,7 @@ def no_show(session: Session, site: SiteRuntime, counter_number: int, actor: Act
             now: dt.datetime | None = None) -> Outcome:
     now = now or utcnow()
     return _act_on_called(session, site, counter_number, actor, now, "no_show", "ticket_not_called",
-                          status="no_show", finished_at=now)
+                          status="no_show", finished_at=now, **actor_columns("ended_by", actor))
 
 
 def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,

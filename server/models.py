@@ -143,6 +143,12 @@ class Ticket(Base):
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))  # holder
     target_counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
     transfers: Mapped[int] = mapped_column(Integer, default=0)
+    # who made the latest call and who ended it (finished, no-show): what the events say, kept on
+    # the ticket so that a report by clerk need not read a year of events
+    called_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    called_by_token_id: Mapped[int | None] = mapped_column(Integer)
+    ended_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    ended_by_token_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Event(Base):

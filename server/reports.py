@@ -362,23 +362,12 @@ def _rating_who(conn, column):
 _KIND = case(KIND_CODES, value=E.c.kind)
 
 
-def _actions(conn, site, period: Period):
-    """Counter actions from the period's start to a day after its end, in the order they happened:
-    (ticket id, kind code, who) where who is the user id, minus the token id for a device, or None.
-    A ticket is acted on only on its business day, so this holds every action on the period's
-    tickets (and a few on others, skipped)."""
-    start, end = period.utc_bounds()
-    return _tuples(conn, select(E.c.ticket_id, _KIND, func.coalesce(E.c.user_id, -E.c.token_id))
-                   .where(E.c.site_id == site.id, E.c.at >= start, E.c.at < end + dt.timedelta(days=1),
-                          E.c.kind.in_(ACTION_KINDS))
-                   .order_by(E.c.at, E.c.id))
-
-
-def _events_of(conn, ticket_ids: list[int]) -> list[tuple]:
-    """The counter actions on these tickets: (ticket id, kind code, counter id), each ticket's in order."""
+def _events_of(conn, ticket_ids: list[int], who=E.c.counter_id) -> list[tuple]:
+    """The counter actions on these tickets: (ticket id, kind code, who did it: by default the counter
+    id), each ticket's in order."""
     found: list[tuple] = []
     for chunk in range(0, len(ticket_ids), 500):
-        found += _tuples(conn, select(E.c.ticket_id, _KIND, E.c.counter_id)
+        found += _tuples(conn, select(E.c.ticket_id, _KIND, who)
                          .where(E.c.ticket_id.in_(ticket_ids[chunk:chunk + 500]), E.c.kind.in_(ACTION_KINDS))
                          .order_by(E.c.id))
     return found
@@ -527,44 +516,39 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
 
 
 def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
-    """Each step to the clerk (or device) that did it: the first call (and so the wait) to who made
-    it, the service time to who finished; ratings to the clerk the rating names."""
-    tickets = _read_tickets(conn, site, period, T.c.id, _rating_who(conn, RATINGS.c.user_id))
-    ids = {ticket[2] for ticket in tickets}
-    first_caller: dict[int, int | None] = {}
-    finisher: dict[int, int | None] = {}
-    steps = {kind: Counter() for kind in (CALLED, MARKED_NO_SHOW, TRANSFERRED)}  # who -> how many
-    for ticket_id, kind, who in _actions(conn, site, period):
-        if ticket_id not in ids:  # a ticket of another period
-            continue
-        if kind == FINISHED:
-            finisher[ticket_id] = who
-        else:
-            steps[kind][who] += 1
-            if kind == CALLED and ticket_id not in first_caller:
-                first_caller[ticket_id] = who
+    """Each step to the clerk (or device) that did it, as ``_by_counter`` does for counters: a ticket
+    never transferred was called once, by ``called_by``, and ended by ``ended_by``; only transferred
+    tickets need their events. Ratings go to the clerk the rating names."""
     rows: dict = {}
-    for who in set(finisher.values()):
-        _row(rows, who)
-    for kind, name in ((CALLED, "called"), (MARKED_NO_SHOW, "no_show"), (TRANSFERRED, "transferred")):
-        for who, count in steps[kind].items():
-            setattr(_row(rows, who), name, count)
-    nobody = object()  # no such step (who None is a step by an unknown one)
     total = Tally()
-    for (caller, ender, rating_user, *profile), alike in _gather(tickets, lambda ticket: (
-            first_caller.get(ticket[2], nobody), finisher.get(ticket[2], nobody), *ticket[3:])).items():
+    moved: dict[int, tuple] = {}
+    tickets = _read_tickets(conn, site, period, case((T.c.transfers > 0, T.c.id)), _who(T.c.called_by_user_id,
+                            T.c.called_by_token_id), _who(T.c.ended_by_user_id, T.c.ended_by_token_id),
+                            _rating_who(conn, RATINGS.c.user_id))
+    for (moved_id, caller, ender, rating_user, *profile), alike in _gather(tickets).items():
         _add_to_total(total, alike, profile, targets)
-        if caller is not nobody:
-            _row(rows, caller).add_waits(alike.waits, targets[profile[ORIGIN_AT]])
-        if ender is not nobody:
-            tally = rows[ender]
-            tally.served += len(alike.service_times)
-            tally.service_times += alike.service_times
         if profile[LEVEL_AT]:
             _row(rows, rating_user).add_ratings(alike, profile)
+        if moved_id is not None:
+            moved[moved_id] = (alike.waits[0] if alike.waits else None,
+                               alike.service_times[0] if alike.service_times else None, profile[ORIGIN_AT])
+        elif alike.waits:
+            tally = _row(rows, caller)
+            tally.called += len(alike.waits)
+            tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
+            if profile[STATUS_AT] in (DONE, NO_SHOW):
+                _row(rows, ender).add_end(alike, profile)
+    _count_steps([(ticket_id, kind, who, *moved[ticket_id])
+                  for ticket_id, kind, who in _events_of(conn, list(moved), _who(E.c.user_id, E.c.token_id))],
+                 rows, targets)
     # who: a user id, or minus a token id
     return {who if who is None else ("user", who) if who > 0 else ("token", -who): tally
             for who, tally in rows.items()}, total
+
+
+def _who(user_id, token_id):
+    """One number for who did a step: the user id, minus the token id for a device, or None."""
+    return func.coalesce(user_id, -token_id)
 
 
 def _labels(conn, site, group_by, services, rows) -> dict:

@@ -430,7 +430,8 @@ class BulkSteps:
                   "service_id": service_id, "number": seq["last_number"], "business_day": self.day,
                   "priority_id": priority_id, "kiosk_id": kiosk, "status": "waiting", "issued_at": now,
                   "called_at": None, "last_called_at": None, "started_at": None, "finished_at": None,
-                  "counter_id": None, "target_counter_id": None, "transfers": 0, "index": len(self.tickets)}
+                  "counter_id": None, "target_counter_id": None, "transfers": 0, "index": len(self.tickets),
+                  **q.actor_columns("called_by", None), **q.actor_columns("ended_by", None)}
         self.tickets.append(ticket)
         self.waiting.append(ticket)
         self.by_public[ticket["public_id"]] = ticket
@@ -459,7 +460,8 @@ class BulkSteps:
         self.waiting.remove(ticket)
         called_before = ticket["called_at"] is not None
         ticket.update(status="called", counter_id=counter["id"], target_counter_id=None,
-                      called_at=ticket["called_at"] or now, last_called_at=now, started_at=None)
+                      called_at=ticket["called_at"] or now, last_called_at=now, started_at=None,
+                      **q.actor_columns("called_by", actor))
         self.held[number] = ticket
         self._queue(ticket["service_id"], -1, chosen.priority)
         self._event("called", now, actor, ticket, ticket["service_id"], number,
@@ -480,14 +482,15 @@ class BulkSteps:
         self._step("started", now, number, actor, status="serving", started_at=now)
 
     def no_show(self, now, number, actor):
-        self._step("no_show", now, number, actor, status="no_show", finished_at=now)
+        self._step("no_show", now, number, actor, status="no_show", finished_at=now,
+                   **q.actor_columns("ended_by", actor))
         del self.held[number]
 
     def finish(self, now, number, actor):
         ticket = self.held.pop(number)
         began = ticket["started_at"] or ticket["last_called_at"]
         seconds = max(0.0, (now - began).total_seconds())
-        ticket.update(status="done", finished_at=now)
+        ticket.update(status="done", finished_at=now, **q.actor_columns("ended_by", actor))
         avg = self.avg.get(ticket["service_id"])
         self.avg[ticket["service_id"]] = seconds if avg is None else avg * (1 - q.EMA_WEIGHT) + seconds * q.EMA_WEIGHT
         self._event("finished", now, actor, ticket, ticket["service_id"], number,

@@ -166,6 +166,22 @@ def test_by_counter_and_by_clerk_each_step_goes_to_who_did_it(history):
     assert (chi["called"], chi["transferred"], chi["served"]) == (1, 1, 0)
 
 
+def test_by_clerk_a_handover_at_one_counter_splits_the_steps(tmp_path_factory):
+    """an calls two HT numbers at counter 1 and hands over to binh, who finishes one and marks the
+    other absent: the calls and waits are an's, the service and the no-show binh's."""
+    engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, "handover")
+    first, second = issue("HT", at(20, 8, 0)), issue("HT", at(20, 8, 1))
+    assert run(q.call_next, 1, actor=an, now=at(20, 8, 5)).ticket["id"] == first  # wait 300
+    assert run(q.call_next, 1, actor=binh, now=at(20, 8, 9)).ticket["id"] == second  # finishes the first: 240
+    run(q.no_show, 1, actor=binh, now=at(20, 8, 12))
+    result = report((engine, site), "2026-11-20", "clerk")
+    rows = {r["label"]: r for r in result["rows"]}
+    assert (rows["an"]["called"], rows["an"]["wait"]["avg"], rows["an"]["served"]) == (1, 300.0, 0)
+    assert (rows["binh"]["called"], rows["binh"]["wait"]["avg"]) == (1, 480.0)
+    assert (rows["binh"]["served"], rows["binh"]["service_time"]["avg"], rows["binh"]["no_show"]) == (1, 240.0, 1)
+    engine.dispose()
+
+
 def test_by_day_and_hour_use_the_local_time_of_issue(history):
     by_hour = report(history, "2026-11-20", "hour")
     keys = [r["key"] for r in by_hour["rows"]]

@@ -18,5 +18,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_tokens") as batch:  # SQLite drops a column by copying the table
-        batch.drop_column("kiosk_id")
+    # SQLite 3.35+ drops a column in place (a batch copy would trip the foreign keys to api_tokens)
+    op.execute("ALTER TABLE api_tokens DROP COLUMN kiosk_id")
