@@ -34,21 +34,27 @@ def _with_track_url(view: dict, base: str | None = None) -> dict:
     return {**view, "track_url": printing.track_url(base or _track_base(), view["id"])}
 
 
+def _issuing_kiosk(kiosk: str | None, token_required: bool) -> str | None:
+    """The kiosk a ticket is issued at, once the caller may issue there: anyone, unless config
+    ``limits.require_kiosk_token``; a kiosk token bound to a kiosk only as that kiosk."""
+    if not token_required and "Authorization" not in request.headers:  # the usual case reads no token
+        return kiosk
+    principal = current_principal()
+    if token_required:
+        if principal is None:
+            raise q.QueueError("kiosk_token_required", 401)
+        require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
+    if principal is not None:
+        kiosk = kiosk or principal.kiosk
+        may_act_as_kiosk(principal, kiosk)
+    return kiosk
+
+
 @bp.post("/tickets")
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
-    kiosk = body.kiosk
-    required = app_state.site.config.limits.require_kiosk_token
-    if required or "Authorization" in request.headers:  # anonymous issuing reads no token
-        principal = current_principal()
-        if principal is None and required:
-            raise q.QueueError("kiosk_token_required", 401)
-        if required:
-            require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
-        if principal is not None:  # a kiosk token bound to a kiosk issues as that kiosk only
-            kiosk = kiosk or principal.kiosk
-            may_act_as_kiosk(principal, kiosk)
+    kiosk = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
     app_state.limits.check_issue(request.remote_addr, kiosk)
     printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = _track_base()
