@@ -362,9 +362,8 @@ def _rating_who(conn, column):
 _KIND = case(KIND_CODES, value=E.c.kind)
 
 
-def _events_of(conn, ticket_ids: list[int], who=E.c.counter_id) -> list[tuple]:
-    """The counter actions on these tickets: (ticket id, kind code, who did it: by default the counter
-    id), each ticket's in order."""
+def _events_of(conn, ticket_ids: list[int], who) -> list[tuple]:
+    """The counter actions on these tickets: (ticket id, kind code, ``who`` did it), each ticket's in order."""
     found: list[tuple] = []
     for chunk in range(0, len(ticket_ids), 500):
         found += _tuples(conn, select(E.c.ticket_id, _KIND, who)
@@ -467,29 +466,36 @@ def _date(value) -> dt.date:
 
 
 def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
-    """Each step to the counter that did it. A ticket never transferred was called, finished or
-    marked absent by the counter that holds it last (tickets.counter_id); only transferred tickets
-    need their events, so they alone are read with their id. Ratings go to the counter the rating
-    names."""
-    rows: dict[int | None, Tally] = {}
+    """Each step to the counter that did it; ratings to the counter the rating names."""
+    return _by_actor(conn, site, period, targets, T.c.counter_id, T.c.counter_id, RATINGS.c.counter_id,
+                     E.c.counter_id)
+
+
+def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor) -> tuple[dict, Tally]:
+    """Each step to whoever did it. A ticket never transferred was called once, by ``caller`` of its
+    row, and ended (served or absent) by ``ender``: the ticket row says who (``counter_id``, or
+    ``called_by_*`` and ``ended_by_*``), so only transferred tickets need their events, whose
+    ``event_actor`` did each step. Ratings go to the ``rater`` the rating names."""
+    rows: dict = {}
     total = Tally()
     moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service)
-    tickets = _read_tickets(conn, site, period, case((T.c.transfers > 0, T.c.id)), T.c.counter_id,
-                            _rating_who(conn, RATINGS.c.counter_id))
-    for (moved_id, counter, rating_counter, *profile), alike in _gather(tickets).items():
+    tickets = _read_tickets(conn, site, period, case((T.c.transfers > 0, T.c.id)), caller, ender,
+                            _rating_who(conn, rater))
+    for (moved_id, calling, ending, rating, *profile), alike in _gather(tickets).items():
         _add_to_total(total, alike, profile, targets)
         if profile[LEVEL_AT]:
-            _row(rows, rating_counter).add_ratings(alike, profile)
+            _row(rows, rating).add_ratings(alike, profile)
         if moved_id is not None:
             moved[moved_id] = (alike.waits[0] if alike.waits else None,
                                alike.service_times[0] if alike.service_times else None, profile[ORIGIN_AT])
         elif alike.waits:
-            tally = _row(rows, counter)
+            tally = _row(rows, calling)
             tally.called += len(alike.waits)
             tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
-            tally.add_end(alike, profile)  # called, so not expired: served or absent, if ended
-    _count_steps([(ticket_id, kind, counter, *moved[ticket_id])
-                  for ticket_id, kind, counter in _events_of(conn, list(moved))], rows, targets)
+            if profile[STATUS_AT] in (DONE, NO_SHOW):  # called, so not expired
+                _row(rows, ending).add_end(alike, profile)
+    _count_steps([(ticket_id, kind, who, *moved[ticket_id])
+                  for ticket_id, kind, who in _events_of(conn, list(moved), event_actor)], rows, targets)
     return rows, total
 
 
@@ -516,31 +522,10 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
 
 
 def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
-    """Each step to the clerk (or device) that did it, as ``_by_counter`` does for counters: a ticket
-    never transferred was called once, by ``called_by``, and ended by ``ended_by``; only transferred
-    tickets need their events. Ratings go to the clerk the rating names."""
-    rows: dict = {}
-    total = Tally()
-    moved: dict[int, tuple] = {}
-    tickets = _read_tickets(conn, site, period, case((T.c.transfers > 0, T.c.id)), _who(T.c.called_by_user_id,
-                            T.c.called_by_token_id), _who(T.c.ended_by_user_id, T.c.ended_by_token_id),
-                            _rating_who(conn, RATINGS.c.user_id))
-    for (moved_id, caller, ender, rating_user, *profile), alike in _gather(tickets).items():
-        _add_to_total(total, alike, profile, targets)
-        if profile[LEVEL_AT]:
-            _row(rows, rating_user).add_ratings(alike, profile)
-        if moved_id is not None:
-            moved[moved_id] = (alike.waits[0] if alike.waits else None,
-                               alike.service_times[0] if alike.service_times else None, profile[ORIGIN_AT])
-        elif alike.waits:
-            tally = _row(rows, caller)
-            tally.called += len(alike.waits)
-            tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
-            if profile[STATUS_AT] in (DONE, NO_SHOW):
-                _row(rows, ender).add_end(alike, profile)
-    _count_steps([(ticket_id, kind, who, *moved[ticket_id])
-                  for ticket_id, kind, who in _events_of(conn, list(moved), _who(E.c.user_id, E.c.token_id))],
-                 rows, targets)
+    """Each step to the clerk (or device) that did it; ratings to the clerk the rating names."""
+    rows, total = _by_actor(conn, site, period, targets, _who(T.c.called_by_user_id, T.c.called_by_token_id),
+                            _who(T.c.ended_by_user_id, T.c.ended_by_token_id), RATINGS.c.user_id,
+                            _who(E.c.user_id, E.c.token_id))
     # who: a user id, or minus a token id
     return {who if who is None else ("user", who) if who > 0 else ("token", -who): tally
             for who, tally in rows.items()}, total
