@@ -84,8 +84,9 @@ def listen(bases: list[str], first: int, count: int, done_file: str) -> None:
     print(json.dumps({"cpu_ms": (time.process_time() - cpu_at_ready) * 1000, "arrivals": arrivals}), flush=True)
 
 
-def watch_channel(message_queue: str, seen: dict[str, float]) -> gevent.Greenlet:
-    """Note when each call's `ticket.called` for the lobby display is published on Redis."""
+def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]) -> gevent.Greenlet:
+    """Note when each call's `ticket.called` for the lobby display is published on Redis, and
+    count every message on the channel and its bytes into ``traffic``."""
     import redis
 
     pubsub = redis.Redis.from_url(message_queue).pubsub(ignore_subscribe_messages=True)
@@ -95,6 +96,8 @@ def watch_channel(message_queue: str, seen: dict[str, float]) -> gevent.Greenlet
     def run():
         for message in pubsub.listen():
             at = time.perf_counter()
+            traffic[0] += 1
+            traffic[1] += len(message["data"])
             data = json.loads(message["data"])
             if (data.get("event") == "ticket.called" and str(data.get("room")).endswith(":display:lobby")):
                 seen.setdefault(data["data"][0]["ticket"]["id"], at)
@@ -121,7 +124,8 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("a listening process failed")
     on_redis: dict[str, float] = {}
-    watcher = watch_channel(args.message_queue, on_redis) if args.message_queue else None
+    traffic = [0, 0]
+    watcher = watch_channel(args.message_queue, on_redis, traffic) if args.message_queue else None
     cpu_before = [cpu_ms(proc.pid) for _base, proc, _tmp in servers]
     started, http_ms = {}, []
     for _ in range(args.calls):
@@ -133,7 +137,7 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
         gevent.sleep(0.15)  # let every client hear it before the next call
     server_cpu = [(cpu_ms(proc.pid) - before) / args.calls for (_b, proc, _t), before in zip(servers, cpu_before)]
     done.write_text("")
-    if watcher:
+    if args.message_queue:
         watcher.kill()
     latencies, per_server, per_call, listener_cpu, foreign = [], {base: [] for base in bases}, {}, 0.0, 0
     for child in children:
@@ -165,7 +169,9 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
         print("  by server: " + "; ".join(f"server {servers.index(t) + 1}: {summary(per_server[t[0]])}, "
                                            f"{len(per_server[t[0]])} heard" for t in targets))
     print("  CPU per call: " + ", ".join(f"server {i + 1} {ms:.1f} ms" for i, ms in enumerate(server_cpu))
-          + f"; the {processes} listening process(es) {listener_cpu:.1f} ms")
+          + f"; the {processes} listening process(es) {listener_cpu:.1f} ms"
+          + (f"; on Redis {traffic[0] / args.calls:.1f} messages, {traffic[1] / args.calls / 1024:.1f} KB"
+             if args.message_queue else ""))
 
 
 def main():
