@@ -5,17 +5,18 @@ server's resident memory with 1,000 connected clients.
         [--memory-clients 1000] [--processes N --database-url URL --message-queue redis://127.0.0.1:6379/9]
 
 The listening clients (python-socketio, websocket transport, subscribed to the lobby
-display) run in --listener-processes separate processes, so that decoding 200 clients' messages in
-one Python process does not become the thing measured. A call is made over HTTP and timed
-from just before the request until each client's handler runs (time.perf_counter is the
-system-wide monotonic clock, so the processes' readings compare).
+display) run in --listener-processes separate processes, so that decoding 200 clients'
+messages in one Python process does not become the thing measured. A call is made over HTTP
+and timed from just before the request until each client's handler runs (time.perf_counter
+is the system-wide monotonic clock, so the processes' readings compare).
 
 With --processes N (PostgreSQL), N servers share the database and the message queue, each on
 its own port. The calls go to the first, and the clients are spread evenly over the others, so
 every event they hear has crossed the message queue. Each run also shows where a call's time
-goes: the HTTP call itself, when the display's message is on the Redis channel, when the first
-and the last client hear it, and the CPU time each server and the listening processes spend
-per call. --memory-clients 0 skips the memory figure (a server of its own, on SQLite).
+goes: the HTTP call itself, when the display's message is on the Redis channel (and how many
+messages a call publishes), when the first and the last client hear it, and the CPU time each
+server and the listening processes spend per call. --memory-clients 0 skips the memory
+figure (a server of its own, on SQLite).
 """
 
 from gevent import monkey
@@ -99,7 +100,7 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
             traffic[0] += 1
             traffic[1] += len(message["data"])
             data = json.loads(message["data"])
-            if (data.get("event") == "ticket.called" and str(data.get("room")).endswith(":display:lobby")):
+            if data.get("event") == "ticket.called" and str(data.get("room")).endswith(":display:lobby"):
                 seen.setdefault(data["data"][0]["ticket"]["id"], at)
 
     return gevent.spawn(run)
@@ -137,7 +138,7 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
         gevent.sleep(0.15)  # let every client hear it before the next call
     server_cpu = [(cpu_ms(proc.pid) - before) / args.calls for (_b, proc, _t), before in zip(servers, cpu_before)]
     done.write_text("")
-    if args.message_queue:
+    if watcher is not None:
         watcher.kill()
     latencies, per_server, per_call, listener_cpu, foreign = [], {base: [] for base in bases}, {}, 0.0, 0
     for child in children:
