@@ -62,6 +62,24 @@ def test_a_display_on_one_process_hears_a_call_made_on_the_other(two_processes, 
     assert a.session().get("/api/v1/counters/1", headers={"Authorization": f"Bearer {b.token('counter', 1)}"}).ok
 
 
+def test_two_centres_sharing_one_redis_do_not_hear_each_other(redis_url, live_server, config_variant, sio_client):
+    """Every server on one Redis gets every message (one channel), but the rooms carry the site id:
+    a centre's displays hear only its own calls (two servers of one site id do share them)."""
+    servers = {}
+    for site in ("phuong-a", "phuong-b"):
+        config = config_variant()
+        config["site"]["id"] = site
+        servers[site] = live_server(config, env={"QUEUEKIOSK_MESSAGE_QUEUE": redis_url})  # each its own SQLite
+    a, b = servers["phuong-a"], servers["phuong-b"]
+    own, other = sio_client(a), sio_client(b)
+    assert own.subscribe({"display": "lobby"}) == {"ok": True} and other.subscribe({"display": "lobby"}) == {"ok": True}
+    issue(a.session(), "HT")
+    called = a.session().post("/api/v1/counters/1/next", headers={"Authorization": f"Bearer {a.token('counter', 1)}"})
+    assert called.status_code == 200, called.text
+    own.wait_for("ticket.called", lambda e: e["ticket"]["id"] == called.json()["id"])
+    other.assert_silent(0, prefixes=("ticket.",), duration=1.0)
+
+
 def test_issuing_through_both_processes_stays_gap_free(two_processes):
     a, b = two_processes
     sessions = [a.session(), b.session()]
