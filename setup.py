@@ -25,7 +25,7 @@ setup(
     package_data={
         "queuekiosk": ["templates/home/*"],
         "queuekiosk.server": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py",
-                              "openapi.yaml", "static/*", "static/vendor/*", "templates/errors/*",
+                              "openapi.yaml", "messages/*.json", "static/*", "static/vendor/*", "templates/errors/*",
                               "templates/supervisor/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],

@@ -1,0 +1,56 @@
+"""The message catalogs: every key in every language, none defined twice, fields that match."""
+
+import json
+import re
+
+import pytest
+
+from queuekiosk.server import i18n
+
+FIELD = re.compile(r"\{(\w+)\}")
+
+
+def test_every_key_exists_in_every_language():
+    keys = {language: set(json.loads((i18n.CATALOG_FOLDER / f"{language}.json").read_text("utf-8")))
+            for language in i18n.LANGUAGES}
+    for language in i18n.LANGUAGES:
+        assert keys[language] == keys["vi"], f"{language}.json differs from vi.json"
+
+
+def test_no_key_is_defined_twice_in_any_catalog():
+    for language in i18n.LANGUAGES:
+        path = i18n.CATALOG_FOLDER / f"{language}.json"
+        pairs = json.loads(path.read_text("utf-8"), object_pairs_hook=lambda pairs: pairs)
+        names = [name for name, _ in pairs]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        assert not twice, f"{path.name} defines these keys twice: {twice}"
+
+
+def test_loader_refuses_a_key_defined_twice(tmp_path):
+    (tmp_path / "vi.json").write_text('{"a": "một", "a": "hai"}', "utf-8")
+    (tmp_path / "en.json").write_text('{"a": "one"}', "utf-8")
+    with pytest.raises(i18n.CatalogError, match="“a” is defined twice"):
+        i18n.load_messages(tmp_path)
+
+
+def test_loader_refuses_a_key_missing_in_one_language(tmp_path):
+    (tmp_path / "vi.json").write_text('{"a": "một", "b": "hai"}', "utf-8")
+    (tmp_path / "en.json").write_text('{"a": "one"}', "utf-8")
+    with pytest.raises(i18n.CatalogError, match="b"):
+        i18n.load_messages(tmp_path)
+
+
+def test_every_text_formats_with_its_fields():
+    """A stray brace would make ``translate`` fall back to the raw text with ``{...}`` in it."""
+    for key, entry in i18n.MESSAGES.items():
+        fields = {name: "x" for text in entry.values() for name in FIELD.findall(text)}
+        for language, text in entry.items():
+            if fields:  # a text without fields is shown as written, braces and all
+                assert not FIELD.search(text.format(**fields)), f"{key} ({language}): {text}"
+
+
+def test_the_engine_refusal_to_rate_names_the_number_and_counter():
+    assert i18n.translate("rating_closed", "vi", number="A001", counter=2) == (
+        "Không còn nhận đánh giá cho số A001 tại quầy 2: chỉ đánh giá được số vừa phục vụ xong, "
+        "trong vài phút sau khi kết thúc.")
+    assert "A001" in i18n.translate("rating_closed", "en", number="A001", counter=2)
