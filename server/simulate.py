@@ -6,7 +6,12 @@ afternoon), take numbers for the services in proportion to what the counters can
 with a priority class; each counter's clerk calls the next number, walks the citizen through a
 service whose length depends on the service, sometimes recalls and marks a no-show, sometimes
 transfers to another service, takes a break, and the citizen rates the service on the tablet
-(when the database has the ratings table). Every step is an engine function (issue, call_next,
+(when the database has the ratings table).
+
+What makes a real day hard to predict is in it too (``Settings``): citizens waiting at the door
+come in a burst at opening, some counters close for lunch, clerks work at their own pace (one of
+them twice as slow as the others, every day) and a counter may open late. ``Settings.plain()``
+leaves those out. Every step is an engine function (issue, call_next,
 recall, start, finish, no_show, transfer, pause, resume, rate) at the simulated time, so the
 tickets, the numbers and the event log are exactly what the real server would have written.
 
@@ -56,6 +61,17 @@ class Settings:
     start_share: float = 0.7  # clerks who press "start" when the citizen sits down
     rating_share: float = 0.55
     breaks: bool = True  # one break per counter and day
+    opening_burst: float = 0.06  # share of the day's citizens waiting at the door, in within 10 minutes
+    lunch_closures: int = 1  # counters that close for lunch (60-90 minutes from about 11:30)
+    slow_clerks: int = 1  # clerks who take twice as long as the others (the same ones every day)
+    clerk_spread: float = 0.15  # the other clerks' pace varies by up to this much either way
+    late_opening_share: float = 0.08  # the chance that a counter opens 20-60 minutes late on a day
+
+    @classmethod
+    def plain(cls, **values) -> "Settings":
+        """The simulator's first days: no opening burst, no lunch closures, even clerks, punctual counters."""
+        return cls(**{"opening_burst": 0.0, "lunch_closures": 0, "slow_clerks": 0, "clerk_spread": 0.0,
+                      "late_opening_share": 0.0, **values})
 
 
 @dataclass
@@ -104,6 +120,24 @@ def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
     return {number: [ids[i], *reserves] for i, number in enumerate(numbers)}
 
 
+def clerk_paces(staff: dict[int, list[int]], site: SiteRuntime, seed: int, settings: Settings) -> dict[int, float]:
+    """Each clerk's service time relative to the usual (2.0: twice as slow), fixed by the seed.
+
+    The slow clerks are usual clerks of counters whose every service another counter also serves,
+    so that a slow clerk lengthens waits without leaving a service to one overwhelmed counter.
+    """
+    rng = random.Random(f"{seed}:clerks")
+    everyone = sorted({clerk for candidates in staff.values() for clerk in candidates})
+    paces = {clerk: 1.0 + rng.uniform(-settings.clerk_spread, settings.clerk_spread) for clerk in everyone}
+    served_by = site.counter_service_ids
+    shared = [number for number in sorted(staff) if all(
+        any(service in services for other, services in served_by.items() if other != number)
+        for service in served_by[number])]
+    for number in rng.sample(shared, k=min(settings.slow_clerks, len(shared))):
+        paces[staff[number][0]] = 2.0
+    return paces
+
+
 def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 1, seed: int = 7,
              settings: Settings | None = None, report=None, through_engine: bool = False) -> Result:
     """Simulate ``days`` calendar days from ``first_day`` (closed days are skipped).
@@ -113,6 +147,7 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
     """
     settings = settings or Settings()
     staff = clerks(engine, site)
+    paces = clerk_paces(staff, site, seed, settings)
     result = Result()
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
@@ -128,7 +163,7 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
                     "or use an empty database (QUEUEKIOSK_DATABASE_URL)")
             rng = random.Random(f"{seed}:{day.isoformat()}")
             steps = (EngineSteps if through_engine else BulkSteps)(conn, site, day)
-            outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn)).run()
+            outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn), paces).run()
             steps.close()
         result.days.append(outcome)
         if report:
@@ -140,7 +175,7 @@ class Day:
     """One open day, played as a sequence of timed steps (a heap ordered by time)."""
 
     def __init__(self, site: SiteRuntime, day: dt.date, rng: random.Random, settings: Settings, staff, backend,
-                 ratings: bool):
+                 ratings: bool, paces: dict[int, float] | None = None):
         self.site, self.day, self.rng, self.settings, self.backend = site, day, rng, settings, backend
         config = site.config
         zone = config.site.zone
@@ -152,6 +187,8 @@ class Day:
         self.result = DayResult(day)
         self.idle: set[int] = set()
         self.breaks: dict[int, dt.datetime] = {}
+        self.lunches: dict[int, tuple[dt.datetime, float]] = {}  # counter -> (closes from, minutes)
+        self.paces = paces or {}
         self.rates = settings.rating_share > 0 and ratings and hasattr(q, "rate")
         self.reasons = [r.code for r in getattr(getattr(config, "rating", None), "reasons", [])] or []
         self.serves = {n: [site.service_codes[s] for s in ids] for n, ids in site.counter_service_ids.items()}
@@ -189,11 +226,17 @@ class Day:
     def run(self) -> DayResult:
         for when, service, priority in self._arrivals():
             self.at(when, self.arrive, service, priority)
+        settings, rng = self.settings, self.rng
         for number in sorted(self.serves):
-            self.at(self.open + dt.timedelta(seconds=self.rng.uniform(0, 240)), self.counter_free, number)
-            if self.settings.breaks:
+            late = rng.random() < settings.late_opening_share
+            first = rng.uniform(20 * 60, 60 * 60) if late else rng.uniform(0, 240)
+            self.at(self.open + dt.timedelta(seconds=first), self.counter_free, number)
+            if settings.breaks:
                 local_start = dt.datetime.combine(self.day, dt.time(9, 30), self.zone)
-                self.breaks[number] = self._utc(local_start) + dt.timedelta(minutes=self.rng.uniform(0, 360))
+                self.breaks[number] = self._utc(local_start) + dt.timedelta(minutes=rng.uniform(0, 360))
+        lunch_local = self._utc(dt.datetime.combine(self.day, dt.time(11, 30), self.zone))
+        for number in rng.sample(sorted(self.serves), k=min(settings.lunch_closures, len(self.serves))):
+            self.lunches[number] = (lunch_local + dt.timedelta(minutes=rng.uniform(-10, 20)), rng.uniform(60, 90))
         while self.heap:
             when, _seq, step, args = heapq.heappop(self.heap)
             step(when, *args)
@@ -207,7 +250,8 @@ class Day:
         # draw times from the hourly profile of the local day (rejection sampling)
         open_local = self.open.replace(tzinfo=dt.timezone.utc).astimezone(self.zone)
         top = max(PROFILE.values())
-        times = []
+        burst = int(round(count * self.settings.opening_burst))
+        times = sorted(rng.uniform(0, 600) for _ in range(burst))  # those who waited at the door
         while len(times) < count:
             offset = rng.uniform(0, span)
             hour = (open_local + dt.timedelta(seconds=offset)).hour
@@ -223,9 +267,11 @@ class Day:
             arrivals.append((self.open + dt.timedelta(seconds=offset), service, priority))
         return arrivals
 
-    def _minutes(self, code: str) -> float:
-        """A service's length: log-normal around the service's usual minutes (a few long cases)."""
+    def _minutes(self, code: str, number: int) -> float:
+        """A service's length: log-normal around the service's usual minutes (a few long cases), at the
+        pace of the counter's clerk today."""
         mean = self.site.config.service(code).default_service_minutes
+        mean *= self.paces.get(self.actors[number].user_id, 1.0)
         sigma = 0.55
         return max(0.5, self.rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma))
 
@@ -244,6 +290,13 @@ class Day:
 
     def counter_free(self, now, number) -> None:
         actor = self.actors[number]
+        lunch = self.lunches.get(number)
+        if lunch is not None and now >= lunch[0]:
+            del self.lunches[number]
+            self.breaks.pop(number, None)  # lunch is this counter's break today
+            self.backend.pause(now, number, actor, "Nghỉ trưa")
+            self.at(now + dt.timedelta(minutes=lunch[1]), self.back_from_break, number)
+            return
         due = self.breaks.get(number)
         if due is not None and now >= due:
             del self.breaks[number]
@@ -271,7 +324,8 @@ class Day:
             target = rng.choice([code for code in self.servers if code != ticket.service])
             self.at(began + dt.timedelta(minutes=rng.uniform(0.5, 3)), self.transfer, number, target)
             return
-        self.at(began + dt.timedelta(minutes=self._minutes(ticket.service)), self.finish, number, ticket.public_id)
+        self.at(began + dt.timedelta(minutes=self._minutes(ticket.service, number)), self.finish, number,
+                ticket.public_id)
 
     def back_from_break(self, now, number) -> None:
         self.backend.resume(now, number, self.actors[number])
