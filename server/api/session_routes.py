@@ -4,7 +4,7 @@ The login takes JSON only (``Content-Type: application/json``): a form on anothe
 send that without the browser asking the server first, which it refuses, so no other page can
 log a browser in. The login answer carries ``csrf_token``, the header value (``X-CSRFToken``)
 that every state-changing call of the new session needs (server/api/csrf.py). Wrong
-passwords are throttled: past ``ratelimits.LOGIN_FAILURES`` from one address or for one user
+passwords are throttled: past ``ratelimits.LOGIN_ATTEMPTS`` from one address or for one user
 name, the login answers 429 ``too_many_logins`` with Retry-After.
 """
 
@@ -34,8 +34,9 @@ def login():
         raise q.QueueError("json_required", 415)
     body = parse_body(LoginRequest)
     app_state = state()
-    # guessing passwords is slowed down per address and per user name (server/ratelimits.py)
-    app_state.limits.check_login(request.remote_addr, body.username)
+    # guessing passwords is slowed down per address and per user name (server/ratelimits.py); the
+    # attempt is counted before the password is checked, so parallel guesses cannot outrun the count
+    app_state.limits.count_login(request.remote_addr, body.username)
     refusal = None
     with app_state.Session() as db:
         try:
@@ -43,9 +44,9 @@ def login():
         except q.QueueError as error:
             refusal = error
     if refusal is not None:  # logged once the read is closed (SQLite has one connection)
-        app_state.limits.login_failed(request.remote_addr, body.username)
         app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
         raise refusal
+    app_state.limits.login_succeeded(request.remote_addr, body.username)
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
         raise q.QueueError("unknown_counter", 404, counter=counter)

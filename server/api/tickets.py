@@ -34,11 +34,12 @@ def _with_track_url(view: dict, base: str | None = None) -> dict:
     return {**view, "track_url": printing.track_url(base or _track_base(), view["id"])}
 
 
-def _issuing_kiosk(kiosk: str | None, token_required: bool) -> str | None:
+def _issuing_kiosk(kiosk: str | None, token_required: bool) -> tuple[str | None, bool]:
     """The kiosk a ticket is issued at, once the caller may issue there: anyone, unless config
-    ``limits.require_kiosk_token``; a kiosk token bound to a kiosk only as that kiosk."""
+    ``limits.require_kiosk_token``; a kiosk token bound to a kiosk only as that kiosk. And whether
+    the caller proved to be that kiosk (its bound token): only then does it count as that kiosk."""
     if not token_required and "Authorization" not in request.headers:  # the usual case reads no token
-        return kiosk
+        return kiosk, False
     principal = current_principal()
     if token_required:
         if principal is None:
@@ -47,15 +48,15 @@ def _issuing_kiosk(kiosk: str | None, token_required: bool) -> str | None:
     if principal is not None:
         kiosk = kiosk or principal.kiosk
         may_act_as_kiosk(principal, kiosk)
-    return kiosk
+    return kiosk, principal is not None and principal.kiosk is not None and principal.kiosk == kiosk
 
 
 @bp.post("/tickets")
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
-    kiosk = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
-    app_state.limits.check_issue(request.remote_addr, kiosk)
+    kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
+    app_state.limits.check_issue(request.remote_addr, kiosk, kiosk_proven)
     printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
