@@ -34,8 +34,7 @@ class AppState:
     instance_dir: Path
     engine: Engine
     Session: sessionmaker
-    site: SiteRuntime
-    displays_of_counter: dict[int, list[str]]
+    site: SiteRuntime  # replaced whole when the saved setup changes (server/live_setup.py)
     ignore_hours: bool = False
     writer: GroupCommitWriter | None = None  # SQLite only
     spooler: "Spooler | None" = None  # started by `queuekiosk serve`
@@ -44,7 +43,7 @@ class AppState:
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
         if self.writer is not None:  # SQLite: group commit (server/writer.py)
-            return self.writer.submit(action, args, kwargs)
+            return self.writer.submit(action, self.site, args, kwargs)
         with self.engine.begin() as conn:  # commits on success, rolls back on any error
             result = action(conn, self.site, *args, **kwargs)
         faults.writes_again()
@@ -59,10 +58,12 @@ class AppState:
         import gevent
 
         from .housekeeping import day_end_loop
+        from .live_setup import follow_saved_setup
         from .realtime import drop_lapsed_loop
 
         self.spooler.start()
         gevent.spawn(day_end_loop, self)
+        gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
 
     @property
@@ -93,8 +94,9 @@ def instance_dir_for(config_path: Path | None) -> Path:
 
 def create_app(config_path: str | os.PathLike | None = None, config: Config | None = None,
                database_url: str | None = None, ignore_hours: bool = False) -> Flask:
+    """``config`` (else the file at ``config_path``) seeds a new database; an existing one keeps
+    the setup saved in it, and the file is not read at all."""
     path = resolve_config_path(config_path)
-    config = config or load_config(path)
     instance_dir = instance_dir_for(path)
 
     app = Flask(__name__, instance_path=str(instance_dir))
@@ -113,21 +115,16 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     # waits with them (gevent), and a page should get "busy, try again" before its own timeout
     engine = create_db_engine(database_url or default_database_url(instance_dir),
                               busy_seconds=faults.SERVER_BUSY_SECONDS)
-    site = prepare_database(engine, config, instance_dir)
-    displays_of_counter: dict[int, list[str]] = {}
-    for display in config.displays:
-        for number in config.display_counters(display):
-            displays_of_counter.setdefault(number, []).append(display.id)
-    writer = GroupCommitWriter(engine, site) if engine.dialect.name == "sqlite" else None
-    state = AppState(path, instance_dir, engine, session_factory(engine), site, displays_of_counter,
-                     ignore_hours, writer)
+    site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
+    writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
+    state = AppState(path, instance_dir, engine, session_factory(engine), site, ignore_hours, writer)
     app.extensions["queuekiosk"] = state
 
     message_queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None
     socketio.init_app(app, async_mode="gevent", message_queue=message_queue)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
-    state.limits = RateLimits(config.limits, redis_queue or "memory://")
+    state.limits = RateLimits(site.config.limits, redis_queue or "memory://")
 
     from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
     from .printing import make_spooler

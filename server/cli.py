@@ -40,15 +40,44 @@ def _load(path: Path):
         raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}")
 
 
-def _database(path: Path):
-    """Engine, site and session factory for commands that work on the database directly."""
-    from .app import instance_dir_for
-    from .db import create_db_engine, prepare_database, session_factory
+def _database(path: Path, writes: bool = True):
+    """Engine, site and session factory for commands that work on the database directly.
 
-    config = _load(path)
+    A new, empty database is created and seeded from the configuration file when the command
+    writes; an existing one is only checked (one small query) and its saved setup is used.
+    A command that only reads (``writes=False``) writes nothing, ever."""
+    from .app import instance_dir_for
+    from .db import SchemaNotCurrent, create_db_engine, open_database, prepare_database, session_factory
+
     engine = create_db_engine(_database_url(path))
-    site = prepare_database(engine, config, instance_dir_for(path))
+    try:
+        if writes:
+            site = prepare_database(engine, lambda: _load(path), instance_dir_for(path), path.parent)
+        else:
+            site = open_database(engine, path.parent)
+    except SchemaNotCurrent as error:
+        raise click.ClickException(str(error))
     return site, session_factory(engine)
+
+
+def _current_config(path: Path):
+    """The setup saved in the database when there is one, else the configuration file; writes nothing."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from .db import SchemaNotCurrent, create_db_engine, open_database
+
+    url = _database_url(path)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return _load(path)
+    engine = create_db_engine(url)
+    try:
+        return open_database(engine, path.parent).config
+    except (SchemaNotCurrent, OperationalError):
+        return _load(path)
+    finally:
+        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,18 +99,30 @@ def main():
               help="issue tickets at any hour (for demos and trials; opening hours are otherwise enforced)")
 @click.option("--access-log", is_flag=True, help="log every HTTP request")
 def serve(config_file, host, port, ignore_hours, access_log):
-    """Run the server: migrate the database, load the centre, serve pages, API and Socket.IO."""
+    """Run the server: pages, API and Socket.IO.
+
+    A new database is created and its setup taken from the configuration file; an existing one
+    keeps the setup saved in it (changed in /admin or with `queuekiosk config import`), and must
+    be current (`queuekiosk migrate` after an upgrade)."""
     import logging
 
     _skip_client_libraries()
     from .app import create_app
     from .wsgi_server import serve as run_server
 
+    from .db import SchemaNotCurrent
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = config_path(config_file)
-    config = _load(path)
-    app = create_app(path, config=config, ignore_hours=ignore_hours)
-    app.extensions["queuekiosk"].start_background()
+    try:
+        app = create_app(path, ignore_hours=ignore_hours)
+    except ConfigError as error:
+        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}")
+    except SchemaNotCurrent as error:
+        raise click.ClickException(f"{error}; nothing was started")
+    state = app.extensions["queuekiosk"]
+    state.start_background()
+    config = state.site.config
 
     def ready(server):
         base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.server_port}"
@@ -158,7 +199,7 @@ def user_list(config_file):
 
     from . import models as m
 
-    _, Session = _database(config_path(config_file))
+    _, Session = _database(config_path(config_file), writes=False)
     with Session() as db:
         for row in db.scalars(select(m.User).order_by(m.User.username)):
             counter = f"counter {row.counter_number}" if row.counter_number else "-"
@@ -239,7 +280,7 @@ def token_list(config_file):
 
     from . import models as m
 
-    _, Session = _database(config_path(config_file))
+    _, Session = _database(config_path(config_file), writes=False)
     with Session() as db:
         for row in db.scalars(select(m.ApiToken).order_by(m.ApiToken.id)):
             counter = f"counter {row.counter_number}" if row.counter_number else (
@@ -419,7 +460,7 @@ def voice_clips(config_file):
     from ..sounds.voice import ClipLibrary, SHIPPED
 
     path = config_path(config_file)
-    config = _load(path)
+    config = _current_config(path)
     recordings = path.parent / config.sounds.recordings
     library = ClipLibrary(recordings, Path("/nonexistent"), NoTts())
     click.echo(f"recordings folder: {recordings}" + ("" if recordings.is_dir() else " (does not exist yet)"))
@@ -445,7 +486,7 @@ def voice_preview(number, counter, display_id, out, config_file):
     from .app import instance_dir_for
 
     path = config_path(config_file)
-    config = _load(path)
+    config = _current_config(path)
     if display_id is not None and config.display(display_id) is None:
         raise click.BadParameter(f"there is no display {display_id!r}", param_hint="--display")
     announcer = Announcer(config, path.parent, instance_dir_for(path))
@@ -464,6 +505,76 @@ def voice_preview(number, counter, display_id, out, config_file):
         shutil.copyfile(wav_path, out)
         wav_path = out
     click.echo(str(wav_path))
+
+
+@main.command("migrate")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def migrate_command(config_file):
+    """Create the database, or bring it to this version's schema (after an upgrade: stop the
+    server and make a copy with `queuekiosk backup FILE` first). A database without a saved
+    setup gets the one of the configuration file."""
+    from .app import instance_dir_for
+    from .db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
+
+    path = config_path(config_file)
+    engine = create_db_engine(_database_url(path))
+    before = schema_revision(engine)
+    migrate(engine)
+    site = prepare_database(engine, lambda: _load(path), instance_dir_for(path), path.parent)
+    engine.dispose()
+    done = "already current" if before == HEAD_REVISION else f"migrated from {before or 'nothing'} to {HEAD_REVISION}"
+    click.echo(f"the database is {done}; {site.config.site.name}: setup version {site.version}", err=True)
+
+
+@main.group("config")
+def config_group():
+    """The centre's setup as a file: export it, or import one (the server picks it up at once)."""
+
+
+@config_group.command("export")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def config_export(config_file):
+    """Print the saved setup as YAML, in the form of config.yaml."""
+    from .setup_changes import export_document
+
+    site, _ = _database(config_path(config_file), writes=False)
+    click.echo(_yaml(export_document(site.config)), nl=False)
+
+
+def _yaml(document: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+
+
+@config_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="show what would change, and change nothing")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def config_import(file, dry_run, config_file):
+    """Replace the saved setup with FILE (checked whole first); prints the difference first.
+    Running servers show the new setup within seconds, without a restart."""
+    import difflib
+
+    from .engine import QueueError
+    from .i18n import translate
+    from .setup_changes import export_document, replace_setup
+
+    new = _load(file)
+    site, Sessions = _database(config_path(config_file), writes=not dry_run)
+    old_text, new_text = _yaml(export_document(site.config)), _yaml(export_document(new))
+    diff = list(difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                     "saved setup", str(file)))
+    click.echo("".join(diff) or "no difference\n", nl=False)
+    if dry_run or not diff:
+        click.echo("nothing was changed" + (" (--dry-run)" if dry_run else ""), err=True)
+        return
+    try:
+        with Sessions.begin() as db:
+            change = replace_setup(db, site, new)
+    except QueueError as error:
+        raise click.ClickException(f"{translate(error.code, 'en', **error.params)}; nothing was changed")
+    click.echo(f"imported {file}: setup version {change.runtime.version}", err=True)
 
 
 def _database_url(config_file) -> str:

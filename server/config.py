@@ -183,6 +183,8 @@ def _slide(value: str, info: ValidationInfo) -> str:
     if suffix not in SLIDE_TYPES:
         raise ValueError(f"{value!r} is not an image or video this display can show "
                          f"(use one of {', '.join(sorted(SLIDE_TYPES))})")
+    if (info.context or {}).get("stored"):
+        return value  # checked when it was saved; a missing file is the display's to report
     base = Path((info.context or {}).get("config_dir") or Path.cwd())
     path = base / value
     if not path.is_file():
@@ -381,7 +383,7 @@ class Config(_Strict):
     limits: Limits = Limits()
 
     @model_validator(mode="after")
-    def _cross_references(self):
+    def _cross_references(self, info: ValidationInfo):
         problems: list[tuple[str, str]] = []
 
         def unique(items, attr, section):
@@ -428,7 +430,9 @@ class Config(_Strict):
                 problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
         served = {c for counter in self.counters for c in
                   (service_codes if counter.services == "all" else counter.services)}
-        for i, service in enumerate(self.services):
+        # in config.yaml a service nobody serves is a mistake; edited live it is a step of setting
+        # one up (add the service, then its counter), and the kiosk says nobody serves it yet
+        for i, service in enumerate(self.services if not (info.context or {}).get("live") else ()):
             if service.code not in served:
                 problems.append((f"services[{i}]", f"no counter serves {service.code!r}"))
         if problems:
@@ -509,6 +513,15 @@ def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike
         return Config.model_validate(data, context={"config_dir": str(config_dir)})
     except ValidationError as error:
         raise ConfigError(_describe(error, filename)) from None
+
+
+def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) -> Config:
+    """A setup saved in the database (checked whole when it was saved)."""
+    try:
+        return Config.model_validate(document, context={"config_dir": str(config_dir or Path.cwd()), "stored": True,
+                                                        "live": True})
+    except ValidationError as error:
+        raise ConfigError(_describe(error, "the setup saved in the database")) from None
 
 
 def config_path(path: str | os.PathLike | None = None) -> Path:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from sqlalchemy import create_engine, delete, event, select, text
+from sqlalchemy import create_engine, delete, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from . import models as m
-from .config import Config
+from .config import Config, parse_stored
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 824_771_001  # any constant shared by every queuekiosk process
@@ -126,19 +125,37 @@ class Lease:
         return True
 
 
+# the newest file in migrations/versions (tests/test_migrations.py checks): a current database
+# is recognised by one small query, without loading Alembic (about 12 MB) into every process
+HEAD_REVISION = "0007"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database was made by another version of queuekiosk; the message says what to run."""
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The schema's migration revision; None for an empty database (no tables of ours yet)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def check_schema(engine: Engine) -> None:
+    revision = schema_revision(engine)
+    if revision is None:
+        raise SchemaNotCurrent("the database is empty: run `queuekiosk migrate` (or `queuekiosk serve`) "
+                               "to create it")
+    if revision != HEAD_REVISION:
+        raise SchemaNotCurrent(
+            f"the database schema is at revision {revision} and this version of queuekiosk needs "
+            f"{HEAD_REVISION}: stop the server, make a copy (`queuekiosk backup FILE`), then run "
+            "`queuekiosk migrate`")
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest migration, in a child process.
-
-    Alembic and what it loads weigh about 12 MB; the long-running server never needs them again.
-    """
-    url = engine.url.render_as_string(hide_password=False)
-    result = subprocess.run([sys.executable, "-m", "queuekiosk.server.db", url],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"the database migration failed:\n{result.stderr.strip()}")
-
-
-def _migrate_here(url: str) -> None:
+    """Upgrade the schema to the newest migration (Alembic is imported only here)."""
     import logging
 
     from alembic import command
@@ -147,35 +164,41 @@ def _migrate_here(url: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    engine = create_db_engine(url)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
-    engine.dispose()
 
 
 @dataclass
 class SiteRuntime:
-    """The configured centre with the database ids of its services, priorities and counters."""
+    """The centre's setup as saved in the database, with the ids of its services, priorities and
+    counters. A saved change makes a new one (``version`` + 1); nothing changes one in place."""
 
     config: Config
-    service_ids: dict[str, int] = field(default_factory=dict)
+    version: int = 0
+    service_ids: dict[str, int] = field(default_factory=dict)  # the services of the setup (active)
     priority_ids: dict[str, int] = field(default_factory=dict)
     counter_ids: dict[int, int] = field(default_factory=dict)
     counter_service_ids: dict[int, list[int]] = field(default_factory=dict)  # counter number -> services
-    # the reverse maps, filled by index()
+    # the reverse maps, filled by index(); they also know deactivated rows, for history
     service_codes: dict[int, str] = field(default_factory=dict)
     priority_codes: dict[int, str] = field(default_factory=dict)
     counter_numbers: dict[int, int] = field(default_factory=dict)
+    displays_of_counter: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.config.site.id
 
-    def index(self):
-        self.service_codes = {v: k for k, v in self.service_ids.items()}
-        self.priority_codes = {v: k for k, v in self.priority_ids.items()}
-        self.counter_numbers = {v: k for k, v in self.counter_ids.items()}
+    def index(self, every_row: dict[type, dict] | None = None):
+        every_row = every_row or {}
+        self.service_codes = {**every_row.get(m.Service, {}), **{v: k for k, v in self.service_ids.items()}}
+        self.priority_codes = {**every_row.get(m.PriorityClass, {}), **{v: k for k, v in self.priority_ids.items()}}
+        self.counter_numbers = {**every_row.get(m.Counter, {}), **{v: k for k, v in self.counter_ids.items()}}
+        self.displays_of_counter = {}
+        for display in self.config.displays:
+            for number in self.config.display_counters(display):
+                self.displays_of_counter.setdefault(number, []).append(display.id)
         return self
 
 
@@ -192,48 +215,113 @@ def _upsert(session: Session, model, where: dict, values: dict):
 
 
 def load_site(session: Session, config: Config) -> SiteRuntime:
-    """Make the database match config.yaml. What left the config is deactivated, never deleted."""
+    """Make the tables of services, priorities and counters match ``config``. What left it is
+    deactivated, never deleted: its tickets and reports stay."""
     site_cfg = config.site
     _upsert(session, m.Site, {"id": site_cfg.id}, {"name": site_cfg.name, "timezone": site_cfg.timezone})
-    runtime = SiteRuntime(config)
     site = {"site_id": site_cfg.id}
-
     for model in (m.Service, m.PriorityClass, m.Counter):
         for row in session.scalars(select(model).filter_by(**site)):
             row.active = False
     for s in config.services:
-        row = _upsert(session, m.Service, {**site, "code": s.code}, {
+        _upsert(session, m.Service, {**site, "code": s.code}, {
             "name": s.name.vi, "name_en": s.name.en, "range_start": s.numbers.start,
             "range_end": s.numbers.end, "target_wait_minutes": s.target_wait_minutes,
             "default_service_minutes": s.default_service_minutes, "active": True,
         })
-        runtime.service_ids[s.code] = row.id
     for p in config.priorities:
-        row = _upsert(session, m.PriorityClass, {**site, "code": p.code},
-                      {"name": p.name.vi, "name_en": p.name.en, "active": True})
-        runtime.priority_ids[p.code] = row.id
+        _upsert(session, m.PriorityClass, {**site, "code": p.code},
+                {"name": p.name.vi, "name_en": p.name.en, "active": True})
+    service_ids = {code: id_ for id_, code in _ids(session, m.Service, "code", site_cfg.id).items()}
     for c in config.counters:
         row = _upsert(session, m.Counter, {**site, "number": c.number}, {"name": c.label, "active": True})
-        runtime.counter_ids[c.number] = row.id
         session.execute(delete(m.CounterService).where(m.CounterService.counter_id == row.id))
-        service_ids = [runtime.service_ids[code] for code in config.counter_services(c)]
-        session.add_all(m.CounterService(counter_id=row.id, service_id=sid) for sid in service_ids)
-        runtime.counter_service_ids[c.number] = service_ids
+        session.add_all(m.CounterService(counter_id=row.id, service_id=service_ids[code])
+                        for code in config.counter_services(c))
     session.flush()
-    return runtime.index()
+    return runtime_of(session, config)
 
 
-def prepare_database(engine: Engine, config: Config, instance_dir: Path) -> SiteRuntime:
-    """Migrate to the newest schema and load the config; safe when several processes start at once."""
+def _ids(session: Session, model, key: str, site_id: str) -> dict:
+    """id -> code (or number) of every row of ``model`` at the site, active or not."""
+    return {id_: key for id_, key in session.execute(select(model.id, getattr(model, key)).filter_by(site_id=site_id))}
+
+
+def runtime_of(session: Session, config: Config, version: int = 0) -> SiteRuntime:
+    """The runtime of a setup whose rows are in the tables (``load_site`` put them there); reads only."""
+    every_row = {model: _ids(session, model, key, config.site.id)
+                 for model, key in ((m.Service, "code"), (m.PriorityClass, "code"), (m.Counter, "number"))}
+    ids = {model: {key: id_ for id_, key in rows.items()} for model, rows in every_row.items()}
+    runtime = SiteRuntime(config, version)
+    try:
+        runtime.service_ids = {s.code: ids[m.Service][s.code] for s in config.services}
+        runtime.priority_ids = {p.code: ids[m.PriorityClass][p.code] for p in config.priorities}
+        runtime.counter_ids = {c.number: ids[m.Counter][c.number] for c in config.counters}
+    except KeyError as missing:
+        raise RuntimeError(f"the saved setup names {missing} but the database has no such row: "
+                           "run `queuekiosk migrate` to repair it") from None
+    runtime.counter_service_ids = {c.number: [runtime.service_ids[code] for code in config.counter_services(c)]
+                                   for c in config.counters}
+    return runtime.index(every_row)
+
+
+def stored_setup(session: Session, site_id: str | None = None) -> m.SiteSetup | None:
+    """The saved setup of ``site_id``, or of the first site when none is named."""
+    query = select(m.SiteSetup).order_by(m.SiteSetup.site_id)
+    if site_id is not None:
+        query = query.where(m.SiteSetup.site_id == site_id)
+    return session.scalars(query.limit(1)).first()
+
+
+def save_setup(session: Session, config: Config) -> SiteRuntime:
+    """Save ``config`` as the site's setup (a new version) and bring the tables in step."""
+    runtime = load_site(session, config)
+    row = session.get(m.SiteSetup, config.site.id)
+    document = config.model_dump(mode="json")
+    if row is None:
+        row = m.SiteSetup(site_id=config.site.id, document=document, version=1, updated_at=m.utcnow())
+        session.add(row)
+    else:
+        row.document, row.version, row.updated_at = document, row.version + 1, m.utcnow()
+    session.flush()
+    runtime.version = row.version
+    return runtime
+
+
+def site_setup(session: Session, config_dir: Path | None = None, site_id: str | None = None) -> SiteRuntime | None:
+    """The saved setup as a runtime (reads only); None when the database holds none yet."""
+    row = stored_setup(session, site_id)
+    if row is None:
+        return None
+    return runtime_of(session, parse_stored(row.document, config_dir), row.version)
+
+
+def prepare_database(engine: Engine, seed: Config | Callable[[], Config], instance_dir: Path,
+                     config_dir: Path | None = None) -> SiteRuntime:
+    """The centre as the database has it. A new, empty database is created here and its setup
+    seeded from ``seed`` (a Config, or what makes one: read only when needed); an existing one
+    must be current (else SchemaNotCurrent says what to run) and its saved setup wins over
+    ``seed``. Safe when several processes start at once."""
     with _migration_lock(engine, instance_dir):
-        migrate(engine)
+        if schema_revision(engine) is None:
+            migrate(engine)
+        check_schema(engine)
         with Session(engine) as session, session.begin():
-            return load_site(session, config)
+            return site_setup(session, config_dir) or save_setup(session, seed() if callable(seed) else seed)
+
+
+def open_database(engine: Engine, config_dir: Path | None = None) -> SiteRuntime:
+    """For commands that only read: a current schema and a saved setup, or SchemaNotCurrent; writes nothing."""
+    check_schema(engine)
+    with Session(engine) as session:
+        runtime = site_setup(session, config_dir)
+    if runtime is None:
+        raise SchemaNotCurrent("the database holds no centre yet: run `queuekiosk migrate` (or `queuekiosk serve`)")
+    return runtime
 
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-if __name__ == "__main__":  # the child process of migrate()
-    _migrate_here(sys.argv[1])
+

@@ -52,6 +52,18 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64))
 
 
+class SiteSetup(Base):
+    """The centre's whole setup (services, counters, displays, ... as config.yaml has it), the
+    source of truth once the database exists: config.yaml only seeds an empty database.
+    ``version`` grows with every saved change; each server process polls it to stay current."""
+
+    __tablename__ = "site_setups"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    document: Mapped[dict] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class Service(Base):
     __tablename__ = "services"
     __table_args__ = (UniqueConstraint("site_id", "code"),)
@@ -216,6 +228,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))  # admin | supervisor | clerk
+    full_name: Mapped[str | None] = mapped_column(String(200))  # shown on reports instead of the login name
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))  # None: every site
     counter_number: Mapped[int | None] = mapped_column(Integer)  # a clerk's assigned counter
     active: Mapped[bool] = mapped_column(Boolean, default=True)

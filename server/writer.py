@@ -27,16 +27,15 @@ MAX_BATCH = 64  # bounds how long one transaction holds the write lock
 
 
 class GroupCommitWriter:
-    def __init__(self, engine: Engine, site):
+    def __init__(self, engine: Engine):
         self._engine = engine
-        self._site = site
         self._jobs: Queue = Queue()
         self._greenlet = gevent.spawn(self._run)
 
-    def submit(self, action, args, kwargs):
+    def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
         done = AsyncResult()
-        self._jobs.put((action, args, kwargs, done))
+        self._jobs.put((action, (site, *args), kwargs, done))
         return done.get()
 
     def _run(self):
@@ -62,7 +61,7 @@ class GroupCommitWriter:
                 for action, args, kwargs, done in batch:
                     savepoint = conn.begin_nested()
                     try:
-                        outcome = action(conn, self._site, *args, **kwargs)
+                        outcome = action(conn, *args, **kwargs)
                     except Exception as error:  # refused or failed: undo this action only ...
                         if not conn.connection.dbapi_connection.in_transaction:
                             # ... unless SQLite rolled back the whole transaction itself (SQLITE_FULL,

@@ -24,8 +24,18 @@ from queuekiosk.server.writer import GroupCommitWriter
 def writer(tmp_path, config, sqlite_url):
     engine = create_db_engine(sqlite_url, busy_seconds=0.3)
     site = prepare_database(engine, config, tmp_path / "instance")
-    yield GroupCommitWriter(engine, site), engine
+    yield SiteWriter(GroupCommitWriter(engine), site), engine
     engine.dispose()
+
+
+class SiteWriter:
+    """The writer as the app uses it: every action for the one site of the test."""
+
+    def __init__(self, writer, site):
+        self.writer, self.site = writer, site
+
+    def submit(self, action, args, kwargs):
+        return self.writer.submit(action, self.site, args, kwargs)
 
 
 def pragma(engine, statement: str):

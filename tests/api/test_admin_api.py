@@ -1,0 +1,194 @@
+"""The admin API (/api/v1/admin/...): the setup as live data, on a real server over HTTP and Socket.IO.
+
+What an admin saves is checked like config.yaml, refused with a sentence naming the field,
+kept across a restart (config.yaml is not read again), written to the audit log, and shown
+on every open screen without a reload.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from api_helpers import assert_error, issue
+
+NEW_SERVICE = {"code": "MT", "name": {"vi": "Môi trường", "en": "Environment"},
+               "numbers": {"start": 7001, "end": 7999}, "target_wait_minutes": 20}
+
+
+@pytest.fixture
+def admin(live_server):
+    """A fresh server (each test changes its setup) and an admin session on it."""
+    server = live_server()
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    yield server, http
+    http.close()
+
+
+def add_service_with_counter(http, number: int = 7, service: dict = NEW_SERVICE) -> None:
+    assert http.post("/api/v1/admin/services", json=service).status_code == 201
+    answer = http.post("/api/v1/admin/counters", json={"number": number, "name": "Quầy Môi trường",
+                                                       "services": [service["code"]]})
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_new_service_and_its_counter_work_at_once_and_survive_a_restart(admin):
+    server, http = admin
+    add_service_with_counter(http)
+    ticket = issue(http, "MT")
+    assert ticket["number"] == 7001
+    called = http.post("/api/v1/counters/7/next")
+    assert called.status_code == 200 and called.json()["number"] == 7001
+
+    # the file says otherwise; the saved setup wins, and it is still there after a restart
+    data = yaml.safe_load(server.config_path.read_text(encoding="utf-8"))
+    data["site"]["name"] = "Edited in the file"
+    server.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    server.restart()
+    services = {s["code"]: s for s in http.get("/api/v1/admin/services").json()}
+    assert services["MT"]["name"]["vi"] == "Môi trường"
+    assert http.get("/api/v1/admin/site").json()["name"] != "Edited in the file"
+    assert issue(http, "MT")["number"] == 7002
+
+
+def test_every_open_screen_hears_of_a_change_and_sees_it_in_its_next_snapshot(admin, sio_client):
+    server, http = admin
+    display = sio_client(server)
+    display.subscribe({"display": "lobby"})
+    mark = display.mark()
+    started = time.monotonic()
+    renamed = http.patch("/api/v1/admin/counters/1", json={"name": "Quầy Hộ tịch"})
+    assert renamed.status_code == 200, renamed.text
+    changed = display.wait_for("config.changed", since=mark, timeout=2)
+    assert time.monotonic() - started < 2
+    assert changed["version"] == renamed.json()["version"]
+    display.subscribe({"display": "lobby"})
+    state = display.received("state")[-1]
+    assert {c["number"]: c["name"] for c in state["counters"]}[1] == "Quầy Hộ tịch"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),  # overlaps HT's 1001-1999
+    ({**NEW_SERVICE, "name": {"en": "no Vietnamese name"}}, "name.vi"),
+    ({**NEW_SERVICE, "colour": "red"}, "colour"),
+    ({**NEW_SERVICE, "code": "có dấu"}, "code"),
+    ({**NEW_SERVICE, "target_wait_minutes": 0}, "target_wait_minutes"),
+])
+def test_a_bad_service_is_refused_naming_the_field_and_nothing_changes(admin, body, field):
+    _server, http = admin
+    before = http.get("/api/v1/admin/setup").json()
+    error = assert_error(http.post("/api/v1/admin/services", json=body), 422, "invalid_field", field)
+    assert field in error["message"]
+    assert http.get("/api/v1/admin/setup").json() == before
+
+
+def test_existing_and_unknown_items(admin):
+    _server, http = admin
+    assert_error(http.post("/api/v1/admin/services", json={**NEW_SERVICE, "code": "HT",
+                                                             "numbers": {"start": 7001, "end": 7999}}),
+                 409, "setup_item_exists")
+    assert_error(http.patch("/api/v1/admin/services/NOPE", json={"target_wait_minutes": 5}), 404,
+                 "setup_item_unknown")
+    assert_error(http.patch("/api/v1/admin/services/HT", json={"code": "HX"}), 422, "setup_key_fixed", "code")
+    # a counter that names an unknown service
+    assert_error(http.post("/api/v1/admin/counters", json={"number": 9, "services": ["XX"]}), 422,
+                 "invalid_field", "services[0]")
+
+
+def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin):
+    _server, http = admin
+    issue(http, "HT")
+    issue(http, "HT")  # 1001, 1002 given today
+    error = assert_error(http.patch("/api/v1/admin/services/HT", json={"numbers": {"start": 1005}}), 409,
+                         "setup_range_breaks_today")
+    assert "1001" in error["message"] and "1002" in error["message"]
+    widened = http.patch("/api/v1/admin/services/HT", json={"numbers": {"end": 1500}})
+    assert widened.status_code == 200, widened.text
+    assert widened.json()["numbers"] == {"start": 1001, "end": 1500}
+    assert issue(http, "HT")["number"] == 1003
+
+
+def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(admin):
+    _server, http = admin
+    add_service_with_counter(http)
+    ticket = issue(http, "MT")
+    assert_error(http.delete("/api/v1/admin/services/MT"), 409, "setup_service_has_waiting")
+    assert http.post("/api/v1/counters/7/next").status_code == 200
+    assert_error(http.delete("/api/v1/admin/counters/7"), 409, "setup_counter_busy")
+    assert http.post("/api/v1/counters/7/finish").status_code == 200
+
+    assert http.delete("/api/v1/admin/services/MT").status_code == 200
+    assert "MT" not in {s["code"] for s in http.get("/api/v1/admin/services").json()}
+    assert http.get("/api/v1/admin/counters/7".rsplit("/", 1)[0]).json()[-1]["services"] == []
+    assert_error(http.post("/api/v1/tickets", json={"service": "MT"}), 404, "unknown_service")
+    # its ticket is still there, with its report
+    assert http.get(f"/api/v1/tickets/{ticket['id']}").json()["status"] == "done"
+    today = ticket["issued_at"][:10]
+    rows = http.get(f"/api/v1/reports/summary?from={today}&to={today}&group_by=service").json()["rows"]
+    assert any(row.get("key") == "MT" or row.get("service") == "MT" for row in rows), rows
+
+
+def test_roles(admin):
+    server, http = admin
+    anonymous = server.session()
+    assert_error(anonymous.get("/api/v1/admin/services"), 401, "unauthorized")
+    for role, counter in (("counter", 1), ("display", None), ("kiosk", None)):
+        other = server.session()
+        other.headers["Authorization"] = f"Bearer {server.token(role, counter)}"
+        assert_error(other.get("/api/v1/admin/services"), 403, "forbidden_role")
+        assert_error(other.patch("/api/v1/admin/site", json={"ticker": "x"}), 403, "forbidden_role")
+
+    supervisor = server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    assert supervisor.patch("/api/v1/admin/site", json={"ticker": "Nghỉ trưa 12:00-13:00"}).status_code == 200
+    assert supervisor.patch("/api/v1/admin/site", json={"holidays": ["2027-01-01"]}).status_code == 200
+    assert supervisor.patch("/api/v1/admin/displays/lobby", json={"ticker": "Chào mừng"}).status_code == 200
+    assert_error(supervisor.patch("/api/v1/admin/site", json={"name": "x"}), 403, "forbidden_role")
+    assert_error(supervisor.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 5}), 403,
+                 "forbidden_role")
+    assert_error(supervisor.post("/api/v1/admin/services", json=NEW_SERVICE), 403, "forbidden_role")
+    assert_error(supervisor.get("/api/v1/admin/users"), 403, "forbidden_role")
+    site = http.get("/api/v1/admin/site").json()
+    assert site["holidays"] == ["2027-01-01"]
+    assert http.get("/api/v1/admin/displays").json()[0]["ticker"] == "Chào mừng"
+
+
+def test_every_change_is_in_the_audit_log_with_before_and_after(admin):
+    _server, http = admin
+    http.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 25})
+    events = [e for e in http.get("/api/v1/audit").json()["events"] if e["kind"] == "setup_changed"]
+    detail = events[0]["detail"]
+    assert detail["what"] == "services HT changed"
+    assert detail["before"]["target_wait_minutes"] == 15 and detail["after"]["target_wait_minutes"] == 25
+    assert events[0]["by"]
+
+
+def test_users_with_full_names_and_device_tokens(admin):
+    server, http = admin
+    made = http.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai",
+                                                  "role": "clerk", "counter": 1, "full_name": "Nguyễn Thị Lan"})
+    assert made.status_code == 201, made.text
+    assert_error(http.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai",
+                                                        "role": "clerk"}), 422, "invalid_field", "username")
+    assert_error(http.post("/api/v1/admin/users", json={"username": "binh", "password": "short",
+                                                        "role": "clerk"}), 422, "invalid_field", "password")
+    changed = http.patch("/api/v1/admin/users/lan", json={"full_name": "Nguyễn Thị Lan Anh", "counter": 2})
+    assert changed.json() == {"username": "lan", "full_name": "Nguyễn Thị Lan Anh", "role": "clerk",
+                              "counter": 2, "active": True}
+    login = server.session().post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai"})
+    assert login.status_code == 200, login.text
+
+    token = http.post("/api/v1/admin/tokens", json={"role": "rating", "counter": 1})
+    assert token.status_code == 201, token.text
+    assert token.json()["pair_path"] == f"/rating/1#token={token.json()['token']}"
+    assert_error(http.post("/api/v1/admin/tokens", json={"role": "rating"}), 422, "invalid_field", "counter")
+    listed = http.get("/api/v1/admin/tokens").json()
+    assert all("token" not in row for row in listed)
+    revoked = http.delete(f"/api/v1/admin/tokens/{token.json()['id']}")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    tablet = server.session()
+    tablet.headers["Authorization"] = f"Bearer {token.json()['token']}"
+    assert_error(tablet.get("/api/v1/counters/1"), 401, "bad_token")
