@@ -60,8 +60,20 @@ def _page_or_json(title_key: str, code: str, status: int, **params):
     return response
 
 
+def _refuse_nul_in_url():
+    """No address or query holds a NUL character, and PostgreSQL could not even look one up."""
+    if "\x00" in request.path:
+        return _page_or_json("page_not_found", "not_found", 404, path=request.path.replace("\x00", "\\0"))
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise QueueError("invalid_field", 422, field=name.replace("\x00", "\\0"),
+                             problem=translate("problem_invalid", pick_language(request.headers.get("Accept-Language"))))
+    return None
+
+
 def register_error_handlers(app):
     install_jinja(app)  # the HTML error page uses t()/bi()
+    app.before_request(_refuse_nul_in_url)
 
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError):

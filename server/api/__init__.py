@@ -25,10 +25,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw) if raw.strip() else {}
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested thousands deep
         raise q.QueueError("bad_json", 422, detail=str(error)) from None
     if not isinstance(data, dict):
         raise q.QueueError("invalid_field", 422, field="(body)", problem=_problem("not_object"))
+    nul_field = _field_with_nul(data)
+    if nul_field is not None:  # PostgreSQL stores no NUL character; no person types one
+        raise q.QueueError("invalid_field", 422, field=nul_field, problem=_problem("nul_character"))
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -36,6 +39,20 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         field = ".".join(str(p) for p in first["loc"]) or "(body)"
         raise q.QueueError("invalid_field", 422, field=field,
                            problem=_problem(first["type"], **(first.get("ctx") or {}))) from None
+
+
+def _field_with_nul(data: dict) -> str | None:
+    """The first field (or key) of ``data`` whose text holds a NUL character, walked without recursion."""
+    pending = [((), data)]
+    while pending:
+        path, value = pending.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            here = (*path, str(key))
+            if "\x00" in here[-1] or (isinstance(item, str) and "\x00" in item):
+                return ".".join(here).replace("\x00", "\\0")
+            pending.append((here, item))
+    return None
 
 
 def _problem(kind: str, **params) -> str:

@@ -17,19 +17,23 @@ from .idempotency import run_once
 from .ratings import ask_for_rating
 
 
+# the largest number an integer column holds on PostgreSQL (int4); larger ones are refused as input
+INT32_MAX = 2**31 - 1
+
+
 class NoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class NextRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    number: int | None = Field(default=None, ge=1)  # call this number instead of the next in line
+    number: int | None = Field(default=None, ge=1, le=INT32_MAX)  # call this number instead of the next in line
 
 
 class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service: str | None = Field(default=None, min_length=1, max_length=32)
-    counter: int | None = Field(default=None, ge=1)
+    counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
 
 
 class PauseRequest(BaseModel):
@@ -118,6 +122,20 @@ def counter_pause(counter: int):
 def counter_resume(counter: int):
     parse_body(NoBody)
     return _counter_action(counter, q.resume, _counter_answer(counter))
+
+
+@bp.post("/counters/<int:counter>/open")
+def counter_open(counter: int):
+    """A clerk or the counter's device starts work there: the counter serves (and counts for waits)."""
+    parse_body(NoBody)
+    return _counter_action(counter, q.open_counter, _counter_answer(counter))
+
+
+@bp.post("/counters/<int:counter>/close")
+def counter_close(counter: int):
+    """Nobody works there any more: the displays show it closed and waits no longer count it."""
+    parse_body(NoBody)
+    return _counter_action(counter, q.close_counter, _counter_answer(counter))
 
 
 @bp.get("/counters/<int:counter>")

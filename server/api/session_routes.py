@@ -18,6 +18,7 @@ from .. import audit
 from .. import engine as q
 from ..auth import principal_for_login
 from . import _problem, bp, current_principal, parse_body, state
+from .counters import INT32_MAX
 from .csrf import fresh_token, require_csrf
 
 
@@ -25,7 +26,7 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
-    counter: int | None = Field(default=None, ge=1)
+    counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
 
 
 @bp.post("/auth/login")
@@ -59,6 +60,10 @@ def login():
     session["user_id"] = user.id
     session["counter"] = counter
     app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter, address=request.remote_addr)
+    if user.role == "clerk":  # a clerk signing in at a counter opens it (the lobby sees it staffed)
+        from . import run
+
+        run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
     return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
 
 
