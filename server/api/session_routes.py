@@ -60,10 +60,6 @@ def login():
     session["user_id"] = user.id
     session["counter"] = counter
     app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter, address=request.remote_addr)
-    if user.role == "clerk":  # a clerk signing in at a counter opens it (the lobby sees it staffed)
-        from . import run
-
-        run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
     return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
 
 
