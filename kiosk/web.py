@@ -18,8 +18,8 @@ Its script is kiosk/static/track.js, served at /kiosk/assets/track.js.
 GET /t/<ticket_id>/qr.svg: that tracking address as a QR code (SVG, white background), shown
 on the kiosk's confirmation screen so that a citizen can follow the ticket even when the
 printer is out of paper. It holds the same address as the API's ``track_url`` and the printed
-ticket's QR code: ``ticket.tracking_url`` of config.yaml when set, else the address the kiosk
-used to reach the server.
+ticket's QR code: ``ticket.tracking_url`` of config.yaml when set, else the address the server
+was started on (server/printing.py ``tracking_base``), never the Host header of the request.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 
 from ..server import engine as q
 from ..server.i18n import install_jinja, messages_for
-from ..server.printing import track_url
+from ..server.printing import track_url, tracking_base
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static", static_url_path="/assets")
@@ -179,7 +179,7 @@ def track_qr(ticket_id: str):
     view = _ticket_view(ticket_id)
     if view is None:
         return _unknown_ticket()
-    base = _config().ticket.tracking_url or request.host_url  # as the API's track_url and the printed ticket
+    base = tracking_base(current_app)  # as the API's track_url and the printed ticket
     response = current_app.make_response(qr_svg(track_url(base, view["id"])))
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "private, max-age=86400"  # a ticket's address never changes

@@ -4,7 +4,10 @@ the spooler (printers/spooler.py) prints it, and printers' states go out as ``pr
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..printers import jobs, states
 from ..printers.drivers import UNKNOWN, Status, driver_for
@@ -12,6 +15,8 @@ from ..printers.spooler import Spooler
 from . import engine as q
 from .db import Lease
 from .extensions import socketio
+
+log = logging.getLogger("queuekiosk.printing")
 
 
 def issue_with_print(conn, site, service: str, *, printer: str | None, track_base: str, config_dir: Path,
@@ -27,6 +32,32 @@ def issue_with_print(conn, site, service: str, *, printer: str | None, track_bas
 
 def track_url(base: str, ticket_id: str) -> str:
     return f"{base.rstrip('/')}/t/{ticket_id}"
+
+
+SERVER_URL = "QUEUEKIOSK_SERVER_URL"  # app.config key: the address the server was started on
+FALLBACK_SERVER_URL = "http://127.0.0.1:8000"  # `queuekiosk serve`'s default address
+
+
+def tracking_base(app) -> str:
+    """Where phones reach the server, for a ticket's track_url and QR code: config
+    ``ticket.tracking_url``, else the address the server was started on. Never the request's Host
+    or X-Forwarded-Host header: anyone can send those and would put their own site on the tickets."""
+    configured = app.extensions["queuekiosk"].site.config.ticket.tracking_url
+    return configured or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+
+
+def warn_if_phones_cannot_reach(app) -> None:
+    """At start: a tracking address on this machine's loopback is one no phone can open."""
+    base = tracking_base(app)
+    host = urlsplit(base).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        log.warning("Tickets' QR codes and track_url point to %s, which phones cannot open: set ticket.tracking_url "
+                    "in the configuration to the address phones reach this server at (e.g. "
+                    "http://192.168.1.10:8000), or serve on the LAN address (--host).", base)
 
 
 def job_added(state, printer_id: str) -> None:

@@ -8,6 +8,8 @@ import socket
 import gevent
 from gevent import pywsgi
 
+from . import printing
+
 
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
 
@@ -36,9 +38,25 @@ class NoDelayWSGIServer(pywsgi.WSGIServer):
         return super().handle(sock, address)
 
 
+def lan_address(host: str) -> str:
+    """The address others reach a server listening on ``host`` at: for every card (0.0.0.0), the
+    address of the card with the default route (no packet is sent), else loopback."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: picks the outgoing card, sends nothing
+            return probe.getsockname()[0]
+        except OSError:  # no network at all
+            return "127.0.0.1"
+
+
 def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
     server = NoDelayWSGIServer((host, port), app, log="default" if access_log else None)
     server.start()
+    address = lan_address(host)
+    app.config[printing.SERVER_URL] = f"http://{f'[{address}]' if ':' in address else address}:{server.server_port}"
+    printing.warn_if_phones_cannot_reach(app)
     if on_ready:
         on_ready(server)
 

@@ -26,8 +26,7 @@ class IssueRequest(BaseModel):
 
 
 def _track_base() -> str:
-    """Where phones reach the server: config ``ticket.tracking_url``, else the address the caller used."""
-    return state().site.config.ticket.tracking_url or request.host_url
+    return printing.tracking_base(current_app)
 
 
 def _with_track_url(view: dict, base: str | None = None) -> dict:
