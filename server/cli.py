@@ -616,5 +616,9 @@ def restore_command(file, config_file, yes):
     click.echo(f"restored from {file.resolve()}", err=True)
 
 
+from .prediction_cli import predict_group  # noqa: E402 (queuekiosk predict backtest)
+
+main.add_command(predict_group)
+
 if __name__ == "__main__":
     main()

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 import click
 
-from .db import SiteRuntime
-from .prediction import first_calls, formula_minutes, predict, read_events, train
-from .prediction_state import LiveTracker
+# the command line imports this module at start: the prediction itself is imported when used
 
 
 class BacktestError(Exception):
@@ -34,8 +32,11 @@ class Forecast:
     actual: float | None  # None: never called
 
 
-def forecasts(conn, site: SiteRuntime, last: int) -> list[Forecast]:
+def forecasts(conn, site, last: int) -> list[Forecast]:
     """Every ticket of the last ``last`` days with tickets, predicted as it was issued."""
+    from .prediction import first_calls, formula_minutes, predict, read_events, train
+    from .prediction_state import LiveTracker
+
     events = read_events(conn, site)
     zone_tracker = LiveTracker(site)
     days = sorted({zone_tracker.local_day(e.at) for e in events if e.kind == "issued"})
@@ -77,7 +78,7 @@ def score(found: list[Forecast]) -> dict:
     }
 
 
-def backtest(conn, site: SiteRuntime, last: int) -> dict:
+def backtest(conn, site, last: int) -> dict:
     return score(forecasts(conn, site, last))
 
 
