@@ -87,12 +87,12 @@ def assert_gap_free(url: str, site, expected: dict[str, int]) -> None:
 
 
 @pytest.fixture
-def site_db(db_url, config, instance_dir):
+def site_db(migrated_db_url, config, instance_dir):
     """A migrated database with the demo centre loaded; threads open their own engines on ``url``."""
-    engine = create_db_engine(db_url)
+    engine = create_db_engine(migrated_db_url)
     site = prepare_database(engine, config, instance_dir)
     engine.dispose()
-    return db_url, site
+    return migrated_db_url, site
 
 
 # --- (a) threads issuing ------------------------------------------------------------------------

@@ -422,11 +422,13 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def template_db(tmp_path):
-    """Migrate once and copy the file for every example (prepare_database on a copy is fast)."""
+def template_db(tmp_path, sqlite_template):
+    """Load the config once into a copy of the session's migrated template, and copy that file for
+    every example (prepare_database on a copy is fast)."""
 
     def make(config):
         path = tmp_path / "template.db"
+        shutil.copyfile(sqlite_template, path)
         engine = create_db_engine(f"sqlite:///{path}")
         prepare_database(engine, config, tmp_path)
         engine.dispose()
@@ -601,10 +603,10 @@ example_serial = itertools.count()
 @given(n=st.integers(1, 3), steps=st.lists(
     st.one_of(st.just(("issue", None)), st.just(("issue", "elderly")), st.sampled_from([("call", 1), ("call", 2)])),
     min_size=5, max_size=40))
-def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(make_queue, make_config, tmp_path, n, steps):
+def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(make_queue, make_config, migrated_sqlite, n, steps):
     """Counters 1 and 2 both serve HT; max-wait aging is off (it may break the rule on purpose)."""
     config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
-    db = make_queue(config, f"sqlite:///{tmp_path}/interleave-{next(example_serial)}.db")
+    db = make_queue(config, migrated_sqlite(f"interleave-{next(example_serial)}.db"))
     run = {1: 0, 2: 0}       # normal tickets called in a row by a counter while a priority ticket waited
     waiting: list[tuple[int, bool]] = []     # (number, priority), oldest first
     for minute, (kind, arg) in enumerate(steps):

@@ -88,8 +88,8 @@ def call(db, counter: int, now=MON_9, **kwargs) -> dict | None:
 
 # --- business day and daily reset -------------------------------------------------------------
 
-def test_numbers_restart_at_local_midnight_not_utc_midnight(make_queue, make_config, config_data, db_url):
-    db = make_queue(make_config(site=all_day_site(config_data)), db_url)
+def test_numbers_restart_at_local_midnight_not_utc_midnight(make_queue, make_config, config_data, migrated_db_url):
+    db = make_queue(make_config(site=all_day_site(config_data)), migrated_db_url)
     before_midnight = dt.datetime(2026, 11, 23, 16, 59)   # Mon 23:59 local
     after_midnight = dt.datetime(2026, 11, 23, 17, 1)     # Tue 00:01 local
 
@@ -145,8 +145,8 @@ def tiny_ht_range(config_data: dict, end: int = 1003) -> list[dict]:
     return services
 
 
-def test_range_exhausted_is_refused_without_a_gap(make_queue, make_config, config_data, db_url, tmp_path):
-    db = make_queue(make_config(services=tiny_ht_range(config_data)), db_url)
+def test_range_exhausted_is_refused_without_a_gap(make_queue, make_config, config_data, migrated_db_url, tmp_path):
+    db = make_queue(make_config(services=tiny_ht_range(config_data)), migrated_db_url)
     assert [issue(db)["number"] for _ in range(3)] == [1001, 1002, 1003]
 
     for _ in range(2):  # refused again and again, the sequence never moves past the end
@@ -280,8 +280,8 @@ def test_full_lifecycle_and_no_show(queue):
 
 # --- transfer ---------------------------------------------------------------------------------
 
-def test_transfer_to_a_service(make_queue, config, db_url):
-    db = make_queue(config, db_url)
+def test_transfer_to_a_service(make_queue, config, migrated_db_url):
+    db = make_queue(config, migrated_db_url)
     ticket = issue(db, "HT")
     call(db, 1, now=MON_9 + 5 * MIN)
     db.run(q.start, 1, now=MON_9 + 6 * MIN)
@@ -307,8 +307,8 @@ def test_transfer_to_a_service(make_queue, config, db_url):
     assert numbers(db, "HT") == [1001] and numbers(db, "DC") == []
 
 
-def test_transfer_to_a_counter_only_that_counter_gets_it(make_queue, config, db_url):
-    db = make_queue(config, db_url)
+def test_transfer_to_a_counter_only_that_counter_gets_it(make_queue, config, migrated_db_url):
+    db = make_queue(config, migrated_db_url)
     ticket = issue(db, "HT")
     call(db, 2, now=MON_9 + MIN)                           # counter 2 serves HT and CT
     moved = db.run(q.transfer, 2, now=MON_9 + 2 * MIN, to_counter=5).ticket   # counter 5: LD, VH
@@ -545,9 +545,9 @@ def test_event_count_matches_actions(queue):
 
 
 @pytest.mark.parametrize("end_of_day", ["expire", "keep"])
-def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_config, config_data, db_url, end_of_day):
+def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_config, config_data, migrated_db_url, end_of_day):
     policy = {**config_data["policy"], "end_of_day": end_of_day}
-    db = make_queue(make_config(site=all_day_site(config_data), policy=policy), db_url)
+    db = make_queue(make_config(site=all_day_site(config_data), policy=policy), migrated_db_url)
     monday = dt.datetime(2026, 11, 23, 9, 0)               # Mon 16:00 local
     tuesday = dt.datetime(2026, 11, 23, 17, 1)             # Tue 00:01 local
     called, left = issue(db, now=monday), issue(db, now=monday)

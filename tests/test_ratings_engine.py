@@ -22,9 +22,9 @@ MIN = dt.timedelta(minutes=1)
 
 
 @pytest.fixture
-def db(make_queue, config_data, db_url):
+def db(make_queue, config_data, migrated_db_url):
     config_data["rating"] = {"ask_seconds": 30, "window_minutes": 2}
-    queue = make_queue(parse_config(config_data, "ratings.yaml"), db_url)
+    queue = make_queue(parse_config(config_data, "ratings.yaml"), migrated_db_url)
     with queue.Session.begin() as session:
         add_user(session, "lan", "mật-khẩu-quầy-1", "clerk", 1)
         add_user(session, "hoa", "mật-khẩu-quầy-2", "clerk", 2)

@@ -438,11 +438,11 @@ def test_periods_refused_with_the_field_and_the_reason(args, field):
 
 
 @pytest.mark.postgres
-def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, pg_url, sqlite_url):
+def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, migrated_pg_url, migrated_sqlite_url):
     from queuekiosk.server.simulate import Settings, simulate
 
     results = []
-    for url in (sqlite_url, pg_url):
+    for url in (migrated_sqlite_url, migrated_pg_url):
         queue = make_queue(config, url)
         simulate(queue.engine, queue.site, dt.date(2026, 11, 20), 2, seed=9, settings=Settings(per_day=120))
         zone = queue.site.config.site.zone

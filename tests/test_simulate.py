@@ -28,10 +28,10 @@ def _content(queue) -> dict:
     return out
 
 
-def test_bulk_steps_write_what_the_engine_writes(make_queue, config, tmp_path):
+def test_bulk_steps_write_what_the_engine_writes(make_queue, config, migrated_sqlite):
     settings = Settings(per_day=120)
-    through_engine = make_queue(config, f"sqlite:///{tmp_path / 'engine.db'}")
-    bulk = make_queue(config, f"sqlite:///{tmp_path / 'bulk.db'}")
+    through_engine = make_queue(config, migrated_sqlite('engine.db'))
+    bulk = make_queue(config, migrated_sqlite('bulk.db'))
     a = simulate(through_engine.engine, through_engine.site, FRIDAY, 2, seed=11, settings=settings, through_engine=True)
     b = simulate(bulk.engine, bulk.site, FRIDAY, 2, seed=11, settings=settings)
     assert a.tickets == b.tickets > 150
@@ -43,9 +43,9 @@ def test_bulk_steps_write_what_the_engine_writes(make_queue, config, tmp_path):
             "resumed", "rated"} <= kinds
 
 
-def test_the_seed_fixes_the_days_and_closed_days_are_skipped(make_queue, config, tmp_path):
+def test_the_seed_fixes_the_days_and_closed_days_are_skipped(make_queue, config, migrated_sqlite):
     def run(seed, name):
-        queue = make_queue(config, f"sqlite:///{tmp_path / name}")
+        queue = make_queue(config, migrated_sqlite(name))
         result = simulate(queue.engine, queue.site, dt.date(2026, 11, 21), 3, seed=seed, settings=Settings(per_day=80))
         with queue.engine.connect() as conn:
             summary = reports.summary(conn, queue.site, periods.named_period("2026-W47", queue.site.config.site.zone),

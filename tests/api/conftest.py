@@ -3,12 +3,16 @@
 Every server here is a ``queuekiosk serve`` subprocess with its own instance folder (its
 own SQLite file and secret key), a config file written to a temporary folder, and a free
 port. Tests talk to it over HTTP (a keep-alive ``requests`` session) and Socket.IO
-(python-socketio's client), and create tokens and users with the real CLI. No mocks.
+(python-socketio's client). Tokens and users are written into the server's database from the
+test process with the server's own functions (tests/server_accounts.py), as `queuekiosk token
+create` / `user add` would write them, unless the server was made with ``accounts_by_cli=True``
+(tests of those commands and of what they record). No mocks.
 
 Fixtures
 --------
 ``config_variant()``   a fresh, deep copy of the repo's config.yaml as a dict, to change and start
-``live_server``        factory: ``live_server(config=None, flags=("--ignore-hours",), env=None, start=True)``
+``live_server``        factory: ``live_server(config=None, flags=("--ignore-hours",), env=None, start=True,
+                       accounts_by_cli=False)``
                        -> a started ``LiveServer`` (.url, .config_path, .env, .instance, .token(role,
                        counter=None), .kiosk_token(kiosk), .tokens(*specs), .add_user(name, password, role, counter=None),
                        .cli(*args), .session(language=None), .stop(), .restart(), .log());
@@ -38,6 +42,8 @@ import pytest
 import requests
 import socketio
 import yaml
+
+import server_accounts
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_CONFIG = REPO / "config.yaml"
@@ -77,7 +83,7 @@ class LiveServer:
     """One ``queuekiosk serve`` process with its own config file and instance folder."""
 
     def __init__(self, workdir: Path, config: dict | str | Path | None = None,
-                 flags=("--ignore-hours",), env: dict | None = None):
+                 flags=("--ignore-hours",), env: dict | None = None, accounts_by_cli: bool = False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.instance = self.workdir / "instance"
@@ -99,6 +105,8 @@ class LiveServer:
         self.proc: subprocess.Popen | None = None
         self._tokens: dict[tuple, str] = {}
         self._sessions: list[ApiSession] = []
+        self.accounts_by_cli = accounts_by_cli
+        self._database_made = False  # by a first start
 
     # --- process -------------------------------------------------------------------------
 
@@ -116,6 +124,7 @@ class LiveServer:
                                    f"{self.log()[-3000:]}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    self._database_made = True
                     return self
             except requests.RequestException:
                 pass
@@ -172,38 +181,59 @@ class LiveServer:
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
+    @property
+    def database_url(self) -> str:
+        return server_accounts.database_url(self.env, self.workdir)
+
+    def _accounts_in_process(self) -> bool:
+        """Once the server has made its database, unless this server's test is about the commands."""
+        return self._database_made and not self.accounts_by_cli
+
+    def _new_token(self, role: str, counter: int | None = None, kiosk: str | None = None) -> str:
+        if self._accounts_in_process():
+            return server_accounts.create_token(self.database_url, role, counter, kiosk)
+        args = ["token", "create", "--role", role]
+        if counter is not None:
+            args += ["--counter", str(counter)]
+        if kiosk is not None:
+            args += ["--kiosk", kiosk]
+        value = self.cli(*args).stdout.strip()
+        assert value, "token create printed nothing"
+        return value
+
     def token(self, role: str, counter: int | None = None, fresh: bool = False) -> str:
-        """A bearer token made by ``queuekiosk token create`` (cached per role and counter)."""
+        """A bearer token for ``role`` (and ``counter``), cached per role and counter unless ``fresh``."""
         key = (role, counter)
-        if fresh or key not in self._tokens:
-            args = ["token", "create", "--role", role]
-            if counter is not None:
-                args += ["--counter", str(counter)]
-            value = self.cli(*args).stdout.strip()
-            assert value, "token create printed nothing"
-            if fresh:
-                return value
-            self._tokens[key] = value
+        if fresh:
+            return self._new_token(role, counter)
+        if key not in self._tokens:
+            self._tokens[key] = self._new_token(role, counter)
         return self._tokens[key]
 
     def kiosk_token(self, kiosk: str = "kiosk-1") -> str:
         """A kiosk token bound to ``kiosk`` (``token create --role kiosk --kiosk``): a kiosk agent's."""
         key = ("kiosk", kiosk)
         if key not in self._tokens:
-            self._tokens[key] = self.cli("token", "create", "--role", "kiosk", "--kiosk", kiosk).stdout.strip()
+            self._tokens[key] = self._new_token("kiosk", kiosk=kiosk)
         return self._tokens[key]
 
     def tokens(self, *specs: tuple[str, int | None]) -> dict[tuple, str]:
-        """Several tokens at once (the CLI runs in parallel): ``tokens(("admin", None), ("counter", 1))``."""
+        """Several tokens at once: ``tokens(("admin", None), ("counter", 1))`` (CLI processes run in parallel)."""
         missing = [s for s in specs if s not in self._tokens]
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        workers = 1 if self._accounts_in_process() else 4
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             for spec, value in zip(missing, pool.map(lambda s: self.token(*s, fresh=True), missing)):
                 self._tokens[spec] = value
         return {s: self._tokens[s] for s in specs}
 
     def add_user(self, name: str, password: str, role: str, counter: int | None = None,
-                 check: bool = True) -> subprocess.CompletedProcess:
-        """``queuekiosk user add NAME --role ROLE [--counter N]`` with the password on stdin."""
+                 check: bool = True) -> subprocess.CompletedProcess | None:
+        """A user as ``queuekiosk user add NAME --role ROLE [--counter N]`` adds it. Through that
+        command (its result returned, ``check`` applied) before the first start or with
+        ``accounts_by_cli``; else written in this process, where a refusal raises ValueError."""
+        if self._accounts_in_process():
+            server_accounts.add_user(self.database_url, name, password, role, counter)
+            return None
         args = ["user", "add", name, "--role", role]
         if counter is not None:
             args += ["--counter", str(counter)]
@@ -220,8 +250,8 @@ class ServerFactory:
         self.servers: list[LiveServer] = []
 
     def __call__(self, config: dict | str | Path | None = None, flags=("--ignore-hours",),
-                 env: dict | None = None, start: bool = True) -> LiveServer:
-        server = LiveServer(self._tmp.mktemp(self._label), config, flags, env)
+                 env: dict | None = None, start: bool = True, accounts_by_cli: bool = False) -> LiveServer:
+        server = LiveServer(self._tmp.mktemp(self._label), config, flags, env, accounts_by_cli)
         self.servers.append(server)
         return server.start() if start else server
 

@@ -7,7 +7,7 @@ from api_helpers import assert_error, issue
 
 
 def test_the_audit_log_names_who_did_what(live_server):
-    srv = live_server()
+    srv = live_server(accounts_by_cli=True)  # what `user add` and `token create` record is checked
     srv.add_user("lan", "mat-khau-dung-1", "clerk", counter=1)
     http = srv.session()
     assert_error(http.post("/api/v1/auth/login", json={"username": "lan", "password": "sai-roi"}), 401, "bad_login")

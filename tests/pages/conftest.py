@@ -2,7 +2,8 @@
 
 ``server``   a fresh server per test: a copy of config.yaml in a temporary folder, its own
              instance folder (SQLite database, secret key), ``--ignore-hours``; helpers to run
-             the CLI against the same database, add a clerk and create a counter token.
+             the CLI against the same database, and to add users and make tokens (written from
+             this process, as the CLI writes them: tests/server_accounts.py).
 ``browser``  headless Chromium from Debian (``apt-get install chromium``) driven by Playwright
              for Python; no browser download (never ``playwright install``).
 ``page``     a new browser context per test, 1920x1080, Vietnamese.
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+import server_accounts
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
@@ -67,12 +70,22 @@ class Server:
             raise AssertionError(f"queuekiosk {' '.join(args)} failed ({done.returncode}): {done.stderr}")
         return done.stdout
 
+    @property
+    def database_url(self) -> str:
+        return server_accounts.database_url(self.env, self.config.parent)
+
+    def add_user(self, name: str, password: str, role: str, counter: int | None = None) -> None:
+        server_accounts.add_user(self.database_url, name, password, role, counter)
+
     def add_clerk(self, name: str = "clerk1", counter: int = 1, password: str = CLERK_PASSWORD) -> str:
-        self.cli("user", "add", name, "--role", "clerk", "--counter", str(counter), stdin=password + "\n")
+        self.add_user(name, password, "clerk", counter)
         return password
 
+    def token(self, role: str, counter: int | None = None) -> str:
+        return server_accounts.create_token(self.database_url, role, counter)
+
     def counter_token(self, counter: int = 1) -> str:
-        return self.cli("token", "create", "--role", "counter", "--counter", str(counter)).strip()
+        return self.token("counter", counter)
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         headers = {"Accept-Language": "vi", **kwargs.pop("headers", {})}

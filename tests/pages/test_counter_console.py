@@ -76,8 +76,8 @@ def press_and_time(page, button) -> float:
 
 def test_call_finish_rate_the_whole_way(server, page, tab, shot):
     password = server.add_clerk(CLERK, counter=1)
-    rating_token = server.cli("token", "create", "--role", "rating", "--counter", "1").strip()
-    supervisor = server.cli("token", "create", "--role", "supervisor").strip()
+    rating_token = server.token("rating", 1)
+    supervisor = server.token("supervisor")
 
     display = tab({"width": 1920, "height": 1080})
     display.goto(server.url + "/display/lobby")
@@ -164,8 +164,8 @@ def _rating_of_number(server, token: str, number: int) -> dict:
 
 def test_unsatisfied_with_reasons_and_idle_after_a_while(server, page, tab, shot):
     password = server.add_clerk(CLERK, counter=1)
-    rating_token = server.cli("token", "create", "--role", "rating", "--counter", "1").strip()
-    supervisor = server.cli("token", "create", "--role", "supervisor").strip()
+    rating_token = server.token("rating", 1)
+    supervisor = server.token("supervisor")
     tablet = tab({"width": 800, "height": 1280}, has_touch=True)  # a tablet standing upright
     tablet.goto(f"{server.url}/rating/1#token={rating_token}")
     expect(tablet.locator("body")).to_have_attribute("data-live", "live")

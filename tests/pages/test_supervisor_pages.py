@@ -11,8 +11,7 @@ PASSWORD = "giam-sat-2026"
 
 
 def _login(page, server, path, user="giamsat", role="supervisor", counter=None):
-    args = ["user", "add", user, "--role", role] + (["--counter", str(counter)] if counter else [])
-    server.cli(*args, stdin=PASSWORD + "\n")
+    server.add_user(user, PASSWORD, role, counter)
     page.goto(server.url + path)
     page.fill("#username", user)
     page.fill("#password", PASSWORD)
