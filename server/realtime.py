@@ -117,7 +117,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
         display = site.config.display(key)
         numbers = site.config.display_counters(display)
         last = q.last_calls(session_, site)
-        return {**base, "display": display.model_dump(mode="json"),
+        from ..display.web import display_page_data  # the page redraws a new setup from it, no reload
+        return {**base, "display": display.model_dump(mode="json"), "page": display_page_data(site.config, key),
                 "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
                 "history": q.recent_calls(session_, site, 10, numbers), "waiting": waiting}
     if kind == "counter":

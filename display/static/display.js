@@ -1,7 +1,14 @@
 /* The lobby display: live through Socket.IO only (no polling), made to run for months.
  *
- * On every (re)connect it subscribes to its display and draws the `state` snapshot whole,
- * then follows the events. Counter rows and service lines are in the HTML; this fills them in.
+ * On every (re)connect, and when the server says `config.changed`, it subscribes to its display
+ * and draws the `state` snapshot whole, then follows the events. It draws the counter rows, the
+ * waiting list, ticker and slides from its page data (display/web.py display_page_data), and
+ * again, without a reload, when a snapshot brings different page data (a new setup).
+ *
+ * Read from 8 m: the key text (counter names, latest calls, waiting list) is --key-text high
+ * (docs/display-and-voice.md); the screen shows one language at a time, in turn, rather than
+ * English in small type below; a name wraps between words and is made smaller only if one of
+ * its words is wider than its box; services that do not fit are shown a page at a time.
  * Calls are spoken one after another from `announcement.audio_url`: a new call waits until
  * the one being spoken has ended (the `ended` event), so each is heard in full.
  *
@@ -12,7 +19,7 @@
 (function () {
   "use strict";
 
-  const page = QK.page();
+  let page = QK.page();
   const offline = document.getElementById("offline");
   const problem = document.getElementById("problem");
   const historyList = document.getElementById("history");
@@ -20,8 +27,12 @@
   const voice = document.getElementById("voice");
   const soundOff = document.getElementById("sound-off");
 
+  const rowsNode = document.getElementById("rows");
+  const waitingList = document.getElementById("waiting-list");
+  const waitingPages = document.getElementById("waiting-pages");
+
   const current = {};   // counter number -> the ticket it called last today, or null
-  const paused = {};    // counter number -> true while paused
+  const states = {};    // counter number -> "open", "paused" or "closed"
   const waiting = {};   // service code -> {waiting, priority}
   let history = [];     // latest calls, newest first
   const flashTimers = {};
@@ -34,8 +45,7 @@
   function applyLayout() {
     const layout = page.layout === "auto" ? (portraitQuery.matches ? "portrait" : "landscape") : page.layout;
     document.body.dataset.layout = layout;
-    fitHistory();
-    fitTicker();
+    fitAll();
   }
   portraitQuery.addEventListener("change", applyLayout);
 
@@ -48,11 +58,18 @@
     const node = row(counter);
     if (!node) return;
     const ticket = current[counter];
+    const state = states[counter] || "open";
     const num = node.querySelector(".num");
     num.textContent = ticket ? ticket.display : "—";
     num.classList.toggle("empty", !ticket);
-    node.querySelector(".state").hidden = !paused[counter];
-    node.classList.toggle("paused", !!paused[counter]);
+    // a paused or closed counter says so where its number would be: nobody is served there now
+    num.hidden = state !== "open";
+    const label = node.querySelector(".state");
+    label.hidden = state === "open";
+    if (state !== "open") QK.say(label, state === "closed" ? "display_closed" : "display_paused");
+    node.classList.toggle("paused", state === "paused");
+    node.classList.toggle("closed", state === "closed");
+    fitName(node.querySelector(".name"));  // the state's label may leave the name less room
   }
 
   function flash(counter) {
@@ -85,13 +102,136 @@
     });
   }
 
+  // a name wraps between its words; only when a word is wider than the box, or the lines taller
+  // than it, is the type made smaller (never below 60 % of the key size), so no word is cut
+  function fitName(node) {
+    node.style.fontSize = "";
+    const full = parseFloat(getComputedStyle(node).fontSize);
+    let size = full;
+    // (a line's accents may stand a little above its box: that is no overflow)
+    while ((node.scrollWidth > node.clientWidth + 1 || node.scrollHeight > node.clientHeight + size * 0.25) &&
+           size > full * 0.6) {
+      size *= 0.92;
+      node.style.fontSize = size + "px";
+    }
+  }
+
+  // the services that fit in the list at once form a page; several pages are shown in turn
+  let waitingPage = 0;
+  let waitingPageCount = 1;
+  let waitingTimer = null;
+
+  function showWaitingPage(index) {
+    waitingPage = index % waitingPageCount;
+    waitingList.querySelectorAll("li").forEach(function (item) {
+      item.hidden = Number(item.dataset.page) !== waitingPage;
+    });
+    waitingPages.hidden = waitingPageCount < 2;
+    waitingPages.textContent = (waitingPage + 1) + "/" + waitingPageCount;
+  }
+
+  function fitWaiting() {
+    clearTimeout(waitingTimer);
+    const items = Array.from(waitingList.querySelectorAll("li"));
+    items.forEach(function (item) { item.hidden = false; });
+    items.forEach(function (item) { fitName(item.querySelector(".name")); });
+    const room = waitingList.clientHeight;
+    let pageIndex = 0;
+    let used = 0;
+    items.forEach(function (item) {
+      const height = item.getBoundingClientRect().height;
+      if (used > 0 && used + height > room + 1) { pageIndex += 1; used = 0; }
+      item.dataset.page = pageIndex;
+      used += height;
+    });
+    waitingPageCount = pageIndex + 1;
+    showWaitingPage(waitingPageCount > 1 ? waitingPage : 0);
+    if (waitingPageCount > 1) {
+      waitingTimer = setTimeout(function turn() {
+        showWaitingPage(waitingPage + 1);
+        waitingTimer = setTimeout(turn, page.waiting_page_seconds * 1000);
+      }, page.waiting_page_seconds * 1000);
+    }
+  }
+
+  function fitAll() {
+    rowsNode.querySelectorAll(".counter-row .name").forEach(fitName);
+    fitWaiting();
+    fitHistory();
+    fitTicker();
+  }
+
+  // --- one language at a time, in turn (each at full size), when the centre has English ---------
+  let languageTimer = null;
+  function showLanguage(lang) {
+    clearTimeout(languageTimer);
+    QK.setLang(lang);
+    fitAll();
+    if (page.languages.indexOf("en") >= 0 && page.languages.length > 1) {
+      const next = lang === "vi" ? "en" : "vi";
+      languageTimer = setTimeout(function () { showLanguage(next); }, page.language_seconds[lang] * 1000);
+    }
+  }
+
+  // --- drawing the page from its data (at start, and again for a new setup) -------------------------
+  function gridOf(count, perColumn) {
+    const columns = Math.max(1, Math.ceil(count / perColumn));
+    return [columns, Math.max(1, Math.ceil(count / columns))];
+  }
+
+  function buildPage() {
+    const body = document.body;
+    body.style.setProperty("--key-text", page.key_text_vmin + "vmin");
+    [["landscape", 6], ["portrait", 8]].forEach(function (pair) {  // counter rows per column
+      const grid = gridOf(page.counters.length, pair[1]);
+      body.style.setProperty("--cols-" + pair[0], grid[0]);
+      body.style.setProperty("--rows-" + pair[0], grid[1]);
+    });
+    document.getElementById("site-name").textContent = page.site_name;
+    document.getElementById("screen-name").textContent = page.name || "";
+
+    rowsNode.replaceChildren.apply(rowsNode, page.counters.map(function (counter) {
+      const node = QK.el("div", "counter-row");
+      node.dataset.counter = counter.number;
+      const badge = QK.el("div", "badge", counter.number);
+      badge.setAttribute("aria-hidden", "true");
+      const num = QK.el("div", "num empty", "—");
+      const state = QK.el("div", "state");
+      state.hidden = true;
+      const name = QK.el("div", "name", counter.name);
+      name.title = counter.label;
+      node.append(badge, name, num, state);
+      return node;
+    }));
+    page.counters.forEach(function (counter) {
+      if (!(counter.number in states)) states[counter.number] = "open";
+    });
+
+    waitingList.replaceChildren.apply(waitingList, page.services.map(function (service) {
+      const item = QK.el("li");
+      item.dataset.service = service.code;
+      item.append(QK.sayName(QK.el("span", "name"), {vi: service.vi, en: service.en}), QK.el("span", "count", "0"));
+      return item;
+    }));
+
+    const tickerNode = document.getElementById("ticker");
+    tickerNode.hidden = !page.ticker;
+    document.getElementById("ticker-text").textContent = page.ticker || "";
+
+    body.classList.toggle("has-slides", page.slides.length > 0);
+    document.getElementById("media").hidden = page.slides.length === 0;
+    slideIndex = -1;
+    nextSlide();
+    applyLayout();
+  }
+
   function drawHistory(freshId) {
     const items = history.slice(0, page.history_size).map(function (call, index) {
       const item = QK.el("li", index === 0 && call.id === freshId ? "fresh" : "");
       const number = QK.el("span", "number", call.display);
-      if (call.recall) number.appendChild(QK.el("span", "again", QK.msg("display_recall")));
+      if (call.recall) number.appendChild(QK.say(QK.el("span", "again"), "display_recall"));
       item.appendChild(number);
-      item.appendChild(QK.el("span", "where", QK.msg("display_to_counter", {counter: call.called_by})));
+      item.appendChild(QK.say(QK.el("span", "where"), "display_to_counter", {counter: call.called_by}));
       return item;
     });
     historyList.replaceChildren.apply(historyList, items);
@@ -186,7 +326,7 @@
       if (page.slides.length > 1) slideTimer = setTimeout(nextSlide, page.slide_seconds * 1000);
     }
   }
-  if (slideVideo) {
+  {
     slideVideo.addEventListener("ended", nextSlide);
     slideVideo.addEventListener("error", function () { clearTimeout(slideTimer); slideTimer = setTimeout(nextSlide, 2000); });
   }
@@ -194,7 +334,7 @@
   // --- ticker: moves only when it is longer than the screen ----------------------------------------
   const ticker = document.getElementById("ticker");
   function fitTicker() {
-    if (!ticker) return;
+    if (ticker.hidden) return;
     ticker.classList.remove("moving");
     const text = ticker.querySelector(".ticker-text");
     if (text.scrollWidth > ticker.clientWidth) {
@@ -214,25 +354,22 @@
     return JSON.stringify(value);
   }
 
-  function sameConfig(snapshotDisplay) {
-    return !snapshotDisplay || canonical(snapshotDisplay) === canonical(page.config);
-  }
-
   function onState(snapshot) {
-    if (!sameConfig(snapshot.display)) {  // config.yaml changed and the server restarted: new page
-      window.location.reload();
-      return;
+    if (snapshot.page && canonical(snapshot.page) !== canonical(page)) {  // a new setup: draw it, no reload
+      page = snapshot.page;
+      buildPage();
     }
     if (snapshot.server_time) QK.setServerTime(snapshot.server_time);
-    page.counters.forEach(function (number) { current[number] = null; paused[number] = false; });
+    // a counter of this screen that the snapshot does not list is out of use: closed
+    page.counters.forEach(function (counter) { current[counter.number] = null; states[counter.number] = "closed"; });
     (snapshot.counters || []).forEach(function (counter) {
       current[counter.number] = counter.ticket || counter.last_call;  // a finished call stays shown
-      paused[counter.number] = counter.state === "paused";
+      states[counter.number] = counter.state === "paused" || counter.state === "closed" ? counter.state : "open";
     });
     Object.keys(waiting).forEach(function (code) { delete waiting[code]; });
     Object.assign(waiting, snapshot.waiting || {});
     history = (snapshot.history || []).slice(0, page.history_size);
-    page.counters.forEach(drawCounter);
+    page.counters.forEach(function (counter) { drawCounter(counter.number); });
     drawHistory(null);
     drawWaiting();
     problem.hidden = true;
@@ -243,7 +380,7 @@
     return function (event) {
       const counter = event.counter;
       current[counter] = event.ticket;
-      paused[counter] = false;
+      states[counter] = "open";
       drawCounter(counter);
       if (event.waiting) {  // a call carries the new waiting counts (no separate queue.changed)
         Object.assign(waiting, event.waiting);
@@ -262,14 +399,16 @@
   const socket = io({reconnectionDelay: 1000, reconnectionDelayMax: 10000, randomizationFactor: 0.5});
   QK.watchConnection(socket, offline);
 
-  socket.on("connect", function () {
+  function subscribe() {
     socket.emit("subscribe", {display: page.display}, function (answer) {
       if (answer && answer.error) {
         problem.textContent = answer.error.message;
         problem.hidden = false;
       }
     });
-  });
+  }
+  socket.on("connect", subscribe);
+  socket.on("config.changed", subscribe);  // a saved setup change: the new snapshot brings it
   socket.on("state", onState);
   socket.on("ticket.called", onCall(false));
   socket.on("ticket.recalled", onCall(true));
@@ -278,17 +417,20 @@
     drawWaiting();
   });
   socket.on("counter.changed", function (event) {
-    paused[event.counter] = event.state === "paused";
+    if (event.state) states[event.counter] = event.state === "paused" || event.state === "closed" ? event.state : "open";
     drawCounter(event.counter);
   });
 
-  window.addEventListener("resize", function () { fitHistory(); fitTicker(); });
-  applyLayout();
-  nextSlide();
+  window.addEventListener("resize", fitAll);
+  buildPage();
+  showLanguage("vi");
 
   // for people and tests looking at the page with developer tools
   window.QKDisplay = {
     queued: function () { return queue.slice(); },
     speaking: function () { return speaking; },
+    showLanguage: showLanguage,
+    showWaitingPage: showWaitingPage,
+    waitingPages: function () { return waitingPageCount; },
   };
 })();

@@ -11,6 +11,7 @@ on the document), so what is checked is what the <audio> element really did.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -248,12 +249,52 @@ def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
     _expect_number(page, 2, "1002", timeout=1000)
 
 
+# What the eye reads from the seats, and how: every element here must be at least the key size.
+KEY_TEXT = [".counter-row .name", "#history li:not(.cut) .number", "#history li:not(.cut) .where",
+            ".waiting-list li:not([hidden]) .name", ".waiting-list li:not([hidden]) .count"]
+
+MEASURE_TEXT = r"""(selectors) => {
+  // every word of a name: one box (not split over two lines) inside the name's own box and
+  // inside the area around it (nothing cut by an overflow), at the font size it is drawn in
+  const cut = [];
+  for (const node of document.querySelectorAll('.counter-row .name, .waiting-list li:not([hidden]) .name')) {
+    const box = node.getBoundingClientRect();
+    const area = node.closest('.counter-row, .waiting').getBoundingClientRect();
+    const text = node.firstChild;
+    if (!text) continue;
+    const re = /\S+/g; let match;
+    while ((match = re.exec(text.textContent))) {
+      const range = document.createRange();
+      range.setStart(text, match.index); range.setEnd(text, match.index + match[0].length);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+      const r = range.getBoundingClientRect();
+      // across: wholly inside; up and down: its middle (a glyph's box is taller than its line)
+      const middle = (r.top + r.bottom) / 2;
+      const inside = (outer) => r.left >= outer.left - 1 && r.right <= outer.right + 1 &&
+                                middle >= outer.top && middle <= outer.bottom;
+      if (rects.length !== 1 || !inside(box) || !inside(area)) cut.push(match[0] + ' in ' + text.textContent);
+    }
+  }
+  for (const line of document.querySelectorAll('#history li:not(.cut)')) {
+    if (line.scrollWidth > line.clientWidth + 1) cut.push('latest call ' + line.textContent);
+  }
+  const sizes = {};
+  for (const selector of selectors) {
+    const nodes = [...document.querySelectorAll(selector)];
+    sizes[selector] = nodes.length ? Math.min(...nodes.map((n) => parseFloat(getComputedStyle(n).fontSize))) : null;
+  }
+  return {cut, sizes};
+}"""
+
+
 @pytest.mark.parametrize("width, height, layout", [(1920, 1080, "landscape"), (1080, 1920, "portrait")])
 def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width, height, layout, shot):
+    """Key text at least distance / 200 high (40 mm from 8 m: 5.84 % of a 55" screen's short
+    side, 63 px on 1080 lines), in Vietnamese and in English; long names wrap, no word is cut."""
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
     try:
         page = context.new_page()
-        for service in ("HT", "HT", "CT", "DC", "LD", "TK", "HT", "CT", "LD"):
+        for service in ("HT", "HT", "CT", "DC", "LD", "TK", "HT", "CT", "LD", "VH"):
             lobby.issue(service)
         for counter in (1, 2, 3, 4, 5, 6):
             lobby.call(counter)
@@ -266,9 +307,10 @@ def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width,
           return {
             scroll: doc.scrollHeight <= innerHeight && doc.scrollWidth <= innerWidth,
             rows: [...document.querySelectorAll('.counter-row')].every(inside),
-            waiting: [...document.querySelectorAll('.waiting-list li')].every((li) => {
+            waiting: [...document.querySelectorAll('.waiting-list li:not([hidden])')].every((li) => {
               const list = li.closest('.waiting').getBoundingClientRect(); const r = li.getBoundingClientRect();
               return r.bottom <= list.bottom + 0.5 && inside(li); }),
+            services: [...document.querySelectorAll('.waiting-list li')].map((li) => li.dataset.service),
             media: inside(document.getElementById('media')),
             history: [...document.querySelectorAll('#history li:not(.cut)')].length,
             numberPx: Math.min(...[...document.querySelectorAll('.counter-row .num')].map(
@@ -281,12 +323,59 @@ def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width,
         shot(page, f"display-{layout}")
         assert fits["scroll"], "nothing scrolls"
         assert fits["rows"] and fits["waiting"] and fits["media"], fits
+        assert sorted(fits["services"]) == ["CT", "DC", "HT", "LD", "TK", "VH"], "every service, a page at a time"
         assert fits["history"] >= 3, fits
-        # 70 px of type is 45 mm of cap height on a 55" screen: readable from 8 m
-        assert fits["numberPx"] >= 70 and fits["badgePx"] >= 50, fits
+        assert fits["numberPx"] >= 90 and fits["badgePx"] >= 63, fits
         assert fits["slide"] == 640, "the configured slide is shown"
+
+        key_px = 0.0584 * min(width, height)  # 40 mm on a 685 mm short side
+        pages = page.evaluate("window.QKDisplay.waitingPages()")
+        for language in ("vi", "en"):
+            for waiting_page in range(pages):
+                page.evaluate("([lang, n]) => { window.QKDisplay.showLanguage(lang); window.QKDisplay.showWaitingPage(n); }",
+                              [language, waiting_page])
+                measured = page.evaluate(MEASURE_TEXT, KEY_TEXT)
+                shot(page, f"display-{layout}-{language}-{waiting_page + 1}")
+                assert not measured["cut"], f"{language}: words cut or split: {measured['cut']}"
+                small = {k: v for k, v in measured["sizes"].items() if v is None or v < key_px}
+                assert not small, f"{language}, page {waiting_page + 1}: under {key_px:.0f} px: {small}"
+        assert page.locator("#history li .where").first.text_content() == "Counter 6", "English is shown in turn"
     finally:
         context.close()
+
+
+def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot):
+    lobby.issue("HT")
+    lobby.issue("HT")
+    lobby.call(1)
+    lobby.call(2)
+    lobby.call(2, "finish")
+    _open(page, lobby)
+    _expect_number(page, 1, "1001")
+    row = page.locator('.counter-row[data-counter="2"]')
+    expect(row.locator(".num")).to_have_text("1002")
+
+    paused = lobby.http.post(f"{lobby.url}/api/v1/counters/2/pause", json={"reason": "nghỉ trưa"},
+                             headers=lobby.admin(), timeout=10)
+    assert paused.status_code == 200, paused.text
+    expect(row).to_have_class(re.compile(r"\bpaused\b"), timeout=1000)
+    expect(row.locator(".num")).to_be_hidden()  # no longer looks like it serves 1002
+    expect(row.locator(".state")).to_have_text("Tạm dừng")
+    assert float(row.locator(".state").evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 63
+    assert row.evaluate("(n) => getComputedStyle(n).backgroundColor") != \
+        page.locator('.counter-row[data-counter="1"]').evaluate("(n) => getComputedStyle(n).backgroundColor")
+    shot(page, "display-paused")
+    # a reload draws the same from the snapshot
+    page.reload()
+    page.wait_for_selector("body[data-live='live']")
+    expect(row.locator(".state")).to_have_text("Tạm dừng")
+    expect(row.locator(".num")).to_be_hidden()
+
+    resumed = lobby.http.post(f"{lobby.url}/api/v1/counters/2/resume", headers=lobby.admin(), timeout=10)
+    assert resumed.status_code == 200, resumed.text
+    expect(row.locator(".num")).to_be_visible(timeout=1000)
+    expect(row.locator(".state")).to_be_hidden()
+    assert "paused" not in row.get_attribute("class")
 
 
 def test_many_calls_over_time_leave_no_growth_behind(page, lobby):
