@@ -229,16 +229,19 @@ def _reload(conn, ticket_id: int):
     return conn.execute(select(T).where(T.c.id == ticket_id)).one()
 
 
-def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=None) -> int:
-    """Average service time x people ahead / open counters serving the service.
+def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=None) -> int | None:
+    """Average service time x people ahead / open counters serving the service; None when no
+    open counter serves it (closed or paused), whoever is ahead.
 
     The average is the service's moving average of finished tickets, or the configured
     default while there is no history. ``pace`` is (average seconds, open counters) when
     the caller already has them.
     """
+    avg_seconds, open_counters = pace or conn.execute(_SERVICE_PACE, {"service": service_id}).one()
+    if not open_counters:
+        return None  # nobody serves it now: no promise (the kiosk says so)
     if ahead <= 0:
         return 0
-    avg_seconds, open_counters = pace or conn.execute(_SERVICE_PACE, {"service": service_id}).one()
     per_ticket = avg_seconds / 60 if avg_seconds else \
         site.config.service(site.service_codes[service_id]).default_service_minutes
     return math.ceil(per_ticket * ahead / max(1, open_counters))
@@ -406,10 +409,11 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
     happened.append(Happened("ticket.finished", ticket_view(site, _reload(conn, held.id)), counter.number))
 
 
-def _resume_if_paused(conn, site, counter, now, actor, happened) -> None:
-    if counter.state == "paused":
+def _open(conn, site, counter, now, actor, happened) -> None:
+    """A paused counter resumes, a closed one opens: it serves again."""
+    if counter.state != "open":
         conn.execute(update(C).where(C.c.id == counter.id).values(state="open", pause_reason=None))
-        _event(conn, site, "resumed", now, actor, counter_id=counter.id)
+        _event(conn, site, "resumed" if counter.state == "paused" else "opened", now, actor, counter_id=counter.id)
         happened.append(Happened("counter.changed", None, counter.number, {"state": "open"}))
 
 
@@ -430,7 +434,7 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
     held = _held_ticket(conn, counter.id)
     if held is not None:
         _finish_held(conn, site, counter, held, now, actor, happened, by="next")
-    _resume_if_paused(conn, site, counter, now, actor, happened)
+    _open(conn, site, counter, now, actor, happened)  # pressing next opens a closed counter
 
     streak = counter.normal_streak
     if number is None:
@@ -566,6 +570,8 @@ def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str 
     counter = _counter_row(conn, site, counter_number)
     if counter.state == "paused":
         raise QueueError("counter_paused", counter=counter.number)
+    if counter.state == "closed":
+        raise QueueError("counter_closed", counter=counter.number)
     held = _held_ticket(conn, counter.id)
     if held is not None:
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
@@ -582,8 +588,34 @@ def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
     if counter.state != "paused":
         raise QueueError("counter_not_paused", counter=counter.number)
     happened: list[Happened] = []
-    _resume_if_paused(conn, site, counter, now, actor, happened)
+    _open(conn, site, counter, now, actor, happened)
     return Outcome(None, happened)
+
+
+def open_counter(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+                 now: dt.datetime | None = None) -> Outcome:
+    """A clerk takes a closed counter: it serves from now on (an open or paused counter stays as it is)."""
+    conn = _connection(session)
+    counter = _counter_row(conn, site, counter_number)
+    happened: list[Happened] = []
+    if counter.state == "closed":
+        _open(conn, site, counter, now or utcnow(), actor, happened)
+    return Outcome(None, happened)
+
+
+def close_counter(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+                  now: dt.datetime | None = None) -> Outcome:
+    """Nobody works at the counter any more: it serves nobody until it is opened again."""
+    conn = _connection(session)
+    counter = _counter_row(conn, site, counter_number)
+    if counter.state == "closed":
+        return Outcome(None, [])
+    held = _held_ticket(conn, counter.id)
+    if held is not None:
+        raise QueueError("counter_busy", counter=counter.number, number=held.number)
+    conn.execute(update(C).where(C.c.id == counter.id).values(state="closed", pause_reason=None))
+    _event(conn, site, "closed", now or utcnow(), actor, counter_id=counter.id)
+    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "closed"})])
 
 
 # --- reading ------------------------------------------------------------------------------

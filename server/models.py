@@ -99,7 +99,8 @@ class Counter(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open | paused
+    # closed (nobody works there: until a clerk signs in or the counter is opened) | open | paused
+    state: Mapped[str] = mapped_column(String(16), default="closed")
     pause_reason: Mapped[str | None] = mapped_column(String(200))
     # normal tickets called in a row while a priority ticket waited (interleave policy)
     normal_streak: Mapped[int] = mapped_column(Integer, default=0)

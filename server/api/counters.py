@@ -124,6 +124,20 @@ def counter_resume(counter: int):
     return _counter_action(counter, q.resume, _counter_answer(counter))
 
 
+@bp.post("/counters/<int:counter>/open")
+def counter_open(counter: int):
+    """A clerk or the counter's device starts work there: the counter serves (and counts for waits)."""
+    parse_body(NoBody)
+    return _counter_action(counter, q.open_counter, _counter_answer(counter))
+
+
+@bp.post("/counters/<int:counter>/close")
+def counter_close(counter: int):
+    """Nobody works there any more: the displays show it closed and waits no longer count it."""
+    parse_body(NoBody)
+    return _counter_action(counter, q.close_counter, _counter_answer(counter))
+
+
 @bp.get("/counters/<int:counter>")
 def counter_detail(counter: int):
     """The counter's state, current ticket and waiting list (the clerk's or keypad's view)."""

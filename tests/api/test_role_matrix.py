@@ -129,6 +129,7 @@ class Route:
     csrf_exempt: bool = False  # a POST that takes a session without its X-CSRFToken (it ignores the caller)
 
 
+ADMIN_SECTION = "/api/v1/admin/<any(services, counters, priorities, kiosks, displays, printers):section>"
 ON_BOTH = ({"counter": 1}, {"counter": 2})  # the callers' own counter, and another one
 
 HTTP = {
@@ -138,6 +139,8 @@ HTTP = {
     ("/counter", "GET"): Route(anyone),
     ("/dashboard", "GET"): Route(anyone),
     ("/reports", "GET"): Route(anyone),
+    ("/admin", "GET"): Route(anyone),
+    ("/admin/pair-qr", "POST"): Route(roles("admin"), body={"path": "/kiosk/kiosk-1#token=matrix"}),
     ("/display/<display_id>", "GET"): Route(anyone),
     ("/display/<display_id>/slides/<int:index>", "GET"): Route(anyone),
     ("/kiosk/<kiosk_id>", "GET"): Route(anyone),
@@ -172,9 +175,25 @@ HTTP = {
     **{(f"/api/v1/counters/<int:counter>/{action}", "POST"): Route(act_on_counter, ON_BOTH, body=body)
        for action, body in (("next", None), ("recall", None), ("start", None), ("finish", None),
                             ("no-show", None), ("transfer", {"service": "DC"}), ("pause", {"reason": "họp"}),
-                            ("resume", None))},
+                            ("resume", None), ("open", None), ("close", None))},
     ("/api/v1/printers", "GET"): Route(supervisors),
     ("/api/v1/audit", "GET"): Route(roles("admin")),
+    # the setup: admins change it; supervisors read it and change the ticker, slides and holidays
+    ("/api/v1/admin/setup", "GET"): Route(supervisors),
+    (ADMIN_SECTION, "GET"): Route(supervisors, ({"section": "services"},)),
+    (ADMIN_SECTION, "POST"): Route(roles("admin"), ({"section": "priorities"},),
+                                   body={"code": "matrix", "name": {"vi": "Ma trận"}}),
+    (ADMIN_SECTION + "/<key>", "PATCH"): Route(roles("admin"), ({"section": "services", "key": "HT"},)),
+    (ADMIN_SECTION + "/<key>", "DELETE"): Route(roles("admin"), ({"section": "priorities", "key": "none-such"},)),
+    ("/api/v1/admin/site", "GET"): Route(supervisors),
+    ("/api/v1/admin/site", "PATCH"): Route(supervisors),  # an empty change: within a supervisor's part
+    ("/api/v1/admin/users", "GET"): Route(roles("admin")),
+    ("/api/v1/admin/users", "POST"): Route(roles("admin"), body={"username": "matrix-user", "password": PASSWORD,
+                                                                 "role": "supervisor"}),
+    ("/api/v1/admin/users/<name>", "PATCH"): Route(roles("admin"), ({"name": "supervisor-user"},)),
+    ("/api/v1/admin/tokens", "GET"): Route(roles("admin")),
+    ("/api/v1/admin/tokens", "POST"): Route(roles("admin"), body={"role": "display", "name": "matrix"}),
+    ("/api/v1/admin/tokens/<int:token_id>", "DELETE"): Route(roles("admin"), ({"token_id": 10 ** 6},)),
     **{(f"/api/v1/reports/{name}", "GET"): Route(supervisors)
        for name in ("summary", "peak-hours", "daily", "periods", "live")},
 }

@@ -21,6 +21,20 @@ VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầ�
 
 
 
+def open_every_counter(server) -> None:
+    """As when each clerk has signed in: counters start the day closed, and only open ones make a wait."""
+    with server.session() as http:
+        http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+        for number in range(1, 7):
+            assert http.post(f"/api/v1/counters/{number}/open").json()["state"] == "open"
+
+
+@pytest.fixture(scope="module")
+def staffed(server):
+    open_every_counter(server)
+    return server
+
+
 def waiting_total(http) -> dict[str, int]:
     response = http.get("/api/v1/queue")
     assert response.status_code == 200
@@ -30,7 +44,7 @@ def waiting_total(http) -> dict[str, int]:
 
 # --- issuing ----------------------------------------------------------------------------------
 
-def test_issue_returns_the_ticket_a_kiosk_prints(server, http):
+def test_issue_returns_the_ticket_a_kiosk_prints(staffed, http):
     before = dt.datetime.now(dt.timezone.utc)
     response = http.post("/api/v1/tickets", json={"service": "CT"})
     after = dt.datetime.now(dt.timezone.utc)
@@ -56,7 +70,9 @@ def test_issue_returns_the_ticket_a_kiosk_prints(server, http):
 
 
 def test_numbers_increase_per_service_from_the_start_of_its_range(live_server):
-    http = live_server().session()  # a fresh centre: nothing issued today yet
+    server = live_server()  # a fresh centre: nothing issued today yet
+    open_every_counter(server)
+    http = server.session()
 
     first = issue(http, "HT")
     second = issue(http, "HT")
@@ -93,7 +109,8 @@ def test_priority_and_kiosk_are_kept_on_the_ticket(http):
     assert again["number"] == ticket["number"]
 
 
-def test_get_ticket_follows_its_position_and_estimate(server, http):
+def test_get_ticket_follows_its_position_and_estimate(staffed, http):
+    server = staffed
     """The citizen's phone: position and estimated wait shrink when people ahead are called."""
     # DC is issued by no other test of this module, and only counter 4 serves it
     tickets = [issue(http, "DC") for _ in range(3)]
@@ -121,7 +138,7 @@ def test_get_unknown_ticket_is_404(http):
     assert_error(http.get("/api/v1/tickets/no-such-ticket"), 404, "unknown_ticket")
 
 
-def test_queue_shows_waiting_per_service_and_every_counter(server, http):
+def test_queue_shows_waiting_per_service_and_every_counter(staffed, http):
     before = waiting_total(http)
     issue(http, "LD")
     issue(http, "LD", priority="pregnant")
@@ -370,3 +387,23 @@ def test_a_retried_issue_with_the_same_idempotency_key_gives_the_same_ticket(htt
     assert following["number"] == first.json()["number"] + 1  # the retry took no number
     other_body = http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, headers=key)
     assert_error(other_body, 422, "idempotency_key_reused")
+
+
+def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
+    """Counters are closed until someone opens them: the kiosk gets no estimate (null), and the queue
+    overview says which counters are closed; opening counter 4 (the only one for DC) gives one."""
+    server = live_server()
+    http = server.session()
+    assert {c["state"] for c in http.get("/api/v1/queue").json()["counters"]} == {"closed"}
+    first, second = issue(http, "DC"), issue(http, "DC")
+    assert (first["eta_minutes"], second["eta_minutes"]) == (None, None)
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
+
+    device = server.session()
+    device.headers["Authorization"] = f"Bearer {server.token('counter', 4)}"
+    assert device.post("/api/v1/counters/4/open").json()["state"] == "open"
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] == 10
+    assert issue(http, "DC")["eta_minutes"] == 20
+    assert_error(device.post("/api/v1/counters/3/open"), 403, "forbidden_counter")
+    assert device.post("/api/v1/counters/4/close").json()["state"] == "closed"
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
