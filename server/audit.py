@@ -18,11 +18,11 @@ E, U, K, T, C = (m.Event.__table__, m.User.__table__, m.ApiToken.__table__, m.Ti
                  m.Counter.__table__)
 
 
-def record(conn, site, kind: str, actor: q.Actor | None = None, **detail) -> None:
-    """One audit event (``kind`` such as "login_failed"); ``detail`` never holds a password."""
+def record(conn, site, kind: str, actor: q.Actor | None = None, **detail) -> int:
+    """One audit event (``kind`` such as "login_failed"), and its id; ``detail`` never holds a password."""
     actor = actor or q.Actor()
-    conn.execute(insert(E).values(site_id=site.id, kind=kind, at=q.utcnow(), user_id=actor.user_id,
-                                  token_id=actor.token_id, detail=detail or None))
+    return conn.execute(insert(E).values(site_id=site.id, kind=kind, at=q.utcnow(), user_id=actor.user_id,
+                                         token_id=actor.token_id, detail=detail or None)).inserted_primary_key[0]
 
 
 def recent(conn, site, since: dt.datetime | None = None, limit: int = 200) -> list[dict]:

@@ -125,11 +125,28 @@ def principal_for_login(session: Session, username: str, password: str) -> m.Use
     return user
 
 
-def principal_for_user(session: Session, user_id: int, counter: int | None) -> Principal | None:
+# audit events after which a session opened before them no longer works (server/audit.py)
+SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed")
+
+
+def principal_for_session(session: Session, cookie) -> Principal | None:
+    """The user of a session cookie (``user_id``, ``counter``, ``login_event``) while the session
+    lasts: it ends at its own logout, and at any change of the user's password, account or role
+    made after the login, even for a cookie someone saved. ``login_event`` is the id of the
+    session's "login" audit event: the events after it tell whether one of those happened."""
+    user_id, login_event = cookie.get("user_id"), cookie.get("login_event")
+    if user_id is None or login_event is None:  # a cookie from before sessions were tied to their login
+        return None
     user = session.get(m.User, user_id)
     if user is None or not user.active:
         return None
-    return Principal(user.role, user.username, counter, user_id=user.id)
+    E = m.Event
+    later = session.execute(select(E.kind, E.detail).where(E.id > login_event, E.kind.in_(SESSION_ENDING_EVENTS)))
+    for kind, detail in later:
+        detail = detail or {}
+        if detail.get("session") == login_event if kind == "logout" else detail.get("username") == user.username:
+            return None
+    return Principal(user.role, user.username, cookie.get("counter"), user_id=user.id)
 
 
 def lapsed(session: Session, principals: dict) -> list:

@@ -15,7 +15,7 @@ from . import engine as q
 from . import faults, printing
 from ..printers import jobs
 from ..printers.drivers import PRINTER_STATES, Status
-from .auth import (Principal, lapsed, may_act_as_kiosk, may_watch, principal_for_token, principal_for_user,
+from .auth import (Principal, lapsed, may_act_as_kiosk, may_watch, principal_for_session, principal_for_token,
                    require_role)
 from .extensions import socketio
 from .i18n import translate
@@ -157,7 +157,7 @@ def _principal_at_connect(auth) -> Principal | None:
         if token:
             return principal_for_token(db, token)
         if "user_id" in session:
-            return principal_for_user(db, session["user_id"], session.get("counter"))
+            return principal_for_session(db, session)
     return None
 
 

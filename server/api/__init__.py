@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request, session
 from pydantic import BaseModel, ValidationError
 
 from .. import engine as q
-from ..auth import Principal, principal_for_token, principal_for_user
+from ..auth import Principal, principal_for_session, principal_for_token
 from ..i18n import MESSAGES, pick_language, translate
 from ..realtime import publish
 from .csrf import require_csrf
@@ -71,7 +71,7 @@ def current_principal() -> Principal | None:
                 raise q.QueueError("bad_token", 401)
             return principal_for_token(db, token.strip())
         if "user_id" in session:
-            principal = principal_for_user(db, session["user_id"], session.get("counter"))
+            principal = principal_for_session(db, session)
             if principal is not None:
                 require_csrf()  # the session cookie alone never changes anything (server/api/csrf.py)
             return principal

@@ -56,10 +56,12 @@ def login():
             raise q.QueueError("invalid_field", 422, field="counter", problem=_problem("clerk_needs_counter"))
         if user.counter_number is not None and counter != user.counter_number:
             raise q.QueueError("forbidden_counter", 403, own=user.counter_number, counter=counter)
+    login_event = app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter,
+                                  address=request.remote_addr)
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["counter"] = counter
-    app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter, address=request.remote_addr)
+    session["login_event"] = login_event  # the session lasts until an event after it ends it (auth.py)
     return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
 
 
@@ -67,7 +69,8 @@ def login():
 def logout():
     if "user_id" in session:
         require_csrf()
-        state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]))
+        # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
+        state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]), session=session.get("login_event"))
     session.clear()
     return "", 204
 
