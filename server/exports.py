@@ -169,6 +169,17 @@ def filename(report: dict, extension: str) -> str:
     return f"{stem}_{key}.{extension}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+
+
+def _csv_text(value):
+    """A text cell a spreadsheet shows as text: one starting like a formula (a name such as
+    ``=HYPERLINK(...)``) gets a leading apostrophe, as OWASP advises against CSV injection."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _cell(column: Column, row: dict):
     value = column.value(row)
     if column.minutes and isinstance(value, (int, float)):
@@ -179,24 +190,28 @@ def _cell(column: Column, row: dict):
 def to_csv(report: dict, language: str = "vi") -> bytes:
     t = table_of(report, language)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([t.title])
+    csv_writer = csv.writer(out, lineterminator="\r\n")
+
+    def writerow(values):
+        csv_writer.writerow([_csv_text(value) for value in values])
+
+    writerow([t.title])
     for key, value in t.meta:
-        writer.writerow([key, value])
-    writer.writerow([])
-    writer.writerow([translate(c.header, language) for c in t.columns])
+        writerow([key, value])
+    writerow([])
+    writerow([translate(c.header, language) for c in t.columns])
 
     def csv_value(column, row):
         value = _cell(column, row)
         if isinstance(value, float):
             return f"{value:.2f}".rstrip("0").rstrip(".") if column.minutes else f"{value:g}"
-        return "" if value is None else value
+        return "" if value is None else _csv_text(value)
 
     for row in t.rows + ([t.total] if t.total else []):
-        writer.writerow([csv_value(c, row) for c in t.columns])
+        csv_writer.writerow([csv_value(c, row) for c in t.columns])
     if t.text:
-        writer.writerow([])
-        writer.writerow([t.text])
+        writerow([])
+        writerow([t.text])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -251,6 +266,10 @@ def to_xlsx(report: dict, language: str = "vi") -> bytes:
         sheet.merge_cells(start_row=end, start_column=1, end_row=end, end_column=max(2, len(t.columns)))
         sheet.row_dimensions[end].height = 120
         sheet.column_dimensions["B"].width = 60
+    for row in sheet.iter_rows():  # openpyxl takes text starting with "=" for a formula: keep every cell text
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
     sheet.print_options.gridLines = False
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
