@@ -1,7 +1,7 @@
 /* The citizen rating tablet of one counter (docs/counter.md).
  *
- * Paired once with a `rating` token of the counter (/rating/N#token=qk_… or the setup form; kept
- * in localStorage). Connects to Socket.IO with it, subscribes to {"rating": N}: the snapshot's
+ * Paired once with a `rating` token of the counter (/rating/N#token=qk_…, also opened in a tab
+ * where the page is open already, or the setup form; kept in localStorage). Connects to Socket.IO with it, subscribes to {"rating": N}: the snapshot's
  * `ask` (a ticket finished moments ago and not rated yet, e.g. after a reload) and each
  * `rating.ask` event show the question; a tap posts the rating with the token. Screens: idle,
  * ask, reasons (after "Không hài lòng", when config.yaml lists reasons), thanks, setup.
@@ -133,6 +133,10 @@
 
   function thank(kind) {
     asking = null;
+    // a smile thanks a satisfied citizen; after "Không hài lòng" (or too late to rate) a neutral face
+    const neutral = kind === "sorry" || kind === "closed";
+    $("thanks-face").classList.toggle("neutral", neutral);
+    $("thanks-face").querySelector("use").setAttribute("href", neutral ? "#face-neutral" : "#face-very_satisfied");
     $("thanks-sorry").hidden = kind !== "sorry";
     $("thanks-closed").hidden = kind !== "closed";
     show("thanks");
@@ -165,18 +169,21 @@
     }
     socket = io({forceNew: true, auth: {token: token}, reconnectionDelayMax: 5000});
     QK.watchConnection(socket, $("offline"));
-    socket.on("connect", function () {
+    function subscribe() {
       socket.emit("subscribe", {rating: page.counter}, function (answer) {
         if (answer && answer.error) setup(null, answer.error.message);
       });
-    });
+    }
+    socket.on("connect", subscribe);
     socket.on("connect_error", function (error) {
       // refused by the server (a wrong token): no reconnecting will help. Unreachable: it retries itself.
       if (!socket.active) setup("rating_setup_refused");
     });
+    socket.on("config.changed", subscribe);  // a saved setup change: the new snapshot brings it
     socket.on("state", function (snapshot) {
       if (snapshot.kind !== "rating") return;
       QK.setServerTime(snapshot.server_time);
+      if (snapshot.counter && snapshot.counter.name) $("counter-name").textContent = snapshot.counter.name;
       QK.setLive("live");
       const current = asking && asking.ticket.id;
       if (snapshot.ask && snapshot.ask.ticket.id !== current && document.body.dataset.screen === "idle") {
@@ -216,6 +223,13 @@
   $("setup-form").addEventListener("submit", function (event) {
     event.preventDefault();
     const value = $("setup-token").value.trim();
+    if (value) pair(value);
+  });
+
+  // the pairing screen says to open /rating/N#token=…: in a tab where the page is open already,
+  // that changes only the address's hash, so the token is read on hashchange as well
+  window.addEventListener("hashchange", function () {
+    const value = QK.tokenFromAddress();
     if (value) pair(value);
   });
 

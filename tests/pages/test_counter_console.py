@@ -314,3 +314,61 @@ def test_wrong_password_and_lost_connection_are_said_plainly(server, page, shot)
     page.get_by_role("button", name=re.compile("Gọi số tiếp theo")).click()
     expect(page.locator("#notice")).to_contain_text("Mất kết nối với máy chủ: thao tác chưa được gửi đi.")
     shot(page, "console-offline")
+
+
+def test_every_action_fits_a_1366x768_screen_with_a_number_active(server, tab, shot):
+    password = server.add_clerk(CLERK, counter=1)
+    for _ in range(3):
+        assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+    console = tab({"width": 1366, "height": 768})
+    log_in(console, server, password)
+    for key, status in (("g", "Đang gọi"), ("b", "Đang phục vụ")):  # called, then being served
+        console.keyboard.press(key)
+        expect(console.locator("#current-details")).to_contain_text(status)
+        room = console.evaluate("""() => ({
+          height: innerHeight,
+          page: document.documentElement.scrollHeight,
+          buttons: [...document.querySelectorAll('.actions button')].map((b) => ({
+            name: b.innerText.split('\\n')[0], bottom: b.getBoundingClientRect().bottom,
+            visible: b.getBoundingClientRect().height > 0})),
+        })""")
+        shot(console, f"console-1366x768-{key}")
+        assert len(room["buttons"]) == 8 and all(b["visible"] for b in room["buttons"]), room
+        below = [b["name"] for b in room["buttons"] if b["bottom"] > room["height"]]
+        assert not below, f"below the screen: {below}"
+        assert room["page"] <= room["height"], "nothing to scroll"
+
+
+def test_rating_tablet_pairs_from_the_address_in_an_open_tab_and_is_neutral_after_unsatisfied(server, page, tab, shot):
+    password = server.add_clerk(CLERK, counter=1)
+    rating_token = server.token("rating", 1)
+    tablet = tab({"width": 1280, "height": 800}, has_touch=True)
+    tablet.add_init_script("window.__loads = (window.__loads || 0) + 1;")
+    tablet.goto(f"{server.url}/rating/1")
+    expect(tablet.locator("#screen-setup")).to_be_visible()
+    # what the pairing screen says to do: open /rating/1#token=… (here, in the tab already open)
+    tablet.goto(f"{server.url}/rating/1#token={rating_token}")
+    expect(tablet.locator("body")).to_have_attribute("data-live", "live")
+    expect(tablet.locator("#screen-idle")).to_be_visible()
+    assert "token" not in tablet.url, "the token must leave the address bar"
+    assert tablet.evaluate("window.__loads") == 1, "paired by the hash change, not a reload"
+
+    for _ in range(2):
+        assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+    log_in(page, server, password)
+    face = tablet.locator("#thanks-face use")
+    for level, expected in (("^Không hài lòng", "#face-neutral"), ("^Rất hài lòng", "#face-very_satisfied")):
+        page.keyboard.press("g")
+        expect(page.locator("#current-number")).to_have_text(re.compile(r"^\d+$"))
+        page.keyboard.press("k")
+        expect(tablet.locator("#screen-ask")).to_be_visible()
+        tablet.get_by_role("button", name=re.compile(level)).tap()
+        if expected == "#face-neutral":
+            tablet.get_by_role("button", name=re.compile("Thời gian chờ lâu")).tap()
+            tablet.get_by_role("button", name=re.compile("Gửi đánh giá")).tap()
+        expect(tablet.locator("#screen-thanks")).to_be_visible()
+        assert face.get_attribute("href") == expected, level
+        shot(tablet, f"rating-thanks-{expected[6:]}")
+        tablet.evaluate("() => { window.__thanks = QK.page().thanks_seconds; QK.page().thanks_seconds = 0; }")
+        expect(tablet.locator("#screen-idle")).to_be_visible(timeout=15_000)
+        tablet.evaluate("() => { QK.page().thanks_seconds = window.__thanks; }")
