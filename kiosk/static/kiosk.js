@@ -240,7 +240,8 @@
     }
     QK.say(document.getElementById("result-ahead"), "kiosk_people_ahead", {n: ticket.waiting_ahead});
     const eta = document.getElementById("result-eta");
-    if (ticket.eta_minutes) QK.say(eta, "kiosk_eta", {n: ticket.eta_minutes});
+    if (ticket.eta_minutes === null) QK.say(eta, "kiosk_eta_no_counter");  // no open counter serves it
+    else if (ticket.eta_minutes) QK.say(eta, "kiosk_eta", {n: ticket.eta_minutes});
     else QK.say(eta, "kiosk_eta_now");
     QK.say(document.getElementById("result-print"), noPrint ? "kiosk_no_print" : "kiosk_take_ticket");
     result.classList.toggle("no-print", noPrint);

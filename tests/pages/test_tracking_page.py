@@ -37,6 +37,8 @@ def _fits_the_width(tab) -> None:
 
 def test_tracking_page_follows_its_ticket_live(server, phone, shot):
     token = server.counter_token(1)
+    opened = requests.post(f"{server.url}/api/v1/counters/1/open", headers={"Authorization": f"Bearer {token}"})
+    assert opened.status_code == 200, opened.text  # the clerk is in: waits count counter 1
     first = _issue(server)
     mine = _issue(server)
     assert mine["track_url"] == f"{server.url}/t/{mine['id']}"
@@ -145,3 +147,16 @@ def test_browsers_get_html_errors_and_programs_json(server, page, shot):
     assert "không nhận phương thức POST" in wrong.text
     wrong = requests.post(server.url + "/kiosk/kiosk-1", timeout=10)
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_the_phone_says_so_while_no_counter_serves_the_service(server, phone):
+    """No promise of "soon" while nobody works at a counter for the service; a wait once one opens."""
+    ticket = _issue(server, "DC")  # only counter 4 serves DC, and nobody has opened it
+    phone.goto(ticket["track_url"])
+    expect(phone.locator("#eta")).to_contain_text("Hiện chưa có quầy nào mở cho dịch vụ này")
+    expect(phone.locator("#eta")).to_contain_text("No counter for this service is open yet")
+    token = server.counter_token(4)
+    assert requests.post(f"{server.url}/api/v1/counters/4/open",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    phone.reload()
+    expect(phone.locator("#eta")).not_to_contain_text("Hiện chưa có quầy nào mở")
