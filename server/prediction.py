@@ -39,6 +39,9 @@ CLERK_PRIOR = 15  # services that weigh as much as a clerk's history against the
 TODAY_PRIOR = 6  # past pace against today's services
 TRANSFERRED_AGE = 30.0  # minutes: how long before its transfer a transferred ticket was issued, roughly
 MAX_STEPS = 3000
+TODAY_OUTCOMES = 30  # today's latest called tickets that widen the range when they missed more than usual
+TODAY_MIN = 8
+WIDEST = 2.5  # how far today may widen the range at most
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Model:
     jump_rate: dict[int, list[float]]  # service -> per local hour: priority arrivals and transfers in per minute
     priority_jump: dict[int, list[float]]  # service -> per local hour: the priority share of those
     calibration: list[list[float]] = field(default_factory=list)  # per quantile: a row per GRID_STEP of raw minutes
+    spread: float = 1.0  # the calibration days' mean |wait - raw| / (raw + SCALE_FLOOR)
     days: int = 0
 
     def to_dict(self) -> dict:
@@ -311,22 +315,39 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
     return GRID_TOP
 
 
-def calibrated(model: Model, raw: float) -> Prediction:
+def _scaled_miss(raw: float, wait: float) -> float:
+    return abs(wait - raw) / (raw + SCALE_FLOOR)
+
+
+def calibrated(model: Model, raw: float, today: list[tuple[float, float]] = ()) -> Prediction:
+    """The table's point and range for a raw estimate; wider when today's called tickets missed
+    their raw estimates by more than the calibration days did (a day unlike the others)."""
     table = model.calibration
     position = min(raw, GRID_TOP) / GRID_STEP
     i = min(int(position), len(table[0]) - 2)
     w = position - i
     low, mid, high = (row[i] * (1 - w) + row[i + 1] * w + max(0.0, raw - GRID_TOP) for row in table)
-    low = max(0.0, low)
     mid = max(low, mid)
+    if len(today) >= TODAY_MIN:
+        latest = today[-TODAY_OUTCOMES:]
+        widen = min(WIDEST, max(1.0, sum(_scaled_miss(r, w) for r, w in latest) / len(latest) / model.spread))
+        low, high = mid - (mid - low) * widen, mid + (high - mid) * widen
+    low = max(0.0, low)
     return Prediction(minutes=mid, low=low, high=max(mid, high), raw=raw)
 
 
 def predict(model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime,
-            exclude: int | None = None) -> Prediction | None:
-    """The wait of a ticket of ``service`` (a service id) issued ``now``; None when no counter serves it."""
-    raw = raw_estimate(model, tracker, service, priority, now, exclude)
-    return None if raw is None else calibrated(model, raw)
+            ticket_id: int | None = None) -> Prediction | None:
+    """The wait of a ticket of ``service`` (a service id) issued ``now``; None when no counter serves it.
+
+    ``ticket_id``: the ticket (left out of the queue ahead if the tracker already has it); its
+    raw estimate is kept so that today's misses can widen later ranges."""
+    raw = raw_estimate(model, tracker, service, priority, now, ticket_id)
+    if raw is None:
+        return None
+    if ticket_id is not None:
+        tracker.promised[ticket_id] = raw
+    return calibrated(model, raw, tracker.outcomes)
 
 
 def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_minutes: float) -> float:
@@ -365,30 +386,39 @@ def first_calls(events) -> dict[int, dt.datetime]:
     return calls
 
 
-def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None) -> Model:
-    """A model from past events (all of them before the day it will predict, in id order).
-
-    Pass 1 learns the figures; pass 2 replays the latest CALIBRATION_DAYS days with them and
-    sets the calibration from what the raw estimates met.
-    """
+def _learn(site: SiteRuntime, events) -> Model:
     learner = Learner(site)
     tracker = LiveTracker(site, learner)
     for event in events:
         tracker.feed(event)
-    model = learner.model()
+    return learner.model()
+
+
+def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None) -> Model:
+    """A model from past events (all of them before the day it will predict, in id order).
+
+    The figures come from all those days. The calibration must see errors as new days will make
+    them: the latest days (at most CALIBRATION_DAYS, at most half) are replayed with figures
+    learned from the days before them only, and what those raw estimates met sets the table.
+    """
     calls = calls if calls is not None else first_calls(events)
-    days = sorted({tracker.local_day(e.at) for e in events if e.kind == "issued"})
-    recent = set(days[-CALIBRATION_DAYS:])
+    local_day = LiveTracker(site).local_day
+    days = sorted({local_day(e.at) for e in events if e.kind == "issued"})
+    recent = days[-min(CALIBRATION_DAYS, max(1, len(days) // 2)):]
+    split = next((i for i, e in enumerate(events) if local_day(e.at) >= recent[0]), 0) if days else 0
+    earlier = _learn(site, events[:split]) if split else _learn(site, events)
     replay = LiveTracker(site)
     pairs = []
-    for event in events:
-        if event.kind == "issued" and event.ticket_id in calls and replay.local_day(event.at) in recent:
+    for event in events[split:]:
+        if event.kind == "issued" and event.ticket_id in calls:
             replay.advance(event.at)
-            raw = raw_estimate(model, replay, event.service_id, _priority(event), event.at)
+            raw = raw_estimate(earlier, replay, event.service_id, _priority(event), event.at)
             if raw is not None:
                 pairs.append((raw, (calls[event.ticket_id] - event.at).total_seconds() / 60))
         replay.feed(event)
+    model = _learn(site, events)
     model.calibration = calibrate(pairs)
+    model.spread = sum(_scaled_miss(r, w) for r, w in pairs) / len(pairs) if pairs else 1.0
     return model
 
 
@@ -416,4 +446,4 @@ class Predictor:
         else:
             self.tracker.catch_up(conn)
         self.tracker.advance(now)
-        return predict(self.model, self.tracker, service, priority, now, exclude=ticket_id)
+        return predict(self.model, self.tracker, service, priority, now, ticket_id)

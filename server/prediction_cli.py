@@ -54,7 +54,7 @@ def forecasts(conn, site, last: int) -> list[Forecast]:
         if index >= split and event.kind == "issued":
             tracker.advance(event.at)
             priority = (event.detail or {}).get("priority") is not None
-            ours = predict(model, tracker, event.service_id, priority, event.at)
+            ours = predict(model, tracker, event.service_id, priority, event.at, event.ticket_id)
             called = calls.get(event.ticket_id)
             out.append(Forecast(
                 event.ticket_id, event.at, ours and ours.minutes, ours and ours.low, ours and ours.high,

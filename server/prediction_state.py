@@ -77,6 +77,8 @@ class LiveTracker:
                          for number, services in site.counter_service_ids.items()}
         self.waiting: dict[int, Waiting] = {}
         self.tickets: dict[int, tuple[dt.datetime, bool]] = {}  # today's tickets: issue time, priority
+        self.promised: dict[int, float] = {}  # today's tickets not called yet -> the raw estimate at issue
+        self.outcomes: list[tuple[float, float]] = []  # today's (raw estimate, real wait) of called tickets
         self.recent: dict[int, list[tuple[int, float]]] = {}  # clerk -> today's (service, minutes)
         self.ema_seconds: dict[int, float] = {}  # the engine's moving average per service, for the formula
         self.day: dt.date | None = None
@@ -103,6 +105,7 @@ class LiveTracker:
         self.opening = opening.astimezone(dt.timezone.utc).replace(tzinfo=None)
         self.waiting = {k: w for k, w in self.waiting.items() if self.local_day(w.issued_at) == day}
         self.tickets = {}
+        self.promised, self.outcomes = {}, []
         self.recent = {}
         for counter in self.counters.values():
             counter.active_today = False
@@ -133,6 +136,9 @@ class LiveTracker:
 
     def _on_called(self, event, counter) -> None:
         ticket = self.waiting.pop(event.ticket_id, None)
+        raw = self.promised.pop(event.ticket_id, None)
+        if raw is not None and event.ticket_id in self.tickets:
+            self.outcomes.append((raw, (event.at - self.tickets[event.ticket_id][0]).total_seconds() / 60))
         if counter is None:
             return
         if counter.last_end is not None and counter.state == "open":
