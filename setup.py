@@ -26,7 +26,7 @@ setup(
         "queuekiosk": ["templates/home/*"],
         "queuekiosk.server": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py",
                               "openapi.yaml", "messages/*.json", "static/*", "static/vendor/*", "templates/errors/*",
-                              "templates/supervisor/*"],
+                              "templates/supervisor/*", "templates/admin/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],
         "queuekiosk.counter_client": ["templates/counter_console/*", "templates/rating_tablet/*", "static/*"],

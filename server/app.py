@@ -161,6 +161,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
 
     app.register_blueprint(reports_api_bp)  # GET /api/v1/reports/...: supervisors' reports and exports
     app.register_blueprint(supervisor_bp)  # GET /reports and /dashboard: the supervisors' pages
+    from .admin_page import bp as admin_page_bp
+
+    app.register_blueprint(admin_page_bp)  # GET /admin: the setup edited live
     app.add_url_rule("/healthz", "health", health)
     register_error_handlers(app)
     install_security_headers(app)

@@ -1,0 +1,895 @@
+/* The web admin (/admin): the centre's setup edited live through /api/v1/admin/...
+ *
+ * After the login (QK.supervisor, as /reports), the page reads the whole setup once and draws the
+ * tab that is open: a list of items on the left, a form on the right. Forms are described by
+ * FIELDS below (path in the API's JSON, kind of input, label); a save sends the form as the API
+ * takes it (POST for a new item, PATCH as a JSON merge patch, where an emptied field is null)
+ * and shows the server's refusal next to the field it names (error.field), or "Đã lưu".
+ * An admin changes everything; a supervisor only the ticker, the displays' slides and the
+ * holidays (the server checks the same), and sees the rest read-only. The page redraws its lists
+ * when anyone saves a change (Socket.IO "config.changed").
+ * Text goes in with textContent only; every label follows the language switch (QK.setLang).
+ */
+(function () {
+  "use strict";
+
+  const API = "/api/v1/admin/";
+  const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const SAVED_MS = 4000;
+  const DELETE_CONFIRM_MS = 5000;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, className, text) { return QK.el(tag, className, text); }
+  function say(node, key, params) { return QK.say(node, key, params); }
+  function labelled(tag, className, key) { return say(el(tag, className), key); }
+
+  let me = null;
+  const data = {setup: null, site: null, users: [], tokens: []};
+  let currentTab = null;
+
+  // --- what each section's form holds -----------------------------------------------------
+  //   kind: text | int | number | time | textarea | lines (a list, one per line) | select |
+  //         check | choices ("all" or some of a list) | days | dates | password
+  //   only: "create" or "change"; sup: a supervisor may change it; options: for select/choices
+  function serviceOptions() { return data.setup.services.map(function (s) { return {value: s.code, text: s.code + " – " + s.name.vi}; }); }
+  function counterOptions() { return data.setup.counters.map(function (c) { return {value: c.number, text: c.name || String(c.number)}; }); }
+  function printerOptions() { return data.setup.printers.map(function (p) { return {value: p.id, text: p.id}; }); }
+  function kioskOptions() { return data.setup.kiosks.map(function (k) { return {value: k.id, text: k.id}; }); }
+  function fixed(values, prefix) {
+    return function () { return values.map(function (v) { return {value: v, key: prefix ? prefix + v : null, text: v}; }); };
+  }
+
+  const FIELDS = {
+    services: [
+      {path: "code", kind: "text", label: "admin_f_code", key: true},
+      {path: "name.vi", kind: "text", label: "admin_f_name_vi"},
+      {path: "name.en", kind: "text", label: "admin_f_name_en"},
+      {path: "field.vi", kind: "text", label: "admin_f_field_vi", hint: "admin_h_field"},
+      {path: "field.en", kind: "text", label: "admin_f_field_en"},
+      {path: "numbers.start", kind: "int", label: "admin_f_numbers_start"},
+      {path: "numbers.end", kind: "int", label: "admin_f_numbers_end"},
+      {path: "target_wait_minutes", kind: "int", label: "admin_f_target_wait"},
+      {path: "default_service_minutes", kind: "number", label: "admin_f_service_minutes"},
+      {path: "daily_limit", kind: "int", label: "admin_f_daily_limit"},
+    ],
+    counters: [
+      {path: "number", kind: "int", label: "admin_f_counter_number", key: true},
+      {path: "name", kind: "text", label: "admin_f_counter_name"},
+      {path: "services", kind: "choices", label: "admin_f_counter_services", options: serviceOptions},
+    ],
+    priorities: [
+      {path: "code", kind: "text", label: "admin_f_code", key: true},
+      {path: "name.vi", kind: "text", label: "admin_f_name_vi"},
+      {path: "name.en", kind: "text", label: "admin_f_name_en"},
+    ],
+    kiosks: [
+      {path: "id", kind: "text", label: "admin_f_code", key: true},
+      {path: "printer", kind: "select", label: "admin_f_printer", options: printerOptions, blank: true},
+      {path: "services", kind: "choices", label: "admin_f_kiosk_services", options: serviceOptions},
+    ],
+    displays: [
+      {path: "id", kind: "text", label: "admin_f_code", key: true},
+      {path: "name", kind: "text", label: "admin_f_display_name"},
+      {path: "counters", kind: "choices", label: "admin_f_display_counters", options: counterOptions},
+      {path: "layout", kind: "select", label: "admin_f_layout", options: fixed(["auto", "landscape", "portrait"], "admin_layout_")},
+      {path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true},
+      {path: "slides", kind: "lines", label: "admin_f_slides", hint: "admin_h_slides", sup: true},
+      {path: "slide_seconds", kind: "number", label: "admin_f_slide_seconds", sup: true},
+      {path: "voice.language", kind: "select", label: "admin_f_voice_language", options: fixed(["vi", "en", "vi+en"], "admin_voice_")},
+      {path: "voice.repeat", kind: "int", label: "admin_f_voice_repeat"},
+      {path: "voice.chime", kind: "check", label: "admin_f_voice_chime"},
+      {path: "voice.region", kind: "select", label: "admin_f_voice_region", options: fixed(["north", "south"], "admin_region_")},
+      {path: "voice.phrase", kind: "text", label: "admin_f_voice_phrase"},
+      {path: "voice.phrase_en", kind: "text", label: "admin_f_voice_phrase_en"},
+    ],
+    printers: [
+      {path: "id", kind: "text", label: "admin_f_code", key: true},
+      {path: "driver", kind: "select", label: "admin_f_driver", options: fixed(["network", "usb", "serial", "device", "cups", "file", "agent"], "admin_driver_")},
+      {path: "host", kind: "text", label: "admin_f_host"},
+      {path: "port", kind: "int", label: "admin_f_port"},
+      {path: "vendor_id", kind: "text", label: "admin_f_vendor_id"},
+      {path: "product_id", kind: "text", label: "admin_f_product_id"},
+      {path: "device", kind: "text", label: "admin_f_device"},
+      {path: "queue", kind: "text", label: "admin_f_queue"},
+      {path: "path", kind: "text", label: "admin_f_path"},
+      {path: "profile", kind: "text", label: "admin_f_profile"},
+      {path: "width_dots", kind: "int", label: "admin_f_width_dots"},
+    ],
+    users: [
+      {path: "username", kind: "text", label: "admin_f_username", key: true},
+      {path: "full_name", kind: "text", label: "admin_f_full_name"},
+      {path: "role", kind: "select", label: "admin_f_role", options: fixed(["clerk", "supervisor", "admin"], "admin_role_")},
+      {path: "counter", kind: "int", label: "admin_f_user_counter"},
+      {path: "active", kind: "check", label: "admin_f_active", only: "change"},
+      {path: "password", kind: "password", label: "admin_f_password"},
+    ],
+    tokens: [
+      {path: "role", kind: "select", label: "admin_f_role", options: fixed(["kiosk", "display", "rating", "counter", "supervisor", "admin"], "admin_role_")},
+      {path: "name", kind: "text", label: "admin_f_token_name"},
+      {path: "counter", kind: "int", label: "admin_f_token_counter"},
+      {path: "kiosk", kind: "select", label: "admin_f_token_kiosk", options: kioskOptions, blank: true},
+    ],
+    hours: [
+      {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
+      {path: "hours.open", kind: "time", label: "admin_f_open"},
+      {path: "hours.close", kind: "time", label: "admin_f_close"},
+      {path: "hours.days", kind: "days", label: "admin_f_days"},
+    ],
+    holidays: [{path: "holidays", kind: "dates", label: "admin_f_holidays", sup: true}],
+    policy: [
+      {path: "policy.priority", kind: "select", label: "admin_f_policy", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
+      {path: "policy.normal_per_priority", kind: "int", label: "admin_f_normal_per_priority"},
+      {path: "policy.max_wait_minutes", kind: "int", label: "admin_f_max_wait"},
+    ],
+    ticker: [{path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true}],
+  };
+
+  // objects that are wholly absent when every key in them is empty (a service without a field)
+  const OPTIONAL_OBJECTS = {services: ["field"]};
+
+  // --- the item sections: columns of their list ------------------------------------------
+  function choiceText(value) {
+    if (value === "all") return QK.msg("admin_all", null, QK.lang());
+    return (value || []).join(", ");
+  }
+  function dotted(key) { return function (item) { return get(item, key); }; }
+
+  const LISTS = {
+    services: {columns: [["admin_f_code", dotted("code")], ["admin_f_name_vi", null],
+      ["admin_c_numbers", function (s) { return s.numbers.start + "–" + s.numbers.end; }],
+      ["admin_f_target_wait", dotted("target_wait_minutes")]]},
+    counters: {columns: [["admin_f_counter_number", dotted("number")], ["admin_f_counter_name", dotted("name")],
+      ["admin_f_counter_services", function (c) { return choiceText(c.services); }]]},
+    priorities: {columns: [["admin_f_code", dotted("code")], ["admin_f_name_vi", dotted("name.vi")]]},
+    kiosks: {columns: [["admin_f_code", dotted("id")], ["admin_f_printer", dotted("printer")],
+      ["admin_f_kiosk_services", function (k) { return choiceText(k.services); }]]},
+    displays: {columns: [["admin_f_code", dotted("id")], ["admin_f_display_name", dotted("name")],
+      ["admin_f_display_counters", function (d) { return choiceText(d.counters); }], ["admin_f_ticker", dotted("ticker")]]},
+    printers: {columns: [["admin_f_code", dotted("id")], ["admin_f_driver", dotted("driver")],
+      ["admin_c_where", function (p) { return p.host || p.device || p.queue || p.path || ""; }]]},
+    users: {columns: [["admin_f_username", dotted("username")], ["admin_f_full_name", dotted("full_name")],
+      ["admin_f_role", function (u) { return QK.msg("admin_role_" + u.role, null, QK.lang()); }],
+      ["admin_f_user_counter", dotted("counter")],
+      ["admin_f_active", function (u) { return QK.msg(u.active ? "admin_yes" : "admin_no", null, QK.lang()); }]]},
+  };
+  const KEYS = {services: "code", counters: "number", priorities: "code", kiosks: "id", displays: "id",
+                printers: "id", users: "username"};
+
+  // --- small helpers ----------------------------------------------------------------------
+  function get(object, path) {
+    return path.split(".").reduce(function (value, part) {
+      return value === null || value === undefined ? undefined : value[part];
+    }, object);
+  }
+
+  function put(object, path, value) {
+    const parts = path.split(".");
+    let node = object;
+    parts.slice(0, -1).forEach(function (part) {
+      if (!node[part] || typeof node[part] !== "object") node[part] = {};
+      node = node[part];
+    });
+    node[parts[parts.length - 1]] = value;
+  }
+
+  function withoutNulls(value) {
+    if (Array.isArray(value) || value === null || typeof value !== "object") return value;
+    const out = {};
+    Object.keys(value).forEach(function (key) {
+      const kept = withoutNulls(value[key]);
+      if (kept !== null && kept !== undefined && !(typeof kept === "object" && !Array.isArray(kept) && !Object.keys(kept).length)) {
+        out[key] = kept;
+      }
+    });
+    return out;
+  }
+
+  /** "dd/mm/yyyy" -> "yyyy-mm-dd", or null when it is not a real date. */
+  function isoDate(text) {
+    const match = /^\s*(\d{1,2})[\/.-](\d{1,2})[\/.-](\d{4})\s*$/.exec(text || "");
+    if (!match) return null;
+    const day = Number(match[1]), month = Number(match[2]), year = Number(match[3]);
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+    return year + "-" + String(month).padStart(2, "0") + "-" + String(day).padStart(2, "0");
+  }
+  function shownDate(iso) {
+    const parts = String(iso).split("-");
+    return parts.length === 3 ? parts[2] + "/" + parts[1] + "/" + parts[0] : String(iso);
+  }
+
+  function isAdmin() { return me && me.role === "admin"; }
+
+  // --- a form built from FIELDS -------------------------------------------------------------
+  /**
+   * ``editable(field)`` says which inputs this person may change. Returns {node, fill(item, mode),
+   * read(mode), errors(answer), clearErrors(), status(key), fieldNode(path)}.
+   */
+  function makeForm(fields, editable, group) {
+    const form = el("form", "editor");
+    form.noValidate = true;
+    form.dataset.form = group;
+    const controls = {};
+    const formError = el("div", "message error form-error");
+    formError.hidden = true;
+    formError.setAttribute("role", "alert");
+
+    fields.forEach(function (field) {
+      const wrap = el("div", "field kind-" + field.kind + (field.wide ? " wide" : ""));
+      wrap.dataset.field = field.path;
+      const id = "f-" + group + "-" + field.path.replace(/\W/g, "-");
+      const label = labelled("label", null, field.label);
+      label.htmlFor = id;
+      wrap.appendChild(label);
+      const control = makeControl(field, id);
+      wrap.appendChild(control.node);
+      if (field.hint) wrap.appendChild(labelled("div", "hint", field.hint));
+      const error = el("div", "field-error");
+      error.hidden = true;
+      error.setAttribute("role", "alert");
+      wrap.appendChild(error);
+      form.appendChild(wrap);
+      control.wrap = wrap;
+      control.error = error;
+      control.field = field;
+      control.setDisabled(!editable(field));
+      controls[field.path] = control;
+      control.onInput(function () { clearOne(control); status(null); });
+    });
+
+    form.appendChild(formError);
+    const actions = el("div", "actions");
+    const save = labelled("button", "primary save", "admin_save");
+    save.type = "submit";
+    const saved = el("span", "saved");
+    saved.setAttribute("role", "status");
+    actions.appendChild(save);
+    actions.appendChild(saved);
+    form.appendChild(actions);
+    save.hidden = !fields.some(editable);
+    let savedTimer = null;
+
+    function clearOne(control) {
+      control.wrap.classList.remove("invalid");
+      control.error.hidden = true;
+      control.error.textContent = "";
+    }
+    function clearErrors() {
+      Object.values(controls).forEach(clearOne);
+      formError.hidden = true;
+    }
+    function status(key) {
+      clearTimeout(savedTimer);
+      if (!key) { saved.textContent = ""; delete saved.dataset.t; return; }
+      say(saved, key);
+      savedTimer = setTimeout(function () { saved.textContent = ""; delete saved.dataset.t; }, SAVED_MS);
+    }
+
+    /** The control an API error names: "name.vi", "numbers" (its first part), "site.hours.close", "services[0]". */
+    function controlFor(name) {
+      if (!name) return null;
+      const names = [name, name.replace(/^site\.hours\./, ""), name.replace(/^site\./, ""),
+                     name.replace(/^displays\[\d+\]\./, "")];
+      for (const candidate of names) {
+        let best = null;
+        Object.keys(controls).forEach(function (path) {
+          if (candidate === path || candidate.startsWith(path + ".") || candidate.startsWith(path + "[")) {
+            if (!best || path.length > best.length) best = path;
+          }
+        });
+        if (best) return controls[best];
+        const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
+        if (inside) return controls[inside];
+      }
+      return null;
+    }
+
+    function showError(name, message) {
+      const control = controlFor(name);
+      if (control) {
+        control.wrap.classList.add("invalid");
+        control.error.textContent = message;
+        control.error.hidden = false;
+        control.focus();
+      } else {
+        formError.textContent = message;
+        formError.hidden = false;
+      }
+    }
+
+    return {
+      node: form,
+      controls: controls,
+      clearErrors: clearErrors,
+      status: status,
+      showError: showError,
+      fill: function (item, mode) {
+        clearErrors();
+        status(null);
+        fields.forEach(function (field) {
+          const control = controls[field.path];
+          control.set(item ? get(item, field.path) : undefined);
+          const keyLocked = field.key && mode === "change";
+          control.wrap.hidden = (field.only && field.only !== mode) || false;
+          control.setDisabled(keyLocked || !editable(field));
+        });
+      },
+      read: function (mode) {
+        const body = {};
+        fields.forEach(function (field) {
+          const control = controls[field.path];
+          if (field.only && field.only !== mode) return;
+          if (mode === "change" && (field.key || !editable(field))) return;
+          const value = control.get();
+          if (field.kind === "password" && value === null) return;  // empty: the password stays
+          put(body, field.path, value);
+        });
+        (OPTIONAL_OBJECTS[group] || []).forEach(function (name) {
+          const part = body[name];
+          if (part && Object.values(part).every(function (v) { return v === null; })) body[name] = null;
+        });
+        return mode === "create" ? withoutNulls(body) : body;
+      },
+      /** Show what the server said: next to the field it names, else above the buttons. */
+      errors: function (answer) {
+        clearErrors();
+        const error = answer && answer.data && answer.data.error;
+        showError(error && error.field, QK.errorMessage(answer));
+      },
+    };
+  }
+
+  function makeControl(field, id) {
+    let node, input;
+    const handlers = [];
+    const api = {onInput: function (handler) { handlers.push(handler); }};
+    function changed() { handlers.forEach(function (h) { h(); }); }
+
+    if (field.kind === "choices" || field.kind === "days") {
+      node = el("div", "choices");
+      node.id = id;
+      const boxes = [];
+      let all = null;
+      if (field.kind === "choices") {
+        const allLabel = el("label", "all");
+        all = el("input");
+        all.type = "checkbox";
+        all.value = "all";
+        allLabel.appendChild(all);
+        allLabel.appendChild(labelled("span", null, "admin_all"));
+        node.appendChild(allLabel);
+        all.addEventListener("change", function () { boxes.forEach(function (b) { b.disabled = all.checked || all.disabled; }); });
+      }
+      const options = field.kind === "days" ? DAYS.map(function (d) { return {value: d, key: "admin_day_" + d}; }) : field.options();
+      options.forEach(function (option) {
+        const label = el("label");
+        const box = el("input");
+        box.type = "checkbox";
+        box.value = String(option.value);
+        box._value = option.value;
+        label.appendChild(box);
+        label.appendChild(option.key ? labelled("span", null, option.key) : el("span", null, option.text));
+        node.appendChild(label);
+        boxes.push(box);
+      });
+      node.addEventListener("change", changed);
+      api.set = function (value) {
+        if (all) all.checked = value === "all" || value === undefined;
+        const chosen = Array.isArray(value) ? value.map(String) : [];
+        boxes.forEach(function (box) { box.checked = chosen.indexOf(box.value) >= 0; box.disabled = !!(all && all.checked) || api.disabled; });
+      };
+      api.get = function () {
+        if (all && all.checked) return "all";
+        return boxes.filter(function (b) { return b.checked; }).map(function (b) { return b._value; });
+      };
+      api.setDisabled = function (disabled) {
+        api.disabled = disabled;
+        if (all) all.disabled = disabled;
+        boxes.forEach(function (box) { box.disabled = disabled || !!(all && all.checked); });
+      };
+      api.focus = function () { (all || boxes[0] || node).focus(); };
+    } else if (field.kind === "dates") {
+      node = makeDates(id, changed);
+      api.set = node._set;
+      api.get = node._get;
+      api.setDisabled = node._setDisabled;
+      api.focus = function () { node.querySelector("input").focus(); };
+    } else {
+      if (field.kind === "select") {
+        input = el("select");
+        if (field.blank) input.appendChild(labelled("option", null, "admin_none")).value = "";
+        field.options().forEach(function (option) {
+          const choice = option.key ? labelled("option", null, option.key) : el("option", null, option.text);
+          choice.value = String(option.value);
+          input.appendChild(choice);
+        });
+      } else if (field.kind === "textarea" || field.kind === "lines") {
+        input = el("textarea");
+        input.rows = 3;
+      } else {
+        input = el("input");
+        // a time is typed as 24-hour hh:mm (a time input would show AM/PM in some browsers)
+        input.type = {int: "number", number: "number", check: "checkbox", password: "password"}[field.kind] || "text";
+        if (field.kind === "number") input.step = "any";
+        if (field.kind === "time") { input.placeholder = "hh:mm"; input.inputMode = "numeric"; input.maxLength = 5; }
+        if (field.kind === "password") input.autocomplete = "new-password";
+      }
+      input.id = id;
+      input.name = field.path;
+      node = input;
+      input.addEventListener("input", changed);
+      input.addEventListener("change", changed);
+      api.set = function (value) {
+        if (field.kind === "check") input.checked = value === undefined ? true : !!value;
+        else if (field.kind === "lines") input.value = (value || []).join("\n");
+        else if (field.kind === "time") input.value = value ? String(value).slice(0, 5) : "";
+        else if (field.kind === "password") input.value = "";
+        else if (field.kind === "select" && (value === undefined || value === null) && !field.blank) input.selectedIndex = 0;
+        else input.value = value === undefined || value === null ? "" : String(value);
+      };
+      api.get = function () {
+        if (field.kind === "check") return input.checked;
+        if (field.kind === "lines") return input.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
+        const text = input.value.trim();
+        if (text === "") return null;
+        if (field.kind === "int" || field.kind === "number") {
+          const number = Number(text);
+          return isNaN(number) ? text : number;  // the server says what is wrong with it
+        }
+        return field.kind === "textarea" ? input.value : text;
+      };
+      api.setDisabled = function (disabled) { input.disabled = disabled; };
+      api.focus = function () { input.focus(); };
+    }
+    api.node = node;
+    return api;
+  }
+
+  /** Holidays: the dates as dd/mm/yyyy chips, a dd/mm/yyyy box and "Thêm ngày". */
+  function makeDates(id, changed) {
+    const node = el("div", "dates");
+    const list = el("ul", "date-list");
+    const entry = el("input");
+    entry.id = id;
+    entry.type = "text";
+    entry.inputMode = "numeric";
+    entry.placeholder = "dd/mm/yyyy";
+    entry.className = "date-entry";
+    const add = labelled("button", "add-date", "admin_add_day");
+    add.type = "button";
+    const problem = el("div", "field-error date-problem");
+    problem.hidden = true;
+    const row = el("div", "date-row");
+    row.appendChild(entry);
+    row.appendChild(add);
+    node.appendChild(list);
+    node.appendChild(row);
+    node.appendChild(problem);
+    let dates = [];
+    let disabled = false;
+
+    function draw() {
+      list.replaceChildren();
+      if (!dates.length) list.appendChild(labelled("li", "none", "admin_no_holidays"));
+      dates.forEach(function (iso) {
+        const item = el("li", "date");
+        item.dataset.date = iso;
+        item.appendChild(el("span", null, shownDate(iso)));
+        if (!disabled) {
+          const remove = el("button", "remove", "×");
+          remove.type = "button";
+          remove.setAttribute("aria-label", QK.msg("admin_remove", null, QK.lang()) + " " + shownDate(iso));
+          remove.addEventListener("click", function () {
+            dates = dates.filter(function (d) { return d !== iso; });
+            draw();
+            changed();
+          });
+          item.appendChild(remove);
+        }
+        list.appendChild(item);
+      });
+    }
+    function addEntry() {
+      const iso = isoDate(entry.value);
+      if (!iso) {
+        say(problem, "admin_bad_date");
+        problem.hidden = false;
+        return;
+      }
+      problem.hidden = true;
+      if (dates.indexOf(iso) < 0) dates = dates.concat([iso]).sort();
+      entry.value = "";
+      draw();
+      changed();
+    }
+    add.addEventListener("click", addEntry);
+    entry.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); addEntry(); }
+    });
+    node._set = function (value) { dates = (value || []).slice().sort(); problem.hidden = true; draw(); };
+    node._get = function () { return dates.slice(); };
+    node._setDisabled = function (value) {
+      disabled = value;
+      entry.disabled = value;
+      add.disabled = value;
+      row.hidden = value;
+      draw();
+    };
+    return node;
+  }
+
+  // --- loading ----------------------------------------------------------------------------
+  function loadAll() {
+    const calls = [QK.api("GET", API + "setup"), QK.api("GET", API + "site")];
+    if (isAdmin()) calls.push(QK.api("GET", API + "users"), QK.api("GET", API + "tokens"));
+    return Promise.all(calls).then(function (answers) {
+      const failed = answers.find(function (a) { return !a.ok; });
+      if (failed) throw failed;
+      data.setup = answers[0].data.setup;
+      data.site = answers[1].data;
+      if (isAdmin()) {
+        data.users = answers[2].data;
+        data.tokens = answers[3].data;
+      }
+      $("load-error").hidden = true;
+    }).catch(function (answer) {
+      const box = $("load-error");
+      box.textContent = answer && answer.status ? QK.errorMessage(answer) : QK.msg("page_network_error", null, QK.lang());
+      box.hidden = false;
+      throw answer;
+    });
+  }
+
+  function itemsOf(section) {
+    if (section === "users") return data.users;
+    return data.setup[section] || [];
+  }
+
+  // --- panels -------------------------------------------------------------------------------
+  const panels = {};  // tab -> {refresh()} of the panel drawn last
+
+  function supervisorMay(field) { return !!field.sup; }
+  function editableFor(section) {
+    return function (field) { return isAdmin() || (section === "displays" || section === "holidays" || section === "ticker") && supervisorMay(field); };
+  }
+
+  function readOnlyNote(panel, anyEditable) {
+    if (!anyEditable) panel.appendChild(labelled("p", "message info readonly", "admin_readonly"));
+  }
+
+  /** A section of items: its list, "Thêm mới" and the form of the chosen item. */
+  function itemPanel(section, panel) {
+    const key = KEYS[section];
+    const editable = editableFor(section);
+    readOnlyNote(panel, FIELDS[section].some(editable));
+    if (section === "printers") panel.appendChild(labelled("p", "hint", "admin_h_no_test_print"));
+    const layout = el("div", "layout");
+    const side = el("div", "list");
+    const table = el("table", "items");
+    side.appendChild(table);
+    const add = labelled("button", "new", "admin_new");
+    add.type = "button";
+    add.hidden = !isAdmin();
+    side.appendChild(add);
+    const right = el("div", "edit");
+    const title = el("h2", "editing");
+    right.appendChild(title);
+    const form = makeForm(FIELDS[section], editable, section);
+    right.appendChild(form.node);
+    const remove = labelled("button", "delete", "admin_delete");
+    remove.type = "button";
+    form.node.querySelector(".actions").appendChild(remove);
+    layout.appendChild(side);
+    layout.appendChild(right);
+    panel.appendChild(layout);
+
+    let chosen = null;  // the key of the item in the form; null: a new one
+    let confirmTimer = null;
+
+    function drawList() {
+      const columns = LISTS[section].columns;
+      const head = el("tr");
+      columns.forEach(function (column) { head.appendChild(labelled("th", null, column[0])); });
+      const thead = el("thead");
+      thead.appendChild(head);
+      const tbody = el("tbody");
+      itemsOf(section).forEach(function (item) {
+        const row = el("tr", "item");
+        row.dataset.key = String(item[key]);
+        row.tabIndex = 0;
+        if (String(item[key]) === String(chosen)) row.classList.add("chosen");
+        columns.forEach(function (column) {
+          const cell = el("td");
+          if (section === "services" && column[1] === null) {
+            // as the kiosk shows it: the name, and its field ("lĩnh vực") under it
+            cell.appendChild(el("span", "name", item.name.vi));
+            if (item.field) cell.appendChild(el("span", "field-name", item.field.vi));
+          } else {
+            const value = column[1](item);
+            cell.textContent = value === null || value === undefined ? "" : String(value);
+          }
+          row.appendChild(cell);
+        });
+        row.addEventListener("click", function () { choose(item[key]); });
+        row.addEventListener("keydown", function (event) { if (event.key === "Enter") choose(item[key]); });
+        tbody.appendChild(row);
+      });
+      table.replaceChildren(thead, tbody);
+      if (!itemsOf(section).length) table.appendChild(labelled("caption", null, "admin_empty_list"));
+    }
+
+    function choose(itemKey) {
+      const item = itemsOf(section).find(function (i) { return String(i[key]) === String(itemKey); });
+      chosen = item ? item[key] : null;
+      form.fill(item || null, item ? "change" : "create");
+      right.hidden = false;
+      say(title, item ? "admin_editing" : "admin_adding", {item: item ? String(item[key]) : ""});
+      remove.hidden = !item || !isAdmin() || section === "users";
+      remove.dataset.armed = "";
+      say(remove, "admin_delete");
+      drawList();
+    }
+
+    add.addEventListener("click", function () {
+      chosen = null;
+      form.fill(null, "create");
+      right.hidden = false;
+      say(title, "admin_adding");
+      remove.hidden = true;
+      drawList();
+      const first = form.node.querySelector("input:not([disabled]), select:not([disabled])");
+      if (first) first.focus();
+    });
+
+    form.node.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const mode = chosen === null ? "create" : "change";
+      const body = form.read(mode);
+      const url = API + section + (mode === "change" ? "/" + encodeURIComponent(chosen) : "");
+      send(mode === "create" ? "POST" : "PATCH", url, body, form, function (answer) {
+        const savedKey = mode === "create" ? get(body, key) : chosen;
+        return reload().then(function () {
+          choose(answer.data && answer.data[key] !== undefined ? answer.data[key] : savedKey);
+          form.status("admin_saved");
+        });
+      });
+    });
+
+    remove.addEventListener("click", function () {
+      if (!remove.dataset.armed) {  // a second press within a few seconds deletes
+        remove.dataset.armed = "1";
+        say(remove, "admin_delete_confirm");
+        clearTimeout(confirmTimer);
+        confirmTimer = setTimeout(function () { remove.dataset.armed = ""; say(remove, "admin_delete"); }, DELETE_CONFIRM_MS);
+        return;
+      }
+      clearTimeout(confirmTimer);
+      send("DELETE", API + section + "/" + encodeURIComponent(chosen), undefined, form, function () {
+        return reload().then(function () { chosen = null; right.hidden = true; drawList(); });
+      });
+    });
+
+    drawList();
+    right.hidden = true;
+    const items = itemsOf(section);
+    if (items.length) choose(items[0][key]);
+    return {refresh: drawList};
+  }
+
+  /** A form of the site (PATCH /admin/site): hours, holidays, policy, the common ticker. */
+  function siteForm(group, parent, titleKey, noteKey) {
+    const box = el("div", "site-form");
+    box.appendChild(labelled("h2", null, titleKey));
+    if (noteKey) box.appendChild(labelled("p", "hint", noteKey));
+    const editable = editableFor(group);
+    readOnlyNote(box, FIELDS[group].some(editable));
+    const form = makeForm(FIELDS[group], editable, group);
+    box.appendChild(form.node);
+    parent.appendChild(box);
+    form.fill(data.site, "change");
+    form.node.addEventListener("submit", function (event) {
+      event.preventDefault();
+      send("PATCH", API + "site", form.read("change"), form, function () {
+        return reload().then(function () { form.fill(data.site, "change"); form.status("admin_saved"); });
+      });
+    });
+    return form;
+  }
+
+  function hoursPanel(panel) {
+    const columns = el("div", "layout two");
+    panel.appendChild(columns);
+    siteForm("hours", columns, "admin_hours_title");
+    siteForm("holidays", columns, "admin_holidays_title", "admin_h_holidays");
+    return {refresh: function () {}};
+  }
+
+  function prioritiesPanel(panel) {
+    const drawn = itemPanel("priorities", panel);
+    siteForm("policy", panel, "admin_policy_title", "admin_h_policy");
+    return drawn;
+  }
+
+  function tickerPanel(panel) {
+    const form = siteForm("ticker", panel, "admin_tab_ticker", "admin_h_ticker");
+    if (data.site.ticker === null && data.setup.displays.length > 1) {
+      form.node.insertBefore(labelled("p", "message info", "admin_ticker_differs"), form.node.firstChild);
+    }
+    return {refresh: function () {}};
+  }
+
+  /** Device tokens: the list (revoke), a new token, and its pairing link and QR code once. */
+  function tokensPanel(panel) {
+    const layout = el("div", "layout");
+    const side = el("div", "list");
+    const table = el("table", "items tokens");
+    side.appendChild(table);
+    const right = el("div", "edit");
+    right.appendChild(labelled("h2", null, "admin_token_new"));
+    right.appendChild(labelled("p", "hint", "admin_h_tokens"));
+    const form = makeForm(FIELDS.tokens, function () { return true; }, "tokens");
+    form.fill({role: "kiosk"}, "create");
+    right.appendChild(form.node);
+    const made = el("div", "token-made");
+    made.id = "token-made";
+    made.hidden = true;
+    right.appendChild(made);
+    layout.appendChild(side);
+    layout.appendChild(right);
+    panel.appendChild(layout);
+
+    function drawList() {
+      const columns = ["admin_c_id", "admin_f_role", "admin_f_token_name", "admin_f_token_counter", "admin_f_token_kiosk", "admin_c_state"];
+      const head = el("tr");
+      columns.forEach(function (key) { head.appendChild(labelled("th", null, key)); });
+      const thead = el("thead");
+      thead.appendChild(head);
+      const tbody = el("tbody");
+      data.tokens.slice().reverse().forEach(function (token) {
+        const row = el("tr", "item");
+        row.dataset.key = String(token.id);
+        [token.id, QK.msg("admin_role_" + token.role, null, QK.lang()), token.name, token.counter, token.kiosk]
+          .forEach(function (value) { row.appendChild(el("td", null, value === null || value === undefined ? "" : value)); });
+        const state = el("td");
+        if (token.revoked_at) state.appendChild(labelled("span", "revoked", "admin_revoked"));
+        else {
+          const revoke = labelled("button", "revoke", "admin_revoke");
+          revoke.type = "button";
+          revoke.addEventListener("click", function () {
+            if (!revoke.dataset.armed) { revoke.dataset.armed = "1"; say(revoke, "admin_delete_confirm"); return; }
+            send("DELETE", API + "tokens/" + token.id, undefined, form, function () { return reload().then(drawList); });
+          });
+          state.appendChild(revoke);
+        }
+        row.appendChild(state);
+        tbody.appendChild(row);
+      });
+      table.replaceChildren(thead, tbody);
+    }
+
+    function showMade(answer) {
+      made.replaceChildren();
+      made.hidden = false;
+      made.appendChild(labelled("p", "message info", answer.pair_path ? "admin_token_pair" : "admin_token_once"));
+      const row = el("div", "copy-row");
+      const link = el("input", "token-link");
+      link.readOnly = true;
+      link.value = answer.pair_path ? answer.pair_path : answer.token;
+      const copy = labelled("button", "copy", "admin_copy");
+      copy.type = "button";
+      copy.addEventListener("click", function () {
+        link.select();
+        const done = function () { say(copy, "admin_copied"); };
+        if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link.value).then(done, function () { document.execCommand("copy"); done(); });
+        else { document.execCommand("copy"); done(); }
+      });
+      row.appendChild(link);
+      row.appendChild(copy);
+      made.appendChild(row);
+      if (!answer.pair_path) return;
+      QK.api("POST", "/admin/pair-qr", {path: answer.pair_path}, QK.lang()).then(function (qr) {
+        if (!qr.ok) { form.showError(null, QK.errorMessage(qr)); return; }
+        link.value = qr.data.url;
+        const image = el("img", "qr");
+        image.alt = QK.msg("admin_qr_alt", null, QK.lang());
+        image.src = "data:image/svg+xml;base64," + btoa(qr.data.svg);
+        made.appendChild(image);
+      });
+    }
+
+    form.node.addEventListener("submit", function (event) {
+      event.preventDefault();
+      made.hidden = true;
+      send("POST", API + "tokens", form.read("create"), form, function (answer) {
+        showMade(answer.data);
+        form.status("admin_saved");
+        return reload().then(drawList);
+      });
+    });
+    drawList();
+    return {refresh: drawList};
+  }
+
+  // --- saving -------------------------------------------------------------------------------
+  function send(method, url, body, form, onDone) {
+    form.clearErrors();
+    const buttons = form.node.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    const enable = function () { buttons.forEach(function (b) { b.disabled = false; }); };
+    return QK.api(method, url, body, QK.lang()).then(function (answer) {
+      enable();
+      if (!answer.ok) { form.errors(answer); return; }
+      return onDone(answer);
+    }, function () {
+      enable();
+      form.showError(null, QK.msg("page_network_error", null, QK.lang()));
+    });
+  }
+
+  function reload() {
+    return loadAll().then(function () {
+      if (currentTab && panels[currentTab]) panels[currentTab].refresh();
+    });
+  }
+
+  // --- tabs ---------------------------------------------------------------------------------
+  const DRAW = {
+    services: function (p) { return itemPanel("services", p); },
+    counters: function (p) { return itemPanel("counters", p); },
+    priorities: prioritiesPanel,
+    hours: hoursPanel,
+    kiosks: function (p) { return itemPanel("kiosks", p); },
+    displays: function (p) { return itemPanel("displays", p); },
+    printers: function (p) { return itemPanel("printers", p); },
+    users: function (p) { return itemPanel("users", p); },
+    tokens: tokensPanel,
+    ticker: tickerPanel,
+  };
+  const ADMIN_ONLY_TABS = ["users", "tokens"];
+
+  /** Draw ``tab`` afresh (its form offers what the setup holds now) and show it. */
+  function openTab(tab) {
+    currentTab = tab;
+    document.querySelectorAll(".tab").forEach(function (button) {
+      const on = button.dataset.tab === tab;
+      button.classList.toggle("active", on);
+      button.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    document.querySelectorAll(".panel").forEach(function (panel) {
+      panel.hidden = panel.dataset.panel !== tab;
+      if (panel.dataset.panel === tab) {
+        panel.replaceChildren();
+        panels[tab] = DRAW[tab](panel);
+        QK.translate(panel);
+      }
+    });
+    if (location.hash !== "#" + tab) history.replaceState(null, "", "#" + tab);
+  }
+
+  function start(who) {
+    me = who;
+    document.body.dataset.role = me.role;
+    ADMIN_ONLY_TABS.forEach(function (tab) { $("tab-" + tab).hidden = !isAdmin(); });
+    document.querySelectorAll(".tab").forEach(function (button) {
+      button.addEventListener("click", function () { openTab(button.dataset.tab); });
+    });
+    loadAll().then(function () {
+      const asked = location.hash.replace(/^#/, "");
+      const tab = DRAW[asked] && !$("tab-" + asked).hidden ? asked : (isAdmin() ? "services" : "ticker");
+      openTab(tab);
+      document.body.dataset.ready = "1";
+    });
+    if (window.io) {
+      // another admin (or this one in another tab) saved: the lists show it
+      const socket = io({reconnectionDelayMax: 5000});
+      socket.on("config.changed", function () { reload().catch(function () {}); });
+    }
+  }
+
+  $("lang").addEventListener("click", function () {
+    QK.setLang(QK.otherLang());
+    if (currentTab && panels[currentTab]) panels[currentTab].refresh();
+  });
+
+  QK.supervisor(start);
+})();

@@ -1,0 +1,183 @@
+"""The web admin (/admin) in a real Chromium at 1366x768: an admin sets up a new service and its
+counter, and a kiosk and a lobby display that were already open show both within 2 s without a
+reload, still there after a restart; a refused change is explained next to its field; a device
+token is paired by QR code; a supervisor changes the ticker but cannot change a service."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import requests
+from playwright.sync_api import expect
+
+PASSWORD = "quan-tri-2026"
+ADMIN_SCREEN = {"width": 1366, "height": 768}
+LIVE_MS = 2_000  # the issue's promise: a saved change on every open screen within 2 s
+
+
+def _login(tab, server, user="quantri", role="admin"):
+    server.add_user(user, PASSWORD, role)
+    tab.goto(server.url + "/admin")
+    tab.fill("#username", user)
+    tab.fill("#password", PASSWORD)
+    tab.click("#login-button")
+    expect(tab.locator("body")).to_have_attribute("data-ready", "1")
+
+
+def _field(tab, form, path):
+    return tab.locator(f'form[data-form="{form}"] .field[data-field="{path}"]')
+
+
+def _save(tab, form):
+    tab.locator(f'form[data-form="{form}"] button.save').click()
+
+
+def _saved(tab, form):
+    expect(tab.locator(f'form[data-form="{form}"] .saved')).to_have_text("Đã lưu")
+
+
+def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(new_tab, start_server, shot):
+    server = start_server()
+    kiosk = new_tab(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(server.url + "/kiosk/kiosk-1")
+    display = new_tab(viewport={"width": 1920, "height": 1080})
+    display.goto(server.url + "/display/lobby")
+    expect(display.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+
+    # a new service, its field ("lĩnh vực") shown under its name in the list
+    admin.click("#panel-services button.new")
+    _field(admin, "services", "code").locator("input").fill("MT")
+    _field(admin, "services", "name.vi").locator("input").fill("Môi trường")
+    _field(admin, "services", "name.en").locator("input").fill("Environment")
+    _field(admin, "services", "field.vi").locator("input").fill("Tài nguyên - Môi trường")
+    _field(admin, "services", "numbers.start").locator("input").fill("7001")
+    _field(admin, "services", "numbers.end").locator("input").fill("7999")
+    _save(admin, "services")
+    _saved(admin, "services")
+    saved_at = time.monotonic()
+    row = admin.locator('#panel-services tr.item[data-key="MT"]')
+    expect(row.locator(".name")).to_have_text("Môi trường")
+    expect(row.locator(".field-name")).to_have_text("Tài nguyên - Môi trường")
+    expect(kiosk.locator('[data-service="MT"]').first).to_contain_text("Môi trường", timeout=LIVE_MS)
+    assert time.monotonic() - saved_at < LIVE_MS + 0.5
+
+    # counter 1 renamed and serving it too
+    admin.click("#tab-counters")
+    admin.click('#panel-counters tr.item[data-key="1"]')
+    _field(admin, "counters", "name").locator("input").fill("Quầy 1 - Hộ tịch, Môi trường")
+    _field(admin, "counters", "services").locator('input[value="MT"]').check()
+    _save(admin, "counters")
+    _saved(admin, "counters")
+    saved_at = time.monotonic()
+    name = display.locator('.counter-row[data-counter="1"] .name')  # its label in full (the name without "Quầy 1")
+    expect(name).to_have_attribute("title", "Quầy 1 - Hộ tịch, Môi trường", timeout=LIVE_MS)
+    assert time.monotonic() - saved_at < LIVE_MS + 0.5
+    expect(admin.locator('#panel-counters tr.item[data-key="1"]')).to_contain_text("HT, MT")
+    shot(admin, "admin-counters")
+
+    # kept across a restart: the pages come back with it
+    server.restart()
+    kiosk.reload()
+    expect(kiosk.locator('[data-service="MT"]').first).to_contain_text("Môi trường")
+    display.reload()
+    expect(name).to_have_attribute("title", "Quầy 1 - Hộ tịch, Môi trường", timeout=15_000)
+    served = {c["number"]: c["services"] for c in requests.get(server.url + "/api/v1/admin/counters", timeout=10, headers={
+        "Authorization": f"Bearer {server.token('admin')}"}).json()}
+    assert served[1] == ["HT", "MT"]
+
+
+def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_away(new_tab, server, shot):
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click('#panel-services tr.item[data-key="HT"]')
+    _field(admin, "services", "target_wait_minutes").locator("input").fill("0")
+    _save(admin, "services")
+    error = _field(admin, "services", "target_wait_minutes").locator(".field-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("target_wait_minutes")
+    expect(admin.locator('form[data-form="services"] .saved')).to_have_text("")
+    # a range overlapping another service's: named on the range
+    admin.click("#panel-services button.new")
+    _field(admin, "services", "code").locator("input").fill("MT")
+    _field(admin, "services", "name.vi").locator("input").fill("Môi trường")
+    _field(admin, "services", "numbers.start").locator("input").fill("1500")
+    _field(admin, "services", "numbers.end").locator("input").fill("1600")
+    _save(admin, "services")
+    expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text("1001-1999")
+    expect(admin.locator('#panel-services tr.item[data-key="MT"]')).to_have_count(0)
+    shot(admin, "admin-services-refused")
+
+    # a holiday typed as dd/mm/yyyy; a wrong date is refused before it is sent
+    admin.click("#tab-hours")
+    holidays = _field(admin, "holidays", "holidays")
+    holidays.locator("input.date-entry").fill("31/02/2027")
+    holidays.locator("button.add-date").click()
+    expect(holidays.locator(".date-problem")).to_be_visible()
+    holidays.locator("input.date-entry").fill("02/09/2027")
+    holidays.locator("button.add-date").click()
+    expect(holidays.locator('li.date[data-date="2027-09-02"]')).to_have_text("02/09/2027×")
+    _save(admin, "holidays")
+    _saved(admin, "holidays")
+    shot(admin, "admin-hours")
+    assert "2027-09-02" in server.api("GET", "/admin/site", token=server.token("admin")).json()["holidays"]
+
+    admin.click("#lang")
+    expect(admin.locator("#tab-hours")).to_have_text("Hours & holidays")
+    expect(holidays.locator("label").first).to_have_text("Holidays")
+    admin.click("#lang")
+    expect(admin.locator("#tab-hours")).to_have_text("Giờ làm việc & ngày nghỉ")
+
+
+def test_a_device_token_is_shown_once_as_a_link_and_a_qr_code(new_tab, server, shot):
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-tokens")
+    _field(admin, "tokens", "role").locator("select").select_option("kiosk")
+    _field(admin, "tokens", "kiosk").locator("select").select_option("kiosk-1")
+    _save(admin, "tokens")
+    link = admin.locator("#token-made .token-link")
+    qr = admin.locator("#token-made img.qr")
+    expect(qr).to_be_visible()
+    shot(admin, "admin-tokens")
+    url = link.input_value()
+    assert url.startswith(server.url + "/kiosk/kiosk-1#token="), url
+    svg = base64.b64decode(qr.get_attribute("src").split(",", 1)[1]).decode()
+    assert svg.startswith("<?xml") and "<svg" in svg
+    token = url.split("#token=", 1)[1]
+    # the token works, is listed without its value, and was never written to the server's log
+    assert server.api("GET", "/admin/tokens", token=server.token("admin")).status_code == 200
+    expect(admin.locator("#panel-tokens tr.item").first).to_contain_text("Ki-ốt")
+    assert token not in admin.locator("#panel-tokens table").inner_text()
+    assert token not in server.log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_supervisor_edits_the_ticker_but_not_the_services(new_tab, server, shot):
+    supervisor = new_tab(viewport=ADMIN_SCREEN)
+    _login(supervisor, server, "giamsat", "supervisor")
+    expect(supervisor.locator("#tab-users")).to_be_hidden()
+    expect(supervisor.locator("#tab-tokens")).to_be_hidden()
+    expect(supervisor.locator("#tab-ticker")).to_have_attribute("aria-selected", "true")
+    ticker = _field(supervisor, "ticker", "ticker").locator("textarea")
+    ticker.fill("Chiều thứ Bảy nghỉ làm việc.")
+    _save(supervisor, "ticker")
+    _saved(supervisor, "ticker")
+    displays = server.api("GET", "/admin/displays", token=server.token("admin")).json()
+    assert displays[0]["ticker"] == "Chiều thứ Bảy nghỉ làm việc."
+
+    supervisor.click("#tab-services")
+    expect(supervisor.locator("#panel-services .readonly")).to_be_visible()
+    expect(supervisor.locator("#panel-services button.new")).to_be_hidden()
+    expect(supervisor.locator('form[data-form="services"] button.save')).to_be_hidden()
+    expect(_field(supervisor, "services", "name.vi").locator("input")).to_be_disabled()
+
+    # a display: its slides and ticker yes, its voice no
+    supervisor.click("#tab-displays")
+    expect(_field(supervisor, "displays", "ticker").locator("textarea")).to_be_enabled()
+    expect(_field(supervisor, "displays", "voice.repeat").locator("input")).to_be_disabled()
+    _field(supervisor, "displays", "ticker").locator("textarea").fill("Màn hình sảnh: chào mừng")
+    _save(supervisor, "displays")
+    _saved(supervisor, "displays")
+    shot(supervisor, "admin-displays-supervisor")
