@@ -49,7 +49,11 @@ def _database(path: Path, writes: bool = True):
     from .app import instance_dir_for
     from .db import SchemaNotCurrent, create_db_engine, open_database, prepare_database, session_factory
 
-    engine = create_db_engine(_database_url(path))
+    url = _database_url(path)
+    if not writes and _no_sqlite_file(url):
+        raise click.ClickException(f"there is no database yet ({url}): run `queuekiosk migrate` "
+                                   "(or `queuekiosk serve`) to create it")
+    engine = create_db_engine(url)
     try:
         if writes:
             site = prepare_database(engine, lambda: _load(path), instance_dir_for(path), path.parent)
@@ -60,16 +64,22 @@ def _database(path: Path, writes: bool = True):
     return site, session_factory(engine)
 
 
+def _no_sqlite_file(url: str) -> bool:
+    """A SQLite database whose file is not there yet (opening it would create it)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file()
+
+
 def _current_config(path: Path):
     """The setup saved in the database when there is one, else the configuration file; writes nothing."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
     from .db import SchemaNotCurrent, create_db_engine, open_database
 
     url = _database_url(path)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+    if _no_sqlite_file(url):
         return _load(path)
     engine = create_db_engine(url)
     try:
@@ -517,6 +527,7 @@ def migrate_command(config_file):
     from .db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
 
     path = config_path(config_file)
+    instance_dir_for(path).mkdir(parents=True, exist_ok=True)  # where a new SQLite file goes
     engine = create_db_engine(_database_url(path))
     before = schema_revision(engine)
     migrate(engine)

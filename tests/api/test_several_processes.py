@@ -152,3 +152,32 @@ def test_a_kiosk_agents_printer_state_is_the_same_on_every_process(start_two, pr
     finally:
         agent.stop()
     printer_everywhere(sio_client, (a, b), "offline", "no kiosk agent is connected")
+
+
+def test_a_setup_change_saved_on_one_process_reaches_the_screens_of_the_other(two_processes, sio_client):
+    """The admin saves on B; a lobby display and a kiosk connected to A hear config.changed once, within
+    2 s, and A already serves the new setup when they ask for it again."""
+    a, b = two_processes
+    display, kiosk = sio_client(a), sio_client(a)
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+    marks = display.mark(), kiosk.mark()
+    admin = b.session()
+    admin.headers["Authorization"] = f"Bearer {b.token('admin')}"
+    started = time.monotonic()
+    added = admin.post("/api/v1/admin/services", json={"code": "MT", "name": {"vi": "Môi trường"},
+                                                       "numbers": {"start": 7001, "end": 7999}})
+    assert added.status_code == 201, added.text
+    renamed = admin.patch("/api/v1/admin/counters/1", json={"name": "Quầy Hộ tịch", "services": ["HT", "MT"]})
+    assert renamed.status_code == 200, renamed.text
+    version = renamed.json()["version"]
+    for client, mark in zip((display, kiosk), marks):
+        client.wait_for("config.changed", lambda e: e["version"] == version, since=mark, timeout=2)
+    assert time.monotonic() - started < 2.5
+    time.sleep(0.3)
+    heard = [e["version"] for e in display.received("config.changed", since=marks[0])]
+    assert len(heard) == len(set(heard)), f"config.changed heard twice: {heard}"
+
+    display.subscribe({"display": "lobby"})
+    assert {c["number"]: c["name"] for c in display.received("state")[-1]["counters"]}[1] == "Quầy Hộ tịch"
+    assert issue(a.session(), "MT")["number"] == 7001  # A issues for the service saved on B

@@ -1,0 +1,90 @@
+"""The setup on the command line: `migrate`, `config export`, `config import [--dry-run]`, and what
+every command does with a database that is new, current, or made by an older version.
+
+Real subprocesses on the instance folder of a (mostly stopped) server.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import yaml
+
+
+@pytest.fixture
+def site(live_server):
+    """A config file and instance folder; no server is started."""
+    return live_server(start=False)
+
+
+def database_file(site):
+    return site.instance / "queuekiosk.db"
+
+
+def test_export_then_import_round_trips_and_a_dry_run_changes_nothing(site):
+    site.cli("migrate")
+    exported = site.cli("config", "export").stdout
+    data = yaml.safe_load(exported)
+    assert data["site"]["id"] == "phuc-la" and len(data["services"]) == 6
+
+    # unchanged: nothing to do
+    (site.workdir / "same.yaml").write_text(exported, encoding="utf-8")
+    assert "no difference" in site.cli("config", "import", str(site.workdir / "same.yaml")).stdout
+
+    data["services"][0]["name"]["vi"] = "Hộ tịch (đã sửa)"
+    data["counters"][0]["name"] = "Quầy Một"
+    changed = site.workdir / "changed.yaml"
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    dry = site.cli("config", "import", str(changed), "--dry-run")
+    assert "+    vi: Hộ tịch (đã sửa)" in dry.stdout and "-    vi: Tư pháp - Hộ tịch" in dry.stdout, dry.stdout
+    assert "+  name: Quầy Một" in dry.stdout, dry.stdout
+    assert "nothing was changed" in dry.stderr
+    assert site.cli("config", "export").stdout == exported, "a dry run changed the saved setup"
+
+    done = site.cli("config", "import", str(changed))
+    assert "setup version 2" in done.stderr
+    assert yaml.safe_load(site.cli("config", "export").stdout) == data
+    # the file the server was started with no longer matters: the saved setup is served
+    server = site.start()
+    with server.session() as http:
+        names = {s["code"]: s["name"] for s in http.get("/api/v1/queue").json()["services"]}
+        assert names["HT"] == "Hộ tịch (đã sửa)"
+
+
+def test_an_import_with_a_mistake_names_it_and_changes_nothing(site):
+    site.cli("migrate")
+    before = site.cli("config", "export").stdout
+    data = yaml.safe_load(before)
+    data["counters"][0]["services"] = ["XX"]
+    bad = site.workdir / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = site.cli("config", "import", str(bad), check=False)
+    assert result.returncode == 1
+    assert "counters[0].services[0]: unknown service 'XX'" in result.stderr
+    assert site.cli("config", "export").stdout == before
+
+
+def test_read_only_commands_write_nothing_and_say_what_to_run(site):
+    result = site.cli("token", "list", check=False)
+    assert result.returncode == 1 and "queuekiosk migrate" in result.stderr
+    assert not database_file(site).exists(), "token list made a database"
+    site.cli("migrate")
+    before = database_file(site).read_bytes()
+    assert site.cli("user", "list").returncode == 0
+    assert site.cli("token", "list").returncode == 0
+    assert database_file(site).read_bytes() == before
+
+
+def test_an_older_database_is_checked_not_migrated_until_migrate_runs(site):
+    site.cli("migrate")
+    with sqlite3.connect(database_file(site)) as db:  # as a database of the previous version says
+        db.execute("UPDATE alembic_version SET version_num = '0006'")
+    result = site.run("serve", "--config", str(site.config_path), "--port", str(site.port), timeout=30)
+    assert result.returncode == 1
+    assert "revision 0006" in result.stderr and "queuekiosk migrate" in result.stderr, result.stderr
+    result = site.cli("user", "add", "lan", "--role", "clerk", "--counter", "1", input="mat-khau-dai\n", check=False)
+    assert result.returncode == 1 and "queuekiosk migrate" in result.stderr
+    with sqlite3.connect(database_file(site)) as db:
+        db.execute("UPDATE alembic_version SET version_num = '0007'")
+    assert "already current" in site.cli("migrate").stderr
