@@ -131,9 +131,26 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     expect(admin.locator("#tab-hours")).to_have_text("Giờ làm việc & ngày nghỉ")
 
 
-def test_a_device_token_is_shown_once_as_a_link_and_a_qr_code(new_tab, server, shot):
+def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_qr_code(new_tab, server, shot):
     admin = new_tab(viewport=ADMIN_SCREEN)
     _login(admin, server)
+    admin.click("#tab-users")
+    admin.click("#panel-users button.new")
+    _field(admin, "users", "username").locator("input").fill("lan")
+    _field(admin, "users", "full_name").locator("input").fill("Nguyễn Thị Lan")
+    _field(admin, "users", "role").locator("select").select_option("clerk")
+    _field(admin, "users", "counter").locator("input").fill("1")
+    _field(admin, "users", "password").locator("input").fill("ngan")
+    _save(admin, "users")
+    expect(_field(admin, "users", "password").locator(".field-error")).to_contain_text("password")
+    _field(admin, "users", "password").locator("input").fill("mat-khau-cua-lan")
+    _save(admin, "users")
+    _saved(admin, "users")
+    expect(admin.locator('#panel-users tr.item[data-key="lan"]')).to_contain_text("Nguyễn Thị Lan")
+    login = requests.post(server.url + "/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-cua-lan"},
+                          timeout=10)
+    assert login.status_code == 200, login.text
+
     admin.click("#tab-tokens")
     _field(admin, "tokens", "role").locator("select").select_option("kiosk")
     _field(admin, "tokens", "kiosk").locator("select").select_option("kiosk-1")
@@ -149,7 +166,7 @@ def test_a_device_token_is_shown_once_as_a_link_and_a_qr_code(new_tab, server, s
     token = url.split("#token=", 1)[1]
     # the token works, is listed without its value, and was never written to the server's log
     assert server.api("GET", "/admin/tokens", token=server.token("admin")).status_code == 200
-    expect(admin.locator("#panel-tokens tr.item").first).to_contain_text("Ki-ốt")
+    expect(admin.locator("#panel-tokens tr.item", has_text="kiosk-1")).to_contain_text("Ki-ốt")
     assert token not in admin.locator("#panel-tokens table").inner_text()
     assert token not in server.log.read_text(encoding="utf-8", errors="replace")
 
