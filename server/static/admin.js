@@ -584,7 +584,6 @@
     panel.appendChild(layout);
 
     let chosen = null;  // the key of the item in the form; null: a new one
-    let confirmTimer = null;
 
     function drawList() {
       const columns = LISTS[section].columns;
@@ -625,8 +624,7 @@
       right.hidden = false;
       say(title, item ? "admin_editing" : "admin_adding", {item: item ? String(item[key]) : ""});
       remove.hidden = !item || !isAdmin() || section === "users";
-      remove.dataset.armed = "";
-      say(remove, "admin_delete");
+      disarm(remove);
       drawList();
     }
 
@@ -655,15 +653,7 @@
       });
     });
 
-    remove.addEventListener("click", function () {
-      if (!remove.dataset.armed) {  // a second press within a few seconds deletes
-        remove.dataset.armed = "1";
-        say(remove, "admin_delete_confirm");
-        clearTimeout(confirmTimer);
-        confirmTimer = setTimeout(function () { remove.dataset.armed = ""; say(remove, "admin_delete"); }, DELETE_CONFIRM_MS);
-        return;
-      }
-      clearTimeout(confirmTimer);
+    onSecondPress(remove, "admin_delete", function () {
       send("DELETE", API + section + "/" + encodeURIComponent(chosen), undefined, form, function () {
         return reload().then(function () { chosen = null; right.hidden = true; drawList(); });
       });
@@ -755,8 +745,7 @@
         else {
           const revoke = labelled("button", "revoke", "admin_revoke");
           revoke.type = "button";
-          revoke.addEventListener("click", function () {
-            if (!revoke.dataset.armed) { revoke.dataset.armed = "1"; say(revoke, "admin_delete_confirm"); return; }
+          onSecondPress(revoke, "admin_revoke", function () {
             send("DELETE", API + "tokens/" + token.id, undefined, form, function () { return reload().then(drawList); });
           });
           state.appendChild(revoke);
@@ -811,6 +800,22 @@
   }
 
   // --- saving -------------------------------------------------------------------------------
+  /** Deleting or revoking asks for a second press within a few seconds (a dialog box would not do on a touch screen). */
+  function onSecondPress(button, key, action) {
+    button._label = key;
+    button.addEventListener("click", function () {
+      if (button.dataset.armed) { disarm(button); action(); return; }
+      button.dataset.armed = "1";
+      say(button, "admin_delete_confirm");
+      button._disarm = setTimeout(function () { disarm(button); }, DELETE_CONFIRM_MS);
+    });
+  }
+  function disarm(button) {
+    clearTimeout(button._disarm);
+    button.dataset.armed = "";
+    if (button._label) say(button, button._label);
+  }
+
   function send(method, url, body, form, onDone) {
     form.clearErrors();
     const buttons = form.node.querySelectorAll("button");

@@ -29,6 +29,16 @@ def _field(tab, form, path):
     return tab.locator(f'form[data-form="{form}"] .field[data-field="{path}"]')
 
 
+def _fill(tab, form, values: dict) -> None:
+    """Type ``values`` ({field path: text}) into the form's inputs, or choose them in its selects."""
+    for path, value in values.items():
+        control = _field(tab, form, path).locator("input, select").first
+        if control.evaluate("node => node.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+
+
 def _save(tab, form):
     tab.locator(f'form[data-form="{form}"] button.save').click()
 
@@ -49,12 +59,8 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
 
     # a new service, its field ("lĩnh vực") shown under its name in the list
     admin.click("#panel-services button.new")
-    _field(admin, "services", "code").locator("input").fill("MT")
-    _field(admin, "services", "name.vi").locator("input").fill("Môi trường")
-    _field(admin, "services", "name.en").locator("input").fill("Environment")
-    _field(admin, "services", "field.vi").locator("input").fill("Tài nguyên - Môi trường")
-    _field(admin, "services", "numbers.start").locator("input").fill("7001")
-    _field(admin, "services", "numbers.end").locator("input").fill("7999")
+    _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "name.en": "Environment",
+                              "field.vi": "Tài nguyên - Môi trường", "numbers.start": "7001", "numbers.end": "7999"})
     _save(admin, "services")
     _saved(admin, "services")
     saved_at = time.monotonic()
@@ -101,10 +107,7 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     expect(admin.locator('form[data-form="services"] .saved')).to_have_text("")
     # a range overlapping another service's: named on the range
     admin.click("#panel-services button.new")
-    _field(admin, "services", "code").locator("input").fill("MT")
-    _field(admin, "services", "name.vi").locator("input").fill("Môi trường")
-    _field(admin, "services", "numbers.start").locator("input").fill("1500")
-    _field(admin, "services", "numbers.end").locator("input").fill("1600")
+    _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "numbers.start": "1500", "numbers.end": "1600"})
     _save(admin, "services")
     expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text("1001-1999")
     expect(admin.locator('#panel-services tr.item[data-key="MT"]')).to_have_count(0)
@@ -136,14 +139,11 @@ def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_
     _login(admin, server)
     admin.click("#tab-users")
     admin.click("#panel-users button.new")
-    _field(admin, "users", "username").locator("input").fill("lan")
-    _field(admin, "users", "full_name").locator("input").fill("Nguyễn Thị Lan")
-    _field(admin, "users", "role").locator("select").select_option("clerk")
-    _field(admin, "users", "counter").locator("input").fill("1")
-    _field(admin, "users", "password").locator("input").fill("ngan")
+    _fill(admin, "users", {"username": "lan", "full_name": "Nguyễn Thị Lan", "role": "clerk", "counter": "1",
+                           "password": "ngan"})
     _save(admin, "users")
     expect(_field(admin, "users", "password").locator(".field-error")).to_contain_text("password")
-    _field(admin, "users", "password").locator("input").fill("mat-khau-cua-lan")
+    _fill(admin, "users", {"password": "mat-khau-cua-lan"})
     _save(admin, "users")
     _saved(admin, "users")
     expect(admin.locator('#panel-users tr.item[data-key="lan"]')).to_contain_text("Nguyễn Thị Lan")
@@ -152,8 +152,7 @@ def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_
     assert login.status_code == 200, login.text
 
     admin.click("#tab-tokens")
-    _field(admin, "tokens", "role").locator("select").select_option("kiosk")
-    _field(admin, "tokens", "kiosk").locator("select").select_option("kiosk-1")
+    _fill(admin, "tokens", {"role": "kiosk", "kiosk": "kiosk-1"})
     _save(admin, "tokens")
     link = admin.locator("#token-made .token-link")
     qr = admin.locator("#token-made img.qr")
@@ -169,6 +168,14 @@ def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_
     expect(admin.locator("#panel-tokens tr.item", has_text="kiosk-1")).to_contain_text("Ki-ốt")
     assert token not in admin.locator("#panel-tokens table").inner_text()
     assert token not in server.log.read_text(encoding="utf-8", errors="replace")
+
+    # revoked with a second press: the kiosk's token no longer works
+    revoke = admin.locator("#panel-tokens tr.item", has_text="kiosk-1").locator("button.revoke")
+    revoke.click()
+    expect(revoke).to_have_text("Bấm lần nữa để xác nhận")
+    revoke.click()
+    expect(admin.locator("#panel-tokens tr.item", has_text="kiosk-1")).to_contain_text("Đã thu hồi")
+    assert server.api("GET", "/counters/1", token=token).status_code == 401
 
 
 def test_a_supervisor_edits_the_ticker_but_not_the_services(new_tab, server, shot):
