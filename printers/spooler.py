@@ -37,21 +37,22 @@ BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries of a printer that 
 
 
 class Spooler:
-    def __init__(self, site, drivers: dict[str, PrinterDriver], write: Callable, read: Callable,
+    def __init__(self, site, make_driver: Callable[[object], PrinterDriver | None], write: Callable, read: Callable,
                  on_status: Callable[[str, Status], None], lease: Callable[[str], Callable[[], bool]]):
-        """``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed transaction;
-        ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a ``try_take()``
-        that is true in one server process only: that one drives the printer."""
+        """``make_driver(printer)`` gives the driver of a printer of the setup (None: a kiosk agent
+        prints it); ``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed
+        transaction; ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a
+        ``try_take()`` that is true in one server process only: that one drives the printer."""
         self.site = site
         self._lease = lease
-        self.drivers = drivers
-        self.agent_printers = [p.id for p in site.config.printers if p.driver == "agent"]
-        self.statuses: dict[str, Status] = {printer_id: Status(UNKNOWN) for printer_id in drivers}
-        self.statuses.update({printer_id: Status(OFFLINE, NO_AGENT) for printer_id in self.agent_printers})
+        self._make_driver = make_driver
+        self.statuses: dict[str, Status] = {}
         self._write = write
         self._read = read
         self._on_status = on_status
-        self._wakeups = {printer_id: Event() for printer_id in drivers}
+        self._wakeups: dict[str, Event] = {}
+        self._running: set[str] = set()  # printers with a greenlet of their own
+        self._started = False
         # why the last job failed on a printer whose status query still says it can print (it took
         # the job's bytes, then stopped): shown instead of that status until a job prints, so the
         # state does not flip between ready and not responding at every retry
@@ -61,11 +62,34 @@ class Spooler:
         # them, or their kiosk agent is connected here; other processes read what it saved
         self._sources: set[str] = set()
 
+    @property
+    def agent_printers(self) -> list[str]:
+        return [p.id for p in self.site.config.printers if p.driver == "agent"]
+
     def start(self) -> None:
-        for printer_id, driver in self.drivers.items():
-            gevent.spawn(self._serve, printer_id, driver)
-        for printer_id in self.agent_printers:
-            gevent.spawn(self._expire, printer_id)
+        self._started = True
+        self.use_site(self.site)
+
+    def use_site(self, site) -> None:
+        """Follow a saved setup: a new printer gets its greenlet; a changed one its new driver, a
+        removed one stops (both at their next look, ``_serve``)."""
+        self.site = site
+        if not self._started:
+            return
+        for printer in site.config.printers:
+            if printer.id in self._running:
+                continue
+            self._running.add(printer.id)
+            if printer.driver == "agent":
+                self.statuses.setdefault(printer.id, Status(OFFLINE, NO_AGENT))
+                gevent.spawn(self._expire, printer.id)
+            else:
+                self.statuses.setdefault(printer.id, Status(UNKNOWN))
+                self._wakeups[printer.id] = Event()
+                gevent.spawn(self._serve, printer.id)
+            self.wake(printer.id)
+        for printer_id in self._running - {p.id for p in site.config.printers}:
+            self.wake(printer_id)  # it stops at once rather than after its back-off
 
     def report(self, printer_id: str, status: Status) -> None:
         """A printer's state, from its driver or its kiosk agent, in the process that drives it or
@@ -124,13 +148,30 @@ class Spooler:
 
     # --- one printer ----------------------------------------------------------------------
 
-    def _serve(self, printer_id: str, driver: PrinterDriver) -> None:
-        printer = self.site.config.printer(printer_id)
+    def _current(self, printer_id: str, printer, driver):
+        """The printer as the setup has it now, and its driver (a new one when its settings changed);
+        None when it left the setup or became a kiosk agent's."""
+        now = self.site.config.printer(printer_id)
+        if now is None or now.driver == "agent":
+            self._running.discard(printer_id)
+            return None, None
+        if now != printer:
+            if printer is not None:
+                log.info("printer %s: settings changed, using the new ones", printer_id)
+            return now, self._make_driver(now)
+        return printer, driver
+
+    def _serve(self, printer_id: str) -> None:
+        printer, driver = self._current(printer_id, None, None)
         try_take = self._lease(printer_id)
-        while not try_take():  # another server process drives this printer; stand by in case it stops
+        while printer is not None and not try_take():  # another process drives it; stand by in case it stops
             gevent.sleep(printer.check_seconds)
+            printer, driver = self._current(printer_id, printer, driver)
         failures = 0
         while True:
+            printer, driver = self._current(printer_id, printer, driver)
+            if printer is None:
+                return  # the lease ends with this greenlet: another process may take the printer
             try:
                 job = self._read(jobs.next_pending, printer_id)
                 if job is None:
@@ -158,8 +199,11 @@ class Spooler:
     def _expire(self, printer_id: str) -> None:
         """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest), and
         while its agent is connected here, keep the saved state fresh (``status_of``)."""
-        printer = self.site.config.printer(printer_id)
         while True:
+            printer = self.site.config.printer(printer_id)
+            if printer is None or printer.driver != "agent":
+                self._running.discard(printer_id)
+                return
             try:
                 if printer_id in self._sources:
                     self._write(states.touch, printer_id)

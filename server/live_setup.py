@@ -30,6 +30,8 @@ def adopt(state, runtime) -> None:
     if runtime.version <= state.site.version:
         return
     state.site = runtime
+    if state.spooler is not None:
+        state.spooler.use_site(runtime)  # printers added, changed or removed
     log.info("site %s: setup version %d in use", runtime.id, runtime.version)
     socketio.emit("config.changed", {"site": runtime.id, "version": runtime.version}, to=process_room())
 

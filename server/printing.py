@@ -75,13 +75,8 @@ def agent_room(site, printer_id: str) -> str:
 
 
 def make_spooler(state) -> Spooler:
-    config = state.site.config
-    drivers = {}
-    for printer in config.printers:
-        driver = driver_for(printer, state.config_dir)
-        if driver is not None:
-            drivers[printer.id] = driver
-    return Spooler(state.site, drivers, write=state.write, read=state.read,
+    return Spooler(state.site, lambda printer: driver_for(printer, state.config_dir), write=state.write,
+                   read=state.read,
                    on_status=lambda printer_id, status: publish_status(state.site, printer_id, status),
                    lease=lambda printer_id: Lease(state.engine, state.instance_dir,
                                                   f"printer-{state.site.id}-{printer_id}").try_take)

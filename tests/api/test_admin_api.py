@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from api_helpers import assert_error, issue
+from printer_sim import decode
 
 NEW_SERVICE = {"code": "MT", "name": {"vi": "Môi trường", "en": "Environment"},
                "numbers": {"start": 7001, "end": 7999}, "target_wait_minutes": 20}
@@ -192,3 +193,25 @@ def test_users_with_full_names_and_device_tokens(admin):
     tablet = server.session()
     tablet.headers["Authorization"] = f"Bearer {token.json()['token']}"
     assert_error(tablet.get("/api/v1/counters/1"), 401, "bad_token")
+
+
+def test_a_printer_changed_in_the_admin_prints_the_next_ticket_without_a_restart(live_server, config_variant,
+                                                                                  printer):
+    """kiosk-1's printer moves to another address: the jobs go there; a printer added for a kiosk
+    that had none starts printing; a removed one stops."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": 9,  # nobody there
+                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    server = live_server(config)
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    moved = http.patch("/api/v1/admin/printers/kiosk-1", json={"port": printer.port})
+    assert moved.status_code == 200, moved.text
+    ticket = issue(http, "HT", kiosk="kiosk-1")
+    [job] = printer.wait_for_jobs(1)
+    assert decode(job).qr_codes == [ticket["track_url"]], "this ticket printed at the new address"
+    assert http.delete("/api/v1/admin/printers/kiosk-1").status_code == 200
+    assert http.get("/api/v1/admin/kiosks").json()[0].get("printer") is None
+    issue(http, "HT", kiosk="kiosk-1")
+    time.sleep(1)
+    assert len(printer.jobs) == 1, "a removed printer still printed"
