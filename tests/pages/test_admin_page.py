@@ -98,6 +98,17 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
 def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_away(new_tab, server, shot):
     admin = new_tab(viewport=ADMIN_SCREEN)
     _login(admin, server)
+    # what someone else saves meanwhile appears in the open page's list by itself
+    added = server.api("POST", "/admin/priorities", token=server.token("admin"),
+                       json={"code": "veteran", "name": {"vi": "Cựu chiến binh"}})
+    assert added.status_code == 201, added.text
+    admin.click("#tab-priorities")
+    expect(admin.locator('#panel-priorities tr.item[data-key="veteran"]')).to_contain_text("Cựu chiến binh")
+    shot(admin, "admin-priorities")
+    server.api("PATCH", "/admin/priorities/veteran", token=server.token("admin"), json={"name": {"vi": "Thương binh"}})
+    expect(admin.locator('#panel-priorities tr.item[data-key="veteran"]')).to_contain_text("Thương binh",
+                                                                                         timeout=LIVE_MS)
+    admin.click("#tab-services")
     admin.click('#panel-services tr.item[data-key="HT"]')
     _field(admin, "services", "target_wait_minutes").locator("input").fill("0")
     _save(admin, "services")
