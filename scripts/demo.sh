@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+.venv/bin/queuekiosk migrate --config config.yaml   # a demo database of an older version is brought up to date
 exec .venv/bin/queuekiosk serve --config config.yaml --ignore-hours "$@"
