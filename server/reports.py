@@ -549,8 +549,10 @@ def _labels(conn, site, group_by, services, rows) -> dict:
         users = [k[1] for k in rows if k and k[0] == "user"]
         tokens = [k[1] for k in rows if k and k[0] == "token"]
         if users:
-            for r in conn.execute(select(U.c.id, U.c.username).where(U.c.id.in_(users))):
-                labels[("user", r.id)] = (r.username, r.username)
+            for r in conn.execute(select(U.c.id, U.c.username, U.c.full_name).where(U.c.id.in_(users))):
+                # the name people know (set in /admin), with the login name that tells two namesakes apart
+                label = f"{r.full_name} ({r.username})" if r.full_name else r.username
+                labels[("user", r.id)] = (label, label)
         if tokens:
             for r in conn.execute(select(TOK.c.id, TOK.c.name).where(TOK.c.id.in_(tokens))):
                 labels[("token", r.id)] = (translate("report_device", "vi", name=r.name),

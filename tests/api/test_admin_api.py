@@ -179,8 +179,17 @@ def test_users_with_full_names_and_device_tokens(admin):
     changed = http.patch("/api/v1/admin/users/lan", json={"full_name": "Nguyễn Thị Lan Anh", "counter": 2})
     assert changed.json() == {"username": "lan", "full_name": "Nguyễn Thị Lan Anh", "role": "clerk",
                               "counter": 2, "active": True}
-    login = server.session().post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai"})
+    clerk = server.session()
+    login = clerk.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai"})
     assert login.status_code == 200, login.text
+    # signing in opened her counter; the report by clerk names her as people know her
+    clerk.headers["X-CSRFToken"] = login.json()["csrf_token"]
+    ticket = issue(http, "CT")  # counter 2 serves CT
+    assert clerk.post("/api/v1/counters/2/next").json()["id"] == ticket["id"]
+    assert clerk.post("/api/v1/counters/2/finish").status_code == 200
+    today = ticket["issued_at"][:10]
+    rows = http.get(f"/api/v1/reports/summary?from={today}&to={today}&group_by=clerk").json()["rows"]
+    assert "Nguyễn Thị Lan Anh (lan)" in {row["label"] for row in rows}, rows
 
     token = http.post("/api/v1/admin/tokens", json={"role": "rating", "counter": 1})
     assert token.status_code == 201, token.text
