@@ -113,6 +113,8 @@ class Service(_Strict):
     code: Code
     name: LocalizedName
     field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
+    # a few procedures of the service, shown under its name on the kiosk: "khai sinh, kết hôn, khai tử"
+    examples: LocalizedName | None = None
     numbers: NumberRange
     target_wait_minutes: int = Field(default=15, ge=1)
     default_service_minutes: float = Field(default=5.0, gt=0)
