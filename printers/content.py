@@ -24,6 +24,7 @@ class TicketContent:
     eta_minutes: int | None = None
     footer: str | None = None
     logo: str | None = None  # path of an image file
+    counters: list[int] | None = None  # the counters that serve the service ("Quầy phục vụ: 1, 2")
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -30,11 +30,12 @@ def ticket_content(site, ticket: dict, tracking_url: str, config_dir: Path) -> T
     priority = next((p for p in config.priorities if p.code == ticket["priority"]), None)
     issued = dt.datetime.fromisoformat(ticket["issued_at"].removesuffix("Z"))
     logo = config.ticket.logo
+    serving = [c.number for c in config.counters if ticket["service"] in config.counter_services(c)]
     return TicketContent(
         centre=config.site.name, number=ticket["display"], service=service.name.vi, service_en=service.name.en,
         priority=priority.name.vi if priority else None, issued_at=local_stamp(q.local_time(site, issued)),
         people_ahead=ticket["waiting_ahead"], eta_minutes=ticket["eta_minutes"], tracking_url=tracking_url,
-        footer=config.ticket.footer, logo=str(config_dir / logo) if logo else None,
+        footer=config.ticket.footer, logo=str(config_dir / logo) if logo else None, counters=serving or None,
     )
 
 

@@ -11,7 +11,8 @@ Two forms of the same layout:
   pixels, the logo), for printers without native QR codes or when the look matters more than
   the size (about 40–60 KB: for network and USB printers).
 
-``preview`` draws the ticket as a picture (the file driver saves it as PNG).
+``preview`` draws the ticket as a picture (the file driver saves it as PNG). The words are the
+catalogs' (server/messages), in Vietnamese: the same "Số người đang chờ trước Ông/Bà" as the kiosk.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from escpos.printer import Dummy  # the package's __init__ has set escpos's cache folder by now
 
+from ..server.i18n import translate
 from .content import TicketContent
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -92,19 +94,20 @@ def _scaled(width: int):
 def _lines(content: TicketContent, width: int) -> dict[str, Image.Image | None]:
     """The Vietnamese text lines of the ticket, each a small image, in print order around the number."""
     size = _scaled(width)
-    ahead = f"Số người chờ trước bạn: {content.people_ahead}"
-    wait = (f"Thời gian chờ dự kiến: khoảng {content.eta_minutes} phút" if content.eta_minutes
-            else "Bạn sẽ được gọi ngay")
+    wait = (translate("kiosk_eta", n=content.eta_minutes) if content.eta_minutes else translate("kiosk_eta_now"))
+    counters = ", ".join(str(number) for number in content.counters or ())
     return {
         "centre": _text_image(content.centre, size(24), width, bold=True),
-        "label": _text_image("SỐ THỨ TỰ · NUMBER", size(20), width),
-        "priority": _text_image(f"ƯU TIÊN: {content.priority}", size(22), width, bold=True, inverted=True)
-        if content.priority else None,
+        "label": _text_image(translate("ticket_label"), size(20), width),
+        "priority": _text_image(translate("ticket_priority", name=content.priority), size(22), width, bold=True,
+                                inverted=True) if content.priority else None,
         "service": _text_image(content.service, size(28), width, bold=True),
         "service_en": _text_image(content.service_en, size(20), width) if content.service_en else None,
-        "ahead": _text_image(ahead, size(22), width),
+        "counters": _text_image(translate("ticket_counters", counters=counters), size(22), width, bold=True)
+        if counters else None,
+        "ahead": _text_image(translate("kiosk_people_ahead", n=content.people_ahead), size(22), width),
         "wait": _text_image(wait, size(22), width),
-        "scan": _text_image("Quét mã để theo dõi lượt gọi trên điện thoại", size(18), width),
+        "scan": _text_image(translate("ticket_scan"), size(18), width),
         "footer": _text_image(content.footer, size(18), width) if content.footer else None,
     }
 
@@ -131,7 +134,8 @@ def preview(content: TicketContent, width: int = 576) -> Image.Image:
     lines = _lines(content, width)
     stamp = _text_image(content.issued_at, _scaled(width)(20), width)
     return _stack([_logo(content.logo, width), lines["centre"], lines["label"], _big_number(content.number, width),
-                   lines["priority"], lines["service"], lines["service_en"], lines["ahead"], lines["wait"],
+                   lines["priority"], lines["service"], lines["service_en"], lines["counters"], lines["ahead"],
+                   lines["wait"],
                    _qr_image(content.tracking_url, 5), lines["scan"], stamp, lines["footer"]], width)
 
 
@@ -160,7 +164,7 @@ def render(content: TicketContent, form: str = "compact", width: int = 576, prof
         printer.set(align="center", bold=True, custom_size=True, width=scale, height=scale)
         printer.text(content.number + "\n")
         printer.set(align="center", normal_textsize=True)
-        for name in ("priority", "service", "service_en", "ahead", "wait"):
+        for name in ("priority", "service", "service_en", "counters", "ahead", "wait"):
             if lines[name] is not None:
                 printer.image(lines[name], impl="bitImageRaster")
         printer.qr(content.tracking_url, size=5, native=True, center=False)

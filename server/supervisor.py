@@ -5,11 +5,13 @@ and then work through /api/v1/reports/... and the Socket.IO ``dashboard`` room w
 cookie. A clerk who logs in is told the page is not for them. The scripts are
 server/static/reports.js and dashboard.js; the charts are drawn by Chart.js, served from
 server/static/vendor/ (no internet needed). docs/reports.md describes both pages.
+
+GET /favicon.ico is here too: the icon that every browser asks for on every page.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 
 from .i18n import install_jinja, messages_for
 from .reports import GROUPS
@@ -42,3 +44,9 @@ def dashboard_page():
     config = current_app.extensions["queuekiosk"].site.config
     return render_template("supervisor/dashboard.html", site=config.site, page=_page_data(),
                            messages=messages_for(*PAGE_MESSAGES))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)

@@ -54,3 +54,17 @@ def test_the_engine_refusal_to_rate_names_the_number_and_counter():
         "Không còn nhận đánh giá cho số A001 tại quầy 2: chỉ đánh giá được số vừa phục vụ xong, "
         "trong vài phút sau khi kết thúc.")
     assert "A001" in i18n.translate("rating_closed", "en", number="A001", counter=2)
+
+
+# what citizens read at the kiosk, on the rating tablet and on their phone: the public-service
+# register ("Ông/Bà", "công dân"), never the familiar "bạn"
+CITIZEN_FACING = ("kiosk_", "track_", "rating_", "display_", "already_rated")
+STAFF_ONLY = ("kiosk_token_", "rating_setup_")
+
+
+def test_citizens_are_addressed_as_ong_ba_never_ban():
+    familiar = re.compile(r"\bbạn\b", re.IGNORECASE)
+    found = {key: entry["vi"] for key, entry in i18n.MESSAGES.items()
+             if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY) and familiar.search(entry["vi"])}
+    assert not found, found
+    assert "Ông/Bà" in i18n.translate("kiosk_your_number") and "Ông/Bà" in i18n.translate("rating_question")

@@ -76,3 +76,49 @@ def test_a_logo_is_printed_at_the_top(tmp_path):
 def test_an_unknown_form_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown ticket form 'fancy'"):
         render(TICKET, "fancy")
+
+
+def _line(text: str, size: int = 22) -> Image.Image:
+    """``text`` drawn as the ticket draws its bold lines (the reference to look for on the paper)."""
+    from queuekiosk.printers.ticket import _text_image
+
+    return _text_image(text, size, 576, bold=True)
+
+
+@pytest.mark.parametrize("form", ["compact", "image"])
+def test_the_counters_that_serve_the_service_are_printed_and_the_ticket_stays_small(form):
+    with_counters = replace(TICKET, counters=[1, 2])
+    data = render(with_counters, form)
+    paper = decode(data)
+    expected = _line("Quầy phục vụ: 1, 2").convert("L")  # as the paper decodes it
+    if form == "compact":
+        assert len(data) <= 12 * 1024, len(data)  # still the usual ticket's size
+        assert any(image.size == expected.size and not ImageChops.difference(image, expected).getbbox()
+                   for image in paper.images), "the line 'Quầy phục vụ: 1, 2' is on the paper"
+        assert len(paper.images) == len(decode(render(TICKET, form)).images) + 1
+    else:
+        assert paper.whole_image().height > decode(render(TICKET, form)).whole_image().height + expected.height
+
+
+def test_the_ticket_job_names_the_counters_of_its_service_and_citizens_are_ong_ba():
+    """ticket_content, as the server builds a job: the demo's HT is served at counters 1 and 2, CT at 2, 3 and 6."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from queuekiosk.printers.jobs import ticket_content
+    from queuekiosk.printers.ticket import _lines
+    from queuekiosk.server.config import load_config
+
+    repo = Path(__file__).resolve().parents[1]
+    site = SimpleNamespace(config=load_config(repo / "config.yaml"))
+    ticket = {"service": "CT", "priority": None, "display": "2001", "issued_at": "2026-11-21T01:15:00Z",
+              "waiting_ahead": 0, "eta_minutes": None}
+    content = ticket_content(site, ticket, "http://192.168.1.10:8000/t/x", repo)
+    assert content.counters == [2, 3, 6]
+    assert content.from_json(content.to_json()) == content  # a stored job prints the same
+    lines = _lines(content, 576)
+    assert not ImageChops.difference(lines["counters"], _line("Quầy phục vụ: 2, 3, 6")).getbbox()
+    ahead = _lines(content, 576)["ahead"]
+    from queuekiosk.printers.ticket import _text_image
+
+    assert not ImageChops.difference(ahead, _text_image("Số người đang chờ trước Ông/Bà: 0", 22, 576)).getbbox()

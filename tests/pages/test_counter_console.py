@@ -134,7 +134,7 @@ def test_call_finish_rate_the_whole_way(server, page, tab, shot):
     tablet.evaluate("() => { QK.page().thanks_seconds = 1; }")
     tablet.get_by_role("button", name=re.compile("^Rất hài lòng")).tap()
     expect(tablet.locator("#screen-thanks")).to_be_visible()
-    expect(tablet.locator("#screen-thanks")).to_contain_text("Cảm ơn bạn đã đánh giá!")
+    expect(tablet.locator("#screen-thanks")).to_contain_text("Xin cảm ơn Ông/Bà đã đánh giá!")
     shot(tablet, "rating-thanks")
     expect(tablet.locator("#screen-idle")).to_be_visible(timeout=5_000)
 

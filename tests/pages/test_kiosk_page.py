@@ -165,7 +165,7 @@ def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start
     assert waiting(server, "HT")["waiting"] == 1
     expect(page.locator("#result-number")).to_have_text(issued["display"])
     expect(page.locator("#result-service")).to_have_text(HT)
-    expect(page.locator("#result-ahead")).to_have_text("Số người chờ trước bạn: 0")
+    expect(page.locator("#result-ahead")).to_have_text("Số người đang chờ trước Ông/Bà: 0")
     expect(page.locator("#result-eta")).not_to_be_empty()
     expect(page.locator("#result-priority")).to_be_hidden()
     # the QR code on screen opens the ticket's tracking page
@@ -235,7 +235,7 @@ def test_english_switch_and_back_to_vietnamese(start_server, page, shot):
     # the next citizen gets Vietnamese again
     page.locator("#result button.done").click()
     expect(page.locator("html")).to_have_attribute("lang", "vi")
-    expect(page.locator("#screen-services h1")).to_have_text("Mời chọn dịch vụ để lấy số thứ tự")
+    expect(page.locator("#screen-services h1")).to_have_text("Xin mời Ông/Bà chọn dịch vụ để lấy số thứ tự")
     expect(service_button(page, HT)).to_be_visible()
 
     # ... also when the last one walked away half-way: the idle timeout
@@ -333,7 +333,7 @@ def test_fields_come_first_when_a_kiosk_offers_many_services(start_server, page,
     service_button(page, "Đăng ký kết hôn").dblclick()
     expect(page.locator("#result-number")).to_have_text("2001")
     # no printer at this kiosk: the number and the QR code are the ticket
-    expect(page.locator("#result-print")).to_contain_text("hãy ghi nhớ số")
+    expect(page.locator("#result-print")).to_contain_text("xin Ông/Bà ghi nhớ số")
     page.wait_for_timeout(500)
     assert waiting(server, "HT2")["waiting"] == 1
     page.locator("#result button.done").click()
@@ -507,7 +507,7 @@ def test_printer_trouble_banner_and_longer_number(start_server, page, config_dat
     network_printer.set_state("paper_out")
     expect(banner).to_be_visible(timeout=5_000)
     expect(banner).to_contain_text("Máy in tạm thời không in được phiếu (hết giấy)")
-    expect(banner).to_contain_text("hãy ghi nhớ số hoặc quét mã QR trên màn hình")
+    expect(banner).to_contain_text("xin ghi nhớ số hoặc quét mã QR trên màn hình")
     expect(banner).to_contain_text("The printer cannot print tickets at the moment (out of paper)")
     shot(page, "kiosk-paper-out")
 
@@ -537,7 +537,7 @@ def test_printer_trouble_banner_and_longer_number(start_server, page, config_dat
     expect(banner).to_be_hidden(timeout=5_000)
     take_number(page, HT)
     expect(page.locator("#result")).not_to_have_class(re.compile(r"\bno-print\b"))
-    expect(page.locator("#result-print")).to_have_text("Mời nhận phiếu in bên dưới.")
+    expect(page.locator("#result-print")).to_have_text("Xin mời nhận phiếu in bên dưới.")
 
 
 def test_the_launcher_opens_chromium_in_kiosk_mode():

@@ -30,7 +30,7 @@ def _buttons_inside_viewport(tab) -> None:
 
 
 def _no_priority(page):
-    """The kiosk asks "Bạn thuộc đối tượng ưu tiên?" after the service (the demo has priority
+    """The kiosk asks "Ông/Bà có thuộc đối tượng ưu tiên không?" after the service (the demo has priority
     classes): tap "Không" once it takes taps (tests/pages/test_kiosk_page.py covers the kiosk fully)."""
     no = page.locator("button.no-priority")
     expect(no).to_be_enabled()
@@ -50,7 +50,7 @@ def test_kiosk_issues_one_ticket_per_tap(server, page, browser, shot):
     expect(result).to_be_visible()
     expect(page.locator("#result-number")).to_have_text("1001")
     expect(page.locator("#result-service")).to_contain_text("Tư pháp - Hộ tịch")
-    expect(page.locator("#result-ahead")).to_contain_text("Số người chờ trước bạn: 0")
+    expect(page.locator("#result-ahead")).to_contain_text("Số người đang chờ trước Ông/Bà: 0")
     expect(page.locator("#result-eta")).not_to_be_empty()
     shot(page, "kiosk-ticket")
     result.locator("button.done").click()
@@ -182,3 +182,25 @@ def test_unknown_pages_are_404_and_escaped(server):
         assert answer.status_code == 404
         assert "text/html" in answer.headers["Content-Type"]
         assert "&lt;b&gt;x" in answer.text and "<b>x" not in answer.text
+
+
+def test_every_page_loads_without_a_missing_file_and_has_its_icon(server, page):
+    """Browsers ask every page for /favicon.ico: it is served (a small local icon), and no page
+    asks for anything that is not there."""
+    import io
+
+    from PIL import Image
+
+    missing = []
+    page.on("response", lambda response: response.status == 404 and missing.append(response.url))
+    ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    for path in ("/", "/kiosk/kiosk-1", "/display/lobby", "/counter", "/rating/1", f"/t/{ticket['id']}",
+                 "/reports", "/dashboard"):
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        icon = page.evaluate("""async () => { const r = await fetch('/favicon.ico');
+                                 return {status: r.status, type: r.headers.get('content-type')}; }""")
+        assert icon == {"status": 200, "type": "image/vnd.microsoft.icon"}, (path, icon)
+    assert not missing, missing
+    answer = server.http.get(server.url + "/favicon.ico", timeout=10)
+    assert Image.open(io.BytesIO(answer.content)).format == "ICO"

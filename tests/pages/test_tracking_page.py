@@ -50,7 +50,7 @@ def test_tracking_page_follows_its_ticket_live(server, phone, shot):
     expect(phone.locator("#service")).to_contain_text("Tư pháp - Hộ tịch")
     expect(phone.locator("#service")).to_contain_text("Justice - Civil status")
     expect(phone.locator("#status")).to_contain_text("Đang chờ đến lượt")
-    expect(phone.locator("#ahead")).to_contain_text("Số người chờ trước bạn: 1")
+    expect(phone.locator("#ahead")).to_contain_text("Số người đang chờ trước Ông/Bà: 1")
     expect(phone.locator("#ahead")).to_contain_text("People ahead of you: 1")
     expect(phone.locator("#eta")).to_contain_text(re.compile(r"khoảng \d+ phút"))
     expect(phone.locator("#call")).to_be_hidden()
@@ -71,11 +71,11 @@ def test_tracking_page_follows_its_ticket_live(server, phone, shot):
     assert called.json()["id"] == mine["id"]
     started = time.monotonic()
     call = phone.locator("#call")
-    expect(call).to_contain_text("Mời bạn đến quầy số 1", timeout=2_000)
+    expect(call).to_contain_text("Xin mời Ông/Bà đến quầy số 1", timeout=2_000)
     assert time.monotonic() - started < 2.0
     expect(call).to_contain_text("Please go to counter 1")
     expect(call).to_be_in_viewport()
-    expect(phone.locator("#status")).to_contain_text("Đến lượt bạn")
+    expect(phone.locator("#status")).to_contain_text("Đã đến lượt Ông/Bà")
     expect(phone.locator("#facts")).to_be_hidden()
     assert phone.evaluate("window.__sameLoad") is True  # no reload
     _fits_the_width(phone)
@@ -85,14 +85,14 @@ def test_tracking_page_follows_its_ticket_live(server, phone, shot):
     moved = server.api("POST", "/counters/1/transfer", token=token, json={"counter": 2})
     assert moved.status_code == 200, moved.text
     expect(phone.locator("#status")).to_contain_text("Đang chờ đến lượt")
-    expect(phone.locator("#where")).to_contain_text("Bạn sẽ được gọi tại quầy số 2")
-    expect(phone.locator("#ahead")).to_contain_text(f"Số người chờ trước bạn: {moved.json()['waiting_ahead']}")
+    expect(phone.locator("#where")).to_contain_text("Ông/Bà sẽ được gọi tại quầy số 2")
+    expect(phone.locator("#ahead")).to_contain_text(f"Số người đang chờ trước Ông/Bà: {moved.json()['waiting_ahead']}")
     expect(phone.locator("#facts")).to_be_visible()
     expect(call).to_be_hidden()
 
     token = server.counter_token(2)
     assert server.api("POST", "/counters/2/next", token=token, json={"number": mine["number"]}).status_code == 200
-    expect(call).to_contain_text("Mời bạn đến quầy số 2")
+    expect(call).to_contain_text("Xin mời Ông/Bà đến quầy số 2")
     assert server.api("POST", "/counters/2/start", token=token).status_code == 200
     expect(phone.locator("#status")).to_contain_text("Đang được phục vụ")
     expect(phone.locator("#where")).to_contain_text("Tại quầy số 2")
