@@ -1,10 +1,10 @@
 """Fixtures for the API tests: the REAL server, driven from outside.
 
 Every server here is a ``queuekiosk serve`` subprocess with its own instance folder (its
-own SQLite file and secret key), a config file written to a temporary folder, and a free
-port. Tests talk to it over HTTP (a keep-alive ``requests`` session) and Socket.IO
+own SQLite file, first a copy of the session's migrated template, and secret key), a config
+file written to a temporary folder, and a free port. Tests talk to it over HTTP (a keep-alive ``requests`` session) and Socket.IO
 (python-socketio's client). Tokens and users are written into the server's database from the
-test process with the server's own functions (tests/server_accounts.py), as `queuekiosk token
+test process with the server's own functions (tests/server_db.py), as `queuekiosk token
 create` / `user add` would write them, unless the server was made with ``accounts_by_cli=True``
 (tests of those commands and of what they record). No mocks.
 
@@ -43,7 +43,7 @@ import requests
 import socketio
 import yaml
 
-import server_accounts
+import server_db
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_CONFIG = REPO / "config.yaml"
@@ -107,11 +107,14 @@ class LiveServer:
         self._sessions: list[ApiSession] = []
         self.accounts_by_cli = accounts_by_cli
         self._database_made = False  # by a first start
+        self.database_template: Path | None = None  # the first SQLite file (server_db.seed)
 
     # --- process -------------------------------------------------------------------------
 
     def start(self, timeout: float = START_TIMEOUT) -> "LiveServer":
         assert self.proc is None or self.proc.poll() is not None, "already running"
+        if self.database_template and not self._database_made and not self.env.get("QUEUEKIOSK_DATABASE_URL"):
+            server_db.seed(self.database_template, self.database_url)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [QUEUEKIOSK, "serve", "--config", str(self.config_path), "--port", str(self.port), *self.flags],
@@ -183,7 +186,7 @@ class LiveServer:
 
     @property
     def database_url(self) -> str:
-        return server_accounts.database_url(self.env, self.workdir)
+        return server_db.database_url(self.env, self.workdir)
 
     def _accounts_in_process(self) -> bool:
         """Once the server has made its database, unless this server's test is about the commands."""
@@ -191,7 +194,7 @@ class LiveServer:
 
     def _new_token(self, role: str, counter: int | None = None, kiosk: str | None = None) -> str:
         if self._accounts_in_process():
-            return server_accounts.create_token(self.database_url, role, counter, kiosk)
+            return server_db.create_token(self.database_url, role, counter, kiosk)
         args = ["token", "create", "--role", role]
         if counter is not None:
             args += ["--counter", str(counter)]
@@ -232,7 +235,7 @@ class LiveServer:
         command (its result returned, ``check`` applied) before the first start or with
         ``accounts_by_cli``; else written in this process, where a refusal raises ValueError."""
         if self._accounts_in_process():
-            server_accounts.add_user(self.database_url, name, password, role, counter)
+            server_db.add_user(self.database_url, name, password, role, counter)
             return None
         args = ["user", "add", name, "--role", role]
         if counter is not None:
@@ -244,14 +247,16 @@ class LiveServer:
 
 
 class ServerFactory:
-    def __init__(self, tmp_path_factory, label: str):
+    def __init__(self, tmp_path_factory, label: str, database_template: Path | None = None):
         self._tmp = tmp_path_factory
         self._label = label
+        self._database_template = database_template
         self.servers: list[LiveServer] = []
 
     def __call__(self, config: dict | str | Path | None = None, flags=("--ignore-hours",),
                  env: dict | None = None, start: bool = True, accounts_by_cli: bool = False) -> LiveServer:
         server = LiveServer(self._tmp.mktemp(self._label), config, flags, env, accounts_by_cli)
+        server.database_template = self._database_template
         self.servers.append(server)
         return server.start() if start else server
 
@@ -268,15 +273,15 @@ def config_variant():
 
 
 @pytest.fixture
-def live_server(tmp_path_factory):
-    factory = ServerFactory(tmp_path_factory, "qk-server")
+def live_server(tmp_path_factory, sqlite_template):
+    factory = ServerFactory(tmp_path_factory, "qk-server", sqlite_template)
     yield factory
     factory.stop_all()
 
 
 @pytest.fixture(scope="module")
-def module_live_server(tmp_path_factory):
-    factory = ServerFactory(tmp_path_factory, "qk-module-server")
+def module_live_server(tmp_path_factory, sqlite_template):
+    factory = ServerFactory(tmp_path_factory, "qk-module-server", sqlite_template)
     yield factory
     factory.stop_all()
 

@@ -3,7 +3,7 @@
 ``server``   a fresh server per test: a copy of config.yaml in a temporary folder, its own
              instance folder (SQLite database, secret key), ``--ignore-hours``; helpers to run
              the CLI against the same database, and to add users and make tokens (written from
-             this process, as the CLI writes them: tests/server_accounts.py).
+             this process, as the CLI writes them: tests/server_db.py).
 ``browser``  headless Chromium from Debian (``apt-get install chromium``) driven by Playwright
              for Python; no browser download (never ``playwright install``).
 ``page``     a new browser context per test, 1920x1080, Vietnamese.
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
-import server_accounts
+import server_db
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
@@ -72,17 +72,17 @@ class Server:
 
     @property
     def database_url(self) -> str:
-        return server_accounts.database_url(self.env, self.config.parent)
+        return server_db.database_url(self.env, self.config.parent)
 
     def add_user(self, name: str, password: str, role: str, counter: int | None = None) -> None:
-        server_accounts.add_user(self.database_url, name, password, role, counter)
+        server_db.add_user(self.database_url, name, password, role, counter)
 
     def add_clerk(self, name: str = "clerk1", counter: int = 1, password: str = CLERK_PASSWORD) -> str:
         self.add_user(name, password, "clerk", counter)
         return password
 
     def token(self, role: str, counter: int | None = None) -> str:
-        return server_accounts.create_token(self.database_url, role, counter)
+        return server_db.create_token(self.database_url, role, counter)
 
     def counter_token(self, counter: int = 1) -> str:
         return self.token("counter", counter)
@@ -99,13 +99,15 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path):
-    """A fresh `queuekiosk serve` on a free port, stopped after the test."""
+def server(tmp_path, sqlite_template):
+    """A fresh `queuekiosk serve` on a free port, its database a copy of the migrated template,
+    stopped after the test."""
     config = tmp_path / "config.yaml"
     shutil.copyfile(REPO / "config.yaml", config)
     env = {k: v for k, v in os.environ.items()
            if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")}
     env["QUEUEKIOSK_INSTANCE"] = str(tmp_path / "instance")
+    server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
     port = _free_port()
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
@@ -228,13 +230,14 @@ LiveServer = _live_server_class()
 
 
 @pytest.fixture
-def start_server(tmp_path_factory):
+def start_server(tmp_path_factory, sqlite_template):
     """``start_server(config=None, ignore_hours=True, env=None)`` -> a started LiveServer, stopped after the test."""
     servers = []
 
     def start(config: dict | None = None, ignore_hours: bool = True, env: dict | None = None):
         server = LiveServer(tmp_path_factory.mktemp("page-server"), config,
                             ("--ignore-hours",) if ignore_hours else (), env)
+        server.database_template = sqlite_template
         servers.append(server)
         return server.start()
 
