@@ -33,15 +33,12 @@ from .prediction_state import LiveTracker, Observer
 GRID_STEP = 0.5  # minutes between the calibration table's rows
 GRID_TOP = 360.0  # the table's last row; longer raw estimates use its factors
 SCALE_FLOOR = 2.0  # minutes: the calibration scales residuals by (raw + this), so a 0-minute raw estimate has a range
-QUANTILES = (0.085, 0.5, 0.915)  # wider than 10-90: held-out days vary more than the ones it learned from
+QUANTILES = (0.1, 0.5, 0.9)
 CALIBRATION_BINS = 12
 CLERK_PRIOR = 15  # services that weigh as much as a clerk's history against their own figures
 TODAY_PRIOR = 6  # past pace against today's services
 TRANSFERRED_AGE = 30.0  # minutes: how long before its transfer a transferred ticket was issued, roughly
 MAX_STEPS = 3000
-TODAY_OUTCOMES = 30  # today's latest called tickets that widen the range when they missed more than usual
-TODAY_MIN = 8
-WIDEST = 2.5  # how far today may widen the range at most
 
 
 @dataclass
@@ -67,7 +64,6 @@ class Model:
     jump_rate: dict[int, list[float]]  # service -> per local hour: priority arrivals and transfers in per minute
     priority_jump: dict[int, list[float]]  # service -> per local hour: the priority share of those
     calibration: list[list[float]] = field(default_factory=list)  # per quantile: a row per GRID_STEP of raw minutes
-    spread: float = 1.0  # the calibration days' mean |wait - raw| / (raw + SCALE_FLOOR)
     days: int = 0
 
     def to_dict(self) -> dict:
@@ -174,7 +170,9 @@ def calibrate(pairs: list[tuple[float, float]]) -> list[list[float]]:
     """
     if not pairs:
         return [[GRID_STEP * i for i in range(int(GRID_TOP / GRID_STEP) + 1)] for _ in QUANTILES]
-    pairs = sorted(pairs)
+    # by raw estimate alone: many share one value (an idle counter), and sorting those by wait would
+    # hand each bin a slice of their waits instead of their spread
+    pairs = sorted(pairs, key=lambda pair: pair[0])
     bins = min(CALIBRATION_BINS, max(1, len(pairs) // 40))
     size = len(pairs) / bins
     centres, factors = [], []
@@ -219,12 +217,12 @@ def _free_in(model: Model, tracker: LiveTracker, counter, now: dt.datetime, pace
         table = model.pause_remaining.get(counter.pause_reason or "", model.pause_remaining["*"])
         elapsed = (now - counter.paused_at).total_seconds() / 60
         return max(0.5, table[min(int(elapsed), len(table) - 1)]) + model.gap_minutes
-    if counter.state != "open":  # closed: nobody there
-        return math.inf
-    if not counter.active_today:
+    if not counter.active_today:  # its clerk has not come yet today (closed, or left open overnight)
         elapsed = max(0.0, (now - tracker.opening).total_seconds() / 60)
         table = model.late_remaining
         return max(0.0, table[min(int(elapsed), len(table) - 1)])
+    if counter.state != "open":  # closed after working today: nobody there
+        return math.inf
     if counter.held_service is not None:
         expected = model.service_minutes.get(counter.held_service, 5.0) * pace
         elapsed = (now - counter.called_at).total_seconds() / 60
@@ -315,24 +313,15 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
     return GRID_TOP
 
 
-def _scaled_miss(raw: float, wait: float) -> float:
-    return abs(wait - raw) / (raw + SCALE_FLOOR)
-
-
-def calibrated(model: Model, raw: float, today: list[tuple[float, float]] = ()) -> Prediction:
-    """The table's point and range for a raw estimate; wider when today's called tickets missed
-    their raw estimates by more than the calibration days did (a day unlike the others)."""
+def calibrated(model: Model, raw: float) -> Prediction:
+    """The table's point and range for a raw estimate."""
     table = model.calibration
     position = min(raw, GRID_TOP) / GRID_STEP
     i = min(int(position), len(table[0]) - 2)
     w = position - i
     low, mid, high = (row[i] * (1 - w) + row[i + 1] * w + max(0.0, raw - GRID_TOP) for row in table)
-    mid = max(low, mid)
-    if len(today) >= TODAY_MIN:
-        latest = today[-TODAY_OUTCOMES:]
-        widen = min(WIDEST, max(1.0, sum(_scaled_miss(r, w) for r, w in latest) / len(latest) / model.spread))
-        low, high = mid - (mid - low) * widen, mid + (high - mid) * widen
     low = max(0.0, low)
+    mid = max(low, mid)
     return Prediction(minutes=mid, low=low, high=max(mid, high), raw=raw)
 
 
@@ -340,25 +329,23 @@ def predict(model: Model, tracker: LiveTracker, service: int, priority: bool, no
             ticket_id: int | None = None) -> Prediction | None:
     """The wait of a ticket of ``service`` (a service id) issued ``now``; None when no counter serves it.
 
-    ``ticket_id``: the ticket (left out of the queue ahead if the tracker already has it); its
-    raw estimate is kept so that today's misses can widen later ranges."""
+    ``ticket_id``: the ticket, left out of the queue ahead if the tracker already has it."""
     raw = raw_estimate(model, tracker, service, priority, now, ticket_id)
-    if raw is None:
+    return None if raw is None else calibrated(model, raw)
+
+
+def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_minutes: float) -> float | None:
+    """The usual formula as the engine computes it (``engine.estimate_minutes``), from the tracker's state:
+    None while no open counter serves the service."""
+    open_counters = sum(1 for c in tracker.counters.values() if service in c.services and c.state == "open")
+    if not open_counters:
         return None
-    if ticket_id is not None:
-        tracker.promised[ticket_id] = raw
-    return calibrated(model, raw, tracker.outcomes)
-
-
-def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_minutes: float) -> float:
-    """The usual formula as the engine computes it (``engine.estimate_minutes``), from the tracker's state."""
     ahead = sum(1 for w in tracker.waiting.values() if w.service == service and (w.priority or not priority))
     if ahead <= 0:
         return 0.0
     ema = tracker.ema_seconds.get(service)
     per_ticket = ema / 60 if ema else default_minutes
-    open_counters = sum(1 for c in tracker.counters.values() if service in c.services and c.state == "open")
-    return math.ceil(per_ticket * ahead / max(1, open_counters))
+    return math.ceil(per_ticket * ahead / open_counters)
 
 
 # --- training and the running server -------------------------------------------------------------
@@ -418,7 +405,6 @@ def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None
         replay.feed(event)
     model = _learn(site, events)
     model.calibration = calibrate(pairs)
-    model.spread = sum(_scaled_miss(r, w) for r, w in pairs) / len(pairs) if pairs else 1.0
     return model
 
 

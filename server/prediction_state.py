@@ -40,7 +40,7 @@ class Waiting:
 class CounterLive:
     number: int
     services: frozenset
-    state: str = "open"  # open | paused
+    state: str = "closed"  # closed | open | paused, as the counters table has it
     pause_reason: str | None = None
     paused_at: dt.datetime | None = None
     held_service: int | None = None
@@ -77,8 +77,6 @@ class LiveTracker:
                          for number, services in site.counter_service_ids.items()}
         self.waiting: dict[int, Waiting] = {}
         self.tickets: dict[int, tuple[dt.datetime, bool]] = {}  # today's tickets: issue time, priority
-        self.promised: dict[int, float] = {}  # today's tickets not called yet -> the raw estimate at issue
-        self.outcomes: list[tuple[float, float]] = []  # today's (raw estimate, real wait) of called tickets
         self.recent: dict[int, list[tuple[int, float]]] = {}  # clerk -> today's (service, minutes)
         self.ema_seconds: dict[int, float] = {}  # the engine's moving average per service, for the formula
         self.day: dt.date | None = None
@@ -105,7 +103,6 @@ class LiveTracker:
         self.opening = opening.astimezone(dt.timezone.utc).replace(tzinfo=None)
         self.waiting = {k: w for k, w in self.waiting.items() if self.local_day(w.issued_at) == day}
         self.tickets = {}
-        self.promised, self.outcomes = {}, []
         self.recent = {}
         for counter in self.counters.values():
             counter.active_today = False
@@ -136,9 +133,6 @@ class LiveTracker:
 
     def _on_called(self, event, counter) -> None:
         ticket = self.waiting.pop(event.ticket_id, None)
-        raw = self.promised.pop(event.ticket_id, None)
-        if raw is not None and event.ticket_id in self.tickets:
-            self.outcomes.append((raw, (event.at - self.tickets[event.ticket_id][0]).total_seconds() / 60))
         if counter is None:
             return
         if counter.last_end is not None and counter.state == "open":
@@ -152,6 +146,7 @@ class LiveTracker:
             counter.normal_streak = counter.normal_streak + 1 if priority_waited else 0
         counter.held_ticket, counter.held_service, counter.called_at = event.ticket_id, event.service_id, event.at
         counter.clerk = event.user_id
+        counter.state = "open"  # a call opens a closed counter (older logs have no "opened" event)
         counter.last_end = None
 
     def _end(self, event, counter) -> None:
@@ -194,6 +189,15 @@ class LiveTracker:
             self.observer.pause(counter.pause_reason, (event.at - counter.paused_at).total_seconds() / 60)
             counter.state, counter.pause_reason, counter.paused_at = "open", None, None
 
+    def _on_opened(self, event, counter) -> None:
+        if counter is not None:
+            counter.state, counter.pause_reason, counter.paused_at = "open", None, None
+
+    def _on_closed(self, event, counter) -> None:
+        if counter is not None:
+            counter.state, counter.pause_reason, counter.paused_at = "closed", None, None
+            counter.last_end = None
+
     def _on_expired(self, event, counter) -> None:
         self.waiting.pop(event.ticket_id, None)
 
@@ -214,16 +218,20 @@ class LiveTracker:
         self.last_id = before or 0
         for row in conn.execute(select(C.c.number, C.c.state, C.c.pause_reason).where(C.c.site_id == self.site.id)):
             counter = self.counters.get(row.number)
-            if counter is not None and row.state == "paused":
-                counter.state, counter.pause_reason, counter.paused_at = "paused", row.pause_reason, midnight
+            if counter is not None:  # as it was at midnight, if today's events change it
+                counter.state, counter.pause_reason = row.state, row.pause_reason
+                counter.paused_at = midnight if row.state == "paused" else None
         self.catch_up(conn)
 
     def catch_up(self, conn) -> int:
         """Read the events written since the last look (a running server); returns how many."""
         E = m.Event.__table__
+        # by the primary key alone: a site_id condition makes SQLite walk the site's index and sort
         rows = conn.execute(select(E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id,
-                                   E.c.user_id, E.c.detail)
-                            .where(E.c.site_id == self.site.id, E.c.id > self.last_id).order_by(E.c.id)).all()
+                                   E.c.user_id, E.c.detail, E.c.site_id)
+                            .where(E.c.id > self.last_id).order_by(E.c.id)).all()
         for row in rows:
-            self.feed(row)
+            if row.site_id == self.site.id:
+                self.feed(row)
+        self.last_id = max(self.last_id, rows[-1].id) if rows else self.last_id
         return len(rows)

@@ -164,7 +164,7 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
             rng = random.Random(f"{seed}:{day.isoformat()}")
             steps = (EngineSteps if through_engine else BulkSteps)(conn, site, day)
             outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn), paces).run()
-            steps.close()
+            steps.finish_day()
         result.days.append(outcome)
         if report:
             report(outcome)
@@ -193,6 +193,7 @@ class Day:
         self.reasons = [r.code for r in getattr(getattr(config, "rating", None), "reasons", [])] or []
         self.serves = {n: [site.service_codes[s] for s in ids] for n, ids in site.counter_service_ids.items()}
         self.servers = {code: [n for n, codes in self.serves.items() if code in codes] for code in site.service_ids}
+        self.closed: set[int] = set(self.serves)  # counters are closed until their clerk's first "next"
         self.actors = {}
         for number, candidates in staff.items():
             clerk = candidates[0]
@@ -234,6 +235,7 @@ class Day:
             if settings.breaks:
                 local_start = dt.datetime.combine(self.day, dt.time(9, 30), self.zone)
                 self.breaks[number] = self._utc(local_start) + dt.timedelta(minutes=rng.uniform(0, 360))
+            self.at(self.close + dt.timedelta(seconds=rng.uniform(0, 300)), self.closing_time, number)
         lunch_local = self._utc(dt.datetime.combine(self.day, dt.time(11, 30), self.zone))
         for number in rng.sample(sorted(self.serves), k=min(settings.lunch_closures, len(self.serves))):
             self.lunches[number] = (lunch_local + dt.timedelta(minutes=rng.uniform(-10, 20)), rng.uniform(60, 90))
@@ -283,29 +285,50 @@ class Day:
         self.wake(now, self.servers[service])
 
     def wake(self, now, numbers) -> None:
-        for number in numbers:
-            if number in self.idle:
-                self.idle.discard(number)
-                self.at(now + dt.timedelta(seconds=self.rng.uniform(3, 25)), self.counter_free, number)
+        """Idle counters call the newcomer; after closing time a closed one opens again for a late transfer."""
+        woken = [n for n in numbers if n in self.idle]
+        if not woken and now >= self.close and all(n in self.closed for n in numbers):
+            woken = [n for n in numbers if n in self.closed][:1]
+        for number in woken:
+            self.idle.discard(number)
+            self.closed.discard(number)
+            self.at(now + dt.timedelta(seconds=self.rng.uniform(3, 25)), self.counter_free, number)
+
+    def closing_time(self, now, number) -> None:
+        """The clerk of an idle counter closes it at the end of the day (a busy one after its last citizen)."""
+        if number in self.idle:
+            self.idle.discard(number)
+            self._close(now, number)
+
+    def _close(self, now, number) -> None:
+        self.closed.add(number)
+        self.breaks.pop(number, None)
+        self.lunches.pop(number, None)
+        self.backend.close(now, number, self.actors[number])
 
     def counter_free(self, now, number) -> None:
         actor = self.actors[number]
+        opening = number in self.closed  # "next" opens a closed counter; no break before it
+        self.closed.discard(number)
         lunch = self.lunches.get(number)
-        if lunch is not None and now >= lunch[0]:
+        if lunch is not None and now >= lunch[0] and not opening:
             del self.lunches[number]
             self.breaks.pop(number, None)  # lunch is this counter's break today
             self.backend.pause(now, number, actor, "Nghỉ trưa")
             self.at(now + dt.timedelta(minutes=lunch[1]), self.back_from_break, number)
             return
         due = self.breaks.get(number)
-        if due is not None and now >= due:
+        if due is not None and now >= due and not opening:
             del self.breaks[number]
             self.backend.pause(now, number, actor, "Nghỉ giải lao")
             self.at(now + dt.timedelta(minutes=self.rng.uniform(8, 20)), self.back_from_break, number)
             return
         ticket = self.backend.call_next(now, number, actor)
         if ticket is None:
-            self.idle.add(number)
+            if now >= self.close:
+                self._close(now, number)
+            else:
+                self.idle.add(number)
             return
         rng = self.rng
         if rng.random() < self.settings.no_show_share:
@@ -414,6 +437,9 @@ class EngineSteps:
     def resume(self, now, number, actor):
         q.resume(self.conn, self.site, number, actor=actor, now=now)
 
+    def close(self, now, number, actor):
+        q.close_counter(self.conn, self.site, number, actor=actor, now=now)
+
     def rate(self, now, number, public_id, level, reasons) -> bool:
         try:
             with self.conn.begin_nested():
@@ -422,7 +448,7 @@ class EngineSteps:
             return False
         return True
 
-    def close(self):
+    def finish_day(self):
         pass
 
 
@@ -504,7 +530,11 @@ class BulkSteps:
 
     def call_next(self, now, number, actor):
         counter = self.counters[number]
-        assert number not in self.held and counter["state"] == "open", "the simulation finishes before it calls"
+        assert number not in self.held, "the simulation finishes before it calls"
+        if counter["state"] != "open":  # the engine's _open: pressing next opens a closed counter
+            kind = "resumed" if counter["state"] == "paused" else "opened"
+            counter.update(state="open", pause_reason=None)
+            self._event(kind, now, actor, counter=number)
         normal, prio = self._oldest(number, False), self._oldest(number, True)
         chosen = q.choose_next(normal, prio, self.site.config.policy, counter["normal_streak"], now)
         if chosen is None:
@@ -573,6 +603,12 @@ class BulkSteps:
         self.counters[number].update(state="open", pause_reason=None)
         self._event("resumed", now, actor, counter=number)
 
+    def close(self, now, number, actor):
+        assert number not in self.held
+        if self.counters[number]["state"] != "closed":
+            self.counters[number].update(state="closed", pause_reason=None)
+            self._event("closed", now, actor, counter=number)
+
     def rate(self, now, number, public_id, level, reasons) -> bool:
         ticket = self.by_public[public_id]
         last = self.last_finish.get(number)
@@ -586,7 +622,7 @@ class BulkSteps:
         self._event("rated", now, None, ticket, ticket["service_id"], number, {"level": level, "reasons": list(reasons)})
         return True
 
-    def close(self):
+    def finish_day(self):
         """Write the day: tickets (their ids come back in order), then events and ratings, numbers, counters."""
         conn = self.conn
         T, E = m.Ticket.__table__, m.Event.__table__

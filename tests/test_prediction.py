@@ -53,8 +53,9 @@ def test_the_backtest_beats_the_formula_on_real_shaped_days_and_reproduces_its_f
     with engine.connect() as conn:
         figures = backtest(conn, site, HELD_OUT)
     _within_targets(figures)
-    assert figures == {"tickets": 1417, "ours": {"mae_minutes": 2.15, "coverage": 0.841},
-                       "formula": {"mae_minutes": 4.28}}
+    assert figures == {"tickets": 1378, "ours": {"mae_minutes": 1.37, "coverage": 0.824},
+                       "formula": {"mae_minutes": 2.55},
+                       "formula_silent": {"tickets": 39, "ours": {"mae_minutes": 5.17, "coverage": 0.692}}}
     # the same seed on another database: the same days, the same figures
     again_engine, again_site = _centre(tmp_path, Settings(per_day=300), seed=7)
     with again_engine.connect() as conn:
@@ -133,6 +134,10 @@ queues = st.lists(st.tuples(st.sampled_from(["HT", "CT", "DC", "LD", "VH", "TK"]
 counter_states = st.lists(st.sampled_from(["idle", "busy", "paused", "lunch", "not yet"]), min_size=6, max_size=6)
 
 
+def site_counters(site):
+    return LiveTracker(site).counters.values()
+
+
 def _tracker(site, waiting, states) -> LiveTracker:
     tracker = LiveTracker(site)
     tracker.advance(NOON)
@@ -140,7 +145,8 @@ def _tracker(site, waiting, states) -> LiveTracker:
         issued = NOON - dt.timedelta(minutes=minutes_ago)
         tracker.waiting[i + 1] = Waiting(i + 1, site.service_ids[code], priority, issued)
     for counter, state in zip(sorted(tracker.counters.values(), key=lambda c: c.number), states):
-        counter.active_today = state != "not yet"
+        counter.active_today = state != "not yet"  # a counter whose clerk has not come yet is closed
+        counter.state = "closed" if state == "not yet" else "open"
         if state == "busy":
             counter.held_ticket, counter.held_service = 10_000 + counter.number, next(iter(counter.services))
             counter.called_at = NOON - dt.timedelta(minutes=3)
@@ -151,7 +157,7 @@ def _tracker(site, waiting, states) -> LiveTracker:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(waiting=queues, states=counter_states, service=st.sampled_from(["HT", "CT", "DC", "TK"]),
+@given(waiting=queues, states=counter_states, service=st.sampled_from(["HT", "CT", "DC", "LD", "VH", "TK"]),
        priority=st.booleans())
 def test_the_range_holds_the_point_and_more_people_ahead_never_promise_less(trained, waiting, states, service,
                                                                           priority):
@@ -162,9 +168,13 @@ def test_the_range_holds_the_point_and_more_people_ahead_never_promise_less(trai
     assert 0 <= found.low <= found.minutes <= found.high
     low, high = found.as_range()
     assert 0 <= low < high
-    # one more person of the same queue ahead (issued a minute ago, same priority class)
+    # one more person of the same queue ahead (issued a minute ago, same priority class) never brings the
+    # call nearer, where the counters that serve the service all serve the same ones. (Where they do not,
+    # it can: counter 2 serves HT and CT and calls the older of both queues' first, so an HT ticket
+    # ahead can keep it from a CT ticket and on HT, the engine's first-come rule across services.)
     more = predict(model, _tracker(site, [*waiting, (service, priority, 1.0)], states), sid, priority, NOON)
-    assert more.minutes >= found.minutes and more.high >= found.high and more.low >= found.low
+    if len({c.services for c in site_counters(site) if sid in c.services}) == 1:
+        assert more.minutes >= found.minutes and more.high >= found.high and more.low >= found.low
     # the prediction reads the state, never changes it
     tracker = _tracker(site, waiting, states)
     before = [astuple(w) for w in tracker.waiting.values()]

@@ -40,7 +40,7 @@ def test_bulk_steps_write_what_the_engine_writes(make_queue, config, migrated_sq
         assert rows == bulk_rows[table], f"the bulk simulation wrote other {table} than the engine"
     kinds = {e["kind"] for e in engine_rows["events"]}
     assert {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "paused",
-            "resumed", "rated"} <= kinds
+            "resumed", "rated", "opened", "closed"} <= kinds
 
 
 def test_the_seed_fixes_the_days_and_closed_days_are_skipped(make_queue, config, migrated_sqlite):
@@ -88,3 +88,48 @@ def test_a_simulated_day_looks_like_a_centre_s_day(queue):
     assert all(row["label"].startswith("sim.") for row in clerks) and len(clerks) >= 6
     local_issues = [t.issued_at.replace(tzinfo=dt.timezone.utc).astimezone(zone) for t in queue.tickets()]
     assert all(dt.time(7, 30) <= t.time() < dt.time(17, 0) for t in local_issues)
+
+
+def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_opening_burst(make_queue, config,
+                                                                                                tmp_path):
+    def run(settings, name):
+        queue = make_queue(config, f"sqlite:///{tmp_path / name}")
+        simulate(queue.engine, queue.site, dt.date(2026, 11, 16), 6, seed=5, settings=settings)
+        E = m.Event.__table__
+        with queue.engine.connect() as conn:
+            events = conn.execute(select(E).order_by(E.c.id)).all()
+        return queue, events
+
+    queue, events = run(Settings(per_day=200), "real.db")
+    zone = queue.site.config.site.zone
+    local = lambda at: at.replace(tzinfo=dt.timezone.utc).astimezone(zone)  # noqa: E731
+    lunches = [e for e in events if e.kind == "paused" and e.detail["reason"] == "Nghỉ trưa"]
+    assert len(lunches) == 6 and all(dt.time(11, 15) <= local(e.at).time() <= dt.time(13, 0) for e in lunches)
+    # one clerk takes about twice as long as the others at the same services, every day
+    called, per_clerk = {}, {}
+    for e in events:
+        if e.kind == "called":
+            called[e.counter_id] = e
+        elif e.kind in ("finished", "no_show", "transferred") and e.counter_id in called:
+            call = called.pop(e.counter_id)
+            per_clerk.setdefault((call.user_id, call.service_id), []).append((e.at - call.at).total_seconds())
+    means = {key: sum(v) / len(v) for key, v in per_clerk.items() if len(v) >= 30}
+    ratios = [means[(clerk, service)] / means[(other, service)] for (clerk, service) in means
+              for (other, s) in means if s == service and other != clerk]
+    assert max(ratios) > 1.6
+    # a counter that opens late: its first call of the day 20 minutes or more after opening
+    first = {}
+    for e in events:
+        if e.kind == "called":
+            first.setdefault((local(e.at).date(), e.counter_id), local(e.at))
+    assert any(at.time() >= dt.time(7, 50) for at in first.values())
+    # citizens waiting at the door: more issued in the first 10 minutes than in any later 10 minutes
+    issued = [local(e.at) for e in events if e.kind == "issued"]
+    slots = {}
+    for at in issued:
+        slots[(at.date(), at.hour, at.minute // 10)] = slots.get((at.date(), at.hour, at.minute // 10), 0) + 1
+    opening_slots = [n for (day, hour, tenth), n in slots.items() if (hour, tenth) == (7, 3)]
+    assert sum(opening_slots) / len(opening_slots) > 2 * sum(slots.values()) / len(slots)
+
+    _queue, plain = run(Settings.plain(per_day=200), "plain.db")
+    assert not [e for e in plain if e.kind == "paused" and e.detail["reason"] == "Nghỉ trưa"]
