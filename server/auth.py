@@ -24,8 +24,11 @@ TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating")
 COUNTER_BOUND_ROLES = ("counter", "rating")  # token roles that belong to one counter
 TOKEN_PREFIX = "qk_"
 
-# a real hash to compare against when the user does not exist, so timing reveals nothing
-_DUMMY_HASH = generate_password_hash("not a password")
+# a real hash (of a discarded random password) to compare against when the user does not exist,
+# so timing reveals nothing. A constant: hashing one at import cost every process 0.1-0.6 s of
+# scrypt; tests/test_password_hashing.py checks it has the method and cost of new passwords.
+_DUMMY_HASH = ("scrypt:32768:8:1$ZUfDyxoMzUwHoyWF$cff6f631bb359a4e22cc640f64fb6a0d20156c4385a2081826fb748088e07"
+               "aba700d4df12968671dfbde535aa579f9207ab1e64f3ad9047adbf5f492933608bf")
 
 
 @dataclass(frozen=True)
