@@ -44,6 +44,8 @@
       {path: "code", kind: "text", label: "admin_f_code", key: true},
       {path: "name.vi", kind: "text", label: "admin_f_name_vi"},
       {path: "name.en", kind: "text", label: "admin_f_name_en"},
+      {path: "examples.vi", kind: "text", label: "admin_f_examples_vi", hint: "admin_h_examples", wide: true},
+      {path: "examples.en", kind: "text", label: "admin_f_examples_en", wide: true},
       {path: "field.vi", kind: "text", label: "admin_f_field_vi", hint: "admin_h_field"},
       {path: "field.en", kind: "text", label: "admin_f_field_en"},
       {path: "numbers.start", kind: "int", label: "admin_f_numbers_start"},
@@ -125,7 +127,7 @@
   };
 
   // objects that are wholly absent when every key in them is empty (a service without a field)
-  const OPTIONAL_OBJECTS = {services: ["field"]};
+  const OPTIONAL_OBJECTS = {services: ["examples", "field"]};
 
   // --- the item sections: columns of their list ------------------------------------------
   function choiceText(value) {
@@ -600,8 +602,9 @@
         columns.forEach(function (column) {
           const cell = el("td");
           if (section === "services" && column[1] === null) {
-            // as the kiosk shows it: the name, and its field ("lĩnh vực") under it
+            // as the kiosk shows it: the name with its typical procedures under it; then its field ("lĩnh vực")
             cell.appendChild(el("span", "name", item.name.vi));
+            if (item.examples) cell.appendChild(el("span", "examples", item.examples.vi));
             if (item.field) cell.appendChild(el("span", "field-name", item.field.vi));
           } else {
             const value = column[1](item);

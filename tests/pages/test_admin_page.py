@@ -57,15 +57,17 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
     admin = new_tab(viewport=ADMIN_SCREEN)
     _login(admin, server)
 
-    # a new service, its field ("lĩnh vực") shown under its name in the list
+    # a new service, its typical procedures and field ("lĩnh vực") shown under its name in the list
     admin.click("#panel-services button.new")
     _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "name.en": "Environment",
+                              "examples.vi": "Đăng ký kế hoạch bảo vệ môi trường",
                               "field.vi": "Tài nguyên - Môi trường", "numbers.start": "7001", "numbers.end": "7999"})
     _save(admin, "services")
     _saved(admin, "services")
     saved_at = time.monotonic()
     row = admin.locator('#panel-services tr.item[data-key="MT"]')
     expect(row.locator(".name")).to_have_text("Môi trường")
+    expect(row.locator(".examples")).to_have_text("Đăng ký kế hoạch bảo vệ môi trường")
     expect(row.locator(".field-name")).to_have_text("Tài nguyên - Môi trường")
     expect(kiosk.locator('[data-service="MT"]').first).to_contain_text("Môi trường", timeout=LIVE_MS)
     assert time.monotonic() - saved_at < LIVE_MS + 0.5
