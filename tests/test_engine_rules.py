@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from queuekiosk.server import engine as q
 from queuekiosk.server import models as m
-from queuekiosk.server.db import prepare_database
+from queuekiosk.server.setup_changes import change_item
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 T = m.Ticket.__table__
@@ -156,8 +156,7 @@ def test_range_exhausted_is_refused_without_a_gap(make_queue, make_config, confi
     assert issue(db, "CT")["number"] == 2001, "another service still issues"
 
     # the supervisor widens the range during the day: the next number follows 1003 with no gap
-    wider = make_config(services=tiny_ht_range(config_data, end=1999))
-    site = db.site = prepare_database(db.engine, wider, tmp_path / "instance")
+    site = db.site = db.run(change_item, "services", "HT", {"numbers": {"end": 1999}}).runtime
     assert issue(db)["number"] == 1004
     assert numbers(db, "HT") == [1001, 1002, 1003, 1004]
     with db.Session() as s:
@@ -561,13 +560,18 @@ def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_conf
     assert len(changed.detail["waiting"]) == len(config_data["services"])
     if end_of_day == "keep":
         assert expired == 0 and ticket_row(db, left["id"]).status == "waiting"
+        assert ticket_row(db, called["id"]).status == "no_show"
         return
     assert expired == 1 and outcome.happened[0].ticket["id"] == left["id"]
     assert outcome.happened[0].ticket["status"] == "expired"  # what the citizen's phone page is told
     row = ticket_row(db, left["id"])
     assert (row.status, row.finished_at) == ("expired", tuesday)
     assert event_kinds(db, left["id"]) == ["issued", "expired"]
-    assert ticket_row(db, called["id"]).status == "called"  # its counter's next press ends it
+    # the one counter 1 still held was never started: the citizen did not come, it is not served
+    # by the next morning's first "next" with a night-long service time
+    assert (ticket_row(db, called["id"]).status, ticket_row(db, called["id"]).finished_at) == ("no_show", tuesday)
+    assert event_kinds(db, called["id"]) == ["issued", "called", "no_show"]
+    assert counter_state(db, 1)["state"] == "closed" and counter_state(db, 1)["ticket"] is None
     assert db.run(q.ticket_status, left["id"])["status"] == "expired"  # the phone page says so
     assert q.expired_count(db.run(q.expire_past_days, now=tuesday + MIN)) == 0  # once only
 
@@ -580,3 +584,47 @@ def test_the_day_ends_just_after_local_midnight(config):
     site = SimpleNamespace(config=config)  # Asia/Ho_Chi_Minh: UTC+7
     assert seconds_to_next_day(site, dt.datetime(2026, 11, 23, 16, 59)) == 65  # 23:59 local -> 00:00:05
     assert seconds_to_next_day(site, dt.datetime(2026, 11, 23, 17, 0, 10)) == 24 * 3600 - 5
+
+
+# --- counter staffing ---------------------------------------------------------------------------
+
+def test_no_promise_while_no_open_counter_serves_the_service(make_queue, config):
+    """At dawn every counter is closed: a ticket gets no wait estimate (not "right away") until a
+    counter that serves its service opens; closing it takes the promise back."""
+    db = make_queue(config, staffed=False)
+    assert {c["state"] for c in db.run(q.counter_states)} == {"closed"}
+    first, second = issue(db, "DC"), issue(db, "DC")  # only counter 4 serves DC
+    assert (first["eta_minutes"], second["eta_minutes"]) == (None, None)
+    assert eta(db, second) == (1, None)
+
+    opened = db.run(q.open_counter, 4, now=MON_9)
+    assert [(h.kind, h.counter, h.detail) for h in opened.happened] == [("counter.changed", 4, {"state": "open"})]
+    assert eta(db, second) == (1, 10) and eta(db, first) == (0, 0)
+    assert db.run(q.open_counter, 4, now=MON_9).happened == [], "opening an open counter changes nothing"
+
+    db.run(q.close_counter, 4, now=MON_9)
+    assert eta(db, second) == (1, None)
+    assert refused(db, q.pause, 4, now=MON_9).code == "counter_closed"
+    # pressing "next" at a closed counter opens it, and the counter cannot close while it holds someone
+    called = db.run(q.call_next, 4, now=MON_9 + MIN)
+    assert called.ticket["number"] == first["number"]
+    assert [h.kind for h in called.happened][0] == "counter.changed"
+    assert counter_state(db, 4)["state"] == "open"
+    assert refused(db, q.close_counter, 4, now=MON_9 + MIN).code == "counter_busy"
+
+
+def test_a_citizen_being_served_when_the_day_ended_is_served_until_closing_time(make_queue, config):
+    """Started and never finished: done at the day's closing time (17:00), not the next morning."""
+    db = make_queue(config)
+    started = dt.datetime(2026, 11, 23, 9, 40)               # Mon 16:40 local
+    issue(db, now=started)
+    call(db, 1, now=started)
+    db.run(q.start, 1, now=started)
+    outcome = db.run(q.expire_past_days, now=dt.datetime(2026, 11, 24, 0, 30))   # Tue 07:30 local
+    finished = next(h for h in outcome.happened if h.kind == "ticket.finished")
+    assert finished.counter == 1 and finished.ticket["status"] == "done"
+    row = db.tickets()[0]
+    assert (row.status, row.finished_at) == ("done", dt.datetime(2026, 11, 23, 10, 0))  # 17:00 local: 20 min
+    assert [h.detail for h in outcome.happened if h.kind == "counter.changed"] == [{"state": "closed"}] * 6
+    again = db.run(q.expire_past_days, now=dt.datetime(2026, 11, 24, 0, 31))
+    assert not [h for h in again.happened if h.kind != "queue.changed"], "a second run ends nothing more"

@@ -43,7 +43,10 @@ def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(
     assert all(count["waiting"] == 0 for count in changed["waiting"].values()), changed
 
     assert http.get(f"/api/v1/tickets/{left['id']}").json()["status"] == "expired"
-    assert http.get(f"/api/v1/tickets/{first['id']}").json()["status"] == "called", "it stays with its counter"
+    # called and never started when the day ended: a no-show, not served by the next morning's first press
+    assert http.get(f"/api/v1/tickets/{first['id']}").json()["status"] == "no_show"
+    counters = {c["number"]: c for c in http.get("/api/v1/queue").json()["counters"]}
+    assert counters[1]["state"] == "closed" and counters[1]["ticket"] is None, "the lobby shows counter 1 closed"
     new_day = issue(http, "HT")
     assert (new_day["number"], new_day["business_day"]) == (1001, "2026-11-24")
     assert "1 waiting ticket(s) expired" in srv.log()
