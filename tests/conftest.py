@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -211,15 +211,19 @@ class QueueDb:
 
 @pytest.fixture
 def make_queue(request, tmp_path):
-    """``make_queue(config, url=None)``: migrate ``url`` if needed (default: ``migrated_sqlite_url``),
+    """``make_queue(config, url=None, staffed=True)``: migrate ``url`` if needed (default: ``migrated_sqlite_url``),
     load ``config``, return a QueueDb."""
     engines: list[Engine] = []
 
-    def make(config: Config, url: str | None = None) -> QueueDb:
+    def make(config: Config, url: str | None = None, staffed: bool = True) -> QueueDb:
+        """``staffed``: every counter open, as after each clerk signed in (else all closed, as at dawn)."""
         url = url or request.getfixturevalue("migrated_sqlite_url")
         engine = create_db_engine(url)
         engines.append(engine)
         site = prepare_database(engine, config, tmp_path / "instance")
+        if staffed:
+            with engine.begin() as conn:
+                conn.execute(update(m.Counter).values(state="open"))
         return QueueDb(url, engine, site, session_factory(engine))
 
     yield make

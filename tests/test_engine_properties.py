@@ -50,7 +50,7 @@ EVENT_MOVES = {
     "transferred": ({"called", "serving"}, "waiting"),
 }
 RELEASING = {"finished", "no_show", "transferred"}
-COUNTER_EVENTS = {"paused", "resumed"}
+COUNTER_EVENTS = {"paused", "resumed", "opened", "closed"}
 
 
 def small_ranges(services: list[dict]) -> list[dict]:
@@ -188,6 +188,9 @@ class Situation:
 
     def paused(self, counter: int) -> bool:
         return self.counters[counter].state == "paused"
+
+    def closed(self, counter: int) -> bool:
+        return self.counters[counter].state == "closed"
 
 
 class QueueMachine(RuleBasedStateMachine):
@@ -386,8 +389,21 @@ class QueueMachine(RuleBasedStateMachine):
     def pause(self, data):
         now = self.tick()
         counter = self.pick_counter(data, [n for n in self.counters if n not in now.held and not now.paused(n)])
-        expect = "counter_paused" if now.paused(counter) else "counter_busy" if counter in now.held else None
+        expect = ("counter_paused" if now.paused(counter) else "counter_closed" if now.closed(counter)
+                  else "counter_busy" if counter in now.held else None)
         self.act(expect, q.pause, counter, reason="break")
+
+    @rule(data=st.data())
+    def open_counter(self, data):
+        now = self.tick()
+        counter = self.pick_counter(data, [n for n in self.counters if now.closed(n)])
+        self.act(None, q.open_counter, counter)
+
+    @rule(data=st.data())
+    def close_counter(self, data):
+        now = self.tick()
+        counter = self.pick_counter(data, [n for n in self.counters if n not in now.held])
+        self.act("counter_busy" if counter in now.held else None, q.close_counter, counter)
 
     @rule(data=st.data())
     def resume(self, data):
