@@ -65,6 +65,11 @@ class AppState:
         gevent.spawn(day_end_loop, self)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
+        queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or ""
+        if queue.startswith("redis"):
+            from .resync import watch_message_queue
+
+            gevent.spawn(watch_message_queue, queue)  # screens whole again after a Redis outage
 
     @property
     def config_dir(self) -> Path:

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from . import models as m
 from .db import site_setup
-from .extensions import socketio
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ POLL_SECONDS = 0.5
 
 def adopt(state, runtime) -> None:
     """Serve ``runtime`` from now on, and tell this process's clients."""
-    from .realtime import process_room
+    from .resync import tell_own_clients
 
     if runtime.version <= state.site.version:
         return
@@ -33,7 +32,7 @@ def adopt(state, runtime) -> None:
     if state.spooler is not None:
         state.spooler.use_site(runtime)  # printers added, changed or removed
     log.info("site %s: setup version %d in use", runtime.id, runtime.version)
-    socketio.emit("config.changed", {"site": runtime.id, "version": runtime.version}, to=process_room())
+    tell_own_clients("config.changed", {"site": runtime.id, "version": runtime.version})
 
 
 def saved_version(state) -> int | None:
