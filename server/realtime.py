@@ -8,6 +8,10 @@ ever called with the outcome of a committed action.
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
+
 from flask import current_app, request, session
 from flask_socketio import join_room
 
@@ -21,6 +25,8 @@ from .extensions import socketio
 from .i18n import translate
 from ..sounds.announce import announcement_text
 
+log = logging.getLogger("queuekiosk.realtime")
+
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
 
@@ -32,6 +38,47 @@ _principals: dict[str, Principal | None] = {}
 _agents: dict[str, str] = {}
 # how often the connected clients' tokens and users are checked again (revoked, disabled)
 RECHECK_SECONDS = 2.0
+
+# What one connection may send (anyone on the LAN can connect): a page subscribes to one to three
+# rooms and an agent sends a few events a minute. Past the rate the connection is dropped.
+EVENTS_BURST = 40
+EVENTS_PER_SECOND = 5.0
+MAX_SUBSCRIPTIONS = 20
+
+
+class _Allowance:
+    """A token bucket of events, and the rooms joined, of one connection."""
+
+    def __init__(self):
+        self.tokens, self.at, self.rooms = float(EVENTS_BURST), time.monotonic(), set()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens, self.at = min(EVENTS_BURST, self.tokens + (now - self.at) * EVENTS_PER_SECOND), now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+_allowances: dict[str, _Allowance] = {}
+
+
+def _bounded(handler):
+    """Count the event against its connection's allowance; past it, drop the connection unanswered."""
+    @functools.wraps(handler)
+    def bounded(*args):
+        allowance = _allowances.get(request.sid)
+        if allowance is None:  # dropped already: the rest of its flood is ignored
+            return None
+        if not allowance.take():
+            del _allowances[request.sid]
+            log.warning("Socket.IO client %s sent more than %d events in a burst (%.0f a second after it); "
+                        "disconnected", request.remote_addr, EVENTS_BURST, EVENTS_PER_SECOND)
+            socketio.server.disconnect(request.sid, namespace="/")
+            return None
+        return handler(*args)
+    return bounded
 
 
 def _state():
@@ -167,6 +214,7 @@ def on_connect(auth=None):
         _principals[request.sid] = _principal_at_connect(auth)
     except q.QueueError:
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    _allowances[request.sid] = _Allowance()
 
 
 def drop_lapsed_loop(state) -> None:
@@ -191,12 +239,21 @@ def drop_lapsed_loop(state) -> None:
 @socketio.on("disconnect")
 def on_disconnect(*_args):
     _principals.pop(request.sid, None)
+    _allowances.pop(request.sid, None)
     printer_id = _agents.pop(request.sid, None)
     if printer_id is not None and printer_id not in _agents.values():
         _state().spooler.agent_gone(printer_id)
 
 
+@socketio.on("*")
+@_bounded
+def on_unknown_event(event, *_data):
+    """An event nobody handles is ignored, but still counted against its connection."""
+    return None
+
+
 @socketio.on("subscribe")
+@_bounded
 def on_subscribe(data):
     """``{"display": id}`` | ``{"kiosk": id}`` | ``{"counter": n}`` | ``{"ticket": id}`` | ``{"dashboard": true}``."""
     state = _state()
@@ -207,6 +264,10 @@ def on_subscribe(data):
             problem='cần một trong {"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, '
                     '{"rating": n}')}}
     kind, key = next(iter(data.items()))
+    room = f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}"
+    rooms = _allowances[request.sid].rooms
+    if room not in rooms and len(rooms) >= MAX_SUBSCRIPTIONS:
+        return _error(q.QueueError("too_many_subscriptions", 429, limit=MAX_SUBSCRIPTIONS))
     try:
         if kind == "display" and site.config.display(str(key)) is None:
             raise q.QueueError("not_found", 404, path=f"display {key}")
@@ -220,7 +281,8 @@ def on_subscribe(data):
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
         return _error(error)
-    join_room(f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}")
+    rooms.add(room)
+    join_room(room)
     socketio.emit("state", snap, to=request.sid)
     return {"ok": True}
 
@@ -228,6 +290,7 @@ def on_subscribe(data):
 # --- kiosk agents (kiosk/agent.py): a kiosk PC that prints its kiosk's tickets itself ----------
 
 @socketio.on("agent.hello")
+@_bounded
 def on_agent_hello(data):
     """``{"kiosk": id or null, "printed": [job ids]}``: start printing for a kiosk.
 
@@ -253,6 +316,7 @@ def on_agent_hello(data):
 
 
 @socketio.on("print.fetch")
+@_bounded
 def on_print_fetch(data=None):
     """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes."""
     state = _state()
@@ -266,6 +330,7 @@ def on_print_fetch(data=None):
 
 
 @socketio.on("print.done")
+@_bounded
 def on_print_done(data):
     """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
     state = _state()
@@ -283,6 +348,7 @@ def on_print_done(data):
 
 
 @socketio.on("printer.report")
+@_bounded
 def on_printer_report(data):
     """The agent's printer state: ``{"state": "paper_out", "detail": null}``."""
     printer_id = _agents.get(request.sid)

@@ -12,6 +12,11 @@ from . import printing
 
 
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
+# A connection on which nothing can be read or written for this long is closed: an idle keep-alive
+# connection, a client that stopped reading (a send would wait for ever), a WebSocket that no longer
+# answers pings. Longer than Socket.IO's ping interval plus its timeout (server/extensions.py), so a
+# live client, which answers every ping, never meets it.
+IDLE_SECONDS = 25.0
 
 
 class SmallBufferHandler(pywsgi.WSGIHandler):
@@ -22,7 +27,7 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
 
 
 class NoDelayWSGIServer(pywsgi.WSGIServer):
-    """gevent's WSGI server with TCP_NODELAY on every accepted connection.
+    """gevent's WSGI server with TCP_NODELAY and a timeout (``IDLE_SECONDS``) on every accepted connection.
 
     gevent writes headers and body separately; with Nagle's algorithm and delayed ACKs
     every request after the first on a keep-alive connection waited about 40 ms.
@@ -35,6 +40,7 @@ class NoDelayWSGIServer(pywsgi.WSGIServer):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not a TCP socket (e.g. a UNIX socket)
             pass
+        sock.settimeout(IDLE_SECONDS)
         return super().handle(sock, address)
 
 

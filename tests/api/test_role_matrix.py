@@ -213,7 +213,7 @@ EVENTS = {  # every other Socket.IO event, in the order sent
     "print.done": (after_hello, {"job": 10 ** 9, "printed": False, "error": "role matrix"}),
     "printer.report": (after_hello, {"state": "ready"}),
 }
-SOCKET_LIFECYCLE = {"connect", "disconnect"}  # not events a client sends
+SOCKET_LIFECYCLE = {"connect", "disconnect", "*"}  # not events a client sends ("*": any other, only counted)
 
 # --- the app, as it registers itself, and its callers ------------------------------------------------
 

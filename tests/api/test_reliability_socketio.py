@@ -1,0 +1,108 @@
+"""What one anonymous Socket.IO connection may do is bounded (issue 20, points 2 and 11): a flood
+of packets is cut off and does not hold up issuing; a client that stops answering pings is
+disconnected and its socket closed. Raw WebSocket clients against the real server.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import websocket
+from api_helpers import issue
+
+
+def raw_socketio(url: str, timeout: float = 5) -> websocket.WebSocket:
+    """An Engine.IO v4 WebSocket joined to the default namespace, speaking the wire format by hand."""
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
+                                     timeout=timeout)
+    assert ws.recv().startswith("0")  # open
+    ws.send("40")
+    assert ws.recv().startswith("40")  # namespace joined
+    return ws
+
+
+def test_a_subscribe_flood_is_cut_off_and_issuing_does_not_wait(server):
+    http = server.session()
+    issue(http, "HT")
+    ws = raw_socketio(server.url)
+    packet = "42" + json.dumps(["subscribe", {"ticket": "khong-co-ve-nay"}])
+    sent = 0
+    try:
+        for _ in range(20_000):
+            ws.send(packet)
+            sent += 1
+    except (OSError, websocket.WebSocketException):
+        pass  # the server closed the connection mid-flood
+    started = time.monotonic()
+    issue(http, "HT")
+    # the flood is read and dropped within a second on a quiet machine (45 s before: every
+    # packet's snapshot went ahead of the ticket); 2 s leaves room for a busy test machine
+    assert time.monotonic() - started < 2.0, "issuing waited behind the flood"
+    # the abusive connection was dropped
+    deadline = time.monotonic() + 10
+    closed = False
+    while time.monotonic() < deadline and not closed:
+        try:
+            ws.settimeout(1)
+            frame = ws.recv()
+            closed = frame in ("", None) or frame.startswith("1") or frame.startswith("41")
+        except websocket.WebSocketTimeoutException:
+            continue
+        except (OSError, websocket.WebSocketException):
+            closed = True
+    assert closed, "the flooding connection is still open"
+    assert "Socket.IO client" in server.log() and "disconnected" in server.log()
+
+
+def test_too_many_subscriptions_on_one_connection_are_refused(server):
+    http = server.session()
+    tickets = [issue(http, "CT")["id"] for _ in range(40)]
+    ws = raw_socketio(server.url)
+    answers = []
+    for i, ticket in enumerate(tickets):
+        ws.send("42" + str(i) + json.dumps(["subscribe", {"ticket": ticket}]))
+        time.sleep(0.12)  # slow enough for the rate limit: only the number of rooms is at stake
+    ws.settimeout(5)
+    while len(answers) < 40:
+        frame = ws.recv()
+        if frame.startswith("43"):
+            answers.append(frame)
+    assert sum('"ok":true' in a for a in answers) == 20, answers
+    assert sum("too_many_subscriptions" in a for a in answers) == 20, answers
+    ws.close()
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` within ``within`` seconds (reading what it sends meanwhile)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def test_clients_that_never_answer_or_stop_reading_are_disconnected(server):
+    host, port = server.url.removeprefix("http://").split(":")
+    # a long-polling client that took its session and then went silent, keeping the connection
+    polling = socket.create_connection((host, int(port)))
+    polling.sendall(f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\n"
+                    "Connection: keep-alive\r\n\r\n".encode())
+    assert polling.recv(65536).startswith(b"HTTP/1.1 200")
+    # WebSocket clients that joined a display and then neither read nor answer a ping
+    silent = []
+    for _ in range(5):
+        ws = raw_socketio(server.url)
+        ws.send("42" + json.dumps(["subscribe", {"display": "lobby"}]))
+        silent.append(ws)
+    started = time.monotonic()
+    assert closed_by_server(polling, 40), "a silent keep-alive connection was kept open"
+    for ws in silent:  # told at once after a missed ping (20 s), the connection closed once idle (25 s)
+        assert closed_by_server(ws.sock, 65 - (time.monotonic() - started)), "a client that never answers was kept"
