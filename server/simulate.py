@@ -221,6 +221,9 @@ class Day:
     # --- the timeline ------------------------------------------------------------------------
 
     def at(self, when: dt.datetime, step, *args) -> None:
+        # whole milliseconds, as SQLite's date functions read them: the reports then count the same
+        # seconds on SQLite and PostgreSQL (microseconds would differ by up to a millisecond per time)
+        when = when.replace(microsecond=when.microsecond // 1000 * 1000)
         self.sequence += 1
         heapq.heappush(self.heap, (when, self.sequence, step, args))
 
