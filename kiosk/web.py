@@ -3,12 +3,13 @@
 GET /kiosk/<kiosk_id>: the page a citizen uses on a 15–24" touch screen (portrait or
 landscape). Start screen: the kiosk's services, or first their fields ("lĩnh vực") when the
 kiosk offers many services that carry a field; then, when the centre has priority classes,
-"Bạn thuộc đối tượng ưu tiên?"; then the number with people ahead, the estimated wait and a
+"Ông/Bà có thuộc đối tượng ưu tiên không?"; then the number with people ahead, the estimated wait and a
 QR code to the ticket's tracking page, and back to the start by itself. The page calls
 POST /api/v1/tickets itself and follows the server through Socket.IO
 (``subscribe {"kiosk": id}``: the kiosk's printer state; a dropped connection shows a
-full-screen notice). Its script is kiosk/static/kiosk.js, served at /kiosk/assets/kiosk.js;
-docs/kiosk.md describes each screen.
+full-screen notice). The script draws the screens from the page data (``kiosk_page_data``), and
+again from a snapshot after ``config.changed`` once the citizen is back at the start. Its script
+is kiosk/static/kiosk.js, served at /kiosk/assets/kiosk.js; docs/kiosk.md describes each screen.
 
 GET /t/<ticket_id> (blueprint ``track``, outside /kiosk: it is the ticket's ``track_url``,
 where the QR code of the printed ticket points): a citizen's phone follows that one ticket,
@@ -90,37 +91,48 @@ def _hours(site) -> dict:
     }
 
 
-@bp.get("/<kiosk_id>")
-def page(kiosk_id: str):
-    state = _state()
-    config = state.site.config
+def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
+    """What the kiosk page draws its screens from: services (grouped by field when many), priority
+    classes, opening hours, timings. Embedded in the page, and sent again in every ``state``
+    snapshot (server/realtime.py), so an open kiosk shows a saved setup change without a reload."""
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
-        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
-                               message_key="unknown_kiosk", params={"kiosk": kiosk_id}), 404
+        return None
     services = [config.service(code) for code in config.kiosk_services(kiosk)]
     fields = _fields(services)
     grouped = len(services) > GROUP_ABOVE and len(fields) >= 2
     field_of = {code: f["key"] for f in fields for code in f["services"]} if grouped else {}
-    data = {
+    return {
         "kiosk": kiosk.id,
         "printer": kiosk.printer,
         "timezone": config.site.timezone,
-        "server_time": dt.datetime.now(dt.timezone.utc).isoformat(),
         "languages": list(config.site.languages),
-        "services": {s.code: {**_names(s.name), "field": field_of.get(s.code)} for s in services},
-        "fields": {f["key"]: {"vi": f["vi"], "en": f["en"]} for f in fields} if grouped else {},
+        "service_order": [s.code for s in services],
+        "services": {s.code: {**_names(s.name), "field": field_of.get(s.code),
+                              "examples": _names(s.examples) if s.examples else None} for s in services},
+        "fields": {f["key"]: {"vi": f["vi"], "en": f["en"], "count": len(f["services"])} for f in fields}
+        if grouped else {},
         "priorities": {p.code: _names(p.name) for p in config.priorities},
         # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
-        "hours": None if state.ignore_hours else _hours(config.site),
+        "hours": None if ignore_hours else _hours(config.site),
         "result_seconds": RESULT_SECONDS,
         "result_seconds_no_print": RESULT_SECONDS_NO_PRINT,
         "error_seconds": ERROR_SECONDS,
         "idle_seconds": IDLE_SECONDS,
     }
+
+
+@bp.get("/<kiosk_id>")
+def page(kiosk_id: str):
+    state = _state()
+    config = state.site.config
+    data = kiosk_page_data(config, kiosk_id, state.ignore_hours)
+    if data is None:
+        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
+                               message_key="unknown_kiosk", params={"kiosk": kiosk_id}), 404
+    data["server_time"] = dt.datetime.now(dt.timezone.utc).isoformat()
     response = current_app.make_response(render_template(
-        "kiosk/page.html", site=config.site, kiosk=kiosk, services=services, priorities=config.priorities,
-        fields=fields if grouped else [], field_of=field_of, page=data,
+        "kiosk/page.html", site=config.site, page=data,
         messages=messages_for("page_", "kiosk_", "printer_state_", "database_")))
     response.headers["Cache-Control"] = "no-store"  # a reload after a server upgrade gets the new page
     return response

@@ -183,7 +183,9 @@ def snapshot(session_, site, kind: str, key) -> dict:
         printer = site.config.kiosk(key).printer
         status = printing.status_view(site, printer, printing.current_status(_state(), printer, session_)) \
             if printer else None
-        return {**base, "kiosk": {"id": key, "printer": status}}
+        from ..kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
+        return {**base, "kiosk": {"id": key, "printer": status},
+                "page": kiosk_page_data(site.config, key, _state().ignore_hours)}
     from .api.reports import live_view  # the supervisor's overview: longest waits, counters' times, printers, alerts
     from ..sounds.web import voice_notes  # e.g. no text to speech
 

@@ -244,8 +244,9 @@
       loadFigures();
     });
     socket.on("state", onState);
+    QK.followSetup(socket, page, subscribe);  // a saved setup change: names again, then a snapshot
     socket.on("rating.received", loadFigures);
-    socket.onAny(function (name) { if (name !== "state") scheduleRefresh(); });
+    socket.onAny(function (name) { if (name !== "state" && name !== "config.changed") scheduleRefresh(); });
   }
 
   function disconnect() {

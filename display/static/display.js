@@ -344,18 +344,8 @@
   }
 
   // --- the server's snapshot and events ------------------------------------------------------------
-  function canonical(value) {  // JSON with sorted keys: the page and the snapshot order keys differently
-    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
-    if (value && typeof value === "object") {
-      return "{" + Object.keys(value).sort().map(function (key) {
-        return JSON.stringify(key) + ":" + canonical(value[key]);
-      }).join(",") + "}";
-    }
-    return JSON.stringify(value);
-  }
-
   function onState(snapshot) {
-    if (snapshot.page && canonical(snapshot.page) !== canonical(page)) {  // a new setup: draw it, no reload
+    if (snapshot.page && QK.canonical(snapshot.page) !== QK.canonical(page)) {  // a new setup: draw it, no reload
       page = snapshot.page;
       buildPage();
     }

@@ -27,12 +27,15 @@
   const screensNode = document.getElementById("screens");
   const screens = {};
   screensNode.querySelectorAll(".screen").forEach(function (node) { screens[node.dataset.name] = node; });
-  const grouped = !!screens.fields;
-  const startScreen = grouped ? "fields" : "services";
-  const hasPriorities = !!screens.priority;
+  // set by buildStart() from the page data: fields first (many services), a priority step
+  let grouped = false;
+  let startScreen = "services";
+  let hasPriorities = false;
+  let newSetup = null;  // page data of a saved setup change, drawn once the citizen is at the start
 
   const serviceGrid = document.getElementById("service-grid");
-  const serviceButtons = Array.from(serviceGrid.querySelectorAll("button.service"));
+  const fieldGrid = document.getElementById("field-grid");
+  const priorityGrid = document.getElementById("priority-grid");
   const fieldName = document.getElementById("field-name");
   const busyMark = document.getElementById("busy");
   const closedNotice = document.getElementById("closed");
@@ -128,7 +131,7 @@
 
   function showServices(field, quiet) {
     state.field = field;
-    serviceButtons.forEach(function (button) {
+    serviceGrid.querySelectorAll("button.service").forEach(function (button) {
       button.hidden = grouped && button.dataset.field !== field;
     });
     screens.services.querySelector(".back").hidden = !grouped;
@@ -137,8 +140,60 @@
     showScreen("services", quiet);
   }
 
-  /** The first screen; ``quiet``: taps count at once (no tap just before could land on it). */
+  // --- the first screens, drawn from the page data ------------------------------------------
+
+  function choiceButton(className, names, examples) {
+    const button = QK.el("button", "choice " + className);
+    button.type = "button";
+    button.appendChild(QK.sayName(QK.el("span", "name"), names));
+    if (examples) button.appendChild(QK.sayName(QK.el("span", "examples"), examples));
+    return button;
+  }
+
+  function buildStart() {
+    const codes = page.service_order;
+    grouped = Object.keys(page.fields).length > 0;
+    startScreen = grouped ? "fields" : "services";
+    hasPriorities = Object.keys(page.priorities).length > 0;
+    const fieldButtons = Object.keys(page.fields).map(function (key) {
+      const button = choiceButton("field", page.fields[key]);
+      button.dataset.field = key;
+      button.appendChild(QK.say(QK.el("span", "count"), "kiosk_field_count", {n: page.fields[key].count}));
+      return button;
+    });
+    const directButtons = grouped ? codes.filter(function (code) { return !page.services[code].field; })
+      .map(function (code) {
+        const button = choiceButton("service-direct", page.services[code], page.services[code].examples);
+        button.dataset.service = code;
+        return button;
+      }) : [];
+    fieldGrid.replaceChildren.apply(fieldGrid, fieldButtons.concat(directButtons));
+    serviceGrid.replaceChildren.apply(serviceGrid, codes.map(function (code) {
+      const button = choiceButton("service", page.services[code], page.services[code].examples);
+      button.dataset.service = code;
+      button.dataset.field = page.services[code].field || "";
+      return button;
+    }));
+    priorityGrid.replaceChildren.apply(priorityGrid, Object.keys(page.priorities).map(function (code) {
+      const button = choiceButton("priority", page.priorities[code]);
+      button.dataset.priority = code;
+      return button;
+    }));
+    refreshButtons();
+  }
+
+  /** Draw a saved setup change (services, fields, priority classes, hours) from its page data. */
+  function adoptSetup() {
+    QK.replaceData(page, Object.assign({}, newSetup, {server_time: page.server_time}));
+    newSetup = null;
+    buildStart();
+    checkHours();
+  }
+
+  /** The first screen; ``quiet``: taps count at once (no tap just before could land on it).
+   *  A setup change that came while a citizen was half-way is drawn now. */
   function showStart(quiet) {
+    if (newSetup && !state.busy) adoptSetup();
     state.field = null;
     state.service = null;
     if (grouped) showScreen("fields", quiet);
@@ -391,6 +446,13 @@
   function onState(snapshot) {
     if (!snapshot || snapshot.kind !== "kiosk") return;
     if (snapshot.server_time) QK.setServerTime(snapshot.server_time);
+    if (snapshot.page) {
+      const current = Object.assign({}, page);
+      delete current.server_time;
+      newSetup = QK.canonical(snapshot.page) === QK.canonical(current) ? null : snapshot.page;
+      // nobody half-way through taking a number (at the very first screen): draw it at once
+      if (newSetup && !state.busy && state.screen === startScreen && !(grouped && state.field)) showStart(true);
+    }
     if (snapshot.kiosk && "printer" in snapshot.kiosk) setPrinter(snapshot.kiosk.printer);
     QK.setLive("live");
     checkHours();
@@ -428,6 +490,9 @@
     socket.on("connect_error", connectionLost);
     socket.on("state", onState);
     socket.on("printer.status", onPrinterStatus);
+    socket.on("config.changed", function () {  // a saved setup change: the new snapshot brings it
+      socket.emit("subscribe", {kiosk: page.kiosk});
+    });
     return socket;
   }
 
@@ -457,6 +522,7 @@
 
   setScale(DEFAULT_SCALE);
   setPrinter(null);
+  buildStart();
   QK.translate();
   showStart(true);
   checkHours();

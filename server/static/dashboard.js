@@ -180,6 +180,7 @@
     QK.watchConnection(socket, $("offline"));
     socket.on("connect", subscribe);
     socket.on("state", function (snapshot) { if (snapshot.kind === "dashboard") draw(snapshot); });
+    QK.followSetup(socket, page, subscribe);  // a saved setup change: names again, then a snapshot
     ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
      "ticket.transferred", "queue.changed", "counter.changed"].forEach(function (name) {
       socket.on(name, refreshSoon);

@@ -257,6 +257,49 @@
     socket.on("connect_error", function () { mark.hidden = false; QK.setLive("offline"); });
   };
 
+  // --- a saved setup change (server/live_setup.py): every open page shows it without a reload --
+
+  /** JSON with sorted keys: two page data objects describe the same setup when these are equal. */
+  QK.canonical = function canonical(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (key) {
+        return JSON.stringify(key) + ":" + canonical(value[key]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value);
+  };
+
+  /** Make ``target`` (a page's data object, kept by reference) hold what ``source`` holds. */
+  QK.replaceData = function (target, source) {
+    Object.keys(target).forEach(function (key) { delete target[key]; });
+    return Object.assign(target, source);
+  };
+
+  /**
+   * On `config.changed`: fetch the names of services and counters again (GET /api/v1/queue) into
+   * ``page.services`` ({code: {vi, en, ...}}) and ``page.counters`` ({number: label}) where the
+   * page has them, then call ``resubscribe`` (the new snapshot redraws the rest).
+   */
+  QK.followSetup = function (socket, page, resubscribe) {
+    socket.on("config.changed", function () {
+      QK.api("GET", "/api/v1/queue").then(function (answer) {
+        if (!answer.ok || !answer.data) return;
+        if (page.services) {
+          answer.data.services.forEach(function (service) {
+            page.services[service.code] = Object.assign({}, page.services[service.code],
+              {vi: service.name, en: service.name_en});
+          });
+        }
+        if (page.service_order) page.service_order = answer.data.services.map(function (s) { return s.code; });
+        if (page.counters && !Array.isArray(page.counters)) {
+          answer.data.counters.forEach(function (counter) { page.counters[counter.number] = counter.name; });
+        }
+      }).catch(function () { /* unreachable now: the snapshot still comes when it is back */ })
+        .finally(resubscribe);
+    });
+  };
+
   /** <body data-live="...">: "live" once a state snapshot is drawn, "offline" when the link drops
    *  (for tests and for anyone looking at the page with developer tools). */
   QK.setLive = function (value) { document.body.dataset.live = value; };

@@ -345,6 +345,7 @@ def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width,
 
 
 def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot):
+    """No row of a counter that serves nobody shows a number in big type as if it did."""
     lobby.issue("HT")
     lobby.issue("HT")
     lobby.call(1)
@@ -364,6 +365,11 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     assert float(row.locator(".state").evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 63
     assert row.evaluate("(n) => getComputedStyle(n).backgroundColor") != \
         page.locator('.counter-row[data-counter="1"]').evaluate("(n) => getComputedStyle(n).backgroundColor")
+    # counter 3 was never opened today (no clerk, no call): closed, and says so
+    closed = page.locator('.counter-row[data-counter="3"]')
+    expect(closed).to_have_class(re.compile(r"\bclosed\b"))
+    expect(closed.locator(".state")).to_have_text("Đã đóng")
+    expect(closed.locator(".num")).to_be_hidden()
     shot(page, "display-paused")
     # a reload draws the same from the snapshot
     page.reload()
