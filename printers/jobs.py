@@ -49,6 +49,20 @@ def enqueue(conn, site, printer_id: str, ticket_public_id: str, content: TicketC
     ).returning(J.c.id)).scalar_one()
 
 
+def enqueue_test(conn, site, printer_id: str, tracking_url: str, now: dt.datetime | None = None) -> dict:
+    """A test print: a ticket-shaped page with no ticket behind it, printed like any job (status
+    first, retried, given up in time) by whichever process drives the printer."""
+    now = now or q.utcnow()
+    config = site.config
+    content = TicketContent(centre=config.site.name, number="0000", service="IN THỬ", service_en="Test print",
+                            issued_at=local_stamp(q.local_time(site, now)), people_ahead=0,
+                            tracking_url=tracking_url, footer=config.ticket.footer)
+    job_id = conn.execute(insert(J).values(
+        site_id=site.id, printer_id=printer_id, ticket_id=None, status="pending", content=content.to_json(),
+        created_at=now, attempts=0).returning(J.c.id)).scalar_one()
+    return job_view(conn.execute(select(J).where(J.c.id == job_id)).one())
+
+
 def next_pending(conn, site, printer_id: str):
     """The oldest job still to print on this printer (jobs print in the order tickets were issued)."""
     jobs = oldest_pending(conn, site, printer_id, 1)

@@ -200,7 +200,7 @@ class PrintJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     printer_id: Mapped[str] = mapped_column(String(32))  # a printer of config.yaml
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # None: a test print
     status: Mapped[str] = mapped_column(String(16))
     content: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -139,6 +139,25 @@ def admin_remove(section: str, key: str):
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
+@bp.post("/admin/printers/<key>/test-print")
+def admin_test_print(key: str):
+    """A test page on the printer, printed like a ticket by whichever process drives it; 202 with its job
+    (follow it in GET /api/v1/printers: pending, printed or failed with the reason)."""
+    from flask import current_app
+
+    from ...printers import jobs
+    from ..printing import tracking_base
+
+    _admin()
+    app_state = state()
+    if app_state.site.config.printer(key) is None:
+        raise q.QueueError("setup_item_unknown", 404, section="printers", item=key)
+    job = app_state.write(jobs.enqueue_test, key, tracking_base(current_app))
+    if app_state.spooler is not None:
+        app_state.spooler.wake(key)
+    return jsonify(job), 202
+
+
 @bp.get("/admin/site")
 def admin_site():
     _staff()

@@ -564,7 +564,6 @@
     const key = KEYS[section];
     const editable = editableFor(section);
     readOnlyNote(panel, FIELDS[section].some(editable));
-    if (section === "printers") panel.appendChild(labelled("p", "hint", "admin_h_no_test_print"));
     const layout = el("div", "layout");
     const side = el("div", "list");
     const table = el("table", "items");
@@ -581,6 +580,10 @@
     const remove = labelled("button", "delete", "admin_delete");
     remove.type = "button";
     form.node.querySelector(".actions").appendChild(remove);
+    const testPrint = labelled("button", "test-print", "admin_test_print");
+    testPrint.type = "button";
+    testPrint.hidden = section !== "printers";
+    form.node.querySelector(".actions").appendChild(testPrint);
     layout.appendChild(side);
     layout.appendChild(right);
     panel.appendChild(layout);
@@ -627,6 +630,7 @@
       right.hidden = false;
       say(title, item ? "admin_editing" : "admin_adding", {item: item ? String(item[key]) : ""});
       remove.hidden = !item || !isAdmin() || section === "users";
+      testPrint.hidden = section !== "printers" || !item || !isAdmin();
       disarm(remove);
       drawList();
     }
@@ -653,6 +657,13 @@
           choose(answer.data && answer.data[key] !== undefined ? answer.data[key] : savedKey);
           form.status("admin_saved");
         });
+      });
+    });
+
+    testPrint.addEventListener("click", function () {
+      // printed like a ticket by the process that drives the printer: its state shows on the dashboard
+      send("POST", API + "printers/" + encodeURIComponent(chosen) + "/test-print", undefined, form, function () {
+        form.status("admin_test_print_sent");
       });
     });
 

@@ -224,3 +224,21 @@ def test_a_printer_changed_in_the_admin_prints_the_next_ticket_without_a_restart
     issue(http, "HT", kiosk="kiosk-1")
     time.sleep(1)
     assert len(printer.jobs) == 1, "a removed printer still printed"
+
+
+def test_a_test_print_reaches_the_printer(live_server, config_variant, printer):
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
+                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    server = live_server(config)
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    sent = http.post("/api/v1/admin/printers/kiosk-1/test-print")
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["status"] == "pending"
+    [page] = printer.wait_for_jobs(1)
+    assert decode(page).qr_codes == [server.url], "a test page with the address phones reach (its QR code)"
+    assert_error(http.post("/api/v1/admin/printers/nope/test-print"), 404, "setup_item_unknown")
+    supervisor = server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    assert_error(supervisor.post("/api/v1/admin/printers/kiosk-1/test-print"), 403, "forbidden_role")

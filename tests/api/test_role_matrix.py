@@ -185,6 +185,7 @@ HTTP = {
                                    body={"code": "matrix", "name": {"vi": "Ma trận"}}),
     (ADMIN_SECTION + "/<key>", "PATCH"): Route(roles("admin"), ({"section": "services", "key": "HT"},)),
     (ADMIN_SECTION + "/<key>", "DELETE"): Route(roles("admin"), ({"section": "priorities", "key": "none-such"},)),
+    ("/api/v1/admin/printers/<key>/test-print", "POST"): Route(roles("admin"), ({"key": "p1"},)),
     ("/api/v1/admin/site", "GET"): Route(supervisors),
     ("/api/v1/admin/site", "PATCH"): Route(supervisors),  # an empty change: within a supervisor's part
     ("/api/v1/admin/users", "GET"): Route(roles("admin")),

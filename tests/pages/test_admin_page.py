@@ -218,3 +218,20 @@ def test_a_supervisor_edits_the_ticker_but_not_the_services(new_tab, server, sho
     _save(supervisor, "displays")
     _saved(supervisor, "displays")
     shot(supervisor, "admin-displays-supervisor")
+
+
+def test_an_admin_prints_a_test_page_on_a_printer(new_tab, server, shot):
+    """The demo's printer writes each page's bytes and a picture into its folder: "In thử" adds one."""
+    folder = server.config.parent / "instance" / "printed"  # path: instance/printed, from the config file
+    before = set(folder.glob("*.bin")) if folder.exists() else set()
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server, user="quantri-in")
+    admin.locator('[data-tab="printers"]').click()
+    admin.locator('form[data-form="printers"] button.test-print').click()
+    expect(admin.locator('form[data-form="printers"] .saved')).to_contain_text("Đã gửi trang in thử")
+    deadline = time.monotonic() + 10
+    while not set(folder.glob("*.bin")) - before:
+        assert time.monotonic() < deadline, "no test page reached the printer"
+        time.sleep(0.1)
+    [page] = set(folder.glob("*.bin")) - before
+    assert page.name.startswith("0000-"), page.name
