@@ -169,7 +169,7 @@ def test_counter_console_login_and_next(server, page, shot):
 
 def test_start_page_links_every_page(server, page, shot):
     page.goto(server.url + "/")
-    for href in ("/kiosk/kiosk-1", "/display/lobby", "/counter"):
+    for href in ("/kiosk/kiosk-1", "/display/lobby", "/counter", "/reports", "/dashboard", "/admin"):
         expect(page.locator(f'a[href="{href}"]')).to_have_count(1)
     shot(page, "home")
     page.click('a[href="/kiosk/kiosk-1"]')
