@@ -246,7 +246,7 @@
     socket.on("state", onState);
     QK.followSetup(socket, page, subscribe);  // a saved setup change: names again, then a snapshot
     socket.on("rating.received", loadFigures);
-    socket.onAny(function (name) { if (name !== "state" && name !== "config.changed") scheduleRefresh(); });
+    socket.onAny(function (name) { if (name !== "state" && name !== "config.changed" && name !== "resync") scheduleRefresh(); });
   }
 
   function disconnect() {

@@ -180,6 +180,7 @@
       if (!socket.active) setup("rating_setup_refused");
     });
     socket.on("config.changed", subscribe);  // a saved setup change: the new snapshot brings it
+    socket.on("resync", subscribe);  // events may have been lost (a message-queue outage): take a fresh state
     socket.on("state", function (snapshot) {
       if (snapshot.kind !== "rating") return;
       QK.setServerTime(snapshot.server_time);

@@ -399,6 +399,7 @@
   }
   socket.on("connect", subscribe);
   socket.on("config.changed", subscribe);  // a saved setup change: the new snapshot brings it
+  socket.on("resync", subscribe);  // events may have been lost (a message-queue outage): take a fresh state
   socket.on("state", onState);
   socket.on("ticket.called", onCall(false));
   socket.on("ticket.recalled", onCall(true));

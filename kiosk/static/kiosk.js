@@ -493,6 +493,9 @@
     socket.on("config.changed", function () {  // a saved setup change: the new snapshot brings it
       socket.emit("subscribe", {kiosk: page.kiosk});
     });
+    socket.on("resync", function () {  // events may have been lost (a message-queue outage): take a fresh state
+      socket.emit("subscribe", {kiosk: page.kiosk});
+    });
     return socket;
   }
 

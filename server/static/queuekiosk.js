@@ -282,6 +282,7 @@
    * page has them, then call ``resubscribe`` (the new snapshot redraws the rest).
    */
   QK.followSetup = function (socket, page, resubscribe) {
+    socket.on("resync", resubscribe);  // events may have been lost (a message-queue outage): a fresh state
     socket.on("config.changed", function () {
       QK.api("GET", "/api/v1/queue").then(function (answer) {
         if (!answer.ok || !answer.data) return;
