@@ -904,6 +904,16 @@ def ticket_rating(session: Session, site: SiteRuntime, public_id: str) -> dict |
             "level": row.level, "reasons": row.reasons, "at": _iso(row.at)}
 
 
+def ticket_of_number(session: Session, site: SiteRuntime, number: int, now: dt.datetime | None = None) -> str:
+    """The id of today's ticket ``number`` (ranges do not overlap, so a number names one ticket a day)."""
+    found = _connection(session).execute(select(T.c.public_id).where(
+        T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()),
+        T.c.number == number)).scalar()
+    if found is None:
+        raise QueueError("unknown_number", 404, number=number)
+    return found
+
+
 def holder_of_number(session: Session, site: SiteRuntime, number: int, now: dt.datetime | None = None) -> int | None:
     """The counter that holds (or last called) today's ticket ``number``, for a clearer refusal."""
     conn = _connection(session)

@@ -79,11 +79,23 @@ class ReprintRequest(BaseModel):
     printer: str | None = Field(default=None, min_length=1, max_length=32)
 
 
+@bp.post("/tickets/by-number/<int:number>/reprint")
+def reprint_number(number: int):
+    """Print today's ticket ``number`` again: what a clerk or supervisor knows when a citizen lost it."""
+    body = parse_body(ReprintRequest)
+    principal = require_role(current_principal(), "admin", "supervisor", "clerk", "counter")
+    return _reprint(state().read(q.ticket_of_number, number), body, principal)
+
+
 @bp.post("/tickets/<ticket_id>/reprint")
 def reprint_ticket(ticket_id: str):
     """Print a ticket again (a citizen lost it, the paper jammed): staff, or a kiosk on its own printer."""
     body = parse_body(ReprintRequest)
     principal = require_role(current_principal(), "admin", "supervisor", "clerk", "counter", "kiosk")
+    return _reprint(ticket_id, body, principal)
+
+
+def _reprint(ticket_id: str, body: ReprintRequest, principal):
     app_state = state()
     printer = body.printer
     if principal.role == "kiosk":

@@ -176,3 +176,19 @@ def test_the_demo_file_printer_writes_the_bytes_and_a_png_preview(live_server):
     with Image.open(folder / f"{ticket['display']}-job1.png") as preview:
         assert preview.width == 576
         assert [c.text for c in zxingcpp.read_barcodes(preview)] == [ticket["track_url"]]
+
+
+def test_staff_reprint_todays_ticket_by_its_number(live_server, config_variant, printer):
+    """A citizen lost the paper and says the number: the clerk or supervisor reprints it from the
+    number alone, on the printer of the kiosk that issued it."""
+    srv = live_server(config_with_printer(config_variant, printer.port))
+    http = srv.session()
+    ticket = issue(http, "CT", kiosk="kiosk-1")
+    printer.wait_for_jobs(1)
+    clerk = {"Authorization": f"Bearer {srv.token('counter', 2)}"}
+    again = http.post(f"/api/v1/tickets/by-number/{ticket['number']}/reprint", json={}, headers=clerk)
+    assert again.status_code == 202, again.text
+    _, second = printer.wait_for_jobs(2)
+    assert decode(second).qr_codes == [ticket["track_url"]]
+    assert_error(http.post("/api/v1/tickets/by-number/2999/reprint", json={}, headers=clerk), 404, "unknown_number")
+    assert_error(http.post(f"/api/v1/tickets/by-number/{ticket['number']}/reprint", json={}), 401, "unauthorized")

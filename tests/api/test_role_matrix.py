@@ -161,6 +161,8 @@ HTTP = {
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
     ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
         kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}),
+    ("/api/v1/tickets/by-number/<int:number>/reprint", "POST"): Route(  # today's number, from the staff pages
+        roles("admin", "supervisor", "clerk", "counter"), ({"number": 9999},)),
     ("/api/v1/tickets/<ticket_id>/rating", "POST"): Route(
         roles("rating"), ({"ticket_id": "rated"},), body={"level": "satisfied"}),  # only its own counter's
     ("/api/v1/tickets/<ticket_id>/rating", "GET"): Route(supervisors, ({"ticket_id": "rated"},)),
