@@ -86,8 +86,10 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if error.code == 405:
-            return _page_or_json("page_not_allowed", "method_not_allowed", 405, path=request.path,
-                                 method=request.method)
+            response = current_app.make_response(_page_or_json(
+                "page_not_allowed", "method_not_allowed", 405, path=request.path, method=request.method))
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))  # RFC 9110: what is allowed
+            return response
         if error.code == 404:
             return _page_or_json("page_not_found", "not_found", 404, path=request.path)
         return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code

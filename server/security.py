@@ -27,8 +27,22 @@ HEADERS = {
 
 
 def install_security_headers(app) -> None:
+    """On every response: Flask's through ``after_request``, and Socket.IO's (answered before Flask sees
+    the request) through a WSGI wrapper of the app. Call it after Socket.IO is bound to the app."""
     @app.after_request
     def _headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    app.wsgi_app = _with_security_headers(app.wsgi_app)
+
+
+def _with_security_headers(wsgi_app):
+    def app_with_headers(environ, start_response):
+        def start_with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(name, value) for name, value in HEADERS.items() if name.lower() not in present]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+        return wsgi_app(environ, start_with_headers)
+    return app_with_headers

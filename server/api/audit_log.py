@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import jsonify, request
 
@@ -12,6 +13,7 @@ from ..auth import require_role
 from . import bp, current_principal, state
 
 MAX_ROWS = 1000
+RFC3339_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 @bp.get("/audit")
@@ -20,7 +22,9 @@ def audit_log():
     require_role(current_principal(), "admin")
     since = request.args.get("since")
     try:
-        since_at = dt.datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        if since is not None and not RFC3339_DATE_TIME.fullmatch(since):  # the OpenAPI document's format date-time
+            raise ValueError(since)
+        since_at = dt.datetime.fromisoformat(since.upper().replace("Z", "+00:00")) if since else None
     except ValueError:
         raise q.QueueError("invalid_field", 422, field="since", problem="ISO 8601, e.g. 2026-11-21T00:00:00Z") from None
     if since_at is not None and since_at.tzinfo is not None:

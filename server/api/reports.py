@@ -16,6 +16,7 @@ Without ``period`` or ``from``/``to`` a report covers today. docs/reports.md exp
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -28,6 +29,7 @@ from . import current_principal, state
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
 
 FORMATS = ("json", "csv", "xlsx")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _supervisor():
@@ -52,6 +54,8 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 def _period(site) -> periods.Period:
     args = request.args
     zone = site.config.site.zone
+    if "date" in args and not ISO_DATE.fullmatch(args["date"]):  # as the OpenAPI document says: format date
+        raise _invalid("date", "period_bad_date", value=args["date"])
     try:
         if args.get("date"):
             return periods.named_period(args["date"], zone)
@@ -63,13 +67,11 @@ def _period(site) -> periods.Period:
 
 def _answer(report: dict):
     fmt = _choice("format", FORMATS, "json")
+    language = _choice("lang", ("vi", "en"), "vi")  # checked for JSON too: the document allows only these
     if fmt == "json":
         return jsonify(report)
-    language = request.args.get("lang") or "vi"
-    if language not in ("vi", "en"):
-        raise _invalid("lang", "report_one_of", known="vi, en")
     if fmt == "csv":
-        body, mimetype = exports.to_csv(report, language), "text/csv; charset=utf-8"
+        body, mimetype = exports.to_csv(report, language), "text/csv"  # Flask adds "; charset=utf-8" once
     else:
         body, mimetype = exports.to_xlsx(report, language), exports.XLSX_TYPE
     name = exports.filename(report, fmt)
