@@ -4,8 +4,7 @@ several processes share ``QUEUEKIOSK_MESSAGE_QUEUE``. A refusal is ``QueueError`
 seconds to wait, which the error handler sends as ``Retry-After``.
 
 While Redis is unreachable the limits fail over to this process's own memory (a warning in the
-log): issuing and logging in keep working, each process
-counting alone, until Redis answers again.
+log): issuing and logging in keep working, each process counting alone, until Redis answers again.
 """
 
 from __future__ import annotations
