@@ -827,7 +827,8 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
         select(E.c.counter_id, E.c.kind, E.c.at).where(E.c.id.in_(
             select(func.max(E.c.id)).where(
                 E.c.site_id == site.id, E.c.at >= since, E.c.counter_id.is_not(None),
-                E.c.kind.in_(("called", "finished", "no_show", "transferred", "paused", "resumed")))
+                E.c.kind.in_(("called", "finished", "no_show", "transferred", "paused", "resumed", "opened",
+                              "closed")))
             .group_by(E.c.counter_id))))}
     counter_view = []
     for r in conn.execute(select(C.c.id, C.c.number, C.c.name, C.c.state, C.c.pause_reason)
@@ -837,9 +838,9 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
         if ticket is not None:
             activity = "serving" if ticket.status == "serving" else "called"
             since_at = ticket.started_at if ticket.status == "serving" else ticket.last_called_at
-        elif r.state == "paused":
-            activity = "paused"
-            since_at = step[1] if step and step[0] == "paused" else None
+        elif r.state in ("paused", "closed"):  # nobody serves there: since the pause or the closing
+            activity = r.state
+            since_at = step[1] if step and step[0] == r.state else None
         else:
             activity = "idle"
             since_at = step[1] if step else None

@@ -52,6 +52,7 @@
     if (c.activity === "serving") return QK.msg("dash_serving", {number: c.ticket.number});
     if (c.activity === "called") return QK.msg("dash_called", {number: c.ticket.number});
     if (c.activity === "paused") return QK.msg("dash_paused") + (c.pause_reason ? ": " + c.pause_reason : "");
+    if (c.activity === "closed") return QK.msg("dash_closed");
     return QK.msg("dash_idle");
   }
 
@@ -195,6 +196,19 @@
       drawAlerts();
     });
   }
+
+  // a citizen lost the paper and says the number: print it again on the kiosk printer that issued it
+  $("reprint").addEventListener("submit", function (event) {
+    event.preventDefault();
+    const number = $("reprint-number").value.trim();
+    const said = $("reprint-result");
+    if (!/^[0-9]{1,9}$/.test(number)) { said.textContent = QK.msg("dash_reprint_which"); return; }
+    QK.api("POST", "/api/v1/tickets/by-number/" + number + "/reprint", {}).then(function (answer) {
+      said.textContent = answer.ok ? QK.msg("dash_reprint_sent", {number: number, printer: answer.data.printer})
+        : answer.data.error.message;
+      said.className = answer.ok ? "said ok" : "said refused";
+    });
+  });
 
   QK.clock($("clock-time"), $("clock-date"), page.timezone);
   setInterval(tick, 1000);
