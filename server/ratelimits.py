@@ -4,7 +4,8 @@ several processes share ``QUEUEKIOSK_MESSAGE_QUEUE``. A refusal is ``QueueError`
 seconds to wait, which the error handler sends as ``Retry-After``.
 
 While Redis is unreachable the limits fail over to this process's own memory (a warning in the
-log): issuing and logging in keep working, each process counting alone, until Redis answers again.
+log and on the supervisor's dashboard): issuing and logging in keep working, each process
+counting alone, until Redis answers again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from .engine import QueueError
+from .i18n import translate
 
 log = logging.getLogger("queuekiosk.ratelimits")
 
@@ -99,6 +101,13 @@ class RateLimits:
     @staticmethod
     def _login_keys(address: str | None, username: str) -> tuple[str, str]:
         return f"address:{address}", f"user:{username.strip().lower()}"
+
+    def notes(self) -> list[dict]:
+        """For the supervisor's dashboard: while Redis is down, each process counts the limits alone."""
+        if not self._limiter.shared_down:
+            return []
+        return [{"item": "rate_limits", "message": translate("limits_redis_down", "vi"),
+                 "message_en": translate("limits_redis_down", "en"), "detail": None}]
 
     def _hit(self, items, *identity: str, code: str) -> None:
         def hit(limiter):

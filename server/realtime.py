@@ -190,7 +190,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
     from ..sounds.web import voice_notes  # e.g. no text to speech
 
     return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
-            "overview": live_view(_state(), session_), "system": [*faults.notes(), *voice_notes()]}
+            "overview": live_view(_state(), session_),
+            "system": [*faults.notes(), *voice_notes(), *_state().limits.notes()]}
 
 
 def _error(error: q.QueueError) -> dict:

@@ -51,7 +51,7 @@ def private_redis(tmp_path):
 
 
 def test_while_redis_is_down_issuing_and_login_keep_working_on_a_local_limit(live_server, config_variant,
-                                                                              private_redis):
+                                                                              private_redis, sio_client):
     config = config_variant()
     config["limits"] = {"tickets_per_address": "5/minute", "tickets_per_kiosk": None, "exempt_addresses": []}
     srv = live_server(config, env={"QUEUEKIOSK_MESSAGE_QUEUE": private_redis.url})
@@ -69,6 +69,10 @@ def test_while_redis_is_down_issuing_and_login_keep_working_on_a_local_limit(liv
     assert_error(srv.session().post("/api/v1/auth/login", json={"username": "lan", "password": "sai-roi-1"}),
                  401, "bad_login")
     assert time.monotonic() - started < 10  # Redis is not waited for on every request
+    dashboard = sio_client(srv, auth={"token": srv.token("admin")})
+    assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+    notes = dashboard.wait_for("state")["system"]
+    assert [n["item"] for n in notes] == ["rate_limits"] and "Redis" in notes[0]["message"], notes
     log = srv.log()
     assert log.count("Rate limits: Redis is unreachable") == 1, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
