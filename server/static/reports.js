@@ -214,7 +214,56 @@
     });
   }
 
-  $("kind").addEventListener("change", showChoices);
+  // --- dates as Vietnamese write them (dd/mm/yyyy), whatever the browser's own language ---------
+  // The native date field keeps the ISO value the page sends; it is hidden, and a text field in
+  // dd/mm/yyyy (with hh:mm for a range) shows and edits it, with a button for the calendar.
+  const dateFields = [];
+
+  function vietnameseDate(input, withTime) {
+    const text = QK.el("input", "vn-date");
+    text.type = "text";
+    text.inputMode = "numeric";
+    text.id = input.id + "-vn";
+    text.placeholder = withTime ? "dd/mm/yyyy hh:mm" : "dd/mm/yyyy";
+    text.size = withTime ? 16 : 10;
+    text.setAttribute("aria-label", QK.msg("sup_date_field", {format: text.placeholder}));
+    const calendar = QK.el("button", "calendar", "▾");
+    calendar.type = "button";
+    calendar.setAttribute("aria-label", QK.msg("sup_date_calendar"));
+    input.classList.add("native-date");
+    input.tabIndex = -1;
+    input.setAttribute("aria-hidden", "true");
+    input.before(text, calendar);
+
+    function show() {
+      const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(input.value);
+      text.value = m ? m[3] + "/" + m[2] + "/" + m[1] + (withTime ? " " + (m[4] || "00") + ":" + (m[5] || "00") : "") : "";
+      text.setCustomValidity("");
+    }
+    function take() {
+      const m = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s+(\d{1,2})[:h](\d{2}))?\s*$/.exec(text.value);
+      const iso = m && m[3] + "-" + pad(Number(m[2])) + "-" + pad(Number(m[1])) +
+        (withTime ? "T" + pad(Number(m[4] || 0)) + ":" + (m[5] || "00") : "");
+      const valid = m && !isNaN(Date.parse(iso.slice(0, 10) + "T00:00:00Z")) &&
+        new Date(iso.slice(0, 10) + "T00:00:00Z").getUTCDate() === Number(m[1]);
+      text.setCustomValidity(valid ? "" : QK.msg("sup_date_invalid", {format: text.placeholder}));
+      if (valid) input.value = iso;
+    }
+    input.addEventListener("change", show);
+    text.addEventListener("change", take);
+    calendar.addEventListener("click", function () {
+      try { input.showPicker(); } catch (error) { text.focus(); }
+    });
+    dateFields.push(show);
+  }
+  vietnameseDate($("day"), false);
+  vietnameseDate($("from"), true);
+  vietnameseDate($("to"), true);
+  function showDates() { dateFields.forEach(function (show) { show(); }); }
+
+  // another kind of period: a date field left half-typed shows its last good date again (a
+  // hidden invalid field would silently stop the form)
+  $("kind").addEventListener("change", function () { showChoices(); showDates(); });
   $("controls").addEventListener("submit", function (event) { event.preventDefault(); load(); });
   $("print").addEventListener("click", function () { window.print(); });
   $("copy").addEventListener("click", function () {
@@ -228,6 +277,7 @@
   QK.supervisor(function () {
     defaults();
     fromAddress();
+    showDates();
     load();
   });
 })();

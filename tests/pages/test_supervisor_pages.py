@@ -128,3 +128,39 @@ def test_the_dashboard_alerts_when_the_printer_needs_paper(start_server, page, c
     printer.set_state("ready")
     expect(alert).to_have_count(0, timeout=5_000)
     expect(page.locator("#no-alerts")).to_be_visible()
+
+
+def test_report_dates_are_written_day_month_year_in_an_english_browser(browser, server, shot):
+    """A US-English browser would show its own date fields as mm/dd/yyyy: the page's are dd/mm/yyyy."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    try:
+        _report_dates(context.new_page(), server, shot)
+    finally:
+        context.close()
+
+
+def _report_dates(page, server, shot):
+    _login(page, server, "/reports?period=2026-11-05")
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=15_000)
+    day = page.locator("#day-vn")
+    expect(day).to_be_visible()
+    expect(day).to_have_value("05/11/2026")
+    native = page.locator("#day").evaluate("(n) => [n.getBoundingClientRect().width, getComputedStyle(n).opacity]")
+    assert native[0] <= 1 and native[1] == "0", "the browser's own (mm/dd/yyyy) field is not shown"
+
+    day.fill("21/11/2026")
+    day.press("Enter")
+    expect(page).to_have_url(re.compile(r"period=2026-11-21"))
+    day.fill("31/02/2026")  # no such day: said, not sent
+    day.dispatch_event("change")
+    assert page.evaluate("document.getElementById('day-vn').validity.valid") is False
+    assert "dd/mm/yyyy" in page.evaluate("document.getElementById('day-vn').validationMessage")
+
+    page.select_option("#kind", "range")
+    expect(page.locator("#from-vn")).to_have_value(re.compile(r"^\d{2}/\d{2}/\d{4} 00:00$"))
+    page.locator("#from-vn").fill("01/11/2026 07:30")
+    page.locator("#from-vn").dispatch_event("change")
+    page.locator("#to-vn").fill("15/11/2026 17:00")
+    page.locator("#to-vn").press("Enter")
+    expect(page).to_have_url(re.compile(r"from=2026-11-01T07%3A30&to=2026-11-15T17%3A00"))
+    shot(page, "reports-dates")
