@@ -83,6 +83,18 @@
         details.appendChild(QK.setBi(QK.el("div", "moved"), "console_transferred_from",
           {service: serviceNames(ticket.origin_service).vi}));
       }
+      // the citizen lost the paper or it jammed: print it again at the kiosk that issued it
+      const reprint = QK.setBi(QK.el("button", "reprint"), "console_reprint");
+      reprint.type = "button";
+      reprint.addEventListener("click", function () {
+        QK.api("POST", "/api/v1/tickets/" + encodeURIComponent(ticket.id) + "/reprint", {}).then(function (answer) {
+          showNotice(answer.ok ? "info" : "error", function (node) {
+            if (answer.ok) QK.setBi(node, "console_reprinted", {number: ticket.display, printer: answer.data.printer});
+            else QK.setPair(node, QK.errorMessage(answer));
+          });
+        });
+      });
+      details.appendChild(reprint);
     }
     $("current-timers").hidden = !ticket;
     drawTimers();

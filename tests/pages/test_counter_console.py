@@ -372,3 +372,21 @@ def test_rating_tablet_pairs_from_the_address_in_an_open_tab_and_is_neutral_afte
         tablet.evaluate("() => { window.__thanks = QK.page().thanks_seconds; QK.page().thanks_seconds = 0; }")
         expect(tablet.locator("#screen-idle")).to_be_visible(timeout=15_000)
         tablet.evaluate("() => { QK.page().thanks_seconds = window.__thanks; }")
+
+
+def test_the_clerk_reprints_the_current_ticket(server, tab):
+    """A citizen at the counter lost the paper: "In lại phiếu" prints it again at the kiosk's printer."""
+    password = server.add_clerk("lan-in", counter=1)
+    issued = server.api("POST", "/tickets", json={"service": "HT", "kiosk": "kiosk-1"}).json()
+    console = tab({"width": 1366, "height": 768})
+    console.goto(server.url + "/counter")
+    console.fill("#username", "lan-in")
+    console.fill("#password", password)
+    console.click("#login-button")
+    expect(console.locator("body")).to_have_attribute("data-live", "live")
+    console.keyboard.press("g")
+    expect(console.locator("#current-number")).to_have_text(issued["display"])
+    console.locator("#current-details button.reprint").click()
+    expect(console.locator("#notice")).to_contain_text(f"Đã gửi in lại số {issued['display']} tới máy in kiosk-1")
+    jobs = server.api("GET", f"/tickets/{issued['id']}/print-jobs").json()["jobs"]
+    assert len(jobs) == 2, jobs
