@@ -16,10 +16,10 @@ from queuekiosk.server import models as m
 from queuekiosk.server.config import load_config
 from queuekiosk.server.db import create_db_engine, prepare_database
 from queuekiosk.server.prediction import Predictor, first_calls, predict, read_events, train
-from queuekiosk.server.prediction_cli import backtest, forecasts, score
+from queuekiosk.server.prediction_cli import backtest, forecasts
 from queuekiosk.server.prediction_state import LiveTracker, Waiting
 from queuekiosk.server.simulate import Settings, simulate
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from conftest import CONFIG_PATH
 
