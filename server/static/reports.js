@@ -173,9 +173,13 @@
     const period = summary.period;
     $("report-title").textContent = QK.msg("report_title_summary", {group: QK.msg("report_group_" + summary.group_by)});
     $("report-period").textContent = QK.msg("report_meta_period") + ": " + period.label;
-    let span = period.span + " (" + period.timezone + ")";
-    if (period.basis === "nd09") span += " — " + QK.msg("period_basis_nd09");
+    // the dates only when the label does not say them already ("Quý IV năm 2026"), said once
+    let span = period.span === period.label ? "" : period.span;
+    if (period.basis === "nd09") span += (span ? " — " : "") + QK.msg("period_basis_nd09");
     $("report-span").textContent = span;
+    $("report-span").hidden = !span;
+    const today = QK.localNow(page.timezone).date.split("-");
+    $("place-date").textContent = QK.msg("report_print_place_date", {day: today[2], month: today[1], year: today[0]});
     $("summary-text").textContent = daily.text;
     $("empty").hidden = summary.total.issued > 0;
     table(summary);

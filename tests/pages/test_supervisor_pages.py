@@ -164,3 +164,28 @@ def _report_dates(page, server, shot):
     page.locator("#to-vn").press("Enter")
     expect(page).to_have_url(re.compile(r"from=2026-11-01T07%3A30&to=2026-11-15T17%3A00"))
     shot(page, "reports-dates")
+
+
+def test_the_printed_report_has_the_official_form_and_says_the_period_once(page, server, shot):
+    _login(page, server, "/reports?period=2026-11-21")
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=15_000)
+    head = page.locator(".official-head")
+    expect(head).to_be_hidden()  # on the screen, the page as it was
+    assert page.locator(".report-head").inner_text().count("21/11/2026") == 1, "the day is said once"
+
+    page.emulate_media(media="print")
+    expect(head).to_be_visible()
+    expect(head.locator(".state-name")).to_have_text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    expect(head.locator(".motto")).to_have_text("Độc lập - Tự do - Hạnh phúc")
+    expect(head.locator(".unit")).to_have_text("UBND phường Phúc La - Bộ phận Một cửa")
+    expect(head.locator(".place-date")).to_have_text(re.compile(r"^…+, ngày \d{2} tháng \d{2} năm \d{4}$"))
+    expect(page.locator("#report-title")).to_have_css("text-transform", "uppercase")
+    signatures = page.locator(".signatures")
+    expect(signatures).to_be_visible()
+    expect(signatures).to_contain_text("NGƯỜI LẬP BIỂU")
+    expect(signatures).to_contain_text("THỦ TRƯỞNG ĐƠN VỊ")
+    assert page.locator(".report-head").inner_text().count("21/11/2026") == 1
+    shot(page, "report-print")
+    # the motto sits above the place and date, on the right of the unit's name
+    unit, motto = head.locator(".unit").bounding_box(), head.locator(".motto").bounding_box()
+    assert motto["x"] > unit["x"] + unit["width"] - 1
