@@ -43,7 +43,7 @@ def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_ser
     expect(problem).to_be_visible(timeout=10_000)
     expect(problem).to_have_attribute("data-code", "database_full")
     expect(page.locator("#problem-title")).to_contain_text("Tạm thời chưa cấp được số")
-    expect(page.locator("#problem-text")).to_contain_text("Xin vui lòng báo cán bộ hướng dẫn.")
+    expect(page.locator("#problem-text")).to_contain_text("Xin Ông/Bà vui lòng báo cán bộ hướng dẫn.")
     staff = page.locator("#problem-staff")
     expect(staff).to_contain_text("Ổ đĩa chứa cơ sở dữ liệu đã đầy")
     expect(staff).to_contain_text("IT staff: free disk space on the server")
