@@ -23,6 +23,22 @@ def raw_socketio(url: str, timeout: float = 5) -> websocket.WebSocket:
     return ws
 
 
+def told_to_close(ws: websocket.WebSocket, within: float) -> bool:
+    """Whether the server closes the connection or ends the session within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            ws.settimeout(1)
+            frame = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        except (OSError, websocket.WebSocketException):
+            return True
+        if frame in ("", None) or frame.startswith(("1", "41")):  # closed, Engine.IO close, Socket.IO disconnect
+            return True
+    return False
+
+
 def test_a_subscribe_flood_is_cut_off_and_issuing_does_not_wait(server):
     http = server.session()
     issue(http, "HT")
@@ -41,18 +57,7 @@ def test_a_subscribe_flood_is_cut_off_and_issuing_does_not_wait(server):
     # packet's snapshot went ahead of the ticket); 2 s leaves room for a busy test machine
     assert time.monotonic() - started < 2.0, "issuing waited behind the flood"
     # the abusive connection was dropped
-    deadline = time.monotonic() + 10
-    closed = False
-    while time.monotonic() < deadline and not closed:
-        try:
-            ws.settimeout(1)
-            frame = ws.recv()
-            closed = frame in ("", None) or frame.startswith("1") or frame.startswith("41")
-        except websocket.WebSocketTimeoutException:
-            continue
-        except (OSError, websocket.WebSocketException):
-            closed = True
-    assert closed, "the flooding connection is still open"
+    assert told_to_close(ws, 10), "the flooding connection is still open"
     assert "Socket.IO client" in server.log() and "disconnected" in server.log()
 
 
@@ -106,3 +111,10 @@ def test_clients_that_never_answer_or_stop_reading_are_disconnected(server):
     assert closed_by_server(polling, 40), "a silent keep-alive connection was kept open"
     for ws in silent:  # told at once after a missed ping (20 s), the connection closed once idle (25 s)
         assert closed_by_server(ws.sock, 65 - (time.monotonic() - started)), "a client that never answers was kept"
+
+
+def test_an_oversized_message_closes_the_connection(server):
+    ws = raw_socketio(server.url)
+    ws.send("42" + json.dumps(["subscribe", {"ticket": "x" * 100_000}]))  # 64 KB is the most one message may hold
+    assert told_to_close(ws, 10), "a 100 KB message was taken"
+    assert issue(server.session(), "HT")["number"] > 0  # the server goes on
