@@ -22,7 +22,8 @@ from pathlib import Path
 from queuekiosk.server import engine as q
 from queuekiosk.server.config import load_config
 from queuekiosk.server.db import create_db_engine, prepare_database
-from queuekiosk.server.prediction import Predictor, read_events, train
+from queuekiosk.server.prediction import Predictor
+from queuekiosk.server.prediction_train import read_events, train
 from queuekiosk.server.simulate import Day, EngineSteps, Settings, clerk_paces, clerks, simulate
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from queuekiosk.server import models as m
 from queuekiosk.server.config import load_config
 from queuekiosk.server.db import create_db_engine, prepare_database
-from queuekiosk.server.prediction import Predictor, first_calls, predict, read_events, train
+from queuekiosk.server.prediction import Predictor, predict
+from queuekiosk.server.prediction_train import first_calls, read_events, train
 from queuekiosk.server.prediction_cli import backtest, forecasts
 from queuekiosk.server.prediction_state import LiveTracker, Waiting
 from queuekiosk.server.simulate import Settings, simulate
