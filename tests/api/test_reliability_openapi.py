@@ -38,6 +38,11 @@ def test_the_document_bounds_what_the_server_bounds(document):
     assert schemas["TransferRequest"]["properties"]["counter"]["maximum"] == INT32_MAX
     assert schemas["LoginRequest"]["properties"]["counter"]["maximum"] == INT32_MAX
     assert components["parameters"]["counter"]["schema"]["maximum"] == INT32_MAX
+    transfer = schemas["TransferRequest"]
+    assert (transfer["minProperties"], transfer["maxProperties"]) == (1, 1)  # exactly one of service, counter
+    no_nul = "^[^\\u0000]*$"  # the server refuses a NUL character in any text
+    assert schemas["LoginRequest"]["properties"]["username"]["pattern"] == no_nul
+    assert schemas["PauseRequest"]["properties"]["reason"]["pattern"] == no_nul
 
 
 def test_the_server_refuses_what_the_document_forbids(server):
