@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
+import uuid
 
 from flask import current_app, request, session
 from flask_socketio import join_room
@@ -29,6 +31,14 @@ log = logging.getLogger("queuekiosk.realtime")
 
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
+
+_process_rooms: dict[int, str] = {}
+
+
+def process_room() -> str:
+    """The room of every client connected to this process (per pid: gunicorn may fork after import)."""
+    return _process_rooms.setdefault(os.getpid(), f"process:{uuid.uuid4().hex}")
+
 
 ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
 
@@ -101,7 +111,7 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
     if happened.counter is not None:
         rooms.add(f"{site.id}:counter:{happened.counter}")
         if happened.kind in DISPLAY_EVENTS:
-            rooms |= {f"{site.id}:display:{d}" for d in _state().displays_of_counter.get(happened.counter, ())}
+            rooms |= {f"{site.id}:display:{d}" for d in site.displays_of_counter.get(happened.counter, ())}
     if happened.kind == "queue.changed":
         rooms |= {f"{site.id}:display:{d.id}" for d in site.config.displays}
     return rooms
@@ -141,7 +151,7 @@ def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
     None for everyone else (the first of those displays' voice). The audio is ready when this returns."""
     from ..sounds.web import announcer, voice_of
 
-    voices = {d: voice_of(site.config, d) for d in _state().displays_of_counter.get(counter, ())}
+    voices = {d: voice_of(site.config, d) for d in site.displays_of_counter.get(counter, ())}
     voices[None] = next(iter(voices.values()), None) or voice_of(site.config, None)
     made: dict = {}
     voice_maker = announcer()
@@ -218,6 +228,7 @@ def on_connect(auth=None):
     except q.QueueError:
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
     _allowances[request.sid] = _Allowance()
+    join_room(process_room())  # this process tells its own clients of a new setup (server/live_setup.py)
 
 
 def drop_lapsed_loop(state) -> None:

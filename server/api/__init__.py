@@ -86,4 +86,4 @@ def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
     return outcome
 
 
-from . import audit_log, counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)
+from . import admin, audit_log, counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)

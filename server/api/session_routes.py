@@ -62,6 +62,10 @@ def login():
     session["user_id"] = user.id
     session["counter"] = counter
     session["login_event"] = login_event  # the session lasts until an event after it ends it (auth.py)
+    if user.role == "clerk":  # a clerk signing in at a counter opens it (the lobby sees it staffed)
+        from . import run
+
+        run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
     return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
 
 
