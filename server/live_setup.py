@@ -50,9 +50,13 @@ def reload_if_changed(state) -> None:
 def follow_saved_setup(state) -> None:
     import gevent
 
+    failing = False
     while True:
         gevent.sleep(POLL_SECONDS)
         try:
             reload_if_changed(state)
-        except Exception as error:  # a busy or unreachable database: try again next time
-            log.warning("could not check the saved setup: %s", error)
+            failing = False
+        except Exception as error:  # a busy or unreachable database: try again next time (said once)
+            if not failing:
+                log.warning("could not check the saved setup (trying again every %.1f s): %s", POLL_SECONDS, error)
+            failing = True
