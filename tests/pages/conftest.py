@@ -131,12 +131,8 @@ def server(tmp_path, sqlite_template):
         yield running
     finally:
         running.http.close()
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        process.kill()  # the test is over: no need to wait for a clean shutdown (0.3-0.7 s)
+        process.wait(10)
 
 
 def _unavailable(reason: str):
@@ -243,4 +239,4 @@ def start_server(tmp_path_factory, sqlite_template):
 
     yield start
     for server in reversed(servers):
-        server.stop()
+        server.stop(graceful=False)
