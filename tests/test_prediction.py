@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import astuple
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,8 @@ from queuekiosk.server.prediction_state import LiveTracker, Waiting
 from queuekiosk.server.simulate import Settings, simulate
 from sqlalchemy import delete, update
 
-from conftest import CONFIG_PATH
+# the repo's config.yaml (not imported from conftest: the name is ambiguous in a whole-suite run)
+CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
 
 FIRST_DAY = dt.date(2026, 10, 1)
 DAYS, HELD_OUT = 19, 5  # 16 open days: 11 to learn from, 5 to predict
