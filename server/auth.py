@@ -39,6 +39,7 @@ class Principal:
     kiosk: str | None = None  # the only kiosk a bound kiosk token may act as
     user_id: int | None = None
     token_id: int | None = None
+    full_name: str | None = None  # a user's name as people know it (set in /admin)
 
     @property
     def actor(self) -> Actor:
@@ -149,7 +150,7 @@ def principal_for_session(session: Session, cookie) -> Principal | None:
         detail = detail or {}
         if detail.get("session") == login_event if kind == "logout" else detail.get("username") == user.username:
             return None
-    return Principal(user.role, user.username, cookie.get("counter"), user_id=user.id)
+    return Principal(user.role, user.username, cookie.get("counter"), user_id=user.id, full_name=user.full_name)
 
 
 def lapsed(session: Session, principals: dict) -> list:

@@ -498,7 +498,7 @@
       if (answer.data.counter === null || answer.data.counter === undefined) {
         return showLogin(QK.msg("console_need_counter"));
       }
-      startConsole(answer.data.user, answer.data.counter);
+      startConsole(answer.data.full_name || answer.data.user, answer.data.counter);
     }, function () {
       showLogin(QK.msg("console_network_error"));
     });
@@ -516,7 +516,7 @@
   QK.api("GET", "/api/v1/auth/me").then(function (answer) {
     if (answer.ok && answer.data.counter) {
       if (answer.data.csrf_token) QK.setCsrfToken(answer.data.csrf_token);
-      startConsole(answer.data.name, answer.data.counter);
+      startConsole(answer.data.full_name || answer.data.name, answer.data.counter);
     } else {
       showLogin();
     }

@@ -66,7 +66,8 @@ def login():
         from . import run
 
         run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
-    return jsonify({"user": user.username, "role": user.role, "counter": counter, "csrf_token": fresh_token()})
+    return jsonify({"user": user.username, "full_name": user.full_name, "role": user.role, "counter": counter,
+                    "csrf_token": fresh_token()})
 
 
 @bp.post("/auth/logout")
@@ -84,7 +85,8 @@ def me():
     principal = current_principal()
     if principal is None:
         raise q.QueueError("unauthorized", 401)
-    answer = {"name": principal.name, "role": principal.role, "counter": principal.counter}
+    answer = {"name": principal.name, "full_name": principal.full_name, "role": principal.role,
+              "counter": principal.counter}
     if principal.user_id is not None:  # a session: the header value its calls need
         answer["csrf_token"] = generate_csrf()
     return jsonify(answer)

@@ -18,7 +18,7 @@
       if (me.csrf_token) QK.setCsrfToken(me.csrf_token);
       form.hidden = true;
       who.hidden = false;
-      $("who-user").textContent = me.name + " (" + me.role + ")";
+      $("who-user").textContent = (me.full_name || me.name) + " (" + me.role + ")";
       if (me.role !== "admin" && me.role !== "supervisor") {
         forbidden.textContent = QK.msg("sup_forbidden", {user: me.name, role: me.role});
         forbidden.hidden = false;
@@ -51,7 +51,8 @@
             return;
           }
           $("password").value = "";
-          show({name: answer.data.user, role: answer.data.role, csrf_token: answer.data.csrf_token});
+          show({name: answer.data.user, full_name: answer.data.full_name, role: answer.data.role,
+                csrf_token: answer.data.csrf_token});
         }, function () {
           $("login-button").disabled = false;
           error.textContent = QK.msg("page_network_error");

@@ -182,8 +182,10 @@ def test_users_with_full_names_and_device_tokens(admin):
     clerk = server.session()
     login = clerk.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai"})
     assert login.status_code == 200, login.text
-    # signing in opened her counter; the report by clerk names her as people know her
+    # signing in opened her counter; the console and the report by clerk name her as people know her
+    assert login.json()["full_name"] == "Nguyễn Thị Lan Anh"
     clerk.headers["X-CSRFToken"] = login.json()["csrf_token"]
+    assert clerk.get("/api/v1/auth/me").json()["full_name"] == "Nguyễn Thị Lan Anh"
     ticket = issue(http, "CT")  # counter 2 serves CT
     assert clerk.post("/api/v1/counters/2/next").json()["id"] == ticket["id"]
     assert clerk.post("/api/v1/counters/2/finish").status_code == 200
