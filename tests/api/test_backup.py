@@ -26,8 +26,8 @@ def test_backup_and_restore_on_sqlite(live_server, tmp_path):
 
 
 @pytest.mark.postgres
-def test_backup_and_restore_on_postgresql(live_server, pg_url, tmp_path):
-    restore_check(live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url}), tmp_path)
+def test_backup_and_restore_on_postgresql(live_server, migrated_pg_url, tmp_path):
+    restore_check(live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url}), tmp_path)
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(live_server, tmp_path):

@@ -356,11 +356,11 @@ def test_rating_tokens_come_from_the_cli(server):
 
 
 @pytest.mark.postgres
-def test_the_same_key_at_the_same_moment_acts_once_on_postgresql(pg_url, live_server):
+def test_the_same_key_at_the_same_moment_acts_once_on_postgresql(migrated_pg_url, live_server):
     """PostgreSQL runs the requests side by side: the second insert of the key waits for the first
     transaction, then fails, and its action is rolled back with it."""
     pytest.importorskip("psycopg")
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     http = srv.session()
     tickets = [issue(http, "HT") for _ in range(3)]
     headers = {**bearer(srv.token("counter", 1)), "Idempotency-Key": uuid.uuid4().hex}

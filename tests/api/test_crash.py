@@ -26,7 +26,7 @@ SERVICES = ("HT", "CT", "DC", "LD")
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request) -> str | None:
-    return request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return request.getfixturevalue("migrated_pg_url") if request.param == "postgresql" else None
 
 
 @pytest.fixture
