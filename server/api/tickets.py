@@ -79,7 +79,7 @@ class ReprintRequest(BaseModel):
     printer: str | None = Field(default=None, min_length=1, max_length=32)
 
 
-@bp.post("/tickets/by-number/<int:number>/reprint")
+@bp.post("/tickets/by-number/<int(max=2147483647):number>/reprint")
 def reprint_number(number: int):
     """Print today's ticket ``number`` again: what a clerk or supervisor knows when a citizen lost it."""
     body = parse_body(ReprintRequest)

@@ -191,4 +191,5 @@ def test_staff_reprint_todays_ticket_by_its_number(live_server, config_variant, 
     _, second = printer.wait_for_jobs(2)
     assert decode(second).qr_codes == [ticket["track_url"]]
     assert_error(http.post("/api/v1/tickets/by-number/2999/reprint", json={}, headers=clerk), 404, "unknown_number")
+    assert_error(http.post(f"/api/v1/tickets/by-number/{2 ** 70}/reprint", json={}, headers=clerk), 404, "not_found")
     assert_error(http.post(f"/api/v1/tickets/by-number/{ticket['number']}/reprint", json={}), 401, "unauthorized")
