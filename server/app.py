@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .config import Config, load_config
 from .config import config_path as resolve_config_path
+from .config import instance_dir_for
 from .db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from . import faults
 from .extensions import socketio
@@ -88,13 +89,6 @@ def _secret_key(instance_dir: Path) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def instance_dir_for(config_path: Path | None) -> Path:
-    if os.environ.get("QUEUEKIOSK_INSTANCE"):
-        return Path(os.environ["QUEUEKIOSK_INSTANCE"]).resolve()
-    base = config_path.parent if config_path else Path.cwd()
-    return (base / "instance").resolve()
 
 
 def create_app(config_path: str | os.PathLike | None = None, config: Config | None = None,

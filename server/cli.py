@@ -46,7 +46,7 @@ def _database(path: Path, writes: bool = True):
     A new, empty database is created and seeded from the configuration file when the command
     writes; an existing one is only checked (one small query) and its saved setup is used.
     A command that only reads (``writes=False``) writes nothing, ever."""
-    from .app import instance_dir_for
+    from .config import instance_dir_for
     from .db import SchemaNotCurrent, create_db_engine, open_database, prepare_database, session_factory
 
     url = _database_url(path)
@@ -493,7 +493,7 @@ def voice_preview(number, counter, display_id, out, config_file):
 
     from ..sounds.voice import Announcer
     from ..sounds.web import voice_of
-    from .app import instance_dir_for
+    from .config import instance_dir_for
 
     path = config_path(config_file)
     config = _current_config(path)
@@ -523,7 +523,7 @@ def migrate_command(config_file):
     """Create the database, or bring it to this version's schema (after an upgrade: stop the
     server and make a copy with `queuekiosk backup FILE` first). A database without a saved
     setup gets the one of the configuration file."""
-    from .app import instance_dir_for
+    from .config import instance_dir_for
     from .db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
 
     path = config_path(config_file)
@@ -589,7 +589,7 @@ def config_import(file, dry_run, config_file):
 
 
 def _database_url(config_file) -> str:
-    from .app import instance_dir_for
+    from .config import instance_dir_for
     from .db import default_database_url
 
     return default_database_url(instance_dir_for(config_path(config_file)))

@@ -531,6 +531,15 @@ def config_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
 
 
+def instance_dir_for(config_path: Path | None) -> Path:
+    """The instance folder (database, secret key, announcements): $QUEUEKIOSK_INSTANCE, else
+    ``instance`` beside the configuration file."""
+    if os.environ.get("QUEUEKIOSK_INSTANCE"):
+        return Path(os.environ["QUEUEKIOSK_INSTANCE"]).resolve()
+    base = config_path.parent if config_path else Path.cwd()
+    return (base / "instance").resolve()
+
+
 def load_config(path: str | os.PathLike | None = None) -> Config:
     path = config_path(path)
     try:

@@ -227,7 +227,8 @@ import json, os, sys
 from pathlib import Path
 from sqlalchemy import select
 from queuekiosk.server import auth, models, realtime
-from queuekiosk.server.app import create_app, instance_dir_for
+from queuekiosk.server.app import create_app
+from queuekiosk.server.config import instance_dir_for
 from queuekiosk.server.config import load_config
 from queuekiosk.server.db import create_db_engine, default_database_url, prepare_database, session_factory
 from queuekiosk.server.extensions import socketio
