@@ -94,7 +94,10 @@ def _scaled(width: int):
 def _lines(content: TicketContent, width: int) -> dict[str, Image.Image | None]:
     """The Vietnamese text lines of the ticket, each a small image, in print order around the number."""
     size = _scaled(width)
-    wait = (translate("kiosk_eta", n=content.eta_minutes) if content.eta_minutes else translate("kiosk_eta_now"))
+    if content.eta_minutes is None:  # no open counter serves it when it was issued: no promise of "right away"
+        wait = translate("ticket_no_counter_open")
+    else:
+        wait = translate("kiosk_eta", n=content.eta_minutes) if content.eta_minutes else translate("kiosk_eta_now")
     counters = ", ".join(str(number) for number in content.counters or ())
     return {
         "centre": _text_image(content.centre, size(24), width, bold=True),

@@ -58,6 +58,13 @@ def test_a_long_service_name_wraps_inside_the_paper():
     assert sum(i.height for i in wrapped) > sum(i.height for i in short) + 60  # several lines, not clipped
 
 
+def test_no_open_counter_is_not_printed_as_called_right_away():
+    """eta None: no open counter served the service when the ticket was issued; eta 0: nobody ahead."""
+    unknown = preview(replace(TICKET, people_ahead=0, eta_minutes=None))
+    now = preview(replace(TICKET, people_ahead=0, eta_minutes=0))
+    assert unknown.tobytes() != now.tobytes(), "the ticket promised a call right away with no counter open"
+
+
 def test_priority_mark_and_missing_estimate():
     plain = preview(replace(TICKET, eta_minutes=None))
     marked = preview(replace(TICKET, priority="Người cao tuổi"))
