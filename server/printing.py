@@ -55,9 +55,9 @@ def warn_if_phones_cannot_reach(app) -> None:
     except ValueError:
         loopback = False
     if loopback:
-        log.warning("Tickets' QR codes and track_url point to %s, which phones cannot open: set ticket.tracking_url "
-                    "in the configuration to the address phones reach this server at (e.g. "
-                    "http://192.168.1.10:8000), or serve on the LAN address (--host).", base)
+        log.warning("Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
+                    "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
+                    "(ticket.tracking_url), or serve on the LAN address (--host).", base)
 
 
 def job_added(state, printer_id: str) -> None:

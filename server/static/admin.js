@@ -116,6 +116,8 @@
       {path: "hours.open", kind: "time", label: "admin_f_open"},
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},
+      {path: "ticket.tracking_url", kind: "text", label: "admin_f_tracking_url", wide: true},
+      {path: "ticket.footer", kind: "text", label: "admin_f_ticket_footer", wide: true},
     ],
     holidays: [{path: "holidays", kind: "dates", label: "admin_f_holidays", sup: true}],
     policy: [

@@ -244,3 +244,17 @@ def test_a_test_print_reaches_the_printer(live_server, config_variant, printer):
     supervisor = server.session()
     supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
     assert_error(supervisor.post("/api/v1/admin/printers/kiosk-1/test-print"), 403, "forbidden_role")
+
+
+def test_the_address_phones_reach_is_set_in_the_admin_and_printed_from_then_on(admin):
+    _server, http = admin
+    changed = http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": "http://192.168.1.10:8000",
+                                                                "footer": "Cảm ơn Ông/Bà"}})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["ticket"]["tracking_url"] == "http://192.168.1.10:8000"
+    ticket = issue(http, "HT")
+    assert ticket["track_url"] == f"http://192.168.1.10:8000/t/{ticket['id']}"
+    assert_error(http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": "phone.local"}}), 422,
+                 "invalid_field", "ticket.tracking_url")
+    cleared = http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": None}})
+    assert cleared.json()["ticket"]["tracking_url"] is None
