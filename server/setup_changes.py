@@ -75,7 +75,7 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
             if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
                 where = where[len(item_path):].lstrip(".") or "(body)"
             problems.append((where, what))
-        field, problem = problems[0]
+        field, problem = problems[0] if problems else ("(body)", str(error))
         raise SetupRefused("invalid_field", 422, field=field, problem=problem) from None
 
 
