@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from . import models as m
 from .db import site_setup
+from .resync import tell_own_clients
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,6 @@ POLL_SECONDS = 0.5
 
 def adopt(state, runtime) -> None:
     """Serve ``runtime`` from now on, and tell this process's clients."""
-    from .resync import tell_own_clients
-
     if runtime.version <= state.site.version:
         return
     state.site = runtime
