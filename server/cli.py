@@ -140,7 +140,7 @@ def serve(config_file, host, port, ignore_hours, access_log):
         lines += [f"  kiosk    {base}/kiosk/{k.id}" for k in config.kiosks]
         lines += [f"  display  {base}/display/{d.id}" for d in config.displays]
         lines += [f"  counter  {base}/counter", f"  reports  {base}/reports", f"  dashboard {base}/dashboard",
-                  f"  API      {base}/api/v1/openapi.json"]
+                  f"  admin    {base}/admin", f"  API      {base}/api/v1/openapi.json"]
         if ignore_hours:
             lines.append("  (opening hours are ignored: --ignore-hours)")
         click.echo("\n".join(lines), err=False)
