@@ -6,48 +6,23 @@ started and killed here (the machine's shared Redis on 6379 is left alone).
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from api_helpers import assert_error, issue
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from redis_server import RedisServer
 
 
 @pytest.fixture
 def private_redis(tmp_path):
     """A redis-server of this test only, on a free port: ``.url``, ``.kill()``."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
-        assert time.monotonic() < deadline, "the private redis-server did not start"
-        time.sleep(0.05)
-
-    class Redis:
-        url = f"redis://127.0.0.1:{port}/0"
-
-        @staticmethod
-        def kill():
-            proc.kill()
-            proc.wait(5)
-
-    yield Redis
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(5)
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.kill()
 
 
 def test_while_redis_is_down_issuing_and_login_keep_working_on_a_local_limit(live_server, config_variant,
