@@ -24,9 +24,9 @@ setup(
     package_dir={"queuekiosk": "queuekiosk", **{f"queuekiosk.{p}": p for p in PARTS}},
     package_data={
         "queuekiosk": ["templates/home/*"],
-        "queuekiosk.server": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py",
-                              "openapi.yaml", "messages/*.json", "static/*", "static/vendor/*", "templates/errors/*",
-                              "templates/supervisor/*", "templates/admin/*"],
+        "queuekiosk.server.core": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py", "messages/*.json"],
+        "queuekiosk.server.web": ["openapi.yaml", "static/*", "static/vendor/*", "templates/errors/*",
+                                  "templates/supervisor/*", "templates/admin/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],
         "queuekiosk.counter_client": ["templates/counter_console/*", "templates/rating_tablet/*", "static/*"],
@@ -38,7 +38,7 @@ setup(
         "Flask==3.1.3",
         "Flask-SocketIO==5.7.0",
         "Flask-WTF==1.3.0",  # CSRF tokens for the browser sessions (clerk console)
-        "limits==5.8.0",  # rate limits (server/ratelimits.py)
+        "limits==5.8.0",  # rate limits (server/web/ratelimits.py)
         "python-socketio[client]==5.18.1",
         "python-engineio==4.15.1",
         "gevent==26.9.0",

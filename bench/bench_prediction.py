@@ -19,12 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from queuekiosk.server import engine as q
-from queuekiosk.server.config import load_config
-from queuekiosk.server.db import create_db_engine, prepare_database
-from queuekiosk.server.prediction import Predictor
-from queuekiosk.server.prediction_train import read_events, train
-from queuekiosk.server.simulate import Day, EngineSteps, Settings, clerk_paces, clerks, simulate
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core.config import load_config
+from queuekiosk.server.core.db import create_db_engine, prepare_database
+from queuekiosk.server.core.prediction import Predictor
+from queuekiosk.server.core.prediction_train import read_events, train
+from queuekiosk.server.core.simulate import Day, EngineSteps, Settings, clerk_paces, clerks, simulate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ class TimedSteps(EngineSteps):
 def _ticket_id(conn, public_id: str) -> int:
     from sqlalchemy import select
 
-    from queuekiosk.server import models as m
+    from queuekiosk.server.core import models as m
 
     T = m.Ticket.__table__
     return conn.execute(select(T.c.id).where(T.c.public_id == public_id)).scalar_one()

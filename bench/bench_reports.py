@@ -13,7 +13,7 @@
    GET /api/v1/reports/summary?period=2025&group_by=... (JSON, and the XLSX file) for a
    supervisor's token; the time from request to the last byte.
 
-With --against REV, step 2 also runs server/reports.py as it was at git revision REV, its
+With --against REV, step 2 also runs server/core/reports.py as it was at git revision REV, its
 rounds taken in turn with the current code's: a before/after that the machine's load and the
 day's speed of the host affect alike. It also says whether both give the same figures.
 """
@@ -51,8 +51,8 @@ def simulate(folder: Path, per_day: int) -> float:
 
 
 def reports_at(revision: str, folder: Path):
-    """server/reports.py as it was at ``revision``, imported beside the current one."""
-    source = subprocess.run(["git", "show", f"{revision}:server/reports.py"], cwd=ROOT, check=True,
+    """server/core/reports.py as it was at ``revision``, imported beside the current one."""
+    source = subprocess.run(["git", "show", f"{revision}:server/core/reports.py"], cwd=ROOT, check=True,
                             stdout=subprocess.PIPE, text=True).stdout
     path = folder / f"reports_at_{revision}.py"
     path.write_text(source, encoding="utf-8")
@@ -69,9 +69,9 @@ def _figures(report: dict) -> dict:
 
 
 def in_process(folder: Path, rounds: int, against: str | None = None) -> None:
-    from queuekiosk.server import periods, reports
-    from queuekiosk.server.config import load_config
-    from queuekiosk.server.db import create_db_engine, prepare_database
+    from queuekiosk.server.core import periods, reports
+    from queuekiosk.server.core.config import load_config
+    from queuekiosk.server.core.db import create_db_engine, prepare_database
 
     engine = create_db_engine(f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}")
     site = prepare_database(engine, load_config(folder / "config.yaml"), folder / "instance")
@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the simulated year here")
     parser.add_argument("--against", metavar="REV", default=None,
-                        help="also time server/reports.py of this git revision, in turn with the current one")
+                        help="also time server/core/reports.py of this git revision, in turn with the current one")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qk-bench-reports-"))
     try:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import requests
 import socketio
 
-from ..server.i18n import translate
+from ..server.core.i18n import translate
 
 log = logging.getLogger("queuekiosk.keypad")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from ..server.i18n import install_jinja, messages_for
+from ..server.core.i18n import install_jinja, messages_for
 
 bp = Blueprint("counter_console", __name__, url_prefix="/counter", template_folder="templates",
                static_folder="static", static_url_path="/assets")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, send_file
 
-from ..server.config import SLIDE_TYPES
-from ..server.engine import QueueError
-from ..server.i18n import install_jinja, messages_for
+from ..server.core.config import SLIDE_TYPES
+from ..server.core.engine import QueueError
+from ..server.core.i18n import install_jinja, messages_for
 
 bp = Blueprint("display", __name__, url_prefix="/display", template_folder="templates",
                static_folder="static", static_url_path="/assets")
@@ -68,7 +68,7 @@ def _config():
 def display_page_data(config, display_id: str) -> dict | None:
     """What the display page draws from: its counters, services, ticker, slides and timings.
 
-    Embedded in the page, and sent again in every ``state`` snapshot (server/realtime.py), so an
+    Embedded in the page, and sent again in every ``state`` snapshot (server/web/realtime.py), so an
     open screen redraws a changed setup without a reload."""
     display = config.display(display_id)
     if display is None:

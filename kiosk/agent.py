@@ -27,7 +27,7 @@ import socketio
 
 from ..printers.drivers import PrinterDriver, PrintFailed, PrintTask, Status, call, driver_for
 from ..printers.ticket import TicketContent, preview
-from ..server.config import Printer
+from ..server.core.config import Printer
 
 log = logging.getLogger("queuekiosk.kiosk_agent")
 

@@ -20,7 +20,7 @@ GET /t/<ticket_id>/qr.svg: that tracking address as a QR code (SVG, white backgr
 on the kiosk's confirmation screen so that a citizen can follow the ticket even when the
 printer is out of paper. It holds the same address as the API's ``track_url`` and the printed
 ticket's QR code: ``ticket.tracking_url`` of config.yaml when set, else the address the server
-was started on (server/printing.py ``tracking_base``), never the Host header of the request.
+was started on (server/web/printing.py ``tracking_base``), never the Host header of the request.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import io
 
 from flask import Blueprint, current_app, render_template
 
-from ..server import engine as q
-from ..server.i18n import install_jinja, messages_for
-from ..server.printing import track_url, tracking_base
+from ..server.core import engine as q
+from ..server.core.i18n import install_jinja, messages_for
+from ..server.web.printing import track_url, tracking_base
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static", static_url_path="/assets")
@@ -94,7 +94,7 @@ def _hours(site) -> dict:
 def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
     """What the kiosk page draws its screens from: services (grouped by field when many), priority
     classes, opening hours, timings. Embedded in the page, and sent again in every ``state``
-    snapshot (server/realtime.py), so an open kiosk shows a saved setup change without a reload."""
+    snapshot (server/web/realtime.py), so an open kiosk shows a saved setup change without a reload."""
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
         return None

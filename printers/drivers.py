@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from escpos.constants import RT_STATUS_ONLINE
 from escpos.exceptions import Error as EscposError  # light: the transports load only when used
 
-from ..server.config import Printer
+from ..server.core.config import Printer
 
 if TYPE_CHECKING:
     from escpos.escpos import Escpos

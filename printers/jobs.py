@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
-from ..server import engine as q
-from ..server import models as m
+from ..server.core import engine as q
+from ..server.core import models as m
 from .content import TicketContent, local_stamp
 
 J = m.PrintJob.__table__

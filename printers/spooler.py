@@ -21,8 +21,8 @@ import gevent
 from gevent.event import Event
 from sqlalchemy.exc import OperationalError
 
-from ..server import engine as q
-from ..server import faults
+from ..server.core import engine as q
+from ..server.core import faults
 from . import jobs, states
 from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status, call
 from .content import TicketContent

@@ -15,8 +15,8 @@ import socket
 
 from sqlalchemy import select, text, update
 
-from ..server import engine as q
-from ..server import models as m
+from ..server.core import engine as q
+from ..server.core import models as m
 
 PS = m.PrinterState.__table__
 

@@ -12,7 +12,7 @@ Two forms of the same layout:
   the size (about 40–60 KB: for network and USB printers).
 
 ``preview`` draws the ticket as a picture (the file driver saves it as PNG). The words are the
-catalogs' (server/messages), in Vietnamese: the same "Số người đang chờ trước Ông/Bà" as the kiosk.
+catalogs' (server/core/messages), in Vietnamese: the same "Số người đang chờ trước Ông/Bà" as the kiosk.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from escpos.printer import Dummy  # the package's __init__ has set escpos's cache folder by now
 
-from ..server.i18n import translate
+from ..server.core.i18n import translate
 from .content import TicketContent
 
 FONTS = Path(__file__).resolve().parent / "fonts"

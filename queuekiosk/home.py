@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from .server.i18n import install_jinja
+from .server.core.i18n import install_jinja
 
 bp = Blueprint("home", __name__, template_folder="templates")
 bp.record_once(lambda setup: install_jinja(setup.app))

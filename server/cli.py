@@ -11,7 +11,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from .config import ConfigError, config_path, load_config  # noqa: E402
+from .core.config import ConfigError, config_path, load_config  # noqa: E402
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
 
@@ -46,8 +46,8 @@ def _database(path: Path, writes: bool = True):
     A new, empty database is created and seeded from the configuration file when the command
     writes; an existing one is only checked (one small query) and its saved setup is used.
     A command that only reads (``writes=False``) writes nothing, ever."""
-    from .config import instance_dir_for
-    from .db import SchemaNotCurrent, create_db_engine, open_database, prepare_database, session_factory
+    from .core.config import instance_dir_for
+    from .core.db import SchemaNotCurrent, create_db_engine, open_database, prepare_database, session_factory
 
     url = _database_url(path)
     if not writes and _no_sqlite_file(url):
@@ -76,7 +76,7 @@ def _current_config(path: Path):
     """The setup saved in the database when there is one, else the configuration file; writes nothing."""
     from sqlalchemy.exc import OperationalError
 
-    from .db import SchemaNotCurrent, create_db_engine, open_database
+    from .core.db import SchemaNotCurrent, create_db_engine, open_database
 
     url = _database_url(path)
     if _no_sqlite_file(url):
@@ -117,10 +117,10 @@ def serve(config_file, host, port, ignore_hours, access_log):
     import logging
 
     _skip_client_libraries()
-    from .app import create_app
+    from .web.app import create_app
     from .wsgi_server import serve as run_server
 
-    from .db import SchemaNotCurrent
+    from .core.db import SchemaNotCurrent
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = config_path(config_file)
@@ -161,8 +161,8 @@ def user():
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def user_add(name, role, counter, config_file):
     """Add a user NAME. The password is read from standard input, or asked for twice."""
-    from . import audit
-    from .auth import add_user
+    from .core import audit
+    from .core.auth import add_user
 
     password = _read_password(name, "no user was added")
     site, Session = _database(config_path(config_file))
@@ -189,7 +189,7 @@ def _read_password(name: str, nothing_done: str) -> str:
 
 def _change_user(config_file, name: str, change, audit_kind: str, done: str, nothing_done: str) -> None:
     """Apply ``change(db)`` to a user and record it in the audit log, in one transaction."""
-    from . import audit
+    from .core import audit
 
     site, Session = _database(config_path(config_file))
     try:
@@ -207,7 +207,7 @@ def user_list(config_file):
     """List the users: name, role, counter and whether they may log in."""
     from sqlalchemy import select
 
-    from . import models as m
+    from .core import models as m
 
     _, Session = _database(config_path(config_file), writes=False)
     with Session() as db:
@@ -224,7 +224,7 @@ def _user_switch(active: bool, doc: str):
     @click.argument("name")
     @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
     def command(name, config_file):
-        from .auth import set_user_active
+        from .core.auth import set_user_active
 
         _change_user(config_file, name, lambda db: set_user_active(db, name, active), f"user_{word}",
                      f"{word} {name}", "nothing was changed")
@@ -239,7 +239,7 @@ _user_switch(True, "Let a disabled user NAME log in again.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def user_password(name, config_file):
     """Set a new password for NAME, read from standard input or asked for twice."""
-    from .auth import set_password
+    from .core.auth import set_password
 
     password = _read_password(name, "the password was not changed")
     _change_user(config_file, name, lambda db: set_password(db, name, password), "password_changed",
@@ -262,8 +262,8 @@ def token():
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_create(role, counter, kiosk, name, config_file):
     """Create a bearer token and print it on standard output (it is shown only once)."""
-    from . import audit
-    from .auth import create_token
+    from .core import audit
+    from .core.auth import create_token
 
     site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
@@ -288,7 +288,7 @@ def token_list(config_file):
     """List the tokens (never the tokens themselves): id, role, counter or kiosk, name, made, revoked."""
     from sqlalchemy import select
 
-    from . import models as m
+    from .core import models as m
 
     _, Session = _database(config_path(config_file), writes=False)
     with Session() as db:
@@ -304,8 +304,8 @@ def token_list(config_file):
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_revoke(token_id, config_file):
     """Stop token TOKEN_ID (from `token list`) from working, from its next request on."""
-    from . import audit
-    from .auth import revoke_token
+    from .core import audit
+    from .core.auth import revoke_token
 
     site, Session = _database(config_path(config_file))
     try:
@@ -343,8 +343,8 @@ def simulate(first_day, days, seed, per_day, through_engine, config_file):
       queuekiosk simulate --days 60            # the 60 days before today
       queuekiosk simulate --day 2026-10-01 --days 61 --seed 7
     """
-    from .simulate import Settings, SimulationError
-    from .simulate import simulate as run_simulation
+    from .core.simulate import Settings, SimulationError
+    from .core.simulate import simulate as run_simulation
 
     import datetime as dt
 
@@ -493,7 +493,7 @@ def voice_preview(number, counter, display_id, out, config_file):
 
     from ..sounds.voice import Announcer
     from ..sounds.web import voice_of
-    from .config import instance_dir_for
+    from .core.config import instance_dir_for
 
     path = config_path(config_file)
     config = _current_config(path)
@@ -523,8 +523,8 @@ def migrate_command(config_file):
     """Create the database, or bring it to this version's schema (after an upgrade: stop the
     server and make a copy with `queuekiosk backup FILE` first). A database without a saved
     setup gets the one of the configuration file."""
-    from .config import instance_dir_for
-    from .db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
+    from .core.config import instance_dir_for
+    from .core.db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
 
     path = config_path(config_file)
     instance_dir_for(path).mkdir(parents=True, exist_ok=True)  # where a new SQLite file goes
@@ -546,7 +546,7 @@ def config_group():
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def config_export(config_file):
     """Print the saved setup as YAML, in the form of config.yaml."""
-    from .setup_changes import export_document
+    from .core.setup_changes import export_document
 
     site, _ = _database(config_path(config_file), writes=False)
     click.echo(_yaml(export_document(site.config)), nl=False)
@@ -567,9 +567,9 @@ def config_import(file, dry_run, config_file):
     Running servers show the new setup within seconds, without a restart."""
     import difflib
 
-    from .engine import QueueError
-    from .i18n import translate
-    from .setup_changes import export_document, replace_setup
+    from .core.engine import QueueError
+    from .core.i18n import translate
+    from .core.setup_changes import export_document, replace_setup
 
     new = _load(file)
     site, Sessions = _database(config_path(config_file), writes=not dry_run)
@@ -589,8 +589,8 @@ def config_import(file, dry_run, config_file):
 
 
 def _database_url(config_file) -> str:
-    from .config import instance_dir_for
-    from .db import default_database_url
+    from .core.config import instance_dir_for
+    from .core.db import default_database_url
 
     return default_database_url(instance_dir_for(config_path(config_file)))
 
@@ -600,7 +600,7 @@ def _database_url(config_file) -> str:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def backup_command(file, config_file):
     """Copy the database to FILE: safe while the server runs (SQLite online backup, or pg_dump)."""
-    from .backup import BackupError, backup
+    from .core.backup import BackupError, backup
 
     try:
         backup(_database_url(config_file), file)
@@ -615,7 +615,7 @@ def backup_command(file, config_file):
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def restore_command(file, config_file, yes):
     """Replace the database with the backup FILE. Stop every server process first."""
-    from .backup import BackupError, restore
+    from .core.backup import BackupError, restore
 
     url = _database_url(config_file)
     if not yes:

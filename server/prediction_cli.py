@@ -34,9 +34,9 @@ class Forecast:
 
 def forecasts(conn, site, last: int) -> list[Forecast]:
     """Every ticket of the last ``last`` days with tickets, predicted as it was issued."""
-    from .prediction import formula_minutes, predict
-    from .prediction_state import LiveTracker
-    from .prediction_train import first_calls, read_events, train
+    from .core.prediction import formula_minutes, predict
+    from .core.prediction_state import LiveTracker
+    from .core.prediction_train import first_calls, read_events, train
 
     events = read_events(conn, site)
     zone_tracker = LiveTracker(site)

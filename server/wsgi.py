@@ -10,8 +10,8 @@ has patched the standard library before this module is imported.
 
 import os
 
-from .app import create_app
-from .printing import warn_if_phones_cannot_reach
+from .web.app import create_app
+from .web.printing import warn_if_phones_cannot_reach
 
 app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1")
 warn_if_phones_cannot_reach(app)  # behind nginx only ticket.tracking_url can say where phones reach it

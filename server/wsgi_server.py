@@ -8,13 +8,13 @@ import socket
 import gevent
 from gevent import pywsgi
 
-from . import printing
+from .web import printing
 
 
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
 # A connection on which nothing can be read or written for this long is closed: an idle keep-alive
 # connection, a client that stopped reading (a send would wait for ever), a WebSocket that no longer
-# answers pings. Longer than Socket.IO's ping interval plus its timeout (server/extensions.py), so a
+# answers pings. Longer than Socket.IO's ping interval plus its timeout (server/web/extensions.py), so a
 # live client, which answers every ping, never meets it.
 IDLE_SECONDS = 25.0
 

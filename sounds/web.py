@@ -14,9 +14,9 @@ import re
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 
-from ..server.config import Voice
-from ..server.engine import QueueError
-from ..server.i18n import MESSAGES, pick_language, translate
+from ..server.core.config import Voice
+from ..server.core.engine import QueueError
+from ..server.core.i18n import MESSAGES, pick_language, translate
 from .voice import Announcer
 
 bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")

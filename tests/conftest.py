@@ -30,9 +30,15 @@ from sqlalchemy.orm import sessionmaker
 
 from printer_sim import PrinterSim
 
-from queuekiosk.server import models as m
-from queuekiosk.server.config import Config, load_config, parse_config
-from queuekiosk.server.db import SiteRuntime, create_db_engine, migrate, prepare_database, session_factory
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.config import Config, load_config, parse_config
+from queuekiosk.server.core.db import (
+    SiteRuntime,
+    create_db_engine,
+    migrate,
+    prepare_database,
+    session_factory,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_PATH = REPO / "config.yaml"

@@ -4,7 +4,7 @@
 the server does not spend its start migrating (it loads its config as on an empty file).
 
 ``create_token`` / ``add_user``: what ``queuekiosk token create`` and ``user add`` store, through
-the server's own functions (server/auth.py), without a CLI process: starting one costs a second
+the server's own functions (server/core/auth.py), without a CLI process: starting one costs a second
 or more, writing two rows milliseconds. Tests whose subject is the command line run it instead.
 """
 
@@ -14,12 +14,12 @@ import os
 import shutil
 from pathlib import Path
 
-from queuekiosk.server import auth
-from queuekiosk.server.db import create_db_engine, session_factory
+from queuekiosk.server.core import auth
+from queuekiosk.server.core.db import create_db_engine, session_factory
 
 
 def database_url(env: dict, workdir: Path) -> str:
-    """The database a server started with ``env`` in ``workdir`` uses (as server/db.py's
+    """The database a server started with ``env`` in ``workdir`` uses (as server/core/db.py's
     default_database_url decides it, from that server's environment instead of this one)."""
     if env.get("QUEUEKIOSK_DATABASE_URL"):
         return env["QUEUEKIOSK_DATABASE_URL"]

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from queuekiosk.server import engine as q
-from queuekiosk.server import models as m
-from queuekiosk.server.config import load_config
-from queuekiosk.server.db import create_db_engine, prepare_database, session_factory
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.config import load_config
+from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)   # Monday 09:00 in Ho Chi Minh City, inside opening hours

@@ -8,7 +8,7 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from queuekiosk.server.config import Config, ConfigError, parse_config
+from queuekiosk.server.core.config import Config, ConfigError, parse_config
 
 ANY_VALUE = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=20)

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from queuekiosk.server import engine as q
-from queuekiosk.server import models as m
-from queuekiosk.server.config import Policy
-from queuekiosk.server.db import create_db_engine, prepare_database, session_factory
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.config import Policy
+from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 T = m.Ticket.__table__

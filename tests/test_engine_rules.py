@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from queuekiosk.server import engine as q
-from queuekiosk.server import models as m
-from queuekiosk.server.setup_changes import change_item
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.setup_changes import change_item
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 T = m.Ticket.__table__
@@ -579,7 +579,7 @@ def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_conf
 def test_the_day_ends_just_after_local_midnight(config):
     from types import SimpleNamespace
 
-    from queuekiosk.server.housekeeping import seconds_to_next_day
+    from queuekiosk.server.web.housekeeping import seconds_to_next_day
 
     site = SimpleNamespace(config=config)  # Asia/Ho_Chi_Minh: UTC+7
     assert seconds_to_next_day(site, dt.datetime(2026, 11, 23, 16, 59)) == 65  # 23:59 local -> 00:00:05

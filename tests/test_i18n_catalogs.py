@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from queuekiosk.server import i18n
+from queuekiosk.server.core import i18n
 
 FIELD = re.compile(r"\{(\w+)\}")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from queuekiosk.server.db import create_db_engine, migrate
-from queuekiosk.server.models import Base
+from queuekiosk.server.core.db import create_db_engine, migrate
+from queuekiosk.server.core.models import Base
 
 
 def test_migrations_match_the_models(db_url):
@@ -27,10 +27,10 @@ def test_who_called_and_ended_each_ticket_is_filled_in_from_the_events(make_queu
     from alembic.config import Config as AlembicConfig
     from sqlalchemy import select
 
-    from queuekiosk.server import engine as q
-    from queuekiosk.server.db import MIGRATIONS
+    from queuekiosk.server.core import engine as q
+    from queuekiosk.server.core.db import MIGRATIONS
 
-    from queuekiosk.server.auth import add_user, create_token
+    from queuekiosk.server.core.auth import add_user, create_token
 
     db = make_queue(config, db_url)
     with db.Session.begin() as session:

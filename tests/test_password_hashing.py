@@ -1,5 +1,5 @@
 """Logging in with a name nobody has costs the same hash check as a real user's, and no process
-pays for a hash when it merely imports server/auth.py (every server and command does)."""
+pays for a hash when it merely imports server/core/auth.py (every server and command does)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from queuekiosk.server import auth
+from queuekiosk.server.core import auth
 
 
 def _method(password_hash: str) -> str:
@@ -25,6 +25,6 @@ def test_importing_auth_computes_no_hash():
              "def refuse(*args, **kwargs):\n"
              "    raise AssertionError('a password hash was computed at import')\n"
              "hashlib.scrypt = hashlib.pbkdf2_hmac = refuse\n"
-             "import queuekiosk.server.auth\n")
+             "import queuekiosk.server.core.auth\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

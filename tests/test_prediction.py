@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from queuekiosk.server import models as m
-from queuekiosk.server.config import load_config
-from queuekiosk.server.db import create_db_engine, prepare_database
-from queuekiosk.server.prediction import Predictor, predict
-from queuekiosk.server.prediction_train import first_calls, read_events, train
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.config import load_config
+from queuekiosk.server.core.db import create_db_engine, prepare_database
+from queuekiosk.server.core.prediction import Predictor, predict
+from queuekiosk.server.core.prediction_train import first_calls, read_events, train
 from queuekiosk.server.prediction_cli import backtest, forecasts
-from queuekiosk.server.prediction_state import LiveTracker, Waiting
-from queuekiosk.server.simulate import Settings, simulate
+from queuekiosk.server.core.prediction_state import LiveTracker, Waiting
+from queuekiosk.server.core.simulate import Settings, simulate
 from sqlalchemy import delete, update
 
 # the repo's config.yaml (not imported from conftest: the name is ambiguous in a whole-suite run)
@@ -191,7 +191,7 @@ def test_the_range_holds_the_point_and_more_people_ahead_never_promise_less(trai
 def test_a_model_survives_json_and_a_service_nobody_serves_has_no_estimate(trained):
     import json
 
-    from queuekiosk.server.prediction import Model
+    from queuekiosk.server.core.prediction import Model
 
     site, model = trained
     copy = Model.from_dict(json.loads(json.dumps(model.to_dict())))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from queuekiosk.server.config import ConfigError, parse_config
+from queuekiosk.server.core.config import ConfigError, parse_config
 
 
 @pytest.mark.parametrize("printer, key_path, says", [

@@ -11,10 +11,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from queuekiosk.server import engine as q
-from queuekiosk.server import models as m
-from queuekiosk.server.auth import add_user
-from queuekiosk.server.config import parse_config
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.auth import add_user
+from queuekiosk.server.core.config import parse_config
 
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)
 SEC = dt.timedelta(seconds=1)

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from queuekiosk.server import engine as q
-from queuekiosk.server import exports, periods, reports
-from queuekiosk.server.auth import add_user
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import exports, periods, reports
+from queuekiosk.server.core.auth import add_user
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 REPO = Path(__file__).resolve().parent.parent
@@ -43,8 +43,8 @@ def at(day: int, hour: int, minute: int, second: int = 0) -> dt.datetime:
 def _centre(tmp_path_factory, name):
     """A fresh SQLite centre of config.yaml with the clerks an (counter 1), binh (3) and chi (2):
     (engine, site, run(action, ...) in a transaction, issue(service, when) -> ticket id, the clerks)."""
-    from queuekiosk.server.config import load_config
-    from queuekiosk.server.db import create_db_engine, prepare_database, session_factory
+    from queuekiosk.server.core.config import load_config
+    from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
     config = load_config(REPO / "config.yaml")
     tmp = tmp_path_factory.mktemp(name)
@@ -409,7 +409,7 @@ def test_named_periods(key, first, last):
     assert period.utc_bounds()[0] == dt.datetime.fromisoformat(first) - dt.timedelta(hours=7)
 
 
-@pytest.mark.parametrize("key, first, last, label", [  # Decree 09/2019/NĐ-CP art. 12 (see server/periods.py)
+@pytest.mark.parametrize("key, first, last, label", [  # Decree 09/2019/NĐ-CP art. 12 (see server/core/periods.py)
     ("2026-11", "2026-10-15", "2026-11-14", "Tháng 11/2026"),
     ("2026-01", "2025-12-15", "2026-01-14", "Tháng 1/2026"),
     ("2026-Q1", "2025-12-15", "2026-03-14", "Quý I năm 2026"),
@@ -439,7 +439,7 @@ def test_periods_refused_with_the_field_and_the_reason(args, field):
 
 @pytest.mark.postgres
 def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, migrated_pg_url, migrated_sqlite_url):
-    from queuekiosk.server.simulate import Settings, simulate
+    from queuekiosk.server.core.simulate import Settings, simulate
 
     results = []
     for url in (migrated_sqlite_url, migrated_pg_url):
@@ -465,8 +465,8 @@ def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, migrate
 
 
 def test_a_device_s_actions_show_under_its_token_name(make_queue, config):
-    from queuekiosk.server import models as m
-    from queuekiosk.server.auth import create_token
+    from queuekiosk.server.core import models as m
+    from queuekiosk.server.core.auth import create_token
 
     queue = make_queue(config)
     with queue.Session.begin() as session:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from queuekiosk.server import models as m
-from queuekiosk.server import periods, reports
-from queuekiosk.server.simulate import Settings, SimulationError, simulate
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core import periods, reports
+from queuekiosk.server.core.simulate import Settings, SimulationError, simulate
 from sqlalchemy import select
 
 FRIDAY = dt.date(2026, 11, 20)

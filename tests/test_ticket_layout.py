@@ -114,7 +114,7 @@ def test_the_ticket_job_names_the_counters_of_its_service_and_citizens_are_ong_b
 
     from queuekiosk.printers.jobs import ticket_content
     from queuekiosk.printers.ticket import _lines
-    from queuekiosk.server.config import load_config
+    from queuekiosk.server.core.config import load_config
 
     repo = Path(__file__).resolve().parents[1]
     site = SimpleNamespace(config=load_config(repo / "config.yaml"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from queuekiosk.server.config import Voice, parse_config
+from queuekiosk.server.core.config import Voice, parse_config
 from queuekiosk.sounds import wav
 from queuekiosk.sounds.announce import clip_name, number_words, spoken_words
 from queuekiosk.sounds.build import VOCABULARY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from queuekiosk.server.config import ConfigError, load_config
+from queuekiosk.server.core.config import ConfigError, load_config
 
 
 def _write(tmp_path, config_data, **display):

@@ -1,4 +1,4 @@
-"""The SQLite group writer (server/writer.py) when the database refuses a write, on a real SQLite
+"""The SQLite group writer (server/core/writer.py) when the database refuses a write, on a real SQLite
 file: full (``PRAGMA max_page_count`` on the writer's connection, the one connection of the
 server's pool), and busy (another connection holding the write lock).
 
@@ -14,10 +14,10 @@ import gevent
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from queuekiosk.server import engine as q
-from queuekiosk.server import faults
-from queuekiosk.server.db import create_db_engine, prepare_database
-from queuekiosk.server.writer import GroupCommitWriter
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import faults
+from queuekiosk.server.core.db import create_db_engine, prepare_database
+from queuekiosk.server.core.writer import GroupCommitWriter
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@
  * exhausted number range (409 "range_exhausted"), a database that cannot take the ticket (503
  * "database_full" / "database_busy": a note for staff), a network error, the Socket.IO connection
  * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
- * (a banner; numbers are still issued). Every text comes from server/i18n.py through QK.say*.
+ * (a banner; numbers are still issued). Every text comes from server/core/i18n.py through QK.say*.
  */
 (function () {
   "use strict";

@@ -17,7 +17,7 @@ import requests
 from api_helpers import issue
 from sqlalchemy import text
 
-from queuekiosk.server.db import create_db_engine
+from queuekiosk.server.core.db import create_db_engine
 
 DISK = Path(__file__).resolve().parent.parent / "power_cut_disk.py"
 CLIENTS = 32

@@ -22,7 +22,7 @@ import requests
 from api_helpers import assert_error, issue
 from sqlalchemy.exc import OperationalError
 
-from queuekiosk.server import faults
+from queuekiosk.server.core import faults
 
 
 def database_notes(dashboard) -> list[tuple]:

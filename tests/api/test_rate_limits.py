@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from api_helpers import assert_error, issue
 
-from queuekiosk.server.config import ConfigError, parse_config
+from queuekiosk.server.core.config import ConfigError, parse_config
 
 
 def limited(config_variant, **limits) -> dict:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from api_helpers import assert_error
 
-from queuekiosk.server.api.counters import INT32_MAX
-from queuekiosk.server.security import HEADERS
+from queuekiosk.server.web.api.counters import INT32_MAX
+from queuekiosk.server.web.security import HEADERS
 
 FILES = {"application/json", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 

@@ -227,11 +227,11 @@ import json, os, sys
 from pathlib import Path
 from sqlalchemy import select
 from queuekiosk.server import auth, models, realtime
-from queuekiosk.server.app import create_app
-from queuekiosk.server.config import instance_dir_for
-from queuekiosk.server.config import load_config
-from queuekiosk.server.db import create_db_engine, default_database_url, prepare_database, session_factory
-from queuekiosk.server.extensions import socketio
+from queuekiosk.server.web.app import create_app
+from queuekiosk.server.core.config import instance_dir_for
+from queuekiosk.server.core.config import load_config
+from queuekiosk.server.core.db import create_db_engine, default_database_url, prepare_database, session_factory
+from queuekiosk.server.web.extensions import socketio
 
 config, spec = Path(sys.argv[1]), json.loads(sys.argv[2])
 instance = instance_dir_for(config)  # the server's: what `queuekiosk user add` and `token create` do

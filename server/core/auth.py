@@ -1,0 +1,228 @@
+"""Who is asking: bearer API tokens, logged-in users, and what each role may do.
+
+Users: admin, supervisor, clerk (hashed passwords, session cookie after login).
+Tokens: admin, supervisor, counter (bound to one counter), kiosk, display, rating (the citizen
+rating tablet of one counter). Issuing a ticket needs no login; everything that changes a
+counter does. Only a rating tablet rates: a clerk, a counter device or an admin cannot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import models as m
+from .engine import Actor, QueueError
+
+USER_ROLES = ("admin", "supervisor", "clerk")
+TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating")
+COUNTER_BOUND_ROLES = ("counter", "rating")  # token roles that belong to one counter
+TOKEN_PREFIX = "qk_"
+
+# a real hash (of a discarded random password) to compare against when the user does not exist,
+# so timing reveals nothing. A constant: hashing one at import cost every process 0.1-0.6 s of
+# scrypt; tests/test_password_hashing.py checks it has the method and cost of new passwords.
+_DUMMY_HASH = ("scrypt:32768:8:1$ZUfDyxoMzUwHoyWF$cff6f631bb359a4e22cc640f64fb6a0d20156c4385a2081826fb748088e07"
+               "aba700d4df12968671dfbde535aa579f9207ab1e64f3ad9047adbf5f492933608bf")
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    name: str
+    counter: int | None = None  # the only counter a clerk or counter token may act on
+    kiosk: str | None = None  # the only kiosk a bound kiosk token may act as
+    user_id: int | None = None
+    token_id: int | None = None
+    full_name: str | None = None  # a user's name as people know it (set in /admin)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.token_id)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: str, name: str, counter: int | None = None,
+                 site_id: str | None = None, kiosk: str | None = None) -> str:
+    """Store a new token's hash and return the token itself: it is shown once and never stored."""
+    if role not in TOKEN_ROLES:
+        raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
+    if (role in COUNTER_BOUND_ROLES) != (counter is not None):
+        raise ValueError("a counter or rating token needs --counter N, and only those take one")
+    if kiosk is not None and role != "kiosk":
+        raise ValueError("only a kiosk token takes --kiosk")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(m.ApiToken(name=name, role=role, counter_number=counter, kiosk_id=kiosk, site_id=site_id,
+                           token_hash=hash_token(token)))
+    return token
+
+
+def add_user(session: Session, username: str, password: str, role: str, counter: int | None = None,
+             site_id: str | None = None) -> m.User:
+    if role not in USER_ROLES:
+        raise ValueError(f"role must be one of {', '.join(USER_ROLES)}")
+    _check_password(password)
+    if session.scalars(select(m.User).filter_by(username=username)).first() is not None:
+        raise ValueError(f"a user named {username!r} already exists")
+    user = m.User(username=username, password_hash=generate_password_hash(password), role=role,
+                  counter_number=counter, site_id=site_id)
+    session.add(user)
+    return user
+
+
+def revoke_token(session: Session, token_id: int) -> m.ApiToken:
+    """Stop a token from working from its next request on (a lost keypad, a stolen tablet)."""
+    row = session.get(m.ApiToken, token_id)
+    if row is None:
+        raise ValueError(f"there is no token {token_id} (queuekiosk token list shows them)")
+    if row.revoked_at is not None:
+        raise ValueError(f"token {token_id} ({row.name}) was already revoked")
+    row.revoked_at = m.utcnow()
+    return row
+
+
+def _user(session: Session, username: str) -> m.User:
+    user = session.scalars(select(m.User).filter_by(username=username)).first()
+    if user is None:
+        raise ValueError(f"there is no user named {username!r} (queuekiosk user list shows them)")
+    return user
+
+
+def set_user_active(session: Session, username: str, active: bool) -> m.User:
+    """A disabled user can no longer log in, and a session already open stops working."""
+    user = _user(session, username)
+    user.active = active
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> m.User:
+    _check_password(password)
+    user = _user(session, username)
+    user.password_hash = generate_password_hash(password)
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ValueError("the password must have at least 8 characters")
+
+
+def principal_for_token(session: Session, token: str) -> Principal:
+    row = session.scalars(select(m.ApiToken).filter_by(token_hash=hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        raise QueueError("bad_token", 401)
+    return Principal(row.role, row.name, row.counter_number, kiosk=row.kiosk_id, token_id=row.id)
+
+
+def principal_for_login(session: Session, username: str, password: str) -> m.User:
+    user = session.scalars(select(m.User).filter_by(username=username, active=True)).first()
+    if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        raise QueueError("bad_login", 401)
+    return user
+
+
+# audit events after which a session opened before them no longer works (server/core/audit.py)
+SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed")
+
+
+def principal_for_session(session: Session, cookie) -> Principal | None:
+    """The user of a session cookie (``user_id``, ``counter``, ``login_event``) while the session
+    lasts: it ends at its own logout, and at any change of the user's password, account or role
+    made after the login, even for a cookie someone saved. ``login_event`` is the id of the
+    session's "login" audit event: the events after it tell whether one of those happened."""
+    user_id, login_event = cookie.get("user_id"), cookie.get("login_event")
+    if user_id is None or login_event is None:  # a cookie from before sessions were tied to their login
+        return None
+    user = session.get(m.User, user_id)
+    if user is None or not user.active:
+        return None
+    E = m.Event
+    later = session.execute(select(E.kind, E.detail).where(E.id > login_event, E.kind.in_(SESSION_ENDING_EVENTS)))
+    for kind, detail in later:
+        detail = detail or {}
+        if detail.get("session") == login_event if kind == "logout" else detail.get("username") == user.username:
+            return None
+    return Principal(user.role, user.username, cookie.get("counter"), user_id=user.id, full_name=user.full_name)
+
+
+def lapsed(session: Session, principals: dict) -> list:
+    """The keys of ``principals`` whose token was revoked or whose user was disabled since they were
+    resolved: a Socket.IO connection resolves its caller once, at connect, and outlives that."""
+    tokens = {p.token_id for p in principals.values() if p is not None and p.token_id is not None}
+    users = {p.user_id for p in principals.values() if p is not None and p.user_id is not None}
+    valid_tokens = set(session.scalars(select(m.ApiToken.id).where(
+        m.ApiToken.id.in_(tokens), m.ApiToken.revoked_at.is_(None)))) if tokens else set()
+    active_users = set(session.scalars(select(m.User.id).where(
+        m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
+    return [key for key, p in principals.items() if p is not None and (
+        (p.token_id is not None and p.token_id not in valid_tokens)
+        or (p.user_id is not None and p.user_id not in active_users))]
+
+
+def may_act_on_counter(principal: Principal | None, counter: int) -> None:
+    """Raise unless ``principal`` may change ``counter``."""
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role == "admin":
+        return
+    if principal.role not in ("clerk", "counter"):
+        raise QueueError("forbidden_role", 403, role=principal.role)
+    if principal.counter != counter:
+        raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)
+
+
+def may_act_as_kiosk(principal: Principal, kiosk: str | None, *, bound: bool = False) -> None:
+    """Raise unless a kiosk token may act as ``kiosk``: a bound token only as its own kiosk, and
+    where ``bound`` (a kiosk agent, a reprint) only a bound one. Other roles are checked elsewhere."""
+    if principal.role != "kiosk":
+        return
+    if principal.kiosk is None:
+        if bound:
+            raise QueueError("kiosk_token_unbound", 403, kiosk=kiosk or "")
+        return
+    if kiosk != principal.kiosk:
+        raise QueueError("forbidden_kiosk", 403, own=principal.kiosk, kiosk=kiosk or "")
+
+
+def require_role(principal: Principal | None, *roles: str) -> Principal:
+    """Raise unless someone signed in with one of ``roles``."""
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role not in roles:
+        raise QueueError("forbidden_role", 403, role=principal.role)
+    return principal
+
+
+def may_watch(principal: Principal | None, room: str, counter: int | None = None) -> None:
+    """Who may subscribe to which live room: displays, kiosks and tickets are public; counters and the dashboard are not."""
+    if room in ("display", "kiosk", "ticket"):
+        return
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role in ("admin", "supervisor"):
+        return
+    if room == "rating":  # the rating tablet of that counter
+        may_rate(principal, counter)
+        return
+    if room == "counter":
+        may_act_on_counter(principal, counter)
+        return
+    raise QueueError("forbidden_role", 403, role=principal.role)
+
+
+def may_rate(principal: Principal | None, counter: int) -> None:
+    """Raise unless ``principal`` is the rating tablet of ``counter``: nobody else rates, least of all a clerk."""
+    if principal is None:
+        raise QueueError("unauthorized", 401)
+    if principal.role != "rating":
+        raise QueueError("forbidden_role", 403, role=principal.role)
+    if principal.counter != counter:
+        raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)

@@ -1,0 +1,555 @@
+"""Loading and validating config.yaml.
+
+The file is validated whole before anything starts; every problem is reported as
+``<file>: <key path>: <what is wrong>`` so the installer knows where to look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key path and problem."""
+
+
+class _Strict(BaseModel):
+    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedName(_Strict):
+    vi: str = Field(min_length=1)
+    en: str | None = None
+
+    def get(self, language: str) -> str:
+        return (self.en if language == "en" else None) or self.vi
+
+
+class Hours(_Strict):
+    open: dt.time
+    close: dt.time
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
+    holidays: list[dt.date] = []
+
+    @model_validator(mode="after")
+    def _close_after_open(self):
+        if self.close <= self.open:
+            raise ValueError("close must be later than open")
+        return self
+
+    def is_open(self, local: dt.datetime) -> bool:
+        return (
+            WEEKDAYS[local.weekday()] in self.days
+            and local.date() not in self.holidays
+            and self.open <= local.time() < self.close
+        )
+
+    def next_opening(self, local: dt.datetime) -> dt.datetime:
+        """The opening time of the first working day after ``local``'s day (same tzinfo as ``local``)."""
+        day = local.date()
+        for _ in range(400):  # a year of holidays at most
+            day += dt.timedelta(days=1)
+            if WEEKDAYS[day.weekday()] in self.days and day not in self.holidays:
+                break
+        return dt.datetime.combine(day, self.open, local.tzinfo)
+
+
+class Site(_Strict):
+    id: Code
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    hours: Hours
+    languages: list[Literal["vi", "en"]] = ["vi", "en"]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class NumberRange(_Strict):
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be below start ({self.start})")
+        return self
+
+
+class Service(_Strict):
+    code: Code
+    name: LocalizedName
+    field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
+    # a few procedures of the service, shown under its name on the kiosk: "khai sinh, kết hôn, khai tử"
+    examples: LocalizedName | None = None
+    numbers: NumberRange
+    target_wait_minutes: int = Field(default=15, ge=1)
+    default_service_minutes: float = Field(default=5.0, gt=0)
+    # at most this many tickets a day (what the clerks can handle); past it the kiosk answers 429
+    daily_limit: int | None = Field(default=None, ge=1)
+
+
+class Priority(_Strict):
+    code: Code
+    name: LocalizedName
+
+
+class Policy(_Strict):
+    priority: Literal["strict", "interleave", "none"] = "interleave"
+    normal_per_priority: int = Field(default=2, ge=1)
+    max_wait_minutes: int | None = Field(default=45, ge=1)
+    # tickets still waiting when the business day ends: "expire" marks them expired (an event
+    # with the reason; reports count them as not called), "keep" leaves them waiting in their day
+    end_of_day: Literal["expire", "keep"] = "expire"
+
+
+class Counter(_Strict):
+    number: int = Field(ge=1)
+    name: str | None = None
+    services: Literal["all"] | list[Code]
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Quầy {self.number}"
+
+
+DEFAULT_PHRASE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
+DEFAULT_PHRASE_EN = "Ticket number {number}, please go to counter {counter}"
+
+
+def _phrase(value: str) -> str:
+    """A spoken sentence with exactly the fields {number} and {counter}."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"not a usable phrase ({error}); write it like {DEFAULT_PHRASE!r}") from None
+    if sorted(fields) != ["counter", "number"]:
+        raise ValueError(f"the phrase must contain {{number}} and {{counter}} once each and no other "
+                         f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})")
+    return value
+
+
+class Voice(_Strict):
+    """How a display announces a call (docs/display-and-voice.md)."""
+
+    language: Literal["vi", "en", "vi+en"] = "vi"   # vi+en: the English sentence after the Vietnamese one
+    repeat: int = Field(default=2, ge=1, le=5)       # how many times the Vietnamese sentence is said
+    chime: bool = True                               # a two-note chime before the words
+    region: Literal["north", "south"] = "north"      # numbers: linh/nghìn (north) or lẻ/ngàn/tư (south)
+    phrase: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE
+    phrase_en: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE_EN
+
+
+SLIDE_TYPES = {".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".webp": "image",
+               ".svg": "image", ".mp4": "video", ".webm": "video", ".ogv": "video"}
+
+
+def _slide(value: str, info: ValidationInfo) -> str:
+    """A local image or video file; a relative path starts at the folder of config.yaml."""
+    suffix = Path(value).suffix.lower()
+    if suffix not in SLIDE_TYPES:
+        raise ValueError(f"{value!r} is not an image or video this display can show "
+                         f"(use one of {', '.join(sorted(SLIDE_TYPES))})")
+    if (info.context or {}).get("stored"):
+        return value  # checked when it was saved; a missing file is the display's to report
+    base = Path((info.context or {}).get("config_dir") or Path.cwd())
+    path = base / value
+    if not path.is_file():
+        raise ValueError(f"no such file: {path} (a relative path starts at the folder of the configuration file)")
+    return value
+
+
+class Display(_Strict):
+    id: Code
+    name: str | None = None
+    counters: Literal["all"] | list[int] = "all"
+    voice: Voice = Voice()
+    ticker: str | None = None
+    slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
+    slide_seconds: float = Field(default=10, ge=2, le=3600)      # how long an image stays (a video plays to its end)
+    layout: Literal["auto", "landscape", "portrait"] = "auto"    # auto: follows the screen's shape
+
+
+class Sounds(_Strict):
+    """Where announcements come from (docs/display-and-voice.md)."""
+
+    recordings: str = "recordings"   # the centre's own clips, replacing the shipped ones of the same name
+    tts: Literal["auto", "pyttsx3", "espeak-ng", "none"] = "auto"  # for words that have no clip
+    cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
+
+
+class RatingReason(_Strict):
+    code: Code
+    name: LocalizedName
+
+
+DEFAULT_RATING_REASONS = [
+    {"code": "long_wait", "name": {"vi": "Thời gian chờ lâu", "en": "I waited too long"}},
+    {"code": "attitude", "name": {"vi": "Thái độ phục vụ chưa tốt", "en": "Unfriendly service"}},
+    {"code": "unclear", "name": {"vi": "Hướng dẫn chưa rõ ràng", "en": "Unclear explanations"}},
+    {"code": "paperwork", "name": {"vi": "Thủ tục, giấy tờ phức tạp", "en": "Too much paperwork"}},
+    {"code": "slow", "name": {"vi": "Giải quyết hồ sơ chậm", "en": "Slow handling of my file"}},
+    {"code": "other", "name": {"vi": "Lý do khác", "en": "Something else"}},
+]
+
+
+class RatingSettings(_Strict):
+    """The citizen rating tablet at each counter (docs/counter.md)."""
+
+    ask_seconds: int = Field(default=30, ge=5, le=600)     # the tablet asks this long after "finish", then idles
+    thanks_seconds: int = Field(default=5, ge=1, le=60)    # how long "Cảm ơn" stays
+    window_minutes: int = Field(default=5, ge=1, le=120)   # the server takes a rating this long after the finish
+    reasons: list[RatingReason] = Field(default_factory=lambda: [RatingReason(**r) for r in DEFAULT_RATING_REASONS],
+                                        max_length=12)  # offered after "Không hài lòng"; may be empty
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        codes = [r.code for r in self.reasons]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"reason code(s) {', '.join(twice)} used twice")
+        if self.window_minutes * 60 < self.ask_seconds:
+            raise ValueError(f"window_minutes ({self.window_minutes}) must be at least as long as "
+                             f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses")
+        return self
+
+    def reason(self, code: str) -> RatingReason | None:
+        return next((r for r in self.reasons if r.code == code), None)
+
+
+PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent")
+
+
+class Printer(_Strict):
+    """A ticket printer. Which keys a driver needs is in ``_DRIVER_KEYS``; docs/printing.md explains each."""
+
+    id: Code
+    driver: Literal["network", "usb", "serial", "device", "cups", "file", "agent"]
+    host: str | None = None                 # network: the printer's address (it listens on port 9100)
+    port: int = Field(default=9100, ge=1, le=65535)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    vendor_id: int | None = None            # usb: e.g. 0x04b8 (Epson); `lsusb` shows both ids
+    product_id: int | None = None
+    device: str | None = None               # serial: /dev/ttyUSB0; device: /dev/usb/lp0
+    baudrate: int = Field(default=9600, ge=1200)
+    queue: str | None = None                # cups: the queue name `lpstat -p` lists
+    path: str | None = None                 # file: the folder that receives each ticket's bytes and a PNG
+    profile: str = "TM-T20II"               # python-escpos printer profile
+    form: Literal["compact", "image"] = "compact"
+    width_dots: int = Field(default=576, ge=200, le=1024)  # 576 for 80 mm paper, 384 for 58 mm
+    give_up_minutes: float = Field(default=10, gt=0)  # a ticket not printed by then is marked failed
+    retry_seconds: float = Field(default=30, gt=0)   # the longest pause between tries of a printer that cannot print
+    check_seconds: float = Field(default=30, gt=0)   # how often an idle printer is asked its status
+
+    @field_validator("vendor_id", "product_id", mode="before")
+    @classmethod
+    def _hex_or_int(cls, value):
+        if isinstance(value, str):
+            try:
+                return int(value, 0)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a number (write it like 0x04b8)") from None
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        from ...printers import printer_profiles  # escpos is loaded only when a printer is configured
+
+        if value not in printer_profiles():
+            raise ValueError(f"unknown printer profile {value!r} (examples: TM-T20II, TM-T88V, default)")
+        return value
+
+    @model_validator(mode="after")
+    def _driver_keys(self):
+        needed = _DRIVER_KEYS[self.driver]
+        missing = [key for key in needed if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"driver {self.driver!r} needs the key(s) {', '.join(missing)}")
+        stray = [key for key in _DRIVER_ONLY_KEYS if key not in needed and getattr(self, key) is not None]
+        if stray:
+            raise ValueError(f"key(s) {', '.join(stray)} are not used by driver {self.driver!r}")
+        return self
+
+
+_DRIVER_KEYS = {"network": ("host",), "usb": ("vendor_id", "product_id"), "serial": ("device",),
+                "device": ("device",), "cups": ("queue",), "file": ("path",), "agent": ()}
+_DRIVER_ONLY_KEYS = ("host", "vendor_id", "product_id", "device", "queue", "path")
+
+
+class TicketLayout(_Strict):
+    """What every printed ticket carries besides the queue facts."""
+
+    footer: str | None = None               # e.g. the centre's service slogan
+    logo: str | None = None                 # an image file, printed at the top
+    tracking_url: str | None = Field(default=None, pattern=r"^https?://")
+    # the address phones reach the server at, for the QR code (default: the address the kiosk used)
+
+
+class Kiosk(_Strict):
+    id: Code
+    printer: Code | None = None
+    services: Literal["all"] | list[Code] = "all"
+
+
+class Limits(_Strict):
+    """Issuing is public, so it is bounded: a caller past a limit gets 429 and a time to retry.
+
+    Limits are written like "30/minute" or "10/minute;200/day"; null switches one off.
+    """
+
+    tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
+    tickets_per_kiosk: str | None = "30/minute"    # one kiosk id, whatever address it comes from
+    exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
+    # only devices holding a kiosk token (or signed-in staff) may issue: a laptop on the lobby
+    # Wi-Fi cannot take numbers; each kiosk page is paired once with /kiosk/<id>#token=...
+    require_kiosk_token: bool = False
+
+    @field_validator("tickets_per_address", "tickets_per_kiosk")
+    @classmethod
+    def _limit(cls, value: str | None) -> str | None:
+        from limits import parse_many
+
+        if value is not None:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day)") from None
+        return value
+
+    @field_validator("exempt_addresses")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)") from None
+        return values
+
+    def exempt(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(net, strict=False) for net in self.exempt_addresses)
+
+
+class Config(_Strict):
+    site: Site
+    services: list[Service] = Field(min_length=1)
+    priorities: list[Priority] = []
+    policy: Policy = Policy()
+    counters: list[Counter] = Field(min_length=1)
+    displays: list[Display] = []
+    printers: list[Printer] = []
+    kiosks: list[Kiosk] = []
+    ticket: TicketLayout = TicketLayout()
+    sounds: Sounds = Sounds()
+    rating: RatingSettings = RatingSettings()
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _cross_references(self, info: ValidationInfo):
+        problems: list[tuple[str, str]] = []
+
+        def unique(items, attr, section):
+            seen = set()
+            for i, item in enumerate(items):
+                value = getattr(item, attr)
+                if value in seen:
+                    problems.append((f"{section}[{i}].{attr}", f"{value!r} is used twice"))
+                seen.add(value)
+            return seen
+
+        service_codes = unique(self.services, "code", "services")
+        counter_numbers = unique(self.counters, "number", "counters")
+        printer_ids = unique(self.printers, "id", "printers")
+        unique(self.priorities, "code", "priorities")
+        unique(self.displays, "id", "displays")
+        unique(self.kiosks, "id", "kiosks")
+
+        ranges = sorted((s.numbers.start, s.numbers.end, i) for i, s in enumerate(self.services))
+        for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
+            if s2 <= e1:
+                problems.append((
+                    f"services[{i2}].numbers",
+                    f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
+                    "(ranges must not overlap, or two tickets would show the same number)",
+                ))
+
+        def known(values, valid, path, what):
+            if values == "all":
+                return
+            for j, value in enumerate(values):
+                if value not in valid:
+                    choices = ", ".join(str(v) for v in sorted(valid)) or "none"
+                    problems.append((f"{path}[{j}]", f"unknown {what} {value!r} (known: {choices})"))
+
+        for i, counter in enumerate(self.counters):
+            known(counter.services, service_codes, f"counters[{i}].services", "service")
+        for i, display in enumerate(self.displays):
+            known(display.counters, counter_numbers, f"displays[{i}].counters", "counter")
+        for i, kiosk in enumerate(self.kiosks):
+            known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
+            if kiosk.printer is not None and kiosk.printer not in printer_ids:
+                choices = ", ".join(sorted(printer_ids)) or "none"
+                problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
+        served = {c for counter in self.counters for c in
+                  (service_codes if counter.services == "all" else counter.services)}
+        # in config.yaml a service nobody serves is a mistake; edited live it is a step of setting
+        # one up (add the service, then its counter), and the kiosk says nobody serves it yet
+        for i, service in enumerate(self.services if not (info.context or {}).get("live") else ()):
+            if service.code not in served:
+                problems.append((f"services[{i}]", f"no counter serves {service.code!r}"))
+        if problems:
+            raise _CrossReferenceError(problems)
+        return self
+
+    # lookups used all over the server
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: int) -> Counter | None:
+        return next((c for c in self.counters if c.number == number), None)
+
+    def counter_services(self, counter: Counter) -> list[str]:
+        return [s.code for s in self.services] if counter.services == "all" else list(counter.services)
+
+    def display(self, display_id: str) -> Display | None:
+        return next((d for d in self.displays if d.id == display_id), None)
+
+    def display_counters(self, display: Display) -> list[int]:
+        return [c.number for c in self.counters] if display.counters == "all" else list(display.counters)
+
+    def kiosk_services(self, kiosk: Kiosk) -> list[str]:
+        return [s.code for s in self.services] if kiosk.services == "all" else list(kiosk.services)
+
+    def kiosk(self, kiosk_id: str) -> Kiosk | None:
+        return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
+    def printer(self, printer_id: str) -> Printer | None:
+        return next((p for p in self.printers if p.id == printer_id), None)
+
+
+class _CrossReferenceError(ValueError):
+    def __init__(self, problems):
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+        self.problems = problems
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key (check its spelling)",
+    "missing": "required key is missing",
+}
+
+
+def _path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not re.fullmatch(r"[a-z_]+", str(part)):
+            continue  # pydantic's union branch labels such as "list[...]" or "literal['all']"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: ValidationError, filename: str) -> str:
+    lines = []
+    for item in error.errors():
+        ctx_error = (item.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _CrossReferenceError):
+            lines += [f"{filename}: {p}: {m}" for p, m in ctx_error.problems]
+            continue
+        message = _FRIENDLY.get(item["type"], item["msg"])
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{filename}: {_path(item['loc'])}: {message}")
+    # a union error reports each branch; keep one line per path and message
+    return "\n".join(dict.fromkeys(lines))
+
+
+def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike | None = None) -> Config:
+    """``config_dir``: where relative paths (display slides) start; default the folder of ``filename``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}: (top level): expected a mapping of keys such as site, services, counters")
+    if config_dir is None:
+        config_dir = Path.cwd() if filename.startswith("<") else Path(filename).resolve().parent
+    try:
+        return Config.model_validate(data, context={"config_dir": str(config_dir)})
+    except ValidationError as error:
+        raise ConfigError(_describe(error, filename)) from None
+
+
+def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) -> Config:
+    """A setup saved in the database (checked whole when it was saved)."""
+    try:
+        return Config.model_validate(document, context={"config_dir": str(config_dir or Path.cwd()), "stored": True,
+                                                        "live": True})
+    except ValidationError as error:
+        raise ConfigError(_describe(error, "the setup saved in the database")) from None
+
+
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The configuration file: the one given, else $QUEUEKIOSK_CONFIG, else ./config.yaml."""
+    return Path(path or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()
+
+
+def instance_dir_for(config_path: Path | None) -> Path:
+    """The instance folder (database, secret key, announcements): $QUEUEKIOSK_INSTANCE, else
+    ``instance`` beside the configuration file."""
+    if os.environ.get("QUEUEKIOSK_INSTANCE"):
+        return Path(os.environ["QUEUEKIOSK_INSTANCE"]).resolve()
+    base = config_path.parent if config_path else Path.cwd()
+    return (base / "instance").resolve()
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    path = config_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
+        raise ConfigError(f"{path}: {where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    return parse_config(data, str(path), path.parent)

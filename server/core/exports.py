@@ -1,0 +1,278 @@
+"""Reports as files: CSV (UTF-8 with a BOM, so Excel shows Vietnamese letters) and XLSX (openpyxl),
+with Vietnamese headers (or English), and the centre, the period and its exact dates at the top.
+
+The numbers are those of the JSON report: counts as they are, percentages as they are, and times
+in minutes (the JSON's seconds / 60; CSV rounds to 2 decimals, XLSX keeps the exact value and
+shows one decimal). No Flask here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from .i18n import translate
+
+GROUP_SLUGS = {"service": "dich-vu", "counter": "quay", "clerk": "can-bo", "day": "ngay", "hour": "gio"}
+LABEL_COLUMN = {"service": "report_col_service", "counter": "report_col_counter", "clerk": "report_col_clerk",
+                "day": "report_col_day", "hour": "report_col_hour"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Column:
+    header: str  # a message key
+    value: object  # a function of the row -> number | str | None
+    minutes: bool = False  # seconds in the report, minutes in the file
+    percent: bool = False
+
+
+@dataclass
+class Table:
+    title: str
+    meta: list[tuple[str, str]]
+    columns: list[Column]
+    rows: list[dict]
+    total: dict | None
+    text: str | None = None  # the daily summary's sentence
+
+
+def _stat(name: str, key: str):
+    return lambda row: (row.get(name) or {}).get(key)
+
+
+def _summary_columns(report: dict) -> list[Column]:
+    group = report["group_by"]
+    by_ticket = group in ("service", "day", "hour")
+    columns = [Column(LABEL_COLUMN[group], lambda r: r["label"])]
+    if by_ticket:
+        columns.append(Column("report_col_issued", lambda r: r["issued"]))
+    columns += [
+        Column("report_col_called", lambda r: r["called"]),
+        Column("report_col_served", lambda r: r["served"]),
+        Column("report_col_no_show", lambda r: r["no_show"]),
+        Column("report_col_no_show_rate", lambda r: r["no_show_rate"], percent=True),
+        Column("report_col_transferred", lambda r: r["transferred"]),
+    ]
+    if by_ticket:
+        columns += [Column("report_col_not_called", lambda r: r["not_called"]),
+                    Column("report_col_expired", lambda r: r["expired"])]
+    columns += [
+        Column("report_col_wait_avg", _stat("wait", "avg"), minutes=True),
+        Column("report_col_wait_median", _stat("wait", "median"), minutes=True),
+        Column("report_col_wait_p90", _stat("wait", "p90"), minutes=True),
+        Column("report_col_wait_max", _stat("wait", "max"), minutes=True),
+        Column("report_col_target_met", lambda r: r["target_met"]),
+        Column("report_col_target_met_pct", lambda r: r["target_met_pct"], percent=True),
+        Column("report_col_service_avg", _stat("service_time", "avg"), minutes=True),
+        Column("report_col_service_median", _stat("service_time", "median"), minutes=True),
+        Column("report_col_service_p90", _stat("service_time", "p90"), minutes=True),
+        Column("report_col_service_max", _stat("service_time", "max"), minutes=True),
+    ]
+    if report.get("ratings_available", True):
+        columns += [
+            Column("report_col_very_satisfied", _stat("ratings", "very_satisfied")),
+            Column("report_col_satisfied", _stat("ratings", "satisfied")),
+            Column("report_col_unsatisfied", _stat("ratings", "unsatisfied")),
+            Column("report_col_ratings_total", _stat("ratings", "total")),
+            Column("report_col_satisfied_pct", _stat("ratings", "satisfied_pct"), percent=True),
+        ]
+    return columns
+
+
+PEAK_COLUMNS = [
+    Column("report_col_hour", lambda r: r["label"]),
+    Column("report_col_arrivals", lambda r: r["arrivals"]),
+    Column("report_col_arrivals_per_day", lambda r: r["arrivals_per_day"]),
+    Column("report_col_waiting_avg", lambda r: r["waiting_avg"]),
+    Column("report_col_waiting_max", lambda r: r["waiting_max"]),
+    Column("report_col_hour_wait_avg", lambda r: r["wait_avg"], minutes=True),
+    Column("report_col_target_met_pct", lambda r: r["target_met_pct"], percent=True),
+]
+
+DAILY_FIGURES = [
+    ("report_col_received", "received", False),
+    ("report_col_served", "served", False),
+    ("report_col_no_show", "no_show", False),
+    ("report_col_transferred", "transferred", False),
+    ("report_col_not_called", "not_called", False),
+    ("report_col_expired", "expired", False),
+    ("report_col_wait_avg", "wait_avg", True),
+    ("report_col_wait_max", "wait_max", True),
+    ("report_col_service_avg", "service_avg", True),
+    ("report_col_early", "early", False),
+    ("report_col_on_time", "on_time", False),
+    ("report_col_late", "late", False),
+    ("report_col_target_met_pct", "target_met_pct", False),
+]
+
+
+def _meta(report: dict, language: str) -> list[tuple[str, str]]:
+    period = report["period"]
+    span = period["span"] if language == "vi" else period["span_en"]
+    if period.get("basis") == "nd09":
+        span += " — " + translate("period_basis_nd09", language)
+    generated = dt.datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00"))
+    generated = generated.astimezone(ZoneInfo(period["timezone"]))
+    return [
+        (translate("report_meta_centre", language), report["site"]["name"]),
+        (translate("report_meta_period", language), period["label"] if language == "vi" else period["label_en"]),
+        (translate("report_meta_span", language), f"{span} ({period['timezone']})"),
+        (translate("report_meta_generated", language), generated.strftime("%H:%M %d/%m/%Y")),
+    ]
+
+
+def table_of(report: dict, language: str = "vi") -> Table:
+    """The rows and columns a file shows for a report of server/core/reports.py."""
+    kind = report["report"]
+    meta = _meta(report, language)
+    if kind == "summary":
+        title = translate("report_title_summary", language,
+                          group=translate(f"report_group_{report['group_by']}", language))
+        rows = report["rows"]
+        if language == "en":
+            rows = [{**r, "label": r.get("label_en") or r["label"]} for r in rows]
+        total = {**report["total"], "label": translate("report_total", language)}
+        return Table(title, meta, _summary_columns(report), rows, total)
+    if kind == "peak_hours":
+        return Table(translate("report_title_peak", language), meta, PEAK_COLUMNS, report["hours"], None)
+    if kind == "daily":
+        figures = [{"label": translate(key, language), "value": report[name], "minutes": minutes}
+                   for key, name, minutes in DAILY_FIGURES]
+        ratings = report["ratings"]
+        if report.get("ratings_available", True):
+            figures += [{"label": translate("report_col_ratings_total", language), "value": ratings["total"],
+                         "minutes": False},
+                        {"label": translate("report_col_satisfied_pct", language), "value": ratings["satisfied_pct"],
+                         "minutes": False}]
+        columns = [Column("report_col_item", lambda r: r["label"]),
+                   Column("report_col_value", lambda r: r["value"] / 60 if r["minutes"] and r["value"] is not None
+                          else r["value"])]
+        text = report["text"] if language == "vi" else report["text_en"]
+        return Table(translate("report_title_daily", language), meta, columns, figures, None, text)
+    raise ValueError(f"unknown report {kind!r}")
+
+
+def filename(report: dict, extension: str) -> str:
+    key = re.sub(r"[^0-9A-Za-z]+", "-", report["period"]["key"]).strip("-")
+    kind = report["report"]
+    if kind == "summary":
+        stem = f"bao-cao-theo-{GROUP_SLUGS[report['group_by']]}"
+    elif kind == "peak_hours":
+        stem = "gio-cao-diem"
+    else:
+        stem = "tong-hop"
+    return f"{stem}_{key}.{extension}"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+
+
+def _csv_text(value):
+    """A text cell a spreadsheet shows as text: one starting like a formula (a name such as
+    ``=HYPERLINK(...)``) gets a leading apostrophe, as OWASP advises against CSV injection."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _cell(column: Column, row: dict):
+    value = column.value(row)
+    if column.minutes and isinstance(value, (int, float)):
+        return value / 60
+    return value
+
+
+def to_csv(report: dict, language: str = "vi") -> bytes:
+    t = table_of(report, language)
+    out = io.StringIO()
+    csv_writer = csv.writer(out, lineterminator="\r\n")
+
+    def writerow(values):
+        csv_writer.writerow([_csv_text(value) for value in values])
+
+    writerow([t.title])
+    for key, value in t.meta:
+        writerow([key, value])
+    writerow([])
+    writerow([translate(c.header, language) for c in t.columns])
+
+    def csv_value(column, row):
+        value = _cell(column, row)
+        if isinstance(value, float):
+            return f"{value:.2f}".rstrip("0").rstrip(".") if column.minutes else f"{value:g}"
+        return "" if value is None else _csv_text(value)
+
+    for row in t.rows + ([t.total] if t.total else []):
+        csv_writer.writerow([csv_value(c, row) for c in t.columns])
+    if t.text:
+        writerow([])
+        writerow([t.text])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(report: dict, language: str = "vi") -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    t = table_of(report, language)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Báo cáo" if language == "vi" else "Report"
+    book.properties.title = t.title
+    book.properties.creator = "queuekiosk"
+    sheet["A1"] = t.title
+    sheet["A1"].font = Font(bold=True, size=14)
+    line = 2
+    for key, value in t.meta:
+        sheet.cell(line, 1, key).font = Font(bold=True)
+        sheet.cell(line, 2, value)
+        line += 1
+    if report["report"] != "daily":
+        sheet.cell(line, 1, translate("report_meta_notes", language)).font = Font(italic=True, color="555555")
+        line += 1
+    line += 1
+    header_row = line
+    thin = Side(style="thin", color="999999")
+    for col, column in enumerate(t.columns, start=1):
+        cell = sheet.cell(header_row, col, translate(column.header, language))
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0B4F9C")
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+    sheet.row_dimensions[header_row].height = 45
+    data = t.rows + ([t.total] if t.total else [])
+    for offset, row in enumerate(data, start=1):
+        for col, column in enumerate(t.columns, start=1):
+            value = _cell(column, row)
+            cell = sheet.cell(header_row + offset, col, value)
+            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+            if isinstance(value, float):
+                cell.number_format = "0.0"
+            if row is t.total:
+                cell.font = Font(bold=True)
+    sheet.freeze_panes = sheet.cell(header_row + 1, 2)
+    sheet.column_dimensions["A"].width = 34
+    for col in range(2, len(t.columns) + 1):
+        sheet.column_dimensions[get_column_letter(col)].width = 14
+    if t.text:
+        end = header_row + len(data) + 2
+        sheet.cell(end, 1, t.text).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.merge_cells(start_row=end, start_column=1, end_row=end, end_column=max(2, len(t.columns)))
+        sheet.row_dimensions[end].height = 120
+        sheet.column_dimensions["B"].width = 60
+    for row in sheet.iter_rows():  # openpyxl takes text starting with "=" for a formula: keep every cell text
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+    sheet.print_options.gridLines = False
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

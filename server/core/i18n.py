@@ -1,0 +1,108 @@
+"""The one translation mechanism: every text a person reads, Vietnamese first, English second.
+
+The words live in catalog files, one per language: ``server/core/messages/<language>.json``, a flat
+JSON object from message key to text, with ``{name}`` fields filled from the parameters of the
+error or page. Plain JSON rather than gettext/Babel because the pages already receive their
+messages as JSON keyed by message key (``messages_for``), a key names a message rather than
+its English source text (so correcting the English does not touch every caller), and it needs
+no new dependency or compile step. A translator edits one file per language.
+
+Loading refuses a key written twice in one file (the second would otherwise silently win) and
+a key missing from any language; tests/test_i18n_catalogs.py checks the same on the files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LANGUAGES = ("vi", "en")
+CATALOG_FOLDER = Path(__file__).parent / "messages"
+
+
+class CatalogError(ValueError):
+    """A catalog file that would lose or hide a message."""
+
+
+def _refuse_duplicate_keys(path: Path):
+    def build(pairs: list[tuple[str, object]]) -> dict:
+        entries: dict = {}
+        for key, value in pairs:
+            if key in entries:
+                raise CatalogError(f"{path.name}: the key “{key}” is defined twice")
+            entries[key] = value
+        return entries
+    return build
+
+
+def load_catalog(path: Path) -> dict[str, str]:
+    """One language's messages, refusing a key defined twice or a text that is not a string."""
+    catalog = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_refuse_duplicate_keys(path))
+    for key, text in catalog.items():
+        if not isinstance(text, str):
+            raise CatalogError(f"{path.name}: the message “{key}” is not a string")
+    return catalog
+
+
+def load_messages(folder: Path = CATALOG_FOLDER) -> dict[str, dict[str, str]]:
+    """Every message key with its text in every language, in the order of the Vietnamese file."""
+    catalogs = {language: load_catalog(folder / f"{language}.json") for language in LANGUAGES}
+    first = catalogs[LANGUAGES[0]]
+    for language, catalog in catalogs.items():
+        missing = sorted(set(first) ^ set(catalog))
+        if missing:
+            raise CatalogError(f"{language}.json and {LANGUAGES[0]}.json differ in the keys: {', '.join(missing)}")
+    return {key: {language: catalogs[language][key] for language in LANGUAGES} for key in first}
+
+
+MESSAGES: dict[str, dict[str, str]] = load_messages()
+
+
+def translate(key: str, language: str = "vi", **params) -> str:
+    entry = MESSAGES[key]
+    template = entry.get(language) or entry["vi"]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):  # a missing parameter must never turn an error into a crash
+        return template
+
+
+def pick_language(accept_language: str | None, default: str = "vi") -> str:
+    """The first of our languages named in an Accept-Language header."""
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return default
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+def both(key: str, **params) -> dict[str, str]:
+    """One message in every language, e.g. for a page that shows Vietnamese with English below."""
+    return {language: translate(key, language, **params) for language in LANGUAGES}
+
+
+def messages_for(*prefixes: str) -> dict[str, dict[str, str]]:
+    """The raw entries whose keys start with one of ``prefixes``: what a page's JavaScript needs."""
+    return {key: entry for key, entry in MESSAGES.items() if key.startswith(prefixes)}
+
+
+def install_jinja(app) -> None:
+    """Make the messages available to every template (idempotent; each page blueprint calls it).
+
+    ``t(key, lang="vi", **params)`` one language; ``bi(key, **params)`` Vietnamese with English
+    below, as escaped HTML; ``messages_for(*prefixes)`` for a page's JSON block.
+    """
+    if "bi" in app.jinja_env.globals:
+        return
+    from markupsafe import Markup
+
+    def t(key: str, lang: str = "vi", **params) -> str:
+        return translate(key, lang, **params)
+
+    def bi(key: str, **params) -> Markup:
+        words = both(key, **params)
+        return Markup('<span class="vi">{}</span><span class="en">{}</span>').format(words["vi"], words["en"])
+
+    app.jinja_env.globals.update(t=t, bi=bi, messages_for=messages_for)

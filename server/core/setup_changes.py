@@ -1,0 +1,240 @@
+"""Changes to the saved setup: add, change or remove one item, or replace the whole setup.
+
+Flask-free. Every change is checked exactly as config.yaml is (the same pydantic models), must
+keep today's numbering whole, is saved as a new version of the setup with the tables in step,
+and is written to the audit log with what it was before and after. The web layer and the
+command line call these inside one transaction and then tell the other processes and screens
+(server/web/live_setup.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from . import engine as q
+from . import models as m
+from .config import Config, _describe
+from .db import SiteRuntime, parse_stored, save_setup
+
+# the sections of the setup made of items, and the key that names an item
+SECTIONS = {"services": "code", "counters": "number", "priorities": "code", "kiosks": "id",
+            "displays": "id", "printers": "id"}
+# what a supervisor may change; everything else is an admin's
+SUPERVISOR_SITE_KEYS = {"ticker", "holidays"}
+SUPERVISOR_DISPLAY_KEYS = {"ticker", "slides", "slide_seconds"}
+
+
+class SetupRefused(q.QueueError):
+    """A change that cannot be saved; ``code`` keys the message catalogue."""
+
+
+@dataclass
+class Change:
+    runtime: SiteRuntime  # the setup now in force
+    before: dict | None
+    after: dict | None
+
+
+def merge_patch(target, patch):
+    """RFC 7396 JSON merge patch: objects merge key by key, null removes a key, the rest replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _document(session: Session, site: SiteRuntime) -> dict:
+    """The saved setup as plain data, read (and on PostgreSQL locked) inside this transaction, so
+    two people saving at once never lose each other's change."""
+    query = select(m.SiteSetup.document).where(m.SiteSetup.site_id == site.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return copy.deepcopy(session.execute(query).scalar_one())
+
+
+def _validate(document: dict, config_dir, item_path: str | None = None) -> Config:
+    """The same checks as config.yaml; a problem of the item being changed is named from the item."""
+    try:
+        return Config.model_validate(document, context={"config_dir": str(config_dir or "."), "live": True})
+    except ValidationError as error:
+        lines = _describe(error, "").splitlines()
+        problems = []
+        for line in lines:
+            where, _, what = line.removeprefix(": ").partition(": ")
+            if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
+                where = where[len(item_path):].lstrip(".") or "(body)"
+            problems.append((where, what))
+        field, problem = problems[0] if problems else ("(body)", str(error))
+        raise SetupRefused("invalid_field", 422, field=field, problem=problem) from None
+
+
+def _index(document: dict, section: str, key) -> int:
+    for i, item in enumerate(document.get(section, [])):
+        if str(item.get(SECTIONS[section])) == str(key):
+            return i
+    raise SetupRefused("setup_item_unknown", 404, section=section, item=key)
+
+
+def _today_numbers(session: Session, site: SiteRuntime, code: str) -> tuple[int, int] | None:
+    """The lowest and highest number given today by service ``code``, or None."""
+    service_id = site.service_ids.get(code)
+    if service_id is None:
+        return None
+    day = q.business_day(site, q.utcnow())
+    low, high = session.execute(select(func.min(m.Ticket.number), func.max(m.Ticket.number)).where(
+        m.Ticket.origin_service_id == service_id, m.Ticket.business_day == day)).one()
+    return None if low is None else (low, high)
+
+
+def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
+    """A range must still hold every number given today, or two citizens could get one number."""
+    for service in new.services:
+        given = _today_numbers(session, site, service.code)
+        if given and not (service.numbers.start <= given[0] and given[1] <= service.numbers.end):
+            raise SetupRefused("setup_range_breaks_today", 409, service=service.code, low=given[0], high=given[1],
+                               start=service.numbers.start, end=service.numbers.end)
+
+
+def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
+    """Nobody is left waiting in a removed queue, and no removed counter holds a citizen."""
+    day = q.business_day(site, q.utcnow())
+    T = m.Ticket
+    if section == "services" and key in site.service_ids:
+        waiting = session.scalar(select(func.count()).where(
+            T.service_id == site.service_ids[key], T.status == "waiting", T.business_day == day))
+        if waiting:
+            raise SetupRefused("setup_service_has_waiting", 409, service=key, count=waiting)
+    if section == "counters" and int(key) in site.counter_ids:
+        held = session.scalar(select(T.number).where(
+            T.counter_id == site.counter_ids[int(key)], T.status.in_(m.HELD_STATES)))
+        if held is not None:
+            raise SetupRefused("setup_counter_busy", 409, counter=key, number=held)
+
+
+def _drop_references(document: dict, section: str, key) -> None:
+    """What named a removed item stops naming it (a counter's services, a display's counters)."""
+    def without(items, field, value):
+        for item in items:
+            if isinstance(item.get(field), list):
+                item[field] = [v for v in item[field] if str(v) != str(value)]
+
+    if section == "services":
+        without(document.get("counters", []), "services", key)
+        without(document.get("kiosks", []), "services", key)
+    elif section == "counters":
+        without(document.get("displays", []), "counters", key)
+    elif section == "printers":
+        for kiosk in document.get("kiosks", []):
+            if kiosk.get("printer") == key:
+                kiosk.pop("printer")
+
+
+def _save(session: Session, site: SiteRuntime, document: dict, config_dir, actor: q.Actor | None,
+          what: str, before, after, item_path: str | None = None) -> Change:
+    new = _validate(document, config_dir, item_path)
+    _check_numbering(session, site, new)
+    runtime = save_setup(session, new)
+    audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after)
+    return Change(runtime, before, after)
+
+
+def add_item(session: Session, site: SiteRuntime, section: str, item: dict, *, actor: q.Actor | None = None,
+             config_dir=None) -> Change:
+    document = _document(session, site)
+    key = item.get(SECTIONS[section]) if isinstance(item, dict) else None
+    if key is not None and any(str(i.get(SECTIONS[section])) == str(key) for i in document.get(section, [])):
+        raise SetupRefused("setup_item_exists", 409, section=section, item=key)
+    document.setdefault(section, []).append(item)
+    path = f"{section}[{len(document[section]) - 1}]"
+    return _save(session, site, document, config_dir, actor, f"{section} {key} added", None, item, path)
+
+
+def change_item(session: Session, site: SiteRuntime, section: str, key, patch: dict, *,
+                actor: q.Actor | None = None, config_dir=None) -> Change:
+    document = _document(session, site)
+    i = _index(document, section, key)
+    before = document[section][i]
+    after = merge_patch(before, patch)
+    name = SECTIONS[section]
+    if str(after.get(name)) != str(before.get(name)):
+        raise SetupRefused("setup_key_fixed", 422, field=name)
+    document[section][i] = after
+    return _save(session, site, document, config_dir, actor, f"{section} {key} changed", before, after,
+                 f"{section}[{i}]")
+
+
+def remove_item(session: Session, site: SiteRuntime, section: str, key, *, actor: q.Actor | None = None,
+                config_dir=None) -> Change:
+    """Gone from the setup; its row stays, deactivated, with its tickets and reports."""
+    document = _document(session, site)
+    i = _index(document, section, key)
+    _check_removal(session, site, section, key)
+    before = document[section].pop(i)
+    _drop_references(document, section, key)
+    return _save(session, site, document, config_dir, actor, f"{section} {key} removed", before, None)
+
+
+def site_view(config: Config) -> dict:
+    """What ``PATCH /admin/site`` changes: the site, its policy and the displays' common ticker."""
+    tickers = {d.ticker for d in config.displays}
+    return {**config.site.model_dump(mode="json"), "policy": config.policy.model_dump(mode="json"),
+            "ticket": config.ticket.model_dump(mode="json"),
+            "ticker": tickers.pop() if len(tickers) == 1 else None,
+            "holidays": [d.isoformat() for d in config.site.hours.holidays]}
+
+
+def change_site(session: Session, site: SiteRuntime, patch: dict, *, actor: q.Actor | None = None,
+                config_dir=None) -> Change:
+    """``patch``: keys of ``site`` (name, timezone, hours, languages), ``policy``, ``ticket`` (footer,
+    logo, tracking_url), ``ticker`` (every display's) and ``holidays`` (short for hours.holidays).
+    The site id stays."""
+    document = _document(session, site)
+    before = site_view(parse_stored(document, config_dir))
+    patch = dict(patch)
+    if "id" in patch and patch["id"] != document["site"]["id"]:
+        raise SetupRefused("setup_key_fixed", 422, field="id")
+    for section in ("policy", "ticket"):  # the ticket's footer, logo and the address phones reach
+        if section in patch:
+            document[section] = merge_patch(document.get(section, {}), patch.pop(section))
+    if "ticker" in patch:
+        ticker = patch.pop("ticker")
+        for display in document.get("displays", []):
+            display["ticker"] = ticker
+    if "holidays" in patch:
+        patch.setdefault("hours", {})["holidays"] = patch.pop("holidays")
+    document["site"] = merge_patch(document["site"], patch)
+    new = _validate(document, config_dir)
+    return _save(session, site, document, config_dir, actor, "site changed", before, site_view(new))
+
+
+def replace_setup(session: Session, site: SiteRuntime, config: Config, *, actor: q.Actor | None = None) -> Change:
+    """A whole new setup (`queuekiosk config import`): the same checks as a change of one item."""
+    document = _document(session, site)
+    if config.site.id != document["site"]["id"]:
+        raise SetupRefused("setup_key_fixed", 422, field="site.id")
+    for section, name in SECTIONS.items():
+        kept = {str(getattr(item, name)) for item in getattr(config, section)}
+        for item in document.get(section, []):
+            if str(item[name]) not in kept:
+                _check_removal(session, site, section, item[name])
+    _check_numbering(session, site, config)
+    runtime = save_setup(session, config)
+    audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=None, after=None)
+    return Change(runtime, None, None)
+
+
+def export_document(config: Config) -> dict:
+    """The setup as config.yaml writes it: only what differs from the defaults."""
+    return config.model_dump(mode="json", exclude_defaults=True)
+

@@ -1,0 +1,54 @@
+"""The web admin, GET /admin: the centre's setup edited live by an admin (everything) or a supervisor
+(the ticker, the displays' slides and the holidays).
+
+The page logs in like /reports and then works only through the admin API (/api/v1/admin/...,
+server/web/api/admin.py) with the session cookie and its CSRF token; every saved change reaches the
+open screens by itself (``config.changed``). The one route of its own draws a device's pairing
+address as a QR code: POST, admins only, and the token in the body is never written to any log.
+The script is server/web/static/admin.js; docs/admin.md describes the page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from ..core import engine as q
+from .api import current_principal, state
+from .api.csrf import csrf
+from ..core.auth import require_role
+from ..core.i18n import install_jinja, messages_for, pick_language, translate
+from .printing import tracking_base
+
+bp = Blueprint("admin_page", __name__)
+bp.record_once(lambda setup: install_jinja(setup.app))
+# like the API: a bearer token needs no CSRF token, a session sends it (current_principal checks)
+csrf.exempt(bp)
+
+PAGE_MESSAGES = ("page_", "sup_", "admin_")
+PAIR_PATH_MAX = 300
+
+
+@bp.get("/admin")
+def admin_page():
+    config = state().site.config
+    return render_template("admin/page.html", site=config.site, messages=messages_for(*PAGE_MESSAGES))
+
+
+@bp.post("/admin/pair-qr")
+def pair_qr():
+    """``{"path": "/kiosk/kiosk-1#token=..."}`` -> the full address and its QR code as SVG text."""
+    from ...kiosk.web import qr_svg
+
+    require_role(current_principal(), "admin")
+    body = request.get_json(silent=True)
+    path = body.get("path") if isinstance(body, dict) else None
+    # a path of this server only: never a QR code that sends a device somewhere else
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or len(path) > PAIR_PATH_MAX:
+        language = pick_language(request.headers.get("Accept-Language"))
+        raise q.QueueError("invalid_field", 422, field="path", problem=translate("admin_pair_path", language))
+    url = urljoin(tracking_base(current_app).rstrip("/") + "/", path.lstrip("/"))
+    response = jsonify({"url": url, "svg": qr_svg(url).decode("ascii")})
+    response.headers["Cache-Control"] = "no-store"  # it holds a device token
+    return response

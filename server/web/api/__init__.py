@@ -1,0 +1,89 @@
+"""REST API /api/v1: the blueprint and what every endpoint shares (body parsing, auth, actions)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, request, session
+from pydantic import BaseModel, ValidationError
+
+from ...core import engine as q
+from ...core.auth import Principal, principal_for_session, principal_for_token
+from ...core.i18n import MESSAGES, pick_language, translate
+from ..realtime import publish
+from .csrf import require_csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def state():
+    return current_app.extensions["queuekiosk"]
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """The JSON body validated by ``model``; a refusal names the field and what is wrong with it."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested thousands deep
+        raise q.QueueError("bad_json", 422, detail=str(error)) from None
+    if not isinstance(data, dict):
+        raise q.QueueError("invalid_field", 422, field="(body)", problem=_problem("not_object"))
+    nul_field = _field_with_nul(data)
+    if nul_field is not None:  # PostgreSQL stores no NUL character; no person types one
+        raise q.QueueError("invalid_field", 422, field=nul_field, problem=_problem("nul_character"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(body)"
+        raise q.QueueError("invalid_field", 422, field=field,
+                           problem=_problem(first["type"], **(first.get("ctx") or {}))) from None
+
+
+def _field_with_nul(data: dict) -> str | None:
+    """The first field (or key) of ``data`` whose text holds a NUL character, walked without recursion."""
+    pending = [((), data)]
+    while pending:
+        path, value = pending.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            here = (*path, str(key))
+            if "\x00" in here[-1] or (isinstance(item, str) and "\x00" in item):
+                return ".".join(here).replace("\x00", "\\0")
+            pending.append((here, item))
+    return None
+
+
+def _problem(kind: str, **params) -> str:
+    """What is wrong with a field, in the caller's language (a generic sentence for rare cases)."""
+    key = f"problem_{kind}" if f"problem_{kind}" in MESSAGES else "problem_invalid"
+    return translate(key, pick_language(request.headers.get("Accept-Language")), **params)
+
+
+def current_principal() -> Principal | None:
+    """The bearer token's holder, or the logged-in user; a wrong token is refused, never ignored."""
+    header = request.headers.get("Authorization", "")
+    with state().Session() as db:
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise q.QueueError("bad_token", 401)
+            return principal_for_token(db, token.strip())
+        if "user_id" in session:
+            principal = principal_for_session(db, session)
+            if principal is not None:
+                require_csrf()  # the session cookie alone never changes anything (server/web/api/csrf.py)
+            return principal
+    return None
+
+
+def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
+    """Run an engine action in one transaction; tell the live clients only after it committed."""
+    app_state = state()
+    outcome = app_state.write(action, *args, actor=actor, **kwargs)
+    publish(app_state.site, outcome)
+    return outcome
+
+
+from . import admin, audit_log, counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,334 @@
+"""The admin API, /api/v1/admin/...: the centre's setup, users and device tokens, live.
+
+Every change is checked like config.yaml (server/core/setup_changes.py), saved as a new version of
+the setup in one transaction with its audit record, and then taken up by this process and
+announced to its screens at once (server/web/live_setup.py); other processes follow within a
+second. Admins change everything; a supervisor changes only the ticker, the slides and the
+holidays.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import jsonify
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...core import audit
+from ...core import engine as q
+from ...core import models as m
+from ...core.auth import (
+    TOKEN_ROLES,
+    USER_ROLES,
+    add_user,
+    create_token,
+    require_role,
+    revoke_token,
+    set_password,
+    set_user_active,
+)
+from ..live_setup import adopt
+from ...core.setup_changes import (
+    SECTIONS,
+    SUPERVISOR_DISPLAY_KEYS,
+    SUPERVISOR_SITE_KEYS,
+    add_item,
+    change_item,
+    change_site,
+    remove_item,
+    site_view,
+)
+from . import bp, current_principal, parse_body, state
+
+SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
+
+
+class AnyObject(BaseModel):
+    """A JSON object whose keys the setup's own models check (with the field named)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def data(self) -> dict:
+        return dict(self.model_extra or {})
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    role: str = Field(pattern="^(" + "|".join(USER_ROLES) + ")$")
+    counter: int | None = Field(default=None, ge=1, le=9999)
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: str | None = Field(default=None, pattern="^(" + "|".join(USER_ROLES) + ")$")
+    counter: int | None = Field(default=None, ge=0, le=9999)  # 0: no fixed counter
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class NewToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str = Field(pattern="^(" + "|".join(TOKEN_ROLES) + ")$")
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    counter: int | None = Field(default=None, ge=1, le=9999)
+    kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+@contextmanager
+def _session(conn):
+    """An ORM session inside the one transaction of ``state().write``: its commit() ends only its own
+    part (a savepoint of the group writer, or nothing); the write commits the whole."""
+    with Session(bind=conn) as session:
+        yield session
+        session.commit()
+
+
+def _admin():
+    return require_role(current_principal(), "admin")
+
+
+def _staff():
+    return require_role(current_principal(), "admin", "supervisor")
+
+
+def _save(change, *args, **kwargs):
+    """Run a change of setup_changes in one committed transaction, then serve and announce its result."""
+    app_state = state()
+
+    def action(conn, site):
+        with _session(conn) as session:
+            return change(session, site, *args, config_dir=app_state.config_dir, **kwargs)
+
+    done = app_state.write(action)
+    adopt(app_state, done.runtime)
+    return done
+
+
+def _item_view(section: str, key) -> dict:
+    config = state().site.config
+    name = SECTIONS[section]
+    item = next(i for i in getattr(config, section) if str(getattr(i, name)) == str(key))
+    return item.model_dump(mode="json")
+
+
+@bp.get("/admin/setup")
+def admin_setup():
+    _staff()
+    site = state().site
+    return jsonify({"version": site.version, "setup": site.config.model_dump(mode="json")})
+
+
+@bp.get(SECTION_PATH)
+def admin_list(section: str):
+    _staff()
+    config = state().site.config
+    return jsonify([item.model_dump(mode="json") for item in getattr(config, section)])
+
+
+@bp.post(SECTION_PATH)
+def admin_add(section: str):
+    principal = _admin()
+    item = parse_body(AnyObject).data()
+    done = _save(add_item, section, item, actor=principal.actor)
+    return jsonify({**_item_view(section, item.get(SECTIONS[section])), "version": done.runtime.version}), 201
+
+
+@bp.patch(SECTION_PATH + "/<key>")
+def admin_change(section: str, key: str):
+    principal = _staff()
+    patch = parse_body(AnyObject).data()
+    if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
+        raise q.QueueError("forbidden_role", 403, role=principal.role)
+    done = _save(change_item, section, key, patch, actor=principal.actor)
+    return jsonify({**_item_view(section, key), "version": done.runtime.version})
+
+
+@bp.delete(SECTION_PATH + "/<key>")
+def admin_remove(section: str, key: str):
+    principal = _admin()
+    done = _save(remove_item, section, key, actor=principal.actor)
+    return jsonify({"removed": key, "version": done.runtime.version})
+
+
+@bp.post("/admin/printers/<key>/test-print")
+def admin_test_print(key: str):
+    """A test page on the printer, printed like a ticket by whichever process drives it; 202 with its job
+    (follow it in GET /api/v1/printers: pending, printed or failed with the reason)."""
+    from flask import current_app
+
+    from ....printers import jobs
+    from ..printing import tracking_base
+
+    _admin()
+    app_state = state()
+    if app_state.site.config.printer(key) is None:
+        raise q.QueueError("setup_item_unknown", 404, section="printers", item=key)
+    job = app_state.write(jobs.enqueue_test, key, tracking_base(current_app))
+    if app_state.spooler is not None:
+        app_state.spooler.wake(key)
+    return jsonify(job), 202
+
+
+@bp.get("/admin/site")
+def admin_site():
+    _staff()
+    site = state().site
+    return jsonify({**site_view(site.config), "version": site.version})
+
+
+@bp.patch("/admin/site")
+def admin_change_site():
+    principal = _staff()
+    patch = parse_body(AnyObject).data()
+    if principal.role == "supervisor" and not set(patch) <= SUPERVISOR_SITE_KEYS:
+        raise q.QueueError("forbidden_role", 403, role=principal.role)
+    done = _save(change_site, patch, actor=principal.actor)
+    return jsonify({**done.after, "version": done.runtime.version})
+
+
+# --- users and device tokens --------------------------------------------------------------
+
+def _user_view(user: m.User) -> dict:
+    return {"username": user.username, "full_name": user.full_name, "role": user.role,
+            "counter": user.counter_number, "active": user.active}
+
+
+def _refused(field: str):
+    """auth.py says what is wrong with a ValueError; the API names the field with it."""
+    def wrap(error: ValueError):
+        return q.QueueError("invalid_field", 422, field=field, problem=str(error))
+    return wrap
+
+
+@bp.get("/admin/users")
+def admin_users():
+    _admin()
+    with state().Session() as db:
+        return jsonify([_user_view(u) for u in db.scalars(select(m.User).order_by(m.User.username))])
+
+
+@bp.post("/admin/users")
+def admin_add_user():
+    principal = _admin()
+    body = parse_body(NewUser)
+    _known_counter(body.counter)
+
+    def action(conn, site):
+        with _session(conn) as db:
+            try:
+                user = add_user(db, body.username, body.password, body.role, body.counter)
+            except ValueError as error:
+                raise _refused("username")(error) from None
+            user.full_name = body.full_name
+            db.flush()
+            audit.record(db, site, "user_added", principal.actor, username=body.username, role=body.role,
+                         counter=body.counter, full_name=body.full_name)
+            return _user_view(user)
+
+    return jsonify(state().write(action)), 201
+
+
+@bp.patch("/admin/users/<name>")
+def admin_change_user(name: str):
+    principal = _admin()
+    body = parse_body(UserChange)
+    if body.counter:
+        _known_counter(body.counter)
+    changes = body.model_dump(exclude_unset=True)
+
+    def action(conn, site):
+        with _session(conn) as db:
+            user = db.scalars(select(m.User).filter_by(username=name)).first()
+            if user is None:
+                raise q.QueueError("setup_item_unknown", 404, section="users", item=name)
+            before = _user_view(user)
+            if body.password is not None:
+                set_password(db, name, body.password)
+            if body.active is not None:
+                set_user_active(db, name, body.active)
+            for field, column in (("full_name", "full_name"), ("role", "role"), ("counter", "counter_number")):
+                if field in changes:
+                    setattr(user, column, changes[field] or None)
+            db.flush()
+            after = _user_view(user)
+            audit.record(db, site, "user_changed", principal.actor, username=name, before=before, after=after,
+                         password_changed=body.password is not None)
+            return after
+
+    return jsonify(state().write(action))
+
+
+def _known_counter(counter: int | None) -> None:
+    if counter is not None and counter not in state().site.counter_ids:
+        raise q.QueueError("unknown_counter", 422, counter=counter)
+
+
+def _token_view(row: m.ApiToken) -> dict:
+    return {"id": row.id, "role": row.role, "name": row.name, "counter": row.counter_number, "kiosk": row.kiosk_id,
+            "created_at": q._iso(row.created_at), "revoked_at": q._iso(row.revoked_at)}
+
+
+@bp.get("/admin/tokens")
+def admin_tokens():
+    _admin()
+    with state().Session() as db:
+        return jsonify([_token_view(t) for t in db.scalars(select(m.ApiToken).order_by(m.ApiToken.id))])
+
+
+@bp.post("/admin/tokens")
+def admin_add_token():
+    """The token itself is in this answer only; ``pair_url`` opens the device's page paired with it."""
+    principal = _admin()
+    body = parse_body(NewToken)
+    _known_counter(body.counter)
+    config = state().site.config
+    if body.kiosk is not None and config.kiosk(body.kiosk) is None:
+        raise q.QueueError("unknown_kiosk", 422, kiosk=body.kiosk)
+    name = body.name or " ".join(str(p) for p in (body.role, body.counter, body.kiosk) if p)
+
+    def action(conn, site):
+        with _session(conn) as db:
+            try:
+                value = create_token(db, body.role, name, body.counter, kiosk=body.kiosk)
+            except ValueError as error:
+                raise _refused("counter")(error) from None
+            row = db.scalars(select(m.ApiToken).order_by(m.ApiToken.id.desc()).limit(1)).one()
+            audit.record(db, site, "token_created", principal.actor, name=name, role=body.role,
+                         counter=body.counter, kiosk=body.kiosk)
+            return value, _token_view(row)
+
+    value, view = state().write(action)
+    return jsonify({**view, "token": value, "pair_path": _pair_path(body, value)}), 201
+
+
+def _pair_path(body: NewToken, value: str) -> str | None:
+    """The page a device opens once to keep its token (the token after #, never sent to a server log)."""
+    if body.role == "kiosk" and body.kiosk:
+        return f"/kiosk/{body.kiosk}#token={value}"
+    if body.role == "rating" and body.counter:
+        return f"/rating/{body.counter}#token={value}"
+    return None
+
+
+@bp.delete("/admin/tokens/<int:token_id>")
+def admin_revoke_token(token_id: int):
+    principal = _admin()
+
+    def action(conn, site):
+        with _session(conn) as db:
+            try:
+                row = revoke_token(db, token_id)
+            except ValueError as error:
+                raise q.QueueError("setup_item_unknown", 404, section="tokens", item=token_id) \
+                    if "there is no token" in str(error) else _refused("id")(error) from None
+            audit.record(db, site, "token_revoked", principal.actor, name=row.name, role=row.role,
+                         counter=row.counter_number)
+            return _token_view(row)
+
+    return jsonify(state().write(action))

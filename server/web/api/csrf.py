@@ -1,0 +1,51 @@
+"""CSRF protection of browser sessions (Flask-WTF).
+
+Forms of the pages carry the session's token in ``csrf_token`` and CSRFProtect checks them
+before any view. The JSON API is exempt from that blanket check, because bearer tokens and
+anonymous calls (the kiosk issuing tickets) carry no cookie to abuse; instead a state-changing
+API call authorised by the *session cookie* must send the token in the ``X-CSRFToken`` header
+(``require_csrf``, called by ``current_principal``). Pages get the token from their
+``<meta name="csrf-token">``; a program that logs in gets it in the login answer.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, validate_csrf
+from wtforms import ValidationError
+
+from ...core.engine import QueueError
+
+HEADERS = ("X-CSRFToken", "X-CSRF-Token")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+csrf = CSRFProtect()
+
+
+def init_csrf(app, api_blueprint) -> None:
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid while the session lasts: a console is open all day
+    csrf.init_app(app)
+    csrf.exempt(api_blueprint)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_error):
+        from ..errors import error_response
+
+        return error_response("csrf_failed", 403)
+
+
+def require_csrf() -> None:
+    """Refuse a state-changing request authorised by the session cookie without the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    token = next((request.headers[h] for h in HEADERS if request.headers.get(h)), None)
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise QueueError("csrf_failed", 403) from None
+
+
+def fresh_token() -> str:
+    """The CSRF token of the current session, made anew after the session changed (a login)."""
+    g.pop("csrf_token", None)
+    return generate_csrf()

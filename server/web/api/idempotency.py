@@ -1,0 +1,129 @@
+"""``Idempotency-Key``: a repeated request gets the first answer back instead of acting twice.
+
+A client that may send an action again (a keypad that lost the server's answer in a restart,
+a kiosk page retrying a tap after a network error, a program retrying after a timeout) sends
+a key of its own making with the request, e.g. a UUID per key press or tap. The answer is stored with the key in the same transaction as the action,
+so when the same key comes again from the same caller the stored answer is returned (with
+``Idempotent-Replayed: true``) and nothing is done. Keys are kept for ``KEEP``. A refused
+action (4xx) writes nothing, so its key is not remembered and a retry is tried afresh.
+The same key with another request (another path or body) is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import re
+
+from flask import current_app, jsonify, make_response, request
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ...core import engine as q
+from ...core import models as m
+from ...core.auth import Principal
+from ...core.models import utcnow
+
+HEADER = "Idempotency-Key"
+KEEP = dt.timedelta(hours=24)
+_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")  # printable ASCII, no spaces: a UUID fits
+_CLEAN_EVERY = 200  # forget expired keys once every this many stored answers
+_stored = itertools.count(1)
+
+K = m.IdempotencyKey.__table__
+
+
+def request_key() -> str | None:
+    value = request.headers.get(HEADER)
+    if value is None:
+        return None
+    if not _KEY.match(value):
+        from . import _problem
+
+        raise q.QueueError("invalid_field", 422, field=HEADER, problem=_problem("idempotency_key"))
+    return value
+
+
+def _scope(principal: Principal | None) -> str:
+    """Whose keys these are: a token's, a user's, or (issuing needs no login) an address's."""
+    if principal is None:
+        return f"address:{request.remote_addr}"
+    return f"token:{principal.token_id}" if principal.token_id is not None else f"user:{principal.user_id}"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), request.get_data(cache=True)):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _answer(status: int, body, replayed: bool = False):
+    response = make_response("", 204) if status == 204 else make_response(jsonify(body), status)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _replay(row, fingerprint: str):
+    if row.fingerprint != fingerprint:
+        raise q.QueueError("idempotency_key_reused", 422)
+    return _answer(row.status, row.body, replayed=True)
+
+
+def _lookup(scope: str, key: str):
+    app_state = current_app.extensions["queuekiosk"]
+    with app_state.engine.connect() as conn:
+        return conn.execute(select(K).where(K.c.scope == scope, K.c.key == key,
+                                            K.c.created_at >= utcnow() - KEEP)).first()
+
+
+def run_once(principal: Principal | None, action, respond, *args, after=None, **kwargs):
+    """Run ``action`` like ``api.run`` and answer ``respond(conn, site, outcome) -> (status, body)``;
+    with an Idempotency-Key, at most once per key. ``after(outcome)`` runs once after a real action.
+    ``principal`` None: an anonymous caller (a kiosk), whose keys are kept per address."""
+    from . import run
+
+    key = request_key() if principal is None or principal.token_id is not None or principal.user_id is not None \
+        else None
+    if key is None:
+        def act(conn, site, *a, **kw):
+            outcome = action(conn, site, *a, **kw)
+            outcome.answer = respond(conn, site, outcome)
+            return outcome
+
+        outcome = run(act, *args, **kwargs)
+        if after is not None:
+            after(outcome)
+        return _answer(*outcome.answer)
+
+    scope, fingerprint = _scope(principal), _fingerprint()
+    stored = _lookup(scope, key)
+    if stored is not None:
+        return _replay(stored, fingerprint)
+
+    def act_once(conn, site, *a, **kw):
+        now = utcnow()
+        # the key first: a second request with it waits here (PostgreSQL) or fails, and rolls back
+        conn.execute(delete(K).where(K.c.scope == scope, K.c.key == key, K.c.created_at < now - KEEP))
+        conn.execute(insert(K).values(scope=scope, key=key, fingerprint=fingerprint, status=0, created_at=now))
+        outcome = action(conn, site, *a, **kw)
+        status, body = respond(conn, site, outcome)
+        conn.execute(update(K).where(K.c.scope == scope, K.c.key == key).values(status=status, body=body))
+        if next(_stored) % _CLEAN_EVERY == 0:
+            conn.execute(delete(K).where(K.c.created_at < now - KEEP))
+        outcome.answer = (status, body)
+        return outcome
+
+    try:
+        outcome = run(act_once, *args, **kwargs)
+    except IntegrityError:  # the same key at the same moment: the other request acted
+        stored = _lookup(scope, key)
+        if stored is None:
+            raise
+        return _replay(stored, fingerprint)
+    if after is not None:
+        after(outcome)
+    return _answer(*outcome.answer)

@@ -1,0 +1,130 @@
+"""Reports and the live overview for supervisors: /api/v1/reports/...
+
+Every route needs an admin or supervisor (a bearer token, or a logged-in session); a clerk, a
+counter device or anyone else is refused (403 ``forbidden_role``, 401 without a login).
+
+    GET /api/v1/reports/summary?period=2026-Q4&group_by=service[&basis=nd09][&format=csv|xlsx][&lang=en]
+    GET /api/v1/reports/summary?from=2026-11-20T22:00&to=2026-11-21T02:00&group_by=hour
+    GET /api/v1/reports/peak-hours?period=2026-11
+    GET /api/v1/reports/daily?date=2026-11-20
+    GET /api/v1/reports/periods          the usual periods around today, for a picker
+    GET /api/v1/reports/live             the dashboard's overview, printers and alerts now
+
+Without ``period`` or ``from``/``to`` a report covers today. docs/reports.md explains every figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import Blueprint, Response, jsonify, request
+
+from ...core import engine as q
+from ...core import exports, periods, reports
+from .. import printing
+from ...core.auth import require_role
+from ...core.i18n import pick_language, translate
+from . import current_principal, state
+
+bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
+
+FORMATS = ("json", "csv", "xlsx")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _supervisor():
+    return require_role(current_principal(), "admin", "supervisor")
+
+
+def _language() -> str:
+    return pick_language(request.headers.get("Accept-Language"))
+
+
+def _invalid(field: str, key: str, **params):
+    return q.QueueError("invalid_field", 422, field=field, problem=translate(key, _language(), **params))
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise _invalid(name, "report_one_of", known=", ".join(allowed))
+    return value
+
+
+def _period(site) -> periods.Period:
+    args = request.args
+    zone = site.config.site.zone
+    if "date" in args and not ISO_DATE.fullmatch(args["date"]):  # as the OpenAPI document says: format date
+        raise _invalid("date", "period_bad_date", value=args["date"])
+    try:
+        if args.get("date"):
+            return periods.named_period(args["date"], zone)
+        return periods.resolve(zone, args.get("period"), args.get("from"), args.get("to"), args.get("basis"),
+                               today=q.business_day(site, q.utcnow()))
+    except periods.PeriodError as error:
+        raise q.QueueError("invalid_field", 422, field=error.field, problem=error.problem(_language())) from None
+
+
+def _answer(report: dict):
+    fmt = _choice("format", FORMATS, "json")
+    language = _choice("lang", ("vi", "en"), "vi")  # checked for JSON too: the document allows only these
+    if fmt == "json":
+        return jsonify(report)
+    if fmt == "csv":
+        body, mimetype = exports.to_csv(report, language), "text/csv"  # Flask adds "; charset=utf-8" once
+    else:
+        body, mimetype = exports.to_xlsx(report, language), exports.XLSX_TYPE
+    name = exports.filename(report, fmt)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _read(action, *args):
+    app_state = state()
+    with app_state.Session() as db:
+        return action(db, app_state.site, *args)
+
+
+@bp.get("/summary")
+def summary():
+    _supervisor()
+    site = state().site
+    group_by = _choice("group_by", reports.GROUPS, "service")
+    return _answer(_read(reports.summary, _period(site), group_by))
+
+
+@bp.get("/peak-hours")
+def peak_hours():
+    _supervisor()
+    return _answer(_read(reports.peak_hours, _period(state().site)))
+
+
+@bp.get("/daily")
+def daily():
+    _supervisor()
+    return _answer(_read(reports.daily_summary, _period(state().site)))
+
+
+@bp.get("/periods")
+def period_choices():
+    _supervisor()
+    site = state().site
+    basis = _choice("basis", periods.BASES, "calendar")
+    today = q.business_day(site, q.utcnow())
+    return jsonify({"today": today.isoformat(), "basis": basis,
+                    "periods": periods.choices(site.config.site.zone, today, basis)})
+
+
+@bp.get("/live")
+def live():
+    _supervisor()
+    app_state = state()
+    with app_state.Session() as db:
+        return jsonify(live_view(app_state, db))
+
+
+def live_view(app_state, db, now: dt.datetime | None = None) -> dict:
+    """The dashboard's overview with the printers and the alerts (also in the dashboard room's snapshot)."""
+    overview = reports.live_overview(db, app_state.site, now)
+    printers = printing.printers_view(app_state, db)
+    return {**overview, "printers": printers, "alerts": reports.alerts(overview, printers)}

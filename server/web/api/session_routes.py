@@ -1,0 +1,92 @@
+"""Logging in and out: a clerk's session is bound to one counter.
+
+The login takes JSON only (``Content-Type: application/json``): a form on another site cannot
+send that without the browser asking the server first, which it refuses, so no other page can
+log a browser in. The login answer carries ``csrf_token``, the header value (``X-CSRFToken``)
+that every state-changing call of the new session needs (server/web/api/csrf.py). Wrong
+passwords are throttled: past ``ratelimits.LOGIN_ATTEMPTS`` from one address or for one user
+name, the login answers 429 ``too_many_logins`` with Retry-After.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, request, session
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...core import audit
+from ...core import engine as q
+from ...core.auth import principal_for_login
+from . import _problem, bp, current_principal, parse_body, state
+from .counters import INT32_MAX
+from .csrf import fresh_token, require_csrf
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
+
+
+@bp.post("/auth/login")
+def login():
+    if not request.is_json:
+        raise q.QueueError("json_required", 415)
+    body = parse_body(LoginRequest)
+    app_state = state()
+    # guessing passwords is slowed down per address and per user name (server/web/ratelimits.py); the
+    # attempt is counted before the password is checked, so parallel guesses cannot outrun the count
+    app_state.limits.count_login(request.remote_addr, body.username)
+    refusal = None
+    with app_state.Session() as db:
+        try:
+            user = principal_for_login(db, body.username, body.password)
+        except q.QueueError as error:
+            refusal = error
+    if refusal is not None:  # logged once the read is closed (SQLite has one connection)
+        app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
+        raise refusal
+    app_state.limits.login_succeeded(request.remote_addr, body.username)
+    counter = body.counter if body.counter is not None else user.counter_number
+    if counter is not None and counter not in app_state.site.counter_ids:
+        raise q.QueueError("unknown_counter", 404, counter=counter)
+    if user.role == "clerk":
+        if counter is None:
+            raise q.QueueError("invalid_field", 422, field="counter", problem=_problem("clerk_needs_counter"))
+        if user.counter_number is not None and counter != user.counter_number:
+            raise q.QueueError("forbidden_counter", 403, own=user.counter_number, counter=counter)
+    login_event = app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter,
+                                  address=request.remote_addr)
+    session.clear()  # a new session, and with it a new CSRF token
+    session["user_id"] = user.id
+    session["counter"] = counter
+    session["login_event"] = login_event  # the session lasts until an event after it ends it (auth.py)
+    if user.role == "clerk":  # a clerk signing in at a counter opens it (the lobby sees it staffed)
+        from . import run
+
+        run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
+    return jsonify({"user": user.username, "full_name": user.full_name, "role": user.role, "counter": counter,
+                    "csrf_token": fresh_token()})
+
+
+@bp.post("/auth/logout")
+def logout():
+    if "user_id" in session:
+        require_csrf()
+        # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
+        state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]), session=session.get("login_event"))
+    session.clear()
+    return "", 204
+
+
+@bp.get("/auth/me")
+def me():
+    principal = current_principal()
+    if principal is None:
+        raise q.QueueError("unauthorized", 401)
+    answer = {"name": principal.name, "full_name": principal.full_name, "role": principal.role,
+              "counter": principal.counter}
+    if principal.user_id is not None:  # a session: the header value its calls need
+        answer["csrf_token"] = generate_csrf()
+    return jsonify(answer)

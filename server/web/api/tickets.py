@@ -1,0 +1,156 @@
+"""Issuing and following tickets, the queue overview, health and the OpenAPI document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from flask import current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ....printers import jobs
+from ...core import engine as q
+from .. import printing
+from ...core.auth import may_act_as_kiosk, require_role
+from . import bp, current_principal, parse_body, state
+from .idempotency import run_once
+
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+class IssueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str = Field(min_length=1, max_length=32)
+    priority: str | None = Field(default=None, min_length=1, max_length=32)
+    kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+def _track_base() -> str:
+    return printing.tracking_base(current_app)
+
+
+def _with_track_url(view: dict, base: str | None = None) -> dict:
+    return {**view, "track_url": printing.track_url(base or _track_base(), view["id"])}
+
+
+def _issuing_kiosk(kiosk: str | None, token_required: bool) -> tuple[str | None, bool]:
+    """The kiosk a ticket is issued at, once the caller may issue there: anyone, unless config
+    ``limits.require_kiosk_token``; a kiosk token bound to a kiosk only as that kiosk. And whether
+    the caller proved to be that kiosk (its bound token): only then does it count as that kiosk."""
+    if not token_required and "Authorization" not in request.headers:  # the usual case reads no token
+        return kiosk, False
+    principal = current_principal()
+    if token_required:
+        if principal is None:
+            raise q.QueueError("kiosk_token_required", 401)
+        require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
+    if principal is not None:
+        kiosk = kiosk or principal.kiosk
+        may_act_as_kiosk(principal, kiosk)
+    return kiosk, principal is not None and principal.kiosk is not None and principal.kiosk == kiosk
+
+
+@bp.post("/tickets")
+def issue_ticket():
+    body = parse_body(IssueRequest)
+    app_state = state()
+    kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
+    app_state.limits.check_issue(request.remote_addr, kiosk, kiosk_proven)
+    printer = jobs.printer_of_kiosk(app_state.site, kiosk)
+    track_base = _track_base()
+    return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
+        None, printing.issue_with_print,
+        lambda conn, site, outcome: (201, _with_track_url(outcome.ticket, track_base)),
+        body.service, priority=body.priority, kiosk=kiosk, check_hours=not app_state.ignore_hours,
+        printer=printer, track_base=track_base, config_dir=app_state.config_dir,
+        after=lambda outcome: printer is not None and printing.job_added(app_state, printer))
+
+
+@bp.get("/tickets/<ticket_id>")
+def get_ticket(ticket_id: str):
+    app_state = state()
+    with app_state.Session() as db:
+        view = q.ticket_status(db, app_state.site, ticket_id)
+    return jsonify(_with_track_url(view))
+
+
+class ReprintRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    printer: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+@bp.post("/tickets/by-number/<int(max=2147483647):number>/reprint")
+def reprint_number(number: int):
+    """Print today's ticket ``number`` again: what a clerk or supervisor knows when a citizen lost it."""
+    body = parse_body(ReprintRequest)
+    principal = require_role(current_principal(), "admin", "supervisor", "clerk", "counter")
+    return _reprint(state().read(q.ticket_of_number, number), body, principal)
+
+
+@bp.post("/tickets/<ticket_id>/reprint")
+def reprint_ticket(ticket_id: str):
+    """Print a ticket again (a citizen lost it, the paper jammed): staff, or a kiosk on its own printer."""
+    body = parse_body(ReprintRequest)
+    principal = require_role(current_principal(), "admin", "supervisor", "clerk", "counter", "kiosk")
+    return _reprint(ticket_id, body, principal)
+
+
+def _reprint(ticket_id: str, body: ReprintRequest, principal):
+    app_state = state()
+    printer = body.printer
+    if principal.role == "kiosk":
+        may_act_as_kiosk(principal, principal.kiosk, bound=True)
+        own = app_state.site.config.kiosk(principal.kiosk).printer
+        if own is None or printer not in (None, own):
+            raise q.QueueError("forbidden_printer", 403, kiosk=principal.kiosk)
+        printer = own
+    job = app_state.write(jobs.reprint, ticket_id, printer)
+    printing.job_added(app_state, job["printer"])
+    return jsonify(job), 202
+
+
+@bp.get("/tickets/<ticket_id>/print-jobs")
+def ticket_print_jobs(ticket_id: str):
+    app_state = state()
+    with app_state.Session() as db:
+        q.ticket_status(db, app_state.site, ticket_id)  # an unknown ticket is a 404, not an empty list
+        return jsonify({"jobs": jobs.jobs_of_ticket(db, app_state.site, ticket_id)})
+
+
+@bp.get("/printers")
+def list_printers():
+    require_role(current_principal(), "admin", "supervisor")
+    app_state = state()
+    with app_state.Session() as db:
+        return jsonify({"printers": printing.printers_view(app_state, db)})
+
+
+@bp.get("/queue")
+def get_queue():
+    app_state = state()
+    site = app_state.site
+    with app_state.Session() as db:
+        waiting = q.waiting_counts(db, site)
+        counters = q.counter_states(db, site)
+    services = [
+        {"code": s.code, "name": s.name.vi, "name_en": s.name.en, **waiting[s.code]}
+        for s in site.config.services
+    ]
+    return jsonify({"site": {"id": site.id, "name": site.config.site.name}, "services": services,
+                    "counters": counters})
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    cache = current_app.extensions.setdefault("queuekiosk_openapi", {})
+    if "doc" not in cache:
+        cache["doc"] = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+    return jsonify(cache["doc"])
+
+
+def health():
+    """GET /healthz (registered on the app): the server answers and the database too."""
+    app_state = state()
+    with app_state.Session() as db:
+        db.connection().exec_driver_sql("SELECT 1")
+    return jsonify({"status": "ok", "site": app_state.site.id})

@@ -1,0 +1,169 @@
+"""The app factory: config from one place, extensions bound here, one blueprint per area."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from ..core.config import Config, load_config
+from ..core.config import config_path as resolve_config_path
+from ..core.config import instance_dir_for
+from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
+from ..core import faults
+from .extensions import socketio
+from .ratelimits import RateLimits
+from .security import install_security_headers
+from ..core.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from ...printers.spooler import Spooler
+
+
+@dataclass
+class AppState:
+    """What every request needs: the configured site, the database, and who shows which counter."""
+
+    config_path: Path | None
+    instance_dir: Path
+    engine: Engine
+    Session: sessionmaker
+    site: SiteRuntime  # replaced whole when the saved setup changes (server/web/live_setup.py)
+    ignore_hours: bool = False
+    writer: GroupCommitWriter | None = None  # SQLite only
+    spooler: "Spooler | None" = None  # started by `queuekiosk serve`
+    limits: "RateLimits | None" = None
+
+    def write(self, action, *args, **kwargs):
+        """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
+        if self.writer is not None:  # SQLite: group commit (server/core/writer.py)
+            return self.writer.submit(action, self.site, args, kwargs)
+        with self.engine.begin() as conn:  # commits on success, rolls back on any error
+            result = action(conn, self.site, *args, **kwargs)
+        faults.writes_again()
+        return result
+
+    def read(self, action, *args, **kwargs):
+        with self.Session() as db:
+            return action(db, self.site, *args, **kwargs)
+
+    def start_background(self) -> None:
+        """What a serving process does besides answering: printing, and ending each day."""
+        import gevent
+
+        from .housekeeping import day_end_loop
+        from .live_setup import follow_saved_setup
+        from .realtime import drop_lapsed_loop
+
+        self.spooler.start()
+        gevent.spawn(day_end_loop, self)
+        gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
+        gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
+        queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or ""
+        if queue.startswith("redis"):
+            from .resync import watch_message_queue
+
+            gevent.spawn(watch_message_queue, queue)  # screens whole again after a Redis outage
+
+    @property
+    def config_dir(self) -> Path:
+        """Where relative paths of config.yaml (a printer's folder, the ticket logo) start."""
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Kept in the instance folder so sessions survive restarts and are shared by worker processes."""
+    if os.environ.get("QUEUEKIOSK_SECRET_KEY"):
+        return os.environ["QUEUEKIOSK_SECRET_KEY"]
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(config_path: str | os.PathLike | None = None, config: Config | None = None,
+               database_url: str | None = None, ignore_hours: bool = False) -> Flask:
+    """``config`` (else the file at ``config_path``) seeds a new database; an existing one keeps
+    the setup saved in it, and the file is not read at all."""
+    path = resolve_config_path(config_path)
+    instance_dir = instance_dir_for(path)
+
+    app = Flask(__name__, instance_path=str(instance_dir))
+    app.config.update(
+        SECRET_KEY=_secret_key(instance_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # a cross-site POST carries no session: no CSRF on the API
+    )
+    proxies = int(os.environ.get("QUEUEKIOSK_PROXIES", "0"))
+    if proxies:  # behind nginx: the client's address is the one the proxies forwarded
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
+    app.json.sort_keys = False
+
+    # the server's SQLite writes wait less for the lock than the command line's: the whole process
+    # waits with them (gevent), and a page should get "busy, try again" before its own timeout
+    engine = create_db_engine(database_url or default_database_url(instance_dir),
+                              busy_seconds=faults.SERVER_BUSY_SECONDS)
+    site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
+    writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
+    state = AppState(path, instance_dir, engine, session_factory(engine), site, ignore_hours, writer)
+    app.extensions["queuekiosk"] = state
+
+    message_queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None
+    socketio.init_app(app, async_mode="gevent", message_queue=message_queue)
+    # several processes share their counts through Redis; one process keeps them in memory
+    redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
+    state.limits = RateLimits(site.config.limits, redis_queue or "memory://")
+
+    from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
+    from .printing import make_spooler
+
+    state.spooler = make_spooler(state)
+    from .api import bp as api_bp
+    from .errors import register_error_handlers
+
+    from .api.tickets import health
+
+    app.register_blueprint(api_bp)
+    from .api.csrf import init_csrf
+
+    init_csrf(app, api_bp)  # forms and session-authorised API calls carry the session's CSRF token
+    from ...counter_client.web import bp as counter_console_bp
+    from ...display.web import bp as display_bp
+    from ...home import bp as home_bp
+    from ...kiosk.web import bp as kiosk_bp
+    from ...kiosk.web import track_bp
+
+    app.register_blueprint(home_bp)  # GET /: links to every page
+    app.register_blueprint(kiosk_bp)  # GET /kiosk/<id>
+    app.register_blueprint(track_bp)  # GET /t/<ticket id>: the ticket's track_url, for the citizen's phone
+    app.register_blueprint(display_bp)  # GET /display/<id>
+    app.register_blueprint(counter_console_bp)  # GET /counter
+    from ...counter_client.rating import bp as rating_tablet_bp
+
+    app.register_blueprint(rating_tablet_bp)  # GET /rating/<counter>: the citizen rating tablet of a counter
+    from ...sounds.web import bp as announcements_bp
+
+    app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav
+    from .api.reports import bp as reports_api_bp
+    from .supervisor import bp as supervisor_bp
+
+    app.register_blueprint(reports_api_bp)  # GET /api/v1/reports/...: supervisors' reports and exports
+    app.register_blueprint(supervisor_bp)  # GET /reports and /dashboard: the supervisors' pages
+    from .admin_page import bp as admin_page_bp
+
+    app.register_blueprint(admin_page_bp)  # GET /admin: the setup edited live
+    app.add_url_rule("/healthz", "health", health)
+    register_error_handlers(app)
+    install_security_headers(app)
+    return app

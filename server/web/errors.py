@@ -1,0 +1,110 @@
+"""One error format everywhere: {"error": {"code": ..., "message": ...}} with a 4xx status.
+
+The message is a sentence a person can act on, in the language of Accept-Language
+(Vietnamese unless English is asked for).
+
+One exception, for people: a 404 or 405 outside /api/ asked for by a browser (text/html
+preferred to application/json in Accept) is a short HTML page, Vietnamese with English
+below, with a link to the start page (template server/web/templates/errors/page.html).
+Programs (Accept: */*, application/json, or none) keep getting the JSON error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..core import faults
+from ..core.engine import QueueError
+from .extensions import socketio
+from ..core.i18n import install_jinja, pick_language, translate
+
+log = logging.getLogger(__name__)
+
+
+def error_response(code: str, status: int, extra: dict | None = None, **params):
+    language = pick_language(request.headers.get("Accept-Language"))
+    body = {"code": code, "message": translate(code, language, **params), **(extra or {})}
+    return jsonify({"error": body}), status
+
+
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def _wants_html() -> bool:
+    """A person's browser: HTML preferred to JSON (``*/*`` alone, or no Accept, means JSON)."""
+    accept = request.accept_mimetypes
+    return accept["text/html"] > accept["application/json"]
+
+
+def _html_error(title_key: str, code: str, status: int, **params):
+    state = current_app.extensions.get("queuekiosk")
+    site = state.site.config.site if state is not None else None
+    page = render_template("errors/page.html", site=site, title_key=title_key, message_key=code, params=params)
+    return page, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _page_or_json(title_key: str, code: str, status: int, **params):
+    """Outside /api/: HTML for a browser, the JSON error for a program; either answer varies with Accept."""
+    if _is_api_path(request.path):
+        return error_response(code, status, **params)
+    if _wants_html():
+        response = current_app.make_response(_html_error(title_key, code, status, **params))
+    else:
+        response = current_app.make_response(error_response(code, status, **params))
+    response.vary.add("Accept")
+    return response
+
+
+def _refuse_nul_in_url():
+    """No address or query holds a NUL character, and PostgreSQL could not even look one up."""
+    if "\x00" in request.path:
+        return _page_or_json("page_not_found", "not_found", 404, path=request.path.replace("\x00", "\\0"))
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise QueueError("invalid_field", 422, field=name.replace("\x00", "\\0"),
+                             problem=translate("problem_invalid", pick_language(request.headers.get("Accept-Language"))))
+    return None
+
+
+def register_error_handlers(app):
+    install_jinja(app)  # the HTML error page uses t()/bi()
+    app.before_request(_refuse_nul_in_url)
+
+    @app.errorhandler(QueueError)
+    def _queue_error(error: QueueError):
+        extra = {"field": error.params["field"]} if "field" in error.params else None
+        body, status = error_response(error.code, error.status, extra, **error.params)
+        if "retry_after" in error.params:  # a rate limit (server/web/ratelimits.py)
+            body.headers["Retry-After"] = str(error.params["retry_after"])
+        return body, status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if error.code == 405:
+            response = current_app.make_response(_page_or_json(
+                "page_not_allowed", "method_not_allowed", 405, path=request.path, method=request.method))
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))  # RFC 9110: what is allowed
+            return response
+        if error.code == 404:
+            return _page_or_json("page_not_found", "not_found", 404, path=request.path)
+        return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code
+
+    @app.errorhandler(OperationalError)
+    def _database_error(error: OperationalError):
+        # the transaction was rolled back whole: a full disk, or the write lock not had in time
+        code, news = faults.report(error, f"{request.method} {request.path}")
+        if news:  # the dashboards ask for a fresh snapshot, which carries the fault (faults.notes)
+            socketio.emit("system.changed", {}, to=f"{current_app.extensions['queuekiosk'].site.id}:dashboard")
+        body, status = error_response(code, 503)
+        body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
+        return body, status
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response("internal", 500)

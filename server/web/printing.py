@@ -1,0 +1,117 @@
+"""Printing as the server sees it: a kiosk's ticket gets a print job in the same transaction,
+the spooler (printers/spooler.py) prints it, and printers' states go out as ``printer.status``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ...printers import jobs, states
+from ...printers.drivers import UNKNOWN, Status, driver_for
+from ...printers.spooler import Spooler
+from ..core import engine as q
+from ..core.db import Lease
+from .extensions import socketio
+
+log = logging.getLogger("queuekiosk.printing")
+
+
+def issue_with_print(conn, site, service: str, *, printer: str | None, track_base: str, config_dir: Path,
+                     **kwargs) -> q.Outcome:
+    """Issue a ticket and, when its kiosk has a printer, queue its print job: both or neither."""
+    outcome = q.issue(conn, site, service, **kwargs)
+    if printer is not None:
+        ticket = outcome.ticket
+        content = jobs.ticket_content(site, ticket, track_url(track_base, ticket["id"]), config_dir)
+        jobs.enqueue(conn, site, printer, ticket["id"], content)
+    return outcome
+
+
+def track_url(base: str, ticket_id: str) -> str:
+    return f"{base.rstrip('/')}/t/{ticket_id}"
+
+
+SERVER_URL = "QUEUEKIOSK_SERVER_URL"  # app.config key: the address the server was started on
+FALLBACK_SERVER_URL = "http://127.0.0.1:8000"  # `queuekiosk serve`'s default address
+
+
+def tracking_base(app) -> str:
+    """Where phones reach the server, for a ticket's track_url and QR code: config
+    ``ticket.tracking_url``, else the address the server was started on. Never the request's Host
+    or X-Forwarded-Host header: anyone can send those and would put their own site on the tickets."""
+    configured = app.extensions["queuekiosk"].site.config.ticket.tracking_url
+    return configured or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+
+
+def warn_if_phones_cannot_reach(app) -> None:
+    """At start: a tracking address on this machine's loopback is one no phone can open."""
+    base = tracking_base(app)
+    host = urlsplit(base).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        log.warning("Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
+                    "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
+                    "(ticket.tracking_url), or serve on the LAN address (--host).", base)
+
+
+def job_added(state, printer_id: str) -> None:
+    """After the commit of a new job: the spooler, or the printer's kiosk agent, takes it now."""
+    if state.spooler is None:
+        return
+    if printer_id in state.spooler.agent_printers:
+        socketio.emit("print.wake", {"printer": printer_id}, to=agent_room(state.site, printer_id))
+    else:
+        state.spooler.wake(printer_id)
+
+
+def agent_room(site, printer_id: str) -> str:
+    return f"{site.id}:agent:{printer_id}"
+
+
+def make_spooler(state) -> Spooler:
+    return Spooler(state.site, lambda printer: driver_for(printer, state.config_dir), write=state.write,
+                   read=state.read,
+                   on_status=lambda printer_id, status: publish_status(state.site, printer_id, status),
+                   lease=lambda printer_id: Lease(state.engine, state.instance_dir,
+                                                  f"printer-{state.site.id}-{printer_id}").try_take)
+
+
+def kiosks_of(site, printer_id: str) -> list[str]:
+    return [k.id for k in site.config.kiosks if k.printer == printer_id]
+
+
+def status_view(site, printer_id: str, status: Status) -> dict:
+    return {"printer": printer_id, "state": status.state, "detail": status.detail,
+            "kiosks": kiosks_of(site, printer_id)}
+
+
+def publish_status(site, printer_id: str, status: Status) -> None:
+    payload = status_view(site, printer_id, status)
+    for room in [f"{site.id}:dashboard", *(f"{site.id}:kiosk:{k}" for k in payload["kiosks"])]:
+        socketio.emit("printer.status", payload, to=room)
+
+
+def current_status(state, printer_id: str, db, saved: dict | None = None) -> Status:
+    """The printer's state here, or as the process that drives it (or hosts its agent) saved it."""
+    if state.spooler is None:
+        return Status(UNKNOWN)
+    saved = states.load(db, state.site) if saved is None else saved
+    return state.spooler.status_of(printer_id, saved.get(printer_id))
+
+
+def printers_view(state, db) -> list[dict]:
+    """Every printer of config with its state and its jobs waiting or failed today."""
+    site = state.site
+    counts = jobs.counts(db, site)
+    saved = states.load(db, site)
+    return [
+        {**status_view(site, p.id, current_status(state, p.id, db, saved)), "driver": p.driver,
+         **counts.get(p.id, {"pending": 0, "failed": 0})}
+        for p in site.config.printers
+    ]

@@ -1,0 +1,121 @@
+"""Rate limits, with the ``limits`` library: issuing per address and per kiosk (config ``limits``),
+and login attempts per address and per user name. Counts live in memory, or in Redis when
+several processes share ``QUEUEKIOSK_MESSAGE_QUEUE``. A refusal is ``QueueError`` 429 with the
+seconds to wait, which the error handler sends as ``Retry-After``.
+
+While Redis is unreachable the limits fail over to this process's own memory (a warning in the
+log and on the supervisor's dashboard): issuing and logging in keep working, each process
+counting alone, until Redis answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+from limits import parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from ..core.engine import QueueError
+from ..core.i18n import translate
+
+log = logging.getLogger("queuekiosk.ratelimits")
+
+LOGIN_ATTEMPTS = "10/minute;50/hour"  # logins that failed or are being checked, before a 429
+REDIS_TIMEOUT_SECONDS = 1.0  # a Redis that hangs costs a request at most this long
+RETRY_SHARED_SECONDS = 5.0  # while Redis is down, try it again this often (not on every request)
+
+
+class _FailoverLimiter:
+    """A fixed-window limiter on the shared storage, or on local memory while that is unreachable."""
+
+    def __init__(self, storage_uri: str):
+        self._local = FixedWindowRateLimiter(MemoryStorage())
+        self._shared = None if storage_uri.startswith("memory") else FixedWindowRateLimiter(storage_from_string(
+            storage_uri, wrap_exceptions=True, socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
+        self._lock = threading.Lock()
+        self._retry_shared_at = 0.0
+        self.shared_down = False
+
+    def run(self, operation):
+        """``operation(limiter)`` on the shared limiter, or on the local one while the shared one is down."""
+        if self._shared is None or time.monotonic() < self._retry_shared_at:
+            return operation(self._local)
+        try:
+            result = operation(self._shared)
+        except StorageError as error:
+            with self._lock:
+                self._retry_shared_at = time.monotonic() + RETRY_SHARED_SECONDS
+                news, self.shared_down = not self.shared_down, True
+            if news:
+                log.warning("Rate limits: Redis is unreachable (%s); each server process now counts issuing and "
+                            "logins in its own memory until Redis answers again. Start Redis (systemctl start "
+                            "redis-server) or check QUEUEKIOSK_MESSAGE_QUEUE.", error.storage_error)
+            return operation(self._local)
+        if self.shared_down:
+            self.shared_down = False
+            log.warning("Rate limits: Redis answers again; the limits are shared by every process once more.")
+        return result
+
+
+class RateLimits:
+    def __init__(self, config_limits, storage_uri: str = "memory://"):
+        self._config = config_limits
+        self._limiter = _FailoverLimiter(storage_uri)
+        self._issue = [(parse_many(value), kind) for value, kind in (
+            (config_limits.tickets_per_address, "address"), (config_limits.tickets_per_kiosk, "kiosk")) if value]
+        self._login = parse_many(LOGIN_ATTEMPTS)
+
+    def check_issue(self, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
+        """Count one ticket; refuse it past a limit (an exempt address is never counted).
+
+        A kiosk's own limit counts only callers that proved to be that kiosk (its token): a kiosk
+        name anyone can type is counted per name and address, so another device cannot use it up."""
+        if not self._issue or self._config.exempt(address):
+            return
+        for items, kind in self._issue:
+            if kind == "kiosk" and kiosk is None:
+                continue
+            who = address if kind == "address" else kiosk if kiosk_proven else f"{kiosk}@{address}"
+            self._hit(items, "issue", kind, who, code="too_many_tickets")
+
+    def count_login(self, address: str | None, username: str) -> None:
+        """Count a login attempt before its password is checked, atomically, so that parallel guesses
+        cannot all pass a check made before any of them is counted; refuse it past the limit."""
+        for who in self._login_keys(address, username):
+            self._hit(self._login, "login", who, code="too_many_logins")
+
+    def login_succeeded(self, address: str | None, username: str) -> None:
+        """Give back the attempt of a right password: a clerk logging in all day is never throttled."""
+        def refund(limiter):
+            for who in self._login_keys(address, username):
+                for item in self._login:
+                    limiter.storage.incr(item.key_for("login", who), item.get_expiry(), amount=-1)
+        self._limiter.run(refund)
+
+    @staticmethod
+    def _login_keys(address: str | None, username: str) -> tuple[str, str]:
+        return f"address:{address}", f"user:{username.strip().lower()}"
+
+    def notes(self) -> list[dict]:
+        """For the supervisor's dashboard: while Redis is down, each process counts the limits alone."""
+        if not self._limiter.shared_down:
+            return []
+        return [{"item": "rate_limits", "message": translate("limits_redis_down", "vi"),
+                 "message_en": translate("limits_redis_down", "en"), "detail": None}]
+
+    def _hit(self, items, *identity: str, code: str) -> None:
+        def hit(limiter):
+            for item in items:
+                if not limiter.hit(item, *identity):
+                    reset = limiter.get_window_stats(item, *identity).reset_time
+                    return QueueError(code, 429, retry_after=max(1, math.ceil(reset - time.time())))
+            return None
+        refusal = self._limiter.run(hit)
+        if refusal is not None:
+            raise refusal

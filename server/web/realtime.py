@@ -1,0 +1,404 @@
+"""Socket.IO: subscriptions with a state snapshot, and events pushed after each commit.
+
+Rooms: ``<site>:display:<id>``, ``<site>:kiosk:<id>``, ``<site>:counter:<n>``,
+``<site>:ticket:<public id>``, ``<site>:dashboard``, ``<site>:rating:<n>`` (a counter's rating tablet:
+``rating.ask`` after each finish, from server/web/api/ratings.py). Nothing here runs inside a database transaction: ``publish`` is only
+ever called with the outcome of a committed action.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+import uuid
+
+from flask import current_app, request, session
+from flask_socketio import join_room
+
+from ..core import engine as q
+from ..core import faults
+from . import printing
+from ...printers import jobs
+from ...printers.drivers import PRINTER_STATES, Status
+from ..core.auth import (
+    Principal,
+    lapsed,
+    may_act_as_kiosk,
+    may_watch,
+    principal_for_session,
+    principal_for_token,
+    require_role,
+)
+from .extensions import socketio
+from ..core.i18n import translate
+from ...sounds.announce import announcement_text
+
+log = logging.getLogger("queuekiosk.realtime")
+
+# what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
+DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
+
+_process_rooms: dict[int, str] = {}
+
+
+def process_room() -> str:
+    """The room of every client connected to this process (per pid: gunicorn may fork after import)."""
+    return _process_rooms.setdefault(os.getpid(), f"process:{uuid.uuid4().hex}")
+
+
+ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
+
+# the principal of each connected client, resolved once at connect
+_principals: dict[str, Principal | None] = {}
+# the printer each connected kiosk agent prints for
+_agents: dict[str, str] = {}
+# how often the connected clients' tokens and users are checked again (revoked, disabled)
+RECHECK_SECONDS = 2.0
+
+# What one connection may send (anyone on the LAN can connect): a page subscribes to one to three
+# rooms and an agent sends a few events a minute. Past the rate the connection is dropped.
+EVENTS_BURST = 40
+EVENTS_PER_SECOND = 5.0
+MAX_SUBSCRIPTIONS = 20
+
+
+class _Allowance:
+    """A token bucket of events, and the rooms joined, of one connection."""
+
+    def __init__(self):
+        self.tokens, self.at, self.rooms = float(EVENTS_BURST), time.monotonic(), set()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens, self.at = min(EVENTS_BURST, self.tokens + (now - self.at) * EVENTS_PER_SECOND), now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+_allowances: dict[str, _Allowance] = {}
+
+
+def _bounded(handler):
+    """Count the event against its connection's allowance; past it, drop the connection unanswered."""
+    @functools.wraps(handler)
+    def bounded(*args):
+        allowance = _allowances.get(request.sid)
+        if allowance is None:  # dropped already: the rest of its flood is ignored
+            return None
+        if not allowance.take():
+            del _allowances[request.sid]
+            log.warning("Socket.IO client %s sent more than %d events in a burst (%.0f a second after it); "
+                        "disconnected", request.remote_addr, EVENTS_BURST, EVENTS_PER_SECOND)
+            socketio.server.disconnect(request.sid, namespace="/")
+            return None
+        return handler(*args)
+    return bounded
+
+
+def _state():
+    return current_app.extensions["queuekiosk"]
+
+
+def _rooms_for(site, happened: q.Happened) -> set[str]:
+    rooms = {f"{site.id}:dashboard"}
+    services: set[int] = set()
+    ticket = happened.ticket
+    if ticket is not None:
+        rooms.add(f"{site.id}:ticket:{ticket['id']}")
+        services.add(site.service_ids.get(ticket["service"]))
+        if ticket.get("target_counter") is not None:
+            rooms.add(f"{site.id}:counter:{ticket['target_counter']}")
+    if happened.kind == "queue.changed":
+        services |= {site.service_ids.get(code) for code in happened.detail.get("waiting", {})}
+    rooms |= {f"{site.id}:counter:{number}" for number, served in site.counter_service_ids.items()
+              if services.intersection(served)}
+    if happened.counter is not None:
+        rooms.add(f"{site.id}:counter:{happened.counter}")
+        if happened.kind in DISPLAY_EVENTS:
+            rooms |= {f"{site.id}:display:{d}" for d in site.displays_of_counter.get(happened.counter, ())}
+    if happened.kind == "queue.changed":
+        rooms |= {f"{site.id}:display:{d.id}" for d in site.config.displays}
+    return rooms
+
+
+def publish(site, outcome: q.Outcome) -> None:
+    """Tell every interested room what a committed action did."""
+    # a call carries the new waiting counts, so a display is sent one message per call, not two
+    waiting = next((h.detail["waiting"] for h in outcome.happened if h.kind == "queue.changed"), None)
+    displays_told: set[str] = set()
+    for happened in outcome.happened:
+        payload = dict(happened.detail)
+        if happened.ticket is not None:
+            payload["ticket"] = happened.ticket
+        if happened.counter is not None:
+            payload["counter"] = happened.counter
+        rooms = _rooms_for(site, happened)
+        spoken = None
+        if happened.kind in ("ticket.called", "ticket.recalled"):
+            spoken = _announcements(site, happened.ticket["number"], happened.counter)
+            payload["announcement"] = spoken[None]
+        if happened.kind == "ticket.called" and waiting is not None:
+            payload["waiting"] = waiting
+            displays_told |= {room for room in rooms if ":display:" in room}
+        if happened.kind == "queue.changed":
+            rooms -= displays_told
+        for room in rooms:
+            display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
+            if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
+                socketio.emit(happened.kind, {**payload, "announcement": spoken[display_id]}, to=room)
+            else:
+                socketio.emit(happened.kind, payload, to=room)
+
+
+def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
+    """``announcement`` of a call for each display showing the counter (its ``voice``), and under
+    None for everyone else (the first of those displays' voice). The audio is ready when this returns."""
+    from ...sounds.web import announcer, voice_of
+
+    voices = {d: voice_of(site.config, d) for d in site.displays_of_counter.get(counter, ())}
+    voices[None] = next(iter(voices.values()), None) or voice_of(site.config, None)
+    made: dict = {}
+    voice_maker = announcer()
+    for display_id, voice in voices.items():
+        if voice not in made:
+            if voice_maker is None:  # an app without the announcements blueprint: text only
+                made[voice] = {"text": announcement_text(number, counter, voice.phrase, region=voice.region),
+                               "audio_url": None}
+            else:
+                made[voice] = voice_maker.announce(voice, number, counter).payload()
+    return {display_id: made[voice] for display_id, voice in voices.items()}
+
+
+def snapshot(session_, site, kind: str, key) -> dict:
+    """Everything a client needs to be whole again, e.g. after a reconnect."""
+    counters = q.counter_states(session_, site)
+    waiting = q.waiting_counts(session_, site)
+    base = {"kind": kind, "site": {"id": site.id, "name": site.config.site.name}, "server_time": q._iso(q.utcnow())}
+    if kind == "display":
+        display = site.config.display(key)
+        numbers = site.config.display_counters(display)
+        last = q.last_calls(session_, site)
+        from ...display.web import display_page_data  # the page redraws a new setup from it, no reload
+        return {**base, "display": display.model_dump(mode="json"), "page": display_page_data(site.config, key),
+                "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
+                "history": q.recent_calls(session_, site, 10, numbers), "waiting": waiting}
+    if kind == "counter":
+        counter = next(c for c in counters if c["number"] == key)
+        return {**base, "counter": counter,
+                "waiting": {code: waiting[code] for code in counter["services"]},
+                "queue": q.counter_queue(session_, site, key)}
+    if kind == "ticket":
+        return {**base, "ticket": q.ticket_status(session_, site, key)}
+    if kind == "rating":  # a counter's rating tablet: what to ask about now, number and service only
+        counter = next(c for c in counters if c["number"] == key)
+        return {**base, "counter": {"number": key, "name": counter["name"]},
+                "ask": q.rating_prompt(session_, site, key)}
+    if kind == "kiosk":
+        printer = site.config.kiosk(key).printer
+        status = printing.status_view(site, printer, printing.current_status(_state(), printer, session_)) \
+            if printer else None
+        from ...kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
+        return {**base, "kiosk": {"id": key, "printer": status},
+                "page": kiosk_page_data(site.config, key, _state().ignore_hours)}
+    from .api.reports import live_view  # the supervisor's overview: longest waits, counters' times, printers, alerts
+    from ...sounds.web import voice_notes  # e.g. no text to speech
+
+    return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
+            "overview": live_view(_state(), session_),
+            "system": [*faults.notes(), *voice_notes(), *_state().limits.notes()]}
+
+
+def _error(error: q.QueueError) -> dict:
+    return {"error": {"code": error.code, "message": translate(error.code, "vi", **error.params)}}
+
+
+def _principal_at_connect(auth) -> Principal | None:
+    token = (auth or {}).get("token") if isinstance(auth, dict) else None
+    header = request.headers.get("Authorization", "")
+    if not token and header.startswith("Bearer "):
+        token = header.removeprefix("Bearer ").strip()
+    with _state().Session() as db:
+        if token:
+            return principal_for_token(db, token)
+        if "user_id" in session:
+            return principal_for_session(db, session)
+    return None
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    try:
+        _principals[request.sid] = _principal_at_connect(auth)
+    except q.QueueError:
+        return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    _allowances[request.sid] = _Allowance()
+    join_room(process_room())  # this process tells its own clients of a new setup (server/web/live_setup.py)
+
+
+def drop_lapsed_loop(state) -> None:
+    """Close, within ``RECHECK_SECONDS``, the connections of a token revoked or a user disabled since they
+    connected (``queuekiosk token revoke`` / ``user disable``): their rooms and agent events stop with them."""
+    import gevent
+
+    while True:
+        gevent.sleep(RECHECK_SECONDS)
+        signed_in = {sid: p for sid, p in list(_principals.items()) if p is not None}
+        if not signed_in:
+            continue
+        try:
+            with state.Session() as db:
+                gone = lapsed(db, signed_in)
+        except Exception:  # a busy database: next time
+            continue
+        for sid in gone:
+            socketio.server.disconnect(sid, namespace="/")
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    _principals.pop(request.sid, None)
+    _allowances.pop(request.sid, None)
+    printer_id = _agents.pop(request.sid, None)
+    if printer_id is not None and printer_id not in _agents.values():
+        _state().spooler.agent_gone(printer_id)
+
+
+@socketio.on("*")
+@_bounded
+def on_unknown_event(event, *_data):
+    """An event nobody handles is ignored, but still counted against its connection."""
+    return None
+
+
+@socketio.on("subscribe")
+@_bounded
+def on_subscribe(data):
+    """``{"display": id}`` | ``{"kiosk": id}`` | ``{"counter": n}`` | ``{"ticket": id}`` | ``{"dashboard": true}``."""
+    state = _state()
+    site = state.site
+    if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ROOM_KINDS:
+        return {"error": {"code": "invalid_field", "message": translate(
+            "invalid_field", "vi", field="subscribe",
+            problem='cần một trong {"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, '
+                    '{"rating": n}')}}
+    kind, key = next(iter(data.items()))
+    room = f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}"
+    rooms = _allowances[request.sid].rooms
+    if room not in rooms and len(rooms) >= MAX_SUBSCRIPTIONS:
+        return _error(q.QueueError("too_many_subscriptions", 429, limit=MAX_SUBSCRIPTIONS))
+    try:
+        if kind == "display" and site.config.display(str(key)) is None:
+            raise q.QueueError("not_found", 404, path=f"display {key}")
+        if kind == "kiosk" and site.config.kiosk(str(key)) is None:
+            raise q.QueueError("unknown_kiosk", 404, kiosk=key)
+        if kind in ("counter", "rating"):
+            if not isinstance(key, int) or key not in site.counter_ids:
+                raise q.QueueError("unknown_counter", 404, counter=key)
+        may_watch(_principals.get(request.sid), kind, key if kind in ("counter", "rating") else None)
+        with state.Session() as db:
+            snap = snapshot(db, site, kind, key)
+    except q.QueueError as error:
+        return _error(error)
+    rooms.add(room)
+    join_room(room)
+    socketio.emit("state", snap, to=request.sid)
+    return {"ok": True}
+
+
+# --- kiosk agents (kiosk/agent.py): a kiosk PC that prints its kiosk's tickets itself ----------
+
+@socketio.on("agent.hello")
+@_bounded
+def on_agent_hello(data):
+    """``{"kiosk": id or null, "printed": [job ids]}``: start printing for a kiosk.
+
+    ``printed`` are jobs the agent printed without hearing the server confirm it (the server
+    went away meanwhile): they are marked printed now, so they are never sent again.
+    """
+    state = _state()
+    site = state.site
+    data = data if isinstance(data, dict) else {}
+    try:
+        principal = require_role(_principals.get(request.sid), "kiosk", "admin")
+        kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
+        may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
+        printer = site.config.printer(kiosk.printer)
+        for job_id in _job_ids(data.get("printed")):  # only this printer's jobs
+            state.write(jobs.finish, job_id, True, printer_id=printer.id)
+    except q.QueueError as error:
+        return _error(error)
+    _agents[request.sid] = printer.id
+    join_room(printing.agent_room(site, printer.id))
+    return {"ok": True, "kiosk": kiosk.id, "printer": printer.id, "check_seconds": printer.check_seconds,
+            "retry_seconds": printer.retry_seconds}
+
+
+@socketio.on("print.fetch")
+@_bounded
+def on_print_fetch(data=None):
+    """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes."""
+    state = _state()
+    printer_id = _agents.get(request.sid)
+    if printer_id is None:
+        return _error(q.QueueError("agent_hello_first", 409))
+    printer = state.site.config.printer(printer_id)
+    rows = state.read(jobs.oldest_pending, printer_id, 10)
+    return {"jobs": [{"id": row.id, "name": task.name, "data": task.data, "content": row.content}
+                     for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)]}
+
+
+@socketio.on("print.done")
+@_bounded
+def on_print_done(data):
+    """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
+    state = _state()
+    printer_id = _agents.get(request.sid)
+    if printer_id is None:
+        return _error(q.QueueError("agent_hello_first", 409))
+    job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
+    if not job_ids:
+        return _error(q.QueueError("invalid_field", 422, field="job", problem="cần số của lệnh in"))
+    if data.get("printed") is True:  # an agent reports on its own printer's jobs only
+        state.write(jobs.finish, job_ids[0], True, printer_id=printer_id)
+    else:
+        state.write(jobs.note_attempt, job_ids[0], str(data.get("error") or "not printed"), printer_id=printer_id)
+    return {"ok": True}
+
+
+@socketio.on("printer.report")
+@_bounded
+def on_printer_report(data):
+    """The agent's printer state: ``{"state": "paper_out", "detail": null}``."""
+    printer_id = _agents.get(request.sid)
+    if printer_id is None:
+        return _error(q.QueueError("agent_hello_first", 409))
+    if not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
+        return _error(q.QueueError("invalid_field", 422, field="state", problem=", ".join(PRINTER_STATES)))
+    detail = data.get("detail")
+    _state().spooler.report(printer_id, Status(data["state"], str(detail)[:200] if detail else None))
+    return {"ok": True}
+
+
+def _agent_kiosk(site, kiosk_id):
+    """The kiosk named, or the only kiosk whose printer is a kiosk agent's."""
+    config = site.config
+    agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
+    if kiosk_id is None:
+        if len(agent_kiosks) != 1:
+            raise q.QueueError("invalid_field", 422, field="kiosk", problem=(
+                "cần tên ki-ốt: " + (", ".join(k.id for k in agent_kiosks) or "không ki-ốt nào có máy in driver: agent")))
+        return agent_kiosks[0]
+    kiosk = config.kiosk(str(kiosk_id))
+    if kiosk is None:
+        raise q.QueueError("unknown_kiosk", 404, kiosk=kiosk_id)
+    if kiosk not in agent_kiosks:
+        raise q.QueueError("no_agent_printer", 409, kiosk=kiosk.id)
+    return kiosk
+
+
+def _job_ids(values) -> list[int]:
+    return [v for v in (values or []) if isinstance(v, int) and not isinstance(v, bool)][:100]

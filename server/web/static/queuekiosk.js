@@ -1,0 +1,309 @@
+/* Helpers shared by the queuekiosk pages (kiosk, display, clerk console).
+ *
+ * Every text comes from server/core/i18n.py: the page puts the entries it needs into
+ * <script id="qk-messages" type="application/json">, and its own data (ids, names from
+ * config.yaml) into <script id="qk-page" type="application/json">.
+ * Data is put into the page with textContent only, never innerHTML.
+ */
+(function () {
+  "use strict";
+
+  const QK = {};
+  const API_TIMEOUT_MS = 10000;
+
+  function readJson(id) {
+    const node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  const messages = readJson("qk-messages");
+  const page = readJson("qk-page");
+
+  QK.page = function () { return page; };
+
+  QK.fmt = function (text, params) {
+    return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
+      return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : whole;
+    });
+  };
+
+  /** One message in one language ("vi" unless told), with {name} fields filled from params. */
+  QK.msg = function (key, params, lang) {
+    const entry = messages[key];
+    if (!entry) return key;
+    return QK.fmt(entry[lang || "vi"] || entry.vi, params);
+  };
+
+  /** An element with an optional class and text. */
+  QK.el = function (tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  };
+
+  /** Replace a node's content with the Vietnamese text and the English text below it. */
+  QK.setBi = function (node, key, params) {
+    node.replaceChildren(QK.el("span", "vi", QK.msg(key, params, "vi")), QK.el("span", "en", QK.msg(key, params, "en")));
+    return node;
+  };
+
+  /** Replace a node's content with a given Vietnamese text and, when there is one, its English. */
+  QK.setPair = function (node, vi, en) {
+    node.replaceChildren(QK.el("span", "vi", vi));
+    if (en) node.appendChild(QK.el("span", "en", en));
+    return node;
+  };
+
+  // the session's CSRF token (Flask-WTF): from <meta name="csrf-token">, or set after a login;
+  // sent as X-CSRFToken with every call that changes something (server/web/api/csrf.py)
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  let csrfToken = csrfMeta ? csrfMeta.content : null;
+
+  QK.setCsrfToken = function (token) { csrfToken = token || null; };
+
+  /**
+   * A device's token given once in the address (PAGE#token=qk_...): taken out of the address
+   * and the history at once, and returned (null if there is none).
+   */
+  QK.tokenFromAddress = function () {
+    const token = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+    if (token) history.replaceState(null, "", location.pathname + location.search);
+    return token;
+  };
+
+  /**
+   * Call the REST API. Resolves {ok, status, data} for any HTTP answer (data is the parsed JSON,
+   * or null); rejects only when the server could not be reached (network down, timeout).
+   * ``lang`` ("vi" unless told) is the language of the API's error messages.
+   */
+  QK.api = function (method, url, body, lang, headers) {
+    const controller = new AbortController();
+    const timer = setTimeout(function () { controller.abort(); }, API_TIMEOUT_MS);
+    const options = {
+      method: method,
+      credentials: "same-origin",
+      headers: {"Accept": "application/json", "Accept-Language": lang || "vi"},
+      signal: controller.signal,
+    };
+    if (csrfToken && method !== "GET" && method !== "HEAD") options.headers["X-CSRFToken"] = csrfToken;
+    Object.assign(options.headers, headers || {});
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.text().then(function (text) {
+        let data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return {ok: response.ok, status: response.status, data: data};
+      });
+    }).finally(function () { clearTimeout(timer); });
+  };
+
+  /** A random key for an Idempotency-Key header (crypto.randomUUID needs https; this does not). */
+  QK.newKey = function () {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  };
+
+  /** The sentence to show for a refused API call: the API's own message (it is Vietnamese). */
+  QK.errorMessage = function (result) {
+    if (result && result.data && result.data.error && result.data.error.message) {
+      return result.data.error.message;
+    }
+    return QK.msg("page_unexpected", {status: result ? result.status : "?"});
+  };
+
+  // --- a page in one language at a time (the kiosk): elements say which message they show ------
+  //   data-t="key" [data-params='{"n": 3}']   the message in the page's language
+  //   data-bi="key" [data-params=...]          the message in the page's language, the other one below
+  //   data-vi="..." [data-en="..."]            a name from config.yaml (English falls back to Vietnamese)
+  //   data-label="key"                         the element's aria-label
+  // A parameter may itself be {"vi": ..., "en": ...}: it is taken in the language being written.
+  let language = "vi";
+
+  QK.lang = function () { return language; };
+  QK.otherLang = function (lang) { return (lang || language) === "vi" ? "en" : "vi"; };
+
+  function paramsIn(params, lang) {
+    if (!params) return params;
+    const out = {};
+    Object.keys(params).forEach(function (name) {
+      const value = params[name];
+      out[name] = value && typeof value === "object" ? (value[lang] || value.vi) : value;
+    });
+    return out;
+  }
+
+  function paramsOf(node) {
+    if (node._qkParams !== undefined) return node._qkParams;
+    try { return node.dataset.params ? JSON.parse(node.dataset.params) : null; } catch (e) { return null; }
+  }
+
+  function render(node) {
+    const params = paramsOf(node);
+    if (node.dataset.t) {
+      node.textContent = QK.msg(node.dataset.t, paramsIn(params, language), language);
+    } else if (node.dataset.bi) {
+      const other = QK.otherLang();
+      const first = QK.el("span", "primary", QK.msg(node.dataset.bi, paramsIn(params, language), language));
+      const second = QK.el("span", "secondary", QK.msg(node.dataset.bi, paramsIn(params, other), other));
+      first.lang = language;
+      second.lang = other;
+      node.replaceChildren(first, second);
+    } else if (node.dataset.vi !== undefined) {
+      node.textContent = language === "en" && node.dataset.en ? node.dataset.en : node.dataset.vi;
+    }
+    if (node.dataset.label) node.setAttribute("aria-label", QK.msg(node.dataset.label, null, language));
+    return node;
+  }
+
+  /** Write every marked element under ``root`` (default: the whole page) in the page's language. */
+  QK.translate = function (root) {
+    (root || document).querySelectorAll("[data-t], [data-bi], [data-vi], [data-label]").forEach(render);
+  };
+
+  /** Switch the page to ``lang`` ("vi" or "en") and rewrite every marked element. */
+  QK.setLang = function (lang) {
+    language = lang === "en" ? "en" : "vi";
+    document.documentElement.lang = language;
+    document.body.dataset.lang = language;
+    QK.translate();
+  };
+
+  /** Make ``node`` show message ``key`` (in the page's language), now and after every switch. */
+  QK.say = function (node, key, params) {
+    delete node.dataset.bi; delete node.dataset.vi; delete node.dataset.en;
+    node.dataset.t = key;
+    node._qkParams = params || null;
+    return render(node);
+  };
+
+  /** ... message ``key`` in the page's language, with the other language below it. */
+  QK.sayBi = function (node, key, params) {
+    delete node.dataset.t; delete node.dataset.vi; delete node.dataset.en;
+    node.dataset.bi = key;
+    node._qkParams = params || null;
+    return render(node);
+  };
+
+  /** ... a name from config.yaml given as {vi, en}. */
+  QK.sayName = function (node, names) {
+    delete node.dataset.t; delete node.dataset.bi;
+    node.dataset.vi = names && names.vi ? names.vi : "";
+    if (names && names.en) node.dataset.en = names.en;
+    else delete node.dataset.en;
+    return render(node);
+  };
+
+  /** ... a fixed text that needs no translation (e.g. an API's own message). */
+  QK.sayText = function (node, text) {
+    delete node.dataset.t; delete node.dataset.bi; delete node.dataset.vi; delete node.dataset.en;
+    node.textContent = text;
+    return node;
+  };
+
+  // --- the clock: the site's time zone, corrected by the server's clock when a snapshot gives it
+  let clockOffsetMs = 0;
+
+  QK.setServerTime = function (iso) {
+    const server = Date.parse(iso);
+    if (!isNaN(server)) clockOffsetMs = server - Date.now();
+  };
+
+  QK.now = function () { return new Date(Date.now() + clockOffsetMs); };
+
+  /** Keep ``timeNode`` and ``dateNode`` showing the site's time; the date follows QK.lang(). */
+  QK.clock = function (timeNode, dateNode, timeZone) {
+    const zone = timeZone || undefined;
+    const time = new Intl.DateTimeFormat("vi-VN", {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone});
+    const dates = {};
+    function date(lang) {
+      if (!dates[lang]) {
+        dates[lang] = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "vi-VN",
+          {weekday: "long", day: "2-digit", month: "2-digit", year: "numeric", timeZone: zone});
+      }
+      return dates[lang];
+    }
+    function tick() {
+      const now = QK.now();
+      if (timeNode) timeNode.textContent = time.format(now);
+      if (dateNode) dateNode.textContent = date(language).format(now);
+    }
+    tick();
+    return setInterval(tick, 1000);
+  };
+
+  /** The site's local date and time now: {date: "YYYY-MM-DD", time: "HH:MM:SS", day: "mon".."sun"}. */
+  QK.localNow = function (timeZone) {
+    const parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: timeZone || undefined, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    }).formatToParts(QK.now()).forEach(function (part) { parts[part.type] = part.value; });
+    return {
+      date: parts.year + "-" + parts.month + "-" + parts.day,
+      time: parts.hour + ":" + parts.minute + ":" + parts.second,
+      day: String(parts.weekday).slice(0, 3).toLowerCase(),
+    };
+  };
+
+  /** Show ``mark`` (the small "mất kết nối" sign) while ``socket`` is not connected. */
+  QK.watchConnection = function (socket, mark) {
+    mark.hidden = socket.connected;
+    socket.on("connect", function () { mark.hidden = true; });
+    socket.on("disconnect", function () { mark.hidden = false; QK.setLive("offline"); });
+    socket.on("connect_error", function () { mark.hidden = false; QK.setLive("offline"); });
+  };
+
+  // --- a saved setup change (server/web/live_setup.py): every open page shows it without a reload --
+
+  /** JSON with sorted keys: two page data objects describe the same setup when these are equal. */
+  QK.canonical = function canonical(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (key) {
+        return JSON.stringify(key) + ":" + canonical(value[key]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value);
+  };
+
+  /** Make ``target`` (a page's data object, kept by reference) hold what ``source`` holds. */
+  QK.replaceData = function (target, source) {
+    Object.keys(target).forEach(function (key) { delete target[key]; });
+    return Object.assign(target, source);
+  };
+
+  /**
+   * On `config.changed`: fetch the names of services and counters again (GET /api/v1/queue) into
+   * ``page.services`` ({code: {vi, en, ...}}) and ``page.counters`` ({number: label}) where the
+   * page has them, then call ``resubscribe`` (the new snapshot redraws the rest).
+   */
+  QK.followSetup = function (socket, page, resubscribe) {
+    socket.on("resync", resubscribe);  // events may have been lost (a message-queue outage): a fresh state
+    socket.on("config.changed", function () {
+      QK.api("GET", "/api/v1/queue").then(function (answer) {
+        if (!answer.ok || !answer.data) return;
+        if (page.services) {
+          answer.data.services.forEach(function (service) {
+            page.services[service.code] = Object.assign({}, page.services[service.code],
+              {vi: service.name, en: service.name_en});
+          });
+        }
+        if (page.service_order) page.service_order = answer.data.services.map(function (s) { return s.code; });
+        if (page.counters && !Array.isArray(page.counters)) {
+          answer.data.counters.forEach(function (counter) { page.counters[counter.number] = counter.name; });
+        }
+      }).catch(function () { /* unreachable now: the snapshot still comes when it is back */ })
+        .finally(resubscribe);
+    });
+  };
+
+  /** <body data-live="...">: "live" once a state snapshot is drawn, "offline" when the link drops
+   *  (for tests and for anyone looking at the page with developer tools). */
+  QK.setLive = function (value) { document.body.dataset.live = value; };
+
+  window.QK = QK;
+})();

@@ -1,0 +1,52 @@
+"""The supervisors' pages: GET /reports (reports, charts, exports, print) and GET /dashboard (live).
+
+Both ask for a login (an admin or supervisor account: ``queuekiosk user add NAME --role supervisor``)
+and then work through /api/v1/reports/... and the Socket.IO ``dashboard`` room with the session
+cookie. A clerk who logs in is told the page is not for them. The scripts are
+server/web/static/reports.js and dashboard.js; the charts are drawn by Chart.js, served from
+server/web/static/vendor/ (no internet needed). docs/reports.md describes both pages.
+
+GET /favicon.ico is here too: the icon that every browser asks for on every page.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, send_from_directory
+
+from ..core.i18n import install_jinja, messages_for
+from ..core.reports import GROUPS
+
+bp = Blueprint("supervisor", __name__)
+bp.record_once(lambda setup: install_jinja(setup.app))
+
+PAGE_MESSAGES = ("page_", "sup_", "report_", "period_", "dash_", "printer_state_")
+
+
+def _page_data() -> dict:
+    config = current_app.extensions["queuekiosk"].site.config
+    return {
+        "timezone": config.site.timezone,
+        "services": {s.code: {"vi": s.name.vi, "en": s.name.en, "target": s.target_wait_minutes}
+                     for s in config.services},
+        "groups": list(GROUPS),
+    }
+
+
+@bp.get("/reports")
+def reports_page():
+    config = current_app.extensions["queuekiosk"].site.config
+    return render_template("supervisor/reports.html", site=config.site, page=_page_data(), groups=GROUPS,
+                           messages=messages_for(*PAGE_MESSAGES))
+
+
+@bp.get("/dashboard")
+def dashboard_page():
+    config = current_app.extensions["queuekiosk"].site.config
+    return render_template("supervisor/dashboard.html", site=config.site, page=_page_data(),
+                           messages=messages_for(*PAGE_MESSAGES))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
