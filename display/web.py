@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, render_template, send_file
 
 from ..server.core.config import SLIDE_TYPES
-from ..server.core.engine import QueueError
+from ..server.core.errors import NotFound
 from ..server.core.i18n import install_jinja, messages_for
 
 bp = Blueprint("display", __name__, url_prefix="/display", template_folder="templates",
@@ -113,8 +113,8 @@ def page(display_id: str):
 def slide(display_id: str, index: int):
     display = _config().display(display_id)
     if display is None or not 0 <= index < len(display.slides):
-        raise QueueError("not_found", 404, path=f"/display/{display_id}/slides/{index}")
+        raise NotFound("not_found", path=f"/display/{display_id}/slides/{index}")
     path = (_state().config_dir / display.slides[index]).resolve()
     if not path.is_file():  # checked at start-up; removed since
-        raise QueueError("not_found", 404, path=str(display.slides[index]))
+        raise NotFound("not_found", path=str(display.slides[index]))
     return send_file(path, conditional=True, max_age=300)

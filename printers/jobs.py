@@ -107,10 +107,10 @@ def reprint(conn, site, ticket_public_id: str, printer_id: str | None, now: dt.d
     ).first()
     if last is None:
         q.ticket_status(conn, site, ticket_public_id)  # unknown ticket: its own clear 404
-        raise q.QueueError("never_printed", 409, ticket=ticket_public_id)
+        raise q.QueueError("never_printed", ticket=ticket_public_id)
     printer_id = printer_id or last.printer_id
     if site.config.printer(printer_id) is None:
-        raise q.QueueError("unknown_printer", 404, printer=printer_id)
+        raise q.NotFound("unknown_printer", printer=printer_id)
     job_id = enqueue(conn, site, printer_id, ticket_public_id, TicketContent.from_json(last.content), now)
     return job_view(conn.execute(select(J).where(J.c.id == job_id)).one())
 

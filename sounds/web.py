@@ -15,7 +15,7 @@ import re
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from ..server.core.config import Voice
-from ..server.core.engine import QueueError
+from ..server.core.errors import Invalid, NotFound
 from ..server.core.i18n import MESSAGES, pick_language, translate
 from .voice import Announcer
 
@@ -66,14 +66,14 @@ def _problem(key: str, **params) -> str:
 def _int_arg(name: str, minimum: int) -> int:
     raw = request.args.get(name)
     if raw is None or not raw.strip():
-        raise QueueError("invalid_field", 422, field=name, problem=_problem("problem_missing"))
+        raise Invalid("invalid_field", field=name, problem=_problem("problem_missing"))
     if not re.fullmatch(r"\s*\d+\s*", raw):
-        raise QueueError("invalid_field", 422, field=name, problem=_problem("problem_int_parsing"))
+        raise Invalid("invalid_field", field=name, problem=_problem("problem_int_parsing"))
     value = int(raw)
     if value < minimum:
-        raise QueueError("invalid_field", 422, field=name, problem=_problem("problem_greater_than_equal", ge=minimum))
+        raise Invalid("invalid_field", field=name, problem=_problem("problem_greater_than_equal", ge=minimum))
     if value > MAX_NUMBER:
-        raise QueueError("invalid_field", 422, field=name,
+        raise Invalid("invalid_field", field=name,
                          problem=_problem("problem_less_than_equal", le=f"{MAX_NUMBER:,}".replace(",", ".")))
     return value
 
@@ -86,7 +86,7 @@ def preview():
     counter = _int_arg("counter", 1)
     display_id = request.args.get("display")
     if display_id is not None and config.display(display_id) is None:
-        raise QueueError("invalid_field", 422, field="display", problem=_problem(
+        raise Invalid("invalid_field", field="display", problem=_problem(
             "problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"))
     if display_id is None and config.displays:
         display_id = config.displays[0].id
@@ -98,7 +98,7 @@ def preview():
 def audio(key: str):
     path = announcer().path_of(key) if _KEY.match(key) else None
     if path is None or not path.is_file():
-        raise QueueError("not_found", 404, path=request.path)
+        raise NotFound("not_found", path=request.path)
     response = send_file(path, mimetype="audio/wav", conditional=True, max_age=365 * 24 * 3600)
     response.cache_control.immutable = True
     return response

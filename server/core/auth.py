@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import models as m
-from .engine import Actor, QueueError
+from .engine import Actor
+from .errors import NotAllowed, NotSignedIn
 
 USER_ROLES = ("admin", "supervisor", "clerk")
 TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating")
@@ -118,14 +119,14 @@ def _check_password(password: str) -> None:
 def principal_for_token(session: Session, token: str) -> Principal:
     row = session.scalars(select(m.ApiToken).filter_by(token_hash=hash_token(token))).first()
     if row is None or row.revoked_at is not None:
-        raise QueueError("bad_token", 401)
+        raise NotSignedIn("bad_token")
     return Principal(row.role, row.name, row.counter_number, kiosk=row.kiosk_id, token_id=row.id)
 
 
 def principal_for_login(session: Session, username: str, password: str) -> m.User:
     user = session.scalars(select(m.User).filter_by(username=username, active=True)).first()
     if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or user is None:
-        raise QueueError("bad_login", 401)
+        raise NotSignedIn("bad_login")
     return user
 
 
@@ -170,13 +171,13 @@ def lapsed(session: Session, principals: dict) -> list:
 def may_act_on_counter(principal: Principal | None, counter: int) -> None:
     """Raise unless ``principal`` may change ``counter``."""
     if principal is None:
-        raise QueueError("unauthorized", 401)
+        raise NotSignedIn("unauthorized")
     if principal.role == "admin":
         return
     if principal.role not in ("clerk", "counter"):
-        raise QueueError("forbidden_role", 403, role=principal.role)
+        raise NotAllowed("forbidden_role", role=principal.role)
     if principal.counter != counter:
-        raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)
+        raise NotAllowed("forbidden_counter", own=principal.counter, counter=counter)
 
 
 def may_act_as_kiosk(principal: Principal, kiosk: str | None, *, bound: bool = False) -> None:
@@ -186,18 +187,18 @@ def may_act_as_kiosk(principal: Principal, kiosk: str | None, *, bound: bool = F
         return
     if principal.kiosk is None:
         if bound:
-            raise QueueError("kiosk_token_unbound", 403, kiosk=kiosk or "")
+            raise NotAllowed("kiosk_token_unbound", kiosk=kiosk or "")
         return
     if kiosk != principal.kiosk:
-        raise QueueError("forbidden_kiosk", 403, own=principal.kiosk, kiosk=kiosk or "")
+        raise NotAllowed("forbidden_kiosk", own=principal.kiosk, kiosk=kiosk or "")
 
 
 def require_role(principal: Principal | None, *roles: str) -> Principal:
     """Raise unless someone signed in with one of ``roles``."""
     if principal is None:
-        raise QueueError("unauthorized", 401)
+        raise NotSignedIn("unauthorized")
     if principal.role not in roles:
-        raise QueueError("forbidden_role", 403, role=principal.role)
+        raise NotAllowed("forbidden_role", role=principal.role)
     return principal
 
 
@@ -206,7 +207,7 @@ def may_watch(principal: Principal | None, room: str, counter: int | None = None
     if room in ("display", "kiosk", "ticket"):
         return
     if principal is None:
-        raise QueueError("unauthorized", 401)
+        raise NotSignedIn("unauthorized")
     if principal.role in ("admin", "supervisor"):
         return
     if room == "rating":  # the rating tablet of that counter
@@ -215,14 +216,14 @@ def may_watch(principal: Principal | None, room: str, counter: int | None = None
     if room == "counter":
         may_act_on_counter(principal, counter)
         return
-    raise QueueError("forbidden_role", 403, role=principal.role)
+    raise NotAllowed("forbidden_role", role=principal.role)
 
 
 def may_rate(principal: Principal | None, counter: int) -> None:
     """Raise unless ``principal`` is the rating tablet of ``counter``: nobody else rates, least of all a clerk."""
     if principal is None:
-        raise QueueError("unauthorized", 401)
+        raise NotSignedIn("unauthorized")
     if principal.role != "rating":
-        raise QueueError("forbidden_role", 403, role=principal.role)
+        raise NotAllowed("forbidden_role", role=principal.role)
     if principal.counter != counter:
-        raise QueueError("forbidden_counter", 403, own=principal.counter, counter=counter)
+        raise NotAllowed("forbidden_counter", own=principal.counter, counter=counter)

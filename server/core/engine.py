@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .config import Policy
 from .db import SiteRuntime
+from .errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable  # noqa: F401  (callers use q.NotFound ...)
 from .models import utcnow
 
 T = m.Ticket.__table__
@@ -44,19 +45,6 @@ TRANSITIONS = {
 }
 
 EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
-
-
-class QueueError(Exception):
-    """A refused action. ``code`` keys the message catalogue in i18n.py."""
-
-    status = 409
-
-    def __init__(self, code: str, status: int | None = None, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-        if status is not None:
-            self.status = status
 
 
 @dataclass(frozen=True)
@@ -193,7 +181,7 @@ def _queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: 
 def _counter_row(conn, site: SiteRuntime, number: int):
     counter_id = site.counter_ids.get(number)
     if counter_id is None:
-        raise QueueError("unknown_counter", 404, counter=number)
+        raise NotFound("unknown_counter", counter=number)
     # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
     return conn.execute(select(C).where(C.c.id == counter_id).with_for_update()).one()
 
@@ -216,7 +204,7 @@ def _set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
     assert new_status in TRANSITIONS[expected_status], (expected_status, new_status)
     result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
     if result.rowcount != 1:  # cannot happen under the row lock; refuse rather than corrupt
-        raise QueueError("internal", 500)
+        raise QueueError("internal")
 
 
 def actor_columns(step: str, actor: Actor | None) -> dict:
@@ -281,21 +269,21 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     service_cfg = config.service(service)
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:
-        raise QueueError("unknown_service", 404, service=service)
+        raise NotFound("unknown_service", service=service)
     priority_id = None
     if priority is not None:
         priority_id = site.priority_ids.get(priority)
         if priority_id is None:
-            raise QueueError("unknown_priority", 404, priority=priority)
+            raise NotFound("unknown_priority", priority=priority)
     if kiosk is not None:
         kiosk_cfg = config.kiosk(kiosk)
         if kiosk_cfg is None:
-            raise QueueError("unknown_kiosk", 404, kiosk=kiosk)
+            raise NotFound("unknown_kiosk", kiosk=kiosk)
         if service not in config.kiosk_services(kiosk_cfg):
-            raise QueueError("service_not_at_kiosk", 409, kiosk=kiosk, service=service)
+            raise QueueError("service_not_at_kiosk", kiosk=kiosk, service=service)
     hours = config.site.hours
     if check_hours and not hours.is_open(local_time(site, now)):
-        raise QueueError("closed", 409, open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
+        raise QueueError("closed", open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
 
     conn = _connection(session)
     day = business_day(site, now)
@@ -303,11 +291,11 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
         conn, service_id, day, service_cfg.numbers.start, priority_id is not None)
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
-        raise QueueError("range_exhausted", 409, service=service, end=service_cfg.numbers.end)
+        raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
     if service_cfg.daily_limit is not None and number - service_cfg.numbers.start >= service_cfg.daily_limit:
         reopens = hours.next_opening(local_time(site, now)).astimezone(dt.timezone.utc).replace(tzinfo=None)
         retry_after = math.ceil((reopens - now).total_seconds())
-        raise QueueError("daily_limit_reached", 429, service=service, limit=service_cfg.daily_limit,
+        raise TooMany("daily_limit_reached", service=service, limit=service_cfg.daily_limit,
                          retry_after=retry_after)
     ticket = SimpleNamespace(
         public_id=secrets.token_urlsafe(9), site_id=site.id, origin_service_id=service_id,
@@ -482,7 +470,7 @@ def _waiting_number(conn, site, counter, day, number) -> Candidate:
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        raise QueueError("ticket_not_waiting", 409, number=number, counter=counter.number)
+        raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
     return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
 
 
@@ -538,13 +526,13 @@ def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Ac
     """Put the current ticket back in another queue: a service, or one counter. Same number."""
     now = now or utcnow()
     if service is None and to_counter is None:
-        raise QueueError("transfer_target_missing", 422)
+        raise Invalid("transfer_target_missing")
     if service is not None and service not in site.service_ids:
-        raise QueueError("unknown_service", 404, service=service)
+        raise NotFound("unknown_service", service=service)
     if to_counter is not None and to_counter not in site.counter_ids:
-        raise QueueError("unknown_counter", 404, counter=to_counter)
+        raise NotFound("unknown_counter", counter=to_counter)
     if to_counter == counter_number:
-        raise QueueError("transfer_same_counter", 409, counter=counter_number)
+        raise QueueError("transfer_same_counter", counter=counter_number)
     conn = _connection(session)
     counter = _counter_row(conn, site, counter_number)
     held = _require_held(conn, counter)
@@ -692,7 +680,7 @@ def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
     conn = _connection(session)
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if row is None:
-        raise QueueError("unknown_ticket", 404, ticket=public_id)
+        raise NotFound("unknown_ticket", ticket=public_id)
     return _with_position(conn, site, row)
 
 
@@ -788,7 +776,7 @@ def figures_today(session: Session, site: SiteRuntime, user_id: int | None = Non
     else:
         counter_id = site.counter_ids.get(counter)
         if counter_id is None:
-            raise QueueError("unknown_counter", 404, counter=counter)
+            raise NotFound("unknown_counter", counter=counter)
         event_who, rating_who = E.c.counter_id == counter_id, R.c.counter_id == counter_id
     rows = conn.execute(select(E.c.kind, E.c.detail).where(
         E.c.site_id == site.id, E.c.at >= _since_local_midnight(site, now), event_who,
@@ -859,19 +847,19 @@ def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, leve
     now = now or utcnow()
     conn = _connection(session)
     if level not in m.RATING_LEVELS:
-        raise QueueError("invalid_field", 422, field="level", problem=", ".join(m.RATING_LEVELS))
+        raise Invalid("invalid_field", field="level", problem=", ".join(m.RATING_LEVELS))
     counter_id = site.counter_ids.get(counter)
     if counter_id is None:
-        raise QueueError("unknown_counter", 404, counter=counter)
+        raise NotFound("unknown_counter", counter=counter)
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if row is None:
-        raise QueueError("unknown_ticket", 404, ticket=public_id)
+        raise NotFound("unknown_ticket", ticket=public_id)
     if conn.execute(select(R.c.id).where(R.c.ticket_id == row.id)).first() is not None:
-        raise QueueError("already_rated", 409, number=row.number)
+        raise QueueError("already_rated", number=row.number)
     window = dt.timedelta(minutes=site.config.rating.window_minutes)
     last = _last_finish(conn, site, counter_id, now - window)
     if last is None or last.ticket_id != row.id:
-        raise QueueError("rating_closed", 409, number=row.number, counter=counter)
+        raise QueueError("rating_closed", number=row.number, counter=counter)
     reasons = list(reasons or [])
     actor = actor or Actor()
     conn.execute(insert(R).values(
@@ -895,7 +883,7 @@ def ticket_rating(session: Session, site: SiteRuntime, public_id: str) -> dict |
     conn = _connection(session)
     ticket = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if ticket is None:
-        raise QueueError("unknown_ticket", 404, ticket=public_id)
+        raise NotFound("unknown_ticket", ticket=public_id)
     row = conn.execute(select(R).where(R.c.ticket_id == ticket.id)).first()
     if row is None:
         return None
@@ -910,7 +898,7 @@ def ticket_of_number(session: Session, site: SiteRuntime, number: int, now: dt.d
         T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()),
         T.c.number == number)).scalar()
     if found is None:
-        raise QueueError("unknown_number", 404, number=number)
+        raise NotFound("unknown_number", number=number)
     return found
 
 

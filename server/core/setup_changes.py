@@ -76,14 +76,14 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
                 where = where[len(item_path):].lstrip(".") or "(body)"
             problems.append((where, what))
         field, problem = problems[0] if problems else ("(body)", str(error))
-        raise SetupRefused("invalid_field", 422, field=field, problem=problem) from None
+        raise q.Invalid("invalid_field", field=field, problem=problem) from None
 
 
 def _index(document: dict, section: str, key) -> int:
     for i, item in enumerate(document.get(section, [])):
         if str(item.get(SECTIONS[section])) == str(key):
             return i
-    raise SetupRefused("setup_item_unknown", 404, section=section, item=key)
+    raise q.NotFound("setup_item_unknown", section=section, item=key)
 
 
 def _today_numbers(session: Session, site: SiteRuntime, code: str) -> tuple[int, int] | None:
@@ -102,7 +102,7 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
     for service in new.services:
         given = _today_numbers(session, site, service.code)
         if given and not (service.numbers.start <= given[0] and given[1] <= service.numbers.end):
-            raise SetupRefused("setup_range_breaks_today", 409, service=service.code, low=given[0], high=given[1],
+            raise SetupRefused("setup_range_breaks_today", service=service.code, low=given[0], high=given[1],
                                start=service.numbers.start, end=service.numbers.end)
 
 
@@ -114,12 +114,12 @@ def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> No
         waiting = session.scalar(select(func.count()).where(
             T.service_id == site.service_ids[key], T.status == "waiting", T.business_day == day))
         if waiting:
-            raise SetupRefused("setup_service_has_waiting", 409, service=key, count=waiting)
+            raise SetupRefused("setup_service_has_waiting", service=key, count=waiting)
     if section == "counters" and int(key) in site.counter_ids:
         held = session.scalar(select(T.number).where(
             T.counter_id == site.counter_ids[int(key)], T.status.in_(m.HELD_STATES)))
         if held is not None:
-            raise SetupRefused("setup_counter_busy", 409, counter=key, number=held)
+            raise SetupRefused("setup_counter_busy", counter=key, number=held)
 
 
 def _drop_references(document: dict, section: str, key) -> None:
@@ -154,7 +154,7 @@ def add_item(session: Session, site: SiteRuntime, section: str, item: dict, *, a
     document = _document(session, site)
     key = item.get(SECTIONS[section]) if isinstance(item, dict) else None
     if key is not None and any(str(i.get(SECTIONS[section])) == str(key) for i in document.get(section, [])):
-        raise SetupRefused("setup_item_exists", 409, section=section, item=key)
+        raise SetupRefused("setup_item_exists", section=section, item=key)
     document.setdefault(section, []).append(item)
     path = f"{section}[{len(document[section]) - 1}]"
     return _save(session, site, document, config_dir, actor, f"{section} {key} added", None, item, path)
@@ -168,7 +168,7 @@ def change_item(session: Session, site: SiteRuntime, section: str, key, patch: d
     after = merge_patch(before, patch)
     name = SECTIONS[section]
     if str(after.get(name)) != str(before.get(name)):
-        raise SetupRefused("setup_key_fixed", 422, field=name)
+        raise q.Invalid("setup_key_fixed", field=name)
     document[section][i] = after
     return _save(session, site, document, config_dir, actor, f"{section} {key} changed", before, after,
                  f"{section}[{i}]")
@@ -203,7 +203,7 @@ def change_site(session: Session, site: SiteRuntime, patch: dict, *, actor: q.Ac
     before = site_view(parse_stored(document, config_dir))
     patch = dict(patch)
     if "id" in patch and patch["id"] != document["site"]["id"]:
-        raise SetupRefused("setup_key_fixed", 422, field="id")
+        raise q.Invalid("setup_key_fixed", field="id")
     for section in ("policy", "ticket"):  # the ticket's footer, logo and the address phones reach
         if section in patch:
             document[section] = merge_patch(document.get(section, {}), patch.pop(section))
@@ -222,7 +222,7 @@ def replace_setup(session: Session, site: SiteRuntime, config: Config, *, actor:
     """A whole new setup (`queuekiosk config import`): the same checks as a change of one item."""
     document = _document(session, site)
     if config.site.id != document["site"]["id"]:
-        raise SetupRefused("setup_key_fixed", 422, field="site.id")
+        raise q.Invalid("setup_key_fixed", field="site.id")
     for section, name in SECTIONS.items():
         kept = {str(getattr(item, name)) for item in getattr(config, section)}
         for item in document.get(section, []):

@@ -505,7 +505,7 @@ class BulkSteps:
         cfg = site.config.service(service)
         seq = self._sequence(service_id)
         if seq["last_number"] + 1 > cfg.numbers.end:
-            raise q.QueueError("range_exhausted", 409, service=service, end=cfg.numbers.end)
+            raise q.QueueError("range_exhausted", service=service, end=cfg.numbers.end)
         seq["last_number"] += 1
         priority_id = site.priority_ids[priority] if priority else None
         self._queue(service_id, +1, priority_id is not None)

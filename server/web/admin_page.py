@@ -47,7 +47,7 @@ def pair_qr():
     # a path of this server only: never a QR code that sends a device somewhere else
     if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or len(path) > PAIR_PATH_MAX:
         language = pick_language(request.headers.get("Accept-Language"))
-        raise q.QueueError("invalid_field", 422, field="path", problem=translate("admin_pair_path", language))
+        raise q.Invalid("invalid_field", field="path", problem=translate("admin_pair_path", language))
     url = urljoin(tracking_base(current_app).rstrip("/") + "/", path.lstrip("/"))
     response = jsonify({"url": url, "svg": qr_svg(url).decode("ascii")})
     response.headers["Cache-Control"] = "no-store"  # it holds a device token

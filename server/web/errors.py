@@ -18,11 +18,24 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..core import faults
-from ..core.engine import QueueError
+from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
 from .extensions import socketio
 from ..core.i18n import install_jinja, pick_language, translate
 
 log = logging.getLogger(__name__)
+
+
+class NotJson(Invalid):
+    """A body that is not JSON where only JSON is taken."""
+
+
+# The one place a kind of refusal becomes an HTTP status (most specific kind first).
+STATUS_OF_KIND = [(NotJson, 415), (NotFound, 404), (Invalid, 422), (NotSignedIn, 401), (NotAllowed, 403),
+                  (TooMany, 429), (Unavailable, 503), (QueueError, 409)]
+
+
+def status_of(error: QueueError) -> int:
+    return next(status for kind, status in STATUS_OF_KIND if isinstance(error, kind))
 
 
 def error_response(code: str, status: int, extra: dict | None = None, **params):
@@ -66,7 +79,7 @@ def _refuse_nul_in_url():
         return _page_or_json("page_not_found", "not_found", 404, path=request.path.replace("\x00", "\\0"))
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:
-            raise QueueError("invalid_field", 422, field=name.replace("\x00", "\\0"),
+            raise Invalid("invalid_field", field=name.replace("\x00", "\\0"),
                              problem=translate("problem_invalid", pick_language(request.headers.get("Accept-Language"))))
     return None
 
@@ -78,7 +91,7 @@ def register_error_handlers(app):
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError):
         extra = {"field": error.params["field"]} if "field" in error.params else None
-        body, status = error_response(error.code, error.status, extra, **error.params)
+        body, status = error_response(error.code, status_of(error), extra, **error.params)
         if "retry_after" in error.params:  # a rate limit (server/web/ratelimits.py)
             body.headers["Retry-After"] = str(error.params["retry_after"])
         return body, status

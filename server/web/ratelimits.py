@@ -20,7 +20,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from ..core.engine import QueueError
+from ..core.errors import TooMany
 from ..core.i18n import translate
 
 log = logging.getLogger("queuekiosk.ratelimits")
@@ -114,7 +114,7 @@ class RateLimits:
             for item in items:
                 if not limiter.hit(item, *identity):
                     reset = limiter.get_window_stats(item, *identity).reset_time
-                    return QueueError(code, 429, retry_after=max(1, math.ceil(reset - time.time())))
+                    return TooMany(code, retry_after=max(1, math.ceil(reset - time.time())))
             return None
         refusal = self._limiter.run(hit)
         if refusal is not None:

@@ -289,15 +289,15 @@ def on_subscribe(data):
     room = f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}"
     rooms = _allowances[request.sid].rooms
     if room not in rooms and len(rooms) >= MAX_SUBSCRIPTIONS:
-        return _error(q.QueueError("too_many_subscriptions", 429, limit=MAX_SUBSCRIPTIONS))
+        return _error(q.TooMany("too_many_subscriptions", limit=MAX_SUBSCRIPTIONS))
     try:
         if kind == "display" and site.config.display(str(key)) is None:
-            raise q.QueueError("not_found", 404, path=f"display {key}")
+            raise q.NotFound("not_found", path=f"display {key}")
         if kind == "kiosk" and site.config.kiosk(str(key)) is None:
-            raise q.QueueError("unknown_kiosk", 404, kiosk=key)
+            raise q.NotFound("unknown_kiosk", kiosk=key)
         if kind in ("counter", "rating"):
             if not isinstance(key, int) or key not in site.counter_ids:
-                raise q.QueueError("unknown_counter", 404, counter=key)
+                raise q.NotFound("unknown_counter", counter=key)
         may_watch(_principals.get(request.sid), kind, key if kind in ("counter", "rating") else None)
         with state.Session() as db:
             snap = snapshot(db, site, kind, key)
@@ -344,7 +344,7 @@ def on_print_fetch(data=None):
     state = _state()
     printer_id = _agents.get(request.sid)
     if printer_id is None:
-        return _error(q.QueueError("agent_hello_first", 409))
+        return _error(q.QueueError("agent_hello_first"))
     printer = state.site.config.printer(printer_id)
     rows = state.read(jobs.oldest_pending, printer_id, 10)
     return {"jobs": [{"id": row.id, "name": task.name, "data": task.data, "content": row.content}
@@ -358,10 +358,10 @@ def on_print_done(data):
     state = _state()
     printer_id = _agents.get(request.sid)
     if printer_id is None:
-        return _error(q.QueueError("agent_hello_first", 409))
+        return _error(q.QueueError("agent_hello_first"))
     job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
     if not job_ids:
-        return _error(q.QueueError("invalid_field", 422, field="job", problem="cần số của lệnh in"))
+        return _error(q.Invalid("invalid_field", field="job", problem="cần số của lệnh in"))
     if data.get("printed") is True:  # an agent reports on its own printer's jobs only
         state.write(jobs.finish, job_ids[0], True, printer_id=printer_id)
     else:
@@ -375,9 +375,9 @@ def on_printer_report(data):
     """The agent's printer state: ``{"state": "paper_out", "detail": null}``."""
     printer_id = _agents.get(request.sid)
     if printer_id is None:
-        return _error(q.QueueError("agent_hello_first", 409))
+        return _error(q.QueueError("agent_hello_first"))
     if not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
-        return _error(q.QueueError("invalid_field", 422, field="state", problem=", ".join(PRINTER_STATES)))
+        return _error(q.Invalid("invalid_field", field="state", problem=", ".join(PRINTER_STATES)))
     detail = data.get("detail")
     _state().spooler.report(printer_id, Status(data["state"], str(detail)[:200] if detail else None))
     return {"ok": True}
@@ -389,14 +389,14 @@ def _agent_kiosk(site, kiosk_id):
     agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
     if kiosk_id is None:
         if len(agent_kiosks) != 1:
-            raise q.QueueError("invalid_field", 422, field="kiosk", problem=(
+            raise q.Invalid("invalid_field", field="kiosk", problem=(
                 "cần tên ki-ốt: " + (", ".join(k.id for k in agent_kiosks) or "không ki-ốt nào có máy in driver: agent")))
         return agent_kiosks[0]
     kiosk = config.kiosk(str(kiosk_id))
     if kiosk is None:
-        raise q.QueueError("unknown_kiosk", 404, kiosk=kiosk_id)
+        raise q.NotFound("unknown_kiosk", kiosk=kiosk_id)
     if kiosk not in agent_kiosks:
-        raise q.QueueError("no_agent_printer", 409, kiosk=kiosk.id)
+        raise q.QueueError("no_agent_printer", kiosk=kiosk.id)
     return kiosk
 
 

@@ -226,7 +226,8 @@ SETUP_SCRIPT = """
 import json, os, sys
 from pathlib import Path
 from sqlalchemy import select
-from queuekiosk.server import auth, models, realtime
+from queuekiosk.server.core import auth, models
+from queuekiosk.server.web import realtime
 from queuekiosk.server.web.app import create_app
 from queuekiosk.server.core.config import instance_dir_for
 from queuekiosk.server.core.config import load_config

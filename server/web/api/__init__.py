@@ -26,18 +26,18 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested thousands deep
-        raise q.QueueError("bad_json", 422, detail=str(error)) from None
+        raise q.Invalid("bad_json", detail=str(error)) from None
     if not isinstance(data, dict):
-        raise q.QueueError("invalid_field", 422, field="(body)", problem=_problem("not_object"))
+        raise q.Invalid("invalid_field", field="(body)", problem=_problem("not_object"))
     nul_field = _field_with_nul(data)
     if nul_field is not None:  # PostgreSQL stores no NUL character; no person types one
-        raise q.QueueError("invalid_field", 422, field=nul_field, problem=_problem("nul_character"))
+        raise q.Invalid("invalid_field", field=nul_field, problem=_problem("nul_character"))
     try:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        raise q.QueueError("invalid_field", 422, field=field,
+        raise q.Invalid("invalid_field", field=field,
                            problem=_problem(first["type"], **(first.get("ctx") or {}))) from None
 
 
@@ -68,7 +68,7 @@ def current_principal() -> Principal | None:
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise q.QueueError("bad_token", 401)
+                raise q.NotSignedIn("bad_token")
             return principal_for_token(db, token.strip())
         if "user_id" in session:
             principal = principal_for_session(db, session)

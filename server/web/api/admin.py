@@ -144,7 +144,7 @@ def admin_change(section: str, key: str):
     principal = _staff()
     patch = parse_body(AnyObject).data()
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
-        raise q.QueueError("forbidden_role", 403, role=principal.role)
+        raise q.NotAllowed("forbidden_role", role=principal.role)
     done = _save(change_item, section, key, patch, actor=principal.actor)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
@@ -168,7 +168,7 @@ def admin_test_print(key: str):
     _admin()
     app_state = state()
     if app_state.site.config.printer(key) is None:
-        raise q.QueueError("setup_item_unknown", 404, section="printers", item=key)
+        raise q.NotFound("setup_item_unknown", section="printers", item=key)
     job = app_state.write(jobs.enqueue_test, key, tracking_base(current_app))
     if app_state.spooler is not None:
         app_state.spooler.wake(key)
@@ -187,7 +187,7 @@ def admin_change_site():
     principal = _staff()
     patch = parse_body(AnyObject).data()
     if principal.role == "supervisor" and not set(patch) <= SUPERVISOR_SITE_KEYS:
-        raise q.QueueError("forbidden_role", 403, role=principal.role)
+        raise q.NotAllowed("forbidden_role", role=principal.role)
     done = _save(change_site, patch, actor=principal.actor)
     return jsonify({**done.after, "version": done.runtime.version})
 
@@ -202,7 +202,7 @@ def _user_view(user: m.User) -> dict:
 def _refused(field: str):
     """auth.py says what is wrong with a ValueError; the API names the field with it."""
     def wrap(error: ValueError):
-        return q.QueueError("invalid_field", 422, field=field, problem=str(error))
+        return q.Invalid("invalid_field", field=field, problem=str(error))
     return wrap
 
 
@@ -246,7 +246,7 @@ def admin_change_user(name: str):
         with _session(conn) as db:
             user = db.scalars(select(m.User).filter_by(username=name)).first()
             if user is None:
-                raise q.QueueError("setup_item_unknown", 404, section="users", item=name)
+                raise q.NotFound("setup_item_unknown", section="users", item=name)
             before = _user_view(user)
             if body.password is not None:
                 set_password(db, name, body.password)
@@ -266,7 +266,7 @@ def admin_change_user(name: str):
 
 def _known_counter(counter: int | None) -> None:
     if counter is not None and counter not in state().site.counter_ids:
-        raise q.QueueError("unknown_counter", 422, counter=counter)
+        raise q.Invalid("unknown_counter", counter=counter)
 
 
 def _token_view(row: m.ApiToken) -> dict:
@@ -289,7 +289,7 @@ def admin_add_token():
     _known_counter(body.counter)
     config = state().site.config
     if body.kiosk is not None and config.kiosk(body.kiosk) is None:
-        raise q.QueueError("unknown_kiosk", 422, kiosk=body.kiosk)
+        raise q.Invalid("unknown_kiosk", kiosk=body.kiosk)
     name = body.name or " ".join(str(p) for p in (body.role, body.counter, body.kiosk) if p)
 
     def action(conn, site):
@@ -325,7 +325,7 @@ def admin_revoke_token(token_id: int):
             try:
                 row = revoke_token(db, token_id)
             except ValueError as error:
-                raise q.QueueError("setup_item_unknown", 404, section="tokens", item=token_id) \
+                raise q.NotFound("setup_item_unknown", section="tokens", item=token_id) \
                     if "there is no token" in str(error) else _refused("id")(error) from None
             audit.record(db, site, "token_revoked", principal.actor, name=row.name, role=row.role,
                          counter=row.counter_number)

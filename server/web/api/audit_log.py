@@ -26,12 +26,12 @@ def audit_log():
             raise ValueError(since)
         since_at = dt.datetime.fromisoformat(since.upper().replace("Z", "+00:00")) if since else None
     except ValueError:
-        raise q.QueueError("invalid_field", 422, field="since", problem="ISO 8601, e.g. 2026-11-21T00:00:00Z") from None
+        raise q.Invalid("invalid_field", field="since", problem="ISO 8601, e.g. 2026-11-21T00:00:00Z") from None
     if since_at is not None and since_at.tzinfo is not None:
         since_at = since_at.astimezone(dt.timezone.utc).replace(tzinfo=None)  # stored as naive UTC
     limit = request.args.get("limit", "200")
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_ROWS:
-        raise q.QueueError("invalid_field", 422, field="limit", problem=f"1–{MAX_ROWS}")
+        raise q.Invalid("invalid_field", field="limit", problem=f"1–{MAX_ROWS}")
     app_state = state()
     with app_state.Session() as db:
         return jsonify({"events": audit.recent(db, app_state.site, since_at, int(limit))})

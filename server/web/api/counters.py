@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...core import engine as q
 from ...core.auth import may_act_on_counter, may_watch
 from ...core.i18n import pick_language, translate
+from ..errors import status_of
 from . import _problem, bp, current_principal, parse_body, state
 from .idempotency import run_once
 from .ratings import ask_for_rating
@@ -56,7 +57,7 @@ def _counter_action(counter: int, action, respond=_ticket_answer, **kwargs):
     may_act_on_counter(principal, counter)
     site = state().site
     if counter not in site.counter_ids:
-        raise q.QueueError("unknown_counter", 404, counter=counter)
+        raise q.NotFound("unknown_counter", counter=counter)
     return run_once(principal, action, respond, counter, actor=principal.actor,
                     after=lambda outcome: ask_for_rating(site, outcome), **kwargs)
 
@@ -88,7 +89,7 @@ def _taken_refusal(error: q.QueueError, counter: int, number: int):
     language = pick_language(request.headers.get("Accept-Language"))
     return jsonify({"error": {"code": error.code, "message": translate("ticket_taken", language, number=number,
                                                                          holder=holder),
-                              "counter": holder}}), error.status
+                              "counter": holder}}), status_of(error)
 
 
 def _ticket_action(engine_action):
@@ -107,7 +108,7 @@ for _name, _action in (("recall", q.recall), ("start", q.start), ("finish", q.fi
 def counter_transfer(counter: int):
     body = parse_body(TransferRequest)
     if (body.service is None) == (body.counter is None):
-        raise q.QueueError("invalid_field", 422, field="service",
+        raise q.Invalid("invalid_field", field="service",
                            problem=_problem("counter_or_service"))
     return _counter_action(counter, q.transfer, service=body.service, to_counter=body.counter)
 
@@ -143,7 +144,7 @@ def counter_detail(counter: int):
     """The counter's state, current ticket and waiting list (the clerk's or keypad's view)."""
     app_state = state()
     if counter not in app_state.site.counter_ids:
-        raise q.QueueError("unknown_counter", 404, counter=counter)
+        raise q.NotFound("unknown_counter", counter=counter)
     may_watch(current_principal(), "counter", counter)
     with app_state.Session() as db:
         queue = q.counter_queue(db, app_state.site, counter)
@@ -155,7 +156,7 @@ def my_day():
     """The caller's own figures for today: a clerk's (or admin's) by login, a counter device's by its counter."""
     principal = current_principal()
     if principal is None:
-        raise q.QueueError("unauthorized", 401)
+        raise q.NotSignedIn("unauthorized")
     app_state = state()
     with app_state.Session() as db:
         if principal.user_id is not None:
@@ -165,5 +166,5 @@ def my_day():
             figures = q.figures_today(db, app_state.site, counter=principal.counter)
             who = {"user": None, "counter": principal.counter}
         else:
-            raise q.QueueError("forbidden_role", 403, role=principal.role)
+            raise q.NotAllowed("forbidden_role", role=principal.role)
     return jsonify({**who, **figures})

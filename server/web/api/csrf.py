@@ -14,7 +14,7 @@ from flask import g, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from ...core.engine import QueueError
+from ...core.errors import NotAllowed
 
 HEADERS = ("X-CSRFToken", "X-CSRF-Token")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -42,7 +42,7 @@ def require_csrf() -> None:
     try:
         validate_csrf(token)
     except ValidationError:
-        raise QueueError("csrf_failed", 403) from None
+        raise NotAllowed("csrf_failed") from None
 
 
 def fresh_token() -> str:

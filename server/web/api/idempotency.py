@@ -41,7 +41,7 @@ def request_key() -> str | None:
     if not _KEY.match(value):
         from . import _problem
 
-        raise q.QueueError("invalid_field", 422, field=HEADER, problem=_problem("idempotency_key"))
+        raise q.Invalid("invalid_field", field=HEADER, problem=_problem("idempotency_key"))
     return value
 
 
@@ -69,7 +69,7 @@ def _answer(status: int, body, replayed: bool = False):
 
 def _replay(row, fingerprint: str):
     if row.fingerprint != fingerprint:
-        raise q.QueueError("idempotency_key_reused", 422)
+        raise q.Invalid("idempotency_key_reused")
     return _answer(row.status, row.body, replayed=True)
 
 

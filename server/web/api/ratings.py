@@ -57,17 +57,17 @@ def rate_ticket(ticket_id: str):
     may_rate(principal, principal.counter if principal is not None else None)  # only a rating tablet
     settings = state().site.config.rating
     if body.reasons and body.level != "unsatisfied":
-        raise q.QueueError("invalid_field", 422, field="reasons", problem=_problem("reasons_when_unsatisfied"))
+        raise q.Invalid("invalid_field", field="reasons", problem=_problem("reasons_when_unsatisfied"))
     unknown = [code for code in body.reasons if settings.reason(code) is None]
     if unknown:
-        raise q.QueueError("invalid_field", 422, field="reasons", problem=_problem(
+        raise q.Invalid("invalid_field", field="reasons", problem=_problem(
             "unknown_reason", reason=unknown[0], known=", ".join(r.code for r in settings.reasons) or "—"))
     reasons = list(dict.fromkeys(body.reasons))
     site = state().site
     try:
         outcome = run(q.rate, ticket_id, principal.counter, body.level, reasons, actor=principal.actor)
     except IntegrityError:  # the same ticket rated at the same moment by a second request
-        raise q.QueueError("already_rated", 409, number="?") from None
+        raise q.QueueError("already_rated", number="?") from None
     socketio.emit("rating.done", {"ticket": ticket_id, "counter": principal.counter},
                   to=rating_room(site, principal.counter))
     return jsonify(outcome.ticket), 201
@@ -81,5 +81,5 @@ def ticket_rating(ticket_id: str):
     with app_state.Session() as db:
         rating = q.ticket_rating(db, app_state.site, ticket_id)
     if rating is None:
-        raise q.QueueError("not_rated", 404, ticket=ticket_id)
+        raise q.NotFound("not_rated", ticket=ticket_id)
     return jsonify(rating)

@@ -42,7 +42,7 @@ def _language() -> str:
 
 
 def _invalid(field: str, key: str, **params):
-    return q.QueueError("invalid_field", 422, field=field, problem=translate(key, _language(), **params))
+    return q.Invalid("invalid_field", field=field, problem=translate(key, _language(), **params))
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -63,7 +63,7 @@ def _period(site) -> periods.Period:
         return periods.resolve(zone, args.get("period"), args.get("from"), args.get("to"), args.get("basis"),
                                today=q.business_day(site, q.utcnow()))
     except periods.PeriodError as error:
-        raise q.QueueError("invalid_field", 422, field=error.field, problem=error.problem(_language())) from None
+        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
 
 
 def _answer(report: dict):

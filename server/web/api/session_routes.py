@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...core import audit
 from ...core import engine as q
 from ...core.auth import principal_for_login
+from ..errors import NotJson
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
 from .csrf import fresh_token, require_csrf
@@ -32,7 +33,7 @@ class LoginRequest(BaseModel):
 @bp.post("/auth/login")
 def login():
     if not request.is_json:
-        raise q.QueueError("json_required", 415)
+        raise NotJson("json_required")
     body = parse_body(LoginRequest)
     app_state = state()
     # guessing passwords is slowed down per address and per user name (server/web/ratelimits.py); the
@@ -50,12 +51,12 @@ def login():
     app_state.limits.login_succeeded(request.remote_addr, body.username)
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
-        raise q.QueueError("unknown_counter", 404, counter=counter)
+        raise q.NotFound("unknown_counter", counter=counter)
     if user.role == "clerk":
         if counter is None:
-            raise q.QueueError("invalid_field", 422, field="counter", problem=_problem("clerk_needs_counter"))
+            raise q.Invalid("invalid_field", field="counter", problem=_problem("clerk_needs_counter"))
         if user.counter_number is not None and counter != user.counter_number:
-            raise q.QueueError("forbidden_counter", 403, own=user.counter_number, counter=counter)
+            raise q.NotAllowed("forbidden_counter", own=user.counter_number, counter=counter)
     login_event = app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter,
                                   address=request.remote_addr)
     session.clear()  # a new session, and with it a new CSRF token
@@ -84,7 +85,7 @@ def logout():
 def me():
     principal = current_principal()
     if principal is None:
-        raise q.QueueError("unauthorized", 401)
+        raise q.NotSignedIn("unauthorized")
     answer = {"name": principal.name, "full_name": principal.full_name, "role": principal.role,
               "counter": principal.counter}
     if principal.user_id is not None:  # a session: the header value its calls need

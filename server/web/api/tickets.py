@@ -42,7 +42,7 @@ def _issuing_kiosk(kiosk: str | None, token_required: bool) -> tuple[str | None,
     principal = current_principal()
     if token_required:
         if principal is None:
-            raise q.QueueError("kiosk_token_required", 401)
+            raise q.NotSignedIn("kiosk_token_required")
         require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
     if principal is not None:
         kiosk = kiosk or principal.kiosk
@@ -102,7 +102,7 @@ def _reprint(ticket_id: str, body: ReprintRequest, principal):
         may_act_as_kiosk(principal, principal.kiosk, bound=True)
         own = app_state.site.config.kiosk(principal.kiosk).printer
         if own is None or printer not in (None, own):
-            raise q.QueueError("forbidden_printer", 403, kiosk=principal.kiosk)
+            raise q.NotAllowed("forbidden_printer", kiosk=principal.kiosk)
         printer = own
     job = app_state.write(jobs.reprint, ticket_id, printer)
     printing.job_added(app_state, job["printer"])
