@@ -292,3 +292,72 @@ class IdempotencyKey(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Webhook(Base):
+    """A receiver of signed event POSTs (see server/core/outbox.py). ``secret`` is kept as given
+    because signing needs it; the API shows it once, at creation, then only masked."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[list] = mapped_column(JSON)  # kinds it wants, e.g. ["ticket.issued"]
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: deleted (deliveries kept)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class OutboxEvent(Base):
+    """One event for the outside world (webhooks, notifications), written in the same transaction
+    as the change it tells of, so that none is lost and none told of a change that did not happen.
+    ``dispatched_at`` is set when the delivery worker has made its deliveries."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "id",
+              sqlite_where=text("dispatched_at IS NULL"), postgresql_where=text("dispatched_at IS NULL")),
+        Index("ix_outbox_events_site_created_at", "site_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    kind: Mapped[str] = mapped_column(String(40))  # ticket.issued, rating.created, ...
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+DELIVERY_STATES = ("pending", "delivered", "failed")  # failed: retries given up
+
+
+class WebhookDelivery(Base):
+    """One event to one webhook, tried until a 2xx answer or the retry schedule ends.
+    ``delivery_id`` is sent as X-Queuekiosk-Delivery, the same on every retry and replay."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class WorkerLease(Base):
+    """Which server process runs a once-per-installation worker (e.g. "webhooks") until
+    ``expires_at``; taken and renewed with a compare-and-set UPDATE, so two never run at once."""
+
+    __tablename__ = "worker_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))  # host:pid:random of the process
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
