@@ -351,13 +351,3 @@ class WebhookDelivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-
-class WorkerLease(Base):
-    """Which server process runs a once-per-installation worker (e.g. "webhooks") until
-    ``expires_at``; taken and renewed with a compare-and-set UPDATE, so two never run at once."""
-
-    __tablename__ = "worker_leases"
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(100))  # host:pid:random of the process
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)

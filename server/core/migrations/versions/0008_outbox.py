@@ -1,5 +1,4 @@
-"""events for the outside world: an outbox written with each change, webhooks and their deliveries,
-and the lease that lets one server process of several run the delivery worker
+"""events for the outside world: an outbox written with each change, webhooks and their deliveries
 
 Revision ID: 0008
 Revises: 0007
@@ -65,17 +64,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"])
     op.create_index("ix_webhook_deliveries_webhook", "webhook_deliveries", ["webhook_id", "id"])
-    op.create_table(
-        "worker_leases",
-        sa.Column("name", sa.String(length=40), nullable=False),
-        sa.Column("holder", sa.String(length=100), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_leases")),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("worker_leases")
     op.drop_index("ix_webhook_deliveries_webhook", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")
