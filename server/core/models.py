@@ -162,6 +162,11 @@ class Ticket(Base):
     called_by_token_id: Mapped[int | None] = mapped_column(Integer)
     ended_by_user_id: Mapped[int | None] = mapped_column(Integer)
     ended_by_token_id: Mapped[int | None] = mapped_column(Integer)
+    # None: a walk-in; "booked": checked in with a booking; "remote": a same-day number taken from a phone
+    origin: Mapped[str | None] = mapped_column(String(8))
+    # a booked citizen checked in within the grace window is called ahead of walk-ins from this time
+    # (the slot's start); None for everyone else (server/core/bookings.py)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Event(Base):
@@ -351,3 +356,62 @@ class WebhookDelivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+BOOKING_KINDS = ("slot", "remote")  # a slot on a day; a same-day number ("lấy số từ xa")
+BOOKING_STATES = ("booked", "checked_in", "cancelled", "lapsed")  # lapsed: a remote number past its deadline
+REMOTE_STATUS = "remote"  # a remote number's ticket until its citizen checks in: not called, not counted waiting
+
+
+class Booking(Base):
+    """A citizen's place in a slot, or a same-day remote number (server/core/bookings.py).
+
+    Personal data only as a masked form and a keyed hash: ``person_hash`` is the HMAC of the ID
+    number (else of the phone), what "one number per person" and a check-in by ID card match on.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_site_day", "site_id", "business_day", "status"),
+        Index("ix_bookings_person", "person_hash", "business_day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # unguessable: shown, in the QR code, manages it
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    business_day: Mapped[dt.date] = mapped_column(Date)
+    slot_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    slot_end: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deadline: Mapped[dt.datetime | None] = mapped_column(DateTime)  # remote: checked in by then, or it lapses
+    name: Mapped[str] = mapped_column(String(100))
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    id_masked: Mapped[str | None] = mapped_column(String(16))
+    person_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    token_id: Mapped[int | None] = mapped_column(Integer)  # the integration that booked it, if one did
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class BookingSlot(Base):
+    """Places taken in one slot of a service: raised only while below the slot's capacity, in the
+    booking's transaction, so no slot is ever oversold."""
+
+    __tablename__ = "booking_slots"
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
+    slot_start: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    taken: Mapped[int] = mapped_column(Integer)
+
+
+class PersonDay(Base):
+    """One number per person per service and business day, walk-in, remote or booked: the key refuses a second."""
+
+    __tablename__ = "person_days"
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
+    business_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    person_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
