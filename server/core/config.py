@@ -109,6 +109,17 @@ class NumberRange(_Strict):
         return self
 
 
+class Booking(_Strict):
+    """A service that takes bookings and same-day remote numbers (docs/bookings.md)."""
+
+    slot_minutes: int = Field(default=15, ge=5, le=240)
+    per_slot: int = Field(default=2, ge=1, le=100)          # places in one slot
+    days_ahead: int = Field(default=7, ge=0, le=60)         # 0: today only
+    grace_minutes: int = Field(default=10, ge=0, le=120)    # checked in later than slot start + this: a walk-in
+    remote: bool = True                                     # same-day numbers taken from a phone
+    remote_checkin_minutes: int = Field(default=60, ge=5, le=600)  # a remote number not checked in by then lapses
+
+
 class Service(_Strict):
     code: Code
     name: LocalizedName
@@ -120,6 +131,7 @@ class Service(_Strict):
     default_service_minutes: float = Field(default=5.0, gt=0)
     # at most this many tickets a day (what the clerks can handle); past it the kiosk answers 429
     daily_limit: int | None = Field(default=None, ge=1)
+    booking: Booking | None = None  # None: walk-ins only
 
 
 class Priority(_Strict):
