@@ -58,6 +58,7 @@ class AppState:
         """What a serving process does besides answering: printing, and ending each day."""
         import gevent
 
+        from .delivery import DeliveryWorker
         from .housekeeping import day_end_loop
         from .live_setup import follow_saved_setup
         from .realtime import drop_lapsed_loop
@@ -66,6 +67,7 @@ class AppState:
         gevent.spawn(day_end_loop, self)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
+        gevent.spawn(DeliveryWorker(self).run)  # webhooks (server/web/delivery.py)
         queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or ""
         if queue.startswith("redis"):
             from .resync import watch_message_queue
@@ -163,6 +165,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     from .admin_page import bp as admin_page_bp
 
     app.register_blueprint(admin_page_bp)  # GET /admin: the setup edited live
+    from .book_page import bp as book_page_bp
+
+    app.register_blueprint(book_page_bp)  # GET /book and /book/<code>: citizens book from their phones
     app.add_url_rule("/healthz", "health", health)
     register_error_handlers(app)
     install_security_headers(app)

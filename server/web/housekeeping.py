@@ -8,6 +8,7 @@ import logging
 import gevent
 
 from ..core import engine as q
+from ..core import outbox
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def day_end_loop(state) -> None:
 
     while True:
         try:
-            outcome = state.write(q.expire_past_days)
+            outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
         except Exception:  # a busy database at midnight must not end the loop
             log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
             gevent.sleep(60)

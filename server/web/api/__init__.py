@@ -8,8 +8,10 @@ from flask import Blueprint, current_app, request, session
 from pydantic import BaseModel, ValidationError
 
 from ...core import engine as q
+from ...core import outbox
 from ...core.auth import Principal, principal_for_session, principal_for_token
 from ...core.i18n import MESSAGES, pick_language, translate
+from ..delivery import wake as wake_delivery
 from ..realtime import publish
 from .csrf import require_csrf
 
@@ -79,11 +81,15 @@ def current_principal() -> Principal | None:
 
 
 def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
-    """Run an engine action in one transaction; tell the live clients only after it committed."""
+    """Run an engine action in one transaction, with its events for the outside world (the outbox);
+    tell the live clients and the webhook worker only after it committed."""
     app_state = state()
-    outcome = app_state.write(action, *args, actor=actor, **kwargs)
+    outcome = app_state.write(outbox.recording(action), *args, actor=actor, **kwargs)
     publish(app_state.site, outcome)
+    if outcome.recorded:
+        wake_delivery()
     return outcome
 
 
-from . import admin, audit_log, counters, ratings, session_routes, tickets  # noqa: E402,F401  (routes register on bp)
+from . import admin, audit_log, counters, ratings, session_routes, tickets, webhooks  # noqa: E402,F401  (routes register on bp)
+from . import bookings  # noqa: E402,F401  (bookings, remote numbers, check-in: issue 14)

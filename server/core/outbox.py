@@ -1,0 +1,293 @@
+"""Events for the outside world: the outbox, webhooks and their deliveries (SPEC "Events out").
+
+An action's events are written to ``outbox_events`` in the action's own transaction
+(``recording``), so an event exists exactly when its change was committed. The delivery worker
+(server/web/delivery.py) then makes one delivery per subscribed webhook (``dispatch``), sends
+the due ones and marks each result (``mark_result``): any 2xx ends a delivery; anything else is
+tried again on ``RETRY_DELAYS`` (about 32 hours in all), then given up ("failed"); an admin may
+replay any delivery, with the same delivery id.
+
+No personal data leaves: a ticket is described by the whitelisted fields of ``TICKET_FIELDS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from . import models as m
+from .errors import Invalid, NotFound
+from .models import utcnow
+
+E = m.OutboxEvent.__table__
+W = m.Webhook.__table__
+D = m.WebhookDelivery.__table__
+
+# the engine's Happened kinds that leave the building, and the name each goes out under
+OUTSIDE_NAMES = {
+    **{f"ticket.{step}": f"ticket.{step}" for step in
+       ("issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired")},
+    "rating.received": "rating.created",
+}
+EVENT_KINDS = tuple(OUTSIDE_NAMES.values())
+
+# what a ticket event tells about the ticket: never more (a later field may hold personal data)
+TICKET_FIELDS = ("id", "number", "display", "service", "origin_service", "priority", "status", "issued_at",
+                 "called_at", "started_at", "finished_at", "counter", "target_counter", "kiosk", "business_day",
+                 "waiting_ahead", "eta_minutes")
+
+# seconds to wait after each failed attempt: 13 attempts over about 32 hours, then given up
+RETRY_DELAYS = (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
+KEEP_DAYS = 30  # the delivery log, and the events behind it, are kept this long
+
+
+# --- writing events -----------------------------------------------------------------------
+
+def event_data(happened) -> dict:
+    """The ``data`` of an outside event from an engine Happened."""
+    if happened.kind == "rating.received":
+        return {"rating": happened.detail["rating"]}
+    data = {"ticket": {k: happened.ticket[k] for k in TICKET_FIELDS if k in happened.ticket}}
+    if happened.counter is not None:
+        data["counter"] = happened.counter
+    if "from_counter" in happened.detail:
+        data["from_counter"] = happened.detail["from_counter"]
+    return data
+
+
+_INSERT_EVENT = insert(E)
+
+
+def record(conn, site, happened: list, now: dt.datetime | None = None) -> int:
+    """Write the outside events among ``happened`` to the outbox, in the caller's transaction."""
+    now = now or utcnow()
+    rows = [{"site_id": site.id, "kind": OUTSIDE_NAMES[h.kind], "payload": event_data(h), "created_at": now}
+            for h in happened if h.kind in OUTSIDE_NAMES]
+    if rows:
+        conn.execute(_INSERT_EVENT, rows)
+    return len(rows)
+
+
+def recording(action):
+    """``action(conn, site, ...) -> Outcome``, which also records its outside events in its transaction."""
+    def act(conn, site, *args, **kwargs):
+        outcome = action(conn, site, *args, **kwargs)
+        outcome.recorded = record(conn, site, outcome.happened)
+        return outcome
+    return act
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+def mask(secret: str) -> str:
+    return "…" + secret[-4:]
+
+
+def webhook_view(row, secret_in_full: bool = False) -> dict:
+    return {"id": row.id, "url": row.url, "events": list(row.events),
+            "secret": row.secret if secret_in_full else mask(row.secret),
+            "created_at": _iso(row.created_at)}
+
+
+def check_events(events: list[str]) -> list[str]:
+    """The kinds, each once, in a stable order; an unknown kind is refused by name."""
+    for kind in events:
+        if kind not in EVENT_KINDS:
+            raise Invalid("webhook_event_unknown", field="events", event=kind, known=", ".join(EVENT_KINDS))
+    if not events:
+        raise Invalid("webhook_events_empty", field="events")
+    return [kind for kind in EVENT_KINDS if kind in events]
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) address with a host; nothing else can be posted to."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a bad port raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise Invalid("webhook_url_invalid", field="url", url=url)
+    return url
+
+
+def add_webhook(conn, site, url: str, events: list[str], secret: str | None = None) -> dict:
+    """A new webhook; its view shows the secret in full (this once): one is made when none is given."""
+    secret = secret or "whsec_" + secrets.token_urlsafe(32)
+    webhook_id = conn.execute(insert(W).values(site_id=site.id, url=check_url(url), events=check_events(events),
+                                               secret=secret,
+                                               active=True, created_at=utcnow())).inserted_primary_key[0]
+    return webhook_view(_webhook(conn, site, webhook_id), secret_in_full=True)
+
+
+def webhooks(conn, site) -> list[dict]:
+    rows = conn.execute(select(W).where(W.c.site_id == site.id, W.c.active.is_(True)).order_by(W.c.id))
+    return [webhook_view(row) for row in rows]
+
+
+def remove_webhook(conn, site, webhook_id: int) -> dict:
+    """The webhook stops (its log is kept until it ages out); its pending deliveries are given up."""
+    row = _webhook(conn, site, webhook_id)
+    now = utcnow()
+    conn.execute(update(W).where(W.c.id == row.id).values(active=False))
+    conn.execute(update(D).where(D.c.webhook_id == row.id, D.c.status == "pending")
+                 .values(status="failed", next_attempt_at=None, last_error="webhook deleted", last_attempt_at=now))
+    return webhook_view(row)
+
+
+def _webhook(conn, site, webhook_id: int):
+    row = conn.execute(select(W).where(W.c.id == webhook_id, W.c.site_id == site.id, W.c.active.is_(True))).first()
+    if row is None:
+        raise NotFound("webhook_unknown", webhook=webhook_id)
+    return row
+
+
+def deliveries(conn, site, webhook_id: int, limit: int = 100, status: str | None = None) -> list[dict]:
+    """The webhook's latest deliveries, newest first."""
+    _webhook(conn, site, webhook_id)
+    query = (select(D, E.c.kind, E.c.created_at.label("occurred_at")).join(E, E.c.id == D.c.event_id)
+             .where(D.c.webhook_id == webhook_id).order_by(D.c.id.desc()).limit(limit))
+    if status is not None:
+        query = query.where(D.c.status == status)
+    return [{"id": row.id, "delivery": row.delivery_id, "event": row.kind, "event_id": row.event_id,
+             "occurred_at": _iso(row.occurred_at), "status": row.status, "attempts": row.attempts,
+             "last_status_code": row.last_status_code, "last_error": row.last_error,
+             "last_attempt_at": _iso(row.last_attempt_at), "next_attempt_at": _iso(row.next_attempt_at),
+             "delivered_at": _iso(row.delivered_at)}
+            for row in conn.execute(query)]
+
+
+def replay(conn, site, webhook_id: int, delivery: int) -> dict:
+    """Send a delivery again now, with the same delivery id; a failure is retried on the schedule from its start."""
+    _webhook(conn, site, webhook_id)
+    changed = conn.execute(update(D).where(D.c.id == delivery, D.c.webhook_id == webhook_id)
+                           .values(status="pending", attempts=0, next_attempt_at=utcnow()))
+    if changed.rowcount != 1:
+        raise NotFound("delivery_unknown", delivery=delivery, webhook=webhook_id)
+    return next(d for d in deliveries(conn, site, webhook_id, limit=1_000_000) if d["id"] == delivery)
+
+
+# --- the worker's side --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST to make: everything the worker needs, read in one query."""
+
+    id: int
+    delivery_id: str
+    webhook_id: int
+    url: str
+    secret: str
+    kind: str
+    body: bytes
+    attempts: int
+
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": "application/json", "User-Agent": "queuekiosk-webhooks",
+                "X-Queuekiosk-Event": self.kind, "X-Queuekiosk-Delivery": self.delivery_id,
+                "X-Queuekiosk-Signature": sign(self.secret, self.body)}
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def body(event_id: int, kind: str, site_id: str, occurred_at: dt.datetime, payload: dict) -> bytes:
+    """The JSON sent: made from the stored event, so every retry sends the very same bytes."""
+    return json.dumps({"id": event_id, "event": kind, "site": site_id, "occurred_at": _iso(occurred_at),
+                       "data": payload}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def dispatch(conn, site=None, limit: int = 500, now: dt.datetime | None = None) -> int:
+    """Make the deliveries of events not yet dispatched, one per webhook that wants each (every site)."""
+    now = now or utcnow()
+    events = conn.execute(select(E.c.id, E.c.site_id, E.c.kind).where(E.c.dispatched_at.is_(None))
+                          .order_by(E.c.id).limit(limit)).all()
+    if not events:
+        return 0
+    hooks = conn.execute(select(W.c.id, W.c.site_id, W.c.events).where(W.c.active.is_(True))).all()
+    rows = [{"delivery_id": str(uuid.uuid4()), "webhook_id": hook.id, "event_id": event.id, "status": "pending",
+             "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for event in events for hook in hooks if hook.site_id == event.site_id and event.kind in hook.events]
+    if rows:
+        conn.execute(insert(D), rows)
+    conn.execute(update(E).where(E.c.id.in_([e.id for e in events])).values(dispatched_at=now))
+    return len(rows)
+
+
+def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()) -> list[Delivery]:
+    """Pending deliveries whose time has come, oldest event first, except those of ``skip_webhooks``."""
+    now = now or utcnow()
+    query = (select(D.c.id, D.c.delivery_id, D.c.webhook_id, D.c.attempts, W.c.url, W.c.secret, E.c.id.label("event_id"),
+                    E.c.kind, E.c.site_id, E.c.created_at, E.c.payload)
+             .join(W, W.c.id == D.c.webhook_id).join(E, E.c.id == D.c.event_id)
+             .where(D.c.status == "pending", D.c.next_attempt_at <= now, W.c.active.is_(True))
+             .order_by(D.c.event_id, D.c.id).limit(limit))
+    if skip_webhooks:
+        query = query.where(D.c.webhook_id.not_in(list(skip_webhooks)))
+    return [Delivery(row.id, row.delivery_id, row.webhook_id, row.url, row.secret, row.kind,
+                     body(row.event_id, row.kind, row.site_id, row.created_at, row.payload), row.attempts)
+            for row in conn.execute(query)]
+
+
+def retry_delays(text: str | None) -> tuple[float, ...]:
+    """A retry schedule from "10,30,60,..." (seconds); None or empty: ``RETRY_DELAYS``. However it
+    is set, the retries cover at least 24 hours (SPEC)."""
+    if not text or not text.strip():
+        return RETRY_DELAYS
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"the webhook retry schedule {text!r} is not a list of seconds such as 10,60,600") from None
+    if any(delay <= 0 for delay in delays) or sum(delays) < 24 * 3600:
+        raise ValueError(f"the webhook retry schedule {text!r} must be positive seconds adding up to 24 h or more")
+    return delays
+
+
+def next_attempt(attempts: int, now: dt.datetime, delays=RETRY_DELAYS) -> dt.datetime | None:
+    """When to try again after ``attempts`` failed attempts; None: give up."""
+    if attempts > len(delays):
+        return None
+    return now + dt.timedelta(seconds=delays[attempts - 1])
+
+
+def mark_result(conn, site, delivery: int, status_code: int | None, error: str | None = None,
+                delays=RETRY_DELAYS, now: dt.datetime | None = None) -> str:
+    """Record one attempt: delivered on a 2xx answer, else pending again (or failed when retries are over)."""
+    now = now or utcnow()
+    if status_code is not None and 200 <= status_code < 300:
+        values = {"status": "delivered", "delivered_at": now, "next_attempt_at": None, "last_error": None}
+    else:
+        attempts = conn.execute(select(D.c.attempts).where(D.c.id == delivery)).scalar_one() + 1
+        later = next_attempt(attempts, now, delays)
+        values = {"status": "pending" if later else "failed", "next_attempt_at": later,
+                  "last_error": (error or f"HTTP {status_code}")[:300]}
+    conn.execute(update(D).where(D.c.id == delivery, D.c.status == "pending")
+                 .values(attempts=D.c.attempts + 1, last_status_code=status_code, last_attempt_at=now, **values))
+    return values["status"]
+
+
+def prune(conn, site=None, now: dt.datetime | None = None) -> int:
+    """Forget finished deliveries, and dispatched events, older than ``KEEP_DAYS``."""
+    before = (now or utcnow()) - dt.timedelta(days=KEEP_DAYS)
+    removed = conn.execute(delete(D).where(D.c.created_at < before, D.c.status != "pending")).rowcount
+    referenced = select(D.c.event_id).where(D.c.event_id == E.c.id).exists()
+    removed += conn.execute(delete(E).where(and_(E.c.created_at < before, E.c.dispatched_at.is_not(None),
+                                                 ~referenced))).rowcount
+    return removed
+
+
+def pending_count(conn) -> int:
+    return conn.execute(select(func.count()).select_from(D).where(D.c.status == "pending")).scalar_one()
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None

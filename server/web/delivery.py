@@ -1,0 +1,120 @@
+"""The webhook delivery worker: a greenlet of the serving process (server/core/outbox.py has the rules).
+
+Once across several server processes: only the holder of the "webhooks" lease (server/core/db.py
+Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
+with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``.
+At least once: a delivery is marked only after its answer, so one in flight when the process
+dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
+
+Never in the way of the queue: issuing and calling only write the outbox row; each webhook is
+posted to by its own greenlet, one delivery after the other (in event order), each with a
+timeout, so a slow or dead receiver holds up nothing but itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from itertools import groupby
+
+import gevent
+from gevent.event import Event
+from sqlalchemy import select
+
+from ..core import models as m
+from ..core import outbox
+from ..core.db import Lease
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # the lease holder looks for new events at least this often
+LEASE_POLL_SECONDS = 3.0  # a process without the lease tries to take it this often
+PRUNE_EVERY = 3600  # seconds between clearing out the old delivery log
+BATCH = 50  # deliveries per webhook per round
+
+_wake = Event()
+
+
+def wake() -> None:
+    """Something to deliver was just committed in this process: look now rather than at the next poll."""
+    _wake.set()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a 3xx is an answer, and not a 2xx: tried again later
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post(delivery: outbox.Delivery, timeout: float) -> tuple[int | None, str | None]:
+    """POST one delivery: (the HTTP status, or None when there was no answer; what went wrong)."""
+    request = urllib.request.Request(delivery.url, data=delivery.body, headers=delivery.headers(), method="POST")
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            response.read(65536)
+            return response.status, None
+    except urllib.error.HTTPError as error:
+        return error.code, f"HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return None, f"{type(reason).__name__}: {reason}"[:300]
+
+
+class DeliveryWorker:
+    def __init__(self, state):
+        self.state = state
+        self.lease = Lease(state.engine, state.instance_dir, "webhooks")
+        self.delays = outbox.retry_delays(os.environ.get("QUEUEKIOSK_WEBHOOK_RETRY_SECONDS"))
+        self.timeout = float(os.environ.get("QUEUEKIOSK_WEBHOOK_TIMEOUT", "10"))
+        self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
+        self.last_prune = 0.0
+
+    def run(self) -> None:
+        while True:
+            pause = LEASE_POLL_SECONDS
+            try:
+                if self.lease.try_take():
+                    self.round()
+                    pause = POLL_SECONDS
+            except Exception:  # a database outage must not end the worker
+                log.exception("webhook delivery: a round failed; trying again shortly")
+                pause = 5.0
+            _wake.wait(pause)
+            _wake.clear()
+
+    def round(self) -> None:
+        if self._undispatched():
+            self.state.write(outbox.dispatch)
+        self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
+        with self.state.engine.connect() as conn:
+            due = outbox.due(conn, limit=BATCH * 20, skip_webhooks=self.sending)
+        for webhook_id, group in groupby(sorted(due, key=lambda d: d.webhook_id), key=lambda d: d.webhook_id):
+            self.sending[webhook_id] = gevent.spawn(self.send_all, list(group)[:BATCH])
+        now = time.monotonic()
+        if now - self.last_prune > PRUNE_EVERY:
+            self.last_prune = now
+            self.state.write(outbox.prune)
+
+    def _undispatched(self) -> bool:
+        E = m.OutboxEvent.__table__
+        with self.state.engine.connect() as conn:
+            return conn.execute(select(E.c.id).where(E.c.dispatched_at.is_(None)).limit(1)).first() is not None
+
+    def send_all(self, deliveries: list[outbox.Delivery]) -> None:
+        for delivery in deliveries:
+            status, error = post(delivery, self.timeout)
+            try:
+                outcome = self.state.write(outbox.mark_result, delivery.id, status, error, self.delays)
+            except Exception:  # not marked: still pending, so it is sent again (at least once)
+                log.exception("webhook %s: the result of delivery %s was not saved", delivery.webhook_id,
+                              delivery.delivery_id)
+                return
+            if outcome != "delivered":
+                log.warning("webhook %s: delivery %s of %s not accepted (%s); %s", delivery.webhook_id,
+                            delivery.delivery_id, delivery.kind, error,
+                            "given up" if outcome == "failed" else "tried again later")

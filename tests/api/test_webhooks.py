@@ -1,0 +1,317 @@
+"""Webhooks (SPEC "Events out"): the real server posts signed events to a real HTTP receiver on
+127.0.0.1 that records what it gets, retries what is not accepted, survives a kill -9, and
+delivers each event once when two server processes share PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from api_helpers import assert_error, issue
+
+# quick retries for the tests (the schedule must still cover 24 h), and a short timeout
+FAST = {"QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "1,1,1,86400", "QUEUEKIOSK_WEBHOOK_TIMEOUT": "1"}
+
+
+@dataclass
+class Received:
+    event: str
+    delivery: str
+    signature: str
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """An integrator's endpoint: records every POST; answers ``answers`` in turn (then 200); a
+    status of "hang" holds the answer until ``release()`` (a receiver slower than the timeout)."""
+
+    def __init__(self):
+        self.received: list[Received] = []
+        self.answers: list = []
+        self._changed = threading.Condition()
+        self._released = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver._changed:
+                    receiver.received.append(Received(self.headers["X-Queuekiosk-Event"],
+                                                      self.headers["X-Queuekiosk-Delivery"],
+                                                      self.headers["X-Queuekiosk-Signature"], body))
+                    answer = receiver.answers.pop(0) if receiver.answers else 200
+                    receiver._changed.notify_all()
+                if answer == "hang":
+                    receiver._released.wait(60)
+                    answer = 200
+                self.send_response(answer)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/queue"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self):
+        self._released.set()
+
+    def wait_for(self, count: int, timeout: float = 15) -> list[Received]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.received) >= count, timeout):
+                raise AssertionError(f"the receiver got {len(self.received)} of {count} deliveries: "
+                                     f"{[r.event for r in self.received]}")
+            return list(self.received)
+
+    def stays_at(self, count: int, seconds: float = 2.0) -> None:
+        time.sleep(seconds)
+        assert len(self.received) == count, [r.json for r in self.received[count:]]
+
+    def close(self):
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receivers():
+    made = []
+
+    def make() -> Receiver:
+        made.append(Receiver())
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def register(srv, url: str, events: list[str], **extra) -> dict:
+    response = srv.session().post("/api/v1/admin/webhooks", json={"url": url, "events": events, **extra},
+                                  headers=_admin(srv))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def deliveries(srv, webhook_id: int) -> list[dict]:
+    response = srv.session().get(f"/api/v1/admin/webhooks/{webhook_id}/deliveries", headers=_admin(srv))
+    assert response.status_code == 200, response.text
+    return response.json()["deliveries"]
+
+
+def wait_delivered(srv, webhook_id: int, count: int, timeout: float = 15) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        log = deliveries(srv, webhook_id)
+        if sum(d["status"] == "delivered" for d in log) >= count:
+            return log
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+
+
+def counter_action(srv, action: str, counter: int = 1):
+    response = srv.session().post(f"/api/v1/counters/{counter}/{action}",
+                                  headers={"Authorization": f"Bearer {srv.token('counter', counter)}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _admin(srv) -> dict:
+    return {"Authorization": f"Bearer {srv.token('admin')}"}
+
+
+def verifies(secret: str, received: Received) -> bool:
+    """What docs/integrations.md tells a receiver to do."""
+    expected = "sha256=" + hmac.new(secret.encode(), received.body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, received.signature)
+
+
+def test_a_ticket_s_events_arrive_signed_in_order(live_server, receivers):
+    srv, receiver = live_server(env=FAST), receivers()
+    webhook = register(srv, receiver.url, ["ticket.issued", "ticket.called", "ticket.started", "ticket.finished"])
+    secret = webhook["secret"]
+    assert secret.startswith("whsec_") and len(secret) > 30  # made for the integrator, shown this once
+    listed = srv.session().get("/api/v1/admin/webhooks", headers=_admin(srv)).json()["webhooks"]
+    assert [(w["id"], w["secret"]) for w in listed] == [(webhook["id"], "…" + secret[-4:])]
+
+    ticket = issue(srv.session(), "HT")
+    for action in ("next", "start", "finish"):
+        counter_action(srv, action)
+    got = receiver.wait_for(4)
+    assert [r.event for r in got] == ["ticket.issued", "ticket.called", "ticket.started", "ticket.finished"]
+    assert all(verifies(secret, r) for r in got)
+    assert not verifies(secret[:-1], got[0])
+    bodies = [r.json for r in got]
+    assert [b["event"] for b in bodies] == [r.event for r in got]
+    assert {b["data"]["ticket"]["id"] for b in bodies} == {ticket["id"]}
+    assert [b["data"]["ticket"]["status"] for b in bodies] == ["waiting", "called", "serving", "done"]
+    assert bodies[1]["data"]["counter"] == 1 and bodies[0]["data"]["ticket"]["number"] == ticket["number"]
+    assert len({r.delivery for r in got}) == 4 and len({b["id"] for b in bodies}) == 4
+    log = wait_delivered(srv, webhook["id"], 4)
+    assert [(d["event"], d["attempts"], d["last_status_code"]) for d in log] == \
+        [("ticket.finished", 1, 200), ("ticket.started", 1, 200), ("ticket.called", 1, 200), ("ticket.issued", 1, 200)]
+    assert [d["delivery"] for d in reversed(log)] == [r.delivery for r in got]
+
+
+def test_each_webhook_gets_only_the_events_it_asked_for(live_server, receivers):
+    srv, issued_only, called_and_rated = live_server(env=FAST), receivers(), receivers()
+    register(srv, issued_only.url, ["ticket.issued"])
+    register(srv, called_and_rated.url, ["ticket.called", "rating.created"])
+    first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
+    counter_action(srv, "next")
+    counter_action(srv, "finish")
+    rated = srv.session().post(f"/api/v1/tickets/{first['id']}/rating", json={"level": "very_satisfied"},
+                               headers={"Authorization": f"Bearer {srv.token('rating', 1)}"})
+    assert rated.status_code == 201, rated.text
+    assert [r.json["data"]["ticket"]["id"] for r in issued_only.wait_for(2)] == [first["id"], second["id"]]
+    got = called_and_rated.wait_for(2)
+    assert [r.event for r in got] == ["ticket.called", "rating.created"]
+    assert got[1].json["data"]["rating"]["level"] == "very_satisfied"
+    assert got[1].json["data"]["rating"]["ticket"] == first["id"]
+    issued_only.stays_at(2)
+    called_and_rated.stays_at(2, seconds=0)
+
+
+def test_a_failing_receiver_is_retried_with_the_same_delivery_until_it_accepts(live_server, receivers):
+    srv, receiver = live_server(env=FAST), receivers()
+    receiver.answers = [500, "hang", 503]  # an error, no answer within the timeout, an error, then 200
+    webhook = register(srv, receiver.url, ["ticket.issued"])
+    issue(srv.session(), "HT")
+    got = receiver.wait_for(4)
+    assert len({r.delivery for r in got}) == 1 and len({r.body for r in got}) == 1
+    assert all(verifies(webhook["secret"], r) for r in got)
+    [log] = wait_delivered(srv, webhook["id"], 1)
+    assert (log["status"], log["attempts"], log["last_status_code"], log["last_error"]) == ("delivered", 4, 200, None)
+    receiver.stays_at(4)
+
+
+def test_a_receiver_that_never_accepts_is_given_up_after_the_schedule(live_server, receivers):
+    srv, receiver = live_server(env={**FAST, "QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "1,86400"}), receivers()
+    receiver.answers = [500, 500, 500]
+    webhook = register(srv, receiver.url, ["ticket.issued"])
+    issue(srv.session(), "HT")
+    receiver.wait_for(2)
+    deadline = time.monotonic() + 10
+    while (log := deliveries(srv, webhook["id"]))[0]["next_attempt_at"] is None or log[0]["attempts"] < 2:
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+    # two attempts made; the next one is a day away (the schedule covers 24 h)
+    assert (log[0]["status"], log[0]["attempts"], log[0]["last_status_code"]) == ("pending", 2, 500)
+    assert log[0]["last_error"].startswith("HTTP 500")
+
+
+def test_replay_sends_the_delivery_again_with_its_id(live_server, receivers):
+    srv, receiver = live_server(env=FAST), receivers()
+    webhook = register(srv, receiver.url, ["ticket.issued"])
+    issue(srv.session(), "HT")
+    [first] = receiver.wait_for(1)
+    [log] = wait_delivered(srv, webhook["id"], 1)
+    replayed = srv.session().post(f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/{log['id']}/replay",
+                                  headers=_admin(srv))
+    assert replayed.status_code == 202, replayed.text
+    assert replayed.json()["status"] == "pending"
+    again = receiver.wait_for(2)[1]
+    assert (again.delivery, again.body) == (first.delivery, first.body)
+    assert_error(srv.session().post(f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/999/replay",
+                                    headers=_admin(srv)), 404, "delivery_unknown")
+
+
+def test_an_event_committed_before_a_kill_9_is_delivered_after_the_restart(live_server, receivers):
+    """At least once: the first delivery is in flight (the receiver has it, the server has no answer)
+    when the server is killed; the two events behind it were committed and never sent."""
+    srv, receiver = live_server(env={**FAST, "QUEUEKIOSK_WEBHOOK_TIMEOUT": "30"}), receivers()
+    receiver.answers = ["hang"]
+    webhook = register(srv, receiver.url, ["ticket.issued"])
+    tickets = [issue(srv.session(), "HT") for _ in range(3)]
+    [in_flight] = receiver.wait_for(1)
+    srv.stop(graceful=False)  # kill -9
+    receiver.release()
+    srv.start()
+    got = receiver.wait_for(4)
+    assert got[1].delivery == in_flight.delivery and got[1].body == in_flight.body
+    assert [r.json["data"]["ticket"]["id"] for r in got[1:]] == [t["id"] for t in tickets]
+    wait_delivered(srv, webhook["id"], 3)
+    receiver.stays_at(4)
+
+
+def test_a_deleted_webhook_is_sent_nothing_more(live_server, receivers):
+    srv, receiver = live_server(env=FAST), receivers()
+    webhook = register(srv, receiver.url, ["ticket.issued"])
+    issue(srv.session(), "HT")
+    receiver.wait_for(1)
+    removed = srv.session().delete(f"/api/v1/admin/webhooks/{webhook['id']}", headers=_admin(srv))
+    assert removed.status_code == 200, removed.text
+    assert srv.session().get("/api/v1/admin/webhooks", headers=_admin(srv)).json()["webhooks"] == []
+    issue(srv.session(), "HT")
+    receiver.stays_at(1)
+    assert_error(srv.session().delete(f"/api/v1/admin/webhooks/{webhook['id']}", headers=_admin(srv)),
+                 404, "webhook_unknown")
+
+
+def test_bad_input_names_the_field_and_registers_nothing(live_server):
+    srv = live_server()
+    http, admin = srv.session(), _admin(srv)
+    good = {"url": "https://example.test/hook", "events": ["ticket.called"]}
+    for change, code, field in (
+            ({"url": "ftp://example.test/"}, "webhook_url_invalid", "url"),
+            ({"url": "not a url"}, "webhook_url_invalid", "url"),
+            ({"url": "http:///nohost"}, "webhook_url_invalid", "url"),
+            ({"events": []}, "invalid_field", "events"),
+            ({"events": ["ticket.teleported"]}, "webhook_event_unknown", "events"),
+            ({"events": "ticket.called"}, "invalid_field", "events"),
+            ({"secret": "short"}, "invalid_field", "secret"),
+            ({"colour": "blue"}, "invalid_field", "colour")):
+        assert_error(http.post("/api/v1/admin/webhooks", json={**good, **change}, headers=admin), 422, code, field)
+    assert http.get("/api/v1/admin/webhooks", headers=admin).json()["webhooks"] == []
+    english = srv.session(language="en").post("/api/v1/admin/webhooks", json={**good, "events": ["x.y"]}, headers=admin)
+    assert "x.y" in english.json()["error"]["message"] and "ticket.called" in english.json()["error"]["message"]
+    made = http.post("/api/v1/admin/webhooks", json={**good, "secret": "s" * 20}, headers=admin)
+    assert made.status_code == 201 and made.json()["secret"] == "s" * 20
+    assert_error(http.get(f"/api/v1/admin/webhooks/{made.json()['id']}/deliveries?status=lost", headers=admin),
+                 422, "delivery_status_unknown", "status")
+    assert_error(http.get("/api/v1/admin/webhooks/999/deliveries", headers=admin), 404, "webhook_unknown")
+    # only admins
+    assert_error(http.get("/api/v1/admin/webhooks", headers={"Authorization": f"Bearer {srv.token('supervisor')}"}),
+                 403, "forbidden_role")
+    assert_error(http.post("/api/v1/admin/webhooks", json=good), 401, "unauthorized")
+
+
+REDIS = ("127.0.0.1", 6379)
+
+
+@pytest.mark.postgres
+def test_two_processes_deliver_each_event_once(pg_url, live_server, config_variant, receivers):
+    with socket.socket() as probe:
+        if probe.connect_ex(REDIS) != 0:
+            pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    env = {**FAST, "QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+           "QUEUEKIOSK_MESSAGE_QUEUE": f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}"}
+    config = config_variant()
+    a, b = live_server(config, env=env), live_server(config, env=env)
+    receiver = receivers()
+    webhook = register(a, receiver.url, ["ticket.issued", "ticket.called"])
+    tickets = [issue(srv.session(), "HT") for srv in (a, b) * 5]
+    for srv in (b, a, b):
+        counter_action(srv, "next")
+    got = receiver.wait_for(13)
+    receiver.stays_at(13)
+    assert len({r.delivery for r in got}) == 13 and len({r.json["id"] for r in got}) == 13
+    assert sorted(r.json["data"]["ticket"]["id"] for r in got if r.event == "ticket.issued") == \
+        sorted(t["id"] for t in tickets)
+    assert len(wait_delivered(b, webhook["id"], 13)) == 13
