@@ -1,7 +1,9 @@
 """The message catalogs: every key in every language, none defined twice, fields that match."""
 
+import ast
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,38 @@ def test_citizens_are_addressed_as_ong_ba_never_ban():
              if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY) and familiar.search(entry["vi"])}
     assert not found, found
     assert "Ông/Bà" in i18n.translate("kiosk_your_number") and "Ông/Bà" in i18n.translate("rating_question")
+
+
+# letters only Vietnamese writes (ă â đ ê ô ơ ư and the tones under or over a vowel)
+VIETNAMESE = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹĂÂĐÊÔƠƯ]")
+LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical"}
+WEB_LAYER = Path(i18n.__file__).parents[1] / "web"
+
+
+def _vietnamese_literals(path: Path) -> list[str]:
+    """String literals with Vietnamese in them, leaving out docstrings and log lines (for the
+    installer, in English, where they may name a Vietnamese tab of /admin)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            skipped.add(id(node.body[0].value))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOG_CALLS:
+            skipped.update(id(inner) for inner in ast.walk(node))
+    return [f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped
+            and VIETNAMESE.search(node.value)]
+
+
+def test_the_web_layer_says_nothing_in_vietnamese_of_its_own():
+    """Every sentence the web layer sends comes from the catalogs, so it exists in English too."""
+    found = [line for path in sorted(WEB_LAYER.rglob("*.py")) for line in _vietnamese_literals(path)]
+    assert not found, found
+
+
+def test_the_guard_sees_a_vietnamese_literal(tmp_path):
+    code = tmp_path / "sample.py"
+    code.write_text('"""Một mô-đun."""\nimport logging\nlogging.info("Giờ làm việc")\nproblem = "cần số của lệnh in"\n',
+                    "utf-8")
+    assert _vietnamese_literals(code) == ["sample.py:4: 'cần số của lệnh in'"]

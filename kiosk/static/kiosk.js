@@ -293,7 +293,7 @@
     if (ticket.priority) {
       QK.say(prio, "kiosk_priority_mark", {name: page.priorities[ticket.priority] || {vi: ticket.priority}});
     }
-    QK.say(document.getElementById("result-ahead"), "kiosk_people_ahead", {n: ticket.waiting_ahead});
+    QK.say(document.getElementById("result-ahead"), "page_people_ahead", {n: ticket.waiting_ahead});
     const eta = document.getElementById("result-eta");
     if (ticket.eta_minutes === null) QK.say(eta, "kiosk_eta_no_counter");  // no open counter serves it
     else if (ticket.eta_minutes) QK.say(eta, "kiosk_eta", {n: ticket.eta_minutes});

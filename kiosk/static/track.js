@@ -41,7 +41,7 @@
 
     facts.hidden = ticket.status !== "waiting";
     if (ticket.status === "waiting") {
-      QK.setBi(document.getElementById("ahead"), "track_people_ahead", {n: ticket.waiting_ahead});
+      QK.setBi(document.getElementById("ahead"), "page_people_ahead", {n: ticket.waiting_ahead});
       const eta = document.getElementById("eta");
       if (ticket.eta_minutes === null) QK.setBi(eta, "track_eta_no_counter");  // no open counter serves it
       else if (ticket.eta_minutes) QK.setBi(eta, "track_eta", {n: ticket.eta_minutes});

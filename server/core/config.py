@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from .i18n import MESSAGES
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -158,8 +160,8 @@ class Counter(_Strict):
         return self.name or f"Quầy {self.number}"
 
 
-DEFAULT_PHRASE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
-DEFAULT_PHRASE_EN = "Ticket number {number}, please go to counter {counter}"
+DEFAULT_PHRASE = MESSAGES["voice_default_phrase"]["vi"]
+DEFAULT_PHRASE_EN = MESSAGES["voice_default_phrase"]["en"]
 
 
 def _phrase(value: str) -> str:

@@ -281,10 +281,9 @@ def on_subscribe(data):
     state = _state()
     site = state.site
     if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ROOM_KINDS:
-        return {"error": {"code": "invalid_field", "message": translate(
-            "invalid_field", "vi", field="subscribe",
-            problem='cần một trong {"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, '
-                    '{"rating": n}')}}
+        kinds = '{"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, {"rating": n}'
+        return _error(q.Invalid("invalid_field", field="subscribe",
+                                problem=translate("problem_subscribe_one_of", kinds=kinds)))
     kind, key = next(iter(data.items()))
     room = f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}"
     rooms = _allowances[request.sid].rooms
@@ -361,7 +360,7 @@ def on_print_done(data):
         return _error(q.QueueError("agent_hello_first"))
     job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
     if not job_ids:
-        return _error(q.Invalid("invalid_field", field="job", problem="cần số của lệnh in"))
+        return _error(q.Invalid("invalid_field", field="job", problem=translate("problem_print_job")))
     if data.get("printed") is True:  # an agent reports on its own printer's jobs only
         state.write(jobs.finish, job_ids[0], True, printer_id=printer_id)
     else:
@@ -389,8 +388,9 @@ def _agent_kiosk(site, kiosk_id):
     agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
     if kiosk_id is None:
         if len(agent_kiosks) != 1:
-            raise q.Invalid("invalid_field", field="kiosk", problem=(
-                "cần tên ki-ốt: " + (", ".join(k.id for k in agent_kiosks) or "không ki-ốt nào có máy in driver: agent")))
+            known = ", ".join(k.id for k in agent_kiosks)
+            problem = translate("problem_agent_kiosk", known=known) if known else translate("problem_no_agent_kiosk")
+            raise q.Invalid("invalid_field", field="kiosk", problem=problem)
         return agent_kiosks[0]
     kiosk = config.kiosk(str(kiosk_id))
     if kiosk is None:
