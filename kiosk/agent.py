@@ -25,7 +25,8 @@ from pathlib import Path
 
 import socketio
 
-from ..printers.drivers import PrinterDriver, PrintFailed, PrintTask, Status, call, driver_for
+from ..printers.drivers import PrinterDriver, PrintFailed, PrintTask, Status
+from ..printers.registry import driver_for
 from ..printers.ticket import TicketContent, preview
 from ..server.core.config import Printer
 
@@ -167,7 +168,7 @@ class KioskAgent:
     def _print_waiting_jobs(self) -> bool:
         """Print every job the server has for this kiosk; False when the printer cannot go on."""
         while True:
-            status = call(self.driver, self.driver.status)
+            status = self.driver.status()
             # a printer whose last job stopped part-way still answers its status query: it stays
             # reported as not responding until a job prints, rather than flipping at every retry
             self._report(self._stalled if self._stalled and status.can_print else status)
@@ -190,7 +191,7 @@ class KioskAgent:
             content = TicketContent.from_json(job["content"])
             task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
             try:
-                call(self.driver, self.driver.print, task)
+                self.driver.print(task)
             except PrintFailed as error:
                 log.warning("job %s not printed: %s", job["name"], error)
                 self._stalled = Status("offline", str(error))

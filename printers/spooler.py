@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from ..server.core import engine as q
 from ..server.core import faults
 from . import jobs, states
-from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status, call
+from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status
 from .content import TicketContent
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ class Spooler:
 
     def _check(self, printer_id: str, driver: PrinterDriver) -> Status:
         """The printer's answer to a status query; what is shown may be why its last job failed."""
-        status = call(driver, driver.status)
+        status = driver.status()
         self._show(printer_id, self._stalled.get(printer_id, status) if status.can_print else status)
         return status
 
@@ -231,7 +231,7 @@ class Spooler:
     def _print(self, printer, driver: PrinterDriver, job, status: Status) -> bool:
         task = self.task_for(printer, job)
         try:
-            call(driver, driver.print, task)
+            driver.print(task)
         except PrintFailed as error:
             log.warning("printer %s: job %s not printed: %s", printer.id, task.name, error)
             self._stalled[printer.id] = Status(OFFLINE, str(error))

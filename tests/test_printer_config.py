@@ -54,3 +54,12 @@ def test_the_tracking_address_must_be_a_web_address(config_data):
     config_data["ticket"] = {"tracking_url": "192.168.1.10:8000"}
     with pytest.raises(ConfigError, match=r"ticket\.tracking_url"):
         parse_config(config_data, "config.yaml")
+
+
+def test_every_driver_name_config_accepts_has_a_driver():
+    """The core keeps the names as plain data; the device part registers a driver for each."""
+    from queuekiosk.printers.registry import DRIVERS
+    from queuekiosk.server.core.config import PRINTER_DRIVERS, Printer
+
+    assert list(DRIVERS) == list(PRINTER_DRIVERS)
+    assert Printer.model_fields["driver"].annotation.__args__ == PRINTER_DRIVERS  # what config.yaml may say

@@ -266,6 +266,8 @@ class RatingSettings(_Strict):
         return next((r for r in self.reasons if r.code == code), None)
 
 
+# the printer drivers config accepts: plain data, so that the core imports nothing from printers/;
+# printers/registry.py has a driver for each name (tests/test_printer_config.py checks both lists agree)
 PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent")
 
 
@@ -273,7 +275,7 @@ class Printer(_Strict):
     """A ticket printer. Which keys a driver needs is in ``_DRIVER_KEYS``; docs/printing.md explains each."""
 
     id: Code
-    driver: Literal["network", "usb", "serial", "device", "cups", "file", "agent"]
+    driver: Literal[PRINTER_DRIVERS]
     host: str | None = None                 # network: the printer's address (it listens on port 9100)
     port: int = Field(default=9100, ge=1, le=65535)
     timeout_seconds: float = Field(default=5.0, gt=0, le=120)

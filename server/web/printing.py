@@ -10,7 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ...printers import jobs, states
-from ...printers.drivers import UNKNOWN, Status, driver_for
+from ...printers.drivers import UNKNOWN, Status
+from ...printers.registry import driver_for
 from ...printers.spooler import Spooler
 from ..core import engine as q
 from ..core.db import Lease
