@@ -52,6 +52,7 @@ setup(
         "python-escpos[usb,serial]==3.1",
         "Pillow==13.0.0",
         "qrcode==8.2",
+        "icalendar==7.3.0",  # the .ics calendar file of a booking (server/web/api/bookings.py)
         "openpyxl==3.1.5",  # report exports as XLSX
         "pyttsx3==2.99",  # TTS for words without a clip, through espeak-ng (apt-get install espeak-ng)
     ],

@@ -253,7 +253,7 @@ def token():
 
 @token.command("create")
 @click.option("--role", required=True,
-              type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating"]))
+              type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating", "integration"]))
 @click.option("--counter", type=click.IntRange(1),
               help="the one counter a counter token acts on, or whose rating tablet a rating token is")
 @click.option("--kiosk", default=None,

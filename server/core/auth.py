@@ -2,7 +2,8 @@
 
 Users: admin, supervisor, clerk (hashed passwords, session cookie after login).
 Tokens: admin, supervisor, counter (bound to one counter), kiosk, display, rating (the citizen
-rating tablet of one counter). Issuing a ticket needs no login; everything that changes a
+rating tablet of one counter), integration (the city's app or the public-service portal: books and
+cancels for citizens, docs/bookings.md). Issuing a ticket needs no login; everything that changes a
 counter does. Only a rating tablet rates: a clerk, a counter device or an admin cannot.
 """
 
@@ -21,7 +22,7 @@ from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
 
 USER_ROLES = ("admin", "supervisor", "clerk")
-TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating")
+TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating", "integration")
 COUNTER_BOUND_ROLES = ("counter", "rating")  # token roles that belong to one counter
 TOKEN_PREFIX = "qk_"
 

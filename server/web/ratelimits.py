@@ -84,6 +84,10 @@ class RateLimits:
             who = address if kind == "address" else kiosk if kiosk_proven else f"{kiosk}@{address}"
             self._hit(items, "issue", kind, who, code="too_many_tickets")
 
+    def check(self, limit: str, kind: str, who: str | None, code: str) -> None:
+        """Count one request of ``kind`` by ``who`` against ``limit`` ("5/minute;20/day"); refuse it past the limit."""
+        self._hit(parse_many(limit), kind, str(who), code=code)
+
     def count_login(self, address: str | None, username: str) -> None:
         """Count a login attempt before its password is checked, atomically, so that parallel guesses
         cannot all pass a check made before any of them is counted; refuse it past the limit."""

@@ -1,0 +1,246 @@
+"""Bookings, same-day remote numbers and check-in (server/core/bookings.py; docs/bookings.md).
+
+GET    /api/v1/services/{code}/slots?date=YYYY-MM-DD   the day's slots still ahead, with free places
+POST   /api/v1/bookings                               a slot ({"service","date","start",...}) or a
+                                                      same-day remote number ({"service","remote":true,...})
+GET    /api/v1/bookings?date=&service=                the day's bookings (staff)
+GET    /api/v1/bookings/{code}                        one booking: its code is its key
+DELETE /api/v1/bookings/{code}                        cancel (the citizen's manage link, or an integration)
+GET    /api/v1/bookings/{code}/qr.svg | booking.ics   the QR code of its manage link; a calendar entry
+POST   /api/v1/check-in                               the citizen is here: the ticket (printed at the kiosk)
+
+Booking needs no login; a caller past ``BOOKINGS_PER_ADDRESS`` gets 429 (integrations, which book
+for many people from one address, and the exempt addresses of config ``limits`` are not counted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ....printers import jobs
+from ...core import bookings as bk
+from ...core import engine as q
+from ...core.auth import Principal
+from ...core.i18n import translate
+from .. import printing
+from . import bp, current_principal, parse_body, run, state
+from .tickets import _issuing_kiosk
+
+BOOKINGS_PER_ADDRESS = "5/minute;20/day"  # bookings and remote numbers: a phone books for a family, not a ward
+LOOKUPS_PER_ADDRESS = "60/minute"  # reading and cancelling by code: nobody guesses codes
+STAFF = ("admin", "supervisor", "clerk")
+
+
+def _person_key() -> bytes:
+    app_state = state()
+    cache = current_app.extensions.setdefault("queuekiosk_person_key", {})
+    if "key" not in cache:
+        cache["key"] = bk.person_key(app_state.instance_dir)
+    return cache["key"]
+
+
+def _caller() -> Principal | None:
+    """An integration (or staff) token's holder; a session cookie is not asked for: these are public."""
+    return current_principal() if "Authorization" in request.headers else None
+
+
+def _limit(limit: str, kind: str, principal: Principal | None) -> None:
+    app_state = state()
+    if principal is not None and principal.role in ("integration", "admin"):
+        return
+    if app_state.site.config.limits.exempt(request.remote_addr):
+        return
+    app_state.limits.check(limit, kind, request.remote_addr, code="too_many_bookings")
+
+
+def _date(value: str | None, field: str = "date") -> dt.date:
+    if not value or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise q.Invalid("invalid_date", field=field)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise q.Invalid("invalid_date", field=field) from None
+
+
+def _with_links(view: dict) -> dict:
+    base = printing.tracking_base(current_app).rstrip("/")
+    code = view["code"]
+    links = {"manage_url": f"{base}/book/{code}", "qr_url": f"{base}/api/v1/bookings/{code}/qr.svg"}
+    if view["kind"] == "slot":
+        links["ics_url"] = f"{base}/api/v1/bookings/{code}/booking.ics"
+    return {**view, **links}
+
+
+@bp.get("/services/<code>/slots")
+def service_slots(code: str):
+    app_state = state()
+    day = _date(request.args.get("date"))
+    with app_state.Session() as db:
+        return jsonify(bk.slots(db, app_state.site, code, day))
+
+
+class BookingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str = Field(min_length=1, max_length=32)
+    remote: bool = False
+    date: str | None = Field(default=None, max_length=10)
+    start: str | None = Field(default=None, max_length=5)
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=1, max_length=20)
+    id_number: str | None = Field(default=None, max_length=20)
+
+
+@bp.post("/bookings")
+def create_booking():
+    body = parse_body(BookingRequest)
+    principal = _caller()
+    if not body.name.strip():
+        raise q.Invalid("invalid_field", field="name", problem=translate("problem_string_too_short", _language()))
+    _limit(BOOKINGS_PER_ADDRESS, "booking", principal)
+    app_state = state()
+    actor = principal.actor if principal else None
+    id_number = body.id_number or None
+    if body.remote:
+        if body.date is not None or body.start is not None:
+            raise q.Invalid("remote_takes_no_slot", field="date" if body.date is not None else "start")
+        run(bk.lapse_overdue)
+        outcome = run(bk.take_remote, body.service, body.name, body.phone, id_number, _person_key(),
+                      actor=actor, check_hours=not app_state.ignore_hours)
+    else:
+        day = _date(body.date)
+        if body.start is None:
+            raise q.Invalid("invalid_slot", field="start", start="", date=day.isoformat())
+        outcome = run(bk.book, body.service, day, body.start, body.name, body.phone, id_number, _person_key(),
+                      actor=actor)
+    return jsonify(_with_links(outcome.ticket)), 201
+
+
+def _language() -> str:
+    from ...core.i18n import pick_language
+
+    return pick_language(request.headers.get("Accept-Language"))
+
+
+@bp.get("/bookings")
+def list_bookings():
+    from ...core.auth import require_role
+
+    require_role(current_principal(), *STAFF)
+    app_state = state()
+    day = _date(request.args.get("date")) if request.args.get("date") else q.business_day(app_state.site, q.utcnow())
+    with app_state.Session() as db:
+        views = bk.bookings_of_day(db, app_state.site, day, request.args.get("service") or None)
+    return jsonify({"date": day.isoformat(), "bookings": [_with_links(v) for v in views]})
+
+
+@bp.get("/bookings/<code>")
+def get_booking(code: str):
+    _limit(LOOKUPS_PER_ADDRESS, "booking_lookup", _caller())
+    app_state = state()
+    with app_state.Session() as db:
+        return jsonify(_with_links(bk.get_booking(db, app_state.site, code)))
+
+
+@bp.delete("/bookings/<code>")
+def cancel_booking(code: str):
+    principal = _caller()
+    _limit(LOOKUPS_PER_ADDRESS, "booking_lookup", principal)
+    outcome = run(bk.cancel, code, actor=principal.actor if principal else None)
+    return jsonify(_with_links(outcome.ticket))
+
+
+@bp.get("/bookings/<code>/qr.svg")
+def booking_qr(code: str):
+    from ....kiosk.web import qr_svg
+
+    app_state = state()
+    with app_state.Session() as db:
+        view = _with_links(bk.get_booking(db, app_state.site, code))
+    response = current_app.make_response(qr_svg(view["manage_url"]))
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, max-age=86400"  # a booking's link never changes
+    return response
+
+
+@bp.get("/bookings/<code>/booking.ics")
+def booking_ics(code: str):
+    app_state = state()
+    with app_state.Session() as db:
+        view = _with_links(bk.get_booking(db, app_state.site, code))
+    if view["kind"] != "slot":
+        raise q.NotFound("booking_not_found", code=view["code"])
+    response = current_app.make_response(calendar_entry(app_state.site, view))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="lich-hen-{view["code"]}.ics"'
+    return response
+
+
+def calendar_entry(site, view: dict) -> bytes:
+    """The booking as an RFC 5545 event (icalendar), in UTC so that no calendar needs our time zone."""
+    from icalendar import Calendar, Event
+
+    zone = site.config.site.zone
+    day = dt.date.fromisoformat(view["date"])
+    start = dt.datetime.combine(day, dt.time.fromisoformat(view["start"]), zone).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(day, dt.time.fromisoformat(view["end"]), zone).astimezone(dt.timezone.utc)
+    service = site.config.service(view["service"])
+    centre = site.config.site.name
+    calendar = Calendar()
+    calendar.add("prodid", "-//queuekiosk//booking//VI")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"{view['code']}@{site.id}.queuekiosk")
+    event.add("dtstamp", dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", f"{service.name.vi if service else view['service']} — {centre}")
+    event.add("location", centre)
+    event.add("description", translate("book_ics_description", "vi", code=view["code"], url=view["manage_url"]))
+    event.add("url", view["manage_url"])
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+class CheckInRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str | None = Field(default=None, min_length=1, max_length=200)  # a code, or the manage link in the QR
+    cccd_qr: str | None = Field(default=None, min_length=1, max_length=bk.CCCD_QR_MAX)
+    id_number: str | None = Field(default=None, min_length=1, max_length=20)
+    service: str | None = Field(default=None, min_length=1, max_length=32)  # without a booking: a walk-in
+    kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+def code_of(scanned: str) -> str:
+    """A booking code typed, or read from the QR code of its manage link (``.../book/CODE``)."""
+    return scanned.strip().rstrip("/").rpartition("/")[2]
+
+
+@bp.post("/check-in")
+def check_in():
+    body = parse_body(CheckInRequest)
+    app_state = state()
+    kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
+    app_state.limits.check_issue(request.remote_addr, kiosk, kiosk_proven)
+    principal = _caller()
+    printer = jobs.printer_of_kiosk(app_state.site, kiosk)
+    track_base = printing.tracking_base(current_app)
+
+    def print_ticket(conn, site, ticket):
+        if printer is not None:
+            content = jobs.ticket_content(site, ticket, printing.track_url(track_base, ticket["id"]),
+                                          app_state.config_dir)
+            jobs.enqueue(conn, site, printer, ticket["id"], content)
+
+    run(bk.lapse_overdue)
+    outcome = run(bk.check_in, _person_key(), code=code_of(body.code) if body.code is not None else None,
+                  cccd_qr=body.cccd_qr, id_number=body.id_number, service=body.service, kiosk=kiosk,
+                  actor=principal.actor if principal else None, check_hours=not app_state.ignore_hours,
+                  on_ticket=print_ticket)
+    if printer is not None:
+        printing.job_added(app_state, printer)
+    ticket = outcome.ticket
+    return jsonify({**ticket, "track_url": printing.track_url(track_base, ticket["id"])}), 201

@@ -1,0 +1,51 @@
+"""The public booking page, phone first: GET /book (service -> day -> slot -> name and phone -> the
+booking's code, QR code, calendar file and manage link; or a same-day remote number) and GET
+/book/<code> (the booking's own page, to show at the kiosk or cancel). No login; every word from
+the catalogs, Vietnamese first with English at one tap. Its script is server/web/static/book.js,
+which calls the bookings API (server/web/api/bookings.py); docs/bookings.md.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from ..core import bookings as bk
+from ..core.i18n import install_jinja, messages_for
+
+bp = Blueprint("book", __name__)
+bp.record_once(lambda setup: install_jinja(setup.app))
+
+
+def book_page_data(site) -> dict:
+    """The services that take bookings, each with the days it has slots on (what the page draws)."""
+    services = []
+    for service in site.config.services:
+        if service.booking is None or service.code not in site.service_ids:
+            continue
+        services.append({
+            "code": service.code, "vi": service.name.vi, "en": service.name.en,
+            "examples": {"vi": service.examples.vi, "en": service.examples.en} if service.examples else None,
+            "days": bk.open_days(site, service.code), "remote": service.booking.remote,
+            "slot_minutes": service.booking.slot_minutes,
+        })
+    return {"services": services, "languages": list(site.config.site.languages),
+            "timezone": site.config.site.timezone}
+
+
+def _page(code: str | None):
+    site = current_app.extensions["queuekiosk"].site
+    data = {**book_page_data(site), "code": code}
+    response = current_app.make_response(render_template(
+        "book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_")))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/book")
+def book():
+    return _page(None)
+
+
+@bp.get("/book/<code>")
+def manage(code: str):
+    return _page(code[:32])
