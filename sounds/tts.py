@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 log = logging.getLogger("queuekiosk.voice")
@@ -55,48 +56,78 @@ def espeak_installed() -> bool:
     return bool(espeak_program() or ctypes.util.find_library("espeak-ng"))
 
 
-class EspeakCli:
-    """``espeak-ng -v VOICE -s RATE -w FILE TEXT``."""
+class SpeechEngine(ABC):
+    """Speaks a text into a WAV file; engines are chosen by the config's ``sounds.tts`` (``ENGINES``).
 
-    name = "espeak-ng"
+    ``synthesize`` is the same for every engine: one request at a time behind a lock (a gevent
+    lock once the server has patched threading; the engines wait on child processes through
+    ``subprocess`` and ``select``, which gevent makes cooperative, so only the calling greenlet
+    waits), and the WAV written under a temporary name, moved into place only when whole.
+    An engine says whether it can work (``available``) and speaks (``speak``).
+    """
 
-    def __init__(self, program: str | None = None):
-        self.program = program or espeak_program()
+    name = ""
 
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    @abstractmethod
     def available(self) -> str | None:
-        """None when usable, else why not."""
-        if not self.program or not Path(self.program).exists():
-            return "the espeak-ng program is not installed (Debian: apt-get install espeak-ng)"
-        return None
+        """None when usable, else why not (and what to install)."""
+
+    @abstractmethod
+    def speak(self, text: str, voice: str, out: Path) -> None:
+        """Write the WAV of ``text`` to ``out`` or raise TtsUnavailable; called by ``synthesize`` only."""
 
     def synthesize(self, text: str, voice: str, out: Path) -> None:
-        problem = self.available()
-        if problem:
-            raise TtsUnavailable(problem)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        try:
-            done = subprocess.run([self.program, "-v", voice, "-s", str(RATE_WPM), "-w", str(tmp), "--", text],
-                                  capture_output=True, timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise TtsUnavailable(f"espeak-ng did not finish within {TIMEOUT:.0f} s") from None
-        if done.returncode != 0 or not tmp.exists() or tmp.stat().st_size <= 44:
-            tmp.unlink(missing_ok=True)
-            raise TtsUnavailable(f"espeak-ng failed ({done.returncode}): "
-                                 f"{done.stderr.decode(errors='replace').strip()[:300]}")
-        os.replace(tmp, out)
+        with self._lock:
+            problem = self.available()
+            if problem:
+                raise TtsUnavailable(problem)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            try:
+                self.speak(text, voice, tmp)
+                os.replace(tmp, out)
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         pass
 
 
-class Pyttsx3Engine:
+class EspeakCli(SpeechEngine):
+    """``espeak-ng -v VOICE -s RATE -w FILE TEXT``."""
+
+    name = "espeak-ng"
+
+    def __init__(self, program: str | None = None):
+        super().__init__()
+        self.program = program or espeak_program()
+
+    def available(self) -> str | None:
+        if not self.program or not Path(self.program).exists():
+            return "the espeak-ng program is not installed (Debian: apt-get install espeak-ng)"
+        return None
+
+    def speak(self, text: str, voice: str, out: Path) -> None:
+        try:
+            done = subprocess.run([self.program, "-v", voice, "-s", str(RATE_WPM), "-w", str(out), "--", text],
+                                  capture_output=True, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise TtsUnavailable(f"espeak-ng did not finish within {TIMEOUT:.0f} s") from None
+        if done.returncode != 0 or not out.exists() or out.stat().st_size <= 44:
+            raise TtsUnavailable(f"espeak-ng failed ({done.returncode}): "
+                                 f"{done.stderr.decode(errors='replace').strip()[:300]}")
+
+
+class Pyttsx3Engine(SpeechEngine):
     """pyttsx3 in a child process of its own: one engine, one request at a time."""
 
     name = "pyttsx3"
 
     def __init__(self):
-        self._lock = threading.Lock()  # a gevent lock once the server has monkey-patched threading
+        super().__init__()
         self._proc: subprocess.Popen | None = None
         self._buffer = b""
         self._problem: str | None = None
@@ -150,65 +181,57 @@ class Pyttsx3Engine:
         except ValueError:
             return {"ok": False, "error": f"the pyttsx3 worker said {line[:200]!r}"}
 
-    def synthesize(self, text: str, voice: str, out: Path) -> None:
-        with self._lock:
-            if self._problem:
-                raise TtsUnavailable(self._problem)
-            if self._proc is None or self._proc.poll() is not None:
-                self._start()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-            request = {"text": text, "voice": voice, "rate": RATE_WPM, "out": str(tmp)}
-            try:
-                self._proc.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
-                self._proc.stdin.flush()
-            except OSError:
-                self._stop()
-                raise TtsUnavailable("the pyttsx3 worker stopped") from None
-            answer = self._read_line(TIMEOUT)
-            if not answer.get("ok"):
-                tmp.unlink(missing_ok=True)
-                raise TtsUnavailable(f"pyttsx3: {answer.get('error')}")
-            os.replace(tmp, out)
+    def speak(self, text: str, voice: str, out: Path) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        request = {"text": text, "voice": voice, "rate": RATE_WPM, "out": str(out)}
+        try:
+            self._proc.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
+            self._proc.stdin.flush()
+        except OSError:
+            self._stop()
+            raise TtsUnavailable("the pyttsx3 worker stopped") from None
+        answer = self._read_line(TIMEOUT)
+        if not answer.get("ok"):
+            raise TtsUnavailable(f"pyttsx3: {answer.get('error')}")
 
     def close(self) -> None:
         with self._lock:
             self._stop()
 
 
-class NoTts:
+class NoTts(SpeechEngine):
     name = "none"
 
     def available(self) -> str | None:
         return "text to speech is turned off (sounds.tts: none)"
 
-    def synthesize(self, text: str, voice: str, out: Path) -> None:
+    def speak(self, text: str, voice: str, out: Path) -> None:
         raise TtsUnavailable(self.available())
 
-    def close(self) -> None:
-        pass
 
-
-class AutoTts:
+class AutoTts(SpeechEngine):
     """pyttsx3 when it works, else the espeak-ng command line, else nothing (with the reason)."""
 
     name = "auto"
 
     def __init__(self):
-        self.engines = [Pyttsx3Engine(), EspeakCli()]
+        super().__init__()
+        self.engines = [Pyttsx3Engine(), EspeakCli()]  # its own: its lock is theirs too
 
     def available(self) -> str | None:
         problems = [engine.available() for engine in self.engines]
         return None if None in problems else "; ".join(p for p in problems if p)
 
-    def synthesize(self, text: str, voice: str, out: Path) -> None:
+    def speak(self, text: str, voice: str, out: Path) -> None:
         reasons = []
         for engine in self.engines:
-            if engine.available():
-                reasons.append(engine.available())
+            problem = engine.available()
+            if problem:
+                reasons.append(problem)
                 continue
             try:
-                return engine.synthesize(text, voice, out)
+                return engine.speak(text, voice, out)
             except TtsUnavailable as error:
                 reasons.append(str(error))
         raise TtsUnavailable("; ".join(reasons))
@@ -218,6 +241,11 @@ class AutoTts:
             engine.close()
 
 
-def make_tts(kind: str):
+# the engines by the config's name (``sounds.tts``); tests/test_voice_config.py keeps the two lists equal
+ENGINES: dict[str, type[SpeechEngine]] = {"auto": AutoTts, "pyttsx3": Pyttsx3Engine, "espeak-ng": EspeakCli,
+                                          "none": NoTts}
+
+
+def make_tts(kind: str) -> SpeechEngine:
     """``auto`` | ``pyttsx3`` | ``espeak-ng`` | ``none`` (config ``sounds.tts``)."""
-    return {"auto": AutoTts, "pyttsx3": Pyttsx3Engine, "espeak-ng": EspeakCli, "none": NoTts}[kind]()
+    return ENGINES[kind]()

@@ -56,3 +56,13 @@ def test_voice_keys(tmp_path, config_data):
     assert config.sounds.recordings == "recordings" and config.sounds.tts == "auto"
     with pytest.raises(ConfigError, match=r"displays\[0\]\.voice\.region"):
         load_config(_write(tmp_path, config_data, voice={"region": "central"}))
+
+
+def test_every_tts_name_config_accepts_has_an_engine():
+    from typing import get_args
+
+    from queuekiosk.server.core.config import Sounds
+    from queuekiosk.sounds.tts import ENGINES, SpeechEngine
+
+    assert set(ENGINES) == set(get_args(Sounds.model_fields["tts"].annotation))
+    assert all(issubclass(engine, SpeechEngine) for engine in ENGINES.values())
