@@ -14,6 +14,7 @@ nothing and pushes nothing; a refused subscription gets no snapshot and none of 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -51,7 +52,7 @@ class Caller:
 
 
 TOKEN_CALLERS = (("admin", None), ("supervisor", None), ("counter", 1), ("kiosk", None), ("kiosk", "kiosk-1"),
-                 ("display", None), ("rating", 1))  # (role, its counter or kiosk)
+                 ("display", None), ("rating", 1), ("integration", None))  # (role, its counter or kiosk)
 USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1))
 SPARE_TOKEN, LEAVER = ("counter", 1), ("leaver", "clerk", 1)  # revoked and disabled while connected
 
@@ -148,6 +149,8 @@ HTTP = {
     ("/rating/<int:counter>", "GET"): Route(anyone, ON_BOTH),
     ("/t/<ticket_id>", "GET"): Route(anyone),
     ("/t/<ticket_id>/qr.svg", "GET"): Route(anyone),
+    ("/book", "GET"): Route(anyone),
+    ("/book/<code>", "GET"): Route(anyone),
     ("/static/<path:filename>", "GET"): Route(anyone, ({"filename": "queuekiosk.css"},)),
     ("/counter/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "console.js"},)),
     ("/display/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "display.js"},)),
@@ -160,6 +163,17 @@ HTTP = {
     ("/api/v1/tickets", "POST"): Route(anyone, body={"service": "HT"}, csrf_exempt=True),
     ("/api/v1/tickets/<ticket_id>", "GET"): Route(anyone),
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
+    # bookings: public (a booking's code is its key); integrations book with their token, staff list the day
+    ("/api/v1/services/<code>/slots", "GET"): Route(
+        anyone, ({"code": "HT"},), query={"date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}),
+    ("/api/v1/bookings", "POST"): Route(anyone, body={"service": "HT", "remote": True, "name": "Ma Trận",
+                                                     "phone": "0900000001"}, csrf_exempt=True),
+    ("/api/v1/bookings", "GET"): Route(roles("admin", "supervisor", "clerk")),
+    ("/api/v1/bookings/<code>", "GET"): Route(anyone),
+    ("/api/v1/bookings/<code>", "DELETE"): Route(anyone, csrf_exempt=True),
+    ("/api/v1/bookings/<code>/qr.svg", "GET"): Route(anyone),
+    ("/api/v1/bookings/<code>/booking.ics", "GET"): Route(anyone),
+    ("/api/v1/check-in", "POST"): Route(anyone, body={"id_number": "001099000001", "service": "TK"}, csrf_exempt=True),
     ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
         kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}),
     ("/api/v1/tickets/by-number/<int(max=2147483647):number>/reprint", "POST"): Route(
@@ -364,6 +378,19 @@ def http_snapshot(http, admin: Caller, tickets: dict) -> dict:
             "rating": get(f"/api/v1/tickets/{tickets['rated']['id']}/rating")}
 
 
+def book_a_slot(http) -> dict:
+    """A booking of config.yaml's HT in the first free slot of the next days: its code names it in the URLs."""
+    for ahead in range(1, 6):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
+        if free:
+            answer = http.post("/api/v1/bookings", json={"service": "HT", "date": day, "start": free[0]["start"],
+                                                         "name": "Ma Trận", "phone": "0900000002"})
+            assert answer.status_code == 201, answer.text
+            return answer.json()
+    raise AssertionError("config.yaml's HT has no free slot in the next days")
+
+
 def test_every_route_lets_in_only_whom_it_should(world, sio_client):
     srv = world.srv
     app_routes = {tuple(route) for route in world.app["routes"]}
@@ -385,7 +412,8 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
     tickets["waiting"] = issue(http, "CT", kiosk="kiosk-2")
     tickets["waiting_ht"] = issue(http, "HT")
     audio_url = http.get("/api/v1/announcements/preview", params={"number": 1001, "counter": 1}).json()["audio_url"]
-    defaults = {"ticket_id": "waiting", "display_id": "lobby", "kiosk_id": "kiosk-1", "index": 0,
+    booked = book_a_slot(http)
+    defaults = {"ticket_id": "waiting", "display_id": "lobby", "kiosk_id": "kiosk-1", "index": 0, "code": booked["code"],
                 "key": audio_url.rpartition("/")[2].removesuffix(".wav")}
 
     calls = []  # (caller, method, url, route, expected)
