@@ -98,6 +98,9 @@ def main():
     kiosk, display and counter pages it prints. The database is a SQLite file in
     ./instance unless QUEUEKIOSK_DATABASE_URL names another (e.g. postgresql://...).
     """
+    from ..printers.profiles import install as check_printer_profiles
+
+    check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
 
 
 @main.command()

@@ -7,6 +7,14 @@ import pytest
 from queuekiosk.server.core.config import ConfigError, parse_config
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _printer_profiles_checked():
+    """As the entry points do (server/cli.py, server/wsgi.py): the core alone knows no printer profiles."""
+    from queuekiosk.printers.profiles import install
+
+    install()
+
+
 @pytest.mark.parametrize("printer, key_path, says", [
     ({"driver": "network"}, "printers[0]", "needs the key(s) host"),
     ({"driver": "usb", "vendor_id": "0x04b8"}, "printers[0]", "needs the key(s) product_id"),

@@ -11,7 +11,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -270,6 +270,17 @@ class RatingSettings(_Strict):
 # printers/registry.py has a driver for each name (tests/test_printer_config.py checks both lists agree)
 PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent")
 
+# The printer models python-escpos knows are the device part's data: the entry points (server/cli.py,
+# server/wsgi.py) install its check (printers/profiles.py) so that config.yaml and the admin API refuse
+# an unknown profile naming the field. Where none is installed (a program that never prints), any name passes.
+_profile_problem: Callable[[str], str | None] | None = None
+
+
+def check_printer_profiles_with(problem: Callable[[str], str | None]) -> None:
+    """``problem(name)`` says why a printer's ``profile`` is wrong, or None when it is right."""
+    global _profile_problem
+    _profile_problem = problem
+
 
 class Printer(_Strict):
     """A ticket printer. Which keys a driver needs is in ``_DRIVER_KEYS``; docs/printing.md explains each."""
@@ -305,10 +316,9 @@ class Printer(_Strict):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        from ...printers import printer_profiles  # escpos is loaded only when a printer is configured
-
-        if value not in printer_profiles():
-            raise ValueError(f"unknown printer profile {value!r} (examples: TM-T20II, TM-T88V, default)")
+        problem = _profile_problem(value) if _profile_problem is not None else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

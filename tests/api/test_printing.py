@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import zxingcpp
 from api_helpers import assert_error, issue, print_jobs, printers, wait_job
 from printer_sim import decode
@@ -193,3 +194,17 @@ def test_staff_reprint_todays_ticket_by_its_number(live_server, config_variant, 
     assert_error(http.post("/api/v1/tickets/by-number/2999/reprint", json={}, headers=clerk), 404, "unknown_number")
     assert_error(http.post(f"/api/v1/tickets/by-number/{2 ** 70}/reprint", json={}, headers=clerk), 404, "not_found")
     assert_error(http.post(f"/api/v1/tickets/by-number/{ticket['number']}/reprint", json={}), 401, "unauthorized")
+
+
+def test_a_printer_profile_python_escpos_does_not_know_is_refused(live_server, config_variant, printer):
+    """In config.yaml the server does not start and names the key; through the admin API the
+    change is refused and names the field."""
+    with pytest.raises(RuntimeError, match=r"printers\[0\]\.profile: unknown printer profile 'TM-XYZ'"):
+        live_server(config_with_printer(config_variant, printer.port, profile="TM-XYZ"))
+    srv = live_server(config_with_printer(config_variant, printer.port))
+    http = srv.session()
+    http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
+    error = assert_error(http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-XYZ"}), 422,
+                         "invalid_field", "profile")
+    assert "unknown printer profile 'TM-XYZ'" in error["message"]
+    assert http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-T88V"}).status_code == 200
