@@ -213,6 +213,15 @@ HTTP = {
     ("/api/v1/admin/tokens", "GET"): Route(roles("admin")),
     ("/api/v1/admin/tokens", "POST"): Route(roles("admin"), body={"role": "display", "name": "matrix"}),
     ("/api/v1/admin/tokens/<int:token_id>", "DELETE"): Route(roles("admin"), ({"token_id": 10 ** 6},)),
+    ("/api/v1/admin/webhooks", "GET"): Route(roles("admin")),
+    ("/api/v1/admin/webhooks", "POST"): Route(roles("admin"), body={"url": "http://127.0.0.1:9/matrix",
+                                                                    "events": ["ticket.called"]}),
+    # webhook 1: the one the line above registers
+    ("/api/v1/admin/webhooks/<int(max=2147483647):webhook_id>/deliveries", "GET"): Route(roles("admin"),
+                                                                                          ({"webhook_id": 1},)),
+    **{(f"/api/v1/admin/webhooks/<int(max=2147483647):webhook_id>{rest}", method): Route(
+        roles("admin"), ({"webhook_id": 10 ** 6, "delivery": 1},))
+       for rest, method in (("", "DELETE"), ("/deliveries/<int(max=2147483647):delivery>/replay", "POST"))},
     **{(f"/api/v1/reports/{name}", "GET"): Route(supervisors)
        for name in ("summary", "peak-hours", "daily", "periods", "live")},
 }

@@ -55,7 +55,7 @@ def admin_add_webhook():
     return jsonify(state().write(action)), 201
 
 
-@bp.delete("/admin/webhooks/<int:webhook_id>")
+@bp.delete("/admin/webhooks/<int(max=2147483647):webhook_id>")
 def admin_remove_webhook(webhook_id: int):
     principal = _admin()
 
@@ -67,7 +67,7 @@ def admin_remove_webhook(webhook_id: int):
     return jsonify(state().write(action))
 
 
-@bp.get("/admin/webhooks/<int:webhook_id>/deliveries")
+@bp.get("/admin/webhooks/<int(max=2147483647):webhook_id>/deliveries")
 def admin_webhook_deliveries(webhook_id: int):
     """The latest deliveries first; ``?status=pending|delivered|failed``, ``?limit=`` (1-1000, 100)."""
     _admin()
@@ -76,12 +76,12 @@ def admin_webhook_deliveries(webhook_id: int):
         raise q.Invalid("delivery_status_unknown", field="status", value=status,
                         known=", ".join(DELIVERY_STATES))
     limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
         raise q.Invalid("delivery_limit_invalid", field="limit")
     return jsonify({"deliveries": _read(outbox.deliveries, webhook_id, int(limit), status)})
 
 
-@bp.post("/admin/webhooks/<int:webhook_id>/deliveries/<int:delivery>/replay")
+@bp.post("/admin/webhooks/<int(max=2147483647):webhook_id>/deliveries/<int(max=2147483647):delivery>/replay")
 def admin_replay_delivery(webhook_id: int, delivery: int):
     """The delivery is sent again at once, with the same X-Queuekiosk-Delivery id."""
     principal = _admin()
