@@ -1,0 +1,101 @@
+"""Which waiting ticket a counter gets: ``choose_next`` is the one rule, the rest finds its
+candidates and claims the chosen one against other counters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, or_, select
+
+from ..config import Policy
+from ..errors import QueueError
+from .records import T
+from .types import Candidate
+
+
+def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | None,
+                policy: Policy, normal_streak: int, now: dt.datetime) -> Candidate | None:
+    """The one rule for "next": max-wait aging, then the priority policy, else first come first served.
+
+    ``normal_streak`` is how many normal tickets this counter called in a row while a
+    priority ticket waited.
+    """
+    waiting = [c for c in (oldest_normal, oldest_priority) if c is not None]
+    if not waiting:
+        return None
+    oldest = min(waiting, key=lambda c: (c.issued_at, c.id))
+    if policy.max_wait_minutes is not None and now - oldest.issued_at >= dt.timedelta(minutes=policy.max_wait_minutes):
+        return oldest
+    if oldest_priority is None or oldest_normal is None or policy.priority == "none":
+        return oldest
+    if policy.priority == "strict":
+        return oldest_priority
+    # interleave: first come first served, but never more than N normal in a row while a priority waits
+    if oldest is oldest_priority or normal_streak >= policy.normal_per_priority:
+        return oldest_priority
+    return oldest_normal
+
+
+def for_counter(site, counter_id: int, counter_number: int):
+    """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
+    return or_(and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
+               T.c.target_counter_id == counter_id)
+
+
+def _oldest(conn, site, counter, day, priority: bool, exclude: set[int]) -> Candidate | None:
+    query = (
+        select(T.c.id, T.c.issued_at, T.c.called_at)
+        .where(
+            T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
+            for_counter(site, counter.id, counter.number),
+            T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None),
+        )
+        .order_by(T.c.issued_at, T.c.id)
+        .limit(1)
+    )
+    if exclude:
+        query = query.where(T.c.id.not_in(exclude))
+    row = conn.execute(query).first()
+    return Candidate(row.id, row.issued_at, priority, row.called_at is not None) if row else None
+
+
+def _claim(conn, ticket_id: int) -> bool:
+    """PostgreSQL: lock the chosen ticket unless another counter is taking it right now.
+
+    SQLite needs nothing: BEGIN IMMEDIATE already serialises every writer.
+    """
+    if conn.dialect.name != "postgresql":
+        return True
+    claimed = conn.execute(select(T.c.id).where(T.c.id == ticket_id, T.c.status == "waiting")
+                           .with_for_update(skip_locked=True)).first()
+    return claimed is not None
+
+
+def choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
+    """The ticket ``choose_next`` picks for this counter, claimed; and the counter's new streak."""
+    taken: set[int] = set()
+    while True:
+        normal = _oldest(conn, site, counter, day, priority=False, exclude=taken)
+        prio = _oldest(conn, site, counter, day, priority=True, exclude=taken)
+        chosen = choose_next(normal, prio, site.config.policy, counter.normal_streak, now)
+        if chosen is None:
+            return None, counter.normal_streak
+        if _claim(conn, chosen.id):
+            priority_waited = prio is not None and chosen is not prio
+            return chosen, counter.normal_streak + 1 if priority_waited else 0
+        taken.add(chosen.id)  # another counter has it: choose again among the rest
+
+
+def waiting_number(conn, site, counter, day, number) -> Candidate:
+    """Today's waiting ticket ``number``, when the clerk calls it by its number; refused unless
+    this counter may call it."""
+    query = select(T).where(
+        T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "waiting",
+        for_counter(site, counter.id, counter.number),
+    )
+    if conn.dialect.name == "postgresql":  # wait for a counter taking it now, then see it is gone
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
+    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)

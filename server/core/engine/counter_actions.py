@@ -1,0 +1,215 @@
+"""What a clerk does at a counter: next (or a number), recall, start, finish, no-show, transfer,
+pause, resume, open and close."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, update
+from sqlalchemy.orm import Session
+
+from ..db import SiteRuntime
+from ..errors import Invalid, NotFound, QueueError
+from ..models import utcnow
+from .choosing import choose_for, waiting_number
+from .clock import business_day
+from .estimates import with_position
+from .numbering import queue_changed, queue_delta
+from .records import (C, S, T, actor_columns, connection, counter_row, held_ticket, record_event, reload,
+                      require_held, set_ticket)
+from .types import Actor, Happened, Outcome
+from .views import ticket_view
+
+EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
+
+
+def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
+    started = held.started_at or held.last_called_at
+    seconds = max(0.0, (now - started).total_seconds())
+    set_ticket(conn, held.id, held.status, status="done", finished_at=now, **actor_columns("ended_by", actor))
+    conn.execute(update(S).where(S.c.id == held.service_id).values(
+        avg_service_seconds=func.coalesce(
+            S.c.avg_service_seconds * (1 - EMA_WEIGHT) + seconds * EMA_WEIGHT, seconds)))
+    record_event(conn, site, "finished", now, actor, held.id, held.service_id, counter.id,
+                 {"service_seconds": round(seconds, 3), "by": by})
+    happened.append(Happened("ticket.finished", ticket_view(site, reload(conn, held.id)), counter.number))
+
+
+def _open(conn, site, counter, now, actor, happened) -> None:
+    """A paused counter resumes, a closed one opens: it serves again."""
+    if counter.state != "open":
+        conn.execute(update(C).where(C.c.id == counter.id).values(state="open", pause_reason=None))
+        record_event(conn, site, "resumed" if counter.state == "paused" else "opened", now, actor,
+                     counter_id=counter.id)
+        happened.append(Happened("counter.changed", None, counter.number, {"state": "open"}))
+
+
+def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+              now: dt.datetime | None = None, number: int | None = None) -> Outcome:
+    """Finish the counter's current ticket (if any) and call the next one, or ``number`` if given.
+
+    Returns an Outcome whose ticket is None when nobody is waiting.
+    """
+    now = now or utcnow()
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    day = business_day(site, now)
+    happened: list[Happened] = []
+
+    if number is not None:
+        chosen = waiting_number(conn, site, counter, day, number)
+    held = held_ticket(conn, counter.id)
+    if held is not None:
+        _finish_held(conn, site, counter, held, now, actor, happened, by="next")
+    _open(conn, site, counter, now, actor, happened)  # pressing next opens a closed counter
+
+    streak = counter.normal_streak
+    if number is None:
+        chosen, streak = choose_for(conn, site, counter, day, now)
+    if chosen is None:
+        return Outcome(None, happened)
+
+    set_ticket(conn, chosen.id, "waiting", status="called", counter_id=counter.id,
+               target_counter_id=None, called_at=func.coalesce(T.c.called_at, now),
+               last_called_at=now, started_at=None, **actor_columns("called_by", actor))
+    conn.execute(update(C).where(C.c.id == counter.id).values(normal_streak=streak))
+    row = reload(conn, chosen.id)
+    queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
+    record_event(conn, site, "called", now, actor, row.id, row.service_id, counter.id,
+                 {"repeat_call": True} if chosen.called_before else
+                 {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)})
+    view = ticket_view(site, row)
+    happened += [Happened("ticket.called", view, counter.number), queue_changed(conn, site, day, row.service_id)]
+    return Outcome(view, happened)
+
+
+def _act_on_called(session, site: SiteRuntime, counter_number: int, actor: Actor | None, now: dt.datetime,
+                   kind: str, refusal: str, **values) -> Outcome:
+    """recall, start, no-show: a step on the counter's ticket, allowed only while it is called."""
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    held = require_held(conn, counter)
+    if held.status != "called":
+        raise QueueError(refusal, number=held.number)
+    set_ticket(conn, held.id, "called", **values)
+    record_event(conn, site, kind, now, actor, held.id, held.service_id, counter.id)
+    view = ticket_view(site, reload(conn, held.id))
+    return Outcome(view, [Happened(f"ticket.{kind}", view, counter.number)])
+
+
+def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    return _act_on_called(session, site, counter_number, actor, now, "recalled", "ticket_not_called",
+                          last_called_at=now)
+
+
+def start(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+          now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    return _act_on_called(session, site, counter_number, actor, now, "started", "already_serving",
+                          status="serving", started_at=now)
+
+
+def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    held = require_held(conn, counter)
+    happened: list[Happened] = []
+    _finish_held(conn, site, counter, held, now, actor, happened, by="finish")
+    return Outcome(happened[0].ticket, happened)
+
+
+def no_show(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+            now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    return _act_on_called(session, site, counter_number, actor, now, "no_show", "ticket_not_called",
+                          status="no_show", finished_at=now, **actor_columns("ended_by", actor))
+
+
+def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+             now: dt.datetime | None = None, service: str | None = None,
+             to_counter: int | None = None) -> Outcome:
+    """Put the current ticket back in another queue: a service, or one counter. Same number."""
+    now = now or utcnow()
+    if service is None and to_counter is None:
+        raise Invalid("transfer_target_missing")
+    if service is not None and service not in site.service_ids:
+        raise NotFound("unknown_service", service=service)
+    if to_counter is not None and to_counter not in site.counter_ids:
+        raise NotFound("unknown_counter", counter=to_counter)
+    if to_counter == counter_number:
+        raise QueueError("transfer_same_counter", counter=counter_number)
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    held = require_held(conn, counter)
+    new_service = site.service_ids[service] if service is not None else held.service_id
+    target = site.counter_ids[to_counter] if to_counter is not None else None
+    set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, service_id=new_service,
+               target_counter_id=target, started_at=None, transfers=held.transfers + 1)
+    queue_delta(conn, site, new_service, held.business_day, +1, held.priority_id is not None)
+    record_event(conn, site, "transferred", now, actor, held.id, new_service, counter.id, {
+        "from_service": site.service_codes[held.service_id], "to_service": site.service_codes[new_service],
+        "to_counter": to_counter,
+    })
+    row = reload(conn, held.id)
+    view = with_position(conn, site, row)
+    return Outcome(view, [Happened("ticket.transferred", view, counter.number, {"from_counter": counter.number}),
+                          queue_changed(conn, site, row.business_day, held.service_id, new_service)])
+
+
+def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str | None = None,
+          actor: Actor | None = None, now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    if counter.state == "paused":
+        raise QueueError("counter_paused", counter=counter.number)
+    if counter.state == "closed":
+        raise QueueError("counter_closed", counter=counter.number)
+    held = held_ticket(conn, counter.id)
+    if held is not None:
+        raise QueueError("counter_busy", counter=counter.number, number=held.number)
+    conn.execute(update(C).where(C.c.id == counter.id).values(state="paused", pause_reason=reason))
+    record_event(conn, site, "paused", now, actor, counter_id=counter.id, detail={"reason": reason})
+    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "paused", "reason": reason})])
+
+
+def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+           now: dt.datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    if counter.state != "paused":
+        raise QueueError("counter_not_paused", counter=counter.number)
+    happened: list[Happened] = []
+    _open(conn, site, counter, now, actor, happened)
+    return Outcome(None, happened)
+
+
+def open_counter(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+                 now: dt.datetime | None = None) -> Outcome:
+    """A clerk takes a closed counter: it serves from now on (an open or paused counter stays as it is)."""
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    happened: list[Happened] = []
+    if counter.state == "closed":
+        _open(conn, site, counter, now or utcnow(), actor, happened)
+    return Outcome(None, happened)
+
+
+def close_counter(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
+                  now: dt.datetime | None = None) -> Outcome:
+    """Nobody works at the counter any more: it serves nobody until it is opened again."""
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    if counter.state == "closed":
+        return Outcome(None, [])
+    held = held_ticket(conn, counter.id)
+    if held is not None:
+        raise QueueError("counter_busy", counter=counter.number, number=held.number)
+    conn.execute(update(C).where(C.c.id == counter.id).values(state="closed", pause_reason=None))
+    record_event(conn, site, "closed", now or utcnow(), actor, counter_id=counter.id)
+    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "closed"})])

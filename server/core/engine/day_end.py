@@ -1,0 +1,85 @@
+"""The start of a new business day: what the past days left waiting, held or open ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import models as m
+from ..db import SiteRuntime
+from ..models import utcnow
+from .clock import business_day, since_local_midnight
+from .numbering import waiting_by_service
+from .records import C, E, SEQ, T, actor_columns, connection, record_event, reload
+from .types import Happened, Outcome
+from .views import ticket_view
+
+
+def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> Outcome:
+    """Start a new business day: past days' waiting tickets expire, each with an ``expired`` event
+    (nothing expires under ``policy.end_of_day: keep``); tickets a counter still holds from a past
+    day end (``_end_held_tickets``), and counters nobody used today close. What happened: a ``ticket.expired`` per ticket
+    (the citizen's phone page says so) and today's waiting counts for every service (displays,
+    counters and the dashboard start the day afresh). Safe to run any time and in several
+    processes: only the one whose update changed a ticket records its event.
+    """
+    now = now or utcnow()
+    conn = connection(session)
+    today = business_day(site, now)
+    happened = []
+    if site.config.policy.end_of_day == "expire":
+        rows = conn.execute(
+            update(T).where(T.c.site_id == site.id, T.c.business_day < today, T.c.status == "waiting")
+            .values(status="expired", finished_at=now).returning(*T.c)).all()
+        for row in rows:
+            record_event(conn, site, "expired", now, None, row.id, row.service_id, detail={"reason": "end_of_day"})
+            happened.append(Happened("ticket.expired", ticket_view(site, row)))
+        if rows:
+            conn.execute(update(SEQ).where(SEQ.c.service_id.in_({r.service_id for r in rows}),
+                                           SEQ.c.business_day < today).values(waiting=0, priority_waiting=0))
+    _close_idle_counters(conn, site, now, happened)  # before the events of the tickets ended below
+    _end_held_tickets(conn, site, today, now, happened)
+    happened.append(Happened("queue.changed", detail={"waiting": waiting_by_service(conn, site, today)}))
+    return Outcome(None, happened)
+
+
+def _end_held_tickets(conn, site: SiteRuntime, today: dt.date, now: dt.datetime, happened: list) -> None:
+    """A ticket a counter still held when its day ended: called and never started, the citizen did not
+    come (a no-show); being served, it was served until the day's closing time at the latest. Either
+    way it is not left for the next morning's first "next" to finish with a night-long service time."""
+    held = conn.execute(select(T).where(T.c.site_id == site.id, T.c.business_day < today,
+                                        T.c.status.in_(m.HELD_STATES))).all()
+    close = site.config.site.hours.close
+    for row in held:
+        if row.status == "called":
+            values, kind, event = {"status": "no_show", "finished_at": now}, "ticket.no_show", "no_show"
+        else:
+            closing = dt.datetime.combine(row.business_day, close, site.config.site.zone)
+            closing = closing.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            values, kind, event = {"status": "done", "finished_at": max(row.started_at, min(closing, now))}, \
+                "ticket.finished", "finished"
+        changed = conn.execute(update(T).where(T.c.id == row.id, T.c.status == row.status)
+                               .values(**values, **actor_columns("ended_by", None)))
+        if changed.rowcount != 1:  # another process ended it meanwhile
+            continue
+        record_event(conn, site, event, now, None, row.id, row.service_id, row.counter_id, {"by": "end_of_day"})
+        happened.append(Happened(kind, ticket_view(site, reload(conn, row.id)), site.counter_numbers.get(row.counter_id)))
+
+
+def _close_idle_counters(conn, site: SiteRuntime, now: dt.datetime, happened: list) -> None:
+    """Counters nobody used since the day began close: each morning a counter opens with its clerk."""
+    midnight = since_local_midnight(site, now)
+    used_today = select(E.c.counter_id).where(E.c.site_id == site.id, E.c.at >= midnight,
+                                              E.c.counter_id.is_not(None))
+    idle = conn.execute(update(C).where(C.c.site_id == site.id, C.c.state != "closed", C.c.active.is_(True),
+                                        C.c.id.not_in(used_today))
+                        .values(state="closed", pause_reason=None).returning(C.c.id, C.c.number)).all()
+    for counter_id, number in idle:
+        record_event(conn, site, "closed", now, None, counter_id=counter_id, detail={"by": "end_of_day"})
+        happened.append(Happened("counter.changed", None, number, {"state": "closed"}))
+
+
+def expired_count(outcome: Outcome) -> int:
+    return sum(h.kind == "ticket.expired" for h in outcome.happened)

@@ -1,0 +1,76 @@
+"""Issuing a ticket: the kiosk's one command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from types import SimpleNamespace
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ..db import SiteRuntime
+from ..errors import NotFound, QueueError, TooMany
+from ..models import utcnow
+from .clock import business_day, local_time
+from .estimates import estimate_minutes
+from .numbering import next_number
+from .records import T, connection, record_event
+from .types import Actor, Happened, Outcome
+from .views import ticket_view
+
+_INSERT_TICKET = insert(T).returning(T.c.id)  # built once: see numbering.py
+
+
+def issue(session: Session, site: SiteRuntime, service: str, priority: str | None = None,
+          kiosk: str | None = None, now: dt.datetime | None = None, actor: Actor | None = None,
+          check_hours: bool = True) -> Outcome:
+    now = now or utcnow()
+    config = site.config
+    service_cfg = config.service(service)
+    service_id = site.service_ids.get(service)
+    if service_cfg is None or service_id is None:
+        raise NotFound("unknown_service", service=service)
+    priority_id = None
+    if priority is not None:
+        priority_id = site.priority_ids.get(priority)
+        if priority_id is None:
+            raise NotFound("unknown_priority", priority=priority)
+    if kiosk is not None:
+        kiosk_cfg = config.kiosk(kiosk)
+        if kiosk_cfg is None:
+            raise NotFound("unknown_kiosk", kiosk=kiosk)
+        if service not in config.kiosk_services(kiosk_cfg):
+            raise QueueError("service_not_at_kiosk", kiosk=kiosk, service=service)
+    hours = config.site.hours
+    if check_hours and not hours.is_open(local_time(site, now)):
+        raise QueueError("closed", open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
+
+    conn = connection(session)
+    day = business_day(site, now)
+    number, waiting, priority_waiting, avg_seconds, open_counters = next_number(
+        conn, service_id, day, service_cfg.numbers.start, priority_id is not None)
+    if number > service_cfg.numbers.end:
+        # the caller rolls back, so the sequence does not move: no gap, no partial write
+        raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
+    if service_cfg.daily_limit is not None and number - service_cfg.numbers.start >= service_cfg.daily_limit:
+        reopens = hours.next_opening(local_time(site, now)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        retry_after = math.ceil((reopens - now).total_seconds())
+        raise TooMany("daily_limit_reached", service=service, limit=service_cfg.daily_limit,
+                      retry_after=retry_after)
+    ticket = SimpleNamespace(
+        public_id=secrets.token_urlsafe(9), site_id=site.id, origin_service_id=service_id,
+        service_id=service_id, number=number, business_day=day, priority_id=priority_id,
+        kiosk_id=kiosk, status="waiting", issued_at=now, transfers=0,
+    )
+    ticket.id = conn.execute(_INSERT_TICKET, vars(ticket)).scalar_one()
+    ticket.called_at = ticket.counter_id = ticket.target_counter_id = None
+    record_event(conn, site, "issued", now, actor, ticket.id, service_id,
+                 detail={"number": number, "priority": priority, "kiosk": kiosk})
+    # the new ticket is the latest of its queue: everyone waiting there is ahead of it
+    ahead = (priority_waiting if priority_id is not None else waiting) - 1
+    view = {**ticket_view(site, ticket), "waiting_ahead": ahead,
+            "eta_minutes": estimate_minutes(conn, site, service_id, ahead, (avg_seconds, open_counters))}
+    changed = Happened("queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}})
+    return Outcome(view, [Happened("ticket.issued", view), changed])

@@ -1,0 +1,71 @@
+"""A queue's row per service and business day: the gap-free numbers it gives, and how many
+tickets wait in it (kept in step by every command, so issuing and calling never count the queue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from ..db import SiteRuntime
+from ..models import utcnow
+from .clock import business_day
+from .records import SEQ, connection
+from .types import Happened
+
+# Issuing is the hot path: its statements are built once (building a statement costs more
+# than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
+_NEXT_NUMBER = text(
+    "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
+    "VALUES (:service, :day, :start, 1, :priority) ON CONFLICT (service_id, business_day) DO UPDATE SET "
+    "last_number = number_sequences.last_number + 1, waiting = number_sequences.waiting + 1, "
+    "priority_waiting = number_sequences.priority_waiting + :priority "
+    "RETURNING last_number, waiting, priority_waiting, "
+    # what the wait estimate needs, in the same round trip
+    "(SELECT avg_service_seconds FROM services WHERE id = :service), "
+    "(SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id "
+    " WHERE cs.service_id = :service AND c.state = 'open' AND c.active)"
+).bindparams(bindparam("day", type_=Date()))
+_QUEUE_DELTA = text(
+    "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
+    "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
+    "DO UPDATE SET waiting = number_sequences.waiting + :delta, "
+    "priority_waiting = number_sequences.priority_waiting + :priority_delta"
+).bindparams(bindparam("day", type_=Date()))
+
+
+def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool):
+    """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction.
+
+    Returns the new number, the queue's waiting and priority-waiting counts, the service's
+    average service seconds and how many open counters serve it.
+    """
+    return conn.execute(_NEXT_NUMBER, {"service": service_id, "day": day, "start": start,
+                                       "priority": int(priority)}).one()
+
+
+def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> None:
+    """Keep a queue's waiting counts in step when a ticket leaves it or joins it."""
+    start = site.config.service(site.service_codes[service_id]).numbers.start
+    conn.execute(_QUEUE_DELTA, {"service": service_id, "day": day, "none_given": start - 1,
+                                "delta": delta, "priority_delta": delta if priority else 0})
+
+
+def waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) -> dict[str, dict]:
+    ids = list(site.service_codes) if service_ids is None else list(service_ids)
+    counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
+    rows = conn.execute(select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting)
+                        .where(SEQ.c.business_day == day, SEQ.c.service_id.in_(ids)))
+    for service_id, waiting, priority_waiting in rows:
+        counts[site.service_codes[service_id]] = {"waiting": waiting, "priority": priority_waiting}
+    return counts
+
+
+def queue_changed(conn, site: SiteRuntime, day: dt.date, *service_ids: int) -> Happened:
+    return Happened("queue.changed", detail={"waiting": waiting_by_service(conn, site, day, set(service_ids))})
+
+
+def waiting_counts(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[str, dict]:
+    """Waiting tickets per service code today, with how many of them are priority tickets."""
+    return waiting_by_service(connection(session), site, business_day(site, now or utcnow()))

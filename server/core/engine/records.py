@@ -1,0 +1,88 @@
+"""The rows every command reads and writes: the tables, the event log, the ticket state machine
+and the locked counter row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from .. import models as m
+from ..db import SiteRuntime
+from ..errors import NotFound, QueueError
+from .types import Actor
+
+T = m.Ticket.__table__
+E = m.Event.__table__
+C = m.Counter.__table__
+S = m.Service.__table__
+SEQ = m.NumberSequence.__table__
+R = m.Rating.__table__
+
+# legal moves of the ticket state machine; recall keeps "called", transfer puts the ticket back to
+# "waiting" in another queue. "expired" is reached only from "waiting", at the end of the day
+# (day_end.expire_past_days), never by a counter.
+TRANSITIONS = {
+    "waiting": {"called"},
+    "called": {"called", "serving", "done", "no_show", "waiting"},
+    "serving": {"done", "waiting"},
+    "done": set(),
+    "no_show": set(),
+}
+
+_INSERT_EVENT = insert(E)  # built once: issuing is the hot path (see numbering.py)
+
+
+def connection(db: Session | Connection) -> Connection:
+    """Engine functions take an ORM Session or a Core Connection, inside the caller's transaction."""
+    return db.connection() if isinstance(db, Session) else db
+
+
+def record_event(conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None,
+                 counter_id=None, detail=None):
+    actor = actor or Actor()
+    conn.execute(_INSERT_EVENT, {
+        "site_id": site.id, "kind": kind, "at": now, "ticket_id": ticket_id, "service_id": service_id,
+        "counter_id": counter_id, "user_id": actor.user_id, "token_id": actor.token_id, "detail": detail,
+    })
+
+
+def counter_row(conn, site: SiteRuntime, number: int):
+    counter_id = site.counter_ids.get(number)
+    if counter_id is None:
+        raise NotFound("unknown_counter", counter=number)
+    # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
+    return conn.execute(select(C).where(C.c.id == counter_id).with_for_update()).one()
+
+
+def held_ticket(conn, counter_id: int):
+    return conn.execute(
+        select(T).where(T.c.counter_id == counter_id, T.c.status.in_(m.HELD_STATES))
+    ).first()
+
+
+def require_held(conn, counter) -> Any:
+    held = held_ticket(conn, counter.id)
+    if held is None:
+        raise QueueError("no_current_ticket", counter=counter.number)
+    return held
+
+
+def set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
+    new_status = values.get("status", expected_status)
+    assert new_status in TRANSITIONS[expected_status], (expected_status, new_status)
+    result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
+    if result.rowcount != 1:  # cannot happen under the row lock; refuse rather than corrupt
+        raise QueueError("internal")
+
+
+def actor_columns(step: str, actor: Actor | None) -> dict:
+    """The ticket's record of who made a step (``called_by``, ``ended_by``), as its event has it."""
+    actor = actor or Actor()
+    return {f"{step}_user_id": actor.user_id, f"{step}_token_id": actor.token_id}
+
+
+def reload(conn, ticket_id: int):
+    return conn.execute(select(T).where(T.c.id == ticket_id)).one()

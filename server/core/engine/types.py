@@ -1,0 +1,36 @@
+"""What the engine's functions take and return: who acts, and what happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a logged-in user, an API token, or nobody (a citizen at the kiosk)."""
+
+    user_id: int | None = None
+    token_id: int | None = None
+
+
+@dataclass
+class Happened:
+    kind: str  # "ticket.called", "counter.changed", ...
+    ticket: dict | None = None
+    counter: int | None = None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    ticket: dict | None = None
+    happened: list[Happened] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    issued_at: dt.datetime
+    priority: bool
+    called_before: bool = False  # a transferred ticket: its wait ended at its first call

@@ -1,0 +1,35 @@
+"""A ticket as the API, the displays and the events show it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..db import SiteRuntime
+
+
+def ticket_view(site: SiteRuntime, row) -> dict:
+    service = site.service_codes.get(row.service_id)
+    return {
+        "id": row.public_id,
+        "number": row.number,
+        "display": str(row.number),
+        "service": service,
+        "origin_service": site.service_codes.get(row.origin_service_id),
+        "priority": site.priority_codes.get(row.priority_id) if row.priority_id else None,
+        "status": row.status,
+        "issued_at": iso(row.issued_at),
+        "called_at": iso(row.called_at),
+        # the latest call and the start of the service: the clerk console's service timer
+        "last_called_at": iso(getattr(row, "last_called_at", None)),
+        "started_at": iso(getattr(row, "started_at", None)),
+        "finished_at": iso(getattr(row, "finished_at", None)),
+        "counter": site.counter_numbers.get(row.counter_id) if row.counter_id else None,
+        "target_counter": site.counter_numbers.get(row.target_counter_id) if row.target_counter_id else None,
+        "kiosk": row.kiosk_id,
+        "business_day": row.business_day.isoformat(),
+    }
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """A naive UTC time as ISO 8601 with milliseconds and "Z"; None stays None."""
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None
