@@ -113,14 +113,14 @@ def normal_phone(raw: str) -> str:
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
-    if not re.fullmatch(r"0\d{9,10}", digits):
+    if not re.fullmatch(r"0[0-9]{9,10}", digits):
         raise Invalid("invalid_phone", field="phone")
     return digits
 
 
 def normal_id(raw: str, field: str = "id_number") -> str:
     digits = re.sub(r"\s", "", raw or "")
-    if not re.fullmatch(r"\d{12}", digits):
+    if not re.fullmatch(r"[0-9]{12}", digits):
         raise Invalid("invalid_id_number", field=field)
     return digits
 
@@ -171,8 +171,8 @@ def parse_cccd_qr(raw: str) -> Card:
     """
     value = (raw or "").strip()
     parts = value.split("|")
-    if len(value) > CCCD_QR_MAX or len(parts) < 7 or not re.fullmatch(r"\d{12}", parts[0]) \
-            or not re.fullmatch(r"(\d{9})?", parts[1]) or not parts[2].strip():
+    if len(value) > CCCD_QR_MAX or len(parts) < 7 or not re.fullmatch(r"[0-9]{12}", parts[0]) \
+            or not re.fullmatch(r"([0-9]{9})?", parts[1]) or not parts[2].strip():
         raise Invalid("invalid_cccd_qr", field="cccd_qr")
     for date_text in (parts[3], parts[6]):
         try:
@@ -404,7 +404,7 @@ def _row_by_code(conn, site, code: str):
     row = conn.execute(select(B).where(B.c.code == code, B.c.site_id == site.id)).first() \
         if re.fullmatch(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code) else None
     if row is None:
-        raise NotFound("booking_not_found", code=code[:CODE_LENGTH * 2])
+        raise NotFound("booking_not_found", booking=code[:CODE_LENGTH * 2])
     return row
 
 
@@ -429,11 +429,11 @@ def bookings_of_day(conn: Connection, site: SiteRuntime, day: dt.date, service: 
 
 def _refuse_unless_booked(conn, site, row, now: dt.datetime) -> None:
     if row.status == "checked_in":
-        raise QueueError("booking_checked_in", code=row.code, number=_number_of(conn, row.ticket_id))
+        raise QueueError("booking_checked_in", booking=row.code, number=_number_of(conn, row.ticket_id))
     if row.status == "cancelled":
-        raise QueueError("booking_cancelled", code=row.code)
+        raise QueueError("booking_cancelled", booking=row.code)
     if row.status == "lapsed" or (row.kind == "remote" and row.deadline < now):
-        raise QueueError("booking_lapsed", code=row.code,
+        raise QueueError("booking_lapsed", booking=row.code,
                          deadline=f"{_local(site, row.deadline):%H:%M}" if row.deadline else "")
 
 
@@ -447,7 +447,7 @@ def cancel(conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | No
         return q.Outcome(booking_view(site, row), [])
     _refuse_unless_booked(conn, site, row, now)
     if row.business_day < q.business_day(site, now):
-        raise QueueError("booking_past", code=row.code, date=vn_date(row.business_day))
+        raise QueueError("booking_past", booking=row.code, date=vn_date(row.business_day))
     if row.kind == "slot":
         conn.execute(update(SLOTS).where(SLOTS.c.service_id == row.service_id, SLOTS.c.slot_start == row.slot_start)
                      .values(taken=SLOTS.c.taken - 1))
@@ -513,7 +513,7 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
     _refuse_unless_booked(conn, site, row, now)
     today = q.business_day(site, now)
     if row.business_day != today:
-        raise QueueError("booking_other_day", code=row.code, date=vn_date(row.business_day))
+        raise QueueError("booking_other_day", booking=row.code, date=vn_date(row.business_day))
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":

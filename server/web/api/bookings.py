@@ -172,7 +172,7 @@ def booking_ics(code: str):
     with app_state.Session() as db:
         view = _with_links(bk.get_booking(db, app_state.site, code))
     if view["kind"] != "slot":
-        raise q.NotFound("booking_not_found", code=view["code"])
+        raise q.NotFound("booking_not_found", booking=view["code"])
     response = current_app.make_response(calendar_entry(app_state.site, view))
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="lich-hen-{view["code"]}.ics"'

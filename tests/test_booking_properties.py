@@ -1,0 +1,413 @@
+"""Bookings in the core (server/core/bookings.py), with an injected clock: slots, capacity under
+concurrency on SQLite and PostgreSQL, one number per person, remote numbers, check-in and lapsing,
+CCCD QR parsing; and hypothesis: under any sequence of bookings, cancellations, remote numbers,
+check-ins and walk-ins, no slot is ever oversold and nobody holds two numbers of a service a day.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import shutil
+import threading
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select, text
+
+from queuekiosk.server.core import bookings as bk
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.config import parse_config
+from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
+
+MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
+MONDAY, TUESDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+SUNDAY = dt.date(2026, 11, 29)
+KEY = b"test person key"
+MIN = dt.timedelta(minutes=1)
+B = m.Booking.__table__
+T = m.Ticket.__table__
+SLOTS = m.BookingSlot.__table__
+E = m.Event.__table__
+
+CARD = "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Số 1 phố Phúc La, Hà Đông, Hà Nội|15082021"
+
+
+def booking_config(config_data: dict, **booking) -> dict:
+    data = dict(config_data)
+    settings_ = {"slot_minutes": 30, "per_slot": 2, "days_ahead": 6, "grace_minutes": 10, **booking}
+    data["services"] = [{**s, "booking": settings_} if s["code"] in ("HT", "CT") else s for s in data["services"]]
+    data["site"] = {**data["site"], "hours": {**data["site"]["hours"], "holidays": ["2026-11-25"]}}
+    return data
+
+
+@pytest.fixture
+def booking_queue(make_queue, config_data):
+    return make_queue(parse_config(booking_config(config_data), "bookings.yaml"))
+
+
+def refusal(db, action, *args, **kwargs) -> q.QueueError:
+    with pytest.raises(q.QueueError) as caught:
+        db.run(action, *args, **kwargs)
+    return caught.value
+
+
+# --- slots ----------------------------------------------------------------------------------
+
+def test_slots_follow_the_hours_and_holidays(booking_queue):
+    db = booking_queue
+    with db.Session() as session:
+        tuesday = bk.slots(session, db.site, "HT", TUESDAY, now=MON_9)
+        assert (tuesday[0], tuesday[-1]) == ({"start": "07:30", "end": "08:00", "free": 2},
+                                             {"start": "16:30", "end": "17:00", "free": 2})
+        assert len(tuesday) == 19  # 07:30 to 17:00 in half hours
+        assert bk.slots(session, db.site, "HT", dt.date(2026, 11, 25), now=MON_9) == []  # the holiday
+        assert bk.slots(session, db.site, "HT", SUNDAY, now=MON_9) == []  # not a working day
+        # today: only the slots still ahead
+        assert bk.slots(session, db.site, "HT", MONDAY, now=MON_9)[0]["start"] == "09:30"
+        assert bk.open_days(db.site, "HT", now=MON_9) == ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27",
+                                                          "2026-11-28"]
+        for day, field in ((MONDAY - dt.timedelta(days=1), "date"), (MONDAY + dt.timedelta(days=7), "date")):
+            with pytest.raises(q.Invalid) as outside:
+                bk.slots(session, db.site, "HT", day, now=MON_9)
+            assert outside.value.params["field"] == field
+        with pytest.raises(q.QueueError) as walk_in_only:
+            bk.slots(session, db.site, "DC", TUESDAY, now=MON_9)
+        assert walk_in_only.value.code == "booking_not_offered"
+
+
+def test_a_booking_takes_a_place_and_cancelling_gives_it_back(booking_queue):
+    db = booking_queue
+    made = db.run(bk.book, "HT", TUESDAY, "09:00", "Trần Thị Bình", "+84 912 345 678", "001099012345", KEY,
+                  now=MON_9).ticket
+    assert made["phone"] == "091****678" and made["id_number"] == "0010******45" and made["status"] == "booked"
+    free = lambda: next(s["free"] for s in db.run(bk.slots, "HT", TUESDAY, now=MON_9) if s["start"] == "09:00")  # noqa: E731
+    assert free() == 1
+    assert db.run(bk.cancel, made["code"], now=MON_9).ticket["status"] == "cancelled"
+    assert free() == 2
+    assert db.run(bk.cancel, made["code"], now=MON_9).happened == []  # twice: no error, nothing new
+    # the place and the person's number are free again
+    db.run(bk.book, "HT", TUESDAY, "09:00", "Trần Thị Bình", "0912345678", "001099012345", KEY, now=MON_9)
+
+
+# --- never oversold, one number per person: many clients at once ---------------------------------
+
+CLIENTS = 24
+
+
+@pytest.fixture
+def shared_site(migrated_db_url, config_data, instance_dir):
+    """A migrated database (SQLite, then PostgreSQL) with HT taking 3 places a slot; threads open their own engines."""
+    config = parse_config(booking_config(config_data, per_slot=3), "bookings.yaml")
+    engine = create_db_engine(migrated_db_url)
+    site = prepare_database(engine, config, instance_dir)
+    engine.dispose()
+    return migrated_db_url, site
+
+
+def at_once(url, site, attempts) -> list:
+    """Run each ``attempt(session)`` in its own thread and connection, all released together; what each gave."""
+    barrier = threading.Barrier(len(attempts))
+    results: list = [None] * len(attempts)
+
+    def client(i):
+        engine = create_db_engine(url)
+        try:
+            barrier.wait(timeout=30)
+            with session_factory(engine).begin() as session:
+                results[i] = attempts[i](session)
+        except q.QueueError as error:
+            results[i] = error.code
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            results[i] = repr(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(attempts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads), "a client never finished (a lock that never returns?)"
+    return results
+
+
+def test_many_clients_booking_the_last_places_never_oversell(shared_site):
+    url, site = shared_site
+    attempts = [lambda s, i=i: bk.book(s, site, "HT", TUESDAY, "10:00", f"Công dân {i}", f"09{i:08d}", None, KEY,
+                                       now=MON_9).ticket["code"] for i in range(CLIENTS)]
+    results = at_once(url, site, attempts)
+    outcomes = collections.Counter("booked" if len(r) == bk.CODE_LENGTH else r for r in results)
+    assert outcomes == {"booked": 3, "slot_full": CLIENTS - 3}, results
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(SLOTS.c.taken)).scalars().all() == [3]
+            assert sorted(conn.execute(select(B.c.code)).scalars()) == sorted(r for r in results
+                                                                              if len(r) == bk.CODE_LENGTH)
+    finally:
+        engine.dispose()
+
+
+def test_one_person_booking_from_many_devices_at_once_gets_one_place(shared_site):
+    url, site = shared_site
+    starts = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30"] * 2
+    attempts = [lambda s, start=start: bk.book(s, site, "HT", TUESDAY, start, "Lê Văn Cường", "0912000111",
+                                               "001099012345", KEY, now=MON_9).ticket["code"] for start in starts]
+    results = at_once(url, site, attempts)
+    assert sum(len(r) == bk.CODE_LENGTH for r in results) == 1, results
+    assert set(r for r in results if len(r) != bk.CODE_LENGTH) == {"already_booked"}, results
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(SLOTS.c.taken)).scalars().all() == [1]  # the refused ones took nothing
+    finally:
+        engine.dispose()
+
+
+# --- remote numbers, check-in, lapsing ----------------------------------------------------
+
+def test_a_remote_number_waits_outside_the_queue_until_checked_in(booking_queue):
+    db = booking_queue
+    remote = db.run(bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", None, KEY, now=MON_9).ticket
+    assert remote["number"] == 1001 and remote["deadline"] == "10:00" and remote["status"] == "booked"
+    walk_in = db.run(q.issue, "HT", now=MON_9 + MIN).ticket
+    assert walk_in["number"] == 1002 and walk_in["waiting_ahead"] == 0  # the remote citizen is not here yet
+    assert db.run(q.call_next, 1, now=MON_9 + 2 * MIN).ticket["number"] == 1002
+    assert db.run(q.call_next, 1, now=MON_9 + 3 * MIN).ticket is None  # nobody here to call
+    checked = db.run(bk.check_in, KEY, code=remote["code"].lower(), now=MON_9 + 30 * MIN).ticket
+    assert (checked["number"], checked["status"], checked["origin"]) == (1001, "waiting", "remote")
+    assert db.run(q.call_next, 1, now=MON_9 + 31 * MIN).ticket["number"] == 1001
+    again = refusal(db, bk.check_in, KEY, code=remote["code"], now=MON_9 + 32 * MIN)
+    assert (again.code, again.params["number"]) == ("booking_checked_in", 1001)
+
+
+def test_a_remote_number_not_checked_in_by_its_deadline_lapses(booking_queue):
+    db = booking_queue
+    remote = db.run(bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9).ticket
+    assert db.run(bk.lapse_overdue, now=MON_9 + 59 * MIN).happened == []
+    lapsed = db.run(bk.lapse_overdue, now=MON_9 + 61 * MIN)
+    assert [h.detail["booking"]["status"] for h in lapsed.happened] == ["lapsed"]
+    assert "name" not in lapsed.happened[0].detail["booking"]  # what goes to dashboards and webhooks
+    ticket = next(t for t in db.tickets() if t.number == remote["number"])
+    assert ticket.status == "expired"
+    assert [e.detail for e in db.events() if e.ticket_id == ticket.id][-1] == {"reason": "lapsed"}
+    assert refusal(db, bk.check_in, KEY, code=remote["code"], now=MON_9 + 62 * MIN).code == "booking_lapsed"
+    late = refusal(db, bk.check_in, KEY, cccd_qr=CARD, service="HT", now=MON_9 + 62 * MIN)
+    assert late.code == "booking_lapsed"  # the card finds its lapsed number, not a second one
+    again = refusal(db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN)
+    assert (again.code, again.params["number"]) == ("already_holds_number", remote["number"])
+
+
+def test_check_in_within_the_grace_window_is_due_at_the_slot_later_is_a_walk_in(booking_queue):
+    db = booking_queue
+    on_time = db.run(bk.book, "HT", MONDAY, "10:00", "An", "0911000001", "001099012345", KEY, now=MON_9).ticket
+    late = db.run(bk.book, "HT", MONDAY, "10:00", "Bình", "0911000002", None, KEY, now=MON_9).ticket
+    ten = MON_9 + 60 * MIN
+    first = db.run(bk.check_in, KEY, cccd_qr=CARD + "\r\n", now=ten + 9 * MIN).ticket  # the scanner's Enter
+    second = db.run(bk.check_in, KEY, code=late["code"], now=ten + 11 * MIN).ticket
+    assert (first["origin"], first["late"], first["booking"]["code"]) == ("booked", False, on_time["code"])
+    assert (second["origin"], second["late"]) == ("booked", True)
+    due = {t.number: (t.origin, t.due_at) for t in db.tickets()}
+    assert due == {first["number"]: ("booked", ten), second["number"]: ("booked", None)}
+    assert refusal(db, bk.check_in, KEY, code=late["code"], now=ten + 12 * MIN).code == "booking_checked_in"
+
+
+def test_a_booking_is_checked_in_on_its_own_day_only(booking_queue):
+    db = booking_queue
+    tuesday = db.run(bk.book, "HT", TUESDAY, "09:00", "An", "0911000001", None, KEY, now=MON_9).ticket
+    other_day = refusal(db, bk.check_in, KEY, code=tuesday["code"], now=MON_9)
+    assert (other_day.code, other_day.params["date"]) == ("booking_other_day", "24/11/2026")
+    assert refusal(db, bk.check_in, KEY, code="ZZZZZZZZ", now=MON_9).code == "booking_not_found"
+    assert refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9).code == "booking_not_found_for_card"
+
+
+def test_an_id_card_without_a_booking_takes_one_walk_in_number(booking_queue):
+    db = booking_queue
+    ticket = db.run(bk.check_in, KEY, cccd_qr=CARD, service="DC", now=MON_9).ticket
+    assert (ticket["service"], ticket["origin"], ticket["booking"]) == ("DC", None, None)
+    second = refusal(db, bk.check_in, KEY, id_number="0010 9901 2345", service="DC", now=MON_9 + MIN)
+    assert (second.code, second.params["number"]) == ("already_holds_number", ticket["number"])
+    assert len(db.tickets()) == 1  # the refusal issued nothing
+
+
+# --- the CCCD's QR text -------------------------------------------------------------------
+
+@pytest.mark.parametrize("qr", [
+    CARD,
+    "079203004567||Nguyễn Thị Hoa|23042003|Nữ|123 Lê Lợi, Phường Bến Thành, Quận 1, TP Hồ Chí Minh|10052021",
+    "001099012345|123456789|NGUYEN VAN AN|01011990|Nam|So 1 pho Phuc La|15082021\n",  # a scanner without Unicode
+    "001099012345|123456789|Nguy?n V?n An|01011990|Nam|S? 1|15082021",  # ... or with it garbled
+    "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Hà Nội|15082021|",  # newer cards add a field
+])
+def test_real_format_card_texts_give_the_number(qr):
+    assert bk.parse_cccd_qr(qr).id_number == qr.split("|")[0]
+
+
+@pytest.mark.parametrize("qr", [
+    "", "001099012345", "00109901234|123456789|An|01011990|Nam|HN|15082021",  # 11 digits
+    "001099012345|123456789|An|01011990|Nam|HN",  # a field short
+    "001099012345|123456789|An|31021990|Nam|HN|15082021",  # no 31 February
+    "001099012345|12345|An|01011990|Nam|HN|15082021",  # an old number of 5 digits
+    "001099012345|123456789||01011990|Nam|HN|15082021",  # no name
+    "'; DROP TABLE bookings; --|x|y|z|w|v|u", "<script>alert(1)</script>|" * 7, "0" * 12 + "|" * 2000,
+    "００１０９９０１２３４５|123456789|An|01011990|Nam|HN|15082021",  # full-width digits
+])
+def test_malformed_or_hostile_card_texts_are_refused_without_repeating_them(qr):
+    with pytest.raises(q.Invalid) as refused:
+        bk.parse_cccd_qr(qr)
+    assert (refused.value.code, refused.value.params) == ("invalid_cccd_qr", {"field": "cccd_qr"})
+
+
+def test_numbers_are_kept_only_hashed_and_masked():
+    person = bk.person(KEY, "0912 345 678", "001099012345")
+    assert (person.phone_masked, person.id_masked) == ("091****678", "0010******45")
+    assert person.hash == bk.id_hash(KEY, "001099012345") != bk.id_hash(b"another key", "001099012345")
+    assert "001099012345" not in person.hash and person.hash == bk.person(KEY, "0900000000", "001099012345").hash
+    assert bk.person(KEY, "0912345678", None).hash == bk.person(KEY, "+84912345678", None).hash
+
+
+# --- hypothesis: never oversold, one number per person --------------------------------------------
+
+PEOPLE = [("0911000001", "001099000001"), ("0911000002", None), ("0911000003", "001099000003"),
+          ("0911000004", None)]
+DAYS = [MONDAY, TUESDAY]
+STARTS = ["10:00", "10:30"]
+SERVICES = ["HT", "CT"]
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory, sqlite_template):
+    """A migrated SQLite file with the booking centre loaded (one place a slot), copied for each example."""
+    import yaml
+    from pathlib import Path
+
+    folder = tmp_path_factory.mktemp("booking-props")
+    data = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yaml").read_text("utf-8"))
+    config = parse_config(booking_config(data, per_slot=1, remote_checkin_minutes=30), "bookings.yaml")
+    path = folder / "template.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    prepare_database(engine, config, folder)
+    engine.dispose()
+    return path, config
+
+
+class BookingMachine(RuleBasedStateMachine):
+    """Books, cancels, takes remote numbers, checks in and walks in at random; the model says what must happen."""
+
+    path = config = None
+    counter = 0
+
+    @initialize()
+    def start(self):
+        BookingMachine.counter += 1
+        copy = self.path.with_name(f"run-{BookingMachine.counter}.db")
+        shutil.copyfile(self.path, copy)
+        self.engine = create_db_engine(f"sqlite:///{copy}")
+        with session_factory(self.engine).begin() as session:
+            from queuekiosk.server.core.db import site_setup
+
+            self.site = site_setup(session)
+        self.Session = session_factory(self.engine)
+        self.now = MON_9
+        self.codes: list[str] = []
+        self.held: dict[tuple, str] = {}  # (service, day, person index) -> code or "walk-in"
+        self.slot_holders: dict[tuple, str] = {}  # (service, day, start) -> code
+
+    def teardown(self):
+        self.engine.dispose()
+
+    def act(self, action, *args, **kwargs):
+        self.now += MIN
+        try:
+            with self.Session.begin() as session:
+                return action(session, self.site, *args, now=self.now, **kwargs), None
+        except q.QueueError as error:
+            return None, error
+
+    @rule(who=st.integers(0, len(PEOPLE) - 1), service=st.sampled_from(SERVICES), day=st.sampled_from(DAYS),
+          start=st.sampled_from(STARTS))
+    def book(self, who, service, day, start):
+        phone, id_number = PEOPLE[who]
+        outcome, error = self.act(bk.book, service, day, start, f"P{who}", phone, id_number, KEY)
+        slot_start_utc = dt.datetime.combine(day, dt.time.fromisoformat(start)) - dt.timedelta(hours=7)
+        if self.now >= slot_start_utc:
+            assert error is not None and error.code == "invalid_slot"
+        elif (service, day, start) in self.slot_holders:
+            assert error is not None and error.code == "slot_full", error
+        elif (service, day, who) in self.held:
+            assert error is not None and error.code in ("already_booked", "already_holds_number"), error
+        else:
+            assert error is None, error.code
+            self.held[(service, day, who)] = self.slot_holders[(service, day, start)] = outcome.ticket["code"]
+            self.codes.append(outcome.ticket["code"])
+
+    @rule(who=st.integers(0, len(PEOPLE) - 1), service=st.sampled_from(SERVICES))
+    def take_remote(self, who, service):
+        phone, id_number = PEOPLE[who]
+        outcome, error = self.act(bk.take_remote, service, f"P{who}", phone, id_number, KEY, check_hours=False)
+        if (service, MONDAY, who) in self.held:
+            assert error is not None and error.code in ("already_booked", "already_holds_number"), error
+        else:
+            assert error is None, error.code
+            self.held[(service, MONDAY, who)] = outcome.ticket["code"]
+            self.codes.append(outcome.ticket["code"])
+
+    @rule(who=st.integers(0, len(PEOPLE) - 1), service=st.sampled_from(SERVICES))
+    def walk_in_with_card(self, who, service):
+        id_number = PEOPLE[who][1]
+        if id_number is None:
+            return
+        outcome, error = self.act(bk.check_in, KEY, id_number=id_number, service=service, check_hours=False)
+        holding = self.held.get((service, MONDAY, who))
+        if holding is None:
+            assert error is None, error.code
+            self.held[(service, MONDAY, who)] = "walk-in"
+        else:
+            assert error is not None or outcome.ticket["booking"]["code"] == holding
+
+    @rule(data=st.data())
+    def cancel(self, data):
+        if not self.codes:
+            return
+        code = data.draw(st.sampled_from(self.codes))
+        outcome, error = self.act(bk.cancel, code)
+        if error is None and outcome.happened:
+            self.held = {k: v for k, v in self.held.items() if v != code}
+            self.slot_holders = {k: v for k, v in self.slot_holders.items() if v != code}
+
+    @rule(data=st.data())
+    def check_in(self, data):
+        if self.codes:
+            self.act(bk.check_in, KEY, code=data.draw(st.sampled_from(self.codes)), check_hours=False)
+
+    @rule()
+    def lapse(self):
+        self.now += 10 * MIN
+        self.act(bk.lapse_overdue)
+
+    @invariant()
+    def never_oversold_and_one_number_each(self):
+        with self.engine.connect() as conn:
+            places = conn.execute(select(SLOTS.c.service_id, SLOTS.c.slot_start, SLOTS.c.taken)).all()
+            active = collections.Counter(conn.execute(
+                select(B.c.service_id, B.c.slot_start).where(B.c.kind == "slot", B.c.status != "cancelled")).all())
+            claims = conn.execute(text("SELECT service_id, business_day, person_hash, count(*) FROM person_days "
+                                       "GROUP BY service_id, business_day, person_hash")).all()
+            holders = collections.Counter(conn.execute(
+                select(B.c.service_id, B.c.business_day, B.c.person_hash).where(B.c.status != "cancelled")).all())
+        for service_id, start, taken in places:
+            assert taken == active.get((service_id, start), 0) <= 1, (start, taken)
+        assert all(n == 1 for *_key, n in claims)
+        assert all(n == 1 for n in holders.values()), holders
+
+
+def test_bookings_never_oversell_and_give_one_number_per_person(template_db):
+    BookingMachine.path, BookingMachine.config = template_db
+    run_state_machine_as_test(BookingMachine, settings=settings(
+        max_examples=40, stateful_step_count=30, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
