@@ -376,8 +376,9 @@ def take_remote(conn: Connection, site: SiteRuntime, service: str, name: str, ph
     day = q.business_day(site, now)
     conn.execute(update(T).where(T.c.id == ticket_id).values(status=REMOTE_STATUS, origin="remote"))
     _waiting_delta(conn, service_id, day, -1)  # not in the queue until checked in
-    closing = _utc(dt.datetime.combine(day, site.config.site.hours.close, site.config.site.zone))
-    deadline = min(now + dt.timedelta(minutes=settings.remote_checkin_minutes), max(closing, now))
+    deadline = now + dt.timedelta(minutes=settings.remote_checkin_minutes)
+    if check_hours:  # and never after closing time
+        deadline = min(deadline, _utc(dt.datetime.combine(day, site.config.site.hours.close, site.config.site.zone)))
     booking_id = _insert_booking(conn, site, service_id=service_id, kind="remote", business_day=day,
                                  deadline=deadline, name=name.strip(), phone_masked=who.phone_masked,
                                  id_masked=who.id_masked, person_hash=who.hash, ticket_id=ticket_id,

@@ -1,0 +1,259 @@
+"""Bookings, remote numbers and check-in through the real server (docs/bookings.md).
+
+The repo's config.yaml: HT takes bookings (15-minute slots, 2 places, 6 days ahead) and remote
+numbers; counter 1 serves HT only. The server ignores opening hours (--ignore-hours) for issuing;
+slots still follow the site's hours, so a test books on the first day that has a free slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from api_helpers import assert_error, drain, print_jobs
+from icalendar import Calendar
+
+ID = "001099012345"
+ADDRESS = "Số 7 ngõ 12 phố Phúc La"
+CARD = f"{ID}|123456789|Nguyễn Văn An|01011990|Nam|{ADDRESS}, Hà Đông, Hà Nội|15082021"
+PHONE = "0912345678"
+
+
+def open_day(http, service: str = "HT", after: int = 1) -> tuple[str, list[dict]]:
+    """The first day from ``after`` days on with free slots of ``service``, and its slots."""
+    for ahead in range(after, 7):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        answer = http.get(f"/api/v1/services/{service}/slots", params={"date": day})
+        assert answer.status_code == 200, answer.text
+        free = [slot for slot in answer.json() if slot["free"]]
+        if free:
+            return day, free
+    raise AssertionError(f"{service} has no free slot in the coming days")
+
+
+def book(http, day: str, start: str, phone: str, id_number: str | None = None, **extra):
+    body = {"service": "HT", "date": day, "start": start, "name": "Nguyễn Văn An", "phone": phone, **extra}
+    if id_number:
+        body["id_number"] = id_number
+    return http.post("/api/v1/bookings", json=body)
+
+
+def remote(http, phone: str, service: str = "HT", id_number: str | None = None):
+    body = {"service": service, "remote": True, "name": "Trần Thị Bình", "phone": phone}
+    if id_number:
+        body["id_number"] = id_number
+    return http.post("/api/v1/bookings", json=body)
+
+
+def test_a_citizen_books_and_gets_a_code_a_qr_code_a_calendar_file_and_a_link_to_cancel(http):
+    day, slots = open_day(http)
+    start = slots[0]
+    answer = book(http, day, start["start"], "+84 912 345 001", ID)
+    assert answer.status_code == 201, answer.text
+    booking = answer.json()
+    assert (booking["date"], booking["start"], booking["end"], booking["status"]) == (
+        day, start["start"], start["end"], "booked")
+    assert (booking["phone"], booking["id_number"]) == ("091****001", "0010******45")
+    assert booking["manage_url"].endswith(f"/book/{booking['code']}")
+    free = {s["start"]: s["free"] for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json()}
+    assert free[start["start"]] == start["free"] - 1
+
+    qr = http.get(booking["qr_url"])
+    assert qr.status_code == 200 and qr.headers["Content-Type"] == "image/svg+xml" and b"<svg" in qr.content
+    ics = http.get(booking["ics_url"])
+    assert ics.status_code == 200 and ics.headers["Content-Type"].startswith("text/calendar")
+    event = next(c for c in Calendar.from_ical(ics.content).walk() if c.name == "VEVENT")
+    starts = dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(start["start"]),
+                                 dt.timezone(dt.timedelta(hours=7)))
+    assert event.decoded("dtstart") == starts and event.decoded("dtend") - starts == dt.timedelta(minutes=15)
+    assert booking["code"] in str(event.get("description")) and ID not in ics.text
+
+    assert http.get(f"/api/v1/bookings/{booking['code']}").json()["status"] == "booked"
+    cancelled = http.delete(f"/api/v1/bookings/{booking['code'].lower()}")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    free = {s["start"]: s["free"] for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json()}
+    assert free[start["start"]] == start["free"]
+    assert_error(http.get("/api/v1/bookings/NOSUCH22"), 404, "booking_not_found")
+
+
+def test_one_number_per_person_a_second_is_refused_naming_the_first(http):
+    day, slots = open_day(http)
+    first = book(http, day, slots[0]["start"], "0912345002", "001099000002")
+    assert first.status_code == 201, first.text
+    error = assert_error(book(http, day, slots[1]["start"], "0988888888", "001099000002"), 409, "already_booked")
+    assert slots[0]["start"] in error["message"]
+
+    number = remote(http, "0912345003").json()["number"]
+    error = assert_error(remote(http, "0912 345 003"), 409, "already_holds_number")
+    assert str(number) in error["message"]
+
+    walk_in = http.post("/api/v1/check-in", json={"cccd_qr": CARD.replace(ID, "001099000004"), "service": "CT"})
+    assert walk_in.status_code == 201, walk_in.text
+    error = assert_error(http.post("/api/v1/check-in", json={"id_number": "001099000004", "service": "CT"},
+                                   headers={"Accept-Language": "en"}), 409, "already_holds_number")
+    assert str(walk_in.json()["number"]) in error["message"] and "already hold" in error["message"]
+
+
+def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk(server, http):
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    drain(server, server.token("admin"), [1, 2, 6])
+    taken = remote(http, "0912345004")
+    assert taken.status_code == 201, taken.text
+    number = taken.json()
+    assert number["kind"] == "remote" and number["deadline"] and number["number"]
+    assert http.post("/api/v1/counters/1/next", headers=admin).status_code == 204  # not here yet
+
+    scanned = f"http://phone.example/book/{number['code']}\n"  # the scanner reads the manage link's QR code
+    ticket = http.post("/api/v1/check-in", json={"code": scanned, "kiosk": "kiosk-1"})
+    assert ticket.status_code == 201, ticket.text
+    ticket = ticket.json()
+    assert (ticket["number"], ticket["origin"], ticket["status"]) == (number["number"], "remote", "waiting")
+    assert ticket["track_url"].endswith(f"/t/{ticket['id']}")
+    assert print_jobs(http, ticket["id"]), "the kiosk prints the checked-in ticket"
+    called = http.post("/api/v1/counters/1/next", headers=admin)
+    assert called.status_code == 200 and called.json()["number"] == number["number"]
+    assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_checked_in")
+
+
+@pytest.mark.parametrize("body, status, code, field", [
+    ({"service": "HT", "date": "2026-13-01", "start": "08:00", "name": "A", "phone": PHONE}, 422, "invalid_date", "date"),
+    ({"service": "HT", "date": "2020-01-02", "start": "08:00", "name": "A", "phone": PHONE}, 422,
+     "invalid_booking_date", "date"),
+    ({"service": "HT", "remote": True, "name": "A", "phone": "12345"}, 422, "invalid_phone", "phone"),
+    ({"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "0010990123"}, 422,
+     "invalid_id_number", "id_number"),
+    ({"service": "HT", "remote": True, "date": "2026-12-01", "name": "A", "phone": PHONE}, 422,
+     "remote_takes_no_slot", "date"),
+    ({"service": "HT", "remote": True, "name": "   ", "phone": PHONE}, 422, "invalid_field", "name"),
+    ({"service": "HT", "remote": True, "name": "A", "phone": PHONE, "admin": True}, 422, "invalid_field", "admin"),
+    ({"service": "DC", "remote": True, "name": "A", "phone": PHONE}, 409, "booking_not_offered", None),
+    ({"service": "XX", "remote": True, "name": "A", "phone": PHONE}, 404, "unknown_service", None),
+])
+def test_a_wrong_booking_is_refused_naming_the_field_and_nothing_is_kept(server, http, body, status, code, field):
+    staff = {"Authorization": f"Bearer {server.token('supervisor')}"}
+    before = http.get("/api/v1/bookings", headers=staff).json()["bookings"]
+    assert_error(http.post("/api/v1/bookings", json=body), status, code, field)
+    assert http.get("/api/v1/bookings", headers=staff).json()["bookings"] == before
+
+
+def test_a_slot_not_offered_is_refused_naming_start(http):
+    day, _slots = open_day(http)
+    assert_error(book(http, day, "03:00", "0912345005"), 422, "invalid_slot", "start")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"cccd_qr": "001099012345|123"}, "cccd_qr"),
+    ({"cccd_qr": "'; DROP TABLE bookings; --|||||"}, "cccd_qr"),
+    ({"cccd_qr": "001099012345|123456789|An|31021990|Nam|HN|15082021"}, "cccd_qr"),
+    ({"cccd_qr": "x" * 700}, "cccd_qr"),
+    ({"cccd_qr": "001099012345|\u0000|An|01011990|Nam|HN|15082021"}, "cccd_qr"),
+    ({"code": "ABCDEFGH", "id_number": ID}, "code"),
+    ({}, "code"),
+    ({"id_number": "12ab"}, "id_number"),
+])
+def test_a_malformed_or_hostile_check_in_is_refused_and_stores_nothing(http, body, field):
+    before = http.get("/api/v1/queue").json()["services"]
+    answer = http.post("/api/v1/check-in", json=body)
+    assert answer.status_code == 422 and answer.json()["error"].get("field") == field, answer.text
+    assert "DROP" not in answer.text and "31021990" not in answer.text  # the card's text is not repeated
+    assert http.get("/api/v1/queue").json()["services"] == before
+
+
+def test_no_full_id_number_phone_or_address_reaches_the_database_the_log_or_an_export(live_server):
+    srv = live_server()
+    http = srv.session()
+    day, slots = open_day(http)
+    assert book(http, day, slots[0]["start"], PHONE, ID).status_code == 201
+    remote_number = remote(http, "0987654321", id_number="079203004567")
+    assert remote_number.status_code == 201
+    assert http.post("/api/v1/check-in", json={"cccd_qr": CARD, "service": "CT", "kiosk": "kiosk-1"}).status_code == 201
+    assert http.post("/api/v1/check-in", json={"id_number": "079203004567"}).status_code == 201
+    assert http.post("/api/v1/check-in", json={"cccd_qr": "079203004567|x"}).status_code == 422
+
+    supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    listed = http.get("/api/v1/bookings", headers=supervisor, params={"date": day})
+    export = http.get("/api/v1/reports/summary", headers=supervisor,
+                      params={"from": dt.date.today().isoformat(), "to": day, "format": "csv"})
+    assert listed.status_code == 200 and export.status_code == 200, export.text
+    srv.stop()
+    with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
+        dump = "\n".join(db.iterdump())
+    texts = {"database": dump, "log": srv.log(), "bookings list": listed.text, "export": export.text}
+    for secret in (ID, "079203004567", PHONE, "0987654321", ADDRESS, "01011990"):
+        leaked = [where for where, text in texts.items() if secret in text]
+        assert not leaked, f"{secret} is in the {leaked}"
+    assert "0010******45" in dump and "091****678" in listed.text  # what is kept instead
+
+
+def _book_the_same_slot_at_once(srv, clients: int = 16) -> list[int]:
+    http = srv.session()
+    day, slots = open_day(http)
+    start = slots[-1]["start"]
+    barrier = Barrier(clients)
+
+    def client(i: int) -> int:
+        with srv.session() as own:
+            barrier.wait(30)
+            return book(own, day, start, f"09{i:08d}").status_code
+
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = sorted(pool.map(client, range(clients)))
+    free = {s["start"]: s["free"] for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json()}
+    assert free[start] == 0
+    return statuses
+
+
+def test_many_clients_booking_the_last_places_at_once_over_http(server):
+    assert _book_the_same_slot_at_once(server) == [201, 201] + [409] * 14
+
+
+@pytest.mark.postgres
+def test_many_clients_booking_the_last_places_at_once_over_http_on_postgresql(live_server, migrated_pg_url):
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    assert _book_the_same_slot_at_once(srv) == [201, 201] + [409] * 14
+
+
+def test_bookings_from_one_address_are_limited(live_server, config_variant):
+    config = config_variant()
+    config["limits"] = {"exempt_addresses": []}
+    srv = live_server(config)
+    http = srv.session()
+    answers = [remote(http, f"091100000{i}").status_code for i in range(6)]
+    assert answers == [201] * 5 + [429]
+    error = assert_error(remote(http, "0911000009"), 429, "too_many_bookings")
+    assert "giây" in error["message"]
+    integration = {"Authorization": f"Bearer {srv.token('integration')}"}  # the city's app books for many people
+    assert http.post("/api/v1/bookings", headers=integration, json={
+        "service": "HT", "remote": True, "name": "Qua ứng dụng", "phone": "0911000010"}).status_code == 201
+
+
+def test_an_integration_books_and_cancels_staff_list_the_day(server, http):
+    integration = {"Authorization": f"Bearer {server.token('integration')}"}
+    day, slots = open_day(http, after=2)
+    made = http.post("/api/v1/bookings", headers=integration, json={
+        "service": "HT", "date": day, "start": slots[0]["start"], "name": "Cổng dịch vụ công", "phone": "0911222333"})
+    assert made.status_code == 201, made.text
+    listed = http.get("/api/v1/bookings", params={"date": day, "service": "HT"},
+                      headers={"Authorization": f"Bearer {server.token('supervisor')}"}).json()["bookings"]
+    assert made.json()["code"] in [b["code"] for b in listed]
+    assert_error(http.get("/api/v1/bookings", headers=integration), 403, "forbidden_role")
+    assert http.delete(f"/api/v1/bookings/{made.json()['code']}", headers=integration).json()["status"] == "cancelled"
+
+
+def test_booking_settings_are_edited_live_and_checked_like_the_config_file(live_server):
+    srv = live_server()
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    changed = http.patch("/api/v1/admin/services/CT", headers=admin,
+                         json={"booking": {"slot_minutes": 30, "per_slot": 1, "days_ahead": 3}})
+    assert changed.status_code == 200, changed.text
+    day, slots = open_day(http, "CT")
+    assert (slots[0]["end"] > slots[0]["start"], slots[0]["free"]) == (True, 1)
+    assert len(http.get("/api/v1/services/CT/slots", params={"date": day}).json()) <= 19  # half hours
+    assert_error(http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": {"per_slot": 0}}),
+                 422, "invalid_field", "booking.per_slot")
+    assert http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": None}).status_code == 200
+    assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
