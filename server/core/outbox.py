@@ -259,20 +259,31 @@ def next_attempt(attempts: int, now: dt.datetime, delays=RETRY_DELAYS) -> dt.dat
     return now + dt.timedelta(seconds=delays[attempts - 1])
 
 
-def mark_result(conn, site, delivery: int, status_code: int | None, error: str | None = None,
-                delays=RETRY_DELAYS, now: dt.datetime | None = None) -> str:
-    """Record one attempt: delivered on a 2xx answer, else pending again (or failed when retries are over)."""
+def mark_results(conn, site, results: list[tuple[int, int | None, str | None]], delays=RETRY_DELAYS,
+                 now: dt.datetime | None = None) -> dict[int, str]:
+    """Record attempts, each ``(delivery, HTTP status or None, error)``: delivered on a 2xx answer, else
+    pending again, or failed when the schedule is over. The new status of each delivery."""
     now = now or utcnow()
-    if status_code is not None and 200 <= status_code < 300:
-        values = {"status": "delivered", "delivered_at": now, "next_attempt_at": None, "last_error": None}
-    else:
+    statuses = {}
+    accepted: dict[int, list[int]] = {}  # by status code (one UPDATE for each, most often only 200)
+    for delivery, code, _error in results:
+        if code is not None and 200 <= code < 300:
+            accepted.setdefault(code, []).append(delivery)
+    for code, ids in accepted.items():
+        conn.execute(update(D).where(D.c.id.in_(ids), D.c.status == "pending").values(
+            status="delivered", attempts=D.c.attempts + 1, last_status_code=code, last_attempt_at=now,
+            delivered_at=now, next_attempt_at=None, last_error=None))
+        statuses.update(dict.fromkeys(ids, "delivered"))
+    for delivery, code, error in results:
+        if delivery in statuses:
+            continue
         attempts = conn.execute(select(D.c.attempts).where(D.c.id == delivery)).scalar_one() + 1
         later = next_attempt(attempts, now, delays)
-        values = {"status": "pending" if later else "failed", "next_attempt_at": later,
-                  "last_error": (error or f"HTTP {status_code}")[:300]}
-    conn.execute(update(D).where(D.c.id == delivery, D.c.status == "pending")
-                 .values(attempts=D.c.attempts + 1, last_status_code=status_code, last_attempt_at=now, **values))
-    return values["status"]
+        statuses[delivery] = "pending" if later else "failed"
+        conn.execute(update(D).where(D.c.id == delivery, D.c.status == "pending").values(
+            status=statuses[delivery], attempts=attempts, last_status_code=code, last_attempt_at=now,
+            next_attempt_at=later, last_error=(error or f"HTTP {code}")[:300]))
+    return statuses
 
 
 def prune(conn, site=None, now: dt.datetime | None = None) -> int:

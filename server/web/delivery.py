@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # the lease holder looks for new events at least this often
 LEASE_POLL_SECONDS = 3.0  # a process without the lease tries to take it this often
 PRUNE_EVERY = 3600  # seconds between clearing out the old delivery log
-BATCH = 50  # deliveries per webhook per round
+BATCH = 200  # deliveries per webhook per round
+MARK_EVERY = 0.5  # seconds between saving the results of a webhook's deliveries
+ROUND_GAP = 0.1  # seconds at least between two rounds: a busy queue wakes the worker at every ticket
 
 _wake = Event()
 
@@ -84,6 +86,7 @@ class DeliveryWorker:
             except Exception:  # a database outage must not end the worker
                 log.exception("webhook delivery: a round failed; trying again shortly")
                 pause = 5.0
+            gevent.sleep(ROUND_GAP)
             _wake.wait(pause)
             _wake.clear()
 
@@ -92,7 +95,7 @@ class DeliveryWorker:
             self.state.write(outbox.dispatch)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
         with self.state.engine.connect() as conn:
-            due = outbox.due(conn, limit=BATCH * 20, skip_webhooks=self.sending)
+            due = outbox.due(conn, limit=BATCH * 10, skip_webhooks=self.sending)
         for webhook_id, group in groupby(sorted(due, key=lambda d: d.webhook_id), key=lambda d: d.webhook_id):
             self.sending[webhook_id] = gevent.spawn(self.send_all, list(group)[:BATCH])
         now = time.monotonic()
@@ -106,15 +109,28 @@ class DeliveryWorker:
             return conn.execute(select(E.c.id).where(E.c.dispatched_at.is_(None)).limit(1)).first() is not None
 
     def send_all(self, deliveries: list[outbox.Delivery]) -> None:
+        """Post one after the other; results are saved together (one write for many) every
+        ``MARK_EVERY`` seconds, so the log is that late at most and a crash resends that much at most."""
+        results, since = [], time.monotonic()
         for delivery in deliveries:
             status, error = post(delivery, self.timeout)
-            try:
-                outcome = self.state.write(outbox.mark_result, delivery.id, status, error, self.delays)
-            except Exception:  # not marked: still pending, so it is sent again (at least once)
-                log.exception("webhook %s: the result of delivery %s was not saved", delivery.webhook_id,
-                              delivery.delivery_id)
-                return
-            if outcome != "delivered":
+            results.append((delivery, status, error))
+            if time.monotonic() - since >= MARK_EVERY:
+                self.mark(results)
+                results, since = [], time.monotonic()
+        self.mark(results)
+
+    def mark(self, results: list) -> None:
+        if not results:
+            return
+        try:
+            statuses = self.state.write(outbox.mark_results, [(d.id, status, error) for d, status, error in results],
+                                        self.delays)
+        except Exception:  # not marked: still pending, so sent again (at least once)
+            log.exception("webhook delivery: %d results were not saved", len(results))
+            return
+        for delivery, _status, error in results:
+            if statuses[delivery.id] != "delivered":
                 log.warning("webhook %s: delivery %s of %s not accepted (%s); %s", delivery.webhook_id,
                             delivery.delivery_id, delivery.kind, error,
-                            "given up" if outcome == "failed" else "tried again later")
+                            "given up" if statuses[delivery.id] == "failed" else "tried again later")
