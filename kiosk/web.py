@@ -19,8 +19,9 @@ Its script is kiosk/static/track.js, served at /kiosk/assets/track.js.
 GET /t/<ticket_id>/qr.svg: that tracking address as a QR code (SVG, white background), shown
 on the kiosk's confirmation screen so that a citizen can follow the ticket even when the
 printer is out of paper. It holds the same address as the API's ``track_url`` and the printed
-ticket's QR code: ``ticket.tracking_url`` of config.yaml when set, else the address the server
-was started on (server/web/printing.py ``tracking_base``), never the Host header of the request.
+ticket's QR code: the web layer that registers these blueprints gives the function that makes it
+as ``app.extensions[TRACK_URL]`` (``ticket.tracking_url`` of config.yaml when set, else the address
+the server was started on; never the Host header of the request).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from flask import Blueprint, current_app, render_template
 
 from ..server.core import engine as q
 from ..server.core.i18n import install_jinja, messages_for
-from ..server.web.printing import track_url, tracking_base
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static", static_url_path="/assets")
@@ -41,6 +41,8 @@ bp.record_once(lambda setup: install_jinja(setup.app))
 track_bp = Blueprint("track", __name__, template_folder="templates")
 track_bp.record_once(lambda setup: install_jinja(setup.app))
 
+# app.extensions key: the ticket id -> the address of its tracking page, the one its QR codes hold
+TRACK_URL = "queuekiosk.track_url"
 TICKET_ID_MAX = 64  # ids are 12 characters; anything much longer is not worth a query
 # the fields of a ticket the tracking page uses (the snapshot and events carry a few more, all its own)
 TRACK_FIELDS = ("id", "display", "service", "status", "counter", "target_counter", "waiting_ahead", "eta_minutes")
@@ -191,8 +193,8 @@ def track_qr(ticket_id: str):
     view = _ticket_view(ticket_id)
     if view is None:
         return _unknown_ticket()
-    base = tracking_base(current_app)  # as the API's track_url and the printed ticket
-    response = current_app.make_response(qr_svg(track_url(base, view["id"])))
+    address = current_app.extensions[TRACK_URL](view["id"])  # as the API's track_url and the printed ticket
+    response = current_app.make_response(qr_svg(address))
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "private, max-age=86400"  # a ticket's address never changes
     return response

@@ -21,26 +21,20 @@ from .voice import Announcer
 
 bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
 
-EXTENSION = "queuekiosk.voice"
+ANNOUNCER = "queuekiosk.voice"  # app.extensions key of the app's Announcer (set by the app factory)
 MAX_NUMBER = 999_999_999
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
-def _setup(state) -> None:
-    app = state.app
-    if EXTENSION in app.extensions:
-        return
-    core = app.extensions["queuekiosk"]
-    announcer = Announcer(core.site.config, core.config_dir, core.instance_dir)
-    announcer.startup_report()
-    app.extensions[EXTENSION] = announcer
-
-
-bp.record_once(_setup)
+def make_announcer(state) -> Announcer:
+    """The announcer of a serving app (``state``: its AppState), with its start-up report in the log."""
+    made = Announcer(state.site.config, state.config_dir, state.instance_dir)
+    made.startup_report()
+    return made
 
 
 def announcer(app=None) -> Announcer | None:
-    return (app or current_app).extensions.get(EXTENSION)
+    return (app or current_app).extensions.get(ANNOUNCER)
 
 
 def voice_notes(app=None) -> list[dict]:

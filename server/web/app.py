@@ -144,18 +144,22 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     from ...display.web import bp as display_bp
     from ...home import bp as home_bp
     from ...kiosk.web import bp as kiosk_bp
-    from ...kiosk.web import track_bp
+    from ...kiosk.web import TRACK_URL, track_bp
+    from .printing import track_urls
 
     app.register_blueprint(home_bp)  # GET /: links to every page
     app.register_blueprint(kiosk_bp)  # GET /kiosk/<id>
     app.register_blueprint(track_bp)  # GET /t/<ticket id>: the ticket's track_url, for the citizen's phone
+    app.extensions[TRACK_URL] = track_urls(app)  # the kiosk's QR codes hold the API's track_url
     app.register_blueprint(display_bp)  # GET /display/<id>
     app.register_blueprint(counter_console_bp)  # GET /counter
     from ...counter_client.rating import bp as rating_tablet_bp
 
     app.register_blueprint(rating_tablet_bp)  # GET /rating/<counter>: the citizen rating tablet of a counter
+    from ...sounds.web import ANNOUNCER, make_announcer
     from ...sounds.web import bp as announcements_bp
 
+    app.extensions[ANNOUNCER] = make_announcer(state)  # the calls' audio (sounds/): one announcer per app
     app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav
     from .api.reports import bp as reports_api_bp
     from .supervisor import bp as supervisor_bp

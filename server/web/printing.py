@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from ...printers import jobs, states
@@ -33,6 +34,11 @@ def issue_with_print(conn, site, service: str, *, printer: str | None, track_bas
 
 def track_url(base: str, ticket_id: str) -> str:
     return f"{base.rstrip('/')}/t/{ticket_id}"
+
+
+def track_urls(app) -> Callable[[str], str]:
+    """The ticket id -> its ``track_url`` now, for the kiosk's pages (kiosk/web.py ``TRACK_URL``)."""
+    return lambda ticket_id: track_url(tracking_base(app), ticket_id)
 
 
 SERVER_URL = "QUEUEKIOSK_SERVER_URL"  # app.config key: the address the server was started on
