@@ -1,0 +1,247 @@
+/* The public booking page (server/web/templates/book/page.html; docs/bookings.md).
+ *
+ * Steps: service -> day (or a same-day remote number) -> slot with its free places -> name, phone,
+ * optional ID number -> the booking: its code, a QR code to show at the kiosk, a calendar file and
+ * the link to this booking's own page, where it can be cancelled. /book/<code> opens that page.
+ * Every text comes from the catalogs (QK.say); English at one tap. Data goes in with textContent only.
+ */
+(function () {
+  "use strict";
+
+  const page = QK.page();
+  const body = document.body;
+  const steps = {};
+  document.querySelectorAll("section.step").forEach(function (node) { steps[node.dataset.step] = node; });
+  const byId = function (id) { return document.getElementById(id); };
+  const state = {service: null, day: null, slot: null, remote: false, busy: false, booking: null};
+  const trail = [];  // the steps behind the current one, for "back"
+
+  function serviceOf(code) {
+    return page.services.find(function (s) { return s.code === code; });
+  }
+
+  function show(step, quiet) {
+    const current = body.dataset.step;
+    if (!quiet && current !== step) trail.push(current);
+    Object.keys(steps).forEach(function (name) { steps[name].hidden = name !== step; });
+    body.dataset.step = step;
+    window.scrollTo(0, 0);
+    const heading = steps[step].querySelector("h1");
+    if (heading && current !== undefined) { heading.tabIndex = -1; heading.focus({preventScroll: true}); }
+  }
+
+  function back() {
+    const previous = trail.pop();
+    if (previous) show(previous, true);
+  }
+
+  /** "Thứ Ba, 24/11" for a YYYY-MM-DD day. */
+  function dayParams(day) {
+    const date = new Date(day + "T00:00:00Z");
+    return {weekday: {vi: QK.msg("book_weekday_" + date.getUTCDay(), null, "vi"),
+                      en: QK.msg("book_weekday_" + date.getUTCDay(), null, "en")},
+            date: day.slice(8, 10) + "/" + day.slice(5, 7) + "/" + day.slice(0, 4)};
+  }
+
+  function choice(className) {
+    const button = QK.el("button", "choice " + (className || ""));
+    button.type = "button";
+    return button;
+  }
+
+  // --- the steps ---------------------------------------------------------------------------
+
+  function drawServices() {
+    byId("services").replaceChildren.apply(byId("services"), page.services.map(function (service) {
+      const button = choice("service");
+      button.dataset.service = service.code;
+      const name = QK.el("span", "name");
+      name.dataset.vi = service.vi;
+      if (service.en) name.dataset.en = service.en;
+      button.appendChild(name);
+      if (service.examples) {
+        const sub = QK.el("span", "sub");
+        sub.dataset.vi = service.examples.vi;
+        if (service.examples.en) sub.dataset.en = service.examples.en;
+        button.appendChild(sub);
+      }
+      return button;
+    }));
+    QK.translate(byId("services"));
+  }
+
+  function chooseService(code) {
+    const service = serviceOf(code);
+    state.service = service;
+    const chosen = byId("day-service");
+    chosen.dataset.vi = service.vi;
+    if (service.en) chosen.dataset.en = service.en; else delete chosen.dataset.en;
+    byId("take-remote").hidden = !service.remote;
+    byId("days").replaceChildren.apply(byId("days"), service.days.map(function (day) {
+      const button = choice("day");
+      button.dataset.day = day;
+      return QK.say(button, "book_day", dayParams(day));
+    }));
+    QK.translate(steps.day);
+    show("day");
+  }
+
+  function chooseDay(day) {
+    state.day = day;
+    state.remote = false;
+    QK.say(byId("slot-day"), "book_day", dayParams(day));
+    const list = byId("slots");
+    list.replaceChildren();
+    steps.slot.querySelector(".note").hidden = true;
+    show("slot");
+    QK.api("GET", "/api/v1/services/" + encodeURIComponent(state.service.code) + "/slots?date=" + day, undefined,
+           QK.lang()).then(function (result) {
+      if (!result.ok) { showProblem(list, result); return; }
+      steps.slot.querySelector(".note").hidden = result.data.length > 0;
+      list.replaceChildren.apply(list, result.data.map(function (slot) {
+        const button = choice("slot");
+        button.dataset.start = slot.start;
+        button.dataset.end = slot.end;
+        button.disabled = slot.free <= 0;
+        button.appendChild(QK.el("span", "name", slot.start + "–" + slot.end));
+        button.appendChild(QK.say(QK.el("span", "sub"), slot.free > 0 ? "book_free" : "book_full", {n: slot.free}));
+        return button;
+      }));
+    }, function () { showProblem(list, null); });
+  }
+
+  function chooseSlot(start, end) {
+    state.slot = {start: start, end: end};
+    QK.say(byId("summary"), "book_summary", Object.assign(dayParams(state.day), {
+      service: {vi: state.service.vi, en: state.service.en || state.service.vi}, start: start, end: end}));
+    openForm();
+  }
+
+  function chooseRemote() {
+    state.remote = true;
+    QK.say(byId("summary"), "book_summary_remote", {service: {vi: state.service.vi, en: state.service.en || state.service.vi}});
+    openForm();
+  }
+
+  function openForm() {
+    byId("form-error").hidden = true;
+    show("form");
+  }
+
+  function showProblem(node, result) {
+    const problem = node.id === "slots" ? byId("slots") : node;
+    const text = result ? QK.errorMessage(result) : QK.msg("page_network_error", null, QK.lang());
+    if (problem === byId("slots")) {
+      problem.replaceChildren(QK.el("p", "message error", text));
+    } else {
+      problem.textContent = text;
+      problem.hidden = false;
+    }
+  }
+
+  function submit(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const request = {service: state.service.code, name: byId("name").value, phone: byId("phone").value};
+    const idNumber = byId("id_number").value.replace(/\s/g, "");
+    if (idNumber) request.id_number = idNumber;
+    if (state.remote) request.remote = true;
+    else { request.date = state.day; request.start = state.slot.start; }
+    state.busy = true;
+    byId("submit").disabled = true;
+    QK.api("POST", "/api/v1/bookings", request, QK.lang()).then(function (result) {
+      if (result.status === 201) {
+        trail.length = 0;
+        showBooking(result.data, true);
+      } else {
+        showProblem(byId("form-error"), result);
+        const field = result.data && result.data.error && result.data.error.field;
+        if (field && byId(field)) byId(field).focus();
+        if (result.data && result.data.error && result.data.error.code === "slot_full") chooseDay(state.day);
+      }
+    }, function () { showProblem(byId("form-error"), null); }).finally(function () {
+      state.busy = false;
+      byId("submit").disabled = false;
+    });
+  }
+
+  // --- a booking's own page ------------------------------------------------------------------
+
+  function showBooking(booking, fresh) {
+    state.booking = booking;
+    const code = booking.code;
+    const remote = booking.kind === "remote";
+    const service = serviceOf(booking.service) || {vi: booking.service};
+    body.dataset.state = booking.status;
+    QK.say(byId("done-title"), fresh ? (remote ? "book_remote_title" : "book_booked_title") : "book_booking_title");
+    byId("number-box").hidden = !remote;
+    byId("number").textContent = remote ? booking.number : "";
+    const serviceNode = byId("done-service");
+    serviceNode.dataset.vi = service.vi;
+    if (service.en) serviceNode.dataset.en = service.en;
+    if (remote) QK.say(byId("when"), "book_remote_deadline", {deadline: booking.deadline});
+    else QK.say(byId("when"), "book_when", Object.assign(dayParams(booking.date), {start: booking.start, end: booking.end}));
+    byId("code").textContent = code;
+    byId("qr").src = "/api/v1/bookings/" + code + "/qr.svg";
+    QK.say(byId("done-hint"), remote ? "book_remote_hint_done" : "book_show_qr");
+    const statusKey = {checked_in: "book_status_checked_in", cancelled: "book_status_cancelled",
+                       lapsed: "book_status_lapsed"}[booking.status];
+    const status = byId("done-status");
+    status.hidden = !statusKey;
+    if (statusKey) QK.say(status, statusKey, {number: booking.number});
+    const ics = byId("ics");
+    ics.hidden = remote || booking.status !== "booked";
+    ics.href = "/api/v1/bookings/" + code + "/booking.ics";
+    byId("manage").href = "/book/" + code;
+    byId("manage").hidden = !fresh;
+    byId("cancel").hidden = booking.status !== "booked";
+    byId("cancel-confirm").hidden = true;
+    byId("done-error").hidden = true;
+    QK.translate(steps.done);
+    show("done", true);
+  }
+
+  function cancel() {
+    byId("cancel").hidden = true;
+    byId("cancel-confirm").hidden = false;  // a second, deliberate tap
+  }
+
+  function confirmCancel() {
+    QK.api("DELETE", "/api/v1/bookings/" + state.booking.code, undefined, QK.lang()).then(function (result) {
+      if (result.ok) showBooking(result.data, false);
+      else showProblem(byId("done-error"), result);
+    }, function () { showProblem(byId("done-error"), null); });
+  }
+
+  function openBooking(code) {
+    show("done", true);
+    QK.api("GET", "/api/v1/bookings/" + encodeURIComponent(code), undefined, QK.lang()).then(function (result) {
+      if (result.ok) showBooking(result.data, false);
+      else {
+        byId("cancel").hidden = byId("ics").hidden = byId("manage").hidden = true;
+        byId("qr").hidden = true;
+        showProblem(byId("done-error"), result);
+      }
+    }, function () { showProblem(byId("done-error"), null); });
+  }
+
+  // --- events ------------------------------------------------------------------------------
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("button");
+    if (!button || button.disabled) return;
+    if (button.classList.contains("back")) back();
+    else if (button.dataset.service) chooseService(button.dataset.service);
+    else if (button.dataset.day) chooseDay(button.dataset.day);
+    else if (button.dataset.start) chooseSlot(button.dataset.start, button.dataset.end);
+    else if (button.id === "take-remote") chooseRemote();
+    else if (button.id === "cancel") cancel();
+    else if (button.id === "cancel-confirm") confirmCancel();
+    else if (button.id === "lang") QK.setLang(QK.otherLang());
+  });
+  byId("details").addEventListener("submit", submit);
+
+  drawServices();
+  if (page.code) openBooking(page.code);
+  else show("service", true);
+}());
