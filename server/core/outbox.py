@@ -36,6 +36,7 @@ OUTSIDE_NAMES = {
     **{f"ticket.{step}": f"ticket.{step}" for step in
        ("issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired")},
     "rating.received": "rating.created",
+    **{f"booking.{step}": f"booking.{step}" for step in ("created", "cancelled", "checked_in", "lapsed")},
 }
 EVENT_KINDS = tuple(OUTSIDE_NAMES.values())
 
@@ -43,6 +44,9 @@ EVENT_KINDS = tuple(OUTSIDE_NAMES.values())
 TICKET_FIELDS = ("id", "number", "display", "service", "origin_service", "priority", "status", "issued_at",
                  "called_at", "started_at", "finished_at", "counter", "target_counter", "kiosk", "business_day",
                  "waiting_ahead", "eta_minutes")
+# what a booking event tells: not its code (the key to cancel it), nor even the masked phone or ID number
+BOOKING_FIELDS = ("kind", "service", "date", "start", "end", "deadline", "status", "number", "created_at",
+                  "checked_in_at")
 
 # seconds to wait after each failed attempt: 13 attempts over about 32 hours, then given up
 RETRY_DELAYS = (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
@@ -55,6 +59,9 @@ def event_data(happened) -> dict:
     """The ``data`` of an outside event from an engine Happened."""
     if happened.kind == "rating.received":
         return {"rating": happened.detail["rating"]}
+    if happened.kind.startswith("booking."):
+        booking = happened.detail["booking"]
+        return {"booking": {k: booking[k] for k in BOOKING_FIELDS if k in booking}}
     data = {"ticket": {k: happened.ticket[k] for k in TICKET_FIELDS if k in happened.ticket}}
     if happened.counter is not None:
         data["counter"] = happened.counter

@@ -188,6 +188,35 @@ def test_each_webhook_gets_only_the_events_it_asked_for(live_server, receivers):
     called_and_rated.stays_at(2, seconds=0)
 
 
+def test_booking_events_carry_no_personal_data_nor_the_booking_code(live_server, receivers):
+    """The repo's config.yaml: HT takes bookings; a test books on the first day with a free slot."""
+    import datetime as dt
+
+    srv, receiver = live_server(env=FAST), receivers()
+    register(srv, receiver.url, ["booking.created", "booking.cancelled"])
+    http = srv.session()
+    for ahead in range(1, 7):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
+        if free:
+            break
+    made = http.post("/api/v1/bookings", json={"service": "HT", "date": day, "start": free[0]["start"],
+                                               "name": "Nguyễn Văn An", "phone": "0912345678",
+                                               "id_number": "001099012345"})
+    assert made.status_code == 201, made.text
+    booking = made.json()
+    assert http.delete(f"/api/v1/bookings/{booking['code']}").status_code == 200
+    got = receiver.wait_for(2)
+    assert [r.event for r in got] == ["booking.created", "booking.cancelled"]
+    assert [r.json["data"]["booking"]["status"] for r in got] == ["booked", "cancelled"]
+    assert got[0].json["data"]["booking"]["start"] == free[0]["start"]
+    for r in got:
+        text = r.body.decode()
+        for secret in (booking["code"], booking["phone"], booking["id_number"], "0912345678", "001099012345",
+                       "Nguyễn", "Nguy\\u1ec5n"):
+            assert secret not in text, (secret, text)
+
+
 def test_a_failing_receiver_is_retried_with_the_same_delivery_until_it_accepts(live_server, receivers):
     srv, receiver = live_server(env=FAST), receivers()
     receiver.answers = [500, "hang", 503]  # an error, no answer within the timeout, an error, then 200
