@@ -1,0 +1,85 @@
+"""The keypad's live link: the counter's room over Socket.IO (``subscribe {"counter": N}``).
+
+It connects in the background and reconnects by itself; after every event of the room it asks
+for a fresh snapshot (a ``state`` event), once the events of a burst have come in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import socketio
+
+REFRESH_AFTER_SECONDS = 0.15  # the events of one action come together: one snapshot after them
+
+
+class LiveLink:
+    def __init__(self, server: str, token: str, counter: int, *, on_link: Callable[[bool], None],
+                 on_snapshot: Callable[[dict], None], on_error: Callable[[str], None],
+                 on_token_refused: Callable[[], None]):
+        self.server = server
+        self.counter = counter
+        self._token = token
+        self._on_link = on_link
+        self._on_snapshot = on_snapshot
+        self._on_error = on_error
+        self._on_token_refused = on_token_refused
+        self._lock = threading.Lock()
+        self._refresh: threading.Timer | None = None
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5,
+                                   randomization_factor=0.3, handle_sigint=False)
+        self.sio.on("connect", self._connected)
+        self.sio.on("disconnect", lambda *_reason: self._on_link(False))
+        self.sio.on("state", self._state)
+        self.sio.on("*", lambda event, *_args: self.refresh_soon() if event != "state" else None)
+
+    def connect_forever(self, stop: threading.Event) -> None:
+        """Connect in the background, retrying until the server answers; python-socketio reconnects after."""
+        def run():
+            delay = 0.5
+            while not stop.is_set() and not self.sio.connected:
+                try:
+                    self.sio.connect(self.server, auth={"token": self._token}, wait_timeout=10)
+                    return
+                except socketio.exceptions.ConnectionError as error:
+                    if "rejected" in str(error).lower():
+                        self._on_token_refused()
+                        return
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5)
+        threading.Thread(target=run, daemon=True).start()
+
+    def refresh_soon(self) -> None:
+        """Ask for a fresh snapshot shortly (later calls within that time make it one)."""
+        with self._lock:
+            if self._refresh is not None:
+                self._refresh.cancel()
+            self._refresh = threading.Timer(REFRESH_AFTER_SECONDS, self._subscribe)
+            self._refresh.daemon = True
+            self._refresh.start()
+
+    def close(self) -> None:
+        try:
+            self.sio.disconnect()
+        except Exception:  # noqa: BLE001 - going away anyway
+            pass
+
+    def _connected(self):
+        self._on_link(True)
+        self._subscribe()
+
+    def _subscribe(self):
+        def ask():
+            try:
+                answer = self.sio.call("subscribe", {"counter": self.counter}, timeout=10)
+            except socketio.exceptions.SocketIOError:
+                return
+            if isinstance(answer, dict) and "error" in answer:
+                self._on_error(answer["error"]["message"])
+        threading.Thread(target=ask, daemon=True).start()
+
+    def _state(self, snapshot):
+        if isinstance(snapshot, dict) and snapshot.get("kind") == "counter":
+            self._on_snapshot(snapshot)

@@ -1,0 +1,66 @@
+"""Counter actions over HTTP, each done once: the same ``Idempotency-Key`` on every try of one
+key press, sent again while the answer does not come (the server restarts, the network drops)
+or the server says it could not act (5xx), until ``retry_seconds`` have passed. The server
+answers a key it has already acted on with its first answer instead of acting again."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Callable
+
+import requests
+
+BACKOFF = (0.25, 0.5, 1, 2, 3, 5)
+
+
+class GaveUp(Exception):
+    """No answer within ``retry_seconds``; ``why`` is the server's own reason when it gave one."""
+
+    def __init__(self, why: str | None):
+        super().__init__(why)
+        self.why = why
+
+
+def error_message(response) -> str | None:
+    """The message of the API's error answer, if ``response`` is one."""
+    try:
+        data = response.json() if response is not None and response.content else None
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error.get("message") if isinstance(error, dict) else None
+
+
+class ActionSender:
+    def __init__(self, server: str, token: str, counter: int, language: str, retry_seconds: float,
+                 timeout: float, stop: threading.Event):
+        self.base = f"{server}/api/v1/counters/{counter}"
+        self.retry_seconds = retry_seconds
+        self.timeout = timeout
+        self._stop = stop  # set when the keypad closes: no more tries
+        self._http = requests.Session()
+        self._http.headers.update({"Authorization": f"Bearer {token}", "Accept-Language": language,
+                                   "Accept": "application/json"})
+
+    def send(self, path: str, body: dict, on_retry: Callable[[str | None], None]) -> requests.Response:
+        """The server's answer (below 500) to ``POST .../<path>``; ``on_retry(why)`` before each new
+        try. Raises GaveUp when ``retry_seconds`` pass (or the keypad closes) without one."""
+        key = str(uuid.uuid4())  # one per press: every retry of this press carries it
+        deadline = time.monotonic() + self.retry_seconds
+        attempt = 0
+        while True:
+            try:
+                response = self._http.post(f"{self.base}/{path}", json=body, headers={"Idempotency-Key": key},
+                                           timeout=self.timeout)
+                if response.status_code < 500:
+                    return response
+            except requests.RequestException:
+                response = None
+            why = error_message(response)  # a server that answers why it did nothing (database full or busy)
+            if time.monotonic() >= deadline or self._stop.is_set():
+                raise GaveUp(why)
+            on_retry(why)
+            time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            attempt += 1
