@@ -12,6 +12,7 @@ from pathlib import Path  # noqa: E402
 import click  # noqa: E402
 
 from .core.config import ConfigError, config_path, load_config  # noqa: E402
+from .core.logs import configure_logging  # noqa: E402
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
 
@@ -98,6 +99,7 @@ def main():
     kiosk, display and counter pages it prints. The database is a SQLite file in
     ./instance unless QUEUEKIOSK_DATABASE_URL names another (e.g. postgresql://...).
     """
+    configure_logging()  # every command logs like the server (server/core/logs.py)
     from ..printers.profiles import install as check_printer_profiles
 
     check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
@@ -117,15 +119,12 @@ def serve(config_file, host, port, ignore_hours, access_log):
     A new database is created and its setup taken from the configuration file; an existing one
     keeps the setup saved in it (changed in /admin or with `queuekiosk config import`), and must
     be current (`queuekiosk migrate` after an upgrade)."""
-    import logging
-
     _skip_client_libraries()
     from .web.app import create_app
     from .wsgi_server import serve as run_server
 
     from .core.db import SchemaNotCurrent
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = config_path(config_file)
     try:
         app = create_app(path, ignore_hours=ignore_hours)
@@ -392,11 +391,8 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
     \b
       queuekiosk kiosk-agent --server http://192.168.1.10:8000 --token qk_... --printer usb:0x04b8:0x0202
     """
-    import logging
-
     from ..kiosk.agent import make_agent
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         agent = make_agent(server.rstrip("/"), token, printer_spec, kiosk, state_file)
     except ValueError as error:

@@ -18,6 +18,7 @@ from ..core.config import config_path as resolve_config_path
 from ..core.config import instance_dir_for
 from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from ..core import faults
+from ..core.logs import configure_logging
 from .extensions import socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
@@ -117,6 +118,7 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     engine = create_db_engine(database_url or default_database_url(instance_dir),
                               busy_seconds=faults.SERVER_BUSY_SECONDS)
     site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
+    configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
     state = AppState(path, instance_dir, engine, session_factory(engine), site, ignore_hours, writer)
     app.extensions["queuekiosk"] = state

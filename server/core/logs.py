@@ -1,0 +1,76 @@
+"""How every process of queuekiosk logs: one line per event, to standard error, at INFO and above.
+
+The app factory (so `queuekiosk serve` and gunicorn through server/wsgi.py alike) and the command
+line call ``configure_logging``. A line names the site the process serves, and the counter and
+ticket when the caller passes them:
+
+    log.info("called", extra=event_context(counter=5, ticket="1023"))
+    2026-12-03 08:15:02,114 INFO queuekiosk.server.web.realtime [phuc-la counter=5 ticket=1023]: called
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
+CONTEXT = ("site", "counter", "ticket")
+
+
+def event_context(counter: int | None = None, ticket: str | None = None) -> dict:
+    """The ``extra`` of a log call about one counter or ticket."""
+    return {"counter": counter, "ticket": ticket}
+
+
+class _Context(logging.Filter):
+    """Gives every record the process's site, and writes the context present as ``[site counter=5 ticket=1023]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.site: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        site = getattr(record, "site", None) or self.site
+        parts = [site] if site else []
+        parts += [f"{name}={getattr(record, name)}" for name in CONTEXT[1:] if getattr(record, name, None) is not None]
+        record.context = f" [{' '.join(parts)}]" if parts else ""
+        return True
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each line (a test or a daemon may replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+_handler: _Stderr | None = None
+
+
+def _is_bare_basic_config(handler: logging.Handler) -> bool:
+    """The handler a bare ``logging.basicConfig()`` adds, as python-escpos does when imported: it
+    would write every line a second time, in another format."""
+    return (type(handler) is logging.StreamHandler and handler.stream is sys.stderr
+            and handler.formatter is not None and handler.formatter._fmt == logging.BASIC_FORMAT)
+
+
+def configure_logging(site: str | None = None) -> None:
+    """Once per process: INFO and above to standard error. Later calls only name the site."""
+    global _handler
+    if _handler is None:
+        _handler = _Stderr()
+        _handler.setFormatter(logging.Formatter(FORMAT))
+        _handler.addFilter(_Context())
+        root = logging.getLogger()
+        for stray in [h for h in root.handlers if _is_bare_basic_config(h)]:
+            root.removeHandler(stray)
+        root.addHandler(_handler)
+        if root.getEffectiveLevel() > logging.INFO:
+            root.setLevel(logging.INFO)
+    if site:
+        _handler.filters[0].site = site
