@@ -25,7 +25,7 @@ from pathlib import Path
 
 import socketio
 
-from ..printers.drivers import PrinterDriver, PrintFailed, PrintTask, Status
+from ..printers.drivers import OFFLINE, PrinterDriver, PrintFailed, PrintTask, Status
 from ..printers.registry import driver_for
 from ..printers.ticket import TicketContent, preview
 from ..server.core.config import Printer
@@ -194,7 +194,7 @@ class KioskAgent:
                 self.driver.print(task)
             except PrintFailed as error:
                 log.warning("job %s not printed: %s", job["name"], error)
-                self._stalled = Status("offline", str(error))
+                self._stalled = Status(OFFLINE, str(error))
                 self._report(self._stalled)
                 self._tell({"job": job["id"], "printed": False, "error": str(error)})
                 return False
