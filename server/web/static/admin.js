@@ -24,7 +24,7 @@
   function labelled(tag, className, key) { return say(el(tag, className), key); }
 
   let me = null;
-  const data = {setup: null, site: null, users: [], tokens: []};
+  const data = {setup: null, site: null, users: [], tokens: [], webhooks: [], webhookEvents: []};
   let currentTab = null;
 
   // --- what each section's form holds -----------------------------------------------------
@@ -110,6 +110,11 @@
       {path: "name", kind: "text", label: "admin_f_token_name"},
       {path: "counter", kind: "int", label: "admin_f_token_counter"},
       {path: "kiosk", kind: "select", label: "admin_f_token_kiosk", options: kioskOptions, blank: true},
+    ],
+    webhooks: [
+      {path: "url", kind: "text", label: "admin_f_webhook_url", wide: true},
+      {path: "events", kind: "choices", label: "admin_f_webhook_events", options: function () { return data.webhookEvents.map(function (e) { return {value: e, text: e}; }); }},
+      {path: "secret", kind: "text", label: "admin_f_webhook_secret", hint: "admin_h_webhook_secret", wide: true},
     ],
     hours: [
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
@@ -525,7 +530,7 @@
   // --- loading ----------------------------------------------------------------------------
   function loadAll() {
     const calls = [QK.api("GET", API + "setup"), QK.api("GET", API + "site")];
-    if (isAdmin()) calls.push(QK.api("GET", API + "users"), QK.api("GET", API + "tokens"));
+    if (isAdmin()) calls.push(QK.api("GET", API + "users"), QK.api("GET", API + "tokens"), QK.api("GET", API + "webhooks"));
     return Promise.all(calls).then(function (answers) {
       const failed = answers.find(function (a) { return !a.ok; });
       if (failed) throw failed;
@@ -534,6 +539,8 @@
       if (isAdmin()) {
         data.users = answers[2].data;
         data.tokens = answers[3].data;
+        data.webhooks = answers[4].data.webhooks;
+        data.webhookEvents = answers[4].data.events;
       }
       $("load-error").hidden = true;
     }).catch(function (answer) {
@@ -815,6 +822,150 @@
     return {refresh: drawList};
   }
 
+  /** Webhooks: the list (delete), a new one (its secret shown once), and the chosen one's delivery log with replay. */
+  function webhooksPanel(panel) {
+    const layout = el("div", "layout");
+    const side = el("div", "list");
+    const table = el("table", "items webhooks");
+    const log = el("div", "deliveries");
+    log.id = "webhook-deliveries";
+    side.appendChild(table);
+    side.appendChild(log);
+    const right = el("div", "edit");
+    right.appendChild(labelled("h2", null, "admin_webhook_new"));
+    right.appendChild(labelled("p", "hint", "admin_h_webhooks"));
+    const form = makeForm(FIELDS.webhooks, function () { return true; }, "webhooks");
+    form.fill({events: []}, "create");
+    right.appendChild(form.node);
+    const made = el("div", "token-made");
+    made.id = "webhook-made";
+    made.hidden = true;
+    right.appendChild(made);
+    layout.appendChild(side);
+    layout.appendChild(right);
+    panel.appendChild(layout);
+    let chosen = null;
+
+    function cell(row, value) { row.appendChild(el("td", null, value === null || value === undefined ? "" : String(value))); }
+    function when(iso) { return iso ? new Date(iso).toLocaleString(QK.lang() === "en" ? "en-GB" : "vi-VN") : ""; }
+
+    function drawList() {
+      const head = el("tr");
+      ["admin_c_id", "admin_f_webhook_url", "admin_f_webhook_events", "admin_f_webhook_secret", ""].forEach(function (key) {
+        head.appendChild(key ? labelled("th", null, key) : el("th"));
+      });
+      const thead = el("thead");
+      thead.appendChild(head);
+      const tbody = el("tbody");
+      data.webhooks.forEach(function (hook) {
+        const row = el("tr", "item" + (hook.id === chosen ? " chosen" : ""));
+        row.dataset.key = String(hook.id);
+        row.tabIndex = 0;
+        [hook.id, hook.url, hook.events.join(", "), hook.secret].forEach(function (value) { cell(row, value); });
+        const actions = el("td");
+        const remove = labelled("button", "revoke", "admin_delete");
+        remove.type = "button";
+        remove.addEventListener("click", function (event) { event.stopPropagation(); });
+        onSecondPress(remove, "admin_delete", function () {
+          send("DELETE", API + "webhooks/" + hook.id, undefined, form, function () {
+            if (chosen === hook.id) { chosen = null; log.replaceChildren(); }
+            return reload();
+          });
+        });
+        actions.appendChild(remove);
+        row.appendChild(actions);
+        row.addEventListener("click", function () { choose(hook.id); });
+        row.addEventListener("keydown", function (event) { if (event.key === "Enter") choose(hook.id); });
+        tbody.appendChild(row);
+      });
+      table.replaceChildren(thead, tbody);
+      if (!data.webhooks.length) table.appendChild(labelled("caption", null, "admin_empty_list"));
+      if (chosen !== null) drawDeliveries();
+    }
+
+    function choose(id) {
+      chosen = id;
+      drawList();
+    }
+
+    function drawDeliveries() {
+      const id = chosen;
+      QK.api("GET", API + "webhooks/" + id + "/deliveries?limit=50", undefined, QK.lang()).then(function (answer) {
+        if (id !== chosen) return;
+        log.replaceChildren(labelled("h2", null, "admin_webhook_deliveries"));
+        if (!answer.ok) { log.appendChild(el("p", "message error", QK.errorMessage(answer))); return; }
+        const list = el("table", "items");
+        const head = el("tr");
+        ["admin_c_occurred", "admin_c_event", "admin_c_state", "admin_c_attempts", "admin_c_last_answer", "admin_c_next_attempt", ""]
+          .forEach(function (key) { head.appendChild(key ? labelled("th", null, key) : el("th")); });
+        const thead = el("thead");
+        thead.appendChild(head);
+        const tbody = el("tbody");
+        answer.data.deliveries.forEach(function (d) {
+          const row = el("tr", "delivery " + d.status);
+          row.dataset.delivery = d.delivery;
+          cell(row, when(d.occurred_at));
+          cell(row, d.event);
+          row.appendChild(labelled("td", null, "admin_delivery_" + d.status));
+          cell(row, d.attempts);
+          cell(row, d.last_error || d.last_status_code);
+          cell(row, when(d.next_attempt_at));
+          const actions = el("td");
+          const replay = labelled("button", "replay", "admin_replay");
+          replay.type = "button";
+          replay.addEventListener("click", function () {
+            send("POST", API + "webhooks/" + id + "/deliveries/" + d.id + "/replay", undefined, form, function () {
+              form.status("admin_replay_sent");
+              drawDeliveries();
+            });
+          });
+          actions.appendChild(replay);
+          row.appendChild(actions);
+          tbody.appendChild(row);
+        });
+        list.replaceChildren(thead, tbody);
+        if (!answer.data.deliveries.length) list.appendChild(labelled("caption", null, "admin_empty_list"));
+        log.appendChild(list);
+      });
+    }
+
+    function showSecret(hook) {
+      made.replaceChildren(labelled("p", "message info", "admin_webhook_secret_once"));
+      const row = el("div", "copy-row");
+      const secret = el("input", "token-link");
+      secret.readOnly = true;
+      secret.value = hook.secret;
+      const copy = labelled("button", "copy", "admin_copy");
+      copy.type = "button";
+      copy.addEventListener("click", function () {
+        secret.select();
+        document.execCommand("copy");
+        say(copy, "admin_copied");
+      });
+      row.appendChild(secret);
+      row.appendChild(copy);
+      made.appendChild(row);
+      made.hidden = false;
+    }
+
+    form.node.addEventListener("submit", function (event) {
+      event.preventDefault();
+      made.hidden = true;
+      const body = form.read("create");
+      if (body.events === "all") body.events = data.webhookEvents.slice();
+      if (!body.secret) delete body.secret;
+      send("POST", API + "webhooks", body, form, function (answer) {
+        showSecret(answer.data);
+        form.fill({events: []}, "create");
+        form.status("admin_saved");
+        chosen = answer.data.id;
+        return reload();
+      });
+    });
+    drawList();
+    return {refresh: drawList};
+  }
+
   // --- saving -------------------------------------------------------------------------------
   /** Deleting or revoking asks for a second press within a few seconds (a dialog box would not do on a touch screen). */
   function onSecondPress(button, key, action) {
@@ -864,9 +1015,10 @@
     printers: function (p) { return itemPanel("printers", p); },
     users: function (p) { return itemPanel("users", p); },
     tokens: tokensPanel,
+    webhooks: webhooksPanel,
     ticker: tickerPanel,
   };
-  const ADMIN_ONLY_TABS = ["users", "tokens"];
+  const ADMIN_ONLY_TABS = ["users", "tokens", "webhooks"];
 
   /** Draw ``tab`` afresh (its form offers what the setup holds now) and show it. */
   function openTab(tab) {
