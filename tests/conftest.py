@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+import server_fork
 from printer_sim import PrinterSim
 
 from queuekiosk.server.core import models as m
@@ -241,6 +242,16 @@ def make_queue(request, tmp_path):
 def queue(make_queue, config) -> QueueDb:
     """The repo's config.yaml on a fresh SQLite file."""
     return make_queue(config)
+
+
+# --- test servers ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def server_zygote():
+    """Forks ``queuekiosk serve`` processes from one that imported the server once (tests/server_fork.py)."""
+    zygote = server_fork.Zygote()
+    yield zygote
+    zygote.close()
 
 
 # --- printers -------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ import socketio
 import yaml
 
 import server_db
+import server_fork
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_CONFIG = REPO / "config.yaml"
@@ -108,6 +109,7 @@ class LiveServer:
         self.accounts_by_cli = accounts_by_cli
         self._database_made = False  # by a first start
         self.database_template: Path | None = None  # the first SQLite file (server_db.seed)
+        self.zygote: server_fork.Zygote | None = None  # forks the server when it can (tests/server_fork.py)
 
     # --- process -------------------------------------------------------------------------
 
@@ -115,11 +117,13 @@ class LiveServer:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         if self.database_template and not self._database_made and not self.env.get("QUEUEKIOSK_DATABASE_URL"):
             server_db.seed(self.database_template, self.database_url)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [QUEUEKIOSK, "serve", "--config", str(self.config_path), "--port", str(self.port), *self.flags],
-                env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-            )
+        args = ["serve", "--config", str(self.config_path), "--port", str(self.port), *self.flags]
+        if self.zygote is not None and self.zygote.preloadable(args, self.env):
+            self.proc = self.zygote.spawn(args, self.env, self.workdir, self.log_path)
+        else:
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen([QUEUEKIOSK, *args], env=self.env, cwd=self.workdir, stdout=log,
+                                             stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -131,7 +135,7 @@ class LiveServer:
                     return self
             except requests.RequestException:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"queuekiosk serve did not answer /healthz within {timeout} s; the end of its log:\n"
                            f"{self.log()[-3000:]}")
@@ -253,16 +257,19 @@ class LiveServer:
 
 
 class ServerFactory:
-    def __init__(self, tmp_path_factory, label: str, database_template: Path | None = None):
+    def __init__(self, tmp_path_factory, label: str, database_template: Path | None = None,
+                 zygote: server_fork.Zygote | None = None):
         self._tmp = tmp_path_factory
         self._label = label
         self._database_template = database_template
+        self._zygote = zygote
         self.servers: list[LiveServer] = []
 
     def __call__(self, config: dict | str | Path | None = None, flags=("--ignore-hours",),
                  env: dict | None = None, start: bool = True, accounts_by_cli: bool = False) -> LiveServer:
         server = LiveServer(self._tmp.mktemp(self._label), config, flags, env, accounts_by_cli)
         server.database_template = self._database_template
+        server.zygote = self._zygote
         self.servers.append(server)
         return server.start() if start else server
 
@@ -280,15 +287,15 @@ def config_variant():
 
 
 @pytest.fixture
-def live_server(tmp_path_factory, sqlite_template):
-    factory = ServerFactory(tmp_path_factory, "qk-server", sqlite_template)
+def live_server(tmp_path_factory, sqlite_template, server_zygote):
+    factory = ServerFactory(tmp_path_factory, "qk-server", sqlite_template, server_zygote)
     yield factory
     factory.stop_all()
 
 
 @pytest.fixture(scope="module")
-def module_live_server(tmp_path_factory, sqlite_template):
-    factory = ServerFactory(tmp_path_factory, "qk-module-server", sqlite_template)
+def module_live_server(tmp_path_factory, sqlite_template, server_zygote):
+    factory = ServerFactory(tmp_path_factory, "qk-module-server", sqlite_template, server_zygote)
     yield factory
     factory.stop_all()
 

@@ -99,7 +99,7 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path, sqlite_template):
+def server(tmp_path, sqlite_template, server_zygote):
     """A fresh `queuekiosk serve` on a free port, its database a copy of the migrated template,
     stopped after the test."""
     config = tmp_path / "config.yaml"
@@ -110,10 +110,13 @@ def server(tmp_path, sqlite_template):
     server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
     port = _free_port()
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*_queuekiosk_command(), "serve", "--config", str(config), "--port", str(port), "--ignore-hours"],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    args = ["serve", "--config", str(config), "--port", str(port), "--ignore-hours"]
+    if server_zygote.preloadable(args, env):  # forked from a process that imported the server (tests/server_fork.py)
+        process = server_zygote.spawn(args, env, tmp_path, log)
+    else:
+        with open(log, "wb") as out:
+            process = subprocess.Popen([*_queuekiosk_command(), *args], cwd=tmp_path, env=env, stdout=out,
+                                       stderr=subprocess.STDOUT)
     running = Server(f"http://127.0.0.1:{port}", config, env, log, process)
     deadline = time.monotonic() + START_TIMEOUT
     try:
@@ -127,7 +130,7 @@ def server(tmp_path, sqlite_template):
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
-            time.sleep(0.1)
+            time.sleep(0.02)
         yield running
     finally:
         running.http.close()
@@ -226,7 +229,7 @@ LiveServer = _live_server_class()
 
 
 @pytest.fixture
-def start_server(tmp_path_factory, sqlite_template):
+def start_server(tmp_path_factory, sqlite_template, server_zygote):
     """``start_server(config=None, ignore_hours=True, env=None)`` -> a started LiveServer, stopped after the test."""
     servers = []
 
@@ -234,6 +237,7 @@ def start_server(tmp_path_factory, sqlite_template):
         server = LiveServer(tmp_path_factory.mktemp("page-server"), config,
                             ("--ignore-hours",) if ignore_hours else (), env)
         server.database_template = sqlite_template
+        server.zygote = server_zygote
         servers.append(server)
         return server.start()
 
