@@ -415,3 +415,42 @@ class PersonDay(Base):
     person_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+
+class NotificationSubscription(Base):
+    """A citizen's wish to be told when their turn nears and when they are called, on one channel.
+    The address (phone or e-mail) is kept encrypted, and only until the ticket ends; the masked
+    form stays for the record."""
+
+    __tablename__ = "notification_subscriptions"
+    __table_args__ = (UniqueConstraint("ticket_id", "channel"), Index("ix_notification_subscriptions_active", "ended_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # sms | email | zalo
+    address_sealed: Mapped[str | None] = mapped_column(String(1000))  # None once the ticket ended
+    address_masked: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+NOTICE_STATES = ("pending", "sending", "sent", "failed", "dropped")  # dropped: too late or outside hours
+
+
+class Notice(Base):
+    """One message to one subscriber. ``key`` ("near:HT", "called:5") is unique per subscription, so a
+    message is never made twice; one found "sending" after a restart is not sent again."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("subscription_id", "key"), Index("ix_notices_due", "status", "next_attempt_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("notification_subscriptions.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)  # what the text says: number, counter, ahead
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
