@@ -124,7 +124,6 @@ def live():
 
 
 def live_view(app_state, db, now: dt.datetime | None = None) -> dict:
-    """The dashboard's overview with the printers and the alerts (also in the dashboard room's snapshot)."""
-    overview = reports.live_overview(db, app_state.site, now)
-    printers = printing.printers_view(app_state, db)
-    return {**overview, "printers": printers, "alerts": reports.alerts(overview, printers)}
+    """The core's ``reports.live_view`` with this app's printers. Kept for server/web/realtime.py until it
+    calls ``reports.live_view(db, site, printing.printers_view(state, db))`` from the core itself."""
+    return reports.live_view(db, app_state.site, printing.printers_view(app_state, db), now)
