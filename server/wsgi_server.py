@@ -9,14 +9,15 @@ import gevent
 from gevent import pywsgi
 
 from .web import printing
+from .web.extensions import PING_SECONDS, ping_seconds
 
 
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
 # A connection on which nothing can be read or written for this long is closed: an idle keep-alive
 # connection, a client that stopped reading (a send would wait for ever), a WebSocket that no longer
 # answers pings. Longer than Socket.IO's ping interval plus its timeout (server/web/extensions.py), so a
-# live client, which answers every ping, never meets it.
-IDLE_SECONDS = 25.0
+# live client, which answers every ping, never meets it: 25 s with the default pings.
+IDLE_MARGIN_SECONDS = 5.0
 
 
 class SmallBufferHandler(pywsgi.WSGIHandler):
@@ -27,20 +28,21 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
 
 
 class NoDelayWSGIServer(pywsgi.WSGIServer):
-    """gevent's WSGI server with TCP_NODELAY and a timeout (``IDLE_SECONDS``) on every accepted connection.
+    """gevent's WSGI server with TCP_NODELAY and a timeout (``idle_seconds``) on every accepted connection.
 
     gevent writes headers and body separately; with Nagle's algorithm and delayed ACKs
     every request after the first on a keep-alive connection waited about 40 ms.
     """
 
     handler_class = SmallBufferHandler
+    idle_seconds = 2 * PING_SECONDS + IDLE_MARGIN_SECONDS
 
     def handle(self, sock, address):
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # not a TCP socket (e.g. a UNIX socket)
             pass
-        sock.settimeout(IDLE_SECONDS)
+        sock.settimeout(self.idle_seconds)
         return super().handle(sock, address)
 
 
@@ -59,6 +61,7 @@ def lan_address(host: str) -> str:
 
 def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
     server = NoDelayWSGIServer((host, port), app, log="default" if access_log else None)
+    server.idle_seconds = 2 * ping_seconds() + IDLE_MARGIN_SECONDS
     server.start()
     address = lan_address(host)
     app.config[printing.SERVER_URL] = f"http://{f'[{address}]' if ':' in address else address}:{server.server_port}"

@@ -19,7 +19,7 @@ from ..core.config import instance_dir_for
 from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from ..core import faults
 from ..core.logs import configure_logging
-from .extensions import socketio
+from .extensions import ping_seconds, socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
 from ..core.writer import GroupCommitWriter
@@ -124,7 +124,8 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     app.extensions["queuekiosk"] = state
 
     message_queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None
-    socketio.init_app(app, async_mode="gevent", message_queue=message_queue)
+    ping = ping_seconds()
+    socketio.init_app(app, async_mode="gevent", message_queue=message_queue, ping_interval=ping, ping_timeout=ping)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
     state.limits = RateLimits(site.config.limits, redis_queue or "memory://")

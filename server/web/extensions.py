@@ -1,11 +1,30 @@
 """Extensions created once and bound to the app in the factory."""
 
+import os
+
 from flask_socketio import SocketIO
+
+# a client that does not answer a ping within 10 s of it is disconnected (one sent every 10 s)
+PING_SECONDS = 10.0
 
 socketio = SocketIO(
     async_handlers=False,  # one connection's events run one after another: a flood slows only itself
     max_http_buffer_size=64 * 1024,  # no client sends more than a few hundred bytes at once
-    # a client that does not answer a ping within 10 s of it is disconnected (one sent every 10 s)
-    ping_interval=10,
-    ping_timeout=10,
+    ping_interval=PING_SECONDS,
+    ping_timeout=PING_SECONDS,
 )
+
+
+def ping_seconds() -> float:
+    """The ping interval, and the time to answer one: ``QUEUEKIOSK_PING_SECONDS`` (read when the
+    server starts; tests of clients that went silent set it short), else ``PING_SECONDS``."""
+    value = os.environ.get("QUEUEKIOSK_PING_SECONDS")
+    if not value:
+        return PING_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not 0.5 <= seconds <= 300:
+        raise ValueError(f"QUEUEKIOSK_PING_SECONDS is {value!r}; give seconds between 0.5 and 300 (docs/configuration.md)")
+    return seconds

@@ -9,6 +9,7 @@ import json
 import socket
 import time
 
+import pytest
 import websocket
 from api_helpers import issue
 
@@ -94,7 +95,15 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
     return False
 
 
-def test_clients_that_never_answer_or_stop_reading_are_disconnected(server):
+@pytest.fixture
+def quick_pings(live_server):
+    """A server pinging every second (QUEUEKIOSK_PING_SECONDS): a dead client is found in 2 s instead
+    of 20, and an idle connection closed after 7 s instead of 25, well within the bounds below."""
+    return live_server(env={"QUEUEKIOSK_PING_SECONDS": "1"})
+
+
+def test_clients_that_never_answer_or_stop_reading_are_disconnected(quick_pings):
+    server = quick_pings
     host, port = server.url.removeprefix("http://").split(":")
     # a long-polling client that took its session and then went silent, keeping the connection
     polling = socket.create_connection((host, int(port)))
@@ -109,7 +118,7 @@ def test_clients_that_never_answer_or_stop_reading_are_disconnected(server):
         silent.append(ws)
     started = time.monotonic()
     assert closed_by_server(polling, 40), "a silent keep-alive connection was kept open"
-    for ws in silent:  # told at once after a missed ping (20 s), the connection closed once idle (25 s)
+    for ws in silent:  # told at once after a missed ping (2 s), the connection closed once idle (7 s)
         assert closed_by_server(ws.sock, 65 - (time.monotonic() - started)), "a client that never answers was kept"
 
 
