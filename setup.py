@@ -1,8 +1,12 @@
 """Installs the `queuekiosk` command. The folders of the design card become subpackages."""
 
+import re
 from pathlib import Path
 
 from setuptools import setup
+
+# the version is stated once, in the package (queuekiosk.__version__)
+VERSION = re.search(r'^__version__ = "([^"]+)"$', Path("queuekiosk/__init__.py").read_text(), re.M).group(1)
 
 PARTS = ["server", "kiosk", "display", "counter_client", "printers", "sounds"]
 
@@ -17,7 +21,7 @@ def packages():
 
 setup(
     name="queuekiosk",
-    version="0.1.0",
+    version=VERSION,
     description="Queue ticketing and counter kiosks for Vietnamese one-stop administrative centres",
     python_requires=">=3.11",
     packages=packages(),
@@ -44,10 +48,8 @@ setup(
         "gevent==26.9.0",
         "SQLAlchemy==2.0.58",
         "alembic==1.20.1",
-        "psycopg[binary]==3.3.9",
         "PyYAML==6.0.3",
         "pydantic==2.14.3",
-        "redis==8.1.0",
         "tzdata==2026.6",
         "python-escpos[usb,serial]==3.1",
         "Pillow==13.0.0",
@@ -70,6 +72,10 @@ setup(
             "mfusepy==3.1.1",  # tests/power_cut_disk.py: a FUSE disk that loses unsynced writes (apt-get install fuse3)
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
+        # a centre with several processes (docs/deployment.md): QUEUEKIOSK_DATABASE_URL=postgresql://...
+        # and QUEUEKIOSK_MESSAGE_QUEUE=redis://...; one process on SQLite needs neither
+        "postgres": ["psycopg[binary]==3.3.9"],
+        "redis": ["redis==8.1.0"],
     },
     entry_points={"console_scripts": ["queuekiosk=queuekiosk.server.cli:main"]},
 )

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install queuekiosk with the exact versions of constraints.txt.
 #   scripts/setup.sh          the server
-#   scripts/setup.sh test     the server and what the tests need
+#   scripts/setup.sh test     the server and what the tests need (PostgreSQL and Redis clients included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv --help >/dev/null 2>&1 || { echo "python3 with venv is needed (Debian: apt-get install python3-venv)" >&2; exit 1; }
 [ -x .venv/bin/python ] || python3 -m venv .venv
 extra=""
-[ "${1:-}" = "test" ] && extra="[test]"
+[ "${1:-}" = "test" ] && extra="[test,postgres,redis]"
 stamp=".venv/.installed${extra}"
 if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   # pip and setuptools print warnings that look like errors (a banner about folders named like the

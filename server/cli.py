@@ -5,7 +5,6 @@ from gevent import monkey
 monkey.patch_all()  # before anything else imports socket, ssl or threading
 
 import getpass  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -19,12 +18,10 @@ CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, els
 
 def _skip_client_libraries() -> None:
     """Keep the server process lean: python-socketio imports its client side (requests,
-    websocket-client) and the Redis client when it is imported, about 12 MB that a server
-    without a message queue never uses. Both libraries treat them as optional imports."""
-    skipped = ["requests", "websocket"]
-    if not os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE"):
-        skipped.append("redis")
-    for name in skipped:
+    websocket-client, about 6 MB) when it is imported, which a server never uses (the keypad and
+    the kiosk agent do). python-socketio treats both as optional imports. The PostgreSQL and Redis
+    clients are not hidden: they are installed only with their extras (setup.py)."""
+    for name in ("requests", "websocket"):
         if name not in sys.modules:
             sys.modules[name] = None  # makes `import name` raise ImportError
 
