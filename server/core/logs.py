@@ -72,5 +72,6 @@ def configure_logging(site: str | None = None) -> None:
         root.addHandler(_handler)
         if root.getEffectiveLevel() > logging.INFO:
             root.setLevel(logging.INFO)
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate its own start-up
     if site:
         _handler.filters[0].site = site
