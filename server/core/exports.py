@@ -28,7 +28,6 @@ class Column:
     header: str  # a message key
     value: object  # a function of the row -> number | str | None
     minutes: bool = False  # seconds in the report, minutes in the file
-    percent: bool = False
 
 
 @dataclass
@@ -55,7 +54,7 @@ def _summary_columns(report: dict) -> list[Column]:
         Column("report_col_called", lambda r: r["called"]),
         Column("report_col_served", lambda r: r["served"]),
         Column("report_col_no_show", lambda r: r["no_show"]),
-        Column("report_col_no_show_rate", lambda r: r["no_show_rate"], percent=True),
+        Column("report_col_no_show_rate", lambda r: r["no_show_rate"]),
         Column("report_col_transferred", lambda r: r["transferred"]),
     ]
     if by_ticket:
@@ -67,7 +66,7 @@ def _summary_columns(report: dict) -> list[Column]:
         Column("report_col_wait_p90", _stat("wait", "p90"), minutes=True),
         Column("report_col_wait_max", _stat("wait", "max"), minutes=True),
         Column("report_col_target_met", lambda r: r["target_met"]),
-        Column("report_col_target_met_pct", lambda r: r["target_met_pct"], percent=True),
+        Column("report_col_target_met_pct", lambda r: r["target_met_pct"]),
         Column("report_col_service_avg", _stat("service_time", "avg"), minutes=True),
         Column("report_col_service_median", _stat("service_time", "median"), minutes=True),
         Column("report_col_service_p90", _stat("service_time", "p90"), minutes=True),
@@ -79,7 +78,7 @@ def _summary_columns(report: dict) -> list[Column]:
             Column("report_col_satisfied", _stat("ratings", "satisfied")),
             Column("report_col_unsatisfied", _stat("ratings", "unsatisfied")),
             Column("report_col_ratings_total", _stat("ratings", "total")),
-            Column("report_col_satisfied_pct", _stat("ratings", "satisfied_pct"), percent=True),
+            Column("report_col_satisfied_pct", _stat("ratings", "satisfied_pct")),
         ]
     return columns
 
@@ -91,7 +90,7 @@ PEAK_COLUMNS = [
     Column("report_col_waiting_avg", lambda r: r["waiting_avg"]),
     Column("report_col_waiting_max", lambda r: r["waiting_max"]),
     Column("report_col_hour_wait_avg", lambda r: r["wait_avg"], minutes=True),
-    Column("report_col_target_met_pct", lambda r: r["target_met_pct"], percent=True),
+    Column("report_col_target_met_pct", lambda r: r["target_met_pct"]),
 ]
 
 DAILY_FIGURES = [

@@ -33,7 +33,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "expired")  # expired: the day ended first
 HELD_STATES = ("called", "serving")  # a ticket in these states is held by exactly one counter
 
 
@@ -147,6 +146,8 @@ class Ticket(Base):
     business_day: Mapped[dt.date] = mapped_column(Date)
     priority_id: Mapped[int | None] = mapped_column(ForeignKey("priority_classes.id"))
     kiosk_id: Mapped[str | None] = mapped_column(String(32))
+    # waiting | called | serving | done | no_show | expired (the day ended first); the moves between
+    # them are the engine's (engine/records.py TRANSITIONS); remote: see REMOTE_STATUS
     status: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
     called_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # first call: ends the wait
@@ -189,13 +190,10 @@ class Event(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
 
-PRINT_JOB_STATES = ("pending", "printed", "failed")
-
-
 class PrintJob(Base):
     """One ticket to print, written in the same transaction as the ticket, so none is lost.
 
-    ``content`` is what the paper says (printers.ticket.TicketContent as JSON), fixed when the
+    ``content`` is what the paper says (printers/content.py TicketContent as JSON), fixed when the
     job is made: a reprint is a new job. A pending job survives restarts until it is printed
     or given up (``failed``, with the reason in ``last_error``).
     """
@@ -206,7 +204,7 @@ class PrintJob(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     printer_id: Mapped[str] = mapped_column(String(32))  # a printer of config.yaml
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # None: a test print
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pending | printed | failed
     content: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -12,8 +12,8 @@ from .clock import LocalClock, iso, utcnow
 from .rows import key_view, row_labels, row_order
 from .tally import Tally, add_to_total, merged, row_of
 from .tickets import (CALLED, DONE, FINAL_AT, FINISHED, LEVEL_AT, MARKED_NO_SHOW, NO_SHOW, ORIGIN_AT, RATINGS,
-                      STATUS_AT, C, E, T, connection, epoch_seconds, events_of, gather, has_ratings, rating_who,
-                      read_services, read_tickets)
+                      STATUS_AT, TRANSFERRED, C, E, T, connection, epoch_seconds, events_of, gather, has_ratings,
+                      rating_who, read_services, read_tickets)
 
 
 GROUPS = ("service", "counter", "clerk", "day", "hour")
@@ -141,7 +141,7 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
                 tally.service_times.append(service)
         elif kind == MARKED_NO_SHOW:
             tally.no_show += 1
-        else:
+        elif kind == TRANSFERRED:
             tally.transferred += 1
 
 
