@@ -245,6 +245,8 @@
     setLanguage("vi");
     setScale(DEFAULT_SCALE);
     setContrast(false);
+    state.takeFor = null;
+    delete body.dataset.card;
     showStart();
   }
 
@@ -262,6 +264,7 @@
 
   function chooseService(code) {
     state.service = code;
+    if (state.takeFor) { state.takeFor(code); return; }  // a number for an ID card with no booking (checkin.js)
     if (!hasPriorities) {
       issue(code, null);
       return;
@@ -293,6 +296,10 @@
     if (ticket.priority) {
       QK.say(prio, "kiosk_priority_mark", {name: page.priorities[ticket.priority] || {vi: ticket.priority}});
     }
+    const booked = document.getElementById("result-booked");  // a booking checked in (checkin.js)
+    booked.hidden = !ticket.origin;
+    if (ticket.origin === "remote") QK.say(booked, "kiosk_remote_mark");
+    else if (ticket.origin) QK.say(booked, ticket.late ? "kiosk_booked_late" : "kiosk_booked_mark", {start: ticket.booking.start});
     QK.say(document.getElementById("result-ahead"), "page_people_ahead", {n: ticket.waiting_ahead});
     const eta = document.getElementById("result-eta");
     if (ticket.eta_minutes === null) QK.say(eta, "kiosk_eta_no_counter");  // no open counter serves it
@@ -537,5 +544,8 @@
     checkHours: checkHours,
     backToStart: backToStart,
     printerStatus: onPrinterStatus,
+    // for the check-in step (checkin.js): the same screens, busy mark and refusals as issuing
+    body: body, showScreen: showScreen, showStart: showStart, showTicket: showTicket, showProblem: showProblem,
+    refused: refused, setBusy: setBusy, touch: touch, deviceToken: function () { return deviceToken; },
   };
 })();

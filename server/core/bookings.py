@@ -166,13 +166,13 @@ def parse_cccd_qr(raw: str) -> Card:
     """The front QR of a CCCD: ``id(12)|old id(9 or empty)|full name|DDMMYYYY birth|sex|address|DDMMYYYY issued``.
 
     A USB scanner types it like a keyboard: surrounding spaces and the final Enter are taken, and
-    Vietnamese letters may arrive garbled, so only the number and the two dates must be right.
+    Vietnamese letters may arrive garbled or not at all, so only the number and the two dates must be right.
     A refusal never repeats the text (it is personal data).
     """
     value = (raw or "").strip()
     parts = value.split("|")
     if len(value) > CCCD_QR_MAX or len(parts) < 7 or not re.fullmatch(r"[0-9]{12}", parts[0]) \
-            or not re.fullmatch(r"([0-9]{9})?", parts[1]) or not parts[2].strip():
+            or not re.fullmatch(r"([0-9]{9})?", parts[1]):
         raise Invalid("invalid_cccd_qr", field="cccd_qr")
     for date_text in (parts[3], parts[6]):
         try:

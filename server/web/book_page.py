@@ -16,6 +16,14 @@ bp = Blueprint("book", __name__)
 bp.record_once(lambda setup: install_jinja(setup.app))
 
 
+def takes_bookings() -> bool:
+    """Whether a service takes bookings: the kiosk page then offers "Tôi đã đặt lịch" (kiosk/static/checkin.js)."""
+    return any(s.booking is not None for s in current_app.extensions["queuekiosk"].site.config.services)
+
+
+bp.record_once(lambda setup: setup.app.jinja_env.globals.setdefault("takes_bookings", takes_bookings))
+
+
 def book_page_data(site) -> dict:
     """The services that take bookings, each with the days it has slots on (what the page draws)."""
     services = []

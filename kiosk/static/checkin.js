@@ -1,0 +1,105 @@
+/* The kiosk's "Tôi đã đặt lịch / I have a booking" step (kiosk/templates/kiosk/page.html; docs/bookings.md).
+ *
+ * A citizen holds the booking's QR code (its manage link, on the phone) or the front of the chip ID
+ * card (CCCD) to the kiosk's barcode scanner, or types the booking code on the on-screen keys. A USB
+ * scanner types like a keyboard, fast, ending with Enter: on the check-in screen the code field takes
+ * it; on any other screen a burst of keys (each within SCAN_GAP_MS of the one before) ending with
+ * Enter is taken as a scan as well, so nobody has to find the button first. The answer is a ticket,
+ * printed and shown like any other, marked as booked. An ID card with no booking today takes a
+ * walk-in number instead: the citizen chooses the service, and the card still holds one number a day.
+ * Runs after kiosk.js and uses its screens (window.QKKiosk).
+ */
+(function () {
+  "use strict";
+
+  const kiosk = window.QKKiosk;
+  const page = QK.page();
+  const input = document.getElementById("checkin-code");
+  const keys = document.getElementById("checkin-keys");
+  const KEYS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // the letters of booking codes (server/core/bookings.py)
+  const SCAN_GAP_MS = 80;  // a scanner types faster than this between keys (usually under 20 ms), a person slower
+  const SCAN_MIN = 8;  // the shortest burst taken as a scan: a booking code
+  let burst = "";
+  let lastKeyAt = 0;
+
+  function send(request) {
+    if (kiosk.state.busy) return;
+    request.kiosk = page.kiosk;
+    const token = kiosk.deviceToken();
+    kiosk.setBusy(true);
+    QK.api("POST", "/api/v1/check-in", request, QK.lang(), token ? {Authorization: "Bearer " + token} : {})
+      .then(function (answer) {
+        kiosk.setBusy(false);
+        input.value = "";
+        const error = (answer.data && answer.data.error) || {};
+        if (answer.ok) kiosk.showTicket(answer.data);
+        else if (error.code === "booking_not_found_for_card" && request.cccd_qr) numberForCard(request.cccd_qr);
+        else kiosk.refused(answer, request.service);
+      }, function () {
+        kiosk.setBusy(false);
+        kiosk.showProblem("kiosk_error_title", "page_network_error");
+      });
+  }
+
+  /** What was scanned or typed: the card's QR text has fields split by "|"; anything else is a code
+   *  (or the manage link of the booking's QR code, which the server reads the code from). */
+  function requestFor(text) {
+    return text.indexOf("|") >= 0 ? {cccd_qr: text.trim()} : {code: text.trim()};
+  }
+
+  /** No booking today for this card: the citizen chooses a service, and the number is the card's. */
+  function numberForCard(cardText) {
+    kiosk.body.dataset.card = "true";
+    kiosk.state.takeFor = function (service) { send({cccd_qr: cardText, service: service}); };
+    kiosk.showStart();
+  }
+
+  function open() {
+    input.value = "";
+    kiosk.showScreen("checkin");
+    input.focus();
+  }
+
+  keys.replaceChildren.apply(keys, KEYS.split("").map(function (letter) {
+    const key = QK.el("button", "key", letter);
+    key.type = "button";
+    key.dataset.key = letter;
+    return key;
+  }).concat([(function () {
+    const erase = QK.say(QK.el("button", "key wide"), "kiosk_checkin_erase");
+    erase.type = "button";
+    erase.dataset.erase = "";
+    return erase;
+  }())]));
+
+  document.getElementById("screens").addEventListener("click", function (event) {
+    const button = event.target.closest("button");
+    if (!button || button.disabled || kiosk.state.busy || Date.now() < kiosk.state.armedUntil) return;
+    if (button.classList.contains("checkin-open")) open();
+    else if (button.dataset.key) input.value += button.dataset.key;
+    else if (button.dataset.erase !== undefined) input.value = input.value.slice(0, -1);
+    kiosk.touch();
+  });
+
+  document.getElementById("checkin-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (input.value.trim()) send(requestFor(input.value));
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.target === input) return;  // the code field takes the scan; its Enter submits the form
+    const now = Date.now();
+    if (now - lastKeyAt > SCAN_GAP_MS) burst = "";
+    lastKeyAt = now;
+    if (event.key === "Enter") {
+      const scanned = burst;
+      burst = "";
+      if (scanned.length >= SCAN_MIN) {
+        event.preventDefault();
+        send(requestFor(scanned));
+      }
+    } else if (event.key.length === 1) {
+      burst += event.key;
+    }
+  });
+}());
