@@ -56,6 +56,7 @@ setup(
         "qrcode==8.2",
         "icalendar==7.3.0",  # the .ics calendar file of a booking (server/web/api/bookings.py)
         "openpyxl==3.1.5",  # report exports as XLSX
+        "cryptography==50.0.2",  # a citizen's phone or e-mail sealed until their ticket ends (core/notifications.py)
         "pyttsx3==2.99",  # TTS for words without a clip, through espeak-ng (apt-get install espeak-ng)
     ],
     extras_require={

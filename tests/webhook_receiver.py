@@ -1,4 +1,5 @@
-"""A webhook receiver for tests: a real HTTP server on 127.0.0.1 that records every POST."""
+"""A webhook receiver for tests (and an SMS gateway or Zalo API stand-in): a real HTTP server on
+127.0.0.1 that records every POST (and GET)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class Received:
     delivery: str
     signature: str
     body: bytes
+    path: str = ""
+    headers: object = None  # the request headers (an email.message.Message: case-insensitive)
 
     @property
     def json(self) -> dict:
@@ -28,25 +31,31 @@ class Receiver:
     def __init__(self):
         self.received: list[Received] = []
         self.answers: list = []
+        self.reply = b""  # the body of every answer
         self._changed = threading.Condition()
         self._released = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._changed:
                     receiver.received.append(Received(self.headers["X-Queuekiosk-Event"],
                                                       self.headers["X-Queuekiosk-Delivery"],
-                                                      self.headers["X-Queuekiosk-Signature"], body))
+                                                      self.headers["X-Queuekiosk-Signature"], body, self.path,
+                                                      self.headers))  # case-insensitive
                     answer = receiver.answers.pop(0) if receiver.answers else 200
                     receiver._changed.notify_all()
                 if answer == "hang":
                     receiver._released.wait(60)
                     answer = 200
+                reply = receiver.reply
                 self.send_response(answer)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_POST
 
             def log_message(self, *args):
                 pass

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from .i18n import MESSAGES
+from .notifications import NotificationSettings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -409,6 +410,7 @@ class Config(_Strict):
     sounds: Sounds = Sounds()
     rating: RatingSettings = RatingSettings()
     limits: Limits = Limits()
+    notifications: NotificationSettings = NotificationSettings()  # citizens told their turn is near (notifications.py)
 
     @model_validator(mode="after")
     def _cross_references(self, info: ValidationInfo):

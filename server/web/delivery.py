@@ -1,4 +1,5 @@
-"""The webhook delivery worker: a greenlet of the serving process (server/core/outbox.py has the rules).
+"""The delivery worker: webhooks (server/core/outbox.py has the rules) and citizens' notifications
+(server/core/notifications.py), a greenlet of the serving process.
 
 Once across several server processes: only the holder of the "webhooks" lease (server/core/db.py
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
@@ -25,7 +26,7 @@ from gevent.event import Event
 from sqlalchemy import select
 
 from ..core import models as m
-from ..core import outbox
+from ..core import notifications, outbox
 from ..core.db import Lease
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,12 @@ class DeliveryWorker:
         self.delays = outbox.retry_delays(os.environ.get("QUEUEKIOSK_WEBHOOK_RETRY_SECONDS"))
         self.timeout = float(os.environ.get("QUEUEKIOSK_WEBHOOK_TIMEOUT", "10"))
         self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
+        self.notifying: gevent.Greenlet | None = None
         self.last_prune = 0.0
+        from .api.notify import address_box
+        from .app import _secret_key
+
+        self.box = address_box(_secret_key(state.instance_dir))
 
     def run(self) -> None:
         while True:
@@ -93,6 +99,7 @@ class DeliveryWorker:
     def round(self) -> None:
         if self._undispatched():
             self.state.write(outbox.dispatch)
+        self.notify()
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
         with self.state.engine.connect() as conn:
             due = outbox.due(conn, limit=BATCH * 10, skip_webhooks=self.sending)
@@ -102,6 +109,39 @@ class DeliveryWorker:
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
+
+    def notify(self) -> None:
+        """While anyone waits to be told: the notices the queue now calls for, then the due ones sent
+        (by one greenlet, so a slow channel holds up only notifications)."""
+        if not self.state.site.config.notifications.channels:
+            return
+        with self.state.engine.connect() as conn:
+            if not notifications.active(conn):
+                return
+        self.state.write(notifications.plan, ignore_hours=self.state.ignore_hours)
+        if self.notifying is not None and not self.notifying.dead:
+            return
+        with self.state.engine.connect() as conn:
+            due = notifications.due(conn)
+        if due:
+            self.notifying = gevent.spawn(self.send_notices, due)
+
+    def send_notices(self, due: list[notifications.Due]) -> None:
+        settings = self.state.site.config.notifications
+        for notice in due:
+            if not self.state.write(notifications.still_meant, notice.notice, ignore_hours=self.state.ignore_hours):
+                continue
+            error = None
+            try:
+                notifications.channel(settings, notice.channel).send(self.box.open(notice.address_sealed),
+                                                                     notice.message)
+            except notifications.ChannelError as problem:
+                error = str(problem)
+            except Exception as problem:  # a channel's own bug: logged, retried like any failure
+                log.exception("notification %s by %s failed", notice.notice, notice.channel)
+                error = f"{type(problem).__name__}: {problem}"
+            if self.state.write(notifications.mark_sent, notice.notice, error) != "sent":
+                log.warning("notification %s by %s not sent: %s", notice.notice, notice.channel, error)
 
     def _undispatched(self) -> bool:
         E = m.OutboxEvent.__table__

@@ -163,6 +163,11 @@ HTTP = {
     ("/api/v1/tickets", "POST"): Route(anyone, body={"service": "HT"}, csrf_exempt=True),
     ("/api/v1/tickets/<ticket_id>", "GET"): Route(anyone),
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
+    ("/api/v1/tickets/<ticket_id>/notifications", "GET"): Route(anyone),  # the ticket's id is the key
+    ("/api/v1/tickets/<ticket_id>/notifications", "POST"): Route(anyone, body={"channel": "sms", "address": "0912345678"},
+                                                                 csrf_exempt=True),
+    ("/api/v1/tickets/<ticket_id>/notifications/<channel>", "DELETE"): Route(anyone, ({"channel": "sms"},),
+                                                                             csrf_exempt=True),
     # bookings: public (a booking's code is its key); integrations book with their token, staff list the day
     ("/api/v1/services/<code>/slots", "GET"): Route(
         anyone, ({"code": "HT"},), query={"date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}),

@@ -93,3 +93,4 @@ def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
 
 from . import admin, audit_log, counters, ratings, session_routes, tickets, webhooks  # noqa: E402,F401  (routes register on bp)
 from . import bookings  # noqa: E402,F401  (bookings, remote numbers, check-in: issue 14)
+from . import notify  # noqa: E402,F401  (citizens told their turn is near: issue 15)

@@ -1,0 +1,446 @@
+"""Telling a citizen "còn N số nữa đến lượt bạn" and "Mời bạn đến quầy X", on the channel they chose.
+
+A citizen opts in from the ticket's tracking page (``subscribe``); the address is sealed (AES-GCM,
+with a key the web layer derives from the server's secret) and erased when the ticket ends. The
+delivery worker (server/web/delivery.py) calls ``plan`` after queue changes: it makes a notice
+for each subscriber now N or fewer places from the front ("near") and for each one just called
+("called"), each keyed so that the database refuses it twice; then ``due`` notices are sent
+through their channel and marked. A notice is marked "sending" before it goes, so one cut off
+by a crash is never sent again (never twice beats once more); a channel that fails is retried
+on ``RETRY_DELAYS`` while the notice still makes sense. Nothing goes out outside the site's hours.
+
+Channels share one small interface (``Channel.send``) and are chosen by the site's settings
+(config.yaml ``notifications:``): an SMS gateway over HTTP, e-mail over SMTP, Zalo ZNS.
+Secrets in those settings are written as ``${ENVIRONMENT_VARIABLE}`` and read when sending,
+so the setup (which supervisors can read) holds none.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import smtplib
+import ssl
+import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import models as m
+from .errors import Invalid, NotFound, QueueError
+from .i18n import translate
+from .models import utcnow
+
+S = m.NotificationSubscription.__table__
+N = m.Notice.__table__
+T = m.Ticket.__table__
+
+RETRY_DELAYS = (5, 15, 30, 60, 120, 300)  # then given up: a message about the queue is soon stale
+ENDED_STATES = ("done", "no_show", "expired")
+
+
+# --- settings (config.yaml ``notifications:``) --------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmsGatewaySettings(_Strict):
+    """Any SMS brandname gateway over HTTP. In ``url`` and ``body``, {phone} and {text} are replaced
+    (URL-encoded in the URL and in a form body, JSON-escaped in a JSON body)."""
+
+    url: str = Field(pattern=r"^https?://")
+    method: Literal["POST", "GET"] = "POST"
+    headers: dict[str, str] = {}  # e.g. {"Authorization": "Bearer ${SMS_TOKEN}"}
+    body: str | None = '{"to": "{phone}", "text": "{text}"}'
+    content_type: str = "application/json"
+    phone_format: Literal["0", "84", "+84"] = "84"  # 0912345678, 84912345678 or +84912345678
+    no_diacritics: bool = False  # "Moi ban den quay 5": one plain SMS instead of a longer Unicode one
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class EmailSettings(_Strict):
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None  # "${SMTP_PASSWORD}"
+    sender: str = Field(min_length=3)
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class ZaloZnsSettings(_Strict):
+    """Zalo Notification Service: a template message of the centre's Official Account, approved by
+    Zalo, with the parameters number, counter, ahead and site."""
+
+    url: str = Field(default="https://business.openapi.zalo.me/message/template", pattern=r"^https?://")
+    access_token: str = Field(min_length=1)  # "${ZALO_ACCESS_TOKEN}"
+    template_near: str = Field(min_length=1)
+    template_called: str = Field(min_length=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class NotificationSettings(_Strict):
+    ahead: int = Field(default=3, ge=0, le=50)  # "near" is sent when this many or fewer are ahead
+    channels: list[Literal["sms", "email", "zalo"]] = []  # offered on the tracking page, in this order
+    sms: SmsGatewaySettings | None = None
+    email: EmailSettings | None = None
+    zalo: ZaloZnsSettings | None = None
+
+    @model_validator(mode="after")
+    def _each_channel_set_up(self):
+        for name in self.channels:
+            if getattr(self, name) is None:
+                raise ValueError(f"channel {name!r} is offered but notifications.{name} is not set up")
+        return self
+
+
+# --- channels -----------------------------------------------------------------------------
+
+class ChannelError(Exception):
+    """The message did not go out; the text says why (no address in it)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # near | next | called
+    text: str  # in the citizen's language
+    subject: str
+    params: dict  # number, counter, ahead, site
+
+
+class Channel(ABC):
+    """One way of reaching a citizen. ``send`` returns once the message was accepted, else raises ChannelError."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    @abstractmethod
+    def send(self, address: str, message: Message) -> None: ...
+
+
+def _secret(value: str | None) -> str | None:
+    """``${NAME}`` parts replaced from the environment; a missing variable is an error, never an empty secret."""
+    if value is None:
+        return None
+
+    def variable(match):
+        if match.group(1) not in os.environ:
+            raise ChannelError(f"the environment variable {match.group(1)} is not set")
+        return os.environ[match.group(1)]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", variable, value)
+
+
+def _post(request: urllib.request.Request, timeout: float) -> None:
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read(65536)
+    except urllib.error.HTTPError as error:
+        raise ChannelError(f"HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError) as error:
+        raise ChannelError(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
+
+
+def plain(text: str) -> str:
+    """Vietnamese without diacritics ("Mời bạn đến quầy" -> "Moi ban den quay")."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+class SmsGateway(Channel):
+    def send(self, address: str, message: Message) -> None:
+        s: SmsGatewaySettings = self.settings
+        phone = {"0": address, "84": "84" + address[1:], "+84": "+84" + address[1:]}[s.phone_format]
+        text = plain(message.text) if s.no_diacritics else message.text
+        url = s.url.replace("{phone}", urllib.parse.quote(phone)).replace("{text}", urllib.parse.quote(text))
+        data = None
+        if s.method == "POST" and s.body is not None:
+            if "json" in s.content_type:
+                escape = lambda value: json.dumps(value, ensure_ascii=False)[1:-1]  # noqa: E731
+            elif "x-www-form-urlencoded" in s.content_type:
+                escape = urllib.parse.quote_plus
+            else:
+                escape = str
+            data = s.body.replace("{phone}", escape(phone)).replace("{text}", escape(text)).encode()
+        headers = {name: _secret(value) for name, value in s.headers.items()}
+        if data is not None:
+            headers.setdefault("Content-Type", s.content_type)
+        _post(urllib.request.Request(url, data=data, headers=headers, method=s.method), s.timeout_seconds)
+
+
+class Email(Channel):
+    def send(self, address: str, message: Message) -> None:
+        s: EmailSettings = self.settings
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = s.sender, address, message.subject
+        mail.set_content(message.text)
+        try:
+            if s.security == "ssl":
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            with client:
+                if s.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if s.username:
+                    client.login(s.username, _secret(s.password) or "")
+                client.send_message(mail)
+        except (smtplib.SMTPException, OSError) as error:
+            raise ChannelError(f"SMTP: {type(error).__name__}: {error}"[:300]) from None
+
+
+class ZaloZns(Channel):
+    def send(self, address: str, message: Message) -> None:
+        s: ZaloZnsSettings = self.settings
+        template = s.template_called if message.kind == "called" else s.template_near
+        body = {"phone": "84" + address[1:], "template_id": template,
+                "template_data": {k: str(v) for k, v in message.params.items()},
+                "tracking_id": secrets.token_hex(8)}
+        request = urllib.request.Request(s.url, data=json.dumps(body).encode(), method="POST", headers={
+            "Content-Type": "application/json", "access_token": _secret(s.access_token)})
+        try:
+            with urllib.request.urlopen(request, timeout=s.timeout_seconds) as response:
+                answer = json.loads(response.read(65536) or b"{}")
+        except urllib.error.HTTPError as error:
+            raise ChannelError(f"HTTP {error.code} {error.reason}") from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise ChannelError(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
+        if answer.get("error", 0) != 0:  # Zalo answers 200 with {"error": -124, "message": ...} on a refusal
+            raise ChannelError(f"Zalo error {answer.get('error')}: {answer.get('message')}"[:300])
+
+
+CHANNELS: dict[str, type[Channel]] = {"sms": SmsGateway, "email": Email, "zalo": ZaloZns}
+
+
+def channel(settings: NotificationSettings, name: str) -> Channel:
+    return CHANNELS[name](getattr(settings, name))
+
+
+# --- addresses ----------------------------------------------------------------------------
+
+PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def normalise(channel_name: str, address: str) -> str:
+    """A phone as 0xxxxxxxxx, an e-mail address as given; anything else is refused naming the field."""
+    address = address.strip()
+    if channel_name == "email":
+        if not EMAIL.match(address) or len(address) > 254:
+            raise Invalid("notify_address_invalid", field="address", channel=channel_name)
+        return address
+    match = PHONE.match(re.sub(r"[\s.()-]", "", address))
+    if match is None:
+        raise Invalid("notify_address_invalid", field="address", channel=channel_name)
+    return "0" + match.group(1)
+
+
+def mask(address: str) -> str:
+    if "@" in address:
+        name, _, domain = address.partition("@")
+        return name[:1] + "***@" + domain
+    return address[:3] + "****" + address[-3:]
+
+
+class AddressBox:
+    """Seals addresses with AES-GCM; the key comes from the web layer (derived from the server's secret)."""
+
+    def __init__(self, key: bytes):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead = AESGCM(key[:32])
+
+    def seal(self, text: str) -> str:
+        nonce = secrets.token_bytes(12)
+        return base64.urlsafe_b64encode(nonce + self._aead.encrypt(nonce, text.encode(), b"address")).decode()
+
+    def open(self, sealed: str) -> str:
+        raw = base64.urlsafe_b64decode(sealed)
+        return self._aead.decrypt(raw[:12], raw[12:], b"address").decode()
+
+
+# --- opting in ----------------------------------------------------------------------------
+
+def _ticket(conn, site, public_id: str):
+    row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
+    if row is None:
+        raise NotFound("unknown_ticket", ticket=public_id)
+    return row
+
+
+def _view(row) -> dict:
+    return {"channel": row.channel, "address": row.address_masked, "language": row.language,
+            "created_at": row.created_at.isoformat(timespec="seconds") + "Z"}
+
+
+def subscriptions(conn, site, public_id: str) -> dict:
+    ticket = _ticket(conn, site, public_id)
+    settings = site.config.notifications
+    rows = conn.execute(select(S).where(S.c.ticket_id == ticket.id, S.c.ended_at.is_(None)).order_by(S.c.id))
+    return {"channels": list(settings.channels), "ahead": settings.ahead, "subscriptions": [_view(r) for r in rows]}
+
+
+def subscribe(conn, site, public_id: str, channel_name: str, address: str, language: str, box: AddressBox) -> dict:
+    """Opt in (again: the newer address replaces the older on that channel) while the ticket waits or is called."""
+    settings = site.config.notifications
+    if channel_name not in settings.channels:
+        raise Invalid("notify_channel_unknown", field="channel", channel=channel_name,
+                      known=", ".join(settings.channels) or "-")
+    address = normalise(channel_name, address)
+    ticket = _ticket(conn, site, public_id)
+    if ticket.status not in ("waiting", "called"):
+        raise QueueError("notify_ticket_ended", number=ticket.number)
+    now = utcnow()
+    old = conn.execute(select(S.c.id).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)).scalar()
+    if old is not None:  # its notices stay: a new address is not told again what the old one was told
+        conn.execute(update(S).where(S.c.id == old).values(address_sealed=box.seal(address),
+                                                           address_masked=mask(address), language=language,
+                                                           ended_at=None))
+    else:
+        conn.execute(insert(S).values(site_id=site.id, ticket_id=ticket.id, channel=channel_name,
+                                      address_sealed=box.seal(address), address_masked=mask(address),
+                                      language=language, created_at=now))
+    row = conn.execute(select(S).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)).one()
+    return _view(row)
+
+
+def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
+    ticket = _ticket(conn, site, public_id)
+    ended = conn.execute(update(S).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name,
+                                         S.c.ended_at.is_(None))
+                         .values(address_sealed=None, ended_at=utcnow()))
+    if ended.rowcount != 1:
+        raise NotFound("notify_not_subscribed", channel=channel_name)
+    conn.execute(update(N).where(N.c.subscription_id.in_(select(S.c.id).where(S.c.ticket_id == ticket.id,
+                                                                                S.c.channel == channel_name)),
+                                 N.c.status == "pending").values(status="dropped", last_error="opted out"))
+
+
+# --- what to send, and when ---------------------------------------------------------------
+
+def within_hours(site, now: dt.datetime) -> bool:
+    local = now.replace(tzinfo=dt.timezone.utc).astimezone(site.config.site.zone)
+    return site.config.site.hours.is_open(local)
+
+
+def active(conn) -> bool:
+    return conn.execute(select(S.c.id).where(S.c.ended_at.is_(None)).limit(1)).first() is not None
+
+
+def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False) -> int:
+    """Make the notices the queue now calls for (each at most once), and end the subscriptions of
+    tickets that ended (their addresses erased). The number of notices made."""
+    from .engine.estimates import waiting_ahead
+
+    now = now or utcnow()
+    rows = conn.execute(select(S.c.id.label("subscription"), T).join(T, T.c.id == S.c.ticket_id)
+                        .where(S.c.ended_at.is_(None), S.c.site_id == site.id)).all()
+    ended = [r.subscription for r in rows if r.status in ENDED_STATES]
+    if ended:
+        conn.execute(update(S).where(S.c.id.in_(ended)).values(address_sealed=None, ended_at=now))
+    if not ignore_hours and not within_hours(site, now):
+        return 0
+    made = 0
+    base = {"site": site.config.site.name}
+    for row in rows:
+        if row.status == "called" and row.counter_id is not None:
+            counter = site.counter_numbers.get(row.counter_id)
+            key, params = f"called:{counter}", {**base, "number": row.number, "counter": counter}
+        elif row.status == "waiting":
+            ahead = waiting_ahead(conn, row)
+            if ahead > site.config.notifications.ahead:
+                continue
+            key = f"near:{site.service_codes.get(row.service_id)}"
+            params = {**base, "number": row.number, "ahead": ahead}
+        else:
+            continue
+        savepoint = conn.begin_nested()
+        try:
+            conn.execute(insert(N).values(subscription_id=row.subscription, key=key, params=params, status="pending",
+                                          attempts=0, next_attempt_at=now, created_at=now))
+        except IntegrityError:  # made before: never twice
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            made += 1
+    return made
+
+
+@dataclass(frozen=True)
+class Due:
+    notice: int
+    channel: str
+    address_sealed: str
+    message: Message
+
+
+def message(key: str, params: dict, language: str) -> Message:
+    kind = key.partition(":")[0]
+    if kind == "near" and params.get("ahead") == 0:
+        kind = "next"
+    text = translate(f"notify_{kind}", language, **params)
+    subject = translate(f"notify_subject_{'called' if kind == 'called' else 'near'}", language, **params)
+    return Message(kind, text, subject, params)
+
+
+def due(conn, now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
+    now = now or utcnow()
+    rows = conn.execute(select(N.c.id, N.c.key, N.c.params, S.c.channel, S.c.address_sealed, S.c.language)
+                        .join(S, S.c.id == N.c.subscription_id)
+                        .where(N.c.status == "pending", N.c.next_attempt_at <= now, S.c.address_sealed.is_not(None))
+                        .order_by(N.c.id).limit(limit)).all()
+    return [Due(r.id, r.channel, r.address_sealed, message(r.key, r.params, r.language)) for r in rows]
+
+
+def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_hours: bool = False) -> bool:
+    """Mark the notice "sending" if it still makes sense (the ticket is where the message says, the
+    centre is open); else drop it. True: send it now."""
+    now = now or utcnow()
+    row = conn.execute(select(N.c.key, N.c.status, T.c.status.label("ticket_status"), T.c.counter_id)
+                       .join(S, S.c.id == N.c.subscription_id).join(T, T.c.id == S.c.ticket_id)
+                       .where(N.c.id == notice)).one()
+    kind, _, value = row.key.partition(":")
+    meant = row.status == "pending" and (
+        (kind == "near" and row.ticket_status == "waiting")
+        or (kind == "called" and row.ticket_status in ("called", "serving")
+            and str(site.counter_numbers.get(row.counter_id)) == value))
+    if meant and not ignore_hours and not within_hours(site, now):
+        meant = False
+    conn.execute(update(N).where(N.c.id == notice, N.c.status == "pending").values(
+        status="sending" if meant else "dropped", last_error=None if meant else "no longer meant or outside hours"))
+    return meant
+
+
+def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | None = None) -> str:
+    """After an attempt: sent, or pending again on the retry schedule, or failed when it is over."""
+    now = now or utcnow()
+    if error is None:
+        conn.execute(update(N).where(N.c.id == notice).values(status="sent", sent_at=now, attempts=N.c.attempts + 1,
+                                                             next_attempt_at=None, last_error=None))
+        return "sent"
+    attempts = conn.execute(select(N.c.attempts).where(N.c.id == notice)).scalar_one() + 1
+    status = "pending" if attempts <= len(RETRY_DELAYS) else "failed"
+    later = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1]) if status == "pending" else None
+    conn.execute(update(N).where(N.c.id == notice).values(status=status, attempts=attempts, next_attempt_at=later,
+                                                         last_error=error[:300]))
+    return status
+
+
+def forget(conn, site, before: dt.datetime) -> int:
+    """Subscriptions ended before ``before``, with their notices (the masked address too)."""
+    old = select(S.c.id).where(S.c.ended_at < before)
+    removed = conn.execute(delete(N).where(N.c.subscription_id.in_(old))).rowcount
+    return removed + conn.execute(delete(S).where(S.c.ended_at < before)).rowcount

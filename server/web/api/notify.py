@@ -1,0 +1,53 @@
+"""A citizen's opt-in to be told when their turn nears, /api/v1/tickets/{id}/notifications.
+
+The ticket's public id is the key, as for its tracking page: anyone holding the ticket may opt
+in or out (server/core/notifications.py has the rules). The answers never hold the address in
+full, only its masked form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from flask import current_app, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...core import notifications
+from ..delivery import wake
+from . import bp, parse_body, state
+
+
+class OptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(min_length=1, max_length=16)
+    address: str = Field(min_length=3, max_length=254)
+    language: Literal["vi", "en"] = "vi"
+
+
+def address_box(secret_key: str) -> notifications.AddressBox:
+    """The sealing key, derived from the server's secret key (the same in every process)."""
+    return notifications.AddressBox(hashlib.sha256(b"queuekiosk notification addresses\0" + secret_key.encode()).digest())
+
+
+@bp.get("/tickets/<ticket_id>/notifications")
+def ticket_notifications(ticket_id: str):
+    """The channels offered, N, and this ticket's opt-ins (masked)."""
+    app_state = state()
+    with app_state.engine.connect() as conn:
+        return jsonify(notifications.subscriptions(conn, app_state.site, ticket_id))
+
+
+@bp.post("/tickets/<ticket_id>/notifications")
+def opt_in(ticket_id: str):
+    body = parse_body(OptIn)
+    box = address_box(current_app.config["SECRET_KEY"])
+    view = state().write(notifications.subscribe, ticket_id, body.channel, body.address, body.language, box)
+    wake()  # already near the front: told at once
+    return jsonify(view), 201
+
+
+@bp.delete("/tickets/<ticket_id>/notifications/<channel>")
+def opt_out(ticket_id: str, channel: str):
+    state().write(notifications.unsubscribe, ticket_id, channel)
+    return "", 204

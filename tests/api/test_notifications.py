@@ -1,0 +1,177 @@
+"""Citizens told their turn is near (SPEC "Events out", issue 15): the real server sends to a fake
+SMS gateway, a fake Zalo ZNS API (both HTTP servers on 127.0.0.1) and an SMTP sink, which record
+what they get: the right text at N ahead and at the call, once each, even across a restart; a
+channel that is down holds up nothing and is tried again; nothing goes out outside the hours.
+
+The repo's config.yaml: counter 1 serves HT only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_helpers import assert_error, issue
+from smtp_sink import SmtpSink
+from webhook_receiver import Receiver
+
+TOKENS = {"TEST_SMS_TOKEN": "sms-secret-1", "TEST_ZALO_TOKEN": "zalo-secret-2"}
+
+
+@pytest.fixture
+def outside():
+    """The SMS gateway, the Zalo API and the SMTP server, and the config section that uses them."""
+    sms, zalo, smtp = Receiver(), Receiver(), SmtpSink()
+    zalo.reply = b'{"error": 0, "message": "Success"}'
+    settings = {
+        "ahead": 2, "channels": ["sms", "email", "zalo"],
+        "sms": {"url": sms.url, "headers": {"Authorization": "Bearer ${TEST_SMS_TOKEN}"},
+                "body": '{"to": "{phone}", "text": "{text}", "brandname": "PHUCLA"}', "timeout_seconds": 1},
+        "email": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "sender": "motcua@phucla.example.vn"},
+        "zalo": {"url": zalo.url, "access_token": "${TEST_ZALO_TOKEN}", "template_near": "301",
+                 "template_called": "302"},
+    }
+    yield sms, zalo, smtp, settings
+    for server in (sms, zalo, smtp):
+        server.close()
+
+
+def start(live_server, config_variant, settings, **kwargs):
+    config = config_variant()
+    config["notifications"] = settings
+    return live_server(config, env=TOKENS, **kwargs)
+
+
+def opt_in(srv, ticket: dict, channel: str, address: str, language: str = "vi") -> dict:
+    answer = srv.session().post(f"/api/v1/tickets/{ticket['id']}/notifications",
+                                json={"channel": channel, "address": address, "language": language})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def call_next(srv, counter: int = 1) -> dict:
+    answer = srv.session().post(f"/api/v1/counters/{counter}/next",
+                                headers={"Authorization": f"Bearer {srv.token('counter', counter)}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def sms_texts(sms) -> list[str]:
+    return [json.loads(r.body)["text"] for r in sms.received]
+
+
+def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, config_variant, outside):
+    sms, zalo, smtp, settings = outside
+    srv = start(live_server, config_variant, settings)
+    t1, t2, t3, t4, t5 = (issue(srv.session(), "HT") for _ in range(5))
+    assert opt_in(srv, t5, "sms", "0912 345 678")["address"] == "091****678"
+    assert opt_in(srv, t4, "email", "an.nguyen@example.vn", "en")["address"] == "a***@example.vn"
+    opt_in(srv, t3, "zalo", "+84 987 654 321")  # 2 ahead already: told at once
+    [near3] = zalo.wait_for(1)
+    assert json.loads(near3.body)["template_id"] == "301" and near3.headers["access_token"] == "zalo-secret-2"
+    assert json.loads(near3.body)["phone"] == "84987654321"
+    assert json.loads(near3.body)["template_data"]["ahead"] == "2"
+
+    assert call_next(srv)["id"] == t1["id"]  # t4: 2 ahead
+    [near4] = smtp.wait_for(1)
+    assert near4["To"] == "an.nguyen@example.vn" and near4["Subject"] == f"Your turn is near – number {t4['number']}"
+    assert "2 more numbers before your turn" in near4.get_content()
+    call_next(srv)  # t2 called: t5 has 2 ahead, t3 none (it was told already)
+    [near5] = sms.wait_for(1)
+    assert near5.headers["Authorization"] == "Bearer sms-secret-1"
+    assert json.loads(near5.body)["to"] == "84912345678"
+    assert json.loads(near5.body)["text"].endswith(f"còn 2 số nữa đến lượt bạn (số {t5['number']}). "
+                                                    "Mời bạn quay lại khu vực chờ.")
+    call_next(srv)  # t3 called
+    called3 = zalo.wait_for(2)[1]
+    assert json.loads(called3.body)["template_id"] == "302"
+    assert json.loads(called3.body)["template_data"]["counter"] == "1"
+
+    srv.restart()  # nothing is sent again
+    call_next(srv)  # t4
+    call_next(srv)  # t5
+    smtp.wait_for(2)
+    sms.wait_for(2)
+    assert sms_texts(sms)[1].endswith(f"Mời bạn đến quầy 1 (số {t5['number']}).")
+    assert smtp.messages[1]["Subject"] == f"Please go to counter 1 – number {t4['number']}"
+    sms.stays_at(2)
+    assert len(zalo.received) == 2 and len(smtp.messages) == 2
+
+    # the addresses were never kept readable; once the tickets are served they are gone
+    finished = srv.session().post("/api/v1/counters/1/finish",
+                                  headers={"Authorization": f"Bearer {srv.token('counter', 1)}"})
+    assert finished.status_code == 200, finished.text
+    deadline = time.monotonic() + 10
+    while srv.session().get(f"/api/v1/tickets/{t5['id']}/notifications").json()["subscriptions"]:
+        assert time.monotonic() < deadline, "the served ticket's opt-in did not end"
+        time.sleep(0.1)
+    with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
+        dump = "\n".join(db.iterdump())
+        sealed = db.execute("SELECT count(*) FROM notification_subscriptions WHERE address_sealed IS NOT NULL")
+        assert sealed.fetchone() == (0,)
+    for secret in ("912345678", "987654321", "an.nguyen"):
+        assert secret not in dump and secret not in srv.log()
+
+
+def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, settings)
+    first = issue(srv.session(), "HT")
+    sms.answers = ["hang", 500]  # no answer within the timeout, then an error, then accepted
+    opt_in(srv, first, "sms", "0912345678")
+    sms.wait_for(1)
+    numbers = [issue(srv.session(), "HT")["number"] for _ in range(20)]  # the gateway still hangs meanwhile
+    assert numbers == list(range(first["number"] + 1, first["number"] + 21))
+    got = sms.wait_for(3, timeout=30)  # the first one is still unanswered (sms.release() comes at the end)
+    assert len({r.body for r in got}) == 1 and "bạn là người tiếp theo" in sms_texts(sms)[0]
+    sms.stays_at(3, seconds=1)
+
+
+def test_no_message_outside_the_site_s_hours(live_server, config_variant, outside):
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["site"]["hours"] = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    config["notifications"] = settings
+    srv = live_server(config, flags=(), env=TOKENS)
+    tickets = [issue(srv.session(), "HT") for _ in range(4)]
+    opt_in(srv, tickets[2], "sms", "0912345678")  # 2 ahead, and open: told at once
+    sms.wait_for(1)
+    opt_in(srv, tickets[3], "sms", "0987654321")  # 3 ahead: nothing yet
+    today = dt.datetime.now(ZoneInfo(config["site"].get("timezone", "Asia/Ho_Chi_Minh"))).date().isoformat()
+    closed = srv.session().patch("/api/v1/admin/site", json={"holidays": [today]},
+                                 headers={"Authorization": f"Bearer {srv.token('admin')}"})
+    assert closed.status_code == 200, closed.text
+    call_next(srv)  # 2 ahead now, but the centre is closed today
+    sms.stays_at(1)
+
+
+def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
+    *_servers, settings = outside
+    srv = start(live_server, config_variant, {**settings, "channels": ["sms", "email"]})
+    http = srv.session()
+    ticket = issue(http, "HT")
+    url = f"/api/v1/tickets/{ticket['id']}/notifications"
+    assert http.get(url).json() == {"channels": ["sms", "email"], "ahead": 2, "subscriptions": []}
+    for body, code, field in (({"channel": "zalo", "address": "0912345678"}, "notify_channel_unknown", "channel"),
+                              ({"channel": "sms", "address": "12345"}, "notify_address_invalid", "address"),
+                              ({"channel": "sms", "address": "an@example.vn"}, "notify_address_invalid", "address"),
+                              ({"channel": "email", "address": "0912345678"}, "notify_address_invalid", "address"),
+                              ({"channel": "sms"}, "invalid_field", "address"),
+                              ({"channel": "sms", "address": "0912345678", "language": "fr"}, "invalid_field",
+                               "language")):
+        assert_error(http.post(url, json=body), 422, code, field)
+    assert_error(http.post("/api/v1/tickets/nosuchticket/notifications",
+                           json={"channel": "sms", "address": "0912345678"}), 404, "unknown_ticket")
+    opt_in(srv, ticket, "sms", "0912345678")
+    assert [s["channel"] for s in http.get(url).json()["subscriptions"]] == ["sms"]
+    assert http.delete(url + "/sms").status_code == 204
+    assert http.get(url).json()["subscriptions"] == []
+    assert_error(http.delete(url + "/sms"), 404, "notify_not_subscribed")
+    call_next(srv)
+    finished = http.post("/api/v1/counters/1/finish", headers={"Authorization": f"Bearer {srv.token('counter', 1)}"})
+    assert finished.status_code == 200, finished.text  # served: too late to opt in
+    assert_error(http.post(url, json={"channel": "sms", "address": "0912345678"}), 409, "notify_ticket_ended")
