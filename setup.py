@@ -29,8 +29,7 @@ setup(
     package_data={
         "queuekiosk": ["templates/home/*"],
         "queuekiosk.server.core": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py", "messages/*.json"],
-        "queuekiosk.server.web": ["openapi.yaml", "static/*", "static/vendor/*", "templates/*.html", "templates/errors/*",
-                                  "templates/supervisor/*", "templates/admin/*"],
+        "queuekiosk.server.web": ["openapi.yaml", "static/*", "static/vendor/*", "templates/*.html", "templates/*/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],
         "queuekiosk.counter_client": ["templates/counter_console/*", "templates/rating_tablet/*", "static/*"],
