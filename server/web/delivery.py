@@ -14,6 +14,7 @@ timeout, so a slow or dead receiver holds up nothing but itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from ..core import models as m
 from ..core import notifications, outbox
 from ..core.db import Lease
+from ..core.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ class DeliveryWorker:
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
+            self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
 
     def notify(self) -> None:
         """While anyone waits to be told: the notices the queue now calls for, then the due ones sent
