@@ -14,7 +14,6 @@ import logging
 import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
-CONTEXT = ("site", "counter", "ticket")
 
 
 def event_context(counter: int | None = None, ticket: str | None = None) -> dict:
@@ -32,7 +31,8 @@ class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         site = getattr(record, "site", None) or self.site
         parts = [site] if site else []
-        parts += [f"{name}={getattr(record, name)}" for name in CONTEXT[1:] if getattr(record, name, None) is not None]
+        parts += [f"{name}={getattr(record, name)}" for name in ("counter", "ticket")
+                  if getattr(record, name, None) is not None]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return True
 
@@ -49,6 +49,7 @@ class _Stderr(logging.StreamHandler):
         pass
 
 
+_context = _Context()
 _handler: _Stderr | None = None
 
 
@@ -65,7 +66,7 @@ def configure_logging(site: str | None = None) -> None:
     if _handler is None:
         _handler = _Stderr()
         _handler.setFormatter(logging.Formatter(FORMAT))
-        _handler.addFilter(_Context())
+        _handler.addFilter(_context)
         root = logging.getLogger()
         for stray in [h for h in root.handlers if _is_bare_basic_config(h)]:
             root.removeHandler(stray)
@@ -74,4 +75,4 @@ def configure_logging(site: str | None = None) -> None:
             root.setLevel(logging.INFO)
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate its own start-up
     if site:
-        _handler.filters[0].site = site
+        _context.site = site
