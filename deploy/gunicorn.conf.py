@@ -14,4 +14,4 @@ timeout = 60
 graceful_timeout = 10
 keepalive = 75                  # browsers keep their connection between requests
 accesslog = None                # set "-" to log every request
-errorlog = "-"
+errorlog = "-"                  # gunicorn's own lines; queuekiosk's go to standard error too (server/core/logs.py)
