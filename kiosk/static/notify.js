@@ -1,0 +1,104 @@
+/* The tracking page's opt-in: "nhắn cho tôi khi sắp đến lượt" (server/web/api/notify.py).
+ * Shown while the ticket waits or is called, when the centre offers a channel (SMS, Zalo, e-mail);
+ * the citizen picks one, types a phone number or an e-mail address, and sees it masked once saved,
+ * with a button to cancel. Text goes in with textContent only (QK.setBi). */
+(function () {
+  "use strict";
+
+  const section = document.getElementById("notify");
+  if (!section) return;
+  const page = QK.page();
+  const url = "/api/v1/tickets/" + encodeURIComponent(page.ticket.id) + "/notifications";
+  const form = document.getElementById("notify-form");
+  const choices = document.getElementById("notify-channels");
+  const address = document.getElementById("notify-address");
+  const addressLabel = document.getElementById("notify-address-label");
+  const done = document.getElementById("notify-done");
+  const error = document.getElementById("notify-error");
+  const language = (navigator.language || "vi").toLowerCase().startsWith("en") ? "en" : "vi";
+  let offered = null;
+
+  function chosen() {
+    const checked = choices.querySelector("input:checked");
+    return checked ? checked.value : null;
+  }
+
+  function fitAddress() {
+    const email = chosen() === "email";
+    QK.setBi(addressLabel, email ? "track_notify_email" : "track_notify_phone");
+    address.type = email ? "email" : "tel";
+    address.inputMode = email ? "email" : "tel";
+    address.autocomplete = email ? "email" : "tel";
+  }
+
+  function showError(answer) {
+    error.hidden = false;
+    error.textContent = answer && answer.status ? QK.errorMessage(answer) : QK.msg("page_network_error", null, language);
+  }
+
+  function draw() {
+    const open = document.body.dataset.status === "waiting" || document.body.dataset.status === "called";
+    section.hidden = !offered || !offered.channels.length || !open;
+    if (section.hidden) return;
+    QK.setBi(document.getElementById("notify-hint"), "track_notify_hint", {ahead: offered.ahead});
+    if (!choices.children.length) {
+      offered.channels.forEach(function (name, index) {
+        const label = QK.el("label", "notify-channel");
+        const radio = QK.el("input");
+        radio.type = "radio";
+        radio.name = "channel";
+        radio.value = name;
+        radio.checked = index === 0;
+        radio.addEventListener("change", fitAddress);
+        label.appendChild(radio);
+        label.appendChild(QK.setBi(QK.el("span"), "track_notify_channel_" + name));
+        choices.appendChild(label);
+      });
+      fitAddress();
+    }
+    done.replaceChildren();
+    offered.subscriptions.forEach(function (subscription) {
+      const item = QK.el("li");
+      item.dataset.channel = subscription.channel;
+      const channelName = {vi: QK.msg("track_notify_channel_" + subscription.channel, null, "vi"),
+                           en: QK.msg("track_notify_channel_" + subscription.channel, null, "en")};
+      item.appendChild(QK.el("span", "vi", QK.msg("track_notify_done", {address: subscription.address, channel: channelName.vi}, "vi")));
+      item.appendChild(QK.el("span", "en", QK.msg("track_notify_done", {address: subscription.address, channel: channelName.en}, "en")));
+      const cancel = QK.setBi(QK.el("button", "notify-cancel"), "track_notify_cancel");
+      cancel.type = "button";
+      cancel.addEventListener("click", function () {
+        QK.api("DELETE", url + "/" + encodeURIComponent(subscription.channel), undefined, language).then(function (answer) {
+          if (!answer.ok) { showError(answer); return; }
+          load();
+        }, showError);
+      });
+      item.appendChild(cancel);
+      done.appendChild(item);
+    });
+  }
+
+  function load() {
+    return QK.api("GET", url, undefined, language).then(function (answer) {
+      if (!answer.ok) return;
+      offered = answer.data;
+      draw();
+    }, function () {});
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    error.hidden = true;
+    const button = document.getElementById("notify-submit");
+    button.disabled = true;
+    QK.api("POST", url, {channel: chosen(), address: address.value, language: language}, language).then(function (answer) {
+      button.disabled = false;
+      if (!answer.ok) { showError(answer); return; }
+      address.value = "";
+      load();
+    }, function () { button.disabled = false; showError(null); });
+  });
+
+  // the page's own script follows the ticket (body[data-status]); served or gone: nothing left to ask
+  new MutationObserver(draw).observe(document.body, {attributes: true, attributeFilter: ["data-status"]});
+  load();
+})();
