@@ -134,15 +134,13 @@ class DeliveryWorker:
         for notice in due:
             if not self.state.write(notifications.still_meant, notice.notice, ignore_hours=self.state.ignore_hours):
                 continue
-            error = None
+            error, address = None, self.box.open(notice.address_sealed)
             try:
-                notifications.channel(settings, notice.channel).send(self.box.open(notice.address_sealed),
-                                                                     notice.message)
-            except notifications.ChannelError as problem:
-                error = str(problem)
-            except Exception as problem:  # a channel's own bug: logged, retried like any failure
-                log.exception("notification %s by %s failed", notice.notice, notice.channel)
+                notifications.channel(settings, notice.channel).send(address, notice.message)
+            except Exception as problem:  # ChannelError, or a channel's own bug: retried like any failure
                 error = f"{type(problem).__name__}: {problem}"
+                for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678
+                    error = error.replace(shown, notifications.mask(address))
             if self.state.write(notifications.mark_sent, notice.notice, error) != "sent":
                 log.warning("notification %s by %s not sent: %s", notice.notice, notice.channel, error)
 
