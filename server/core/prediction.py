@@ -47,6 +47,10 @@ class Prediction:
     high: float
     raw: float  # the play-forward estimate before calibration
 
+    @property
+    def point(self) -> float:  # what the engine's ``Estimator`` interface calls the promised value
+        return self.minutes
+
     def as_range(self) -> tuple[int, int]:
         """Whole minutes for a person: "khoảng 10–20 phút"."""
         return math.floor(self.low), max(math.ceil(self.high), math.floor(self.low) + 1)
@@ -111,24 +115,31 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
                  exclude: int | None = None) -> float | None:
     """Minutes until a ticket of ``service`` issued ``now`` is called, by playing the queue forward.
 
-    None when no counter serves the service. ``exclude``: the ticket itself if the tracker has it.
+    None when no counter serves the service. ``exclude``: the ticket itself; if the tracker has it waiting,
+    it is played from its place in its queue (a ticket issued earlier, followed on the phone), else as the
+    newest ticket of ``service``.
     """
     site = tracker.site
     policy = site.config.policy
     counters = [c for c in tracker.counters.values()]
+    mine = tracker.waiting.get(exclude) if exclude is not None else None
+    if mine is not None:
+        service, priority = mine.service, mine.priority
     if not any(service in c.services for c in counters):
         return None
     # the queues: per (service or counter target, priority) a list of (minutes since issue, id), oldest first
     queues: dict[tuple, list] = defaultdict(list)
+    ours = (0.0, math.inf)
     for ticket in tracker.waiting.values():
-        if ticket.id == exclude:
-            continue
         key = ("counter", ticket.target_counter) if ticket.target_counter is not None else ("service", ticket.service)
-        queues[key, ticket.priority].append(((ticket.issued_at - now).total_seconds() / 60, ticket.id))
+        entry = ((ticket.issued_at - now).total_seconds() / 60, ticket.id)
+        if ticket is mine:
+            ours = entry
+        queues[key, ticket.priority].append(entry)
+    if mine is None:
+        queues[("service", service), priority].append(ours)
     for entries in queues.values():
         entries.sort()
-    ours = (0.0, math.inf)
-    queues[("service", service), priority].append(ours)
     # jumpers: priority tickets and transfers expected to arrive, at the hour's rate, evenly spaced
     hour = tracker.local_hour(now)
     arrivals = []
@@ -206,9 +217,25 @@ def predict(model: Model, tracker: LiveTracker, service: int, priority: bool, no
             ticket_id: int | None = None) -> Prediction | None:
     """The wait of a ticket of ``service`` (a service id) issued ``now``; None when no counter serves it.
 
-    ``ticket_id``: the ticket, left out of the queue ahead if the tracker already has it."""
+    ``ticket_id``: the ticket, at its place in the queue if the tracker already has it."""
     raw = raw_estimate(model, tracker, service, priority, now, ticket_id)
     return None if raw is None else calibrated(model, raw)
+
+
+def _called_at_once(tracker: LiveTracker, service: int, ticket_id: int | None) -> bool:
+    """An open counter of the service holds nobody and nobody else it would call is waiting."""
+    mine = tracker.waiting.get(ticket_id) if ticket_id is not None else None
+    if mine is not None and mine.target_counter is not None:
+        return False  # sent to one counter: that counter's state alone decides, leave it to the play-forward
+    service = mine.service if mine is not None else service
+    idle = [c for c in tracker.counters.values()
+            if service in c.services and c.state == "open" and c.active_today and c.held_ticket is None]
+    for waiting in tracker.waiting.values():
+        if not idle:
+            break
+        if waiting is not mine:
+            idle = [c for c in idle if not tracker.serves(c, waiting)]
+    return bool(idle)
 
 
 def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_minutes: float) -> float | None:
@@ -229,11 +256,12 @@ def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_
 
 class Predictor:
     """What a running server keeps: a model (``prediction_train.train``, nightly) and a tracker in step with
-    the log.
+    the log. It is the engine's ``Estimator`` (server/core/engine/estimates.py).
 
     At issue time, inside the issuing transaction and after the ticket's insert:
     ``predictor.estimate(conn, service_id, priority, now, ticket_id)``: reads the events written
-    since the last call (usually a few rows, by primary key) and plays the queue forward.
+    since the last call (usually a few rows, by primary key) and plays the queue forward. The same
+    call for a waiting ticket gives its wait from where it stands now (the phone's tracking page).
     """
 
     def __init__(self, site: SiteRuntime, model: Model):
@@ -242,10 +270,24 @@ class Predictor:
 
     def estimate(self, conn, service: int, priority: bool, now: dt.datetime,
                  ticket_id: int | None = None) -> Prediction | None:
-        if self.tracker is None or self.tracker.day != self.tracker.local_day(now):
-            self.tracker = LiveTracker(self.site)
-            self.tracker.start(conn, now)
+        tracker = self.tracker  # kept: ``refresh`` may swap it while a query here waits (gevent)
+        if tracker is None or tracker.day != tracker.local_day(now):
+            tracker = self.refresh(conn, now)
         else:
-            self.tracker.catch_up(conn)
-        self.tracker.advance(now)
-        return predict(self.model, self.tracker, service, priority, now, ticket_id)
+            tracker.catch_up(conn)
+        tracker.advance(now)
+        if _called_at_once(tracker, service, ticket_id):
+            # what the kiosk says then is "called right away", not a range of a minute or two: the
+            # backtest (``predict``) scores the calibrated range of these too
+            return Prediction(minutes=0.0, low=0.0, high=0.0, raw=0.0)
+        return predict(self.model, tracker, service, priority, now, ticket_id)
+
+    def refresh(self, conn, now: dt.datetime) -> LiveTracker:
+        """A tracker read afresh from today's events, in place of the one kept. Run now and then off the
+        issuing path: it heals what reading by id can miss (a transaction that committed after a later
+        one, on PostgreSQL; an event rolled back after it was read)."""
+        tracker = LiveTracker(self.site)
+        tracker.start(conn, now)
+        tracker.advance(now)
+        self.tracker = tracker
+        return tracker

@@ -231,7 +231,8 @@ class LiveTracker:
                                    E.c.user_id, E.c.detail, E.c.site_id)
                             .where(E.c.id > self.last_id).order_by(E.c.id)).all()
         for row in rows:
-            if row.site_id == self.site.id:
+            # a second reader (another greenlet) may have fed these while this query waited
+            if row.site_id == self.site.id and row.id > self.last_id:
                 self.feed(row)
         self.last_id = max(self.last_id, rows[-1].id) if rows else self.last_id
         return len(rows)

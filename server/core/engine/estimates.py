@@ -1,14 +1,44 @@
-"""Where a waiting ticket stands: how many are ahead of it, and the wait the kiosk promises."""
+"""Where a waiting ticket stands: how many are ahead of it, and the wait the kiosk promises.
+
+The promise is a point and a range in whole minutes (``eta_minutes``, ``eta_range``). An
+``Estimator`` (the running server's trained wait predictor, server/core/prediction.py) gives
+them when it can; otherwise the usual formula does, as a range of one value. Either way no
+open counter serving the service means no promise at all (None).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import and_, func, or_, select, text
 
 from ..db import SiteRuntime
+from ..models import utcnow
 from .records import T
 from .views import ticket_view
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A predicted wait in minutes: an 80 % range and the value in it to promise."""
+
+    low: float
+    point: float
+    high: float
+
+
+class Estimator(Protocol):
+    """What issuing and a ticket's status ask for a wait; None: "use the formula" (no model yet, or it
+    cannot tell). ``ticket_id``: the ticket itself (already written), so that it is not counted ahead."""
+
+    def estimate(self, conn, service_id: int, priority: bool, now: dt.datetime,
+                 ticket_id: int | None) -> Estimate | None: ...
 
 _SERVICE_PACE = text(
     "SELECT s.avg_service_seconds, (SELECT count(*) FROM counters c "
@@ -35,6 +65,29 @@ def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=
     return math.ceil(per_ticket * ahead / max(1, open_counters))
 
 
+def promised_wait(conn, site: SiteRuntime, service_id: int, ahead: int, *, priority: bool, ticket_id: int,
+                  now: dt.datetime, estimator: Estimator | None = None, pace=None) -> tuple[int | None, list | None]:
+    """``(eta_minutes, eta_range)`` in whole minutes, both None while no open counter serves the service.
+
+    ``eta_minutes`` is the estimator's point (rounded up, inside the range), else the formula's; the
+    range is ``[low, high]``, ``[n, n]`` from the formula. ``pace`` as for ``estimate_minutes``.
+    """
+    pace = pace or conn.execute(_SERVICE_PACE, {"service": service_id}).one()
+    if not pace[1]:
+        return None, None
+    found = None
+    if estimator is not None:
+        try:
+            found = estimator.estimate(conn, service_id, priority, now, ticket_id)
+        except Exception:  # a fault of the prediction must not refuse a ticket: the formula answers
+            log.exception("the wait prediction failed; the ticket gets the usual formula's wait")
+    if found is None:
+        minutes = estimate_minutes(conn, site, service_id, ahead, pace)
+        return minutes, [minutes, minutes]
+    low, high = math.floor(max(0.0, found.low)), math.ceil(max(0.0, found.high))
+    return min(max(math.ceil(found.point), low), high), [low, high]
+
+
 def waiting_ahead(conn, row) -> int:
     """Waiting tickets of the same queue that came before; a priority ticket counts only priority ones."""
     query = select(func.count()).where(
@@ -47,14 +100,17 @@ def waiting_ahead(conn, row) -> int:
     return conn.execute(query).scalar_one()
 
 
-def with_position(conn, site, row) -> dict:
-    """The ticket's view with ``waiting_ahead`` and ``eta_minutes`` (both 0 once it is called)."""
+def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.datetime | None = None) -> dict:
+    """The ticket's view with ``waiting_ahead``, ``eta_minutes`` and ``eta_range`` (0 and [0, 0] once it
+    is called): the wait from where it stands now, the same way issuing promised it."""
     view = ticket_view(site, row)
     if row.status == "waiting":
         ahead = waiting_ahead(conn, row)
         view["waiting_ahead"] = ahead
-        view["eta_minutes"] = estimate_minutes(conn, site, row.service_id, ahead)
+        view["eta_minutes"], view["eta_range"] = promised_wait(
+            conn, site, row.service_id, ahead, priority=row.priority_id is not None, ticket_id=row.id,
+            now=now or utcnow(), estimator=estimator)
     else:
         view["waiting_ahead"] = 0
-        view["eta_minutes"] = 0
+        view["eta_minutes"], view["eta_range"] = 0, [0, 0]
     return view

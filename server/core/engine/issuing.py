@@ -14,7 +14,7 @@ from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
 from ..models import utcnow
 from .clock import business_day, local_time
-from .estimates import estimate_minutes
+from .estimates import Estimator, promised_wait
 from .numbering import next_number
 from .records import T, connection, record_event
 from .types import Actor, Happened, Outcome
@@ -25,7 +25,9 @@ _INSERT_TICKET = insert(T).returning(T.c.id)  # built once: see numbering.py
 
 def issue(session: Session, site: SiteRuntime, service: str, priority: str | None = None,
           kiosk: str | None = None, now: dt.datetime | None = None, actor: Actor | None = None,
-          check_hours: bool = True) -> Outcome:
+          check_hours: bool = True, estimator: Estimator | None = None) -> Outcome:
+    """A new waiting ticket with its number, people ahead and promised wait (``estimator``: the
+    trained wait predictor, see estimates.py; without it, the usual formula)."""
     now = now or utcnow()
     config = site.config
     service_cfg = config.service(service)
@@ -70,7 +72,9 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
                  detail={"number": number, "priority": priority, "kiosk": kiosk})
     # the new ticket is the latest of its queue: everyone waiting there is ahead of it
     ahead = (priority_waiting if priority_id is not None else waiting) - 1
-    view = {**ticket_view(site, ticket), "waiting_ahead": ahead,
-            "eta_minutes": estimate_minutes(conn, site, service_id, ahead, (avg_seconds, open_counters))}
+    eta, eta_range = promised_wait(conn, site, service_id, ahead, priority=priority_id is not None,
+                                   ticket_id=ticket.id, now=now, estimator=estimator,
+                                   pace=(avg_seconds, open_counters))
+    view = {**ticket_view(site, ticket), "waiting_ahead": ahead, "eta_minutes": eta, "eta_range": eta_range}
     changed = Happened("queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}})
     return Outcome(view, [Happened("ticket.issued", view), changed])

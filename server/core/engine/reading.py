@@ -19,12 +19,13 @@ from .records import C, E, R, T, connection
 from .views import iso, ticket_view
 
 
-def ticket_status(session: Session, site: SiteRuntime, public_id: str) -> dict:
+def ticket_status(session: Session, site: SiteRuntime, public_id: str, estimator=None) -> dict:
+    """The ticket with its position and promised wait now (``estimator``: see estimates.py)."""
     conn = connection(session)
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if row is None:
         raise NotFound("unknown_ticket", ticket=public_id)
-    return with_position(conn, site, row)
+    return with_position(conn, site, row, estimator)
 
 
 def counter_queue(session: Session, site: SiteRuntime, counter_number: int, limit: int = 50,
