@@ -302,7 +302,9 @@
     else if (ticket.origin) QK.say(booked, ticket.late ? "kiosk_booked_late" : "kiosk_booked_mark", {start: ticket.booking.start});
     QK.say(document.getElementById("result-ahead"), "page_people_ahead", {n: ticket.waiting_ahead});
     const eta = document.getElementById("result-eta");
+    const range = ticket.eta_range || [ticket.eta_minutes, ticket.eta_minutes];  // [low, high] minutes
     if (ticket.eta_minutes === null) QK.say(eta, "kiosk_eta_no_counter");  // no open counter serves it
+    else if (range[0] < range[1]) QK.say(eta, "kiosk_eta_range", {low: range[0], high: range[1]});
     else if (ticket.eta_minutes) QK.say(eta, "kiosk_eta", {n: ticket.eta_minutes});
     else QK.say(eta, "kiosk_eta_now");
     QK.say(document.getElementById("result-print"), noPrint ? "kiosk_no_print" : "kiosk_take_ticket");
