@@ -411,3 +411,130 @@ def test_bookings_never_oversell_and_give_one_number_per_person(template_db):
     run_state_machine_as_test(BookingMachine, settings=settings(
         max_examples=40, stateful_step_count=30, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+
+
+# --- the merged queue: bookings, remote numbers and walk-ins in one order ----------------------
+
+def test_a_booking_checked_in_on_time_is_called_at_its_slot_ahead_of_walk_ins(booking_queue):
+    db = booking_queue
+    slot = db.run(bk.book, "HT", MONDAY, "09:30", "An", "0911000001", None, KEY, now=MON_9).ticket
+    first = db.run(q.issue, "HT", now=MON_9 + 5 * MIN).ticket
+    priority = db.run(q.issue, "HT", priority="elderly", now=MON_9 + 6 * MIN).ticket
+    booked = db.run(bk.check_in, KEY, code=slot["code"], now=MON_9 + 20 * MIN).ticket  # ten minutes early
+    later = db.run(q.issue, "HT", now=MON_9 + 21 * MIN).ticket
+    called = lambda minutes: db.run(q.call_next, 1, now=MON_9 + minutes * MIN).ticket["number"]  # noqa: E731
+    assert called(25) == first["number"]  # before the slot: first come first served
+    assert called(30) == booked["number"]  # the slot has begun: ahead of the priority ticket and the walk-in
+    assert [called(31), called(32)] == [priority["number"], later["number"]]
+
+
+def test_a_late_booking_joins_as_a_walk_in(booking_queue):
+    db = booking_queue
+    slot = db.run(bk.book, "HT", MONDAY, "09:30", "An", "0911000001", None, KEY, now=MON_9).ticket
+    walk_in = db.run(q.issue, "HT", now=MON_9 + 35 * MIN).ticket
+    late = db.run(bk.check_in, KEY, code=slot["code"], now=MON_9 + 41 * MIN).ticket  # grace: 10 minutes
+    assert late["late"] and late["due_at"] is None and late["origin"] == "booked"
+    assert db.run(q.call_next, 1, now=MON_9 + 42 * MIN).ticket["number"] == walk_in["number"]
+    assert db.run(q.call_next, 1, now=MON_9 + 43 * MIN).ticket["number"] == late["number"]
+
+
+class MergedQueueMachine(RuleBasedStateMachine):
+    """Walk-ins (some priority), bookings checked in early, on time or late, remote numbers checked
+    in or lapsing, transfers and "next" at counters 1 (HT) and 2 (HT, CT), on an advancing clock.
+
+    After each "next": a counter never gets a ticket whose citizen is not here (an unchecked or
+    lapsed remote number); and while a booked ticket it may call is due (checked in on time, slot
+    begun), it gets the earliest due one, whatever else waits."""
+
+    path = None
+    counter = 0
+
+    @initialize()
+    def start(self):
+        MergedQueueMachine.counter += 1
+        copy = self.path.with_name(f"merged-{MergedQueueMachine.counter}.db")
+        shutil.copyfile(self.path, copy)
+        self.engine = create_db_engine(f"sqlite:///{copy}")
+        with session_factory(self.engine).begin() as session:
+            from queuekiosk.server.core.db import site_setup
+
+            self.site = site_setup(session)
+        self.Session = session_factory(self.engine)
+        self.now = MON_9
+        self.people = 0
+        self.codes: list[str] = []
+
+    def teardown(self):
+        self.engine.dispose()
+
+    def act(self, action, *args, **kwargs):
+        try:
+            with self.Session.begin() as session:
+                return action(session, self.site, *args, now=self.now, **kwargs)
+        except q.QueueError:
+            return None
+
+    def person(self) -> str:
+        self.people += 1
+        return f"09{self.people:08d}"
+
+    @rule(minutes=st.integers(0, 20))
+    def time_passes(self, minutes):
+        self.now += minutes * MIN
+
+    @rule(service=st.sampled_from(SERVICES), priority=st.booleans())
+    def walk_in(self, service, priority):
+        self.act(q.issue, service, priority="elderly" if priority else None, check_hours=False)
+
+    @rule(service=st.sampled_from(SERVICES), start=st.sampled_from(["09:30", "10:00", "10:30", "11:00", "11:30"]))
+    def book(self, service, start):
+        outcome = self.act(bk.book, service, MONDAY, start, "P", self.person(), None, KEY)
+        if outcome is not None:
+            self.codes.append(outcome.ticket["code"])
+
+    @rule(service=st.sampled_from(SERVICES))
+    def take_remote(self, service):
+        outcome = self.act(bk.take_remote, service, "P", self.person(), None, KEY, check_hours=False)
+        if outcome is not None:
+            self.codes.append(outcome.ticket["code"])
+
+    @rule(data=st.data())
+    def check_in(self, data):
+        if self.codes:
+            self.act(bk.check_in, KEY, code=data.draw(st.sampled_from(self.codes)), check_hours=False)
+
+    @rule()
+    def lapse(self):
+        self.act(bk.lapse_overdue)
+
+    @rule(counter=st.sampled_from([1, 2]), to=st.sampled_from(SERVICES))
+    def transfer(self, counter, to):
+        self.act(q.transfer, counter, service=to)
+
+    @rule(counter=st.sampled_from([1, 2]))
+    def next(self, counter):
+        served = self.site.counter_service_ids[counter]
+        counter_id = self.site.counter_ids[counter]
+        with self.engine.connect() as conn:
+            may_call = (T.c.status == "waiting") & (
+                (T.c.service_id.in_(served) & T.c.target_counter_id.is_(None)) | (T.c.target_counter_id == counter_id))
+            due = conn.execute(select(T.c.id).where(may_call, T.c.due_at.is_not(None), T.c.due_at <= self.now)
+                               .order_by(T.c.due_at, T.c.id).limit(1)).scalar()
+        outcome = self.act(q.call_next, counter)
+        if outcome is None or outcome.ticket is None:
+            assert due is None, "a due booking waited, and nobody was called"
+            return
+        with self.engine.connect() as conn:
+            called = conn.execute(select(T).where(T.c.public_id == outcome.ticket["id"])).one()
+        if due is not None:
+            assert called.id == due, "a due booking waited, and another ticket was called"
+        with self.engine.connect() as conn:
+            remote = conn.execute(select(B.c.status).where(B.c.ticket_id == called.id)).scalar()
+        assert remote in (None, "checked_in"), f"a {remote} booking's ticket was called: its citizen is not here"
+
+
+def test_the_merged_queue_order(template_db):
+    MergedQueueMachine.path = template_db[0]
+    run_state_machine_as_test(MergedQueueMachine, settings=settings(
+        max_examples=40, stateful_step_count=40, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))

@@ -14,12 +14,19 @@ from .types import Candidate
 
 
 def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | None,
-                policy: Policy, normal_streak: int, now: dt.datetime) -> Candidate | None:
-    """The one rule for "next": max-wait aging, then the priority policy, else first come first served.
+                policy: Policy, normal_streak: int, now: dt.datetime,
+                due_booking: Candidate | None = None) -> Candidate | None:
+    """The one rule for "next": a booking whose slot has begun, then max-wait aging, then the
+    priority policy, else first come first served.
 
-    ``normal_streak`` is how many normal tickets this counter called in a row while a
-    priority ticket waited.
+    ``due_booking`` is the waiting ticket of a citizen who checked in within the grace window
+    and whose slot has begun (the earliest slot first, server/core/bookings.py): the booking is
+    a promise of that time, so it goes ahead of walk-ins, priority classes and aging alike.
+    Checked in late, a booked citizen is an ordinary walk-in (no due time). ``normal_streak`` is
+    how many normal tickets this counter called in a row while a priority ticket waited.
     """
+    if due_booking is not None:
+        return due_booking
     waiting = [c for c in (oldest_normal, oldest_priority) if c is not None]
     if not waiting:
         return None
@@ -59,6 +66,25 @@ def _oldest(conn, site, counter, day, priority: bool, exclude: set[int]) -> Cand
     return Candidate(row.id, row.issued_at, priority, row.called_at is not None) if row else None
 
 
+def _due_booking(conn, site, counter, day, now, exclude: set[int]) -> Candidate | None:
+    """The waiting booked ticket this counter may call whose slot has begun, the earliest slot first;
+    no query at all when none of the counter's services takes bookings."""
+    services = (site.config.service(site.service_codes[s]) for s in site.counter_service_ids[counter.number])
+    if not any(service is not None and service.booking is not None for service in services):
+        return None
+    query = (
+        select(T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
+        .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
+               T.c.due_at.is_not(None), T.c.due_at <= now, for_counter(site, counter.id, counter.number))
+        .order_by(T.c.due_at, T.c.id)
+        .limit(1)
+    )
+    if exclude:
+        query = query.where(T.c.id.not_in(exclude))
+    row = conn.execute(query).first()
+    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None) if row else None
+
+
 def _claim(conn, ticket_id: int) -> bool:
     """PostgreSQL: lock the chosen ticket unless another counter is taking it right now.
 
@@ -77,10 +103,13 @@ def choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
     while True:
         normal = _oldest(conn, site, counter, day, priority=False, exclude=taken)
         prio = _oldest(conn, site, counter, day, priority=True, exclude=taken)
-        chosen = choose_next(normal, prio, site.config.policy, counter.normal_streak, now)
+        due = _due_booking(conn, site, counter, day, now, exclude=taken)
+        chosen = choose_next(normal, prio, site.config.policy, counter.normal_streak, now, due)
         if chosen is None:
             return None, counter.normal_streak
         if _claim(conn, chosen.id):
+            if chosen is due:  # a booking's time, not a choice between normal and priority tickets
+                return chosen, counter.normal_streak
             priority_waited = prio is not None and chosen is not prio
             return chosen, counter.normal_streak + 1 if priority_waited else 0
         taken.add(chosen.id)  # another counter has it: choose again among the rest
