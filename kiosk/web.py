@@ -33,6 +33,7 @@ from flask import Blueprint, current_app, render_template
 
 from ..server.core import engine as q
 from ..server.core.i18n import install_jinja, messages_for
+from ..server.web.waits import estimator
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static", static_url_path="/assets")
@@ -147,7 +148,7 @@ def _ticket_view(ticket_id: str) -> dict | None:
         return None
     try:
         with state.Session() as db:
-            return q.ticket_status(db, state.site, ticket_id)
+            return q.ticket_status(db, state.site, ticket_id, estimator(state))
     except q.QueueError as error:
         if error.code != "unknown_ticket":
             raise

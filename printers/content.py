@@ -22,6 +22,7 @@ class TicketContent:
     service_en: str | None = None
     priority: str | None = None
     eta_minutes: int | None = None
+    eta_range: list[int] | None = None  # [low, high] minutes: "khoảng 10–20 phút"; [n, n] from the formula
     footer: str | None = None
     logo: str | None = None  # path of an image file
     counters: list[int] | None = None  # the counters that serve the service ("Quầy phục vụ: 1, 2")

@@ -34,7 +34,8 @@ def ticket_content(site, ticket: dict, tracking_url: str, config_dir: Path) -> T
     return TicketContent(
         centre=config.site.name, number=ticket["display"], service=service.name.vi, service_en=service.name.en,
         priority=priority.name.vi if priority else None, issued_at=local_stamp(q.local_time(site, issued)),
-        people_ahead=ticket["waiting_ahead"], eta_minutes=ticket["eta_minutes"], tracking_url=tracking_url,
+        people_ahead=ticket["waiting_ahead"], eta_minutes=ticket["eta_minutes"], eta_range=ticket.get("eta_range"),
+        tracking_url=tracking_url,
         footer=config.ticket.footer, logo=str(config_dir / logo) if logo else None, counters=serving or None,
     )
 

@@ -91,13 +91,24 @@ def _scaled(width: int):
     return lambda size: max(14, round(size * min(1.0, width / 576)))
 
 
+def eta_line(minutes: int, eta_range: list[int] | None, language: str = "vi") -> str:
+    """The promised wait: "khoảng 10–20 phút", "khoảng 15 phút" (the formula's one value), or "called
+    right away"."""
+    low, high = eta_range or (minutes, minutes)
+    if high <= 0:
+        return translate("kiosk_eta_now", language)
+    if low < high:
+        return translate("kiosk_eta_range", language, low=low, high=high)
+    return translate("kiosk_eta", language, n=minutes)
+
+
 def _lines(content: TicketContent, width: int) -> dict[str, Image.Image | None]:
     """The Vietnamese text lines of the ticket, each a small image, in print order around the number."""
     size = _scaled(width)
     if content.eta_minutes is None:  # no open counter serves it when it was issued: no promise of "right away"
         wait = translate("ticket_no_counter_open")
     else:
-        wait = translate("kiosk_eta", n=content.eta_minutes) if content.eta_minutes else translate("kiosk_eta_now")
+        wait = eta_line(content.eta_minutes, content.eta_range)
     counters = ", ".join(str(number) for number in content.counters or ())
     return {
         "centre": _text_image(content.centre, size(24), width, bold=True),

@@ -43,7 +43,9 @@
     if (ticket.status === "waiting") {
       QK.setBi(document.getElementById("ahead"), "page_people_ahead", {n: ticket.waiting_ahead});
       const eta = document.getElementById("eta");
+      const range = ticket.eta_range || [ticket.eta_minutes, ticket.eta_minutes];  // [low, high] minutes
       if (ticket.eta_minutes === null) QK.setBi(eta, "track_eta_no_counter");  // no open counter serves it
+      else if (range[0] < range[1]) QK.setBi(eta, "track_eta_range", {low: range[0], high: range[1]});
       else if (ticket.eta_minutes) QK.setBi(eta, "track_eta", {n: ticket.eta_minutes});
       else QK.setBi(eta, "track_eta_now");
     }
@@ -71,10 +73,35 @@
       if (!event || !isMine(event.ticket)) return;
       const next = Object.assign({}, ticket, event.ticket);
       if (!next.counter && event.counter && (kind === "called" || kind === "recalled")) next.counter = event.counter;
+      const moved = next.service !== ticket.service;
       ticket = next;
       draw();
       if (kind === "called" || kind === "recalled") flashCall();
+      if (moved) subscribe();  // transferred to another service: follow that queue's moves
     };
+  }
+
+  // Someone of its queue called, a counter opened, paused or closed: the people ahead and the wait
+  // change. The server sends the queue's moves, not each ticket's wait (that would be one message
+  // per waiting phone); the page asks for its own, after a short random delay so that the phones
+  // of a queue do not all ask at the same instant, and once for a burst of moves.
+  let refreshing = null;
+
+  function queueMoved(event) {
+    if (ticket.status !== "waiting" || refreshing) return;
+    if (event && event.waiting && !(ticket.service in event.waiting)) return;
+    refreshing = setTimeout(function () {
+      fetch("/api/v1/tickets/" + encodeURIComponent(page.ticket.id), {headers: {"Accept": "application/json"}})
+        .then(function (answer) { return answer.ok ? answer.json() : null; })
+        .then(function (view) {
+          refreshing = null;
+          if (isMine(view) && view.status === ticket.status) {
+            ticket = Object.assign({}, ticket, view);
+            draw();
+          }
+        })
+        .catch(function () { refreshing = null; });  // offline: the next move or reconnect redraws it
+    }, 200 + Math.random() * 1300);
   }
 
   const socket = io({reconnectionDelayMax: 5000});
@@ -97,8 +124,9 @@
   ["called", "recalled", "started", "finished", "no_show", "transferred", "expired"].forEach(function (kind) {
     socket.on("ticket." + kind, onEvent(kind));
   });
-  // the room is told when this ticket changes, not when others ahead of it are called:
-  // coming back to the page (phone unlocked, tab shown) asks for a fresh snapshot
+  socket.on("queue.changed", queueMoved);
+  socket.on("counter.changed", queueMoved);
+  // a phone asleep misses events: coming back to the page (phone unlocked, tab shown) asks for a fresh snapshot
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && socket.connected) subscribe();
   });

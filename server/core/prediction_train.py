@@ -151,11 +151,18 @@ def calibrate(pairs: list[tuple[float, float]]) -> list[list[float]]:
 CALIBRATION_DAYS = 20  # at most this many latest days of history set the calibration
 
 
-def read_events(conn, site: SiteRuntime, after_id: int = 0):
-    """The site's event log in the order it was written."""
+def read_events(conn, site: SiteRuntime, after_id: int = 0, since: dt.datetime | None = None,
+                before: dt.datetime | None = None):
+    """The site's event log in the order it was written; ``since`` / ``before``: only those at or after,
+    or before, these moments (a running server trains on the latest weeks before today)."""
     E = m.Event.__table__
-    return conn.execute(select(E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id, E.c.user_id,
-                               E.c.detail).where(E.c.site_id == site.id, E.c.id > after_id).order_by(E.c.id)).all()
+    query = select(E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id, E.c.user_id,
+                   E.c.detail).where(E.c.site_id == site.id, E.c.id > after_id)
+    if since is not None:
+        query = query.where(E.c.at >= since)
+    if before is not None:
+        query = query.where(E.c.at < before)
+    return conn.execute(query.order_by(E.c.id)).all()
 
 
 def first_calls(events) -> dict[int, dt.datetime]:

@@ -26,6 +26,7 @@ from ..core.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
     from ...printers.spooler import Spooler
+    from ..core.prediction import Predictor
 
 
 @dataclass
@@ -41,6 +42,7 @@ class AppState:
     writer: GroupCommitWriter | None = None  # SQLite only
     spooler: "Spooler | None" = None  # started by `queuekiosk serve`
     limits: "RateLimits | None" = None
+    predictor: "Predictor | None" = None  # the wait predictor, once trained (server/web/waits.py)
 
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
@@ -63,12 +65,14 @@ class AppState:
         from .housekeeping import day_end_loop
         from .live_setup import follow_saved_setup
         from .realtime import drop_lapsed_loop
+        from .waits import refresh_loop
 
         self.spooler.start()
         gevent.spawn(day_end_loop, self)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
         gevent.spawn(DeliveryWorker(self).run)  # webhooks (server/web/delivery.py)
+        gevent.spawn(refresh_loop, self)  # the wait predictor's live state read afresh (trained by day_end_loop)
         queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or ""
         if queue.startswith("redis"):
             from .resync import watch_message_queue

@@ -1,4 +1,5 @@
-"""Work the server does on its own clock: at each local midnight, end the day's waiting tickets."""
+"""Work the server does on its own clock: at each local midnight, end the day's waiting tickets and
+train the wait predictor on the days before (server/web/waits.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import gevent
 
 from ..core import engine as q
 from ..core import outbox
+from .waits import retrain_quietly
 
 log = logging.getLogger(__name__)
 
@@ -35,4 +37,5 @@ def day_end_loop(state) -> None:
         if expired:
             log.info("end of the business day: %d waiting ticket(s) expired", expired)
         publish(state.site, outcome)
+        gevent.spawn(retrain_quietly, state)  # a few seconds, beside the requests: the formula until it is done
         gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))

@@ -32,6 +32,7 @@ from ..core.auth import (
     require_role,
 )
 from .extensions import socketio
+from .waits import estimator
 from ..core.i18n import translate
 from ...sounds.announce import announcement_text
 
@@ -122,6 +123,10 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
             rooms |= {f"{site.id}:display:{d}" for d in site.displays_of_counter.get(happened.counter, ())}
     if happened.kind == "queue.changed":
         rooms |= {f"{site.id}:display:{d.id}" for d in site.config.displays}
+    if happened.kind in ("queue.changed", "counter.changed"):  # the tracking pages of the services' tickets
+        if happened.counter is not None:
+            services |= set(site.counter_service_ids.get(happened.counter, ()))
+        rooms |= {f"{site.id}:queue:{site.service_codes[s]}" for s in services if s in site.service_codes}
     return rooms
 
 
@@ -192,7 +197,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
                 "waiting": {code: waiting[code] for code in counter["services"]},
                 "queue": q.counter_queue(session_, site, key)}
     if kind == "ticket":
-        return {**base, "ticket": q.ticket_status(session_, site, key)}
+        return {**base, "ticket": q.ticket_status(session_, site, key, estimator(_state()))}
     if kind == "rating":  # a counter's rating tablet: what to ask about now, number and service only
         counter = next(c for c in counters if c["number"] == key)
         return {**base, "counter": {"number": key, "name": counter["name"]},
@@ -304,6 +309,8 @@ def on_subscribe(data):
         return _error(error)
     rooms.add(room)
     join_room(room)
+    if kind == "ticket":  # its queue's moves too (queue.changed, counter.changed): the page asks its wait again
+        join_room(f"{site.id}:queue:{snap['ticket']['service']}")
     socketio.emit("state", snap, to=request.sid)
     return {"ok": True}
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ....printers import jobs
 from ...core import engine as q
 from .. import printing
+from ..waits import estimator
 from ...core.auth import may_act_as_kiosk, require_role
 from . import bp, current_principal, parse_body, state
 from .idempotency import run_once
@@ -62,7 +63,7 @@ def issue_ticket():
         None, printing.issue_with_print,
         lambda conn, site, outcome: (201, _with_track_url(outcome.ticket, track_base)),
         body.service, priority=body.priority, kiosk=kiosk, check_hours=not app_state.ignore_hours,
-        printer=printer, track_base=track_base, config_dir=app_state.config_dir,
+        printer=printer, track_base=track_base, config_dir=app_state.config_dir, estimator=estimator(app_state),
         after=lambda outcome: printer is not None and printing.job_added(app_state, printer))
 
 
@@ -70,7 +71,7 @@ def issue_ticket():
 def get_ticket(ticket_id: str):
     app_state = state()
     with app_state.Session() as db:
-        view = q.ticket_status(db, app_state.site, ticket_id)
+        view = q.ticket_status(db, app_state.site, ticket_id, estimator(app_state))
     return jsonify(_with_track_url(view))
 
 
@@ -153,4 +154,6 @@ def health():
     app_state = state()
     with app_state.Session() as db:
         db.connection().exec_driver_sql("SELECT 1")
-    return jsonify({"status": "ok", "site": app_state.site.id})
+    predictor = app_state.predictor  # the wait prediction in use: None while tickets get the usual formula
+    return jsonify({"status": "ok", "site": app_state.site.id,
+                    "wait_prediction": {"trained_days": predictor.model.days} if predictor else None})
