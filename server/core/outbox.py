@@ -3,7 +3,7 @@
 An action's events are written to ``outbox_events`` in the action's own transaction
 (``recording``), so an event exists exactly when its change was committed. The delivery worker
 (server/web/delivery.py) then makes one delivery per subscribed webhook (``dispatch``), sends
-the due ones and marks each result (``mark_result``): any 2xx ends a delivery; anything else is
+the due ones and marks their results (``mark_results``): any 2xx ends a delivery; anything else is
 tried again on ``RETRY_DELAYS`` (about 32 hours in all), then given up ("failed"); an admin may
 replay any delivery, with the same delivery id.
 
@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from . import models as m
 from .errors import Invalid, NotFound
@@ -130,8 +130,7 @@ def add_webhook(conn, site, url: str, events: list[str], secret: str | None = No
     """A new webhook; its view shows the secret in full (this once): one is made when none is given."""
     secret = secret or "whsec_" + secrets.token_urlsafe(32)
     webhook_id = conn.execute(insert(W).values(site_id=site.id, url=check_url(url), events=check_events(events),
-                                               secret=secret,
-                                               active=True, created_at=utcnow())).inserted_primary_key[0]
+                                               secret=secret, active=True, created_at=utcnow())).inserted_primary_key[0]
     return webhook_view(_webhook(conn, site, webhook_id), secret_in_full=True)
 
 
@@ -157,13 +156,16 @@ def _webhook(conn, site, webhook_id: int):
     return row
 
 
-def deliveries(conn, site, webhook_id: int, limit: int = 100, status: str | None = None) -> list[dict]:
-    """The webhook's latest deliveries, newest first."""
+def deliveries(conn, site, webhook_id: int, limit: int = 100, status: str | None = None,
+               delivery: int | None = None) -> list[dict]:
+    """The webhook's latest deliveries (or just ``delivery``), newest first."""
     _webhook(conn, site, webhook_id)
     query = (select(D, E.c.kind, E.c.created_at.label("occurred_at")).join(E, E.c.id == D.c.event_id)
              .where(D.c.webhook_id == webhook_id).order_by(D.c.id.desc()).limit(limit))
     if status is not None:
         query = query.where(D.c.status == status)
+    if delivery is not None:
+        query = query.where(D.c.id == delivery)
     return [{"id": row.id, "delivery": row.delivery_id, "event": row.kind, "event_id": row.event_id,
              "occurred_at": _iso(row.occurred_at), "status": row.status, "attempts": row.attempts,
              "last_status_code": row.last_status_code, "last_error": row.last_error,
@@ -179,7 +181,7 @@ def replay(conn, site, webhook_id: int, delivery: int) -> dict:
                            .values(status="pending", attempts=0, next_attempt_at=utcnow()))
     if changed.rowcount != 1:
         raise NotFound("delivery_unknown", delivery=delivery, webhook=webhook_id)
-    return next(d for d in deliveries(conn, site, webhook_id, limit=1_000_000) if d["id"] == delivery)
+    return deliveries(conn, site, webhook_id, delivery=delivery)[0]
 
 
 # --- the worker's side --------------------------------------------------------------------
@@ -195,7 +197,6 @@ class Delivery:
     secret: str
     kind: str
     body: bytes
-    attempts: int
 
     def headers(self) -> dict[str, str]:
         return {"Content-Type": "application/json", "User-Agent": "queuekiosk-webhooks",
@@ -233,15 +234,15 @@ def dispatch(conn, site=None, limit: int = 500, now: dt.datetime | None = None) 
 def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()) -> list[Delivery]:
     """Pending deliveries whose time has come, oldest event first, except those of ``skip_webhooks``."""
     now = now or utcnow()
-    query = (select(D.c.id, D.c.delivery_id, D.c.webhook_id, D.c.attempts, W.c.url, W.c.secret, E.c.id.label("event_id"),
-                    E.c.kind, E.c.site_id, E.c.created_at, E.c.payload)
+    query = (select(D.c.id, D.c.delivery_id, D.c.webhook_id, W.c.url, W.c.secret, E.c.id.label("event_id"), E.c.kind,
+                    E.c.site_id, E.c.created_at, E.c.payload)
              .join(W, W.c.id == D.c.webhook_id).join(E, E.c.id == D.c.event_id)
              .where(D.c.status == "pending", D.c.next_attempt_at <= now, W.c.active.is_(True))
              .order_by(D.c.event_id, D.c.id).limit(limit))
     if skip_webhooks:
         query = query.where(D.c.webhook_id.not_in(list(skip_webhooks)))
     return [Delivery(row.id, row.delivery_id, row.webhook_id, row.url, row.secret, row.kind,
-                     body(row.event_id, row.kind, row.site_id, row.created_at, row.payload), row.attempts)
+                     body(row.event_id, row.kind, row.site_id, row.created_at, row.payload))
             for row in conn.execute(query)]
 
 
@@ -301,10 +302,6 @@ def prune(conn, site=None, now: dt.datetime | None = None) -> int:
     removed += conn.execute(delete(E).where(and_(E.c.created_at < before, E.c.dispatched_at.is_not(None),
                                                  ~referenced))).rowcount
     return removed
-
-
-def pending_count(conn) -> int:
-    return conn.execute(select(func.count()).select_from(D).where(D.c.status == "pending")).scalar_one()
 
 
 def _iso(value: dt.datetime | None) -> str | None:
