@@ -62,13 +62,14 @@ class AppState:
         import gevent
 
         from .delivery import DeliveryWorker
-        from .housekeeping import day_end_loop
+        from .housekeeping import day_end_loop, lapse_loop
         from .live_setup import follow_saved_setup
         from .realtime import drop_lapsed_loop
         from .waits import refresh_loop
 
         self.spooler.start()
         gevent.spawn(day_end_loop, self)
+        gevent.spawn(lapse_loop, self)  # remote numbers past their deadline lapse (server/core/bookings.py)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
         gevent.spawn(DeliveryWorker(self).run)  # webhooks (server/web/delivery.py)

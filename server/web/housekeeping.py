@@ -8,11 +8,14 @@ import logging
 
 import gevent
 
+from ..core import bookings
 from ..core import engine as q
 from ..core import outbox
 from .waits import retrain_quietly
 
 log = logging.getLogger(__name__)
+
+LAPSE_EVERY_SECONDS = 30  # a remote number lapses this long after its deadline at the latest
 
 
 def seconds_to_next_day(site, now: dt.datetime) -> float:
@@ -39,3 +42,18 @@ def day_end_loop(state) -> None:
         publish(state.site, outcome)
         gevent.spawn(retrain_quietly, state)  # a few seconds, beside the requests: the formula until it is done
         gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
+
+
+def lapse_loop(state) -> None:
+    """Remote numbers not checked in by their deadline lapse (server/core/bookings.py), and the
+    dashboard and webhooks hear it (booking.lapsed)."""
+    from .realtime import publish
+
+    while True:
+        gevent.sleep(LAPSE_EVERY_SECONDS)
+        try:
+            outcome = state.write(outbox.recording(bookings.lapse_overdue))
+        except Exception:  # a busy database must not end the loop
+            log.exception("lapsing the overdue remote numbers failed; trying again shortly")
+            continue
+        publish(state.site, outcome)

@@ -107,7 +107,6 @@ def create_booking():
     if body.remote:
         if body.date is not None or body.start is not None:
             raise q.Invalid("remote_takes_no_slot", field="date" if body.date is not None else "start")
-        run(bk.lapse_overdue)
         outcome = run(bk.take_remote, body.service, body.name, body.phone, id_number, _person_key(),
                       actor=actor, check_hours=not app_state.ignore_hours)
     else:
@@ -235,7 +234,6 @@ def check_in():
                                           app_state.config_dir)
             jobs.enqueue(conn, site, printer, ticket["id"], content)
 
-    run(bk.lapse_overdue)
     outcome = run(bk.check_in, _person_key(), code=code_of(body.code) if body.code is not None else None,
                   cccd_qr=body.cccd_qr, id_number=body.id_number, service=body.service, kiosk=kiosk,
                   actor=principal.actor if principal else None, check_hours=not app_state.ignore_hours,
