@@ -326,17 +326,14 @@ def token_revoke(token_id, config_file):
 @click.option("--seed", default=7, show_default=True, type=int, help="the same seed gives the same days")
 @click.option("--per-day", default=300, show_default=True, type=click.IntRange(1, 20000),
               help="citizens on an average weekday (Mondays more, Saturdays fewer)")
-@click.option("--through-engine", is_flag=True,
-              help="call the queue engine for every step (the reference; about 25 times slower than the "
-                   "default, which plays the same rules in memory and writes each day in bulk)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def simulate(first_day, days, seed, per_day, through_engine, config_file):
+def simulate(first_day, days, seed, per_day, config_file):
     """Fill the database with simulated days of the centre: arrivals with a morning peak, services,
     no-shows, transfers, breaks and ratings, with a fixed random seed.
 
     For demos, tests and benchmarks: run it on an empty database (the configured one, or
     QUEUEKIOSK_DATABASE_URL), not on a centre's real data. It refuses days that already have
-    tickets. Clerks named sim.<name> are added (nobody knows their passwords). Example:
+    tickets. Clerks named sim.<name> are added (with no password: nobody signs in as them). Example:
 
     \b
       queuekiosk simulate --days 60            # the 60 days before today
@@ -354,12 +351,13 @@ def simulate(first_day, days, seed, per_day, through_engine, config_file):
         first_day = dt.datetime.combine(today - dt.timedelta(days=days), dt.time())
 
     def report(day):
+        refused = f", {day.refused} citizens turned away (numbers or daily limit ran out)" if day.refused else ""
         click.echo(f"  {day.day.isoformat()}: {day.tickets} tickets, {day.served} served, {day.no_shows} no-shows, "
-                   f"{day.transfers} transfers, {day.ratings} ratings", err=True)
+                   f"{day.transfers} transfers, {day.ratings} ratings{refused}", err=True)
 
     try:
         result = run_simulation(Session.kw["bind"], site, first_day.date(), days, seed, Settings(per_day=per_day),
-                                report=report, through_engine=through_engine)
+                                report=report)
     except SimulationError as error:
         raise click.ClickException(f"{error}; nothing was added for that day")
     opened = [d for d in result.days if d.skipped is None]

@@ -1,46 +1,90 @@
-"""The day simulator: the bulk path writes exactly what the engine path writes, the seed fixes the days,
-closed days are skipped, a day with tickets is refused, and the days look like a centre's day."""
+"""The day simulator: every step is the engine's (its books balance at the end of the day), a day whose
+numbers run out turns citizens away and goes on, the seed fixes the days, closed days are skipped, a day
+with tickets is refused, and the days look like a centre's day."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
 
 import pytest
+import yaml
+from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
+from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.simulate import Settings, SimulationError, simulate
 from sqlalchemy import select
 
 FRIDAY = dt.date(2026, 11, 20)
 
 
-def _content(queue) -> dict:
-    """Every table the simulation writes, without the random public ids."""
-    tables = [m.Ticket.__table__, m.Event.__table__, m.NumberSequence.__table__, m.Service.__table__,
-              m.Counter.__table__, m.Base.metadata.tables["ratings"]]
-    out = {}
+def test_every_step_is_the_engine_s_and_its_books_balance_at_the_end_of_the_day(make_queue, config):
+    queue = make_queue(config, staffed=False)
+    result = simulate(queue.engine, queue.site, FRIDAY, 1, seed=11, settings=Settings(per_day=120))
+    tickets = queue.tickets()
+    assert len(tickets) == result.tickets > 100 and result.refused == 0
+    E, SEQ, S, C = m.Event.__table__, m.NumberSequence.__table__, m.Service.__table__, m.Counter.__table__
     with queue.engine.connect() as conn:
-        for table in tables:
-            rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
-            for r in rows:
-                r.pop("public_id", None)
-            out[table.name] = rows
-    return out
-
-
-def test_bulk_steps_write_what_the_engine_writes(make_queue, config, migrated_sqlite):
-    settings = Settings(per_day=120)
-    through_engine = make_queue(config, migrated_sqlite('engine.db'))
-    bulk = make_queue(config, migrated_sqlite('bulk.db'))
-    a = simulate(through_engine.engine, through_engine.site, FRIDAY, 2, seed=11, settings=settings, through_engine=True)
-    b = simulate(bulk.engine, bulk.site, FRIDAY, 2, seed=11, settings=settings)
-    assert a.tickets == b.tickets > 150
-    engine_rows, bulk_rows = _content(through_engine), _content(bulk)
-    for table, rows in engine_rows.items():
-        assert rows == bulk_rows[table], f"the bulk simulation wrote other {table} than the engine"
-    kinds = {e["kind"] for e in engine_rows["events"]}
+        events = conn.execute(select(E).order_by(E.c.id)).all()
+        sequences = {r.service_id: r for r in conn.execute(select(SEQ))}
+        averages = dict(conn.execute(select(S.c.id, S.c.avg_service_seconds)).all())
+        counters = conn.execute(select(C.c.state, C.c.pause_reason)).all()
     assert {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "paused",
-            "resumed", "rated", "opened", "closed"} <= kinds
+            "resumed", "rated", "opened", "closed"} <= {e.kind for e in events}
+    # each service's numbers run from its start without a gap, and its queue is empty at the end
+    for service_id, code in queue.site.service_codes.items():
+        numbers = sorted(t.number for t in tickets if t.origin_service_id == service_id)
+        start = queue.site.config.service(code).numbers.start
+        assert numbers == list(range(start, start + len(numbers)))
+        if numbers:
+            seq = sequences[service_id]
+            assert (seq.last_number, seq.waiting, seq.priority_waiting) == (numbers[-1], 0, 0)
+            assert averages[service_id] is not None  # the engine's moving average of finished services
+    # every ticket moved only along the engine's state machine, and ended
+    status = {t.id: "waiting" for t in tickets}
+    moves = {"called": "called", "recalled": "called", "started": "serving", "finished": "done",
+             "no_show": "no_show", "transferred": "waiting"}
+    for e in events:
+        if e.ticket_id is not None and e.kind in moves:
+            assert moves[e.kind] in q.TRANSITIONS[status[e.ticket_id]], (e.kind, status[e.ticket_id])
+            status[e.ticket_id] = moves[e.kind]
+    assert set(status.values()) <= {"done", "no_show"} and {t.status for t in tickets} <= {"done", "no_show"}
+    assert counters == [("closed", None)] * len(counters)  # each clerk closed the counter after the day
+
+
+def test_a_day_whose_numbers_run_out_turns_citizens_away_and_goes_on(config_data, tmp_path, migrated_sqlite_url):
+    """The certification queue has 5 numbers: the kiosk refuses the 6th citizen (the engine's refusal), the
+    day goes on for everyone else, and the command says how many were turned away."""
+    service = next(s for s in config_data["services"] if s["code"] == "CT")
+    service["numbers"] = {"start": 2001, "end": 2005}
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "queuekiosk.server.cli", "simulate", "--day", FRIDAY.isoformat(), "--per-day", "100",
+         "--seed", "3", "--config", str(config_file)],
+        env={**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_sqlite_url}, capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    turned_away = int(re.search(r"(\d+) citizens turned away \(numbers or daily limit ran out\)", done.stderr)[1])
+    issued = int(re.search(r"simulated 1 open days .*: (\d+) tickets", done.stdout)[1])
+    assert turned_away >= 5, done.stderr
+
+    engine = create_db_engine(migrated_sqlite_url)
+    T, SEQ = m.Ticket.__table__, m.NumberSequence.__table__
+    with engine.connect() as conn:
+        ct = conn.execute(select(m.Service.__table__.c.id).where(m.Service.__table__.c.code == "CT")).scalar_one()
+        tickets = conn.execute(select(T.c.origin_service_id, T.c.number, T.c.status)).all()
+        last_ct = conn.execute(select(SEQ.c.last_number).where(SEQ.c.service_id == ct)).scalar_one()
+    engine.dispose()
+    assert len(tickets) == issued
+    assert sorted(t.number for t in tickets if t.origin_service_id == ct) == [2001, 2002, 2003, 2004, 2005]
+    assert last_ct == 2005  # each refusal was taken back whole: the sequence stayed at the range's end
+    assert len([t for t in tickets if t.origin_service_id != ct]) > 40  # the other queues' day went on
+    assert {t.status for t in tickets} <= {"done", "no_show"}  # and everyone who got a number was served
 
 
 def test_the_seed_fixes_the_days_and_closed_days_are_skipped(make_queue, config, migrated_sqlite):

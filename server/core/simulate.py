@@ -11,12 +11,17 @@ transfers to another service, takes a break, and the citizen rates the service o
 What makes a real day hard to predict is in it too (``Settings``): citizens waiting at the door
 come in a burst at opening, some counters close for lunch, clerks work at their own pace (one of
 them twice as slow as the others, every day) and a counter may open late. ``Settings.plain()``
-leaves those out. Every step is an engine function (issue, call_next,
-recall, start, finish, no_show, transfer, pause, resume, rate) at the simulated time, so the
-tickets, the numbers and the event log are exactly what the real server would have written.
+leaves those out.
+
+Every step is an engine command (issue, call_next, recall, start, finish, no_show, transfer,
+pause, resume, close_counter, rate) with the simulated clock passed as ``now``: the queue's
+rules have one implementation, and the tickets, numbers and event log are what the real server
+would have written. What the engine refuses is refused here too: once a service's number range
+(or daily limit) runs out, the kiosk turns further citizens of that service away and the day
+goes on (``DayResult.refused``).
 
 The same seed gives the same days. A day is one transaction (one fsync on SQLite).
-Used by the tests, the demo (README) and bench/bench_reports.py.
+Used by the tests, the demo (README), bench/bench_simulate.py and bench/bench_reports.py.
 """
 
 from __future__ import annotations
@@ -25,12 +30,10 @@ import datetime as dt
 import heapq
 import math
 import random
-import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from werkzeug.security import generate_password_hash
 
 from . import engine as q
 from . import models as m
@@ -41,6 +44,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLERK_NAMES = ("lan", "minh", "hoa", "tuan", "mai", "nam", "huong", "dung", "thao", "long", "linh", "quang",
                "trang", "hieu", "ngoc", "phuong")
 CLERK_PREFIX = "sim."
+NO_PASSWORD = "!"  # matches no password (not a hash), and costs no scrypt per clerk
 # arrivals per hour of the local day, relative to the average: the morning peak, the lunch lull
 # (11:30-13:30) and a smaller afternoon wave
 PROFILE = {7: 0.9, 8: 1.9, 9: 2.0, 10: 1.6, 11: 1.0, 12: 0.4, 13: 0.8, 14: 1.3, 15: 1.2, 16: 0.8}
@@ -82,6 +86,7 @@ class DayResult:
     no_shows: int = 0
     transfers: int = 0
     ratings: int = 0
+    refused: int = 0  # citizens the kiosk turned away: their service's numbers (or daily limit) ran out
     skipped: str | None = None
 
 
@@ -93,6 +98,10 @@ class Result:
     def tickets(self) -> int:
         return sum(d.tickets for d in self.days)
 
+    @property
+    def refused(self) -> int:
+        return sum(d.refused for d in self.days)
+
 
 def open_on(site: SiteRuntime, day: dt.date) -> bool:
     hours = site.config.site.hours
@@ -100,8 +109,8 @@ def open_on(site: SiteRuntime, day: dt.date) -> bool:
 
 
 def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
-    """Simulated clerks (``sim.<name>``, clerk role, a password nobody knows): per counter, its
-    usual clerk first, then the reserves who stand in for a day. Made once, then reused."""
+    """Simulated clerks (``sim.<name>``, clerk role, no password: nobody can sign in as one): per
+    counter, its usual clerk first, then the reserves who stand in for a day. Made once, then reused."""
     numbers = sorted(site.counter_ids)
     names = [f"{CLERK_PREFIX}{CLERK_NAMES[i % len(CLERK_NAMES)]}{'' if i < len(CLERK_NAMES) else i}"
              for i in range(len(numbers) + 2)]
@@ -112,7 +121,7 @@ def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
             if name not in existing:
                 counter = numbers[i] if i < len(numbers) else None
                 existing[name] = conn.execute(U.insert().values(
-                    username=name, password_hash=generate_password_hash(secrets.token_urlsafe(24)),
+                    username=name, password_hash=NO_PASSWORD,
                     role="clerk", site_id=site.id, counter_number=counter, active=True,
                     created_at=q.utcnow()).returning(U.c.id)).scalar_one()
     ids = [existing[name] for name in names]
@@ -139,12 +148,9 @@ def clerk_paces(staff: dict[int, list[int]], site: SiteRuntime, seed: int, setti
 
 
 def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 1, seed: int = 7,
-             settings: Settings | None = None, report=None, through_engine: bool = False) -> Result:
-    """Simulate ``days`` calendar days from ``first_day`` (closed days are skipped).
-
-    ``through_engine``: every step calls the engine (the reference, about 8 ms a ticket); else
-    the same steps are played in memory by BulkSteps and written in bulk (about 0.35 ms a ticket).
-    """
+             settings: Settings | None = None, report=None) -> Result:
+    """Simulate ``days`` calendar days from ``first_day`` (closed days are skipped), each open day
+    through the engine in one transaction."""
     settings = settings or Settings()
     staff = clerks(engine, site)
     paces = clerk_paces(staff, site, seed, settings)
@@ -162,9 +168,8 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
                     f"{day.isoformat()} already has {taken} tickets in this database; simulate other days "
                     "or use an empty database (QUEUEKIOSK_DATABASE_URL)")
             rng = random.Random(f"{seed}:{day.isoformat()}")
-            steps = (EngineSteps if through_engine else BulkSteps)(conn, site, day)
+            steps = EngineSteps(conn, site, day)
             outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn), paces).run()
-            steps.finish_day()
         result.days.append(outcome)
         if report:
             report(outcome)
@@ -174,9 +179,9 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
 class Day:
     """One open day, played as a sequence of timed steps (a heap ordered by time)."""
 
-    def __init__(self, site: SiteRuntime, day: dt.date, rng: random.Random, settings: Settings, staff, backend,
+    def __init__(self, site: SiteRuntime, day: dt.date, rng: random.Random, settings: Settings, staff, steps,
                  ratings: bool, paces: dict[int, float] | None = None):
-        self.site, self.day, self.rng, self.settings, self.backend = site, day, rng, settings, backend
+        self.site, self.day, self.rng, self.settings, self.steps = site, day, rng, settings, steps
         config = site.config
         zone = config.site.zone
         self.open = self._utc(dt.datetime.combine(day, config.site.hours.open, zone))
@@ -189,7 +194,7 @@ class Day:
         self.breaks: dict[int, dt.datetime] = {}
         self.lunches: dict[int, tuple[dt.datetime, float]] = {}  # counter -> (closes from, minutes)
         self.paces = paces or {}
-        self.rates = settings.rating_share > 0 and ratings and hasattr(q, "rate")
+        self.rates = settings.rating_share > 0 and ratings
         self.reasons = [r.code for r in getattr(getattr(config, "rating", None), "reasons", [])] or []
         self.serves = {n: [site.service_codes[s] for s in ids] for n, ids in site.counter_service_ids.items()}
         self.servers = {code: [n for n, codes in self.serves.items() if code in codes] for code in site.service_ids}
@@ -283,7 +288,11 @@ class Day:
     # --- steps -----------------------------------------------------------------------------------
 
     def arrive(self, now, service, priority) -> None:
-        self.backend.issue(now, service, priority, self.kiosk.get(service))
+        try:
+            self.steps.issue(now, service, priority, self.kiosk.get(service))
+        except q.QueueError:  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
+            self.result.refused += 1
+            return
         self.result.tickets += 1
         self.wake(now, self.servers[service])
 
@@ -307,7 +316,7 @@ class Day:
         self.closed.add(number)
         self.breaks.pop(number, None)
         self.lunches.pop(number, None)
-        self.backend.close(now, number, self.actors[number])
+        self.steps.close(now, number, self.actors[number])
 
     def counter_free(self, now, number) -> None:
         actor = self.actors[number]
@@ -317,16 +326,16 @@ class Day:
         if lunch is not None and now >= lunch[0] and not opening:
             del self.lunches[number]
             self.breaks.pop(number, None)  # lunch is this counter's break today
-            self.backend.pause(now, number, actor, "Nghỉ trưa")
+            self.steps.pause(now, number, actor, "Nghỉ trưa")
             self.at(now + dt.timedelta(minutes=lunch[1]), self.back_from_break, number)
             return
         due = self.breaks.get(number)
         if due is not None and now >= due and not opening:
             del self.breaks[number]
-            self.backend.pause(now, number, actor, "Nghỉ giải lao")
+            self.steps.pause(now, number, actor, "Nghỉ giải lao")
             self.at(now + dt.timedelta(minutes=self.rng.uniform(8, 20)), self.back_from_break, number)
             return
-        ticket = self.backend.call_next(now, number, actor)
+        ticket = self.steps.call_next(now, number, actor)
         if ticket is None:
             if now >= self.close:
                 self._close(now, number)
@@ -354,28 +363,28 @@ class Day:
                 ticket.public_id)
 
     def back_from_break(self, now, number) -> None:
-        self.backend.resume(now, number, self.actors[number])
+        self.steps.resume(now, number, self.actors[number])
         self.counter_free(now, number)
 
     def recall(self, now, number) -> None:
-        self.backend.recall(now, number, self.actors[number])
+        self.steps.recall(now, number, self.actors[number])
 
     def start(self, now, number) -> None:
-        self.backend.start(now, number, self.actors[number])
+        self.steps.start(now, number, self.actors[number])
 
     def absent(self, now, number) -> None:
-        self.backend.no_show(now, number, self.actors[number])
+        self.steps.no_show(now, number, self.actors[number])
         self.result.no_shows += 1
         self.at(now + dt.timedelta(seconds=self.rng.uniform(3, 15)), self.counter_free, number)
 
     def transfer(self, now, number, service) -> None:
-        self.backend.transfer(now, number, self.actors[number], service)
+        self.steps.transfer(now, number, self.actors[number], service)
         self.result.transfers += 1
         self.wake(now, self.servers[service])
         self.at(now + dt.timedelta(seconds=self.rng.uniform(5, 20)), self.counter_free, number)
 
     def finish(self, now, number, public_id) -> None:
-        self.backend.finish(now, number, self.actors[number])
+        self.steps.finish(now, number, self.actors[number])
         self.result.served += 1
         rng = self.rng
         if self.rates and rng.random() < self.settings.rating_share:
@@ -388,11 +397,11 @@ class Day:
         level = "very_satisfied" if draw < 0.62 else "satisfied" if draw < 0.95 else "unsatisfied"
         reasons = rng.sample(self.reasons, k=min(len(self.reasons), rng.choice((0, 1, 1, 2)))) \
             if level == "unsatisfied" and self.reasons else []
-        if self.backend.rate(now, number, public_id, level, reasons):
+        if self.steps.rate(now, number, public_id, level, reasons):
             self.result.ratings += 1
 
 
-# --- where the steps go: the engine itself, or the same rules in memory with bulk inserts -------
+# --- the steps as engine commands ---------------------------------------------------------------
 
 @dataclass
 class Called:
@@ -404,13 +413,16 @@ class Called:
 
 
 class EngineSteps:
-    """Each step is the engine function, in the day's transaction: the reference."""
+    """Each step is the engine command at the simulated time, in the day's transaction."""
 
     def __init__(self, conn, site: SiteRuntime, day: dt.date):
         self.conn, self.site = conn, site
 
     def issue(self, now, service, priority, kiosk):
-        q.issue(self.conn, self.site, service, priority, kiosk, now=now, check_hours=False)
+        # a refusal has moved the number sequence already: the savepoint takes back just this issue,
+        # as a real server's rollback would, and the day goes on
+        with self.conn.begin_nested():
+            q.issue(self.conn, self.site, service, priority, kiosk, now=now, check_hours=False)
 
     def call_next(self, now, number, actor):
         ticket = q.call_next(self.conn, self.site, number, actor=actor, now=now).ticket
@@ -451,204 +463,4 @@ class EngineSteps:
             return False
         return True
 
-    def finish_day(self):
-        pass
 
-
-class BulkSteps:
-    """The engine's rules on an in-memory copy of the day, written with a few bulk inserts at the end.
-
-    About 25 times faster than EngineSteps (a year of a busy centre in 2 minutes instead of 40).
-    The choice of the next ticket is the engine's own ``choose_next``; everything else follows
-    engine.py step by step, and tests/test_simulate.py checks that both write the same tickets,
-    events, ratings, numbers and counters for the same seed.
-    """
-
-    def __init__(self, conn, site: SiteRuntime, day: dt.date):
-        self.conn, self.site, self.day = conn, site, day
-        self.tickets: list[dict] = []
-        self.events: list[dict] = []
-        self.ratings: list[dict] = []
-        self.waiting: list[dict] = []  # tickets waiting now, in issue order
-        self.held: dict[int, dict] = {}  # counter number -> its ticket
-        self.by_public: dict[str, dict] = {}
-        self.sequences: dict[int, dict] = {}
-        S, C = m.Service.__table__, m.Counter.__table__
-        self.avg = dict(conn.execute(select(S.c.id, S.c.avg_service_seconds).where(S.c.site_id == site.id)).all())
-        self.counters = {r.number: {"id": r.id, "state": r.state, "pause_reason": r.pause_reason,
-                                    "normal_streak": r.normal_streak}
-                         for r in conn.execute(select(C).where(C.c.site_id == site.id, C.c.active.is_(True)))}
-        self.last_finish: dict[int, dict] = {}
-
-    def _event(self, kind, now, actor, ticket=None, service_id=None, counter=None, detail=None):
-        actor = actor or q.Actor()
-        self.events.append({"site_id": self.site.id, "kind": kind, "at": now, "ticket": ticket,
-                            "service_id": service_id, "counter_id": self.counters[counter]["id"] if counter else None,
-                            "user_id": actor.user_id, "token_id": actor.token_id, "detail": detail})
-
-    def _sequence(self, service_id) -> dict:
-        """The day's number row of a service, as the engine's upserts make it at first use."""
-        seq = self.sequences.get(service_id)
-        if seq is None:
-            start = self.site.config.service(self.site.service_codes[service_id]).numbers.start
-            seq = self.sequences[service_id] = {"last_number": start - 1, "waiting": 0, "priority_waiting": 0}
-        return seq
-
-    def _queue(self, service_id, delta, priority):
-        seq = self._sequence(service_id)
-        seq["waiting"] += delta
-        seq["priority_waiting"] += delta if priority else 0
-
-    def issue(self, now, service, priority, kiosk):
-        site = self.site
-        service_id = site.service_ids[service]
-        cfg = site.config.service(service)
-        seq = self._sequence(service_id)
-        if seq["last_number"] + 1 > cfg.numbers.end:
-            raise q.QueueError("range_exhausted", service=service, end=cfg.numbers.end)
-        seq["last_number"] += 1
-        priority_id = site.priority_ids[priority] if priority else None
-        self._queue(service_id, +1, priority_id is not None)
-        ticket = {"public_id": secrets.token_urlsafe(9), "site_id": site.id, "origin_service_id": service_id,
-                  "service_id": service_id, "number": seq["last_number"], "business_day": self.day,
-                  "priority_id": priority_id, "kiosk_id": kiosk, "status": "waiting", "issued_at": now,
-                  "called_at": None, "last_called_at": None, "started_at": None, "finished_at": None,
-                  "counter_id": None, "target_counter_id": None, "transfers": 0, "index": len(self.tickets),
-                  **q.actor_columns("called_by", None), **q.actor_columns("ended_by", None)}
-        self.tickets.append(ticket)
-        self.waiting.append(ticket)
-        self.by_public[ticket["public_id"]] = ticket
-        self._event("issued", now, None, ticket, service_id,
-                    detail={"number": ticket["number"], "priority": priority, "kiosk": kiosk})
-
-    def _oldest(self, number, priority: bool):
-        counter_id = self.counters[number]["id"]
-        services = self.site.counter_service_ids[number]
-        for t in self.waiting:  # kept in (issued_at, id) order
-            if (t["priority_id"] is not None) != priority:
-                continue
-            if (t["service_id"] in services and t["target_counter_id"] is None) or t["target_counter_id"] == counter_id:
-                return q.Candidate(t["index"], t["issued_at"], priority, t["called_at"] is not None)
-        return None
-
-    def call_next(self, now, number, actor):
-        counter = self.counters[number]
-        assert number not in self.held, "the simulation finishes before it calls"
-        if counter["state"] != "open":  # the engine's _open: pressing next opens a closed counter
-            kind = "resumed" if counter["state"] == "paused" else "opened"
-            counter.update(state="open", pause_reason=None)
-            self._event(kind, now, actor, counter=number)
-        normal, prio = self._oldest(number, False), self._oldest(number, True)
-        chosen = q.choose_next(normal, prio, self.site.config.policy, counter["normal_streak"], now)
-        if chosen is None:
-            return None
-        counter["normal_streak"] = counter["normal_streak"] + 1 if (prio is not None and chosen is not prio) else 0
-        ticket = self.tickets[chosen.id]
-        self.waiting.remove(ticket)
-        called_before = ticket["called_at"] is not None
-        ticket.update(status="called", counter_id=counter["id"], target_counter_id=None,
-                      called_at=ticket["called_at"] or now, last_called_at=now, started_at=None,
-                      **q.actor_columns("called_by", actor))
-        self.held[number] = ticket
-        self._queue(ticket["service_id"], -1, chosen.priority)
-        self._event("called", now, actor, ticket, ticket["service_id"], number,
-                    {"repeat_call": True} if called_before else
-                    {"wait_seconds": round((now - ticket["issued_at"]).total_seconds(), 3)})
-        transferred = ticket["service_id"] != ticket["origin_service_id"] or ticket["target_counter_id"] is not None
-        return Called(ticket["public_id"], self.site.service_codes[ticket["service_id"]], transferred)
-
-    def _step(self, kind, now, number, actor, **values):
-        ticket = self.held[number]
-        ticket.update(values)
-        self._event(kind, now, actor, ticket, ticket["service_id"], number)
-
-    def recall(self, now, number, actor):
-        self._step("recalled", now, number, actor, last_called_at=now)
-
-    def start(self, now, number, actor):
-        self._step("started", now, number, actor, status="serving", started_at=now)
-
-    def no_show(self, now, number, actor):
-        self._step("no_show", now, number, actor, status="no_show", finished_at=now,
-                   **q.actor_columns("ended_by", actor))
-        del self.held[number]
-
-    def finish(self, now, number, actor):
-        ticket = self.held.pop(number)
-        began = ticket["started_at"] or ticket["last_called_at"]
-        seconds = max(0.0, (now - began).total_seconds())
-        ticket.update(status="done", finished_at=now, **q.actor_columns("ended_by", actor))
-        avg = self.avg.get(ticket["service_id"])
-        self.avg[ticket["service_id"]] = seconds if avg is None else avg * (1 - q.EMA_WEIGHT) + seconds * q.EMA_WEIGHT
-        self._event("finished", now, actor, ticket, ticket["service_id"], number,
-                    {"service_seconds": round(seconds, 3), "by": "finish"})
-        self.last_finish[number] = {"ticket": ticket, "at": now, "user_id": (actor or q.Actor()).user_id}
-
-    def transfer(self, now, number, actor, service):
-        ticket = self.held.pop(number)
-        old_service = ticket["service_id"]
-        new_service = self.site.service_ids[service]
-        ticket.update(status="waiting", counter_id=None, service_id=new_service, target_counter_id=None,
-                      started_at=None, transfers=ticket["transfers"] + 1)
-        self._queue(new_service, +1, ticket["priority_id"] is not None)
-        # back in the queue at its place by issue time, as the engine's ORDER BY issued_at, id finds it
-        position = next((i for i, t in enumerate(self.waiting)
-                         if (t["issued_at"], t["index"]) > (ticket["issued_at"], ticket["index"])), len(self.waiting))
-        self.waiting.insert(position, ticket)
-        self._event("transferred", now, actor, ticket, new_service, number, {
-            "from_service": self.site.service_codes[old_service], "to_service": service, "to_counter": None})
-
-    def pause(self, now, number, actor, reason):
-        self.counters[number].update(state="paused", pause_reason=reason)
-        self._event("paused", now, actor, counter=number, detail={"reason": reason})
-
-    def resume(self, now, number, actor):
-        self.counters[number].update(state="open", pause_reason=None)
-        self._event("resumed", now, actor, counter=number)
-
-    def close(self, now, number, actor):
-        assert number not in self.held
-        if self.counters[number]["state"] != "closed":
-            self.counters[number].update(state="closed", pause_reason=None)
-            self._event("closed", now, actor, counter=number)
-
-    def rate(self, now, number, public_id, level, reasons) -> bool:
-        ticket = self.by_public[public_id]
-        last = self.last_finish.get(number)
-        window = dt.timedelta(minutes=self.site.config.rating.window_minutes)
-        if last is None or last["ticket"] is not ticket or last["at"] < now - window or ticket.get("rated"):
-            return False
-        ticket["rated"] = True
-        self.ratings.append({"site_id": self.site.id, "ticket": ticket, "counter_id": self.counters[number]["id"],
-                             "user_id": last["user_id"], "service_id": ticket["service_id"], "token_id": None,
-                             "level": level, "reasons": list(reasons), "at": now, "business_day": self.day})
-        self._event("rated", now, None, ticket, ticket["service_id"], number, {"level": level, "reasons": list(reasons)})
-        return True
-
-    def finish_day(self):
-        """Write the day: tickets (their ids come back in order), then events and ratings, numbers, counters."""
-        conn = self.conn
-        T, E = m.Ticket.__table__, m.Event.__table__
-        if self.tickets:
-            columns = [c.name for c in T.columns if c.name != "id"]
-            rows = [{name: t[name] for name in columns} for t in self.tickets]
-            ids = conn.execute(T.insert().returning(T.c.id, sort_by_parameter_order=True), rows).scalars().all()
-            for ticket, ticket_id in zip(self.tickets, ids):
-                ticket["id"] = ticket_id
-        if self.events:
-            conn.execute(E.insert(), [{**{k: v for k, v in e.items() if k != "ticket"},
-                                       "ticket_id": e["ticket"]["id"] if e["ticket"] else None}
-                                      for e in self.events])
-        if self.ratings:
-            R = m.Base.metadata.tables["ratings"]
-            conn.execute(R.insert(), [{**{k: v for k, v in r.items() if k != "ticket"}, "ticket_id": r["ticket"]["id"]}
-                                      for r in self.ratings])
-        SEQ, S, C = m.NumberSequence.__table__, m.Service.__table__, m.Counter.__table__
-        if self.sequences:
-            conn.execute(SEQ.insert(), [{"service_id": sid, "business_day": self.day, **seq}
-                                        for sid, seq in self.sequences.items()])
-        for sid, avg in self.avg.items():
-            conn.execute(S.update().where(S.c.id == sid).values(avg_service_seconds=avg))
-        for counter in self.counters.values():
-            conn.execute(C.update().where(C.c.id == counter["id"]).values(
-                state=counter["state"], pause_reason=counter["pause_reason"], normal_streak=counter["normal_streak"]))
