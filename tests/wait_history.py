@@ -9,14 +9,19 @@ from such days is plain: the clerk at the counter sets the pace.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
+import requests
 from sqlalchemy import select
+
+import server_db
 
 from queuekiosk.server.core import auth
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
-from queuekiosk.server.core.db import session_factory
+from queuekiosk.server.core.config import load_config
+from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MIN = dt.timedelta(minutes=1)
@@ -27,12 +32,15 @@ def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), HCM).astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def clerk_ids(engine, *names: str, password: str = "mật-khẩu-quầy-đủ-dài") -> dict[str, int]:
-    """Clerk accounts (made if missing) and their ids."""
+PASSWORD = "mật-khẩu-quầy-đủ-dài"
+
+
+def clerk_ids(engine, *names: str, counter: int | None = None) -> dict[str, int]:
+    """Clerk accounts (made if missing, assigned to ``counter``, password ``PASSWORD``) and their ids."""
     with session_factory(engine).begin() as session:
         for name in names:
             if session.scalars(select(m.User).filter_by(username=name)).first() is None:
-                auth.add_user(session, name, password, "clerk")
+                auth.add_user(session, name, PASSWORD, "clerk", counter)
         session.flush()
         return {u.username: u.id for u in session.scalars(select(m.User).where(m.User.username.in_(names)))}
 
@@ -64,3 +72,31 @@ def write_days(engine, site, days: list[dt.date], clerk_of_day, **kwargs) -> Non
     for day in days:
         clerk, minutes = clerk_of_day(day)
         write_day(engine, site, day, clerk, minutes, **kwargs)
+
+
+def centre_with_history(url: str, template, config_path, instance) -> None:
+    """A test server's database before its first start: the migrated ``template``, the centre of
+    ``config_path``, and the 8 days before yesterday at counter 4 (DC): the quick clerk "nhanh" (4 min a
+    citizen) and, on three of the first six, the slow "cham" (16 min), both assigned to counter 4."""
+    server_db.seed(template, url)
+    engine = create_db_engine(url)
+    try:
+        site = prepare_database(engine, load_config(config_path), instance)
+        clerks = clerk_ids(engine, "nhanh", "cham", counter=4)
+        today = dt.datetime.now(HCM).date()
+        days = [today - dt.timedelta(days=9 - i) for i in range(8)]
+        write_days(engine, site, days, lambda day: (clerks["cham"], 16.0) if days.index(day) in (1, 3, 5)
+                   else (clerks["nhanh"], 4.0))
+    finally:
+        engine.dispose()
+
+
+def wait_until_trained(url: str, timeout: float = 60) -> dict:
+    """The server's /healthz once its wait predictor is in use (it trains at start, beside requests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        health = requests.get(url + "/healthz", timeout=5).json()
+        if health.get("wait_prediction"):
+            return health
+        assert time.monotonic() < deadline, f"no wait predictor after {timeout} s: {health}"
+        time.sleep(0.2)
