@@ -149,6 +149,27 @@ def test_no_message_outside_the_site_s_hours(live_server, config_variant, outsid
     sms.stays_at(1)
 
 
+def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside):
+    """config.yaml only seeds a new database: a running centre switches channels on with PATCH /admin/site."""
+    sms, _zalo, _smtp, settings = outside
+    srv = live_server(env=TOKENS)
+    ticket = issue(srv.session(), "HT")
+    url = f"/api/v1/tickets/{ticket['id']}/notifications"
+    assert srv.session().get(url).json()["channels"] == []
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    broken = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": {"channels": ["sms"]}})
+    assert broken.status_code == 422 and "sms" in broken.text  # offered, but not set up
+    saved = srv.session().patch("/api/v1/admin/site", headers=admin,
+                                json={"notifications": {"channels": ["sms"], "sms": settings["sms"]}})
+    assert saved.status_code == 200, saved.text
+    assert srv.session().get("/api/v1/admin/site", headers=admin).json()["notifications"]["channels"] == ["sms"]
+    supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    assert_error(srv.session().patch("/api/v1/admin/site", headers=supervisor,
+                                     json={"notifications": {"channels": []}}), 403, "forbidden_role")
+    opt_in(srv, ticket, "sms", "0912345678")  # no one ahead: told at once
+    assert "bạn là người tiếp theo" in json.loads(sms.wait_for(1)[0].body)["text"]
+
+
 def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
     *_servers, settings = outside
     srv = start(live_server, config_variant, {**settings, "channels": ["sms", "email"]})
