@@ -106,7 +106,7 @@
       {path: "password", kind: "password", label: "admin_f_password"},
     ],
     tokens: [
-      {path: "role", kind: "select", label: "admin_f_role", options: fixed(["kiosk", "display", "rating", "counter", "supervisor", "admin"], "admin_role_")},
+      {path: "role", kind: "select", label: "admin_f_role", options: fixed(["kiosk", "display", "rating", "counter", "integration", "supervisor", "admin"], "admin_role_")},
       {path: "name", kind: "text", label: "admin_f_token_name"},
       {path: "counter", kind: "int", label: "admin_f_token_counter"},
       {path: "kiosk", kind: "select", label: "admin_f_token_kiosk", options: kioskOptions, blank: true},
