@@ -77,28 +77,38 @@ class Zygote:
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
+        self._added: dict[str, str] = {}  # what the zygote's imports set in its environment
+
+    def _started(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          text=True, env={**self._env, "PYTHONUNBUFFERED": "1"})
+            self._added = json.loads(self._proc.stdout.readline() or "null")["added"]
+        return self._proc
+
+    def _same_interpreter(self, env: dict) -> dict:
+        return {k: v for k, v in env.items() if not _per_server(k) and self._added.get(k) != v}
 
     def preloadable(self, args, env: dict) -> bool:
         """Whether ``queuekiosk <args>`` with ``env`` may be a fork of the zygote: ``serve`` with
         the zygote's environment but for the server's own settings. ``QK_TEST_NO_FORK=1``: never."""
         if not args or args[0] != "serve" or os.environ.get("QK_TEST_NO_FORK"):
             return False
-        return {k: v for k, v in env.items() if not _per_server(k)} == self._env
+        with self._lock:
+            self._started()
+            return self._same_interpreter(env) == self._same_interpreter(self._env)
 
     def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
         status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
         request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path),
                    "status": str(status_path)}
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE,
-                                              stdout=subprocess.PIPE, text=True,
-                                              env={**self._env, "PYTHONUNBUFFERED": "1"})
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
-            answer = self._proc.stdout.readline()
+            zygote = self._started()
+            zygote.stdin.write(json.dumps(request) + "\n")
+            zygote.stdin.flush()
+            answer = zygote.stdout.readline()
         if not answer:
-            raise RuntimeError(f"the server zygote ended ({self._proc.poll()})")
+            raise RuntimeError(f"the server zygote ended ({zygote.poll()})")
         return ForkedServer(json.loads(answer)["pid"], status_path)
 
     def close(self) -> None:
@@ -180,6 +190,8 @@ def _zygote() -> None:
     environ_before = dict(os.environ)
     _preload()
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
+    sys.stdout.write(json.dumps({"added": environ_added}) + "\n")
+    sys.stdout.flush()
     from gevent import monkey
 
     fork = monkey.get_original("os", "fork")  # no child watcher: this loop reaps with waitpid
@@ -209,8 +221,10 @@ def _zygote() -> None:
         if not readable:
             continue
         chunk = os.read(stdin, 65536)
-        if not chunk:
-            break  # the test session is over
+        if not chunk:  # the test session is over (or was killed): no server outlives it
+            for pid in status_paths:
+                os.kill(pid, signal.SIGKILL)
+            break
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
