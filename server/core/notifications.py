@@ -10,7 +10,8 @@ by a crash is never sent again (never twice beats once more); a channel that fai
 on ``RETRY_DELAYS`` while the notice still makes sense. Nothing goes out outside the site's hours.
 
 Channels share one small interface (``Channel.send``) and are chosen by the site's settings
-(config.yaml ``notifications:``): an SMS gateway over HTTP, e-mail over SMTP, Zalo ZNS.
+(config.yaml ``notifications:``): an SMS gateway over HTTP, e-mail over SMTP, Zalo ZNS, and
+Web Push with VAPID (RFC 8291 encryption done here with ``cryptography``).
 Secrets in those settings are written as ``${ENVIRONMENT_VARIABLE}`` and read when sending,
 so the setup (which supervisors can read) holds none.
 """
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import secrets
 import smtplib
 import ssl
+import time
 import unicodedata
 import urllib.error
 import urllib.parse
@@ -92,12 +95,22 @@ class ZaloZnsSettings(_Strict):
     timeout_seconds: float = Field(default=10, gt=0, le=60)
 
 
+class WebPushSettings(_Strict):
+    """Web Push (RFC 8030/8291) with VAPID (RFC 8292): the browser's push service carries the message.
+    The VAPID key pair is derived from the server's secret key, so every process signs alike."""
+
+    subject: str = Field(default="mailto:admin@localhost", pattern=r"^(mailto:|https://)")  # who to contact
+    ttl_seconds: int = Field(default=900, ge=0, le=86400)  # a push not delivered by then is dropped
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
 class NotificationSettings(_Strict):
     ahead: int = Field(default=3, ge=0, le=50)  # "near" is sent when this many or fewer are ahead
-    channels: list[Literal["sms", "email", "zalo"]] = []  # offered on the tracking page, in this order
+    channels: list[Literal["sms", "email", "zalo", "push"]] = []  # offered on the tracking page, in this order
     sms: SmsGatewaySettings | None = None
     email: EmailSettings | None = None
     zalo: ZaloZnsSettings | None = None
+    push: WebPushSettings | None = None
 
     @model_validator(mode="after")
     def _each_channel_set_up(self):
@@ -222,10 +235,92 @@ class ZaloZns(Channel):
             raise ChannelError(f"Zalo error {answer.get('error')}: {answer.get('message')}"[:300])
 
 
-CHANNELS: dict[str, type[Channel]] = {"sms": SmsGateway, "email": Email, "zalo": ZaloZns}
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def channel(settings: NotificationSettings, name: str) -> Channel:
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class VapidKey:
+    """The server's VAPID key pair (P-256), derived from its secret key: the same in every process."""
+
+    def __init__(self, secret_key: str):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        seed = int.from_bytes(hashlib.sha256(b"queuekiosk vapid\0" + secret_key.encode()).digest(), "big")
+        order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # of P-256
+        self.private = ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1())
+
+    @property
+    def public(self) -> str:
+        """The applicationServerKey a page subscribes with: the uncompressed point, base64url."""
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        return _b64(self.private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+
+    def authorization(self, endpoint: str, subject: str, now: float) -> str:
+        """``vapid t=<JWT signed ES256>, k=<public key>`` for a push to ``endpoint``."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        parts = urllib.parse.urlsplit(endpoint)
+        claims = {"aud": f"{parts.scheme}://{parts.netloc}", "exp": int(now) + 12 * 3600, "sub": subject}
+        signing_input = _b64(b'{"typ":"JWT","alg":"ES256"}') + "." + _b64(json.dumps(claims).encode())
+        r, s_ = decode_dss_signature(self.private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        signature = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
+        return f"vapid t={signing_input}.{_b64(signature)}, k={self.public}"
+
+
+def push_encrypt(plaintext: bytes, p256dh: str, auth: str) -> bytes:
+    """RFC 8291 (aes128gcm): the body only the subscribed browser can read."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def hkdf(salt: bytes, ikm: bytes, info: bytes, length: int) -> bytes:
+        return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
+
+    browser_public = _unb64(p256dh)
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    server_public = ephemeral.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    shared = ephemeral.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), browser_public))
+    ikm = hkdf(_unb64(auth), shared, b"WebPush: info\0" + browser_public + server_public, 32)
+    salt = secrets.token_bytes(16)
+    key = hkdf(salt, ikm, b"Content-Encoding: aes128gcm\0", 16)
+    nonce = hkdf(salt, ikm, b"Content-Encoding: nonce\0", 12)
+    record = AESGCM(key).encrypt(nonce, plaintext + b"\x02", None)  # \x02: the last (only) record
+    return salt + (4096).to_bytes(4, "big") + bytes([len(server_public)]) + server_public + record
+
+
+class WebPush(Channel):
+    def __init__(self, settings, vapid: VapidKey):
+        super().__init__(settings)
+        self.vapid = vapid
+
+    def send(self, address: str, message: Message) -> None:
+        s: WebPushSettings = self.settings
+        subscription = json.loads(address)
+        payload = json.dumps({"title": message.subject, "body": message.text, "kind": message.kind,
+                              **message.params}, ensure_ascii=False).encode()
+        body = push_encrypt(payload, subscription["keys"]["p256dh"], subscription["keys"]["auth"])
+        request = urllib.request.Request(subscription["endpoint"], data=body, method="POST", headers={
+            "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream", "TTL": str(s.ttl_seconds),
+            "Urgency": "high", "Authorization": self.vapid.authorization(subscription["endpoint"], s.subject,
+                                                                         time.time())})
+        _post(request, s.timeout_seconds)
+
+
+CHANNELS: dict[str, type[Channel]] = {"sms": SmsGateway, "email": Email, "zalo": ZaloZns, "push": WebPush}
+
+
+def channel(settings: NotificationSettings, name: str, vapid: VapidKey | None = None) -> Channel:
+    if name == "push":
+        return WebPush(settings.push, vapid)
     return CHANNELS[name](getattr(settings, name))
 
 
@@ -236,8 +331,11 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def normalise(channel_name: str, address: str) -> str:
-    """A phone as 0xxxxxxxxx, an e-mail address as given; anything else is refused naming the field."""
+    """A phone as 0xxxxxxxxx, an e-mail address as given, a push subscription as compact JSON;
+    anything else is refused naming the field."""
     address = address.strip()
+    if channel_name == "push":
+        return _push_subscription(address)
     if channel_name == "email":
         if not EMAIL.match(address) or len(address) > 254:
             raise Invalid("notify_address_invalid", field="address", channel=channel_name)
@@ -248,7 +346,24 @@ def normalise(channel_name: str, address: str) -> str:
     return "0" + match.group(1)
 
 
+def _push_subscription(text: str) -> str:
+    """A browser's PushSubscription.toJSON(): an https endpoint, its P-256 key and auth secret."""
+    try:
+        data = json.loads(text)
+        endpoint, keys = data["endpoint"], data["keys"]
+        valid = (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and len(endpoint) <= 500
+                 and len(_unb64(keys["p256dh"])) == 65 and len(_unb64(keys["auth"])) == 16)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        valid = False
+    if not valid:
+        raise Invalid("notify_address_invalid", field="address", channel="push")
+    return json.dumps({"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}},
+                      separators=(",", ":"))
+
+
 def mask(address: str) -> str:
+    if address.startswith("{"):  # a push subscription: its push service only
+        return "push: " + urllib.parse.urlsplit(json.loads(address)["endpoint"]).netloc
     if "@" in address:
         name, _, domain = address.partition("@")
         return name[:1] + "***@" + domain

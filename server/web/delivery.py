@@ -82,7 +82,9 @@ class DeliveryWorker:
         from .api.notify import address_box
         from .app import _secret_key
 
-        self.box = address_box(_secret_key(state.instance_dir))
+        secret_key = _secret_key(state.instance_dir)
+        self.box = address_box(secret_key)
+        self.vapid = notifications.VapidKey(secret_key)
 
     def run(self) -> None:
         while True:
@@ -136,7 +138,7 @@ class DeliveryWorker:
                 continue
             error, address = None, self.box.open(notice.address_sealed)
             try:
-                notifications.channel(settings, notice.channel).send(address, notice.message)
+                notifications.channel(settings, notice.channel, self.vapid).send(address, notice.message)
             except Exception as problem:  # ChannelError, or a channel's own bug: retried like any failure
                 error = f"{type(problem).__name__}: {problem}"
                 for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678

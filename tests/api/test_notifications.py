@@ -8,8 +8,10 @@ The repo's config.yaml: counter 1 serves HT only.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import os
 import sqlite3
 import time
 from zoneinfo import ZoneInfo
@@ -168,6 +170,85 @@ def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside
                                      json={"notifications": {"channels": []}}), 403, "forbidden_role")
     opt_in(srv, ticket, "sms", "0912345678")  # no one ahead: told at once
     assert "bạn là người tiếp theo" in json.loads(sms.wait_for(1)[0].body)["text"]
+
+
+def _browser_keys():
+    """What a browser's PushManager makes: a P-256 key pair and a 16-byte auth secret."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    auth = os.urandom(16)
+    b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()  # noqa: E731
+    return private, auth, {"p256dh": b64(public), "auth": b64(auth)}
+
+
+def _decrypt(body: bytes, private, auth: bytes) -> dict:
+    """RFC 8291 as the browser reads it."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    salt, length = body[:16], body[20]
+    server_public, record = body[21:21 + length], body[21 + length:]
+    mine = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    shared = private.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), server_public))
+    hkdf = lambda salt, ikm, info, n: HKDF(hashes.SHA256(), n, salt, info).derive(ikm)  # noqa: E731
+    ikm = hkdf(auth, shared, b"WebPush: info\0" + mine + server_public, 32)
+    key, nonce = hkdf(salt, ikm, b"Content-Encoding: aes128gcm\0", 16), hkdf(salt, ikm, b"Content-Encoding: nonce\0", 12)
+    plain = AESGCM(key).decrypt(nonce, record, None)
+    assert plain.endswith(b"\x02")
+    return json.loads(plain[:-1])
+
+
+def _vapid_verifies(authorization: str, public_key: str, endpoint: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    unb64 = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # noqa: E731
+    scheme, _, rest = authorization.partition(" ")
+    fields = dict(part.strip().split("=", 1) for part in rest.split(","))
+    header, claims, signature = fields["t"].split(".")
+    assert scheme == "vapid" and fields["k"] == public_key
+    assert json.loads(unb64(claims))["aud"] == "http://" + endpoint.split("/")[2]
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64(public_key))
+    raw = unb64(signature)
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        key.verify(der, f"{header}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+def test_web_push_reaches_the_browser_encrypted_and_signed(live_server, config_variant, outside):
+    """A local push service stands in for the browser's: the server posts an RFC 8291 body only the
+    subscribed browser can read, with a VAPID signature the push service can check."""
+    push_service = outside[0]  # any recording HTTP server will do
+    srv = start(live_server, config_variant, {"ahead": 1, "channels": ["push"], "push": {"subject": "mailto:it@example.vn"}})
+    public_key = srv.session().get("/api/v1/push/key").json()["public_key"]
+    worker = srv.session().get("/api/v1/push/sw.js")
+    assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/t/" and "showNotification" in worker.text
+    _first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
+    private, auth, keys = _browser_keys()
+    endpoint = push_service.url + "/fcm/send/abc123"
+    answer = opt_in(srv, second, "push", json.dumps({"endpoint": endpoint, "expirationTime": None, "keys": keys}))
+    assert answer["address"] == "push: " + endpoint.split("/")[2]
+    [near] = push_service.wait_for(1)  # 1 ahead
+    assert near.path == "/hooks/queue/fcm/send/abc123"
+    assert near.headers["Content-Encoding"] == "aes128gcm" and int(near.headers["TTL"]) == 900
+    assert _vapid_verifies(near.headers["Authorization"], public_key, endpoint)
+    message = _decrypt(near.body, private, auth)
+    assert message["title"] == f"Sắp đến lượt bạn – số {second['number']}"
+    assert message["body"].endswith(f"còn 1 số nữa đến lượt bạn (số {second['number']}). Mời bạn quay lại khu vực chờ.")
+    assert_error(srv.session().post(f"/api/v1/tickets/{second['id']}/notifications",
+                                    json={"channel": "push", "address": json.dumps({"endpoint": endpoint})}),
+                 422, "notify_address_invalid", "address")
 
 
 def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):

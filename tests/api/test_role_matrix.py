@@ -163,6 +163,8 @@ HTTP = {
     ("/api/v1/tickets", "POST"): Route(anyone, body={"service": "HT"}, csrf_exempt=True),
     ("/api/v1/tickets/<ticket_id>", "GET"): Route(anyone),
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
+    ("/api/v1/push/key", "GET"): Route(anyone),
+    ("/api/v1/push/sw.js", "GET"): Route(anyone),
     ("/api/v1/tickets/<ticket_id>/notifications", "GET"): Route(anyone),  # the ticket's id is the key
     ("/api/v1/tickets/<ticket_id>/notifications", "POST"): Route(anyone, body={"channel": "sms", "address": "0912345678"},
                                                                  csrf_exempt=True),

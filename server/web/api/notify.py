@@ -8,9 +8,10 @@ full, only its masked form.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Literal
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, make_response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import notifications
@@ -21,13 +22,31 @@ from . import bp, parse_body, state
 class OptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(min_length=1, max_length=16)
-    address: str = Field(min_length=3, max_length=254)
+    address: str = Field(min_length=3, max_length=1000)  # a phone, an e-mail address, or a push subscription (JSON)
     language: Literal["vi", "en"] = "vi"
 
 
 def address_box(secret_key: str) -> notifications.AddressBox:
     """The sealing key, derived from the server's secret key (the same in every process)."""
     return notifications.AddressBox(hashlib.sha256(b"queuekiosk notification addresses\0" + secret_key.encode()).digest())
+
+
+SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "push-sw.js"
+
+
+@bp.get("/push/key")
+def push_key():
+    """The VAPID public key a page subscribes with (PushManager.subscribe's applicationServerKey)."""
+    return jsonify({"public_key": notifications.VapidKey(current_app.config["SECRET_KEY"]).public})
+
+
+@bp.get("/push/sw.js")
+def push_service_worker():
+    """The service worker that shows a pushed message; allowed to serve the tracking pages (/t/)."""
+    response = make_response(SERVICE_WORKER.read_text(encoding="utf-8"))
+    response.headers.update({"Content-Type": "text/javascript; charset=utf-8", "Service-Worker-Allowed": "/t/",
+                             "Cache-Control": "no-cache"})
+    return response
 
 
 @bp.get("/tickets/<ticket_id>/notifications")

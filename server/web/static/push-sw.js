@@ -1,0 +1,19 @@
+/* The tracking page's service worker (served at /api/v1/push/sw.js, scope /t/): shows a message
+ * the server pushed ("còn 2 số nữa đến lượt bạn", "Mời bạn đến quầy 5") and, when tapped, opens
+ * the ticket's page. The server encrypts every message for this browser only (RFC 8291). */
+self.addEventListener("push", function (event) {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {body: event.data ? event.data.text() : ""}; }
+  event.waitUntil(self.registration.showNotification(data.title || "", {
+    body: data.body || "", tag: "queuekiosk-" + (data.number || ""), renotify: true, lang: "vi",
+    data: {url: self.registration.scope},
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  event.waitUntil(self.clients.matchAll({type: "window"}).then(function (windows) {
+    if (windows.length) return windows[0].focus();
+    return self.clients.openWindow(event.notification.data.url);
+  }));
+});
