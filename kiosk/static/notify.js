@@ -24,6 +24,9 @@
   }
 
   function fitAddress() {
+    const push = chosen() === "push";
+    address.hidden = addressLabel.hidden = push;
+    address.required = !push;
     const email = chosen() === "email";
     QK.setBi(addressLabel, email ? "track_notify_email" : "track_notify_phone");
     address.type = email ? "email" : "tel";
@@ -42,7 +45,11 @@
     if (section.hidden) return;
     QK.setBi(document.getElementById("notify-hint"), "track_notify_hint", {ahead: offered.ahead});
     if (!choices.children.length) {
-      offered.channels.forEach(function (name, index) {
+      // push needs a service worker, so a secure page (https, or this very machine)
+      const usable = offered.channels.filter(function (name) {
+        return name !== "push" || (window.isSecureContext && "serviceWorker" in navigator && "PushManager" in window);
+      });
+      usable.forEach(function (name, index) {
         const label = QK.el("label", "notify-channel");
         const radio = QK.el("input");
         radio.type = "radio";
@@ -85,17 +92,42 @@
     }, function () {});
   }
 
+  function keyBytes(base64url) {
+    const raw = atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, function (c) { return c.charCodeAt(0); });
+  }
+
+  /** This browser's push subscription (asking the citizen's permission first), as the API takes it. */
+  function pushSubscription() {
+    return Notification.requestPermission().then(function (permission) {
+      if (permission !== "granted") throw new Error("track_notify_push_denied");
+      return Promise.all([QK.api("GET", "/api/v1/push/key"),
+                          navigator.serviceWorker.register("/api/v1/push/sw.js", {scope: "/t/"})]);
+    }).then(function (both) {
+      return both[1].pushManager.subscribe({userVisibleOnly: true, applicationServerKey: keyBytes(both[0].data.public_key)});
+    }).then(function (subscription) { return JSON.stringify(subscription.toJSON()); });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     error.hidden = true;
     const button = document.getElementById("notify-submit");
     button.disabled = true;
-    QK.api("POST", url, {channel: chosen(), address: address.value, language: language}, language).then(function (answer) {
+    const channel = chosen();
+    const value = channel === "push" ? pushSubscription() : Promise.resolve(address.value);
+    value.then(function (text) {
+      return QK.api("POST", url, {channel: channel, address: text, language: language}, language).then(function (answer) {
+        button.disabled = false;
+        if (!answer.ok) { showError(answer); return; }
+        address.value = "";
+        load();
+      });
+    }).catch(function (problem) {
       button.disabled = false;
-      if (!answer.ok) { showError(answer); return; }
-      address.value = "";
-      load();
-    }, function () { button.disabled = false; showError(null); });
+      const key = problem && problem.message === "track_notify_push_denied" ? problem.message : "track_notify_push_failed";
+      error.hidden = false;
+      QK.setBi(error, channel === "push" ? key : "page_network_error");
+    });
   });
 
   // the page's own script follows the ticket (body[data-status]); served or gone: nothing left to ask

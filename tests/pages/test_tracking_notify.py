@@ -59,3 +59,28 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         sms.stays_at(2, seconds=1)
     finally:
         sms.close()
+
+
+def test_push_is_offered_on_a_secure_page_and_its_service_worker_registers(start_server, phone):
+    """The browser side of Web Push; the server side (encryption, VAPID) is tested in tests/api."""
+    config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
+    config["notifications"] = {"channels": ["push", "sms"], "push": {}, "sms": {"url": "http://127.0.0.1:9/sms"}}
+    server = start_server(config)
+    ticket = requests.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
+    phone.context.grant_permissions(["notifications"], origin=server.url)
+    phone.goto(f"{server.url}/t/{ticket['id']}")  # 127.0.0.1: a secure context, as https is
+    section = phone.locator("#notify")
+    expect(section.locator("#notify-channels label")).to_have_count(2)
+    expect(section.locator('input[value="push"]')).to_be_checked()
+    expect(section.locator("#notify-address")).to_be_hidden()
+    section.locator("#notify-submit").click()
+    result = phone.wait_for_function(
+        "() => document.querySelector('#notify-done li') ? 'subscribed'"
+        " : (!document.querySelector('#notify-error').hidden ? 'refused' : null)").json_value()
+    assert phone.evaluate("() => navigator.serviceWorker.getRegistration('/t/').then(r => !!r)")
+    # headless Chromium with no way to its push service (no internet here) cannot subscribe, and says so;
+    # where it can, the subscription is saved, shown by its push service's name only
+    if result == "refused":
+        expect(section.locator("#notify-error")).to_contain_text("không đăng ký nhận thông báo được")
+    else:
+        expect(section.locator("#notify-done li")).to_contain_text("push: ")
