@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import models as m
 from .db import SiteRuntime
@@ -24,6 +24,13 @@ from .db import SiteRuntime
 BUSY_GAP_MINUTES = 2.0  # an end followed by a call within this long: the clerk moved straight on
 RECENT_SERVICES = 8  # today's services per clerk kept for their recent pace
 ENDS = ("finished", "no_show", "transferred")
+
+
+_E = m.Event.__table__
+# at every issue: built once (building a statement costs more than running it on SQLite); by the primary
+# key alone, since a site_id condition makes SQLite walk the site's index and sort
+_EVENTS_AFTER = select(_E.c.id, _E.c.kind, _E.c.at, _E.c.ticket_id, _E.c.service_id, _E.c.counter_id, _E.c.user_id,
+                       _E.c.detail, _E.c.site_id).where(_E.c.id > bindparam("after")).order_by(_E.c.id)
 
 
 @dataclass
@@ -225,11 +232,7 @@ class LiveTracker:
 
     def catch_up(self, conn) -> int:
         """Read the events written since the last look (a running server); returns how many."""
-        E = m.Event.__table__
-        # by the primary key alone: a site_id condition makes SQLite walk the site's index and sort
-        rows = conn.execute(select(E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id,
-                                   E.c.user_id, E.c.detail, E.c.site_id)
-                            .where(E.c.id > self.last_id).order_by(E.c.id)).all()
+        rows = conn.execute(_EVENTS_AFTER, {"after": self.last_id}).all()
         for row in rows:
             # a second reader (another greenlet) may have fed these while this query waited
             if row.site_id == self.site.id and row.id > self.last_id:
