@@ -277,3 +277,27 @@ def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
     finished = http.post("/api/v1/counters/1/finish", headers={"Authorization": f"Bearer {srv.token('counter', 1)}"})
     assert finished.status_code == 200, finished.text  # served: too late to opt in
     assert_error(http.post(url, json={"channel": "sms", "address": "0912345678"}), 409, "notify_ticket_ended")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_too(pg_url, live_server, config_variant, outside):
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    srv = live_server(config, env={**TOKENS, "QUEUEKIOSK_DATABASE_URL": pg_url})
+    first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
+    opt_in(srv, second, "sms", "0912345678")
+    opt_in(srv, first, "sms", "0987654321")
+    sms.wait_for(2)
+    call_next(srv)
+    sms.wait_for(3)  # a citizen called and served before the message went would not be told: it no longer holds
+    call_next(srv)
+    got = sms.wait_for(4)
+    texts = sorted((json.loads(r.body)["to"], json.loads(r.body)["text"].split(": ", 1)[1]) for r in got)
+    assert texts == sorted([
+        ("84912345678", f"còn 1 số nữa đến lượt bạn (số {second['number']}). Mời bạn quay lại khu vực chờ."),
+        ("84987654321", f"bạn là người tiếp theo (số {first['number']}). Mời bạn quay lại khu vực chờ."),
+        ("84987654321", f"Mời bạn đến quầy 1 (số {first['number']})."),
+        ("84912345678", f"Mời bạn đến quầy 1 (số {second['number']})."),
+    ])
+    sms.stays_at(4)
