@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,13 @@ TRANSITIONS = {
     "no_show": set(),
 }
 
-_INSERT_EVENT = insert(E)  # built once: issuing is the hot path (see numbering.py)
+# built once: issuing and the counter's commands are the hot path, and building a statement costs
+# more than running it on SQLite (see numbering.py)
+_INSERT_EVENT = insert(E)
+# FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
+_COUNTER_ROW = select(C).where(C.c.id == bindparam("counter_id")).with_for_update()
+_HELD_TICKET = select(T).where(T.c.counter_id == bindparam("counter_id"), T.c.status.in_(m.HELD_STATES))
+_TICKET = select(T).where(T.c.id == bindparam("ticket_id"))
 
 
 def connection(db: Session | Connection) -> Connection:
@@ -53,14 +59,11 @@ def counter_row(conn, site: SiteRuntime, number: int):
     counter_id = site.counter_ids.get(number)
     if counter_id is None:
         raise NotFound("unknown_counter", counter=number)
-    # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
-    return conn.execute(select(C).where(C.c.id == counter_id).with_for_update()).one()
+    return conn.execute(_COUNTER_ROW, {"counter_id": counter_id}).one()
 
 
 def held_ticket(conn, counter_id: int):
-    return conn.execute(
-        select(T).where(T.c.counter_id == counter_id, T.c.status.in_(m.HELD_STATES))
-    ).first()
+    return conn.execute(_HELD_TICKET, {"counter_id": counter_id}).first()
 
 
 def require_held(conn, counter) -> Any:
@@ -85,4 +88,4 @@ def actor_columns(step: str, actor: Actor | None) -> dict:
 
 
 def reload(conn, ticket_id: int):
-    return conn.execute(select(T).where(T.c.id == ticket_id)).one()
+    return conn.execute(_TICKET, {"ticket_id": ticket_id}).one()
