@@ -538,3 +538,24 @@ def test_the_merged_queue_order(template_db):
     run_state_machine_as_test(MergedQueueMachine, settings=settings(
         max_examples=40, stateful_step_count=40, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+
+
+def test_booking_figures_for_the_reports(booking_queue):
+    db = booking_queue
+    book = lambda start, phone: db.run(bk.book, "HT", MONDAY, start, "P", phone, None, KEY, now=MON_9).ticket  # noqa: E731
+    on_time, late, absent = book("09:30", "0911000001"), book("09:30", "0911000002"), book("10:00", "0911000003")
+    db.run(bk.cancel, book("10:30", "0911000004")["code"], now=MON_9)
+    remote = db.run(bk.take_remote, "HT", "R", "0911000005", None, KEY, now=MON_9).ticket
+    db.run(q.issue, "HT", now=MON_9 + MIN)
+    db.run(q.issue, "CT", now=MON_9 + MIN)
+    db.run(bk.check_in, KEY, code=on_time["code"], now=MON_9 + 25 * MIN)
+    db.run(bk.check_in, KEY, code=late["code"], now=MON_9 + 45 * MIN)
+    db.run(bk.lapse_overdue, now=MON_9 + 61 * MIN)
+    with db.Session() as session:
+        figures = bk.booking_figures(session, db.site, MONDAY, MONDAY, now=MON_9 + 90 * MIN)
+    ht = next(r for r in figures["days"] if r["service"] == "HT")
+    assert {k: ht[k] for k in bk.FIGURES} == {"booked": 4, "remote": 1, "cancelled": 1, "on_time": 1, "late": 1,
+                                               "no_show": 1, "lapsed": 1, "walk_in": 1, "tickets_booked": 3}
+    assert (figures["totals"]["no_show_rate"], figures["totals"]["punctuality"]) == (0.333, 0.5)
+    assert figures["totals"]["booked_share"] == 0.6  # 3 of the 5 tickets (the remote one counted, lapsed or not)
+    assert remote["number"] and absent["status"] == "booked"

@@ -79,6 +79,7 @@
         const priority = page.priorities[ticket.priority] || {vi: ticket.priority};
         details.appendChild(QK.setPair(QK.el("div", "prio"), QK.msg("console_priority") + ": " + priority.vi, priority.en));
       }
+      if (ticket.origin) details.appendChild(QK.el("div", "booked", origin(ticket)));
       if (ticket.origin_service && ticket.origin_service !== ticket.service) {
         details.appendChild(QK.setBi(QK.el("div", "moved"), "console_transferred_from",
           {service: serviceNames(ticket.origin_service).vi}));
@@ -145,6 +146,14 @@
     document.querySelectorAll("#queue-list button").forEach(function (button) { button.disabled = busy; });
   }
 
+  /** A booked ticket (docs/bookings.md): "Đặt lịch 08:15" when called from its slot's start, else
+   *  booked but late, or a remote number checked in. */
+  function origin(ticket) {
+    if (ticket.origin === "remote") return QK.msg("console_remote");
+    if (ticket.due_at) return QK.msg("console_booked", {time: timeFormat.format(new Date(ticket.due_at))});
+    return QK.msg("console_booked_late");
+  }
+
   function drawQueue() {
     const items = queue.map(function (ticket) {
       const item = QK.el("li");
@@ -157,6 +166,7 @@
         meta.appendChild(QK.el("span", "prio", " · " + priority.vi));
       }
       if (ticket.target_counter) meta.appendChild(QK.el("span", "moved", " · " + QK.msg("console_sent_here")));
+      if (ticket.origin) meta.appendChild(QK.el("span", "booked", " · " + origin(ticket)));
       if (ticket.issued_at) {
         meta.appendChild(QK.el("span", "time", " · " + timeFormat.format(new Date(ticket.issued_at))));
         meta.appendChild(QK.el("span", "waiting", " · " + QK.msg("console_waiting_for", {time: duration(since(ticket.issued_at))})));

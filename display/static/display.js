@@ -84,6 +84,10 @@
 
   function showCallout(ticket, counter) {
     document.getElementById("callout-number").textContent = ticket.display;
+    // a booked citizen called at the slot time, ahead of walk-ins: the lobby sees why (docs/bookings.md)
+    const booked = document.getElementById("callout-booked");
+    booked.hidden = !ticket.origin;
+    if (ticket.origin) QK.setBi(booked, ticket.origin === "remote" ? "display_remote" : "display_booked");
     QK.setBi(document.getElementById("callout-counter"), "display_callout_counter", {counter: counter});
     callout.hidden = false;
     callout.style.animation = "none";

@@ -257,3 +257,20 @@ def test_booking_settings_are_edited_live_and_checked_like_the_config_file(live_
                  422, "invalid_field", "booking.per_slot")
     assert http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": None}).status_code == 200
     assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
+
+
+def test_the_bookings_report_counts_per_service_and_day(server, http):
+    day, slots = open_day(http, after=3)
+    assert book(http, day, slots[0]["start"], "0911333444").status_code == 201
+    supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
+    today = dt.date.today().isoformat()
+    report = http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": today, "to": day})
+    assert report.status_code == 200, report.text
+    row = next(r for r in report.json()["days"] if r["date"] == day and r["service"] == "HT")
+    assert row["booked"] >= 1 and row["no_show"] == 0
+    assert {"no_show_rate", "punctuality", "booked_share"} <= report.json()["totals"].keys()
+    assert_error(http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": day, "to": today}),
+                 422, "invalid_field", "to")
+    assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day}), 401, "unauthorized")
+    assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day},
+                          headers={"Authorization": f"Bearer {server.token('integration')}"}), 403, "forbidden_role")

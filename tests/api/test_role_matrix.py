@@ -181,6 +181,8 @@ HTTP = {
     ("/api/v1/bookings/<code>/qr.svg", "GET"): Route(anyone),
     ("/api/v1/bookings/<code>/booking.ics", "GET"): Route(anyone),
     ("/api/v1/check-in", "POST"): Route(anyone, body={"id_number": "001099000001", "service": "TK"}, csrf_exempt=True),
+    ("/api/v1/reports/bookings", "GET"): Route(supervisors, query={"from": dt.date.today().isoformat(),
+                                                                   "to": dt.date.today().isoformat()}),
     ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
         kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}),
     ("/api/v1/tickets/by-number/<int(max=2147483647):number>/reprint", "POST"): Route(

@@ -9,6 +9,15 @@ text, and gets a ticket marked as booked.
 from __future__ import annotations
 
 import datetime as dt
+import os
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
 
 CARD = "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Số 7 ngõ 12 phố Phúc La, Hà Đông, Hà Nội|15082021"
 
@@ -152,3 +161,27 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server,
         page.click('#service-grid button[data-service="CT"]')
     page.locator("#problem").wait_for()
     assert ticket in page.locator("#problem-text").inner_text()
+
+
+def test_the_clerk_and_the_lobby_see_which_number_is_a_booking(server, page, new_tab):
+    password = server.add_clerk("lan", counter=1)
+    taken = server.api("POST", "/bookings", json={"service": "HT", "remote": True, "name": "Bình",
+                                                  "phone": "0987654321"}).json()
+    assert server.api("POST", "/check-in", json={"code": taken["code"]}).status_code == 201
+    walk_in = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    lobby = new_tab(viewport={"width": 1920, "height": 1080})
+    lobby.goto(server.url + "/display/lobby")
+
+    page.goto(server.url + "/counter")
+    page.fill("#username", "lan")
+    page.fill("#password", password)
+    page.click("#login-button")
+    rows = page.locator("#queue-list li")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Số từ xa")  # the remote number came first, and is here now
+    assert "Số từ xa" not in rows.nth(1).inner_text() and rows.nth(1).get_attribute("data-number") == str(
+        walk_in["number"])
+    page.click('button[data-action="next"]')
+    expect(lobby.locator("#callout-number")).to_have_text(str(taken["number"]))
+    expect(lobby.locator("#callout-booked")).to_contain_text("Số lấy từ xa")
+    expect(page.locator("#current-details")).to_contain_text("Số từ xa")

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ....printers import jobs
 from ...core import bookings as bk
 from ...core import engine as q
-from ...core.auth import Principal
-from ...core.i18n import translate
+from ...core import periods
+from ...core.auth import Principal, require_role
+from ...core.i18n import pick_language, translate
 from .. import printing
 from . import bp, current_principal, parse_body, run, state
 from .tickets import _issuing_kiosk
@@ -55,6 +56,10 @@ def _limit(limit: str, kind: str, principal: Principal | None) -> None:
     if app_state.site.config.limits.exempt(request.remote_addr):
         return
     app_state.limits.check(limit, kind, request.remote_addr, code="too_many_bookings")
+
+
+def _language() -> str:
+    return pick_language(request.headers.get("Accept-Language"))
 
 
 def _date(value: str | None, field: str = "date") -> dt.date:
@@ -118,16 +123,8 @@ def create_booking():
     return jsonify(_with_links(outcome.ticket)), 201
 
 
-def _language() -> str:
-    from ...core.i18n import pick_language
-
-    return pick_language(request.headers.get("Accept-Language"))
-
-
 @bp.get("/bookings")
 def list_bookings():
-    from ...core.auth import require_role
-
     require_role(current_principal(), *STAFF)
     app_state = state()
     day = _date(request.args.get("date")) if request.args.get("date") else q.business_day(app_state.site, q.utcnow())
@@ -242,3 +239,19 @@ def check_in():
         printing.job_added(app_state, printer)
     ticket = outcome.ticket
     return jsonify({**ticket, "track_url": printing.track_url(track_base, ticket["id"])}), 201
+
+
+@bp.get("/reports/bookings")
+def booking_report():
+    """Bookings per service and day over ``from``..``to`` (dates): booked, remote, cancelled, on time,
+    late, no-shows, lapsed, the tickets by origin; totals with the no-show rate, punctuality and the
+    booked share (supervisors)."""
+    require_role(current_principal(), "admin", "supervisor")
+    app_state = state()
+    try:
+        period = periods.range_period(request.args.get("from") or "", request.args.get("to") or "",
+                                      app_state.site.config.site.zone)
+    except periods.PeriodError as error:
+        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
+    with app_state.Session() as db:
+        return jsonify(bk.booking_figures(db, app_state.site, period.first_day, period.last_day))
