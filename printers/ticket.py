@@ -119,7 +119,7 @@ def _lines(content: TicketContent, width: int) -> dict[str, Image.Image | None]:
         "service_en": _text_image(content.service_en, size(20), width) if content.service_en else None,
         "counters": _text_image(translate("ticket_counters", counters=counters), size(22), width, bold=True)
         if counters else None,
-        "ahead": _text_image(translate("kiosk_people_ahead", n=content.people_ahead), size(22), width),
+        "ahead": _text_image(translate("page_people_ahead", n=content.people_ahead), size(22), width),
         "wait": _text_image(wait, size(22), width),
         "scan": _text_image(translate("ticket_scan"), size(18), width),
         "footer": _text_image(content.footer, size(18), width) if content.footer else None,

@@ -14,8 +14,10 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-DEFAULT_PHRASE = "Mời công dân có số thứ tự {number} đến quầy số {counter}"
-DEFAULT_PHRASE_EN = "Ticket number {number}, please go to counter {counter}"
+from ..server.core.i18n import MESSAGES
+
+DEFAULT_PHRASE = MESSAGES["voice_default_phrase"]["vi"]
+DEFAULT_PHRASE_EN = MESSAGES["voice_default_phrase"]["en"]
 REGIONS = ("north", "south")
 
 _DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")

@@ -36,8 +36,6 @@ ENTRY_POINTS = (CLI, "queuekiosk.server.prediction_cli")  # `queuekiosk predict 
 # Wrong arrows still in the tree, each (importing module, imported module). Delete a line when its
 # arrow is gone; the test then keeps it gone.
 KNOWN_VIOLATIONS = {
-    # the supervisors' live overview (live_view) moves out of the reports API (issue 19, in progress)
-    ("queuekiosk.server.web.realtime", "queuekiosk.server.web.api.reports"),
     # the webhook worker takes address_box from a route module; it belongs in a helper of the web layer
     ("queuekiosk.server.web.delivery", "queuekiosk.server.web.api.notify"),
 }

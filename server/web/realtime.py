@@ -18,7 +18,7 @@ from flask import current_app, request, session
 from flask_socketio import join_room
 
 from ..core import engine as q
-from ..core import faults
+from ..core import faults, reports
 from . import printing
 from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
@@ -209,11 +209,10 @@ def snapshot(session_, site, kind: str, key) -> dict:
         from ...kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
         return {**base, "kiosk": {"id": key, "printer": status},
                 "page": kiosk_page_data(site.config, key, _state().ignore_hours)}
-    from .api.reports import live_view  # the supervisor's overview: longest waits, counters' times, printers, alerts
     from ...sounds.web import voice_notes  # e.g. no text to speech
 
     return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
-            "overview": live_view(_state(), session_),
+            "overview": reports.live_view(session_, site, printing.printers_view(_state(), session_)),
             "system": [*faults.notes(), *voice_notes(), *_state().limits.notes()]}
 
 

@@ -120,10 +120,4 @@ def live():
     _supervisor()
     app_state = state()
     with app_state.Session() as db:
-        return jsonify(live_view(app_state, db))
-
-
-def live_view(app_state, db, now: dt.datetime | None = None) -> dict:
-    """The core's ``reports.live_view`` with this app's printers. Kept for server/web/realtime.py until it
-    calls ``reports.live_view(db, site, printing.printers_view(state, db))`` from the core itself."""
-    return reports.live_view(db, app_state.site, printing.printers_view(app_state, db), now)
+        return jsonify(reports.live_view(db, app_state.site, printing.printers_view(app_state, db)))
