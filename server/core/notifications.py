@@ -2,9 +2,9 @@
 
 A citizen opts in from the ticket's tracking page (``subscribe``); the address is sealed (AES-GCM,
 with a key the web layer derives from the server's secret) and erased when the ticket ends. The
-delivery worker (server/web/delivery.py) calls ``plan`` after queue changes: it makes a notice
-for each subscriber now N or fewer places from the front ("near") and for each one just called
-("called"), each keyed so that the database refuses it twice; then ``due`` notices are sent
+delivery worker (server/web/delivery.py) reads a ``plan`` after queue changes and ``apply``s it: a
+notice for each subscriber now N or fewer places from the front ("near") and for each one just
+called ("called"), each keyed so that the database refuses it twice; then ``due`` notices are sent
 through their channel and marked. A notice is marked "sending" before it goes, so one cut off
 by a crash is never sent again (never twice beats once more); a channel that fails is retried
 on ``RETRY_DELAYS`` while the notice still makes sense. Nothing goes out outside the site's hours.
@@ -455,38 +455,62 @@ def active(conn) -> bool:
     return conn.execute(select(S.c.id).where(S.c.ended_at.is_(None)).limit(1)).first() is not None
 
 
-def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False) -> int:
-    """Make the notices the queue now calls for (each at most once), and end the subscriptions of
-    tickets that ended (their addresses erased). The number of notices made."""
+@dataclass
+class Plan:
+    ended: list[int]  # subscriptions whose ticket ended: their addresses are to be erased
+    notices: list[tuple[int, str, dict]]  # (subscription, key, params) not made before
+
+    def __bool__(self):
+        return bool(self.ended or self.notices)
+
+
+def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False) -> Plan:
+    """What the queue now calls for, read without writing (``apply`` writes it): a "near" notice for
+    each subscriber N or fewer places from the front, a "called" one for each subscriber called,
+    none made before; and the subscriptions of tickets that ended."""
     from .engine.estimates import waiting_ahead
 
     now = now or utcnow()
     rows = conn.execute(select(S.c.id.label("subscription"), T).join(T, T.c.id == S.c.ticket_id)
                         .where(S.c.ended_at.is_(None), S.c.site_id == site.id)).all()
-    ended = [r.subscription for r in rows if r.status in ENDED_STATES]
-    if ended:
-        conn.execute(update(S).where(S.c.id.in_(ended)).values(address_sealed=None, ended_at=now))
+    todo = Plan([r.subscription for r in rows if r.status in ENDED_STATES], [])
     if not ignore_hours and not within_hours(site, now):
-        return 0
-    made = 0
+        return todo
+    made = set(conn.execute(select(N.c.subscription_id, N.c.key)
+                            .where(N.c.subscription_id.in_([r.subscription for r in rows]))).all())
     base = {"site": site.config.site.name}
     for row in rows:
         if row.status == "called" and row.counter_id is not None:
             counter = site.counter_numbers.get(row.counter_id)
             key, params = f"called:{counter}", {**base, "number": row.number, "counter": counter}
         elif row.status == "waiting":
+            key = f"near:{site.service_codes.get(row.service_id)}"
+            if (row.subscription, key) in made:
+                continue
             ahead = waiting_ahead(conn, row)
             if ahead > site.config.notifications.ahead:
                 continue
-            key = f"near:{site.service_codes.get(row.service_id)}"
             params = {**base, "number": row.number, "ahead": ahead}
         else:
             continue
+        if (row.subscription, key) not in made:
+            todo.notices.append((row.subscription, key, params))
+    return todo
+
+
+def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
+    """Write a ``plan``: end the subscriptions, make the notices (a notice made meanwhile, by a
+    process that held the lease before, is refused by the database: never twice)."""
+    now = now or utcnow()
+    if todo.ended:
+        conn.execute(update(S).where(S.c.id.in_(todo.ended)).values(address_sealed=None, ended_at=now))
+    made = 0
+    for subscription, key, params in todo.notices:
         savepoint = conn.begin_nested()
         try:
-            conn.execute(insert(N).values(subscription_id=row.subscription, key=key, params=params, status="pending",
+            conn.execute(insert(N).values(subscription_id=subscription, key=key, params=params, status="pending",
                                           attempts=0, next_attempt_at=now, created_at=now))
-        except IntegrityError:  # made before: never twice
+        except IntegrityError:
             savepoint.rollback()
         else:
             savepoint.commit()

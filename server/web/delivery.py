@@ -120,10 +120,12 @@ class DeliveryWorker:
         (by one greenlet, so a slow channel holds up only notifications)."""
         if not self.state.site.config.notifications.channels:
             return
-        with self.state.engine.connect() as conn:
+        with self.state.engine.connect() as conn:  # read first: a write only when there is something to write
             if not notifications.active(conn):
                 return
-        self.state.write(notifications.plan, ignore_hours=self.state.ignore_hours)
+            todo = notifications.plan(conn, self.state.site, ignore_hours=self.state.ignore_hours)
+        if todo:
+            self.state.write(notifications.apply, todo)
         if self.notifying is not None and not self.notifying.dead:
             return
         with self.state.engine.connect() as conn:
