@@ -185,3 +185,46 @@ def test_the_clerk_and_the_lobby_see_which_number_is_a_booking(server, page, new
     expect(lobby.locator("#callout-number")).to_have_text(str(taken["number"]))
     expect(lobby.locator("#callout-booked")).to_contain_text("Số lấy từ xa")
     expect(page.locator("#current-details")).to_contain_text("Số từ xa")
+
+
+def test_the_booking_page_and_the_kiosk_check_in_meet_wcag_22_aa(server, browser):
+    from test_accessibility import AXE, RUN_AXE, TOUCH_SCREENS_WITHOUT_ZOOM, WCAG_22_AA
+
+    found = {}
+
+    def check(tab, name, skip=()):
+        if not tab.evaluate("typeof axe !== 'undefined'"):
+            tab.add_script_tag(content=AXE)
+        found[name] = tab.evaluate(RUN_AXE, [WCAG_22_AA, list(skip)])
+
+    # the pages forbid inline scripts (CSP): axe is put in by the test browser, not the page
+    phone_context = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True, locale="vi-VN")
+    kiosk_context = browser.new_context(viewport={"width": 1080, "height": 1920}, bypass_csp=True, locale="vi-VN")
+    try:
+        tab = phone_context.new_page()
+        tab.goto(server.url + "/book")
+        check(tab, "book: services")
+        tab.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+        check(tab, "book: days")
+        tab.locator("#days button").first.click()
+        tab.locator("#slots button").first.wait_for()
+        check(tab, "book: slots")
+        tab.locator("#slots button:enabled").first.click()
+        check(tab, "book: details")
+        tab.fill("#name", "Nguyễn Văn An")
+        tab.fill("#phone", "0912345678")
+        tab.get_by_role("button", name="Xác nhận").click()
+        tab.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
+        check(tab, "book: booked")
+
+        kiosk = kiosk_context.new_page()
+        kiosk.goto(server.url + "/kiosk/kiosk-1")
+        kiosk.locator(".checkin-open:visible").click()
+        kiosk.locator("#checkin-code").wait_for()
+        kiosk.wait_for_timeout(600)  # the screen ignores taps for a moment (its buttons are dimmed)
+        check(kiosk, "kiosk: check-in", TOUCH_SCREENS_WITHOUT_ZOOM)
+    finally:
+        phone_context.close()
+        kiosk_context.close()
+    found = {page: problems for page, problems in found.items() if problems}
+    assert not found, found
