@@ -100,6 +100,10 @@ class WebPushSettings(_Strict):
     The VAPID key pair is derived from the server's secret key, so every process signs alike."""
 
     subject: str = Field(default="mailto:admin@localhost", pattern=r"^(mailto:|https://)")  # who to contact
+    # the push services a subscription may point at (anything else would let a ticket holder make the
+    # server post to any address): host names, "*." for any below one, or "http://host:port" for a lab
+    services: list[str] = ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com",
+                           "*.notify.windows.com"]
     ttl_seconds: int = Field(default=900, ge=0, le=86400)  # a push not delivered by then is dropped
     timeout_seconds: float = Field(default=10, gt=0, le=60)
 
@@ -330,12 +334,12 @@ PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
-def normalise(channel_name: str, address: str) -> str:
-    """A phone as 0xxxxxxxxx, an e-mail address as given, a push subscription as compact JSON;
-    anything else is refused naming the field."""
+def normalise(channel_name: str, address: str, settings: NotificationSettings | None = None) -> str:
+    """A phone as 0xxxxxxxxx, an e-mail address as given, a push subscription as compact JSON (to one
+    of the push services of ``settings``); anything else is refused naming the field."""
     address = address.strip()
     if channel_name == "push":
-        return _push_subscription(address)
+        return _push_subscription(address, settings.push.services)
     if channel_name == "email":
         if not EMAIL.match(address) or len(address) > 254:
             raise Invalid("notify_address_invalid", field="address", channel=channel_name)
@@ -346,12 +350,21 @@ def normalise(channel_name: str, address: str) -> str:
     return "0" + match.group(1)
 
 
-def _push_subscription(text: str) -> str:
-    """A browser's PushSubscription.toJSON(): an https endpoint, its P-256 key and auth secret."""
+def _push_service_allowed(endpoint: str, services: list[str]) -> bool:
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme == "http":
+        return f"http://{parts.netloc}" in services
+    host = parts.hostname or ""
+    return parts.scheme == "https" and any(
+        host == service or (service.startswith("*.") and host.endswith(service[1:])) for service in services)
+
+
+def _push_subscription(text: str, services: list[str]) -> str:
+    """A browser's PushSubscription.toJSON(): an endpoint at a known push service, its P-256 key and auth secret."""
     try:
         data = json.loads(text)
         endpoint, keys = data["endpoint"], data["keys"]
-        valid = (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and len(endpoint) <= 500
+        valid = (isinstance(endpoint, str) and len(endpoint) <= 500 and _push_service_allowed(endpoint, services)
                  and len(_unb64(keys["p256dh"])) == 65 and len(_unb64(keys["auth"])) == 16)
     except (ValueError, TypeError, KeyError, AttributeError):
         valid = False
@@ -414,7 +427,7 @@ def subscribe(conn, site, public_id: str, channel_name: str, address: str, langu
     if channel_name not in settings.channels:
         raise Invalid("notify_channel_unknown", field="channel", channel=channel_name,
                       known=", ".join(settings.channels) or "-")
-    address = normalise(channel_name, address)
+    address = normalise(channel_name, address, settings)
     ticket = _ticket(conn, site, public_id)
     if ticket.status not in ("waiting", "called"):
         raise QueueError("notify_ticket_ended", number=ticket.number)

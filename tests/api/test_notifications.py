@@ -230,7 +230,9 @@ def test_web_push_reaches_the_browser_encrypted_and_signed(live_server, config_v
     """A local push service stands in for the browser's: the server posts an RFC 8291 body only the
     subscribed browser can read, with a VAPID signature the push service can check."""
     push_service = outside[0]  # any recording HTTP server will do
-    srv = start(live_server, config_variant, {"ahead": 1, "channels": ["push"], "push": {"subject": "mailto:it@example.vn"}})
+    lab = "http://" + push_service.url.split("/")[2]
+    srv = start(live_server, config_variant, {"ahead": 1, "channels": ["push"],
+                                              "push": {"subject": "mailto:it@example.vn", "services": [lab]}})
     public_key = srv.session().get("/api/v1/push/key").json()["public_key"]
     worker = srv.session().get("/api/v1/push/sw.js")
     assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/t/" and "showNotification" in worker.text
@@ -246,9 +248,12 @@ def test_web_push_reaches_the_browser_encrypted_and_signed(live_server, config_v
     message = _decrypt(near.body, private, auth)
     assert message["title"] == f"Sắp đến lượt bạn – số {second['number']}"
     assert message["body"].endswith(f"còn 1 số nữa đến lượt bạn (số {second['number']}). Mời bạn quay lại khu vực chờ.")
-    assert_error(srv.session().post(f"/api/v1/tickets/{second['id']}/notifications",
-                                    json={"channel": "push", "address": json.dumps({"endpoint": endpoint})}),
-                 422, "notify_address_invalid", "address")
+    for wrong in ({"endpoint": endpoint},  # no keys
+                  {"endpoint": "http://127.0.0.1:22/", "keys": keys},  # not a push service: never posted to
+                  {"endpoint": "https://fcm.googleapis.com.evil.example/x", "keys": keys}):
+        assert_error(srv.session().post(f"/api/v1/tickets/{second['id']}/notifications",
+                                        json={"channel": "push", "address": json.dumps(wrong)}),
+                     422, "notify_address_invalid", "address")
 
 
 def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
