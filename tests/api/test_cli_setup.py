@@ -11,6 +11,8 @@ import sqlite3
 import pytest
 import yaml
 
+from queuekiosk.server.core.db import HEAD_REVISION
+
 
 @pytest.fixture
 def site(live_server):
@@ -86,5 +88,5 @@ def test_an_older_database_is_checked_not_migrated_until_migrate_runs(site):
     result = site.cli("user", "add", "lan", "--role", "clerk", "--counter", "1", input="mat-khau-dai\n", check=False)
     assert result.returncode == 1 and "queuekiosk migrate" in result.stderr
     with sqlite3.connect(database_file(site)) as db:
-        db.execute("UPDATE alembic_version SET version_num = '0007'")
+        db.execute("UPDATE alembic_version SET version_num = ?", (HEAD_REVISION,))  # back to the current one
     assert "already current" in site.cli("migrate").stderr
