@@ -559,3 +559,22 @@ def test_booking_figures_for_the_reports(booking_queue):
     assert (figures["totals"]["no_show_rate"], figures["totals"]["punctuality"]) == (0.333, 0.5)
     assert figures["totals"]["booked_share"] == 0.6  # 3 of the 5 tickets (the remote one counted, lapsed or not)
     assert remote["number"] and absent["status"] == "booked"
+
+
+def test_an_sms_code_is_good_for_its_own_request_for_ten_minutes():
+    request = ["HT", True, None, None, "Cúc", "0912000777", None]
+    code, pending = bk.sms_challenge(KEY, request, MON_9)
+    bk.check_sms_code(KEY, request, code, pending, MON_9 + 10 * MIN)
+    refusals = {
+        "expired": (request, code, pending, MON_9 + 11 * MIN),
+        "another request": (request[:-1] + ["001099012345"], code, pending, MON_9),
+        "another code": (request, "000000" if code != "000000" else "111111", pending, MON_9),
+        "a forged proof": (request, code, pending.split(".")[0] + ".00", MON_9),
+        "no proof": (request, code, None, MON_9),
+        "another key": (request, code, bk.sms_challenge(b"other", request, MON_9)[1], MON_9),
+    }
+    for case, (req, given, proof, when) in refusals.items():
+        with pytest.raises(q.Invalid) as refused:
+            bk.check_sms_code(KEY, req, given, proof, when)
+        assert refused.value.params["field"] == "sms_code", case
+        assert refused.value.code == ("sms_code_expired" if case == "expired" else "sms_code_wrong"), case

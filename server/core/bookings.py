@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -400,6 +401,50 @@ def _ticket_id(conn, public_id: str) -> int:
 def _waiting_delta(conn, service_id: int, day: dt.date, delta: int) -> None:
     conn.execute(update(SEQ).where(SEQ.c.service_id == service_id, SEQ.c.business_day == day)
                  .values(waiting=SEQ.c.waiting + delta))
+
+
+# --- a one-time code by SMS (booking.sms_code) --------------------------------------------
+
+SMS_CODE_MINUTES = 10
+
+
+def check_request(site: SiteRuntime, service: str, day: dt.date | None, start: str | None, phone: str,
+                  id_number: str | None, now: dt.datetime) -> None:
+    """Refuse, naming the field, what ``book`` or ``take_remote`` would refuse for its input alone
+    (before a code is sent for it); places and the person's other numbers are checked when booking."""
+    settings, _ = _settings(site, service)
+    person(b"", phone, id_number)
+    if day is None:
+        if not settings.remote:
+            raise QueueError("remote_not_offered", service=service)
+        return
+    _check_day(site, settings, day, now)
+    _parse_start(site, settings, day, start or "", now)
+
+
+def _sms_proof(key: bytes, issued: int, code: str, request: list) -> str:
+    text = json.dumps([issued, code, *request], ensure_ascii=False)
+    return hmac.new(key, f"sms:{text}".encode(), hashlib.sha256).hexdigest()
+
+
+def sms_challenge(key: bytes, request: list, now: dt.datetime) -> tuple[str, str]:
+    """A new 6-digit code for ``request`` (the booking's fields, the phone normalised), and the
+    ``pending`` proof the citizen sends back with it: nothing is stored until the code comes back."""
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    issued = int(now.replace(tzinfo=dt.timezone.utc).timestamp())
+    return code, f"{issued}.{_sms_proof(key, issued, code, request)}"
+
+
+def check_sms_code(key: bytes, request: list, code: str | None, pending: str | None, now: dt.datetime) -> None:
+    """Refuse unless ``code`` is the one sent for this very request less than SMS_CODE_MINUTES ago."""
+    issued, _, proof = (pending or "").partition(".")
+    if not issued.isdigit() or not code:
+        raise Invalid("sms_code_wrong", field="sms_code")
+    age = now.replace(tzinfo=dt.timezone.utc).timestamp() - int(issued)
+    if not 0 <= age <= SMS_CODE_MINUTES * 60:
+        raise Invalid("sms_code_expired", field="sms_code", minutes=SMS_CODE_MINUTES)
+    if not hmac.compare_digest(proof, _sms_proof(key, int(issued), code, request)):
+        raise Invalid("sms_code_wrong", field="sms_code")
 
 
 # --- reading, cancelling, lapsing ---------------------------------------------------------

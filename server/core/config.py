@@ -121,6 +121,7 @@ class Booking(_Strict):
     grace_minutes: int = Field(default=10, ge=0, le=120)    # checked in later than slot start + this: a walk-in
     remote: bool = True                                     # same-day numbers taken from a phone
     remote_checkin_minutes: int = Field(default=60, ge=5, le=600)  # a remote number not checked in by then lapses
+    sms_code: bool = False  # a one-time code by SMS (notifications.sms) confirms the phone before booking
 
 
 class Service(_Strict):

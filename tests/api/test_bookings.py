@@ -274,3 +274,47 @@ def test_the_bookings_report_counts_per_service_and_day(server, http):
     assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day}), 401, "unauthorized")
     assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day},
                           headers={"Authorization": f"Bearer {server.token('integration')}"}), 403, "forbidden_role")
+
+
+def test_a_one_time_code_by_sms_confirms_the_phone_when_the_centre_asks_for_it(live_server, config_variant):
+    import json
+
+    from webhook_receiver import Receiver
+
+    gateway = Receiver()
+    try:
+        config = config_variant()
+        config["services"][0]["booking"]["sms_code"] = True  # HT
+        config["notifications"] = {"sms": {"url": gateway.url, "timeout_seconds": 2}}
+        srv = live_server(config)
+        http = srv.session()
+        body = {"service": "HT", "remote": True, "name": "Lê Thị Cúc", "phone": "0912 000 777"}
+        sent = http.post("/api/v1/bookings", json=body)
+        assert sent.status_code == 202 and sent.json()["phone"] == "091****777", sent.text
+        message = json.loads(gateway.received[-1].body)
+        assert message["to"] == "84912000777"
+        code = message["text"].split(": ")[1][:6]
+        assert code.isdigit() and code not in sent.text  # the code goes to the phone only
+        pending = sent.json()["pending"]
+        wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+        assert_error(http.post("/api/v1/bookings", json={**body, "sms_code": wrong, "pending": pending}),
+                     422, "sms_code_wrong", "sms_code")
+        other_phone = {**body, "phone": "0912000778", "sms_code": code, "pending": pending}
+        assert_error(http.post("/api/v1/bookings", json=other_phone), 422, "sms_code_wrong", "sms_code")
+        booked = http.post("/api/v1/bookings", json={**body, "sms_code": code, "pending": pending})
+        assert booked.status_code == 201 and booked.json()["number"], booked.text
+        assert_error(http.post("/api/v1/bookings", json={**body, "phone": "12"}), 422, "invalid_phone", "phone")
+        assert len(gateway.received) == 1  # nothing was sent for a wrong number
+        integration = {"Authorization": f"Bearer {srv.token('integration')}"}  # the app checked its user itself
+        assert http.post("/api/v1/bookings", headers=integration,
+                         json={**body, "phone": "0912000779"}).status_code == 201
+    finally:
+        gateway.close()
+
+
+def test_a_centre_asking_for_sms_codes_without_an_sms_channel_says_so(live_server, config_variant):
+    config = config_variant()
+    config["services"][0]["booking"]["sms_code"] = True
+    http = live_server(config).session()
+    assert_error(http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "A",
+                                                     "phone": "0912000777"}), 503, "sms_unavailable")

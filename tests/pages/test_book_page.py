@@ -228,3 +228,30 @@ def test_the_booking_page_and_the_kiosk_check_in_meet_wcag_22_aa(server, browser
         kiosk_context.close()
     found = {page: problems for page, problems in found.items() if problems}
     assert not found, found
+
+
+def test_the_phone_confirms_with_the_code_sent_by_sms(start_server, phone):
+    import json
+    from pathlib import Path
+
+    import yaml
+    from webhook_receiver import Receiver
+
+    gateway = Receiver()
+    try:
+        config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text("utf-8"))
+        config["services"][0]["booking"]["sms_code"] = True  # HT
+        config["notifications"] = {"sms": {"url": gateway.url, "timeout_seconds": 2}}
+        srv = start_server(config)
+        phone.goto(srv.url + "/book")
+        book_first_free_slot(phone, "Lê Thị Cúc", "0912000777")
+        expect(phone.locator("#sms-sent")).to_contain_text("091****777")
+        code = json.loads(gateway.received[-1].body)["text"].split(": ")[1][:6]
+        phone.fill("#sms_code", "000000" if code != "000000" else "111111")
+        phone.get_by_role("button", name="Xác nhận").click()
+        expect(phone.locator("#form-error")).to_contain_text("Mã xác nhận không đúng")
+        phone.fill("#sms_code", code)
+        phone.get_by_role("button", name="Xác nhận").click()
+        expect(phone.locator("#done-title")).to_have_text("Đã đặt lịch")
+    finally:
+        gateway.close()

@@ -16,6 +16,7 @@ for many people from one address, and the exempt addresses of config ``limits`` 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 from flask import current_app, jsonify, request
@@ -30,6 +31,8 @@ from ...core.i18n import pick_language, translate
 from .. import printing
 from . import bp, current_principal, parse_body, run, state
 from .tickets import _issuing_kiosk
+
+log = logging.getLogger("queuekiosk.bookings")
 
 BOOKINGS_PER_ADDRESS = "5/minute;20/day"  # bookings and remote numbers: a phone books for a family, not a ward
 LOOKUPS_PER_ADDRESS = "60/minute"  # reading and cancelling by code: nobody guesses codes
@@ -97,6 +100,8 @@ class BookingRequest(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     phone: str = Field(min_length=1, max_length=20)
     id_number: str | None = Field(default=None, max_length=20)
+    sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
+    pending: str | None = Field(default=None, max_length=100)  # ... and the proof that came with it
 
 
 @bp.post("/bookings")
@@ -109,18 +114,52 @@ def create_booking():
     app_state = state()
     actor = principal.actor if principal else None
     id_number = body.id_number or None
+    day = None
     if body.remote:
         if body.date is not None or body.start is not None:
             raise q.Invalid("remote_takes_no_slot", field="date" if body.date is not None else "start")
-        outcome = run(bk.take_remote, body.service, body.name, body.phone, id_number, _person_key(),
-                      actor=actor, check_hours=not app_state.ignore_hours)
     else:
         day = _date(body.date)
         if body.start is None:
             raise q.Invalid("invalid_slot", field="start", start="", date=day.isoformat())
+    service = app_state.site.config.service(body.service)
+    if service is not None and service.booking is not None and service.booking.sms_code and (
+            principal is None or principal.role not in ("integration", "admin")):  # they check people themselves
+        request_ = [body.service, body.remote, body.date, body.start, body.name.strip(), bk.normal_phone(body.phone),
+                    id_number]
+        if body.sms_code is None:
+            return _send_sms_code(body, day, id_number, request_)
+        bk.check_sms_code(_person_key(), request_, body.sms_code, body.pending, q.utcnow())
+    if body.remote:
+        outcome = run(bk.take_remote, body.service, body.name, body.phone, id_number, _person_key(),
+                      actor=actor, check_hours=not app_state.ignore_hours)
+    else:
         outcome = run(bk.book, body.service, day, body.start, body.name, body.phone, id_number, _person_key(),
                       actor=actor)
     return jsonify(_with_links(outcome.ticket)), 201
+
+
+def _send_sms_code(body: BookingRequest, day, id_number, request_: list):
+    """202: a one-time code went to the phone; the same request again with it (and ``pending``) books."""
+    from ...core import notifications
+
+    site = state().site
+    now = q.utcnow()
+    bk.check_request(site, body.service, day, body.start, body.phone, id_number, now)
+    settings = site.config.notifications
+    if settings.sms is None:
+        raise q.Unavailable("sms_unavailable")
+    code, pending = bk.sms_challenge(_person_key(), request_, now)
+    language = _language()
+    text = translate("book_sms_text", language, code=code, minutes=bk.SMS_CODE_MINUTES, site=site.config.site.name)
+    try:
+        notifications.channel(settings, "sms").send(bk.normal_phone(body.phone), notifications.Message(
+            "code", text, site.config.site.name, {}))
+    except notifications.ChannelError as error:
+        log.warning("a booking's SMS code was not sent: %s", error)  # the error names no phone number
+        raise q.Unavailable("sms_failed") from None
+    return jsonify({"sms_code_sent": True, "phone": bk.mask_phone(bk.normal_phone(body.phone)), "pending": pending,
+                    "minutes": bk.SMS_CODE_MINUTES}), 202
 
 
 @bp.get("/bookings")

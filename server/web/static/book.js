@@ -13,7 +13,7 @@
   const steps = {};
   document.querySelectorAll("section.step").forEach(function (node) { steps[node.dataset.step] = node; });
   const byId = function (id) { return document.getElementById(id); };
-  const state = {service: null, day: null, slot: null, remote: false, busy: false, booking: null};
+  const state = {service: null, day: null, slot: null, remote: false, busy: false, booking: null, pending: null};
   const trail = [];  // the steps behind the current one, for "back"
 
   function serviceOf(code) {
@@ -125,6 +125,9 @@
 
   function openForm() {
     byId("form-error").hidden = true;
+    state.pending = null;  // a new request needs a new code
+    byId("sms-box").hidden = true;
+    byId("sms_code").value = "";
     show("form");
   }
 
@@ -147,12 +150,23 @@
     if (idNumber) request.id_number = idNumber;
     if (state.remote) request.remote = true;
     else { request.date = state.day; request.start = state.slot.start; }
+    if (state.pending) {  // the centre confirms phones with a code by SMS (booking.sms_code)
+      request.sms_code = byId("sms_code").value.replace(/\s/g, "");
+      request.pending = state.pending;
+    }
     state.busy = true;
     byId("submit").disabled = true;
     QK.api("POST", "/api/v1/bookings", request, QK.lang()).then(function (result) {
       if (result.status === 201) {
         trail.length = 0;
+        state.pending = null;
         showBooking(result.data, true);
+      } else if (result.status === 202 && result.data.sms_code_sent) {
+        state.pending = result.data.pending;
+        byId("form-error").hidden = true;
+        QK.say(byId("sms-sent"), "book_sms_sent", {phone: result.data.phone});
+        byId("sms-box").hidden = false;
+        byId("sms_code").focus();
       } else {
         showProblem(byId("form-error"), result);
         const field = result.data && result.data.error && result.data.error.field;
