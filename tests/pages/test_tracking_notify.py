@@ -1,6 +1,6 @@
 """The tracking page's opt-in on a phone, in a real Chromium: a citizen asks for an SMS, a wrong
 number is explained, the saved one shows masked, and a fake SMS gateway on 127.0.0.1 gets "còn
-2 số nữa" and "Mời bạn đến quầy 1", once each; the form goes once the ticket is served."""
+2 số nữa" and "Mời Ông/Bà đến quầy 1", once each; the form goes once the ticket is served."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         phone.goto(f"{server.url}/t/{mine['id']}")
         section = phone.locator("#notify")
         expect(section).to_be_visible()
-        expect(section.locator("#notify-hint")).to_contain_text("còn 2 số nữa đến lượt bạn")
+        expect(section.locator("#notify-hint")).to_contain_text("còn 2 số nữa đến lượt Ông/Bà")
         expect(section.locator("label[for=notify-address]")).to_contain_text("Số điện thoại")
         section.locator("#notify-address").fill("12345")
         section.locator("#notify-submit").click()
@@ -48,12 +48,12 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         called = http.post(server.url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"})
         assert called.status_code == 200, called.text
         [near] = sms.wait_for(1)  # 2 ahead now
-        assert json.loads(near.body)["text"].endswith(f"còn 2 số nữa đến lượt bạn (số {mine['number']}). "
-                                                      "Mời bạn quay lại khu vực chờ.")
+        assert json.loads(near.body)["text"].endswith(f"còn 2 số nữa đến lượt Ông/Bà (số {mine['number']}). "
+                                                      "Mời Ông/Bà quay lại khu vực chờ.")
         for _ in range(3):  # 1 ahead, none ahead (told already), then called
             http.post(server.url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"})
         called = sms.wait_for(2)[1]
-        assert json.loads(called.body)["text"].endswith(f"Mời bạn đến quầy 1 (số {mine['number']}).")
+        assert json.loads(called.body)["text"].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
         http.post(server.url + "/api/v1/counters/1/finish", headers={"Authorization": f"Bearer {token}"})
         expect(section).to_be_hidden()
         sms.stays_at(2, seconds=1)
