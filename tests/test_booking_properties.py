@@ -282,8 +282,9 @@ SERVICES = ["HT", "CT"]
 @pytest.fixture(scope="module")
 def template_db(tmp_path_factory, sqlite_template):
     """A migrated SQLite file with the booking centre loaded (one place a slot), copied for each example."""
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     folder = tmp_path_factory.mktemp("booking-props")
     data = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yaml").read_text("utf-8"))

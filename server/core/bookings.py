@@ -30,9 +30,9 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import Date, DateTime, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -200,7 +200,7 @@ def _settings(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
 
 
 def _utc(local: dt.datetime) -> dt.datetime:
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _local(site: SiteRuntime, utc_naive: dt.datetime) -> dt.datetime:
@@ -431,7 +431,7 @@ def sms_challenge(key: bytes, request: list, now: dt.datetime) -> tuple[str, str
     """A new 6-digit code for ``request`` (the booking's fields, the phone normalised), and the
     ``pending`` proof the citizen sends back with it: nothing is stored until the code comes back."""
     code = f"{secrets.randbelow(10 ** 6):06d}"
-    issued = int(now.replace(tzinfo=dt.timezone.utc).timestamp())
+    issued = int(now.replace(tzinfo=dt.UTC).timestamp())
     return code, f"{issued}.{_sms_proof(key, issued, code, request)}"
 
 
@@ -440,7 +440,7 @@ def check_sms_code(key: bytes, request: list, code: str | None, pending: str | N
     issued, _, proof = (pending or "").partition(".")
     if not issued.isdigit() or not code:
         raise Invalid("sms_code_wrong", field="sms_code")
-    age = now.replace(tzinfo=dt.timezone.utc).timestamp() - int(issued)
+    age = now.replace(tzinfo=dt.UTC).timestamp() - int(issued)
     if not 0 <= age <= SMS_CODE_MINUTES * 60:
         raise Invalid("sms_code_expired", field="sms_code", minutes=SMS_CODE_MINUTES)
     if not hmac.compare_digest(proof, _sms_proof(key, int(issued), code, request)):

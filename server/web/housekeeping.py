@@ -8,9 +8,8 @@ import logging
 
 import gevent
 
-from ..core import bookings
+from ..core import bookings, outbox
 from ..core import engine as q
-from ..core import outbox
 from .waits import retrain_quietly
 
 log = logging.getLogger(__name__)

@@ -220,8 +220,8 @@ def calendar_entry(site, view: dict) -> bytes:
 
     zone = site.config.site.zone
     day = dt.date.fromisoformat(view["date"])
-    start = dt.datetime.combine(day, dt.time.fromisoformat(view["start"]), zone).astimezone(dt.timezone.utc)
-    end = dt.datetime.combine(day, dt.time.fromisoformat(view["end"]), zone).astimezone(dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time.fromisoformat(view["start"]), zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(day, dt.time.fromisoformat(view["end"]), zone).astimezone(dt.UTC)
     service = site.config.service(view["service"])
     centre = site.config.site.name
     calendar = Calendar()
@@ -229,7 +229,7 @@ def calendar_entry(site, view: dict) -> bytes:
     calendar.add("version", "2.0")
     event = Event()
     event.add("uid", f"{view['code']}@{site.id}.queuekiosk")
-    event.add("dtstamp", dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    event.add("dtstamp", dt.datetime.now(dt.UTC).replace(microsecond=0))
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", f"{service.name.vi if service else view['service']} — {centre}")
