@@ -1,11 +1,12 @@
 """The delivery worker: webhooks (server/core/outbox.py has the rules) and citizens' notifications
 (server/core/notifications.py), a greenlet of the serving process.
 
-Once across several server processes: only the holder of the "webhooks" lease (server/core/db.py
+Once across several server processes: only the holder of the "delivery-worker" lease (server/core/db.py
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
 with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``.
-At least once: a delivery is marked only after its answer, so one in flight when the process
-dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
+Webhooks at least once: a delivery is marked only after its answer, so one in flight when the
+process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
+Notifications at most once: each is marked "sending" before it goes (a citizen never gets two).
 
 Never in the way of the queue: issuing and calling only write the outbox row; each webhook is
 posted to by its own greenlet, one delivery after the other (in event order), each with a
@@ -73,7 +74,7 @@ def post(delivery: outbox.Delivery, timeout: float) -> tuple[int | None, str | N
 class DeliveryWorker:
     def __init__(self, state):
         self.state = state
-        self.lease = Lease(state.engine, state.instance_dir, "webhooks")
+        self.lease = Lease(state.engine, state.instance_dir, "delivery-worker")
         self.delays = outbox.retry_delays(os.environ.get("QUEUEKIOSK_WEBHOOK_RETRY_SECONDS"))
         self.timeout = float(os.environ.get("QUEUEKIOSK_WEBHOOK_TIMEOUT", "10"))
         self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
@@ -94,7 +95,7 @@ class DeliveryWorker:
                     self.round()
                     pause = POLL_SECONDS
             except Exception:  # a database outage must not end the worker
-                log.exception("webhook delivery: a round failed; trying again shortly")
+                log.exception("delivery worker: a round failed; trying again shortly")
                 pause = 5.0
             gevent.sleep(ROUND_GAP)
             _wake.wait(pause)
