@@ -228,10 +228,10 @@ def booking_window(site: SiteRuntime, settings: BookingSettings, now: dt.datetim
     return today, today + dt.timedelta(days=settings.days_ahead)
 
 
-def _check_day(site, settings, day: dt.date, now: dt.datetime, field: str = "date") -> None:
+def _check_day(site, settings, day: dt.date, now: dt.datetime) -> None:
     first, last = booking_window(site, settings, now)
     if not first <= day <= last:
-        raise Invalid("invalid_booking_date", field=field, first=vn_date(first), last=vn_date(last))
+        raise Invalid("invalid_booking_date", field="date", first=vn_date(first), last=vn_date(last))
 
 
 def slots(conn: Connection, site: SiteRuntime, service: str, day: dt.date,
@@ -554,12 +554,12 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
     if code is not None:
         row = _row_by_code(conn, site, code)
     else:
-        card_id = parse_cccd_qr(cccd_qr).id_number if cccd_qr is not None else normal_id(id_number)
-        row = _booking_of_person(conn, site, _hash(key, "id", card_id), service, now)
+        holder = id_hash(key, parse_cccd_qr(cccd_qr).id_number if cccd_qr is not None else id_number)
+        row = _booking_of_person(conn, site, holder, service, now)
         if row is None:
             if service is None:
                 raise NotFound("booking_not_found_for_card")
-            return _walk_in(conn, site, _hash(key, "id", card_id), service, kiosk, now, actor, check_hours, on_ticket)
+            return _walk_in(conn, site, holder, service, kiosk, now, actor, check_hours, on_ticket)
     _refuse_unless_booked(conn, site, row, now)
     today = q.business_day(site, now)
     if row.business_day != today:
