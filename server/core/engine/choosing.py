@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from ..config import Policy
 from ..errors import QueueError
@@ -49,20 +49,39 @@ def for_counter(site, counter_id: int, counter_number: int):
                T.c.target_counter_id == counter_id)
 
 
+# every "next" runs these: built once, the site, day, counter and its services as parameters
+# (building a statement costs more than running it on SQLite; see numbering.py)
+_MAY_CALL = and_(
+    T.c.site_id == bindparam("site_id"), T.c.business_day == bindparam("day"), T.c.status == "waiting",
+    or_(and_(T.c.service_id.in_(bindparam("services", expanding=True)), T.c.target_counter_id.is_(None)),
+        T.c.target_counter_id == bindparam("counter_id")),
+)
+_OLDEST = {
+    priority: select(T.c.id, T.c.issued_at, T.c.called_at)
+    .where(_MAY_CALL, T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None))
+    .order_by(T.c.issued_at, T.c.id)
+    .limit(1)
+    for priority in (False, True)
+}
+_DUE_BOOKING = (
+    select(T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
+    .where(_MAY_CALL, T.c.due_at.is_not(None), T.c.due_at <= bindparam("now"))
+    .order_by(T.c.due_at, T.c.id)
+    .limit(1)
+)
+
+
+def _may_call(site, counter, day) -> dict:
+    """The parameters of ``_MAY_CALL``: today's waiting tickets this counter may call (as ``for_counter``)."""
+    return {"site_id": site.id, "day": day, "services": list(site.counter_service_ids[counter.number]),
+            "counter_id": counter.id}
+
+
 def _oldest(conn, site, counter, day, priority: bool, exclude: set[int]) -> Candidate | None:
-    query = (
-        select(T.c.id, T.c.issued_at, T.c.called_at)
-        .where(
-            T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
-            for_counter(site, counter.id, counter.number),
-            T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None),
-        )
-        .order_by(T.c.issued_at, T.c.id)
-        .limit(1)
-    )
+    query = _OLDEST[priority]
     if exclude:
         query = query.where(T.c.id.not_in(exclude))
-    row = conn.execute(query).first()
+    row = conn.execute(query, _may_call(site, counter, day)).first()
     return Candidate(row.id, row.issued_at, priority, row.called_at is not None) if row else None
 
 
@@ -72,16 +91,10 @@ def _due_booking(conn, site, counter, day, now, exclude: set[int]) -> Candidate 
     services = (site.config.service(site.service_codes[s]) for s in site.counter_service_ids[counter.number])
     if not any(service is not None and service.booking is not None for service in services):
         return None
-    query = (
-        select(T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
-        .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting",
-               T.c.due_at.is_not(None), T.c.due_at <= now, for_counter(site, counter.id, counter.number))
-        .order_by(T.c.due_at, T.c.id)
-        .limit(1)
-    )
+    query = _DUE_BOOKING
     if exclude:
         query = query.where(T.c.id.not_in(exclude))
-    row = conn.execute(query).first()
+    row = conn.execute(query, {**_may_call(site, counter, day), "now": now}).first()
     return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None) if row else None
 
 
