@@ -567,31 +567,26 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":
-        outcome = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
-        ticket_id = _ticket_id(conn, outcome.ticket["id"])
-        grace = site.config.service(service_code).booking
-        late = now > row.slot_start + dt.timedelta(minutes=grace.grace_minutes if grace else 0)
+        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
+        ticket_id = _ticket_id(conn, issued.ticket["id"])
+        late = now > row.slot_start + _grace(site, row.service_id)
         conn.execute(update(T).where(T.c.id == ticket_id).values(origin="booked",
                                                                  due_at=None if late else row.slot_start))
         conn.execute(update(PD).where(PD.c.booking_id == row.id).values(ticket_id=ticket_id))
-        happened = outcome.happened
-    else:
+    else:  # the remote number's ticket joins the queue, where its number has always been
         ticket_id = row.ticket_id
         conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == REMOTE_STATUS).values(status="waiting"))
         _waiting_delta(conn, row.service_id, today, +1)
         _event(conn, site, "checked_in", now, actor, ticket_id, row.service_id, detail={"kiosk": kiosk})
-        happened = []
     conn.execute(update(B).where(B.c.id == row.id).values(status="checked_in", checked_in_at=now, ticket_id=ticket_id))
     ticket = q.ticket_status(conn, site, conn.execute(select(T.c.public_id).where(T.c.id == ticket_id)).scalar_one())
-    if row.kind == "remote":
-        counts = q.waiting_counts(conn, site, now)
-        happened = [q.Happened("ticket.issued", ticket),
-                    q.Happened("queue.changed", detail={"waiting": {service_code: counts[service_code]}})]
     if on_ticket is not None:
         on_ticket(conn, site, ticket)
     booking = _view(conn, site, row.id)
-    result = {**ticket, "origin": "booked" if row.kind == "slot" else "remote", "late": late, "booking": booking}
-    return q.Outcome(result, [*happened, q.Happened("booking.checked_in", detail={"booking": _public(booking)})])
+    waiting = q.waiting_counts(conn, site, now)[service_code]
+    return q.Outcome({**ticket, "late": late, "booking": booking}, [
+        q.Happened("ticket.issued", ticket), q.Happened("queue.changed", detail={"waiting": {service_code: waiting}}),
+        q.Happened("booking.checked_in", detail={"booking": _public(booking)})])
 
 
 def _booking_of_person(conn, site, person_hash: str, service: str | None, now: dt.datetime):
@@ -614,7 +609,7 @@ def _walk_in(conn, site, person_hash: str, service: str, kiosk, now, actor, chec
     _claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)
     if on_ticket is not None:
         on_ticket(conn, site, outcome.ticket)
-    return q.Outcome({**outcome.ticket, "origin": None, "late": False, "booking": None}, outcome.happened)
+    return q.Outcome({**outcome.ticket, "late": False, "booking": None}, outcome.happened)
 
 
 # --- figures for the reports --------------------------------------------------------------
