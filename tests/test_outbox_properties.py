@@ -1,0 +1,61 @@
+"""The outbox under any sequence of queue actions (hypothesis): every ticket step the engine logs
+has exactly one outside event, in the same order, written in the same transaction (a refused
+action leaves none), telling only the whitelisted fields of the ticket."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core import outbox
+
+E = m.Event.__table__
+O = m.OutboxEvent.__table__  # noqa: E741
+T = m.Ticket.__table__
+STEPS = {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired"}
+
+COUNTERS = st.integers(min_value=1, max_value=2)
+ACTIONS = st.one_of(
+    st.tuples(st.just("issue"), st.sampled_from(["HT", "CT", "DC"])),
+    st.tuples(st.sampled_from(["next", "recall", "start", "finish", "no_show"]), COUNTERS),
+    st.tuples(st.just("transfer"), COUNTERS, st.sampled_from(["HT", "CT", "DC"])),
+)
+
+
+def _run(queue, action) -> None:
+    kind, *args = action
+    engine_action = {"issue": q.issue, "next": q.call_next, "recall": q.recall, "start": q.start,
+                     "finish": q.finish, "no_show": q.no_show, "transfer": q.transfer}[kind]
+    kwargs = {"check_hours": False} if kind == "issue" else {}
+    if kind == "transfer":
+        args, kwargs = args[:1], {"service": args[1]}
+    try:
+        queue.run(outbox.recording(engine_action), *args, **kwargs)
+    except q.QueueError:  # refused: rolled back, nothing may have been recorded
+        pass
+
+
+def test_each_ticket_step_has_one_outside_event_in_order(make_queue, config):
+    queue = make_queue(config)
+
+    @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(ACTIONS, min_size=1, max_size=30))
+    def check(actions):
+        with queue.engine.connect() as conn:
+            since_event = conn.execute(select(E.c.id).order_by(E.c.id.desc()).limit(1)).scalar() or 0
+            since_outbox = conn.execute(select(O.c.id).order_by(O.c.id.desc()).limit(1)).scalar() or 0
+        for action in actions:
+            _run(queue, action)
+        with queue.engine.connect() as conn:
+            logged = conn.execute(select(E.c.kind, T.c.public_id).join(T, T.c.id == E.c.ticket_id)
+                                  .where(E.c.id > since_event, E.c.kind.in_(STEPS)).order_by(E.c.id)).all()
+            told = conn.execute(select(O.c.kind, O.c.payload).where(O.c.id > since_outbox).order_by(O.c.id)).all()
+        assert [(f"ticket.{kind}", ticket) for kind, ticket in logged] == \
+            [(kind, payload["ticket"]["id"]) for kind, payload in told]
+        for _kind, payload in told:
+            assert set(payload["ticket"]) <= set(outbox.TICKET_FIELDS)
+
+    check()
