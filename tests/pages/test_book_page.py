@@ -255,3 +255,19 @@ def test_the_phone_confirms_with_the_code_sent_by_sms(start_server, phone):
         expect(phone.locator("#done-title")).to_have_text("Đã đặt lịch")
     finally:
         gateway.close()
+
+
+def test_the_dashboard_lists_today_s_bookings_and_who_came(server, page):
+    server.add_user("giamsat", "mat-khau-giam-sat", "supervisor")
+    taken = server.api("POST", "/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình",
+                                                  "phone": "0987654321"}).json()
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", "giamsat")
+    page.fill("#password", "mat-khau-giam-sat")
+    page.click("#login-button")
+    row = page.locator(f'#bookings tr[data-code="{taken["code"]}"]')
+    expect(row).to_contain_text("Trần Thị Bình")
+    expect(row).to_contain_text("Chưa đến")
+    assert server.api("POST", "/check-in", json={"code": taken["code"]}).status_code == 201
+    page.reload()
+    expect(row).to_contain_text(f"Đã đến — số {taken['number']}")
