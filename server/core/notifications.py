@@ -38,7 +38,7 @@ from email.message import EmailMessage
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import models as m
@@ -460,12 +460,13 @@ def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
 # --- what to send, and when ---------------------------------------------------------------
 
 def within_hours(site, now: dt.datetime) -> bool:
-    local = now.replace(tzinfo=dt.timezone.utc).astimezone(site.config.site.zone)
+    local = now.replace(tzinfo=dt.UTC).astimezone(site.config.site.zone)
     return site.config.site.hours.is_open(local)
 
 
-def active(conn) -> bool:
-    return conn.execute(select(S.c.id).where(S.c.ended_at.is_(None)).limit(1)).first() is not None
+def newest_active(conn) -> int | None:
+    """The newest opt-in still waiting to be told (None: nobody waits), so the worker sees a new one."""
+    return conn.execute(select(func.max(S.c.id)).where(S.c.ended_at.is_(None))).scalar()
 
 
 @dataclass

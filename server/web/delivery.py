@@ -40,6 +40,7 @@ PRUNE_EVERY = 3600  # seconds between clearing out the old delivery log
 BATCH = 200  # deliveries per webhook per round
 MARK_EVERY = 0.5  # seconds between saving the results of a webhook's deliveries
 ROUND_GAP = 0.1  # seconds at least between two rounds: a busy queue wakes the worker at every ticket
+REPLAN_SECONDS = 10  # notifications are also looked at this often with no change in the queue
 
 _wake = Event()
 
@@ -79,6 +80,7 @@ class DeliveryWorker:
         self.timeout = float(os.environ.get("QUEUEKIOSK_WEBHOOK_TIMEOUT", "10"))
         self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
         self.notifying: gevent.Greenlet | None = None
+        self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
         from .api.notify import address_box
         from .app import _secret_key
@@ -102,9 +104,10 @@ class DeliveryWorker:
             _wake.clear()
 
     def round(self) -> None:
-        if self._undispatched():
+        queue_changed = self._undispatched()
+        if queue_changed:
             self.state.write(outbox.dispatch)
-        self.notify()
+        self.notify(queue_changed)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
         with self.state.engine.connect() as conn:
             due = outbox.due(conn, limit=BATCH * 10, skip_webhooks=self.sending)
@@ -116,15 +119,22 @@ class DeliveryWorker:
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
 
-    def notify(self) -> None:
-        """While anyone waits to be told: the notices the queue now calls for, then the due ones sent
-        (by one greenlet, so a slow channel holds up only notifications)."""
+    def notify(self, queue_changed: bool) -> None:
+        """While anyone waits to be told: after a change of the queue, a new opt-in, or every
+        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for; then the due
+        ones sent (by one greenlet, so a slow channel holds up only notifications)."""
         if not self.state.site.config.notifications.channels:
             return
         with self.state.engine.connect() as conn:  # read first: a write only when there is something to write
-            if not notifications.active(conn):
+            newest = notifications.newest_active(conn)
+            if newest is None:
                 return
-            todo = notifications.plan(conn, self.state.site, ignore_hours=self.state.ignore_hours)
+            now = time.monotonic()
+            if queue_changed or newest != self.newest_planned or now - self.planned_at > REPLAN_SECONDS:
+                self.newest_planned, self.planned_at = newest, now
+                todo = notifications.plan(conn, self.state.site, ignore_hours=self.state.ignore_hours)
+            else:
+                todo = None
         if todo:
             self.state.write(notifications.apply, todo)
         if self.notifying is not None and not self.notifying.dead:

@@ -10,9 +10,9 @@ from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import audit, outbox
-from ...core.models import DELIVERY_STATES
 from ...core import engine as q
 from ...core.auth import require_role
+from ...core.models import DELIVERY_STATES
 from ..delivery import wake
 from . import bp, current_principal, parse_body, state
 
