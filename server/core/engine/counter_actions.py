@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, update
+from sqlalchemy import Float, bindparam, func, update
 from sqlalchemy.orm import Session
 
 from ..db import SiteRuntime
@@ -15,21 +15,24 @@ from .choosing import choose_for, waiting_number
 from .clock import business_day
 from .estimates import with_position
 from .numbering import queue_changed, queue_delta
-from .records import (C, S, T, actor_columns, connection, counter_row, held_ticket, record_event, reload,
-                      require_held, set_ticket)
+from .records import (SET_COUNTER, S, T, actor_columns, connection, counter_row, held_ticket, record_event,
+                      reload, require_held, set_ticket)
 from .types import Actor, Happened, Outcome
 from .views import ticket_view
 
 EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
+# built once (see numbering.py): the moving average, "weighted" being seconds x EMA_WEIGHT
+_SERVICE_AVERAGE = update(S).where(S.c.id == bindparam("service_id")).values(
+    avg_service_seconds=func.coalesce(S.c.avg_service_seconds * (1 - EMA_WEIGHT) + bindparam("weighted", type_=Float()),
+                                      bindparam("seconds", type_=Float())))
 
 
 def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
     started = held.started_at or held.last_called_at
     seconds = max(0.0, (now - started).total_seconds())
     set_ticket(conn, held.id, held.status, status="done", finished_at=now, **actor_columns("ended_by", actor))
-    conn.execute(update(S).where(S.c.id == held.service_id).values(
-        avg_service_seconds=func.coalesce(
-            S.c.avg_service_seconds * (1 - EMA_WEIGHT) + seconds * EMA_WEIGHT, seconds)))
+    conn.execute(_SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT,
+                                    "seconds": seconds})
     record_event(conn, site, "finished", now, actor, held.id, held.service_id, counter.id,
                  {"service_seconds": round(seconds, 3), "by": by})
     happened.append(Happened("ticket.finished", ticket_view(site, reload(conn, held.id)), counter.number))
@@ -38,7 +41,7 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
 def _open(conn, site, counter, now, actor, happened) -> None:
     """A paused counter resumes, a closed one opens: it serves again."""
     if counter.state != "open":
-        conn.execute(update(C).where(C.c.id == counter.id).values(state="open", pause_reason=None))
+        conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "open", "pause_reason": None})
         record_event(conn, site, "resumed" if counter.state == "paused" else "opened", now, actor,
                      counter_id=counter.id)
         happened.append(Happened("counter.changed", None, counter.number, {"state": "open"}))
@@ -72,7 +75,7 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
     set_ticket(conn, chosen.id, "waiting", status="called", counter_id=counter.id,
                target_counter_id=None, called_at=func.coalesce(T.c.called_at, now),
                last_called_at=now, started_at=None, **actor_columns("called_by", actor))
-    conn.execute(update(C).where(C.c.id == counter.id).values(normal_streak=streak))
+    conn.execute(SET_COUNTER, {"counter_id": counter.id, "normal_streak": streak})
     row = reload(conn, chosen.id)
     queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
     record_event(conn, site, "called", now, actor, row.id, row.service_id, counter.id,
@@ -172,7 +175,7 @@ def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str 
     held = held_ticket(conn, counter.id)
     if held is not None:
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
-    conn.execute(update(C).where(C.c.id == counter.id).values(state="paused", pause_reason=reason))
+    conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "paused", "pause_reason": reason})
     record_event(conn, site, "paused", now, actor, counter_id=counter.id, detail={"reason": reason})
     return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "paused", "reason": reason})])
 
@@ -210,6 +213,6 @@ def close_counter(session: Session, site: SiteRuntime, counter_number: int, acto
     held = held_ticket(conn, counter.id)
     if held is not None:
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
-    conn.execute(update(C).where(C.c.id == counter.id).values(state="closed", pause_reason=None))
+    conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
     record_event(conn, site, "closed", now or utcnow(), actor, counter_id=counter.id)
     return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "closed"})])

@@ -52,11 +52,14 @@ def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: i
                                 "delta": delta, "priority_delta": delta if priority else 0})
 
 
+_WAITING = select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting).where(
+    SEQ.c.business_day == bindparam("day"), SEQ.c.service_id.in_(bindparam("services", expanding=True)))
+
+
 def waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) -> dict[str, dict]:
     ids = list(site.service_codes) if service_ids is None else list(service_ids)
     counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
-    rows = conn.execute(select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting)
-                        .where(SEQ.c.business_day == day, SEQ.c.service_id.in_(ids)))
+    rows = conn.execute(_WAITING, {"day": day, "services": ids})
     for service_id, waiting, priority_waiting in rows:
         counts[site.service_codes[service_id]] = {"waiting": waiting, "priority": priority_waiting}
     return counts

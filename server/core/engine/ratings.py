@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -17,13 +17,22 @@ from .types import Actor, Happened, Outcome
 from .views import iso
 
 
+# a rating is stored at every other finish: its statements are built once (see numbering.py)
+_LAST_FINISH = (
+    select(E.c.ticket_id, E.c.at, E.c.user_id)
+    .where(E.c.site_id == bindparam("site_id"), E.c.at >= bindparam("since"),
+           E.c.counter_id == bindparam("counter_id"), E.c.kind == "finished")
+    .order_by(E.c.id.desc()).limit(1)
+)
+_TICKET_OF_PUBLIC_ID = select(T).where(T.c.public_id == bindparam("public_id"), T.c.site_id == bindparam("site_id"))
+_RATING_OF_TICKET = select(R.c.id).where(R.c.ticket_id == bindparam("ticket_id"))
+_INSERT_RATING = insert(R)
+_USERNAME = select(m.User.__table__.c.username).where(m.User.__table__.c.id == bindparam("user_id"))
+
+
 def _last_finish(conn, site: SiteRuntime, counter_id: int, since: dt.datetime):
     """The latest "finished" event of a counter since ``since``: (ticket_id, at, user_id) or None."""
-    return conn.execute(
-        select(E.c.ticket_id, E.c.at, E.c.user_id)
-        .where(E.c.site_id == site.id, E.c.at >= since, E.c.counter_id == counter_id, E.c.kind == "finished")
-        .order_by(E.c.id.desc()).limit(1)
-    ).first()
+    return conn.execute(_LAST_FINISH, {"site_id": site.id, "since": since, "counter_id": counter_id}).first()
 
 
 def rating_view(site: SiteRuntime, ticket_row) -> dict:
@@ -62,10 +71,10 @@ def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, leve
     counter_id = site.counter_ids.get(counter)
     if counter_id is None:
         raise NotFound("unknown_counter", counter=counter)
-    row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
+    row = conn.execute(_TICKET_OF_PUBLIC_ID, {"public_id": public_id, "site_id": site.id}).first()
     if row is None:
         raise NotFound("unknown_ticket", ticket=public_id)
-    if conn.execute(select(R.c.id).where(R.c.ticket_id == row.id)).first() is not None:
+    if conn.execute(_RATING_OF_TICKET, {"ticket_id": row.id}).first() is not None:
         raise QueueError("already_rated", number=row.number)
     window = dt.timedelta(minutes=site.config.rating.window_minutes)
     last = _last_finish(conn, site, counter_id, now - window)
@@ -73,7 +82,7 @@ def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, leve
         raise QueueError("rating_closed", number=row.number, counter=counter)
     reasons = list(reasons or [])
     actor = actor or Actor()
-    conn.execute(insert(R).values(
+    conn.execute(_INSERT_RATING, dict(
         site_id=site.id, ticket_id=row.id, counter_id=counter_id, user_id=last.user_id, service_id=row.service_id,
         token_id=actor.token_id, level=level, reasons=reasons, at=now, business_day=business_day(site, now)))
     record_event(conn, site, "rated", now, actor, row.id, row.service_id, counter_id,
@@ -87,7 +96,7 @@ def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, leve
 def _username(conn, user_id: int | None) -> str | None:
     if user_id is None:
         return None
-    return conn.execute(select(m.User.__table__.c.username).where(m.User.__table__.c.id == user_id)).scalar()
+    return conn.execute(_USERNAME, {"user_id": user_id}).scalar()
 
 
 def ticket_rating(session: Session, site: SiteRuntime, public_id: str) -> dict | None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -39,6 +40,8 @@ _INSERT_EVENT = insert(E)
 _COUNTER_ROW = select(C).where(C.c.id == bindparam("counter_id")).with_for_update()
 _HELD_TICKET = select(T).where(T.c.counter_id == bindparam("counter_id"), T.c.status.in_(m.HELD_STATES))
 _TICKET = select(T).where(T.c.id == bindparam("ticket_id"))
+_SET_TICKET = update(T).where(T.c.id == bindparam("ticket_id"), T.c.status == bindparam("expected_status"))
+SET_COUNTER = update(C).where(C.c.id == bindparam("counter_id"))  # the columns to set are the other parameters
 
 
 def connection(db: Session | Connection) -> Connection:
@@ -76,7 +79,10 @@ def require_held(conn, counter) -> Any:
 def set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
     new_status = values.get("status", expected_status)
     assert new_status in TRANSITIONS[expected_status], (expected_status, new_status)
-    result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
+    if any(isinstance(value, ClauseElement) for value in values.values()):  # an SQL expression: built here
+        result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
+    else:  # the columns to set are the parameters' other keys
+        result = conn.execute(_SET_TICKET, {"ticket_id": ticket_id, "expected_status": expected_status, **values})
     if result.rowcount != 1:  # cannot happen under the row lock; refuse rather than corrupt
         raise QueueError("internal")
 
