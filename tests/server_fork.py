@@ -7,9 +7,9 @@ process per test session (the "zygote", this file run as a script) imports them 
 child sets the server's environment, working folder and log file and then runs the very
 ``queuekiosk serve`` command of the entry point: the same code, a real process on a real port.
 
-Servers that need what a fork cannot give fall back to an ordinary process (``preloadable``): a
-different interpreter environment (faketime's LD_PRELOAD, a message queue, which the preloaded
-imports left out as ``serve`` does without one).
+Servers with a message queue come from a second zygote, which keeps the Redis client as serve
+does for them. Servers that need what a fork cannot give start as an ordinary process
+(``preloadable``): another interpreter environment, such as faketime's LD_PRELOAD.
 
 ``ForkedServer`` is the test's handle on such a child, with the part of ``subprocess.Popen`` the
 fixtures use (pid, poll, wait, terminate, kill, send_signal, returncode). The child is the
@@ -29,10 +29,10 @@ from pathlib import Path
 
 
 def _per_server(key: str) -> bool:
-    """A variable whose value may differ between a forked server and the zygote: the server's own
-    settings, read when it runs, not when its modules are imported (but the message queue, which
-    decides what serve imports)."""
-    return (key.startswith("QUEUEKIOSK_") and key != "QUEUEKIOSK_MESSAGE_QUEUE") or key == "PYTHONUNBUFFERED"
+    """A variable whose value may differ between a forked server and its zygote: the server's own
+    settings, read when it runs, not when its modules are imported. (A message queue decides what
+    ``serve`` imports: such servers have a zygote of their own.)"""
+    return key.startswith("QUEUEKIOSK_") or key == "PYTHONUNBUFFERED"
 
 
 class ForkedServer:
@@ -71,31 +71,35 @@ class ForkedServer:
 
 
 class Zygote:
-    """The test side: starts the zygote on first use and asks it for servers."""
+    """The test side: starts a zygote on first use (one for servers with a message queue, one for
+    servers without) and asks it for servers."""
 
     def __init__(self):
-        self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
-        self._added: dict[str, str] = {}  # what the zygote's imports set in its environment
+        self._procs: dict[bool, subprocess.Popen] = {}
+        self._added: dict[str, str] = {}  # what the zygotes' imports set in their environment
 
-    def _started(self) -> subprocess.Popen:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          text=True, env={**self._env, "PYTHONUNBUFFERED": "1"})
-            self._added = json.loads(self._proc.stdout.readline() or "null")["added"]
-        return self._proc
+    def _started(self, message_queue: bool) -> subprocess.Popen:
+        proc = self._procs.get(message_queue)
+        if proc is None or proc.poll() is not None:
+            proc = subprocess.Popen([sys.executable, __file__, *(["--message-queue"] if message_queue else [])],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                    env={**self._env, "PYTHONUNBUFFERED": "1"})
+            self._added = json.loads(proc.stdout.readline() or "null")["added"]
+            self._procs[message_queue] = proc
+        return proc
 
     def _same_interpreter(self, env: dict) -> dict:
         return {k: v for k, v in env.items() if not _per_server(k) and self._added.get(k) != v}
 
     def preloadable(self, args, env: dict) -> bool:
-        """Whether ``queuekiosk <args>`` with ``env`` may be a fork of the zygote: ``serve`` with
-        the zygote's environment but for the server's own settings. ``QK_TEST_NO_FORK=1``: never."""
+        """Whether ``queuekiosk <args>`` with ``env`` may be a fork of a zygote: ``serve`` with the
+        zygote's environment but for the server's own settings. ``QK_TEST_NO_FORK=1``: never."""
         if not args or args[0] != "serve" or os.environ.get("QK_TEST_NO_FORK"):
             return False
         with self._lock:
-            self._started()
+            self._started(bool(env.get("QUEUEKIOSK_MESSAGE_QUEUE")))
             return self._same_interpreter(env) == self._same_interpreter(self._env)
 
     def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
@@ -103,7 +107,7 @@ class Zygote:
         request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path),
                    "status": str(status_path)}
         with self._lock:
-            zygote = self._started()
+            zygote = self._started(bool(env.get("QUEUEKIOSK_MESSAGE_QUEUE")))
             zygote.stdin.write(json.dumps(request) + "\n")
             zygote.stdin.flush()
             answer = zygote.stdout.readline()
@@ -112,9 +116,10 @@ class Zygote:
         return ForkedServer(json.loads(answer)["pid"], status_path)
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.stdin.close()  # the zygote ends at the end of its input
-            self._proc.wait(10)
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                proc.stdin.close()  # a zygote ends at the end of its input
+                proc.wait(10)
 
 
 # --- the zygote -------------------------------------------------------------------------------
@@ -131,17 +136,21 @@ _SERVE_IMPORTS = (
     "queuekiosk.home", "queuekiosk.kiosk.web", "queuekiosk.sounds.web", "queuekiosk.sounds.announce",
     "sqlite3", "engineio.async_drivers.gevent", "simple_websocket",
 )
+_MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
 
 
-def _preload() -> None:
+def _preload(message_queue: bool) -> None:
     """What ``queuekiosk serve`` imports, as it imports it: the entry point (gevent's monkey
     patching first), the client libraries left out as serve leaves them out, then the app."""
     import importlib
 
     from queuekiosk.server import cli
 
+    if message_queue:  # serve keeps the Redis client when it has a message queue
+        os.environ["QUEUEKIOSK_MESSAGE_QUEUE"] = "redis://"
     cli._skip_client_libraries()
-    for name in _SERVE_IMPORTS:
+    os.environ.pop("QUEUEKIOSK_MESSAGE_QUEUE", None)
+    for name in _SERVE_IMPORTS + (_MESSAGE_QUEUE_IMPORTS if message_queue else ()):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - renamed or broken: the server imports it (or says why) itself
@@ -188,7 +197,7 @@ def _child(request: dict, environ_added: dict) -> None:
 
 def _zygote() -> None:
     environ_before = dict(os.environ)
-    _preload()
+    _preload("--message-queue" in sys.argv)
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
     sys.stdout.write(json.dumps({"added": environ_added}) + "\n")
     sys.stdout.flush()
