@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import load_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database
-from queuekiosk.server.core.prediction import Predictor, predict
+from queuekiosk.server.core.prediction import Predictor, called_at_once, predict
 from queuekiosk.server.core.prediction_train import first_calls, read_events, train
 from queuekiosk.server.prediction_cli import backtest, forecasts
 from queuekiosk.server.core.prediction_state import LiveTracker, Waiting
@@ -108,17 +108,22 @@ def test_a_prediction_uses_nothing_after_the_ticket_s_issue_time(real_shaped, tm
         cut = _cut_at(folder / "centre.db", tmp_path, event.id, event.at)
         with cut.connect() as conn:
             again = forecasts(conn, site, HELD_OUT)[-1]
-            server_side = Predictor(site, model).estimate(conn, event.service_id,
-                                                          (event.detail or {}).get("priority") is not None,
-                                                          event.at, event.ticket_id)
+            priority = (event.detail or {}).get("priority") is not None
+            predictor = Predictor(site, model)
+            server_side = predictor.estimate(conn, event.service_id, priority, event.at, event.ticket_id)
+            at_once = called_at_once(predictor.tracker, event.service_id, event.ticket_id)
+            seen = predict(model, predictor.tracker, event.service_id, priority, event.at, event.ticket_id)
         cut.dispose()
         before = full[event.ticket_id]
         assert again.ticket_id == before.ticket_id and again.actual is None  # not called yet, as then
         assert (again.minutes, again.low, again.high, again.formula) == \
             (before.minutes, before.low, before.high, before.formula), "the prediction used later events"
-        # the running server's path (today's events read from the database) sees the same
-        assert (server_side.minutes, server_side.low, server_side.high) == \
+        # the running server's path (today's events read from the database) sees the same state, and
+        # promises the same, or "right away" where a free counter calls the ticket at once
+        assert (seen.minutes, seen.low, seen.high) == \
             pytest.approx((before.minutes, before.low, before.high), rel=1e-9, abs=1e-9)
+        assert (server_side.minutes, server_side.low, server_side.high) == ((0.0, 0.0, 0.0) if at_once else
+                                                                            (seen.minutes, seen.low, seen.high))
 
 
 # --- invariants, whatever the queue looks like ---------------------------------------------------

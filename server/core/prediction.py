@@ -222,7 +222,7 @@ def predict(model: Model, tracker: LiveTracker, service: int, priority: bool, no
     return None if raw is None else calibrated(model, raw)
 
 
-def _called_at_once(tracker: LiveTracker, service: int, ticket_id: int | None) -> bool:
+def called_at_once(tracker: LiveTracker, service: int, ticket_id: int | None) -> bool:
     """An open counter of the service holds nobody and nobody else it would call is waiting."""
     mine = tracker.waiting.get(ticket_id) if ticket_id is not None else None
     if mine is not None and mine.target_counter is not None:
@@ -276,7 +276,7 @@ class Predictor:
         else:
             tracker.catch_up(conn)
         tracker.advance(now)
-        if _called_at_once(tracker, service, ticket_id):
+        if called_at_once(tracker, service, ticket_id):
             # what the kiosk says then is "called right away", not a range of a minute or two: the
             # backtest (``predict``) scores the calibrated range of these too
             return Prediction(minutes=0.0, low=0.0, high=0.0, raw=0.0)

@@ -79,7 +79,7 @@ def promised_wait(conn, site: SiteRuntime, service_id: int, ahead: int, *, prior
     if estimator is not None:
         try:
             found = estimator.estimate(conn, service_id, priority, now, ticket_id)
-        except Exception:  # a fault of the prediction must not refuse a ticket: the formula answers
+        except Exception:  # a fault in the prediction's code must not refuse a ticket: the formula answers
             log.exception("the wait prediction failed; the ticket gets the usual formula's wait")
     if found is None:
         minutes = estimate_minutes(conn, site, service_id, ahead, pace)
