@@ -5,7 +5,8 @@
                                             [--against REV]
 
 1. `queuekiosk simulate` fills a fresh SQLite database with a year of the demo centre
-   (2025-01-01 to 2025-12-31, about 500 citizens a weekday; the engine's rules, written in bulk).
+   (2025-01-01 to 2025-12-31, about 500 citizens a weekday; every step through the queue engine,
+   about 12 minutes of CPU: docs/performance.md, "The day simulator").
    With --keep DIR the database is kept there and reused by later runs.
 2. In-process: each report function (summary by service, counter, clerk, day, hour; peak hours;
    the daily summary) over the year, best and median of --rounds.
