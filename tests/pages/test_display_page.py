@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import server_db
 import yaml
 
 pytestmark = pytest.mark.browser
@@ -60,9 +61,13 @@ window.clearTimeout = function (id) { window.__timers.delete(id); return realCle
 
 
 class DisplayServer:
-    """`queuekiosk serve` on a config of this test's own, which can be restarted on the same port."""
+    """`queuekiosk serve` on a config of this test's own, which can be restarted on the same port.
+    Its database starts as a copy of the migrated template; the process is forked from the session's
+    zygote when it can be (tests/server_fork.py)."""
 
-    def __init__(self, folder: Path, config: dict):
+    def __init__(self, folder: Path, config: dict, template: Path | None = None, zygote=None):
+        self.template = template
+        self.zygote = zygote
         self.folder = folder
         self.config = folder / "config.yaml"
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -75,11 +80,20 @@ class DisplayServer:
         self.http = requests.Session()
         self._admin = None
 
+    @property
+    def database_url(self) -> str:
+        return server_db.database_url(self.env, self.folder)
+
     def start(self):
-        with open(self.folder / "serve.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [*_queuekiosk_command(), "serve", "--config", str(self.config), "--port", str(self.port),
-                 "--ignore-hours"], cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        if self.template is not None:
+            server_db.seed(self.template, self.database_url)  # only before the first start
+        args = ["serve", "--config", str(self.config), "--port", str(self.port), "--ignore-hours"]
+        if self.zygote is not None and self.zygote.preloadable(args, self.env):
+            self.process = self.zygote.spawn(args, self.env, self.folder, self.folder / "serve.log")
+        else:
+            with open(self.folder / "serve.log", "ab") as log:
+                self.process = subprocess.Popen([*_queuekiosk_command(), *args], cwd=self.folder, env=self.env,
+                                                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (self.folder / "serve.log").read_text()
@@ -88,10 +102,13 @@ class DisplayServer:
                     return self
             except requests.ConnectionError:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.02)
         raise AssertionError("the server did not start:\n" + (self.folder / "serve.log").read_text())
 
-    def stop(self):
+    def stop(self, graceful: bool = True):
+        if self.process and self.process.poll() is None and not graceful:
+            self.process.kill()  # the test is over: nothing waits for a clean shutdown
+            self.process.wait(10)
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -101,11 +118,8 @@ class DisplayServer:
                 self.process.wait(5)
 
     def admin(self) -> dict:
-        if self._admin is None:
-            done = subprocess.run([*_queuekiosk_command(), "token", "create", "--role", "admin", "--config",
-                                   str(self.config)], capture_output=True, text=True, env=self.env, timeout=60)
-            assert done.returncode == 0, done.stderr
-            self._admin = {"Authorization": f"Bearer {done.stdout.strip()}"}
+        if self._admin is None:  # as `token create --role admin` writes it (tests/server_db.py)
+            self._admin = {"Authorization": f"Bearer {server_db.create_token(self.database_url, 'admin')}"}
         return self._admin
 
     def issue(self, service: str) -> dict:
@@ -120,7 +134,7 @@ class DisplayServer:
 
 
 @pytest.fixture
-def lobby(tmp_path):
+def lobby(tmp_path, sqlite_template, server_zygote):
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     display = config["displays"][0]
     display["voice"] = {"language": "vi", "repeat": 1, "chime": False}
@@ -128,10 +142,10 @@ def lobby(tmp_path):
 
     Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
     display["slides"] = ["welcome.png"]
-    server = DisplayServer(tmp_path, config).start()
-    server.admin()  # made now: `token create` takes a second, which must not count in a timing
+    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote).start()
+    server.admin()  # made now, not inside a timing
     yield server
-    server.stop()
+    server.stop(graceful=False)
     server.http.close()
 
 
