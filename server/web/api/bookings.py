@@ -8,9 +8,12 @@ GET    /api/v1/bookings/{code}                        one booking: its code is i
 DELETE /api/v1/bookings/{code}                        cancel (the citizen's manage link, or an integration)
 GET    /api/v1/bookings/{code}/qr.svg | booking.ics   the QR code of its manage link; a calendar entry
 POST   /api/v1/check-in                               the citizen is here: the ticket (printed at the kiosk)
+GET    /api/v1/reports/bookings?from=&to=             bookings per service and day (supervisors)
 
 Booking needs no login; a caller past ``BOOKINGS_PER_ADDRESS`` gets 429 (integrations, which book
 for many people from one address, and the exempt addresses of config ``limits`` are not counted).
+A service with ``booking.sms_code`` first sends a one-time code to the phone (202) and books when the
+same request comes back with it.
 """
 
 from __future__ import annotations
@@ -65,13 +68,13 @@ def _language() -> str:
     return pick_language(request.headers.get("Accept-Language"))
 
 
-def _date(value: str | None, field: str = "date") -> dt.date:
-    if not value or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise q.Invalid("invalid_date", field=field)
+def _date(value: str | None) -> dt.date:
+    if not value or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise q.Invalid("invalid_date", field="date")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise q.Invalid("invalid_date", field=field) from None
+        raise q.Invalid("invalid_date", field="date") from None
 
 
 def _with_links(view: dict) -> dict:
