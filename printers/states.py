@@ -20,8 +20,21 @@ from ..server.core import models as m
 
 PS = m.PrinterState.__table__
 
-# this process, in the rows it saves: host and pid, and a random part for a pid used again
-PROCESS = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:100]
+
+def _this_process() -> str:
+    """This process, in the rows it saves: host and pid, and a random part for a pid used again."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:100]
+
+
+PROCESS = _this_process()
+
+
+def _forked() -> None:
+    global PROCESS
+    PROCESS = _this_process()
+
+
+os.register_at_fork(after_in_child=_forked)  # a process forked after the import (gunicorn --preload) is another
 
 _SAVE = text(
     "INSERT INTO printer_states (site_id, printer_id, state, detail, reported_by, updated_at) "
