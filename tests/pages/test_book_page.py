@@ -271,3 +271,32 @@ def test_the_dashboard_lists_today_s_bookings_and_who_came(server, page):
     assert server.api("POST", "/check-in", json={"code": taken["code"]}).status_code == 201
     page.reload()
     expect(row).to_contain_text(f"Đã đến — số {taken['number']}")
+
+
+def test_an_admin_turns_bookings_on_and_off_for_a_service_at_admin(server, page):
+    server.add_user("quantri", "quan-tri-2026", "admin")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(server.url + "/admin")
+    page.fill("#username", "quantri")
+    page.fill("#password", "quan-tri-2026")
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    page.click('#panel-services tr.item[data-key="CT"]')
+    form = page.locator('form[data-form="services"]')
+
+    def field(path):
+        return form.locator(f'.field[data-field="{path}"] input')
+
+    field("booking.slot_minutes").fill("30")
+    field("booking.per_slot").fill("1")
+    form.locator("button.save").click()
+    expect(form.locator(".saved")).to_have_text("Đã lưu")
+    day = next(d for d in (dt.date.today() + dt.timedelta(days=n) for n in range(1, 8)) if d.weekday() < 6)
+    slots = server.api("GET", "/services/CT/slots", params={"date": day.isoformat()}).json()
+    assert slots[0]["free"] == 1 and len(slots) == 19  # 07:30 to 17:00 in half hours, one place each
+
+    for path in ("slot_minutes", "per_slot", "days_ahead", "grace_minutes", "remote_checkin_minutes"):
+        field("booking." + path).fill("")  # all five empty: no bookings
+    form.locator("button.save").click()
+    expect(form.locator(".saved")).to_have_text("Đã lưu")
+    assert server.api("GET", "/services/CT/slots", params={"date": day.isoformat()}).status_code == 409

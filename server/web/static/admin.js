@@ -53,6 +53,12 @@
       {path: "target_wait_minutes", kind: "int", label: "admin_f_target_wait"},
       {path: "default_service_minutes", kind: "number", label: "admin_f_service_minutes"},
       {path: "daily_limit", kind: "int", label: "admin_f_daily_limit"},
+      // bookings (docs/bookings.md): all empty, the service takes none; an empty one takes its default
+      {path: "booking.slot_minutes", kind: "int", label: "admin_f_booking_slot_minutes", hint: "admin_h_booking"},
+      {path: "booking.per_slot", kind: "int", label: "admin_f_booking_per_slot"},
+      {path: "booking.days_ahead", kind: "int", label: "admin_f_booking_days_ahead"},
+      {path: "booking.grace_minutes", kind: "int", label: "admin_f_booking_grace_minutes"},
+      {path: "booking.remote_checkin_minutes", kind: "int", label: "admin_f_booking_remote_minutes"},
     ],
     counters: [
       {path: "number", kind: "int", label: "admin_f_counter_number", key: true},
@@ -134,7 +140,7 @@
   };
 
   // objects that are wholly absent when every key in them is empty (a service without a field)
-  const OPTIONAL_OBJECTS = {services: ["examples", "field"]};
+  const OPTIONAL_OBJECTS = {services: ["examples", "field", "booking"]};
 
   // --- the item sections: columns of their list ------------------------------------------
   function choiceText(value) {
