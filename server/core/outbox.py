@@ -214,7 +214,7 @@ def body(event_id: int, kind: str, site_id: str, occurred_at: dt.datetime, paylo
                        "data": payload}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def dispatch(conn, site=None, limit: int = 500, now: dt.datetime | None = None) -> int:
+def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) -> int:
     """Make the deliveries of events not yet dispatched, one per webhook that wants each (every site)."""
     now = now or utcnow()
     events = conn.execute(select(E.c.id, E.c.site_id, E.c.kind).where(E.c.dispatched_at.is_(None))

@@ -16,11 +16,11 @@ timeout, so a slow or dead receiver holds up nothing but itself.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import logging
 import os
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from itertools import groupby
 
 import gevent
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # the lease holder looks for new events at least this often
 LEASE_POLL_SECONDS = 3.0  # a process without the lease tries to take it this often
 PRUNE_EVERY = 3600  # seconds between clearing out the old delivery log
-BATCH = 200  # deliveries per webhook per round
+BATCH = 100  # deliveries per webhook per round (short steps: the worker shares the process with the queue)
 MARK_EVERY = 0.5  # seconds between saving the results of a webhook's deliveries
 ROUND_GAP = 0.1  # seconds at least between two rounds: a busy queue wakes the worker at every ticket
 REPLAN_SECONDS = 10  # notifications are also looked at this often with no change in the queue
@@ -50,26 +50,40 @@ def wake() -> None:
     _wake.set()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a 3xx is an answer, and not a 2xx: tried again later
-        return None
+class Poster:
+    """POSTs to one receiver over one kept-alive connection (a new one after any failure); a 3xx
+    is an answer like any other that is not a 2xx: redirects are not followed."""
 
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.connection: http.client.HTTPConnection | None = None
+        self.origin = None
 
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def post(delivery: outbox.Delivery, timeout: float) -> tuple[int | None, str | None]:
-    """POST one delivery: (the HTTP status, or None when there was no answer; what went wrong)."""
-    request = urllib.request.Request(delivery.url, data=delivery.body, headers=delivery.headers(), method="POST")
-    try:
-        with _opener.open(request, timeout=timeout) as response:
+    def post(self, delivery: outbox.Delivery) -> tuple[int | None, str | None]:
+        """(the HTTP status, or None when there was no answer; what went wrong)."""
+        parts = urllib.parse.urlsplit(delivery.url)
+        try:
+            if self.connection is None or self.origin != (parts.scheme, parts.netloc):
+                self.close()
+                kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                self.connection, self.origin = kind(parts.netloc, timeout=self.timeout), (parts.scheme, parts.netloc)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            self.connection.request("POST", path, body=delivery.body, headers=delivery.headers())
+            response = self.connection.getresponse()
             response.read(65536)
+            if response.will_close:
+                self.close()
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            self.close()
+            return None, f"{type(error).__name__}: {error}"[:300]
+        if 200 <= response.status < 300:
             return response.status, None
-    except urllib.error.HTTPError as error:
-        return error.code, f"HTTP {error.code} {error.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        return None, f"{type(reason).__name__}: {reason}"[:300]
+        return response.status, f"HTTP {response.status} {response.reason}"[:300]
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
 
 
 class DeliveryWorker:
@@ -110,7 +124,7 @@ class DeliveryWorker:
         self.notify(queue_changed)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
         with self.state.engine.connect() as conn:
-            due = outbox.due(conn, limit=BATCH * 10, skip_webhooks=self.sending)
+            due = outbox.due(conn, limit=BATCH * 3, skip_webhooks=self.sending)
         for webhook_id, group in groupby(sorted(due, key=lambda d: d.webhook_id), key=lambda d: d.webhook_id):
             self.sending[webhook_id] = gevent.spawn(self.send_all, list(group)[:BATCH])
         now = time.monotonic()
@@ -167,13 +181,16 @@ class DeliveryWorker:
     def send_all(self, deliveries: list[outbox.Delivery]) -> None:
         """Post one after the other; results are saved together (one write for many) every
         ``MARK_EVERY`` seconds, so the log is that late at most and a crash resends that much at most."""
-        results, since = [], time.monotonic()
-        for delivery in deliveries:
-            status, error = post(delivery, self.timeout)
-            results.append((delivery, status, error))
-            if time.monotonic() - since >= MARK_EVERY:
-                self.mark(results)
-                results, since = [], time.monotonic()
+        results, since, poster = [], time.monotonic(), Poster(self.timeout)
+        try:
+            for delivery in deliveries:
+                status, error = poster.post(delivery)
+                results.append((delivery, status, error))
+                if time.monotonic() - since >= MARK_EVERY:
+                    self.mark(results)
+                    results, since = [], time.monotonic()
+        finally:
+            poster.close()
         self.mark(results)
 
     def mark(self, results: list) -> None:
