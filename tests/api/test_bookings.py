@@ -318,3 +318,18 @@ def test_a_centre_asking_for_sms_codes_without_an_sms_channel_says_so(live_serve
     http = live_server(config).session()
     assert_error(http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "A",
                                                      "phone": "0912000777"}), 503, "sms_unavailable")
+
+
+def test_the_printed_ticket_of_a_check_in_says_it_is_a_booking(live_server):
+    import json
+
+    srv = live_server()
+    http = srv.session()
+    taken = remote(http, "0912345010").json()
+    ticket = http.post("/api/v1/check-in", json={"code": taken["code"], "kiosk": "kiosk-1"}).json()
+    walk_in = http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}).json()
+    srv.stop()
+    with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
+        footers = dict(db.execute("SELECT t.number, p.content FROM print_jobs p JOIN tickets t ON t.id = p.ticket_id"))
+    assert json.loads(footers[ticket["number"]])["footer"].startswith("Số lấy từ xa — đã xác nhận có mặt. ")
+    assert not json.loads(footers[walk_in["number"]])["footer"].startswith("Số lấy từ xa")

@@ -18,6 +18,7 @@ same request comes back with it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -252,6 +253,18 @@ class CheckInRequest(BaseModel):
     kiosk: str | None = Field(default=None, min_length=1, max_length=32)
 
 
+def booked_mark(site, ticket: dict) -> str | None:
+    """What the screen and the paper say of a booked ticket (Vietnamese, as the printed ticket)."""
+    if ticket.get("origin") == "remote":
+        return translate("kiosk_remote_mark")
+    if ticket.get("origin") != "booked":
+        return None
+    if ticket.get("due_at") is None:
+        return translate("kiosk_booked_late")
+    due = q.local_time(site, dt.datetime.fromisoformat(ticket["due_at"].removesuffix("Z")))
+    return translate("kiosk_booked_mark", start=f"{due:%H:%M}")
+
+
 def code_of(scanned: str) -> str:
     """A booking code typed, or read from the QR code of its manage link (``.../book/CODE``)."""
     return scanned.strip().rstrip("/").rpartition("/")[2]
@@ -271,6 +284,9 @@ def check_in():
         if printer is not None:
             content = jobs.ticket_content(site, ticket, printing.track_url(track_base, ticket["id"]),
                                           app_state.config_dir)
+            mark = booked_mark(site, ticket)
+            if mark:  # the paper says it is a booking, above the centre's footer
+                content = dataclasses.replace(content, footer=". ".join(filter(None, [mark, content.footer])))
             jobs.enqueue(conn, site, printer, ticket["id"], content)
 
     outcome = run(bk.check_in, _person_key(), code=code_of(body.code) if body.code is not None else None,
