@@ -12,12 +12,13 @@ import sys
 
 import pytest
 import yaml
+from sqlalchemy import select
+
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.simulate import Settings, SimulationError, simulate
-from sqlalchemy import select
 
 FRIDAY = dt.date(2026, 11, 20)
 
@@ -130,7 +131,7 @@ def test_a_simulated_day_looks_like_a_centre_s_day(queue):
     assert peaks["peak"]["hour"] in (8, 9, 10)  # the morning peak
     assert hours[12] < hours[9] / 2  # and the lunch lull
     assert all(row["label"].startswith("sim.") for row in clerks) and len(clerks) >= 6
-    local_issues = [t.issued_at.replace(tzinfo=dt.timezone.utc).astimezone(zone) for t in queue.tickets()]
+    local_issues = [t.issued_at.replace(tzinfo=dt.UTC).astimezone(zone) for t in queue.tickets()]
     assert all(dt.time(7, 30) <= t.time() < dt.time(17, 0) for t in local_issues)
 
 
@@ -146,7 +147,7 @@ def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_
 
     queue, events = run(Settings(per_day=200), "real.db")
     zone = queue.site.config.site.zone
-    local = lambda at: at.replace(tzinfo=dt.timezone.utc).astimezone(zone)  # noqa: E731
+    local = lambda at: at.replace(tzinfo=dt.UTC).astimezone(zone)  # noqa: E731
     lunches = [e for e in events if e.kind == "paused" and e.detail["reason"] == "Nghỉ trưa"]
     assert len(lunches) == 6 and all(dt.time(11, 15) <= local(e.at).time() <= dt.time(13, 0) for e in lunches)
     # one clerk takes about twice as long as the others at the same services, every day

@@ -72,7 +72,7 @@ class Settings:
     late_opening_share: float = 0.08  # the chance that a counter opens 20-60 minutes late on a day
 
     @classmethod
-    def plain(cls, **values) -> "Settings":
+    def plain(cls, **values) -> Settings:
         """The simulator's first days: no opening burst, no lunch closures, even clerks, punctual counters."""
         return cls(**{"opening_burst": 0.0, "lunch_closures": 0, "slow_clerks": 0, "clerk_spread": 0.0,
                       "late_opening_share": 0.0, **values})
@@ -212,7 +212,7 @@ class Day:
 
     @staticmethod
     def _utc(local: dt.datetime) -> dt.datetime:
-        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
 
     def _service_weights(self) -> dict[str, float]:
         """Demand in proportion to what the counters can serve: a counter's time is shared by its services."""
@@ -258,7 +258,7 @@ class Day:
         expected = self.settings.per_day * WEEKDAY_LOAD[self.day.weekday()] * rng.uniform(0.9, 1.1)
         count = max(0, int(round(rng.gauss(expected, math.sqrt(max(expected, 1))))))
         # draw times from the hourly profile of the local day (rejection sampling)
-        open_local = self.open.replace(tzinfo=dt.timezone.utc).astimezone(self.zone)
+        open_local = self.open.replace(tzinfo=dt.UTC).astimezone(self.zone)
         top = max(PROFILE.values())
         burst = int(round(count * self.settings.opening_burst))
         times = sorted(rng.uniform(0, 600) for _ in range(burst))  # those who waited at the door
@@ -290,8 +290,10 @@ class Day:
     def arrive(self, now, service, priority) -> None:
         try:
             self.steps.issue(now, service, priority, self.kiosk.get(service))
-        except q.QueueError:  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
-            self.result.refused += 1
+        except (q.QueueError, q.TooMany) as refusal:
+            if type(refusal) not in (q.QueueError, q.TooMany):  # NotFound, Invalid: a fault of the simulation
+                raise
+            self.result.refused += 1  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
             return
         self.result.tickets += 1
         self.wake(now, self.servers[service])
