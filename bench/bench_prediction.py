@@ -9,17 +9,32 @@ that neither always runs first (warm caches, the predictor's catch-up). Both are
 the promise included; the difference is what the prediction costs. Target: at most 1 ms a ticket.
 
     .venv/bin/python bench/bench_prediction.py [--days 20] [--per-day 300] [--round 40]
+
+With ``--http``: the same history, two ``queuekiosk serve`` processes, each on its own copy of the
+database with every counter opened today, one with its trained predictor and one with
+``QUEUEKIOSK_WAIT_PREDICTION=off``; one keep-alive client issues ``--round`` tickets through
+``POST /api/v1/tickets`` at one server, then at the other, the order swapped every round, for
+``--rounds`` rounds; after each round the counters call as many as were issued (an admin token),
+so the queues stay the length of a busy lobby (up to ``--round`` / 6 a service) instead of growing
+all run: the play-forward's work grows with the people ahead.
+
+    .venv/bin/python bench/bench_prediction.py --http [--round 100] [--rounds 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import random
+import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import requests
+from common import queuekiosk_server, token
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.config import load_config
@@ -87,11 +102,84 @@ def _progress(steps: PairedSteps) -> None:
           flush=True)
 
 
+def _open_counters(url: str, config: Path, instance: Path) -> None:
+    """Every counter opened now through the engine (an "opened" event each), as clerks signing in."""
+    engine = create_db_engine(url)
+    try:
+        site = prepare_database(engine, load_config(config), instance)
+        with engine.begin() as conn:
+            for number in site.counter_ids:
+                q.open_counter(conn, site, number)
+    finally:
+        engine.dispose()
+
+
+def _issue_round(base: str, session: requests.Session, count: int, start: int) -> list[float]:
+    services = ["HT", "CT", "DC", "LD", "VH", "TK"]
+    latencies = []
+    for i in range(start, start + count):
+        started = time.perf_counter()
+        answer = session.post(f"{base}/api/v1/tickets", json={"service": services[i % len(services)]})
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 201, answer.text
+    return latencies
+
+
+def _call_down(base: str, session: requests.Session, admin: str, count: int, numbers: list[int]) -> None:
+    """``count`` calls through the counters in turn, as clerks pressing "next"."""
+    for i in range(count):
+        answer = session.post(f"{base}/api/v1/counters/{numbers[i % len(numbers)]}/next",
+                              headers={"Authorization": f"Bearer {admin}"})
+        assert answer.status_code in (200, 204), answer.text
+
+
+def http_rounds(folder: Path, args) -> None:
+    """Issuing through the API with the predictor beside without it (see the module's docstring)."""
+    urls = {}
+    for name in ("with", "without"):
+        shutil.copy(folder / "centre.db", folder / f"{name}.db")
+        urls[name] = f"sqlite:///{folder / f'{name}.db'}"
+        _open_counters(urls[name], REPO / "config.yaml", folder / "instance")
+    with contextlib.ExitStack() as stack:
+        servers = {"with": stack.enter_context(queuekiosk_server(database_url=urls["with"])),
+                   "without": stack.enter_context(queuekiosk_server({"QUEUEKIOSK_WAIT_PREDICTION": "off"},
+                                                                    database_url=urls["without"]))}
+        bases = {name: server[0] for name, server in servers.items()}
+        admins = {name: token(Path(server[2]), "admin", database_url=urls[name]) for name, server in servers.items()}
+        deadline = time.monotonic() + 120
+        while not requests.get(bases["with"] + "/healthz", timeout=5).json().get("wait_prediction"):
+            assert time.monotonic() < deadline, "the server did not train its predictor within 120 s"
+            time.sleep(0.5)
+        print(f"both servers up, one with its trained predictor; {args.rounds} rounds of {args.round} tickets "
+              "from one keep-alive client:", flush=True)
+        sessions = {name: requests.Session() for name in bases}
+        timings: dict[str, list[float]] = {"with": [], "without": []}
+        for r in range(args.rounds):
+            order = ("with", "without") if r % 2 == 0 else ("without", "with")
+            medians = {}
+            for name in order:
+                latencies = _issue_round(bases[name], sessions[name], args.round, r * args.round)
+                timings[name] += latencies
+                medians[name] = statistics.median(latencies)
+                _call_down(bases[name], sessions[name], admins[name], args.round, [1, 2, 3, 4, 5, 6])
+            print(f"  round {r + 1:2d} ({order[0]:7s} first): with {medians['with']:.2f} ms, without "
+                  f"{medians['without']:.2f} ms, added {medians['with'] - medians['without']:+.2f} ms (medians)",
+                  flush=True)
+        print(f"{args.rounds * args.round} tickets each, one client, per ticket through the API:")
+        print(f"  without the predictor (formula)   {_figures(timings['without'])}")
+        print(f"  with the predictor                {_figures(timings['with'])}")
+        print(f"  added                             median "
+              f"{statistics.median(timings['with']) - statistics.median(timings['without']):+.3f} ms "
+              f"(target: at most 1 ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=20, help="simulated days of history")
     parser.add_argument("--per-day", type=int, default=300)
     parser.add_argument("--round", type=int, default=40, help="tickets per round (the order swaps each round)")
+    parser.add_argument("--http", action="store_true", help="through the API: two servers, with and without")
+    parser.add_argument("--rounds", type=int, default=8, help="--http: rounds")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-prediction-"))
     engine = create_db_engine(f"sqlite:///{folder / 'centre.db'}")
@@ -103,6 +191,10 @@ def main() -> None:
              report=lambda day: print(f"  history {day.day}: {day.tickets} tickets",
                                       flush=True))
     print(f"simulated {args.days} days of history in {time.perf_counter() - started:.1f} s", flush=True)
+    if args.http:
+        engine.dispose()
+        http_rounds(folder, args)
+        return
     with engine.connect() as conn:
         events = read_events(conn, site)
     started = time.perf_counter()

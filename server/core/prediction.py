@@ -121,12 +121,12 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
     """
     site = tracker.site
     policy = site.config.policy
-    counters = [c for c in tracker.counters.values()]
     mine = tracker.waiting.get(exclude) if exclude is not None else None
     if mine is not None:
         service, priority = mine.service, mine.priority
-    if not any(service in c.services for c in counters):
+    if not any(service in c.services for c in tracker.counters.values()):
         return None
+    counters = _linked_counters(tracker, service, mine)
     # the queues: per (service or counter target, priority) a list of (minutes since issue, id), oldest first
     queues: dict[tuple, list] = defaultdict(list)
     ours = (0.0, math.inf)
@@ -181,17 +181,18 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
                 if entries and (best is None or entries[0] < queues[best][0]):
                     best = (key, is_priority)
             heads[is_priority] = best
-        candidates = {p: q.Candidate(p, now + dt.timedelta(minutes=queues[key][0][0]), p)
-                      for p, key in heads.items() if key is not None}
-        chosen = q.choose_next(candidates.get(False), candidates.get(True), policy, streaks[number],
-                               now + dt.timedelta(minutes=at))
-        if chosen is None:
+        if heads[False] is None and heads[True] is None:
             nxt = min((a[0] for a in arrivals if a[2] in counter.services), default=math.inf)
             if nxt < math.inf:
                 heapq.heappush(heap, (nxt, number))
             continue
-        streaks[number] = streaks[number] + 1 if (True in candidates and not chosen.priority) else 0
-        key = heads[chosen.priority]
+        if heads[False] is None or heads[True] is None:  # one queue head: the rule can only take it
+            chosen_priority = heads[False] is None
+        else:
+            candidates = [q.Candidate(p, now + dt.timedelta(minutes=queues[heads[p]][0][0]), p) for p in (False, True)]
+            chosen_priority = q.choose_next(*candidates, policy, streaks[number], now + dt.timedelta(minutes=at)).priority
+        streaks[number] = streaks[number] + 1 if (heads[True] is not None and not chosen_priority) else 0
+        key = heads[chosen_priority]
         entry = queues[key].pop(0)
         if entry is ours:
             return at
@@ -199,6 +200,25 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
         length = model.service_minutes.get(served, 5.0) * paces[number] + model.gap_minutes
         heapq.heappush(heap, (at + length, number))
     return GRID_TOP
+
+
+def _linked_counters(tracker: LiveTracker, service: int, mine) -> list:
+    """The counters whose calls can move the ticket's: those serving its service (or the one it was sent
+    to), and whoever shares a service with them, and so on. The others call from other queues only."""
+    if mine is not None and mine.target_counter is not None and mine.target_counter in tracker.counters:
+        todo = [mine.target_counter]
+    else:
+        todo = [c.number for c in tracker.counters.values() if service in c.services]
+    linked, services = set(), set()
+    while todo:
+        number = todo.pop()
+        if number in linked:
+            continue
+        linked.add(number)
+        new = tracker.counters[number].services - services
+        services |= new
+        todo += [c.number for c in tracker.counters.values() if c.number not in linked and c.services & new]
+    return [c for c in tracker.counters.values() if c.number in linked]
 
 
 def calibrated(model: Model, raw: float) -> Prediction:

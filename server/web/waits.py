@@ -4,13 +4,16 @@ local midnight, its live state read afresh now and then, handed to the engine as
 Each process trains its own from the same database (several gunicorn processes train alike, a few
 seconds each, at the same moments); nothing is shared between them but the database. Until a
 model is trained, or while the history is too short to trust (fewer than ``MIN_DAYS`` days with
-tickets), tickets get the usual formula, as they did before the predictor existed.
+tickets), tickets get the usual formula, as they did before the predictor existed. ``QUEUEKIOSK_WAIT_PREDICTION=off``
+(read at each training) keeps a process on the formula: a centre's way out if its promises go wrong,
+and the benchmark's reference (bench/bench_prediction.py --http).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 
 import gevent
@@ -47,6 +50,10 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
 
     The events are read here (database I/O lets other greenlets run); the training, pure Python for a
     few seconds, runs in gevent's thread pool so that requests keep being answered meanwhile."""
+    if os.environ.get("QUEUEKIOSK_WAIT_PREDICTION", "on").lower() in ("off", "0", "false", "no"):
+        log.info("wait prediction off (QUEUEKIOSK_WAIT_PREDICTION): tickets get the usual formula")
+        state.predictor = None
+        return None
     site = state.site
     now = now or q.utcnow()
     today = local_midnight(site, now)
