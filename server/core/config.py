@@ -219,6 +219,20 @@ class Display(_Strict):
     slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
     slide_seconds: float = Field(default=10, ge=2, le=3600)      # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"    # auto: follows the screen's shape
+    # lobby: `counters` (all by default); zone: a part of the lobby, its `counters` only; counter: the
+    # counter-top screen of `counter`, its number and the next ones (docs/display-and-voice.md)
+    mode: Literal["lobby", "zone", "counter"] = "lobby"
+    counter: int | None = None
+
+    @model_validator(mode="after")
+    def _mode(self):
+        if self.mode == "counter" and self.counter is None:
+            raise ValueError("mode counter needs `counter`: the number of the counter it stands on")
+        if self.mode != "counter" and self.counter is not None:
+            raise ValueError(f"`counter` is only for mode counter (this display is mode {self.mode})")
+        if self.mode == "zone" and (self.counters == "all" or not self.counters):
+            raise ValueError("mode zone needs `counters`: the list of its counters")
+        return self
 
 
 class Sounds(_Strict):
@@ -454,6 +468,9 @@ class Config(_Strict):
             known(counter.services, service_codes, f"counters[{i}].services", "service")
         for i, display in enumerate(self.displays):
             known(display.counters, counter_numbers, f"displays[{i}].counters", "counter")
+            if display.counter is not None and display.counter not in counter_numbers:
+                choices = ", ".join(str(v) for v in sorted(counter_numbers)) or "none"
+                problems.append((f"displays[{i}].counter", f"unknown counter {display.counter!r} (known: {choices})"))
         for i, kiosk in enumerate(self.kiosks):
             known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
             if kiosk.printer is not None and kiosk.printer not in printer_ids:
@@ -484,6 +501,8 @@ class Config(_Strict):
         return next((d for d in self.displays if d.id == display_id), None)
 
     def display_counters(self, display: Display) -> list[int]:
+        if display.mode == "counter":
+            return [display.counter]
         return [c.number for c in self.counters] if display.counters == "all" else list(display.counters)
 
     def kiosk_services(self, kiosk: Kiosk) -> list[str]:
