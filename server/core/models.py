@@ -452,3 +452,19 @@ class Notice(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class BookingOptIn(Base):
+    """A citizen's wish, made when booking, to be told when their turn nears: it becomes a
+    NotificationSubscription of the ticket the booking gets at check-in, and is erased with the
+    booking's end (cancelled, lapsed) if it never gets one."""
+
+    __tablename__ = "booking_opt_ins"
+    __table_args__ = (UniqueConstraint("booking_id", "channel"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address_sealed: Mapped[str] = mapped_column(String(1000))
+    address_masked: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
