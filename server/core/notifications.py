@@ -33,7 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal
 
@@ -49,6 +49,8 @@ from .models import utcnow
 S = m.NotificationSubscription.__table__
 N = m.Notice.__table__
 T = m.Ticket.__table__
+BO = m.BookingOptIn.__table__
+B = m.Booking.__table__
 
 RETRY_DELAYS = (5, 15, 30, 60, 120, 300)  # then given up: a message about the queue is soon stale
 ENDED_STATES = ("done", "no_show", "expired")
@@ -457,6 +459,37 @@ def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
                                  N.c.status == "pending").values(status="dropped", last_error="opted out"))
 
 
+def _booking(conn, site, code: str):
+    row = conn.execute(select(B).where(B.c.code == code.strip().upper(), B.c.site_id == site.id)).first()
+    if row is None:
+        raise NotFound("booking_not_found", booking=code)
+    return row
+
+
+def booking_subscribe(conn, site, code: str, channel_name: str, address: str, language: str,
+                      box: AddressBox) -> dict:
+    """Opt in when booking: kept sealed until check-in gives the booking its ticket (``plan``)."""
+    settings = site.config.notifications
+    if channel_name not in settings.channels:
+        raise Invalid("notify_channel_unknown", field="channel", channel=channel_name,
+                      known=", ".join(settings.channels) or "-")
+    address = normalise(channel_name, address, settings)
+    booking = _booking(conn, site, code)
+    if booking.status != "booked":
+        raise QueueError("notify_booking_ended", booking=booking.code)
+    values = {"address_sealed": box.seal(address), "address_masked": mask(address), "language": language}
+    changed = conn.execute(update(BO).where(BO.c.booking_id == booking.id, BO.c.channel == channel_name).values(**values))
+    if changed.rowcount == 0:
+        conn.execute(insert(BO).values(booking_id=booking.id, channel=channel_name, created_at=utcnow(), **values))
+    return {"channel": channel_name, "address": values["address_masked"], "language": language}
+
+
+def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:
+    booking = _booking(conn, site, code)
+    if conn.execute(delete(BO).where(BO.c.booking_id == booking.id, BO.c.channel == channel_name)).rowcount != 1:
+        raise NotFound("notify_not_subscribed", channel=channel_name)
+
+
 # --- what to send, and when ---------------------------------------------------------------
 
 def within_hours(site, now: dt.datetime) -> bool:
@@ -464,18 +497,23 @@ def within_hours(site, now: dt.datetime) -> bool:
     return site.config.site.hours.is_open(local)
 
 
-def newest_active(conn) -> int | None:
-    """The newest opt-in still waiting to be told (None: nobody waits), so the worker sees a new one."""
-    return conn.execute(select(func.max(S.c.id)).where(S.c.ended_at.is_(None))).scalar()
+def newest_active(conn) -> tuple | None:
+    """The newest opt-ins still waiting, of tickets and of bookings (None: nobody waits), so that the
+    worker sees a new one."""
+    newest = (conn.execute(select(func.max(S.c.id)).where(S.c.ended_at.is_(None))).scalar(),
+              conn.execute(select(func.max(BO.c.id))).scalar())
+    return None if newest == (None, None) else newest
 
 
 @dataclass
 class Plan:
     ended: list[int]  # subscriptions whose ticket ended: their addresses are to be erased
     notices: list[tuple[int, str, dict]]  # (subscription, key, params) not made before
+    checked_in: list[tuple[int, int]] = field(default_factory=list)  # (booking opt-in, its ticket)
+    gone: list[int] = field(default_factory=list)  # booking opt-ins of bookings that ended without a ticket
 
     def __bool__(self):
-        return bool(self.ended or self.notices)
+        return bool(self.ended or self.notices or self.checked_in or self.gone)
 
 
 def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False) -> Plan:
@@ -488,6 +526,12 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     rows = conn.execute(select(S.c.id.label("subscription"), T).join(T, T.c.id == S.c.ticket_id)
                         .where(S.c.ended_at.is_(None), S.c.site_id == site.id)).all()
     todo = Plan([r.subscription for r in rows if r.status in ENDED_STATES], [])
+    for opt_in, ticket_id, status in conn.execute(select(BO.c.id, B.c.ticket_id, B.c.status)
+                                                  .join(B, B.c.id == BO.c.booking_id).where(B.c.site_id == site.id)):
+        if ticket_id is not None:
+            todo.checked_in.append((opt_in, ticket_id))
+        elif status != "booked":
+            todo.gone.append(opt_in)
     if not ignore_hours and not within_hours(site, now):
         return todo
     made = set(conn.execute(select(N.c.subscription_id, N.c.key)
@@ -518,6 +562,16 @@ def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     if todo.ended:
         conn.execute(update(S).where(S.c.id.in_(todo.ended)).values(address_sealed=None, ended_at=now))
+    for opt_in, ticket_id in todo.checked_in:  # the booking's ticket exists: its opt-in becomes the ticket's
+        row = conn.execute(select(BO).where(BO.c.id == opt_in)).first()
+        if row is not None and conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id,
+                                                                 S.c.channel == row.channel)).first() is None:
+            conn.execute(insert(S).values(site_id=site.id, ticket_id=ticket_id, channel=row.channel,
+                                          address_sealed=row.address_sealed, address_masked=row.address_masked,
+                                          language=row.language, created_at=now))
+    gone = [opt_in for opt_in, _ticket in todo.checked_in] + todo.gone
+    if gone:
+        conn.execute(delete(BO).where(BO.c.id.in_(gone)))
     made = 0
     for subscription, key, params in todo.notices:
         savepoint = conn.begin_nested()

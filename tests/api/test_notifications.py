@@ -256,6 +256,41 @@ def test_web_push_reaches_the_browser_encrypted_and_signed(live_server, config_v
                      422, "notify_address_invalid", "address")
 
 
+def test_an_opt_in_made_when_booking_is_the_ticket_s_at_check_in(live_server, config_variant, outside):
+    """A same-day number taken from a phone (the repo's config: HT offers them): opted in at once,
+    told when checked in (no one ahead) and when called; a cancelled booking's opt-in is erased."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, settings)
+    http = srv.session()
+
+    def remote(phone):
+        made = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình",
+                                                   "phone": phone})
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    booking, other = remote("0912345678"), remote("0987654321")
+    opted = http.post(f"/api/v1/bookings/{booking['code']}/notifications",
+                      json={"channel": "sms", "address": "0912 345 678"})
+    assert opted.status_code == 201 and opted.json()["address"] == "091****678", opted.text
+    assert http.post(f"/api/v1/bookings/{other['code']}/notifications",
+                     json={"channel": "email", "address": "binh@example.vn"}).status_code == 201
+    assert http.delete(f"/api/v1/bookings/{other['code']}").status_code == 200
+    sms.stays_at(0, seconds=1)  # no ticket yet: nothing to tell
+    checked_in = http.post("/api/v1/check-in", json={"code": booking["code"]})
+    assert checked_in.status_code in (200, 201), checked_in.text
+    number = checked_in.json()["number"]
+    [near] = sms.wait_for(1)
+    assert json.loads(near.body)["text"].endswith(f"Ông/Bà là người tiếp theo (số {number}). "
+                                                  "Mời Ông/Bà quay lại khu vực chờ.")
+    call_next(srv)
+    assert json.loads(sms.wait_for(2)[1].body)["text"].endswith(f"Mời Ông/Bà đến quầy 1 (số {number}).")
+    with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
+        assert db.execute("SELECT count(*) FROM booking_opt_ins").fetchone() == (0,)  # moved, or erased
+    assert_error(http.post(f"/api/v1/bookings/{other['code']}/notifications",
+                           json={"channel": "sms", "address": "0987654321"}), 409, "notify_booking_ended")
+
+
 def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
     *_servers, settings = outside
     srv = start(live_server, config_variant, {**settings, "channels": ["sms", "email"]})

@@ -165,6 +165,10 @@ HTTP = {
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
     ("/api/v1/push/key", "GET"): Route(anyone),
     ("/api/v1/push/sw.js", "GET"): Route(anyone),
+    **{("/api/v1/bookings/<code>/notifications" + rest, method): Route(anyone, ({"code": "NOSUCH22", "channel": "sms"},),
+                                                                       body=body, csrf_exempt=True)
+       for rest, method, body in (("", "POST", {"channel": "sms", "address": "0912345678"}),
+                                  ("/<channel>", "DELETE", None))},  # the booking's code is the key
     ("/api/v1/tickets/<ticket_id>/notifications", "GET"): Route(anyone),  # the ticket's id is the key
     ("/api/v1/tickets/<ticket_id>/notifications", "POST"): Route(anyone, body={"channel": "sms", "address": "0912345678"},
                                                                  csrf_exempt=True),

@@ -1,8 +1,9 @@
-"""A citizen's opt-in to be told when their turn nears, /api/v1/tickets/{id}/notifications.
+"""A citizen's opt-in to be told when their turn nears: /api/v1/tickets/{id}/notifications, and
+/api/v1/bookings/{code}/notifications before the booking has its ticket.
 
-The ticket's public id is the key, as for its tracking page: anyone holding the ticket may opt
-in or out (server/core/notifications.py has the rules). The answers never hold the address in
-full, only its masked form.
+The ticket's public id, or the booking's code, is the key, as for the tracking page and the
+booking's own page: whoever holds it may opt in or out (server/core/notifications.py has the
+rules). The answers never hold the address in full, only its masked form.
 """
 
 from __future__ import annotations
@@ -69,4 +70,19 @@ def opt_in(ticket_id: str):
 @bp.delete("/tickets/<ticket_id>/notifications/<channel>")
 def opt_out(ticket_id: str, channel: str):
     state().write(notifications.unsubscribe, ticket_id, channel)
+    return "", 204
+
+
+@bp.post("/bookings/<code>/notifications")
+def booking_opt_in(code: str):
+    """Made when booking: it becomes the ticket's at check-in."""
+    body = parse_body(OptIn)
+    box = address_box(current_app.config["SECRET_KEY"])
+    view = state().write(notifications.booking_subscribe, code, body.channel, body.address, body.language, box)
+    return jsonify(view), 201
+
+
+@bp.delete("/bookings/<code>/notifications/<channel>")
+def booking_opt_out(code: str, channel: str):
+    state().write(notifications.booking_unsubscribe, code, channel)
     return "", 204
