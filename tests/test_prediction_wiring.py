@@ -16,9 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import ImageChops
-from sqlalchemy import select
-
 from printer_sim import decode
+from sqlalchemy import select
+from wait_history import MIN, clerk_ids, local, write_days
+
 from queuekiosk.printers import ticket as layout
 from queuekiosk.printers.content import TicketContent
 from queuekiosk.server.core import engine as q
@@ -28,7 +29,6 @@ from queuekiosk.server.core.db import create_db_engine, prepare_database, sessio
 from queuekiosk.server.core.i18n import translate
 from queuekiosk.server.core.prediction import Predictor
 from queuekiosk.server.core.prediction_train import read_events, train
-from wait_history import MIN, clerk_ids, local, write_days
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
 HISTORY = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(8)]

@@ -13,9 +13,8 @@ import time
 from zoneinfo import ZoneInfo
 
 import requests
-from sqlalchemy import select
-
 import server_db
+from sqlalchemy import select
 
 from queuekiosk.server.core import auth
 from queuekiosk.server.core import engine as q

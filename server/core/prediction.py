@@ -159,6 +159,10 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
     heapq.heapify(heap)
     streaks = {c.number: c.normal_streak for c in counters}
     by_number = tracker.counters
+    # per counter and priority class, the queues it calls from and the service such a call takes, in the
+    # order the heads are compared (looked up once: the loop below runs once per call played forward)
+    sources = {(c.number, p): [(queues[("service", s), p], s) for s in c.services] +
+               [(queues[("counter", c.number), p], next(iter(c.services)))] for c in counters for p in (False, True)}
     for _ in range(MAX_STEPS):
         if not heap:
             return None
@@ -172,14 +176,12 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
                 bisect.insort(queues[("service", arrival[2]), is_priority], (issued, -1))
                 arrival[0] += arrival[1]
         counter = by_number[number]
-        keys = [("service", s) for s in counter.services] + [("counter", number)]
         heads = {}
         for is_priority in (False, True):
             best = None
-            for key in keys:
-                entries = queues.get((key, is_priority))
-                if entries and (best is None or entries[0] < queues[best][0]):
-                    best = (key, is_priority)
+            for source in sources[number, is_priority]:
+                if source[0] and (best is None or source[0][0] < best[0][0]):
+                    best = source
             heads[is_priority] = best
         if heads[False] is None and heads[True] is None:
             nxt = min((a[0] for a in arrivals if a[2] in counter.services), default=math.inf)
@@ -189,14 +191,13 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
         if heads[False] is None or heads[True] is None:  # one queue head: the rule can only take it
             chosen_priority = heads[False] is None
         else:
-            candidates = [q.Candidate(p, now + dt.timedelta(minutes=queues[heads[p]][0][0]), p) for p in (False, True)]
+            candidates = [q.Candidate(p, now + dt.timedelta(minutes=heads[p][0][0][0]), p) for p in (False, True)]
             chosen_priority = q.choose_next(*candidates, policy, streaks[number], now + dt.timedelta(minutes=at)).priority
         streaks[number] = streaks[number] + 1 if (heads[True] is not None and not chosen_priority) else 0
-        key = heads[chosen_priority]
-        entry = queues[key].pop(0)
+        entries, served = heads[chosen_priority]
+        entry = entries.pop(0)
         if entry is ours:
             return at
-        served = key[0][1] if key[0][0] == "service" else next(iter(counter.services))
         length = model.service_minutes.get(served, 5.0) * paces[number] + model.gap_minutes
         heapq.heappush(heap, (at + length, number))
     return GRID_TOP

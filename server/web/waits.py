@@ -4,9 +4,9 @@ local midnight, its live state read afresh now and then, handed to the engine as
 Each process trains its own from the same database (several gunicorn processes train alike, a few
 seconds each, at the same moments); nothing is shared between them but the database. Until a
 model is trained, or while the history is too short to trust (fewer than ``MIN_DAYS`` days with
-tickets), tickets get the usual formula, as they did before the predictor existed. ``QUEUEKIOSK_WAIT_PREDICTION=off``
-(read at each training) keeps a process on the formula: a centre's way out if its promises go wrong,
-and the benchmark's reference (bench/bench_prediction.py --http).
+tickets), tickets get the usual formula, as they did before the predictor existed.
+``QUEUEKIOSK_WAIT_PREDICTION=off`` (read at each training) keeps a process on the formula: a centre's
+way out if its promises go wrong, and the benchmark's reference (bench/bench_prediction.py --http).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 import gevent
 
 from ..core import engine as q
+from ..core.engine.clock import since_local_midnight
 from ..core.prediction import Predictor
 from ..core.prediction_train import read_events, train
 
@@ -39,12 +40,6 @@ def estimator(state) -> Predictor | None:
     return predictor
 
 
-def local_midnight(site, now: dt.datetime) -> dt.datetime:
-    """The start of ``now``'s local day, as naive UTC."""
-    local = q.local_time(site, now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
 def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     """A model from the ``TRAIN_DAYS`` before today, then a tracker of today; it replaces the one in use.
 
@@ -56,7 +51,7 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
         return None
     site = state.site
     now = now or q.utcnow()
-    today = local_midnight(site, now)
+    today = since_local_midnight(site, now)
     started = time.perf_counter()
     with state.engine.connect() as conn:
         events = read_events(conn, site, since=today - dt.timedelta(days=TRAIN_DAYS), before=today)

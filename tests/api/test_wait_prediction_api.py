@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from api_helpers import issue
+from wait_history import PASSWORD, centre_with_history, wait_until_trained
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.db import create_db_engine, open_database
-from wait_history import PASSWORD, centre_with_history, wait_until_trained
 
 
 @pytest.fixture

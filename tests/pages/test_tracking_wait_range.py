@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from wait_history import centre_with_history, wait_until_trained
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
