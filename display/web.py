@@ -7,8 +7,8 @@ GET /display/<display_id>/slides/<n> the n-th file of the display's ``slides`` (
 GET /display/assets/...              display.js and display.css
 
 Live through Socket.IO only: ``subscribe {"display": id}`` on every (re)connect, then events;
-each ``ticket.called``/``ticket.recalled`` brings ``announcement.audio_url``, which the page
-plays one after another (docs/display-and-voice.md). On ``config.changed`` it subscribes again
+each ``ticket.called``/``ticket.recalled`` is spoken by the page's player, shorter when calls
+pile up (docs/display-and-voice.md). On ``config.changed`` it subscribes again
 and redraws from the snapshot's ``page``.
 """
 
@@ -87,6 +87,7 @@ def display_page_data(config, display_id: str) -> dict | None:
         "history_size": HISTORY_SIZE,
         "highlight_seconds": HIGHLIGHT_SECONDS,
         "audio_queue_max": AUDIO_QUEUE_MAX,
+        "voice": {"chime": display.voice.chime, "repeat": display.voice.repeat},  # for the player's rule
         "language_seconds": LANGUAGE_SECONDS,
         "waiting_page_seconds": WAITING_PAGE_SECONDS,
         "key_text_vmin": key_text_vmin(),

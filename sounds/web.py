@@ -6,13 +6,17 @@ GET /api/v1/announcements/preview?number=1023&counter=5[&display=lobby]
 GET /api/v1/announcements/<key>.wav
     an announcement's audio (``audio_url`` of ``ticket.called``/``ticket.recalled`` and of
     the preview); the name is a hash of its content, so it may be cached for ever.
+GET /api/v1/announcements/forms/<form>.wav?display=lobby[&number=1023&counter=5]
+    the pieces a display's player joins when calls pile up (display/static/display.js):
+    ``chime`` (the display's chime alone), ``once`` (the sentence once, no chime) and ``short``
+    ("một nghìn không trăm hai mươi ba quầy năm", once, no chime); a redirect to the ``<key>.wav`` above.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, current_app, jsonify, redirect, request, send_file
 
 from ..server.core.config import Voice
 from ..server.core.errors import Invalid, NotFound
@@ -24,6 +28,10 @@ bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
 ANNOUNCER = "queuekiosk.voice"  # app.extensions key of the app's Announcer (set by the app factory)
 MAX_NUMBER = 999_999_999
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+# a call said while other calls wait: the number and the counter only (docs/display-and-voice.md)
+# (about 3 s: the screen shows the rest; see the bound it keeps there)
+SHORT_PHRASE = {"vi": "{number} quầy {counter}", "en": "{number}, counter {counter}"}
+FORMS = ("chime", "once", "short")
 
 
 def make_announcer(state) -> Announcer:
@@ -95,4 +103,37 @@ def audio(key: str):
         raise NotFound("not_found", path=request.path)
     response = send_file(path, mimetype="audio/wav", conditional=True, max_age=365 * 24 * 3600)
     response.cache_control.immutable = True
+    return response
+
+
+def voice_in_form(voice: Voice, form: str) -> Voice:
+    """The display's voice said once without its chime; ``short``: the short phrase, one language."""
+    once = voice.model_copy(update={"repeat": 1, "chime": False})
+    if form != "short":
+        return once
+    return once.model_copy(update={"language": "en" if voice.language == "en" else "vi",
+                                   "phrase": SHORT_PHRASE["vi"], "phrase_en": SHORT_PHRASE["en"]})
+
+
+@bp.get("/forms/<form>.wav")
+def form_audio(form: str):
+    """A piece of a burst of calls, as a redirect to its cached WAV (made now if new)."""
+    config = current_app.extensions["queuekiosk"].site.config
+    if form not in FORMS:
+        raise NotFound("not_found", path=request.path)
+    display_id = request.args.get("display", "")
+    if config.display(display_id) is None:
+        raise Invalid("invalid_field", field="display", problem=_problem(
+            "problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"))
+    voice = voice_of(config, display_id)
+    if form == "chime":
+        path = announcer().library.find("chime") if voice.chime else None
+        if path is None:
+            raise NotFound("not_found", path=request.path)
+        return send_file(path, mimetype="audio/wav", conditional=True, max_age=300)
+    spoken = announcer().announce(voice_in_form(voice, form), _int_arg("number", 0), _int_arg("counter", 1))
+    if spoken.audio_url is None:  # no clip and no TTS for some word: the call is shown only
+        raise NotFound("not_found", path=request.path)
+    response = redirect(spoken.audio_url)
+    response.cache_control.no_store = True
     return response

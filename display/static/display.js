@@ -9,8 +9,8 @@
  * (docs/display-and-voice.md); the screen shows one language at a time, in turn, rather than
  * English in small type below; a name wraps between words and is made smaller only if one of
  * its words is wider than its box; services that do not fit are shown a page at a time.
- * Calls are spoken one after another from `announcement.audio_url`: a new call waits until
- * the one being spoken has ended (the `ended` event), so each is heard in full.
+ * Calls are spoken one after another, each heard in full; when they pile up they are said
+ * shorter (the chime once, the short form, no repetition), so each starts soon after its press.
  *
  * Nothing grows with time: the history is cut to its size, the audio queue is bounded, each
  * timer is kept in one variable and cleared before it is set again, and the same few
@@ -249,31 +249,74 @@
     });
   }
 
-  // --- voice: one announcement at a time, in the order the calls came ------------------------
-  const queue = [];       // audio URLs still to be spoken
-  let speaking = null;    // the URL being spoken
-  let watchdog = null;    // moves on if an announcement never ends (a stalled file)
+  // --- voice: every call heard soon after its press, even when calls pile up -------------------
+  // The player joins pieces the server makes (sounds/web.py, /api/v1/announcements/forms/):
+  // a burst of calls starts with the chime, once; a call with nobody waiting behind it is said
+  // in full, and again (voice.repeat times) while still nobody waits; a call with others
+  // waiting behind it is said once in its short form ("một nghìn không trăm linh một quầy một").
+  // So the k-th of calls pressed together starts about 1.2 + 3.1 (k - 1) s after the press:
+  // within VOICE_BOUND_SECONDS (20 s) up to 6 at once (docs/display-and-voice.md).
+  const SENTENCE_GAP_MS = 900;  // between a sentence and its repetition (as sounds/voice.py)
+  const queue = [];       // calls still to be spoken: {number, counter}
+  let speaking = null;    // the piece being spoken: {url, call, form}, or a gap before a repetition
+  let inBurst = false;    // a piece was spoken just now: no chime before the next call
+  let repeatsLeft = 0;    // repetitions still owed to the call said last, if nobody waits
+  let lastCall = null;
+  let watchdog = null;    // moves on if a piece never ends (a stalled file)
+  let gapTimer = null;
   let blocked = false;    // the browser refused to play without a tap (autoplay policy)
+
+  function formUrl(form, call) {
+    const query = "display=" + encodeURIComponent(page.display) +
+      (call ? "&number=" + call.number + "&counter=" + call.counter : "");
+    return "/api/v1/announcements/forms/" + form + ".wav?" + query;
+  }
+
+  function nextPiece() {
+    if (!inBurst && page.voice.chime && queue.length) return {url: formUrl("chime"), call: null, form: "chime"};
+    if (queue.length) {
+      const call = queue.shift();
+      const form = queue.length ? "short" : "once";
+      lastCall = call;
+      repeatsLeft = form === "once" ? page.voice.repeat - 1 : 0;
+      return {url: formUrl(form, call), call: call, form: form};
+    }
+    if (repeatsLeft > 0) {
+      repeatsLeft -= 1;
+      return {url: formUrl("once", lastCall), call: lastCall, form: "repeat"};
+    }
+    return null;
+  }
 
   function finishSpeaking() {
     clearTimeout(watchdog);
     watchdog = null;
+    const was = speaking;
     speaking = null;
+    if (was && was.form !== "chime" && !queue.length && repeatsLeft > 0) {  // a pause, then the repetition
+      speaking = {gap: true};
+      gapTimer = setTimeout(function () { speaking = null; speakNext(); }, SENTENCE_GAP_MS);
+      return;
+    }
     speakNext();
   }
 
   function speakNext() {
-    if (speaking || blocked || !queue.length) return;
-    speaking = queue.shift();
-    voice.src = speaking;
+    if (speaking || blocked) return;
+    const piece = nextPiece();
+    if (!piece) { inBurst = false; return; }
+    inBurst = true;
+    speaking = piece;
+    voice.src = piece.url;
     clearTimeout(watchdog);
-    watchdog = setTimeout(finishSpeaking, 120000);  // longer than any announcement
+    watchdog = setTimeout(finishSpeaking, 120000);  // longer than any piece
     const started = voice.play();
     if (started && started.catch) {
       started.catch(function (error) {
         if (error && error.name === "NotAllowedError") {  // no tap yet: wait for one, keep the call
-          queue.unshift(speaking);
+          if (piece.call && piece.form !== "repeat") queue.unshift(piece.call);
           speaking = null;
+          inBurst = false;
           clearTimeout(watchdog);
           blocked = true;
           soundOff.hidden = false;
@@ -282,10 +325,15 @@
     }
   }
 
-  function speak(url) {
-    if (!url) return;  // no audio (e.g. espeak-ng missing for a custom phrase): the call is shown only
-    queue.push(url);
+  function speak(event) {
+    if (!event.announcement || !event.announcement.audio_url) return;  // no audio: the call is shown only
+    queue.push({number: event.ticket.number, counter: event.counter});
     while (queue.length > page.audio_queue_max) queue.shift();  // after a burst, the newest calls matter
+    if (speaking && speaking.gap) {  // a call waits: no repetition of the one before
+      clearTimeout(gapTimer);
+      speaking = null;
+    }
+    repeatsLeft = 0;
     speakNext();
   }
 
@@ -385,7 +433,7 @@
       history.unshift(Object.assign({}, event.ticket, {called_by: counter, recall: recall}));
       history = history.slice(0, page.history_size);
       drawHistory(event.ticket.id);
-      speak(event.announcement && event.announcement.audio_url);
+      speak(event);
     };
   }
 
@@ -423,7 +471,7 @@
   // for people and tests looking at the page with developer tools
   window.QKDisplay = {
     queued: function () { return queue.slice(); },
-    speaking: function () { return speaking; },
+    speaking: function () { return speaking && speaking.url; },
     showLanguage: showLanguage,
     showWaitingPage: showWaitingPage,
     waitingPages: function () { return waitingPageCount; },
