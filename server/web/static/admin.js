@@ -78,7 +78,9 @@
     displays: [
       {path: "id", kind: "text", label: "admin_f_code", key: true},
       {path: "name", kind: "text", label: "admin_f_display_name"},
+      {path: "mode", kind: "select", label: "admin_f_display_mode", options: fixed(["lobby", "zone", "counter"], "admin_mode_")},
       {path: "counters", kind: "choices", label: "admin_f_display_counters", options: counterOptions},
+      {path: "counter", kind: "int", label: "admin_f_display_counter"},
       {path: "layout", kind: "select", label: "admin_f_layout", options: fixed(["auto", "landscape", "portrait"], "admin_layout_")},
       {path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true},
       {path: "slides", kind: "lines", label: "admin_f_slides", hint: "admin_h_slides", sup: true},
