@@ -40,6 +40,7 @@ log = logging.getLogger("queuekiosk.realtime")
 
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
+COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows
 
 _process_rooms: dict[int, str] = {}
 
@@ -190,7 +191,11 @@ def snapshot(session_, site, kind: str, key) -> dict:
         from ...display.web import display_page_data  # the page redraws a new setup from it, no reload
         return {**base, "display": display.model_dump(mode="json"), "page": display_page_data(site.config, key),
                 "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
-                "history": q.recent_calls(session_, site, 10, numbers), "waiting": waiting}
+                "history": q.recent_calls(session_, site, 10, numbers), "waiting": waiting,
+                # a counter-top display shows the counter's next numbers (numbers only)
+                **({"next": [{"id": t["id"], "display": t["display"]} for t in
+                             q.counter_queue(session_, site, display.counter, limit=COUNTER_TOP_NEXT)]}
+                   if display.mode == "counter" else {})}
     if kind == "counter":
         counter = next(c for c in counters if c["number"] == key)
         return {**base, "counter": counter,
