@@ -79,6 +79,7 @@ def display_page_data(config, display_id: str) -> dict | None:
     return {
         "display": display.id,
         "name": display.name,
+        "mode": display.mode,  # lobby | zone (its counters) | counter (one counter's number and the next ones)
         "site_name": config.site.name,
         "timezone": config.site.timezone,
         "languages": list(config.site.languages),

@@ -35,6 +35,7 @@
   const states = {};    // counter number -> "open", "paused" or "closed"
   const waiting = {};   // service code -> {waiting, priority}
   let history = [];     // latest calls, newest first
+  let nextNumbers = []; // a counter-top display: its counter's next waiting numbers
   const flashTimers = {};
   let calloutTimer = null;
 
@@ -70,6 +71,32 @@
     node.classList.toggle("paused", state === "paused");
     node.classList.toggle("closed", state === "closed");
     fitName(node.querySelector(".name"));  // the state's label may leave the name less room
+    if (page.mode === "counter") drawCounterTop();
+  }
+
+  // --- a counter-top display: the counter's number, large, and its next numbers -----------------
+  const counterTop = document.getElementById("counter-top");
+  function drawCounterTop() {
+    const counter = page.counters[0];
+    if (!counter) return;
+    const ticket = current[counter.number];
+    const state = states[counter.number] || "open";
+    const num = document.getElementById("ct-number");
+    num.textContent = ticket ? ticket.display : "—";
+    num.hidden = state !== "open";
+    const label = document.getElementById("ct-state");
+    label.hidden = state === "open";
+    if (state !== "open") QK.say(label, state === "closed" ? "display_closed" : "display_paused");
+    counterTop.dataset.state = state;
+    const next = document.getElementById("ct-next");
+    next.replaceChildren.apply(next, nextNumbers.map(function (ticket) { return QK.el("li", "", ticket.display); }));
+  }
+
+  // its next numbers come with the snapshot: asked for again (at most every 0.3 s) when the queue moves
+  let refreshTimer = null;
+  function refreshNextSoon() {
+    if (page.mode !== "counter" || refreshTimer) return;
+    refreshTimer = setTimeout(function () { refreshTimer = null; subscribe(); }, 300);
   }
 
   function flash(counter) {
@@ -193,6 +220,12 @@
     });
     document.getElementById("site-name").textContent = page.site_name;
     document.getElementById("screen-name").textContent = page.name || "";
+    body.dataset.mode = page.mode;
+    counterTop.hidden = page.mode !== "counter";
+    if (page.mode === "counter" && page.counters.length) {
+      document.getElementById("ct-badge").textContent = page.counters[0].number;
+      document.getElementById("ct-name").textContent = page.counters[0].name;
+    }
 
     rowsNode.replaceChildren.apply(rowsNode, page.counters.map(function (counter) {
       const node = QK.el("div", "counter-row");
@@ -411,6 +444,7 @@
     Object.keys(waiting).forEach(function (code) { delete waiting[code]; });
     Object.assign(waiting, snapshot.waiting || {});
     history = (snapshot.history || []).slice(0, page.history_size);
+    nextNumbers = snapshot.next || [];
     page.counters.forEach(function (counter) { drawCounter(counter.number); });
     drawHistory(null);
     drawWaiting();
@@ -429,7 +463,14 @@
         drawWaiting();
       }
       flash(counter);
-      showCallout(event.ticket, counter);
+      if (page.mode === "counter") {  // the number is already shown large: it blinks where it is
+        counterTop.classList.remove("flash");
+        void counterTop.offsetWidth;
+        counterTop.classList.add("flash");
+        refreshNextSoon();
+      } else {
+        showCallout(event.ticket, counter);
+      }
       history.unshift(Object.assign({}, event.ticket, {called_by: counter, recall: recall}));
       history = history.slice(0, page.history_size);
       drawHistory(event.ticket.id);
@@ -458,6 +499,7 @@
   socket.on("queue.changed", function (event) {
     Object.assign(waiting, event.waiting || {});
     drawWaiting();
+    refreshNextSoon();
   });
   socket.on("counter.changed", function (event) {
     if (event.state) states[event.counter] = event.state === "paused" || event.state === "closed" ? event.state : "open";
