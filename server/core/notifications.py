@@ -526,11 +526,13 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     rows = conn.execute(select(S.c.id.label("subscription"), T).join(T, T.c.id == S.c.ticket_id)
                         .where(S.c.ended_at.is_(None), S.c.site_id == site.id)).all()
     todo = Plan([r.subscription for r in rows if r.status in ENDED_STATES], [])
-    for opt_in, ticket_id, status in conn.execute(select(BO.c.id, B.c.ticket_id, B.c.status)
-                                                  .join(B, B.c.id == BO.c.booking_id).where(B.c.site_id == site.id)):
+    today = now.replace(tzinfo=dt.UTC).astimezone(site.config.site.zone).date()
+    for opt_in, ticket_id, status, day in conn.execute(
+            select(BO.c.id, B.c.ticket_id, B.c.status, B.c.business_day)
+            .join(B, B.c.id == BO.c.booking_id).where(B.c.site_id == site.id)):
         if ticket_id is not None:
             todo.checked_in.append((opt_in, ticket_id))
-        elif status != "booked":
+        elif status != "booked" or day < today:  # cancelled, lapsed, or its day passed without a check-in
             todo.gone.append(opt_in)
     if not ignore_hours and not within_hours(site, now):
         return todo
