@@ -288,7 +288,7 @@
   // in full, and again (voice.repeat times) while still nobody waits; a call with others
   // waiting behind it is said once in its short form ("một nghìn không trăm linh một quầy một").
   // So the k-th of calls pressed together starts about 1.2 + 3.1 (k - 1) s after the press:
-  // within VOICE_BOUND_SECONDS (20 s) up to 6 at once (docs/display-and-voice.md).
+  // within 20 s of the press up to 6 at once (docs/display-and-voice.md).
   const SENTENCE_GAP_MS = 900;  // between a sentence and its repetition (as sounds/voice.py)
   const queue = [];       // calls still to be spoken: {number, counter}
   let speaking = null;    // the piece being spoken: {url, call, form}, or a gap before a repetition

@@ -52,6 +52,8 @@ def test_a_zone_display_shows_and_says_only_its_counters_calls(page, centre, sho
     expect(page.locator("#history li").first).to_contain_text("3001")
     assert "1001" not in page.locator("main").text_content()
     shot(page, "display-zone")
+    # two tall rows: the number is large, and the counter's name keeps its room beside it
+    assert page.locator('.counter-row[data-counter="4"] .name').bounding_box()["width"] > 150
     assert [e for e in _media(page) if "counter=1" in e["src"]] == []
 
 
