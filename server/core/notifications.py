@@ -544,17 +544,17 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
             counter = site.counter_numbers.get(row.counter_id)
             key, params = f"called:{counter}", {**base, "number": row.number, "counter": counter}
         elif row.status == "waiting":
-            key = f"near:{site.service_codes.get(row.service_id)}"
-            if (row.subscription, key) in made:
-                continue
+            key, params = f"near:{site.service_codes.get(row.service_id)}", None
+        else:
+            continue
+        if (row.subscription, key) in made:
+            continue
+        if params is None:  # waiting: near enough yet? (counted only for those not told already)
             ahead = waiting_ahead(conn, row)
             if ahead > site.config.notifications.ahead:
                 continue
             params = {**base, "number": row.number, "ahead": ahead}
-        else:
-            continue
-        if (row.subscription, key) not in made:
-            todo.notices.append((row.subscription, key, params))
+        todo.notices.append((row.subscription, key, params))
     return todo
 
 
