@@ -196,6 +196,8 @@ HTTP = {
     ("/api/v1/tickets/<ticket_id>/rating", "GET"): Route(supervisors, ({"ticket_id": "rated"},)),
     ("/api/v1/announcements/preview", "GET"): Route(anyone, query={"number": 1001, "counter": 1}),
     ("/api/v1/announcements/<key>.wav", "GET"): Route(anyone),
+    ("/api/v1/announcements/forms/<form>.wav", "GET"): Route(anyone, ({"form": "short"},),
+                                                          query={"number": 1001, "counter": 1, "display": "lobby"}),
     ("/api/v1/auth/login", "POST"): Route(anyone, body={"username": "supervisor-user", "password": PASSWORD},
                                           csrf_exempt=True),
     ("/api/v1/auth/logout", "POST"): Route(anyone),
