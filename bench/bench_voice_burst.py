@@ -28,7 +28,6 @@ from pathlib import Path
 
 import requests
 import yaml
-
 from common import ROOT, free_port, token, wait_healthy
 
 BOUND_SECONDS = 20

@@ -7,7 +7,6 @@ import io
 import wave
 
 import pytest
-
 from api_helpers import assert_error
 
 FORMS = "/api/v1/announcements/forms/"

@@ -4,7 +4,6 @@ an unknown counter is explained next to its field; the open display redraws itse
 from __future__ import annotations
 
 from playwright.sync_api import expect
-
 from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 
 
