@@ -28,8 +28,8 @@ bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
 ANNOUNCER = "queuekiosk.voice"  # app.extensions key of the app's Announcer (set by the app factory)
 MAX_NUMBER = 999_999_999
 _KEY = re.compile(r"^[0-9a-f]{32}$")
-# a call said while other calls wait: the number and the counter only (docs/display-and-voice.md)
-# (about 3 s: the screen shows the rest; see the bound it keeps there)
+# a call said while other calls wait: the number and the counter only, about 3 s (the screen shows
+# the rest), so that calls pressed together are each heard within 20 s (docs/display-and-voice.md)
 SHORT_PHRASE = {"vi": "{number} quầy {counter}", "en": "{number}, counter {counter}"}
 FORMS = ("chime", "once", "short")
 
