@@ -42,6 +42,7 @@ from . import engine as q
 from . import models as m
 from .config import Booking as BookingSettings
 from .db import SiteRuntime
+from .engine.estimates import Estimator
 from .errors import Invalid, NotFound, QueueError
 from .models import REMOTE_STATUS, utcnow
 from .periods import vn_date
@@ -542,7 +543,8 @@ OnTicket = Callable[[Connection, SiteRuntime, dict], None]
 def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | None = None,
              cccd_qr: str | None = None, id_number: str | None = None, service: str | None = None,
              kiosk: str | None = None, now: dt.datetime | None = None, actor: q.Actor | None = None,
-             check_hours: bool = True, on_ticket: OnTicket | None = None) -> q.Outcome:
+             check_hours: bool = True, on_ticket: OnTicket | None = None,
+             estimator: Estimator | None = None) -> q.Outcome:
     """The citizen is here: by booking code, by the ID card's QR text or by ID number. Returns the
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
     takes a walk-in number, still one per person. ``on_ticket(conn, site, ticket)`` runs for the
@@ -559,7 +561,7 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
         if row is None:
             if service is None:
                 raise NotFound("booking_not_found_for_card")
-            return _walk_in(conn, site, holder, service, kiosk, now, actor, check_hours, on_ticket)
+            return _walk_in(conn, site, holder, service, kiosk, now, actor, check_hours, on_ticket, estimator)
     _refuse_unless_booked(conn, site, row, now)
     today = q.business_day(site, now)
     if row.business_day != today:
@@ -567,7 +569,8 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":
-        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
+        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours,
+                         estimator=estimator)
         ticket_id = _ticket_id(conn, issued.ticket["id"])
         late = now > row.slot_start + _grace(site, row.service_id)
         conn.execute(update(T).where(T.c.id == ticket_id).values(origin="booked",
@@ -603,8 +606,10 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
         (r for r in rows if r.status != "cancelled"), None)
 
 
-def _walk_in(conn, site, person_hash: str, service: str, kiosk, now, actor, check_hours, on_ticket) -> q.Outcome:
-    outcome = q.issue(conn, site, service, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
+def _walk_in(conn, site, person_hash: str, service: str, kiosk, now, actor, check_hours, on_ticket,
+             estimator) -> q.Outcome:
+    outcome = q.issue(conn, site, service, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours,
+                      estimator=estimator)
     ticket_id = _ticket_id(conn, outcome.ticket["id"])
     _claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)
     if on_ticket is not None:

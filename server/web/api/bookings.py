@@ -33,6 +33,7 @@ from ...core import periods
 from ...core.auth import Principal, require_role
 from ...core.i18n import pick_language, translate
 from .. import printing
+from ..waits import estimator
 from . import bp, current_principal, parse_body, run, state
 from .tickets import _issuing_kiosk
 
@@ -292,7 +293,7 @@ def check_in():
     outcome = run(bk.check_in, _person_key(), code=code_of(body.code) if body.code is not None else None,
                   cccd_qr=body.cccd_qr, id_number=body.id_number, service=body.service, kiosk=kiosk,
                   actor=principal.actor if principal else None, check_hours=not app_state.ignore_hours,
-                  on_ticket=print_ticket)
+                  on_ticket=print_ticket, estimator=estimator(app_state))
     if printer is not None:
         printing.job_added(app_state, printer)
     ticket = outcome.ticket
