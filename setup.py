@@ -28,7 +28,12 @@ setup(
     package_dir={"queuekiosk": "queuekiosk", **{f"queuekiosk.{p}": p for p in PARTS}},
     package_data={
         "queuekiosk": ["templates/home/*"],
-        "queuekiosk.server.core": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py", "messages/*.json"],
+        "queuekiosk.server.core": [
+            "migrations/*.py",
+            "migrations/*.mako",
+            "migrations/versions/*.py",
+            "messages/*.json",
+        ],
         "queuekiosk.server.web": ["openapi.yaml", "static/*", "static/vendor/*", "templates/*.html", "templates/*/*"],
         "queuekiosk.kiosk": ["templates/kiosk/*", "static/*"],
         "queuekiosk.display": ["templates/display/*", "static/*"],

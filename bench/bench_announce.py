@@ -24,7 +24,6 @@ import wave
 
 import requests
 import socketio
-
 from common import percentile, queuekiosk_server, token
 
 
@@ -43,6 +42,7 @@ class Listener:
             with self.cond:
                 self.events[name].append(data)
                 self.cond.notify_all()
+
         return handle
 
     def wait(self, name: str, count: int, timeout: float = 10):
@@ -90,9 +90,11 @@ def main() -> None:
             listener.client.disconnect()
     print(f"calls: {args.calls} cold + {args.calls} warm; announcement length (median) {out['audio_seconds']:.1f} s")
     for kind, values in out["results"].items():
-        print(f"  {kind:5}  call -> audio downloaded: p50 {percentile(values, 50):6.1f} ms   "
-              f"p90 {percentile(values, 90):6.1f} ms   p99 {percentile(values, 99):6.1f} ms   "
-              f"max {max(values):6.1f} ms")
+        print(
+            f"  {kind:5}  call -> audio downloaded: p50 {percentile(values, 50):6.1f} ms   "
+            f"p90 {percentile(values, 90):6.1f} ms   p99 {percentile(values, 99):6.1f} ms   "
+            f"max {max(values):6.1f} ms"
+        )
 
 
 if __name__ == "__main__":

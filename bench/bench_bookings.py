@@ -69,12 +69,18 @@ def main() -> None:
     later = MON_8 + dt.timedelta(hours=1)
     next_booking = _cpu_ms_each(n, lambda i: run(q.call_next, 1, now=later + dt.timedelta(seconds=i)))
     next_plain = _cpu_ms_each(n, lambda i: run(q.call_next, 4, now=later + dt.timedelta(seconds=i)))
-    print(f"next, service taking bookings: {next_booking:.3f} ms CPU; without: {next_plain:.3f} ms "
-          f"(x{next_booking / next_plain:.2f})")
+    print(
+        f"next, service taking bookings: {next_booking:.3f} ms CPU; without: {next_plain:.3f} ms "
+        f"(x{next_booking / next_plain:.2f})"
+    )
 
     tuesday = dt.date(2026, 11, 17)
-    book = _cpu_ms_each(n, lambda i: run(bk.book, "HT", tuesday, f"{8 + i // 12 % 9:02d}:{i % 12 * 5:02d}", "P",
-                                         f"09{i:08d}", None, KEY, now=MON_8))
+    book = _cpu_ms_each(
+        n,
+        lambda i: run(
+            bk.book, "HT", tuesday, f"{8 + i // 12 % 9:02d}:{i % 12 * 5:02d}", "P", f"09{i:08d}", None, KEY, now=MON_8
+        ),
+    )
     issue = _cpu_ms_each(n, lambda i: run(q.issue, "DC", now=later, check_hours=False))
     print(f"a booking: {book:.3f} ms CPU; issuing a ticket: {issue:.3f} ms (x{book / issue:.2f})")
 

@@ -88,8 +88,10 @@ class PairedSteps(EngineSteps):
 
 def _figures(values: list[float]) -> str:
     values = sorted(values)
-    return (f"median {statistics.median(values):.3f} ms, p90 {values[int(len(values) * 0.9)]:.3f} ms, "
-            f"p99 {values[int(len(values) * 0.99)]:.3f} ms, mean {statistics.fmean(values):.3f} ms")
+    return (
+        f"median {statistics.median(values):.3f} ms, p90 {values[int(len(values) * 0.9)]:.3f} ms, "
+        f"p99 {values[int(len(values) * 0.99)]:.3f} ms, mean {statistics.fmean(values):.3f} ms"
+    )
 
 
 def _progress(steps: PairedSteps) -> None:
@@ -97,9 +99,11 @@ def _progress(steps: PairedSteps) -> None:
     first = "predictor first" if ((n - 1) // size) % 2 == 0 else "formula first"
     with_ms, without_ms = steps.with_ms[-size:], steps.without_ms[-size:]
     added = [a - b for a, b in zip(with_ms, without_ms)]
-    print(f"  round {n // size:2d} ({first:15s}) {size} tickets: with {statistics.median(with_ms):.3f} ms, "
-          f"without {statistics.median(without_ms):.3f} ms, added {statistics.median(added):+.3f} ms (medians)",
-          flush=True)
+    print(
+        f"  round {n // size:2d} ({first:15s}) {size} tickets: with {statistics.median(with_ms):.3f} ms, "
+        f"without {statistics.median(without_ms):.3f} ms, added {statistics.median(added):+.3f} ms (medians)",
+        flush=True,
+    )
 
 
 def _open_counters(url: str, config: Path, instance: Path) -> None:
@@ -128,8 +132,9 @@ def _issue_round(base: str, session: requests.Session, count: int, start: int) -
 def _call_down(base: str, session: requests.Session, admin: str, count: int, numbers: list[int]) -> None:
     """``count`` calls through the counters in turn, as clerks pressing "next"."""
     for i in range(count):
-        answer = session.post(f"{base}/api/v1/counters/{numbers[i % len(numbers)]}/next",
-                              headers={"Authorization": f"Bearer {admin}"})
+        answer = session.post(
+            f"{base}/api/v1/counters/{numbers[i % len(numbers)]}/next", headers={"Authorization": f"Bearer {admin}"}
+        )
         assert answer.status_code in (200, 204), answer.text
 
 
@@ -141,17 +146,23 @@ def http_rounds(folder: Path, args) -> None:
         urls[name] = f"sqlite:///{folder / f'{name}.db'}"
         _open_counters(urls[name], REPO / "config.yaml", folder / "instance")
     with contextlib.ExitStack() as stack:
-        servers = {"with": stack.enter_context(queuekiosk_server(database_url=urls["with"])),
-                   "without": stack.enter_context(queuekiosk_server({"QUEUEKIOSK_WAIT_PREDICTION": "off"},
-                                                                    database_url=urls["without"]))}
+        servers = {
+            "with": stack.enter_context(queuekiosk_server(database_url=urls["with"])),
+            "without": stack.enter_context(
+                queuekiosk_server({"QUEUEKIOSK_WAIT_PREDICTION": "off"}, database_url=urls["without"])
+            ),
+        }
         bases = {name: server[0] for name, server in servers.items()}
         admins = {name: token(Path(server[2]), "admin", database_url=urls[name]) for name, server in servers.items()}
         deadline = time.monotonic() + 120
         while not requests.get(bases["with"] + "/healthz", timeout=5).json().get("wait_prediction"):
             assert time.monotonic() < deadline, "the server did not train its predictor within 120 s"
             time.sleep(0.5)
-        print(f"both servers up, one with its trained predictor; {args.rounds} rounds of {args.round} tickets "
-              "from one keep-alive client:", flush=True)
+        print(
+            f"both servers up, one with its trained predictor; {args.rounds} rounds of {args.round} tickets "
+            "from one keep-alive client:",
+            flush=True,
+        )
         sessions = {name: requests.Session() for name in bases}
         timings: dict[str, list[float]] = {"with": [], "without": []}
         for r in range(args.rounds):
@@ -162,15 +173,19 @@ def http_rounds(folder: Path, args) -> None:
                 timings[name] += latencies
                 medians[name] = statistics.median(latencies)
                 _call_down(bases[name], sessions[name], admins[name], args.round, [1, 2, 3, 4, 5, 6])
-            print(f"  round {r + 1:2d} ({order[0]:7s} first): with {medians['with']:.2f} ms, without "
-                  f"{medians['without']:.2f} ms, added {medians['with'] - medians['without']:+.2f} ms (medians)",
-                  flush=True)
+            print(
+                f"  round {r + 1:2d} ({order[0]:7s} first): with {medians['with']:.2f} ms, without "
+                f"{medians['without']:.2f} ms, added {medians['with'] - medians['without']:+.2f} ms (medians)",
+                flush=True,
+            )
         print(f"{args.rounds * args.round} tickets each, one client, per ticket through the API:")
         print(f"  without the predictor (formula)   {_figures(timings['without'])}")
         print(f"  with the predictor                {_figures(timings['with'])}")
-        print(f"  added                             median "
-              f"{statistics.median(timings['with']) - statistics.median(timings['without']):+.3f} ms "
-              f"(target: at most 1 ms)")
+        print(
+            f"  added                             median "
+            f"{statistics.median(timings['with']) - statistics.median(timings['without']):+.3f} ms "
+            f"(target: at most 1 ms)"
+        )
 
 
 def main() -> None:
@@ -187,9 +202,15 @@ def main() -> None:
     first = dt.date(2026, 10, 1)
     settings = Settings(per_day=args.per_day)
     started = time.perf_counter()
-    simulate(engine, site, first, args.days, seed=7, settings=settings,
-             report=lambda day: print(f"  history {day.day}: {day.tickets} tickets",
-                                      flush=True))
+    simulate(
+        engine,
+        site,
+        first,
+        args.days,
+        seed=7,
+        settings=settings,
+        report=lambda day: print(f"  history {day.day}: {day.tickets} tickets", flush=True),
+    )
     print(f"simulated {args.days} days of history in {time.perf_counter() - started:.1f} s", flush=True)
     if args.http:
         engine.dispose()
@@ -207,21 +228,26 @@ def main() -> None:
     print(f"a live day ({live}), each ticket issued with the predictor and without it:", flush=True)
     with engine.begin() as conn:
         steps = PairedSteps(conn, site, live, Predictor(site, model), args.round, _progress)
-        Day(site, live, random.Random(f"7:{live}"), settings, staff, steps, False,
-            clerk_paces(staff, site, 7, settings)).run()
+        Day(
+            site, live, random.Random(f"7:{live}"), settings, staff, steps, False, clerk_paces(staff, site, 7, settings)
+        ).run()
     with_ms, without_ms = steps.with_ms, steps.without_ms
     added = [a - b for a, b in zip(with_ms, without_ms)]
     print(f"{len(with_ms)} tickets, per ticket (engine.issue, promise included, before the commit):")
     print(f"  without the predictor (formula)   {_figures(without_ms)}")
     print(f"  with the predictor                {_figures(with_ms)}")
-    print(f"  added (paired, same queue)        median {statistics.median(added):+.3f} ms, "
-          f"mean {statistics.fmean(added):+.3f} ms, p90 {sorted(added)[int(len(added) * 0.9)]:+.3f} ms")
+    print(
+        f"  added (paired, same queue)        median {statistics.median(added):+.3f} ms, "
+        f"mean {statistics.fmean(added):+.3f} ms, p90 {sorted(added)[int(len(added) * 0.9)]:+.3f} ms"
+    )
     # whichever of the two runs first pays for what the second finds warm: the two orders' medians
     # bracket the cost, and their mean cancels the order out
     by_order = [[d for i, d in enumerate(added) if (i // args.round) % 2 == order] for order in (0, 1)]
     first, second = (statistics.median(values) for values in by_order)
-    print(f"  added, median by order            predictor first {first:+.3f} ms, formula first {second:+.3f} ms, "
-          f"mean of both {(first + second) / 2:+.3f} ms (target: at most 1 ms)")
+    print(
+        f"  added, median by order            predictor first {first:+.3f} ms, formula first {second:+.3f} ms, "
+        f"mean of both {(first + second) / 2:+.3f} ms (target: at most 1 ms)"
+    )
 
 
 if __name__ == "__main__":

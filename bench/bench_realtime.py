@@ -35,9 +35,17 @@ from pathlib import Path  # noqa: E402
 import gevent  # noqa: E402
 import requests  # noqa: E402
 import socketio  # noqa: E402
-
-from common import (add_server_options, check_server_options, cpu_ms, describe_servers, percentile,  # noqa: E402
-                    queuekiosk_server, queuekiosk_servers, rss_kib, token)
+from common import (  # noqa: E402
+    add_server_options,
+    check_server_options,
+    cpu_ms,
+    describe_servers,
+    percentile,
+    queuekiosk_server,
+    queuekiosk_servers,
+    rss_kib,
+    token,
+)
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
 
@@ -63,7 +71,7 @@ def connect_all(bases: list[str], count: int, first: int = 0) -> list[Listener]:
     """``count`` clients; client ``first + i`` connects to ``bases[(first + i) % len(bases)]``."""
     listeners = [Listener(bases[(first + i) % len(bases)]) for i in range(count)]
     for start in range(0, count, 50):  # in waves, so the server's accept queue is not flooded
-        batch = listeners[start:start + 50]
+        batch = listeners[start : start + 50]
         gevent.joinall([gevent.spawn(listener.connect) for listener in batch], raise_error=True)
         for listener in batch:
             if not listener.subscribed.wait(30):
@@ -107,8 +115,10 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
 
 
 def summary(values: list[float]) -> str:
-    return (f"p50 {statistics.median(values):.1f} ms, p90 {percentile(values, 90):.1f} ms, "
-            f"p99 {percentile(values, 99):.1f} ms")
+    return (
+        f"p50 {statistics.median(values):.1f} ms, p90 {percentile(values, 90):.1f} ms, "
+        f"p99 {percentile(values, 99):.1f} ms"
+    )
 
 
 def call_latency(servers, http: requests.Session, args, processes: int, tmp: Path):
@@ -118,9 +128,14 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
     per_process = args.clients // processes
     clients = per_process * processes
     done = tmp / f"done-{processes}"
-    children = [subprocess.Popen([sys.executable, __file__, "--listen", ",".join(bases), str(i * per_process),
-                                  str(per_process), str(done)], stdout=subprocess.PIPE, text=True)
-                for i in range(processes)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--listen", ",".join(bases), str(i * per_process), str(per_process), str(done)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(processes)
+    ]
     for child in children:
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("a listening process failed")
@@ -158,21 +173,36 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
     def ms_of(values):
         return f"{statistics.median(values):.1f} ms" if values else "-"
 
-    print(f"{describe_servers(args)}: call -> ticket.called at {clients} clients in {processes} listening "
-          f"process(es), calls on server 1, clients on server(s) "
-          f"{', '.join(str(servers.index(t) + 1) for t in targets)}, {args.calls} calls: {summary(latencies)}, "
-          f"max {max(latencies):.1f} ms, missed {clients * args.calls - len(latencies)}"
-          + (f", {foreign} events of other servers' calls ignored" if foreign else ""))
-    print(f"  per call, median: the HTTP call {ms_of(http_ms)}; message on Redis "
-          f"{ms_of([(on_redis[t] - started[t]) * 1000 for t in started if t in on_redis])}; first client "
-          f"{ms_of([min(v) for v in per_call.values()])}; last client {ms_of([max(v) for v in per_call.values()])}")
+    print(
+        f"{describe_servers(args)}: call -> ticket.called at {clients} clients in {processes} listening "
+        f"process(es), calls on server 1, clients on server(s) "
+        f"{', '.join(str(servers.index(t) + 1) for t in targets)}, {args.calls} calls: {summary(latencies)}, "
+        f"max {max(latencies):.1f} ms, missed {clients * args.calls - len(latencies)}"
+        + (f", {foreign} events of other servers' calls ignored" if foreign else "")
+    )
+    print(
+        f"  per call, median: the HTTP call {ms_of(http_ms)}; message on Redis "
+        f"{ms_of([(on_redis[t] - started[t]) * 1000 for t in started if t in on_redis])}; first client "
+        f"{ms_of([min(v) for v in per_call.values()])}; last client {ms_of([max(v) for v in per_call.values()])}"
+    )
     if len(bases) > 1:
-        print("  by server: " + "; ".join(f"server {servers.index(t) + 1}: {summary(per_server[t[0]])}, "
-                                           f"{len(per_server[t[0]])} heard" for t in targets))
-    print("  CPU per call: " + ", ".join(f"server {i + 1} {ms:.1f} ms" for i, ms in enumerate(server_cpu))
-          + f"; the {processes} listening process(es) {listener_cpu:.1f} ms"
-          + (f"; on Redis {traffic[0] / args.calls:.1f} messages, {traffic[1] / args.calls / 1024:.1f} KB"
-             if args.message_queue else ""))
+        print(
+            "  by server: "
+            + "; ".join(
+                f"server {servers.index(t) + 1}: {summary(per_server[t[0]])}, {len(per_server[t[0]])} heard"
+                for t in targets
+            )
+        )
+    print(
+        "  CPU per call: "
+        + ", ".join(f"server {i + 1} {ms:.1f} ms" for i, ms in enumerate(server_cpu))
+        + f"; the {processes} listening process(es) {listener_cpu:.1f} ms"
+        + (
+            f"; on Redis {traffic[0] / args.calls:.1f} messages, {traffic[1] / args.calls / 1024:.1f} KB"
+            if args.message_queue
+            else ""
+        )
+    )
 
 
 def main():
@@ -193,8 +223,10 @@ def main():
             listeners = connect_all([base], args.memory_clients)
             gevent.sleep(1)
             rss = rss_kib(proc.pid)
-            print(f"server RSS: {idle_rss / 1024:.0f} MB idle, {rss / 1024:.0f} MB with {len(listeners)} "
-                  f"connected clients ({(rss - idle_rss) / len(listeners):.0f} KB per client)")
+            print(
+                f"server RSS: {idle_rss / 1024:.0f} MB idle, {rss / 1024:.0f} MB with {len(listeners)} "
+                f"connected clients ({(rss - idle_rss) / len(listeners):.0f} KB per client)"
+            )
 
     for processes in args.listener_processes:
         with queuekiosk_servers(args) as servers:

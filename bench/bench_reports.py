@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from common import ROOT, free_port, token, wait_healthy
 
 GROUPS = ("service", "counter", "clerk", "day", "hour")
@@ -45,16 +44,37 @@ def simulate(folder: Path, per_day: int) -> float:
     env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(folder / "instance")}
     env.pop("QUEUEKIOSK_DATABASE_URL", None)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "queuekiosk.server.cli", "simulate", "--day", "2025-01-01", "--days", "365",
-                    "--per-day", str(per_day), "--seed", "7", "--config", str(folder / "config.yaml")],
-                   env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "queuekiosk.server.cli",
+            "simulate",
+            "--day",
+            "2025-01-01",
+            "--days",
+            "365",
+            "--per-day",
+            str(per_day),
+            "--seed",
+            "7",
+            "--config",
+            str(folder / "config.yaml"),
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     return time.perf_counter() - start
 
 
 def reports_at(revision: str, folder: Path):
     """server/core/reports.py as it was at ``revision``, imported beside the current one."""
-    source = subprocess.run(["git", "show", f"{revision}:server/core/reports.py"], cwd=ROOT, check=True,
-                            stdout=subprocess.PIPE, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{revision}:server/core/reports.py"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
     path = folder / f"reports_at_{revision}.py"
     path.write_text(source, encoding="utf-8")
     name = f"queuekiosk.server._reports_at_{revision}"  # in the package: its relative imports work
@@ -80,14 +100,18 @@ def in_process(folder: Path, rounds: int, against: str | None = None) -> None:
     with engine.connect() as conn:
         tickets = reports.summary(conn, site, periods.named_period("2025-11-20", site.config.site.zone))
         total = reports.summary(conn, site, year, "service")["total"]
-    print(f"database: {total['issued']:,} tickets in 2025 ({tickets['total']['issued']} on 2025-11-20), "
-          f"{total['ratings']['total']:,} ratings")
+    print(
+        f"database: {total['issued']:,} tickets in 2025 ({tickets['total']['issued']} on 2025-11-20), "
+        f"{total['ratings']['total']:,} ratings"
+    )
     versions = [("", reports)] + ([(f"at {against}", reports_at(against, folder))] if against else [])
     print(f"\nin-process, the year 2025 ({rounds} rounds): best / median, wall (CPU)")
     day = periods.named_period("2025-11-20", site.config.site.zone)
     jobs = [(f"summary group_by={g}", lambda code, conn, g=g: code.summary(conn, site, year, g)) for g in GROUPS]
-    jobs += [("peak hours", lambda code, conn: code.peak_hours(conn, site, year)),
-             ("daily summary of one day", lambda code, conn: code.daily_summary(conn, site, day))]
+    jobs += [
+        ("peak hours", lambda code, conn: code.peak_hours(conn, site, year)),
+        ("daily summary of one day", lambda code, conn: code.daily_summary(conn, site, day)),
+    ]
     for name, job in jobs:
         if against:  # a faster report must still say the same
             with engine.connect() as conn:
@@ -102,9 +126,11 @@ def in_process(folder: Path, rounds: int, against: str | None = None) -> None:
                     times[label][0].append(time.perf_counter() - wall)
                     times[label][1].append(time.process_time() - cpu)
         for label, (walls, cpus) in times.items():
-            print(f"  {(name + ' ' + label).strip():34} {min(walls) * 1000:7.0f} ms / "
-                  f"{statistics.median(walls) * 1000:7.0f} ms   ({min(cpus) * 1000:.0f} / "
-                  f"{statistics.median(cpus) * 1000:.0f} ms CPU)")
+            print(
+                f"  {(name + ' ' + label).strip():34} {min(walls) * 1000:7.0f} ms / "
+                f"{statistics.median(walls) * 1000:7.0f} ms   ({min(cpus) * 1000:.0f} / "
+                f"{statistics.median(cpus) * 1000:.0f} ms CPU)"
+            )
     engine.dispose()
 
 
@@ -112,9 +138,21 @@ def over_http(folder: Path, rounds: int) -> None:
     port = free_port()
     env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(folder / "instance")}
     env.pop("QUEUEKIOSK_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "queuekiosk.server.cli", "serve", "--config",
-                             str(folder / "config.yaml"), "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "queuekiosk.server.cli",
+            "serve",
+            "--config",
+            str(folder / "config.yaml"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(f"{base}/healthz")
@@ -122,8 +160,7 @@ def over_http(folder: Path, rounds: int) -> None:
         print(f"\nover HTTP, GET /api/v1/reports/... for the year 2025 ({rounds} rounds): best / median")
         session = requests.Session()
         paths = [f"summary?period=2025&group_by={g}" for g in GROUPS]
-        paths += ["summary?period=2025&group_by=service&format=xlsx", "peak-hours?period=2025",
-                  "daily?date=2025-11-20"]
+        paths += ["summary?period=2025&group_by=service&format=xlsx", "peak-hours?period=2025", "daily?date=2025-11-20"]
         for path in paths:
             times = []
             for _ in range(rounds):
@@ -131,8 +168,10 @@ def over_http(folder: Path, rounds: int) -> None:
                 response = session.get(f"{base}/api/v1/reports/{path}", headers=headers, timeout=60)
                 response.raise_for_status()
                 times.append(time.perf_counter() - start)
-            print(f"  {path:50} {min(times) * 1000:7.0f} ms / {statistics.median(times) * 1000:7.0f} ms"
-                  f"  ({len(response.content):,} bytes)")
+            print(
+                f"  {path:50} {min(times) * 1000:7.0f} ms / {statistics.median(times) * 1000:7.0f} ms"
+                f"  ({len(response.content):,} bytes)"
+            )
     finally:
         proc.terminate()
         proc.wait(10)
@@ -143,8 +182,12 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the simulated year here")
-    parser.add_argument("--against", metavar="REV", default=None,
-                        help="also time server/core/reports.py of this git revision, in turn with the current one")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        default=None,
+        help="also time server/core/reports.py of this git revision, in turn with the current one",
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qk-bench-reports-"))
     try:

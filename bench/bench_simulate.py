@@ -59,8 +59,11 @@ def main() -> None:
 
     engine, site = _centre(folder, "simulated")
     outcome = {}
-    wall, cpu = _timed(lambda: outcome.setdefault("result", simulate(
-        engine, site, MONDAY, args.days, seed=7, settings=Settings(per_day=args.per_day))))
+    wall, cpu = _timed(
+        lambda: outcome.setdefault(
+            "result", simulate(engine, site, MONDAY, args.days, seed=7, settings=Settings(per_day=args.per_day))
+        )
+    )
     tickets = outcome["result"].tickets
     engine.dispose()
 
@@ -70,9 +73,12 @@ def main() -> None:
 
     print(f"{args.days} busy days, {tickets} tickets ({tickets / args.days:.0f} a day)")
     for name, seconds, cpu_seconds in (("simulate", wall, cpu), ("reference: engine.issue only", ref_wall, ref_cpu)):
-        print(f"  {name:29s} {args.days / seconds:6.2f} days/s ({args.days / cpu_seconds:5.2f} per CPU second), "
-              f"{seconds / tickets * 1000:6.3f} ms a ticket  (wall {seconds:.2f} s, CPU {cpu_seconds:.2f} s)")
+        print(
+            f"  {name:29s} {args.days / seconds:6.2f} days/s ({args.days / cpu_seconds:5.2f} per CPU second), "
+            f"{seconds / tickets * 1000:6.3f} ms a ticket  (wall {seconds:.2f} s, CPU {cpu_seconds:.2f} s)"
+        )
     print(f"  simulate / issue only: {wall / ref_wall:.1f}x wall, {cpu / ref_cpu:.1f}x CPU")
+
 
 if __name__ == "__main__":
     main()

@@ -75,8 +75,11 @@ def round_of(page, http: requests.Session, base: str, calls: int) -> tuple[list[
     chime = wav_seconds(http, base + "/api/v1/announcements/forms/chime.wav?display=lobby") + CHIME_GAP_MS / 1000
     before, start = [], (media[0]["t"] - pressed) / 1000  # the first audio starts when the page has it
     for number, counter in called:
-        preview = http.get(base + "/api/v1/announcements/preview", timeout=10,
-                           params={"number": number, "counter": counter, "display": "lobby"}).json()
+        preview = http.get(
+            base + "/api/v1/announcements/preview",
+            timeout=10,
+            params={"number": number, "counter": counter, "display": "lobby"},
+        ).json()
         before.append(start + chime)
         start += wav_seconds(http, base + preview["audio_url"])
     return before, after
@@ -96,26 +99,46 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp / "instance")}
-        server = subprocess.Popen([sys.executable, "-m", "queuekiosk.server.cli", "serve", "--config",
-                                   str(tmp / "config.yaml"), "--port", str(port), "--ignore-hours"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "queuekiosk.server.cli",
+                "serve",
+                "--config",
+                str(tmp / "config.yaml"),
+                "--port",
+                str(port),
+                "--ignore-hours",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_healthy(base + "/healthz")
             http = requests.Session()
             http.headers["Authorization"] = f"Bearer {token(tmp, 'admin')}"
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=args.chromium, headless=True,
-                                                     args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+                browser = playwright.chromium.launch(
+                    executable_path=args.chromium,
+                    headless=True,
+                    args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+                )
                 page = browser.new_page(viewport={"width": 1920, "height": 1080})
                 page.add_init_script(MEDIA_LOG)
                 print(f"press -> first spoken word of each call, s (bound {BOUND_SECONDS} s)")
                 for calls in (6, 12):
                     before, after = round_of(page, http, base, calls)
                     within = sum(s <= BOUND_SECONDS for s in after)
-                    print(f"  {calls:2} calls at once  before (strict queue): last {before[-1]:5.1f}  "
-                          f"[{' '.join(f'{s:.1f}' for s in before)}]")
-                    print(f"  {calls:2} calls at once  after  (page's player): last {after[-1]:5.1f}  "
-                          f"[{' '.join(f'{s:.1f}' for s in after)}]  within the bound: {within}/{calls}")
+                    print(
+                        f"  {calls:2} calls at once  before (strict queue): last {before[-1]:5.1f}  "
+                        f"[{' '.join(f'{s:.1f}' for s in before)}]"
+                    )
+                    print(
+                        f"  {calls:2} calls at once  after  (page's player): last {after[-1]:5.1f}  "
+                        f"[{' '.join(f'{s:.1f}' for s in after)}]  within the bound: {within}/{calls}"
+                    )
                 browser.close()
         finally:
             server.terminate()

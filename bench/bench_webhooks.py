@@ -29,8 +29,17 @@ from bench_issue import single_client, wrk  # noqa: E402
 from bench_realtime import call_latency  # noqa: E402
 from common import free_port, percentile, queuekiosk_server, token, wait_healthy  # noqa: E402
 
-EVENTS = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished",
-          "ticket.no_show", "ticket.transferred", "ticket.expired", "rating.created"]
+EVENTS = [
+    "ticket.issued",
+    "ticket.called",
+    "ticket.recalled",
+    "ticket.started",
+    "ticket.finished",
+    "ticket.no_show",
+    "ticket.transferred",
+    "ticket.expired",
+    "rating.created",
+]
 
 
 def receive(port: int) -> None:
@@ -80,15 +89,17 @@ def run_once(args, receiver: str | None) -> dict:
         http.headers["Authorization"] = f"Bearer {token(tmp, 'admin')}"
         if receiver:
             for n in range(3):
-                http.post(f"{base}/api/v1/admin/webhooks",
-                          json={"url": f"{receiver}/hook/{n}", "events": EVENTS}).raise_for_status()
+                http.post(
+                    f"{base}/api/v1/admin/webhooks", json={"url": f"{receiver}/hook/{n}", "events": EVENTS}
+                ).raise_for_status()
         single = single_client(base, args.single)
         for _ in range(args.calls + 2):
             http.post(f"{base}/api/v1/tickets", json={"service": "HT"}).raise_for_status()
         if receiver:  # the single client's deliveries done first: the calls' figures are the calls' own
             drained_after(receiver, 3 * _outbox_count(tmp))
-        latency_args = argparse.Namespace(clients=args.clients, calls=args.calls, message_queue=None, processes=1,
-                                          database_url=None)
+        latency_args = argparse.Namespace(
+            clients=args.clients, calls=args.calls, message_queue=None, processes=1, database_url=None
+        )
         print("  ", end="")
         call_latency([(base, proc, tmp)], http, latency_args, 1, tmp)
         rate = wrk(base + "/api/v1/tickets", args.seconds)
@@ -126,13 +137,19 @@ def main():
                 print(f"round {round_number}, {label}:")
                 result = run_once(args, target)
                 single, rate = result["single"], result["rate"]
-                print(f"   one client issuing {args.single} tickets: median {statistics.median(single):.2f} ms, "
-                      f"p90 {percentile(single, 90):.2f} ms, p99 {percentile(single, 99):.2f} ms")
-                print(f"   32 keep-alive clients (wrk, {args.seconds} s): {rate['rate']:.0f} tickets/s, "
-                      f"p50 {rate['p50']}, p99 {rate['p99']}, non-2xx {rate['non_2xx']}")
+                print(
+                    f"   one client issuing {args.single} tickets: median {statistics.median(single):.2f} ms, "
+                    f"p90 {percentile(single, 90):.2f} ms, p99 {percentile(single, 99):.2f} ms"
+                )
+                print(
+                    f"   32 keep-alive clients (wrk, {args.seconds} s): {rate['rate']:.0f} tickets/s, "
+                    f"p50 {rate['p50']}, p99 {rate['p99']}, non-2xx {rate['non_2xx']}"
+                )
                 if target:
-                    print(f"   {result['deliveries']} deliveries; the last one {result['drain']:.1f} s after "
-                          f"issuing stopped")
+                    print(
+                        f"   {result['deliveries']} deliveries; the last one {result['drain']:.1f} s after "
+                        f"issuing stopped"
+                    )
     finally:
         receiver_proc.terminate()
         receiver_proc.wait(10)

@@ -55,9 +55,20 @@ def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = 
         if database_url:
             env["QUEUEKIOSK_DATABASE_URL"] = database_url
         proc = subprocess.Popen(
-            [sys.executable, "-m", "queuekiosk.server.cli", "serve", "--config", str(config),
-             "--port", str(port), "--ignore-hours"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "queuekiosk.server.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--ignore-hours",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -80,8 +91,11 @@ def check_server_options(parser, args) -> None:
 
 
 def describe_servers(args) -> str:
-    database = (f"PostgreSQL {args.database_url.split('@')[-1]}" if args.database_url else
-                f"SQLite, synchronous={os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'FULL')}")
+    database = (
+        f"PostgreSQL {args.database_url.split('@')[-1]}"
+        if args.database_url
+        else f"SQLite, synchronous={os.environ.get('QUEUEKIOSK_SQLITE_SYNCHRONOUS', 'FULL')}"
+    )
     queue = f" + message queue {args.message_queue}" if args.message_queue else ""
     return f"{args.processes} process(es), {database}{queue}"
 
@@ -95,8 +109,9 @@ def queuekiosk_servers(args):
     if args.message_queue:
         env["QUEUEKIOSK_MESSAGE_QUEUE"] = args.message_queue
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(queuekiosk_server(env, database_url=args.database_url))
-               for _ in range(args.processes)]
+        yield [
+            stack.enter_context(queuekiosk_server(env, database_url=args.database_url)) for _ in range(args.processes)
+        ]
 
 
 @contextlib.contextmanager
@@ -116,8 +131,17 @@ def token(config_dir: Path, role: str, counter: int | None = None, database_url:
     env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(config_dir / "instance")}
     if database_url:
         env["QUEUEKIOSK_DATABASE_URL"] = database_url
-    cmd = [sys.executable, "-m", "queuekiosk.server.cli", "token", "create", "--role", role,
-           "--config", str(config_dir / "config.yaml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "queuekiosk.server.cli",
+        "token",
+        "create",
+        "--role",
+        role,
+        "--config",
+        str(config_dir / "config.yaml"),
+    ]
     if counter is not None:
         cmd += ["--counter", str(counter)]
     return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.strip()

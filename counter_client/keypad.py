@@ -31,9 +31,18 @@ MAX_DIGITS = 6
 
 
 class Keypad:
-    def __init__(self, server: str, token: str, counter: int, keys: dict[str, str] | None = None,
-                 language: str = "vi", retry_seconds: float = 120.0, bounce_seconds: float = 0.4,
-                 out=None, timeout: float = 5.0):
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        counter: int,
+        keys: dict[str, str] | None = None,
+        language: str = "vi",
+        retry_seconds: float = 120.0,
+        bounce_seconds: float = 0.4,
+        out=None,
+        timeout: float = 5.0,
+    ):
         self.server = server.rstrip("/")
         self.counter = counter
         self.keys = keys or dict(DEFAULT_KEYS)
@@ -45,9 +54,15 @@ class Keypad:
         self._last_press: dict[str, float] = {}
         self._stop = threading.Event()
         self.sender = ActionSender(self.server, token, counter, language, retry_seconds, timeout, self._stop)
-        self.live = LiveLink(self.server, token, counter, on_link=self._on_link, on_snapshot=self._on_snapshot,
-                             on_error=lambda message: self._say(message, "error"),
-                             on_token_refused=lambda: self._say(self.t("keypad_bad_token"), "error"))
+        self.live = LiveLink(
+            self.server,
+            token,
+            counter,
+            on_link=self._on_link,
+            on_snapshot=self._on_snapshot,
+            on_error=lambda message: self._say(message, "error"),
+            on_token_refused=lambda: self._say(self.t("keypad_bad_token"), "error"),
+        )
 
     def t(self, key: str, **params) -> str:
         return translate(key, self.language, **params)
@@ -130,8 +145,10 @@ class Keypad:
             with self._lock:
                 self.screen.sending = None
                 self.screen.retrying = False
-            self._say(gave_up.why or self.t("keypad_gave_up", action=self.t(f"keypad_action_{path.replace('-', '_')}")),
-                      "error")
+            self._say(
+                gave_up.why or self.t("keypad_gave_up", action=self.t(f"keypad_action_{path.replace('-', '_')}")),
+                "error",
+            )
             return
         self._answered(path, response)
 
@@ -166,11 +183,15 @@ class Keypad:
                 else:
                     self.screen.ticket = ticket
                     self.screen.state = "open"
-                self._say(self.t(f"keypad_done_{path.replace('-', '_')}", number=ticket.get("display", "?")), "ok",
-                          draw=False)
+                self._say(
+                    self.t(f"keypad_done_{path.replace('-', '_')}", number=ticket.get("display", "?")), "ok", draw=False
+                )
             else:
-                self._say(error_message(response) or self.t("keypad_refused", status=response.status_code), "error",
-                          draw=False)
+                self._say(
+                    error_message(response) or self.t("keypad_refused", status=response.status_code),
+                    "error",
+                    draw=False,
+                )
         self.draw()
         self.live.refresh_soon()
 
@@ -206,7 +227,8 @@ class Keypad:
             self.out.flush()
 
 
-def main(server: str, token: str, counter: int, key_specs: tuple[str, ...], language: str,
-         retry_seconds: float) -> None:
+def main(
+    server: str, token: str, counter: int, key_specs: tuple[str, ...], language: str, retry_seconds: float
+) -> None:
     keys = parse_keymap(key_specs)
     Keypad(server, token, counter, keys, language=language, retry_seconds=retry_seconds).run()

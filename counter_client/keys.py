@@ -10,12 +10,35 @@ import tty
 from contextlib import contextmanager
 
 ACTIONS = ("next", "recall", "start", "finish", "no-show", "pause", "transfer", "erase", "clear", "none")
-DEFAULT_KEYS = {"enter": "next", "+": "recall", "*": "start", "/": "finish", "-": "no-show", ".": "pause",
-                "backspace": "erase", "esc": "clear"}
-KEY_NAMES = {"\r": "enter", "\n": "enter", "\x7f": "backspace", "\x08": "backspace", "\t": "tab", " ": "space",
-             "\x1b": "esc"}
+DEFAULT_KEYS = {
+    "enter": "next",
+    "+": "recall",
+    "*": "start",
+    "/": "finish",
+    "-": "no-show",
+    ".": "pause",
+    "backspace": "erase",
+    "esc": "clear",
+}
+KEY_NAMES = {
+    "\r": "enter",
+    "\n": "enter",
+    "\x7f": "backspace",
+    "\x08": "backspace",
+    "\t": "tab",
+    " ": "space",
+    "\x1b": "esc",
+}
 # the keypad's own keys in "application keypad" mode (ESC O x), should a terminal send them so
-APP_KEYPAD = {"M": "enter", "k": "+", "m": "-", "j": "*", "o": "/", "n": ".", **{chr(ord("p") + d): str(d) for d in range(10)}}
+APP_KEYPAD = {
+    "M": "enter",
+    "k": "+",
+    "m": "-",
+    "j": "*",
+    "o": "/",
+    "n": ".",
+    **{chr(ord("p") + d): str(d) for d in range(10)},
+}
 
 
 def parse_keymap(specs: list[str] | tuple[str, ...]) -> dict[str, str]:

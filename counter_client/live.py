@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import socketio
 
@@ -16,9 +16,17 @@ REFRESH_AFTER_SECONDS = 0.15  # the events of one action come together: one snap
 
 
 class LiveLink:
-    def __init__(self, server: str, token: str, counter: int, *, on_link: Callable[[bool], None],
-                 on_snapshot: Callable[[dict], None], on_error: Callable[[str], None],
-                 on_token_refused: Callable[[], None]):
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        counter: int,
+        *,
+        on_link: Callable[[bool], None],
+        on_snapshot: Callable[[dict], None],
+        on_error: Callable[[str], None],
+        on_token_refused: Callable[[], None],
+    ):
         self.server = server
         self.counter = counter
         self._token = token
@@ -28,8 +36,13 @@ class LiveLink:
         self._on_token_refused = on_token_refused
         self._lock = threading.Lock()
         self._refresh: threading.Timer | None = None
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5,
-                                   randomization_factor=0.3, handle_sigint=False)
+        self.sio = socketio.Client(
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=5,
+            randomization_factor=0.3,
+            handle_sigint=False,
+        )
         self.sio.on("connect", self._connected)
         self.sio.on("disconnect", lambda *_reason: self._on_link(False))
         self.sio.on("state", self._state)
@@ -37,6 +50,7 @@ class LiveLink:
 
     def connect_forever(self, stop: threading.Event) -> None:
         """Connect in the background, retrying until the server answers; python-socketio reconnects after."""
+
         def run():
             delay = 0.5
             while not stop.is_set() and not self.sio.connected:
@@ -49,6 +63,7 @@ class LiveLink:
                         return
                     time.sleep(delay)
                     delay = min(delay * 2, 5)
+
         threading.Thread(target=run, daemon=True).start()
 
     def refresh_soon(self) -> None:
@@ -78,6 +93,7 @@ class LiveLink:
                 return
             if isinstance(answer, dict) and "error" in answer:
                 self._on_error(answer["error"]["message"])
+
         threading.Thread(target=ask, daemon=True).start()
 
     def _state(self, snapshot):

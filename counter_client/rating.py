@@ -15,8 +15,14 @@ from flask import Blueprint, current_app, render_template
 
 from ..server.core.i18n import install_jinja, messages_for
 
-bp = Blueprint("rating_tablet", __name__, url_prefix="/rating", template_folder="templates",
-               static_folder="static", static_url_path="/assets")
+bp = Blueprint(
+    "rating_tablet",
+    __name__,
+    url_prefix="/rating",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 bp.record_once(lambda setup: install_jinja(setup.app))
 
 
@@ -25,8 +31,13 @@ def page(counter: int):
     config = current_app.extensions["queuekiosk"].site.config
     counter_cfg = config.counter(counter)
     if counter_cfg is None:
-        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
-                               message_key="unknown_counter", params={"counter": counter}), 404
+        return render_template(
+            "errors/page.html",
+            site=config.site,
+            title_key="page_not_found",
+            message_key="unknown_counter",
+            params={"counter": counter},
+        ), 404
     settings = config.rating
     data = {
         "counter": counter,
@@ -37,5 +48,10 @@ def page(counter: int):
         "thanks_seconds": settings.thanks_seconds,
         "timezone": config.site.timezone,
     }
-    return render_template("rating_tablet/page.html", site=config.site, counter=counter_cfg, page=data,
-                           messages=messages_for("page_", "rating_"))
+    return render_template(
+        "rating_tablet/page.html",
+        site=config.site,
+        counter=counter_cfg,
+        page=data,
+        messages=messages_for("page_", "rating_"),
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 
@@ -34,15 +34,24 @@ def error_message(response) -> str | None:
 
 
 class ActionSender:
-    def __init__(self, server: str, token: str, counter: int, language: str, retry_seconds: float,
-                 timeout: float, stop: threading.Event):
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        counter: int,
+        language: str,
+        retry_seconds: float,
+        timeout: float,
+        stop: threading.Event,
+    ):
         self.base = f"{server}/api/v1/counters/{counter}"
         self.retry_seconds = retry_seconds
         self.timeout = timeout
         self._stop = stop  # set when the keypad closes: no more tries
         self._http = requests.Session()
-        self._http.headers.update({"Authorization": f"Bearer {token}", "Accept-Language": language,
-                                   "Accept": "application/json"})
+        self._http.headers.update(
+            {"Authorization": f"Bearer {token}", "Accept-Language": language, "Accept": "application/json"}
+        )
 
     def send(self, path: str, body: dict, on_retry: Callable[[str | None], None]) -> requests.Response:
         """The server's answer (below 500) to ``POST .../<path>``; ``on_retry(why)`` before each new
@@ -52,8 +61,9 @@ class ActionSender:
         attempt = 0
         while True:
             try:
-                response = self._http.post(f"{self.base}/{path}", json=body, headers={"Idempotency-Key": key},
-                                           timeout=self.timeout)
+                response = self._http.post(
+                    f"{self.base}/{path}", json=body, headers={"Idempotency-Key": key}, timeout=self.timeout
+                )
                 if response.status_code < 500:
                     return response
             except requests.RequestException:

@@ -13,14 +13,28 @@ from flask import Blueprint, current_app, render_template
 
 from ..server.core.i18n import install_jinja, messages_for
 
-bp = Blueprint("counter_console", __name__, url_prefix="/counter", template_folder="templates",
-               static_folder="static", static_url_path="/assets")
+bp = Blueprint(
+    "counter_console",
+    __name__,
+    url_prefix="/counter",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 bp.record_once(lambda setup: install_jinja(setup.app))
 
 # keyboard shortcuts (KeyboardEvent.code, so that a Vietnamese input method does not change them);
 # Vietnamese mnemonics: Gọi tiếp, gọi Lại, Bắt đầu, Kết thúc, Vắng mặt, Chuyển, gọi Số, Tạm dừng/Tiếp tục
-SHORTCUTS = {"next": "G", "recall": "L", "start": "B", "finish": "K", "no-show": "V",
-             "transfer": "C", "call-number": "S", "pause": "T"}
+SHORTCUTS = {
+    "next": "G",
+    "recall": "L",
+    "start": "B",
+    "finish": "K",
+    "no-show": "V",
+    "transfer": "C",
+    "call-number": "S",
+    "pause": "T",
+}
 PAUSE_REASONS = ("console_reason_break", "console_reason_meeting", "console_reason_other_work")
 
 
@@ -37,5 +51,10 @@ def page():
         "pause_reasons": list(PAUSE_REASONS),
         "refresh_ms": 150,  # an event in the counter's room asks for a fresh snapshot this much later
     }
-    return render_template("counter_console/page.html", site=config.site, page=data, shortcuts=SHORTCUTS,
-                           messages=messages_for("page_", "console_", "database_"))
+    return render_template(
+        "counter_console/page.html",
+        site=config.site,
+        page=data,
+        shortcuts=SHORTCUTS,
+        messages=messages_for("page_", "console_", "database_"),
+    )

@@ -9,9 +9,9 @@ import os
 bind = os.environ.get("QUEUEKIOSK_BIND", "127.0.0.1:8000")
 workers = 1
 worker_class = "gevent"
-worker_connections = 2000       # displays, kiosks, consoles and phones stay connected
+worker_connections = 2000  # displays, kiosks, consoles and phones stay connected
 timeout = 60
 graceful_timeout = 10
-keepalive = 75                  # browsers keep their connection between requests
-accesslog = None                # set "-" to log every request
-errorlog = "-"                  # gunicorn's own lines; queuekiosk's go to standard error too (server/core/logs.py)
+keepalive = 75  # browsers keep their connection between requests
+accesslog = None  # set "-" to log every request
+errorlog = "-"  # gunicorn's own lines; queuekiosk's go to standard error too (server/core/logs.py)

@@ -24,8 +24,14 @@ from ..server.core.config import SLIDE_TYPES
 from ..server.core.errors import NotFound
 from ..server.core.i18n import install_jinja, messages_for
 
-bp = Blueprint("display", __name__, url_prefix="/display", template_folder="templates",
-               static_folder="static", static_url_path="/assets")
+bp = Blueprint(
+    "display",
+    __name__,
+    url_prefix="/display",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 bp.record_once(lambda setup: install_jinja(setup.app))
 
 HISTORY_SIZE = 8  # latest calls shown (fewer when the screen has no room for them)
@@ -94,8 +100,10 @@ def display_page_data(config, display_id: str) -> dict | None:
         "key_text_vmin": key_text_vmin(),
         "layout": display.layout,
         "ticker": display.ticker,
-        "slides": [{"url": f"/display/{display.id}/slides/{index}", "kind": SLIDE_TYPES[Path(path).suffix.lower()]}
-                   for index, path in enumerate(display.slides)],
+        "slides": [
+            {"url": f"/display/{display.id}/slides/{index}", "kind": SLIDE_TYPES[Path(path).suffix.lower()]}
+            for index, path in enumerate(display.slides)
+        ],
         "slide_seconds": display.slide_seconds,
     }
 
@@ -105,10 +113,14 @@ def page(display_id: str):
     config = _config()
     data = display_page_data(config, display_id)
     if data is None:
-        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
-                               message_key="unknown_display", params={"display": display_id}), 404
-    return render_template("display/page.html", site=config.site, page=data,
-                           messages=messages_for("page_", "display_"))
+        return render_template(
+            "errors/page.html",
+            site=config.site,
+            title_key="page_not_found",
+            message_key="unknown_display",
+            params={"display": display_id},
+        ), 404
+    return render_template("display/page.html", site=config.site, page=data, messages=messages_for("page_", "display_"))
 
 
 @bp.get("/<display_id>/slides/<int:index>")

@@ -54,8 +54,10 @@ def printer_from_spec(spec: str) -> Printer:
             raise ValueError
         return Printer(**keys)
     except (ValueError, TypeError):
-        raise ValueError(f"not a printer: {spec!r}; write network:HOST[:PORT], usb:VENDOR:PRODUCT, "
-                         "serial:DEVICE[:BAUD], device:PATH, cups:QUEUE or file:FOLDER") from None
+        raise ValueError(
+            f"not a printer: {spec!r}; write network:HOST[:PORT], usb:VENDOR:PRODUCT, "
+            "serial:DEVICE[:BAUD], device:PATH, cups:QUEUE or file:FOLDER"
+        ) from None
 
 
 class Journal:
@@ -103,8 +105,13 @@ class KioskAgent:
         self._ready = threading.Event()  # connected and greeted
         self._reported: Status | None = None
         self._stalled: Status | None = None  # why the last job failed, while the printer says it can print
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=30,
-                                   randomization_factor=0.3, handle_sigint=False)
+        self.sio = socketio.Client(
+            reconnection=True,
+            reconnection_delay=1,
+            reconnection_delay_max=30,
+            randomization_factor=0.3,
+            handle_sigint=False,
+        )
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("print.wake", lambda *_: self._wake.set())
@@ -133,8 +140,9 @@ class KioskAgent:
 
     def _greet(self) -> None:
         try:
-            answer = self.sio.call("agent.hello", {"kiosk": self.kiosk, "printed": self.journal.unconfirmed},
-                                   timeout=10)
+            answer = self.sio.call(
+                "agent.hello", {"kiosk": self.kiosk, "printed": self.journal.unconfirmed}, timeout=10
+            )
         except socketio.exceptions.SocketIOError as error:
             log.warning("the server did not answer agent.hello: %s", error)
             return
@@ -217,8 +225,12 @@ class KioskAgent:
             try:
                 self.sio.call("printer.report", {"state": status.state, "detail": status.detail}, timeout=10)
                 self._reported = status
-                log.log(logging.INFO if status.can_print else logging.WARNING, "printer: %s%s", status.state,
-                        f" ({status.detail})" if status.detail else "")
+                log.log(
+                    logging.INFO if status.can_print else logging.WARNING,
+                    "printer: %s%s",
+                    status.state,
+                    f" ({status.detail})" if status.detail else "",
+                )
             except socketio.exceptions.SocketIOError:
                 pass
         return status

@@ -35,8 +35,14 @@ from ..server.core import engine as q
 from ..server.core.i18n import install_jinja, messages_for
 from ..server.web.waits import estimator
 
-bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
-               static_folder="static", static_url_path="/assets")
+bp = Blueprint(
+    "kiosk",
+    __name__,
+    url_prefix="/kiosk",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 bp.record_once(lambda setup: install_jinja(setup.app))
 
 track_bp = Blueprint("track", __name__, template_folder="templates")
@@ -111,10 +117,17 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
         "timezone": config.site.timezone,
         "languages": list(config.site.languages),
         "service_order": [s.code for s in services],
-        "services": {s.code: {**_names(s.name), "field": field_of.get(s.code),
-                              "examples": _names(s.examples) if s.examples else None} for s in services},
+        "services": {
+            s.code: {
+                **_names(s.name),
+                "field": field_of.get(s.code),
+                "examples": _names(s.examples) if s.examples else None,
+            }
+            for s in services
+        },
         "fields": {f["key"]: {"vi": f["vi"], "en": f["en"], "count": len(f["services"])} for f in fields}
-        if grouped else {},
+        if grouped
+        else {},
         "priorities": {p.code: _names(p.name) for p in config.priorities},
         # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
         "hours": None if ignore_hours else _hours(config.site),
@@ -131,12 +144,22 @@ def page(kiosk_id: str):
     config = state.site.config
     data = kiosk_page_data(config, kiosk_id, state.ignore_hours)
     if data is None:
-        return render_template("errors/page.html", site=config.site, title_key="page_not_found",
-                               message_key="unknown_kiosk", params={"kiosk": kiosk_id}), 404
-    data["server_time"] = dt.datetime.now(dt.timezone.utc).isoformat()
-    response = current_app.make_response(render_template(
-        "kiosk/page.html", site=config.site, page=data,
-        messages=messages_for("page_", "kiosk_", "printer_state_", "database_")))
+        return render_template(
+            "errors/page.html",
+            site=config.site,
+            title_key="page_not_found",
+            message_key="unknown_kiosk",
+            params={"kiosk": kiosk_id},
+        ), 404
+    data["server_time"] = dt.datetime.now(dt.UTC).isoformat()
+    response = current_app.make_response(
+        render_template(
+            "kiosk/page.html",
+            site=config.site,
+            page=data,
+            messages=messages_for("page_", "kiosk_", "printer_state_", "database_"),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"  # a reload after a server upgrade gets the new page
     return response
 
@@ -156,8 +179,13 @@ def _ticket_view(ticket_id: str) -> dict | None:
 
 
 def _unknown_ticket():
-    return render_template("errors/page.html", site=_config().site, title_key="page_not_found",
-                           message_key="track_unknown_ticket", params={}), 404
+    return render_template(
+        "errors/page.html",
+        site=_config().site,
+        title_key="page_not_found",
+        message_key="track_unknown_ticket",
+        params={},
+    ), 404
 
 
 @track_bp.get("/t/<ticket_id>")
@@ -172,9 +200,16 @@ def track(ticket_id: str):
         "ticket": ticket,
         "services": {s.code: {"vi": s.name.vi, "en": s.name.en} for s in config.services},
     }
-    response = current_app.make_response(render_template(
-        "kiosk/track.html", site=config.site, ticket=ticket, service=service, page=data,
-        messages=messages_for("page_", "track_")))
+    response = current_app.make_response(
+        render_template(
+            "kiosk/track.html",
+            site=config.site,
+            ticket=ticket,
+            service=service,
+            page=data,
+            messages=messages_for("page_", "track_"),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"  # a phone reopening the tab asks again
     return response
 

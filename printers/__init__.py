@@ -9,7 +9,7 @@ import makes a new temporary one (FIELD-NOTES), so one is set before escpos is i
 import os
 import tempfile
 
-_cache = os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR",
-                               os.path.join(tempfile.gettempdir(), f"queuekiosk-escpos-{os.getuid()}"))
+_cache = os.environ.setdefault(
+    "ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), f"queuekiosk-escpos-{os.getuid()}")
+)
 os.makedirs(_cache, exist_ok=True)
-

@@ -31,7 +31,7 @@ class TicketContent:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "TicketContent":
+    def from_json(cls, data: dict) -> TicketContent:
         return cls(**data)
 
 

@@ -10,8 +10,9 @@ config's driver name in printers/registry.py.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -37,9 +38,9 @@ class PrintFailed(Exception):
 
 @dataclass(frozen=True)
 class PrintTask:
-    data: bytes                          # the ESC/POS bytes
-    name: str                            # e.g. "HT-1001-job42": a file name, a CUPS job title
-    preview: Callable[[], "Image.Image"]  # the ticket as a picture, drawn only if a driver wants it
+    data: bytes  # the ESC/POS bytes
+    name: str  # e.g. "HT-1001-job42": a file name, a CUPS job title
+    preview: Callable[[], Image.Image]  # the ticket as a picture, drawn only if a driver wants it
 
 
 class PrinterDriver(ABC):

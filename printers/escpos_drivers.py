@@ -38,14 +38,14 @@ class EscposDriver(PrinterDriver):
         self.printer = printer
 
     @abstractmethod
-    def transport(self) -> "Escpos":
+    def transport(self) -> Escpos:
         """The python-escpos printer object, not yet opened."""
 
     @abstractmethod
-    def write(self, device: "Escpos", data: bytes) -> None:
+    def write(self, device: Escpos, data: bytes) -> None:
         """``data`` through the opened transport's connection (``device.device``)."""
 
-    def _open(self) -> "Escpos":
+    def _open(self) -> Escpos:
         device = self.transport()
         device.open()
         return device

@@ -32,22 +32,40 @@ def ticket_content(site, ticket: dict, tracking_url: str, config_dir: Path) -> T
     logo = config.ticket.logo
     serving = [c.number for c in config.counters if ticket["service"] in config.counter_services(c)]
     return TicketContent(
-        centre=config.site.name, number=ticket["display"], service=service.name.vi, service_en=service.name.en,
-        priority=priority.name.vi if priority else None, issued_at=local_stamp(q.local_time(site, issued)),
-        people_ahead=ticket["waiting_ahead"], eta_minutes=ticket["eta_minutes"], eta_range=ticket.get("eta_range"),
+        centre=config.site.name,
+        number=ticket["display"],
+        service=service.name.vi,
+        service_en=service.name.en,
+        priority=priority.name.vi if priority else None,
+        issued_at=local_stamp(q.local_time(site, issued)),
+        people_ahead=ticket["waiting_ahead"],
+        eta_minutes=ticket["eta_minutes"],
+        eta_range=ticket.get("eta_range"),
         tracking_url=tracking_url,
-        footer=config.ticket.footer, logo=str(config_dir / logo) if logo else None, counters=serving or None,
+        footer=config.ticket.footer,
+        logo=str(config_dir / logo) if logo else None,
+        counters=serving or None,
     )
 
 
-def enqueue(conn, site, printer_id: str, ticket_public_id: str, content: TicketContent,
-            now: dt.datetime | None = None) -> int:
+def enqueue(
+    conn, site, printer_id: str, ticket_public_id: str, content: TicketContent, now: dt.datetime | None = None
+) -> int:
     """A pending job for ``printer_id``; in the caller's transaction, so it exists iff the ticket does."""
     ticket_id = select(T.c.id).where(T.c.public_id == ticket_public_id).scalar_subquery()
-    return conn.execute(insert(J).values(
-        site_id=site.id, printer_id=printer_id, ticket_id=ticket_id, status="pending",
-        content=content.to_json(), created_at=now or q.utcnow(), attempts=0,
-    ).returning(J.c.id)).scalar_one()
+    return conn.execute(
+        insert(J)
+        .values(
+            site_id=site.id,
+            printer_id=printer_id,
+            ticket_id=ticket_id,
+            status="pending",
+            content=content.to_json(),
+            created_at=now or q.utcnow(),
+            attempts=0,
+        )
+        .returning(J.c.id)
+    ).scalar_one()
 
 
 def enqueue_test(conn, site, printer_id: str, tracking_url: str, now: dt.datetime | None = None) -> dict:
@@ -55,12 +73,29 @@ def enqueue_test(conn, site, printer_id: str, tracking_url: str, now: dt.datetim
     first, retried, given up in time) by whichever process drives the printer."""
     now = now or q.utcnow()
     config = site.config
-    content = TicketContent(centre=config.site.name, number="0000", service="IN THỬ", service_en="Test print",
-                            issued_at=local_stamp(q.local_time(site, now)), people_ahead=0,
-                            tracking_url=tracking_url, footer=config.ticket.footer)
-    job_id = conn.execute(insert(J).values(
-        site_id=site.id, printer_id=printer_id, ticket_id=None, status="pending", content=content.to_json(),
-        created_at=now, attempts=0).returning(J.c.id)).scalar_one()
+    content = TicketContent(
+        centre=config.site.name,
+        number="0000",
+        service="IN THỬ",
+        service_en="Test print",
+        issued_at=local_stamp(q.local_time(site, now)),
+        people_ahead=0,
+        tracking_url=tracking_url,
+        footer=config.ticket.footer,
+    )
+    job_id = conn.execute(
+        insert(J)
+        .values(
+            site_id=site.id,
+            printer_id=printer_id,
+            ticket_id=None,
+            status="pending",
+            content=content.to_json(),
+            created_at=now,
+            attempts=0,
+        )
+        .returning(J.c.id)
+    ).scalar_one()
     return job_view(conn.execute(select(J).where(J.c.id == job_id)).one())
 
 
@@ -71,40 +106,64 @@ def next_pending(conn, site, printer_id: str):
 
 
 def oldest_pending(conn, site, printer_id: str, limit: int) -> list:
-    return list(conn.execute(
-        select(J).where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
-        .order_by(J.c.id).limit(limit)
-    ))
+    return list(
+        conn.execute(
+            select(J)
+            .where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
+            .order_by(J.c.id)
+            .limit(limit)
+        )
+    )
 
 
-def finish(conn, site, job_id: int, printed: bool, reason: str | None = None,
-           now: dt.datetime | None = None, printer_id: str | None = None) -> bool:
+def finish(
+    conn,
+    site,
+    job_id: int,
+    printed: bool,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+    printer_id: str | None = None,
+) -> bool:
     """Mark a pending job printed or failed; False if it was done already.
 
     A job given up may still be reported printed (a kiosk agent printed it late): paper is paper.
     """
     open_states = ("pending", "failed") if printed else ("pending",)
     result = conn.execute(
-        update(J).where(J.c.site_id == site.id, J.c.id == job_id, J.c.status.in_(open_states),
-                        J.c.printer_id == printer_id if printer_id else True)
-        .values(status="printed" if printed else "failed", finished_at=now or q.utcnow(),
-                attempts=J.c.attempts + (1 if printed else 0),
-                last_error=None if printed else (reason or "")[:500])
+        update(J)
+        .where(
+            J.c.site_id == site.id,
+            J.c.id == job_id,
+            J.c.status.in_(open_states),
+            J.c.printer_id == printer_id if printer_id else True,
+        )
+        .values(
+            status="printed" if printed else "failed",
+            finished_at=now or q.utcnow(),
+            attempts=J.c.attempts + (1 if printed else 0),
+            last_error=None if printed else (reason or "")[:500],
+        )
     )
     return result.rowcount == 1
 
 
 def note_attempt(conn, site, job_id: int, error: str, printer_id: str | None = None) -> None:
-    conn.execute(update(J).where(J.c.site_id == site.id, J.c.id == job_id,
-                                 J.c.printer_id == printer_id if printer_id else True)
-                 .values(attempts=J.c.attempts + 1, last_error=error[:500]))
+    conn.execute(
+        update(J)
+        .where(J.c.site_id == site.id, J.c.id == job_id, J.c.printer_id == printer_id if printer_id else True)
+        .values(attempts=J.c.attempts + 1, last_error=error[:500])
+    )
 
 
 def reprint(conn, site, ticket_public_id: str, printer_id: str | None, now: dt.datetime | None = None) -> dict:
     """A new job with the content of the ticket's last job (its number, issue time and QR code)."""
     last = conn.execute(
-        select(J.c.printer_id, J.c.content).join(T, T.c.id == J.c.ticket_id)
-        .where(T.c.site_id == site.id, T.c.public_id == ticket_public_id).order_by(J.c.id.desc()).limit(1)
+        select(J.c.printer_id, J.c.content)
+        .join(T, T.c.id == J.c.ticket_id)
+        .where(T.c.site_id == site.id, T.c.public_id == ticket_public_id)
+        .order_by(J.c.id.desc())
+        .limit(1)
     ).first()
     if last is None:
         q.ticket_status(conn, site, ticket_public_id)  # unknown ticket: its own clear 404
@@ -118,8 +177,10 @@ def reprint(conn, site, ticket_public_id: str, printer_id: str | None, now: dt.d
 
 def jobs_of_ticket(conn, site, ticket_public_id: str) -> list[dict]:
     rows = conn.execute(
-        select(J).join(T, T.c.id == J.c.ticket_id)
-        .where(T.c.site_id == site.id, T.c.public_id == ticket_public_id).order_by(J.c.id)
+        select(J)
+        .join(T, T.c.id == J.c.ticket_id)
+        .where(T.c.site_id == site.id, T.c.public_id == ticket_public_id)
+        .order_by(J.c.id)
     )
     return [job_view(row) for row in rows]
 
@@ -127,13 +188,15 @@ def jobs_of_ticket(conn, site, ticket_public_id: str) -> list[dict]:
 def counts(conn, site) -> dict[str, dict[str, int]]:
     """Per printer: how many jobs wait, and how many failed since the site's local midnight."""
     midnight = q.local_time(site, q.utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    since = midnight.astimezone(dt.UTC).replace(tzinfo=None)
     out: dict[str, dict[str, int]] = {}
     rows = conn.execute(
-        select(J.c.printer_id, J.c.status, func.count()).where(
+        select(J.c.printer_id, J.c.status, func.count())
+        .where(
             J.c.site_id == site.id,
             (J.c.status == "pending") | ((J.c.status == "failed") & (J.c.finished_at >= since)),
-        ).group_by(J.c.printer_id, J.c.status)
+        )
+        .group_by(J.c.printer_id, J.c.status)
     )
     for printer_id, status, n in rows:
         out.setdefault(printer_id, {"pending": 0, "failed": 0})[status] = n
@@ -142,7 +205,12 @@ def counts(conn, site) -> dict[str, dict[str, int]]:
 
 def job_view(row) -> dict:
     return {
-        "id": row.id, "printer": row.printer_id, "status": row.status, "attempts": row.attempts,
-        "error": row.last_error, "created_at": q._iso(row.created_at), "finished_at": q._iso(row.finished_at),
+        "id": row.id,
+        "printer": row.printer_id,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.last_error,
+        "created_at": q._iso(row.created_at),
+        "finished_at": q._iso(row.finished_at),
         "number": row.content.get("number"),
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import gevent
 from gevent.event import Event
@@ -24,8 +24,8 @@ from sqlalchemy.exc import OperationalError
 from ..server.core import engine as q
 from ..server.core import faults
 from . import jobs, states
-from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status
 from .content import TicketContent
+from .drivers import OFFLINE, UNKNOWN, PrinterDriver, PrintFailed, PrintTask, Status
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,15 @@ BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries of a printer that 
 
 
 class Spooler:
-    def __init__(self, site, make_driver: Callable[[object], PrinterDriver | None], write: Callable, read: Callable,
-                 on_status: Callable[[str, Status], None], lease: Callable[[str], Callable[[], bool]]):
+    def __init__(
+        self,
+        site,
+        make_driver: Callable[[object], PrinterDriver | None],
+        write: Callable,
+        read: Callable,
+        on_status: Callable[[str, Status], None],
+        lease: Callable[[str], Callable[[], bool]],
+    ):
         """``make_driver(printer)`` gives the driver of a printer of the setup (None: a kiosk agent
         prints it); ``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed
         transaction; ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a
@@ -193,7 +200,9 @@ class Spooler:
                 faults.report(error, f"printer {printer_id}")
             except Exception:
                 log.exception("printer %s: the spooler hit an error; retrying", printer_id)
-            self._sleep(printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]))
+            self._sleep(
+                printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
+            )
             failures += 1
 
     def _expire(self, printer_id: str) -> None:
@@ -224,8 +233,13 @@ class Spooler:
 
     def _show(self, printer_id: str, status: Status) -> None:
         if status != self.statuses.get(printer_id):
-            log.log(logging.INFO if status.can_print else logging.WARNING,
-                    "printer %s: %s%s", printer_id, status.state, f" ({status.detail})" if status.detail else "")
+            log.log(
+                logging.INFO if status.can_print else logging.WARNING,
+                "printer %s: %s%s",
+                printer_id,
+                status.state,
+                f" ({status.detail})" if status.detail else "",
+            )
         self.report(printer_id, status)
 
     def _print(self, printer, driver: PrinterDriver, job, status: Status) -> bool:

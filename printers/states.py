@@ -45,23 +45,37 @@ _SAVE = text(
 
 
 def save(conn, site, printer_id: str, state: str, detail: str | None) -> bool:
-    conn.execute(_SAVE, {"site": site.id, "printer": printer_id, "state": state,
-                         "detail": detail[:300] if detail else None, "by": PROCESS, "now": q.utcnow()})
+    conn.execute(
+        _SAVE,
+        {
+            "site": site.id,
+            "printer": printer_id,
+            "state": state,
+            "detail": detail[:300] if detail else None,
+            "by": PROCESS,
+            "now": q.utcnow(),
+        },
+    )
     return True
 
 
 def save_if_ours(conn, site, printer_id: str, state: str, detail: str | None) -> bool:
     """Save only over a row this process saved: a kiosk agent gone from here may be with another one now."""
-    result = conn.execute(update(PS).where(PS.c.site_id == site.id, PS.c.printer_id == printer_id,
-                                           PS.c.reported_by == PROCESS)
-                          .values(state=state, detail=detail[:300] if detail else None, updated_at=q.utcnow()))
+    result = conn.execute(
+        update(PS)
+        .where(PS.c.site_id == site.id, PS.c.printer_id == printer_id, PS.c.reported_by == PROCESS)
+        .values(state=state, detail=detail[:300] if detail else None, updated_at=q.utcnow())
+    )
     return result.rowcount == 1
 
 
 def touch(conn, site, printer_id: str) -> None:
     """The state still holds (the agent is still connected here): readers can tell a row nobody keeps."""
-    conn.execute(update(PS).where(PS.c.site_id == site.id, PS.c.printer_id == printer_id,
-                                  PS.c.reported_by == PROCESS).values(updated_at=q.utcnow()))
+    conn.execute(
+        update(PS)
+        .where(PS.c.site_id == site.id, PS.c.printer_id == printer_id, PS.c.reported_by == PROCESS)
+        .values(updated_at=q.utcnow())
+    )
 
 
 def load(conn, site) -> dict[str, object]:

@@ -21,9 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont, ImageOps
-
 from escpos.printer import Dummy  # the package's __init__ has set escpos's cache folder by now
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from ..server.core.i18n import translate
 from .content import TicketContent
@@ -57,8 +56,7 @@ def _text_image(text: str, size: int, width: int, bold: bool = False, inverted: 
     line_height = ascent + descent + 2
     text_width = max(int(font.getlength(line)) for line in lines)
     pad = 6 if inverted else 0
-    image = Image.new("1", (min(width, text_width + 2 * pad), line_height * len(lines) + 2 * pad),
-                      0 if inverted else 1)
+    image = Image.new("1", (min(width, text_width + 2 * pad), line_height * len(lines) + 2 * pad), 0 if inverted else 1)
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
         x = (image.width - font.getlength(line)) / 2
@@ -113,12 +111,16 @@ def _lines(content: TicketContent, width: int) -> dict[str, Image.Image | None]:
     return {
         "centre": _text_image(content.centre, size(24), width, bold=True),
         "label": _text_image(translate("ticket_label"), size(20), width),
-        "priority": _text_image(translate("ticket_priority", name=content.priority), size(22), width, bold=True,
-                                inverted=True) if content.priority else None,
+        "priority": _text_image(
+            translate("ticket_priority", name=content.priority), size(22), width, bold=True, inverted=True
+        )
+        if content.priority
+        else None,
         "service": _text_image(content.service, size(28), width, bold=True),
         "service_en": _text_image(content.service_en, size(20), width) if content.service_en else None,
         "counters": _text_image(translate("ticket_counters", counters=counters), size(22), width, bold=True)
-        if counters else None,
+        if counters
+        else None,
         "ahead": _text_image(translate("page_people_ahead", n=content.people_ahead), size(22), width),
         "wait": _text_image(wait, size(22), width),
         "scan": _text_image(translate("ticket_scan"), size(18), width),
@@ -147,10 +149,25 @@ def preview(content: TicketContent, width: int = 576) -> Image.Image:
     """The whole ticket as one picture: the ``image`` form's raster, and the PNG preview."""
     lines = _lines(content, width)
     stamp = _text_image(content.issued_at, _scaled(width)(20), width)
-    return _stack([_logo(content.logo, width), lines["centre"], lines["label"], _big_number(content.number, width),
-                   lines["priority"], lines["service"], lines["service_en"], lines["counters"], lines["ahead"],
-                   lines["wait"],
-                   _qr_image(content.tracking_url, 5), lines["scan"], stamp, lines["footer"]], width)
+    return _stack(
+        [
+            _logo(content.logo, width),
+            lines["centre"],
+            lines["label"],
+            _big_number(content.number, width),
+            lines["priority"],
+            lines["service"],
+            lines["service_en"],
+            lines["counters"],
+            lines["ahead"],
+            lines["wait"],
+            _qr_image(content.tracking_url, 5),
+            lines["scan"],
+            stamp,
+            lines["footer"],
+        ],
+        width,
+    )
 
 
 def native_digit_scale(number: str, width: int) -> int:

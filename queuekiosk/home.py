@@ -17,5 +17,6 @@ bp.record_once(lambda setup: install_jinja(setup.app))
 @bp.get("/")
 def index():
     config = current_app.extensions["queuekiosk"].site.config
-    return render_template("home/index.html", site=config.site, kiosks=config.kiosks,
-                           displays=config.displays, counters=config.counters)
+    return render_template(
+        "home/index.html", site=config.site, kiosks=config.kiosks, displays=config.displays, counters=config.counters
+    )

@@ -27,15 +27,17 @@ def _skip_client_libraries() -> None:
 
 
 def _agent_spec_help() -> str:
-    return ("network:HOST[:PORT], usb:VENDOR:PRODUCT (e.g. usb:0x04b8:0x0202), serial:DEVICE[:BAUD], "
-            "device:PATH (e.g. device:/dev/usb/lp0), cups:QUEUE or file:FOLDER")
+    return (
+        "network:HOST[:PORT], usb:VENDOR:PRODUCT (e.g. usb:0x04b8:0x0202), serial:DEVICE[:BAUD], "
+        "device:PATH (e.g. device:/dev/usb/lp0), cups:QUEUE or file:FOLDER"
+    )
 
 
 def _load(path: Path):
     try:
         return load_config(path)
     except ConfigError as error:
-        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}")
+        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}") from None
 
 
 def _database(path: Path, writes: bool = True):
@@ -49,8 +51,9 @@ def _database(path: Path, writes: bool = True):
 
     url = _database_url(path)
     if not writes and _no_sqlite_file(url):
-        raise click.ClickException(f"there is no database yet ({url}): run `queuekiosk migrate` "
-                                   "(or `queuekiosk serve`) to create it")
+        raise click.ClickException(
+            f"there is no database yet ({url}): run `queuekiosk migrate` (or `queuekiosk serve`) to create it"
+        )
     engine = create_db_engine(url)
     try:
         if writes:
@@ -58,7 +61,7 @@ def _database(path: Path, writes: bool = True):
         else:
             site = open_database(engine, path.parent)
     except SchemaNotCurrent as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     return site, session_factory(engine)
 
 
@@ -104,11 +107,15 @@ def main():
 
 @main.command()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="address to listen on (0.0.0.0 for every network card)")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0 for every network card)"
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--ignore-hours", is_flag=True,
-              help="issue tickets at any hour (for demos and trials; opening hours are otherwise enforced)")
+@click.option(
+    "--ignore-hours",
+    is_flag=True,
+    help="issue tickets at any hour (for demos and trials; opening hours are otherwise enforced)",
+)
 @click.option("--access-log", is_flag=True, help="log every HTTP request")
 def serve(config_file, host, port, ignore_hours, access_log):
     """Run the server: pages, API and Socket.IO.
@@ -117,18 +124,17 @@ def serve(config_file, host, port, ignore_hours, access_log):
     keeps the setup saved in it (changed in /admin or with `queuekiosk config import`), and must
     be current (`queuekiosk migrate` after an upgrade)."""
     _skip_client_libraries()
+    from .core.db import SchemaNotCurrent
     from .web.app import create_app
     from .wsgi_server import serve as run_server
-
-    from .core.db import SchemaNotCurrent
 
     path = config_path(config_file)
     try:
         app = create_app(path, ignore_hours=ignore_hours)
     except ConfigError as error:
-        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}")
+        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}") from None
     except SchemaNotCurrent as error:
-        raise click.ClickException(f"{error}; nothing was started")
+        raise click.ClickException(f"{error}; nothing was started") from None
     state = app.extensions["queuekiosk"]
     state.start_background()
     config = state.site.config
@@ -138,8 +144,13 @@ def serve(config_file, host, port, ignore_hours, access_log):
         lines = [f"queuekiosk: {config.site.name} is open at {base}"]
         lines += [f"  kiosk    {base}/kiosk/{k.id}" for k in config.kiosks]
         lines += [f"  display  {base}/display/{d.id}" for d in config.displays]
-        lines += [f"  counter  {base}/counter", f"  reports  {base}/reports", f"  dashboard {base}/dashboard",
-                  f"  admin    {base}/admin", f"  API      {base}/api/v1/openapi.json"]
+        lines += [
+            f"  counter  {base}/counter",
+            f"  reports  {base}/reports",
+            f"  dashboard {base}/dashboard",
+            f"  admin    {base}/admin",
+            f"  API      {base}/api/v1/openapi.json",
+        ]
         if ignore_hours:
             lines.append("  (opening hours are ignored: --ignore-hours)")
         click.echo("\n".join(lines), err=False)
@@ -166,13 +177,13 @@ def user_add(name, role, counter, config_file):
     password = _read_password(name, "no user was added")
     site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
-        raise click.ClickException(f"there is no counter {counter} in the configuration")
+        raise click.ClickException(f"there is no counter {counter} in the configuration") from None
     try:
         with Session.begin() as db:
             add_user(db, name, password, role, counter)
             audit.record(db, site, "user_added", username=name, role=role, counter=counter, by="command line")
     except ValueError as error:
-        raise click.ClickException(f"{error}; no user was added")
+        raise click.ClickException(f"{error}; no user was added") from None
     click.echo(f"added {role} {name}" + (f" at counter {counter}" if counter else ""), err=True)
 
 
@@ -182,7 +193,7 @@ def _read_password(name: str, nothing_done: str) -> str:
         return sys.stdin.readline().rstrip("\n")
     password = getpass.getpass(f"Password for {name}: ")
     if password != getpass.getpass("Once more: "):
-        raise click.ClickException(f"the two passwords differ; {nothing_done}")
+        raise click.ClickException(f"the two passwords differ; {nothing_done}") from None
     return password
 
 
@@ -196,7 +207,7 @@ def _change_user(config_file, name: str, change, audit_kind: str, done: str, not
             change(db)
             audit.record(db, site, audit_kind, username=name, by="command line")
     except ValueError as error:
-        raise click.ClickException(f"{error}; {nothing_done}")
+        raise click.ClickException(f"{error}; {nothing_done}") from None
     click.echo(done, err=True)
 
 
@@ -225,8 +236,14 @@ def _user_switch(active: bool, doc: str):
     def command(name, config_file):
         from .core.auth import set_user_active
 
-        _change_user(config_file, name, lambda db: set_user_active(db, name, active), f"user_{word}",
-                     f"{word} {name}", "nothing was changed")
+        _change_user(
+            config_file,
+            name,
+            lambda db: set_user_active(db, name, active),
+            f"user_{word}",
+            f"{word} {name}",
+            "nothing was changed",
+        )
 
 
 _user_switch(False, "Stop NAME from logging in; a session NAME has open stops working at once.")
@@ -241,8 +258,14 @@ def user_password(name, config_file):
     from .core.auth import set_password
 
     password = _read_password(name, "the password was not changed")
-    _change_user(config_file, name, lambda db: set_password(db, name, password), "password_changed",
-                 f"changed the password of {name}", "the password was not changed")
+    _change_user(
+        config_file,
+        name,
+        lambda db: set_password(db, name, password),
+        "password_changed",
+        f"changed the password of {name}",
+        "the password was not changed",
+    )
 
 
 @main.group()
@@ -251,12 +274,19 @@ def token():
 
 
 @token.command("create")
-@click.option("--role", required=True,
-              type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating", "integration"]))
-@click.option("--counter", type=click.IntRange(1),
-              help="the one counter a counter token acts on, or whose rating tablet a rating token is")
-@click.option("--kiosk", default=None,
-              help="the one kiosk a kiosk token acts as (needed by `kiosk-agent` and for reprints)")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating", "integration"]),
+)
+@click.option(
+    "--counter",
+    type=click.IntRange(1),
+    help="the one counter a counter token acts on, or whose rating tablet a rating token is",
+)
+@click.option(
+    "--kiosk", default=None, help="the one kiosk a kiosk token acts as (needed by `kiosk-agent` and for reprints)"
+)
 @click.option("--name", default=None, help="what the token is for, e.g. 'keypad counter 3'")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_create(role, counter, kiosk, name, config_file):
@@ -266,18 +296,19 @@ def token_create(role, counter, kiosk, name, config_file):
 
     site, Session = _database(config_path(config_file))
     if counter is not None and counter not in site.counter_ids:
-        raise click.ClickException(f"there is no counter {counter} in the configuration")
+        raise click.ClickException(f"there is no counter {counter} in the configuration") from None
     if kiosk is not None and site.config.kiosk(kiosk) is None:
         known = ", ".join(k.id for k in site.config.kiosks) or "none"
-        raise click.ClickException(f"there is no kiosk {kiosk!r} in the configuration (kiosks: {known})")
+        raise click.ClickException(f"there is no kiosk {kiosk!r} in the configuration (kiosks: {known})") from None
     try:
         name = name or f"{role}{f' counter {counter}' if counter else ''}{f' {kiosk}' if kiosk else ''}"
         with Session.begin() as db:
             value = create_token(db, role, name, counter, kiosk=kiosk)
-            audit.record(db, site, "token_created", name=name, role=role, counter=counter, kiosk=kiosk,
-                         by="command line")
+            audit.record(
+                db, site, "token_created", name=name, role=role, counter=counter, kiosk=kiosk, by="command line"
+            )
     except ValueError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     click.echo(value)
 
 
@@ -292,8 +323,11 @@ def token_list(config_file):
     _, Session = _database(config_path(config_file), writes=False)
     with Session() as db:
         for row in db.scalars(select(m.ApiToken).order_by(m.ApiToken.id)):
-            counter = f"counter {row.counter_number}" if row.counter_number else (
-                f"kiosk {row.kiosk_id}" if row.kiosk_id else "-")
+            counter = (
+                f"counter {row.counter_number}"
+                if row.counter_number
+                else (f"kiosk {row.kiosk_id}" if row.kiosk_id else "-")
+            )
             revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
             click.echo(f"{row.id}\t{row.role}\t{counter}\t{row.name}\tmade {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
 
@@ -310,22 +344,37 @@ def token_revoke(token_id, config_file):
     try:
         with Session.begin() as db:
             row = revoke_token(db, token_id)
-            audit.record(db, site, "token_revoked", name=row.name, role=row.role, counter=row.counter_number,
-                         by="command line")
+            audit.record(
+                db, site, "token_revoked", name=row.name, role=row.role, counter=row.counter_number, by="command line"
+            )
     except ValueError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     click.echo(f"revoked token {token_id} ({row.name})", err=True)
 
 
 @main.command()
-@click.option("--day", "first_day", default=None, type=click.DateTime(["%Y-%m-%d"]),
-              help="the first day to simulate, e.g. 2026-11-20 (the centre's local date); "
-                   "default: the --days days before today")
-@click.option("--days", default=1, show_default=True, type=click.IntRange(1, 3660),
-              help="how many calendar days from --day (days the centre is closed are skipped)")
+@click.option(
+    "--day",
+    "first_day",
+    default=None,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="the first day to simulate, e.g. 2026-11-20 (the centre's local date); default: the --days days before today",
+)
+@click.option(
+    "--days",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 3660),
+    help="how many calendar days from --day (days the centre is closed are skipped)",
+)
 @click.option("--seed", default=7, show_default=True, type=int, help="the same seed gives the same days")
-@click.option("--per-day", default=300, show_default=True, type=click.IntRange(1, 20000),
-              help="citizens on an average weekday (Mondays more, Saturdays fewer)")
+@click.option(
+    "--per-day",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 20000),
+    help="citizens on an average weekday (Mondays more, Saturdays fewer)",
+)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def simulate(first_day, days, seed, per_day, config_file):
     """Fill the database with simulated days of the centre: arrivals with a morning peak, services,
@@ -339,10 +388,10 @@ def simulate(first_day, days, seed, per_day, config_file):
       queuekiosk simulate --days 60            # the 60 days before today
       queuekiosk simulate --day 2026-10-01 --days 61 --seed 7
     """
+    import datetime as dt
+
     from .core.simulate import Settings, SimulationError
     from .core.simulate import simulate as run_simulation
-
-    import datetime as dt
 
     path = config_path(config_file)
     site, Session = _database(path)
@@ -352,30 +401,44 @@ def simulate(first_day, days, seed, per_day, config_file):
 
     def report(day):
         refused = f", {day.refused} citizens turned away (numbers or daily limit ran out)" if day.refused else ""
-        click.echo(f"  {day.day.isoformat()}: {day.tickets} tickets, {day.served} served, {day.no_shows} no-shows, "
-                   f"{day.transfers} transfers, {day.ratings} ratings{refused}", err=True)
+        click.echo(
+            f"  {day.day.isoformat()}: {day.tickets} tickets, {day.served} served, {day.no_shows} no-shows, "
+            f"{day.transfers} transfers, {day.ratings} ratings{refused}",
+            err=True,
+        )
 
     try:
-        result = run_simulation(Session.kw["bind"], site, first_day.date(), days, seed, Settings(per_day=per_day),
-                                report=report)
+        result = run_simulation(
+            Session.kw["bind"], site, first_day.date(), days, seed, Settings(per_day=per_day), report=report
+        )
     except SimulationError as error:
-        raise click.ClickException(f"{error}; nothing was added for that day")
+        raise click.ClickException(f"{error}; nothing was added for that day") from None
     opened = [d for d in result.days if d.skipped is None]
-    click.echo(f"simulated {len(opened)} open days ({len(result.days) - len(opened)} closed days skipped): "
-               f"{result.tickets} tickets")
+    click.echo(
+        f"simulated {len(opened)} open days ({len(result.days) - len(opened)} closed days skipped): "
+        f"{result.tickets} tickets"
+    )
 
 
 @main.command("kiosk-agent")
 @click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
-@click.option("--token", required=True, envvar="QUEUEKIOSK_TOKEN",
-              help="the kiosk's token from `queuekiosk token create --role kiosk --kiosk ID` (or $QUEUEKIOSK_TOKEN)")
+@click.option(
+    "--token",
+    required=True,
+    envvar="QUEUEKIOSK_TOKEN",
+    help="the kiosk's token from `queuekiosk token create --role kiosk --kiosk ID` (or $QUEUEKIOSK_TOKEN)",
+)
 @click.option("--printer", "printer_spec", required=True, help="the printer of this PC: " + _agent_spec_help())
-@click.option("--kiosk", default=None,
-              help="the kiosk id in config.yaml (needed only when several kiosks print through agents)")
-@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
-              default=lambda: Path.home() / ".local" / "state" / "queuekiosk" / "kiosk-agent.json",
-              show_default="~/.local/state/queuekiosk/kiosk-agent.json",
-              help="where the agent remembers the jobs it printed, so that none is printed twice")
+@click.option(
+    "--kiosk", default=None, help="the kiosk id in config.yaml (needed only when several kiosks print through agents)"
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: Path.home() / ".local" / "state" / "queuekiosk" / "kiosk-agent.json",
+    show_default="~/.local/state/queuekiosk/kiosk-agent.json",
+    help="where the agent remembers the jobs it printed, so that none is printed twice",
+)
 def kiosk_agent(server, token, printer_spec, kiosk, state_file):
     """Print a kiosk's tickets on the printer attached to this kiosk PC.
 
@@ -391,22 +454,42 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
     try:
         agent = make_agent(server.rstrip("/"), token, printer_spec, kiosk, state_file)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--printer")
+        raise click.BadParameter(str(error), param_hint="--printer") from None
     agent.run()
 
 
 @main.command("keypad")
 @click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
-@click.option("--token", required=True, envvar="QUEUEKIOSK_TOKEN",
-              help="a counter token from `queuekiosk token create --role counter --counter N` (or $QUEUEKIOSK_TOKEN)")
+@click.option(
+    "--token",
+    required=True,
+    envvar="QUEUEKIOSK_TOKEN",
+    help="a counter token from `queuekiosk token create --role counter --counter N` (or $QUEUEKIOSK_TOKEN)",
+)
 @click.option("--counter", required=True, type=click.IntRange(1), help="the counter this keypad drives")
-@click.option("--key", "keys", multiple=True, metavar="KEY=ACTION",
-              help="bind a key (a character, or enter, backspace, tab, space, esc) to next, recall, start, "
-                   "finish, no-show, pause, transfer, erase, clear or none; may be given several times")
-@click.option("--lang", "language", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
-              help="the language of the terminal")
-@click.option("--retry-seconds", type=click.FloatRange(1, 3600), default=120, show_default=True,
-              help="how long an unanswered key press is sent again (always with the same Idempotency-Key)")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="KEY=ACTION",
+    help="bind a key (a character, or enter, backspace, tab, space, esc) to next, recall, start, "
+    "finish, no-show, pause, transfer, erase, clear or none; may be given several times",
+)
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["vi", "en"]),
+    default="vi",
+    show_default=True,
+    help="the language of the terminal",
+)
+@click.option(
+    "--retry-seconds",
+    type=click.FloatRange(1, 3600),
+    default=120,
+    show_default=True,
+    help="how long an unanswered key press is sent again (always with the same Idempotency-Key)",
+)
 def keypad(server, token, counter, keys, language, retry_seconds):
     """Drive a counter from a USB numeric keypad or a terminal.
 
@@ -427,7 +510,7 @@ def keypad(server, token, counter, keys, language, retry_seconds):
     try:
         parse_keymap(keys)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--key")
+        raise click.BadParameter(str(error), param_hint="--key") from None
     if not sys.stdin.isatty():
         raise click.ClickException("the keypad client reads keys from a terminal; run it in one")
     run_keypad(server.rstrip("/"), token, counter, keys, language, retry_seconds)
@@ -439,10 +522,19 @@ def voice():
 
 
 @voice.command("build-clips")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="where to write the clips (default: the shipped set, sounds/clips/ of the installed package)")
-@click.option("--engine", type=click.Choice(["espeak-ng", "pyttsx3"]), default="espeak-ng", show_default=True,
-              help="espeak-ng's command line (deterministic) or pyttsx3 driving espeak-ng")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where to write the clips (default: the shipped set, sounds/clips/ of the installed package)",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["espeak-ng", "pyttsx3"]),
+    default="espeak-ng",
+    show_default=True,
+    help="espeak-ng's command line (deterministic) or pyttsx3 driving espeak-ng",
+)
 def voice_build_clips(out, engine):
     """Make the whole clip set again with espeak-ng: number words, phrase parts, chime."""
     from ..sounds.build import build_clips
@@ -452,7 +544,7 @@ def voice_build_clips(out, engine):
     try:
         count = build_clips(target, engine, report=lambda line: click.echo(f"  {line}"))
     except RuntimeError as error:
-        raise click.ClickException(f"no clips were made: {error}")
+        raise click.ClickException(f"no clips were made: {error}") from None
     click.echo(f"{count} clips written to {target}")
 
 
@@ -461,7 +553,7 @@ def voice_build_clips(out, engine):
 def voice_clips(config_file):
     """List every clip name, and which ones the centre's recordings folder replaces."""
     from ..sounds.tts import NoTts
-    from ..sounds.voice import ClipLibrary, SHIPPED
+    from ..sounds.voice import SHIPPED, ClipLibrary
 
     path = config_path(config_file)
     config = _current_config(path)
@@ -478,8 +570,12 @@ def voice_clips(config_file):
 @click.option("--number", required=True, type=click.IntRange(0), help="the ticket number, e.g. 1023")
 @click.option("--counter", required=True, type=click.IntRange(1), help="the counter number")
 @click.option("--display", "display_id", default=None, help="whose voice settings (default: the first display)")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="also copy the WAV here (e.g. to play it with aplay)")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also copy the WAV here (e.g. to play it with aplay)",
+)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def voice_preview(number, counter, display_id, out, config_file):
     """Print the sentence of a call and make its WAV, as a display would play it."""
@@ -492,18 +588,21 @@ def voice_preview(number, counter, display_id, out, config_file):
     path = config_path(config_file)
     config = _current_config(path)
     if display_id is not None and config.display(display_id) is None:
-        raise click.BadParameter(f"there is no display {display_id!r}", param_hint="--display")
+        raise click.BadParameter(f"there is no display {display_id!r}", param_hint="--display") from None
     announcer = Announcer(config, path.parent, instance_dir_for(path))
     try:
-        spoken = announcer.announce(voice_of(config, display_id or (config.displays[0].id if config.displays else None)),
-                                    number, counter)
+        spoken = announcer.announce(
+            voice_of(config, display_id or (config.displays[0].id if config.displays else None)), number, counter
+        )
     finally:
         announcer.close()
     click.echo(spoken.text)
     if spoken.text_en:
         click.echo(spoken.text_en)
     if spoken.key is None:
-        raise click.ClickException("no audio could be made (see the messages above); the call would be shown only")
+        raise click.ClickException(
+            "no audio could be made (see the messages above); the call would be shown only"
+        ) from None
     wav_path = announcer.path_of(spoken.key)
     if out:
         shutil.copyfile(wav_path, out)
@@ -568,8 +667,11 @@ def config_import(file, dry_run, config_file):
     new = _load(file)
     site, Sessions = _database(config_path(config_file), writes=not dry_run)
     old_text, new_text = _yaml(export_document(site.config)), _yaml(export_document(new))
-    diff = list(difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-                                     "saved setup", str(file)))
+    diff = list(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), "saved setup", str(file)
+        )
+    )
     click.echo("".join(diff) or "no difference\n", nl=False)
     if dry_run or not diff:
         click.echo("nothing was changed" + (" (--dry-run)" if dry_run else ""), err=True)
@@ -578,7 +680,7 @@ def config_import(file, dry_run, config_file):
         with Sessions.begin() as db:
             change = replace_setup(db, site, new)
     except QueueError as error:
-        raise click.ClickException(f"{translate(error.code, 'en', **error.params)}; nothing was changed")
+        raise click.ClickException(f"{translate(error.code, 'en', **error.params)}; nothing was changed") from None
     click.echo(f"imported {file}: setup version {change.runtime.version}", err=True)
 
 
@@ -599,7 +701,7 @@ def backup_command(file, config_file):
     try:
         backup(_database_url(config_file), file)
     except BackupError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     click.echo(f"backed up to {file.resolve()}", err=True)
 
 
@@ -617,7 +719,7 @@ def restore_command(file, config_file, yes):
     try:
         restore(url, file)
     except BackupError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     click.echo(f"restored from {file.resolve()}", err=True)
 
 

@@ -42,8 +42,10 @@ def forecasts(conn, site, last: int) -> list[Forecast]:
     zone_tracker = LiveTracker(site)
     days = sorted({zone_tracker.local_day(e.at) for e in events if e.kind == "issued"})
     if len(days) <= last:
-        raise BacktestError(f"the database has {len(days)} days with tickets; --last {last} leaves none to "
-                            "train on (simulate more days first: queuekiosk simulate --days 60)")
+        raise BacktestError(
+            f"the database has {len(days)} days with tickets; --last {last} leaves none to "
+            "train on (simulate more days first: queuekiosk simulate --days 60)"
+        )
     first_test = days[-last]
     split = next(i for i, e in enumerate(events) if zone_tracker.local_day(e.at) >= first_test)
     calls = first_calls(events)
@@ -57,18 +59,27 @@ def forecasts(conn, site, last: int) -> list[Forecast]:
             priority = (event.detail or {}).get("priority") is not None
             ours = predict(model, tracker, event.service_id, priority, event.at, event.ticket_id)
             called = calls.get(event.ticket_id)
-            out.append(Forecast(
-                event.ticket_id, event.at, ours and ours.minutes, ours and ours.low, ours and ours.high,
-                formula_minutes(tracker, event.service_id, priority, defaults[event.service_id]),
-                None if called is None else (called - event.at).total_seconds() / 60))
+            out.append(
+                Forecast(
+                    event.ticket_id,
+                    event.at,
+                    ours and ours.minutes,
+                    ours and ours.low,
+                    ours and ours.high,
+                    formula_minutes(tracker, event.service_id, priority, defaults[event.service_id]),
+                    None if called is None else (called - event.at).total_seconds() / 60,
+                )
+            )
         tracker.feed(event)
     return out
 
 
 def _ours(scored: list[Forecast]) -> dict:
     n = len(scored)
-    return {"mae_minutes": round(sum(abs(f.minutes - f.actual) for f in scored) / n, 2) if n else None,
-            "coverage": round(sum(f.low <= f.actual <= f.high for f in scored) / n, 3) if n else None}
+    return {
+        "mae_minutes": round(sum(abs(f.minutes - f.actual) for f in scored) / n, 2) if n else None,
+        "coverage": round(sum(f.low <= f.actual <= f.high for f in scored) / n, 3) if n else None,
+    }
 
 
 def score(found: list[Forecast]) -> dict:
@@ -99,11 +110,20 @@ def predict_group():
 
 
 @predict_group.command("backtest")
-@click.option("--last", "last", required=True, type=click.IntRange(1, 3660),
-              help="hold out the last N days with tickets: train on the days before, predict every ticket of these")
+@click.option(
+    "--last",
+    "last",
+    required=True,
+    type=click.IntRange(1, 3660),
+    help="hold out the last N days with tickets: train on the days before, predict every ticket of these",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)",
+)
 def backtest_command(last, as_json, config_file):
     """Train on the days before the last N days of the database and predict each ticket of those
     N days as it was issued; compare with the usual formula (average service time x people ahead
@@ -115,14 +135,17 @@ def backtest_command(last, as_json, config_file):
         with Session.kw["bind"].connect() as conn:
             figures = backtest(conn, site, last)
     except BacktestError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(figures))
         return
     ours, formula = figures["ours"], figures["formula"]
-    click.echo(f"{figures['tickets']} tickets of the last {last} days, each predicted as it was issued:\n"
-               f"  ours:    mean absolute error {ours['mae_minutes']:.2f} min, "
-               f"{ours['coverage'] * 100:.1f} % of real waits inside the 80 % range\n"
-               f"  formula: mean absolute error {formula['mae_minutes']:.2f} min "
-               f"(ours is {ours['mae_minutes'] / formula['mae_minutes'] * 100:.0f} % of it)"
-               if formula["mae_minutes"] else "")
+    click.echo(
+        f"{figures['tickets']} tickets of the last {last} days, each predicted as it was issued:\n"
+        f"  ours:    mean absolute error {ours['mae_minutes']:.2f} min, "
+        f"{ours['coverage'] * 100:.1f} % of real waits inside the 80 % range\n"
+        f"  formula: mean absolute error {formula['mae_minutes']:.2f} min "
+        f"(ours is {ours['mae_minutes'] / formula['mae_minutes'] * 100:.0f} % of it)"
+        if formula["mae_minutes"]
+        else ""
+    )

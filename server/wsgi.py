@@ -10,9 +10,9 @@ has patched the standard library before this module is imported.
 
 import os
 
+from ..printers.profiles import install as check_printer_profiles
 from .web.app import create_app
 from .web.printing import warn_if_phones_cannot_reach
-from ..printers.profiles import install as check_printer_profiles
 
 check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
 app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1")

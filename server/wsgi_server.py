@@ -11,7 +11,6 @@ from gevent import pywsgi
 from .web import printing
 from .web.extensions import PING_SECONDS, ping_seconds
 
-
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
 # A connection on which nothing can be read or written for this long is closed: an idle keep-alive
 # connection, a client that stopped reading (a send would wait for ever), a WebSocket that no longer

@@ -21,7 +21,7 @@ DEFAULT_PHRASE_EN = MESSAGES["voice_default_phrase"]["en"]
 REGIONS = ("north", "south")
 
 _DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
-_ZERO_TEN = {"north": "linh", "south": "lẻ"}       # 105 = một trăm linh/lẻ năm
+_ZERO_TEN = {"north": "linh", "south": "lẻ"}  # 105 = một trăm linh/lẻ năm
 _THOUSAND = {"north": "nghìn", "south": "ngàn"}
 _BILLION = 10**9
 
@@ -80,8 +80,10 @@ def number_words(number: int, southern: bool | None = None, *, region: str = "no
     return " ".join(_words(number, region)) if number else _DIGITS[0]
 
 
-_EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-            "fifteen sixteen seventeen eighteen nineteen").split()
+_EN_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
 _EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _EN_SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"))
 
@@ -121,8 +123,9 @@ def english_number_words(number: int) -> str:
     return " ".join(words)
 
 
-def announcement_text(number: int, counter: int, phrase: str = DEFAULT_PHRASE, southern: bool = False,
-                      *, region: str | None = None) -> str:
+def announcement_text(
+    number: int, counter: int, phrase: str = DEFAULT_PHRASE, southern: bool = False, *, region: str | None = None
+) -> str:
     """The Vietnamese sentence: "Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số năm"."""
     region = region or ("south" if southern else "north")
     return phrase.format(number=number_words(number, region=region), counter=number_words(counter, region=region))
@@ -133,6 +136,7 @@ def english_text(number: int, counter: int, phrase: str = DEFAULT_PHRASE_EN) -> 
 
 
 # --- the sentence as parts to speak ----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Part:

@@ -15,16 +15,92 @@ from . import wav
 from .announce import DEFAULT_PHRASE, DEFAULT_PHRASE_EN, clip_name
 from .tts import RATE_WPM, make_tts, voice_for
 
-VI_NUMBER_WORDS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín", "mười", "mươi",
-                   "mốt", "lăm", "tư", "trăm", "linh", "lẻ", "nghìn", "ngàn", "triệu", "tỷ"]
+VI_NUMBER_WORDS = [
+    "không",
+    "một",
+    "hai",
+    "ba",
+    "bốn",
+    "năm",
+    "sáu",
+    "bảy",
+    "tám",
+    "chín",
+    "mười",
+    "mươi",
+    "mốt",
+    "lăm",
+    "tư",
+    "trăm",
+    "linh",
+    "lẻ",
+    "nghìn",
+    "ngàn",
+    "triệu",
+    "tỷ",
+]
 # the default phrase's parts, and single words from which other phrases can be said
 VI_PHRASES = ["mời công dân có số thứ tự", "đến quầy số"]
-VI_WORDS = ["mời", "công", "dân", "có", "số", "thứ", "tự", "đến", "quầy", "xin", "quý", "khách", "ông", "bà",
-            "người", "vui", "lòng", "tới", "bàn", "cửa", "phòng", "gọi", "lại"]
-EN_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                   "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-                   "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-                   "hundred", "thousand", "million", "billion", "and"]
+VI_WORDS = [
+    "mời",
+    "công",
+    "dân",
+    "có",
+    "số",
+    "thứ",
+    "tự",
+    "đến",
+    "quầy",
+    "xin",
+    "quý",
+    "khách",
+    "ông",
+    "bà",
+    "người",
+    "vui",
+    "lòng",
+    "tới",
+    "bàn",
+    "cửa",
+    "phòng",
+    "gọi",
+    "lại",
+]
+EN_NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+    "and",
+]
 EN_PHRASES = ["ticket number", "please go to counter"]
 EN_WORDS = ["ticket", "number", "please", "go", "to", "counter", "desk", "window", "room"]
 
@@ -33,10 +109,16 @@ VOCABULARY = {
     "en": EN_NUMBER_WORDS + EN_PHRASES + EN_WORDS,
 }
 
-assert all(clip_name(p) in VI_PHRASES for p in DEFAULT_PHRASE.replace("{number}", "|").replace(
-    "{counter}", "|").split("|") if clip_name(p))
-assert all(clip_name(p) in EN_PHRASES for p in DEFAULT_PHRASE_EN.replace("{number}", "|").replace(
-    "{counter}", "|").replace(",", "").split("|") if clip_name(p))
+assert all(
+    clip_name(p) in VI_PHRASES
+    for p in DEFAULT_PHRASE.replace("{number}", "|").replace("{counter}", "|").split("|")
+    if clip_name(p)
+)
+assert all(
+    clip_name(p) in EN_PHRASES
+    for p in DEFAULT_PHRASE_EN.replace("{number}", "|").replace("{counter}", "|").replace(",", "").split("|")
+    if clip_name(p)
+)
 
 
 def build_clips(out: Path, engine: str = "espeak-ng", report=print) -> int:
@@ -66,7 +148,9 @@ def build_clips(out: Path, engine: str = "espeak-ng", report=print) -> int:
             f"{tts.name}, voices {voice_for('vi')} and {voice_for('en')}, {RATE_WPM} words per minute; "
             f"{wav.RATE} Hz mono 16-bit PCM, trimmed and levelled; chime.wav synthesized with the "
             "Python standard library.\nA centre replaces any of them by a recording of the same name in its "
-            "recordings folder (docs/display-and-voice.md).\n", encoding="utf-8")
+            "recordings folder (docs/display-and-voice.md).\n",
+            encoding="utf-8",
+        )
     finally:
         tts.close()
     return written

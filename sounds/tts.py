@@ -92,7 +92,7 @@ class SpeechEngine(ABC):
             finally:
                 tmp.unlink(missing_ok=True)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional: most engines hold nothing to close)
         pass
 
 
@@ -112,13 +112,17 @@ class EspeakCli(SpeechEngine):
 
     def speak(self, text: str, voice: str, out: Path) -> None:
         try:
-            done = subprocess.run([self.program, "-v", voice, "-s", str(RATE_WPM), "-w", str(out), "--", text],
-                                  capture_output=True, timeout=TIMEOUT)
+            done = subprocess.run(
+                [self.program, "-v", voice, "-s", str(RATE_WPM), "-w", str(out), "--", text],
+                capture_output=True,
+                timeout=TIMEOUT,
+            )
         except subprocess.TimeoutExpired:
             raise TtsUnavailable(f"espeak-ng did not finish within {TIMEOUT:.0f} s") from None
         if done.returncode != 0 or not out.exists() or out.stat().st_size <= 44:
-            raise TtsUnavailable(f"espeak-ng failed ({done.returncode}): "
-                                 f"{done.stderr.decode(errors='replace').strip()[:300]}")
+            raise TtsUnavailable(
+                f"espeak-ng failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()[:300]}"
+            )
 
 
 class Pyttsx3Engine(SpeechEngine):
@@ -141,9 +145,13 @@ class Pyttsx3Engine(SpeechEngine):
 
     def _start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._proc = subprocess.Popen([sys.executable, "-m", "queuekiosk.sounds.tts_worker"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      env=env)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "queuekiosk.sounds.tts_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         self._buffer = b""
         hello = self._read_line(TIMEOUT)
         if not hello.get("ok"):
@@ -242,8 +250,12 @@ class AutoTts(SpeechEngine):
 
 
 # the engines by the config's name (``sounds.tts``); tests/test_voice_config.py keeps the two lists equal
-ENGINES: dict[str, type[SpeechEngine]] = {"auto": AutoTts, "pyttsx3": Pyttsx3Engine, "espeak-ng": EspeakCli,
-                                          "none": NoTts}
+ENGINES: dict[str, type[SpeechEngine]] = {
+    "auto": AutoTts,
+    "pyttsx3": Pyttsx3Engine,
+    "espeak-ng": EspeakCli,
+    "none": NoTts,
+}
 
 
 def make_tts(kind: str) -> SpeechEngine:

@@ -86,7 +86,7 @@ def main() -> int:
                 continue
             engine.setProperty("voice", voice)
             engine.setProperty("rate", int(request.get("rate", 140)))
-            for attempt in range(ATTEMPTS):
+            for _attempt in range(ATTEMPTS):
                 if _speak_to_file(engine, finished, str(request["text"]), request["out"]):
                     answer(ok=True)
                     break

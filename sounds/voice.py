@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import wav
-from .announce import clip_name, english_text, announcement_text, sentence_parts, spoken_words
+from .announce import announcement_text, clip_name, english_text, sentence_parts, spoken_words
 from .tts import TtsUnavailable, espeak_installed, make_tts, voice_for
 
 log = logging.getLogger("queuekiosk.voice")
 
 SHIPPED = Path(__file__).resolve().parent / "clips"
 FORMAT_VERSION = 1
-WORD_GAP_MS = 40       # between the words of a number
-PART_GAP_MS = 140      # between the parts of a sentence
-PAUSE_MS = 300         # a comma or full stop in the phrase
-CHIME_GAP_MS = 250     # after the chime
+WORD_GAP_MS = 40  # between the words of a number
+PART_GAP_MS = 140  # between the parts of a sentence
+PAUSE_MS = 300  # a comma or full stop in the phrase
+CHIME_GAP_MS = 250  # after the chime
 SENTENCE_GAP_MS = 900  # between repeats, and before the English sentence
 URL_PREFIX = "/api/v1/announcements/"
 
@@ -48,9 +48,9 @@ class NoVoice(Exception):
 
 @dataclass(frozen=True)
 class Spoken:
-    text: str               # the Vietnamese sentence (the English one for language "en")
-    text_en: str | None     # the English sentence, for "vi+en"
-    key: str | None         # the announcement WAV, or None: text only
+    text: str  # the Vietnamese sentence (the English one for language "en")
+    text_en: str | None  # the English sentence, for "vi+en"
+    key: str | None  # the announcement WAV, or None: text only
     seconds: float | None = None
 
     @property
@@ -144,9 +144,14 @@ class ClipLibrary:
             missing = [w for w, f in zip(words, found_words) if not f]
             if name not in self._tts_problem_logged:
                 self._tts_problem_logged.add(name)
-                log.warning("voice: no clip says %r (%s) and text to speech cannot: %s. Calls with it are shown "
-                            "as text only; record %s or install espeak-ng.", ", ".join(missing) or text,
-                            language, error, ", ".join(f"{language}/{w}.wav" for w in missing))
+                log.warning(
+                    "voice: no clip says %r (%s) and text to speech cannot: %s. Calls with it are shown "
+                    "as text only; record %s or install espeak-ng.",
+                    ", ".join(missing) or text,
+                    language,
+                    error,
+                    ", ".join(f"{language}/{w}.wav" for w in missing),
+                )
             raise NoVoice(text) from None
 
     def pcm(self, path: Path) -> bytes:
@@ -187,15 +192,23 @@ class Announcer:
 
     def startup_report(self) -> None:
         """One log line on how calls will sound, and a clear one when espeak-ng is missing."""
-        log.info("voice: %d shipped clips; the centre's recordings folder is %s%s", len(self.library.names()),
-                 self.library.recordings, "" if self.library.recordings.is_dir() else " (not there: no recordings)")
+        log.info(
+            "voice: %d shipped clips; the centre's recordings folder is %s%s",
+            len(self.library.names()),
+            self.library.recordings,
+            "" if self.library.recordings.is_dir() else " (not there: no recordings)",
+        )
         if self.config.sounds.tts == "none":
             return
         self.library.tts_problem = self.tts.available() or (
-            None if espeak_installed() else "espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+            None if espeak_installed() else "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
+        )
         if self.library.tts_problem:
-            log.warning("voice: text to speech cannot work: %s. Calls are spoken from the clip library; a text "
-                        "without a clip is shown on the displays but not spoken.", self.library.tts_problem)
+            log.warning(
+                "voice: text to speech cannot work: %s. Calls are spoken from the clip library; a text "
+                "without a clip is shown on the displays but not spoken.",
+                self.library.tts_problem,
+            )
 
     # --- the sentence and its clips --------------------------------------------------------
 

@@ -17,11 +17,11 @@ import sys
 import wave
 from pathlib import Path
 
-RATE = 22050          # espeak-ng's own rate: the shipped clips need no resampling
-SAMPLE_WIDTH = 2      # 16-bit
+RATE = 22050  # espeak-ng's own rate: the shipped clips need no resampling
+SAMPLE_WIDTH = 2  # 16-bit
 CHANNELS = 1
 PEAK = int(32767 * 0.89)  # clips are levelled to -1 dBFS so that joined parts sound equally loud
-SILENCE_LEVEL = 400       # below this a sample counts as silence when clips are trimmed
+SILENCE_LEVEL = 400  # below this a sample counts as silence when clips are trimmed
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 
@@ -63,8 +63,9 @@ def _decode(data: bytes, fmt: int, width: int, channels: int) -> list[float]:
     elif width == 2:
         scaled = [v / 32768.0 for v in _samples(data)]
     elif width == 3:
-        scaled = [int.from_bytes(data[i:i + 3], "little", signed=True) / 8388608.0
-                  for i in range(0, len(data) - 2, 3)]
+        scaled = [
+            int.from_bytes(data[i : i + 3], "little", signed=True) / 8388608.0 for i in range(0, len(data) - 2, 3)
+        ]
     elif width == 4:
         values = array.array("i")
         values.frombytes(data[: len(data) // 4 * 4])
@@ -74,7 +75,7 @@ def _decode(data: bytes, fmt: int, width: int, channels: int) -> list[float]:
     else:
         raise WavError(f"{width * 8}-bit samples are not supported")
     if channels > 1:
-        scaled = [sum(scaled[i:i + channels]) / channels for i in range(0, len(scaled) - channels + 1, channels)]
+        scaled = [sum(scaled[i : i + channels]) / channels for i in range(0, len(scaled) - channels + 1, channels)]
     return scaled
 
 
@@ -87,8 +88,8 @@ def read_wav(source: str | os.PathLike | bytes) -> tuple[list[float], int]:
     data = None
     pos = 12
     while pos + 8 <= len(raw):
-        cid, size = raw[pos:pos + 4], struct.unpack("<I", raw[pos + 4:pos + 8])[0]
-        body = raw[pos + 8:pos + 8 + size]
+        cid, size = raw[pos : pos + 4], struct.unpack("<I", raw[pos + 4 : pos + 8])[0]
+        body = raw[pos + 8 : pos + 8 + size]
         if cid == b"fmt ":
             fmt_chunk = body
         elif cid == b"data":
@@ -143,7 +144,7 @@ def trim_silence(ints: array.array, margin_ms: int = 15) -> array.array:
     while end > start and abs(ints[end - 1]) < SILENCE_LEVEL:
         end -= 1
     margin = RATE * margin_ms // 1000
-    return ints[max(0, start - margin): min(len(ints), end + margin)]
+    return ints[max(0, start - margin) : min(len(ints), end + margin)]
 
 
 def load_clip(path: str | os.PathLike) -> bytes:
@@ -181,6 +182,7 @@ def duration(pcm: bytes) -> float:
 
 # --- the chime -------------------------------------------------------------------------------
 
+
 def chime(notes: tuple[float, ...] = (659.25, 523.25), note_seconds: float = 0.75) -> bytes:
     """A two-note "ding-dong" (E5, C5) made here: a few harmonics with an exponential decay."""
     ints = array.array("h")
@@ -192,9 +194,11 @@ def chime(notes: tuple[float, ...] = (659.25, 523.25), note_seconds: float = 0.7
         for n in range(int(RATE * note_seconds)):
             t = n / RATE
             envelope = math.exp(-4.0 * t) * min(1.0, n / (RATE * 0.005))  # 5 ms attack, no click
-            value = (math.sin(2 * math.pi * frequency * t)
-                     + 0.35 * math.sin(2 * math.pi * 2 * frequency * t)
-                     + 0.12 * math.sin(2 * math.pi * 3 * frequency * t))
+            value = (
+                math.sin(2 * math.pi * frequency * t)
+                + 0.35 * math.sin(2 * math.pi * 2 * frequency * t)
+                + 0.12 * math.sin(2 * math.pi * 3 * frequency * t)
+            )
             mix[offset + n] += envelope * value
     peak = max(abs(v) for v in mix)
     ints.extend(int(v / peak * PEAK * 0.8) for v in mix)

@@ -51,8 +51,14 @@ def voice_notes(app=None) -> list[dict]:
     problem = voice.library.tts_problem if voice is not None else None
     if not problem:
         return []
-    return [{"item": "voice", "message": translate("system_voice_clips_only", "vi"),
-             "message_en": translate("system_voice_clips_only", "en"), "detail": problem}]
+    return [
+        {
+            "item": "voice",
+            "message": translate("system_voice_clips_only", "vi"),
+            "message_en": translate("system_voice_clips_only", "en"),
+            "detail": problem,
+        }
+    ]
 
 
 def voice_of(config, display_id: str | None) -> Voice:
@@ -61,8 +67,9 @@ def voice_of(config, display_id: str | None) -> Voice:
 
 
 def _problem(key: str, **params) -> str:
-    return translate(key if key in MESSAGES else "problem_invalid", pick_language(request.headers.get("Accept-Language")),
-                     **params)
+    return translate(
+        key if key in MESSAGES else "problem_invalid", pick_language(request.headers.get("Accept-Language")), **params
+    )
 
 
 def _int_arg(name: str, minimum: int) -> int:
@@ -75,8 +82,11 @@ def _int_arg(name: str, minimum: int) -> int:
     if value < minimum:
         raise Invalid("invalid_field", field=name, problem=_problem("problem_greater_than_equal", ge=minimum))
     if value > MAX_NUMBER:
-        raise Invalid("invalid_field", field=name,
-                         problem=_problem("problem_less_than_equal", le=f"{MAX_NUMBER:,}".replace(",", ".")))
+        raise Invalid(
+            "invalid_field",
+            field=name,
+            problem=_problem("problem_less_than_equal", le=f"{MAX_NUMBER:,}".replace(",", ".")),
+        )
     return value
 
 
@@ -88,8 +98,11 @@ def preview():
     counter = _int_arg("counter", 1)
     display_id = request.args.get("display")
     if display_id is not None and config.display(display_id) is None:
-        raise Invalid("invalid_field", field="display", problem=_problem(
-            "problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"))
+        raise Invalid(
+            "invalid_field",
+            field="display",
+            problem=_problem("problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"),
+        )
     if display_id is None and config.displays:
         display_id = config.displays[0].id
     spoken = announcer().announce(voice_of(config, display_id), number, counter)
@@ -111,8 +124,13 @@ def voice_in_form(voice: Voice, form: str) -> Voice:
     once = voice.model_copy(update={"repeat": 1, "chime": False})
     if form != "short":
         return once
-    return once.model_copy(update={"language": "en" if voice.language == "en" else "vi",
-                                   "phrase": SHORT_PHRASE["vi"], "phrase_en": SHORT_PHRASE["en"]})
+    return once.model_copy(
+        update={
+            "language": "en" if voice.language == "en" else "vi",
+            "phrase": SHORT_PHRASE["vi"],
+            "phrase_en": SHORT_PHRASE["en"],
+        }
+    )
 
 
 @bp.get("/forms/<form>.wav")
@@ -123,8 +141,11 @@ def form_audio(form: str):
         raise NotFound("not_found", path=request.path)
     display_id = request.args.get("display", "")
     if config.display(display_id) is None:
-        raise Invalid("invalid_field", field="display", problem=_problem(
-            "problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"))
+        raise Invalid(
+            "invalid_field",
+            field="display",
+            problem=_problem("problem_unknown_display", known=", ".join(d.id for d in config.displays) or "—"),
+        )
     voice = voice_of(config, display_id)
     if form == "chime":
         path = announcer().library.find("chime") if voice.chime else None

@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import server_fork
 import yaml
+from printer_sim import PrinterSim
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
-
-import server_fork
-from printer_sim import PrinterSim
 
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import Config, load_config, parse_config
@@ -48,6 +47,7 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 # --- configuration --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def _config_text() -> str:
@@ -82,6 +82,7 @@ def make_config(_config_text):
 
 
 # --- database URLs --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
@@ -123,6 +124,7 @@ def db_url(request) -> str:
 
 
 # --- migrated databases: copies of a template made once per session ---------------------------
+
 
 def _migrate_url(url: str) -> None:
     engine = create_db_engine(url)
@@ -193,6 +195,7 @@ def instance_dir(tmp_path) -> Path:
 
 # --- a migrated database with a loaded site -------------------------------------------------
 
+
 @dataclass
 class QueueDb:
     """A migrated database with the site loaded, and shortcuts to drive the engine."""
@@ -246,6 +249,7 @@ def queue(make_queue, config) -> QueueDb:
 
 # --- test servers ----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def server_zygote():
     """Forks ``queuekiosk serve`` processes from one that imported the server once (tests/server_fork.py)."""
@@ -256,6 +260,7 @@ def server_zygote():
 
 # --- printers -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def printer():
     """A network ESC/POS test printer on 127.0.0.1 (tests/printer_sim.py), ready with paper."""
@@ -265,6 +270,7 @@ def printer():
 
 
 # --- a disk that fills up -------------------------------------------------------------------
+
 
 class SmallDisk:
     """A 4 MB tmpfs at ``path``: ``fill()`` takes every free block with a file, ``free()`` gives them back."""
@@ -294,8 +300,9 @@ def small_disk():
     Not under pytest's private tmp folder: a PostgreSQL tablespace there must be reachable."""
     folder = Path(tempfile.mkdtemp(prefix="qk-disk-"))
     folder.chmod(0o755)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         folder.rmdir()
         pytest.skip(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")

@@ -45,7 +45,7 @@ class PowerCutDisk(Operations):
     def read(self, path, size, offset, fh):
         with self._mutex:
             if path in self.unsynced:
-                return bytes(self.unsynced[path][offset:offset + size])
+                return bytes(self.unsynced[path][offset : offset + size])
         return os.pread(fh, size, offset)
 
     def write(self, path, data, offset, fh):
@@ -53,7 +53,7 @@ class PowerCutDisk(Operations):
             content = self._content(path)
             if len(content) < offset:
                 content.extend(bytes(offset - len(content)))
-            content[offset:offset + len(data)] = data
+            content[offset : offset + len(data)] = data
         return len(data)
 
     def truncate(self, path, length, fh=None):
@@ -151,8 +151,21 @@ class PowerCutDisk(Operations):
 
     def statfs(self, path):
         st = os.statvfs(self._real(path))
-        return {key: getattr(st, key) for key in ("f_bavail", "f_bfree", "f_blocks", "f_bsize", "f_favail",
-                                                  "f_ffree", "f_files", "f_flag", "f_frsize", "f_namemax")}
+        return {
+            key: getattr(st, key)
+            for key in (
+                "f_bavail",
+                "f_bfree",
+                "f_blocks",
+                "f_bsize",
+                "f_favail",
+                "f_ffree",
+                "f_files",
+                "f_flag",
+                "f_frsize",
+                "f_namemax",
+            )
+        }
 
 
 if __name__ == "__main__":

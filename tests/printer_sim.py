@@ -28,7 +28,7 @@ DLE_EOT = b"\x10\x04"
 # (DLE EOT 1 printer status, DLE EOT 4 paper sensor); bits 1 and 4 are always set
 ANSWERS = {
     "ready": (0x12, 0x12),
-    "near_end": (0x12, 0x1E),   # paper near-end sensor: bits 2 and 3
+    "near_end": (0x12, 0x1E),  # paper near-end sensor: bits 2 and 3
     "paper_out": (0x1A, 0x72),  # offline (bit 3), paper end: bits 5 and 6
     "offline": (0x1A, 0x12),
 }
@@ -151,9 +151,9 @@ class PrinterSim:
 class Paper:
     """What a job puts on paper, in order."""
 
-    images: list[Image.Image] = field(default_factory=list)   # each GS v 0 block, black = 0
-    qr_codes: list[str] = field(default_factory=list)         # native QR payloads
-    text: str = ""                                            # the printer's own characters
+    images: list[Image.Image] = field(default_factory=list)  # each GS v 0 block, black = 0
+    qr_codes: list[str] = field(default_factory=list)  # native QR payloads
+    text: str = ""  # the printer's own characters
     cut: bool = False
 
     def whole_image(self) -> Image.Image:
@@ -168,9 +168,24 @@ class Paper:
 
 
 # commands with fixed-length arguments that carry no content, by their leading bytes
-_SKIP = {b"\x1b@": 0, b"\x1ba": 1, b"\x1bE": 1, b"\x1b!": 1, b"\x1d!": 1, b"\x1bM": 1, b"\x1b-": 1,
-         b"\x1bG": 1, b"\x1b{": 1, b"\x1dB": 1, b"\x1bt": 1, b"\x1bd": 1, b"\x1b2": 0, b"\x1b3": 1,
-         b"\x1bV": 1, b"\x1d\xb6": 1}
+_SKIP = {
+    b"\x1b@": 0,
+    b"\x1ba": 1,
+    b"\x1bE": 1,
+    b"\x1b!": 1,
+    b"\x1d!": 1,
+    b"\x1bM": 1,
+    b"\x1b-": 1,
+    b"\x1bG": 1,
+    b"\x1b{": 1,
+    b"\x1dB": 1,
+    b"\x1bt": 1,
+    b"\x1bd": 1,
+    b"\x1b2": 0,
+    b"\x1b3": 1,
+    b"\x1bV": 1,
+    b"\x1d\xb6": 1,
+}
 
 
 def decode(data: bytes) -> Paper:
@@ -178,27 +193,27 @@ def decode(data: bytes) -> Paper:
     text = bytearray()
     i = 0
     while i < len(data):
-        if data[i:i + 3] == b"\x1dv0":
+        if data[i : i + 3] == b"\x1dv0":
             width_bytes = data[i + 4] + 256 * data[i + 5]
             height = data[i + 6] + 256 * data[i + 7]
-            bits = data[i + 8:i + 8 + width_bytes * height]
+            bits = data[i + 8 : i + 8 + width_bytes * height]
             # ESC/POS: a set bit is a black dot; Pillow's "1" mode: a set bit is white
             image = Image.frombytes("1", (width_bytes * 8, height), bytes(b ^ 0xFF for b in bits))
             paper.images.append(image.convert("L"))
             i += 8 + width_bytes * height
-        elif data[i:i + 3] == b"\x1d(k":
+        elif data[i : i + 3] == b"\x1d(k":
             length = data[i + 3] + 256 * data[i + 4]
             cn, fn = data[i + 5], data[i + 6]
             if (cn, fn) == (49, 80):  # store the QR symbol's data
-                paper.qr_codes.append(data[i + 8:i + 5 + length].decode())
+                paper.qr_codes.append(data[i + 8 : i + 5 + length].decode())
             i += 5 + length
-        elif data[i:i + 2] == b"\x1dV":
+        elif data[i : i + 2] == b"\x1dV":
             paper.cut = True
             i += 3 if data[i + 2] in (0, 1, 48, 49) else 4
-        elif data[i:i + 2] in _SKIP:
-            i += 2 + _SKIP[data[i:i + 2]]
-        elif data[i] in (0x1b, 0x1d, 0x10):
-            raise AssertionError(f"unexpected ESC/POS command {data[i:i + 3]!r} at byte {i}")
+        elif data[i : i + 2] in _SKIP:
+            i += 2 + _SKIP[data[i : i + 2]]
+        elif data[i] in (0x1B, 0x1D, 0x10):
+            raise AssertionError(f"unexpected ESC/POS command {data[i : i + 3]!r} at byte {i}")
         else:
             text.append(data[i])
             i += 1

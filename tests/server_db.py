@@ -55,8 +55,9 @@ def _write(url: str, change):
         engine.dispose()
 
 
-def create_token(url: str, role: str, counter: int | None = None, kiosk: str | None = None,
-                 name: str | None = None) -> str:
+def create_token(
+    url: str, role: str, counter: int | None = None, kiosk: str | None = None, name: str | None = None
+) -> str:
     """A bearer token, named as ``token create`` names it by default."""
     name = name or f"{role}{f' counter {counter}' if counter else ''}{f' {kiosk}' if kiosk else ''}"
     return _write(url, lambda session: auth.create_token(session, role, name, counter, kiosk=kiosk))

@@ -84,9 +84,13 @@ class Zygote:
     def _started(self, message_queue: bool) -> subprocess.Popen:
         proc = self._procs.get(message_queue)
         if proc is None or proc.poll() is not None:
-            proc = subprocess.Popen([sys.executable, __file__, *(["--message-queue"] if message_queue else [])],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                    env={**self._env, "PYTHONUNBUFFERED": "1"})
+            proc = subprocess.Popen(
+                [sys.executable, __file__, *(["--message-queue"] if message_queue else [])],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**self._env, "PYTHONUNBUFFERED": "1"},
+            )
             self._added = json.loads(proc.stdout.readline() or "null")["added"]
             self._procs[message_queue] = proc
         return proc
@@ -105,8 +109,7 @@ class Zygote:
 
     def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
         status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
-        request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path),
-                   "status": str(status_path)}
+        request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path), "status": str(status_path)}
         with self._lock:
             zygote = self._started(bool(env.get("QUEUEKIOSK_MESSAGE_QUEUE")))
             zygote.stdin.write(json.dumps(request) + "\n")
@@ -128,14 +131,30 @@ class Zygote:
 # what a started ``queuekiosk serve`` has imported (without a message queue); a module missing
 # from here is imported by the server itself, as before, only slower
 _SERVE_IMPORTS = (
-    "queuekiosk.server.web.app", "queuekiosk.server.web.realtime", "queuekiosk.server.web.printing",
-    "queuekiosk.server.web.api", "queuekiosk.server.web.errors", "queuekiosk.server.web.delivery",
-    "queuekiosk.server.web.housekeeping", "queuekiosk.server.web.live_setup", "queuekiosk.server.web.supervisor",
-    "queuekiosk.server.web.admin_page", "queuekiosk.server.web.book_page", "queuekiosk.server.wsgi_server",
-    "queuekiosk.server.core.reports", "queuekiosk.server.core.exports",
-    "queuekiosk.counter_client.web", "queuekiosk.counter_client.rating", "queuekiosk.display.web",
-    "queuekiosk.home", "queuekiosk.kiosk.web", "queuekiosk.sounds.web", "queuekiosk.sounds.announce",
-    "sqlite3", "engineio.async_drivers.gevent", "simple_websocket",
+    "queuekiosk.server.web.app",
+    "queuekiosk.server.web.realtime",
+    "queuekiosk.server.web.printing",
+    "queuekiosk.server.web.api",
+    "queuekiosk.server.web.errors",
+    "queuekiosk.server.web.delivery",
+    "queuekiosk.server.web.housekeeping",
+    "queuekiosk.server.web.live_setup",
+    "queuekiosk.server.web.supervisor",
+    "queuekiosk.server.web.admin_page",
+    "queuekiosk.server.web.book_page",
+    "queuekiosk.server.wsgi_server",
+    "queuekiosk.server.core.reports",
+    "queuekiosk.server.core.exports",
+    "queuekiosk.counter_client.web",
+    "queuekiosk.counter_client.rating",
+    "queuekiosk.display.web",
+    "queuekiosk.home",
+    "queuekiosk.kiosk.web",
+    "queuekiosk.sounds.web",
+    "queuekiosk.sounds.announce",
+    "sqlite3",
+    "engineio.async_drivers.gevent",
+    "simple_websocket",
 )
 _MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
 

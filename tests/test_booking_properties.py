@@ -57,19 +57,27 @@ def refusal(db, action, *args, **kwargs) -> q.QueueError:
 
 # --- slots ----------------------------------------------------------------------------------
 
+
 def test_slots_follow_the_hours_and_holidays(booking_queue):
     db = booking_queue
     with db.Session() as session:
         tuesday = bk.slots(session, db.site, "HT", TUESDAY, now=MON_9)
-        assert (tuesday[0], tuesday[-1]) == ({"start": "07:30", "end": "08:00", "free": 2},
-                                             {"start": "16:30", "end": "17:00", "free": 2})
+        assert (tuesday[0], tuesday[-1]) == (
+            {"start": "07:30", "end": "08:00", "free": 2},
+            {"start": "16:30", "end": "17:00", "free": 2},
+        )
         assert len(tuesday) == 19  # 07:30 to 17:00 in half hours
         assert bk.slots(session, db.site, "HT", dt.date(2026, 11, 25), now=MON_9) == []  # the holiday
         assert bk.slots(session, db.site, "HT", SUNDAY, now=MON_9) == []  # not a working day
         # today: only the slots still ahead
         assert bk.slots(session, db.site, "HT", MONDAY, now=MON_9)[0]["start"] == "09:30"
-        assert bk.open_days(db.site, "HT", now=MON_9) == ["2026-11-23", "2026-11-24", "2026-11-26", "2026-11-27",
-                                                          "2026-11-28"]
+        assert bk.open_days(db.site, "HT", now=MON_9) == [
+            "2026-11-23",
+            "2026-11-24",
+            "2026-11-26",
+            "2026-11-27",
+            "2026-11-28",
+        ]
         for day, field in ((MONDAY - dt.timedelta(days=1), "date"), (MONDAY + dt.timedelta(days=7), "date")):
             with pytest.raises(q.Invalid) as outside:
                 bk.slots(session, db.site, "HT", day, now=MON_9)
@@ -81,8 +89,9 @@ def test_slots_follow_the_hours_and_holidays(booking_queue):
 
 def test_a_booking_takes_a_place_and_cancelling_gives_it_back(booking_queue):
     db = booking_queue
-    made = db.run(bk.book, "HT", TUESDAY, "09:00", "Trần Thị Bình", "+84 912 345 678", "001099012345", KEY,
-                  now=MON_9).ticket
+    made = db.run(
+        bk.book, "HT", TUESDAY, "09:00", "Trần Thị Bình", "+84 912 345 678", "001099012345", KEY, now=MON_9
+    ).ticket
     assert made["phone"] == "091****678" and made["id_number"] == "0010******45" and made["status"] == "booked"
     free = lambda: next(s["free"] for s in db.run(bk.slots, "HT", TUESDAY, now=MON_9) if s["start"] == "09:00")  # noqa: E731
     assert free() == 1
@@ -137,8 +146,12 @@ def at_once(url, site, attempts) -> list:
 
 def test_many_clients_booking_the_last_places_never_oversell(shared_site):
     url, site = shared_site
-    attempts = [lambda s, i=i: bk.book(s, site, "HT", TUESDAY, "10:00", f"Công dân {i}", f"09{i:08d}", None, KEY,
-                                       now=MON_9).ticket["code"] for i in range(CLIENTS)]
+    attempts = [
+        lambda s, i=i: bk.book(
+            s, site, "HT", TUESDAY, "10:00", f"Công dân {i}", f"09{i:08d}", None, KEY, now=MON_9
+        ).ticket["code"]
+        for i in range(CLIENTS)
+    ]
     results = at_once(url, site, attempts)
     outcomes = collections.Counter("booked" if len(r) == bk.CODE_LENGTH else r for r in results)
     assert outcomes == {"booked": 3, "slot_full": CLIENTS - 3}, results
@@ -146,8 +159,9 @@ def test_many_clients_booking_the_last_places_never_oversell(shared_site):
     try:
         with engine.connect() as conn:
             assert conn.execute(select(SLOTS.c.taken)).scalars().all() == [3]
-            assert sorted(conn.execute(select(B.c.code)).scalars()) == sorted(r for r in results
-                                                                              if len(r) == bk.CODE_LENGTH)
+            assert sorted(conn.execute(select(B.c.code)).scalars()) == sorted(
+                r for r in results if len(r) == bk.CODE_LENGTH
+            )
     finally:
         engine.dispose()
 
@@ -155,8 +169,12 @@ def test_many_clients_booking_the_last_places_never_oversell(shared_site):
 def test_one_person_booking_from_many_devices_at_once_gets_one_place(shared_site):
     url, site = shared_site
     starts = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30"] * 2
-    attempts = [lambda s, start=start: bk.book(s, site, "HT", TUESDAY, start, "Lê Văn Cường", "0912000111",
-                                               "001099012345", KEY, now=MON_9).ticket["code"] for start in starts]
+    attempts = [
+        lambda s, start=start: bk.book(
+            s, site, "HT", TUESDAY, start, "Lê Văn Cường", "0912000111", "001099012345", KEY, now=MON_9
+        ).ticket["code"]
+        for start in starts
+    ]
     results = at_once(url, site, attempts)
     assert sum(len(r) == bk.CODE_LENGTH for r in results) == 1, results
     assert set(r for r in results if len(r) != bk.CODE_LENGTH) == {"already_booked"}, results
@@ -169,6 +187,7 @@ def test_one_person_booking_from_many_devices_at_once_gets_one_place(shared_site
 
 
 # --- remote numbers, check-in, lapsing ----------------------------------------------------
+
 
 def test_a_remote_number_waits_outside_the_queue_until_checked_in(booking_queue):
     db = booking_queue
@@ -236,26 +255,37 @@ def test_an_id_card_without_a_booking_takes_one_walk_in_number(booking_queue):
 
 # --- the CCCD's QR text -------------------------------------------------------------------
 
-@pytest.mark.parametrize("qr", [
-    CARD,
-    "079203004567||Nguyễn Thị Hoa|23042003|Nữ|123 Lê Lợi, Phường Bến Thành, Quận 1, TP Hồ Chí Minh|10052021",
-    "001099012345|123456789|NGUYEN VAN AN|01011990|Nam|So 1 pho Phuc La|15082021\n",  # a scanner without Unicode
-    "001099012345|123456789|Nguy?n V?n An|01011990|Nam|S? 1|15082021",  # ... or with it garbled
-    "001099012345||Đỗ Ư|01011990|Nữ|Hà Nội|15082021".encode("ascii", "ignore").decode(),  # ... or dropped
-    "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Hà Nội|15082021|",  # newer cards add a field
-])
+
+@pytest.mark.parametrize(
+    "qr",
+    [
+        CARD,
+        "079203004567||Nguyễn Thị Hoa|23042003|Nữ|123 Lê Lợi, Phường Bến Thành, Quận 1, TP Hồ Chí Minh|10052021",
+        "001099012345|123456789|NGUYEN VAN AN|01011990|Nam|So 1 pho Phuc La|15082021\n",  # a scanner without Unicode
+        "001099012345|123456789|Nguy?n V?n An|01011990|Nam|S? 1|15082021",  # ... or with it garbled
+        "001099012345||Đỗ Ư|01011990|Nữ|Hà Nội|15082021".encode("ascii", "ignore").decode(),  # ... or dropped
+        "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Hà Nội|15082021|",  # newer cards add a field
+    ],
+)
 def test_real_format_card_texts_give_the_number(qr):
     assert bk.parse_cccd_qr(qr).id_number == qr.split("|")[0]
 
 
-@pytest.mark.parametrize("qr", [
-    "", "001099012345", "00109901234|123456789|An|01011990|Nam|HN|15082021",  # 11 digits
-    "001099012345|123456789|An|01011990|Nam|HN",  # a field short
-    "001099012345|123456789|An|31021990|Nam|HN|15082021",  # no 31 February
-    "001099012345|12345|An|01011990|Nam|HN|15082021",  # an old number of 5 digits
-    "'; DROP TABLE bookings; --|x|y|z|w|v|u", "<script>alert(1)</script>|" * 7, "0" * 12 + "|" * 2000,
-    "００１０９９０１２３４５|123456789|An|01011990|Nam|HN|15082021",  # full-width digits
-])
+@pytest.mark.parametrize(
+    "qr",
+    [
+        "",
+        "001099012345",
+        "00109901234|123456789|An|01011990|Nam|HN|15082021",  # 11 digits
+        "001099012345|123456789|An|01011990|Nam|HN",  # a field short
+        "001099012345|123456789|An|31021990|Nam|HN|15082021",  # no 31 February
+        "001099012345|12345|An|01011990|Nam|HN|15082021",  # an old number of 5 digits
+        "'; DROP TABLE bookings; --|x|y|z|w|v|u",
+        "<script>alert(1)</script>|" * 7,
+        "0" * 12 + "|" * 2000,
+        "００１０９９０１２３４５|123456789|An|01011990|Nam|HN|15082021",  # full-width digits
+    ],
+)
 def test_malformed_or_hostile_card_texts_are_refused_without_repeating_them(qr):
     with pytest.raises(q.Invalid) as refused:
         bk.parse_cccd_qr(qr)
@@ -272,8 +302,7 @@ def test_numbers_are_kept_only_hashed_and_masked():
 
 # --- hypothesis: never oversold, one number per person --------------------------------------------
 
-PEOPLE = [("0911000001", "001099000001"), ("0911000002", None), ("0911000003", "001099000003"),
-          ("0911000004", None)]
+PEOPLE = [("0911000001", "001099000001"), ("0911000002", None), ("0911000003", "001099000003"), ("0911000004", None)]
 DAYS = [MONDAY, TUESDAY]
 STARTS = ["10:00", "10:30"]
 SERVICES = ["HT", "CT"]
@@ -330,8 +359,12 @@ class BookingMachine(RuleBasedStateMachine):
         except q.QueueError as error:
             return None, error
 
-    @rule(who=st.integers(0, len(PEOPLE) - 1), service=st.sampled_from(SERVICES), day=st.sampled_from(DAYS),
-          start=st.sampled_from(STARTS))
+    @rule(
+        who=st.integers(0, len(PEOPLE) - 1),
+        service=st.sampled_from(SERVICES),
+        day=st.sampled_from(DAYS),
+        start=st.sampled_from(STARTS),
+    )
     def book(self, who, service, day, start):
         phone, id_number = PEOPLE[who]
         outcome, error = self.act(bk.book, service, day, start, f"P{who}", phone, id_number, KEY)
@@ -395,12 +428,22 @@ class BookingMachine(RuleBasedStateMachine):
     def never_oversold_and_one_number_each(self):
         with self.engine.connect() as conn:
             places = conn.execute(select(SLOTS.c.service_id, SLOTS.c.slot_start, SLOTS.c.taken)).all()
-            active = collections.Counter(conn.execute(
-                select(B.c.service_id, B.c.slot_start).where(B.c.kind == "slot", B.c.status != "cancelled")).all())
-            claims = conn.execute(text("SELECT service_id, business_day, person_hash, count(*) FROM person_days "
-                                       "GROUP BY service_id, business_day, person_hash")).all()
-            holders = collections.Counter(conn.execute(
-                select(B.c.service_id, B.c.business_day, B.c.person_hash).where(B.c.status != "cancelled")).all())
+            active = collections.Counter(
+                conn.execute(
+                    select(B.c.service_id, B.c.slot_start).where(B.c.kind == "slot", B.c.status != "cancelled")
+                ).all()
+            )
+            claims = conn.execute(
+                text(
+                    "SELECT service_id, business_day, person_hash, count(*) FROM person_days "
+                    "GROUP BY service_id, business_day, person_hash"
+                )
+            ).all()
+            holders = collections.Counter(
+                conn.execute(
+                    select(B.c.service_id, B.c.business_day, B.c.person_hash).where(B.c.status != "cancelled")
+                ).all()
+            )
         for service_id, start, taken in places:
             assert taken == active.get((service_id, start), 0) <= 1, (start, taken)
         assert all(n == 1 for *_key, n in claims)
@@ -409,12 +452,19 @@ class BookingMachine(RuleBasedStateMachine):
 
 def test_bookings_never_oversell_and_give_one_number_per_person(template_db):
     BookingMachine.path, BookingMachine.config = template_db
-    run_state_machine_as_test(BookingMachine, settings=settings(
-        max_examples=40, stateful_step_count=30, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+    run_state_machine_as_test(
+        BookingMachine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
 
 
 # --- the merged queue: bookings, remote numbers and walk-ins in one order ----------------------
+
 
 def test_a_booking_checked_in_on_time_is_called_at_its_slot_ahead_of_walk_ins(booking_queue):
     db = booking_queue
@@ -518,9 +568,14 @@ class MergedQueueMachine(RuleBasedStateMachine):
         counter_id = self.site.counter_ids[counter]
         with self.engine.connect() as conn:
             may_call = (T.c.status == "waiting") & (
-                (T.c.service_id.in_(served) & T.c.target_counter_id.is_(None)) | (T.c.target_counter_id == counter_id))
-            due = conn.execute(select(T.c.id).where(may_call, T.c.due_at.is_not(None), T.c.due_at <= self.now)
-                               .order_by(T.c.due_at, T.c.id).limit(1)).scalar()
+                (T.c.service_id.in_(served) & T.c.target_counter_id.is_(None)) | (T.c.target_counter_id == counter_id)
+            )
+            due = conn.execute(
+                select(T.c.id)
+                .where(may_call, T.c.due_at.is_not(None), T.c.due_at <= self.now)
+                .order_by(T.c.due_at, T.c.id)
+                .limit(1)
+            ).scalar()
         outcome = self.act(q.call_next, counter)
         if outcome is None or outcome.ticket is None:
             assert due is None, "a due booking waited, and nobody was called"
@@ -536,9 +591,15 @@ class MergedQueueMachine(RuleBasedStateMachine):
 
 def test_the_merged_queue_order(template_db):
     MergedQueueMachine.path = template_db[0]
-    run_state_machine_as_test(MergedQueueMachine, settings=settings(
-        max_examples=40, stateful_step_count=40, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+    run_state_machine_as_test(
+        MergedQueueMachine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
 
 
 def test_booking_figures_for_the_reports(booking_queue):
@@ -555,8 +616,17 @@ def test_booking_figures_for_the_reports(booking_queue):
     with db.Session() as session:
         figures = bk.booking_figures(session, db.site, MONDAY, MONDAY, now=MON_9 + 90 * MIN)
     ht = next(r for r in figures["days"] if r["service"] == "HT")
-    assert {k: ht[k] for k in bk.FIGURES} == {"booked": 4, "remote": 1, "cancelled": 1, "on_time": 1, "late": 1,
-                                               "no_show": 1, "lapsed": 1, "walk_in": 1, "tickets_booked": 3}
+    assert {k: ht[k] for k in bk.FIGURES} == {
+        "booked": 4,
+        "remote": 1,
+        "cancelled": 1,
+        "on_time": 1,
+        "late": 1,
+        "no_show": 1,
+        "lapsed": 1,
+        "walk_in": 1,
+        "tickets_booked": 3,
+    }
     assert (figures["totals"]["no_show_rate"], figures["totals"]["punctuality"]) == (0.333, 0.5)
     assert figures["totals"]["booked_share"] == 0.6  # 3 of the 5 tickets (the remote one counted, lapsed or not)
     assert remote["number"] and absent["status"] == "booked"

@@ -29,7 +29,7 @@ from queuekiosk.server.core.config import load_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
-MON_9 = dt.datetime(2026, 11, 23, 2, 0)   # Monday 09:00 in Ho Chi Minh City, inside opening hours
+MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City, inside opening hours
 T = m.Ticket.__table__
 E = m.Event.__table__
 JOIN_TIMEOUT = 60
@@ -81,8 +81,10 @@ def assert_gap_free(url: str, site, expected: dict[str, int]) -> None:
         missing = sorted(set(range(start, start + count)) - set(got))
         extra = sorted(set(got) - set(range(start, start + count)))
         if duplicated or missing or extra or len(got) != count:
-            problems.append(f"{code}: {len(got)} tickets, expected {count}; duplicated {duplicated[:20]}, "
-                            f"missing {missing[:20]}, beyond the expected range {extra[:20]}")
+            problems.append(
+                f"{code}: {len(got)} tickets, expected {count}; duplicated {duplicated[:20]}, "
+                f"missing {missing[:20]}, beyond the expected range {extra[:20]}"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -109,7 +111,7 @@ def test_threads_issue_without_duplicates_or_gaps(site_db):
 
     def kiosk(index: int):
         def run():
-            engine = create_db_engine(url)      # SQLite: one connection per engine, so one per thread
+            engine = create_db_engine(url)  # SQLite: one connection per engine, so one per thread
             Session = session_factory(engine)
             try:
                 for i in range(PER_THREAD):
@@ -120,6 +122,7 @@ def test_threads_issue_without_duplicates_or_gaps(site_db):
                         issued.append((service, number))
             finally:
                 engine.dispose()
+
         return run
 
     run_threads([kiosk(i) for i in range(THREADS)])
@@ -160,9 +163,12 @@ def test_processes_start_up_and_issue_at_once(db_url, config, instance_dir):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    processes = [ctx.Process(target=_process_kiosk, daemon=True,
-                             args=(db_url, str(CONFIG_PATH), str(instance_dir), barrier, results, i))
-                 for i in range(PROCESSES)]
+    processes = [
+        ctx.Process(
+            target=_process_kiosk, daemon=True, args=(db_url, str(CONFIG_PATH), str(instance_dir), barrier, results, i)
+        )
+        for i in range(PROCESSES)
+    ]
     for process in processes:
         process.start()
     outcomes = []
@@ -211,7 +217,7 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
     now = clock_from(time.monotonic())
     kiosks_done = threading.Event()
     finished_kiosks = collections.Counter()
-    calls: dict[int, list[int]] = collections.defaultdict(list)    # counter -> ticket numbers it got
+    calls: dict[int, list[int]] = collections.defaultdict(list)  # counter -> ticket numbers it got
     calls_while_issuing = [0]
     lock = threading.Lock()
 
@@ -231,6 +237,7 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
                     finished_kiosks[index] += 1
                     if len(finished_kiosks) == KIOSKS:
                         kiosks_done.set()
+
         return run
 
     def counter(number: int):
@@ -239,7 +246,7 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
             Session = session_factory(engine)
             idle_after_kiosks = 0
             try:
-                while idle_after_kiosks < 2:   # "next" until nobody is left once the kiosks are done
+                while idle_after_kiosks < 2:  # "next" until nobody is left once the kiosks are done
                     done_before = kiosks_done.is_set()
                     with Session.begin() as session:
                         ticket = q.call_next(session, site, number, now=now()).ticket
@@ -251,11 +258,12 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
                     with lock:
                         calls[number].append(ticket["number"])
                         calls_while_issuing[0] += not kiosks_done.is_set()
-                    if ticket["number"] % 2:     # start some tickets, leave others "called" until next
+                    if ticket["number"] % 2:  # start some tickets, leave others "called" until next
                         with Session.begin() as session:
                             q.start(session, site, number, now=now())
             finally:
                 engine.dispose()
+
         return run
 
     run_threads([kiosk(i) for i in range(KIOSKS)] + [counter(n) for n in sorted(site.counter_ids)])
@@ -278,8 +286,9 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
 
     total = KIOSKS * PER_KIOSK
     assert len(tickets) == total
-    first_calls = collections.Counter(e.ticket_id for e in events
-                                      if e.kind == "called" and not (e.detail or {}).get("repeat_call"))
+    first_calls = collections.Counter(
+        e.ticket_id for e in events if e.kind == "called" and not (e.detail or {}).get("repeat_call")
+    )
     called_twice = sorted(tickets[t].number for t, n in first_calls.items() if n > 1)
     assert not called_twice, f"'called' events (not repeat calls) more than once for numbers {called_twice[:20]}"
     never = sorted(r.number for r in tickets.values() if r.id not in first_calls)
@@ -293,7 +302,8 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
         if e.kind == "called":
             assert e.counter_id not in holding, (
                 f"counter {site.counter_numbers[e.counter_id]} called {tickets[e.ticket_id].number} "
-                f"while holding {tickets[holding[e.counter_id]].number}")
+                f"while holding {tickets[holding[e.counter_id]].number}"
+            )
             holding[e.counter_id] = e.ticket_id
         elif e.kind in ("finished", "no_show", "transferred"):
             assert holding.pop(e.counter_id, None) == e.ticket_id, f"event {e.id}: {e.kind} of a ticket not held"
@@ -309,6 +319,7 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
 
 
 # --- two counters pressing at the same moment -------------------------------------------------
+
 
 def _race(url: str, site, first: dict, second: dict):
     """Counter A acts and holds its transaction open; counter B acts meanwhile; then A commits.
@@ -334,7 +345,7 @@ def _race(url: str, site, first: dict, second: dict):
             got_a = q.call_next(session, site, now=MON_9 + dt.timedelta(minutes=1), **first).ticket["number"]
             thread = threading.Thread(target=counter_b, daemon=True)
             thread.start()
-            thread.join(0.5)   # B is now waiting for A
+            thread.join(0.5)  # B is now waiting for A
         thread.join(JOIN_TIMEOUT)
         assert not thread.is_alive(), "counter B never returned"
     finally:
@@ -366,4 +377,5 @@ def test_two_counters_calling_the_same_number_at_once(site_db):
     assert got_a == 1002
     assert isinstance(got_b, q.QueueError), f"counter B got {got_b!r}"
     assert (got_b.code, type(got_b)) == ("ticket_not_waiting", q.QueueError), (
-        f"counter B was refused with {got_b.code!r} ({type(got_b).__name__}); expected the conflict ticket_not_waiting")
+        f"counter B was refused with {got_b.code!r} ({type(got_b).__name__}); expected the conflict ticket_not_waiting"
+    )

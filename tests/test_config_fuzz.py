@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 from queuekiosk.server.core.config import Config, ConfigError, parse_config
 
 ANY_VALUE = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20)
     | st.sampled_from(["all", "07:30", "25:99", "0x04b8", "2026-02-30", "HT", "1/minute", "../../etc/passwd"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
@@ -29,7 +33,9 @@ def paths(node, prefix=()):
             yield from paths(value, (*prefix, i))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # copied per example
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)  # copied per example
 @given(data=st.data())
 def test_any_broken_value_is_refused_with_its_key_path(config_data, data):
     config = copy.deepcopy(config_data)

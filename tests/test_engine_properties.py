@@ -55,13 +55,20 @@ COUNTER_EVENTS = {"paused", "resumed", "opened", "closed"}
 
 def small_ranges(services: list[dict]) -> list[dict]:
     """HT gets 5 numbers a day and the others 12, so that "range_exhausted" happens within a run."""
-    return [{**s, "numbers": {"start": s["numbers"]["start"],
-                              "end": s["numbers"]["start"] + (4 if s["code"] == "HT" else 11)}}
-            for s in services]
+    return [
+        {
+            **s,
+            "numbers": {
+                "start": s["numbers"]["start"],
+                "end": s["numbers"]["start"] + (4 if s["code"] == "HT" else 11),
+            },
+        }
+        for s in services
+    ]
 
 
 def local(now: dt.datetime) -> dt.datetime:
-    return now.replace(tzinfo=dt.timezone.utc).astimezone(HCM)
+    return now.replace(tzinfo=dt.UTC).astimezone(HCM)
 
 
 def next_opening(now: dt.datetime) -> dt.datetime:
@@ -70,10 +77,11 @@ def next_opening(now: dt.datetime) -> dt.datetime:
     while day.weekday() == 6:
         day += dt.timedelta(days=1)
     aware = dt.datetime.combine(day, dt.time(8, 0), HCM)
-    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # --- checks shared by the state machine and the interleave property -------------------------
+
 
 def check_numbers(conn, site) -> None:
     """Per (service, business day): numbers are start, start+1, ..., start+n-1 and the sequence row agrees."""
@@ -90,17 +98,19 @@ def check_numbers(conn, site) -> None:
         missing = sorted(expected - set(got))
         extra = sorted(set(got) - expected)
         assert not duplicates and not missing and not extra, (
-            f"{code} on {day}: duplicated {duplicates}, missing {missing}, out of sequence {extra}")
+            f"{code} on {day}: duplicated {duplicates}, missing {missing}, out of sequence {extra}"
+        )
         assert last.get((service_id, day)) == start + len(got) - 1, (
-            f"{code} on {day}: sequence says {last.get((service_id, day))}, tickets end at {start + len(got) - 1}")
+            f"{code} on {day}: sequence says {last.get((service_id, day))}, tickets end at {start + len(got) - 1}"
+        )
 
 
 def check_events(conn, site) -> None:
     """Replay the event log: legal moves, one holder per ticket, at most one ticket per counter."""
     tickets = {row.id: row for row in conn.execute(select(T))}
     state: dict[int, str] = {}
-    holder: dict[int, int | None] = {}        # ticket -> counter holding it
-    holding: dict[int, int] = {}              # counter -> ticket it holds
+    holder: dict[int, int | None] = {}  # ticket -> counter holding it
+    holding: dict[int, int] = {}  # counter -> ticket it holds
     called_before: set[int] = set()
     for e in conn.execute(select(E).order_by(E.c.id)):
         if e.kind in COUNTER_EVENTS:
@@ -121,7 +131,8 @@ def check_events(conn, site) -> None:
         if e.kind == "called":
             assert holder.get(tid) is None, f"ticket {number} called by counter {e.counter_id} while held"
             assert e.counter_id not in holding, (
-                f"counter {e.counter_id} called {number} while holding ticket {tickets[holding[e.counter_id]].number}")
+                f"counter {e.counter_id} called {number} while holding ticket {tickets[holding[e.counter_id]].number}"
+            )
             holder[tid] = e.counter_id
             holding[e.counter_id] = tid
             first = tid not in called_before
@@ -132,14 +143,16 @@ def check_events(conn, site) -> None:
                 assert e.detail == {"repeat_call": True}, f"ticket {number}: a second call must say repeat_call"
         elif e.kind != "issued":
             assert holder.get(tid) == e.counter_id, (
-                f"ticket {number}: '{e.kind}' by counter {e.counter_id}, held by {holder.get(tid)}")
+                f"ticket {number}: '{e.kind}' by counter {e.counter_id}, held by {holder.get(tid)}"
+            )
             if e.kind in RELEASING:
                 holder[tid] = None
                 del holding[e.counter_id]
 
     for tid, row in tickets.items():
         assert state.get(tid) == row.status, (
-            f"ticket {row.number}: events end in {state.get(tid)}, row says {row.status}")
+            f"ticket {row.number}: events end in {state.get(tid)}, row says {row.status}"
+        )
         if row.status in m.HELD_STATES:
             assert row.counter_id == holder[tid], f"ticket {row.number}: row counter {row.counter_id}"
         if row.status == "waiting":
@@ -149,12 +162,15 @@ def check_events(conn, site) -> None:
     held = collections.Counter(r.counter_id for r in tickets.values() if r.status in m.HELD_STATES)
     assert all(k == 1 for k in held.values()), f"a counter holds several tickets: {held}"
     assert {c: t for c, t in holding.items()} == {
-        r.counter_id: r.id for r in tickets.values() if r.status in m.HELD_STATES}
+        r.counter_id: r.id for r in tickets.values() if r.status in m.HELD_STATES
+    }
 
 
 def snapshot(conn) -> dict:
-    return {table.name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
-            for table in (T, E, SEQ, C, S)}
+    return {
+        table.name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+        for table in (T, E, SEQ, C, S)
+    }
 
 
 # --- the state machine ------------------------------------------------------------------------
@@ -172,19 +188,25 @@ class Situation:
         self.now = now
         self.day = q.business_day(site, now)
         self.counters = {site.counter_numbers[r.id]: r for r in conn.execute(select(C)) if r.active}
-        self.held = {site.counter_numbers[r.counter_id]: r for r in conn.execute(
-            select(T).where(T.c.status.in_(m.HELD_STATES)))}
-        self.waiting = conn.execute(select(T).where(T.c.status == "waiting", T.c.business_day == self.day)
-                                    .order_by(T.c.issued_at, T.c.id)).all()
-        self.issued_today = collections.Counter(r.origin_service_id for r in conn.execute(
-            select(T.c.origin_service_id).where(T.c.business_day == self.day)))
+        self.held = {
+            site.counter_numbers[r.counter_id]: r for r in conn.execute(select(T).where(T.c.status.in_(m.HELD_STATES)))
+        }
+        self.waiting = conn.execute(
+            select(T).where(T.c.status == "waiting", T.c.business_day == self.day).order_by(T.c.issued_at, T.c.id)
+        ).all()
+        self.issued_today = collections.Counter(
+            r.origin_service_id for r in conn.execute(select(T.c.origin_service_id).where(T.c.business_day == self.day))
+        )
 
     def eligible(self, counter: int) -> list:
         """Waiting tickets of today that ``counter`` may call, oldest first."""
         counter_id = self.site.counter_ids[counter]
         services = self.site.counter_service_ids[counter]
-        return [r for r in self.waiting if r.target_counter_id == counter_id
-                or (r.target_counter_id is None and r.service_id in services)]
+        return [
+            r
+            for r in self.waiting
+            if r.target_counter_id == counter_id or (r.target_counter_id is None and r.service_id in services)
+        ]
 
     def paused(self, counter: int) -> bool:
         return self.counters[counter].state == "paused"
@@ -287,11 +309,14 @@ class QueueMachine(RuleBasedStateMachine):
         out = self.act("range_exhausted" if full else None, q.issue, service, priority=priority)
         if out is not None:
             assert out.ticket["number"] == numbers.start + count, (
-                f"{service}: got {out.ticket['number']}, next is {numbers.start + count}")
+                f"{service}: got {out.ticket['number']}, next is {numbers.start + count}"
+            )
             assert (out.ticket["status"], out.ticket["priority"]) == ("waiting", priority)
             status = self._status(out.ticket["id"])
             assert (status["waiting_ahead"], status["eta_minutes"]) == (
-                out.ticket["waiting_ahead"], out.ticket["eta_minutes"]), "the kiosk and the tracking page disagree"
+                out.ticket["waiting_ahead"],
+                out.ticket["eta_minutes"],
+            ), "the kiosk and the tracking page disagree"
 
     # -- counters --
 
@@ -304,8 +329,9 @@ class QueueMachine(RuleBasedStateMachine):
         for row in waiting:
             priority = row.priority_id is not None
             oldest.setdefault(priority, q.Candidate(row.id, row.issued_at, priority))
-        expected = q.choose_next(oldest.get(False), oldest.get(True), self.site.config.policy,
-                                 now.counters[counter].normal_streak, self.now)
+        expected = q.choose_next(
+            oldest.get(False), oldest.get(True), self.site.config.policy, now.counters[counter].normal_streak, self.now
+        )
 
         out = self.act(None, q.call_next, counter)
         if expected is None:
@@ -317,8 +343,10 @@ class QueueMachine(RuleBasedStateMachine):
             assert (out.ticket["status"], out.ticket["counter"]) == ("called", counter)
         after = self.tick(0)
         if counter in now.held:
-            assert self.read(lambda c: c.execute(
-                select(T.c.status).where(T.c.id == now.held[counter].id)).scalar()) == "done", "next finishes"
+            assert (
+                self.read(lambda c: c.execute(select(T.c.status).where(T.c.id == now.held[counter].id)).scalar())
+                == "done"
+            ), "next finishes"
         assert not after.paused(counter), "next opens a paused counter"
 
     @rule(data=st.data())
@@ -364,8 +392,10 @@ class QueueMachine(RuleBasedStateMachine):
     def no_show(self, data):
         self._held_action(q.no_show, data, "ticket_not_called")
 
-    @rule(data=st.data(), to=st.one_of(st.builds(dict, service=st.sampled_from(SERVICES)),
-                                       st.builds(dict, to_counter=st.integers(1, 6))))
+    @rule(
+        data=st.data(),
+        to=st.one_of(st.builds(dict, service=st.sampled_from(SERVICES)), st.builds(dict, to_counter=st.integers(1, 6))),
+    )
     def transfer(self, data, to):
         now = self.tick()
         counter = self.pick_counter(data, now.held)
@@ -380,8 +410,9 @@ class QueueMachine(RuleBasedStateMachine):
         if out is not None:
             t = out.ticket
             assert (t["status"], t["number"], t["counter"]) == ("waiting", held.number, None)
-            assert t["issued_at"] == held.issued_at.isoformat(timespec="milliseconds") + "Z", \
+            assert t["issued_at"] == held.issued_at.isoformat(timespec="milliseconds") + "Z", (
                 "a transfer keeps the issue time"
+            )
             assert t["service"] == to.get("service", self.site.service_codes[held.service_id])
             assert t["target_counter"] == to.get("to_counter")
 
@@ -389,8 +420,15 @@ class QueueMachine(RuleBasedStateMachine):
     def pause(self, data):
         now = self.tick()
         counter = self.pick_counter(data, [n for n in self.counters if n not in now.held and not now.paused(n)])
-        expect = ("counter_paused" if now.paused(counter) else "counter_closed" if now.closed(counter)
-                  else "counter_busy" if counter in now.held else None)
+        expect = (
+            "counter_paused"
+            if now.paused(counter)
+            else "counter_closed"
+            if now.closed(counter)
+            else "counter_busy"
+            if counter in now.held
+            else None
+        )
         self.act(expect, q.pause, counter, reason="break")
 
     @rule(data=st.data())
@@ -454,13 +492,18 @@ def template_db(tmp_path, sqlite_template):
     return make
 
 
-@pytest.mark.parametrize("policy, examples", [
-    ({"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}, 40),
-    ({"priority": "strict", "max_wait_minutes": 30}, 20),
-    ({"priority": "none", "max_wait_minutes": None}, 15),
-], ids=["interleave", "strict", "none"])
-def test_any_sequence_of_actions_keeps_the_invariants(make_config, config_data, template_db, tmp_path,
-                                                       monkeypatch, policy, examples):
+@pytest.mark.parametrize(
+    "policy, examples",
+    [
+        ({"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}, 40),
+        ({"priority": "strict", "max_wait_minutes": 30}, 20),
+        ({"priority": "none", "max_wait_minutes": None}, 15),
+    ],
+    ids=["interleave", "strict", "none"],
+)
+def test_any_sequence_of_actions_keeps_the_invariants(
+    make_config, config_data, template_db, tmp_path, monkeypatch, policy, examples
+):
     # durability is not under test here: skip the fsync per commit to keep the run short
     monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")
     config = make_config(services=small_ranges(config_data["services"]), policy=policy)
@@ -471,9 +514,15 @@ def test_any_sequence_of_actions_keeps_the_invariants(make_config, config_data, 
     Machine.config = config
     Machine.template = template_db(config)
     Machine.workdir = tmp_path
-    run_state_machine_as_test(Machine, settings=settings(
-        max_examples=examples, stateful_step_count=40, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
 
 
 # --- choose_next: the pure rule ---------------------------------------------------------------
@@ -534,7 +583,7 @@ def test_equal_issue_times_go_by_id():
 
 
 def test_max_wait_aging_goes_first():
-    aged, prio = cand(1, 45), cand(2, 1, True)        # exactly 45 minutes counts as too long
+    aged, prio = cand(1, 45), cand(2, 1, True)  # exactly 45 minutes counts as too long
     assert q.choose_next(aged, prio, policy("strict", max_wait=45), 0, NOW) is aged
     assert q.choose_next(aged, prio, policy("interleave", n=1, max_wait=45), 9, NOW) is aged
     young = cand(1, 44.9)
@@ -548,14 +597,22 @@ def test_max_wait_takes_the_oldest_when_both_are_aged():
     assert q.choose_next(cand(1, 70), prio, policy("strict", max_wait=45), 0, NOW).id == 1
 
 
-candidates = st.builds(q.Candidate, id=st.integers(1, 50),
-                       issued_at=st.integers(0, 120).map(lambda m_: NOW - dt.timedelta(minutes=m_)),
-                       priority=st.booleans())
+candidates = st.builds(
+    q.Candidate,
+    id=st.integers(1, 50),
+    issued_at=st.integers(0, 120).map(lambda m_: NOW - dt.timedelta(minutes=m_)),
+    priority=st.booleans(),
+)
 
 
-@given(normal=st.none() | candidates, prio=st.none() | candidates,
-       kind=st.sampled_from(["strict", "interleave", "none"]), n=st.integers(1, 4),
-       max_wait=st.none() | st.integers(1, 90), streak=st.integers(0, 6))
+@given(
+    normal=st.none() | candidates,
+    prio=st.none() | candidates,
+    kind=st.sampled_from(["strict", "interleave", "none"]),
+    n=st.integers(1, 4),
+    max_wait=st.none() | st.integers(1, 90),
+    streak=st.integers(0, 6),
+)
 def test_choose_next_returns_one_of_the_candidates(normal, prio, kind, n, max_wait, streak):
     got = q.choose_next(normal, prio, policy(kind, n, max_wait), streak, NOW)
     if normal is None and prio is None:
@@ -567,6 +624,7 @@ def test_choose_next_returns_one_of_the_candidates(normal, prio, kind, n, max_wa
 
 
 # --- the same rules through a real database ---------------------------------------------------
+
 
 def issue_at(db, minute: int, priority: str | None = None, service: str = "HT") -> int:
     return db.run(q.issue, service, priority=priority, now=MON_9 + minute * MIN).ticket["number"]
@@ -580,9 +638,9 @@ def next_number(db, counter: int, minute: int):
 def test_interleave_through_the_database(make_queue, make_config):
     db = make_queue(make_config(policy={"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}))
     for minute in range(5):
-        issue_at(db, minute)                       # 1001..1005
-    issue_at(db, 6, "elderly")                     # 1006
-    issue_at(db, 7, "disabled")                    # 1007
+        issue_at(db, minute)  # 1001..1005
+    issue_at(db, 6, "elderly")  # 1006
+    issue_at(db, 7, "disabled")  # 1007
     calls = [next_number(db, 1, 10 + i) for i in range(8)]
     assert calls == [1001, 1002, 1006, 1003, 1004, 1007, 1005, None]
 
@@ -604,9 +662,9 @@ def test_priority_older_than_normal_goes_first(make_queue, make_config):
 
 def test_max_wait_aging_through_the_database(make_queue, make_config):
     db = make_queue(make_config(policy={"priority": "strict", "max_wait_minutes": 45}))
-    issue_at(db, 0)                 # 1001, normal, at 09:00
-    issue_at(db, 40, "elderly")     # 1002, priority, at 09:40
-    issue_at(db, 41)                # 1003
+    issue_at(db, 0)  # 1001, normal, at 09:00
+    issue_at(db, 40, "elderly")  # 1002, priority, at 09:40
+    issue_at(db, 41)  # 1003
     assert next_number(db, 1, 44) == 1002, "strict: the priority ticket first while nobody waited 45 minutes"
     assert next_number(db, 2, 45) == 1001, "1001 has waited 45 minutes: it goes before the priority rule"
     assert next_number(db, 1, 46) == 1003
@@ -616,15 +674,22 @@ example_serial = itertools.count()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(n=st.integers(1, 3), steps=st.lists(
-    st.one_of(st.just(("issue", None)), st.just(("issue", "elderly")), st.sampled_from([("call", 1), ("call", 2)])),
-    min_size=5, max_size=40))
-def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(make_queue, make_config, migrated_sqlite, n, steps):
+@given(
+    n=st.integers(1, 3),
+    steps=st.lists(
+        st.one_of(st.just(("issue", None)), st.just(("issue", "elderly")), st.sampled_from([("call", 1), ("call", 2)])),
+        min_size=5,
+        max_size=40,
+    ),
+)
+def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(
+    make_queue, make_config, migrated_sqlite, n, steps
+):
     """Counters 1 and 2 both serve HT; max-wait aging is off (it may break the rule on purpose)."""
     config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
     db = make_queue(config, migrated_sqlite(f"interleave-{next(example_serial)}.db"))
-    run = {1: 0, 2: 0}       # normal tickets called in a row by a counter while a priority ticket waited
-    waiting: list[tuple[int, bool]] = []     # (number, priority), oldest first
+    run = {1: 0, 2: 0}  # normal tickets called in a row by a counter while a priority ticket waited
+    waiting: list[tuple[int, bool]] = []  # (number, priority), oldest first
     for minute, (kind, arg) in enumerate(steps):
         if kind == "issue":
             waiting.append((issue_at(db, minute, arg), arg is not None))
@@ -643,7 +708,8 @@ def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(make_
         elif priority_waiting:
             run[arg] += 1
             assert run[arg] <= n, (
-                f"counter {arg} called {run[arg]} normal tickets in a row while a priority one waited (N={n})")
+                f"counter {arg} called {run[arg]} normal tickets in a row while a priority one waited (N={n})"
+            )
         else:
             run[arg] = 0
             assert got == min([num for num, _ in waiting] + [got]), "first come first served when no priority waits"

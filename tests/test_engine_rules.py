@@ -26,7 +26,7 @@ SEQ = m.NumberSequence.__table__
 def local(text: str) -> dt.datetime:
     """'2026-11-23 09:00' in Ho Chi Minh City -> naive UTC."""
     aware = dt.datetime.fromisoformat(text).replace(tzinfo=HCM)
-    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 MON_9 = local("2026-11-23 09:00")  # == 2026-11-23 02:00 UTC
@@ -88,13 +88,14 @@ def call(db, counter: int, now=MON_9, **kwargs) -> dict | None:
 
 # --- business day and daily reset -------------------------------------------------------------
 
+
 def test_numbers_restart_at_local_midnight_not_utc_midnight(make_queue, make_config, config_data, migrated_db_url):
     db = make_queue(make_config(site=all_day_site(config_data)), migrated_db_url)
-    before_midnight = dt.datetime(2026, 11, 23, 16, 59)   # Mon 23:59 local
-    after_midnight = dt.datetime(2026, 11, 23, 17, 1)     # Tue 00:01 local
+    before_midnight = dt.datetime(2026, 11, 23, 16, 59)  # Mon 23:59 local
+    after_midnight = dt.datetime(2026, 11, 23, 17, 1)  # Tue 00:01 local
 
     monday = [issue(db, now=before_midnight) for _ in range(3)]
-    call(db, 1, now=before_midnight)                     # 1001 called on Monday, 1002 and 1003 left waiting
+    call(db, 1, now=before_midnight)  # 1001 called on Monday, 1002 and 1003 left waiting
     tuesday = issue(db, now=after_midnight)
 
     assert [t["number"] for t in monday] == [1001, 1002, 1003]
@@ -124,19 +125,22 @@ def test_numbers_restart_at_local_midnight_not_utc_midnight(make_queue, make_con
 
 def test_utc_midnight_does_not_restart_numbers(make_queue, make_config, config_data):
     db = make_queue(make_config(site=all_day_site(config_data)))
-    first = issue(db, now=dt.datetime(2026, 11, 23, 23, 59))   # Tue 06:59 local
-    second = issue(db, now=dt.datetime(2026, 11, 24, 0, 1))    # Tue 07:01 local
+    first = issue(db, now=dt.datetime(2026, 11, 23, 23, 59))  # Tue 06:59 local
+    second = issue(db, now=dt.datetime(2026, 11, 24, 0, 1))  # Tue 07:01 local
     assert (first["number"], second["number"]) == (1001, 1002)
     assert first["business_day"] == second["business_day"] == "2026-11-24"
 
 
 def test_each_service_has_its_own_range(queue):
-    got = [(t["service"], t["number"]) for t in
-           (issue(queue, "HT"), issue(queue, "CT"), issue(queue, "HT"), issue(queue, "TK"), issue(queue, "CT"))]
+    got = [
+        (t["service"], t["number"])
+        for t in (issue(queue, "HT"), issue(queue, "CT"), issue(queue, "HT"), issue(queue, "TK"), issue(queue, "CT"))
+    ]
     assert got == [("HT", 1001), ("CT", 2001), ("HT", 1002), ("TK", 6001), ("CT", 2002)]
 
 
 # --- range exhausted --------------------------------------------------------------------------
+
 
 def tiny_ht_range(config_data: dict, end: int = 1003) -> list[dict]:
     services = [dict(s) for s in config_data["services"]]
@@ -177,12 +181,16 @@ def limited_ht(config_data: dict, limit: int) -> list[dict]:
     return services
 
 
-@pytest.mark.parametrize("when, reopens, why", [
-    ("2026-11-28 16:00", "2026-11-30 07:30", "Saturday afternoon: Sunday is closed"),
-    ("2026-09-01 16:00", "2026-09-03 07:30", "the day before Quoc khanh (2 September, a holiday)"),
-])
-def test_daily_limit_refuses_with_the_time_until_the_next_opening(make_queue, make_config, config_data,
-                                                                  when, reopens, why):
+@pytest.mark.parametrize(
+    "when, reopens, why",
+    [
+        ("2026-11-28 16:00", "2026-11-30 07:30", "Saturday afternoon: Sunday is closed"),
+        ("2026-09-01 16:00", "2026-09-03 07:30", "the day before Quoc khanh (2 September, a holiday)"),
+    ],
+)
+def test_daily_limit_refuses_with_the_time_until_the_next_opening(
+    make_queue, make_config, config_data, when, reopens, why
+):
     db = make_queue(make_config(services=limited_ht(config_data, 2)))
     now = local(when)
     assert issue(db, now=now)["number"] == 1001
@@ -197,14 +205,18 @@ def test_daily_limit_refuses_with_the_time_until_the_next_opening(make_queue, ma
 
 # --- opening hours ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("when, why", [
-    ("2026-11-23 07:29:59", "before opening (07:30)"),
-    ("2026-11-23 17:00", "at closing time (17:00)"),
-    ("2026-11-23 21:00", "in the evening"),
-    ("2026-11-29 09:00", "on Sunday"),
-    ("2026-09-02 09:00", "on a holiday (Quoc khanh, a Wednesday)"),
-    ("2026-01-01 09:00", "on a holiday (New Year)"),
-])
+
+@pytest.mark.parametrize(
+    "when, why",
+    [
+        ("2026-11-23 07:29:59", "before opening (07:30)"),
+        ("2026-11-23 17:00", "at closing time (17:00)"),
+        ("2026-11-23 21:00", "in the evening"),
+        ("2026-11-29 09:00", "on Sunday"),
+        ("2026-09-02 09:00", "on a holiday (Quoc khanh, a Wednesday)"),
+        ("2026-01-01 09:00", "on a holiday (New Year)"),
+    ],
+)
 def test_closed_hours_refuse_tickets(queue, when, why):
     error = refused(queue, q.issue, "HT", now=local(when))
     assert error.code == "closed", f"{why}: got {error.code}"
@@ -221,6 +233,7 @@ def test_closed_hours_can_be_overridden(queue):
 
 
 # --- unknown things ---------------------------------------------------------------------------
+
 
 def test_unknown_service_priority_kiosk_counter(queue):
     assert refused(queue, q.issue, "XX", now=MON_9).code == "unknown_service"
@@ -246,6 +259,7 @@ def test_known_priority_is_recorded(queue):
 
 
 # --- counter actions without a ticket ---------------------------------------------------------
+
 
 def test_actions_need_a_current_ticket(queue):
     for action in (q.recall, q.start, q.finish, q.no_show):
@@ -279,6 +293,7 @@ def test_full_lifecycle_and_no_show(queue):
 
 # --- transfer ---------------------------------------------------------------------------------
 
+
 def test_transfer_to_a_service(make_queue, config, migrated_db_url):
     db = make_queue(config, migrated_db_url)
     ticket = issue(db, "HT")
@@ -294,7 +309,7 @@ def test_transfer_to_a_service(make_queue, config, migrated_db_url):
     assert db.run(q.waiting_counts, now=MON_9 + 7 * MIN)["DC"]["waiting"] == 1
     assert call(db, 1, now=MON_9 + 8 * MIN) is None, "counter 1 (HT only) must not get a DC ticket"
 
-    again = call(db, 4, now=MON_9 + 9 * MIN)    # counter 4 serves DC
+    again = call(db, 4, now=MON_9 + 9 * MIN)  # counter 4 serves DC
     assert (again["number"], again["service"], again["counter"]) == (1001, "DC", 4)
     assert again["called_at"] == ticket["issued_at"][:11] + "02:05:00.000Z", "wait ends at the first call"
     row = ticket_row(db, ticket["id"])
@@ -309,8 +324,8 @@ def test_transfer_to_a_service(make_queue, config, migrated_db_url):
 def test_transfer_to_a_counter_only_that_counter_gets_it(make_queue, config, migrated_db_url):
     db = make_queue(config, migrated_db_url)
     ticket = issue(db, "HT")
-    call(db, 2, now=MON_9 + MIN)                           # counter 2 serves HT and CT
-    moved = db.run(q.transfer, 2, now=MON_9 + 2 * MIN, to_counter=5).ticket   # counter 5: LD, VH
+    call(db, 2, now=MON_9 + MIN)  # counter 2 serves HT and CT
+    moved = db.run(q.transfer, 2, now=MON_9 + 2 * MIN, to_counter=5).ticket  # counter 5: LD, VH
     assert (moved["status"], moved["service"], moved["target_counter"], moved["number"]) == ("waiting", "HT", 5, 1001)
     assert moved["issued_at"] == ticket["issued_at"]
 
@@ -332,6 +347,7 @@ def test_transferred_ticket_keeps_its_number_and_later_tickets_continue(queue):
 
 
 # --- pause and resume -------------------------------------------------------------------------
+
 
 def counter_state(db, number: int) -> dict:
     return next(c for c in db.run(q.counter_states) if c["number"] == number)
@@ -365,6 +381,7 @@ def test_next_on_a_paused_counter_reopens_it(queue):
 
 # --- next ------------------------------------------------------------------------------------
 
+
 def test_next_finishes_the_current_ticket(queue):
     first, second = issue(queue), issue(queue)
     call(queue, 1, now=MON_9 + MIN)
@@ -396,8 +413,9 @@ def test_call_a_specific_number(queue):
     got = call(queue, 2, number=1003)
     assert (got["number"], got["counter"]) == (1003, 2)
     assert refused(queue, q.call_next, 1, now=MON_9, number=1003).code == "ticket_not_waiting"
-    assert refused(queue, q.call_next, 3, now=MON_9, number=1001).code == "ticket_not_waiting", \
+    assert refused(queue, q.call_next, 3, now=MON_9, number=1001).code == "ticket_not_waiting", (
         "counter 3 (CT only) must not take an HT number"
+    )
     assert refused(queue, q.call_next, 1, now=MON_9, number=1999).code == "ticket_not_waiting"
     # the plain "next" of counter 1 continues with the oldest waiting ticket
     assert call(queue, 1)["number"] == 1001
@@ -407,6 +425,7 @@ def test_call_a_specific_number(queue):
 
 
 # --- estimated wait ---------------------------------------------------------------------------
+
 
 def eta(db, ticket: dict) -> tuple[int, int]:
     view = db.run(q.ticket_status, ticket["id"])
@@ -421,7 +440,7 @@ def test_estimated_wait_uses_default_minutes_and_open_counters(queue):
     ct = [issue(queue, "CT") for _ in range(4)]
     assert [t["eta_minutes"] for t in ct] == [0, 1, 2, 3]
 
-    queue.run(q.pause, 2, now=MON_9)   # a paused counter does not serve anyone
+    queue.run(q.pause, 2, now=MON_9)  # a paused counter does not serve anyone
     assert eta(queue, tickets[3]) == (3, 18)
     assert eta(queue, ct[3]) == (3, math.ceil(3 * 3 / 2))
     queue.run(q.resume, 2, now=MON_9)
@@ -440,7 +459,7 @@ def test_estimated_wait_learns_from_finished_service_times(queue):
     for _ in range(5):
         issue(queue, "HT")
     call(queue, 1, now=MON_9 + MIN)
-    queue.run(q.finish, 1, now=MON_9 + 3 * MIN)            # 120 s of service
+    queue.run(q.finish, 1, now=MON_9 + 3 * MIN)  # 120 s of service
     waiting = [t for t in queue.tickets() if t.status == "waiting"]
     last = waiting[-1]
     # 3 ahead x 2 minutes / 2 open counters
@@ -448,7 +467,7 @@ def test_estimated_wait_learns_from_finished_service_times(queue):
 
     call(queue, 1, now=MON_9 + 4 * MIN)
     queue.run(q.start, 1, now=MON_9 + 5 * MIN)
-    queue.run(q.finish, 1, now=MON_9 + 9 * MIN)            # 240 s: average 0.8*120 + 0.2*240 = 144 s
+    queue.run(q.finish, 1, now=MON_9 + 9 * MIN)  # 240 s: average 0.8*120 + 0.2*240 = 144 s
     assert eta(queue, {"id": last.public_id}) == (2, math.ceil(144 / 60 * 2 / 2))
     # DC has no history yet: still its default 10 minutes, one counter
     issue(queue, "DC")
@@ -462,6 +481,7 @@ def test_called_ticket_has_no_wait_left(queue):
 
 
 # --- statistics from events -------------------------------------------------------------------
+
 
 def times_from_events(events) -> dict[int, dict]:
     """wait = first call - issue; service = finish - start (start defaults to the latest call)."""
@@ -483,7 +503,8 @@ def times_from_events(events) -> dict[int, dict]:
         tid: {
             "wait": (t["first_call"] - t["issued"]).total_seconds() if t["first_call"] else None,
             "service": (t["finished"][1] - t["start"]).total_seconds()
-            if t["finished"] and t["finished"][0] == "finished" else None,
+            if t["finished"] and t["finished"][0] == "finished"
+            else None,
         }
         for tid, t in out.items()
     }
@@ -493,12 +514,12 @@ def test_wait_and_service_times_are_derivable_from_events(queue):
     a = issue(queue, now=MON_9)
     b = issue(queue, now=MON_9 + MIN)
     c = issue(queue, now=MON_9 + 2 * MIN)
-    call(queue, 1, now=MON_9 + 5 * MIN)                    # a: wait 300 s
+    call(queue, 1, now=MON_9 + 5 * MIN)  # a: wait 300 s
     queue.run(q.start, 1, now=MON_9 + 6 * MIN)
-    queue.run(q.finish, 1, now=MON_9 + 10 * MIN)           # a: service 240 s (from start)
-    call(queue, 2, now=MON_9 + 7 * MIN)                    # b: wait 360 s
-    queue.run(q.finish, 2, now=MON_9 + 10 * MIN)           # b: service 180 s (no start: from the call)
-    call(queue, 1, now=MON_9 + 12 * MIN)                   # c: wait 600 s
+    queue.run(q.finish, 1, now=MON_9 + 10 * MIN)  # a: service 240 s (from start)
+    call(queue, 2, now=MON_9 + 7 * MIN)  # b: wait 360 s
+    queue.run(q.finish, 2, now=MON_9 + 10 * MIN)  # b: service 180 s (no start: from the call)
+    call(queue, 1, now=MON_9 + 12 * MIN)  # c: wait 600 s
     queue.run(q.no_show, 1, now=MON_9 + 14 * MIN)
 
     events = queue.events()
@@ -544,13 +565,15 @@ def test_event_count_matches_actions(queue):
 
 
 @pytest.mark.parametrize("end_of_day", ["expire", "keep"])
-def test_waiting_tickets_expire_when_the_business_day_ends(make_queue, make_config, config_data, migrated_db_url, end_of_day):
+def test_waiting_tickets_expire_when_the_business_day_ends(
+    make_queue, make_config, config_data, migrated_db_url, end_of_day
+):
     policy = {**config_data["policy"], "end_of_day": end_of_day}
     db = make_queue(make_config(site=all_day_site(config_data), policy=policy), migrated_db_url)
-    monday = dt.datetime(2026, 11, 23, 9, 0)               # Mon 16:00 local
-    tuesday = dt.datetime(2026, 11, 23, 17, 1)             # Tue 00:01 local
+    monday = dt.datetime(2026, 11, 23, 9, 0)  # Mon 16:00 local
+    tuesday = dt.datetime(2026, 11, 23, 17, 1)  # Tue 00:01 local
     called, left = issue(db, now=monday), issue(db, now=monday)
-    assert call(db, 1, now=monday)["id"] == called["id"]   # 1001 stays with counter 1 overnight
+    assert call(db, 1, now=monday)["id"] == called["id"]  # 1001 stays with counter 1 overnight
     assert q.expired_count(db.run(q.expire_past_days, now=monday + MIN)) == 0  # the same day: nothing ends
 
     outcome = db.run(q.expire_past_days, now=tuesday)
@@ -588,6 +611,7 @@ def test_the_day_ends_just_after_local_midnight(config):
 
 # --- counter staffing ---------------------------------------------------------------------------
 
+
 def test_no_promise_while_no_open_counter_serves_the_service(make_queue, config):
     """At dawn every counter is closed: a ticket gets no wait estimate (not "right away") until a
     counter that serves its service opens; closing it takes the promise back."""
@@ -616,11 +640,11 @@ def test_no_promise_while_no_open_counter_serves_the_service(make_queue, config)
 def test_a_citizen_being_served_when_the_day_ended_is_served_until_closing_time(make_queue, config):
     """Started and never finished: done at the day's closing time (17:00), not the next morning."""
     db = make_queue(config)
-    started = dt.datetime(2026, 11, 23, 9, 40)               # Mon 16:40 local
+    started = dt.datetime(2026, 11, 23, 9, 40)  # Mon 16:40 local
     issue(db, now=started)
     call(db, 1, now=started)
     db.run(q.start, 1, now=started)
-    outcome = db.run(q.expire_past_days, now=dt.datetime(2026, 11, 24, 0, 30))   # Tue 07:30 local
+    outcome = db.run(q.expire_past_days, now=dt.datetime(2026, 11, 24, 0, 30))  # Tue 07:30 local
     finished = next(h for h in outcome.happened if h.kind == "ticket.finished")
     assert finished.counter == 1 and finished.ticket["status"] == "done"
     row = db.tickets()[0]

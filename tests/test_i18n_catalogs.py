@@ -13,8 +13,10 @@ FIELD = re.compile(r"\{(\w+)\}")
 
 
 def test_every_key_exists_in_every_language():
-    keys = {language: set(json.loads((i18n.CATALOG_FOLDER / f"{language}.json").read_text("utf-8")))
-            for language in i18n.LANGUAGES}
+    keys = {
+        language: set(json.loads((i18n.CATALOG_FOLDER / f"{language}.json").read_text("utf-8")))
+        for language in i18n.LANGUAGES
+    }
     for language in i18n.LANGUAGES:
         assert keys[language] == keys["vi"], f"{language}.json differs from vi.json"
 
@@ -54,7 +56,8 @@ def test_every_text_formats_with_its_fields():
 def test_the_engine_refusal_to_rate_names_the_number_and_counter():
     assert i18n.translate("rating_closed", "vi", number="A001", counter=2) == (
         "Không còn nhận đánh giá cho số A001 tại quầy 2: chỉ đánh giá được số vừa phục vụ xong, "
-        "trong vài phút sau khi kết thúc.")
+        "trong vài phút sau khi kết thúc."
+    )
     assert "A001" in i18n.translate("rating_closed", "en", number="A001", counter=2)
 
 
@@ -66,8 +69,11 @@ STAFF_ONLY = ("kiosk_token_", "rating_setup_")
 
 def test_citizens_are_addressed_as_ong_ba_never_ban():
     familiar = re.compile(r"\bbạn\b", re.IGNORECASE)
-    found = {key: entry["vi"] for key, entry in i18n.MESSAGES.items()
-             if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY) and familiar.search(entry["vi"])}
+    found = {
+        key: entry["vi"]
+        for key, entry in i18n.MESSAGES.items()
+        if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY) and familiar.search(entry["vi"])
+    }
     assert not found, found
     assert "Ông/Bà" in i18n.translate("kiosk_your_number") and "Ông/Bà" in i18n.translate("rating_question")
 
@@ -84,14 +90,23 @@ def _vietnamese_literals(path: Path) -> list[str]:
     tree = ast.parse(path.read_text("utf-8"))
     skipped = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body \
-                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+        if (
+            isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        ):
             skipped.add(id(node.body[0].value))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOG_CALLS:
             skipped.update(id(inner) for inner in ast.walk(node))
-    return [f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped
-            and VIETNAMESE.search(node.value)]
+    return [
+        f"{path.name}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in skipped
+        and VIETNAMESE.search(node.value)
+    ]
 
 
 def test_the_web_layer_says_nothing_in_vietnamese_of_its_own():
@@ -102,6 +117,7 @@ def test_the_web_layer_says_nothing_in_vietnamese_of_its_own():
 
 def test_the_guard_sees_a_vietnamese_literal(tmp_path):
     code = tmp_path / "sample.py"
-    code.write_text('"""Một mô-đun."""\nimport logging\nlogging.info("Giờ làm việc")\nproblem = "cần số của lệnh in"\n',
-                    "utf-8")
+    code.write_text(
+        '"""Một mô-đun."""\nimport logging\nlogging.info("Giờ làm việc")\nproblem = "cần số của lệnh in"\n', "utf-8"
+    )
     assert _vietnamese_literals(code) == ["sample.py:4: 'cần số của lệnh in'"]

@@ -18,9 +18,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # folder -> package it installs as (setup.py package_dir)
-PARTS = {"queuekiosk": "queuekiosk", "server": "queuekiosk.server", "kiosk": "queuekiosk.kiosk",
-         "display": "queuekiosk.display", "counter_client": "queuekiosk.counter_client",
-         "printers": "queuekiosk.printers", "sounds": "queuekiosk.sounds"}
+PARTS = {
+    "queuekiosk": "queuekiosk",
+    "server": "queuekiosk.server",
+    "kiosk": "queuekiosk.kiosk",
+    "display": "queuekiosk.display",
+    "counter_client": "queuekiosk.counter_client",
+    "printers": "queuekiosk.printers",
+    "sounds": "queuekiosk.sounds",
+}
 
 CORE = "queuekiosk.server.core"
 WEB = "queuekiosk.server.web"
@@ -28,8 +34,14 @@ API = "queuekiosk.server.web.api"  # its modules with routes are registered by t
 ROUTE = re.compile(r"^@\w+\.(route|get|post|put|patch|delete)\(", re.M)
 CLI = "queuekiosk.server.cli"
 DEVICE_PARTS = ("queuekiosk.printers", "queuekiosk.sounds")
-PAGE_MODULES = ("queuekiosk.kiosk.web", "queuekiosk.display.web", "queuekiosk.counter_client.web",
-                "queuekiosk.counter_client.rating", "queuekiosk.home", "queuekiosk.sounds.web")
+PAGE_MODULES = (
+    "queuekiosk.kiosk.web",
+    "queuekiosk.display.web",
+    "queuekiosk.counter_client.web",
+    "queuekiosk.counter_client.rating",
+    "queuekiosk.home",
+    "queuekiosk.sounds.web",
+)
 WEB_FRAMEWORKS = ("flask", "flask_socketio", "flask_wtf")
 ENTRY_POINTS = (CLI, "queuekiosk.server.prediction_cli")  # `queuekiosk predict ...` adds commands to the CLI
 
@@ -77,7 +89,7 @@ def imports_of(name: str, path: Path, modules: set[str]) -> list[Import]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 source = ".".join(base + ([node.module] if node.module else []))
             else:
                 source = node.module
@@ -98,8 +110,11 @@ def rule_broken(i: Import, routes: set[str]) -> str | None:
             return "the core imports nothing of the package outside server/core"
         if _within(i.imported, *WEB_FRAMEWORKS):
             return "the core is Flask-free"
-    if _within(i.importer, *DEVICE_PARTS) and i.importer not in PAGE_MODULES and \
-            (_within(i.imported, WEB, CLI) or i.imported in PAGE_MODULES):
+    if (
+        _within(i.importer, *DEVICE_PARTS)
+        and i.importer not in PAGE_MODULES
+        and (_within(i.imported, WEB, CLI) or i.imported in PAGE_MODULES)
+    ):
         return "device parts import neither the web layer nor the pages"
     if _within(i.imported, CLI) and i.importer not in ENTRY_POINTS:
         return "only entry points import the command line"
@@ -112,21 +127,30 @@ def test_imports_run_one_way():
     files = module_files()
     routes = route_modules(files)
     assert f"{API}.tickets" in routes and f"{API}.csrf" not in routes  # the rule sees what it guards
-    wrong = [f"{i.path.relative_to(REPO)}:{i.line}: {i.importer} -> {i.imported} ({rule})"
-             for name, path in files.items() for i in imports_of(name, path, set(files))
-             if (rule := rule_broken(i, routes)) and (i.importer, i.imported) not in KNOWN_VIOLATIONS]
+    wrong = [
+        f"{i.path.relative_to(REPO)}:{i.line}: {i.importer} -> {i.imported} ({rule})"
+        for name, path in files.items()
+        for i in imports_of(name, path, set(files))
+        if (rule := rule_broken(i, routes)) and (i.importer, i.imported) not in KNOWN_VIOLATIONS
+    ]
     assert not wrong, "imports against the layers (docs/architecture.md):\n" + "\n".join(wrong)
 
 
 def test_the_reader_resolves_relative_imports_and_sees_wrong_arrows(tmp_path):
     code = tmp_path / "engine.py"
-    code.write_text("from ..web import realtime\nfrom ...printers.ticket import render\n"
-                    "def later():\n    from flask import request\n    from .. import cli\n", encoding="utf-8")
+    code.write_text(
+        "from ..web import realtime\nfrom ...printers.ticket import render\n"
+        "def later():\n    from flask import request\n    from .. import cli\n",
+        encoding="utf-8",
+    )
     modules = {"queuekiosk.server.web.realtime", "queuekiosk.printers.ticket", "queuekiosk.server.cli"}
     found = imports_of("queuekiosk.server.core.engine", code, modules)
     assert [(i.imported, i.line) for i in found] == [
-        ("queuekiosk.server.web.realtime", 1), ("queuekiosk.printers.ticket", 2), ("flask", 4),
-        ("queuekiosk.server.cli", 5)]
+        ("queuekiosk.server.web.realtime", 1),
+        ("queuekiosk.printers.ticket", 2),
+        ("flask", 4),
+        ("queuekiosk.server.cli", 5),
+    ]
     assert all(rule_broken(i, set()) for i in found)
     assert rule_broken(Import("queuekiosk.server.web.app", "queuekiosk.server.core.engine", code, 1), set()) is None
     assert rule_broken(Import("queuekiosk.printers.spooler", "queuekiosk.server.web.printing", code, 1), set())

@@ -28,9 +28,8 @@ def test_who_called_and_ended_each_ticket_is_filled_in_from_the_events(make_queu
     from sqlalchemy import select
 
     from queuekiosk.server.core import engine as q
-    from queuekiosk.server.core.db import MIGRATIONS
-
     from queuekiosk.server.core.auth import add_user, create_token
+    from queuekiosk.server.core.db import MIGRATIONS
 
     db = make_queue(config, db_url)
     with db.Session.begin() as session:
@@ -45,14 +44,15 @@ def test_who_called_and_ended_each_ticket_is_filled_in_from_the_events(make_queu
     db.run(q.no_show, 1, actor=clerk)
     db.run(q.call_next, 1, actor=clerk)
     db.run(q.call_next, 1)  # by nobody known (a script): finishes the second; the third is held
-    columns = [getattr(Base.metadata.tables["tickets"].c, name) for name in
-               ("number", "called_by_user_id", "called_by_token_id", "ended_by_user_id", "ended_by_token_id")]
+    columns = [
+        getattr(Base.metadata.tables["tickets"].c, name)
+        for name in ("number", "called_by_user_id", "called_by_token_id", "ended_by_user_id", "ended_by_token_id")
+    ]
     tickets = Base.metadata.tables["tickets"]
     with db.engine.connect() as conn:
         kept = conn.execute(select(*columns).order_by(tickets.c.number)).all()
     lan = clerk.user_id
-    assert [tuple(row[1:]) for row in kept] == [(None, 1, lan, None), (lan, None, None, None),
-                                                (None, None, None, None)]
+    assert [tuple(row[1:]) for row in kept] == [(None, 1, lan, None), (lan, None, None, None), (None, None, None, None)]
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -27,8 +27,15 @@ ACTIONS = st.one_of(
 
 def _run(queue, action) -> None:
     kind, *args = action
-    engine_action = {"issue": q.issue, "next": q.call_next, "recall": q.recall, "start": q.start,
-                     "finish": q.finish, "no_show": q.no_show, "transfer": q.transfer}[kind]
+    engine_action = {
+        "issue": q.issue,
+        "next": q.call_next,
+        "recall": q.recall,
+        "start": q.start,
+        "finish": q.finish,
+        "no_show": q.no_show,
+        "transfer": q.transfer,
+    }[kind]
     kwargs = {"check_hours": False} if kind == "issue" else {}
     if kind == "transfer":
         args, kwargs = args[:1], {"service": args[1]}
@@ -50,11 +57,16 @@ def test_each_ticket_step_has_one_outside_event_in_order(make_queue, config):
         for action in actions:
             _run(queue, action)
         with queue.engine.connect() as conn:
-            logged = conn.execute(select(E.c.kind, T.c.public_id).join(T, T.c.id == E.c.ticket_id)
-                                  .where(E.c.id > since_event, E.c.kind.in_(STEPS)).order_by(E.c.id)).all()
+            logged = conn.execute(
+                select(E.c.kind, T.c.public_id)
+                .join(T, T.c.id == E.c.ticket_id)
+                .where(E.c.id > since_event, E.c.kind.in_(STEPS))
+                .order_by(E.c.id)
+            ).all()
             told = conn.execute(select(O.c.kind, O.c.payload).where(O.c.id > since_outbox).order_by(O.c.id)).all()
-        assert [(f"ticket.{kind}", ticket) for kind, ticket in logged] == \
-            [(kind, payload["ticket"]["id"]) for kind, payload in told]
+        assert [(f"ticket.{kind}", ticket) for kind, ticket in logged] == [
+            (kind, payload["ticket"]["id"]) for kind, payload in told
+        ]
         for _kind, payload in told:
             assert set(payload["ticket"]) <= set(outbox.TICKET_FIELDS)
 

@@ -21,10 +21,12 @@ def test_the_stand_in_hash_costs_what_a_new_password_costs():
 
 
 def test_importing_auth_computes_no_hash():
-    probe = ("import hashlib\n"
-             "def refuse(*args, **kwargs):\n"
-             "    raise AssertionError('a password hash was computed at import')\n"
-             "hashlib.scrypt = hashlib.pbkdf2_hmac = refuse\n"
-             "import queuekiosk.server.core.auth\n")
+    probe = (
+        "import hashlib\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('a password hash was computed at import')\n"
+        "hashlib.scrypt = hashlib.pbkdf2_hmac = refuse\n"
+        "import queuekiosk.server.core.auth\n"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import delete, update
+
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import load_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database
 from queuekiosk.server.core.prediction import Predictor, called_at_once, predict
-from queuekiosk.server.core.prediction_train import first_calls, read_events, train
-from queuekiosk.server.prediction_cli import backtest, forecasts
 from queuekiosk.server.core.prediction_state import LiveTracker, Waiting
+from queuekiosk.server.core.prediction_train import first_calls, read_events, train
 from queuekiosk.server.core.simulate import Settings, simulate
-from sqlalchemy import delete, update
+from queuekiosk.server.prediction_cli import backtest, forecasts
 
 # the repo's config.yaml (not imported from conftest: the name is ambiguous in a whole-suite run)
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -56,9 +57,12 @@ def test_the_backtest_beats_the_formula_on_real_shaped_days_and_reproduces_its_f
     with engine.connect() as conn:
         figures = backtest(conn, site, HELD_OUT)
     _within_targets(figures)
-    assert figures == {"tickets": 1378, "ours": {"mae_minutes": 1.37, "coverage": 0.826},
-                       "formula": {"mae_minutes": 2.55},
-                       "formula_silent": {"tickets": 39, "ours": {"mae_minutes": 5.17, "coverage": 0.692}}}
+    assert figures == {
+        "tickets": 1378,
+        "ours": {"mae_minutes": 1.37, "coverage": 0.826},
+        "formula": {"mae_minutes": 2.55},
+        "formula_silent": {"tickets": 39, "ours": {"mae_minutes": 5.17, "coverage": 0.692}},
+    }
     # the same seed on another database: the same days, the same figures
     again_engine, again_site = _centre(tmp_path, Settings(per_day=300), seed=7)
     with again_engine.connect() as conn:
@@ -116,17 +120,24 @@ def test_a_prediction_uses_nothing_after_the_ticket_s_issue_time(real_shaped, tm
         cut.dispose()
         before = full[event.ticket_id]
         assert again.ticket_id == before.ticket_id and again.actual is None  # not called yet, as then
-        assert (again.minutes, again.low, again.high, again.formula) == \
-            (before.minutes, before.low, before.high, before.formula), "the prediction used later events"
+        assert (again.minutes, again.low, again.high, again.formula) == (
+            before.minutes,
+            before.low,
+            before.high,
+            before.formula,
+        ), "the prediction used later events"
         # the running server's path (today's events read from the database) sees the same state, and
         # promises the same, or "right away" where a free counter calls the ticket at once
-        assert (seen.minutes, seen.low, seen.high) == \
-            pytest.approx((before.minutes, before.low, before.high), rel=1e-9, abs=1e-9)
-        assert (server_side.minutes, server_side.low, server_side.high) == ((0.0, 0.0, 0.0) if at_once else
-                                                                            (seen.minutes, seen.low, seen.high))
+        assert (seen.minutes, seen.low, seen.high) == pytest.approx(
+            (before.minutes, before.low, before.high), rel=1e-9, abs=1e-9
+        )
+        assert (server_side.minutes, server_side.low, server_side.high) == (
+            (0.0, 0.0, 0.0) if at_once else (seen.minutes, seen.low, seen.high)
+        )
 
 
 # --- invariants, whatever the queue looks like ---------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def trained(real_shaped):
@@ -137,8 +148,9 @@ def trained(real_shaped):
 
 
 NOON = dt.datetime(2026, 10, 20, 3, 0)  # 10:00 in Hà Nội
-queues = st.lists(st.tuples(st.sampled_from(["HT", "CT", "DC", "LD", "VH", "TK"]), st.booleans(),
-                            st.floats(0, 90)), max_size=60)
+queues = st.lists(
+    st.tuples(st.sampled_from(["HT", "CT", "DC", "LD", "VH", "TK"]), st.booleans(), st.floats(0, 90)), max_size=60
+)
 counter_states = st.lists(st.sampled_from(["idle", "busy", "paused", "lunch", "not yet"]), min_size=6, max_size=6)
 
 
@@ -168,10 +180,15 @@ def _tracker(site, waiting, states) -> LiveTracker:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(waiting=queues, states=counter_states, service=st.sampled_from(["HT", "CT", "DC", "LD", "VH", "TK"]),
-       priority=st.booleans())
-def test_the_range_holds_the_point_and_more_people_ahead_never_promise_less(trained, waiting, states, service,
-                                                                          priority):
+@given(
+    waiting=queues,
+    states=counter_states,
+    service=st.sampled_from(["HT", "CT", "DC", "LD", "VH", "TK"]),
+    priority=st.booleans(),
+)
+def test_the_range_holds_the_point_and_more_people_ahead_never_promise_less(
+    trained, waiting, states, service, priority
+):
     site, model = trained
     sid = site.service_ids[service]
     found = predict(model, _tracker(site, waiting, states), sid, priority, NOON)
@@ -201,8 +218,9 @@ def test_a_model_survives_json_and_a_service_nobody_serves_has_no_estimate(train
     site, model = trained
     copy = Model.from_dict(json.loads(json.dumps(model.to_dict())))
     tracker = _tracker(site, [("HT", False, 4.0), ("HT", True, 2.0)], ["busy"] * 6)
-    assert predict(copy, tracker, site.service_ids["HT"], False, NOON) == \
-        predict(model, tracker, site.service_ids["HT"], False, NOON)
+    assert predict(copy, tracker, site.service_ids["HT"], False, NOON) == predict(
+        model, tracker, site.service_ids["HT"], False, NOON
+    )
     for counter in tracker.counters.values():
         counter.services = frozenset(s for s in counter.services if s != site.service_ids["DC"])
     assert predict(model, tracker, site.service_ids["DC"], False, NOON) is None

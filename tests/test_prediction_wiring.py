@@ -44,7 +44,9 @@ def centre(tmp_path_factory):
     engine = create_db_engine(f"sqlite:///{folder / 'centre.db'}")
     site = prepare_database(engine, load_config(CONFIG_PATH), folder / "instance")
     clerks = clerk_ids(engine, "nhanh", "cham")
-    write_days(engine, site, HISTORY, lambda day: (clerks["cham"], 16.0) if day.day in (3, 5, 7) else (clerks["nhanh"], 4.0))
+    write_days(
+        engine, site, HISTORY, lambda day: (clerks["cham"], 16.0) if day.day in (3, 5, 7) else (clerks["nhanh"], 4.0)
+    )
     with engine.connect() as conn:
         model = train(site, read_events(conn, site))
     engine.dispose()
@@ -67,6 +69,7 @@ def fresh(centre, tmp_path):
         finally:
             engine.dispose()
             path.unlink()
+
     return make
 
 
@@ -90,13 +93,21 @@ def _called_at_once(conn, site, ticket_id: int) -> bool:
     serves is waiting (the ticket is then called at the counter's next press)."""
     mine = conn.execute(select(T).where(T.c.id == ticket_id)).one()
     held = {row.counter_id for row in conn.execute(select(T.c.counter_id).where(T.c.status.in_(("called", "serving"))))}
-    waiting = conn.execute(select(T.c.service_id, T.c.target_counter_id).where(
-        T.c.status == "waiting", T.c.id != ticket_id, T.c.business_day == mine.business_day)).all()
+    waiting = conn.execute(
+        select(T.c.service_id, T.c.target_counter_id).where(
+            T.c.status == "waiting", T.c.id != ticket_id, T.c.business_day == mine.business_day
+        )
+    ).all()
     for row in conn.execute(select(C).where(C.c.state == "open")):
         services = set(site.counter_service_ids[row.number])
-        if mine.service_id in services and row.id not in held and not any(
+        if (
+            mine.service_id in services
+            and row.id not in held
+            and not any(
                 w.target_counter_id == row.id or (w.target_counter_id is None and w.service_id in services)
-                for w in waiting):
+                for w in waiting
+            )
+        ):
             return True
     return False
 
@@ -110,10 +121,17 @@ def _check(view: dict, open_serving: bool) -> None:
     assert 0 <= low <= eta <= high, view
 
 
-steps = st.lists(st.tuples(
-    st.sampled_from(["issue", "issue", "issue", "next", "next", "finish", "pause", "resume", "close"]),
-    st.sampled_from(["DC", "HT", "CT"]), st.booleans(), st.sampled_from([1, 2, 3, 4]), st.floats(0, 12)),
-    min_size=1, max_size=30)
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["issue", "issue", "issue", "next", "next", "finish", "pause", "resume", "close"]),
+        st.sampled_from(["DC", "HT", "CT"]),
+        st.booleans(),
+        st.sampled_from([1, 2, 3, 4]),
+        st.floats(0, 12),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -129,13 +147,24 @@ def _play(engine, site, predictor, steps) -> None:
     for kind, service, priority, counter, minutes in steps:
         now += minutes * MIN
         if kind == "issue":
-            outcome = _run(engine, q.issue, site, service, priority="elderly" if priority else None, now=now,
-                           check_hours=False, estimator=predictor)
+            outcome = _run(
+                engine,
+                q.issue,
+                site,
+                service,
+                priority="elderly" if priority else None,
+                now=now,
+                check_hours=False,
+                estimator=predictor,
+            )
             view = outcome.ticket
             with engine.connect() as conn:
                 row = conn.execute(select(T).where(T.c.public_id == view["id"])).one()
-                serving = [c for c in conn.execute(select(C).where(C.c.state == "open"))
-                           if row.service_id in site.counter_service_ids[c.number]]
+                serving = [
+                    c
+                    for c in conn.execute(select(C).where(C.c.state == "open"))
+                    if row.service_id in site.counter_service_ids[c.number]
+                ]
                 _check(view, bool(serving))
                 if serving and _called_at_once(conn, site, row.id):
                     assert view["eta_minutes"] == 0 and view["eta_range"] == [0, 0], view
@@ -155,8 +184,10 @@ def _play(engine, site, predictor, steps) -> None:
     with session_factory(engine)() as session:
         for public_id in session.scalars(select(T.c.public_id).where(T.c.status == "waiting")):
             view = q.ticket_status(session, site, public_id, predictor)
-            open_serving = any(c.state == "open" and site.service_ids[view["service"]] in
-                               site.counter_service_ids[c.number] for c in session.execute(select(C)))
+            open_serving = any(
+                c.state == "open" and site.service_ids[view["service"]] in site.counter_service_ids[c.number]
+                for c in session.execute(select(C))
+            )
             _check(view, open_serving)
 
 
@@ -191,9 +222,16 @@ def test_the_slow_clerk_at_the_counter_makes_the_promise_longer_than_the_formula
 
 # --- the printed ticket ---------------------------------------------------------------------------
 
-TICKET = TicketContent(centre="UBND phường Phúc La", number="3005", service="Địa chính - Đô thị - Xây dựng",
-                       issued_at="09:06  12/11/2026", people_ahead=3, tracking_url="http://192.0.2.1:8000/t/abc",
-                       eta_minutes=14, eta_range=[10, 20])
+TICKET = TicketContent(
+    centre="UBND phường Phúc La",
+    number="3005",
+    service="Địa chính - Đô thị - Xây dựng",
+    issued_at="09:06  12/11/2026",
+    people_ahead=3,
+    tracking_url="http://192.0.2.1:8000/t/abc",
+    eta_minutes=14,
+    eta_range=[10, 20],
+)
 
 
 def _drawn(text: str, width: int = 576):
@@ -203,9 +241,12 @@ def _drawn(text: str, width: int = 576):
 def _holds_image(images, wanted) -> bool:
     """One of the raster images is ``wanted`` (a raster row is whole bytes: up to 7 blank dots more)."""
     wanted = wanted.convert("L")
-    return any(i.height == wanted.height and 0 <= i.width - wanted.width < 8 and
-               not ImageChops.difference(i.convert("L").crop((0, 0, *wanted.size)), wanted).getbbox()
-               for i in images)
+    return any(
+        i.height == wanted.height
+        and 0 <= i.width - wanted.width < 8
+        and not ImageChops.difference(i.convert("L").crop((0, 0, *wanted.size)), wanted).getbbox()
+        for i in images
+    )
 
 
 def test_the_printed_ticket_says_the_range_and_the_formula_s_single_value_as_before():

@@ -15,19 +15,26 @@ def _printer_profiles_checked():
     install()
 
 
-@pytest.mark.parametrize("printer, key_path, says", [
-    ({"driver": "network"}, "printers[0]", "needs the key(s) host"),
-    ({"driver": "usb", "vendor_id": "0x04b8"}, "printers[0]", "needs the key(s) product_id"),
-    ({"driver": "usb", "vendor_id": "epson", "product_id": 1}, "printers[0].vendor_id", "0x04b8"),
-    ({"driver": "serial"}, "printers[0]", "needs the key(s) device"),
-    ({"driver": "cups"}, "printers[0]", "needs the key(s) queue"),
-    ({"driver": "file", "path": "out", "host": "192.0.2.1"}, "printers[0]", "host are not used by driver 'file'"),
-    ({"driver": "network", "host": "192.0.2.1", "profile": "TM-XYZ"}, "printers[0].profile", "unknown printer profile"),
-    ({"driver": "network", "host": "192.0.2.1", "form": "fancy"}, "printers[0].form", "compact"),
-    ({"driver": "network", "host": "192.0.2.1", "width_dots": 50}, "printers[0].width_dots", "200"),
-    ({"driver": "laser"}, "printers[0].driver", "network"),
-    ({"driver": "network", "host": "192.0.2.1", "hostname": "x"}, "printers[0].hostname", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "printer, key_path, says",
+    [
+        ({"driver": "network"}, "printers[0]", "needs the key(s) host"),
+        ({"driver": "usb", "vendor_id": "0x04b8"}, "printers[0]", "needs the key(s) product_id"),
+        ({"driver": "usb", "vendor_id": "epson", "product_id": 1}, "printers[0].vendor_id", "0x04b8"),
+        ({"driver": "serial"}, "printers[0]", "needs the key(s) device"),
+        ({"driver": "cups"}, "printers[0]", "needs the key(s) queue"),
+        ({"driver": "file", "path": "out", "host": "192.0.2.1"}, "printers[0]", "host are not used by driver 'file'"),
+        (
+            {"driver": "network", "host": "192.0.2.1", "profile": "TM-XYZ"},
+            "printers[0].profile",
+            "unknown printer profile",
+        ),
+        ({"driver": "network", "host": "192.0.2.1", "form": "fancy"}, "printers[0].form", "compact"),
+        ({"driver": "network", "host": "192.0.2.1", "width_dots": 50}, "printers[0].width_dots", "200"),
+        ({"driver": "laser"}, "printers[0].driver", "network"),
+        ({"driver": "network", "host": "192.0.2.1", "hostname": "x"}, "printers[0].hostname", "unknown key"),
+    ],
+)
 def test_printer_mistakes_name_the_key(config_data, printer, key_path, says):
     config_data["printers"] = [{"id": "kiosk-1", **printer}]
     with pytest.raises(ConfigError) as caught:

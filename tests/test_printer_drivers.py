@@ -12,8 +12,9 @@ from queuekiosk.printers.drivers import UNKNOWN, PrintTask
 from queuekiosk.printers.registry import driver_for
 from queuekiosk.server.core.config import Printer
 
-TICKET = PrintTask(data=b"\x1b@ticket 1001\n" + bytes(range(256)) * 8 + b"\x1dVA\x00", name="HT-1001-job1",
-                   preview=lambda: None)
+TICKET = PrintTask(
+    data=b"\x1b@ticket 1001\n" + bytes(range(256)) * 8 + b"\x1dVA\x00", name="HT-1001-job1", preview=lambda: None
+)
 
 
 def test_a_device_file_receives_the_whole_ticket(tmp_path: Path):

@@ -34,8 +34,9 @@ def db(make_queue, config_data, migrated_db_url):
     return queue
 
 
-def serve(db, counter: int, actor, called: dt.datetime, minutes: float, start_after: float | None = None,
-          service: str = "HT") -> dict:
+def serve(
+    db, counter: int, actor, called: dt.datetime, minutes: float, start_after: float | None = None, service: str = "HT"
+) -> dict:
     """Issue, call at ``called``, optionally start, finish ``minutes`` after the call (or the start)."""
     ticket = db.run(q.issue, service, now=called - 5 * MIN).ticket
     assert db.run(q.call_next, counter, actor=actor, now=called).ticket["id"] == ticket["id"]
@@ -63,16 +64,28 @@ def test_a_rating_is_taken_within_the_window_and_keeps_who_where_what(db):
     assert db.run(q.rating_prompt, 2, now=finished + 10 * SEC) is None, "another counter's tablet is not asked"
 
     assert refused(db, ticket["id"], 1, "satisfied", now=finished + 2 * MIN + SEC) == "rating_closed"
-    rated = db.run(q.rate, ticket["id"], 1, "unsatisfied", ["long_wait"], actor=q.Actor(token_id=None),
-                   now=finished + 2 * MIN - SEC).ticket
-    assert (rated["clerk"], rated["counter"], rated["service"], rated["level"], rated["reasons"]) == \
-        ("lan", 1, "HT", "unsatisfied", ["long_wait"])
+    rated = db.run(
+        q.rate,
+        ticket["id"],
+        1,
+        "unsatisfied",
+        ["long_wait"],
+        actor=q.Actor(token_id=None),
+        now=finished + 2 * MIN - SEC,
+    ).ticket
+    assert (rated["clerk"], rated["counter"], rated["service"], rated["level"], rated["reasons"]) == (
+        "lan",
+        1,
+        "HT",
+        "unsatisfied",
+        ["long_wait"],
+    )
     assert refused(db, ticket["id"], 1, "satisfied", now=finished + 2 * MIN - SEC) == "already_rated"
     assert db.run(q.rating_prompt, 1, now=finished + 10 * SEC) is None, "a rated ticket is not asked again"
 
     with db.Session() as session:
         row = session.execute(select(m.Rating.__table__)).one()
-        kinds = [k for k, in session.execute(select(m.Event.kind).order_by(m.Event.id))]
+        kinds = [k for (k,) in session.execute(select(m.Event.kind).order_by(m.Event.id))]
     assert row.business_day == dt.date(2026, 11, 23) and row.at == finished + 2 * MIN - SEC
     assert kinds[-1] == "rated", "the rating is a step in the append-only log too"
 
@@ -88,17 +101,24 @@ def test_a_later_finish_closes_the_earlier_ticket(db):
 
 
 def test_a_clerks_figures_come_from_the_log(db):
-    serve(db, 1, db.lan, MON_9, minutes=4)                       # 4 min from the call
-    rated = serve(db, 1, db.lan, MON_9 + 10 * MIN, minutes=6, start_after=3)   # 6 min from the start
+    serve(db, 1, db.lan, MON_9, minutes=4)  # 4 min from the call
+    rated = serve(db, 1, db.lan, MON_9 + 10 * MIN, minutes=6, start_after=3)  # 6 min from the start
     db.run(q.rate, rated["id"], 1, "very_satisfied", now=MON_9 + 19 * MIN + 30 * SEC)
     db.run(q.issue, "HT", now=MON_9 + 20 * MIN)
     db.run(q.call_next, 1, actor=db.lan, now=MON_9 + 21 * MIN)
     db.run(q.no_show, 1, actor=db.lan, now=MON_9 + 23 * MIN)
-    serve(db, 2, db.hoa, MON_9 + 30 * MIN, minutes=1)            # someone else's work
+    serve(db, 2, db.hoa, MON_9 + 30 * MIN, minutes=1)  # someone else's work
 
     lan = db.run(q.figures_today, user_id=db.lan.user_id, now=MON_9 + 60 * MIN)
-    assert lan == {"day": "2026-11-23", "served": 2, "average_service_seconds": 300.0, "no_shows": 1, "calls": 3,
-                   "transferred": 0, "ratings": {"count": 1, "very_satisfied": 1, "satisfied": 0, "unsatisfied": 0}}
+    assert lan == {
+        "day": "2026-11-23",
+        "served": 2,
+        "average_service_seconds": 300.0,
+        "no_shows": 1,
+        "calls": 3,
+        "transferred": 0,
+        "ratings": {"count": 1, "very_satisfied": 1, "satisfied": 0, "unsatisfied": 0},
+    }
     counter2 = db.run(q.figures_today, counter=2, now=MON_9 + 60 * MIN)
     assert (counter2["served"], counter2["average_service_seconds"]) == (1, 60.0)
     tomorrow = db.run(q.figures_today, user_id=db.lan.user_id, now=MON_9 + dt.timedelta(days=1))

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import exports, periods, reports
 from queuekiosk.server.core.auth import add_user
@@ -37,7 +38,7 @@ NOW = dt.datetime(2026, 11, 23, 3, 0)  # the reports are read on Monday morning 
 def at(day: int, hour: int, minute: int, second: int = 0) -> dt.datetime:
     """A local time of November 2026 as the naive UTC the engine keeps."""
     local = dt.datetime(2026, 11, day, hour, minute, second, tzinfo=ZONE)
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _centre(tmp_path_factory, name):
@@ -57,8 +58,10 @@ def _centre(tmp_path_factory, name):
             return action(session, site, *args, **kwargs)
 
     with Session.begin() as session:
-        added = {name: add_user(session, name, "mat-khau-dai", "clerk", counter)
-                 for name, counter in (("an", 1), ("binh", 3), ("chi", 2))}
+        added = {
+            name: add_user(session, name, "mat-khau-dai", "clerk", counter)
+            for name, counter in (("an", 1), ("binh", 3), ("chi", 2))
+        }
         session.flush()
         clerks = [q.Actor(user_id=added[n].id) for n in ("an", "binh", "chi")]
 
@@ -122,8 +125,13 @@ def test_the_day_in_total(history):
     assert (total["early"], total["on_time"], total["late"]) == (1, 3, 1)
     assert (total["served"], total["no_show"], total["no_show_rate"], total["transferred"]) == (4, 1, 20.0, 1)
     assert total["service_time"] == {"count": 4, "avg": 435.0, "median": 450.0, "p90": 600.0, "max": 600.0}
-    assert total["ratings"] == {"very_satisfied": 1, "satisfied": 1, "unsatisfied": 1, "total": 3,
-                                "satisfied_pct": 66.7}
+    assert total["ratings"] == {
+        "very_satisfied": 1,
+        "satisfied": 1,
+        "unsatisfied": 1,
+        "total": 3,
+        "satisfied_pct": 66.7,
+    }
 
 
 def test_by_service_the_wait_belongs_to_the_chosen_service_and_the_service_to_the_last_one(history):
@@ -215,8 +223,7 @@ def test_a_period_across_midnight(history):
 def test_an_empty_period(history, key):
     result = report(history, key, "service")
     total = result["total"]
-    assert total["issued"] == 0 and total["wait"] == {"count": 0, "avg": None, "median": None, "p90": None,
-                                                      "max": None}
+    assert total["issued"] == 0 and total["wait"] == {"count": 0, "avg": None, "median": None, "p90": None, "max": None}
     assert total["target_met_pct"] is None and total["ratings"]["satisfied_pct"] is None
     assert len(result["rows"]) == 6 and all(r["issued"] == 0 for r in result["rows"])
     engine, site = history
@@ -264,7 +271,7 @@ def test_exports_hold_the_numbers_of_the_report(history):
     assert lines[0] == ["Báo cáo tình hình phục vụ theo dịch vụ"]
     assert ["Kỳ báo cáo", "Ngày 20/11/2026"] in lines
     header = lines.index(next(line for line in lines if line and line[0] == "Dịch vụ"))
-    table = [dict(zip(lines[header], line)) for line in lines[header + 1:]]
+    table = [dict(zip(lines[header], line)) for line in lines[header + 1 :]]
     ht = table[0]
     assert ht["Dịch vụ"] == "Tư pháp - Hộ tịch" and ht["Lượt lấy số"] == "4"
     assert float(ht["Chờ trung bình (phút)"]) == round(765.0 / 60, 2)
@@ -350,8 +357,10 @@ def test_tickets_the_day_ended_on_are_counted_as_expired(expiry):
     with engine.connect() as conn:
         daily = reports.daily_summary(conn, site, periods.named_period("2026-11-25", ZONE), now=EXPIRY_NOW)
     assert (daily["received"], daily["expired"], daily["not_called"], daily["no_show"]) == (4, 2, 0, 1)
-    assert "1 lượt vắng mặt khi được gọi, 1 lượt được chuyển quầy. 2 lượt hết hạn cuối ngày khi vẫn đang chờ." \
+    assert (
+        "1 lượt vắng mặt khi được gọi, 1 lượt được chuyển quầy. 2 lượt hết hạn cuối ngày khi vẫn đang chờ."
         in daily["text"]
+    )
     assert "2 tickets expired at the end of the day while still waiting." in daily["text_en"]
 
 
@@ -359,7 +368,7 @@ def test_exports_show_the_expired_column(expiry):
     result = expiry_report(expiry)
     lines = list(csv.reader(io.StringIO(exports.to_csv(result).decode("utf-8-sig"))))
     header = next(line for line in lines if line and line[0] == "Dịch vụ")
-    table = {line[0]: dict(zip(header, line)) for line in lines[lines.index(header) + 1:]}
+    table = {line[0]: dict(zip(header, line)) for line in lines[lines.index(header) + 1 :]}
     assert header.index("Hết hạn cuối ngày") == header.index("Chưa được gọi") + 1
     assert (table["Tư pháp - Hộ tịch"]["Hết hạn cuối ngày"], table["Chứng thực"]["Hết hạn cuối ngày"]) == ("2", "0")
     assert table["Tổng cộng"]["Hết hạn cuối ngày"] == "2" and table["Tổng cộng"]["Vắng mặt"] == "1"
@@ -375,8 +384,11 @@ def test_exports_show_the_expired_column(expiry):
     engine, site = expiry
     with engine.connect() as conn:
         daily = reports.daily_summary(conn, site, periods.named_period("2026-11-25", ZONE), now=EXPIRY_NOW)
-    figures = {line[0]: line[1] for line in csv.reader(io.StringIO(exports.to_csv(daily).decode("utf-8-sig")))
-               if len(line) == 2}
+    figures = {
+        line[0]: line[1]
+        for line in csv.reader(io.StringIO(exports.to_csv(daily).decode("utf-8-sig")))
+        if len(line) == 2
+    }
     assert figures["Hết hạn cuối ngày"] == "2"
 
 
@@ -390,47 +402,67 @@ def test_live_overview(history):
     assert (ct["waiting"], ct["longest_wait_seconds"], ct["over_target"]) == (1, 300.0, False)
     ct_later = next(s for s in later["services"] if s["code"] == "CT")
     assert ct_later["over_target"] is True
-    assert [a["kind"] for a in reports.alerts(later, [{"printer": "kiosk-1", "state": "paper_out"}])] == \
-        ["wait", "printer"]
+    assert [a["kind"] for a in reports.alerts(later, [{"printer": "kiosk-1", "state": "paper_out"}])] == [
+        "wait",
+        "printer",
+    ]
     counter1 = next(c for c in overview["counters"] if c["number"] == 1)
     assert counter1["activity"] == "idle" and counter1["since"] is not None and counter1["ticket"] is None
     assert overview["today"]["issued"] == 6 and overview["today"]["served"] == 4
 
 
-@pytest.mark.parametrize("key, first, last", [
-    ("2026-Q1", "2026-01-01", "2026-03-31"), ("2026-Q4", "2026-10-01", "2026-12-31"),
-    ("2026-H1", "2026-01-01", "2026-06-30"), ("2026-H2", "2026-07-01", "2026-12-31"),
-    ("2026-9M", "2026-01-01", "2026-09-30"), ("2026", "2026-01-01", "2026-12-31"),
-    ("2026-02", "2026-02-01", "2026-02-28"), ("2026-W01", "2025-12-29", "2026-01-04"),
-])
+@pytest.mark.parametrize(
+    "key, first, last",
+    [
+        ("2026-Q1", "2026-01-01", "2026-03-31"),
+        ("2026-Q4", "2026-10-01", "2026-12-31"),
+        ("2026-H1", "2026-01-01", "2026-06-30"),
+        ("2026-H2", "2026-07-01", "2026-12-31"),
+        ("2026-9M", "2026-01-01", "2026-09-30"),
+        ("2026", "2026-01-01", "2026-12-31"),
+        ("2026-02", "2026-02-01", "2026-02-28"),
+        ("2026-W01", "2025-12-29", "2026-01-04"),
+    ],
+)
 def test_named_periods(key, first, last):
     period = periods.named_period(key, ZONE)
     assert (period.first_day.isoformat(), period.last_day.isoformat()) == (first, last)
     assert period.utc_bounds()[0] == dt.datetime.fromisoformat(first) - dt.timedelta(hours=7)
 
 
-@pytest.mark.parametrize("key, first, last, label", [  # Decree 09/2019/NĐ-CP art. 12 (see server/core/periods.py)
-    ("2026-11", "2026-10-15", "2026-11-14", "Tháng 11/2026"),
-    ("2026-01", "2025-12-15", "2026-01-14", "Tháng 1/2026"),
-    ("2026-Q1", "2025-12-15", "2026-03-14", "Quý I năm 2026"),
-    ("2026-Q4", "2026-09-15", "2026-12-14", "Quý IV năm 2026"),
-    ("2026-H1", "2025-12-15", "2026-06-14", "6 tháng đầu năm 2026"),
-    ("2026-H2", "2026-06-15", "2026-12-14", "6 tháng cuối năm 2026"),
-    ("2026-9M", "2025-12-15", "2026-09-14", "9 tháng đầu năm 2026"),
-    ("2026", "2025-12-15", "2026-12-14", "Năm 2026"),
-])
+@pytest.mark.parametrize(
+    "key, first, last, label",
+    [  # Decree 09/2019/NĐ-CP art. 12 (see server/core/periods.py)
+        ("2026-11", "2026-10-15", "2026-11-14", "Tháng 11/2026"),
+        ("2026-01", "2025-12-15", "2026-01-14", "Tháng 1/2026"),
+        ("2026-Q1", "2025-12-15", "2026-03-14", "Quý I năm 2026"),
+        ("2026-Q4", "2026-09-15", "2026-12-14", "Quý IV năm 2026"),
+        ("2026-H1", "2025-12-15", "2026-06-14", "6 tháng đầu năm 2026"),
+        ("2026-H2", "2026-06-15", "2026-12-14", "6 tháng cuối năm 2026"),
+        ("2026-9M", "2025-12-15", "2026-09-14", "9 tháng đầu năm 2026"),
+        ("2026", "2025-12-15", "2026-12-14", "Năm 2026"),
+    ],
+)
 def test_periods_with_the_decree_09_cut_off(key, first, last, label):
     period = periods.named_period(key, ZONE, "nd09")
     assert (period.first_day.isoformat(), period.last_day.isoformat(), period.label_vi) == (first, last, label)
 
 
-@pytest.mark.parametrize("args, field", [
-    ({"period": "2026-Q5"}, "period"), ({"period": "2026-13"}, "period"), ({"period": "2026-02-30"}, "period"),
-    ({"period": "2026", "basis": "lunar"}, "basis"), ({"start": "2026-11-20"}, "to"),
-    ({"start": "2026-11-21", "end": "2026-11-20"}, "to"), ({"start": "yesterday", "end": "2026-11-20"}, "from"),
-    ({"start": "0001-01-01", "end": "2026-11-20"}, "from"), ({"start": "2026-11-20", "end": "9999-12-31"}, "to"),
-    ({"start": "2026-11-20T10:00+05:00", "end": "2026-11-20T09:00"}, "to"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({"period": "2026-Q5"}, "period"),
+        ({"period": "2026-13"}, "period"),
+        ({"period": "2026-02-30"}, "period"),
+        ({"period": "2026", "basis": "lunar"}, "basis"),
+        ({"start": "2026-11-20"}, "to"),
+        ({"start": "2026-11-21", "end": "2026-11-20"}, "to"),
+        ({"start": "yesterday", "end": "2026-11-20"}, "from"),
+        ({"start": "0001-01-01", "end": "2026-11-20"}, "from"),
+        ({"start": "2026-11-20", "end": "9999-12-31"}, "to"),
+        ({"start": "2026-11-20T10:00+05:00", "end": "2026-11-20T09:00"}, "to"),
+    ],
+)
 def test_periods_refused_with_the_field_and_the_reason(args, field):
     with pytest.raises(periods.PeriodError) as refused:
         periods.resolve(ZONE, **args)
@@ -452,8 +484,10 @@ def test_postgresql_gives_the_same_reports_as_sqlite(make_queue, config, migrate
             found = {group: reports.summary(conn, queue.site, week, group, now=NOW) for group in reports.GROUPS}
             found["night"] = reports.summary(conn, queue.site, night, "hour", now=NOW)
             year = periods.named_period("2026", zone)  # over 100 days: the table read in order
-            found |= {f"year {group}": reports.summary(conn, queue.site, year, group, now=NOW)
-                      for group in ("service", "clerk", "day")}
+            found |= {
+                f"year {group}": reports.summary(conn, queue.site, year, group, now=NOW)
+                for group in ("service", "clerk", "day")
+            }
             found["peaks"] = reports.peak_hours(conn, queue.site, week, now=NOW)
             found["daily"] = reports.daily_summary(conn, queue.site, periods.named_period("2026-11-20", zone), now=NOW)
             found["live"] = reports.live_overview(conn, queue.site, now=at(20, 10, 0))
@@ -480,6 +514,9 @@ def test_a_device_s_actions_show_under_its_token_name(make_queue, config):
     with queue.engine.connect() as conn:
         result = reports.summary(conn, queue.site, periods.named_period("2026-11-24", ZONE), "clerk", now=NOW)
     [row] = result["rows"]
-    assert (row["key"], row["label"], row["label_en"]) == (f"token:{token_id}", "Thiết bị: bàn phím quầy 5",
-                                                           "Device: bàn phím quầy 5")
+    assert (row["key"], row["label"], row["label_en"]) == (
+        f"token:{token_id}",
+        "Thiết bị: bàn phím quầy 5",
+        "Device: bàn phím quầy 5",
+    )
     assert (row["called"], row["served"], row["wait"]["avg"], row["service_time"]["avg"]) == (1, 1, 180.0, 360.0)

@@ -34,8 +34,20 @@ def test_every_step_is_the_engine_s_and_its_books_balance_at_the_end_of_the_day(
         sequences = {r.service_id: r for r in conn.execute(select(SEQ))}
         averages = dict(conn.execute(select(S.c.id, S.c.avg_service_seconds)).all())
         counters = conn.execute(select(C.c.state, C.c.pause_reason)).all()
-    assert {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "paused",
-            "resumed", "rated", "opened", "closed"} <= {e.kind for e in events}
+    assert {
+        "issued",
+        "called",
+        "recalled",
+        "started",
+        "finished",
+        "no_show",
+        "transferred",
+        "paused",
+        "resumed",
+        "rated",
+        "opened",
+        "closed",
+    } <= {e.kind for e in events}
     # each service's numbers run from its start without a gap, and its queue is empty at the end
     for service_id, code in queue.site.service_codes.items():
         numbers = sorted(t.number for t in tickets if t.origin_service_id == service_id)
@@ -47,8 +59,14 @@ def test_every_step_is_the_engine_s_and_its_books_balance_at_the_end_of_the_day(
             assert averages[service_id] is not None  # the engine's moving average of finished services
     # every ticket moved only along the engine's state machine, and ended
     status = {t.id: "waiting" for t in tickets}
-    moves = {"called": "called", "recalled": "called", "started": "serving", "finished": "done",
-             "no_show": "no_show", "transferred": "waiting"}
+    moves = {
+        "called": "called",
+        "recalled": "called",
+        "started": "serving",
+        "finished": "done",
+        "no_show": "no_show",
+        "transferred": "waiting",
+    }
     for e in events:
         if e.ticket_id is not None and e.kind in moves:
             assert moves[e.kind] in q.TRANSITIONS[status[e.ticket_id]], (e.kind, status[e.ticket_id])
@@ -65,10 +83,25 @@ def test_a_day_whose_numbers_run_out_turns_citizens_away_and_goes_on(config_data
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "queuekiosk.server.cli", "simulate", "--day", FRIDAY.isoformat(), "--per-day", "100",
-         "--seed", "3", "--config", str(config_file)],
-        env={**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_sqlite_url}, capture_output=True, text=True,
-        timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "queuekiosk.server.cli",
+            "simulate",
+            "--day",
+            FRIDAY.isoformat(),
+            "--per-day",
+            "100",
+            "--seed",
+            "3",
+            "--config",
+            str(config_file),
+        ],
+        env={**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_sqlite_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     turned_away = int(re.search(r"(\d+) citizens turned away \(numbers or daily limit ran out\)", done.stderr)[1])
     issued = int(re.search(r"simulated 1 open days .*: (\d+) tickets", done.stdout)[1])
@@ -93,8 +126,9 @@ def test_the_seed_fixes_the_days_and_closed_days_are_skipped(make_queue, config,
         queue = make_queue(config, migrated_sqlite(name))
         result = simulate(queue.engine, queue.site, dt.date(2026, 11, 21), 3, seed=seed, settings=Settings(per_day=80))
         with queue.engine.connect() as conn:
-            summary = reports.summary(conn, queue.site, periods.named_period("2026-W47", queue.site.config.site.zone),
-                                      "day")
+            summary = reports.summary(
+                conn, queue.site, periods.named_period("2026-W47", queue.site.config.site.zone), "day"
+            )
         return result, summary
 
     first, first_report = run(5, "a.db")
@@ -102,7 +136,10 @@ def test_the_seed_fixes_the_days_and_closed_days_are_skipped(make_queue, config,
     other, other_report = run(6, "c.db")
     # Saturday 21/11 and Monday 23/11 are open; Sunday 22/11 is not (config hours.days)
     assert [(d.day.isoformat(), d.skipped) for d in first.days] == [
-        ("2026-11-21", None), ("2026-11-22", "closed"), ("2026-11-23", None)]
+        ("2026-11-21", None),
+        ("2026-11-22", "closed"),
+        ("2026-11-23", None),
+    ]
     assert first_report["rows"] == again_report["rows"] and first_report["total"] == again_report["total"]
     assert other_report["total"] != first_report["total"]
 
@@ -135,8 +172,9 @@ def test_a_simulated_day_looks_like_a_centre_s_day(queue):
     assert all(dt.time(7, 30) <= t.time() < dt.time(17, 0) for t in local_issues)
 
 
-def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_opening_burst(make_queue, config,
-                                                                                                tmp_path):
+def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_opening_burst(
+    make_queue, config, tmp_path
+):
     def run(settings, name):
         queue = make_queue(config, f"sqlite:///{tmp_path / name}")
         simulate(queue.engine, queue.site, dt.date(2026, 11, 16), 6, seed=5, settings=settings)
@@ -159,8 +197,12 @@ def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_
             call = called.pop(e.counter_id)
             per_clerk.setdefault((call.user_id, call.service_id), []).append((e.at - call.at).total_seconds())
     means = {key: sum(v) / len(v) for key, v in per_clerk.items() if len(v) >= 30}
-    ratios = [means[(clerk, service)] / means[(other, service)] for (clerk, service) in means
-              for (other, s) in means if s == service and other != clerk]
+    ratios = [
+        means[(clerk, service)] / means[(other, service)]
+        for (clerk, service) in means
+        for (other, s) in means
+        if s == service and other != clerk
+    ]
     assert max(ratios) > 1.6
     # a counter that opens late: its first call of the day 20 minutes or more after opening
     first = {}

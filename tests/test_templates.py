@@ -4,15 +4,24 @@ language) is written once: server/web/templates/base.html."""
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TEMPLATE_FOLDERS = ["server/web/templates", "kiosk/templates", "display/templates", "counter_client/templates",
-                    "queuekiosk/templates"]
+TEMPLATE_FOLDERS = [
+    "server/web/templates",
+    "kiosk/templates",
+    "display/templates",
+    "counter_client/templates",
+    "queuekiosk/templates",
+]
 BASE = REPO / "server/web/templates/base.html"
 
 
 def pages() -> list[Path]:
     """Every template but the base and the partials (``_name.html``, included by a page)."""
-    return [path for folder in TEMPLATE_FOLDERS for path in sorted((REPO / folder).rglob("*.html"))
-            if path != BASE and not path.name.startswith("_")]
+    return [
+        path
+        for folder in TEMPLATE_FOLDERS
+        for path in sorted((REPO / folder).rglob("*.html"))
+        if path != BASE and not path.name.startswith("_")
+    ]
 
 
 def test_every_page_extends_the_base_and_writes_no_head_of_its_own():

@@ -7,13 +7,18 @@ from dataclasses import replace
 import pytest
 import zxingcpp
 from PIL import Image, ImageChops
-
 from printer_sim import decode
+
 from queuekiosk.printers.ticket import TicketContent, native_digit_scale, preview, render
 
 TICKET = TicketContent(
-    centre="UBND phường Phúc La - Bộ phận Một cửa", number="1001", service="Tư pháp - Hộ tịch",
-    service_en="Justice - Civil status", issued_at="08:15  21/11/2026", people_ahead=3, eta_minutes=12,
+    centre="UBND phường Phúc La - Bộ phận Một cửa",
+    number="1001",
+    service="Tư pháp - Hộ tịch",
+    service_en="Justice - Civil status",
+    issued_at="08:15  21/11/2026",
+    people_ahead=3,
+    eta_minutes=12,
     tracking_url="http://192.168.1.10:8000/t/AbCdEfGhIjKl",
     footer="Sự hài lòng của người dân là thước đo chất lượng phục vụ",
 )
@@ -44,7 +49,9 @@ def test_vietnamese_lines_are_drawn_not_sent_as_text():
     one = decode(render(TICKET, "compact"))
     other = decode(render(replace(TICKET, service="Tư pháp - Hô tich"), "compact"))  # tone marks dropped
     assert "Tư" not in one.text and "?" not in one.text
-    differing = [a for a, b in zip(one.images, other.images) if a.size != b.size or ImageChops.difference(a, b).getbbox()]
+    differing = [
+        a for a, b in zip(one.images, other.images) if a.size != b.size or ImageChops.difference(a, b).getbbox()
+    ]
     assert len(differing) == 1  # only the service line changed, and the marks are visible in it
 
 
@@ -100,8 +107,10 @@ def test_the_counters_that_serve_the_service_are_printed_and_the_ticket_stays_sm
     expected = _line("Quầy phục vụ: 1, 2").convert("L")  # as the paper decodes it
     if form == "compact":
         assert len(data) <= 12 * 1024, len(data)  # still the usual ticket's size
-        assert any(image.size == expected.size and not ImageChops.difference(image, expected).getbbox()
-                   for image in paper.images), "the line 'Quầy phục vụ: 1, 2' is on the paper"
+        assert any(
+            image.size == expected.size and not ImageChops.difference(image, expected).getbbox()
+            for image in paper.images
+        ), "the line 'Quầy phục vụ: 1, 2' is on the paper"
         assert len(paper.images) == len(decode(render(TICKET, form)).images) + 1
     else:
         assert paper.whole_image().height > decode(render(TICKET, form)).whole_image().height + expected.height
@@ -118,8 +127,14 @@ def test_the_ticket_job_names_the_counters_of_its_service_and_citizens_are_ong_b
 
     repo = Path(__file__).resolve().parents[1]
     site = SimpleNamespace(config=load_config(repo / "config.yaml"))
-    ticket = {"service": "CT", "priority": None, "display": "2001", "issued_at": "2026-11-21T01:15:00Z",
-              "waiting_ahead": 0, "eta_minutes": None}
+    ticket = {
+        "service": "CT",
+        "priority": None,
+        "display": "2001",
+        "issued_at": "2026-11-21T01:15:00Z",
+        "waiting_ahead": 0,
+        "eta_minutes": None,
+    }
     content = ticket_content(site, ticket, "http://192.168.1.10:8000/t/x", repo)
     assert content.counters == [2, 3, 6]
     assert content.from_json(content.to_json()) == content  # a stored job prints the same

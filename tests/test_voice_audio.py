@@ -66,8 +66,15 @@ def make_announcer(config_data, tmp_path):
         announcer.close()
 
 
-def _sine_wav(path: Path, seconds: float, frequency: float, rate: int = 44100, channels: int = 2,
-              bits: int = 24, extensible: bool = True) -> None:
+def _sine_wav(
+    path: Path,
+    seconds: float,
+    frequency: float,
+    rate: int = 44100,
+    channels: int = 2,
+    bits: int = 24,
+    extensible: bool = True,
+) -> None:
     """A WAV as recorders write it: 44.1 kHz stereo 24-bit WAVE_FORMAT_EXTENSIBLE (Python 3.11's
     wave module cannot read that), with silence before and after the sound."""
     width = bits // 8
@@ -79,8 +86,19 @@ def _sine_wav(path: Path, seconds: float, frequency: float, rate: int = 44100, c
         sample = int(value * (2 ** (bits - 1) - 1)).to_bytes(width, "little", signed=True)
         frames += sample * channels
     if extensible:
-        fmt = struct.pack("<HHIIHHHHI16s", 0xFFFE, channels, rate, rate * channels * width, channels * width, bits,
-                          22, bits, 0x3, b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71")
+        fmt = struct.pack(
+            "<HHIIHHHHI16s",
+            0xFFFE,
+            channels,
+            rate,
+            rate * channels * width,
+            channels * width,
+            bits,
+            22,
+            bits,
+            0x3,
+            b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71",
+        )
     else:
         fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * width, channels * width, bits)
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(frames)) + frames
@@ -89,6 +107,7 @@ def _sine_wav(path: Path, seconds: float, frequency: float, rate: int = 44100, c
 
 
 # --- the shipped clip set --------------------------------------------------------------------
+
 
 def test_the_shipped_clip_set_is_complete_and_of_one_format():
     expected = {f"{lang}/{clip_name(text)}" for lang, texts in VOCABULARY.items() for text in texts} | {"chime"}
@@ -99,7 +118,9 @@ def test_the_shipped_clip_set_is_complete_and_of_one_format():
         assert (channels, width, rate) == (1, 2, wav.RATE), path
         assert 0.1 < seconds < 3.0, (path, seconds)
     # every word of every number a centre issues has a clip, in both regional forms
-    words = {w for n in range(0, 100_000, 7) for region in ("north", "south") for w in number_words(n, region=region).split()}
+    words = {
+        w for n in range(0, 100_000, 7) for region in ("north", "south") for w in number_words(n, region=region).split()
+    }
     assert {f"vi/{w}" for w in words} <= shipped
 
 
@@ -113,8 +134,12 @@ def test_the_chime_is_made_with_the_standard_library():
 def test_build_clips_regenerates_the_shipped_set(tmp_path):
     """`queuekiosk voice build-clips` with espeak-ng's command line makes exactly the shipped files."""
     _espeak_or_skip()
-    done = subprocess.run([QUEUEKIOSK, "voice", "build-clips", "--out", str(tmp_path / "clips")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [QUEUEKIOSK, "voice", "build-clips", "--out", str(tmp_path / "clips")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     made = sorted(p.relative_to(tmp_path / "clips") for p in (tmp_path / "clips").rglob("*.wav"))
     assert made == sorted(p.relative_to(SHIPPED) for p in SHIPPED.rglob("*.wav"))
@@ -123,6 +148,7 @@ def test_build_clips_regenerates_the_shipped_set(tmp_path):
 
 
 # --- announcements -----------------------------------------------------------------------------
+
 
 def test_an_announcement_is_one_valid_wav_of_plausible_length(make_announcer):
     announcer = make_announcer(tts=NoTts())  # the shipped clips alone must do
@@ -218,8 +244,9 @@ def test_pyttsx3_speaks_through_its_own_process(make_announcer, tmp_path):
 
     announcer = make_announcer(tts=Pyttsx3Engine())
     for number in (1023, 1024, 1025):  # the same engine, several requests in turn
-        spoken = announcer.announce(Voice(phrase="Kính mời quý vị số {number} tới quầy {counter}", repeat=1,
-                                          chime=False), number, 5)
+        spoken = announcer.announce(
+            Voice(phrase="Kính mời quý vị số {number} tới quầy {counter}", repeat=1, chime=False), number, 5
+        )
         assert spoken.audio_url is not None
     made = tmp_path / "instance" / "voice-tts" / "vi" / "kính mời quý vị số.wav"
     assert _params(made)[:3] == (1, 2, 22050) and _params(made)[3] > 0.5

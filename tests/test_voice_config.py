@@ -28,8 +28,10 @@ def test_a_missing_slide_is_a_clear_config_error(tmp_path, config_data):
     path = _write(tmp_path, config_data, slides=["welcome.png", "media/gone.jpg"])
     with pytest.raises(ConfigError) as error:
         load_config(path)
-    assert str(error.value) == (f"{path}: displays[0].slides[1]: no such file: {tmp_path / 'media/gone.jpg'} "
-                                "(a relative path starts at the folder of the configuration file)")
+    assert str(error.value) == (
+        f"{path}: displays[0].slides[1]: no such file: {tmp_path / 'media/gone.jpg'} "
+        "(a relative path starts at the folder of the configuration file)"
+    )
 
 
 def test_a_slide_that_is_not_an_image_or_video_is_refused(tmp_path, config_data):
@@ -38,19 +40,30 @@ def test_a_slide_that_is_not_an_image_or_video_is_refused(tmp_path, config_data)
         load_config(_write(tmp_path, config_data, slides=["notes.txt"]))
 
 
-@pytest.mark.parametrize("phrase, problem", [
-    ("Mời số {number}", "must contain {number} and {counter}"),
-    ("Mời số {number} quầy {counter} {room}", "no other {field}"),
-    ("Mời số {number quầy", "not a usable phrase"),
-])
+@pytest.mark.parametrize(
+    "phrase, problem",
+    [
+        ("Mời số {number}", "must contain {number} and {counter}"),
+        ("Mời số {number} quầy {counter} {room}", "no other {field}"),
+        ("Mời số {number quầy", "not a usable phrase"),
+    ],
+)
 def test_a_phrase_needs_number_and_counter(tmp_path, config_data, phrase, problem):
-    with pytest.raises(ConfigError, match=r"displays\[0\]\.voice\.phrase: .*" + problem.replace("{", r"\{").replace("}", r"\}")):
+    with pytest.raises(
+        ConfigError, match=r"displays\[0\]\.voice\.phrase: .*" + problem.replace("{", r"\{").replace("}", r"\}")
+    ):
         load_config(_write(tmp_path, config_data, voice={"phrase": phrase}))
 
 
 def test_voice_keys(tmp_path, config_data):
-    config = load_config(_write(tmp_path, config_data, voice={"language": "vi+en", "region": "south", "repeat": 1,
-                                                              "chime": False}, layout="portrait"))
+    config = load_config(
+        _write(
+            tmp_path,
+            config_data,
+            voice={"language": "vi+en", "region": "south", "repeat": 1, "chime": False},
+            layout="portrait",
+        )
+    )
     voice = config.displays[0].voice
     assert (voice.language, voice.region, voice.repeat, voice.chime) == ("vi+en", "south", 1, False)
     assert config.sounds.recordings == "recordings" and config.sounds.tts == "auto"

@@ -131,19 +131,23 @@ def test_numbers_that_cannot_be_read_are_refused(bad):
 
 
 def test_the_sentence_reads_number_and_counter_the_same_way():
-    assert announcement_text(1023, 5) == (
-        "Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số năm")
+    assert announcement_text(1023, 5) == ("Mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số năm")
     assert announcement_text(1105, 15, region="south") == (
-        "Mời công dân có số thứ tự một ngàn một trăm lẻ năm đến quầy số mười lăm")
+        "Mời công dân có số thứ tự một ngàn một trăm lẻ năm đến quầy số mười lăm"
+    )
     assert english_text(1023, 5) == "Ticket number one thousand and twenty-three, please go to counter five"
     assert announcement_text(2024, 24, "Xin mời số {number} tới bàn {counter}", region="south") == (
-        "Xin mời số hai ngàn không trăm hai mươi tư tới bàn hai mươi tư")
+        "Xin mời số hai ngàn không trăm hai mươi tư tới bàn hai mươi tư"
+    )
 
 
 def test_the_phrase_is_cut_into_its_parts():
     parts = sentence_parts(DEFAULT_PHRASE, 1023, 5, "vi")
     assert [(p.text, p.kind) for p in parts] == [
-        ("Mời công dân có số thứ tự", "phrase"), ("một nghìn không trăm hai mươi ba", "number"),
-        ("đến quầy số", "phrase"), ("năm", "number")]
+        ("Mời công dân có số thứ tự", "phrase"),
+        ("một nghìn không trăm hai mươi ba", "number"),
+        ("đến quầy số", "phrase"),
+        ("năm", "number"),
+    ]
     parts = sentence_parts("Xin mời, số {number}. Quầy {counter}", 5, 2, "vi")
     assert [p.kind for p in parts] == ["phrase", "pause", "phrase", "number", "pause", "phrase", "number"]

@@ -49,6 +49,7 @@ def pragma(engine, statement: str):
 
 def issue_together(writer, count: int, service: str = "HT") -> list:
     """``count`` tickets asked for at the same moment: one batch of the writer. Each: a ticket or an error."""
+
     def one():
         try:
             return writer.submit(q.issue, (service,), {"check_hours": False}).ticket

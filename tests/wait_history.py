@@ -28,7 +28,7 @@ MIN = dt.timedelta(minutes=1)
 
 def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     """A wall-clock time in Hà Nội on ``day`` -> naive UTC, as the engine takes it."""
-    return dt.datetime.combine(day, dt.time(hour, minute), HCM).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.combine(day, dt.time(hour, minute), HCM).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 PASSWORD = "mật-khẩu-quầy-đủ-dài"
@@ -44,8 +44,17 @@ def clerk_ids(engine, *names: str, counter: int | None = None) -> dict[str, int]
         return {u.username: u.id for u in session.scalars(select(m.User).where(m.User.username.in_(names)))}
 
 
-def write_day(engine, site, day: dt.date, clerk: int, minutes: float, service: str = "DC", counter: int = 4,
-              per_day: int = 12, every: float = 5.0) -> None:
+def write_day(
+    engine,
+    site,
+    day: dt.date,
+    clerk: int,
+    minutes: float,
+    service: str = "DC",
+    counter: int = 4,
+    per_day: int = 12,
+    every: float = 5.0,
+) -> None:
     arrivals = [local(day, 8) + i * every * MIN for i in range(per_day)]
     steps, free = [], local(day, 8, 2)
     for arrival in arrivals:
@@ -84,8 +93,12 @@ def centre_with_history(url: str, template, config_path, instance) -> None:
         clerks = clerk_ids(engine, "nhanh", "cham", counter=4)
         today = dt.datetime.now(HCM).date()
         days = [today - dt.timedelta(days=9 - i) for i in range(8)]
-        write_days(engine, site, days, lambda day: (clerks["cham"], 16.0) if days.index(day) in (1, 3, 5)
-                   else (clerks["nhanh"], 4.0))
+        write_days(
+            engine,
+            site,
+            days,
+            lambda day: (clerks["cham"], 16.0) if days.index(day) in (1, 3, 5) else (clerks["nhanh"], 4.0),
+        )
     finally:
         engine.dispose()
 

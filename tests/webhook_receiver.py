@@ -40,10 +40,16 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._changed:
-                    receiver.received.append(Received(self.headers["X-Queuekiosk-Event"],
-                                                      self.headers["X-Queuekiosk-Delivery"],
-                                                      self.headers["X-Queuekiosk-Signature"], body, self.path,
-                                                      self.headers))  # case-insensitive
+                    receiver.received.append(
+                        Received(
+                            self.headers["X-Queuekiosk-Event"],
+                            self.headers["X-Queuekiosk-Delivery"],
+                            self.headers["X-Queuekiosk-Signature"],
+                            body,
+                            self.path,
+                            self.headers,
+                        )
+                    )  # case-insensitive
                     answer = receiver.answers.pop(0) if receiver.answers else 200
                     receiver._changed.notify_all()
                 if answer == "hang":
@@ -71,8 +77,9 @@ class Receiver:
     def wait_for(self, count: int, timeout: float = 15) -> list[Received]:
         with self._changed:
             if not self._changed.wait_for(lambda: len(self.received) >= count, timeout):
-                raise AssertionError(f"the receiver got {len(self.received)} of {count} deliveries: "
-                                     f"{[r.event for r in self.received]}")
+                raise AssertionError(
+                    f"the receiver got {len(self.received)} of {count} deliveries: {[r.event for r in self.received]}"
+                )
             return list(self.received)
 
     def stays_at(self, count: int, seconds: float = 2.0) -> None:

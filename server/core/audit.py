@@ -14,31 +14,57 @@ from sqlalchemy import insert, select
 from . import engine as q
 from . import models as m
 
-E, U, K, T, C = (m.Event.__table__, m.User.__table__, m.ApiToken.__table__, m.Ticket.__table__,
-                 m.Counter.__table__)
+E, U, K, T, C = (m.Event.__table__, m.User.__table__, m.ApiToken.__table__, m.Ticket.__table__, m.Counter.__table__)
 
 
 def record(conn, site, kind: str, actor: q.Actor | None = None, **detail) -> int:
     """One audit event (``kind`` such as "login_failed"), and its id; ``detail`` never holds a password."""
     actor = actor or q.Actor()
-    return conn.execute(insert(E).values(site_id=site.id, kind=kind, at=q.utcnow(), user_id=actor.user_id,
-                                         token_id=actor.token_id, detail=detail or None)).inserted_primary_key[0]
+    return conn.execute(
+        insert(E).values(
+            site_id=site.id,
+            kind=kind,
+            at=q.utcnow(),
+            user_id=actor.user_id,
+            token_id=actor.token_id,
+            detail=detail or None,
+        )
+    ).inserted_primary_key[0]
 
 
 def recent(conn, site, since: dt.datetime | None = None, limit: int = 200) -> list[dict]:
     """The latest events, newest first: every step of every ticket and every audit event."""
     query = (
-        select(E.c.id, E.c.kind, E.c.at, E.c.detail, U.c.username, K.c.name.label("token"), K.c.role.label("token_role"),
-               C.c.number.label("counter"), T.c.number.label("ticket"))
-        .outerjoin(U, U.c.id == E.c.user_id).outerjoin(K, K.c.id == E.c.token_id)
-        .outerjoin(C, C.c.id == E.c.counter_id).outerjoin(T, T.c.id == E.c.ticket_id)
-        .where(E.c.site_id == site.id).order_by(E.c.id.desc()).limit(limit)
+        select(
+            E.c.id,
+            E.c.kind,
+            E.c.at,
+            E.c.detail,
+            U.c.username,
+            K.c.name.label("token"),
+            K.c.role.label("token_role"),
+            C.c.number.label("counter"),
+            T.c.number.label("ticket"),
+        )
+        .outerjoin(U, U.c.id == E.c.user_id)
+        .outerjoin(K, K.c.id == E.c.token_id)
+        .outerjoin(C, C.c.id == E.c.counter_id)
+        .outerjoin(T, T.c.id == E.c.ticket_id)
+        .where(E.c.site_id == site.id)
+        .order_by(E.c.id.desc())
+        .limit(limit)
     )
     if since is not None:
         query = query.where(E.c.at >= since)
     return [
-        {"id": row.id, "kind": row.kind, "at": q._iso(row.at),
-         "by": row.username or (f"{row.token} ({row.token_role} token)" if row.token else None),
-         "counter": row.counter, "ticket": row.ticket, "detail": row.detail}
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "at": q._iso(row.at),
+            "by": row.username or (f"{row.token} ({row.token_role} token)" if row.token else None),
+            "counter": row.counter,
+            "ticket": row.ticket,
+            "detail": row.detail,
+        }
         for row in conn.execute(query)
     ]

@@ -29,8 +29,10 @@ TOKEN_PREFIX = "qk_"
 # a real hash (of a discarded random password) to compare against when the user does not exist,
 # so timing reveals nothing. A constant: hashing one at import cost every process 0.1-0.6 s of
 # scrypt; tests/test_password_hashing.py checks it has the method and cost of new passwords.
-_DUMMY_HASH = ("scrypt:32768:8:1$ZUfDyxoMzUwHoyWF$cff6f631bb359a4e22cc640f64fb6a0d20156c4385a2081826fb748088e07"
-               "aba700d4df12968671dfbde535aa579f9207ab1e64f3ad9047adbf5f492933608bf")
+_DUMMY_HASH = (
+    "scrypt:32768:8:1$ZUfDyxoMzUwHoyWF$cff6f631bb359a4e22cc640f64fb6a0d20156c4385a2081826fb748088e07"
+    "aba700d4df12968671dfbde535aa579f9207ab1e64f3ad9047adbf5f492933608bf"
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, role: str, name: str, counter: int | None = None,
-                 site_id: str | None = None, kiosk: str | None = None) -> str:
+def create_token(
+    session: Session,
+    role: str,
+    name: str,
+    counter: int | None = None,
+    site_id: str | None = None,
+    kiosk: str | None = None,
+) -> str:
     """Store a new token's hash and return the token itself: it is shown once and never stored."""
     if role not in TOKEN_ROLES:
         raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
@@ -62,20 +70,29 @@ def create_token(session: Session, role: str, name: str, counter: int | None = N
     if kiosk is not None and role != "kiosk":
         raise ValueError("only a kiosk token takes --kiosk")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(m.ApiToken(name=name, role=role, counter_number=counter, kiosk_id=kiosk, site_id=site_id,
-                           token_hash=hash_token(token)))
+    session.add(
+        m.ApiToken(
+            name=name, role=role, counter_number=counter, kiosk_id=kiosk, site_id=site_id, token_hash=hash_token(token)
+        )
+    )
     return token
 
 
-def add_user(session: Session, username: str, password: str, role: str, counter: int | None = None,
-             site_id: str | None = None) -> m.User:
+def add_user(
+    session: Session, username: str, password: str, role: str, counter: int | None = None, site_id: str | None = None
+) -> m.User:
     if role not in USER_ROLES:
         raise ValueError(f"role must be one of {', '.join(USER_ROLES)}")
     _check_password(password)
     if session.scalars(select(m.User).filter_by(username=username)).first() is not None:
         raise ValueError(f"a user named {username!r} already exists")
-    user = m.User(username=username, password_hash=generate_password_hash(password), role=role,
-                  counter_number=counter, site_id=site_id)
+    user = m.User(
+        username=username,
+        password_hash=generate_password_hash(password),
+        role=role,
+        counter_number=counter,
+        site_id=site_id,
+    )
     session.add(user)
     return user
 
@@ -160,13 +177,23 @@ def lapsed(session: Session, principals: dict) -> list:
     resolved: a Socket.IO connection resolves its caller once, at connect, and outlives that."""
     tokens = {p.token_id for p in principals.values() if p is not None and p.token_id is not None}
     users = {p.user_id for p in principals.values() if p is not None and p.user_id is not None}
-    valid_tokens = set(session.scalars(select(m.ApiToken.id).where(
-        m.ApiToken.id.in_(tokens), m.ApiToken.revoked_at.is_(None)))) if tokens else set()
-    active_users = set(session.scalars(select(m.User.id).where(
-        m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
-    return [key for key, p in principals.items() if p is not None and (
-        (p.token_id is not None and p.token_id not in valid_tokens)
-        or (p.user_id is not None and p.user_id not in active_users))]
+    valid_tokens = (
+        set(session.scalars(select(m.ApiToken.id).where(m.ApiToken.id.in_(tokens), m.ApiToken.revoked_at.is_(None))))
+        if tokens
+        else set()
+    )
+    active_users = (
+        set(session.scalars(select(m.User.id).where(m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
+    )
+    return [
+        key
+        for key, p in principals.items()
+        if p is not None
+        and (
+            (p.token_id is not None and p.token_id not in valid_tokens)
+            or (p.user_id is not None and p.user_id not in active_users)
+        )
+    ]
 
 
 def may_act_on_counter(principal: Principal | None, counter: int) -> None:

@@ -93,5 +93,7 @@ def restore(database_url: str, source: Path) -> None:
             live.close()
             backup_copy.close()
     else:
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              *_pg_args(url), str(source)], _pg_env(url))
+        _run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *_pg_args(url), str(source)],
+            _pg_env(url),
+        )

@@ -79,11 +79,22 @@ def _conn(db: Session | Connection) -> Connection:
 def _event(conn, site, kind: str, now, actor: q.Actor | None, ticket_id: int, service_id: int, detail: dict) -> None:
     """A step of a ticket in the append-only events log, as the engine writes its own."""
     actor = actor or q.Actor()
-    conn.execute(insert(E).values(site_id=site.id, kind=kind, at=now, ticket_id=ticket_id, service_id=service_id,
-                                  user_id=actor.user_id, token_id=actor.token_id, detail=detail))
+    conn.execute(
+        insert(E).values(
+            site_id=site.id,
+            kind=kind,
+            at=now,
+            ticket_id=ticket_id,
+            service_id=service_id,
+            user_id=actor.user_id,
+            token_id=actor.token_id,
+            detail=detail,
+        )
+    )
 
 
 # --- who: the keyed hash and the masked forms ---------------------------------------------
+
 
 def person_key(instance_dir: Path) -> bytes:
     """The installation's secret for hashing ID numbers and phones: $QUEUEKIOSK_PERSON_KEY, else
@@ -177,8 +188,12 @@ def parse_cccd_qr(raw: str) -> Card:
     """
     value = (raw or "").strip()
     parts = value.split("|")
-    if len(value) > CCCD_QR_MAX or len(parts) < 7 or not re.fullmatch(r"[0-9]{12}", parts[0]) \
-            or not re.fullmatch(r"([0-9]{9})?", parts[1]):
+    if (
+        len(value) > CCCD_QR_MAX
+        or len(parts) < 7
+        or not re.fullmatch(r"[0-9]{12}", parts[0])
+        or not re.fullmatch(r"([0-9]{9})?", parts[1])
+    ):
         raise Invalid("invalid_cccd_qr", field="cccd_qr")
     for date_text in (parts[3], parts[6]):
         try:
@@ -189,6 +204,7 @@ def parse_cccd_qr(raw: str) -> Card:
 
 
 # --- slots --------------------------------------------------------------------------------
+
 
 def _settings(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
     service_cfg = site.config.service(service)
@@ -235,8 +251,9 @@ def _check_day(site, settings, day: dt.date, now: dt.datetime) -> None:
         raise Invalid("invalid_booking_date", field="date", first=vn_date(first), last=vn_date(last))
 
 
-def slots(conn: Connection, site: SiteRuntime, service: str, day: dt.date,
-          now: dt.datetime | None = None) -> list[dict]:
+def slots(
+    conn: Connection, site: SiteRuntime, service: str, day: dt.date, now: dt.datetime | None = None
+) -> list[dict]:
     """The slots of ``day`` still ahead, each with its free places."""
     now = now or utcnow()
     settings, service_id = _settings(site, service)
@@ -244,10 +261,19 @@ def slots(conn: Connection, site: SiteRuntime, service: str, day: dt.date,
     times = [(s, e) for s, e in slot_times(site, settings, day) if _utc(s) > now]
     if not times:
         return []
-    taken = dict(_conn(conn).execute(select(SLOTS.c.slot_start, SLOTS.c.taken).where(
-        SLOTS.c.service_id == service_id, SLOTS.c.slot_start.in_([_utc(s) for s, _ in times]))).all())
-    return [{"start": f"{s:%H:%M}", "end": f"{e:%H:%M}",
-             "free": max(0, settings.per_slot - taken.get(_utc(s), 0))} for s, e in times]
+    taken = dict(
+        _conn(conn)
+        .execute(
+            select(SLOTS.c.slot_start, SLOTS.c.taken).where(
+                SLOTS.c.service_id == service_id, SLOTS.c.slot_start.in_([_utc(s) for s, _ in times])
+            )
+        )
+        .all()
+    )
+    return [
+        {"start": f"{s:%H:%M}", "end": f"{e:%H:%M}", "free": max(0, settings.per_slot - taken.get(_utc(s), 0))}
+        for s, e in times
+    ]
 
 
 def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -> list[str]:
@@ -260,6 +286,7 @@ def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -
 
 
 # --- views --------------------------------------------------------------------------------
+
 
 def booking_view(site: SiteRuntime, row, number: int | None = None) -> dict:
     """A booking as its holder (and staff) may see it: masked numbers only."""
@@ -297,26 +324,43 @@ def _view(conn, site, booking_id: int) -> dict:
 
 # --- booking ------------------------------------------------------------------------------
 
+
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def _claim(conn, site: SiteRuntime, service_id: int, day: dt.date, person_hash: str,
-           booking_id: int | None = None, ticket_id: int | None = None) -> None:
+def _claim(
+    conn,
+    site: SiteRuntime,
+    service_id: int,
+    day: dt.date,
+    person_hash: str,
+    booking_id: int | None = None,
+    ticket_id: int | None = None,
+) -> None:
     """Take the person's one number of the day for the service, or say what they already hold."""
-    taken = conn.execute(_CLAIM, {"service": service_id, "day": day, "person": person_hash,
-                                  "booking": booking_id, "ticket": ticket_id}).first()
+    taken = conn.execute(
+        _CLAIM, {"service": service_id, "day": day, "person": person_hash, "booking": booking_id, "ticket": ticket_id}
+    ).first()
     if taken is not None:
         return
-    held = conn.execute(select(PD.c.booking_id, PD.c.ticket_id).where(
-        PD.c.service_id == service_id, PD.c.business_day == day, PD.c.person_hash == person_hash)).one()
+    held = conn.execute(
+        select(PD.c.booking_id, PD.c.ticket_id).where(
+            PD.c.service_id == service_id, PD.c.business_day == day, PD.c.person_hash == person_hash
+        )
+    ).one()
     service = _service_name(site, service_id)
     if held.ticket_id is not None:
-        raise QueueError("already_holds_number", number=_number_of(conn, held.ticket_id), service=service,
-                         date=vn_date(day))
+        raise QueueError(
+            "already_holds_number", number=_number_of(conn, held.ticket_id), service=service, date=vn_date(day)
+        )
     slot_start = conn.execute(select(B.c.slot_start).where(B.c.id == held.booking_id)).scalar()
-    raise QueueError("already_booked", service=service, date=vn_date(day),
-                     start=f"{_local(site, slot_start):%H:%M}" if slot_start else "")
+    raise QueueError(
+        "already_booked",
+        service=service,
+        date=vn_date(day),
+        start=f"{_local(site, slot_start):%H:%M}" if slot_start else "",
+    )
 
 
 def _service_name(site: SiteRuntime, service_id: int) -> str:
@@ -326,8 +370,9 @@ def _service_name(site: SiteRuntime, service_id: int) -> str:
 
 
 def _insert_booking(conn, site, **values) -> int:
-    return conn.execute(insert(B).values(site_id=site.id, code=_new_code(), status="booked", **values)
-                        .returning(B.c.id)).scalar_one()
+    return conn.execute(
+        insert(B).values(site_id=site.id, code=_new_code(), status="booked", **values).returning(B.c.id)
+    ).scalar_one()
 
 
 def _parse_start(site, settings, day: dt.date, start: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -339,9 +384,19 @@ def _parse_start(site, settings, day: dt.date, start: str, now: dt.datetime) -> 
     raise Invalid("invalid_slot", field="start", start=start, date=vn_date(day))
 
 
-def book(conn: Connection, site: SiteRuntime, service: str, day: dt.date, start: str, name: str, phone: str,
-         id_number: str | None, key: bytes, now: dt.datetime | None = None,
-         actor: q.Actor | None = None) -> q.Outcome:
+def book(
+    conn: Connection,
+    site: SiteRuntime,
+    service: str,
+    day: dt.date,
+    start: str,
+    name: str,
+    phone: str,
+    id_number: str | None,
+    key: bytes,
+    now: dt.datetime | None = None,
+    actor: q.Actor | None = None,
+) -> q.Outcome:
     """A place in the slot of ``day`` starting at ``start`` ("08:15"), if one is free."""
     now = now or utcnow()
     conn = _conn(conn)
@@ -349,13 +404,26 @@ def book(conn: Connection, site: SiteRuntime, service: str, day: dt.date, start:
     who = person(key, phone, id_number)
     _check_day(site, settings, day, now)
     slot_start, slot_end = _parse_start(site, settings, day, start, now)
-    if conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start,
-                                  "capacity": settings.per_slot}).first() is None:
+    if (
+        conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": settings.per_slot}).first()
+        is None
+    ):
         raise QueueError("slot_full", start=start, date=vn_date(day))
-    booking_id = _insert_booking(conn, site, service_id=service_id, kind="slot", business_day=day,
-                                 slot_start=slot_start, slot_end=slot_end, name=name.strip(),
-                                 phone_masked=who.phone_masked, id_masked=who.id_masked, person_hash=who.hash,
-                                 token_id=(actor or q.Actor()).token_id, created_at=now)
+    booking_id = _insert_booking(
+        conn,
+        site,
+        service_id=service_id,
+        kind="slot",
+        business_day=day,
+        slot_start=slot_start,
+        slot_end=slot_end,
+        name=name.strip(),
+        phone_masked=who.phone_masked,
+        id_masked=who.id_masked,
+        person_hash=who.hash,
+        token_id=(actor or q.Actor()).token_id,
+        created_at=now,
+    )
     _claim(conn, site, service_id, day, who.hash, booking_id=booking_id)
     view = _view(conn, site, booking_id)
     return q.Outcome(view, [q.Happened("booking.created", detail={"booking": _public(view)})])
@@ -366,9 +434,18 @@ def _public(view: dict) -> dict:
     return {k: v for k, v in view.items() if k != "name"}
 
 
-def take_remote(conn: Connection, site: SiteRuntime, service: str, name: str, phone: str, id_number: str | None,
-                key: bytes, now: dt.datetime | None = None, actor: q.Actor | None = None,
-                check_hours: bool = True) -> q.Outcome:
+def take_remote(
+    conn: Connection,
+    site: SiteRuntime,
+    service: str,
+    name: str,
+    phone: str,
+    id_number: str | None,
+    key: bytes,
+    now: dt.datetime | None = None,
+    actor: q.Actor | None = None,
+    check_hours: bool = True,
+) -> q.Outcome:
     """A same-day number taken from a phone ("lấy số từ xa"): the day's next number, first come first
     served with walk-ins, held out of the queue until its citizen checks in before the deadline."""
     now = now or utcnow()
@@ -385,10 +462,21 @@ def take_remote(conn: Connection, site: SiteRuntime, service: str, name: str, ph
     deadline = now + dt.timedelta(minutes=settings.remote_checkin_minutes)
     if check_hours:  # and never after closing time
         deadline = min(deadline, _utc(dt.datetime.combine(day, site.config.site.hours.close, site.config.site.zone)))
-    booking_id = _insert_booking(conn, site, service_id=service_id, kind="remote", business_day=day,
-                                 deadline=deadline, name=name.strip(), phone_masked=who.phone_masked,
-                                 id_masked=who.id_masked, person_hash=who.hash, ticket_id=ticket_id,
-                                 token_id=(actor or q.Actor()).token_id, created_at=now)
+    booking_id = _insert_booking(
+        conn,
+        site,
+        service_id=service_id,
+        kind="remote",
+        business_day=day,
+        deadline=deadline,
+        name=name.strip(),
+        phone_masked=who.phone_masked,
+        id_masked=who.id_masked,
+        person_hash=who.hash,
+        ticket_id=ticket_id,
+        token_id=(actor or q.Actor()).token_id,
+        created_at=now,
+    )
     _claim(conn, site, service_id, day, who.hash, booking_id=booking_id, ticket_id=ticket_id)
     view = _view(conn, site, booking_id)
     view["waiting_ahead"] = q.waiting_counts(conn, site, now)[service]["waiting"]
@@ -400,8 +488,11 @@ def _ticket_id(conn, public_id: str) -> int:
 
 
 def _waiting_delta(conn, service_id: int, day: dt.date, delta: int) -> None:
-    conn.execute(update(SEQ).where(SEQ.c.service_id == service_id, SEQ.c.business_day == day)
-                 .values(waiting=SEQ.c.waiting + delta))
+    conn.execute(
+        update(SEQ)
+        .where(SEQ.c.service_id == service_id, SEQ.c.business_day == day)
+        .values(waiting=SEQ.c.waiting + delta)
+    )
 
 
 # --- a one-time code by SMS (booking.sms_code) --------------------------------------------
@@ -409,8 +500,15 @@ def _waiting_delta(conn, service_id: int, day: dt.date, delta: int) -> None:
 SMS_CODE_MINUTES = 10
 
 
-def check_request(site: SiteRuntime, service: str, day: dt.date | None, start: str | None, phone: str,
-                  id_number: str | None, now: dt.datetime) -> None:
+def check_request(
+    site: SiteRuntime,
+    service: str,
+    day: dt.date | None,
+    start: str | None,
+    phone: str,
+    id_number: str | None,
+    now: dt.datetime,
+) -> None:
     """Refuse, naming the field, what ``book`` or ``take_remote`` would refuse for its input alone
     (before a code is sent for it); places and the person's other numbers are checked when booking."""
     settings, _ = _settings(site, service)
@@ -431,7 +529,7 @@ def _sms_proof(key: bytes, issued: int, code: str, request: list) -> str:
 def sms_challenge(key: bytes, request: list, now: dt.datetime) -> tuple[str, str]:
     """A new 6-digit code for ``request`` (the booking's fields, the phone normalised), and the
     ``pending`` proof the citizen sends back with it: nothing is stored until the code comes back."""
-    code = f"{secrets.randbelow(10 ** 6):06d}"
+    code = f"{secrets.randbelow(10**6):06d}"
     issued = int(now.replace(tzinfo=dt.UTC).timestamp())
     return code, f"{issued}.{_sms_proof(key, issued, code, request)}"
 
@@ -450,12 +548,16 @@ def check_sms_code(key: bytes, request: list, code: str | None, pending: str | N
 
 # --- reading, cancelling, lapsing ---------------------------------------------------------
 
+
 def _row_by_code(conn, site, code: str):
     code = (code or "").strip().upper()
-    row = conn.execute(select(B).where(B.c.code == code, B.c.site_id == site.id)).first() \
-        if re.fullmatch(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code) else None
+    row = (
+        conn.execute(select(B).where(B.c.code == code, B.c.site_id == site.id)).first()
+        if re.fullmatch(rf"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}", code)
+        else None
+    )
     if row is None:
-        raise NotFound("booking_not_found", booking=code[:CODE_LENGTH * 2])
+        raise NotFound("booking_not_found", booking=code[: CODE_LENGTH * 2])
     return row
 
 
@@ -468,9 +570,12 @@ def get_booking(conn: Connection, site: SiteRuntime, code: str) -> dict:
 def bookings_of_day(conn: Connection, site: SiteRuntime, day: dt.date, service: str | None = None) -> list[dict]:
     """The day's bookings and remote numbers, by slot (staff: the dashboard's upcoming bookings)."""
     conn = _conn(conn)
-    query = (select(B, T.c.number).outerjoin(T, T.c.id == B.c.ticket_id)
-             .where(B.c.site_id == site.id, B.c.business_day == day)
-             .order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id))
+    query = (
+        select(B, T.c.number)
+        .outerjoin(T, T.c.id == B.c.ticket_id)
+        .where(B.c.site_id == site.id, B.c.business_day == day)
+        .order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id)
+    )
     if service is not None:
         if service not in site.service_ids:
             raise NotFound("unknown_service", service=service)
@@ -484,12 +589,14 @@ def _refuse_unless_booked(conn, site, row, now: dt.datetime) -> None:
     if row.status == "cancelled":
         raise QueueError("booking_cancelled", booking=row.code)
     if row.status == "lapsed" or (row.kind == "remote" and row.deadline < now):
-        raise QueueError("booking_lapsed", booking=row.code,
-                         deadline=f"{_local(site, row.deadline):%H:%M}" if row.deadline else "")
+        raise QueueError(
+            "booking_lapsed", booking=row.code, deadline=f"{_local(site, row.deadline):%H:%M}" if row.deadline else ""
+        )
 
 
-def cancel(conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | None = None,
-           actor: q.Actor | None = None) -> q.Outcome:
+def cancel(
+    conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | None = None, actor: q.Actor | None = None
+) -> q.Outcome:
     """Give the place back (and the person's number of the day). Cancelling twice is no error."""
     now = now or utcnow()
     conn = _conn(conn)
@@ -500,8 +607,11 @@ def cancel(conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | No
     if row.business_day < q.business_day(site, now):
         raise QueueError("booking_past", booking=row.code, date=vn_date(row.business_day))
     if row.kind == "slot":
-        conn.execute(update(SLOTS).where(SLOTS.c.service_id == row.service_id, SLOTS.c.slot_start == row.slot_start)
-                     .values(taken=SLOTS.c.taken - 1))
+        conn.execute(
+            update(SLOTS)
+            .where(SLOTS.c.service_id == row.service_id, SLOTS.c.slot_start == row.slot_start)
+            .values(taken=SLOTS.c.taken - 1)
+        )
     else:
         _end_remote_ticket(conn, site, row, now, actor, "cancelled")
     conn.execute(delete(PD).where(PD.c.booking_id == row.id))
@@ -511,24 +621,29 @@ def cancel(conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | No
 
 
 def _end_remote_ticket(conn, site, row, now, actor, reason: str) -> None:
-    changed = conn.execute(update(T).where(T.c.id == row.ticket_id, T.c.status == REMOTE_STATUS)
-                           .values(status="expired", finished_at=now))
+    changed = conn.execute(
+        update(T).where(T.c.id == row.ticket_id, T.c.status == REMOTE_STATUS).values(status="expired", finished_at=now)
+    )
     if changed.rowcount:
         _event(conn, site, "expired", now, actor, row.ticket_id, row.service_id, detail={"reason": reason})
 
 
-def lapse_overdue(conn: Connection, site: SiteRuntime, now: dt.datetime | None = None,
-                  actor: q.Actor | None = None) -> q.Outcome:
+def lapse_overdue(
+    conn: Connection, site: SiteRuntime, now: dt.datetime | None = None, actor: q.Actor | None = None
+) -> q.Outcome:
     """Remote numbers not checked in by their deadline lapse: the booking says so and the ticket
     expires (reports count it as not called). The person keeps the day's number: no second one."""
     now = now or utcnow()
     conn = _conn(conn)
-    rows = conn.execute(select(B).where(B.c.site_id == site.id, B.c.kind == "remote", B.c.status == "booked",
-                                        B.c.deadline < now)).all()
+    rows = conn.execute(
+        select(B).where(B.c.site_id == site.id, B.c.kind == "remote", B.c.status == "booked", B.c.deadline < now)
+    ).all()
     happened = []
     for row in rows:
-        if conn.execute(update(B).where(B.c.id == row.id, B.c.status == "booked")
-                        .values(status="lapsed")).rowcount != 1:
+        if (
+            conn.execute(update(B).where(B.c.id == row.id, B.c.status == "booked").values(status="lapsed")).rowcount
+            != 1
+        ):
             continue  # another process lapsed it
         _end_remote_ticket(conn, site, row, now, actor, "lapsed")
         happened.append(q.Happened("booking.lapsed", detail={"booking": _public(_view(conn, site, row.id))}))
@@ -540,11 +655,22 @@ def lapse_overdue(conn: Connection, site: SiteRuntime, now: dt.datetime | None =
 OnTicket = Callable[[Connection, SiteRuntime, dict], None]
 
 
-def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | None = None,
-             cccd_qr: str | None = None, id_number: str | None = None, service: str | None = None,
-             kiosk: str | None = None, now: dt.datetime | None = None, actor: q.Actor | None = None,
-             check_hours: bool = True, on_ticket: OnTicket | None = None,
-             estimator: Estimator | None = None) -> q.Outcome:
+def check_in(
+    conn: Connection,
+    site: SiteRuntime,
+    key: bytes,
+    *,
+    code: str | None = None,
+    cccd_qr: str | None = None,
+    id_number: str | None = None,
+    service: str | None = None,
+    kiosk: str | None = None,
+    now: dt.datetime | None = None,
+    actor: q.Actor | None = None,
+    check_hours: bool = True,
+    on_ticket: OnTicket | None = None,
+    estimator: Estimator | None = None,
+) -> q.Outcome:
     """The citizen is here: by booking code, by the ID card's QR text or by ID number. Returns the
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
     takes a walk-in number, still one per person. ``on_ticket(conn, site, ticket)`` runs for the
@@ -569,12 +695,14 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":
-        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours,
-                         estimator=estimator)
+        issued = q.issue(
+            conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours, estimator=estimator
+        )
         ticket_id = _ticket_id(conn, issued.ticket["id"])
         late = now > row.slot_start + _grace(site, row.service_id)
-        conn.execute(update(T).where(T.c.id == ticket_id).values(origin="booked",
-                                                                 due_at=None if late else row.slot_start))
+        conn.execute(
+            update(T).where(T.c.id == ticket_id).values(origin="booked", due_at=None if late else row.slot_start)
+        )
         conn.execute(update(PD).where(PD.c.booking_id == row.id).values(ticket_id=ticket_id))
     else:  # the remote number's ticket joins the queue, where its number has always been
         ticket_id = row.ticket_id
@@ -587,29 +715,38 @@ def check_in(conn: Connection, site: SiteRuntime, key: bytes, *, code: str | Non
         on_ticket(conn, site, ticket)
     booking = _view(conn, site, row.id)
     waiting = q.waiting_counts(conn, site, now)[service_code]
-    return q.Outcome({**ticket, "late": late, "booking": booking}, [
-        q.Happened("ticket.issued", ticket), q.Happened("queue.changed", detail={"waiting": {service_code: waiting}}),
-        q.Happened("booking.checked_in", detail={"booking": _public(booking)})])
+    return q.Outcome(
+        {**ticket, "late": late, "booking": booking},
+        [
+            q.Happened("ticket.issued", ticket),
+            q.Happened("queue.changed", detail={"waiting": {service_code: waiting}}),
+            q.Happened("booking.checked_in", detail={"booking": _public(booking)}),
+        ],
+    )
 
 
 def _booking_of_person(conn, site, person_hash: str, service: str | None, now: dt.datetime):
     """Today's booking of the person (of ``service`` when named): one still to check in first, the
     earliest slot first; else any other of today's, so that a refusal can say why."""
-    query = select(B).where(B.c.site_id == site.id, B.c.person_hash == person_hash,
-                            B.c.business_day == q.business_day(site, now))
+    query = select(B).where(
+        B.c.site_id == site.id, B.c.person_hash == person_hash, B.c.business_day == q.business_day(site, now)
+    )
     if service is not None:
         if service not in site.service_ids:
             raise NotFound("unknown_service", service=service)
         query = query.where(B.c.service_id == site.service_ids[service])
     rows = conn.execute(query.order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id)).all()
     return next((r for r in rows if r.status == "booked"), None) or next(
-        (r for r in rows if r.status != "cancelled"), None)
+        (r for r in rows if r.status != "cancelled"), None
+    )
 
 
-def _walk_in(conn, site, person_hash: str, service: str, kiosk, now, actor, check_hours, on_ticket,
-             estimator) -> q.Outcome:
-    outcome = q.issue(conn, site, service, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours,
-                      estimator=estimator)
+def _walk_in(
+    conn, site, person_hash: str, service: str, kiosk, now, actor, check_hours, on_ticket, estimator
+) -> q.Outcome:
+    outcome = q.issue(
+        conn, site, service, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours, estimator=estimator
+    )
     ticket_id = _ticket_id(conn, outcome.ticket["id"])
     _claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)
     if on_ticket is not None:
@@ -619,8 +756,10 @@ def _walk_in(conn, site, person_hash: str, service: str, kiosk, now, actor, chec
 
 # --- figures for the reports --------------------------------------------------------------
 
-def booking_figures(conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date,
-                    now: dt.datetime | None = None) -> dict:
+
+def booking_figures(
+    conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date, now: dt.datetime | None = None
+) -> dict:
     """Per service and day from ``first`` to ``last``: slots booked and numbers taken remotely,
     cancelled, checked in (on time or late), no-shows (a slot whose grace window passed with nobody
     checked in), lapsed remote numbers, and the day's tickets by origin; with totals, the no-show
@@ -633,9 +772,11 @@ def booking_figures(conn: Connection, site: SiteRuntime, first: dt.date, last: d
         key = (day, site.service_codes.get(service_id))
         return rows.setdefault(key, {"date": day.isoformat(), "service": key[1], **dict.fromkeys(FIGURES, 0)})
 
-    bookings = conn.execute(select(B.c.kind, B.c.status, B.c.business_day, B.c.service_id, B.c.slot_start,
-                                   T.c.due_at).outerjoin(T, T.c.id == B.c.ticket_id)
-                            .where(B.c.site_id == site.id, B.c.business_day.between(first, last)))
+    bookings = conn.execute(
+        select(B.c.kind, B.c.status, B.c.business_day, B.c.service_id, B.c.slot_start, T.c.due_at)
+        .outerjoin(T, T.c.id == B.c.ticket_id)
+        .where(B.c.site_id == site.id, B.c.business_day.between(first, last))
+    )
     for kind, status, day, service_id, slot_start, due_at in bookings:
         figures = row(day, service_id)
         figures["booked" if kind == "slot" else "remote"] += 1
@@ -647,9 +788,11 @@ def booking_figures(conn: Connection, site: SiteRuntime, first: dt.date, last: d
             figures["no_show"] += 1
         elif kind == "remote" and status == "lapsed":
             figures["lapsed"] += 1
-    tickets = conn.execute(select(T.c.business_day, T.c.origin_service_id, T.c.origin, func.count())
-                           .where(T.c.site_id == site.id, T.c.business_day.between(first, last))
-                           .group_by(T.c.business_day, T.c.origin_service_id, T.c.origin))
+    tickets = conn.execute(
+        select(T.c.business_day, T.c.origin_service_id, T.c.origin, func.count())
+        .where(T.c.site_id == site.id, T.c.business_day.between(first, last))
+        .group_by(T.c.business_day, T.c.origin_service_id, T.c.origin)
+    )
     for day, service_id, origin, count in tickets:
         row(day, service_id)["walk_in" if origin is None else "tickets_booked"] += count
     days = [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1] or ""))]

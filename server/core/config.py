@@ -10,8 +10,9 @@ import datetime as dt
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Callable, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -93,7 +94,7 @@ class Site(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)")
+            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)") from None
         return value
 
     @property
@@ -116,10 +117,10 @@ class Booking(_Strict):
     """A service that takes bookings and same-day remote numbers (docs/bookings.md)."""
 
     slot_minutes: int = Field(default=15, ge=5, le=240)
-    per_slot: int = Field(default=2, ge=1, le=100)          # places in one slot
-    days_ahead: int = Field(default=7, ge=0, le=60)         # 0: today only
-    grace_minutes: int = Field(default=10, ge=0, le=120)    # checked in later than slot start + this: a walk-in
-    remote: bool = True                                     # same-day numbers taken from a phone
+    per_slot: int = Field(default=2, ge=1, le=100)  # places in one slot
+    days_ahead: int = Field(default=7, ge=0, le=60)  # 0: today only
+    grace_minutes: int = Field(default=10, ge=0, le=120)  # checked in later than slot start + this: a walk-in
+    remote: bool = True  # same-day numbers taken from a phone
     remote_checkin_minutes: int = Field(default=60, ge=5, le=600)  # a remote number not checked in by then lapses
     sms_code: bool = False  # a one-time code by SMS (notifications.sms) confirms the phone before booking
 
@@ -175,32 +176,44 @@ def _phrase(value: str) -> str:
     except ValueError as error:
         raise ValueError(f"not a usable phrase ({error}); write it like {DEFAULT_PHRASE!r}") from None
     if sorted(fields) != ["counter", "number"]:
-        raise ValueError(f"the phrase must contain {{number}} and {{counter}} once each and no other "
-                         f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})")
+        raise ValueError(
+            f"the phrase must contain {{number}} and {{counter}} once each and no other "
+            f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})"
+        )
     return value
 
 
 class Voice(_Strict):
     """How a display announces a call (docs/display-and-voice.md)."""
 
-    language: Literal["vi", "en", "vi+en"] = "vi"   # vi+en: the English sentence after the Vietnamese one
-    repeat: int = Field(default=2, ge=1, le=5)       # how many times the Vietnamese sentence is said
-    chime: bool = True                               # a two-note chime before the words
-    region: Literal["north", "south"] = "north"      # numbers: linh/nghìn (north) or lẻ/ngàn/tư (south)
+    language: Literal["vi", "en", "vi+en"] = "vi"  # vi+en: the English sentence after the Vietnamese one
+    repeat: int = Field(default=2, ge=1, le=5)  # how many times the Vietnamese sentence is said
+    chime: bool = True  # a two-note chime before the words
+    region: Literal["north", "south"] = "north"  # numbers: linh/nghìn (north) or lẻ/ngàn/tư (south)
     phrase: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE
     phrase_en: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE_EN
 
 
-SLIDE_TYPES = {".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".webp": "image",
-               ".svg": "image", ".mp4": "video", ".webm": "video", ".ogv": "video"}
+SLIDE_TYPES = {
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".gif": "image",
+    ".webp": "image",
+    ".svg": "image",
+    ".mp4": "video",
+    ".webm": "video",
+    ".ogv": "video",
+}
 
 
 def _slide(value: str, info: ValidationInfo) -> str:
     """A local image or video file; a relative path starts at the folder of config.yaml."""
     suffix = Path(value).suffix.lower()
     if suffix not in SLIDE_TYPES:
-        raise ValueError(f"{value!r} is not an image or video this display can show "
-                         f"(use one of {', '.join(sorted(SLIDE_TYPES))})")
+        raise ValueError(
+            f"{value!r} is not an image or video this display can show (use one of {', '.join(sorted(SLIDE_TYPES))})"
+        )
     if (info.context or {}).get("stored"):
         return value  # checked when it was saved; a missing file is the display's to report
     base = Path((info.context or {}).get("config_dir") or Path.cwd())
@@ -217,8 +230,8 @@ class Display(_Strict):
     voice: Voice = Voice()
     ticker: str | None = None
     slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
-    slide_seconds: float = Field(default=10, ge=2, le=3600)      # how long an image stays (a video plays to its end)
-    layout: Literal["auto", "landscape", "portrait"] = "auto"    # auto: follows the screen's shape
+    slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
+    layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape
     # lobby: `counters` (all by default); zone: a part of the lobby, its `counters` only; counter: the
     # counter-top screen of `counter`, its number and the next ones (docs/display-and-voice.md)
     mode: Literal["lobby", "zone", "counter"] = "lobby"
@@ -238,7 +251,7 @@ class Display(_Strict):
 class Sounds(_Strict):
     """Where announcements come from (docs/display-and-voice.md)."""
 
-    recordings: str = "recordings"   # the centre's own clips, replacing the shipped ones of the same name
+    recordings: str = "recordings"  # the centre's own clips, replacing the shipped ones of the same name
     tts: Literal["auto", "pyttsx3", "espeak-ng", "none"] = "auto"  # for words that have no clip
     cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
 
@@ -261,11 +274,12 @@ DEFAULT_RATING_REASONS = [
 class RatingSettings(_Strict):
     """The citizen rating tablet at each counter (docs/counter.md)."""
 
-    ask_seconds: int = Field(default=30, ge=5, le=600)     # the tablet asks this long after "finish", then idles
-    thanks_seconds: int = Field(default=5, ge=1, le=60)    # how long "Cảm ơn" stays
-    window_minutes: int = Field(default=5, ge=1, le=120)   # the server takes a rating this long after the finish
-    reasons: list[RatingReason] = Field(default_factory=lambda: [RatingReason(**r) for r in DEFAULT_RATING_REASONS],
-                                        max_length=12)  # offered after "Không hài lòng"; may be empty
+    ask_seconds: int = Field(default=30, ge=5, le=600)  # the tablet asks this long after "finish", then idles
+    thanks_seconds: int = Field(default=5, ge=1, le=60)  # how long "Cảm ơn" stays
+    window_minutes: int = Field(default=5, ge=1, le=120)  # the server takes a rating this long after the finish
+    reasons: list[RatingReason] = Field(
+        default_factory=lambda: [RatingReason(**r) for r in DEFAULT_RATING_REASONS], max_length=12
+    )  # offered after "Không hài lòng"; may be empty
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -274,8 +288,10 @@ class RatingSettings(_Strict):
         if twice:
             raise ValueError(f"reason code(s) {', '.join(twice)} used twice")
         if self.window_minutes * 60 < self.ask_seconds:
-            raise ValueError(f"window_minutes ({self.window_minutes}) must be at least as long as "
-                             f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses")
+            raise ValueError(
+                f"window_minutes ({self.window_minutes}) must be at least as long as "
+                f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses"
+            )
         return self
 
     def reason(self, code: str) -> RatingReason | None:
@@ -303,21 +319,21 @@ class Printer(_Strict):
 
     id: Code
     driver: Literal[PRINTER_DRIVERS]
-    host: str | None = None                 # network: the printer's address (it listens on port 9100)
+    host: str | None = None  # network: the printer's address (it listens on port 9100)
     port: int = Field(default=9100, ge=1, le=65535)
     timeout_seconds: float = Field(default=5.0, gt=0, le=120)
-    vendor_id: int | None = None            # usb: e.g. 0x04b8 (Epson); `lsusb` shows both ids
+    vendor_id: int | None = None  # usb: e.g. 0x04b8 (Epson); `lsusb` shows both ids
     product_id: int | None = None
-    device: str | None = None               # serial: /dev/ttyUSB0; device: /dev/usb/lp0
+    device: str | None = None  # serial: /dev/ttyUSB0; device: /dev/usb/lp0
     baudrate: int = Field(default=9600, ge=1200)
-    queue: str | None = None                # cups: the queue name `lpstat -p` lists
-    path: str | None = None                 # file: the folder that receives each ticket's bytes and a PNG
-    profile: str = "TM-T20II"               # python-escpos printer profile
+    queue: str | None = None  # cups: the queue name `lpstat -p` lists
+    path: str | None = None  # file: the folder that receives each ticket's bytes and a PNG
+    profile: str = "TM-T20II"  # python-escpos printer profile
     form: Literal["compact", "image"] = "compact"
     width_dots: int = Field(default=576, ge=200, le=1024)  # 576 for 80 mm paper, 384 for 58 mm
     give_up_minutes: float = Field(default=10, gt=0)  # a ticket not printed by then is marked failed
-    retry_seconds: float = Field(default=30, gt=0)   # the longest pause between tries of a printer that cannot print
-    check_seconds: float = Field(default=30, gt=0)   # how often an idle printer is asked its status
+    retry_seconds: float = Field(default=30, gt=0)  # the longest pause between tries of a printer that cannot print
+    check_seconds: float = Field(default=30, gt=0)  # how often an idle printer is asked its status
 
     @field_validator("vendor_id", "product_id", mode="before")
     @classmethod
@@ -349,16 +365,23 @@ class Printer(_Strict):
         return self
 
 
-_DRIVER_KEYS = {"network": ("host",), "usb": ("vendor_id", "product_id"), "serial": ("device",),
-                "device": ("device",), "cups": ("queue",), "file": ("path",), "agent": ()}
+_DRIVER_KEYS = {
+    "network": ("host",),
+    "usb": ("vendor_id", "product_id"),
+    "serial": ("device",),
+    "device": ("device",),
+    "cups": ("queue",),
+    "file": ("path",),
+    "agent": (),
+}
 _DRIVER_ONLY_KEYS = ("host", "vendor_id", "product_id", "device", "queue", "path")
 
 
 class TicketLayout(_Strict):
     """What every printed ticket carries besides the queue facts."""
 
-    footer: str | None = None               # e.g. the centre's service slogan
-    logo: str | None = None                 # an image file, printed at the top
+    footer: str | None = None  # e.g. the centre's service slogan
+    logo: str | None = None  # an image file, printed at the top
     tracking_url: str | None = Field(default=None, pattern=r"^https?://")
     # the address phones reach the server at, for the QR code (default: the address the kiosk used)
 
@@ -376,7 +399,7 @@ class Limits(_Strict):
     """
 
     tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
-    tickets_per_kiosk: str | None = "30/minute"    # one kiosk id, whatever address it comes from
+    tickets_per_kiosk: str | None = "30/minute"  # one kiosk id, whatever address it comes from
     exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
     # only devices holding a kiosk token (or signed-in staff) may issue: a laptop on the lobby
     # Wi-Fi cannot take numbers; each kiosk page is paired once with /kiosk/<id>#token=...
@@ -401,7 +424,9 @@ class Limits(_Strict):
             try:
                 ipaddress.ip_network(value, strict=False)
             except ValueError:
-                raise ValueError(f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)") from None
+                raise ValueError(
+                    f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)"
+                ) from None
         return values
 
     def exempt(self, address: str | None) -> bool:
@@ -450,11 +475,13 @@ class Config(_Strict):
         ranges = sorted((s.numbers.start, s.numbers.end, i) for i, s in enumerate(self.services))
         for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
             if s2 <= e1:
-                problems.append((
-                    f"services[{i2}].numbers",
-                    f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
-                    "(ranges must not overlap, or two tickets would show the same number)",
-                ))
+                problems.append(
+                    (
+                        f"services[{i2}].numbers",
+                        f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
+                        "(ranges must not overlap, or two tickets would show the same number)",
+                    )
+                )
 
         def known(values, valid, path, what):
             if values == "all":
@@ -476,8 +503,9 @@ class Config(_Strict):
             if kiosk.printer is not None and kiosk.printer not in printer_ids:
                 choices = ", ".join(sorted(printer_ids)) or "none"
                 problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
-        served = {c for counter in self.counters for c in
-                  (service_codes if counter.services == "all" else counter.services)}
+        served = {
+            c for counter in self.counters for c in (service_codes if counter.services == "all" else counter.services)
+        }
         # in config.yaml a service nobody serves is a mistake; edited live it is a step of setting
         # one up (add the service, then its counter), and the kiosk says nobody serves it yet
         for i, service in enumerate(self.services if not (info.context or {}).get("live") else ()):
@@ -568,8 +596,9 @@ def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike
 def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) -> Config:
     """A setup saved in the database (checked whole when it was saved)."""
     try:
-        return Config.model_validate(document, context={"config_dir": str(config_dir or Path.cwd()), "stored": True,
-                                                        "live": True})
+        return Config.model_validate(
+            document, context={"config_dir": str(config_dir or Path.cwd()), "stored": True, "live": True}
+        )
     except ValidationError as error:
         raise ConfigError(_describe(error, "the setup saved in the database")) from None
 

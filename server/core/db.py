@@ -6,9 +6,9 @@ import contextlib
 import fcntl
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import create_engine, delete, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
@@ -40,12 +40,17 @@ def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
     # One connection per process: under gevent a second connection waiting on SQLite's lock
     # blocks the whole hub in C; waiting for the pool instead yields to other greenlets.
     engine = create_engine(
-        url, pool_size=1, max_overflow=0, pool_timeout=60,
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
         connect_args={"check_same_thread": False, "timeout": busy_seconds},
     )
     synchronous = os.environ.get("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "FULL").upper()
     if synchronous not in ("FULL", "NORMAL", "EXTRA"):
-        raise ValueError(f"QUEUEKIOSK_SQLITE_SYNCHRONOUS is {synchronous!r}; use NORMAL or FULL (docs/configuration.md)")
+        raise ValueError(
+            f"QUEUEKIOSK_SQLITE_SYNCHRONOUS is {synchronous!r}; use NORMAL or FULL (docs/configuration.md)"
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -145,13 +150,13 @@ def schema_revision(engine: Engine) -> str | None:
 def check_schema(engine: Engine) -> None:
     revision = schema_revision(engine)
     if revision is None:
-        raise SchemaNotCurrent("the database is empty: run `queuekiosk migrate` (or `queuekiosk serve`) "
-                               "to create it")
+        raise SchemaNotCurrent("the database is empty: run `queuekiosk migrate` (or `queuekiosk serve`) to create it")
     if revision != HEAD_REVISION:
         raise SchemaNotCurrent(
             f"the database schema is at revision {revision} and this version of queuekiosk needs "
             f"{HEAD_REVISION}: stop the server, make a copy (`queuekiosk backup FILE`), then run "
-            "`queuekiosk migrate`")
+            "`queuekiosk migrate`"
+        )
 
 
 def migrate(engine: Engine) -> None:
@@ -224,20 +229,34 @@ def load_site(session: Session, config: Config) -> SiteRuntime:
         for row in session.scalars(select(model).filter_by(**site)):
             row.active = False
     for s in config.services:
-        _upsert(session, m.Service, {**site, "code": s.code}, {
-            "name": s.name.vi, "name_en": s.name.en, "range_start": s.numbers.start,
-            "range_end": s.numbers.end, "target_wait_minutes": s.target_wait_minutes,
-            "default_service_minutes": s.default_service_minutes, "active": True,
-        })
+        _upsert(
+            session,
+            m.Service,
+            {**site, "code": s.code},
+            {
+                "name": s.name.vi,
+                "name_en": s.name.en,
+                "range_start": s.numbers.start,
+                "range_end": s.numbers.end,
+                "target_wait_minutes": s.target_wait_minutes,
+                "default_service_minutes": s.default_service_minutes,
+                "active": True,
+            },
+        )
     for p in config.priorities:
-        _upsert(session, m.PriorityClass, {**site, "code": p.code},
-                {"name": p.name.vi, "name_en": p.name.en, "active": True})
+        _upsert(
+            session,
+            m.PriorityClass,
+            {**site, "code": p.code},
+            {"name": p.name.vi, "name_en": p.name.en, "active": True},
+        )
     service_ids = {code: id_ for id_, code in _ids(session, m.Service, "code", site_cfg.id).items()}
     for c in config.counters:
         row = _upsert(session, m.Counter, {**site, "number": c.number}, {"name": c.label, "active": True})
         session.execute(delete(m.CounterService).where(m.CounterService.counter_id == row.id))
-        session.add_all(m.CounterService(counter_id=row.id, service_id=service_ids[code])
-                        for code in config.counter_services(c))
+        session.add_all(
+            m.CounterService(counter_id=row.id, service_id=service_ids[code]) for code in config.counter_services(c)
+        )
     session.flush()
     return runtime_of(session, config)
 
@@ -249,8 +268,10 @@ def _ids(session: Session, model, key: str, site_id: str) -> dict:
 
 def runtime_of(session: Session, config: Config, version: int = 0) -> SiteRuntime:
     """The runtime of a setup whose rows are in the tables (``load_site`` put them there); reads only."""
-    every_row = {model: _ids(session, model, key, config.site.id)
-                 for model, key in ((m.Service, "code"), (m.PriorityClass, "code"), (m.Counter, "number"))}
+    every_row = {
+        model: _ids(session, model, key, config.site.id)
+        for model, key in ((m.Service, "code"), (m.PriorityClass, "code"), (m.Counter, "number"))
+    }
     ids = {model: {key: id_ for id_, key in rows.items()} for model, rows in every_row.items()}
     runtime = SiteRuntime(config, version)
     try:
@@ -258,10 +279,12 @@ def runtime_of(session: Session, config: Config, version: int = 0) -> SiteRuntim
         runtime.priority_ids = {p.code: ids[m.PriorityClass][p.code] for p in config.priorities}
         runtime.counter_ids = {c.number: ids[m.Counter][c.number] for c in config.counters}
     except KeyError as missing:
-        raise RuntimeError(f"the saved setup names {missing} but the database has no such row: "
-                           "run `queuekiosk migrate` to repair it") from None
-    runtime.counter_service_ids = {c.number: [runtime.service_ids[code] for code in config.counter_services(c)]
-                                   for c in config.counters}
+        raise RuntimeError(
+            f"the saved setup names {missing} but the database has no such row: run `queuekiosk migrate` to repair it"
+        ) from None
+    runtime.counter_service_ids = {
+        c.number: [runtime.service_ids[code] for code in config.counter_services(c)] for c in config.counters
+    }
     return runtime.index(every_row)
 
 
@@ -296,8 +319,9 @@ def site_setup(session: Session, config_dir: Path | None = None, site_id: str | 
     return runtime_of(session, parse_stored(row.document, config_dir), row.version)
 
 
-def prepare_database(engine: Engine, seed: Config | Callable[[], Config], instance_dir: Path,
-                     config_dir: Path | None = None) -> SiteRuntime:
+def prepare_database(
+    engine: Engine, seed: Config | Callable[[], Config], instance_dir: Path, config_dir: Path | None = None
+) -> SiteRuntime:
     """The centre as the database has it. A new, empty database is created here and its setup
     seeded from ``seed`` (a Config, or what makes one: read only when needed); an existing one
     must be current (else SchemaNotCurrent says what to run) and its saved setup wins over
@@ -322,6 +346,3 @@ def open_database(engine: Engine, config_dir: Path | None = None) -> SiteRuntime
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-

@@ -18,8 +18,13 @@ from zoneinfo import ZoneInfo
 from .i18n import translate
 
 GROUP_SLUGS = {"service": "dich-vu", "counter": "quay", "clerk": "can-bo", "day": "ngay", "hour": "gio"}
-LABEL_COLUMN = {"service": "report_col_service", "counter": "report_col_counter", "clerk": "report_col_clerk",
-                "day": "report_col_day", "hour": "report_col_hour"}
+LABEL_COLUMN = {
+    "service": "report_col_service",
+    "counter": "report_col_counter",
+    "clerk": "report_col_clerk",
+    "day": "report_col_day",
+    "hour": "report_col_hour",
+}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -58,8 +63,10 @@ def _summary_columns(report: dict) -> list[Column]:
         Column("report_col_transferred", lambda r: r["transferred"]),
     ]
     if by_ticket:
-        columns += [Column("report_col_not_called", lambda r: r["not_called"]),
-                    Column("report_col_expired", lambda r: r["expired"])]
+        columns += [
+            Column("report_col_not_called", lambda r: r["not_called"]),
+            Column("report_col_expired", lambda r: r["expired"]),
+        ]
     columns += [
         Column("report_col_wait_avg", _stat("wait", "avg"), minutes=True),
         Column("report_col_wait_median", _stat("wait", "median"), minutes=True),
@@ -130,8 +137,9 @@ def table_of(report: dict, language: str = "vi") -> Table:
     kind = report["report"]
     meta = _meta(report, language)
     if kind == "summary":
-        title = translate("report_title_summary", language,
-                          group=translate(f"report_group_{report['group_by']}", language))
+        title = translate(
+            "report_title_summary", language, group=translate(f"report_group_{report['group_by']}", language)
+        )
         rows = report["rows"]
         if language == "en":
             rows = [{**r, "label": r.get("label_en") or r["label"]} for r in rows]
@@ -140,17 +148,26 @@ def table_of(report: dict, language: str = "vi") -> Table:
     if kind == "peak_hours":
         return Table(translate("report_title_peak", language), meta, PEAK_COLUMNS, report["hours"], None)
     if kind == "daily":
-        figures = [{"label": translate(key, language), "value": report[name], "minutes": minutes}
-                   for key, name, minutes in DAILY_FIGURES]
+        figures = [
+            {"label": translate(key, language), "value": report[name], "minutes": minutes}
+            for key, name, minutes in DAILY_FIGURES
+        ]
         ratings = report["ratings"]
         if report.get("ratings_available", True):
-            figures += [{"label": translate("report_col_ratings_total", language), "value": ratings["total"],
-                         "minutes": False},
-                        {"label": translate("report_col_satisfied_pct", language), "value": ratings["satisfied_pct"],
-                         "minutes": False}]
-        columns = [Column("report_col_item", lambda r: r["label"]),
-                   Column("report_col_value", lambda r: r["value"] / 60 if r["minutes"] and r["value"] is not None
-                          else r["value"])]
+            figures += [
+                {"label": translate("report_col_ratings_total", language), "value": ratings["total"], "minutes": False},
+                {
+                    "label": translate("report_col_satisfied_pct", language),
+                    "value": ratings["satisfied_pct"],
+                    "minutes": False,
+                },
+            ]
+        columns = [
+            Column("report_col_item", lambda r: r["label"]),
+            Column(
+                "report_col_value", lambda r: r["value"] / 60 if r["minutes"] and r["value"] is not None else r["value"]
+            ),
+        ]
         text = report["text"] if language == "vi" else report["text_en"]
         return Table(translate("report_title_daily", language), meta, columns, figures, None, text)
     raise ValueError(f"unknown report {kind!r}")

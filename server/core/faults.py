@@ -34,10 +34,10 @@ REPEAT_LOG_SECONDS = 60
 
 ADVICE = {
     "database_full": "the disk holding the database is full (SQLite: the folder of the .db file; PostgreSQL: "
-                     "its data directory). Free disk space (old backups, logs) or enlarge the volume; writes "
-                     "resume by themselves once there is room",
+    "its data directory). Free disk space (old backups, logs) or enlarge the volume; writes "
+    "resume by themselves once there is room",
     "database_busy": "the database did not take the write in time (another program holding SQLite's write lock, "
-                     "e.g. a sqlite3 shell or a restore, or PostgreSQL overloaded); the caller may try again",
+    "e.g. a sqlite3 shell or a restore, or PostgreSQL overloaded); the caller may try again",
 }
 
 
@@ -47,8 +47,11 @@ def kind_of(error: BaseException) -> str:
     if getattr(cause, "sqlite_errorcode", None) == SQLITE_FULL or getattr(cause, "sqlstate", None) == PG_DISK_FULL:
         return "database_full"
     text = str(cause).lower()
-    if "database or disk is full" in text or "no space left on device" in text or \
-            getattr(cause, "errno", None) == errno.ENOSPC:
+    if (
+        "database or disk is full" in text
+        or "no space left on device" in text
+        or getattr(cause, "errno", None) == errno.ENOSPC
+    ):
         return "database_full"
     return "database_busy"
 
@@ -75,8 +78,14 @@ class _Reporter:
             repeats = self._since.pop(kind, 0)
             self._last[kind] = now
         detail = (str(getattr(error, "orig", None) or error).strip().splitlines() or ["?"])[0]
-        log.error("%s: %s. Nothing was written (%s: %s).%s", kind.replace("_", " ").capitalize(), ADVICE[kind],
-                  where, detail, f" {repeats} more writes were refused since the last report." if repeats else "")
+        log.error(
+            "%s: %s. Nothing was written (%s: %s).%s",
+            kind.replace("_", " ").capitalize(),
+            ADVICE[kind],
+            where,
+            detail,
+            f" {repeats} more writes were refused since the last report." if repeats else "",
+        )
         return kind, news
 
     def writes_again(self) -> None:
@@ -93,5 +102,4 @@ def notes() -> list[dict]:
     kind = _reporter.current
     if kind is None:
         return []
-    return [{"item": "database", "message": translate(kind, "vi"), "message_en": translate(kind, "en"),
-             "detail": None}]
+    return [{"item": "database", "message": translate(kind, "vi"), "message_en": translate(kind, "en"), "detail": None}]

@@ -32,6 +32,7 @@ def _refuse_duplicate_keys(path: Path):
                 raise CatalogError(f"{path.name}: the key “{key}” is defined twice")
             entries[key] = value
         return entries
+
     return build
 
 
@@ -77,6 +78,7 @@ def pick_language(accept_language: str | None, default: str = "vi") -> str:
 
 
 # --- pages ------------------------------------------------------------------------------------
+
 
 def both(key: str, **params) -> dict[str, str]:
     """One message in every language, e.g. for a page that shows Vietnamese with English below."""

@@ -31,8 +31,11 @@ class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         site = getattr(record, "site", None) or self.site
         parts = [site] if site else []
-        parts += [f"{name}={getattr(record, name)}" for name in ("counter", "ticket")
-                  if getattr(record, name, None) is not None]
+        parts += [
+            f"{name}={getattr(record, name)}"
+            for name in ("counter", "ticket")
+            if getattr(record, name, None) is not None
+        ]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return True
 
@@ -56,8 +59,12 @@ _handler: _Stderr | None = None
 def _is_bare_basic_config(handler: logging.Handler) -> bool:
     """The handler a bare ``logging.basicConfig()`` adds, as python-escpos does when imported: it
     would write every line a second time, in another format."""
-    return (type(handler) is logging.StreamHandler and handler.stream is sys.stderr
-            and handler.formatter is not None and handler.formatter._fmt == logging.BASIC_FORMAT)
+    return (
+        type(handler) is logging.StreamHandler
+        and handler.stream is sys.stderr
+        and handler.formatter is not None
+        and handler.formatter._fmt == logging.BASIC_FORMAT
+    )
 
 
 def configure_logging(site: str | None = None) -> None:

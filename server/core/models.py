@@ -37,7 +37,7 @@ HELD_STATES = ("called", "serving")  # a ticket in these states is held by exact
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -132,7 +132,9 @@ class Ticket(Base):
         Index("ix_tickets_queue", "site_id", "status", "service_id", "issued_at"),
         # the database itself refuses a second ticket held by one counter
         Index(
-            "uq_tickets_held_by_counter", "counter_id", unique=True,
+            "uq_tickets_held_by_counter",
+            "counter_id",
+            unique=True,
             sqlite_where=text("status IN ('called', 'serving')"),
             postgresql_where=text("status IN ('called', 'serving')"),
         ),
@@ -318,8 +320,12 @@ class OutboxEvent(Base):
 
     __tablename__ = "outbox_events"
     __table_args__ = (
-        Index("ix_outbox_events_pending", "id",
-              sqlite_where=text("dispatched_at IS NULL"), postgresql_where=text("dispatched_at IS NULL")),
+        Index(
+            "ix_outbox_events_pending",
+            "id",
+            sqlite_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+        ),
         Index("ix_outbox_events_site_created_at", "site_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -421,7 +427,10 @@ class NotificationSubscription(Base):
     form stays for the record."""
 
     __tablename__ = "notification_subscriptions"
-    __table_args__ = (UniqueConstraint("ticket_id", "channel"), Index("ix_notification_subscriptions_active", "ended_at"))
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "channel"),
+        Index("ix_notification_subscriptions_active", "ended_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))

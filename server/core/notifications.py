@@ -58,6 +58,7 @@ ENDED_STATES = ("done", "no_show", "expired")
 
 # --- settings (config.yaml ``notifications:``) --------------------------------------------
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -104,8 +105,12 @@ class WebPushSettings(_Strict):
     subject: str = Field(default="mailto:admin@localhost", pattern=r"^(mailto:|https://)")  # who to contact
     # the push services a subscription may point at (anything else would let a ticket holder make the
     # server post to any address): host names, "*." for any below one, or "http://host:port" for a lab
-    services: list[str] = ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com",
-                           "*.notify.windows.com"]
+    services: list[str] = [
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "*.push.apple.com",
+        "*.notify.windows.com",
+    ]
     ttl_seconds: int = Field(default=900, ge=0, le=86400)  # a push not delivered by then is dropped
     timeout_seconds: float = Field(default=10, gt=0, le=60)
 
@@ -127,6 +132,7 @@ class NotificationSettings(_Strict):
 
 
 # --- channels -----------------------------------------------------------------------------
+
 
 class ChannelError(Exception):
     """The message did not go out; the text says why (no address in it)."""
@@ -208,7 +214,9 @@ class Email(Channel):
         mail.set_content(message.text)
         try:
             if s.security == "ssl":
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context())
+                client = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             with client:
@@ -225,11 +233,18 @@ class ZaloZns(Channel):
     def send(self, address: str, message: Message) -> None:
         s: ZaloZnsSettings = self.settings
         template = s.template_called if message.kind == "called" else s.template_near
-        body = {"phone": "84" + address[1:], "template_id": template,
-                "template_data": {k: str(v) for k, v in message.params.items()},
-                "tracking_id": secrets.token_hex(8)}
-        request = urllib.request.Request(s.url, data=json.dumps(body).encode(), method="POST", headers={
-            "Content-Type": "application/json", "access_token": _secret(s.access_token)})
+        body = {
+            "phone": "84" + address[1:],
+            "template_id": template,
+            "template_data": {k: str(v) for k, v in message.params.items()},
+            "tracking_id": secrets.token_hex(8),
+        }
+        request = urllib.request.Request(
+            s.url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "access_token": _secret(s.access_token)},
+        )
         try:
             with urllib.request.urlopen(request, timeout=s.timeout_seconds) as response:
                 answer = json.loads(response.read(65536) or b"{}")
@@ -311,13 +326,22 @@ class WebPush(Channel):
     def send(self, address: str, message: Message) -> None:
         s: WebPushSettings = self.settings
         subscription = json.loads(address)
-        payload = json.dumps({"title": message.subject, "body": message.text, "kind": message.kind,
-                              **message.params}, ensure_ascii=False).encode()
+        payload = json.dumps(
+            {"title": message.subject, "body": message.text, "kind": message.kind, **message.params}, ensure_ascii=False
+        ).encode()
         body = push_encrypt(payload, subscription["keys"]["p256dh"], subscription["keys"]["auth"])
-        request = urllib.request.Request(subscription["endpoint"], data=body, method="POST", headers={
-            "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream", "TTL": str(s.ttl_seconds),
-            "Urgency": "high", "Authorization": self.vapid.authorization(subscription["endpoint"], s.subject,
-                                                                         time.time())})
+        request = urllib.request.Request(
+            subscription["endpoint"],
+            data=body,
+            method="POST",
+            headers={
+                "Content-Encoding": "aes128gcm",
+                "Content-Type": "application/octet-stream",
+                "TTL": str(s.ttl_seconds),
+                "Urgency": "high",
+                "Authorization": self.vapid.authorization(subscription["endpoint"], s.subject, time.time()),
+            },
+        )
         _post(request, s.timeout_seconds)
 
 
@@ -358,7 +382,8 @@ def _push_service_allowed(endpoint: str, services: list[str]) -> bool:
         return f"http://{parts.netloc}" in services
     host = parts.hostname or ""
     return parts.scheme == "https" and any(
-        host == service or (service.startswith("*.") and host.endswith(service[1:])) for service in services)
+        host == service or (service.startswith("*.") and host.endswith(service[1:])) for service in services
+    )
 
 
 def _push_subscription(text: str, services: list[str]) -> str:
@@ -366,14 +391,20 @@ def _push_subscription(text: str, services: list[str]) -> str:
     try:
         data = json.loads(text)
         endpoint, keys = data["endpoint"], data["keys"]
-        valid = (isinstance(endpoint, str) and len(endpoint) <= 500 and _push_service_allowed(endpoint, services)
-                 and len(_unb64(keys["p256dh"])) == 65 and len(_unb64(keys["auth"])) == 16)
+        valid = (
+            isinstance(endpoint, str)
+            and len(endpoint) <= 500
+            and _push_service_allowed(endpoint, services)
+            and len(_unb64(keys["p256dh"])) == 65
+            and len(_unb64(keys["auth"])) == 16
+        )
     except (ValueError, TypeError, KeyError, AttributeError):
         valid = False
     if not valid:
         raise Invalid("notify_address_invalid", field="address", channel="push")
-    return json.dumps({"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}}, separators=(",", ":")
+    )
 
 
 def mask(address: str) -> str:
@@ -404,6 +435,7 @@ class AddressBox:
 
 # --- opting in ----------------------------------------------------------------------------
 
+
 def _ticket(conn, site, public_id: str):
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if row is None:
@@ -412,8 +444,12 @@ def _ticket(conn, site, public_id: str):
 
 
 def _view(row) -> dict:
-    return {"channel": row.channel, "address": row.address_masked, "language": row.language,
-            "created_at": row.created_at.isoformat(timespec="seconds") + "Z"}
+    return {
+        "channel": row.channel,
+        "address": row.address_masked,
+        "language": row.language,
+        "created_at": row.created_at.isoformat(timespec="seconds") + "Z",
+    }
 
 
 def subscriptions(conn, site, public_id: str) -> dict:
@@ -427,8 +463,9 @@ def subscribe(conn, site, public_id: str, channel_name: str, address: str, langu
     """Opt in (again: the newer address replaces the older on that channel) while the ticket waits or is called."""
     settings = site.config.notifications
     if channel_name not in settings.channels:
-        raise Invalid("notify_channel_unknown", field="channel", channel=channel_name,
-                      known=", ".join(settings.channels) or "-")
+        raise Invalid(
+            "notify_channel_unknown", field="channel", channel=channel_name, known=", ".join(settings.channels) or "-"
+        )
     address = normalise(channel_name, address, settings)
     ticket = _ticket(conn, site, public_id)
     if ticket.status not in ("waiting", "called"):
@@ -436,27 +473,44 @@ def subscribe(conn, site, public_id: str, channel_name: str, address: str, langu
     now = utcnow()
     old = conn.execute(select(S.c.id).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)).scalar()
     if old is not None:  # its notices stay: a new address is not told again what the old one was told
-        conn.execute(update(S).where(S.c.id == old).values(address_sealed=box.seal(address),
-                                                           address_masked=mask(address), language=language,
-                                                           ended_at=None))
+        conn.execute(
+            update(S)
+            .where(S.c.id == old)
+            .values(address_sealed=box.seal(address), address_masked=mask(address), language=language, ended_at=None)
+        )
     else:
-        conn.execute(insert(S).values(site_id=site.id, ticket_id=ticket.id, channel=channel_name,
-                                      address_sealed=box.seal(address), address_masked=mask(address),
-                                      language=language, created_at=now))
+        conn.execute(
+            insert(S).values(
+                site_id=site.id,
+                ticket_id=ticket.id,
+                channel=channel_name,
+                address_sealed=box.seal(address),
+                address_masked=mask(address),
+                language=language,
+                created_at=now,
+            )
+        )
     row = conn.execute(select(S).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)).one()
     return _view(row)
 
 
 def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
     ticket = _ticket(conn, site, public_id)
-    ended = conn.execute(update(S).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name,
-                                         S.c.ended_at.is_(None))
-                         .values(address_sealed=None, ended_at=utcnow()))
+    ended = conn.execute(
+        update(S)
+        .where(S.c.ticket_id == ticket.id, S.c.channel == channel_name, S.c.ended_at.is_(None))
+        .values(address_sealed=None, ended_at=utcnow())
+    )
     if ended.rowcount != 1:
         raise NotFound("notify_not_subscribed", channel=channel_name)
-    conn.execute(update(N).where(N.c.subscription_id.in_(select(S.c.id).where(S.c.ticket_id == ticket.id,
-                                                                                S.c.channel == channel_name)),
-                                 N.c.status == "pending").values(status="dropped", last_error="opted out"))
+    conn.execute(
+        update(N)
+        .where(
+            N.c.subscription_id.in_(select(S.c.id).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)),
+            N.c.status == "pending",
+        )
+        .values(status="dropped", last_error="opted out")
+    )
 
 
 def _booking(conn, site, code: str):
@@ -466,19 +520,21 @@ def _booking(conn, site, code: str):
     return row
 
 
-def booking_subscribe(conn, site, code: str, channel_name: str, address: str, language: str,
-                      box: AddressBox) -> dict:
+def booking_subscribe(conn, site, code: str, channel_name: str, address: str, language: str, box: AddressBox) -> dict:
     """Opt in when booking: kept sealed until check-in gives the booking its ticket (``plan``)."""
     settings = site.config.notifications
     if channel_name not in settings.channels:
-        raise Invalid("notify_channel_unknown", field="channel", channel=channel_name,
-                      known=", ".join(settings.channels) or "-")
+        raise Invalid(
+            "notify_channel_unknown", field="channel", channel=channel_name, known=", ".join(settings.channels) or "-"
+        )
     address = normalise(channel_name, address, settings)
     booking = _booking(conn, site, code)
     if booking.status != "booked":
         raise QueueError("notify_booking_ended", booking=booking.code)
     values = {"address_sealed": box.seal(address), "address_masked": mask(address), "language": language}
-    changed = conn.execute(update(BO).where(BO.c.booking_id == booking.id, BO.c.channel == channel_name).values(**values))
+    changed = conn.execute(
+        update(BO).where(BO.c.booking_id == booking.id, BO.c.channel == channel_name).values(**values)
+    )
     if changed.rowcount == 0:
         conn.execute(insert(BO).values(booking_id=booking.id, channel=channel_name, created_at=utcnow(), **values))
     return {"channel": channel_name, "address": values["address_masked"], "language": language}
@@ -492,6 +548,7 @@ def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:
 
 # --- what to send, and when ---------------------------------------------------------------
 
+
 def within_hours(site, now: dt.datetime) -> bool:
     local = now.replace(tzinfo=dt.UTC).astimezone(site.config.site.zone)
     return site.config.site.hours.is_open(local)
@@ -500,8 +557,10 @@ def within_hours(site, now: dt.datetime) -> bool:
 def newest_active(conn) -> tuple | None:
     """The newest opt-ins still waiting, of tickets and of bookings (None: nobody waits), so that the
     worker sees a new one."""
-    newest = (conn.execute(select(func.max(S.c.id)).where(S.c.ended_at.is_(None))).scalar(),
-              conn.execute(select(func.max(BO.c.id))).scalar())
+    newest = (
+        conn.execute(select(func.max(S.c.id)).where(S.c.ended_at.is_(None))).scalar(),
+        conn.execute(select(func.max(BO.c.id))).scalar(),
+    )
     return None if newest == (None, None) else newest
 
 
@@ -523,21 +582,29 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     from .engine.estimates import waiting_ahead
 
     now = now or utcnow()
-    rows = conn.execute(select(S.c.id.label("subscription"), T).join(T, T.c.id == S.c.ticket_id)
-                        .where(S.c.ended_at.is_(None), S.c.site_id == site.id)).all()
+    rows = conn.execute(
+        select(S.c.id.label("subscription"), T)
+        .join(T, T.c.id == S.c.ticket_id)
+        .where(S.c.ended_at.is_(None), S.c.site_id == site.id)
+    ).all()
     todo = Plan([r.subscription for r in rows if r.status in ENDED_STATES], [])
     today = now.replace(tzinfo=dt.UTC).astimezone(site.config.site.zone).date()
     for opt_in, ticket_id, status, day in conn.execute(
-            select(BO.c.id, B.c.ticket_id, B.c.status, B.c.business_day)
-            .join(B, B.c.id == BO.c.booking_id).where(B.c.site_id == site.id)):
+        select(BO.c.id, B.c.ticket_id, B.c.status, B.c.business_day)
+        .join(B, B.c.id == BO.c.booking_id)
+        .where(B.c.site_id == site.id)
+    ):
         if ticket_id is not None:
             todo.checked_in.append((opt_in, ticket_id))
         elif status != "booked" or day < today:  # cancelled, lapsed, or its day passed without a check-in
             todo.gone.append(opt_in)
     if not ignore_hours and not within_hours(site, now):
         return todo
-    made = set(conn.execute(select(N.c.subscription_id, N.c.key)
-                            .where(N.c.subscription_id.in_([r.subscription for r in rows]))).all())
+    made = set(
+        conn.execute(
+            select(N.c.subscription_id, N.c.key).where(N.c.subscription_id.in_([r.subscription for r in rows]))
+        ).all()
+    )
     base = {"site": site.config.site.name}
     for row in rows:
         if row.status == "called" and row.counter_id is not None:
@@ -566,11 +633,22 @@ def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
         conn.execute(update(S).where(S.c.id.in_(todo.ended)).values(address_sealed=None, ended_at=now))
     for opt_in, ticket_id in todo.checked_in:  # the booking's ticket exists: its opt-in becomes the ticket's
         row = conn.execute(select(BO).where(BO.c.id == opt_in)).first()
-        if row is not None and conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id,
-                                                                 S.c.channel == row.channel)).first() is None:
-            conn.execute(insert(S).values(site_id=site.id, ticket_id=ticket_id, channel=row.channel,
-                                          address_sealed=row.address_sealed, address_masked=row.address_masked,
-                                          language=row.language, created_at=now))
+        if (
+            row is not None
+            and conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == row.channel)).first()
+            is None
+        ):
+            conn.execute(
+                insert(S).values(
+                    site_id=site.id,
+                    ticket_id=ticket_id,
+                    channel=row.channel,
+                    address_sealed=row.address_sealed,
+                    address_masked=row.address_masked,
+                    language=row.language,
+                    created_at=now,
+                )
+            )
     gone = [opt_in for opt_in, _ticket in todo.checked_in] + todo.gone
     if gone:
         conn.execute(delete(BO).where(BO.c.id.in_(gone)))
@@ -578,8 +656,17 @@ def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
     for subscription, key, params in todo.notices:
         savepoint = conn.begin_nested()
         try:
-            conn.execute(insert(N).values(subscription_id=subscription, key=key, params=params, status="pending",
-                                          attempts=0, next_attempt_at=now, created_at=now))
+            conn.execute(
+                insert(N).values(
+                    subscription_id=subscription,
+                    key=key,
+                    params=params,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
         except IntegrityError:
             savepoint.rollback()
         else:
@@ -607,10 +694,13 @@ def message(key: str, params: dict, language: str) -> Message:
 
 def due(conn, now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
     now = now or utcnow()
-    rows = conn.execute(select(N.c.id, N.c.key, N.c.params, S.c.channel, S.c.address_sealed, S.c.language)
-                        .join(S, S.c.id == N.c.subscription_id)
-                        .where(N.c.status == "pending", N.c.next_attempt_at <= now, S.c.address_sealed.is_not(None))
-                        .order_by(N.c.id).limit(limit)).all()
+    rows = conn.execute(
+        select(N.c.id, N.c.key, N.c.params, S.c.channel, S.c.address_sealed, S.c.language)
+        .join(S, S.c.id == N.c.subscription_id)
+        .where(N.c.status == "pending", N.c.next_attempt_at <= now, S.c.address_sealed.is_not(None))
+        .order_by(N.c.id)
+        .limit(limit)
+    ).all()
     return [Due(r.id, r.channel, r.address_sealed, message(r.key, r.params, r.language)) for r in rows]
 
 
@@ -618,18 +708,30 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     """Mark the notice "sending" if it still makes sense (the ticket is where the message says, the
     centre is open); else drop it. True: send it now."""
     now = now or utcnow()
-    row = conn.execute(select(N.c.key, N.c.status, T.c.status.label("ticket_status"), T.c.counter_id)
-                       .join(S, S.c.id == N.c.subscription_id).join(T, T.c.id == S.c.ticket_id)
-                       .where(N.c.id == notice)).one()
+    row = conn.execute(
+        select(N.c.key, N.c.status, T.c.status.label("ticket_status"), T.c.counter_id)
+        .join(S, S.c.id == N.c.subscription_id)
+        .join(T, T.c.id == S.c.ticket_id)
+        .where(N.c.id == notice)
+    ).one()
     kind, _, value = row.key.partition(":")
     meant = row.status == "pending" and (
         (kind == "near" and row.ticket_status == "waiting")
-        or (kind == "called" and row.ticket_status in ("called", "serving")
-            and str(site.counter_numbers.get(row.counter_id)) == value))
+        or (
+            kind == "called"
+            and row.ticket_status in ("called", "serving")
+            and str(site.counter_numbers.get(row.counter_id)) == value
+        )
+    )
     if meant and not ignore_hours and not within_hours(site, now):
         meant = False
-    conn.execute(update(N).where(N.c.id == notice, N.c.status == "pending").values(
-        status="sending" if meant else "dropped", last_error=None if meant else "no longer meant or outside hours"))
+    conn.execute(
+        update(N)
+        .where(N.c.id == notice, N.c.status == "pending")
+        .values(
+            status="sending" if meant else "dropped", last_error=None if meant else "no longer meant or outside hours"
+        )
+    )
     return meant
 
 
@@ -637,14 +739,20 @@ def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | Non
     """After an attempt: sent, or pending again on the retry schedule, or failed when it is over."""
     now = now or utcnow()
     if error is None:
-        conn.execute(update(N).where(N.c.id == notice).values(status="sent", sent_at=now, attempts=N.c.attempts + 1,
-                                                             next_attempt_at=None, last_error=None))
+        conn.execute(
+            update(N)
+            .where(N.c.id == notice)
+            .values(status="sent", sent_at=now, attempts=N.c.attempts + 1, next_attempt_at=None, last_error=None)
+        )
         return "sent"
     attempts = conn.execute(select(N.c.attempts).where(N.c.id == notice)).scalar_one() + 1
     status = "pending" if attempts <= len(RETRY_DELAYS) else "failed"
     later = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1]) if status == "pending" else None
-    conn.execute(update(N).where(N.c.id == notice).values(status=status, attempts=attempts, next_attempt_at=later,
-                                                         last_error=error[:300]))
+    conn.execute(
+        update(N)
+        .where(N.c.id == notice)
+        .values(status=status, attempts=attempts, next_attempt_at=later, last_error=error[:300])
+    )
     return status
 
 

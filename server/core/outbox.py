@@ -33,20 +33,48 @@ D = m.WebhookDelivery.__table__
 
 # the engine's Happened kinds that leave the building, and the name each goes out under
 OUTSIDE_NAMES = {
-    **{f"ticket.{step}": f"ticket.{step}" for step in
-       ("issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired")},
+    **{
+        f"ticket.{step}": f"ticket.{step}"
+        for step in ("issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired")
+    },
     "rating.received": "rating.created",
     **{f"booking.{step}": f"booking.{step}" for step in ("created", "cancelled", "checked_in", "lapsed")},
 }
 EVENT_KINDS = tuple(OUTSIDE_NAMES.values())
 
 # what a ticket event tells about the ticket: never more (a later field may hold personal data)
-TICKET_FIELDS = ("id", "number", "display", "service", "origin_service", "priority", "status", "issued_at",
-                 "called_at", "started_at", "finished_at", "counter", "target_counter", "kiosk", "business_day",
-                 "waiting_ahead", "eta_minutes")
+TICKET_FIELDS = (
+    "id",
+    "number",
+    "display",
+    "service",
+    "origin_service",
+    "priority",
+    "status",
+    "issued_at",
+    "called_at",
+    "started_at",
+    "finished_at",
+    "counter",
+    "target_counter",
+    "kiosk",
+    "business_day",
+    "waiting_ahead",
+    "eta_minutes",
+)
 # what a booking event tells: not its code (the key to cancel it), nor even the masked phone or ID number
-BOOKING_FIELDS = ("kind", "service", "date", "start", "end", "deadline", "status", "number", "created_at",
-                  "checked_in_at")
+BOOKING_FIELDS = (
+    "kind",
+    "service",
+    "date",
+    "start",
+    "end",
+    "deadline",
+    "status",
+    "number",
+    "created_at",
+    "checked_in_at",
+)
 
 # seconds to wait after each failed attempt: 13 attempts over about 32 hours, then given up
 RETRY_DELAYS = (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
@@ -54,6 +82,7 @@ KEEP_DAYS = 30  # the delivery log, and the events behind it, are kept this long
 
 
 # --- writing events -----------------------------------------------------------------------
+
 
 def event_data(happened) -> dict:
     """The ``data`` of an outside event from an engine Happened."""
@@ -76,8 +105,11 @@ _INSERT_EVENT = insert(E)
 def record(conn, site, happened: list, now: dt.datetime | None = None) -> int:
     """Write the outside events among ``happened`` to the outbox, in the caller's transaction."""
     now = now or utcnow()
-    rows = [{"site_id": site.id, "kind": OUTSIDE_NAMES[h.kind], "payload": event_data(h), "created_at": now}
-            for h in happened if h.kind in OUTSIDE_NAMES]
+    rows = [
+        {"site_id": site.id, "kind": OUTSIDE_NAMES[h.kind], "payload": event_data(h), "created_at": now}
+        for h in happened
+        if h.kind in OUTSIDE_NAMES
+    ]
     if rows:
         conn.execute(_INSERT_EVENT, rows)
     return len(rows)
@@ -85,23 +117,30 @@ def record(conn, site, happened: list, now: dt.datetime | None = None) -> int:
 
 def recording(action):
     """``action(conn, site, ...) -> Outcome``, which also records its outside events in its transaction."""
+
     def act(conn, site, *args, **kwargs):
         outcome = action(conn, site, *args, **kwargs)
         outcome.recorded = record(conn, site, outcome.happened)
         return outcome
+
     return act
 
 
 # --- webhooks -----------------------------------------------------------------------------
+
 
 def mask(secret: str) -> str:
     return "…" + secret[-4:]
 
 
 def webhook_view(row, secret_in_full: bool = False) -> dict:
-    return {"id": row.id, "url": row.url, "events": list(row.events),
-            "secret": row.secret if secret_in_full else mask(row.secret),
-            "created_at": _iso(row.created_at)}
+    return {
+        "id": row.id,
+        "url": row.url,
+        "events": list(row.events),
+        "secret": row.secret if secret_in_full else mask(row.secret),
+        "created_at": _iso(row.created_at),
+    }
 
 
 def check_events(events: list[str]) -> list[str]:
@@ -129,8 +168,16 @@ def check_url(url: str) -> str:
 def add_webhook(conn, site, url: str, events: list[str], secret: str | None = None) -> dict:
     """A new webhook; its view shows the secret in full (this once): one is made when none is given."""
     secret = secret or "whsec_" + secrets.token_urlsafe(32)
-    webhook_id = conn.execute(insert(W).values(site_id=site.id, url=check_url(url), events=check_events(events),
-                                               secret=secret, active=True, created_at=utcnow())).inserted_primary_key[0]
+    webhook_id = conn.execute(
+        insert(W).values(
+            site_id=site.id,
+            url=check_url(url),
+            events=check_events(events),
+            secret=secret,
+            active=True,
+            created_at=utcnow(),
+        )
+    ).inserted_primary_key[0]
     return webhook_view(_webhook(conn, site, webhook_id), secret_in_full=True)
 
 
@@ -144,8 +191,11 @@ def remove_webhook(conn, site, webhook_id: int) -> dict:
     row = _webhook(conn, site, webhook_id)
     now = utcnow()
     conn.execute(update(W).where(W.c.id == row.id).values(active=False))
-    conn.execute(update(D).where(D.c.webhook_id == row.id, D.c.status == "pending")
-                 .values(status="failed", next_attempt_at=None, last_error="webhook deleted", last_attempt_at=now))
+    conn.execute(
+        update(D)
+        .where(D.c.webhook_id == row.id, D.c.status == "pending")
+        .values(status="failed", next_attempt_at=None, last_error="webhook deleted", last_attempt_at=now)
+    )
     return webhook_view(row)
 
 
@@ -156,35 +206,56 @@ def _webhook(conn, site, webhook_id: int):
     return row
 
 
-def deliveries(conn, site, webhook_id: int, limit: int = 100, status: str | None = None,
-               delivery: int | None = None) -> list[dict]:
+def deliveries(
+    conn, site, webhook_id: int, limit: int = 100, status: str | None = None, delivery: int | None = None
+) -> list[dict]:
     """The webhook's latest deliveries (or just ``delivery``), newest first."""
     _webhook(conn, site, webhook_id)
-    query = (select(D, E.c.kind, E.c.created_at.label("occurred_at")).join(E, E.c.id == D.c.event_id)
-             .where(D.c.webhook_id == webhook_id).order_by(D.c.id.desc()).limit(limit))
+    query = (
+        select(D, E.c.kind, E.c.created_at.label("occurred_at"))
+        .join(E, E.c.id == D.c.event_id)
+        .where(D.c.webhook_id == webhook_id)
+        .order_by(D.c.id.desc())
+        .limit(limit)
+    )
     if status is not None:
         query = query.where(D.c.status == status)
     if delivery is not None:
         query = query.where(D.c.id == delivery)
-    return [{"id": row.id, "delivery": row.delivery_id, "event": row.kind, "event_id": row.event_id,
-             "occurred_at": _iso(row.occurred_at), "status": row.status, "attempts": row.attempts,
-             "last_status_code": row.last_status_code, "last_error": row.last_error,
-             "last_attempt_at": _iso(row.last_attempt_at), "next_attempt_at": _iso(row.next_attempt_at),
-             "delivered_at": _iso(row.delivered_at)}
-            for row in conn.execute(query)]
+    return [
+        {
+            "id": row.id,
+            "delivery": row.delivery_id,
+            "event": row.kind,
+            "event_id": row.event_id,
+            "occurred_at": _iso(row.occurred_at),
+            "status": row.status,
+            "attempts": row.attempts,
+            "last_status_code": row.last_status_code,
+            "last_error": row.last_error,
+            "last_attempt_at": _iso(row.last_attempt_at),
+            "next_attempt_at": _iso(row.next_attempt_at),
+            "delivered_at": _iso(row.delivered_at),
+        }
+        for row in conn.execute(query)
+    ]
 
 
 def replay(conn, site, webhook_id: int, delivery: int) -> dict:
     """Send a delivery again now, with the same delivery id; a failure is retried on the schedule from its start."""
     _webhook(conn, site, webhook_id)
-    changed = conn.execute(update(D).where(D.c.id == delivery, D.c.webhook_id == webhook_id)
-                           .values(status="pending", attempts=0, next_attempt_at=utcnow()))
+    changed = conn.execute(
+        update(D)
+        .where(D.c.id == delivery, D.c.webhook_id == webhook_id)
+        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+    )
     if changed.rowcount != 1:
         raise NotFound("delivery_unknown", delivery=delivery, webhook=webhook_id)
     return deliveries(conn, site, webhook_id, delivery=delivery)[0]
 
 
 # --- the worker's side --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -199,9 +270,13 @@ class Delivery:
     body: bytes
 
     def headers(self) -> dict[str, str]:
-        return {"Content-Type": "application/json", "User-Agent": "queuekiosk-webhooks",
-                "X-Queuekiosk-Event": self.kind, "X-Queuekiosk-Delivery": self.delivery_id,
-                "X-Queuekiosk-Signature": sign(self.secret, self.body)}
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": "queuekiosk-webhooks",
+            "X-Queuekiosk-Event": self.kind,
+            "X-Queuekiosk-Delivery": self.delivery_id,
+            "X-Queuekiosk-Signature": sign(self.secret, self.body),
+        }
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -210,21 +285,36 @@ def sign(secret: str, body: bytes) -> str:
 
 def body(event_id: int, kind: str, site_id: str, occurred_at: dt.datetime, payload: dict) -> bytes:
     """The JSON sent: made from the stored event, so every retry sends the very same bytes."""
-    return json.dumps({"id": event_id, "event": kind, "site": site_id, "occurred_at": _iso(occurred_at),
-                       "data": payload}, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(
+        {"id": event_id, "event": kind, "site": site_id, "occurred_at": _iso(occurred_at), "data": payload},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
 
 
 def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) -> int:
     """Make the deliveries of events not yet dispatched, one per webhook that wants each (every site)."""
     now = now or utcnow()
-    events = conn.execute(select(E.c.id, E.c.site_id, E.c.kind).where(E.c.dispatched_at.is_(None))
-                          .order_by(E.c.id).limit(limit)).all()
+    events = conn.execute(
+        select(E.c.id, E.c.site_id, E.c.kind).where(E.c.dispatched_at.is_(None)).order_by(E.c.id).limit(limit)
+    ).all()
     if not events:
         return 0
     hooks = conn.execute(select(W.c.id, W.c.site_id, W.c.events).where(W.c.active.is_(True))).all()
-    rows = [{"delivery_id": str(uuid.uuid4()), "webhook_id": hook.id, "event_id": event.id, "status": "pending",
-             "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for event in events for hook in hooks if hook.site_id == event.site_id and event.kind in hook.events]
+    rows = [
+        {
+            "delivery_id": str(uuid.uuid4()),
+            "webhook_id": hook.id,
+            "event_id": event.id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event in events
+        for hook in hooks
+        if hook.site_id == event.site_id and event.kind in hook.events
+    ]
     if rows:
         conn.execute(insert(D), rows)
     conn.execute(update(E).where(E.c.id.in_([e.id for e in events])).values(dispatched_at=now))
@@ -234,16 +324,39 @@ def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) 
 def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()) -> list[Delivery]:
     """Pending deliveries whose time has come, oldest event first, except those of ``skip_webhooks``."""
     now = now or utcnow()
-    query = (select(D.c.id, D.c.delivery_id, D.c.webhook_id, W.c.url, W.c.secret, E.c.id.label("event_id"), E.c.kind,
-                    E.c.site_id, E.c.created_at, E.c.payload)
-             .join(W, W.c.id == D.c.webhook_id).join(E, E.c.id == D.c.event_id)
-             .where(D.c.status == "pending", D.c.next_attempt_at <= now, W.c.active.is_(True))
-             .order_by(D.c.event_id, D.c.id).limit(limit))
+    query = (
+        select(
+            D.c.id,
+            D.c.delivery_id,
+            D.c.webhook_id,
+            W.c.url,
+            W.c.secret,
+            E.c.id.label("event_id"),
+            E.c.kind,
+            E.c.site_id,
+            E.c.created_at,
+            E.c.payload,
+        )
+        .join(W, W.c.id == D.c.webhook_id)
+        .join(E, E.c.id == D.c.event_id)
+        .where(D.c.status == "pending", D.c.next_attempt_at <= now, W.c.active.is_(True))
+        .order_by(D.c.event_id, D.c.id)
+        .limit(limit)
+    )
     if skip_webhooks:
         query = query.where(D.c.webhook_id.not_in(list(skip_webhooks)))
-    return [Delivery(row.id, row.delivery_id, row.webhook_id, row.url, row.secret, row.kind,
-                     body(row.event_id, row.kind, row.site_id, row.created_at, row.payload))
-            for row in conn.execute(query)]
+    return [
+        Delivery(
+            row.id,
+            row.delivery_id,
+            row.webhook_id,
+            row.url,
+            row.secret,
+            row.kind,
+            body(row.event_id, row.kind, row.site_id, row.created_at, row.payload),
+        )
+        for row in conn.execute(query)
+    ]
 
 
 def retry_delays(text: str | None) -> tuple[float, ...]:
@@ -267,8 +380,9 @@ def next_attempt(attempts: int, now: dt.datetime, delays=RETRY_DELAYS) -> dt.dat
     return now + dt.timedelta(seconds=delays[attempts - 1])
 
 
-def mark_results(conn, site, results: list[tuple[int, int | None, str | None]], delays=RETRY_DELAYS,
-                 now: dt.datetime | None = None) -> dict[int, str]:
+def mark_results(
+    conn, site, results: list[tuple[int, int | None, str | None]], delays=RETRY_DELAYS, now: dt.datetime | None = None
+) -> dict[int, str]:
     """Record attempts, each ``(delivery, HTTP status or None, error)``: delivered on a 2xx answer, else
     pending again, or failed when the schedule is over. The new status of each delivery."""
     now = now or utcnow()
@@ -278,9 +392,19 @@ def mark_results(conn, site, results: list[tuple[int, int | None, str | None]], 
         if code is not None and 200 <= code < 300:
             accepted.setdefault(code, []).append(delivery)
     for code, ids in accepted.items():
-        conn.execute(update(D).where(D.c.id.in_(ids), D.c.status == "pending").values(
-            status="delivered", attempts=D.c.attempts + 1, last_status_code=code, last_attempt_at=now,
-            delivered_at=now, next_attempt_at=None, last_error=None))
+        conn.execute(
+            update(D)
+            .where(D.c.id.in_(ids), D.c.status == "pending")
+            .values(
+                status="delivered",
+                attempts=D.c.attempts + 1,
+                last_status_code=code,
+                last_attempt_at=now,
+                delivered_at=now,
+                next_attempt_at=None,
+                last_error=None,
+            )
+        )
         statuses.update(dict.fromkeys(ids, "delivered"))
     for delivery, code, error in results:
         if delivery in statuses:
@@ -288,9 +412,18 @@ def mark_results(conn, site, results: list[tuple[int, int | None, str | None]], 
         attempts = conn.execute(select(D.c.attempts).where(D.c.id == delivery)).scalar_one() + 1
         later = next_attempt(attempts, now, delays)
         statuses[delivery] = "pending" if later else "failed"
-        conn.execute(update(D).where(D.c.id == delivery, D.c.status == "pending").values(
-            status=statuses[delivery], attempts=attempts, last_status_code=code, last_attempt_at=now,
-            next_attempt_at=later, last_error=(error or f"HTTP {code}")[:300]))
+        conn.execute(
+            update(D)
+            .where(D.c.id == delivery, D.c.status == "pending")
+            .values(
+                status=statuses[delivery],
+                attempts=attempts,
+                last_status_code=code,
+                last_attempt_at=now,
+                next_attempt_at=later,
+                last_error=(error or f"HTTP {code}")[:300],
+            )
+        )
     return statuses
 
 
@@ -299,8 +432,9 @@ def prune(conn, site=None, now: dt.datetime | None = None) -> int:
     before = (now or utcnow()) - dt.timedelta(days=KEEP_DAYS)
     removed = conn.execute(delete(D).where(D.c.created_at < before, D.c.status != "pending")).rowcount
     referenced = select(D.c.event_id).where(D.c.event_id == E.c.id).exists()
-    removed += conn.execute(delete(E).where(and_(E.c.created_at < before, E.c.dispatched_at.is_not(None),
-                                                 ~referenced))).rowcount
+    removed += conn.execute(
+        delete(E).where(and_(E.c.created_at < before, E.c.dispatched_at.is_not(None), ~referenced))
+    ).rowcount
     return removed
 
 

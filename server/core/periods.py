@@ -36,8 +36,20 @@ from .i18n import translate
 
 BASES = ("calendar", "nd09")
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-MONTH_NAMES_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December")
+MONTH_NAMES_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.I)
@@ -97,24 +109,34 @@ class Period:
         return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
     def span_text(self, language: str = "vi") -> str:
-        """"Từ 01/10/2026 đến 31/12/2026", or with hours when the period does not start and end at midnight."""
+        """ "Từ 01/10/2026 đến 31/12/2026", or with hours when the period does not start and end at midnight."""
         if self.whole_days:
             if self.first_day == self.last_day:
                 return translate("period_span_day", language, day=vn_date(self.first_day))
             return translate("period_span", language, first=vn_date(self.first_day), last=vn_date(self.last_day))
-        return translate("period_span", language, first=f"{self.start:%H:%M} {vn_date(self.start.date())}",
-                         last=f"{self.end:%H:%M} {vn_date(self.end.date())}")
+        return translate(
+            "period_span",
+            language,
+            first=f"{self.start:%H:%M} {vn_date(self.start.date())}",
+            last=f"{self.end:%H:%M} {vn_date(self.end.date())}",
+        )
 
     def label(self, language: str = "vi") -> str:
         return self.label_en if language == "en" else self.label_vi
 
     def view(self) -> dict:
         return {
-            "key": self.key, "kind": self.kind, "basis": self.basis,
-            "label": self.label_vi, "label_en": self.label_en,
-            "span": self.span_text("vi"), "span_en": self.span_text("en"),
-            "from": self.start.isoformat(), "to": self.end.isoformat(),
-            "first_day": self.first_day.isoformat(), "last_day": self.last_day.isoformat(),
+            "key": self.key,
+            "kind": self.kind,
+            "basis": self.basis,
+            "label": self.label_vi,
+            "label_en": self.label_en,
+            "span": self.span_text("vi"),
+            "span_en": self.span_text("en"),
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "first_day": self.first_day.isoformat(),
+            "last_day": self.last_day.isoformat(),
             "timezone": str(self.zone),
         }
 
@@ -124,7 +146,7 @@ def vn_date(day: dt.date) -> str:
 
 
 def _naive_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _at_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -184,13 +206,30 @@ def named_period(key: str, zone: ZoneInfo, basis: str = "calendar") -> Period:
         except ValueError:
             raise PeriodError("period", "period_bad_week", value=key) from None
         sunday = monday + dt.timedelta(days=6)
-        return make("week", monday, sunday, "period_week", f"{year}-W{week:02d}", week=week, year=year,
-                    first=vn_date(monday), last=vn_date(sunday))
+        return make(
+            "week",
+            monday,
+            sunday,
+            "period_week",
+            f"{year}-W{week:02d}",
+            week=week,
+            year=year,
+            first=vn_date(monday),
+            last=vn_date(sunday),
+        )
     if m := _QUARTER.match(key):
         year, quarter = _year(m[1]), int(m[2])
         first, last = _months(year, 3 * quarter - 2, 3 * quarter, basis)
-        return make("quarter", first, last, "period_quarter", f"{year}-Q{quarter}", roman=ROMAN[quarter],
-                    quarter=quarter, year=year)
+        return make(
+            "quarter",
+            first,
+            last,
+            "period_quarter",
+            f"{year}-Q{quarter}",
+            roman=ROMAN[quarter],
+            quarter=quarter,
+            year=year,
+        )
     if m := _HALF.match(key):
         year, half = _year(m[1]), int(m[2])
         first, last = _months(year, 1 if half == 1 else 7, 6 if half == 1 else 12, basis)
@@ -204,8 +243,16 @@ def named_period(key: str, zone: ZoneInfo, basis: str = "calendar") -> Period:
         if not 1 <= month <= 12:
             raise PeriodError("period", "period_bad_date", value=key)
         first, last = _months(year, month, month, basis)
-        return make("month", first, last, "period_month", f"{year}-{month:02d}", month=month, year=year,
-                    month_name=MONTH_NAMES_EN[month - 1])
+        return make(
+            "month",
+            first,
+            last,
+            "period_month",
+            f"{year}-{month:02d}",
+            month=month,
+            year=year,
+            month_name=MONTH_NAMES_EN[month - 1],
+        )
     if m := _YEAR.match(key):
         year = _year(m[1])
         first, last = _months(year, 1, 12, basis)
@@ -253,8 +300,14 @@ def range_period(start: str, end: str, zone: ZoneInfo) -> Period:
     return Period("range", key, begin, finish, "calendar", vi, en)
 
 
-def resolve(zone: ZoneInfo, period: str | None = None, start: str | None = None, end: str | None = None,
-            basis: str | None = None, today: dt.date | None = None) -> Period:
+def resolve(
+    zone: ZoneInfo,
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    basis: str | None = None,
+    today: dt.date | None = None,
+) -> Period:
     """The period of a request: ``period`` (a key), else ``from``/``to``, else today."""
     if period:
         return named_period(period, zone, basis or "calendar")
@@ -269,15 +322,31 @@ def resolve(zone: ZoneInfo, period: str | None = None, start: str | None = None,
 def choices(zone: ZoneInfo, today: dt.date, basis: str = "calendar") -> list[dict]:
     """The usual periods around ``today``, for the reports page's picker: newest first within each kind."""
     year = today.year
-    keys = [today.isoformat(), (today - dt.timedelta(days=1)).isoformat(),
-            "{}-W{:02d}".format(*today.isocalendar()[:2]),
-            f"{year}-{today.month:02d}", f"{_month_start(year, today.month - 1):%Y-%m}"]
+    keys = [
+        today.isoformat(),
+        (today - dt.timedelta(days=1)).isoformat(),
+        "{}-W{:02d}".format(*today.isocalendar()[:2]),
+        f"{year}-{today.month:02d}",
+        f"{_month_start(year, today.month - 1):%Y-%m}",
+    ]
     keys += [f"{year}-Q{q}" for q in range(1, 5)] + [f"{year}-H1", f"{year}-9M", f"{year}-H2", str(year)]
-    keys += [f"{year - 1}-Q{q}" for q in range(1, 5)] + [f"{year - 1}-H1", f"{year - 1}-9M", f"{year - 1}-H2",
-                                                          str(year - 1)]
+    keys += [f"{year - 1}-Q{q}" for q in range(1, 5)] + [
+        f"{year - 1}-H1",
+        f"{year - 1}-9M",
+        f"{year - 1}-H2",
+        str(year - 1),
+    ]
     result = []
     for key in keys:
         p = named_period(key, zone, basis)
-        result.append({"key": p.key, "kind": p.kind, "label": p.label_vi, "label_en": p.label_en,
-                       "first_day": p.first_day.isoformat(), "last_day": p.last_day.isoformat()})
+        result.append(
+            {
+                "key": p.key,
+                "kind": p.kind,
+                "label": p.label_vi,
+                "label_en": p.label_en,
+                "first_day": p.first_day.isoformat(),
+                "last_day": p.last_day.isoformat(),
+            }
+        )
     return result

@@ -73,14 +73,22 @@ class Model:
         return {k: v for k, v in vars(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Model":
+    def from_dict(cls, data: dict) -> Model:
         ints = lambda d: {int(k): v for k, v in d.items()}  # noqa: E731 (JSON keys are strings)
-        return cls(**{**data, "service_minutes": ints(data["service_minutes"]), "clerk_pace": ints(data["clerk_pace"]),
-                      "usual_clerk": ints(data["usual_clerk"]), "jump_rate": ints(data["jump_rate"]),
-                      "priority_jump": ints(data["priority_jump"])})
+        return cls(
+            **{
+                **data,
+                "service_minutes": ints(data["service_minutes"]),
+                "clerk_pace": ints(data["clerk_pace"]),
+                "usual_clerk": ints(data["usual_clerk"]),
+                "jump_rate": ints(data["jump_rate"]),
+                "priority_jump": ints(data["priority_jump"]),
+            }
+        )
 
 
 # --- playing the queue forward --------------------------------------------------------------------
+
 
 def _pace(model: Model, tracker: LiveTracker, clerk: int | None) -> float:
     """The clerk's pace: their history, moved toward what their services today took."""
@@ -111,8 +119,9 @@ def _free_in(model: Model, tracker: LiveTracker, counter, now: dt.datetime, pace
     return model.gap_minutes / 2  # idle: it calls as soon as the ticket is there
 
 
-def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime,
-                 exclude: int | None = None) -> float | None:
+def raw_estimate(
+    model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime, exclude: int | None = None
+) -> float | None:
     """Minutes until a ticket of ``service`` issued ``now`` is called, by playing the queue forward.
 
     None when no counter serves the service. ``exclude``: the ticket itself; if the tracker has it waiting,
@@ -161,8 +170,12 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
     by_number = tracker.counters
     # per counter and priority class, the queues it calls from and the service such a call takes, in the
     # order the heads are compared (looked up once: the loop below runs once per call played forward)
-    sources = {(c.number, p): [(queues[("service", s), p], s) for s in c.services] +
-               [(queues[("counter", c.number), p], next(iter(c.services)))] for c in counters for p in (False, True)}
+    sources = {
+        (c.number, p): [(queues[("service", s), p], s) for s in c.services]
+        + [(queues[("counter", c.number), p], next(iter(c.services)))]
+        for c in counters
+        for p in (False, True)
+    }
     for _ in range(MAX_STEPS):
         if not heap:
             return None
@@ -192,7 +205,9 @@ def raw_estimate(model: Model, tracker: LiveTracker, service: int, priority: boo
             chosen_priority = heads[False] is None
         else:
             candidates = [q.Candidate(p, now + dt.timedelta(minutes=heads[p][0][0][0]), p) for p in (False, True)]
-            chosen_priority = q.choose_next(*candidates, policy, streaks[number], now + dt.timedelta(minutes=at)).priority
+            chosen_priority = q.choose_next(
+                *candidates, policy, streaks[number], now + dt.timedelta(minutes=at)
+            ).priority
         streaks[number] = streaks[number] + 1 if (heads[True] is not None and not chosen_priority) else 0
         entries, served = heads[chosen_priority]
         entry = entries.pop(0)
@@ -234,8 +249,9 @@ def calibrated(model: Model, raw: float) -> Prediction:
     return Prediction(minutes=mid, low=low, high=max(mid, high), raw=raw)
 
 
-def predict(model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime,
-            ticket_id: int | None = None) -> Prediction | None:
+def predict(
+    model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime, ticket_id: int | None = None
+) -> Prediction | None:
     """The wait of a ticket of ``service`` (a service id) issued ``now``; None when no counter serves it.
 
     ``ticket_id``: the ticket, at its place in the queue if the tracker already has it."""
@@ -249,8 +265,11 @@ def called_at_once(tracker: LiveTracker, service: int, ticket_id: int | None) ->
     if mine is not None and mine.target_counter is not None:
         return False  # sent to one counter: that counter's state alone decides, leave it to the play-forward
     service = mine.service if mine is not None else service
-    idle = [c for c in tracker.counters.values()
-            if service in c.services and c.state == "open" and c.active_today and c.held_ticket is None]
+    idle = [
+        c
+        for c in tracker.counters.values()
+        if service in c.services and c.state == "open" and c.active_today and c.held_ticket is None
+    ]
     for waiting in tracker.waiting.values():
         if not idle:
             break
@@ -275,6 +294,7 @@ def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_
 
 # --- the running server -------------------------------------------------------------------------
 
+
 class Predictor:
     """What a running server keeps: a model (``prediction_train.train``, nightly) and a tracker in step with
     the log. It is the engine's ``Estimator`` (server/core/engine/estimates.py).
@@ -289,8 +309,9 @@ class Predictor:
         self.site, self.model = site, model
         self.tracker: LiveTracker | None = None
 
-    def estimate(self, conn, service: int, priority: bool, now: dt.datetime,
-                 ticket_id: int | None = None) -> Prediction | None:
+    def estimate(
+        self, conn, service: int, priority: bool, now: dt.datetime, ticket_id: int | None = None
+    ) -> Prediction | None:
         tracker = self.tracker  # kept: ``refresh`` may swap it while a query here waits (gevent)
         if tracker is None or tracker.day != tracker.local_day(now):
             tracker = self.refresh(conn, now)

@@ -29,8 +29,21 @@ ENDS = ("finished", "no_show", "transferred")
 _E = m.Event.__table__
 # at every issue: built once (building a statement costs more than running it on SQLite); by the primary
 # key alone, since a site_id condition makes SQLite walk the site's index and sort
-_EVENTS_AFTER = select(_E.c.id, _E.c.kind, _E.c.at, _E.c.ticket_id, _E.c.service_id, _E.c.counter_id, _E.c.user_id,
-                       _E.c.detail, _E.c.site_id).where(_E.c.id > bindparam("after")).order_by(_E.c.id)
+_EVENTS_AFTER = (
+    select(
+        _E.c.id,
+        _E.c.kind,
+        _E.c.at,
+        _E.c.ticket_id,
+        _E.c.service_id,
+        _E.c.counter_id,
+        _E.c.user_id,
+        _E.c.detail,
+        _E.c.site_id,
+    )
+    .where(_E.c.id > bindparam("after"))
+    .order_by(_E.c.id)
+)
 
 
 @dataclass
@@ -80,8 +93,9 @@ class LiveTracker:
         self.zone = site.config.site.zone
         self.counter_numbers = {cid: number for number, cid in site.counter_ids.items()}
         self.priority_codes = set(site.priority_ids)
-        self.counters = {number: CounterLive(number, frozenset(services))
-                         for number, services in site.counter_service_ids.items()}
+        self.counters = {
+            number: CounterLive(number, frozenset(services)) for number, services in site.counter_service_ids.items()
+        }
         self.waiting: dict[int, Waiting] = {}
         self.tickets: dict[int, tuple[dt.datetime, bool]] = {}  # today's tickets: issue time, priority
         self.recent: dict[int, list[tuple[int, float]]] = {}  # clerk -> today's (service, minutes)
@@ -93,10 +107,10 @@ class LiveTracker:
     # --- the day --------------------------------------------------------------------------------
 
     def local_day(self, at: dt.datetime) -> dt.date:
-        return at.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).date()
+        return at.replace(tzinfo=dt.UTC).astimezone(self.zone).date()
 
     def local_hour(self, at: dt.datetime) -> int:
-        return at.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).hour
+        return at.replace(tzinfo=dt.UTC).astimezone(self.zone).hour
 
     def advance(self, now: dt.datetime) -> None:
         """Start a new day when ``now`` is in one (before predicting at the day's first moment)."""
@@ -107,7 +121,7 @@ class LiveTracker:
     def _new_day(self, day: dt.date) -> None:
         self.day = day
         opening = dt.datetime.combine(day, self.site.config.site.hours.open, self.zone)
-        self.opening = opening.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        self.opening = opening.astimezone(dt.UTC).replace(tzinfo=None)
         self.waiting = {k: w for k, w in self.waiting.items() if self.local_day(w.issued_at) == day}
         self.tickets = {}
         self.recent = {}
@@ -127,8 +141,7 @@ class LiveTracker:
         counter = self.counters.get(self.counter_numbers.get(event.counter_id))
         if counter is not None and not counter.active_today and event.kind != "rated":
             counter.active_today = True
-            self.observer.first_activity(counter.number, event.user_id,
-                                         (event.at - self.opening).total_seconds() / 60)
+            self.observer.first_activity(counter.number, event.user_id, (event.at - self.opening).total_seconds() / 60)
         if handler is not None:
             handler(event, counter)
 
@@ -149,7 +162,8 @@ class LiveTracker:
         if ticket is not None:
             # the engine's streak: normal tickets called in a row while a priority one could have been
             priority_waited = not ticket.priority and any(
-                w.priority and self.serves(counter, w) for w in self.waiting.values())
+                w.priority and self.serves(counter, w) for w in self.waiting.values()
+            )
             counter.normal_streak = counter.normal_streak + 1 if priority_waited else 0
         counter.held_ticket, counter.held_service, counter.called_at = event.ticket_id, event.service_id, event.at
         counter.clerk = event.user_id
@@ -181,14 +195,18 @@ class LiveTracker:
         self._end(event, counter)
         # back in the queue at its place by issue time, as the engine's ORDER BY issued_at, id finds it
         issued, priority = self.tickets.get(event.ticket_id, (event.at, False))
-        self.waiting[event.ticket_id] = Waiting(event.ticket_id, event.service_id, priority, issued,
-                                                (event.detail or {}).get("to_counter"), True)
+        self.waiting[event.ticket_id] = Waiting(
+            event.ticket_id, event.service_id, priority, issued, (event.detail or {}).get("to_counter"), True
+        )
         self.observer.arrival(event.service_id, priority, True, event.at)
 
     def _on_paused(self, event, counter) -> None:
         if counter is not None:
-            counter.state, counter.pause_reason, counter.paused_at = "paused", (event.detail or {}).get("reason"), \
-                event.at
+            counter.state, counter.pause_reason, counter.paused_at = (
+                "paused",
+                (event.detail or {}).get("reason"),
+                event.at,
+            )
             counter.last_end = None
 
     def _on_resumed(self, event, counter) -> None:
@@ -219,9 +237,10 @@ class LiveTracker:
         """A running server's tracker: the counters as they are, then today's events so far."""
         E, C = m.Event.__table__, m.Counter.__table__
         midnight = dt.datetime.combine(self.local_day(now), dt.time(), self.zone)
-        midnight = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        before = conn.execute(select(E.c.id).where(E.c.site_id == self.site.id, E.c.at < midnight)
-                              .order_by(E.c.id.desc()).limit(1)).scalar()
+        midnight = midnight.astimezone(dt.UTC).replace(tzinfo=None)
+        before = conn.execute(
+            select(E.c.id).where(E.c.site_id == self.site.id, E.c.at < midnight).order_by(E.c.id.desc()).limit(1)
+        ).scalar()
         self.last_id = before or 0
         for row in conn.execute(select(C.c.number, C.c.state, C.c.pause_reason).where(C.c.site_id == self.site.id)):
             counter = self.counters.get(row.number)

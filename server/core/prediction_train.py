@@ -26,6 +26,7 @@ CLERK_PRIOR = 15  # services that weigh as much as a clerk's history against the
 
 # --- learning from history ------------------------------------------------------------------------
 
+
 def _remaining_table(durations: list[float], top: int) -> list[float]:
     """Expected minutes left when ``index`` minutes have passed, from durations seen (per minute up to ``top``)."""
     durations = sorted(durations)
@@ -70,7 +71,7 @@ class Learner(Observer):
 
     def arrival(self, service, priority, transferred, at):
         if priority or transferred:
-            hour = at.replace(tzinfo=dt.timezone.utc).astimezone(self.zone).hour
+            hour = at.replace(tzinfo=dt.UTC).astimezone(self.zone).hour
             self.arrivals[service][hour][1 if transferred else 0] += 1
 
     def day(self, day):
@@ -79,8 +80,9 @@ class Learner(Observer):
     def model(self) -> Model:
         site = self.site
         defaults = {sid: site.config.service(code).default_service_minutes for code, sid in site.service_ids.items()}
-        service_minutes = {sid: (sum(v) / len(v) if (v := self.services.get(sid)) else defaults[sid])
-                           for sid in defaults}
+        service_minutes = {
+            sid: (sum(v) / len(v) if (v := self.services.get(sid)) else defaults[sid]) for sid in defaults
+        }
         clerk_pace = {}
         for clerk, samples in self.by_clerk.items():
             ratio = sum(minutes / service_minutes[service] for service, minutes in samples)
@@ -98,7 +100,11 @@ class Learner(Observer):
             clerk_pace=clerk_pace,
             usual_clerk={n: max(c, key=c.get) for n, c in self.clerk_at.items()},
             late_remaining=_remaining_table(self.first or [2.0], 180),
-            pause_remaining=pauses, jump_rate=jump_rate, priority_jump=priority_jump, days=self.days)
+            pause_remaining=pauses,
+            jump_rate=jump_rate,
+            priority_jump=priority_jump,
+            days=self.days,
+        )
 
 
 def _quantile(values: list[float], share: float) -> float:
@@ -124,7 +130,7 @@ def calibrate(pairs: list[tuple[float, float]]) -> list[list[float]]:
     size = len(pairs) / bins
     centres, factors = [], []
     for b in range(bins):
-        chunk = pairs[int(b * size):int((b + 1) * size)]
+        chunk = pairs[int(b * size) : int((b + 1) * size)]
         centres.append(sum(raw for raw, _ in chunk) / len(chunk))
         scaled = [(wait - raw) / (raw + SCALE_FLOOR) for raw, wait in chunk]
         factors.append([_quantile(scaled, share) for share in QUANTILES])
@@ -151,13 +157,15 @@ def calibrate(pairs: list[tuple[float, float]]) -> list[list[float]]:
 CALIBRATION_DAYS = 20  # at most this many latest days of history set the calibration
 
 
-def read_events(conn, site: SiteRuntime, after_id: int = 0, since: dt.datetime | None = None,
-                before: dt.datetime | None = None):
+def read_events(
+    conn, site: SiteRuntime, after_id: int = 0, since: dt.datetime | None = None, before: dt.datetime | None = None
+):
     """The site's event log in the order it was written; ``since`` / ``before``: only those at or after,
     or before, these moments (a running server trains on the latest weeks before today)."""
     E = m.Event.__table__
-    query = select(E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id, E.c.user_id,
-                   E.c.detail).where(E.c.site_id == site.id, E.c.id > after_id)
+    query = select(
+        E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id, E.c.user_id, E.c.detail
+    ).where(E.c.site_id == site.id, E.c.id > after_id)
     if since is not None:
         query = query.where(E.c.at >= since)
     if before is not None:
@@ -192,7 +200,7 @@ def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None
     calls = calls if calls is not None else first_calls(events)
     local_day = LiveTracker(site).local_day
     days = sorted({local_day(e.at) for e in events if e.kind == "issued"})
-    recent = days[-min(CALIBRATION_DAYS, max(1, len(days) // 2)):]
+    recent = days[-min(CALIBRATION_DAYS, max(1, len(days) // 2)) :]
     split = next((i for i, e in enumerate(events) if local_day(e.at) >= recent[0]), 0) if days else 0
     earlier = _learn(site, events[:split]) if split else _learn(site, events)
     replay = LiveTracker(site)

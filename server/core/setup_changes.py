@@ -23,8 +23,14 @@ from .config import Config, _describe
 from .db import SiteRuntime, parse_stored, save_setup
 
 # the sections of the setup made of items, and the key that names an item
-SECTIONS = {"services": "code", "counters": "number", "priorities": "code", "kiosks": "id",
-            "displays": "id", "printers": "id"}
+SECTIONS = {
+    "services": "code",
+    "counters": "number",
+    "priorities": "code",
+    "kiosks": "id",
+    "displays": "id",
+    "printers": "id",
+}
 # what a supervisor may change; everything else is an admin's
 SUPERVISOR_SITE_KEYS = {"ticker", "holidays"}
 SUPERVISOR_DISPLAY_KEYS = {"ticker", "slides", "slide_seconds"}
@@ -73,7 +79,7 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
         for line in lines:
             where, _, what = line.removeprefix(": ").partition(": ")
             if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
-                where = where[len(item_path):].lstrip(".") or "(body)"
+                where = where[len(item_path) :].lstrip(".") or "(body)"
             problems.append((where, what))
         field, problem = problems[0] if problems else ("(body)", str(error))
         raise q.Invalid("invalid_field", field=field, problem=problem) from None
@@ -92,8 +98,11 @@ def _today_numbers(session: Session, site: SiteRuntime, code: str) -> tuple[int,
     if service_id is None:
         return None
     day = q.business_day(site, q.utcnow())
-    low, high = session.execute(select(func.min(m.Ticket.number), func.max(m.Ticket.number)).where(
-        m.Ticket.origin_service_id == service_id, m.Ticket.business_day == day)).one()
+    low, high = session.execute(
+        select(func.min(m.Ticket.number), func.max(m.Ticket.number)).where(
+            m.Ticket.origin_service_id == service_id, m.Ticket.business_day == day
+        )
+    ).one()
     return None if low is None else (low, high)
 
 
@@ -102,8 +111,14 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
     for service in new.services:
         given = _today_numbers(session, site, service.code)
         if given and not (service.numbers.start <= given[0] and given[1] <= service.numbers.end):
-            raise SetupRefused("setup_range_breaks_today", service=service.code, low=given[0], high=given[1],
-                               start=service.numbers.start, end=service.numbers.end)
+            raise SetupRefused(
+                "setup_range_breaks_today",
+                service=service.code,
+                low=given[0],
+                high=given[1],
+                start=service.numbers.start,
+                end=service.numbers.end,
+            )
 
 
 def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
@@ -111,19 +126,24 @@ def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> No
     day = q.business_day(site, q.utcnow())
     T = m.Ticket
     if section == "services" and key in site.service_ids:
-        waiting = session.scalar(select(func.count()).where(
-            T.service_id == site.service_ids[key], T.status == "waiting", T.business_day == day))
+        waiting = session.scalar(
+            select(func.count()).where(
+                T.service_id == site.service_ids[key], T.status == "waiting", T.business_day == day
+            )
+        )
         if waiting:
             raise SetupRefused("setup_service_has_waiting", service=key, count=waiting)
     if section == "counters" and int(key) in site.counter_ids:
-        held = session.scalar(select(T.number).where(
-            T.counter_id == site.counter_ids[int(key)], T.status.in_(m.HELD_STATES)))
+        held = session.scalar(
+            select(T.number).where(T.counter_id == site.counter_ids[int(key)], T.status.in_(m.HELD_STATES))
+        )
         if held is not None:
             raise SetupRefused("setup_counter_busy", counter=key, number=held)
 
 
 def _drop_references(document: dict, section: str, key) -> None:
     """What named a removed item stops naming it (a counter's services, a display's counters)."""
+
     def without(items, field, value):
         for item in items:
             if isinstance(item.get(field), list):
@@ -140,8 +160,17 @@ def _drop_references(document: dict, section: str, key) -> None:
                 kiosk.pop("printer")
 
 
-def _save(session: Session, site: SiteRuntime, document: dict, config_dir, actor: q.Actor | None,
-          what: str, before, after, item_path: str | None = None) -> Change:
+def _save(
+    session: Session,
+    site: SiteRuntime,
+    document: dict,
+    config_dir,
+    actor: q.Actor | None,
+    what: str,
+    before,
+    after,
+    item_path: str | None = None,
+) -> Change:
     new = _validate(document, config_dir, item_path)
     _check_numbering(session, site, new)
     runtime = save_setup(session, new)
@@ -149,8 +178,9 @@ def _save(session: Session, site: SiteRuntime, document: dict, config_dir, actor
     return Change(runtime, before, after)
 
 
-def add_item(session: Session, site: SiteRuntime, section: str, item: dict, *, actor: q.Actor | None = None,
-             config_dir=None) -> Change:
+def add_item(
+    session: Session, site: SiteRuntime, section: str, item: dict, *, actor: q.Actor | None = None, config_dir=None
+) -> Change:
     document = _document(session, site)
     key = item.get(SECTIONS[section]) if isinstance(item, dict) else None
     if key is not None and any(str(i.get(SECTIONS[section])) == str(key) for i in document.get(section, [])):
@@ -160,8 +190,16 @@ def add_item(session: Session, site: SiteRuntime, section: str, item: dict, *, a
     return _save(session, site, document, config_dir, actor, f"{section} {key} added", None, item, path)
 
 
-def change_item(session: Session, site: SiteRuntime, section: str, key, patch: dict, *,
-                actor: q.Actor | None = None, config_dir=None) -> Change:
+def change_item(
+    session: Session,
+    site: SiteRuntime,
+    section: str,
+    key,
+    patch: dict,
+    *,
+    actor: q.Actor | None = None,
+    config_dir=None,
+) -> Change:
     document = _document(session, site)
     i = _index(document, section, key)
     before = document[section][i]
@@ -170,12 +208,14 @@ def change_item(session: Session, site: SiteRuntime, section: str, key, patch: d
     if str(after.get(name)) != str(before.get(name)):
         raise q.Invalid("setup_key_fixed", field=name)
     document[section][i] = after
-    return _save(session, site, document, config_dir, actor, f"{section} {key} changed", before, after,
-                 f"{section}[{i}]")
+    return _save(
+        session, site, document, config_dir, actor, f"{section} {key} changed", before, after, f"{section}[{i}]"
+    )
 
 
-def remove_item(session: Session, site: SiteRuntime, section: str, key, *, actor: q.Actor | None = None,
-                config_dir=None) -> Change:
+def remove_item(
+    session: Session, site: SiteRuntime, section: str, key, *, actor: q.Actor | None = None, config_dir=None
+) -> Change:
     """Gone from the setup; its row stays, deactivated, with its tickets and reports."""
     document = _document(session, site)
     i = _index(document, section, key)
@@ -188,15 +228,19 @@ def remove_item(session: Session, site: SiteRuntime, section: str, key, *, actor
 def site_view(config: Config) -> dict:
     """What ``PATCH /admin/site`` changes: the site, its policy and the displays' common ticker."""
     tickers = {d.ticker for d in config.displays}
-    return {**config.site.model_dump(mode="json"), "policy": config.policy.model_dump(mode="json"),
-            "ticket": config.ticket.model_dump(mode="json"),
-            "notifications": config.notifications.model_dump(mode="json"),
-            "ticker": tickers.pop() if len(tickers) == 1 else None,
-            "holidays": [d.isoformat() for d in config.site.hours.holidays]}
+    return {
+        **config.site.model_dump(mode="json"),
+        "policy": config.policy.model_dump(mode="json"),
+        "ticket": config.ticket.model_dump(mode="json"),
+        "notifications": config.notifications.model_dump(mode="json"),
+        "ticker": tickers.pop() if len(tickers) == 1 else None,
+        "holidays": [d.isoformat() for d in config.site.hours.holidays],
+    }
 
 
-def change_site(session: Session, site: SiteRuntime, patch: dict, *, actor: q.Actor | None = None,
-                config_dir=None) -> Change:
+def change_site(
+    session: Session, site: SiteRuntime, patch: dict, *, actor: q.Actor | None = None, config_dir=None
+) -> Change:
     """``patch``: keys of ``site`` (name, timezone, hours, languages), ``policy``, ``ticket`` (footer,
     logo, tracking_url), ``notifications``, ``ticker`` (every display's) and ``holidays`` (short for hours.holidays).
     The site id stays."""
@@ -238,4 +282,3 @@ def replace_setup(session: Session, site: SiteRuntime, config: Config, *, actor:
 def export_document(config: Config) -> dict:
     """The setup as config.yaml writes it: only what differs from the defaults."""
     return config.model_dump(mode="json", exclude_defaults=True)
-

@@ -41,8 +41,24 @@ from .db import SiteRuntime
 from .reports import has_ratings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CLERK_NAMES = ("lan", "minh", "hoa", "tuan", "mai", "nam", "huong", "dung", "thao", "long", "linh", "quang",
-               "trang", "hieu", "ngoc", "phuong")
+CLERK_NAMES = (
+    "lan",
+    "minh",
+    "hoa",
+    "tuan",
+    "mai",
+    "nam",
+    "huong",
+    "dung",
+    "thao",
+    "long",
+    "linh",
+    "quang",
+    "trang",
+    "hieu",
+    "ngoc",
+    "phuong",
+)
 CLERK_PREFIX = "sim."
 NO_PASSWORD = "!"  # matches no password (not a hash), and costs no scrypt per clerk
 # arrivals per hour of the local day, relative to the average: the morning peak, the lunch lull
@@ -74,8 +90,16 @@ class Settings:
     @classmethod
     def plain(cls, **values) -> Settings:
         """The simulator's first days: no opening burst, no lunch closures, even clerks, punctual counters."""
-        return cls(**{"opening_burst": 0.0, "lunch_closures": 0, "slow_clerks": 0, "clerk_spread": 0.0,
-                      "late_opening_share": 0.0, **values})
+        return cls(
+            **{
+                "opening_burst": 0.0,
+                "lunch_closures": 0,
+                "slow_clerks": 0,
+                "clerk_spread": 0.0,
+                "late_opening_share": 0.0,
+                **values,
+            }
+        )
 
 
 @dataclass
@@ -112,20 +136,31 @@ def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
     """Simulated clerks (``sim.<name>``, clerk role, no password: nobody can sign in as one): per
     counter, its usual clerk first, then the reserves who stand in for a day. Made once, then reused."""
     numbers = sorted(site.counter_ids)
-    names = [f"{CLERK_PREFIX}{CLERK_NAMES[i % len(CLERK_NAMES)]}{'' if i < len(CLERK_NAMES) else i}"
-             for i in range(len(numbers) + 2)]
+    names = [
+        f"{CLERK_PREFIX}{CLERK_NAMES[i % len(CLERK_NAMES)]}{'' if i < len(CLERK_NAMES) else i}"
+        for i in range(len(numbers) + 2)
+    ]
     U = m.User.__table__
     with engine.begin() as conn:
         existing = dict(conn.execute(select(U.c.username, U.c.id).where(U.c.username.in_(names))).all())
         for i, name in enumerate(names):
             if name not in existing:
                 counter = numbers[i] if i < len(numbers) else None
-                existing[name] = conn.execute(U.insert().values(
-                    username=name, password_hash=NO_PASSWORD,
-                    role="clerk", site_id=site.id, counter_number=counter, active=True,
-                    created_at=q.utcnow()).returning(U.c.id)).scalar_one()
+                existing[name] = conn.execute(
+                    U.insert()
+                    .values(
+                        username=name,
+                        password_hash=NO_PASSWORD,
+                        role="clerk",
+                        site_id=site.id,
+                        counter_number=counter,
+                        active=True,
+                        created_at=q.utcnow(),
+                    )
+                    .returning(U.c.id)
+                ).scalar_one()
     ids = [existing[name] for name in names]
-    reserves = ids[len(numbers):]
+    reserves = ids[len(numbers) :]
     return {number: [ids[i], *reserves] for i, number in enumerate(numbers)}
 
 
@@ -139,16 +174,28 @@ def clerk_paces(staff: dict[int, list[int]], site: SiteRuntime, seed: int, setti
     everyone = sorted({clerk for candidates in staff.values() for clerk in candidates})
     paces = {clerk: 1.0 + rng.uniform(-settings.clerk_spread, settings.clerk_spread) for clerk in everyone}
     served_by = site.counter_service_ids
-    shared = [number for number in sorted(staff) if all(
-        any(service in services for other, services in served_by.items() if other != number)
-        for service in served_by[number])]
+    shared = [
+        number
+        for number in sorted(staff)
+        if all(
+            any(service in services for other, services in served_by.items() if other != number)
+            for service in served_by[number]
+        )
+    ]
     for number in rng.sample(shared, k=min(settings.slow_clerks, len(shared))):
         paces[staff[number][0]] = 2.0
     return paces
 
 
-def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 1, seed: int = 7,
-             settings: Settings | None = None, report=None) -> Result:
+def simulate(
+    engine: Engine,
+    site: SiteRuntime,
+    first_day: dt.date,
+    days: int = 1,
+    seed: int = 7,
+    settings: Settings | None = None,
+    report=None,
+) -> Result:
     """Simulate ``days`` calendar days from ``first_day`` (closed days are skipped), each open day
     through the engine in one transaction."""
     settings = settings or Settings()
@@ -161,12 +208,16 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
             result.days.append(DayResult(day, skipped="closed"))
             continue
         with engine.begin() as conn:
-            taken = conn.execute(select(func.count()).select_from(m.Ticket.__table__).where(
-                m.Ticket.__table__.c.site_id == site.id, m.Ticket.__table__.c.business_day == day)).scalar_one()
+            taken = conn.execute(
+                select(func.count())
+                .select_from(m.Ticket.__table__)
+                .where(m.Ticket.__table__.c.site_id == site.id, m.Ticket.__table__.c.business_day == day)
+            ).scalar_one()
             if taken:
                 raise SimulationError(
                     f"{day.isoformat()} already has {taken} tickets in this database; simulate other days "
-                    "or use an empty database (QUEUEKIOSK_DATABASE_URL)")
+                    "or use an empty database (QUEUEKIOSK_DATABASE_URL)"
+                )
             rng = random.Random(f"{seed}:{day.isoformat()}")
             steps = EngineSteps(conn, site, day)
             outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn), paces).run()
@@ -179,8 +230,17 @@ def simulate(engine: Engine, site: SiteRuntime, first_day: dt.date, days: int = 
 class Day:
     """One open day, played as a sequence of timed steps (a heap ordered by time)."""
 
-    def __init__(self, site: SiteRuntime, day: dt.date, rng: random.Random, settings: Settings, staff, steps,
-                 ratings: bool, paces: dict[int, float] | None = None):
+    def __init__(
+        self,
+        site: SiteRuntime,
+        day: dt.date,
+        rng: random.Random,
+        settings: Settings,
+        staff,
+        steps,
+        ratings: bool,
+        paces: dict[int, float] | None = None,
+    ):
         self.site, self.day, self.rng, self.settings, self.steps = site, day, rng, settings, steps
         config = site.config
         zone = config.site.zone
@@ -205,8 +265,10 @@ class Day:
             if len(candidates) > 1 and rng.random() < 0.1:  # a reserve stands in today
                 clerk = rng.choice(candidates[1:])
             self.actors[number] = q.Actor(user_id=clerk)
-        self.kiosk = {code: next((k.id for k in config.kiosks if code in config.kiosk_services(k)), None)
-                      for code in site.service_ids}
+        self.kiosk = {
+            code: next((k.id for k in config.kiosks if code in config.kiosk_services(k)), None)
+            for code in site.service_ids
+        }
         self.weights = self._service_weights()
         self.priorities = [p.code for p in config.priorities]
 
@@ -272,8 +334,9 @@ class Day:
         arrivals = []
         for offset in times:
             service = rng.choices(codes, weights)[0]
-            priority = rng.choice(self.priorities) if self.priorities and rng.random() < self.settings.priority_share \
-                else None
+            priority = (
+                rng.choice(self.priorities) if self.priorities and rng.random() < self.settings.priority_share else None
+            )
             arrivals.append((self.open + dt.timedelta(seconds=offset), service, priority))
         return arrivals
 
@@ -361,8 +424,9 @@ class Day:
             target = rng.choice([code for code in self.servers if code != ticket.service])
             self.at(began + dt.timedelta(minutes=rng.uniform(0.5, 3)), self.transfer, number, target)
             return
-        self.at(began + dt.timedelta(minutes=self._minutes(ticket.service, number)), self.finish, number,
-                ticket.public_id)
+        self.at(
+            began + dt.timedelta(minutes=self._minutes(ticket.service, number)), self.finish, number, ticket.public_id
+        )
 
     def back_from_break(self, now, number) -> None:
         self.steps.resume(now, number, self.actors[number])
@@ -397,13 +461,17 @@ class Day:
         rng = self.rng
         draw = rng.random()
         level = "very_satisfied" if draw < 0.62 else "satisfied" if draw < 0.95 else "unsatisfied"
-        reasons = rng.sample(self.reasons, k=min(len(self.reasons), rng.choice((0, 1, 1, 2)))) \
-            if level == "unsatisfied" and self.reasons else []
+        reasons = (
+            rng.sample(self.reasons, k=min(len(self.reasons), rng.choice((0, 1, 1, 2))))
+            if level == "unsatisfied" and self.reasons
+            else []
+        )
         if self.steps.rate(now, number, public_id, level, reasons):
             self.result.ratings += 1
 
 
 # --- the steps as engine commands ---------------------------------------------------------------
+
 
 @dataclass
 class Called:
@@ -430,8 +498,11 @@ class EngineSteps:
         ticket = q.call_next(self.conn, self.site, number, actor=actor, now=now).ticket
         if ticket is None:
             return None
-        return Called(ticket["id"], ticket["service"],
-                      ticket["origin_service"] != ticket["service"] or ticket["target_counter"] is not None)
+        return Called(
+            ticket["id"],
+            ticket["service"],
+            ticket["origin_service"] != ticket["service"] or ticket["target_counter"] is not None,
+        )
 
     def recall(self, now, number, actor):
         q.recall(self.conn, self.site, number, actor=actor, now=now)
@@ -464,5 +535,3 @@ class EngineSteps:
         except q.QueueError:
             return False
         return True
-
-

@@ -15,10 +15,10 @@ from urllib.parse import urljoin
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..core import engine as q
-from .api import current_principal, state
-from .api.csrf import csrf
 from ..core.auth import require_role
 from ..core.i18n import install_jinja, messages_for, pick_language, translate
+from .api import current_principal, state
+from .api.csrf import csrf
 from .printing import tracking_base
 
 bp = Blueprint("admin_page", __name__)

@@ -9,20 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..core.config import Config, load_config
-from ..core.config import config_path as resolve_config_path
-from ..core.config import instance_dir_for
-from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from ..core import faults
+from ..core.config import Config, instance_dir_for, load_config
+from ..core.config import config_path as resolve_config_path
+from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
 from ..core.logs import configure_logging
+from ..core.writer import GroupCommitWriter
 from .extensions import ping_seconds, socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
-from ..core.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
     from ...printers.spooler import Spooler
@@ -40,9 +39,9 @@ class AppState:
     site: SiteRuntime  # replaced whole when the saved setup changes (server/web/live_setup.py)
     ignore_hours: bool = False
     writer: GroupCommitWriter | None = None  # SQLite only
-    spooler: "Spooler | None" = None  # started by `queuekiosk serve`
-    limits: "RateLimits | None" = None
-    predictor: "Predictor | None" = None  # the wait predictor, once trained (server/web/waits.py)
+    spooler: Spooler | None = None  # started by `queuekiosk serve`
+    limits: RateLimits | None = None
+    predictor: Predictor | None = None  # the wait predictor, once trained (server/web/waits.py)
 
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
@@ -99,8 +98,12 @@ def _secret_key(instance_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(config_path: str | os.PathLike | None = None, config: Config | None = None,
-               database_url: str | None = None, ignore_hours: bool = False) -> Flask:
+def create_app(
+    config_path: str | os.PathLike | None = None,
+    config: Config | None = None,
+    database_url: str | None = None,
+    ignore_hours: bool = False,
+) -> Flask:
     """``config`` (else the file at ``config_path``) seeds a new database; an existing one keeps
     the setup saved in it, and the file is not read at all."""
     path = resolve_config_path(config_path)
@@ -120,8 +123,9 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
 
     # the server's SQLite writes wait less for the lock than the command line's: the whole process
     # waits with them (gevent), and a page should get "busy, try again" before its own timeout
-    engine = create_db_engine(database_url or default_database_url(instance_dir),
-                              busy_seconds=faults.SERVER_BUSY_SECONDS)
+    engine = create_db_engine(
+        database_url or default_database_url(instance_dir), busy_seconds=faults.SERVER_BUSY_SECONDS
+    )
     site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
@@ -140,9 +144,8 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
 
     state.spooler = make_spooler(state)
     from .api import bp as api_bp
-    from .errors import register_error_handlers
-
     from .api.tickets import health
+    from .errors import register_error_handlers
 
     app.register_blueprint(api_bp)
     from .api.csrf import init_csrf
@@ -151,8 +154,8 @@ def create_app(config_path: str | os.PathLike | None = None, config: Config | No
     from ...counter_client.web import bp as counter_console_bp
     from ...display.web import bp as display_bp
     from ...home import bp as home_bp
-    from ...kiosk.web import bp as kiosk_bp
     from ...kiosk.web import TRACK_URL, track_bp
+    from ...kiosk.web import bp as kiosk_bp
     from .printing import track_urls
 
     app.register_blueprint(home_bp)  # GET /: links to every page

@@ -30,21 +30,26 @@ def book_page_data(site) -> dict:
     for service in site.config.services:
         if service.booking is None or service.code not in site.service_ids:
             continue
-        services.append({
-            "code": service.code, "vi": service.name.vi, "en": service.name.en,
-            "examples": {"vi": service.examples.vi, "en": service.examples.en} if service.examples else None,
-            "days": bk.open_days(site, service.code), "remote": service.booking.remote,
-            "slot_minutes": service.booking.slot_minutes,
-        })
-    return {"services": services, "languages": list(site.config.site.languages),
-            "timezone": site.config.site.timezone}
+        services.append(
+            {
+                "code": service.code,
+                "vi": service.name.vi,
+                "en": service.name.en,
+                "examples": {"vi": service.examples.vi, "en": service.examples.en} if service.examples else None,
+                "days": bk.open_days(site, service.code),
+                "remote": service.booking.remote,
+                "slot_minutes": service.booking.slot_minutes,
+            }
+        )
+    return {"services": services, "languages": list(site.config.site.languages), "timezone": site.config.site.timezone}
 
 
 def _page(code: str | None):
     site = current_app.extensions["queuekiosk"].site
     data = {**book_page_data(site), "code": code}
-    response = current_app.make_response(render_template(
-        "book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_")))
+    response = current_app.make_response(
+        render_template("book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_"))
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

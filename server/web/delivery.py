@@ -197,13 +197,19 @@ class DeliveryWorker:
         if not results:
             return
         try:
-            statuses = self.state.write(outbox.mark_results, [(d.id, status, error) for d, status, error in results],
-                                        self.delays)
+            statuses = self.state.write(
+                outbox.mark_results, [(d.id, status, error) for d, status, error in results], self.delays
+            )
         except Exception:  # not marked: still pending, so sent again (at least once)
             log.exception("webhook delivery: %d results were not saved", len(results))
             return
         for delivery, _status, error in results:
             if statuses[delivery.id] != "delivered":
-                log.warning("webhook %s: delivery %s of %s not accepted (%s); %s", delivery.webhook_id,
-                            delivery.delivery_id, delivery.kind, error,
-                            "given up" if statuses[delivery.id] == "failed" else "tried again later")
+                log.warning(
+                    "webhook %s: delivery %s of %s not accepted (%s); %s",
+                    delivery.webhook_id,
+                    delivery.delivery_id,
+                    delivery.kind,
+                    error,
+                    "given up" if statuses[delivery.id] == "failed" else "tried again later",
+                )

@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..core import faults
 from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
-from .extensions import socketio
 from ..core.i18n import install_jinja, pick_language, translate
+from .extensions import socketio
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,16 @@ class NotJson(Invalid):
 
 
 # The one place a kind of refusal becomes an HTTP status (most specific kind first).
-STATUS_OF_KIND = [(NotJson, 415), (NotFound, 404), (Invalid, 422), (NotSignedIn, 401), (NotAllowed, 403),
-                  (TooMany, 429), (Unavailable, 503), (QueueError, 409)]
+STATUS_OF_KIND = [
+    (NotJson, 415),
+    (NotFound, 404),
+    (Invalid, 422),
+    (NotSignedIn, 401),
+    (NotAllowed, 403),
+    (TooMany, 429),
+    (Unavailable, 503),
+    (QueueError, 409),
+]
 
 
 def status_of(error: QueueError) -> int:
@@ -79,8 +87,11 @@ def _refuse_nul_in_url():
         return _page_or_json("page_not_found", "not_found", 404, path=request.path.replace("\x00", "\\0"))
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:
-            raise Invalid("invalid_field", field=name.replace("\x00", "\\0"),
-                             problem=translate("problem_invalid", pick_language(request.headers.get("Accept-Language"))))
+            raise Invalid(
+                "invalid_field",
+                field=name.replace("\x00", "\\0"),
+                problem=translate("problem_invalid", pick_language(request.headers.get("Accept-Language"))),
+            )
     return None
 
 
@@ -99,13 +110,16 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if error.code == 405:
-            response = current_app.make_response(_page_or_json(
-                "page_not_allowed", "method_not_allowed", 405, path=request.path, method=request.method))
+            response = current_app.make_response(
+                _page_or_json("page_not_allowed", "method_not_allowed", 405, path=request.path, method=request.method)
+            )
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))  # RFC 9110: what is allowed
             return response
         if error.code == 404:
             return _page_or_json("page_not_found", "not_found", 404, path=request.path)
-        return jsonify({"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}), error.code
+        return jsonify(
+            {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}
+        ), error.code
 
     @app.errorhandler(OperationalError)
     def _database_error(error: OperationalError):

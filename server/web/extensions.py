@@ -26,5 +26,7 @@ def ping_seconds() -> float:
     except ValueError:
         seconds = 0
     if not 0.5 <= seconds <= 300:
-        raise ValueError(f"QUEUEKIOSK_PING_SECONDS is {value!r}; give seconds between 0.5 and 300 (docs/configuration.md)")
+        raise ValueError(
+            f"QUEUEKIOSK_PING_SECONDS is {value!r}; give seconds between 0.5 and 300 (docs/configuration.md)"
+        )
     return seconds

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from ...printers import jobs, states
@@ -21,8 +21,9 @@ from .extensions import socketio
 log = logging.getLogger("queuekiosk.printing")
 
 
-def issue_with_print(conn, site, service: str, *, printer: str | None, track_base: str, config_dir: Path,
-                     **kwargs) -> q.Outcome:
+def issue_with_print(
+    conn, site, service: str, *, printer: str | None, track_base: str, config_dir: Path, **kwargs
+) -> q.Outcome:
     """Issue a ticket and, when its kiosk has a printer, queue its print job: both or neither."""
     outcome = q.issue(conn, site, service, **kwargs)
     if printer is not None:
@@ -62,9 +63,12 @@ def warn_if_phones_cannot_reach(app) -> None:
     except ValueError:
         loopback = False
     if loopback:
-        log.warning("Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
-                    "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
-                    "(ticket.tracking_url), or serve on the LAN address (--host).", base)
+        log.warning(
+            "Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
+            "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
+            "(ticket.tracking_url), or serve on the LAN address (--host).",
+            base,
+        )
 
 
 def job_added(state, printer_id: str) -> None:
@@ -82,11 +86,16 @@ def agent_room(site, printer_id: str) -> str:
 
 
 def make_spooler(state) -> Spooler:
-    return Spooler(state.site, lambda printer: driver_for(printer, state.config_dir), write=state.write,
-                   read=state.read,
-                   on_status=lambda printer_id, status: publish_status(state.site, printer_id, status),
-                   lease=lambda printer_id: Lease(state.engine, state.instance_dir,
-                                                  f"printer-{state.site.id}-{printer_id}").try_take)
+    return Spooler(
+        state.site,
+        lambda printer: driver_for(printer, state.config_dir),
+        write=state.write,
+        read=state.read,
+        on_status=lambda printer_id, status: publish_status(state.site, printer_id, status),
+        lease=lambda printer_id: Lease(
+            state.engine, state.instance_dir, f"printer-{state.site.id}-{printer_id}"
+        ).try_take,
+    )
 
 
 def kiosks_of(site, printer_id: str) -> list[str]:
@@ -94,8 +103,12 @@ def kiosks_of(site, printer_id: str) -> list[str]:
 
 
 def status_view(site, printer_id: str, status: Status) -> dict:
-    return {"printer": printer_id, "state": status.state, "detail": status.detail,
-            "kiosks": kiosks_of(site, printer_id)}
+    return {
+        "printer": printer_id,
+        "state": status.state,
+        "detail": status.detail,
+        "kiosks": kiosks_of(site, printer_id),
+    }
 
 
 def publish_status(site, printer_id: str, status: Status) -> None:
@@ -118,7 +131,10 @@ def printers_view(state, db) -> list[dict]:
     counts = jobs.counts(db, site)
     saved = states.load(db, site)
     return [
-        {**status_view(site, p.id, current_status(state, p.id, db, saved)), "driver": p.driver,
-         **counts.get(p.id, {"pending": 0, "failed": 0})}
+        {
+            **status_view(site, p.id, current_status(state, p.id, db, saved)),
+            "driver": p.driver,
+            **counts.get(p.id, {"pending": 0, "failed": 0}),
+        }
         for p in site.config.printers
     ]

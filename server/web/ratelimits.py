@@ -35,9 +35,18 @@ class _FailoverLimiter:
 
     def __init__(self, storage_uri: str):
         self._local = FixedWindowRateLimiter(MemoryStorage())
-        self._shared = None if storage_uri.startswith("memory") else FixedWindowRateLimiter(storage_from_string(
-            storage_uri, wrap_exceptions=True, socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
+        self._shared = (
+            None
+            if storage_uri.startswith("memory")
+            else FixedWindowRateLimiter(
+                storage_from_string(
+                    storage_uri,
+                    wrap_exceptions=True,
+                    socket_timeout=REDIS_TIMEOUT_SECONDS,
+                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                )
+            )
+        )
         self._lock = threading.Lock()
         self._retry_shared_at = 0.0
         self.shared_down = False
@@ -53,9 +62,12 @@ class _FailoverLimiter:
                 self._retry_shared_at = time.monotonic() + RETRY_SHARED_SECONDS
                 news, self.shared_down = not self.shared_down, True
             if news:
-                log.warning("Rate limits: Redis is unreachable (%s); each server process now counts issuing and "
-                            "logins in its own memory until Redis answers again. Start Redis (systemctl start "
-                            "redis-server) or check QUEUEKIOSK_MESSAGE_QUEUE.", error.storage_error)
+                log.warning(
+                    "Rate limits: Redis is unreachable (%s); each server process now counts issuing and "
+                    "logins in its own memory until Redis answers again. Start Redis (systemctl start "
+                    "redis-server) or check QUEUEKIOSK_MESSAGE_QUEUE.",
+                    error.storage_error,
+                )
             return operation(self._local)
         if self.shared_down:
             self.shared_down = False
@@ -67,8 +79,14 @@ class RateLimits:
     def __init__(self, config_limits, storage_uri: str = "memory://"):
         self._config = config_limits
         self._limiter = _FailoverLimiter(storage_uri)
-        self._issue = [(parse_many(value), kind) for value, kind in (
-            (config_limits.tickets_per_address, "address"), (config_limits.tickets_per_kiosk, "kiosk")) if value]
+        self._issue = [
+            (parse_many(value), kind)
+            for value, kind in (
+                (config_limits.tickets_per_address, "address"),
+                (config_limits.tickets_per_kiosk, "kiosk"),
+            )
+            if value
+        ]
         self._login = parse_many(LOGIN_ATTEMPTS)
 
     def check_issue(self, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
@@ -96,10 +114,12 @@ class RateLimits:
 
     def login_succeeded(self, address: str | None, username: str) -> None:
         """Give back the attempt of a right password: a clerk logging in all day is never throttled."""
+
         def refund(limiter):
             for who in self._login_keys(address, username):
                 for item in self._login:
                     limiter.storage.incr(item.key_for("login", who), item.get_expiry(), amount=-1)
+
         self._limiter.run(refund)
 
     @staticmethod
@@ -110,8 +130,14 @@ class RateLimits:
         """For the supervisor's dashboard: while Redis is down, each process counts the limits alone."""
         if not self._limiter.shared_down:
             return []
-        return [{"item": "rate_limits", "message": translate("limits_redis_down", "vi"),
-                 "message_en": translate("limits_redis_down", "en"), "detail": None}]
+        return [
+            {
+                "item": "rate_limits",
+                "message": translate("limits_redis_down", "vi"),
+                "message_en": translate("limits_redis_down", "en"),
+                "detail": None,
+            }
+        ]
 
     def _hit(self, items, *identity: str, code: str) -> None:
         def hit(limiter):
@@ -120,6 +146,7 @@ class RateLimits:
                     reset = limiter.get_window_stats(item, *identity).reset_time
                     return TooMany(code, retry_after=max(1, math.ceil(reset - time.time())))
             return None
+
         refusal = self._limiter.run(hit)
         if refusal is not None:
             raise refusal

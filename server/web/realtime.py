@@ -17,11 +17,11 @@ import uuid
 from flask import current_app, request, session
 from flask_socketio import join_room
 
-from ..core import engine as q
-from ..core import faults, reports
-from . import printing
 from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
+from ...sounds.announce import announcement_text
+from ..core import engine as q
+from ..core import faults, reports
 from ..core.auth import (
     Principal,
     lapsed,
@@ -31,10 +31,10 @@ from ..core.auth import (
     principal_for_token,
     require_role,
 )
+from ..core.i18n import translate
+from . import printing
 from .extensions import socketio
 from .waits import estimator
-from ..core.i18n import translate
-from ...sounds.announce import announcement_text
 
 log = logging.getLogger("queuekiosk.realtime")
 
@@ -86,6 +86,7 @@ _allowances: dict[str, _Allowance] = {}
 
 def _bounded(handler):
     """Count the event against its connection's allowance; past it, drop the connection unanswered."""
+
     @functools.wraps(handler)
     def bounded(*args):
         allowance = _allowances.get(request.sid)
@@ -93,11 +94,16 @@ def _bounded(handler):
             return None
         if not allowance.take():
             del _allowances[request.sid]
-            log.warning("Socket.IO client %s sent more than %d events in a burst (%.0f a second after it); "
-                        "disconnected", request.remote_addr, EVENTS_BURST, EVENTS_PER_SECOND)
+            log.warning(
+                "Socket.IO client %s sent more than %d events in a burst (%.0f a second after it); disconnected",
+                request.remote_addr,
+                EVENTS_BURST,
+                EVENTS_PER_SECOND,
+            )
             socketio.server.disconnect(request.sid, namespace="/")
             return None
         return handler(*args)
+
     return bounded
 
 
@@ -116,8 +122,11 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
             rooms.add(f"{site.id}:counter:{ticket['target_counter']}")
     if happened.kind == "queue.changed":
         services |= {site.service_ids.get(code) for code in happened.detail.get("waiting", {})}
-    rooms |= {f"{site.id}:counter:{number}" for number, served in site.counter_service_ids.items()
-              if services.intersection(served)}
+    rooms |= {
+        f"{site.id}:counter:{number}"
+        for number, served in site.counter_service_ids.items()
+        if services.intersection(served)
+    }
     if happened.counter is not None:
         rooms.add(f"{site.id}:counter:{happened.counter}")
         if happened.kind in DISPLAY_EVENTS:
@@ -169,11 +178,13 @@ def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
     voices[None] = next(iter(voices.values()), None) or voice_of(site.config, None)
     made: dict = {}
     voice_maker = announcer()
-    for display_id, voice in voices.items():
+    for voice in voices.values():
         if voice not in made:
             if voice_maker is None:  # an app without the announcements blueprint: text only
-                made[voice] = {"text": announcement_text(number, counter, voice.phrase, region=voice.region),
-                               "audio_url": None}
+                made[voice] = {
+                    "text": announcement_text(number, counter, voice.phrase, region=voice.region),
+                    "audio_url": None,
+                }
             else:
                 made[voice] = voice_maker.announce(voice, number, counter).payload()
     return {display_id: made[voice] for display_id, voice in voices.items()}
@@ -189,36 +200,67 @@ def snapshot(session_, site, kind: str, key) -> dict:
         numbers = site.config.display_counters(display)
         last = q.last_calls(session_, site)
         from ...display.web import display_page_data  # the page redraws a new setup from it, no reload
-        return {**base, "display": display.model_dump(mode="json"), "page": display_page_data(site.config, key),
-                "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
-                "history": q.recent_calls(session_, site, 10, numbers), "waiting": waiting,
-                # a counter-top display shows the counter's next numbers (numbers only)
-                **({"next": [{"id": t["id"], "display": t["display"]} for t in
-                             q.counter_queue(session_, site, display.counter, limit=COUNTER_TOP_NEXT)]}
-                   if display.mode == "counter" else {})}
+
+        return {
+            **base,
+            "display": display.model_dump(mode="json"),
+            "page": display_page_data(site.config, key),
+            "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
+            "history": q.recent_calls(session_, site, 10, numbers),
+            "waiting": waiting,
+            # a counter-top display shows the counter's next numbers (numbers only)
+            **(
+                {
+                    "next": [
+                        {"id": t["id"], "display": t["display"]}
+                        for t in q.counter_queue(session_, site, display.counter, limit=COUNTER_TOP_NEXT)
+                    ]
+                }
+                if display.mode == "counter"
+                else {}
+            ),
+        }
     if kind == "counter":
         counter = next(c for c in counters if c["number"] == key)
-        return {**base, "counter": counter,
-                "waiting": {code: waiting[code] for code in counter["services"]},
-                "queue": q.counter_queue(session_, site, key)}
+        return {
+            **base,
+            "counter": counter,
+            "waiting": {code: waiting[code] for code in counter["services"]},
+            "queue": q.counter_queue(session_, site, key),
+        }
     if kind == "ticket":
         return {**base, "ticket": q.ticket_status(session_, site, key, estimator(_state()))}
     if kind == "rating":  # a counter's rating tablet: what to ask about now, number and service only
         counter = next(c for c in counters if c["number"] == key)
-        return {**base, "counter": {"number": key, "name": counter["name"]},
-                "ask": q.rating_prompt(session_, site, key)}
+        return {
+            **base,
+            "counter": {"number": key, "name": counter["name"]},
+            "ask": q.rating_prompt(session_, site, key),
+        }
     if kind == "kiosk":
         printer = site.config.kiosk(key).printer
-        status = printing.status_view(site, printer, printing.current_status(_state(), printer, session_)) \
-            if printer else None
+        status = (
+            printing.status_view(site, printer, printing.current_status(_state(), printer, session_))
+            if printer
+            else None
+        )
         from ...kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
-        return {**base, "kiosk": {"id": key, "printer": status},
-                "page": kiosk_page_data(site.config, key, _state().ignore_hours)}
+
+        return {
+            **base,
+            "kiosk": {"id": key, "printer": status},
+            "page": kiosk_page_data(site.config, key, _state().ignore_hours),
+        }
     from ...sounds.web import voice_notes  # e.g. no text to speech
 
-    return {**base, "counters": counters, "waiting": waiting, "history": q.recent_calls(session_, site, 20),
-            "overview": reports.live_view(session_, site, printing.printers_view(_state(), session_)),
-            "system": [*faults.notes(), *voice_notes(), *_state().limits.notes()]}
+    return {
+        **base,
+        "counters": counters,
+        "waiting": waiting,
+        "history": q.recent_calls(session_, site, 20),
+        "overview": reports.live_view(session_, site, printing.printers_view(_state(), session_)),
+        "system": [*faults.notes(), *voice_notes(), *_state().limits.notes()],
+    }
 
 
 def _error(error: q.QueueError) -> dict:
@@ -291,8 +333,9 @@ def on_subscribe(data):
     site = state.site
     if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ROOM_KINDS:
         kinds = '{"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, {"rating": n}'
-        return _error(q.Invalid("invalid_field", field="subscribe",
-                                problem=translate("problem_subscribe_one_of", kinds=kinds)))
+        return _error(
+            q.Invalid("invalid_field", field="subscribe", problem=translate("problem_subscribe_one_of", kinds=kinds))
+        )
     kind, key = next(iter(data.items()))
     room = f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}"
     rooms = _allowances[request.sid].rooms
@@ -321,6 +364,7 @@ def on_subscribe(data):
 
 # --- kiosk agents (kiosk/agent.py): a kiosk PC that prints its kiosk's tickets itself ----------
 
+
 @socketio.on("agent.hello")
 @_bounded
 def on_agent_hello(data):
@@ -343,8 +387,13 @@ def on_agent_hello(data):
         return _error(error)
     _agents[request.sid] = printer.id
     join_room(printing.agent_room(site, printer.id))
-    return {"ok": True, "kiosk": kiosk.id, "printer": printer.id, "check_seconds": printer.check_seconds,
-            "retry_seconds": printer.retry_seconds}
+    return {
+        "ok": True,
+        "kiosk": kiosk.id,
+        "printer": printer.id,
+        "check_seconds": printer.check_seconds,
+        "retry_seconds": printer.retry_seconds,
+    }
 
 
 @socketio.on("print.fetch")
@@ -357,8 +406,12 @@ def on_print_fetch(data=None):
         return _error(q.QueueError("agent_hello_first"))
     printer = state.site.config.printer(printer_id)
     rows = state.read(jobs.oldest_pending, printer_id, 10)
-    return {"jobs": [{"id": row.id, "name": task.name, "data": task.data, "content": row.content}
-                     for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)]}
+    return {
+        "jobs": [
+            {"id": row.id, "name": task.name, "data": task.data, "content": row.content}
+            for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)
+        ]
+    }
 
 
 @socketio.on("print.done")

@@ -42,6 +42,9 @@ def watch_message_queue(url: str) -> None:
             log.warning("the message queue answers again: every screen of this process takes a fresh state")
             tell_own_clients("resync", {"reason": "message_queue"})
         elif reachable and not now:
-            log.warning("the message queue (%s) does not answer: events of other processes do not reach "
-                        "this process's screens until it returns", url.split("@")[-1])
+            log.warning(
+                "the message queue (%s) does not answer: events of other processes do not reach "
+                "this process's screens until it returns",
+                url.split("@")[-1],
+            )
         reachable = now

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 # Scripts only from our own files (the pages have no inline script and no inline handlers).
 # Inline style attributes are allowed: the display sets its grid through CSS variables.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "media-src 'self'",
-    "connect-src 'self'",          # the API and Socket.IO (same origin, ws: included)
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "connect-src 'self'",  # the API and Socket.IO (same origin, ws: included)
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -29,6 +31,7 @@ HEADERS = {
 def install_security_headers(app) -> None:
     """On every response: Flask's through ``after_request``, and Socket.IO's (answered before Flask sees
     the request) through a WSGI wrapper of the app. Call it after Socket.IO is bound to the app."""
+
     @app.after_request
     def _headers(response):
         for name, value in HEADERS.items():
@@ -44,5 +47,7 @@ def _with_security_headers(wsgi_app):
             present = {name.lower() for name, _ in headers}
             headers = list(headers) + [(name, value) for name, value in HEADERS.items() if name.lower() not in present]
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
         return wsgi_app(environ, start_with_headers)
+
     return app_with_headers

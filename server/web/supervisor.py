@@ -26,8 +26,9 @@ def _page_data() -> dict:
     config = current_app.extensions["queuekiosk"].site.config
     return {
         "timezone": config.site.timezone,
-        "services": {s.code: {"vi": s.name.vi, "en": s.name.en, "target": s.target_wait_minutes}
-                     for s in config.services},
+        "services": {
+            s.code: {"vi": s.name.vi, "en": s.name.en, "target": s.target_wait_minutes} for s in config.services
+        },
         "groups": list(GROUPS),
     }
 
@@ -35,18 +36,25 @@ def _page_data() -> dict:
 @bp.get("/reports")
 def reports_page():
     config = current_app.extensions["queuekiosk"].site.config
-    return render_template("supervisor/reports.html", site=config.site, page=_page_data(), groups=GROUPS,
-                           messages=messages_for(*PAGE_MESSAGES))
+    return render_template(
+        "supervisor/reports.html",
+        site=config.site,
+        page=_page_data(),
+        groups=GROUPS,
+        messages=messages_for(*PAGE_MESSAGES),
+    )
 
 
 @bp.get("/dashboard")
 def dashboard_page():
     config = current_app.extensions["queuekiosk"].site.config
-    return render_template("supervisor/dashboard.html", site=config.site, page=_page_data(),
-                           messages=messages_for(*PAGE_MESSAGES))
+    return render_template(
+        "supervisor/dashboard.html", site=config.site, page=_page_data(), messages=messages_for(*PAGE_MESSAGES)
+    )
 
 
 @bp.get("/favicon.ico")
 def favicon():
-    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
-                               max_age=86400)
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )

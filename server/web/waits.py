@@ -57,16 +57,23 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
         events = read_events(conn, site, since=today - dt.timedelta(days=TRAIN_DAYS), before=today)
     model = gevent.get_hub().threadpool.apply(train, (site, events))
     if model.days < MIN_DAYS:
-        log.info("wait prediction: %d day(s) of history (at least %d needed); tickets get the usual formula",
-                 model.days, MIN_DAYS)
+        log.info(
+            "wait prediction: %d day(s) of history (at least %d needed); tickets get the usual formula",
+            model.days,
+            MIN_DAYS,
+        )
         state.predictor = None
         return None
     predictor = Predictor(site, model)
     with state.engine.connect() as conn:
         predictor.refresh(conn, q.utcnow())
     state.predictor = predictor
-    log.info("wait prediction trained on %d day(s) (%d events) in %.1f s", model.days, len(events),
-             time.perf_counter() - started)
+    log.info(
+        "wait prediction trained on %d day(s) (%d events) in %.1f s",
+        model.days,
+        len(events),
+        time.perf_counter() - started,
+    )
     return predictor
 
 

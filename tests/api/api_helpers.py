@@ -52,8 +52,9 @@ def drain(server, admin_token: str, counters) -> None:
     with server.session() as http:
         for counter in counters:
             for _ in range(1000):
-                response = http.post(f"/api/v1/counters/{counter}/next",
-                                     headers={"Authorization": f"Bearer {admin_token}"})
+                response = http.post(
+                    f"/api/v1/counters/{counter}/next", headers={"Authorization": f"Bearer {admin_token}"}
+                )
                 if response.status_code == 204:
                     break
                 assert response.status_code == 200, response.text

@@ -40,11 +40,10 @@ from pathlib import Path
 
 import pytest
 import requests
-import socketio
-import yaml
-
 import server_db
 import server_fork
+import socketio
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_CONFIG = REPO / "config.yaml"
@@ -52,8 +51,13 @@ _VENV_BIN = Path(sys.executable).parent
 QUEUEKIOSK = str(_VENV_BIN / "queuekiosk") if (_VENV_BIN / "queuekiosk").exists() else shutil.which("queuekiosk")
 
 # variables of the developer's shell that would make a test server share state with something else
-_LEAKY_ENV = ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE",
-              "QUEUEKIOSK_SECRET_KEY", "QUEUEKIOSK_INSTANCE")
+_LEAKY_ENV = (
+    "QUEUEKIOSK_CONFIG",
+    "QUEUEKIOSK_DATABASE_URL",
+    "QUEUEKIOSK_MESSAGE_QUEUE",
+    "QUEUEKIOSK_SECRET_KEY",
+    "QUEUEKIOSK_INSTANCE",
+)
 
 START_TIMEOUT = 30.0
 
@@ -83,8 +87,14 @@ class ApiSession(requests.Session):
 class LiveServer:
     """One ``queuekiosk serve`` process with its own config file and instance folder."""
 
-    def __init__(self, workdir: Path, config: dict | str | Path | None = None,
-                 flags=("--ignore-hours",), env: dict | None = None, accounts_by_cli: bool = False):
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict | str | Path | None = None,
+        flags=("--ignore-hours",),
+        env: dict | None = None,
+        accounts_by_cli: bool = False,
+    ):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.instance = self.workdir / "instance"
@@ -92,8 +102,7 @@ class LiveServer:
         if config is None:
             config = REPO_CONFIG
         if isinstance(config, dict):
-            self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
-                                        encoding="utf-8")
+            self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
         else:
             self.config_path.write_text(Path(config).read_text(encoding="utf-8"), encoding="utf-8")
         self.flags = list(flags)
@@ -113,7 +122,7 @@ class LiveServer:
 
     # --- process -------------------------------------------------------------------------
 
-    def start(self, timeout: float = START_TIMEOUT) -> "LiveServer":
+    def start(self, timeout: float = START_TIMEOUT) -> LiveServer:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         if self.database_template and not self._database_made and not self.env.get("QUEUEKIOSK_DATABASE_URL"):
             server_db.seed(self.database_template, self.database_url)
@@ -122,13 +131,15 @@ class LiveServer:
             self.proc = self.zygote.spawn(args, self.env, self.workdir, self.log_path)
         else:
             with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen([QUEUEKIOSK, *args], env=self.env, cwd=self.workdir, stdout=log,
-                                             stderr=subprocess.STDOUT)
+                self.proc = subprocess.Popen(
+                    [QUEUEKIOSK, *args], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"queuekiosk serve exited with {self.proc.returncode}; the end of its log:\n"
-                                   f"{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"queuekiosk serve exited with {self.proc.returncode}; the end of its log:\n{self.log()[-3000:]}"
+                )
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     self._database_made = True
@@ -137,8 +148,9 @@ class LiveServer:
                 pass
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"queuekiosk serve did not answer /healthz within {timeout} s; the end of its log:\n"
-                           f"{self.log()[-3000:]}")
+        raise RuntimeError(
+            f"queuekiosk serve did not answer /healthz within {timeout} s; the end of its log:\n{self.log()[-3000:]}"
+        )
 
     def stop(self, timeout: float = 10, graceful: bool = True) -> None:
         """SIGTERM and wait for the server's own shutdown; ``graceful=False``: SIGKILL, once the test
@@ -158,7 +170,7 @@ class LiveServer:
             self.proc.kill()
             self.proc.wait(5)
 
-    def restart(self) -> "LiveServer":
+    def restart(self) -> LiveServer:
         """Stop and start again on the same port, config and instance folder (same database)."""
         self.stop()
         return self.start()
@@ -182,16 +194,25 @@ class LiveServer:
 
     def run(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
         """``queuekiosk <args>`` with this server's environment, in its folder."""
-        return subprocess.run([QUEUEKIOSK, *args], input=input, capture_output=True, text=True, env=self.env,
-                              cwd=self.workdir, timeout=timeout)
+        return subprocess.run(
+            [QUEUEKIOSK, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.workdir,
+            timeout=timeout,
+        )
 
-    def cli(self, *args: str, input: str | None = None, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess:
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
         """``queuekiosk <args> --config <this server's config>`` with this server's environment."""
         result = self.run(*args, "--config", str(self.config_path), input=input, timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"queuekiosk {' '.join(args)} exited {result.returncode}:\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"queuekiosk {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     @property
@@ -239,8 +260,9 @@ class LiveServer:
                 self._tokens[spec] = value
         return {s: self._tokens[s] for s in specs}
 
-    def add_user(self, name: str, password: str, role: str, counter: int | None = None,
-                 check: bool = True) -> subprocess.CompletedProcess | None:
+    def add_user(
+        self, name: str, password: str, role: str, counter: int | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess | None:
         """A user as ``queuekiosk user add NAME --role ROLE [--counter N]`` adds it. Through that
         command (its result returned, ``check`` applied) before the first start or with
         ``accounts_by_cli``; else written in this process, where a refusal raises ValueError."""
@@ -257,16 +279,27 @@ class LiveServer:
 
 
 class ServerFactory:
-    def __init__(self, tmp_path_factory, label: str, database_template: Path | None = None,
-                 zygote: server_fork.Zygote | None = None):
+    def __init__(
+        self,
+        tmp_path_factory,
+        label: str,
+        database_template: Path | None = None,
+        zygote: server_fork.Zygote | None = None,
+    ):
         self._tmp = tmp_path_factory
         self._label = label
         self._database_template = database_template
         self._zygote = zygote
         self.servers: list[LiveServer] = []
 
-    def __call__(self, config: dict | str | Path | None = None, flags=("--ignore-hours",),
-                 env: dict | None = None, start: bool = True, accounts_by_cli: bool = False) -> LiveServer:
+    def __call__(
+        self,
+        config: dict | str | Path | None = None,
+        flags=("--ignore-hours",),
+        env: dict | None = None,
+        start: bool = True,
+        accounts_by_cli: bool = False,
+    ) -> LiveServer:
         server = LiveServer(self._tmp.mktemp(self._label), config, flags, env, accounts_by_cli)
         server.database_template = self._database_template
         server.zygote = self._zygote
@@ -315,6 +348,7 @@ def http(server) -> ApiSession:
 
 # --- Socket.IO ------------------------------------------------------------------------------
 
+
 class SioClient:
     """A python-socketio client that keeps every event it receives, in order, thread-safely."""
 
@@ -359,8 +393,13 @@ class SioClient:
         # transports=None: long-polling first, then the upgrade to WebSocket, as a browser does.
         # (WebSocket alone works too, but python-socketio's client then needs 3 s to disconnect:
         # websocket-client's close() waits for a close frame its own read thread has consumed.)
-        self.sio.connect(self.url, headers=headers or {}, auth=auth,
-                         transports=list(transports) if transports else None, wait_timeout=wait_timeout)
+        self.sio.connect(
+            self.url,
+            headers=headers or {},
+            auth=auth,
+            transports=list(transports) if transports else None,
+            wait_timeout=wait_timeout,
+        )
         return self
 
     def close(self):
@@ -399,8 +438,10 @@ class SioClient:
                         return data
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"no {event_name!r} event matching within {timeout} s; "
-                                         f"received: {[e for e, _ in self.events[since:]]}")
+                    raise AssertionError(
+                        f"no {event_name!r} event matching within {timeout} s; "
+                        f"received: {[e for e, _ in self.events[since:]]}"
+                    )
                 self._cond.wait(remaining)
 
     def wait_connects(self, count: int, timeout: float = 15) -> None:
@@ -428,8 +469,7 @@ def sio_client(request, live_server):
     """
     clients: list[SioClient] = []
 
-    def connect(srv: LiveServer | None = None, auth=None, headers=None, on_connect=None,
-                **client_kwargs) -> SioClient:
+    def connect(srv: LiveServer | None = None, auth=None, headers=None, on_connect=None, **client_kwargs) -> SioClient:
         srv = srv or request.getfixturevalue("server")
         client = SioClient(srv.url, **client_kwargs)
         if on_connect is not None:  # e.g. subscribe again after every reconnect

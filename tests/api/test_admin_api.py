@@ -11,12 +11,15 @@ import time
 
 import pytest
 import yaml
-
 from api_helpers import assert_error, issue
 from printer_sim import decode
 
-NEW_SERVICE = {"code": "MT", "name": {"vi": "Môi trường", "en": "Environment"},
-               "numbers": {"start": 7001, "end": 7999}, "target_wait_minutes": 20}
+NEW_SERVICE = {
+    "code": "MT",
+    "name": {"vi": "Môi trường", "en": "Environment"},
+    "numbers": {"start": 7001, "end": 7999},
+    "target_wait_minutes": 20,
+}
 
 
 @pytest.fixture
@@ -31,8 +34,9 @@ def admin(live_server):
 
 def add_service_with_counter(http, number: int = 7, service: dict = NEW_SERVICE) -> None:
     assert http.post("/api/v1/admin/services", json=service).status_code == 201
-    answer = http.post("/api/v1/admin/counters", json={"number": number, "name": "Quầy Môi trường",
-                                                       "services": [service["code"]]})
+    answer = http.post(
+        "/api/v1/admin/counters", json={"number": number, "name": "Quầy Môi trường", "services": [service["code"]]}
+    )
     assert answer.status_code == 201, answer.text
 
 
@@ -71,13 +75,16 @@ def test_every_open_screen_hears_of_a_change_and_sees_it_in_its_next_snapshot(ad
     assert {c["number"]: c["name"] for c in state["counters"]}[1] == "Quầy Hộ tịch"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),  # overlaps HT's 1001-1999
-    ({**NEW_SERVICE, "name": {"en": "no Vietnamese name"}}, "name.vi"),
-    ({**NEW_SERVICE, "colour": "red"}, "colour"),
-    ({**NEW_SERVICE, "code": "có dấu"}, "code"),
-    ({**NEW_SERVICE, "target_wait_minutes": 0}, "target_wait_minutes"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),  # overlaps HT's 1001-1999
+        ({**NEW_SERVICE, "name": {"en": "no Vietnamese name"}}, "name.vi"),
+        ({**NEW_SERVICE, "colour": "red"}, "colour"),
+        ({**NEW_SERVICE, "code": "có dấu"}, "code"),
+        ({**NEW_SERVICE, "target_wait_minutes": 0}, "target_wait_minutes"),
+    ],
+)
 def test_a_bad_service_is_refused_naming_the_field_and_nothing_changes(admin, body, field):
     _server, http = admin
     before = http.get("/api/v1/admin/setup").json()
@@ -88,23 +95,28 @@ def test_a_bad_service_is_refused_naming_the_field_and_nothing_changes(admin, bo
 
 def test_existing_and_unknown_items(admin):
     _server, http = admin
-    assert_error(http.post("/api/v1/admin/services", json={**NEW_SERVICE, "code": "HT",
-                                                             "numbers": {"start": 7001, "end": 7999}}),
-                 409, "setup_item_exists")
-    assert_error(http.patch("/api/v1/admin/services/NOPE", json={"target_wait_minutes": 5}), 404,
-                 "setup_item_unknown")
+    assert_error(
+        http.post(
+            "/api/v1/admin/services", json={**NEW_SERVICE, "code": "HT", "numbers": {"start": 7001, "end": 7999}}
+        ),
+        409,
+        "setup_item_exists",
+    )
+    assert_error(http.patch("/api/v1/admin/services/NOPE", json={"target_wait_minutes": 5}), 404, "setup_item_unknown")
     assert_error(http.patch("/api/v1/admin/services/HT", json={"code": "HX"}), 422, "setup_key_fixed", "code")
     # a counter that names an unknown service
-    assert_error(http.post("/api/v1/admin/counters", json={"number": 9, "services": ["XX"]}), 422,
-                 "invalid_field", "services[0]")
+    assert_error(
+        http.post("/api/v1/admin/counters", json={"number": 9, "services": ["XX"]}), 422, "invalid_field", "services[0]"
+    )
 
 
 def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin):
     _server, http = admin
     issue(http, "HT")
     issue(http, "HT")  # 1001, 1002 given today
-    error = assert_error(http.patch("/api/v1/admin/services/HT", json={"numbers": {"start": 1005}}), 409,
-                         "setup_range_breaks_today")
+    error = assert_error(
+        http.patch("/api/v1/admin/services/HT", json={"numbers": {"start": 1005}}), 409, "setup_range_breaks_today"
+    )
     assert "1001" in error["message"] and "1002" in error["message"]
     widened = http.patch("/api/v1/admin/services/HT", json={"numbers": {"end": 1500}})
     assert widened.status_code == 200, widened.text
@@ -148,8 +160,7 @@ def test_roles(admin):
     assert supervisor.patch("/api/v1/admin/site", json={"holidays": ["2027-01-01"]}).status_code == 200
     assert supervisor.patch("/api/v1/admin/displays/lobby", json={"ticker": "Chào mừng"}).status_code == 200
     assert_error(supervisor.patch("/api/v1/admin/site", json={"name": "x"}), 403, "forbidden_role")
-    assert_error(supervisor.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 5}), 403,
-                 "forbidden_role")
+    assert_error(supervisor.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 5}), 403, "forbidden_role")
     assert_error(supervisor.post("/api/v1/admin/services", json=NEW_SERVICE), 403, "forbidden_role")
     assert_error(supervisor.get("/api/v1/admin/users"), 403, "forbidden_role")
     site = http.get("/api/v1/admin/site").json()
@@ -169,16 +180,37 @@ def test_every_change_is_in_the_audit_log_with_before_and_after(admin):
 
 def test_users_with_full_names_and_device_tokens(admin):
     server, http = admin
-    made = http.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai",
-                                                  "role": "clerk", "counter": 1, "full_name": "Nguyễn Thị Lan"})
+    made = http.post(
+        "/api/v1/admin/users",
+        json={
+            "username": "lan",
+            "password": "mat-khau-dai",
+            "role": "clerk",
+            "counter": 1,
+            "full_name": "Nguyễn Thị Lan",
+        },
+    )
     assert made.status_code == 201, made.text
-    assert_error(http.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai",
-                                                        "role": "clerk"}), 422, "invalid_field", "username")
-    assert_error(http.post("/api/v1/admin/users", json={"username": "binh", "password": "short",
-                                                        "role": "clerk"}), 422, "invalid_field", "password")
+    assert_error(
+        http.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai", "role": "clerk"}),
+        422,
+        "invalid_field",
+        "username",
+    )
+    assert_error(
+        http.post("/api/v1/admin/users", json={"username": "binh", "password": "short", "role": "clerk"}),
+        422,
+        "invalid_field",
+        "password",
+    )
     changed = http.patch("/api/v1/admin/users/lan", json={"full_name": "Nguyễn Thị Lan Anh", "counter": 2})
-    assert changed.json() == {"username": "lan", "full_name": "Nguyễn Thị Lan Anh", "role": "clerk",
-                              "counter": 2, "active": True}
+    assert changed.json() == {
+        "username": "lan",
+        "full_name": "Nguyễn Thị Lan Anh",
+        "role": "clerk",
+        "counter": 2,
+        "active": True,
+    }
     clerk = server.session()
     login = clerk.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai"})
     assert login.status_code == 200, login.text
@@ -206,13 +238,21 @@ def test_users_with_full_names_and_device_tokens(admin):
     assert_error(tablet.get("/api/v1/counters/1"), 401, "bad_token")
 
 
-def test_a_printer_changed_in_the_admin_prints_the_next_ticket_without_a_restart(live_server, config_variant,
-                                                                                  printer):
+def test_a_printer_changed_in_the_admin_prints_the_next_ticket_without_a_restart(live_server, config_variant, printer):
     """kiosk-1's printer moves to another address: the jobs go there; a printer added for a kiosk
     that had none starts printing; a removed one stops."""
     config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": 9,  # nobody there
-                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    config["printers"] = [
+        {
+            "id": "kiosk-1",
+            "driver": "network",
+            "host": "127.0.0.1",
+            "port": 9,  # nobody there
+            "retry_seconds": 0.3,
+            "check_seconds": 0.3,
+            "timeout_seconds": 1,
+        }
+    ]
     server = live_server(config)
     http = server.session()
     http.headers["Authorization"] = f"Bearer {server.token('admin')}"
@@ -230,8 +270,17 @@ def test_a_printer_changed_in_the_admin_prints_the_next_ticket_without_a_restart
 
 def test_a_test_print_reaches_the_printer(live_server, config_variant, printer):
     config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
-                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    config["printers"] = [
+        {
+            "id": "kiosk-1",
+            "driver": "network",
+            "host": "127.0.0.1",
+            "port": printer.port,
+            "retry_seconds": 0.3,
+            "check_seconds": 0.3,
+            "timeout_seconds": 1,
+        }
+    ]
     server = live_server(config)
     http = server.session()
     http.headers["Authorization"] = f"Bearer {server.token('admin')}"
@@ -248,13 +297,18 @@ def test_a_test_print_reaches_the_printer(live_server, config_variant, printer):
 
 def test_the_address_phones_reach_is_set_in_the_admin_and_printed_from_then_on(admin):
     _server, http = admin
-    changed = http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": "http://192.168.1.10:8000",
-                                                                "footer": "Cảm ơn Ông/Bà"}})
+    changed = http.patch(
+        "/api/v1/admin/site", json={"ticket": {"tracking_url": "http://192.168.1.10:8000", "footer": "Cảm ơn Ông/Bà"}}
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["ticket"]["tracking_url"] == "http://192.168.1.10:8000"
     ticket = issue(http, "HT")
     assert ticket["track_url"] == f"http://192.168.1.10:8000/t/{ticket['id']}"
-    assert_error(http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": "phone.local"}}), 422,
-                 "invalid_field", "ticket.tracking_url")
+    assert_error(
+        http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": "phone.local"}}),
+        422,
+        "invalid_field",
+        "ticket.tracking_url",
+    )
     cleared = http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": None}})
     assert cleared.json()["ticket"]["tracking_url"] is None

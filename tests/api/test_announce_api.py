@@ -13,7 +13,6 @@ import struct
 import wave
 
 import pytest
-
 from api_helpers import assert_error, issue
 
 
@@ -42,16 +41,19 @@ def test_preview_gives_the_text_and_a_playable_wav(server, http):
     assert "immutable" in again.headers["Cache-Control"]
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"counter": 5}, "number"),
-    ({"number": "abc", "counter": 5}, "number"),
-    ({"number": -3, "counter": 5}, "number"),
-    ({"number": 1023}, "counter"),
-    ({"number": 1023, "counter": 0}, "counter"),
-    ({"number": 1023, "counter": "5.5"}, "counter"),
-    ({"number": 10**12, "counter": 5}, "number"),
-    ({"number": 1023, "counter": 5, "display": "attic"}, "display"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"counter": 5}, "number"),
+        ({"number": "abc", "counter": 5}, "number"),
+        ({"number": -3, "counter": 5}, "number"),
+        ({"number": 1023}, "counter"),
+        ({"number": 1023, "counter": 0}, "counter"),
+        ({"number": 1023, "counter": "5.5"}, "counter"),
+        ({"number": 10**12, "counter": 5}, "number"),
+        ({"number": 1023, "counter": 5, "display": "attic"}, "display"),
+    ],
+)
 def test_preview_refuses_bad_input_naming_the_field(server, http, query, field):
     error = assert_error(http.get("/api/v1/announcements/preview", params=query), 422, "invalid_field", field)
     assert f"“{field}”" in error["message"]
@@ -74,8 +76,11 @@ def test_a_call_brings_audio_that_is_ready_to_play(live_server, sio_client, conf
     config = config_variant()
     config["displays"] = [
         {"id": "downstairs", "counters": [1, 2, 3], "voice": {"language": "vi", "repeat": 1, "chime": False}},
-        {"id": "upstairs", "counters": [4, 5, 6, 1],
-         "voice": {"language": "vi+en", "region": "south", "repeat": 1, "chime": True}},
+        {
+            "id": "upstairs",
+            "counters": [4, 5, 6, 1],
+            "voice": {"language": "vi+en", "region": "south", "repeat": 1, "chime": True},
+        },
     ]
     srv = live_server(config)
     http = srv.session()
@@ -95,7 +100,10 @@ def test_a_call_brings_audio_that_is_ready_to_play(live_server, sio_client, conf
     # each display in its own voice settings: Northern downstairs, Southern with English upstairs
     assert heard_down["announcement"]["text"] == "Mời công dân có số thứ tự một nghìn một trăm linh năm đến quầy số một"
     assert heard_up["announcement"]["text"] == "Mời công dân có số thứ tự một ngàn một trăm lẻ năm đến quầy số một"
-    assert heard_up["announcement"]["text_en"] == "Ticket number one thousand one hundred and five, please go to counter one"
+    assert (
+        heard_up["announcement"]["text_en"]
+        == "Ticket number one thousand one hundred and five, please go to counter one"
+    )
     seconds_down = _wav(http.get(heard_down["announcement"]["audio_url"]))[3]
     seconds_up = _wav(http.get(heard_up["announcement"]["audio_url"]))[3]
     assert 3 < seconds_down < 10
@@ -113,8 +121,10 @@ def test_a_call_brings_audio_that_is_ready_to_play(live_server, sio_client, conf
 
 def _tone(path, seconds: float, frequency: float, rate: int = 48000) -> None:
     """A recording as a centre would drop it in: 48 kHz stereo 16-bit."""
-    frames = b"".join(struct.pack("<hh", v, v) for v in
-                      (int(12000 * math.sin(2 * math.pi * frequency * n / rate)) for n in range(int(rate * seconds))))
+    frames = b"".join(
+        struct.pack("<hh", v, v)
+        for v in (int(12000 * math.sin(2 * math.pi * frequency * n / rate)) for n in range(int(rate * seconds)))
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(2)
@@ -156,14 +166,17 @@ def test_without_a_clip_or_espeak_ng_the_call_is_shown_as_text(live_server, sio_
     assert http.post("/api/v1/counters/1/next", headers=_admin(srv)).status_code == 200
     called = display.wait_for("ticket.called", since=mark)
     assert called["announcement"] == {
-        "text": "Kính mời số một nghìn không trăm linh một đến quầy một", "audio_url": None}
+        "text": "Kính mời số một nghìn không trăm linh một đến quầy một",
+        "audio_url": None,
+    }
     assert called["ticket"]["number"] == 1001
     log = srv.log()
     assert "apt-get install espeak-ng" in log and "kính" in log
 
 
-def test_without_espeak_ng_the_dashboard_says_so_and_calls_are_still_shown_and_heard(live_server, sio_client,
-                                                                                      config_variant):
+def test_without_espeak_ng_the_dashboard_says_so_and_calls_are_still_shown_and_heard(
+    live_server, sio_client, config_variant
+):
     config = config_variant()
     config["sounds"] = {"tts": "espeak-ng"}
     srv = live_server(config, env={"QUEUEKIOSK_ESPEAK_NG": "/nonexistent/espeak-ng"})  # as if not installed

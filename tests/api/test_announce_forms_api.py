@@ -34,12 +34,15 @@ def test_the_forms_are_shorter_pieces_of_the_whole_announcement(server, http):
     assert moved.headers["Location"].rpartition("/")[2][:-4].isalnum()
 
 
-@pytest.mark.parametrize("form, query, field", [
-    ("once", {"number": 1001, "counter": 1}, "display"),
-    ("once", {**CALL, "display": "nowhere"}, "display"),
-    ("short", {"display": "lobby", "counter": 1}, "number"),
-    ("short", {**CALL, "counter": 0}, "counter"),
-])
+@pytest.mark.parametrize(
+    "form, query, field",
+    [
+        ("once", {"number": 1001, "counter": 1}, "display"),
+        ("once", {**CALL, "display": "nowhere"}, "display"),
+        ("short", {"display": "lobby", "counter": 1}, "number"),
+        ("short", {**CALL, "counter": 0}, "counter"),
+    ],
+)
 def test_bad_input_is_refused_naming_the_field(server, http, form, query, field):
     assert_error(http.get(FORMS + form + ".wav", params=query), 422, "invalid_field", field)
 

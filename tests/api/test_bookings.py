@@ -55,7 +55,11 @@ def test_a_citizen_books_and_gets_a_code_a_qr_code_a_calendar_file_and_a_link_to
     assert answer.status_code == 201, answer.text
     booking = answer.json()
     assert (booking["date"], booking["start"], booking["end"], booking["status"]) == (
-        day, start["start"], start["end"], "booked")
+        day,
+        start["start"],
+        start["end"],
+        "booked",
+    )
     assert (booking["phone"], booking["id_number"]) == ("091****001", "0010******45")
     assert booking["manage_url"].endswith(f"/book/{booking['code']}")
     free = {s["start"]: s["free"] for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json()}
@@ -66,8 +70,9 @@ def test_a_citizen_books_and_gets_a_code_a_qr_code_a_calendar_file_and_a_link_to
     ics = http.get(booking["ics_url"])
     assert ics.status_code == 200 and ics.headers["Content-Type"].startswith("text/calendar")
     event = next(c for c in Calendar.from_ical(ics.content).walk() if c.name == "VEVENT")
-    starts = dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(start["start"]),
-                                 dt.timezone(dt.timedelta(hours=7)))
+    starts = dt.datetime.combine(
+        dt.date.fromisoformat(day), dt.time.fromisoformat(start["start"]), dt.timezone(dt.timedelta(hours=7))
+    )
     assert event.decoded("dtstart") == starts and event.decoded("dtend") - starts == dt.timedelta(minutes=15)
     assert booking["code"] in str(event.get("description")) and ID not in ics.text
 
@@ -92,8 +97,13 @@ def test_one_number_per_person_a_second_is_refused_naming_the_first(http):
 
     walk_in = http.post("/api/v1/check-in", json={"cccd_qr": CARD.replace(ID, "001099000004"), "service": "CT"})
     assert walk_in.status_code == 201, walk_in.text
-    error = assert_error(http.post("/api/v1/check-in", json={"id_number": "001099000004", "service": "CT"},
-                                   headers={"Accept-Language": "en"}), 409, "already_holds_number")
+    error = assert_error(
+        http.post(
+            "/api/v1/check-in", json={"id_number": "001099000004", "service": "CT"}, headers={"Accept-Language": "en"}
+        ),
+        409,
+        "already_holds_number",
+    )
     assert str(walk_in.json()["number"]) in error["message"] and "already hold" in error["message"]
 
 
@@ -118,20 +128,40 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
     assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_checked_in")
 
 
-@pytest.mark.parametrize("body, status, code, field", [
-    ({"service": "HT", "date": "2026-13-01", "start": "08:00", "name": "A", "phone": PHONE}, 422, "invalid_date", "date"),
-    ({"service": "HT", "date": "2020-01-02", "start": "08:00", "name": "A", "phone": PHONE}, 422,
-     "invalid_booking_date", "date"),
-    ({"service": "HT", "remote": True, "name": "A", "phone": "12345"}, 422, "invalid_phone", "phone"),
-    ({"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "0010990123"}, 422,
-     "invalid_id_number", "id_number"),
-    ({"service": "HT", "remote": True, "date": "2026-12-01", "name": "A", "phone": PHONE}, 422,
-     "remote_takes_no_slot", "date"),
-    ({"service": "HT", "remote": True, "name": "   ", "phone": PHONE}, 422, "invalid_field", "name"),
-    ({"service": "HT", "remote": True, "name": "A", "phone": PHONE, "admin": True}, 422, "invalid_field", "admin"),
-    ({"service": "DC", "remote": True, "name": "A", "phone": PHONE}, 409, "booking_not_offered", None),
-    ({"service": "XX", "remote": True, "name": "A", "phone": PHONE}, 404, "unknown_service", None),
-])
+@pytest.mark.parametrize(
+    "body, status, code, field",
+    [
+        (
+            {"service": "HT", "date": "2026-13-01", "start": "08:00", "name": "A", "phone": PHONE},
+            422,
+            "invalid_date",
+            "date",
+        ),
+        (
+            {"service": "HT", "date": "2020-01-02", "start": "08:00", "name": "A", "phone": PHONE},
+            422,
+            "invalid_booking_date",
+            "date",
+        ),
+        ({"service": "HT", "remote": True, "name": "A", "phone": "12345"}, 422, "invalid_phone", "phone"),
+        (
+            {"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "0010990123"},
+            422,
+            "invalid_id_number",
+            "id_number",
+        ),
+        (
+            {"service": "HT", "remote": True, "date": "2026-12-01", "name": "A", "phone": PHONE},
+            422,
+            "remote_takes_no_slot",
+            "date",
+        ),
+        ({"service": "HT", "remote": True, "name": "   ", "phone": PHONE}, 422, "invalid_field", "name"),
+        ({"service": "HT", "remote": True, "name": "A", "phone": PHONE, "admin": True}, 422, "invalid_field", "admin"),
+        ({"service": "DC", "remote": True, "name": "A", "phone": PHONE}, 409, "booking_not_offered", None),
+        ({"service": "XX", "remote": True, "name": "A", "phone": PHONE}, 404, "unknown_service", None),
+    ],
+)
 def test_a_wrong_booking_is_refused_naming_the_field_and_nothing_is_kept(server, http, body, status, code, field):
     staff = {"Authorization": f"Bearer {server.token('supervisor')}"}
     before = http.get("/api/v1/bookings", headers=staff).json()["bookings"]
@@ -144,16 +174,19 @@ def test_a_slot_not_offered_is_refused_naming_start(http):
     assert_error(book(http, day, "03:00", "0912345005"), 422, "invalid_slot", "start")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"cccd_qr": "001099012345|123"}, "cccd_qr"),
-    ({"cccd_qr": "'; DROP TABLE bookings; --|||||"}, "cccd_qr"),
-    ({"cccd_qr": "001099012345|123456789|An|31021990|Nam|HN|15082021"}, "cccd_qr"),
-    ({"cccd_qr": "x" * 700}, "cccd_qr"),
-    ({"cccd_qr": "001099012345|\u0000|An|01011990|Nam|HN|15082021"}, "cccd_qr"),
-    ({"code": "ABCDEFGH", "id_number": ID}, "code"),
-    ({}, "code"),
-    ({"id_number": "12ab"}, "id_number"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"cccd_qr": "001099012345|123"}, "cccd_qr"),
+        ({"cccd_qr": "'; DROP TABLE bookings; --|||||"}, "cccd_qr"),
+        ({"cccd_qr": "001099012345|123456789|An|31021990|Nam|HN|15082021"}, "cccd_qr"),
+        ({"cccd_qr": "x" * 700}, "cccd_qr"),
+        ({"cccd_qr": "001099012345|\u0000|An|01011990|Nam|HN|15082021"}, "cccd_qr"),
+        ({"code": "ABCDEFGH", "id_number": ID}, "code"),
+        ({}, "code"),
+        ({"id_number": "12ab"}, "id_number"),
+    ],
+)
 def test_a_malformed_or_hostile_check_in_is_refused_and_stores_nothing(http, body, field):
     before = http.get("/api/v1/queue").json()["services"]
     answer = http.post("/api/v1/check-in", json=body)
@@ -175,8 +208,11 @@ def test_no_full_id_number_phone_or_address_reaches_the_database_the_log_or_an_e
 
     supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
     listed = http.get("/api/v1/bookings", headers=supervisor, params={"date": day})
-    export = http.get("/api/v1/reports/summary", headers=supervisor,
-                      params={"from": dt.date.today().isoformat(), "to": day, "format": "csv"})
+    export = http.get(
+        "/api/v1/reports/summary",
+        headers=supervisor,
+        params={"from": dt.date.today().isoformat(), "to": day, "format": "csv"},
+    )
     assert listed.status_code == 200 and export.status_code == 200, export.text
     srv.stop()
     with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
@@ -226,18 +262,36 @@ def test_bookings_from_one_address_are_limited(live_server, config_variant):
     error = assert_error(remote(http, "0911000009"), 429, "too_many_bookings")
     assert "giây" in error["message"]
     integration = {"Authorization": f"Bearer {srv.token('integration')}"}  # the city's app books for many people
-    assert http.post("/api/v1/bookings", headers=integration, json={
-        "service": "HT", "remote": True, "name": "Qua ứng dụng", "phone": "0911000010"}).status_code == 201
+    assert (
+        http.post(
+            "/api/v1/bookings",
+            headers=integration,
+            json={"service": "HT", "remote": True, "name": "Qua ứng dụng", "phone": "0911000010"},
+        ).status_code
+        == 201
+    )
 
 
 def test_an_integration_books_and_cancels_staff_list_the_day(server, http):
     integration = {"Authorization": f"Bearer {server.token('integration')}"}
     day, slots = open_day(http, after=2)
-    made = http.post("/api/v1/bookings", headers=integration, json={
-        "service": "HT", "date": day, "start": slots[0]["start"], "name": "Cổng dịch vụ công", "phone": "0911222333"})
+    made = http.post(
+        "/api/v1/bookings",
+        headers=integration,
+        json={
+            "service": "HT",
+            "date": day,
+            "start": slots[0]["start"],
+            "name": "Cổng dịch vụ công",
+            "phone": "0911222333",
+        },
+    )
     assert made.status_code == 201, made.text
-    listed = http.get("/api/v1/bookings", params={"date": day, "service": "HT"},
-                      headers={"Authorization": f"Bearer {server.token('supervisor')}"}).json()["bookings"]
+    listed = http.get(
+        "/api/v1/bookings",
+        params={"date": day, "service": "HT"},
+        headers={"Authorization": f"Bearer {server.token('supervisor')}"},
+    ).json()["bookings"]
     assert made.json()["code"] in [b["code"] for b in listed]
     assert_error(http.get("/api/v1/bookings", headers=integration), 403, "forbidden_role")
     assert http.delete(f"/api/v1/bookings/{made.json()['code']}", headers=integration).json()["status"] == "cancelled"
@@ -247,14 +301,21 @@ def test_booking_settings_are_edited_live_and_checked_like_the_config_file(live_
     srv = live_server()
     http = srv.session()
     admin = {"Authorization": f"Bearer {srv.token('admin')}"}
-    changed = http.patch("/api/v1/admin/services/CT", headers=admin,
-                         json={"booking": {"slot_minutes": 30, "per_slot": 1, "days_ahead": 3}})
+    changed = http.patch(
+        "/api/v1/admin/services/CT",
+        headers=admin,
+        json={"booking": {"slot_minutes": 30, "per_slot": 1, "days_ahead": 3}},
+    )
     assert changed.status_code == 200, changed.text
     day, slots = open_day(http, "CT")
     assert (slots[0]["end"] > slots[0]["start"], slots[0]["free"]) == (True, 1)
     assert len(http.get("/api/v1/services/CT/slots", params={"date": day}).json()) <= 19  # half hours
-    assert_error(http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": {"per_slot": 0}}),
-                 422, "invalid_field", "booking.per_slot")
+    assert_error(
+        http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": {"per_slot": 0}}),
+        422,
+        "invalid_field",
+        "booking.per_slot",
+    )
     assert http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": None}).status_code == 200
     assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
 
@@ -269,11 +330,22 @@ def test_the_bookings_report_counts_per_service_and_day(server, http):
     row = next(r for r in report.json()["days"] if r["date"] == day and r["service"] == "HT")
     assert row["booked"] >= 1 and row["no_show"] == 0
     assert {"no_show_rate", "punctuality", "booked_share"} <= report.json()["totals"].keys()
-    assert_error(http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": day, "to": today}),
-                 422, "invalid_field", "to")
+    assert_error(
+        http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": day, "to": today}),
+        422,
+        "invalid_field",
+        "to",
+    )
     assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day}), 401, "unauthorized")
-    assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day},
-                          headers={"Authorization": f"Bearer {server.token('integration')}"}), 403, "forbidden_role")
+    assert_error(
+        http.get(
+            "/api/v1/reports/bookings",
+            params={"from": today, "to": day},
+            headers={"Authorization": f"Bearer {server.token('integration')}"},
+        ),
+        403,
+        "forbidden_role",
+    )
 
 
 def test_a_one_time_code_by_sms_confirms_the_phone_when_the_centre_asks_for_it(live_server, config_variant):
@@ -296,9 +368,13 @@ def test_a_one_time_code_by_sms_confirms_the_phone_when_the_centre_asks_for_it(l
         code = message["text"].split(": ")[1][:6]
         assert code.isdigit() and code not in sent.text  # the code goes to the phone only
         pending = sent.json()["pending"]
-        wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
-        assert_error(http.post("/api/v1/bookings", json={**body, "sms_code": wrong, "pending": pending}),
-                     422, "sms_code_wrong", "sms_code")
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        assert_error(
+            http.post("/api/v1/bookings", json={**body, "sms_code": wrong, "pending": pending}),
+            422,
+            "sms_code_wrong",
+            "sms_code",
+        )
         other_phone = {**body, "phone": "0912000778", "sms_code": code, "pending": pending}
         assert_error(http.post("/api/v1/bookings", json=other_phone), 422, "sms_code_wrong", "sms_code")
         booked = http.post("/api/v1/bookings", json={**body, "sms_code": code, "pending": pending})
@@ -306,8 +382,9 @@ def test_a_one_time_code_by_sms_confirms_the_phone_when_the_centre_asks_for_it(l
         assert_error(http.post("/api/v1/bookings", json={**body, "phone": "12"}), 422, "invalid_phone", "phone")
         assert len(gateway.received) == 1  # nothing was sent for a wrong number
         integration = {"Authorization": f"Bearer {srv.token('integration')}"}  # the app checked its user itself
-        assert http.post("/api/v1/bookings", headers=integration,
-                         json={**body, "phone": "0912000779"}).status_code == 201
+        assert (
+            http.post("/api/v1/bookings", headers=integration, json={**body, "phone": "0912000779"}).status_code == 201
+        )
     finally:
         gateway.close()
 
@@ -316,8 +393,11 @@ def test_a_centre_asking_for_sms_codes_without_an_sms_channel_says_so(live_serve
     config = config_variant()
     config["services"][0]["booking"]["sms_code"] = True
     http = live_server(config).session()
-    assert_error(http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "A",
-                                                     "phone": "0912000777"}), 503, "sms_unavailable")
+    assert_error(
+        http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "A", "phone": "0912000777"}),
+        503,
+        "sms_unavailable",
+    )
 
 
 def test_the_printed_ticket_of_a_check_in_says_it_is_a_booking(live_server):

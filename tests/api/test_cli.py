@@ -23,14 +23,19 @@ def run(site, *args, input=None, timeout=60) -> subprocess.CompletedProcess:
     return site.run(*args, input=input, timeout=timeout)
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--help"], ["serve", "token", "user", "QUEUEKIOSK_DATABASE_URL"]),
-    (["-h"], ["serve", "token", "user"]),
-    (["serve", "--help"], ["--config", "--host", "--port", "--ignore-hours", "config.yaml"]),
-    (["token", "create", "--help"], ["--role", "admin", "counter", "kiosk", "display", "--counter",
-                                     "standard output"]),
-    (["user", "add", "--help"], ["--role", "clerk", "--counter", "password"]),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--help"], ["serve", "token", "user", "QUEUEKIOSK_DATABASE_URL"]),
+        (["-h"], ["serve", "token", "user"]),
+        (["serve", "--help"], ["--config", "--host", "--port", "--ignore-hours", "config.yaml"]),
+        (
+            ["token", "create", "--help"],
+            ["--role", "admin", "counter", "kiosk", "display", "--counter", "standard output"],
+        ),
+        (["user", "add", "--help"], ["--role", "clerk", "--counter", "password"]),
+    ],
+)
 def test_help_explains_each_command(site, args, expected):
     result = run(site, *args)
     assert result.returncode == 0, result.stderr
@@ -47,14 +52,17 @@ def test_token_create_prints_one_token(site):
     assert site.cli("token", "create", "--role", "admin").stdout.strip() != token
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--role", "counter"], "--counter"),
-    (["--role", "kiosk", "--counter", "1"], "--counter"),
-    (["--role", "counter", "--counter", "99"], "no counter 99"),
-    (["--role", "cashier"], "cashier"),
-    (["--role", "kiosk", "--kiosk", "kiosk-9"], "no kiosk 'kiosk-9'"),
-    (["--role", "display", "--kiosk", "kiosk-1"], "only a kiosk token takes --kiosk"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--role", "counter"], "--counter"),
+        (["--role", "kiosk", "--counter", "1"], "--counter"),
+        (["--role", "counter", "--counter", "99"], "no counter 99"),
+        (["--role", "cashier"], "cashier"),
+        (["--role", "kiosk", "--kiosk", "kiosk-9"], "no kiosk 'kiosk-9'"),
+        (["--role", "display", "--kiosk", "kiosk-1"], "only a kiosk token takes --kiosk"),
+    ],
+)
 def test_token_create_refusals_are_clear(site, args, says):
     result = site.cli("token", "create", *args, check=False)
     assert result.returncode != 0
@@ -103,18 +111,22 @@ def _misspelt_key(cfg):
     cfg["site"]["timezon"] = cfg["site"].pop("timezone")
 
 
-@pytest.mark.parametrize("breaks, key_path, says", [
-    (_unknown_service, "counters[0].services[0]", "XX"),
-    (_overlapping_range, "services[1].numbers", "overlaps"),
-    (_close_before_open, "site.hours", "close"),
-    (_misspelt_key, "site.timezon", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "breaks, key_path, says",
+    [
+        (_unknown_service, "counters[0].services[0]", "XX"),
+        (_overlapping_range, "services[1].numbers", "overlaps"),
+        (_close_before_open, "site.hours", "close"),
+        (_misspelt_key, "site.timezon", "unknown key"),
+    ],
+)
 def test_a_broken_config_stops_serve_naming_file_and_key(live_server, config_variant, breaks, key_path, says):
     cfg = config_variant()
     breaks(cfg)
     site = live_server(cfg, start=False)
-    result = run(site, "serve", "--config", str(site.config_path), "--port", str(site.port), "--ignore-hours",
-                 timeout=60)
+    result = run(
+        site, "serve", "--config", str(site.config_path), "--port", str(site.port), "--ignore-hours", timeout=60
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert str(site.config_path) in output, output

@@ -27,8 +27,9 @@ def bearer(token: str) -> dict:
 
 @pytest.fixture(scope="module")
 def tokens(server) -> dict:
-    made = server.tokens(("admin", None), ("supervisor", None), ("counter", 1), ("counter", 2),
-                         ("rating", 1), ("rating", 2))
+    made = server.tokens(
+        ("admin", None), ("supervisor", None), ("counter", 1), ("counter", 2), ("rating", 1), ("rating", 2)
+    )
     return {(role if counter is None else f"{role}{counter}"): value for (role, counter), value in made.items()}
 
 
@@ -63,6 +64,7 @@ def status_of(http, ticket_id: str) -> str:
 
 
 # --- Idempotency-Key --------------------------------------------------------------------------
+
 
 def test_a_repeated_key_is_answered_again_and_done_once(server, http, tokens, sio_client):
     display = sio_client()
@@ -145,6 +147,7 @@ def test_a_malformed_key_is_refused(http, tokens):
 
 # --- CSRF on the clerk's session ------------------------------------------------------------------
 
+
 def test_a_session_changes_nothing_without_its_csrf_token(server, http, clerks):
     session = login(server, clerks[1])
     token = session.headers.pop("X-CSRFToken")
@@ -169,8 +172,11 @@ def test_the_login_takes_json_only(server, clerks):
     http = server.session()
     form = http.post("/api/v1/auth/login", data={"username": clerks[1][0], "password": clerks[1][1]})
     assert_error(form, 415, "json_required")
-    plain = http.post("/api/v1/auth/login", data='{"username": "lan", "password": "mật-khẩu-quầy-1"}',
-                      headers={"Content-Type": "text/plain"})
+    plain = http.post(
+        "/api/v1/auth/login",
+        data='{"username": "lan", "password": "mật-khẩu-quầy-1"}',
+        headers={"Content-Type": "text/plain"},
+    )
     assert_error(plain, 415, "json_required")
     assert_error(http.get("/api/v1/auth/me"), 401, "unauthorized")
 
@@ -182,6 +188,7 @@ def test_the_counter_page_carries_a_csrf_token(server):
 
 
 # --- roles --------------------------------------------------------------------------------------
+
 
 def test_a_clerk_acts_only_on_their_counter_and_reads_no_reports(server, http, tokens, clerks, sio_client):
     session = login(server, clerks[1])
@@ -204,6 +211,7 @@ def test_a_clerk_acts_only_on_their_counter_and_reads_no_reports(server, http, t
 
 # --- ratings ------------------------------------------------------------------------------------
 
+
 def served_by(http, counter_headers, counter: int, service: str = "HT") -> dict:
     ticket = issue(http, service)
     called = act(http, counter, "next", counter_headers)
@@ -215,8 +223,11 @@ def served_by(http, counter_headers, counter: int, service: str = "HT") -> dict:
 
 def rate(http, ticket_id: str, token: str | None = None, level: str = "satisfied", reasons=None, headers=None):
     body = {"level": level} if reasons is None else {"level": level, "reasons": reasons}
-    return http.post(f"/api/v1/tickets/{ticket_id}/rating", json=body,
-                     headers={**(bearer(token) if token else {}), **(headers or {})})
+    return http.post(
+        f"/api/v1/tickets/{ticket_id}/rating",
+        json=body,
+        headers={**(bearer(token) if token else {}), **(headers or {})},
+    )
 
 
 def test_only_the_counters_rating_tablet_rates_and_once(server, http, tokens, clerks):
@@ -226,7 +237,7 @@ def test_only_the_counters_rating_tablet_rates_and_once(server, http, tokens, cl
     assert act(session, 1, "finish").json()["status"] == "done"
 
     # nobody but the rating tablet of counter 1
-    assert_error(rate(session, ticket["id"]), 403, "forbidden_role")          # the clerk who served
+    assert_error(rate(session, ticket["id"]), 403, "forbidden_role")  # the clerk who served
     assert_error(rate(http, ticket["id"], tokens["counter1"]), 403, "forbidden_role")
     assert_error(rate(http, ticket["id"], tokens["admin"]), 403, "forbidden_role")
     assert_error(rate(http, ticket["id"]), 401, "unauthorized")
@@ -234,17 +245,23 @@ def test_only_the_counters_rating_tablet_rates_and_once(server, http, tokens, cl
 
     # the body is checked against config.yaml's reasons
     assert_error(rate(http, ticket["id"], tokens["rating1"], "great"), 422, "invalid_field", "level")
-    assert_error(rate(http, ticket["id"], tokens["rating1"], "satisfied", ["long_wait"]), 422, "invalid_field",
-                 "reasons")
-    assert_error(rate(http, ticket["id"], tokens["rating1"], "unsatisfied", ["nope"]), 422, "invalid_field",
-                 "reasons")
+    assert_error(
+        rate(http, ticket["id"], tokens["rating1"], "satisfied", ["long_wait"]), 422, "invalid_field", "reasons"
+    )
+    assert_error(rate(http, ticket["id"], tokens["rating1"], "unsatisfied", ["nope"]), 422, "invalid_field", "reasons")
 
     stored = rate(http, ticket["id"], tokens["rating1"], "unsatisfied", ["long_wait", "unclear"])
     assert stored.status_code == 201, stored.text
     view = stored.json()
-    assert (view["ticket"], view["number"], view["counter"], view["clerk"], view["service"], view["level"],
-            view["reasons"]) == (ticket["id"], ticket["number"], 1, CLERK1[0], "HT", "unsatisfied",
-                                 ["long_wait", "unclear"])
+    assert (
+        view["ticket"],
+        view["number"],
+        view["counter"],
+        view["clerk"],
+        view["service"],
+        view["level"],
+        view["reasons"],
+    ) == (ticket["id"], ticket["number"], 1, CLERK1[0], "HT", "unsatisfied", ["long_wait", "unclear"])
     assert view["at"].endswith("Z")
     assert_error(rate(http, ticket["id"], tokens["rating1"], "very_satisfied"), 409, "already_rated")
 
@@ -280,11 +297,16 @@ def test_the_rating_room_asks_with_number_and_service_only(server, http, tokens,
     mark = tablet.mark()
     ticket = served_by(http, bearer(tokens["counter1"]), 1, "HT")
     ask = tablet.wait_for("rating.ask", since=mark)
-    assert ask["ticket"] == {"id": ticket["id"], "number": ticket["number"], "display": ticket["display"],
-                             "service": "HT"}
+    assert ask["ticket"] == {
+        "id": ticket["id"],
+        "number": ticket["number"],
+        "display": ticket["display"],
+        "service": "HT",
+    }
     assert set(ask) == {"ticket", "counter", "finished_at", "until"} and ask["counter"] == 1
-    assert [e for e in tablet.names(mark) if e.startswith(("ticket.", "queue.", "counter."))] == [], \
+    assert [e for e in tablet.names(mark) if e.startswith(("ticket.", "queue.", "counter."))] == [], (
         "the tablet's room gets nothing but its questions"
+    )
 
     # a tablet that (re)connects now is asked the same question by its snapshot
     again = sio_client(auth={"token": tokens["rating1"]})
@@ -302,7 +324,9 @@ def test_the_rating_room_asks_with_number_and_service_only(server, http, tokens,
     session = login(server, clerks[1])
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
     assert sio_client(headers={"Cookie": cookie}).subscribe({"rating": 1})["error"]["code"] == "forbidden_role"
-    assert tablet.subscribe({"counter": 1})["error"]["code"] == "forbidden_role", "a tablet cannot act or watch a counter"
+    assert tablet.subscribe({"counter": 1})["error"]["code"] == "forbidden_role", (
+        "a tablet cannot act or watch a counter"
+    )
     assert_error(act(http, 1, "next", bearer(tokens["rating1"])), 403, "forbidden_role")
 
 
@@ -315,7 +339,7 @@ def test_a_clerks_figures_for_today(server, http, tokens, clerks, sio_client):
     assert counter_room.subscribe({"counter": 1}) == {"ok": True}
     assert act(mine, 1, "next").status_code == 200
     assert act(mine, 1, "start").status_code == 200
-    assert act(mine, 1, "next").status_code == 200      # finishes the first, calls the second
+    assert act(mine, 1, "next").status_code == 200  # finishes the first, calls the second
     assert act(mine, 1, "finish").status_code == 200
     assert act(mine, 1, "next").status_code == 200
     assert act(mine, 1, "no-show").status_code == 200
@@ -332,8 +356,9 @@ def test_a_clerks_figures_for_today(server, http, tokens, clerks, sio_client):
     assert after["ratings"]["count"] - before["ratings"]["count"] == 1
     assert after["average_service_seconds"] is not None and after["average_service_seconds"] >= 0
     other = theirs.get("/api/v1/me/today").json()
-    assert (other["user"], other["served"], other["ratings"]["count"]) == (CLERK2[0], 0, 0), \
+    assert (other["user"], other["served"], other["ratings"]["count"]) == (CLERK2[0], 0, 0), (
         "another clerk's figures are theirs alone"
+    )
     device = http.get("/api/v1/me/today", headers=bearer(tokens["counter1"])).json()
     assert device["counter"] == 1 and device["served"] >= 2
     assert_error(http.get("/api/v1/me/today"), 401, "unauthorized")

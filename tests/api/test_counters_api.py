@@ -16,16 +16,18 @@ from api_helpers import assert_error, drain, issue
 COUNTERS = (1, 2, 3, 4, 5, 6)
 CLERK = ("clerk2", "mật-khẩu-quầy-2")  # a clerk bound to counter 2
 FLOATER = ("floater", "mật-khẩu-dự-phòng")  # a clerk who chooses the counter at login
-VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]",
-                                re.IGNORECASE)
+VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
 def tokens(server) -> dict:
-    made = server.tokens(("admin", None), ("supervisor", None), ("kiosk", None), ("display", None),
-                         ("counter", 1), ("counter", 4))
-    return {("admin" if role == "admin" else role if counter is None else counter): value
-            for (role, counter), value in made.items()}
+    made = server.tokens(
+        ("admin", None), ("supervisor", None), ("kiosk", None), ("display", None), ("counter", 1), ("counter", 4)
+    )
+    return {
+        ("admin" if role == "admin" else role if counter is None else counter): value
+        for (role, counter), value in made.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +59,6 @@ def ok(response, status: int = 200) -> dict:
     return response.json()
 
 
-
-
 def ticket(http, ticket_id: str) -> dict:
     response = http.get(f"/api/v1/tickets/{ticket_id}")
     assert response.status_code == 200, response.text
@@ -70,6 +70,7 @@ def counter_state(http, number: int) -> dict:
 
 
 # --- the clerk's day ----------------------------------------------------------------------------
+
 
 def test_next_recall_start_finish(http, tokens):
     t = issue(http, "HT")
@@ -129,9 +130,15 @@ def test_next_with_a_number_calls_that_ticket(http, tokens):
     assert counter_state(http, 4)["ticket"]["id"] == tickets[2]["id"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"number": "abc"}, "number"), ({"number": 0}, "number"), ({"count": 2}, "count"), ([1], "(body)"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"number": "abc"}, "number"),
+        ({"number": 0}, "number"),
+        ({"count": 2}, "count"),
+        ([1], "(body)"),
+    ],
+)
 def test_next_refuses_a_bad_body(http, tokens, body, field):
     t = issue(http, "DC")
     assert_error(act(http, 4, "next", tokens[4], json=body), 422, "invalid_field", field)
@@ -243,14 +250,23 @@ def test_actions_on_the_current_ticket_need_one(http, tokens, action):
 
 # --- who may act ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("action", ["next", "recall", "start", "finish", "no-show", "pause", "resume", "transfer"])
 def test_no_token_is_401(http, action):
     assert_error(act(http, 1, action, json={"service": "DC"} if action == "transfer" else None), 401, "unauthorized")
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer qk_this-is-not-a-token", "Bearer ", "Bearer", "Token qk_abc", "Basic Y2xlcms6cGFzc3dvcmQ=", "qk_abc",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer qk_this-is-not-a-token",
+        "Bearer ",
+        "Bearer",
+        "Token qk_abc",
+        "Basic Y2xlcms6cGFzc3dvcmQ=",
+        "qk_abc",
+    ],
+)
 def test_wrong_or_malformed_token_is_401(http, header):
     t = issue(http, "HT")
     assert_error(act(http, 1, "next", headers={"Authorization": header}), 401, "bad_token")

@@ -49,13 +49,15 @@ class PowerCutDisk:
         self.backing, self.mounted = folder / "platter", folder / "mounted"
         self.process: subprocess.Popen | None = None
 
-    def mount(self) -> "PowerCutDisk":
-        assert Path("/dev/fuse").exists() and shutil.which("fusermount3"), \
+    def mount(self) -> PowerCutDisk:
+        assert Path("/dev/fuse").exists() and shutil.which("fusermount3"), (
             "the power-cut test needs FUSE: /dev/fuse and fusermount3 (apt-get install fuse3)"
+        )
         self.backing.mkdir(parents=True)
         self.mounted.mkdir()
-        self.process = subprocess.Popen([sys.executable, str(DISK), str(self.backing), str(self.mounted)],
-                                        stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(DISK), str(self.backing), str(self.mounted)], stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 10
         while not os.path.ismount(self.mounted):
             assert self.process.poll() is None, f"the disk did not mount: {self.process.stderr.read()}"
@@ -105,13 +107,18 @@ def test_power_cut_under_load(synchronous, live_server, power_cut_disk):
     says may lose the last commits to a power cut, shows that this test sees such a loss.
     """
     disk = power_cut_disk()
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{disk.mounted / 'queuekiosk.db'}",
-                           "QUEUEKIOSK_SQLITE_SYNCHRONOUS": synchronous})
+    srv = live_server(
+        env={
+            "QUEUEKIOSK_DATABASE_URL": f"sqlite:///{disk.mounted / 'queuekiosk.db'}",
+            "QUEUEKIOSK_SQLITE_SYNCHRONOUS": synchronous,
+        }
+    )
     tokens = {n: srv.token("counter", n) for n in (1, 2)}
 
     def power_cut():
         srv.proc.kill()  # the server and the disk's cache go at the same moment
         disk.cut()
+
     acknowledged, called = load_until(srv, tokens, kill=power_cut)
 
     on_disk = f"sqlite:///{disk.backing / 'queuekiosk.db'}"
@@ -147,11 +154,20 @@ def load_until(srv, tokens: dict[int, str], kill, seconds: float = 3) -> tuple[l
                 with lock:
                     into.append(response.json())
 
-    threads = [threading.Thread(target=keep_posting, args=(
-        "/api/v1/tickets", {"service": SERVICES[k % len(SERVICES)]}, None, acknowledged, 201)) for k in range(CLIENTS)]
-    threads += [threading.Thread(target=keep_posting, args=(
-        f"/api/v1/counters/{number}/next", None, {"Authorization": f"Bearer {token}"}, called, 200))
-        for number, token in tokens.items()]
+    threads = [
+        threading.Thread(
+            target=keep_posting,
+            args=("/api/v1/tickets", {"service": SERVICES[k % len(SERVICES)]}, None, acknowledged, 201),
+        )
+        for k in range(CLIENTS)
+    ]
+    threads += [
+        threading.Thread(
+            target=keep_posting,
+            args=(f"/api/v1/counters/{number}/next", None, {"Authorization": f"Bearer {token}"}, called, 200),
+        )
+        for number, token in tokens.items()
+    ]
     for thread in threads:
         thread.start()
     time.sleep(seconds)
@@ -187,8 +203,12 @@ def _numbers_in_database(url: str) -> dict[str, list[int]]:
     engine = create_db_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT s.code, t.number FROM tickets t JOIN services s ON s.id = t.origin_service_id"
-                                     " ORDER BY t.number")).all()
+            rows = conn.execute(
+                text(
+                    "SELECT s.code, t.number FROM tickets t JOIN services s ON s.id = t.origin_service_id"
+                    " ORDER BY t.number"
+                )
+            ).all()
     finally:
         engine.dispose()
     numbers: dict[str, list[int]] = {code: [] for code in SERVICES}

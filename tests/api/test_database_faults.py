@@ -29,8 +29,11 @@ def database_notes(dashboard) -> list[tuple]:
     """What a fresh dashboard snapshot says about the database."""
     mark = dashboard.mark()
     assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
-    return [(n["message"], n["message_en"]) for n in dashboard.wait_for("state", since=mark)["system"]
-            if n["item"] == "database"]
+    return [
+        (n["message"], n["message_en"])
+        for n in dashboard.wait_for("state", since=mark)["system"]
+        if n["item"] == "database"
+    ]
 
 
 def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client):
@@ -145,12 +148,15 @@ def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, 
         _pg_admin.execute(f"DROP TABLESPACE IF EXISTS {space}")
 
 
-@pytest.mark.parametrize("orig, kind", [
-    (psycopg.errors.DiskFull("could not extend file \"base/16384/16390\": No space left on device"), "database_full"),
-    (psycopg.errors.QueryCanceled("canceling statement due to lock timeout"), "database_busy"),
-    (sqlite3.OperationalError("database or disk is full"), "database_full"),
-    (sqlite3.OperationalError("database is locked"), "database_busy"),
-])
+@pytest.mark.parametrize(
+    "orig, kind",
+    [
+        (psycopg.errors.DiskFull('could not extend file "base/16384/16390": No space left on device'), "database_full"),
+        (psycopg.errors.QueryCanceled("canceling statement due to lock timeout"), "database_busy"),
+        (sqlite3.OperationalError("database or disk is full"), "database_full"),
+        (sqlite3.OperationalError("database is locked"), "database_busy"),
+    ],
+)
 def test_postgresql_and_sqlite_faults_map_to_one_code_each(orig, kind):
     """PostgreSQL's disk_full (SQLSTATE 53100) gives the same answer as SQLite's SQLITE_FULL."""
     assert faults.kind_of(OperationalError("INSERT INTO tickets …", {}, orig)) == kind

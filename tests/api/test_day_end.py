@@ -20,9 +20,13 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def faketime_env(local_start: str) -> dict:
     assert LIBFAKETIME.exists() or shutil.which("faketime"), "needs libfaketime: apt-get install faketime"
-    start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.timezone.utc)
-    return {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"), "TZ": "UTC",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.UTC)
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"),
+        "TZ": "UTC",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
 
 
 def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(live_server, sio_client):
@@ -31,8 +35,10 @@ def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(
     http = srv.session()
     first, left = issue(http, "HT"), issue(http, "HT")
     assert left["business_day"] == "2026-11-23", "not the faked clock, or the server took over 15 s to start"
-    assert http.post("/api/v1/counters/1/next",
-                     headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["id"] == first["id"]
+    assert (
+        http.post("/api/v1/counters/1/next", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["id"]
+        == first["id"]
+    )
     display, phone = sio_client(srv), sio_client(srv)
     display.subscribe({"display": "lobby"})
     phone.subscribe({"ticket": left["id"]})

@@ -22,12 +22,19 @@ def gunicorn_server(tmp_path):
     port = free_port()
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
-    env.update(QUEUEKIOSK_CONFIG=str(tmp_path / "config.yaml"), QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
-               QUEUEKIOSK_IGNORE_HOURS="1")
+    env.update(
+        QUEUEKIOSK_CONFIG=str(tmp_path / "config.yaml"),
+        QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
+        QUEUEKIOSK_IGNORE_HOURS="1",
+    )
     with open(tmp_path / "gunicorn.log", "wb") as log:
-        proc = subprocess.Popen([str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"),
-                                 "queuekiosk.server.wsgi:app"], cwd=tmp_path, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -51,11 +58,17 @@ def test_gunicorn_serves_the_centre(gunicorn_server):
     try:
         assert display.subscribe({"display": "lobby"}) == {"ok": True}
         ticket = requests.post(url + "/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, timeout=10).json()
-        token = subprocess.run([str(GUNICORN.parent / "queuekiosk"), "token", "create", "--role", "counter",
-                                "--counter", "1"], env=env, cwd=folder, capture_output=True, text=True,
-                               check=True).stdout.strip()
-        called = requests.post(url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"},
-                               timeout=10)
+        token = subprocess.run(
+            [str(GUNICORN.parent / "queuekiosk"), "token", "create", "--role", "counter", "--counter", "1"],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        called = requests.post(
+            url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         assert called.status_code == 200, called.text
         assert display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == ticket["id"])["counter"] == 1
     finally:

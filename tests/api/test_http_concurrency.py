@@ -24,7 +24,11 @@ def busy_server(request, live_server, config_variant):
     for service in config["services"]:
         if service["code"] == "TK":
             service["numbers"] = {"start": SMALL_RANGE[0], "end": SMALL_RANGE[1]}
-    env = {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")} if request.param == "postgresql" else None
+    env = (
+        {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")}
+        if request.param == "postgresql"
+        else None
+    )
     return live_server(config, env=env)
 
 

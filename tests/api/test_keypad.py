@@ -31,8 +31,9 @@ class Terminal:
 
     def __init__(self, args: list[str], env: dict):
         self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen([QUEUEKIOSK, "keypad", *args], stdin=slave, stdout=slave, stderr=slave,
-                                     env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [QUEUEKIOSK, "keypad", *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        )
         os.close(slave)
         self.output = ""
         self._lock = threading.Lock()
@@ -258,8 +259,13 @@ def test_keys_can_be_bound_and_a_bad_binding_is_refused(drained, server, http, k
     term.press("n")
     term.wait_for(rf"Số hiện tại: {ticket_['display']}")
 
-    refused = subprocess.run([QUEUEKIOSK, "keypad", "--server", server.url, "--token", "x", "--counter", "1",
-                              "--key", "5=finish"], capture_output=True, text=True, env=server.env, timeout=30)
+    refused = subprocess.run(
+        [QUEUEKIOSK, "keypad", "--server", server.url, "--token", "x", "--counter", "1", "--key", "5=finish"],
+        capture_output=True,
+        text=True,
+        env=server.env,
+        timeout=30,
+    )
     assert refused.returncode != 0 and "digits" in refused.stderr
 
 

@@ -18,8 +18,9 @@ from printer_sim import PrinterSim, decode
 @pytest.fixture
 def agent_server(live_server, config_variant):
     config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3,
-                           "form": "compact"}]
+    config["printers"] = [
+        {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3, "form": "compact"}
+    ]
     return live_server(config)
 
 
@@ -32,12 +33,25 @@ class Agent:
         self.log_path = tmp_path / "agent.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Agent":
+    def start(self) -> Agent:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [QUEUEKIOSK, "kiosk-agent", "--server", self.srv.url, "--token", self.token,
-                 "--printer", f"network:127.0.0.1:{self.printer.port}", "--state-file", str(self.state_file)],
-                stdout=log, stderr=subprocess.STDOUT, env=self.srv.env)
+                [
+                    QUEUEKIOSK,
+                    "kiosk-agent",
+                    "--server",
+                    self.srv.url,
+                    "--token",
+                    self.token,
+                    "--printer",
+                    f"network:127.0.0.1:{self.printer.port}",
+                    "--state-file",
+                    str(self.state_file),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.srv.env,
+            )
         return self
 
     def stop(self) -> None:
@@ -127,8 +141,9 @@ def test_paper_out_at_the_kiosk_shows_on_the_server_and_prints_later(agent_serve
     wait_job(http, ticket["id"], "printed")
 
 
-def test_a_printer_hanging_mid_job_stays_not_responding_and_prints_once_when_back(agent_server, agent, printer,
-                                                                                   sio_client):
+def test_a_printer_hanging_mid_job_stays_not_responding_and_prints_once_when_back(
+    agent_server, agent, printer, sio_client
+):
     http = agent_server.session()
     wait_printer_state(agent_server, "ready")
     kiosk = sio_client(agent_server)

@@ -50,9 +50,13 @@ def test_gunicorn_logs_the_end_of_the_business_day_with_its_site(live_server):
     env = {**server.env, "QUEUEKIOSK_CONFIG": str(server.config_path), "QUEUEKIOSK_BIND": f"127.0.0.1:{free_port()}"}
     log_path = server.workdir / "gunicorn.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"),
-                                 "queuekiosk.server.wsgi:app"], cwd=server.workdir, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
+            cwd=server.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         text = _wait_for_line(log_path, DAY_ENDED, proc)
     finally:
@@ -66,12 +70,28 @@ def test_the_command_line_logs_like_the_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
     log_path = tmp_path / "agent.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([QUEUEKIOSK, "kiosk-agent", "--server", f"http://127.0.0.1:{free_port()}",
-                                 "--token", "qk_nothing", "--printer", f"file:{tmp_path}",
-                                 "--state-file", str(tmp_path / "agent.json")],
-                                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                QUEUEKIOSK,
+                "kiosk-agent",
+                "--server",
+                f"http://127.0.0.1:{free_port()}",
+                "--token",
+                "qk_nothing",
+                "--printer",
+                f"file:{tmp_path}",
+                "--state-file",
+                str(tmp_path / "agent.json"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        text = _wait_for_line(log_path, re.compile(r"^\S+ \S+ WARNING queuekiosk\S*agent: cannot reach http://", re.M), proc)
+        text = _wait_for_line(
+            log_path, re.compile(r"^\S+ \S+ WARNING queuekiosk\S*agent: cannot reach http://", re.M), proc
+        )
     finally:
         proc.terminate()
         proc.wait(15)

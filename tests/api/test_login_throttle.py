@@ -12,11 +12,14 @@ def test_wrong_passwords_are_throttled_and_right_ones_never_count(live_server):
     for _ in range(15):  # a clerk logging in all day long is never throttled
         assert http.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dung-1"}).ok
     for _ in range(10):
-        assert_error(http.post("/api/v1/auth/login", json={"username": "lan", "password": "doan-bua"}), 401, "bad_login")
+        assert_error(
+            http.post("/api/v1/auth/login", json={"username": "lan", "password": "doan-bua"}), 401, "bad_login"
+        )
     refused = http.post("/api/v1/auth/login", json={"username": "lan", "password": "doan-bua"})
     error = assert_error(refused, 429, "too_many_logins")
     assert "quá nhiều lần" in error["message"] and int(refused.headers["Retry-After"]) > 0
     # now even the right password waits: the guesser cannot tell it found the password
-    assert_error(http.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dung-1"}),
-                 429, "too_many_logins")
+    assert_error(
+        http.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dung-1"}), 429, "too_many_logins"
+    )
     assert http.get("/api/v1/queue").ok  # nothing else is slowed down

@@ -30,12 +30,21 @@ def outside():
     sms, zalo, smtp = Receiver(), Receiver(), SmtpSink()
     zalo.reply = b'{"error": 0, "message": "Success"}'
     settings = {
-        "ahead": 2, "channels": ["sms", "email", "zalo"],
-        "sms": {"url": sms.url, "headers": {"Authorization": "Bearer ${TEST_SMS_TOKEN}"},
-                "body": '{"to": "{phone}", "text": "{text}", "brandname": "PHUCLA"}', "timeout_seconds": 1},
+        "ahead": 2,
+        "channels": ["sms", "email", "zalo"],
+        "sms": {
+            "url": sms.url,
+            "headers": {"Authorization": "Bearer ${TEST_SMS_TOKEN}"},
+            "body": '{"to": "{phone}", "text": "{text}", "brandname": "PHUCLA"}',
+            "timeout_seconds": 1,
+        },
         "email": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "sender": "motcua@phucla.example.vn"},
-        "zalo": {"url": zalo.url, "access_token": "${TEST_ZALO_TOKEN}", "template_near": "301",
-                 "template_called": "302"},
+        "zalo": {
+            "url": zalo.url,
+            "access_token": "${TEST_ZALO_TOKEN}",
+            "template_near": "301",
+            "template_called": "302",
+        },
     }
     yield sms, zalo, smtp, settings
     for server in (sms, zalo, smtp):
@@ -49,15 +58,18 @@ def start(live_server, config_variant, settings, **kwargs):
 
 
 def opt_in(srv, ticket: dict, channel: str, address: str, language: str = "vi") -> dict:
-    answer = srv.session().post(f"/api/v1/tickets/{ticket['id']}/notifications",
-                                json={"channel": channel, "address": address, "language": language})
+    answer = srv.session().post(
+        f"/api/v1/tickets/{ticket['id']}/notifications",
+        json={"channel": channel, "address": address, "language": language},
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
 def call_next(srv, counter: int = 1) -> dict:
-    answer = srv.session().post(f"/api/v1/counters/{counter}/next",
-                                headers={"Authorization": f"Bearer {srv.token('counter', counter)}"})
+    answer = srv.session().post(
+        f"/api/v1/counters/{counter}/next", headers={"Authorization": f"Bearer {srv.token('counter', counter)}"}
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -86,8 +98,9 @@ def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, con
     [near5] = sms.wait_for(1)
     assert near5.headers["Authorization"] == "Bearer sms-secret-1"
     assert json.loads(near5.body)["to"] == "84912345678"
-    assert json.loads(near5.body)["text"].endswith(f"còn 2 số nữa đến lượt Ông/Bà (số {t5['number']}). "
-                                                    "Mời Ông/Bà quay lại khu vực chờ.")
+    assert json.loads(near5.body)["text"].endswith(
+        f"còn 2 số nữa đến lượt Ông/Bà (số {t5['number']}). Mời Ông/Bà quay lại khu vực chờ."
+    )
     call_next(srv)  # t3 called
     called3 = zalo.wait_for(2)[1]
     assert json.loads(called3.body)["template_id"] == "302"
@@ -104,8 +117,9 @@ def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, con
     assert len(zalo.received) == 2 and len(smtp.messages) == 2
 
     # the addresses were never kept readable; once the tickets are served they are gone
-    finished = srv.session().post("/api/v1/counters/1/finish",
-                                  headers={"Authorization": f"Bearer {srv.token('counter', 1)}"})
+    finished = srv.session().post(
+        "/api/v1/counters/1/finish", headers={"Authorization": f"Bearer {srv.token('counter', 1)}"}
+    )
     assert finished.status_code == 200, finished.text
     deadline = time.monotonic() + 10
     while srv.session().get(f"/api/v1/tickets/{t5['id']}/notifications").json()["subscriptions"]:
@@ -136,7 +150,11 @@ def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server,
 def test_no_message_outside_the_site_s_hours(live_server, config_variant, outside):
     sms, _zalo, _smtp, settings = outside
     config = config_variant()
-    config["site"]["hours"] = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    config["site"]["hours"] = {
+        "open": "00:00",
+        "close": "23:59",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
     config["notifications"] = settings
     srv = live_server(config, flags=(), env=TOKENS)
     tickets = [issue(srv.session(), "HT") for _ in range(4)]
@@ -144,8 +162,9 @@ def test_no_message_outside_the_site_s_hours(live_server, config_variant, outsid
     sms.wait_for(1)
     opt_in(srv, tickets[3], "sms", "0987654321")  # 3 ahead: nothing yet
     today = dt.datetime.now(ZoneInfo(config["site"].get("timezone", "Asia/Ho_Chi_Minh"))).date().isoformat()
-    closed = srv.session().patch("/api/v1/admin/site", json={"holidays": [today]},
-                                 headers={"Authorization": f"Bearer {srv.token('admin')}"})
+    closed = srv.session().patch(
+        "/api/v1/admin/site", json={"holidays": [today]}, headers={"Authorization": f"Bearer {srv.token('admin')}"}
+    )
     assert closed.status_code == 200, closed.text
     call_next(srv)  # 2 ahead now, but the centre is closed today
     sms.stays_at(1)
@@ -161,13 +180,17 @@ def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside
     admin = {"Authorization": f"Bearer {srv.token('admin')}"}
     broken = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": {"channels": ["sms"]}})
     assert broken.status_code == 422 and "sms" in broken.text  # offered, but not set up
-    saved = srv.session().patch("/api/v1/admin/site", headers=admin,
-                                json={"notifications": {"channels": ["sms"], "sms": settings["sms"]}})
+    saved = srv.session().patch(
+        "/api/v1/admin/site", headers=admin, json={"notifications": {"channels": ["sms"], "sms": settings["sms"]}}
+    )
     assert saved.status_code == 200, saved.text
     assert srv.session().get("/api/v1/admin/site", headers=admin).json()["notifications"]["channels"] == ["sms"]
     supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
-    assert_error(srv.session().patch("/api/v1/admin/site", headers=supervisor,
-                                     json={"notifications": {"channels": []}}), 403, "forbidden_role")
+    assert_error(
+        srv.session().patch("/api/v1/admin/site", headers=supervisor, json={"notifications": {"channels": []}}),
+        403,
+        "forbidden_role",
+    )
     opt_in(srv, ticket, "sms", "0912345678")  # no one ahead: told at once
     assert "Ông/Bà là người tiếp theo" in json.loads(sms.wait_for(1)[0].body)["text"]
 
@@ -193,12 +216,15 @@ def _decrypt(body: bytes, private, auth: bytes) -> dict:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     salt, length = body[:16], body[20]
-    server_public, record = body[21:21 + length], body[21 + length:]
+    server_public, record = body[21 : 21 + length], body[21 + length :]
     mine = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     shared = private.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), server_public))
     hkdf = lambda salt, ikm, info, n: HKDF(hashes.SHA256(), n, salt, info).derive(ikm)  # noqa: E731
     ikm = hkdf(auth, shared, b"WebPush: info\0" + mine + server_public, 32)
-    key, nonce = hkdf(salt, ikm, b"Content-Encoding: aes128gcm\0", 16), hkdf(salt, ikm, b"Content-Encoding: nonce\0", 12)
+    key, nonce = (
+        hkdf(salt, ikm, b"Content-Encoding: aes128gcm\0", 16),
+        hkdf(salt, ikm, b"Content-Encoding: nonce\0", 12),
+    )
     plain = AESGCM(key).decrypt(nonce, record, None)
     assert plain.endswith(b"\x02")
     return json.loads(plain[:-1])
@@ -231,11 +257,18 @@ def test_web_push_reaches_the_browser_encrypted_and_signed(live_server, config_v
     subscribed browser can read, with a VAPID signature the push service can check."""
     push_service = outside[0]  # any recording HTTP server will do
     lab = "http://" + push_service.url.split("/")[2]
-    srv = start(live_server, config_variant, {"ahead": 1, "channels": ["push"],
-                                              "push": {"subject": "mailto:it@example.vn", "services": [lab]}})
+    srv = start(
+        live_server,
+        config_variant,
+        {"ahead": 1, "channels": ["push"], "push": {"subject": "mailto:it@example.vn", "services": [lab]}},
+    )
     public_key = srv.session().get("/api/v1/push/key").json()["public_key"]
     worker = srv.session().get("/api/v1/push/sw.js")
-    assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/t/" and "showNotification" in worker.text
+    assert (
+        worker.status_code == 200
+        and worker.headers["Service-Worker-Allowed"] == "/t/"
+        and "showNotification" in worker.text
+    )
     _first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
     private, auth, keys = _browser_keys()
     endpoint = push_service.url + "/fcm/send/abc123"
@@ -247,13 +280,22 @@ def test_web_push_reaches_the_browser_encrypted_and_signed(live_server, config_v
     assert _vapid_verifies(near.headers["Authorization"], public_key, endpoint)
     message = _decrypt(near.body, private, auth)
     assert message["title"] == f"Sắp đến lượt Ông/Bà – số {second['number']}"
-    assert message["body"].endswith(f"còn 1 số nữa đến lượt Ông/Bà (số {second['number']}). Mời Ông/Bà quay lại khu vực chờ.")
-    for wrong in ({"endpoint": endpoint},  # no keys
-                  {"endpoint": "http://127.0.0.1:22/", "keys": keys},  # not a push service: never posted to
-                  {"endpoint": "https://fcm.googleapis.com.evil.example/x", "keys": keys}):
-        assert_error(srv.session().post(f"/api/v1/tickets/{second['id']}/notifications",
-                                        json={"channel": "push", "address": json.dumps(wrong)}),
-                     422, "notify_address_invalid", "address")
+    assert message["body"].endswith(
+        f"còn 1 số nữa đến lượt Ông/Bà (số {second['number']}). Mời Ông/Bà quay lại khu vực chờ."
+    )
+    for wrong in (
+        {"endpoint": endpoint},  # no keys
+        {"endpoint": "http://127.0.0.1:22/", "keys": keys},  # not a push service: never posted to
+        {"endpoint": "https://fcm.googleapis.com.evil.example/x", "keys": keys},
+    ):
+        assert_error(
+            srv.session().post(
+                f"/api/v1/tickets/{second['id']}/notifications", json={"channel": "push", "address": json.dumps(wrong)}
+            ),
+            422,
+            "notify_address_invalid",
+            "address",
+        )
 
 
 def test_an_opt_in_made_when_booking_is_the_ticket_s_at_check_in(live_server, config_variant, outside):
@@ -264,31 +306,41 @@ def test_an_opt_in_made_when_booking_is_the_ticket_s_at_check_in(live_server, co
     http = srv.session()
 
     def remote(phone):
-        made = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình",
-                                                   "phone": phone})
+        made = http.post(
+            "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": phone}
+        )
         assert made.status_code == 201, made.text
         return made.json()
 
     booking, other = remote("0912345678"), remote("0987654321")
-    opted = http.post(f"/api/v1/bookings/{booking['code']}/notifications",
-                      json={"channel": "sms", "address": "0912 345 678"})
+    opted = http.post(
+        f"/api/v1/bookings/{booking['code']}/notifications", json={"channel": "sms", "address": "0912 345 678"}
+    )
     assert opted.status_code == 201 and opted.json()["address"] == "091****678", opted.text
-    assert http.post(f"/api/v1/bookings/{other['code']}/notifications",
-                     json={"channel": "email", "address": "binh@example.vn"}).status_code == 201
+    assert (
+        http.post(
+            f"/api/v1/bookings/{other['code']}/notifications", json={"channel": "email", "address": "binh@example.vn"}
+        ).status_code
+        == 201
+    )
     assert http.delete(f"/api/v1/bookings/{other['code']}").status_code == 200
     sms.stays_at(0, seconds=1)  # no ticket yet: nothing to tell
     checked_in = http.post("/api/v1/check-in", json={"code": booking["code"]})
     assert checked_in.status_code in (200, 201), checked_in.text
     number = checked_in.json()["number"]
     [near] = sms.wait_for(1)
-    assert json.loads(near.body)["text"].endswith(f"Ông/Bà là người tiếp theo (số {number}). "
-                                                  "Mời Ông/Bà quay lại khu vực chờ.")
+    assert json.loads(near.body)["text"].endswith(
+        f"Ông/Bà là người tiếp theo (số {number}). Mời Ông/Bà quay lại khu vực chờ."
+    )
     call_next(srv)
     assert json.loads(sms.wait_for(2)[1].body)["text"].endswith(f"Mời Ông/Bà đến quầy 1 (số {number}).")
     with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
         assert db.execute("SELECT count(*) FROM booking_opt_ins").fetchone() == (0,)  # moved, or erased
-    assert_error(http.post(f"/api/v1/bookings/{other['code']}/notifications",
-                           json={"channel": "sms", "address": "0987654321"}), 409, "notify_booking_ended")
+    assert_error(
+        http.post(f"/api/v1/bookings/{other['code']}/notifications", json={"channel": "sms", "address": "0987654321"}),
+        409,
+        "notify_booking_ended",
+    )
 
 
 def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
@@ -298,16 +350,20 @@ def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
     ticket = issue(http, "HT")
     url = f"/api/v1/tickets/{ticket['id']}/notifications"
     assert http.get(url).json() == {"channels": ["sms", "email"], "ahead": 2, "subscriptions": []}
-    for body, code, field in (({"channel": "zalo", "address": "0912345678"}, "notify_channel_unknown", "channel"),
-                              ({"channel": "sms", "address": "12345"}, "notify_address_invalid", "address"),
-                              ({"channel": "sms", "address": "an@example.vn"}, "notify_address_invalid", "address"),
-                              ({"channel": "email", "address": "0912345678"}, "notify_address_invalid", "address"),
-                              ({"channel": "sms"}, "invalid_field", "address"),
-                              ({"channel": "sms", "address": "0912345678", "language": "fr"}, "invalid_field",
-                               "language")):
+    for body, code, field in (
+        ({"channel": "zalo", "address": "0912345678"}, "notify_channel_unknown", "channel"),
+        ({"channel": "sms", "address": "12345"}, "notify_address_invalid", "address"),
+        ({"channel": "sms", "address": "an@example.vn"}, "notify_address_invalid", "address"),
+        ({"channel": "email", "address": "0912345678"}, "notify_address_invalid", "address"),
+        ({"channel": "sms"}, "invalid_field", "address"),
+        ({"channel": "sms", "address": "0912345678", "language": "fr"}, "invalid_field", "language"),
+    ):
         assert_error(http.post(url, json=body), 422, code, field)
-    assert_error(http.post("/api/v1/tickets/nosuchticket/notifications",
-                           json={"channel": "sms", "address": "0912345678"}), 404, "unknown_ticket")
+    assert_error(
+        http.post("/api/v1/tickets/nosuchticket/notifications", json={"channel": "sms", "address": "0912345678"}),
+        404,
+        "unknown_ticket",
+    )
     opt_in(srv, ticket, "sms", "0912345678")
     assert [s["channel"] for s in http.get(url).json()["subscriptions"]] == ["sms"]
     assert http.delete(url + "/sms").status_code == 204
@@ -334,10 +390,12 @@ def test_on_postgresql_too(pg_url, live_server, config_variant, outside):
     call_next(srv)
     got = sms.wait_for(4)
     texts = sorted((json.loads(r.body)["to"], json.loads(r.body)["text"].split(": ", 1)[1]) for r in got)
-    assert texts == sorted([
-        ("84912345678", f"còn 1 số nữa đến lượt Ông/Bà (số {second['number']}). Mời Ông/Bà quay lại khu vực chờ."),
-        ("84987654321", f"Ông/Bà là người tiếp theo (số {first['number']}). Mời Ông/Bà quay lại khu vực chờ."),
-        ("84987654321", f"Mời Ông/Bà đến quầy 1 (số {first['number']})."),
-        ("84912345678", f"Mời Ông/Bà đến quầy 1 (số {second['number']})."),
-    ])
+    assert texts == sorted(
+        [
+            ("84912345678", f"còn 1 số nữa đến lượt Ông/Bà (số {second['number']}). Mời Ông/Bà quay lại khu vực chờ."),
+            ("84987654321", f"Ông/Bà là người tiếp theo (số {first['number']}). Mời Ông/Bà quay lại khu vực chờ."),
+            ("84987654321", f"Mời Ông/Bà đến quầy 1 (số {first['number']})."),
+            ("84912345678", f"Mời Ông/Bà đến quầy 1 (số {second['number']})."),
+        ]
+    )
     sms.stays_at(4)

@@ -15,8 +15,9 @@ from printer_sim import HANG_AFTER, PrinterSim, decode
 from test_printing import FAST
 
 
-def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(live_server, config_variant,
-                                                                               printer, sio_client):
+def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(
+    live_server, config_variant, printer, sio_client
+):
     other = PrinterSim()
     try:
         config = config_variant()
@@ -24,8 +25,10 @@ def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(li
             {"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port, **FAST},
             {"id": "kiosk-2", "driver": "network", "host": "127.0.0.1", "port": other.port, **FAST},
         ]
-        config["kiosks"] = [{"id": "kiosk-1", "printer": "kiosk-1", "services": "all"},
-                            {"id": "kiosk-2", "printer": "kiosk-2", "services": "all"}]
+        config["kiosks"] = [
+            {"id": "kiosk-1", "printer": "kiosk-1", "services": "all"},
+            {"id": "kiosk-2", "printer": "kiosk-2", "services": "all"},
+        ]
         printer.set_state("hang")
         srv = live_server(config)
         http = srv.session()
@@ -39,8 +42,11 @@ def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(li
         assert time.monotonic() - started < 1  # the citizen is not kept waiting by the printer
 
         def hung(event):
-            return event["printer"] == "kiosk-1" and event["state"] == "offline" and \
-                "not responding: it stopped taking the ticket part-way (no answer within 1 s)" in event["detail"]
+            return (
+                event["printer"] == "kiosk-1"
+                and event["state"] == "offline"
+                and "not responding: it stopped taking the ticket part-way (no answer within 1 s)" in event["detail"]
+            )
 
         mark = kiosk.mark()
         kiosk.wait_for("printer.status", hung, timeout=10)

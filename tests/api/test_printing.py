@@ -19,8 +19,7 @@ FAST = {"retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}
 
 def config_with_printer(config_variant, port: int, **settings) -> dict:
     config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port,
-                           **FAST, **settings}]
+    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port, **FAST, **settings}]
     config["ticket"] = {"footer": "Sự hài lòng của người dân là thước đo chất lượng phục vụ"}
     return config
 
@@ -29,8 +28,11 @@ def wait_kiosk_printer(client, state: str, timeout: float = 5) -> None:
     """The kiosk page learns its printer's state: from the snapshot, or a later ``printer.status``."""
     deadline = time.monotonic() + timeout
     while True:
-        states = [data["kiosk"]["printer"]["state"] if event == "state" else data["state"]
-                  for event, data in list(client.events) if event in ("state", "printer.status")]
+        states = [
+            data["kiosk"]["printer"]["state"] if event == "state" else data["state"]
+            for event, data in list(client.events)
+            if event in ("state", "printer.status")
+        ]
         if states and states[-1] == state:
             return
         if time.monotonic() > deadline:
@@ -76,8 +78,7 @@ def test_a_ticket_without_a_kiosk_printer_prints_nothing(live_server, config_var
     assert printer.jobs == []
 
 
-def test_paper_out_issues_the_ticket_and_prints_it_once_paper_is_back(live_server, config_variant, printer,
-                                                                       sio_client):
+def test_paper_out_issues_the_ticket_and_prints_it_once_paper_is_back(live_server, config_variant, printer, sio_client):
     printer.set_state("paper_out")
     srv = live_server(config_with_printer(config_variant, printer.port))
     http = srv.session()
@@ -105,8 +106,7 @@ def test_paper_out_issues_the_ticket_and_prints_it_once_paper_is_back(live_serve
     assert decode(printed).qr_codes == [ticket["track_url"]]
 
 
-def test_a_printer_that_never_answers_keeps_the_ticket_and_shows_the_failure(live_server, config_variant,
-                                                                             printer):
+def test_a_printer_that_never_answers_keeps_the_ticket_and_shows_the_failure(live_server, config_variant, printer):
     printer.set_state("silent")
     srv = live_server(config_with_printer(config_variant, printer.port, give_up_minutes=0.05))
     http = srv.session()
@@ -120,8 +120,9 @@ def test_a_printer_that_never_answers_keeps_the_ticket_and_shows_the_failure(liv
     assert printer.jobs == []
 
     printer.set_state("ready")  # switched on again: a reprint on request prints it
-    response = http.post(f"/api/v1/tickets/{ticket['id']}/reprint", json={},
-                         headers={"Authorization": f"Bearer {srv.kiosk_token()}"})
+    response = http.post(
+        f"/api/v1/tickets/{ticket['id']}/reprint", json={}, headers={"Authorization": f"Bearer {srv.kiosk_token()}"}
+    )
     assert response.status_code == 202, response.text
     [job] = printer.wait_for_jobs(1)
     assert decode(job).qr_codes == [ticket["track_url"]]
@@ -129,8 +130,7 @@ def test_a_printer_that_never_answers_keeps_the_ticket_and_shows_the_failure(liv
     assert [j["status"] for j in print_jobs(http, ticket["id"])] == ["failed", "printed"]
 
 
-def test_a_switched_off_printer_gets_its_jobs_in_order_after_a_server_restart(live_server, config_variant,
-                                                                             printer):
+def test_a_switched_off_printer_gets_its_jobs_in_order_after_a_server_restart(live_server, config_variant, printer):
     printer.set_state("off")
     srv = live_server(config_with_printer(config_variant, printer.port))
     http = srv.session()
@@ -157,8 +157,7 @@ def test_reprint_needs_a_signed_in_role_and_a_known_ticket(live_server, config_v
     assert_error(http.post(url, json={"printer": "nope"}, headers=clerk), 404, "unknown_printer")
     assert_error(http.post(url, json={"copies": 2}, headers=clerk), 422, "invalid_field", field="copies")
     unprinted = issue(http, "HT")
-    assert_error(http.post(f"/api/v1/tickets/{unprinted['id']}/reprint", json={}, headers=clerk),
-                 409, "never_printed")
+    assert_error(http.post(f"/api/v1/tickets/{unprinted['id']}/reprint", json={}, headers=clerk), 409, "never_printed")
     assert http.post(url, json={}, headers=clerk).status_code == 202
     assert len(printer.wait_for_jobs(2)) == 2
     assert_error(http.get("/api/v1/printers", headers=clerk), 403, "forbidden_role")
@@ -192,7 +191,7 @@ def test_staff_reprint_todays_ticket_by_its_number(live_server, config_variant, 
     _, second = printer.wait_for_jobs(2)
     assert decode(second).qr_codes == [ticket["track_url"]]
     assert_error(http.post("/api/v1/tickets/by-number/2999/reprint", json={}, headers=clerk), 404, "unknown_number")
-    assert_error(http.post(f"/api/v1/tickets/by-number/{2 ** 70}/reprint", json={}, headers=clerk), 404, "not_found")
+    assert_error(http.post(f"/api/v1/tickets/by-number/{2**70}/reprint", json={}, headers=clerk), 404, "not_found")
     assert_error(http.post(f"/api/v1/tickets/by-number/{ticket['number']}/reprint", json={}), 401, "unauthorized")
 
 
@@ -204,7 +203,8 @@ def test_a_printer_profile_python_escpos_does_not_know_is_refused(live_server, c
     srv = live_server(config_with_printer(config_variant, printer.port))
     http = srv.session()
     http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
-    error = assert_error(http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-XYZ"}), 422,
-                         "invalid_field", "profile")
+    error = assert_error(
+        http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-XYZ"}), 422, "invalid_field", "profile"
+    )
     assert "unknown printer profile 'TM-XYZ'" in error["message"]
     assert http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-T88V"}).status_code == 200

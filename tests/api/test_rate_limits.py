@@ -42,17 +42,23 @@ def test_one_kiosk_id_is_limited_whatever_the_address(live_server, config_varian
 
 def test_exempt_addresses_are_not_limited(live_server, config_variant):
     config = config_variant()
-    config["limits"] = {"tickets_per_address": "2/minute", "tickets_per_kiosk": "2/minute",
-                        "exempt_addresses": ["127.0.0.0/8"]}  # e.g. a kiosk browser on the server's own PC
+    config["limits"] = {
+        "tickets_per_address": "2/minute",
+        "tickets_per_kiosk": "2/minute",
+        "exempt_addresses": ["127.0.0.0/8"],
+    }  # e.g. a kiosk browser on the server's own PC
     http = live_server(config).session()
     assert [issue(http, "DC", kiosk="kiosk-1")["number"] for _ in range(5)] == [3001, 3002, 3003, 3004, 3005]
 
 
-@pytest.mark.parametrize("limits, key_path", [
-    ({"tickets_per_address": "lots"}, "limits.tickets_per_address"),
-    ({"tickets_per_kiosk": "5 per fortnight"}, "limits.tickets_per_kiosk"),
-    ({"exempt_addresses": ["kiosk-pc"]}, "limits.exempt_addresses"),
-])
+@pytest.mark.parametrize(
+    "limits, key_path",
+    [
+        ({"tickets_per_address": "lots"}, "limits.tickets_per_address"),
+        ({"tickets_per_kiosk": "5 per fortnight"}, "limits.tickets_per_kiosk"),
+        ({"exempt_addresses": ["kiosk-pc"]}, "limits.exempt_addresses"),
+    ],
+)
 def test_a_bad_limit_names_its_key(config_variant, limits, key_path):
     config = config_variant()
     config["limits"] = limits

@@ -36,7 +36,6 @@ def admin(server) -> dict:
     return {"Authorization": f"Bearer {server.token('admin')}"}
 
 
-
 def call_next(http, counter: int, headers: dict) -> dict:
     response = http.post(f"/api/v1/counters/{counter}/next", headers=headers)
     assert response.status_code == 200, response.text
@@ -56,6 +55,7 @@ def error_code(ack) -> str | None:
 
 
 # --- subscribing ----------------------------------------------------------------------------------
+
 
 def test_display_subscription_answers_with_ack_and_state_snapshot(sio_client):
     display = sio_client()
@@ -104,16 +104,19 @@ def test_a_finished_call_stays_on_the_display_after_a_reload(server, http, admin
     assert counter4["last_call"]["number"] == ticket["number"]
 
 
-@pytest.mark.parametrize("payload, code", [
-    ({"display": "no-such-display"}, "not_found"),
-    ({"ticket": "no-such-ticket"}, "unknown_ticket"),
-    ({"counter": 99}, "unknown_counter"),
-    ({"counter": "1"}, "unknown_counter"),
-    ({"display": "lobby", "dashboard": True}, "invalid_field"),
-    ({"tv": "lobby"}, "invalid_field"),
-    ("lobby", "invalid_field"),
-    ({}, "invalid_field"),
-])
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        ({"display": "no-such-display"}, "not_found"),
+        ({"ticket": "no-such-ticket"}, "unknown_ticket"),
+        ({"counter": 99}, "unknown_counter"),
+        ({"counter": "1"}, "unknown_counter"),
+        ({"display": "lobby", "dashboard": True}, "invalid_field"),
+        ({"tv": "lobby"}, "invalid_field"),
+        ("lobby", "invalid_field"),
+        ({}, "invalid_field"),
+    ],
+)
 def test_subscription_refusals_come_back_in_the_ack(server, sio_client, payload, code):
     client = sio_client(auth={"token": server.token("admin")})
     ack = client.subscribe(payload)
@@ -161,8 +164,11 @@ def test_dashboard_needs_a_supervisor_or_admin(server, sio_client):
 
 @pytest.mark.parametrize("how", ["auth", "header"])
 def test_a_wrong_token_is_refused_at_connect(server, sio_client, how):
-    kwargs = {"auth": {"token": "qk_not-a-real-token"}} if how == "auth" else \
-        {"headers": {"Authorization": "Bearer qk_not-a-real-token"}}
+    kwargs = (
+        {"auth": {"token": "qk_not-a-real-token"}}
+        if how == "auth"
+        else {"headers": {"Authorization": "Bearer qk_not-a-real-token"}}
+    )
     with pytest.raises(socketio.exceptions.ConnectionError):
         sio_client(**kwargs)
 
@@ -178,6 +184,7 @@ def test_logged_in_clerk_session_opens_their_counter_room(server, sio_client):
 
 
 # --- events -----------------------------------------------------------------------------------
+
 
 def test_issue_and_call_reach_the_lobby_display_with_the_spoken_announcement(live_server, sio_client):
     """A fresh centre: the first HT ticket is 1001, called to counter 1."""
@@ -343,12 +350,12 @@ def test_nothing_is_pushed_for_a_refused_action(server, admin, sio_client):
     marks = {client: client.mark() for client in (dashboard, display)}
 
     refused = [
-        (http.post("/api/v1/counters/5/recall", headers=admin), 409),       # no current ticket
-        (http.post("/api/v1/counters/4/pause", headers=admin), 409),        # counter busy
-        (http.post("/api/v1/tickets", json={"service": "XX"}), 404),        # unknown service
-        (http.post("/api/v1/tickets", json={"service": "VH"}), 409),        # range exhausted
+        (http.post("/api/v1/counters/5/recall", headers=admin), 409),  # no current ticket
+        (http.post("/api/v1/counters/4/pause", headers=admin), 409),  # counter busy
+        (http.post("/api/v1/tickets", json={"service": "XX"}), 404),  # unknown service
+        (http.post("/api/v1/tickets", json={"service": "VH"}), 409),  # range exhausted
         (http.post("/api/v1/tickets", data="{", headers={"Content-Type": "application/json"}), 422),
-        (http.post("/api/v1/counters/2/next", headers=counter1), 403),      # not this token's counter
+        (http.post("/api/v1/counters/2/next", headers=counter1), 403),  # not this token's counter
         (http.post("/api/v1/counters/4/next", json={"number": 3999}, headers=admin), 409),  # not waiting
         (http.post("/api/v1/counters/4/transfer", json={"service": "XX"}, headers=admin), 404),
     ]

@@ -11,8 +11,12 @@ import zipfile
 from api_helpers import issue
 from openpyxl import load_workbook
 
-HOSTILE = {"HT": '=HYPERLINK("http://evil.example","Bấm vào đây")', "CT": "+1+cmd|' /C calc'!A0",
-           "DC": "-2+3", "LD": "@SUM(1+1)"}
+HOSTILE = {
+    "HT": '=HYPERLINK("http://evil.example","Bấm vào đây")',
+    "CT": "+1+cmd|' /C calc'!A0",
+    "DC": "-2+3",
+    "LD": "@SUM(1+1)",
+}
 
 
 def test_names_that_look_like_formulas_stay_text_in_csv_and_xlsx(live_server, config_variant):

@@ -11,10 +11,18 @@ from api_helpers import assert_error, issue
 
 DEEP = "[" * 5000 + "]" * 5000
 WRITE_ROUTES = [
-    "/api/v1/tickets", "/api/v1/tickets/{ticket}/reprint", "/api/v1/tickets/{ticket}/rating",
-    "/api/v1/counters/1/next", "/api/v1/counters/1/recall", "/api/v1/counters/1/start",
-    "/api/v1/counters/1/finish", "/api/v1/counters/1/no-show", "/api/v1/counters/1/transfer",
-    "/api/v1/counters/1/pause", "/api/v1/counters/1/resume", "/api/v1/auth/login",
+    "/api/v1/tickets",
+    "/api/v1/tickets/{ticket}/reprint",
+    "/api/v1/tickets/{ticket}/rating",
+    "/api/v1/counters/1/next",
+    "/api/v1/counters/1/recall",
+    "/api/v1/counters/1/start",
+    "/api/v1/counters/1/finish",
+    "/api/v1/counters/1/no-show",
+    "/api/v1/counters/1/transfer",
+    "/api/v1/counters/1/pause",
+    "/api/v1/counters/1/resume",
+    "/api/v1/auth/login",
 ]
 
 
@@ -47,13 +55,25 @@ def test_numbers_too_big_for_the_database_are_refused(any_database_server):
     issue(http, "HT")
     admin = {"Authorization": f"Bearer {srv.token('admin')}"}
     for number in (2**31, 2**63, 2**64 + 1, 10**30):
-        error = assert_error(http.post("/api/v1/counters/1/next", json={"number": number}, headers=admin),
-                             422, "invalid_field", field="number")
+        error = assert_error(
+            http.post("/api/v1/counters/1/next", json={"number": number}, headers=admin),
+            422,
+            "invalid_field",
+            field="number",
+        )
         assert "2147483647" in error["message"]
-        assert_error(http.post("/api/v1/counters/1/transfer", json={"counter": number}, headers=admin),
-                     422, "invalid_field", field="counter")
-        assert_error(http.post("/api/v1/auth/login", json={"username": "a", "password": "b", "counter": number}),
-                     422, "invalid_field", field="counter")
+        assert_error(
+            http.post("/api/v1/counters/1/transfer", json={"counter": number}, headers=admin),
+            422,
+            "invalid_field",
+            field="counter",
+        )
+        assert_error(
+            http.post("/api/v1/auth/login", json={"username": "a", "password": "b", "counter": number}),
+            422,
+            "invalid_field",
+            field="counter",
+        )
     # the ticket is still waiting: nothing was called
     assert waiting(http) == 1
     assert "Traceback" not in srv.log()
@@ -64,12 +84,21 @@ def test_nul_characters_are_refused_and_name_their_field(any_database_server):
     srv.add_user("lan", "mat-khau-dung-1", "clerk", counter=1)
     http = srv.session()
     admin = {"Authorization": f"Bearer {srv.token('admin')}"}
-    assert_error(http.post("/api/v1/counters/1/pause", json={"reason": "họp\x00"}, headers=admin),
-                 422, "invalid_field", field="reason")
-    assert_error(http.post("/api/v1/auth/login", json={"username": "lan\x00", "password": "mat-khau-dung-1"}),
-                 422, "invalid_field", field="username")
-    assert_error(http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "k\x00"}), 422, "invalid_field",
-                 field="kiosk")
+    assert_error(
+        http.post("/api/v1/counters/1/pause", json={"reason": "họp\x00"}, headers=admin),
+        422,
+        "invalid_field",
+        field="reason",
+    )
+    assert_error(
+        http.post("/api/v1/auth/login", json={"username": "lan\x00", "password": "mat-khau-dung-1"}),
+        422,
+        "invalid_field",
+        field="username",
+    )
+    assert_error(
+        http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "k\x00"}), 422, "invalid_field", field="kiosk"
+    )
     assert http.get("/api/v1/tickets/abc%00def").status_code == 404
     counter = http.get("/api/v1/counters/1", headers=admin).json()
     assert counter["state"] != "paused", counter

@@ -25,8 +25,9 @@ def private_redis(tmp_path):
     server.kill()
 
 
-def test_while_redis_is_down_issuing_and_login_keep_working_on_a_local_limit(live_server, config_variant,
-                                                                              private_redis, sio_client):
+def test_while_redis_is_down_issuing_and_login_keep_working_on_a_local_limit(
+    live_server, config_variant, private_redis, sio_client
+):
     config = config_variant()
     config["limits"] = {"tickets_per_address": "5/minute", "tickets_per_kiosk": None, "exempt_addresses": []}
     srv = live_server(config, env={"QUEUEKIOSK_MESSAGE_QUEUE": private_redis.url})
@@ -41,8 +42,9 @@ def test_while_redis_is_down_issuing_and_login_keep_working_on_a_local_limit(liv
     assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 429, "too_many_tickets")
     login = http.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dung-1"})
     assert login.status_code == 200, login.text
-    assert_error(srv.session().post("/api/v1/auth/login", json={"username": "lan", "password": "sai-roi-1"}),
-                 401, "bad_login")
+    assert_error(
+        srv.session().post("/api/v1/auth/login", json={"username": "lan", "password": "sai-roi-1"}), 401, "bad_login"
+    )
     assert time.monotonic() - started < 10  # Redis is not waited for on every request
     dashboard = sio_client(srv, auth={"token": srv.token("admin")})
     assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
@@ -58,8 +60,9 @@ def test_parallel_wrong_passwords_are_all_counted_before_any_is_checked(live_ser
     srv.add_user("lan", "mat-khau-dung-1", "clerk", counter=1)
 
     def guess(i):
-        return requests.post(srv.url + "/api/v1/auth/login", json={"username": "lan", "password": f"doan-{i:04d}"},
-                             timeout=60).status_code
+        return requests.post(
+            srv.url + "/api/v1/auth/login", json={"username": "lan", "password": f"doan-{i:04d}"}, timeout=60
+        ).status_code
 
     with ThreadPoolExecutor(60) as pool:
         answers = list(pool.map(guess, range(120)))

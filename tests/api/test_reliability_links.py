@@ -11,8 +11,18 @@ from printer_sim import decode
 
 def kiosk_printer_config(config_variant, port: int, tracking_url: str | None = None) -> dict:
     config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port,
-                           "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1, "form": "compact"}]
+    config["printers"] = [
+        {
+            "id": "kiosk-1",
+            "driver": "network",
+            "host": "127.0.0.1",
+            "port": port,
+            "retry_seconds": 0.3,
+            "check_seconds": 0.3,
+            "timeout_seconds": 1,
+            "form": "compact",
+        }
+    ]
     config["ticket"] = {"tracking_url": tracking_url} if tracking_url else {}
     return config
 
@@ -21,8 +31,9 @@ def test_a_forged_host_header_never_reaches_the_ticket_or_its_qr_code(live_serve
     srv = live_server(kiosk_printer_config(config_variant, printer.port), env={"QUEUEKIOSK_PROXIES": "1"})
     http = srv.session()
     forged = [{"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}]
-    tickets = [http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, headers=h).json()
-               for h in forged]
+    tickets = [
+        http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, headers=h).json() for h in forged
+    ]
     for ticket in tickets:
         assert ticket["track_url"] == f"{srv.url}/t/{ticket['id']}", ticket
     assert http.get(f"/api/v1/tickets/{tickets[0]['id']}", headers=forged[0]).json()["track_url"].startswith(srv.url)

@@ -59,8 +59,11 @@ def test_the_server_refuses_what_the_document_forbids(server):
 
 def test_405_names_the_allowed_methods(server):
     http = server.session()
-    for method, path, allowed in (("DELETE", "/api/v1/tickets", "POST"), ("GET", "/api/v1/counters/1/next", "POST"),
-                                  ("POST", "/api/v1/queue", "GET")):
+    for method, path, allowed in (
+        ("DELETE", "/api/v1/tickets", "POST"),
+        ("GET", "/api/v1/counters/1/next", "POST"),
+        ("POST", "/api/v1/queue", "GET"),
+    ):
         answer = http.request(method, path)
         assert_error(answer, 405, "method_not_allowed")
         assert allowed in [m.strip() for m in answer.headers["Allow"].split(",")], (path, answer.headers)

@@ -16,8 +16,9 @@ from api_helpers import issue
 
 def raw_socketio(url: str, timeout: float = 5) -> websocket.WebSocket:
     """An Engine.IO v4 WebSocket joined to the default namespace, speaking the wire format by hand."""
-    ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
-                                     timeout=timeout)
+    ws = websocket.create_connection(
+        url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=timeout
+    )
     assert ws.recv().startswith("0")  # open
     ws.send("40")
     assert ws.recv().startswith("40")  # namespace joined
@@ -107,8 +108,9 @@ def test_clients_that_never_answer_or_stop_reading_are_disconnected(quick_pings)
     host, port = server.url.removeprefix("http://").split(":")
     # a long-polling client that took its session and then went silent, keeping the connection
     polling = socket.create_connection((host, int(port)))
-    polling.sendall(f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\n"
-                    "Connection: keep-alive\r\n\r\n".encode())
+    polling.sendall(
+        f"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
+    )
     assert polling.recv(65536).startswith(b"HTTP/1.1 200")
     # WebSocket clients that joined a display and then neither read nor answer a ping
     silent = []

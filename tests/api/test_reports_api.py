@@ -8,25 +8,34 @@ import csv
 import io
 
 import pytest
-from openpyxl import load_workbook
-
 from api_helpers import assert_error, issue
+from openpyxl import load_workbook
 
 WEEK = "2026-W47"
 PASSWORD = "giam-sat-2026"
 
 # the columns of an export and where their number is in the JSON row (minutes: seconds / 60)
 NUMBERS = {
-    "Lượt lấy số": ("issued", False), "Lượt gọi": ("called", False), "Đã phục vụ": ("served", False),
-    "Vắng mặt": ("no_show", False), "Tỷ lệ vắng mặt (%)": ("no_show_rate", False),
-    "Chuyển quầy": ("transferred", False), "Chưa được gọi": ("not_called", False),
+    "Lượt lấy số": ("issued", False),
+    "Lượt gọi": ("called", False),
+    "Đã phục vụ": ("served", False),
+    "Vắng mặt": ("no_show", False),
+    "Tỷ lệ vắng mặt (%)": ("no_show_rate", False),
+    "Chuyển quầy": ("transferred", False),
+    "Chưa được gọi": ("not_called", False),
     "Hết hạn cuối ngày": ("expired", False),
-    "Chờ trung bình (phút)": ("wait.avg", True), "Chờ trung vị (phút)": ("wait.median", True),
-    "Chờ 90% (phút)": ("wait.p90", True), "Chờ lâu nhất (phút)": ("wait.max", True),
-    "Đạt thời gian chờ mục tiêu": ("target_met", False), "Tỷ lệ đạt mục tiêu (%)": ("target_met_pct", False),
-    "Phục vụ trung bình (phút)": ("service_time.avg", True), "Phục vụ 90% (phút)": ("service_time.p90", True),
-    "Rất hài lòng": ("ratings.very_satisfied", False), "Không hài lòng": ("ratings.unsatisfied", False),
-    "Lượt đánh giá": ("ratings.total", False), "% hài lòng": ("ratings.satisfied_pct", False),
+    "Chờ trung bình (phút)": ("wait.avg", True),
+    "Chờ trung vị (phút)": ("wait.median", True),
+    "Chờ 90% (phút)": ("wait.p90", True),
+    "Chờ lâu nhất (phút)": ("wait.max", True),
+    "Đạt thời gian chờ mục tiêu": ("target_met", False),
+    "Tỷ lệ đạt mục tiêu (%)": ("target_met_pct", False),
+    "Phục vụ trung bình (phút)": ("service_time.avg", True),
+    "Phục vụ 90% (phút)": ("service_time.p90", True),
+    "Rất hài lòng": ("ratings.very_satisfied", False),
+    "Không hài lòng": ("ratings.unsatisfied", False),
+    "Lượt đánh giá": ("ratings.total", False),
+    "% hài lòng": ("ratings.satisfied_pct", False),
 }
 
 
@@ -39,8 +48,7 @@ def _get(row: dict, path: str):
 @pytest.fixture(scope="module")
 def centre(server):
     """The module's server with week 47 of 2026 simulated, and a supervisor's token."""
-    done = server.cli("simulate", "--day", "2026-11-16", "--days", "7", "--per-day", "60", "--seed", "3",
-                      timeout=120)
+    done = server.cli("simulate", "--day", "2026-11-16", "--days", "7", "--per-day", "60", "--seed", "3", timeout=120)
     assert "simulated 6 open days" in done.stdout, done.stdout + done.stderr
     server.add_user("giamsat", PASSWORD, "supervisor")
     server.add_user("canbo", PASSWORD, "clerk", 1)
@@ -59,11 +67,13 @@ def _json(http, centre, path):
 
 def _table(lines, first_header):
     start = next(i for i, line in enumerate(lines) if line and line[0] == first_header)
-    return lines[start], lines[start + 1:]
+    return lines[start], lines[start + 1 :]
 
 
-@pytest.mark.parametrize("group_by, first_header", [
-    ("service", "Dịch vụ"), ("counter", "Quầy"), ("clerk", "Cán bộ"), ("day", "Ngày"), ("hour", "Khung giờ")])
+@pytest.mark.parametrize(
+    "group_by, first_header",
+    [("service", "Dịch vụ"), ("counter", "Quầy"), ("clerk", "Cán bộ"), ("day", "Ngày"), ("hour", "Khung giờ")],
+)
 def test_csv_and_xlsx_hold_the_numbers_of_the_json(http, centre, group_by, first_header):
     query = f"/api/v1/reports/summary?period={WEEK}&group_by={group_by}"
     report = _json(http, centre, query)
@@ -73,8 +83,10 @@ def test_csv_and_xlsx_hold_the_numbers_of_the_json(http, centre, group_by, first
 
     response = http.get(query + "&format=csv", headers=_auth(centre))
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
-    assert response.headers["Content-Disposition"] == \
-        f'attachment; filename="bao-cao-theo-{ {"service": "dich-vu", "counter": "quay", "clerk": "can-bo", "day": "ngay", "hour": "gio"}[group_by]}_2026-W47.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="bao-cao-theo-{ {"service": "dich-vu", "counter": "quay", "clerk": "can-bo", "day": "ngay", "hour": "gio"}[group_by] }_2026-W47.csv"'
+    )
     assert response.content.startswith("\ufeff".encode())  # Excel reads the Vietnamese letters right
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert ["Kỳ báo cáo", report["period"]["label"]] in lines
@@ -92,8 +104,10 @@ def test_csv_and_xlsx_hold_the_numbers_of_the_json(http, centre, group_by, first
                 assert cells[column] == "", (column, row["label"])
             else:
                 shown = float(cells[column])
-                assert shown == pytest.approx(round(value / 60, 2) if minutes else value, abs=1e-9), \
-                    (column, row["label"])
+                assert shown == pytest.approx(round(value / 60, 2) if minutes else value, abs=1e-9), (
+                    column,
+                    row["label"],
+                )
 
     response = http.get(query + "&format=xlsx", headers=_auth(centre))
     assert response.status_code == 200
@@ -114,8 +128,9 @@ def test_csv_and_xlsx_hold_the_numbers_of_the_json(http, centre, group_by, first
 def test_peak_hours_and_daily_summary_exports(http, centre):
     peaks = _json(http, centre, f"/api/v1/reports/peak-hours?period={WEEK}")
     assert peaks["days_with_tickets"] == 6 and peaks["peak"]["hour"] in (8, 9, 10)
-    sheet = load_workbook(io.BytesIO(http.get(f"/api/v1/reports/peak-hours?period={WEEK}&format=xlsx",
-                                              headers=_auth(centre)).content)).active
+    sheet = load_workbook(
+        io.BytesIO(http.get(f"/api/v1/reports/peak-hours?period={WEEK}&format=xlsx", headers=_auth(centre)).content)
+    ).active
     values = [[cell.value for cell in line] for line in sheet.iter_rows()]
     header, rows = _table(values, "Khung giờ")
     assert [r[header.index("Lượt lấy số")] for r in rows] == [h["arrivals"] for h in peaks["hours"]]
@@ -123,7 +138,9 @@ def test_peak_hours_and_daily_summary_exports(http, centre):
     daily = _json(http, centre, "/api/v1/reports/daily?date=2026-11-20")
     assert daily["period"]["key"] == "2026-11-20" and daily["received"] > 30
     assert daily["text"].startswith(f"Ngày 20/11/2026, {centre_name()} tiếp nhận")
-    text = http.get("/api/v1/reports/daily?date=2026-11-20&format=csv", headers=_auth(centre)).content.decode("utf-8-sig")
+    text = http.get("/api/v1/reports/daily?date=2026-11-20&format=csv", headers=_auth(centre)).content.decode(
+        "utf-8-sig"
+    )
     lines = list(csv.reader(io.StringIO(text)))
     figures = {line[0]: line[1] for line in lines if len(line) == 2}
     assert int(figures["Tiếp nhận"]) == daily["received"] and int(figures["Trễ hạn"]) == daily["late"]
@@ -136,11 +153,17 @@ def centre_name() -> str:
     return "UBND phường Phúc La - Bộ phận Một cửa"
 
 
-@pytest.mark.parametrize("query, field", [
-    ("period=2026-Q5", "period"), ("period=2026&basis=lunar", "basis"), ("from=2026-11-20", "to"),
-    ("from=2026-11-21&to=2026-11-20", "to"), ("period=2026&group_by=kiosk", "group_by"),
-    ("period=2026&format=pdf", "format"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("period=2026-Q5", "period"),
+        ("period=2026&basis=lunar", "basis"),
+        ("from=2026-11-20", "to"),
+        ("from=2026-11-21&to=2026-11-20", "to"),
+        ("period=2026&group_by=kiosk", "group_by"),
+        ("period=2026&format=pdf", "format"),
+    ],
+)
 def test_bad_periods_and_choices_are_refused_naming_the_field(http, centre, query, field):
     response = http.get(f"/api/v1/reports/summary?{query}", headers=_auth(centre))
     assert_error(response, 422, "invalid_field", field)
@@ -161,9 +184,17 @@ def test_named_periods_ranges_and_the_decree_cut_off(http, centre):
     assert {"quarter", "half", "nine_months", "year", "month", "week", "day"} <= {p["kind"] for p in choices["periods"]}
 
 
-@pytest.mark.parametrize("path", ["/api/v1/reports/summary?period=2026-W47", "/api/v1/reports/summary?format=xlsx",
-                                  "/api/v1/reports/peak-hours", "/api/v1/reports/daily", "/api/v1/reports/live",
-                                  "/api/v1/reports/periods"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/reports/summary?period=2026-W47",
+        "/api/v1/reports/summary?format=xlsx",
+        "/api/v1/reports/peak-hours",
+        "/api/v1/reports/daily",
+        "/api/v1/reports/live",
+        "/api/v1/reports/periods",
+    ],
+)
 def test_only_supervisors_and_admins_see_reports(centre, path):
     anonymous = centre.session()
     assert_error(anonymous.get(path), 401, "unauthorized")

@@ -26,9 +26,13 @@ def redis_server(tmp_path):
 
 
 def test_a_call_made_while_redis_was_down_reaches_the_other_process_display_when_it_returns(
-        pg_url, redis_server, live_server, sio_client):
-    env = {"QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_MESSAGE_QUEUE": redis_server.url,
-           "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16)}
+    pg_url, redis_server, live_server, sio_client
+):
+    env = {
+        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_MESSAGE_QUEUE": redis_server.url,
+        "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+    }
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.map(lambda _: live_server(env=env), range(2))
     display = sio_client(a)

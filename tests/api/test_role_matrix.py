@@ -51,8 +51,16 @@ class Caller:
         return {"auth": {"token": self.token}} if self.token else {}
 
 
-TOKEN_CALLERS = (("admin", None), ("supervisor", None), ("counter", 1), ("kiosk", None), ("kiosk", "kiosk-1"),
-                 ("display", None), ("rating", 1), ("integration", None))  # (role, its counter or kiosk)
+TOKEN_CALLERS = (
+    ("admin", None),
+    ("supervisor", None),
+    ("counter", 1),
+    ("kiosk", None),
+    ("kiosk", "kiosk-1"),
+    ("display", None),
+    ("rating", 1),
+    ("integration", None),
+)  # (role, its counter or kiosk)
 USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1))
 SPARE_TOKEN, LEAVER = ("counter", 1), ("leaver", "clerk", 1)  # revoked and disabled while connected
 
@@ -77,11 +85,13 @@ def roles(*allowed):
         if caller.role is None:
             return UNAUTHORIZED
         return None if caller.role in allowed else FORBIDDEN_ROLE
+
     return policy
 
 
 def counter_bound(own: tuple, any_counter: tuple):
     """``any_counter`` roles for every counter, ``own`` roles (bound to a counter) for theirs only."""
+
     def policy(caller, counter):
         if caller.role is None:
             return UNAUTHORIZED
@@ -90,6 +100,7 @@ def counter_bound(own: tuple, any_counter: tuple):
         if caller.role not in own:
             return FORBIDDEN_ROLE
         return None if caller.counter == counter else FORBIDDEN_COUNTER
+
     return policy
 
 
@@ -103,11 +114,15 @@ def own_figures(caller, counter=None):
 act_on_counter = counter_bound(("clerk", "counter"), ("admin",))
 watch_counter = counter_bound(("clerk", "counter"), ("admin", "supervisor"))
 watch_rating = counter_bound(("rating",), ("admin", "supervisor"))  # the counter's rating tablet
+
+
 def kiosk_bound(policy):
     """``policy``, where a kiosk token must be bound to a kiosk: one stored in a kiosk page's browser
     (unbound) can neither take a printer's jobs nor print elsewhere."""
+
     def bound(caller, counter=None):
         return KIOSK_UNBOUND if caller.role == "kiosk" and caller.kiosk is None else policy(caller, counter)
+
     return bound
 
 
@@ -165,80 +180,115 @@ HTTP = {
     ("/api/v1/tickets/<ticket_id>/print-jobs", "GET"): Route(anyone),
     ("/api/v1/push/key", "GET"): Route(anyone),
     ("/api/v1/push/sw.js", "GET"): Route(anyone),
-    **{("/api/v1/bookings/<code>/notifications" + rest, method): Route(anyone, ({"code": "NOSUCH22", "channel": "sms"},),
-                                                                       body=body, csrf_exempt=True)
-       for rest, method, body in (("", "POST", {"channel": "sms", "address": "0912345678"}),
-                                  ("/<channel>", "DELETE", None))},  # the booking's code is the key
+    **{
+        ("/api/v1/bookings/<code>/notifications" + rest, method): Route(
+            anyone, ({"code": "NOSUCH22", "channel": "sms"},), body=body, csrf_exempt=True
+        )
+        for rest, method, body in (
+            ("", "POST", {"channel": "sms", "address": "0912345678"}),
+            ("/<channel>", "DELETE", None),
+        )
+    },  # the booking's code is the key
     ("/api/v1/tickets/<ticket_id>/notifications", "GET"): Route(anyone),  # the ticket's id is the key
-    ("/api/v1/tickets/<ticket_id>/notifications", "POST"): Route(anyone, body={"channel": "sms", "address": "0912345678"},
-                                                                 csrf_exempt=True),
-    ("/api/v1/tickets/<ticket_id>/notifications/<channel>", "DELETE"): Route(anyone, ({"channel": "sms"},),
-                                                                             csrf_exempt=True),
+    ("/api/v1/tickets/<ticket_id>/notifications", "POST"): Route(
+        anyone, body={"channel": "sms", "address": "0912345678"}, csrf_exempt=True
+    ),
+    ("/api/v1/tickets/<ticket_id>/notifications/<channel>", "DELETE"): Route(
+        anyone, ({"channel": "sms"},), csrf_exempt=True
+    ),
     # bookings: public (a booking's code is its key); integrations book with their token, staff list the day
     ("/api/v1/services/<code>/slots", "GET"): Route(
-        anyone, ({"code": "HT"},), query={"date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}),
-    ("/api/v1/bookings", "POST"): Route(anyone, body={"service": "HT", "remote": True, "name": "Ma Trận",
-                                                     "phone": "0900000001"}, csrf_exempt=True),
+        anyone, ({"code": "HT"},), query={"date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}
+    ),
+    ("/api/v1/bookings", "POST"): Route(
+        anyone, body={"service": "HT", "remote": True, "name": "Ma Trận", "phone": "0900000001"}, csrf_exempt=True
+    ),
     ("/api/v1/bookings", "GET"): Route(roles("admin", "supervisor", "clerk")),
     ("/api/v1/bookings/<code>", "GET"): Route(anyone),
     ("/api/v1/bookings/<code>", "DELETE"): Route(anyone, csrf_exempt=True),
     ("/api/v1/bookings/<code>/qr.svg", "GET"): Route(anyone),
     ("/api/v1/bookings/<code>/booking.ics", "GET"): Route(anyone),
     ("/api/v1/check-in", "POST"): Route(anyone, body={"id_number": "001099000001", "service": "TK"}, csrf_exempt=True),
-    ("/api/v1/reports/bookings", "GET"): Route(supervisors, query={"from": dt.date.today().isoformat(),
-                                                                   "to": dt.date.today().isoformat()}),
+    ("/api/v1/reports/bookings", "GET"): Route(
+        supervisors, query={"from": dt.date.today().isoformat(), "to": dt.date.today().isoformat()}
+    ),
     ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
-        kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}),
+        kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}
+    ),
     ("/api/v1/tickets/by-number/<int(max=2147483647):number>/reprint", "POST"): Route(
-        roles("admin", "supervisor", "clerk", "counter"), ({"number": 9999},)),
+        roles("admin", "supervisor", "clerk", "counter"), ({"number": 9999},)
+    ),
     ("/api/v1/tickets/<ticket_id>/rating", "POST"): Route(
-        roles("rating"), ({"ticket_id": "rated"},), body={"level": "satisfied"}),  # only its own counter's
+        roles("rating"), ({"ticket_id": "rated"},), body={"level": "satisfied"}
+    ),  # only its own counter's
     ("/api/v1/tickets/<ticket_id>/rating", "GET"): Route(supervisors, ({"ticket_id": "rated"},)),
     ("/api/v1/announcements/preview", "GET"): Route(anyone, query={"number": 1001, "counter": 1}),
     ("/api/v1/announcements/<key>.wav", "GET"): Route(anyone),
-    ("/api/v1/announcements/forms/<form>.wav", "GET"): Route(anyone, ({"form": "short"},),
-                                                          query={"number": 1001, "counter": 1, "display": "lobby"}),
-    ("/api/v1/auth/login", "POST"): Route(anyone, body={"username": "supervisor-user", "password": PASSWORD},
-                                          csrf_exempt=True),
+    ("/api/v1/announcements/forms/<form>.wav", "GET"): Route(
+        anyone, ({"form": "short"},), query={"number": 1001, "counter": 1, "display": "lobby"}
+    ),
+    ("/api/v1/auth/login", "POST"): Route(
+        anyone, body={"username": "supervisor-user", "password": PASSWORD}, csrf_exempt=True
+    ),
     ("/api/v1/auth/logout", "POST"): Route(anyone),
     ("/api/v1/auth/me", "GET"): Route(signed_in),
     ("/api/v1/me/today", "GET"): Route(own_figures),
     ("/api/v1/counters/<int:counter>", "GET"): Route(watch_counter, ON_BOTH),
-    **{(f"/api/v1/counters/<int:counter>/{action}", "POST"): Route(act_on_counter, ON_BOTH, body=body)
-       for action, body in (("next", None), ("recall", None), ("start", None), ("finish", None),
-                            ("no-show", None), ("transfer", {"service": "DC"}), ("pause", {"reason": "họp"}),
-                            ("resume", None), ("open", None), ("close", None))},
+    **{
+        (f"/api/v1/counters/<int:counter>/{action}", "POST"): Route(act_on_counter, ON_BOTH, body=body)
+        for action, body in (
+            ("next", None),
+            ("recall", None),
+            ("start", None),
+            ("finish", None),
+            ("no-show", None),
+            ("transfer", {"service": "DC"}),
+            ("pause", {"reason": "họp"}),
+            ("resume", None),
+            ("open", None),
+            ("close", None),
+        )
+    },
     ("/api/v1/printers", "GET"): Route(supervisors),
     ("/api/v1/audit", "GET"): Route(roles("admin")),
     # the setup: admins change it; supervisors read it and change the ticker, slides and holidays
     ("/api/v1/admin/setup", "GET"): Route(supervisors),
     (ADMIN_SECTION, "GET"): Route(supervisors, ({"section": "services"},)),
-    (ADMIN_SECTION, "POST"): Route(roles("admin"), ({"section": "priorities"},),
-                                   body={"code": "matrix", "name": {"vi": "Ma trận"}}),
+    (ADMIN_SECTION, "POST"): Route(
+        roles("admin"), ({"section": "priorities"},), body={"code": "matrix", "name": {"vi": "Ma trận"}}
+    ),
     (ADMIN_SECTION + "/<key>", "PATCH"): Route(roles("admin"), ({"section": "services", "key": "HT"},)),
     (ADMIN_SECTION + "/<key>", "DELETE"): Route(roles("admin"), ({"section": "priorities", "key": "none-such"},)),
     ("/api/v1/admin/printers/<key>/test-print", "POST"): Route(roles("admin"), ({"key": "p1"},)),
     ("/api/v1/admin/site", "GET"): Route(supervisors),
     ("/api/v1/admin/site", "PATCH"): Route(supervisors),  # an empty change: within a supervisor's part
     ("/api/v1/admin/users", "GET"): Route(roles("admin")),
-    ("/api/v1/admin/users", "POST"): Route(roles("admin"), body={"username": "matrix-user", "password": PASSWORD,
-                                                                 "role": "supervisor"}),
+    ("/api/v1/admin/users", "POST"): Route(
+        roles("admin"), body={"username": "matrix-user", "password": PASSWORD, "role": "supervisor"}
+    ),
     # the user the line above adds: a change of a user ends that user's sessions, so not a caller's
     ("/api/v1/admin/users/<name>", "PATCH"): Route(roles("admin"), ({"name": "matrix-user"},)),
     ("/api/v1/admin/tokens", "GET"): Route(roles("admin")),
     ("/api/v1/admin/tokens", "POST"): Route(roles("admin"), body={"role": "display", "name": "matrix"}),
-    ("/api/v1/admin/tokens/<int:token_id>", "DELETE"): Route(roles("admin"), ({"token_id": 10 ** 6},)),
+    ("/api/v1/admin/tokens/<int:token_id>", "DELETE"): Route(roles("admin"), ({"token_id": 10**6},)),
     ("/api/v1/admin/webhooks", "GET"): Route(roles("admin")),
-    ("/api/v1/admin/webhooks", "POST"): Route(roles("admin"), body={"url": "http://127.0.0.1:9/matrix",
-                                                                    "events": ["ticket.called"]}),
+    ("/api/v1/admin/webhooks", "POST"): Route(
+        roles("admin"), body={"url": "http://127.0.0.1:9/matrix", "events": ["ticket.called"]}
+    ),
     # webhook 1: the one the line above registers
-    ("/api/v1/admin/webhooks/<int(max=2147483647):webhook_id>/deliveries", "GET"): Route(roles("admin"),
-                                                                                          ({"webhook_id": 1},)),
-    **{(f"/api/v1/admin/webhooks/<int(max=2147483647):webhook_id>{rest}", method): Route(
-        roles("admin"), ({"webhook_id": 10 ** 6, "delivery": 1},))
-       for rest, method in (("", "DELETE"), ("/deliveries/<int(max=2147483647):delivery>/replay", "POST"))},
-    **{(f"/api/v1/reports/{name}", "GET"): Route(supervisors)
-       for name in ("summary", "peak-hours", "daily", "periods", "live")},
+    ("/api/v1/admin/webhooks/<int(max=2147483647):webhook_id>/deliveries", "GET"): Route(
+        roles("admin"), ({"webhook_id": 1},)
+    ),
+    **{
+        (f"/api/v1/admin/webhooks/<int(max=2147483647):webhook_id>{rest}", method): Route(
+            roles("admin"), ({"webhook_id": 10**6, "delivery": 1},)
+        )
+        for rest, method in (("", "DELETE"), ("/deliveries/<int(max=2147483647):delivery>/replay", "POST"))
+    },
+    **{
+        (f"/api/v1/reports/{name}", "GET"): Route(supervisors)
+        for name in ("summary", "peak-hours", "daily", "periods", "live")
+    },
 }
 
 ROOMS = {  # Socket.IO ``subscribe``: one line per room kind
@@ -253,7 +303,7 @@ ROOMS = {  # Socket.IO ``subscribe``: one line per room kind
 EVENTS = {  # every other Socket.IO event, in the order sent
     "agent.hello": (agent, {"kiosk": "kiosk-1", "printed": []}),
     "print.fetch": (after_hello, None),
-    "print.done": (after_hello, {"job": 10 ** 9, "printed": False, "error": "role matrix"}),
+    "print.done": (after_hello, {"job": 10**9, "printed": False, "error": "role matrix"}),
     "printer.report": (after_hello, {"state": "ready"}),
 }
 SOCKET_LIFECYCLE = {"connect", "disconnect", "*"}  # not events a client sends ("*": any other, only counted)
@@ -304,8 +354,14 @@ def set_up(srv, users, tokens, instance) -> dict:
     do, in one process: each command takes a second or two to open the database) and read what
     ``create_app`` registers."""
     spec = {"users": users, "tokens": tokens, "password": PASSWORD, "instance": str(instance)}
-    result = subprocess.run([sys.executable, "-c", SETUP_SCRIPT, str(srv.config_path), json.dumps(spec)],
-                            capture_output=True, text=True, env=srv.env, cwd=srv.workdir, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SETUP_SCRIPT, str(srv.config_path), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=srv.env,
+        cwd=srv.workdir,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -315,8 +371,10 @@ def log_in(srv, name: str) -> dict:
     with srv.session() as http:
         answer = http.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
         assert answer.status_code == 200, answer.text
-        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies),
-                "X-CSRFToken": answer.json()["csrf_token"]}
+        return {
+            "Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies),
+            "X-CSRFToken": answer.json()["csrf_token"],
+        }
 
 
 def sign_in_again(world) -> None:
@@ -352,8 +410,10 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
     lobby display; a caller of every token role and every user role, plus a clerk without CSRF token."""
     config = config_variant()
     config["printers"] = [{"id": p, "driver": "agent"} for p in ("p1", "p2")]
-    config["kiosks"] = [{"id": "kiosk-1", "printer": "p1", "services": "all"},
-                        {"id": "kiosk-2", "printer": "p2", "services": "all"}]
+    config["kiosks"] = [
+        {"id": "kiosk-1", "printer": "p1", "services": "all"},
+        {"id": "kiosk-2", "printer": "p2", "services": "all"},
+    ]
     config["displays"][0]["slides"] = ["slide.png"]
     srv = module_live_server(config, start=False)
     Image.new("RGB", (8, 8), "navy").save(srv.workdir / "slide.png")
@@ -364,15 +424,30 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
     callers = [Caller("anonymous")]
     for (role, bound), (token, _id) in zip(TOKEN_CALLERS, app["tokens"]):
         kiosk, counter = (bound, None) if isinstance(bound, str) else (None, bound)
-        callers.append(Caller(f"{role} token" + (f" of counter {counter}" if counter else "")
-                              + (f" of {kiosk}" if kiosk else ""), role, counter, kiosk,
-                              token=token, headers={"Authorization": f"Bearer {token}"}))
+        callers.append(
+            Caller(
+                f"{role} token" + (f" of counter {counter}" if counter else "") + (f" of {kiosk}" if kiosk else ""),
+                role,
+                counter,
+                kiosk,
+                token=token,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        )
     for name, role, counter in users:
         label, headers = f"logged-in {role}" + (f" of counter {counter}" if counter else ""), log_in(srv, name)
         callers.append(Caller(label, role, counter, login=True, headers=headers))
         if role == "clerk":
-            callers.append(Caller(label + " without X-CSRFToken", role, counter, login=True, csrf=False,
-                                  headers={"Cookie": headers["Cookie"]}))
+            callers.append(
+                Caller(
+                    label + " without X-CSRFToken",
+                    role,
+                    counter,
+                    login=True,
+                    csrf=False,
+                    headers={"Cookie": headers["Cookie"]},
+                )
+            )
     return World(srv, app, callers, app["tokens"][-1])
 
 
@@ -382,6 +457,7 @@ def test_every_role_has_a_caller(world):
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
+
 
 def expected(route: Route, method: str, caller: Caller, args: dict):
     if not caller.csrf and method != "GET" and not route.csrf_exempt:
@@ -396,10 +472,13 @@ def url_of(rule: str, args: dict) -> str:
 def http_snapshot(http, admin: Caller, tickets: dict) -> dict:
     """Everything a wrongly let-in request could change: queues, counters, the tickets, their print jobs."""
     get = lambda path: http.get(path, headers=admin.headers).json()  # noqa: E731
-    return {"queue": get("/api/v1/queue"), "counters": [get(f"/api/v1/counters/{n}") for n in COUNTERS],
-            "tickets": {name: get(f"/api/v1/tickets/{t['id']}") for name, t in tickets.items()},
-            "jobs": {name: print_jobs(http, t["id"]) for name, t in tickets.items()},
-            "rating": get(f"/api/v1/tickets/{tickets['rated']['id']}/rating")}
+    return {
+        "queue": get("/api/v1/queue"),
+        "counters": [get(f"/api/v1/counters/{n}") for n in COUNTERS],
+        "tickets": {name: get(f"/api/v1/tickets/{t['id']}") for name, t in tickets.items()},
+        "jobs": {name: print_jobs(http, t["id"]) for name, t in tickets.items()},
+        "rating": get(f"/api/v1/tickets/{tickets['rated']['id']}/rating"),
+    }
 
 
 def book_a_slot(http) -> dict:
@@ -408,8 +487,16 @@ def book_a_slot(http) -> dict:
         day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
         free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
         if free:
-            answer = http.post("/api/v1/bookings", json={"service": "HT", "date": day, "start": free[0]["start"],
-                                                         "name": "Ma Trận", "phone": "0900000002"})
+            answer = http.post(
+                "/api/v1/bookings",
+                json={
+                    "service": "HT",
+                    "date": day,
+                    "start": free[0]["start"],
+                    "name": "Ma Trận",
+                    "phone": "0900000002",
+                },
+            )
             assert answer.status_code == 201, answer.text
             return answer.json()
     raise AssertionError("config.yaml's HT has no free slot in the next days")
@@ -429,16 +516,28 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
     tickets = {"rated": issue(http, "HT")}
     for action in ("next", "finish"):
         assert http.post(f"/api/v1/counters/1/{action}", headers=admin.headers).status_code == 200
-    assert http.post(f"/api/v1/tickets/{tickets['rated']['id']}/rating", headers=world.caller("rating").headers,
-                     json={"level": "satisfied"}).status_code == 201
+    assert (
+        http.post(
+            f"/api/v1/tickets/{tickets['rated']['id']}/rating",
+            headers=world.caller("rating").headers,
+            json={"level": "satisfied"},
+        ).status_code
+        == 201
+    )
     tickets["called"] = issue(http, "CT")
     assert http.post("/api/v1/counters/2/next", headers=admin.headers).json()["id"] == tickets["called"]["id"]
     tickets["waiting"] = issue(http, "CT", kiosk="kiosk-2")
     tickets["waiting_ht"] = issue(http, "HT")
     audio_url = http.get("/api/v1/announcements/preview", params={"number": 1001, "counter": 1}).json()["audio_url"]
     booked = book_a_slot(http)
-    defaults = {"ticket_id": "waiting", "display_id": "lobby", "kiosk_id": "kiosk-1", "index": 0, "code": booked["code"],
-                "key": audio_url.rpartition("/")[2].removesuffix(".wav")}
+    defaults = {
+        "ticket_id": "waiting",
+        "display_id": "lobby",
+        "kiosk_id": "kiosk-1",
+        "index": 0,
+        "code": booked["code"],
+        "key": audio_url.rpartition("/")[2].removesuffix(".wav"),
+    }
 
     calls = []  # (caller, method, url, route, expected)
     for (rule, method), route in HTTP.items():
@@ -449,12 +548,18 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
 
     def send(caller, method, url, route):
         http.cookies.clear()  # each caller is only its own headers; a login or logout answer changes no one
-        return http.request(method, url, headers=caller.headers, params=route.query,
-                            json=route.body if method == "POST" else None)
+        return http.request(
+            method, url, headers=caller.headers, params=route.query, json=route.body if method == "POST" else None
+        )
 
     watcher = sio_client(srv, auth={"token": admin.token})
-    for room in [{"dashboard": True}, *({"counter": n} for n in COUNTERS), {"rating": 1}, {"rating": 2},
-                 *({"ticket": t["id"]} for t in tickets.values())]:
+    for room in [
+        {"dashboard": True},
+        *({"counter": n} for n in COUNTERS),
+        {"rating": 1},
+        {"rating": 2},
+        *({"ticket": t["id"]} for t in tickets.values()),
+    ]:
         assert watcher.subscribe(room) == {"ok": True}, room
     before = http_snapshot(http, admin, tickets)
     mark = watcher.mark()
@@ -467,12 +572,19 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
             except AssertionError as wrong:
                 violations.append(f"{method} {url} as {caller.label}: expected {refusal}, got {str(wrong)[:300]}")
     # a clerk's own counter does not call another counter's number (a CT ticket: counter 1 serves HT)
-    taken = send(world.caller("clerk", login=True), "POST", "/api/v1/counters/1/next",
-                 Route(act_on_counter, body={"number": tickets["waiting"]["number"]}))
+    taken = send(
+        world.caller("clerk", login=True),
+        "POST",
+        "/api/v1/counters/1/next",
+        Route(act_on_counter, body={"number": tickets["waiting"]["number"]}),
+    )
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "ticket_not_waiting", taken.text
     after = http_snapshot(http, admin, tickets)
-    violations += [f"the refused requests changed {key}: {before[key]} -> {after[key]}" for key in before
-                   if after[key] != before[key]]
+    violations += [
+        f"the refused requests changed {key}: {before[key]} -> {after[key]}"
+        for key in before
+        if after[key] != before[key]
+    ]
     time.sleep(0.3)
     pushed = [(name, data) for name, data in watcher.events[mark:] if not name.startswith("printer.")]
     if pushed:
@@ -483,15 +595,21 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
     for caller, method, url, route, refusal in sorted(calls, key=lambda call: call[3] is last):
         if refusal is None:
             response = send(caller, method, url, route)
-            if response.status_code in (401, 403) or response.status_code >= 500 or (
-                    method == "GET" and response.status_code != 200):
-                violations.append(f"{method} {url} as {caller.label}: expected to be let in, "
-                                  f"got {response.status_code} {response.text[:200].strip()}")
+            if (
+                response.status_code in (401, 403)
+                or response.status_code >= 500
+                or (method == "GET" and response.status_code != 200)
+            ):
+                violations.append(
+                    f"{method} {url} as {caller.label}: expected to be let in, "
+                    f"got {response.status_code} {response.text[:200].strip()}"
+                )
     sign_in_again(world)  # the logouts above ended the logged-in callers' sessions for good
     assert not violations, f"{len(violations)} of {len(calls)} calls answered wrongly:\n" + "\n".join(violations)
 
 
 # --- Socket.IO --------------------------------------------------------------------------------------
+
 
 def ack_problem(ack, refusal) -> str | None:
     """What is wrong with the acknowledgement ``ack`` for an expected ``refusal`` (None: accepted)."""
@@ -516,10 +634,15 @@ def test_every_socket_event_and_room_lets_in_only_whom_it_should(world, sio_clie
     violations = []
     clients = {}
     accepted = {}  # caller label -> the subscriptions let in
-    private = [(kind, payload) for kind, (policy, payloads) in ROOMS.items() if policy is not anyone
-               for payload in payloads]
-    public = [(kind, {kind: ticket["id"]} if kind == "ticket" else payload)
-              for kind, (policy, payloads) in ROOMS.items() if policy is anyone for payload in payloads]
+    private = [
+        (kind, payload) for kind, (policy, payloads) in ROOMS.items() if policy is not anyone for payload in payloads
+    ]
+    public = [
+        (kind, {kind: ticket["id"]} if kind == "ticket" else payload)
+        for kind, (policy, payloads) in ROOMS.items()
+        if policy is anyone
+        for payload in payloads
+    ]
 
     def subscribe(caller, client, kind, payload):
         refusal = ROOMS[kind][0](caller, payload.get(kind) if kind in ("counter", "rating") else None)
@@ -546,15 +669,18 @@ def test_every_socket_event_and_room_lets_in_only_whom_it_should(world, sio_clie
     ct = issue(http, "CT")
     for action in ("next", "finish"):
         assert http.post(f"/api/v1/counters/2/{action}", headers=admin.headers).status_code == 200
-    sees_counter2 = {label for label, rooms in accepted.items()
-                     if {"counter": 2} in rooms or {"rating": 2} in rooms or {"dashboard": True} in rooms}
+    sees_counter2 = {
+        label
+        for label, rooms in accepted.items()
+        if {"counter": 2} in rooms or {"rating": 2} in rooms or {"dashboard": True} in rooms
+    }
     assert sees_counter2, "nobody may watch counter 2: the check below would prove nothing"
     for label in sees_counter2:
         clients[label].wait_for("rating.ask", lambda data: data["ticket"]["id"] == ct["id"], since=marks[label])
     time.sleep(0.3)
     for label, client in clients.items():
         if label not in sees_counter2:
-            leaked = [(name, data) for name, data in client.events[marks[label]:] if name != "state"]
+            leaked = [(name, data) for name, data in client.events[marks[label] :] if name != "state"]
             if leaked:
                 violations.append(f"{label} got counter 2's events without being let into its rooms: {leaked}")
 
@@ -566,8 +692,9 @@ def test_every_socket_event_and_room_lets_in_only_whom_it_should(world, sio_clie
     for caller in world.socket_callers:
         if caller.counter == 1:
             name = "rating.ask" if caller.role == "rating" else "ticket.issued"
-            clients[caller.label].wait_for(name, lambda data: data["ticket"]["id"] == ht["id"],
-                                           since=marks[caller.label])
+            clients[caller.label].wait_for(
+                name, lambda data: data["ticket"]["id"] == ht["id"], since=marks[caller.label]
+            )
 
     for caller in world.socket_callers:
         for kind, payload in public:
@@ -575,8 +702,10 @@ def test_every_socket_event_and_room_lets_in_only_whom_it_should(world, sio_clie
     time.sleep(0.2)
     for label, client in clients.items():
         if len(client.received("state")) != len(accepted[label]):
-            violations.append(f"{label}: {len(client.received('state'))} snapshots for "
-                              f"{len(accepted[label])} accepted subscriptions {accepted[label]}")
+            violations.append(
+                f"{label}: {len(client.received('state'))} snapshots for "
+                f"{len(accepted[label])} accepted subscriptions {accepted[label]}"
+            )
     assert not violations, f"{len(violations)} Socket.IO answers wrong:\n" + "\n".join(violations)
 
 
@@ -606,8 +735,9 @@ def test_a_kiosk_agent_reports_only_on_its_own_printers_jobs(world, sio_client):
     agent_client.wait_for("print.wake", since=mark)
     assert [data["printer"] for data in agent_client.received("print.wake", since=mark)] == ["p1"]
     assert print_jobs(http, other["id"]) == [other_job], "an agent of p1 changed a job of p2"
-    printers_now = {p["printer"]: p for p in http.get("/api/v1/printers", headers=world.caller("admin").headers)
-                    .json()["printers"]}
+    printers_now = {
+        p["printer"]: p for p in http.get("/api/v1/printers", headers=world.caller("admin").headers).json()["printers"]
+    }
     assert printers_now["p1"]["state"] == "paper_out"
     assert printers_now["p2"]["state"] != "paper_out"
 

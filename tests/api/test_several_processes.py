@@ -31,11 +31,15 @@ def redis_url() -> str:
 def start_two(pg_url, redis_url, live_server, config_variant):
     """``start_two(printer)`` -> servers A and B: one database, one message queue, one session key;
     ``printer`` is the config of the one printer, ``kiosk-1``'s."""
+
     def start(printer: dict) -> list:
         config = config_variant()
         config["printers"] = [{"id": "kiosk-1", "retry_seconds": 0.3, "check_seconds": 0.3, **printer}]
-        env = {"QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
-               "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16)}
+        env = {
+            "QUEUEKIOSK_DATABASE_URL": pg_url,
+            "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
+            "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+        }
         with ThreadPoolExecutor(2) as pool:  # both start (and migrate) at once, as a service manager does
             return list(pool.map(lambda _: live_server(config, env=env), range(2)))
 
@@ -53,8 +57,7 @@ def test_a_display_on_one_process_hears_a_call_made_on_the_other(two_processes, 
     display = sio_client(a)
     assert display.subscribe({"display": "lobby"}) == {"ok": True}
     ticket = issue(b.session(), "HT")
-    called = b.session().post("/api/v1/counters/1/next",
-                              headers={"Authorization": f"Bearer {b.token('counter', 1)}"})
+    called = b.session().post("/api/v1/counters/1/next", headers={"Authorization": f"Bearer {b.token('counter', 1)}"})
     assert called.status_code == 200, called.text
     heard = display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == ticket["id"])
     assert heard["counter"] == 1
@@ -165,8 +168,10 @@ def test_a_setup_change_saved_on_one_process_reaches_the_screens_of_the_other(tw
     admin = b.session()
     admin.headers["Authorization"] = f"Bearer {b.token('admin')}"
     started = time.monotonic()
-    added = admin.post("/api/v1/admin/services", json={"code": "MT", "name": {"vi": "Môi trường"},
-                                                       "numbers": {"start": 7001, "end": 7999}})
+    added = admin.post(
+        "/api/v1/admin/services",
+        json={"code": "MT", "name": {"vi": "Môi trường"}, "numbers": {"start": 7001, "end": 7999}},
+    )
     assert added.status_code == 201, added.text
     renamed = admin.patch("/api/v1/admin/counters/1", json={"name": "Quầy Hộ tịch", "services": ["HT", "MT"]})
     assert renamed.status_code == 200, renamed.text

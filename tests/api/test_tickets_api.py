@@ -14,11 +14,19 @@ import pytest
 from api_helpers import assert_error, issue
 from config_helpers import closed_now
 
-SPEC_FIELDS = {"id", "number", "display", "service", "priority", "status", "issued_at",
-               "waiting_ahead", "eta_minutes", "track_url"}
-VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]",
-                                re.IGNORECASE)
-
+SPEC_FIELDS = {
+    "id",
+    "number",
+    "display",
+    "service",
+    "priority",
+    "status",
+    "issued_at",
+    "waiting_ahead",
+    "eta_minutes",
+    "track_url",
+}
+VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.IGNORECASE)
 
 
 def open_every_counter(server) -> None:
@@ -41,13 +49,13 @@ def waiting_total(http) -> dict[str, int]:
     return {s["code"]: s["waiting"] for s in response.json()["services"]}
 
 
-
 # --- issuing ----------------------------------------------------------------------------------
 
+
 def test_issue_returns_the_ticket_a_kiosk_prints(staffed, http):
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     response = http.post("/api/v1/tickets", json={"service": "CT"})
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
 
     assert response.status_code == 201, response.text
     assert response.headers["Content-Type"].startswith("application/json")
@@ -162,20 +170,29 @@ def test_queue_shows_waiting_per_service_and_every_counter(staffed, http):
 
 REFUSALS = [
     pytest.param({"json": {"service": "XX"}}, 404, "unknown_service", None, id="unknown-service"),
-    pytest.param({"json": {"service": "HT", "priority": "vip"}}, 404, "unknown_priority", None,
-                 id="unknown-priority"),
-    pytest.param({"json": {"service": "HT", "kiosk": "kiosk-99"}}, 404, "unknown_kiosk", None,
-                 id="unknown-kiosk"),
-    pytest.param({"data": '{"service": "HT"', "headers": {"Content-Type": "application/json"}}, 422,
-                 "bad_json", None, id="malformed-json"),
-    pytest.param({"data": "service=HT", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
-                 422, "bad_json", None, id="form-body"),
+    pytest.param({"json": {"service": "HT", "priority": "vip"}}, 404, "unknown_priority", None, id="unknown-priority"),
+    pytest.param({"json": {"service": "HT", "kiosk": "kiosk-99"}}, 404, "unknown_kiosk", None, id="unknown-kiosk"),
+    pytest.param(
+        {"data": '{"service": "HT"', "headers": {"Content-Type": "application/json"}},
+        422,
+        "bad_json",
+        None,
+        id="malformed-json",
+    ),
+    pytest.param(
+        {"data": "service=HT", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        422,
+        "bad_json",
+        None,
+        id="form-body",
+    ),
     pytest.param({"json": {}}, 422, "invalid_field", "service", id="missing-service"),
     pytest.param({}, 422, "invalid_field", "service", id="empty-body"),
     pytest.param({"json": {"service": 5}}, 422, "invalid_field", "service", id="service-not-a-string"),
     pytest.param({"json": {"service": ""}}, 422, "invalid_field", "service", id="service-empty"),
-    pytest.param({"json": {"service": "HT", "priority": 1}}, 422, "invalid_field", "priority",
-                 id="priority-not-a-string"),
+    pytest.param(
+        {"json": {"service": "HT", "priority": 1}}, 422, "invalid_field", "priority", id="priority-not-a-string"
+    ),
     pytest.param({"json": {"service": "HT", "colour": "red"}}, 422, "invalid_field", "colour", id="extra-field"),
     pytest.param({"json": ["HT"]}, 422, "invalid_field", "(body)", id="body-is-a-list"),
     pytest.param({"json": "HT"}, 422, "invalid_field", "(body)", id="body-is-a-string"),
@@ -259,8 +276,9 @@ def test_daily_limit_answers_429_with_the_time_until_the_next_opening(live_serve
     assert "2" in error["message"] and "HT" in error["message"]
     # Retry-After leads to the opening time of a later working day
     hours = cfg["site"]["hours"]
-    reopens = (dt.datetime.now(ZoneInfo(cfg["site"]["timezone"]))
-               + dt.timedelta(seconds=int(response.headers["Retry-After"])))
+    reopens = dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])) + dt.timedelta(
+        seconds=int(response.headers["Retry-After"])
+    )
     assert reopens.strftime("%H:%M") == hours["open"], reopens
     assert reopens.strftime("%a").lower() in hours["days"] and reopens.date().isoformat() not in hours["holidays"]
     assert reopens.date() > dt.datetime.now(ZoneInfo(cfg["site"]["timezone"])).date()
@@ -272,13 +290,22 @@ def test_required_kiosk_token_keeps_other_devices_from_issuing(live_server, conf
     cfg["limits"] = {"require_kiosk_token": True}
     server = live_server(cfg)
     http = server.session()
-    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}),
-                         401, "kiosk_token_required")
+    error = assert_error(
+        http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}), 401, "kiosk_token_required"
+    )
     assert "queuekiosk token create --role kiosk" in error["message"]
-    assert_error(http.post("/api/v1/tickets", json={"service": "HT"}, headers={"Authorization": "Bearer qk_nope"}),
-                 401, "bad_token")
-    assert_error(http.post("/api/v1/tickets", json={"service": "HT"},
-                           headers={"Authorization": f"Bearer {server.token('display')}"}), 403, "forbidden_role")
+    assert_error(
+        http.post("/api/v1/tickets", json={"service": "HT"}, headers={"Authorization": "Bearer qk_nope"}),
+        401,
+        "bad_token",
+    )
+    assert_error(
+        http.post(
+            "/api/v1/tickets", json={"service": "HT"}, headers={"Authorization": f"Bearer {server.token('display')}"}
+        ),
+        403,
+        "forbidden_role",
+    )
     assert waiting_total(http)["HT"] == 0, "a refused request issued nothing"
 
     kiosk = {"Authorization": f"Bearer {server.token('kiosk')}"}
@@ -297,28 +324,42 @@ def test_a_kiosk_token_bound_to_one_kiosk_acts_as_that_kiosk_only(live_server, c
 
     ticket = http.post("/api/v1/tickets", json={"service": "HT"}, headers=kiosk_1)
     assert ticket.status_code == 201 and ticket.json()["kiosk"] == "kiosk-1", ticket.text  # its kiosk by default
-    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-2"}, headers=kiosk_1),
-                         403, "forbidden_kiosk")
+    error = assert_error(
+        http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-2"}, headers=kiosk_1),
+        403,
+        "forbidden_kiosk",
+    )
     assert "kiosk-1" in error["message"] and "kiosk-2" in error["message"]
 
     other = issue(http, "HT", kiosk="kiosk-2")
     again = http.post(f"/api/v1/tickets/{other['id']}/reprint", json={}, headers=kiosk_1)
     assert again.status_code == 202 and again.json()["printer"] == "p1", "a kiosk reprints on its own printer"
-    assert_error(http.post(f"/api/v1/tickets/{other['id']}/reprint", json={"printer": "p2"}, headers=kiosk_1),
-                 403, "forbidden_printer")
+    assert_error(
+        http.post(f"/api/v1/tickets/{other['id']}/reprint", json={"printer": "p2"}, headers=kiosk_1),
+        403,
+        "forbidden_printer",
+    )
     unbound = {"Authorization": f"Bearer {server.token('kiosk')}"}
-    assert_error(http.post(f"/api/v1/tickets/{other['id']}/reprint", json={}, headers=unbound),
-                 403, "kiosk_token_unbound")
+    assert_error(
+        http.post(f"/api/v1/tickets/{other['id']}/reprint", json={}, headers=unbound), 403, "kiosk_token_unbound"
+    )
     assert waiting_total(http)["HT"] == 2, "the refused requests issued nothing"
 
 
 # --- the API's own description ------------------------------------------------------------------
 
 SPEC_OPERATIONS = [
-    ("post", "/tickets"), ("get", "/tickets/{}"), ("get", "/queue"),
-    ("post", "/counters/{}/next"), ("post", "/counters/{}/recall"), ("post", "/counters/{}/start"),
-    ("post", "/counters/{}/finish"), ("post", "/counters/{}/no-show"), ("post", "/counters/{}/pause"),
-    ("post", "/counters/{}/resume"), ("post", "/counters/{}/transfer"),
+    ("post", "/tickets"),
+    ("get", "/tickets/{}"),
+    ("get", "/queue"),
+    ("post", "/counters/{}/next"),
+    ("post", "/counters/{}/recall"),
+    ("post", "/counters/{}/start"),
+    ("post", "/counters/{}/finish"),
+    ("post", "/counters/{}/no-show"),
+    ("post", "/counters/{}/pause"),
+    ("post", "/counters/{}/resume"),
+    ("post", "/counters/{}/transfer"),
 ]
 
 

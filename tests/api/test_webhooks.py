@@ -33,8 +33,9 @@ def receivers():
 
 
 def register(srv, url: str, events: list[str], **extra) -> dict:
-    response = srv.session().post("/api/v1/admin/webhooks", json={"url": url, "events": events, **extra},
-                                  headers=_admin(srv))
+    response = srv.session().post(
+        "/api/v1/admin/webhooks", json={"url": url, "events": events, **extra}, headers=_admin(srv)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -56,8 +57,9 @@ def wait_delivered(srv, webhook_id: int, count: int, timeout: float = 15) -> lis
 
 
 def counter_action(srv, action: str, counter: int = 1):
-    response = srv.session().post(f"/api/v1/counters/{counter}/{action}",
-                                  headers={"Authorization": f"Bearer {srv.token('counter', counter)}"})
+    response = srv.session().post(
+        f"/api/v1/counters/{counter}/{action}", headers={"Authorization": f"Bearer {srv.token('counter', counter)}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -94,8 +96,12 @@ def test_a_ticket_s_events_arrive_signed_in_order(live_server, receivers):
     assert bodies[1]["data"]["counter"] == 1 and bodies[0]["data"]["ticket"]["number"] == ticket["number"]
     assert len({r.delivery for r in got}) == 4 and len({b["id"] for b in bodies}) == 4
     log = wait_delivered(srv, webhook["id"], 4)
-    assert [(d["event"], d["attempts"], d["last_status_code"]) for d in log] == \
-        [("ticket.finished", 1, 200), ("ticket.started", 1, 200), ("ticket.called", 1, 200), ("ticket.issued", 1, 200)]
+    assert [(d["event"], d["attempts"], d["last_status_code"]) for d in log] == [
+        ("ticket.finished", 1, 200),
+        ("ticket.started", 1, 200),
+        ("ticket.called", 1, 200),
+        ("ticket.issued", 1, 200),
+    ]
     assert [d["delivery"] for d in reversed(log)] == [r.delivery for r in got]
 
 
@@ -106,8 +112,11 @@ def test_each_webhook_gets_only_the_events_it_asked_for(live_server, receivers):
     first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
     counter_action(srv, "next")
     counter_action(srv, "finish")
-    rated = srv.session().post(f"/api/v1/tickets/{first['id']}/rating", json={"level": "very_satisfied"},
-                               headers={"Authorization": f"Bearer {srv.token('rating', 1)}"})
+    rated = srv.session().post(
+        f"/api/v1/tickets/{first['id']}/rating",
+        json={"level": "very_satisfied"},
+        headers={"Authorization": f"Bearer {srv.token('rating', 1)}"},
+    )
     assert rated.status_code == 201, rated.text
     assert [r.json["data"]["ticket"]["id"] for r in issued_only.wait_for(2)] == [first["id"], second["id"]]
     got = called_and_rated.wait_for(2)
@@ -130,9 +139,17 @@ def test_booking_events_carry_no_personal_data_nor_the_booking_code(live_server,
         free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
         if free:
             break
-    made = http.post("/api/v1/bookings", json={"service": "HT", "date": day, "start": free[0]["start"],
-                                               "name": "Nguyễn Văn An", "phone": "0912345678",
-                                               "id_number": "001099012345"})
+    made = http.post(
+        "/api/v1/bookings",
+        json={
+            "service": "HT",
+            "date": day,
+            "start": free[0]["start"],
+            "name": "Nguyễn Văn An",
+            "phone": "0912345678",
+            "id_number": "001099012345",
+        },
+    )
     assert made.status_code == 201, made.text
     booking = made.json()
     assert http.delete(f"/api/v1/bookings/{booking['code']}").status_code == 200
@@ -142,8 +159,15 @@ def test_booking_events_carry_no_personal_data_nor_the_booking_code(live_server,
     assert got[0].json["data"]["booking"]["start"] == free[0]["start"]
     for r in got:
         text = r.body.decode()
-        for secret in (booking["code"], booking["phone"], booking["id_number"], "0912345678", "001099012345",
-                       "Nguyễn", "Nguy\\u1ec5n"):
+        for secret in (
+            booking["code"],
+            booking["phone"],
+            booking["id_number"],
+            "0912345678",
+            "001099012345",
+            "Nguyễn",
+            "Nguy\\u1ec5n",
+        ):
             assert secret not in text, (secret, text)
 
 
@@ -181,14 +205,18 @@ def test_replay_sends_the_delivery_again_with_its_id(live_server, receivers):
     issue(srv.session(), "HT")
     [first] = receiver.wait_for(1)
     [log] = wait_delivered(srv, webhook["id"], 1)
-    replayed = srv.session().post(f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/{log['id']}/replay",
-                                  headers=_admin(srv))
+    replayed = srv.session().post(
+        f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/{log['id']}/replay", headers=_admin(srv)
+    )
     assert replayed.status_code == 202, replayed.text
     assert replayed.json()["status"] == "pending"
     again = receiver.wait_for(2)[1]
     assert (again.delivery, again.body) == (first.delivery, first.body)
-    assert_error(srv.session().post(f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/999/replay",
-                                    headers=_admin(srv)), 404, "delivery_unknown")
+    assert_error(
+        srv.session().post(f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/999/replay", headers=_admin(srv)),
+        404,
+        "delivery_unknown",
+    )
 
 
 def test_an_event_committed_before_a_kill_9_is_delivered_after_the_restart(live_server, receivers):
@@ -219,8 +247,9 @@ def test_a_deleted_webhook_is_sent_nothing_more(live_server, receivers):
     assert srv.session().get("/api/v1/admin/webhooks", headers=_admin(srv)).json()["webhooks"] == []
     issue(srv.session(), "HT")
     receiver.stays_at(1)
-    assert_error(srv.session().delete(f"/api/v1/admin/webhooks/{webhook['id']}", headers=_admin(srv)),
-                 404, "webhook_unknown")
+    assert_error(
+        srv.session().delete(f"/api/v1/admin/webhooks/{webhook['id']}", headers=_admin(srv)), 404, "webhook_unknown"
+    )
 
 
 def test_bad_input_names_the_field_and_registers_nothing(live_server):
@@ -228,26 +257,34 @@ def test_bad_input_names_the_field_and_registers_nothing(live_server):
     http, admin = srv.session(), _admin(srv)
     good = {"url": "https://example.test/hook", "events": ["ticket.called"]}
     for change, code, field in (
-            ({"url": "ftp://example.test/"}, "webhook_url_invalid", "url"),
-            ({"url": "not a url"}, "webhook_url_invalid", "url"),
-            ({"url": "http:///nohost"}, "webhook_url_invalid", "url"),
-            ({"events": []}, "invalid_field", "events"),
-            ({"events": ["ticket.teleported"]}, "webhook_event_unknown", "events"),
-            ({"events": "ticket.called"}, "invalid_field", "events"),
-            ({"secret": "short"}, "invalid_field", "secret"),
-            ({"colour": "blue"}, "invalid_field", "colour")):
+        ({"url": "ftp://example.test/"}, "webhook_url_invalid", "url"),
+        ({"url": "not a url"}, "webhook_url_invalid", "url"),
+        ({"url": "http:///nohost"}, "webhook_url_invalid", "url"),
+        ({"events": []}, "invalid_field", "events"),
+        ({"events": ["ticket.teleported"]}, "webhook_event_unknown", "events"),
+        ({"events": "ticket.called"}, "invalid_field", "events"),
+        ({"secret": "short"}, "invalid_field", "secret"),
+        ({"colour": "blue"}, "invalid_field", "colour"),
+    ):
         assert_error(http.post("/api/v1/admin/webhooks", json={**good, **change}, headers=admin), 422, code, field)
     assert http.get("/api/v1/admin/webhooks", headers=admin).json()["webhooks"] == []
     english = srv.session(language="en").post("/api/v1/admin/webhooks", json={**good, "events": ["x.y"]}, headers=admin)
     assert "x.y" in english.json()["error"]["message"] and "ticket.called" in english.json()["error"]["message"]
     made = http.post("/api/v1/admin/webhooks", json={**good, "secret": "s" * 20}, headers=admin)
     assert made.status_code == 201 and made.json()["secret"] == "s" * 20
-    assert_error(http.get(f"/api/v1/admin/webhooks/{made.json()['id']}/deliveries?status=lost", headers=admin),
-                 422, "delivery_status_unknown", "status")
+    assert_error(
+        http.get(f"/api/v1/admin/webhooks/{made.json()['id']}/deliveries?status=lost", headers=admin),
+        422,
+        "delivery_status_unknown",
+        "status",
+    )
     assert_error(http.get("/api/v1/admin/webhooks/999/deliveries", headers=admin), 404, "webhook_unknown")
     # only admins
-    assert_error(http.get("/api/v1/admin/webhooks", headers={"Authorization": f"Bearer {srv.token('supervisor')}"}),
-                 403, "forbidden_role")
+    assert_error(
+        http.get("/api/v1/admin/webhooks", headers={"Authorization": f"Bearer {srv.token('supervisor')}"}),
+        403,
+        "forbidden_role",
+    )
     assert_error(http.post("/api/v1/admin/webhooks", json=good), 401, "unauthorized")
 
 
@@ -259,8 +296,12 @@ def test_two_processes_deliver_each_event_once(pg_url, live_server, config_varia
     with socket.socket() as probe:
         if probe.connect_ex(REDIS) != 0:
             pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-    env = {**FAST, "QUEUEKIOSK_DATABASE_URL": pg_url, "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
-           "QUEUEKIOSK_MESSAGE_QUEUE": f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}"}
+    env = {
+        **FAST,
+        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+        "QUEUEKIOSK_MESSAGE_QUEUE": f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}",
+    }
     config = config_variant()
     a, b = live_server(config, env=env), live_server(config, env=env)
     receiver = receivers()
@@ -271,6 +312,7 @@ def test_two_processes_deliver_each_event_once(pg_url, live_server, config_varia
     got = receiver.wait_for(13)
     receiver.stays_at(13)
     assert len({r.delivery for r in got}) == 13 and len({r.json["id"] for r in got}) == 13
-    assert sorted(r.json["data"]["ticket"]["id"] for r in got if r.event == "ticket.issued") == \
-        sorted(t["id"] for t in tickets)
+    assert sorted(r.json["data"]["ticket"]["id"] for r in got if r.event == "ticket.issued") == sorted(
+        t["id"] for t in tickets
+    )
     assert len(wait_delivered(b, webhook["id"], 13)) == 13

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 import server_db
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,8 +63,14 @@ class Server:
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `queuekiosk ARGS --config <this server's config>` on the same instance; its stdout."""
-        done = subprocess.run([*_queuekiosk_command(), *args, "--config", str(self.config)], input=stdin,
-                              capture_output=True, text=True, env=self.env, timeout=60)
+        done = subprocess.run(
+            [*_queuekiosk_command(), *args, "--config", str(self.config)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+        )
         if done.returncode != 0:
             raise AssertionError(f"queuekiosk {' '.join(args)} failed ({done.returncode}): {done.stderr}")
         return done.stdout
@@ -104,8 +109,11 @@ def server(tmp_path, sqlite_template, server_zygote):
     stopped after the test."""
     config = tmp_path / "config.yaml"
     shutil.copyfile(REPO / "config.yaml", config)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")
+    }
     env["QUEUEKIOSK_INSTANCE"] = str(tmp_path / "instance")
     server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
     port = _free_port()
@@ -115,8 +123,9 @@ def server(tmp_path, sqlite_template, server_zygote):
         process = server_zygote.spawn(args, env, tmp_path, log)
     else:
         with open(log, "wb") as out:
-            process = subprocess.Popen([*_queuekiosk_command(), *args], cwd=tmp_path, env=env, stdout=out,
-                                       stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [*_queuekiosk_command(), *args], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
     running = Server(f"http://127.0.0.1:{port}", config, env, log, process)
     deadline = time.monotonic() + START_TIMEOUT
     try:
@@ -194,8 +203,9 @@ def page(browser):
 
 @pytest.fixture
 def phone(browser):
-    context, tab, errors = _tab(browser, viewport={"width": 360, "height": 740}, device_scale_factor=2,
-                                is_mobile=True, has_touch=True)
+    context, tab, errors = _tab(
+        browser, viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
@@ -216,6 +226,7 @@ def shot():
 
 # --- servers with a config of the test's own ------------------------------------------------
 
+
 def _live_server_class():
     """tests/api's LiveServer (a conftest is not importable by name from here)."""
     path = Path(__file__).resolve().parents[1] / "api" / "conftest.py"
@@ -234,8 +245,9 @@ def start_server(tmp_path_factory, sqlite_template, server_zygote):
     servers = []
 
     def start(config: dict | None = None, ignore_hours: bool = True, env: dict | None = None):
-        server = LiveServer(tmp_path_factory.mktemp("page-server"), config,
-                            ("--ignore-hours",) if ignore_hours else (), env)
+        server = LiveServer(
+            tmp_path_factory.mktemp("page-server"), config, ("--ignore-hours",) if ignore_hours else (), env
+        )
         server.database_template = sqlite_template
         server.zygote = server_zygote
         servers.append(server)

@@ -59,9 +59,19 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
 
     # a new service, its typical procedures and field ("lĩnh vực") shown under its name in the list
     admin.click("#panel-services button.new")
-    _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "name.en": "Environment",
-                              "examples.vi": "Đăng ký kế hoạch bảo vệ môi trường",
-                              "field.vi": "Tài nguyên - Môi trường", "numbers.start": "7001", "numbers.end": "7999"})
+    _fill(
+        admin,
+        "services",
+        {
+            "code": "MT",
+            "name.vi": "Môi trường",
+            "name.en": "Environment",
+            "examples.vi": "Đăng ký kế hoạch bảo vệ môi trường",
+            "field.vi": "Tài nguyên - Môi trường",
+            "numbers.start": "7001",
+            "numbers.end": "7999",
+        },
+    )
     _save(admin, "services")
     _saved(admin, "services")
     saved_at = time.monotonic()
@@ -92,8 +102,14 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
     expect(kiosk.locator('[data-service="MT"]').first).to_contain_text("Môi trường")
     display.reload()
     expect(name).to_have_attribute("title", "Quầy 1 - Hộ tịch, Môi trường", timeout=15_000)
-    served = {c["number"]: c["services"] for c in requests.get(server.url + "/api/v1/admin/counters", timeout=10, headers={
-        "Authorization": f"Bearer {server.token('admin')}"}).json()}
+    served = {
+        c["number"]: c["services"]
+        for c in requests.get(
+            server.url + "/api/v1/admin/counters",
+            timeout=10,
+            headers={"Authorization": f"Bearer {server.token('admin')}"},
+        ).json()
+    }
     assert served[1] == ["HT", "MT"]
 
 
@@ -101,15 +117,20 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     admin = new_tab(viewport=ADMIN_SCREEN)
     _login(admin, server)
     # what someone else saves meanwhile appears in the open page's list by itself
-    added = server.api("POST", "/admin/priorities", token=server.token("admin"),
-                       json={"code": "veteran", "name": {"vi": "Cựu chiến binh"}})
+    added = server.api(
+        "POST",
+        "/admin/priorities",
+        token=server.token("admin"),
+        json={"code": "veteran", "name": {"vi": "Cựu chiến binh"}},
+    )
     assert added.status_code == 201, added.text
     admin.click("#tab-priorities")
     expect(admin.locator('#panel-priorities tr.item[data-key="veteran"]')).to_contain_text("Cựu chiến binh")
     shot(admin, "admin-priorities")
     server.api("PATCH", "/admin/priorities/veteran", token=server.token("admin"), json={"name": {"vi": "Thương binh"}})
-    expect(admin.locator('#panel-priorities tr.item[data-key="veteran"]')).to_contain_text("Thương binh",
-                                                                                         timeout=LIVE_MS)
+    expect(admin.locator('#panel-priorities tr.item[data-key="veteran"]')).to_contain_text(
+        "Thương binh", timeout=LIVE_MS
+    )
     admin.click("#tab-services")
     admin.click('#panel-services tr.item[data-key="HT"]')
     _field(admin, "services", "target_wait_minutes").locator("input").fill("0")
@@ -152,16 +173,20 @@ def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_
     _login(admin, server)
     admin.click("#tab-users")
     admin.click("#panel-users button.new")
-    _fill(admin, "users", {"username": "lan", "full_name": "Nguyễn Thị Lan", "role": "clerk", "counter": "1",
-                           "password": "ngan"})
+    _fill(
+        admin,
+        "users",
+        {"username": "lan", "full_name": "Nguyễn Thị Lan", "role": "clerk", "counter": "1", "password": "ngan"},
+    )
     _save(admin, "users")
     expect(_field(admin, "users", "password").locator(".field-error")).to_contain_text("password")
     _fill(admin, "users", {"password": "mat-khau-cua-lan"})
     _save(admin, "users")
     _saved(admin, "users")
     expect(admin.locator('#panel-users tr.item[data-key="lan"]')).to_contain_text("Nguyễn Thị Lan")
-    login = requests.post(server.url + "/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-cua-lan"},
-                          timeout=10)
+    login = requests.post(
+        server.url + "/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-cua-lan"}, timeout=10
+    )
     assert login.status_code == 200, login.text
 
     admin.click("#tab-tokens")

@@ -101,12 +101,15 @@ def test_a_number_for_today_and_a_second_one_refused_politely(server, phone):
 
 def scanner_burst(tab, text: str) -> None:
     """What a USB barcode scanner sends: a key for each character within milliseconds, then Enter."""
-    tab.evaluate("""text => {
+    tab.evaluate(
+        """text => {
         for (const key of [...text, "Enter"]) {
             const target = document.activeElement || document.body;
             target.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true, cancelable: true}));
         }
-    }""", text)
+    }""",
+        text,
+    )
 
 
 def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server, phone, page):
@@ -134,9 +137,18 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server,
     page.locator("#result .done").click()
 
     if slots:  # a slot later today (the server ignores opening hours, the slots do not)
-        booked = server.api("POST", "/bookings", json={"service": "HT", "date": today, "start": slots[-1]["start"],
-                                                       "name": "Nguyễn Văn An", "phone": "0912345678",
-                                                       "id_number": "001099012345"})
+        booked = server.api(
+            "POST",
+            "/bookings",
+            json={
+                "service": "HT",
+                "date": today,
+                "start": slots[-1]["start"],
+                "name": "Nguyễn Văn An",
+                "phone": "0912345678",
+                "id_number": "001099012345",
+            },
+        )
         assert booked.status_code == 201, booked.text
         expected = f"Đã đặt lịch — Ông/Bà được gọi từ {slots[-1]['start']}"
     else:  # no slot left today: the card takes a walk-in number, choosing the service
@@ -165,8 +177,9 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server,
 
 def test_the_clerk_and_the_lobby_see_which_number_is_a_booking(server, page, new_tab):
     password = server.add_clerk("lan", counter=1)
-    taken = server.api("POST", "/bookings", json={"service": "HT", "remote": True, "name": "Bình",
-                                                  "phone": "0987654321"}).json()
+    taken = server.api(
+        "POST", "/bookings", json={"service": "HT", "remote": True, "name": "Bình", "phone": "0987654321"}
+    ).json()
     assert server.api("POST", "/check-in", json={"code": taken["code"]}).status_code == 201
     walk_in = server.api("POST", "/tickets", json={"service": "HT"}).json()
     lobby = new_tab(viewport={"width": 1920, "height": 1080})
@@ -180,7 +193,8 @@ def test_the_clerk_and_the_lobby_see_which_number_is_a_booking(server, page, new
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("Số từ xa")  # the remote number came first, and is here now
     assert "Số từ xa" not in rows.nth(1).inner_text() and rows.nth(1).get_attribute("data-number") == str(
-        walk_in["number"])
+        walk_in["number"]
+    )
     page.click('button[data-action="next"]')
     expect(lobby.locator("#callout-number")).to_have_text(str(taken["number"]))
     expect(lobby.locator("#callout-booked")).to_contain_text("Số lấy từ xa")
@@ -259,8 +273,9 @@ def test_the_phone_confirms_with_the_code_sent_by_sms(start_server, phone):
 
 def test_the_dashboard_lists_today_s_bookings_and_who_came(server, page):
     server.add_user("giamsat", "mat-khau-giam-sat", "supervisor")
-    taken = server.api("POST", "/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình",
-                                                  "phone": "0987654321"}).json()
+    taken = server.api(
+        "POST", "/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0987654321"}
+    ).json()
     page.goto(server.url + "/dashboard")
     page.fill("#username", "giamsat")
     page.fill("#password", "mat-khau-giam-sat")

@@ -248,7 +248,8 @@ def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
     page.locator("#number-input").fill(issued[2]["display"])
     page.keyboard.press("Enter")
     expect(page.locator("#notice")).to_have_text(
-        re.compile(f"Số {issued[2]['display']} vừa được quầy 2 gọi, không còn trong hàng chờ."))
+        re.compile(f"Số {issued[2]['display']} vừa được quầy 2 gọi, không còn trong hàng chờ.")
+    )
     expect(page.locator("#current-number")).to_have_text(issued[3]["display"])
 
     # pausing needs a free counter; T with a reason, then T again to resume

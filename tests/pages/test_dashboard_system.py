@@ -27,11 +27,21 @@ def open_dashboard(tab, server) -> None:
     expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
 
 
-def test_the_dashboard_shows_a_voice_without_espeak_ng_and_a_hung_printer(start_server, page, config_data, printer,
-                                                                           shot):
+def test_the_dashboard_shows_a_voice_without_espeak_ng_and_a_hung_printer(
+    start_server, page, config_data, printer, shot
+):
     config_data["sounds"] = {"tts": "espeak-ng"}
-    config_data["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
-                                "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    config_data["printers"] = [
+        {
+            "id": "kiosk-1",
+            "driver": "network",
+            "host": "127.0.0.1",
+            "port": printer.port,
+            "retry_seconds": 0.3,
+            "check_seconds": 0.3,
+            "timeout_seconds": 1,
+        }
+    ]
     server = start_server(config_data, env={"QUEUEKIOSK_ESPEAK_NG": "/nonexistent/espeak-ng"})
     open_dashboard(page, server)
 
@@ -45,7 +55,8 @@ def test_the_dashboard_shows_a_voice_without_espeak_ng_and_a_hung_printer(start_
     item = page.locator('#printers li[data-printer="kiosk-1"]')
     expect(item).to_have_attribute("data-state", "offline", timeout=10_000)
     expect(item.locator(".detail")).to_have_text(
-        "not responding: it stopped taking the ticket part-way (no answer within 1 s)")
+        "not responding: it stopped taking the ticket part-way (no answer within 1 s)"
+    )
     expect(page.locator('#alerts li[data-alert="printer:kiosk-1"]')).to_have_text("Máy in kiosk-1: Mất kết nối máy in.")
     box, section = item.bounding_box(), page.locator("section.printers").bounding_box()
     assert section["y"] < box["y"] < section["y"] + section["height"], "the printer is drawn in its own section"

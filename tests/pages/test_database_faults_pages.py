@@ -25,8 +25,7 @@ def tap(page, service: str = HT):
     page.locator("button.no-priority").click()
 
 
-def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, new_tab, small_disk,
-                                                                        shot):
+def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, new_tab, small_disk, shot):
     from test_dashboard_system import open_dashboard
 
     server = start_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})

@@ -36,15 +36,19 @@ def test_a_zone_display_shows_and_says_only_its_counters_calls(page, centre, sho
     rows = page.locator(".counter-row")
     expect(rows).to_have_count(2)
     assert [rows.nth(i).get_attribute("data-counter") for i in range(2)] == ["4", "5"]
-    assert sorted(page.locator(".waiting-list li").evaluate_all("(items) => items.map((i) => i.dataset.service)")) \
-        == ["DC", "LD", "VH"], "the services its counters serve"
+    assert sorted(page.locator(".waiting-list li").evaluate_all("(items) => items.map((i) => i.dataset.service)")) == [
+        "DC",
+        "LD",
+        "VH",
+    ], "the services its counters serve"
 
     centre.call(1)  # downstairs: not this zone's
     centre.call(4)
     _expect_number(page, 4, "3001")
     events = _wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
-    assert [e["src"].rsplit("counter=", 1)[1] for e in events if e["type"] == "playing"] == ["4"], \
+    assert [e["src"].rsplit("counter=", 1)[1] for e in events if e["type"] == "playing"] == ["4"], (
         "the call at counter 1 is neither spoken here nor waited for"
+    )
     expect(page.locator("#history li")).to_have_count(1)
     expect(page.locator("#history li").first).to_contain_text("3001")
     assert "1001" not in page.locator("main").text_content()
@@ -82,8 +86,9 @@ def test_a_counter_top_display_shows_its_number_large_and_the_next_ones(page, ce
     assert all("counter=1" in e["src"] for e in events), "only its own counter's calls are said"
 
     centre.call(1, "finish")
-    paused = centre.http.post(f"{centre.url}/api/v1/counters/1/pause", json={"reason": "nghỉ"},
-                              headers=centre.admin(), timeout=10)
+    paused = centre.http.post(
+        f"{centre.url}/api/v1/counters/1/pause", json={"reason": "nghỉ"}, headers=centre.admin(), timeout=10
+    )
     assert paused.status_code == 200, paused.text
     expect(page.locator("#ct-state")).to_have_text("Tạm dừng", timeout=2000)
     expect(page.locator("#ct-number")).to_be_hidden()

@@ -39,6 +39,7 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
+
 MEDIA_LOG = """
 window.__media = [];
 for (const type of ["play", "playing", "ended", "error"]) {
@@ -73,8 +74,11 @@ class DisplayServer:
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")
+        }
         self.env["QUEUEKIOSK_INSTANCE"] = str(folder / "instance")
         self.process = None
         self.http = requests.Session()
@@ -92,8 +96,9 @@ class DisplayServer:
             self.process = self.zygote.spawn(args, self.env, self.folder, self.folder / "serve.log")
         else:
             with open(self.folder / "serve.log", "ab") as log:
-                self.process = subprocess.Popen([*_queuekiosk_command(), *args], cwd=self.folder, env=self.env,
-                                                stdout=log, stderr=subprocess.STDOUT)
+                self.process = subprocess.Popen(
+                    [*_queuekiosk_command(), *args], cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (self.folder / "serve.log").read_text()
@@ -263,8 +268,13 @@ def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
 
 
 # What the eye reads from the seats, and how: every element here must be at least the key size.
-KEY_TEXT = [".counter-row .name", "#history li:not(.cut) .number", "#history li:not(.cut) .where",
-            ".waiting-list li:not([hidden]) .name", ".waiting-list li:not([hidden]) .count"]
+KEY_TEXT = [
+    ".counter-row .name",
+    "#history li:not(.cut) .number",
+    "#history li:not(.cut) .where",
+    ".waiting-list li:not([hidden]) .name",
+    ".waiting-list li:not([hidden]) .count",
+]
 
 MEASURE_TEXT = r"""(selectors) => {
   // every word of a name: one box (not split over two lines) inside the name's own box and
@@ -345,8 +355,10 @@ def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width,
         pages = page.evaluate("window.QKDisplay.waitingPages()")
         for language in ("vi", "en"):
             for waiting_page in range(pages):
-                page.evaluate("([lang, n]) => { window.QKDisplay.showLanguage(lang); window.QKDisplay.showWaitingPage(n); }",
-                              [language, waiting_page])
+                page.evaluate(
+                    "([lang, n]) => { window.QKDisplay.showLanguage(lang); window.QKDisplay.showWaitingPage(n); }",
+                    [language, waiting_page],
+                )
                 measured = page.evaluate(MEASURE_TEXT, KEY_TEXT)
                 shot(page, f"display-{layout}-{language}-{waiting_page + 1}")
                 assert not measured["cut"], f"{language}: words cut or split: {measured['cut']}"
@@ -369,15 +381,17 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     row = page.locator('.counter-row[data-counter="2"]')
     expect(row.locator(".num")).to_have_text("1002")
 
-    paused = lobby.http.post(f"{lobby.url}/api/v1/counters/2/pause", json={"reason": "nghỉ trưa"},
-                             headers=lobby.admin(), timeout=10)
+    paused = lobby.http.post(
+        f"{lobby.url}/api/v1/counters/2/pause", json={"reason": "nghỉ trưa"}, headers=lobby.admin(), timeout=10
+    )
     assert paused.status_code == 200, paused.text
     expect(row).to_have_class(re.compile(r"\bpaused\b"), timeout=1000)
     expect(row.locator(".num")).to_be_hidden()  # no longer looks like it serves 1002
     expect(row.locator(".state")).to_have_text("Tạm dừng")
     assert float(row.locator(".state").evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 63
-    assert row.evaluate("(n) => getComputedStyle(n).backgroundColor") != \
-        page.locator('.counter-row[data-counter="1"]').evaluate("(n) => getComputedStyle(n).backgroundColor")
+    assert row.evaluate("(n) => getComputedStyle(n).backgroundColor") != page.locator(
+        '.counter-row[data-counter="1"]'
+    ).evaluate("(n) => getComputedStyle(n).backgroundColor")
     # counter 3 was never opened today (no clerk, no call): closed, and says so
     closed = page.locator('.counter-row[data-counter="3"]')
     expect(closed).to_have_class(re.compile(r"\bclosed\b"))
@@ -467,8 +481,11 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     busy_lobby.call(1)
     events = _wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 3, timeout=30)
     alone = _pieces(events, "playing")
-    assert [(form, number, counter) for form, number, counter, _ in alone] == \
-        [("chime", None, None), ("once", 1001, 1), ("once", 1001, 1)], "the chime, then the sentence twice"
+    assert [(form, number, counter) for form, number, counter, _ in alone] == [
+        ("chime", None, None),
+        ("once", 1001, 1),
+        ("once", 1001, 1),
+    ], "the chime, then the sentence twice"
     ended = _pieces(events, "ended")
     assert alone[2][3] - ended[1][3] >= 800, "a pause between the sentence and its repetition"
 

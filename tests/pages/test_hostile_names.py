@@ -30,11 +30,13 @@ def test_hostile_names_are_shown_as_text_on_every_page(start_server, page, confi
     server = start_server(hostile_config(config_data))
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    ticket = requests.post(f"{server.url}/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"},
-                           timeout=10).json()
+    ticket = requests.post(
+        f"{server.url}/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, timeout=10
+    ).json()
     token = server.token("counter", 1)
-    assert requests.post(f"{server.url}/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"},
-                         timeout=10).ok
+    assert requests.post(
+        f"{server.url}/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).ok
     for path in ("/", "/kiosk/kiosk-1", "/display/lobby", "/counter", f"/t/{ticket['id']}"):
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")

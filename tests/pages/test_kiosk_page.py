@@ -38,6 +38,7 @@ def tab_in(new_tab):
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def open_kiosk(tab, server, kiosk: str = "kiosk-1"):
     tab.goto(f"{server.url}/kiosk/{kiosk}")
     # the Socket.IO connection is up and the subscription answered (after the kiosk's state, if any)
@@ -86,23 +87,32 @@ def font_px(tab, selector: str = "body") -> float:
 
 def covered_by(tab, target: str, cover: str) -> bool:
     """Whether a tap in the middle of ``target`` lands on ``cover`` (what a finger would hit)."""
-    return tab.evaluate("""([target, cover]) => {
+    return tab.evaluate(
+        """([target, cover]) => {
         const box = document.querySelector(target).getBoundingClientRect();
         const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
         return !!(hit && hit.closest(cover));
-    }""", [target, cover])
+    }""",
+        [target, cover],
+    )
 
 
 def assert_fits(tab, what: str) -> None:
     """No scrolling: the page and every visible button stay inside the screen."""
     size = tab.viewport_size
     page_size = tab.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-    assert page_size[0] <= size["width"] and page_size[1] <= size["height"], \
+    assert page_size[0] <= size["width"] and page_size[1] <= size["height"], (
         f"{what}: the page is {page_size} on a {size['width']}x{size['height']} screen"
+    )
     for button in tab.locator("button:visible").all():
         box = button.bounding_box()
-        assert box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"] \
-            and box["y"] + box["height"] <= size["height"], f"{what}: {button.inner_text()!r} is off screen: {box}"
+        assert (
+            box
+            and box["x"] >= 0
+            and box["y"] >= 0
+            and box["x"] + box["width"] <= size["width"]
+            and box["y"] + box["height"] <= size["height"]
+        ), f"{what}: {button.inner_text()!r} is off screen: {box}"
     scrolled = tab.evaluate("""() => Array.from(document.querySelectorAll('.screen:not([hidden]), .grid'))
         .filter(node => node.offsetParent !== null && node.scrollHeight > node.clientHeight + 1)
         .map(node => node.id || node.className)""")
@@ -110,8 +120,8 @@ def assert_fits(tab, what: str) -> None:
 
 
 def decode_qr(tab, selector: str) -> str:
-    from PIL import Image
     import zxingcpp
+    from PIL import Image
 
     image = Image.open(io.BytesIO(tab.locator(selector).screenshot())).convert("L")
     found = zxingcpp.read_barcodes(image)
@@ -122,18 +132,24 @@ def decode_qr(tab, selector: str) -> str:
 def fields_config(config_data: dict) -> dict:
     """Ten services in three fields and one without a field; no priority classes."""
     cfg = config_data
-    names = [("HT1", "Đăng ký khai sinh", "Birth registration", "Hộ tịch", "Civil status"),
-             ("HT2", "Đăng ký kết hôn", "Marriage registration", "Hộ tịch", "Civil status"),
-             ("HT3", "Đăng ký khai tử", "Death registration", "Hộ tịch", "Civil status"),
-             ("HT4", "Trích lục hộ tịch", "Civil status extract", "Hộ tịch", "Civil status"),
-             ("DD1", "Cấp giấy chứng nhận", "Land certificate", "Đất đai", "Land"),
-             ("DD2", "Chuyển nhượng", "Land transfer", "Đất đai", "Land"),
-             ("DD3", "Tranh chấp đất đai", "Land dispute", "Đất đai", "Land"),
-             ("LD1", "Trợ cấp xã hội", "Social allowance", "Lao động - Xã hội", "Labour - Social affairs"),
-             ("LD2", "Người có công", "Meritorious people", "Lao động - Xã hội", "Labour - Social affairs")]
+    names = [
+        ("HT1", "Đăng ký khai sinh", "Birth registration", "Hộ tịch", "Civil status"),
+        ("HT2", "Đăng ký kết hôn", "Marriage registration", "Hộ tịch", "Civil status"),
+        ("HT3", "Đăng ký khai tử", "Death registration", "Hộ tịch", "Civil status"),
+        ("HT4", "Trích lục hộ tịch", "Civil status extract", "Hộ tịch", "Civil status"),
+        ("DD1", "Cấp giấy chứng nhận", "Land certificate", "Đất đai", "Land"),
+        ("DD2", "Chuyển nhượng", "Land transfer", "Đất đai", "Land"),
+        ("DD3", "Tranh chấp đất đai", "Land dispute", "Đất đai", "Land"),
+        ("LD1", "Trợ cấp xã hội", "Social allowance", "Lao động - Xã hội", "Labour - Social affairs"),
+        ("LD2", "Người có công", "Meritorious people", "Lao động - Xã hội", "Labour - Social affairs"),
+    ]
     cfg["services"] = [
-        {"code": code, "name": {"vi": vi, "en": en}, "field": {"vi": field_vi, "en": field_en},
-         "numbers": {"start": (i + 1) * 1000 + 1, "end": (i + 1) * 1000 + 999}}
+        {
+            "code": code,
+            "name": {"vi": vi, "en": en},
+            "field": {"vi": field_vi, "en": field_en},
+            "numbers": {"start": (i + 1) * 1000 + 1, "end": (i + 1) * 1000 + 999},
+        }
         for i, (code, vi, en, field_vi, field_en) in enumerate(names)
     ] + [{"code": "TK", "name": {"vi": "Trả kết quả", "en": "Collect results"}, "numbers": {"start": 101, "end": 999}}]
     cfg["priorities"] = []
@@ -143,6 +159,7 @@ def fields_config(config_data: dict) -> dict:
 
 
 # --- tests ------------------------------------------------------------------------------------
+
 
 def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start_server, page, shot):
     server = start_server()
@@ -376,8 +393,9 @@ def test_closed_hours_screen(start_server, page, config_data, shot):
     expect(page.locator("#result-number")).to_have_text("1001")
 
 
-@pytest.mark.parametrize("one_a_day", [{"numbers": {"start": 1001, "end": 1001}}, {"daily_limit": 1}],
-                         ids=["range", "daily_limit"])
+@pytest.mark.parametrize(
+    "one_a_day", [{"numbers": {"start": 1001, "end": 1001}}, {"daily_limit": 1}], ids=["range", "daily_limit"]
+)
 def test_exhausted_range_screen(start_server, page, config_data, shot, one_a_day):
     cfg = config_data
     cfg["services"][0].update(one_a_day)  # HT: one number a day
@@ -471,15 +489,25 @@ def test_screens_fit_without_scrolling(start_server, tab_in, viewport, shot):
 
 
 def with_network_printer(config_data: dict, port: int, **settings) -> dict:
-    config_data["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port,
-                                "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1, **settings}]
+    config_data["printers"] = [
+        {
+            "id": "kiosk-1",
+            "driver": "network",
+            "host": "127.0.0.1",
+            "port": port,
+            "retry_seconds": 0.3,
+            "check_seconds": 0.3,
+            "timeout_seconds": 1,
+            **settings,
+        }
+    ]
     return config_data
 
 
 def test_a_tapped_number_comes_out_of_the_printer_with_its_qr_code(start_server, page, config_data, printer):
     """The whole way: a tap on the kiosk, the ticket on screen, the same ticket on paper."""
-    from printer_sim import decode
     import zxingcpp
+    from printer_sim import decode
 
     server = start_server(with_network_printer(config_data, printer.port, form="image"))
     open_kiosk(page, server)
@@ -551,8 +579,13 @@ def test_the_launcher_opens_chromium_in_kiosk_mode():
     assert done.returncode == 0, done.stderr
     words = done.stdout.split()
     assert words[0] == "/usr/bin/chromium" and words[-1] == url
-    for flag in ("--kiosk", "--noerrdialogs", "--disable-session-crashed-bubble",
-                 "--autoplay-policy=no-user-gesture-required", "--user-data-dir=/tmp/qk-profile"):
+    for flag in (
+        "--kiosk",
+        "--noerrdialogs",
+        "--disable-session-crashed-bubble",
+        "--autoplay-policy=no-user-gesture-required",
+        "--user-data-dir=/tmp/qk-profile",
+    ):
         assert flag in words, f"{flag} missing from {done.stdout}"
     wrong = subprocess.run([str(script), "kiosk-1"], capture_output=True, text=True, env=env, timeout=30)
     assert wrong.returncode == 2 and "usage:" in wrong.stderr

@@ -57,8 +57,14 @@ def test_every_open_page_shows_a_saved_change_within_2_s_without_a_reload(server
     dashboard.fill("#username", "giamsat")
     dashboard.fill("#password", PASSWORD)
     dashboard.click("#login-button")
-    pages = {"kiosk": kiosk, "display": display, "phone": phone, "tablet": tablet, "console": console,
-             "dashboard": dashboard}
+    pages = {
+        "kiosk": kiosk,
+        "display": display,
+        "phone": phone,
+        "tablet": tablet,
+        "console": console,
+        "dashboard": dashboard,
+    }
     for name, tab in pages.items():
         expect(tab.locator("body"), name).to_have_attribute("data-live", "live", timeout=15_000)
 

@@ -25,8 +25,9 @@ def _buttons_inside_viewport(tab) -> None:
     for button in tab.locator("button.service").all():
         box = button.bounding_box()
         assert box and box["x"] >= 0 and box["y"] >= 0, box
-        assert box["x"] + box["width"] <= size["width"] and box["y"] + box["height"] <= size["height"], \
+        assert box["x"] + box["width"] <= size["width"] and box["y"] + box["height"] <= size["height"], (
             f"{button.inner_text()!r} sticks out of the {size['width']}x{size['height']} screen: {box}"
+        )
 
 
 def _no_priority(page):
@@ -194,8 +195,16 @@ def test_every_page_loads_without_a_missing_file_and_has_its_icon(server, page):
     missing = []
     page.on("response", lambda response: response.status == 404 and missing.append(response.url))
     ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
-    for path in ("/", "/kiosk/kiosk-1", "/display/lobby", "/counter", "/rating/1", f"/t/{ticket['id']}",
-                 "/reports", "/dashboard"):
+    for path in (
+        "/",
+        "/kiosk/kiosk-1",
+        "/display/lobby",
+        "/counter",
+        "/rating/1",
+        f"/t/{ticket['id']}",
+        "/reports",
+        "/dashboard",
+    ):
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")
         icon = page.evaluate("""async () => { const r = await fetch('/favicon.ico');

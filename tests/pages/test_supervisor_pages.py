@@ -107,8 +107,17 @@ def test_a_clerk_is_turned_away(page, server):
 
 def test_the_dashboard_alerts_when_the_printer_needs_paper(start_server, page, config_data, printer):
     """printer.status is pushed to the dashboard room: the alert appears and goes with the paper."""
-    config_data["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port,
-                                "retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}]
+    config_data["printers"] = [
+        {
+            "id": "kiosk-1",
+            "driver": "network",
+            "host": "127.0.0.1",
+            "port": printer.port,
+            "retry_seconds": 0.3,
+            "check_seconds": 0.3,
+            "timeout_seconds": 1,
+        }
+    ]
     server = start_server(config_data)
     server.add_user("giamsat", PASSWORD, "supervisor")
     page.goto(server.url + "/dashboard")

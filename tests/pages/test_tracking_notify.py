@@ -21,14 +21,17 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
     sms = Receiver()
     try:
         config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
-        config["notifications"] = {"ahead": 2, "channels": ["sms", "email"],
-                                   "sms": {"url": sms.url, "body": '{"to": "{phone}", "text": "{text}"}'},
-                                   "email": {"host": "127.0.0.1", "port": 9, "security": "none",
-                                             "sender": "motcua@example.vn"}}
+        config["notifications"] = {
+            "ahead": 2,
+            "channels": ["sms", "email"],
+            "sms": {"url": sms.url, "body": '{"to": "{phone}", "text": "{text}"}'},
+            "email": {"host": "127.0.0.1", "port": 9, "security": "none", "sender": "motcua@example.vn"},
+        }
         server = start_server(config)
         http = requests.Session()
-        tickets = [http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
-                   for _ in range(4)]
+        tickets = [
+            http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json() for _ in range(4)
+        ]
         mine = tickets[3]
 
         phone.goto(f"{server.url}/t/{mine['id']}")
@@ -48,8 +51,9 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         called = http.post(server.url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"})
         assert called.status_code == 200, called.text
         [near] = sms.wait_for(1)  # 2 ahead now
-        assert json.loads(near.body)["text"].endswith(f"còn 2 số nữa đến lượt Ông/Bà (số {mine['number']}). "
-                                                      "Mời Ông/Bà quay lại khu vực chờ.")
+        assert json.loads(near.body)["text"].endswith(
+            f"còn 2 số nữa đến lượt Ông/Bà (số {mine['number']}). Mời Ông/Bà quay lại khu vực chờ."
+        )
         for _ in range(3):  # 1 ahead, none ahead (told already), then called
             http.post(server.url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"})
         called = sms.wait_for(2)[1]
@@ -76,7 +80,8 @@ def test_push_is_offered_on_a_secure_page_and_its_service_worker_registers(start
     section.locator("#notify-submit").click()
     result = phone.wait_for_function(
         "() => document.querySelector('#notify-done li') ? 'subscribed'"
-        " : (!document.querySelector('#notify-error').hidden ? 'refused' : null)").json_value()
+        " : (!document.querySelector('#notify-error').hidden ? 'refused' : null)"
+    ).json_value()
     assert phone.evaluate("() => navigator.serviceWorker.getRegistration('/t/').then(r => !!r)")
     # headless Chromium with no way to its push service (no internet here) cannot subscribe, and says so;
     # where it can, the subscription is saved, shown by its push service's name only

@@ -133,8 +133,12 @@ def test_browsers_get_html_errors_and_programs_json(server, page, shot):
     expect(page.locator('a[href="/kiosk/kiosk-1"]')).to_have_count(1)
 
     # the API stays JSON, even for a browser; programs get JSON outside /api too
-    for path, accept in (("/api/v1/nope", None), ("/api/v1/nope", BROWSER_ACCEPT),
-                         ("/no-such-page", None), ("/no-such-page", "application/json")):
+    for path, accept in (
+        ("/api/v1/nope", None),
+        ("/api/v1/nope", BROWSER_ACCEPT),
+        ("/no-such-page", None),
+        ("/no-such-page", "application/json"),
+    ):
         headers = {"Accept": accept} if accept else {}
         answer = requests.get(server.url + path, headers=headers, timeout=10)
         assert answer.status_code == 404
@@ -156,7 +160,9 @@ def test_the_phone_says_so_while_no_counter_serves_the_service(server, phone):
     expect(phone.locator("#eta")).to_contain_text("Hiện chưa có quầy nào mở cho dịch vụ này")
     expect(phone.locator("#eta")).to_contain_text("No counter for this service is open yet")
     token = server.counter_token(4)
-    assert requests.post(f"{server.url}/api/v1/counters/4/open",
-                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        requests.post(f"{server.url}/api/v1/counters/4/open", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     phone.reload()
     expect(phone.locator("#eta")).not_to_contain_text("Hiện chưa có quầy nào mở")

@@ -28,15 +28,34 @@ from ..errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, Too
 from ..models import utcnow
 from .choosing import choose_next
 from .clock import business_day, local_time
-from .counter_actions import (EMA_WEIGHT, call_next, close_counter, finish, no_show, open_counter, pause, recall,
-                              resume, start, transfer)
+from .counter_actions import (
+    EMA_WEIGHT,
+    call_next,
+    close_counter,
+    finish,
+    no_show,
+    open_counter,
+    pause,
+    recall,
+    resume,
+    start,
+    transfer,
+)
 from .day_end import expire_past_days, expired_count
 from .estimates import estimate_minutes
 from .issuing import issue
 from .numbering import waiting_counts
 from .ratings import rate, rating_prompt, rating_view, ticket_rating
-from .reading import (counter_queue, counter_states, figures_today, holder_of_number, last_calls, recent_calls,
-                      ticket_of_number, ticket_status)
+from .reading import (
+    counter_queue,
+    counter_states,
+    figures_today,
+    holder_of_number,
+    last_calls,
+    recent_calls,
+    ticket_of_number,
+    ticket_status,
+)
 from .records import TRANSITIONS, actor_columns
 from .types import Actor, Candidate, Happened, Outcome
 from .views import iso, ticket_view
@@ -45,15 +64,54 @@ _iso = iso  # the name callers (the web layer, printers, audit) use for the API'
 
 __all__ = [
     # errors and time, so that callers need only ``q``
-    "Invalid", "NotAllowed", "NotFound", "NotSignedIn", "QueueError", "TooMany", "Unavailable", "utcnow",
-    "business_day", "local_time", "iso",
+    "Invalid",
+    "NotAllowed",
+    "NotFound",
+    "NotSignedIn",
+    "QueueError",
+    "TooMany",
+    "Unavailable",
+    "utcnow",
+    "business_day",
+    "local_time",
+    "iso",
     # what goes in and comes out
-    "Actor", "Candidate", "Happened", "Outcome", "TRANSITIONS", "EMA_WEIGHT", "actor_columns",
+    "Actor",
+    "Candidate",
+    "Happened",
+    "Outcome",
+    "TRANSITIONS",
+    "EMA_WEIGHT",
+    "actor_columns",
     # commands
-    "issue", "choose_next", "call_next", "recall", "start", "finish", "no_show", "transfer", "pause", "resume",
-    "open_counter", "close_counter", "rate", "expire_past_days", "expired_count",
+    "issue",
+    "choose_next",
+    "call_next",
+    "recall",
+    "start",
+    "finish",
+    "no_show",
+    "transfer",
+    "pause",
+    "resume",
+    "open_counter",
+    "close_counter",
+    "rate",
+    "expire_past_days",
+    "expired_count",
     # reads
-    "ticket_view", "ticket_status", "estimate_minutes", "waiting_counts", "counter_queue", "counter_states",
-    "last_calls", "recent_calls", "ticket_of_number", "holder_of_number", "figures_today",
-    "rating_view", "rating_prompt", "ticket_rating",
+    "ticket_view",
+    "ticket_status",
+    "estimate_minutes",
+    "waiting_counts",
+    "counter_queue",
+    "counter_states",
+    "last_calls",
+    "recent_calls",
+    "ticket_of_number",
+    "holder_of_number",
+    "figures_today",
+    "rating_view",
+    "rating_prompt",
+    "ticket_rating",
 ]

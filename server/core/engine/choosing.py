@@ -13,9 +13,14 @@ from .records import T
 from .types import Candidate
 
 
-def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | None,
-                policy: Policy, normal_streak: int, now: dt.datetime,
-                due_booking: Candidate | None = None) -> Candidate | None:
+def choose_next(
+    oldest_normal: Candidate | None,
+    oldest_priority: Candidate | None,
+    policy: Policy,
+    normal_streak: int,
+    now: dt.datetime,
+    due_booking: Candidate | None = None,
+) -> Candidate | None:
     """The one rule for "next": a booking whose slot has begun, then max-wait aging, then the
     priority policy, else first come first served.
 
@@ -45,16 +50,22 @@ def choose_next(oldest_normal: Candidate | None, oldest_priority: Candidate | No
 
 def for_counter(site, counter_id: int, counter_number: int):
     """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
-    return or_(and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
-               T.c.target_counter_id == counter_id)
+    return or_(
+        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
+        T.c.target_counter_id == counter_id,
+    )
 
 
 # every "next" runs these: built once, the site, day, counter and its services as parameters
 # (building a statement costs more than running it on SQLite; see numbering.py)
 _MAY_CALL = and_(
-    T.c.site_id == bindparam("site_id"), T.c.business_day == bindparam("day"), T.c.status == "waiting",
-    or_(and_(T.c.service_id.in_(bindparam("services", expanding=True)), T.c.target_counter_id.is_(None)),
-        T.c.target_counter_id == bindparam("counter_id")),
+    T.c.site_id == bindparam("site_id"),
+    T.c.business_day == bindparam("day"),
+    T.c.status == "waiting",
+    or_(
+        and_(T.c.service_id.in_(bindparam("services", expanding=True)), T.c.target_counter_id.is_(None)),
+        T.c.target_counter_id == bindparam("counter_id"),
+    ),
 )
 _OLDEST = {
     priority: select(T.c.id, T.c.issued_at, T.c.called_at)
@@ -73,8 +84,12 @@ _DUE_BOOKING = (
 
 def _may_call(site, counter, day) -> dict:
     """The parameters of ``_MAY_CALL``: today's waiting tickets this counter may call (as ``for_counter``)."""
-    return {"site_id": site.id, "day": day, "services": list(site.counter_service_ids[counter.number]),
-            "counter_id": counter.id}
+    return {
+        "site_id": site.id,
+        "day": day,
+        "services": list(site.counter_service_ids[counter.number]),
+        "counter_id": counter.id,
+    }
 
 
 def _oldest(conn, site, counter, day, priority: bool, exclude: set[int]) -> Candidate | None:
@@ -105,8 +120,9 @@ def _claim(conn, ticket_id: int) -> bool:
     """
     if conn.dialect.name != "postgresql":
         return True
-    claimed = conn.execute(select(T.c.id).where(T.c.id == ticket_id, T.c.status == "waiting")
-                           .with_for_update(skip_locked=True)).first()
+    claimed = conn.execute(
+        select(T.c.id).where(T.c.id == ticket_id, T.c.status == "waiting").with_for_update(skip_locked=True)
+    ).first()
     return claimed is not None
 
 
@@ -132,7 +148,10 @@ def waiting_number(conn, site, counter, day, number) -> Candidate:
     """Today's waiting ticket ``number``, when the clerk calls it by its number; refused unless
     this counter may call it."""
     query = select(T).where(
-        T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "waiting",
+        T.c.site_id == site.id,
+        T.c.business_day == day,
+        T.c.number == number,
+        T.c.status == "waiting",
         for_counter(site, counter.id, counter.number),
     )
     if conn.dialect.name == "postgresql":  # wait for a counter taking it now, then see it is gone

@@ -8,7 +8,7 @@ from ..db import SiteRuntime
 
 
 def local_time(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
-    return now.replace(tzinfo=dt.timezone.utc).astimezone(site.config.site.zone)
+    return now.replace(tzinfo=dt.UTC).astimezone(site.config.site.zone)
 
 
 def business_day(site: SiteRuntime, now: dt.datetime) -> dt.date:
@@ -19,4 +19,4 @@ def business_day(site: SiteRuntime, now: dt.datetime) -> dt.date:
 def since_local_midnight(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
     """The start of the business day, as naive UTC (how the database keeps times)."""
     local_midnight = dt.datetime.combine(business_day(site, now), dt.time(), site.config.site.zone)
-    return local_midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local_midnight.astimezone(dt.UTC).replace(tzinfo=None)

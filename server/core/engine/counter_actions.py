@@ -15,26 +15,54 @@ from .choosing import choose_for, waiting_number
 from .clock import business_day
 from .estimates import with_position
 from .numbering import queue_changed, queue_delta
-from .records import (SET_COUNTER, S, T, actor_columns, connection, counter_row, held_ticket, record_event,
-                      reload, require_held, set_ticket)
+from .records import (
+    SET_COUNTER,
+    S,
+    T,
+    actor_columns,
+    connection,
+    counter_row,
+    held_ticket,
+    record_event,
+    reload,
+    require_held,
+    set_ticket,
+)
 from .types import Actor, Happened, Outcome
 from .views import ticket_view
 
 EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
 # built once (see numbering.py): the moving average, "weighted" being seconds x EMA_WEIGHT
-_SERVICE_AVERAGE = update(S).where(S.c.id == bindparam("service_id")).values(
-    avg_service_seconds=func.coalesce(S.c.avg_service_seconds * (1 - EMA_WEIGHT) + bindparam("weighted", type_=Float()),
-                                      bindparam("seconds", type_=Float())))
+_SERVICE_AVERAGE = (
+    update(S)
+    .where(S.c.id == bindparam("service_id"))
+    .values(
+        avg_service_seconds=func.coalesce(
+            S.c.avg_service_seconds * (1 - EMA_WEIGHT) + bindparam("weighted", type_=Float()),
+            bindparam("seconds", type_=Float()),
+        )
+    )
+)
 
 
 def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
     started = held.started_at or held.last_called_at
     seconds = max(0.0, (now - started).total_seconds())
     set_ticket(conn, held.id, held.status, status="done", finished_at=now, **actor_columns("ended_by", actor))
-    conn.execute(_SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT,
-                                    "seconds": seconds})
-    record_event(conn, site, "finished", now, actor, held.id, held.service_id, counter.id,
-                 {"service_seconds": round(seconds, 3), "by": by})
+    conn.execute(
+        _SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
+    )
+    record_event(
+        conn,
+        site,
+        "finished",
+        now,
+        actor,
+        held.id,
+        held.service_id,
+        counter.id,
+        {"service_seconds": round(seconds, 3), "by": by},
+    )
     happened.append(Happened("ticket.finished", ticket_view(site, reload(conn, held.id)), counter.number))
 
 
@@ -42,13 +70,20 @@ def _open(conn, site, counter, now, actor, happened) -> None:
     """A paused counter resumes, a closed one opens: it serves again."""
     if counter.state != "open":
         conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "open", "pause_reason": None})
-        record_event(conn, site, "resumed" if counter.state == "paused" else "opened", now, actor,
-                     counter_id=counter.id)
+        record_event(
+            conn, site, "resumed" if counter.state == "paused" else "opened", now, actor, counter_id=counter.id
+        )
         happened.append(Happened("counter.changed", None, counter.number, {"state": "open"}))
 
 
-def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-              now: dt.datetime | None = None, number: int | None = None) -> Outcome:
+def call_next(
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+    number: int | None = None,
+) -> Outcome:
     """Finish the counter's current ticket (if any) and call the next one, or ``number`` if given.
 
     Returns an Outcome whose ticket is None when nobody is waiting.
@@ -72,22 +107,49 @@ def call_next(session: Session, site: SiteRuntime, counter_number: int, actor: A
     if chosen is None:
         return Outcome(None, happened)
 
-    set_ticket(conn, chosen.id, "waiting", status="called", counter_id=counter.id,
-               target_counter_id=None, called_at=func.coalesce(T.c.called_at, now),
-               last_called_at=now, started_at=None, **actor_columns("called_by", actor))
+    set_ticket(
+        conn,
+        chosen.id,
+        "waiting",
+        status="called",
+        counter_id=counter.id,
+        target_counter_id=None,
+        called_at=func.coalesce(T.c.called_at, now),
+        last_called_at=now,
+        started_at=None,
+        **actor_columns("called_by", actor),
+    )
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "normal_streak": streak})
     row = reload(conn, chosen.id)
     queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
-    record_event(conn, site, "called", now, actor, row.id, row.service_id, counter.id,
-                 {"repeat_call": True} if chosen.called_before else
-                 {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)})
+    record_event(
+        conn,
+        site,
+        "called",
+        now,
+        actor,
+        row.id,
+        row.service_id,
+        counter.id,
+        {"repeat_call": True}
+        if chosen.called_before
+        else {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)},
+    )
     view = ticket_view(site, row)
     happened += [Happened("ticket.called", view, counter.number), queue_changed(conn, site, day, row.service_id)]
     return Outcome(view, happened)
 
 
-def _act_on_called(session, site: SiteRuntime, counter_number: int, actor: Actor | None, now: dt.datetime,
-                   kind: str, refusal: str, **values) -> Outcome:
+def _act_on_called(
+    session,
+    site: SiteRuntime,
+    counter_number: int,
+    actor: Actor | None,
+    now: dt.datetime,
+    kind: str,
+    refusal: str,
+    **values,
+) -> Outcome:
     """recall, start, no-show: a step on the counter's ticket, allowed only while it is called."""
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
@@ -100,22 +162,27 @@ def _act_on_called(session, site: SiteRuntime, counter_number: int, actor: Actor
     return Outcome(view, [Happened(f"ticket.{kind}", view, counter.number)])
 
 
-def recall(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-           now: dt.datetime | None = None) -> Outcome:
+def recall(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     now = now or utcnow()
-    return _act_on_called(session, site, counter_number, actor, now, "recalled", "ticket_not_called",
-                          last_called_at=now)
+    return _act_on_called(
+        session, site, counter_number, actor, now, "recalled", "ticket_not_called", last_called_at=now
+    )
 
 
-def start(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-          now: dt.datetime | None = None) -> Outcome:
+def start(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     now = now or utcnow()
-    return _act_on_called(session, site, counter_number, actor, now, "started", "already_serving",
-                          status="serving", started_at=now)
+    return _act_on_called(
+        session, site, counter_number, actor, now, "started", "already_serving", status="serving", started_at=now
+    )
 
 
-def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-           now: dt.datetime | None = None) -> Outcome:
+def finish(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     now = now or utcnow()
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
@@ -125,16 +192,33 @@ def finish(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
     return Outcome(happened[0].ticket, happened)
 
 
-def no_show(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-            now: dt.datetime | None = None) -> Outcome:
+def no_show(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     now = now or utcnow()
-    return _act_on_called(session, site, counter_number, actor, now, "no_show", "ticket_not_called",
-                          status="no_show", finished_at=now, **actor_columns("ended_by", actor))
+    return _act_on_called(
+        session,
+        site,
+        counter_number,
+        actor,
+        now,
+        "no_show",
+        "ticket_not_called",
+        status="no_show",
+        finished_at=now,
+        **actor_columns("ended_by", actor),
+    )
 
 
-def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-             now: dt.datetime | None = None, service: str | None = None,
-             to_counter: int | None = None) -> Outcome:
+def transfer(
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+    service: str | None = None,
+    to_counter: int | None = None,
+) -> Outcome:
     """Put the current ticket back in another queue: a service, or one counter. Same number."""
     now = now or utcnow()
     if service is None and to_counter is None:
@@ -150,21 +234,52 @@ def transfer(session: Session, site: SiteRuntime, counter_number: int, actor: Ac
     held = require_held(conn, counter)
     new_service = site.service_ids[service] if service is not None else held.service_id
     target = site.counter_ids[to_counter] if to_counter is not None else None
-    set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, service_id=new_service,
-               target_counter_id=target, started_at=None, transfers=held.transfers + 1)
+    set_ticket(
+        conn,
+        held.id,
+        held.status,
+        status="waiting",
+        counter_id=None,
+        service_id=new_service,
+        target_counter_id=target,
+        started_at=None,
+        transfers=held.transfers + 1,
+    )
     queue_delta(conn, site, new_service, held.business_day, +1, held.priority_id is not None)
-    record_event(conn, site, "transferred", now, actor, held.id, new_service, counter.id, {
-        "from_service": site.service_codes[held.service_id], "to_service": site.service_codes[new_service],
-        "to_counter": to_counter,
-    })
+    record_event(
+        conn,
+        site,
+        "transferred",
+        now,
+        actor,
+        held.id,
+        new_service,
+        counter.id,
+        {
+            "from_service": site.service_codes[held.service_id],
+            "to_service": site.service_codes[new_service],
+            "to_counter": to_counter,
+        },
+    )
     row = reload(conn, held.id)
     view = with_position(conn, site, row)
-    return Outcome(view, [Happened("ticket.transferred", view, counter.number, {"from_counter": counter.number}),
-                          queue_changed(conn, site, row.business_day, held.service_id, new_service)])
+    return Outcome(
+        view,
+        [
+            Happened("ticket.transferred", view, counter.number, {"from_counter": counter.number}),
+            queue_changed(conn, site, row.business_day, held.service_id, new_service),
+        ],
+    )
 
 
-def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str | None = None,
-          actor: Actor | None = None, now: dt.datetime | None = None) -> Outcome:
+def pause(
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    reason: str | None = None,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> Outcome:
     now = now or utcnow()
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
@@ -180,8 +295,9 @@ def pause(session: Session, site: SiteRuntime, counter_number: int, reason: str 
     return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "paused", "reason": reason})])
 
 
-def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-           now: dt.datetime | None = None) -> Outcome:
+def resume(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     now = now or utcnow()
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
@@ -192,8 +308,9 @@ def resume(session: Session, site: SiteRuntime, counter_number: int, actor: Acto
     return Outcome(None, happened)
 
 
-def open_counter(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-                 now: dt.datetime | None = None) -> Outcome:
+def open_counter(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     """A clerk takes a closed counter: it serves from now on (an open or paused counter stays as it is)."""
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
@@ -203,8 +320,9 @@ def open_counter(session: Session, site: SiteRuntime, counter_number: int, actor
     return Outcome(None, happened)
 
 
-def close_counter(session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None,
-                  now: dt.datetime | None = None) -> Outcome:
+def close_counter(
+    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+) -> Outcome:
     """Nobody works at the counter any more: it serves nobody until it is opened again."""
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)

@@ -12,7 +12,7 @@ from ..db import SiteRuntime
 from ..models import utcnow
 from .clock import business_day, since_local_midnight
 from .numbering import waiting_by_service
-from .records import C, E, SEQ, T, actor_columns, connection, record_event, reload
+from .records import SEQ, C, E, T, actor_columns, connection, record_event, reload
 from .types import Happened, Outcome
 from .views import ticket_view
 
@@ -31,14 +31,20 @@ def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | Non
     happened = []
     if site.config.policy.end_of_day == "expire":
         rows = conn.execute(
-            update(T).where(T.c.site_id == site.id, T.c.business_day < today, T.c.status == "waiting")
-            .values(status="expired", finished_at=now).returning(*T.c)).all()
+            update(T)
+            .where(T.c.site_id == site.id, T.c.business_day < today, T.c.status == "waiting")
+            .values(status="expired", finished_at=now)
+            .returning(*T.c)
+        ).all()
         for row in rows:
             record_event(conn, site, "expired", now, None, row.id, row.service_id, detail={"reason": "end_of_day"})
             happened.append(Happened("ticket.expired", ticket_view(site, row)))
         if rows:
-            conn.execute(update(SEQ).where(SEQ.c.service_id.in_({r.service_id for r in rows}),
-                                           SEQ.c.business_day < today).values(waiting=0, priority_waiting=0))
+            conn.execute(
+                update(SEQ)
+                .where(SEQ.c.service_id.in_({r.service_id for r in rows}), SEQ.c.business_day < today)
+                .values(waiting=0, priority_waiting=0)
+            )
     _close_idle_counters(conn, site, now, happened)  # before the events of the tickets ended below
     _end_held_tickets(conn, site, today, now, happened)
     happened.append(Happened("queue.changed", detail={"waiting": waiting_by_service(conn, site, today)}))
@@ -49,33 +55,44 @@ def _end_held_tickets(conn, site: SiteRuntime, today: dt.date, now: dt.datetime,
     """A ticket a counter still held when its day ended: called and never started, the citizen did not
     come (a no-show); being served, it was served until the day's closing time at the latest. Either
     way it is not left for the next morning's first "next" to finish with a night-long service time."""
-    held = conn.execute(select(T).where(T.c.site_id == site.id, T.c.business_day < today,
-                                        T.c.status.in_(m.HELD_STATES))).all()
+    held = conn.execute(
+        select(T).where(T.c.site_id == site.id, T.c.business_day < today, T.c.status.in_(m.HELD_STATES))
+    ).all()
     close = site.config.site.hours.close
     for row in held:
         if row.status == "called":
             values, kind, event = {"status": "no_show", "finished_at": now}, "ticket.no_show", "no_show"
         else:
             closing = dt.datetime.combine(row.business_day, close, site.config.site.zone)
-            closing = closing.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            values, kind, event = {"status": "done", "finished_at": max(row.started_at, min(closing, now))}, \
-                "ticket.finished", "finished"
-        changed = conn.execute(update(T).where(T.c.id == row.id, T.c.status == row.status)
-                               .values(**values, **actor_columns("ended_by", None)))
+            closing = closing.astimezone(dt.UTC).replace(tzinfo=None)
+            values, kind, event = (
+                {"status": "done", "finished_at": max(row.started_at, min(closing, now))},
+                "ticket.finished",
+                "finished",
+            )
+        changed = conn.execute(
+            update(T)
+            .where(T.c.id == row.id, T.c.status == row.status)
+            .values(**values, **actor_columns("ended_by", None))
+        )
         if changed.rowcount != 1:  # another process ended it meanwhile
             continue
         record_event(conn, site, event, now, None, row.id, row.service_id, row.counter_id, {"by": "end_of_day"})
-        happened.append(Happened(kind, ticket_view(site, reload(conn, row.id)), site.counter_numbers.get(row.counter_id)))
+        happened.append(
+            Happened(kind, ticket_view(site, reload(conn, row.id)), site.counter_numbers.get(row.counter_id))
+        )
 
 
 def _close_idle_counters(conn, site: SiteRuntime, now: dt.datetime, happened: list) -> None:
     """Counters nobody used since the day began close: each morning a counter opens with its clerk."""
     midnight = since_local_midnight(site, now)
-    used_today = select(E.c.counter_id).where(E.c.site_id == site.id, E.c.at >= midnight,
-                                              E.c.counter_id.is_not(None))
-    idle = conn.execute(update(C).where(C.c.site_id == site.id, C.c.state != "closed", C.c.active.is_(True),
-                                        C.c.id.not_in(used_today))
-                        .values(state="closed", pause_reason=None).returning(C.c.id, C.c.number)).all()
+    used_today = select(E.c.counter_id).where(E.c.site_id == site.id, E.c.at >= midnight, E.c.counter_id.is_not(None))
+    idle = conn.execute(
+        update(C)
+        .where(C.c.site_id == site.id, C.c.state != "closed", C.c.active.is_(True), C.c.id.not_in(used_today))
+        .values(state="closed", pause_reason=None)
+        .returning(C.c.id, C.c.number)
+    ).all()
     for counter_id, number in idle:
         record_event(conn, site, "closed", now, None, counter_id=counter_id, detail={"by": "end_of_day"})
         happened.append(Happened("counter.changed", None, number, {"state": "closed"}))

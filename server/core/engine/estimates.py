@@ -37,8 +37,10 @@ class Estimator(Protocol):
     """What issuing and a ticket's status ask for a wait; None: "use the formula" (no model yet, or it
     cannot tell). ``ticket_id``: the ticket itself (already written), so that it is not counted ahead."""
 
-    def estimate(self, conn, service_id: int, priority: bool, now: dt.datetime,
-                 ticket_id: int | None) -> Estimate | None: ...
+    def estimate(
+        self, conn, service_id: int, priority: bool, now: dt.datetime, ticket_id: int | None
+    ) -> Estimate | None: ...
+
 
 _SERVICE_PACE = text(
     "SELECT s.avg_service_seconds, (SELECT count(*) FROM counters c "
@@ -60,13 +62,24 @@ def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=
         return None  # nobody serves it now: no promise (the kiosk says so)
     if ahead <= 0:
         return 0
-    per_ticket = avg_seconds / 60 if avg_seconds else \
-        site.config.service(site.service_codes[service_id]).default_service_minutes
+    per_ticket = (
+        avg_seconds / 60 if avg_seconds else site.config.service(site.service_codes[service_id]).default_service_minutes
+    )
     return math.ceil(per_ticket * ahead / max(1, open_counters))
 
 
-def promised_wait(conn, site: SiteRuntime, service_id: int, ahead: int, *, priority: bool, ticket_id: int,
-                  now: dt.datetime, estimator: Estimator | None = None, pace=None) -> tuple[int | None, list | None]:
+def promised_wait(
+    conn,
+    site: SiteRuntime,
+    service_id: int,
+    ahead: int,
+    *,
+    priority: bool,
+    ticket_id: int,
+    now: dt.datetime,
+    estimator: Estimator | None = None,
+    pace=None,
+) -> tuple[int | None, list | None]:
     """``(eta_minutes, eta_range)`` in whole minutes, both None while no open counter serves the service.
 
     ``eta_minutes`` is the estimator's point (rounded up, inside the range), else the formula's; the
@@ -91,8 +104,11 @@ def promised_wait(conn, site: SiteRuntime, service_id: int, ahead: int, *, prior
 def waiting_ahead(conn, row) -> int:
     """Waiting tickets of the same queue that came before; a priority ticket counts only priority ones."""
     query = select(func.count()).where(
-        T.c.site_id == row.site_id, T.c.business_day == row.business_day,
-        T.c.status == "waiting", T.c.service_id == row.service_id, T.c.id != row.id,
+        T.c.site_id == row.site_id,
+        T.c.business_day == row.business_day,
+        T.c.status == "waiting",
+        T.c.service_id == row.service_id,
+        T.c.id != row.id,
         or_(T.c.issued_at < row.issued_at, and_(T.c.issued_at == row.issued_at, T.c.id < row.id)),
     )
     if row.priority_id is not None:
@@ -108,8 +124,15 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
         ahead = waiting_ahead(conn, row)
         view["waiting_ahead"] = ahead
         view["eta_minutes"], view["eta_range"] = promised_wait(
-            conn, site, row.service_id, ahead, priority=row.priority_id is not None, ticket_id=row.id,
-            now=now or utcnow(), estimator=estimator)
+            conn,
+            site,
+            row.service_id,
+            ahead,
+            priority=row.priority_id is not None,
+            ticket_id=row.id,
+            now=now or utcnow(),
+            estimator=estimator,
+        )
     else:
         view["waiting_ahead"] = 0
         view["eta_minutes"], view["eta_range"] = 0, [0, 0]

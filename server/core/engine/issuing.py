@@ -23,9 +23,17 @@ from .views import ticket_view
 _INSERT_TICKET = insert(T).returning(T.c.id)  # built once: see numbering.py
 
 
-def issue(session: Session, site: SiteRuntime, service: str, priority: str | None = None,
-          kiosk: str | None = None, now: dt.datetime | None = None, actor: Actor | None = None,
-          check_hours: bool = True, estimator: Estimator | None = None) -> Outcome:
+def issue(
+    session: Session,
+    site: SiteRuntime,
+    service: str,
+    priority: str | None = None,
+    kiosk: str | None = None,
+    now: dt.datetime | None = None,
+    actor: Actor | None = None,
+    check_hours: bool = True,
+    estimator: Estimator | None = None,
+) -> Outcome:
     """A new waiting ticket with its number, people ahead and promised wait (``estimator``: the
     trained wait predictor, see estimates.py; without it, the usual formula)."""
     now = now or utcnow()
@@ -52,29 +60,55 @@ def issue(session: Session, site: SiteRuntime, service: str, priority: str | Non
     conn = connection(session)
     day = business_day(site, now)
     number, waiting, priority_waiting, avg_seconds, open_counters = next_number(
-        conn, service_id, day, service_cfg.numbers.start, priority_id is not None)
+        conn, service_id, day, service_cfg.numbers.start, priority_id is not None
+    )
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
     if service_cfg.daily_limit is not None and number - service_cfg.numbers.start >= service_cfg.daily_limit:
-        reopens = hours.next_opening(local_time(site, now)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        reopens = hours.next_opening(local_time(site, now)).astimezone(dt.UTC).replace(tzinfo=None)
         retry_after = math.ceil((reopens - now).total_seconds())
-        raise TooMany("daily_limit_reached", service=service, limit=service_cfg.daily_limit,
-                      retry_after=retry_after)
+        raise TooMany("daily_limit_reached", service=service, limit=service_cfg.daily_limit, retry_after=retry_after)
     ticket = SimpleNamespace(
-        public_id=secrets.token_urlsafe(9), site_id=site.id, origin_service_id=service_id,
-        service_id=service_id, number=number, business_day=day, priority_id=priority_id,
-        kiosk_id=kiosk, status="waiting", issued_at=now, transfers=0,
+        public_id=secrets.token_urlsafe(9),
+        site_id=site.id,
+        origin_service_id=service_id,
+        service_id=service_id,
+        number=number,
+        business_day=day,
+        priority_id=priority_id,
+        kiosk_id=kiosk,
+        status="waiting",
+        issued_at=now,
+        transfers=0,
     )
     ticket.id = conn.execute(_INSERT_TICKET, vars(ticket)).scalar_one()
     ticket.called_at = ticket.counter_id = ticket.target_counter_id = None
-    record_event(conn, site, "issued", now, actor, ticket.id, service_id,
-                 detail={"number": number, "priority": priority, "kiosk": kiosk})
+    record_event(
+        conn,
+        site,
+        "issued",
+        now,
+        actor,
+        ticket.id,
+        service_id,
+        detail={"number": number, "priority": priority, "kiosk": kiosk},
+    )
     # the new ticket is the latest of its queue: everyone waiting there is ahead of it
     ahead = (priority_waiting if priority_id is not None else waiting) - 1
-    eta, eta_range = promised_wait(conn, site, service_id, ahead, priority=priority_id is not None,
-                                   ticket_id=ticket.id, now=now, estimator=estimator,
-                                   pace=(avg_seconds, open_counters))
+    eta, eta_range = promised_wait(
+        conn,
+        site,
+        service_id,
+        ahead,
+        priority=priority_id is not None,
+        ticket_id=ticket.id,
+        now=now,
+        estimator=estimator,
+        pace=(avg_seconds, open_counters),
+    )
     view = {**ticket_view(site, ticket), "waiting_ahead": ahead, "eta_minutes": eta, "eta_range": eta_range}
-    changed = Happened("queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}})
+    changed = Happened(
+        "queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}}
+    )
     return Outcome(view, [Happened("ticket.issued", view), changed])

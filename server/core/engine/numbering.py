@@ -41,19 +41,29 @@ def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool)
     Returns the new number, the queue's waiting and priority-waiting counts, the service's
     average service seconds and how many open counters serve it.
     """
-    return conn.execute(_NEXT_NUMBER, {"service": service_id, "day": day, "start": start,
-                                       "priority": int(priority)}).one()
+    return conn.execute(
+        _NEXT_NUMBER, {"service": service_id, "day": day, "start": start, "priority": int(priority)}
+    ).one()
 
 
 def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> None:
     """Keep a queue's waiting counts in step when a ticket leaves it or joins it."""
     start = site.config.service(site.service_codes[service_id]).numbers.start
-    conn.execute(_QUEUE_DELTA, {"service": service_id, "day": day, "none_given": start - 1,
-                                "delta": delta, "priority_delta": delta if priority else 0})
+    conn.execute(
+        _QUEUE_DELTA,
+        {
+            "service": service_id,
+            "day": day,
+            "none_given": start - 1,
+            "delta": delta,
+            "priority_delta": delta if priority else 0,
+        },
+    )
 
 
 _WAITING = select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting).where(
-    SEQ.c.business_day == bindparam("day"), SEQ.c.service_id.in_(bindparam("services", expanding=True)))
+    SEQ.c.business_day == bindparam("day"), SEQ.c.service_id.in_(bindparam("services", expanding=True))
+)
 
 
 def waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) -> dict[str, dict]:

@@ -16,13 +16,17 @@ from .records import E, R, T, connection, record_event, reload
 from .types import Actor, Happened, Outcome
 from .views import iso
 
-
 # a rating is stored at every other finish: its statements are built once (see numbering.py)
 _LAST_FINISH = (
     select(E.c.ticket_id, E.c.at, E.c.user_id)
-    .where(E.c.site_id == bindparam("site_id"), E.c.at >= bindparam("since"),
-           E.c.counter_id == bindparam("counter_id"), E.c.kind == "finished")
-    .order_by(E.c.id.desc()).limit(1)
+    .where(
+        E.c.site_id == bindparam("site_id"),
+        E.c.at >= bindparam("since"),
+        E.c.counter_id == bindparam("counter_id"),
+        E.c.kind == "finished",
+    )
+    .order_by(E.c.id.desc())
+    .limit(1)
 )
 _TICKET_OF_PUBLIC_ID = select(T).where(T.c.public_id == bindparam("public_id"), T.c.site_id == bindparam("site_id"))
 _RATING_OF_TICKET = select(R.c.id).where(R.c.ticket_id == bindparam("ticket_id"))
@@ -37,8 +41,12 @@ def _last_finish(conn, site: SiteRuntime, counter_id: int, since: dt.datetime):
 
 def rating_view(site: SiteRuntime, ticket_row) -> dict:
     """What a rating tablet may know of a ticket: its number and service, nothing about the person."""
-    return {"id": ticket_row.public_id, "number": ticket_row.number, "display": str(ticket_row.number),
-            "service": site.service_codes.get(ticket_row.service_id)}
+    return {
+        "id": ticket_row.public_id,
+        "number": ticket_row.number,
+        "display": str(ticket_row.number),
+        "service": site.service_codes.get(ticket_row.service_id),
+    }
 
 
 def rating_prompt(session: Session, site: SiteRuntime, counter: int, now: dt.datetime | None = None) -> dict | None:
@@ -52,12 +60,24 @@ def rating_prompt(session: Session, site: SiteRuntime, counter: int, now: dt.dat
         return None
     if conn.execute(select(R.c.id).where(R.c.ticket_id == last.ticket_id)).first() is not None:
         return None
-    return {"ticket": rating_view(site, reload(conn, last.ticket_id)), "counter": counter,
-            "finished_at": iso(last.at), "until": iso(last.at + dt.timedelta(seconds=settings.ask_seconds))}
+    return {
+        "ticket": rating_view(site, reload(conn, last.ticket_id)),
+        "counter": counter,
+        "finished_at": iso(last.at),
+        "until": iso(last.at + dt.timedelta(seconds=settings.ask_seconds)),
+    }
 
 
-def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, level: str,
-         reasons: list[str] | None = None, actor: Actor | None = None, now: dt.datetime | None = None) -> Outcome:
+def rate(
+    session: Session,
+    site: SiteRuntime,
+    public_id: str,
+    counter: int,
+    level: str,
+    reasons: list[str] | None = None,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> Outcome:
     """Store a citizen's rating of ticket ``public_id``, sent by the rating tablet of ``counter``.
 
     Only the ticket finished last at that counter, within ``rating.window_minutes`` of its
@@ -82,14 +102,34 @@ def rate(session: Session, site: SiteRuntime, public_id: str, counter: int, leve
         raise QueueError("rating_closed", number=row.number, counter=counter)
     reasons = list(reasons or [])
     actor = actor or Actor()
-    conn.execute(_INSERT_RATING, dict(
-        site_id=site.id, ticket_id=row.id, counter_id=counter_id, user_id=last.user_id, service_id=row.service_id,
-        token_id=actor.token_id, level=level, reasons=reasons, at=now, business_day=business_day(site, now)))
-    record_event(conn, site, "rated", now, actor, row.id, row.service_id, counter_id,
-                 {"level": level, "reasons": reasons})
-    view = {"ticket": row.public_id, "number": row.number, "service": site.service_codes.get(row.service_id),
-            "counter": counter, "clerk": _username(conn, last.user_id), "level": level, "reasons": reasons,
-            "at": iso(now)}
+    conn.execute(
+        _INSERT_RATING,
+        dict(
+            site_id=site.id,
+            ticket_id=row.id,
+            counter_id=counter_id,
+            user_id=last.user_id,
+            service_id=row.service_id,
+            token_id=actor.token_id,
+            level=level,
+            reasons=reasons,
+            at=now,
+            business_day=business_day(site, now),
+        ),
+    )
+    record_event(
+        conn, site, "rated", now, actor, row.id, row.service_id, counter_id, {"level": level, "reasons": reasons}
+    )
+    view = {
+        "ticket": row.public_id,
+        "number": row.number,
+        "service": site.service_codes.get(row.service_id),
+        "counter": counter,
+        "clerk": _username(conn, last.user_id),
+        "level": level,
+        "reasons": reasons,
+        "at": iso(now),
+    }
     return Outcome(view, [Happened("rating.received", None, counter, {"rating": view})])
 
 
@@ -108,6 +148,13 @@ def ticket_rating(session: Session, site: SiteRuntime, public_id: str) -> dict |
     row = conn.execute(select(R).where(R.c.ticket_id == ticket.id)).first()
     if row is None:
         return None
-    return {"ticket": ticket.public_id, "number": ticket.number, "service": site.service_codes.get(row.service_id),
-            "counter": site.counter_numbers.get(row.counter_id), "clerk": _username(conn, row.user_id),
-            "level": row.level, "reasons": row.reasons, "at": iso(row.at)}
+    return {
+        "ticket": ticket.public_id,
+        "number": ticket.number,
+        "service": site.service_codes.get(row.service_id),
+        "counter": site.counter_numbers.get(row.counter_id),
+        "clerk": _username(conn, row.user_id),
+        "level": row.level,
+        "reasons": row.reasons,
+        "at": iso(row.at),
+    }

@@ -28,29 +28,44 @@ def ticket_status(session: Session, site: SiteRuntime, public_id: str, estimator
     return with_position(conn, site, row, estimator)
 
 
-def counter_queue(session: Session, site: SiteRuntime, counter_number: int, limit: int = 50,
-                  now: dt.datetime | None = None) -> list[dict]:
+def counter_queue(
+    session: Session, site: SiteRuntime, counter_number: int, limit: int = 50, now: dt.datetime | None = None
+) -> list[dict]:
     """The waiting list a clerk sees, oldest first."""
     conn = connection(session)
-    rows = conn.execute(select(T).where(
-        T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()), T.c.status == "waiting",
-        for_counter(site, site.counter_ids[counter_number], counter_number),
-    ).order_by(T.c.issued_at, T.c.id).limit(limit))
+    rows = conn.execute(
+        select(T)
+        .where(
+            T.c.site_id == site.id,
+            T.c.business_day == business_day(site, now or utcnow()),
+            T.c.status == "waiting",
+            for_counter(site, site.counter_ids[counter_number], counter_number),
+        )
+        .order_by(T.c.issued_at, T.c.id)
+        .limit(limit)
+    )
     return [ticket_view(site, row) for row in rows]
 
 
 def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
     conn = connection(session)
-    held = {row.counter_id: row for row in conn.execute(
-        select(T).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES)))}
+    held = {
+        row.counter_id: row
+        for row in conn.execute(select(T).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES)))
+    }
     result = []
     for row in conn.execute(select(C).where(C.c.site_id == site.id, C.c.active.is_(True)).order_by(C.c.number)):
         ticket = held.get(row.id)
-        result.append({
-            "number": row.number, "name": row.name, "state": row.state, "pause_reason": row.pause_reason,
-            "services": [site.service_codes[s] for s in site.counter_service_ids.get(row.number, [])],
-            "ticket": ticket_view(site, ticket) if ticket is not None else None,
-        })
+        result.append(
+            {
+                "number": row.number,
+                "name": row.name,
+                "state": row.state,
+                "pause_reason": row.pause_reason,
+                "services": [site.service_codes[s] for s in site.counter_service_ids.get(row.number, [])],
+                "ticket": ticket_view(site, ticket) if ticket is not None else None,
+            }
+        )
     return result
 
 
@@ -59,17 +74,26 @@ def last_calls(session: Session, site: SiteRuntime, now: dt.datetime | None = No
     conn = connection(session)
     latest = (
         select(func.max(E.c.id))
-        .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")),
-               E.c.at >= since_local_midnight(site, now or utcnow()))
+        .where(
+            E.c.site_id == site.id,
+            E.c.kind.in_(("called", "recalled")),
+            E.c.at >= since_local_midnight(site, now or utcnow()),
+        )
         .group_by(E.c.counter_id)
     )
     rows = conn.execute(
-        select(E.c.counter_id.label("call_counter"), T).join(T, T.c.id == E.c.ticket_id).where(E.c.id.in_(latest)))
+        select(E.c.counter_id.label("call_counter"), T).join(T, T.c.id == E.c.ticket_id).where(E.c.id.in_(latest))
+    )
     return {site.counter_numbers[row.call_counter]: ticket_view(site, row) for row in rows}
 
 
-def recent_calls(session: Session, site: SiteRuntime, limit: int = 10,
-                 counters: list[int] | None = None, now: dt.datetime | None = None) -> list[dict]:
+def recent_calls(
+    session: Session,
+    site: SiteRuntime,
+    limit: int = 10,
+    counters: list[int] | None = None,
+    now: dt.datetime | None = None,
+) -> list[dict]:
     """The latest calls of today, newest first (what a display shows as history)."""
     conn = connection(session)
     since = since_local_midnight(site, now or utcnow())
@@ -77,22 +101,33 @@ def recent_calls(session: Session, site: SiteRuntime, limit: int = 10,
         select(E.c.at.label("call_at"), E.c.kind.label("call_kind"), E.c.counter_id.label("call_counter"), T)
         .join(T, T.c.id == E.c.ticket_id)
         .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")), E.c.at >= since)
-        .order_by(E.c.id.desc()).limit(limit)
+        .order_by(E.c.id.desc())
+        .limit(limit)
     )
     if counters is not None:
         query = query.where(E.c.counter_id.in_([site.counter_ids[n] for n in counters if n in site.counter_ids]))
     return [
-        {**ticket_view(site, row), "called_by": site.counter_numbers.get(row.call_counter),
-         "at": iso(row.call_at), "recall": row.call_kind == "recalled"}
+        {
+            **ticket_view(site, row),
+            "called_by": site.counter_numbers.get(row.call_counter),
+            "at": iso(row.call_at),
+            "recall": row.call_kind == "recalled",
+        }
         for row in conn.execute(query)
     ]
 
 
 def ticket_of_number(session: Session, site: SiteRuntime, number: int, now: dt.datetime | None = None) -> str:
     """The id of today's ticket ``number`` (ranges do not overlap, so a number names one ticket a day)."""
-    found = connection(session).execute(select(T.c.public_id).where(
-        T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()),
-        T.c.number == number)).scalar()
+    found = (
+        connection(session)
+        .execute(
+            select(T.c.public_id).where(
+                T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()), T.c.number == number
+            )
+        )
+        .scalar()
+    )
     if found is None:
         raise NotFound("unknown_number", number=number)
     return found
@@ -101,14 +136,25 @@ def ticket_of_number(session: Session, site: SiteRuntime, number: int, now: dt.d
 def holder_of_number(session: Session, site: SiteRuntime, number: int, now: dt.datetime | None = None) -> int | None:
     """The counter that holds (or last called) today's ticket ``number``, for a clearer refusal."""
     conn = connection(session)
-    row = conn.execute(select(T.c.counter_id).where(
-        T.c.site_id == site.id, T.c.business_day == business_day(site, now or utcnow()), T.c.number == number,
-        T.c.status != "waiting", T.c.counter_id.is_not(None))).first()
+    row = conn.execute(
+        select(T.c.counter_id).where(
+            T.c.site_id == site.id,
+            T.c.business_day == business_day(site, now or utcnow()),
+            T.c.number == number,
+            T.c.status != "waiting",
+            T.c.counter_id.is_not(None),
+        )
+    ).first()
     return site.counter_numbers.get(row.counter_id) if row is not None else None
 
 
-def figures_today(session: Session, site: SiteRuntime, user_id: int | None = None, counter: int | None = None,
-                  now: dt.datetime | None = None) -> dict:
+def figures_today(
+    session: Session,
+    site: SiteRuntime,
+    user_id: int | None = None,
+    counter: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """What one clerk (``user_id``) or one counter did today, from the events log and the ratings.
 
     served: tickets finished; average_service_seconds: their mean service time (finish - start,
@@ -126,9 +172,14 @@ def figures_today(session: Session, site: SiteRuntime, user_id: int | None = Non
         if counter_id is None:
             raise NotFound("unknown_counter", counter=counter)
         event_who, rating_who = E.c.counter_id == counter_id, R.c.counter_id == counter_id
-    rows = conn.execute(select(E.c.kind, E.c.detail).where(
-        E.c.site_id == site.id, E.c.at >= since_local_midnight(site, now), event_who,
-        E.c.kind.in_(("called", "finished", "no_show", "transferred"))))
+    rows = conn.execute(
+        select(E.c.kind, E.c.detail).where(
+            E.c.site_id == site.id,
+            E.c.at >= since_local_midnight(site, now),
+            event_who,
+            E.c.kind.in_(("called", "finished", "no_show", "transferred")),
+        )
+    )
     counts = {"called": 0, "finished": 0, "no_show": 0, "transferred": 0}
     service_seconds: list[float] = []
     for kind, detail in rows:
@@ -137,8 +188,11 @@ def figures_today(session: Session, site: SiteRuntime, user_id: int | None = Non
             service_seconds.append(float(detail["service_seconds"]))
     day = business_day(site, now)
     ratings = {level: 0 for level in m.RATING_LEVELS}
-    for level, n in conn.execute(select(R.c.level, func.count()).where(
-            R.c.site_id == site.id, R.c.business_day == day, rating_who).group_by(R.c.level)):
+    for level, n in conn.execute(
+        select(R.c.level, func.count())
+        .where(R.c.site_id == site.id, R.c.business_day == day, rating_who)
+        .group_by(R.c.level)
+    ):
         ratings[level] = n
     return {
         "day": day.isoformat(),

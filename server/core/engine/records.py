@@ -49,13 +49,24 @@ def connection(db: Session | Connection) -> Connection:
     return db.connection() if isinstance(db, Session) else db
 
 
-def record_event(conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None,
-                 counter_id=None, detail=None):
+def record_event(
+    conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None, counter_id=None, detail=None
+):
     actor = actor or Actor()
-    conn.execute(_INSERT_EVENT, {
-        "site_id": site.id, "kind": kind, "at": now, "ticket_id": ticket_id, "service_id": service_id,
-        "counter_id": counter_id, "user_id": actor.user_id, "token_id": actor.token_id, "detail": detail,
-    })
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "site_id": site.id,
+            "kind": kind,
+            "at": now,
+            "ticket_id": ticket_id,
+            "service_id": service_id,
+            "counter_id": counter_id,
+            "user_id": actor.user_id,
+            "token_id": actor.token_id,
+            "detail": detail,
+        },
+    )
 
 
 def counter_row(conn, site: SiteRuntime, number: int):

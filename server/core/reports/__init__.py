@@ -51,5 +51,19 @@ from .tally import describe, percentile
 from .text import en_number, minutes_text, summary_text, vn_number
 from .tickets import has_ratings
 
-__all__ = ["GROUPS", "summary", "peak_hours", "daily_summary", "live_overview", "live_view", "alerts",
-           "has_ratings", "describe", "percentile", "vn_number", "en_number", "minutes_text", "summary_text"]
+__all__ = [
+    "GROUPS",
+    "summary",
+    "peak_hours",
+    "daily_summary",
+    "live_overview",
+    "live_view",
+    "alerts",
+    "has_ratings",
+    "describe",
+    "percentile",
+    "vn_number",
+    "en_number",
+    "minutes_text",
+    "summary_text",
+]

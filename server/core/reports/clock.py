@@ -10,7 +10,7 @@ from ..periods import Period
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class LocalClock:
@@ -28,7 +28,7 @@ class LocalClock:
         bucket = int(epoch // 900)
         offset = self._offsets.get(bucket)
         if offset is None:
-            moment = dt.datetime.fromtimestamp(bucket * 900, dt.timezone.utc).astimezone(self.zone)
+            moment = dt.datetime.fromtimestamp(bucket * 900, dt.UTC).astimezone(self.zone)
             offset = self._offsets[bucket] = int(moment.utcoffset().total_seconds())
         return epoch + offset
 
@@ -40,7 +40,7 @@ class LocalClock:
 
 
 def utc_epoch(value: dt.datetime) -> float:
-    return value.replace(tzinfo=dt.timezone.utc).timestamp()
+    return value.replace(tzinfo=dt.UTC).timestamp()
 
 
 def iso(value: dt.datetime) -> str:
@@ -53,5 +53,5 @@ def iso_ms(value: dt.datetime | None) -> str | None:
 
 def local_midnight_utc(site, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
     zone = site.config.site.zone
-    day = now.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
-    return day, dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    day = now.replace(tzinfo=dt.UTC).astimezone(zone).date()
+    return day, dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC).replace(tzinfo=None)

@@ -11,10 +11,30 @@ from ..periods import Period
 from .clock import LocalClock, iso, utcnow
 from .rows import key_view, row_labels, row_order
 from .tally import Tally, add_to_total, merged, row_of
-from .tickets import (CALLED, DONE, FINAL_AT, FINISHED, LEVEL_AT, MARKED_NO_SHOW, NO_SHOW, ORIGIN_AT, RATINGS,
-                      STATUS_AT, TRANSFERRED, C, E, T, connection, epoch_seconds, events_of, gather, has_ratings,
-                      rating_who, read_services, read_tickets)
-
+from .tickets import (
+    CALLED,
+    DONE,
+    FINAL_AT,
+    FINISHED,
+    LEVEL_AT,
+    MARKED_NO_SHOW,
+    NO_SHOW,
+    ORIGIN_AT,
+    RATINGS,
+    STATUS_AT,
+    TRANSFERRED,
+    C,
+    E,
+    T,
+    connection,
+    epoch_seconds,
+    events_of,
+    gather,
+    has_ratings,
+    rating_who,
+    read_services,
+    read_tickets,
+)
 
 GROUPS = ("service", "counter", "clerk", "day", "hour")
 
@@ -26,24 +46,36 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
     conn = connection(db)
     services = read_services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
-    count_rows = {"service": _by_service, "day": _by_time, "hour": _by_time, "counter": _by_counter,
-                  "clerk": _by_clerk}[group_by]
+    count_rows = {
+        "service": _by_service,
+        "day": _by_time,
+        "hour": _by_time,
+        "counter": _by_counter,
+        "clerk": _by_clerk,
+    }[group_by]
     rows, total = count_rows(conn, site, period, group_by, targets)
 
     labels = row_labels(conn, site, group_by, services, rows)
     keys = row_order(site, period, group_by, services, rows, labels)
     by_ticket = group_by in ("service", "day", "hour")
     view_rows = []
-    numbers = dict(conn.execute(select(C.c.id, C.c.number).where(C.c.site_id == site.id)).all()) \
-        if group_by == "counter" else {}
+    numbers = (
+        dict(conn.execute(select(C.c.id, C.c.number).where(C.c.site_id == site.id)).all())
+        if group_by == "counter"
+        else {}
+    )
     for key in keys:
         tally = rows.get(key) or Tally()
         label_vi, label_en = labels.get(key, (str(key), str(key)))
         # the row's key: a service code, a counter number, "user:<id>", a date or an hour
-        shown = services[key]["code"] if group_by == "service" else numbers.get(key) if group_by == "counter" \
+        shown = (
+            services[key]["code"]
+            if group_by == "service"
+            else numbers.get(key)
+            if group_by == "counter"
             else key_view(key)
-        view_rows.append({"key": shown, "label": label_vi, "label_en": label_en,
-                          **tally.view(with_issued=by_ticket)})
+        )
+        view_rows.append({"key": shown, "label": label_vi, "label_en": label_en, **tally.view(with_issued=by_ticket)})
     return {
         "report": "summary",
         "group_by": group_by,
@@ -52,8 +84,12 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
         "generated_at": iso(now or utcnow()),
         "ratings_available": has_ratings(conn),
         "rows": view_rows,
-        "total": {"key": None, "label": translate("report_total", "vi"), "label_en": translate("report_total", "en"),
-                  **total.view()},
+        "total": {
+            "key": None,
+            "label": translate("report_total", "vi"),
+            "label_en": translate("report_total", "en"),
+            **total.view(),
+        },
     }
 
 
@@ -74,8 +110,10 @@ def _by_time(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     else:
         clock = LocalClock(period.zone)
         offset = clock.fixed_offset(period)  # one UTC offset all through: no lookup per ticket
-        gathered = gather(read_tickets(conn, site, period, epoch_seconds(conn, T.c.issued_at)), lambda t: (
-            int(((t[2] + offset) if offset is not None else clock.local(t[2])) // 3600) % 24, *t[3:]))
+        gathered = gather(
+            read_tickets(conn, site, period, epoch_seconds(conn, T.c.issued_at)),
+            lambda t: (int(((t[2] + offset) if offset is not None else clock.local(t[2])) // 3600) % 24, *t[3:]),
+        )
     rows: dict = {}
     for (key, *profile), alike in gathered.items():
         tally = row_of(rows, _date(key) if by_day else key)
@@ -91,8 +129,7 @@ def _date(value) -> dt.date:
 
 def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Each step to the counter that did it; ratings to the counter the rating names."""
-    return _by_actor(conn, site, period, targets, T.c.counter_id, T.c.counter_id, RATINGS.c.counter_id,
-                     E.c.counter_id)
+    return _by_actor(conn, site, period, targets, T.c.counter_id, T.c.counter_id, RATINGS.c.counter_id, E.c.counter_id)
 
 
 def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor) -> tuple[dict, Tally]:
@@ -103,23 +140,33 @@ def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor) ->
     rows: dict = {}
     total = Tally()
     moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service)
-    tickets = read_tickets(conn, site, period, case((T.c.transfers > 0, T.c.id)), caller, ender,
-                           rating_who(conn, rater))
+    tickets = read_tickets(
+        conn, site, period, case((T.c.transfers > 0, T.c.id)), caller, ender, rating_who(conn, rater)
+    )
     for (moved_id, calling, ending, rating, *profile), alike in gather(tickets).items():
         add_to_total(total, alike, profile, targets)
         if profile[LEVEL_AT]:
             row_of(rows, rating).add_ratings(alike, profile)
         if moved_id is not None:
-            moved[moved_id] = (alike.waits[0] if alike.waits else None,
-                               alike.service_times[0] if alike.service_times else None, profile[ORIGIN_AT])
+            moved[moved_id] = (
+                alike.waits[0] if alike.waits else None,
+                alike.service_times[0] if alike.service_times else None,
+                profile[ORIGIN_AT],
+            )
         elif alike.waits:
             tally = row_of(rows, calling)
             tally.called += len(alike.waits)
             tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
             if profile[STATUS_AT] in (DONE, NO_SHOW):  # called, so not expired
                 row_of(rows, ending).add_end(alike, profile)
-    _count_steps([(ticket_id, kind, who, *moved[ticket_id])
-                  for ticket_id, kind, who in events_of(conn, list(moved), event_actor)], rows, targets)
+    _count_steps(
+        [
+            (ticket_id, kind, who, *moved[ticket_id])
+            for ticket_id, kind, who in events_of(conn, list(moved), event_actor)
+        ],
+        rows,
+        targets,
+    )
     return rows, total
 
 
@@ -147,12 +194,20 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
 
 def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
     """Each step to the clerk (or device) that did it; ratings to the clerk the rating names."""
-    rows, total = _by_actor(conn, site, period, targets, _who(T.c.called_by_user_id, T.c.called_by_token_id),
-                            _who(T.c.ended_by_user_id, T.c.ended_by_token_id), RATINGS.c.user_id,
-                            _who(E.c.user_id, E.c.token_id))
+    rows, total = _by_actor(
+        conn,
+        site,
+        period,
+        targets,
+        _who(T.c.called_by_user_id, T.c.called_by_token_id),
+        _who(T.c.ended_by_user_id, T.c.ended_by_token_id),
+        RATINGS.c.user_id,
+        _who(E.c.user_id, E.c.token_id),
+    )
     # who: a user id, or minus a token id
-    return {who if who is None else ("user", who) if who > 0 else ("token", -who): tally
-            for who, tally in rows.items()}, total
+    return {
+        who if who is None else ("user", who) if who > 0 else ("token", -who): tally for who, tally in rows.items()
+    }, total
 
 
 def _who(user_id, token_id):

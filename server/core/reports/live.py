@@ -23,34 +23,71 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
     now = now or utcnow()
     day, since = local_midnight_utc(site, now)
     services = read_services(conn, site)
-    waiting = {sid: (count, prio, oldest) for sid, count, prio, oldest in conn.execute(
-        select(T.c.service_id, func.count(), func.count(T.c.priority_id), func.min(T.c.issued_at))
-        .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting")
-        .group_by(T.c.service_id))}
+    waiting = {
+        sid: (count, prio, oldest)
+        for sid, count, prio, oldest in conn.execute(
+            select(T.c.service_id, func.count(), func.count(T.c.priority_id), func.min(T.c.issued_at))
+            .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting")
+            .group_by(T.c.service_id)
+        )
+    }
     service_view = []
     for s in site.config.services:
         sid = site.service_ids[s.code]
         count, prio, oldest = waiting.get(sid, (0, 0, None))
         longest = (now - oldest).total_seconds() if oldest else None
-        service_view.append({
-            "code": s.code, "name": s.name.vi, "name_en": s.name.en, "waiting": count, "priority": prio,
-            "oldest_issued_at": iso_ms(oldest), "longest_wait_seconds": rounded(longest),
-            "target_wait_minutes": s.target_wait_minutes,
-            "over_target": longest is not None and longest > s.target_wait_minutes * 60,
-        })
-    held = {r.counter_id: r for r in conn.execute(
-        select(T.c.counter_id, T.c.number, T.c.service_id, T.c.status, T.c.last_called_at, T.c.started_at,
-               T.c.called_at).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES)))}
-    last_step = {r.counter_id: (r.kind, r.at) for r in conn.execute(
-        select(E.c.counter_id, E.c.kind, E.c.at).where(E.c.id.in_(
-            select(func.max(E.c.id)).where(
-                E.c.site_id == site.id, E.c.at >= since, E.c.counter_id.is_not(None),
-                E.c.kind.in_(("called", "finished", "no_show", "transferred", "paused", "resumed", "opened",
-                              "closed")))
-            .group_by(E.c.counter_id))))}
+        service_view.append(
+            {
+                "code": s.code,
+                "name": s.name.vi,
+                "name_en": s.name.en,
+                "waiting": count,
+                "priority": prio,
+                "oldest_issued_at": iso_ms(oldest),
+                "longest_wait_seconds": rounded(longest),
+                "target_wait_minutes": s.target_wait_minutes,
+                "over_target": longest is not None and longest > s.target_wait_minutes * 60,
+            }
+        )
+    held = {
+        r.counter_id: r
+        for r in conn.execute(
+            select(
+                T.c.counter_id,
+                T.c.number,
+                T.c.service_id,
+                T.c.status,
+                T.c.last_called_at,
+                T.c.started_at,
+                T.c.called_at,
+            ).where(T.c.site_id == site.id, T.c.status.in_(m.HELD_STATES))
+        )
+    }
+    last_step = {
+        r.counter_id: (r.kind, r.at)
+        for r in conn.execute(
+            select(E.c.counter_id, E.c.kind, E.c.at).where(
+                E.c.id.in_(
+                    select(func.max(E.c.id))
+                    .where(
+                        E.c.site_id == site.id,
+                        E.c.at >= since,
+                        E.c.counter_id.is_not(None),
+                        E.c.kind.in_(
+                            ("called", "finished", "no_show", "transferred", "paused", "resumed", "opened", "closed")
+                        ),
+                    )
+                    .group_by(E.c.counter_id)
+                )
+            )
+        )
+    }
     counter_view = []
-    for r in conn.execute(select(C.c.id, C.c.number, C.c.name, C.c.state, C.c.pause_reason)
-                          .where(C.c.site_id == site.id, C.c.active.is_(True)).order_by(C.c.number)):
+    for r in conn.execute(
+        select(C.c.id, C.c.number, C.c.name, C.c.state, C.c.pause_reason)
+        .where(C.c.site_id == site.id, C.c.active.is_(True))
+        .order_by(C.c.number)
+    ):
         ticket = held.get(r.id)
         step = last_step.get(r.id)
         if ticket is not None:
@@ -62,17 +99,33 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
         else:
             activity = "idle"
             since_at = step[1] if step else None
-        counter_view.append({
-            "number": r.number, "name": r.name, "state": r.state, "activity": activity,
-            "pause_reason": r.pause_reason, "since": iso_ms(since_at),
-            "services": [site.service_codes[s] for s in site.counter_service_ids.get(r.number, [])],
-            "ticket": None if ticket is None else {
-                "number": ticket.number, "service": site.service_codes.get(ticket.service_id),
-                "status": ticket.status, "called_at": iso_ms(ticket.called_at)},
-        })
+        counter_view.append(
+            {
+                "number": r.number,
+                "name": r.name,
+                "state": r.state,
+                "activity": activity,
+                "pause_reason": r.pause_reason,
+                "since": iso_ms(since_at),
+                "services": [site.service_codes[s] for s in site.counter_service_ids.get(r.number, [])],
+                "ticket": None
+                if ticket is None
+                else {
+                    "number": ticket.number,
+                    "service": site.service_codes.get(ticket.service_id),
+                    "status": ticket.status,
+                    "called_at": iso_ms(ticket.called_at),
+                },
+            }
+        )
     today = _today_figures(conn, site, day, {sid: s["target"] for sid, s in services.items()})
-    return {"day": day.isoformat(), "now": iso_ms(now), "services": service_view, "counters": counter_view,
-            "today": today}
+    return {
+        "day": day.isoformat(),
+        "now": iso_ms(now),
+        "services": service_view,
+        "counters": counter_view,
+        "today": today,
+    }
 
 
 def _today_figures(conn, site, day: dt.date, targets: dict) -> dict:
@@ -81,8 +134,13 @@ def _today_figures(conn, site, day: dt.date, targets: dict) -> dict:
     for profile, alike in gather(read_tickets(conn, site, today)).items():
         add_to_total(total, alike, profile, targets)
     view = total.view()
-    return {"issued": view["issued"], "served": view["served"], "no_show": view["no_show"],
-            "wait_avg": view["wait"]["avg"], "target_met_pct": view["target_met_pct"]}
+    return {
+        "issued": view["issued"],
+        "served": view["served"],
+        "no_show": view["no_show"],
+        "wait_avg": view["wait"]["avg"],
+        "target_met_pct": view["target_met_pct"],
+    }
 
 
 PRINTER_ALERT_STATES = ("paper_near_end", "paper_out", "offline")
@@ -93,21 +151,49 @@ def alerts(overview: dict, printers: list[dict]) -> list[dict]:
     found = []
     for s in overview["services"]:
         if s["over_target"]:
-            found.append({"kind": "wait", "service": s["code"], "longest_wait_seconds": s["longest_wait_seconds"],
-                          "target_wait_minutes": s["target_wait_minutes"],
-                          "message": translate("dash_alert_wait", "vi", service=s["name"],
-                                               minutes=int(s["longest_wait_seconds"] // 60),
-                                               target=s["target_wait_minutes"]),
-                          "message_en": translate("dash_alert_wait", "en", service=s["name_en"] or s["name"],
-                                                  minutes=int(s["longest_wait_seconds"] // 60),
-                                                  target=s["target_wait_minutes"])})
+            found.append(
+                {
+                    "kind": "wait",
+                    "service": s["code"],
+                    "longest_wait_seconds": s["longest_wait_seconds"],
+                    "target_wait_minutes": s["target_wait_minutes"],
+                    "message": translate(
+                        "dash_alert_wait",
+                        "vi",
+                        service=s["name"],
+                        minutes=int(s["longest_wait_seconds"] // 60),
+                        target=s["target_wait_minutes"],
+                    ),
+                    "message_en": translate(
+                        "dash_alert_wait",
+                        "en",
+                        service=s["name_en"] or s["name"],
+                        minutes=int(s["longest_wait_seconds"] // 60),
+                        target=s["target_wait_minutes"],
+                    ),
+                }
+            )
     for p in printers:
         if p.get("state") in PRINTER_ALERT_STATES:
-            found.append({"kind": "printer", "printer": p["printer"], "state": p["state"],
-                          "message": translate("dash_alert_printer", "vi", printer=p["printer"],
-                                               state=translate(f"printer_state_{p['state']}", "vi")),
-                          "message_en": translate("dash_alert_printer", "en", printer=p["printer"],
-                                                  state=translate(f"printer_state_{p['state']}", "en"))})
+            found.append(
+                {
+                    "kind": "printer",
+                    "printer": p["printer"],
+                    "state": p["state"],
+                    "message": translate(
+                        "dash_alert_printer",
+                        "vi",
+                        printer=p["printer"],
+                        state=translate(f"printer_state_{p['state']}", "vi"),
+                    ),
+                    "message_en": translate(
+                        "dash_alert_printer",
+                        "en",
+                        printer=p["printer"],
+                        state=translate(f"printer_state_{p['state']}", "en"),
+                    ),
+                }
+            )
     return found
 
 

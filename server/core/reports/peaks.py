@@ -23,9 +23,14 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     """
     conn = connection(db)
     now = now or utcnow()
-    tickets = tuples(conn, select(T.c.origin_service_id, epoch_seconds(conn, T.c.issued_at),
-                                  seconds_between(conn, T.c.called_at, T.c.issued_at))
-                     .where(*in_period(conn, site, period)))
+    tickets = tuples(
+        conn,
+        select(
+            T.c.origin_service_id,
+            epoch_seconds(conn, T.c.issued_at),
+            seconds_between(conn, T.c.called_at, T.c.issued_at),
+        ).where(*in_period(conn, site, period)),
+    )
     services = read_services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
     clock = LocalClock(period.zone)
@@ -82,14 +87,18 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
     hours_view = []
     keys = row_order(site, period, "hour", services, {h: None for h in range(24) if arrivals[h]}, {})
     for hour in keys:
-        hours_view.append({
-            "hour": hour, "label": hour_label(hour), "arrivals": arrivals[hour],
-            "arrivals_per_day": rounded(arrivals[hour] / day_count) if day_count else 0.0,
-            "waiting_avg": rounded(waiting_seconds[hour] / 3600 / day_count) if day_count else 0.0,
-            "waiting_max": most[hour],
-            "wait_avg": rounded(sum(waits[hour]) / len(waits[hour])) if waits[hour] else None,
-            "target_met_pct": pct(met[hour], len(waits[hour])),
-        })
+        hours_view.append(
+            {
+                "hour": hour,
+                "label": hour_label(hour),
+                "arrivals": arrivals[hour],
+                "arrivals_per_day": rounded(arrivals[hour] / day_count) if day_count else 0.0,
+                "waiting_avg": rounded(waiting_seconds[hour] / 3600 / day_count) if day_count else 0.0,
+                "waiting_max": most[hour],
+                "wait_avg": rounded(sum(waits[hour]) / len(waits[hour])) if waits[hour] else None,
+                "target_met_pct": pct(met[hour], len(waits[hour])),
+            }
+        )
     busiest = max(hours_view, key=lambda h: (h["arrivals"], -h["hour"]), default=None)
     return {
         "report": "peak_hours",

@@ -11,7 +11,6 @@ from ..i18n import translate
 from ..periods import Period, vn_date
 from .tickets import TOK, C, U
 
-
 MAX_DAYS_OF_HOURS = 24  # a period shorter than this many hours lists the hours it touches, in its own order
 
 
@@ -19,8 +18,10 @@ def row_labels(conn, site, group_by, services, rows) -> dict:
     if group_by == "service":
         return {sid: (s["name"], s["name_en"] or s["name"]) for sid, s in services.items()}
     if group_by == "counter":
-        labels = {r.id: (r.name or f"Quầy {r.number}", translate("report_counter_n", "en", number=r.number))
-                  for r in conn.execute(select(C.c.id, C.c.number, C.c.name).where(C.c.site_id == site.id))}
+        labels = {
+            r.id: (r.name or f"Quầy {r.number}", translate("report_counter_n", "en", number=r.number))
+            for r in conn.execute(select(C.c.id, C.c.number, C.c.name).where(C.c.site_id == site.id))
+        }
         labels[None] = (translate("report_unknown", "vi"), translate("report_unknown", "en"))
         return labels
     if group_by == "clerk":
@@ -34,8 +35,10 @@ def row_labels(conn, site, group_by, services, rows) -> dict:
                 labels[("user", r.id)] = (label, label)
         if tokens:
             for r in conn.execute(select(TOK.c.id, TOK.c.name).where(TOK.c.id.in_(tokens))):
-                labels[("token", r.id)] = (translate("report_device", "vi", name=r.name),
-                                           translate("report_device", "en", name=r.name))
+                labels[("token", r.id)] = (
+                    translate("report_device", "vi", name=r.name),
+                    translate("report_device", "en", name=r.name),
+                )
         return labels
     if group_by == "day":
         return {day: (vn_date(day), vn_date(day)) for day in rows if isinstance(day, dt.date)}
@@ -59,9 +62,11 @@ def row_order(site, period: Period, group_by, services, rows, labels) -> list:
         return sorted(rows, key=lambda k: (k is None, k is not None and k[0] == "token", labels.get(k, ("",))[0]))
     if group_by == "day":
         hours = config.site.hours
-        open_days = {d for d in period.days()
-                     if ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d.weekday()] in hours.days
-                     and d not in hours.holidays}
+        open_days = {
+            d
+            for d in period.days()
+            if ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d.weekday()] in hours.days and d not in hours.holidays
+        }
         for day in open_days | set(rows):
             labels.setdefault(day, (vn_date(day), vn_date(day)))
         return sorted(open_days | set(rows))

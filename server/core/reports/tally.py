@@ -24,9 +24,13 @@ def describe(values: list[float]) -> dict:
         return {"count": 0, "avg": None, "median": None, "p90": None, "max": None}
     values.sort()  # in place: a total made of sorted rows then sorts in one merge of their runs
     ordered = values
-    return {"count": len(ordered), "avg": rounded(sum(ordered) / len(ordered)),
-            "median": rounded(percentile(ordered, 0.5)), "p90": rounded(percentile(ordered, 0.9)),
-            "max": rounded(ordered[-1])}
+    return {
+        "count": len(ordered),
+        "avg": rounded(sum(ordered) / len(ordered)),
+        "median": rounded(percentile(ordered, 0.5)),
+        "p90": rounded(percentile(ordered, 0.9)),
+        "max": rounded(ordered[-1]),
+    }
 
 
 def rounded(value: float | None, digits: int = 1) -> float | None:
@@ -40,8 +44,21 @@ def pct(part: int, whole: int) -> float | None:
 class Tally:
     """The figures of one row while they are counted."""
 
-    __slots__ = ("issued", "called", "served", "no_show", "transferred", "not_called", "expired", "waits", "met",
-                 "early", "late", "service_times", "ratings")
+    __slots__ = (
+        "issued",
+        "called",
+        "served",
+        "no_show",
+        "transferred",
+        "not_called",
+        "expired",
+        "waits",
+        "met",
+        "early",
+        "late",
+        "service_times",
+        "ratings",
+    )
 
     def __init__(self):
         self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = self.expired = 0
@@ -59,7 +76,7 @@ class Tally:
         self.early += early
         self.late += len(waits) - len(met)
 
-    def add_issue(self, alike: "Alike", profile: tuple, target_seconds: float) -> None:
+    def add_issue(self, alike: Alike, profile: tuple, target_seconds: float) -> None:
         """What belongs where the tickets were issued: issued, called, their waits, transferred."""
         self.issued += alike.count
         self.called += len(alike.waits)
@@ -69,12 +86,12 @@ class Tally:
         if profile[TRANSFERRED_AT]:
             self.transferred += alike.count
 
-    def add_outcome(self, alike: "Alike", profile: tuple) -> None:
+    def add_outcome(self, alike: Alike, profile: tuple) -> None:
         """What belongs where the tickets ended: how they ended, and their ratings."""
         self.add_end(alike, profile)
         self.add_ratings(alike, profile)
 
-    def add_end(self, alike: "Alike", profile: tuple) -> None:
+    def add_end(self, alike: Alike, profile: tuple) -> None:
         """Served and their service times, no-shows, expired at the end of the day."""
         status = profile[STATUS_AT]
         if status == DONE:
@@ -85,7 +102,7 @@ class Tally:
         elif status == EXPIRED:
             self.expired += alike.count
 
-    def add_ratings(self, alike: "Alike", profile: tuple) -> None:
+    def add_ratings(self, alike: Alike, profile: tuple) -> None:
         if profile[LEVEL_AT]:
             self.ratings[profile[LEVEL_AT]] += alike.count
 
@@ -127,8 +144,18 @@ def merged(tallies) -> Tally:
     for t in tallies:
         t.waits.sort()
         t.service_times.sort()
-        for name in ("issued", "called", "served", "no_show", "transferred", "not_called", "expired", "met", "early",
-                     "late"):
+        for name in (
+            "issued",
+            "called",
+            "served",
+            "no_show",
+            "transferred",
+            "not_called",
+            "expired",
+            "met",
+            "early",
+            "late",
+        ):
             setattr(total, name, getattr(total, name) + getattr(t, name))
         total.waits += t.waits
         total.service_times += t.service_times

@@ -27,26 +27,54 @@ def minutes_text(seconds: float | None, language: str = "vi") -> str:
 def summary_text(s: dict, centre: str, language: str = "vi") -> str:
     number = vn_number if language == "vi" else en_number
     period = s["period"]["label"] if language == "vi" else s["period"]["label_en"]
-    parts = [translate("report_text_received", language, period=period, centre=centre,
-                       received=number(s["received"]), served=number(s["served"]),
-                       served_pct=number(s["served_pct"], 1), no_show=number(s["no_show"]),
-                       transferred=number(s["transferred"]))]
+    parts = [
+        translate(
+            "report_text_received",
+            language,
+            period=period,
+            centre=centre,
+            received=number(s["received"]),
+            served=number(s["served"]),
+            served_pct=number(s["served_pct"], 1),
+            no_show=number(s["no_show"]),
+            transferred=number(s["transferred"]),
+        )
+    ]
     if s.get("expired"):
         parts.append(translate("report_text_expired", language, expired=number(s["expired"])))
     if s["wait_avg"] is not None:
-        parts.append(translate("report_text_wait", language, wait=minutes_text(s["wait_avg"], language),
-                               early=number(s["early"]), on_time=number(s["on_time"]), late=number(s["late"]),
-                               met_pct=number(s["target_met_pct"], 1)))
+        parts.append(
+            translate(
+                "report_text_wait",
+                language,
+                wait=minutes_text(s["wait_avg"], language),
+                early=number(s["early"]),
+                on_time=number(s["on_time"]),
+                late=number(s["late"]),
+                met_pct=number(s["target_met_pct"], 1),
+            )
+        )
     ratings = s["ratings"]
     if ratings["total"]:
-        parts.append(translate("report_text_ratings", language, total=number(ratings["total"]),
-                               pct=number(ratings["satisfied_pct"], 1),
-                               very=number(ratings["very_satisfied"]), satisfied=number(ratings["satisfied"]),
-                               unsatisfied=number(ratings["unsatisfied"])))
+        parts.append(
+            translate(
+                "report_text_ratings",
+                language,
+                total=number(ratings["total"]),
+                pct=number(ratings["satisfied_pct"], 1),
+                very=number(ratings["very_satisfied"]),
+                satisfied=number(ratings["satisfied"]),
+                unsatisfied=number(ratings["unsatisfied"]),
+            )
+        )
     if s["peak"] and s.get("days_with_tickets", 0) > 1:
-        parts.append(translate("report_text_peak", language, hour=s["peak"]["label"],
-                               per_day=number(s["peak"]["arrivals_per_day"], 1)))
+        parts.append(
+            translate(
+                "report_text_peak", language, hour=s["peak"]["label"], per_day=number(s["peak"]["arrivals_per_day"], 1)
+            )
+        )
     elif s["peak"]:
-        parts.append(translate("report_text_peak_day", language, hour=s["peak"]["label"],
-                               n=number(s["peak"]["arrivals"])))
+        parts.append(
+            translate("report_text_peak_day", language, hour=s["peak"]["label"], n=number(s["peak"]["arrivals"]))
+        )
     return " ".join(parts)

@@ -25,8 +25,9 @@ U = m.User.__table__
 TOK = m.ApiToken.__table__
 SEQ = m.NumberSequence.__table__
 # the ratings table comes with the rating tablets (migration 0003); a report reads it when it exists
-RATINGS = table("ratings", column("ticket_id"), column("level"), column("counter_id"), column("user_id"),
-                column("service_id"))
+RATINGS = table(
+    "ratings", column("ticket_id"), column("level"), column("counter_id"), column("user_id"), column("service_id")
+)
 
 LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
 ACTION_KINDS = ("called", "finished", "no_show", "transferred")
@@ -45,6 +46,7 @@ def connection(db):
 
 
 # --- SQL helpers that differ between SQLite and PostgreSQL --------------------------------------
+
 
 def seconds_between(conn, later, earlier):
     """Seconds from ``earlier`` to ``later``, to the millisecond (julianday's float error rounded off)."""
@@ -99,10 +101,22 @@ class Alike:
 
 def read_services(conn, site) -> dict[int, dict]:
     order = {s.code: i for i, s in enumerate(site.config.services)}
-    rows = conn.execute(select(SV.c.id, SV.c.code, SV.c.name, SV.c.name_en, SV.c.target_wait_minutes, SV.c.active)
-                        .where(SV.c.site_id == site.id))
-    return {r.id: {"code": r.code, "name": r.name, "name_en": r.name_en, "target": r.target_wait_minutes * 60.0,
-                   "active": bool(r.active), "order": order.get(r.code, len(order) + r.id)} for r in rows}
+    rows = conn.execute(
+        select(SV.c.id, SV.c.code, SV.c.name, SV.c.name_en, SV.c.target_wait_minutes, SV.c.active).where(
+            SV.c.site_id == site.id
+        )
+    )
+    return {
+        r.id: {
+            "code": r.code,
+            "name": r.name,
+            "name_en": r.name_en,
+            "target": r.target_wait_minutes * 60.0,
+            "active": bool(r.active),
+            "order": order.get(r.code, len(order) + r.id),
+        }
+        for r in rows
+    }
 
 
 def in_period(conn, site, period: Period) -> tuple:
@@ -120,8 +134,9 @@ def _holds_many(conn, site, period: Period) -> bool:
     """Whether the period covers a quarter or more of the days the site has tickets on, as the
     number sequences tell (a row per service and day: far fewer than tickets)."""
     services = select(SV.c.id).where(SV.c.site_id == site.id)
-    first, last = conn.execute(select(func.min(SEQ.c.business_day), func.max(SEQ.c.business_day))
-                               .where(SEQ.c.service_id.in_(services))).one()
+    first, last = conn.execute(
+        select(func.min(SEQ.c.business_day), func.max(SEQ.c.business_day)).where(SEQ.c.service_id.in_(services))
+    ).one()
     if first is None:
         return False
     covered = (min(last, period.last_day) - max(first, period.first_day)).days + 1
@@ -130,8 +145,10 @@ def _holds_many(conn, site, period: Period) -> bool:
 
 def _times(conn) -> tuple:
     """A ticket's wait and service time (s)."""
-    return (seconds_between(conn, T.c.called_at, T.c.issued_at),
-            seconds_between(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at)))
+    return (
+        seconds_between(conn, T.c.called_at, T.c.issued_at),
+        seconds_between(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at)),
+    )
 
 
 def read_tickets(conn, site, period: Period, *extra) -> list[tuple]:
@@ -140,7 +157,9 @@ def read_tickets(conn, site, period: Period, *extra) -> list[tuple]:
     columns = [
         *_times(conn),
         *extra,
-        T.c.origin_service_id, T.c.service_id, case(STATUS_CODES, value=T.c.status, else_=0),
+        T.c.origin_service_id,
+        T.c.service_id,
+        case(STATUS_CODES, value=T.c.status, else_=0),
         case((T.c.transfers > 0, 1), else_=0),
         case(LEVEL_CODES, value=RATINGS.c.level, else_=0) if rated else literal(0),
     ]
@@ -176,7 +195,10 @@ def events_of(conn, ticket_ids: list[int], who) -> list[tuple]:
     """The counter actions on these tickets: (ticket id, kind code, ``who`` did it), each ticket's in order."""
     found: list[tuple] = []
     for chunk in range(0, len(ticket_ids), 500):
-        found += tuples(conn, select(E.c.ticket_id, _KIND, who)
-                        .where(E.c.ticket_id.in_(ticket_ids[chunk:chunk + 500]), E.c.kind.in_(ACTION_KINDS))
-                        .order_by(E.c.id))
+        found += tuples(
+            conn,
+            select(E.c.ticket_id, _KIND, who)
+            .where(E.c.ticket_id.in_(ticket_ids[chunk : chunk + 500]), E.c.kind.in_(ACTION_KINDS))
+            .order_by(E.c.id),
+        )
     return found

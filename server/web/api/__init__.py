@@ -39,8 +39,9 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        raise q.Invalid("invalid_field", field=field,
-                           problem=_problem(first["type"], **(first.get("ctx") or {}))) from None
+        raise q.Invalid(
+            "invalid_field", field=field, problem=_problem(first["type"], **(first.get("ctx") or {}))
+        ) from None
 
 
 def _field_with_nul(data: dict) -> str | None:
@@ -91,6 +92,14 @@ def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:
     return outcome
 
 
-from . import admin, audit_log, counters, ratings, session_routes, tickets, webhooks  # noqa: E402,F401  (routes register on bp)
-from . import bookings  # noqa: E402,F401  (bookings, remote numbers, check-in: issue 14)
-from . import notify  # noqa: E402,F401  (citizens told their turn is near: issue 15)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    admin,
+    audit_log,
+    bookings,  # noqa: E402,F401  (bookings, remote numbers, check-in: issue 14)
+    counters,
+    notify,  # noqa: E402,F401  (citizens told their turn is near: issue 15)
+    ratings,
+    session_routes,
+    tickets,
+    webhooks,
+)

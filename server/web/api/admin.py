@@ -29,7 +29,6 @@ from ...core.auth import (
     set_password,
     set_user_active,
 )
-from ..live_setup import adopt
 from ...core.setup_changes import (
     SECTIONS,
     SUPERVISOR_DISPLAY_KEYS,
@@ -40,6 +39,7 @@ from ...core.setup_changes import (
     remove_item,
     site_view,
 )
+from ..live_setup import adopt
 from . import bp, current_principal, parse_body, state
 
 SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
@@ -194,15 +194,23 @@ def admin_change_site():
 
 # --- users and device tokens --------------------------------------------------------------
 
+
 def _user_view(user: m.User) -> dict:
-    return {"username": user.username, "full_name": user.full_name, "role": user.role,
-            "counter": user.counter_number, "active": user.active}
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "counter": user.counter_number,
+        "active": user.active,
+    }
 
 
 def _refused(field: str):
     """auth.py says what is wrong with a ValueError; the API names the field with it."""
+
     def wrap(error: ValueError):
         return q.Invalid("invalid_field", field=field, problem=str(error))
+
     return wrap
 
 
@@ -227,8 +235,16 @@ def admin_add_user():
                 raise _refused("username")(error) from None
             user.full_name = body.full_name
             db.flush()
-            audit.record(db, site, "user_added", principal.actor, username=body.username, role=body.role,
-                         counter=body.counter, full_name=body.full_name)
+            audit.record(
+                db,
+                site,
+                "user_added",
+                principal.actor,
+                username=body.username,
+                role=body.role,
+                counter=body.counter,
+                full_name=body.full_name,
+            )
             return _user_view(user)
 
     return jsonify(state().write(action)), 201
@@ -257,8 +273,16 @@ def admin_change_user(name: str):
                     setattr(user, column, changes[field] or None)
             db.flush()
             after = _user_view(user)
-            audit.record(db, site, "user_changed", principal.actor, username=name, before=before, after=after,
-                         password_changed=body.password is not None)
+            audit.record(
+                db,
+                site,
+                "user_changed",
+                principal.actor,
+                username=name,
+                before=before,
+                after=after,
+                password_changed=body.password is not None,
+            )
             return after
 
     return jsonify(state().write(action))
@@ -270,8 +294,15 @@ def _known_counter(counter: int | None) -> None:
 
 
 def _token_view(row: m.ApiToken) -> dict:
-    return {"id": row.id, "role": row.role, "name": row.name, "counter": row.counter_number, "kiosk": row.kiosk_id,
-            "created_at": q._iso(row.created_at), "revoked_at": q._iso(row.revoked_at)}
+    return {
+        "id": row.id,
+        "role": row.role,
+        "name": row.name,
+        "counter": row.counter_number,
+        "kiosk": row.kiosk_id,
+        "created_at": q._iso(row.created_at),
+        "revoked_at": q._iso(row.revoked_at),
+    }
 
 
 @bp.get("/admin/tokens")
@@ -299,8 +330,16 @@ def admin_add_token():
             except ValueError as error:
                 raise _refused("counter")(error) from None
             row = db.scalars(select(m.ApiToken).order_by(m.ApiToken.id.desc()).limit(1)).one()
-            audit.record(db, site, "token_created", principal.actor, name=name, role=body.role,
-                         counter=body.counter, kiosk=body.kiosk)
+            audit.record(
+                db,
+                site,
+                "token_created",
+                principal.actor,
+                name=name,
+                role=body.role,
+                counter=body.counter,
+                kiosk=body.kiosk,
+            )
             return value, _token_view(row)
 
     value, view = state().write(action)
@@ -325,10 +364,14 @@ def admin_revoke_token(token_id: int):
             try:
                 row = revoke_token(db, token_id)
             except ValueError as error:
-                raise q.NotFound("setup_item_unknown", section="tokens", item=token_id) \
-                    if "there is no token" in str(error) else _refused("id")(error) from None
-            audit.record(db, site, "token_revoked", principal.actor, name=row.name, role=row.role,
-                         counter=row.counter_number)
+                raise (
+                    q.NotFound("setup_item_unknown", section="tokens", item=token_id)
+                    if "there is no token" in str(error)
+                    else _refused("id")(error)
+                ) from None
+            audit.record(
+                db, site, "token_revoked", principal.actor, name=row.name, role=row.role, counter=row.counter_number
+            )
             return _token_view(row)
 
     return jsonify(state().write(action))

@@ -28,7 +28,7 @@ def audit_log():
     except ValueError:
         raise q.Invalid("invalid_field", field="since", problem="ISO 8601, e.g. 2026-11-21T00:00:00Z") from None
     if since_at is not None and since_at.tzinfo is not None:
-        since_at = since_at.astimezone(dt.timezone.utc).replace(tzinfo=None)  # stored as naive UTC
+        since_at = since_at.astimezone(dt.UTC).replace(tzinfo=None)  # stored as naive UTC
     limit = request.args.get("limit", "200")
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_ROWS:
         raise q.Invalid("invalid_field", field="limit", problem=f"1–{MAX_ROWS}")

@@ -128,19 +128,39 @@ def create_booking():
         if body.start is None:
             raise q.Invalid("invalid_slot", field="start", start="", date=day.isoformat())
     service = app_state.site.config.service(body.service)
-    if service is not None and service.booking is not None and service.booking.sms_code and (
-            principal is None or principal.role not in ("integration", "admin")):  # they check people themselves
-        request_ = [body.service, body.remote, body.date, body.start, body.name.strip(), bk.normal_phone(body.phone),
-                    id_number]
+    if (
+        service is not None
+        and service.booking is not None
+        and service.booking.sms_code
+        and (principal is None or principal.role not in ("integration", "admin"))
+    ):  # they check people themselves
+        request_ = [
+            body.service,
+            body.remote,
+            body.date,
+            body.start,
+            body.name.strip(),
+            bk.normal_phone(body.phone),
+            id_number,
+        ]
         if body.sms_code is None:
             return _send_sms_code(body, day, id_number, request_)
         bk.check_sms_code(_person_key(), request_, body.sms_code, body.pending, q.utcnow())
     if body.remote:
-        outcome = run(bk.take_remote, body.service, body.name, body.phone, id_number, _person_key(),
-                      actor=actor, check_hours=not app_state.ignore_hours)
+        outcome = run(
+            bk.take_remote,
+            body.service,
+            body.name,
+            body.phone,
+            id_number,
+            _person_key(),
+            actor=actor,
+            check_hours=not app_state.ignore_hours,
+        )
     else:
-        outcome = run(bk.book, body.service, day, body.start, body.name, body.phone, id_number, _person_key(),
-                      actor=actor)
+        outcome = run(
+            bk.book, body.service, day, body.start, body.name, body.phone, id_number, _person_key(), actor=actor
+        )
     return jsonify(_with_links(outcome.ticket)), 201
 
 
@@ -158,13 +178,20 @@ def _send_sms_code(body: BookingRequest, day, id_number, request_: list):
     language = _language()
     text = translate("book_sms_text", language, code=code, minutes=bk.SMS_CODE_MINUTES, site=site.config.site.name)
     try:
-        notifications.channel(settings, "sms").send(bk.normal_phone(body.phone), notifications.Message(
-            "code", text, site.config.site.name, {}))
+        notifications.channel(settings, "sms").send(
+            bk.normal_phone(body.phone), notifications.Message("code", text, site.config.site.name, {})
+        )
     except notifications.ChannelError as error:
         log.warning("a booking's SMS code was not sent: %s", error)  # the error names no phone number
         raise q.Unavailable("sms_failed") from None
-    return jsonify({"sms_code_sent": True, "phone": bk.mask_phone(bk.normal_phone(body.phone)), "pending": pending,
-                    "minutes": bk.SMS_CODE_MINUTES}), 202
+    return jsonify(
+        {
+            "sms_code_sent": True,
+            "phone": bk.mask_phone(bk.normal_phone(body.phone)),
+            "pending": pending,
+            "minutes": bk.SMS_CODE_MINUTES,
+        }
+    ), 202
 
 
 @bp.get("/bookings")
@@ -283,17 +310,27 @@ def check_in():
 
     def print_ticket(conn, site, ticket):
         if printer is not None:
-            content = jobs.ticket_content(site, ticket, printing.track_url(track_base, ticket["id"]),
-                                          app_state.config_dir)
+            content = jobs.ticket_content(
+                site, ticket, printing.track_url(track_base, ticket["id"]), app_state.config_dir
+            )
             mark = booked_mark(site, ticket)
             if mark:  # the paper says it is a booking, above the centre's footer
                 content = dataclasses.replace(content, footer=". ".join(filter(None, [mark, content.footer])))
             jobs.enqueue(conn, site, printer, ticket["id"], content)
 
-    outcome = run(bk.check_in, _person_key(), code=code_of(body.code) if body.code is not None else None,
-                  cccd_qr=body.cccd_qr, id_number=body.id_number, service=body.service, kiosk=kiosk,
-                  actor=principal.actor if principal else None, check_hours=not app_state.ignore_hours,
-                  on_ticket=print_ticket, estimator=estimator(app_state))
+    outcome = run(
+        bk.check_in,
+        _person_key(),
+        code=code_of(body.code) if body.code is not None else None,
+        cccd_qr=body.cccd_qr,
+        id_number=body.id_number,
+        service=body.service,
+        kiosk=kiosk,
+        actor=principal.actor if principal else None,
+        check_hours=not app_state.ignore_hours,
+        on_ticket=print_ticket,
+        estimator=estimator(app_state),
+    )
     if printer is not None:
         printing.job_added(app_state, printer)
     ticket = outcome.ticket
@@ -308,8 +345,9 @@ def booking_report():
     require_role(current_principal(), "admin", "supervisor")
     app_state = state()
     try:
-        period = periods.range_period(request.args.get("from") or "", request.args.get("to") or "",
-                                      app_state.site.config.site.zone)
+        period = periods.range_period(
+            request.args.get("from") or "", request.args.get("to") or "", app_state.site.config.site.zone
+        )
     except periods.PeriodError as error:
         raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
     with app_state.Session() as db:

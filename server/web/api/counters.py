@@ -17,7 +17,6 @@ from . import _problem, bp, current_principal, parse_body, state
 from .idempotency import run_once
 from .ratings import ask_for_rating
 
-
 # the largest number an integer column holds on PostgreSQL (int4); larger ones are refused as input
 INT32_MAX = 2**31 - 1
 
@@ -49,6 +48,7 @@ def _ticket_answer(_conn, _site, outcome: q.Outcome):
 def _counter_answer(counter: int):
     def answer(conn, site, _outcome):
         return 200, next(c for c in q.counter_states(conn, site) if c["number"] == counter)
+
     return answer
 
 
@@ -58,8 +58,15 @@ def _counter_action(counter: int, action, respond=_ticket_answer, **kwargs):
     site = state().site
     if counter not in site.counter_ids:
         raise q.NotFound("unknown_counter", counter=counter)
-    return run_once(principal, action, respond, counter, actor=principal.actor,
-                    after=lambda outcome: ask_for_rating(site, outcome), **kwargs)
+    return run_once(
+        principal,
+        action,
+        respond,
+        counter,
+        actor=principal.actor,
+        after=lambda outcome: ask_for_rating(site, outcome),
+        **kwargs,
+    )
 
 
 def _counter_state(counter: int) -> dict:
@@ -87,29 +94,39 @@ def _taken_refusal(error: q.QueueError, counter: int, number: int):
     if holder is None or holder == counter:
         raise error
     language = pick_language(request.headers.get("Accept-Language"))
-    return jsonify({"error": {"code": error.code, "message": translate("ticket_taken", language, number=number,
-                                                                         holder=holder),
-                              "counter": holder}}), status_of(error)
+    return jsonify(
+        {
+            "error": {
+                "code": error.code,
+                "message": translate("ticket_taken", language, number=number, holder=holder),
+                "counter": holder,
+            }
+        }
+    ), status_of(error)
 
 
 def _ticket_action(engine_action):
     def view(counter: int):
         parse_body(NoBody)  # no body expected; a malformed one is still refused
         return _counter_action(counter, engine_action)
+
     return view
 
 
 for _name, _action in (("recall", q.recall), ("start", q.start), ("finish", q.finish), ("no-show", q.no_show)):
-    bp.add_url_rule(f"/counters/<int:counter>/{_name}", f"counter_{_name.replace('-', '_')}",
-                    _ticket_action(_action), methods=["POST"])
+    bp.add_url_rule(
+        f"/counters/<int:counter>/{_name}",
+        f"counter_{_name.replace('-', '_')}",
+        _ticket_action(_action),
+        methods=["POST"],
+    )
 
 
 @bp.post("/counters/<int:counter>/transfer")
 def counter_transfer(counter: int):
     body = parse_body(TransferRequest)
     if (body.service is None) == (body.counter is None):
-        raise q.Invalid("invalid_field", field="service",
-                           problem=_problem("counter_or_service"))
+        raise q.Invalid("invalid_field", field="service", problem=_problem("counter_or_service"))
     return _counter_action(counter, q.transfer, service=body.service, to_counter=body.counter)
 
 

@@ -76,8 +76,9 @@ def _replay(row, fingerprint: str):
 def _lookup(scope: str, key: str):
     app_state = current_app.extensions["queuekiosk"]
     with app_state.engine.connect() as conn:
-        return conn.execute(select(K).where(K.c.scope == scope, K.c.key == key,
-                                            K.c.created_at >= utcnow() - KEEP)).first()
+        return conn.execute(
+            select(K).where(K.c.scope == scope, K.c.key == key, K.c.created_at >= utcnow() - KEEP)
+        ).first()
 
 
 def run_once(principal: Principal | None, action, respond, *args, after=None, **kwargs):
@@ -86,9 +87,11 @@ def run_once(principal: Principal | None, action, respond, *args, after=None, **
     ``principal`` None: an anonymous caller (a kiosk), whose keys are kept per address."""
     from . import run
 
-    key = request_key() if principal is None or principal.token_id is not None or principal.user_id is not None \
-        else None
+    key = (
+        request_key() if principal is None or principal.token_id is not None or principal.user_id is not None else None
+    )
     if key is None:
+
         def act(conn, site, *a, **kw):
             outcome = action(conn, site, *a, **kw)
             outcome.answer = respond(conn, site, outcome)

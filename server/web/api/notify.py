@@ -29,7 +29,9 @@ class OptIn(BaseModel):
 
 def address_box(secret_key: str) -> notifications.AddressBox:
     """The sealing key, derived from the server's secret key (the same in every process)."""
-    return notifications.AddressBox(hashlib.sha256(b"queuekiosk notification addresses\0" + secret_key.encode()).digest())
+    return notifications.AddressBox(
+        hashlib.sha256(b"queuekiosk notification addresses\0" + secret_key.encode()).digest()
+    )
 
 
 SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "push-sw.js"
@@ -45,8 +47,9 @@ def push_key():
 def push_service_worker():
     """The service worker that shows a pushed message; allowed to serve the tracking pages (/t/)."""
     response = make_response(SERVICE_WORKER.read_text(encoding="utf-8"))
-    response.headers.update({"Content-Type": "text/javascript; charset=utf-8", "Service-Worker-Allowed": "/t/",
-                             "Cache-Control": "no-cache"})
+    response.headers.update(
+        {"Content-Type": "text/javascript; charset=utf-8", "Service-Worker-Allowed": "/t/", "Cache-Control": "no-cache"}
+    )
     return response
 
 

@@ -44,10 +44,16 @@ def ask_for_rating(site, outcome: q.Outcome) -> None:
         if finished:
             at = dt.datetime.fromisoformat(finished.removesuffix("Z"))
             until = q._iso(at + dt.timedelta(seconds=seconds))
-        socketio.emit("rating.ask", {
-            "ticket": {key: ticket[key] for key in ("id", "number", "display", "service")},
-            "counter": happened.counter, "finished_at": finished, "until": until,
-        }, to=rating_room(site, happened.counter))
+        socketio.emit(
+            "rating.ask",
+            {
+                "ticket": {key: ticket[key] for key in ("id", "number", "display", "service")},
+                "counter": happened.counter,
+                "finished_at": finished,
+                "until": until,
+            },
+            to=rating_room(site, happened.counter),
+        )
 
 
 @bp.post("/tickets/<ticket_id>/rating")
@@ -60,16 +66,22 @@ def rate_ticket(ticket_id: str):
         raise q.Invalid("invalid_field", field="reasons", problem=_problem("reasons_when_unsatisfied"))
     unknown = [code for code in body.reasons if settings.reason(code) is None]
     if unknown:
-        raise q.Invalid("invalid_field", field="reasons", problem=_problem(
-            "unknown_reason", reason=unknown[0], known=", ".join(r.code for r in settings.reasons) or "—"))
+        raise q.Invalid(
+            "invalid_field",
+            field="reasons",
+            problem=_problem(
+                "unknown_reason", reason=unknown[0], known=", ".join(r.code for r in settings.reasons) or "—"
+            ),
+        )
     reasons = list(dict.fromkeys(body.reasons))
     site = state().site
     try:
         outcome = run(q.rate, ticket_id, principal.counter, body.level, reasons, actor=principal.actor)
     except IntegrityError:  # the same ticket rated at the same moment by a second request
         raise q.QueueError("already_rated", number="?") from None
-    socketio.emit("rating.done", {"ticket": ticket_id, "counter": principal.counter},
-                  to=rating_room(site, principal.counter))
+    socketio.emit(
+        "rating.done", {"ticket": ticket_id, "counter": principal.counter}, to=rating_room(site, principal.counter)
+    )
     return jsonify(outcome.ticket), 201
 
 

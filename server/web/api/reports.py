@@ -15,16 +15,15 @@ Without ``period`` or ``from``/``to`` a report covers today. docs/reports.md exp
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from flask import Blueprint, Response, jsonify, request
 
 from ...core import engine as q
 from ...core import exports, periods, reports
-from .. import printing
 from ...core.auth import require_role
 from ...core.i18n import pick_language, translate
+from .. import printing
 from . import current_principal, state
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
@@ -60,8 +59,14 @@ def _period(site) -> periods.Period:
     try:
         if args.get("date"):
             return periods.named_period(args["date"], zone)
-        return periods.resolve(zone, args.get("period"), args.get("from"), args.get("to"), args.get("basis"),
-                               today=q.business_day(site, q.utcnow()))
+        return periods.resolve(
+            zone,
+            args.get("period"),
+            args.get("from"),
+            args.get("to"),
+            args.get("basis"),
+            today=q.business_day(site, q.utcnow()),
+        )
     except periods.PeriodError as error:
         raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
 
@@ -111,8 +116,9 @@ def period_choices():
     site = state().site
     basis = _choice("basis", periods.BASES, "calendar")
     today = q.business_day(site, q.utcnow())
-    return jsonify({"today": today.isoformat(), "basis": basis,
-                    "periods": periods.choices(site.config.site.zone, today, basis)})
+    return jsonify(
+        {"today": today.isoformat(), "basis": basis, "periods": periods.choices(site.config.site.zone, today, basis)}
+    )
 
 
 @bp.get("/live")

@@ -57,8 +57,9 @@ def login():
             raise q.Invalid("invalid_field", field="counter", problem=_problem("clerk_needs_counter"))
         if user.counter_number is not None and counter != user.counter_number:
             raise q.NotAllowed("forbidden_counter", own=user.counter_number, counter=counter)
-    login_event = app_state.write(audit.record, "login", q.Actor(user_id=user.id), counter=counter,
-                                  address=request.remote_addr)
+    login_event = app_state.write(
+        audit.record, "login", q.Actor(user_id=user.id), counter=counter, address=request.remote_addr
+    )
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["counter"] = counter
@@ -67,8 +68,15 @@ def login():
         from . import run
 
         run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
-    return jsonify({"user": user.username, "full_name": user.full_name, "role": user.role, "counter": counter,
-                    "csrf_token": fresh_token()})
+    return jsonify(
+        {
+            "user": user.username,
+            "full_name": user.full_name,
+            "role": user.role,
+            "counter": counter,
+            "csrf_token": fresh_token(),
+        }
+    )
 
 
 @bp.post("/auth/logout")
@@ -86,8 +94,12 @@ def me():
     principal = current_principal()
     if principal is None:
         raise q.NotSignedIn("unauthorized")
-    answer = {"name": principal.name, "full_name": principal.full_name, "role": principal.role,
-              "counter": principal.counter}
+    answer = {
+        "name": principal.name,
+        "full_name": principal.full_name,
+        "role": principal.role,
+        "counter": principal.counter,
+    }
     if principal.user_id is not None:  # a session: the header value its calls need
         answer["csrf_token"] = generate_csrf()
     return jsonify(answer)

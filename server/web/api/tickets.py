@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ....printers import jobs
 from ...core import engine as q
+from ...core.auth import may_act_as_kiosk, require_role
 from .. import printing
 from ..waits import estimator
-from ...core.auth import may_act_as_kiosk, require_role
 from . import bp, current_principal, parse_body, state
 from .idempotency import run_once
 
@@ -60,11 +60,19 @@ def issue_ticket():
     printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
-        None, printing.issue_with_print,
+        None,
+        printing.issue_with_print,
         lambda conn, site, outcome: (201, _with_track_url(outcome.ticket, track_base)),
-        body.service, priority=body.priority, kiosk=kiosk, check_hours=not app_state.ignore_hours,
-        printer=printer, track_base=track_base, config_dir=app_state.config_dir, estimator=estimator(app_state),
-        after=lambda outcome: printer is not None and printing.job_added(app_state, printer))
+        body.service,
+        priority=body.priority,
+        kiosk=kiosk,
+        check_hours=not app_state.ignore_hours,
+        printer=printer,
+        track_base=track_base,
+        config_dir=app_state.config_dir,
+        estimator=estimator(app_state),
+        after=lambda outcome: printer is not None and printing.job_added(app_state, printer),
+    )
 
 
 @bp.get("/tickets/<ticket_id>")
@@ -134,11 +142,9 @@ def get_queue():
         waiting = q.waiting_counts(db, site)
         counters = q.counter_states(db, site)
     services = [
-        {"code": s.code, "name": s.name.vi, "name_en": s.name.en, **waiting[s.code]}
-        for s in site.config.services
+        {"code": s.code, "name": s.name.vi, "name_en": s.name.en, **waiting[s.code]} for s in site.config.services
     ]
-    return jsonify({"site": {"id": site.id, "name": site.config.site.name}, "services": services,
-                    "counters": counters})
+    return jsonify({"site": {"id": site.id, "name": site.config.site.name}, "services": services, "counters": counters})
 
 
 @bp.get("/openapi.json")
@@ -155,5 +161,10 @@ def health():
     with app_state.Session() as db:
         db.connection().exec_driver_sql("SELECT 1")
     predictor = app_state.predictor  # the wait prediction in use: None while tickets get the usual formula
-    return jsonify({"status": "ok", "site": app_state.site.id,
-                    "wait_prediction": {"trained_days": predictor.model.days} if predictor else None})
+    return jsonify(
+        {
+            "status": "ok",
+            "site": app_state.site.id,
+            "wait_prediction": {"trained_days": predictor.model.days} if predictor else None,
+        }
+    )

@@ -48,8 +48,9 @@ def admin_add_webhook():
 
     def action(conn, site):
         view = outbox.add_webhook(conn, site, body.url, body.events, body.secret)
-        audit.record(conn, site, "webhook_added", principal.actor, webhook=view["id"], url=view["url"],
-                     events=view["events"])
+        audit.record(
+            conn, site, "webhook_added", principal.actor, webhook=view["id"], url=view["url"], events=view["events"]
+        )
         return view
 
     return jsonify(state().write(action)), 201
@@ -73,8 +74,7 @@ def admin_webhook_deliveries(webhook_id: int):
     _admin()
     status = request.args.get("status")
     if status is not None and status not in DELIVERY_STATES:
-        raise q.Invalid("delivery_status_unknown", field="status", value=status,
-                        known=", ".join(DELIVERY_STATES))
+        raise q.Invalid("delivery_status_unknown", field="status", value=status, known=", ".join(DELIVERY_STATES))
     limit = request.args.get("limit", "100")
     if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
         raise q.Invalid("delivery_limit_invalid", field="limit")
