@@ -26,9 +26,10 @@ from itertools import groupby
 import gevent
 from gevent.event import Event
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from ..core import faults, notifications, outbox
 from ..core import models as m
-from ..core import notifications, outbox
 from ..core.db import Lease
 from ..core.models import utcnow
 
@@ -110,7 +111,10 @@ class DeliveryWorker:
                 if self.lease.try_take():
                     self.round()
                     pause = POLL_SECONDS
-            except Exception:  # a database outage must not end the worker
+            except OperationalError as error:  # a full disk, a locked or lost database: said once, as for requests
+                faults.report(error, "delivery worker")
+                pause = 5.0
+            except Exception:  # nothing must end the worker
                 log.exception("delivery worker: a round failed; trying again shortly")
                 pause = 5.0
             gevent.sleep(ROUND_GAP)
