@@ -97,8 +97,8 @@ class DeliveryWorker:
         self.notifying: gevent.Greenlet | None = None
         self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
-        from .api.notify import address_box
         from .app import _secret_key
+        from .sealing import address_box
 
         secret_key = _secret_key(state.instance_dir)
         self.box = address_box(secret_key)

@@ -8,7 +8,6 @@ rules). The answers never hold the address in full, only its masked form.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import notifications
 from ..delivery import wake
+from ..sealing import address_box
 from . import bp, parse_body, state
 
 
@@ -25,13 +25,6 @@ class OptIn(BaseModel):
     channel: str = Field(min_length=1, max_length=16)
     address: str = Field(min_length=3, max_length=1000)  # a phone, an e-mail address, or a push subscription (JSON)
     language: Literal["vi", "en"] = "vi"
-
-
-def address_box(secret_key: str) -> notifications.AddressBox:
-    """The sealing key, derived from the server's secret key (the same in every process)."""
-    return notifications.AddressBox(
-        hashlib.sha256(b"queuekiosk notification addresses\0" + secret_key.encode()).digest()
-    )
 
 
 SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "push-sw.js"
