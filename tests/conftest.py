@@ -17,6 +17,7 @@ import copy
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -44,6 +45,14 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIG_PATH = REPO / "config.yaml"
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_configure(config):
+    # A suite started as a background job (`cmd &` in a script) inherits SIGINT ignored, and so does
+    # every process it starts: Ctrl+C, which the keypad client's tests send, would do nothing (each
+    # waited 10 s for it), and pytest itself could not be interrupted.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- configuration --------------------------------------------------------------------------
