@@ -61,6 +61,8 @@ setup(
         "icalendar==7.3.0",  # the .ics calendar file of a booking (server/web/api/bookings.py)
         "openpyxl==3.1.5",  # report exports as XLSX
         "cryptography==50.0.2",  # a citizen's phone or e-mail sealed until their ticket ends (core/notifications.py)
+        "http-ece==1.2.1",  # Web Push encryption, RFC 8291 (core/notifications.py)
+        "py-vapid==1.9.6",  # Web Push VAPID signing, RFC 8292
         "pyttsx3==2.99",  # TTS for words without a clip, through espeak-ng (apt-get install espeak-ng)
     ],
     extras_require={
@@ -75,6 +77,7 @@ setup(
             "schemathesis==4.32.5",
             "vn-numberwords==0.2.0",  # only to compare sounds/announce.py with it (tests/test_voice_numbers.py)
             "mfusepy==3.1.1",  # tests/power_cut_disk.py: a FUSE disk that loses unsynced writes (apt-get install fuse3)
+            "ruff==0.14.8",  # lint and format check, run by .ci/run (ruff.toml)
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
         # a centre with several processes (docs/deployment.md): QUEUEKIOSK_DATABASE_URL=postgresql://...

@@ -11,7 +11,8 @@ on ``RETRY_DELAYS`` while the notice still makes sense. Nothing goes out outside
 
 Channels share one small interface (``Channel.send``) and are chosen by the site's settings
 (config.yaml ``notifications:``): an SMS gateway over HTTP, e-mail over SMTP, Zalo ZNS, and
-Web Push with VAPID (RFC 8291 encryption done here with ``cryptography``).
+Web Push with VAPID: the message encrypted by http-ece (RFC 8291) and signed by py-vapid (RFC 8292),
+the two libraries pywebpush itself sends with (pywebpush would also load aiohttp and requests into the server).
 Secrets in those settings are written as ``${ENVIRONMENT_VARIABLE}`` and read when sending,
 so the setup (which supervisors can read) holds none.
 """
@@ -265,57 +266,29 @@ def _unb64(text: str) -> bytes:
 
 
 class VapidKey:
-    """The server's VAPID key pair (P-256), derived from its secret key: the same in every process."""
+    """The server's VAPID key pair (P-256), derived from its secret key: the same in every process.
+    Signing is py-vapid's (RFC 8292)."""
 
     def __init__(self, secret_key: str):
         from cryptography.hazmat.primitives.asymmetric import ec
+        from py_vapid import Vapid02
 
         seed = int.from_bytes(hashlib.sha256(b"queuekiosk vapid\0" + secret_key.encode()).digest(), "big")
         order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # of P-256
-        self.private = ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1())
+        self.signer = Vapid02(private_key=ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1()))
 
     @property
     def public(self) -> str:
         """The applicationServerKey a page subscribes with: the uncompressed point, base64url."""
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-        return _b64(self.private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+        return _b64(self.signer.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
 
     def authorization(self, endpoint: str, subject: str, now: float) -> str:
-        """``vapid t=<JWT signed ES256>, k=<public key>`` for a push to ``endpoint``."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
+        """``vapid t=<JWT signed ES256>,k=<public key>`` for a push to ``endpoint``."""
         parts = urllib.parse.urlsplit(endpoint)
         claims = {"aud": f"{parts.scheme}://{parts.netloc}", "exp": int(now) + 12 * 3600, "sub": subject}
-        signing_input = _b64(b'{"typ":"JWT","alg":"ES256"}') + "." + _b64(json.dumps(claims).encode())
-        r, s_ = decode_dss_signature(self.private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
-        signature = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
-        return f"vapid t={signing_input}.{_b64(signature)}, k={self.public}"
-
-
-def push_encrypt(plaintext: bytes, p256dh: str, auth: str) -> bytes:
-    """RFC 8291 (aes128gcm): the body only the subscribed browser can read."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    def hkdf(salt: bytes, ikm: bytes, info: bytes, length: int) -> bytes:
-        return HKDF(hashes.SHA256(), length, salt, info).derive(ikm)
-
-    browser_public = _unb64(p256dh)
-    ephemeral = ec.generate_private_key(ec.SECP256R1())
-    server_public = ephemeral.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    shared = ephemeral.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), browser_public))
-    ikm = hkdf(_unb64(auth), shared, b"WebPush: info\0" + browser_public + server_public, 32)
-    salt = secrets.token_bytes(16)
-    key = hkdf(salt, ikm, b"Content-Encoding: aes128gcm\0", 16)
-    nonce = hkdf(salt, ikm, b"Content-Encoding: nonce\0", 12)
-    record = AESGCM(key).encrypt(nonce, plaintext + b"\x02", None)  # \x02: the last (only) record
-    return salt + (4096).to_bytes(4, "big") + bytes([len(server_public)]) + server_public + record
+        return self.signer.sign(claims)["Authorization"]
 
 
 class WebPush(Channel):
@@ -324,12 +297,21 @@ class WebPush(Channel):
         self.vapid = vapid
 
     def send(self, address: str, message: Message) -> None:
+        import http_ece
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         s: WebPushSettings = self.settings
         subscription = json.loads(address)
         payload = json.dumps(
             {"title": message.subject, "body": message.text, "kind": message.kind, **message.params}, ensure_ascii=False
         ).encode()
-        body = push_encrypt(payload, subscription["keys"]["p256dh"], subscription["keys"]["auth"])
+        body = http_ece.encrypt(  # RFC 8291: only the subscribed browser can read it
+            payload,
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=_unb64(subscription["keys"]["p256dh"]),
+            auth_secret=_unb64(subscription["keys"]["auth"]),
+            version="aes128gcm",
+        )
         request = urllib.request.Request(
             subscription["endpoint"],
             data=body,
