@@ -35,6 +35,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
+def _local_time(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:  # the site's timezone says where; a time with its own zone is a mistake
+        raise ValueError("a local time of day without a time zone, e.g. 08:00")
+    return value
+
+
+LocalTime = Annotated[dt.time, AfterValidator(_local_time)]
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message names file, key path and problem."""
 
@@ -53,8 +62,8 @@ class LocalizedName(_Strict):
 
 
 class Hours(_Strict):
-    open: dt.time
-    close: dt.time
+    open: LocalTime
+    close: LocalTime
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
     holidays: list[dt.date] = []
 

@@ -28,10 +28,11 @@ from gevent.event import Event
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ..core import faults, notifications, outbox
 from ..core import models as m
+from ..core import notifications, outbox
 from ..core.db import Lease
 from ..core.models import utcnow
+from .errors import report_database_fault
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class DeliveryWorker:
                     self.round()
                     pause = POLL_SECONDS
             except OperationalError as error:  # a full disk, a locked or lost database: said once, as for requests
-                faults.report(error, "delivery worker")
+                report_database_fault(error, "delivery worker", self.state.site)
                 pause = 5.0
             except Exception:  # nothing must end the worker
                 log.exception("delivery worker: a round failed; trying again shortly")

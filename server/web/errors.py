@@ -95,6 +95,15 @@ def _refuse_nul_in_url():
     return None
 
 
+def report_database_fault(error: OperationalError, where: str, site) -> str:
+    """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
+    fresh snapshot carries it (faults.notes). Returns the fault's code."""
+    code, news = faults.report(error, where)
+    if news:
+        socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
+    return code
+
+
 def register_error_handlers(app):
     install_jinja(app)  # the HTML error page uses t()/bi()
     app.before_request(_refuse_nul_in_url)
@@ -124,9 +133,9 @@ def register_error_handlers(app):
     @app.errorhandler(OperationalError)
     def _database_error(error: OperationalError):
         # the transaction was rolled back whole: a full disk, or the write lock not had in time
-        code, news = faults.report(error, f"{request.method} {request.path}")
-        if news:  # the dashboards ask for a fresh snapshot, which carries the fault (faults.notes)
-            socketio.emit("system.changed", {}, to=f"{current_app.extensions['queuekiosk'].site.id}:dashboard")
+        code = report_database_fault(
+            error, f"{request.method} {request.path}", current_app.extensions["queuekiosk"].site
+        )
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status
