@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from .i18n import MESSAGES
-from .notifications import NotificationSettings
+from .notification_settings import NotificationSettings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -36,9 +36,7 @@ import urllib.request
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +44,15 @@ from . import models as m
 from .errors import Invalid, NotFound, QueueError
 from .i18n import translate
 from .models import utcnow
+
+# the settings (config.yaml ``notifications:``) live apart, so loading the config needs no SQLAlchemy
+from .notification_settings import (  # noqa: F401  (notifications.NotificationSettings and the others, as before)
+    EmailSettings,
+    NotificationSettings,
+    SmsGatewaySettings,
+    WebPushSettings,
+    ZaloZnsSettings,
+)
 
 S = m.NotificationSubscription.__table__
 N = m.Notice.__table__
@@ -55,81 +62,6 @@ B = m.Booking.__table__
 
 RETRY_DELAYS = (5, 15, 30, 60, 120, 300)  # then given up: a message about the queue is soon stale
 ENDED_STATES = ("done", "no_show", "expired")
-
-
-# --- settings (config.yaml ``notifications:``) --------------------------------------------
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SmsGatewaySettings(_Strict):
-    """Any SMS brandname gateway over HTTP. In ``url`` and ``body``, {phone} and {text} are replaced
-    (URL-encoded in the URL and in a form body, JSON-escaped in a JSON body)."""
-
-    url: str = Field(pattern=r"^https?://")
-    method: Literal["POST", "GET"] = "POST"
-    headers: dict[str, str] = {}  # e.g. {"Authorization": "Bearer ${SMS_TOKEN}"}
-    body: str | None = '{"to": "{phone}", "text": "{text}"}'
-    content_type: str = "application/json"
-    phone_format: Literal["0", "84", "+84"] = "84"  # 0912345678, 84912345678 or +84912345678
-    no_diacritics: bool = False  # "Moi ban den quay 5": one plain SMS instead of a longer Unicode one
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class EmailSettings(_Strict):
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = None  # "${SMTP_PASSWORD}"
-    sender: str = Field(min_length=3)
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class ZaloZnsSettings(_Strict):
-    """Zalo Notification Service: a template message of the centre's Official Account, approved by
-    Zalo, with the parameters number, counter, ahead and site."""
-
-    url: str = Field(default="https://business.openapi.zalo.me/message/template", pattern=r"^https?://")
-    access_token: str = Field(min_length=1)  # "${ZALO_ACCESS_TOKEN}"
-    template_near: str = Field(min_length=1)
-    template_called: str = Field(min_length=1)
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class WebPushSettings(_Strict):
-    """Web Push (RFC 8030/8291) with VAPID (RFC 8292): the browser's push service carries the message.
-    The VAPID key pair is derived from the server's secret key, so every process signs alike."""
-
-    subject: str = Field(default="mailto:admin@localhost", pattern=r"^(mailto:|https://)")  # who to contact
-    # the push services a subscription may point at (anything else would let a ticket holder make the
-    # server post to any address): host names, "*." for any below one, or "http://host:port" for a lab
-    services: list[str] = [
-        "fcm.googleapis.com",
-        "updates.push.services.mozilla.com",
-        "*.push.apple.com",
-        "*.notify.windows.com",
-    ]
-    ttl_seconds: int = Field(default=900, ge=0, le=86400)  # a push not delivered by then is dropped
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class NotificationSettings(_Strict):
-    ahead: int = Field(default=3, ge=0, le=50)  # "near" is sent when this many or fewer are ahead
-    channels: list[Literal["sms", "email", "zalo", "push"]] = []  # offered on the tracking page, in this order
-    sms: SmsGatewaySettings | None = None
-    email: EmailSettings | None = None
-    zalo: ZaloZnsSettings | None = None
-    push: WebPushSettings | None = None
-
-    @model_validator(mode="after")
-    def _each_channel_set_up(self):
-        for name in self.channels:
-            if getattr(self, name) is None:
-                raise ValueError(f"channel {name!r} is offered but notifications.{name} is not set up")
-        return self
 
 
 # --- channels -----------------------------------------------------------------------------
