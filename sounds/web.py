@@ -30,7 +30,8 @@ MAX_NUMBER = 999_999_999
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 # a call said while other calls wait: the number and the counter only, about 3 s (the screen shows
 # the rest), so that calls pressed together are each heard within 20 s (docs/display-and-voice.md)
-SHORT_PHRASE = {"vi": "{number} quầy {counter}", "en": "{number}, counter {counter}"}
+# (the words are the catalog's voice_short_phrase, as the default phrase's are voice_default_phrase)
+SHORT_PHRASE = {language: MESSAGES["voice_short_phrase"][language] for language in ("vi", "en")}
 FORMS = ("chime", "once", "short")
 
 
