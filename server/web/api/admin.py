@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...core import audit
+from ...core import audit, sites
 from ...core import engine as q
 from ...core import models as m
 from ...core.auth import (
@@ -39,6 +39,7 @@ from ...core.setup_changes import (
     remove_item,
     site_view,
 )
+from .. import live_setup
 from ..live_setup import adopt
 from . import bp, current_principal, parse_body, state
 
@@ -375,3 +376,91 @@ def admin_revoke_token(token_id: int):
             return _token_view(row)
 
     return jsonify(state().write(action))
+
+
+# --- sites (the installation's centres) -------------------------------------------------------
+
+
+class NewSite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    hours: dict | None = None  # as config.yaml's site.hours: open, close, days, holidays
+
+
+class SiteChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    hours: dict | None = None
+
+
+def _installation_admin():
+    """An admin of the whole installation: one whose user or token belongs to no site."""
+    principal = _admin()
+    if getattr(principal, "site_id", None) is not None:
+        raise q.NotAllowed("sites_installation_admin_only")
+    return principal
+
+
+def _serve_site(app_state, runtime) -> None:
+    """This process serves the new or changed site at once; the others take it up by themselves
+    (server/web/live_setup.py)."""
+    adopt_site = getattr(live_setup, "adopt_site", None)
+    if adopt_site is not None:
+        adopt_site(app_state, runtime)
+    elif runtime.id == app_state.site.id:
+        adopt(app_state, runtime)
+
+
+@bp.get("/admin/sites")
+def admin_sites():
+    _installation_admin()
+    with state().Session() as db:
+        return jsonify(sites.list_sites(db))
+
+
+@bp.post("/admin/sites")
+def admin_add_site():
+    """A new site (a commune centre), its setup a copy of the first site's: it serves at once under
+    /s/{id}/ and /api/v1/sites/{id}/."""
+    principal = _installation_admin()
+    body = parse_body(NewSite)
+    app_state = state()
+
+    def action(conn, _site):
+        with _session(conn) as db:
+            runtime = sites.create_site(
+                db,
+                body.id,
+                body.name,
+                body.timezone,
+                body.hours,
+                template=getattr(app_state, "first_site_id", None),
+                actor=principal.actor,
+                config_dir=app_state.config_dir,
+            )
+            return runtime, sites.site_view(db, body.id)
+
+    runtime, view = app_state.write(action)
+    _serve_site(app_state, runtime)
+    return jsonify(view), 201
+
+
+@bp.patch("/admin/sites/<site_id>")
+def admin_change_a_site(site_id: str):
+    principal = _installation_admin()
+    patch = parse_body(SiteChange).model_dump(exclude_unset=True)
+    app_state = state()
+
+    def action(conn, _site):
+        with _session(conn) as db:
+            runtime = sites.change_site_fields(
+                db, site_id, patch, actor=principal.actor, config_dir=app_state.config_dir
+            )
+            return runtime, sites.site_view(db, site_id)
+
+    runtime, view = app_state.write(action)
+    _serve_site(app_state, runtime)
+    return jsonify(view)

@@ -1,0 +1,148 @@
+"""Sites as data: the centres one installation serves (a province and its commune centres).
+
+Flask-free. A site is a row of ``sites`` and its own saved setup (``site_setups``): services,
+counters, numbering, hours and time zone, devices. A new site's setup starts as a copy of an
+existing site's (its services, counters, priorities, displays, kiosks and policy), without what
+belongs to that site's premises or accounts: its printers (devices on its LAN) and its
+notification channels (their keys). It is then edited in /admin like any site's setup.
+
+The web layer (server/web/api/admin.py) and the command line call these inside one transaction,
+then make the running processes serve the new site.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from . import models as m
+from .config import Site
+from .db import SiteRuntime, save_setup, stored_setup
+from .engine import Actor
+from .errors import Invalid, NotFound, QueueError
+from .setup_changes import _validate, merge_patch
+
+# a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
+# dashes, as a person types it on a phone
+SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+EDITABLE = ("name", "timezone", "hours")
+
+
+class SiteExists(QueueError):
+    """A site with that id is there already (a conflict: 409, naming the field)."""
+
+
+def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
+    site = (setup.document or {}).get("site", {}) if setup is not None else {}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "timezone": row.timezone,
+        "hours": site.get("hours"),
+        "version": setup.version if setup is not None else None,
+    }
+
+
+def list_sites(session: Session) -> list[dict]:
+    """Every site, in the order of their ids."""
+    setups = {s.site_id: s for s in session.scalars(select(m.SiteSetup))}
+    return [site_row_view(row, setups.get(row.id)) for row in session.scalars(select(m.Site).order_by(m.Site.id))]
+
+
+def _check_site(fields: dict, base: dict) -> dict:
+    """The ``site`` section with ``fields`` applied, checked as config.yaml checks it (the field named)."""
+    merged = merge_patch(base, fields)
+    try:
+        Site.model_validate(merged)
+    except Exception as error:  # pydantic's ValidationError: name the first field
+        errors = getattr(error, "errors", None)
+        if errors is None:
+            raise
+        first = errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(body)"
+        problem = first["msg"].removeprefix("Value error, ")
+        raise Invalid("invalid_field", field=field, problem=problem) from None
+    return merged
+
+
+def seed_document(template: dict, site: dict) -> dict:
+    """A new site's setup: ``template`` (another site's saved setup) with ``site`` as its site,
+    without the template's printers (devices on its premises) and notification channels."""
+    document = copy.deepcopy(template)
+    document["site"] = site
+    document.pop("printers", None)
+    document.pop("notifications", None)
+    for kiosk in document.get("kiosks", []):
+        kiosk.pop("printer", None)
+    return document
+
+
+def create_site(
+    session: Session,
+    site_id: str,
+    name: str,
+    timezone: str | None = None,
+    hours: dict | None = None,
+    *,
+    template: str | None = None,
+    actor: Actor | None = None,
+    config_dir=None,
+) -> SiteRuntime:
+    """Add a site; its setup is a copy of site ``template``'s (by default the first site's), with
+    its own name, time zone and hours (the template's when not given). Its numbering and business
+    day start empty. Refuses a malformed or taken id (``Invalid`` / ``SiteExists``, naming ``id``)."""
+    if not isinstance(site_id, str) or not SITE_ID.match(site_id):
+        raise Invalid(
+            "invalid_field",
+            field="id",
+            problem="1-32 lower-case letters, digits or dashes, e.g. xa-tan-phu (it is part of the address)",
+        )
+    if session.get(m.Site, site_id) is not None:
+        raise SiteExists("site_exists", field="id", site=site_id)
+    source = stored_setup(session, template)
+    if source is None:
+        raise NotFound("site_unknown", site=template or "")
+    base = source.document["site"]
+    fields: dict = {"id": site_id, "name": name}
+    if timezone is not None:
+        fields["timezone"] = timezone
+    if hours is not None:
+        fields["hours"] = hours
+    fields.setdefault("hours", {**base["hours"], "holidays": base["hours"].get("holidays", [])})
+    site = _check_site(fields, {k: v for k, v in base.items() if k in ("languages", "timezone")})
+    document = seed_document(source.document, site)
+    config = _validate(document, config_dir)
+    runtime = save_setup(session, config)
+    audit.record(session, runtime, "site_added", actor, site_id=site_id, name=name, copied_from=source.site_id)
+    return runtime
+
+
+def change_site_fields(
+    session: Session, site_id: str, patch: dict, *, actor: Actor | None = None, config_dir=None
+) -> SiteRuntime:
+    """Change a site's name, time zone or hours (the keys of ``EDITABLE``): saved as a new version
+    of its setup, so every process takes it up as it takes up any change of the setup."""
+    from .setup_changes import change_site
+
+    row = stored_setup(session, site_id)
+    if row is None or row.site_id != site_id:
+        raise NotFound("site_unknown", site=site_id)
+    unknown = sorted(set(patch) - set(EDITABLE))
+    if unknown:
+        raise Invalid("invalid_field", field=unknown[0], problem=f"only {', '.join(EDITABLE)} can be changed here")
+    from .config import parse_stored
+    from .db import runtime_of
+
+    runtime = runtime_of(session, parse_stored(row.document, config_dir), row.version)
+    return change_site(session, runtime, patch, actor=actor, config_dir=config_dir).runtime
+
+
+def site_view(session: Session, site_id: str) -> dict:
+    row = session.get(m.Site, site_id)
+    if row is None:
+        raise NotFound("site_unknown", site=site_id)
+    return site_row_view(row, session.get(m.SiteSetup, site_id))
