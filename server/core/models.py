@@ -293,7 +293,7 @@ class IdempotencyKey(Base):
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)  # "token:<id>" or "user:<id>"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    fingerprint: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 (person_key) of method, path, body
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -7,12 +7,18 @@ so when the same key comes again from the same caller the stored answer is retur
 ``Idempotent-Replayed: true``) and nothing is done. Keys are kept for ``KEEP``. A refused
 action (4xx) writes nothing, so its key is not remembered and a retry is tried afresh.
 The same key with another request (another path or body) is refused.
+
+What is kept to tell "the same request" is an HMAC of method, path and body under the
+installation's secret (``person_key``, the one ID numbers are hashed with), never a plain hash:
+a booking's body carries a name, a phone and a CCCD number, and a plain SHA-256 of it could be
+tested against guesses by whoever reads the database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import itertools
 import re
 
@@ -52,8 +58,19 @@ def _scope(principal: Principal | None) -> str:
     return f"token:{principal.token_id}" if principal.token_id is not None else f"user:{principal.user_id}"
 
 
+def person_key() -> bytes:
+    """The installation's secret (core ``bookings.person_key``), read once per process."""
+    from ...core import bookings as bk
+
+    cache = current_app.extensions.setdefault("queuekiosk_person_key", {})
+    if "key" not in cache:
+        cache["key"] = bk.person_key(current_app.extensions["queuekiosk"].instance_dir)
+    return cache["key"]
+
+
 def _fingerprint() -> str:
-    digest = hashlib.sha256()
+    """A keyed hash (HMAC-SHA256 with the installation's secret) of method, path and body."""
+    digest = hmac.new(person_key(), b"idempotency\0", hashlib.sha256)
     for part in (request.method.encode(), request.path.encode(), request.get_data(cache=True)):
         digest.update(part)
         digest.update(b"\0")
@@ -69,7 +86,7 @@ def _answer(status: int, body, replayed: bool = False):
 
 def _replay(row, fingerprint: str):
     if row.fingerprint != fingerprint:
-        raise q.Invalid("idempotency_key_reused")
+        raise q.Invalid("idempotency_key_reused", field=HEADER)
     return _answer(row.status, row.body, replayed=True)
 
 

@@ -34,17 +34,24 @@ def _with_track_url(view: dict, base: str | None = None) -> dict:
     return {**view, "track_url": printing.track_url(base or _track_base(), view["id"])}
 
 
-def _issuing_kiosk(kiosk: str | None, token_required: bool) -> tuple[str | None, bool]:
+ISSUING_ROLES = ("kiosk", "admin", "supervisor", "clerk", "counter")  # with limits.require_kiosk_token
+CHECK_IN_ROLES = (*ISSUING_ROLES, "integration")  # the city's app checks in the citizens it booked for
+
+
+def _issuing_kiosk(
+    kiosk: str | None, token_required: bool, roles: tuple[str, ...] = ISSUING_ROLES
+) -> tuple[str | None, bool]:
     """The kiosk a ticket is issued at, once the caller may issue there: anyone, unless config
-    ``limits.require_kiosk_token``; a kiosk token bound to a kiosk only as that kiosk. And whether
-    the caller proved to be that kiosk (its bound token): only then does it count as that kiosk."""
+    ``limits.require_kiosk_token`` (then ``roles`` only); a kiosk token bound to a kiosk only as that
+    kiosk. And whether the caller proved to be that kiosk (its bound token): only then does it count
+    as that kiosk."""
     if not token_required and "Authorization" not in request.headers:  # the usual case reads no token
         return kiosk, False
     principal = current_principal()
     if token_required:
         if principal is None:
             raise q.NotSignedIn("kiosk_token_required")
-        require_role(principal, "kiosk", "admin", "supervisor", "clerk", "counter")
+        require_role(principal, *roles)
     if principal is not None:
         kiosk = kiosk or principal.kiosk
         may_act_as_kiosk(principal, kiosk)

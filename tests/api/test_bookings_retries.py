@@ -1,0 +1,197 @@
+"""Bookings through the real server: retried requests (Idempotency-Key), check-in by integrations
+when kiosks need a token, and remote numbers lapsing at their deadline by themselves.
+
+The repo's config.yaml: HT takes bookings (15-minute slots, 2 places, 6 days ahead) and remote
+numbers. Servers run with --ignore-hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from api_helpers import assert_error
+
+ID = "001099055555"
+NAME = "Lê Thị Cúc"
+
+
+def open_day(http, service: str = "HT") -> tuple[str, list[dict]]:
+    """The first day from tomorrow on with free slots of ``service``, and its slots."""
+    for ahead in range(1, 7):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        free = [s for s in http.get(f"/api/v1/services/{service}/slots", params={"date": day}).json() if s["free"]]
+        if free:
+            return day, free
+    raise AssertionError(f"{service} has no free slot in the coming days")
+
+
+def free_places(http, day: str, start: str) -> int:
+    return {s["start"]: s["free"] for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json()}[start]
+
+
+# --- Idempotency-Key --------------------------------------------------------------------------
+
+
+def test_a_retried_booking_with_the_same_key_answers_the_same_booking_and_keeps_no_plain_hash(live_server):
+    srv = live_server()
+    http = srv.session()
+    day, slots = open_day(http)
+    start = slots[0]["start"]
+    before = free_places(http, day, start)
+    body = {"service": "HT", "date": day, "start": start, "name": NAME, "phone": "0912000111", "id_number": ID}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+
+    first = http.post("/api/v1/bookings", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    again = http.post("/api/v1/bookings", json=body, headers=key)  # the phone lost the answer and sends again
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true"
+    assert free_places(http, day, start) == before - 1, "the retry took no second place"
+
+    changed = {**body, "start": slots[1]["start"]}
+    error = assert_error(
+        http.post("/api/v1/bookings", json=changed, headers=key), 422, "idempotency_key_reused", field="Idempotency-Key"
+    )
+    assert "Idempotency-Key" in error["message"]
+    assert free_places(http, day, slots[1]["start"]) == slots[1]["free"], "the refused request booked nothing"
+    assert_error(
+        http.post("/api/v1/bookings", json=body, headers={"Idempotency-Key": "has space"}),
+        422,
+        "invalid_field",
+        field="Idempotency-Key",
+    )
+
+    # a same-day remote number the same way
+    remote = {"service": "HT", "remote": True, "name": NAME, "phone": "0912000222"}
+    remote_key = {"Idempotency-Key": str(uuid.uuid4())}
+    taken = http.post("/api/v1/bookings", json=remote, headers=remote_key)
+    retried = http.post("/api/v1/bookings", json=remote, headers=remote_key)
+    assert taken.status_code == retried.status_code == 201, retried.text
+    assert retried.json()["number"] == taken.json()["number"] and retried.json()["code"] == taken.json()["code"]
+    # without a key, the same request is a second number for the same person: refused, naming the first
+    error = assert_error(http.post("/api/v1/bookings", json=remote), 409, "already_holds_number")
+    assert str(taken.json()["number"]) in error["message"]
+
+    srv.stop()
+    with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
+        kept = [row[0] for row in db.execute("SELECT fingerprint FROM idempotency_keys")]
+        dump = "\n".join(db.iterdump())
+    assert len(kept) == 2
+    plain = hashlib.sha256()
+    for part in (b"POST", b"/api/v1/bookings", first.request.body):
+        plain.update(part + b"\0")
+    assert plain.hexdigest() not in kept, "a plain hash of the body (with the CCCD number) can be tested by guessing"
+    assert ID not in dump and "0912000111" not in dump
+
+
+# --- check-in by integrations -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kiosk_token_required", [False, True], ids=["open", "kiosk-token-required"])
+def test_check_in_accepts_the_same_callers_with_or_without_kiosk_tokens(
+    live_server, config_variant, kiosk_token_required
+):
+    cfg = config_variant()
+    cfg["limits"] = {"require_kiosk_token": kiosk_token_required}
+    srv = live_server(cfg)
+    http = srv.session()
+    integration = {"Authorization": f"Bearer {srv.token('integration')}"}
+    kiosk = {"Authorization": f"Bearer {srv.kiosk_token('kiosk-1')}"}
+
+    def remote(phone: str) -> dict:
+        answer = http.post(
+            "/api/v1/bookings",
+            json={"service": "HT", "remote": True, "name": NAME, "phone": phone},
+            headers=integration,  # the city's app takes the number for the citizen
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    # the city's app checks its citizen in (the centre's own gate reader, a portal)
+    first = remote("0912000301")
+    checked = http.post("/api/v1/check-in", json={"code": first["code"]}, headers=integration)
+    assert checked.status_code == 201, checked.text
+    assert (checked.json()["number"], checked.json()["status"]) == (first["number"], "waiting")
+
+    # a paired kiosk, as ever
+    second = remote("0912000302")
+    at_kiosk = http.post("/api/v1/check-in", json={"code": second["code"]}, headers=kiosk)
+    assert at_kiosk.status_code == 201 and at_kiosk.json()["status"] == "waiting", at_kiosk.text
+
+    # a display's token may not stand in for a kiosk; an unknown token never
+    third = remote("0912000303")
+    display = {"Authorization": f"Bearer {srv.token('display')}"}
+    refused = http.post("/api/v1/check-in", json={"code": third["code"]}, headers=display)
+    if kiosk_token_required:
+        assert_error(refused, 403, "forbidden_role")
+        assert_error(http.post("/api/v1/check-in", json={"code": third["code"]}), 401, "kiosk_token_required")
+        assert http.get(f"/api/v1/bookings/{third['code']}").json()["status"] == "booked", "refused: not checked in"
+    else:
+        assert refused.status_code == 201, refused.text  # anyone may check in when kiosks need no token
+    assert_error(
+        http.post("/api/v1/check-in", json={"code": third["code"]}, headers={"Authorization": "Bearer qk_nope"}),
+        401,
+        "bad_token",
+    )
+    # and issuing a walk-in number stays for kiosks and staff: an integration books, it does not take numbers
+    walk_in = http.post("/api/v1/tickets", json={"service": "CT"}, headers=integration)
+    if kiosk_token_required:
+        assert_error(walk_in, 403, "forbidden_role")
+    else:
+        assert walk_in.status_code == 201, walk_in.text
+
+
+# --- remote numbers lapse by themselves -------------------------------------------------------
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def test_a_remote_number_not_checked_in_by_its_deadline_lapses_by_itself(live_server, config_variant, tmp_path):
+    """The server's clock (libfaketime, read from a file the test rewrites) jumps past the deadline;
+    nobody asks the server anything until the number has lapsed on its own."""
+    if not LIBFAKETIME.exists():
+        pytest.skip("needs libfaketime: apt-get install faketime")
+    clock = tmp_path / "faketime"
+    clock.write_text("+0\n")
+    cfg = config_variant()
+    service = next(s for s in cfg["services"] if s["code"] == "HT")
+    service["booking"] = {**service["booking"], "remote_checkin_minutes": 5}
+    srv = live_server(
+        cfg,
+        env={
+            "LD_PRELOAD": str(LIBFAKETIME),
+            "FAKETIME_TIMESTAMP_FILE": str(clock),
+            "FAKETIME_CACHE_DURATION": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # gevent's timers keep real time
+        },
+    )
+    http = srv.session()
+    taken = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": NAME, "phone": "0912000401"})
+    assert taken.status_code == 201, taken.text
+    number = taken.json()
+    assert number["deadline"] and number["status"] == "booked"
+    waiting = next(s for s in http.get("/api/v1/queue").json()["services"] if s["code"] == "HT")["waiting"]
+
+    clock.write_text("+10m\n")  # the citizen never came: five minutes past the deadline
+    lapsed = None
+    for _ in range(90):  # the server looks every 30 s
+        view = http.get(f"/api/v1/bookings/{number['code']}").json()
+        if view["status"] == "lapsed":
+            lapsed = view
+            break
+        time.sleep(1)
+    assert lapsed is not None, "the remote number did not lapse by itself"
+    assert lapsed["number"] == number["number"]
+    tickets = [t for t in http.get("/api/v1/queue").json()["services"] if t["code"] == "HT"]
+    assert tickets[0]["waiting"] == waiting, "a lapsed number never joins the queue"
+    error = assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_lapsed")
+    assert number["deadline"] in error["message"]
+    # the person keeps the day's number: no second one
+    again = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": NAME, "phone": "0912000401"})
+    assert_error(again, 409, "already_holds_number")
