@@ -78,12 +78,17 @@ setup(
             "vn-numberwords==0.2.0",  # only to compare sounds/announce.py with it (tests/test_voice_numbers.py)
             "mfusepy==3.1.1",  # tests/power_cut_disk.py: a FUSE disk that loses unsynced writes (apt-get install fuse3)
             "ruff==0.14.8",  # lint and format check, run by .ci/run (ruff.toml)
+            "piper-tts==1.8.0",  # the optional neural voice, tested for real (tests/test_voice_sets.py)
+            "onnx==1.23.1",  # only to make the small piper voice model that test runs
         ],
         "deploy": ["gunicorn==27.0.1"],  # deploy/gunicorn.conf.py, docs/deployment.md
         # a centre with several processes (docs/deployment.md): QUEUEKIOSK_DATABASE_URL=postgresql://...
         # and QUEUEKIOSK_MESSAGE_QUEUE=redis://...; one process on SQLite needs neither
         "postgres": ["psycopg[binary]==3.3.9"],
         "redis": ["redis==8.1.0"],
+        # a natural offline voice (docs/display-and-voice.md): piper-tts with a Vietnamese voice model
+        # file the centre puts on disk (sounds.piper_model); the server never downloads one
+        "piper": ["piper-tts==1.8.0"],
     },
     entry_points={"console_scripts": ["queuekiosk=queuekiosk.server.cli:main"]},
 )

@@ -13,11 +13,16 @@ The pitfalls of FIELD-NOTES, handled here:
 - The command line (``espeak-ng -v vi -s 140 -w out.wav "…"``) is deterministic and used to
   build the shipped clip set; never ``--stdout`` (its WAV header has a bogus length).
 
+Piper (``piper-tts``, a neural voice, optional: ``pip install 'queuekiosk[piper]'``) runs the
+same way, in a worker process of its own (``sounds/piper_worker.py``), and only with a Vietnamese
+voice model file the centre put on disk (``sounds.piper_model``): nothing is ever downloaded.
+
 Numbers never reach a TTS engine as digits (sounds/announce.py turns them into words).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -35,6 +40,8 @@ log = logging.getLogger("queuekiosk.voice")
 RATE_WPM = 140  # espeak-ng's words per minute: slower than its default 175, clearer in a lobby
 VOICES = {("vi", "north"): "vi", ("vi", "south"): "vi-vn-x-south", ("en", "north"): "en", ("en", "south"): "en"}
 TIMEOUT = 15.0
+PIPER_TIMEOUT = 60.0  # a neural voice loads its model (tens of MB) at the first request
+PIPER_REQUIREMENT = "piper-tts==1.8.0"  # the optional extra of setup.py: pip install 'queuekiosk[piper]'
 
 
 class TtsUnavailable(RuntimeError):
@@ -125,10 +132,12 @@ class EspeakCli(SpeechEngine):
             )
 
 
-class Pyttsx3Engine(SpeechEngine):
-    """pyttsx3 in a child process of its own: one engine, one request at a time."""
+class WorkerEngine(SpeechEngine):
+    """An engine in a child process of its own (JSON lines on stdin/stdout, sounds/tts_worker.py
+    says the protocol): one engine, one request at a time, restarted when it dies or hangs."""
 
-    name = "pyttsx3"
+    worker = ""  # the worker's module
+    timeout = TIMEOUT
 
     def __init__(self):
         super().__init__()
@@ -136,27 +145,23 @@ class Pyttsx3Engine(SpeechEngine):
         self._buffer = b""
         self._problem: str | None = None
 
-    def available(self) -> str | None:
-        try:
-            import pyttsx3  # noqa: F401
-        except ImportError:
-            return "pyttsx3 is not installed (pip install pyttsx3)"
-        return self._problem
+    def worker_args(self) -> list[str]:
+        return []
 
     def _start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "queuekiosk.sounds.tts_worker"],
+            [sys.executable, "-m", self.worker, *self.worker_args()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
         )
         self._buffer = b""
-        hello = self._read_line(TIMEOUT)
+        hello = self._read_line(self.timeout)
         if not hello.get("ok"):
             self._stop()
-            self._problem = hello.get("error") or "the pyttsx3 worker did not start"
+            self._problem = hello.get("error") or f"the {self.name} worker did not start"
             raise TtsUnavailable(self._problem)
 
     def _stop(self) -> None:
@@ -175,19 +180,19 @@ class Pyttsx3Engine(SpeechEngine):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._stop()
-                raise TtsUnavailable(f"the pyttsx3 worker did not answer within {timeout:.0f} s")
+                raise TtsUnavailable(f"the {self.name} worker did not answer within {timeout:.0f} s")
             ready, _, _ = select.select([fd], [], [], remaining)
             if ready:
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     self._stop()
-                    return {"ok": False, "error": "the pyttsx3 worker stopped"}
+                    return {"ok": False, "error": f"the {self.name} worker stopped"}
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
             return json.loads(line)
         except ValueError:
-            return {"ok": False, "error": f"the pyttsx3 worker said {line[:200]!r}"}
+            return {"ok": False, "error": f"the {self.name} worker said {line[:200]!r}"}
 
     def speak(self, text: str, voice: str, out: Path) -> None:
         if self._proc is None or self._proc.poll() is not None:
@@ -198,14 +203,81 @@ class Pyttsx3Engine(SpeechEngine):
             self._proc.stdin.flush()
         except OSError:
             self._stop()
-            raise TtsUnavailable("the pyttsx3 worker stopped") from None
-        answer = self._read_line(TIMEOUT)
+            raise TtsUnavailable(f"the {self.name} worker stopped") from None
+        answer = self._read_line(self.timeout)
         if not answer.get("ok"):
-            raise TtsUnavailable(f"pyttsx3: {answer.get('error')}")
+            raise TtsUnavailable(f"{self.name}: {answer.get('error')}")
 
     def close(self) -> None:
         with self._lock:
             self._stop()
+
+
+class Pyttsx3Engine(WorkerEngine):
+    """pyttsx3 in a child process of its own: one engine, one request at a time."""
+
+    name = "pyttsx3"
+    worker = "queuekiosk.sounds.tts_worker"
+
+    def available(self) -> str | None:
+        try:
+            import pyttsx3  # noqa: F401
+        except ImportError:
+            return "pyttsx3 is not installed (pip install pyttsx3)"
+        return self._problem
+
+
+def piper_installed() -> bool:
+    return importlib.util.find_spec("piper") is not None and importlib.util.find_spec("onnxruntime") is not None
+
+
+class PiperEngine(WorkerEngine):
+    """A piper-tts neural voice from a model file on disk (``sounds.piper_model``: ``x.onnx`` with
+    its ``x.onnx.json`` beside it), in a child process of its own (sounds/piper_worker.py).
+
+    Used only when the package is installed and the file is there; never downloads anything. It
+    speaks the language of its model only (``language``: "vi" for a Vietnamese voice)."""
+
+    name = "piper"
+    worker = "queuekiosk.sounds.piper_worker"
+    timeout = PIPER_TIMEOUT
+
+    def __init__(self, model: str | os.PathLike | None = None):
+        super().__init__()
+        self.model = Path(model) if model else None
+
+    @property
+    def config_file(self) -> Path | None:
+        return self.model.with_name(self.model.name + ".json") if self.model else None
+
+    @property
+    def language(self) -> str | None:
+        """The model's language from its .onnx.json (espeak voice "vi" -> "vi"), None if unreadable."""
+        try:
+            data = json.loads(self.config_file.read_text(encoding="utf-8"))
+            voice = str(data.get("espeak", {}).get("voice") or data.get("language", {}).get("code") or "")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return voice.replace("_", "-").split("-")[0].lower() or None
+
+    def available(self) -> str | None:
+        if self.model is None:
+            return "no piper voice model is configured (sounds.piper_model)"
+        if not piper_installed():
+            return f"piper-tts is not installed (pip install '{PIPER_REQUIREMENT}', or pip install 'queuekiosk[piper]')"
+        if not self.model.is_file():
+            return (
+                f"the piper voice model {self.model} is not there (a voice is never downloaded by the server: "
+                "copy the .onnx file and its .onnx.json to that place, docs/display-and-voice.md)"
+            )
+        if not self.config_file.is_file():
+            return f"the piper voice model's settings {self.config_file} are not there (copy the .onnx.json beside the .onnx)"
+        if self.language is None:
+            return f"{self.config_file} is not a piper voice's settings (no espeak voice in it)"
+        return self._problem
+
+    def worker_args(self) -> list[str]:
+        return [str(self.model)]
 
 
 class NoTts(SpeechEngine):
@@ -254,10 +326,14 @@ ENGINES: dict[str, type[SpeechEngine]] = {
     "auto": AutoTts,
     "pyttsx3": Pyttsx3Engine,
     "espeak-ng": EspeakCli,
+    "piper": PiperEngine,
     "none": NoTts,
 }
 
 
-def make_tts(kind: str) -> SpeechEngine:
-    """``auto`` | ``pyttsx3`` | ``espeak-ng`` | ``none`` (config ``sounds.tts``)."""
+def make_tts(kind: str, piper_model: str | os.PathLike | None = None) -> SpeechEngine:
+    """``auto`` | ``pyttsx3`` | ``espeak-ng`` | ``piper`` | ``none`` (config ``sounds.tts``);
+    ``piper_model``: the piper engine's model file (config ``sounds.piper_model``)."""
+    if kind == "piper":
+        return PiperEngine(piper_model)
     return ENGINES[kind]()

@@ -1,15 +1,20 @@
 """Announcements as audio: the clip library, a centre's recordings, TTS for the rest, a WAV cache.
 
-Where a clip comes from, first found wins (docs/display-and-voice.md):
+Where each part of a sentence (a phrase part such as "Mời công dân có số thứ tự", or a
+number's words) comes from, first found wins (docs/display-and-voice.md):
 
 1. the centre's recordings folder (config ``sounds.recordings``, default ``recordings/`` beside
-   config.yaml): ``vi/<words>.wav``, ``en/<words>.wav``, ``chime.wav``;
-2. the clip set shipped in ``sounds/clips/`` (made by ``queuekiosk voice build-clips``);
-3. speech made by TTS for a text no clip says, kept in ``<instance>/voice-tts/``.
+   config.yaml): ``vi/<words>.wav``, ``en/<words>.wav``, ``chime.wav``: one clip for the whole
+   part, else a clip for each of its words. With a ``voice-set.json`` manifest the folder is a
+   full recorded set, checked at start-up (``VoiceSet``): every clip missing is named then;
+2. the optional neural voice, piper-tts, when installed and its model file is on disk
+   (``sounds.piper_model``): the whole part at once, kept in ``<instance>/voice-tts/piper-…/``;
+3. the clip set shipped in ``sounds/clips/`` (espeak-ng, made by ``queuekiosk voice build-clips``),
+   with a recording of the same name still preferred word by word;
+4. speech made by TTS (``sounds.tts``: pyttsx3/espeak-ng) for a text no clip says, kept in
+   ``<instance>/voice-tts/``.
 
-A phrase part ("Mời công dân có số thứ tự") is said by one clip named after its words when
-there is one, else word by word when every word has a clip, else by TTS as a whole. Numbers
-are said word by word. The announcement (chime, the Vietnamese sentence ``repeat`` times, the
+The announcement (chime, the Vietnamese sentence ``repeat`` times, the
 English one after it for ``vi+en``) is the clips joined at one format (sounds/wav.py) and
 kept in ``<instance>/announcements/<key>.wav``; the key is a hash of exactly what was joined
 (each clip's file, size and time), so a new recording makes new announcements by itself.
@@ -26,9 +31,19 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..server.core.config import Voice
+from ..server.core.i18n import MESSAGES
 from . import wav
-from .announce import announcement_text, clip_name, english_text, sentence_parts, spoken_words
-from .tts import TtsUnavailable, espeak_installed, make_tts, voice_for
+from .announce import (
+    announcement_text,
+    clip_name,
+    english_number_words,
+    english_text,
+    number_words,
+    sentence_parts,
+    spoken_words,
+)
+from .tts import PiperEngine, TtsUnavailable, espeak_installed, make_tts, voice_for
 
 log = logging.getLogger("queuekiosk.voice")
 
@@ -40,6 +55,9 @@ PAUSE_MS = 300  # a comma or full stop in the phrase
 CHIME_GAP_MS = 250  # after the chime
 SENTENCE_GAP_MS = 900  # between repeats, and before the English sentence
 URL_PREFIX = "/api/v1/announcements/"
+SET_MANIFEST = "voice-set.json"  # in the recordings folder: a full recorded set (VoiceSet)
+SET_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
+SET_BITS = (16, 24)
 
 
 class NoVoice(Exception):
@@ -67,11 +85,13 @@ class Spoken:
 class ClipLibrary:
     """Finds the clip for a text (recordings, shipped set, TTS) and keeps decoded clips in memory."""
 
-    def __init__(self, recordings: Path | None, generated: Path, tts, shipped: Path = SHIPPED):
+    def __init__(self, recordings: Path | None, generated: Path, tts, shipped: Path = SHIPPED, neural=None):
         self.recordings = recordings
         self.generated = generated
         self.shipped = shipped
         self.tts = tts
+        self.neural = neural  # a PiperEngine (sounds.piper_model), used only while available()
+        self._neural_ok: bool | None = None
         self._lock = threading.Lock()
         self._pcm: dict[Path, tuple[int, int, bytes]] = {}
         self._shipped_index = self._scan(shipped)
@@ -111,6 +131,28 @@ class ClipLibrary:
         """A recorded or shipped clip: ``find("vi/mười")``, ``find("chime")``."""
         return self._recorded_index().get(name) or self._shipped_index.get(name)
 
+    def recorded(self, name: str) -> Path | None:
+        """A clip of the centre's recordings folder only."""
+        return self._recorded_index().get(name)
+
+    def neural_speaks(self, language: str) -> bool:
+        """The neural voice is there and speaks ``language`` (checked once; a failure turns it off)."""
+        if self.neural is None:
+            return False
+        if self._neural_ok is None:
+            self._neural_ok = self.neural.available() is None
+        return self._neural_ok and self.neural.language == language
+
+    def spoken_by_neural(self, text: str) -> Path:
+        model = self.neural.model
+        st = model.stat()
+        tag = hashlib.sha256(f"{model.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:10]
+        path = self.generated / f"piper-{model.stem}-{tag}" / f"{clip_name(text)}.wav"
+        if not path.exists():
+            self.neural.synthesize(clip_name(text), "", path)
+            log.info("voice: made %s with piper (%s)", path, model.name)
+        return path
+
     def names(self) -> list[str]:
         return sorted(self._shipped_index)
 
@@ -127,13 +169,27 @@ class ClipLibrary:
         return path
 
     def resolve(self, language: str, region: str, text: str, whole: bool = True) -> list[Path]:
-        """The clips that say ``text``: one clip, else a clip per word, else TTS of the text."""
+        """The clips that say ``text``, first found wins: the recordings (one clip, else a clip
+        per word), the neural voice (the whole text), the shipped set (one clip, else a clip per
+        word, a recording still preferred per word), TTS of the whole text."""
         name = clip_name(text)
+        words = spoken_words(text)
+        if whole and self.recorded(f"{language}/{name}"):
+            return [self.recorded(f"{language}/{name}")]
+        recorded = [self.recorded(f"{language}/{w}") for w in words]
+        if words and all(recorded):
+            return recorded
+        if self.neural_speaks(language):
+            try:
+                return [self.spoken_by_neural(text)]
+            except (TtsUnavailable, OSError) as error:
+                self._neural_ok = False
+                self.tts_problem = f"piper: {error}"
+                log.warning("voice: the piper voice failed (%s); the shipped espeak-ng clips are used now", error)
         if whole:
             found = self.find(f"{language}/{name}")
             if found:
                 return [found]
-        words = spoken_words(text)
         found_words = [self.find(f"{language}/{w}") for w in words]
         if words and all(found_words):
             return found_words
@@ -184,8 +240,14 @@ class Announcer:
         recordings = Path(config_dir) / sounds.recordings
         self.cache_dir = Path(instance_dir) / "announcements"
         self.cache_bytes_max = sounds.cache_mb * 1024 * 1024
-        self.tts = tts if tts is not None else make_tts(sounds.tts)
-        self.library = ClipLibrary(recordings, Path(instance_dir) / "voice-tts", self.tts)
+        piper_model = None
+        if sounds.piper_model:
+            piper_model = Path(config_dir) / Path(sounds.piper_model).expanduser()
+        self.tts = tts if tts is not None else make_tts(sounds.tts, piper_model)
+        neural = self.tts if isinstance(self.tts, PiperEngine) else (PiperEngine(piper_model) if piper_model else None)
+        self.library = ClipLibrary(recordings, Path(instance_dir) / "voice-tts", self.tts, neural=neural)
+        self.voice_set: VoiceSet | None = None  # the recorded set's check at start-up
+        self.neural_problem: str | None = None
         self._cache_bytes: int | None = None
         self._lock = threading.Lock()
         self.config = config
@@ -198,6 +260,25 @@ class Announcer:
             self.library.recordings,
             "" if self.library.recordings.is_dir() else " (not there: no recordings)",
         )
+        self.voice_set = VoiceSet.check(self.library.recordings, self.config)
+        if self.voice_set is not None:
+            self.voice_set.report(fallback=self._fallback_name())
+        neural = self.library.neural
+        if neural is not None:
+            self.neural_problem = neural.available()
+            if self.neural_problem:
+                log.warning(
+                    "voice: the neural voice (piper) cannot be used: %s. Calls are spoken from %s.",
+                    self.neural_problem,
+                    "the recorded set and the shipped espeak-ng clips"
+                    if self.voice_set
+                    else "the shipped espeak-ng clips (and the centre's recordings)",
+                )
+            elif neural.language != "vi":
+                self.neural_problem = f"the piper voice {neural.model.name} is not Vietnamese ({neural.language})"
+                log.warning("voice: %s: it is used for that language only", self.neural_problem)
+            else:
+                log.info("voice: the piper voice %s says what the recordings do not", neural.model)
         if self.config.sounds.tts == "none":
             return
         self.library.tts_problem = self.tts.available() or (
@@ -209,6 +290,12 @@ class Announcer:
                 "without a clip is shown on the displays but not spoken.",
                 self.library.tts_problem,
             )
+
+    def _fallback_name(self) -> str:
+        neural = self.library.neural
+        if neural is not None and neural.available() is None and neural.language == "vi":
+            return f"the piper voice ({neural.model.name})"
+        return "the shipped espeak-ng clips"
 
     # --- the sentence and its clips --------------------------------------------------------
 
@@ -228,11 +315,11 @@ class Announcer:
                 plan.append(("silence", PAUSE_MS))
             elif part.kind == "phrase":
                 plan += [("clip", p) for p in self.library.resolve(language, region, part.text)]
-            else:
-                for index, word in enumerate(spoken_words(part.text)):
+            else:  # a number: word by word from clips (a short gap between), or whole by the neural voice
+                for index, path in enumerate(self.library.resolve(language, region, part.text, whole=False)):
                     if index:
                         plan.append(("silence", WORD_GAP_MS))
-                    plan += [("clip", p) for p in self.library.resolve(language, region, word)]
+                    plan.append(("clip", path))
         return plan
 
     def plan(self, voice, number: int, counter: int) -> list:
@@ -317,3 +404,145 @@ class Announcer:
 
     def close(self) -> None:
         self.tts.close()
+
+
+# --- a full recorded set: its manifest and its check at start-up ------------------------------
+
+
+def number_vocabulary(language: str, region: str = "north") -> list[str]:
+    """Every word the number reading of sounds/announce.py can say (0 to 999 999 999 999)."""
+    samples = [*range(0, 1100), 10**6, 10**9]
+    words: dict[str, None] = {}
+    for n in samples:
+        text = number_words(n, region=region) if language == "vi" else english_number_words(n)
+        words.update(dict.fromkeys(spoken_words(text)))
+    return list(words)
+
+
+def _phrase_parts(phrase: str, language: str, region: str) -> list[str]:
+    return [p.text for p in sentence_parts(phrase, 1, 1, language, region) if p.kind == "phrase"]
+
+
+@dataclass
+class VoiceSet:
+    """The recordings folder as a full recorded set, described by ``voice-set.json``::
+
+        {"format": 1, "name": "Giọng chị Lan", "languages": ["vi"], "sample_rate": 44100, "channels": 1}
+
+    It must hold every clip the centre's calls need (``required``): the number words of each
+    display's region, each display's phrase parts (one clip for the part, or one per word),
+    the short form's, and ``chime.wav`` when a display chimes. Every clip: PCM WAV, 16 or 24 bit,
+    ``channels`` channels at ``sample_rate`` Hz (one of SET_RATES), all alike. ``check`` finds
+    what is missing or off at start-up; each is named in the log then, not at a call.
+    """
+
+    folder: Path
+    name: str
+    languages: list[str]
+    sample_rate: int | None
+    channels: int
+    required: list[str]
+    missing: list[str]
+    problems: list[str]  # "vi/hai.wav: 44100 Hz stereo, the set says 22050 Hz mono" and the like
+
+    @staticmethod
+    def required_clips(config, languages: list[str]) -> list[str]:
+        """The clip names (without .wav) the calls of ``config``'s displays need from a set."""
+        voices = [d.voice for d in config.displays] or [Voice()]
+        short = MESSAGES.get(
+            "voice_short_phrase", {"vi": "{number} quầy {counter}", "en": "{number}, counter {counter}"}
+        )
+        needed: dict[str, None] = {}
+        if any(v.chime for v in voices):
+            needed["chime"] = None
+        for voice in voices:
+            spoken = {"vi": ["vi"], "en": ["en"], "vi+en": ["vi", "en"]}[voice.language]
+            for language in [lang for lang in spoken if lang in languages]:
+                phrase = voice.phrase if language == "vi" else voice.phrase_en
+                for part in _phrase_parts(phrase, language, voice.region) + _phrase_parts(
+                    short[language], language, voice.region
+                ):
+                    needed[f"{language}/{clip_name(part)}"] = None
+                for word in number_vocabulary(language, voice.region):
+                    needed[f"{language}/{word}"] = None
+        return list(needed)
+
+    @classmethod
+    def check(cls, folder: Path | None, config) -> VoiceSet | None:
+        """The set in ``folder`` checked against ``config``, or None when there is no manifest."""
+        if folder is None or not (folder / SET_MANIFEST).is_file():
+            return None
+        problems: list[str] = []
+        try:
+            manifest = json.loads((folder / SET_MANIFEST).read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as error:
+            manifest = {}
+            problems.append(f"{SET_MANIFEST}: unreadable ({error})")
+        languages = [str(x) for x in manifest.get("languages", ["vi"]) if x in ("vi", "en")] or ["vi"]
+        rate = manifest.get("sample_rate")
+        if rate is not None and rate not in SET_RATES:
+            problems.append(f"{SET_MANIFEST}: sample_rate {rate} is not one of {', '.join(map(str, SET_RATES))}")
+            rate = None
+        channels = manifest.get("channels", 1)
+        if channels not in (1, 2):
+            problems.append(f"{SET_MANIFEST}: channels must be 1 (mono) or 2, not {channels!r}")
+            channels = 1
+        index = ClipLibrary._scan(folder)
+        required = cls.required_clips(config, languages)
+        missing = []
+        for name in required:
+            language, _, text = name.partition("/")
+            if name in index or (text and all(f"{language}/{w}" in index for w in spoken_words(text))):
+                continue
+            missing.append(name)
+        for name, path in sorted(index.items()):
+            try:
+                kind, got_channels, got_rate, bits = wav.wav_format(path)
+            except (OSError, wav.WavError) as error:
+                problems.append(f"{name}.wav: {error}")
+                continue
+            wrong = []
+            if kind != "pcm" or bits not in SET_BITS:
+                wrong.append(f"{kind} {bits}-bit (use PCM 16 or 24-bit)")
+            if rate is not None and got_rate != rate:
+                wrong.append(f"{got_rate} Hz, the set says {rate} Hz")
+            if got_channels != channels:
+                wrong.append(f"{got_channels} channel(s), the set says {channels}")
+            if wrong:
+                problems.append(f"{name}.wav: " + "; ".join(wrong))
+        return cls(
+            folder,
+            str(manifest.get("name") or folder.name),
+            languages,
+            rate,
+            channels,
+            required,
+            missing,
+            problems,
+        )
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.problems
+
+    def report(self, fallback: str = "the shipped espeak-ng clips") -> None:
+        """The start-up lines: the set is used first; every missing clip by name."""
+        log.info(
+            "voice: the recorded set %r (%s) says the calls first: %d of %d clips it needs are there",
+            self.name,
+            self.folder,
+            len(self.required) - len(self.missing),
+            len(self.required),
+        )
+        if self.missing:
+            log.warning(
+                "voice: the recorded set %r lacks %d clip(s): %s. Until they are recorded, those words are said by %s.",
+                self.name,
+                len(self.missing),
+                ", ".join(f"{name}.wav" for name in self.missing),
+                fallback,
+            )
+        for problem in self.problems:
+            log.warning("voice: the recorded set %r: %s", self.name, problem)

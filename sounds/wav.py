@@ -79,6 +79,33 @@ def _decode(data: bytes, fmt: int, width: int, channels: int) -> list[float]:
     return scaled
 
 
+def wav_format(path: str | os.PathLike) -> tuple[str, int, int, int]:
+    """("pcm" | "float" | "compressed", channels, sample rate, bits) from a WAV's header alone.
+
+    Used to check a recorded voice set against its manifest (sounds/voice.py) without decoding it.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise WavError("not a WAV file (no RIFF/WAVE header)")
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise WavError("not a WAV file (no fmt chunk)")
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid != b"fmt ":
+                f.seek(size + (size & 1), 1)
+                continue
+            body = f.read(size)
+            if len(body) < 16:
+                raise WavError("not a WAV file (a short fmt chunk)")
+            fmt, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
+            if fmt == _EXTENSIBLE and len(body) >= 26:
+                fmt = struct.unpack("<H", body[24:26])[0]
+            kind = {_PCM: "pcm", _FLOAT: "float"}.get(fmt, "compressed")
+            return kind, channels, rate, bits
+
+
 def read_wav(source: str | os.PathLike | bytes) -> tuple[list[float], int]:
     """(mono samples in -1.0..1.0, sample rate) of a PCM or float WAV, plain or EXTENSIBLE."""
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()

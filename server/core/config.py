@@ -261,7 +261,10 @@ class Sounds(_Strict):
     """Where announcements come from (docs/display-and-voice.md)."""
 
     recordings: str = "recordings"  # the centre's own clips, replacing the shipped ones of the same name
-    tts: Literal["auto", "pyttsx3", "espeak-ng", "none"] = "auto"  # for words that have no clip
+    tts: Literal["auto", "pyttsx3", "espeak-ng", "piper", "none"] = "auto"  # for words that have no clip
+    # a piper-tts Vietnamese voice on disk (x.onnx, its x.onnx.json beside it), beside config.yaml
+    # unless absolute: said before the shipped espeak-ng clips; never downloaded (extra [piper])
+    piper_model: str | None = None
     cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
 
 

@@ -1,0 +1,341 @@
+"""A natural offline voice: a full recorded set (voice-set.json) first, then the optional piper-tts
+neural voice, then the shipped espeak-ng clips (docs/display-and-voice.md).
+
+The recorded set is made here: each clip is a pure tone of its own pitch, so the test can read
+back from the announcement WAV which clip was played where. The piper voice is the real
+piper-tts package running a model made here (a tiny ONNX graph with piper's inputs and output,
+with piper's own phoneme map and espeak-ng data): no Vietnamese piper voice is on a package
+registry, and none may be downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import logging
+import math
+import os
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+
+from queuekiosk.server.core.config import parse_config
+from queuekiosk.sounds import wav
+from queuekiosk.sounds.announce import number_words, spoken_words
+from queuekiosk.sounds.tts import NoTts, PiperEngine, piper_installed
+from queuekiosk.sounds.voice import SET_MANIFEST, SHIPPED, Announcer, VoiceSet
+
+SET_RATE = 44100
+
+
+def _tone(path: Path, frequency: float, seconds: float = 0.16, rate: int = SET_RATE, channels: int = 1) -> None:
+    """A recorder's clip: silence, the tone, silence; 16-bit PCM."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = [0] * int(rate * 0.05)
+    samples += [int(20000 * math.sin(2 * math.pi * frequency * i / rate)) for i in range(int(rate * seconds))]
+    samples += [0] * int(rate * 0.05)
+    frames = array.array("h", (s for s in samples for _ in range(channels)))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames.tobytes())
+
+
+def _segments(path: Path, min_gap_ms: int = 25) -> list[tuple[int, int]]:
+    """(start, end) sample indexes of the sounding stretches, split at silences >= min_gap_ms."""
+    with wave.open(str(path), "rb") as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (wav.RATE, 1, 2)
+        data = array.array("h", w.readframes(w.getnframes()))
+    gap = wav.RATE * min_gap_ms // 1000
+    segments, start, quiet = [], None, 0
+    for i, value in enumerate(data):
+        if abs(value) > 300:
+            if start is None:
+                start = i
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet >= gap:
+                segments.append((start, i - quiet + 1))
+                start, quiet = None, 0
+    if start is not None:
+        segments.append((start, len(data) - quiet))
+    return [(a, b) for a, b in segments if b - a > wav.RATE * 0.03], data
+
+
+def _pitch(data, start: int, end: int) -> float:
+    crossings = sum(1 for i in range(start + 1, end) if (data[i - 1] < 0) != (data[i] < 0))
+    return crossings / 2 / ((end - start) / wav.RATE)
+
+
+def _heard(path: Path, pitches: dict[str, float]) -> list[str]:
+    """The clip names heard in the WAV, in order: each stretch matched to the nearest clip pitch
+    (a stretch of no recorded pitch is "?")."""
+    segments, data = _segments(path)
+    heard = []
+    for start, end in segments:
+        pitch = _pitch(data, start, end)
+        name, best = min(pitches.items(), key=lambda item: abs(item[1] - pitch))
+        heard.append(name if abs(best - pitch) < 12 else "?")
+    return heard
+
+
+def _make_set(folder: Path, names: list[str], skip=(), **manifest) -> dict[str, float]:
+    """A recorded set of ``names`` (minus ``skip``), each a tone; returns name -> pitch."""
+    pitches = {}
+    for index, name in enumerate(names):
+        pitches[name] = 300.0 + 35 * index
+        if name not in skip:
+            _tone(folder / f"{name}.wav", pitches[name])
+    (folder / SET_MANIFEST).write_text(
+        json.dumps({"format": 1, "name": "Giọng thử", "languages": ["vi"], "sample_rate": SET_RATE, **manifest}),
+        encoding="utf-8",
+    )
+    return pitches
+
+
+@pytest.fixture
+def centre(config_data, tmp_path):
+    """``centre(sounds={...}, tts=NoTts())`` -> an Announcer over the repo's config, config folder tmp_path/cfg."""
+    made = []
+    (tmp_path / "cfg").mkdir()
+
+    def make(tts=None, **sounds):
+        data = dict(config_data)
+        data["sounds"] = sounds
+        config = parse_config(data, "config.yaml")
+        announcer = Announcer(config, tmp_path / "cfg", tmp_path / "instance", tts=tts if tts is not None else NoTts())
+        made.append(announcer)
+        return announcer
+
+    yield make
+    for announcer in made:
+        announcer.close()
+
+
+def _expected(number: int, counter: int, repeat: int = 2) -> list[str]:
+    sentence = (
+        ["vi/mời công dân có số thứ tự"]
+        + [f"vi/{w}" for w in spoken_words(number_words(number))]
+        + ["vi/đến quầy số"]
+        + [f"vi/{w}" for w in spoken_words(number_words(counter))]
+    )
+    return ["chime"] + sentence * repeat
+
+
+def test_a_full_recorded_set_says_the_whole_call_in_order(centre, tmp_path, caplog):
+    announcer = centre()
+    names = VoiceSet.required_clips(announcer.config, ["vi"])
+    # what the number reading needs, from sounds/announce.py: every digit word, the scales, both phrase parts
+    for word in ("vi/không", "vi/mốt", "vi/lăm", "vi/linh", "vi/mười", "vi/mươi", "vi/trăm", "vi/nghìn", "vi/triệu"):
+        assert word in names
+    assert {"chime", "vi/mời công dân có số thứ tự", "vi/đến quầy số", "vi/quầy"} <= set(names)
+    pitches = _make_set(tmp_path / "cfg" / "recordings", names)
+
+    with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
+        announcer.startup_report()
+    assert announcer.voice_set is not None and announcer.voice_set.complete, announcer.voice_set
+    assert "recorded set 'Giọng thử'" in caplog.text and "lacks" not in caplog.text
+
+    for number, counter in ((1023, 5), (215, 14), (71, 2)):
+        spoken = announcer.announce(announcer.config.displays[0].voice, number, counter)
+        assert spoken.key, spoken
+        assert _heard(announcer.path_of(spoken.key), pitches) == _expected(number, counter)
+    # nothing of the shipped espeak-ng set was used
+    plan = announcer.plan(announcer.config.displays[0].voice, 1023, 5)
+    assert all(not value.is_relative_to(SHIPPED) for kind, value in plan if kind == "clip")
+
+
+def test_a_missing_clip_is_named_at_start_and_the_call_still_speaks(centre, tmp_path, caplog):
+    announcer = centre()
+    names = VoiceSet.required_clips(announcer.config, ["vi"])
+    pitches = _make_set(tmp_path / "cfg" / "recordings", names, skip=("vi/bảy", "vi/đến quầy số"))
+
+    with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
+        announcer.startup_report()
+    # at start, before any call: each missing clip by its file name
+    assert not (tmp_path / "instance" / "announcements").exists() or not any(
+        (tmp_path / "instance" / "announcements").iterdir()
+    )
+    warning = [r.getMessage() for r in caplog.records if "lacks" in r.getMessage()]
+    assert len(warning) == 1, caplog.text
+    assert "vi/bảy.wav" in warning[0] and "vi/đến quầy số.wav" in warning[0] and "2 clip(s)" in warning[0]
+    assert "shipped espeak-ng clips" in warning[0]
+    assert set(announcer.voice_set.missing) == {"vi/đến quầy số", "vi/bảy"}
+
+    # each missing clip is said by the next source, the shipped espeak-ng set; the rest stays recorded
+    voice = announcer.config.displays[0].voice
+    plan = [value for kind, value in announcer.plan(voice, 1007, 7) if kind == "clip"]
+    where = [
+        "shipped" if p.is_relative_to(SHIPPED) else p.relative_to(tmp_path / "cfg" / "recordings").as_posix()
+        for p in plan
+    ]
+    one = ["vi/mời công dân có số thứ tự.wav", "vi/một.wav", "vi/nghìn.wav", "vi/không.wav", "vi/trăm.wav"]
+    one += ["vi/linh.wav", "shipped", "shipped", "shipped"]  # bảy, "đến quầy số", bảy
+    assert where == ["chime.wav"] + one + one
+    spoken = announcer.announce(voice, 1007, 7)
+    assert spoken.key
+    heard = _heard(announcer.path_of(spoken.key), pitches)
+    assert heard[:7] == [
+        "chime",
+        "vi/mời công dân có số thứ tự",
+        "vi/một",
+        "vi/nghìn",
+        "vi/không",
+        "vi/trăm",
+        "vi/linh",
+    ]
+
+
+def test_clips_off_the_sets_format_are_named_at_start(centre, tmp_path, caplog):
+    announcer = centre()
+    names = VoiceSet.required_clips(announcer.config, ["vi"])
+    folder = tmp_path / "cfg" / "recordings"
+    _make_set(folder, names)
+    _tone(folder / "vi/hai.wav", 500, rate=22050)
+    _tone(folder / "vi/ba.wav", 520, channels=2)
+    (folder / "vi/bốn.wav").write_bytes(
+        b"RIFF\x00\x00\x00\x00WAVEfmt " + struct.pack("<IHHIIHH", 16, 2, 1, 8000, 8000, 1, 4)
+    )
+    with caplog.at_level(logging.WARNING, logger="queuekiosk.voice"):
+        announcer.startup_report()
+    text = caplog.text
+    assert "vi/hai.wav: 22050 Hz, the set says 44100 Hz" in text
+    assert "vi/ba.wav: 2 channel(s), the set says 1" in text
+    assert "vi/bốn.wav: compressed 4-bit" in text
+
+
+def test_without_a_manifest_recordings_still_replace_clips_but_nothing_is_checked(centre, tmp_path, caplog):
+    _tone(tmp_path / "cfg" / "recordings" / "vi" / "năm.wav", 440)
+    announcer = centre()
+    with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
+        announcer.startup_report()
+    assert announcer.voice_set is None and "recorded set" not in caplog.text
+    recorded = tmp_path / "cfg" / "recordings" / "vi" / "năm.wav"
+    plan = [value for kind, value in announcer.plan(announcer.config.displays[0].voice, 5, 5) if kind == "clip"]
+    assert plan.count(recorded) == 4  # number and counter, said twice
+    assert all(p == recorded or p.is_relative_to(SHIPPED) for p in plan)
+
+
+# --- piper-tts ------------------------------------------------------------------------------------
+
+
+def _piper_or_skip():
+    if not piper_installed():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("piper-tts is not installed (the test extra pins it: pip install -e '.[test]')")
+        pytest.skip("piper-tts is not installed")
+
+
+HOP = 256
+
+
+def _piper_model(folder: Path, language: str = "vi") -> Path:
+    """A piper voice file made here: piper's inputs (phoneme ids, lengths, scales) and output
+    (audio [1, 1, samples]); each phoneme id sounds HOP samples of a tone of pitch 20 Hz x id."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    from piper.phoneme_ids import DEFAULT_PHONEME_ID_MAP
+
+    rate = 22050
+    ramp = [2 * math.pi * 20 * j / rate for j in range(HOP)]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["input"], ["ids"], to=TensorProto.FLOAT),
+            helper.make_node("Unsqueeze", ["ids", "axis"], ["ids3"]),
+            helper.make_node("Mul", ["ids3", "ramp"], ["phase"]),
+            helper.make_node("Sin", ["phase"], ["wave"]),
+            helper.make_node("Reshape", ["wave", "shape"], ["output"]),
+        ],
+        "tones",
+        [
+            helper.make_tensor_value_info("input", TensorProto.INT64, [1, None]),
+            helper.make_tensor_value_info("input_lengths", TensorProto.INT64, [1]),
+            helper.make_tensor_value_info("scales", TensorProto.FLOAT, [3]),
+        ],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, None])],
+        [
+            helper.make_tensor("axis", TensorProto.INT64, [1], [2]),
+            helper.make_tensor("ramp", TensorProto.FLOAT, [HOP], ramp),
+            helper.make_tensor("shape", TensorProto.INT64, [3], [1, 1, -1]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{language}_VN-test-x_low.onnx"
+    onnx.save(model, str(path))
+    settings = {
+        "audio": {"sample_rate": rate},
+        "espeak": {"voice": language},
+        "phoneme_type": "espeak",
+        "num_symbols": 256,
+        "num_speakers": 1,
+        "phoneme_id_map": DEFAULT_PHONEME_ID_MAP,
+    }
+    (folder / f"{path.name}.json").write_text(json.dumps(settings), encoding="utf-8")
+    return path
+
+
+def test_piper_speaks_what_the_recordings_do_not_before_the_shipped_clips(centre, tmp_path, caplog):
+    _piper_or_skip()
+    _piper_model(tmp_path / "cfg" / "voices")
+    recordings = tmp_path / "cfg" / "recordings"
+    _tone(recordings / "vi" / "mời công dân có số thứ tự.wav", 300)
+    _tone(recordings / "vi" / "đến quầy số.wav", 340)
+    _tone(recordings / "chime.wav", 380)
+    announcer = centre(piper_model="voices/vi_VN-test-x_low.onnx")
+    with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
+        announcer.startup_report()
+    assert "the piper voice" in caplog.text and "says what the recordings do not" in caplog.text
+    assert announcer.neural_problem is None
+
+    voice = announcer.config.displays[0].voice
+    plan = [value for kind, value in announcer.plan(voice, 1023, 5) if kind == "clip"]
+    where = [
+        p.parent.name if p.parent.name.startswith("piper-") else p.relative_to(tmp_path / "cfg").as_posix()
+        for p in plan
+    ]
+    piper_dir = next(w for w in where if w.startswith("piper-"))
+    sentence = ["recordings/vi/mời công dân có số thứ tự.wav", piper_dir, "recordings/vi/đến quầy số.wav", piper_dir]
+    assert where == ["recordings/chime.wav"] + sentence * 2
+    # the number was said whole by piper, from its words (never digits)
+    made = sorted(p.name for p in (tmp_path / "instance" / "voice-tts" / piper_dir).glob("*.wav"))
+    assert made == ["một nghìn không trăm hai mươi ba.wav", "năm.wav"]
+    number_clip = tmp_path / "instance" / "voice-tts" / piper_dir / "một nghìn không trăm hai mươi ba.wav"
+    with wave.open(str(number_clip), "rb") as w:
+        assert w.getframerate() == 22050 and w.getnframes() % HOP == 0 and w.getnframes() >= 20 * HOP
+
+    spoken = announcer.announce(voice, 1023, 5)
+    assert spoken.key
+    heard = _heard(announcer.path_of(spoken.key), {"chime": 380.0, "phrase1": 300.0, "phrase2": 340.0})
+    assert heard[:2] == ["chime", "phrase1"] and "phrase2" in heard and "?" in heard
+
+
+def test_a_missing_piper_model_is_said_at_start_and_the_shipped_clips_speak(centre, tmp_path, caplog):
+    announcer = centre(piper_model="voices/vi_VN-none-medium.onnx")
+    with caplog.at_level(logging.WARNING, logger="queuekiosk.voice"):
+        announcer.startup_report()
+    line = next(r.getMessage() for r in caplog.records if "piper" in r.getMessage())
+    if piper_installed():
+        assert str(tmp_path / "cfg" / "voices" / "vi_VN-none-medium.onnx") in line
+        assert "never downloaded" in line
+    else:
+        assert "piper-tts is not installed" in line and "queuekiosk[piper]" in line
+    assert "shipped espeak-ng clips" in line
+    plan = announcer.plan(announcer.config.displays[0].voice, 1023, 5)
+    assert all(value.is_relative_to(SHIPPED) for kind, value in plan if kind == "clip")
+    assert not (tmp_path / "instance" / "voice-tts").exists()
+
+
+def test_tts_piper_is_in_the_engine_registry_and_needs_its_model(tmp_path):
+    from queuekiosk.sounds.tts import ENGINES, make_tts
+
+    assert ENGINES["piper"] is PiperEngine
+    engine = make_tts("piper")
+    assert "sounds.piper_model" in engine.available()
+    engine = make_tts("piper", tmp_path / "nowhere.onnx")
+    assert engine.available() and ("nowhere.onnx" in engine.available() or "not installed" in engine.available())
