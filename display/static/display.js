@@ -302,7 +302,7 @@
   function formUrl(form, call) {
     const query = "display=" + encodeURIComponent(page.display) +
       (call ? "&number=" + call.number + "&counter=" + call.counter : "");
-    return "/api/v1/announcements/forms/" + form + ".wav?" + query;
+    return QK.url("/api/v1/announcements/forms/" + form + ".wav?" + query);
   }
 
   function nextPiece() {

@@ -8,7 +8,7 @@
   const section = document.getElementById("notify");
   if (!section) return;
   const page = QK.page();
-  const url = "/api/v1/tickets/" + encodeURIComponent(page.ticket.id) + "/notifications";
+  const url = QK.url("/api/v1/tickets/" + encodeURIComponent(page.ticket.id) + "/notifications");
   const form = document.getElementById("notify-form");
   const choices = document.getElementById("notify-channels");
   const address = document.getElementById("notify-address");

@@ -91,7 +91,7 @@
     if (ticket.status !== "waiting" || refreshing) return;
     if (event && event.waiting && !(ticket.service in event.waiting)) return;
     refreshing = setTimeout(function () {
-      fetch("/api/v1/tickets/" + encodeURIComponent(page.ticket.id), {headers: {"Accept": "application/json"}})
+      fetch(QK.url("/api/v1/tickets/" + encodeURIComponent(page.ticket.id)), {headers: {"Accept": "application/json"}})
         .then(function (answer) { return answer.ok ? answer.json() : null; })
         .then(function (view) {
           refreshing = null;

@@ -1,10 +1,15 @@
 """Who is asking: bearer API tokens, logged-in users, and what each role may do.
 
-Users: admin, supervisor, clerk (hashed passwords, session cookie after login).
+Users: admin, supervisor, clerk, province (hashed passwords, session cookie after login).
 Tokens: admin, supervisor, counter (bound to one counter), kiosk, display, rating (the citizen
 rating tablet of one counter), integration (the city's app or the public-service portal: books and
-cancels for citizens, docs/bookings.md). Issuing a ticket needs no login; everything that changes a
-counter does. Only a rating tablet rates: a clerk, a counter device or an admin cannot.
+cancels for citizens, docs/bookings.md), province. Issuing a ticket needs no login; everything that
+changes a counter does. Only a rating tablet rates: a clerk, a counter device or an admin cannot.
+
+Sites: a user or token belongs to one site (``site_id``) and is refused at every other
+(``may_use_site``), or to the whole installation (``site_id`` None). ``province`` reads what a
+supervisor reads, at every site, and changes nothing: the web layer refuses its every write
+(``refuse_province_write``), and ``require_role`` counts it as a supervisor for the reads.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from . import models as m
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
 
-USER_ROLES = ("admin", "supervisor", "clerk")
-TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating", "integration")
+USER_ROLES = ("admin", "supervisor", "clerk", "province")
+TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating", "integration", "province")
+READ_ONLY_ROLES = ("province",)  # read every site's dashboard and reports; refused every write
 COUNTER_BOUND_ROLES = ("counter", "rating")  # token roles that belong to one counter
 TOKEN_PREFIX = "qk_"
 
@@ -44,6 +50,7 @@ class Principal:
     user_id: int | None = None
     token_id: int | None = None
     full_name: str | None = None  # a user's name as people know it (set in /admin)
+    site_id: str | None = None  # the only site it may act at; None: every site of the installation
 
     @property
     def actor(self) -> Actor:
@@ -138,7 +145,7 @@ def principal_for_token(session: Session, token: str) -> Principal:
     row = session.scalars(select(m.ApiToken).filter_by(token_hash=hash_token(token))).first()
     if row is None or row.revoked_at is not None:
         raise NotSignedIn("bad_token")
-    return Principal(row.role, row.name, row.counter_number, kiosk=row.kiosk_id, token_id=row.id)
+    return Principal(row.role, row.name, row.counter_number, kiosk=row.kiosk_id, token_id=row.id, site_id=row.site_id)
 
 
 def principal_for_login(session: Session, username: str, password: str) -> m.User:
@@ -169,7 +176,9 @@ def principal_for_session(session: Session, cookie) -> Principal | None:
         detail = detail or {}
         if detail.get("session") == login_event if kind == "logout" else detail.get("username") == user.username:
             return None
-    return Principal(user.role, user.username, cookie.get("counter"), user_id=user.id, full_name=user.full_name)
+    return Principal(
+        user.role, user.username, cookie.get("counter"), user_id=user.id, full_name=user.full_name, site_id=user.site_id
+    )
 
 
 def lapsed(session: Session, principals: dict) -> list:
@@ -222,12 +231,25 @@ def may_act_as_kiosk(principal: Principal, kiosk: str | None, *, bound: bool = F
 
 
 def require_role(principal: Principal | None, *roles: str) -> Principal:
-    """Raise unless someone signed in with one of ``roles``."""
+    """Raise unless someone signed in with one of ``roles``; ``province`` counts as ``supervisor``
+    (it reaches only reads: its writes are refused before, ``refuse_province_write``)."""
     if principal is None:
         raise NotSignedIn("unauthorized")
-    if principal.role not in roles:
+    if principal.role not in roles and not (principal.role == "province" and "supervisor" in roles):
         raise NotAllowed("forbidden_role", role=principal.role)
     return principal
+
+
+def may_use_site(principal: Principal | None, site_id: str) -> None:
+    """Raise unless ``principal`` (when there is one) belongs to ``site_id`` or to every site."""
+    if principal is not None and principal.site_id is not None and principal.site_id != site_id:
+        raise NotAllowed("forbidden_site", own=principal.site_id, site=site_id)
+
+
+def refuse_province_write(principal: Principal | None) -> None:
+    """A read-only role (``province``) changes nothing, at any site."""
+    if principal is not None and principal.role in READ_ONLY_ROLES:
+        raise NotAllowed("province_read_only")
 
 
 def may_watch(principal: Principal | None, room: str, counter: int | None = None) -> None:
@@ -236,7 +258,7 @@ def may_watch(principal: Principal | None, room: str, counter: int | None = None
         return
     if principal is None:
         raise NotSignedIn("unauthorized")
-    if principal.role in ("admin", "supervisor"):
+    if principal.role in ("admin", "supervisor", "province"):
         return
     if room == "rating":  # the rating tablet of that counter
         may_rate(principal, counter)

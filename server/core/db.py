@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, delete, event, inspect, select, text
+from sqlalchemy import create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -289,8 +289,10 @@ def runtime_of(session: Session, config: Config, version: int = 0) -> SiteRuntim
 
 
 def stored_setup(session: Session, site_id: str | None = None) -> m.SiteSetup | None:
-    """The saved setup of ``site_id``, or of the first site when none is named."""
-    query = select(m.SiteSetup).order_by(m.SiteSetup.site_id)
+    """The saved setup of ``site_id``, or of the first site when none is named: the site saved first
+    (config.yaml seeded it; sites added later have later rows), which the single-site paths serve."""
+    first_service = select(func.min(m.Service.id)).where(m.Service.site_id == m.SiteSetup.site_id).scalar_subquery()
+    query = select(m.SiteSetup).order_by(first_service, m.SiteSetup.site_id)
     if site_id is not None:
         query = query.where(m.SiteSetup.site_id == site_id)
     return session.scalars(query.limit(1)).first()

@@ -595,6 +595,7 @@ class Due:
     channel: str
     address_sealed: str
     message: Message
+    site_id: str = ""  # the site whose citizen it is: its channels' settings send it
 
 
 def message(key: str, params: dict, language: str) -> Message:
@@ -609,13 +610,13 @@ def message(key: str, params: dict, language: str) -> Message:
 def due(conn, now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
     now = now or utcnow()
     rows = conn.execute(
-        select(N.c.id, N.c.key, N.c.params, S.c.channel, S.c.address_sealed, S.c.language)
+        select(N.c.id, N.c.key, N.c.params, S.c.channel, S.c.address_sealed, S.c.language, S.c.site_id)
         .join(S, S.c.id == N.c.subscription_id)
         .where(N.c.status == "pending", N.c.next_attempt_at <= now, S.c.address_sealed.is_not(None))
         .order_by(N.c.id)
         .limit(limit)
     ).all()
-    return [Due(r.id, r.channel, r.address_sealed, message(r.key, r.params, r.language)) for r in rows]
+    return [Due(r.id, r.channel, r.address_sealed, message(r.key, r.params, r.language), r.site_id) for r in rows]
 
 
 def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_hours: bool = False) -> bool:

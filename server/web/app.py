@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,33 +31,98 @@ if TYPE_CHECKING:
     from ..core.prediction import Predictor
 
 
+SITE_KEY = "queuekiosk.site"  # the WSGI environ key where routing (SiteRouting) puts the request's site id
+SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a site id as config.yaml allows it (server/core/config.py Code)
+
+# the site that code outside a request works for (a background loop, a printer's greenlet): AppState.at
+_working_for: ContextVar[str | None] = ContextVar("queuekiosk_site", default=None)
+
+
 @dataclass
 class AppState:
-    """What every request needs: the configured site, the database, and who shows which counter."""
+    """What every request needs: the sites served, the database, and who shows which counter.
+
+    ``site`` is the site of the request being answered (``/s/{site}/...``, ``/api/v1/sites/{site}/...``,
+    a Socket.IO connection opened under ``/s/{site}/``), else the site set by ``at(site_id)``, else the
+    first site (the one config.yaml seeded): the single-site paths serve that one."""
 
     config_path: Path | None
     instance_dir: Path
     engine: Engine
     Session: sessionmaker
-    site: SiteRuntime  # replaced whole when the saved setup changes (server/web/live_setup.py)
+    sites: dict[str, SiteRuntime]  # by id, the first site first; a runtime is replaced whole (live_setup.py)
     ignore_hours: bool = False
     writer: GroupCommitWriter | None = None  # SQLite only
-    spooler: Spooler | None = None  # started by `queuekiosk serve`
+    spoolers: dict[str, Spooler] = field(default_factory=dict)  # per site, started by `queuekiosk serve`
     limits: RateLimits | None = None
-    predictor: Predictor | None = None  # the wait predictor, once trained (server/web/waits.py)
+    predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
+    background: bool = False  # start_background ran: a site added later gets its spooler started
+
+    @property
+    def first_site_id(self) -> str:
+        return next(iter(self.sites))
+
+    @property
+    def site_id(self) -> str:
+        chosen = _working_for.get()
+        if chosen is None and has_request_context():
+            chosen = request.environ.get(SITE_KEY)
+        return chosen if chosen in self.sites else self.first_site_id
+
+    @property
+    def site(self) -> SiteRuntime:
+        return self.sites[self.site_id]
+
+    @site.setter
+    def site(self, runtime: SiteRuntime) -> None:
+        self.sites[runtime.id] = runtime
+
+    @property
+    def spooler(self) -> Spooler | None:
+        return self.spoolers.get(self.site_id)
+
+    @property
+    def predictor(self) -> Predictor | None:
+        return self.predictors.get(self.site_id)
+
+    @predictor.setter
+    def predictor(self, predictor: Predictor | None) -> None:
+        if predictor is None:
+            self.predictors.pop(self.site_id, None)
+        else:
+            self.predictors[self.site_id] = predictor
+
+    @contextmanager
+    def at(self, site_id: str):
+        """Work for ``site_id`` in this block (``site``, ``write``, ``read``, ``spooler`` are that site's)."""
+        token = _working_for.set(site_id)
+        try:
+            yield self.sites[site_id]
+        finally:
+            _working_for.reset(token)
 
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
+        site = self.site
         if self.writer is not None:  # SQLite: group commit (server/core/writer.py)
-            return self.writer.submit(action, self.site, args, kwargs)
+            return self.writer.submit(action, site, args, kwargs)
         with self.engine.begin() as conn:  # commits on success, rolls back on any error
-            result = action(conn, self.site, *args, **kwargs)
+            result = action(conn, site, *args, **kwargs)
         faults.writes_again()
         return result
 
     def read(self, action, *args, **kwargs):
         with self.Session() as db:
             return action(db, self.site, *args, **kwargs)
+
+    def write_at(self, site_id: str, action, *args, **kwargs):
+        """``write`` for ``site_id`` (code outside a request: a printer's greenlet, a background loop)."""
+        with self.at(site_id):
+            return self.write(action, *args, **kwargs)
+
+    def read_at(self, site_id: str, action, *args, **kwargs):
+        with self.at(site_id):
+            return self.read(action, *args, **kwargs)
 
     def start_background(self) -> None:
         """What a serving process does besides answering: printing, and ending each day."""
@@ -66,7 +134,9 @@ class AppState:
         from .realtime import drop_lapsed_loop
         from .waits import refresh_loop
 
-        self.spooler.start()
+        self.background = True
+        for spooler in list(self.spoolers.values()):
+            spooler.start()
         gevent.spawn(day_end_loop, self)
         gevent.spawn(lapse_loop, self)  # remote numbers past their deadline lapse (server/core/bookings.py)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
@@ -83,6 +153,55 @@ class AppState:
     def config_dir(self) -> Path:
         """Where relative paths of config.yaml (a printer's folder, the ticket logo) start."""
         return self.config_path.parent if self.config_path else Path.cwd()
+
+
+class SiteRouting:
+    """WSGI middleware, outside Flask and Socket.IO: finds the site a request is for.
+
+    ``/s/{site}/rest`` is served as ``/rest`` with ``SCRIPT_NAME`` ending in ``/s/{site}`` (so the
+    page's own links and ``url_for`` stay under the prefix), ``/api/v1/sites/{site}/rest`` as
+    ``/api/v1/rest``; the site id goes into ``environ[SITE_KEY]``. Every other path is the first
+    site's, as on a single-site installation. Whether the site exists is checked inside the app
+    (``check_site``): an unknown one is a 404 naming it."""
+
+    API_PREFIX = "/api/v1/sites/"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO") or ""
+        if path.startswith("/s/"):
+            site_id, slash, rest = path[3:].partition("/")
+            if SITE_ID.fullmatch(site_id):
+                environ[SITE_KEY] = site_id
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + "/s/" + site_id
+                environ["PATH_INFO"] = "/" + rest
+        elif path.startswith(self.API_PREFIX):
+            site_id, slash, rest = path[len(self.API_PREFIX) :].partition("/")
+            if slash and SITE_ID.fullmatch(site_id):
+                environ[SITE_KEY] = site_id
+                environ["PATH_INFO"] = "/api/v1/" + rest
+        return self.app(environ, start_response)
+
+
+def check_site() -> None:
+    """Before every request: a site named in the address must exist (one added by another process
+    a moment ago is looked up in the database first)."""
+    site_id = request.environ.get(SITE_KEY)
+    if site_id is None:
+        return
+    from flask import current_app
+
+    state = current_app.extensions["queuekiosk"]
+    if site_id not in state.sites:
+        from .live_setup import adopt_new_sites
+
+        adopt_new_sites(state)
+        if site_id not in state.sites:
+            from ..core.errors import NotFound
+
+            raise NotFound("site_unknown", site=site_id)
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -129,12 +248,17 @@ def create_app(
     site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
-    state = AppState(path, instance_dir, engine, session_factory(engine), site, ignore_hours, writer)
+    state = AppState(path, instance_dir, engine, session_factory(engine), {site.id: site}, ignore_hours, writer)
     app.extensions["queuekiosk"] = state
+    from .live_setup import adopt_new_sites
+
+    adopt_new_sites(state)  # the other sites of the installation (server/core/sites.py), after the first
 
     message_queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None
     ping = ping_seconds()
     socketio.init_app(app, async_mode="gevent", message_queue=message_queue, ping_interval=ping, ping_timeout=ping)
+    app.wsgi_app = SiteRouting(app.wsgi_app)  # outside Socket.IO's middleware: /s/{site}/socket.io is the site's
+    app.before_request(check_site)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
     state.limits = RateLimits(site.config.limits, redis_queue or "memory://")
@@ -142,12 +266,16 @@ def create_app(
     from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
     from .printing import make_spooler
 
-    state.spooler = make_spooler(state)
+    for site_id in state.sites:
+        state.spoolers[site_id] = make_spooler(state, site_id)
     from .api import bp as api_bp
     from .api.tickets import health
     from .errors import register_error_handlers
 
     app.register_blueprint(api_bp)
+    from .api import refuse_foreign_writes
+
+    app.before_request(refuse_foreign_writes)  # after check_site: a site's writes are its own callers'
     from .api.csrf import init_csrf
 
     init_csrf(app, api_bp)  # forms and session-authorised API calls carry the session's CSRF token

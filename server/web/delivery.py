@@ -140,33 +140,43 @@ class DeliveryWorker:
 
     def notify(self, queue_changed: bool) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
-        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for; then the due
-        ones sent (by one greenlet, so a slow channel holds up only notifications)."""
-        if not self.state.site.config.notifications.channels:
+        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each site
+        (by its own settings and hours); then the due ones sent (by one greenlet, so a slow channel
+        holds up only notifications)."""
+        state = self.state
+        sites = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
+        if not sites:
             return
-        with self.state.engine.connect() as conn:  # read first: a write only when there is something to write
+        with state.engine.connect() as conn:  # read first: a write only when there is something to write
             newest = notifications.newest_active(conn)
             if newest is None:
                 return
             now = time.monotonic()
             if queue_changed or newest != self.newest_planned or now - self.planned_at > REPLAN_SECONDS:
                 self.newest_planned, self.planned_at = newest, now
-                todo = notifications.plan(conn, self.state.site, ignore_hours=self.state.ignore_hours)
+                todo = {
+                    site_id: notifications.plan(conn, state.sites[site_id], ignore_hours=state.ignore_hours)
+                    for site_id in sites
+                }
             else:
-                todo = None
-        if todo:
-            self.state.write(notifications.apply, todo)
+                todo = {}
+        for site_id, plan in todo.items():
+            if plan:
+                state.write_at(site_id, notifications.apply, plan)
         if self.notifying is not None and not self.notifying.dead:
             return
-        with self.state.engine.connect() as conn:
+        with state.engine.connect() as conn:
             due = notifications.due(conn)
         if due:
             self.notifying = gevent.spawn(self.send_notices, due)
 
     def send_notices(self, due: list[notifications.Due]) -> None:
-        settings = self.state.site.config.notifications
+        state = self.state
         for notice in due:
-            if not self.state.write(notifications.still_meant, notice.notice, ignore_hours=self.state.ignore_hours):
+            site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
+            settings = state.sites[site_id].config.notifications
+            meant = state.write_at(site_id, notifications.still_meant, notice.notice, ignore_hours=state.ignore_hours)
+            if not meant:
                 continue
             error, address = None, self.box.open(notice.address_sealed)
             try:
@@ -175,7 +185,7 @@ class DeliveryWorker:
                 error = f"{type(problem).__name__}: {problem}"
                 for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678
                     error = error.replace(shown, notifications.mask(address))
-            if self.state.write(notifications.mark_sent, notice.notice, error) != "sent":
+            if state.write_at(site_id, notifications.mark_sent, notice.notice, error) != "sent":
                 log.warning("notification %s by %s not sent: %s", notice.notice, notice.channel, error)
 
     def _undispatched(self) -> bool:

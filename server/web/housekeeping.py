@@ -15,6 +15,7 @@ from .waits import retrain_quietly
 log = logging.getLogger(__name__)
 
 LAPSE_EVERY_SECONDS = 30  # a remote number lapses this long after its deadline at the latest
+NEW_SITES_SECONDS = 5  # how soon a site added while the server runs gets its day-end loop
 
 
 def seconds_to_next_day(site, now: dt.datetime) -> float:
@@ -25,34 +26,53 @@ def seconds_to_next_day(site, now: dt.datetime) -> float:
 
 
 def day_end_loop(state) -> None:
-    """At start (the server may have been off at midnight) and after every local midnight."""
+    """One loop per site, each at its own local midnight (its own time zone); a site added while
+    the server runs gets its loop within ``NEW_SITES_SECONDS``."""
+    started: set[str] = set()
+    while True:
+        for site_id in list(state.sites):
+            if site_id not in started:
+                started.add(site_id)
+                gevent.spawn(site_day_end_loop, state, site_id)
+        gevent.sleep(NEW_SITES_SECONDS)
+
+
+def site_day_end_loop(state, site_id: str) -> None:
+    """At start (the server may have been off at midnight) and after every local midnight of the site."""
     from .realtime import publish
 
-    while True:
-        try:
-            outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
-        except Exception:  # a busy database at midnight must not end the loop
-            log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
-            gevent.sleep(60)
-            continue
-        expired = q.expired_count(outcome)
-        if expired:
-            log.info("end of the business day: %d waiting ticket(s) expired", expired)
-        publish(state.site, outcome)
-        gevent.spawn(retrain_quietly, state)  # a few seconds, beside the requests: the formula until it is done
-        gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
+    with state.at(site_id):
+        while True:
+            try:
+                outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
+            except Exception:  # a busy database at midnight must not end the loop
+                log.exception(
+                    "site %s: expiring the past days' waiting tickets failed; trying again in a minute", site_id
+                )
+                gevent.sleep(60)
+                continue
+            expired = q.expired_count(outcome)
+            if expired:
+                log.info("site %s: end of the business day: %d waiting ticket(s) expired", site_id, expired)
+            publish(state.site, outcome)
+            gevent.spawn(
+                retrain_quietly, state, site_id
+            )  # a few seconds, beside the requests: the formula until it is done
+            gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
 
 
 def lapse_loop(state) -> None:
     """Remote numbers not checked in by their deadline lapse (server/core/bookings.py), and the
-    dashboard and webhooks hear it (booking.lapsed)."""
+    dashboard and webhooks hear it (booking.lapsed), at every site."""
     from .realtime import publish
 
     while True:
         gevent.sleep(LAPSE_EVERY_SECONDS)
-        try:
-            outcome = state.write(outbox.recording(bookings.lapse_overdue))
-        except Exception:  # a busy database must not end the loop
-            log.exception("lapsing the overdue remote numbers failed; trying again shortly")
-            continue
-        publish(state.site, outcome)
+        for site_id in list(state.sites):
+            with state.at(site_id):
+                try:
+                    outcome = state.write(outbox.recording(bookings.lapse_overdue))
+                except Exception:  # a busy database must not end the loop
+                    log.exception("site %s: lapsing the overdue remote numbers failed; trying again shortly", site_id)
+                    continue
+                publish(state.site, outcome)

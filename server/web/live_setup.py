@@ -1,18 +1,19 @@
 """Every process serves the setup saved last, and every open screen shows it within 2 s.
 
-The saved setup has a version (``site_setups.version``). The process that saves a change takes
-the new runtime at once; every other process (gunicorn workers, other machines) notices the new
-version within ``POLL_SECONDS`` by one small query. Each process, once it holds the new setup,
-tells its own Socket.IO clients ``config.changed``; they subscribe again and redraw from the
-fresh snapshot. A process tells only its own clients (``realtime.process_room``), so no client
-asks before the process it is connected to has the new setup, and none hears it twice.
+The saved setup of each site has a version (``site_setups.version``). The process that saves a change
+takes the new runtime at once; every other process (gunicorn workers, other machines) notices the new
+version within ``POLL_SECONDS`` by one small query, which also brings the sites added meanwhile (by
+POST /api/v1/admin/sites in another process, or ``queuekiosk site add``). Each process, once it holds
+the new setup, tells its own Socket.IO clients ``config.changed``; they subscribe again and redraw
+from the fresh snapshot. A process tells only its own clients (``realtime.process_room``), so no
+client asks before the process it is connected to has the new setup, and none hears it twice.
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..core import models as m
 from ..core.db import site_setup
@@ -24,26 +25,71 @@ POLL_SECONDS = 0.5
 
 
 def adopt(state, runtime) -> None:
-    """Serve ``runtime`` from now on, and tell this process's clients."""
-    if runtime.version <= state.site.version:
+    """Serve ``runtime`` (a new setup of its site, or a new site) from now on, and tell this process's clients."""
+    known = state.sites.get(runtime.id)
+    if known is not None and runtime.version <= known.version:
         return
-    state.site = runtime
-    if state.spooler is not None:
-        state.spooler.use_site(runtime)  # printers added, changed or removed
+    state.sites[runtime.id] = runtime
+    if known is None:
+        _start_site(state, runtime)
+    else:
+        spooler = state.spoolers.get(runtime.id)
+        if spooler is not None:
+            spooler.use_site(runtime)  # printers added, changed or removed
     log.info("site %s: setup version %d in use", runtime.id, runtime.version)
-    tell_own_clients("config.changed", {"site": runtime.id, "version": runtime.version})
+    tell_own_clients("config.changed", {"site": runtime.id, "version": runtime.version}, runtime.id)
 
 
-def saved_version(state) -> int | None:
+def _start_site(state, runtime) -> None:
+    """A site this process did not serve yet: its printers (once the background work runs)."""
+    from .printing import make_spooler
+
+    if state.limits is None:  # still inside create_app: it makes the spoolers itself
+        return
+    spooler = state.spoolers[runtime.id] = make_spooler(state, runtime.id)
+    if state.background:
+        spooler.start()
+
+
+def saved_versions(state) -> dict[str, int]:
+    """Every site's saved setup version, the first site (the one config.yaml seeded) first."""
+    S, first_service = m.SiteSetup, func.min(m.Service.id)
     with state.Session() as db:
-        return db.scalar(select(m.SiteSetup.version).where(m.SiteSetup.site_id == state.site.id))
+        rows = db.execute(
+            select(S.site_id, S.version, first_service)
+            .outerjoin(m.Service, m.Service.site_id == S.site_id)
+            .group_by(S.site_id, S.version)
+        ).all()
+    rows.sort(key=lambda row: (row[2] is None, row[2] or 0, row[0]))
+    return {site_id: version for site_id, version, _ in rows}
+
+
+def adopt_new_sites(state) -> list[str]:
+    """Serve the sites saved in the database that this process does not serve yet; their ids.
+
+    Called by the process that creates a site (POST /api/v1/admin/sites) right after its commit;
+    every other process finds the new site within ``POLL_SECONDS`` (``follow_saved_setup``), or at
+    once when a request names it."""
+    versions = saved_versions(state)
+    new = [site_id for site_id in versions if site_id not in state.sites]
+    for site_id in new:
+        with state.Session() as db:
+            runtime = site_setup(db, state.config_dir, site_id)
+        if runtime is not None:
+            state.sites[runtime.id] = runtime
+            _start_site(state, runtime)
+            log.info("site %s: served from now on (setup version %d)", runtime.id, runtime.version)
+    return new
 
 
 def reload_if_changed(state) -> None:
-    version = saved_version(state)
-    if version is not None and version > state.site.version:
-        with state.Session() as db:
-            adopt(state, site_setup(db, state.config_dir, state.site.id))
+    versions = saved_versions(state)
+    if any(site_id not in state.sites for site_id in versions):
+        adopt_new_sites(state)
+    for site_id, version in versions.items():
+        if version > state.sites[site_id].version:
+            with state.Session() as db:
+                adopt(state, site_setup(db, state.config_dir, site_id))
 
 
 def follow_saved_setup(state) -> None:
@@ -59,3 +105,9 @@ def follow_saved_setup(state) -> None:
             if not failing:
                 log.warning("could not check the saved setup (trying again every %.1f s): %s", POLL_SECONDS, error)
             failing = True
+
+
+def adopt_site(state, runtime) -> None:
+    """A site this process just created or changed (POST/PATCH /api/v1/admin/sites, after the commit):
+    served at once here; the other processes follow within ``POLL_SECONDS``."""
+    adopt(state, runtime)

@@ -50,8 +50,13 @@ def tracking_base(app) -> str:
     """Where phones reach the server, for a ticket's track_url and QR code: config
     ``ticket.tracking_url``, else the address the server was started on. Never the request's Host
     or X-Forwarded-Host header: anyone can send those and would put their own site on the tickets."""
-    configured = app.extensions["queuekiosk"].site.config.ticket.tracking_url
-    return configured or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+    state = app.extensions["queuekiosk"]
+    configured = state.site.config.ticket.tracking_url
+    base = configured or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+    site_id = state.site_id  # a site other than the first is reached under /s/{site}/ (server/web/app.py)
+    if site_id != state.first_site_id and not base.rstrip("/").endswith(f"/s/{site_id}"):
+        base = f"{base.rstrip('/')}/s/{site_id}"
+    return base
 
 
 def warn_if_phones_cannot_reach(app) -> None:
@@ -85,16 +90,15 @@ def agent_room(site, printer_id: str) -> str:
     return f"{site.id}:agent:{printer_id}"
 
 
-def make_spooler(state) -> Spooler:
+def make_spooler(state, site_id: str) -> Spooler:
+    """The spooler of one site's printers: its greenlets write, read and tell for that site only."""
     return Spooler(
-        state.site,
+        state.sites[site_id],
         lambda printer: driver_for(printer, state.config_dir),
-        write=state.write,
-        read=state.read,
-        on_status=lambda printer_id, status: publish_status(state.site, printer_id, status),
-        lease=lambda printer_id: Lease(
-            state.engine, state.instance_dir, f"printer-{state.site.id}-{printer_id}"
-        ).try_take,
+        write=lambda action, *args, **kwargs: state.write_at(site_id, action, *args, **kwargs),
+        read=lambda action, *args, **kwargs: state.read_at(site_id, action, *args, **kwargs),
+        on_status=lambda printer_id, status: publish_status(state.sites[site_id], printer_id, status),
+        lease=lambda printer_id: Lease(state.engine, state.instance_dir, f"printer-{site_id}-{printer_id}").try_take,
     )
 
 

@@ -26,6 +26,7 @@ from ..core.auth import (
     Principal,
     lapsed,
     may_act_as_kiosk,
+    may_use_site,
     may_watch,
     principal_for_session,
     principal_for_token,
@@ -45,9 +46,11 @@ COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows
 _process_rooms: dict[int, str] = {}
 
 
-def process_room() -> str:
-    """The room of every client connected to this process (per pid: gunicorn may fork after import)."""
-    return _process_rooms.setdefault(os.getpid(), f"process:{uuid.uuid4().hex}")
+def process_room(site_id: str | None = None) -> str:
+    """The room of every client connected to this process (per pid: gunicorn may fork after import),
+    or of those connected for one site."""
+    room = _process_rooms.setdefault(os.getpid(), f"process:{uuid.uuid4().hex}")
+    return room if site_id is None else f"{room}:{site_id}"
 
 
 ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
@@ -280,14 +283,37 @@ def _principal_at_connect(auth) -> Principal | None:
     return None
 
 
+def _site_of_connection() -> str | None:
+    """The site the client connected for (``/s/{site}/socket.io``, server/web/app.py SiteRouting),
+    None when that site does not exist (one added by another process a moment ago is looked up)."""
+    from .app import SITE_KEY
+
+    state = _state()
+    site_id = request.environ.get(SITE_KEY)
+    if site_id is None:
+        return state.first_site_id
+    if site_id not in state.sites:
+        from .live_setup import adopt_new_sites
+
+        adopt_new_sites(state)
+    return site_id if site_id in state.sites else None
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
+    site_id = _site_of_connection()
+    if site_id is None:
+        return False  # an unknown site: nothing to watch there
     try:
-        _principals[request.sid] = _principal_at_connect(auth)
+        principal = _principal_at_connect(auth)
+        if principal is not None and principal.token_id is not None:
+            may_use_site(principal, site_id)  # a device of another site is refused, as over HTTP
     except q.QueueError:
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    _principals[request.sid] = principal
     _allowances[request.sid] = _Allowance()
-    join_room(process_room())  # this process tells its own clients of a new setup (server/web/live_setup.py)
+    join_room(process_room())  # this process tells its own clients (server/web/resync.py)
+    join_room(process_room(site_id))  # ... and those of one site of its new setup (server/web/live_setup.py)
 
 
 def drop_lapsed_loop(state) -> None:
@@ -349,7 +375,10 @@ def on_subscribe(data):
         if kind in ("counter", "rating"):
             if not isinstance(key, int) or key not in site.counter_ids:
                 raise q.NotFound("unknown_counter", counter=key)
-        may_watch(_principals.get(request.sid), kind, key if kind in ("counter", "rating") else None)
+        principal = _principals.get(request.sid)
+        if kind not in ("display", "kiosk", "ticket"):
+            may_use_site(principal, site.id)  # a signed-in page of another site watches nothing private here
+        may_watch(principal, kind, key if kind in ("counter", "rating") else None)
         with state.Session() as db:
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
@@ -378,6 +407,7 @@ def on_agent_hello(data):
     data = data if isinstance(data, dict) else {}
     try:
         principal = require_role(_principals.get(request.sid), "kiosk", "admin")
+        may_use_site(principal, site.id)
         kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
         may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)

@@ -18,11 +18,12 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 0.5
 
 
-def tell_own_clients(event: str, payload: dict) -> None:
-    """``event`` to every client of this process, and to nobody through the message queue."""
+def tell_own_clients(event: str, payload: dict, site_id: str | None = None) -> None:
+    """``event`` to every client of this process (or those connected for ``site_id``), and to
+    nobody through the message queue."""
     from .realtime import process_room
 
-    socketio.emit(event, payload, to=process_room(), ignore_queue=True)
+    socketio.emit(event, payload, to=process_room(site_id), ignore_queue=True)
 
 
 def watch_message_queue(url: str) -> None:

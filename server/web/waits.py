@@ -77,23 +77,34 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     return predictor
 
 
-def retrain_quietly(state) -> None:
-    """``retrain``, where a failure is logged and the model in use (or the formula) stays."""
+def retrain_quietly(state, site_id: str | None = None) -> None:
+    """``retrain`` (of ``site_id``, else of the current site), where a failure is logged and the
+    model in use (or the formula) stays."""
     try:
-        retrain(state)
+        if site_id is None:
+            retrain(state)
+        else:
+            with state.at(site_id):
+                retrain(state)
     except Exception:
         log.exception("training the wait prediction failed; the previous model (or the formula) stays")
 
 
 def refresh_loop(state) -> None:
-    """Every ``REFRESH_SECONDS``: the predictor's live state read afresh from today's events."""
+    """Every ``REFRESH_SECONDS``: each site's predictor's live state read afresh from today's events."""
     while True:
         gevent.sleep(REFRESH_SECONDS)
-        predictor = estimator(state)
-        if predictor is None:
-            continue
-        try:
-            with state.engine.connect() as conn:
-                predictor.refresh(conn, q.utcnow())
-        except Exception:  # a busy database: the tracker kept goes on, next time
-            log.warning("reading the wait prediction's live state failed; trying again in %d s", REFRESH_SECONDS)
+        for site_id in list(state.sites):
+            with state.at(site_id):
+                predictor = estimator(state)
+                if predictor is None:
+                    continue
+                try:
+                    with state.engine.connect() as conn:
+                        predictor.refresh(conn, q.utcnow())
+                except Exception:  # a busy database: the tracker kept goes on, next time
+                    log.warning(
+                        "site %s: reading the wait prediction's live state failed; trying again in %d s",
+                        site_id,
+                        REFRESH_SECONDS,
+                    )

@@ -60,8 +60,9 @@ TOKEN_CALLERS = (
     ("display", None),
     ("rating", 1),
     ("integration", None),
+    ("province", None),
 )  # (role, its counter or kiosk)
-USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1))
+USER_CALLERS = (("admin", None), ("supervisor", None), ("clerk", 1), ("province", None))
 SPARE_TOKEN, LEAVER = ("counter", 1), ("leaver", "clerk", 1)  # revoked and disabled while connected
 
 # --- who may: a policy says what ``caller`` gets for one counter (None: let in) -------------------
@@ -70,6 +71,12 @@ UNAUTHORIZED = (401, "unauthorized")
 FORBIDDEN_ROLE = (403, "forbidden_role")
 FORBIDDEN_COUNTER = (403, "forbidden_counter")
 KIOSK_UNBOUND = (403, "kiosk_token_unbound")
+PROVINCE_READ_ONLY = (403, "province_read_only")
+
+
+def as_reader(caller):
+    """``province`` reads what a supervisor reads (at every site) and changes nothing."""
+    return replace(caller, role="supervisor") if caller.role == "province" else caller
 
 
 def anyone(caller, counter=None):
@@ -268,6 +275,11 @@ HTTP = {
     ),
     # the user the line above adds: a change of a user ends that user's sessions, so not a caller's
     ("/api/v1/admin/users/<name>", "PATCH"): Route(roles("admin"), ({"name": "matrix-user"},)),
+    # sites: an admin of the whole installation (every admin here: none belongs to one site; a site's
+    # own admin is refused in tests/api/test_sites_admin.py and tests/api/test_sites.py)
+    ("/api/v1/admin/sites", "GET"): Route(roles("admin")),
+    ("/api/v1/admin/sites", "POST"): Route(roles("admin"), body={"id": "ma-tran", "name": "Xã Ma Trận"}),
+    ("/api/v1/admin/sites/<site_id>", "PATCH"): Route(roles("admin"), ({"site_id": "no-such-site"},)),
     ("/api/v1/admin/tokens", "GET"): Route(roles("admin")),
     ("/api/v1/admin/tokens", "POST"): Route(roles("admin"), body={"role": "display", "name": "matrix"}),
     ("/api/v1/admin/tokens/<int:token_id>", "DELETE"): Route(roles("admin"), ({"token_id": 10**6},)),
@@ -459,10 +471,12 @@ def test_every_role_has_a_caller(world):
 # --- HTTP -----------------------------------------------------------------------------------------
 
 
-def expected(route: Route, method: str, caller: Caller, args: dict):
+def expected(route: Route, method: str, caller: Caller, args: dict, rule: str = ""):
     if not caller.csrf and method != "GET" and not route.csrf_exempt:
         return 403, "csrf_failed"
-    return route.policy(caller, args.get("counter"))
+    if caller.role == "province" and method != "GET" and not rule.startswith("/api/v1/auth/"):
+        return PROVINCE_READ_ONLY  # on every route that changes something, even one anyone may call
+    return route.policy(as_reader(caller), args.get("counter"))
 
 
 def url_of(rule: str, args: dict) -> str:
@@ -544,7 +558,9 @@ def test_every_route_lets_in_only_whom_it_should(world, sio_client):
         for args in route.args:
             args = {**defaults, **args}
             url = url_of(rule, {**args, "ticket_id": tickets[args["ticket_id"]]["id"]})
-            calls += [(caller, method, url, route, expected(route, method, caller, args)) for caller in world.callers]
+            calls += [
+                (caller, method, url, route, expected(route, method, caller, args, rule)) for caller in world.callers
+            ]
 
     def send(caller, method, url, route):
         http.cookies.clear()  # each caller is only its own headers; a login or logout answer changes no one
@@ -645,7 +661,7 @@ def test_every_socket_event_and_room_lets_in_only_whom_it_should(world, sio_clie
     ]
 
     def subscribe(caller, client, kind, payload):
-        refusal = ROOMS[kind][0](caller, payload.get(kind) if kind in ("counter", "rating") else None)
+        refusal = ROOMS[kind][0](as_reader(caller), payload.get(kind) if kind in ("counter", "rating") else None)
         problem = ack_problem(client.subscribe(payload), refusal)
         if problem:
             violations.append(f"subscribe {payload} as {caller.label}: {problem}")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, current_app, g, request, session
 from pydantic import BaseModel, ValidationError
 
 from ...core import engine as q
 from ...core import outbox
-from ...core.auth import Principal, principal_for_session, principal_for_token
+from ...core.auth import (
+    Principal,
+    may_use_site,
+    principal_for_session,
+    principal_for_token,
+    refuse_province_write,
+)
 from ...core.i18n import MESSAGES, pick_language, translate
 from ..delivery import wake as wake_delivery
 from ..realtime import publish
@@ -65,7 +71,29 @@ def _problem(kind: str, **params) -> str:
 
 
 def current_principal() -> Principal | None:
-    """The bearer token's holder, or the logged-in user; a wrong token is refused, never ignored."""
+    """The bearer token's holder, or the logged-in user; a wrong token is refused, never ignored,
+    and so is one of another site (403 naming both sites) or a read-only role asking to change something."""
+    principal = _signed_in()
+    if principal is not None:
+        if principal.token_id is None:
+            require_csrf()  # the session cookie alone never changes anything (server/web/api/csrf.py)
+        may_use_site(principal, state().site.id)
+        if request.method not in READING_METHODS:
+            refuse_province_write(principal)
+    return principal
+
+
+READING_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _signed_in() -> Principal | None:
+    """Who the request's token or session is (looked up once per request)."""
+    if "qk_principal" not in g:
+        g.qk_principal = _look_up()
+    return g.qk_principal
+
+
+def _look_up() -> Principal | None:
     header = request.headers.get("Authorization", "")
     with state().Session() as db:
         if header:
@@ -74,11 +102,25 @@ def current_principal() -> Principal | None:
                 raise q.NotSignedIn("bad_token")
             return principal_for_token(db, token.strip())
         if "user_id" in session:
-            principal = principal_for_session(db, session)
-            if principal is not None:
-                require_csrf()  # the session cookie alone never changes anything (server/web/api/csrf.py)
-            return principal
+            return principal_for_session(db, session)
     return None
+
+
+def refuse_foreign_writes() -> None:
+    """Before every request that changes something, on any route (even one anyone may call): a
+    token or user of another site, or of the read-only ``province`` role, is refused (403). Logging
+    in and out stays open; a wrong token is left to the route (it refuses it, or ignores it)."""
+    if request.method in READING_METHODS or request.path.startswith("/api/v1/auth/"):
+        return
+    if not request.headers.get("Authorization") and "user_id" not in session:
+        return
+    try:
+        principal = _signed_in()
+    except q.QueueError:
+        return
+    if principal is not None:
+        may_use_site(principal, state().site.id)
+        refuse_province_write(principal)
 
 
 def run(action, *args, actor: q.Actor | None = None, **kwargs) -> q.Outcome:

@@ -49,6 +49,8 @@ def login():
         app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
         raise refusal
     app_state.limits.login_succeeded(request.remote_addr, body.username)
+    if user.site_id is not None and user.site_id != app_state.site.id:  # a user of another site: refused here
+        raise q.NotAllowed("forbidden_site", own=user.site_id, site=app_state.site.id)
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
         raise q.NotFound("unknown_counter", counter=counter)
@@ -99,6 +101,7 @@ def me():
         "full_name": principal.full_name,
         "role": principal.role,
         "counter": principal.counter,
+        "site": principal.site_id,  # None: every site of the installation
     }
     if principal.user_id is not None:  # a session: the header value its calls need
         answer["csrf_token"] = generate_csrf()

@@ -196,7 +196,7 @@
     if (remote) QK.say(byId("when"), "book_remote_deadline", {deadline: booking.deadline});
     else QK.say(byId("when"), "book_when", Object.assign(dayParams(booking.date), {start: booking.start, end: booking.end}));
     byId("code").textContent = code;
-    byId("qr").src = "/api/v1/bookings/" + code + "/qr.svg";
+    byId("qr").src = QK.url("/api/v1/bookings/" + code + "/qr.svg");
     QK.say(byId("done-hint"), remote ? "book_remote_hint_done" : "book_show_qr");
     const statusKey = {checked_in: "book_status_checked_in", cancelled: "book_status_cancelled",
                        lapsed: "book_status_lapsed"}[booking.status];
@@ -205,7 +205,7 @@
     if (statusKey) QK.say(status, statusKey, {number: booking.number});
     const ics = byId("ics");
     ics.hidden = remote || booking.status !== "booked";
-    ics.href = "/api/v1/bookings/" + code + "/booking.ics";
+    ics.href = QK.url("/api/v1/bookings/" + code + "/booking.ics");
     byId("manage").href = "/book/" + code;
     byId("manage").hidden = !fresh;
     byId("cancel").hidden = booking.status !== "booked";

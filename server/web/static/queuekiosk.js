@@ -21,6 +21,32 @@
 
   QK.page = function () { return page; };
 
+  // --- many sites on one installation: a page under /s/{site}/ is that site's -------------------
+  // Its API calls go to /api/v1/sites/{site}/... and its Socket.IO connection to /s/{site}/socket.io
+  // (server/web/app.py SiteRouting); a page at the single-site paths is the first site's, as before.
+  const siteMatch = /^\/s\/([A-Za-z0-9_-]{1,32})(\/|$)/.exec(location.pathname);
+  QK.site = siteMatch ? siteMatch[1] : null;
+
+  /** An address of the server for this page's site: "/api/v1/x" -> "/api/v1/sites/{site}/x", "/y" -> "/s/{site}/y". */
+  QK.url = function (path) {
+    if (!QK.site || typeof path !== "string" || path.charAt(0) !== "/" || path.charAt(1) === "/") return path;
+    if (path.indexOf("/api/v1/sites/") === 0) return path;  // made already
+    if (path.indexOf("/api/v1/") === 0) return "/api/v1/sites/" + QK.site + "/" + path.slice(8);
+    if (path.indexOf("/s/") === 0) return path;
+    return "/s/" + QK.site + path;
+  };
+
+  // every page opens its Socket.IO connection with io(options): under /s/{site}/ it goes to the site's path
+  if (QK.site && typeof window.io === "function") {
+    const plainIo = window.io;
+    window.io = function (url, options) {
+      if (typeof url === "object" && url !== null) { options = url; url = undefined; }
+      options = Object.assign({path: "/s/" + QK.site + "/socket.io"}, options || {});
+      return url === undefined ? plainIo(options) : plainIo(url, options);
+    };
+    Object.assign(window.io, plainIo);
+  }
+
   QK.fmt = function (text, params) {
     return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
       return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : whole;
@@ -92,7 +118,7 @@
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    return fetch(url, options).then(function (response) {
+    return fetch(QK.url(url), options).then(function (response) {
       return response.text().then(function (text) {
         let data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }

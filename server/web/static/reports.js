@@ -194,8 +194,8 @@
     history.replaceState(null, "", "?" + params.toString());
     const csv = new URLSearchParams(params); csv.set("format", "csv");
     const xlsx = new URLSearchParams(params); xlsx.set("format", "xlsx");
-    $("csv").href = "/api/v1/reports/summary?" + csv.toString();
-    $("xlsx").href = "/api/v1/reports/summary?" + xlsx.toString();
+    $("csv").href = QK.url("/api/v1/reports/summary?" + csv.toString());
+    $("xlsx").href = QK.url("/api/v1/reports/summary?" + xlsx.toString());
     const bare = query();
     $("error").hidden = true;
     document.body.dataset.report = "loading";
