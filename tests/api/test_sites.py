@@ -1,0 +1,346 @@
+"""Many centres on one installation (issue 16): two sites served by one server, on a real server over
+HTTP and Socket.IO. Each site numbers its tickets and keeps its business day in its own time zone;
+nothing of one site (tickets, events, rooms) reaches the other; a token or user of one site is
+refused at the other, an installation-wide one may act at both, and ``province`` reads both and
+changes nothing. The single-site paths stay the first site's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import socket
+from zoneinfo import ZoneInfo
+
+import pytest
+import server_db
+import socketio
+from api_helpers import assert_error, issue
+from conftest import SioClient
+
+from queuekiosk.server.core import auth
+
+FIRST = "phuc-la"  # the repo's config.yaml: the site the single-site paths serve
+FAR = "xa-dao-xa"  # the second site: on the far side of the date line from Ho Chi Minh City
+FAR_ZONE = "Pacific/Pago_Pago"  # UTC-11: 18 hours behind Asia/Ho_Chi_Minh
+PASSWORD = "mật-khẩu-hai-điểm"
+
+
+class SiteClient(SioClient):
+    """A Socket.IO client of one site: it connects under /s/{site}/ as that site's pages do."""
+
+    def __init__(self, url: str, site: str | None, **kwargs):
+        super().__init__(url, **kwargs)
+        self.path = f"s/{site}/socket.io" if site else "socket.io"
+
+    def connect(self, auth=None, headers=None, transports=None, wait_timeout: float = 5):
+        self.sio.connect(self.url, headers=headers or {}, auth=auth, socketio_path=self.path, wait_timeout=wait_timeout)
+        return self
+
+
+@pytest.fixture
+def site_client(live_server):
+    clients = []
+
+    def connect(srv, site: str | None, auth=None, headers=None) -> SiteClient:
+        client = SiteClient(srv.url, site)
+        clients.append(client)
+        return client.connect(auth=auth, headers=headers)
+
+    yield connect
+    for client in clients:
+        client.close()
+
+
+def add_site(srv, site_id: str = FAR, zone: str = FAR_ZONE) -> None:
+    http = srv.session()
+    http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
+    made = http.post("/api/v1/admin/sites", json={"id": site_id, "name": f"Xã {site_id}", "timezone": zone})
+    assert made.status_code == 201, made.text
+
+
+@pytest.fixture(scope="module")
+def two_sites(module_live_server):
+    """The repo's centre (phuc-la, Asia/Ho_Chi_Minh) and a commune centre far away, on one server."""
+    srv = module_live_server()
+    add_site(srv)
+    return srv
+
+
+def token_of(srv, role: str, site: str | None, counter: int | None = None) -> str:
+    name = f"{role} of {site or 'every site'}"
+    return server_db._write(srv.database_url, lambda db: auth.create_token(db, role, name, counter, site_id=site))
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def local_days(zone: str, around: dt.datetime) -> set[str]:
+    """The local date in ``zone`` a moment before and after ``around`` (a test may cross midnight)."""
+    return {(around + dt.timedelta(seconds=s)).astimezone(ZoneInfo(zone)).date().isoformat() for s in (-60, 0, 60)}
+
+
+def test_each_site_numbers_its_own_tickets_in_its_own_business_day(two_sites):
+    srv = two_sites
+    http = srv.session()
+    now = dt.datetime.now(dt.UTC)
+    here = [issue(http, "HT") for _ in range(3)]
+    there_answer = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "HT"})
+    assert there_answer.status_code == 201, there_answer.text
+    there = there_answer.json()
+    assert [t["number"] for t in here] == [1001, 1002, 1003]
+    assert there["number"] == 1001  # the same service's range, counted apart
+    assert here[0]["business_day"] in local_days("Asia/Ho_Chi_Minh", now)
+    assert there["business_day"] in local_days(FAR_ZONE, now)
+    if local_days("Asia/Ho_Chi_Minh", now).isdisjoint(local_days(FAR_ZONE, now)):
+        assert here[0]["business_day"] != there["business_day"]  # 18 hours apart: most hours, two dates
+    # the ticket's own page and track address are its site's; the other site does not know it
+    assert there["track_url"].endswith(f"/s/{FAR}/t/{there['id']}")
+    assert http.get(f"/api/v1/sites/{FAR}/tickets/{there['id']}").json()["number"] == 1001
+    assert_error(http.get(f"/api/v1/tickets/{there['id']}"), 404, "unknown_ticket")
+    assert_error(http.get(f"/api/v1/sites/{FAR}/tickets/{here[0]['id']}"), 404, "unknown_ticket")
+    assert http.get(f"/s/{FAR}/t/{there['id']}").status_code == 200
+    # each site's queue counts its own
+    waiting_here = http.get("/api/v1/queue").json()
+    waiting_there = http.get(f"/api/v1/sites/{FAR}/queue").json()
+    assert (waiting_here["site"]["id"], waiting_there["site"]["id"]) == (FIRST, FAR)
+    ht = {q["site"]["id"]: next(s for s in q["services"] if s["code"] == "HT") for q in (waiting_here, waiting_there)}
+    assert ht[FIRST] != ht[FAR], ht
+
+
+def test_an_unknown_site_is_a_404_naming_it(two_sites, site_client):
+    srv = two_sites
+    http = srv.session()
+    error = assert_error(http.get("/api/v1/sites/no-such-site/queue"), 404, "site_unknown")
+    assert "no-such-site" in error["message"]
+    page = http.get("/s/no-such-site/display/lobby", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "no-such-site" in page.text
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        site_client(srv, "no-such-site")
+    # the site's pages are under its prefix, with their links (scripts, styles) there too
+    display = http.get(f"/s/{FAR}/display/lobby")
+    assert display.status_code == 200 and f"/s/{FAR}/static/" in display.text
+
+
+def test_no_call_crosses_sites(two_sites, site_client):
+    """A call at one site reaches that site's display and dashboard only; the other hears nothing."""
+    srv = two_sites
+    admin = srv.token("admin")
+    here_display, far_display = site_client(srv, None), site_client(srv, FAR)
+    far_dashboard = site_client(srv, FAR, auth={"token": admin})
+    here_dashboard = site_client(srv, None, auth={"token": admin})
+    for client, room in (
+        (here_display, {"display": "lobby"}),
+        (far_display, {"display": "lobby"}),
+        (far_dashboard, {"dashboard": True}),
+        (here_dashboard, {"dashboard": True}),
+    ):
+        assert client.subscribe(room) == {"ok": True}
+    assert far_display.wait_for("state")["site"]["id"] == FAR
+    assert here_display.wait_for("state")["site"]["id"] != FAR
+
+    http = srv.session()
+    marks = {id(c): c.mark() for c in (here_display, far_display, far_dashboard, here_dashboard)}
+    ticket = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "CT"}).json()
+    called = http.post(f"/api/v1/sites/{FAR}/counters/3/next", headers=bearer(admin))
+    assert called.status_code == 200 and called.json()["id"] == ticket["id"], called.text
+    heard = far_display.wait_for(
+        "ticket.called", lambda e: e["ticket"]["id"] == ticket["id"], since=marks[id(far_display)]
+    )
+    assert heard["counter"] == 3
+    far_dashboard.wait_for("ticket.called", lambda e: e["ticket"]["id"] == ticket["id"], since=marks[id(far_dashboard)])
+    here_display.assert_silent(marks[id(here_display)], duration=0.5)
+    here_dashboard.assert_silent(marks[id(here_dashboard)], duration=0.1)
+
+    # and the other way round: the first site's call stays there
+    marks = {id(c): c.mark() for c in (here_display, far_display)}
+    own = issue(http, "CT")
+    assert http.post("/api/v1/counters/3/next", headers=bearer(admin)).json()["id"] == own["id"]
+    here_display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == own["id"], since=marks[id(here_display)])
+    far_display.assert_silent(marks[id(far_display)], duration=0.5)
+
+
+# --- who may act where -----------------------------------------------------------------------------
+
+TOKEN_CASES = (  # (role, counter): one token of each role
+    ("admin", None),
+    ("supervisor", None),
+    ("counter", 1),
+    ("kiosk", None),
+    ("display", None),
+    ("rating", 1),
+    ("integration", None),
+    ("province", None),
+)
+READERS = ("admin", "supervisor", "province")  # GET /printers: a supervisor's read
+REPRINTERS = ("admin", "supervisor", "counter")  # POST /tickets/by-number/N/reprint (a write)
+
+
+def expected_read(role: str, own: str | None, at: str):
+    if own is not None and own != at:
+        return 403, "forbidden_site"
+    return None if role in READERS else (403, "forbidden_role")
+
+
+def expected_write(role: str, own: str | None, at: str):
+    if own is not None and own != at:
+        return 403, "forbidden_site"
+    if role == "province":
+        return 403, "province_read_only"
+    return None if role in REPRINTERS else (403, "forbidden_role")
+
+
+def check(response, refusal, what: str, wrong: list) -> None:
+    if refusal is None:
+        if response.status_code in (401, 403) or response.status_code >= 500:
+            wrong.append(f"{what}: expected to be let in, got {response.status_code} {response.text[:160]}")
+        return
+    body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+    code = (body.get("error") or {}).get("code")
+    if (response.status_code, code) != refusal:
+        wrong.append(f"{what}: expected {refusal}, got {response.status_code} {code}")
+    elif code == "forbidden_site" and refusal[1] == "forbidden_site":
+        message = body["error"]["message"]
+        if FAR not in message or FIRST not in message:
+            wrong.append(f"{what}: the refusal names neither site: {message}")
+
+
+def test_every_role_at_every_site(two_sites, site_client):
+    """Every token role and every user role, of the first site, of the far one, and of the whole
+    installation, reads and writes at both sites: refused at the other site (403 naming it), let in
+    by role at its own, the province reading everywhere and changing nothing."""
+    srv = two_sites
+    first, sites = FIRST, (FIRST, FAR)
+    http = srv.session()
+    wrong: list[str] = []
+
+    prefix = {first: "/api/v1", FAR: f"/api/v1/sites/{FAR}"}
+    for role, counter in TOKEN_CASES:
+        for own in (*sites, None):
+            token = token_of(srv, role, own, counter)
+            for at in sites:
+                what = f"{role} token of {own or 'every site'} at {at}"
+                read = http.get(f"{prefix[at]}/printers", headers=bearer(token))
+                check(read, expected_read(role, own, at), f"GET printers as {what}", wrong)
+                write = http.post(f"{prefix[at]}/tickets/by-number/9999/reprint", json={}, headers=bearer(token))
+                check(write, expected_write(role, own, at), f"POST reprint as {what}", wrong)
+                # over Socket.IO: a device of another site is refused at connect; the dashboard is a read
+                try:
+                    client = site_client(srv, None if at == first else at, auth={"token": token})
+                except socketio.exceptions.ConnectionError:
+                    if own in (None, at):
+                        wrong.append(f"Socket.IO connect as {what}: refused")
+                    continue
+                if own not in (None, at):
+                    wrong.append(f"Socket.IO connect as {what}: let in")
+                ack = client.subscribe({"dashboard": True})
+                refused = ack.get("error", {}).get("code") if isinstance(ack, dict) else None
+                if (refused is None) != (role in READERS):
+                    wrong.append(f"subscribe dashboard as {what}: {ack}")
+                client.close()
+
+    users = [("admin", None), ("supervisor", None), ("clerk", 1), ("province", None)]
+    for role, counter in users:
+        for own in (*sites, None):
+            name = f"{role}-{own or 'all'}"
+            server_db._write(
+                srv.database_url,
+                lambda db, spec=(name, PASSWORD, role, counter), site=own: auth.add_user(db, *spec, site_id=site),
+            )
+            for at in sites:
+                what = f"user {role} of {own or 'every site'} logging in at {at}"
+                page = srv.session()
+                login = page.post(f"{prefix[at]}/auth/login", json={"username": name, "password": PASSWORD})
+                if own not in (None, at):
+                    check(login, (403, "forbidden_site"), what, wrong)
+                    continue
+                check(login, None, what, wrong)
+                if login.status_code != 200:
+                    continue
+                csrf = {"X-CSRFToken": login.json()["csrf_token"]}
+                for elsewhere in sites:  # the session, used at both sites
+                    label = f"{what}, its session at {elsewhere}"
+                    read = page.get(f"{prefix[elsewhere]}/printers")
+                    check(read, expected_read(role, own, elsewhere), f"GET printers, {label}", wrong)
+                    write = page.post(f"{prefix[elsewhere]}/tickets/by-number/9999/reprint", json={}, headers=csrf)
+                    write_refusal = expected_write("counter" if role == "clerk" else role, own, elsewhere)
+                    check(write, write_refusal, f"POST reprint, {label}", wrong)
+                page.post(f"{prefix[at]}/auth/logout", headers=csrf)
+    assert not wrong, f"{len(wrong)} answers wrong:\n" + "\n".join(wrong)
+
+
+def test_the_province_reads_every_site_and_changes_nothing(two_sites):
+    srv = two_sites
+    province = bearer(token_of(srv, "province", None))
+    http = srv.session()
+    for prefix in ("/api/v1", f"/api/v1/sites/{FAR}"):
+        live = http.get(f"{prefix}/reports/live", headers=province)
+        assert live.status_code == 200, live.text
+        assert http.get(f"{prefix}/admin/setup", headers=province).status_code == 200
+        assert_error(http.post(f"{prefix}/counters/1/next", headers=province), 403, "province_read_only")
+        assert_error(http.post(f"{prefix}/counters/1/open", headers=province), 403, "province_read_only")
+        # even what anyone may do: a province account issues no ticket
+        assert_error(
+            http.post(f"{prefix}/tickets", json={"service": "HT"}, headers=province), 403, "province_read_only"
+        )
+        assert_error(
+            http.patch(f"{prefix}/admin/services/HT", json={"target_wait_minutes": 5}, headers=province),
+            403,
+            "province_read_only",
+        )
+        assert_error(http.get(f"{prefix}/admin/tokens", headers=province), 403, "forbidden_role")
+
+
+# --- sites added while the server runs, on several processes ------------------------------------
+
+REDIS = ("127.0.0.1", 6379)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    with socket.socket() as probe:
+        if probe.connect_ex(REDIS) != 0:
+            pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    return f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}"
+
+
+@pytest.mark.postgres
+def test_two_processes_on_postgresql_and_redis_serve_every_site(pg_url, redis_url, live_server, site_client):
+    """Two server processes, one PostgreSQL, one Redis. Sites added through one process are served by
+    the other; a call made on one process reaches that site's displays on both processes, and no
+    display of another site anywhere."""
+    env = {
+        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
+        "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+    }
+    a = live_server(None, env=env)
+    b = live_server(None, env=env)
+    add_site(a, "xa-mot", "Asia/Bangkok")
+    add_site(a, FAR, FAR_ZONE)
+    displays = {(server.port, site): site_client(server, site) for server in (a, b) for site in (None, "xa-mot", FAR)}
+    for client in displays.values():  # process B finds the sites A added (a request naming one looks)
+        assert client.subscribe({"display": "lobby"}) == {"ok": True}
+    marks = {key: client.mark() for key, client in displays.items()}
+
+    admin = b.token("admin")
+    http = b.session()
+    ticket = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "HT"}).json()
+    assert ticket["number"] == 1001
+    called = http.post(f"/api/v1/sites/{FAR}/counters/1/next", headers=bearer(admin))
+    assert called.status_code == 200 and called.json()["id"] == ticket["id"], called.text
+    for server in (a, b):
+        displays[(server.port, FAR)].wait_for(
+            "ticket.called", lambda e: e["ticket"]["id"] == ticket["id"], since=marks[(server.port, FAR)]
+        )
+    for (port, site), client in displays.items():
+        if site != FAR:
+            client.assert_silent(marks[(port, site)], prefixes=("ticket.",), duration=0.3)
+
+    # numbers of one site stay gap-free across both processes, apart from the other sites'
+    numbers = [
+        server.session().post("/api/v1/sites/xa-mot/tickets", json={"service": "HT"}).json()["number"]
+        for server in (a, b, a, b)
+    ]
+    assert numbers == [1001, 1002, 1003, 1004]
