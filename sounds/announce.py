@@ -175,3 +175,29 @@ def clip_name(text: str) -> str:
 def spoken_words(text: str) -> list[str]:
     """The single words of a text, each a clip name ("twenty-three" is "twenty", "three")."""
     return [w for w in re.split(r"[\s-]+", clip_name(text)) if w]
+
+
+def utterance_parts(template: str, values: dict, language: str, region: str = "north") -> list[Part]:
+    """Any sentence as parts to speak: the template's text (cut at punctuation, a short pause) and
+    its fields, an int read as number words and a str as text ("Phím {key}: {name}." with
+    key=2, name="Chứng thực bản sao"). The kiosk's spoken guidance is made of these."""
+    words = (lambda n: number_words(n, region=region)) if language == "vi" else english_number_words
+    parts: list[Part] = []
+
+    def text(literal: str) -> None:
+        for piece in re.split(r"([,;.:!?]+|\d+)", literal):  # digits in a name are read as words too
+            piece = piece.strip()
+            if piece.isdigit():
+                parts.append(Part(words(int(piece)), "number"))
+            elif piece:
+                parts.append(Part(piece, "phrase" if piece.strip(",;.:!?") else "pause"))
+
+    for literal, field, _, _ in string.Formatter().parse(template):
+        text(literal)
+        if field is not None:
+            value = values[field]
+            if isinstance(value, int) and not isinstance(value, bool):
+                parts.append(Part(words(value), "number"))
+            else:
+                text(str(value))
+    return parts

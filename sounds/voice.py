@@ -42,6 +42,7 @@ from .announce import (
     number_words,
     sentence_parts,
     spoken_words,
+    utterance_parts,
 )
 from .tts import PiperEngine, TtsUnavailable, espeak_installed, make_tts, voice_for
 
@@ -307,8 +308,11 @@ class Announcer:
         return vi, (en if voice.language == "vi+en" else None)
 
     def _sentence(self, language: str, region: str, phrase: str, number: int, counter: int) -> list:
+        return self._parts_plan(language, region, sentence_parts(phrase, number, counter, language, region))
+
+    def _parts_plan(self, language: str, region: str, parts) -> list:
         plan: list = []
-        for part in sentence_parts(phrase, number, counter, language, region):
+        for part in parts:
             if plan:
                 plan.append(("silence", PART_GAP_MS))
             if part.kind == "pause":
@@ -360,24 +364,43 @@ class Announcer:
 
     # --- the announcement ------------------------------------------------------------------
 
+    def utterance(self, language: str, region: str, sentences: list[tuple[str, dict]]) -> str | None:
+        """The WAV key of sentences said one after another (the kiosk's guidance and its ticket
+        number, kiosk/static/kiosk.js): each a catalog-style template with its values, an int said
+        as number words, a str as text (sounds/announce.py ``utterance_parts``); None when some
+        text has no voice at all. Made once, then cached like announcements."""
+        plan: list = []
+        try:
+            for template, values in sentences:
+                if plan:
+                    plan.append(("silence", PAUSE_MS))
+                plan += self._parts_plan(language, region, utterance_parts(template, values, language, region))
+            return self._made(plan)[0]
+        except NoVoice:
+            return None
+
+    def _made(self, plan: list) -> tuple[str, float | None]:
+        """The cached WAV of ``plan`` (made now when new): (key, seconds or None when cached)."""
+        key = self.key_of(plan)
+        path = self.path_of(key)
+        if path.exists():
+            try:
+                os.utime(path)  # most recently used: kept longest when the cache is pruned
+            except OSError:
+                pass
+            return key, None
+        pcm = b"".join(wav.silence(v) if kind == "silence" else self.library.pcm(v) for kind, v in plan)
+        wav.write_wav(path, pcm)
+        self._added(len(pcm) + 44)
+        return key, wav.duration(pcm)
+
     def announce(self, voice, number: int, counter: int) -> Spoken:
         """The texts and the ready WAV of a call (made now if not cached). Never raises: a
         problem with the audio leaves ``audio_url`` null and the call is still shown."""
         text, text_en = self.texts(voice, number, counter)
         try:
-            plan = self.plan(voice, number, counter)
-            key = self.key_of(plan)
-            path = self.path_of(key)
-            if path.exists():
-                try:
-                    os.utime(path)  # most recently used: kept longest when the cache is pruned
-                except OSError:
-                    pass
-                return Spoken(text, text_en, key)
-            pcm = b"".join(wav.silence(v) if kind == "silence" else self.library.pcm(v) for kind, v in plan)
-            wav.write_wav(path, pcm)
-            self._added(len(pcm) + 44)
-            return Spoken(text, text_en, key, wav.duration(pcm))
+            key, seconds = self._made(self.plan(voice, number, counter))
+            return Spoken(text, text_en, key, seconds)
         except NoVoice:
             return Spoken(text, text_en, None)
         except Exception:  # noqa: BLE001 - a voice fault must never stop a call

@@ -10,6 +10,13 @@ GET /api/v1/announcements/forms/<form>.wav?display=lobby[&number=1023&counter=5]
     the pieces a display's player joins when calls pile up (display/static/display.js):
     ``chime`` (the display's chime alone), ``once`` (the sentence once, no chime) and ``short``
     ("một nghìn không trăm hai mươi ba quầy năm", once, no chime); a redirect to the ``<key>.wav`` above.
+GET /api/v1/announcements/kiosk/<kiosk>/guide.wav?screen=services&items=HT,CT&lang=vi
+    the kiosk's current screen read aloud for a blind or low-vision citizen (kiosk/static/kiosk.js):
+    its question, then each choice with the key that picks it ("Phím 1: Hộ tịch."), then how to
+    choose; ``items``: the choices on screen in order (service codes, field keys ``f1``, priority
+    codes, an empty item for "no priority"). A redirect to the ``<key>.wav`` above.
+GET /api/v1/announcements/kiosk/<kiosk>/ticket.wav?ticket=<id>&lang=vi
+    the number the kiosk just issued, read aloud with its service; a redirect likewise.
 """
 
 from __future__ import annotations
@@ -159,3 +166,95 @@ def form_audio(form: str):
     response = redirect(spoken.audio_url)
     response.cache_control.no_store = True
     return response
+
+
+# --- the kiosk's voice: its screens and the number it issued, for a citizen who cannot read them
+
+KIOSK_SCREENS = ("fields", "services", "priority")
+KIOSK_ITEMS_MAX = 40
+
+
+def _kiosk_region(config) -> str:
+    return config.displays[0].voice.region if config.displays else "north"
+
+
+def _kiosk_language() -> str:
+    lang = request.args.get("lang", "vi")
+    if lang not in ("vi", "en"):
+        raise Invalid("invalid_field", field="lang", problem=_problem("problem_literal_error", expected="'vi', 'en'"))
+    return lang
+
+
+def _say(language: str, sentences: list) -> object:
+    """A redirect to the cached WAV of ``sentences`` ((catalog key or template, values) pairs)."""
+    config = current_app.extensions["queuekiosk"].site.config
+    made = [(MESSAGES[key][language] if key in MESSAGES else key, values) for key, values in sentences]
+    key = announcer().utterance(language, _kiosk_region(config), made)
+    if key is None:  # no clip, no TTS for some text: the screen shows it only
+        raise NotFound("not_found", path=request.path)
+    response = redirect(f"/api/v1/announcements/{key}.wav")
+    response.cache_control.no_store = True
+    return response
+
+
+def _kiosk_data(kiosk_id: str) -> dict:
+    from ..kiosk.web import kiosk_page_data
+
+    config = current_app.extensions["queuekiosk"].site.config
+    data = kiosk_page_data(config, kiosk_id, True)
+    if data is None:
+        raise NotFound("unknown_kiosk", kiosk=kiosk_id)
+    return data
+
+
+@bp.get("/kiosk/<kiosk_id>/guide.wav")
+def kiosk_guide(kiosk_id: str):
+    """The kiosk's screen read aloud: its question, each choice with its key, how to choose."""
+    data = _kiosk_data(kiosk_id)
+    language = _kiosk_language()
+    screen = request.args.get("screen", "services")
+    if screen not in KIOSK_SCREENS:
+        raise Invalid(
+            "invalid_field",
+            field="screen",
+            problem=_problem("problem_literal_error", expected=", ".join(KIOSK_SCREENS)),
+        )
+    items = request.args.get("items", "").split(",")[:KIOSK_ITEMS_MAX]
+    names = {"fields": {**data["fields"], **data["services"]}, "services": data["services"]}.get(
+        screen, data["priorities"]
+    )
+    question = {"fields": "kiosk_choose_field", "services": "kiosk_choose_service"}.get(
+        screen, "kiosk_priority_question"
+    )
+    sentences: list = [(question, {})]
+    for index, item in enumerate(items, start=1):
+        if screen == "priority" and item == "":
+            name = f"{MESSAGES['kiosk_priority_none'][language]}, {MESSAGES['kiosk_priority_none_hint'][language]}"
+        elif item in names:
+            name = names[item][language] or names[item]["vi"]
+        else:
+            raise Invalid("invalid_field", field="items", problem=_problem("problem_invalid"))
+        sentences.append(("kiosk_speech_key", {"key": index, "name": name}))
+    sentences.append(("kiosk_speech_how", {}))
+    return _say(language, sentences)
+
+
+@bp.get("/kiosk/<kiosk_id>/ticket.wav")
+def kiosk_ticket(kiosk_id: str):
+    """The number the kiosk issued, said with its service and the people ahead."""
+    from ..kiosk.web import _ticket_view
+
+    data = _kiosk_data(kiosk_id)
+    language = _kiosk_language()
+    view = _ticket_view(request.args.get("ticket", ""))
+    if view is None:
+        raise NotFound("not_found", path=request.path)
+    service = data["services"].get(view["service"]) or {"vi": view["service"], "en": view["service"]}
+    return _say(
+        language,
+        [
+            ("kiosk_speech_ticket", {"number": int(view["display"]), "service": service[language] or service["vi"]}),
+            ("kiosk_speech_ahead", {"n": int(view.get("waiting_ahead") or 0)}),
+            ("kiosk_please_wait", {}),
+        ],
+    )

@@ -9,6 +9,10 @@
  * "database_full" / "database_busy": a note for staff), a network error, the Socket.IO connection
  * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
  * (a banner; numbers are still issued). Every text comes from server/core/i18n.py through QK.say*.
+ * Voice, for a citizen who cannot read the screen: the "Nghe hướng dẫn / Listen" button, or
+ * Enter, + or 0 on a USB numeric keypad, says the current screen (its question, then each choice
+ * with its key); 1-9 choose, - goes back. From then on each new screen is said by itself, and so
+ * is the number issued. The audio is the kiosk server's own WAV (sounds/web.py), no network.
  */
 (function () {
   "use strict";
@@ -55,6 +59,7 @@
     contrast: false,
     printer: null,    // {state, detail} from the server, or null while unknown
     closedByServerUntil: 0,
+    voice: false,     // the citizen asked for the voice: each new screen, and the number, are said
   };
   // a paired kiosk (config limits.require_kiosk_token) keeps the device token it was opened with once
   const tokenKey = "queuekiosk.kiosk-token." + page.kiosk;
@@ -127,6 +132,7 @@
     layout(screens[name].querySelector(".grid"));
     if (!quiet) arm(name === "result" ? RESULT_ARM_MS : ARM_MS);
     touch();
+    if (state.voice) speakScreen();
   }
 
   function showServices(field, quiet) {
@@ -235,7 +241,8 @@
   }
 
   function atRest() {
-    return state.screen === startScreen && QK.lang() === "vi" && state.scale === DEFAULT_SCALE && !state.contrast;
+    return state.screen === startScreen && QK.lang() === "vi" && state.scale === DEFAULT_SCALE && !state.contrast &&
+      !state.voice;
   }
 
   /** Back to the first screen, in Vietnamese, normal text: ready for the next citizen. */
@@ -247,6 +254,7 @@
     setContrast(false);
     state.takeFor = null;
     delete body.dataset.card;
+    silence();
     showStart();
   }
 
@@ -313,7 +321,8 @@
     const qr = document.getElementById("result-qr");
     qr.parentNode.hidden = false;
     qr.src = "/t/" + encodeURIComponent(ticket.id) + "/qr.svg";
-    const seconds = noPrint ? page.result_seconds_no_print : page.result_seconds;
+    // a citizen listening gets the time to hear the number (twice if they ask again)
+    const seconds = Math.max(noPrint ? page.result_seconds_no_print : page.result_seconds, state.voice ? VOICE_RESULT_SECONDS : 0);
     showScreen("result");
     countdown(seconds);
     clearTimeout(backTimer);
@@ -380,6 +389,86 @@
     };
     attempt(0);
   }
+
+  // --- the voice: the screen read aloud, a numeric keypad --------------------------------------
+
+  const voiceNode = document.getElementById("kiosk-voice");
+  const listenButton = document.getElementById("listen");
+  const SPOKEN_SCREENS = {fields: true, services: true, priority: true};
+  const VOICE_RESULT_SECONDS = 25;
+
+  /** The buttons of the screen, in the order the voice numbers them (key 1 is the first). */
+  function choices() {
+    const shown = function (nodes) { return Array.from(nodes).filter(function (b) { return !b.hidden; }); };
+    if (state.screen === "fields") return shown(fieldGrid.children);
+    if (state.screen === "services") return shown(serviceGrid.children);
+    if (state.screen === "priority") return [screens.priority.querySelector(".no-priority")].concat(shown(priorityGrid.children));
+    return [];
+  }
+
+  function itemOf(button) {
+    if (button.dataset.priority !== undefined) return button.dataset.priority;
+    return button.dataset.field || button.dataset.service || "";
+  }
+
+  function speak(url) {
+    voiceNode.src = url;
+    body.dataset.spoken = url;
+    const playing = voiceNode.play();
+    if (playing && playing.catch) playing.catch(function () { /* no sound device: the screen still shows it */ });
+  }
+
+  function silence() {
+    state.voice = false;
+    voiceNode.pause();
+    voiceNode.removeAttribute("src");
+    listenButton.setAttribute("aria-pressed", "false");
+  }
+
+  /** Say the current screen: its question and each choice with its key; on the number, the number. */
+  function speakScreen() {
+    state.voice = true;
+    listenButton.setAttribute("aria-pressed", "true");
+    touch();
+    const base = "/api/v1/announcements/kiosk/" + encodeURIComponent(page.kiosk);
+    if (state.screen === "result" && result.dataset.ticket) {
+      speak(base + "/ticket.wav?ticket=" + encodeURIComponent(result.dataset.ticket) + "&lang=" + QK.lang());
+    } else if (SPOKEN_SCREENS[state.screen]) {
+      const items = choices().map(itemOf).join(",");
+      speak(base + "/guide.wav?screen=" + state.screen + "&items=" + encodeURIComponent(items) + "&lang=" + QK.lang());
+    }
+  }
+
+  /** The key of a USB numeric keypad (with or without Num Lock) or a keyboard: "0".."9", "+", "-", "Enter". */
+  function keyOf(event) {
+    const pad = /^Numpad(\d|Add|Subtract|Enter)$/.exec(event.code || "");
+    if (pad) return {Add: "+", Subtract: "-", Enter: "Enter"}[pad[1]] || pad[1];
+    return event.key;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;  // the check-in code
+    if (event.ctrlKey || event.altKey || event.metaKey) return;
+    const key = keyOf(event);
+    const onButton = target && target.tagName === "BUTTON" && target !== listenButton;
+    if (key === "+" || key === "0" || (key === "Enter" && (event.code === "NumpadEnter" || !onButton))) {
+      event.preventDefault();
+      speakScreen();
+    } else if (/^[1-9]$/.test(key)) {
+      const button = choices()[Number(key) - 1];
+      if (!button) return;
+      event.preventDefault();
+      state.voice = true;
+      button.click();
+    } else if (key === "-") {
+      event.preventDefault();
+      const back = screens[state.screen] && screens[state.screen].querySelector(".back:not([hidden]), .done");
+      if (back) back.click();
+    }
+  });
+
+  listenButton.addEventListener("click", speakScreen);
 
   // --- opening hours -------------------------------------------------------------------------
 

@@ -1,0 +1,148 @@
+"""A blind or low-vision citizen takes a number alone: keyboard only (a USB numeric keypad), the
+kiosk says its screens and the number it issued, from its own server's voice (no network).
+
+Real `queuekiosk serve`, real Chromium: the test presses keypad keys only, and follows what the
+page asks the server for (Playwright's request log): the spoken guidance of each screen and the
+issued number, each a real WAV made by the server's voice (sounds/web.py).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import wave
+
+import pytest
+import requests
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+GUIDE = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/guide\.wav\?")
+TICKET = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/ticket\.wav\?")
+WAV = re.compile(r"/api/v1/announcements/[0-9a-f]{32}\.wav$")
+
+
+def _wav_seconds(server, url: str) -> float:
+    """The audio the page was sent: a real WAV (RIFF, PCM), its length in seconds."""
+    answer = requests.get(url if url.startswith("http") else server.url + url, timeout=30)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "audio/wav", answer.text[:200]
+    assert answer.content[:4] == b"RIFF" and answer.content[8:12] == b"WAVE"
+    with wave.open(io.BytesIO(answer.content), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        return w.getnframes() / w.getframerate()
+
+
+def _heard(log: list, pattern) -> list[str]:
+    return [url for url in log if pattern.search(url)]
+
+
+def _played(tab) -> None:
+    """The page's voice element has the audio loaded and plays it (headless Chromium plays sound)."""
+    tab.wait_for_function(
+        "() => { const a = document.getElementById('kiosk-voice'); return a.readyState >= 2 && a.duration > 1; }",
+        timeout=30_000,
+    )
+
+
+def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number(server, page, shot):
+    requested: list[str] = []
+    answered: dict[str, int] = {}
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("response", lambda response: answered.__setitem__(response.url, response.status))
+    page.goto(f"{server.url}/kiosk/kiosk-1")
+    expect(page.locator("body")).to_have_attribute("data-live", re.compile("^(connected|live)$"))
+    listen = page.get_by_role("button", name=re.compile("Nghe hướng dẫn"))
+    expect(listen).to_be_visible()
+    box = listen.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 120, box  # large: found by touch along the top edge
+    order = page.evaluate("() => QK.page().service_order")
+
+    # the keypad's Enter: the start screen is read, each service with its key, in the screen's order
+    page.keyboard.press("NumpadEnter")
+    _played(page)
+    guide = _heard(requested, GUIDE)
+    assert len(guide) == 1 and "screen=services" in guide[0], guide
+    items = requests.utils.unquote(re.search(r"items=([^&]*)", guide[0]).group(1)).split(",")
+    assert items == order
+    spoken = [url for url in requested if WAV.search(url)]
+    assert spoken and all(answered.get(url) in (200, 206) for url in spoken), (spoken, answered)
+    assert _wav_seconds(server, spoken[-1]) > 5  # the question and six services with their keys
+    assert all(url.startswith(server.url) for url in requested)  # nothing from the network
+
+    # "1" picks the first service; the next screen (priority) is said by itself
+    page.keyboard.press("Numpad1")
+    expect(page.locator("#screen-priority")).to_be_visible()
+    expect(page.locator("#chosen-service")).to_contain_text(
+        page.evaluate("() => QK.page().services[QK.page().service_order[0]].vi")
+    )
+    page.wait_for_function("() => document.body.dataset.spoken.includes('screen=priority')")
+    guide = _heard(requested, GUIDE)
+    assert len(guide) == 2 and "screen=priority" in guide[1]
+    priorities = requests.utils.unquote(re.search(r"items=([^&]*)", guide[1]).group(1)).split(",")
+    on_screen = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#priority-grid button:not([hidden])')).map(b => b.dataset.priority)"
+    )
+    assert len(on_screen) >= 2 and priorities == ["", *on_screen]  # 1: no priority, then the classes as shown
+    _played(page)
+    shot(page, "kiosk-voice-priority")
+
+    # "1" again: no priority; the number is issued and said
+    page.wait_for_timeout(500)  # a new screen ignores keys for a moment, as it ignores taps
+    page.keyboard.press("Numpad1")
+    result = page.locator("#result")
+    expect(result).to_be_visible()
+    ticket_id = result.get_attribute("data-ticket")
+    issued = requests.get(f"{server.url}/api/v1/tickets/{ticket_id}", timeout=10).json()
+    assert (issued["service"], issued["priority"], issued["status"]) == (order[0], None, "waiting")
+    expect(page.locator("#result-number")).to_have_text(issued["display"])
+    page.wait_for_function("() => document.body.dataset.spoken.includes('ticket.wav')")
+    said = _heard(requested, TICKET)
+    assert len(said) == 1 and f"ticket={ticket_id}" in said[0]
+    _played(page)
+    after = requested[requested.index(said[0]) :]  # the redirect's target: the WAV made for this number
+    number_wav = next(url for url in after if WAV.search(url))
+    assert answered.get(number_wav) in (200, 206)
+    assert _wav_seconds(server, number_wav) > 3
+    shot(page, "kiosk-voice-number")
+
+    # "0" says the number again; "-" is done, back to the start, the voice off for the next citizen
+    page.keyboard.press("Numpad0")
+    page.wait_for_function(f"() => document.body.dataset.spoken.includes('ticket={ticket_id}')")
+    page.keyboard.press("NumpadSubtract")
+    expect(page.locator("#screen-services")).to_be_visible()
+    expect(listen).to_have_attribute("aria-pressed", "false")
+
+
+def test_the_kiosk_voice_says_the_number_in_words_and_refuses_bad_requests(server):
+    ticket = server.api("POST", "/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+    assert ticket.status_code == 201, ticket.text
+    made = requests.get(
+        f"{server.url}/api/v1/announcements/kiosk/kiosk-1/ticket.wav",
+        params={"ticket": ticket.json()["id"], "lang": "vi"},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert made.status_code == 302 and WAV.search(made.headers["Location"])
+    english = requests.get(
+        f"{server.url}/api/v1/announcements/kiosk/kiosk-1/ticket.wav",
+        params={"ticket": ticket.json()["id"], "lang": "en"},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert english.status_code == 302 and english.headers["Location"] != made.headers["Location"]
+    for params, field in (
+        ({"screen": "menu"}, "screen"),
+        ({"screen": "services", "items": "HT,NOPE"}, "items"),
+        ({"screen": "services", "lang": "fr"}, "lang"),
+    ):
+        answer = requests.get(f"{server.url}/api/v1/announcements/kiosk/kiosk-1/guide.wav", params=params, timeout=30)
+        assert answer.status_code == 422 and field in answer.text, answer.text
+    unknown = requests.get(f"{server.url}/api/v1/announcements/kiosk/nope/guide.wav", timeout=30)
+    assert unknown.status_code == 404
+    gone = requests.get(f"{server.url}/api/v1/announcements/kiosk/kiosk-1/ticket.wav?ticket=nope", timeout=30)
+    assert gone.status_code == 404
