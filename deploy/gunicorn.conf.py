@@ -8,10 +8,13 @@ import os
 
 bind = os.environ.get("QUEUEKIOSK_BIND", "127.0.0.1:8000")
 workers = 1
-worker_class = "gevent"
+# gunicorn's gevent worker with serve's connection limits: a connection on which nothing can be read
+# or written for twice the Socket.IO ping interval plus 5 s (25 s) is closed, so a client that stopped
+# reading or answering does not keep its socket (server/gunicorn_worker.py)
+worker_class = "queuekiosk.server.gunicorn_worker.GeventWorker"
 worker_connections = 2000  # displays, kiosks, consoles and phones stay connected
 timeout = 60
 graceful_timeout = 10
-keepalive = 75  # browsers keep their connection between requests
+keepalive = 25  # keep connections between requests; the worker waits 2 x ping + 5 s (25 s) for the next
 accesslog = None  # set "-" to log every request
 errorlog = "-"  # gunicorn's own lines; queuekiosk's go to standard error too (server/core/logs.py)

@@ -1,0 +1,145 @@
+"""Under the documented deployment (gunicorn with deploy/gunicorn.conf.py), clients that stop reading or
+answering are disconnected and their sockets closed (issue 20, point 11), as under `queuekiosk serve`
+(tests/api/test_reliability_socketio.py), while a live display stays connected.
+
+gunicorn's own gevent worker sets no timeout on a connection: 40 silent clients held 80 file handles
+for as long as the process ran. A real gunicorn process, raw sockets and a python-socketio client; what
+the server holds is read from the worker's open files (/proc).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+from conftest import REPO, SioClient, free_port
+
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+PING = 1  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 1 + 5 = 7 s is closed (25 s by default)
+
+
+@pytest.fixture
+def gunicorn_quick_pings(tmp_path):
+    """gunicorn with the deployment's config on a free port, pinging every second; yields (url, worker pid)."""
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
+    port = free_port()
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
+    env.update(
+        QUEUEKIOSK_CONFIG=str(tmp_path / "config.yaml"),
+        QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
+        QUEUEKIOSK_IGNORE_HOURS="1",
+        QUEUEKIOSK_PING_SECONDS=str(PING),
+    )
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(workers) == 1, workers
+        yield url, int(workers[0])
+    finally:
+        proc.kill()  # not terminate: a graceful stop would wait for the connections under test
+        proc.wait(15)
+        log = log_path.read_text()
+        assert "Traceback" not in log, log  # a closed connection is not an error in the log
+
+
+def sockets_of(pid: int) -> int:
+    """How many sockets process ``pid`` holds open."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return count
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` within ``within`` seconds (reading whatever it sent before)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            if sock.recv(1 << 20) == b"":
+                return True
+        except TimeoutError:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def test_under_gunicorn_clients_that_stop_reading_or_answering_lose_their_sockets(gunicorn_quick_pings):
+    url, worker = gunicorn_quick_pings
+    port = int(url.rsplit(":", 1)[1])
+    # a display that answers its pings, connected before and all through: it must stay
+    display = SioClient(url, reconnection=False).connect(transports=["websocket"])
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    before = sockets_of(worker)
+
+    silent: list[socket.socket] = []
+    # a long-polling client that took its session, then went silent on its keep-alive connection
+    polling = socket.create_connection(("127.0.0.1", port))
+    polling.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+    assert polling.recv(65536).startswith(b"HTTP/1.1 200")
+    silent.append(polling)
+    # WebSocket clients that joined the lobby display, then neither read nor answer a ping
+    for _ in range(5):
+        ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket")
+        assert ws.recv().startswith("0")
+        ws.send("40")
+        ws.send("42" + json.dumps(["subscribe", {"display": "lobby"}]))
+        silent.append(ws.sock)
+    # clients that ask for far more than they read: 60 pipelined requests for the 100 KB API document,
+    # on a small receive buffer, and nothing read (the server's sends wait once the buffers are full)
+    for _ in range(2):
+        greedy = socket.socket()
+        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        greedy.connect(("127.0.0.1", port))
+        greedy.sendall(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 60)
+        silent.append(greedy)
+    time.sleep(0.5)
+    assert sockets_of(worker) >= before + len(silent)
+
+    started = time.monotonic()
+    while sockets_of(worker) > before and time.monotonic() - started < 30:
+        time.sleep(0.5)
+    assert sockets_of(worker) == before, "the server still holds sockets of clients that stopped reading"
+    for sock in silent:  # and each client sees its connection closed
+        assert closed_by_server(sock, 5), "a client that stopped reading was kept"
+        sock.close()
+
+    # the display that answered its pings is still there, on the same connection, and still hears calls
+    assert display.connects == 1 and display.disconnects == 0
+    since = display.mark()
+    ticket = requests.post(url + "/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, timeout=10)
+    assert ticket.status_code == 201, ticket.text
+    display.wait_for("queue.changed", lambda d: "HT" in d["waiting"], since=since)
+    display.close()
