@@ -31,8 +31,10 @@ import io
 
 from flask import Blueprint, current_app, render_template
 
+from ..server.core import bookings
 from ..server.core import engine as q
 from ..server.core.i18n import install_jinja, messages_for
+from ..server.core.models import REMOTE_STATUS
 from ..server.web.waits import estimator
 
 bp = Blueprint(
@@ -52,7 +54,17 @@ track_bp.record_once(lambda setup: install_jinja(setup.app))
 TRACK_URL = "queuekiosk.track_url"
 TICKET_ID_MAX = 64  # ids are 12 characters; anything much longer is not worth a query
 # the fields of a ticket the tracking page uses (the snapshot and events carry a few more, all its own)
-TRACK_FIELDS = ("id", "display", "service", "status", "counter", "target_counter", "waiting_ahead", "eta_minutes")
+TRACK_FIELDS = (
+    "id",
+    "display",
+    "service",
+    "status",
+    "origin",
+    "counter",
+    "target_counter",
+    "waiting_ahead",
+    "eta_minutes",
+)
 
 # the kiosk groups its services by field ("lĩnh vực") when it offers more than this many
 # services and they fall into at least two fields; fewer fit on one screen and stay one tap away
@@ -195,6 +207,10 @@ def track(ticket_id: str):
     if view is None:
         return _unknown_ticket()
     ticket = {key: view.get(key) for key in TRACK_FIELDS}
+    if ticket["status"] == REMOTE_STATUS:  # a remote number not checked in yet: its deadline to come
+        state = _state()
+        with state.Session() as db:
+            ticket.update(bookings.remote_of_ticket(db, state.site, ticket["id"]) or {})
     service = config.service(ticket["service"])
     data = {
         "ticket": ticket,

@@ -29,7 +29,8 @@
     body.dataset.status = ticket.status;
     document.title = ticket.display + " — " + QK.msg("track_title");
 
-    const statusKey = "track_status_" + ticket.status;
+    const lapsed = ticket.status === "expired" && ticket.origin === "remote";  // not checked in by its deadline
+    const statusKey = lapsed ? "track_status_remote_lapsed" : "track_status_" + ticket.status;
     if (QK.msg(statusKey) !== statusKey) QK.setBi(status, statusKey);
     else status.textContent = ticket.status;
 
@@ -37,6 +38,8 @@
     if (ticket.status === "serving" && ticket.counter) setOptionalBi(where, "track_at_counter", {counter: ticket.counter});
     else if (ticket.status === "waiting" && ticket.target_counter) {
       setOptionalBi(where, "track_for_counter", {counter: ticket.target_counter});
+    } else if (ticket.status === "remote" && ticket.deadline) {  // a remote number: come and check in by then
+      setOptionalBi(where, "track_remote_where", {deadline: ticket.deadline});
     } else setOptionalBi(where, null);
 
     facts.hidden = ticket.status !== "waiting";
@@ -88,14 +91,15 @@
   let refreshing = null;
 
   function queueMoved(event) {
-    if (ticket.status !== "waiting" || refreshing) return;
+    // a remote number follows its queue too: its check-in at the kiosk moves the queue
+    if ((ticket.status !== "waiting" && ticket.status !== "remote") || refreshing) return;
     if (event && event.waiting && !(ticket.service in event.waiting)) return;
     refreshing = setTimeout(function () {
       fetch(QK.url("/api/v1/tickets/" + encodeURIComponent(page.ticket.id)), {headers: {"Accept": "application/json"}})
         .then(function (answer) { return answer.ok ? answer.json() : null; })
         .then(function (view) {
           refreshing = null;
-          if (isMine(view) && view.status === ticket.status) {
+          if (isMine(view) && (view.status === ticket.status || ticket.status === "remote")) {
             ticket = Object.assign({}, ticket, view);
             draw();
           }

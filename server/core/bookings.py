@@ -288,8 +288,9 @@ def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -
 # --- views --------------------------------------------------------------------------------
 
 
-def booking_view(site: SiteRuntime, row, number: int | None = None) -> dict:
-    """A booking as its holder (and staff) may see it: masked numbers only."""
+def booking_view(site: SiteRuntime, row, number: int | None = None, ticket: str | None = None) -> dict:
+    """A booking as its holder (and staff) may see it: masked numbers only; ``ticket``: its ticket's
+    public id (a remote number's from the start, a slot's once checked in), for the tracking page."""
     start = _local(site, row.slot_start) if row.slot_start else None
     end = _local(site, row.slot_end) if row.slot_end else None
     deadline = _local(site, row.deadline) if row.deadline else None
@@ -306,6 +307,7 @@ def booking_view(site: SiteRuntime, row, number: int | None = None) -> dict:
         "id_number": row.id_masked,
         "status": row.status,
         "number": number,
+        "ticket": ticket,
         "created_at": q._iso(row.created_at),
         "checked_in_at": q._iso(row.checked_in_at),
     }
@@ -317,9 +319,28 @@ def _number_of(conn, ticket_id: int | None) -> int | None:
     return conn.execute(select(T.c.number).where(T.c.id == ticket_id)).scalar()
 
 
+def _with_ticket(conn, site, row) -> dict:
+    """``booking_view`` with its ticket's number and public id."""
+    if row.ticket_id is None:
+        return booking_view(site, row)
+    ticket = conn.execute(select(T.c.number, T.c.public_id).where(T.c.id == row.ticket_id)).first()
+    return booking_view(site, row, ticket.number, ticket.public_id) if ticket else booking_view(site, row)
+
+
 def _view(conn, site, booking_id: int) -> dict:
-    row = conn.execute(select(B).where(B.c.id == booking_id)).one()
-    return booking_view(site, row, _number_of(conn, row.ticket_id))
+    return _with_ticket(conn, site, conn.execute(select(B).where(B.c.id == booking_id)).one())
+
+
+def remote_of_ticket(conn: Connection, site: SiteRuntime, public_id: str) -> dict | None:
+    """For the tracking page: the remote number behind a ticket not yet checked in, as
+    ``{"deadline": "HH:MM" (local)}``; None for any other ticket."""
+    conn = _conn(conn)
+    deadline = conn.execute(
+        select(B.c.deadline)
+        .join(T, T.c.id == B.c.ticket_id)
+        .where(T.c.public_id == public_id, T.c.site_id == site.id, B.c.kind == "remote", B.c.status == "booked")
+    ).scalar()
+    return {"deadline": f"{_local(site, deadline):%H:%M}"} if deadline is not None else None
 
 
 # --- booking ------------------------------------------------------------------------------
@@ -563,15 +584,14 @@ def _row_by_code(conn, site, code: str):
 
 def get_booking(conn: Connection, site: SiteRuntime, code: str) -> dict:
     conn = _conn(conn)
-    row = _row_by_code(conn, site, code)
-    return booking_view(site, row, _number_of(conn, row.ticket_id))
+    return _with_ticket(conn, site, _row_by_code(conn, site, code))
 
 
 def bookings_of_day(conn: Connection, site: SiteRuntime, day: dt.date, service: str | None = None) -> list[dict]:
     """The day's bookings and remote numbers, by slot (staff: the dashboard's upcoming bookings)."""
     conn = _conn(conn)
     query = (
-        select(B, T.c.number)
+        select(B, T.c.number, T.c.public_id)
         .outerjoin(T, T.c.id == B.c.ticket_id)
         .where(B.c.site_id == site.id, B.c.business_day == day)
         .order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id)
@@ -580,7 +600,7 @@ def bookings_of_day(conn: Connection, site: SiteRuntime, day: dt.date, service: 
         if service not in site.service_ids:
             raise NotFound("unknown_service", service=service)
         query = query.where(B.c.service_id == site.service_ids[service])
-    return [booking_view(site, row, row.number) for row in conn.execute(query)]
+    return [booking_view(site, row, row.number, row.public_id) for row in conn.execute(query)]
 
 
 def _refuse_unless_booked(conn, site, row, now: dt.datetime) -> None:

@@ -82,6 +82,8 @@ def _with_links(view: dict, base: str | None = None) -> dict:
     links = {"manage_url": f"{base}/book/{code}", "qr_url": f"{base}/api/v1/bookings/{code}/qr.svg"}
     if view["kind"] == "slot":
         links["ics_url"] = f"{base}/api/v1/bookings/{code}/booking.ics"
+    if view.get("ticket"):  # a remote number's (or a checked-in booking's) ticket: its tracking page
+        links["track_url"] = printing.track_url(base, view["ticket"])
     return {**view, **links}
 
 

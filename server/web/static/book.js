@@ -208,6 +208,9 @@
     ics.href = QK.url("/api/v1/bookings/" + code + "/booking.ics");
     byId("manage").href = "/book/" + code;
     byId("manage").hidden = !fresh;
+    const track = byId("track");  // a number's tracking page: where to go, then the queue live
+    track.hidden = !booking.track_url || (booking.status !== "booked" && booking.status !== "checked_in");
+    if (booking.track_url) track.href = booking.track_url;
     byId("cancel").hidden = booking.status !== "booked";
     byId("cancel-confirm").hidden = true;
     byId("done-error").hidden = true;
