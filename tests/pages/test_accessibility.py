@@ -120,3 +120,42 @@ def test_the_staff_pages_meet_wcag_22_aa(server, audit):
     found["/counter, logged in"] = check(page)
     found = {where: problems for where, problems in found.items() if problems}
     assert not found, found
+
+
+def test_the_booking_pages_and_the_kiosk_voice_meet_wcag_22_aa(server, audit):
+    """/book on a phone at each step (service, day and time, the form, the booking's code and its
+    own page), and the kiosk with its voice on (the "Nghe hướng dẫn" button pressed)."""
+    tab, check = audit
+    found = {}
+    phone = tab({"width": 360, "height": 740})
+    phone.goto(server.url + "/book")
+    expect(phone.get_by_role("button", name="Tư pháp - Hộ tịch")).to_be_visible()
+    found["/book: services"] = check(phone)
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    phone.locator("#days button").first.click()
+    expect(phone.locator("#slots button:enabled").first).to_be_visible()
+    found["/book: day and time"] = check(phone)
+    phone.locator("#slots button:enabled").first.click()
+    expect(phone.locator("#name")).to_be_visible()
+    found["/book: form"] = check(phone)
+    phone.fill("#name", "Nguyễn Văn An")
+    phone.fill("#phone", "0912 345 678")
+    phone.get_by_role("button", name="Xác nhận").click()
+    phone.wait_for_function("() => document.getElementById('code').textContent.length === 8")
+    found["/book: booked"] = check(phone)
+    code = phone.locator("#code").inner_text()
+    phone.goto(f"{server.url}/book/{code}")
+    phone.wait_for_load_state("networkidle")
+    found["/book/<code>"] = check(phone)
+
+    kiosk = tab({"width": 1920, "height": 1080})
+    kiosk.goto(server.url + "/kiosk/kiosk-1")
+    expect(kiosk.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    kiosk.locator("#listen").click()
+    expect(kiosk.locator("#listen")).to_have_attribute("aria-pressed", "true")
+    found["kiosk: voice on"] = check(kiosk, TOUCH_SCREENS_WITHOUT_ZOOM)
+    kiosk.locator("#contrast").click()
+    found["kiosk: voice on, high contrast"] = check(kiosk, TOUCH_SCREENS_WITHOUT_ZOOM)
+
+    found = {where: problems for where, problems in found.items() if problems}
+    assert not found, found
