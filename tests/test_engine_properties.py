@@ -343,10 +343,16 @@ class QueueMachine(RuleBasedStateMachine):
             assert (out.ticket["status"], out.ticket["counter"]) == ("called", counter)
         after = self.tick(0)
         if counter in now.held:
+            held = now.held[counter]
+            # a service started ends done; a citizen called and never started, by the site's policy
+            expected_end = (
+                "done"
+                if held.status == "serving" or self.site.config.policy.unstarted_at_next == "served"
+                else "no_show"
+            )
             assert (
-                self.read(lambda c: c.execute(select(T.c.status).where(T.c.id == now.held[counter].id)).scalar())
-                == "done"
-            ), "next finishes"
+                self.read(lambda c: c.execute(select(T.c.status).where(T.c.id == held.id)).scalar()) == expected_end
+            ), f"next ends a {held.status} ticket as {expected_end}"
         assert not after.paused(counter), "next opens a paused counter"
 
     @rule(data=st.data())
@@ -460,6 +466,19 @@ class QueueMachine(RuleBasedStateMachine):
         self.read(lambda c: check_events(c, self.site))
 
     @invariant()
+    def only_started_services_are_timed(self):
+        """A done ticket has a start (and so a service time) unless "next" ended it unstarted under
+        ``unstarted_at_next: served``; a service never ends before it starts."""
+        done = self.read(
+            lambda c: c.execute(select(T.c.number, T.c.started_at, T.c.finished_at).where(T.c.status == "done")).all()
+        )
+        for number, started_at, finished_at in done:
+            if started_at is None:
+                assert self.site.config.policy.unstarted_at_next == "served", f"{number} served without a start"
+            else:
+                assert started_at <= finished_at, f"{number}: finished before it started"
+
+    @invariant()
     def paused_counters_hold_nothing(self):
         now = self.tick(0)
         assert not [n for n in now.held if now.paused(n)], "a paused counter holds a ticket"
@@ -497,7 +516,7 @@ def template_db(tmp_path, sqlite_template):
     [
         ({"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}, 40),
         ({"priority": "strict", "max_wait_minutes": 30}, 20),
-        ({"priority": "none", "max_wait_minutes": None}, 15),
+        ({"priority": "none", "max_wait_minutes": None, "unstarted_at_next": "served"}, 15),
     ],
     ids=["interleave", "strict", "none"],
 )

@@ -394,9 +394,10 @@ def test_next_finishes_the_current_ticket(queue):
     assert finished.detail == {"service_seconds": 240.0, "by": "next"}
     assert counter_state(queue, 1)["ticket"]["number"] == 1002
 
-    # next with nobody waiting still finishes the current ticket and leaves the counter free
+    # next with nobody waiting still ends the current ticket and leaves the counter free; called
+    # and never started, the citizen did not come (policy.unstarted_at_next: no_show, the default)
     assert call(queue, 1, now=MON_9 + 9 * MIN) is None
-    assert ticket_row(queue, second["id"]).status == "done"
+    assert ticket_row(queue, second["id"]).status == "no_show"
     assert counter_state(queue, 1)["ticket"] is None
 
 

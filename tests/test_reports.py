@@ -180,6 +180,7 @@ def test_by_clerk_a_handover_at_one_counter_splits_the_steps(tmp_path_factory):
     engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, "handover")
     first, second = issue("HT", at(20, 8, 0)), issue("HT", at(20, 8, 1))
     assert run(q.call_next, 1, actor=an, now=at(20, 8, 5)).ticket["id"] == first  # wait 300
+    run(q.start, 1, actor=an, now=at(20, 8, 5))
     assert run(q.call_next, 1, actor=binh, now=at(20, 8, 9)).ticket["id"] == second  # finishes the first: 240
     run(q.no_show, 1, actor=binh, now=at(20, 8, 12))
     result = report((engine, site), "2026-11-20", "clerk")

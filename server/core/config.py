@@ -160,6 +160,9 @@ class Policy(_Strict):
     # tickets still waiting when the business day ends: "expire" marks them expired (an event
     # with the reason; reports count them as not called), "keep" leaves them waiting in their day
     end_of_day: Literal["expire", "keep"] = "expire"
+    # "next" pressed while the counter's ticket was called and never started ("Bắt đầu"): the
+    # citizen did not come ("no_show"), or was served without a service time ("served")
+    unstarted_at_next: Literal["no_show", "served"] = "no_show"
 
 
 class Counter(_Strict):

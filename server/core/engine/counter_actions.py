@@ -46,12 +46,31 @@ _SERVICE_AVERAGE = (
 
 
 def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
-    started = held.started_at or held.last_called_at
-    seconds = max(0.0, (now - started).total_seconds())
-    set_ticket(conn, held.id, held.status, status="done", finished_at=now, **actor_columns("ended_by", actor))
-    conn.execute(
-        _SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
+    """The counter's ticket is done. Its service time runs from "start"; "finish" on a ticket
+    called and never started dates the start at the call (the clerk says the service happened).
+    ``by="next"`` on such a ticket follows the site's ``policy.unstarted_at_next``: a no-show,
+    or served without a service time (nobody pressed "start", so nobody knows how long it took)."""
+    started = held.started_at
+    if started is None and by == "next":
+        if site.config.policy.unstarted_at_next == "no_show":
+            _end_unstarted_as_no_show(conn, site, counter, held, now, actor, happened)
+            return
+    elif started is None:
+        started = held.last_called_at
+    seconds = max(0.0, (now - started).total_seconds()) if started is not None else None
+    set_ticket(
+        conn,
+        held.id,
+        held.status,
+        status="done",
+        finished_at=now,
+        started_at=started,
+        **actor_columns("ended_by", actor),
     )
+    if seconds is not None:  # the service's moving average learns from timed services only
+        conn.execute(
+            _SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
+        )
     record_event(
         conn,
         site,
@@ -61,9 +80,16 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
         held.id,
         held.service_id,
         counter.id,
-        {"service_seconds": round(seconds, 3), "by": by},
+        {"service_seconds": None if seconds is None else round(seconds, 3), "by": by},
     )
     happened.append(Happened("ticket.finished", ticket_view(site, reload(conn, held.id)), counter.number))
+
+
+def _end_unstarted_as_no_show(conn, site, counter, held, now, actor, happened) -> None:
+    """ "next" over a ticket called and never started: the citizen did not come."""
+    set_ticket(conn, held.id, "called", status="no_show", finished_at=now, **actor_columns("ended_by", actor))
+    record_event(conn, site, "no_show", now, actor, held.id, held.service_id, counter.id, {"by": "next"})
+    happened.append(Happened("ticket.no_show", ticket_view(site, reload(conn, held.id)), counter.number))
 
 
 def _open(conn, site, counter, now, actor, happened) -> None:

@@ -157,8 +157,8 @@ def figures_today(
 ) -> dict:
     """What one clerk (``user_id``) or one counter did today, from the events log and the ratings.
 
-    served: tickets finished; average_service_seconds: their mean service time (finish - start,
-    the start being the call when "start" was not pressed); no_shows; calls (first calls and
+    served: tickets finished; average_service_seconds: the mean service time of those that started
+    (finish - start; "finish" without "start" starts at the call, "next" without it has no time); no_shows; calls (first calls and
     calls of transferred tickets, not recalls); transferred; ratings by level.
     """
     if (user_id is None) == (counter is None):

@@ -6,8 +6,10 @@ docs/reports.md says what each figure means for the people who read them. Defini
 
 - a ticket belongs to the period in which it was **issued** (local time of the site), and so do
   all its figures: its wait, its service, its outcome and its rating;
-- wait = first call − issue; service = finish − start (the start is the call when "start" was not
-  pressed; a transferred ticket's service is that of the counter that finished it);
+- wait = first call − issue; service = finish − start (a "finish" without "start" dates the start
+  at the call; a ticket ended by "next" without a start, under ``policy.unstarted_at_next: served``,
+  is served with no service time; a transferred ticket's service is that of the counter that
+  finished it);
 - no-show rate = no-shows / calls; target met = wait ≤ the service's ``target_wait_minutes``,
   counted over the tickets that were called;
 - a ticket still waiting when its business day ended expired (engine.expire_past_days): it is

@@ -183,8 +183,8 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
                 if wait is not None:
                     tally.add_waits([wait], targets[origin])
         elif kind == FINISHED:
+            tally.served += 1
             if service is not None:
-                tally.served += 1
                 tally.service_times.append(service)
         elif kind == MARKED_NO_SHOW:
             tally.no_show += 1

@@ -95,7 +95,7 @@ class Tally:
         """Served and their service times, no-shows, expired at the end of the day."""
         status = profile[STATUS_AT]
         if status == DONE:
-            self.served += len(alike.service_times)
+            self.served += alike.count  # those ended by "next" without a start have no service time
             self.service_times += alike.service_times
         elif status == NO_SHOW:
             self.no_show += alike.count

@@ -144,10 +144,11 @@ def _holds_many(conn, site, period: Period) -> bool:
 
 
 def _times(conn) -> tuple:
-    """A ticket's wait and service time (s)."""
+    """A ticket's wait and service time (s): a service has a time only when it was started (by
+    "start", or by "finish" dated from the call); one ended by "next" without a start has none."""
     return (
         seconds_between(conn, T.c.called_at, T.c.issued_at),
-        seconds_between(conn, T.c.finished_at, func.coalesce(T.c.started_at, T.c.last_called_at)),
+        seconds_between(conn, T.c.finished_at, T.c.started_at),
     )
 
 
