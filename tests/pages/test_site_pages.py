@@ -1,0 +1,51 @@
+"""A second site's pages in a real Chromium (issue 16): under /s/{site}/ the kiosk issues that site's
+tickets and the lobby display shows that site's calls, live; the first site's display, at the
+single-site address, shows none of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+SITE = "xa-ben-kia"
+
+
+def test_a_second_sites_kiosk_and_display_work_under_its_prefix(server, page, new_tab):
+    made = server.api(
+        "POST",
+        "/admin/sites",
+        token=server.token("admin"),
+        json={"id": SITE, "name": "Xã Bến Kia", "timezone": "Asia/Bangkok"},
+    )
+    assert made.status_code == 201, made.text
+    first_display = new_tab()
+    first_display.goto(server.url + "/display/lobby")
+    page.goto(server.url + f"/s/{SITE}/display/lobby")
+    for tab in (page, first_display):
+        expect(tab.locator("body")).to_have_attribute("data-live", "live")
+
+    kiosk = new_tab()
+    kiosk.goto(server.url + f"/s/{SITE}/kiosk/kiosk-1")
+    kiosk.get_by_role("button", name=re.compile("Tư pháp - Hộ tịch")).click()
+    kiosk.locator("button.no-priority").click()
+    expect(kiosk.locator("#result-number")).to_have_text("1001")
+    expect(page.locator('.waiting-list li[data-service="HT"] .count')).to_have_text("1")
+    expect(first_display.locator('.waiting-list li[data-service="HT"] .count')).to_have_text("0")
+
+    called = server.api("POST", f"/sites/{SITE}/counters/1/next", token=server.token("admin"))
+    assert called.status_code == 200 and called.json()["number"] == 1001, called.text
+    expect(page.locator('.counter-row[data-counter="1"] .num')).to_have_text("1001")
+    expect(page.locator("#history li").first).to_contain_text("1001")
+    first_display.wait_for_timeout(500)  # the call would have reached it by now
+    expect(first_display.locator('.counter-row[data-counter="1"] .num')).not_to_have_text("1001")
+    expect(first_display.locator("#history li")).to_have_count(0)
+    assert server.waiting("HT") == 0  # the first site's queue: the kiosk above issued at the other
