@@ -320,7 +320,7 @@
     result.dataset.ticket = ticket.id;
     const qr = document.getElementById("result-qr");
     qr.parentNode.hidden = false;
-    qr.src = "/t/" + encodeURIComponent(ticket.id) + "/qr.svg";
+    qr.src = QK.url("/t/" + encodeURIComponent(ticket.id) + "/qr.svg");
     // a citizen listening gets the time to hear the number (twice if they ask again)
     const seconds = Math.max(noPrint ? page.result_seconds_no_print : page.result_seconds, state.voice ? VOICE_RESULT_SECONDS : 0);
     showScreen("result");

@@ -206,7 +206,7 @@
     const ics = byId("ics");
     ics.hidden = remote || booking.status !== "booked";
     ics.href = QK.url("/api/v1/bookings/" + code + "/booking.ics");
-    byId("manage").href = "/book/" + code;
+    byId("manage").href = QK.url("/book/" + code);
     byId("manage").hidden = !fresh;
     const track = byId("track");  // a number's tracking page: where to go, then the queue live
     track.hidden = !booking.track_url || (booking.status !== "booked" && booking.status !== "checked_in");

@@ -19,7 +19,7 @@
       form.hidden = true;
       who.hidden = false;
       $("who-user").textContent = (me.full_name || me.name) + " (" + me.role + ")";
-      if (me.role !== "admin" && me.role !== "supervisor") {
+      if (me.role !== "admin" && me.role !== "supervisor" && me.role !== "province") {  // province: reads only
         forbidden.textContent = QK.msg("sup_forbidden", {user: me.name, role: me.role});
         forbidden.hidden = false;
         work.hidden = true;
