@@ -248,6 +248,7 @@ class Announcer:
         neural = self.tts if isinstance(self.tts, PiperEngine) else (PiperEngine(piper_model) if piper_model else None)
         self.library = ClipLibrary(recordings, Path(instance_dir) / "voice-tts", self.tts, neural=neural)
         self.voice_set: VoiceSet | None = None  # the recorded set's check at start-up
+        self._set_stamp = None
         self.neural_problem: str | None = None
         self._cache_bytes: int | None = None
         self._lock = threading.Lock()
@@ -262,6 +263,7 @@ class Announcer:
             "" if self.library.recordings.is_dir() else " (not there: no recordings)",
         )
         self.voice_set = VoiceSet.check(self.library.recordings, self.config)
+        self._set_stamp = self._recordings_stamp()
         if self.voice_set is not None:
             self.voice_set.report(fallback=self._fallback_name())
         neural = self.library.neural
@@ -291,6 +293,20 @@ class Announcer:
                 "without a clip is shown on the displays but not spoken.",
                 self.library.tts_problem,
             )
+
+    def _recordings_stamp(self):
+        self.library._recorded_index()
+        return self.library._recorded[0]
+
+    def current_voice_set(self) -> VoiceSet | None:
+        """The recorded set, checked again when a clip was added to or taken from its folder
+        (the dashboard's note goes once the set is whole, without a restart)."""
+        if self.voice_set is not None and self._recordings_stamp() != self._set_stamp:
+            self._set_stamp = self._recordings_stamp()
+            self.voice_set = VoiceSet.check(self.library.recordings, self.config)
+            if self.voice_set is not None and self.voice_set.complete:
+                log.info("voice: the recorded set %r is complete now", self.voice_set.name)
+        return self.voice_set
 
     def _fallback_name(self) -> str:
         neural = self.library.neural

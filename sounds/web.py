@@ -56,17 +56,39 @@ def announcer(app=None) -> Announcer | None:
 def voice_notes(app=None) -> list[dict]:
     """What the supervisor's dashboard shows about the voice: nothing while any call can be spoken."""
     voice = announcer(app)
-    problem = voice.library.tts_problem if voice is not None else None
-    if not problem:
+    if voice is None:
         return []
-    return [
-        {
-            "item": "voice",
-            "message": translate("system_voice_clips_only", "vi"),
-            "message_en": translate("system_voice_clips_only", "en"),
-            "detail": problem,
-        }
-    ]
+    notes = []
+    if voice.library.tts_problem:
+        notes.append(
+            {
+                "item": "voice",
+                "message": translate("system_voice_clips_only", "vi"),
+                "message_en": translate("system_voice_clips_only", "en"),
+                "detail": voice.library.tts_problem,
+            }
+        )
+    voice_set = voice.current_voice_set()
+    if voice_set is not None and not voice_set.complete:  # named at start-up; shown until the set is whole
+        count = len(voice_set.missing) + len(voice_set.problems)
+        notes.append(
+            {
+                "item": "voice_set",
+                "message": translate("system_voice_set_incomplete", "vi", name=voice_set.name, n=count),
+                "message_en": translate("system_voice_set_incomplete", "en", name=voice_set.name, n=count),
+                "detail": "; ".join([*(f"{name}.wav" for name in voice_set.missing), *voice_set.problems])[:1000],
+            }
+        )
+    if voice.neural_problem:
+        notes.append(
+            {
+                "item": "voice_neural",
+                "message": translate("system_voice_neural_unusable", "vi"),
+                "message_en": translate("system_voice_neural_unusable", "en"),
+                "detail": voice.neural_problem,
+            }
+        )
+    return notes
 
 
 def voice_of(config, display_id: str | None) -> Voice:

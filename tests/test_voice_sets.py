@@ -339,3 +339,30 @@ def test_tts_piper_is_in_the_engine_registry_and_needs_its_model(tmp_path):
     assert "sounds.piper_model" in engine.available()
     engine = make_tts("piper", tmp_path / "nowhere.onnx")
     assert engine.available() and ("nowhere.onnx" in engine.available() or "not installed" in engine.available())
+
+
+def test_the_supervisors_dashboard_shows_an_incomplete_set_and_an_unusable_piper_voice(centre, tmp_path):
+    from types import SimpleNamespace
+
+    from queuekiosk.sounds.web import ANNOUNCER, voice_notes
+
+    announcer = centre(piper_model="voices/gone.onnx")
+    names = VoiceSet.required_clips(announcer.config, ["vi"])
+    _make_set(tmp_path / "cfg" / "recordings", names, skip=("vi/tám",))
+    announcer.startup_report()
+    notes = {note["item"]: note for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: announcer}))}
+    assert "Giọng thử" in notes["voice_set"]["message"] and "1 đoạn" in notes["voice_set"]["message"]
+    assert notes["voice_set"]["detail"] == "vi/tám.wav"
+    assert (
+        "piper" in notes["voice_neural"]["message"]
+        and "gone.onnx" in notes["voice_neural"]["detail"]
+        or ("not installed" in notes["voice_neural"]["detail"])
+    )
+
+    _tone(tmp_path / "cfg" / "recordings" / "vi" / "tám.wav", 700)  # recorded while the server runs
+    items = [note["item"] for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: announcer}))]
+    assert "voice_set" not in items and "voice_neural" in items
+    complete = centre()  # the next start, no piper configured: no note at all
+    complete.startup_report()
+    items = [note["item"] for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: complete}))]
+    assert "voice_set" not in items and "voice_neural" not in items
