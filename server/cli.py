@@ -14,6 +14,10 @@ from .core.config import ConfigError, config_path, load_config  # noqa: E402
 from .core.logs import configure_logging  # noqa: E402
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
+SITE_HELP = (
+    "the site it belongs to (`queuekiosk site list`); without it an admin or province account belongs to "
+    "the whole installation and any other to the first site"
+)
 
 
 def _skip_client_libraries() -> None:
@@ -159,6 +163,23 @@ def serve(config_file, host, port, ignore_hours, access_log):
     run_server(app, host, port, access_log=access_log, on_ready=ready)
 
 
+def _site_of(Session, path: Path, site_id: str | None, role: str | None = None):
+    """The runtime of site ``site_id`` (``--site``), and the id a new account gets: an admin or
+    province account without ``--site`` belongs to the whole installation (None), any other to the
+    first site; ``site`` is the first site's runtime when no --site is given."""
+    from .core.db import site_setup
+
+    if role == "province" and site_id is not None:
+        raise click.ClickException("a province account belongs to no one site: leave out --site")
+    with Session() as db:
+        runtime = site_setup(db, path.parent, site_id)
+    if runtime is None or (site_id is not None and runtime.id != site_id):
+        raise click.ClickException(f"there is no site {site_id!r} (`queuekiosk site list` shows them)")
+    if site_id is None and role in ("admin", "province"):
+        return runtime, None
+    return runtime, runtime.id
+
+
 @main.group()
 def user():
     """Manage the people who log in (admin, supervisor, clerk)."""
@@ -166,21 +187,24 @@ def user():
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "clerk"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "clerk", "province"]))
 @click.option("--counter", type=click.IntRange(1), help="the counter a clerk works at (else chosen at login)")
+@click.option("--site", "site_id", default=None, help=SITE_HELP)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def user_add(name, role, counter, config_file):
+def user_add(name, role, counter, site_id, config_file):
     """Add a user NAME. The password is read from standard input, or asked for twice."""
     from .core import audit
     from .core.auth import add_user
 
     password = _read_password(name, "no user was added")
-    site, Session = _database(config_path(config_file))
+    path = config_path(config_file)
+    _, Session = _database(path)
+    site, belongs_to = _site_of(Session, path, site_id, role)
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration") from None
     try:
         with Session.begin() as db:
-            add_user(db, name, password, role, counter)
+            add_user(db, name, password, role, counter, site_id=belongs_to)
             audit.record(db, site, "user_added", username=name, role=role, counter=counter, by="command line")
     except ValueError as error:
         raise click.ClickException(f"{error}; no user was added") from None
@@ -277,7 +301,7 @@ def token():
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating", "integration"]),
+    type=click.Choice(["admin", "supervisor", "counter", "kiosk", "display", "rating", "integration", "province"]),
 )
 @click.option(
     "--counter",
@@ -288,13 +312,16 @@ def token():
     "--kiosk", default=None, help="the one kiosk a kiosk token acts as (needed by `kiosk-agent` and for reprints)"
 )
 @click.option("--name", default=None, help="what the token is for, e.g. 'keypad counter 3'")
+@click.option("--site", "site_id", default=None, help=SITE_HELP)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def token_create(role, counter, kiosk, name, config_file):
+def token_create(role, counter, kiosk, name, site_id, config_file):
     """Create a bearer token and print it on standard output (it is shown only once)."""
     from .core import audit
     from .core.auth import create_token
 
-    site, Session = _database(config_path(config_file))
+    path = config_path(config_file)
+    _, Session = _database(path)
+    site, belongs_to = _site_of(Session, path, site_id, role)
     if counter is not None and counter not in site.counter_ids:
         raise click.ClickException(f"there is no counter {counter} in the configuration") from None
     if kiosk is not None and site.config.kiosk(kiosk) is None:
@@ -303,7 +330,7 @@ def token_create(role, counter, kiosk, name, config_file):
     try:
         name = name or f"{role}{f' counter {counter}' if counter else ''}{f' {kiosk}' if kiosk else ''}"
         with Session.begin() as db:
-            value = create_token(db, role, name, counter, kiosk=kiosk)
+            value = create_token(db, role, name, counter, kiosk=kiosk, site_id=belongs_to)
             audit.record(
                 db, site, "token_created", name=name, role=role, counter=counter, kiosk=kiosk, by="command line"
             )
@@ -352,6 +379,53 @@ def token_revoke(token_id, config_file):
     click.echo(f"revoked token {token_id} ({row.name})", err=True)
 
 
+@main.group()
+def site():
+    """The sites this installation serves (a province and its commune centres)."""
+
+
+@site.command("add")
+@click.argument("site_id", metavar="ID")
+@click.option("--name", required=True, help="its name as people know it")
+@click.option("--timezone", default=None, help="an IANA time zone, e.g. Asia/Ho_Chi_Minh (default: the first site's)")
+@click.option("--open", "opens", default=None, help="opening time, e.g. 07:30 (default: the first site's)")
+@click.option("--close", "closes", default=None, help="closing time, e.g. 17:00")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_add(site_id, name, timezone, opens, closes, config_file):
+    """Add a site ID (lower-case letters, digits, dashes: it is part of its addresses /s/ID/...).
+    Its setup starts as a copy of the first site's, without printers; running servers serve it
+    within a second."""
+    from .core import errors, sites
+    from .core.i18n import translate
+
+    path = config_path(config_file)
+    first, Session = _database(path)
+    hours = None
+    if opens or closes:
+        hours = {**first.config.site.hours.model_dump(mode="json")}
+        hours.update({k: v for k, v in (("open", opens), ("close", closes)) if v})
+    try:
+        with Session.begin() as db:
+            sites.create_site(db, site_id, name, timezone, hours, template=first.id, config_dir=path.parent)
+    except errors.QueueError as refusal:
+        raise click.ClickException(f"{translate(refusal.code, 'en', **refusal.params)}; no site was added") from None
+    click.echo(f"added site {site_id}: its pages are /s/{site_id}/..., its API /api/v1/sites/{site_id}/...", err=True)
+
+
+@site.command("list")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_list(config_file):
+    """List the sites: id, time zone, hours, name."""
+    from .core import sites
+
+    _, Session = _database(config_path(config_file), writes=False)
+    with Session() as db:
+        for row in sites.list_sites(db):
+            hours = row["hours"] or {}
+            opening = f"{str(hours.get('open', ''))[:5]}-{str(hours.get('close', ''))[:5]}"
+            click.echo(f"{row['id']}\t{row['timezone']}\t{opening}\t{row['name']}")
+
+
 @main.command()
 @click.option(
     "--day",
@@ -375,8 +449,9 @@ def token_revoke(token_id, config_file):
     type=click.IntRange(1, 20000),
     help="citizens on an average weekday (Mondays more, Saturdays fewer)",
 )
+@click.option("--site", "site_id", default=None, help="the site to fill (`queuekiosk site list`); default: the first")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def simulate(first_day, days, seed, per_day, config_file):
+def simulate(first_day, days, seed, per_day, site_id, config_file):
     """Fill the database with simulated days of the centre: arrivals with a morning peak, services,
     no-shows, transfers, breaks and ratings, with a fixed random seed.
 
@@ -387,6 +462,7 @@ def simulate(first_day, days, seed, per_day, config_file):
     \b
       queuekiosk simulate --days 60            # the 60 days before today
       queuekiosk simulate --day 2026-10-01 --days 61 --seed 7
+      queuekiosk simulate --site xa-tan-phu --days 30    # another site of the installation
     """
     import datetime as dt
 
@@ -395,6 +471,8 @@ def simulate(first_day, days, seed, per_day, config_file):
 
     path = config_path(config_file)
     site, Session = _database(path)
+    if site_id is not None:
+        site, _ = _site_of(Session, path, site_id)
     if first_day is None:
         today = dt.datetime.now(site.config.site.zone).date()
         first_day = dt.datetime.combine(today - dt.timedelta(days=days), dt.time())

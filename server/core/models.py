@@ -477,3 +477,25 @@ class BookingOptIn(Base):
     address_masked: Mapped[str] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SiteDayFigures(Base):
+    """One site's figures for one business day that is over, counted once from its tickets and kept:
+    the province's comparison of sites (server/core/reports/sites.py) reads a year of fifty sites
+    from these rows instead of millions of tickets. A day is kept only once nothing in it can
+    change (no ticket waiting or held); ``wait_histogram`` counts the called tickets' waits by
+    bucket (reports/sites.py WAIT_BUCKETS) for the 90th percentile."""
+
+    __tablename__ = "site_day_figures"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    business_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer)
+    served: Mapped[int] = mapped_column(Integer)
+    no_show: Mapped[int] = mapped_column(Integer)
+    called: Mapped[int] = mapped_column(Integer)
+    target_met: Mapped[int] = mapped_column(Integer)
+    wait_sum: Mapped[float] = mapped_column(Float)  # seconds, over the called tickets
+    wait_histogram: Mapped[list] = mapped_column(JSON)
+    rated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)  # very satisfied + satisfied
+    made_at: Mapped[dt.datetime] = mapped_column(DateTime)

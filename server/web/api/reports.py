@@ -9,6 +9,8 @@ counter device or anyone else is refused (403 ``forbidden_role``, 401 without a 
     GET /api/v1/reports/daily?date=2026-11-20
     GET /api/v1/reports/periods          the usual periods around today, for a picker
     GET /api/v1/reports/live             the dashboard's overview, printers and alerts now
+    GET /api/v1/reports/sites?from=2025-01-01&to=2025-12-31   every site side by side (province,
+                                         installation admin); or ?period=2025-Q4
 
 Without ``period`` or ``from``/``to`` a report covers today. docs/reports.md explains every figure.
 """
@@ -23,6 +25,7 @@ from ...core import engine as q
 from ...core import exports, periods, reports
 from ...core.auth import require_role
 from ...core.i18n import pick_language, translate
+from ...core.reports import sites as reports_sites
 from .. import printing
 from . import current_principal, state
 
@@ -127,3 +130,18 @@ def live():
     app_state = state()
     with app_state.Session() as db:
         return jsonify(reports.live_view(db, app_state.site, printing.printers_view(app_state, db)))
+
+
+@bp.get("/sites")
+def sites_compared():
+    """Every site side by side over whole business days (each site's own): the province's view."""
+    principal = require_role(current_principal(), "admin", "province")
+    if principal.role == "admin" and principal.site_id is not None:
+        raise q.NotAllowed("sites_installation_admin_only")
+    site = state().site
+    period = _period(site)
+    app_state = state()
+    with app_state.Session() as db:
+        report = reports_sites.compare_sites(db, period.first_day, period.last_day)
+        db.commit()  # the days it counted that are over are kept for the next look
+    return jsonify({**report, "period": {"key": period.key, "label": period.label_vi, "label_en": period.label_en}})

@@ -1,0 +1,95 @@
+"""The command line with several sites: `site add/list`, `token create` and `user add` with --site,
+`simulate --site`; against a real running server, which serves a site added by the command.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from api_helpers import assert_error
+
+
+@pytest.fixture
+def server(live_server):
+    return live_server()
+
+
+def bearer(server, value: str):
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {value}"
+    return http
+
+
+def test_a_site_added_by_the_command_is_served_by_the_running_server(server):
+    added = server.cli(
+        "site", "add", "xa-tan-phu", "--name", "Xã Tân Phú", "--timezone", "Asia/Bangkok", "--open", "07:00"
+    )
+    assert "/s/xa-tan-phu/" in added.stderr
+    listed = server.cli("site", "list").stdout.splitlines()
+    assert any(line.startswith("xa-tan-phu\tAsia/Bangkok\t07:00-") and "Xã Tân Phú" in line for line in listed)
+    assert len(listed) == 2
+
+    refused = server.cli("site", "add", "xa-tan-phu", "--name", "again", check=False)
+    assert refused.returncode != 0 and "xa-tan-phu" in refused.stderr and "no site was added" in refused.stderr
+    refused = server.cli("site", "add", "Xa Tan Phu", "--name", "bad id", check=False)
+    assert refused.returncode != 0 and "“id”" in refused.stderr
+
+    http = server.session()
+    deadline = time.monotonic() + 5  # the server notices the new site within a second
+    answer = http.post("/api/v1/sites/xa-tan-phu/tickets", json={"service": "HT"})
+    while answer.status_code == 404 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answer = http.post("/api/v1/sites/xa-tan-phu/tickets", json={"service": "HT"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["number"] == 1001
+
+
+def test_tokens_and_users_belong_to_the_site_the_command_names(server):
+    server.cli("site", "add", "xa-tan-phu", "--name", "Xã Tân Phú")
+    there = bearer(
+        server,
+        server.cli("token", "create", "--role", "counter", "--counter", "1", "--site", "xa-tan-phu").stdout.strip(),
+    )
+    first = bearer(server, server.cli("token", "create", "--role", "counter", "--counter", "1").stdout.strip())
+    issue_at = server.session()
+    for prefix in ("/api/v1", "/api/v1/sites/xa-tan-phu"):
+        assert issue_at.post(f"{prefix}/tickets", json={"service": "HT"}).status_code == 201
+
+    assert there.post("/api/v1/sites/xa-tan-phu/counters/1/next").status_code == 200
+    assert_error(there.post("/api/v1/counters/1/next"), 403, "forbidden_site")
+    # without --site a counter token is the first site's
+    assert first.post("/api/v1/counters/1/next").status_code == 200
+    assert_error(first.post("/api/v1/sites/xa-tan-phu/counters/2/next"), 403, "forbidden_site")
+
+    # an admin or province token without --site is the installation's: it compares every site
+    province = bearer(server, server.cli("token", "create", "--role", "province").stdout.strip())
+    assert {row["site"] for row in province.get("/api/v1/reports/sites").json()["sites"]} == {"phuc-la", "xa-tan-phu"}
+    refused = server.cli("token", "create", "--role", "province", "--site", "xa-tan-phu", check=False)
+    assert refused.returncode != 0 and "--site" in refused.stderr
+    refused = server.cli("token", "create", "--role", "display", "--site", "no-such-site", check=False)
+    assert refused.returncode != 0 and "no-such-site" in refused.stderr
+
+    server.cli(
+        "user", "add", "giamsat.tanphu", "--role", "supervisor", "--site", "xa-tan-phu", input="mat-khau-tan-phu\n"
+    )
+    credentials = {"username": "giamsat.tanphu", "password": "mat-khau-tan-phu"}
+    assert server.session().post("/api/v1/sites/xa-tan-phu/auth/login", json=credentials).status_code == 200
+    assert_error(server.session().post("/api/v1/auth/login", json=credentials), 403, "forbidden_site")
+
+
+def test_simulate_fills_the_site_it_names_and_only_that_one(server):
+    server.cli("site", "add", "xa-tan-phu", "--name", "Xã Tân Phú")
+    done = server.cli("simulate", "--site", "xa-tan-phu", "--day", "2025-03-03", "--days", "2", "--per-day", "40")
+    assert "simulated 2 open days" in done.stdout
+    province = bearer(server, server.token("province"))
+    period = "/api/v1/reports/sites?from=2025-03-03&to=2025-03-04"
+    first = province.get(period).json()
+    rows = {row["site"]: row for row in first["sites"]}
+    assert rows["xa-tan-phu"]["issued"] > 40 and rows["xa-tan-phu"]["served"] > 0
+    assert rows["xa-tan-phu"]["ratings"]["total"] > 0 and rows["xa-tan-phu"]["wait"]["p90"] is not None
+    assert rows["phuc-la"]["issued"] == 0
+    # the days are over: counted once, kept, and the same when asked again
+    assert province.get(period).json() == first
+    refused = server.cli("simulate", "--site", "no-such-site", "--days", "1", check=False)
+    assert refused.returncode != 0 and "no-such-site" in refused.stderr
