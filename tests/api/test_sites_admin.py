@@ -10,7 +10,6 @@ import server_db
 from api_helpers import assert_error
 
 from queuekiosk.server.core import auth
-from queuekiosk.server.web import live_setup
 
 COMMUNE = {
     "id": "xa-tan-phu",
@@ -19,8 +18,6 @@ COMMUNE = {
     "hours": {"open": "07:00", "close": "11:30", "days": ["mon", "tue", "wed", "thu", "fri", "sat"]},
 }
 
-SITES_ROUTED = hasattr(live_setup, "adopt_site")  # the foundation serves every site (issue 16, S1)
-SITE_PRINCIPALS = "site_id" in getattr(auth.Principal, "__dataclass_fields__", {})
 
 
 @pytest.fixture
@@ -94,7 +91,6 @@ def test_nobody_but_an_installation_admin_adds_or_changes_a_site(admin):
     assert http.get("/api/v1/admin/sites").json()[-1]["id"] != "xa-tan-phu"
 
 
-@pytest.mark.skipif(not SITE_PRINCIPALS, reason="tokens belong to a site once the foundation lands (issue 16)")
 def test_an_admin_of_one_site_may_not_add_sites(admin):
     server, http = admin
     first_id = http.get("/api/v1/admin/sites").json()[0]["id"]
@@ -107,7 +103,6 @@ def test_an_admin_of_one_site_may_not_add_sites(admin):
     assert site_admin.get("/api/v1/admin/sites").status_code == 403
 
 
-@pytest.mark.skipif(not SITES_ROUTED, reason="every site is served once the foundation lands (issue 16)")
 def test_a_new_site_serves_at_once_with_numbers_of_its_own(admin):
     server, http = admin
     assert http.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201

@@ -405,13 +405,9 @@ def _installation_admin():
 
 
 def _serve_site(app_state, runtime) -> None:
-    """This process serves the new or changed site at once; the others take it up by themselves
+    """This process serves the new or changed site at once; the others take it up within a second
     (server/web/live_setup.py)."""
-    adopt_site = getattr(live_setup, "adopt_site", None)
-    if adopt_site is not None:
-        adopt_site(app_state, runtime)
-    elif runtime.id == app_state.site.id:
-        adopt(app_state, runtime)
+    live_setup.adopt_site(app_state, runtime)
 
 
 @bp.get("/admin/sites")
