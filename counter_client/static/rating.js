@@ -146,7 +146,7 @@
   function post(url, body) {  // the tablet's own token, never a cookie
     const controller = new AbortController();
     const limit = setTimeout(function () { controller.abort(); }, 10000);
-    return fetch(url, {
+    return fetch(QK.url(url), {
       method: "POST", credentials: "omit", signal: controller.signal,
       headers: {"Content-Type": "application/json", "Accept": "application/json", "Accept-Language": "vi",
                 "Authorization": "Bearer " + token},
