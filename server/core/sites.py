@@ -110,9 +110,10 @@ def create_site(
     fields: dict = {"id": site_id, "name": name}
     if timezone is not None:
         fields["timezone"] = timezone
-    if hours is not None:
-        fields["hours"] = hours
-    fields.setdefault("hours", {**base["hours"], "holidays": base["hours"].get("holidays", [])})
+    # what of the hours is not given is the template's (its days and holidays, say)
+    fields["hours"] = (
+        {**base["hours"], **hours} if isinstance(hours, dict) else base["hours"] if hours is None else hours
+    )
     site = _check_site(fields, {k: v for k, v in base.items() if k in ("languages", "timezone")})
     document = seed_document(source.document, site)
     config = _validate(document, config_dir)

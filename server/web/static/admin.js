@@ -24,7 +24,7 @@
   function labelled(tag, className, key) { return say(el(tag, className), key); }
 
   let me = null;
-  const data = {setup: null, site: null, users: [], tokens: [], webhooks: [], webhookEvents: []};
+  const data = {setup: null, site: null, users: [], tokens: [], webhooks: [], webhookEvents: [], sites: null};
   let currentTab = null;
 
   // --- what each section's form holds -----------------------------------------------------
@@ -133,6 +133,15 @@
       {path: "ticket.footer", kind: "text", label: "admin_f_ticket_footer", wide: true},
     ],
     holidays: [{path: "holidays", kind: "dates", label: "admin_f_holidays", sup: true}],
+    // the installation's sites (an admin of the whole installation only: GET /api/v1/admin/sites answers)
+    sites: [
+      {path: "id", kind: "text", label: "admin_f_site_id", key: true},
+      {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
+      {path: "timezone", kind: "text", label: "admin_f_timezone"},
+      {path: "hours.open", kind: "time", label: "admin_f_open"},
+      {path: "hours.close", kind: "time", label: "admin_f_close"},
+      {path: "hours.days", kind: "days", label: "admin_f_days"},
+    ],
     policy: [
       {path: "policy.priority", kind: "select", label: "admin_f_policy", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
       {path: "policy.normal_per_priority", kind: "int", label: "admin_f_normal_per_priority"},
@@ -168,9 +177,12 @@
       ["admin_f_role", function (u) { return QK.msg("admin_role_" + u.role, null, QK.lang()); }],
       ["admin_f_user_counter", dotted("counter")],
       ["admin_f_active", function (u) { return QK.msg(u.active ? "admin_yes" : "admin_no", null, QK.lang()); }]]},
+    sites: {columns: [["admin_f_site_id", dotted("id")], ["admin_f_site_name", dotted("name")],
+      ["admin_f_timezone", dotted("timezone")],
+      ["admin_tab_hours", function (s) { return s.hours ? String(s.hours.open).slice(0, 5) + "–" + String(s.hours.close).slice(0, 5) : ""; }]]},
   };
   const KEYS = {services: "code", counters: "number", priorities: "code", kiosks: "id", displays: "id",
-                printers: "id", users: "username"};
+                printers: "id", users: "username", sites: "id"};
 
   // --- small helpers ----------------------------------------------------------------------
   function get(object, path) {
@@ -551,6 +563,7 @@
         data.webhookEvents = answers[4].data.events;
       }
       $("load-error").hidden = true;
+      return isAdmin() ? loadSites() : null;
     }).catch(function (answer) {
       const box = $("load-error");
       box.textContent = answer && answer.status ? QK.errorMessage(answer) : QK.msg("page_network_error", null, QK.lang());
@@ -559,8 +572,17 @@
     });
   }
 
+  /** The sites, for an admin of the whole installation; anyone else is refused and sees no tab. */
+  function loadSites() {
+    return QK.api("GET", "/api/v1/admin/sites").then(function (answer) {
+      data.sites = answer.ok ? answer.data : null;
+      $("tab-sites").hidden = !data.sites;
+    }, function () {});
+  }
+
   function itemsOf(section) {
     if (section === "users") return data.users;
+    if (section === "sites") return data.sites || [];
     return data.setup[section] || [];
   }
 
@@ -646,7 +668,7 @@
       form.fill(item || null, item ? "change" : "create");
       right.hidden = false;
       say(title, item ? "admin_editing" : "admin_adding", {item: item ? String(item[key]) : ""});
-      remove.hidden = !item || !isAdmin() || section === "users";
+      remove.hidden = !item || !isAdmin() || section === "users" || section === "sites";
       testPrint.hidden = section !== "printers" || !item || !isAdmin();
       disarm(remove);
       drawList();
@@ -667,6 +689,8 @@
       event.preventDefault();
       const mode = chosen === null ? "create" : "change";
       const body = form.read(mode);
+      // a new site without its days ticked keeps the first site's days
+      if (section === "sites" && body.hours && Array.isArray(body.hours.days) && !body.hours.days.length) delete body.hours.days;
       const url = API + section + (mode === "change" ? "/" + encodeURIComponent(chosen) : "");
       send(mode === "create" ? "POST" : "PATCH", url, body, form, function (answer) {
         const savedKey = mode === "create" ? get(body, key) : chosen;
@@ -1022,6 +1046,10 @@
     displays: function (p) { return itemPanel("displays", p); },
     printers: function (p) { return itemPanel("printers", p); },
     users: function (p) { return itemPanel("users", p); },
+    sites: function (p) {
+      p.appendChild(labelled("p", "hint", "admin_h_sites"));
+      return itemPanel("sites", p);
+    },
     tokens: tokensPanel,
     webhooks: webhooksPanel,
     ticker: tickerPanel,

@@ -1,0 +1,55 @@
+"""/admin in a real Chromium: the installation's admin adds a commune centre ("Các điểm phục vụ"),
+which serves at once under /s/{id}/ with numbers of its own; a taken id is explained next to its
+field; a supervisor sees no sites tab."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
+
+
+def test_an_admin_adds_a_commune_centre_and_it_serves_at_once(new_tab, server, shot):
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    tab = admin.locator("#tab-sites")
+    expect(tab).to_be_visible()
+    expect(tab).to_have_text("Các điểm phục vụ")
+    tab.click()
+    expect(admin.locator("#panel-sites tr.item")).to_have_count(1)
+
+    admin.click("#panel-sites button.new")
+    _fill(admin, "sites", {"id": "xa-tan-phu", "name": "Trung tâm PVHCC xã Tân Phú", "timezone": "Asia/Bangkok"})
+    _fill(admin, "sites", {"hours.open": "07:00", "hours.close": "11:30"})
+    _save(admin, "sites")
+    _saved(admin, "sites")
+    row = admin.locator('#panel-sites tr.item[data-key="xa-tan-phu"]')
+    expect(row).to_contain_text("Trung tâm PVHCC xã Tân Phú")
+    expect(row).to_contain_text("Asia/Bangkok")
+    expect(row).to_contain_text("07:00–11:30")
+    shot(admin, "admin-sites-added")
+
+    # the same id again: refused, and said next to the id
+    admin.click("#panel-sites button.new")
+    _fill(admin, "sites", {"id": "xa-tan-phu", "name": "Lần hai"})
+    _save(admin, "sites")
+    error = _field(admin, "sites", "id").locator(".field-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("xa-tan-phu")
+
+    # the new centre's lobby screen is live at once, and its first citizen gets its first number
+    lobby = new_tab(viewport={"width": 1920, "height": 1080})
+    lobby.goto(server.url + "/s/xa-tan-phu/display/lobby")
+    expect(lobby.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    ticket = server.api("POST", "/sites/xa-tan-phu/tickets", json={"service": "HT"})
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["number"] == 1001
+    sites = server.api("GET", "/admin/sites", token=server.token("admin")).json()
+    assert [s["id"] for s in sites] == ["phuc-la", "xa-tan-phu"]
+    assert sites[1]["hours"]["days"] == sites[0]["hours"]["days"]  # the first site's days, none ticked
+
+
+def test_a_supervisor_sees_no_sites_tab(new_tab, server):
+    supervisor = new_tab(viewport=ADMIN_SCREEN)
+    _login(supervisor, server, "giamsat", "supervisor")
+    expect(supervisor.locator("#tab-ticker")).to_have_attribute("aria-selected", "true")
+    expect(supervisor.locator("#tab-sites")).to_be_hidden()
