@@ -41,7 +41,20 @@ def book_page_data(site) -> dict:
                 "slot_minutes": service.booking.slot_minutes,
             }
         )
-    return {"services": services, "languages": list(site.config.site.languages), "timezone": site.config.site.timezone}
+    return {
+        "services": services,
+        "languages": list(site.config.site.languages),
+        "timezone": site.config.site.timezone,
+        "notify": _notify(site),
+    }
+
+
+def _notify(site) -> dict | None:
+    """The opt-in the form offers ("Nhắn cho tôi khi sắp đến lượt"): by the centre's first phone
+    channel, told at ``ahead`` numbers before the turn; None when no channel reaches a phone."""
+    settings = site.config.notifications
+    channel = next((name for name in settings.channels if name in ("sms", "zalo")), None)
+    return {"channel": channel, "ahead": settings.ahead} if channel else None
 
 
 def _page(code: str | None):

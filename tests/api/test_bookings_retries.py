@@ -195,3 +195,15 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses_by_itself(live_se
     # the person keeps the day's number: no second one
     again = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": NAME, "phone": "0912000401"})
     assert_error(again, 409, "already_holds_number")
+
+
+# --- the opt-in made when booking -------------------------------------------------------------
+
+
+def test_an_opt_in_without_a_phone_channel_is_refused_naming_notify_and_books_nothing(http):
+    body = {"service": "HT", "remote": True, "name": NAME, "phone": "0912000601", "notify": True}
+    error = assert_error(http.post("/api/v1/bookings", json=body), 422, "notify_phone_unavailable", field="notify")
+    assert "notify" in error["message"]
+    taken = http.post("/api/v1/bookings", json={**body, "notify": False})  # the refused one held no number
+    assert taken.status_code == 201, taken.text
+    assert "notify" not in taken.json()

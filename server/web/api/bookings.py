@@ -33,6 +33,7 @@ from ...core import periods
 from ...core.auth import Principal, require_role
 from ...core.i18n import pick_language, translate
 from .. import printing
+from ..sealing import address_box
 from ..waits import estimator
 from . import bp, current_principal, idempotency, parse_body, run, state
 from .tickets import CHECK_IN_ROLES, _issuing_kiosk
@@ -106,6 +107,7 @@ class BookingRequest(BaseModel):
     id_number: str | None = Field(default=None, max_length=20)
     sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
     pending: str | None = Field(default=None, max_length=100)  # ... and the proof that came with it
+    notify: bool = False  # "Nhắn cho tôi khi sắp đến lượt": told at N ahead and at the call, on the phone given
 
 
 @bp.post("/bookings")
@@ -145,13 +147,16 @@ def create_booking():
         if body.sms_code is None:
             return _send_sms_code(body, day, id_number, request_)
         bk.check_sms_code(_person_key(), request_, body.sms_code, body.pending, q.utcnow())
+    action = bk.take_remote if body.remote else bk.book
+    if body.notify:  # the opt-in is made in the booking's own transaction: both or neither
+        action = _with_opt_in(action, notify_channel(app_state.site), body.phone, _language())
     # with an Idempotency-Key, a retried request (a phone that lost the answer) gets the same booking
     base = printing.tracking_base(current_app)
     respond = lambda conn, site, outcome: (201, _with_links(outcome.ticket, base))  # noqa: E731
     if body.remote:
         return idempotency.run_once(
             principal,
-            bk.take_remote,
+            action,
             respond,
             body.service,
             body.name,
@@ -163,7 +168,7 @@ def create_booking():
         )
     return idempotency.run_once(
         principal,
-        bk.book,
+        action,
         respond,
         body.service,
         day,
@@ -174,6 +179,34 @@ def create_booking():
         _person_key(),
         actor=actor,
     )
+
+
+PHONE_CHANNELS = ("sms", "zalo")  # the channels that reach the phone number a booking gives
+
+
+def notify_channel(site) -> str:
+    """The channel an opt-in made when booking goes through: the first phone channel the centre
+    offers (notifications.channels); 422 naming ``notify`` when it offers none."""
+    settings = site.config.notifications
+    for name in settings.channels:
+        if name in PHONE_CHANNELS:
+            return name
+    raise q.Invalid("notify_phone_unavailable", field="notify")
+
+
+def _with_opt_in(action, channel: str, phone: str, language: str):
+    """``action`` (book or take_remote), then the citizen's opt-in on the booking, in one transaction."""
+    from ...core import notifications
+
+    box = address_box(current_app.config["SECRET_KEY"])
+
+    def act(conn, site, *args, **kwargs):
+        outcome = action(conn, site, *args, **kwargs)
+        told = notifications.booking_subscribe(conn, site, outcome.ticket["code"], channel, phone, language, box)
+        outcome.ticket = {**outcome.ticket, "notify": {**told, "ahead": site.config.notifications.ahead}}
+        return outcome
+
+    return act
 
 
 def _send_sms_code(body: BookingRequest, day, id_number, request_: list):

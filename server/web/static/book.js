@@ -148,6 +148,7 @@
     const request = {service: state.service.code, name: byId("name").value, phone: byId("phone").value};
     const idNumber = byId("id_number").value.replace(/\s/g, "");
     if (idNumber) request.id_number = idNumber;
+    if (page.notify && byId("notify").checked) request.notify = true;  // told at N ahead and when called
     if (state.remote) request.remote = true;
     else { request.date = state.day; request.start = state.slot.start; }
     if (state.pending) {  // the centre confirms phones with a code by SMS (booking.sms_code)
@@ -208,6 +209,9 @@
     ics.href = QK.url("/api/v1/bookings/" + code + "/booking.ics");
     byId("manage").href = QK.url("/book/" + code);
     byId("manage").hidden = !fresh;
+    const told = byId("done-notify");  // the opt-in made with it (answered only when booking)
+    told.hidden = !(fresh && booking.notify);
+    if (fresh && booking.notify) QK.say(told, "book_notify_done", {address: booking.notify.address, ahead: booking.notify.ahead});
     const track = byId("track");  // a number's tracking page: where to go, then the queue live
     track.hidden = !booking.track_url || (booking.status !== "booked" && booking.status !== "checked_in");
     if (booking.track_url) track.href = booking.track_url;
@@ -258,6 +262,7 @@
   });
   byId("details").addEventListener("submit", submit);
 
+  if (page.notify) QK.say(byId("notify-hint"), "book_notify_hint", {ahead: page.notify.ahead});
   drawServices();
   if (page.code) openBooking(page.code);
   else show("service", true);
