@@ -15,7 +15,7 @@ GET /api/v1/announcements/kiosk/<kiosk>/guide.wav?screen=services&items=HT,CT&la
     its question, then each choice with the key that picks it ("Phím 1: Hộ tịch."), then how to
     choose; ``items``: the choices on screen in order (service codes, field keys ``f1``, priority
     codes, an empty item for "no priority"). A redirect to the ``<key>.wav`` above.
-GET /api/v1/announcements/kiosk/<kiosk>/ticket.wav?ticket=<id>&lang=vi
+GET /api/v1/announcements/kiosk/<kiosk>/tickets/<ticket_id>.wav?lang=vi
     the number the kiosk just issued, read aloud with its service; a redirect likewise.
 """
 
@@ -256,19 +256,22 @@ def kiosk_guide(kiosk_id: str):
             name = names[item][language] or names[item]["vi"]
         else:
             raise Invalid("invalid_field", field="items", problem=_problem("problem_invalid"))
-        sentences.append(("kiosk_speech_key", {"key": index, "name": name}))
+        # keys 1-9 pick a choice; a 10th and later are read (they can be touched) without a key
+        sentences.append(
+            ("kiosk_speech_key", {"key": index, "name": name}) if index <= 9 else ("{name}.", {"name": name})
+        )
     sentences.append(("kiosk_speech_how", {}))
     return _say(language, sentences)
 
 
-@bp.get("/kiosk/<kiosk_id>/ticket.wav")
-def kiosk_ticket(kiosk_id: str):
+@bp.get("/kiosk/<kiosk_id>/tickets/<ticket_id>.wav")
+def kiosk_ticket(kiosk_id: str, ticket_id: str):
     """The number the kiosk issued, said with its service and the people ahead."""
     from ..kiosk.web import _ticket_view
 
     data = _kiosk_data(kiosk_id)
     language = _kiosk_language()
-    view = _ticket_view(request.args.get("ticket", ""))
+    view = _ticket_view(ticket_id)
     if view is None:
         raise NotFound("not_found", path=request.path)
     service = data["services"].get(view["service"]) or {"vi": view["service"], "en": view["service"]}

@@ -432,7 +432,7 @@
     touch();
     const base = "/api/v1/announcements/kiosk/" + encodeURIComponent(page.kiosk);
     if (state.screen === "result" && result.dataset.ticket) {
-      speak(base + "/ticket.wav?ticket=" + encodeURIComponent(result.dataset.ticket) + "&lang=" + QK.lang());
+      speak(base + "/tickets/" + encodeURIComponent(result.dataset.ticket) + ".wav?lang=" + QK.lang());
     } else if (SPOKEN_SCREENS[state.screen]) {
       const items = choices().map(itemOf).join(",");
       speak(base + "/guide.wav?screen=" + state.screen + "&items=" + encodeURIComponent(items) + "&lang=" + QK.lang());

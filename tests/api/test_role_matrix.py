@@ -234,6 +234,10 @@ HTTP = {
     ("/api/v1/announcements/forms/<form>.wav", "GET"): Route(
         anyone, ({"form": "short"},), query={"number": 1001, "counter": 1, "display": "lobby"}
     ),
+    ("/api/v1/announcements/kiosk/<kiosk_id>/guide.wav", "GET"): Route(
+        anyone, query={"screen": "services", "items": "HT,CT"}
+    ),  # the kiosk read aloud: public, as the kiosk page is
+    ("/api/v1/announcements/kiosk/<kiosk_id>/tickets/<ticket_id>.wav", "GET"): Route(anyone),
     ("/api/v1/auth/login", "POST"): Route(
         anyone, body={"username": "supervisor-user", "password": PASSWORD}, csrf_exempt=True
     ),

@@ -23,7 +23,7 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = pytest.mark.browser
 
 GUIDE = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/guide\.wav\?")
-TICKET = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/ticket\.wav\?")
+TICKET = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/tickets/\w+\.wav\?")
 WAV = re.compile(r"/api/v1/announcements/[0-9a-f]{32}\.wav$")
 
 
@@ -100,9 +100,9 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
     issued = requests.get(f"{server.url}/api/v1/tickets/{ticket_id}", timeout=10).json()
     assert (issued["service"], issued["priority"], issued["status"]) == (order[0], None, "waiting")
     expect(page.locator("#result-number")).to_have_text(issued["display"])
-    page.wait_for_function("() => document.body.dataset.spoken.includes('ticket.wav')")
+    page.wait_for_function("() => document.body.dataset.spoken.includes('/tickets/')")
     said = _heard(requested, TICKET)
-    assert len(said) == 1 and f"ticket={ticket_id}" in said[0]
+    assert len(said) == 1 and f"/tickets/{ticket_id}.wav" in said[0]
     _played(page)
     after = requested[requested.index(said[0]) :]  # the redirect's target: the WAV made for this number
     number_wav = next(url for url in after if WAV.search(url))
@@ -112,7 +112,7 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
 
     # "0" says the number again; "-" is done, back to the start, the voice off for the next citizen
     page.keyboard.press("Numpad0")
-    page.wait_for_function(f"() => document.body.dataset.spoken.includes('ticket={ticket_id}')")
+    page.wait_for_function(f"() => document.body.dataset.spoken.includes('/tickets/{ticket_id}.wav')")
     page.keyboard.press("NumpadSubtract")
     expect(page.locator("#screen-services")).to_be_visible()
     expect(listen).to_have_attribute("aria-pressed", "false")
@@ -122,15 +122,15 @@ def test_the_kiosk_voice_says_the_number_in_words_and_refuses_bad_requests(serve
     ticket = server.api("POST", "/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
     assert ticket.status_code == 201, ticket.text
     made = requests.get(
-        f"{server.url}/api/v1/announcements/kiosk/kiosk-1/ticket.wav",
-        params={"ticket": ticket.json()["id"], "lang": "vi"},
+        f"{server.url}/api/v1/announcements/kiosk/kiosk-1/tickets/{ticket.json()['id']}.wav",
+        params={"lang": "vi"},
         timeout=30,
         allow_redirects=False,
     )
     assert made.status_code == 302 and WAV.search(made.headers["Location"])
     english = requests.get(
-        f"{server.url}/api/v1/announcements/kiosk/kiosk-1/ticket.wav",
-        params={"ticket": ticket.json()["id"], "lang": "en"},
+        f"{server.url}/api/v1/announcements/kiosk/kiosk-1/tickets/{ticket.json()['id']}.wav",
+        params={"lang": "en"},
         timeout=30,
         allow_redirects=False,
     )
@@ -144,5 +144,5 @@ def test_the_kiosk_voice_says_the_number_in_words_and_refuses_bad_requests(serve
         assert answer.status_code == 422 and field in answer.text, answer.text
     unknown = requests.get(f"{server.url}/api/v1/announcements/kiosk/nope/guide.wav", timeout=30)
     assert unknown.status_code == 404
-    gone = requests.get(f"{server.url}/api/v1/announcements/kiosk/kiosk-1/ticket.wav?ticket=nope", timeout=30)
+    gone = requests.get(f"{server.url}/api/v1/announcements/kiosk/kiosk-1/tickets/nope.wav", timeout=30)
     assert gone.status_code == 404
