@@ -344,3 +344,33 @@ def test_two_processes_on_postgresql_and_redis_serve_every_site(pg_url, redis_ur
         for server in (a, b, a, b)
     ]
     assert numbers == [1001, 1002, 1003, 1004]
+
+
+def test_each_site_ends_its_day_at_its_own_midnight(live_server, site_client):
+    """Under a faked clock just before midnight in Ho Chi Minh City: the first site's and a site in
+    the same zone's waiting tickets expire at that midnight; the far site's (05:59 in the morning
+    there) wait on, and it keeps numbering the same day."""
+    from test_day_end import faketime_env
+
+    srv = live_server(env=faketime_env("2026-11-23 23:59:40"))
+    add_site(srv, "xa-cung-gio", "Asia/Bangkok")  # UTC+7, as Ho Chi Minh City
+    add_site(srv, FAR, FAR_ZONE)
+    http = srv.session()
+    waiting = {
+        site: http.post(f"/api/v1{'' if site is None else f'/sites/{site}'}/tickets", json={"service": "HT"}).json()
+        for site in (None, "xa-cung-gio", FAR)
+    }
+    assert {t["business_day"] for t in waiting.values()} == {"2026-11-23"}, waiting
+    phones = {}
+    for site, ticket in waiting.items():
+        phones[site] = site_client(srv, site)
+        assert phones[site].subscribe({"ticket": ticket["id"]}) == {"ok": True}
+    for site in (None, "xa-cung-gio"):
+        expired = phones[site].wait_for("ticket.expired", timeout=60)
+        assert expired["ticket"]["id"] == waiting[site]["id"]
+    assert http.get(f"/api/v1/sites/{FAR}/tickets/{waiting[FAR]['id']}").json()["status"] == "waiting"
+    phones[FAR].assert_silent(0, prefixes=("ticket.expired",), duration=0.2)
+    new_day = issue(http, "HT")
+    assert (new_day["number"], new_day["business_day"]) == (1001, "2026-11-24")
+    far = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "HT"}).json()
+    assert (far["number"], far["business_day"]) == (1002, "2026-11-23")
