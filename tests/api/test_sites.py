@@ -161,6 +161,34 @@ def test_no_call_crosses_sites(two_sites, site_client):
     far_display.assert_silent(marks[id(far_display)], duration=0.5)
 
 
+def test_a_sites_webhook_hears_only_its_sites_events(two_sites):
+    """A webhook registered at the far site (by an installation admin, under its prefix) is posted
+    that site's tickets only; the first site's webhook only the first site's."""
+    from webhook_receiver import Receiver
+
+    srv = two_sites
+    admin = bearer(srv.token("admin"))
+    http = srv.session()
+    far_hook, first_hook = Receiver(), Receiver()
+    try:
+        for prefix, receiver in ((f"/api/v1/sites/{FAR}", far_hook), ("/api/v1", first_hook)):
+            made = http.post(
+                f"{prefix}/admin/webhooks", json={"url": receiver.url, "events": ["ticket.issued"]}, headers=admin
+            )
+            assert made.status_code == 201, made.text
+        far = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "DC"}).json()
+        first = issue(http, "DC")
+        [heard_far] = far_hook.wait_for(1)
+        [heard_first] = first_hook.wait_for(1)
+        assert (heard_far.json["site"], heard_far.json["data"]["ticket"]["id"]) == (FAR, far["id"])
+        assert (heard_first.json["site"], heard_first.json["data"]["ticket"]["id"]) == (FIRST, first["id"])
+        far_hook.stays_at(1, seconds=1.0)
+        first_hook.stays_at(1, seconds=0.2)
+    finally:
+        far_hook.close()
+        first_hook.close()
+
+
 # --- who may act where -----------------------------------------------------------------------------
 
 TOKEN_CASES = (  # (role, counter): one token of each role
