@@ -148,6 +148,29 @@
       {path: "policy.max_wait_minutes", kind: "int", label: "admin_f_max_wait"},
     ],
     ticker: [{path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true}],
+    // citizens told their turn is near (PATCH /admin/site {notifications}; docs/integrations.md)
+    notifications: [
+      {path: "notifications.ahead", kind: "int", label: "admin_f_notify_ahead", hint: "admin_h_notify_ahead"},
+      {path: "notifications.channels", kind: "choices", label: "admin_f_notify_channels", hint: "admin_h_notify_channels", noAll: true,
+       options: fixed(["sms", "zalo", "email", "push"], "admin_channel_")},
+      {path: "notifications.sms.url", kind: "text", label: "admin_f_sms_url", hint: "admin_h_sms_url", wide: true},
+      {path: "notifications.sms.method", kind: "select", label: "admin_f_sms_method", options: fixed(["POST", "GET"])},
+      {path: "notifications.sms.content_type", kind: "text", label: "admin_f_sms_content_type"},
+      {path: "notifications.sms.headers", kind: "headers", label: "admin_f_sms_headers", hint: "admin_h_sms_headers", wide: true},
+      {path: "notifications.sms.body", kind: "textarea", label: "admin_f_sms_body", wide: true},
+      {path: "notifications.sms.phone_format", kind: "select", label: "admin_f_sms_phone_format", options: fixed(["84", "0", "+84"])},
+      {path: "notifications.sms.no_diacritics", kind: "check", label: "admin_f_sms_no_diacritics", off: true},
+      {path: "notifications.zalo.access_token", kind: "text", label: "admin_f_zalo_token", hint: "admin_h_secret_ref", wide: true},
+      {path: "notifications.zalo.template_near", kind: "text", label: "admin_f_zalo_near"},
+      {path: "notifications.zalo.template_called", kind: "text", label: "admin_f_zalo_called"},
+      {path: "notifications.email.host", kind: "text", label: "admin_f_email_host"},
+      {path: "notifications.email.port", kind: "int", label: "admin_f_email_port"},
+      {path: "notifications.email.security", kind: "select", label: "admin_f_email_security", options: fixed(["starttls", "ssl", "none"])},
+      {path: "notifications.email.sender", kind: "text", label: "admin_f_email_sender"},
+      {path: "notifications.email.username", kind: "text", label: "admin_f_email_username"},
+      {path: "notifications.email.password", kind: "password", label: "admin_f_email_password", hint: "admin_h_password_kept"},
+      {path: "notifications.push.subject", kind: "text", label: "admin_f_push_subject", wide: true},
+    ],
   };
 
   // objects that are wholly absent when every key in them is empty (a service without a field)
@@ -379,7 +402,7 @@
       node.id = id;
       const boxes = [];
       let all = null;
-      if (field.kind === "choices") {
+      if (field.kind === "choices" && !field.noAll) {
         const allLabel = el("label", "all");
         all = el("input");
         all.type = "checkbox";
@@ -432,7 +455,7 @@
           choice.value = String(option.value);
           input.appendChild(choice);
         });
-      } else if (field.kind === "textarea" || field.kind === "lines") {
+      } else if (field.kind === "textarea" || field.kind === "lines" || field.kind === "headers") {
         input = el("textarea");
         input.rows = 3;
       } else {
@@ -449,8 +472,11 @@
       input.addEventListener("input", changed);
       input.addEventListener("change", changed);
       api.set = function (value) {
-        if (field.kind === "check") input.checked = value === undefined ? true : !!value;
+        if (field.kind === "check") input.checked = value === undefined ? !field.off : !!value;
         else if (field.kind === "lines") input.value = (value || []).join("\n");
+        else if (field.kind === "headers") {
+          input.value = Object.keys(value || {}).map(function (name) { return name + ": " + value[name]; }).join("\n");
+        }
         else if (field.kind === "time") input.value = value ? String(value).slice(0, 5) : "";
         else if (field.kind === "password") input.value = "";
         else if (field.kind === "select" && (value === undefined || value === null) && !field.blank) input.selectedIndex = 0;
@@ -459,6 +485,15 @@
       api.get = function () {
         if (field.kind === "check") return input.checked;
         if (field.kind === "lines") return input.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
+        if (field.kind === "headers") {  // "Name: value" a line; a line without ":" is sent as it is (the server names it)
+          const headers = {};
+          input.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).forEach(function (line) {
+            const at = line.indexOf(":");
+            if (at > 0) headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+            else headers[line] = null;
+          });
+          return headers;
+        }
         const text = input.value.trim();
         if (text === "") return null;
         if (field.kind === "int" || field.kind === "number") {
@@ -722,7 +757,7 @@
   }
 
   /** A form of the site (PATCH /admin/site): hours, holidays, policy, the common ticker. */
-  function siteForm(group, parent, titleKey, noteKey) {
+  function siteForm(group, parent, titleKey, noteKey, shape) {
     const box = el("div", "site-form");
     box.appendChild(labelled("h2", null, titleKey));
     if (noteKey) box.appendChild(labelled("p", "hint", noteKey));
@@ -734,7 +769,8 @@
     form.fill(data.site, "change");
     form.node.addEventListener("submit", function (event) {
       event.preventDefault();
-      send("PATCH", API + "site", form.read("change"), form, function () {
+      const body = form.read("change");
+      send("PATCH", API + "site", shape ? shape(body) : body, form, function () {
         return reload().then(function () { form.fill(data.site, "change"); form.status("admin_saved"); });
       });
     });
@@ -761,6 +797,27 @@
       form.node.insertBefore(labelled("p", "message info", "admin_ticker_differs"), form.node.firstChild);
     }
     return {refresh: function () {}};
+  }
+
+  /** Notifications to citizens: N ahead, the channels offered and each channel's settings, one form
+   * (PATCH /admin/site {notifications}). A channel whose main setting is empty is removed. */
+  const CHANNEL_KEYS = {sms: "url", zalo: "access_token", email: "host"};
+  function notificationsPanel(panel) {
+    const form = siteForm("notifications", panel, "admin_tab_notifications", "admin_h_notifications", function (body) {
+      const wanted = body.notifications;
+      const before = data.site.notifications || {};
+      Object.keys(CHANNEL_KEYS).forEach(function (name) {
+        if (!wanted[name] || wanted[name][CHANNEL_KEYS[name]] === null) wanted[name] = null;
+      });
+      if (wanted.sms && before.sms && before.sms.headers) {  // a header taken out of the list is removed
+        Object.keys(before.sms.headers).forEach(function (h) { if (!(h in wanted.sms.headers)) wanted.sms.headers[h] = null; });
+      }
+      const offersPush = (wanted.channels || []).indexOf("push") >= 0;
+      if (!offersPush && wanted.push && wanted.push.subject === null && !before.push) wanted.push = null;
+      else if (wanted.push && wanted.push.subject === null) delete wanted.push.subject;
+      return body;
+    });
+    return {refresh: function () { form.fill(data.site, "change"); }};
   }
 
   /** Device tokens: the list (revoke), a new token, and its pairing link and QR code once. */
@@ -1053,8 +1110,9 @@
     tokens: tokensPanel,
     webhooks: webhooksPanel,
     ticker: tickerPanel,
+    notifications: notificationsPanel,
   };
-  const ADMIN_ONLY_TABS = ["users", "tokens", "webhooks"];
+  const ADMIN_ONLY_TABS = ["users", "tokens", "webhooks", "notifications"];
 
   /** Draw ``tab`` afresh (its form offers what the setup holds now) and show it. */
   function openTab(tab) {
