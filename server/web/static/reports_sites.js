@@ -1,0 +1,82 @@
+/* /reports: every site side by side (GET /api/v1/reports/sites), for the province and the
+ * installation's admin. The section stays hidden for anyone the API refuses (a site's supervisor).
+ * It has its own days (whole business days, each site's own), from the first of this month to
+ * today by default; the rest of the page (one site's report) is reports.js.
+ * Text goes in with textContent only.
+ */
+(function () {
+  "use strict";
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, className, text) { return QK.el(tag, className, text); }
+  function minutes(seconds) { return seconds === null || seconds === undefined ? "–" : QK.number(seconds / 60, 1); }
+  function share(value) { return value === null || value === undefined ? "–" : QK.number(value, 1) + " %"; }
+  function iso(day) {
+    return day.getFullYear() + "-" + String(day.getMonth() + 1).padStart(2, "0") + "-" + String(day.getDate()).padStart(2, "0");
+  }
+
+  const COLUMNS = [
+    ["sup_sites_issued", function (r) { return QK.number(r.issued, 0); }],
+    ["sup_sites_served", function (r) { return QK.number(r.served, 0); }],
+    ["sup_sites_wait_avg", function (r) { return minutes(r.wait.avg); }],
+    ["sup_sites_wait_p90", function (r) { return minutes(r.wait.p90); }],
+    ["sup_sites_target", function (r) { return share(r.target_met_pct); }],
+    ["sup_sites_satisfied", function (r) { return share(r.ratings.satisfied_pct); }],
+    ["sup_sites_bookings", function (r) { return QK.number(r.bookings.booked, 0); }],
+  ];
+
+  function draw(report) {
+    const table = $("sites-table");
+    const head = el("tr");
+    head.appendChild(el("th", null, QK.msg("sup_sites_site")));
+    COLUMNS.forEach(function (column) { head.appendChild(el("th", null, QK.msg(column[0]))); });
+    const thead = el("thead");
+    thead.appendChild(head);
+    const tbody = el("tbody");
+    function row(label, figures, className) {
+      const tr = el("tr", className);
+      tr.appendChild(el("th", null, label));
+      COLUMNS.forEach(function (column) { tr.appendChild(el("td", null, column[1](figures))); });
+      return tr;
+    }
+    report.sites.forEach(function (site) {
+      const tr = row(site.name, site, "site");
+      tr.dataset.site = site.site;
+      tbody.appendChild(tr);
+    });
+    const tfoot = el("tfoot");
+    tfoot.appendChild(row(QK.msg("sup_sites_total"), report.total, "total"));
+    table.replaceChildren(thead, tbody, tfoot);
+  }
+
+  function load() {
+    const url = "/api/v1/reports/sites?from=" + encodeURIComponent($("sites-from").value) +
+      "&to=" + encodeURIComponent($("sites-to").value);
+    const error = $("sites-error");
+    return QK.api("GET", url).then(function (answer) {
+      if (answer.status === 403 || answer.status === 401) { $("sites-compare").hidden = true; return; }
+      $("sites-compare").hidden = false;
+      if (!answer.ok) { error.textContent = QK.errorMessage(answer); error.hidden = false; return; }
+      error.hidden = true;
+      draw(answer.data);
+      $("sites-compare").dataset.ready = "1";
+    });
+  }
+
+  function start() {
+    const today = new Date();
+    $("sites-from").value = iso(new Date(today.getFullYear(), today.getMonth(), 1));
+    $("sites-to").value = iso(today);
+    $("sites-controls").addEventListener("submit", function (event) { event.preventDefault(); load(); });
+    load();
+  }
+
+  // once the page's login is done (supervisor.js shows #work), ask whether this person compares sites
+  const work = $("work");
+  let started = false;
+  function check() {
+    if (!started && !work.hidden) { started = true; start(); }
+  }
+  new MutationObserver(check).observe(work, {attributes: true, attributeFilter: ["hidden"]});
+  check();
+})();

@@ -1,0 +1,53 @@
+"""/reports in a real Chromium: the provincial supervisor compares the sites side by side; a site's
+supervisor sees no such table."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from test_admin_page import PASSWORD
+
+REPORTS_SCREEN = {"width": 1366, "height": 900}
+
+
+def _login(tab, server, user, role):
+    server.add_user(user, PASSWORD, role)
+    tab.goto(server.url + "/reports")
+    tab.fill("#username", user)
+    tab.fill("#password", PASSWORD)
+    tab.click("#login-button")
+    expect(tab.locator("#work")).to_be_visible()
+
+
+def test_the_province_compares_two_commune_centres(new_tab, server, shot):
+    admin = server.token("admin")
+    for site_id, name in (("xa-tan-phu", "Xã Tân Phú"), ("xa-phu-my", "Xã Phú Mỹ")):
+        made = server.api("POST", "/admin/sites", token=admin, json={"id": site_id, "name": name})
+        assert made.status_code == 201, made.text
+    for _ in range(3):
+        assert server.api("POST", "/sites/xa-tan-phu/tickets", json={"service": "HT"}).status_code == 201
+    assert server.api("POST", "/sites/xa-phu-my/tickets", json={"service": "HT"}).status_code == 201
+    assert server.api("POST", "/sites/xa-tan-phu/counters/1/next", token=admin).status_code == 200
+    assert server.api("POST", "/sites/xa-tan-phu/counters/1/finish", token=admin).status_code == 200
+
+    tab = new_tab(viewport=REPORTS_SCREEN)
+    _login(tab, server, "tinh", "province")
+    section = tab.locator("#sites-compare")
+    expect(section).to_have_attribute("data-ready", "1")
+    expect(section.locator("h2")).to_have_text("So sánh các điểm phục vụ")
+    rows = section.locator("tbody tr.site")
+    expect(rows).to_have_count(3)
+    tan_phu = section.locator('tr[data-site="xa-tan-phu"]')
+    expect(tan_phu.locator("th")).to_have_text("Xã Tân Phú")
+    expect(tan_phu.locator("td").nth(0)).to_have_text("3")  # issued
+    expect(tan_phu.locator("td").nth(1)).to_have_text("1")  # served
+    expect(section.locator('tr[data-site="xa-phu-my"] td').nth(0)).to_have_text("1")
+    expect(section.locator("tfoot tr.total th")).to_have_text("Toàn tỉnh")
+    expect(section.locator("tfoot tr.total td").nth(0)).to_have_text("4")
+    shot(tab, "reports-sites-compared")
+
+
+def test_a_site_supervisor_sees_no_comparison(new_tab, server):
+    tab = new_tab(viewport=REPORTS_SCREEN)
+    _login(tab, server, "giamsat", "supervisor")
+    tab.wait_for_load_state("networkidle")
+    expect(tab.locator("#sites-compare")).to_be_hidden()
