@@ -60,6 +60,7 @@ setup(
         "qrcode==8.2",
         "icalendar==7.3.0",  # the .ics calendar file of a booking (server/web/api/bookings.py)
         "openpyxl==3.1.5",  # report exports as XLSX
+        "fpdf2==2.8.9",  # the official report form as PDF (server/core/exports_pdf.py; docs/reports.md says why)
         "cryptography==50.0.2",  # a citizen's phone or e-mail sealed until their ticket ends (core/notifications.py)
         "http-ece==1.2.1",  # Web Push encryption, RFC 8291 (core/notifications.py)
         "py-vapid==1.9.6",  # Web Push VAPID signing, RFC 8292
@@ -77,6 +78,7 @@ setup(
             "schemathesis==4.32.5",
             "vn-numberwords==0.2.0",  # only to compare sounds/announce.py with it (tests/test_voice_numbers.py)
             "mfusepy==3.1.1",  # tests/power_cut_disk.py: a FUSE disk that loses unsynced writes (apt-get install fuse3)
+            "pypdf==7.1.0",  # reads the report PDFs back in tests/api/test_report_files.py
             "ruff==0.14.8",  # lint and format check, run by .ci/run (ruff.toml)
             "piper-tts==1.8.0",  # the optional neural voice, tested for real (tests/test_voice_sets.py)
             "onnx==1.23.1",  # only to make the small piper voice model that test runs

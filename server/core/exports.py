@@ -1,5 +1,13 @@
-"""Reports as files: CSV (UTF-8 with a BOM, so Excel shows Vietnamese letters) and XLSX (openpyxl),
-with Vietnamese headers (or English), and the centre, the period and its exact dates at the top.
+"""Reports as files: CSV (UTF-8 with a BOM, so Excel shows Vietnamese letters), in two forms, and
+XLSX (openpyxl), with Vietnamese headers (or English), and the centre, the period and its exact
+dates at the top. The PDF of the official form is exports_pdf.py.
+
+The two CSV forms: ``csv`` (comma separator, decimal point: what programs and Excel in English
+read) and ``csv-vn``, the Vietnamese Excel form (semicolon separator, decimal comma: what Excel
+opens straight into columns on a computer set to Vietnamese, whose list separator is ";").
+
+A summary report's files also hold the period's bookings per service when the centre takes
+bookings (``with_bookings``): booked, taken remotely, checked in, no-shows, lapsed, cancelled.
 
 The numbers are those of the JSON report: counts as they are, percentages as they are, and times
 in minutes (the JSON's seconds / 60; CSV rounds to 2 decimals, XLSX keeps the exact value and
@@ -12,7 +20,7 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from .i18n import translate
@@ -43,6 +51,7 @@ class Table:
     rows: list[dict]
     total: dict | None
     text: str | None = None  # the daily summary's sentence
+    sections: list[Table] = field(default_factory=list)  # tables after this one (the bookings)
 
 
 def _stat(name: str, key: str):
@@ -117,6 +126,55 @@ DAILY_FIGURES = [
 ]
 
 
+BOOKING_COLUMNS = [
+    Column("report_col_service", lambda r: r["label"]),
+    Column("report_col_booked", lambda r: r["booked"]),
+    Column("report_col_remote", lambda r: r["remote"]),
+    Column("report_col_checked_in", lambda r: r["checked_in"]),
+    Column("report_col_booking_no_show", lambda r: r["no_show"]),
+    Column("report_col_lapsed", lambda r: r["lapsed"]),
+    Column("report_col_cancelled", lambda r: r["cancelled"]),
+]
+BOOKING_FIGURES = ("booked", "remote", "checked_in", "no_show", "lapsed", "cancelled")
+
+
+def bookings_by_service(figures: dict, services: list[tuple[str, str, str]]) -> dict:
+    """The bookings figures of core/bookings.booking_figures (per service and day) per service, in
+    the order of ``services`` ((code, name vi, name en)), with a total: booked (slots), remote
+    (numbers taken remotely), checked in (on time or late), no-shows, lapsed, cancelled."""
+    per: dict[str, dict] = {}
+    for day in figures["days"]:
+        if day["service"] is None:
+            continue
+        row = per.setdefault(day["service"], dict.fromkeys(BOOKING_FIGURES, 0))
+        row["checked_in"] += day["on_time"] + day["late"]
+        for name in ("booked", "remote", "no_show", "lapsed", "cancelled"):
+            row[name] += day[name]
+    rows = [
+        {"key": code, "label": vi, "label_en": en, **per[code]}
+        for code, vi, en in services
+        if code in per and any(per[code].values())
+    ]
+    total = {name: sum(r[name] for r in rows) for name in BOOKING_FIGURES}
+    return {"rows": rows, "total": total}
+
+
+def with_bookings(report: dict, figures: dict, services: list[tuple[str, str, str]]) -> dict:
+    """``report`` with its period's bookings per service (shown by the files when there are any)."""
+    return {**report, "bookings": bookings_by_service(figures, services)}
+
+
+def _bookings_table(report: dict, language: str, meta) -> Table | None:
+    bookings = report.get("bookings")
+    if not bookings or not bookings["rows"]:
+        return None
+    rows = bookings["rows"]
+    if language == "en":
+        rows = [{**r, "label": r["label_en"] or r["label"]} for r in rows]
+    total = {**bookings["total"], "label": translate("report_total", language)}
+    return Table(translate("report_title_bookings", language), meta, BOOKING_COLUMNS, rows, total)
+
+
 def _meta(report: dict, language: str) -> list[tuple[str, str]]:
     period = report["period"]
     span = period["span"] if language == "vi" else period["span_en"]
@@ -144,7 +202,8 @@ def table_of(report: dict, language: str = "vi") -> Table:
         if language == "en":
             rows = [{**r, "label": r.get("label_en") or r["label"]} for r in rows]
         total = {**report["total"], "label": translate("report_total", language)}
-        return Table(title, meta, _summary_columns(report), rows, total)
+        bookings = _bookings_table(report, language, meta)
+        return Table(title, meta, _summary_columns(report), rows, total, sections=[bookings] if bookings else [])
     if kind == "peak_hours":
         return Table(translate("report_title_peak", language), meta, PEAK_COLUMNS, report["hours"], None)
     if kind == "daily":
@@ -203,28 +262,43 @@ def _cell(column: Column, row: dict):
     return value
 
 
-def to_csv(report: dict, language: str = "vi") -> bytes:
+def number_text(value: float, minutes: bool, decimal: str = ".") -> str:
+    """A number as the CSV writes it: minutes to 2 decimals, others as they are; ``decimal`` "," for
+    the Vietnamese form."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".") if minutes else f"{value:g}"
+    return text.replace(".", decimal)
+
+
+def to_csv(report: dict, language: str = "vi", vietnamese_excel: bool = False) -> bytes:
+    """The report as CSV, UTF-8 with a BOM; ``vietnamese_excel``: ";" between cells, "," in numbers."""
     t = table_of(report, language)
     out = io.StringIO()
-    csv_writer = csv.writer(out, lineterminator="\r\n")
+    csv_writer = csv.writer(out, delimiter=";" if vietnamese_excel else ",", lineterminator="\r\n")
+    decimal = "," if vietnamese_excel else "."
 
     def writerow(values):
         csv_writer.writerow([_csv_text(value) for value in values])
+
+    def csv_value(column, row):
+        value = _cell(column, row)
+        if isinstance(value, float):
+            return number_text(value, column.minutes, decimal)
+        return "" if value is None else _csv_text(value)
+
+    def write_table(table: Table):
+        writerow([translate(c.header, language) for c in table.columns])
+        for row in table.rows + ([table.total] if table.total else []):
+            csv_writer.writerow([csv_value(c, row) for c in table.columns])
 
     writerow([t.title])
     for key, value in t.meta:
         writerow([key, value])
     writerow([])
-    writerow([translate(c.header, language) for c in t.columns])
-
-    def csv_value(column, row):
-        value = _cell(column, row)
-        if isinstance(value, float):
-            return f"{value:.2f}".rstrip("0").rstrip(".") if column.minutes else f"{value:g}"
-        return "" if value is None else _csv_text(value)
-
-    for row in t.rows + ([t.total] if t.total else []):
-        csv_writer.writerow([csv_value(c, row) for c in t.columns])
+    write_table(t)
+    for section in t.sections:
+        writerow([])
+        writerow([section.title])
+        write_table(section)
     if t.text:
         writerow([])
         writerow([t.text])
@@ -255,29 +329,38 @@ def to_xlsx(report: dict, language: str = "vi") -> bytes:
     line += 1
     header_row = line
     thin = Side(style="thin", color="999999")
-    for col, column in enumerate(t.columns, start=1):
-        cell = sheet.cell(header_row, col, translate(column.header, language))
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="0B4F9C")
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-    sheet.row_dimensions[header_row].height = 45
-    data = t.rows + ([t.total] if t.total else [])
-    for offset, row in enumerate(data, start=1):
-        for col, column in enumerate(t.columns, start=1):
-            value = _cell(column, row)
-            cell = sheet.cell(header_row + offset, col, value)
+
+    def write_table(table: Table, top: int) -> int:
+        """The table's header at row ``top``, its rows below; the next free row."""
+        for col, column in enumerate(table.columns, start=1):
+            cell = sheet.cell(top, col, translate(column.header, language))
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="0B4F9C")
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
             cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-            if isinstance(value, float):
-                cell.number_format = "0.0"
-            if row is t.total:
-                cell.font = Font(bold=True)
+        sheet.row_dimensions[top].height = 45
+        data = table.rows + ([table.total] if table.total else [])
+        for offset, row in enumerate(data, start=1):
+            for col, column in enumerate(table.columns, start=1):
+                value = _cell(column, row)
+                cell = sheet.cell(top + offset, col, value)
+                cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+                if isinstance(value, float):
+                    cell.number_format = "0.0"
+                if row is table.total:
+                    cell.font = Font(bold=True)
+        return top + len(data) + 1
+
+    after = write_table(t, header_row)
+    for section in t.sections:
+        sheet.cell(after + 1, 1, section.title).font = Font(bold=True, size=12)
+        after = write_table(section, after + 2)
     sheet.freeze_panes = sheet.cell(header_row + 1, 2)
     sheet.column_dimensions["A"].width = 34
     for col in range(2, len(t.columns) + 1):
         sheet.column_dimensions[get_column_letter(col)].width = 14
     if t.text:
-        end = header_row + len(data) + 2
+        end = after + 1
         sheet.cell(end, 1, t.text).alignment = Alignment(wrap_text=True, vertical="top")
         sheet.merge_cells(start_row=end, start_column=1, end_row=end, end_column=max(2, len(t.columns)))
         sheet.row_dimensions[end].height = 120

@@ -161,7 +161,7 @@ def centre_name() -> str:
         ("from=2026-11-20", "to"),
         ("from=2026-11-21&to=2026-11-20", "to"),
         ("period=2026&group_by=kiosk", "group_by"),
-        ("period=2026&format=pdf", "format"),
+        ("period=2026&format=ods", "format"),
     ],
 )
 def test_bad_periods_and_choices_are_refused_naming_the_field(http, centre, query, field):

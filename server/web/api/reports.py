@@ -3,7 +3,7 @@
 Every route needs an admin or supervisor (a bearer token, or a logged-in session); a clerk, a
 counter device or anyone else is refused (403 ``forbidden_role``, 401 without a login).
 
-    GET /api/v1/reports/summary?period=2026-Q4&group_by=service[&basis=nd09][&format=csv|xlsx][&lang=en]
+    GET /api/v1/reports/summary?period=2026-Q4&group_by=service[&basis=nd09][&format=csv|csv-vn|xlsx|pdf][&lang=en]
     GET /api/v1/reports/summary?from=2026-11-20T22:00&to=2026-11-21T02:00&group_by=hour
     GET /api/v1/reports/peak-hours?period=2026-11
     GET /api/v1/reports/daily?date=2026-11-20
@@ -21,8 +21,9 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
+from ...core import bookings as bk
 from ...core import engine as q
-from ...core import exports, periods, reports
+from ...core import exports, exports_pdf, periods, reports
 from ...core.auth import require_role
 from ...core.i18n import pick_language, translate
 from ...core.reports import sites as reports_sites
@@ -31,7 +32,8 @@ from . import current_principal, state
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
 
-FORMATS = ("json", "csv", "xlsx")
+# csv-vn: the Vietnamese Excel form (";" and decimal comma); pdf: the official report form
+FORMATS = ("json", "csv", "csv-vn", "xlsx", "pdf")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -59,6 +61,8 @@ def _period(site) -> periods.Period:
     zone = site.config.site.zone
     if "date" in args and not ISO_DATE.fullmatch(args["date"]):  # as the OpenAPI document says: format date
         raise _invalid("date", "period_bad_date", value=args["date"])
+    if "basis" in args:  # refused as the OpenAPI document says, also where the period does not use it
+        _choice("basis", periods.BASES, "calendar")
     try:
         if args.get("date"):
             return periods.named_period(args["date"], zone)
@@ -74,17 +78,30 @@ def _period(site) -> periods.Period:
         raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
 
 
-def _answer(report: dict):
+def _answer(report: dict, period: periods.Period | None = None):
+    """The report as JSON or as a file; a file of a summary (``period`` given) holds the bookings too."""
     fmt = _choice("format", FORMATS, "json")
     language = _choice("lang", ("vi", "en"), "vi")  # checked for JSON too: the document allows only these
     if fmt == "json":
         return jsonify(report)
-    if fmt == "csv":
-        body, mimetype = exports.to_csv(report, language), "text/csv"  # Flask adds "; charset=utf-8" once
+    if period is not None:
+        report = _with_bookings(report, period)
+    if fmt in ("csv", "csv-vn"):  # Flask adds "; charset=utf-8" once
+        body, mimetype = exports.to_csv(report, language, vietnamese_excel=fmt == "csv-vn"), "text/csv"
+    elif fmt == "pdf":
+        body, mimetype = exports_pdf.to_pdf(report, language), exports_pdf.PDF_TYPE
     else:
         body, mimetype = exports.to_xlsx(report, language), exports.XLSX_TYPE
-    name = exports.filename(report, fmt)
+    name = exports.filename(report, "pdf" if fmt == "pdf" else "xlsx" if fmt == "xlsx" else "csv")
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _with_bookings(report: dict, period: periods.Period) -> dict:
+    """The period's bookings per service (core/bookings.booking_figures), for the files."""
+    site = state().site
+    figures = _read(lambda db, s: bk.booking_figures(db, s, period.first_day, period.last_day))
+    services = [(s.code, s.name.vi, s.name.en) for s in site.config.services]
+    return exports.with_bookings(report, figures, services)
 
 
 def _read(action, *args):
@@ -98,12 +115,14 @@ def summary():
     _supervisor()
     site = state().site
     group_by = _choice("group_by", reports.GROUPS, "service")
-    return _answer(_read(reports.summary, _period(site), group_by))
+    period = _period(site)
+    return _answer(_read(reports.summary, period, group_by), period)
 
 
 @bp.get("/peak-hours")
 def peak_hours():
     _supervisor()
+    _choice("group_by", reports.GROUPS, "service")  # the document shares the summary's parameters: checked alike
     return _answer(_read(reports.peak_hours, _period(state().site)))
 
 

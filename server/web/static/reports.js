@@ -1,6 +1,8 @@
-/* The reports page (/reports): choose a period and a grouping, see the table, the summary and the
- * charts, download CSV/XLSX, print. Every figure comes from /api/v1/reports/... (server/core/reports.py);
- * the choice is kept in the address, so a report can be bookmarked or sent. */
+/* The reports page (/reports): choose a period and a grouping, see the table, the summary, the
+ * bookings and the charts, download CSV (two forms), XLSX or PDF, print. Every figure comes from
+ * /api/v1/reports/... (server/core/reports.py); the choice is kept in the address, so a report can
+ * be bookmarked or sent. The table shows its main columns on a screen narrower than 1500 px (the
+ * usual 1366 px office screen) and all 24 on a wider one, unless "Hiển thị" chooses. */
 (function () {
   "use strict";
 
@@ -37,6 +39,14 @@
     ["report_col_unsatisfied", function (r) { return QK.number(r.ratings.unsatisfied); }],
     ["report_col_satisfied_pct", function (r) { return QK.number(r.ratings.satisfied_pct, 1); }],
   ];
+  // the main columns (the compact view): who, how many, how long, and how content
+  const MAIN = ["report_col_issued", "report_col_called", "report_col_served", "report_col_no_show_rate",
+                "report_col_wait_avg", "report_col_wait_p90", "report_col_target_met_pct",
+                "report_col_service_avg", "report_col_satisfied_pct"];
+  const WIDE_SCREEN = 1500;  // px: narrower, the compact view unless the address says otherwise
+  const BOOKING_COLUMNS = ["report_col_booked", "report_col_remote", "report_col_checked_in",
+                           "report_col_booking_no_show", "report_col_lapsed", "report_col_cancelled"];
+  let shown = null;  // the summary on screen, redrawn when the view changes
   const LABELS = {service: "report_col_service", counter: "report_col_counter", clerk: "report_col_clerk",
                   day: "report_col_day", hour: "report_col_hour"};
 
@@ -66,6 +76,9 @@
     const params = new URLSearchParams(window.location.search);
     const period = params.get("period");
     if (params.get("group_by")) $("group").value = params.get("group_by");
+    const view = params.get("view");
+    $("view").value = view === "full" || view === "compact" ? view
+      : (window.innerWidth < WIDE_SCREEN ? "compact" : "full");
     $("basis").checked = params.get("basis") === "nd09";
     let kind = "month";  // without a choice in the address: this month
     if (params.get("from") && params.get("to")) {
@@ -119,8 +132,11 @@
     const withIssued = ["service", "day", "hour"].indexOf(summary.group_by) >= 0;
     const columns = [[LABELS[summary.group_by], function (r) { return r.label; }]];
     if (withIssued) columns.push(["report_col_issued", function (r) { return QK.number(r.issued); }]);
-    const all = columns.concat(COLUMNS, withIssued ? UNSERVED_COLUMNS : [], TIME_COLUMNS,
-                               summary.ratings_available ? RATING_COLUMNS : []);
+    let all = columns.concat(COLUMNS, withIssued ? UNSERVED_COLUMNS : [], TIME_COLUMNS,
+                             summary.ratings_available ? RATING_COLUMNS : []);
+    const compact = $("view").value === "compact";
+    if (compact) all = all.filter(function (c, i) { return i === 0 || MAIN.indexOf(c[0]) >= 0; });
+    node.classList.toggle("compact", compact);
     const head = QK.el("thead");
     const headRow = QK.el("tr");
     all.forEach(function (c) { headRow.appendChild(QK.el("th", null, QK.msg(c[0]))); });
@@ -182,20 +198,75 @@
     $("place-date").textContent = QK.msg("report_print_place_date", {day: today[2], month: today[1], year: today[0]});
     $("summary-text").textContent = daily.text;
     $("empty").hidden = summary.total.issued > 0;
+    shown = summary;
     table(summary);
     $("report").hidden = false;
     drawCharts(summary, peaks);
     document.body.dataset.report = "ready";
   }
 
+  // --- bookings: per service, from /api/v1/reports/bookings over the period's days ----------------
+  function bookingRows(figures) {
+    const per = {};
+    figures.days.forEach(function (day) {
+      if (!day.service) return;
+      const row = per[day.service] ||
+        (per[day.service] = {booked: 0, remote: 0, checked_in: 0, no_show: 0, lapsed: 0, cancelled: 0});
+      row.booked += day.booked; row.remote += day.remote; row.checked_in += day.on_time + day.late;
+      row.no_show += day.no_show; row.lapsed += day.lapsed; row.cancelled += day.cancelled;
+    });
+    return Object.keys(page.services).filter(function (code) {
+      return per[code] && Object.keys(per[code]).some(function (k) { return per[code][k] > 0; });
+    }).map(function (code) { return Object.assign({code: code, label: page.services[code].vi}, per[code]); });
+  }
+
+  function showBookings(figures) {
+    const rows = bookingRows(figures);
+    $("bookings").hidden = rows.length === 0;
+    const names = ["booked", "remote", "checked_in", "no_show", "lapsed", "cancelled"];
+    const head = QK.el("thead");
+    const headRow = QK.el("tr");
+    headRow.appendChild(QK.el("th", null, QK.msg("report_col_service")));
+    BOOKING_COLUMNS.forEach(function (key) { headRow.appendChild(QK.el("th", null, QK.msg(key))); });
+    head.appendChild(headRow);
+    const body = QK.el("tbody");
+    const total = {};
+    rows.forEach(function (row) {
+      const tr = QK.el("tr");
+      tr.dataset.service = row.code;
+      tr.appendChild(QK.el("th", null, row.label));
+      names.forEach(function (name) {
+        tr.appendChild(QK.el("td", null, QK.number(row[name])));
+        total[name] = (total[name] || 0) + row[name];
+      });
+      body.appendChild(tr);
+    });
+    const foot = QK.el("tfoot");
+    const sum = QK.el("tr", "total");
+    sum.appendChild(QK.el("th", null, QK.msg("report_total")));
+    names.forEach(function (name) { sum.appendChild(QK.el("td", null, QK.number(total[name] || 0))); });
+    foot.appendChild(sum);
+    $("bookings-table").replaceChildren(head, body, foot);
+  }
+
+  function loadBookings(period) {
+    const days = new URLSearchParams({from: period.first_day, to: period.last_day});
+    return QK.api("GET", "/api/v1/reports/bookings?" + days.toString()).then(function (answer) {
+      if (answer.ok) showBookings(answer.data);
+      else $("bookings").hidden = true;
+    });
+  }
+
   function load() {
     const params = query();
     params.set("group_by", $("group").value);
-    history.replaceState(null, "", "?" + params.toString());
-    const csv = new URLSearchParams(params); csv.set("format", "csv");
-    const xlsx = new URLSearchParams(params); xlsx.set("format", "xlsx");
-    $("csv").href = QK.url("/api/v1/reports/summary?" + csv.toString());
-    $("xlsx").href = QK.url("/api/v1/reports/summary?" + xlsx.toString());
+    const address = new URLSearchParams(params);
+    address.set("view", $("view").value);
+    history.replaceState(null, "", "?" + address.toString());
+    ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) {  // the same report as files
+      const file = new URLSearchParams(params); file.set("format", format);
+      $(format).href = QK.url("/api/v1/reports/summary?" + file.toString());
+    });
     const bare = query();
     $("error").hidden = true;
     document.body.dataset.report = "loading";
@@ -212,6 +283,7 @@
         return;
       }
       show(answers[0].data, answers[1].data, answers[2].data);
+      return loadBookings(answers[0].data.period).then(function () { document.body.dataset.bookings = "ready"; });
     }, function () {
       $("error").textContent = QK.msg("page_network_error");
       $("error").hidden = false;
@@ -270,6 +342,12 @@
   $("kind").addEventListener("change", function () { showChoices(); showDates(); });
   $("controls").addEventListener("submit", function (event) { event.preventDefault(); load(); });
   $("print").addEventListener("click", function () { window.print(); });
+  $("view").addEventListener("change", function () {  // the columns only: nothing asked again
+    const address = new URLSearchParams(window.location.search);
+    address.set("view", $("view").value);
+    history.replaceState(null, "", "?" + address.toString());
+    if (shown) table(shown);
+  });
   $("copy").addEventListener("click", function () {
     const text = $("summary-text").textContent;
     if (navigator.clipboard) navigator.clipboard.writeText(text).then(function () { $("copy").textContent = QK.msg("sup_copied"); });

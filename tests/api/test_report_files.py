@@ -1,0 +1,181 @@
+"""The report files a supervisor downloads from /reports, against a real server (issue 18, issue 14):
+
+- ``format=csv-vn``: the Vietnamese Excel form (";" between cells, decimal comma, UTF-8 with a BOM)
+  beside ``format=csv`` (",", decimal point); a name that looks like a formula stays text in both;
+- ``format=pdf``: the official form (national motto, the unit, the title, the figures, the
+  signature blocks), read back with pypdf;
+- the period's bookings per service (booked, remote, checked in, no-show, lapsed, cancelled) in
+  CSV, XLSX and PDF.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from api_helpers import issue
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+SUMMARY = "/api/v1/reports/summary"
+HT = "Tư pháp - Hộ tịch"  # the repo's config.yaml
+UNIT = "UBND phường Phúc La - Bộ phận Một cửa"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def serve_some(http, token: str, count: int = 3) -> None:
+    """``count`` HT citizens called, started and finished at counter 1: served, each with a time."""
+    for _ in range(count):
+        issue(http, "HT")
+    counter = bearer(token)
+    for _ in range(count):
+        assert http.post("/api/v1/counters/1/next", headers=counter).status_code == 200
+        assert http.post("/api/v1/counters/1/start", headers=counter).status_code == 200
+        assert http.post("/api/v1/counters/1/finish", headers=counter).status_code == 200
+
+
+def open_day(http) -> tuple[str, list[dict]]:
+    for ahead in range(1, 7):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        slots = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"] >= 2]
+        if slots:
+            return day, slots
+    raise AssertionError("HT has no free slot in the coming days")
+
+
+def book(http, day: str, start: str, phone: str) -> dict:
+    body = {"service": "HT", "date": day, "start": start, "name": "Lê Văn Cường", "phone": phone}
+    answer = http.post("/api/v1/bookings", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def centre(server):
+    """The repo's config.yaml: three HT citizens served; two HT slots booked on a coming day, one of
+    them cancelled; a remote number taken today."""
+    http = server.session()
+    serve_some(http, server.token("counter", 1))
+    day, slots = open_day(http)
+    book(http, day, slots[0]["start"], "0913000111")
+    cancelled = book(http, day, slots[0]["start"], "0913000222")
+    assert http.delete(f"/api/v1/bookings/{cancelled['code']}").status_code == 200
+    taken = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Phạm Thị Dung", "phone": "0913000333"}
+    )
+    assert taken.status_code == 201, taken.text
+    return {"from": dt.date.today().isoformat(), "to": day}
+
+
+def download(server, centre, fmt: str, **params) -> object:
+    http = server.session()
+    answer = http.get(
+        SUMMARY,
+        headers=bearer(server.token("supervisor")),
+        params={"from": centre["from"], "to": centre["to"], "group_by": "service", "format": fmt, **params},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def rows_of(answer, delimiter: str) -> list[list[str]]:
+    assert answer.content.startswith(b"\xef\xbb\xbf"), "UTF-8 with a BOM, so that Excel reads Vietnamese letters"
+    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=delimiter))
+
+
+def test_the_vietnamese_excel_csv_has_semicolons_and_decimal_commas(server, centre):
+    answer = download(server, centre, "csv-vn")
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert answer.headers["Content-Disposition"].endswith('.csv"')
+    rows = rows_of(answer, ";")
+    header = next(r for r in rows if r and r[0] == "Dịch vụ")
+    assert len(header) > 20 and "Đã phục vụ" in header
+    ht = next(r for r in rows if r and r[0] == HT)
+    served = ht[header.index("Đã phục vụ")]
+    assert served == "3"
+    service_avg = ht[header.index("Phục vụ trung bình (phút)")]
+    assert service_avg and "." not in service_avg, f"a decimal comma, never a point: {service_avg!r}"
+    no_show_rate = ht[header.index("Tỷ lệ vắng mặt (%)")]
+    assert "." not in no_show_rate
+
+    # the same file in the usual form: commas between cells, decimal points, the same figures
+    plain = rows_of(download(server, centre, "csv"), ",")
+    plain_header = next(r for r in plain if r and r[0] == "Dịch vụ")
+    assert plain_header == header
+    plain_ht = next(r for r in plain if r and r[0] == HT)
+    assert [cell.replace(".", ",") for cell in plain_ht] == ht
+
+
+def test_bookings_per_service_are_in_csv_and_xlsx(server, centre):
+    for fmt, delimiter in (("csv", ","), ("csv-vn", ";")):
+        rows = rows_of(download(server, centre, fmt), delimiter)
+        title = rows.index(["Lịch hẹn và số lấy từ xa theo dịch vụ"])
+        header, ht, total = rows[title + 1], rows[title + 2], rows[title + 3]
+        assert header == [
+            "Dịch vụ",
+            "Lịch hẹn đã đặt",
+            "Số lấy từ xa",
+            "Đã đến (xác nhận)",
+            "Không đến",
+            "Số từ xa hết hạn",
+            "Đã hủy",
+        ]
+        assert ht == [HT, "2", "1", "0", "0", "0", "1"]
+        assert total[0] == "Tổng cộng" and total[1:] == ht[1:]
+
+    sheet = load_workbook(io.BytesIO(download(server, centre, "xlsx").content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    title = next(i for i, row in enumerate(values) if row[0] == "Lịch hẹn và số lấy từ xa theo dịch vụ")
+    assert values[title + 2][:7] == [HT, 2, 1, 0, 0, 0, 1]
+
+    english = rows_of(download(server, centre, "csv", lang="en"), ",")
+    assert ["Bookings and remote numbers by service"] in english
+
+
+def pdf_text(content: bytes) -> str:
+    assert content.startswith(b"%PDF-")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, centre):
+    answer = download(server, centre, "pdf")
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["Content-Disposition"].endswith('.pdf"')
+    text = pdf_text(answer.content)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+    assert "Độc lập - Tự do - Hạnh phúc" in text
+    assert UNIT.upper() in text, "the unit, above the motto's left"
+    assert "BÁO CÁO TÌNH HÌNH PHỤC VỤ THEO DỊCH VỤ" in text
+    assert "NGƯỜI LẬP BIỂU" in text and "THỦ TRƯỞNG ĐƠN VỊ" in text
+    line = next(line for line in text.splitlines() if line.startswith(HT))
+    assert " 3 " in f" {line} ", f"3 served in the row of {HT}: {line!r}"
+    assert "Lịch hẹn và số lấy từ xa theo dịch vụ" in text
+    assert text.count("Kỳ báo cáo") == 1, "the period is said once"
+
+
+def test_formula_looking_names_stay_text_in_the_vietnamese_csv(live_server, config_variant):
+    config = config_variant()
+    config["site"]["name"] = "=1+1"
+    hostile = '=HYPERLINK("http://evil.example";"Bấm vào đây")'
+    next(s for s in config["services"] if s["code"] == "HT")["name"] = {"vi": hostile, "en": hostile}
+    srv = live_server(config)
+    http = srv.session()
+    issue(http, "HT")
+    answer = http.get(SUMMARY, headers=bearer(srv.token("admin")), params={"format": "csv-vn"})
+    rows = rows_of(answer, ";")
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))], cells
+    assert "'" + hostile in cells and "'=1+1" in cells  # the ";" inside the name is quoted, not a new cell
+
+
+def test_an_unknown_format_is_refused_naming_the_field(server, centre):
+    http = server.session()
+    answer = http.get(SUMMARY, headers=bearer(server.token("supervisor")), params={"format": "ods"})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "format" and "csv-vn" in error["message"] and "pdf" in error["message"]

@@ -1,0 +1,116 @@
+"""/reports on the usual office screen (1366×768) in a real Chromium (issues 18 and 14):
+
+- the figures table is readable without scrolling sideways: its main columns by default at this
+  width; "Tất cả các cột" shows all 22 of them, which scroll inside their frame with the row names
+  kept at the left, and the choice stays in the address;
+- the files it offers: CSV, CSV in the Vietnamese Excel form, XLSX and the PDF of the official form;
+- the period's bookings per service: booked, remote numbers, checked in, no-show, lapsed, cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from playwright.sync_api import expect
+
+PASSWORD = "giam-sat-2026"
+
+
+def serve_three(server) -> None:
+    token = server.counter_token(1)
+    for _ in range(3):
+        assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+    for _ in range(3):
+        for action in ("next", "start", "finish"):
+            assert server.api("POST", f"/counters/1/{action}", token=token).status_code == 200
+
+
+def book_two_and_cancel_one(server) -> str:
+    """Two HT slots booked on a coming day (one then cancelled) and a remote number today; the day."""
+    for ahead in range(1, 7):
+        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        slots = [s for s in server.api("GET", "/services/HT/slots", params={"date": day}).json() if s["free"] >= 2]
+        if slots:
+            break
+    else:
+        raise AssertionError("HT has no free slot in the coming days")
+    codes = []
+    for phone in ("0914000111", "0914000222"):
+        body = {"service": "HT", "date": day, "start": slots[0]["start"], "name": "Lê Thị Hoa", "phone": phone}
+        answer = server.api("POST", "/bookings", json=body)
+        assert answer.status_code == 201, answer.text
+        codes.append(answer.json()["code"])
+    assert server.api("DELETE", f"/bookings/{codes[1]}").status_code == 200
+    remote = {"service": "HT", "remote": True, "name": "Đỗ Văn Nam", "phone": "0914000333"}
+    assert server.api("POST", "/bookings", json=remote).status_code == 201
+    return day
+
+
+def fits_sideways(page, selector: str) -> bool:
+    return page.evaluate(
+        "(s) => { const n = document.querySelector(s); return n.scrollWidth <= n.clientWidth + 1; }", selector
+    )
+
+
+def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(page, server, shot):
+    serve_three(server)
+    day = book_two_and_cancel_one(server)
+    today = dt.date.today().isoformat()
+    server.add_user("giamsat", PASSWORD, "supervisor")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{server.url}/reports?from={today}&to={day}&group_by=service")
+    page.fill("#username", "giamsat")
+    page.fill("#password", PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-bookings", "ready", timeout=20_000)
+
+    # the main columns at this width: nothing runs off the side of the page or of the table's frame
+    expect(page.locator("#view")).to_have_value("compact")
+    headers = page.locator("#table thead th").all_text_contents()
+    assert headers[:4] == ["Dịch vụ", "Lượt lấy số", "Lượt gọi", "Đã phục vụ"], headers
+    assert "Phục vụ trung bình (phút)" in headers and len(headers) <= 10, headers
+    assert fits_sideways(page, "section.table-wrap") and fits_sideways(page, "html")
+    ht = page.locator("#table tbody tr").first
+    expect(ht.locator("th")).to_have_text("Tư pháp - Hộ tịch")
+    expect(ht.locator("td").nth(2)).to_have_text("3")  # served
+    shot(page, "reports-1366-compact")
+
+    # all the columns: they scroll inside the frame, the page does not, and the row names stay put
+    page.select_option("#view", "full")
+    expect(page.locator("#table thead th")).to_have_count(22)  # the page's full table (the files add two counts)
+    assert "view=full" in page.url
+    assert not fits_sideways(page, "section.table-wrap") and fits_sideways(page, "html")
+    page.evaluate("document.querySelector('section.table-wrap').scrollLeft = 10000")
+    frame = page.locator("section.table-wrap").bounding_box()
+    name = ht.locator("th").bounding_box()
+    assert abs(name["x"] - frame["x"]) < 2, (name, frame)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
+    expect(page.locator("#view")).to_have_value("full")  # kept in the address
+
+    # the bookings of the period, per service
+    bookings = page.locator("#bookings")
+    expect(bookings).to_be_visible()
+    expect(bookings.locator("h2")).to_have_text("Lịch hẹn và số lấy từ xa")
+    expect(bookings.locator("thead th")).to_have_text(
+        ["Dịch vụ", "Lịch hẹn đã đặt", "Số lấy từ xa", "Đã đến (xác nhận)", "Không đến", "Số từ xa hết hạn", "Đã hủy"]
+    )
+    expect(bookings.locator('tbody tr[data-service="HT"] > *')).to_have_text(
+        ["Tư pháp - Hộ tịch", "2", "1", "0", "0", "0", "1"]
+    )
+    shot(page, "reports-1366-full")
+
+    # the four files, each the same report: the Vietnamese Excel CSV and the official PDF opened
+    for link in ("#csv", "#csv-vn", "#xlsx", "#pdf"):
+        expect(page.locator(link)).to_be_visible()
+    expect(page.locator("#csv-vn")).to_have_text("Tải CSV (Excel tiếng Việt)")
+    vietnamese = page.request.get(server.url + page.locator("#csv-vn").get_attribute("href"))  # with the login
+    assert vietnamese.status == 200 and vietnamese.body().startswith(b"\xef\xbb\xbf")
+    text = vietnamese.body().decode("utf-8-sig")
+    assert "Dịch vụ;Lượt lấy số;" in text and "Lịch hẹn và số lấy từ xa theo dịch vụ" in text
+    with page.expect_download() as download:
+        page.click("#pdf")
+    path = download.value.path()
+    with open(path, "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    assert download.value.suggested_filename.endswith(".pdf")
