@@ -446,26 +446,45 @@
     return event.key;
   }
 
+  // A barcode scanner types too (checkin.js: an ID card's or a booking's QR code), much faster than a
+  // person: a key is acted on only when no other follows within KEY_BURST_MS, so a scan's digits
+  // never pick a service.
+  const KEY_BURST_MS = 90;
+  let keyTimer = null;
+  let lastKeyAt = 0;
+
+  function keyAction(key, event) {
+    const target = event.target;
+    const onButton = target && target.tagName === "BUTTON" && target !== listenButton;
+    if (key === "+" || key === "0" || (key === "Enter" && (event.code === "NumpadEnter" || !onButton))) {
+      return speakScreen;
+    }
+    if (/^[1-9]$/.test(key)) {
+      const button = choices()[Number(key) - 1];
+      return button ? function () { state.voice = true; button.click(); } : null;
+    }
+    if (key === "-") {
+      return function () {
+        const back = screens[state.screen] && screens[state.screen].querySelector(".back:not([hidden]), .done");
+        if (back) back.click();
+      };
+    }
+    return null;
+  }
+
   document.addEventListener("keydown", function (event) {
     const target = event.target;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;  // the check-in code
     if (event.ctrlKey || event.altKey || event.metaKey) return;
-    const key = keyOf(event);
-    const onButton = target && target.tagName === "BUTTON" && target !== listenButton;
-    if (key === "+" || key === "0" || (key === "Enter" && (event.code === "NumpadEnter" || !onButton))) {
-      event.preventDefault();
-      speakScreen();
-    } else if (/^[1-9]$/.test(key)) {
-      const button = choices()[Number(key) - 1];
-      if (!button) return;
-      event.preventDefault();
-      state.voice = true;
-      button.click();
-    } else if (key === "-") {
-      event.preventDefault();
-      const back = screens[state.screen] && screens[state.screen].querySelector(".back:not([hidden]), .done");
-      if (back) back.click();
-    }
+    const now = Date.now();
+    const burst = now - lastKeyAt < KEY_BURST_MS;
+    lastKeyAt = now;
+    clearTimeout(keyTimer);  // a key right after another: a scanner's burst, not a person
+    if (burst) return;
+    const action = keyAction(keyOf(event), event);
+    if (!action) return;
+    event.preventDefault();
+    keyTimer = setTimeout(action, KEY_BURST_MS);
   });
 
   listenButton.addEventListener("click", speakScreen);

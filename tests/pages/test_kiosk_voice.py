@@ -111,6 +111,7 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
     shot(page, "kiosk-voice-number")
 
     # "0" says the number again; "-" is done, back to the start, the voice off for the next citizen
+    page.evaluate("() => { document.body.dataset.spoken = ''; }")
     page.keyboard.press("Numpad0")
     page.wait_for_function(f"() => document.body.dataset.spoken.includes('/tickets/{ticket_id}.wav')")
     page.keyboard.press("NumpadSubtract")
@@ -146,3 +147,18 @@ def test_the_kiosk_voice_says_the_number_in_words_and_refuses_bad_requests(serve
     assert unknown.status_code == 404
     gone = requests.get(f"{server.url}/api/v1/announcements/kiosk/kiosk-1/tickets/nope.wav", timeout=30)
     assert gone.status_code == 404
+
+
+def test_a_scanners_burst_of_digits_picks_no_service(server, page):
+    """A barcode scanner types like a keyboard, fast: an ID card's digits must not choose services
+    (checkin.js takes the burst), while a person's single key does."""
+    page.goto(f"{server.url}/kiosk/kiosk-1")
+    expect(page.locator("body")).to_have_attribute("data-live", re.compile("^(connected|live)$"))
+    page.keyboard.type("1234", delay=10)  # a scanner: keys 10 ms apart
+    page.wait_for_timeout(400)
+    expect(page.locator("#screen-services")).to_be_visible()
+    assert not page.evaluate("() => document.body.dataset.spoken")
+    page.keyboard.press("Numpad2")  # a person: one key
+    expect(page.locator("#screen-priority")).to_be_visible()
+    second = page.evaluate("() => QK.page().services[QK.page().service_order[1]].vi")
+    expect(page.locator("#chosen-service")).to_contain_text(second)
