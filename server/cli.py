@@ -629,9 +629,10 @@ def voice_build_clips(out, engine):
 @voice.command("clips")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def voice_clips(config_file):
-    """List every clip name, and which ones the centre's recordings folder replaces."""
+    """List every clip name, and which ones the centre's recordings folder replaces; for a full
+    recorded set (voice-set.json), every clip it still lacks."""
     from ..sounds.tts import NoTts
-    from ..sounds.voice import SHIPPED, ClipLibrary
+    from ..sounds.voice import SHIPPED, ClipLibrary, VoiceSet
 
     path = config_path(config_file)
     config = _current_config(path)
@@ -642,6 +643,16 @@ def voice_clips(config_file):
         found = library.find(name)
         where = "recording" if found and not found.is_relative_to(SHIPPED) else "shipped"
         click.echo(f"  {name}.wav  {where}")
+    voice_set = VoiceSet.check(recordings, config)  # a full recorded set (voice-set.json): what it lacks
+    if voice_set is not None:
+        click.echo(
+            f"recorded set {voice_set.name!r}: {len(voice_set.required) - len(voice_set.missing)} of "
+            f"{len(voice_set.required)} clips it needs are there"
+        )
+        for name in voice_set.missing:
+            click.echo(f"  missing: {name}.wav")
+        for problem in voice_set.problems:
+            click.echo(f"  wrong: {problem}")
 
 
 @voice.command("preview")

@@ -366,3 +366,24 @@ def test_the_supervisors_dashboard_shows_an_incomplete_set_and_an_unusable_piper
     complete.startup_report()
     items = [note["item"] for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: complete}))]
     assert "voice_set" not in items and "voice_neural" not in items
+
+
+def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
+    config = parse_config(config_data, "config.yaml")
+    _make_set(tmp_path / "recordings", VoiceSet.required_clips(config, ["vi"]), skip=("vi/chín",))
+    done = subprocess.run(
+        [sys.executable, "-m", "queuekiosk.server.cli", "voice", "clips", "--config", str(tmp_path / "config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "recorded set 'Giọng thử': 22 of 23 clips it needs are there" in done.stdout
+    assert "  missing: vi/chín.wav" in done.stdout
