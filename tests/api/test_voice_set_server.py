@@ -4,7 +4,7 @@ spoken, the recorded clips first (docs/display-and-voice.md)."""
 
 from __future__ import annotations
 
-from test_voice_sets import _heard, _make_set
+from test_voice_sets import _heard, _make_set, _piper_model, _piper_or_skip
 
 from queuekiosk.server.core.config import parse_config
 from queuekiosk.sounds.voice import VoiceSet
@@ -33,3 +33,22 @@ def test_the_server_names_missing_clips_at_start_and_says_calls_from_the_set(liv
     sentence += ["vi/ba", "vi/đến quầy số", "vi/năm"]
     # the chime is not recorded: the shipped one plays first (not a recorded pitch), then the set
     assert heard[-len(sentence) * 2 :] == sentence * 2, heard
+
+
+def test_the_server_speaks_with_a_piper_voice_on_disk(live_server, config_variant, tmp_path):
+    _piper_or_skip()
+    model = _piper_model(tmp_path / "voices")
+    data = config_variant()
+    data["sounds"] = {"recordings": str(tmp_path / "none"), "piper_model": str(model)}
+    server = live_server(data)
+    assert f"the piper voice {model} says what the recordings do not" in server.log()
+
+    answer = server.session().get("/api/v1/announcements/preview", params={"number": 1023, "counter": 5})
+    assert answer.status_code == 200 and answer.json()["audio_url"], answer.text
+    made = {p.name for p in (server.instance / "voice-tts").glob("piper-*/*.wav")}
+    assert made == {
+        "mời công dân có số thứ tự.wav",
+        "một nghìn không trăm hai mươi ba.wav",
+        "đến quầy số.wav",
+        "năm.wav",
+    }
