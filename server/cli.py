@@ -11,6 +11,7 @@ from pathlib import Path  # noqa: E402
 import click  # noqa: E402
 
 from .core.config import ConfigError, config_path, load_config  # noqa: E402
+from .core.i18n import translate  # noqa: E402
 from .core.logs import configure_logging  # noqa: E402
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
@@ -18,6 +19,21 @@ SITE_HELP = (
     "the site it belongs to (`queuekiosk site list`); without it an admin or province account belongs to "
     "the whole installation and any other to the first site"
 )
+
+
+def _say(*parts, detail: str | None = None) -> str:
+    """A message of the command, Vietnamese first and English on the next line, from the catalogs
+    (server/core/messages, keys cli_*). Each part is a key or (key, params), joined with "; ";
+    ``detail`` (a cause in its own words, such as the list of problems of a config file) follows."""
+
+    def said(language: str) -> str:
+        return "; ".join(
+            translate(part, language) if isinstance(part, str) else translate(part[0], language, **part[1])
+            for part in parts
+        )
+
+    vi, en = said("vi"), said("en")
+    return "\n".join([vi] + ([en] if en != vi else []) + ([detail] if detail else []))
 
 
 def _skip_client_libraries() -> None:
@@ -37,11 +53,13 @@ def _agent_spec_help() -> str:
     )
 
 
-def _load(path: Path):
+def _load(path: Path, nothing: str = "cli_nothing_done"):
+    if not path.is_file():  # named as such, not as "the configuration has errors"
+        raise click.ClickException(_say(("cli_config_missing", {"path": str(path.resolve())}), nothing))
     try:
         return load_config(path)
     except ConfigError as error:
-        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}") from None
+        raise click.ClickException(_say("cli_config_errors", nothing, detail=str(error))) from None
 
 
 def _database(path: Path, writes: bool = True):
@@ -54,10 +72,10 @@ def _database(path: Path, writes: bool = True):
     from .core.db import SchemaNotCurrent, create_db_engine, open_database, prepare_database, session_factory
 
     url = _database_url(path)
+    if _no_sqlite_file(url) and not path.is_file():  # run outside the centre's folder: make nothing there
+        _load(path)
     if not writes and _no_sqlite_file(url):
-        raise click.ClickException(
-            f"there is no database yet ({url}): run `queuekiosk migrate` (or `queuekiosk serve`) to create it"
-        )
+        raise click.ClickException(_say(("cli_no_database", {"url": url})))
     engine = create_db_engine(url)
     try:
         if writes:
@@ -136,16 +154,18 @@ def serve(config_file, host, port, ignore_hours, access_log):
     try:
         app = create_app(path, ignore_hours=ignore_hours)
     except ConfigError as error:
-        raise click.ClickException(f"the configuration has errors; nothing was started.\n{error}") from None
+        if not path.is_file():
+            _load(path, "cli_nothing_started")  # says which file is missing
+        raise click.ClickException(_say("cli_config_errors", "cli_nothing_started", detail=str(error))) from None
     except SchemaNotCurrent as error:
-        raise click.ClickException(f"{error}; nothing was started") from None
+        raise click.ClickException(_say("cli_nothing_started", detail=str(error))) from None
     state = app.extensions["queuekiosk"]
     state.start_background()
     config = state.site.config
 
     def ready(server):
         base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.server_port}"
-        lines = [f"queuekiosk: {config.site.name} is open at {base}"]
+        lines = _say(("cli_open_at", {"name": config.site.name, "base": base})).splitlines()
         lines += [f"  kiosk    {base}/kiosk/{k.id}" for k in config.kiosks]
         lines += [f"  display  {base}/display/{d.id}" for d in config.displays]
         lines += [
@@ -156,7 +176,7 @@ def serve(config_file, host, port, ignore_hours, access_log):
             f"  API      {base}/api/v1/openapi.json",
         ]
         if ignore_hours:
-            lines.append("  (opening hours are ignored: --ignore-hours)")
+            lines.append("  " + _say("cli_hours_ignored").replace("\n", " / "))
         click.echo("\n".join(lines), err=False)
         sys.stdout.flush()
 
@@ -170,11 +190,11 @@ def _site_of(Session, path: Path, site_id: str | None, role: str | None = None):
     from .core.db import site_setup
 
     if role == "province" and site_id is not None:
-        raise click.ClickException("a province account belongs to no one site: leave out --site")
+        raise click.ClickException(_say("cli_province_no_site"))
     with Session() as db:
         runtime = site_setup(db, path.parent, site_id)
     if runtime is None or (site_id is not None and runtime.id != site_id):
-        raise click.ClickException(f"there is no site {site_id!r} (`queuekiosk site list` shows them)")
+        raise click.ClickException(_say(("cli_no_site", {"site": site_id})))
     if site_id is None and role in ("admin", "province"):
         return runtime, None
     return runtime, runtime.id
@@ -196,33 +216,35 @@ def user_add(name, role, counter, site_id, config_file):
     from .core import audit
     from .core.auth import add_user
 
-    password = _read_password(name, "no user was added")
+    password = _read_password(name, "cli_no_user_added")
     path = config_path(config_file)
     _, Session = _database(path)
     site, belongs_to = _site_of(Session, path, site_id, role)
     if counter is not None and counter not in site.counter_ids:
-        raise click.ClickException(f"there is no counter {counter} in the configuration") from None
+        raise click.ClickException(_say(("cli_no_counter", {"counter": counter}))) from None
     try:
         with Session.begin() as db:
             add_user(db, name, password, role, counter, site_id=belongs_to)
             audit.record(db, site, "user_added", username=name, role=role, counter=counter, by="command line")
     except ValueError as error:
-        raise click.ClickException(f"{error}; no user was added") from None
-    click.echo(f"added {role} {name}" + (f" at counter {counter}" if counter else ""), err=True)
+        raise click.ClickException(_say("cli_no_user_added", detail=str(error))) from None
+    added = ("cli_user_added_at", {"role": role, "name": name, "counter": counter}) if counter else None
+    click.echo(_say(added or ("cli_user_added", {"role": role, "name": name})), err=True)
 
 
 def _read_password(name: str, nothing_done: str) -> str:
     """From standard input (scripts), or asked for twice at a terminal."""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
-    password = getpass.getpass(f"Password for {name}: ")
-    if password != getpass.getpass("Once more: "):
-        raise click.ClickException(f"the two passwords differ; {nothing_done}") from None
+    password = getpass.getpass(_say(("cli_password_for", {"name": name})).replace("\n", " / ") + ": ")
+    if password != getpass.getpass(_say("cli_password_again").replace("\n", " / ") + ": "):
+        raise click.ClickException(_say("cli_passwords_differ", nothing_done)) from None
     return password
 
 
-def _change_user(config_file, name: str, change, audit_kind: str, done: str, nothing_done: str) -> None:
-    """Apply ``change(db)`` to a user and record it in the audit log, in one transaction."""
+def _change_user(config_file, name: str, change, audit_kind: str, done: tuple, nothing_done: str) -> None:
+    """Apply ``change(db)`` to a user and record it in the audit log, in one transaction; ``done``
+    and ``nothing_done`` are messages (cli_* keys)."""
     from .core import audit
 
     site, Session = _database(config_path(config_file))
@@ -231,8 +253,8 @@ def _change_user(config_file, name: str, change, audit_kind: str, done: str, not
             change(db)
             audit.record(db, site, audit_kind, username=name, by="command line")
     except ValueError as error:
-        raise click.ClickException(f"{error}; {nothing_done}") from None
-    click.echo(done, err=True)
+        raise click.ClickException(_say(nothing_done, detail=str(error))) from None
+    click.echo(_say(done), err=True)
 
 
 @user.command("list")
@@ -265,8 +287,8 @@ def _user_switch(active: bool, doc: str):
             name,
             lambda db: set_user_active(db, name, active),
             f"user_{word}",
-            f"{word} {name}",
-            "nothing was changed",
+            (f"cli_user_{word}", {"name": name}),
+            "cli_nothing_changed",
         )
 
 
@@ -281,14 +303,14 @@ def user_password(name, config_file):
     """Set a new password for NAME, read from standard input or asked for twice."""
     from .core.auth import set_password
 
-    password = _read_password(name, "the password was not changed")
+    password = _read_password(name, "cli_password_not_changed")
     _change_user(
         config_file,
         name,
         lambda db: set_password(db, name, password),
         "password_changed",
-        f"changed the password of {name}",
-        "the password was not changed",
+        ("cli_password_changed", {"name": name}),
+        "cli_password_not_changed",
     )
 
 
@@ -323,10 +345,10 @@ def token_create(role, counter, kiosk, name, site_id, config_file):
     _, Session = _database(path)
     site, belongs_to = _site_of(Session, path, site_id, role)
     if counter is not None and counter not in site.counter_ids:
-        raise click.ClickException(f"there is no counter {counter} in the configuration") from None
+        raise click.ClickException(_say(("cli_no_counter", {"counter": counter}))) from None
     if kiosk is not None and site.config.kiosk(kiosk) is None:
         known = ", ".join(k.id for k in site.config.kiosks) or "none"
-        raise click.ClickException(f"there is no kiosk {kiosk!r} in the configuration (kiosks: {known})") from None
+        raise click.ClickException(_say(("cli_no_kiosk", {"kiosk": kiosk, "known": known}))) from None
     try:
         name = name or f"{role}{f' counter {counter}' if counter else ''}{f' {kiosk}' if kiosk else ''}"
         with Session.begin() as db:
@@ -376,7 +398,7 @@ def token_revoke(token_id, config_file):
             )
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"revoked token {token_id} ({row.name})", err=True)
+    click.echo(_say(("cli_token_revoked", {"id": token_id, "name": row.name})), err=True)
 
 
 @main.group()
@@ -396,7 +418,6 @@ def site_add(site_id, name, timezone, opens, closes, config_file):
     Its setup starts as a copy of the first site's, without printers; running servers serve it
     within a second."""
     from .core import errors, sites
-    from .core.i18n import translate
 
     path = config_path(config_file)
     first, Session = _database(path)
@@ -408,8 +429,8 @@ def site_add(site_id, name, timezone, opens, closes, config_file):
         with Session.begin() as db:
             sites.create_site(db, site_id, name, timezone, hours, template=first.id, config_dir=path.parent)
     except errors.QueueError as refusal:
-        raise click.ClickException(f"{translate(refusal.code, 'en', **refusal.params)}; no site was added") from None
-    click.echo(f"added site {site_id}: its pages are /s/{site_id}/..., its API /api/v1/sites/{site_id}/...", err=True)
+        raise click.ClickException(_say((refusal.code, refusal.params), "cli_no_site_added")) from None
+    click.echo(_say(("cli_site_added", {"site": site_id})), err=True)
 
 
 @site.command("list")
@@ -457,7 +478,8 @@ def simulate(first_day, days, seed, per_day, site_id, config_file):
 
     For demos, tests and benchmarks: run it on an empty database (the configured one, or
     QUEUEKIOSK_DATABASE_URL), not on a centre's real data. It refuses days that already have
-    tickets. Clerks named sim.<name> are added (with no password: nobody signs in as them). Example:
+    tickets. Clerks named sim.<name> are added, disabled and with no password: nobody signs in as
+    them (they are the clerks of the simulated days' reports). Example:
 
     \b
       queuekiosk simulate --days 60            # the 60 days before today
@@ -478,24 +500,28 @@ def simulate(first_day, days, seed, per_day, site_id, config_file):
         first_day = dt.datetime.combine(today - dt.timedelta(days=days), dt.time())
 
     def report(day):
-        refused = f", {day.refused} citizens turned away (numbers or daily limit ran out)" if day.refused else ""
-        click.echo(
-            f"  {day.day.isoformat()}: {day.tickets} tickets, {day.served} served, {day.no_shows} no-shows, "
-            f"{day.transfers} transfers, {day.ratings} ratings{refused}",
-            err=True,
-        )
+        figures = {
+            "day": day.day.isoformat(),
+            "tickets": day.tickets,
+            "served": day.served,
+            "no_shows": day.no_shows,
+            "transfers": day.transfers,
+            "ratings": day.ratings,
+            "refused": day.refused,
+        }
+        said = _say(("cli_sim_day_refused" if day.refused else "cli_sim_day", figures))
+        click.echo("\n".join("  " + line for line in said.splitlines()), err=True)
 
     try:
         result = run_simulation(
             Session.kw["bind"], site, first_day.date(), days, seed, Settings(per_day=per_day), report=report
         )
     except SimulationError as error:
-        raise click.ClickException(f"{error}; nothing was added for that day") from None
+        raise click.ClickException(_say("cli_sim_nothing_added", detail=str(error))) from None
     opened = [d for d in result.days if d.skipped is None]
-    click.echo(
-        f"simulated {len(opened)} open days ({len(result.days) - len(opened)} closed days skipped): "
-        f"{result.tickets} tickets"
-    )
+    closed = len(result.days) - len(opened)
+    click.echo(_say(("cli_sim_done", {"open": len(opened), "closed": closed, "tickets": result.tickets})))
+    click.echo(_say("cli_sim_clerks_disabled"), err=True)
 
 
 @main.command("kiosk-agent")
@@ -590,7 +616,7 @@ def keypad(server, token, counter, keys, language, retry_seconds):
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
     if not sys.stdin.isatty():
-        raise click.ClickException("the keypad client reads keys from a terminal; run it in one")
+        raise click.ClickException(_say("cli_keypad_terminal"))
     run_keypad(server.rstrip("/"), token, counter, keys, language, retry_seconds)
 
 
@@ -622,8 +648,8 @@ def voice_build_clips(out, engine):
     try:
         count = build_clips(target, engine, report=lambda line: click.echo(f"  {line}"))
     except RuntimeError as error:
-        raise click.ClickException(f"no clips were made: {error}") from None
-    click.echo(f"{count} clips written to {target}")
+        raise click.ClickException(_say("cli_no_clips", detail=str(error))) from None
+    click.echo(_say(("cli_clips_written", {"count": count, "target": str(target)})))
 
 
 @voice.command("clips")
@@ -638,7 +664,8 @@ def voice_clips(config_file):
     config = _current_config(path)
     recordings = path.parent / config.sounds.recordings
     library = ClipLibrary(recordings, Path("/nonexistent"), NoTts())
-    click.echo(f"recordings folder: {recordings}" + ("" if recordings.is_dir() else " (does not exist yet)"))
+    folder = "cli_recordings_folder" if recordings.is_dir() else "cli_recordings_folder_missing"
+    click.echo(_say((folder, {"path": str(recordings)})))
     for name in library.names():
         found = library.find(name)
         where = "recording" if found and not found.is_relative_to(SHIPPED) else "shipped"
@@ -677,7 +704,7 @@ def voice_preview(number, counter, display_id, out, config_file):
     path = config_path(config_file)
     config = _current_config(path)
     if display_id is not None and config.display(display_id) is None:
-        raise click.BadParameter(f"there is no display {display_id!r}", param_hint="--display") from None
+        raise click.BadParameter(_say(("cli_no_display", {"display": display_id})), param_hint="--display") from None
     announcer = Announcer(config, path.parent, instance_dir_for(path))
     try:
         spoken = announcer.announce(
@@ -689,9 +716,7 @@ def voice_preview(number, counter, display_id, out, config_file):
     if spoken.text_en:
         click.echo(spoken.text_en)
     if spoken.key is None:
-        raise click.ClickException(
-            "no audio could be made (see the messages above); the call would be shown only"
-        ) from None
+        raise click.ClickException(_say("cli_no_audio")) from None
     wav_path = announcer.path_of(spoken.key)
     if out:
         shutil.copyfile(wav_path, out)
@@ -715,8 +740,11 @@ def migrate_command(config_file):
     migrate(engine)
     site = prepare_database(engine, lambda: _load(path), instance_dir_for(path), path.parent)
     engine.dispose()
-    done = "already current" if before == HEAD_REVISION else f"migrated from {before or 'nothing'} to {HEAD_REVISION}"
-    click.echo(f"the database is {done}; {site.config.site.name}: setup version {site.version}", err=True)
+    setup = {"name": site.config.site.name, "version": site.version}
+    if before == HEAD_REVISION:
+        click.echo(_say(("cli_db_current", setup)), err=True)
+    else:
+        click.echo(_say(("cli_db_migrated", {**setup, "before": before or "0", "head": HEAD_REVISION})), err=True)
 
 
 @main.group("config")
@@ -750,7 +778,6 @@ def config_import(file, dry_run, config_file):
     import difflib
 
     from .core.engine import QueueError
-    from .core.i18n import translate
     from .core.setup_changes import export_document, replace_setup
 
     new = _load(file)
@@ -761,16 +788,16 @@ def config_import(file, dry_run, config_file):
             old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), "saved setup", str(file)
         )
     )
-    click.echo("".join(diff) or "no difference\n", nl=False)
+    click.echo("".join(diff) or _say("cli_no_difference") + "\n", nl=False)
     if dry_run or not diff:
-        click.echo("nothing was changed" + (" (--dry-run)" if dry_run else ""), err=True)
+        click.echo(_say("cli_nothing_changed_dry" if dry_run else "cli_nothing_changed"), err=True)
         return
     try:
         with Sessions.begin() as db:
             change = replace_setup(db, site, new)
     except QueueError as error:
-        raise click.ClickException(f"{translate(error.code, 'en', **error.params)}; nothing was changed") from None
-    click.echo(f"imported {file}: setup version {change.runtime.version}", err=True)
+        raise click.ClickException(_say((error.code, error.params), "cli_nothing_changed")) from None
+    click.echo(_say(("cli_imported", {"file": str(file), "version": change.runtime.version})), err=True)
 
 
 def _database_url(config_file) -> str:
@@ -791,7 +818,7 @@ def backup_command(file, config_file):
         backup(_database_url(config_file), file)
     except BackupError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"backed up to {file.resolve()}", err=True)
+    click.echo(_say(("cli_backed_up", {"file": str(file.resolve())})), err=True)
 
 
 @main.command("restore")
@@ -804,12 +831,12 @@ def restore_command(file, config_file, yes):
 
     url = _database_url(config_file)
     if not yes:
-        click.confirm(f"Replace everything in {url} with {file}?", abort=True)
+        click.confirm(_say(("cli_restore_confirm", {"url": url, "file": str(file)})).replace("\n", " / "), abort=True)
     try:
         restore(url, file)
     except BackupError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"restored from {file.resolve()}", err=True)
+    click.echo(_say(("cli_restored", {"file": str(file.resolve())})), err=True)
 
 
 from .prediction_cli import predict_group  # noqa: E402 (queuekiosk predict backtest)

@@ -133,8 +133,10 @@ def open_on(site: SiteRuntime, day: dt.date) -> bool:
 
 
 def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
-    """Simulated clerks (``sim.<name>``, clerk role, no password: nobody can sign in as one): per
-    counter, its usual clerk first, then the reserves who stand in for a day. Made once, then reused."""
+    """Simulated clerks (``sim.<name>``, clerk role, no password, disabled: nobody can sign in as one,
+    and /admin and `user list` show them as disabled): per counter, its usual clerk first, then the
+    reserves who stand in for a day. Made once, then reused (and disabled, if an older run left them
+    active). The engine takes them as the actors of the simulated steps all the same."""
     numbers = sorted(site.counter_ids)
     names = [
         f"{CLERK_PREFIX}{CLERK_NAMES[i % len(CLERK_NAMES)]}{'' if i < len(CLERK_NAMES) else i}"
@@ -154,11 +156,12 @@ def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
                         role="clerk",
                         site_id=site.id,
                         counter_number=counter,
-                        active=True,
+                        active=False,
                         created_at=q.utcnow(),
                     )
                     .returning(U.c.id)
                 ).scalar_one()
+        conn.execute(U.update().where(U.c.username.in_(names), U.c.active.is_(True)).values(active=False))
     ids = [existing[name] for name in names]
     reserves = ids[len(numbers) :]
     return {number: [ids[i], *reserves] for i, number in enumerate(numbers)}
