@@ -92,7 +92,9 @@ class ClipLibrary:
         self.shipped = shipped
         self.tts = tts
         self.neural = neural  # a PiperEngine (sounds.piper_model), used only while available()
-        self._neural_ok: bool | None = None
+        self._neural_language: str | None = None  # the model's language, once it was found usable
+        self._neural_checked = False
+        self.neural_problem: str | None = None  # why the neural voice stopped working (the dashboard shows it)
         self._lock = threading.Lock()
         self._pcm: dict[Path, tuple[int, int, bytes]] = {}
         self._shipped_index = self._scan(shipped)
@@ -140,9 +142,10 @@ class ClipLibrary:
         """The neural voice is there and speaks ``language`` (checked once; a failure turns it off)."""
         if self.neural is None:
             return False
-        if self._neural_ok is None:
-            self._neural_ok = self.neural.available() is None
-        return self._neural_ok and self.neural.language == language
+        if not self._neural_checked:
+            self._neural_checked = True
+            self._neural_language = self.neural.language if self.neural.available() is None else None
+        return self._neural_language == language
 
     def spoken_by_neural(self, text: str) -> Path:
         model = self.neural.model
@@ -184,8 +187,8 @@ class ClipLibrary:
             try:
                 return [self.spoken_by_neural(text)]
             except (TtsUnavailable, OSError) as error:
-                self._neural_ok = False
-                self.tts_problem = f"piper: {error}"
+                self._neural_language = None  # until the server restarts: a broken model stays broken
+                self.neural_problem = f"the piper voice failed: {error}"
                 log.warning("voice: the piper voice failed (%s); the shipped espeak-ng clips are used now", error)
         if whole:
             found = self.find(f"{language}/{name}")

@@ -79,13 +79,14 @@ def voice_notes(app=None) -> list[dict]:
                 "detail": "; ".join([*(f"{name}.wav" for name in voice_set.missing), *voice_set.problems])[:1000],
             }
         )
-    if voice.neural_problem:
+    neural_problem = voice.neural_problem or voice.library.neural_problem  # at start-up, or since
+    if neural_problem:
         notes.append(
             {
                 "item": "voice_neural",
                 "message": translate("system_voice_neural_unusable", "vi"),
                 "message_en": translate("system_voice_neural_unusable", "en"),
-                "detail": voice.neural_problem,
+                "detail": neural_problem,
             }
         )
     return notes

@@ -387,3 +387,23 @@ def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "recorded set 'Giọng thử': 22 of 23 clips it needs are there" in done.stdout
     assert "  missing: vi/chín.wav" in done.stdout
+
+
+def test_a_broken_piper_model_falls_back_to_the_shipped_clips_and_says_why(centre, tmp_path, caplog):
+    _piper_or_skip()
+    from types import SimpleNamespace
+
+    from queuekiosk.sounds.web import ANNOUNCER, voice_notes
+
+    model = _piper_model(tmp_path / "cfg" / "voices")
+    model.write_bytes(b"not an onnx model")  # a copy cut short, say
+    announcer = centre(piper_model="voices/vi_VN-test-x_low.onnx")
+    announcer.startup_report()
+    with caplog.at_level(logging.WARNING, logger="queuekiosk.voice"):
+        spoken = announcer.announce(announcer.config.displays[0].voice, 1023, 5)
+    assert spoken.key  # still spoken
+    assert "the piper voice failed" in caplog.text and "could not load" in caplog.text
+    plan = announcer.plan(announcer.config.displays[0].voice, 1023, 5)
+    assert all(value.is_relative_to(SHIPPED) for kind, value in plan if kind == "clip")
+    notes = {n["item"]: n for n in voice_notes(SimpleNamespace(extensions={ANNOUNCER: announcer}))}
+    assert "could not load" in notes["voice_neural"]["detail"]
