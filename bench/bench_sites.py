@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from queuekiosk.server.core import sites as site_data  # noqa: E402
 from queuekiosk.server.core.config import load_config  # noqa: E402
-from queuekiosk.server.core.db import create_db_engine, prepare_database  # noqa: E402
+from queuekiosk.server.core.db import create_db_engine, migrate, prepare_database  # noqa: E402
 from queuekiosk.server.core.reports.sites import compare_sites  # noqa: E402
 
 DATABASE = "qk_bench_sites"
@@ -283,12 +283,16 @@ def live(url: str, site_ids: list[str], per_day: int, calls: int) -> None:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(tmp / "serve.log", "wb"),  # noqa: SIM115
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_healthy(base + "/healthz", 60)
-            probe = requests.get(f"{base}/api/v1/sites/{site_ids[-1]}/services", timeout=5)
+            try:
+                wait_healthy(base + "/healthz", 90)
+            except RuntimeError:
+                say("live: the server did not start; its log ends:\n" + (tmp / "serve.log").read_text()[-2000:])
+                raise
+            probe = requests.get(f"{base}/api/v1/sites/{site_ids[-1]}/queue", timeout=5)
             if probe.status_code == 404:
                 say("live: /api/v1/sites/{site}/... is not routed by this server yet: step 4 skipped")
                 return
@@ -296,7 +300,9 @@ def live(url: str, site_ids: list[str], per_day: int, calls: int) -> None:
             headers = {"Authorization": f"Bearer {admin}"}
             heard: dict[str, list] = {s: [] for s in site_ids}
             clients = []
-            for site_id in site_ids:
+            session = requests.Session()
+
+            def connect(site_id):
                 client = socketio.Client(reconnection=False)
 
                 def on_called(data, site_id=site_id):
@@ -306,45 +312,59 @@ def live(url: str, site_ids: list[str], per_day: int, calls: int) -> None:
                 client.connect(base, socketio_path=f"s/{site_id}/socket.io", transports=["websocket"])
                 client.emit("subscribe", {"display": "lobby"})
                 clients.append(client)
-            say(f"live: {len(clients)} displays connected, one per site")
-            session = requests.Session()
-            issue_times = []
-            for n in range(per_day):
-                site_id = site_ids[n % len(site_ids)]
-                start = time.perf_counter()
-                answer = session.post(f"{base}/api/v1/sites/{site_id}/tickets", json={"service": "HT"}, timeout=10)
-                issue_times.append(time.perf_counter() - start)
-                answer.raise_for_status()
-            issue_times.sort()
+
+            def issue(at: list[str], count: int) -> list[float]:
+                times = []
+                for n in range(count):
+                    site_id = at[n % len(at)]
+                    start = time.perf_counter()
+                    answer = session.post(f"{base}/api/v1/sites/{site_id}/tickets", json={"service": "HT"}, timeout=10)
+                    times.append(time.perf_counter() - start)
+                    answer.raise_for_status()
+                return sorted(times)
+
+            def call_round(at: list[str], count: int) -> tuple[list[float], int]:
+                latencies, crossed = [], 0
+                rng = random.Random(7)
+                for _ in range(count):
+                    site_id = rng.choice(at)
+                    before = {s: len(v) for s, v in heard.items()}
+                    start = time.perf_counter()
+                    answer = session.post(f"{base}/api/v1/sites/{site_id}/counters/1/next", headers=headers, timeout=10)
+                    if answer.status_code != 200 or answer.json().get("number") is None:
+                        continue
+                    deadline = time.monotonic() + 2
+                    while len(heard[site_id]) == before[site_id] and time.monotonic() < deadline:
+                        time.sleep(0.0005)
+                    if len(heard[site_id]) > before[site_id]:
+                        latencies.append(heard[site_id][-1][0] - start)
+                    time.sleep(0.02)
+                    crossed += sum(len(v) - before[s] for s, v in heard.items() if s != site_id)
+                    session.post(f"{base}/api/v1/sites/{site_id}/counters/1/finish", headers=headers, timeout=10)
+                return sorted(latencies), crossed
+
+            def p(values: list[float], share: float) -> str:
+                return f"{values[min(len(values) - 1, int(len(values) * share))] * 1000:.1f} ms" if values else "-"
+
+            # the reference, in the same run: one site's display connected, calls at that site
+            connect(site_ids[0])
+            issue(site_ids[:1], calls)
+            alone, _ = call_round(site_ids[:1], calls)
             say(
-                f"live: {len(issue_times)} tickets issued over {len(site_ids)} sites: p50 "
-                f"{issue_times[len(issue_times) // 2] * 1000:.1f} ms, p99 {issue_times[int(len(issue_times) * 0.99)] * 1000:.1f} ms"
+                f"live, reference: 1 display connected, {len(alone)} calls: call→display p50 {p(alone, 0.5)}, p99 {p(alone, 0.99)}"
             )
-            latencies = []
-            crossed = 0
-            rng = random.Random(7)
-            for _ in range(calls):
-                site_id = rng.choice(site_ids)
-                before = {s: len(v) for s, v in heard.items()}
-                start = time.perf_counter()
-                answer = session.post(f"{base}/api/v1/sites/{site_id}/counters/1/next", headers=headers, timeout=10)
-                if answer.status_code != 200:
-                    continue
-                deadline = time.monotonic() + 2
-                while len(heard[site_id]) == before[site_id] and time.monotonic() < deadline:
-                    time.sleep(0.0005)
-                if len(heard[site_id]) > before[site_id]:
-                    latencies.append(heard[site_id][-1][0] - start)
-                time.sleep(0.02)
-                crossed += sum(len(v) - before[s] for s, v in heard.items() if s != site_id)
-                session.post(f"{base}/api/v1/sites/{site_id}/counters/1/finish", headers=headers, timeout=10)
-            latencies.sort()
-            if latencies:
-                say(
-                    f"live: call→display over {len(latencies)} calls at random sites: p50 "
-                    f"{latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms; "
-                    f"calls heard by another site's display: {crossed}"
-                )
+            for site_id in site_ids[1:]:
+                connect(site_id)
+            say(f"live: {len(clients)} displays connected, one per site")
+            issued = issue(site_ids, per_day)
+            say(
+                f"live: {len(issued)} tickets issued over {len(site_ids)} sites: p50 {p(issued, 0.5)}, p99 {p(issued, 0.99)}"
+            )
+            latencies, crossed = call_round(site_ids, calls)
+            say(
+                f"live: {len(clients)} displays, {len(latencies)} calls at random sites: call→display p50 "
+                f"{p(latencies, 0.5)}, p99 {p(latencies, 0.99)}; calls heard by another site's display: {crossed}"
+            )
             for client in clients:
                 client.disconnect()
         finally:
@@ -363,6 +383,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="reuse a filled bench database")
     parser.add_argument("--skip-live", action="store_true")
+    parser.add_argument("--skip-reports", action="store_true")
     args = parser.parse_args()
 
     url = database_url(args.url)
@@ -372,6 +393,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="qk-bench-sites-") as tmp:
         if filled:
+            migrate(create_db_engine(url))  # a kept database made by an older version
             engine = pg_engine(url)
             with engine.connect() as conn:
                 site_ids = [r[0] for r in conn.execute(text("SELECT id FROM sites ORDER BY id"))]
@@ -382,7 +404,8 @@ def main() -> None:
             site_ids = add_sites(url, args.sites, Path(tmp) / "instance")
             say(f"{len(site_ids)} sites made in {time.perf_counter() - start:.1f} s")
             fill(url, site_ids, args.per_day)
-    measure_reports(url, args.rounds)
+    if not args.skip_reports:
+        measure_reports(url, args.rounds)
     if not args.skip_live:
         live(url, site_ids, args.per_day, args.calls)
 
