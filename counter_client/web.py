@@ -46,6 +46,10 @@ def page():
         "services": {s.code: {"vi": s.name.vi, "en": s.name.en} for s in config.services},
         "service_order": [s.code for s in config.services],
         "priorities": {p.code: {"vi": p.name.vi, "en": p.name.en} for p in config.priorities},
+        # what the clerk picks with the dossier code (server/core/dossiers.py)
+        "procedures": {
+            s.code: [{"code": p.code, "vi": p.name.vi, "en": p.name.en} for p in s.procedures] for s in config.services
+        },
         "counters": {c.number: c.label for c in config.counters},
         "shortcuts": SHORTCUTS,
         "pause_reasons": list(PAUSE_REASONS),

@@ -134,6 +134,14 @@ class Booking(_Strict):
     sms_code: bool = False  # a one-time code by SMS (notifications.sms) confirms the phone before booking
 
 
+class Procedure(_Strict):
+    """A procedure ("thủ tục") a service's counter serves, picked by the clerk with the dossier code
+    (server/core/dossiers.py): reports count the day's work by procedure."""
+
+    code: Code
+    name: LocalizedName
+
+
 class Service(_Strict):
     code: Code
     name: LocalizedName
@@ -146,6 +154,7 @@ class Service(_Strict):
     # at most this many tickets a day (what the clerks can handle); past it the kiosk answers 429
     daily_limit: int | None = Field(default=None, ge=1)
     booking: Booking | None = None  # None: walk-ins only
+    procedures: list[Procedure] = []  # what its clerks pick at the counter with the dossier code (mã hồ sơ)
 
 
 class Priority(_Strict):

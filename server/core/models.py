@@ -170,6 +170,9 @@ class Ticket(Base):
     # a booked citizen checked in within the grace window is called ahead of walk-ins from this time
     # (the slot's start); None for everyone else (server/core/bookings.py)
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # the dossier ("mã hồ sơ") and the procedure served, as the clerk typed or scanned them (server/core/dossiers.py)
+    dossier_code: Mapped[str | None] = mapped_column(String(40))
+    procedure: Mapped[str | None] = mapped_column(String(32))
 
 
 class Event(Base):

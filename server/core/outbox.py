@@ -61,6 +61,8 @@ TICKET_FIELDS = (
     "business_day",
     "waiting_ahead",
     "eta_minutes",
+    "dossier_code",  # the dossier (mã hồ sơ) and the procedure served, once the clerk set them
+    "procedure",
 )
 # what a booking event tells: not its code (the key to cancel it), nor even the masked phone or ID number
 BOOKING_FIELDS = (

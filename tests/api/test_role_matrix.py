@@ -261,6 +261,12 @@ HTTP = {
             ("close", None),
         )
     },
+    ("/api/v1/counters/<int:counter>/dossier", "PUT"): Route(  # the dossier code and procedure served
+        act_on_counter, ON_BOTH, body={"dossier_code": "000.00.12.H26-241203-0001"}
+    ),
+    ("/api/v1/reports/procedures", "GET"): Route(
+        supervisors, query={"from": dt.date.today().isoformat(), "to": dt.date.today().isoformat()}
+    ),
     ("/api/v1/printers", "GET"): Route(supervisors),
     ("/api/v1/audit", "GET"): Route(roles("admin")),
     # the setup: admins change it; supervisors read it and change the ticker, slides and holidays

@@ -30,6 +30,9 @@ def ticket_view(site: SiteRuntime, row) -> dict:
         # None: a walk-in; "booked" or "remote" (server/core/bookings.py): the console and displays mark it
         "origin": getattr(row, "origin", None),
         "due_at": iso(getattr(row, "due_at", None)),  # a booking checked in on time is called from then
+        # the dossier code and the procedure served, set at the counter (server/core/dossiers.py)
+        "dossier_code": getattr(row, "dossier_code", None),
+        "procedure": getattr(row, "procedure", None),
     }
 
 

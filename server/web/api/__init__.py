@@ -139,6 +139,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     audit_log,
     bookings,  # noqa: E402,F401  (bookings, remote numbers, check-in: issue 14)
     counters,
+    dossiers,  # noqa: E402,F401  (the dossier code and procedure at the counter: issue 15)
     notify,  # noqa: E402,F401  (citizens told their turn is near: issue 15)
     ratings,
     session_routes,

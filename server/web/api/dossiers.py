@@ -1,0 +1,49 @@
+"""The dossier link at the counter (server/core/dossiers.py; issue 15).
+
+PUT /api/v1/counters/{n}/dossier   {"dossier_code"?, "procedure"?}  the ticket counter n holds, with both
+GET /api/v1/reports/procedures?from=&to=                            served per service and procedure (supervisors)
+
+Who may: as the counter's actions (an admin, that counter's token or logged-in clerk).
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...core import dossiers, periods
+from ...core import engine as q
+from ...core.auth import may_act_on_counter, require_role
+from ...core.i18n import pick_language
+from ...core.reports import procedures
+from . import bp, current_principal, parse_body, run, state
+
+
+class DossierRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dossier_code: str | None = Field(default=None, max_length=dossiers.CODE_MAX + 2)  # a scanner's CR LF
+    procedure: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+@bp.put("/counters/<int:counter>/dossier")
+def counter_dossier(counter: int):
+    body = parse_body(DossierRequest)
+    principal = current_principal()
+    may_act_on_counter(principal, counter)
+    outcome = run(dossiers.record, counter, body.dossier_code, body.procedure, actor=principal.actor)
+    return jsonify(outcome.ticket)
+
+
+@bp.get("/reports/procedures")
+def procedure_report():
+    require_role(current_principal(), "admin", "supervisor")
+    app_state = state()
+    try:
+        period = periods.range_period(
+            request.args.get("from") or "", request.args.get("to") or "", app_state.site.config.site.zone
+        )
+    except periods.PeriodError as error:
+        language = pick_language(request.headers.get("Accept-Language"))
+        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(language)) from None
+    with app_state.Session() as db:
+        return jsonify(procedures.procedure_figures(db, app_state.site, period.first_day, period.last_day))
