@@ -207,3 +207,19 @@ def test_an_opt_in_without_a_phone_channel_is_refused_naming_notify_and_books_no
     taken = http.post("/api/v1/bookings", json={**body, "notify": False})  # the refused one held no number
     assert taken.status_code == 201, taken.text
     assert "notify" not in taken.json()
+
+
+def test_a_retried_booking_from_an_ipv6_phone_on_postgresql(live_server, migrated_pg_url):
+    """Keys without a login are kept per address: a long IPv6 address (behind the centre's proxy)
+    still fits the key's scope, and the retry answers the same number."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PROXIES": "1"})
+    http = srv.session()
+    phone = {"X-Forwarded-For": "2001:db8:85a3:1234:5678:8a2e:370:7334", "Idempotency-Key": str(uuid.uuid4())}
+    body = {"service": "HT", "remote": True, "name": NAME, "phone": "0912000701"}
+    first = http.post("/api/v1/bookings", json=body, headers=phone)
+    assert first.status_code == 201, first.text
+    again = http.post("/api/v1/bookings", json=body, headers=phone)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true", again.text
+    assert again.json()["number"] == first.json()["number"]
+    other = {**phone, "X-Forwarded-For": "2001:db8:85a3:1234:5678:8a2e:370:7335"}  # another phone, same key
+    assert_error(http.post("/api/v1/bookings", json=body, headers=other), 409, "already_holds_number")

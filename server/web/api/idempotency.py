@@ -34,6 +34,7 @@ from ...core.models import utcnow
 HEADER = "Idempotency-Key"
 KEEP = dt.timedelta(hours=24)
 _KEY = re.compile(r"^[\x21-\x7e]{1,100}$")  # printable ASCII, no spaces: a UUID fits
+SCOPE_MAX = 40  # idempotency_keys.scope
 _CLEAN_EVERY = 200  # forget expired keys once every this many stored answers
 _stored = itertools.count(1)
 
@@ -54,7 +55,11 @@ def request_key() -> str | None:
 def _scope(principal: Principal | None) -> str:
     """Whose keys these are: a token's, a user's, or (issuing needs no login) an address's."""
     if principal is None:
-        return f"address:{request.remote_addr}"
+        scope = f"address:{request.remote_addr}"
+        if len(scope) <= SCOPE_MAX:
+            return scope
+        # an IPv6 address does not fit the column (40): its hash does, as distinct per address
+        return "address#" + hashlib.sha256(str(request.remote_addr).encode()).hexdigest()[: SCOPE_MAX - 8]
     return f"token:{principal.token_id}" if principal.token_id is not None else f"user:{principal.user_id}"
 
 
