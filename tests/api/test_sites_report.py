@@ -96,3 +96,6 @@ def test_a_period_it_cannot_read_is_named(province):
     assert_error(reader.get("/api/v1/reports/sites?from=2026-02-30&to=2026-03-01"), 422, "invalid_field", "from")
     assert_error(reader.get("/api/v1/reports/sites?from=2026-02-01"), 422, "invalid_field", "to")
     assert_error(reader.get("/api/v1/reports/sites?period=2026-Q5"), 422, "invalid_field", "period")
+    # whole days only: each site's own business days
+    answer = reader.get("/api/v1/reports/sites?from=2026-02-01&to=2026-02-02T12:00", headers={"Accept-Language": "en"})
+    assert "whole days" in assert_error(answer, 422, "invalid_field", "to")["message"]

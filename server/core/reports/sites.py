@@ -26,6 +26,7 @@ import operator
 
 from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from .. import models as m
 from .clock import utcnow
@@ -282,7 +283,6 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
     sites = conn.execute(select(SITES.c.id, SITES.c.name, SITES.c.timezone).order_by(SITES.c.id)).all()
     counted = count_days_not_kept(conn, first_day, last_day)
     kept = _kept_by_site(conn, first_day, last_day)
-    _keep(conn, counted, (now or utcnow()).date() - dt.timedelta(days=KEPT_AFTER_DAYS))  # read above without them
     per_site: dict[str, _Day] = {site_id: _Day() for site_id, _, _ in sites}
     for site_id, d in kept.items():
         if site_id in per_site:
@@ -308,6 +308,13 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
         booked_total += booked
         checked_in_total += checked_in
         rows.append({"site": site_id, "name": name, "timezone": timezone, **_view(d, booked, checked_in)})
+    # the days counted that are over are kept for the next look (read above without them); a database
+    # that refuses the write (full, read-only) costs the next look its time, not this answer
+    try:
+        with conn.begin_nested():
+            _keep(conn, counted, (now or utcnow()).date() - dt.timedelta(days=KEPT_AFTER_DAYS))
+    except DBAPIError:
+        pass
     return {
         "report": "sites",
         "first_day": first_day.isoformat(),

@@ -158,6 +158,9 @@ def sites_compared():
     if principal.role == "admin" and principal.site_id is not None:
         raise q.NotAllowed("sites_installation_admin_only")
     site = state().site
+    for name in ("from", "to"):  # whole business days: each site's own
+        if "T" in request.args.get(name, ""):
+            raise _invalid(name, "report_sites_whole_days")
     period = _period(site)
     app_state = state()
     with app_state.Session() as db:
