@@ -220,3 +220,39 @@ def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_
 
     _queue, plain = run(Settings.plain(per_day=200), "plain.db")
     assert not [e for e in plain if e.kind == "paused" and e.detail["reason"] == "Nghỉ trưa"]
+
+
+def test_a_site_whose_numbers_run_out_turns_citizens_away_on_postgresql(config_data, tmp_path, migrated_pg_url):
+    """`simulate --site` fills the site it names (a commune centre added to the installation), and on
+    PostgreSQL too a day whose numbers run out turns citizens away and goes on, with no traceback."""
+    service = next(s for s in config_data["services"] if s["code"] == "CT")
+    service["numbers"] = {"start": 2001, "end": 2005}
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")}
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "queuekiosk.server.cli", *args, "--config", str(config_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    added = cli("site", "add", "xa-tan-phu", "--name", "Xã Tân Phú")
+    assert added.returncode == 0, added.stderr
+    done = cli("simulate", "--site", "xa-tan-phu", "--day", FRIDAY.isoformat(), "--per-day", "100", "--seed", "3")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    turned_away = int(re.search(r"(\d+) citizens turned away \(numbers or daily limit ran out\)", done.stderr)[1])
+    assert turned_away >= 5, done.stderr
+
+    engine = create_db_engine(migrated_pg_url)
+    T, S = m.Ticket.__table__, m.Service.__table__
+    with engine.connect() as conn:
+        ct = conn.execute(select(S.c.id).where(S.c.code == "CT", S.c.site_id == "xa-tan-phu")).scalar_one()
+        tickets = conn.execute(select(T.c.site_id, T.c.origin_service_id, T.c.number)).all()
+    engine.dispose()
+    assert {t.site_id for t in tickets} == {"xa-tan-phu"}  # only the site it names
+    assert sorted(t.number for t in tickets if t.origin_service_id == ct) == [2001, 2002, 2003, 2004, 2005]
+    assert len([t for t in tickets if t.origin_service_id != ct]) > 40
