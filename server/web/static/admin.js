@@ -803,7 +803,7 @@
    * (PATCH /admin/site {notifications}). A channel whose main setting is empty is removed. */
   const CHANNEL_KEYS = {sms: "url", zalo: "access_token", email: "host"};
   function notificationsPanel(panel) {
-    const form = siteForm("notifications", panel, "admin_tab_notifications", "admin_h_notifications", function (body) {
+    siteForm("notifications", panel, "admin_tab_notifications", "admin_h_notifications", function (body) {
       const wanted = body.notifications;
       const before = data.site.notifications || {};
       Object.keys(CHANNEL_KEYS).forEach(function (name) {
@@ -817,7 +817,7 @@
       else if (wanted.push && wanted.push.subject === null) delete wanted.push.subject;
       return body;
     });
-    return {refresh: function () { form.fill(data.site, "change"); }};
+    return {refresh: function () {}};  // as the hours: a save (or another admin's) does not undo what is typed
   }
 
   /** Device tokens: the list (revoke), a new token, and its pairing link and QR code once. */
