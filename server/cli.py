@@ -672,14 +672,11 @@ def voice_clips(config_file):
         click.echo(f"  {name}.wav  {where}")
     voice_set = VoiceSet.check(recordings, config)  # a full recorded set (voice-set.json): what it lacks
     if voice_set is not None:
-        click.echo(
-            f"recorded set {voice_set.name!r}: {len(voice_set.required) - len(voice_set.missing)} of "
-            f"{len(voice_set.required)} clips it needs are there"
-        )
-        for name in voice_set.missing:
-            click.echo(f"  missing: {name}.wav")
-        for problem in voice_set.problems:
-            click.echo(f"  wrong: {problem}")
+        have, need = len(voice_set.required) - len(voice_set.missing), len(voice_set.required)
+        key = "cli_voice_set_complete" if voice_set.complete else "cli_voice_set_incomplete"
+        click.echo(_say((key, {"name": voice_set.name, "have": have, "need": need})))
+        for line in [f"{name}.wav" for name in voice_set.missing] + voice_set.problems:
+            click.echo(f"  - {line}")
 
 
 @voice.command("preview")

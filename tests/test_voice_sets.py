@@ -385,8 +385,9 @@ def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path):
         env={**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")},
     )
     assert done.returncode == 0, done.stderr
-    assert "recorded set 'Giọng thử': 22 of 23 clips it needs are there" in done.stdout
-    assert "  missing: vi/chín.wav" in done.stdout
+    assert "bộ ghi âm “Giọng thử”: có 22/23 đoạn cần dùng; còn thiếu hoặc sai:" in done.stdout
+    assert "recorded set “Giọng thử”: 22 of 23 clips it needs are there; missing or wrong:" in done.stdout
+    assert "\n  - vi/chín.wav\n" in done.stdout
 
 
 def test_a_broken_piper_model_falls_back_to_the_shipped_clips_and_says_why(centre, tmp_path, caplog):
