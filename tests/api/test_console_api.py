@@ -92,6 +92,7 @@ def test_a_repeated_key_is_answered_again_and_done_once(server, http, tokens, si
     assert other.status_code == 200 and other.json()["id"] == second["id"]
 
     # a new key is a new press
+    assert act(http, 1, "start", bearer(tokens["counter1"])).status_code == 200
     fresh = act(http, 1, "next", {**bearer(tokens["counter1"]), "Idempotency-Key": uuid.uuid4().hex})
     assert fresh.status_code == 204
     assert status_of(http, first["id"]) == "done"
@@ -278,10 +279,11 @@ def test_only_the_ticket_finished_last_may_be_rated(http, tokens):
     assert_error(rate(http, earlier["id"], tokens["rating1"]), 409, "rating_closed")
     assert rate(http, later["id"], tokens["rating1"], "very_satisfied").status_code == 201
 
-    # "next" finishes the current ticket too: the tablet asks about it
+    # "next" finishes the current ticket too (one being served): the tablet asks about it
     third = issue(http, "HT")
     fourth = issue(http, "HT")
     assert act(http, 1, "next", counter).json()["id"] == third["id"]
+    assert act(http, 1, "start", counter).status_code == 200
     assert act(http, 1, "next", counter).json()["id"] == fourth["id"]
     assert rate(http, third["id"], tokens["rating1"]).status_code == 201
     # a no-show is not a service: nothing to rate

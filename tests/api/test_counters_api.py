@@ -101,6 +101,7 @@ def test_next_is_204_when_nobody_waits_and_finishes_the_current_ticket(http, tok
 
     t = issue(http, "DC")
     ok(act(http, 4, "next", tokens[4]))
+    ok(act(http, 4, "start", tokens[4]))
     response = act(http, 4, "next", tokens[4])
     assert response.status_code == 204
     assert ticket(http, t["id"])["status"] == "done"
@@ -110,6 +111,7 @@ def test_next_is_204_when_nobody_waits_and_finishes_the_current_ticket(http, tok
 def test_next_serves_first_come_first_served(http, tokens):
     first, second = issue(http, "DC"), issue(http, "DC")
     assert ok(act(http, 4, "next", tokens[4]))["id"] == first["id"]
+    ok(act(http, 4, "start", tokens[4]))
     assert ok(act(http, 4, "next", tokens[4]))["id"] == second["id"]
     assert ticket(http, first["id"])["status"] == "done"
 
