@@ -25,6 +25,7 @@ A progress line is printed per step. docs/performance.md records the figures and
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -262,7 +263,6 @@ def live(url: str, site_ids: list[str], per_day: int, calls: int) -> None:
     import tempfile
 
     import requests
-    import socketio
     from common import bench_config, free_port, token, wait_healthy  # noqa: F401
 
     with tempfile.TemporaryDirectory(prefix="qk-bench-sites-") as tmp:
@@ -298,20 +298,7 @@ def live(url: str, site_ids: list[str], per_day: int, calls: int) -> None:
                 return
             admin = token(tmp, "admin", database_url=url)
             headers = {"Authorization": f"Bearer {admin}"}
-            heard: dict[str, list] = {s: [] for s in site_ids}
-            clients = []
             session = requests.Session()
-
-            def connect(site_id):
-                client = socketio.Client(reconnection=False)
-
-                def on_called(data, site_id=site_id):
-                    heard[site_id].append((time.perf_counter(), data))
-
-                client.on("ticket.called", on_called)
-                client.connect(base, socketio_path=f"s/{site_id}/socket.io", transports=["websocket"])
-                client.emit("subscribe", {"display": "lobby"})
-                clients.append(client)
 
             def issue(at: list[str], count: int) -> list[float]:
                 times = []
@@ -323,56 +310,109 @@ def live(url: str, site_ids: list[str], per_day: int, calls: int) -> None:
                     answer.raise_for_status()
                 return sorted(times)
 
-            def call_round(at: list[str], count: int) -> tuple[list[float], int]:
-                latencies, crossed = [], 0
+            def call_round(at: list[str], count: int, listening: list[str]) -> tuple[list[float], int, int]:
+                """Calls at random sites of ``at``; the displays of ``listening`` (listener processes of
+                their own, as bench_realtime.py) note when each call reaches them."""
+                done = tmp / f"done-{len(listening)}"
+                halves = [listening[i::LISTENERS] for i in range(LISTENERS)] if len(listening) > 1 else [listening]
+                children = [
+                    subprocess.Popen(
+                        [sys.executable, __file__, "--listen", base, str(done), *part],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    for part in halves
+                    if part
+                ]
+                for child in children:
+                    assert child.stdout.readline().strip() == "ready"
+                sent: dict[str, tuple[str, float]] = {}
                 rng = random.Random(7)
                 for _ in range(count):
                     site_id = rng.choice(at)
-                    before = {s: len(v) for s, v in heard.items()}
                     start = time.perf_counter()
                     answer = session.post(f"{base}/api/v1/sites/{site_id}/counters/1/next", headers=headers, timeout=10)
-                    if answer.status_code != 200 or answer.json().get("number") is None:
-                        continue
-                    deadline = time.monotonic() + 2
-                    while len(heard[site_id]) == before[site_id] and time.monotonic() < deadline:
-                        time.sleep(0.0005)
-                    if len(heard[site_id]) > before[site_id]:
-                        latencies.append(heard[site_id][-1][0] - start)
-                    time.sleep(0.02)
-                    crossed += sum(len(v) - before[s] for s, v in heard.items() if s != site_id)
+                    if answer.status_code == 200 and answer.json().get("id"):
+                        sent[answer.json()["id"]] = (site_id, start)
+                    time.sleep(0.05)  # a centre's calls are seconds apart: each is measured on its own
                     session.post(f"{base}/api/v1/sites/{site_id}/counters/1/finish", headers=headers, timeout=10)
-                return sorted(latencies), crossed
+                time.sleep(1)
+                done.touch()
+                latencies, crossed, missed = [], 0, 0
+                heard: dict[str, dict[str, float]] = {}
+                for child in children:
+                    heard.update(json.loads(child.stdout.readline()))
+                    child.wait(30)
+                for ticket_id, (site_id, start) in sent.items():
+                    if ticket_id in heard.get(site_id, {}):
+                        latencies.append(heard[site_id][ticket_id] - start)
+                    else:
+                        missed += 1
+                    crossed += sum(1 for other, arrivals in heard.items() if other != site_id and ticket_id in arrivals)
+                return sorted(latencies), crossed, missed
 
             def p(values: list[float], share: float) -> str:
                 return f"{values[min(len(values) - 1, int(len(values) * share))] * 1000:.1f} ms" if values else "-"
 
             # the reference, in the same run: one site's display connected, calls at that site
-            connect(site_ids[0])
             issue(site_ids[:1], calls)
-            alone, _ = call_round(site_ids[:1], calls)
+            alone, _, missed = call_round(site_ids[:1], calls, site_ids[:1])
             say(
-                f"live, reference: 1 display connected, {len(alone)} calls: call→display p50 {p(alone, 0.5)}, p99 {p(alone, 0.99)}"
+                f"live, reference: 1 display connected, {len(alone)} calls: call→display p50 {p(alone, 0.5)}, "
+                f"p99 {p(alone, 0.99)} ({missed} not heard)"
             )
-            for site_id in site_ids[1:]:
-                connect(site_id)
-            say(f"live: {len(clients)} displays connected, one per site")
-            issued = issue(site_ids, per_day)
+            issued = issue(site_ids, max(per_day, calls))
             say(
                 f"live: {len(issued)} tickets issued over {len(site_ids)} sites: p50 {p(issued, 0.5)}, p99 {p(issued, 0.99)}"
             )
-            latencies, crossed = call_round(site_ids, calls)
+            latencies, crossed, missed = call_round(site_ids, calls, site_ids)
             say(
-                f"live: {len(clients)} displays, {len(latencies)} calls at random sites: call→display p50 "
-                f"{p(latencies, 0.5)}, p99 {p(latencies, 0.99)}; calls heard by another site's display: {crossed}"
+                f"live: {len(site_ids)} displays connected (one per site, {LISTENERS} listener processes), "
+                f"{len(latencies)} calls at random sites: call→display p50 {p(latencies, 0.5)}, p99 {p(latencies, 0.99)}; "
+                f"not heard {missed}; heard by another site's display: {crossed}"
             )
-            for client in clients:
-                client.disconnect()
         finally:
             proc.terminate()
             proc.wait(10)
 
 
+LISTENERS = 2  # processes holding the displays' connections (gevent), apart from the one that calls
+
+
+def listen(base: str, done_file: str, site_ids: list[str]) -> None:
+    """A child process: one display per site (lobby), connected under /s/{site}/socket.io; says
+    "ready", then, once ``done_file`` exists, prints when each call reached each site's display."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+    import socketio
+
+    arrivals: dict[str, dict[str, float]] = {s: {} for s in site_ids}
+    ready = []
+
+    def display(site_id: str):
+        client = socketio.Client(reconnection=False)
+        subscribed = gevent.event.Event()
+        client.on("state", lambda _data: subscribed.set())
+        client.on("ticket.called", lambda data: arrivals[site_id].setdefault(data["ticket"]["id"], time.perf_counter()))
+        client.connect(base, socketio_path=f"s/{site_id}/socket.io", transports=["websocket"], wait_timeout=30)
+        client.emit("subscribe", {"display": "lobby"})
+        subscribed.wait(30)
+        ready.append(client)
+
+    gevent.joinall([gevent.spawn(display, s) for s in site_ids], raise_error=True)
+    print("ready", flush=True)
+    while not os.path.exists(done_file):
+        gevent.sleep(0.05)
+    print(json.dumps(arrivals), flush=True)
+    os._exit(0)  # the connections end with the process (closing 25 of them one by one takes long)
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--listen":
+        listen(sys.argv[2], sys.argv[3], sys.argv[4:])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="a PostgreSQL to make the database in"
