@@ -27,9 +27,10 @@ class _Context(logging.Filter):
     def __init__(self):
         super().__init__()
         self.site: str | None = None
+        self.current_site = None  # () -> the site being worked for (a request's, a loop's), or None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        site = getattr(record, "site", None) or self.site
+        site = getattr(record, "site", None) or self._current() or self.site
         parts = [site] if site else []
         parts += [
             f"{name}={getattr(record, name)}"
@@ -38,6 +39,14 @@ class _Context(logging.Filter):
         ]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return True
+
+    def _current(self) -> str | None:
+        if self.current_site is None:
+            return None
+        try:
+            return self.current_site()
+        except Exception:  # a line is never lost to its context
+            return None
 
 
 class _Stderr(logging.StreamHandler):
@@ -83,3 +92,9 @@ def configure_logging(site: str | None = None) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate its own start-up
     if site:
         _context.site = site
+
+
+def name_sites_by(current_site) -> None:
+    """Several sites in one process: each line names ``current_site()`` (the site of the request or
+    background loop that writes it) rather than the process's first site."""
+    _context.current_site = current_site

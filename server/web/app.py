@@ -20,7 +20,7 @@ from ..core import faults
 from ..core.config import Config, instance_dir_for, load_config
 from ..core.config import config_path as resolve_config_path
 from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
-from ..core.logs import configure_logging
+from ..core.logs import configure_logging, name_sites_by
 from ..core.writer import GroupCommitWriter
 from .extensions import ping_seconds, socketio
 from .ratelimits import RateLimits
@@ -250,6 +250,7 @@ def create_app(
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
     state = AppState(path, instance_dir, engine, session_factory(engine), {site.id: site}, ignore_hours, writer)
     app.extensions["queuekiosk"] = state
+    name_sites_by(lambda: state.site_id)  # a line names the site it is about
     from .live_setup import adopt_new_sites
 
     adopt_new_sites(state)  # the other sites of the installation (server/core/sites.py), after the first

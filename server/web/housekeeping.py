@@ -41,23 +41,20 @@ def site_day_end_loop(state, site_id: str) -> None:
     """At start (the server may have been off at midnight) and after every local midnight of the site."""
     from .realtime import publish
 
-    with state.at(site_id):
+    with state.at(site_id):  # its log lines name the site (server/core/logs.py name_sites_by)
         while True:
             try:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
             except Exception:  # a busy database at midnight must not end the loop
-                log.exception(
-                    "site %s: expiring the past days' waiting tickets failed; trying again in a minute", site_id
-                )
+                log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
                 gevent.sleep(60)
                 continue
             expired = q.expired_count(outcome)
             if expired:
-                log.info("site %s: end of the business day: %d waiting ticket(s) expired", site_id, expired)
+                log.info("end of the business day: %d waiting ticket(s) expired", expired)
             publish(state.site, outcome)
-            gevent.spawn(
-                retrain_quietly, state, site_id
-            )  # a few seconds, beside the requests: the formula until it is done
+            # a few seconds, beside the requests: the formula until it is done
+            gevent.spawn(retrain_quietly, state, site_id)
             gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
 
 
@@ -73,6 +70,6 @@ def lapse_loop(state) -> None:
                 try:
                     outcome = state.write(outbox.recording(bookings.lapse_overdue))
                 except Exception:  # a busy database must not end the loop
-                    log.exception("site %s: lapsing the overdue remote numbers failed; trying again shortly", site_id)
+                    log.exception("lapsing the overdue remote numbers failed; trying again shortly")
                     continue
                 publish(state.site, outcome)

@@ -87,7 +87,8 @@ def reload_if_changed(state) -> None:
     if any(site_id not in state.sites for site_id in versions):
         adopt_new_sites(state)
     for site_id, version in versions.items():
-        if version > state.sites[site_id].version:
+        known = state.sites.get(site_id)
+        if known is not None and version > known.version:
             with state.Session() as db:
                 adopt(state, site_setup(db, state.config_dir, site_id))
 

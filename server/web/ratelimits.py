@@ -75,6 +75,13 @@ class _FailoverLimiter:
         return result
 
 
+def _site_id() -> str:
+    """The site of the request being answered (server/web/app.py), "" outside one."""
+    from flask import current_app, has_request_context
+
+    return current_app.extensions["queuekiosk"].site_id if has_request_context() else ""
+
+
 class RateLimits:
     def __init__(self, config_limits, storage_uri: str = "memory://"):
         self._config = config_limits
@@ -100,6 +107,8 @@ class RateLimits:
             if kind == "kiosk" and kiosk is None:
                 continue
             who = address if kind == "address" else kiosk if kiosk_proven else f"{kiosk}@{address}"
+            if kind == "kiosk":  # kiosk-1 of one site is not kiosk-1 of another (sites copy their kiosks)
+                who = f"{_site_id()}/{who}"
             self._hit(items, "issue", kind, who, code="too_many_tickets")
 
     def check(self, limit: str, kind: str, who: str | None, code: str) -> None:

@@ -104,7 +104,5 @@ def refresh_loop(state) -> None:
                         predictor.refresh(conn, q.utcnow())
                 except Exception:  # a busy database: the tracker kept goes on, next time
                     log.warning(
-                        "site %s: reading the wait prediction's live state failed; trying again in %d s",
-                        site_id,
-                        REFRESH_SECONDS,
+                        "reading the wait prediction's live state failed; trying again in %d s", REFRESH_SECONDS
                     )

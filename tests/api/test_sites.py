@@ -402,3 +402,6 @@ def test_each_site_ends_its_day_at_its_own_midnight(live_server, site_client):
     assert (new_day["number"], new_day["business_day"]) == (1001, "2026-11-24")
     far = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "HT"}).json()
     assert (far["number"], far["business_day"]) == (1002, "2026-11-23")
+    # the log says whose day ended
+    assert "[xa-cung-gio]: end of the business day: 1 waiting ticket(s) expired" in srv.log()
+    assert f"[{FAR}]: end of the business day" not in srv.log()
