@@ -26,6 +26,7 @@ def test_an_admin_adds_a_commune_centre_and_it_serves_at_once(new_tab, server, s
     expect(row).to_contain_text("Trung tâm PVHCC xã Tân Phú")
     expect(row).to_contain_text("Asia/Bangkok")
     expect(row).to_contain_text("07:00–11:30")
+    expect(row).to_contain_text("/s/xa-tan-phu/admin")  # where its own setup is edited
     shot(admin, "admin-sites-added")
 
     # the same id again: refused, and said next to the id

@@ -202,7 +202,8 @@
       ["admin_f_active", function (u) { return QK.msg(u.active ? "admin_yes" : "admin_no", null, QK.lang()); }]]},
     sites: {columns: [["admin_f_site_id", dotted("id")], ["admin_f_site_name", dotted("name")],
       ["admin_f_timezone", dotted("timezone")],
-      ["admin_tab_hours", function (s) { return s.hours ? String(s.hours.open).slice(0, 5) + "–" + String(s.hours.close).slice(0, 5) : ""; }]]},
+      ["admin_tab_hours", function (s) { return s.hours ? String(s.hours.open).slice(0, 5) + "–" + String(s.hours.close).slice(0, 5) : ""; }],
+      ["admin_c_open_site", function (s) { return "/s/" + s.id + "/admin"; }]]},
   };
   const KEYS = {services: "code", counters: "number", priorities: "code", kiosks: "id", displays: "id",
                 printers: "id", users: "username", sites: "id"};
