@@ -161,6 +161,8 @@ def sites_compared():
     for name in ("from", "to"):  # whole business days: each site's own
         if "T" in request.args.get(name, ""):
             raise _invalid(name, "report_sites_whole_days")
+        if name in request.args and not ISO_DATE.fullmatch(request.args[name]):  # as the document says: format date
+            raise _invalid(name, "period_bad_date", value=request.args[name])
     period = _period(site)
     app_state = state()
     with app_state.Session() as db:
