@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
+import time
 
 from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +46,14 @@ OPEN_STATES = ("waiting", "called", "serving")
 WAIT_BUCKETS = ((3600, 30), (14400, 120))
 LAST_BUCKET = 3600 // 30 + (14400 - 3600) // 120  # 210: four hours or more
 KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC)
+YIELD_EVERY = 5000  # rows counted between two pauses for the server's other requests
+
+
+def _let_others_run() -> None:
+    """A first look at a long period counts for seconds in Python: in a server process (gevent,
+    time.sleep patched) each pause lets that process's other requests and screens go on; elsewhere
+    it costs nothing."""
+    time.sleep(0)
 
 
 def _bucket_of(conn, wait):
@@ -162,7 +171,9 @@ def _count_days(conn, where) -> dict[tuple[str, dt.date], _Day]:
         .where(where(T), T.c.called_at.is_not(None))
         .group_by(T.c.site_id, T.c.business_day, bucket)
     )
-    for site_id, day, b, n in conn.execute(by_bucket):
+    for i, (site_id, day, b, n) in enumerate(conn.execute(by_bucket)):
+        if not i % YIELD_EVERY:
+            _let_others_run()
         d = day_of(site_id, day)
         if len(d.histogram) <= b:
             d.histogram.extend([0] * (b + 1 - len(d.histogram)))
@@ -240,6 +251,7 @@ def _kept_by_site(conn, first_day: dt.date, last_day: dt.date) -> dict[str, _Day
         d.wait_sum = float(wait_sum or 0)
         for histogram in json.loads("[" + (texts or "").replace(";", ",") + "]"):
             d.add_histogram(histogram)
+        _let_others_run()
     return kept
 
 
