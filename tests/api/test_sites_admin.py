@@ -19,7 +19,6 @@ COMMUNE = {
 }
 
 
-
 @pytest.fixture
 def admin(live_server):
     server = live_server()
