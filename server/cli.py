@@ -447,6 +447,36 @@ def site_list(config_file):
             click.echo(f"{row['id']}\t{row['timezone']}\t{opening}\t{row['name']}")
 
 
+@site.command("compare")
+@click.option(
+    "--from", "first_day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the first day, e.g. 2025-01-01"
+)
+@click.option("--to", "last_day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the last day, included")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_compare(first_day, last_day, config_file):
+    """Every site side by side over whole days, as /reports shows the province: site, issued, served,
+    average and 90th percentile wait (minutes), within target wait (%), % hài lòng. It counts each past
+    day not counted yet once and keeps it: run it over the past year after an upgrade, and the
+    province's first look is quick."""
+    from .core.reports.sites import compare_sites
+
+    _, Session = _database(config_path(config_file))
+    with Session.begin() as db:
+        report = compare_sites(db, first_day.date(), last_day.date())
+
+    def shown(value, scale=1.0):
+        return "-" if value is None else f"{value / scale:.1f}"
+
+    for row in [
+        *report["sites"],
+        {**report["total"], "site": "total", "wait": {"p90": None, **report["total"]["wait"]}},
+    ]:
+        click.echo(
+            f"{row['site']}\t{row['issued']}\t{row['served']}\t{shown(row['wait']['avg'], 60)}\t"
+            f"{shown(row['wait']['p90'], 60)}\t{shown(row['target_met_pct'])}\t{shown(row['ratings']['satisfied_pct'])}"
+        )
+
+
 @main.command()
 @click.option(
     "--day",

@@ -89,7 +89,14 @@ def test_simulate_fills_the_site_it_names_and_only_that_one(server):
     assert rows["xa-tan-phu"]["issued"] > 40 and rows["xa-tan-phu"]["served"] > 0
     assert rows["xa-tan-phu"]["ratings"]["total"] > 0 and rows["xa-tan-phu"]["wait"]["p90"] is not None
     assert rows["phuc-la"]["issued"] == 0
-    # the days are over: counted once, kept, and the same when asked again
+    # the days are over: counted once, kept, and the same when asked again, and from the command line
     assert province.get(period).json() == first
+    lines = server.cli("site", "compare", "--from", "2025-03-03", "--to", "2025-03-04").stdout.splitlines()
+    compared = {line.split("\t")[0]: line.split("\t") for line in lines}
+    assert set(compared) == {"phuc-la", "xa-tan-phu", "total"}
+    tan_phu = rows["xa-tan-phu"]
+    assert compared["xa-tan-phu"][1:3] == [str(tan_phu["issued"]), str(tan_phu["served"])]
+    assert compared["xa-tan-phu"][3] == f"{tan_phu['wait']['avg'] / 60:.1f}"
+    assert compared["phuc-la"][1:3] == ["0", "0"] and compared["total"][1] == str(tan_phu["issued"])
     refused = server.cli("simulate", "--site", "no-such-site", "--days", "1", check=False)
     assert refused.returncode != 0 and "no-such-site" in refused.stderr
