@@ -179,3 +179,24 @@ def test_an_unknown_format_is_refused_naming_the_field(server, centre):
     assert answer.status_code == 422
     error = answer.json()["error"]
     assert error["field"] == "format" and "csv-vn" in error["message"] and "pdf" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "path, title",
+    [
+        ("/api/v1/reports/daily", "Tổng hợp tình hình tiếp nhận và phục vụ"),
+        ("/api/v1/reports/peak-hours", "Lượt lấy số và người chờ theo giờ (giờ cao điểm)"),
+    ],
+)
+def test_the_other_reports_come_as_pdf_and_vietnamese_csv_too(server, centre, path, title):
+    http = server.session()
+    supervisor = bearer(server.token("supervisor"))
+    today = {"period": centre["from"]}
+    pdf = http.get(path, headers=supervisor, params={**today, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert title.upper() in text and "Độc lập - Tự do - Hạnh phúc" in text and UNIT.upper() in text
+    vietnamese = http.get(path, headers=supervisor, params={**today, "format": "csv-vn"})
+    rows = rows_of(vietnamese, ";")
+    assert rows[0] == [title]
+    assert ["Đơn vị", UNIT] in rows
