@@ -61,6 +61,22 @@ BO = m.BookingOptIn.__table__
 B = m.Booking.__table__
 
 RETRY_DELAYS = (5, 15, 30, 60, 120, 300)  # then given up: a message about the queue is soon stale
+
+
+def retry_delays(text: str | None) -> tuple[float, ...]:
+    """The retry schedule from "5,15,30" (seconds, ``QUEUEKIOSK_NOTIFY_RETRY_SECONDS``); None or
+    empty: ``RETRY_DELAYS``."""
+    if not text or not text.strip():
+        return RETRY_DELAYS
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"the notification retry schedule {text!r} is not a list of seconds such as 5,15,30") from None
+    if any(delay <= 0 for delay in delays):
+        raise ValueError(f"the notification retry schedule {text!r} must be positive seconds")
+    return delays
+
+
 ENDED_STATES = ("done", "no_show", "expired")
 
 
@@ -650,7 +666,9 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     return meant
 
 
-def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | None = None) -> str:
+def mark_sent(
+    conn, site, notice: int, error: str | None, now: dt.datetime | None = None, delays: tuple = RETRY_DELAYS
+) -> str:
     """After an attempt: sent, or pending again on the retry schedule, or failed when it is over."""
     now = now or utcnow()
     if error is None:
@@ -661,8 +679,8 @@ def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | Non
         )
         return "sent"
     attempts = conn.execute(select(N.c.attempts).where(N.c.id == notice)).scalar_one() + 1
-    status = "pending" if attempts <= len(RETRY_DELAYS) else "failed"
-    later = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1]) if status == "pending" else None
+    status = "pending" if attempts <= len(delays) else "failed"
+    later = now + dt.timedelta(seconds=delays[attempts - 1]) if status == "pending" else None
     conn.execute(
         update(N)
         .where(N.c.id == notice)

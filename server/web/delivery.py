@@ -94,6 +94,7 @@ class DeliveryWorker:
         self.lease = Lease(state.engine, state.instance_dir, "delivery-worker")
         self.delays = outbox.retry_delays(os.environ.get("QUEUEKIOSK_WEBHOOK_RETRY_SECONDS"))
         self.timeout = float(os.environ.get("QUEUEKIOSK_WEBHOOK_TIMEOUT", "10"))
+        self.notify_delays = notifications.retry_delays(os.environ.get("QUEUEKIOSK_NOTIFY_RETRY_SECONDS"))
         self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
         self.notifying: gevent.Greenlet | None = None
         self.newest_planned, self.planned_at = None, 0.0
@@ -185,7 +186,10 @@ class DeliveryWorker:
                 error = f"{type(problem).__name__}: {problem}"
                 for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678
                     error = error.replace(shown, notifications.mask(address))
-            if state.write_at(site_id, notifications.mark_sent, notice.notice, error) != "sent":
+            if (
+                state.write_at(site_id, notifications.mark_sent, notice.notice, error, delays=self.notify_delays)
+                != "sent"
+            ):
                 log.warning("notification %s by %s not sent: %s", notice.notice, notice.channel, error)
 
     def _undispatched(self) -> bool:
