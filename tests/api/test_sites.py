@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import socket
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -187,6 +188,36 @@ def test_a_sites_webhook_hears_only_its_sites_events(two_sites):
     finally:
         far_hook.close()
         first_hook.close()
+
+
+def test_a_sites_printer_prints_only_its_sites_tickets(live_server, printer):
+    """Both sites have a kiosk-1 with a printer called kiosk-1 (the far one's on the network, set up
+    under its prefix): each ticket is printed by its own site's printer only, with its own QR code."""
+    from printer_sim import decode
+
+    srv = live_server()
+    add_site(srv)
+    http = srv.session()
+    admin = bearer(srv.token("admin"))
+    far = f"/api/v1/sites/{FAR}"
+    added = http.post(
+        f"{far}/admin/printers",
+        json={"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port, "retry_seconds": 0.3},
+        headers=admin,
+    )
+    assert added.status_code == 201, added.text
+    assert http.patch(f"{far}/admin/kiosks/kiosk-1", json={"printer": "kiosk-1"}, headers=admin).status_code == 200
+    here = issue(http, "HT", kiosk="kiosk-1")
+    there = http.post(f"{far}/tickets", json={"service": "HT", "kiosk": "kiosk-1"}).json()
+    [job] = printer.wait_for_jobs(1)
+    assert decode(job).qr_codes == [there["track_url"]] and f"/s/{FAR}/t/" in there["track_url"]
+    for prefix, ticket in (("/api/v1", here), (far, there)):  # each marked printed at its own site
+        deadline = time.monotonic() + 10
+        while http.get(f"{prefix}/tickets/{ticket['id']}/print-jobs").json()["jobs"][-1]["status"] != "printed":
+            assert time.monotonic() < deadline, f"{ticket['id']} was not printed by its own site's printer"
+            time.sleep(0.05)
+    time.sleep(0.5)
+    assert len(printer.jobs) == 1, "the first site's ticket went to the other site's printer"
 
 
 # --- who may act where -----------------------------------------------------------------------------
