@@ -13,7 +13,12 @@ from api_helpers import assert_error
 from queuekiosk.server.web.api.counters import INT32_MAX
 from queuekiosk.server.web.security import HEADERS
 
-FILES = {"application/json", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FILES = {
+    "application/json",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/pdf",
+}
 
 
 @pytest.fixture(scope="module")
