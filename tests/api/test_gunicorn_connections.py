@@ -125,13 +125,15 @@ def test_under_gunicorn_clients_that_stop_reading_or_answering_lose_their_socket
         greedy.connect(("127.0.0.1", port))
         greedy.sendall(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 60)
         silent.append(greedy)
-    time.sleep(0.5)
-    assert sockets_of(worker) >= before + len(silent)
+    deadline = time.monotonic() + 10  # the worker has accepted every one of them
+    while sockets_of(worker) < before + len(silent):
+        assert time.monotonic() < deadline, "the worker did not take the connections"
+        time.sleep(0.1)
 
     started = time.monotonic()
     while sockets_of(worker) > before and time.monotonic() - started < 30:
         time.sleep(0.5)
-    assert sockets_of(worker) == before, "the server still holds sockets of clients that stopped reading"
+    assert sockets_of(worker) <= before, "the server still holds sockets of clients that stopped reading"
     for sock in silent:  # and each client sees its connection closed
         assert closed_by_server(sock, 5), "a client that stopped reading was kept"
         sock.close()
