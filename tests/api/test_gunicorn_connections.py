@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +51,7 @@ def gunicorn_quick_pings(tmp_path):
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
+    workers: list[str] = []
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -64,7 +66,11 @@ def gunicorn_quick_pings(tmp_path):
         assert len(workers) == 1, workers
         yield url, int(workers[0])
     finally:
-        proc.kill()  # not terminate: a graceful stop would wait for the connections under test
+        for pid in [proc.pid, *map(int, workers)]:  # not terminate: a graceful stop waits for the connections
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.wait(15)
         log = log_path.read_text()
         assert "Traceback" not in log, log  # a closed connection is not an error in the log
