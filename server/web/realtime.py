@@ -15,7 +15,7 @@ import time
 import uuid
 
 from flask import current_app, request, session
-from flask_socketio import join_room
+from flask_socketio import ConnectionRefusedError, join_room
 
 from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
@@ -299,17 +299,28 @@ def _site_of_connection() -> str | None:
     return site_id if site_id in state.sites else None
 
 
+def _refused(error: q.QueueError) -> ConnectionRefusedError:
+    """A refused connection, its reason in the client's ``connect_error``: ``{"message", "data": {"code", "message"}}``."""
+    reason = _error(error)["error"]
+    return ConnectionRefusedError(reason["message"], reason)
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     site_id = _site_of_connection()
-    if site_id is None:
-        return False  # an unknown site: nothing to watch there
+    if site_id is None:  # an unknown site: nothing to watch there (the client's connect_error says why)
+        from .app import SITE_KEY
+
+        raise _refused(q.NotFound("site_unknown", site=request.environ.get(SITE_KEY)))
     try:
         principal = _principal_at_connect(auth)
-        if principal is not None and principal.token_id is not None:
-            may_use_site(principal, site_id)  # a device of another site is refused, as over HTTP
     except q.QueueError:
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    if principal is not None and principal.token_id is not None:
+        try:
+            may_use_site(principal, site_id)  # a device of another site is refused, as over HTTP
+        except q.QueueError as error:
+            raise _refused(error) from None
     _principals[request.sid] = principal
     _allowances[request.sid] = _Allowance()
     join_room(process_room())  # this process tells its own clients (server/web/resync.py)

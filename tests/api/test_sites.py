@@ -33,6 +33,8 @@ class SiteClient(SioClient):
     def __init__(self, url: str, site: str | None, **kwargs):
         super().__init__(url, **kwargs)
         self.path = f"s/{site}/socket.io" if site else "socket.io"
+        self.refusals: list = []  # what the server said when it refused the connection
+        self.sio.on("connect_error", self.refusals.append)
 
     def connect(self, auth=None, headers=None, transports=None, wait_timeout: float = 5):
         self.sio.connect(self.url, headers=headers or {}, auth=auth, socketio_path=self.path, wait_timeout=wait_timeout)
@@ -117,8 +119,11 @@ def test_an_unknown_site_is_a_404_naming_it(two_sites, site_client):
     assert "no-such-site" in error["message"]
     page = http.get("/s/no-such-site/display/lobby", headers={"Accept": "text/html"})
     assert page.status_code == 404 and "no-such-site" in page.text
+    refused = SiteClient(srv.url, "no-such-site")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        site_client(srv, "no-such-site")
+        refused.connect()
+    [reason] = refused.refusals
+    assert reason["data"]["code"] == "site_unknown" and "no-such-site" in reason["message"]
     # the site's pages are under its prefix, with their links (scripts, styles) there too
     display = http.get(f"/s/{FAR}/display/lobby")
     assert display.status_code == 200 and f"/s/{FAR}/static/" in display.text
@@ -285,11 +290,14 @@ def test_every_role_at_every_site(two_sites, site_client):
                 write = http.post(f"{prefix[at]}/tickets/by-number/9999/reprint", json={}, headers=bearer(token))
                 check(write, expected_write(role, own, at), f"POST reprint as {what}", wrong)
                 # over Socket.IO: a device of another site is refused at connect; the dashboard is a read
+                client = SiteClient(srv.url, None if at == first else at)
                 try:
-                    client = site_client(srv, None if at == first else at, auth={"token": token})
+                    client.connect(auth={"token": token})
                 except socketio.exceptions.ConnectionError:
                     if own in (None, at):
                         wrong.append(f"Socket.IO connect as {what}: refused")
+                    elif [r.get("data", {}).get("code") for r in client.refusals] != ["forbidden_site"]:
+                        wrong.append(f"Socket.IO connect as {what}: refused for {client.refusals}")
                     continue
                 if own not in (None, at):
                     wrong.append(f"Socket.IO connect as {what}: let in")
