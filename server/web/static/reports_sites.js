@@ -33,14 +33,22 @@
     const thead = el("thead");
     thead.appendChild(head);
     const tbody = el("tbody");
-    function row(label, figures, className) {
+    function row(label, figures, className, href) {
       const tr = el("tr", className);
-      tr.appendChild(el("th", null, label));
+      const th = el("th");
+      if (href) {
+        const link = el("a", null, label);  // the site's own reports
+        link.href = href;
+        th.appendChild(link);
+      } else {
+        th.textContent = label;
+      }
+      tr.appendChild(th);
       COLUMNS.forEach(function (column) { tr.appendChild(el("td", null, column[1](figures))); });
       return tr;
     }
     report.sites.forEach(function (site) {
-      const tr = row(site.name, site, "site");
+      const tr = row(site.name, site, "site", "/s/" + encodeURIComponent(site.site) + "/reports");
       tr.dataset.site = site.site;
       tbody.appendChild(tr);
     });
@@ -60,6 +68,9 @@
       error.hidden = true;
       draw(answer.data);
       $("sites-compare").dataset.ready = "1";
+    }, function () {  // no answer (the network, or the page being left)
+      error.textContent = QK.msg("page_network_error");
+      error.hidden = false;
     });
   }
 
