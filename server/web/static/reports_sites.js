@@ -11,8 +11,50 @@
   function el(tag, className, text) { return QK.el(tag, className, text); }
   function minutes(seconds) { return seconds === null || seconds === undefined ? "–" : QK.number(seconds / 60, 1); }
   function share(value) { return value === null || value === undefined ? "–" : QK.number(value, 1) + " %"; }
+  function pad(n) { return String(n).padStart(2, "0"); }
   function iso(day) {
-    return day.getFullYear() + "-" + String(day.getMonth() + 1).padStart(2, "0") + "-" + String(day.getDate()).padStart(2, "0");
+    return day.getFullYear() + "-" + pad(day.getMonth() + 1) + "-" + pad(day.getDate());
+  }
+
+  // The days as Vietnamese write them (dd/mm/yyyy) whatever the browser's language, as reports.js
+  // does for the page's own dates: the native date field keeps the ISO value the API is sent; it
+  // is hidden (.controls .native-date), and a dd/mm/yyyy text field shows and edits it, with a
+  // button for the calendar. Returns the function that shows the native value in the text field.
+  function vietnameseDate(input) {
+    const text = el("input", "vn-date");
+    text.type = "text";
+    text.inputMode = "numeric";
+    text.id = input.id + "-vn";
+    text.placeholder = "dd/mm/yyyy";
+    text.size = 10;
+    text.setAttribute("aria-label", QK.msg("sup_date_field", {format: text.placeholder}));
+    const calendar = el("button", "calendar", "▾");
+    calendar.type = "button";
+    calendar.setAttribute("aria-label", QK.msg("sup_date_calendar"));
+    input.classList.add("native-date");
+    input.tabIndex = -1;
+    input.setAttribute("aria-hidden", "true");
+    input.before(text, calendar);
+
+    function show() {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
+      text.value = m ? m[3] + "/" + m[2] + "/" + m[1] : "";
+      text.setCustomValidity("");
+    }
+    function take() {
+      const m = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(text.value);
+      const value = m && m[3] + "-" + pad(Number(m[2])) + "-" + pad(Number(m[1]));
+      const day = m && new Date(value + "T00:00:00Z");
+      const valid = m && !isNaN(day.getTime()) && day.getUTCDate() === Number(m[1]);
+      text.setCustomValidity(valid ? "" : QK.msg("sup_date_invalid", {format: text.placeholder}));
+      if (valid) input.value = value;
+    }
+    input.addEventListener("change", show);
+    text.addEventListener("change", take);
+    calendar.addEventListener("click", function () {
+      try { input.showPicker(); } catch (error) { text.focus(); }
+    });
+    return show;
   }
 
   const COLUMNS = [
@@ -78,9 +120,12 @@
     const today = new Date();
     $("sites-from").value = iso(new Date(today.getFullYear(), today.getMonth(), 1));
     $("sites-to").value = iso(today);
+    shows.forEach(function (show) { show(); });
     $("sites-controls").addEventListener("submit", function (event) { event.preventDefault(); load(); });
     load();
   }
+
+  const shows = [vietnameseDate($("sites-from")), vietnameseDate($("sites-to"))];
 
   // once the page's login is done (supervisor.js shows #work), ask whether this person compares sites
   const work = $("work");
