@@ -47,7 +47,7 @@
     if (!choices.children.length) {
       // push needs a service worker, so a secure page (https, or this very machine)
       const usable = offered.channels.filter(function (name) {
-        return name !== "push" || (window.isSecureContext && "serviceWorker" in navigator && "PushManager" in window);
+        return name !== "push" || QK.push.usable();
       });
       usable.forEach(function (name, index) {
         const label = QK.el("label", "notify-channel");
@@ -92,29 +92,14 @@
     }, function () {});
   }
 
-  function keyBytes(base64url) {
-    const raw = atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(raw, function (c) { return c.charCodeAt(0); });
-  }
-
-  /** This browser's push subscription (asking the citizen's permission first), as the API takes it. */
-  function pushSubscription() {
-    return Notification.requestPermission().then(function (permission) {
-      if (permission !== "granted") throw new Error("track_notify_push_denied");
-      return Promise.all([QK.api("GET", "/api/v1/push/key"),
-                          navigator.serviceWorker.register("/api/v1/push/sw.js", {scope: "/t/"})]);
-    }).then(function (both) {
-      return both[1].pushManager.subscribe({userVisibleOnly: true, applicationServerKey: keyBytes(both[0].data.public_key)});
-    }).then(function (subscription) { return JSON.stringify(subscription.toJSON()); });
-  }
-
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     error.hidden = true;
     const button = document.getElementById("notify-submit");
     button.disabled = true;
     const channel = chosen();
-    const value = channel === "push" ? pushSubscription() : Promise.resolve(address.value);
+    // this browser's push subscription (server/web/static/push.js), for the tracking pages
+    const value = channel === "push" ? QK.push.subscribe("/api/v1/push/sw.js", "/t/") : Promise.resolve(address.value);
     value.then(function (text) {
       return QK.api("POST", url, {channel: channel, address: text, language: language}, language).then(function (answer) {
         button.disabled = false;
@@ -124,7 +109,7 @@
       });
     }).catch(function (problem) {
       button.disabled = false;
-      const key = problem && problem.message === "track_notify_push_denied" ? problem.message : "track_notify_push_failed";
+      const key = problem && problem.message === "denied" ? "track_notify_push_denied" : "track_notify_push_failed";
       error.hidden = false;
       QK.setBi(error, channel === "push" ? key : "page_network_error");
     });

@@ -7,7 +7,7 @@ which calls the bookings API (server/web/api/bookings.py); docs/bookings.md.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, make_response, render_template
 
 from ..core import bookings as bk
 from ..core.i18n import install_jinja, messages_for
@@ -46,6 +46,7 @@ def book_page_data(site) -> dict:
         "languages": list(site.config.site.languages),
         "timezone": site.config.site.timezone,
         "notify": _notify(site),
+        "push": {"ahead": site.config.notifications.ahead} if "push" in site.config.notifications.channels else None,
     }
 
 
@@ -70,6 +71,18 @@ def _page(code: str | None):
 @bp.get("/book")
 def book():
     return _page(None)
+
+
+@bp.get("/book/sw.js")
+def push_service_worker():
+    """The Web Push service worker again (server/web/static/push-sw.js, also /api/v1/push/sw.js for
+    the tracking pages), served under /book/ so that a booking's page registers it with the scope
+    /book/<code>: a tapped notification opens that booking (server/web/static/push.js)."""
+    from .api.notify import SERVICE_WORKER
+
+    response = make_response(SERVICE_WORKER.read_text(encoding="utf-8"))
+    response.headers.update({"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"})
+    return response
 
 
 @bp.get("/book/<code>")

@@ -215,11 +215,45 @@
     const track = byId("track");  // a number's tracking page: where to go, then the queue live
     track.hidden = !booking.track_url || (booking.status !== "booked" && booking.status !== "checked_in");
     if (booking.track_url) track.href = booking.track_url;
+    drawPush(booking);
     byId("cancel").hidden = booking.status !== "booked";
     byId("cancel-confirm").hidden = true;
     byId("done-error").hidden = true;
     QK.translate(steps.done);
     show("done", true);
+  }
+
+  // --- "Thông báo trên điện thoại này": Web Push for this booking (server/web/static/push.js) -------
+  // Until check-in the subscription is the booking's (POST /api/v1/bookings/{code}/notifications,
+  // kept sealed); the ticket the kiosk gives it takes it over, as an SMS opt-in. Offered while the
+  // booking is booked, when the centre has Web Push and this browser can subscribe here.
+
+  function drawPush(booking) {
+    const box = byId("push-box");
+    if (!box) return;
+    box.hidden = booking.status !== "booked" || !QK.push.usable();
+    byId("push").hidden = false;
+    byId("push-error").hidden = true;
+    QK.say(byId("push-hint"), "book_push_hint", {ahead: page.push.ahead});
+  }
+
+  function subscribePush() {
+    const code = state.booking.code;
+    const button = byId("push");
+    button.disabled = true;
+    byId("push-error").hidden = true;
+    QK.push.subscribe(QK.url("/book/sw.js"), QK.url("/book/" + code)).then(function (subscription) {
+      return QK.api("POST", "/api/v1/bookings/" + encodeURIComponent(code) + "/notifications",
+                    {channel: "push", address: subscription, language: QK.lang()}, QK.lang()).then(function (result) {
+        if (!result.ok) { showProblem(byId("push-error"), result); return; }
+        button.hidden = true;
+        QK.say(byId("push-hint"), "book_push_done", {ahead: page.push.ahead});
+      }, function () { showProblem(byId("push-error"), null); });
+    }, function (problem) {
+      const error = byId("push-error");
+      QK.say(error, problem && problem.message === "denied" ? "book_push_denied" : "book_push_failed");
+      error.hidden = false;
+    }).finally(function () { button.disabled = false; });
   }
 
   function cancel() {
@@ -256,6 +290,7 @@
     else if (button.dataset.day) chooseDay(button.dataset.day);
     else if (button.dataset.start) chooseSlot(button.dataset.start, button.dataset.end);
     else if (button.id === "take-remote") chooseRemote();
+    else if (button.id === "push") subscribePush();
     else if (button.id === "cancel") cancel();
     else if (button.id === "cancel-confirm") confirmCancel();
     else if (button.id === "lang") QK.setLang(QK.otherLang());
