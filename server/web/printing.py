@@ -16,6 +16,7 @@ from ...printers.registry import driver_for
 from ...printers.spooler import Spooler
 from ..core import engine as q
 from ..core.db import Lease
+from ..core.i18n import translate
 from .extensions import socketio
 
 log = logging.getLogger("queuekiosk.printing")
@@ -59,21 +60,42 @@ def tracking_base(app) -> str:
     return base
 
 
-def warn_if_phones_cannot_reach(app) -> None:
-    """At start: a tracking address on this machine's loopback is one no phone can open."""
+def loopback_tracking(app) -> str | None:
+    """The tracking address when it is on this machine's loopback (no phone can open it), else None."""
     base = tracking_base(app)
     host = urlsplit(base).hostname or ""
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if loopback:
+    return base if loopback else None
+
+
+def warn_if_phones_cannot_reach(app) -> None:
+    """At start: a tracking address on this machine's loopback is one no phone can open."""
+    base = loopback_tracking(app)
+    if base is not None:
         log.warning(
             "Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
             "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
             "(ticket.tracking_url), or serve on the LAN address (--host).",
             base,
         )
+
+
+def tracking_notes(app) -> list[dict]:
+    """For the supervisor's dashboard: the same warning while the tracking address is a loopback one."""
+    base = loopback_tracking(app)
+    if base is None:
+        return []
+    return [
+        {
+            "item": "tracking_url",
+            "message": translate("admin_tracking_loopback", "vi", address=base),
+            "message_en": translate("admin_tracking_loopback", "en", address=base),
+            "detail": None,
+        }
+    ]
 
 
 def job_added(state, printer_id: str) -> None:

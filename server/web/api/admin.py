@@ -179,8 +179,14 @@ def admin_test_print(key: str):
 @bp.get("/admin/site")
 def admin_site():
     _staff()
+    from flask import current_app
+
+    from ..printing import loopback_tracking, tracking_base
+
     site = state().site
-    return jsonify({**site_view(site.config), "version": site.version})
+    # read only: where the tickets' QR codes point now, and whether no phone can open it
+    tracking = {"address": tracking_base(current_app), "loopback": loopback_tracking(current_app) is not None}
+    return jsonify({**site_view(site.config), "version": site.version, "tracking": tracking})
 
 
 @bp.patch("/admin/site")

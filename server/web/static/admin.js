@@ -781,9 +781,19 @@
   function hoursPanel(panel) {
     const columns = el("div", "layout two");
     panel.appendChild(columns);
-    siteForm("hours", columns, "admin_hours_title");
+    const hours = siteForm("hours", columns, "admin_hours_title");
     siteForm("holidays", columns, "admin_holidays_title", "admin_h_holidays");
-    return {refresh: function () {}};
+    // tickets' QR codes on this machine's loopback (ticket.tracking_url unset): no phone opens them
+    const loopback = el("p", "message error tracking-loopback");
+    loopback.id = "tracking-loopback";
+    hours.node.insertBefore(loopback, hours.node.firstChild);
+    function showTracking() {
+      const tracking = data.site.tracking;
+      loopback.hidden = !(tracking && tracking.loopback);
+      if (!loopback.hidden) say(loopback, "admin_tracking_loopback", {address: tracking.address});
+    }
+    showTracking();
+    return {refresh: showTracking};  // a save (or another admin's) redraws the warning, not the forms
   }
 
   function prioritiesPanel(panel) {

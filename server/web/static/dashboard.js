@@ -123,6 +123,9 @@
     view.system.forEach(function (n) {  // e.g. voice without text to speech: what the IT person must do
       found.push({kind: "system", key: n.item, text: n.message + (n.detail ? " (" + n.detail + ")" : "")});
     });
+    (view.setup || []).forEach(function (n) {  // a setting to change, e.g. tickets' QR codes on loopback
+      found.push({kind: "setup", key: n.item, text: n.message});
+    });
     view.printers.forEach(function (p) {
       if (PRINTER_ALERTS.indexOf(p.state) >= 0) {
         found.push({kind: "printer", key: p.printer, text: QK.msg("dash_alert_printer",
@@ -155,7 +158,7 @@
   function draw(snapshot) {
     QK.setServerTime(snapshot.server_time);
     view = {overview: snapshot.overview, printers: snapshot.overview.printers, history: snapshot.history,
-            system: snapshot.system || []};
+            system: snapshot.system || [], setup: snapshot.setup || []};
     drawServices();
     drawCounters();
     drawPrinters();
