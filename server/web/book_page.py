@@ -7,10 +7,11 @@ which calls the bookings API (server/web/api/bookings.py); docs/bookings.md.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template
+from flask import Blueprint, current_app, render_template
 
 from ..core import bookings as bk
 from ..core.i18n import install_jinja, messages_for
+from .push_worker import service_worker_response
 
 bp = Blueprint("book", __name__)
 bp.record_once(lambda setup: install_jinja(setup.app))
@@ -78,11 +79,7 @@ def push_service_worker():
     """The Web Push service worker again (server/web/static/push-sw.js, also /api/v1/push/sw.js for
     the tracking pages), served under /book/ so that a booking's page registers it with the scope
     /book/<code>: a tapped notification opens that booking (server/web/static/push.js)."""
-    from .api.notify import SERVICE_WORKER
-
-    response = make_response(SERVICE_WORKER.read_text(encoding="utf-8"))
-    response.headers.update({"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"})
-    return response
+    return service_worker_response()
 
 
 @bp.get("/book/<code>")

@@ -8,14 +8,14 @@ rules). The answers never hold the address in full, only its masked form.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-from flask import current_app, jsonify, make_response
+from flask import current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import notifications
 from ..delivery import wake
+from ..push_worker import service_worker_response
 from ..sealing import address_box
 from . import bp, parse_body, state
 
@@ -27,9 +27,6 @@ class OptIn(BaseModel):
     language: Literal["vi", "en"] = "vi"
 
 
-SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "push-sw.js"
-
-
 @bp.get("/push/key")
 def push_key():
     """The VAPID public key a page subscribes with (PushManager.subscribe's applicationServerKey)."""
@@ -39,11 +36,7 @@ def push_key():
 @bp.get("/push/sw.js")
 def push_service_worker():
     """The service worker that shows a pushed message; allowed to serve the tracking pages (/t/)."""
-    response = make_response(SERVICE_WORKER.read_text(encoding="utf-8"))
-    response.headers.update(
-        {"Content-Type": "text/javascript; charset=utf-8", "Service-Worker-Allowed": "/t/", "Cache-Control": "no-cache"}
-    )
-    return response
+    return service_worker_response(allowed_scope="/t/")
 
 
 @bp.get("/tickets/<ticket_id>/notifications")
