@@ -29,13 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ....printers import jobs
 from ...core import bookings as bk
 from ...core import engine as q
-from ...core import periods
 from ...core.auth import Principal, require_role
 from ...core.i18n import pick_language, translate
 from .. import printing
 from ..sealing import address_box
 from ..waits import estimator
 from . import bp, current_principal, idempotency, parse_body, run, state
+from .reports import requested_days
 from .tickets import CHECK_IN_ROLES, _issuing_kiosk
 
 log = logging.getLogger("queuekiosk.bookings")
@@ -390,11 +390,6 @@ def booking_report():
     booked share (supervisors)."""
     require_role(current_principal(), "admin", "supervisor")
     app_state = state()
-    try:
-        period = periods.range_period(
-            request.args.get("from") or "", request.args.get("to") or "", app_state.site.config.site.zone
-        )
-    except periods.PeriodError as error:
-        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
+    period = requested_days(app_state.site)
     with app_state.Session() as db:
         return jsonify(bk.booking_figures(db, app_state.site, period.first_day, period.last_day))

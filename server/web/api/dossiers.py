@@ -8,15 +8,14 @@ Who may: as the counter's actions (an admin, that counter's token or logged-in c
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...core import dossiers, periods
-from ...core import engine as q
+from ...core import dossiers
 from ...core.auth import may_act_on_counter, require_role
-from ...core.i18n import pick_language
 from ...core.reports import procedures
 from . import bp, current_principal, parse_body, run, state
+from .reports import requested_days
 
 
 class DossierRequest(BaseModel):
@@ -38,12 +37,6 @@ def counter_dossier(counter: int):
 def procedure_report():
     require_role(current_principal(), "admin", "supervisor")
     app_state = state()
-    try:
-        period = periods.range_period(
-            request.args.get("from") or "", request.args.get("to") or "", app_state.site.config.site.zone
-        )
-    except periods.PeriodError as error:
-        language = pick_language(request.headers.get("Accept-Language"))
-        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(language)) from None
+    period = requested_days(app_state.site)
     with app_state.Session() as db:
         return jsonify(procedures.procedure_figures(db, app_state.site, period.first_day, period.last_day))

@@ -78,6 +78,15 @@ def _period(site) -> periods.Period:
         raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
 
 
+def requested_days(site) -> periods.Period:
+    """The whole business days ``from``..``to`` (dates) of the request, for the reports kept by day
+    (bookings, procedures); a bad date is a 422 naming its field."""
+    try:
+        return periods.range_period(request.args.get("from") or "", request.args.get("to") or "", site.config.site.zone)
+    except periods.PeriodError as error:
+        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
+
+
 def _answer(report: dict, period: periods.Period | None = None):
     """The report as JSON or as a file; a file of a summary (``period`` given) holds the bookings too."""
     fmt = _choice("format", FORMATS, "json")
