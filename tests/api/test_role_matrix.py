@@ -174,6 +174,7 @@ HTTP = {
     ("/t/<ticket_id>/qr.svg", "GET"): Route(anyone),
     ("/book", "GET"): Route(anyone),
     ("/book/<code>", "GET"): Route(anyone),
+    ("/book/sw.js", "GET"): Route(anyone),
     ("/static/<path:filename>", "GET"): Route(anyone, ({"filename": "queuekiosk.css"},)),
     ("/counter/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "console.js"},)),
     ("/display/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "display.js"},)),
