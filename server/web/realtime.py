@@ -16,6 +16,7 @@ import uuid
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
+from sqlalchemy.exc import OperationalError
 
 from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
@@ -34,6 +35,7 @@ from ..core.auth import (
 )
 from ..core.i18n import translate
 from . import printing
+from .errors import report_database_fault
 from .extensions import socketio
 from .waits import estimator
 
@@ -395,6 +397,9 @@ def on_subscribe(data):
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
         return _error(error)
+    except OperationalError as error:  # the database down or busy: said as a request's 503 says it
+        code = report_database_fault(error, f"subscribe {kind}", site)
+        return {"error": {"code": code, "message": translate(code, "vi")}}
     rooms.add(room)
     join_room(room)
     if kind == "ticket":  # its queue's moves too (queue.changed, counter.changed): the page asks its wait again
