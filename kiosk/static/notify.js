@@ -98,8 +98,10 @@
     const button = document.getElementById("notify-submit");
     button.disabled = true;
     const channel = chosen();
-    // this browser's push subscription (server/web/static/push.js), for the tracking pages
-    const value = channel === "push" ? QK.push.subscribe("/api/v1/push/sw.js", "/t/") : Promise.resolve(address.value);
+    // this browser's push subscription (server/web/static/push.js), for the tracking pages of this
+    // page's site (/t/, or /s/{site}/t/ with its worker under /api/v1/sites/{site}/): a tapped
+    // notification opens this site's page
+    const value = channel === "push" ? QK.push.subscribe(QK.url("/api/v1/push/sw.js"), QK.url("/t/")) : Promise.resolve(address.value);
     value.then(function (text) {
       return QK.api("POST", url, {channel: channel, address: text, language: language}, language).then(function (answer) {
         button.disabled = false;

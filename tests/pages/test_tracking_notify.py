@@ -4,12 +4,16 @@ number is explained, the saved one shows masked, and a fake SMS gateway on 127.0
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import expect
 from webhook_receiver import Receiver
 
@@ -89,3 +93,58 @@ def test_push_is_offered_on_a_secure_page_and_its_service_worker_registers(start
         expect(section.locator("#notify-error")).to_contain_text("không đăng ký nhận thông báo được")
     else:
         expect(section.locator("#notify-done li")).to_contain_text("push: ")
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_push_on_a_second_sites_tracking_page_stays_under_that_sites_prefix(start_server, phone):
+    """Issue 16: on /s/{site}/t/{id} the worker comes from /api/v1/sites/{site}/ and serves /s/{site}/t/,
+    so a tapped notification opens that site's page, not the first site's /t/."""
+    config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
+    config["notifications"] = {"channels": ["push"], "push": {"services": ["http://127.0.0.1:9"]}}
+    server = start_server(config)
+    site = "xa-ben-kia"
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    made = requests.post(
+        server.url + "/api/v1/admin/sites",
+        json={"id": site, "name": "Xã Bến Kia", "timezone": "Asia/Bangkok"},
+        headers=admin,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    # a new site starts with no channels (its own to set up): push, as the first site offers
+    offered = requests.patch(
+        server.url + f"/api/v1/sites/{site}/admin/site",
+        json={"notifications": config["notifications"]},
+        headers=admin,
+        timeout=10,
+    )
+    assert offered.status_code == 200, offered.text
+    ticket = requests.post(server.url + f"/api/v1/sites/{site}/tickets", json={"service": "HT"}, timeout=10).json()
+    # headless Chromium here cannot reach a push service: the page gets a subscription as a browser makes one
+    public = (
+        ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
+    keys = {"p256dh": b64(public), "auth": b64(os.urandom(16))}
+    subscription = json.dumps({"endpoint": "http://127.0.0.1:9/push/1", "expirationTime": None, "keys": keys})
+    phone.context.add_init_script(
+        f"PushManager.prototype.subscribe = function () {{ const json = {subscription};"
+        " return Promise.resolve({toJSON: function () { return json; }}); };"
+    )
+    phone.context.grant_permissions(["notifications"], origin=server.url)
+    phone.goto(f"{server.url}/s/{site}/t/{ticket['id']}")
+    section = phone.locator("#notify")
+    expect(section.locator('input[value="push"]')).to_be_checked()
+    section.locator("#notify-submit").click()
+    expect(section.locator("#notify-done li")).to_have_count(1)
+    registration = phone.evaluate(
+        "() => navigator.serviceWorker.getRegistration(location.href)"
+        ".then(r => r && {scope: r.scope, script: (r.active || r.waiting || r.installing).scriptURL})"
+    )
+    assert registration == {
+        "scope": f"{server.url}/s/{site}/t/",
+        "script": f"{server.url}/api/v1/sites/{site}/push/sw.js",
+    }
+    assert phone.evaluate("() => navigator.serviceWorker.getRegistration('/t/').then(r => !!r)") is False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import notifications
@@ -35,8 +35,12 @@ def push_key():
 
 @bp.get("/push/sw.js")
 def push_service_worker():
-    """The service worker that shows a pushed message; allowed to serve the tracking pages (/t/)."""
-    return service_worker_response(allowed_scope="/t/")
+    """The service worker that shows a pushed message; allowed to serve the tracking pages (/t/), or,
+    asked for under /api/v1/sites/{site}/, that site's tracking pages (/s/{site}/t/)."""
+    from ..app import SITE_KEY
+
+    site_id = request.environ.get(SITE_KEY)
+    return service_worker_response(allowed_scope=f"/s/{site_id}/t/" if site_id else "/t/")
 
 
 @bp.get("/tickets/<ticket_id>/notifications")

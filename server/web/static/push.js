@@ -1,5 +1,6 @@
 /* Web Push on a citizen's phone, one module for the pages that offer it: the tracking page
- * (kiosk/static/notify.js, worker /api/v1/push/sw.js, scope /t/) and the booking page
+ * (kiosk/static/notify.js, worker /api/v1/push/sw.js, scope /t/; under /s/{site}/ both through
+ * QK.url: /api/v1/sites/{site}/push/sw.js, scope /s/{site}/t/) and the booking page
  * (server/web/static/book.js, worker /book/sw.js, scope /book/<code>). Both workers are
  * server/web/static/push-sw.js. The server encrypts each message for this browser only (RFC 8291).
  *
