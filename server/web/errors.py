@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -63,9 +64,19 @@ def _wants_html() -> bool:
 
 
 def _html_error(title_key: str, code: str, status: int, **params):
+    from .app import SITE_KEY
+
     state = current_app.extensions.get("queuekiosk")
     site = state.site.config.site if state is not None else None
-    page = render_template("errors/page.html", site=site, title_key=title_key, message_key=code, params=params)
+    home = request.script_root  # the site's own home (/s/{site}/), or the installation's (/)
+    site_id = request.environ.get(SITE_KEY)
+    if site_id and (state is None or site_id not in state.sites):  # no such site: nothing under its prefix
+        site, home = None, home.removesuffix(f"/s/{site_id}")
+        request.environ["SCRIPT_NAME"] = home  # the page's stylesheet (url_for) from the installation's root too
+        request_ctx.url_adapter = current_app.create_url_adapter(request)
+    page = render_template(
+        "errors/page.html", site=site, home=home, title_key=title_key, message_key=code, params=params
+    )
     return page, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
@@ -110,6 +121,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(QueueError)
     def _queue_error(error: QueueError):
+        if error.code == "site_unknown" and not _is_api_path(request.path):  # /s/{site}/... in a browser: a page
+            return _page_or_json("page_not_found", error.code, 404, **error.params)
         extra = {"field": error.params["field"]} if "field" in error.params else None
         body, status = error_response(error.code, status_of(error), extra, **error.params)
         if "retry_after" in error.params:  # a rate limit (server/web/ratelimits.py)

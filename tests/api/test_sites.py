@@ -8,6 +8,7 @@ changes nothing. The single-site paths stay the first site's.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import socket
 import time
@@ -124,6 +125,17 @@ def test_an_unknown_site_is_a_404_naming_it(two_sites, site_client):
         refused.connect()
     [reason] = refused.refusals
     assert reason["data"]["code"] == "site_unknown" and "no-such-site" in reason["message"]
+    # a browser gets the not-found page, whose links (home, its stylesheet) lead out of the unknown
+    # prefix to the installation's own pages, not to more 404s under /s/no-such-site/
+    assert page.headers["Content-Type"].startswith("text/html"), page.text
+    assert "/s/no-such-site/" not in page.text
+    home = re.search(r'<a href="([^"]*)">', page.text).group(1)
+    style = re.search(r'<link rel="stylesheet" href="([^"]*)">', page.text).group(1)
+    assert home == "/" and http.get(home).status_code == 200
+    assert http.get(style).status_code == 200
+    # a known site's unknown page still leads home to that site's pages
+    missing = http.get(f"/s/{FAR}/no-such-page", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and f'<a href="/s/{FAR}/">' in missing.text
     # the site's pages are under its prefix, with their links (scripts, styles) there too
     display = http.get(f"/s/{FAR}/display/lobby")
     assert display.status_code == 200 and f"/s/{FAR}/static/" in display.text
