@@ -262,7 +262,7 @@ def create_app(
     app.before_request(check_site)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
-    state.limits = RateLimits(site.config.limits, redis_queue or "memory://")
+    state.limits = RateLimits(redis_queue or "memory://")  # each site's own limits, per request
 
     from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
     from .printing import make_spooler

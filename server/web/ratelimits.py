@@ -10,6 +10,7 @@ counting alone, until Redis answers again.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -82,38 +83,37 @@ def _site_id() -> str:
     return current_app.extensions["queuekiosk"].site_id if has_request_context() else ""
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(limit: str):
+    return parse_many(limit)
+
+
 class RateLimits:
-    def __init__(self, config_limits, storage_uri: str = "memory://"):
-        self._config = config_limits
+    """One per process, for every site: each request is counted against its own site's ``limits``
+    (given to ``check_issue``; a changed setup applies at once), and a site's counts are its own."""
+
+    def __init__(self, storage_uri: str = "memory://"):
         self._limiter = _FailoverLimiter(storage_uri)
-        self._issue = [
-            (parse_many(value), kind)
-            for value, kind in (
-                (config_limits.tickets_per_address, "address"),
-                (config_limits.tickets_per_kiosk, "kiosk"),
-            )
-            if value
-        ]
         self._login = parse_many(LOGIN_ATTEMPTS)
 
-    def check_issue(self, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
-        """Count one ticket; refuse it past a limit (an exempt address is never counted).
+    def check_issue(self, limits, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
+        """Count one ticket against ``limits`` (the request's site's config ``limits``); refuse it past
+        a limit (an exempt address is never counted).
 
         A kiosk's own limit counts only callers that proved to be that kiosk (its token): a kiosk
         name anyone can type is counted per name and address, so another device cannot use it up."""
-        if not self._issue or self._config.exempt(address):
+        if limits.exempt(address):
             return
-        for items, kind in self._issue:
-            if kind == "kiosk" and kiosk is None:
+        for value, kind in ((limits.tickets_per_address, "address"), (limits.tickets_per_kiosk, "kiosk")):
+            if not value or (kind == "kiosk" and kiosk is None):
                 continue
             who = address if kind == "address" else kiosk if kiosk_proven else f"{kiosk}@{address}"
-            if kind == "kiosk":  # kiosk-1 of one site is not kiosk-1 of another (sites copy their kiosks)
-                who = f"{_site_id()}/{who}"
-            self._hit(items, "issue", kind, who, code="too_many_tickets")
+            # a site's counts are its own (and kiosk-1 of one site is not kiosk-1 of another)
+            self._hit(_parsed(value), "issue", kind, f"{_site_id()}/{who}", code="too_many_tickets")
 
     def check(self, limit: str, kind: str, who: str | None, code: str) -> None:
         """Count one request of ``kind`` by ``who`` against ``limit`` ("5/minute;20/day"); refuse it past the limit."""
-        self._hit(parse_many(limit), kind, str(who), code=code)
+        self._hit(_parsed(limit), kind, str(who), code=code)
 
     def count_login(self, address: str | None, username: str) -> None:
         """Count a login attempt before its password is checked, atomically, so that parallel guesses

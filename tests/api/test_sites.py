@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import server_db
 import socketio
+import yaml
 from api_helpers import assert_error, issue
 from conftest import SioClient
 
@@ -456,3 +457,24 @@ def test_each_site_ends_its_day_at_its_own_midnight(live_server, site_client):
     # the log says whose day ended
     assert "[xa-cung-gio]: end of the business day: 1 waiting ticket(s) expired" in srv.log()
     assert f"[{FAR}]: end of the business day" not in srv.log()
+
+
+def test_each_site_counts_issuing_against_its_own_limits(live_server, config_variant):
+    """A site added from the first one and then given a limit of its own: the first site's setup
+    (no limit per address) no longer applies there, and the far site's (2 a minute) not here."""
+    config = config_variant()
+    config["limits"] = {"tickets_per_address": "2/minute", "tickets_per_kiosk": None, "exempt_addresses": []}
+    srv = live_server(config)
+    add_site(srv)  # its setup a copy of the first site's: 2 a minute
+    unlimited = {**config, "limits": {**config["limits"], "tickets_per_address": None}}
+    setup = srv.workdir / "unlimited.yaml"
+    setup.write_text(yaml.safe_dump(unlimited, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    imported = srv.run("config", "import", str(setup), "--config", str(srv.config_path))  # the first site only
+    assert imported.returncode == 0, imported.stderr
+    srv.restart()
+    http = srv.session()
+    assert [issue(http, "HT")["number"] for _ in range(3)] == [1001, 1002, 1003]  # no limit here
+    far = f"/api/v1/sites/{FAR}/tickets"
+    assert [http.post(far, json={"service": "HT"}).status_code for _ in range(2)] == [201, 201]
+    assert_error(http.post(far, json={"service": "HT"}), 429, "too_many_tickets")
+    assert issue(http, "HT")["number"] == 1004  # the far site's count is not this site's

@@ -350,7 +350,7 @@ def check_in():
     kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token, CHECK_IN_ROLES)
     principal = _caller()
     if principal is None or principal.role not in ("integration", "admin"):  # they check in many people
-        app_state.limits.check_issue(request.remote_addr, kiosk, kiosk_proven)
+        app_state.limits.check_issue(app_state.site.config.limits, request.remote_addr, kiosk, kiosk_proven)
     printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = printing.tracking_base(current_app)
 

@@ -63,7 +63,7 @@ def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
     kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
-    app_state.limits.check_issue(request.remote_addr, kiosk, kiosk_proven)
+    app_state.limits.check_issue(app_state.site.config.limits, request.remote_addr, kiosk, kiosk_proven)
     printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
