@@ -299,7 +299,8 @@ def create_app(
     from ...sounds.web import ANNOUNCER, make_announcer
     from ...sounds.web import bp as announcements_bp
 
-    app.extensions[ANNOUNCER] = make_announcer(state)  # the calls' audio (sounds/): one announcer per app, the first site's
+    # the calls' audio (sounds/): one announcer per app, the first site's
+    app.extensions[ANNOUNCER] = make_announcer(state)
     app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav
     from .api.reports import bp as reports_api_bp
     from .supervisor import bp as supervisor_bp
