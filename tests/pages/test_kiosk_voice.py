@@ -23,7 +23,6 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = pytest.mark.browser
 
 GUIDE = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/guide\.wav\?")
-TICKET = re.compile(r"/api/v1/announcements/kiosk/kiosk-1/tickets/\w+\.wav\?")
 WAV = re.compile(r"/api/v1/announcements/[0-9a-f]{32}\.wav$")
 
 
@@ -37,8 +36,15 @@ def _wav_seconds(server, url: str) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def _heard(log: list, pattern) -> list[str]:
-    return [url for url in log if pattern.search(url)]
+def _heard(log: list, pattern, at_least: int = 0, tab=None) -> list[str]:
+    """The requests of ``log`` matching ``pattern``; with ``tab``, once there are ``at_least`` (request
+    events reach the test asynchronously, a moment after the page made the request)."""
+    for _ in range(100):
+        heard = [url for url in log if pattern.search(url)]
+        if tab is None or len(heard) >= at_least:
+            break
+        tab.wait_for_timeout(50)
+    return heard
 
 
 def _played(tab) -> None:
@@ -65,7 +71,7 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
     # the keypad's Enter: the start screen is read, each service with its key, in the screen's order
     page.keyboard.press("NumpadEnter")
     _played(page)
-    guide = _heard(requested, GUIDE)
+    guide = _heard(requested, GUIDE, 1, page)
     assert len(guide) == 1 and "screen=services" in guide[0], guide
     items = requests.utils.unquote(re.search(r"items=([^&]*)", guide[0]).group(1)).split(",")
     assert items == order
@@ -81,7 +87,7 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
         page.evaluate("() => QK.page().services[QK.page().service_order[0]].vi")
     )
     page.wait_for_function("() => document.body.dataset.spoken.includes('screen=priority')")
-    guide = _heard(requested, GUIDE)
+    guide = _heard(requested, GUIDE, 2, page)
     assert len(guide) == 2 and "screen=priority" in guide[1]
     priorities = requests.utils.unquote(re.search(r"items=([^&]*)", guide[1]).group(1)).split(",")
     on_screen = page.evaluate(
@@ -101,19 +107,21 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
     assert (issued["service"], issued["priority"], issued["status"]) == (order[0], None, "waiting")
     expect(page.locator("#result-number")).to_have_text(issued["display"])
     page.wait_for_function("() => document.body.dataset.spoken.includes('/tickets/')")
-    said = _heard(requested, TICKET)
-    assert len(said) == 1 and f"/tickets/{ticket_id}.wav" in said[0]
     _played(page)
-    after = requested[requested.index(said[0]) :]  # the redirect's target: the WAV made for this number
-    number_wav = next(url for url in after if WAV.search(url))
-    assert answered.get(number_wav) in (200, 206)
-    assert _wav_seconds(server, number_wav) > 3
+    # what the page played, from the page itself: Chromium's media requests do not always reach the
+    # request log (it missed this one about one run in three)
+    said = page.evaluate("() => document.body.dataset.spoken")
+    assert f"/tickets/{ticket_id}.wav" in said
+    assert _wav_seconds(server, said) > 3  # the redirect followed: the WAV made for this number
     shot(page, "kiosk-voice-number")
 
     # "0" says the number again; "-" is done, back to the start, the voice off for the next citizen
     page.evaluate("() => { document.body.dataset.spoken = ''; }")
     page.keyboard.press("Numpad0")
     page.wait_for_function(f"() => document.body.dataset.spoken.includes('/tickets/{ticket_id}.wav')")
+    # a person's next key: "0" acts 90 ms after its press, so a key sent the moment it is said would
+    # fall inside the scanner-burst window (kiosk.js KEY_BURST_MS) and rightly be ignored
+    page.wait_for_timeout(300)
     page.keyboard.press("NumpadSubtract")
     expect(page.locator("#screen-services")).to_be_visible()
     expect(listen).to_have_attribute("aria-pressed", "false")
