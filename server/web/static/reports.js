@@ -293,6 +293,7 @@
   // --- dates as Vietnamese write them (dd/mm/yyyy), whatever the browser's own language ---------
   // The native date field keeps the ISO value the page sends; it is hidden, and a text field in
   // dd/mm/yyyy (with hh:mm for a range) shows and edits it, with a button for the calendar.
+  // Returns the function that shows the native value in the text field.
   const dateFields = [];
 
   function vietnameseDate(input, withTime) {
@@ -330,11 +331,10 @@
     calendar.addEventListener("click", function () {
       try { input.showPicker(); } catch (error) { text.focus(); }
     });
-    dateFields.push(show);
+    return show;
   }
-  vietnameseDate($("day"), false);
-  vietnameseDate($("from"), true);
-  vietnameseDate($("to"), true);
+  QK.vietnameseDate = vietnameseDate;  // also the sites' comparison's days (reports_sites.js)
+  dateFields.push(vietnameseDate($("day"), false), vietnameseDate($("from"), true), vietnameseDate($("to"), true));
   function showDates() { dateFields.forEach(function (show) { show(); }); }
 
   // another kind of period: a date field left half-typed shows its last good date again (a

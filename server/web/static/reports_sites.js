@@ -16,47 +16,6 @@
     return day.getFullYear() + "-" + pad(day.getMonth() + 1) + "-" + pad(day.getDate());
   }
 
-  // The days as Vietnamese write them (dd/mm/yyyy) whatever the browser's language, as reports.js
-  // does for the page's own dates: the native date field keeps the ISO value the API is sent; it
-  // is hidden (.controls .native-date), and a dd/mm/yyyy text field shows and edits it, with a
-  // button for the calendar. Returns the function that shows the native value in the text field.
-  function vietnameseDate(input) {
-    const text = el("input", "vn-date");
-    text.type = "text";
-    text.inputMode = "numeric";
-    text.id = input.id + "-vn";
-    text.placeholder = "dd/mm/yyyy";
-    text.size = 10;
-    text.setAttribute("aria-label", QK.msg("sup_date_field", {format: text.placeholder}));
-    const calendar = el("button", "calendar", "▾");
-    calendar.type = "button";
-    calendar.setAttribute("aria-label", QK.msg("sup_date_calendar"));
-    input.classList.add("native-date");
-    input.tabIndex = -1;
-    input.setAttribute("aria-hidden", "true");
-    input.before(text, calendar);
-
-    function show() {
-      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
-      text.value = m ? m[3] + "/" + m[2] + "/" + m[1] : "";
-      text.setCustomValidity("");
-    }
-    function take() {
-      const m = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(text.value);
-      const value = m && m[3] + "-" + pad(Number(m[2])) + "-" + pad(Number(m[1]));
-      const day = m && new Date(value + "T00:00:00Z");
-      const valid = m && !isNaN(day.getTime()) && day.getUTCDate() === Number(m[1]);
-      text.setCustomValidity(valid ? "" : QK.msg("sup_date_invalid", {format: text.placeholder}));
-      if (valid) input.value = value;
-    }
-    input.addEventListener("change", show);
-    text.addEventListener("change", take);
-    calendar.addEventListener("click", function () {
-      try { input.showPicker(); } catch (error) { text.focus(); }
-    });
-    return show;
-  }
-
   const COLUMNS = [
     ["sup_sites_issued", function (r) { return QK.number(r.issued, 0); }],
     ["sup_sites_served", function (r) { return QK.number(r.served, 0); }],
@@ -125,7 +84,8 @@
     load();
   }
 
-  const shows = [vietnameseDate($("sites-from")), vietnameseDate($("sites-to"))];
+  // the days as Vietnamese write them (dd/mm/yyyy) whatever the browser's language (reports.js)
+  const shows = [QK.vietnameseDate($("sites-from"), false), QK.vietnameseDate($("sites-to"), false)];
 
   // once the page's login is done (supervisor.js shows #work), ask whether this person compares sites
   const work = $("work");
