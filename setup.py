@@ -69,6 +69,7 @@ setup(
     extras_require={
         "test": [
             "pytest==9.2.0",
+            "pytest-xdist==3.8.0",  # the suite runs on every core (pytest.ini addopts, docs/performance.md)
             "hypothesis==6.170.15",
             "requests==2.34.2",
             "websocket-client==1.9.2",

@@ -21,6 +21,9 @@ Fixtures
 ``module_live_server`` the same factory, the servers live until the end of the module
 ``server``             the repo's config.yaml with --ignore-hours, one per test module
 ``http``               a keep-alive session bound to ``server`` (relative URLs: ``http.get("/healthz")``)
+``redis_url``          a redis-server of the test's own on a free port (tests/redis_server.py), never the
+                       machine's shared 6379: tests run in parallel (pytest-xdist), and Redis pub/sub
+                       channels are shared across its numbered databases
 ``sio_client``         factory: ``sio_client(srv=None, auth=None, headers=None, on_connect=None, **client_kwargs)``
                        -> a connected ``SioClient`` collecting every event it receives
 """
@@ -44,6 +47,7 @@ import server_db
 import server_fork
 import socketio
 import yaml
+from redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_CONFIG = REPO / "config.yaml"
@@ -344,6 +348,17 @@ def http(server) -> ApiSession:
     session = server.session()
     yield session
     session.close()
+
+
+@pytest.fixture
+def redis_url(tmp_path) -> str:
+    """The URL of a redis-server of this test only. Not the machine's 6379: the suite runs on several
+    workers (pytest.ini), and a Socket.IO message queue's channel is one for every numbered database."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path).start()
+    yield server.url
+    server.kill()
 
 
 # --- Socket.IO ------------------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """Several server processes on one PostgreSQL database and one Redis message queue (issue 7):
 what a centre behind a load balancer relies on. Uses the PostgreSQL (127.0.0.1:5432) and Redis
-(127.0.0.1:6379) of the machine; skipped when either is missing.
+of a test's own (the ``redis_url`` fixture, tests/api/conftest.py); skipped when either is missing.
 """
 
 from __future__ import annotations
 
 import secrets
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,16 +14,6 @@ from api_helpers import issue, print_jobs, printers, wait_job
 from printer_sim import decode
 
 pytestmark = pytest.mark.postgres
-
-REDIS = ("127.0.0.1", 6379)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    with socket.socket() as probe:
-        if probe.connect_ex(REDIS) != 0:
-            pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-    return f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}"
 
 
 @pytest.fixture

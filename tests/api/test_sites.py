@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import socket
 import time
 from zoneinfo import ZoneInfo
 
@@ -373,16 +372,6 @@ def test_the_province_reads_every_site_and_changes_nothing(two_sites):
 
 
 # --- sites added while the server runs, on several processes ------------------------------------
-
-REDIS = ("127.0.0.1", 6379)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    with socket.socket() as probe:
-        if probe.connect_ex(REDIS) != 0:
-            pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-    return f"redis://{REDIS[0]}:{REDIS[1]}/{secrets.randbelow(15) + 1}"
 
 
 @pytest.mark.postgres
