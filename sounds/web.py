@@ -22,6 +22,7 @@ GET /api/v1/announcements/kiosk/<kiosk>/tickets/<ticket_id>.wav?lang=vi
 from __future__ import annotations
 
 import re
+import threading
 
 from flask import Blueprint, current_app, jsonify, redirect, request, send_file
 
@@ -33,6 +34,8 @@ from .voice import Announcer
 bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
 
 ANNOUNCER = "queuekiosk.voice"  # app.extensions key of the app's Announcer (set by the app factory)
+ANNOUNCERS = "queuekiosk.voices"  # {a site's sounds (JSON): its Announcer}, for sites whose sounds differ
+_ANNOUNCERS_LOCK = threading.Lock()
 MAX_NUMBER = 999_999_999
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 # a call said while other calls wait: the number and the counter only, about 3 s (the screen shows
@@ -42,15 +45,33 @@ SHORT_PHRASE = {language: MESSAGES["voice_short_phrase"][language] for language 
 FORMS = ("chime", "once", "short")
 
 
-def make_announcer(state) -> Announcer:
-    """The announcer of a serving app (``state``: its AppState), with its start-up report in the log."""
-    made = Announcer(state.site.config, state.config_dir, state.instance_dir)
+def make_announcer(state, site=None) -> Announcer:
+    """The announcer of a serving app (``state``: its AppState) for ``site`` (default: the first
+    site's, made at start-up), with its start-up report in the log."""
+    made = Announcer((site or state.site).config, state.config_dir, state.instance_dir)
     made.startup_report()
     return made
 
 
-def announcer(app=None) -> Announcer | None:
-    return (app or current_app).extensions.get(ANNOUNCER)
+def announcer(app=None, site=None) -> Announcer | None:
+    """The announcer of ``site`` (default: the request's, ``state.site``): the app's own (the first
+    site's), or, for a site whose ``sounds`` differ (its own recordings, TTS, piper voice), one made
+    for those the first time it is asked for and kept. Announcements are cached by their content
+    (the clips' paths included), so the sites share the cache folder."""
+    app = app or current_app
+    first = app.extensions.get(ANNOUNCER)
+    state = app.extensions.get("queuekiosk")
+    if first is None or state is None:
+        return first
+    site = site or state.site
+    if site.config.sounds == first.config.sounds:
+        return first
+    others = app.extensions.setdefault(ANNOUNCERS, {})
+    key = site.config.sounds.model_dump_json()
+    with _ANNOUNCERS_LOCK:
+        if key not in others:
+            others[key] = make_announcer(state, site)
+    return others[key]
 
 
 def voice_notes(app=None) -> list[dict]:

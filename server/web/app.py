@@ -299,7 +299,7 @@ def create_app(
     from ...sounds.web import ANNOUNCER, make_announcer
     from ...sounds.web import bp as announcements_bp
 
-    # the calls' audio (sounds/): one announcer per app, the first site's
+    # the calls' audio (sounds/): the first site's; a site whose sounds differ gets its own (announcer())
     app.extensions[ANNOUNCER] = make_announcer(state)
     app.register_blueprint(announcements_bp)  # GET /api/v1/announcements/preview and /<key>.wav
     from .api.reports import bp as reports_api_bp

@@ -182,7 +182,7 @@ def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
     voices = {d: voice_of(site.config, d) for d in site.displays_of_counter.get(counter, ())}
     voices[None] = next(iter(voices.values()), None) or voice_of(site.config, None)
     made: dict = {}
-    voice_maker = announcer()
+    voice_maker = announcer(site=site)
     for voice in voices.values():
         if voice not in made:
             if voice_maker is None:  # an app without the announcements blueprint: text only

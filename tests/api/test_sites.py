@@ -467,3 +467,32 @@ def test_each_site_counts_issuing_against_its_own_limits(live_server, config_var
     assert [http.post(far, json={"service": "HT"}).status_code for _ in range(2)] == [201, 201]
     assert_error(http.post(far, json={"service": "HT"}), 429, "too_many_tickets")
     assert issue(http, "HT")["number"] == 1004  # the far site's count is not this site's
+
+
+def test_each_site_speaks_with_its_own_sounds(live_server, config_variant):
+    """The first site's recordings folder holds the centre's own chime; a site added before that
+    (its sounds a copy: the default folder, empty) keeps the shipped chime."""
+    import wave
+
+    srv = live_server(config_variant())
+    add_site(srv)
+    recordings = srv.workdir / "own-recordings"
+    recordings.mkdir()
+    with wave.open(str(recordings / "chime.wav"), "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(22050)
+        clip.writeframes(b"\x10\x00" * 2205)
+    own = (recordings / "chime.wav").read_bytes()
+    config = {**config_variant(), "sounds": {"recordings": str(recordings)}}
+    setup = srv.workdir / "own-sounds.yaml"
+    setup.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    imported = srv.run("config", "import", str(setup), "--config", str(srv.config_path))  # the first site only
+    assert imported.returncode == 0, imported.stderr
+    srv.restart()
+    http = srv.session()
+    here = http.get("/api/v1/announcements/forms/chime.wav", params={"display": "lobby"})
+    there = http.get(f"/api/v1/sites/{FAR}/announcements/forms/chime.wav", params={"display": "lobby"})
+    assert here.status_code == there.status_code == 200
+    assert here.content == own
+    assert there.content != own and there.content.startswith(b"RIFF")  # the shipped chime
