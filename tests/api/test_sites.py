@@ -496,3 +496,57 @@ def test_each_site_speaks_with_its_own_sounds(live_server, config_variant):
     assert here.status_code == there.status_code == 200
     assert here.content == own
     assert there.content != own and there.content.startswith(b"RIFF")  # the shipped chime
+
+
+def test_a_sites_voice_is_changed_through_its_admin_api_and_heard_at_that_site_only(live_server, site_client):
+    """An admin changes the far site's display voice under its prefix, as the first site's is changed
+    under /api/v1/admin/: the far site's calls are said in it (its own phrase, Southern numbers, the
+    English sentence after), with their own audio; the first site's display keeps its voice and hears
+    nothing of the far site, neither the change nor its calls."""
+    srv = live_server()
+    add_site(srv)  # its setup a copy of the first site's: the same lobby voice
+    admin = bearer(srv.token("admin"))
+    http = srv.session()
+    here, far = site_client(srv, None), site_client(srv, FAR)
+    for display in (here, far):
+        assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    marks = {id(c): c.mark() for c in (here, far)}
+
+    voice = {"language": "vi+en", "region": "south", "phrase": "Xin mời số {number} tới quầy {counter}"}
+    changed = http.patch(f"/api/v1/sites/{FAR}/admin/displays/lobby", json={"voice": voice}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["voice"] | voice == changed.json()["voice"]
+    far.wait_for("config.changed", lambda e: e["site"] == FAR, since=marks[id(far)])
+    here.assert_silent(marks[id(here)], prefixes=("config.", "ticket."), duration=0.3)
+    [first_lobby] = [d for d in http.get("/api/v1/admin/displays", headers=admin).json() if d["id"] == "lobby"]
+    assert (first_lobby["voice"]["language"], first_lobby["voice"]["region"]) == ("vi", "north")
+    assert first_lobby["voice"]["phrase"] != voice["phrase"]
+
+    # a call at the far site: said in its new voice there, and not on the first site's display
+    marks = {id(c): c.mark() for c in (here, far)}
+    ticket = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "HT"}).json()
+    called = http.post(f"/api/v1/sites/{FAR}/counters/1/next", headers=admin)
+    assert called.status_code == 200 and called.json()["id"] == ticket["id"], called.text
+    there = far.wait_for("ticket.called", lambda e: e["ticket"]["id"] == ticket["id"], since=marks[id(far)])
+    assert there["announcement"]["text"] == "Xin mời số một ngàn không trăm lẻ một tới quầy một"
+    assert there["announcement"]["text_en"].startswith("Ticket number one thousand and one")
+    here.assert_silent(marks[id(here)], duration=0.5)
+    preview = {"number": ticket["number"], "counter": 1, "display": "lobby"}
+    previewed = http.get(f"/api/v1/sites/{FAR}/announcements/preview", params=preview).json()
+    assert previewed["text"] == there["announcement"]["text"]
+
+    # the same number at the same counter at the first site: its own voice, its own audio
+    marks = {id(c): c.mark() for c in (here, far)}
+    own = issue(http, "HT")
+    assert http.post("/api/v1/counters/1/next", headers=admin).json()["id"] == own["id"]
+    heard = here.wait_for("ticket.called", lambda e: e["ticket"]["id"] == own["id"], since=marks[id(here)])
+    assert own["number"] == ticket["number"]
+    assert heard["announcement"]["text"] == "Mời công dân có số thứ tự một nghìn không trăm linh một đến quầy số một"
+    assert "text_en" not in heard["announcement"]
+    far.assert_silent(marks[id(far)], duration=0.5)
+    audio = {}
+    for name, event in (("far", there), ("first", heard)):
+        answer = http.get(event["announcement"]["audio_url"])
+        assert answer.status_code == 200 and answer.content.startswith(b"RIFF"), (name, answer.status_code)
+        audio[name] = answer.content
+    assert audio["far"] != audio["first"]
