@@ -20,6 +20,7 @@ from .config import Config, parse_stored
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 824_771_001  # any constant shared by every queuekiosk process
+READS_ONLY = "queuekiosk_reads_only"  # an execution option: see reads_engine
 
 
 def default_database_url(instance_dir: Path) -> str:
@@ -34,6 +35,13 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def reads_engine(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read (same pool). On SQLite they begin without taking
+    the write lock: a read neither waits behind the writes nor fails while another program holds
+    the lock (the console's list, the dashboard, the background loops' looks at the queue)."""
+    return engine.execution_options(**{READS_ONLY: True})
 
 
 def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
@@ -66,8 +74,10 @@ def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # take the write lock at BEGIN, so a transaction never fails half-way on an upgrade
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READS_ONLY):
+            connection.exec_driver_sql("BEGIN")  # WAL: a reader never waits for, nor holds up, a writer
+        else:  # take the write lock at BEGIN, so a transaction never fails half-way on an upgrade
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

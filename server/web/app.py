@@ -19,7 +19,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..core import faults
 from ..core.config import Config, instance_dir_for, load_config
 from ..core.config import config_path as resolve_config_path
-from ..core.db import SiteRuntime, create_db_engine, default_database_url, prepare_database, session_factory
+from ..core.db import (
+    SiteRuntime,
+    create_db_engine,
+    default_database_url,
+    prepare_database,
+    reads_engine,
+    session_factory,
+)
 from ..core.logs import configure_logging, name_sites_by
 from ..core.writer import GroupCommitWriter
 from .extensions import ping_seconds, socketio
@@ -57,6 +64,10 @@ class AppState:
     limits: RateLimits | None = None
     predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
     background: bool = False  # start_background ran: a site added later gets its spooler started
+    reads: Engine = field(init=False)  # ``engine`` for looks that write nothing (Session is bound to it)
+
+    def __post_init__(self):
+        self.reads = reads_engine(self.engine)
 
     @property
     def first_site_id(self) -> str:
@@ -248,7 +259,9 @@ def create_app(
     site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
-    state = AppState(path, instance_dir, engine, session_factory(engine), {site.id: site}, ignore_hours, writer)
+    state = AppState(
+        path, instance_dir, engine, session_factory(reads_engine(engine)), {site.id: site}, ignore_hours, writer
+    )
     app.extensions["queuekiosk"] = state
     name_sites_by(lambda: state.site_id)  # a line names the site it is about
     from .live_setup import adopt_new_sites

@@ -129,7 +129,7 @@ class DeliveryWorker:
             self.state.write(outbox.dispatch)
         self.notify(queue_changed)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
-        with self.state.engine.connect() as conn:
+        with self.state.reads.connect() as conn:
             due = outbox.due(conn, limit=BATCH * 3, skip_webhooks=self.sending)
         for webhook_id, group in groupby(sorted(due, key=lambda d: d.webhook_id), key=lambda d: d.webhook_id):
             self.sending[webhook_id] = gevent.spawn(self.send_all, list(group)[:BATCH])
@@ -148,7 +148,7 @@ class DeliveryWorker:
         sites = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
         if not sites:
             return
-        with state.engine.connect() as conn:  # read first: a write only when there is something to write
+        with state.reads.connect() as conn:  # read first: a write only when there is something to write
             newest = notifications.newest_active(conn)
             if newest is None:
                 return
@@ -166,7 +166,7 @@ class DeliveryWorker:
                 state.write_at(site_id, notifications.apply, plan)
         if self.notifying is not None and not self.notifying.dead:
             return
-        with state.engine.connect() as conn:
+        with state.reads.connect() as conn:
             due = notifications.due(conn)
         if due:
             self.notifying = gevent.spawn(self.send_notices, due)
@@ -194,7 +194,7 @@ class DeliveryWorker:
 
     def _undispatched(self) -> bool:
         E = m.OutboxEvent.__table__
-        with self.state.engine.connect() as conn:
+        with self.state.reads.connect() as conn:
             return conn.execute(select(E.c.id).where(E.c.dispatched_at.is_(None)).limit(1)).first() is not None
 
     def send_all(self, deliveries: list[outbox.Delivery]) -> None:

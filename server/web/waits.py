@@ -53,7 +53,7 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     now = now or q.utcnow()
     today = since_local_midnight(site, now)
     started = time.perf_counter()
-    with state.engine.connect() as conn:
+    with state.reads.connect() as conn:
         events = read_events(conn, site, since=today - dt.timedelta(days=TRAIN_DAYS), before=today)
     model = gevent.get_hub().threadpool.apply(train, (site, events))
     if model.days < MIN_DAYS:
@@ -65,7 +65,7 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
         state.predictor = None
         return None
     predictor = Predictor(site, model)
-    with state.engine.connect() as conn:
+    with state.reads.connect() as conn:
         predictor.refresh(conn, q.utcnow())
     state.predictor = predictor
     log.info(
@@ -100,7 +100,7 @@ def refresh_loop(state) -> None:
                 if predictor is None:
                     continue
                 try:
-                    with state.engine.connect() as conn:
+                    with state.reads.connect() as conn:
                         predictor.refresh(conn, q.utcnow())
                 except Exception:  # a busy database: the tracker kept goes on, next time
                     log.warning(

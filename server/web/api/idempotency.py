@@ -97,7 +97,7 @@ def _replay(row, fingerprint: str):
 
 def _lookup(scope: str, key: str):
     app_state = current_app.extensions["queuekiosk"]
-    with app_state.engine.connect() as conn:
+    with app_state.reads.connect() as conn:
         return conn.execute(
             select(K).where(K.c.scope == scope, K.c.key == key, K.c.created_at >= utcnow() - KEEP)
         ).first()

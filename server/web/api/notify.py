@@ -47,7 +47,7 @@ def push_service_worker():
 def ticket_notifications(ticket_id: str):
     """The channels offered, N, and this ticket's opt-ins (masked)."""
     app_state = state()
-    with app_state.engine.connect() as conn:
+    with app_state.reads.connect() as conn:
         return jsonify(notifications.subscriptions(conn, app_state.site, ticket_id))
 
 

@@ -30,7 +30,7 @@ def _admin():
 
 def _read(function, *args, **kwargs):
     app_state = state()
-    with app_state.engine.connect() as conn:
+    with app_state.reads.connect() as conn:
         return function(conn, app_state.site, *args, **kwargs)
 
 
