@@ -779,13 +779,26 @@ def config_group():
     """The centre's setup as a file: export it, or import one (the server picks it up at once)."""
 
 
+CONFIG_SITE_HELP = "the site whose setup it is (`queuekiosk site list`); default: the first"
+
+
+def _setup_site(config_file, site_id: str | None, writes: bool):
+    """The saved setup of site ``site_id`` (default: the first) and the session factory."""
+    path = config_path(config_file)
+    site, Sessions = _database(path, writes=writes)
+    if site_id is not None:
+        site, _ = _site_of(Sessions, path, site_id)
+    return site, Sessions
+
+
 @config_group.command("export")
+@click.option("--site", "site_id", default=None, help=CONFIG_SITE_HELP)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def config_export(config_file):
+def config_export(site_id, config_file):
     """Print the saved setup as YAML, in the form of config.yaml."""
     from .core.setup_changes import export_document
 
-    site, _ = _database(config_path(config_file), writes=False)
+    site, _ = _setup_site(config_file, site_id, writes=False)
     click.echo(_yaml(export_document(site.config)), nl=False)
 
 
@@ -798,8 +811,9 @@ def _yaml(document: dict) -> str:
 @config_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="show what would change, and change nothing")
+@click.option("--site", "site_id", default=None, help=CONFIG_SITE_HELP)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def config_import(file, dry_run, config_file):
+def config_import(file, dry_run, site_id, config_file):
     """Replace the saved setup with FILE (checked whole first); prints the difference first.
     Running servers show the new setup within seconds, without a restart."""
     import difflib
@@ -808,7 +822,7 @@ def config_import(file, dry_run, config_file):
     from .core.setup_changes import export_document, replace_setup
 
     new = _load(file)
-    site, Sessions = _database(config_path(config_file), writes=not dry_run)
+    site, Sessions = _setup_site(config_file, site_id, writes=not dry_run)
     old_text, new_text = _yaml(export_document(site.config)), _yaml(export_document(new))
     diff = list(
         difflib.unified_diff(

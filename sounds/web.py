@@ -74,9 +74,10 @@ def announcer(app=None, site=None) -> Announcer | None:
     return others[key]
 
 
-def voice_notes(app=None) -> list[dict]:
-    """What the supervisor's dashboard shows about the voice: nothing while any call can be spoken."""
-    voice = announcer(app)
+def voice_notes(app=None, site=None) -> list[dict]:
+    """What the supervisor's dashboard shows about the voice of ``site`` (default: the request's):
+    nothing while any call can be spoken."""
+    voice = announcer(app, site)
     if voice is None:
         return []
     notes = []

@@ -264,7 +264,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
         "waiting": waiting,
         "history": q.recent_calls(session_, site, 20),
         "overview": reports.live_view(session_, site, printing.printers_view(_state(), session_)),
-        "system": [*faults.notes(), *voice_notes(), *_state().limits.notes()],
+        "system": [*faults.notes(), *voice_notes(site=site), *_state().limits.notes()],
         "setup": printing.tracking_notes(current_app),  # a setup to change, e.g. tickets' QR on loopback
     }
 

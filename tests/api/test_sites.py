@@ -550,3 +550,71 @@ def test_a_sites_voice_is_changed_through_its_admin_api_and_heard_at_that_site_o
         assert answer.status_code == 200 and answer.content.startswith(b"RIFF"), (name, answer.status_code)
         audio[name] = answer.content
     assert audio["far"] != audio["first"]
+
+
+def test_each_sites_dashboard_tells_of_its_own_voice(live_server, config_variant, site_client):
+    """The first site's recordings folder holds a recorded set that lacks its clips: its supervisor's
+    dashboard says so; the far site, whose sounds are its own (no recorded set), has no such note."""
+    import json
+
+    srv = live_server(config_variant())
+    add_site(srv)
+    recordings = srv.workdir / "set-recordings"
+    recordings.mkdir()
+    (recordings / "voice-set.json").write_text(
+        json.dumps({"format": 1, "name": "Giọng chị Lan", "languages": ["vi"]}), encoding="utf-8"
+    )
+    config = {**config_variant(), "sounds": {"recordings": str(recordings)}}
+    setup = srv.workdir / "set-sounds.yaml"
+    setup.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    imported = srv.run("config", "import", str(setup), "--config", str(srv.config_path))  # the first site only
+    assert imported.returncode == 0, imported.stderr
+    srv.restart()
+    admin = {"token": srv.token("admin")}
+    notes = {}
+    for site in (None, FAR):
+        dashboard = site_client(srv, site, auth=admin)
+        assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+        notes[site] = {note["item"]: note for note in dashboard.wait_for("state")["system"]}
+    assert "Giọng chị Lan" in notes[None]["voice_set"]["message"]
+    assert "voice_set" not in notes[FAR], notes[FAR]
+
+
+def test_a_sites_sounds_are_exported_and_imported_under_its_id(live_server, config_variant):
+    """`config export --site` and `config import --site` change the far site's setup as they change the
+    first site's: given recordings of its own (the centre's chime), the far site's displays play that
+    chime once the running server takes the setup up, without a restart; the first site keeps the
+    shipped one. The far site's file imported as the first site's is refused."""
+    import wave
+
+    srv = live_server(config_variant())
+    add_site(srv)
+    recordings = srv.workdir / "far-recordings"
+    recordings.mkdir()
+    with wave.open(str(recordings / "chime.wav"), "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(22050)
+        clip.writeframes(b"\x20\x00" * 2205)
+    own = (recordings / "chime.wav").read_bytes()
+    first_before = srv.cli("config", "export").stdout
+    document = yaml.safe_load(srv.cli("config", "export", "--site", FAR).stdout)
+    assert document["site"]["id"] == FAR
+    document["sounds"] = {"recordings": str(recordings)}
+    setup = srv.workdir / "far-sounds.yaml"
+    setup.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    refused = srv.cli("config", "import", str(setup), check=False)  # without --site: the first site's
+    assert refused.returncode != 0 and "site.id" in refused.stderr, refused.stderr
+    srv.cli("config", "import", str(setup), "--site", FAR)
+    assert yaml.safe_load(srv.cli("config", "export", "--site", FAR).stdout)["sounds"]["recordings"] == str(recordings)
+
+    http = srv.session()
+    chime = {"display": "lobby"}
+    deadline = time.monotonic() + 60  # the server takes a saved setup up within a second or so
+    while (there := http.get(f"/api/v1/sites/{FAR}/announcements/forms/chime.wav", params=chime)).content != own:
+        assert there.status_code == 200, there.text
+        assert time.monotonic() < deadline, "the far site's own chime was not taken up"
+        time.sleep(0.2)
+    here = http.get("/api/v1/announcements/forms/chime.wav", params=chime)
+    assert here.status_code == 200 and here.content != own and here.content.startswith(b"RIFF")
+    assert srv.cli("config", "export").stdout == first_before  # the first site's setup: unchanged
