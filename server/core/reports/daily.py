@@ -11,12 +11,12 @@ from .tally import pct
 from .text import summary_text
 
 
-def daily_summary(db, site, period: Period, now: dt.datetime | None = None) -> dict:
+def daily_summary(db, site, period: Period, now: dt.datetime | None = None, from_tickets: bool = False) -> dict:
     """What a centre pastes into its report: received, served, no-show, early / on time / late
     against the target wait, satisfaction, the busiest hour, and a row per service; with the
     same in a ready sentence (``text``, ``text_en``)."""
-    by_service = summary(db, site, period, "service", now)
-    peaks = peak_hours(db, site, period, now)
+    by_service = summary(db, site, period, "service", now, from_tickets)
+    peaks = peak_hours(db, site, period, now, from_tickets)
     total = by_service["total"]
     result = {
         "report": "daily",

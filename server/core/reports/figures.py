@@ -8,9 +8,10 @@ from sqlalchemy import case, func, select
 
 from ..i18n import translate
 from ..periods import Period
+from . import kept
 from .clock import LocalClock, iso, utcnow
 from .rows import key_view, row_labels, row_order
-from .tally import Tally, add_to_total, merged, row_of
+from .tally import Tally, add_tally, add_to_total, merged, row_of
 from .tickets import (
     CALLED,
     DONE,
@@ -39,21 +40,29 @@ from .tickets import (
 GROUPS = ("service", "counter", "clerk", "day", "hour")
 
 
-def summary(db, site, period: Period, group_by: str = "service", now: dt.datetime | None = None) -> dict:
-    """The figures of ``period`` per ``group_by`` (service, counter, clerk, day, hour) and in total."""
+def summary(
+    db, site, period: Period, group_by: str = "service", now: dt.datetime | None = None, from_tickets: bool = False
+) -> dict:
+    """The figures of ``period`` per ``group_by`` (service, counter, clerk, day, hour) and in total:
+    of the days kept (kept.py) as kept, of the others from their tickets (all of them with
+    ``from_tickets``: the reference the kept figures are tested and measured against)."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     conn = connection(db)
     services = read_services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
-    count_rows = {
-        "service": _by_service,
-        "day": _by_time,
-        "hour": _by_time,
-        "counter": _by_counter,
-        "clerk": _by_clerk,
-    }[group_by]
-    rows, total = count_rows(conn, site, period, group_by, targets)
+    kept_days = kept.plan(db, site, period, now, targets, (group_by,), from_tickets)  # the days kept, counted once
+    conn = connection(db)  # (a Session given is committed when days were kept)
+    rows, total = kept_days.rows(group_by)
+    for part in kept_days.counted:  # the other days, from their tickets
+        counted, counted_total = count_rows(conn, site, part, group_by, targets)
+        for key, tally in counted.items():
+            mine = rows.get(key)
+            if mine is None:
+                rows[key] = tally
+            else:
+                add_tally(mine, tally)
+        add_tally(total, counted_total)
 
     labels = row_labels(conn, site, group_by, services, rows)
     keys = row_order(site, period, group_by, services, rows, labels)
@@ -91,6 +100,18 @@ def summary(db, site, period: Period, group_by: str = "service", now: dt.datetim
             **total.view(),
         },
     }
+
+
+def count_rows(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+    """The rows of ``group_by`` and the total of the period's tickets, counted from the tickets."""
+    count = {
+        "service": _by_service,
+        "day": _by_time,
+        "hour": _by_time,
+        "counter": _by_counter,
+        "clerk": _by_clerk,
+    }[group_by]
+    return count(conn, site, period, group_by, targets)
 
 
 def _by_service(conn, site, period, group_by, targets) -> tuple[dict, Tally]:

@@ -4,43 +4,113 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 
 from sqlalchemy import select
 
 from ..periods import Period
 from .clock import LocalClock, iso, utc_epoch, utcnow
 from .rows import hour_label, row_order
-from .tally import pct, rounded
+from .tally import MICROS, pct, rounded
 from .tickets import T, connection, epoch_seconds, in_period, read_services, seconds_between, tuples
 
 
-def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict:
+class Peaks:
+    """Per hour of day (24 of each): arrivals, the called tickets' waits (how many, their sum in
+    microseconds, how many within the target), the time spent waiting (microseconds) and the most
+    people waiting at once; the days that had tickets, and whether a wait went on past the end of
+    its day (``spill``: then the day's "most" depends on the next day's tickets)."""
+
+    __slots__ = ("arrivals", "waits", "wait_micros", "met", "waiting_micros", "most", "days", "spill")
+
+    def __init__(self):
+        self.arrivals = [0] * 24
+        self.waits = [0] * 24
+        self.wait_micros = [0] * 24
+        self.met = [0] * 24
+        self.waiting_micros = [0] * 24
+        self.most = [0] * 24
+        self.days = 0
+        self.spill = False
+
+    def add(self, other: Peaks) -> None:
+        """Add the figures of other days (``most``: the larger)."""
+        for name in ("arrivals", "waits", "wait_micros", "met", "waiting_micros"):
+            setattr(self, name, list(map(operator.add, getattr(self, name), getattr(other, name))))
+        self.most = list(map(max, self.most, other.most))
+        self.days += other.days
+        self.spill = self.spill or other.spill
+
+
+def peak_hours(db, site, period: Period, now: dt.datetime | None = None, from_tickets: bool = False) -> dict:
     """Per hour of day: arrivals (in all and per day), people waiting (average and most at once)
     and the wait of the tickets issued in that hour. "Per day" divides by the days that had tickets.
 
     A ticket waits from its issue until its first call; one never called counts as waiting until
-    the end of its local day (or now, for today).
+    the end of its local day (or now, for today). The days whose figures are kept (kept.py) are
+    read from them; the others (all of them with ``from_tickets``) are counted from their tickets.
     """
+    from . import kept  # kept.py counts the days it keeps with this module
+
     conn = connection(db)
     now = now or utcnow()
-    tickets = tuples(
-        conn,
-        select(
-            T.c.origin_service_id,
-            epoch_seconds(conn, T.c.issued_at),
-            seconds_between(conn, T.c.called_at, T.c.issued_at),
-        ).where(*in_period(conn, site, period)),
-    )
     services = read_services(conn, site)
     targets = {sid: s["target"] for sid, s in services.items()}
-    clock = LocalClock(period.zone)
-    offset = clock.fixed_offset(period)
+    plan = kept.plan(db, site, period, now, targets, ("peaks",), from_tickets)
+    conn = connection(db)  # (a Session given is committed when days were kept)
+    peaks = count_peaks(conn, site, plan.peak_counted, targets, now)
+    peaks.add(plan.peaks())
+    day_count = peaks.days
+    hours_view = []
+    keys = row_order(site, period, "hour", services, {h: None for h in range(24) if peaks.arrivals[h]}, {})
+    for hour in keys:
+        waits = peaks.waits[hour]
+        hours_view.append(
+            {
+                "hour": hour,
+                "label": hour_label(hour),
+                "arrivals": peaks.arrivals[hour],
+                "arrivals_per_day": rounded(peaks.arrivals[hour] / day_count) if day_count else 0.0,
+                "waiting_avg": rounded(peaks.waiting_micros[hour] / (3600 * MICROS * day_count)) if day_count else 0.0,
+                "waiting_max": peaks.most[hour],
+                "wait_avg": rounded(peaks.wait_micros[hour] / (waits * MICROS)) if waits else None,
+                "target_met_pct": pct(peaks.met[hour], waits),
+            }
+        )
+    busiest = max(hours_view, key=lambda h: (h["arrivals"], -h["hour"]), default=None)
+    return {
+        "report": "peak_hours",
+        "site": {"id": site.id, "name": site.config.site.name},
+        "period": period.view(),
+        "generated_at": iso(now),
+        "days_with_tickets": day_count,
+        "hours": hours_view,
+        "peak": busiest if busiest and busiest["arrivals"] else None,
+    }
+
+
+def count_peaks(conn, site, periods: list[Period], targets: dict, now: dt.datetime) -> Peaks:
+    """The figures of the tickets of ``periods`` (all of them taken together: a wait that goes on
+    into the next period counts there too), from the tickets."""
+    peaks = Peaks()
+    if not periods:
+        return peaks
+    tickets = []
+    for period in periods:
+        tickets += tuples(
+            conn,
+            select(
+                T.c.origin_service_id,
+                epoch_seconds(conn, T.c.issued_at),
+                seconds_between(conn, T.c.called_at, T.c.issued_at),
+            ).where(*in_period(conn, site, period)),
+        )
+    clock = LocalClock(periods[0].zone)
+    offsets = {clock.fixed_offset(period) for period in periods}
+    offset = offsets.pop() if len(offsets) == 1 else None
     now_epoch = utc_epoch(now)
-    arrivals = [0] * 24
-    waits: list[list[float]] = [[] for _ in range(24)]
-    met = [0] * 24
-    waiting_seconds = [0.0] * 24
-    most = [0] * 24
+    arrivals, waits, wait_micros, met = peaks.arrivals, peaks.waits, peaks.wait_micros, peaks.met
+    waiting_micros, most = peaks.waiting_micros, peaks.most
     days: set[int] = set()
     changes: list[tuple[float, int]] = []
     for origin, epoch, wait in tickets:
@@ -50,21 +120,25 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
         hour_index = int(local // 3600)
         hour = hour_index % 24
         arrivals[hour] += 1
+        day_end = (day_index + 1) * 86400.0
         if wait is not None:
-            waits[hour].append(wait)
+            waits[hour] += 1
+            wait_micros[hour] += round(wait * MICROS)
             if wait <= targets[origin]:
                 met[hour] += 1
             stop = local + max(0.0, wait)
+            if stop > day_end:
+                peaks.spill = True
         else:
-            stop = min((day_index + 1) * 86400.0, local + max(0.0, now_epoch - epoch))
+            stop = min(day_end, local + max(0.0, now_epoch - epoch))
         if stop < (hour_index + 1) * 3600.0:  # most waits end within the hour they began
-            waiting_seconds[hour] += stop - local
+            waiting_micros[hour] += round((stop - local) * MICROS)
         else:  # spread the waiting time over the hours it covers
             moment = local
             while moment < stop:
                 boundary = (math.floor(moment / 3600) + 1) * 3600.0
                 piece = min(stop, boundary) - moment
-                waiting_seconds[int(moment // 3600) % 24] += piece
+                waiting_micros[int(moment // 3600) % 24] += round(piece * MICROS)
                 moment += piece
         changes.append((local, 1))
         changes.append((stop, -1))
@@ -83,29 +157,5 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None) -> dict
         count += delta
         if delta > 0 and count > most[hour_index % 24]:  # a call only lowers the count: no new most
             most[hour_index % 24] = count
-    day_count = len(days)
-    hours_view = []
-    keys = row_order(site, period, "hour", services, {h: None for h in range(24) if arrivals[h]}, {})
-    for hour in keys:
-        hours_view.append(
-            {
-                "hour": hour,
-                "label": hour_label(hour),
-                "arrivals": arrivals[hour],
-                "arrivals_per_day": rounded(arrivals[hour] / day_count) if day_count else 0.0,
-                "waiting_avg": rounded(waiting_seconds[hour] / 3600 / day_count) if day_count else 0.0,
-                "waiting_max": most[hour],
-                "wait_avg": rounded(sum(waits[hour]) / len(waits[hour])) if waits[hour] else None,
-                "target_met_pct": pct(met[hour], len(waits[hour])),
-            }
-        )
-    busiest = max(hours_view, key=lambda h: (h["arrivals"], -h["hour"]), default=None)
-    return {
-        "report": "peak_hours",
-        "site": {"id": site.id, "name": site.config.site.name},
-        "period": period.view(),
-        "generated_at": iso(now),
-        "days_with_tickets": day_count,
-        "hours": hours_view,
-        "peak": busiest if busiest and busiest["arrivals"] else None,
-    }
+    peaks.days = len(days)
+    return peaks

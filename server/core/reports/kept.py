@@ -1,0 +1,436 @@
+"""Kept figures: the summary reports' figures of every business day that is over, counted once from
+its tickets and kept (table ``report_day_figures``), so that a year's report reads a few hundred
+rows instead of 150,000 tickets, and three years about as many.
+
+For each kept day, one row per grouping: ``total``, ``service``, ``counter``, ``clerk``, ``hour``
+(each a list of report rows: their counts, and their waits and service times as sorted runs of
+8-byte floats with their exact sum in microseconds) and ``peaks`` (peaks.Peaks). A month all of
+whose days are kept is kept once more as one row per grouping (``m`` + grouping, dated on its
+first day), its runs merged: a year is then twelve runs per report row, three years thirty-six.
+A report adds the kept days (and months) of its period to the figures of its other days, counted
+from their tickets as before (today, a day not over yet, a period that does not start and end at
+midnight). Every figure is exact, the same as counted from the tickets (tally.py, peaks.py);
+tests/test_reports_kept.py compares them all.
+
+A day is kept once nothing in it can change: two days after it (UTC), no ticket of it left
+waiting, held or booked (``end_of_day: keep`` keeps tickets waiting for days), and its last
+finish further back than a rating can come (``rating.window_minutes``). A day with no tickets is
+kept too (its rows are empty): no ticket can be issued on a past day. ``basis`` holds what the
+figures were counted with (the services' target waits, and this module's format): a kept day of
+another basis is counted again and replaced. The days are kept as a report first asks for them
+(the first report of a year counts it day by day, a few seconds); the caller commits, or a
+Session given is committed here.
+
+"Most people waiting at once" (peaks) is the one figure that does not add up: a wait that goes on
+past midnight meets the next day's queue. So a kept day's peaks are used only when neither it nor
+the day before had a wait past midnight; otherwise the day is counted from its tickets with its
+neighbours (kept or not), as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from array import array
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from .. import models as m
+from ..periods import Period
+from .clock import utcnow
+from .peaks import Peaks, count_peaks
+from .tally import COUNTS, Tally, add_tally, micros
+from .tickets import T, connection
+
+K = m.ReportDayFigures.__table__
+FORMAT = "k1"  # changes when what is kept changes: rows of another format are counted again
+GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
+KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC), as sites.py keeps
+FINAL_STATES = ("done", "no_show", "expired")
+MONTH = "m"  # a month's rows: "m" + the grouping, dated on the month's first day
+
+
+def basis_of(targets: dict) -> str:
+    """What the figures are counted with: the format and each service's target wait (s)."""
+    return FORMAT + ";" + ",".join(f"{sid}:{targets[sid]:g}" for sid in sorted(targets))
+
+
+# --- a row of the table: encoding and decoding ----------------------------------------------------
+
+
+def _key_out(key):
+    if isinstance(key, dt.date):
+        return key.isoformat()
+    return list(key) if isinstance(key, tuple) else key
+
+
+def encode_rows(rows: dict) -> tuple[str, bytes]:
+    """Report rows (key -> Tally) as (JSON, the times): per row its counts, ratings, and how many
+    waits and service times with their sum in microseconds; the times each row's sorted waits
+    then its sorted service times."""
+    figures = []
+    times = array("d")
+    for key, tally in rows.items():
+        waits, services = tally.waits.ordered(), tally.service_times.ordered()
+        figures.append(
+            [
+                _key_out(key),
+                *(getattr(tally, name) for name in COUNTS),
+                tally.ratings[1:],
+                len(waits),
+                micros(waits),
+                len(services),
+                micros(services),
+            ]
+        )
+        times.extend(waits)
+        times.extend(services)
+    return json.dumps(figures, separators=(",", ":")), times.tobytes()
+
+
+def decode_rows(figures: str, times: bytes) -> list[tuple]:
+    """(key, Tally) of a kept row, its times as runs (views of one array: no copy per row)."""
+    values = array("d")
+    values.frombytes(times)
+    found = []
+    at = 0
+    for key, *counts, ratings, wait_count, wait_micros, service_count, service_micros in json.loads(figures):
+        tally = Tally()
+        for name, value in zip(COUNTS, counts):
+            setattr(tally, name, value)
+        tally.ratings = [0, *ratings]
+        tally.waits.add_run(values[at : at + wait_count], wait_micros)
+        at += wait_count
+        tally.service_times.add_run(values[at : at + service_count], service_micros)
+        at += service_count
+        found.append((tuple(key) if isinstance(key, list) else key, tally))
+    return found
+
+
+def encode_peaks(peaks: Peaks) -> str:
+    return json.dumps({name: getattr(peaks, name) for name in Peaks.__slots__}, separators=(",", ":"))
+
+
+def decode_peaks(figures: str) -> Peaks:
+    peaks = Peaks()
+    for name, value in json.loads(figures).items():
+        setattr(peaks, name, value)
+    return peaks
+
+
+# --- what a report reads --------------------------------------------------------------------------
+
+
+class Plan:
+    """A period's kept figures per grouping (per kept day or month: its (key, Tally) rows, or its
+    Peaks) and the periods left to count from the tickets (``counted``; ``peak_counted`` for the
+    peaks)."""
+
+    def __init__(self, period: Period):
+        self.kept: dict[str, dict[dt.date, object]] = {}
+        self.counted: list[Period] = [period]
+        self.peak_counted: list[Period] = [period]
+
+    def rows(self, group_by: str) -> tuple[dict, Tally]:
+        """The kept rows of ``group_by`` summed per key (for "day": the day), and the kept total."""
+        rows: dict = {}
+        source = "total" if group_by == "day" else group_by
+        for day, found in self.kept.get(source, {}).items():
+            for key, tally in found:
+                key = day if group_by == "day" else key
+                mine = rows.get(key)
+                if mine is None:
+                    rows[key] = mine = Tally()
+                add_tally(mine, tally)
+        total = Tally()
+        for found in self.kept.get("total", {}).values():
+            for _key, tally in found:
+                add_tally(total, tally)
+        return rows, total
+
+    def peaks(self) -> Peaks:
+        peaks = Peaks()
+        for found in self.kept.get("peaks", {}).values():
+            peaks.add(found)
+        return peaks
+
+
+def plan(
+    db, site, period: Period, now: dt.datetime | None, targets: dict, groupings: tuple, from_tickets: bool = False
+) -> Plan:
+    """The kept figures of ``period`` for ``groupings`` (of GROUPINGS, or "day"), keeping first the
+    days that are over and not kept yet (and the months then whole); and what is left to count."""
+    result = Plan(period)
+    if from_tickets or not period.whole_days or str(period.zone) != str(site.config.site.zone):
+        return result
+    conn = connection(db)
+    now = now or utcnow()
+    basis = basis_of(targets)
+    wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
+    days = period.days()
+    # a month's rows sum its days: the figures per day ("day") are read from the days
+    months = [] if "day" in groupings else _whole_months(days)
+    try:
+        month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], basis)
+    except DBAPIError:  # a database without the table (not migrated yet): everything from the tickets
+        return result
+    kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
+    in_months = {d for first, last in kept_months.items() for d in _span(first, last)}
+    loose = [d for d in days if d not in in_months]
+    day_rows = _read(conn, site, wanted, loose, basis)
+    missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
+    fresh = _keep_days(db, site, missing, now, targets, basis)
+    for d, found in fresh.items():
+        for g in wanted:
+            day_rows[g][d] = found[g]
+    made = _keep_months(conn, site, [mo for mo in months if mo[0] not in kept_months], day_rows, wanted, basis)
+    for first, (last, found) in made.items():
+        kept_months[first] = last
+        in_months.update(_span(first, last))
+        for g in wanted:
+            month_rows[MONTH + g][first] = found[g]
+    if isinstance(db, Session) and (fresh or made):
+        db.commit()  # what was counted stays kept (a report's session is its own)
+
+    units: dict[dt.date, dt.date] = dict(kept_months)  # first day -> last day of each kept unit
+    units.update({d: d for d in loose if d not in in_months and all(d in day_rows[g] for g in wanted)})
+    covered = {d for first, last in units.items() for d in _span(first, last)}
+    for g in wanted:
+        result.kept[g] = {
+            first: (month_rows[MONTH + g] if first in kept_months else day_rows[g])[first] for first in sorted(units)
+        }
+    result.counted = _runs([d for d in days if d not in covered], period)
+    if "peaks" in wanted:
+        usable = _peaks_usable(result.kept["peaks"], units, period)
+        result.kept["peaks"] = {first: p for first, p in result.kept["peaks"].items() if first in usable}
+        in_usable = {d for first in usable for d in _span(first, units[first])}
+        result.peak_counted = _runs([d for d in days if d not in in_usable], period)
+    return result
+
+
+def _peaks_usable(peaks: dict, units: dict, period: Period) -> set:
+    """The kept units (days, months) whose "most waiting at once" holds in the period's: no wait of
+    theirs went on past midnight, nor one of the day before (kept, or the period starts there)."""
+    spilled_last = {}  # last day of a unit -> whether a wait of that day went on past midnight
+    for first, last in units.items():
+        spilled_last[last] = peaks[first].spill
+    usable = set()
+    for first in units:
+        if peaks[first].spill:
+            continue
+        before = first - dt.timedelta(days=1)
+        if first == period.first_day or spilled_last.get(before) is False:
+            usable.add(first)
+    return usable
+
+
+def _span(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _whole_months(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """The calendar months all of whose days are in ``days`` (consecutive days): (first, last)."""
+    if not days:
+        return []
+    months = []
+    first, last = days[0], days[-1]
+    day = first if first.day == 1 else _next_month(first)
+    while True:
+        following = _next_month(day)
+        if following - dt.timedelta(days=1) > last:
+            return months
+        months.append((day, following - dt.timedelta(days=1)))
+        day = following
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _runs(days: list[dt.date], period: Period) -> list[Period]:
+    """Consecutive days as periods of whole days (in the period's time zone)."""
+    runs: list[Period] = []
+    start = previous = None
+    for d in days:
+        if previous is not None and d == previous + dt.timedelta(days=1):
+            previous = d
+            continue
+        if start is not None:
+            runs.append(_days_period(start, previous, period))
+        start = previous = d
+    if start is not None:
+        runs.append(_days_period(start, previous, period))
+    return runs
+
+
+def _days_period(first: dt.date, last: dt.date, period: Period) -> Period:
+    zone = period.zone
+    start = dt.datetime.combine(first, dt.time(), zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+    return Period("range", f"{first}..{last}", start, end)
+
+
+def _read(conn, site, groupings: list[str], days: list[dt.date], basis: str) -> dict[str, dict]:
+    """The kept rows of ``groupings`` on ``days`` (of ``basis``), decoded: grouping -> day -> rows."""
+    found: dict[str, dict] = {g: {} for g in groupings}
+    if not days:
+        return found
+    wanted = set(days)
+    query = select(K.c.grouping, K.c.business_day, K.c.figures, K.c.times).where(
+        K.c.site_id == site.id,
+        K.c.grouping.in_(groupings),
+        K.c.basis == basis,
+        K.c.business_day.between(min(days), max(days)),
+    )
+    for grouping, day, figures, times in conn.execute(query):
+        if day in wanted:
+            found[grouping][day] = _decode(grouping, figures, times)
+    return found
+
+
+def _decode(grouping: str, figures: str, times: bytes):
+    if grouping.removeprefix(MONTH) == "peaks":
+        return decode_peaks(figures)
+    return decode_rows(figures, times)
+
+
+# --- keeping --------------------------------------------------------------------------------------
+
+
+def keepable(conn, site, days: list[dt.date], now: dt.datetime) -> tuple[list[dt.date], set[dt.date]]:
+    """Those of ``days`` that are over and can no longer change (see the module's docstring), and
+    which of them had tickets."""
+    before = now.date() - dt.timedelta(days=KEPT_AFTER_DAYS)
+    days = [d for d in days if d <= before]
+    if not days:
+        return [], set()
+    window = dt.timedelta(minutes=site.config.rating.window_minutes)
+    in_days = T.c.business_day.in_(days) if len(days) <= 60 else T.c.business_day.between(days[0], days[-1])
+    busy, with_tickets = set(), set()
+    for day, still_open, last_finish in conn.execute(
+        select(
+            T.c.business_day,
+            func.sum(case((T.c.status.in_(FINAL_STATES), 0), else_=1)),
+            func.max(T.c.finished_at),
+        )
+        .where(T.c.site_id == site.id, in_days)
+        .group_by(T.c.business_day)
+    ):
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        with_tickets.add(day)
+        if still_open or (last_finish is not None and last_finish >= now - window):
+            busy.add(day)
+    return [d for d in days if d not in busy], with_tickets
+
+
+def count_day(conn, site, day: dt.date, targets: dict, now: dt.datetime) -> dict:
+    """All the kept groupings of one day, counted from its tickets: grouping -> rows (or Peaks)."""
+    from .figures import count_rows  # figures.py reads the kept days through this module
+
+    one_day = _days_period(day, day, _zone_period(site))
+    found: dict = {}
+    for grouping in ("service", "counter", "clerk", "hour"):
+        rows, total = count_rows(conn, site, one_day, grouping, targets)
+        found[grouping] = list(rows.items())
+        if grouping == "service":
+            found["total"] = [(None, total)] if total.issued else []
+    found["peaks"] = count_peaks(conn, site, [one_day], targets, now)
+    return found
+
+
+def _empty() -> dict:
+    """The groupings of a day without tickets."""
+    return {**{grouping: [] for grouping in GROUPINGS if grouping != "peaks"}, "peaks": Peaks()}
+
+
+def _zone_period(site) -> Period:
+    zone = site.config.site.zone
+    moment = dt.datetime(2000, 1, 1, tzinfo=zone)
+    return Period("range", "", moment, moment)
+
+
+def _keep_days(db, site, days: list[dt.date], now: dt.datetime, targets: dict, basis: str) -> dict:
+    """Count and keep those of ``days`` that can be kept: day -> grouping -> rows (or Peaks)."""
+    conn = connection(db)
+    days, with_tickets = keepable(conn, site, days, now)
+    counted = {day: count_day(conn, site, day, targets, now) if day in with_tickets else _empty() for day in days}
+    _write(conn, site, {day: _encoded(found) for day, found in counted.items()}, basis, GROUPINGS)
+    return counted
+
+
+def _encoded(found: dict) -> dict:
+    out = {}
+    for grouping, value in found.items():
+        plain = grouping.removeprefix(MONTH)
+        out[grouping] = (encode_peaks(value), b"") if plain == "peaks" else encode_rows(dict(value))
+    return out
+
+
+def _keep_months(conn, site, months, day_rows: dict, wanted: tuple, basis: str) -> dict:
+    """The months all of whose days are kept, summed and kept: first day -> (last day, grouping -> rows)."""
+    made = {}
+    for first, last in months:
+        span = _span(first, last)
+        if not all(d in day_rows[g] for g in wanted for d in span):
+            continue
+        found = {}
+        for g in wanted:
+            if g == "peaks":
+                if any(day_rows[g][d].spill for d in span):
+                    break  # a wait past midnight: its days are read one by one
+                peaks = Peaks()
+                for d in span:
+                    peaks.add(day_rows[g][d])
+                found[g] = peaks
+            else:
+                rows: dict = {}
+                for d in span:
+                    for key, tally in day_rows[g][d]:
+                        mine = rows.get(key)
+                        if mine is None:
+                            rows[key] = mine = Tally()
+                        add_tally(mine, tally)
+                found[g] = list(rows.items())
+        else:
+            made[first] = (last, found)
+    for first, (_last, found) in made.items():
+        _write(conn, site, {first: {MONTH + g: v for g, v in _encoded(found).items()}}, basis, None)
+    return made
+
+
+def _write(conn, site, rows: dict, basis: str, groupings) -> None:
+    """Keep ``rows`` (day -> grouping -> (figures, times)), replacing rows of another basis; another
+    report may keep the same at once. A database that refuses (full, read-only) costs the next
+    report its time, not this one its answer."""
+    if not rows:
+        return
+    made_at = utcnow()
+    values = [
+        {
+            "site_id": site.id,
+            "business_day": day,
+            "grouping": grouping,
+            "basis": basis,
+            "figures": figures,
+            "times": times,
+            "made_at": made_at,
+        }
+        for day, found in rows.items()
+        for grouping, (figures, times) in found.items()
+    ]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    try:
+        with conn.begin_nested():
+            for day, found in rows.items():
+                conn.execute(
+                    delete(K).where(
+                        K.c.site_id == site.id, K.c.business_day == day, K.c.grouping.in_(list(groupings or found))
+                    )
+                )
+            for start in range(0, len(values), 500):
+                conn.execute(dialect.insert(K).on_conflict_do_nothing(), values[start : start + 500])
+    except DBAPIError:
+        pass

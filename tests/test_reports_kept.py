@@ -1,0 +1,149 @@
+"""Kept figures (server/core/reports/kept.py): every figure of every report over days that are kept,
+partly kept (today included) or kept again after a change is the same as counted from the tickets.
+
+The history: simulated days (transfers, no-shows, recalls, ratings, priority tickets) on Friday
+30/10/2026 and Wednesday 18/11 to Saturday 21/11, so October is a whole kept month (its other days
+had no tickets) and November is kept by day; and, made by hand: a ticket of Thursday 19/11 still
+waiting at the end of its day (its day is not kept until the day is ended), one issued at 23:50 on
+Saturday 21/11 and served past midnight, and today's (Monday 23/11) tickets, some still waiting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core import periods, reports
+from queuekiosk.server.core.reports import kept
+from queuekiosk.server.core.reports.tally import Times, describe, percentile
+from queuekiosk.server.core.simulate import Settings, simulate
+
+K = m.ReportDayFigures.__table__
+
+
+def local(site, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    moment = dt.datetime.combine(day, dt.time(hour, minute), site.config.site.zone)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+MONDAY = dt.date(2026, 11, 23)
+
+
+def _same(conn, site, period, now) -> int:
+    """Every report of ``period`` as kept (and kept just now) equals the count from tickets; the
+    number of kept rows after."""
+    for group_by in reports.GROUPS:
+        expected = reports.summary(conn, site, period, group_by, now=now, from_tickets=True)
+        for look in ("first", "again"):
+            found = reports.summary(conn, site, period, group_by, now=now)
+            assert found == expected, f"{period.key} by {group_by} ({look} look) differs from the tickets' count"
+            conn.commit()
+    for look in ("first", "again"):
+        assert reports.peak_hours(conn, site, period, now=now) == reports.peak_hours(
+            conn, site, period, now=now, from_tickets=True
+        ), f"{period.key}: peak hours differ ({look} look)"
+        assert reports.daily_summary(conn, site, period, now=now) == reports.daily_summary(
+            conn, site, period, now=now, from_tickets=True
+        ), f"{period.key}: daily summary differs ({look} look)"
+        conn.commit()
+    return conn.execute(select(func.count()).select_from(K)).scalar_one()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, config, request, kind):
+    url = request.getfixturevalue("migrated_sqlite_url" if kind == "sqlite" else "migrated_pg_url")
+    queue = make_queue(config, url)
+    site, engine = queue.site, queue.engine
+    busy = Settings(per_day=70, transfer_share=0.1, no_show_share=0.08, priority_share=0.15, rating_share=0.6)
+    simulate(engine, site, dt.date(2026, 10, 30), 1, seed=3, settings=busy)
+    simulate(engine, site, dt.date(2026, 11, 18), 4, seed=4, settings=busy)
+
+    def run(action, *args, **kwargs):
+        with queue.Session.begin() as session:
+            return action(session, site, *args, **kwargs)
+
+    thursday, saturday = dt.date(2026, 11, 19), dt.date(2026, 11, 21)
+    left = run(q.issue, "HT", now=local(site, thursday, 17, 55), check_hours=False).ticket["id"]
+    run(q.issue, "CT", now=local(site, saturday, 23, 50), check_hours=False)
+    run(q.call_next, 3, now=local(site, saturday, 23, 58))
+    run(q.finish, 3, now=local(site, saturday + dt.timedelta(days=1), 0, 20))
+    for minute in (0, 2, 4, 6):
+        run(q.issue, "HT", now=local(site, MONDAY, 8, minute), check_hours=False)
+    run(q.call_next, 1, now=local(site, MONDAY, 8, 7))
+    run(q.finish, 1, now=local(site, MONDAY, 8, 12))
+    now = local(site, MONDAY, 9)
+    zone = site.config.site.zone
+    named = [periods.named_period(key, zone) for key in ("2026-11-19", "2026-W47", "2026-11", "2026-10", "2026-Q4")]
+    partly = periods.range_period("2026-11-18", "2026-11-23", zone)  # up to today
+    hours = periods.range_period("2026-11-20T10:00", "2026-11-21T12:00", zone)  # not whole days: from tickets
+
+    with engine.connect() as conn:
+        for period in [*named, partly, hours]:
+            _same(conn, site, period, now)
+        kept_days = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "total")).scalars())
+        months = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "mtotal")).scalars())
+    assert dt.date(2026, 10, 30) in kept_days and dt.date(2026, 11, 20) in kept_days
+    assert thursday not in kept_days, "a day with a ticket still waiting is kept"
+    assert not {MONDAY, MONDAY - dt.timedelta(days=1)} & kept_days, "a day not over is kept"
+    assert months == {dt.date(2026, 10, 1)}
+
+    # the day ends: Thursday's ticket expires; once no rating can come any more, the day is kept
+    run(q.expire_past_days, now=now)
+    with engine.connect() as conn:
+        assert conn.execute(select(m.Ticket.status).where(m.Ticket.public_id == left)).scalar_one() == "expired"
+    later = now + dt.timedelta(minutes=site.config.rating.window_minutes + 1)
+    with engine.connect() as conn:
+        for period in (named[1], partly):
+            _same(conn, site, period, now)
+            _same(conn, site, period, later)
+        assert conn.execute(
+            select(func.count()).select_from(K).where(K.c.business_day == thursday, K.c.grouping == "total")
+        ).scalar_one()
+
+    # a service's target wait changes: the kept days (and months) are counted again with it
+    with engine.begin() as conn:
+        conn.execute(update(m.Service).where(m.Service.site_id == site.id).values(target_wait_minutes=3))
+    with engine.connect() as conn:
+        for period in (named[4], partly):
+            _same(conn, site, period, later)
+        stale = conn.execute(
+            select(func.count()).select_from(K).where(K.c.basis != kept.basis_of(_targets(conn, site)))
+        ).scalar_one()
+        fresh = conn.execute(
+            select(func.count()).select_from(K).where(K.c.basis == kept.basis_of(_targets(conn, site)))
+        ).scalar_one()
+    assert fresh and not stale, "kept figures of the old target wait left behind"
+
+
+def _targets(conn, site) -> dict:
+    from queuekiosk.server.core.reports.tickets import read_services
+
+    return {sid: s["target"] for sid, s in read_services(conn, site).items()}
+
+
+seconds = st.integers(min_value=0, max_value=4 * 3600 * 1000).map(lambda ms: ms / 1000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    loose=st.lists(seconds, max_size=30),
+    runs=st.lists(st.lists(seconds, max_size=3000), max_size=8),
+)
+def test_the_statistics_of_kept_runs_are_those_of_the_tickets(loose, runs):
+    """Times made of kept runs (sorted, with their exact sum) give the same count, average, median,
+    90th percentile and maximum as the same times in one list."""
+    times = Times(list(loose))
+    for run in runs:
+        ordered = sorted(run)
+        times.add_run(array("d", ordered), sum(round(v * 1_000_000) for v in ordered))
+    every = sorted([*loose, *(v for run in runs for v in run)])
+    assert describe(times) == describe(list(every))
+    if every:
+        assert describe(list(every))["p90"] == round(percentile(every, 0.9), 1)
