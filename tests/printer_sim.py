@@ -155,6 +155,29 @@ class Paper:
     qr_codes: list[str] = field(default_factory=list)  # native QR payloads
     text: str = ""  # the printer's own characters
     cut: bool = False
+    # everything in print order: ("image", image), ("qr", payload), ("text", characters)
+    items: list[tuple[str, object]] = field(default_factory=list)
+
+    def sheets(self, width: int) -> list[Image.Image]:
+        """Each run of raster blocks between the printer's own text and QR codes, as it comes out
+        on paper ``width`` dots wide: the printer centres each block (the tickets' alignment)."""
+        runs: list[list[Image.Image]] = []
+        previous = None
+        for kind, item in self.items:
+            if kind == "image":
+                if previous != "image":
+                    runs.append([])
+                runs[-1].append(item)
+            previous = kind
+        sheets = []
+        for run in runs:
+            sheet = Image.new("L", (width, sum(image.height for image in run)), 255)
+            y = 0
+            for image in run:
+                sheet.paste(image, ((width - image.width) // 2, y))
+                y += image.height
+            sheets.append(sheet)
+        return sheets
 
     def whole_image(self) -> Image.Image:
         """The raster blocks stacked as they come out of the printer."""
@@ -194,18 +217,21 @@ def decode(data: bytes) -> Paper:
     i = 0
     while i < len(data):
         if data[i : i + 3] == b"\x1dv0":
+            assert data[i + 3] in (0, 48), f"raster mode {data[i + 3]} (double width/height) is not decoded"
             width_bytes = data[i + 4] + 256 * data[i + 5]
             height = data[i + 6] + 256 * data[i + 7]
             bits = data[i + 8 : i + 8 + width_bytes * height]
             # ESC/POS: a set bit is a black dot; Pillow's "1" mode: a set bit is white
             image = Image.frombytes("1", (width_bytes * 8, height), bytes(b ^ 0xFF for b in bits))
             paper.images.append(image.convert("L"))
+            paper.items.append(("image", paper.images[-1]))
             i += 8 + width_bytes * height
         elif data[i : i + 3] == b"\x1d(k":
             length = data[i + 3] + 256 * data[i + 4]
             cn, fn = data[i + 5], data[i + 6]
             if (cn, fn) == (49, 80):  # store the QR symbol's data
                 paper.qr_codes.append(data[i + 8 : i + 5 + length].decode())
+                paper.items.append(("qr", paper.qr_codes[-1]))
             i += 5 + length
         elif data[i : i + 2] == b"\x1dV":
             paper.cut = True
@@ -216,6 +242,10 @@ def decode(data: bytes) -> Paper:
             raise AssertionError(f"unexpected ESC/POS command {data[i : i + 3]!r} at byte {i}")
         else:
             text.append(data[i])
+            if paper.items and paper.items[-1][0] == "text":
+                paper.items[-1] = ("text", paper.items[-1][1] + chr(data[i]))
+            else:
+                paper.items.append(("text", chr(data[i])))
             i += 1
     paper.text = text.decode("ascii")  # the printer's own font: only ASCII is ever sent natively
     return paper

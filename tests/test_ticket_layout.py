@@ -9,7 +9,7 @@ import zxingcpp
 from PIL import Image, ImageChops
 from printer_sim import decode
 
-from queuekiosk.printers.ticket import TicketContent, native_digit_scale, preview, render
+from queuekiosk.printers.ticket import TicketContent, _lines, native_digit_scale, preview, render
 
 TICKET = TicketContent(
     centre="UBND phường Phúc La - Bộ phận Một cửa",
@@ -22,6 +22,38 @@ TICKET = TicketContent(
     tracking_url="http://192.168.1.10:8000/t/AbCdEfGhIjKl",
     footer="Sự hài lòng của người dân là thước đo chất lượng phục vụ",
 )
+LONG = replace(
+    TICKET,
+    priority="Người có công với cách mạng",
+    service="Lao động - Thương binh và Xã hội: trợ cấp xã hội hằng tháng",
+    service_en="Labour - Invalids and Social affairs: monthly social allowance",
+    counters=[1, 2],
+    footer="Sự hài lòng của người dân là thước đo chất lượng phục vụ của cơ quan hành chính nhà nước",
+)
+# the compact form's runs of pictures between what the printer writes itself (the number, the
+# English service name, the QR code, the time): each a list of the ticket's lines
+RUNS = [["centre", "label"], ["priority", "service"], ["counters", "ahead", "wait"], ["scan"], ["footer"]]
+
+
+def one_image_per_line(content: TicketContent, width: int, runs=RUNS, logo=None) -> list[Image.Image]:
+    """The runs as they came out when each line was one raster block (the renderer before issue 21):
+    each line's picture padded to whole bytes on its right and centred on the paper, one under the other."""
+    lines = _lines(content, width)
+    sheets = []
+    for names in runs:
+        images = ([logo] if logo is not None and names is runs[0] else []) + [lines[name] for name in names]
+        images = [image for image in images if image is not None]
+        sheet = Image.new("L", (width, sum(image.height for image in images)), 255)
+        y = 0
+        for image in images:
+            sheet.paste(image.convert("L"), ((width - -(-image.width // 8) * 8) // 2, y))
+            y += image.height
+        sheets.append(sheet)
+    return sheets
+
+
+def same_picture(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and ImageChops.difference(a, b).getbbox() is None
 
 
 @pytest.mark.parametrize("width", [576, 384])  # 80 mm and 58 mm paper
@@ -39,9 +71,57 @@ def test_the_compact_form_sends_digits_and_qr_code_natively_and_stays_small(widt
     paper = decode(data)
     assert paper.cut
     assert paper.qr_codes == [TICKET.tracking_url]
-    assert paper.text.split("\n")[:2] == ["1001", "08:15  21/11/2026"]
+    assert paper.text.split("\n")[:3] == ["1001", "Justice - Civil status", "08:15  21/11/2026"]
     assert all(image.width <= width for image in paper.images)
-    assert len(data) <= 12 * 1024, len(data)  # SPEC: the usual ticket, at most 12 KB
+    assert len(data) <= 8 * 1024, len(data)  # issue 21: the usual ticket, at most 8 KB
+
+
+@pytest.mark.parametrize(("content", "width"), [(TICKET, 576), (TICKET, 384), (LONG, 576), (LONG, 384)])
+def test_the_compact_form_puts_the_same_dots_on_paper_as_one_image_per_line(content, width):
+    """The rasters carry only their ink, in bands as wide as the ink needs: what comes out of the
+    printer is, dot for dot, each line's picture centred on the paper as before."""
+    paper = decode(render(content, "compact", width))
+    assert [len(sheet.tobytes()) for sheet in paper.sheets(width)] == [
+        len(sheet.tobytes()) for sheet in one_image_per_line(content, width)
+    ]
+    for printed, expected in zip(paper.sheets(width), one_image_per_line(content, width)):
+        assert same_picture(printed, expected)
+    # and it does not get there by sending white: blank rows go as a strip one byte wide, or with
+    # ink in a block only where that costs less than a strip's 8 bytes of command
+    for image in paper.images:
+        ink = ImageChops.invert(image).getbbox()
+        if ink is None:
+            assert image.width == 8
+        else:
+            assert (ink[1] + image.height - ink[3]) * (image.width // 8 - 1) <= 8
+
+
+def test_the_long_ticket_is_a_third_smaller_than_one_image_per_line():
+    data = render(LONG, "compact")
+    one_block_each = sum(8 + -(-image.width // 8) * image.height for image in _lines(LONG, 576).values() if image)
+    assert len(data) < 0.7 * one_block_each, (len(data), one_block_each)
+
+
+def test_an_english_line_is_printed_by_the_printer_wrapped_at_words():
+    paper = decode(render(LONG, "compact", 384))  # 32 columns of the printer's font A
+    english = paper.text.split("\n")[1:4]
+    assert english == ["Labour - Invalids and Social", "affairs: monthly social", "allowance"]
+    assert "Lao" not in paper.text  # the Vietnamese name stays pixels
+
+
+def test_a_printer_without_native_qr_codes_gets_the_code_as_pixels():
+    """TH230's profile has no QR command: the code is a raster, readable, where the native one was."""
+    data = render(TICKET, "compact", 576, profile="TH230")
+    paper = decode(data)
+    assert paper.qr_codes == []
+    kinds = [kind for kind, _ in paper.items]
+    assert kinds.count("text") == 3  # the number, the English name, the time: the QR code sits before the time
+    sheets = paper.sheets(576)
+    qr_sheet = next(sheet for sheet in sheets if zxingcpp.read_barcodes(sheet))
+    assert [code.text for code in zxingcpp.read_barcodes(qr_sheet)] == [TICKET.tracking_url]
+    assert sheets.index(qr_sheet) == 2  # after people ahead and the wait, with the scan line under it
+    assert len(data) <= 12 * 1024, len(data)
+    assert decode(render(TICKET, "compact", 576, profile="TM-T88V")).qr_codes == [TICKET.tracking_url]
 
 
 def test_vietnamese_lines_are_drawn_not_sent_as_text():
@@ -49,10 +129,8 @@ def test_vietnamese_lines_are_drawn_not_sent_as_text():
     one = decode(render(TICKET, "compact"))
     other = decode(render(replace(TICKET, service="Tư pháp - Hô tich"), "compact"))  # tone marks dropped
     assert "Tư" not in one.text and "?" not in one.text
-    differing = [
-        a for a, b in zip(one.images, other.images) if a.size != b.size or ImageChops.difference(a, b).getbbox()
-    ]
-    assert len(differing) == 1  # only the service line changed, and the marks are visible in it
+    differing = [i for i, (a, b) in enumerate(zip(one.sheets(576), other.sheets(576))) if not same_picture(a, b)]
+    assert differing == [1]  # only the service line changed, and the marks are visible in it
 
 
 def test_a_long_service_name_wraps_inside_the_paper():
@@ -82,9 +160,11 @@ def test_priority_mark_and_missing_estimate():
 def test_a_logo_is_printed_at_the_top(tmp_path):
     logo = Image.new("L", (400, 400), 0)  # a black square
     logo.save(tmp_path / "logo.png")
-    paper = decode(render(replace(TICKET, logo=str(tmp_path / "logo.png")), "compact"))
-    first = paper.images[0]
-    assert first.height == 160 and first.getpixel((first.width // 2, 80)) == 0  # scaled down, still black
+    content = replace(TICKET, logo=str(tmp_path / "logo.png"))
+    top = decode(render(content, "compact")).sheets(576)[0]
+    square = Image.new("1", (160, 160), 0)  # scaled down, still black
+    assert same_picture(top, one_image_per_line(content, 576, logo=square)[0])
+    assert top.crop(((576 - 160) // 2, 0, (576 + 160) // 2, 160)).getextrema() == (0, 0)
 
 
 def test_an_unknown_form_is_refused_by_name():
@@ -106,12 +186,15 @@ def test_the_counters_that_serve_the_service_are_printed_and_the_ticket_stays_sm
     paper = decode(data)
     expected = _line("Quầy phục vụ: 1, 2").convert("L")  # as the paper decodes it
     if form == "compact":
-        assert len(data) <= 12 * 1024, len(data)  # still the usual ticket's size
-        assert any(
-            image.size == expected.size and not ImageChops.difference(image, expected).getbbox()
-            for image in paper.images
-        ), "the line 'Quầy phục vụ: 1, 2' is on the paper"
-        assert len(paper.images) == len(decode(render(TICKET, form)).images) + 1
+        without = render(TICKET, form)
+        one_block = 8 + -(-expected.width // 8) * expected.height
+        assert len(data) - len(without) < one_block  # the line costs its ink, no more
+        sheet = paper.sheets(576)[2]  # the counters, people ahead and the wait
+        top = sheet.crop((0, 0, 576, expected.height))
+        assert same_picture(top, one_image_per_line(with_counters, 576, runs=[["counters"]])[0]), (
+            "the line 'Quầy phục vụ: 1, 2' is on the paper"
+        )
+        assert sheet.height == decode(render(TICKET, form)).sheets(576)[2].height + expected.height
     else:
         assert paper.whole_image().height > decode(render(TICKET, form)).whole_image().height + expected.height
 
