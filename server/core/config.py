@@ -417,19 +417,24 @@ class Kiosk(_Strict):
 
 
 class Limits(_Strict):
-    """Issuing is public, so it is bounded: a caller past a limit gets 429 and a time to retry.
+    """Issuing and booking are public, so they are bounded: a caller past a limit gets 429 and a
+    time to retry. Each site has its own limits, and counts its callers apart from other sites'.
 
     Limits are written like "30/minute" or "10/minute;200/day"; null switches one off.
     """
 
     tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
     tickets_per_kiosk: str | None = "30/minute"  # one kiosk id, whatever address it comes from
+    # booking needs no login (server/web/api/bookings.py): bookings and remote numbers from one
+    # address (a phone books for a family, not a ward), and reading or cancelling bookings by code
+    bookings_per_address: str | None = "5/minute;20/day"
+    lookups_per_address: str | None = "60/minute"  # nobody guesses codes
     exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
     # only devices holding a kiosk token (or signed-in staff) may issue: a laptop on the lobby
     # Wi-Fi cannot take numbers; each kiosk page is paired once with /kiosk/<id>#token=...
     require_kiosk_token: bool = False
 
-    @field_validator("tickets_per_address", "tickets_per_kiosk")
+    @field_validator("tickets_per_address", "tickets_per_kiosk", "bookings_per_address", "lookups_per_address")
     @classmethod
     def _limit(cls, value: str | None) -> str | None:
         from limits import parse_many

@@ -32,6 +32,7 @@ from ..core.writer import GroupCommitWriter
 from .extensions import ping_seconds, socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
+from .sessions import SiteSessions
 
 if TYPE_CHECKING:
     from ...printers.spooler import Spooler
@@ -245,6 +246,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",  # a cross-site POST carries no session: no CSRF on the API
     )
+    app.session_interface = SiteSessions()  # a login per site: each site its own cookie (server/web/sessions.py)
     proxies = int(os.environ.get("QUEUEKIOSK_PROXIES", "0"))
     if proxies:  # behind nginx: the client's address is the one the proxies forwarded
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -1,5 +1,7 @@
-"""Rate limits, with the ``limits`` library: issuing per address and per kiosk (config ``limits``),
-and login attempts per address and per user name. Counts live in memory, or in Redis when
+"""Rate limits, with the ``limits`` library: issuing per address and per kiosk, booking per address
+(config ``limits``, each site its own, counted per site), and login attempts per address and per
+user name (for the whole installation: a user name is the installation's, and a guesser gets no
+more tries by asking at every site). Counts live in memory, or in Redis when
 several processes share ``QUEUEKIOSK_MESSAGE_QUEUE``. A refusal is ``QueueError`` 429 with the
 seconds to wait, which the error handler sends as ``Retry-After``.
 
@@ -111,9 +113,12 @@ class RateLimits:
             # a site's counts are its own (and kiosk-1 of one site is not kiosk-1 of another)
             self._hit(_parsed(value), "issue", kind, f"{_site_id()}/{who}", code="too_many_tickets")
 
-    def check(self, limit: str, kind: str, who: str | None, code: str) -> None:
-        """Count one request of ``kind`` by ``who`` against ``limit`` ("5/minute;20/day"); refuse it past the limit."""
-        self._hit(_parsed(limit), kind, str(who), code=code)
+    def check(self, limit: str | None, kind: str, who: str | None, code: str) -> None:
+        """Count one request of ``kind`` by ``who`` against ``limit`` ("5/minute;20/day", from the
+        request's site's config ``limits``; None: no limit); refuse it past the limit. Each site
+        counts its own: a citizen's bookings at one site use up nothing of their allowance at another."""
+        if limit:
+            self._hit(_parsed(limit), kind, f"{_site_id()}/{who}", code=code)
 
     def count_login(self, address: str | None, username: str) -> None:
         """Count a login attempt before its password is checked, atomically, so that parallel guesses

@@ -10,8 +10,9 @@ GET    /api/v1/bookings/{code}/qr.svg | booking.ics   the QR code of its manage 
 POST   /api/v1/check-in                               the citizen is here: the ticket (printed at the kiosk)
 GET    /api/v1/reports/bookings?from=&to=             bookings per service and day (supervisors)
 
-Booking needs no login; a caller past ``BOOKINGS_PER_ADDRESS`` gets 429 (integrations, which book
-for many people from one address, and the exempt addresses of config ``limits`` are not counted).
+Booking needs no login; a caller past the site's ``limits.bookings_per_address`` (reading and
+cancelling by code: ``limits.lookups_per_address``) gets 429, counted per site (integrations, which
+book for many people from one address, and the site's exempt addresses are not counted).
 A service with ``booking.sms_code`` first sends a one-time code to the phone (202) and books when the
 same request comes back with it.
 """
@@ -36,12 +37,10 @@ from ..sealing import address_box
 from ..waits import estimator
 from . import bp, current_principal, idempotency, parse_body, run, state
 from .reports import requested_days
-from .tickets import CHECK_IN_ROLES, _issuing_kiosk
+from .tickets import CHECK_IN_ROLES, issuing_kiosk
 
 log = logging.getLogger("queuekiosk.bookings")
 
-BOOKINGS_PER_ADDRESS = "5/minute;20/day"  # bookings and remote numbers: a phone books for a family, not a ward
-LOOKUPS_PER_ADDRESS = "60/minute"  # reading and cancelling by code: nobody guesses codes
 STAFF = ("admin", "supervisor", "clerk")
 
 
@@ -54,12 +53,16 @@ def _caller() -> Principal | None:
     return current_principal() if "Authorization" in request.headers else None
 
 
-def _limit(limit: str, kind: str, principal: Principal | None) -> None:
+def _limit(kind: str, principal: Principal | None) -> None:
+    """Count one booking (``kind`` "booking") or lookup by code ("booking_lookup") from the caller's
+    address against the request's site's config ``limits``; 429 past it."""
     app_state = state()
     if principal is not None and principal.role in ("integration", "admin"):
         return
-    if app_state.site.config.limits.exempt(request.remote_addr):
+    limits = app_state.site.config.limits
+    if limits.exempt(request.remote_addr):
         return
+    limit = limits.bookings_per_address if kind == "booking" else limits.lookups_per_address
     app_state.limits.check(limit, kind, request.remote_addr, code="too_many_bookings")
 
 
@@ -116,7 +119,7 @@ def create_booking():
     principal = _caller()
     if not body.name.strip():
         raise q.Invalid("invalid_field", field="name", problem=translate("problem_string_too_short", _language()))
-    _limit(BOOKINGS_PER_ADDRESS, "booking", principal)
+    _limit("booking", principal)
     app_state = state()
     actor = principal.actor if principal else None
     id_number = body.id_number or None
@@ -251,7 +254,7 @@ def list_bookings():
 
 @bp.get("/bookings/<code>")
 def get_booking(code: str):
-    _limit(LOOKUPS_PER_ADDRESS, "booking_lookup", _caller())
+    _limit("booking_lookup", _caller())
     app_state = state()
     with app_state.Session() as db:
         return jsonify(_with_links(bk.get_booking(db, app_state.site, code)))
@@ -260,7 +263,7 @@ def get_booking(code: str):
 @bp.delete("/bookings/<code>")
 def cancel_booking(code: str):
     principal = _caller()
-    _limit(LOOKUPS_PER_ADDRESS, "booking_lookup", principal)
+    _limit("booking_lookup", principal)
     outcome = run(bk.cancel, code, actor=principal.actor if principal else None)
     return jsonify(_with_links(outcome.ticket))
 
@@ -347,7 +350,7 @@ def code_of(scanned: str) -> str:
 def check_in():
     body = parse_body(CheckInRequest)
     app_state = state()
-    kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token, CHECK_IN_ROLES)
+    kiosk, kiosk_proven = issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token, CHECK_IN_ROLES)
     principal = _caller()
     if principal is None or principal.role not in ("integration", "admin"):  # they check in many people
         app_state.limits.check_issue(app_state.site.config.limits, request.remote_addr, kiosk, kiosk_proven)

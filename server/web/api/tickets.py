@@ -38,7 +38,7 @@ ISSUING_ROLES = ("kiosk", "admin", "supervisor", "clerk", "counter")  # with lim
 CHECK_IN_ROLES = (*ISSUING_ROLES, "integration")  # the city's app checks in the citizens it booked for
 
 
-def _issuing_kiosk(
+def issuing_kiosk(
     kiosk: str | None, token_required: bool, roles: tuple[str, ...] = ISSUING_ROLES
 ) -> tuple[str | None, bool]:
     """The kiosk a ticket is issued at, once the caller may issue there: anyone, unless config
@@ -62,7 +62,7 @@ def _issuing_kiosk(
 def issue_ticket():
     body = parse_body(IssueRequest)
     app_state = state()
-    kiosk, kiosk_proven = _issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
+    kiosk, kiosk_proven = issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
     app_state.limits.check_issue(app_state.site.config.limits, request.remote_addr, kiosk, kiosk_proven)
     printer = jobs.printer_of_kiosk(app_state.site, kiosk)
     track_base = _track_base()
