@@ -76,7 +76,7 @@ def day_ticket(content: TicketContent, i: int) -> TicketContent:
 
 
 def empty_caches(module) -> None:
-    for name in ("_text_image", "_line_raster", "_logo_image"):
+    for name in ("_text_image", "_line_raster", "_logo_image", "_logo_raster"):
         cached = getattr(module, name, None)
         if cached is not None and hasattr(cached, "cache_clear"):
             cached.cache_clear()

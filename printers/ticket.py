@@ -40,6 +40,7 @@ MARGIN = 8  # dots left blank at each side of a line
 INVERT = bytes(b ^ 0xFF for b in range(256))  # Pillow's "1" mode: a set bit is white; ESC/POS: black
 TEXT_SIZE = 22  # lines up to this font size may go to the printer's own font (12×24 dots) when ASCII
 FONT_A = 12  # dots per character of the printer's font A
+BAND_ROWS = 64  # the tallest raster band tried: a taller one saves at most its 8 bytes of command
 
 
 @lru_cache(maxsize=32)
@@ -274,7 +275,7 @@ def _raster(image: Image.Image, width: int) -> _Raster:
     cut = [0] * (count + 1)
     for j in range(1, count + 1):
         best, where, need = 1 << 30, 0, 1
-        for i in range(j - 1, -1, -1):
+        for i in range(j - 1, max(-1, j - 1 - BAND_ROWS), -1):
             if needs[i] > need:
                 need = needs[i]
             here = cost[i] + 8 + (j - i) * need
@@ -289,6 +290,11 @@ def _raster(image: Image.Image, width: int) -> _Raster:
         blocks.append(_raster_block(canvas.crop((middle - half, top + i, middle + half, top + j))))
         j = i
     return _Raster(top, b"".join(reversed(blocks)), image.height - end)
+
+
+@lru_cache(maxsize=8)
+def _logo_raster(path: str, mtime: int, width: int) -> _Raster:
+    return _raster(_logo_image(path, mtime, width), width)
 
 
 @lru_cache(maxsize=512)
@@ -352,6 +358,10 @@ class _Compact:
         if image is not None:
             self.raster(_raster(image, self.width))
 
+    def logo(self, path: str | None) -> None:
+        if path:
+            self.raster(_logo_raster(path, Path(path).stat().st_mtime_ns, self.width))
+
     def line(self, spec: tuple[str, int, bool, bool] | None) -> None:
         if spec is None:
             return
@@ -381,7 +391,7 @@ def render(content: TicketContent, form: str = "compact", width: int = 576, prof
     printer = ticket.escpos()
     printer.hw("INIT")
     printer.set(align="center")
-    ticket.image(_logo(content.logo, width))
+    ticket.logo(content.logo)
     lines = _line_specs(content, width)
     for name in ("centre", "label"):
         ticket.line(lines[name])
