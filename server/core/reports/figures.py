@@ -148,47 +148,54 @@ def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _by_counter(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+def _by_counter(conn, site, period, group_by, targets, split=False) -> tuple[dict, Tally]:
     """Each step to the counter that did it; ratings to the counter the rating names."""
-    return _by_actor(conn, site, period, targets, T.c.counter_id, T.c.counter_id, RATINGS.c.counter_id, E.c.counter_id)
+    return _by_actor(
+        conn, site, period, targets, T.c.counter_id, T.c.counter_id, RATINGS.c.counter_id, E.c.counter_id, split
+    )
 
 
-def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor) -> tuple[dict, Tally]:
+def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor, split=False) -> tuple[dict, Tally]:
     """Each step to whoever did it. A ticket never transferred was called once, by ``caller`` of its
     row, and ended (served or absent) by ``ender``: the ticket row says who (``counter_id``, or
     ``called_by_*`` and ``ended_by_*``), so only transferred tickets need their events, whose
-    ``event_actor`` did each step. Ratings go to the ``rater`` the rating names."""
+    ``event_actor`` did each step. Ratings go to the ``rater`` the rating names. With ``split``
+    the rows are per business day and who, (day, who), and the total a dict of totals per day."""
     rows: dict = {}
-    total = Tally()
-    moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service)
+    totals: dict = {}
+    moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service, day)
+    by_day = (T.c.business_day,) if split else ()
     tickets = read_tickets(
-        conn, site, period, case((T.c.transfers > 0, T.c.id)), caller, ender, rating_who(conn, rater)
+        conn, site, period, *by_day, case((T.c.transfers > 0, T.c.id)), caller, ender, rating_who(conn, rater)
     )
-    for (moved_id, calling, ending, rating, *profile), alike in gather(tickets).items():
+    for key, alike in gather(tickets).items():
+        day = _date(key[0]) if split else None
+        moved_id, calling, ending, rating, *profile = key[1:] if split else key
+        total = totals.get(day)
+        if total is None:
+            total = totals[day] = Tally()
         add_to_total(total, alike, profile, targets)
         if profile[LEVEL_AT]:
-            row_of(rows, rating).add_ratings(alike, profile)
+            row_of(rows, (day, rating) if split else rating).add_ratings(alike, profile)
         if moved_id is not None:
             moved[moved_id] = (
                 alike.waits[0] if alike.waits else None,
                 alike.service_times[0] if alike.service_times else None,
                 profile[ORIGIN_AT],
+                day,
             )
         elif alike.waits:
-            tally = row_of(rows, calling)
+            tally = row_of(rows, (day, calling) if split else calling)
             tally.called += len(alike.waits)
             tally.add_waits(alike.waits, targets[profile[ORIGIN_AT]])
             if profile[STATUS_AT] in (DONE, NO_SHOW):  # called, so not expired
-                row_of(rows, ending).add_end(alike, profile)
-    _count_steps(
-        [
-            (ticket_id, kind, who, *moved[ticket_id])
-            for ticket_id, kind, who in events_of(conn, list(moved), event_actor)
-        ],
-        rows,
-        targets,
-    )
-    return rows, total
+                row_of(rows, (day, ending) if split else ending).add_end(alike, profile)
+    actions = []
+    for ticket_id, kind, who in events_of(conn, list(moved), event_actor):
+        wait, service, origin, day = moved[ticket_id]
+        actions.append((ticket_id, kind, (day, who) if split else who, wait, service, origin))
+    _count_steps(actions, rows, targets)
+    return rows, (totals if split else totals.get(None) or Tally())
 
 
 def _count_steps(actions, rows: dict, targets: dict) -> None:
@@ -213,7 +220,7 @@ def _count_steps(actions, rows: dict, targets: dict) -> None:
             tally.transferred += 1
 
 
-def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
+def _by_clerk(conn, site, period, group_by, targets, split=False) -> tuple[dict, Tally]:
     """Each step to the clerk (or device) that did it; ratings to the clerk the rating names."""
     rows, total = _by_actor(
         conn,
@@ -224,11 +231,57 @@ def _by_clerk(conn, site, period, group_by, targets) -> tuple[dict, Tally]:
         _who(T.c.ended_by_user_id, T.c.ended_by_token_id),
         RATINGS.c.user_id,
         _who(E.c.user_id, E.c.token_id),
+        split,
     )
-    # who: a user id, or minus a token id
-    return {
-        who if who is None else ("user", who) if who > 0 else ("token", -who): tally for who, tally in rows.items()
-    }, total
+    if split:
+        return {(day, _clerk(who)): tally for (day, who), tally in rows.items()}, total
+    return {_clerk(who): tally for who, tally in rows.items()}, total
+
+
+def _clerk(who):
+    """A clerk's row key from ``_who``: ("user", id), ("token", id) or None."""
+    return who if who is None else ("user", who) if who > 0 else ("token", -who)
+
+
+def count_by_day(conn, site, period, targets) -> dict[dt.date, dict]:
+    """The rows of every kept grouping per business day of ``period`` (whole days), counted from the
+    tickets read once per grouping: day -> {"total": [(None, Tally)] (none without tickets),
+    "service" | "hour" | "counter" | "clerk": [(key, Tally)]}. The same figures as ``count_rows``
+    of each day alone."""
+    days: dict[dt.date, dict] = {}
+
+    def rows_of(day, grouping) -> dict:
+        found = days.get(day)
+        if found is None:
+            found = days[day] = {g: {} for g in ("service", "hour", "counter", "clerk")}
+        return found[grouping]
+
+    clock = LocalClock(period.zone)
+    offset = clock.fixed_offset(period)
+    tickets = read_tickets(conn, site, period, T.c.business_day, epoch_seconds(conn, T.c.issued_at))
+    for (day, *profile), alike in gather(tickets, lambda t: (t[2], *t[4:])).items():
+        rows = rows_of(_date(day), "service")
+        row_of(rows, profile[ORIGIN_AT]).add_issue(alike, profile, targets[profile[ORIGIN_AT]])
+        row_of(rows, profile[FINAL_AT]).add_outcome(alike, profile)
+    hour_of = (
+        (lambda t: int((t[3] + offset) // 3600) % 24)
+        if offset is not None
+        else (lambda t: int(clock.local(t[3]) // 3600) % 24)
+    )
+    for (day, hour, *profile), alike in gather(tickets, lambda t: (t[2], hour_of(t), *t[4:])).items():
+        tally = row_of(rows_of(_date(day), "hour"), hour)
+        tally.add_issue(alike, profile, targets[profile[ORIGIN_AT]])
+        tally.add_outcome(alike, profile)
+    for grouping, count in (("counter", _by_counter), ("clerk", _by_clerk)):
+        rows, _totals = count(conn, site, period, grouping, targets, True)
+        for (day, key), tally in rows.items():
+            rows_of(day, grouping)[key] = tally
+    result = {}
+    for day, found in days.items():
+        total = merged(found["service"].values())
+        result[day] = {g: list(rows.items()) for g, rows in found.items()}
+        result[day]["total"] = [(None, total)] if total.issued else []
+    return result
 
 
 def _who(user_id, token_id):

@@ -33,7 +33,7 @@ import datetime as dt
 import json
 from array import array
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from .. import models as m
 from ..periods import Period
 from .clock import utcnow
-from .peaks import Peaks, count_peaks
+from .peaks import Peaks, count_peaks_by_day
 from .tally import COUNTS, Tally, add_tally, micros
 from .tickets import T, connection
 
@@ -51,6 +51,10 @@ GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
 KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC), as sites.py keeps
 FINAL_STATES = ("done", "no_show", "expired")
 MONTH = "m"  # a month's rows: "m" + the grouping, dated on the month's first day
+# days a report counts and keeps at most (about 40 ms each): the first report over a year not kept
+# yet then costs about a second more than counting it from tickets, not ten (the server's other
+# requests wait for a SQLite connection meanwhile); each later report keeps the next ones
+KEEP_AT_ONCE = 31
 
 
 def basis_of(targets: dict) -> str:
@@ -159,10 +163,18 @@ class Plan:
 
 
 def plan(
-    db, site, period: Period, now: dt.datetime | None, targets: dict, groupings: tuple, from_tickets: bool = False
+    db,
+    site,
+    period: Period,
+    now: dt.datetime | None,
+    targets: dict,
+    groupings: tuple,
+    from_tickets: bool = False,
+    keep_at_once: int | None = KEEP_AT_ONCE,
 ) -> Plan:
-    """The kept figures of ``period`` for ``groupings`` (of GROUPINGS, or "day"), keeping first the
-    days that are over and not kept yet (and the months then whole); and what is left to count."""
+    """The kept figures of ``period`` for ``groupings`` (of GROUPINGS, or "day"), keeping first up
+    to ``keep_at_once`` (None: all) days that are over and not kept yet (and the months then
+    whole); and what is left to count from the tickets."""
     result = Plan(period)
     if from_tickets or not period.whole_days or str(period.zone) != str(site.config.site.zone):
         return result
@@ -173,16 +185,15 @@ def plan(
     days = period.days()
     # a month's rows sum its days: the figures per day ("day") are read from the days
     months = [] if "day" in groupings else _whole_months(days)
-    try:
-        month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], basis)
-    except DBAPIError:  # a database without the table (not migrated yet): everything from the tickets
+    if not _has_table(conn):  # a database not migrated yet: everything from the tickets
         return result
+    month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], basis)
     kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
     in_months = {d for first, last in kept_months.items() for d in _span(first, last)}
     loose = [d for d in days if d not in in_months]
     day_rows = _read(conn, site, wanted, loose, basis)
     missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
-    fresh = _keep_days(db, site, missing, now, targets, basis)
+    fresh = _keep_days(db, site, missing, now, targets, basis, keep_at_once)
     for d, found in fresh.items():
         for g in wanted:
             day_rows[g][d] = found[g]
@@ -209,6 +220,17 @@ def plan(
         in_usable = {d for first in usable for d in _span(first, units[first])}
         result.peak_counted = _runs([d for d in days if d not in in_usable], period)
     return result
+
+
+_seen: set[str] = set()
+
+
+def _has_table(conn) -> bool:
+    """Whether the database has the table (remembered once seen: tables are not dropped)."""
+    url = str(conn.engine.url)
+    if url not in _seen and inspect(conn).has_table(K.name):
+        _seen.add(url)
+    return url in _seen
 
 
 def _peaks_usable(peaks: dict, units: dict, period: Period) -> set:
@@ -300,6 +322,14 @@ def _decode(grouping: str, figures: str, times: bytes):
 # --- keeping --------------------------------------------------------------------------------------
 
 
+def keep_all(db, site, period: Period, now: dt.datetime | None = None) -> None:
+    """Count and keep every day of ``period`` that can be kept (and the months then whole), at once."""
+    from .tickets import read_services
+
+    targets = {sid: s["target"] for sid, s in read_services(connection(db), site).items()}
+    plan(db, site, period, now, targets, GROUPINGS, keep_at_once=None)
+
+
 def keepable(conn, site, days: list[dt.date], now: dt.datetime) -> tuple[list[dt.date], set[dt.date]]:
     """Those of ``days`` that are over and can no longer change (see the module's docstring), and
     which of them had tickets."""
@@ -326,18 +356,20 @@ def keepable(conn, site, days: list[dt.date], now: dt.datetime) -> tuple[list[dt
     return [d for d in days if d not in busy], with_tickets
 
 
-def count_day(conn, site, day: dt.date, targets: dict, now: dt.datetime) -> dict:
-    """All the kept groupings of one day, counted from its tickets: grouping -> rows (or Peaks)."""
-    from .figures import count_rows  # figures.py reads the kept days through this module
+def count_days(conn, site, days: list[dt.date], targets: dict, now: dt.datetime) -> dict:
+    """All the kept groupings of each of ``days``, counted from their tickets (read once per run of
+    consecutive days): day -> grouping -> rows (or Peaks)."""
+    from .figures import count_by_day  # figures.py reads the kept days through this module
 
-    one_day = _days_period(day, day, _zone_period(site))
     found: dict = {}
-    for grouping in ("service", "counter", "clerk", "hour"):
-        rows, total = count_rows(conn, site, one_day, grouping, targets)
-        found[grouping] = list(rows.items())
-        if grouping == "service":
-            found["total"] = [(None, total)] if total.issued else []
-    found["peaks"] = count_peaks(conn, site, [one_day], targets, now)
+    for run in _runs(days, _zone_period(site)):
+        rows = count_by_day(conn, site, run, targets)
+        peaks = count_peaks_by_day(conn, site, run, targets, now)
+        for day in run.days():
+            if day in rows:
+                found[day] = {**rows[day], "peaks": peaks.get(day, Peaks())}
+            else:
+                found[day] = _empty()
     return found
 
 
@@ -352,11 +384,15 @@ def _zone_period(site) -> Period:
     return Period("range", "", moment, moment)
 
 
-def _keep_days(db, site, days: list[dt.date], now: dt.datetime, targets: dict, basis: str) -> dict:
-    """Count and keep those of ``days`` that can be kept: day -> grouping -> rows (or Peaks)."""
+def _keep_days(db, site, days: list[dt.date], now: dt.datetime, targets: dict, basis: str, at_once) -> dict:
+    """Count and keep those of ``days`` that can be kept (the first ``at_once`` with tickets):
+    day -> grouping -> rows (or Peaks)."""
     conn = connection(db)
     days, with_tickets = keepable(conn, site, days, now)
-    counted = {day: count_day(conn, site, day, targets, now) if day in with_tickets else _empty() for day in days}
+    if at_once is not None and len(with_tickets & set(days)) > at_once:
+        last = sorted(with_tickets & set(days))[at_once - 1]
+        days = [d for d in days if d <= last]
+    counted = count_days(conn, site, days, targets, now)
     _write(conn, site, {day: _encoded(found) for day, found in counted.items()}, basis, GROUPINGS)
     return counted
 

@@ -92,22 +92,45 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None, from_ti
 def count_peaks(conn, site, periods: list[Period], targets: dict, now: dt.datetime) -> Peaks:
     """The figures of the tickets of ``periods`` (all of them taken together: a wait that goes on
     into the next period counts there too), from the tickets."""
-    peaks = Peaks()
     if not periods:
-        return peaks
+        return Peaks()
     tickets = []
     for period in periods:
-        tickets += tuples(
-            conn,
-            select(
-                T.c.origin_service_id,
-                epoch_seconds(conn, T.c.issued_at),
-                seconds_between(conn, T.c.called_at, T.c.issued_at),
-            ).where(*in_period(conn, site, period)),
-        )
+        tickets += _read(conn, site, period)
     clock = LocalClock(periods[0].zone)
     offsets = {clock.fixed_offset(period) for period in periods}
-    offset = offsets.pop() if len(offsets) == 1 else None
+    return _count(tickets, clock, offsets.pop() if len(offsets) == 1 else None, targets, now)
+
+
+def count_peaks_by_day(conn, site, period: Period, targets: dict, now: dt.datetime) -> dict[dt.date, Peaks]:
+    """The figures of each local day of ``period`` with tickets alone (as ``count_peaks`` of that day)."""
+    clock = LocalClock(period.zone)
+    offset = clock.fixed_offset(period)
+    by_day: dict[int, list] = {}
+    for ticket in _read(conn, site, period):
+        local = ticket[1] + offset if offset is not None else clock.local(ticket[1])
+        by_day.setdefault(int(local // 86400), []).append(ticket)
+    epoch_day = dt.date(1970, 1, 1)
+    return {
+        epoch_day + dt.timedelta(days=index): _count(tickets, clock, offset, targets, now)
+        for index, tickets in by_day.items()
+    }
+
+
+def _read(conn, site, period: Period) -> list[tuple]:
+    return tuples(
+        conn,
+        select(
+            T.c.origin_service_id,
+            epoch_seconds(conn, T.c.issued_at),
+            seconds_between(conn, T.c.called_at, T.c.issued_at),
+        ).where(*in_period(conn, site, period)),
+    )
+
+
+def _count(tickets: list[tuple], clock: LocalClock, offset: int | None, targets: dict, now: dt.datetime) -> Peaks:
+    """The figures of ``tickets`` (origin service, issue epoch, wait) counted together."""
+    peaks = Peaks()
     now_epoch = utc_epoch(now)
     arrivals, waits, wait_micros, met = peaks.arrivals, peaks.waits, peaks.wait_micros, peaks.met
     waiting_micros, most = peaks.waiting_micros, peaks.most
