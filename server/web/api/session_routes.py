@@ -66,6 +66,7 @@ def login():
     session["user_id"] = user.id
     session["counter"] = counter
     session["login_event"] = login_event  # the session lasts until an event after it ends it (auth.py)
+    session["site"] = user.site_id  # kept in its site's cookie, or the installation's (server/web/sessions.py)
     if user.role == "clerk":  # a clerk signing in at a counter opens it (the lobby sees it staffed)
         from . import run
 
