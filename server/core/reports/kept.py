@@ -96,9 +96,8 @@ def encode_rows(rows: dict) -> tuple[str, bytes]:
 
 
 def decode_rows(figures: str, times: bytes) -> list[tuple]:
-    """(key, Tally) of a kept row, its times as runs (views of one array: no copy per row)."""
-    values = array("d")
-    values.frombytes(times)
+    """(key, Tally) of a kept row, its times as runs (views of the row's bytes: nothing copied)."""
+    values = memoryview(times).cast("d") if times else ()  # runs are slices of it: nothing copied
     found = []
     at = 0
     for key, *counts, ratings, wait_count, wait_micros, service_count, service_micros in json.loads(figures):
@@ -141,8 +140,7 @@ class Plan:
     def rows(self, group_by: str) -> tuple[dict, Tally]:
         """The kept rows of ``group_by`` summed per key (for "day": the day), and the kept total."""
         rows: dict = {}
-        source = "total" if group_by == "day" else group_by
-        for day, found in self.kept.get(source, {}).items():
+        for day, found in self.kept.get(group_by, {}).items():
             for key, tally in found:
                 key = day if group_by == "day" else key
                 mine = rows.get(key)
@@ -183,8 +181,7 @@ def plan(
     basis = basis_of(targets)
     wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
     days = period.days()
-    # a month's rows sum its days: the figures per day ("day") are read from the days
-    months = [] if "day" in groupings else _whole_months(days)
+    months = _whole_months(days)
     if not _has_table(conn):  # a database not migrated yet: everything from the tickets
         return result
     month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], basis)
@@ -214,6 +211,10 @@ def plan(
             first: (month_rows[MONTH + g] if first in kept_months else day_rows[g])[first] for first in sorted(units)
         }
     result.counted = _runs([d for d in days if d not in covered], period)
+    if "day" in groupings:  # the rows per day from the days' own rows (a month's sum them), the total as kept
+        per_day = {d: day_rows["total"][d] for d in covered if d in day_rows["total"]}
+        per_day.update(_read(conn, site, ["total"], sorted(covered - set(per_day)), basis)["total"])
+        result.kept["day"] = per_day
     if "peaks" in wanted:
         usable = _peaks_usable(result.kept["peaks"], units, period)
         result.kept["peaks"] = {first: p for first, p in result.kept["peaks"].items() if first in usable}

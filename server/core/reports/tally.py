@@ -114,15 +114,15 @@ def _percentile_of_runs(runs: list, count: int, share: float) -> float:
     position = (count - 1) * share
     low = math.floor(position)
     high = min(low + 1, count - 1)
-    at_low = _at_rank(runs, low)
-    at_high = at_low if high == low else _at_rank(runs, high)
+    at_low, at_high = _at_ranks(runs, low, high)
     return at_low + (at_high - at_low) * (position - low)
 
 
-def _at_rank(runs: list, rank: int) -> float:
-    """The value of 0-based ``rank`` among the values of sorted ``runs``: the value range is halved
-    (a bisection in each run counts the values below the middle) until the rank lies among few
-    values, which are then sorted. The cost grows with the runs, not with the values."""
+def _at_ranks(runs: list, rank: int, next_rank: int) -> tuple[float, float]:
+    """The values of 0-based ``rank`` and ``next_rank`` (the same or the next) among the values of
+    sorted ``runs``: the value range is halved (a bisection in each run counts the values below the
+    middle) until ``rank`` lies among few values, which are then sorted. The cost grows with the
+    runs, not with the values."""
     low = min(run[0] for run in runs)  # the value at ``rank`` is >= low ...
     high = math.inf  # ... and < high
     below, under_high = 0, sum(len(run) for run in runs)  # values < low, values < high
@@ -140,7 +140,10 @@ def _at_rank(runs: list, rank: int) -> float:
             run[bisect_left(run, low) : len(run) if high == math.inf else bisect_left(run, high)] for run in runs
         )
     )
-    return window[rank - below]
+    if next_rank - below < len(window):
+        return window[rank - below], window[next_rank - below]
+    # the next value is the smallest at or above ``high``
+    return window[rank - below], min(run[i] for run in runs if (i := bisect_left(run, high)) < len(run))
 
 
 def rounded(value: float | None, digits: int = 1) -> float | None:
