@@ -8,7 +8,7 @@ import sys  # noqa: E402
 
 from flask import Flask, jsonify  # noqa: E402
 
-from queuekiosk.server.wsgi_server import serve  # noqa: E402
+from queuekiosk.server.wsgi_server import NoDelayWSGIServer  # noqa: E402
 
 app = Flask(__name__)
 
@@ -24,4 +24,5 @@ def issue():
 
 
 if __name__ == "__main__":
-    serve(app, "127.0.0.1", int(sys.argv[1]))
+    # the server class `queuekiosk serve` runs (serve() itself also checks queuekiosk's printing setup)
+    NoDelayWSGIServer(("127.0.0.1", int(sys.argv[1])), app, log=None).serve_forever()

@@ -44,9 +44,32 @@ def wait_healthy(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+# runs queuekiosk's command line from the tree on PYTHONPATH instead of the installed (editable) one
+_OTHER_TREE = (
+    "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+    "runpy.run_module('queuekiosk.server.cli', run_name='__main__', alter_sys=True)"
+)
+
+
+def baseline_tree(revision: str, directory: Path) -> Path:
+    """``revision`` of this repository laid out in ``directory`` as an importable ``queuekiosk`` package
+    (what setup.py's package_dir does), for ``queuekiosk_server(code=...)``."""
+    source, package = directory / "src", directory / "pkg" / "queuekiosk"
+    source.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    package.mkdir(parents=True)
+    for path in (source / "queuekiosk").iterdir():
+        (package / path.name).symlink_to(path)
+    for name in ("counter_client", "display", "kiosk", "printers", "server", "sounds"):
+        (package / name).symlink_to(source / name)
+    return directory
+
+
 @contextlib.contextmanager
-def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = None):
-    """Yield (base_url, process, instance_dir) of a fresh server on the bench config."""
+def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = None, code: Path | None = None):
+    """Yield (base_url, process, instance_dir) of a fresh server on the bench config; ``code``: a tree
+    made by ``baseline_tree`` to run instead of this checkout."""
     with tempfile.TemporaryDirectory(prefix="qk-bench-") as tmp:
         tmp = Path(tmp)
         config = bench_config(tmp)
@@ -54,11 +77,12 @@ def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = 
         env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp / "instance"), **(env_extra or {})}
         if database_url:
             env["QUEUEKIOSK_DATABASE_URL"] = database_url
+        if code is not None:
+            env["PYTHONPATH"] = str(code / "pkg")
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "queuekiosk.server.cli",
+                *(["-c", _OTHER_TREE] if code is not None else ["-m", "queuekiosk.server.cli"]),
                 "serve",
                 "--config",
                 str(config),
@@ -67,6 +91,7 @@ def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = 
                 "--ignore-hours",
             ],
             env=env,
+            cwd=code,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -116,12 +141,13 @@ def queuekiosk_servers(args):
 
 @contextlib.contextmanager
 def bare_server():
+    """Yield (base_url, process) of the bare Flask app (bench/bare_flask.py) on the same gevent server."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_flask.py")), str(port)])
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(f"{base}/healthz")
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(10)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, delete, insert, select, update
 
 from . import models as m
+from .engine.prepared import Prepared
 from .errors import Invalid, NotFound
 from .models import utcnow
 
@@ -102,6 +103,7 @@ def event_data(happened) -> dict:
 
 
 _INSERT_EVENT = insert(E)
+_INSERT_ONE = Prepared(_INSERT_EVENT, keys=("site_id", "kind", "payload", "created_at"))  # an action's usual one event
 
 
 def record(conn, site, happened: list, now: dt.datetime | None = None) -> int:
@@ -112,7 +114,9 @@ def record(conn, site, happened: list, now: dt.datetime | None = None) -> int:
         for h in happened
         if h.kind in OUTSIDE_NAMES
     ]
-    if rows:
+    if len(rows) == 1:
+        _INSERT_ONE.execute(conn, rows[0])
+    elif rows:
         conn.execute(_INSERT_EVENT, rows)
     return len(rows)
 

@@ -16,11 +16,27 @@ from ..models import utcnow
 from .clock import business_day, local_time
 from .estimates import Estimator, promised_wait
 from .numbering import next_number
+from .prepared import Prepared
 from .records import T, connection, record_event
 from .types import Actor, Happened, Outcome
 from .views import ticket_view
 
-_INSERT_TICKET = insert(T).returning(T.c.id)  # built once: see numbering.py
+_INSERT_TICKET = Prepared(  # built once: see numbering.py and prepared.py
+    insert(T).returning(T.c.id),
+    keys=(
+        "public_id",
+        "site_id",
+        "origin_service_id",
+        "service_id",
+        "number",
+        "business_day",
+        "priority_id",
+        "kiosk_id",
+        "status",
+        "issued_at",
+        "transfers",
+    ),
+)
 
 
 def issue(
@@ -82,7 +98,7 @@ def issue(
         issued_at=now,
         transfers=0,
     )
-    ticket.id = conn.execute(_INSERT_TICKET, vars(ticket)).scalar_one()
+    (ticket.id,) = _INSERT_TICKET.one(conn, vars(ticket))
     ticket.called_at = ticket.counter_id = ticket.target_counter_id = None
     record_event(
         conn,

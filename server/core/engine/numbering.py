@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..db import SiteRuntime
 from ..models import utcnow
 from .clock import business_day
+from .prepared import Prepared
 from .records import SEQ, connection
 from .types import Happened
 
@@ -27,6 +28,7 @@ _NEXT_NUMBER = text(
     "(SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id "
     " WHERE cs.service_id = :service AND c.state = 'open' AND c.active)"
 ).bindparams(bindparam("day", type_=Date()))
+_NEXT_NUMBER_PREPARED = Prepared(_NEXT_NUMBER)
 _QUEUE_DELTA = text(
     "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
     "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
@@ -41,9 +43,9 @@ def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool)
     Returns the new number, the queue's waiting and priority-waiting counts, the service's
     average service seconds and how many open counters serve it.
     """
-    return conn.execute(
-        _NEXT_NUMBER, {"service": service_id, "day": day, "start": start, "priority": int(priority)}
-    ).one()
+    return _NEXT_NUMBER_PREPARED.one(
+        conn, {"service": service_id, "day": day, "start": start, "priority": int(priority)}
+    )
 
 
 def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.sql import ClauseElement
 from .. import models as m
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError
+from .prepared import Prepared
 from .types import Actor
 
 T = m.Ticket.__table__
@@ -35,7 +36,9 @@ TRANSITIONS = {
 
 # built once: issuing and the counter's commands are the hot path, and building a statement costs
 # more than running it on SQLite (see numbering.py)
-_INSERT_EVENT = insert(E)
+_INSERT_EVENT = Prepared(
+    insert(E), keys=("site_id", "kind", "at", "ticket_id", "service_id", "counter_id", "user_id", "token_id", "detail")
+)
 # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
 _COUNTER_ROW = select(C).where(C.c.id == bindparam("counter_id")).with_for_update()
 _HELD_TICKET = select(T).where(T.c.counter_id == bindparam("counter_id"), T.c.status.in_(m.HELD_STATES))
@@ -53,8 +56,8 @@ def record_event(
     conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None, counter_id=None, detail=None
 ):
     actor = actor or Actor()
-    conn.execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.execute(
+        conn,
         {
             "site_id": site.id,
             "kind": kind,
