@@ -47,6 +47,25 @@ CONFIG_PATH = REPO / "config.yaml"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+# How many processes run the suite (pytest-xdist, ``-n auto --dist loadfile`` in pytest.ini): most
+# tests wait on a server, a browser or a clock, so three workers keep the 2 cores busy where the
+# suite alone used half of them (docs/performance.md, "Test suite").
+SUITE_WORKERS = 3
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: ``SUITE_WORKERS``, or none (the tests run in this process, as without xdist)
+    when the run names one file or tests of one file: starting workers would cost more than it saves.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS=N`` or ``-n N`` on the command line decide instead."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    files = {arg.split("::")[0] for arg in config.args}
+    if len(files) == 1 and Path(next(iter(files))).is_file():
+        return 0
+    return SUITE_WORKERS
+
+
 def pytest_configure(config):
     # A suite started as a background job (`cmd &` in a script) inherits SIGINT ignored, and so does
     # every process it starts: Ctrl+C, which the keypad client's tests send, would do nothing (each

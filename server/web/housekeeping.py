@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 
 import gevent
 
@@ -58,13 +59,33 @@ def site_day_end_loop(state, site_id: str) -> None:
             gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
 
 
+def lapse_seconds() -> float:
+    """How often the lapse loop looks: ``QUEUEKIOSK_LAPSE_SECONDS`` (read when the loop starts; the
+    test of a number lapsing sets it short), else ``LAPSE_EVERY_SECONDS``; a value that is not
+    0.5-3600 seconds is logged and the default kept."""
+    value = os.environ.get("QUEUEKIOSK_LAPSE_SECONDS")
+    if not value:
+        return LAPSE_EVERY_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not 0.5 <= seconds <= 3600:
+        log.error(
+            "QUEUEKIOSK_LAPSE_SECONDS is %r, not 0.5-3600 seconds: looking every %d s", value, LAPSE_EVERY_SECONDS
+        )
+        return LAPSE_EVERY_SECONDS
+    return seconds
+
+
 def lapse_loop(state) -> None:
     """Remote numbers not checked in by their deadline lapse (server/core/bookings.py), and the
     dashboard and webhooks hear it (booking.lapsed), at every site."""
     from .realtime import publish
 
+    every = lapse_seconds()
     while True:
-        gevent.sleep(LAPSE_EVERY_SECONDS)
+        gevent.sleep(every)
         for site_id in list(state.sites):
             with state.at(site_id):
                 try:
