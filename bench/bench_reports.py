@@ -194,7 +194,9 @@ def in_process(folder: Path, rounds: int) -> None:
             print(
                 f"database: {total['issued']:,} tickets in {label}, {total['ratings']['total']:,} ratings", flush=True
             )
-        print(f"\nfirst looks (each keeps up to {kept.KEEP_AT_ONCE} more days):", flush=True)
+        conn.execute(kept.K.delete())  # the first looks start from nothing kept
+        conn.commit()
+        print(f"\nfirst looks, nothing kept yet (each keeps up to {kept.KEEP_AT_ONCE} more days):", flush=True)
         for name, job in jobs[:2]:
             start = time.perf_counter()
             job(conn, False)

@@ -1,9 +1,9 @@
 """Kept figures (server/core/reports/kept.py): every figure of every report over days that are kept,
 partly kept (today included) or kept again after a change is the same as counted from the tickets.
 
-The history: simulated days (transfers, no-shows, recalls, ratings, priority tickets) on Friday
-30/10/2026 and Wednesday 18/11 to Saturday 21/11, so October is a whole kept month (its other days
-had no tickets) and November is kept by day; and, made by hand: a ticket of Thursday 19/11 still
+The history: simulated days (transfers, no-shows, recalls, ratings, priority tickets) on Monday
+2/6/2025, Friday 30/10/2026 and Wednesday 18/11 to Saturday 21/11, so 2025 is a whole kept year,
+October 2026 a whole kept month (their other days had no tickets) and November is kept by day; and, made by hand: a ticket of Thursday 19/11 still
 waiting at the end of its day (its day is not kept until the day is ended), one issued at 23:50 on
 Saturday 21/11 and served past midnight, and today's (Monday 23/11) tickets, some still waiting.
 """
@@ -62,6 +62,7 @@ def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, confi
     queue = make_queue(config, url)
     site, engine = queue.site, queue.engine
     busy = Settings(per_day=70, transfer_share=0.1, no_show_share=0.08, priority_share=0.15, rating_share=0.6)
+    simulate(engine, site, dt.date(2025, 6, 2), 1, seed=2, settings=busy)
     simulate(engine, site, dt.date(2026, 10, 30), 1, seed=3, settings=busy)
     simulate(engine, site, dt.date(2026, 11, 18), 4, seed=4, settings=busy)
 
@@ -83,16 +84,19 @@ def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, confi
     named = [periods.named_period(key, zone) for key in ("2026-11-19", "2026-W47", "2026-11", "2026-10", "2026-Q4")]
     partly = periods.range_period("2026-11-18", "2026-11-23", zone)  # up to today
     hours = periods.range_period("2026-11-20T10:00", "2026-11-21T12:00", zone)  # not whole days: from tickets
+    years = periods.range_period("2025-01-01", "2026-11-23", zone)  # a kept year, kept months, days, today
 
     with engine.connect() as conn:
-        for period in [*named, partly, hours]:
+        for period in [*named, partly, hours, periods.named_period("2025", zone), years]:
             _same(conn, site, period, now)
         kept_days = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "total")).scalars())
         months = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "mtotal")).scalars())
+        kept_years = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "ytotal")).scalars())
     assert dt.date(2026, 10, 30) in kept_days and dt.date(2026, 11, 20) in kept_days
     assert thursday not in kept_days, "a day with a ticket still waiting is kept"
     assert not {MONDAY, MONDAY - dt.timedelta(days=1)} & kept_days, "a day not over is kept"
-    assert months == {dt.date(2026, 10, 1)}
+    assert dt.date(2026, 10, 1) in months and dt.date(2025, 6, 1) in months and dt.date(2026, 11, 1) not in months
+    assert kept_years == {dt.date(2025, 1, 1)}
 
     # the day ends: Thursday's ticket expires; once no rating can come any more, the day is kept
     run(q.expire_past_days, now=now)
@@ -111,7 +115,7 @@ def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, confi
     with engine.begin() as conn:
         conn.execute(update(m.Service).where(m.Service.site_id == site.id).values(target_wait_minutes=3))
     with engine.connect() as conn:
-        for period in (named[4], partly):
+        for period in (named[4], partly, years):
             _same(conn, site, period, later)
         stale = conn.execute(
             select(func.count()).select_from(K).where(K.c.basis != kept.basis_of(_targets(conn, site)))

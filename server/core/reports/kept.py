@@ -51,6 +51,7 @@ GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
 KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC), as sites.py keeps
 FINAL_STATES = ("done", "no_show", "expired")
 MONTH = "m"  # a month's rows: "m" + the grouping, dated on the month's first day
+YEAR = "y"  # a year's rows (all its months kept): "y" + the grouping, dated on 1 January
 # days a report counts and keeps at most (about 40 ms each): the first report over a year not kept
 # yet then costs about a second more than counting it from tickets, not ten (the server's other
 # requests wait for a SQLite connection meanwhile); each later report keeps the next ones
@@ -181,12 +182,16 @@ def plan(
     basis = basis_of(targets)
     wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
     days = period.days()
-    months = _whole_months(days)
     if not _has_table(conn):  # a database not migrated yet: everything from the tickets
         return result
+    years = _whole_years(days)
+    year_rows = _read(conn, site, [YEAR + g for g in wanted], [first for first, _ in years], basis)
+    kept_years = {first: last for first, last in years if all(first in year_rows[YEAR + g] for g in wanted)}
+    in_years = {d for first, last in kept_years.items() for d in _span(first, last)}
+    months = [(first, last) for first, last in _whole_months(days) if first not in in_years]
     month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], basis)
     kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
-    in_months = {d for first, last in kept_months.items() for d in _span(first, last)}
+    in_months = {d for first, last in kept_months.items() for d in _span(first, last)} | in_years
     loose = [d for d in days if d not in in_months]
     day_rows = _read(conn, site, wanted, loose, basis)
     missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
@@ -194,21 +199,48 @@ def plan(
     for d, found in fresh.items():
         for g in wanted:
             day_rows[g][d] = found[g]
-    made = _keep_months(conn, site, [mo for mo in months if mo[0] not in kept_months], day_rows, wanted, basis)
+    made = _roll_up(
+        conn, site, [mo for mo in months if mo[0] not in kept_months], _span, day_rows, wanted, basis, MONTH
+    )
     for first, (last, found) in made.items():
         kept_months[first] = last
         in_months.update(_span(first, last))
         for g in wanted:
             month_rows[MONTH + g][first] = found[g]
-    if isinstance(db, Session) and (fresh or made):
+    month_parts = {g: month_rows[MONTH + g] for g in wanted}
+    made_years = _roll_up(
+        conn,
+        site,
+        [y for y in years if y[0] not in kept_years],
+        lambda first, last: [f for f, _ in _whole_months(_span(first, last))],
+        month_parts,
+        wanted,
+        basis,
+        YEAR,
+    )
+    for first, (last, found) in made_years.items():
+        kept_years[first] = last
+        for g in wanted:
+            year_rows[YEAR + g][first] = found[g]
+    for first, last in kept_years.items():  # the months of a kept year are read as the year
+        for month_first, _ in _whole_months(_span(first, last)):
+            kept_months.pop(month_first, None)
+    if isinstance(db, Session) and (fresh or made or made_years):
         db.commit()  # what was counted stays kept (a report's session is its own)
 
-    units: dict[dt.date, dt.date] = dict(kept_months)  # first day -> last day of each kept unit
+    units: dict[dt.date, dt.date] = {**kept_years, **kept_months}  # first day -> last day of each kept unit
     units.update({d: d for d in loose if d not in in_months and all(d in day_rows[g] for g in wanted)})
     covered = {d for first, last in units.items() for d in _span(first, last)}
     for g in wanted:
         result.kept[g] = {
-            first: (month_rows[MONTH + g] if first in kept_months else day_rows[g])[first] for first in sorted(units)
+            first: (
+                year_rows[YEAR + g]
+                if first in kept_years
+                else month_rows[MONTH + g]
+                if first in kept_months
+                else day_rows[g]
+            )[first]
+            for first in sorted(units)
         }
     result.counted = _runs([d for d in days if d not in covered], period)
     if "day" in groupings:  # the rows per day from the days' own rows (a month's sum them), the total as kept
@@ -269,6 +301,15 @@ def _whole_months(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
         day = following
 
 
+def _whole_years(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """The calendar years all of whose days are in ``days`` (consecutive days): (first, last)."""
+    if not days:
+        return []
+    first, last = days[0], days[-1]
+    year = first.year if (first.month, first.day) == (1, 1) else first.year + 1
+    return [(dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in range(year, last.year + 1) if dt.date(y, 12, 31) <= last]
+
+
 def _next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
@@ -315,7 +356,7 @@ def _read(conn, site, groupings: list[str], days: list[dt.date], basis: str) -> 
 
 
 def _decode(grouping: str, figures: str, times: bytes):
-    if grouping.removeprefix(MONTH) == "peaks":
+    if grouping in ("peaks", MONTH + "peaks", YEAR + "peaks"):
         return decode_peaks(figures)
     return decode_rows(figures, times)
 
@@ -406,26 +447,27 @@ def _encoded(found: dict) -> dict:
     return out
 
 
-def _keep_months(conn, site, months, day_rows: dict, wanted: tuple, basis: str) -> dict:
-    """The months all of whose days are kept, summed and kept: first day -> (last day, grouping -> rows)."""
+def _roll_up(conn, site, spans, parts_of, part_rows: dict, wanted: tuple, basis: str, prefix: str) -> dict:
+    """The spans (months, years) all of whose parts (days, months) are kept, summed and kept as
+    ``prefix`` + grouping: first day -> (last day, grouping -> rows)."""
     made = {}
-    for first, last in months:
-        span = _span(first, last)
-        if not all(d in day_rows[g] for g in wanted for d in span):
+    for first, last in spans:
+        parts = parts_of(first, last)
+        if not parts or not all(p in part_rows[g] for g in wanted for p in parts):
             continue
         found = {}
         for g in wanted:
             if g == "peaks":
-                if any(day_rows[g][d].spill for d in span):
+                if any(part_rows[g][p].spill for p in parts):
                     break  # a wait past midnight: its days are read one by one
                 peaks = Peaks()
-                for d in span:
-                    peaks.add(day_rows[g][d])
+                for p in parts:
+                    peaks.add(part_rows[g][p])
                 found[g] = peaks
             else:
                 rows: dict = {}
-                for d in span:
-                    for key, tally in day_rows[g][d]:
+                for p in parts:
+                    for key, tally in part_rows[g][p]:
                         mine = rows.get(key)
                         if mine is None:
                             rows[key] = mine = Tally()
@@ -434,7 +476,7 @@ def _keep_months(conn, site, months, day_rows: dict, wanted: tuple, basis: str) 
         else:
             made[first] = (last, found)
     for first, (_last, found) in made.items():
-        _write(conn, site, {first: {MONTH + g: v for g, v in _encoded(found).items()}}, basis, None)
+        _write(conn, site, {first: {prefix + g: v for g, v in _encoded(found).items()}}, basis, None)
     return made
 
 
