@@ -29,15 +29,10 @@ HEADERS = {
 
 
 def install_security_headers(app) -> None:
-    """On every response: Flask's through ``after_request``, and Socket.IO's (answered before Flask sees
-    the request) through a WSGI wrapper of the app. Call it after Socket.IO is bound to the app."""
-
-    @app.after_request
-    def _headers(response):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    """On every response, Flask's and Socket.IO's (answered before Flask sees the request) alike,
+    through a WSGI wrapper of the app; a header a response sets itself is kept. Call it after
+    Socket.IO is bound to the app. (An ``after_request`` hook as well would only repeat the work:
+    each of its ``setdefault`` calls scans the headers, on every request.)"""
     app.wsgi_app = _with_security_headers(app.wsgi_app)
 
 
