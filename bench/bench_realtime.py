@@ -1,22 +1,32 @@
-"""Call -> `ticket.called` latency at 200 connected Socket.IO clients (p50/p90/p99), and the
-server's resident memory with 1,000 connected clients.
+"""Call -> `ticket.called` at 200 connected Socket.IO clients, beside a bare Socket.IO emit route
+(bench/bare_socketio.py) in the same run, and the server's resident memory idle and with 1,000
+connected clients beside the bare app's.
 
-    python bench/bench_realtime.py [--clients 200] [--listener-processes 1 4] [--calls 40]
+    python bench/bench_realtime.py [--clients 200] [--listener-processes 4] [--calls 40] [--rounds 3]
         [--memory-clients 1000] [--processes N --database-url URL --message-queue redis://127.0.0.1:6379/9]
 
-The listening clients (python-socketio, websocket transport, subscribed to the lobby
-display) run in --listener-processes separate processes, so that decoding 200 clients'
-messages in one Python process does not become the thing measured. A call is made over HTTP
-and timed from just before the request until each client's handler runs (time.perf_counter
-is the system-wide monotonic clock, so the processes' readings compare).
+Both servers are started once; the rounds interleave them (bare then queuekiosk, then the other
+way round), each round with listeners connected afresh. What each figure is:
 
-With --processes N (PostgreSQL), N servers share the database and the message queue, each on
-its own port. The calls go to the first, and the clients are spread evenly over the others, so
-every event they hear has crossed the message queue. Each run also shows where a call's time
-goes: the HTTP call itself, when the display's message is on the Redis channel (and how many
-messages a call publishes), when the first and the last client hear it, and the CPU time each
-server and the listening processes spend per call. --memory-clients 0 skips the memory
-figure (a server of its own, on SQLite).
+- The HTTP part: a call (`POST /api/v1/counters/1/next`, admin token) from a raw keep-alive HTTP
+  client (one socket, the request written whole, the answer read by its Content-Length): from
+  before the request is written until its answer is read.
+- call -> display: from the same moment until each listening client's `ticket.called` handler
+  runs (time.perf_counter is the system-wide monotonic clock, so the processes' readings compare).
+- The listeners' own limit is kept out of the server's: the listening clients (python-socketio,
+  websocket transport, subscribed to the lobby display) run in --listener-processes processes,
+  and each process says when all of its clients have heard a call; the next call is made only
+  then (at most 5 s later), so calls never come faster than the listeners take them. A client
+  that never hears a call is "missed"; the time until the last process has heard it is shown as
+  "all heard" (the listeners' pace, not the server's).
+- Server CPU per call: the server process's user + system time (/proc) over the round's calls,
+  divided by the calls (the 200 clients' frames included).
+
+With --processes N (PostgreSQL), N queuekiosk servers share the database and the message queue,
+each on its own port; the calls go to the first, the clients are spread over the others, so every
+event they hear has crossed the message queue (the bare reference stays one process). Each run
+then also shows when the display's message is on the Redis channel and how many messages a call
+publishes. --memory-clients 0 skips the memory figures (servers of their own, on SQLite).
 """
 
 from gevent import monkey
@@ -24,52 +34,97 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
-import requests  # noqa: E402
+import gevent.event  # noqa: E402
 import socketio  # noqa: E402
 from common import (  # noqa: E402
     add_server_options,
     check_server_options,
     cpu_ms,
     describe_servers,
+    free_port,
     percentile,
     queuekiosk_server,
     queuekiosk_servers,
     rss_kib,
     token,
+    wait_healthy,
 )
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
+HEARD_TIMEOUT = 5.0  # seconds a call waits for every listening process before the next call
+
+
+def progress(message: str) -> None:
+    print(f"  .. {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+class RawClient:
+    """One keep-alive HTTP/1.1 connection: a request written in one send, the answer read by its
+    Content-Length; nothing else in the way (python-requests costs about 1 ms a call)."""
+
+    def __init__(self, base: str, headers: dict[str, str]):
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host = f"{host}:{port}"
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.file = self.sock.makefile("rb")
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+
+    def post(self, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        self.sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        status = int(self.file.readline().split()[1])
+        length = 0
+        while (line := self.file.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, self.file.read(length)
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
 
 
 class Listener:
-    def __init__(self, base: str):
+    def __init__(self, base: str, heard=None):
         self.client = socketio.Client(reconnection=False)
         self.subscribed = gevent.event.Event()
         self.arrivals: dict[str, float] = {}
+        self.heard = heard
         self.client.on("state", lambda _data: self.subscribed.set())
         self.client.on("ticket.called", self._called)
         self.base = base
 
     def _called(self, data):
-        self.arrivals[data["ticket"]["id"]] = time.perf_counter()
+        ticket_id = data["ticket"]["id"]
+        self.arrivals[ticket_id] = time.perf_counter()
+        if self.heard is not None:
+            self.heard(ticket_id)
 
     def connect(self):
         self.client.connect(self.base, transports=["websocket"], wait_timeout=30)
         self.client.emit("subscribe", {"display": "lobby"})
 
 
-def connect_all(bases: list[str], count: int, first: int = 0) -> list[Listener]:
+def connect_all(bases: list[str], count: int, first: int = 0, heard=None) -> list[Listener]:
     """``count`` clients; client ``first + i`` connects to ``bases[(first + i) % len(bases)]``."""
-    listeners = [Listener(bases[(first + i) % len(bases)]) for i in range(count)]
+    listeners = [Listener(bases[(first + i) % len(bases)], heard) for i in range(count)]
     for start in range(0, count, 50):  # in waves, so the server's accept queue is not flooded
         batch = listeners[start : start + 50]
         gevent.joinall([gevent.spawn(listener.connect) for listener in batch], raise_error=True)
@@ -80,8 +135,16 @@ def connect_all(bases: list[str], count: int, first: int = 0) -> list[Listener]:
 
 
 def listen(bases: list[str], first: int, count: int, done_file: str) -> None:
-    """A child process: connect ``count`` clients, say ready, report arrivals (per server) when told."""
-    listeners = connect_all(bases, count, first)
+    """A child process: connect ``count`` clients, say ready, say "heard ID" once all of them have
+    heard a call, report arrivals (per server) when told."""
+    counts: dict[str, int] = {}
+
+    def heard(ticket_id):
+        counts[ticket_id] = counts.get(ticket_id, 0) + 1
+        if counts[ticket_id] == count:
+            print(f"heard {ticket_id}", flush=True)
+
+    listeners = connect_all(bases, count, first, heard)
     print("ready", flush=True)
     cpu_at_ready = time.process_time()
     while not os.path.exists(done_file):
@@ -90,7 +153,10 @@ def listen(bases: list[str], first: int, count: int, done_file: str) -> None:
     for listener in listeners:
         for ticket_id, at in listener.arrivals.items():
             arrivals.setdefault(listener.base, {}).setdefault(ticket_id, []).append(at)
-    print(json.dumps({"cpu_ms": (time.process_time() - cpu_at_ready) * 1000, "arrivals": arrivals}), flush=True)
+    print(
+        "report " + json.dumps({"cpu_ms": (time.process_time() - cpu_at_ready) * 1000, "arrivals": arrivals}),
+        flush=True,
+    )
 
 
 def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]) -> gevent.Greenlet:
@@ -115,19 +181,49 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
 
 
 def summary(values: list[float]) -> str:
+    if not values:
+        return "nothing heard"
     return (
         f"p50 {statistics.median(values):.1f} ms, p90 {percentile(values, 90):.1f} ms, "
         f"p99 {percentile(values, 99):.1f} ms"
     )
 
 
-def call_latency(servers, http: requests.Session, args, processes: int, tmp: Path):
-    """Calls on the first server; clients on the others (on the first when it is alone)."""
-    caller, targets = servers[0], servers[1:] or servers[:1]
-    bases = [base for base, _proc, _tmp in targets]
+def median_ms(values) -> str:
+    return f"{statistics.median(values):.1f} ms" if values else "-"
+
+
+@contextlib.contextmanager
+def bare_socketio_server():
+    """Yield (base_url, process) of bench/bare_socketio.py."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("bare_socketio.py")), str(port)], stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/healthz")
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class Target:
+    """A server under test: where calls go, where clients connect, the processes to measure."""
+
+    def __init__(self, name, caller_base, client_bases, pids, headers, message_queue=None):
+        self.name, self.caller_base, self.client_bases = name, caller_base, client_bases
+        self.pids, self.headers, self.message_queue = pids, headers, message_queue
+        self.rows: list[dict] = []
+
+
+def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -> dict:
+    bases = target.client_bases
     per_process = args.clients // processes
     clients = per_process * processes
-    done = tmp / f"done-{processes}"
+    done = tmp / f"done-{target.name}-{round_no}"
+    progress(f"round {round_no + 1}, {target.name}: connecting {clients} clients in {processes} process(es)")
     children = [
         subprocess.Popen(
             [sys.executable, __file__, "--listen", ",".join(bases), str(i * per_process), str(per_process), str(done)],
@@ -139,103 +235,213 @@ def call_latency(servers, http: requests.Session, args, processes: int, tmp: Pat
     for child in children:
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("a listening process failed")
+    heard: dict[str, list] = {}
+    reports: list[dict] = []
+
+    def read(child):
+        for line in child.stdout:
+            kind, _, rest = line.strip().partition(" ")
+            if kind == "heard":
+                heard.setdefault(rest, [0, gevent.event.Event(), None])
+                entry = heard[rest]
+                entry[0] += 1
+                if entry[0] == processes:
+                    entry[2] = time.perf_counter()
+                    entry[1].set()
+            elif kind == "report":
+                reports.append(json.loads(rest))
+
+    readers = [gevent.spawn(read, child) for child in children]
     on_redis: dict[str, float] = {}
     traffic = [0, 0]
-    watcher = watch_channel(args.message_queue, on_redis, traffic) if args.message_queue else None
-    cpu_before = [cpu_ms(proc.pid) for _base, proc, _tmp in servers]
-    started, http_ms = {}, []
+    watcher = watch_channel(target.message_queue, on_redis, traffic) if target.message_queue else None
+    http = RawClient(target.caller_base, target.headers)
+    progress(f"round {round_no + 1}, {target.name}: {args.calls} calls")
+    cpu_before = [cpu_ms(pid) for pid in target.pids]
+    started, http_ms, all_heard = {}, [], []
     for _ in range(args.calls):
         t0 = time.perf_counter()
-        response = http.post(f"{caller[0]}/api/v1/counters/1/next")
+        status, body = http.post("/api/v1/counters/1/next")
         http_ms.append((time.perf_counter() - t0) * 1000)
-        response.raise_for_status()
-        started[response.json()["id"]] = t0
-        gevent.sleep(0.15)  # let every client hear it before the next call
-    server_cpu = [(cpu_ms(proc.pid) - before) / args.calls for (_b, proc, _t), before in zip(servers, cpu_before)]
+        if status != 200:
+            raise RuntimeError(f"{target.name}: a call answered {status}: {body[:200]!r}")
+        ticket_id = json.loads(body)["id"]
+        started[ticket_id] = t0
+        entry = heard.setdefault(ticket_id, [0, gevent.event.Event(), None])
+        if entry[1].wait(HEARD_TIMEOUT):
+            all_heard.append((entry[2] - t0) * 1000)
+        gevent.sleep(0.01)
+    server_cpu = [(cpu_ms(pid) - before) / args.calls for pid, before in zip(target.pids, cpu_before)]
+    http.close()
     done.write_text("")
     if watcher is not None:
         watcher.kill()
-    latencies, per_server, per_call, listener_cpu, foreign = [], {base: [] for base in bases}, {}, 0.0, 0
+    gevent.joinall(readers, timeout=30)
     for child in children:
-        report = json.loads(child.stdout.readline())
         child.wait(10)
+    latencies, per_call, listener_cpu, foreign = [], {}, 0.0, 0
+    for report in reports:
         listener_cpu += report["cpu_ms"] / args.calls
-        for base, arrivals in report["arrivals"].items():
+        for arrivals in report["arrivals"].values():
             for ticket_id, times in arrivals.items():
                 if ticket_id not in started:  # another server's call on the same Redis channel
                     foreign += len(times)
                     continue
                 ms = [(at - started[ticket_id]) * 1000 for at in times]
                 latencies += ms
-                per_server[base] += ms
                 per_call.setdefault(ticket_id, []).extend(ms)
-
-    def ms_of(values):
-        return f"{statistics.median(values):.1f} ms" if values else "-"
-
+    row = {
+        "latencies": latencies,
+        "http_ms": http_ms,
+        "server_cpu": server_cpu,
+        "listener_cpu": listener_cpu,
+        "missed": clients * args.calls - len(latencies),
+        "first": [min(v) for v in per_call.values()],
+        "all_heard": all_heard,
+        "on_redis": [(on_redis[t] - started[t]) * 1000 for t in started if t in on_redis],
+        "traffic": traffic,
+        "foreign": foreign,
+        "clients": clients,
+        "load": os.getloadavg()[0],
+    }
     print(
-        f"{describe_servers(args)}: call -> ticket.called at {clients} clients in {processes} listening "
-        f"process(es), calls on server 1, clients on server(s) "
-        f"{', '.join(str(servers.index(t) + 1) for t in targets)}, {args.calls} calls: {summary(latencies)}, "
-        f"max {max(latencies):.1f} ms, missed {clients * args.calls - len(latencies)}"
-        + (f", {foreign} events of other servers' calls ignored" if foreign else "")
+        f"round {round_no + 1}, {target.name}: call -> ticket.called {summary(latencies)}; HTTP part median "
+        f"{median_ms(http_ms)} (p90 {percentile(http_ms, 90):.1f} ms); server CPU per call "
+        + ", ".join(f"{ms:.1f} ms" for ms in server_cpu)
+        + f"; first client {median_ms(row['first'])}, all heard {median_ms(all_heard)}; missed {row['missed']}"
+        + (f"; on Redis {median_ms(row['on_redis'])}" if target.message_queue else "")
+        + f"; load {row['load']:.1f}",
+        flush=True,
     )
+    target.rows.append(row)
+    return row
+
+
+def report(targets: list[Target], args, processes: int) -> None:
+    bare, ours = targets
     print(
-        f"  per call, median: the HTTP call {ms_of(http_ms)}; message on Redis "
-        f"{ms_of([(on_redis[t] - started[t]) * 1000 for t in started if t in on_redis])}; first client "
-        f"{ms_of([min(v) for v in per_call.values()])}; last client {ms_of([max(v) for v in per_call.values()])}"
+        f"\n== call at {ours.rows[0]['clients']} clients, {processes} listening process(es), "
+        f"{args.calls} calls x {len(ours.rows)} rounds, interleaved; {describe_servers(args)} against bare "
+        "Flask-SocketIO (bench/bare_socketio.py)"
     )
-    if len(bases) > 1:
+
+    def span(values, fmt="{:.1f}"):
+        return f"{fmt.format(min(values))}–{fmt.format(max(values))}" if len(values) > 1 else fmt.format(values[0])
+
+    for label, pick in (
+        ("HTTP part, median ms", lambda r: statistics.median(r["http_ms"])),
+        ("server CPU per call, ms", lambda r: r["server_cpu"][0]),
+        ("call -> display p50, ms", lambda r: statistics.median(r["latencies"])),
+        ("call -> display p99, ms", lambda r: percentile(r["latencies"], 99)),
+        ("first client, median ms", lambda r: statistics.median(r["first"])),
+        ("all heard (listeners' pace), median ms", lambda r: statistics.median(r["all_heard"] or [0])),
+        ("listening processes' CPU per call, ms", lambda r: r["listener_cpu"]),
+        ("missed events", lambda r: r["missed"]),
+    ):
+        b = [pick(r) for r in bare.rows]
+        o = [pick(r) for r in ours.rows]
+        ratios = [x / y for x, y in zip(o, b) if y]
         print(
-            "  by server: "
+            f"  {label:40s} queuekiosk {span(o):>13s}  bare {span(b):>13s}"
+            + (f"  ratio per round {span(ratios, '{:.2f}')}" if ratios and "missed" not in label else "")
+        )
+    if len(ours.pids) > 1:
+        print(
+            "  CPU per call of each queuekiosk server: "
+            + "; ".join(", ".join(f"{ms:.1f}" for ms in r["server_cpu"]) for r in ours.rows)
+        )
+    if ours.message_queue:
+        print(
+            "  on Redis per call: "
             + "; ".join(
-                f"server {servers.index(t) + 1}: {summary(per_server[t[0]])}, {len(per_server[t[0]])} heard"
-                for t in targets
+                f"{r['traffic'][0] / args.calls:.1f} messages, {r['traffic'][1] / args.calls / 1024:.1f} KB"
+                for r in ours.rows
             )
         )
+    print(f"  load average (1 min) during the rounds: {span([r['load'] for r in bare.rows + ours.rows])}")
+
+
+def memory(args, tmp: Path) -> None:
+    """Idle and with ``args.memory_clients`` connected clients (in 4 listening processes), queuekiosk and
+    the bare app, each a server of its own (clients that came and went would leave a fragmented heap)."""
+    figures = {}
+    processes = 4
+    per_process = args.memory_clients // processes
+    for name, server in (("queuekiosk", queuekiosk_server), ("bare", bare_socketio_server)):
+        progress(f"memory: starting {name}")
+        with server() as started:
+            base, proc = started[0], started[1]
+            gevent.sleep(2)
+            idle = rss_kib(proc.pid)
+            progress(f"memory: {name} idle {idle / 1024:.0f} MB, connecting {per_process * processes} clients")
+            done = tmp / f"done-memory-{name}"
+            children = [
+                subprocess.Popen(
+                    [sys.executable, __file__, "--listen", base, str(i * per_process), str(per_process), str(done)],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for i in range(processes)
+            ]
+            for child in children:
+                if child.stdout.readline().strip() != "ready":
+                    raise RuntimeError("a listening process failed")
+            gevent.sleep(2)
+            figures[name] = (idle, rss_kib(proc.pid), per_process * processes)
+            done.write_text("")
+            for child in children:
+                child.communicate(timeout=60)
+    (qi, qc, n), (bi, bc, _) = figures["queuekiosk"], figures["bare"]
     print(
-        "  CPU per call: "
-        + ", ".join(f"server {i + 1} {ms:.1f} ms" for i, ms in enumerate(server_cpu))
-        + f"; the {processes} listening process(es) {listener_cpu:.1f} ms"
-        + (
-            f"; on Redis {traffic[0] / args.calls:.1f} messages, {traffic[1] / args.calls / 1024:.1f} KB"
-            if args.message_queue
-            else ""
-        )
+        f"server RSS: queuekiosk {qi / 1024:.0f} MB idle, {qc / 1024:.0f} MB with {n} connected clients "
+        f"({(qc - qi) / n:.0f} KB per client); bare Flask-SocketIO {bi / 1024:.0f} MB idle, {bc / 1024:.0f} MB "
+        f"({(bc - bi) / n:.0f} KB per client); load {os.getloadavg()[0]:.1f}",
+        flush=True,
     )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--listener-processes", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--listener-processes", type=int, nargs="+", default=[4])
     parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory-clients", type=int, default=1000, help="0: no memory figure")
     add_server_options(parser)
     args = parser.parse_args()
     check_server_options(parser, args)
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
-    # memory on a server of its own: clients that came and went would leave a fragmented heap
     if args.memory_clients:
-        with queuekiosk_server() as (base, proc, tmp):
-            gevent.sleep(1)
-            idle_rss = rss_kib(proc.pid)
-            listeners = connect_all([base], args.memory_clients)
-            gevent.sleep(1)
-            rss = rss_kib(proc.pid)
-            print(
-                f"server RSS: {idle_rss / 1024:.0f} MB idle, {rss / 1024:.0f} MB with {len(listeners)} "
-                f"connected clients ({(rss - idle_rss) / len(listeners):.0f} KB per client)"
-            )
+        with tempfile.TemporaryDirectory(prefix="qk-bench-memory-") as tmp:
+            memory(args, Path(tmp))
 
     for processes in args.listener_processes:
-        with queuekiosk_servers(args) as servers:
+        progress(f"starting queuekiosk ({describe_servers(args)}) and the bare app")
+        with queuekiosk_servers(args) as servers, bare_socketio_server() as (bare_base, bare_proc):
             base, _proc, tmp = servers[0]
-            http = requests.Session()
-            http.headers["Authorization"] = f"Bearer {token(tmp, 'admin', database_url=args.database_url)}"
-            for _ in range(args.calls + 2):
-                http.post(f"{base}/api/v1/tickets", json={"service": "HT"}).raise_for_status()
-            call_latency(servers, http, args, processes, tmp)
+            headers = {"Authorization": f"Bearer {token(tmp, 'admin', database_url=args.database_url)}"}
+            progress(f"issuing {args.calls * args.rounds + 2} tickets")
+            issuer = RawClient(base, headers)
+            for _ in range(args.calls * args.rounds + 2):
+                status, body = issuer.post("/api/v1/tickets", b'{"service": "HT"}')
+                if status != 201:
+                    raise RuntimeError(f"issuing answered {status}: {body[:200]!r}")
+            issuer.close()
+            client_servers = servers[1:] or servers[:1]
+            ours = Target(
+                "queuekiosk",
+                base,
+                [b for b, _p, _t in client_servers],
+                [p.pid for _b, p, _t in servers],
+                headers,
+                args.message_queue,
+            )
+            bare = Target("bare", bare_base, [bare_base], [bare_proc.pid], {})
+            for round_no in range(args.rounds):
+                for target in (bare, ours) if round_no % 2 == 0 else (ours, bare):
+                    call_round(target, args, processes, tmp, round_no)
+            report([bare, ours], args, processes)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""A bare Socket.IO emit route on the same server setup as `queuekiosk serve`: the reference for a call.
+
+    python bench/bare_socketio.py PORT
+
+Flask-SocketIO with queuekiosk's Socket.IO options (server/web/extensions.py) on the gevent server
+`serve` runs (server/wsgi_server.py's, repeated here so that queuekiosk's app is not loaded). A client sends ``subscribe`` and is answered ``state``, as
+queuekiosk's lobby display is; ``POST /api/v1/counters/1/next`` emits a ``ticket.called`` of the
+same shape and size as queuekiosk's to the lobby's room and answers the ticket, with no database,
+no announcement audio and no authentication. The requests and websocket client libraries are kept
+out as `serve` keeps them out (server/cli.py), so its memory compares.
+"""
+
+import sys
+
+for _name in ("requests", "websocket"):  # as server/cli.py _skip_client_libraries
+    sys.modules.setdefault(_name, None)
+
+from gevent import monkey  # noqa: E402
+
+monkey.patch_all()
+
+import datetime as dt  # noqa: E402
+import itertools  # noqa: E402
+import socket  # noqa: E402
+
+from flask import Flask, jsonify  # noqa: E402
+from flask_socketio import SocketIO, emit, join_room  # noqa: E402
+from gevent import pywsgi  # noqa: E402
+
+app = Flask(__name__)
+socketio = SocketIO(
+    app, async_mode="gevent", async_handlers=False, max_http_buffer_size=64 * 1024, ping_interval=10, ping_timeout=10
+)
+_numbers = itertools.count(1)
+ROOM = "site:display:lobby"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@app.get("/healthz")
+def health():
+    return jsonify(status="ok")
+
+
+@socketio.on("subscribe")
+def subscribe(data):
+    join_room(ROOM)
+    emit("state", {"kind": "display", "counters": [], "history": [], "waiting": {"HT": 0}})
+    return {"ok": True}
+
+
+@app.post("/api/v1/counters/1/next")
+def call_next():
+    number = next(_numbers)
+    now = _now()
+    ticket = {
+        "id": f"bare-{number:07d}",
+        "number": number,
+        "display": str(number),
+        "service": "HT",
+        "origin_service": "HT",
+        "priority": None,
+        "status": "called",
+        "issued_at": now,
+        "called_at": now,
+        "last_called_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "counter": 1,
+        "target_counter": None,
+        "booking": None,
+        "called_before": False,
+    }
+    announcement = {
+        "text": f"Mời số {number} đến quầy 1",
+        "text_en": None,
+        "audio_url": f"/announcements/{number:032x}.wav",
+        "seconds": 3.2,
+    }
+    socketio.emit(
+        "ticket.called",
+        {"ticket": ticket, "counter": 1, "announcement": announcement, "waiting": {"HT": 3, "CC": 0}},
+        to=ROOM,
+    )
+    return jsonify(ticket)
+
+
+class Handler(pywsgi.WSGIHandler):
+    """server/wsgi_server.py's SmallBufferHandler (not imported: it would load queuekiosk's app)."""
+
+    def __init__(self, sock, address, server, rfile=None):
+        super().__init__(sock, address, server, rfile or sock.makefile("rb", 2048))
+
+
+class Server(pywsgi.WSGIServer):
+    """server/wsgi_server.py's NoDelayWSGIServer: TCP_NODELAY and an idle timeout per connection."""
+
+    handler_class = Handler
+
+    def handle(self, sock, address):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(25)
+        return super().handle(sock, address)
+
+
+if __name__ == "__main__":
+    Server(("127.0.0.1", int(sys.argv[1])), app, log=None).serve_forever()
