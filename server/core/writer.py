@@ -17,7 +17,7 @@ import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import faults
 
@@ -27,6 +27,15 @@ MAX_BATCH = 64  # bounds how long one transaction holds the write lock
 _SAVEPOINT = "SAVEPOINT qk_action"  # around each action of a batch
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT qk_action"
 _RELEASE = "RELEASE SAVEPOINT qk_action"
+
+
+def _commit(sqlite):
+    """COMMIT on the pool's thread; a failure is returned, not raised (gevent's pool would print it)."""
+    try:
+        sqlite.commit()
+    except Exception as error:  # noqa: BLE001 - handed back to the writer, which raises it
+        return error
+    return None
 
 
 class GroupCommitWriter:
@@ -83,6 +92,15 @@ class GroupCommitWriter:
                     else:
                         sqlite.execute(_RELEASE)
                         results.append((done, outcome, None))
+                # the COMMIT, and its fsync, in a thread of gevent's pool: SQLite lets go of the GIL while it
+                # writes, so the hub goes on reading and parsing the requests that make the next batch
+                # instead of standing still for the disk. Nobody hears back before it returns.
+                dbapi = conn.dialect.loaded_dbapi
+                error = gevent.get_hub().threadpool.apply(_commit, (sqlite,))
+                if isinstance(error, dbapi.Error):  # as SQLAlchemy's own commit would raise it
+                    raise DBAPIError.instance("COMMIT", None, error, dbapi.Error, dialect=conn.dialect) from error
+                if error is not None:
+                    raise error
         except Exception as error:  # the batch or its commit failed: nothing in it happened
             if not isinstance(error, OperationalError):  # a full or busy database: each caller reports it
                 log.error("a batch of %d actions was not committed: %s", len(batch), error)
