@@ -125,6 +125,17 @@ def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, confi
         ).scalar_one()
     assert fresh and not stale, "kept figures of the old target wait left behind"
 
+    # as the server asks (a Session of its own): the days it counts stay kept, committed
+    with engine.begin() as conn:
+        conn.execute(K.delete())
+    for group_by in ("day", "service"):
+        with queue.Session() as session:
+            found = reports.summary(session, site, years, group_by, now=later)
+        with engine.connect() as conn:
+            assert found == reports.summary(conn, site, years, group_by, now=later, from_tickets=True)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(K).where(K.c.grouping == "ytotal")).scalar_one()
+
 
 def _targets(conn, site) -> dict:
     from queuekiosk.server.core.reports.tickets import read_services

@@ -227,6 +227,7 @@ def plan(
             kept_months.pop(month_first, None)
     if isinstance(db, Session) and (fresh or made or made_years):
         db.commit()  # what was counted stays kept (a report's session is its own)
+        conn = connection(db)
 
     units: dict[dt.date, dt.date] = {**kept_years, **kept_months}  # first day -> last day of each kept unit
     units.update({d: d for d in loose if d not in in_months and all(d in day_rows[g] for g in wanted)})
