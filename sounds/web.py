@@ -68,10 +68,17 @@ def announcer(app=None, site=None) -> Announcer | None:
         return first
     others = app.extensions.setdefault(ANNOUNCERS, {})
     key = site.config.sounds.model_dump_json()
-    with _ANNOUNCERS_LOCK:
-        if key not in others:
-            others[key] = make_announcer(state, site)
-    return others[key]
+    made = others.get(key)
+    if made is None:  # new sounds: a site's own, or a site's changed ones (PATCH /admin/site, config import)
+        with _ANNOUNCERS_LOCK:
+            if key not in others:
+                # sounds no site has any more (changed since): their announcers go
+                in_use = {s.config.sounds.model_dump_json() for s in list(state.sites.values())}
+                for stale in [k for k in others if k not in in_use]:
+                    others.pop(stale, None)
+                others[key] = make_announcer(state, site)
+            made = others[key]
+    return made
 
 
 def voice_notes(app=None, site=None) -> list[dict]:
@@ -172,6 +179,15 @@ def audio(key: str):
     return response
 
 
+def _is_wav(path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+    except OSError:
+        return False
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+
+
 def voice_in_form(voice: Voice, form: str) -> Voice:
     """The display's voice said once without its chime; ``short``: the short phrase, one language."""
     once = voice.model_copy(update={"repeat": 1, "chime": False})
@@ -202,7 +218,7 @@ def form_audio(form: str):
     voice = voice_of(config, display_id)
     if form == "chime":
         path = announcer().library.find("chime") if voice.chime else None
-        if path is None:
+        if path is None or not _is_wav(path):  # a recordings folder's chime.wav is sent as it is: a WAV only
             raise NotFound("not_found", path=request.path)
         return send_file(path, mimetype="audio/wav", conditional=True, max_age=300)
     spoken = announcer().announce(voice_in_form(voice, form), _int_arg("number", 0), _int_arg("counter", 1))

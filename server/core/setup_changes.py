@@ -234,6 +234,7 @@ def site_view(config: Config) -> dict:
         "ticket": config.ticket.model_dump(mode="json"),
         "notifications": config.notifications.model_dump(mode="json"),
         "limits": config.limits.model_dump(mode="json"),
+        "sounds": config.sounds.model_dump(mode="json"),
         "ticker": tickers.pop() if len(tickers) == 1 else None,
         "holidays": [d.isoformat() for d in config.site.hours.holidays],
     }
@@ -243,15 +244,16 @@ def change_site(
     session: Session, site: SiteRuntime, patch: dict, *, actor: q.Actor | None = None, config_dir=None
 ) -> Change:
     """``patch``: keys of ``site`` (name, timezone, hours, languages), ``policy``, ``ticket`` (footer,
-    logo, tracking_url), ``notifications``, ``limits``, ``ticker`` (every display's) and ``holidays`` (short for hours.holidays).
-    The site id stays."""
+    logo, tracking_url), ``notifications``, ``limits``, ``sounds`` (recordings, tts, piper_model, cache_mb),
+    ``ticker`` (every display's) and ``holidays`` (short for hours.holidays). The site id stays.
+    The web layer checks who may set a sounds path and that it exists (server/web/api/admin.py)."""
     document = _document(session, site)
     before = site_view(parse_stored(document, config_dir))
     patch = dict(patch)
     if "id" in patch and patch["id"] != document["site"]["id"]:
         raise q.Invalid("setup_key_fixed", field="id")
-    # the ticket's footer, logo and the address phones reach; the booking and issuing limits
-    for section in ("policy", "ticket", "notifications", "limits"):
+    # the ticket's footer, logo and the address phones reach; the booking and issuing limits; the voice
+    for section in ("policy", "ticket", "notifications", "limits", "sounds"):
         if section in patch:
             document[section] = merge_patch(document.get(section, {}), patch.pop(section))
     if "ticker" in patch:

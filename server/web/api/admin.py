@@ -10,6 +10,7 @@ holidays.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,7 +42,7 @@ from ...core.setup_changes import (
 )
 from .. import live_setup
 from ..live_setup import adopt
-from . import bp, current_principal, parse_body, state
+from . import _problem, bp, current_principal, parse_body, state
 
 SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
 
@@ -195,8 +196,39 @@ def admin_change_site():
     patch = parse_body(AnyObject).data()
     if principal.role == "supervisor" and not set(patch) <= SUPERVISOR_SITE_KEYS:
         raise q.NotAllowed("forbidden_role", role=principal.role)
+    _check_sound_paths(principal, patch.get("sounds"))
     done = _save(change_site, patch, actor=principal.actor)
     return jsonify({**done.after, "version": done.runtime.version})
+
+
+# the keys of ``sounds`` that name a place on the server's disk, and what must be there
+SOUND_PATHS = {"recordings": "folder", "piper_model": "file"}
+
+
+def _check_sound_paths(principal, sounds) -> None:
+    """A sounds path names a place on the server's disk: only an admin of the whole installation sets
+    one (a site's admin may send the path in force back unchanged), and it must be a folder (the
+    recordings) or a file (the piper voice) that is there. The audio routes serve nothing from it but
+    the WAV clips of its own names (sounds/web.py)."""
+    if not isinstance(sounds, dict):
+        return  # not a section: the setup's own check names the field
+    current = state().site.config.sounds
+    for key, kind in SOUND_PATHS.items():
+        if key not in sounds or sounds[key] == getattr(current, key):
+            continue
+        if getattr(principal, "site_id", None) is not None:
+            raise q.NotAllowed("sounds_path_installation_admin_only", field=f"sounds.{key}")
+        value = sounds[key]
+        if value is None or not isinstance(value, str):
+            continue  # null: the default; another type: the setup's own check names the field
+        try:
+            where = Path(state().config_dir or ".") / (Path(value).expanduser() if kind == "file" else Path(value))
+            there = bool(value.strip()) and (where.is_dir() if kind == "folder" else where.is_file())
+        except (OSError, ValueError, RuntimeError):  # a name too long, ~nobody/...
+            where, there = value, False
+        if not there:
+            shown = str(where) if len(str(where)) <= 200 else str(where)[:200] + "…"
+            raise q.Invalid("invalid_field", field=f"sounds.{key}", problem=_problem(f"not_a_{kind}", path=shown))
 
 
 # --- users and device tokens --------------------------------------------------------------

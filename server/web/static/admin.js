@@ -171,6 +171,22 @@
       {path: "notifications.email.password", kind: "password", label: "admin_f_email_password", hint: "admin_h_password_kept"},
       {path: "notifications.push.subject", kind: "text", label: "admin_f_push_subject", wide: true},
     ],
+    // issuing and booking limits (PATCH /admin/site {limits}; docs/configuration.md): an empty limit is the default
+    limits: [
+      {path: "limits.tickets_per_address", kind: "text", label: "admin_f_tickets_per_address", hint: "admin_h_limit"},
+      {path: "limits.tickets_per_kiosk", kind: "text", label: "admin_f_tickets_per_kiosk", hint: "admin_h_limit"},
+      {path: "limits.bookings_per_address", kind: "text", label: "admin_f_bookings_per_address", hint: "admin_h_limit"},
+      {path: "limits.lookups_per_address", kind: "text", label: "admin_f_lookups_per_address", hint: "admin_h_limit"},
+      {path: "limits.exempt_addresses", kind: "lines", label: "admin_f_exempt_addresses", hint: "admin_h_exempt_addresses"},
+      {path: "limits.require_kiosk_token", kind: "check", label: "admin_f_require_kiosk_token", hint: "admin_h_require_kiosk_token", off: true},
+    ],
+    // the site's voice (PATCH /admin/site {sounds}): the paths are the server's, set by an admin of the whole installation
+    sounds: [
+      {path: "sounds.recordings", kind: "text", label: "admin_f_recordings", hint: "admin_h_recordings", wide: true, installation: true},
+      {path: "sounds.tts", kind: "select", label: "admin_f_tts", hint: "admin_h_tts", options: fixed(["auto", "pyttsx3", "espeak-ng", "piper", "none"])},
+      {path: "sounds.piper_model", kind: "text", label: "admin_f_piper_model", hint: "admin_h_piper_model", wide: true, installation: true},
+      {path: "sounds.cache_mb", kind: "int", label: "admin_f_cache_mb"},
+    ],
   };
 
   // objects that are wholly absent when every key in them is empty (a service without a field)
@@ -627,7 +643,11 @@
 
   function supervisorMay(field) { return !!field.sup; }
   function editableFor(section) {
-    return function (field) { return isAdmin() || (section === "displays" || section === "holidays" || section === "ticker") && supervisorMay(field); };
+    return function (field) {
+      // a path on the server's disk: an admin of the whole installation only (the one whom GET /admin/sites answers)
+      if (field.installation) return isAdmin() && !!data.sites;
+      return isAdmin() || (section === "displays" || section === "holidays" || section === "ticker") && supervisorMay(field);
+    };
   }
 
   function readOnlyNote(panel, anyEditable) {
@@ -829,6 +849,26 @@
       return body;
     });
     return {refresh: function () {}};  // as the hours: a save (or another admin's) does not undo what is typed
+  }
+
+  /** Issuing and booking limits (PATCH /admin/site {limits}). An empty limit is sent as null, which
+   * restores its default; one switched off in config.yaml (null there) and left empty stays off. */
+  const LIMIT_KEYS = ["tickets_per_address", "tickets_per_kiosk", "bookings_per_address", "lookups_per_address"];
+  function limitsPanel(panel) {
+    siteForm("limits", panel, "admin_tab_limits", "admin_h_limits", function (body) {
+      const before = data.site.limits || {};
+      LIMIT_KEYS.forEach(function (key) {
+        if (body.limits && body.limits[key] === null && before[key] === null) delete body.limits[key];
+      });
+      return body;
+    });
+    return {refresh: function () {}};  // as the hours: a save (or another admin's) does not undo what is typed
+  }
+
+  /** The site's voice (PATCH /admin/site {sounds}): recordings folder, text to speech, piper voice, cache. */
+  function soundsPanel(panel) {
+    siteForm("sounds", panel, "admin_tab_sounds", "admin_h_sounds");
+    return {refresh: function () {}};
   }
 
   /** Device tokens: the list (revoke), a new token, and its pairing link and QR code once. */
@@ -1122,6 +1162,8 @@
     webhooks: webhooksPanel,
     ticker: tickerPanel,
     notifications: notificationsPanel,
+    limits: limitsPanel,
+    sounds: soundsPanel,
   };
   const ADMIN_ONLY_TABS = ["users", "tokens", "webhooks", "notifications"];
 
