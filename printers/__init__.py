@@ -13,3 +13,27 @@ _cache = os.environ.setdefault(
     "ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), f"queuekiosk-escpos-{os.getuid()}")
 )
 os.makedirs(_cache, exist_ok=True)
+
+
+def _write_escpos_profiles_cache() -> None:
+    """python-escpos writes its pickle in place on first import, and a process that reads it
+    meanwhile fails (EOFError): gunicorn's workers or the test suite's workers starting together
+    on a new machine. So the first process writes it whole (a temporary file renamed), under the
+    name python-escpos 3.1 looks for, before anyone imports escpos."""
+    import platform
+
+    path = os.path.join(_cache, f"{platform.python_version()}.capabilities.pickle")
+    if os.path.exists(path):
+        return
+    import json
+    import pickle
+    from importlib import resources
+
+    profiles = json.loads((resources.files("escpos") / "capabilities.json").read_text(encoding="utf-8"))
+    fd, partial = tempfile.mkstemp(dir=_cache, suffix=".partial")
+    with os.fdopen(fd, "wb") as file:
+        pickle.dump(profiles, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, path)
+
+
+_write_escpos_profiles_cache()
