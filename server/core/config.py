@@ -7,6 +7,7 @@ The file is validated whole before anything starts; every problem is reported as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import os
 import re
@@ -463,7 +464,13 @@ class Limits(_Strict):
             ip = ipaddress.ip_address(address or "")
         except ValueError:
             return False
-        return any(ip in ipaddress.ip_network(net, strict=False) for net in self.exempt_addresses)
+        return any(ip in network for network in _networks(tuple(self.exempt_addresses)))
+
+
+@functools.lru_cache(maxsize=64)
+def _networks(addresses: tuple[str, ...]) -> tuple:
+    """Exempt addresses parsed once, not at every issuing request that asks ``Limits.exempt``."""
+    return tuple(ipaddress.ip_network(address, strict=False) for address in addresses)
 
 
 class Config(_Strict):
