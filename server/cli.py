@@ -5,6 +5,7 @@ from gevent import monkey
 monkey.patch_all()  # before anything else imports socket, ssl or threading
 
 import getpass  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -39,9 +40,14 @@ def _say(*parts, detail: str | None = None) -> str:
 def _skip_client_libraries() -> None:
     """Keep the server process lean: python-socketio imports its client side (requests,
     websocket-client, about 6 MB) when it is imported, which a server never uses (the keypad and
-    the kiosk agent do). python-socketio treats both as optional imports. The PostgreSQL and Redis
-    clients are not hidden: they are installed only with their extras (setup.py)."""
-    for name in ("requests", "websocket"):
+    the kiosk agent do). python-socketio treats both as optional imports. The Redis client (about
+    7 MB with the cryptography it loads) is hidden too unless QUEUEKIOSK_MESSAGE_QUEUE names a
+    message queue, its only use in the server (Socket.IO's queue, shared rate limits, resync.py);
+    python-socketio imports it on start when it is installed, as on a machine with the extra."""
+    names = ["requests", "websocket"]
+    if not os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE"):
+        names.append("redis")
+    for name in names:
         if name not in sys.modules:
             sys.modules[name] = None  # makes `import name` raise ImportError
 

@@ -16,6 +16,7 @@ timeout, so a slow or dead receiver holds up nothing but itself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import http.client
 import logging
 import os
@@ -100,11 +101,20 @@ class DeliveryWorker:
         self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
         from .app import _secret_key
+
+        self._secret_key = _secret_key(state.instance_dir)
+
+    # made at the first notice to send: they load cryptography (about 6 MB), which a centre that
+    # notifies nobody never needs
+    @functools.cached_property
+    def box(self):
         from .sealing import address_box
 
-        secret_key = _secret_key(state.instance_dir)
-        self.box = address_box(secret_key)
-        self.vapid = notifications.VapidKey(secret_key)
+        return address_box(self._secret_key)
+
+    @functools.cached_property
+    def vapid(self):
+        return notifications.VapidKey(self._secret_key)
 
     def run(self) -> None:
         while True:
