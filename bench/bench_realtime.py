@@ -34,6 +34,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -64,6 +65,23 @@ from common import (  # noqa: E402
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
 HEARD_TIMEOUT = 5.0  # seconds a call waits for every listening process before the next call
+
+
+_children: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _stop_children() -> None:
+    """Listening processes left by a run that failed (they would wait for their done file for ever)."""
+    for child in _children:
+        if child.poll() is None:
+            child.kill()
+
+
+def spawn_listeners(args: list[str]) -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, __file__, "--listen", *args], stdout=subprocess.PIPE, text=True)
+    _children.append(child)
+    return child
 
 
 def progress(message: str) -> None:
@@ -225,12 +243,7 @@ def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -
     done = tmp / f"done-{target.name}-{round_no}"
     progress(f"round {round_no + 1}, {target.name}: connecting {clients} clients in {processes} process(es)")
     children = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--listen", ",".join(bases), str(i * per_process), str(per_process), str(done)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(processes)
+        spawn_listeners([",".join(bases), str(i * per_process), str(per_process), str(done)]) for i in range(processes)
     ]
     for child in children:
         if child.stdout.readline().strip() != "ready":
@@ -377,13 +390,7 @@ def memory(args, tmp: Path) -> None:
             done = tmp / f"done-memory-{name}"
             children = []
             for i in range(processes):  # one process after the other: 1,000 at once time out on 2 cores
-                children.append(
-                    subprocess.Popen(
-                        [sys.executable, __file__, "--listen", base, str(i * per_process), str(per_process), str(done)],
-                        stdout=subprocess.PIPE,
-                        text=True,
-                    )
-                )
+                children.append(spawn_listeners([base, str(i * per_process), str(per_process), str(done)]))
                 if children[-1].stdout.readline().strip() != "ready":
                     raise RuntimeError("a listening process failed")
             gevent.sleep(2)
