@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 
-from flask import after_this_request, current_app, g, has_request_context, request, session
+from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from sqlalchemy.exc import OperationalError
 
@@ -145,43 +145,8 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
     return rooms
 
 
-def publish_after_response() -> None:
-    """This request's ``publish`` calls run once its answer has been sent (a counter action: the
-    clerk's answer does not wait for the announcement's audio and the rooms' messages). The rooms
-    are told the same messages in the same order; on a keep-alive connection the next request is
-    read only after them."""
-    g.qk_publish_after_response = True
-
-
 def publish(site, outcome: q.Outcome) -> None:
-    """Tell every interested room what a committed action did (after the answer is sent, when
-    the request asked for that with ``publish_after_response``)."""
-    if has_request_context() and g.get("qk_publish_after_response"):
-        pending = g.get("qk_pending_publish")
-        if pending is None:
-            pending = g.qk_pending_publish = []
-            app = current_app._get_current_object()
-
-            @after_this_request
-            def publish_when_sent(response):
-                response.call_on_close(lambda: _publish_pending(app, pending))
-                return response
-
-        pending.append((site, outcome))
-        return
-    _publish_now(site, outcome)
-
-
-def _publish_pending(app, pending: list) -> None:
-    with app.app_context():
-        for site, outcome in pending:
-            try:
-                _publish_now(site, outcome)
-            except Exception:  # noqa: BLE001 - the answer is sent; the next snapshot makes the clients whole
-                log.exception("could not tell the live clients of a committed action")
-
-
-def _publish_now(site, outcome: q.Outcome) -> None:
+    """Tell every interested room what a committed action did."""
     # a call carries the new waiting counts, so a display is sent one message per call, not two
     waiting = next((h.detail["waiting"] for h in outcome.happened if h.kind == "queue.changed"), None)
     displays_told: set[str] = set()

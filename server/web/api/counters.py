@@ -13,7 +13,6 @@ from ...core import engine as q
 from ...core.auth import may_act_on_counter, may_watch
 from ...core.i18n import pick_language, translate
 from ..errors import status_of
-from ..realtime import publish_after_response
 from . import _problem, bp, current_principal, parse_body, state
 from .idempotency import run_once
 from .ratings import ask_for_rating
@@ -59,7 +58,6 @@ def _counter_action(counter: int, action, respond=_ticket_answer, **kwargs):
     site = state().site
     if counter not in site.counter_ids:
         raise q.NotFound("unknown_counter", counter=counter)
-    publish_after_response()  # the clerk's answer first, then the displays' messages and audio
     return run_once(
         principal,
         action,
