@@ -43,6 +43,7 @@ def site_day_end_loop(state, site_id: str) -> None:
     from .realtime import publish
 
     with state.at(site_id):  # its log lines name the site (server/core/logs.py name_sites_by)
+        at_start = True
         while True:
             try:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
@@ -53,7 +54,11 @@ def site_day_end_loop(state, site_id: str) -> None:
             expired = q.expired_count(outcome)
             if expired:
                 log.info("end of the business day: %d waiting ticket(s) expired", expired)
-            publish(state.site, outcome)
+            # at start the screens are already right unless something ended (the last item is always
+            # the queue's counts): a site added while serving is not sent counts out of the blue
+            if not at_start or len(outcome.happened) > 1:
+                publish(state.site, outcome)
+            at_start = False
             # a few seconds, beside the requests: the formula until it is done
             gevent.spawn(retrain_quietly, state, site_id)
             gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
