@@ -21,15 +21,17 @@ def _write_escpos_profiles_cache() -> None:
     on a new machine. So the first process writes it whole (a temporary file renamed), under the
     name python-escpos 3.1 looks for, before anyone imports escpos."""
     import platform
+    from importlib import resources
 
     path = os.path.join(_cache, f"{platform.python_version()}.capabilities.pickle")
-    if os.path.exists(path):
+    source = resources.files("escpos") / "capabilities.json"
+    # escpos writes it again when its profiles file is newer (a new install), so must we
+    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(source):
         return
     import json
     import pickle
-    from importlib import resources
 
-    profiles = json.loads((resources.files("escpos") / "capabilities.json").read_text(encoding="utf-8"))
+    profiles = json.loads(source.read_text(encoding="utf-8"))
     fd, partial = tempfile.mkstemp(dir=_cache, suffix=".partial")
     with os.fdopen(fd, "wb") as file:
         pickle.dump(profiles, file, protocol=pickle.HIGHEST_PROTOCOL)
