@@ -35,7 +35,6 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import atexit  # noqa: E402
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
@@ -51,16 +50,15 @@ import gevent.event  # noqa: E402
 import socketio  # noqa: E402
 from common import (  # noqa: E402
     add_server_options,
+    bare_server,
     check_server_options,
     cpu_ms,
     describe_servers,
-    free_port,
     percentile,
     queuekiosk_server,
     queuekiosk_servers,
     rss_kib,
     token,
-    wait_healthy,
 )
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
@@ -211,20 +209,9 @@ def median_ms(values) -> str:
     return f"{statistics.median(values):.1f} ms" if values else "-"
 
 
-@contextlib.contextmanager
 def bare_socketio_server():
-    """Yield (base_url, process) of bench/bare_socketio.py."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("bare_socketio.py")), str(port)], stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/healthz")
-        yield base, proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    """bench/bare_socketio.py: the bare Socket.IO emit route."""
+    return bare_server("bare_socketio.py", stderr=subprocess.DEVNULL)
 
 
 class Target:

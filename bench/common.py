@@ -140,10 +140,11 @@ def queuekiosk_servers(args):
 
 
 @contextlib.contextmanager
-def bare_server():
-    """Yield (base_url, process) of the bare Flask app (bench/bare_flask.py) on the same gevent server."""
+def bare_server(script: str = "bare_flask.py", stderr=None):
+    """Yield (base_url, process) of a bare reference app of bench/ (the bare Flask app by default) on
+    the same gevent server."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_flask.py")), str(port)])
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name(script)), str(port)], stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(f"{base}/healthz")

@@ -11,6 +11,8 @@ import datetime as dt
 import re
 import secrets
 import time
+import wave
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -470,21 +472,24 @@ def test_each_site_counts_issuing_against_its_own_limits(live_server, config_var
     assert issue(http, "HT")["number"] == 1004  # the far site's count is not this site's
 
 
-def test_each_site_speaks_with_its_own_sounds(live_server, config_variant):
-    """The first site's recordings folder holds the centre's own chime; a site added before that
-    (its sounds a copy: the default folder, empty) keeps the shipped chime."""
-    import wave
-
-    srv = live_server(config_variant())
-    add_site(srv)
-    recordings = srv.workdir / "own-recordings"
-    recordings.mkdir()
-    with wave.open(str(recordings / "chime.wav"), "wb") as clip:
+def _write_chime(folder: Path, sample: bytes) -> bytes:
+    """A recordings folder holding the centre's own chime (0.1 s of one 16-bit sample, mono): its bytes."""
+    folder.mkdir()
+    with wave.open(str(folder / "chime.wav"), "wb") as clip:
         clip.setnchannels(1)
         clip.setsampwidth(2)
         clip.setframerate(22050)
-        clip.writeframes(b"\x10\x00" * 2205)
-    own = (recordings / "chime.wav").read_bytes()
+        clip.writeframes(sample * 2205)
+    return (folder / "chime.wav").read_bytes()
+
+
+def test_each_site_speaks_with_its_own_sounds(live_server, config_variant):
+    """The first site's recordings folder holds the centre's own chime; a site added before that
+    (its sounds a copy: the default folder, empty) keeps the shipped chime."""
+    srv = live_server(config_variant())
+    add_site(srv)
+    recordings = srv.workdir / "own-recordings"
+    own = _write_chime(recordings, b"\x10\x00")
     config = {**config_variant(), "sounds": {"recordings": str(recordings)}}
     setup = srv.workdir / "own-sounds.yaml"
     setup.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -586,18 +591,10 @@ def test_a_sites_sounds_are_exported_and_imported_under_its_id(live_server, conf
     first site's: given recordings of its own (the centre's chime), the far site's displays play that
     chime once the running server takes the setup up, without a restart; the first site keeps the
     shipped one. The far site's file imported as the first site's is refused."""
-    import wave
-
     srv = live_server(config_variant())
     add_site(srv)
     recordings = srv.workdir / "far-recordings"
-    recordings.mkdir()
-    with wave.open(str(recordings / "chime.wav"), "wb") as clip:
-        clip.setnchannels(1)
-        clip.setsampwidth(2)
-        clip.setframerate(22050)
-        clip.writeframes(b"\x20\x00" * 2205)
-    own = (recordings / "chime.wav").read_bytes()
+    own = _write_chime(recordings, b"\x20\x00")
     first_before = srv.cli("config", "export").stdout
     document = yaml.safe_load(srv.cli("config", "export", "--site", FAR).stdout)
     assert document["site"]["id"] == FAR

@@ -6,18 +6,7 @@ refused next to its field."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
-
-PASSWORD = "quan-tri-2026"
-ADMIN_SCREEN = {"width": 1366, "height": 768}
-
-
-def _login(tab, server, user="quantri", role="admin"):
-    server.add_user(user, PASSWORD, role)
-    tab.goto(server.url + "/admin")
-    tab.fill("#username", user)
-    tab.fill("#password", PASSWORD)
-    tab.click("#login-button")
-    expect(tab.locator("body")).to_have_attribute("data-ready", "1")
+from test_admin_page import ADMIN_SCREEN, _login
 
 
 def _input(tab, form, path):
