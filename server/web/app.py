@@ -58,7 +58,6 @@ class AppState:
     config_path: Path | None
     instance_dir: Path
     engine: Engine
-    Session: sessionmaker
     sites: dict[str, SiteRuntime]  # by id, the first site first; a runtime is replaced whole (live_setup.py)
     ignore_hours: bool = False
     writer: GroupCommitWriter | None = None  # SQLite only
@@ -66,10 +65,12 @@ class AppState:
     limits: RateLimits | None = None
     predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
     background: bool = False  # start_background ran: a site added later gets its spooler started
-    reads: Engine = field(init=False)  # ``engine`` for looks that write nothing (Session is bound to it)
+    reads: Engine = field(init=False)  # ``engine`` for looks that write nothing
+    Session: sessionmaker = field(init=False)  # ORM sessions for reading, bound to ``reads``
 
     def __post_init__(self):
         self.reads = reads_engine(self.engine)
+        self.Session = session_factory(self.reads)
 
     @property
     def first_site_id(self) -> str:
@@ -266,9 +267,7 @@ def create_app(
     site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
-    state = AppState(
-        path, instance_dir, engine, session_factory(reads_engine(engine)), {site.id: site}, ignore_hours, writer
-    )
+    state = AppState(path, instance_dir, engine, {site.id: site}, ignore_hours, writer)
     app.extensions["queuekiosk"] = state
     name_sites_by(lambda: state.site_id)  # a line names the site it is about
     from .live_setup import adopt_new_sites
