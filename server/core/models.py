@@ -341,9 +341,6 @@ class OutboxEvent(Base):
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-DELIVERY_STATES = ("pending", "delivered", "failed")  # failed: retries given up
-
-
 class WebhookDelivery(Base):
     """One event to one webhook, tried until a 2xx answer or the retry schedule ends.
     ``delivery_id`` is sent as X-Queuekiosk-Delivery, the same on every retry and replay."""
@@ -357,7 +354,7 @@ class WebhookDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
     event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed (retries given up)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
@@ -367,8 +364,6 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-BOOKING_KINDS = ("slot", "remote")  # a slot on a day; a same-day number ("lấy số từ xa")
-BOOKING_STATES = ("booked", "checked_in", "cancelled", "lapsed")  # lapsed: a remote number past its deadline
 REMOTE_STATUS = "remote"  # a remote number's ticket until its citizen checks in: not called, not counted waiting
 
 
@@ -388,7 +383,7 @@ class Booking(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)  # unguessable: shown, in the QR code, manages it
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8))  # slot (a slot on a day) | remote (a same-day number, "lấy số từ xa")
     business_day: Mapped[dt.date] = mapped_column(Date)
     slot_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
     slot_end: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -397,6 +392,7 @@ class Booking(Base):
     phone_masked: Mapped[str] = mapped_column(String(16))
     id_masked: Mapped[str | None] = mapped_column(String(16))
     person_hash: Mapped[str] = mapped_column(String(64))
+    # booked | checked_in | cancelled | lapsed (remote, past its deadline)
     status: Mapped[str] = mapped_column(String(16))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     token_id: Mapped[int | None] = mapped_column(Integer)  # the integration that booked it, if one did
@@ -447,9 +443,6 @@ class NotificationSubscription(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-NOTICE_STATES = ("pending", "sending", "sent", "failed", "dropped")  # dropped: too late or outside hours
-
-
 class Notice(Base):
     """One message to one subscriber. ``key`` ("near:HT", "called:5") is unique per subscription, so a
     message is never made twice; one found "sending" after a restart is not sent again."""
@@ -460,6 +453,7 @@ class Notice(Base):
     subscription_id: Mapped[int] = mapped_column(ForeignKey("notification_subscriptions.id"))
     key: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict] = mapped_column(JSON)  # what the text says: number, counter, ahead
+    # pending | sending | sent | failed | dropped (too late, outside hours)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

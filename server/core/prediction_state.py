@@ -23,7 +23,6 @@ from .db import SiteRuntime
 
 BUSY_GAP_MINUTES = 2.0  # an end followed by a call within this long: the clerk moved straight on
 RECENT_SERVICES = 8  # today's services per clerk kept for their recent pace
-ENDS = ("finished", "no_show", "transferred")
 
 
 _E = m.Event.__table__
