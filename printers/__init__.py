@@ -3,7 +3,7 @@
 printers' shared states (states.py) and the profiles config accepts (profiles.py).
 
 python-escpos reads its printer profiles from a pickle cache; without a fixed folder every
-import makes a new temporary one (FIELD-NOTES), so one is set before escpos is imported.
+import makes a new temporary one, so one is set before escpos is imported.
 """
 
 import os

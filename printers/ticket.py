@@ -1,7 +1,7 @@
 """The printed ticket: what is on it (TicketContent), its look, and its ESC/POS bytes.
 
 Vietnamese text is drawn with Pillow in a font that has every Vietnamese glyph (DejaVu Sans,
-shipped in printers/fonts), because printers' code pages mangle tone marks (FIELD-NOTES).
+shipped in printers/fonts), because printers' code pages (TCVN-3, CP1258) mangle tone marks.
 Two forms of the same layout:
 
 - ``compact`` (the usual ticket, every driver's default): each Vietnamese line a small raster

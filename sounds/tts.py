@@ -1,6 +1,6 @@
 """Text to speech for words that have no clip: pyttsx3 (espeak-ng) or the espeak-ng command line.
 
-The pitfalls of FIELD-NOTES, handled here:
+The engines' pitfalls, handled here:
 
 - pyttsx3 allows one engine per process and is not thread-safe, and the server runs under
   gevent: pyttsx3 runs in a child process of its own (``python -m queuekiosk.sounds.tts_worker``),
