@@ -63,17 +63,42 @@ def test_the_engine_refusal_to_rate_names_the_number_and_counter():
 
 # what citizens read at the kiosk, on the rating tablet and on their phone: the public-service
 # register ("Ông/Bà", "công dân"), never the familiar "bạn"
-CITIZEN_FACING = ("kiosk_", "track_", "rating_", "display_", "already_rated")
+# what a citizen reads or hears: the kiosk, the tracking page, the rating tablet, the lobby, the
+# booking pages, the messages sent to a phone (SMS, Zalo, e-mail, Web Push), the printed ticket,
+# the spoken sentence and the refusals a citizen meets at the kiosk or on /book
+CITIZEN_FACING = (
+    "kiosk_",
+    "track_",
+    "rating_",
+    "display_",
+    "already_rated",
+    "book_",
+    "booking_",
+    "notify_",
+    "page_",
+    "ticket_",
+    "sms_",
+    "remote_",
+    "slot_",
+    "voice_",
+    "closed",
+    "daily_limit_reached",
+    "too_many_tickets",
+    "too_many_bookings",
+)
 STAFF_ONLY = ("kiosk_token_", "rating_setup_")
 
 
 def test_citizens_are_addressed_as_ong_ba_never_ban():
     familiar = re.compile(r"\bbạn\b", re.IGNORECASE)
-    found = {
+    citizen = {
         key: entry["vi"]
         for key, entry in i18n.MESSAGES.items()
-        if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY) and familiar.search(entry["vi"])
+        if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY)
     }
+    # the texts sent to a citizen's phone and the booking pages are among them
+    assert {"notify_near", "notify_called", "book_title", "slot_full", "ticket_counters"} <= citizen.keys()
+    found = {key: text for key, text in citizen.items() if familiar.search(text)}
     assert not found, found
     assert "Ông/Bà" in i18n.translate("kiosk_your_number") and "Ông/Bà" in i18n.translate("rating_question")
 

@@ -1,4 +1,4 @@
-"""Telling a citizen "còn N số nữa đến lượt bạn" and "Mời bạn đến quầy X", on the channel they chose.
+"""Telling a citizen "còn N số nữa đến lượt Ông/Bà" and "Mời Ông/Bà đến quầy X", on the channel they chose.
 
 A citizen opts in from the ticket's tracking page (``subscribe``); the address is sealed (AES-GCM,
 with a key the web layer derives from the server's secret) and erased when the ticket ends. The
@@ -129,7 +129,7 @@ def _post(request: urllib.request.Request, timeout: float) -> None:
 
 
 def plain(text: str) -> str:
-    """Vietnamese without diacritics ("Mời bạn đến quầy" -> "Moi ban den quay")."""
+    """Vietnamese without diacritics ("Mời Ông/Bà đến quầy" -> "Moi Ong/Ba den quay")."""
     text = text.replace("đ", "d").replace("Đ", "D")
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
