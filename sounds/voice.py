@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import wave
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,11 @@ URL_PREFIX = "/api/v1/announcements/"
 SET_MANIFEST = "voice-set.json"  # in the recordings folder: a full recorded set (VoiceSet)
 SET_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
 SET_BITS = (16, 24)
+# calls announced without their WAV yet (Announcer.announce(ready=False)), by the WAV's path: made when
+# first asked for; shared by the process's announcers (they share the cache folder), the newest kept
+PENDING_MAX = 512
+_PENDING: OrderedDict[Path, list] = OrderedDict()
+_PENDING_LOCK = threading.Lock()
 
 
 class NoVoice(Exception):
@@ -401,24 +407,66 @@ class Announcer:
     def _made(self, plan: list) -> tuple[str, float | None]:
         """The cached WAV of ``plan`` (made now when new): (key, seconds or None when cached)."""
         key = self.key_of(plan)
+        return key, self._make(key, plan)
+
+    def _cached(self, path: Path) -> bool:
+        if not path.exists():
+            return False
+        try:
+            os.utime(path)  # most recently used: kept longest when the cache is pruned
+        except OSError:
+            pass
+        return True
+
+    def _make(self, key: str, plan: list) -> float | None:
+        """Write ``plan`` joined as the WAV of ``key`` unless it is there: its seconds, None when cached."""
         path = self.path_of(key)
-        if path.exists():
-            try:
-                os.utime(path)  # most recently used: kept longest when the cache is pruned
-            except OSError:
-                pass
-            return key, None
+        if self._cached(path):
+            return None
         pcm = b"".join(wav.silence(v) if kind == "silence" else self.library.pcm(v) for kind, v in plan)
         wav.write_wav(path, pcm)
         self._added(len(pcm) + 44)
-        return key, wav.duration(pcm)
+        return wav.duration(pcm)
 
-    def announce(self, voice, number: int, counter: int) -> Spoken:
-        """The texts and the ready WAV of a call (made now if not cached). Never raises: a
-        problem with the audio leaves ``audio_url`` null and the call is still shown."""
+    def _planned(self, plan: list) -> str:
+        """The key of ``plan``, whose WAV is made when it is first asked for (``make_pending``)
+        unless it is cached already; the plan waits in this process meanwhile (the newest
+        PENDING_MAX: an older one is made again from its call, sounds/web.py ``audio``)."""
+        key = self.key_of(plan)
+        path = self.path_of(key)
+        if not self._cached(path):
+            with _PENDING_LOCK:
+                _PENDING[path] = plan
+                _PENDING.move_to_end(path)
+                while len(_PENDING) > PENDING_MAX:
+                    _PENDING.popitem(last=False)
+        return key
+
+    def make_pending(self, key: str) -> bool:
+        """Make the WAV of ``key`` if a call of this process announced it (``announce(..., ready=False)``)
+        and it is not made yet: whether the file is there now. A fault is logged, never raised."""
+        path = self.path_of(key)
+        with _PENDING_LOCK:
+            plan = _PENDING.pop(path, None)
+        if plan is not None:
+            try:
+                self._make(key, plan)
+            except Exception:  # noqa: BLE001 - a clip gone since the call, say: made again from the call
+                log.exception("voice: could not make the announcement %s", key)
+        return path.is_file()
+
+    def announce(self, voice, number: int, counter: int, ready: bool = True) -> Spoken:
+        """The texts and the WAV of a call. ``ready``: the WAV is made now if not cached; else (a
+        call's request: the clerk's answer and the displays' event do not wait for it) only its
+        clips are found and its key reckoned, and it is made when first asked for (``make_pending``).
+        Either way a text without a voice gives no key. Never raises: a problem with the audio
+        leaves ``audio_url`` null and the call is still shown."""
         text, text_en = self.texts(voice, number, counter)
         try:
-            key, seconds = self._made(self.plan(voice, number, counter))
+            plan = self.plan(voice, number, counter)
+            if not ready:
+                return Spoken(text, text_en, self._planned(plan))
+            key, seconds = self._made(plan)
             return Spoken(text, text_en, key, seconds)
         except NoVoice:
             return Spoken(text, text_en, None)

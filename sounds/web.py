@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, redirect, request, send_file
 
 from ..server.core.config import Voice
 from ..server.core.errors import Invalid, NotFound
 from ..server.core.i18n import MESSAGES, pick_language, translate
-from .voice import Announcer
+from .voice import URL_PREFIX, Announcer
 
 bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
 
@@ -171,12 +172,62 @@ def preview():
 
 @bp.get("/<key>.wav")
 def audio(key: str):
-    path = announcer().path_of(key) if _KEY.match(key) else None
-    if path is None or not path.is_file():
+    """An announcement's WAV. A call's (``?display=&number=&counter=``, ``call_audio_url``) is made
+    at its first ask: from the plan its call left in this process, else from the call's display,
+    number and counter (another server process made the call, or the file was pruned since)."""
+    voice = announcer()
+    path = voice.path_of(key) if _KEY.match(key) else None
+    if path is None:
         raise NotFound("not_found", path=request.path)
+    if not path.is_file() and not voice.make_pending(key):
+        again = _call_again(voice)
+        if again is None or again[0].key is None:
+            raise NotFound("not_found", path=request.path)
+        spoken, number, counter = again
+        if spoken.key != key:  # the display's voice or a clip changed since the call: said as it is now
+            response = redirect(call_audio_url(spoken.key, request.args.get("display"), number, counter))
+            response.cache_control.no_store = True
+            return response
     response = send_file(path, mimetype="audio/wav", conditional=True, max_age=365 * 24 * 3600)
     response.cache_control.immutable = True
     return response
+
+
+def _call_again(voice: Announcer):
+    """(the announcement made now, number, counter) of the call named by the query (``display``, ``number``,
+    ``counter``), or None without one. An unknown display is a 404: its calls are gone."""
+    if "number" not in request.args or "counter" not in request.args:
+        return None
+    config = current_app.extensions["queuekiosk"].site.config
+    display_id = request.args.get("display")
+    if display_id is not None and config.display(display_id) is None:
+        raise NotFound("not_found", path=request.path)
+    number, counter = _int_arg("number", 0), _int_arg("counter", 1)
+    return voice.announce(voice_of(config, display_id), number, counter), number, counter
+
+
+def call_audio_url(key: str, display_id: str | None, number: int, counter: int, site=None) -> str:
+    """A call's ``audio_url``: its WAV's address with the call's display, number and counter, so that
+    any server process can make it when first asked (``audio``), under the site's prefix unless the
+    site (default: the request's) is the first one."""
+    state = current_app.extensions.get("queuekiosk")
+    prefix = URL_PREFIX
+    if state is not None:
+        site_id = site.id if site is not None else state.site_id
+        if site_id != state.first_site_id:
+            prefix = f"/api/v1/sites/{site_id}/announcements/"
+    query = {"display": display_id} if display_id else {}
+    return f"{prefix}{key}.wav?" + urlencode({**query, "number": number, "counter": counter})
+
+
+def call_announcement(voice_maker: Announcer, site, display_id: str | None, voice: Voice, number: int, counter: int):
+    """``announcement`` of a call as ``display_id`` (None: no display, the default voice) says it:
+    its texts and ``audio_url``, whose WAV is made when first asked for, not in the call's request."""
+    spoken = voice_maker.announce(voice, number, counter, ready=False)
+    payload = spoken.payload()
+    if spoken.key:
+        payload["audio_url"] = call_audio_url(spoken.key, display_id, number, counter, site)
+    return payload
 
 
 def _is_wav(path) -> bool:

@@ -176,14 +176,16 @@ def publish(site, outcome: q.Outcome) -> None:
 
 def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
     """``announcement`` of a call for each display showing the counter (its ``voice``), and under
-    None for everyone else (the first of those displays' voice). The audio is ready when this returns."""
-    from ...sounds.web import announcer, voice_of
+    None for everyone else (the first of those displays' voice). Its WAV is not made here: its
+    ``audio_url`` makes it when first asked for, in any server process (sounds/web.py)."""
+    from ...sounds.web import announcer, call_announcement, voice_of
 
     voices = {d: voice_of(site.config, d) for d in site.displays_of_counter.get(counter, ())}
-    voices[None] = next(iter(voices.values()), None) or voice_of(site.config, None)
+    first = next(iter(voices), None)
+    voices[None] = voices[first] if first is not None else voice_of(site.config, None)
     made: dict = {}
     voice_maker = announcer(site=site)
-    for voice in voices.values():
+    for display_id, voice in voices.items():  # the displays first: a voice's audio_url names the first with it
         if voice not in made:
             if voice_maker is None:  # an app without the announcements blueprint: text only
                 made[voice] = {
@@ -191,7 +193,7 @@ def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
                     "audio_url": None,
                 }
             else:
-                made[voice] = voice_maker.announce(voice, number, counter).payload()
+                made[voice] = call_announcement(voice_maker, site, display_id, voice, number, counter)
     return {display_id: made[voice] for display_id, voice in voices.items()}
 
 
