@@ -45,11 +45,12 @@ def test_a_zone_display_shows_and_says_only_its_counters_calls(page, centre, sho
     centre.call(1)  # downstairs: not this zone's
     centre.call(4)
     _expect_number(page, 4, "3001")
+    expect(page.locator("#history li")).to_have_count(1)  # the call came once
     events = _wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
     assert [e["src"].rsplit("counter=", 1)[1] for e in events if e["type"] == "playing"] == ["4"], (
-        "the call at counter 1 is neither spoken here nor waited for"
+        "the call at counter 1 is neither spoken here nor waited for",
+        events,
     )
-    expect(page.locator("#history li")).to_have_count(1)
     expect(page.locator("#history li").first).to_contain_text("3001")
     assert "1001" not in page.locator("main").text_content()
     shot(page, "display-zone")

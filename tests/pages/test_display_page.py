@@ -42,10 +42,17 @@ def _free_port() -> int:
 
 MEDIA_LOG = """
 window.__media = [];
-for (const type of ["play", "playing", "ended", "error"]) {
+// "playing" is logged once per play(): Chromium fires it again when a loaded machine makes the
+// piece stall ("waiting") and go on, which is the same piece heard once, logged as "resumed"
+let started = false;
+for (const type of ["play", "playing", "waiting", "ended", "error"]) {
   document.addEventListener(type, (event) => {
     const node = event.target;
-    if (node && node.id === "voice") window.__media.push({type, src: node.currentSrc || node.src, t: performance.now()});
+    if (!node || node.id !== "voice") return;
+    let kind = type;
+    if (type === "play") started = true;
+    if (type === "playing") { kind = started ? "playing" : "resumed"; started = false; }
+    window.__media.push({type: kind, src: node.currentSrc || node.src, t: performance.now()});
   }, true);
 }
 window.__loads = (window.__loads || 0) + 1;
