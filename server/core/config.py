@@ -421,7 +421,8 @@ class Limits(_Strict):
     """Issuing and booking are public, so they are bounded: a caller past a limit gets 429 and a
     time to retry. Each site has its own limits, and counts its callers apart from other sites'.
 
-    Limits are written like "30/minute" or "10/minute;200/day"; null switches one off.
+    Limits are written like "30/minute" or "10/minute;200/day"; "off" (or null in config.yaml)
+    switches one off (the admin API shows "off": in its JSON merge patch null restores the default).
     """
 
     tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
@@ -440,11 +441,15 @@ class Limits(_Strict):
     def _limit(cls, value: str | None) -> str | None:
         from limits import parse_many
 
+        if value is not None and value.strip().lower() == "off":
+            return None
         if value is not None:
             try:
                 parse_many(value)
             except ValueError:
-                raise ValueError(f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day)") from None
+                raise ValueError(
+                    f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day, or off)"
+                ) from None
         return value
 
     @field_validator("exempt_addresses")

@@ -233,7 +233,10 @@ def site_view(config: Config) -> dict:
         "policy": config.policy.model_dump(mode="json"),
         "ticket": config.ticket.model_dump(mode="json"),
         "notifications": config.notifications.model_dump(mode="json"),
-        "limits": config.limits.model_dump(mode="json"),
+        # a limit switched off reads "off", as it is sent: null in a merge patch restores the default
+        "limits": {
+            key: "off" if value is None else value for key, value in config.limits.model_dump(mode="json").items()
+        },
         "sounds": config.sounds.model_dump(mode="json"),
         "ticker": tickers.pop() if len(tickers) == 1 else None,
         "holidays": [d.isoformat() for d in config.site.hours.holidays],

@@ -115,6 +115,14 @@ def test_an_admin_changes_one_sites_limits_and_the_other_keeps_its_own(limited):
     first = http.get(f"{here}/admin/site", headers=bearer(srv.token("admin"))).json()["limits"]
     assert (first["bookings_per_address"], first["lookups_per_address"]) == ("2/hour", "3/hour")
 
+    # a limit switched off ("off": null would restore the default) reads "off" and counts nothing
+    switched = http.patch(f"{far}/admin/site", json={"limits": {"bookings_per_address": "off"}}, headers=far_admin)
+    assert switched.status_code == 200, switched.text
+    assert http.get(f"{far}/admin/site", headers=far_admin).json()["limits"]["bookings_per_address"] == "off"
+    booked = [remote(http, far, f"09150000{i:02d}").status_code for i in range(6)]
+    assert booked == [201] * 6, booked
+    assert_error(remote(http, here, "0915000099"), 429, "too_many_bookings")  # the first site's still holds
+
 
 # --- a login per site -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ def test_an_admin_edits_a_limit_and_finds_it_saved_after_a_reload(new_tab, serve
     expect(_error(admin, "limits", "limits.tickets_per_address")).to_contain_text("tickets_per_address")
     _input(admin, "limits", "limits.tickets_per_address").fill("40/minute")
     bookings.fill("3/minute;12/day")
+    _input(admin, "limits", "limits.tickets_per_kiosk").fill("off")  # switched off
     _save(admin, "limits")
     expect(admin.locator('form[data-form="limits"] .saved')).to_have_text("Đã lưu")
     shot(admin, "admin-limits")
@@ -43,9 +44,11 @@ def test_an_admin_edits_a_limit_and_finds_it_saved_after_a_reload(new_tab, serve
     admin.click("#tab-limits")
     expect(_input(admin, "limits", "limits.bookings_per_address")).to_have_value("3/minute;12/day")
     expect(_input(admin, "limits", "limits.tickets_per_address")).to_have_value("40/minute")
+    expect(_input(admin, "limits", "limits.tickets_per_kiosk")).to_have_value("off")
     expect(_input(admin, "limits", "limits.lookups_per_address")).to_have_value("60/minute")  # untouched
     limits = server.api("GET", "/admin/site", token=server.token("admin")).json()["limits"]
     assert (limits["bookings_per_address"], limits["tickets_per_address"]) == ("3/minute;12/day", "40/minute")
+    assert limits["tickets_per_kiosk"] == "off"
 
     # the sounds: an admin of the whole installation may type a folder, but only one that is there
     admin.click("#tab-sounds")

@@ -852,16 +852,9 @@
   }
 
   /** Issuing and booking limits (PATCH /admin/site {limits}). An empty limit is sent as null, which
-   * restores its default; one switched off in config.yaml (null there) and left empty stays off. */
-  const LIMIT_KEYS = ["tickets_per_address", "tickets_per_kiosk", "bookings_per_address", "lookups_per_address"];
+   * restores its default; "off" switches one off (the server shows a switched-off limit as "off"). */
   function limitsPanel(panel) {
-    siteForm("limits", panel, "admin_tab_limits", "admin_h_limits", function (body) {
-      const before = data.site.limits || {};
-      LIMIT_KEYS.forEach(function (key) {
-        if (body.limits && body.limits[key] === null && before[key] === null) delete body.limits[key];
-      });
-      return body;
-    });
+    siteForm("limits", panel, "admin_tab_limits", "admin_h_limits");
     return {refresh: function () {}};  // as the hours: a save (or another admin's) does not undo what is typed
   }
 
