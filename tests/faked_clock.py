@@ -1,0 +1,59 @@
+"""A server's wall clock set by the test: libfaketime (Debian's faketime package) reads the time
+from a file the test rewrites, so a test can put the server at 09:00 on a working day and move
+it on to 09:30, whatever the real time is (a test on the real clock fails near local midnight).
+
+    clock = FakedClock(tmp_path / "clock", next_working_morning())
+    srv = live_server(config, env=clock.env())
+    clock.set(clock.start + dt.timedelta(minutes=30))   # the server's clock jumps, then runs on
+
+The monotonic clock is left alone, so gevent's timers keep real time. The server reads the file
+again at most a second after it changed (FAKETIME_CACHE_DURATION); ``set`` waits until then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo config's site.timezone
+
+
+def next_working_morning(at: str = "09:00", zone: ZoneInfo = HCM) -> dt.datetime:
+    """``at`` local time on the next Monday to Friday after today (an aware datetime): in the
+    future, so that cookies the server sets do not look expired to a browser on the real clock."""
+    day = dt.datetime.now(zone).date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time.fromisoformat(at), zone)
+
+
+class FakedClock:
+    def __init__(self, path: Path, start: dt.datetime):
+        if not LIBFAKETIME.exists():
+            pytest.fail("needs libfaketime: apt-get install faketime")
+        self.path = Path(path)
+        self.start = start
+        self._write(start)
+
+    def env(self) -> dict:
+        return {
+            "LD_PRELOAD": str(LIBFAKETIME),
+            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            "FAKETIME_CACHE_DURATION": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # gevent's timers keep real time
+            "TZ": "UTC",
+        }
+
+    def set(self, moment: dt.datetime) -> None:
+        """The server's clock jumps to ``moment`` (and runs on from there) within about a second."""
+        self._write(moment)
+        time.sleep(1.5)  # libfaketime reads the file again once its cache (1 s) is stale
+
+    def _write(self, moment: dt.datetime) -> None:
+        utc = moment.astimezone(dt.UTC)
+        self.path.write_text(utc.strftime("@%Y-%m-%d %H:%M:%S") + "\n")
