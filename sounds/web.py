@@ -21,6 +21,7 @@ GET /api/v1/announcements/kiosk/<kiosk>/tickets/<ticket_id>.wav?lang=vi
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from ..server.core.errors import Invalid, NotFound
 from ..server.core.i18n import MESSAGES, pick_language, translate
 from .voice import URL_PREFIX, Announcer
 
+log = logging.getLogger("queuekiosk.voice")
 bp = Blueprint("announcements", __name__, url_prefix="/api/v1/announcements")
 
 ANNOUNCER = "queuekiosk.voice"  # app.extensions key of the app's Announcer (set by the app factory)
@@ -181,6 +183,9 @@ def audio(key: str):
         raise NotFound("not_found", path=request.path)
     if not path.is_file() and not voice.make_pending(key):
         again = _call_again(voice)
+        if again is not None and again[0].key not in (None, key):
+            _follow_saved_setup()  # the display's voice may have been changed in another process just now
+            again = _call_again(announcer())
         if again is None or again[0].key is None:
             raise NotFound("not_found", path=request.path)
         spoken, number, counter = again
@@ -204,6 +209,16 @@ def _call_again(voice: Announcer):
         raise NotFound("not_found", path=request.path)
     number, counter = _int_arg("number", 0), _int_arg("counter", 1)
     return voice.announce(voice_of(config, display_id), number, counter), number, counter
+
+
+def _follow_saved_setup() -> None:
+    """This process takes the setup saved last by any process (it would within a poll anyway)."""
+    from ..server.web.live_setup import reload_if_changed
+
+    try:
+        reload_if_changed(current_app.extensions["queuekiosk"])
+    except Exception:  # noqa: BLE001 - a database fault: the call is said as this process knows it
+        log.warning("announcements: could not check the saved setup", exc_info=True)
 
 
 def call_audio_url(key: str, display_id: str | None, number: int, counter: int, site=None) -> str:
