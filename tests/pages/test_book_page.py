@@ -15,6 +15,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -112,10 +113,12 @@ def scanner_burst(tab, text: str) -> None:
     )
 
 
-def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server, phone, page):
-    today = dt.date.today().isoformat()
-    slots = server.api("GET", "/services/HT/slots", params={"date": today}).json()
-    phone.goto(server.url + "/book")
+def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_server, tmp_path, phone, page):
+    # the server's clock at 09:00 on a working day (libfaketime): today has slots left, whatever the real time
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(env=clock.env())
+    http = srv.session()
+    phone.goto(srv.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     phone.get_by_role("button", name="Lấy số hôm nay").click()
     phone.fill("#name", "Trần Thị Bình")
@@ -124,7 +127,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server,
     phone.wait_for_function("() => document.getElementById('code').textContent.length === 8")
     code, number = phone.locator("#code").inner_text(), phone.locator("#number").inner_text()
 
-    page.goto(server.url + "/kiosk/kiosk-1")
+    page.goto(srv.url + "/kiosk/kiosk-1")
     page.locator(".checkin-open:visible").click()
     page.wait_for_timeout(500)  # a new screen ignores taps for a moment
     for letter in code:
@@ -136,41 +139,40 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(server,
     assert page.locator("#result-booked").inner_text() == "Số lấy từ xa — đã xác nhận có mặt"
     page.locator("#result .done").click()
 
-    if slots:  # a slot later today (the server ignores opening hours, the slots do not)
-        booked = server.api(
-            "POST",
-            "/bookings",
-            json={
-                "service": "HT",
-                "date": today,
-                "start": slots[-1]["start"],
-                "name": "Nguyễn Văn An",
-                "phone": "0912345678",
-                "id_number": "001099012345",
-            },
-        )
-        assert booked.status_code == 201, booked.text
-        expected = f"Đã đặt lịch — Ông/Bà được gọi từ {slots[-1]['start']}"
-    else:  # no slot left today: the card takes a walk-in number, choosing the service
-        expected = None
+    # a booking for 11:00 today, found by the ID card's QR code
+    booked = http.post(
+        "/api/v1/bookings",
+        json={
+            "service": "HT",
+            "date": clock.start.date().isoformat(),
+            "start": "11:00",
+            "name": "Nguyễn Văn An",
+            "phone": "0912345678",
+            "id_number": "001099012345",
+        },
+    )
+    assert booked.status_code == 201, booked.text
     page.wait_for_timeout(500)
     scanner_burst(page, CARD)  # at the first screen, without tapping anything first
-    if expected is None:
-        page.locator(".card-note").wait_for()
-        page.click('#service-grid button[data-service="CT"]')
-    page.locator("#result").wait_for()
-    marked = page.locator("#result-booked")
-    assert (marked.inner_text() if expected else marked.is_hidden()) == (expected or True)
-    ticket = page.locator("#result-number").inner_text()
+    expect(page.locator("#result-booked")).to_have_text("Đã đặt lịch — Ông/Bà được gọi từ 11:00")
     ticket_id = page.evaluate("document.getElementById('result').dataset.ticket")
-    assert server.api("GET", f"/tickets/{ticket_id}/print-jobs").json()["jobs"], "the ticket prints as usual"
+    assert http.get(f"/api/v1/tickets/{ticket_id}/print-jobs").json()["jobs"], "the ticket prints as usual"
+    page.locator("#result .done").click()
 
+    # a card with no booking today: the citizen chooses the service, and the number is the card's
+    other_card = CARD.replace("001099012345", "079203004567")
+    page.wait_for_timeout(500)
+    scanner_burst(page, other_card)
+    page.locator(".card-note").wait_for()
+    page.click('#service-grid button[data-service="CT"]')
+    page.locator("#result").wait_for()
+    assert page.locator("#result-booked").is_hidden()
+    ticket = page.locator("#result-number").inner_text()
     page.locator("#result .done").click()
     page.wait_for_timeout(500)
-    scanner_burst(page, CARD)  # the same card again: one number per person and service
-    if expected is None:
-        page.locator(".card-note").wait_for()
-        page.click('#service-grid button[data-service="CT"]')
+    scanner_burst(page, other_card)  # the same card again: one number per person and service
+    page.locator(".card-note").wait_for()
+    page.click('#service-grid button[data-service="CT"]')
     page.locator("#problem").wait_for()
     assert ticket in page.locator("#problem-text").inner_text()
 
