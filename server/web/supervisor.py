@@ -30,6 +30,7 @@ def _page_data() -> dict:
             s.code: {"vi": s.name.vi, "en": s.name.en, "target": s.target_wait_minutes} for s in config.services
         },
         "groups": list(GROUPS),
+        "has_procedures": any(s.procedures for s in config.services),  # the table by procedure is offered
     }
 
 

@@ -257,6 +257,51 @@
     });
   }
 
+  // --- by procedure: what the clerks picked with the dossier code at the counter ------------------
+  // (/api/v1/reports/procedures; shown once any service has procedures or a ticket carries one)
+  function showProcedures(figures) {
+    const lines = figures.procedures;
+    const any = lines.some(function (line) { return line.procedure !== null; });
+    $("procedures").hidden = !(any || page.has_procedures);
+    const head = QK.el("thead");
+    const headRow = QK.el("tr");
+    ["report_col_service", "report_col_procedure", "report_col_served", "report_col_with_dossier",
+     "report_col_service_avg"].forEach(function (key) { headRow.appendChild(QK.el("th", null, QK.msg(key))); });
+    head.appendChild(headRow);
+    const body = QK.el("tbody");
+    lines.forEach(function (line) {
+      const tr = QK.el("tr");
+      tr.dataset.service = line.service || "";
+      tr.dataset.procedure = line.procedure || "";
+      const service = page.services[line.service];
+      tr.appendChild(QK.el("th", null, service ? service.vi : (line.service || "–")));
+      tr.appendChild(QK.el("td", null, line.procedure === null ? QK.msg("report_procedure_none")
+        : (line.name || line.procedure)));
+      tr.appendChild(QK.el("td", null, QK.number(line.served)));
+      tr.appendChild(QK.el("td", null, QK.number(line.with_dossier)));
+      tr.appendChild(QK.el("td", null, line.average_service_minutes === null ? "–"
+        : QK.number(line.average_service_minutes, 1)));
+      body.appendChild(tr);
+    });
+    const foot = QK.el("tfoot");
+    const sum = QK.el("tr", "total");
+    sum.appendChild(QK.el("th", null, QK.msg("report_total")));
+    sum.appendChild(QK.el("td"));
+    sum.appendChild(QK.el("td", null, QK.number(figures.totals.served)));
+    sum.appendChild(QK.el("td", null, QK.number(figures.totals.with_dossier)));
+    sum.appendChild(QK.el("td"));
+    foot.appendChild(sum);
+    $("procedures-table").replaceChildren(head, body, foot);
+  }
+
+  function loadProcedures(period) {
+    const days = new URLSearchParams({from: period.first_day, to: period.last_day});
+    return QK.api("GET", "/api/v1/reports/procedures?" + days.toString()).then(function (answer) {
+      if (answer.ok) showProcedures(answer.data);
+      else $("procedures").hidden = true;
+    });
+  }
+
   function load() {
     const params = query();
     params.set("group_by", $("group").value);
@@ -283,7 +328,8 @@
         return;
       }
       show(answers[0].data, answers[1].data, answers[2].data);
-      return loadBookings(answers[0].data.period).then(function () { document.body.dataset.bookings = "ready"; });
+      return Promise.all([loadBookings(answers[0].data.period), loadProcedures(answers[0].data.period)])
+        .then(function () { document.body.dataset.bookings = "ready"; });
     }, function () {
       $("error").textContent = QK.msg("page_network_error");
       $("error").hidden = false;
