@@ -146,6 +146,10 @@
       {path: "policy.priority", kind: "select", label: "admin_f_policy", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
       {path: "policy.normal_per_priority", kind: "int", label: "admin_f_normal_per_priority"},
       {path: "policy.max_wait_minutes", kind: "int", label: "admin_f_max_wait"},
+      // "next" over a citizen called and never started ("Bắt đầu"): not a service unless the site says so
+      {path: "policy.unstarted_at_next", kind: "select", label: "admin_f_unstarted_at_next",
+       options: fixed(["no_show", "served"], "admin_unstarted_")},
+      {path: "policy.end_of_day", kind: "select", label: "admin_f_end_of_day", options: fixed(["expire", "keep"], "admin_end_of_day_")},
     ],
     ticker: [{path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true}],
     // citizens told their turn is near (PATCH /admin/site {notifications}; docs/integrations.md)
