@@ -18,16 +18,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo config's site.timezone
 
 
 def next_working_morning(at: str = "09:00", zone: ZoneInfo = HCM) -> dt.datetime:
-    """``at`` local time on the next Monday to Friday after today (an aware datetime): in the
-    future, so that cookies the server sets do not look expired to a browser on the real clock."""
+    """``at`` local time on the next Monday to Friday after today that is not one of the repo
+    config.yaml's holidays (an aware datetime): in the future, so that cookies the server sets do
+    not look expired to a browser on the real clock."""
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text("utf-8"))
+    holidays = {str(day) for day in config["site"]["hours"].get("holidays", [])}
     day = dt.datetime.now(zone).date() + dt.timedelta(days=1)
-    while day.weekday() >= 5:
+    while day.weekday() >= 5 or day.isoformat() in holidays:
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time.fromisoformat(at), zone)
 
