@@ -128,9 +128,10 @@ def backtest_command(last, as_json, config_file):
     """Train on the days before the last N days of the database and predict each ticket of those
     N days as it was issued; compare with the usual formula (average service time x people ahead
     / open counters)."""
-    from .cli import _database, config_path
+    from .commands.common import database
+    from .core.config import config_path
 
-    site, Session = _database(config_path(config_file))
+    site, Session = database(config_path(config_file))
     try:
         with Session.kw["bind"].connect() as conn:
             figures = backtest(conn, site, last)

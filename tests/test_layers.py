@@ -33,6 +33,7 @@ WEB = "queuekiosk.server.web"
 API = "queuekiosk.server.web.api"  # its modules with routes are registered by the app factory only
 ROUTE = re.compile(r"^@\w+\.(route|get|post|put|patch|delete)\(", re.M)
 CLI = "queuekiosk.server.cli"
+COMMANDS = "queuekiosk.server.commands"  # the command line's groups, added to it by server/cli.py
 DEVICE_PARTS = ("queuekiosk.printers", "queuekiosk.sounds")
 PAGE_MODULES = (
     "queuekiosk.kiosk.web",
@@ -113,7 +114,7 @@ def rule_broken(i: Import, routes: set[str]) -> str | None:
         and (_within(i.imported, WEB, CLI) or i.imported in PAGE_MODULES)
     ):
         return "device parts import neither the web layer nor the pages"
-    if _within(i.imported, CLI) and i.importer not in ENTRY_POINTS:
+    if _within(i.imported, CLI, COMMANDS) and not _within(i.importer, CLI, COMMANDS) and i.importer not in ENTRY_POINTS:
         return "only entry points import the command line"
     if i.imported in routes and not _within(i.importer, API) and i.importer != f"{WEB}.app":
         return "route modules (server/web/api) are registered by the app factory, not imported by others"
@@ -151,6 +152,8 @@ def test_the_reader_resolves_relative_imports_and_sees_wrong_arrows(tmp_path):
     assert all(rule_broken(i, set()) for i in found)
     assert rule_broken(Import("queuekiosk.server.web.app", "queuekiosk.server.core.engine", code, 1), set()) is None
     assert rule_broken(Import("queuekiosk.printers.spooler", "queuekiosk.server.web.printing", code, 1), set())
+    assert rule_broken(Import("queuekiosk.server.web.app", "queuekiosk.server.commands.common", code, 1), set())
+    assert not rule_broken(Import("queuekiosk.server.cli", "queuekiosk.server.commands.sites", code, 1), set())
     routes = {"queuekiosk.server.web.api.reports"}
     assert rule_broken(Import("queuekiosk.server.web.realtime", "queuekiosk.server.web.api.reports", code, 1), routes)
     assert not rule_broken(Import("queuekiosk.server.web.app", "queuekiosk.server.web.api.reports", code, 1), routes)

@@ -1,0 +1,131 @@
+"""`queuekiosk migrate`, `config export|import`, `backup` and `restore`: the database and the setup
+saved in it."""
+
+from pathlib import Path
+
+import click
+
+from ..core.config import config_path
+from .common import CONFIG_HELP, database, database_url, load, say, site_of
+
+
+@click.command("migrate")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def migrate_command(config_file):
+    """Create the database, or bring it to this version's schema (after an upgrade: stop the
+    server and make a copy with `queuekiosk backup FILE` first). A database without a saved
+    setup gets the one of the configuration file."""
+    from ..core.config import instance_dir_for
+    from ..core.db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
+
+    path = config_path(config_file)
+    instance_dir_for(path).mkdir(parents=True, exist_ok=True)  # where a new SQLite file goes
+    engine = create_db_engine(database_url(path))
+    before = schema_revision(engine)
+    migrate(engine)
+    site = prepare_database(engine, lambda: load(path), instance_dir_for(path), path.parent)
+    engine.dispose()
+    setup = {"name": site.config.site.name, "version": site.version}
+    if before == HEAD_REVISION:
+        click.echo(say(("cli_db_current", setup)), err=True)
+    else:
+        click.echo(say(("cli_db_migrated", {**setup, "before": before or "0", "head": HEAD_REVISION})), err=True)
+
+
+@click.group("config")
+def config_group():
+    """The centre's setup as a file: export it, or import one (the server picks it up at once)."""
+
+
+CONFIG_SITE_HELP = "the site whose setup it is (`queuekiosk site list`); default: the first"
+
+
+def _setup_site(config_file, site_id: str | None, writes: bool):
+    """The saved setup of site ``site_id`` (default: the first) and the session factory."""
+    path = config_path(config_file)
+    site, Sessions = database(path, writes=writes)
+    if site_id is not None:
+        site, _ = site_of(Sessions, path, site_id)
+    return site, Sessions
+
+
+@config_group.command("export")
+@click.option("--site", "site_id", default=None, help=CONFIG_SITE_HELP)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def config_export(site_id, config_file):
+    """Print the saved setup as YAML, in the form of config.yaml."""
+    from ..core.setup_changes import export_document
+
+    site, _ = _setup_site(config_file, site_id, writes=False)
+    click.echo(_yaml(export_document(site.config)), nl=False)
+
+
+def _yaml(document: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+
+
+@config_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="show what would change, and change nothing")
+@click.option("--site", "site_id", default=None, help=CONFIG_SITE_HELP)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def config_import(file, dry_run, site_id, config_file):
+    """Replace the saved setup with FILE (checked whole first); prints the difference first.
+    Running servers show the new setup within seconds, without a restart."""
+    import difflib
+
+    from ..core.engine import QueueError
+    from ..core.setup_changes import export_document, replace_setup
+
+    new = load(file)
+    site, Sessions = _setup_site(config_file, site_id, writes=not dry_run)
+    old_text, new_text = _yaml(export_document(site.config)), _yaml(export_document(new))
+    diff = list(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True), new_text.splitlines(keepends=True), "saved setup", str(file)
+        )
+    )
+    click.echo("".join(diff) or say("cli_no_difference") + "\n", nl=False)
+    if dry_run or not diff:
+        click.echo(say("cli_nothing_changed_dry" if dry_run else "cli_nothing_changed"), err=True)
+        return
+    try:
+        with Sessions.begin() as db:
+            change = replace_setup(db, site, new)
+    except QueueError as error:
+        raise click.ClickException(say((error.code, error.params), "cli_nothing_changed")) from None
+    click.echo(say(("cli_imported", {"file": str(file), "version": change.runtime.version})), err=True)
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def backup_command(file, config_file):
+    """Copy the database to FILE: safe while the server runs (SQLite online backup, or pg_dump)."""
+    from ..core.backup import BackupError, backup
+
+    try:
+        backup(database_url(config_file), file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(say(("cli_backed_up", {"file": str(file.resolve())})), err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def restore_command(file, config_file, yes):
+    """Replace the database with the backup FILE. Stop every server process first."""
+    from ..core.backup import BackupError, restore
+
+    url = database_url(config_file)
+    if not yes:
+        click.confirm(say(("cli_restore_confirm", {"url": url, "file": str(file)})).replace("\n", " / "), abort=True)
+    try:
+        restore(url, file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)

@@ -1,0 +1,82 @@
+"""`queuekiosk site ...`: the sites an installation serves."""
+
+import click
+
+from ..core.config import config_path
+from .common import CONFIG_HELP, database, say
+
+
+@click.group()
+def site():
+    """The sites this installation serves (a province and its commune centres)."""
+
+
+@site.command("add")
+@click.argument("site_id", metavar="ID")
+@click.option("--name", required=True, help="its name as people know it")
+@click.option("--timezone", default=None, help="an IANA time zone, e.g. Asia/Ho_Chi_Minh (default: the first site's)")
+@click.option("--open", "opens", default=None, help="opening time, e.g. 07:30 (default: the first site's)")
+@click.option("--close", "closes", default=None, help="closing time, e.g. 17:00")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_add(site_id, name, timezone, opens, closes, config_file):
+    """Add a site ID (lower-case letters, digits, dashes: it is part of its addresses /s/ID/...).
+    Its setup starts as a copy of the first site's, without printers; running servers serve it
+    within a second."""
+    from ..core import errors, sites
+
+    path = config_path(config_file)
+    first, Session = database(path)
+    hours = None
+    if opens or closes:
+        hours = {**first.config.site.hours.model_dump(mode="json")}
+        hours.update({k: v for k, v in (("open", opens), ("close", closes)) if v})
+    try:
+        with Session.begin() as db:
+            sites.create_site(db, site_id, name, timezone, hours, template=first.id, config_dir=path.parent)
+    except errors.QueueError as refusal:
+        raise click.ClickException(say((refusal.code, refusal.params), "cli_no_site_added")) from None
+    click.echo(say(("cli_site_added", {"site": site_id})), err=True)
+
+
+@site.command("list")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_list(config_file):
+    """List the sites: id, time zone, hours, name."""
+    from ..core import sites
+
+    _, Session = database(config_path(config_file), writes=False)
+    with Session() as db:
+        for row in sites.list_sites(db):
+            hours = row["hours"] or {}
+            opening = f"{str(hours.get('open', ''))[:5]}-{str(hours.get('close', ''))[:5]}"
+            click.echo(f"{row['id']}\t{row['timezone']}\t{opening}\t{row['name']}")
+
+
+@site.command("compare")
+@click.option(
+    "--from", "first_day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the first day, e.g. 2025-01-01"
+)
+@click.option("--to", "last_day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the last day, included")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_compare(first_day, last_day, config_file):
+    """Every site side by side over whole days, as /reports shows the province: site, issued, served,
+    average and 90th percentile wait (minutes), within target wait (%), % hài lòng. It counts each past
+    day not counted yet once and keeps it: run it over the past year after an upgrade, and the
+    province's first look is quick."""
+    from ..core.reports.sites import compare_sites
+
+    _, Session = database(config_path(config_file))
+    with Session.begin() as db:
+        report = compare_sites(db, first_day.date(), last_day.date())
+
+    def shown(value, scale=1.0):
+        return "-" if value is None else f"{value / scale:.1f}"
+
+    for row in [
+        *report["sites"],
+        {**report["total"], "site": "total", "wait": {"p90": None, **report["total"]["wait"]}},
+    ]:
+        click.echo(
+            f"{row['site']}\t{row['issued']}\t{row['served']}\t{shown(row['wait']['avg'], 60)}\t"
+            f"{shown(row['wait']['p90'], 60)}\t{shown(row['target_met_pct'])}\t{shown(row['ratings']['satisfied_pct'])}"
+        )
