@@ -4,6 +4,7 @@ connected clients beside the bare app's.
 
     python bench/bench_realtime.py [--clients 200] [--listener-processes 4] [--calls 40] [--rounds 3]
         [--memory-clients 1000] [--processes N --database-url URL --message-queue redis://127.0.0.1:6379/9]
+        [--baseline REVISION]
 
 Both servers are started once; the rounds interleave them (bare then queuekiosk, then the other
 way round), each round with listeners connected afresh. What each figure is:
@@ -22,6 +23,10 @@ way round), each round with listeners connected afresh. What each figure is:
 - Server CPU per call: the server process's user + system time (/proc) over the round's calls,
   divided by the calls (the 200 clients' frames included).
 
+With --baseline REVISION (e.g. HEAD~3; SQLite, one process), that revision's server runs beside the
+others and is measured in each round as well (the rounds rotate the three): a change's effect, side
+by side, each figure also as a ratio to the revision's.
+
 With --processes N (PostgreSQL), N queuekiosk servers share the database and the message queue,
 each on its own port; the calls go to the first, the clients are spread over the others, so every
 event they hear has crossed the message queue (the bare reference stays one process). Each run
@@ -35,6 +40,7 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import atexit  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
@@ -51,6 +57,7 @@ import socketio  # noqa: E402
 from common import (  # noqa: E402
     add_server_options,
     bare_server,
+    baseline_tree,
     check_server_options,
     cpu_ms,
     describe_servers,
@@ -318,7 +325,7 @@ def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -
 
 
 def report(targets: list[Target], args, processes: int) -> None:
-    bare, ours = targets
+    bare, ours, before = (*targets, None)[:3]
     print(
         f"\n== call at {ours.rows[0]['clients']} clients, {processes} listening process(es), "
         f"{args.calls} calls x {len(ours.rows)} rounds, interleaved; {describe_servers(args)} against bare "
@@ -345,6 +352,19 @@ def report(targets: list[Target], args, processes: int) -> None:
             f"  {label:40s} queuekiosk {span(o):>13s}  bare {span(b):>13s}"
             + (f"  ratio per round {span(ratios, '{:.2f}')}" if ratios and "missed" not in label else "")
         )
+        if before is not None:
+            p = [pick(r) for r in before.rows]
+            to_bare = [x / y for x, y in zip(p, b) if y]
+            to_before = [x / y for x, y in zip(o, p) if y]
+            print(
+                f"  {'':40s} {args.baseline:>10s} {span(p):>13s}"
+                + (
+                    f"  ratio to bare {span(to_bare, '{:.2f}')}; queuekiosk / {args.baseline} "
+                    f"{span(to_before, '{:.2f}')}"
+                    if to_bare and to_before and "missed" not in label
+                    else ""
+                )
+            )
     if len(ours.pids) > 1:
         print(
             "  CPU per call of each queuekiosk server: "
@@ -358,7 +378,8 @@ def report(targets: list[Target], args, processes: int) -> None:
                 for r in ours.rows
             )
         )
-    print(f"  load average (1 min) during the rounds: {span([r['load'] for r in bare.rows + ours.rows])}")
+    loads = [r["load"] for r in bare.rows + ours.rows + (before.rows if before else [])]
+    print(f"  load average (1 min) during the rounds: {span(loads)}")
 
 
 def memory(args, tmp: Path) -> None:
@@ -401,9 +422,12 @@ def main():
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3, help="0: the memory figures only")
     parser.add_argument("--memory-clients", type=int, default=1000, help="0: no memory figure")
+    parser.add_argument("--baseline", metavar="REVISION", help="also measure this revision's server each round")
     add_server_options(parser)
     args = parser.parse_args()
     check_server_options(parser, args)
+    if args.baseline and (args.processes > 1 or args.database_url):
+        parser.error("--baseline is for one process on SQLite")
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
     if args.memory_clients:
@@ -412,16 +436,12 @@ def main():
 
     for processes in args.listener_processes if args.rounds else ():
         progress(f"starting queuekiosk ({describe_servers(args)}) and the bare app")
-        with queuekiosk_servers(args) as servers, bare_socketio_server() as (bare_base, bare_proc):
+        with contextlib.ExitStack() as stack:
+            servers = stack.enter_context(queuekiosk_servers(args))
+            bare_base, bare_proc = stack.enter_context(bare_socketio_server())
             base, _proc, tmp = servers[0]
             headers = {"Authorization": f"Bearer {token(tmp, 'admin', database_url=args.database_url)}"}
-            progress(f"issuing {args.calls * args.rounds + 2} tickets")
-            issuer = RawClient(base, headers)
-            for _ in range(args.calls * args.rounds + 2):
-                status, body = issuer.post("/api/v1/tickets", b'{"service": "HT"}')
-                if status != 201:
-                    raise RuntimeError(f"issuing answered {status}: {body[:200]!r}")
-            issuer.close()
+            issue_tickets(base, headers, args.calls * args.rounds + 2)
             client_servers = servers[1:] or servers[:1]
             ours = Target(
                 "queuekiosk",
@@ -432,10 +452,30 @@ def main():
                 args.message_queue,
             )
             bare = Target("bare", bare_base, [bare_base], [bare_proc.pid], {})
+            targets = [bare, ours]
+            if args.baseline:
+                progress(f"starting {args.baseline}'s server beside them")
+                tree = baseline_tree(args.baseline, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+                before_base, before_proc, before_tmp = stack.enter_context(
+                    queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": "bench"}, code=tree)
+                )
+                before_headers = {"Authorization": f"Bearer {token(before_tmp, 'admin')}"}
+                issue_tickets(before_base, before_headers, args.calls * args.rounds + 2)
+                targets.append(Target("before", before_base, [before_base], [before_proc.pid], before_headers))
             for round_no in range(args.rounds):
-                for target in (bare, ours) if round_no % 2 == 0 else (ours, bare):
+                for target in targets if round_no % 2 == 0 else targets[::-1]:
                     call_round(target, args, processes, tmp, round_no)
-            report([bare, ours], args, processes)
+            report(targets, args, processes)
+
+
+def issue_tickets(base: str, headers: dict, count: int) -> None:
+    progress(f"issuing {count} tickets on {base}")
+    issuer = RawClient(base, headers)
+    for _ in range(count):
+        status, body = issuer.post("/api/v1/tickets", b'{"service": "HT"}')
+        if status != 201:
+            raise RuntimeError(f"issuing answered {status}: {body[:200]!r}")
+    issuer.close()
 
 
 if __name__ == "__main__":

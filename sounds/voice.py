@@ -29,6 +29,7 @@ import os
 import threading
 import wave
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class ClipLibrary:
         self._pcm: dict[Path, tuple[int, int, bytes]] = {}
         self._shipped_index = self._scan(shipped)
         self._recorded: tuple[tuple, dict] = ((), {})
+        self._pinned: dict[str, Path] | None = None  # the recordings' index within one_look()
         self._tts_problem_logged: set[str] = set()
         self.tts_problem: str | None = None  # why text without a clip cannot be spoken now (the dashboard shows it)
 
@@ -121,8 +123,22 @@ class ClipLibrary:
             index[f"{folder}/{clip_name(path.stem)}" if folder else clip_name(path.stem)] = path
         return index
 
+    @contextmanager
+    def one_look(self):
+        """The recordings folder is looked at once in this block (an announcement's clips: about 30
+        lookups, each 3 ``stat`` calls otherwise), not at every clip."""
+        before = self._pinned
+        self._pinned = None
+        self._pinned = self._recorded_index()
+        try:
+            yield
+        finally:
+            self._pinned = before
+
     def _recorded_index(self) -> dict[str, Path]:
         """The recordings folder, scanned again whenever it (or vi/, en/) changes."""
+        if self._pinned is not None:
+            return self._pinned
         if self.recordings is None:
             return {}
         stamp = []
@@ -353,6 +369,10 @@ class Announcer:
 
     def plan(self, voice, number: int, counter: int) -> list:
         """What is joined: ("clip", path) and ("silence", ms) in order."""
+        with self.library.one_look():
+            return self._plan(voice, number, counter)
+
+    def _plan(self, voice, number: int, counter: int) -> list:
         plan: list = []
         if voice.chime:
             chime = self.library.find("chime")
