@@ -19,7 +19,10 @@ def row_labels(conn, site, group_by, services, rows) -> dict:
         return {sid: (s["name"], s["name_en"] or s["name"]) for sid, s in services.items()}
     if group_by == "counter":
         labels = {
-            r.id: (r.name or f"Quầy {r.number}", translate("report_counter_n", "en", number=r.number))
+            r.id: (
+                r.name or translate("report_counter_n", "vi", number=r.number),
+                translate("report_counter_n", "en", number=r.number),
+            )
             for r in conn.execute(select(C.c.id, C.c.number, C.c.name).where(C.c.site_id == site.id))
         }
         labels[None] = (translate("report_unknown", "vi"), translate("report_unknown", "en"))
