@@ -195,16 +195,41 @@ def test_a_malformed_or_hostile_check_in_is_refused_and_stores_nothing(http, bod
     assert http.get("/api/v1/queue").json()["services"] == before
 
 
-def test_no_full_id_number_phone_or_address_reaches_the_database_the_log_or_an_export(live_server):
-    srv = live_server()
+def _database_text(url: str) -> str:
+    """Every row of every table, as text (SQLite or PostgreSQL)."""
+    from sqlalchemy import inspect, text
+
+    from queuekiosk.server.core.db import create_db_engine
+
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return "\n".join(
+                f"{table}: {row!r}"
+                for table in inspect(conn).get_table_names()
+                for row in conn.execute(text(f'SELECT * FROM "{table}"'))
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_no_full_id_number_phone_or_address_reaches_the_database_the_log_or_an_export(live_server, database, request):
+    env = {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")} if database == "postgresql" else {}
+    srv = live_server(env=env)
     http = srv.session()
     day, slots = open_day(http)
-    assert book(http, day, slots[0]["start"], PHONE, ID).status_code == 201
-    remote_number = remote(http, "0987654321", id_number="079203004567")
-    assert remote_number.status_code == 201
-    assert http.post("/api/v1/check-in", json={"cccd_qr": CARD, "service": "CT", "kiosk": "kiosk-1"}).status_code == 201
-    assert http.post("/api/v1/check-in", json={"id_number": "079203004567"}).status_code == 201
-    assert http.post("/api/v1/check-in", json={"cccd_qr": "079203004567|x"}).status_code == 422
+    answers = [
+        book(http, day, slots[0]["start"], PHONE, ID),
+        remote(http, "0987654321", id_number="079203004567"),
+        http.post("/api/v1/check-in", json={"cccd_qr": CARD, "service": "CT", "kiosk": "kiosk-1"}),
+        http.post("/api/v1/check-in", json={"id_number": "079203004567"}),
+    ]
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    refused = http.post("/api/v1/check-in", json={"cccd_qr": "079203004567|x"})
+    assert refused.status_code == 422
+    answers += [refused, http.get(f"/api/v1/bookings/{answers[0].json()['code']}")]
+    answers.append(http.get(f"/api/v1/tickets/{answers[2].json()['id']}"))
 
     supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
     listed = http.get("/api/v1/bookings", headers=supervisor, params={"date": day})
@@ -213,11 +238,20 @@ def test_no_full_id_number_phone_or_address_reaches_the_database_the_log_or_an_e
         headers=supervisor,
         params={"from": dt.date.today().isoformat(), "to": day, "format": "csv"},
     )
-    assert listed.status_code == 200 and export.status_code == 200, export.text
+    report = http.get(
+        "/api/v1/reports/bookings", headers=supervisor, params={"from": dt.date.today().isoformat(), "to": day}
+    )
+    assert listed.status_code == 200 and export.status_code == 200 and report.status_code == 200, export.text
     srv.stop()
-    with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
-        dump = "\n".join(db.iterdump())
-    texts = {"database": dump, "log": srv.log(), "bookings list": listed.text, "export": export.text}
+    dump = _database_text(srv.database_url if database == "sqlite" else env["QUEUEKIOSK_DATABASE_URL"])
+    texts = {
+        "database": dump,
+        "log": srv.log(),
+        "bookings list": listed.text,
+        "export": export.text,
+        "bookings report": report.text,
+        **{f"answer {i} ({a.request.method} {a.request.path_url})": a.text for i, a in enumerate(answers)},
+    }
     for secret in (ID, "079203004567", PHONE, "0987654321", ADDRESS, "01011990"):
         leaked = [where for where, text in texts.items() if secret in text]
         assert not leaked, f"{secret} is in the {leaked}"
