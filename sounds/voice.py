@@ -18,6 +18,8 @@ The announcement (chime, the Vietnamese sentence ``repeat`` times, the
 English one after it for ``vi+en``) is the clips joined at one format (sounds/wav.py) and
 kept in ``<instance>/announcements/<key>.wav``; the key is a hash of exactly what was joined
 (each clip's file, size and time), so a new recording makes new announcements by itself.
+A call's announcement is made when its address is first asked for, not while the clerk waits
+(``announce(..., ready=False)``, sounds/web.py ``audio``).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 GET /api/v1/announcements/preview?number=1023&counter=5[&display=lobby]
     {"text", "text_en"?, "audio_url", "display"}: the announcement made now, as that display
     (default: the first display) would say it.
-GET /api/v1/announcements/<key>.wav
+GET /api/v1/announcements/<key>.wav[?display=lobby&number=1023&counter=5]
     an announcement's audio (``audio_url`` of ``ticket.called``/``ticket.recalled`` and of
-    the preview); the name is a hash of its content, so it may be cached for ever.
+    the preview); the name is a hash of its content, so it may be cached for ever. A call's
+    carries its display, number and counter: it is made at the first ask, in any process.
 GET /api/v1/announcements/forms/<form>.wav?display=lobby[&number=1023&counter=5]
     the pieces a display's player joins when calls pile up (display/static/display.js):
     ``chime`` (the display's chime alone), ``once`` (the sentence once, no chime) and ``short``
@@ -372,11 +373,11 @@ def kiosk_guide(kiosk_id: str):
 @bp.get("/kiosk/<kiosk_id>/tickets/<ticket_id>.wav")
 def kiosk_ticket(kiosk_id: str, ticket_id: str):
     """The number the kiosk issued, said with its service and the people ahead."""
-    from ..kiosk.web import _ticket_view
+    from ..kiosk.web import ticket_view
 
     data = _kiosk_data(kiosk_id)
     language = _kiosk_language()
-    view = _ticket_view(ticket_id)
+    view = ticket_view(ticket_id)
     if view is None:
         raise NotFound("not_found", path=request.path)
     service = data["services"].get(view["service"]) or {"vi": view["service"], "en": view["service"]}
