@@ -176,8 +176,9 @@ def page(kiosk_id: str):
     return response
 
 
-def _ticket_view(ticket_id: str) -> dict | None:
-    """The ticket's status view, or None when there is no such ticket."""
+def ticket_view(ticket_id: str) -> dict | None:
+    """The ticket's status view, or None when there is no such ticket (the tracking page, its QR code,
+    and the kiosk's voice saying the issued number: sounds/web.py)."""
     state = _state()
     if len(ticket_id) > TICKET_ID_MAX:
         return None
@@ -203,7 +204,7 @@ def _unknown_ticket():
 @track_bp.get("/t/<ticket_id>")
 def track(ticket_id: str):
     config = _config()
-    view = _ticket_view(ticket_id)
+    view = ticket_view(ticket_id)
     if view is None:
         return _unknown_ticket()
     ticket = {key: view.get(key) for key in TRACK_FIELDS}
@@ -242,7 +243,7 @@ def qr_svg(text: str) -> bytes:
 
 @track_bp.get("/t/<ticket_id>/qr.svg")
 def track_qr(ticket_id: str):
-    view = _ticket_view(ticket_id)
+    view = ticket_view(ticket_id)
     if view is None:
         return _unknown_ticket()
     address = current_app.extensions[TRACK_URL](view["id"])  # as the API's track_url and the printed ticket

@@ -29,9 +29,10 @@ def init_csrf(app, api_blueprint) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_error):
-        from ..errors import error_response
+        from ..errors import error_response, status_of
 
-        return error_response("csrf_failed", 403)
+        refusal = NotAllowed("csrf_failed")  # as require_csrf refuses; its status from the one map
+        return error_response(refusal.code, status_of(refusal))
 
 
 def require_csrf() -> None:
