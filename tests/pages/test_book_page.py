@@ -177,6 +177,26 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_s
     assert ticket in page.locator("#problem-text").inner_text()
 
 
+def test_a_scan_the_kiosk_cannot_use_is_explained_and_issues_nothing(server, page):
+    """A damaged card, a hostile QR code and someone else's QR code, scanned at the kiosk: a
+    sentence for the citizen, shown as text, and no number."""
+    page.goto(server.url + "/kiosk/kiosk-1")
+    page.locator("#service-grid button").first.wait_for()
+    waiting = {code: server.waiting(code) for code in ("HT", "CT")}
+    for scanned, said in (
+        ("001099012345|123456789|Nguyễn Văn An|31021990", "Không đọc được mã QR của thẻ căn cước"),
+        ('<img src=x onerror="window.hacked=1">|1|2|3|4|5|6', "Không đọc được mã QR của thẻ căn cước"),
+        ("https://shop.example/<b>sale</b>", "Không tìm thấy lịch hẹn"),
+    ):
+        page.wait_for_timeout(500)  # a new screen ignores keys for a moment
+        scanner_burst(page, scanned)
+        expect(page.locator("#problem-text")).to_contain_text(said)
+        assert page.locator("#problem img, #problem b").count() == 0, "the scan was shown as HTML"
+        page.locator("#problem .done").click()
+    assert page.evaluate("window.hacked") is None
+    assert {code: server.waiting(code) for code in ("HT", "CT")} == waiting, "a refused scan issued a number"
+
+
 def test_the_clerk_and_the_lobby_see_which_number_is_a_booking(server, page, new_tab):
     password = server.add_clerk("lan", counter=1)
     taken = server.api(
