@@ -561,9 +561,7 @@ class VoiceSet:
     def required_clips(config, languages: list[str]) -> list[str]:
         """The clip names (without .wav) the calls of ``config``'s displays need from a set."""
         voices = [d.voice for d in config.displays] or [Voice()]
-        short = MESSAGES.get(
-            "voice_short_phrase", {"vi": "{number} quầy {counter}", "en": "{number}, counter {counter}"}
-        )
+        short = MESSAGES["voice_short_phrase"]  # the short form said while other calls wait (sounds/web.py)
         needed: dict[str, None] = {}
         if any(v.chime for v in voices):
             needed["chime"] = None
