@@ -14,10 +14,8 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from ..server.core.i18n import MESSAGES
+from ..server.core.config import DEFAULT_PHRASE, DEFAULT_PHRASE_EN  # the catalog's voice_default_phrase
 
-DEFAULT_PHRASE = MESSAGES["voice_default_phrase"]["vi"]
-DEFAULT_PHRASE_EN = MESSAGES["voice_default_phrase"]["en"]
 REGIONS = ("north", "south")
 
 _DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
