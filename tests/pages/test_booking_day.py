@@ -2,11 +2,13 @@
 tests/faked_clock.py), in real Chromium (docs/bookings.md; issue 14's "done when").
 
 At 09:00 on a working day a citizen books 09:30 on a 360 px phone with the ID card's number; a
-second booking of the same person is refused politely. Two walk-ins take numbers. The citizen
+second booking of the same person is refused politely; another citizen books 09:15 and will come
+late. Two walk-ins take numbers. The citizen
 arrives, holds the booking's QR code to the kiosk's scanner (a burst of keys ending with Enter)
 and gets a printed ticket marked as booked. Before 09:30 the clerk calls in arrival order; at
 09:30 the clerk's "next" calls the booked citizen ahead of the walk-in who came earlier, and the
-lobby display says it is a booking. The same card scanned again gets no second number.
+lobby display says it is a booking; the 09:15 citizen, checked in after the grace window, waits
+behind the walk-in, marked late. The same card scanned again gets no second number.
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ def test_a_citizen_books_on_a_phone_checks_in_by_its_qr_code_and_is_called_at_th
     expect(refusal).to_contain_text("Ông/Bà đã đặt lịch")
     expect(refusal).to_contain_text("09:30")
 
+    # another citizen books 09:15 from the city's app, and will come late
+    late = http.post(
+        "/api/v1/bookings",
+        json={"service": "HT", "date": day, "start": "09:15", "name": "Trần Thị Bình", "phone": "0987654321"},
+    )
+    assert late.status_code == 201, late.text
+
     # two walk-ins come first
     first, second = (http.post("/api/v1/tickets", json={"service": "HT"}).json() for _ in range(2))
 
@@ -101,6 +110,10 @@ def test_a_citizen_books_on_a_phone_checks_in_by_its_qr_code_and_is_called_at_th
     clock.set(clock.start + dt.timedelta(minutes=30, seconds=5))
     page.reload()  # a fresh connection on the server's new time
     expect(rows).to_have_count(2)
+    # the 09:15 citizen checks in now, after the grace window (10 minutes): a walk-in, marked late
+    came_late = http.post("/api/v1/check-in", json={"code": late.json()["code"], "kiosk": "kiosk-1"}).json()
+    assert (came_late["origin"], came_late["due_at"]) == ("booked", None)
+    expect(page.locator(f'#queue-list li[data-number="{came_late["number"]}"]')).to_contain_text("Đặt lịch, đến muộn")
     lobby = new_tab(viewport={"width": 1920, "height": 1080})
     lobby.goto(srv.url + "/display/lobby")
     lobby.locator("#callout-number").wait_for(state="attached")
@@ -109,8 +122,10 @@ def test_a_citizen_books_on_a_phone_checks_in_by_its_qr_code_and_is_called_at_th
     expect(page.locator("#current-details")).to_contain_text("Đặt lịch 09:30")
     expect(lobby.locator("#callout-number")).to_have_text(str(booked_number))
     expect(lobby.locator("#callout-booked")).to_contain_text("Công dân đặt lịch")
-    expect(rows).to_have_count(1)
-    expect(rows.first).to_have_attribute("data-number", str(second["number"]))
+    # then arrival order again: the walk-in, then the late citizen
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-number", str(second["number"]))
+    expect(rows.nth(1)).to_have_attribute("data-number", str(came_late["number"]))
 
     # the same card at the kiosk again: no second number, and the screen says which one is held
     kiosk = new_tab(viewport={"width": 1080, "height": 1920})
@@ -120,4 +135,4 @@ def test_a_citizen_books_on_a_phone_checks_in_by_its_qr_code_and_is_called_at_th
     scanner_burst(kiosk, CARD)
     expect(kiosk.locator("#problem-text")).to_contain_text(str(booked_number))
     queue = next(s for s in http.get("/api/v1/queue").json()["services"] if s["code"] == "HT")
-    assert queue["waiting"] == 1, "the refused scan issued nothing"
+    assert queue["waiting"] == 2, "the refused scan issued nothing"
