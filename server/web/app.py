@@ -276,7 +276,14 @@ def create_app(
 
     message_queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or None
     ping = ping_seconds()
-    socketio.init_app(app, async_mode="gevent", message_queue=message_queue, ping_interval=ping, ping_timeout=ping)
+    queue_options = {}
+    if message_queue and message_queue.startswith("redis"):
+        from .message_queue import BoundedRedisManager  # bounded waits, whole again after an outage
+
+        queue_options["client_manager"] = BoundedRedisManager(message_queue)
+    socketio.init_app(
+        app, async_mode="gevent", message_queue=message_queue, ping_interval=ping, ping_timeout=ping, **queue_options
+    )
     app.wsgi_app = SiteRouting(app.wsgi_app)  # outside Socket.IO's middleware: /s/{site}/socket.io is the site's
     app.before_request(check_site)
     # several processes share their counts through Redis; one process keeps them in memory

@@ -2,9 +2,12 @@
 
 With several processes, an event reaches the clients of other processes only through Redis: a
 call made while Redis is down is shown on the screens of its own process only, and the others
-would keep showing a stale number even after Redis returns. So each process watches Redis
-itself and, when it answers again, tells its own clients ``resync``; they subscribe again and
-redraw from the ``state`` snapshot, which always comes from the database.
+would keep showing a stale number even after Redis returns. So each process's listener, once it
+is subscribed again, tells its own clients ``resync`` (server/web/message_queue.py); they subscribe
+again and redraw from the ``state`` snapshot, which always comes from the database. This watcher
+pings Redis: when it stops answering, the listener's connection is ended (a Redis that went silent
+would keep it waiting for ever), and when it answers again, messages this process could not send
+make every screen of every process take a fresh state.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ def watch_message_queue(url: str) -> None:
     import gevent
     import redis
 
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    from .message_queue import TIMEOUT_SECONDS, redis_client
+
+    client = redis_client(url, socket_timeout=TIMEOUT_SECONDS)  # one try of at most a second a ping
     reachable = True
     while True:
         gevent.sleep(CHECK_SECONDS)
@@ -39,13 +44,17 @@ def watch_message_queue(url: str) -> None:
             now = True
         except redis.RedisError:
             now = False
+        manager = socketio.server.manager if socketio.server is not None else None
         if now and not reachable:
-            log.warning("the message queue answers again: every screen of this process takes a fresh state")
-            tell_own_clients("resync", {"reason": "message_queue"})
+            log.warning("the message queue answers again")
+            if getattr(manager, "dropped", 0):  # nothing published since: the others may have missed some
+                manager.resync_everyone()
         elif reachable and not now:
             log.warning(
                 "the message queue (%s) does not answer: events of other processes do not reach "
                 "this process's screens until it returns",
                 url.split("@")[-1],
             )
+            if hasattr(manager, "drop_listener"):
+                manager.drop_listener()  # it subscribes again, then tells this process's screens resync
         reachable = now

@@ -1,0 +1,118 @@
+"""Redis, as Socket.IO's message queue between server processes, down or hanging (issue 20, points 1
+and 3): tickets and calls are never held up by it, the log says so once instead of twice a message,
+and every screen is whole again afterwards, however long the outage lasted. Two real server
+processes on PostgreSQL, a redis-server of the test's own killed, started, stopped (SIGSTOP: it
+accepts connections and answers nothing, as a paused VM or a swapping host does) and continued.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from api_helpers import issue
+from redis_server import RedisServer
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.proc.send_signal(signal.SIGCONT)  # a test that failed while it was stopped
+    server.kill()
+
+
+@pytest.fixture
+def two_processes(pg_url, redis_server, live_server):
+    env = {
+        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_MESSAGE_QUEUE": redis_server.url,
+        "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+    }
+    with ThreadPoolExecutor(2) as pool:
+        return tuple(pool.map(lambda _: live_server(env=env), range(2)))
+
+
+def lobby_display(sio_client, srv):
+    """A lobby display connected to ``srv`` that, as the page does, subscribes again when told resync."""
+    display = sio_client(srv)
+    display.hooks.append(lambda event, _data: event == "resync" and display.sio.emit("subscribe", {"display": "lobby"}))
+    assert display.subscribe({"display": "lobby"}) == {"ok": True}
+    return display
+
+
+def shows_call(number: int):
+    """A ``state`` whose counter 1 holds ticket ``number``."""
+    return lambda state: any(
+        c["number"] == 1 and (c.get("ticket") or {}).get("number") == number for c in state["counters"]
+    )
+
+
+def test_after_a_long_outage_a_call_made_once_the_screens_resynced_reaches_them(
+    two_processes, redis_server, sio_client
+):
+    a, b = two_processes
+    display = lobby_display(sio_client, a)
+    http = b.session()
+    issue(http, "HT")
+    display.wait_for("queue.changed")  # through Redis: the two processes hear each other
+
+    redis_server.kill()
+    # longer than python-socketio's own listener waited before its fourth try (1 + 2 + 4 s): it then
+    # waited 8 s more, and 16, 32, up to 60, while the screens had been told resync already
+    time.sleep(9)
+    mark = display.mark()
+    redis_server.start()
+    display.wait_for("resync", since=mark, timeout=30)
+    display.wait_for("state", since=mark, timeout=30)  # the display is whole again
+
+    mark = display.mark()
+    called = http.post("/api/v1/counters/1/next", headers={"Authorization": f"Bearer {b.token('admin')}"})
+    assert called.status_code == 200, called.text
+    number = called.json()["number"]
+    # the call made on B after A's screens took their fresh state reaches them (it was lost before)
+    display.wait_for("ticket.called", lambda event: event["ticket"]["number"] == number, since=mark, timeout=30)
+    for srv in (a, b):
+        assert "Traceback" not in srv.log(), srv.log()[-3000:]
+
+
+def test_a_redis_that_hangs_holds_up_no_ticket_or_call_and_every_screen_is_whole_after(
+    two_processes, redis_server, sio_client
+):
+    a, b = two_processes
+    display = lobby_display(sio_client, a)
+    http = b.session()
+    admin = {"Authorization": f"Bearer {b.token('admin')}"}
+    issue(http, "HT")
+    display.wait_for("queue.changed")
+
+    redis_server.proc.send_signal(signal.SIGSTOP)  # connections are accepted, nothing is answered
+    # every ticket and the call are answered while Redis hangs (before, each waited until it came
+    # back: the request's message to the other processes had no time limit)
+    numbers = [issue(http, "HT")["number"] for _ in range(5)]
+    assert numbers == [1002, 1003, 1004, 1005, 1006]
+    called = http.post("/api/v1/counters/1/next", headers=admin)
+    assert called.status_code == 200, called.text
+    number = called.json()["number"]
+    mark = display.mark()
+
+    redis_server.proc.send_signal(signal.SIGCONT)
+    # A's display heard nothing of B's call while Redis hung; told resync, its fresh state shows it
+    display.wait_for("resync", since=mark, timeout=30)
+    display.wait_for("state", shows_call(number), since=mark, timeout=30)
+
+    log = b.log()
+    # said once for the outage, not twice for every message (python-socketio's "Cannot publish")
+    assert log.count("the message queue (") >= 1 and log.count("takes no messages") == 1, log[-3000:]
+    assert "Cannot publish to redis" not in log, log[-3000:]
+    assert "takes messages again" in log, log[-3000:]
+    for srv in (a, b):
+        assert "Traceback" not in srv.log(), srv.log()[-3000:]
