@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from ..server.core.i18n import install_jinja, messages_for
+from ..server.web.errors import not_found_page
 
 bp = Blueprint(
     "rating_tablet",
@@ -31,13 +32,7 @@ def page(counter: int):
     config = current_app.extensions["queuekiosk"].site.config
     counter_cfg = config.counter(counter)
     if counter_cfg is None:
-        return render_template(
-            "errors/page.html",
-            site=config.site,
-            title_key="page_not_found",
-            message_key="unknown_counter",
-            params={"counter": counter},
-        ), 404
+        return not_found_page(config.site, "unknown_counter", counter=counter)
     settings = config.rating
     data = {
         "counter": counter,

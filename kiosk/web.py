@@ -35,6 +35,7 @@ from ..server.core import bookings
 from ..server.core import engine as q
 from ..server.core.i18n import install_jinja, messages_for
 from ..server.core.models import REMOTE_STATUS
+from ..server.web.errors import not_found_page
 from ..server.web.waits import estimator
 
 bp = Blueprint(
@@ -156,13 +157,7 @@ def page(kiosk_id: str):
     config = state.site.config
     data = kiosk_page_data(config, kiosk_id, state.ignore_hours)
     if data is None:
-        return render_template(
-            "errors/page.html",
-            site=config.site,
-            title_key="page_not_found",
-            message_key="unknown_kiosk",
-            params={"kiosk": kiosk_id},
-        ), 404
+        return not_found_page(config.site, "unknown_kiosk", kiosk=kiosk_id)
     data["server_time"] = dt.datetime.now(dt.UTC).isoformat()
     response = current_app.make_response(
         render_template(
@@ -192,13 +187,7 @@ def ticket_view(ticket_id: str) -> dict | None:
 
 
 def _unknown_ticket():
-    return render_template(
-        "errors/page.html",
-        site=_config().site,
-        title_key="page_not_found",
-        message_key="track_unknown_ticket",
-        params={},
-    ), 404
+    return not_found_page(_config().site, "track_unknown_ticket")
 
 
 @track_bp.get("/t/<ticket_id>")

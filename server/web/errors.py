@@ -80,6 +80,14 @@ def _html_error(title_key: str, code: str, status: int, **params):
     return page, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
+def not_found_page(site, message_key: str, **params):
+    """A page's answer for what it does not know (a kiosk, a counter, a ticket): the error page,
+    Vietnamese with English below, and 404."""
+    return render_template(
+        "errors/page.html", site=site, title_key="page_not_found", message_key=message_key, params=params
+    ), 404
+
+
 def _page_or_json(title_key: str, code: str, status: int, **params):
     """Outside /api/: HTML for a browser, the JSON error for a program; either answer varies with Accept."""
     if _is_api_path(request.path):
