@@ -138,3 +138,26 @@ def test_the_rating_tablets_answers_and_a_called_citizens_page_meet_wcag_22_aa(c
 
     found = {screen: problems for screen, problems in found.items() if problems}
     assert not found, found
+
+
+def test_a_remote_numbers_page_and_the_not_found_page_meet_wcag_22_aa(centre, audit):  # noqa: F811
+    """A number taken from a phone, not checked in yet ('Số lấy từ xa: chưa xác nhận có mặt'),
+    and the page an old or mistyped QR code leads to."""
+    tab, check = audit
+    found = {}
+    taken = centre.http.post(
+        centre.url + "/api/v1/bookings",
+        json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0987654321"},
+        timeout=10,
+    )
+    assert taken.status_code == 201, taken.text
+    phone = tab({"width": 360, "height": 740})
+    _live(phone, taken.json()["track_url"].replace("http://127.0.0.1:8000", centre.url))
+    expect(phone.locator("body")).to_contain_text("chưa xác nhận có mặt")
+    found["tracking page, a remote number not checked in"] = check(phone)
+
+    assert phone.goto(centre.url + "/t/khong-co-so-nay").status == 404
+    found["not found"] = check(phone)
+
+    found = {screen: problems for screen, problems in found.items() if problems}
+    assert not found, found
