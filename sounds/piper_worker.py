@@ -15,16 +15,11 @@ import os
 import sys
 import wave
 
+from .worker_answers import answering
+
 
 def main() -> int:
-    # answers go to a copy of stdout; anything a library prints goes to stderr
-    answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def answer(**fields) -> None:
-        answers.write(json.dumps(fields, ensure_ascii=False) + "\n")
-        answers.flush()
+    answer = answering()  # on a copy of stdout; whatever a library prints goes to stderr
 
     if len(sys.argv) != 2:
         answer(ok=False, error="usage: python -m queuekiosk.sounds.piper_worker MODEL.onnx")

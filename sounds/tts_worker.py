@@ -13,6 +13,8 @@ import sys
 import time
 import wave
 
+from .worker_answers import answering
+
 WAIT_SECONDS = 15.0
 
 
@@ -55,14 +57,7 @@ def _speak_to_file(engine, finished: list, text: str, out: str) -> bool:
 
 
 def main() -> int:
-    # answers go to a copy of stdout; pyttsx3's espeak driver prints "Audio saved to ..." on fd 1
-    answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def answer(**fields) -> None:
-        answers.write(json.dumps(fields, ensure_ascii=False) + "\n")
-        answers.flush()
+    answer = answering()  # on a copy of stdout; whatever a library prints goes to stderr
 
     try:
         import pyttsx3
