@@ -116,7 +116,7 @@ def test_a_citizen_books_on_a_phone_checks_in_by_its_qr_code_and_is_called_at_th
     expect(page.locator(f'#queue-list li[data-number="{came_late["number"]}"]')).to_contain_text("Đặt lịch, đến muộn")
     lobby = new_tab(viewport={"width": 1920, "height": 1080})
     lobby.goto(srv.url + "/display/lobby")
-    lobby.locator("#callout-number").wait_for(state="attached")
+    lobby.wait_for_selector("body[data-live='live']")  # subscribed: it hears the next call
     page.click('button[data-action="next"]')
     expect(page.locator("#current-number")).to_have_text(str(booked_number))
     expect(page.locator("#current-details")).to_contain_text("Đặt lịch 09:30")
