@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..server.core.config import Voice
 from ..server.core.i18n import MESSAGES
+from ..server.core.logs import event_context
 from . import wav
 from .announce import (
     announcement_text,
@@ -493,7 +494,12 @@ class Announcer:
         except NoVoice:
             return Spoken(text, text_en, None)
         except Exception:  # noqa: BLE001 - a voice fault must never stop a call
-            log.exception("voice: could not make the announcement for %s at counter %s", number, counter)
+            log.exception(
+                "voice: could not make the announcement for %s at counter %s",
+                number,
+                counter,
+                extra=event_context(counter=counter, ticket=str(number)),
+            )
             return Spoken(text, text_en, None)
 
     def _added(self, size: int) -> None:
