@@ -348,13 +348,29 @@
     return attempt(0);
   }
 
+  // "next" over a number called and never started ("Bắt đầu") ends it as the site's policy says
+  // (policy.unstarted_at_next): a no-show, or served without a service time. The clerk is told which.
+  function tellUnstarted(ticket) {
+    QK.api("GET", "/api/v1/tickets/" + encodeURIComponent(ticket.id)).then(function (answer) {
+      const key = !answer.ok ? null : answer.data.status === "no_show" ? "console_unstarted_no_show"
+        : answer.data.status === "done" ? "console_unstarted_served" : null;
+      if (!key) return;
+      const line = QK.setBi(QK.el("div", "unstarted"), key, {number: ticket.display});
+      if (notice.hidden) showNotice("info", function (node) { node.replaceChildren(line); });
+      else notice.appendChild(line);
+    }, function () { /* the connection mark says it */ });
+  }
+
   function act(action, body) {
     if (busy || !me) return;
     busy = true;
     drawButtons();
     hideNotice();
     const started = performance.now();
+    const held = counter && counter.ticket;
+    const unstarted = action === "next" && held && held.status === "called" ? held : null;
     sendOnce("/api/v1/counters/" + me.counter + "/" + action, body || {}).then(function (answer) {
+      if (unstarted && answer.ok) tellUnstarted(unstarted);
       if (answer.status === 204) {
         counter = Object.assign({}, counter, {ticket: null, state: "open"});
         showNotice("info", function (node) { QK.setBi(node, "console_nobody_waiting"); });
