@@ -290,7 +290,9 @@ def create_app(
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
     state.limits = RateLimits(redis_queue or "memory://")  # each site's own limits, per request
 
-    from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
+    from . import realtime  # registers the Socket.IO handlers
+
+    realtime.drop_packets_of_closed_connections(socketio.server)
     from .printing import make_spooler
 
     for site_id in state.sites:

@@ -69,17 +69,25 @@ RECHECK_SECONDS = 2.0
 EVENTS_BURST = 40
 EVENTS_PER_SECOND = 5.0
 MAX_SUBSCRIPTIONS = 20
+# Connects to the namespace over one Engine.IO connection (each runs the connect handler, a token
+# lookup among it): a page connects once, and a reconnect is a new Engine.IO connection; a client
+# sending connect after connect (or connect, disconnect, connect ...) is dropped
+CONNECTS_BURST = 5
+CONNECTS_PER_SECOND = 0.2
+_CONNECTS = "queuekiosk.socketio_connects"  # its key in the Engine.IO connection's environ (one per connection)
 
 
 class _Allowance:
     """A token bucket of events, and the rooms joined, of one connection."""
 
-    def __init__(self):
-        self.tokens, self.at, self.rooms = float(EVENTS_BURST), time.monotonic(), set()
+    def __init__(self, burst: int = EVENTS_BURST, per_second: float = EVENTS_PER_SECOND):
+        self.burst, self.per_second = burst, per_second
+        self.tokens, self.at, self.rooms = float(burst), time.monotonic(), set()
+        self.dropped = False  # its connection was told to go (said once in the log)
 
     def take(self) -> bool:
         now = time.monotonic()
-        self.tokens, self.at = min(EVENTS_BURST, self.tokens + (now - self.at) * EVENTS_PER_SECOND), now
+        self.tokens, self.at = min(self.burst, self.tokens + (now - self.at) * self.per_second), now
         if self.tokens < 1:
             return False
         self.tokens -= 1
@@ -312,6 +320,19 @@ def _refused(error: q.QueueError) -> ConnectionRefusedError:
 
 @socketio.on("connect")
 def on_connect(auth=None):
+    connects = request.environ.setdefault(_CONNECTS, _Allowance(CONNECTS_BURST, CONNECTS_PER_SECOND))
+    if not connects.take():  # the Engine.IO connection is closed: the rest of its flood is not read
+        if not connects.dropped:
+            connects.dropped = True
+            log.warning(
+                "Socket.IO client %s asked to connect more than %d times over one connection; disconnected",
+                request.remote_addr,
+                CONNECTS_BURST,
+            )
+        eio_sid = socketio.server.manager.eio_sid_from_sid(request.sid, "/")
+        if eio_sid is not None:
+            socketio.server.eio.disconnect(eio_sid)
+        return False
     site_id = _site_of_connection()
     if site_id is None:  # an unknown site: nothing to watch there (the client's connect_error says why)
         from .app import SITE_KEY
@@ -330,6 +351,18 @@ def on_connect(auth=None):
     _allowances[request.sid] = _Allowance()
     join_room(process_room())  # this process tells its own clients (server/web/resync.py)
     join_room(process_room(site_id))  # ... and those of one site of its new setup (server/web/live_setup.py)
+
+
+def drop_packets_of_closed_connections(server) -> None:
+    """Packets a WebSocket had read before its connection was closed (a connect flood cut off by
+    ``on_connect``) still reach python-socketio after it forgot the connection: a connect among them
+    raised KeyError (a traceback in the log) and left a half-made client in its rooms. Dropped here."""
+    handle = server._handle_eio_message
+
+    def guarded(eio_sid, data):
+        return handle(eio_sid, data) if eio_sid in server.environ else None
+
+    server.eio.on("message", guarded)
 
 
 def drop_lapsed_loop(state) -> None:

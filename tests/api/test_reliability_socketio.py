@@ -74,6 +74,36 @@ def test_a_subscribe_flood_is_cut_off_and_issuing_does_not_wait(server):
     assert "Socket.IO client" in server.log() and "disconnected" in server.log()
 
 
+def test_a_connect_flood_on_one_connection_is_cut_off(server):
+    """Connect packets run the connect handler (a token looked up) before any event is counted:
+    20,000 of them, each with a wrong token, held the next ticket up 45 s and were all answered."""
+    ws = websocket.create_connection(
+        server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=5
+    )
+    assert ws.recv().startswith("0")  # open; the namespace not joined
+    try:
+        for _ in range(20_000):
+            ws.send("40" + json.dumps({"token": "qk_khong-phai-ma-that-cua-thiet-bi-nao"}))
+    except (OSError, websocket.WebSocketException):
+        pass  # the server closed the connection mid-flood
+    assert issue(server.session(), "HT")["number"] > 0  # the next citizen gets a number
+    refusals = 0
+    ws.settimeout(10)
+    while True:
+        try:
+            frame = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            pytest.fail(f"the flooding connection is still open after {refusals} refused connects")
+        except (OSError, websocket.WebSocketException):
+            break
+        if not frame:
+            break
+        refusals += frame.startswith("44")
+    assert refusals <= 10, f"the server worked through {refusals} connects of the flood"
+    log = server.log()
+    assert "asked to connect more than 5 times" in log and "Traceback" not in log, log[-3000:]
+
+
 def test_too_many_subscriptions_on_one_connection_are_refused(server):
     http = server.session()
     tickets = [issue(http, "CT")["id"] for _ in range(40)]
