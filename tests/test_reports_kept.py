@@ -22,7 +22,7 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
 from queuekiosk.server.core.reports import kept
-from queuekiosk.server.core.reports.tally import Times, describe, percentile
+from queuekiosk.server.core.reports.tally import Tally, Times, describe, percentile, run_stats
 from queuekiosk.server.core.simulate import Settings, simulate
 
 K = m.ReportDayFigures.__table__
@@ -162,3 +162,87 @@ def test_the_statistics_of_kept_runs_are_those_of_the_tickets(loose, runs):
     assert describe(times) == describe(list(every))
     if every:
         assert describe(list(every))["p90"] == round(percentile(every, 0.9), 1)
+
+
+class _MemoryStore(kept.Store):
+    """kept.Store over rows in memory (what kept._write would keep), counting its reads."""
+
+    def __init__(self, rows: dict):
+        super().__init__(None, "site", "basis")
+        self.rows = rows
+        self.reads = 0
+
+    def fetch(self) -> None:
+        self.reads += 1
+        for key in self.wanted:
+            self.loaded[key] = self.rows[key]
+        self.wanted.clear()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    loose=st.lists(seconds, max_size=30),
+    runs=st.lists(st.lists(seconds, min_size=1, max_size=3000), min_size=1, max_size=6),
+    scales=st.lists(st.sampled_from([1, 1, 1, 3, 40]), min_size=6, max_size=6),
+    before=st.integers(min_value=0, max_value=300),
+)
+def test_kept_runs_read_in_chunks_give_the_statistics_of_the_tickets(loose, runs, scales, before):
+    """Times made of kept runs whose times stay in the database (a year's in chunk rows, a day's in
+    its row, each run after ``before`` times of other rows) give the same statistics as all the
+    times in one list, reading them all at once (kept.fetch_times: one read). Runs alike (a year
+    and the next) and unlike (``scales``: one run's times several times another's)."""
+    rows = {}
+    tally = Tally()
+    tally.waits = Times(list(loose))
+    runs = [[value * scale for value in run] for run, scale in zip(runs, scales)]
+    for i, run in enumerate(runs):
+        ordered = sorted(run)
+        day = dt.date(2000 + i, 1, 1)
+        unit = ("y.t", day) if i % 2 == 0 else ("total", day)  # a year's chunks, a day's row
+        times = array("d", [0.0] * before + ordered).tobytes()
+        for name, value in kept.chunks(unit[0], times) if i % 2 == 0 else [(unit[0], times)]:
+            rows[(name, day)] = value
+        micros = sum(round(v * 1_000_000) for v in ordered)
+        tally.waits.add_run(kept.KeptRun(None, unit, before, len(ordered), micros, run_stats(ordered)), micros)
+    store = _MemoryStore(rows)
+    for run in tally.waits.runs:
+        run.store = store
+    kept.fetch_times([tally])
+    assert store.reads <= 1
+    assert describe(tally.waits) == describe(sorted([*loose, *(v for run in runs for v in run)]))
+    assert store.reads <= 1, "times read again after fetch_times"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_kept_runs_alike_and_unlike_give_the_statistics_of_the_tickets(seed):
+    """As above with runs as long as a year's (up to 20,000 times), alike, unlike (one run's times
+    40 times another's) and made of a few repeated values; with and without times counted from
+    tickets beside them."""
+    import random
+
+    chance = random.Random(seed)
+    for _ in range(25):
+        rows = {}
+        loose = [chance.random() * 100 for _ in range(chance.choice([0, 0, 5, 500]))]
+        tally = Tally()
+        tally.waits = Times(list(loose))
+        every = list(loose)
+        for i in range(chance.randint(1, 5)):
+            size, scale = chance.choice([1, 2, 50, 3000, 20000]), chance.choice([1, 1, 1.05, 3, 40])
+            ordered = sorted(round(chance.expovariate(1 / 600) * scale, 3) for _ in range(size))
+            if chance.random() < 0.2:
+                ordered = sorted(chance.choice([5.0, 10.0]) for _ in range(size))
+            every += ordered
+            day = dt.date(2000 + i, 1, 1)
+            unit = ("y.t", day) if i % 2 == 0 else ("total", day)
+            before = chance.randint(0, 300)
+            times = array("d", [0.0] * before + ordered).tobytes()
+            for name, value in kept.chunks(unit[0], times) if i % 2 == 0 else [(unit[0], times)]:
+                rows[(name, day)] = value
+            micros = sum(round(v * 1_000_000) for v in ordered)
+            tally.waits.add_run(kept.KeptRun(None, unit, before, size, micros, run_stats(ordered)), micros)
+        store = _MemoryStore(rows)
+        for run in tally.waits.runs:
+            run.store = store
+        kept.fetch_times([tally])
+        assert describe(tally.waits) == describe(sorted(every))

@@ -4,13 +4,20 @@ rows instead of 150,000 tickets, and three years about as many.
 
 For each kept day, one row per grouping: ``total``, ``service``, ``counter``, ``clerk``, ``hour``
 (each a list of report rows: their counts, and their waits and service times as sorted runs of
-8-byte floats with their exact sum in microseconds) and ``peaks`` (peaks.Peaks). A month all of
-whose days are kept is kept once more as one row per grouping (``m`` + grouping, dated on its
-first day), its runs merged: a year is then twelve runs per report row, three years thirty-six.
-A report adds the kept days (and months) of its period to the figures of its other days, counted
-from their tickets as before (today, a day not over yet, a period that does not start and end at
-midnight). Every figure is exact, the same as counted from the tickets (tally.py, peaks.py);
-tests/test_reports_kept.py compares them all.
+8-byte floats with their exact sum in microseconds, maximum, median, 90th percentile and an index
+of every 128th time: tally.KeptRun) and ``peaks`` (peaks.Peaks). A month all of whose days are
+kept is kept once more as one row per grouping (``m`` + grouping, dated on its first day), its
+runs merged, and a year all of whose months are kept as one row (``y`` + grouping): three years
+are three runs per report row. A report reads the rows' figures without their times: a row of one
+run (a day, a month, a year) has its statistics as kept; a row of several reads from each run only
+the times its index says the median's and 90th percentile's ranks lie among (tally.py), all the
+report's at once (``fetch_times``). So that those reads stay small, a month's or a year's times
+are kept in chunks of CHUNK times (rows ``m.`` / ``y.`` + a letter for the grouping + the chunk's
+number, dated as the month's or year's row); a day's stay in its row.
+A report adds the kept days (and months, years) of its period to the figures of its other days,
+counted from their tickets as before (today, a day not over yet, a period that does not start and
+end at midnight). Every figure is exact, the same as counted from the tickets (tally.py,
+peaks.py); tests/test_reports_kept.py compares them all.
 
 A day is kept once nothing in it can change: two days after it (UTC), no ticket of it left
 waiting, held or booked (``end_of_day: keep`` keeps tickets waiting for days), and its last
@@ -42,16 +49,18 @@ from .. import models as m
 from ..periods import Period
 from .clock import utcnow
 from .peaks import Peaks, count_peaks_by_day
-from .tally import COUNTS, Tally, add_tally, micros
+from .tally import COUNTS, KeptRun, Tally, add_tally, micros, run_stats
 from .tickets import T, connection
 
 K = m.ReportDayFigures.__table__
-FORMAT = "k1"  # changes when what is kept changes: rows of another format are counted again
+FORMAT = "k2"  # changes when what is kept changes: rows of another format are counted again
 GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
 KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC), as sites.py keeps
 FINAL_STATES = ("done", "no_show", "expired")
 MONTH = "m"  # a month's rows: "m" + the grouping, dated on the month's first day
 YEAR = "y"  # a year's rows (all its months kept): "y" + the grouping, dated on 1 January
+CHUNK = 256  # times per chunk row of a month's or a year's times (2 KB: a row fits in a page)
+CODES = {"total": "t", "service": "s", "counter": "c", "clerk": "k", "hour": "h"}  # in chunk rows' names
 # days a report counts and keeps at most (about 40 ms each): the first report over a year not kept
 # yet then costs about a second more than counting it from tickets, not ten (the server's other
 # requests wait for a SQLite connection meanwhile); each later report keeps the next ones
@@ -73,9 +82,9 @@ def _key_out(key):
 
 
 def encode_rows(rows: dict) -> tuple[str, bytes]:
-    """Report rows (key -> Tally) as (JSON, the times): per row its counts, ratings, and how many
-    waits and service times with their sum in microseconds; the times each row's sorted waits
-    then its sorted service times."""
+    """Report rows (key -> Tally) as (JSON, the times): per row its counts, ratings, and for its
+    waits and its service times how many, their sum in microseconds and what a KeptRun keeps of
+    them (tally.run_stats); the times each row's sorted waits then its sorted service times."""
     figures = []
     times = array("d")
     for key, tally in rows.items():
@@ -87,8 +96,10 @@ def encode_rows(rows: dict) -> tuple[str, bytes]:
                 tally.ratings[1:],
                 len(waits),
                 micros(waits),
+                run_stats(waits) if waits else None,
                 len(services),
                 micros(services),
+                run_stats(services) if services else None,
             ]
         )
         times.extend(waits)
@@ -96,22 +107,119 @@ def encode_rows(rows: dict) -> tuple[str, bytes]:
     return json.dumps(figures, separators=(",", ":")), times.tobytes()
 
 
-def decode_rows(figures: str, times: bytes) -> list[tuple]:
-    """(key, Tally) of a kept row, its times as runs (views of the row's bytes: nothing copied)."""
-    values = memoryview(times).cast("d") if times else ()  # runs are slices of it: nothing copied
+def decode_rows(figures: str, store: Store | None = None, unit: tuple | None = None) -> list[tuple]:
+    """(key, Tally) of a kept row, its times as KeptRuns of ``unit`` (read through ``store``)."""
     found = []
     at = 0
-    for key, *counts, ratings, wait_count, wait_micros, service_count, service_micros in json.loads(figures):
+    for (
+        key,
+        *counts,
+        ratings,
+        wait_count,
+        wait_micros,
+        wait_stats,
+        service_count,
+        service_micros,
+        service_stats,
+    ) in json.loads(figures):
         tally = Tally()
         for name, value in zip(COUNTS, counts):
             setattr(tally, name, value)
         tally.ratings = [0, *ratings]
-        tally.waits.add_run(values[at : at + wait_count], wait_micros)
+        if wait_count:
+            tally.waits.add_run(KeptRun(store, unit, at, wait_count, wait_micros, wait_stats), wait_micros)
         at += wait_count
-        tally.service_times.add_run(values[at : at + service_count], service_micros)
+        if service_count:
+            tally.service_times.add_run(
+                KeptRun(store, unit, at, service_count, service_micros, service_stats), service_micros
+            )
         at += service_count
         found.append((tuple(key) if isinstance(key, list) else key, tally))
     return found
+
+
+class Store:
+    """Where a report's KeptRuns read their times: a day's row (unit: (grouping, day), the times in
+    the row), or a month's or year's chunk rows (unit: ("m." or "y." + CODES letter, first day),
+    the times from ``start`` in chunk ``start // CHUNK``). Times are first ``want``-ed, then read
+    all at once (``fetch``: one query), then taken (``values``: what was not fetched is read then)."""
+
+    def __init__(self, db, site_id: str, basis: str):
+        self.db, self.site_id, self.basis = db, site_id, basis
+        self.loaded: dict[tuple[str, dt.date], bytes] = {}
+        self.wanted: set[tuple[str, dt.date]] = set()
+
+    @staticmethod
+    def _keys(unit: tuple, start: int, end: int) -> list[tuple[str, dt.date]]:
+        name, day = unit
+        if end <= start:
+            return []
+        if "." not in name:
+            return [unit]
+        return [(f"{name}{n}", day) for n in range(start // CHUNK, (end - 1) // CHUNK + 1)]
+
+    def want(self, unit: tuple, start: int, end: int) -> None:
+        self.wanted.update(key for key in self._keys(unit, start, end) if key not in self.loaded)
+
+    def fetch(self) -> None:
+        keys = sorted(self.wanted - self.loaded.keys())
+        self.wanted.clear()
+        conn = connection(self.db)
+        by_days: dict[tuple, set] = {}  # the rows wanted of the same days, asked together
+        for name, day in keys:
+            by_days.setdefault(day, set()).add(name)
+        asks: dict[frozenset, set] = {}
+        for day, names in by_days.items():
+            asks.setdefault(frozenset(names), set()).add(day)
+        for names, days in asks.items():
+            names = sorted(names)
+            for first in range(0, len(names), 500):
+                query = select(K.c.grouping, K.c.business_day, K.c.times).where(
+                    K.c.site_id == self.site_id,
+                    K.c.grouping.in_(names[first : first + 500]),
+                    K.c.business_day.in_(sorted(days)),
+                    K.c.basis == self.basis,
+                )
+                for grouping, day, times in conn.execute(query):
+                    self.loaded[(grouping, day)] = times
+        missing = [key for key in keys if key not in self.loaded]
+        if missing:  # kept again meanwhile (another basis): the figures read are gone
+            raise LookupError(f"kept report times {missing[0]} are gone: ask for the report again")
+
+    def values(self, unit: tuple, start: int, end: int):
+        keys = self._keys(unit, start, end)
+        if not keys:
+            return memoryview(b"").cast("d")
+        if any(key not in self.loaded for key in keys):
+            self.want(unit, start, end)
+            self.fetch()
+        if "." not in unit[0]:
+            return memoryview(self.loaded[unit]).cast("d")[start:end]
+        skip = start - (start // CHUNK) * CHUNK
+        data = self.loaded[keys[0]] if len(keys) == 1 else b"".join(self.loaded[key] for key in keys)
+        return memoryview(data).cast("d")[skip : skip + end - start]
+
+    def forget(self) -> None:
+        self.loaded.clear()
+
+
+def fetch_times(tallies) -> None:
+    """Read at once the kept times that the medians and 90th percentiles of ``tallies`` need."""
+    stores = set()
+    for tally in tallies:
+        for times in (tally.waits, tally.service_times):
+            times.want()
+            stores.update(run.store for run in times.kept_runs())
+    for store in stores:
+        if store is not None and store.wanted:
+            store.fetch()
+
+
+def _unit(grouping: str, day: dt.date) -> tuple[str, dt.date]:
+    """Where the times of a kept row are (Store)."""
+    if grouping[0] in (MONTH, YEAR) and grouping[1:] in CODES:
+        return (f"{grouping[0]}.{CODES[grouping[1:]]}", day)
+    return (grouping, day)
 
 
 def encode_peaks(peaks: Peaks) -> str:
@@ -180,27 +288,28 @@ def plan(
     conn = connection(db)
     now = now or utcnow()
     basis = basis_of(targets)
+    store = Store(db, site.id, basis)
     wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
     days = period.days()
     if not _has_table(conn):  # a database not migrated yet: everything from the tickets
         return result
     years = _whole_years(days)
-    year_rows = _read(conn, site, [YEAR + g for g in wanted], [first for first, _ in years], basis)
+    year_rows = _read(conn, site, [YEAR + g for g in wanted], [first for first, _ in years], store)
     kept_years = {first: last for first, last in years if all(first in year_rows[YEAR + g] for g in wanted)}
     in_years = {d for first, last in kept_years.items() for d in _span(first, last)}
     months = [(first, last) for first, last in _whole_months(days) if first not in in_years]
-    month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], basis)
+    month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], store)
     kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
     in_months = {d for first, last in kept_months.items() for d in _span(first, last)} | in_years
     loose = [d for d in days if d not in in_months]
-    day_rows = _read(conn, site, wanted, loose, basis)
+    day_rows = _read(conn, site, wanted, loose, store)
     missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
     fresh = _keep_days(db, site, missing, now, targets, basis, keep_at_once)
     for d, found in fresh.items():
         for g in wanted:
             day_rows[g][d] = found[g]
     made = _roll_up(
-        conn, site, [mo for mo in months if mo[0] not in kept_months], _span, day_rows, wanted, basis, MONTH
+        conn, site, [mo for mo in months if mo[0] not in kept_months], _span, day_rows, wanted, store, MONTH
     )
     for first, (last, found) in made.items():
         kept_months[first] = last
@@ -215,7 +324,7 @@ def plan(
         lambda first, last: [f for f, _ in _whole_months(_span(first, last))],
         month_parts,
         wanted,
-        basis,
+        store,
         YEAR,
     )
     for first, (last, found) in made_years.items():
@@ -246,7 +355,7 @@ def plan(
     result.counted = _runs([d for d in days if d not in covered], period)
     if "day" in groupings:  # the rows per day from the days' own rows (a month's sum them), the total as kept
         per_day = {d: day_rows["total"][d] for d in covered if d in day_rows["total"]}
-        per_day.update(_read(conn, site, ["total"], sorted(covered - set(per_day)), basis)["total"])
+        per_day.update(_read(conn, site, ["total"], sorted(covered - set(per_day)), store)["total"])
         result.kept["day"] = per_day
     if "peaks" in wanted:
         usable = _peaks_usable(result.kept["peaks"], units, period)
@@ -284,7 +393,7 @@ def _peaks_usable(peaks: dict, units: dict, period: Period) -> set:
 
 
 def _span(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    return list(map(dt.date.fromordinal, range(first.toordinal(), last.toordinal() + 1)))
 
 
 def _whole_months(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -338,28 +447,29 @@ def _days_period(first: dt.date, last: dt.date, period: Period) -> Period:
     return Period("range", f"{first}..{last}", start, end)
 
 
-def _read(conn, site, groupings: list[str], days: list[dt.date], basis: str) -> dict[str, dict]:
-    """The kept rows of ``groupings`` on ``days`` (of ``basis``), decoded: grouping -> day -> rows."""
+def _read(conn, site, groupings: list[str], days: list[dt.date], store: Store) -> dict[str, dict]:
+    """The kept rows of ``groupings`` on ``days`` (of the store's basis), decoded, their times left
+    in the database: grouping -> day -> rows."""
     found: dict[str, dict] = {g: {} for g in groupings}
     if not days:
         return found
     wanted = set(days)
-    query = select(K.c.grouping, K.c.business_day, K.c.figures, K.c.times).where(
+    query = select(K.c.grouping, K.c.business_day, K.c.figures).where(
         K.c.site_id == site.id,
         K.c.grouping.in_(groupings),
-        K.c.basis == basis,
+        K.c.basis == store.basis,
         K.c.business_day.between(min(days), max(days)),
     )
-    for grouping, day, figures, times in conn.execute(query):
+    for grouping, day, figures in conn.execute(query):
         if day in wanted:
-            found[grouping][day] = _decode(grouping, figures, times)
+            found[grouping][day] = _decode(grouping, day, figures, store)
     return found
 
 
-def _decode(grouping: str, figures: str, times: bytes):
+def _decode(grouping: str, day: dt.date, figures: str, store: Store):
     if grouping in ("peaks", MONTH + "peaks", YEAR + "peaks"):
         return decode_peaks(figures)
-    return decode_rows(figures, times)
+    return decode_rows(figures, store, _unit(grouping, day))
 
 
 # --- keeping --------------------------------------------------------------------------------------
@@ -448,7 +558,7 @@ def _encoded(found: dict) -> dict:
     return out
 
 
-def _roll_up(conn, site, spans, parts_of, part_rows: dict, wanted: tuple, basis: str, prefix: str) -> dict:
+def _roll_up(conn, site, spans, parts_of, part_rows: dict, wanted: tuple, store: Store, prefix: str) -> dict:
     """The spans (months, years) all of whose parts (days, months) are kept, summed and kept as
     ``prefix`` + grouping: first day -> (last day, grouping -> rows)."""
     made = {}
@@ -456,6 +566,12 @@ def _roll_up(conn, site, spans, parts_of, part_rows: dict, wanted: tuple, basis:
         parts = parts_of(first, last)
         if not parts or not all(p in part_rows[g] for g in wanted for p in parts):
             continue
+        for g in wanted:  # the parts' times, read at once
+            for p in parts if g != "peaks" else ():
+                for _key, tally in part_rows[g][p]:
+                    for run in (*tally.waits.kept_runs(), *tally.service_times.kept_runs()):
+                        run.want(0, run.count)
+        store.fetch()
         found = {}
         for g in wanted:
             if g == "peaks":
@@ -476,18 +592,33 @@ def _roll_up(conn, site, spans, parts_of, part_rows: dict, wanted: tuple, basis:
                 found[g] = list(rows.items())
         else:
             made[first] = (last, found)
-    for first, (_last, found) in made.items():
-        _write(conn, site, {first: {prefix + g: v for g, v in _encoded(found).items()}}, basis, None)
+            _write(conn, site, {first: {prefix + g: v for g, v in _encoded(found).items()}}, store.basis, None)
+        store.forget()  # (a month's or year's times are read from its own rows from now on)
     return made
 
 
+def chunks(name: str, times: bytes) -> list[tuple[str, bytes]]:
+    """A month's or year's times as chunk rows: (name + the chunk's number, its CHUNK times)."""
+    return [(f"{name}{n}", times[start : start + 8 * CHUNK]) for n, start in enumerate(range(0, len(times), 8 * CHUNK))]
+
+
 def _write(conn, site, rows: dict, basis: str, groupings) -> None:
-    """Keep ``rows`` (day -> grouping -> (figures, times)), replacing rows of another basis; another
-    report may keep the same at once. A database that refuses (full, read-only) costs the next
-    report its time, not this one its answer."""
+    """Keep ``rows`` (day -> grouping -> (figures, times)), replacing rows of another basis; a
+    month's or year's times go to chunk rows (Store). Another report may keep the same at once. A
+    database that refuses (full, read-only) costs the next report its time, not this one its answer."""
     if not rows:
         return
     made_at = utcnow()
+    values = []
+    chunked = {}  # day -> the chunk rows' names without their numbers
+    for day, found in rows.items():
+        for grouping, (figures, times) in found.items():
+            name = _unit(grouping, day)[0]
+            if "." in name:
+                chunked.setdefault(day, []).append(name)
+                values.extend((day, key, "", chunk) for key, chunk in chunks(name, times))
+                times = b""
+            values.append((day, grouping, figures, times))
     values = [
         {
             "site_id": site.id,
@@ -498,8 +629,7 @@ def _write(conn, site, rows: dict, basis: str, groupings) -> None:
             "times": times,
             "made_at": made_at,
         }
-        for day, found in rows.items()
-        for grouping, (figures, times) in found.items()
+        for day, grouping, figures, times in values
     ]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     try:
@@ -510,6 +640,10 @@ def _write(conn, site, rows: dict, basis: str, groupings) -> None:
                         K.c.site_id == site.id, K.c.business_day == day, K.c.grouping.in_(list(groupings or found))
                     )
                 )
+                for name in chunked.get(day, ()):
+                    conn.execute(
+                        delete(K).where(K.c.site_id == site.id, K.c.business_day == day, K.c.grouping.like(name + "%"))
+                    )
             for start in range(0, len(values), 500):
                 conn.execute(dialect.insert(K).on_conflict_do_nothing(), values[start : start + 500])
     except DBAPIError:
