@@ -118,6 +118,16 @@ def _secret(value: str | None) -> str | None:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", variable, value)
 
 
+def _fill(template: str, phone: str, text: str, escape) -> str:
+    """``template`` with {phone}, {text} and each ``${NAME}`` (from the environment) put in, each escaped."""
+    values = {"{phone}": phone, "{text}": text}
+    return re.sub(
+        r"\{phone\}|\{text\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}",
+        lambda match: escape(values[match.group(0)] if match.group(0) in values else _secret(match.group(0))),
+        template,
+    )
+
+
 def _post(request: urllib.request.Request, timeout: float) -> None:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -139,7 +149,9 @@ class SmsGateway(Channel):
         s: SmsGatewaySettings = self.settings
         phone = {"0": address, "84": "84" + address[1:], "+84": "+84" + address[1:]}[s.phone_format]
         text = plain(message.text) if s.no_diacritics else message.text
-        url = s.url.replace("{phone}", urllib.parse.quote(phone)).replace("{text}", urllib.parse.quote(text))
+        # a gateway's key may be in the URL or the body (eSMS: ...?ApiKey=${ESMS_KEY}): read when sending,
+        # and escaped there as the phone and the text are
+        url = _fill(s.url, phone, text, lambda value: urllib.parse.quote(value, safe=""))
         data = None
         if s.method == "POST" and s.body is not None:
             if "json" in s.content_type:
@@ -148,7 +160,7 @@ class SmsGateway(Channel):
                 escape = urllib.parse.quote_plus
             else:
                 escape = str
-            data = s.body.replace("{phone}", escape(phone)).replace("{text}", escape(text)).encode()
+            data = _fill(s.body, phone, text, escape).encode()
         headers = {name: _secret(value) for name, value in s.headers.items()}
         if data is not None:
             headers.setdefault("Content-Type", s.content_type)

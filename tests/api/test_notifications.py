@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import time
+import urllib.parse
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -146,6 +147,89 @@ def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server,
     got = sms.wait_for(3, timeout=30)  # the first one is still unanswered (sms.release() comes at the end)
     assert len({r.body for r in got}) == 1 and "Ông/Bà là người tiếp theo" in sms_texts(sms)[0]
     sms.stays_at(3, seconds=1)
+
+
+def test_sms_gateways_of_other_shapes_get_what_their_templates_say(live_server, config_variant, outside):
+    """A gateway taking a GET with the phone, the text and its key in the URL (eSMS's form), Vietnamese
+    without diacritics, a local phone number; and one taking a form body with +84 numbers."""
+    sms, _zalo, _smtp, _settings = outside
+    key = {"TEST_SMS_KEY": "esms-key-3&4"}  # read from the environment when sending, URL-encoded in the URL
+    srv = start(
+        live_server,
+        config_variant,
+        {
+            "ahead": 1,
+            "channels": ["sms"],
+            "sms": {
+                "url": sms.url + "?Phone={phone}&Content={text}&ApiKey=${TEST_SMS_KEY}&Brandname=PHUCLA&SmsType=2",
+                "method": "GET",
+                "phone_format": "0",
+                "no_diacritics": True,
+            },
+        },
+        env=key,
+    )
+    ticket = issue(srv.session(), "HT")
+    opt_in(srv, ticket, "sms", "+84 912 345 678")
+    [got] = sms.wait_for(1)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(got.path).query)
+    assert query["Phone"] == ["0912345678"] and query["ApiKey"] == ["esms-key-3&4"] and query["SmsType"] == ["2"]
+    assert query["Content"][0].endswith(
+        f"Ong/Ba la nguoi tiep theo (so {ticket['number']}). Moi Ong/Ba quay lai khu vuc cho."
+    )
+    assert got.body == b""
+    saved = srv.session().get("/api/v1/admin/site", headers={"Authorization": f"Bearer {srv.token('admin')}"})
+    assert "esms-key" not in saved.text  # the setup names the variable, never its value
+
+    srv.stop()
+    form = start(
+        live_server,
+        config_variant,
+        {
+            "ahead": 1,
+            "channels": ["sms"],
+            "sms": {
+                "url": sms.url,
+                "content_type": "application/x-www-form-urlencoded",
+                "body": "to={phone}&message={text}&from=PHUCLA&key=${TEST_SMS_KEY}",
+                "phone_format": "+84",
+            },
+        },
+        env=key,
+    )
+    other = issue(form.session(), "HT")
+    opt_in(form, other, "sms", "0987 654 321")
+    got = sms.wait_for(2)[1]
+    fields = urllib.parse.parse_qs(got.body.decode())
+    assert got.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert fields["to"] == ["+84987654321"] and fields["key"] == ["esms-key-3&4"] and fields["from"] == ["PHUCLA"]
+    assert fields["message"][0].endswith(
+        f"Ông/Bà là người tiếp theo (số {other['number']}). Mời Ông/Bà quay lại khu vực chờ."
+    )
+
+
+def test_a_message_cut_off_by_a_kill_9_is_not_sent_again(live_server, config_variant, outside):
+    """Never twice: the gateway has the "near" message but has not answered when the server is
+    killed; after the restart the citizen gets only the call."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(
+        live_server, config_variant, {**settings, "ahead": 1, "sms": {**settings["sms"], "timeout_seconds": 30}}
+    )
+    ticket = issue(srv.session(), "HT")
+    sms.answers = ["hang"]
+    opt_in(srv, ticket, "sms", "0912345678")
+    sms.wait_for(1)  # in flight
+    srv.stop(graceful=False)  # kill -9
+    sms.release()
+    srv.start()
+    call_next(srv)
+    got = sms.wait_for(2)
+    assert sms_texts(sms)[0].endswith(
+        f"Ông/Bà là người tiếp theo (số {ticket['number']}). Mời Ông/Bà quay lại khu vực chờ."
+    )
+    assert sms_texts(sms)[1].endswith(f"Mời Ông/Bà đến quầy 1 (số {ticket['number']}).")
+    assert len({r.body for r in got}) == 2
+    sms.stays_at(2)
 
 
 def test_no_message_outside_the_site_s_hours(live_server, config_variant, outside):
