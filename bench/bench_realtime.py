@@ -4,7 +4,7 @@ connected clients beside the bare app's.
 
     python bench/bench_realtime.py [--clients 200] [--listener-processes 4] [--calls 40] [--rounds 3]
         [--memory-clients 1000] [--processes N --database-url URL --message-queue redis://127.0.0.1:6379/9]
-        [--baseline REVISION]
+        [--baseline REVISION [REVISION ...]]
 
 Both servers are started once; the rounds interleave them (bare then queuekiosk, then the other
 way round), each round with listeners connected afresh. What each figure is:
@@ -23,9 +23,9 @@ way round), each round with listeners connected afresh. What each figure is:
 - Server CPU per call: the server process's user + system time (/proc) over the round's calls,
   divided by the calls (the 200 clients' frames included).
 
-With --baseline REVISION (e.g. HEAD~3; SQLite, one process), that revision's server runs beside the
-others and is measured in each round as well (the rounds rotate the three): a change's effect, side
-by side, each figure also as a ratio to the revision's.
+With --baseline REVISION ... (e.g. HEAD~3; SQLite, one process), each revision's server runs beside the
+others and is measured in each round as well (each round in turn forwards and backwards): a change's
+effect, side by side, each figure also as a ratio to bare and queuekiosk's to the revision's.
 
 With --processes N (PostgreSQL), N queuekiosk servers share the database and the message queue,
 each on its own port; the calls go to the first, the clients are spread over the others, so every
@@ -325,7 +325,7 @@ def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -
 
 
 def report(targets: list[Target], args, processes: int) -> None:
-    bare, ours, before = (*targets, None)[:3]
+    bare, ours, *baselines = targets
     print(
         f"\n== call at {ours.rows[0]['clients']} clients, {processes} listening process(es), "
         f"{args.calls} calls x {len(ours.rows)} rounds, interleaved; {describe_servers(args)} against bare "
@@ -352,15 +352,14 @@ def report(targets: list[Target], args, processes: int) -> None:
             f"  {label:40s} queuekiosk {span(o):>13s}  bare {span(b):>13s}"
             + (f"  ratio per round {span(ratios, '{:.2f}')}" if ratios and "missed" not in label else "")
         )
-        if before is not None:
+        for before in baselines:
             p = [pick(r) for r in before.rows]
             to_bare = [x / y for x, y in zip(p, b) if y]
             to_before = [x / y for x, y in zip(o, p) if y]
             print(
-                f"  {'':40s} {args.baseline:>10s} {span(p):>13s}"
+                f"  {'':40s} {before.name:>10s} {span(p):>13s}"
                 + (
-                    f"  ratio to bare {span(to_bare, '{:.2f}')}; queuekiosk / {args.baseline} "
-                    f"{span(to_before, '{:.2f}')}"
+                    f"  ratio to bare {span(to_bare, '{:.2f}')}; queuekiosk / {before.name} {span(to_before, '{:.2f}')}"
                     if to_bare and to_before and "missed" not in label
                     else ""
                 )
@@ -378,7 +377,7 @@ def report(targets: list[Target], args, processes: int) -> None:
                 for r in ours.rows
             )
         )
-    loads = [r["load"] for r in bare.rows + ours.rows + (before.rows if before else [])]
+    loads = [r["load"] for target in targets for r in target.rows]
     print(f"  load average (1 min) during the rounds: {span(loads)}")
 
 
@@ -422,7 +421,9 @@ def main():
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3, help="0: the memory figures only")
     parser.add_argument("--memory-clients", type=int, default=1000, help="0: no memory figure")
-    parser.add_argument("--baseline", metavar="REVISION", help="also measure this revision's server each round")
+    parser.add_argument(
+        "--baseline", metavar="REVISION", nargs="+", default=[], help="also measure these revisions' servers each round"
+    )
     add_server_options(parser)
     args = parser.parse_args()
     check_server_options(parser, args)
@@ -453,15 +454,16 @@ def main():
             )
             bare = Target("bare", bare_base, [bare_base], [bare_proc.pid], {})
             targets = [bare, ours]
-            if args.baseline:
-                progress(f"starting {args.baseline}'s server beside them")
-                tree = baseline_tree(args.baseline, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            for revision in args.baseline:
+                progress(f"starting {revision}'s server beside them")
+                tree = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
                 before_base, before_proc, before_tmp = stack.enter_context(
                     queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": "bench"}, code=tree)
                 )
                 before_headers = {"Authorization": f"Bearer {token(before_tmp, 'admin')}"}
                 issue_tickets(before_base, before_headers, args.calls * args.rounds + 2)
-                targets.append(Target("before", before_base, [before_base], [before_proc.pid], before_headers))
+                name = revision[:10] if "/" not in revision else f"baseline{len(targets) - 1}"
+                targets.append(Target(name, before_base, [before_base], [before_proc.pid], before_headers))
             for round_no in range(args.rounds):
                 for target in targets if round_no % 2 == 0 else targets[::-1]:
                     call_round(target, args, processes, tmp, round_no)
