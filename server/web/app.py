@@ -292,7 +292,7 @@ def create_app(
 
     from . import realtime  # registers the Socket.IO handlers
 
-    realtime.drop_packets_of_closed_connections(socketio.server)
+    realtime.guard_packets(socketio.server)  # malformed and stray packets
     from .printing import make_spooler
 
     for site_id in state.sites:

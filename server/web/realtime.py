@@ -75,6 +75,7 @@ MAX_SUBSCRIPTIONS = 20
 CONNECTS_BURST = 5
 CONNECTS_PER_SECOND = 0.2
 _CONNECTS = "queuekiosk.socketio_connects"  # its key in the Engine.IO connection's environ (one per connection)
+MAX_ATTACHMENTS = 4  # binary attachments of one packet (guard_packets)
 
 
 class _Allowance:
@@ -353,14 +354,41 @@ def on_connect(auth=None):
     join_room(process_room(site_id))  # ... and those of one site of its new setup (server/web/live_setup.py)
 
 
-def drop_packets_of_closed_connections(server) -> None:
-    """Packets a WebSocket had read before its connection was closed (a connect flood cut off by
-    ``on_connect``) still reach python-socketio after it forgot the connection: a connect among them
-    raised KeyError (a traceback in the log) and left a half-made client in its rooms. Dropped here."""
+def guard_packets(server) -> None:
+    """What python-socketio is given of each connection's packets (set up once per server).
+
+    - A malformed packet (bad JSON, an unknown type, a binary attachment nobody announced) made
+      python-socketio log a traceback of 18 lines and go on: 20,000 of them from one anonymous
+      connection wrote a million lines and held the next ticket up 13 s. Now the connection is
+      closed, with one warning.
+    - A binary packet announcing more than ``MAX_ATTACHMENTS`` attachments (no page sends any) closes
+      it too: python-socketio kept every attachment until the announced number arrived (up to ten
+      digits of them, 64 KB each: memory without bound).
+    - Packets a WebSocket had read before its connection was closed (a flood cut off) still reached
+      python-socketio after it forgot the connection: a connect among them raised KeyError and left
+      a half-made client in its rooms. They are dropped.
+    """
     handle = server._handle_eio_message
 
     def guarded(eio_sid, data):
-        return handle(eio_sid, data) if eio_sid in server.environ else None
+        environ = server.environ.get(eio_sid)
+        if environ is None:  # closed already
+            return None
+        if eio_sid not in server._binary_packet:  # not an attachment python-socketio is waiting for
+            try:
+                if not isinstance(data, str):
+                    raise ValueError("a binary attachment that no packet announced")
+                if server.packet_class(encoded_packet=data).attachment_count > MAX_ATTACHMENTS:
+                    raise ValueError(f"more than {MAX_ATTACHMENTS} binary attachments announced")
+            except Exception as error:  # noqa: BLE001 - whatever the decoder refused
+                log.warning(
+                    "Socket.IO client %s sent a malformed packet (%s); disconnected",
+                    environ.get("REMOTE_ADDR"),
+                    str(error)[:200],
+                )
+                server.eio.disconnect(eio_sid)
+                return None
+        return handle(eio_sid, data)
 
     server.eio.on("message", guarded)
 

@@ -104,6 +104,37 @@ def test_a_connect_flood_on_one_connection_is_cut_off(server):
     assert "asked to connect more than 5 times" in log and "Traceback" not in log, log[-3000:]
 
 
+def test_malformed_packets_close_the_connection_with_one_warning(server):
+    """Each malformed packet made python-socketio log an 18-line traceback and go on: 20,000 from one
+    connection wrote a million lines and held the next ticket up 13 s. A binary packet announcing
+    millions of attachments made it keep every one (64 KB each) until they all came."""
+    floods = {
+        "bad JSON": lambda ws: ws.send('42["subscribe", {'),
+        "unknown packet type": lambda ws: ws.send("49garbage"),
+        "an attachment nobody announced": lambda ws: ws.send_binary(b"\x00" * 1000),
+    }
+    for name, send in floods.items():
+        ws = raw_socketio(server.url)
+        try:
+            for _ in range(2_000):
+                send(ws)
+        except (OSError, websocket.WebSocketException):
+            pass  # the server closed the connection mid-flood
+        assert told_to_close(ws, 10), f"a connection sending {name} was kept"
+    ws = raw_socketio(server.url)
+    ws.send('459999999-["subscribe",{"_placeholder":true,"num":0}]')
+    try:
+        for _ in range(100):
+            ws.send_binary(b"\x00" * 60_000)
+    except (OSError, websocket.WebSocketException):
+        pass
+    assert told_to_close(ws, 10), "a packet announcing 9,999,999 attachments was taken"
+    assert issue(server.session(), "HT")["number"] > 0  # the server goes on
+    log = server.log()
+    assert log.count("sent a malformed packet") == 4, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+
+
 def test_too_many_subscriptions_on_one_connection_are_refused(server):
     http = server.session()
     tickets = [issue(http, "CT")["id"] for _ in range(40)]
