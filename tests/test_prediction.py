@@ -6,7 +6,11 @@ the running server's path), and its answers keep their invariants whatever the q
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import astuple
 from pathlib import Path
 
@@ -47,6 +51,15 @@ def real_shaped(tmp_path_factory):
     engine.dispose()
 
 
+# the backtest's figures on those days (docs/wait-prediction.md's table, real-shaped seed 7)
+REAL_SHAPED_SEED_7 = {
+    "tickets": 1378,
+    "ours": {"mae_minutes": 1.36, "coverage": 0.826},
+    "formula": {"mae_minutes": 2.55},
+    "formula_silent": {"tickets": 39, "ours": {"mae_minutes": 5.16, "coverage": 0.692}},
+}
+
+
 def _within_targets(figures: dict) -> None:
     assert figures["ours"]["mae_minutes"] <= 0.7 * figures["formula"]["mae_minutes"], figures
     assert 0.75 <= figures["ours"]["coverage"] <= 0.90, figures
@@ -57,17 +70,50 @@ def test_the_backtest_beats_the_formula_on_real_shaped_days_and_reproduces_its_f
     with engine.connect() as conn:
         figures = backtest(conn, site, HELD_OUT)
     _within_targets(figures)
-    assert figures == {
-        "tickets": 1378,
-        "ours": {"mae_minutes": 1.37, "coverage": 0.826},
-        "formula": {"mae_minutes": 2.55},
-        "formula_silent": {"tickets": 39, "ours": {"mae_minutes": 5.17, "coverage": 0.692}},
-    }
+    assert figures == REAL_SHAPED_SEED_7
     # the same seed on another database: the same days, the same figures
     again_engine, again_site = _centre(tmp_path, Settings(per_day=300), seed=7)
     with again_engine.connect() as conn:
         assert backtest(conn, again_site, HELD_OUT) == figures
     again_engine.dispose()
+
+
+def _command(folder, *args: str) -> subprocess.CompletedProcess:
+    """``queuekiosk predict backtest ...`` as an operator runs it, on the centre's database file."""
+    return subprocess.run(
+        [sys.executable, "-m", "queuekiosk.server.cli", "predict", "backtest", *args, "--config", str(CONFIG_PATH)],
+        env={
+            **os.environ,
+            "QUEUEKIOSK_DATABASE_URL": f"sqlite:///{folder / 'centre.db'}",
+            "QUEUEKIOSK_INSTANCE": str(folder / "instance"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_backtest_command_prints_the_figures_as_json_and_in_words(real_shaped):
+    folder, _engine, _site = real_shaped
+    done = _command(folder, "--last", str(HELD_OUT), "--json")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert json.loads(done.stdout) == REAL_SHAPED_SEED_7  # the test above's figures, through the command line
+    ours, formula = REAL_SHAPED_SEED_7["ours"], REAL_SHAPED_SEED_7["formula"]
+    words = _command(folder, "--last", str(HELD_OUT))
+    assert words.returncode == 0, words.stderr
+    assert (
+        f"{REAL_SHAPED_SEED_7['tickets']} tickets of the last 5 days, each predicted as it was issued" in words.stdout
+    )
+    assert (
+        f"ours:    mean absolute error {ours['mae_minutes']:.2f} min, "
+        f"{ours['coverage'] * 100:.1f} % of real waits inside the 80 % range" in words.stdout
+    )
+    ratio = round(ours["mae_minutes"] / formula["mae_minutes"] * 100)
+    assert f"formula: mean absolute error {formula['mae_minutes']:.2f} min (ours is {ratio} % of it)" in words.stdout
+    # every day held out: nothing left to learn from, said in a sentence
+    refused = _command(folder, "--last", "40", "--json")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "leaves none to train on" in refused.stderr and refused.stdout == ""
 
 
 def test_the_range_is_calibrated_on_the_simulator_s_plain_days(tmp_path):

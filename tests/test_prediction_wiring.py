@@ -22,6 +22,7 @@ from wait_history import MIN, clerk_ids, local, write_days
 
 from queuekiosk.printers import ticket as layout
 from queuekiosk.printers.content import TicketContent
+from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import load_config
@@ -218,6 +219,112 @@ def test_the_slow_clerk_at_the_counter_makes_the_promise_longer_than_the_formula
     low, high = ours["eta_range"]
     assert ours["waiting_ahead"] == 3 and low <= ours["eta_minutes"] <= high
     assert low > formula and ours["eta_minutes"] > formula + 10, (ours, formula)
+
+
+# --- bookings and remote numbers -------------------------------------------------------------------
+
+KEY = b"k" * 32  # the person key (hashes ID numbers and phones)
+
+
+def _ht_morning(engine, site, predictor, before_mine=None, after_mine=None) -> dict:
+    """Counter 1 (HT) calls the first of four walk-ins at 08:00; ``before_mine(engine, site)`` runs at 08:05,
+    then "mine" is issued at 08:06 with the predictor, then ``after_mine``; returns mine at issue and
+    its tracking status at 08:08, both with the predictor."""
+    clerk = q.Actor(user_id=1)
+    for i in range(4):
+        _run(engine, q.issue, site, "HT", now=local(TODAY, 7, 55) + i * MIN, check_hours=False)
+    _run(engine, q.call_next, site, 1, clerk, now=local(TODAY, 8))
+    if before_mine:
+        before_mine(engine, site)
+    mine = _run(engine, q.issue, site, "HT", now=local(TODAY, 8, 6), check_hours=False, estimator=predictor).ticket
+    if after_mine:
+        after_mine(engine, site)
+    with session_factory(engine)() as session:
+        later = q.ticket_status(session, site, mine["id"], predictor, now=local(TODAY, 8, 8))
+    return {"issued": mine, "later": later}
+
+
+def _later(view: dict) -> tuple:
+    return (view["eta_minutes"], *view["eta_range"])
+
+
+def test_a_remote_number_counts_ahead_only_once_its_citizen_checks_in(fresh):
+    """A number taken from a phone is held out of the queue until its citizen is here: the walk-in after it
+    is promised what it would be without it; once checked in, it waits at its number's place, ahead."""
+    codes = []
+
+    def take_remote(engine, site):
+        for i in range(3):
+            view = _run(
+                engine,
+                bk.take_remote,
+                site,
+                "HT",
+                f"Người {i}",
+                f"09123456{i:02d}",
+                None,
+                KEY,
+                now=local(TODAY, 8, 5),
+                check_hours=False,
+            ).ticket
+            codes.append(view["code"])
+
+    def check_in(engine, site):
+        for code in codes:
+            _run(engine, bk.check_in, site, KEY, code=code, now=local(TODAY, 8, 7), check_hours=False)
+
+    with fresh() as (engine, site, predictor):
+        alone = _ht_morning(engine, site, predictor)
+    with fresh() as (engine, site, predictor):
+        held = _ht_morning(engine, site, predictor, before_mine=take_remote, after_mine=check_in)
+    assert held["issued"]["waiting_ahead"] == alone["issued"]["waiting_ahead"] == 3
+    assert held["issued"]["eta_range"] == alone["issued"]["eta_range"], (held, alone)
+    assert held["issued"]["eta_minutes"] == alone["issued"]["eta_minutes"]
+    # checked in: three more ahead of mine, and the promise on the phone says longer
+    assert held["later"]["waiting_ahead"] == alone["later"]["waiting_ahead"] + 3
+    assert _later(held["later"]) > _later(alone["later"]), (held["later"], alone["later"])
+    assert held["later"]["eta_range"][1] > alone["later"]["eta_range"][1]
+
+
+def test_a_booking_checked_in_on_time_is_counted_ahead_from_its_slot_s_start(fresh):
+    """The engine calls a booking whose slot has begun before everyone: a booked citizen checking in after
+    me for the 08:15 slot makes my promised wait longer, where a walk-in after me changes nothing."""
+
+    def book(engine, site):
+        view = _run(
+            engine,
+            bk.book,
+            site,
+            "HT",
+            TODAY,
+            "08:15",
+            "Người đặt lịch",
+            "0912345678",
+            None,
+            KEY,
+            now=local(TODAY - dt.timedelta(days=1), 15),
+        ).ticket
+        book.code = view["code"]
+
+    def checks_in(engine, site):
+        checked = _run(engine, bk.check_in, site, KEY, code=book.code, now=local(TODAY, 8, 7), check_hours=False)
+        assert checked.ticket["due_at"] is not None and not checked.ticket["late"]
+        low, high = checked.ticket["eta_range"]  # the booked citizen's own promise: the predictor's
+        assert 0 <= low <= checked.ticket["eta_minutes"] <= high
+
+    def walks_in(engine, site):
+        _run(engine, q.issue, site, "HT", now=local(TODAY, 8, 7), check_hours=False)
+
+    with fresh() as (engine, site, predictor):
+        walk_in = _ht_morning(engine, site, predictor, after_mine=walks_in)
+    with fresh() as (engine, site, predictor):
+        plain = _ht_morning(engine, site, predictor)
+    with fresh() as (engine, site, predictor):
+        booked = _ht_morning(engine, site, predictor, before_mine=book, after_mine=checks_in)
+    assert _later(walk_in["later"]) == _later(plain["later"])  # behind me: no change
+    assert booked["later"]["waiting_ahead"] == plain["later"]["waiting_ahead"]  # issued after me, yet ...
+    assert _later(booked["later"]) > _later(plain["later"]), (booked["later"], plain["later"])
+    assert booked["later"]["eta_minutes"] > plain["later"]["eta_minutes"]
 
 
 # --- the printed ticket ---------------------------------------------------------------------------

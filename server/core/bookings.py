@@ -715,9 +715,8 @@ def check_in(
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":
-        issued = q.issue(
-            conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours, estimator=estimator
-        )
+        # the wait is promised below, once the ticket's due time is written (the predictor reads it)
+        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
         ticket_id = _ticket_id(conn, issued.ticket["id"])
         late = now > row.slot_start + _grace(site, row.service_id)
         conn.execute(
@@ -730,7 +729,8 @@ def check_in(
         _waiting_delta(conn, row.service_id, today, +1)
         _event(conn, site, "checked_in", now, actor, ticket_id, row.service_id, detail={"kiosk": kiosk})
     conn.execute(update(B).where(B.c.id == row.id).values(status="checked_in", checked_in_at=now, ticket_id=ticket_id))
-    ticket = q.ticket_status(conn, site, conn.execute(select(T.c.public_id).where(T.c.id == ticket_id)).scalar_one())
+    public_id = conn.execute(select(T.c.public_id).where(T.c.id == ticket_id)).scalar_one()
+    ticket = q.ticket_status(conn, site, public_id, estimator, now=now)
     if on_ticket is not None:
         on_ticket(conn, site, ticket)
     booking = _view(conn, site, row.id)

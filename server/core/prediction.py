@@ -68,6 +68,7 @@ class Model:
     priority_jump: dict[int, list[float]]  # service -> per local hour: the priority share of those
     calibration: list[list[float]] = field(default_factory=list)  # per quantile: a row per GRID_STEP of raw minutes
     days: int = 0
+    weekday_factor: dict[int, list[float]] = field(default_factory=dict)  # service -> per weekday: × the hour's rate
 
     def to_dict(self) -> dict:
         return {k: v for k, v in vars(self).items()}
@@ -83,11 +84,14 @@ class Model:
                 "usual_clerk": ints(data["usual_clerk"]),
                 "jump_rate": ints(data["jump_rate"]),
                 "priority_jump": ints(data["priority_jump"]),
+                "weekday_factor": ints(data.get("weekday_factor", {})),
             }
         )
 
 
 # --- playing the queue forward --------------------------------------------------------------------
+
+WEEK = [1.0] * 7  # no weekday figures (a model saved before them): every weekday as the mean
 
 
 def _pace(model: Model, tracker: LiveTracker, clerk: int | None) -> float:
@@ -139,21 +143,25 @@ def raw_estimate(
     # the queues: per (service or counter target, priority) a list of (minutes since issue, id), oldest first
     queues: dict[tuple, list] = defaultdict(list)
     ours = (0.0, math.inf)
+    due = []  # bookings checked in on time: (minutes until due, entry, its queue), the earliest first
     for ticket in tracker.waiting.values():
         key = ("counter", ticket.target_counter) if ticket.target_counter is not None else ("service", ticket.service)
         entry = ((ticket.issued_at - now).total_seconds() / 60, ticket.id)
         if ticket is mine:
             ours = entry
         queues[key, ticket.priority].append(entry)
+        if ticket.due_at is not None:
+            due.append(((ticket.due_at - now).total_seconds() / 60, entry, (key, ticket.priority)))
     if mine is None:
         queues[("service", service), priority].append(ours)
     for entries in queues.values():
         entries.sort()
-    # jumpers: priority tickets and transfers expected to arrive, at the hour's rate, evenly spaced
-    hour = tracker.local_hour(now)
+    due.sort(key=lambda d: (d[0], d[1][1]))
+    # jumpers: priority tickets and transfers expected to arrive, at the hour's and weekday's rate, evenly spaced
+    hour, weekday = tracker.local_hour(now), tracker.local_day(now).weekday()
     arrivals = []
     for sid in {s for c in counters if service in c.services for s in c.services}:
-        rate = model.jump_rate.get(sid, [0.0] * 24)[hour]
+        rate = model.jump_rate.get(sid, [0.0] * 24)[hour] * model.weekday_factor.get(sid, WEEK)[weekday]
         if rate > 0:
             share = model.priority_jump[sid][hour]
             arrivals.append([0.5 / rate, 1.0 / rate, sid, share, 0.0])
@@ -189,6 +197,16 @@ def raw_estimate(
                 bisect.insort(queues[("service", arrival[2]), is_priority], (issued, -1))
                 arrival[0] += arrival[1]
         counter = by_number[number]
+        if due:  # the engine's first rule: a booking whose slot has begun, the earliest slot first
+            booked = _due_for(due, counter, at)
+            if booked is not None:
+                entry, key = booked
+                queues[key].remove(entry)
+                if entry is ours:
+                    return at
+                length = model.service_minutes.get(_served(key, counter), 5.0) * paces[number] + model.gap_minutes
+                heapq.heappush(heap, (at + length, number))
+                continue
         heads = {}
         for is_priority in (False, True):
             best = None
@@ -211,11 +229,32 @@ def raw_estimate(
         streaks[number] = streaks[number] + 1 if (heads[True] is not None and not chosen_priority) else 0
         entries, served = heads[chosen_priority]
         entry = entries.pop(0)
+        if due:
+            due[:] = [d for d in due if d[1] is not entry]
         if entry is ours:
             return at
         length = model.service_minutes.get(served, 5.0) * paces[number] + model.gap_minutes
         heapq.heappush(heap, (at + length, number))
     return GRID_TOP
+
+
+def _due_for(due: list, counter, at: float):
+    """The due booking ``counter`` calls at ``at`` (minutes from now), taken off ``due``: (entry, queue key)."""
+    for i, (when, entry, key) in enumerate(due):
+        if when > at:
+            return None
+        (kind, which), _priority = key
+        if (kind == "counter" and which == counter.number) or (kind == "service" and which in counter.services):
+            del due[i]
+            return entry, key
+    return None
+
+
+def _served(key, counter) -> int:
+    """The service a call from queue ``key`` gives ``counter``: the queue's, or for a transfer to the
+    counter, its first service (as the play-forward takes it for such calls)."""
+    (kind, which), _priority = key
+    return which if kind == "service" else next(iter(counter.services))
 
 
 def _linked_counters(tracker: LiveTracker, service: int, mine) -> list:

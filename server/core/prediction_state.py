@@ -9,6 +9,12 @@ ticket row: its columns hold the future (the call, the finish), events only the 
 The same tracker serves the backtest (the whole log, once) and a running server (the events
 since the last look, ``catch_up``), so what the prediction sees is the same in both. A learner
 (``Observer``) can watch it to collect training figures. Flask-free.
+
+Bookings (server/core/bookings.py): an event is read with two columns of its ticket that are
+written in the issuing transaction and never change after, ``origin`` and ``due_at``. A remote
+number (origin "remote") is issued at once but held out of the queue until its ``checked_in``
+event; a booking checked in on time has ``due_at``, its slot's start, from which the engine calls
+it ahead of everyone (``engine.choose_next``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ RECENT_SERVICES = 8  # today's services per clerk kept for their recent pace
 
 
 _E = m.Event.__table__
+_T = m.Ticket.__table__
 # at every issue: built once (building a statement costs more than running it on SQLite); by the primary
 # key alone, since a site_id condition makes SQLite walk the site's index and sort
 _EVENTS_AFTER = (
@@ -39,7 +46,10 @@ _EVENTS_AFTER = (
         _E.c.user_id,
         _E.c.detail,
         _E.c.site_id,
+        _T.c.origin,
+        _T.c.due_at,
     )
+    .select_from(_E.outerjoin(_T, _T.c.id == _E.c.ticket_id))
     .where(_E.c.id > bindparam("after"))
     .order_by(_E.c.id)
 )
@@ -53,6 +63,7 @@ class Waiting:
     issued_at: dt.datetime
     target_counter: int | None = None  # a counter number, for a transfer to one counter
     transferred: bool = False
+    due_at: dt.datetime | None = None  # a booking checked in on time: called ahead of everyone from then
 
 
 @dataclass
@@ -96,7 +107,8 @@ class LiveTracker:
             number: CounterLive(number, frozenset(services)) for number, services in site.counter_service_ids.items()
         }
         self.waiting: dict[int, Waiting] = {}
-        self.tickets: dict[int, tuple[dt.datetime, bool]] = {}  # today's tickets: issue time, priority
+        self.tickets: dict[int, Waiting] = {}  # today's tickets as they were issued
+        self.held: dict[int, Waiting] = {}  # remote numbers not checked in yet: out of the queue
         self.recent: dict[int, list[tuple[int, float]]] = {}  # clerk -> today's (service, minutes)
         self.ema_seconds: dict[int, float] = {}  # the engine's moving average per service, for the formula
         self.day: dt.date | None = None
@@ -123,6 +135,7 @@ class LiveTracker:
         self.opening = opening.astimezone(dt.UTC).replace(tzinfo=None)
         self.waiting = {k: w for k, w in self.waiting.items() if self.local_day(w.issued_at) == day}
         self.tickets = {}
+        self.held = {}
         self.recent = {}
         for counter in self.counters.values():
             counter.active_today = False
@@ -146,9 +159,19 @@ class LiveTracker:
 
     def _on_issued(self, event, counter) -> None:
         priority = (event.detail or {}).get("priority") is not None
-        self.waiting[event.ticket_id] = Waiting(event.ticket_id, event.service_id, priority, event.at)
-        self.tickets[event.ticket_id] = (event.at, priority)
+        ticket = Waiting(event.ticket_id, event.service_id, priority, event.at, due_at=getattr(event, "due_at", None))
+        self.tickets[event.ticket_id] = ticket
+        if getattr(event, "origin", None) == "remote":  # not in the queue until its citizen checks in
+            self.held[event.ticket_id] = ticket
+            return
+        self.waiting[event.ticket_id] = ticket
         self.observer.arrival(event.service_id, priority, False, event.at)
+
+    def _on_checked_in(self, event, counter) -> None:
+        ticket = self.held.pop(event.ticket_id, None)
+        if ticket is not None:  # a remote number joins the queue where its number has always been
+            self.waiting[event.ticket_id] = ticket
+            self.observer.arrival(ticket.service, ticket.priority, False, event.at)
 
     def _on_called(self, event, counter) -> None:
         ticket = self.waiting.pop(event.ticket_id, None)
@@ -193,11 +216,17 @@ class LiveTracker:
     def _on_transferred(self, event, counter) -> None:
         self._end(event, counter)
         # back in the queue at its place by issue time, as the engine's ORDER BY issued_at, id finds it
-        issued, priority = self.tickets.get(event.ticket_id, (event.at, False))
+        first = self.tickets.get(event.ticket_id) or Waiting(event.ticket_id, event.service_id, False, event.at)
         self.waiting[event.ticket_id] = Waiting(
-            event.ticket_id, event.service_id, priority, issued, (event.detail or {}).get("to_counter"), True
+            event.ticket_id,
+            event.service_id,
+            first.priority,
+            first.issued_at,
+            (event.detail or {}).get("to_counter"),
+            True,
+            first.due_at,  # the engine keeps a booking's due time on the ticket through a transfer
         )
-        self.observer.arrival(event.service_id, priority, True, event.at)
+        self.observer.arrival(event.service_id, first.priority, True, event.at)
 
     def _on_paused(self, event, counter) -> None:
         if counter is not None:
@@ -224,6 +253,7 @@ class LiveTracker:
 
     def _on_expired(self, event, counter) -> None:
         self.waiting.pop(event.ticket_id, None)
+        self.held.pop(event.ticket_id, None)
 
     # --- what the prediction asks ---------------------------------------------------------------
 

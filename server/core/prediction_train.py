@@ -22,6 +22,7 @@ from .prediction_state import LiveTracker, Observer
 
 CALIBRATION_BINS = 12
 CLERK_PRIOR = 15  # services that weigh as much as a clerk's history against their own figures
+WEEKDAY_PRIOR = 3  # days that weigh as much as all days' mean against one weekday's own arrivals
 
 
 # --- learning from history ------------------------------------------------------------------------
@@ -50,6 +51,8 @@ class Learner(Observer):
         self.first = []
         self.clerk_at = defaultdict(lambda: defaultdict(int))
         self.arrivals = defaultdict(lambda: [[0, 0] for _ in range(24)])  # service -> hour -> [priority, transfers]
+        self.by_weekday = defaultdict(lambda: [0] * 7)  # service -> weekday -> priority arrivals and transfers
+        self.weekdays = [0] * 7  # days heard of, per weekday
         self.zone = tracker_site.config.site.zone
         self.days = 0
 
@@ -71,11 +74,13 @@ class Learner(Observer):
 
     def arrival(self, service, priority, transferred, at):
         if priority or transferred:
-            hour = at.replace(tzinfo=dt.UTC).astimezone(self.zone).hour
-            self.arrivals[service][hour][1 if transferred else 0] += 1
+            local = at.replace(tzinfo=dt.UTC).astimezone(self.zone)
+            self.arrivals[service][local.hour][1 if transferred else 0] += 1
+            self.by_weekday[service][local.weekday()] += 1
 
     def day(self, day):
         self.days += 1
+        self.weekdays[day.weekday()] += 1
 
     def model(self) -> Model:
         site = self.site
@@ -92,6 +97,15 @@ class Learner(Observer):
         for sid, hours in self.arrivals.items():
             jump_rate[sid] = [(p + t) / days / 60 for p, t in hours]
             priority_jump[sid] = [p / (p + t) if p + t else 1.0 for p, t in hours]
+        # a weekday's share of those against all days' (Monday's crowd, Saturday's quiet), shrunk toward 1
+        # for weekdays with few days of history
+        weekday_factor = {}
+        for sid, counts in self.by_weekday.items():
+            mean = sum(counts) / days
+            weekday_factor[sid] = [
+                (n + WEEKDAY_PRIOR * mean) / (d + WEEKDAY_PRIOR) / mean if mean else 1.0
+                for n, d in zip(counts, self.weekdays, strict=True)
+            ]
         pauses = {reason: _remaining_table(durations, 150) for reason, durations in self.pauses.items()}
         pauses["*"] = _remaining_table([d for ds in self.pauses.values() for d in ds] or [10.0], 150)
         return Model(
@@ -103,6 +117,7 @@ class Learner(Observer):
             pause_remaining=pauses,
             jump_rate=jump_rate,
             priority_jump=priority_jump,
+            weekday_factor=weekday_factor,
             days=self.days,
         )
 
@@ -162,10 +177,24 @@ def read_events(
 ):
     """The site's event log in the order it was written; ``since`` / ``before``: only those at or after,
     or before, these moments (a running server trains on the latest weeks before today)."""
-    E = m.Event.__table__
-    query = select(
-        E.c.id, E.c.kind, E.c.at, E.c.ticket_id, E.c.service_id, E.c.counter_id, E.c.user_id, E.c.detail
-    ).where(E.c.site_id == site.id, E.c.id > after_id)
+    E, T = m.Event.__table__, m.Ticket.__table__
+    # with the two columns of the event's ticket that its issue wrote and nothing changes later (bookings)
+    query = (
+        select(
+            E.c.id,
+            E.c.kind,
+            E.c.at,
+            E.c.ticket_id,
+            E.c.service_id,
+            E.c.counter_id,
+            E.c.user_id,
+            E.c.detail,
+            T.c.origin,
+            T.c.due_at,
+        )
+        .select_from(E.outerjoin(T, T.c.id == E.c.ticket_id))
+        .where(E.c.site_id == site.id, E.c.id > after_id)
+    )
     if since is not None:
         query = query.where(E.c.at >= since)
     if before is not None:

@@ -19,13 +19,16 @@ from .records import C, E, R, T, connection
 from .views import iso, ticket_view
 
 
-def ticket_status(session: Session, site: SiteRuntime, public_id: str, estimator=None) -> dict:
-    """The ticket with its position and promised wait now (``estimator``: see estimates.py)."""
+def ticket_status(
+    session: Session, site: SiteRuntime, public_id: str, estimator=None, now: dt.datetime | None = None
+) -> dict:
+    """The ticket with its position and promised wait now (``estimator``: see estimates.py; ``now``: the
+    caller's clock, else the wall clock)."""
     conn = connection(session)
     row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
     if row is None:
         raise NotFound("unknown_ticket", ticket=public_id)
-    return with_position(conn, site, row, estimator)
+    return with_position(conn, site, row, estimator, now)
 
 
 def counter_queue(
