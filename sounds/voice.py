@@ -66,7 +66,7 @@ SET_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
 SET_BITS = (16, 24)
 # calls announced without their WAV yet (Announcer.announce(ready=False)), by the WAV's path: made when
 # first asked for; shared by the process's announcers (they share the cache folder), the newest kept
-PENDING_MAX = 512
+PENDING_MAX = 128  # about 2 KB each; an older call is made again from its audio_url
 _PENDING: OrderedDict[Path, list] = OrderedDict()
 _PENDING_LOCK = threading.Lock()
 

@@ -197,6 +197,28 @@ def test_the_cache_is_kept_within_its_size(make_announcer):
     assert announcer.path_of(announcer.announce(Voice(), 1039, 1).key).exists()  # the newest stays
 
 
+def test_a_calls_wav_is_made_at_its_first_ask_the_same_as_made_at_once_and_counted_in_the_cache(make_announcer):
+    from queuekiosk.sounds import voice
+
+    announcer = make_announcer(tts=NoTts(), cache_mb=10)
+    later = announcer.announce(Voice(), 1001, 1, ready=False)
+    assert later.audio_url and not announcer.path_of(later.key).exists()  # the call did not wait for it
+    assert announcer.make_pending(later.key)
+    made = announcer.path_of(later.key).read_bytes()
+    announcer.path_of(later.key).unlink()
+    assert announcer.announce(Voice(), 1001, 1).key == later.key
+    assert announcer.path_of(later.key).read_bytes() == made  # what was said at once, the same
+    # a plan kept no longer (the oldest beyond PENDING_MAX) is not made: its audio_url makes it from the call
+    calls = [announcer.announce(Voice(), n, 1, ready=False).key for n in range(2000, 2001 + voice.PENDING_MAX)]
+    assert not announcer.make_pending(calls[0])
+    for key in calls[-20:]:  # about 0.6 MB each: the cache still keeps within its size
+        assert announcer.make_pending(key)
+    assert sum(p.stat().st_size for p in announcer.cache_dir.glob("*.wav")) <= 10 * 1024 * 1024
+    assert announcer.path_of(calls[-1]).exists()  # the newest stays
+    # a text without a voice: no key when called, as when made at once
+    assert announcer.announce(Voice(phrase="Kính mời số {number} đến quầy {counter}"), 1, 1, ready=False).key is None
+
+
 def test_a_recording_dropped_into_the_folder_replaces_the_shipped_clip(make_announcer, tmp_path):
     announcer = make_announcer(tts=NoTts())
     before = announcer.announce(Voice(repeat=1, chime=False), 1023, 5)
