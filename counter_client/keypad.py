@@ -139,6 +139,11 @@ class Keypad:
     # --- an action and its answer -------------------------------------------------------------
 
     def _send(self, path: str, body: dict) -> None:
+        with self._lock:
+            held = self.screen.ticket
+        # "next" over a number called and never started ends it as the site's policy says
+        # (policy.unstarted_at_next): the clerk is told which, after the answer
+        unstarted = held if path == "next" and held and held.get("status") == "called" else None
         try:
             response = self.sender.send(path, body, on_retry=self._retrying)
         except GaveUp as gave_up:
@@ -151,6 +156,20 @@ class Keypad:
             )
             return
         self._answered(path, response)
+        if unstarted and response.status_code in (200, 204):
+            self._tell_unstarted(unstarted)
+
+    def _tell_unstarted(self, ticket: dict) -> None:
+        status = self.sender.ticket_status(ticket["id"])
+        key = {"no_show": "keypad_unstarted_no_show", "done": "keypad_unstarted_served"}.get(status)
+        if key:
+            with self._lock:
+                said = self.screen.message
+            self._say(
+                f"{said} · {self.t(key, number=ticket.get('display', '?'))}"
+                if said
+                else self.t(key, number=ticket.get("display", "?"))
+            )
 
     def _retrying(self, why: str | None) -> None:
         with self._lock:

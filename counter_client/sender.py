@@ -45,6 +45,7 @@ class ActionSender:
         stop: threading.Event,
     ):
         self.base = f"{server}/api/v1/counters/{counter}"
+        self.tickets = f"{server}/api/v1/tickets"
         self.retry_seconds = retry_seconds
         self.timeout = timeout
         self._stop = stop  # set when the keypad closes: no more tries
@@ -74,3 +75,11 @@ class ActionSender:
             on_retry(why)
             time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
+
+    def ticket_status(self, ticket_id: str) -> str | None:
+        """A ticket's status now (``GET /api/v1/tickets/<id>``), or None when it cannot be asked."""
+        try:
+            response = self._http.get(f"{self.tickets}/{ticket_id}", timeout=self.timeout)
+            return response.json().get("status") if response.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            return None

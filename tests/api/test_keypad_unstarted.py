@@ -1,0 +1,32 @@
+"""The keypad client says what "next" made of a number called and never started ("Bắt đầu"):
+under the default policy.unstarted_at_next, a no-show; a number that was started is simply
+finished, with nothing more said. The real client on a pseudo-terminal (test_keypad.py's)."""
+
+from __future__ import annotations
+
+import time
+
+from api_helpers import issue
+from test_keypad import drained, keypad, ticket  # noqa: F401 (fixtures)
+
+
+def test_next_over_a_number_never_started_says_it_was_a_no_show(drained, http, keypad):  # noqa: F811
+    first, second, third = issue(http, "HT"), issue(http, "HT"), issue(http, "HT")
+    term = keypad(1)
+    term.wait_for(r"Đang chờ: 3")
+
+    term.press("\r")
+    term.wait_for(rf"Số hiện tại: {first['display']}")
+    time.sleep(0.5)  # a second Enter, not the first one's bounce (keypad.py: bounce_seconds)
+    term.press("\r")  # the first citizen never came to the counter
+    screen = term.wait_for(rf"số {first['display']} chưa bắt đầu: ghi vắng mặt")
+    assert f"Đã gọi số {second['display']}" in screen
+    assert ticket(http, first["id"])["status"] == "no_show"
+
+    term.press("*")  # Bắt đầu: this one is served
+    term.wait_for(rf"Bắt đầu phục vụ số {second['display']}")
+    time.sleep(0.5)
+    term.press("\r")
+    screen = term.wait_for(rf"Đã gọi số {third['display']}")
+    assert "chưa bắt đầu" not in screen
+    assert ticket(http, second["id"])["status"] == "done"
