@@ -41,6 +41,35 @@ from .waits import estimator
 
 log = logging.getLogger("queuekiosk.realtime")
 
+
+class _OncePerMinute(logging.Filter):
+    """python-engineio and python-socketio log a traceback for each request or packet a client got
+    wrong (a polling POST of more than 16 packets: 24 lines each, 48,000 lines in 2.5 s from one
+    anonymous client, enough to fill a disk). Each of their messages is let through, traceback and
+    all, once a minute; the rest are counted and the count said with the next one let through."""
+
+    def __init__(self, seconds: float = 60.0):
+        super().__init__()
+        self.seconds = seconds
+        self.last: dict[str, float] = {}
+        self.held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key, now = str(record.msg), time.monotonic()
+        if key in self.last and now - self.last[key] < self.seconds:
+            self.held[key] = self.held.get(key, 0) + 1
+            return False
+        self.last[key] = now
+        held = self.held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like it in the last minute were not logged)"
+        return True
+
+
+_library_lines = _OncePerMinute()
+for _name in ("engineio.server", "socketio.server"):
+    logging.getLogger(_name).addFilter(_library_lines)
+
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
 COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows

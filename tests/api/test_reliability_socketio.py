@@ -201,3 +201,18 @@ def test_an_oversized_message_closes_the_connection(server):
     ws.send("42" + json.dumps(["subscribe", {"ticket": "x" * 100_000}]))  # 64 KB is the most one message may hold
     assert told_to_close(ws, 10), "a 100 KB message was taken"
     assert issue(server.session(), "HT")["number"] > 0  # the server goes on
+
+
+def test_a_flood_of_bad_polling_requests_logs_one_traceback_a_minute(live_server):
+    """python-engineio logged 24 lines for each long-polling POST of more than 16 packets: one
+    anonymous client wrote 48,000 lines in 2.5 s, enough to fill the disk the database is on."""
+    srv = live_server()
+    http = srv.session()
+    opened = http.get("/socket.io/?EIO=4&transport=polling").text
+    sid = json.loads(opened[opened.index("{") :])["sid"]
+    for _ in range(500):
+        http.post(f"/socket.io/?EIO=4&transport=polling&sid={sid}", data="\x1e".join(["3"] * 17))
+    assert issue(http, "HT")["number"] > 0
+    log = srv.log()
+    # one record let through (written by engineio's own handler and by the server's), the rest counted
+    assert 1 <= log.count("ValueError: Too many packets in payload") <= 4, log.count("Too many packets")
