@@ -649,3 +649,92 @@ def test_an_sms_code_is_good_for_its_own_request_for_ten_minutes():
             bk.check_sms_code(KEY, req, given, proof, when)
         assert refused.value.params["field"] == "sms_code", case
         assert refused.value.code == ("sms_code_expired" if case == "expired" else "sms_code_wrong"), case
+
+
+# --- one booking acted on from two places at once ------------------------------------------------
+
+
+def _booked(url, site, remote: bool = False) -> str:
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine).begin() as session:
+            if remote:
+                made = bk.take_remote(session, site, "HT", "An", "0911000009", None, KEY, now=MON_9, check_hours=False)
+            else:
+                made = bk.book(session, site, "HT", MONDAY, "09:30", "An", "0911000009", None, KEY, now=MON_9)
+            return made.ticket["code"]
+    finally:
+        engine.dispose()
+
+
+def _tickets_and_status(url, code):
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            tickets = conn.execute(select(T.c.number, T.c.status)).all()
+            status = conn.execute(select(B.c.status).where(B.c.code == code)).scalar_one()
+            return tickets, status
+    finally:
+        engine.dispose()
+
+
+def _check_in(site, code, at):
+    return lambda s: bk.check_in(s, site, KEY, code=code, now=at, check_hours=False).ticket["number"]
+
+
+def test_one_booking_checked_in_from_two_places_at_once_gives_one_ticket(shared_site):
+    url, site = shared_site
+    code = _booked(url, site)
+    # a double scan, two kiosks, a kiosk and an integration: on PostgreSQL each in its own transaction
+    results = at_once(url, site, [_check_in(site, code, MON_9 + 20 * MIN)] * 6)
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert [r for r in results if not isinstance(r, int)] == ["booking_checked_in"] * 5, results
+    tickets, status = _tickets_and_status(url, code)
+    assert len(tickets) == 1 and status == "checked_in", (tickets, status)
+
+
+def test_a_booking_cancelled_while_it_is_checked_in_is_one_or_the_other(shared_site):
+    url, site = shared_site
+    code = _booked(url, site)
+
+    def cancel(session):
+        return bk.cancel(session, site, code, now=MON_9 + 20 * MIN).ticket["status"]
+
+    results = at_once(url, site, [_check_in(site, code, MON_9 + 20 * MIN), cancel] * 3)
+    tickets, status = _tickets_and_status(url, code)
+    if status == "checked_in":
+        assert len(tickets) == 1 and tickets[0].status == "waiting", (results, tickets)
+    else:
+        assert status == "cancelled" and tickets == [], (results, tickets)
+
+
+def test_a_remote_number_checked_in_as_it_lapses_is_one_or_the_other(shared_site):
+    url, site = shared_site
+    code = _booked(url, site, remote=True)
+
+    def lapse(session):  # on a clock a moment past the deadline; the check-ins' a moment before it
+        return len(bk.lapse_overdue(session, site, now=MON_9 + 61 * MIN).happened)
+
+    results = at_once(url, site, [_check_in(site, code, MON_9 + 59 * MIN), lapse] * 3)
+    tickets, status = _tickets_and_status(url, code)
+    ticket_status = {"checked_in": "waiting", "lapsed": "expired"}.get(status)
+    assert [t.status for t in tickets] == [ticket_status], (results, tickets, status)
+
+
+def test_one_card_scanned_at_two_kiosks_at_once_takes_one_walk_in_number(shared_site):
+    url, site = shared_site
+
+    def scan(session):
+        return bk.check_in(session, site, KEY, cccd_qr=CARD, service="CT", now=MON_9, check_hours=False).ticket[
+            "number"
+        ]
+
+    results = at_once(url, site, [scan] * 6)
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert {r for r in results if not isinstance(r, int)} == {"already_holds_number"}, results
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert len(conn.execute(select(T.c.id)).all()) == 1
+    finally:
+        engine.dispose()

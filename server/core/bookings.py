@@ -614,6 +614,18 @@ def _refuse_unless_booked(conn, site, row, now: dt.datetime) -> None:
         )
 
 
+def _take_booking(conn, row, status: str, **values):
+    """Move the booking from ``booked`` to ``status`` before anything else is done for it, or return
+    the row as it now stands. The UPDATE is conditional: on PostgreSQL it waits for another
+    transaction holding the same booking (a second kiosk's scan, a cancel, the lapse loop of another
+    process) and then matches nothing, so one booking is never checked in twice, nor checked in and
+    cancelled or lapsed at once. None when claimed."""
+    claimed = conn.execute(update(B).where(B.c.id == row.id, B.c.status == "booked").values(status=status, **values))
+    if claimed.rowcount == 1:
+        return None
+    return conn.execute(select(B).where(B.c.id == row.id)).one()
+
+
 def cancel(
     conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | None = None, actor: q.Actor | None = None
 ) -> q.Outcome:
@@ -626,6 +638,11 @@ def cancel(
     _refuse_unless_booked(conn, site, row, now)
     if row.business_day < q.business_day(site, now):
         raise QueueError("booking_past", booking=row.code, date=vn_date(row.business_day))
+    taken = _take_booking(conn, row, "cancelled", cancelled_at=now)
+    if taken is not None:  # another transaction got there first
+        if taken.status == "cancelled":
+            return q.Outcome(booking_view(site, taken), [])
+        _refuse_unless_booked(conn, site, taken, now)
     if row.kind == "slot":
         conn.execute(
             update(SLOTS)
@@ -635,7 +652,6 @@ def cancel(
     else:
         _end_remote_ticket(conn, site, row, now, actor, "cancelled")
     conn.execute(delete(PD).where(PD.c.booking_id == row.id))
-    conn.execute(update(B).where(B.c.id == row.id).values(status="cancelled", cancelled_at=now))
     view = _view(conn, site, row.id)
     return q.Outcome(view, [q.Happened("booking.cancelled", detail={"booking": _public(view)})])
 
@@ -712,6 +728,9 @@ def check_in(
     today = q.business_day(site, now)
     if row.business_day != today:
         raise QueueError("booking_other_day", booking=row.code, date=vn_date(row.business_day))
+    taken = _take_booking(conn, row, "checked_in", checked_in_at=now)
+    if taken is not None:  # another transaction got there first
+        _refuse_unless_booked(conn, site, taken, now)
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":
