@@ -738,3 +738,25 @@ def test_one_card_scanned_at_two_kiosks_at_once_takes_one_walk_in_number(shared_
             assert len(conn.execute(select(T.c.id)).all()) == 1
     finally:
         engine.dispose()
+
+
+def test_a_booking_cancelled_twice_at_once_gives_its_place_back_once(shared_site):
+    url, site = shared_site
+    code = _booked(url, site)
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine).begin() as session:  # another citizen holds the slot's second place
+            bk.book(session, site, "HT", MONDAY, "09:30", "Bình", "0911000010", None, KEY, now=MON_9)
+    finally:
+        engine.dispose()
+
+    def cancel(session):  # the phone's cancel tapped twice, or a retry over a slow network
+        return bk.cancel(session, site, code, now=MON_9 + MIN).ticket["status"]
+
+    assert at_once(url, site, [cancel] * 6) == ["cancelled"] * 6
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(select(SLOTS.c.taken)).scalars().all() == [1], "a place given back twice"
+    finally:
+        engine.dispose()
