@@ -97,6 +97,9 @@ class Site(_Strict):
     timezone: str = "Asia/Ho_Chi_Minh"
     hours: Hours
     languages: list[Literal["vi", "en"]] = ["vi", "en"]
+    # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
+    # dotted blank, written by hand
+    place: str | None = Field(default=None, max_length=80)
 
     @field_validator("timezone")
     @classmethod

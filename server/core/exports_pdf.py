@@ -34,7 +34,7 @@ def _text(row: dict, column) -> str:
     return str(value)
 
 
-def _head(pdf, unit: str, language: str, today: dt.date) -> None:
+def _head(pdf, unit: str, place: str | None, language: str, today: dt.date) -> None:
     """The unit on the left, the nation and the motto on the right, the place and date below them."""
     width = pdf.epw / 2
     top = pdf.get_y()
@@ -51,7 +51,14 @@ def _head(pdf, unit: str, language: str, today: dt.date) -> None:
     pdf.cell(
         width,
         6,
-        translate("report_print_place_date", "vi", day=f"{today.day:02d}", month=f"{today.month:02d}", year=today.year),
+        translate(
+            "report_print_place_date",
+            "vi",
+            place=place or translate("report_print_no_place", "vi"),
+            day=f"{today.day:02d}",
+            month=f"{today.month:02d}",
+            year=today.year,
+        ),
         align="C",
         new_x="LMARGIN",
         new_y="NEXT",
@@ -90,8 +97,9 @@ def _headings(size: float):
     return FontFace(emphasis="BOLD", size_pt=size - 0.5, fill_color=(221, 221, 221))
 
 
-def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None) -> bytes:
-    """The report (of server/core/reports) as the official form, A4 landscape."""
+def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, place: str | None = None) -> bytes:
+    """The report (of server/core/reports) as the official form, A4 landscape; ``place`` is the
+    site's place name for the place and date line (config site.place; unset: a dotted blank)."""
     from fpdf import FPDF
 
     t = table_of(report, language)
@@ -109,7 +117,7 @@ def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None) -> 
     pdf.set_creator("queuekiosk")
     pdf.set_lang("vi" if language == "vi" else "en")
     pdf.add_page()
-    _head(pdf, report["site"]["name"], language, today)
+    _head(pdf, report["site"]["name"], place, language, today)
 
     pdf.set_font(FONT, "B", 14)
     pdf.multi_cell(0, 8, t.title.upper() if language == "vi" else t.title, align="C", new_x="LMARGIN", new_y="NEXT")

@@ -31,6 +31,7 @@ def _page_data() -> dict:
         },
         "groups": list(GROUPS),
         "has_procedures": any(s.procedures for s in config.services),  # the table by procedure is offered
+        "place": config.site.place,  # the printed form's place and date line
     }
 
 

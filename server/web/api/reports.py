@@ -98,7 +98,10 @@ def _answer(report: dict, period: periods.Period | None = None):
     if fmt in ("csv", "csv-vn"):  # Flask adds "; charset=utf-8" once
         body, mimetype = exports.to_csv(report, language, vietnamese_excel=fmt == "csv-vn"), "text/csv"
     elif fmt == "pdf":
-        body, mimetype = exports_pdf.to_pdf(report, language), exports_pdf.PDF_TYPE
+        body, mimetype = (
+            exports_pdf.to_pdf(report, language, place=state().site.config.site.place),
+            exports_pdf.PDF_TYPE,
+        )
     else:
         body, mimetype = exports.to_xlsx(report, language), exports.XLSX_TYPE
     name = exports.filename(report, "pdf" if fmt == "pdf" else "xlsx" if fmt == "xlsx" else "csv")

@@ -126,6 +126,7 @@
     ],
     hours: [
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
+      {path: "place", kind: "text", label: "admin_f_place", hint: "admin_h_place"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},

@@ -195,7 +195,8 @@
     $("report-span").textContent = span;
     $("report-span").hidden = !span;
     const today = QK.localNow(page.timezone).date.split("-");
-    $("place-date").textContent = QK.msg("report_print_place_date", {day: today[2], month: today[1], year: today[0]});
+    $("place-date").textContent = QK.msg("report_print_place_date",
+      {place: page.place || QK.msg("report_print_no_place"), day: today[2], month: today[1], year: today[0]});
     $("summary-text").textContent = daily.text;
     $("empty").hidden = summary.total.issued > 0;
     shown = summary;
