@@ -3,7 +3,7 @@ each figure beside the count from tickets in the same run (issue 21: a year <= 3
 call and <= 600 ms for the reports page; three years <= 1.3x a year).
 
     .venv/bin/python bench/bench_reports.py [--per-day 500] [--sim-days 28] [--keep /tmp/qk-bench-year]
-                                            [--rounds 3] [--no-http]
+                                            [--rounds 3] [--ratio-rounds 30] [--no-http]
 
 1. `queuekiosk simulate` fills a fresh SQLite database with the first --sim-days days of 2025 of
    the demo centre (about 500 citizens a weekday; every step through the queue engine, about two
@@ -16,7 +16,9 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
 3. In-process, in turn round by round: each report (summary by service, counter, clerk, day,
    hour; peak hours; the daily summary; the reports page = summary + peak hours + daily summary)
    over the year 2025 and over 2023-2025, as kept and counted from the tickets (``from_tickets``,
-   the reference), best and median; and whether both give the same figures.
+   the reference), best and median; and whether both give the same figures. Then each kept
+   report over the year and over the three years in turn, --ratio-rounds times: the ratio of
+   their medians (issue 21: three years <= 1.3x a year).
 4. Over HTTP: a fresh `queuekiosk serve` on that database answers the reports page's three calls
    for the year; the time from request to the last byte.
 """
@@ -153,7 +155,7 @@ def _figures(report: dict) -> dict:
     return {key: value for key, value in report.items() if key != "generated_at"}
 
 
-def in_process(folder: Path, rounds: int) -> None:
+def in_process(folder: Path, rounds: int, ratio_rounds: int) -> None:
     from queuekiosk.server.core import periods, reports
     from queuekiosk.server.core.config import load_config
     from queuekiosk.server.core.db import create_db_engine, prepare_database
@@ -228,10 +230,28 @@ def in_process(folder: Path, rounds: int) -> None:
             f"{'same figures' if same else 'FIGURES DIFFER'}",
             flush=True,
         )
-    print("\nthree years / one year (kept, medians):", flush=True)
+    named = dict(jobs)
+    print(
+        f"\nthree years / one year, kept ({ratio_rounds} rounds, the year and the three years in turn, "
+        "each on a fresh connection): best / median, wall ms",
+        flush=True,
+    )
     for name in [n for n in results if n.startswith("year 2025: ")]:
         other = name.replace("year 2025: ", "2023-2025: ")
-        print(f"  {name.removeprefix('year 2025: '):32} {results[other][1] / results[name][1]:5.2f}x", flush=True)
+        walls = {name: [], other: []}
+        for i in range(ratio_rounds):
+            for job_name in (name, other) if i % 2 == 0 else (other, name):
+                with engine.connect() as conn:
+                    start = time.perf_counter()
+                    named[job_name](conn, False)
+                    walls[job_name].append(time.perf_counter() - start)
+        one, three = walls[name], walls[other]
+        print(
+            f"  {name.removeprefix('year 2025: '):32} year {min(one) * 1000:6.1f} / {statistics.median(one) * 1000:6.1f}   "
+            f"3 years {min(three) * 1000:6.1f} / {statistics.median(three) * 1000:6.1f}   "
+            f"{statistics.median(three) / statistics.median(one):5.2f}x",
+            flush=True,
+        )
     engine.dispose()
 
 
@@ -284,6 +304,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=500)
     parser.add_argument("--sim-days", type=int, default=28, help="days of January 2025 simulated; the rest are copies")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ratio-rounds", type=int, default=30, help="rounds of a year beside three years, kept")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the database here")
     args = parser.parse_args()
@@ -307,7 +328,7 @@ def main() -> None:
                 f"copied simulated days to the other open days of 2023-2025: {added:,} tickets in {time.perf_counter() - start:.0f} s",
                 flush=True,
             )
-        in_process(folder, args.rounds)
+        in_process(folder, args.rounds, args.ratio_rounds)
         if not args.no_http:
             over_http(folder, args.rounds)
         print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)

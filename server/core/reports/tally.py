@@ -228,6 +228,7 @@ def _kept_window(runs: list, count: int, share: float, quick: bool = True) -> tu
     runs' indexes (and every STEP-th value of the runs in memory), which leave about STEP a run."""
     rank, next_rank = _ranks(count, share)
     kept = [run for run in runs if isinstance(run, KeptRun)]
+    low, high = -math.inf, math.inf
     if quick:
         ats = [run.at[share] if isinstance(run, KeptRun) else _at_own_ranks(run, share) for run in runs]
         low = min(at_low for at_low, _ in ats)
@@ -237,7 +238,12 @@ def _kept_window(runs: list, count: int, share: float, quick: bool = True) -> tu
             return low, high, spans
     indexes = [(run.index(), run.count, run.max) for run in kept]
     loose = [run for run in runs if not isinstance(run, KeptRun)]
-    marks = sorted(chain(chain.from_iterable(index for index, _, _ in indexes), *(run[::STEP] for run in loose)))
+    marks = sorted(  # the marks between the bounds found so far
+        chain(
+            *(index[bisect_left(index, low) : bisect_left(index, high)] for index, _, _ in indexes),
+            *(run[::STEP] for run in loose),
+        )
+    )
 
     def below(x: float) -> tuple[int, int]:
         """How many values are below ``x``, at least and at most: the runs in memory exactly, a
@@ -266,7 +272,7 @@ def _kept_window(runs: list, count: int, share: float, quick: bool = True) -> tu
             first = middle + 1
         else:
             last = middle
-    low = marks[first - 1] if first else -math.inf
+    low = marks[first - 1] if first else low
     # the first mark with more than ``next_rank`` values below it: the value at ``next_rank`` is below it
     last = len(marks)
     while first < last:
@@ -275,7 +281,7 @@ def _kept_window(runs: list, count: int, share: float, quick: bool = True) -> tu
             last = middle
         else:
             first = middle + 1
-    high = marks[first] if first < len(marks) else math.inf
+    high = marks[first] if first < len(marks) else high
     return low, high, [(run, *run.span(low, high)) for run in kept]
 
 
