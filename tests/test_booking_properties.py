@@ -1,4 +1,4 @@
-"""Bookings in the core (server/core/bookings.py), with an injected clock: slots, capacity under
+"""Bookings in the core (server/core/bookings/), with an injected clock: slots, capacity under
 concurrency on SQLite and PostgreSQL, one number per person, remote numbers, check-in and lapsing,
 CCCD QR parsing; and hypothesis: under any sequence of bookings, cancellations, remote numbers,
 check-ins and walk-ins, no slot is ever oversold and nobody holds two numbers of a service a day.

@@ -16,7 +16,7 @@
   const page = QK.page();
   const input = document.getElementById("checkin-code");
   const keys = document.getElementById("checkin-keys");
-  const KEYS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // the letters of booking codes (server/core/bookings.py)
+  const KEYS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // the letters of booking codes (server/core/bookings/views.py)
   const SCAN_GAP_MS = 80;  // a scanner types faster than this between keys (usually under 20 ms), a person slower
   const SCAN_MIN = 8;  // the shortest burst taken as a scan: a booking code
   let burst = "";

@@ -170,7 +170,7 @@ class Ticket(Base):
     # None: a walk-in; "booked": checked in with a booking; "remote": a same-day number taken from a phone
     origin: Mapped[str | None] = mapped_column(String(8))
     # a booked citizen checked in within the grace window is called ahead of walk-ins from this time
-    # (the slot's start); None for everyone else (server/core/bookings.py)
+    # (the slot's start); None for everyone else (server/core/bookings/)
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # the dossier ("mã hồ sơ") and the procedure served, as the clerk typed or scanned them (server/core/dossiers.py)
     dossier_code: Mapped[str | None] = mapped_column(String(40))
@@ -368,7 +368,7 @@ REMOTE_STATUS = "remote"  # a remote number's ticket until its citizen checks in
 
 
 class Booking(Base):
-    """A citizen's place in a slot, or a same-day remote number (server/core/bookings.py).
+    """A citizen's place in a slot, or a same-day remote number (server/core/bookings/).
 
     Personal data only as a masked form and a keyed hash: ``person_hash`` is the HMAC of the ID
     number (else of the phone), what "one number per person" and a check-in by ID card match on.

@@ -10,7 +10,7 @@ The same tracker serves the backtest (the whole log, once) and a running server 
 since the last look, ``catch_up``), so what the prediction sees is the same in both. A learner
 (``Observer``) can watch it to collect training figures. Flask-free.
 
-Bookings (server/core/bookings.py): an event is read with two columns of its ticket that are
+Bookings (server/core/bookings/): an event is read with two columns of its ticket that are
 written in the issuing transaction and never change after, ``origin`` and ``due_at``. A remote
 number (origin "remote") is issued at once but held out of the queue until its ``checked_in``
 event; a booking checked in on time has ``due_at``, its slot's start, from which the engine calls

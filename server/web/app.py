@@ -156,7 +156,7 @@ class AppState:
         for spooler in list(self.spoolers.values()):
             spooler.start()
         gevent.spawn(day_end_loop, self)
-        gevent.spawn(lapse_loop, self)  # remote numbers past their deadline lapse (server/core/bookings.py)
+        gevent.spawn(lapse_loop, self)  # remote numbers past their deadline lapse (server/core/bookings/ending.py)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
         gevent.spawn(DeliveryWorker(self).run)  # webhooks (server/web/delivery.py)

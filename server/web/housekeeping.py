@@ -84,7 +84,7 @@ def lapse_seconds() -> float:
 
 
 def lapse_loop(state) -> None:
-    """Remote numbers not checked in by their deadline lapse (server/core/bookings.py), and the
+    """Remote numbers not checked in by their deadline lapse (server/core/bookings/ending.py), and the
     dashboard and webhooks hear it (booking.lapsed), at every site."""
     from .realtime import publish
 

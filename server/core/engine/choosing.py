@@ -25,7 +25,7 @@ def choose_next(
     priority policy, else first come first served.
 
     ``due_booking`` is the waiting ticket of a citizen who checked in within the grace window
-    and whose slot has begun (the earliest slot first, server/core/bookings.py): the booking is
+    and whose slot has begun (the earliest slot first, server/core/bookings/): the booking is
     a promise of that time, so it goes ahead of walk-ins, priority classes and aging alike.
     Checked in late, a booked citizen is an ordinary walk-in (no due time). ``normal_streak`` is
     how many normal tickets this counter called in a row while a priority ticket waited.

@@ -27,7 +27,7 @@ def ticket_view(site: SiteRuntime, row) -> dict:
         "target_counter": site.counter_numbers.get(row.target_counter_id) if row.target_counter_id else None,
         "kiosk": row.kiosk_id,
         "business_day": row.business_day.isoformat(),
-        # None: a walk-in; "booked" or "remote" (server/core/bookings.py): the console and displays mark it
+        # None: a walk-in; "booked" or "remote" (server/core/bookings/): the console and displays mark it
         "origin": getattr(row, "origin", None),
         "due_at": iso(getattr(row, "due_at", None)),  # a booking checked in on time is called from then
         # the dossier code and the procedure served, set at the counter (server/core/dossiers.py)

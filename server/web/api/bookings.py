@@ -1,4 +1,4 @@
-"""Bookings, same-day remote numbers and check-in (server/core/bookings.py; docs/bookings.md).
+"""Bookings, same-day remote numbers and check-in (server/core/bookings/; docs/bookings.md).
 
 GET    /api/v1/services/{code}/slots?date=YYYY-MM-DD   the day's slots still ahead, with free places
 POST   /api/v1/bookings                               a slot ({"service","date","start",...}) or a

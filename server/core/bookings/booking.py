@@ -1,0 +1,171 @@
+"""Taking a place: a slot of a day (``book``), or a same-day remote number (``take_remote``); one number
+per person, service and day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import Date, DateTime, bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from .. import engine as q
+from ..db import SiteRuntime
+from ..errors import QueueError
+from ..models import REMOTE_STATUS, utcnow
+from ..periods import vn_date
+from .people import person
+from .records import PD, B, T, add_waiting, connection, number_of, service_name, ticket_row_id
+from .slots import check_day, settings_of, slot_of, to_local, to_utc
+from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
+
+_TAKE_PLACE = text(
+    "INSERT INTO booking_slots (service_id, slot_start, taken) VALUES (:service, :start, 1) "
+    "ON CONFLICT (service_id, slot_start) DO UPDATE SET taken = booking_slots.taken + 1 "
+    "WHERE booking_slots.taken < :capacity RETURNING taken"
+).bindparams(bindparam("start", type_=DateTime()))
+
+
+_CLAIM = text(
+    "INSERT INTO person_days (service_id, business_day, person_hash, booking_id, ticket_id) "
+    "VALUES (:service, :day, :person, :booking, :ticket) "
+    "ON CONFLICT (service_id, business_day, person_hash) DO NOTHING RETURNING service_id"
+).bindparams(bindparam("day", type_=Date()))
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def claim(
+    conn,
+    site: SiteRuntime,
+    service_id: int,
+    day: dt.date,
+    person_hash: str,
+    booking_id: int | None = None,
+    ticket_id: int | None = None,
+) -> None:
+    """Take the person's one number of the day for the service, or say what they already hold."""
+    taken = conn.execute(
+        _CLAIM, {"service": service_id, "day": day, "person": person_hash, "booking": booking_id, "ticket": ticket_id}
+    ).first()
+    if taken is not None:
+        return
+    held = conn.execute(
+        select(PD.c.booking_id, PD.c.ticket_id).where(
+            PD.c.service_id == service_id, PD.c.business_day == day, PD.c.person_hash == person_hash
+        )
+    ).one()
+    service = service_name(site, service_id)
+    if held.ticket_id is not None:
+        raise QueueError(
+            "already_holds_number", number=number_of(conn, held.ticket_id), service=service, date=vn_date(day)
+        )
+    slot_start = conn.execute(select(B.c.slot_start).where(B.c.id == held.booking_id)).scalar()
+    raise QueueError(
+        "already_booked",
+        service=service,
+        date=vn_date(day),
+        start=f"{to_local(site, slot_start):%H:%M}" if slot_start else "",
+    )
+
+
+def _insert_booking(conn, site, **values) -> int:
+    return conn.execute(
+        insert(B).values(site_id=site.id, code=_new_code(), status="booked", **values).returning(B.c.id)
+    ).scalar_one()
+
+
+def book(
+    conn: Connection,
+    site: SiteRuntime,
+    service: str,
+    day: dt.date,
+    start: str,
+    name: str,
+    phone: str,
+    id_number: str | None,
+    key: bytes,
+    now: dt.datetime | None = None,
+    actor: q.Actor | None = None,
+) -> q.Outcome:
+    """A place in the slot of ``day`` starting at ``start`` ("08:15"), if one is free."""
+    now = now or utcnow()
+    conn = connection(conn)
+    settings, service_id = settings_of(site, service)
+    who = person(key, phone, id_number)
+    check_day(site, settings, day, now)
+    slot_start, slot_end = slot_of(site, settings, day, start, now)
+    if (
+        conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": settings.per_slot}).first()
+        is None
+    ):
+        raise QueueError("slot_full", start=start, date=vn_date(day))
+    booking_id = _insert_booking(
+        conn,
+        site,
+        service_id=service_id,
+        kind="slot",
+        business_day=day,
+        slot_start=slot_start,
+        slot_end=slot_end,
+        name=name.strip(),
+        phone_masked=who.phone_masked,
+        id_masked=who.id_masked,
+        person_hash=who.hash,
+        token_id=(actor or q.Actor()).token_id,
+        created_at=now,
+    )
+    claim(conn, site, service_id, day, who.hash, booking_id=booking_id)
+    view = view_of(conn, site, booking_id)
+    return q.Outcome(view, [q.Happened("booking.created", detail={"booking": public(view)})])
+
+
+def take_remote(
+    conn: Connection,
+    site: SiteRuntime,
+    service: str,
+    name: str,
+    phone: str,
+    id_number: str | None,
+    key: bytes,
+    now: dt.datetime | None = None,
+    actor: q.Actor | None = None,
+    check_hours: bool = True,
+) -> q.Outcome:
+    """A same-day number taken from a phone ("lấy số từ xa"): the day's next number, first come first
+    served with walk-ins, held out of the queue until its citizen checks in before the deadline."""
+    now = now or utcnow()
+    conn = connection(conn)
+    settings, service_id = settings_of(site, service)
+    if not settings.remote:
+        raise QueueError("remote_not_offered", service=service)
+    who = person(key, phone, id_number)
+    issued = q.issue(conn, site, service, now=now, actor=actor, check_hours=check_hours).ticket
+    ticket_id = ticket_row_id(conn, issued["id"])
+    day = q.business_day(site, now)
+    conn.execute(update(T).where(T.c.id == ticket_id).values(status=REMOTE_STATUS, origin="remote"))
+    add_waiting(conn, service_id, day, -1)  # not in the queue until checked in
+    deadline = now + dt.timedelta(minutes=settings.remote_checkin_minutes)
+    if check_hours:  # and never after closing time
+        deadline = min(deadline, to_utc(dt.datetime.combine(day, site.config.site.hours.close, site.config.site.zone)))
+    booking_id = _insert_booking(
+        conn,
+        site,
+        service_id=service_id,
+        kind="remote",
+        business_day=day,
+        deadline=deadline,
+        name=name.strip(),
+        phone_masked=who.phone_masked,
+        id_masked=who.id_masked,
+        person_hash=who.hash,
+        ticket_id=ticket_id,
+        token_id=(actor or q.Actor()).token_id,
+        created_at=now,
+    )
+    claim(conn, site, service_id, day, who.hash, booking_id=booking_id, ticket_id=ticket_id)
+    view = view_of(conn, site, booking_id)
+    view["waiting_ahead"] = q.waiting_counts(conn, site, now)[service]["waiting"]
+    return q.Outcome(view, [q.Happened("booking.created", detail={"booking": public(view)})])

@@ -1,0 +1,127 @@
+"""The citizen is here: check-in by booking code, ID card QR or ID number; a walk-in number for a card
+without a booking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from .. import engine as q
+from ..db import SiteRuntime
+from ..engine.estimates import Estimator
+from ..errors import Invalid, NotFound, QueueError
+from ..models import REMOTE_STATUS, utcnow
+from ..periods import vn_date
+from .booking import claim
+from .ending import refuse_unless_booked, take_booking
+from .people import id_hash, parse_cccd_qr
+from .records import PD, B, T, add_waiting, connection, record_event, ticket_row_id
+from .slots import grace
+from .views import public, row_by_code, view_of
+
+OnTicket = Callable[[Connection, SiteRuntime, dict], None]
+
+
+def check_in(
+    conn: Connection,
+    site: SiteRuntime,
+    key: bytes,
+    *,
+    code: str | None = None,
+    cccd_qr: str | None = None,
+    id_number: str | None = None,
+    service: str | None = None,
+    kiosk: str | None = None,
+    now: dt.datetime | None = None,
+    actor: q.Actor | None = None,
+    check_hours: bool = True,
+    on_ticket: OnTicket | None = None,
+    estimator: Estimator | None = None,
+) -> q.Outcome:
+    """The citizen is here: by booking code, by the ID card's QR text or by ID number. Returns the
+    ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
+    takes a walk-in number, still one per person. ``on_ticket(conn, site, ticket)`` runs for the
+    ticket in the same transaction (the web layer queues its print job there)."""
+    now = now or utcnow()
+    conn = connection(conn)
+    if sum(v is not None for v in (code, cccd_qr, id_number)) != 1:
+        raise Invalid("check_in_one_of", field="code")
+    if code is not None:
+        row = row_by_code(conn, site, code)
+    else:
+        holder = id_hash(key, parse_cccd_qr(cccd_qr).id_number if cccd_qr is not None else id_number)
+        row = _booking_of_person(conn, site, holder, service, now)
+        if row is None:
+            if service is None:
+                raise NotFound("booking_not_found_for_card")
+            return _walk_in(conn, site, holder, service, kiosk, now, actor, check_hours, on_ticket, estimator)
+    refuse_unless_booked(conn, site, row, now)
+    today = q.business_day(site, now)
+    if row.business_day != today:
+        raise QueueError("booking_other_day", booking=row.code, date=vn_date(row.business_day))
+    taken = take_booking(conn, row, "checked_in", checked_in_at=now)
+    if taken is not None:  # another transaction got there first
+        refuse_unless_booked(conn, site, taken, now)
+    service_code = site.service_codes[row.service_id]
+    late = False
+    if row.kind == "slot":
+        # the wait is promised below, once the ticket's due time is written (the predictor reads it)
+        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
+        ticket_id = ticket_row_id(conn, issued.ticket["id"])
+        late = now > row.slot_start + grace(site, row.service_id)
+        conn.execute(
+            update(T).where(T.c.id == ticket_id).values(origin="booked", due_at=None if late else row.slot_start)
+        )
+        conn.execute(update(PD).where(PD.c.booking_id == row.id).values(ticket_id=ticket_id))
+    else:  # the remote number's ticket joins the queue, where its number has always been
+        ticket_id = row.ticket_id
+        conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == REMOTE_STATUS).values(status="waiting"))
+        add_waiting(conn, row.service_id, today, +1)
+        record_event(conn, site, "checked_in", now, actor, ticket_id, row.service_id, detail={"kiosk": kiosk})
+    conn.execute(update(B).where(B.c.id == row.id).values(status="checked_in", checked_in_at=now, ticket_id=ticket_id))
+    public_id = conn.execute(select(T.c.public_id).where(T.c.id == ticket_id)).scalar_one()
+    ticket = q.ticket_status(conn, site, public_id, estimator, now=now)
+    if on_ticket is not None:
+        on_ticket(conn, site, ticket)
+    booking = view_of(conn, site, row.id)
+    waiting = q.waiting_counts(conn, site, now)[service_code]
+    return q.Outcome(
+        {**ticket, "late": late, "booking": booking},
+        [
+            q.Happened("ticket.issued", ticket),
+            q.Happened("queue.changed", detail={"waiting": {service_code: waiting}}),
+            q.Happened("booking.checked_in", detail={"booking": public(booking)}),
+        ],
+    )
+
+
+def _booking_of_person(conn, site, person_hash: str, service: str | None, now: dt.datetime):
+    """Today's booking of the person (of ``service`` when named): one still to check in first, the
+    earliest slot first; else any other of today's, so that a refusal can say why."""
+    query = select(B).where(
+        B.c.site_id == site.id, B.c.person_hash == person_hash, B.c.business_day == q.business_day(site, now)
+    )
+    if service is not None:
+        if service not in site.service_ids:
+            raise NotFound("unknown_service", service=service)
+        query = query.where(B.c.service_id == site.service_ids[service])
+    rows = conn.execute(query.order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id)).all()
+    return next((r for r in rows if r.status == "booked"), None) or next(
+        (r for r in rows if r.status != "cancelled"), None
+    )
+
+
+def _walk_in(
+    conn, site, person_hash: str, service: str, kiosk, now, actor, check_hours, on_ticket, estimator
+) -> q.Outcome:
+    outcome = q.issue(
+        conn, site, service, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours, estimator=estimator
+    )
+    ticket_id = ticket_row_id(conn, outcome.ticket["id"])
+    claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)
+    if on_ticket is not None:
+        on_ticket(conn, site, outcome.ticket)
+    return q.Outcome({**outcome.ticket, "late": False, "booking": None}, outcome.happened)

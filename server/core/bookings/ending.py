@@ -1,0 +1,101 @@
+"""A booking that ends without a check-in: cancelled by its holder, or a remote number lapsed past its
+deadline; and the one step that takes a booking out of ``booked`` (for a check-in too)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
+
+from .. import engine as q
+from ..db import SiteRuntime
+from ..errors import QueueError
+from ..models import REMOTE_STATUS, utcnow
+from ..periods import vn_date
+from .records import PD, SLOTS, B, T, connection, number_of, record_event
+from .slots import to_local
+from .views import booking_view, public, row_by_code, view_of
+
+
+def refuse_unless_booked(conn, site, row, now: dt.datetime) -> None:
+    if row.status == "checked_in":
+        raise QueueError("booking_checked_in", booking=row.code, number=number_of(conn, row.ticket_id))
+    if row.status == "cancelled":
+        raise QueueError("booking_cancelled", booking=row.code)
+    if row.status == "lapsed" or (row.kind == "remote" and row.deadline < now):
+        raise QueueError(
+            "booking_lapsed", booking=row.code, deadline=f"{to_local(site, row.deadline):%H:%M}" if row.deadline else ""
+        )
+
+
+def take_booking(conn, row, status: str, **values):
+    """Move the booking from ``booked`` to ``status`` before anything else is done for it, or return
+    the row as it now stands. The UPDATE is conditional: on PostgreSQL it waits for another
+    transaction holding the same booking (a second kiosk's scan, a cancel, the lapse loop of another
+    process) and then matches nothing, so one booking is never checked in twice, nor checked in and
+    cancelled or lapsed at once. None when claimed."""
+    claimed = conn.execute(update(B).where(B.c.id == row.id, B.c.status == "booked").values(status=status, **values))
+    if claimed.rowcount == 1:
+        return None
+    return conn.execute(select(B).where(B.c.id == row.id)).one()
+
+
+def cancel(
+    conn: Connection, site: SiteRuntime, code: str, now: dt.datetime | None = None, actor: q.Actor | None = None
+) -> q.Outcome:
+    """Give the place back (and the person's number of the day). Cancelling twice is no error."""
+    now = now or utcnow()
+    conn = connection(conn)
+    row = row_by_code(conn, site, code)
+    if row.status == "cancelled":
+        return q.Outcome(booking_view(site, row), [])
+    refuse_unless_booked(conn, site, row, now)
+    if row.business_day < q.business_day(site, now):
+        raise QueueError("booking_past", booking=row.code, date=vn_date(row.business_day))
+    taken = take_booking(conn, row, "cancelled", cancelled_at=now)
+    if taken is not None:  # another transaction got there first
+        if taken.status == "cancelled":
+            return q.Outcome(booking_view(site, taken), [])
+        refuse_unless_booked(conn, site, taken, now)
+    if row.kind == "slot":
+        conn.execute(
+            update(SLOTS)
+            .where(SLOTS.c.service_id == row.service_id, SLOTS.c.slot_start == row.slot_start)
+            .values(taken=SLOTS.c.taken - 1)
+        )
+    else:
+        _end_remote_ticket(conn, site, row, now, actor, "cancelled")
+    conn.execute(delete(PD).where(PD.c.booking_id == row.id))
+    view = view_of(conn, site, row.id)
+    return q.Outcome(view, [q.Happened("booking.cancelled", detail={"booking": public(view)})])
+
+
+def _end_remote_ticket(conn, site, row, now, actor, reason: str) -> None:
+    changed = conn.execute(
+        update(T).where(T.c.id == row.ticket_id, T.c.status == REMOTE_STATUS).values(status="expired", finished_at=now)
+    )
+    if changed.rowcount:
+        record_event(conn, site, "expired", now, actor, row.ticket_id, row.service_id, detail={"reason": reason})
+
+
+def lapse_overdue(
+    conn: Connection, site: SiteRuntime, now: dt.datetime | None = None, actor: q.Actor | None = None
+) -> q.Outcome:
+    """Remote numbers not checked in by their deadline lapse: the booking says so and the ticket
+    expires (reports count it as not called). The person keeps the day's number: no second one."""
+    now = now or utcnow()
+    conn = connection(conn)
+    rows = conn.execute(
+        select(B).where(B.c.site_id == site.id, B.c.kind == "remote", B.c.status == "booked", B.c.deadline < now)
+    ).all()
+    happened = []
+    for row in rows:
+        if (
+            conn.execute(update(B).where(B.c.id == row.id, B.c.status == "booked").values(status="lapsed")).rowcount
+            != 1
+        ):
+            continue  # another process lapsed it
+        _end_remote_ticket(conn, site, row, now, actor, "lapsed")
+        happened.append(q.Happened("booking.lapsed", detail={"booking": public(view_of(conn, site, row.id))}))
+    return q.Outcome(None, happened)

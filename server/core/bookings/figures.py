@@ -1,0 +1,68 @@
+"""Bookings' figures for the reports: booked, remote, cancelled, on time, late, no-shows, lapsed, and
+the day's tickets by origin."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from ..db import SiteRuntime
+from ..models import utcnow
+from .records import B, T, connection
+from .slots import grace
+
+
+def booking_figures(
+    conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date, now: dt.datetime | None = None
+) -> dict:
+    """Per service and day from ``first`` to ``last``: slots booked and numbers taken remotely,
+    cancelled, checked in (on time or late), no-shows (a slot whose grace window passed with nobody
+    checked in), lapsed remote numbers, and the day's tickets by origin; with totals, the no-show
+    rate, punctuality (on time / checked in) and the booked share of all tickets."""
+    now = now or utcnow()
+    conn = connection(conn)
+    rows: dict[tuple, dict] = {}
+
+    def row(day, service_id) -> dict:
+        key = (day, site.service_codes.get(service_id))
+        return rows.setdefault(key, {"date": day.isoformat(), "service": key[1], **dict.fromkeys(FIGURES, 0)})
+
+    bookings = conn.execute(
+        select(B.c.kind, B.c.status, B.c.business_day, B.c.service_id, B.c.slot_start, T.c.due_at)
+        .outerjoin(T, T.c.id == B.c.ticket_id)
+        .where(B.c.site_id == site.id, B.c.business_day.between(first, last))
+    )
+    for kind, status, day, service_id, slot_start, due_at in bookings:
+        figures = row(day, service_id)
+        figures["booked" if kind == "slot" else "remote"] += 1
+        if status == "cancelled":
+            figures["cancelled"] += 1
+        elif kind == "slot" and status == "checked_in":
+            figures["on_time" if due_at is not None else "late"] += 1
+        elif kind == "slot" and status == "booked" and now > slot_start + grace(site, service_id):
+            figures["no_show"] += 1
+        elif kind == "remote" and status == "lapsed":
+            figures["lapsed"] += 1
+    tickets = conn.execute(
+        select(T.c.business_day, T.c.origin_service_id, T.c.origin, func.count())
+        .where(T.c.site_id == site.id, T.c.business_day.between(first, last))
+        .group_by(T.c.business_day, T.c.origin_service_id, T.c.origin)
+    )
+    for day, service_id, origin, count in tickets:
+        row(day, service_id)["walk_in" if origin is None else "tickets_booked"] += count
+    days = [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1] or ""))]
+    totals = {name: sum(r[name] for r in days) for name in FIGURES}
+    slots_due = totals["on_time"] + totals["late"] + totals["no_show"]
+    checked_in = totals["on_time"] + totals["late"]
+    tickets_all = totals["walk_in"] + totals["tickets_booked"]
+    totals.update(
+        no_show_rate=round(totals["no_show"] / slots_due, 3) if slots_due else None,
+        punctuality=round(totals["on_time"] / checked_in, 3) if checked_in else None,
+        booked_share=round(totals["tickets_booked"] / tickets_all, 3) if tickets_all else None,
+    )
+    return {"from": first.isoformat(), "to": last.isoformat(), "days": days, "totals": totals}
+
+
+FIGURES = ("booked", "remote", "cancelled", "on_time", "late", "no_show", "lapsed", "walk_in", "tickets_booked")

@@ -1,0 +1,109 @@
+"""A service's booking settings, its slots on a day, the booking window and the grace window."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from .. import engine as q
+from ..config import Booking as BookingSettings
+from ..db import SiteRuntime
+from ..errors import Invalid, NotFound, QueueError
+from ..models import utcnow
+from ..periods import vn_date
+from .records import SLOTS, connection
+
+
+def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
+    service_cfg = site.config.service(service)
+    service_id = site.service_ids.get(service)
+    if service_cfg is None or service_id is None:
+        raise NotFound("unknown_service", service=service)
+    if service_cfg.booking is None:
+        raise QueueError("booking_not_offered", service=service)
+    return service_cfg.booking, service_id
+
+
+def to_utc(local: dt.datetime) -> dt.datetime:
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def to_local(site: SiteRuntime, utc_naive: dt.datetime) -> dt.datetime:
+    return q.local_time(site, utc_naive)
+
+
+def slot_times(site: SiteRuntime, settings: BookingSettings, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The day's slots as (start, end), local and aware: from opening to closing time, none on a
+    day the site is closed (its weekdays and holidays, as the kiosk keeps them)."""
+    hours, zone = site.config.site.hours, site.config.site.zone
+    opening = dt.datetime.combine(day, hours.open, zone)
+    if not hours.is_open(opening):
+        return []
+    closing = dt.datetime.combine(day, hours.close, zone)
+    step = dt.timedelta(minutes=settings.slot_minutes)
+    slots, start = [], opening
+    while start + step <= closing:
+        slots.append((start, start + step))
+        start += step
+    return slots
+
+
+def booking_window(site: SiteRuntime, settings: BookingSettings, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    today = q.business_day(site, now)
+    return today, today + dt.timedelta(days=settings.days_ahead)
+
+
+def check_day(site, settings, day: dt.date, now: dt.datetime) -> None:
+    first, last = booking_window(site, settings, now)
+    if not first <= day <= last:
+        raise Invalid("invalid_booking_date", field="date", first=vn_date(first), last=vn_date(last))
+
+
+def slots(
+    conn: Connection, site: SiteRuntime, service: str, day: dt.date, now: dt.datetime | None = None
+) -> list[dict]:
+    """The slots of ``day`` still ahead, each with its free places."""
+    now = now or utcnow()
+    settings, service_id = settings_of(site, service)
+    check_day(site, settings, day, now)
+    times = [(s, e) for s, e in slot_times(site, settings, day) if to_utc(s) > now]
+    if not times:
+        return []
+    taken = dict(
+        connection(conn)
+        .execute(
+            select(SLOTS.c.slot_start, SLOTS.c.taken).where(
+                SLOTS.c.service_id == service_id, SLOTS.c.slot_start.in_([to_utc(s) for s, _ in times])
+            )
+        )
+        .all()
+    )
+    return [
+        {"start": f"{s:%H:%M}", "end": f"{e:%H:%M}", "free": max(0, settings.per_slot - taken.get(to_utc(s), 0))}
+        for s, e in times
+    ]
+
+
+def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -> list[str]:
+    """The days of the booking window on which the service has slots (what the /book page offers)."""
+    now = now or utcnow()
+    settings, _ = settings_of(site, service)
+    first, last = booking_window(site, settings, now)
+    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    return [d.isoformat() for d in days if any(to_utc(s) > now for s, _ in slot_times(site, settings, d))]
+
+
+def slot_of(site, settings, day: dt.date, start: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    for s, e in slot_times(site, settings, day):
+        if f"{s:%H:%M}" == start:
+            if to_utc(s) <= now:
+                break  # begun already
+            return to_utc(s), to_utc(e)
+    raise Invalid("invalid_slot", field="start", start=start, date=vn_date(day))
+
+
+def grace(site: SiteRuntime, service_id: int) -> dt.timedelta:
+    service = site.config.service(site.service_codes.get(service_id, ""))
+    return dt.timedelta(minutes=service.booking.grace_minutes if service and service.booking else 0)
