@@ -1,15 +1,30 @@
-"""Issuing and call -> display with 3 webhooks registered, beside the same run without (issue 15).
+"""Issuing and call -> display with 3 webhooks registered, beside the same server without (issue 15).
 
-    python bench/bench_webhooks.py [--seconds 10] [--single 1000] [--clients 200] [--calls 40] [--rounds 2]
+    python bench/bench_webhooks.py [--single 500] [--clients 100] [--listener-processes 2] [--calls 30]
+        [--rounds 3] [--seconds 8] [--baseline REVISION]
 
-Each round starts two fresh servers in turn (SQLite, synchronous=FULL, the bench config of
-bench/common.py): one with no webhook, one with 3 webhooks wanting every event, posting to a
-receiver on 127.0.0.1 (a process of its own answering 204). On each: one keep-alive client
-issuing --single tickets one after another (bench_issue.single_client), call -> ticket.called
-at --clients Socket.IO clients (bench_realtime.call_latency, once the deliveries of the tickets
-before are done), and tickets/s with 32 keep-alive clients for --seconds (wrk,
-bench_issue.wrk). With webhooks, the deliveries run during each, in the same process; the run
-also says how long the last delivery came after issuing stopped.
+Two fresh servers (SQLite, synchronous=FULL, the bench config of bench/common.py) run side by
+side for the whole run: "none" has no webhook, "3 webhooks" has three, each wanting every event
+and posting to a receiver on 127.0.0.1 (a process of its own answering 204). The rounds interleave
+them (none first, then the other way round), so both see the same machine. In each round, on each:
+
+- issuing: one raw keep-alive client issues --single tickets one after another (bench_issue's
+  single_client); the server's CPU per ticket from /proc. With webhooks, the 3 deliveries of every
+  ticket are posted by the same process meanwhile: what the queue pays for them.
+- call -> display: --calls calls from a raw keep-alive client, each heard by --clients Socket.IO
+  clients of the lobby display in --listener-processes processes (bench_realtime.call_round: the
+  next call once every listener heard the last); the server's CPU per call. Before the calls the
+  deliveries of the tickets issued so far are let finish, so what the calls pay is their own 6
+  deliveries (the finished ticket and the called one, to 3 webhooks).
+- with wrk installed: tickets/s with 32 keep-alive clients for --seconds.
+
+The 3-webhook server's deliveries are counted at the receiver: each round says how long after
+issuing stopped the last one arrived. Every figure is printed per round with its ratio to the
+server without webhooks in the same round; the load average is printed beside them.
+
+With --baseline REVISION (e.g. HEAD~1), that revision's server with the same 3 webhooks runs as a
+third, measured in the same rounds (the rounds rotate the three): a change of the worker's
+effect, side by side.
 """
 
 from gevent import monkey
@@ -18,16 +33,29 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import requests  # noqa: E402
 from bench_issue import single_client, wrk  # noqa: E402
-from bench_realtime import call_latency  # noqa: E402
-from common import free_port, percentile, queuekiosk_server, token, wait_healthy  # noqa: E402
+from bench_realtime import Target, call_round, progress  # noqa: E402
+from common import (  # noqa: E402
+    baseline_tree,
+    cpu_ms,
+    free_port,
+    percentile,
+    queuekiosk_server,
+    token,
+    wait_healthy,
+)
 
 EVENTS = [
     "ticket.issued",
@@ -43,21 +71,23 @@ EVENTS = [
 
 
 def receive(port: int) -> None:
-    """The receiver process: counts POSTs; GET answers the count."""
-    count = [0]
+    """The receiver process: counts POSTs per server (the path's first part; HTTP/1.1 keep-alive);
+    GET /<server> answers that server's count."""
+    counts: dict[str, int] = {}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
-            count[0] += 1
+            server = self.path.split("/")[1]
+            counts[server] = counts.get(server, 0) + 1
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
         def do_GET(self):
-            body = json.dumps({"count": count[0]}).encode()
+            body = json.dumps({"count": counts.get(self.path.split("/")[1], 0)}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -69,87 +99,152 @@ def receive(port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def received(base: str) -> int:
-    return requests.get(base, timeout=5).json()["count"]
+def received(receiver: str) -> int:
+    return requests.get(receiver, timeout=5).json()["count"]
 
 
-def drained_after(base: str, expected: int, timeout: float = 600) -> float:
+def outbox_count(instance_tmp) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{instance_tmp / 'instance' / 'queuekiosk.db'}")
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM outbox_events")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def drained_after(receiver: str, expected: int, timeout: float = 900) -> float:
     """Seconds until the receiver has ``expected`` deliveries."""
     start = time.perf_counter()
-    while received(base) < expected:
+    while received(receiver) < expected:
         if time.perf_counter() - start > timeout:
-            raise RuntimeError(f"only {received(base)} of {expected} deliveries within {timeout} s")
+            raise RuntimeError(f"only {received(receiver)} of {expected} deliveries within {timeout} s")
         time.sleep(0.05)
     return time.perf_counter() - start
 
 
-def run_once(args, receiver: str | None) -> dict:
-    with queuekiosk_server() as (base, proc, tmp):
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {token(tmp, 'admin')}"
-        if receiver:
-            for n in range(3):
-                http.post(
-                    f"{base}/api/v1/admin/webhooks", json={"url": f"{receiver}/hook/{n}", "events": EVENTS}
-                ).raise_for_status()
-        single = single_client(base, args.single)
-        for _ in range(args.calls + 2):
-            http.post(f"{base}/api/v1/tickets", json={"service": "HT"}).raise_for_status()
-        if receiver:  # the single client's deliveries done first: the calls' figures are the calls' own
-            drained_after(receiver, 3 * _outbox_count(tmp))
-        latency_args = argparse.Namespace(
-            clients=args.clients, calls=args.calls, message_queue=None, processes=1, database_url=None
+class Server:
+    def __init__(self, name, base, proc, tmp, receiver: str | None):
+        self.name, self.base, self.proc, self.tmp = name, base, proc, tmp
+        self.headers = {"Authorization": f"Bearer {token(tmp, 'admin')}"}
+        self.target = Target(name.replace(" ", "-"), base, [base], [proc.pid], self.headers)
+        self.rows: list[dict] = []
+        self.webhooks = receiver is not None
+        self.receiver = f"{receiver}/{self.target.name}" if receiver else None  # its deliveries, counted apart
+        for n in range(3 if receiver else 0):
+            requests.post(
+                f"{base}/api/v1/admin/webhooks",
+                json={"url": f"{self.receiver}/hook/{n}", "events": EVENTS},
+                headers=self.headers,
+                timeout=10,
+            ).raise_for_status()
+
+
+def one_round(server: Server, args, round_no: int) -> dict:
+    progress(f"round {round_no + 1}, {server.name}: one client issuing {args.single} tickets")
+    before = cpu_ms(server.proc.pid)
+    started = time.perf_counter()
+    single = single_client(server.base, args.single)
+    row = {
+        "issue_ms": single,
+        "issue_cpu": (cpu_ms(server.proc.pid) - before) / args.single,
+        "issue_seconds": time.perf_counter() - started,
+        "load": os.getloadavg()[0],
+    }
+    if server.webhooks:
+        row["drain"] = drained_after(server.receiver, 3 * outbox_count(server.tmp))
+    calls = call_round(server.target, args, args.listener_processes, server.tmp, round_no)
+    row["call_ms"], row["call_cpu"] = calls["latencies"], calls["server_cpu"][0]
+    row["call_http_ms"], row["missed"] = calls["http_ms"], calls["missed"]
+    if server.webhooks:
+        drained_after(server.receiver, 3 * outbox_count(server.tmp))
+    if args.wrk:
+        row["wrk"] = wrk(server.base + "/api/v1/tickets", args.seconds)
+        if server.webhooks:
+            row["wrk_drain"] = drained_after(server.receiver, 3 * outbox_count(server.tmp))
+    print(
+        f"round {round_no + 1}, {server.name}: issuing median {statistics.median(single):.2f} ms, "
+        f"p99 {percentile(single, 99):.2f} ms, server CPU {row['issue_cpu']:.2f} ms a ticket"
+        + (f" (deliveries done {row['drain']:.1f} s after the last ticket)" if server.webhooks else "")
+        + f"; call -> display p50 {statistics.median(row['call_ms']):.1f} ms, p99 {percentile(row['call_ms'], 99):.1f}"
+        f" ms, server CPU {row['call_cpu']:.1f} ms a call, missed {row['missed']}"
+        + (f"; wrk {row['wrk']['rate']:.0f} tickets/s" if args.wrk else "")
+        + f"; load {row['load']:.1f}",
+        flush=True,
+    )
+    server.rows.append(row)
+    return row
+
+
+def span(values, fmt="{:.2f}") -> str:
+    low, high = min(values), max(values)
+    return fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)}–{fmt.format(high)}"
+
+
+def report(servers: list[Server], args) -> None:
+    none, others = servers[0], servers[1:]
+    print(
+        f"\n== {len(none.rows)} interleaved rounds; {args.single} tickets by one client, {args.calls} calls at "
+        f"{args.clients} clients; 3 webhooks wanting every event against none"
+    )
+    figures = [
+        ("issuing, median (ms)", lambda r: statistics.median(r["issue_ms"])),
+        ("issuing, p99 (ms)", lambda r: percentile(r["issue_ms"], 99)),
+        ("server CPU per ticket (ms)", lambda r: r["issue_cpu"]),
+        ("call -> display, p50 (ms)", lambda r: statistics.median(r["call_ms"])),
+        ("call -> display, p99 (ms)", lambda r: percentile(r["call_ms"], 99)),
+        ("call, HTTP part median (ms)", lambda r: statistics.median(r["call_http_ms"])),
+        ("server CPU per call (ms)", lambda r: r["call_cpu"]),
+    ]
+    if args.wrk:
+        figures.append(("32 clients (wrk), tickets/s", lambda r: r["wrk"]["rate"]))
+    for label, pick in figures:
+        a = [pick(r) for r in none.rows]
+        print(f"  {label:30s} {none.name:>22s} {span(a):>13s}", flush=True)
+        for other in others:
+            b = [pick(r) for r in other.rows]
+            ratios = [y / x for x, y in zip(a, b) if x]
+            print(f"  {'':30s} {other.name:>22s} {span(b):>13s}  ratio to none per round {span(ratios)}", flush=True)
+    for other in others:
+        print(
+            f"  {other.name}: deliveries done after the last ticket (s): {span([r['drain'] for r in other.rows], '{:.1f}')}"
         )
-        print("  ", end="")
-        call_latency([(base, proc, tmp)], http, latency_args, 1, tmp)
-        rate = wrk(base + "/api/v1/tickets", args.seconds)
-        result = {"single": single, "rate": rate}
-        if receiver:  # every event the server recorded (wrk's tickets too), 3 webhooks each
-            result["deliveries"] = 3 * _outbox_count(tmp)
-            result["drain"] = drained_after(receiver, result["deliveries"])
-        return result
-
-
-def _outbox_count(tmp) -> int:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(f"sqlite:///{tmp / 'instance' / 'queuekiosk.db'}")
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM outbox_events")).scalar_one()
+    loads = [r["load"] for server in servers for r in server.rows]
+    print(f"  load average (1 min) during the rounds: {span(loads, '{:.1f}')}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--single", type=int, default=1000)
-    parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--calls", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--single", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--listener-processes", type=int, default=2)
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8, help="wrk's run, when wrk is installed")
+    parser.add_argument("--baseline", metavar="REVISION", help="also measure this revision's server with 3 webhooks")
     args = parser.parse_args()
+    args.wrk = shutil.which("wrk") is not None
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
     port = free_port()
     receiver_proc = subprocess.Popen([sys.executable, __file__, "--receive", str(port)])
     receiver = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(receiver)
-        for round_number in range(1, args.rounds + 1):
-            for label, target in (("no webhook", None), ("3 webhooks", receiver)):
-                print(f"round {round_number}, {label}:")
-                result = run_once(args, target)
-                single, rate = result["single"], result["rate"]
-                print(
-                    f"   one client issuing {args.single} tickets: median {statistics.median(single):.2f} ms, "
-                    f"p90 {percentile(single, 90):.2f} ms, p99 {percentile(single, 99):.2f} ms"
-                )
-                print(
-                    f"   32 keep-alive clients (wrk, {args.seconds} s): {rate['rate']:.0f} tickets/s, "
-                    f"p50 {rate['p50']}, p99 {rate['p99']}, non-2xx {rate['non_2xx']}"
-                )
-                if target:
-                    print(
-                        f"   {result['deliveries']} deliveries; the last one {result['drain']:.1f} s after "
-                        f"issuing stopped"
-                    )
+        wait_healthy(receiver + "/healthz")
+        with ExitStack() as stack:
+            env = {"QUEUEKIOSK_SECRET_KEY": "bench"}
+            servers = [
+                Server("none", *stack.enter_context(queuekiosk_server(env)), receiver=None),
+                Server("3 webhooks", *stack.enter_context(queuekiosk_server(env)), receiver=receiver),
+            ]
+            if args.baseline:
+                tree = baseline_tree(args.baseline, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+                served = stack.enter_context(queuekiosk_server(env, code=tree))
+                servers.append(Server(f"3 webhooks, {args.baseline}", *served, receiver=receiver))
+            for round_no in range(args.rounds):
+                for server in servers if round_no % 2 == 0 else servers[::-1]:
+                    one_round(server, args, round_no)
+            report(servers, args)
     finally:
         receiver_proc.terminate()
         receiver_proc.wait(10)

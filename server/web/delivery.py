@@ -10,7 +10,12 @@ Notifications at most once: each is marked "sending" before it goes (a citizen n
 
 Never in the way of the queue: issuing and calling only write the outbox row; each webhook is
 posted to by its own greenlet, one delivery after the other (in event order), each with a
-timeout, so a slow or dead receiver holds up nothing but itself.
+timeout, so a slow or dead receiver holds up nothing but itself. And the worker gives way to the
+requests of its process (``give_way``): before each step (dispatching, a post, saving results, a
+notice) it waits until no request has been in progress for ``QUIET_SECONDS``, or at most
+``GIVE_WAY_SECONDS``, so a request never queues behind a stream of deliveries for the CPU or the
+database writer; under a steady stream of requests each webhook still gets a delivery every
+``GIVE_WAY_SECONDS`` at least, and the backlog goes once the stream stops (bench/bench_webhooks.py).
 """
 
 from __future__ import annotations
@@ -44,8 +49,37 @@ BATCH = 100  # deliveries per webhook per round (short steps: the worker shares 
 MARK_EVERY = 0.5  # seconds between saving the results of a webhook's deliveries
 ROUND_GAP = 0.1  # seconds at least between two rounds: a busy queue wakes the worker at every ticket
 REPLAN_SECONDS = 10  # notifications are also looked at this often with no change in the queue
+QUIET_SECONDS = 0.01  # the worker's next step waits until no request has run for this long...
+GIVE_WAY_SECONDS = 0.25  # ...or this long at most
 
 _wake = Event()
+
+
+class _Traffic:
+    """The requests this process is answering (Flask's request signals): how many now, and when
+    the last one started or ended (time.monotonic)."""
+
+    in_flight = 0
+    last = 0.0
+
+    @classmethod
+    def started(cls, _app, **_extra) -> None:
+        cls.in_flight += 1
+        cls.last = time.monotonic()
+
+    @classmethod
+    def ended(cls, _app, **_extra) -> None:
+        cls.in_flight = max(0, cls.in_flight - 1)
+        cls.last = time.monotonic()
+
+
+def give_way() -> None:
+    """Wait until no request has been in progress for ``QUIET_SECONDS`` (at most ``GIVE_WAY_SECONDS``)."""
+    waited_since = time.monotonic()
+    while time.monotonic() - waited_since < GIVE_WAY_SECONDS:
+        if not _Traffic.in_flight and time.monotonic() - _Traffic.last >= QUIET_SECONDS:
+            return
+        gevent.sleep(QUIET_SECONDS)
 
 
 def wake() -> None:
@@ -103,6 +137,10 @@ class DeliveryWorker:
         from .app import _secret_key
 
         self._secret_key = _secret_key(state.instance_dir)
+        from flask import request_started, request_tearing_down
+
+        request_started.connect(_Traffic.started, weak=False)
+        request_tearing_down.connect(_Traffic.ended, weak=False)
 
     # made at the first notice to send: they load cryptography (about 6 MB), which a centre that
     # notifies nobody never needs
@@ -134,8 +172,10 @@ class DeliveryWorker:
             _wake.clear()
 
     def round(self) -> None:
+        give_way()  # its reads too take the process's time: none while requests are being answered
         queue_changed = self._undispatched()
         if queue_changed:
+            give_way()
             self.state.write(outbox.dispatch)
         self.notify(queue_changed)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
@@ -184,6 +224,7 @@ class DeliveryWorker:
     def send_notices(self, due: list[notifications.Due]) -> None:
         state = self.state
         for notice in due:
+            give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
             meant = state.write_at(site_id, notifications.still_meant, notice.notice, ignore_hours=state.ignore_hours)
@@ -213,6 +254,7 @@ class DeliveryWorker:
         results, since, poster = [], time.monotonic(), Poster(self.timeout)
         try:
             for delivery in deliveries:
+                give_way()
                 status, error = poster.post(delivery)
                 results.append((delivery, status, error))
                 if time.monotonic() - since >= MARK_EVERY:
@@ -225,6 +267,7 @@ class DeliveryWorker:
     def mark(self, results: list) -> None:
         if not results:
             return
+        give_way()
         try:
             statuses = self.state.write(
                 outbox.mark_results, [(d.id, status, error) for d, status, error in results], self.delays

@@ -183,6 +183,21 @@ def test_a_failing_receiver_is_retried_with_the_same_delivery_until_it_accepts(l
     receiver.stays_at(4)
 
 
+def test_deliveries_give_way_to_a_steady_stream_of_requests_but_still_go(live_server, receivers):
+    """The worker waits for a pause between requests before each step, but not for ever: a receiver
+    hears of the first tickets while the kiosk is still issuing without a break, and gets every
+    ticket, in order, once it stops."""
+    srv, receiver = live_server(env=FAST), receivers()
+    register(srv, receiver.url, ["ticket.issued"])
+    http = srv.session()
+    issued = []
+    while not receiver.received:
+        assert len(issued) < 5000, "no delivery while requests kept coming"
+        issued.append(issue(http, "HT")["id"])
+    got = receiver.wait_for(len(issued), timeout=60)
+    assert [r.json["data"]["ticket"]["id"] for r in got] == issued
+
+
 def test_a_receiver_that_never_accepts_is_given_up_after_the_schedule(live_server, receivers):
     srv, receiver = live_server(env={**FAST, "QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "1,86400"}), receivers()
     receiver.answers = [500, 500, 500]
