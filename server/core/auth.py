@@ -51,6 +51,7 @@ class Principal:
     token_id: int | None = None
     full_name: str | None = None  # a user's name as people know it (set in /admin)
     site_id: str | None = None  # the only site it may act at; None: every site of the installation
+    login_event: int | None = None  # a session's "login" audit event (principal_for_session)
 
     @property
     def actor(self) -> Actor:
@@ -170,20 +171,41 @@ def principal_for_session(session: Session, cookie) -> Principal | None:
     user = session.get(m.User, user_id)
     if user is None or not user.active:
         return None
-    E = m.Event
-    later = session.execute(select(E.kind, E.detail).where(E.id > login_event, E.kind.in_(SESSION_ENDING_EVENTS)))
-    for kind, detail in later:
-        detail = detail or {}
-        if detail.get("session") == login_event if kind == "logout" else detail.get("username") == user.username:
-            return None
+    if _ended_sessions(session, {login_event: user.username}):
+        return None
     return Principal(
-        user.role, user.username, cookie.get("counter"), user_id=user.id, full_name=user.full_name, site_id=user.site_id
+        user.role,
+        user.username,
+        cookie.get("counter"),
+        user_id=user.id,
+        full_name=user.full_name,
+        site_id=user.site_id,
+        login_event=login_event,
     )
 
 
+def _ended_sessions(session: Session, logins: dict[int, str]) -> set[int]:
+    """Those of ``logins`` (a session's login event -> its user name) that ended since: their own
+    logout, or a change of that user's password, account or role made after the login."""
+    if not logins:
+        return set()
+    E = m.Event
+    later = session.execute(select(E.id, E.kind, E.detail).where(E.id > min(logins), E.kind.in_(SESSION_ENDING_EVENTS)))
+    ended = set()
+    for event_id, kind, detail in later:
+        detail = detail or {}
+        for login, username in logins.items():
+            if event_id > login and (
+                detail.get("session") == login if kind == "logout" else detail.get("username") == username
+            ):
+                ended.add(login)
+    return ended
+
+
 def lapsed(session: Session, principals: dict) -> list:
-    """The keys of ``principals`` whose token was revoked or whose user was disabled since they were
-    resolved: a Socket.IO connection resolves its caller once, at connect, and outlives that."""
+    """The keys of ``principals`` whose token was revoked, whose user was disabled, or whose session
+    ended (logged out, the password changed ...) since they were resolved: a Socket.IO connection
+    resolves its caller once, at connect, and outlives that."""
     tokens = {p.token_id for p in principals.values() if p is not None and p.token_id is not None}
     users = {p.user_id for p in principals.values() if p is not None and p.user_id is not None}
     valid_tokens = (
@@ -194,6 +216,9 @@ def lapsed(session: Session, principals: dict) -> list:
     active_users = (
         set(session.scalars(select(m.User.id).where(m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
     )
+    ended = _ended_sessions(
+        session, {p.login_event: p.name for p in principals.values() if p is not None and p.login_event is not None}
+    )
     return [
         key
         for key, p in principals.items()
@@ -201,6 +226,7 @@ def lapsed(session: Session, principals: dict) -> list:
         and (
             (p.token_id is not None and p.token_id not in valid_tokens)
             or (p.user_id is not None and p.user_id not in active_users)
+            or (p.login_event is not None and p.login_event in ended)
         )
     ]
 

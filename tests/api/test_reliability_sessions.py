@@ -5,6 +5,8 @@ one logout. Real server, real cookies, the real command line.
 
 from __future__ import annotations
 
+import time
+
 from api_helpers import assert_error
 
 PASSWORD = "mat-khau-dung-1"
@@ -64,3 +66,45 @@ def test_a_password_change_or_a_disabled_account_ends_every_open_session(live_se
     srv.cli("user", "enable", "lan")  # enabled again: the sessions from before stay ended
     assert_error(saved.get("/api/v1/auth/me"), 401, "unauthorized")
     assert bystander.get("/api/v1/auth/me").status_code == 200
+
+
+def live_connection(sio_client, srv, http):
+    """A Socket.IO client signed in with ``http``'s session cookie, as a page in that browser is."""
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    return sio_client(srv, headers={"Cookie": cookie})
+
+
+def told_to_go(client, within: float = 20) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if client.disconnects:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_live_connection_ends_with_its_session(live_server, sio_client):
+    """A dashboard or console left open kept its live events after its session's logout or its
+    user's password change (only a revoked token or a disabled account closed it)."""
+    srv = live_server()
+    srv.add_user("sup", PASSWORD, "supervisor")
+    srv.add_user("lan", PASSWORD, "clerk", counter=1)
+    supervisor, other_pc, clerk = log_in(srv, "sup"), log_in(srv, "sup"), log_in(srv)
+    dashboard = live_connection(sio_client, srv, supervisor)
+    kept = live_connection(sio_client, srv, other_pc)  # the same supervisor signed in elsewhere
+    console = live_connection(sio_client, srv, clerk)
+    for client, room in ((dashboard, {"dashboard": True}), (kept, {"dashboard": True}), (console, {"counter": 1})):
+        assert client.subscribe(room) == {"ok": True}
+    saved_cookie = live_connection(sio_client, srv, supervisor)  # connected before the logout, quiet
+
+    assert supervisor.post("/api/v1/auth/logout").status_code == 204
+    srv.cli("user", "password", "lan", input="mat-khau-moi-2\n")
+    for client in (dashboard, console, saved_cookie):
+        assert told_to_go(client), "a live connection outlived its session"
+    mark = kept.mark()
+    ticket = srv.session().post("/api/v1/tickets", json={"service": "HT"}).json()
+    kept.wait_for("ticket.issued", lambda event: event["ticket"]["id"] == ticket["id"], since=mark)
+    assert not kept.disconnects  # one logout ends its own session only
+    assert "ticket.issued" not in dashboard.names(), dashboard.names()
+    again = live_connection(sio_client, srv, supervisor)  # the saved cookie, connecting anew
+    assert again.subscribe({"dashboard": True})["error"]["code"] == "unauthorized"
