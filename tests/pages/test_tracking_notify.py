@@ -148,3 +148,69 @@ def test_push_on_a_second_sites_tracking_page_stays_under_that_sites_prefix(star
         "script": f"{server.url}/api/v1/sites/{site}/push/sw.js",
     }
     assert phone.evaluate("() => navigator.serviceWorker.getRegistration('/t/').then(r => !!r)") is False
+
+
+def test_push_from_the_tracking_page_reaches_the_phone_and_its_worker_shows_it(start_server, phone):
+    """End to end on the tracking page: the page subscribes (headless Chromium cannot reach a real
+    push service, so PushManager.subscribe answers with a local push service's endpoint and a key
+    pair this test holds), the server posts "còn 1 số nữa" encrypted for that browser to the local
+    push service, and the page's service worker, handed the message as a push service would
+    (DevTools' ServiceWorker.deliverPushMessage), shows it as a notification."""
+    import http_ece
+
+    push_service = Receiver()
+    try:
+        config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
+        lab = "http://" + push_service.url.split("/")[2]
+        config["notifications"] = {"ahead": 1, "channels": ["push"], "push": {"services": [lab]}}
+        server = start_server(config)
+        http = requests.Session()
+        _first, mine = (
+            http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json() for _ in range(2)
+        )
+        private = ec.generate_private_key(ec.SECP256R1())
+        auth = os.urandom(16)
+        keys = {
+            "p256dh": b64(private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)),
+            "auth": b64(auth),
+        }
+        subscription = json.dumps(
+            {"endpoint": push_service.url + "/push/phone-2", "expirationTime": None, "keys": keys}
+        )
+        phone.context.add_init_script(
+            f"PushManager.prototype.subscribe = function () {{ const json = {subscription};"
+            " return Promise.resolve({toJSON: function () { return json; }}); };"
+        )
+        phone.context.grant_permissions(["notifications"], origin=server.url)
+        devtools = phone.context.new_cdp_session(phone)
+        registrations = []
+        devtools.on(
+            "ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"])
+        )
+        devtools.send("ServiceWorker.enable")
+
+        phone.goto(f"{server.url}/t/{mine['id']}")
+        section = phone.locator("#notify")
+        expect(section.locator('input[value="push"]')).to_be_checked()
+        section.locator("#notify-submit").click()
+        expect(section.locator("#notify-done li")).to_contain_text("push: ")
+        [near] = push_service.wait_for(1)  # one ahead already
+        message = http_ece.decrypt(near.body, private_key=private, auth_secret=auth, version="aes128gcm")
+        told = json.loads(message)
+        assert told["title"] == f"Sắp đến lượt Ông/Bà – số {mine['number']}"
+
+        registration = next(r for r in registrations if r["scopeURL"] == f"{server.url}/t/" and not r["isDeleted"])
+        devtools.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": server.url, "registrationId": registration["registrationId"], "data": message.decode()},
+        )
+        shown = phone.wait_for_function(
+            "() => navigator.serviceWorker.getRegistration('/t/').then(r => r.getNotifications())"
+            ".then(list => list.length ? list.map(n => [n.title, n.body]) : null)"
+        ).json_value()
+        assert shown == [[told["title"], told["body"]]]
+        assert told["body"].endswith(
+            f"còn 1 số nữa đến lượt Ông/Bà (số {mine['number']}). Mời Ông/Bà quay lại khu vực chờ."
+        )
+    finally:
+        push_service.close()
