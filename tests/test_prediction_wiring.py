@@ -29,7 +29,7 @@ from queuekiosk.server.core.config import load_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 from queuekiosk.server.core.i18n import translate
 from queuekiosk.server.core.prediction import Predictor
-from queuekiosk.server.core.prediction_train import read_events, train
+from queuekiosk.server.core.prediction_train import booking_show, read_events, train
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
 HISTORY = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(8)]
@@ -226,10 +226,10 @@ def test_the_slow_clerk_at_the_counter_makes_the_promise_longer_than_the_formula
 KEY = b"k" * 32  # the person key (hashes ID numbers and phones)
 
 
-def _ht_morning(engine, site, predictor, before_mine=None, after_mine=None) -> dict:
+def _ht_morning(engine, site, predictor, before_mine=None, after_mine=None, later=None) -> dict:
     """Counter 1 (HT) calls the first of four walk-ins at 08:00; ``before_mine(engine, site)`` runs at 08:05,
     then "mine" is issued at 08:06 with the predictor, then ``after_mine``; returns mine at issue and
-    its tracking status at 08:08, both with the predictor."""
+    its tracking status ``later`` (08:08), both with the predictor."""
     clerk = q.Actor(user_id=1)
     for i in range(4):
         _run(engine, q.issue, site, "HT", now=local(TODAY, 7, 55) + i * MIN, check_hours=False)
@@ -240,8 +240,8 @@ def _ht_morning(engine, site, predictor, before_mine=None, after_mine=None) -> d
     if after_mine:
         after_mine(engine, site)
     with session_factory(engine)() as session:
-        later = q.ticket_status(session, site, mine["id"], predictor, now=local(TODAY, 8, 8))
-    return {"issued": mine, "later": later}
+        status = q.ticket_status(session, site, mine["id"], predictor, now=later or local(TODAY, 8, 8))
+    return {"issued": mine, "later": status}
 
 
 def _later(view: dict) -> tuple:
@@ -286,25 +286,63 @@ def test_a_remote_number_counts_ahead_only_once_its_citizen_checks_in(fresh):
     assert held["later"]["eta_range"][1] > alone["later"]["eta_range"][1]
 
 
+def _book(engine, site, start: str = "08:15") -> str:
+    """A place in HT's slot at ``start``, booked the day before; its code."""
+    return _run(
+        engine,
+        bk.book,
+        site,
+        "HT",
+        TODAY,
+        start,
+        "Người đặt lịch",
+        "0912345678",
+        None,
+        KEY,
+        now=local(TODAY - dt.timedelta(days=1), 15),
+    ).ticket["code"]
+
+
+def test_a_booked_citizen_still_to_come_is_foreseen_until_the_grace_window_passes(fresh):
+    """Booked for 08:00 and not here yet at 08:06: the engine will call them first if they come within their
+    10 minutes' grace, so a walk-in at 08:06 is promised longer than on the same morning without the
+    booking; at 08:30, past the grace, they would be a walk-in behind, and the promise is as without them."""
+    late = local(TODAY, 8, 30)
+    with fresh() as (engine, site, predictor):
+        plain = _ht_morning(engine, site, predictor, later=late)
+    with fresh() as (engine, site, predictor):
+        booked = _ht_morning(engine, site, predictor, before_mine=lambda e, s: _book(e, s, "08:00"), later=late)
+    assert booked["issued"]["waiting_ahead"] == plain["issued"]["waiting_ahead"] == 3
+    assert booked["issued"]["eta_minutes"] > plain["issued"]["eta_minutes"], (booked["issued"], plain["issued"])
+    assert booked["issued"]["eta_range"][1] > plain["issued"]["eta_range"][1]
+    assert _later(booked["later"]) == _later(plain["later"])
+
+
+def test_training_learns_the_share_of_booked_citizens_who_come_on_time(live):
+    """Yesterday two HT places were booked: one citizen checked in on time, one never came; a third booking
+    was cancelled (not counted). A booked citizen still to come then weighs half a service."""
+    engine, site, _predictor = live
+    yesterday = TODAY - dt.timedelta(days=1)
+    made = local(yesterday - dt.timedelta(days=1), 15)
+    codes = [
+        _run(
+            engine, bk.book, site, "HT", yesterday, start, f"Người {i}", f"09123450{i:02d}", None, KEY, now=made
+        ).ticket["code"]
+        for i, start in enumerate(("08:00", "08:15", "08:30"))
+    ]
+    _run(engine, bk.check_in, site, KEY, code=codes[0], now=local(yesterday, 7, 55), check_hours=False)
+    _run(engine, bk.cancel, site, codes[2], now=local(yesterday, 7, 0))
+    with engine.connect() as conn:
+        assert booking_show(conn, site, local(yesterday, 0), local(TODAY, 0)) == 0.5
+        assert booking_show(conn, site, local(TODAY, 0), local(TODAY, 23)) == 1.0  # no bookings: all of them
+
+
 def test_a_booking_checked_in_on_time_is_counted_ahead_from_its_slot_s_start(fresh):
     """The engine calls a booking whose slot has begun before everyone: a booked citizen checking in after
     me for the 08:15 slot makes my promised wait longer, where a walk-in after me changes nothing."""
 
     def book(engine, site):
-        view = _run(
-            engine,
-            bk.book,
-            site,
-            "HT",
-            TODAY,
-            "08:15",
-            "Người đặt lịch",
-            "0912345678",
-            None,
-            KEY,
-            now=local(TODAY - dt.timedelta(days=1), 15),
-        ).ticket
-        book.code = view["code"]
+        book.code = _book(engine, site)
 
     def checks_in(engine, site):
         checked = _run(engine, bk.check_in, site, KEY, code=book.code, now=local(TODAY, 8, 7), check_hours=False)

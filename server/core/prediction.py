@@ -27,7 +27,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam, select
+
 from . import engine as q
+from . import models as m
 from .db import SiteRuntime
 from .prediction_state import LiveTracker
 
@@ -38,6 +41,8 @@ QUANTILES = (0.1, 0.5, 0.9)
 TODAY_PRIOR = 6  # past pace against today's services
 TRANSFERRED_AGE = 30.0  # minutes: how long before its transfer a transferred ticket was issued, roughly
 MAX_STEPS = 3000
+BOOKED_SECONDS = 30  # today's booked slots still to check in are read again at most this often
+BOOKED = -2  # the id of a booked citizen still to come in the play-forward's queues
 
 
 @dataclass
@@ -69,6 +74,7 @@ class Model:
     calibration: list[list[float]] = field(default_factory=list)  # per quantile: a row per GRID_STEP of raw minutes
     days: int = 0
     weekday_factor: dict[int, list[float]] = field(default_factory=dict)  # service -> per weekday: × the hour's rate
+    booking_show: float = 1.0  # the share of booked slots whose citizen checked in on time
 
     def to_dict(self) -> dict:
         return {k: v for k, v in vars(self).items()}
@@ -85,6 +91,7 @@ class Model:
                 "jump_rate": ints(data["jump_rate"]),
                 "priority_jump": ints(data["priority_jump"]),
                 "weekday_factor": ints(data.get("weekday_factor", {})),
+                "booking_show": data.get("booking_show", 1.0),
             }
         )
 
@@ -124,13 +131,20 @@ def _free_in(model: Model, tracker: LiveTracker, counter, now: dt.datetime, pace
 
 
 def raw_estimate(
-    model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime, exclude: int | None = None
+    model: Model,
+    tracker: LiveTracker,
+    service: int,
+    priority: bool,
+    now: dt.datetime,
+    exclude: int | None = None,
+    booked: tuple = (),
 ) -> float | None:
     """Minutes until a ticket of ``service`` issued ``now`` is called, by playing the queue forward.
 
     None when no counter serves the service. ``exclude``: the ticket itself; if the tracker has it waiting,
     it is played from its place in its queue (a ticket issued earlier, followed on the phone), else as the
-    newest ticket of ``service``.
+    newest ticket of ``service``. ``booked``: (service, slot start) of booked citizens still to check in
+    (``Predictor.booked``): each is due at its slot's start and takes ``model.booking_show`` of a service.
     """
     site = tracker.site
     policy = site.config.policy
@@ -152,6 +166,8 @@ def raw_estimate(
         queues[key, ticket.priority].append(entry)
         if ticket.due_at is not None:
             due.append(((ticket.due_at - now).total_seconds() / 60, entry, (key, ticket.priority)))
+    for sid, start in booked:
+        due.append(((start - now).total_seconds() / 60, (math.inf, BOOKED), (("service", sid), False)))
     if mine is None:
         queues[("service", service), priority].append(ours)
     for entries in queues.values():
@@ -198,13 +214,18 @@ def raw_estimate(
                 arrival[0] += arrival[1]
         counter = by_number[number]
         if due:  # the engine's first rule: a booking whose slot has begun, the earliest slot first
-            booked = _due_for(due, counter, at)
-            if booked is not None:
-                entry, key = booked
-                queues[key].remove(entry)
+            taken = _due_for(due, counter, at)
+            if taken is not None:
+                entry, key = taken
+                share = 1.0
+                if entry[1] == BOOKED:  # still to come: not in a queue; counted as the share who come on time
+                    share = model.booking_show
+                else:
+                    queues[key].remove(entry)
                 if entry is ours:
                     return at
-                length = model.service_minutes.get(_served(key, counter), 5.0) * paces[number] + model.gap_minutes
+                length = model.service_minutes.get(_served(key, counter), 5.0) * paces[number] * share
+                length += model.gap_minutes
                 heapq.heappush(heap, (at + length, number))
                 continue
         heads = {}
@@ -216,6 +237,7 @@ def raw_estimate(
             heads[is_priority] = best
         if heads[False] is None and heads[True] is None:
             nxt = min((a[0] for a in arrivals if a[2] in counter.services), default=math.inf)
+            nxt = min(nxt, next((when for when, _entry, key in due if _may_take(key, counter)), math.inf))
             if nxt < math.inf:
                 heapq.heappush(heap, (nxt, number))
             continue
@@ -243,11 +265,15 @@ def _due_for(due: list, counter, at: float):
     for i, (when, entry, key) in enumerate(due):
         if when > at:
             return None
-        (kind, which), _priority = key
-        if (kind == "counter" and which == counter.number) or (kind == "service" and which in counter.services):
+        if _may_take(key, counter):
             del due[i]
             return entry, key
     return None
+
+
+def _may_take(key, counter) -> bool:
+    (kind, which), _priority = key
+    return (kind == "counter" and which == counter.number) or (kind == "service" and which in counter.services)
 
 
 def _served(key, counter) -> int:
@@ -289,12 +315,19 @@ def calibrated(model: Model, raw: float) -> Prediction:
 
 
 def predict(
-    model: Model, tracker: LiveTracker, service: int, priority: bool, now: dt.datetime, ticket_id: int | None = None
+    model: Model,
+    tracker: LiveTracker,
+    service: int,
+    priority: bool,
+    now: dt.datetime,
+    ticket_id: int | None = None,
+    booked: tuple = (),
 ) -> Prediction | None:
     """The wait of a ticket of ``service`` (a service id) issued ``now``; None when no counter serves it.
 
-    ``ticket_id``: the ticket, at its place in the queue if the tracker already has it."""
-    raw = raw_estimate(model, tracker, service, priority, now, ticket_id)
+    ``ticket_id``: the ticket, at its place in the queue if the tracker already has it; ``booked``: as
+    for ``raw_estimate``."""
+    raw = raw_estimate(model, tracker, service, priority, now, ticket_id, booked)
     return None if raw is None else calibrated(model, raw)
 
 
@@ -333,6 +366,14 @@ def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_
 
 # --- the running server -------------------------------------------------------------------------
 
+_B = m.Booking.__table__
+_BOOKED = select(_B.c.service_id, _B.c.slot_start).where(
+    _B.c.site_id == bindparam("site"),
+    _B.c.business_day == bindparam("day"),
+    _B.c.status == "booked",
+    _B.c.kind == "slot",
+)
+
 
 class Predictor:
     """What a running server keeps: a model (``prediction_train.train``, nightly) and a tracker in step with
@@ -347,6 +388,8 @@ class Predictor:
     def __init__(self, site: SiteRuntime, model: Model):
         self.site, self.model = site, model
         self.tracker: LiveTracker | None = None
+        self._slots: list[tuple[int, dt.datetime]] = []  # today's booked slots still to check in, as last read
+        self._slots_read: tuple[dt.date, dt.datetime] | None = None
 
     def estimate(
         self, conn, service: int, priority: bool, now: dt.datetime, ticket_id: int | None = None
@@ -361,7 +404,39 @@ class Predictor:
             # what the kiosk says then is "called right away", not a range of a minute or two: the
             # backtest (``predict``) scores the calibrated range of these too
             return Prediction(minutes=0.0, low=0.0, high=0.0, raw=0.0)
-        return predict(self.model, tracker, service, priority, now, ticket_id)
+        return predict(self.model, tracker, service, priority, now, ticket_id, self.booked(conn, tracker, now))
+
+    def booked(self, conn, tracker: LiveTracker, now: dt.datetime) -> list[tuple[int, dt.datetime]]:
+        """(service, slot start) of today's booked citizens who have not checked in and may still come in
+        their grace window: the engine will call them first from their slot's start. The bookings table is
+        read at most every ``BOOKED_SECONDS`` (a booking is not an event); a booking checked in since then
+        is taken off by its ticket's due time, which the tracker has."""
+        if (
+            self._slots_read is None
+            or self._slots_read[0] != tracker.day
+            or not (dt.timedelta(0) <= now - self._slots_read[1] < dt.timedelta(seconds=BOOKED_SECONDS))
+        ):
+            rows = conn.execute(_BOOKED, {"site": self.site.id, "day": tracker.day}).all()
+            self._slots = sorted((row.service_id, row.slot_start) for row in rows if row.slot_start is not None)
+            self._slots_read = (tracker.day, now)
+        if not self._slots:
+            return []
+        here: dict[tuple, int] = defaultdict(int)  # checked in on time since the read
+        for ticket in tracker.tickets.values():
+            if ticket.due_at is not None:
+                here[ticket.service, ticket.due_at] += 1
+        out = []
+        for sid, start in self._slots:
+            if here[sid, start]:
+                here[sid, start] -= 1
+            elif now <= start + self._grace(sid):
+                out.append((sid, start))
+        return out
+
+    def _grace(self, service: int) -> dt.timedelta:
+        settings = self.site.config.service(self.site.service_codes[service])
+        booking = settings.booking if settings is not None else None
+        return dt.timedelta(minutes=booking.grace_minutes if booking is not None else 0)
 
     def refresh(self, conn, now: dt.datetime) -> LiveTracker:
         """A tracker read afresh from today's events, in place of the one kept. Run now and then off the

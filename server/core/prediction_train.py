@@ -202,6 +202,27 @@ def read_events(
     return conn.execute(query.order_by(E.c.id)).all()
 
 
+def booking_show(conn, site: SiteRuntime, since: dt.datetime, before: dt.datetime) -> float:
+    """Of the booked slots starting in [since, before) and not cancelled, the share whose citizen checked
+    in within the grace window (the ticket due at the slot's start): how much of a booked citizen still
+    to come a prediction counts. 1.0 when those days had no bookings."""
+    B, T = m.Booking.__table__, m.Ticket.__table__
+    rows = conn.execute(
+        select(B.c.status, T.c.due_at)
+        .select_from(B.outerjoin(T, T.c.id == B.c.ticket_id))
+        .where(
+            B.c.site_id == site.id,
+            B.c.kind == "slot",
+            B.c.status != "cancelled",
+            B.c.slot_start >= since,
+            B.c.slot_start < before,
+        )
+    ).all()
+    if not rows:
+        return 1.0
+    return sum(1 for status, due_at in rows if status == "checked_in" and due_at is not None) / len(rows)
+
+
 def first_calls(events) -> dict[int, dt.datetime]:
     """When each ticket was first called: the end of its wait (used to score, never to predict)."""
     calls: dict[int, dt.datetime] = {}

@@ -21,7 +21,7 @@ import gevent
 from ..core import engine as q
 from ..core.engine.clock import since_local_midnight
 from ..core.prediction import Predictor
-from ..core.prediction_train import read_events, train
+from ..core.prediction_train import booking_show, read_events, train
 
 log = logging.getLogger("queuekiosk.prediction")
 
@@ -53,9 +53,12 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     now = now or q.utcnow()
     today = since_local_midnight(site, now)
     started = time.perf_counter()
+    since = today - dt.timedelta(days=TRAIN_DAYS)
     with state.reads.connect() as conn:
-        events = read_events(conn, site, since=today - dt.timedelta(days=TRAIN_DAYS), before=today)
+        events = read_events(conn, site, since=since, before=today)
+        show = booking_show(conn, site, since, today)
     model = gevent.get_hub().threadpool.apply(train, (site, events))
+    model.booking_show = show
     if model.days < MIN_DAYS:
         log.info(
             "wait prediction: %d day(s) of history (at least %d needed); tickets get the usual formula",
