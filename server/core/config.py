@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from .i18n import MESSAGES
+from .i18n import MESSAGES, translate
 from .notification_settings import NotificationSettings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -185,7 +185,7 @@ class Counter(_Strict):
 
     @property
     def label(self) -> str:
-        return self.name or f"Quầy {self.number}"
+        return self.name or translate("report_counter_n", "vi", number=self.number)  # "Quầy 3"
 
 
 DEFAULT_PHRASE = MESSAGES["voice_default_phrase"]["vi"]
