@@ -134,6 +134,26 @@ def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, con
         assert secret not in dump and secret not in srv.log()
 
 
+def test_with_the_centre_s_default_a_citizen_hears_at_three_ahead_and_when_called(live_server, config_variant, outside):
+    """Issue 15's "done when": N not set (3 by default); one message at three ahead, one at the call."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
+    tickets = [issue(srv.session(), "HT") for _ in range(5)]
+    mine = tickets[4]
+    opt_in(srv, mine, "sms", "0912345678")  # four ahead
+    sms.stays_at(0, seconds=1)
+    call_next(srv)  # three ahead
+    [near] = sms.wait_for(1)
+    assert json.loads(near.body)["text"].endswith(
+        f"còn 3 số nữa đến lượt Ông/Bà (số {mine['number']}). Mời Ông/Bà quay lại khu vực chờ."
+    )
+    for _ in range(4):  # two, one, none ahead (told already), then called
+        call_next(srv)
+    called = sms.wait_for(2)[1]
+    assert json.loads(called.body)["text"].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+    sms.stays_at(2)
+
+
 def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):
     sms, _zalo, _smtp, settings = outside
     # retried after 1 s and 2 s instead of 5 s and 15 s (QUEUEKIOSK_NOTIFY_RETRY_SECONDS): the same steps, sooner
