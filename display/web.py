@@ -23,6 +23,7 @@ from flask import Blueprint, current_app, render_template, send_file
 from ..server.core.config import SLIDE_TYPES
 from ..server.core.errors import NotFound
 from ..server.core.i18n import install_jinja, messages_for
+from ..server.web.errors import not_found_page
 
 bp = Blueprint(
     "display",
@@ -113,13 +114,7 @@ def page(display_id: str):
     config = _config()
     data = display_page_data(config, display_id)
     if data is None:
-        return render_template(
-            "errors/page.html",
-            site=config.site,
-            title_key="page_not_found",
-            message_key="unknown_display",
-            params={"display": display_id},
-        ), 404
+        return not_found_page(config.site, "unknown_display", display=display_id)
     return render_template("display/page.html", site=config.site, page=data, messages=messages_for("page_", "display_"))
 
 
