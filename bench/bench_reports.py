@@ -3,7 +3,7 @@ each figure beside the count from tickets in the same run (issue 21: a year <= 3
 call and <= 600 ms for the reports page; three years <= 1.3x a year).
 
     .venv/bin/python bench/bench_reports.py [--per-day 500] [--sim-days 28] [--keep /tmp/qk-bench-year]
-                                            [--rounds 3] [--ratio-rounds 30] [--no-http]
+                                            [--rounds 3] [--ratio-rounds 30] [--ratio-only] [--no-http]
 
 1. `queuekiosk simulate` fills a fresh SQLite database with the first --sim-days days of 2025 of
    the demo centre (about 500 citizens a weekday; every step through the queue engine, about two
@@ -18,7 +18,8 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
    over the year 2025 and over 2023-2025, as kept and counted from the tickets (``from_tickets``,
    the reference), best and median; and whether both give the same figures. Then each kept
    report over the year and over the three years in turn, --ratio-rounds times: the ratio of
-   their medians (issue 21: three years <= 1.3x a year).
+   their medians (issue 21: three years <= 1.3x a year), and the kilobytes of kept figures and
+   times each reads. ``--ratio-only`` does only this, on a database an earlier run kept.
 4. Over HTTP: a fresh `queuekiosk serve` on that database answers the reports page's three calls
    for the year; the time from request to the last byte.
 """
@@ -155,7 +156,7 @@ def _figures(report: dict) -> dict:
     return {key: value for key, value in report.items() if key != "generated_at"}
 
 
-def in_process(folder: Path, rounds: int, ratio_rounds: int) -> None:
+def in_process(folder: Path, rounds: int, ratio_rounds: int, ratio_only: bool = False) -> None:
     from queuekiosk.server.core import periods, reports
     from queuekiosk.server.core.config import load_config
     from queuekiosk.server.core.db import create_db_engine, prepare_database
@@ -191,27 +192,36 @@ def in_process(folder: Path, rounds: int, ratio_rounds: int) -> None:
     jobs.append(("2025-11-20: daily summary", lambda conn, ft: reports.daily_summary(conn, site, day, from_tickets=ft)))
 
     with engine.connect() as conn:
-        for label, span in spans.items():
+        if ratio_only:  # what an earlier run kept stays kept
+            for span in spans.values():
+                kept.keep_all(conn, site, span)
+                conn.commit()
+        for label, span in spans.items() if not ratio_only else ():
             total = reports.summary(conn, site, span, "service", from_tickets=True)["total"]
             print(
                 f"database: {total['issued']:,} tickets in {label}, {total['ratings']['total']:,} ratings", flush=True
             )
-        conn.execute(kept.K.delete())  # the first looks start from nothing kept
-        conn.commit()
-        print(f"\nfirst looks, nothing kept yet (each keeps up to {kept.KEEP_AT_ONCE} more days):", flush=True)
-        for name, job in jobs[:2]:
+        if not ratio_only:
+            conn.execute(kept.K.delete())  # the first looks start from nothing kept
+            conn.commit()
+            print(f"\nfirst looks, nothing kept yet (each keeps up to {kept.KEEP_AT_ONCE} more days):", flush=True)
+        for name, job in jobs[:2] if not ratio_only else ():
             start = time.perf_counter()
             job(conn, False)
             conn.commit()
             print(f"  {name:42} {time.perf_counter() - start:8.1f} s", flush=True)
-        for label, span in spans.items():
+        for label, span in spans.items() if not ratio_only else ():
             start = time.perf_counter()
             kept.keep_all(conn, site, span)
             conn.commit()
             print(f"  kept every day of {label} that is over: {time.perf_counter() - start:.1f} s", flush=True)
-    print(f"\nin-process ({rounds} rounds, in turn): kept / counted from tickets, best and median, wall ms", flush=True)
+    if not ratio_only:
+        print(
+            f"\nin-process ({rounds} rounds, in turn): kept / counted from tickets, best and median, wall ms",
+            flush=True,
+        )
     results = {}
-    for name, job in jobs:
+    for name, job in jobs if not ratio_only else ():
         with engine.connect() as conn:
             first = job(conn, False)
             same = first is None or _figures(first) == _figures(job(conn, True))
@@ -236,7 +246,7 @@ def in_process(folder: Path, rounds: int, ratio_rounds: int) -> None:
         "each on a fresh connection): best / median, wall ms",
         flush=True,
     )
-    for name in [n for n in results if n.startswith("year 2025: ")]:
+    for name in [n for n, _ in jobs if n.startswith("year 2025: ")]:
         other = name.replace("year 2025: ", "2023-2025: ")
         walls = {name: [], other: []}
         for i in range(ratio_rounds):
@@ -246,13 +256,41 @@ def in_process(folder: Path, rounds: int, ratio_rounds: int) -> None:
                     named[job_name](conn, False)
                     walls[job_name].append(time.perf_counter() - start)
         one, three = walls[name], walls[other]
+        reads = [_kept_reads(engine, named[job_name]) for job_name in (name, other)]
         print(
             f"  {name.removeprefix('year 2025: '):32} year {min(one) * 1000:6.1f} / {statistics.median(one) * 1000:6.1f}   "
             f"3 years {min(three) * 1000:6.1f} / {statistics.median(three) * 1000:6.1f}   "
-            f"{statistics.median(three) / statistics.median(one):5.2f}x",
+            f"{statistics.median(three) / statistics.median(one):5.2f}x   "
+            f"kept KB read (figures + times): {reads[0][0] / 1000:.0f} + {reads[0][1] / 1000:.0f}, "
+            f"{reads[1][0] / 1000:.0f} + {reads[1][1] / 1000:.0f}",
             flush=True,
         )
     engine.dispose()
+
+
+def _kept_reads(engine, job) -> tuple[int, int]:
+    """The bytes of kept rows a report reads: their figures (JSON), and the times it fetches."""
+    from queuekiosk.server.core.reports import kept
+
+    read = [0, 0]
+    decode, fetch = kept._decode, kept.Store.fetch
+
+    def counting_decode(grouping, day, figures, store):
+        read[0] += len(figures)
+        return decode(grouping, day, figures, store)
+
+    def counting_fetch(store):
+        before = sum(map(len, store.loaded.values()))
+        fetch(store)
+        read[1] += sum(map(len, store.loaded.values())) - before
+
+    kept._decode, kept.Store.fetch = counting_decode, counting_fetch
+    try:
+        with engine.connect() as conn:
+            job(conn, False)
+    finally:
+        kept._decode, kept.Store.fetch = decode, fetch
+    return read[0], read[1]
 
 
 def over_http(folder: Path, rounds: int) -> None:
@@ -305,6 +343,9 @@ def main() -> None:
     parser.add_argument("--sim-days", type=int, default=28, help="days of January 2025 simulated; the rest are copies")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ratio-rounds", type=int, default=30, help="rounds of a year beside three years, kept")
+    parser.add_argument(
+        "--ratio-only", action="store_true", help="only the year beside three years, on what --keep kept before"
+    )
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the database here")
     args = parser.parse_args()
@@ -328,8 +369,8 @@ def main() -> None:
                 f"copied simulated days to the other open days of 2023-2025: {added:,} tickets in {time.perf_counter() - start:.0f} s",
                 flush=True,
             )
-        in_process(folder, args.rounds, args.ratio_rounds)
-        if not args.no_http:
+        in_process(folder, args.rounds, args.ratio_rounds, args.ratio_only)
+        if not args.no_http and not args.ratio_only:
             over_http(folder, args.rounds)
         print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     finally:
