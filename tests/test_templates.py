@@ -29,7 +29,7 @@ def test_every_page_extends_the_base_and_writes_no_head_of_its_own():
     for path in pages():
         text = path.read_text(encoding="utf-8")
         assert text.startswith('{% extends "base.html" %}'), path
-        for tag in ("<html", "<head>", "<meta charset", "</body>"):
+        for tag in ("<html", "<head>", "<meta charset", "</body>", 'id="qk-messages"', 'id="qk-page"'):
             assert tag not in text, f"{path.relative_to(REPO)} writes {tag} itself"
 
 
@@ -37,3 +37,4 @@ def test_the_base_head_is_vietnamese_first_and_local():
     text = BASE.read_text(encoding="utf-8")
     assert '<html lang="vi">' in text and '<meta charset="utf-8">' in text
     assert "url_for('static', filename='queuekiosk.css')" in text and "http" not in text
+    assert 'id="qk-messages"' in text and 'id="qk-page"' in text  # a page's texts and data, for queuekiosk.js
