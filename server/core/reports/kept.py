@@ -290,18 +290,18 @@ def plan(
     basis = basis_of(targets)
     store = Store(db, site.id, basis)
     wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
-    days = period.days()
+    days = _span(period.first_day, period.last_day)  # (period.days(), quicker)
     if not _has_table(conn):  # a database not migrated yet: everything from the tickets
         return result
     years = _whole_years(days)
     year_rows = _read(conn, site, [YEAR + g for g in wanted], [first for first, _ in years], store)
     kept_years = {first: last for first, last in years if all(first in year_rows[YEAR + g] for g in wanted)}
-    in_years = {d for first, last in kept_years.items() for d in _span(first, last)}
-    months = [(first, last) for first, last in _whole_months(days) if first not in in_years]
+    in_years = _ordinals(kept_years)  # (days as ordinals: sets of a thousand dates cost more than the rest)
+    months = [(first, last) for first, last in _whole_months(days) if first.toordinal() not in in_years]
     month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], store)
     kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
-    in_months = {d for first, last in kept_months.items() for d in _span(first, last)} | in_years
-    loose = [d for d in days if d not in in_months]
+    in_months = _ordinals(kept_months) | in_years
+    loose = [d for d in days if d.toordinal() not in in_months]
     day_rows = _read(conn, site, wanted, loose, store)
     missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
     fresh = _keep_days(db, site, missing, now, targets, basis, keep_at_once)
@@ -313,7 +313,7 @@ def plan(
     )
     for first, (last, found) in made.items():
         kept_months[first] = last
-        in_months.update(_span(first, last))
+        in_months.update(range(first.toordinal(), last.toordinal() + 1))
         for g in wanted:
             month_rows[MONTH + g][first] = found[g]
     month_parts = {g: month_rows[MONTH + g] for g in wanted}
@@ -321,7 +321,7 @@ def plan(
         conn,
         site,
         [y for y in years if y[0] not in kept_years],
-        lambda first, last: [f for f, _ in _whole_months(_span(first, last))],
+        lambda first, last: [f for f, _ in _whole_months([first, last])],
         month_parts,
         wanted,
         store,
@@ -332,15 +332,15 @@ def plan(
         for g in wanted:
             year_rows[YEAR + g][first] = found[g]
     for first, last in kept_years.items():  # the months of a kept year are read as the year
-        for month_first, _ in _whole_months(_span(first, last)):
+        for month_first, _ in _whole_months([first, last]):
             kept_months.pop(month_first, None)
     if isinstance(db, Session) and (fresh or made or made_years):
         db.commit()  # what was counted stays kept (a report's session is its own)
         conn = connection(db)
 
     units: dict[dt.date, dt.date] = {**kept_years, **kept_months}  # first day -> last day of each kept unit
-    units.update({d: d for d in loose if d not in in_months and all(d in day_rows[g] for g in wanted)})
-    covered = {d for first, last in units.items() for d in _span(first, last)}
+    units.update({d: d for d in loose if d.toordinal() not in in_months and all(d in day_rows[g] for g in wanted)})
+    covered = _ordinals(units)
     for g in wanted:
         result.kept[g] = {
             first: (
@@ -352,16 +352,17 @@ def plan(
             )[first]
             for first in sorted(units)
         }
-    result.counted = _runs([d for d in days if d not in covered], period)
+    result.counted = _runs([d for d in days if d.toordinal() not in covered], period)
     if "day" in groupings:  # the rows per day from the days' own rows (a month's sum them), the total as kept
-        per_day = {d: day_rows["total"][d] for d in covered if d in day_rows["total"]}
-        per_day.update(_read(conn, site, ["total"], sorted(covered - set(per_day)), store)["total"])
+        per_day = {d: rows for d, rows in day_rows["total"].items() if d.toordinal() in covered}
+        rest = [d for d in days if d.toordinal() in covered and d not in per_day]
+        per_day.update(_read(conn, site, ["total"], rest, store)["total"])
         result.kept["day"] = per_day
     if "peaks" in wanted:
         usable = _peaks_usable(result.kept["peaks"], units, period)
         result.kept["peaks"] = {first: p for first, p in result.kept["peaks"].items() if first in usable}
-        in_usable = {d for first in usable for d in _span(first, units[first])}
-        result.peak_counted = _runs([d for d in days if d not in in_usable], period)
+        in_usable = _ordinals({first: units[first] for first in usable})
+        result.peak_counted = _runs([d for d in days if d.toordinal() not in in_usable], period)
     return result
 
 
@@ -390,6 +391,11 @@ def _peaks_usable(peaks: dict, units: dict, period: Period) -> set:
         if first == period.first_day or spilled_last.get(before) is False:
             usable.add(first)
     return usable
+
+
+def _ordinals(units: dict) -> set[int]:
+    """The days of the spans ``units`` (first day -> last day), as ordinals."""
+    return {o for first, last in units.items() for o in range(first.toordinal(), last.toordinal() + 1)}
 
 
 def _span(first: dt.date, last: dt.date) -> list[dt.date]:
