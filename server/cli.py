@@ -190,14 +190,18 @@ def simulate(first_day, days, seed, per_day, site_id, config_file):
     click.echo(say("cli_sim_clerks_disabled"), err=True)
 
 
+def _server_and_token(token_help: str):
+    """``--server`` and ``--token`` of a command that runs on another PC and talks to the server."""
+
+    server = click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
+    token = click.option(
+        "--token", required=True, envvar="QUEUEKIOSK_TOKEN", help=f"{token_help} (or $QUEUEKIOSK_TOKEN)"
+    )
+    return lambda command: server(token(command))
+
+
 @main.command("kiosk-agent")
-@click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
-@click.option(
-    "--token",
-    required=True,
-    envvar="QUEUEKIOSK_TOKEN",
-    help="the kiosk's token from `queuekiosk token create --role kiosk --kiosk ID` (or $QUEUEKIOSK_TOKEN)",
-)
+@_server_and_token("the kiosk's token from `queuekiosk token create --role kiosk --kiosk ID`")
 @click.option("--printer", "printer_spec", required=True, help="the printer of this PC: " + _agent_spec_help())
 @click.option(
     "--kiosk", default=None, help="the kiosk id in config.yaml (needed only when several kiosks print through agents)"
@@ -229,13 +233,7 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
 
 
 @main.command("keypad")
-@click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
-@click.option(
-    "--token",
-    required=True,
-    envvar="QUEUEKIOSK_TOKEN",
-    help="a counter token from `queuekiosk token create --role counter --counter N` (or $QUEUEKIOSK_TOKEN)",
-)
+@_server_and_token("a counter token from `queuekiosk token create --role counter --counter N`")
 @click.option("--counter", required=True, type=click.IntRange(1), help="the counter this keypad drives")
 @click.option(
     "--key",
