@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from ..server.core import engine as q
 from ..server.core import models as m
+from ..server.core.i18n import translate
 from .content import TicketContent, local_stamp
 
 J = m.PrintJob.__table__
@@ -53,6 +54,10 @@ def enqueue(
 ) -> int:
     """A pending job for ``printer_id``; in the caller's transaction, so it exists iff the ticket does."""
     ticket_id = select(T.c.id).where(T.c.public_id == ticket_public_id).scalar_subquery()
+    return _insert(conn, site, printer_id, ticket_id, content, now or q.utcnow())
+
+
+def _insert(conn, site, printer_id: str, ticket_id, content: TicketContent, now: dt.datetime) -> int:
     return conn.execute(
         insert(J)
         .values(
@@ -61,7 +66,7 @@ def enqueue(
             ticket_id=ticket_id,
             status="pending",
             content=content.to_json(),
-            created_at=now or q.utcnow(),
+            created_at=now,
             attempts=0,
         )
         .returning(J.c.id)
@@ -76,26 +81,14 @@ def enqueue_test(conn, site, printer_id: str, tracking_url: str, now: dt.datetim
     content = TicketContent(
         centre=config.site.name,
         number="0000",
-        service="IN THỬ",
-        service_en="Test print",
+        service=translate("admin_test_print", "vi").upper(),  # "IN THỬ"
+        service_en=translate("admin_test_print", "en"),
         issued_at=local_stamp(q.local_time(site, now)),
         people_ahead=0,
         tracking_url=tracking_url,
         footer=config.ticket.footer,
     )
-    job_id = conn.execute(
-        insert(J)
-        .values(
-            site_id=site.id,
-            printer_id=printer_id,
-            ticket_id=None,
-            status="pending",
-            content=content.to_json(),
-            created_at=now,
-            attempts=0,
-        )
-        .returning(J.c.id)
-    ).scalar_one()
+    job_id = _insert(conn, site, printer_id, None, content, now)
     return job_view(conn.execute(select(J).where(J.c.id == job_id)).one())
 
 
