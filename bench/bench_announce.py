@@ -7,7 +7,7 @@ client has the `ticket.called` (or `ticket.recalled`) event AND has downloaded t
 of its `announcement.audio_url`: the moment the page could start playing.
 
 - cold: every call is a new number, so its announcement is made (clips joined, WAV written)
-  during the call;
+  when its `audio_url` is fetched (in the call's request before issue 21's change, 3d85cde);
 - warm: the same call is announced again (a recall), so the WAV is in the cache.
 
     .venv/bin/python bench/bench_announce.py [--calls 300]
