@@ -145,7 +145,9 @@ def _bounded(handler):
             )
             socketio.server.disconnect(request.sid, namespace="/")
             return None
-        return handler(*args)
+        # exactly one argument, as each handler takes: an event sent with no data (or with more than
+        # one) got no answer and logged a TypeError's traceback
+        return handler(args[0] if args else None)
 
     return bounded
 

@@ -216,3 +216,20 @@ def test_a_flood_of_bad_polling_requests_logs_one_traceback_a_minute(live_server
     log = srv.log()
     # one record let through (written by engineio's own handler and by the server's), the rest counted
     assert 1 <= log.count("ValueError: Too many packets in payload") <= 4, log.count("Too many packets")
+
+
+def test_an_event_without_data_or_with_too_much_is_answered(server):
+    """An event sent with no data (or with two arguments) got no answer and logged a TypeError."""
+    ws = raw_socketio(server.url)
+    ws.send("421" + json.dumps(["subscribe"]))
+    ws.send("422" + json.dumps(["subscribe", {"display": "lobby"}, "thua"]))
+    answers = {}
+    ws.settimeout(10)
+    while len(answers) < 2:
+        frame = ws.recv()
+        if frame.startswith("43"):
+            answers[frame[2]] = json.loads(frame[3:])[0]
+    assert answers["1"]["error"]["code"] == "invalid_field", answers
+    assert answers["2"] == {"ok": True}, answers
+    ws.close()
+    assert "TypeError" not in server.log()
