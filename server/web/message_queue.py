@@ -17,8 +17,8 @@ Here a publish waits at most ``TIMEOUT_SECONDS`` and, once one failed, the messa
 again tells every screen of every process ``resync``. The listener tries again every
 ``RETRY_SECONDS``, waits for Redis to confirm the subscription, and only then tells this process's
 own screens ``resync``: a snapshot taken after that misses nothing published later.
-``drop_listener`` (called by server/web/resync.py when Redis stops answering pings) ends a
-subscription whose connection would otherwise wait for ever on a Redis that went silent.
+Every read from Redis has the same bound. ``drop_listener`` (called by server/web/resync.py when
+Redis stops answering pings) ends a subscription whose connection went silent.
 """
 
 from __future__ import annotations
@@ -94,8 +94,10 @@ class BoundedRedisManager(socketio.RedisManager):
         while True:
             pubsub = None
             try:
-                # no read timeout: the subscription waits for messages as long as there are none
-                pubsub = redis_client(self.redis_url, socket_keepalive=True).pubsub()
+                # every read bounded (a Redis that went silent cannot hold the listener), and the wait
+                # for the next message a poll of at most a second at a time
+                client = redis_client(self.redis_url, socket_timeout=TIMEOUT_SECONDS, socket_keepalive=True)
+                pubsub = client.pubsub()
                 pubsub.subscribe(self.channel)
                 confirmed = pubsub.get_message(timeout=TIMEOUT_SECONDS)
                 if not confirmed or confirmed.get("type") != "subscribe":
@@ -105,7 +107,11 @@ class BoundedRedisManager(socketio.RedisManager):
                     lost = False
                     log.warning("the message queue delivers again: every screen of this process takes a fresh state")
                     self.emit("resync", RESYNC, namespace="/", ignore_queue=True)  # this process's own
-                yield from pubsub.listen()
+                while pubsub.subscribed:
+                    message = pubsub.get_message(timeout=TIMEOUT_SECONDS)
+                    if message is not None:
+                        yield message
+                raise redis.ConnectionError("the subscription ended")
             except Exception as error:  # noqa: BLE001 - whatever ended the subscription, subscribe again
                 if not lost:
                     log.warning(

@@ -47,9 +47,9 @@ def watch_message_queue(url: str) -> None:
         manager = socketio.server.manager if socketio.server is not None else None
         if now and not reachable:
             log.warning("the message queue answers again")
-            if getattr(manager, "dropped", 0):  # nothing published since: the others may have missed some
-                manager.resync_everyone()
-        elif reachable and not now:
+        if now and getattr(manager, "dropped", 0):  # messages were dropped and nothing published since
+            manager.resync_everyone()  # (a hang shorter than a ping's wait is never seen as an outage here)
+        if reachable and not now:
             log.warning(
                 "the message queue (%s) does not answer: events of other processes do not reach "
                 "this process's screens until it returns",
