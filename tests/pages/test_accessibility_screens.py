@@ -83,6 +83,9 @@ def test_every_display_mode_meets_wcag_22_aa(centre, audit):  # noqa: F811
     assert paused.status_code == 200, paused.text
 
     expect(counter_top.locator("#ct-number")).to_have_text(re.compile(r"^\d+$"), timeout=5000)
+    _mid_flash(counter_top)
+    found["counter-top, a new call's flash"] = check(counter_top)
+    _end_flash(counter_top)
     found["counter-top, serving"] = check(counter_top)
 
     portrait = tab({"width": 1080, "height": 1920})
@@ -97,6 +100,11 @@ def test_every_display_mode_meets_wcag_22_aa(centre, audit):  # noqa: F811
     _live(zone, centre.url + "/display/zone")
     expect(zone.locator(".counter-row")).to_have_count(2)
     found["zone display"] = check(zone)
+    centre.call(5)  # a new call: its row flashes, and the number is shown big a moment
+    expect(zone.locator('.counter-row[data-counter="5"].flash')).to_be_visible(timeout=5000)
+    assert _mid_flash(zone) >= 1
+    found["zone display, a new call's flash"] = check(zone)
+    _end_flash(zone)
 
     centre.call(1, "finish")
     paused = centre.http.post(
