@@ -30,6 +30,10 @@ class SiteSessions(SecureCookieSessionInterface):
     def open_session(self, app, request_):
         if not app.secret_key:
             return None
+        if "HTTP_COOKIE" not in request_.environ:  # no login to look for (a kiosk, a program with a token)
+            session = self.session_class()
+            session.cookie_site = None
+            return session
         site_id = current_app.extensions["queuekiosk"].site_id
         own = self._load(app, request_, site_id)
         if "user_id" in own:  # signed in at this very site
