@@ -66,6 +66,48 @@ def pytest_xdist_auto_num_workers(config):
     return SUITE_WORKERS
 
 
+# The files that take longest, longest first (measured: docs/performance.md, "Test suite"). Under
+# xdist (`--dist loadfile --no-loadscope-reorder` in pytest.ini) a worker takes files in the order
+# collected: these go first so that no long file starts near the end and runs alone while the
+# other workers have finished; the rest follow, the files with most tests first, as xdist's own
+# ordering (by the number of tests, which put a one-test file of two minutes last) had them.
+# A file missing from the list only starts later; a renamed one falls back to that.
+SLOWEST_FILES = (
+    "tests/test_prediction.py",  # its simulated centre: minutes
+    "tests/test_prediction_seed.py",  # two more simulated centres
+    "tests/test_reports_kept.py",  # a simulated year on both databases
+    "tests/pages/test_display_page.py",  # real audio played: 80 s, 12 s of it CPU
+    "tests/api/test_sites.py",  # a faked midnight: 54 s
+    "tests/api/test_notifications.py",
+    "tests/api/test_webhooks.py",  # 37 s
+    "tests/api/test_kiosk_agent.py",  # a hanging printer: 33 s
+    "tests/test_prediction_wiring.py",
+    "tests/api/test_cli.py",  # 21 `queuekiosk` runs: 25 s
+    "tests/test_simulate.py",  # 24 s
+    "tests/api/test_day_end.py",  # a faked midnight: 23 s
+    "tests/api/test_fuzz_api.py",  # schemathesis's whole run: 22 s, one test
+    "tests/api/test_cli_sites.py",  # 18 s
+    "tests/api/test_http_concurrency.py",  # 18 s
+    "tests/api/test_cli_setup.py",  # 17 s
+    "tests/api/test_role_matrix.py",  # 16 s
+    "tests/test_engine_properties.py",  # 16 s
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """In a worker: the files in ``SLOWEST_FILES`` order, then the others by their number of tests
+    (most first); each file's tests keep their order. Every worker sorts alike, so their
+    collections stay the same, as xdist requires. Runs without workers keep the collected order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {path: i for i, path in enumerate(SLOWEST_FILES)}
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    order = sorted(files, key=lambda path: (rank.get(path, len(rank)), -len(files[path])))
+    items[:] = [item for path in order for item in files[path]]
+
+
 def pytest_configure(config):
     # A suite started as a background job (`cmd &` in a script) inherits SIGINT ignored, and so does
     # every process it starts: Ctrl+C, which the keypad client's tests send, would do nothing (each
