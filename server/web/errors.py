@@ -104,6 +104,8 @@ def _refuse_nul_in_url():
     """No address or query holds a NUL character, and PostgreSQL could not even look one up."""
     if "\x00" in request.path:
         return _page_or_json("page_not_found", "not_found", 404, path=request.path.replace("\x00", "\\0"))
+    if not request.environ.get("QUERY_STRING"):  # no query (most requests): no arguments to look at
+        return None
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:
             raise Invalid(

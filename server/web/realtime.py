@@ -16,6 +16,7 @@ import uuid
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
+from socketio import Manager as SocketIOManager
 from sqlalchemy.exc import OperationalError
 
 from ...printers import jobs
@@ -185,11 +186,21 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
     return rooms
 
 
+def _local_rooms() -> dict | None:
+    """The rooms of this process's clients (room -> its members), when they are all there is to
+    tell: not with a message queue (Redis), whose other processes' clients may be in any room."""
+    manager = socketio.server.manager
+    if type(manager) is not SocketIOManager:
+        return None
+    return manager.rooms.get("/", {})
+
+
 def publish(site, outcome: q.Outcome) -> None:
     """Tell every interested room what a committed action did."""
     # a call carries the new waiting counts, so a display is sent one message per call, not two
     waiting = next((h.detail["waiting"] for h in outcome.happened if h.kind == "queue.changed"), None)
     displays_told: set[str] = set()
+    listening = _local_rooms()
     for happened in outcome.happened:
         payload = dict(happened.detail)
         if happened.ticket is not None:
@@ -207,6 +218,8 @@ def publish(site, outcome: q.Outcome) -> None:
         if happened.kind == "queue.changed":
             rooms -= displays_told
         for room in rooms:
+            if listening is not None and not listening.get(room):
+                continue  # nobody in it: socketio.emit would encode the message for no one
             display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
             if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
                 socketio.emit(happened.kind, {**payload, "announcement": spoken[display_id]}, to=room)

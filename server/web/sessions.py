@@ -60,6 +60,10 @@ class SiteSessions(SecureCookieSessionInterface):
                 httponly=self.get_cookie_httponly(app),
             )
         request.environ[SAVED_TO] = target
+        if not session and not session.modified:  # what Flask's own does with an empty session, sooner
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
         super().save_session(app, session, response)
 
     # what Flask's own save_session asks: the cookie chosen above
