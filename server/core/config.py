@@ -468,11 +468,18 @@ class Limits(_Strict):
         return values
 
     def exempt(self, address: str | None) -> bool:
-        try:
-            ip = ipaddress.ip_address(address or "")
-        except ValueError:
-            return False
-        return any(ip in network for network in _networks(tuple(self.exempt_addresses)))
+        return _exempt(tuple(self.exempt_addresses), address or "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _exempt(addresses: tuple[str, ...], address: str) -> bool:
+    """``Limits.exempt``, worked out once per address (a centre's LAN has a few dozen), not at
+    every issuing request."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(addresses))
 
 
 @functools.lru_cache(maxsize=64)
