@@ -73,9 +73,11 @@ def pytest_xdist_auto_num_workers(config):
 # ordering (by the number of tests, which put a one-test file of two minutes last) had them.
 # A file missing from the list only starts later; a renamed one falls back to that.
 SLOWEST_FILES = (
-    "tests/test_prediction.py",  # its simulated centre: minutes
-    "tests/test_prediction_seed.py",  # two more simulated centres
-    "tests/test_reports_kept.py",  # a simulated year on both databases
+    "tests/test_prediction_plain.py",  # a simulated centre: 111 s alone at load 10-14
+    "tests/test_prediction.py",  # its simulated centre and backtests: 70 s
+    "tests/test_prediction_seed.py",  # the same centre again: 50 s
+    "tests/test_reports_kept_pg.py",  # every kept figure against the tickets' on PostgreSQL
+    "tests/test_reports_kept.py",  # the same on SQLite, and the kept runs' statistics
     "tests/pages/test_display_page.py",  # real audio played: 80 s, 12 s of it CPU
     "tests/api/test_sites.py",  # a faked midnight: 54 s
     "tests/api/test_notifications.py",

@@ -56,10 +56,15 @@ def _same(conn, site, period, now) -> int:
     return conn.execute(select(func.count()).select_from(K)).scalar_one()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, config, request, kind):
-    url = request.getfixturevalue("migrated_sqlite_url" if kind == "sqlite" else "migrated_pg_url")
-    queue = make_queue(config, url)
+def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, config, migrated_sqlite_url):
+    """On SQLite; on PostgreSQL in tests/test_reports_kept_pg.py, a file of its own so that a run on
+    several workers checks both at once (docs/performance.md, "Test suite")."""
+    check_kept_figures(make_queue(config, migrated_sqlite_url))
+
+
+def check_kept_figures(queue) -> None:
+    """The history of the module's docstring in ``queue``'s database: every report over it equals the
+    count from the tickets, before and after the day ends and a target wait changes."""
     site, engine = queue.site, queue.engine
     busy = Settings(per_day=70, transfer_share=0.1, no_show_share=0.08, priority_share=0.15, rating_share=0.6)
     simulate(engine, site, dt.date(2025, 6, 2), 1, seed=2, settings=busy)

@@ -1,0 +1,13 @@
+"""Kept figures on PostgreSQL: tests/test_reports_kept.py's check of every report against the count
+from the tickets, in a file of its own so that a run on several workers checks SQLite and
+PostgreSQL at once (with ``--dist loadfile`` a file runs whole on one worker)."""
+
+from __future__ import annotations
+
+import pytest
+from test_reports_kept import check_kept_figures
+
+
+@pytest.mark.postgres
+def test_kept_figures_are_the_figures_counted_from_the_tickets_on_postgresql(make_queue, config, migrated_pg_url):
+    check_kept_figures(make_queue(config, migrated_pg_url))
