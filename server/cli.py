@@ -82,7 +82,7 @@ def serve(config_file, host, port, ignore_hours, access_log):
 
     path = config_path(config_file)
     try:
-        app = create_app(path, ignore_hours=ignore_hours)
+        app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
     except ConfigError as error:
         if not path.is_file():
             load(path, "cli_nothing_started")  # says which file is missing

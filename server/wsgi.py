@@ -15,6 +15,6 @@ from .web.app import create_app
 from .web.printing import warn_if_phones_cannot_reach
 
 check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
-app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1")
+app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1", migrate_apart=True)
 warn_if_phones_cannot_reach(app)  # behind nginx only ticket.tracking_url can say where phones reach it
 app.extensions["queuekiosk"].start_background()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -62,3 +63,27 @@ def test_who_called_and_ended_each_ticket_is_filled_in_from_the_events(make_queu
         command.upgrade(cfg, "head")
     with db.engine.connect() as conn:
         assert conn.execute(select(*columns).order_by(tickets.c.number)).all() == kept
+
+
+def test_a_server_makes_a_new_database_in_a_child_process(db_url, config, tmp_path):
+    """`serve` and gunicorn's app migrate a new database in a child process (Alembic stays out of the
+    long-running server): the schema is the one the code uses and the centre is seeded, as in-process."""
+    from queuekiosk.server.core.db import HEAD_REVISION, prepare_database, schema_revision
+
+    engine = create_db_engine(db_url)
+    try:
+        site = prepare_database(engine, config, tmp_path, migrate_apart=True)
+        assert schema_revision(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+    assert site.config.site.id == config.site.id and set(site.service_ids) == {s.code for s in config.services}
+
+
+def test_a_migration_that_fails_in_the_child_says_why(tmp_path):
+    from queuekiosk.server.core.db import migrate_in_child
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'queuekiosk.db'}")
+    with pytest.raises(RuntimeError, match="(?s)the database migration failed.*unable to open database file"):
+        migrate_in_child(engine)

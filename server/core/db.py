@@ -184,6 +184,24 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def migrate_in_child(engine: Engine) -> None:
+    """``migrate`` in a child process, for a server that runs for days: Alembic, Mako and Pygments
+    (about 11 MB) are then never loaded into it; only a new database's first start waits for the
+    child's imports (a second or two). The database's address, password included, reaches the child
+    on its standard input, not on its command line, which any user of the machine can read."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", __name__],
+        input=engine.url.render_as_string(hide_password=False),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the database migration failed:\n{done.stderr.strip()}")
+
+
 @dataclass
 class SiteRuntime:
     """The centre's setup as saved in the database, with the ids of its services, priorities and
@@ -332,15 +350,20 @@ def site_setup(session: Session, config_dir: Path | None = None, site_id: str | 
 
 
 def prepare_database(
-    engine: Engine, seed: Config | Callable[[], Config], instance_dir: Path, config_dir: Path | None = None
+    engine: Engine,
+    seed: Config | Callable[[], Config],
+    instance_dir: Path,
+    config_dir: Path | None = None,
+    migrate_apart: bool = False,
 ) -> SiteRuntime:
     """The centre as the database has it. A new, empty database is created here and its setup
     seeded from ``seed`` (a Config, or what makes one: read only when needed); an existing one
     must be current (else SchemaNotCurrent says what to run) and its saved setup wins over
-    ``seed``. Safe when several processes start at once."""
+    ``seed``. Safe when several processes start at once. ``migrate_apart``: a new database's
+    schema is made in a child process (``migrate_in_child``), for long-running servers."""
     with _migration_lock(engine, instance_dir):
         if schema_revision(engine) is None:
-            migrate(engine)
+            (migrate_in_child if migrate_apart else migrate)(engine)
         check_schema(engine)
         with Session(engine) as session, session.begin():
             return site_setup(session, config_dir) or save_setup(session, seed() if callable(seed) else seed)
@@ -358,3 +381,11 @@ def open_database(engine: Engine, config_dir: Path | None = None) -> SiteRuntime
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+if __name__ == "__main__":  # migrate_in_child's child: the database's address on standard input
+    import sys
+
+    _engine = create_db_engine(sys.stdin.read())
+    migrate(_engine)
+    _engine.dispose()

@@ -240,9 +240,11 @@ def create_app(
     config: Config | None = None,
     database_url: str | None = None,
     ignore_hours: bool = False,
+    migrate_apart: bool = False,
 ) -> Flask:
     """``config`` (else the file at ``config_path``) seeds a new database; an existing one keeps
-    the setup saved in it, and the file is not read at all."""
+    the setup saved in it, and the file is not read at all. ``migrate_apart``: a new database's
+    schema is made in a child process, so a long-running server never holds Alembic (server/core/db.py)."""
     path = resolve_config_path(config_path)
     instance_dir = instance_dir_for(path)
 
@@ -264,7 +266,9 @@ def create_app(
     engine = create_db_engine(
         database_url or default_database_url(instance_dir), busy_seconds=faults.SERVER_BUSY_SECONDS
     )
-    site = prepare_database(engine, config or (lambda: load_config(path)), instance_dir, path.parent)
+    site = prepare_database(
+        engine, config or (lambda: load_config(path)), instance_dir, path.parent, migrate_apart=migrate_apart
+    )
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
     state = AppState(path, instance_dir, engine, {site.id: site}, ignore_hours, writer)
