@@ -6,13 +6,13 @@ Flask-SocketIO with queuekiosk's Socket.IO options (server/web/extensions.py) on
 `serve` runs (server/wsgi_server.py's, repeated here so that queuekiosk's app is not loaded). A client sends ``subscribe`` and is answered ``state``, as
 queuekiosk's lobby display is; ``POST /api/v1/counters/1/next`` emits a ``ticket.called`` of the
 same shape and size as queuekiosk's to the lobby's room and answers the ticket, with no database,
-no announcement audio and no authentication. The requests and websocket client libraries are kept
-out as `serve` keeps them out (server/cli.py), so its memory compares.
+no announcement audio and no authentication. The requests, websocket and Redis client libraries
+are kept out as `serve` keeps them out without a message queue (server/cli.py), so its memory compares.
 """
 
 import sys
 
-for _name in ("requests", "websocket"):  # as server/cli.py _skip_client_libraries
+for _name in ("requests", "websocket", "redis"):  # as server/cli.py _skip_client_libraries
     sys.modules.setdefault(_name, None)
 
 from gevent import monkey  # noqa: E402
