@@ -14,6 +14,7 @@ from gevent import pywsgi
 from .web import printing
 from .web.extensions import PING_SECONDS, ping_seconds
 
+ONE_WRITE = 64 * 1024  # a response body up to this size is sent with its headers, in one send
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
 # A connection on which nothing can be read or written for this long is closed: an idle keep-alive
 # connection, a client that stopped reading (a send would wait for ever), a WebSocket that no longer
@@ -69,6 +70,28 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
     def log_request(self):
         if not isinstance(self.server.log, pywsgi._NoopLog):
             super().log_request()
+
+    def _write_with_headers(self, data):
+        """gevent's, but a body of up to ``ONE_WRITE`` bytes goes out with the headers in one send
+        (gevent sends them apart: two system calls and two TCP segments for every answer, about a
+        tenth of an issued ticket's CPU). The same bytes in the same order."""
+        self.headers_sent = True
+        self.finalize_headers()
+        towrite = bytearray(b"HTTP/1.1 ")
+        towrite += self.status
+        towrite += b"\r\n"
+        for header, value in self.response_headers:
+            towrite += header
+            towrite += b": "
+            towrite += value
+            towrite += b"\r\n"
+        towrite += b"\r\n"
+        if data and not self.response_use_chunked and len(data) <= ONE_WRITE:
+            towrite += data
+            self._sendall(towrite)
+            return
+        self._sendall(towrite)
+        self._write(data)
 
 
 class NoDelayWSGIServer(pywsgi.WSGIServer):
