@@ -16,7 +16,8 @@ them (none first, then the other way round), so both see the same machine. In ea
   next call once every listener heard the last); the server's CPU per call. Before the calls the
   deliveries of the tickets issued so far are let finish, so what the calls pay is their own 6
   deliveries (the finished ticket and the called one, to 3 webhooks).
-- with wrk installed: tickets/s with 32 keep-alive clients for --seconds.
+- with wrk installed, in the last round: tickets/s with 32 keep-alive clients for --seconds (last,
+  as its thousands of waiting tickets would slow the calls of a later round).
 
 The 3-webhook server's deliveries are counted at the receiver: each round says how long after
 issuing stopped the last one arrived. Every figure is printed per round with its ratio to the
@@ -158,7 +159,7 @@ def one_round(server: Server, args, round_no: int) -> dict:
     row["call_http_ms"], row["missed"] = calls["http_ms"], calls["missed"]
     if server.webhooks:
         drained_after(server.receiver, 3 * outbox_count(server.tmp))
-    if args.wrk:
+    if args.wrk and round_no == args.rounds - 1:  # last: its thousands of tickets would slow the next calls
         row["wrk"] = wrk(server.base + "/api/v1/tickets", args.seconds)
         if server.webhooks:
             row["wrk_drain"] = drained_after(server.receiver, 3 * outbox_count(server.tmp))
@@ -168,7 +169,7 @@ def one_round(server: Server, args, round_no: int) -> dict:
         + (f" (deliveries done {row['drain']:.1f} s after the last ticket)" if server.webhooks else "")
         + f"; call -> display p50 {statistics.median(row['call_ms']):.1f} ms, p99 {percentile(row['call_ms'], 99):.1f}"
         f" ms, server CPU {row['call_cpu']:.1f} ms a call, missed {row['missed']}"
-        + (f"; wrk {row['wrk']['rate']:.0f} tickets/s" if args.wrk else "")
+        + (f"; wrk {row['wrk']['rate']:.0f} tickets/s" if "wrk" in row else "")
         + f"; load {row['load']:.1f}",
         flush=True,
     )
@@ -197,12 +198,12 @@ def report(servers: list[Server], args) -> None:
         ("server CPU per call (ms)", lambda r: r["call_cpu"]),
     ]
     if args.wrk:
-        figures.append(("32 clients (wrk), tickets/s", lambda r: r["wrk"]["rate"]))
+        figures.append(("32 clients (wrk), tickets/s", lambda r: r["wrk"]["rate"] if "wrk" in r else None))
     for label, pick in figures:
-        a = [pick(r) for r in none.rows]
+        a = [x for x in (pick(r) for r in none.rows) if x is not None]
         print(f"  {label:30s} {none.name:>22s} {span(a):>13s}", flush=True)
         for other in others:
-            b = [pick(r) for r in other.rows]
+            b = [x for x in (pick(r) for r in other.rows) if x is not None]
             ratios = [y / x for x, y in zip(a, b) if x]
             print(f"  {'':30s} {other.name:>22s} {span(b):>13s}  ratio to none per round {span(ratios)}", flush=True)
     for other in others:
@@ -220,10 +221,10 @@ def main():
     parser.add_argument("--listener-processes", type=int, default=2)
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=8, help="wrk's run, when wrk is installed")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk's run, when wrk is installed; 0: none")
     parser.add_argument("--baseline", metavar="REVISION", help="also measure this revision's server with 3 webhooks")
     args = parser.parse_args()
-    args.wrk = shutil.which("wrk") is not None
+    args.wrk = shutil.which("wrk") is not None and args.seconds > 0
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
     port = free_port()

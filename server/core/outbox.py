@@ -327,6 +327,11 @@ def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) 
     return len(rows)
 
 
+def active_webhooks(conn) -> set[int]:
+    """The ids of the webhooks being delivered to (every site)."""
+    return set(conn.execute(select(W.c.id).where(W.c.active.is_(True))).scalars())
+
+
 def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()) -> list[Delivery]:
     """Pending deliveries whose time has come, oldest event first, except those of ``skip_webhooks``."""
     now = now or utcnow()

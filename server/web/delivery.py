@@ -49,7 +49,8 @@ BATCH = 100  # deliveries per webhook per round (short steps: the worker shares 
 MARK_EVERY = 0.5  # seconds between saving the results of a webhook's deliveries
 ROUND_GAP = 0.1  # seconds at least between two rounds: a busy queue wakes the worker at every ticket
 REPLAN_SECONDS = 10  # notifications are also looked at this often with no change in the queue
-QUIET_SECONDS = 0.01  # the worker's next step waits until no request has run for this long...
+QUIET_SECONDS = 0.05  # the worker's next step waits until no request has run for this long (a call's
+# messages to the screens are still being written for a while after its answer)...
 GIVE_WAY_SECONDS = 0.25  # ...or this long at most
 
 _wake = Event()
@@ -180,7 +181,12 @@ class DeliveryWorker:
         self.notify(queue_changed)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
         with self.state.reads.connect() as conn:
-            due = outbox.due(conn, limit=BATCH * 3, skip_webhooks=self.sending)
+            # every webhook still posting its last batch: no need to look (the look sorts every
+            # pending delivery, thousands after a burst)
+            if self.sending and set(self.sending) >= outbox.active_webhooks(conn):
+                due = []
+            else:
+                due = outbox.due(conn, limit=BATCH * 3, skip_webhooks=self.sending)
         for webhook_id, group in groupby(sorted(due, key=lambda d: d.webhook_id), key=lambda d: d.webhook_id):
             self.sending[webhook_id] = gevent.spawn(self.send_all, list(group)[:BATCH])
         now = time.monotonic()
