@@ -496,6 +496,9 @@ def on_subscribe(data):
         if kind in ("counter", "rating"):
             if not isinstance(key, int) or key not in site.counter_ids:
                 raise q.NotFound("unknown_counter", counter=key)
+        if kind == "ticket" and (not isinstance(key, str) or not 0 < len(key) <= 64):
+            # a ticket id is a short text: a number past 64 bits reached the database (OverflowError, no answer)
+            raise q.NotFound("unknown_ticket", ticket=str(key)[:64])
         principal = _principals.get(request.sid)
         if kind not in ("display", "kiosk", "ticket"):
             may_use_site(principal, site.id)  # a signed-in page of another site watches nothing private here

@@ -231,5 +231,14 @@ def test_an_event_without_data_or_with_too_much_is_answered(server):
             answers[frame[2]] = json.loads(frame[3:])[0]
     assert answers["1"]["error"]["code"] == "invalid_field", answers
     assert answers["2"] == {"ok": True}, answers
+    # a ticket id that is no text (a number past 64 bits reached SQLite: OverflowError, no answer)
+    for i, key in enumerate((2**70, ["x"], {"a": 1}, 12, "x" * 1000), start=3):
+        ws.send(f"42{i}" + json.dumps(["subscribe", {"ticket": key}]))
+    while len(answers) < 7:
+        frame = ws.recv()
+        if frame.startswith("43"):
+            answers[frame[2]] = json.loads(frame[3:])[0]
+    assert {answers[str(i)]["error"]["code"] for i in range(3, 8)} == {"unknown_ticket"}, answers
     ws.close()
-    assert "TypeError" not in server.log()
+    log = server.log()
+    assert "TypeError" not in log and "OverflowError" not in log, log[-3000:]
