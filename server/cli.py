@@ -90,7 +90,10 @@ def serve(config_file, host, port, ignore_hours, access_log):
     except SchemaNotCurrent as error:
         raise click.ClickException(say("cli_nothing_started", detail=str(error))) from None
     state = app.extensions["queuekiosk"]
-    state.start_background()
+    try:
+        state.start_background()
+    except ValueError as error:  # a retry schedule of the environment (QUEUEKIOSK_*_RETRY_SECONDS) refused
+        raise click.ClickException(say("cli_nothing_started", detail=str(error))) from None
     config = state.site.config
 
     def ready(server):

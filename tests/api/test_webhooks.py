@@ -213,6 +213,15 @@ def test_a_receiver_that_never_accepts_is_given_up_after_the_schedule(live_serve
     assert log[0]["last_error"].startswith("HTTP 500")
 
 
+def test_a_retry_schedule_under_24_hours_is_refused_at_start(live_server):
+    srv = live_server(env={"QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "10,60,600"}, start=False)
+    with pytest.raises(RuntimeError) as refused:
+        srv.start()
+    said = str(refused.value)
+    assert "the webhook retry schedule '10,60,600' must be positive seconds adding up to 24 h or more" in said
+    assert "Traceback" not in said
+
+
 def test_replay_sends_the_delivery_again_with_its_id(live_server, receivers):
     srv, receiver = live_server(env=FAST), receivers()
     webhook = register(srv, receiver.url, ["ticket.issued"])
