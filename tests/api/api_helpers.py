@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 
 def issue(http, service: str, **extra) -> dict:
@@ -10,6 +12,13 @@ def issue(http, service: str, **extra) -> dict:
     response = http.post("/api/v1/tickets", json={"service": service, **extra})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def business_day(ticket: dict, timezone: str = "Asia/Ho_Chi_Minh") -> str:
+    """The site's day a ticket was issued on (the demo config's zone): its UTC ``issued_at`` is the
+    day before from 17:00 UTC on."""
+    issued = dt.datetime.fromisoformat(ticket["issued_at"].replace("Z", "+00:00"))
+    return issued.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
 def assert_error(response, status: int, code: str, field: str | None = None) -> dict:

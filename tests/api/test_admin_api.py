@@ -11,7 +11,7 @@ import time
 
 import pytest
 import yaml
-from api_helpers import assert_error, issue
+from api_helpers import assert_error, business_day, issue
 from printer_sim import decode
 
 NEW_SERVICE = {
@@ -139,7 +139,7 @@ def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(ad
     assert_error(http.post("/api/v1/tickets", json={"service": "MT"}), 404, "unknown_service")
     # its ticket is still there, with its report
     assert http.get(f"/api/v1/tickets/{ticket['id']}").json()["status"] == "done"
-    today = ticket["issued_at"][:10]
+    today = business_day(ticket)
     rows = http.get(f"/api/v1/reports/summary?from={today}&to={today}&group_by=service").json()["rows"]
     assert any(row.get("key") == "MT" or row.get("service") == "MT" for row in rows), rows
 
@@ -221,7 +221,7 @@ def test_users_with_full_names_and_device_tokens(admin):
     ticket = issue(http, "CT")  # counter 2 serves CT
     assert clerk.post("/api/v1/counters/2/next").json()["id"] == ticket["id"]
     assert clerk.post("/api/v1/counters/2/finish").status_code == 200
-    today = ticket["issued_at"][:10]
+    today = business_day(ticket)
     rows = http.get(f"/api/v1/reports/summary?from={today}&to={today}&group_by=clerk").json()["rows"]
     assert "Nguyễn Thị Lan Anh (lan)" in {row["label"] for row in rows}, rows
 

@@ -11,10 +11,6 @@
   function el(tag, className, text) { return QK.el(tag, className, text); }
   function minutes(seconds) { return seconds === null || seconds === undefined ? "–" : QK.number(seconds / 60, 1); }
   function share(value) { return value === null || value === undefined ? "–" : QK.number(value, 1) + " %"; }
-  function pad(n) { return String(n).padStart(2, "0"); }
-  function iso(day) {
-    return day.getFullYear() + "-" + pad(day.getMonth() + 1) + "-" + pad(day.getDate());
-  }
 
   const COLUMNS = [
     ["sup_sites_issued", function (r) { return QK.number(r.issued, 0); }],
@@ -76,9 +72,10 @@
   }
 
   function start() {
-    const today = new Date();
-    $("sites-from").value = iso(new Date(today.getFullYear(), today.getMonth(), 1));
-    $("sites-to").value = iso(today);
+    // the site's today (its time zone, the server's clock), as reports.js: not the browser's
+    const today = QK.localNow(QK.page().timezone).date;
+    $("sites-from").value = today.slice(0, 8) + "01";
+    $("sites-to").value = today;
     shows.forEach(function (show) { show(); });
     $("sites-controls").addEventListener("submit", function (event) { event.preventDefault(); load(); });
     load();
