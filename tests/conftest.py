@@ -70,18 +70,26 @@ def pytest_xdist_auto_num_workers(config):
 # xdist (`--dist loadfile --no-loadscope-reorder` in pytest.ini) a worker takes files in the order
 # collected: these go first so that no long file starts near the end and runs alone while the
 # other workers have finished; the rest follow, the files with most tests first, as xdist's own
-# ordering (by the number of tests, which put a one-test file of two minutes last) had them.
+# ordering (by the number of tests, which put a one-test file of two minutes last) had them. The
+# first ten alternate between files that compute (simulated centres) and files that mostly wait
+# (browsers, audio, faked midnights), so that the three workers do not start three computations on
+# two cores while the pages' tests with bounds run beside them.
 # A file missing from the list only starts later; a renamed one falls back to that.
 SLOWEST_FILES = (
     "tests/test_prediction_plain.py",  # a simulated centre: 111 s alone at load 10-14
-    "tests/test_prediction.py",  # its simulated centre and backtests: 70 s
-    "tests/test_prediction_seed.py",  # the same centre again: 50 s
-    "tests/test_reports_kept_pg.py",  # every kept figure against the tickets' on PostgreSQL
-    "tests/test_reports_kept.py",  # the same on SQLite, and the kept runs' statistics
     "tests/pages/test_display_page.py",  # real audio played: 80 s, 12 s of it CPU
+    "tests/test_prediction.py",  # its simulated centre and backtests: 70 s
+    "tests/pages/test_kiosk_page.py",  # 117 s in tests/pages on 3 workers at load 12-20
+    "tests/test_prediction_seed.py",  # the same centre again: 50 s
+    "tests/pages/test_counter_console.py",  # 110 s there
+    "tests/test_reports_kept_pg.py",  # every kept figure against the tickets' on PostgreSQL
     "tests/api/test_sites.py",  # a faked midnight: 54 s
+    "tests/test_reports_kept.py",  # the same on SQLite, and the kept runs' statistics
     "tests/api/test_notifications.py",
     "tests/api/test_webhooks.py",  # 37 s
+    "tests/pages/test_book_page.py",  # 70 s in tests/pages on 3 workers at load 12-20
+    "tests/pages/test_pages_smoke.py",  # 52 s there
+    "tests/pages/test_supervisor_pages.py",  # 51 s there
     "tests/api/test_kiosk_agent.py",  # a hanging printer: 33 s
     "tests/test_prediction_wiring.py",
     "tests/api/test_cli.py",  # 21 `queuekiosk` runs: 25 s
