@@ -17,4 +17,7 @@ from .web.printing import warn_if_phones_cannot_reach
 check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
 app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1", migrate_apart=True)
 warn_if_phones_cannot_reach(app)  # behind nginx only ticket.tracking_url can say where phones reach it
-app.extensions["queuekiosk"].start_background()
+try:
+    app.extensions["queuekiosk"].start_background()
+except ValueError as error:  # a retry schedule of the environment refused: a sentence, as `serve` says it
+    raise SystemExit(str(error)) from None

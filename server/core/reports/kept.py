@@ -46,6 +46,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .. import models as m
+from ..errors import Unavailable
 from ..periods import Period
 from .clock import utcnow
 from .peaks import Peaks, count_peaks_by_day
@@ -183,8 +184,8 @@ class Store:
                 for grouping, day, times in conn.execute(query):
                     self.loaded[(grouping, day)] = times
         missing = [key for key in keys if key not in self.loaded]
-        if missing:  # kept again meanwhile (another basis): the figures read are gone
-            raise LookupError(f"kept report times {missing[0]} are gone: ask for the report again")
+        if missing:  # kept again meanwhile (another basis): the figures read are gone, asking again works
+            raise Unavailable("report_figures_recounted")
 
     def values(self, unit: tuple, start: int, end: int):
         keys = self._keys(unit, start, end)
