@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Debian keeps it under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...)
+LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), Path("/usr/lib/faketime/libfaketime.so.1"))
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")  # the demo config's site.timezone
 
 

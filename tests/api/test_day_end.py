@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from api_helpers import issue
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Debian keeps it under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...)
+LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), Path("/usr/lib/faketime/libfaketime.so.1"))
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
