@@ -11,28 +11,11 @@ import re
 
 import pytest
 import server_db
-import yaml
 from test_accessibility import TOUCH_SCREENS_WITHOUT_ZOOM, audit  # noqa: F401 (the audit fixture)
-from test_display_page import REPO, DisplayServer, expect
+from test_display_modes import centre  # noqa: F401 (the demo with a zone and a counter-top display)
+from test_display_page import expect
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def centre(tmp_path, sqlite_template, server_zygote):
-    """The demo centre with a zone display (counters 4 and 5) and counter 1's counter-top display."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    quiet = {"language": "vi", "repeat": 1, "chime": False}
-    config["displays"][0]["voice"] = quiet
-    config["displays"] += [
-        {"id": "zone", "name": "Tầng 2", "mode": "zone", "counters": [4, 5], "voice": quiet},
-        {"id": "quay-1", "mode": "counter", "counter": 1, "voice": quiet},
-    ]
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote).start()
-    server.admin()
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
 
 
 def _live(tab, url: str) -> None:
