@@ -8,9 +8,15 @@ from zoneinfo import ZoneInfo
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+def site_today(timezone: str = "Asia/Ho_Chi_Minh") -> dt.date:
+    """The site's date now (config.yaml's site is in Hà Nội's time, UTC+7): from 17:00 UTC it is the
+    machine's UTC date plus one, so a test's "today" or "days ahead" is counted from this, not dt.date.today()."""
+    return dt.datetime.now(ZoneInfo(timezone)).date()
+
+
 def closed_now(config: dict) -> dict:
     """Opening hours that exclude now: neither today's nor tomorrow's weekday, and both are holidays."""
-    today = dt.datetime.now(ZoneInfo(config["site"]["timezone"])).date()
+    today = site_today(config["site"]["timezone"])
     tomorrow = today + dt.timedelta(days=1)
     excluded = {WEEKDAYS[today.weekday()], WEEKDAYS[tomorrow.weekday()]}
     config["site"]["hours"]["days"] = [d for d in WEEKDAYS if d not in excluded]

@@ -14,6 +14,7 @@ from threading import Barrier
 
 import pytest
 from api_helpers import assert_error, drain, print_jobs
+from config_helpers import site_today
 from icalendar import Calendar
 
 ID = "001099012345"
@@ -25,7 +26,7 @@ PHONE = "0912345678"
 def open_day(http, service: str = "HT", after: int = 1) -> tuple[str, list[dict]]:
     """The first day from ``after`` days on with free slots of ``service``, and its slots."""
     for ahead in range(after, 7):
-        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
         answer = http.get(f"/api/v1/services/{service}/slots", params={"date": day})
         assert answer.status_code == 200, answer.text
         free = [slot for slot in answer.json() if slot["free"]]
@@ -236,10 +237,10 @@ def test_no_full_id_number_phone_or_address_reaches_the_database_the_log_or_an_e
     export = http.get(
         "/api/v1/reports/summary",
         headers=supervisor,
-        params={"from": dt.date.today().isoformat(), "to": day, "format": "csv"},
+        params={"from": site_today().isoformat(), "to": day, "format": "csv"},
     )
     report = http.get(
-        "/api/v1/reports/bookings", headers=supervisor, params={"from": dt.date.today().isoformat(), "to": day}
+        "/api/v1/reports/bookings", headers=supervisor, params={"from": site_today().isoformat(), "to": day}
     )
     assert listed.status_code == 200 and export.status_code == 200 and report.status_code == 200, export.text
     srv.stop()
@@ -358,7 +359,7 @@ def test_the_bookings_report_counts_per_service_and_day(server, http):
     day, slots = open_day(http, after=3)
     assert book(http, day, slots[0]["start"], "0911333444").status_code == 201
     supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
-    today = dt.date.today().isoformat()
+    today = site_today().isoformat()
     report = http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": today, "to": day})
     assert report.status_code == 200, report.text
     row = next(r for r in report.json()["days"] if r["date"] == day and r["service"] == "HT")

@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 from api_helpers import assert_error
+from config_helpers import site_today
 from faked_clock import FakedClock, next_working_morning
 
 ID = "001099055555"
@@ -24,7 +25,7 @@ NAME = "Lê Thị Cúc"
 def open_day(http, service: str = "HT") -> tuple[str, list[dict]]:
     """The first day from tomorrow on with free slots of ``service``, and its slots."""
     for ahead in range(1, 7):
-        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
         free = [s for s in http.get(f"/api/v1/services/{service}/slots", params={"date": day}).json() if s["free"]]
         if free:
             return day, free

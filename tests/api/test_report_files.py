@@ -16,6 +16,7 @@ import io
 
 import pytest
 from api_helpers import issue
+from config_helpers import site_today
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -41,7 +42,7 @@ def serve_some(http, token: str, count: int = 3) -> None:
 
 def open_day(http) -> tuple[str, list[dict]]:
     for ahead in range(1, 7):
-        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
         slots = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"] >= 2]
         if slots:
             return day, slots
@@ -69,7 +70,7 @@ def centre(server):
         "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Phạm Thị Dung", "phone": "0913000333"}
     )
     assert taken.status_code == 201, taken.text
-    return {"from": dt.date.today().isoformat(), "to": day}
+    return {"from": site_today().isoformat(), "to": day}
 
 
 def download(server, centre, fmt: str, **params) -> object:

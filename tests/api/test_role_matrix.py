@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 import socketio
 from api_helpers import assert_error, drain, issue, print_jobs
+from config_helpers import site_today
 from PIL import Image
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
@@ -207,7 +208,7 @@ HTTP = {
     ),
     # bookings: public (a booking's code is its key); integrations book with their token, staff list the day
     ("/api/v1/services/<code>/slots", "GET"): Route(
-        anyone, ({"code": "HT"},), query={"date": (dt.date.today() + dt.timedelta(days=1)).isoformat()}
+        anyone, ({"code": "HT"},), query={"date": (site_today() + dt.timedelta(days=1)).isoformat()}
     ),
     ("/api/v1/bookings", "POST"): Route(
         anyone, body={"service": "HT", "remote": True, "name": "Ma Trận", "phone": "0900000001"}, csrf_exempt=True
@@ -219,7 +220,7 @@ HTTP = {
     ("/api/v1/bookings/<code>/booking.ics", "GET"): Route(anyone),
     ("/api/v1/check-in", "POST"): Route(anyone, body={"id_number": "001099000001", "service": "TK"}, csrf_exempt=True),
     ("/api/v1/reports/bookings", "GET"): Route(
-        supervisors, query={"from": dt.date.today().isoformat(), "to": dt.date.today().isoformat()}
+        supervisors, query={"from": site_today().isoformat(), "to": site_today().isoformat()}
     ),
     ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
         kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}
@@ -266,7 +267,7 @@ HTTP = {
         act_on_counter, ON_BOTH, body={"dossier_code": "000.00.12.H26-241203-0001"}
     ),
     ("/api/v1/reports/procedures", "GET"): Route(
-        supervisors, query={"from": dt.date.today().isoformat(), "to": dt.date.today().isoformat()}
+        supervisors, query={"from": site_today().isoformat(), "to": site_today().isoformat()}
     ),
     ("/api/v1/printers", "GET"): Route(supervisors),
     ("/api/v1/audit", "GET"): Route(roles("admin")),
@@ -511,7 +512,7 @@ def http_snapshot(http, admin: Caller, tickets: dict) -> dict:
 def book_a_slot(http) -> dict:
     """A booking of config.yaml's HT in the first free slot of the next days: its code names it in the URLs."""
     for ahead in range(1, 6):
-        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
         free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
         if free:
             answer = http.post(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from config_helpers import site_today
 from playwright.sync_api import expect
 
 PASSWORD = "giam-sat-2026"
@@ -28,7 +29,7 @@ def serve_three(server) -> None:
 def book_two_and_cancel_one(server) -> str:
     """Two HT slots booked on a coming day (one then cancelled) and a remote number today; the day."""
     for ahead in range(1, 7):
-        day = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
+        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
         slots = [s for s in server.api("GET", "/services/HT/slots", params={"date": day}).json() if s["free"] >= 2]
         if slots:
             break
@@ -55,7 +56,7 @@ def fits_sideways(page, selector: str) -> bool:
 def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(page, server, shot):
     serve_three(server)
     day = book_two_and_cancel_one(server)
-    today = dt.date.today().isoformat()
+    today = site_today().isoformat()
     server.add_user("giamsat", PASSWORD, "supervisor")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{server.url}/reports?from={today}&to={day}&group_by=service")
