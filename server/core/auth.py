@@ -18,7 +18,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -184,13 +184,15 @@ def principal_for_session(session: Session, cookie) -> Principal | None:
     )
 
 
-def _ended_sessions(session: Session, logins: dict[int, str]) -> set[int]:
+def _ended_sessions(session: Session, logins: dict[int, str], after: int | None = None) -> set[int]:
     """Those of ``logins`` (a session's login event -> its user name) that ended since: their own
-    logout, or a change of that user's password, account or role made after the login."""
+    logout, or a change of that user's password, account or role made after the login. With
+    ``after``, only the events after that id are read (those up to it were read before)."""
     if not logins:
         return set()
     E = m.Event
-    later = session.execute(select(E.id, E.kind, E.detail).where(E.id > min(logins), E.kind.in_(SESSION_ENDING_EVENTS)))
+    lower = min(logins) if after is None else max(min(logins), after)
+    later = session.execute(select(E.id, E.kind, E.detail).where(E.id > lower, E.kind.in_(SESSION_ENDING_EVENTS)))
     ended = set()
     for event_id, kind, detail in later:
         detail = detail or {}
@@ -202,10 +204,35 @@ def _ended_sessions(session: Session, logins: dict[int, str]) -> set[int]:
     return ended
 
 
-def lapsed(session: Session, principals: dict) -> list:
+class SessionWatch:
+    """What ``lapsed`` has read of the session-ending events, kept between its rounds
+    (server/web/realtime.py drop_lapsed_loop) so that a round reads only the events since the
+    previous ones, not all of them since the oldest login of a connection open for weeks (the
+    events have no index on their kind). A key seen for the first time is read from its login
+    once; after that from the newest event id of two rounds before: the overlap of one round sees
+    an event committed a little after one with a higher id (PostgreSQL hands out ids before commit)."""
+
+    def __init__(self):
+        self.known: set = set()  # the keys of the previous round
+        self.tops: list[int | None] = [None, None]  # the newest event id at the last two rounds, older first
+
+    def ended(self, session: Session, logins: dict) -> set[int]:
+        """Those of ``logins`` (key -> (login event, user name)) whose session ended."""
+        top = session.scalar(select(func.max(m.Event.id)))
+        fresh = {login: name for key, (login, name) in logins.items() if key not in self.known}
+        seen = {login: name for key, (login, name) in logins.items() if key in self.known}
+        after = self.tops[0]
+        ended = _ended_sessions(session, fresh) | _ended_sessions(session, seen, after=after)
+        self.known = set(logins)
+        self.tops = [self.tops[1], top]
+        return ended
+
+
+def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None) -> list:
     """The keys of ``principals`` whose token was revoked, whose user was disabled, or whose session
     ended (logged out, the password changed ...) since they were resolved: a Socket.IO connection
-    resolves its caller once, at connect, and outlives that."""
+    resolves its caller once, at connect, and outlives that. ``watch``, kept from round to round,
+    spares reading again the session-ending events read before."""
     tokens = {p.token_id for p in principals.values() if p is not None and p.token_id is not None}
     users = {p.user_id for p in principals.values() if p is not None and p.user_id is not None}
     valid_tokens = (
@@ -216,9 +243,13 @@ def lapsed(session: Session, principals: dict) -> list:
     active_users = (
         set(session.scalars(select(m.User.id).where(m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
     )
-    ended = _ended_sessions(
-        session, {p.login_event: p.name for p in principals.values() if p is not None and p.login_event is not None}
-    )
+    logins = {
+        key: (p.login_event, p.name) for key, p in principals.items() if p is not None and p.login_event is not None
+    }
+    if watch is None:
+        ended = _ended_sessions(session, dict(logins.values()))
+    else:
+        ended = watch.ended(session, logins)
     return [
         key
         for key, p in principals.items()

@@ -26,6 +26,7 @@ from ..core import engine as q
 from ..core import faults, reports
 from ..core.auth import (
     Principal,
+    SessionWatch,
     lapsed,
     may_act_as_kiosk,
     may_use_site,
@@ -442,6 +443,7 @@ def drop_lapsed_loop(state) -> None:
     connected (``queuekiosk token revoke`` / ``user disable``): their rooms and agent events stop with them."""
     import gevent
 
+    watch = SessionWatch()  # each round reads only the session-ending events since the previous ones
     while True:
         gevent.sleep(RECHECK_SECONDS)
         signed_in = {sid: p for sid, p in list(_principals.items()) if p is not None}
@@ -449,7 +451,7 @@ def drop_lapsed_loop(state) -> None:
             continue
         try:
             with state.Session() as db:
-                gone = lapsed(db, signed_in)
+                gone = lapsed(db, signed_in, watch)
         except Exception:  # a busy database: next time
             continue
         for sid in gone:

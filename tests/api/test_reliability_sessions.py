@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import time
 
+import server_db
 from api_helpers import assert_error
+from sqlalchemy import func, select
+
+from queuekiosk.server.core import models as m
 
 PASSWORD = "mat-khau-dung-1"
 
@@ -108,3 +112,48 @@ def test_a_live_connection_ends_with_its_session(live_server, sio_client):
     assert "ticket.issued" not in dashboard.names(), dashboard.names()
     again = live_connection(sio_client, srv, supervisor)  # the saved cookie, connecting anew
     assert again.subscribe({"dashboard": True})["error"]["code"] == "unauthorized"
+
+
+def test_the_live_check_reads_each_session_ending_event_once(live_server, sio_client):
+    """The check of live connections read every session-ending event since the oldest login at
+    every round (a dashboard open for weeks: weeks of events every 2 s). An event it has read
+    already is not read again: shown by an old event changed, in the database, into this
+    session's logout once the check is past it, which no longer ends the connection."""
+
+    def newest_event(session):
+        return session.scalar(select(func.max(m.Event.id)))
+
+    srv = live_server()
+    srv.add_user("sup", PASSWORD, "supervisor")
+    watched = log_in(srv, "sup")
+    login = server_db._write(srv.database_url, newest_event)
+    dashboard = live_connection(sio_client, srv, watched)
+    assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+    assert srv.session().post("/api/v1/tickets", json={"service": "HT"}).ok
+    old = server_db._write(srv.database_url, newest_event)  # after the login: this session's events
+    assert old > login
+
+    def one_round_passes():
+        """A logout seen by the check: at least one round of it has run since."""
+        http = log_in(srv, "sup")
+        client = live_connection(sio_client, srv, http)
+        assert client.subscribe({"dashboard": True}) == {"ok": True}
+        assert http.post("/api/v1/auth/logout").status_code == 204
+        assert told_to_go(client)
+
+    for _ in range(3):  # the check reads again the events of the round before its last (late commits)
+        one_round_passes()
+
+    def into_its_logout(session):
+        event = session.get(m.Event, old)
+        event.kind, event.detail = "logout", {"session": login}
+
+    server_db._write(srv.database_url, into_its_logout)
+    for _ in range(2):
+        one_round_passes()
+    assert not dashboard.disconnects, "the check read again events it had read before"
+    mark = dashboard.mark()
+    ticket = srv.session().post("/api/v1/tickets", json={"service": "HT"}).json()
+    dashboard.wait_for("ticket.issued", lambda event: event["ticket"]["id"] == ticket["id"], since=mark)
+    assert watched.post("/api/v1/auth/logout").status_code == 204  # its own logout still ends it
+    assert told_to_go(dashboard)
