@@ -22,3 +22,13 @@ def closed_now(config: dict) -> dict:
     config["site"]["hours"]["days"] = [d for d in WEEKDAYS if d not in excluded]
     config["site"]["hours"]["holidays"] = [today.isoformat(), tomorrow.isoformat()]
     return config
+
+
+def with_procedures(config: dict) -> dict:
+    """HT (civil status) with two procedures a clerk picks at the counter: KS (birth) and KH (marriage)."""
+    service = next(s for s in config["services"] if s["code"] == "HT")
+    service["procedures"] = [
+        {"code": "KS", "name": {"vi": "Đăng ký khai sinh", "en": "Birth registration"}},
+        {"code": "KH", "name": {"vi": "Đăng ký kết hôn", "en": "Marriage registration"}},
+    ]
+    return config

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 DLE_EOT = b"\x10\x04"
 # (DLE EOT 1 printer status, DLE EOT 4 paper sensor); bits 1 and 4 are always set
@@ -249,3 +249,21 @@ def decode(data: bytes) -> Paper:
             i += 1
     paper.text = text.decode("ascii")  # the printer's own font: only ASCII is ever sent natively
     return paper
+
+
+def drawn_line(text: str, width: int = 576) -> Image.Image:
+    """A line of text as the ticket's layout draws it (the wait line's size, 80 mm paper)."""
+    from queuekiosk.printers import ticket as layout
+
+    return layout._text_image(text, layout._scaled(width)(22), width)
+
+
+def holds_line(paper: Paper, wanted: Image.Image, width: int = 576) -> bool:
+    """The paper shows the line ``wanted``, centred as the printer centres a line's raster (whole bytes)."""
+    wanted = wanted.convert("L")
+    x = (width - -(-wanted.width // 8) * 8) // 2
+    return any(
+        not ImageChops.difference(sheet.crop((x, y, x + wanted.width, y + wanted.height)), wanted).getbbox()
+        for sheet in paper.sheets(width)
+        for y in range(sheet.height - wanted.height + 1)
+    )

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import ImageChops
-from printer_sim import decode
+from printer_sim import decode, drawn_line, holds_line
 from sqlalchemy import select
 from wait_history import MIN, clerk_ids, local, write_days
 
@@ -379,21 +378,6 @@ TICKET = TicketContent(
 )
 
 
-def _drawn(text: str, width: int = 576):
-    return layout._text_image(text, layout._scaled(width)(22), width)
-
-
-def _holds_image(paper, wanted, width: int = 576) -> bool:
-    """The paper shows the line ``wanted``, centred as the printer centres a line's raster (whole bytes)."""
-    wanted = wanted.convert("L")
-    x = (width - -(-wanted.width // 8) * 8) // 2
-    return any(
-        not ImageChops.difference(sheet.crop((x, y, x + wanted.width, y + wanted.height)), wanted).getbbox()
-        for sheet in paper.sheets(width)
-        for y in range(sheet.height - wanted.height + 1)
-    )
-
-
 def test_the_printed_ticket_says_the_range_and_the_formula_s_single_value_as_before():
     assert layout.eta_line(14, [10, 20]) == "Thời gian chờ dự kiến: khoảng 10–20 phút"
     assert layout.eta_line(14, [10, 20], "en") == "Estimated wait: about 10–20 min"
@@ -401,8 +385,8 @@ def test_the_printed_ticket_says_the_range_and_the_formula_s_single_value_as_bef
     assert layout.eta_line(12, None) == translate("kiosk_eta", n=12)  # a job stored before eta_range
     assert layout.eta_line(0, [0, 0]) == translate("kiosk_eta_now")
     paper = decode(layout.render(TICKET, "compact"))  # the ESC/POS bytes the printer gets
-    assert _holds_image(paper, _drawn("Thời gian chờ dự kiến: khoảng 10–20 phút"))
-    assert not _holds_image(paper, _drawn(translate("kiosk_eta", n=14)))
+    assert holds_line(paper, drawn_line("Thời gian chờ dự kiến: khoảng 10–20 phút"))
+    assert not holds_line(paper, drawn_line(translate("kiosk_eta", n=14)))
     old = decode(layout.render(replace(TICKET, eta_range=None), "compact"))
-    assert _holds_image(old, _drawn(translate("kiosk_eta", n=14)))
+    assert holds_line(old, drawn_line(translate("kiosk_eta", n=14)))
     assert TicketContent.from_json(TICKET.to_json()) == TICKET  # a print job keeps the range

@@ -21,7 +21,8 @@ Fixtures
 ``module_live_server`` the same factory, the servers live until the end of the module
 ``server``             the repo's config.yaml with --ignore-hours, one per test module
 ``http``               a keep-alive session bound to ``server`` (relative URLs: ``http.get("/healthz")``)
-``redis_url``          a redis-server of the test's own on a free port (tests/redis_server.py), never the
+``redis_server``       a redis-server of the test's own on a free port (tests/redis_server.py: .url, .proc,
+                       .kill(), .start()); ``redis_url`` its URL. Never the
                        machine's shared 6379: tests run in parallel (pytest-xdist), and Redis pub/sub
                        channels are shared across its numbered databases
 ``sio_client``         factory: ``sio_client(srv=None, auth=None, headers=None, on_connect=None, **client_kwargs)``
@@ -33,6 +34,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -351,14 +353,23 @@ def http(server) -> ApiSession:
 
 
 @pytest.fixture
-def redis_url(tmp_path) -> str:
-    """The URL of a redis-server of this test only. Not the machine's 6379: the suite runs on several
-    workers (pytest.ini), and a Socket.IO message queue's channel is one for every numbered database."""
+def redis_server(tmp_path) -> RedisServer:
+    """A redis-server of this test only, that the test may kill, start again, stop (SIGSTOP) and continue.
+    Not the machine's 6379: the suite runs on several workers (pytest.ini), and a Socket.IO message
+    queue's channel is one for every numbered database."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     server = RedisServer(tmp_path).start()
-    yield server.url
+    yield server
+    if server.proc is not None and server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGCONT)  # a test that failed while it was stopped
     server.kill()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The URL of ``redis_server``."""
+    return redis_server.url
 
 
 # --- Socket.IO ------------------------------------------------------------------------------

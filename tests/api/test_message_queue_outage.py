@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import shutil
 import signal
 import threading
 import time
@@ -17,19 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from api_helpers import issue
-from redis_server import RedisServer
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.proc.send_signal(signal.SIGCONT)  # a test that failed while it was stopped
-    server.kill()
 
 
 @pytest.fixture

@@ -6,23 +6,12 @@ Two real server processes on PostgreSQL and a redis-server of the test's own, st
 from __future__ import annotations
 
 import secrets
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from api_helpers import issue
-from redis_server import RedisServer
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.kill()
 
 
 def test_a_call_made_while_redis_was_down_reaches_the_other_process_display_when_it_returns(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from config_helpers import with_procedures
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -18,13 +19,7 @@ CODE = "000.00.12.H26-241203-0001"
 
 
 def test_the_clerk_scans_the_dossier_code_and_picks_the_procedure(start_server, new_tab):
-    config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
-    service = next(s for s in config["services"] if s["code"] == "HT")
-    service["procedures"] = [
-        {"code": "KS", "name": {"vi": "Đăng ký khai sinh", "en": "Birth registration"}},
-        {"code": "KH", "name": {"vi": "Đăng ký kết hôn", "en": "Marriage registration"}},
-    ]
-    server = start_server(config)
+    server = start_server(with_procedures(yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))))
     server.add_user("lan", PASSWORD, "clerk", 1)
     ticket = requests.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
 

@@ -8,11 +8,8 @@ import os
 import re
 
 import pytest
-from PIL import ImageChops
-from printer_sim import decode
+from printer_sim import decode, drawn_line, holds_line
 from wait_history import PASSWORD, centre_with_history, wait_until_trained
-
-from queuekiosk.printers import ticket as layout
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
@@ -22,22 +19,6 @@ pytestmark = pytest.mark.browser
 
 DC = "Địa chính - Đô thị - Xây dựng"
 RANGE = re.compile(r"khoảng (\d+)–(\d+) phút")
-
-
-def _drawn(text: str, width: int = 576):
-    """A line of text as the ticket's layout draws it (the wait line's size, 80 mm paper)."""
-    return layout._text_image(text, layout._scaled(width)(22), width)
-
-
-def _holds_line(paper, wanted, width: int = 576) -> bool:
-    """The paper shows the line ``wanted``, centred as the printer centres a line's raster (whole bytes)."""
-    wanted = wanted.convert("L")
-    x = (width - -(-wanted.width // 8) * 8) // 2
-    return any(
-        not ImageChops.difference(sheet.crop((x, y, x + wanted.width, y + wanted.height)), wanted).getbbox()
-        for sheet in paper.sheets(width)
-        for y in range(sheet.height - wanted.height + 1)
-    )
 
 
 @pytest.fixture
@@ -83,4 +64,4 @@ def test_the_kiosk_and_the_printed_ticket_show_the_same_predicted_range(trained,
 
     [job] = printer.wait_for_jobs(1)
     paper = decode(job)
-    assert _holds_line(paper, _drawn(f"Thời gian chờ dự kiến: khoảng {low}–{high} phút"))  # the same promise
+    assert holds_line(paper, drawn_line(f"Thời gian chờ dự kiến: khoảng {low}–{high} phút"))  # the same promise

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from config_helpers import with_procedures
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -40,13 +41,7 @@ def open_reports(page, server, day: str) -> None:
 
 
 def test_the_supervisor_sees_the_services_by_procedure(start_server, new_tab):
-    config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
-    service = next(s for s in config["services"] if s["code"] == "HT")
-    service["procedures"] = [
-        {"code": "KS", "name": {"vi": "Đăng ký khai sinh", "en": "Birth registration"}},
-        {"code": "KH", "name": {"vi": "Đăng ký kết hôn", "en": "Marriage registration"}},
-    ]
-    server = start_server(config)
+    server = start_server(with_procedures(yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))))
     first = serve(server, {"dossier_code": "000.00.12.H26-241203-0001", "procedure": "KS"})
     serve(server, {"procedure": "KS"})  # the procedure picked, no dossier code typed
     serve(server, None)  # neither
