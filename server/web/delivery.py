@@ -58,19 +58,35 @@ _wake = Event()
 
 class _Traffic:
     """The requests this process is answering (Flask's request signals): how many now, and when
-    the last one started or ended (time.monotonic)."""
+    the last one started or ended (time.monotonic). Only a request seen starting is counted off at
+    its end: flask_socketio pushes a request context for each Socket.IO event, and its end sends
+    request_tearing_down with no request_started before it."""
 
     in_flight = 0
     last = 0.0
+    COUNTED = "queuekiosk.traffic_counted"  # in the environ of a request counted in
+
+    @classmethod
+    def listen(cls) -> None:
+        from flask import request_started, request_tearing_down
+
+        request_started.connect(cls.started, weak=False)
+        request_tearing_down.connect(cls.ended, weak=False)
 
     @classmethod
     def started(cls, _app, **_extra) -> None:
+        from flask import request
+
+        request.environ[cls.COUNTED] = True
         cls.in_flight += 1
         cls.last = time.monotonic()
 
     @classmethod
     def ended(cls, _app, **_extra) -> None:
-        cls.in_flight = max(0, cls.in_flight - 1)
+        from flask import request
+
+        if request.environ.pop(cls.COUNTED, False):
+            cls.in_flight -= 1
         cls.last = time.monotonic()
 
 
@@ -138,10 +154,7 @@ class DeliveryWorker:
         from .app import _secret_key
 
         self._secret_key = _secret_key(state.instance_dir)
-        from flask import request_started, request_tearing_down
-
-        request_started.connect(_Traffic.started, weak=False)
-        request_tearing_down.connect(_Traffic.ended, weak=False)
+        _Traffic.listen()
 
     # made at the first notice to send: they load cryptography (about 6 MB), which a centre that
     # notifies nobody never needs
