@@ -15,6 +15,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from config_helpers import site_today  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -328,7 +329,7 @@ def test_an_admin_turns_bookings_on_and_off_for_a_service_at_admin(server, page)
     field("booking.per_slot").fill("1")
     form.locator("button.save").click()
     expect(form.locator(".saved")).to_have_text("Đã lưu")
-    day = next(d for d in (dt.date.today() + dt.timedelta(days=n) for n in range(1, 8)) if d.weekday() < 6)
+    day = next(d for d in (site_today() + dt.timedelta(days=n) for n in range(1, 8)) if d.weekday() < 6)
     slots = server.api("GET", "/services/CT/slots", params={"date": day.isoformat()}).json()
     assert slots[0]["free"] == 1 and len(slots) == 19  # 07:30 to 17:00 in half hours, one place each
 
