@@ -506,7 +506,9 @@ class ReportDayFigures(Base):
     tickets and kept (server/core/reports/kept.py): a year's report reads these rows instead of
     150,000 tickets. ``basis`` names what the figures were counted with (the services' target
     waits): kept figures of another basis are counted again. ``figures`` is JSON; ``times`` the
-    rows' waits and service times, each row's sorted, as 8-byte floats."""
+    rows' waits and service times, each row's sorted, as 8-byte floats. A whole month or year is
+    kept too (grouping ``m``/``y`` + the grouping, dated on its first day), its times in chunk
+    rows of their own (server/core/reports/kept.py says how)."""
 
     __tablename__ = "report_day_figures"
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
