@@ -155,7 +155,9 @@ def test_a_printer_hanging_mid_job_stays_not_responding_and_prints_once_when_bac
     mark = kiosk.mark()
     time.sleep(6)  # the agent tries again (its driver waits 5 s for an answer): no flip to ready between
     assert print_state(http, ticket) == "pending"
-    assert [e["state"] for e in kiosk.received("printer.status", since=mark)] == []
+    # offline it stays: on a loaded machine the retry's status query may time out too, which the
+    # agent reports with that reason, but never as ready
+    assert {e["state"] for e in kiosk.received("printer.status", since=mark)} <= {"offline"}
     printer.set_state("ready")
     assert printed_urls(printer, 1) == [ticket["track_url"]]
     wait_job(http, ticket["id"], "printed")
