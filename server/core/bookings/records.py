@@ -1,17 +1,15 @@
-"""The tables bookings work on and the small steps every part takes: the caller's connection, an event
-of a ticket, a ticket's row id and number, a day's waiting count."""
+"""The tables bookings work on and the small steps every part takes: the caller's connection and an event
+of a ticket (the engine's own), a ticket's row id and number, a day's waiting count."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from .. import engine as q
 from .. import models as m
 from ..db import SiteRuntime
+from ..engine.records import connection, record_event  # noqa: F401 (the engine's, for the bookings' parts)
 
 B = m.Booking.__table__
 SLOTS = m.BookingSlot.__table__
@@ -19,30 +17,6 @@ PD = m.PersonDay.__table__
 T = m.Ticket.__table__
 SEQ = m.NumberSequence.__table__
 E = m.Event.__table__
-
-
-def connection(db: Session | Connection) -> Connection:
-    """Like the engine's functions, these take an ORM Session or a Core Connection in a transaction."""
-    return db.connection() if isinstance(db, Session) else db
-
-
-def record_event(
-    conn, site, kind: str, now, actor: q.Actor | None, ticket_id: int, service_id: int, detail: dict
-) -> None:
-    """A step of a ticket in the append-only events log, as the engine writes its own."""
-    actor = actor or q.Actor()
-    conn.execute(
-        insert(E).values(
-            site_id=site.id,
-            kind=kind,
-            at=now,
-            ticket_id=ticket_id,
-            service_id=service_id,
-            user_id=actor.user_id,
-            token_id=actor.token_id,
-            detail=detail,
-        )
-    )
 
 
 def ticket_row_id(conn, public_id: str) -> int:
