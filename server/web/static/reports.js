@@ -330,11 +330,14 @@
       }
       show(answers[0].data, answers[1].data, answers[2].data);
       return Promise.all([loadBookings(answers[0].data.period), loadProcedures(answers[0].data.period)])
-        .then(function () { document.body.dataset.bookings = "ready"; });
-    }, function () {
-      $("error").textContent = QK.msg("page_network_error");
-      $("error").hidden = false;
-    });
+        .then(function () { document.body.dataset.bookings = "ready"; }, networkError);
+    }, networkError);
+  }
+
+  // the server could not be reached (for the report, or for its bookings and procedures after it)
+  function networkError() {
+    $("error").textContent = QK.msg("page_network_error");
+    $("error").hidden = false;
   }
 
   // --- dates as Vietnamese write them (dd/mm/yyyy), whatever the browser's own language ---------
