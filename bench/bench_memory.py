@@ -1,13 +1,18 @@
-"""Idle resident memory of `queuekiosk serve` beside the bare Flask-SocketIO app (bench/bare_socketio.py),
-on a new database (the first start: the server creates it) and on one migrated before (every later
-start), and what each group of imports adds.
+"""Resident memory of `queuekiosk serve` beside the bare Flask-SocketIO app (bench/bare_socketio.py):
+idle, on a new database (the first start: the server creates it) and on one migrated before (every
+later start), then after a centre's first use (a ticket, a call, the dashboard's overview and page),
+and what each group of imports adds.
 
-    python bench/bench_memory.py [--rounds 3] [--baseline REVISION ...] [--imports]
+    python bench/bench_memory.py [--rounds 3] [--baseline REVISION ...] [--variant LABEL:VAR=VALUE ...] [--imports]
 
 Each round starts every server in turn (the order reversed every other round), waits until it answers
-/healthz and 3 s more, reads VmRSS from /proc and stops it. --baseline REVISION (e.g. HEAD~3) also
+/healthz and 3 s more, reads VmRSS from /proc ("idle"), then issues a ticket, calls it at counter 1,
+reads the dashboard's overview (GET /api/v1/reports/live) and loads /dashboard and the kiosk and
+display pages with an admin token, waits 1 s and reads VmRSS again ("used"): memory that only moves
+from the start to the first ticket is no saving for a centre. --baseline REVISION (e.g. HEAD~3) also
 starts that revision's server in each round, on the same two databases, for a change's effect in the
-same run. --imports prints VmRSS in a fresh interpreter after each import step `serve` takes (gevent's
+same run. --variant LABEL:VAR=VALUE[,VAR=VALUE] also runs this checkout with those environment
+variables (e.g. opt2:PYTHONOPTIMIZE=2 or arena2:MALLOC_ARENA_MAX=2). --imports prints VmRSS in a fresh interpreter after each import step `serve` takes (gevent's
 monkey patching first, the client libraries left out as serve leaves them out): where the idle
 memory goes.
 """
@@ -24,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
 from common import _OTHER_TREE, ROOT, baseline_tree, bench_config, free_port, rss_kib, wait_healthy
 
 SETTLE_SECONDS = 3.0  # after /healthz answers: the background loops have started and run once
@@ -70,9 +76,34 @@ def _run(code: Path | None, args: list[str], env: dict, **kwargs) -> subprocess.
     return subprocess.Popen(command, env=env, cwd=code, **kwargs)
 
 
-def idle_rss(code: Path | None, migrated: bool) -> int:
-    """KiB: a server started on a fresh SQLite database (migrated first by `queuekiosk migrate` if
-    ``migrated``), once idle."""
+def _admin_token(code: Path | None, config: Path, env: dict) -> str:
+    done = _run(code, ["token", "create", "--role", "admin", "--config", str(config)], env, stdout=subprocess.PIPE)
+    if done.wait(120) != 0:
+        raise RuntimeError("token create failed")
+    return done.stdout.read().decode().strip()
+
+
+def first_use(base: str, token: str) -> None:
+    """What a centre's first minutes load: a ticket, its call, the dashboard's overview and pages."""
+    with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
+        steps = [
+            ("POST", "/api/v1/tickets", {"service": "HT"}),
+            ("POST", "/api/v1/counters/1/next", {}),
+            ("GET", "/api/v1/reports/live", None),
+            ("GET", "/dashboard", None),
+            ("GET", "/kiosk/kiosk-1", None),
+            ("GET", "/display/lobby", None),
+        ]
+        for method, path, body in steps:
+            response = http.request(method, base + path, json=body, timeout=60)
+            if response.status_code >= 400:
+                raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+
+
+def server_rss(code: Path | None, migrated: bool, extra_env: dict) -> tuple[int, int]:
+    """KiB (idle, after first use): a server started on a fresh SQLite database (migrated first by
+    `queuekiosk migrate` if ``migrated``)."""
     with tempfile.TemporaryDirectory(prefix="qk-bench-memory-") as tmp:
         config = bench_config(Path(tmp))
         env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(Path(tmp) / "instance"), "QUEUEKIOSK_SECRET_KEY": "bench"}
@@ -82,11 +113,15 @@ def idle_rss(code: Path | None, migrated: bool) -> int:
                 raise RuntimeError(f"migrate failed: {done.stderr.read().decode()[-2000:]}")
         port = free_port()
         args = ["serve", "--config", str(config), "--port", str(port), "--ignore-hours"]
-        proc = _run(code, args, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = _run(code, args, {**env, **extra_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_healthy(f"http://127.0.0.1:{port}/healthz", timeout=90)
+            base = f"http://127.0.0.1:{port}"
+            wait_healthy(f"{base}/healthz", timeout=90)
             time.sleep(SETTLE_SECONDS)
-            return rss_kib(proc.pid)
+            idle = rss_kib(proc.pid)
+            first_use(base, _admin_token(code, config, env))
+            time.sleep(1.0)
+            return idle, rss_kib(proc.pid)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -102,6 +137,14 @@ def bare_rss() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+    label, _, assignments = text.partition(":")
+    env = dict(pair.split("=", 1) for pair in assignments.split(",") if "=" in pair)
+    if not label or not env:
+        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected LABEL:VAR=VALUE[,VAR=VALUE]")
+    return label, env
 
 
 def import_steps() -> None:
@@ -134,35 +177,55 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", metavar="REVISION", nargs="+", default=[])
+    parser.add_argument("--variant", type=parse_variant, nargs="+", default=[], metavar="LABEL:VAR=VALUE")
+    parser.add_argument(
+        "--databases", choices=("both", "new", "migrated"), default="both", help="which databases to start on"
+    )
     parser.add_argument("--imports", action="store_true", help="also the import steps' figures")
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     if args.imports:
         import_steps()
     with contextlib.ExitStack() as stack:
-        trees: list[tuple[str, Path | None]] = [("checkout", None)]
+        trees: list[tuple[str, Path | None, dict]] = [("checkout", None, {})]
+        trees += [(label, None, env) for label, env in args.variant]
         for revision in args.baseline:
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qk-bench-tree-")))
-            trees.append((revision[:10], baseline_tree(revision, directory)))
-        runs = [("bare", None, None)] + [
-            (f"{name}, {'migrated' if migrated else 'new'} db", code, migrated)
-            for name, code in trees
-            for migrated in (False, True)
+            trees.append((revision[:10], baseline_tree(revision, directory), {}))
+        databases = {"both": (False, True), "new": (False,), "migrated": (True,)}[args.databases]
+        runs = [("bare", None, None, {})] + [
+            (f"{name}, {'migrated' if migrated else 'new'} db", code, migrated, env)
+            for name, code, env in trees
+            for migrated in databases
         ]
-        figures: dict[str, list[int]] = {name: [] for name, _c, _m in runs}
+        idle: dict[str, list[int]] = {name: [] for name, *_ in runs}
+        used: dict[str, list[int]] = {name: [] for name, *_ in runs if name != "bare"}
         for round_no in range(args.rounds):
-            for name, code, migrated in runs if round_no % 2 == 0 else runs[::-1]:
-                rss = bare_rss() if code is None and migrated is None else idle_rss(code, migrated)
-                figures[name].append(rss)
-                progress(f"round {round_no + 1}: {name}: {rss / 1024:.1f} MB")
-    bare = statistics.median(figures["bare"])
-    print(f"idle VmRSS over {args.rounds} round(s), min-max (median), and the median beside bare's:")
-    for name, values in figures.items():
-        median = statistics.median(values)
-        print(
-            f"  {name:32} {min(values) / 1024:6.1f}-{max(values) / 1024:6.1f} MB ({median / 1024:.1f})"
-            f"  {median / bare:.2f}x bare  +{(median - bare) / 1024:.1f} MB"
-        )
+            for name, code, migrated, env in runs if round_no % 2 == 0 else runs[::-1]:
+                if name == "bare":
+                    idle[name].append(bare_rss())
+                    progress(f"round {round_no + 1}: {name}: idle {idle[name][-1] / 1024:.1f} MB")
+                    continue
+                at_rest, after_use = server_rss(code, migrated, env)
+                idle[name].append(at_rest)
+                used[name].append(after_use)
+                progress(f"round {round_no + 1}: {name}: idle {at_rest / 1024:.1f} MB, used {after_use / 1024:.1f} MB")
+    bare = statistics.median(idle["bare"])
+    checkout = {
+        kind: statistics.median(figures[f"checkout, {'migrated' if databases == (True,) else 'new'} db"])
+        for kind, figures in (("idle", idle), ("used", used))
+    }
+    print(f"VmRSS over {args.rounds} round(s), min-max (median); the median beside bare's idle and the checkout's")
+    for kind, figures in (("idle", idle), ("after first use", used)):
+        print(f" {kind}:")
+        for name, values in figures.items():
+            median = statistics.median(values)
+            ours = checkout["idle" if kind == "idle" else "used"]
+            print(
+                f"  {name:32} {min(values) / 1024:6.1f}-{max(values) / 1024:6.1f} MB ({median / 1024:.1f})"
+                f"  {median / bare:.2f}x bare  +{(median - bare) / 1024:.1f} MB"
+                f"  {median / ours:.3f}x checkout ({(median - ours) / 1024:+.1f} MB)"
+            )
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
 
