@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from array import array
+from bisect import bisect_left
 
 from sqlalchemy import case, delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,7 +51,7 @@ from ..errors import Unavailable
 from ..periods import Period
 from .clock import utcnow
 from .peaks import Peaks, count_peaks_by_day
-from .tally import COUNTS, KeptRun, Tally, add_tally, micros, run_stats
+from .tally import COUNTS, KeptRun, Tally, add_tally, at_shares, micros, run_stats
 from .tickets import T, connection
 
 K = m.ReportDayFigures.__table__
@@ -60,6 +61,8 @@ KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC),
 FINAL_STATES = ("done", "no_show", "expired")
 MONTH = "m"  # a month's rows: "m" + the grouping, dated on the month's first day
 YEAR = "y"  # a year's rows (all its months kept): "y" + the grouping, dated on 1 January
+SPAN = "r"  # a span's rows: "r" + its number of days + the grouping's CODES letter, dated on its first day
+KEEP_SPANS = True  # (False: a period of several kept units is always read as those units, as before spans)
 CHUNK = 256  # times per chunk row of a month's or a year's times (2 KB: a row fits in a page)
 CODES = {"total": "t", "service": "s", "counter": "c", "clerk": "k", "hour": "h"}  # in chunk rows' names
 # days a report counts and keeps at most (about 40 ms each): the first report over a year not kept
@@ -106,6 +109,27 @@ def encode_rows(rows: dict) -> tuple[str, bytes]:
         times.extend(waits)
         times.extend(services)
     return json.dumps(figures, separators=(",", ":")), times.tobytes()
+
+
+def encode_span(rows: dict) -> str:
+    """A span's report rows (key -> Tally of KeptRuns) as encode_rows's JSON, each statistic as a
+    report finds it (tally.at_shares: picked out of the runs' times, fetched before), no index."""
+    figures = []
+    for key, tally in rows.items():
+        figures.append(
+            [
+                _key_out(key),
+                *(getattr(tally, name) for name in COUNTS),
+                tally.ratings[1:],
+                len(tally.waits),
+                tally.waits.micros(),
+                at_shares(tally.waits),
+                len(tally.service_times),
+                tally.service_times.micros(),
+                at_shares(tally.service_times),
+            ]
+        )
+    return json.dumps(figures, separators=(",", ":"))
 
 
 def decode_rows(figures: str, store: Store | None = None, unit: tuple | None = None) -> list[tuple]:
@@ -160,6 +184,8 @@ class Store:
         return [(f"{name}{n}", day) for n in range(start // CHUNK, (end - 1) // CHUNK + 1)]
 
     def want(self, unit: tuple, start: int, end: int) -> None:
+        if span_days(unit[0]) is not None:  # (plan reads a span only as a whole period's one run)
+            raise ValueError(f"the times of kept span {unit[0]} are not kept")
         self.wanted.update(key for key in self._keys(unit, start, end) if key not in self.loaded)
 
     def fetch(self) -> None:
@@ -191,6 +217,8 @@ class Store:
         keys = self._keys(unit, start, end)
         if not keys:
             return memoryview(b"").cast("d")
+        if span_days(unit[0]) is not None:
+            raise ValueError(f"the times of kept span {unit[0]} are not kept")
         if any(key not in self.loaded for key in keys):
             self.want(unit, start, end)
             self.fetch()
@@ -359,12 +387,51 @@ def plan(
         rest = [d for d in days if d.toordinal() in covered and d not in per_day]
         per_day.update(_read(conn, site, ["total"], rest, store)["total"])
         result.kept["day"] = per_day
+    if KEEP_SPANS and not result.counted and len(units) > 1 and _use_spans(conn, site, period, result, wanted, store):
+        if isinstance(db, Session):
+            db.commit()
+            conn = connection(db)
     if "peaks" in wanted:
         usable = _peaks_usable(result.kept["peaks"], units, period)
         result.kept["peaks"] = {first: p for first, p in result.kept["peaks"].items() if first in usable}
         in_usable = _ordinals({first: units[first] for first in usable})
         result.peak_counted = _runs([d for d in days if d.toordinal() not in in_usable], period)
     return result
+
+
+def _use_spans(conn, site, period: Period, result: Plan, wanted: tuple, store: Store) -> bool:
+    """A period wholly kept as several units (years, months, days) is read as one kept span per
+    grouping: its rows' figures and statistics, counted once from its units' (the medians and 90th
+    percentiles picked out of their times as a report does: tally.at_shares) and kept without times
+    (a span is only read whole, alone: a longer period reads its units). Whether spans were made."""
+    days = (period.last_day - period.first_day).days + 1
+    names = {g: f"{SPAN}{days}{CODES[g]}" for g in wanted if g in CODES}
+    found = _read(conn, site, list(names.values()), [period.first_day], store)
+    made = {}
+    for g, name in names.items():
+        rows = found[name].get(period.first_day)
+        if rows is None:
+            summed: dict = {}
+            for unit_rows in result.kept[g].values():
+                for key, tally in unit_rows:
+                    mine = summed.get(key)
+                    if mine is None:
+                        summed[key] = mine = Tally()
+                    add_tally(mine, tally)
+            fetch_times(summed.values())
+            made[name] = (encode_span(summed), b"")
+            rows = decode_rows(made[name][0], store, (name, period.first_day))
+        result.kept[g] = {period.first_day: rows}
+    if made:
+        _write(conn, site, {period.first_day: made}, store.basis, None)
+    return bool(made)
+
+
+def span_days(grouping: str) -> int | None:
+    """The number of days of a span's row (its name: SPAN + days + a CODES letter), else None."""
+    if grouping[:1] != SPAN or not grouping[1:-1].isdigit():
+        return None
+    return int(grouping[1:-1])
 
 
 _seen: set[str] = set()
@@ -639,8 +706,11 @@ def _write(conn, site, rows: dict, basis: str, groupings) -> None:
         for day, grouping, figures, times in values
     ]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    days = [day for day, found in rows.items() if any(grouping in GROUPINGS for grouping in found)]
     try:
         with conn.begin_nested():
+            if days:  # kept anew: what was made of the days before goes
+                _drop_units_over(conn, site, days)
             for day, found in rows.items():
                 conn.execute(
                     delete(K).where(
@@ -655,3 +725,57 @@ def _write(conn, site, rows: dict, basis: str, groupings) -> None:
                 conn.execute(dialect.insert(K).on_conflict_do_nothing(), values[start : start + 500])
     except DBAPIError:
         pass
+
+
+def _drop_units_over(conn, site, days: list[dt.date]) -> None:
+    """Drop the kept months, years and spans holding any of ``days`` (of any basis, their chunk rows
+    too): they are made again from the days' figures as kept now."""
+    days = sorted(set(days))
+    for prefix, firsts in (
+        (MONTH, {d.replace(day=1) for d in days}),
+        (YEAR, {d.replace(month=1, day=1) for d in days}),
+    ):
+        conn.execute(
+            delete(K).where(
+                K.c.site_id == site.id,
+                K.c.business_day.in_(sorted(firsts)),
+                K.c.grouping >= prefix,  # (a range on the key, not LIKE: SQLite's LIKE does not use it)
+                K.c.grouping < chr(ord(prefix) + 1),
+            )
+        )
+    spans = conn.execute(
+        select(K.c.grouping, K.c.business_day).where(
+            K.c.site_id == site.id,
+            K.c.grouping >= SPAN,
+            K.c.grouping < chr(ord(SPAN) + 1),
+            K.c.business_day <= days[-1],
+        )
+    ).all()
+    ordinals = [d.toordinal() for d in days]
+    for grouping, first in spans:
+        length = span_days(grouping)
+        if length is None:
+            continue
+        start = first.toordinal()
+        at = bisect_left(ordinals, start)
+        if at < len(ordinals) and ordinals[at] < start + length:
+            conn.execute(delete(K).where(K.c.site_id == site.id, K.c.grouping == grouping, K.c.business_day == first))
+
+
+def forget(db, site, first_day: dt.date, last_day: dt.date) -> None:
+    """Drop the kept figures of the days ``first_day``..``last_day`` and of every month, year and span
+    holding one of them: for a change to tickets of days already kept (tickets added to past days, a
+    correction), so that the next report counts them again. The caller commits."""
+    conn = connection(db)
+    days = _span(first_day, last_day)
+    if not days or not _has_table(conn):
+        return
+    with conn.begin_nested():
+        _drop_units_over(conn, site, days)
+        conn.execute(
+            delete(K).where(
+                K.c.site_id == site.id,
+                K.c.business_day.between(first_day, last_day),
+                K.c.grouping.in_(GROUPINGS),
+            )
+        )

@@ -203,6 +203,28 @@ def _percentile_of_runs(runs: list, count: int, share: float, windows: dict | No
     """``percentile`` of the values of sorted ``runs`` (``count`` in all), by the same arithmetic."""
     if len(runs) == 1:
         return percentile(runs[0], share)
+    return _interpolated(count, share, *_values_at_share(runs, count, share, windows))
+
+
+def at_shares(times: Times) -> list | None:
+    """What a KeptRun keeps of ``times`` besides their count and sum, without an index (kept.py's
+    spans, read only as one run): the two values of the median's ranks, the two of the 90th
+    percentile's and the maximum, as ``describe`` finds them; None when there are no times."""
+    count = len(times)
+    if not count:
+        return None
+    runs = times.sorted_runs()
+    if len(runs) == 1 and isinstance(runs[0], KeptRun):
+        at = [value for share in SHARES for value in runs[0].at[share]]
+    elif len(runs) == 1:
+        at = [runs[0][rank] for share in SHARES for rank in _ranks(count, share)]
+    else:
+        at = [value for share in SHARES for value in _values_at_share(runs, count, share, times.windows)]
+    return [*at, max(run.max if isinstance(run, KeptRun) else run[-1] for run in runs), ""]
+
+
+def _values_at_share(runs: list, count: int, share: float, windows: dict | None = None) -> tuple[float, float]:
+    """The values at the two ranks ``percentile`` interpolates between, among several sorted runs."""
     low, high = _ranks(count, share)
     if any(isinstance(run, KeptRun) for run in runs):
         window = (windows or {}).get(share) or _kept_window(runs, count, share)
@@ -212,7 +234,7 @@ def _percentile_of_runs(runs: list, count: int, share: float, windows: dict | No
         at_low, at_high = found
     else:
         at_low, at_high = _at_ranks(runs, low, high)
-    return _interpolated(count, share, at_low, at_high)
+    return at_low, at_high
 
 
 def _kept_window(runs: list, count: int, share: float, quick: bool = True) -> tuple[float, float, list]:
