@@ -2,7 +2,8 @@
 days) is read as one kept row per grouping, made the first time it is asked for. Every figure of
 every report over such a period, first look and later looks, is the same as read unit by unit
 (spans off: the path before spans) and as counted from the tickets; and once tickets are added to a
-kept day (``kept.forget``), the day, its month, its year and every span over it are counted again.
+kept day (``kept.forget``, which ``simulate`` calls), the day, its month, its year and every span
+over it are counted again.
 
 The history: simulated days on Tuesday 5/3/2024, Monday 2/6/2025 and Monday 14/7/2025, so 2024 and
 2025 are whole kept years, June and July 2025 whole kept months.
@@ -114,6 +115,12 @@ def check_spans(queue) -> None:
         assert conn.execute(
             select(func.count()).select_from(K).where(K.c.grouping == "ytotal", K.c.business_day == dt.date(2025, 1, 1))
         ).scalar_one(), "the year is not kept again"
+
+    # a day kept without tickets is simulated afterwards (simulate forgets what was kept of it)
+    simulate(engine, site, dt.date(2025, 9, 10), 1, seed=17, settings=busy)
+    with engine.connect() as conn:
+        _check(conn, site, two_years, "2024-2025, after a day simulated")
+        assert reports.summary(conn, site, two_years, "service", now=NOW)["total"]["issued"] > after["total"]["issued"]
 
 
 def test_a_span_is_not_read_with_other_figures(make_queue, config, migrated_sqlite_url):

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from . import engine as q
 from . import models as m
 from .db import SiteRuntime
-from .reports import has_ratings
+from .reports import has_ratings, kept
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLERK_NAMES = (
@@ -224,6 +224,7 @@ def simulate(
             rng = random.Random(f"{seed}:{day.isoformat()}")
             steps = EngineSteps(conn, site, day)
             outcome = Day(site, day, rng, settings, staff, steps, has_ratings(conn), paces).run()
+            kept.forget(conn, site, day, day)  # a past day kept without tickets: its reports count it again
         result.days.append(outcome)
         if report:
             report(outcome)
