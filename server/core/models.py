@@ -22,9 +22,33 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The partial indexes' predicate for PostgreSQL is given to each index when a PostgreSQL engine
+# first connects, not here: a `postgresql_where` at import would load SQLAlchemy's PostgreSQL
+# dialect into every server, on SQLite too (about 1.5 MB). Before any DDL or schema comparison
+# there is a connection, so each index has its predicate whenever PostgreSQL can see it.
+_POSTGRESQL_WHERE: list[tuple[Index, str]] = []
+
+
+def _partial_index(name: str, *columns: str, where: str, **options) -> Index:
+    """An index of the rows matching ``where`` (SQL), on SQLite and on PostgreSQL alike."""
+    index = Index(name, *columns, sqlite_where=text(where), **options)
+    _POSTGRESQL_WHERE.append((index, where))
+    return index
+
+
+@event.listens_for(Engine, "do_connect")
+def _declare_postgresql_predicates(dialect, *_connect_args) -> None:
+    if dialect.name == "postgresql" and _POSTGRESQL_WHERE:
+        for index, where in _POSTGRESQL_WHERE:
+            index.dialect_kwargs["postgresql_where"] = text(where)
+        _POSTGRESQL_WHERE.clear()
+
 
 # stable constraint names, so Alembic migrations look the same on SQLite and PostgreSQL
 NAMING = {
@@ -133,12 +157,8 @@ class Ticket(Base):
         UniqueConstraint("origin_service_id", "business_day", "number", name="uq_tickets_number"),
         Index("ix_tickets_queue", "site_id", "status", "service_id", "issued_at"),
         # the database itself refuses a second ticket held by one counter
-        Index(
-            "uq_tickets_held_by_counter",
-            "counter_id",
-            unique=True,
-            sqlite_where=text("status IN ('called', 'serving')"),
-            postgresql_where=text("status IN ('called', 'serving')"),
+        _partial_index(
+            "uq_tickets_held_by_counter", "counter_id", unique=True, where="status IN ('called', 'serving')"
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -325,12 +345,7 @@ class OutboxEvent(Base):
 
     __tablename__ = "outbox_events"
     __table_args__ = (
-        Index(
-            "ix_outbox_events_pending",
-            "id",
-            sqlite_where=text("dispatched_at IS NULL"),
-            postgresql_where=text("dispatched_at IS NULL"),
-        ),
+        _partial_index("ix_outbox_events_pending", "id", where="dispatched_at IS NULL"),
         Index("ix_outbox_events_site_created_at", "site_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
