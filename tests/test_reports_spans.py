@@ -83,6 +83,7 @@ def check_spans(queue) -> None:
         made = _spans(conn)
     assert (f"{kept.SPAN}731t", dt.date(2024, 1, 1)) in made  # 2024 + 2025: 366 + 365 days
     assert (f"{kept.SPAN}731k", dt.date(2024, 1, 1)) in made
+    assert (f"{kept.SPAN}731{kept.PEAKS_CODE}", dt.date(2024, 1, 1)) in made  # (no wait past midnight)
     assert (f"{kept.SPAN}61s", dt.date(2025, 6, 1)) in made
     assert not any(day == dt.date(2025, 1, 1) for _, day in made), "a span made of one unit"
 

@@ -62,6 +62,7 @@ FINAL_STATES = ("done", "no_show", "expired")
 MONTH = "m"  # a month's rows: "m" + the grouping, dated on the month's first day
 YEAR = "y"  # a year's rows (all its months kept): "y" + the grouping, dated on 1 January
 SPAN = "r"  # a span's rows: "r" + its number of days + the grouping's CODES letter, dated on its first day
+PEAKS_CODE = "p"  # the letter of a span's peaks
 KEEP_SPANS = True  # (False: a period of several kept units is always read as those units, as before spans)
 CHUNK = 256  # times per chunk row of a month's or a year's times (2 KB: a row fits in a page)
 CODES = {"total": "t", "service": "s", "counter": "c", "clerk": "k", "hour": "h"}  # in chunk rows' names
@@ -318,22 +319,31 @@ def plan(
     now = now or utcnow()
     basis = basis_of(targets)
     store = Store(db, site.id, basis)
-    wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
-    days = _span(period.first_day, period.last_day)  # (period.days(), quicker)
+    if set(groupings) == {"peaks"}:  # (peak hours read no rows)
+        wanted: tuple = ("peaks",)
+    else:
+        wanted = tuple(dict.fromkeys(("total", *("total" if g == "day" else g for g in groupings))))
     if not _has_table(conn):  # a database not migrated yet: everything from the tickets
         return result
-    years = _whole_years(days)
+    if KEEP_SPANS and "day" not in groupings:  # a span kept: nothing else to read
+        spans = _read_spans(conn, site, period, wanted, store)
+        if spans is not None:
+            result.kept, result.counted, result.peak_counted = spans, [], []
+            return result
+    # (the days of the period are not listed unless needed: the work then grows with the units, not the days)
+    first_day, last_day = period.first_day, period.last_day
+    years = _whole_years([first_day, last_day])
     year_rows = _read(conn, site, [YEAR + g for g in wanted], [first for first, _ in years], store)
     kept_years = {first: last for first, last in years if all(first in year_rows[YEAR + g] for g in wanted)}
-    in_years = _ordinals(kept_years)  # (days as ordinals: sets of a thousand dates cost more than the rest)
-    months = [(first, last) for first, last in _whole_months(days) if first.toordinal() not in in_years]
+    months = [
+        (first, last) for first, last in _whole_months([first_day, last_day]) if _year_of(first) not in kept_years
+    ]
     month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], store)
     kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
-    in_months = _ordinals(kept_months) | in_years
-    loose = [d for d in days if d.toordinal() not in in_months]
+    loose = _uncovered(first_day, last_day, {**kept_years, **kept_months})
     day_rows = _read(conn, site, wanted, loose, store)
     missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
-    fresh = _keep_days(db, site, missing, now, targets, basis, keep_at_once)
+    fresh = _keep_days(db, site, missing, now, targets, basis, keep_at_once) if missing else {}
     for d, found in fresh.items():
         for g in wanted:
             day_rows[g][d] = found[g]
@@ -342,7 +352,6 @@ def plan(
     )
     for first, (last, found) in made.items():
         kept_months[first] = last
-        in_months.update(range(first.toordinal(), last.toordinal() + 1))
         for g in wanted:
             month_rows[MONTH + g][first] = found[g]
     month_parts = {g: month_rows[MONTH + g] for g in wanted}
@@ -360,7 +369,7 @@ def plan(
         kept_years[first] = last
         for g in wanted:
             year_rows[YEAR + g][first] = found[g]
-    for first, last in kept_years.items():  # the months of a kept year are read as the year
+    for first, last in kept_years.items() if kept_months else ():  # the months of a kept year are read as the year
         for month_first, _ in _whole_months([first, last]):
             kept_months.pop(month_first, None)
     if isinstance(db, Session) and (fresh or made or made_years):
@@ -368,8 +377,15 @@ def plan(
         conn = connection(db)
 
     units: dict[dt.date, dt.date] = {**kept_years, **kept_months}  # first day -> last day of each kept unit
-    units.update({d: d for d in loose if d.toordinal() not in in_months and all(d in day_rows[g] for g in wanted)})
-    covered = _ordinals(units)
+    units.update(
+        {
+            d: d
+            for d in loose
+            if d.replace(day=1) not in kept_months  # (a month made now, kept or read as its year)
+            and _year_of(d) not in kept_years
+            and all(d in day_rows[g] for g in wanted)
+        }
+    )
     for g in wanted:
         result.kept[g] = {
             first: (
@@ -381,21 +397,20 @@ def plan(
             )[first]
             for first in sorted(units)
         }
-    result.counted = _runs([d for d in days if d.toordinal() not in covered], period)
+    result.counted = _runs(_uncovered(first_day, last_day, units), period)
     if "day" in groupings:  # the rows per day from the days' own rows (a month's sum them), the total as kept
-        per_day = {d: rows for d, rows in day_rows["total"].items() if d.toordinal() in covered}
-        rest = [d for d in days if d.toordinal() in covered and d not in per_day]
+        covered = [d for first, last in sorted(units.items()) for d in _span(first, last)]
+        per_day = {d: day_rows["total"][d] for d in covered if d in day_rows["total"]}
+        rest = [d for d in covered if d not in per_day]
         per_day.update(_read(conn, site, ["total"], rest, store)["total"])
         result.kept["day"] = per_day
-    if KEEP_SPANS and not result.counted and len(units) > 1 and _use_spans(conn, site, period, result, wanted, store):
-        if isinstance(db, Session):
-            db.commit()
-            conn = connection(db)
     if "peaks" in wanted:
         usable = _peaks_usable(result.kept["peaks"], units, period)
         result.kept["peaks"] = {first: p for first, p in result.kept["peaks"].items() if first in usable}
-        in_usable = _ordinals({first: units[first] for first in usable})
-        result.peak_counted = _runs([d for d in days if d.toordinal() not in in_usable], period)
+        result.peak_counted = _runs(_uncovered(first_day, last_day, {first: units[first] for first in usable}), period)
+    if KEEP_SPANS and not result.counted and len(units) > 1 and _use_spans(conn, site, period, result, wanted, store):
+        if isinstance(db, Session):
+            db.commit()
     return result
 
 
@@ -406,11 +421,19 @@ def _use_spans(conn, site, period: Period, result: Plan, wanted: tuple, store: S
     (a span is only read whole, alone: a longer period reads its units). Whether spans were made."""
     days = (period.last_day - period.first_day).days + 1
     names = {g: f"{SPAN}{days}{CODES[g]}" for g in wanted if g in CODES}
+    if "peaks" in wanted and not result.peak_counted:  # (no wait past midnight in the period's units)
+        names["peaks"] = f"{SPAN}{days}{PEAKS_CODE}"
     found = _read(conn, site, list(names.values()), [period.first_day], store)
     made = {}
     for g, name in names.items():
         rows = found[name].get(period.first_day)
-        if rows is None:
+        if rows is None and g == "peaks":
+            peaks = Peaks()
+            for unit_peaks in result.kept[g].values():
+                peaks.add(unit_peaks)
+            made[name] = (encode_peaks(peaks), b"")
+            rows = decode_peaks(made[name][0])
+        elif rows is None:
             summed: dict = {}
             for unit_rows in result.kept[g].values():
                 for key, tally in unit_rows:
@@ -425,6 +448,22 @@ def _use_spans(conn, site, period: Period, result: Plan, wanted: tuple, store: S
     if made:
         _write(conn, site, {period.first_day: made}, store.basis, None)
     return bool(made)
+
+
+def _read_spans(conn, site, period: Period, wanted: tuple, store: Store) -> dict | None:
+    """The period's kept span of every grouping ``wanted`` (grouping -> {first day: rows}), or None
+    (as for a day, a calendar month or year: one unit, never a span)."""
+    first, last = period.first_day, period.last_day
+    if last <= first or (first.day == 1 and last + dt.timedelta(days=1) == _next_month(first)):
+        return None
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and first.year == last.year:
+        return None
+    days = (last - first).days + 1
+    names = {g: f"{SPAN}{days}{PEAKS_CODE if g == 'peaks' else CODES[g]}" for g in wanted}
+    found = _read(conn, site, list(names.values()), [first], store)
+    if not all(first in found[name] for name in names.values()):
+        return None
+    return {g: {first: found[name][first]} for g, name in names.items()}
 
 
 def span_days(grouping: str) -> int | None:
@@ -461,9 +500,20 @@ def _peaks_usable(peaks: dict, units: dict, period: Period) -> set:
     return usable
 
 
-def _ordinals(units: dict) -> set[int]:
-    """The days of the spans ``units`` (first day -> last day), as ordinals."""
-    return {o for first, last in units.items() for o in range(first.toordinal(), last.toordinal() + 1)}
+def _uncovered(first_day: dt.date, last_day: dt.date, units: dict) -> list[dt.date]:
+    """The days ``first_day``..``last_day`` outside the spans ``units`` (first day -> last day, not
+    overlapping): the work grows with the units and the days left, not with the days covered."""
+    days = []
+    at, end = first_day.toordinal(), last_day.toordinal() + 1
+    for first, last in sorted(units.items()):
+        days += range(at, min(first.toordinal(), end))
+        at = max(at, last.toordinal() + 1)
+    days += range(at, end)
+    return list(map(dt.date.fromordinal, days))
+
+
+def _year_of(day: dt.date) -> dt.date:
+    return day.replace(month=1, day=1)
 
 
 def _span(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -541,7 +591,7 @@ def _read(conn, site, groupings: list[str], days: list[dt.date], store: Store) -
 
 
 def _decode(grouping: str, day: dt.date, figures: str, store: Store):
-    if grouping in ("peaks", MONTH + "peaks", YEAR + "peaks"):
+    if grouping in ("peaks", MONTH + "peaks", YEAR + "peaks") or (span_days(grouping) and grouping[-1] == PEAKS_CODE):
         return decode_peaks(figures)
     return decode_rows(figures, store, _unit(grouping, day))
 
