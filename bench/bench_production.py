@@ -1,0 +1,257 @@
+"""Issuing on the documented production setup (gunicorn with deploy/gunicorn.conf.py, PostgreSQL,
+the Redis message queue), each figure beside its reference measured in the same rounds.
+
+    python bench/bench_production.py [--rounds 3] [--seconds 8] [--postgres postgresql://postgres@127.0.0.1:5432]
+        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...]
+
+Every server runs under the same gunicorn configuration for the whole run, one gunicorn per process
+on its own port as docs/deployment.md describes (nginx's ip_hash would spread the clients over them;
+here wrk's 32 keep-alive clients are split evenly):
+
+    bare1     the bare Flask endpoint (bench/bare_flask.py), 1 process: the ceiling of one process
+    bare2     the same, 2 processes
+    sqlite1   queuekiosk on SQLite, 1 process: the reference the PostgreSQL figures are held to
+    pg1       queuekiosk on PostgreSQL, 1 process, no message queue
+    pgmq1     queuekiosk on PostgreSQL + Redis, 1 process
+    pgmq2     queuekiosk on PostgreSQL + Redis, 2 processes
+
+Each configuration has its own database (``<prefix>_<name>``, made afresh) and its own redis-server
+(started here on a free port), so that no two share a number sequence or a Socket.IO channel. Each
+round measures every configuration in turn (rotating which goes first), so a change of the shared
+machine's load falls on all of them alike; the ratios are those of each round (min–max). Server CPU
+is the user + system time of the configuration's server processes divided by the tickets answered;
+"machine busy" is the share of both cores in use during the measurement (wrk, PostgreSQL and Redis
+included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
+from common import ROOT, bench_config, cpu_ms, free_port, wait_healthy
+from sqlalchemy import create_engine, text
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+CONFIGS = ("bare1", "bare2", "sqlite1", "pg1", "pgmq1", "pgmq2")
+
+
+@dataclass
+class Setup:
+    name: str
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    bases: list[str] = field(default_factory=list)
+    database_url: str | None = None
+    rounds: list[dict] = field(default_factory=list)
+
+    def pids(self) -> list[int]:
+        """The gunicorn masters and their workers."""
+        pids = []
+        for proc in self.processes:
+            pids.append(proc.pid)
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            pids += [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        return pids
+
+
+def busy_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def start_gunicorn(stack: contextlib.ExitStack, env: dict, app: str, chdir: Path | None = None) -> tuple:
+    port = free_port()
+    command = [GUNICORN, "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), app]
+    if chdir is not None:
+        command[1:1] = ["--chdir", str(chdir)]
+    proc = subprocess.Popen(
+        command,
+        env={**os.environ, **env, "QUEUEKIOSK_BIND": f"127.0.0.1:{port}"},
+        stdout=subprocess.DEVNULL,
+        stderr=stack.enter_context(open(env.get("QUEUEKIOSK_INSTANCE", "/dev/null") + ".log", "a"))
+        if "QUEUEKIOSK_INSTANCE" in env
+        else subprocess.DEVNULL,
+    )
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    stack.callback(stop)
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(f"{base}/healthz", timeout=60)
+    return proc, base
+
+
+def start_redis(stack: contextlib.ExitStack, folder: Path) -> str:
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stack.callback(lambda: (proc.terminate(), proc.wait(10)))
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    engine = create_engine(
+        f"{admin_url.rstrip('/')}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+    )
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"{admin_url.rstrip('/')}/{name}"
+
+
+def start_setup(stack, name: str, args, folder: Path) -> Setup:
+    setup = Setup(name)
+    count = int(name[-1])
+    if name.startswith("bare"):
+        for _ in range(count):
+            proc, base = start_gunicorn(stack, {}, "bare_flask:app", chdir=ROOT / "bench")
+            setup.processes.append(proc)
+            setup.bases.append(base)
+        return setup
+    env = {
+        "QUEUEKIOSK_SECRET_KEY": "bench",
+        "QUEUEKIOSK_IGNORE_HOURS": "1",
+        "QUEUEKIOSK_CONFIG": str(bench_config(folder)),
+    }
+    if name.startswith("pg"):
+        setup.database_url = fresh_database(args.postgres, f"{args.database_prefix}_{name}")
+        env["QUEUEKIOSK_DATABASE_URL"] = setup.database_url
+    else:
+        setup.database_url = f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}"
+    if name.startswith("pgmq"):
+        env["QUEUEKIOSK_MESSAGE_QUEUE"] = start_redis(stack, folder)
+    for i in range(count):
+        # each process its own instance folder (as on separate machines); the database is shared
+        proc, base = start_gunicorn(
+            stack,
+            {**env, "QUEUEKIOSK_INSTANCE": str(folder / ("instance" if i == 0 else f"instance{i}"))},
+            "queuekiosk.server.wsgi:app",
+        )
+        setup.processes.append(proc)
+        setup.bases.append(base)
+    return setup
+
+
+def measure(setup: Setup, seconds: int) -> dict:
+    pids = setup.pids()
+    before = sum(cpu_ms(pid) for pid in pids)
+    busy0, total0 = busy_jiffies()
+    with ThreadPoolExecutor(len(setup.bases)) as pool:
+        parts = list(
+            pool.map(lambda base: wrk(base + "/api/v1/tickets", seconds, CLIENTS // len(setup.bases), LUA), setup.bases)
+        )
+    busy1, total1 = busy_jiffies()
+    requests = sum(p["requests"] for p in parts)
+    return {
+        "rate": sum(p["rate"] for p in parts),
+        "requests": requests,
+        "non_2xx": sum(p["non_2xx"] for p in parts),
+        "cpu_ms": (sum(cpu_ms(pid) for pid in pids) - before) / max(requests, 1),
+        "busy": (busy1 - busy0) / max(total1 - total0, 1),
+        "p99": ", ".join(p["p99"] for p in parts),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
+    parser.add_argument("--database-prefix", default="qk_bench_prod", help="databases <prefix>_<configuration>")
+    parser.add_argument("--only", help=f"comma-separated among {', '.join(CONFIGS)} (default: all)")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(CONFIGS)
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        parser.error(f"--only: unknown configuration(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+
+    with contextlib.ExitStack() as stack:
+        setups = {}
+        for name in names:
+            step(f"starting {name}")
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-")))
+            setups[name] = start_setup(stack, name, args, folder)
+        for name, setup in setups.items():
+            step(f"warming up {name} (2 s)")
+            measure(setup, 2)
+        for n in range(args.rounds):
+            order = names[n % len(names) :] + names[: n % len(names)]
+            for name in order:
+                step(f"round {n + 1}/{args.rounds}: {name}, {CLIENTS} clients, {args.seconds} s")
+                result = measure(setups[name], args.seconds)
+                setups[name].rounds.append(result)
+                step(
+                    f"  {name}: {result['rate']:.0f}/s, {result['cpu_ms']:.3f} ms server CPU each, "
+                    f"machine {result['busy']:.0%} busy"
+                )
+        checks = {}
+        for name, setup in setups.items():
+            if setup.database_url:
+                step(f"checking the numbers {name} issued (duplicates, gaps)")
+                checks[name] = check_numbers(setup.database_url.replace("postgresql://", "postgresql+psycopg://"))
+
+    def rates(name):
+        return [r["rate"] for r in setups[name].rounds]
+
+    def ratio(name, ref):
+        return [a["rate"] / b["rate"] for a, b in zip(setups[name].rounds, setups[ref].rounds, strict=True)]
+
+    print(
+        f"gunicorn --config deploy/gunicorn.conf.py, {CLIENTS} keep-alive clients (wrk), POST /api/v1/tickets; "
+        f"{args.rounds} rounds of {args.seconds} s interleaved; load average {os.getloadavg()[0]:.2f}"
+    )
+    references = {
+        "sqlite1": [("bare1", "bare endpoint, 1 process")],
+        "pg1": [("sqlite1", "SQLite, 1 process; target ≥ 0.8")],
+        "pgmq1": [("pg1", "PostgreSQL without Redis; target ≥ 0.9"), ("sqlite1", "SQLite, 1 process")],
+        "pgmq2": [("pgmq1", "1 process; target ≥ 1.7"), ("sqlite1", "SQLite, 1 process")],
+        "bare2": [("bare1", "bare endpoint, 1 process")],
+    }
+    for name, setup in setups.items():
+        cpu = [r["cpu_ms"] for r in setup.rounds]
+        busy = [r["busy"] * 100 for r in setup.rounds]
+        against = "; ".join(
+            f"{span(ratio(name, ref), '{:.2f}')}× {label}" for ref, label in references.get(name, []) if ref in setups
+        )
+        line = (
+            f"{name:8} {span(rates(name)):>11}/s  server CPU {span(cpu, '{:.3f}')} ms each, "
+            f"machine {span(busy)}% busy, p99 {'; '.join(r['p99'] for r in setup.rounds)}"
+        )
+        print(line + (f"  ({against})" if against else ""))
+        if name in checks:
+            total, duplicates, gaps = checks[name]
+            non_2xx = sum(r["non_2xx"] for r in setup.rounds)
+            print(f"{'':8} tickets {total}, duplicates {duplicates}, gaps {gaps}, non-2xx {non_2xx}")
+
+
+if __name__ == "__main__":
+    main()
