@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from api_helpers import issue
 
+from queuekiosk.server.web.message_queue import TIMEOUT_SECONDS
+
 pytestmark = pytest.mark.postgres
 
 
@@ -107,6 +109,9 @@ def test_a_redis_that_hangs_holds_up_no_ticket_or_call_and_every_screen_is_whole
     assert called.status_code == 200, called.text
     number = called.json()["number"]
     mark = display.mark()
+    # the requests did not wait for Redis (their messages go out from a greenlet of their process's):
+    # hang longer than that greenlet waits for Redis, so B's messages of the hang are dropped
+    time.sleep(TIMEOUT_SECONDS + 1)
 
     redis_server.proc.send_signal(signal.SIGCONT)
     # A's display heard nothing of B's call while Redis hung; told resync, its fresh state shows it

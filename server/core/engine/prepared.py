@@ -7,10 +7,12 @@ parameters' type conversions (dates, times, JSON) taken from SQLAlchemy's compil
 is stored is byte for byte what ``Connection.execute`` would store; errors come out as SQLAlchemy's
 (``OperationalError`` for a full or busy database, ``IntegrityError``), as callers expect.
 
-It is used only where it is safe to go around SQLAlchemy: SQLite, a Core connection inside a
-transaction it has already begun (the writer's, or ``engine.begin()``), and statements without
-Python-side column defaults. Anything else (PostgreSQL, an ORM Session, a connection that has not
-begun) runs through its ``execute`` as before, with the same results.
+It is used only where it is safe to go around SQLAlchemy: SQLite or PostgreSQL through psycopg, a
+Core connection inside a transaction it has already begun (the writer's, or ``engine.begin()``), and
+statements without Python-side column defaults. Anything else (an ORM Session, a connection that has
+not begun) runs through its ``execute`` as before, with the same results. On PostgreSQL the statement
+goes to psycopg with SQLAlchemy's casts and named parameters, which psycopg prepares on the server
+after a few executions, as it would under SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -33,14 +35,18 @@ class Prepared:
             pass
         compiled = self.statement.compile(dialect=dialect, column_keys=list(self.keys) if self.keys else None)
         plan = None
-        if (
-            dialect.name == "sqlite"
-            and compiled.positional
-            and not (compiled.insert_prefetch or compiled.update_prefetch)
-        ):
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            pass
+        elif dialect.name == "sqlite" and compiled.positional:
             plan = (
                 compiled.string,
                 [(name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in compiled.positiontup],
+            )
+        elif dialect.name == "postgresql" and dialect.driver == "psycopg" and not compiled.positional:
+            # named parameters (%(name)s), with SQLAlchemy's casts in the string
+            plan = (
+                compiled.string,
+                [(name, bind.type._cached_bind_processor(dialect)) for name, bind in compiled.binds.items()],
             )
         self._compiled[dialect] = plan
         return plan
@@ -53,8 +59,24 @@ class Prepared:
             result = conn.execute(self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
         sql, binds = plan
-        values = tuple(params[name] if process is None else process(params[name]) for name, process in binds)
         dbapi = conn.dialect.loaded_dbapi
+        if conn.dialect.name == "postgresql":
+            values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
+            try:
+                cursor = conn.connection.dbapi_connection.cursor()
+                try:
+                    cursor.execute(sql, values)
+                    return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+                finally:
+                    cursor.close()
+            except dbapi.Error as error:
+                lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
+                if lost:  # as SQLAlchemy does: this connection is not given out again
+                    conn.invalidate(error)
+                raise exc.DBAPIError.instance(
+                    sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost
+                ) from error
+        values = tuple(params[name] if process is None else process(params[name]) for name, process in binds)
         try:
             cursor = conn.connection.dbapi_connection.execute(sql, values)
             try:
