@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -142,11 +144,25 @@ def _check_password(password: str) -> None:
         raise ValueError("the password must have at least 8 characters")
 
 
-def principal_for_token(session: Session, token: str) -> Principal:
-    row = session.scalars(select(m.ApiToken).filter_by(token_hash=hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
+# every request with a bearer token runs this: built once, on the table (no ORM object, no statement
+# built per request: the ORM lookup was about half the cost of a counter action's own route code)
+_TOKENS = m.ApiToken.__table__
+_VALID_TOKEN = select(
+    _TOKENS.c.id, _TOKENS.c.role, _TOKENS.c.name, _TOKENS.c.counter_number, _TOKENS.c.kiosk_id, _TOKENS.c.site_id
+).where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None))
+
+
+def principal_for_token(db: Session | Connection, token: str) -> Principal:
+    """The holder of a token not revoked, read afresh (one statement): a revoked token is refused
+    from its next request on, whichever process revoked it."""
+    row = _connection(db).execute(_VALID_TOKEN, {"token_hash": hash_token(token)}).first()
+    if row is None:
         raise NotSignedIn("bad_token")
     return Principal(row.role, row.name, row.counter_number, kiosk=row.kiosk_id, token_id=row.id, site_id=row.site_id)
+
+
+def _connection(db: Session | Connection) -> Connection:
+    return db.connection() if isinstance(db, Session) else db
 
 
 def principal_for_login(session: Session, username: str, password: str) -> m.User:
@@ -160,27 +176,96 @@ def principal_for_login(session: Session, username: str, password: str) -> m.Use
 SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed")
 
 
-def principal_for_session(session: Session, cookie) -> Principal | None:
+_USERS = m.User.__table__
+_SESSION_USER = select(_USERS.c.role, _USERS.c.username, _USERS.c.full_name, _USERS.c.site_id).where(
+    _USERS.c.id == bindparam("user_id"), _USERS.c.active.is_(True)
+)
+_EVENTS = m.Event.__table__
+# the session-ending events after an id, and the newest event of all (where to start next time), in one statement
+_ENDING_SINCE = select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.detail).where(
+    _EVENTS.c.id > bindparam("after"),
+    or_(
+        _EVENTS.c.kind.in_(SESSION_ENDING_EVENTS),
+        _EVENTS.c.id == select(func.max(_EVENTS.c.id)).scalar_subquery(),
+    ),
+)
+# How far back a session's next check reads again: PostgreSQL hands out event ids before commit, so
+# an event may commit after one with a higher id was seen; no transaction lasts this long.
+RECHECK_OVERLAP_SECONDS = 60.0
+SESSION_CHECKS_KEPT = 5000  # sessions whose checks a process remembers (each a few ids)
+
+
+class _SessionChecks:
+    """What the session checks of this process have read of the events, per session (its login
+    event): a request reads only the events since the newest one seen at a check made at least
+    ``RECHECK_OVERLAP_SECONDS`` before, not every session-ending event since the login (the events
+    have no index on their kind, and a session lasts the day)."""
+
+    def __init__(self):
+        self.tops: dict[int, list[tuple[float, int]]] = {}  # login -> [(when, newest event id)], oldest first
+        self.ended: set[int] = set()
+
+    def read_from(self, login: int, now: float) -> int:
+        checks = self.tops.get(login, ())
+        settled = [top for at, top in checks if now - at >= RECHECK_OVERLAP_SECONDS]
+        return max(login, settled[-1]) if settled else login
+
+    def seen(self, login: int, now: float, top: int) -> None:
+        if len(self.tops) >= SESSION_CHECKS_KEPT and login not in self.tops:
+            self.tops.clear()  # a rare reset: every session reads from its login once more
+            self.ended.clear()
+        checks = self.tops.setdefault(login, [])
+        checks.append((now, top))
+        # keep the newest check that is settled, and those after it
+        settled = [i for i, (at, _top) in enumerate(checks) if now - at >= RECHECK_OVERLAP_SECONDS]
+        if settled:
+            del checks[: settled[-1]]
+        if len(checks) > 8:  # many requests within the overlap: one per few seconds is enough to keep
+            del checks[1:-4]
+
+
+_session_checks = _SessionChecks()
+
+
+def principal_for_session(session: Session | Connection, cookie) -> Principal | None:
     """The user of a session cookie (``user_id``, ``counter``, ``login_event``) while the session
     lasts: it ends at its own logout, and at any change of the user's password, account or role
     made after the login, even for a cookie someone saved. ``login_event`` is the id of the
-    session's "login" audit event: the events after it tell whether one of those happened."""
+    session's "login" audit event: the events after it tell whether one of those happened (read
+    since what this process's previous checks of the session read, ``_SessionChecks``)."""
     user_id, login_event = cookie.get("user_id"), cookie.get("login_event")
     if user_id is None or login_event is None:  # a cookie from before sessions were tied to their login
         return None
-    user = session.get(m.User, user_id)
-    if user is None or not user.active:
+    if login_event in _session_checks.ended:
         return None
-    if _ended_sessions(session, {login_event: user.username}):
+    conn = _connection(session)
+    user = conn.execute(_SESSION_USER, {"user_id": user_id}).first()
+    if user is None:
         return None
+    now = time.monotonic()
+    top = after = _session_checks.read_from(login_event, now)
+    for event_id, kind, detail in conn.execute(_ENDING_SINCE, {"after": after}):
+        top = max(top, event_id)
+        if kind in SESSION_ENDING_EVENTS and _ends(login_event, user.username, event_id, kind, detail):
+            _session_checks.ended.add(login_event)
+            return None
+    _session_checks.seen(login_event, now, top)
     return Principal(
         user.role,
         user.username,
         cookie.get("counter"),
-        user_id=user.id,
+        user_id=user_id,
         full_name=user.full_name,
         site_id=user.site_id,
         login_event=login_event,
+    )
+
+
+def _ends(login: int, username: str, event_id: int, kind: str, detail) -> bool:
+    """Whether a session-ending event ends the session of ``login``: its own logout, or a change of its user."""
+    detail = detail or {}
+    return event_id > login and (
+        detail.get("session") == login if kind == "logout" else detail.get("username") == username
     )
 
 
@@ -195,11 +280,8 @@ def _ended_sessions(session: Session, logins: dict[int, str], after: int | None 
     later = session.execute(select(E.id, E.kind, E.detail).where(E.id > lower, E.kind.in_(SESSION_ENDING_EVENTS)))
     ended = set()
     for event_id, kind, detail in later:
-        detail = detail or {}
         for login, username in logins.items():
-            if event_id > login and (
-                detail.get("session") == login if kind == "logout" else detail.get("username") == username
-            ):
+            if _ends(login, username, event_id, kind, detail):
                 ended.add(login)
     return ended
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
@@ -67,19 +67,38 @@ _MAY_CALL = and_(
         T.c.target_counter_id == bindparam("counter_id"),
     ),
 )
+_CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
 _OLDEST = {
-    priority: select(T.c.id, T.c.issued_at, T.c.called_at)
+    priority: select(*_CANDIDATE)
     .where(_MAY_CALL, T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None))
     .order_by(T.c.issued_at, T.c.id)
     .limit(1)
     for priority in (False, True)
 }
 _DUE_BOOKING = (
-    select(T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
+    select(*_CANDIDATE)
     .where(_MAY_CALL, T.c.due_at.is_not(None), T.c.due_at <= bindparam("now"))
     .order_by(T.c.due_at, T.c.id)
     .limit(1)
 )
+NORMAL, PRIORITY, DUE = "normal", "priority", "due"
+
+
+def _candidates_query(bookings: bool, exclude: frozenset[int] = frozenset()):
+    """The oldest normal, the oldest priority and (``bookings``) the earliest due booked ticket, each
+    the first of its kind, in one statement (one round trip instead of three): rows tagged ``kind``."""
+    parts = []
+    for kind, query in ((NORMAL, _OLDEST[False]), (PRIORITY, _OLDEST[True]), (DUE, _DUE_BOOKING)):
+        if kind == DUE and not bookings:
+            continue
+        if exclude:
+            query = query.where(T.c.id.not_in(exclude))
+        parts.append(select(query.add_columns(literal(kind).label("kind")).subquery()))
+    return union_all(*parts)
+
+
+# built once, as the statements above; only a claim lost to another counter builds one with exclusions
+_CANDIDATES = {bookings: _candidates_query(bookings) for bookings in (False, True)}
 
 
 def _may_call(site, counter, day) -> dict:
@@ -92,25 +111,24 @@ def _may_call(site, counter, day) -> dict:
     }
 
 
-def _oldest(conn, site, counter, day, priority: bool, exclude: set[int]) -> Candidate | None:
-    query = _OLDEST[priority]
-    if exclude:
-        query = query.where(T.c.id.not_in(exclude))
-    row = conn.execute(query, _may_call(site, counter, day)).first()
-    return Candidate(row.id, row.issued_at, priority, row.called_at is not None) if row else None
-
-
-def _due_booking(conn, site, counter, day, now, exclude: set[int]) -> Candidate | None:
-    """The waiting booked ticket this counter may call whose slot has begun, the earliest slot first;
-    no query at all when none of the counter's services takes bookings."""
+def _takes_bookings(site, counter) -> bool:
+    """Whether one of the counter's services takes bookings (else no booked ticket is looked for)."""
     services = (site.config.service(site.service_codes[s]) for s in site.counter_service_ids[counter.number])
-    if not any(service is not None and service.booking is not None for service in services):
-        return None
-    query = _DUE_BOOKING
-    if exclude:
-        query = query.where(T.c.id.not_in(exclude))
-    row = conn.execute(query, {**_may_call(site, counter, day), "now": now}).first()
-    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None) if row else None
+    return any(service is not None and service.booking is not None for service in services)
+
+
+def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Candidate]:
+    """The first waiting ticket of each kind this counter may call (``NORMAL``, ``PRIORITY``, ``DUE``: a
+    booking whose slot has begun, looked for only where the counter's services take bookings)."""
+    bookings = _takes_bookings(site, counter)
+    query = _candidates_query(bookings, frozenset(exclude)) if exclude else _CANDIDATES[bookings]
+    params = _may_call(site, counter, day)
+    if bookings:
+        params["now"] = now
+    return {
+        row.kind: Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
+        for row in conn.execute(query, params)
+    }
 
 
 def _claim(conn, ticket_id: int) -> bool:
@@ -130,9 +148,8 @@ def choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
     """The ticket ``choose_next`` picks for this counter, claimed; and the counter's new streak."""
     taken: set[int] = set()
     while True:
-        normal = _oldest(conn, site, counter, day, priority=False, exclude=taken)
-        prio = _oldest(conn, site, counter, day, priority=True, exclude=taken)
-        due = _due_booking(conn, site, counter, day, now, exclude=taken)
+        found = candidates(conn, site, counter, day, now, taken)
+        normal, prio, due = found.get(NORMAL), found.get(PRIORITY), found.get(DUE)
         chosen = choose_next(normal, prio, site.config.policy, counter.normal_streak, now, due)
         if chosen is None:
             return None, counter.normal_streak

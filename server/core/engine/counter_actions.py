@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, bindparam, func, update
+from sqlalchemy import DateTime, Float, Integer, bindparam, func, update
 from sqlalchemy.orm import Session
 
+from .. import models as m
 from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
@@ -45,6 +46,57 @@ _SERVICE_AVERAGE = (
 )
 
 
+# a ticket's step and the row it leaves, in one statement each (RETURNING instead of a reload); built
+# once, so "next" builds no statement of its own (each cost more than running it)
+_BY_USER, _BY_TOKEN = bindparam("by_user", type_=Integer()), bindparam("by_token", type_=Integer())
+_STEP_AT = bindparam("step_at", type_=DateTime())
+_CALL = (
+    update(T)
+    .where(T.c.id == bindparam("ticket"), T.c.status == "waiting")
+    .values(
+        status="called",
+        counter_id=bindparam("call_counter", type_=Integer()),
+        target_counter_id=None,
+        called_at=func.coalesce(T.c.called_at, _STEP_AT),
+        last_called_at=_STEP_AT,
+        started_at=None,
+        called_by_user_id=_BY_USER,
+        called_by_token_id=_BY_TOKEN,
+    )
+    .returning(*T.c)
+)
+_END_UNSTARTED = (
+    update(T)
+    .where(T.c.id == bindparam("ticket"), T.c.status == "called")
+    .values(status="no_show", finished_at=_STEP_AT, ended_by_user_id=_BY_USER, ended_by_token_id=_BY_TOKEN)
+    .returning(*T.c)
+)
+_FINISH = {
+    held_status: update(T)
+    .where(T.c.id == bindparam("ticket"), T.c.status == held_status)
+    .values(
+        status="done",
+        finished_at=_STEP_AT,
+        started_at=bindparam("started", type_=DateTime()),
+        ended_by_user_id=_BY_USER,
+        ended_by_token_id=_BY_TOKEN,
+    )
+    .returning(*T.c)
+    for held_status in m.HELD_STATES
+}
+
+
+def _step(conn, statement, ticket_id: int, now, actor: Actor | None, **params):
+    """Run one of the steps above on ``ticket_id``; the ticket's row after it."""
+    actor = actor or Actor()
+    row = conn.execute(
+        statement, {"ticket": ticket_id, "step_at": now, "by_user": actor.user_id, "by_token": actor.token_id, **params}
+    ).first()
+    if row is None:  # cannot happen under the row lock; refuse rather than corrupt
+        raise QueueError("internal")
+    return row
+
+
 def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
     """The counter's ticket is done. Its service time runs from "start"; "finish" on a ticket
     called and never started dates the start at the call (the clerk says the service happened).
@@ -58,15 +110,7 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
     elif started is None:
         started = held.last_called_at
     seconds = max(0.0, (now - started).total_seconds()) if started is not None else None
-    set_ticket(
-        conn,
-        held.id,
-        held.status,
-        status="done",
-        finished_at=now,
-        started_at=started,
-        **actor_columns("ended_by", actor),
-    )
+    done = _step(conn, _FINISH[held.status], held.id, now, actor, started=started)
     if seconds is not None:  # the service's moving average learns from timed services only
         conn.execute(
             _SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
@@ -82,14 +126,14 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
         counter.id,
         {"service_seconds": None if seconds is None else round(seconds, 3), "by": by},
     )
-    happened.append(Happened("ticket.finished", ticket_view(site, reload(conn, held.id)), counter.number))
+    happened.append(Happened("ticket.finished", ticket_view(site, done), counter.number))
 
 
 def _end_unstarted_as_no_show(conn, site, counter, held, now, actor, happened) -> None:
     """ "next" over a ticket called and never started: the citizen did not come."""
-    set_ticket(conn, held.id, "called", status="no_show", finished_at=now, **actor_columns("ended_by", actor))
+    ended = _step(conn, _END_UNSTARTED, held.id, now, actor)
     record_event(conn, site, "no_show", now, actor, held.id, held.service_id, counter.id, {"by": "next"})
-    happened.append(Happened("ticket.no_show", ticket_view(site, reload(conn, held.id)), counter.number))
+    happened.append(Happened("ticket.no_show", ticket_view(site, ended), counter.number))
 
 
 def _open(conn, site, counter, now, actor, happened) -> None:
@@ -133,21 +177,10 @@ def call_next(
     if chosen is None:
         return Outcome(None, happened)
 
-    set_ticket(
-        conn,
-        chosen.id,
-        "waiting",
-        status="called",
-        counter_id=counter.id,
-        target_counter_id=None,
-        called_at=func.coalesce(T.c.called_at, now),
-        last_called_at=now,
-        started_at=None,
-        **actor_columns("called_by", actor),
-    )
-    conn.execute(SET_COUNTER, {"counter_id": counter.id, "normal_streak": streak})
-    row = reload(conn, chosen.id)
-    queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
+    row = _step(conn, _CALL, chosen.id, now, actor, call_counter=counter.id)
+    if streak != counter.normal_streak:
+        conn.execute(SET_COUNTER, {"counter_id": counter.id, "normal_streak": streak})
+    waiting = queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
     record_event(
         conn,
         site,
@@ -162,7 +195,7 @@ def call_next(
         else {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)},
     )
     view = ticket_view(site, row)
-    happened += [Happened("ticket.called", view, counter.number), queue_changed(conn, site, day, row.service_id)]
+    happened += [Happened("ticket.called", view, counter.number), waiting]
     return Outcome(view, happened)
 
 

@@ -33,7 +33,8 @@ _QUEUE_DELTA = text(
     "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
     "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
     "DO UPDATE SET waiting = number_sequences.waiting + :delta, "
-    "priority_waiting = number_sequences.priority_waiting + :priority_delta"
+    "priority_waiting = number_sequences.priority_waiting + :priority_delta "
+    "RETURNING waiting, priority_waiting"  # the queue's new counts, for its queue.changed without a read
 ).bindparams(bindparam("day", type_=Date()))
 
 
@@ -48,10 +49,11 @@ def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool)
     )
 
 
-def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> None:
-    """Keep a queue's waiting counts in step when a ticket leaves it or joins it."""
+def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> Happened:
+    """Keep a queue's waiting counts in step when a ticket leaves it or joins it; the queue's
+    ``queue.changed`` with its new counts (as ``queue_changed`` would read them)."""
     start = site.config.service(site.service_codes[service_id]).numbers.start
-    conn.execute(
+    waiting, priority_waiting = conn.execute(
         _QUEUE_DELTA,
         {
             "service": service_id,
@@ -60,7 +62,9 @@ def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: i
             "delta": delta,
             "priority_delta": delta if priority else 0,
         },
-    )
+    ).one()
+    counts = {"waiting": waiting, "priority": priority_waiting}
+    return Happened("queue.changed", detail={"waiting": {site.service_codes[service_id]: counts}})
 
 
 _WAITING = select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting).where(

@@ -95,7 +95,7 @@ def _signed_in() -> Principal | None:
 
 def _look_up() -> Principal | None:
     header = request.headers.get("Authorization", "")
-    with state().Session() as db:
+    with state().reads.connect() as db:  # a Core connection: one statement per token, no ORM session
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
