@@ -4,6 +4,7 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
 
     .venv/bin/python bench/bench_reports.py [--per-day 500] [--sim-days 28] [--keep /tmp/qk-bench-year]
                                             [--rounds 3] [--ratio-rounds 30] [--ratio-only] [--no-http]
+                                            [--baseline REV]
 
 1. `queuekiosk simulate` fills a fresh SQLite database with the first --sim-days days of 2025 of
    the demo centre (about 500 citizens a weekday; every step through the queue engine, about two
@@ -17,9 +18,12 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
    hour; peak hours; the daily summary; the reports page = summary + peak hours + daily summary)
    over the year 2025 and over 2023-2025, as kept and counted from the tickets (``from_tickets``,
    the reference), best and median; and whether both give the same figures. Then each kept
-   report over the year and over the three years in turn, --ratio-rounds times: the ratio of
-   their medians (issue 21: three years <= 1.3x a year), and the kilobytes of kept figures and
-   times each reads. ``--ratio-only`` does only this, on a database an earlier run kept.
+   report over the year, over the three years (through their kept spans, made by a first look
+   timed apart), over the three years unit by unit (spans off, the path before spans) and SQLite's
+   count(*) of the same tickets (the reference) in turn, --ratio-rounds times: the ratio of the
+   medians (issue 21: three years <= 1.3x a year), whether the three agree, and the kilobytes of
+   kept figures and times each reads. ``--ratio-only`` does only this, on a database an earlier
+   run kept.
 4. Over HTTP: a fresh `queuekiosk serve` on that database answers the reports page's three calls
    for the year; the time from request to the last byte.
 """
@@ -27,6 +31,7 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -152,11 +157,48 @@ def _moved(names, row, shift: dt.timedelta, id_offset: int):
             yield value
 
 
-def _figures(report: dict) -> dict:
+def _figures(report):
+    """A report (or the page's list of them) without the moment it was made."""
+    if isinstance(report, list):
+        return [_figures(part) for part in report]
     return {key: value for key, value in report.items() if key != "generated_at"}
 
 
-def in_process(folder: Path, rounds: int, ratio_rounds: int, ratio_only: bool = False) -> None:
+def load_kept_at(revision: str):
+    """server/core/reports/kept.py as it was at a git revision, as a module beside today's (the
+    rest of the reports package is today's): the reference of --baseline."""
+    import types
+
+    source = subprocess.run(
+        ["git", "show", f"{revision}:server/core/reports/kept.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    name = "queuekiosk.server.core.reports._kept_baseline"
+    module = types.ModuleType(name)
+    module.__package__ = "queuekiosk.server.core.reports"
+    module.__file__ = f"<kept.py at {revision}>"
+    sys.modules[name] = module
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+@contextlib.contextmanager
+def kept_module(module):
+    """The reports read their kept figures through ``module`` meanwhile (figures.py's and peaks.py's
+    ``kept``)."""
+    from queuekiosk.server.core import reports as package
+    from queuekiosk.server.core.reports import figures
+
+    before = package.kept, figures.kept
+    package.kept = figures.kept = module
+    try:
+        yield
+    finally:
+        package.kept, figures.kept = before
+
+
+def in_process(
+    folder: Path, rounds: int, ratio_rounds: int, ratio_only: bool = False, baseline: str | None = None
+) -> None:
     from queuekiosk.server.core import periods, reports
     from queuekiosk.server.core.config import load_config
     from queuekiosk.server.core.db import create_db_engine, prepare_database
@@ -172,9 +214,11 @@ def in_process(folder: Path, rounds: int, ratio_rounds: int, ratio_only: bool = 
     day = periods.named_period("2025-11-20", zone)
 
     def page(conn, span, from_tickets):  # what the reports page asks for (server/web/static/reports.js)
-        reports.summary(conn, site, span, "service", from_tickets=from_tickets)
-        reports.peak_hours(conn, site, span, from_tickets=from_tickets)
-        reports.daily_summary(conn, site, span, from_tickets=from_tickets)
+        return [
+            reports.summary(conn, site, span, "service", from_tickets=from_tickets),
+            reports.peak_hours(conn, site, span, from_tickets=from_tickets),
+            reports.daily_summary(conn, site, span, from_tickets=from_tickets),
+        ]
 
     jobs = []
     for label, span in spans.items():
@@ -224,7 +268,7 @@ def in_process(folder: Path, rounds: int, ratio_rounds: int, ratio_only: bool = 
     for name, job in jobs if not ratio_only else ():
         with engine.connect() as conn:
             first = job(conn, False)
-            same = first is None or _figures(first) == _figures(job(conn, True))
+            same = _figures(first) == _figures(job(conn, True))
         walls = {False: [], True: []}
         for _ in range(rounds):
             for from_tickets in (False, True):  # in turn, so that a change of load meets both alike
@@ -241,30 +285,96 @@ def in_process(folder: Path, rounds: int, ratio_rounds: int, ratio_only: bool = 
             flush=True,
         )
     named = dict(jobs)
+    base = load_kept_at(baseline) if baseline else None
     print(
-        f"\nthree years / one year, kept ({ratio_rounds} rounds, the year and the three years in turn, "
-        "each on a fresh connection): best / median, wall ms",
+        f"\nthree years / one year, kept ({ratio_rounds} rounds; in turn, each on a fresh connection: each report "
+        "over the year and over the three years (read through their kept spans); the three years read unit by "
+        "unit (spans off: the path before spans)"
+        + (f"; the year and the three years as kept.py at {baseline} reads them" if baseline else "")
+        + "; SQLite's count(*) of the year's and the three years' tickets): best / median, wall ms",
         flush=True,
     )
+    bounds = {label: (span.first_day, span.last_day) for label, span in spans.items()}
+
+    def count_tickets(conn, label):  # a reference that grows with the tickets: SQLite counting them
+        first, last = bounds[label]
+        return conn.exec_driver_sql(
+            "SELECT count(*) FROM tickets WHERE business_day BETWEEN ? AND ?", (first.isoformat(), last.isoformat())
+        ).scalar_one()
+
+    def by_units(job, conn):
+        kept.KEEP_SPANS = False
+        try:
+            return job(conn, False)
+        finally:
+            kept.KEEP_SPANS = True
+
+    def at_baseline(job, conn):
+        with kept_module(base):
+            return job(conn, False)
+
+    ratios = []
     for name in [n for n, _ in jobs if n.startswith("year 2025: ")]:
         other = name.replace("year 2025: ", "2023-2025: ")
-        walls = {name: [], other: []}
+        year_job, years_job = named[name], named[other]
+        with engine.connect() as conn:  # the three years' spans made afresh: the first look's cost
+            conn.execute(kept.K.delete().where(kept.K.c.grouping.like(kept.SPAN + "%")))
+            conn.commit()
+            start = time.perf_counter()
+            made = years_job(conn, False)
+            conn.commit()
+            first_look = time.perf_counter() - start
+            found = [made, years_job(conn, False), by_units(years_job, conn)]
+            if base:
+                found += [at_baseline(years_job, conn)]
+            same = all(_figures(f) == _figures(found[0]) for f in found)
+        steps = {
+            "year": lambda conn, job=year_job: job(conn, False),
+            "3 years": lambda conn, job=years_job: job(conn, False),
+            "3 years by units": lambda conn, job=years_job: by_units(job, conn),
+            "count(*) year": lambda conn: count_tickets(conn, "year 2025"),
+            "count(*) 3 years": lambda conn: count_tickets(conn, "2023-2025"),
+        }
+        if base:
+            steps["baseline year"] = lambda conn, job=year_job: at_baseline(job, conn)
+            steps["baseline 3 years"] = lambda conn, job=years_job: at_baseline(job, conn)
+        walls = {step: [] for step in steps}
+        order = list(steps)
         for i in range(ratio_rounds):
-            for job_name in (name, other) if i % 2 == 0 else (other, name):
+            for step in order[i % len(order) :] + order[: i % len(order)]:  # each step first in turn
                 with engine.connect() as conn:
                     start = time.perf_counter()
-                    named[job_name](conn, False)
-                    walls[job_name].append(time.perf_counter() - start)
-        one, three = walls[name], walls[other]
-        reads = [_kept_reads(engine, named[job_name]) for job_name in (name, other)]
+                    steps[step](conn)
+                    walls[step].append(time.perf_counter() - start)
+                    conn.commit()
+        med = {step: statistics.median(times) * 1000 for step, times in walls.items()}
+        best = {step: min(times) * 1000 for step, times in walls.items()}
+
+        def pair(one, three, best=best, med=med):
+            return (
+                f"{best[one]:6.1f} / {med[one]:6.1f}  {best[three]:6.1f} / {med[three]:6.1f}  "
+                f"{med[three] / med[one]:5.2f}x"
+            )
+
+        reads = [_kept_reads(engine, job) for job in (year_job, years_job)]
+        label = name.removeprefix("year 2025: ")
+        print(f"  {label}{'' if same else '   FIGURES DIFFER'}", flush=True)
         print(
-            f"  {name.removeprefix('year 2025: '):32} year {min(one) * 1000:6.1f} / {statistics.median(one) * 1000:6.1f}   "
-            f"3 years {min(three) * 1000:6.1f} / {statistics.median(three) * 1000:6.1f}   "
-            f"{statistics.median(three) / statistics.median(one):5.2f}x   "
-            f"kept KB read (figures + times): {reads[0][0] / 1000:.0f} + {reads[0][1] / 1000:.0f}, "
-            f"{reads[1][0] / 1000:.0f} + {reads[1][1] / 1000:.0f}",
+            f"    {'now':28} {pair('year', '3 years')}   first look at 3 years {first_look * 1000:.1f} ms", flush=True
+        )
+        print(f"    {'3 years unit by unit':28} {pair('year', '3 years by units')}", flush=True)
+        if base:
+            print(f"    {'kept.py at ' + baseline:28} {pair('baseline year', 'baseline 3 years')}", flush=True)
+        print(f"    {'count(*) of the tickets':28} {pair('count(*) year', 'count(*) 3 years')}", flush=True)
+        print(
+            f"    kept KB read (figures + times): year {reads[0][0] / 1000:.0f} + {reads[0][1] / 1000:.0f}, "
+            f"3 years {reads[1][0] / 1000:.0f} + {reads[1][1] / 1000:.0f}",
             flush=True,
         )
+        ratios.append((label, med["3 years"] / med["year"]))
+    print(
+        "  3 years / year (medians), now: " + ", ".join(f"{label} {ratio:.2f}x" for label, ratio in ratios), flush=True
+    )
     engine.dispose()
 
 
@@ -347,6 +457,11 @@ def main() -> None:
         "--ratio-only", action="store_true", help="only the year beside three years, on what --keep kept before"
     )
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the reports with server/core/reports/kept.py as at this git revision",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the database here")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="qk-bench-reports-"))
@@ -369,7 +484,7 @@ def main() -> None:
                 f"copied simulated days to the other open days of 2023-2025: {added:,} tickets in {time.perf_counter() - start:.0f} s",
                 flush=True,
             )
-        in_process(folder, args.rounds, args.ratio_rounds, args.ratio_only)
+        in_process(folder, args.rounds, args.ratio_rounds, args.ratio_only, args.baseline)
         if not args.no_http and not args.ratio_only:
             over_http(folder, args.rounds)
         print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
