@@ -38,10 +38,74 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     engine = create_engine(url, pool_size=10, max_overflow=10)
     _ping_when_idle(engine)
+    _deferred_events(engine)
     return engine
 
 
 IDLE_PING_SECONDS = 10.0
+DEFERRED = "queuekiosk.deferred"  # Connection.info: writes of a write_transaction that go out with its COMMIT
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine):
+    """``engine.begin()``; on PostgreSQL the writes whose answer nobody reads (engine/prepared.py's
+    ``execute``: an event, the outbox row) wait and go to the server with the next statement or with
+    the COMMIT, in one round trip. Issuing a ticket then takes the number's row lock two round trips
+    before the end instead of three: under load, tickets of one service wait less for each other. An
+    error of a deferred write is raised by the statement or the COMMIT it went with, and the whole
+    transaction rolls back, as before; any statement run through SQLAlchemy sends them first, so
+    what it reads is what it would read without this."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.info[DEFERRED] = []
+        try:
+            with conn.begin():
+                yield conn
+                send_deferred(conn, commit=True)
+        finally:
+            conn.info.pop(DEFERRED, None)
+
+
+def defer(conn, sql: str, values: dict) -> bool:
+    """Keep a write for later if ``conn`` is in a write_transaction; whether it was kept."""
+    deferred = conn.info.get(DEFERRED)
+    if deferred is None:
+        return False
+    deferred.append((sql, values))
+    return True
+
+
+def send_deferred(conn, commit: bool = False) -> None:
+    """The deferred writes (and the COMMIT), as one query of several statements: one round trip."""
+    deferred = conn.info.get(DEFERRED)
+    if not deferred and not commit:
+        return
+    statements, deferred[:] = list(deferred or ()), []
+    dbapi_connection = conn.connection.dbapi_connection
+    dbapi = conn.dialect.loaded_dbapi
+    with dbapi.ClientCursor(dbapi_connection) as cursor:  # client-side binding: several statements at once
+        script = [cursor.mogrify(sql, values) for sql, values in statements] + (["COMMIT"] if commit else [])
+        try:
+            cursor.execute("; ".join(script))
+        except dbapi.Error as error:
+            from sqlalchemy.exc import DBAPIError
+
+            raise DBAPIError.instance(script[0], None, error, dbapi.Error, dialect=conn.dialect) from error
+
+
+def _deferred_events(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(conn, *_args):
+        send_deferred(conn)  # in order: a statement of SQLAlchemy's sees the writes made before it
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn):
+        deferred = conn.info.get(DEFERRED)
+        if deferred:
+            deferred.clear()  # never sent: nothing to undo
 
 
 def _ping_when_idle(engine: Engine) -> None:

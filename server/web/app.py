@@ -27,6 +27,7 @@ from ..core.db import (
     prepare_database,
     reads_engine,
     session_factory,
+    write_transaction,
 )
 from ..core.logs import configure_logging, name_sites_by
 from ..core.writer import GroupCommitWriter
@@ -124,7 +125,7 @@ class AppState:
         site = self.site
         if self.writer is not None:  # SQLite: group commit (server/core/writer.py)
             return self.writer.submit(action, site, args, kwargs)
-        with self.engine.begin() as conn:  # commits on success, rolls back on any error
+        with write_transaction(self.engine) as conn:  # commits on success, rolls back on any error
             result = action(conn, site, *args, **kwargs)
         faults.writes_again()
         return result

@@ -192,3 +192,32 @@ def test_issuing_on_postgresql_stores_what_sqlite_stores(make_queue, config, mig
     events, details, sequence, tickets, views = stored["postgresql"]
     assert details[1] == '{"number": 1002, "priority": "elderly", "kiosk": "kiosk-1"}'
     assert sequence == [(1002, 2, 1)] and [t[0] for t in tickets] == [1001, 1002]
+
+
+def test_writes_deferred_to_the_commit_are_seen_by_later_reads_and_a_failing_one_undoes_the_transaction(
+    make_queue, config, migrated_pg_url
+):
+    import datetime as dt
+
+    from sqlalchemy.exc import IntegrityError
+
+    from queuekiosk.server.core.db import write_transaction
+    from queuekiosk.server.core.engine.records import record_event
+
+    queue = make_queue(config, migrated_pg_url)
+    now = dt.datetime(2026, 3, 2, 2, 30)
+    with write_transaction(queue.engine) as conn:
+        issued = q.issue(conn, queue.site, "HT", now=now)
+        record_event(conn, queue.site, "note", now, None, detail={"n": 1})  # kept for the COMMIT ...
+        # ... and sent before a statement of SQLAlchemy's, which sees it
+        assert conn.execute(text("SELECT count(*) FROM events WHERE kind = 'note'")).scalar() == 1
+        record_event(conn, queue.site, "note", now, None, detail={"n": 2})
+    assert [e.kind for e in queue.events()] == ["issued", "note", "note"]
+
+    with pytest.raises(IntegrityError):  # raised by the COMMIT it went with: nothing of it stays
+        with write_transaction(queue.engine) as conn:
+            q.issue(conn, queue.site, "HT", now=now)
+            record_event(conn, queue.site, "note", now, None, ticket_id=10**9)  # no such ticket
+    assert [t.number for t in queue.tickets()] == [issued.ticket["number"]]
+    with write_transaction(queue.engine) as conn:  # the number was not used up
+        assert q.issue(conn, queue.site, "HT", now=now).ticket["number"] == issued.ticket["number"] + 1

@@ -20,6 +20,8 @@ from __future__ import annotations
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
+from ..db import defer, send_deferred
+
 
 class Prepared:
     def __init__(self, statement, keys: tuple[str, ...] | None = None):
@@ -51,8 +53,10 @@ class Prepared:
         self._compiled[dialect] = plan
         return plan
 
-    def rows(self, conn: Connection, params: dict) -> list[tuple]:
-        """Execute with ``params``; the rows it returns (RETURNING), as plain tuples."""
+    def rows(self, conn: Connection, params: dict, answer: bool = True) -> list[tuple]:
+        """Execute with ``params``; the rows it returns (RETURNING), as plain tuples. ``answer`` False
+        (``execute``): on PostgreSQL inside ``db.write_transaction`` the write may go out later, with
+        the next statement or the COMMIT."""
         # an ORM Session (which flushes first) or a connection yet to begin: the usual way
         plan = self._for(conn.dialect) if isinstance(conn, Connection) and conn.in_transaction() else None
         if plan is None:
@@ -62,7 +66,10 @@ class Prepared:
         dbapi = conn.dialect.loaded_dbapi
         if conn.dialect.name == "postgresql":
             values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
+            if not answer and defer(conn, sql, values):
+                return []
             try:
+                send_deferred(conn)  # in order
                 cursor = conn.connection.dbapi_connection.cursor()
                 try:
                     cursor.execute(sql, values)
@@ -93,4 +100,4 @@ class Prepared:
         return rows[0]
 
     def execute(self, conn: Connection, params: dict) -> None:
-        self.rows(conn, params)
+        self.rows(conn, params, answer=False)
