@@ -157,10 +157,12 @@ class Keypad:
             return
         self._answered(path, response)
         if unstarted and response.status_code in (200, 204):
-            self._tell_unstarted(unstarted)
+            self._tell_unstarted(unstarted, response)
 
-    def _tell_unstarted(self, ticket: dict) -> None:
-        status = self.sender.ticket_status(ticket["id"])
+    def _tell_unstarted(self, ticket: dict, response) -> None:
+        """The answer says how "next" ended ``ticket`` (Unstarted-Ended); a replayed answer does not:
+        then the ticket is asked."""
+        status = unstarted_ended(response, ticket) or self.sender.ticket_status(ticket["id"])
         key = {"no_show": "keypad_unstarted_no_show", "done": "keypad_unstarted_served"}.get(status)
         if key:
             with self._lock:
@@ -251,3 +253,9 @@ def main(
 ) -> None:
     keys = parse_keymap(key_specs)
     Keypad(server, token, counter, keys, language=language, retry_seconds=retry_seconds).run()
+
+
+def unstarted_ended(response, ticket: dict) -> str | None:
+    """The status "next" left ``ticket`` in, from the answer's ``Unstarted-Ended: no_show; ticket=ID``."""
+    status, _, rest = response.headers.get("Unstarted-Ended", "").partition(";")
+    return status.strip() if rest.strip() == f"ticket={ticket['id']}" else None

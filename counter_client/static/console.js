@@ -349,16 +349,27 @@
   }
 
   // "next" over a number called and never started ("Bắt đầu") ends it as the site's policy says
-  // (policy.unstarted_at_next): a no-show, or served without a service time. The clerk is told which.
-  function tellUnstarted(ticket) {
-    QK.api("GET", "/api/v1/tickets/" + encodeURIComponent(ticket.id)).then(function (answer) {
-      const key = !answer.ok ? null : answer.data.status === "no_show" ? "console_unstarted_no_show"
-        : answer.data.status === "done" ? "console_unstarted_served" : null;
+  // (policy.unstarted_at_next): a no-show, or served without a service time. The clerk is told which:
+  // the answer says it (Unstarted-Ended); a replayed answer does not, and then the ticket is asked.
+  function tellUnstarted(ticket, answer) {
+    const said = unstartedEnded(answer, ticket);
+    const status = said ? Promise.resolve(said) : QK.api("GET", "/api/v1/tickets/" + encodeURIComponent(ticket.id))
+      .then(function (asked) { return asked.ok ? asked.data.status : null; });
+    status.then(function (now) {
+      const key = now === "no_show" ? "console_unstarted_no_show" : now === "done" ? "console_unstarted_served" : null;
       if (!key) return;
       const line = QK.setBi(QK.el("div", "unstarted"), key, {number: ticket.display});
       if (notice.hidden) showNotice("info", function (node) { node.replaceChildren(line); });
       else notice.appendChild(line);
     }, function () { /* the connection mark says it */ });
+  }
+
+  /** The status "next" left ``ticket`` in, from the answer's Unstarted-Ended ("no_show; ticket=ID"), or null. */
+  function unstartedEnded(answer, ticket) {
+    const value = answer.headers && answer.headers.get("Unstarted-Ended");
+    if (!value) return null;
+    const parts = value.split(";").map(function (part) { return part.trim(); });
+    return parts[1] === "ticket=" + ticket.id ? parts[0] : null;
   }
 
   function act(action, body) {
@@ -370,7 +381,7 @@
     const held = counter && counter.ticket;
     const unstarted = action === "next" && held && held.status === "called" ? held : null;
     sendOnce("/api/v1/counters/" + me.counter + "/" + action, body || {}).then(function (answer) {
-      if (unstarted && answer.ok) tellUnstarted(unstarted);
+      if (unstarted && answer.ok) tellUnstarted(unstarted, answer);
       if (answer.status === 204) {
         counter = Object.assign({}, counter, {ticket: null, state: "open"});
         showNotice("info", function (node) { QK.setBi(node, "console_nobody_waiting"); });

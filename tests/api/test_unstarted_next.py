@@ -89,6 +89,38 @@ def test_under_the_served_policy_it_is_served_without_a_service_time(live_server
     assert row["service_time"]["count"] == 2, "the citizen nobody started has no service time"
 
 
+def test_the_answer_to_next_says_how_it_ended_a_citizen_never_started(live_server, config_variant):
+    """Unstarted-Ended, so that the console and the keypad need not ask the ticket again; a replayed
+    answer (the same Idempotency-Key) does not carry it, nor does a "next" over a started ticket."""
+    server = live_server()
+    clerk = clerk_session(server)
+    first, second, third = (issue(server.session(), "HT") for _ in range(3))
+    called = clerk.post("/api/v1/counters/1/next")
+    assert called.json()["id"] == first["id"] and "Unstarted-Ended" not in called.headers
+    key = {"Idempotency-Key": "bam-phim-2"}
+    over_first = clerk.post("/api/v1/counters/1/next", headers=key)
+    assert over_first.json()["id"] == second["id"]
+    assert over_first.headers["Unstarted-Ended"] == f"no_show; ticket={first['id']}"
+    replayed = clerk.post("/api/v1/counters/1/next", headers=key)
+    assert replayed.headers.get("Idempotent-Replayed") == "true" and "Unstarted-Ended" not in replayed.headers
+    press(clerk, "start")
+    over_started = clerk.post("/api/v1/counters/1/next")
+    assert over_started.json()["id"] == third["id"] and "Unstarted-Ended" not in over_started.headers
+    nobody_left = clerk.post("/api/v1/counters/1/next")
+    assert nobody_left.status_code == 204
+    assert nobody_left.headers["Unstarted-Ended"] == f"no_show; ticket={third['id']}"
+    assert status(clerk, third) == "no_show"
+
+    config = config_variant()
+    config["policy"]["unstarted_at_next"] = "served"
+    served = live_server(config)
+    clerk = clerk_session(served)
+    first, second = (issue(served.session(), "HT") for _ in range(2))
+    press(clerk, "next")
+    over_first = clerk.post("/api/v1/counters/1/next")
+    assert over_first.headers["Unstarted-Ended"] == f"done; ticket={first['id']}"
+
+
 def test_an_unknown_policy_is_refused_naming_the_setting(live_server, config_variant):
     config = config_variant()
     config["policy"]["unstarted_at_next"] = "ask"

@@ -19,6 +19,8 @@ def test_next_over_a_citizen_never_started_says_what_it_counted(server, tab):  #
     page = tab()
     log_in(page, server, password)
     notice = page.locator("#notice")
+    asked = []  # the answer to "next" says how it ended the number (Unstarted-Ended): no ticket is asked again
+    page.on("request", lambda r: asked.append(r.url) if r.method == "GET" and "/api/v1/tickets/" in r.url else None)
 
     page.keyboard.press("g")
     expect(page.locator("#current-number")).to_have_text(issued[0]["display"])
@@ -47,3 +49,4 @@ def test_next_over_a_citizen_never_started_says_what_it_counted(server, tab):  #
     )
     expect(page.locator("#fig-served")).to_have_text("2")
     expect(page.locator("#fig-no-shows")).to_have_text("1")
+    assert asked == [], asked

@@ -52,21 +52,20 @@ def _counter_answer(counter: int):
     return answer
 
 
-def _counter_action(counter: int, action, respond=_ticket_answer, **kwargs):
+def _counter_action(counter: int, action, respond=_ticket_answer, done=None, **kwargs):
+    """``done(outcome)``: also called once the action is committed (not for a replayed answer)."""
     principal = current_principal()
     may_act_on_counter(principal, counter)
     site = state().site
     if counter not in site.counter_ids:
         raise q.NotFound("unknown_counter", counter=counter)
-    return run_once(
-        principal,
-        action,
-        respond,
-        counter,
-        actor=principal.actor,
-        after=lambda outcome: ask_for_rating(site, outcome),
-        **kwargs,
-    )
+
+    def after(outcome):
+        ask_for_rating(site, outcome)
+        if done is not None:
+            done(outcome)
+
+    return run_once(principal, action, respond, counter, actor=principal.actor, after=after, **kwargs)
 
 
 def _counter_state(counter: int) -> dict:
@@ -75,15 +74,33 @@ def _counter_state(counter: int) -> dict:
         return next(c for c in q.counter_states(db, app_state.site) if c["number"] == counter)
 
 
+# "next" over a ticket called and never started ends it as policy.unstarted_at_next says: the answer
+# tells how ("no_show; ticket=ID" or "done; ticket=ID"), so a console need not ask the ticket again
+UNSTARTED_ENDED = "Unstarted-Ended"
+
+
 @bp.post("/counters/<int:counter>/next")
 def counter_next(counter: int):
     body = parse_body(NextRequest)
+    outcomes: list[q.Outcome] = []
     try:
-        return _counter_action(counter, q.call_next, number=body.number)
+        response = _counter_action(counter, q.call_next, done=outcomes.append, number=body.number)
     except q.QueueError as error:
         if error.code == "ticket_not_waiting" and body.number is not None:
             return _taken_refusal(error, counter, body.number)
         raise
+    ended = _unstarted_ended(outcomes[0]) if outcomes else None
+    if ended is not None:
+        response.headers[UNSTARTED_ENDED] = f"{ended['status']}; ticket={ended['id']}"
+    return response
+
+
+def _unstarted_ended(outcome: q.Outcome) -> dict | None:
+    """The ticket a "next" ended that was called and never started, if it ended one."""
+    for happened in outcome.happened:
+        if happened.kind in ("ticket.no_show", "ticket.finished"):
+            return happened.ticket if happened.ticket["started_at"] is None else None
+    return None
 
 
 def _taken_refusal(error: q.QueueError, counter: int, number: int):

@@ -99,8 +99,9 @@
   };
 
   /**
-   * Call the REST API. Resolves {ok, status, data} for any HTTP answer (data is the parsed JSON,
-   * or null); rejects only when the server could not be reached (network down, timeout).
+   * Call the REST API. Resolves {ok, status, data, headers} for any HTTP answer (data is the parsed
+   * JSON, or null; headers the answer's Headers); rejects only when the server could not be reached
+   * (network down, timeout).
    * ``lang`` ("vi" unless told) is the language of the API's error messages.
    */
   QK.api = function (method, url, body, lang, headers) {
@@ -122,7 +123,7 @@
       return response.text().then(function (text) {
         let data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        return {ok: response.ok, status: response.status, data: data};
+        return {ok: response.ok, status: response.status, data: data, headers: response.headers};
       });
     }).finally(function () { clearTimeout(timer); });
   };
