@@ -279,9 +279,10 @@ class Plan:
     def rows(self, group_by: str) -> tuple[dict, Tally]:
         """The kept rows of ``group_by`` summed per key (for "day": the day), and the kept total."""
         rows: dict = {}
-        for day, found in self.kept.get(group_by, {}).items():
+        if group_by == "day":  # a row per kept day, as decoded (one each)
+            rows = {day: tally for day, found in self.kept.get("day", {}).items() for _key, tally in found}
+        for found in self.kept.get(group_by, {}).values() if group_by != "day" else ():
             for key, tally in found:
-                key = day if group_by == "day" else key
                 mine = rows.get(key)
                 if mine is None:
                     rows[key] = mine = Tally()
