@@ -24,8 +24,9 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
    medians (issue 21: three years <= 1.3x a year), whether the three agree, and the kilobytes of
    kept figures and times each reads. ``--ratio-only`` does only this, on a database an earlier
    run kept.
-4. Over HTTP: a fresh `queuekiosk serve` on that database answers the reports page's three calls
-   for the year; the time from request to the last byte.
+4. Over HTTP (also after --ratio-only; not with --no-http): a fresh `queuekiosk serve` on that
+   database answers each report over the year and over the three years, in turn with GET /healthz
+   (the reference), after a first look at each; the time from request to the last byte.
 """
 
 from __future__ import annotations
@@ -291,7 +292,8 @@ def in_process(
         "over the year and over the three years (read through their kept spans); the three years read unit by "
         "unit (spans off: the path before spans)"
         + (f"; the year and the three years as kept.py at {baseline} reads them" if baseline else "")
-        + "; SQLite's count(*) of the year's and the three years' tickets): best / median, wall ms",
+        + "; SQLite's count(*) of the year's and the three years' tickets): year then three years, wall best / median "
+        "and their medians' ratio, the process's CPU time median and ratio, ms",
         flush=True,
     )
     bounds = {label: (span.first_day, span.last_day) for label, span in spans.items()}
@@ -339,21 +341,25 @@ def in_process(
             steps["baseline year"] = lambda conn, job=year_job: at_baseline(job, conn)
             steps["baseline 3 years"] = lambda conn, job=years_job: at_baseline(job, conn)
         walls = {step: [] for step in steps}
+        cpus = {step: [] for step in steps}  # (the process's CPU time: what a loaded machine's waits leave out)
         order = list(steps)
         for i in range(ratio_rounds):
             for step in order[i % len(order) :] + order[: i % len(order)]:  # each step first in turn
                 with engine.connect() as conn:
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     steps[step](conn)
                     walls[step].append(time.perf_counter() - start)
+                    cpus[step].append(time.process_time() - cpu)
                     conn.commit()
         med = {step: statistics.median(times) * 1000 for step, times in walls.items()}
         best = {step: min(times) * 1000 for step, times in walls.items()}
+        cpu_med = {step: statistics.median(times) * 1000 for step, times in cpus.items()}
 
-        def pair(one, three, best=best, med=med):
+        def pair(one, three, best=best, med=med, cpu_med=cpu_med):
             return (
-                f"{best[one]:6.1f} / {med[one]:6.1f}  {best[three]:6.1f} / {med[three]:6.1f}  "
-                f"{med[three] / med[one]:5.2f}x"
+                f"wall {best[one]:6.1f} / {med[one]:6.1f}  {best[three]:6.1f} / {med[three]:6.1f}  "
+                f"{med[three] / med[one]:5.2f}x   cpu {cpu_med[one]:6.1f}  {cpu_med[three]:6.1f}  "
+                f"{cpu_med[three] / max(cpu_med[one], 1e-3):5.2f}x"
             )
 
         reads = [_kept_reads(engine, job) for job in (year_job, years_job)]
@@ -371,9 +377,11 @@ def in_process(
             f"3 years {reads[1][0] / 1000:.0f} + {reads[1][1] / 1000:.0f}",
             flush=True,
         )
-        ratios.append((label, med["3 years"] / med["year"]))
+        ratios.append((label, med["3 years"] / med["year"], cpu_med["3 years"] / max(cpu_med["year"], 1e-3)))
     print(
-        "  3 years / year (medians), now: " + ", ".join(f"{label} {ratio:.2f}x" for label, ratio in ratios), flush=True
+        "  3 years / year (medians, wall and CPU), now: "
+        + ", ".join(f"{label} {wall:.2f}x {cpu:.2f}x" for label, wall, cpu in ratios),
+        flush=True,
     )
     engine.dispose()
 
@@ -426,22 +434,59 @@ def over_http(folder: Path, rounds: int) -> None:
     try:
         wait_healthy(f"{base}/healthz")
         headers = {"Authorization": f"Bearer {token(folder, 'supervisor')}"}
-        print(f"\nover HTTP, GET /api/v1/reports/... for the year 2025 ({rounds} rounds): best / median", flush=True)
+        print(
+            f"\nover HTTP, GET /api/v1/reports/... over the year 2025 and over 2023-2025, in turn with GET /healthz "
+            f"(the reference: the app's least request), {rounds} rounds after a first look: best / median, wall ms",
+            flush=True,
+        )
         session = requests.Session()
-        paths = [f"summary?period=2025&group_by={g}" for g in GROUPS]
-        paths += ["summary?period=2025&group_by=service&format=xlsx", "peak-hours?period=2025", "daily?period=2025"]
-        for path in paths:
-            times = []
-            for _ in range(rounds):
-                start = time.perf_counter()
-                response = session.get(f"{base}/api/v1/reports/{path}", headers=headers, timeout=60)
-                response.raise_for_status()
-                times.append(time.perf_counter() - start)
+        spans = {"year": "period=2025", "3 years": "from=2023-01-01&to=2025-12-31"}
+        kinds = [f"summary?group_by={g}" for g in GROUPS] + ["peak-hours?", "daily?"]
+        page = ["summary?group_by=service", "peak-hours?", "daily?"]  # what the reports page asks for
+
+        def get(path):
+            start = time.perf_counter()
+            response = session.get(f"{base}{path}", headers=headers, timeout=120)
+            response.raise_for_status()
+            return time.perf_counter() - start, len(response.content)
+
+        def url(kind, span):
+            return f"/api/v1/reports/{kind}{'' if kind.endswith('?') else '&'}{spans[span]}"
+
+        walls = {(kind, span): [] for kind in kinds for span in spans}
+        sizes, first = {}, {}
+        walls["healthz"] = []
+        for kind in kinds:
+            for span in spans:
+                first[(kind, span)], sizes[(kind, span)] = get(url(kind, span))
+        for i in range(rounds):
+            for kind in kinds:
+                for span in spans if i % 2 == 0 else reversed(spans):
+                    walls[(kind, span)].append(get(url(kind, span))[0])
+                walls["healthz"].append(get("/healthz")[0])
+        for kind in kinds:
+            one, three = walls[(kind, "year")], walls[(kind, "3 years")]
             print(
-                f"  {path:50} {min(times) * 1000:7.0f} ms / {statistics.median(times) * 1000:7.0f} ms"
-                f"  ({len(response.content):,} bytes)",
+                f"  {kind.rstrip('?'):26} year {min(one) * 1000:6.1f} / {statistics.median(one) * 1000:6.1f}   "
+                f"3 years {min(three) * 1000:6.1f} / {statistics.median(three) * 1000:6.1f}   "
+                f"{statistics.median(three) / statistics.median(one):4.2f}x   (first looks "
+                f"{first[(kind, 'year')] * 1000:.0f} / {first[(kind, '3 years')] * 1000:.0f} ms; "
+                f"{sizes[(kind, 'year')]:,} / {sizes[(kind, '3 years')]:,} bytes)",
                 flush=True,
             )
+        pages = {span: [sum(walls[(kind, span)][r] for kind in page) for r in range(rounds)] for span in spans}
+        print(
+            f"  {'the reports page (3 calls)':26} year {min(pages['year']) * 1000:6.1f} / "
+            f"{statistics.median(pages['year']) * 1000:6.1f}   3 years {min(pages['3 years']) * 1000:6.1f} / "
+            f"{statistics.median(pages['3 years']) * 1000:6.1f}   "
+            f"{statistics.median(pages['3 years']) / statistics.median(pages['year']):4.2f}x",
+            flush=True,
+        )
+        health = walls["healthz"]
+        print(
+            f"  {'GET /healthz (reference)':26} {min(health) * 1000:6.1f} / {statistics.median(health) * 1000:6.1f}",
+            flush=True,
+        )
     finally:
         proc.terminate()
         proc.wait(10)
@@ -485,7 +530,7 @@ def main() -> None:
                 flush=True,
             )
         in_process(folder, args.rounds, args.ratio_rounds, args.ratio_only, args.baseline)
-        if not args.no_http and not args.ratio_only:
+        if not args.no_http:
             over_http(folder, args.rounds)
         print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     finally:
