@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
-from common import ROOT, bench_config, cpu_ms, free_port, wait_healthy
+from common import ROOT, baseline_tree, bench_config, cpu_ms, free_port, wait_healthy
 from sqlalchemy import create_engine, text
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -71,11 +71,25 @@ def busy_jiffies() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def start_gunicorn(stack: contextlib.ExitStack, env: dict, app: str, chdir: Path | None = None) -> tuple:
+# gunicorn on the tree of PYTHONPATH (common.baseline_tree) instead of the installed (editable) checkout
+_GUNICORN_OTHER_TREE = (
+    "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+    "from gunicorn.app.wsgiapp import run; sys.argv[0] = 'gunicorn'; run()"
+)
+
+
+def start_gunicorn(
+    stack: contextlib.ExitStack, env: dict, app: str, chdir: Path | None = None, code: Path | None = None
+) -> tuple:
+    """``code``: a tree made by common.baseline_tree, run instead of this checkout."""
     port = free_port()
-    command = [GUNICORN, "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), app]
+    root = code / "src" if code is not None else ROOT
+    command = [GUNICORN, "--config", str(root / "deploy" / "gunicorn.conf.py"), app]
     if chdir is not None:
         command[1:1] = ["--chdir", str(chdir)]
+    if code is not None:
+        command[0:1] = [sys.executable, "-c", _GUNICORN_OTHER_TREE]
+        env = {**env, "PYTHONPATH": str(code / "pkg")}
     proc = subprocess.Popen(
         command,
         env={**os.environ, **env, "QUEUEKIOSK_BIND": f"127.0.0.1:{port}"},
@@ -128,9 +142,9 @@ def fresh_database(admin_url: str, name: str) -> str:
     return f"{admin_url.rstrip('/')}/{name}"
 
 
-def start_setup(stack, name: str, args, folder: Path) -> Setup:
+def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) -> Setup:
     setup = Setup(name)
-    count = int(name[-1])
+    count = int(name.partition("@")[0][-1])
     if name.startswith("bare"):
         for _ in range(count):
             proc, base = start_gunicorn(stack, {}, "bare_flask:app", chdir=ROOT / "bench")
@@ -143,7 +157,8 @@ def start_setup(stack, name: str, args, folder: Path) -> Setup:
         "QUEUEKIOSK_CONFIG": str(bench_config(folder)),
     }
     if name.startswith("pg"):
-        setup.database_url = fresh_database(args.postgres, f"{args.database_prefix}_{name}")
+        database = f"{args.database_prefix}_{name.partition('@')[0]}" + ("_baseline" if code is not None else "")
+        setup.database_url = fresh_database(args.postgres, database)
         env["QUEUEKIOSK_DATABASE_URL"] = setup.database_url
     else:
         setup.database_url = f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}"
@@ -155,6 +170,7 @@ def start_setup(stack, name: str, args, folder: Path) -> Setup:
             stack,
             {**env, "QUEUEKIOSK_INSTANCE": str(folder / ("instance" if i == 0 else f"instance{i}"))},
             "queuekiosk.server.wsgi:app",
+            code=code,
         )
         setup.processes.append(proc)
         setup.bases.append(base)
@@ -188,6 +204,9 @@ def main():
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
     parser.add_argument("--database-prefix", default="qk_bench_prod", help="databases <prefix>_<configuration>")
     parser.add_argument("--only", help=f"comma-separated among {', '.join(CONFIGS)} (default: all)")
+    parser.add_argument(
+        "--baseline", metavar="REVISION", help="also measure pg1 and pgmq1 as that revision has them (e.g. HEAD~3)"
+    )
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
@@ -200,6 +219,13 @@ def main():
             step(f"starting {name}")
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-")))
             setups[name] = start_setup(stack, name, args, folder)
+        if args.baseline:
+            code = baseline_tree(args.baseline, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            for name in ("pg1", "pgmq1"):
+                step(f"starting {name} as {args.baseline} has it")
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-before-")))
+                setups[f"{name}@{args.baseline}"] = start_setup(stack, f"{name}@{args.baseline}", args, folder, code)
+                names.append(f"{name}@{args.baseline}")
         for name, setup in setups.items():
             step(f"warming up {name} (2 s)")
             measure(setup, 2)
@@ -236,6 +262,10 @@ def main():
         "pgmq2": [("pgmq1", "1 process; target ≥ 1.7"), ("sqlite1", "SQLite, 1 process")],
         "bare2": [("bare1", "bare endpoint, 1 process")],
     }
+    if args.baseline:
+        for name in ("pg1", "pgmq1"):
+            if name in setups:
+                references[name] = [*references[name], (f"{name}@{args.baseline}", f"{args.baseline}")]
     for name, setup in setups.items():
         cpu = [r["cpu_ms"] for r in setup.rounds]
         busy = [r["busy"] * 100 for r in setup.rounds]
@@ -243,14 +273,14 @@ def main():
             f"{span(ratio(name, ref), '{:.2f}')}× {label}" for ref, label in references.get(name, []) if ref in setups
         )
         line = (
-            f"{name:8} {span(rates(name)):>11}/s  server CPU {span(cpu, '{:.3f}')} ms each, "
+            f"{name:10} {span(rates(name)):>11}/s  server CPU {span(cpu, '{:.3f}')} ms each, "
             f"machine {span(busy)}% busy, p99 {'; '.join(r['p99'] for r in setup.rounds)}"
         )
         print(line + (f"  ({against})" if against else ""))
         if name in checks:
             total, duplicates, gaps = checks[name]
             non_2xx = sum(r["non_2xx"] for r in setup.rounds)
-            print(f"{'':8} tickets {total}, duplicates {duplicates}, gaps {gaps}, non-2xx {non_2xx}")
+            print(f"{'':10} tickets {total}, duplicates {duplicates}, gaps {gaps}, non-2xx {non_2xx}")
 
 
 if __name__ == "__main__":
