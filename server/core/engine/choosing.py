@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, bindparam, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, false, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
@@ -56,59 +56,51 @@ def for_counter(site, counter_id: int, counter_number: int):
     )
 
 
-# every "next" runs these: built once, the site, day, counter and its services as parameters
-# (building a statement costs more than running it on SQLite; see numbering.py)
-_MAY_CALL = and_(
-    T.c.site_id == bindparam("site_id"),
-    T.c.business_day == bindparam("day"),
-    T.c.status == "waiting",
-    or_(
-        and_(T.c.service_id.in_(bindparam("services", expanding=True)), T.c.target_counter_id.is_(None)),
-        T.c.target_counter_id == bindparam("counter_id"),
-    ),
-)
+# every "next" runs this: built once per number of services a counter serves (and whether one takes
+# bookings), with the site, day, counter and its services as plain parameters (building a statement
+# costs more than running it on SQLite, see numbering.py; an "expanding" IN list is rewritten at
+# every execution)
 _CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
-_OLDEST = {
-    priority: select(*_CANDIDATE)
-    .where(_MAY_CALL, T.c.priority_id.is_not(None) if priority else T.c.priority_id.is_(None))
-    .order_by(T.c.issued_at, T.c.id)
-    .limit(1)
-    for priority in (False, True)
-}
-_DUE_BOOKING = (
-    select(*_CANDIDATE)
-    .where(_MAY_CALL, T.c.due_at.is_not(None), T.c.due_at <= bindparam("now"))
-    .order_by(T.c.due_at, T.c.id)
-    .limit(1)
-)
 NORMAL, PRIORITY, DUE = "normal", "priority", "due"
 
 
-def _candidates_query(bookings: bool, exclude: frozenset[int] = frozenset()):
+def _may_call(services: int):
+    """Today's waiting tickets the counter may call (as ``for_counter``), its ``services`` as parameters."""
+    of_its_services = T.c.service_id.in_([bindparam(f"service_{i}") for i in range(services)])
+    return and_(
+        T.c.site_id == bindparam("site_id"),
+        T.c.business_day == bindparam("day"),
+        T.c.status == "waiting",
+        or_(
+            and_(of_its_services, T.c.target_counter_id.is_(None)) if services else false(),
+            T.c.target_counter_id == bindparam("counter_id"),
+        ),
+    )
+
+
+def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = frozenset()):
     """The oldest normal, the oldest priority and (``bookings``) the earliest due booked ticket, each
     the first of its kind, in one statement (one round trip instead of three): rows tagged ``kind``."""
+    may_call = _may_call(services)
+    kinds = {
+        NORMAL: select(*_CANDIDATE).where(may_call, T.c.priority_id.is_(None)).order_by(T.c.issued_at, T.c.id),
+        PRIORITY: select(*_CANDIDATE).where(may_call, T.c.priority_id.is_not(None)).order_by(T.c.issued_at, T.c.id),
+    }
+    if bookings:
+        kinds[DUE] = (
+            select(*_CANDIDATE)
+            .where(may_call, T.c.due_at.is_not(None), T.c.due_at <= bindparam("now"))
+            .order_by(T.c.due_at, T.c.id)
+        )
     parts = []
-    for kind, query in ((NORMAL, _OLDEST[False]), (PRIORITY, _OLDEST[True]), (DUE, _DUE_BOOKING)):
-        if kind == DUE and not bookings:
-            continue
+    for kind, query in kinds.items():
         if exclude:
             query = query.where(T.c.id.not_in(exclude))
-        parts.append(select(query.add_columns(literal(kind).label("kind")).subquery()))
+        parts.append(select(query.limit(1).add_columns(literal(kind).label("kind")).subquery()))
     return union_all(*parts)
 
 
-# built once, as the statements above; only a claim lost to another counter builds one with exclusions
-_CANDIDATES = {bookings: _candidates_query(bookings) for bookings in (False, True)}
-
-
-def _may_call(site, counter, day) -> dict:
-    """The parameters of ``_MAY_CALL``: today's waiting tickets this counter may call (as ``for_counter``)."""
-    return {
-        "site_id": site.id,
-        "day": day,
-        "services": list(site.counter_service_ids[counter.number]),
-        "counter_id": counter.id,
-    }
+_CANDIDATES: dict[tuple[int, bool], object] = {}  # (services, bookings) -> the statement
 
 
 def _takes_bookings(site, counter) -> bool:
@@ -120,9 +112,16 @@ def _takes_bookings(site, counter) -> bool:
 def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Candidate]:
     """The first waiting ticket of each kind this counter may call (``NORMAL``, ``PRIORITY``, ``DUE``: a
     booking whose slot has begun, looked for only where the counter's services take bookings)."""
+    services = list(site.counter_service_ids[counter.number])
     bookings = _takes_bookings(site, counter)
-    query = _candidates_query(bookings, frozenset(exclude)) if exclude else _CANDIDATES[bookings]
-    params = _may_call(site, counter, day)
+    if exclude:  # a claim lost to another counter (PostgreSQL): rare, built for the occasion
+        query = _candidates_query(len(services), bookings, frozenset(exclude))
+    else:
+        query = _CANDIDATES.get((len(services), bookings))
+        if query is None:
+            query = _CANDIDATES[len(services), bookings] = _candidates_query(len(services), bookings)
+    params = {"site_id": site.id, "day": day, "counter_id": counter.id}
+    params.update({f"service_{i}": service for i, service in enumerate(services)})
     if bookings:
         params["now"] = now
     return {

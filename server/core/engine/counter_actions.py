@@ -4,8 +4,9 @@ pause, resume, open and close."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from sqlalchemy import DateTime, Float, Integer, bindparam, func, update
+from sqlalchemy import DateTime, Float, Integer, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -18,6 +19,7 @@ from .estimates import with_position
 from .numbering import queue_changed, queue_delta
 from .records import (
     SET_COUNTER,
+    C,
     S,
     T,
     actor_columns,
@@ -84,6 +86,37 @@ _FINISH = {
     .returning(*T.c)
     for held_status in m.HELD_STATES
 }
+
+
+class _Held(NamedTuple):
+    """What "next" needs of the counter's current ticket."""
+
+    id: int
+    status: str
+    service_id: int
+    started_at: dt.datetime | None
+    last_called_at: dt.datetime | None
+
+
+# "next" reads the counter (locked, as counter_row) and its current ticket (as held_ticket) in one statement
+_COUNTER_AND_HELD = (
+    select(C, *(T.c[name].label(f"held_{name}") for name in _Held._fields))
+    .select_from(C.outerjoin(T, and_(T.c.counter_id == C.c.id, T.c.status.in_(m.HELD_STATES))))
+    .where(C.c.id == bindparam("counter_id"))
+    .with_for_update(of=C)
+)
+
+
+def _counter_and_held(conn, site: SiteRuntime, number: int):
+    """The counter's row (its columns) and its current ticket (None when it holds none)."""
+    counter_id = site.counter_ids.get(number)
+    if counter_id is None:
+        raise NotFound("unknown_counter", counter=number)
+    row = conn.execute(_COUNTER_AND_HELD, {"counter_id": counter_id}).first()
+    if row is None:
+        raise NotFound("unknown_counter", counter=number)
+    held = None if row.held_id is None else _Held(*(getattr(row, f"held_{name}") for name in _Held._fields))
+    return row, held
 
 
 def _step(conn, statement, ticket_id: int, now, actor: Actor | None, **params):
@@ -160,13 +193,12 @@ def call_next(
     """
     now = now or utcnow()
     conn = connection(session)
-    counter = counter_row(conn, site, counter_number)
+    counter, held = _counter_and_held(conn, site, counter_number)
     day = business_day(site, now)
     happened: list[Happened] = []
 
     if number is not None:
         chosen = waiting_number(conn, site, counter, day, number)
-    held = held_ticket(conn, counter.id)
     if held is not None:
         _finish_held(conn, site, counter, held, now, actor, happened, by="next")
     _open(conn, site, counter, now, actor, happened)  # pressing next opens a closed counter
