@@ -14,6 +14,12 @@ the times its index says the median's and 90th percentile's ranks lie among (tal
 report's at once (``fetch_times``). So that those reads stay small, a month's or a year's times
 are kept in chunks of CHUNK times (rows ``m.`` / ``y.`` + a letter for the grouping + the chunk's
 number, dated as the month's or year's row); a day's stay in its row.
+A period wholly kept as several units (three years; a quarter; months and days) is kept once more
+the first time a report asks for it, as a span (``r`` + its number of days + a CODES letter, or
+PEAKS_CODE for its peaks when no wait of it went on past midnight; dated on its first day): the
+rows' figures and statistics as the report found them, without times, so a span is read only as
+the whole period, alone (a longer period, or one with today in it, reads the units). Keeping a day
+anew, or ``forget`` after its tickets changed, drops its month, year and every span over it.
 A report adds the kept days (and months, years) of its period to the figures of its other days,
 counted from their tickets as before (today, a day not over yet, a period that does not start and
 end at midnight). Every figure is exact, the same as counted from the tickets (tally.py,
