@@ -21,7 +21,17 @@ TAKEN = [
     "0/minute",
     "100 per day",
 ]
-REFUSED = ["", "30", "minute", "30/fortnight", "30/minute;", "thirty/minute", "30/minutess", "-1/minute", "30 // minute"]
+REFUSED = [
+    "",
+    "30",
+    "minute",
+    "30/fortnight",
+    "30/minute;",
+    "thirty/minute",
+    "30/minutess",
+    "-1/minute",
+    "30 // minute",
+]
 
 
 @pytest.mark.parametrize("text", TAKEN)
