@@ -277,10 +277,10 @@ def in_process(
                     start = time.perf_counter()
                     job(conn, from_tickets)
                     walls[from_tickets].append(time.perf_counter() - start)
-        kept, counted = walls[False], walls[True]
-        results[name] = (min(kept), statistics.median(kept), min(counted), statistics.median(counted))
+        as_kept, counted = walls[False], walls[True]
+        results[name] = (min(as_kept), statistics.median(as_kept), min(counted), statistics.median(counted))
         print(
-            f"  {name:42} kept {min(kept) * 1000:6.0f} / {statistics.median(kept) * 1000:6.0f} ms   "
+            f"  {name:42} kept {min(as_kept) * 1000:6.0f} / {statistics.median(as_kept) * 1000:6.0f} ms   "
             f"from tickets {min(counted) * 1000:6.0f} / {statistics.median(counted) * 1000:6.0f} ms   "
             f"{'same figures' if same else 'FIGURES DIFFER'}",
             flush=True,
