@@ -6,6 +6,7 @@ import email.parser
 import re
 import signal
 import socket
+import time
 from http import client
 
 import gevent
@@ -56,6 +57,20 @@ def read_headers(fp):
     return email.parser.Parser(_class=pywsgi.OldMessage).parsestr(b"".join(lines).decode("iso-8859-1"))
 
 
+class _HttpDate:
+    """The ``Date`` header's value, formatted once a second instead of for every answer."""
+
+    second = None
+    value = b""
+
+    @classmethod
+    def now(cls) -> bytes:
+        second = int(time.time())
+        if second != cls.second:
+            cls.value, cls.second = pywsgi.format_date_time(second), second
+        return cls.value
+
+
 class SmallBufferHandler(pywsgi.WSGIHandler):
     """gevent's handler with a 2 KB read buffer instead of 8 KB (6 KB less per connected display),
     request headers read by ``read_headers``, and no access-log line formatted when there is no
@@ -70,6 +85,26 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
     def log_request(self):
         if not isinstance(self.server.log, pywsgi._NoopLog):
             super().log_request()
+
+    def finalize_headers(self):
+        if self.provided_date is None:  # gevent's, with the date of this second formatted once
+            self.provided_date = _HttpDate.now()
+            self.response_headers.append((b"Date", self.provided_date))
+        super().finalize_headers()
+
+    def _sendall(self, data):
+        """One ``send`` first, the rest (if any) through gevent's ``sendall``, which asks the socket
+        for its send buffer's size (a ``getsockopt`` call) every time: an answer nearly always fits."""
+        try:
+            sent = self.socket.send(data)
+        except OSError as error:  # recorded as gevent's sendall records it, for the access log
+            self.status = f"socket error: {error}"
+            if self.code > 0:
+                self.code = -self.code
+            raise
+        self.response_length += sent
+        if sent < len(data):
+            super()._sendall(memoryview(data)[sent:])
 
     def _write_with_headers(self, data):
         """gevent's, but a body of up to ``ONE_WRITE`` bytes goes out with the headers in one send
