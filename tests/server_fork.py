@@ -14,15 +14,26 @@ does for them. Servers that need what a fork cannot give start as an ordinary pr
 ``ForkedServer`` is the test's handle on such a child, with the part of ``subprocess.Popen`` the
 fixtures use (pid, poll, wait, terminate, kill, send_signal, returncode). The child is the
 zygote's, so its exit status comes back through a file the zygote writes when it reaps it.
+
+The other ``queuekiosk`` commands the tests run (``token create``, ``user add``, ``config
+import``, ``predict backtest`` ...: some 150 a suite, each about 0.6-0.8 s of CPU importing
+before it does anything) come from a third zygote, which imports what ``queuekiosk`` imports
+for them, the client libraries included as a command has them (``Zygote.run``, in the shape of
+``subprocess.run``): again a real process running the entry point, its stdin, stdout, stderr and
+exit status its own, its exit handlers run as at a process's end.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import locale
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -71,53 +82,125 @@ class ForkedServer:
         self.send_signal(signal.SIGKILL)
 
 
+# the zygotes, by what they preload: ``serve`` without and with a message queue, and the other commands
+SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands"
+
+# commands that stay ordinary processes: the clients that run until stopped (started with Popen by
+# their tests, not through ``run``), and the server
+_NOT_FORKED_COMMANDS = ("serve", "kiosk-agent", "keypad")
+
+
 class Zygote:
     """The test side: starts a zygote on first use (one for servers with a message queue, one for
-    servers without) and asks it for servers."""
+    servers without, one for the other commands) and asks it for servers and commands."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
-        self._procs: dict[bool, subprocess.Popen] = {}
-        self._added: dict[str, str] = {}  # what the zygotes' imports set in their environment
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._added: dict[str, dict[str, str]] = {}  # what each zygote's imports set in its environment
 
-    def _started(self, message_queue: bool) -> subprocess.Popen:
-        proc = self._procs.get(message_queue)
+    def _started(self, kind: str) -> subprocess.Popen:
+        proc = self._procs.get(kind)
         if proc is None or proc.poll() is not None:
             proc = subprocess.Popen(
-                [sys.executable, __file__, *(["--message-queue"] if message_queue else [])],
+                [sys.executable, __file__, kind],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
                 env={**self._env, "PYTHONUNBUFFERED": "1"},
             )
-            self._added = json.loads(proc.stdout.readline() or "null")["added"]
-            self._procs[message_queue] = proc
+            self._added[kind] = json.loads(proc.stdout.readline() or "null")["added"]
+            self._procs[kind] = proc
         return proc
 
-    def _same_interpreter(self, env: dict) -> dict:
-        return {k: v for k, v in env.items() if not _per_server(k) and self._added.get(k) != v}
+    def _same_interpreter(self, kind: str, env: dict) -> dict:
+        added = self._added[kind]
+        return {k: v for k, v in env.items() if not _per_server(k) and added.get(k) != v}
+
+    def _fits(self, kind: str, env: dict) -> bool:
+        with self._lock:
+            self._started(kind)
+            return self._same_interpreter(kind, env) == self._same_interpreter(kind, self._env)
 
     def preloadable(self, args, env: dict) -> bool:
         """Whether ``queuekiosk <args>`` with ``env`` may be a fork of a zygote: ``serve`` with the
-        zygote's environment but for the server's own settings. ``QK_TEST_NO_FORK=1``: never."""
-        if not args or args[0] != "serve" or os.environ.get("QK_TEST_NO_FORK"):
+        zygote's environment but for the server's own settings. ``QK_TEST_NO_FORK=1``: never
+        (``QK_TEST_NO_FORK=commands``: servers still are, the other commands not)."""
+        if not args or args[0] != "serve" or os.environ.get("QK_TEST_NO_FORK") not in (None, "", "commands"):
             return False
-        with self._lock:
-            self._started(bool(env.get("QUEUEKIOSK_MESSAGE_QUEUE")))
-            return self._same_interpreter(env) == self._same_interpreter(self._env)
+        return self._fits(SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE, env)
 
-    def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
-        status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
-        request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path), "status": str(status_path)}
+    def _ask(self, kind: str, request: dict) -> int:
         with self._lock:
-            zygote = self._started(bool(env.get("QUEUEKIOSK_MESSAGE_QUEUE")))
+            zygote = self._started(kind)
             zygote.stdin.write(json.dumps(request) + "\n")
             zygote.stdin.flush()
             answer = zygote.stdout.readline()
         if not answer:
-            raise RuntimeError(f"the server zygote ended ({zygote.poll()})")
-        return ForkedServer(json.loads(answer)["pid"], status_path)
+            raise RuntimeError(f"the {kind} zygote ended ({zygote.poll()})")
+        return json.loads(answer)["pid"]
+
+    def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
+        status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
+        request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path), "status": str(status_path)}
+        kind = SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE
+        return ForkedServer(self._ask(kind, request), status_path)
+
+    def run(
+        self, command: list[str], env: dict, cwd: Path | str | None = None, input: str | None = None, timeout=None
+    ) -> subprocess.CompletedProcess:
+        """``subprocess.run(command, input=input, capture_output=True, text=True, env=env, cwd=cwd,
+        timeout=timeout)`` for ``command`` = ``[queuekiosk, *args]``: a fork of the commands' zygote
+        when it can be one (the command is not ``serve`` or a client that runs until stopped, and
+        ``env`` is the zygote's but for queuekiosk's own settings), else that very call. Without
+        ``input`` the command's stdin is empty (/dev/null) rather than pytest's."""
+        args = list(command[1:])
+        forkable = (
+            args
+            and args[0] not in _NOT_FORKED_COMMANDS
+            and not os.environ.get("QK_TEST_NO_FORK")
+            and self._fits(COMMANDS, env)
+        )
+        if not forkable:
+            return subprocess.run(
+                command,
+                input=input,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=cwd,
+                timeout=timeout,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        folder = Path(tempfile.mkdtemp(prefix="qk-command-"))
+        try:
+            streams = {name: folder / name for name in ("stdin", "stdout", "stderr")}
+            encoding = locale.getpreferredencoding(False)  # as subprocess's text mode decodes
+            streams["stdin"].write_text(input or "", encoding=encoding)
+            status_path = folder / "status"
+            request = {
+                "args": args,
+                "env": env,
+                "cwd": str(cwd or os.getcwd()),
+                **{name: str(path) for name, path in streams.items()},
+                "status": str(status_path),
+            }
+            child = ForkedServer(self._ask(COMMANDS, request), status_path)
+            try:
+                code = child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(10)
+                raise subprocess.TimeoutExpired(command, timeout) from None
+
+            def read(name: str) -> str:
+                with open(streams[name], encoding=encoding, newline=None) as text:  # universal newlines
+                    return text.read()
+
+            return subprocess.CompletedProcess(command, code, read("stdout"), read("stderr"))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
         for proc in self._procs.values():
@@ -157,41 +240,81 @@ _SERVE_IMPORTS = (
     "simple_websocket",
 )
 _MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
+# what the commands import when they run (server/commands/, server/prediction_cli.py), beyond the
+# entry point; not the web app, which only serve imports
+_COMMAND_IMPORTS = (
+    "queuekiosk.server.core.db",
+    "queuekiosk.server.core.auth",
+    "queuekiosk.server.core.audit",
+    "queuekiosk.server.core.models",
+    "queuekiosk.server.core.sites",
+    "queuekiosk.server.core.errors",
+    "queuekiosk.server.core.engine",
+    "queuekiosk.server.core.backup",
+    "queuekiosk.server.core.setup_changes",
+    "queuekiosk.server.core.reports.sites",
+    "queuekiosk.server.core.prediction",
+    "queuekiosk.server.core.prediction_state",
+    "queuekiosk.server.core.prediction_train",
+    "queuekiosk.server.core.simulate",
+    "queuekiosk.printers.profiles",
+    "queuekiosk.sounds.voice",
+    "sqlite3",
+    "yaml",
+)
 
 
-def _preload(message_queue: bool) -> None:
+def _preload(kind: str) -> None:
     """What ``queuekiosk serve`` imports, as it imports it: the entry point (gevent's monkey
-    patching first), the client libraries left out as serve leaves them out, then the app."""
+    patching first), the client libraries left out as serve leaves them out, then the app. For
+    the other commands: the entry point and what the commands import."""
     import importlib
 
     from queuekiosk.server import cli
 
+    if kind == COMMANDS:
+        names = _COMMAND_IMPORTS
+    else:
+        names = _SERVE_IMPORTS + (_MESSAGE_QUEUE_IMPORTS if kind == SERVE_MESSAGE_QUEUE else ())
+        _skip_client_libraries(cli, message_queue=kind == SERVE_MESSAGE_QUEUE)
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - renamed or broken: the command imports it (or says why) itself
+            pass
+
+
+def _skip_client_libraries(cli, message_queue: bool) -> None:
     if message_queue:  # serve keeps the Redis client when it has a message queue
         os.environ["QUEUEKIOSK_MESSAGE_QUEUE"] = "redis://"
     cli._skip_client_libraries()
     os.environ.pop("QUEUEKIOSK_MESSAGE_QUEUE", None)
-    for name in _SERVE_IMPORTS + (_MESSAGE_QUEUE_IMPORTS if message_queue else ()):
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - renamed or broken: the server imports it (or says why) itself
-            pass
 
 
 def _child(request: dict, environ_added: dict) -> None:
-    """In the forked child: become the server the request describes, and never return."""
+    """In the forked child: become the server or command the request describes, and never return.
+    A server writes to its log; a command reads its stdin file and writes its stdout and stderr
+    files, and ends as a process ends (its exit handlers run, its streams flushed)."""
     code = 1
+    command = "stdout" in request
     try:
         import gevent
 
         gevent.reinit()  # as gevent's own fork does
         os.chdir(request["cwd"])
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)  # off the zygote's pipes
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
-        os.close(null)
+        if command:
+            streams = [
+                os.open(request["stdin"], os.O_RDONLY),
+                os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+            ]
+        else:
+            log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            streams = [os.open(os.devnull, os.O_RDONLY), log, log]
+        for fd, stream in enumerate(streams):  # off the zygote's pipes
+            os.dup2(stream, fd)
+        for stream in set(streams):
+            os.close(stream)
         os.environ.clear()
         os.environ.update(request["env"])
         for key, value in environ_added.items():  # what importing set, as it would have in this process
@@ -202,13 +325,19 @@ def _child(request: dict, environ_added: dict) -> None:
         main(request["args"], prog_name="queuekiosk")
         code = 0
     except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except BaseException:  # noqa: BLE001 - reported in the server's log, as an uncaught error would be
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or 0
+        else:  # as Python ends on SystemExit("a sentence")
+            print(done.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # noqa: BLE001 - reported on stderr (a server's log), as an uncaught error would be
         import traceback
 
         traceback.print_exc()
     finally:
         try:
+            if command:
+                atexit._run_exitfuncs()  # logging's shutdown among them, as at a process's end
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
@@ -217,7 +346,10 @@ def _child(request: dict, environ_added: dict) -> None:
 
 def _zygote() -> None:
     environ_before = dict(os.environ)
-    _preload("--message-queue" in sys.argv)
+    kind = sys.argv[1] if len(sys.argv) > 1 else SERVE
+    if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS):
+        raise SystemExit(f"server_fork.py: unknown zygote {kind!r} (serve, serve-message-queue or commands)")
+    _preload(kind)
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
     sys.stdout.write(json.dumps({"added": environ_added}) + "\n")
     sys.stdout.flush()

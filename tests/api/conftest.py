@@ -199,7 +199,10 @@ class LiveServer:
         return session
 
     def run(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-        """``queuekiosk <args>`` with this server's environment, in its folder."""
+        """``queuekiosk <args>`` with this server's environment, in its folder: a process forked from
+        one that has imported the commands when it can be (tests/server_fork.py, ``Zygote.run``)."""
+        if self.zygote is not None:
+            return self.zygote.run([QUEUEKIOSK, *args], self.env, self.workdir, input, timeout)
         return subprocess.run(
             [QUEUEKIOSK, *args],
             input=input,

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 import server_db
+import server_fork
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
@@ -59,18 +60,13 @@ class Server:
     env: dict
     log: Path
     process: subprocess.Popen
+    zygote: server_fork.Zygote
     http: requests.Session = field(default_factory=requests.Session)
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
-        """Run `queuekiosk ARGS --config <this server's config>` on the same instance; its stdout."""
-        done = subprocess.run(
-            [*_queuekiosk_command(), *args, "--config", str(self.config)],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-        )
+        """Run `queuekiosk ARGS --config <this server's config>` on the same instance; its stdout.
+        Forked from a process that has imported the commands (tests/server_fork.py, ``Zygote.run``)."""
+        done = self.zygote.run([*_queuekiosk_command(), *args, "--config", str(self.config)], self.env, None, stdin, 60)
         if done.returncode != 0:
             raise AssertionError(f"queuekiosk {' '.join(args)} failed ({done.returncode}): {done.stderr}")
         return done.stdout
@@ -126,7 +122,7 @@ def server(tmp_path, sqlite_template, server_zygote):
             process = subprocess.Popen(
                 [*_queuekiosk_command(), *args], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
             )
-    running = Server(f"http://127.0.0.1:{port}", config, env, log, process)
+    running = Server(f"http://127.0.0.1:{port}", config, env, log, process, server_zygote)
     deadline = time.monotonic() + START_TIMEOUT
     try:
         while True:
