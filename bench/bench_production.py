@@ -2,7 +2,7 @@
 the Redis message queue), each figure beside its reference measured in the same rounds.
 
     python bench/bench_production.py [--rounds 3] [--seconds 8] [--postgres postgresql://postgres@127.0.0.1:5432]
-        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...]
+        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...] [--pool N] [--baseline REVISION]
 
 Every server runs under the same gunicorn configuration for the whole run, one gunicorn per process
 on its own port as docs/deployment.md describes (nginx's ip_hash would spread the clients over them;
@@ -156,6 +156,8 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
         "QUEUEKIOSK_IGNORE_HOURS": "1",
         "QUEUEKIOSK_CONFIG": str(bench_config(folder)),
     }
+    if args.pool and code is None:
+        env["QUEUEKIOSK_DATABASE_POOL"] = str(args.pool)
     if name.startswith("pg"):
         database = f"{args.database_prefix}_{name.partition('@')[0]}" + ("_baseline" if code is not None else "")
         setup.database_url = fresh_database(args.postgres, database)
@@ -205,6 +207,12 @@ def main():
     parser.add_argument("--database-prefix", default="qk_bench_prod", help="databases <prefix>_<configuration>")
     parser.add_argument("--only", help=f"comma-separated among {', '.join(CONFIGS)} (default: all)")
     parser.add_argument(
+        "--pool",
+        type=int,
+        help="QUEUEKIOSK_DATABASE_POOL of this checkout's servers (default: theirs, 10); a warning says when "
+        "the run's servers may need more connections than PostgreSQL's max_connections",
+    )
+    parser.add_argument(
         "--baseline", metavar="REVISION", help="also measure pg1 and pgmq1 as that revision has them (e.g. HEAD~3)"
     )
     args = parser.parse_args()
@@ -212,6 +220,23 @@ def main():
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         parser.error(f"--only: unknown configuration(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+
+    postgres_processes = sum(int(n[-1]) for n in names if n.startswith("pg")) + (2 if args.baseline else 0)
+    if postgres_processes:
+        engine = create_engine(
+            f"{args.postgres.rstrip('/')}/postgres".replace("postgresql://", "postgresql+psycopg://")
+        )
+        with engine.connect() as conn:
+            limit = int(conn.execute(text("SHOW max_connections")).scalar())
+            in_use = conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar()
+        engine.dispose()
+        needed = 2 * (args.pool or 10) * postgres_processes
+        if needed > limit - in_use:
+            step(
+                f"warning: the {postgres_processes} PostgreSQL server processes may open {needed} connections and "
+                f"{limit - in_use} of max_connections {limit} are free: refused connections would show as non-2xx "
+                "answers (use --pool, --only, or fewer other users of the server)"
+            )
 
     with contextlib.ExitStack() as stack:
         setups = {}

@@ -36,13 +36,29 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
         return _sqlite_engine(url, busy_seconds)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
-    engine = create_engine(url, pool_size=10, max_overflow=10)
+    pool = database_pool_size()
+    engine = create_engine(url, pool_size=pool, max_overflow=pool)
     _ping_when_idle(engine)
     _deferred_events(engine)
     return engine
 
 
 IDLE_PING_SECONDS = 10.0
+DEFAULT_POOL = 10
+
+
+def database_pool_size() -> int:
+    """PostgreSQL connections a process keeps (``QUEUEKIOSK_DATABASE_POOL``, default 10), and as many
+    more at a peak: N processes use up to 2 × N × this of the server's ``max_connections`` (100 by
+    default), so a machine with many processes keeps it lower."""
+    value = os.environ.get("QUEUEKIOSK_DATABASE_POOL", "").strip()
+    if not value:
+        return DEFAULT_POOL
+    if not value.isdigit() or not 1 <= int(value) <= 500:
+        raise ValueError(f"QUEUEKIOSK_DATABASE_POOL is {value!r}; give a whole number of connections from 1 to 500")
+    return int(value)
+
+
 DEFERRED = "queuekiosk.deferred"  # Connection.info: writes of a write_transaction that go out with its COMMIT
 
 

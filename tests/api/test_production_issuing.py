@@ -221,3 +221,16 @@ def test_writes_deferred_to_the_commit_are_seen_by_later_reads_and_a_failing_one
     assert [t.number for t in queue.tickets()] == [issued.ticket["number"]]
     with write_transaction(queue.engine) as conn:  # the number was not used up
         assert q.issue(conn, queue.site, "HT", now=now).ticket["number"] == issued.ticket["number"] + 1
+
+
+def test_the_database_pool_of_a_process_is_set_by_the_environment(monkeypatch):
+    url = "postgresql://postgres@127.0.0.1:5432/unused"  # nothing connects: the pool is only sized
+    engine = create_db_engine(url)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (10, 10)
+    monkeypatch.setenv("QUEUEKIOSK_DATABASE_POOL", "4")
+    engine = create_db_engine(url)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (4, 4)
+    for wrong in ("0", "many", "-3"):
+        monkeypatch.setenv("QUEUEKIOSK_DATABASE_POOL", wrong)
+        with pytest.raises(ValueError, match="QUEUEKIOSK_DATABASE_POOL"):
+            create_db_engine(url)
