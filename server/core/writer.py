@@ -53,6 +53,10 @@ class GroupCommitWriter:
     def _run(self):
         while True:
             batch = [self._jobs.get()]
+            # let the callers of the batch just committed send their answers before this batch's
+            # statements hold the hub: get() above returns at once when requests queued up during
+            # that commit, and its callers would otherwise hear back only at this batch's COMMIT
+            gevent.sleep(0)
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._jobs.get_nowait())
