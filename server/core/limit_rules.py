@@ -1,5 +1,5 @@
 """Rate limits as written in config ``limits`` ("30/minute", "10/minute;200/day", "5 per 2 hours"),
-read without the ``limits`` library so that a server on one process never loads it (about 1.6 MB
+read without the ``limits`` library so that a server on one process never loads it (about 1.2 MB
 of memory): server/web/ratelimits.py counts them in memory and hands them to that library only
 for counts shared in Redis. The grammar is the one that library reads, so any limit it took before
 means the same window and amount."""

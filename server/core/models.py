@@ -30,7 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The partial indexes' predicate for PostgreSQL is given to each index when a PostgreSQL engine
 # first connects, not here: a `postgresql_where` at import would load SQLAlchemy's PostgreSQL
-# dialect into every server, on SQLite too (about 1.5 MB). Before any DDL or schema comparison
+# dialect into every server, on SQLite too (about 2 MB). Before any DDL or schema comparison
 # there is a connection, so each index has its predicate whenever PostgreSQL can see it.
 _POSTGRESQL_WHERE: list[tuple[Index, str]] = []
 

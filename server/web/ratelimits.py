@@ -4,7 +4,7 @@ installation: a user name is the installation's, and a guesser gets no more trie
 every site). Each limit is a fixed window (server/core/limit_rules.py reads "10/minute;200/day").
 Counts live in this process's memory, or in Redis, through the ``limits`` library, when several
 processes share ``QUEUEKIOSK_MESSAGE_QUEUE`` (the library is imported only then: a server on one
-process does without its 1.6 MB). A refusal is ``QueueError`` 429 with the seconds to wait, which
+process does without its 1.2 MB). A refusal is ``QueueError`` 429 with the seconds to wait, which
 the error handler sends as ``Retry-After``.
 
 While Redis is unreachable the limits fail over to this process's own memory (a warning in the

@@ -12,7 +12,7 @@ issuing tickets) carry no cookie to abuse; instead a state-changing API call aut
 
 This was Flask-WTF's CSRFProtect; the tokens are made the same way (the same salt and session
 key), so a console left open across the upgrade keeps working, and the server does without
-Flask-WTF and WTForms (about 1.8 MB of memory). A token is valid while its session lasts: a
+Flask-WTF and WTForms (about 0.8 MB of memory). A token is valid while its session lasts: a
 console is open all day.
 """
 
