@@ -71,36 +71,50 @@ def pytest_xdist_auto_num_workers(config):
 # collected: these go first so that no long file starts near the end and runs alone while the
 # other workers have finished; the rest follow, the files with most tests first, as xdist's own
 # ordering (by the number of tests, which put a one-test file of two minutes last) had them. The
-# first ten alternate between files that compute (simulated centres) and files that mostly wait
-# (browsers, audio, faked midnights), so that the three workers do not start three computations on
-# two cores while the pages' tests with bounds run beside them.
+# first ones alternate between files that compute (simulated centres, state machines, fuzzing) and
+# files that mostly wait (browsers, audio, other processes), so that the three workers do not start
+# three computations on two cores while the pages' tests with bounds run beside them.
+# The figures: each file's slowest tests summed, from a whole-suite run at load 10-19 (2026-12-03
+# 20:53, `--durations=80`, so inflated 3-6 times and partial), or as noted.
 # A file missing from the list only starts later; a renamed one falls back to that.
 SLOWEST_FILES = (
-    "tests/test_prediction_plain.py",  # a simulated centre: 111 s alone at load 10-14
-    "tests/pages/test_display_page.py",  # real audio played: 80 s, 12 s of it CPU
-    "tests/test_prediction.py",  # its simulated centre and backtests: 70 s
-    "tests/pages/test_kiosk_page.py",  # 117 s in tests/pages on 3 workers at load 12-20
-    "tests/test_prediction_seed.py",  # the same centre again: 50 s
-    "tests/pages/test_counter_console.py",  # 110 s there
-    "tests/test_reports_kept_pg.py",  # every kept figure against the tickets' on PostgreSQL
-    "tests/api/test_sites.py",  # a faked midnight: 54 s
-    "tests/test_reports_kept.py",  # the same on SQLite, and the kept runs' statistics
-    "tests/api/test_notifications.py",
-    "tests/api/test_webhooks.py",  # 37 s
-    "tests/pages/test_book_page.py",  # 70 s in tests/pages on 3 workers at load 12-20
-    "tests/pages/test_pages_smoke.py",  # 52 s there
-    "tests/pages/test_supervisor_pages.py",  # 51 s there
-    "tests/api/test_kiosk_agent.py",  # a hanging printer: 33 s
+    "tests/test_prediction.py",  # its simulated centre and backtests: 373 s
+    "tests/pages/test_display_page.py",  # real audio played: 78 s of it in its two slowest tests
+    "tests/test_engine_properties.py",  # the engine's state machine: 348 s
+    "tests/test_prediction_plain.py",  # a simulated centre: 306 s
+    "tests/api/test_several_processes.py",  # two servers and a Redis per test: 161 s
+    "tests/api/test_fuzz_api.py",  # schemathesis's whole run: 274 s, one test
+    "tests/test_prediction_seed.py",  # the same centre again: 257 s
+    "tests/pages/test_kiosk_page.py",  # 117 s in tests/pages alone on 3 workers at load 12-20
+    "tests/api/test_accounts.py",  # 196 s
+    "tests/test_simulate.py",  # 171 s
+    "tests/pages/test_counter_console.py",  # 110 s in tests/pages alone
+    "tests/test_reports_kept_pg.py",  # every kept figure against the tickets' on PostgreSQL: 150 s
+    "tests/api/test_reliability_sessions.py",  # 141 s
+    "tests/test_booking_properties.py",  # 138 s
+    "tests/api/test_sites.py",  # a faked midnight: 132 s
+    "tests/api/test_cli_sites.py",  # 130 s
+    "tests/api/test_cli_setup.py",  # 129 s
+    "tests/api/test_cli_messages.py",  # 121 s
+    "tests/test_reports.py",  # 106 s
+    "tests/api/test_role_matrix.py",  # 105 s
+    "tests/test_concurrency.py",  # 99 s
+    "tests/api/test_backup.py",  # 98 s
+    "tests/api/test_crash.py",  # 97 s
+    "tests/api/test_http_concurrency.py",  # 89 s
+    "tests/api/test_notifications.py",  # 89 s
+    "tests/pages/test_book_page.py",  # 70 s in tests/pages alone
+    "tests/api/test_cli.py",  # 79 s
+    "tests/test_reports_kept.py",  # 69 s
+    "tests/api/test_message_queue_outage.py",  # 63 s
+    "tests/api/test_reliability_input.py",  # 62 s
+    "tests/pages/test_pages_smoke.py",  # 52 s in tests/pages alone
+    "tests/api/test_webhook_contract.py",  # 54 s
+    "tests/pages/test_supervisor_pages.py",  # 51 s in tests/pages alone
+    "tests/api/test_webhooks.py",  # 37 s alone (17:40)
+    "tests/api/test_kiosk_agent.py",  # a hanging printer: 33 s alone (17:40)
     "tests/test_prediction_wiring.py",
-    "tests/api/test_cli.py",  # 21 `queuekiosk` runs: 25 s
-    "tests/test_simulate.py",  # 24 s
-    "tests/api/test_day_end.py",  # a faked midnight: 23 s
-    "tests/api/test_fuzz_api.py",  # schemathesis's whole run: 22 s, one test
-    "tests/api/test_cli_sites.py",  # 18 s
-    "tests/api/test_http_concurrency.py",  # 18 s
-    "tests/api/test_cli_setup.py",  # 17 s
-    "tests/api/test_role_matrix.py",  # 16 s
-    "tests/test_engine_properties.py",  # 16 s
+    "tests/api/test_day_end.py",  # a faked midnight: 23 s alone (17:40)
 )
 
 
