@@ -178,7 +178,7 @@ def describe(values) -> dict:
         run = times.runs[0]
         return {
             "count": count,
-            "avg": rounded(run.micros / (count * MICROS)),
+            "avg": rounded(times.run_micros / (count * MICROS)),
             "median": rounded(_interpolated(count, 0.5, *run.at[0.5])),
             "p90": rounded(_interpolated(count, 0.9, *run.at[0.9])),
             "max": rounded(run.max),
