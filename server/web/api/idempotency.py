@@ -23,7 +23,7 @@ import itertools
 import re
 
 from flask import current_app, jsonify, make_response, request
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...core import engine as q
@@ -39,6 +39,29 @@ _CLEAN_EVERY = 200  # forget expired keys once every this many stored answers
 _stored = itertools.count(1)
 
 K = m.IdempotencyKey.__table__
+
+# every key press of a console or keypad runs these: built once (building a statement costs more than
+# running it on SQLite), the key's scope, key and times as parameters
+_STORED = select(K).where(
+    K.c.scope == bindparam("scope"), K.c.key == bindparam("key"), K.c.created_at >= bindparam("since")
+)
+_FORGET_EXPIRED_KEY = delete(K).where(
+    K.c.scope == bindparam("scope"), K.c.key == bindparam("key"), K.c.created_at < bindparam("before")
+)
+_CLAIM = insert(K).values(
+    scope=bindparam("scope"),
+    key=bindparam("key"),
+    fingerprint=bindparam("fingerprint"),
+    status=0,
+    created_at=bindparam("now", type_=K.c.created_at.type),
+)
+_ANSWER = (
+    update(K)
+    .where(K.c.scope == bindparam("of_scope"), K.c.key == bindparam("of_key"))
+    .values(
+        status=bindparam("answer_status", type_=K.c.status.type), body=bindparam("answer_body", type_=K.c.body.type)
+    )
+)
 
 
 def request_key() -> str | None:
@@ -98,9 +121,7 @@ def _replay(row, fingerprint: str):
 def _lookup(scope: str, key: str):
     app_state = current_app.extensions["queuekiosk"]
     with app_state.reads.connect() as conn:
-        return conn.execute(
-            select(K).where(K.c.scope == scope, K.c.key == key, K.c.created_at >= utcnow() - KEEP)
-        ).first()
+        return conn.execute(_STORED, {"scope": scope, "key": key, "since": utcnow() - KEEP}).first()
 
 
 def run_once(principal: Principal | None, action, respond, *args, after=None, **kwargs):
@@ -132,11 +153,11 @@ def run_once(principal: Principal | None, action, respond, *args, after=None, **
     def act_once(conn, site, *a, **kw):
         now = utcnow()
         # the key first: a second request with it waits here (PostgreSQL) or fails, and rolls back
-        conn.execute(delete(K).where(K.c.scope == scope, K.c.key == key, K.c.created_at < now - KEEP))
-        conn.execute(insert(K).values(scope=scope, key=key, fingerprint=fingerprint, status=0, created_at=now))
+        conn.execute(_FORGET_EXPIRED_KEY, {"scope": scope, "key": key, "before": now - KEEP})
+        conn.execute(_CLAIM, {"scope": scope, "key": key, "fingerprint": fingerprint, "now": now})
         outcome = action(conn, site, *a, **kw)
         status, body = respond(conn, site, outcome)
-        conn.execute(update(K).where(K.c.scope == scope, K.c.key == key).values(status=status, body=body))
+        conn.execute(_ANSWER, {"of_scope": scope, "of_key": key, "answer_status": status, "answer_body": body})
         if next(_stored) % _CLEAN_EVERY == 0:
             conn.execute(delete(K).where(K.c.created_at < now - KEEP))
         outcome.answer = (status, body)
