@@ -44,13 +44,13 @@ IMPORT_STEPS = [
     ("the command line", ["queuekiosk.server.cli"]),
     ("Flask, Werkzeug, Jinja", ["flask"]),
     ("Flask-SocketIO, python-socketio/engineio", ["flask_socketio"]),
-    ("rate limits (the limits library only with Redis)", ["queuekiosk.server.web.ratelimits"]),
+    ("limits (rate limits)", ["limits"]),
     ("the app factory", ["queuekiosk.server.web.app"]),
     ("the gevent server, printing", ["queuekiosk.server.wsgi_server"]),
     ("WebSocket (simple-websocket, wsproto)", ["engineio.async_drivers._websocket_wsgi"]),
     ("reports", ["queuekiosk.server.core.reports"]),
     ("Socket.IO handlers", ["queuekiosk.server.web.realtime"]),
-    ("the API (its CSRF check included)", ["queuekiosk.server.web.api"]),
+    ("Flask-WTF (CSRF) and the API", ["queuekiosk.server.web.api"]),
     (
         "pages, voice, kiosk, display, console",
         [

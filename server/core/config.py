@@ -442,13 +442,13 @@ class Limits(_Strict):
     @field_validator("tickets_per_address", "tickets_per_kiosk", "bookings_per_address", "lookups_per_address")
     @classmethod
     def _limit(cls, value: str | None) -> str | None:
-        from .limit_rules import parse_limits
+        from limits import parse_many
 
         if value is not None and value.strip().lower() == "off":
             return None
         if value is not None:
             try:
-                parse_limits(value)
+                parse_many(value)
             except ValueError:
                 raise ValueError(
                     f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day, or off)"

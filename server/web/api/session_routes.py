@@ -11,6 +11,7 @@ name, the login answers 429 ``too_many_logins`` with Retry-After.
 from __future__ import annotations
 
 from flask import jsonify, request, session
+from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import audit
@@ -19,7 +20,7 @@ from ...core.auth import principal_for_login
 from ..errors import NotJson
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
-from .csrf import fresh_token, generate_csrf, require_csrf
+from .csrf import fresh_token, require_csrf
 
 
 class LoginRequest(BaseModel):
