@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 from .. import models as m
 from ..errors import Unavailable
 from ..periods import Period
+from .calendar_days import days_between, next_month, runs_of_days, uncovered_days, whole_months, whole_years, year_of
 from .clock import utcnow
 from .peaks import Peaks, count_peaks_by_day
 from .tally import COUNTS, KeptRun, Tally, add_tally, at_shares, micros, run_stats
@@ -339,15 +340,13 @@ def plan(
             return result
     # (the days of the period are not listed unless needed: the work then grows with the units, not the days)
     first_day, last_day = period.first_day, period.last_day
-    years = _whole_years([first_day, last_day])
+    years = whole_years([first_day, last_day])
     year_rows = _read(conn, site, [YEAR + g for g in wanted], [first for first, _ in years], store)
     kept_years = {first: last for first, last in years if all(first in year_rows[YEAR + g] for g in wanted)}
-    months = [
-        (first, last) for first, last in _whole_months([first_day, last_day]) if _year_of(first) not in kept_years
-    ]
+    months = [(first, last) for first, last in whole_months([first_day, last_day]) if year_of(first) not in kept_years]
     month_rows = _read(conn, site, [MONTH + g for g in wanted], [first for first, _ in months], store)
     kept_months = {first: last for first, last in months if all(first in month_rows[MONTH + g] for g in wanted)}
-    loose = _uncovered(first_day, last_day, {**kept_years, **kept_months})
+    loose = uncovered_days(first_day, last_day, {**kept_years, **kept_months})
     day_rows = _read(conn, site, wanted, loose, store)
     missing = [d for d in loose if not all(d in day_rows[g] for g in wanted)]
     fresh = _keep_days(db, site, missing, now, targets, basis, keep_at_once) if missing else {}
@@ -355,7 +354,7 @@ def plan(
         for g in wanted:
             day_rows[g][d] = found[g]
     made = _roll_up(
-        conn, site, [mo for mo in months if mo[0] not in kept_months], _span, day_rows, wanted, store, MONTH
+        conn, site, [mo for mo in months if mo[0] not in kept_months], days_between, day_rows, wanted, store, MONTH
     )
     for first, (last, found) in made.items():
         kept_months[first] = last
@@ -366,7 +365,7 @@ def plan(
         conn,
         site,
         [y for y in years if y[0] not in kept_years],
-        lambda first, last: [f for f, _ in _whole_months([first, last])],
+        lambda first, last: [f for f, _ in whole_months([first, last])],
         month_parts,
         wanted,
         store,
@@ -377,7 +376,7 @@ def plan(
         for g in wanted:
             year_rows[YEAR + g][first] = found[g]
     for first, last in kept_years.items() if kept_months else ():  # the months of a kept year are read as the year
-        for month_first, _ in _whole_months([first, last]):
+        for month_first, _ in whole_months([first, last]):
             kept_months.pop(month_first, None)
     if isinstance(db, Session) and (fresh or made or made_years):
         db.commit()  # what was counted stays kept (a report's session is its own)
@@ -389,7 +388,7 @@ def plan(
             d: d
             for d in loose
             if d.replace(day=1) not in kept_months  # (a month made now, kept or read as its year)
-            and _year_of(d) not in kept_years
+            and year_of(d) not in kept_years
             and all(d in day_rows[g] for g in wanted)
         }
     )
@@ -404,9 +403,9 @@ def plan(
             )[first]
             for first in sorted(units)
         }
-    result.counted = _runs(_uncovered(first_day, last_day, units), period)
+    result.counted = runs_of_days(uncovered_days(first_day, last_day, units), period)
     if "day" in groupings:  # the rows per day from the days' own rows (a month's sum them), the total as kept
-        covered = [d for first, last in sorted(units.items()) for d in _span(first, last)]
+        covered = [d for first, last in sorted(units.items()) for d in days_between(first, last)]
         per_day = {d: day_rows["total"][d] for d in covered if d in day_rows["total"]}
         rest = [d for d in covered if d not in per_day]
         per_day.update(_read(conn, site, ["total"], rest, store)["total"])
@@ -414,7 +413,9 @@ def plan(
     if "peaks" in wanted:
         usable = _peaks_usable(result.kept["peaks"], units, period)
         result.kept["peaks"] = {first: p for first, p in result.kept["peaks"].items() if first in usable}
-        result.peak_counted = _runs(_uncovered(first_day, last_day, {first: units[first] for first in usable}), period)
+        result.peak_counted = runs_of_days(
+            uncovered_days(first_day, last_day, {first: units[first] for first in usable}), period
+        )
     if KEEP_SPANS and not result.counted and len(units) > 1 and _use_spans(conn, site, period, result, wanted, store):
         if isinstance(db, Session):
             db.commit()
@@ -461,7 +462,7 @@ def _read_spans(conn, site, period: Period, wanted: tuple, store: Store) -> dict
     """The period's kept span of every grouping ``wanted`` (grouping -> {first day: rows}), or None
     (as for a day, a calendar month or year: one unit, never a span)."""
     first, last = period.first_day, period.last_day
-    if last <= first or (first.day == 1 and last + dt.timedelta(days=1) == _next_month(first)):
+    if last <= first or (first.day == 1 and last + dt.timedelta(days=1) == next_month(first)):
         return None
     if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and first.year == last.year:
         return None
@@ -505,77 +506,6 @@ def _peaks_usable(peaks: dict, units: dict, period: Period) -> set:
         if first == period.first_day or spilled_last.get(before) is False:
             usable.add(first)
     return usable
-
-
-def _uncovered(first_day: dt.date, last_day: dt.date, units: dict) -> list[dt.date]:
-    """The days ``first_day``..``last_day`` outside the spans ``units`` (first day -> last day, not
-    overlapping): the work grows with the units and the days left, not with the days covered."""
-    days = []
-    at, end = first_day.toordinal(), last_day.toordinal() + 1
-    for first, last in sorted(units.items()):
-        days += range(at, min(first.toordinal(), end))
-        at = max(at, last.toordinal() + 1)
-    days += range(at, end)
-    return list(map(dt.date.fromordinal, days))
-
-
-def _year_of(day: dt.date) -> dt.date:
-    return day.replace(month=1, day=1)
-
-
-def _span(first: dt.date, last: dt.date) -> list[dt.date]:
-    return list(map(dt.date.fromordinal, range(first.toordinal(), last.toordinal() + 1)))
-
-
-def _whole_months(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """The calendar months all of whose days are in ``days`` (consecutive days): (first, last)."""
-    if not days:
-        return []
-    months = []
-    first, last = days[0], days[-1]
-    day = first if first.day == 1 else _next_month(first)
-    while True:
-        following = _next_month(day)
-        if following - dt.timedelta(days=1) > last:
-            return months
-        months.append((day, following - dt.timedelta(days=1)))
-        day = following
-
-
-def _whole_years(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """The calendar years all of whose days are in ``days`` (consecutive days): (first, last)."""
-    if not days:
-        return []
-    first, last = days[0], days[-1]
-    year = first.year if (first.month, first.day) == (1, 1) else first.year + 1
-    return [(dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in range(year, last.year + 1) if dt.date(y, 12, 31) <= last]
-
-
-def _next_month(day: dt.date) -> dt.date:
-    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _runs(days: list[dt.date], period: Period) -> list[Period]:
-    """Consecutive days as periods of whole days (in the period's time zone)."""
-    runs: list[Period] = []
-    start = previous = None
-    for d in days:
-        if previous is not None and d == previous + dt.timedelta(days=1):
-            previous = d
-            continue
-        if start is not None:
-            runs.append(_days_period(start, previous, period))
-        start = previous = d
-    if start is not None:
-        runs.append(_days_period(start, previous, period))
-    return runs
-
-
-def _days_period(first: dt.date, last: dt.date, period: Period) -> Period:
-    zone = period.zone
-    start = dt.datetime.combine(first, dt.time(), zone)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
-    return Period("range", f"{first}..{last}", start, end)
 
 
 def _read(conn, site, groupings: list[str], days: list[dt.date], store: Store) -> dict[str, dict]:
@@ -646,7 +576,7 @@ def count_days(conn, site, days: list[dt.date], targets: dict, now: dt.datetime)
     from .figures import count_by_day  # figures.py reads the kept days through this module
 
     found: dict = {}
-    for run in _runs(days, _zone_period(site)):
+    for run in runs_of_days(days, _zone_period(site)):
         rows = count_by_day(conn, site, run, targets)
         peaks = count_peaks_by_day(conn, site, run, targets, now)
         for day in run.days():
@@ -824,7 +754,7 @@ def forget(db, site, first_day: dt.date, last_day: dt.date) -> None:
     holding one of them: for a change to tickets of days already kept (tickets added to past days, a
     correction), so that the next report counts them again. The caller commits."""
     conn = connection(db)
-    days = _span(first_day, last_day)
+    days = days_between(first_day, last_day)
     if not days or not _has_table(conn):
         return
     with conn.begin_nested():
