@@ -26,13 +26,12 @@ import operator
 import time
 
 from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from .. import models as m
 from .clock import utcnow
 from .tally import pct, rounded
-from .tickets import SV, T, connection, seconds_between
+from .tickets import SV, T, connection, insert_ignoring_conflicts, seconds_between
 
 FIG = m.SiteDayFigures.__table__
 R = m.Rating.__table__
@@ -213,9 +212,9 @@ def _keep(conn, days: dict[tuple[str, dt.date], _Day], before: dt.date) -> None:
     ]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = insert_ignoring_conflicts(conn, FIG)
     for start in range(0, len(rows), 1000):
-        conn.execute(dialect.insert(FIG).on_conflict_do_nothing(), rows[start : start + 1000])
+        conn.execute(insert, rows[start : start + 1000])
 
 
 def _kept_by_site(conn, first_day: dt.date, last_day: dt.date) -> dict[str, _Day]:

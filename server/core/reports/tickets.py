@@ -11,6 +11,8 @@ a few hundred profiles, so the rest of the work is per profile, not per ticket.
 
 from __future__ import annotations
 
+import importlib
+
 from sqlalchemy import Float, case, cast, column, func, inspect, literal, null, select, table
 from sqlalchemy.orm import Session
 
@@ -39,6 +41,12 @@ LEVEL_CODES = {level: code for code, level in enumerate(LEVELS, start=1)}  # no 
 CALLED, FINISHED, MARKED_NO_SHOW, TRANSFERRED = range(len(ACTION_KINDS))  # in the order of ACTION_KINDS
 KIND_CODES = {kind: code for code, kind in enumerate(ACTION_KINDS)}
 ORIGIN_AT, FINAL_AT, STATUS_AT, TRANSFERRED_AT, LEVEL_AT = range(5)  # positions in a profile
+
+
+def insert_ignoring_conflicts(conn, table):
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's own dialect, loaded when first used:
+    importing SQLAlchemy's PostgreSQL dialect at start costs a SQLite server about 2 MB."""
+    return importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert(table).on_conflict_do_nothing()
 
 
 def connection(db):
