@@ -82,7 +82,8 @@ def write_transaction(engine: Engine):
                 yield conn
                 send_deferred(conn, commit=True)
         finally:
-            conn.info.pop(DEFERRED, None)
+            if not conn.invalidated:  # (a lost connection's info goes with it; reading it would reconnect)
+                conn.info.pop(DEFERRED, None)
 
 
 def defer(conn, sql: str, values: dict) -> bool:
@@ -119,6 +120,8 @@ def _deferred_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(conn):
+        if conn.invalidated:  # the connection was lost: its writes went nowhere, and its info cannot be read
+            return
         deferred = conn.info.get(DEFERRED)
         if deferred:
             deferred.clear()  # never sent: nothing to undo
