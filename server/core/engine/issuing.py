@@ -16,7 +16,7 @@ from ..errors import NotFound, QueueError, TooMany
 from ..models import utcnow
 from .clock import business_day, local_time
 from .estimates import Estimator, promised_wait
-from .numbering import next_number
+from .numbering import ESTIMATE_INPUTS_SQL, TAKE_NUMBER_SQL, next_number
 from .prepared import Prepared
 from .records import T, connection, record_event
 from .types import Actor, Happened, Outcome
@@ -44,13 +44,7 @@ _INSERT_TICKET = Prepared(  # built once: see numbering.py and prepared.py
 # different number rows: they never wait for each other.
 _ISSUE_ON_POSTGRESQL = Prepared(
     text(
-        "WITH seq AS ("
-        " INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting)"
-        " VALUES (:service, :day, :start, 1, :priority) ON CONFLICT (service_id, business_day) DO UPDATE SET"
-        " last_number = number_sequences.last_number + 1, waiting = number_sequences.waiting + 1,"
-        " priority_waiting = number_sequences.priority_waiting + :priority"
-        " RETURNING last_number, waiting, priority_waiting"
-        "), ticket AS ("
+        f"WITH seq AS ({TAKE_NUMBER_SQL}), ticket AS ("
         " INSERT INTO tickets (public_id, site_id, origin_service_id, service_id, number, business_day,"
         " priority_id, kiosk_id, status, issued_at, transfers)"
         " SELECT :public_id, :site_id, :service, :service, last_number, :day, :priority_id, :kiosk_id,"
@@ -60,11 +54,7 @@ _ISSUE_ON_POSTGRESQL = Prepared(
         " SELECT :site_id, 'issued', :now, id, :service, NULL, :user_id, :token_id,"
         " CAST(:detail_head || number || :detail_tail AS json) FROM ticket"
         ") "
-        "SELECT seq.last_number, seq.waiting, seq.priority_waiting,"
-        " (SELECT avg_service_seconds FROM services WHERE id = :service),"
-        " (SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id"
-        "  WHERE cs.service_id = :service AND c.state = 'open' AND c.active),"
-        " ticket.id FROM seq, ticket"
+        f"SELECT seq.last_number, seq.waiting, seq.priority_waiting, {ESTIMATE_INPUTS_SQL}, ticket.id FROM seq, ticket"
     ).bindparams(
         bindparam("day", type_=Date()),
         bindparam("now", type_=DateTime()),

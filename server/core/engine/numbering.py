@@ -17,17 +17,19 @@ from .types import Happened
 
 # Issuing is the hot path: its statements are built once (building a statement costs more
 # than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
-_NEXT_NUMBER = text(
+TAKE_NUMBER_SQL = (  # also the first part of issuing's one statement on PostgreSQL (issuing.py)
     "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
     "VALUES (:service, :day, :start, 1, :priority) ON CONFLICT (service_id, business_day) DO UPDATE SET "
     "last_number = number_sequences.last_number + 1, waiting = number_sequences.waiting + 1, "
     "priority_waiting = number_sequences.priority_waiting + :priority "
-    "RETURNING last_number, waiting, priority_waiting, "
-    # what the wait estimate needs, in the same round trip
+    "RETURNING last_number, waiting, priority_waiting"
+)
+ESTIMATE_INPUTS_SQL = (  # what the wait estimate needs, in the same round trip
     "(SELECT avg_service_seconds FROM services WHERE id = :service), "
     "(SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id "
     " WHERE cs.service_id = :service AND c.state = 'open' AND c.active)"
-).bindparams(bindparam("day", type_=Date()))
+)
+_NEXT_NUMBER = text(f"{TAKE_NUMBER_SQL}, {ESTIMATE_INPUTS_SQL}").bindparams(bindparam("day", type_=Date()))
 _NEXT_NUMBER_PREPARED = Prepared(_NEXT_NUMBER)
 _QUEUE_DELTA = text(
     "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
