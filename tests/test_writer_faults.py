@@ -114,3 +114,33 @@ def test_a_write_lock_held_elsewhere_is_busy_then_issuing_goes_on(writer, sqlite
         other.close()
     [ticket] = issue_together(writer, 1)
     assert ticket["number"] == 1001  # the refused one used no number
+
+
+def test_tickets_one_at_a_time_are_on_disk_before_their_answer_and_a_full_database_refuses_them(writer, sqlite_url):
+    """A kiosk on a quiet day: every batch holds one ticket (their COMMIT then runs on the hub
+    instead of a thread). Each is committed before its caller hears back, and a full database
+    refuses a lone ticket as it refuses a batch, without using its number."""
+    writer, engine = writer
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        for number in range(1001, 1011):
+            [ticket] = issue_together(writer, 1)
+            assert ticket["number"] == number
+            assert other.execute("SELECT max(number) FROM tickets").fetchone() == (number,)
+    finally:
+        other.close()
+
+    pages = pragma(engine, "PRAGMA page_count")[0]
+    pragma(engine, f"PRAGMA max_page_count={pages}")
+    answers = []
+    while not answers or isinstance(answers[-1], dict):  # until one needs a page more
+        [answer] = issue_together(writer, 1)
+        answers.append(answer)
+        assert len(answers) < 5_000, "the database never filled up"
+    assert faults.kind_of(answers[-1]) == "database_full"
+    issued = [a["number"] for a in answers[:-1]]
+    assert numbers_in(engine) == list(range(1001, 1011 + len(issued)))
+
+    pragma(engine, f"PRAGMA max_page_count={pages + 10_000}")
+    [ticket] = issue_together(writer, 1)
+    assert ticket["number"] == 1011 + len(issued)
