@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -41,7 +41,12 @@ _INSERT_EVENT = Prepared(
 )
 # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
 _COUNTER_ROW = select(C).where(C.c.id == bindparam("counter_id")).with_for_update()
-_HELD_TICKET = select(T).where(T.c.counter_id == bindparam("counter_id"), T.c.status.in_(m.HELD_STATES))
+# the held states written into the statement, not bound: the database then finds a counter's ticket through
+# the partial index uq_tickets_held_by_counter (status IN ('called', 'serving')), which SQLite uses only
+# where the query states the index's own condition; with the states as parameters it read every ticket
+# ever issued at each press (8.7k presses of 19 simulated days: 10 s of scans)
+HELD_STATUS = T.c.status.in_([literal_column(f"'{state}'") for state in m.HELD_STATES])
+_HELD_TICKET = select(T).where(T.c.counter_id == bindparam("counter_id"), HELD_STATUS)
 _TICKET = select(T).where(T.c.id == bindparam("ticket_id"))
 _SET_TICKET = update(T).where(T.c.id == bindparam("ticket_id"), T.c.status == bindparam("expected_status"))
 SET_COUNTER = update(C).where(C.c.id == bindparam("counter_id"))  # the columns to set are the other parameters
