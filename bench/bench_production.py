@@ -19,9 +19,10 @@ Each configuration has its own database (``<prefix>_<name>``, made afresh) and i
 (started here on a free port), so that no two share a number sequence or a Socket.IO channel. Each
 round measures every configuration in turn (rotating which goes first), so a change of the shared
 machine's load falls on all of them alike; the ratios are those of each round (min–max). Server CPU
-is the user + system time of the configuration's server processes divided by the tickets answered;
-"machine busy" is the share of both cores in use during the measurement (wrk, PostgreSQL and Redis
-included).
+is the user + system time of the configuration's server processes divided by the tickets answered,
+"PostgreSQL CPU" that of the PostgreSQL backends serving the configuration's database (read from /proc:
+the database on this machine), and "machine busy" the share of both cores in use during the measurement
+(wrk, PostgreSQL and Redis included).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Setup:
     bases: list[str] = field(default_factory=list)
     database_url: str | None = None
     rounds: list[dict] = field(default_factory=list)
+    admin_url: str | None = None  # PostgreSQL: the server, to find the backends of the configuration's database
 
     def pids(self) -> list[int]:
         """The gunicorn masters and their workers."""
@@ -62,6 +64,24 @@ class Setup:
             children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
             pids += [int(pid) for pid in children.read_text().split()] if children.exists() else []
         return pids
+
+
+def backends_cpu_ms(setup: Setup) -> dict[int, float]:
+    """CPU used so far by each PostgreSQL backend of the setup's database (none off this machine)."""
+    if setup.admin_url is None:
+        return {}
+    database = setup.database_url.rpartition("/")[2]
+    engine = create_engine(f"{setup.admin_url.rstrip('/')}/postgres".replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": database}).scalars()
+            found = {}
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    found[pid] = cpu_ms(pid)
+            return found
+    finally:
+        engine.dispose()
 
 
 def busy_jiffies() -> tuple[int, int]:
@@ -161,6 +181,7 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
     if name.startswith("pg"):
         database = f"{args.database_prefix}_{name.partition('@')[0]}" + ("_baseline" if code is not None else "")
         setup.database_url = fresh_database(args.postgres, database)
+        setup.admin_url = args.postgres
         env["QUEUEKIOSK_DATABASE_URL"] = setup.database_url
     else:
         setup.database_url = f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}"
@@ -182,18 +203,23 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
 def measure(setup: Setup, seconds: int) -> dict:
     pids = setup.pids()
     before = sum(cpu_ms(pid) for pid in pids)
+    backends_before = backends_cpu_ms(setup)
     busy0, total0 = busy_jiffies()
     with ThreadPoolExecutor(len(setup.bases)) as pool:
         parts = list(
             pool.map(lambda base: wrk(base + "/api/v1/tickets", seconds, CLIENTS // len(setup.bases), LUA), setup.bases)
         )
     busy1, total1 = busy_jiffies()
+    backends_after = backends_cpu_ms(setup)  # a backend begun meanwhile counts from its start
     requests = sum(p["requests"] for p in parts)
     return {
         "rate": sum(p["rate"] for p in parts),
         "requests": requests,
         "non_2xx": sum(p["non_2xx"] for p in parts),
         "cpu_ms": (sum(cpu_ms(pid) for pid in pids) - before) / max(requests, 1),
+        "postgres_ms": sum(ms - backends_before.get(pid, 0.0) for pid, ms in backends_after.items()) / max(requests, 1)
+        if backends_after
+        else None,
         "busy": (busy1 - busy0) / max(total1 - total0, 1),
         "p99": ", ".join(p["p99"] for p in parts),
     }
@@ -260,8 +286,9 @@ def main():
                 step(f"round {n + 1}/{args.rounds}: {name}, {CLIENTS} clients, {args.seconds} s")
                 result = measure(setups[name], args.seconds)
                 setups[name].rounds.append(result)
+                postgres = "" if result["postgres_ms"] is None else f", {result['postgres_ms']:.3f} ms PostgreSQL CPU"
                 step(
-                    f"  {name}: {result['rate']:.0f}/s, {result['cpu_ms']:.3f} ms server CPU each, "
+                    f"  {name}: {result['rate']:.0f}/s, {result['cpu_ms']:.3f} ms server CPU each{postgres}, "
                     f"machine {result['busy']:.0%} busy"
                 )
         checks = {}
@@ -293,13 +320,15 @@ def main():
                 references[name] = [*references[name], (f"{name}@{args.baseline}", f"{args.baseline}")]
     for name, setup in setups.items():
         cpu = [r["cpu_ms"] for r in setup.rounds]
+        postgres = [r["postgres_ms"] for r in setup.rounds if r["postgres_ms"] is not None]
         busy = [r["busy"] * 100 for r in setup.rounds]
         against = "; ".join(
             f"{span(ratio(name, ref), '{:.2f}')}× {label}" for ref, label in references.get(name, []) if ref in setups
         )
         line = (
             f"{name:10} {span(rates(name)):>11}/s  server CPU {span(cpu, '{:.3f}')} ms each, "
-            f"machine {span(busy)}% busy, p99 {'; '.join(r['p99'] for r in setup.rounds)}"
+            + (f"PostgreSQL CPU {span(postgres, '{:.3f}')} ms each, " if postgres else "")
+            + f"machine {span(busy)}% busy, p99 {'; '.join(r['p99'] for r in setup.rounds)}"
         )
         print(line + (f"  ({against})" if against else ""))
         if name in checks:

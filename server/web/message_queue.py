@@ -24,7 +24,11 @@ A request does not wait for Redis at all: its messages (a ticket is told to a do
 this process's clients at once and into a list that one publishing greenlet sends as one Redis
 message, with whatever other requests added meanwhile: one round trip, and one decoding on each
 other process, for a busy moment's tickets instead of one per room per ticket. A process skips its
-own batches, which Redis sends back to it, without decoding them. The channel is named by the Redis
+own batches, which Redis sends back to it, without decoding them. A ticket's message is one payload
+told to a dozen rooms: in a batch it is one entry naming every room (the payload encoded once), which a
+receiving process tells each of its rooms that has clients, as the sending process tells its own; a
+room without clients here costs nothing, where python-socketio encoded the message for nobody. The
+channel is named by the Redis
 database of the address: Redis delivers a channel's messages whatever database a client selected,
 so two installations on one Redis (``/0`` and ``/1``) would otherwise each hear the other's calls.
 """
@@ -38,6 +42,7 @@ import redis
 import socketio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from socketio.packet import Packet
 
 log = logging.getLogger("queuekiosk.message_queue")
 
@@ -47,6 +52,26 @@ RESYNC = {"reason": "message_queue"}
 BATCH = "queuekiosk.batch"  # a published message that carries several of Socket.IO's
 MAX_BATCH = 500  # messages in one published message
 MAX_PENDING = 20_000  # messages waiting for a Redis that hangs (a second's worth at most); past it they are dropped
+
+
+EACH_ROOM = "queuekiosk.each_room"  # an emit entry whose "room" lists rooms each told on its own
+
+
+def _same_payload(last: dict, message: dict) -> bool:
+    """Whether ``message`` is ``last``'s emit (the same event and payload object) to another room."""
+    return (
+        message.get("method") == "emit"
+        and last.get("method") == "emit"
+        and isinstance(message.get("room"), str)
+        and (last.get(EACH_ROOM) or isinstance(last.get("room"), str))
+        and message["event"] == last["event"]
+        and len(message["data"]) == len(last["data"]) == 1
+        and message["data"][0] is last["data"][0]
+        and message.get("namespace") == last.get("namespace")
+        and message.get("binary") is last.get("binary") is False
+        and message.get("skip_sid") is last.get("skip_sid") is None
+        and message.get("callback") is last.get("callback") is None
+    )
 
 
 def channel_of(url: str) -> str:
@@ -69,15 +94,65 @@ class BoundedRedisManager(socketio.RedisManager):
         self._pending: list[dict] = []  # messages for the publishing greenlet, in order
         self._wake = None  # set when there is something to publish; made in the serving process
         self.batches = 0  # published messages (each carrying one or more), for tests and benchmarks
+        self._checked_payload = None  # the last payload emitted, and whether it has binary parts
+        self._payload_binary = False
 
     def _own_prefix(self) -> bytes:
         """How this process's batches begin, as Redis hands them back: skipped without decoding."""
         opening = self.json.dumps({"host_id": self.host_id, "method": BATCH})
         return opening[:-1].encode()
 
+    def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        """python-socketio's emit, which looks through the payload for binary parts at every room:
+        a ticket's payload is told to a dozen rooms one after another, so it is looked through once."""
+        room = to or room
+        if kwargs.get("ignore_queue") or callback is not None or isinstance(data, tuple) or data is None:
+            return super().emit(
+                event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+        if data is not self._checked_payload:
+            self._checked_payload, self._payload_binary = data, Packet.data_is_binary([data])
+        if self._payload_binary:
+            return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid, **kwargs)
+        message = {
+            "method": "emit",
+            "event": event,
+            "data": [data],
+            "binary": False,
+            "namespace": namespace or "/",
+            "room": room,
+            "skip_sid": skip_sid,
+            "callback": None,
+            "host_id": self.host_id,
+        }
+        self._handle_emit(message)  # this process's clients
+        self._publish(message)  # the other processes'
+        return None
+
+    def _handle_emit(self, message):
+        """An emit to this process's clients: to each room that has some here, and only those."""
+        room = message.get("room")
+        if message.get("callback") is not None or room is None:
+            return super()._handle_emit(message)  # a broadcast, or one that waits for an answer
+        rooms = self.rooms.get(message.get("namespace") or "/", {})
+        if isinstance(room, list) and message.get(EACH_ROOM):
+            for one in room:  # the rooms of one payload (_publish), each told as its own emit was
+                if rooms.get(one):
+                    super()._handle_emit({**message, "room": one})
+            return None
+        if isinstance(room, str) and not rooms.get(room):
+            return None  # nobody here: python-socketio would encode the message for no one
+        return super()._handle_emit(message)
+
     def _publish(self, data):
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += 1
+            return None
+        if self._pending and _same_payload(self._pending[-1], data):
+            last = self._pending[-1]  # the same payload to one more room: one entry, encoded once
+            if not last.get(EACH_ROOM):
+                last["room"], last[EACH_ROOM] = [last["room"]], True
+            last["room"].append(data["room"])
             return None
         self._pending.append(data)
         if self._wake is None:
