@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from . import models as m
 from .engine.prepared import Prepared
@@ -298,15 +298,31 @@ def body(event_id: int, kind: str, site_id: str, occurred_at: dt.datetime, paylo
     ).encode()
 
 
+# the worker's statements, built once (it runs them every round)
+_ACTIVE_HOOKS = select(W.c.id, W.c.site_id, W.c.events, W.c.created_at).where(W.c.active.is_(True))
+_ACTIVE_HOOK_IDS = select(W.c.id).where(W.c.active.is_(True))
+_UNDISPATCHED = (
+    select(E.c.id, E.c.site_id, E.c.kind, E.c.created_at).where(E.c.dispatched_at.is_(None)).order_by(E.c.id)
+)
+_ANY_UNDISPATCHED = select(E.c.id).where(E.c.dispatched_at.is_(None)).limit(1)
+_MARK_ALL_DISPATCHED = (
+    update(E).where(E.c.dispatched_at.is_(None)).values(dispatched_at=bindparam("now", type_=E.c.dispatched_at.type))
+)
+
+
 def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) -> int:
-    """Make the deliveries of events not yet dispatched, one per webhook that wants each (every site)."""
+    """Make the deliveries of events not yet dispatched, one per webhook that wants each (every site)
+    and was registered by the time it happened: a webhook is sent what happens from its registration
+    on, however late the worker dispatches. With no webhook, every event not yet dispatched is
+    marked so at once (nobody to make deliveries for)."""
     now = now or utcnow()
-    events = conn.execute(
-        select(E.c.id, E.c.site_id, E.c.kind).where(E.c.dispatched_at.is_(None)).order_by(E.c.id).limit(limit)
-    ).all()
+    hooks = conn.execute(_ACTIVE_HOOKS).all()
+    if not hooks:
+        conn.execute(_MARK_ALL_DISPATCHED, {"now": now})
+        return 0
+    events = conn.execute(_UNDISPATCHED.limit(limit)).all()
     if not events:
         return 0
-    hooks = conn.execute(select(W.c.id, W.c.site_id, W.c.events).where(W.c.active.is_(True))).all()
     rows = [
         {
             "delivery_id": str(uuid.uuid4()),
@@ -319,7 +335,7 @@ def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) 
         }
         for event in events
         for hook in hooks
-        if hook.site_id == event.site_id and event.kind in hook.events
+        if hook.site_id == event.site_id and event.kind in hook.events and event.created_at >= hook.created_at
     ]
     if rows:
         conn.execute(insert(D), rows)
@@ -327,9 +343,14 @@ def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) 
     return len(rows)
 
 
+def undispatched(conn) -> bool:
+    """Whether any event waits to be dispatched (every site)."""
+    return conn.execute(_ANY_UNDISPATCHED).first() is not None
+
+
 def active_webhooks(conn) -> set[int]:
     """The ids of the webhooks being delivered to (every site)."""
-    return set(conn.execute(select(W.c.id).where(W.c.active.is_(True))).scalars())
+    return set(conn.execute(_ACTIVE_HOOK_IDS).scalars())
 
 
 def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()) -> list[Delivery]:

@@ -31,10 +31,8 @@ from itertools import groupby
 
 import gevent
 from gevent.event import Event
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ..core import models as m
 from ..core import notifications, outbox
 from ..core.db import Lease
 from ..core.models import utcnow
@@ -52,8 +50,12 @@ REPLAN_SECONDS = 10  # notifications are also looked at this often with no chang
 QUIET_SECONDS = 0.05  # the worker's next step waits until no request has run for this long (a call's
 # messages to the screens are still being written for a while after its answer)...
 GIVE_WAY_SECONDS = 0.25  # ...or this long at most
+SWEEP_SECONDS = 30.0  # with nobody to deliver to, the events recorded meanwhile are marked dispatched this often
 
 _wake = Event()
+# the worker's last look found someone to deliver to (a webhook, a site that notifies), or it has not
+# looked yet; False in a process that does not hold the lease (the holder polls for every process)
+_receivers = True
 
 
 class _Traffic:
@@ -100,8 +102,12 @@ def give_way() -> None:
 
 
 def wake() -> None:
-    """Something to deliver was just committed in this process: look now rather than at the next poll."""
-    _wake.set()
+    """Something to deliver was just committed in this process: look now rather than at the next poll.
+    Not when the worker's last look (``POLL_SECONDS`` ago at most) found nobody to deliver to: a
+    round (its reads, a write and its fsync) after every call and ticket was then for no one, and a
+    webhook or notifying site added meanwhile is found by the next poll."""
+    if _receivers:
+        _wake.set()
 
 
 class Poster:
@@ -151,6 +157,7 @@ class DeliveryWorker:
         self.notifying: gevent.Greenlet | None = None
         self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
+        self.last_sweep = 0.0
         from .app import _secret_key
 
         self._secret_key = _secret_key(state.instance_dir)
@@ -169,12 +176,15 @@ class DeliveryWorker:
         return notifications.VapidKey(self._secret_key)
 
     def run(self) -> None:
+        global _receivers
         while True:
             pause = LEASE_POLL_SECONDS
             try:
                 if self.lease.try_take():
-                    self.round()
+                    _receivers = self.round()
                     pause = POLL_SECONDS
+                else:
+                    _receivers = False  # the lease holder delivers every process's events
             except OperationalError as error:  # a full disk, a locked or lost database: said once, as for requests
                 report_database_fault(error, "delivery worker", self.state.site)
                 pause = 5.0
@@ -185,36 +195,57 @@ class DeliveryWorker:
             _wake.wait(pause)
             _wake.clear()
 
-    def round(self) -> None:
+    def round(self) -> bool:
+        """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
         give_way()  # its reads too take the process's time: none while requests are being answered
-        queue_changed = self._undispatched()
+        state = self.state
+        with state.reads.connect() as conn:
+            hooks = outbox.active_webhooks(conn)
+        notifying = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
+        now = time.monotonic()
+        if not hooks and not notifying:
+            # nobody to deliver to: what was recorded meanwhile is marked dispatched now and then,
+            # not after each action (a webhook registered later is sent only what happens after it)
+            if now - self.last_sweep >= SWEEP_SECONDS:
+                self.last_sweep = now
+                with state.reads.connect() as conn:
+                    recorded = outbox.undispatched(conn)
+                if recorded:
+                    give_way()
+                    state.write(outbox.dispatch)
+            self.prune(now)
+            return False
+        with state.reads.connect() as conn:
+            queue_changed = outbox.undispatched(conn)
         if queue_changed:
             give_way()
-            self.state.write(outbox.dispatch)
-        self.notify(queue_changed)
+            state.write(outbox.dispatch)
+        self.notify(queue_changed, notifying)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
-        with self.state.reads.connect() as conn:
-            # every webhook still posting its last batch: no need to look (the look sorts every
-            # pending delivery, thousands after a burst)
-            if self.sending and set(self.sending) >= outbox.active_webhooks(conn):
-                due = []
-            else:
+        # every webhook still posting its last batch: no need to look (the look sorts every pending
+        # delivery, thousands after a burst); no webhook: nothing is due
+        if not hooks or (self.sending and set(self.sending) >= hooks):
+            due = []
+        else:
+            with state.reads.connect() as conn:
                 due = outbox.due(conn, limit=BATCH * 3, skip_webhooks=self.sending)
         for webhook_id, group in groupby(sorted(due, key=lambda d: d.webhook_id), key=lambda d: d.webhook_id):
             self.sending[webhook_id] = gevent.spawn(self.send_all, list(group)[:BATCH])
-        now = time.monotonic()
+        self.prune(now)
+        return True
+
+    def prune(self, now: float) -> None:
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
 
-    def notify(self, queue_changed: bool) -> None:
+    def notify(self, queue_changed: bool, sites: list[str]) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
-        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each site
-        (by its own settings and hours); then the due ones sent (by one greenlet, so a slow channel
-        holds up only notifications)."""
+        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each of
+        ``sites`` (those that notify, by their own settings and hours); then the due ones sent (by
+        one greenlet, so a slow channel holds up only notifications)."""
         state = self.state
-        sites = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
         if not sites:
             return
         with state.reads.connect() as conn:  # read first: a write only when there is something to write
@@ -261,11 +292,6 @@ class DeliveryWorker:
                 != "sent"
             ):
                 log.warning("notification %s by %s not sent: %s", notice.notice, notice.channel, error)
-
-    def _undispatched(self) -> bool:
-        E = m.OutboxEvent.__table__
-        with self.state.reads.connect() as conn:
-            return conn.execute(select(E.c.id).where(E.c.dispatched_at.is_(None)).limit(1)).first() is not None
 
     def send_all(self, deliveries: list[outbox.Delivery]) -> None:
         """Post one after the other; results are saved together (one write for many) every

@@ -127,6 +127,19 @@ def test_each_webhook_gets_only_the_events_it_asked_for(live_server, receivers):
     called_and_rated.stays_at(2, seconds=0)
 
 
+def test_a_webhook_is_sent_what_happens_after_it_is_registered(live_server, receivers):
+    """With no webhook the worker does not dispatch each event as it is recorded (there is nobody to
+    send it to): a webhook registered a moment later is still sent only what happened after it."""
+    srv, receiver = live_server(env=FAST), receivers()
+    before = issue(srv.session(), "HT")
+    time.sleep(1.2)  # the worker has looked again meanwhile and found no webhook
+    register(srv, receiver.url, ["ticket.issued"])
+    after = issue(srv.session(), "HT")
+    assert [r.json["data"]["ticket"]["id"] for r in receiver.wait_for(1)] == [after["id"]]
+    receiver.stays_at(1)
+    assert before["id"] != after["id"]
+
+
 def test_booking_events_carry_no_personal_data_nor_the_booking_code(live_server, receivers):
     """The repo's config.yaml: HT takes bookings; a test books on the first day with a free slot."""
     import datetime as dt
