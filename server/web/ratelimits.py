@@ -5,6 +5,10 @@ more tries by asking at every site). Counts live in memory, or in Redis when
 several processes share ``QUEUEKIOSK_MESSAGE_QUEUE``. A refusal is ``QueueError`` 429 with the
 seconds to wait, which the error handler sends as ``Retry-After``.
 
+A request's windows (an issuing kiosk's address and kiosk, "10/minute;200/day") are counted in
+Redis by one script, one round trip, with the library's keys and its counting: each window in turn
+and none after the first that is full, as its limiter counts them one by one.
+
 While Redis is unreachable the limits fail over to this process's own memory (a warning in the
 log and on the supervisor's dashboard): issuing and logging in keep working, each process
 counting alone, until Redis answers again.
@@ -20,7 +24,7 @@ import time
 
 from limits import parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from ..core.errors import TooMany
@@ -31,6 +35,41 @@ log = logging.getLogger("queuekiosk.ratelimits")
 LOGIN_ATTEMPTS = "10/minute;50/hour"  # logins that failed or are being checked, before a 429
 REDIS_TIMEOUT_SECONDS = 1.0  # a Redis that hangs costs a request at most this long
 RETRY_SHARED_SECONDS = 5.0  # while Redis is down, try it again this often (not on every request)
+
+
+# FixedWindowRateLimiter.hit (the library's incr_expire script) for several windows in one round
+# trip: KEYS the windows' keys, ARGV their expiry and amount in turn; the counts up to the first
+# window past its amount, which stops the counting there
+_HIT_WINDOWS = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, 1)
+    if current == 1 then
+        redis.call("expire", key, ARGV[2 * i - 1])
+    end
+    counts[i] = current
+    if current > tonumber(ARGV[2 * i]) then
+        break
+    end
+end
+return counts
+"""
+
+
+def _counts_at_once(limiter, hits: list, script: list):
+    """The counts of ``hits`` ((item, identity) pairs) in one round trip where the storage is the
+    library's plain Redis storage (``script`` caches its registration); None: count them one by one."""
+    storage = limiter.storage
+    if len(hits) < 2 or type(storage) is not RedisStorage:
+        return None
+    try:
+        if not script:
+            script.append(storage.get_connection().register_script(_HIT_WINDOWS))
+        keys = [storage.prefixed_key(item.key_for(*identity)) for item, identity in hits]
+        windows = [value for item, _identity in hits for value in (item.get_expiry(), item.amount)]
+        return [int(count) for count in script[0](keys, windows)]
+    except storage.base_exceptions as error:
+        raise StorageError(error) from error
 
 
 class _FailoverLimiter:
@@ -97,6 +136,7 @@ class RateLimits:
     def __init__(self, storage_uri: str = "memory://"):
         self._limiter = _FailoverLimiter(storage_uri)
         self._login = parse_many(LOGIN_ATTEMPTS)
+        self._script = []  # _HIT_WINDOWS registered on the shared Redis, once
 
     def check_issue(self, limits, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
         """Count one ticket against ``limits`` (the request's site's config ``limits``); refuse it past
@@ -106,12 +146,14 @@ class RateLimits:
         name anyone can type is counted per name and address, so another device cannot use it up."""
         if limits.exempt(address):
             return
+        hits = []
         for value, kind in ((limits.tickets_per_address, "address"), (limits.tickets_per_kiosk, "kiosk")):
             if not value or (kind == "kiosk" and kiosk is None):
                 continue
             who = address if kind == "address" else kiosk if kiosk_proven else f"{kiosk}@{address}"
             # a site's counts are its own (and kiosk-1 of one site is not kiosk-1 of another)
-            self._hit(_parsed(value), "issue", kind, f"{_site_id()}/{who}", code="too_many_tickets")
+            hits += [(item, ("issue", kind, f"{_site_id()}/{who}")) for item in _parsed(value)]
+        self._hit_all(hits, code="too_many_tickets")
 
     def check(self, limit: str | None, kind: str, who: str | None, code: str) -> None:
         """Count one request of ``kind`` by ``who`` against ``limit`` ("5/minute;20/day", from the
@@ -123,8 +165,8 @@ class RateLimits:
     def count_login(self, address: str | None, username: str) -> None:
         """Count a login attempt before its password is checked, atomically, so that parallel guesses
         cannot all pass a check made before any of them is counted; refuse it past the limit."""
-        for who in self._login_keys(address, username):
-            self._hit(self._login, "login", who, code="too_many_logins")
+        who = self._login_keys(address, username)
+        self._hit_all([(item, ("login", key)) for key in who for item in self._login], code="too_many_logins")
 
     def login_succeeded(self, address: str | None, username: str) -> None:
         """Give back the attempt of a right password: a clerk logging in all day is never throttled."""
@@ -154,13 +196,22 @@ class RateLimits:
         ]
 
     def _hit(self, items, *identity: str, code: str) -> None:
+        self._hit_all([(item, identity) for item in items], code=code)
+
+    def _hit_all(self, hits: list, code: str) -> None:
+        """Count each (item, identity) in turn, none after the first past its limit; refuse then."""
+
         def hit(limiter):
-            for item in items:
-                if not limiter.hit(item, *identity):
+            counts = _counts_at_once(limiter, hits, self._script)
+            for i, (item, identity) in enumerate(hits):
+                allowed = limiter.hit(item, *identity) if counts is None else counts[i] <= item.amount
+                if not allowed:
                     reset = limiter.get_window_stats(item, *identity).reset_time
                     return TooMany(code, retry_after=max(1, math.ceil(reset - time.time())))
             return None
 
+        if not hits:
+            return
         refusal = self._limiter.run(hit)
         if refusal is not None:
             raise refusal
