@@ -2,7 +2,7 @@
 the Redis message queue), each figure beside its reference measured in the same rounds.
 
     python bench/bench_production.py [--rounds 3] [--seconds 8] [--postgres postgresql://postgres@127.0.0.1:5432]
-        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...] [--pool N] [--baseline REVISION]
+        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...] [--pool N] [--baseline REVISION] [--displays]
 
 Every server runs under the same gunicorn configuration for the whole run, one gunicorn per process
 on its own port as docs/deployment.md describes (nginx's ip_hash would spread the clients over them;
@@ -14,6 +14,11 @@ here wrk's 32 keep-alive clients are split evenly):
     pg1       queuekiosk on PostgreSQL, 1 process, no message queue
     pgmq1     queuekiosk on PostgreSQL + Redis, 1 process
     pgmq2     queuekiosk on PostgreSQL + Redis, 2 processes
+
+``--displays`` connects one lobby display (a Socket.IO client over WebSocket) to each queuekiosk
+process, as a centre has: python-socketio starts a process's Redis listener only at its first
+client, and without a client no emit is encoded, so without it the pgmq figures leave out the
+listening side of the message queue (each process hearing every batch).
 
 Each configuration has its own database (``<prefix>_<name>``, made afresh) and its own redis-server
 (started here on a free port), so that no two share a number sequence or a Socket.IO channel. Each
@@ -150,6 +155,17 @@ def start_redis(stack: contextlib.ExitStack, folder: Path) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def connect_display(stack: contextlib.ExitStack, base: str) -> None:
+    """A lobby display connected to ``base`` for the rest of the run (what it hears is not kept)."""
+    import socketio
+
+    client = socketio.Client()
+    client.connect(base, transports=["websocket"])
+    if client.call("subscribe", {"display": "lobby"}, timeout=10) != {"ok": True}:
+        raise RuntimeError(f"the lobby display could not subscribe at {base}")
+    stack.callback(client.disconnect)
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     engine = create_engine(
         f"{admin_url.rstrip('/')}/postgres".replace("postgresql://", "postgresql+psycopg://"),
@@ -241,6 +257,11 @@ def main():
     parser.add_argument(
         "--baseline", metavar="REVISION", help="also measure pg1 and pgmq1 as that revision has them (e.g. HEAD~3)"
     )
+    parser.add_argument(
+        "--displays",
+        action="store_true",
+        help="connect one lobby display (Socket.IO) to each queuekiosk process, as in a centre",
+    )
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
@@ -277,6 +298,11 @@ def main():
                 folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-before-")))
                 setups[f"{name}@{args.baseline}"] = start_setup(stack, f"{name}@{args.baseline}", args, folder, code)
                 names.append(f"{name}@{args.baseline}")
+        if args.displays:
+            for name, setup in setups.items():
+                if not name.startswith("bare"):
+                    for base in setup.bases:
+                        connect_display(stack, base)
         for name, setup in setups.items():
             step(f"warming up {name} (2 s)")
             measure(setup, 2)
