@@ -9,6 +9,7 @@ no number was used; once the database takes writes again, issuing goes on gap-fr
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import gevent
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import faults
+from queuekiosk.server.core import writer as writer_module
 from queuekiosk.server.core.db import create_db_engine, prepare_database
 from queuekiosk.server.core.writer import GroupCommitWriter
 
@@ -144,3 +146,33 @@ def test_tickets_one_at_a_time_are_on_disk_before_their_answer_and_a_full_databa
     pragma(engine, f"PRAGMA max_page_count={pages + 10_000}")
     [ticket] = issue_together(writer, 1)
     assert ticket["number"] == 1011 + len(issued)
+
+
+def test_the_wal_is_checkpointed_beside_the_writer_and_stays_short_under_a_steady_stream(writer, sqlite_url):
+    """SQLite's own checkpoints would run inside a COMMIT; the writer's run beside it (a pool thread,
+    a connection of their own). Under a steady stream of batches, which never leaves a checkpoint
+    a quiet moment for the WAL to start over, the writer waits for one now and then: the WAL stays
+    a few MB, and after a quiet moment the database file itself holds what was issued."""
+    writer, engine = writer
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    issued, longest = 0, 0
+    services = ("HT", "CT", "DC", "LD", "VH", "TK")  # 999 numbers each in config.yaml
+    for batch in range(150):  # 4,800 tickets, one batch of 32 after the other
+        answers = issue_together(writer, 32, services[batch % len(services)])
+        assert all(isinstance(a, dict) for a in answers), [a for a in answers if not isinstance(a, dict)][:1]
+        issued += len(answers)
+        longest = max(longest, path.with_name(path.name + "-wal").stat().st_size)
+    frame = 4096 + 24  # a page and its frame header
+    assert longest <= (writer_module.WAL_FRAMES_MAX + 40 * writer_module.CHECKPOINT_EVERY) * frame, longest
+    numbers = numbers_in(engine)
+    assert len(numbers) == len(set(numbers)) == issued
+
+    gevent.sleep(writer_module.QUIET_SECONDS * 2.5)  # a quiet moment: a checkpoint copied it all
+    copy = path.with_name("copy-without-wal.db")
+    copy.write_bytes(path.read_bytes())
+    alone = sqlite3.connect(copy)
+    try:
+        (count,) = alone.execute("SELECT count(*) FROM tickets").fetchone()
+    finally:
+        alone.close()
+    assert count == issued

@@ -6,12 +6,21 @@ the requests that arrive while a batch is being written wait in a queue, and the
 runs them all: each action inside its own savepoint, so a refused action rolls back alone,
 and nobody gets an answer before the one commit that holds their change is done.
 
+The WAL's checkpoints (copying what it holds into the database file, so that it can start
+over) are off the commit: SQLite would run one inside every COMMIT that takes the WAL past
+1,000 pages, and everyone in that batch would wait for it. Here a pool thread runs one on a
+connection of its own every ``CHECKPOINT_EVERY`` committed actions, beside the writer, and
+``QUIET_SECONDS`` after a commit.
+
 PostgreSQL handles concurrent transactions itself and does not use this.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+from urllib.request import pathname2url
 
 import gevent
 from gevent.event import AsyncResult
@@ -26,6 +35,11 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64  # bounds how long one transaction holds the write lock
 # a batch of one after this many batches of one in a row is committed on the hub (see _write)
 ALONE_AFTER = 2
+CHECKPOINT_EVERY = 300  # committed actions between two checkpoints of the WAL (see _Checkpoints)
+# a WAL longer than this (frames of a page) after a checkpoint beside a steady stream of batches, which
+# never leaves it a moment to start over: the writer waits for one checkpoint before its next batch
+WAL_FRAMES_MAX = 2_000
+QUIET_SECONDS = 1.0  # and a checkpoint this long after a commit: a quiet moment leaves the whole WAL copied
 _SAVEPOINT = "SAVEPOINT qk_action"  # around each action of a batch
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT qk_action"
 _RELEASE = "RELEASE SAVEPOINT qk_action"
@@ -40,9 +54,75 @@ def _commit(sqlite):
     return None
 
 
+class _Checkpoints:
+    """The WAL's checkpoints in a pool thread, on a connection of their own (``PASSIVE``: they wait
+    for no one, and a COMMIT goes on meanwhile), instead of inside the writer's COMMIT."""
+
+    def __init__(self, path: str):
+        self._path = path
+        self._writer_connection = None  # the writer's connection, once its own checkpoints are off
+        self._since = 0  # actions committed since the last checkpoint began
+        self._running = None  # the pool's result of the checkpoint under way
+        self._frames = 0  # the WAL's length as the last checkpoint found it
+        self.catch_up = False  # the writer should wait for a checkpoint before its next batch
+        self._later = None  # the checkpoint due QUIET_SECONDS after a commit
+
+    def take_over(self, sqlite) -> None:
+        """No checkpoint inside a COMMIT of the writer's connection (SQLite's wal_autocheckpoint)."""
+        if sqlite is not self._writer_connection:
+            sqlite.execute("PRAGMA wal_autocheckpoint=0")
+            self._writer_connection = sqlite
+
+    def committed(self, actions: int) -> None:
+        self._since += actions
+        if self._later is None:
+            self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
+        if self._since < CHECKPOINT_EVERY or self._under_way():
+            return
+        self._since = 0
+        self.catch_up = self._frames > WAL_FRAMES_MAX
+        if not self.catch_up:
+            self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
+
+    def _under_way(self) -> bool:
+        return self._running is not None and not self._running.ready()
+
+    def _after_a_while(self) -> None:
+        self._later = None
+        if self._since and not self._under_way():
+            self._since = 0
+            self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
+
+    def run_now(self) -> None:
+        """A checkpoint with no batch being written: it copies the whole WAL, which then starts over."""
+        self.catch_up = False
+        log_frames, copied = gevent.get_hub().threadpool.apply(self._checkpoint)
+        if copied == log_frames:  # all of it: the WAL starts over at the next batch
+            self._frames = 0
+
+    def _checkpoint(self) -> tuple[int, int]:  # in a pool thread: (frames in the WAL, frames copied)
+        if not os.path.exists(self._path):  # gone (a test's folder): nothing to copy, and no empty file made
+            return -1, 0
+        try:
+            address = f"file:{pathname2url(os.path.abspath(self._path))}?mode=rw"
+            connection = sqlite3.connect(address, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
+            try:
+                connection.execute("PRAGMA synchronous=FULL")  # the database file synced before the WAL starts over
+                _busy, self._frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            finally:
+                connection.close()
+        except Exception as error:  # noqa: BLE001 - the next one tries again; the WAL keeps everything meanwhile
+            log.warning("checkpoint of the SQLite WAL failed: %s", error)
+            return -1, 0
+        return self._frames, copied
+
+
 class GroupCommitWriter:
     def __init__(self, engine: Engine):
         self._engine = engine
+        database = engine.url.database
+        in_file = database and database != ":memory:" and not database.startswith("file:")
+        self._checkpoints = _Checkpoints(database) if in_file else None
         self._jobs: Queue = Queue()
         self._singles = 0  # batches of one in a row, up to the one being written
         self._greenlet = gevent.spawn(self._run)
@@ -75,12 +155,16 @@ class GroupCommitWriter:
 
     def _write(self, batch):
         results = []
+        if self._checkpoints is not None and self._checkpoints.catch_up:
+            self._checkpoints.run_now()
         try:
             with self._engine.begin() as conn:
                 # the savepoints go straight to SQLite: SQLAlchemy's begin_nested() costs ten times the
                 # statement (an object, events and two compiled statements per action), a large part of
                 # a ticket's CPU. SQLAlchemy's own transaction is the one around them all.
                 sqlite = conn.connection.dbapi_connection
+                if self._checkpoints is not None:
+                    self._checkpoints.take_over(sqlite)
                 for action, args, kwargs, done in batch:
                     sqlite.execute(_SAVEPOINT)
                     try:
@@ -122,6 +206,8 @@ class GroupCommitWriter:
                 done.set_exception(error)
             return
         faults.writes_again()
+        if self._checkpoints is not None:
+            self._checkpoints.committed(len(batch))
         for done, outcome, error in results:
             if error is not None:
                 done.set_exception(error)
