@@ -13,7 +13,8 @@ with the ratio of each round (ours / bare). Server CPU is the server processes' 
 time during the measurement (10 ms resolution) divided by the requests answered.
 
 With --baseline REVISION (e.g. HEAD~3; SQLite, one process), that revision's server runs beside
-the others and is measured in each round as well: a change's effect, side by side.
+the others and is measured in each round as well (32 clients and the single client): a change's
+effect, side by side.
 
 With --processes N (PostgreSQL only), N server processes share the database and the message
 queue, and the 32 clients are spread over them (one wrk each), as behind nginx.
@@ -185,6 +186,10 @@ def main():
                 single = single_client(ours[0], args.single)
                 result["single"] = statistics.median(single)
                 result["single_p99"] = percentile(single, 99)
+                if before:
+                    single = single_client(before, args.single)
+                    result["before_single"] = statistics.median(single)
+                    result["before_single_p99"] = percentile(single, 99)
             rounds.append(result)
             step(
                 f"round {n}: {result['ours']['rate']:.0f} tickets/s, {result['ours']['cpu_ms']:.2f} ms CPU each; "
@@ -233,6 +238,13 @@ def main():
             f"{span([r['single'] for r in rounds], '{:.2f}')} ms, p99 {span([r['single_p99'] for r in rounds], '{:.2f}')} ms "
             f"(bare endpoint median {span([r['bare_single'] for r in rounds], '{:.2f}')} ms)"
         )
+        if args.baseline:
+            print(
+                f"  {args.baseline}'s server, same rounds: median "
+                f"{span([r['before_single'] for r in rounds], '{:.2f}')} ms, "
+                f"p99 {span([r['before_single_p99'] for r in rounds], '{:.2f}')} ms; now / then median "
+                f"{span([r['single'] / r['before_single'] for r in rounds], '{:.2f}')}"
+            )
 
 
 if __name__ == "__main__":
