@@ -20,7 +20,8 @@ import``, ``predict backtest`` ...: some 150 a suite, each about 0.6-0.8 s of CP
 before it does anything) come from a third zygote, which imports what ``queuekiosk`` imports
 for them, the client libraries included as a command has them (``Zygote.run``, in the shape of
 ``subprocess.run``): again a real process running the entry point, its stdin, stdout, stderr and
-exit status its own, its exit handlers run as at a process's end.
+exit status its own, its exit handlers run as at a process's end. A ``serve`` run that way (a
+test of a config that stops it) comes from a server's zygote.
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ class ForkedServer:
 SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands"
 
 # commands that stay ordinary processes: the clients that run until stopped (started with Popen by
-# their tests, not through ``run``), and the server
-_NOT_FORKED_COMMANDS = ("serve", "kiosk-agent", "keypad")
+# their tests, not through ``run``); ``serve`` through ``run`` (a test of how it refuses to start)
+# is a fork of a server's zygote
+_NOT_FORKED_COMMANDS = ("kiosk-agent", "keypad")
 
 
 class Zygote:
@@ -152,16 +154,22 @@ class Zygote:
     ) -> subprocess.CompletedProcess:
         """``subprocess.run(command, input=input, capture_output=True, text=True, env=env, cwd=cwd,
         timeout=timeout)`` for ``command`` = ``[queuekiosk, *args]``: a fork of the commands' zygote
-        when it can be one (the command is not ``serve`` or a client that runs until stopped, and
-        ``env`` is the zygote's but for queuekiosk's own settings), else that very call. Without
+        when it can be one (the command is not a client that runs until stopped, and ``env`` is the
+        zygote's but for queuekiosk's own settings; ``serve`` is a fork of a server's zygote when
+        ``preloadable``), else that very call. Without
         ``input`` the command's stdin is empty (/dev/null) rather than pytest's."""
         args = list(command[1:])
-        forkable = (
-            args
-            and args[0] not in _NOT_FORKED_COMMANDS
-            and not os.environ.get("QK_TEST_NO_FORK")
-            and self._fits(COMMANDS, env)
-        )
+        if args and args[0] == "serve":  # from the zygote its servers come from, as ``spawn``'s
+            kind = SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE
+            forkable = self.preloadable(args, env)
+        else:
+            kind = COMMANDS
+            forkable = (
+                args
+                and args[0] not in _NOT_FORKED_COMMANDS
+                and not os.environ.get("QK_TEST_NO_FORK")
+                and self._fits(COMMANDS, env)
+            )
         if not forkable:
             return subprocess.run(
                 command,
@@ -186,7 +194,7 @@ class Zygote:
                 **{name: str(path) for name, path in streams.items()},
                 "status": str(status_path),
             }
-            child = ForkedServer(self._ask(COMMANDS, request), status_path)
+            child = ForkedServer(self._ask(kind, request), status_path)
             try:
                 code = child.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -259,6 +267,8 @@ _COMMAND_IMPORTS = (
     "queuekiosk.server.core.simulate",
     "queuekiosk.printers.profiles",
     "queuekiosk.sounds.voice",
+    "alembic.command",  # a command's first use of an instance folder migrates its new database
+    "alembic.config",
     "sqlite3",
     "yaml",
 )
