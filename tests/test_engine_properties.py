@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
@@ -82,13 +82,28 @@ def next_opening(now: dt.datetime) -> dt.datetime:
 
 # --- checks shared by the state machine and the interleave property -------------------------
 
+# the statements the checks run after every step, built once (building one costs more than running it on
+# the small database of an example)
+_NUMBERS = select(T.c.origin_service_id, T.c.business_day, T.c.number)
+_SEQUENCES = select(SEQ)
+_TICKETS = select(T)
+_EVENTS = select(E).order_by(E.c.id)
+_SNAPSHOT = {table.name: select(table).order_by(*table.primary_key.columns) for table in (T, E, SEQ, C, S)}
+_COUNTERS = select(C)
+_HELD = select(T).where(T.c.status.in_(m.HELD_STATES))
+_WAITING = (
+    select(T).where(T.c.status == "waiting", T.c.business_day == bindparam("day")).order_by(T.c.issued_at, T.c.id)
+)
+_ISSUED = select(T.c.origin_service_id).where(T.c.business_day == bindparam("day"))
+_DONE = select(T.c.number, T.c.started_at, T.c.finished_at).where(T.c.status == "done")
+
 
 def check_numbers(conn, site) -> None:
     """Per (service, business day): numbers are start, start+1, ..., start+n-1 and the sequence row agrees."""
     by_key = collections.defaultdict(list)
-    for row in conn.execute(select(T.c.origin_service_id, T.c.business_day, T.c.number)):
+    for row in conn.execute(_NUMBERS):
         by_key[(row.origin_service_id, row.business_day)].append(row.number)
-    last = {(r.service_id, r.business_day): r.last_number for r in conn.execute(select(SEQ))}
+    last = {(r.service_id, r.business_day): r.last_number for r in conn.execute(_SEQUENCES)}
     for (service_id, day), got in by_key.items():
         code = site.service_codes[service_id]
         start = site.config.service(code).numbers.start
@@ -107,12 +122,12 @@ def check_numbers(conn, site) -> None:
 
 def check_events(conn, site) -> None:
     """Replay the event log: legal moves, one holder per ticket, at most one ticket per counter."""
-    tickets = {row.id: row for row in conn.execute(select(T))}
+    tickets = {row.id: row for row in conn.execute(_TICKETS)}
     state: dict[int, str] = {}
     holder: dict[int, int | None] = {}  # ticket -> counter holding it
     holding: dict[int, int] = {}  # counter -> ticket it holds
     called_before: set[int] = set()
-    for e in conn.execute(select(E).order_by(E.c.id)):
+    for e in conn.execute(_EVENTS):
         if e.kind in COUNTER_EVENTS:
             assert e.ticket_id is None and e.counter_id is not None, e
             continue
@@ -167,10 +182,7 @@ def check_events(conn, site) -> None:
 
 
 def snapshot(conn) -> dict:
-    return {
-        table.name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
-        for table in (T, E, SEQ, C, S)
-    }
+    return {name: conn.execute(statement).all() for name, statement in _SNAPSHOT.items()}
 
 
 # --- the state machine ------------------------------------------------------------------------
@@ -187,16 +199,10 @@ class Situation:
         self.site = site
         self.now = now
         self.day = q.business_day(site, now)
-        self.counters = {site.counter_numbers[r.id]: r for r in conn.execute(select(C)) if r.active}
-        self.held = {
-            site.counter_numbers[r.counter_id]: r for r in conn.execute(select(T).where(T.c.status.in_(m.HELD_STATES)))
-        }
-        self.waiting = conn.execute(
-            select(T).where(T.c.status == "waiting", T.c.business_day == self.day).order_by(T.c.issued_at, T.c.id)
-        ).all()
-        self.issued_today = collections.Counter(
-            r.origin_service_id for r in conn.execute(select(T.c.origin_service_id).where(T.c.business_day == self.day))
-        )
+        self.counters = {site.counter_numbers[r.id]: r for r in conn.execute(_COUNTERS) if r.active}
+        self.held = {site.counter_numbers[r.counter_id]: r for r in conn.execute(_HELD)}
+        self.waiting = conn.execute(_WAITING, {"day": self.day}).all()
+        self.issued_today = collections.Counter(r.origin_service_id for r in conn.execute(_ISSUED, {"day": self.day}))
 
     def eligible(self, counter: int) -> list:
         """Waiting tickets of today that ``counter`` may call, oldest first."""
@@ -233,6 +239,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.Session = session_factory(self.engine)
         self.now = MON_9
         self.counters = sorted(self.site.counter_ids)
+        self.seen: Situation | None = None  # the queue as tick() last read it
 
     def teardown(self):
         self.engine.dispose()
@@ -247,14 +254,18 @@ class QueueMachine(RuleBasedStateMachine):
         if local(self.now).time() >= dt.time(16, 30):
             self.now = next_opening(self.now)
         assert self.site.config.site.hours.is_open(local(self.now))
-        return self.read(lambda conn: Situation(conn, self.site, self.now))
+        # only act() writes: at the same time and with no action since, the queue is the one last seen
+        if self.seen is None or self.seen.now != self.now:
+            self.seen = self.read(lambda conn: Situation(conn, self.site, self.now))
+        return self.seen
 
     def read(self, fn):
-        with self.Session() as s:
-            return fn(s.connection())
+        with self.engine.connect() as conn:  # a read transaction, rolled back, as a Session's was
+            return fn(conn)
 
     def act(self, expect_error: str | None, action, *args, **kwargs):
         """Run one engine action like the web layer; check refusal <=> ``expect_error``."""
+        self.seen = None
         before = self.read(snapshot)
         name = action.__name__
         note(f"{local(self.now):%a %H:%M:%S} {name}{args} {kwargs} expecting {expect_error or 'success'}")
@@ -469,9 +480,7 @@ class QueueMachine(RuleBasedStateMachine):
     def only_started_services_are_timed(self):
         """A done ticket has a start (and so a service time) unless "next" ended it unstarted under
         ``unstarted_at_next: served``; a service never ends before it starts."""
-        done = self.read(
-            lambda c: c.execute(select(T.c.number, T.c.started_at, T.c.finished_at).where(T.c.status == "done")).all()
-        )
+        done = self.read(lambda c: c.execute(_DONE).all())
         for number, started_at, finished_at in done:
             if started_at is None:
                 assert self.site.config.policy.unstarted_at_next == "served", f"{number} served without a start"
