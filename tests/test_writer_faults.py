@@ -119,9 +119,8 @@ def test_a_write_lock_held_elsewhere_is_busy_then_issuing_goes_on(writer, sqlite
 
 
 def test_tickets_one_at_a_time_are_on_disk_before_their_answer_and_a_full_database_refuses_them(writer, sqlite_url):
-    """A kiosk on a quiet day: every batch holds one ticket (their COMMIT then runs on the hub
-    instead of a thread). Each is committed before its caller hears back, and a full database
-    refuses a lone ticket as it refuses a batch, without using its number."""
+    """A kiosk on a quiet day: every batch holds one ticket. Each is committed before its caller
+    hears back, and a full database refuses a lone ticket as it refuses a batch, without using its number."""
     writer, engine = writer
     other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     try:

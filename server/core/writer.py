@@ -33,8 +33,6 @@ from . import faults
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # bounds how long one transaction holds the write lock
-# a batch of one after this many batches of one in a row is committed on the hub (see _write)
-ALONE_AFTER = 2
 CHECKPOINT_EVERY = 300  # committed actions between two checkpoints of the WAL (see _Checkpoints)
 # a WAL longer than this (frames of a page) after a checkpoint beside a steady stream of batches, which
 # never leaves it a moment to start over: the writer waits for one checkpoint before its next batch
@@ -124,7 +122,6 @@ class GroupCommitWriter:
         in_file = database and database != ":memory:" and not database.startswith("file:")
         self._checkpoints = _Checkpoints(database) if in_file else None
         self._jobs: Queue = Queue()
-        self._singles = 0  # batches of one in a row, up to the one being written
         self._greenlet = gevent.spawn(self._run)
 
     def submit(self, action, site, args, kwargs):
@@ -186,15 +183,8 @@ class GroupCommitWriter:
                 # the COMMIT, and its fsync, in a thread of gevent's pool: SQLite lets go of the GIL while it
                 # writes, so the hub goes on reading and parsing the requests that make the next batch
                 # instead of standing still for the disk. Nobody hears back before it returns.
-                # A lone request, though (a kiosk's tap on a quiet day, batches of one in a row and
-                # nobody waiting), is answered sooner when its COMMIT runs on the hub: handing it to a
-                # thread and back costs more than the hub would do meanwhile.
                 dbapi = conn.dialect.loaded_dbapi
-                self._singles = self._singles + 1 if len(batch) == 1 else 0
-                if self._singles > ALONE_AFTER and self._jobs.empty():
-                    error = _commit(sqlite)
-                else:
-                    error = gevent.get_hub().threadpool.apply(_commit, (sqlite,))
+                error = gevent.get_hub().threadpool.apply(_commit, (sqlite,))
                 if isinstance(error, dbapi.Error):  # as SQLAlchemy's own commit would raise it
                     raise DBAPIError.instance("COMMIT", None, error, dbapi.Error, dialect=conn.dialect) from error
                 if error is not None:
