@@ -1,11 +1,44 @@
 """The `queuekiosk` command."""
 
-from gevent import monkey
+import importlib.util
+import os
+import sys
+
+
+def _serve_optimized() -> None:
+    """`queuekiosk serve` runs as ``python -OO``: the server then holds no docstrings and no asserts'
+    code (about 7 MB of its idle memory, issue 21). The process replaces itself (same pid, arguments,
+    environment and open files) before anything heavy is imported, so it costs one interpreter start.
+
+    Only the command line's own process re-runs, and only for ``serve`` (``--help`` needs the
+    docstrings): a program that imports this module (the tests' forked servers) is left as it is.
+    PYTHONOPTIMIZE in the environment, whatever its value, is the operator's choice and kept
+    (``PYTHONOPTIMIZE=0``: asserts and docstrings kept). Nor does it re-run when the optimized
+    bytecode can be neither read nor written (an install folder the server cannot write, with no
+    ``-OO`` bytecode compiled at install): it would compile every module at each start."""
+    if sys.argv[1:2] != ["serve"] or {"--help", "-h"} & set(sys.argv[2:]):
+        return
+    if sys.flags.optimize or "PYTHONOPTIMIZE" in os.environ:
+        return
+    if __name__ != "__main__" and os.path.basename(sys.argv[0]) != "queuekiosk":
+        return
+    for name in ("json", "sqlalchemy"):  # the standard library's and the installed libraries' bytecode
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            return
+        cached = importlib.util.cache_from_source(spec.origin, optimization=2)
+        writable = not sys.dont_write_bytecode and os.access(os.path.dirname(spec.origin), os.W_OK)
+        if not (os.path.exists(cached) or writable):
+            return
+    os.execv(sys.executable, [sys.executable, "-OO", *sys.orig_argv[1:]])
+
+
+_serve_optimized()
+
+from gevent import monkey  # noqa: E402
 
 monkey.patch_all()  # before anything else imports socket, ssl or threading
 
-import os  # noqa: E402
-import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
