@@ -75,28 +75,31 @@ def test_the_backtest_beats_the_formula_on_real_shaped_days_and_reproduces_its_f
     # (a file of its own, so that its simulated centre is made on another worker at the same time)
 
 
-def _command(folder, *args: str) -> subprocess.CompletedProcess:
-    """``queuekiosk predict backtest ...`` as an operator runs it, on the centre's database file."""
-    return subprocess.run(
-        [sys.executable, "-m", "queuekiosk.server.cli", "predict", "backtest", *args, "--config", str(CONFIG_PATH)],
-        env={
+# the installed command, as an operator runs it
+QUEUEKIOSK = str(Path(sys.executable).parent / "queuekiosk")
+
+
+def _command(zygote, folder, *args: str) -> subprocess.CompletedProcess:
+    """``queuekiosk predict backtest ...`` as an operator runs it, on the centre's database file: a
+    process of its own, forked from one that has imported what the command imports (tests/server_fork.py)."""
+    return zygote.run(
+        [QUEUEKIOSK, "predict", "backtest", *args, "--config", str(CONFIG_PATH)],
+        {
             **os.environ,
             "QUEUEKIOSK_DATABASE_URL": f"sqlite:///{folder / 'centre.db'}",
             "QUEUEKIOSK_INSTANCE": str(folder / "instance"),
         },
-        capture_output=True,
-        text=True,
         timeout=600,
     )
 
 
-def test_the_backtest_command_prints_the_figures_as_json_and_in_words(real_shaped):
+def test_the_backtest_command_prints_the_figures_as_json_and_in_words(real_shaped, server_zygote):
     folder, _engine, _site = real_shaped
-    done = _command(folder, "--last", str(HELD_OUT), "--json")
+    done = _command(server_zygote, folder, "--last", str(HELD_OUT), "--json")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert json.loads(done.stdout) == REAL_SHAPED_SEED_7  # the test above's figures, through the command line
     ours, formula = REAL_SHAPED_SEED_7["ours"], REAL_SHAPED_SEED_7["formula"]
-    words = _command(folder, "--last", str(HELD_OUT))
+    words = _command(server_zygote, folder, "--last", str(HELD_OUT))
     assert words.returncode == 0, words.stderr
     assert (
         f"{REAL_SHAPED_SEED_7['tickets']} tickets of the last 5 days, each predicted as it was issued" in words.stdout
@@ -108,7 +111,7 @@ def test_the_backtest_command_prints_the_figures_as_json_and_in_words(real_shape
     ratio = round(ours["mae_minutes"] / formula["mae_minutes"] * 100)
     assert f"formula: mean absolute error {formula['mae_minutes']:.2f} min (ours is {ratio} % of it)" in words.stdout
     # every day held out: nothing left to learn from, said in a sentence
-    refused = _command(folder, "--last", "40", "--json")
+    refused = _command(server_zygote, folder, "--last", "40", "--json")
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "leaves none to train on" in refused.stderr and refused.stdout == ""
 

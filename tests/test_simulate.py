@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -21,6 +21,9 @@ from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.simulate import Settings, SimulationError, simulate
 
 FRIDAY = dt.date(2026, 11, 20)
+# the installed command, as an operator runs it: each run a process of its own, forked from one that has
+# imported what the command imports (tests/server_fork.py, Zygote.run)
+QUEUEKIOSK = str(Path(sys.executable).parent / "queuekiosk")
 
 
 def test_every_step_is_the_engine_s_and_its_books_balance_at_the_end_of_the_day(make_queue, config):
@@ -75,18 +78,18 @@ def test_every_step_is_the_engine_s_and_its_books_balance_at_the_end_of_the_day(
     assert counters == [("closed", None)] * len(counters)  # each clerk closed the counter after the day
 
 
-def test_a_day_whose_numbers_run_out_turns_citizens_away_and_goes_on(config_data, tmp_path, migrated_sqlite_url):
+def test_a_day_whose_numbers_run_out_turns_citizens_away_and_goes_on(
+    config_data, tmp_path, migrated_sqlite_url, server_zygote
+):
     """The certification queue has 5 numbers: the kiosk refuses the 6th citizen (the engine's refusal), the
     day goes on for everyone else, and the command says how many were turned away."""
     service = next(s for s in config_data["services"] if s["code"] == "CT")
     service["numbers"] = {"start": 2001, "end": 2005}
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
-    done = subprocess.run(
+    done = server_zygote.run(
         [
-            sys.executable,
-            "-m",
-            "queuekiosk.server.cli",
+            QUEUEKIOSK,
             "simulate",
             "--day",
             FRIDAY.isoformat(),
@@ -97,9 +100,7 @@ def test_a_day_whose_numbers_run_out_turns_citizens_away_and_goes_on(config_data
             "--config",
             str(config_file),
         ],
-        env={**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_sqlite_url},
-        capture_output=True,
-        text=True,
+        {**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_sqlite_url},
         timeout=300,
     )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
@@ -222,7 +223,9 @@ def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_
     assert not [e for e in plain if e.kind == "paused" and e.detail["reason"] == "Nghỉ trưa"]
 
 
-def test_a_site_whose_numbers_run_out_turns_citizens_away_on_postgresql(config_data, tmp_path, migrated_pg_url):
+def test_a_site_whose_numbers_run_out_turns_citizens_away_on_postgresql(
+    config_data, tmp_path, migrated_pg_url, server_zygote
+):
     """`simulate --site` fills the site it names (a commune centre added to the installation), and on
     PostgreSQL too a day whose numbers run out turns citizens away and goes on, with no traceback."""
     service = next(s for s in config_data["services"] if s["code"] == "CT")
@@ -232,13 +235,7 @@ def test_a_site_whose_numbers_run_out_turns_citizens_away_on_postgresql(config_d
     env = {**os.environ, "QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")}
 
     def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "queuekiosk.server.cli", *args, "--config", str(config_file)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return server_zygote.run([QUEUEKIOSK, *args, "--config", str(config_file)], env, timeout=300)
 
     added = cli("site", "add", "xa-tan-phu", "--name", "Xã Tân Phú")
     assert added.returncode == 0, added.stderr
