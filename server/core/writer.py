@@ -64,6 +64,7 @@ class _Checkpoints:
         self._frames = 0  # the WAL's length as the last checkpoint found it
         self.catch_up = False  # the writer should wait for a checkpoint before its next batch
         self._later = None  # the checkpoint due QUIET_SECONDS after a commit
+        self._failure = None  # why the last checkpoint failed, said on the hub (not from the pool's thread)
 
     def take_over(self, sqlite) -> None:
         """No checkpoint inside a COMMIT of the writer's connection (SQLite's wal_autocheckpoint)."""
@@ -72,6 +73,9 @@ class _Checkpoints:
             self._writer_connection = sqlite
 
     def committed(self, actions: int) -> None:
+        if self._failure is not None:
+            log.warning("checkpoint of the SQLite WAL failed: %s", self._failure)
+            self._failure = None
         self._since += actions
         if self._later is None:
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
@@ -110,7 +114,7 @@ class _Checkpoints:
             finally:
                 connection.close()
         except Exception as error:  # noqa: BLE001 - the next one tries again; the WAL keeps everything meanwhile
-            log.warning("checkpoint of the SQLite WAL failed: %s", error)
+            self._failure = error
             return -1, 0
         return self._frames, copied
 
