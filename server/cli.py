@@ -7,7 +7,7 @@ import sys
 
 def _serve_optimized() -> None:
     """`queuekiosk serve` runs as ``python -OO``: the server then holds no docstrings and no asserts'
-    code (about 7 MB of its idle memory, issue 21). The process replaces itself (same pid, arguments,
+    code (about 6 MB of its idle memory, issue 21). The process replaces itself (same pid, arguments,
     environment and open files) before anything heavy is imported, so it costs one interpreter start.
 
     Only the command line's own process re-runs, and only for ``serve`` (``--help`` needs the
