@@ -66,55 +66,66 @@ def pytest_xdist_auto_num_workers(config):
     return SUITE_WORKERS
 
 
-# The files that take longest, longest first (measured: docs/performance.md, "Test suite"). Under
-# xdist (`--dist loadfile --no-loadscope-reorder` in pytest.ini) a worker takes files in the order
-# collected: these go first so that no long file starts near the end and runs alone while the
-# other workers have finished; the rest follow, the files with most tests first, as xdist's own
-# ordering (by the number of tests, which put a one-test file of two minutes last) had them. The
-# first ones alternate between files that compute (simulated centres, state machines, fuzzing) and
-# files that mostly wait (browsers, audio, other processes), so that the three workers do not start
-# three computations on two cores while the pages' tests with bounds run beside them.
-# The figures: each file's slowest tests summed, from a whole-suite run at load 10-19 (2026-12-03
-# 20:53, `--durations=80`, so inflated 3-6 times and partial), or as noted.
+# The files that take longest, longest first. Under xdist (`--dist loadfile --no-loadscope-reorder`
+# in pytest.ini) a worker takes the next file in this order once its own has two tests or fewer
+# left, so that no long file starts near the end and runs alone while the other workers have
+# finished; the rest follow, the files with most tests first, as xdist's own ordering (by the
+# number of tests, which put a one-test file of two minutes last) had them.
+# The figures: each file's wall time in a whole-suite run on 3 workers (2026-12-04 04:38, load
+# 17-20 from other sessions, so inflated 2-4 times; a timeline of every test per worker, H-suite2):
+# the three workers ended within 20 s of one another (1,521-1,541 s). Files whose tests then
+# waited 30 s for a server that did not answer are given without those waits ("about").
 # A file missing from the list only starts later; a renamed one falls back to that.
 SLOWEST_FILES = (
-    "tests/test_prediction.py",  # its simulated centre and backtests: 373 s
-    "tests/pages/test_display_page.py",  # real audio played: 78 s of it in its two slowest tests
-    "tests/test_engine_properties.py",  # the engine's state machine: 348 s
-    "tests/test_prediction_plain.py",  # a simulated centre: 306 s
-    "tests/api/test_several_processes.py",  # two servers and a Redis per test: 161 s
-    "tests/api/test_fuzz_api.py",  # schemathesis's whole run: 274 s, one test
-    "tests/test_prediction_seed.py",  # the same centre again: 257 s
-    "tests/pages/test_kiosk_page.py",  # 117 s in tests/pages alone on 3 workers at load 12-20
-    "tests/api/test_accounts.py",  # 196 s
-    "tests/test_simulate.py",  # 171 s
-    "tests/pages/test_counter_console.py",  # 110 s in tests/pages alone
-    "tests/test_reports_kept_pg.py",  # every kept figure against the tickets' on PostgreSQL: 150 s
-    "tests/api/test_reliability_sessions.py",  # 141 s
-    "tests/test_booking_properties.py",  # 138 s
-    "tests/api/test_sites.py",  # a faked midnight: 132 s
-    "tests/api/test_cli_sites.py",  # 130 s
-    "tests/api/test_cli_setup.py",  # 129 s
-    "tests/api/test_cli_messages.py",  # 121 s
-    "tests/test_reports.py",  # 106 s
-    "tests/api/test_role_matrix.py",  # 105 s
-    "tests/test_concurrency.py",  # 99 s
-    "tests/api/test_backup.py",  # 98 s
-    "tests/api/test_crash.py",  # 97 s
-    "tests/api/test_http_concurrency.py",  # 89 s
-    "tests/api/test_notifications.py",  # 89 s
-    "tests/pages/test_book_page.py",  # 70 s in tests/pages alone
-    "tests/api/test_cli.py",  # 79 s
-    "tests/test_reports_kept.py",  # 69 s
-    "tests/api/test_message_queue_outage.py",  # 63 s
-    "tests/api/test_reliability_input.py",  # 62 s
-    "tests/pages/test_pages_smoke.py",  # 52 s in tests/pages alone
-    "tests/api/test_webhook_contract.py",  # 54 s
-    "tests/pages/test_supervisor_pages.py",  # 51 s in tests/pages alone
-    "tests/api/test_webhooks.py",  # 37 s alone (17:40)
-    "tests/api/test_kiosk_agent.py",  # a hanging printer: 33 s alone (17:40)
-    "tests/test_prediction_wiring.py",
-    "tests/api/test_day_end.py",  # a faked midnight: 23 s alone (17:40)
+    "tests/test_prediction.py",  # 195 s: its simulated centre and backtests
+    "tests/pages/test_kiosk_page.py",  # 168 s
+    "tests/pages/test_counter_console.py",  # 155 s
+    "tests/test_engine_properties.py",  # 153 s: the engine's state machine
+    "tests/api/test_notifications.py",  # about 150 s (274 s with four servers that did not start)
+    "tests/api/test_several_processes.py",  # 145 s: two servers and a Redis per test
+    "tests/api/test_sites.py",  # 140 s: a faked midnight, two processes
+    "tests/test_prediction_plain.py",  # 137 s: a simulated centre
+    "tests/test_reports_kept_pg.py",  # 128 s
+    "tests/api/test_fuzz_api.py",  # 126 s: schemathesis's whole run, one test
+    "tests/test_prediction_seed.py",  # 126 s: the same centre again
+    "tests/test_booking_properties.py",  # 123 s
+    "tests/test_reports_kept.py",  # 111 s
+    "tests/pages/test_display_page.py",  # 104 s: real audio played
+    "tests/pages/test_book_page.py",  # 84 s
+    "tests/pages/test_pages_smoke.py",  # 72 s
+    "tests/test_concurrency.py",  # 71 s
+    "tests/api/test_role_matrix.py",  # 70 s
+    "tests/api/test_crash.py",  # 67 s
+    "tests/api/test_cli.py",  # 66 s
+    "tests/api/test_message_queue_outage.py",  # about 60 s (122 s with three servers that did not start)
+    "tests/api/test_webhooks.py",  # 62 s
+    "tests/test_reports.py",  # 59 s
+    "tests/api/test_kiosk_agent.py",  # 59 s: hanging printers
+    "tests/api/test_reliability_input.py",  # about 50 s (80 s with a server that did not start)
+    "tests/test_simulate.py",  # 50 s
+    "tests/api/test_reliability_sessions.py",  # 46 s
+    "tests/api/test_http_concurrency.py",  # 46 s
+    "tests/pages/test_admin_page.py",  # 44 s
+    "tests/pages/test_accessibility.py",  # 44 s
+    "tests/api/test_printing.py",  # 43 s
+    "tests/pages/test_supervisor_pages.py",  # 42 s
+    "tests/api/test_webhook_contract.py",  # 40 s
+    "tests/api/test_accounts.py",  # 36 s
+    "tests/api/test_reliability_socketio.py",  # 34 s
+    "tests/test_voice_audio.py",  # 32 s
+    "tests/api/test_keypad.py",  # 30 s
+    "tests/test_voice_sets.py",  # 30 s
+    "tests/pages/test_accessibility_screens.py",  # 30 s
+    "tests/api/test_cli_setup.py",  # 29 s
+    "tests/api/test_cli_sites.py",  # 28 s
+    "tests/test_migrations.py",  # 26 s
+    "tests/pages/test_database_faults_pages.py",  # 26 s
+    "tests/api/test_production_issuing.py",  # 26 s
+    "tests/pages/test_live_setup_pages.py",  # 25 s
+    "tests/test_engine_rules.py",  # 25 s
+    "tests/test_prediction_wiring.py",  # 25 s
+    "tests/pages/test_booking_day.py",  # 23 s
+    "tests/api/test_day_end.py",  # 22 s: a faked midnight
 )
 
 
