@@ -97,12 +97,12 @@ def test_a_calls_audio_names_only_calls_of_known_displays(live_server):
 
 @pytest.mark.postgres
 def test_another_server_process_gives_a_calls_audio_it_never_made(
-    pg_url, redis_url, live_server, config_variant, sio_client
+    migrated_pg_url, redis_url, live_server, config_variant, sio_client
 ):
     """Two processes on one database and one message queue, each with its own instance folder (as on
     two machines behind a load balancer): a call made on B, heard on A's display, is played from A."""
     env = {
-        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_DATABASE_URL": migrated_pg_url,
         "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
         "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
     }

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def two_processes(pg_url, redis_server, live_server, config_variant):
+def two_processes(migrated_pg_url, redis_server, live_server, config_variant):
     env = {
-        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_DATABASE_URL": migrated_pg_url,  # at the newest schema: the two do not migrate it first
         "QUEUEKIOSK_MESSAGE_QUEUE": redis_server.url,
         "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
     }

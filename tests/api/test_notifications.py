@@ -481,11 +481,11 @@ def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
 
 
 @pytest.mark.postgres
-def test_on_postgresql_too(pg_url, live_server, config_variant, outside):
+def test_on_postgresql_too(migrated_pg_url, live_server, config_variant, outside):
     sms, _zalo, _smtp, settings = outside
     config = config_variant()
     config["notifications"] = settings
-    srv = live_server(config, env={**TOKENS, "QUEUEKIOSK_DATABASE_URL": pg_url})
+    srv = live_server(config, env={**TOKENS, "QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
     opt_in(srv, second, "sms", "0912345678")
     opt_in(srv, first, "sms", "0987654321")

@@ -45,7 +45,9 @@ def test_json_nested_5000_deep_is_refused_on_every_write_route(server):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_database_server(request, live_server):
-    env = {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("pg_url")} if request.param == "postgresql" else {}
+    env = (
+        {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")} if request.param == "postgresql" else {}
+    )
     return live_server(env=env)
 
 

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.postgres
 
 
 def test_a_call_made_while_redis_was_down_reaches_the_other_process_display_when_it_returns(
-    pg_url, redis_server, live_server, sio_client
+    migrated_pg_url, redis_server, live_server, sio_client
 ):
     env = {
-        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_DATABASE_URL": migrated_pg_url,
         "QUEUEKIOSK_MESSAGE_QUEUE": redis_server.url,
         "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
     }

@@ -378,12 +378,12 @@ def test_the_province_reads_every_site_and_changes_nothing(two_sites):
 
 
 @pytest.mark.postgres
-def test_two_processes_on_postgresql_and_redis_serve_every_site(pg_url, redis_url, live_server, site_client):
+def test_two_processes_on_postgresql_and_redis_serve_every_site(migrated_pg_url, redis_url, live_server, site_client):
     """Two server processes, one PostgreSQL, one Redis. Sites added through one process are served by
     the other; a call made on one process reaches that site's displays on both processes, and no
     display of another site anywhere."""
     env = {
-        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_DATABASE_URL": migrated_pg_url,
         "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
         "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
     }
