@@ -17,28 +17,34 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def start_two(pg_url, redis_url, live_server, config_variant):
-    """``start_two(printer)`` -> servers A and B: one database, one message queue, one session key;
-    ``printer`` is the config of the one printer, ``kiosk-1``'s."""
+def start_two(request, redis_url, live_server, config_variant):
+    """``start_two(printer, new_database=False)`` -> servers A and B: one database, one message queue,
+    one session key; ``printer`` is the config of the one printer, ``kiosk-1``'s. The database is at
+    the newest schema (``migrated_pg_url``), or with ``new_database`` empty (``pg_url``): then both
+    processes migrate it as they start."""
 
-    def start(printer: dict) -> list:
+    def start(printer: dict, new_database: bool = False) -> list:
         config = config_variant()
         config["printers"] = [{"id": "kiosk-1", "retry_seconds": 0.3, "check_seconds": 0.3, **printer}]
         env = {
-            "QUEUEKIOSK_DATABASE_URL": pg_url,
+            "QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("pg_url" if new_database else "migrated_pg_url"),
             "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
             "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
         }
-        with ThreadPoolExecutor(2) as pool:  # both start (and migrate) at once, as a service manager does
+        with ThreadPoolExecutor(2) as pool:  # both start at once, as a service manager does
             return list(pool.map(lambda _: live_server(config, env=env), range(2)))
 
     return start
 
 
+def _network_printer(printer) -> dict:
+    return {"driver": "network", "host": "127.0.0.1", "port": printer.port, "timeout_seconds": 1}
+
+
 @pytest.fixture
 def two_processes(start_two, printer):
     """Servers A and B sharing one network printer."""
-    return start_two({"driver": "network", "host": "127.0.0.1", "port": printer.port, "timeout_seconds": 1})
+    return start_two(_network_printer(printer))
 
 
 def test_a_display_on_one_process_hears_a_call_made_on_the_other(two_processes, sio_client):
@@ -72,8 +78,9 @@ def test_two_centres_sharing_one_redis_do_not_hear_each_other(redis_url, live_se
     other.assert_silent(0, prefixes=("ticket.",), duration=1.0)
 
 
-def test_issuing_through_both_processes_stays_gap_free(two_processes):
-    a, b = two_processes
+def test_issuing_through_both_processes_stays_gap_free(start_two, printer):
+    """On a new database, which both processes migrate as they start at once."""
+    a, b = start_two(_network_printer(printer), new_database=True)
     sessions = [a.session(), b.session()]
     with ThreadPoolExecutor(8) as pool:
         numbers = list(pool.map(lambda i: issue(sessions[i % 2], "CT")["number"], range(60)))
