@@ -18,6 +18,7 @@ from .clock import business_day
 from .estimates import with_position
 from .numbering import queue_changed, queue_delta
 from .records import (
+    HELD_STATUS,
     SET_COUNTER,
     C,
     S,
@@ -101,7 +102,7 @@ class _Held(NamedTuple):
 # "next" reads the counter (locked, as counter_row) and its current ticket (as held_ticket) in one statement
 _COUNTER_AND_HELD = (
     select(C, *(T.c[name].label(f"held_{name}") for name in _Held._fields))
-    .select_from(C.outerjoin(T, and_(T.c.counter_id == C.c.id, T.c.status.in_(m.HELD_STATES))))
+    .select_from(C.outerjoin(T, and_(T.c.counter_id == C.c.id, HELD_STATUS)))  # the partial index (records.py)
     .where(C.c.id == bindparam("counter_id"))
     .with_for_update(of=C)
 )
