@@ -71,61 +71,53 @@ def pytest_xdist_auto_num_workers(config):
 # left, so that no long file starts near the end and runs alone while the other workers have
 # finished; the rest follow, the files with most tests first, as xdist's own ordering (by the
 # number of tests, which put a one-test file of two minutes last) had them.
-# The figures: each file's wall time in a whole-suite run on 3 workers (2026-12-04 04:38, load
-# 17-20 from other sessions, so inflated 2-4 times; a timeline of every test per worker, H-suite2):
-# the three workers ended within 20 s of one another (1,521-1,541 s). Files whose tests then
-# waited 30 s for a server that did not answer are given without those waits ("about").
+# The figures: each file's wall time in a whole-suite run on 3 workers (2026-12-04 05:14, load
+# 0.8-10 from other sessions; a timeline of every test per worker, H-suite2): 599 s, the three
+# workers ended within 6 s of one another (564-570 s). The files of 10 s or more.
 # A file missing from the list only starts later; a renamed one falls back to that.
 SLOWEST_FILES = (
-    "tests/test_prediction.py",  # 195 s: its simulated centre and backtests
-    "tests/pages/test_kiosk_page.py",  # 168 s
-    "tests/pages/test_counter_console.py",  # 155 s
-    "tests/test_engine_properties.py",  # 153 s: the engine's state machine
-    "tests/api/test_notifications.py",  # about 150 s (274 s with four servers that did not start)
-    "tests/api/test_several_processes.py",  # 145 s: two servers and a Redis per test
-    "tests/api/test_sites.py",  # 140 s: a faked midnight, two processes
-    "tests/test_prediction_plain.py",  # 137 s: a simulated centre
-    "tests/test_reports_kept_pg.py",  # 128 s
-    "tests/api/test_fuzz_api.py",  # 126 s: schemathesis's whole run, one test
-    "tests/test_prediction_seed.py",  # 126 s: the same centre again
-    "tests/test_booking_properties.py",  # 123 s
-    "tests/test_reports_kept.py",  # 111 s
-    "tests/pages/test_display_page.py",  # 104 s: real audio played
-    "tests/pages/test_book_page.py",  # 84 s
-    "tests/pages/test_pages_smoke.py",  # 72 s
-    "tests/test_concurrency.py",  # 71 s
-    "tests/api/test_role_matrix.py",  # 70 s
-    "tests/api/test_crash.py",  # 67 s
-    "tests/api/test_cli.py",  # 66 s
-    "tests/api/test_message_queue_outage.py",  # about 60 s (122 s with three servers that did not start)
-    "tests/api/test_webhooks.py",  # 62 s
-    "tests/test_reports.py",  # 59 s
-    "tests/api/test_kiosk_agent.py",  # 59 s: hanging printers
-    "tests/api/test_reliability_input.py",  # about 50 s (80 s with a server that did not start)
-    "tests/test_simulate.py",  # 50 s
-    "tests/api/test_reliability_sessions.py",  # 46 s
-    "tests/api/test_http_concurrency.py",  # 46 s
-    "tests/pages/test_admin_page.py",  # 44 s
-    "tests/pages/test_accessibility.py",  # 44 s
-    "tests/api/test_printing.py",  # 43 s
-    "tests/pages/test_supervisor_pages.py",  # 42 s
-    "tests/api/test_webhook_contract.py",  # 40 s
-    "tests/api/test_accounts.py",  # 36 s
-    "tests/api/test_reliability_socketio.py",  # 34 s
-    "tests/test_voice_audio.py",  # 32 s
-    "tests/api/test_keypad.py",  # 30 s
-    "tests/test_voice_sets.py",  # 30 s
-    "tests/pages/test_accessibility_screens.py",  # 30 s
-    "tests/api/test_cli_setup.py",  # 29 s
-    "tests/api/test_cli_sites.py",  # 28 s
-    "tests/test_migrations.py",  # 26 s
-    "tests/pages/test_database_faults_pages.py",  # 26 s
-    "tests/api/test_production_issuing.py",  # 26 s
-    "tests/pages/test_live_setup_pages.py",  # 25 s
-    "tests/test_engine_rules.py",  # 25 s
-    "tests/test_prediction_wiring.py",  # 25 s
-    "tests/pages/test_booking_day.py",  # 23 s
-    "tests/api/test_day_end.py",  # 22 s: a faked midnight
+    "tests/pages/test_kiosk_page.py",  # 107 s
+    "tests/pages/test_display_page.py",  # 81 s: real audio played
+    "tests/pages/test_counter_console.py",  # 78 s
+    "tests/api/test_notifications.py",  # 74 s
+    "tests/api/test_sites.py",  # 63 s: a faked midnight, two processes
+    "tests/api/test_fuzz_api.py",  # 57 s: schemathesis's whole run, one test
+    "tests/api/test_webhooks.py",  # 53 s
+    "tests/api/test_crash.py",  # 53 s
+    "tests/test_prediction.py",  # 52 s: its simulated centre and backtests
+    "tests/test_engine_properties.py",  # 46 s: the engine's state machine
+    "tests/pages/test_book_page.py",  # 45 s
+    "tests/pages/test_pages_smoke.py",  # 41 s
+    "tests/api/test_kiosk_agent.py",  # 30 s: hanging printers
+    "tests/api/test_several_processes.py",  # 28 s: two servers and a Redis per test
+    "tests/api/test_message_queue_outage.py",  # 27 s
+    "tests/api/test_role_matrix.py",  # 27 s
+    "tests/api/test_http_concurrency.py",  # 24 s
+    "tests/api/test_reliability_sessions.py",  # 24 s
+    "tests/pages/test_database_faults_pages.py",  # 23 s
+    "tests/test_booking_properties.py",  # 23 s
+    "tests/api/test_reliability_socketio.py",  # 22 s
+    "tests/test_prediction_seed.py",  # 22 s
+    "tests/api/test_day_end.py",  # 20 s: a faked midnight
+    "tests/pages/test_accessibility.py",  # 20 s
+    "tests/pages/test_admin_page.py",  # 19 s
+    "tests/test_prediction_plain.py",  # 18 s
+    "tests/pages/test_supervisor_pages.py",  # 18 s
+    "tests/api/test_cli.py",  # 18 s
+    "tests/test_concurrency.py",  # 18 s
+    "tests/test_reports_kept.py",  # 17 s
+    "tests/pages/test_display_modes.py",  # 17 s
+    "tests/api/test_printing.py",  # 17 s
+    "tests/test_reports_kept_pg.py",  # 15 s
+    "tests/test_simulate.py",  # 14 s
+    "tests/api/test_gunicorn_connections.py",  # 13 s
+    "tests/api/test_keypad.py",  # 13 s
+    "tests/pages/test_accessibility_screens.py",  # 12 s
+    "tests/test_migrations.py",  # 12 s
+    "tests/pages/test_live_setup_pages.py",  # 11 s
+    "tests/api/test_webhook_contract.py",  # 11 s
+    "tests/api/test_bookings.py",  # 10 s
+    "tests/api/test_reliability_limits.py",  # 10 s
 )
 
 
