@@ -48,9 +48,11 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 # How many processes run the suite (pytest-xdist, ``-n auto --dist loadfile`` in pytest.ini): most
-# tests wait on a server, a browser or a clock, so three workers keep the 2 cores busy where the
-# suite alone used half of them (docs/performance.md, "Test suite").
-SUITE_WORKERS = 3
+# tests wait on a server, a browser or a clock, so four workers keep the 2 cores busy where three
+# used 1.16 of them (2026-12-04, H-suite2, one run each with a per-test timeline: 3 workers 599 s,
+# 659 s of CPU, load 0.8-10; 4 workers 501 s, 697 s of CPU, load 2-11; every test with a time
+# bound passed in both).
+SUITE_WORKERS = 4
 
 
 @pytest.hookimpl(tryfirst=True)
