@@ -13,6 +13,7 @@ again at most a second after it changed (FAKETIME_CACHE_DURATION); ``set`` waits
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,4 +62,7 @@ class FakedClock:
 
     def _write(self, moment: dt.datetime) -> None:
         utc = moment.astimezone(dt.UTC)
-        self.path.write_text(utc.strftime("@%Y-%m-%d %H:%M:%S") + "\n")
+        # whole or not at all: libfaketime reading a file half written would take another time
+        partial = self.path.with_name(self.path.name + ".new")
+        partial.write_text(utc.strftime("@%Y-%m-%d %H:%M:%S") + "\n")
+        os.replace(partial, self.path)
