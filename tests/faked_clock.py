@@ -7,7 +7,7 @@ it on to 09:30, whatever the real time is (a test on the real clock fails near l
     clock.set(clock.start + dt.timedelta(minutes=30))   # the server's clock jumps, then runs on
 
 The monotonic clock is left alone, so gevent's timers keep real time. The server reads the file
-again at most a second after it changed (FAKETIME_CACHE_DURATION); ``set`` waits until then.
+again at most two seconds after it changed (FAKETIME_CACHE_DURATION=1); ``set`` waits until then.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ class FakedClock:
     def set(self, moment: dt.datetime) -> None:
         """The server's clock jumps to ``moment`` (and runs on from there) within about a second."""
         self._write(moment)
-        time.sleep(1.5)  # libfaketime reads the file again once its cache (1 s) is stale
+        # libfaketime reads the file again at the first clock call of a whole second more than one past
+        # its last read (`last + 1 < now`, in whole seconds): up to 2 s after a change
+        time.sleep(2.2)
 
     def _write(self, moment: dt.datetime) -> None:
         utc = moment.astimezone(dt.UTC)
