@@ -91,7 +91,11 @@ class _Checkpoints:
 
     def _after_a_while(self) -> None:
         self._later = None
-        if self._since and not self._under_way():
+        if self._under_way():  # it may have begun before the last commits: look again once it is done
+            if self._since:
+                self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
+            return
+        if self._since:
             self._since = 0
             self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
 
