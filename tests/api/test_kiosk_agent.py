@@ -121,6 +121,8 @@ def test_tickets_issued_while_the_agent_was_away_print_when_it_is_back(agent_ser
     running = Agent(agent_server, printer, tmp_path).start()
     try:
         assert printed_urls(printer, 3) == [t["track_url"] for t in tickets]
+        for ticket in tickets:  # the agent reports each job after the printer took it
+            wait_job(http, ticket["id"], "printed")
         wait_printer_state(agent_server, "ready")
     finally:
         running.stop()
