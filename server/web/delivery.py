@@ -8,7 +8,8 @@ Webhooks at least once: a delivery is marked only after its answer, so one in fl
 process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
 Notifications at most once: each is marked "sending" before it goes (a citizen never gets two).
 
-Never in the way of the queue: issuing and calling only write the outbox row; each webhook is
+Never in the way of the queue: issuing and calling only write the outbox row, and only when a
+webhook or a notifying site will read it (server/core/outbox.py ``wanted``); each webhook is
 posted to by its own greenlet, one delivery after the other (in event order), each with a
 timeout, so a slow or dead receiver holds up nothing but itself. And the worker gives way to the
 requests of its process (``give_way``): before each step (dispatching, a post, saving results, a
@@ -199,24 +200,20 @@ class DeliveryWorker:
         """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
         give_way()  # its reads too take the process's time: none while requests are being answered
         state = self.state
-        with state.reads.connect() as conn:
+        with state.reads.connect() as conn:  # one connection for both looks
             hooks = outbox.active_webhooks(conn)
+            queue_changed = outbox.undispatched(conn)
         notifying = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
         now = time.monotonic()
         if not hooks and not notifying:
-            # nobody to deliver to: what was recorded meanwhile is marked dispatched now and then,
-            # not after each action (a webhook registered later is sent only what happens after it)
-            if now - self.last_sweep >= SWEEP_SECONDS:
+            # nobody to deliver to: what was recorded meanwhile (for a webhook since removed, or a site
+            # that stopped notifying) is marked dispatched now and then, not after each action
+            if queue_changed and now - self.last_sweep >= SWEEP_SECONDS:
                 self.last_sweep = now
-                with state.reads.connect() as conn:
-                    recorded = outbox.undispatched(conn)
-                if recorded:
-                    give_way()
-                    state.write(outbox.dispatch)
+                give_way()
+                state.write(outbox.dispatch)
             self.prune(now)
             return False
-        with state.reads.connect() as conn:
-            queue_changed = outbox.undispatched(conn)
         if queue_changed:
             give_way()
             state.write(outbox.dispatch)

@@ -140,6 +140,54 @@ def test_a_webhook_is_sent_what_happens_after_it_is_registered(live_server, rece
     assert before["id"] != after["id"]
 
 
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_webhook_registered_after_a_busy_morning_gets_exactly_the_next_events(
+    request, database, live_server, config_variant, receivers
+):
+    """Nothing is kept for a webhook that does not exist yet, and one registered through one process
+    gets the very next events of every process: on PostgreSQL the ticket right after the answer is
+    issued by a second server process sharing the database."""
+    from sqlalchemy import func, select
+
+    from queuekiosk.server.core import models as m
+    from queuekiosk.server.core.db import create_db_engine
+
+    if database == "postgresql":
+        env = {
+            **FAST,
+            "QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url"),
+            "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+        }
+        config = config_variant()
+        a, b = live_server(config, env=env), live_server(config, env=env)
+        url = env["QUEUEKIOSK_DATABASE_URL"]
+    else:
+        a = b = live_server(env=FAST)
+        url = f"sqlite:///{a.instance / 'queuekiosk.db'}"
+    receiver = receivers()
+    morning = [issue(srv.session(), "HT") for srv in (a, b) * 10]
+    for srv, action in ((b, "next"), (a, "start"), (b, "finish")):
+        counter_action(srv, action)
+    webhook = register(a, receiver.url, ["ticket.issued", "ticket.finished"])
+    after = [issue(b.session(), "HT"), issue(a.session(), "HT")]  # b's first, at once after a's answer
+    called = counter_action(b, "next")  # not asked for
+    got = receiver.wait_for(2)
+    assert [(r.event, r.json["data"]["ticket"]["id"]) for r in got] == [("ticket.issued", t["id"]) for t in after]
+    counter_action(a, "start")
+    counter_action(a, "finish")
+    got = receiver.wait_for(3)
+    assert called["id"] == morning[1]["id"]
+    assert (got[2].event, got[2].json["data"]["ticket"]["id"]) == ("ticket.finished", called["id"])
+    receiver.stays_at(3)
+    assert len(wait_delivered(a, webhook["id"], 3)) == 3
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:  # and nothing was written for the morning, which nobody wanted
+            assert conn.execute(select(func.count()).select_from(m.OutboxEvent)).scalar() == 3
+    finally:
+        engine.dispose()
+
+
 def test_booking_events_carry_no_personal_data_nor_the_booking_code(live_server, receivers):
     """The repo's config.yaml: HT takes bookings; a test books on the first day with a free slot."""
     import datetime as dt
