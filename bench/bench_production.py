@@ -2,7 +2,7 @@
 the Redis message queue), each figure beside its reference measured in the same rounds.
 
     python bench/bench_production.py [--rounds 3] [--seconds 8] [--postgres postgresql://postgres@127.0.0.1:5432]
-        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...] [--pool N] [--baseline REVISION] [--displays]
+        [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...] [--pool N] [--baseline REVISION ...] [--displays]
 
 Every server runs under the same gunicorn configuration for the whole run, one gunicorn per process
 on its own port as docs/deployment.md describes (nginx's ip_hash would spread the clients over them;
@@ -195,7 +195,9 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
     if args.pool and code is None:
         env["QUEUEKIOSK_DATABASE_POOL"] = str(args.pool)
     if name.startswith("pg"):
-        database = f"{args.database_prefix}_{name.partition('@')[0]}" + ("_baseline" if code is not None else "")
+        config, _, revision = name.partition("@")
+        suffix = "".join(c if c.isalnum() else "_" for c in revision.lower())[:24]
+        database = f"{args.database_prefix}_{config}" + (f"_at_{suffix}" if revision else "")
         setup.database_url = fresh_database(args.postgres, database)
         setup.admin_url = args.postgres
         env["QUEUEKIOSK_DATABASE_URL"] = setup.database_url
@@ -255,7 +257,12 @@ def main():
         "the run's servers may need more connections than PostgreSQL's max_connections",
     )
     parser.add_argument(
-        "--baseline", metavar="REVISION", help="also measure pg1 and pgmq1 as that revision has them (e.g. HEAD~3)"
+        "--baseline",
+        metavar="REVISION",
+        action="append",
+        default=[],
+        help="also measure the PostgreSQL configurations run (pg1, pgmq1, pgmq2 among --only; default pg1 and "
+        "pgmq1) as that revision has them (e.g. HEAD~3); may be given more than once",
     )
     parser.add_argument(
         "--displays",
@@ -268,7 +275,9 @@ def main():
     if unknown:
         parser.error(f"--only: unknown configuration(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
 
-    postgres_processes = sum(int(n[-1]) for n in names if n.startswith("pg")) + (2 if args.baseline else 0)
+    again = [n for n in names if n.startswith("pg")] if args.only else ["pg1", "pgmq1"]  # for each baseline
+    postgres_processes = sum(int(n[-1]) for n in names if n.startswith("pg"))
+    postgres_processes += len(args.baseline) * sum(int(n[-1]) for n in again)
     if postgres_processes:
         engine = create_engine(
             f"{args.postgres.rstrip('/')}/postgres".replace("postgresql://", "postgresql+psycopg://")
@@ -291,13 +300,13 @@ def main():
             step(f"starting {name}")
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-")))
             setups[name] = start_setup(stack, name, args, folder)
-        if args.baseline:
-            code = baseline_tree(args.baseline, Path(stack.enter_context(tempfile.TemporaryDirectory())))
-            for name in ("pg1", "pgmq1"):
-                step(f"starting {name} as {args.baseline} has it")
+        for revision in args.baseline:
+            code = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            for name in again:
+                step(f"starting {name} as {revision} has it")
                 folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-before-")))
-                setups[f"{name}@{args.baseline}"] = start_setup(stack, f"{name}@{args.baseline}", args, folder, code)
-                names.append(f"{name}@{args.baseline}")
+                setups[f"{name}@{revision}"] = start_setup(stack, f"{name}@{revision}", args, folder, code)
+                names.append(f"{name}@{revision}")
         if args.displays:
             for name, setup in setups.items():
                 if not name.startswith("bare"):
@@ -340,10 +349,15 @@ def main():
         "pgmq2": [("pgmq1", "1 process; target ≥ 1.7"), ("sqlite1", "SQLite, 1 process")],
         "bare2": [("bare1", "bare endpoint, 1 process")],
     }
-    if args.baseline:
-        for name in ("pg1", "pgmq1"):
+    for revision in args.baseline:
+        for name in again:
             if name in setups:
-                references[name] = [*references[name], (f"{name}@{args.baseline}", f"{args.baseline}")]
+                references[name] = [*references[name], (f"{name}@{revision}", revision)]
+            if f"{name}@{revision}" in setups:  # the revision's own figures against each other and this checkout
+                ones = {"pgmq1": "pg1", "pgmq2": "pgmq1"}
+                references[f"{name}@{revision}"] = [(name, "this checkout")] + (
+                    [(f"{ones[name]}@{revision}", f"{ones[name]}@{revision}")] if name in ones else []
+                )
     for name, setup in setups.items():
         cpu = [r["cpu_ms"] for r in setup.rounds]
         postgres = [r["postgres_ms"] for r in setup.rounds if r["postgres_ms"] is not None]

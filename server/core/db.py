@@ -60,6 +60,45 @@ def database_pool_size() -> int:
 
 
 DEFERRED = "queuekiosk.deferred"  # Connection.info: writes of a write_transaction that go out with its COMMIT
+# Connection.info, in a batch of the PostgreSQL group writer (writer.py): the number rows its actions
+# lock, taken in one order (see NumberRowOrder)
+ROW_ORDER = "queuekiosk.row_order"
+
+
+class OutOfOrder(Exception):
+    """An action of a batch would lock a number row below one an earlier action of the batch holds:
+    the writer undoes it and runs it at the head of the next batch (writer.py)."""
+
+
+class NumberRowOrder:
+    """The number rows (service, day) a batch's actions lock, in ascending order only. Two batches
+    of different processes that both take their rows in one order never wait for each other in a
+    circle (a deadlock), however their tickets mix services. An action's own statements may take
+    rows in any order (the first action of a batch is never refused), so a lone action behaves as
+    it did in a transaction of its own."""
+
+    __slots__ = ("held", "mine")
+
+    def __init__(self):
+        self.held = None  # the highest row locked by the actions of the batch released so far
+        self.mine = None  # the highest row locked by the action running
+
+    def take(self, service, day) -> None:
+        if service is None or day is None:
+            return
+        key = (day, service)
+        if self.held is not None and key < self.held:
+            raise OutOfOrder(key)
+        if self.mine is None or key > self.mine:
+            self.mine = key
+
+    def released(self) -> None:
+        if self.mine is not None and (self.held is None or self.mine > self.held):
+            self.held = self.mine
+        self.mine = None
+
+    def undone(self) -> None:
+        self.mine = None
 
 
 @contextlib.contextmanager
@@ -95,16 +134,18 @@ def defer(conn, sql: str, values: dict) -> bool:
     return True
 
 
-def send_deferred(conn, commit: bool = False) -> None:
-    """The deferred writes (and the COMMIT), as one query of several statements: one round trip."""
+def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> None:
+    """The deferred writes (and the COMMIT, or the statements ``then``), as one query of several
+    statements: one round trip."""
     deferred = conn.info.get(DEFERRED)
-    if not deferred and not commit:
+    if not deferred and not commit and not then:
         return
     statements, deferred[:] = list(deferred or ()), []
     dbapi_connection = conn.connection.dbapi_connection
     dbapi = conn.dialect.loaded_dbapi
     with dbapi.ClientCursor(dbapi_connection) as cursor:  # client-side binding: several statements at once
         script = [cursor.mogrify(sql, values) for sql, values in statements] + (["COMMIT"] if commit else [])
+        script += then
         try:
             cursor.execute("; ".join(script))
         except dbapi.Error as error:
@@ -115,7 +156,10 @@ def send_deferred(conn, commit: bool = False) -> None:
 
 def _deferred_events(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
-    def _before_execute(conn, *_args):
+    def _before_execute(conn, _cursor, statement, parameters, *_args):
+        order = conn.info.get(ROW_ORDER)
+        if order is not None and "INTO number_sequences" in statement and isinstance(parameters, dict):
+            order.take(parameters.get("service"), parameters.get("day"))  # a queue's count (numbering.py)
         send_deferred(conn)  # in order: a statement of SQLAlchemy's sees the writes made before it
 
     @event.listens_for(engine, "rollback")

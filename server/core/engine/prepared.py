@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
-from ..db import defer, send_deferred
+from ..db import ROW_ORDER, defer, send_deferred
 
 
 class Prepared:
@@ -45,10 +45,13 @@ class Prepared:
                 [(name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in compiled.positiontup],
             )
         elif dialect.name == "postgresql" and dialect.driver == "psycopg" and not compiled.positional:
-            # named parameters (%(name)s), with SQLAlchemy's casts in the string
+            # named parameters (%(name)s), with SQLAlchemy's casts in the string; whether it locks a
+            # queue's number row (service, day), which a batch of the group writer takes in order
+            locks = "INTO number_sequences" in compiled.string and {"service", "day"} <= compiled.binds.keys()
             plan = (
                 compiled.string,
                 [(name, bind.type._cached_bind_processor(dialect)) for name, bind in compiled.binds.items()],
+                locks,
             )
         self._compiled[dialect] = plan
         return plan
@@ -62,9 +65,13 @@ class Prepared:
         if plan is None:
             result = conn.execute(self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
-        sql, binds = plan
+        sql, binds, *locks = plan
         dbapi = conn.dialect.loaded_dbapi
         if conn.dialect.name == "postgresql":
+            if locks[0]:
+                order = conn.info.get(ROW_ORDER)
+                if order is not None:  # in a batch of the group writer: before the row is locked
+                    order.take(params["service"], params["day"])
             values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
             if not answer and defer(conn, sql, values):
                 return []
