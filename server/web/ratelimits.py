@@ -56,22 +56,6 @@ return counts
 """
 
 
-def _counts_at_once(limiter, hits: list, script: list):
-    """The counts of ``hits`` ((item, identity) pairs) in one round trip where the storage is the
-    library's plain Redis storage (``script`` caches its registration); None: count them one by one."""
-    storage = limiter.storage
-    if len(hits) < 2 or type(storage) is not RedisStorage:
-        return None
-    try:
-        if not script:
-            script.append(storage.get_connection().register_script(_HIT_WINDOWS))
-        keys = [storage.prefixed_key(item.key_for(*identity)) for item, identity in hits]
-        windows = [value for item, _identity in hits for value in (item.get_expiry(), item.amount)]
-        return [int(count) for count in script[0](keys, windows)]
-    except storage.base_exceptions as error:
-        raise StorageError(error) from error
-
-
 class _FailoverLimiter:
     """A fixed-window limiter on the shared storage, or on local memory while that is unreachable."""
 
@@ -136,7 +120,7 @@ class RateLimits:
     def __init__(self, storage_uri: str = "memory://"):
         self._limiter = _FailoverLimiter(storage_uri)
         self._login = parse_many(LOGIN_ATTEMPTS)
-        self._script = []  # _HIT_WINDOWS registered on the shared Redis, once
+        self._hit_windows = None  # _HIT_WINDOWS registered on the shared Redis, at its first use
 
     def check_issue(self, limits, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
         """Count one ticket against ``limits`` (the request's site's config ``limits``); refuse it past
@@ -198,11 +182,26 @@ class RateLimits:
     def _hit(self, items, *identity: str, code: str) -> None:
         self._hit_all([(item, identity) for item in items], code=code)
 
+    def _counts_at_once(self, limiter, hits: list) -> list[int] | None:
+        """The counts of ``hits`` ((item, identity) pairs) in one round trip where the storage is the
+        library's plain Redis storage; None: count them one by one."""
+        storage = limiter.storage
+        if len(hits) < 2 or type(storage) is not RedisStorage:
+            return None
+        try:
+            if self._hit_windows is None:
+                self._hit_windows = storage.get_connection().register_script(_HIT_WINDOWS)
+            keys = [storage.prefixed_key(item.key_for(*identity)) for item, identity in hits]
+            windows = [value for item, _identity in hits for value in (item.get_expiry(), item.amount)]
+            return [int(count) for count in self._hit_windows(keys, windows)]
+        except storage.base_exceptions as error:
+            raise StorageError(error) from error
+
     def _hit_all(self, hits: list, code: str) -> None:
         """Count each (item, identity) in turn, none after the first past its limit; refuse then."""
 
         def hit(limiter):
-            counts = _counts_at_once(limiter, hits, self._script)
+            counts = self._counts_at_once(limiter, hits)
             for i, (item, identity) in enumerate(hits):
                 allowed = limiter.hit(item, *identity) if counts is None else counts[i] <= item.amount
                 if not allowed:
