@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -11,11 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, request
+from flask import Flask
 from flask.globals import _cv_request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from werkzeug._internal import _wsgi_decoding_dance
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import MapAdapter
 
 from ..core import faults
 from ..core.config import Config, instance_dir_for, load_config
@@ -40,6 +44,92 @@ if TYPE_CHECKING:
     from ...printers.spooler import Spooler
     from ..core.prediction import Predictor
 
+
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's, with the encoder of the usual call (an answer's ``jsonify``) made once, not for
+    every answer: ``json.dumps`` with arguments builds a new ``JSONEncoder`` each time."""
+
+    def __init__(self, app):
+        super().__init__(app)
+        self._encoders: dict[tuple, json.JSONEncoder] = {}
+
+    def dumps(self, obj, **kwargs) -> str:
+        if kwargs.keys() - {"separators"}:
+            return super().dumps(obj, **kwargs)
+        separators = kwargs.get("separators")
+        key = (self.ensure_ascii, self.sort_keys, separators)
+        encoder = self._encoders.get(key)
+        if encoder is None:
+            encoder = self._encoders[key] = json.JSONEncoder(
+                ensure_ascii=self.ensure_ascii, sort_keys=self.sort_keys, separators=separators, default=self.default
+            )
+        return encoder.encode(obj)
+
+
+class QueueKioskFlask(Flask):
+    """Flask, with what it works out again for every request worked out once (issue 21)."""
+
+    json_provider_class = _JSONProvider
+
+    HOSTS_KEPT = 64  # the Host header is the client's: a bounded memory of hosts
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync: dict = {}
+        self._hosts: dict[tuple, tuple[str, str, str]] = {}
+
+    def create_url_adapter(self, request_):
+        """Flask's URL adapter for ``request_``, with what depends on the host and scheme alone (the
+        host checked and encoded for IDNA, the WebSocket scheme: ~9 microseconds) worked out once
+        per host; any setting that changes that (TRUSTED_HOSTS, SERVER_NAME, host or subdomain
+        matching) goes Flask's way each time. A host that is refused is refused every time."""
+        config = self.config
+        if (
+            request_ is None
+            or config["TRUSTED_HOSTS"] is not None
+            or config["SERVER_NAME"] is not None
+            or self.url_map.host_matching
+            or self.subdomain_matching
+        ):
+            return super().create_url_adapter(request_)
+        environ = request_.environ
+        key = tuple(map(environ.get, _HOST_KEYS))
+        known = self._hosts.get(key)
+        if known is None:
+            adapter = super().create_url_adapter(request_)
+            if len(self._hosts) >= self.HOSTS_KEPT:
+                self._hosts.clear()
+            self._hosts[key] = (request_.host, adapter.server_name, adapter.url_scheme)
+            return adapter
+        request_.host, server_name, scheme = known
+        script_name, path_info, query = map(environ.get, ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING"))
+        return MapAdapter(
+            self.url_map,
+            server_name,
+            "/" if script_name is None else _wsgi_decoding_dance(script_name),
+            self.url_map.default_subdomain or "",
+            scheme,
+            "/" if path_info is None else _wsgi_decoding_dance(path_info),
+            environ["REQUEST_METHOD"],
+            None if query is None else _wsgi_decoding_dance(query),
+        )
+
+    def ensure_sync(self, func):
+        """Flask asks of every hook, view and error handler of every request whether it is a
+        coroutine function (``inspect``, a few calls each): asked once per function here."""
+        try:
+            return self._sync[func]
+        except KeyError:
+            sync = self._sync[func] = super().ensure_sync(func)
+            if len(self._sync) > 4096:  # after_this_request's functions are new at each request
+                self._sync.clear()
+            return sync
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
+
+# what werkzeug's host check and Map.bind_to_environ read from the environ besides the path
+_HOST_KEYS = ("HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_CONNECTION", "HTTP_UPGRADE")
 
 SITE_KEY = "queuekiosk.site"  # the WSGI environ key where routing (SiteRouting) puts the request's site id
 SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a site id as config.yaml allows it (server/core/config.py Code)
@@ -175,18 +265,25 @@ class AppState:
 
 
 class SiteRouting:
-    """WSGI middleware, outside Flask and Socket.IO: finds the site a request is for.
+    """WSGI middleware, outside Flask and Socket.IO: finds the site a request is for, and whether
+    Socket.IO or Flask answers it.
 
     ``/s/{site}/rest`` is served as ``/rest`` with ``SCRIPT_NAME`` ending in ``/s/{site}`` (so the
     page's own links and ``url_for`` stay under the prefix), ``/api/v1/sites/{site}/rest`` as
     ``/api/v1/rest``; the site id goes into ``environ[SITE_KEY]``. Every other path is the first
     site's, as on a single-site installation. Whether the site exists is checked inside the app
-    (``check_site``): an unknown one is a 404 naming it."""
+    (``check_site``): an unknown one is a 404 naming it.
+
+    ``app`` is Flask-SocketIO's middleware: it copies every request's environ and hands it to
+    python-engineio's, which answers ``/socket.io/`` and passes the rest on to Flask. Any other
+    path goes to Flask straight from here (a few microseconds of each request, issue 21)."""
 
     API_PREFIX = "/api/v1/sites/"
 
     def __init__(self, app):
         self.app = app
+        self.socketio_path = getattr(app, "engineio_path", None)  # "/socket.io/"
+        self.flask = app.wsgi_app if self.socketio_path else app
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or ""
@@ -195,19 +292,21 @@ class SiteRouting:
             if SITE_ID.fullmatch(site_id):
                 environ[SITE_KEY] = site_id
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + "/s/" + site_id
-                environ["PATH_INFO"] = "/" + rest
+                environ["PATH_INFO"] = path = "/" + rest
         elif path.startswith(self.API_PREFIX):
             site_id, slash, rest = path[len(self.API_PREFIX) :].partition("/")
             if slash and SITE_ID.fullmatch(site_id):
                 environ[SITE_KEY] = site_id
-                environ["PATH_INFO"] = "/api/v1/" + rest
-        return self.app(environ, start_response)
+                environ["PATH_INFO"] = path = "/api/v1/" + rest
+        if self.socketio_path is None or path.startswith(self.socketio_path):
+            return self.app(environ, start_response)
+        return self.flask(environ, start_response)
 
 
 def check_site() -> None:
     """Before every request: a site named in the address must exist (one added by another process
     a moment ago is looked up in the database first)."""
-    site_id = request.environ.get(SITE_KEY)
+    site_id = _cv_request.get().request.environ.get(SITE_KEY)  # not through the proxy: at every request
     if site_id is None:
         return
     from flask import current_app
@@ -249,7 +348,7 @@ def create_app(
     path = resolve_config_path(config_path)
     instance_dir = instance_dir_for(path)
 
-    app = Flask(__name__, instance_path=str(instance_dir))
+    app = QueueKioskFlask(__name__, instance_path=str(instance_dir))
     app.config.update(
         SECRET_KEY=_secret_key(instance_dir),
         SESSION_COOKIE_HTTPONLY=True,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, jsonify, render_template, request
-from flask.globals import request_ctx
+from flask.globals import _cv_request, request_ctx
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -102,9 +102,10 @@ def _page_or_json(title_key: str, code: str, status: int, **params):
 
 def _refuse_nul_in_url():
     """No address or query holds a NUL character, and PostgreSQL could not even look one up."""
-    if "\x00" in request.path:
+    environ = _cv_request.get().request.environ  # not through the proxies: at every request
+    if "\x00" in environ.get("PATH_INFO", ""):  # request.path is PATH_INFO decoded: a NUL in one is in both
         return _page_or_json("page_not_found", "not_found", 404, path=request.path.replace("\x00", "\\0"))
-    if not request.environ.get("QUERY_STRING"):  # no query (most requests): no arguments to look at
+    if not environ.get("QUERY_STRING"):  # no query (most requests): no arguments to look at
         return None
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:

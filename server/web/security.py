@@ -36,11 +36,20 @@ def install_security_headers(app) -> None:
     app.wsgi_app = _with_security_headers(app.wsgi_app)
 
 
+_NAMES = frozenset(name.lower() for name in HEADERS)
+_ALL = list(HEADERS.items())
+
+
 def _with_security_headers(wsgi_app):
     def app_with_headers(environ, start_response):
         def start_with_headers(status, headers, exc_info=None):
-            present = {name.lower() for name, _ in headers}
-            headers = list(headers) + [(name, value) for name, value in HEADERS.items() if name.lower() not in present]
+            for name, _ in headers:
+                if name.lower() in _NAMES:  # the response set one itself (rare): keep it
+                    present = {name.lower() for name, _ in headers}
+                    headers = [*headers, *((name, value) for name, value in _ALL if name.lower() not in present)]
+                    break
+            else:
+                headers = [*headers, *_ALL]
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return wsgi_app(environ, start_with_headers)

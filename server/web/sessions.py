@@ -48,6 +48,10 @@ class SiteSessions(SecureCookieSessionInterface):
         account to its site's cookie, an account of the whole installation to the installation's
         (and then this site's own login, if there was one, is ended: the new login is who is here)."""
         opened = getattr(session, "cookie_site", None)
+        if opened is None and not session and not session.modified:  # no login came, none to keep (most requests)
+            if session.accessed:
+                _vary_on_cookie(response)
+            return
         target = session.get("site") if "user_id" in session else opened
         if opened is not None and target != opened:
             response.delete_cookie(
@@ -62,7 +66,7 @@ class SiteSessions(SecureCookieSessionInterface):
         request.environ[SAVED_TO] = target
         if not session and not session.modified:  # what Flask's own does with an empty session, sooner
             if session.accessed:
-                response.vary.add("Cookie")
+                _vary_on_cookie(response)
             return
         super().save_session(app, session, response)
 
@@ -96,3 +100,12 @@ class SiteSessions(SecureCookieSessionInterface):
             except BadSignature:
                 pass
         return self.session_class()
+
+
+def _vary_on_cookie(response) -> None:
+    """``response.vary.add("Cookie")``, which parses and writes the header back through a HeaderSet
+    even when there is none yet (the usual case): the same header."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
