@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, false, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
+from .named_rows import Named
 from .records import T
 from .types import Candidate
 
@@ -59,7 +60,7 @@ def for_counter(site, counter_id: int, counter_number: int):
 # every "next" runs this: built once per number of services a counter serves (and whether one takes
 # bookings), with the site, day, counter and its services as plain parameters (building a statement
 # costs more than running it on SQLite, see numbering.py; an "expanding" IN list is rewritten at
-# every execution)
+# every execution), and run straight on the database's cursor (named_rows.py)
 _CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
 NORMAL, PRIORITY, DUE = "normal", "priority", "due"
 
@@ -100,7 +101,7 @@ def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = f
     return union_all(*parts)
 
 
-_CANDIDATES: dict[tuple[int, bool], object] = {}  # (services, bookings) -> the statement
+_CANDIDATES: dict[tuple[int, bool], Named] = {}  # (services, bookings) -> the statement
 
 
 def _takes_bookings(site, counter) -> bool:
@@ -114,20 +115,26 @@ def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Ca
     booking whose slot has begun, looked for only where the counter's services take bookings)."""
     services = list(site.counter_service_ids[counter.number])
     bookings = _takes_bookings(site, counter)
-    if exclude:  # a claim lost to another counter (PostgreSQL): rare, built for the occasion
-        query = _candidates_query(len(services), bookings, frozenset(exclude))
-    else:
-        query = _CANDIDATES.get((len(services), bookings))
-        if query is None:
-            query = _CANDIDATES[len(services), bookings] = _candidates_query(len(services), bookings)
     params = {"site_id": site.id, "day": day, "counter_id": counter.id}
     params.update({f"service_{i}": service for i, service in enumerate(services)})
     if bookings:
         params["now"] = now
+    if exclude:  # a claim lost to another counter (PostgreSQL): rare, built for the occasion
+        rows = conn.execute(_candidates_query(len(services), bookings, frozenset(exclude)), params)
+    else:
+        query = _CANDIDATES.get((len(services), bookings))
+        if query is None:
+            query = _CANDIDATES[len(services), bookings] = Named(_candidates_query(len(services), bookings))
+        rows = query.named(conn, params)
     return {
         row.kind: Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
-        for row in conn.execute(query, params)
+        for row in rows
     }
+
+
+_CLAIM = Named(
+    select(T.c.id).where(T.c.id == bindparam("ticket_id"), T.c.status == "waiting").with_for_update(skip_locked=True)
+)
 
 
 def _claim(conn, ticket_id: int) -> bool:
@@ -137,10 +144,7 @@ def _claim(conn, ticket_id: int) -> bool:
     """
     if conn.dialect.name != "postgresql":
         return True
-    claimed = conn.execute(
-        select(T.c.id).where(T.c.id == ticket_id, T.c.status == "waiting").with_for_update(skip_locked=True)
-    ).first()
-    return claimed is not None
+    return _CLAIM.first(conn, {"ticket_id": ticket_id}) is not None
 
 
 def choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:

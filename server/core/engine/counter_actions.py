@@ -16,6 +16,7 @@ from ..models import utcnow
 from .choosing import choose_for, waiting_number
 from .clock import business_day
 from .estimates import with_position
+from .named_rows import Named
 from .numbering import queue_changed, queue_delta
 from .records import (
     HELD_STATUS,
@@ -37,7 +38,7 @@ from .views import ticket_view
 
 EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
 # built once (see numbering.py): the moving average, "weighted" being seconds x EMA_WEIGHT
-_SERVICE_AVERAGE = (
+_SERVICE_AVERAGE = Named(
     update(S)
     .where(S.c.id == bindparam("service_id"))
     .values(
@@ -50,10 +51,11 @@ _SERVICE_AVERAGE = (
 
 
 # a ticket's step and the row it leaves, in one statement each (RETURNING instead of a reload); built
-# once, so "next" builds no statement of its own (each cost more than running it)
+# once, so "next" builds no statement of its own (each cost more than running it), and run straight
+# on the database's cursor (named_rows.py: SQLAlchemy's execute cost more than SQLite's work)
 _BY_USER, _BY_TOKEN = bindparam("by_user", type_=Integer()), bindparam("by_token", type_=Integer())
 _STEP_AT = bindparam("step_at", type_=DateTime())
-_CALL = (
+_CALL = Named(
     update(T)
     .where(T.c.id == bindparam("ticket"), T.c.status == "waiting")
     .values(
@@ -68,23 +70,25 @@ _CALL = (
     )
     .returning(*T.c)
 )
-_END_UNSTARTED = (
+_END_UNSTARTED = Named(
     update(T)
     .where(T.c.id == bindparam("ticket"), T.c.status == "called")
     .values(status="no_show", finished_at=_STEP_AT, ended_by_user_id=_BY_USER, ended_by_token_id=_BY_TOKEN)
     .returning(*T.c)
 )
 _FINISH = {
-    held_status: update(T)
-    .where(T.c.id == bindparam("ticket"), T.c.status == held_status)
-    .values(
-        status="done",
-        finished_at=_STEP_AT,
-        started_at=bindparam("started", type_=DateTime()),
-        ended_by_user_id=_BY_USER,
-        ended_by_token_id=_BY_TOKEN,
+    held_status: Named(
+        update(T)
+        .where(T.c.id == bindparam("ticket"), T.c.status == held_status)
+        .values(
+            status="done",
+            finished_at=_STEP_AT,
+            started_at=bindparam("started", type_=DateTime()),
+            ended_by_user_id=_BY_USER,
+            ended_by_token_id=_BY_TOKEN,
+        )
+        .returning(*T.c)
     )
-    .returning(*T.c)
     for held_status in m.HELD_STATES
 }
 
@@ -100,7 +104,7 @@ class _Held(NamedTuple):
 
 
 # "next" reads the counter (locked, as counter_row) and its current ticket (as held_ticket) in one statement
-_COUNTER_AND_HELD = (
+_COUNTER_AND_HELD = Named(
     select(C, *(T.c[name].label(f"held_{name}") for name in _Held._fields))
     .select_from(C.outerjoin(T, and_(T.c.counter_id == C.c.id, HELD_STATUS)))  # the partial index (records.py)
     .where(C.c.id == bindparam("counter_id"))
@@ -113,7 +117,7 @@ def _counter_and_held(conn, site: SiteRuntime, number: int):
     counter_id = site.counter_ids.get(number)
     if counter_id is None:
         raise NotFound("unknown_counter", counter=number)
-    row = conn.execute(_COUNTER_AND_HELD, {"counter_id": counter_id}).first()
+    row = _COUNTER_AND_HELD.first(conn, {"counter_id": counter_id})
     if row is None:
         raise NotFound("unknown_counter", counter=number)
     held = None if row.held_id is None else _Held(*(getattr(row, f"held_{name}") for name in _Held._fields))
@@ -123,9 +127,9 @@ def _counter_and_held(conn, site: SiteRuntime, number: int):
 def _step(conn, statement, ticket_id: int, now, actor: Actor | None, **params):
     """Run one of the steps above on ``ticket_id``; the ticket's row after it."""
     actor = actor or Actor()
-    row = conn.execute(
-        statement, {"ticket": ticket_id, "step_at": now, "by_user": actor.user_id, "by_token": actor.token_id, **params}
-    ).first()
+    row = statement.first(
+        conn, {"ticket": ticket_id, "step_at": now, "by_user": actor.user_id, "by_token": actor.token_id, **params}
+    )
     if row is None:  # cannot happen under the row lock; refuse rather than corrupt
         raise QueueError("internal")
     return row
@@ -146,8 +150,8 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
     seconds = max(0.0, (now - started).total_seconds()) if started is not None else None
     done = _step(conn, _FINISH[held.status], held.id, now, actor, started=started)
     if seconds is not None:  # the service's moving average learns from timed services only
-        conn.execute(
-            _SERVICE_AVERAGE, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
+        _SERVICE_AVERAGE.execute(
+            conn, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
         )
     record_event(
         conn,
