@@ -176,6 +176,8 @@ class AppState:
             context = _cv_request.get(None)
             if context is not None:
                 chosen = context.request.environ.get(SITE_KEY)
+            if chosen is None:  # a path of no site in particular (most requests): the first site's
+                return next(iter(self.sites))
         return chosen if chosen in self.sites else self.first_site_id
 
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 from flask import current_app, jsonify, request
@@ -24,6 +26,41 @@ class IssueRequest(BaseModel):
     service: str = Field(min_length=1, max_length=32)
     priority: str | None = Field(default=None, min_length=1, max_length=32)
     kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class _Issue(NamedTuple):
+    service: str
+    priority: str | None
+    kiosk: str | None
+
+
+_ISSUE_FIELDS = frozenset(IssueRequest.model_fields)
+
+
+def _issue_body() -> IssueRequest | _Issue:
+    """``parse_body(IssueRequest)``: a kiosk's usual body (a service code, maybe a priority and a
+    kiosk, texts of 1 to 32 characters) is checked here without building a pydantic model, in
+    microseconds at every ticket; any other body goes through ``parse_body``, which refuses it
+    naming the field."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        data = None
+    if type(data) is dict and "service" in data and data.keys() <= _ISSUE_FIELDS:
+        service, priority, kiosk = data["service"], data.get("priority"), data.get("kiosk")
+        if (
+            _short_text(service)
+            and (priority is None or _short_text(priority))
+            and (kiosk is None or _short_text(kiosk))
+        ):
+            return _Issue(service, priority, kiosk)
+    return parse_body(IssueRequest)
+
+
+def _short_text(value) -> bool:
+    """What IssueRequest's fields take: a str of 1 to 32 characters, no NUL (parse_body's rule)."""
+    return type(value) is str and 0 < len(value) <= 32 and "\x00" not in value
 
 
 def _track_base() -> str:
@@ -60,7 +97,7 @@ def issuing_kiosk(
 
 @bp.post("/tickets")
 def issue_ticket():
-    body = parse_body(IssueRequest)
+    body = _issue_body()
     app_state = state()
     kiosk, kiosk_proven = issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
     app_state.limits.check_issue(app_state.site.config.limits, request.remote_addr, kiosk, kiosk_proven)
