@@ -112,6 +112,8 @@ def refuse_foreign_writes() -> None:
     in and out stays open; a wrong token is left to the route (it refuses it, or ignores it)."""
     if request.method in READING_METHODS or request.path.startswith("/api/v1/auth/"):
         return
+    if "HTTP_AUTHORIZATION" not in request.environ and "HTTP_COOKIE" not in request.environ:
+        return  # no token, no cookie: nobody to refuse (a kiosk's tap), and the session is not opened
     if not request.headers.get("Authorization") and "user_id" not in session:
         return
     try:
