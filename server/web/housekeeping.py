@@ -17,13 +17,15 @@ log = logging.getLogger(__name__)
 
 LAPSE_EVERY_SECONDS = 30  # a remote number lapses this long after its deadline at the latest
 NEW_SITES_SECONDS = 5  # how soon a site added while the server runs gets its day-end loop
+DAY_END_AFTER_SECONDS = 5  # the day ends this long after local midnight: a timer a little early is still past it
 
 
-def seconds_to_next_day(site, now: dt.datetime) -> float:
-    """From ``now`` (naive UTC) to a few seconds after the site's next local midnight."""
+def seconds_to_next_day(site, now: dt.datetime, after: float = DAY_END_AFTER_SECONDS) -> float:
+    """From ``now`` (naive UTC) to ``after`` seconds past the site's next local midnight (at least a
+    second: a timer that fired a little before midnight looks again just after it)."""
     local = q.local_time(site, now)
-    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
-    return max(1.0, (midnight - local).total_seconds())
+    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (midnight - local).total_seconds() + after)
 
 
 def day_end_loop(state) -> None:
@@ -42,6 +44,7 @@ def site_day_end_loop(state, site_id: str) -> None:
     """At start (the server may have been off at midnight) and after every local midnight of the site."""
     from .realtime import publish
 
+    after = seconds_setting("QUEUEKIOSK_DAY_END_SECONDS", DAY_END_AFTER_SECONDS, 0.1, 3600)
     with state.at(site_id):  # its log lines name the site (server/core/logs.py name_sites_by)
         at_start = True
         while True:
@@ -61,26 +64,29 @@ def site_day_end_loop(state, site_id: str) -> None:
             at_start = False
             # a few seconds, beside the requests: the formula until it is done
             gevent.spawn(retrain_quietly, state, site_id)
-            gevent.sleep(seconds_to_next_day(state.site, q.utcnow()))
+            gevent.sleep(seconds_to_next_day(state.site, q.utcnow(), after))
 
 
-def lapse_seconds() -> float:
-    """How often the lapse loop looks: ``QUEUEKIOSK_LAPSE_SECONDS`` (read when the loop starts; the
-    test of a number lapsing sets it short), else ``LAPSE_EVERY_SECONDS``; a value that is not
-    0.5-3600 seconds is logged and the default kept."""
-    value = os.environ.get("QUEUEKIOSK_LAPSE_SECONDS")
+def seconds_setting(name: str, default: float, low: float, high: float) -> float:
+    """A number of seconds from the environment variable ``name`` (read when a loop starts; tests set
+    them short), else ``default``; a value outside ``low``-``high`` is logged and the default kept."""
+    value = os.environ.get(name)
     if not value:
-        return LAPSE_EVERY_SECONDS
+        return default
     try:
         seconds = float(value)
     except ValueError:
-        seconds = 0
-    if not 0.5 <= seconds <= 3600:
-        log.error(
-            "QUEUEKIOSK_LAPSE_SECONDS is %r, not 0.5-3600 seconds: looking every %d s", value, LAPSE_EVERY_SECONDS
-        )
-        return LAPSE_EVERY_SECONDS
+        seconds = low - 1
+    if not low <= seconds <= high:
+        log.error("%s is %r, not %g-%g seconds: %g s instead", name, value, low, high, default)
+        return default
     return seconds
+
+
+def lapse_seconds() -> float:
+    """How often the lapse loop looks: ``QUEUEKIOSK_LAPSE_SECONDS`` (the test of a number lapsing sets
+    it short), else ``LAPSE_EVERY_SECONDS``."""
+    return seconds_setting("QUEUEKIOSK_LAPSE_SECONDS", LAPSE_EVERY_SECONDS, 0.5, 3600)
 
 
 def lapse_loop(state) -> None:

@@ -20,6 +20,8 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def faketime_env(local_start: str) -> dict:
+    """A server whose wall clock starts at ``local_start`` in Ho Chi Minh City and runs on, and whose
+    day ends half a second after midnight rather than 5 s (docs/configuration.md)."""
     assert LIBFAKETIME.exists() or shutil.which("faketime"), "needs libfaketime: apt-get install faketime"
     start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.UTC)
     return {
@@ -27,6 +29,7 @@ def faketime_env(local_start: str) -> dict:
         "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"),
         "TZ": "UTC",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "QUEUEKIOSK_DAY_END_SECONDS": "0.5",
     }
 
 
@@ -44,7 +47,7 @@ def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(
     display.subscribe({"display": "lobby"})
     phone.subscribe({"ticket": left["id"]})
 
-    # a few seconds after midnight (at most 15 s from the start, plus the time the server took to start)
+    # half a second after midnight (at most 15 s from the start, plus the time the server took to start)
     expired = phone.wait_for("ticket.expired", timeout=60)
     assert (expired["ticket"]["id"], expired["ticket"]["status"]) == (left["id"], "expired")
     changed = display.wait_for("queue.changed", lambda e: e["waiting"]["HT"]["waiting"] == 0, timeout=5)
