@@ -1,0 +1,106 @@
+"""What the app works out once instead of at every request (server/web/app.py, issue 21) answers as
+Flask and werkzeug would: the URL adapter of each host (links and redirects are built with it), the
+answers handed to the server as they are, and the issue body checked without pydantic. The real app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask, Response, redirect
+from werkzeug.test import EnvironBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def app(tmp_path, migrated_sqlite_url, monkeypatch):
+    from queuekiosk.server.web.app import create_app
+
+    monkeypatch.setenv("QUEUEKIOSK_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("QUEUEKIOSK_DATABASE_URL", migrated_sqlite_url)
+    monkeypatch.setenv("QUEUEKIOSK_SECRET_KEY", "pipeline-test")
+    config = tmp_path / "config.yaml"
+    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    app = create_app(config, ignore_hours=True)
+    yield app
+    app.extensions["queuekiosk"].engine.dispose()
+
+
+REQUESTS = [
+    {"path": "/api/v1/tickets", "method": "POST", "headers": {"Host": "127.0.0.1:8000"}},
+    {"path": "/s/phuc-la/kiosk/1", "headers": {"Host": "Bücher.example:81"}},
+    {"path": "/socket.io/", "headers": {"Host": "a.b", "Connection": "keep-alive, Upgrade", "Upgrade": "websocket"}},
+    {"path": "/x", "query_string": "y=%C3%A9&z", "base_url": "https://CENTRE.example:443/pre/"},
+    {"path": "/caf%C3%A9"},
+    {"path": "/kiosk/1", "headers": {"Host": "bad host"}},
+]
+
+
+@pytest.mark.parametrize("kwargs", REQUESTS)
+def test_the_url_adapter_is_flasks_for_the_second_request_of_a_host_too(app, kwargs):
+    for _ in range(3):  # the first request of a host goes Flask's way, the next ones are remembered
+        ours, flasks = (app.request_class(EnvironBuilder(**kwargs).get_environ()) for _ in range(2))
+        try:
+            adapter = app.create_url_adapter(ours)
+        except Exception as error:  # a host werkzeug refuses is refused every time
+            with pytest.raises(type(error)):
+                Flask.create_url_adapter(app, flasks)
+            continue
+        expected = Flask.create_url_adapter(app, flasks)
+        assert {k: v for k, v in vars(adapter).items() if k != "map"} == {
+            k: v for k, v in vars(expected).items() if k != "map"
+        }
+        assert ours.host == flasks.host
+
+
+def _wsgi(get_wsgi_response, method):
+    body, status, headers = get_wsgi_response(EnvironBuilder(method=method).get_environ())
+    return b"".join(body), status, list(headers)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda app: app.json.response({"number": 1, "service": "Hộ tịch"}),
+        lambda app: app.response_class("plain text", status=201),
+        lambda app: app.response_class("", status=204),
+        lambda app: redirect("/kiosk/1"),
+        lambda app: app.response_class(iter([b"a", b"b"]), mimetype="text/csv"),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_an_answer_reaches_the_server_as_werkzeug_would_hand_it(app, make, method):
+    with app.test_request_context():
+        ours = _wsgi(make(app).get_wsgi_response, method)
+        theirs = _wsgi(Response.get_wsgi_response.__get__(make(app)), method)  # werkzeug's own
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"service": "HT"}, None),
+        ({"service": "HT", "priority": "elderly", "kiosk": "kiosk-1"}, None),
+        ({"service": "HT", "kiosk": None}, None),
+        ({"service": "x" * 33}, "service"),
+        ({"service": "HT", "kiosk": ""}, "kiosk"),
+        ({"service": "HT", "priority": 1}, "priority"),
+        ({"service": "H\u0000T"}, "service"),
+        ({"service": "HT", "colour": "red"}, "colour"),
+        ({"priority": "elderly"}, "service"),
+    ],
+)
+def test_the_issue_body_is_taken_or_refused_as_pydantic_would(app, body, field):
+    from queuekiosk.server.core.errors import Invalid
+    from queuekiosk.server.web.api import parse_body
+    from queuekiosk.server.web.api.tickets import IssueRequest, _issue_body
+
+    with app.test_request_context("/api/v1/tickets", method="POST", json=body):
+        if field is None:
+            taken, model = _issue_body(), parse_body(IssueRequest)
+            assert (taken.service, taken.priority, taken.kiosk) == (model.service, model.priority, model.kiosk)
+        else:
+            with pytest.raises(Invalid) as refused:
+                _issue_body()
+            assert refused.value.params["field"] == field
