@@ -75,6 +75,10 @@ for _name in ("engineio.server", "socketio.server"):
 # what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
 COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows
+# what a display is told of a called ticket: what its page reads (display/static/display.js) and no more.
+# A display's room is public (any screen on the LAN may subscribe), and every byte is decoded by each
+# screen: the whole ticket was 680 bytes a call
+DISPLAY_TICKET = ("id", "number", "display", "service", "priority", "status", "counter", "origin")
 
 _process_rooms: dict[int, str] = {}
 
@@ -218,14 +222,20 @@ def publish(site, outcome: q.Outcome) -> None:
             displays_told |= {room for room in rooms if ":display:" in room}
         if happened.kind == "queue.changed":
             rooms -= displays_told
+        for_displays = None
         for room in rooms:
             if listening is not None and not listening.get(room):
                 continue  # nobody in it: socketio.emit would encode the message for no one
+            told = payload
+            if happened.ticket is not None and ":display:" in room:
+                if for_displays is None:
+                    for_displays = {**payload, "ticket": {key: happened.ticket[key] for key in DISPLAY_TICKET}}
+                told = for_displays
             display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
             if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
-                socketio.emit(happened.kind, {**payload, "announcement": spoken[display_id]}, to=room)
+                socketio.emit(happened.kind, {**told, "announcement": spoken[display_id]}, to=room)
             else:
-                socketio.emit(happened.kind, payload, to=room)
+                socketio.emit(happened.kind, told, to=room)
 
 
 def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
