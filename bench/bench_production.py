@@ -192,7 +192,7 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
         "QUEUEKIOSK_IGNORE_HOURS": "1",
         "QUEUEKIOSK_CONFIG": str(bench_config(folder)),
     }
-    if args.pool and code is None:
+    if args.pool:  # (a revision without the setting ignores it)
         env["QUEUEKIOSK_DATABASE_POOL"] = str(args.pool)
     if name.startswith("pg"):
         config, _, revision = name.partition("@")
@@ -253,7 +253,7 @@ def main():
     parser.add_argument(
         "--pool",
         type=int,
-        help="QUEUEKIOSK_DATABASE_POOL of this checkout's servers (default: theirs, 10); a warning says when "
+        help="QUEUEKIOSK_DATABASE_POOL of every queuekiosk server (default: theirs, 10); a warning says when "
         "the run's servers may need more connections than PostgreSQL's max_connections",
     )
     parser.add_argument(

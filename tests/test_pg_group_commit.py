@@ -181,3 +181,43 @@ def test_two_processes_issuing_across_services_at_once_never_deadlock_and_stay_g
     for code, numbers in found.items():
         start = queue.site.config.service(code).numbers.start
         assert numbers == list(range(start, start + len(numbers))), f"{code}: a gap or a number twice"
+
+
+WAITING = textwrap.dedent(
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+    import sys, time
+
+    import gevent
+    from sqlalchemy import text
+
+    from queuekiosk.server.core.db import create_db_engine
+
+    engine = create_db_engine(sys.argv[1])
+    ticks = []
+
+    def ticking():
+        while True:
+            ticks.append(time.monotonic())
+            gevent.sleep(0.01)
+
+    ticker = gevent.spawn(ticking)
+    gevent.sleep(0.05)
+    with engine.connect() as conn:
+        begun = time.monotonic()
+        conn.execute(text("SELECT pg_sleep(0.5)"))
+        ended = time.monotonic()
+    ticker.kill()
+    print(sum(begun < t < ended for t in ticks))
+    """
+)
+
+
+def test_a_slow_statement_lets_the_process_s_other_greenlets_run(migrated_pg_url):
+    """psycopg waits on gevent's hub (db._wait_on_the_hub): while one request's statement runs, the
+    process answers others."""
+    done = subprocess.run([sys.executable, "-c", WAITING, migrated_pg_url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip().splitlines()[-1]) >= 20  # ~50 ticks of 10 ms in half a second

@@ -229,6 +229,7 @@ def group_writer(engine: Engine):
 
 PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a transaction; past that,
 # every snapshot of every backend looks further (PostgreSQL's "suboverflowed" transactions)
+PG_LANES = 2  # batches written side by side, each lane its own services (see PostgresGroupWriter.submit)
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
 _RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
@@ -252,39 +253,22 @@ class PostgresGroupWriter:
     times. Nothing is lost or done twice: an undone action left nothing in the database, and each
     caller hears back once, after the COMMIT that holds its change (or with its error)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
-        self._jobs: Queue = Queue()
-        self._again: list = []  # jobs put off to the next batch, in their order
-        self._greenlet = gevent.spawn(self._run)
+        self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
 
     def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
         done = AsyncResult()
-        self._jobs.put([action, (site, *args), kwargs, done, 0, None])  # (tries, the number row it wanted)
+        job = [action, (site, *args), kwargs, done, 0, None]  # (tries, the number row it wanted)
+        row = _row_of(job)
+        # issuing of different services in different lanes: their batches lock different rows, and
+        # one lane's round trips go on while another's wait
+        lane = self._lanes[row[1] % len(self._lanes) if row[0] == 0 else 0]
+        lane.jobs.put(job)
         return done.get()
 
-    def _run(self):
-        while True:
-            if self._again:
-                batch, self._again = self._again, []
-            else:
-                batch = [self._jobs.get()]
-                gevent.sleep(0)  # as GroupCommitWriter: the last batch's callers answer first
-            while len(batch) < PG_MAX_BATCH:
-                try:
-                    batch.append(self._jobs.get_nowait())
-                except Empty:
-                    break
-            try:
-                self._write(batch)
-            except BaseException as error:  # never leave a request waiting for an answer
-                for *_job, done, _tries, _row in batch:
-                    if not done.ready():
-                        done.set_exception(error)
-                raise
-
-    def _write(self, batch):
+    def _write(self, lane, batch):
         batch.sort(key=_row_of)  # the likely number rows in order, so few actions wait for the next batch
         results = []
         order = NumberRowOrder()
@@ -293,12 +277,12 @@ class PostgresGroupWriter:
                 info = conn.info  # the pooled connection's own: what is put here is taken out below
                 info[DEFERRED], info[ROW_ORDER] = [], order
                 try:
-                    self._run_batch(conn, batch, order, results)
+                    self._run_batch(lane, conn, batch, order, results)
                 finally:
                     info.pop(ROW_ORDER, None)
                     info.pop(DEFERRED, None)
         except Exception as error:  # the batch or its commit failed: nothing in it happened
-            again, self._again = self._again, []
+            again, lane.again = lane.again, []
             if not isinstance(error, OperationalError):
                 log.error("a batch of %d actions was not committed: %s", len(batch), error)
             for job in batch + again:
@@ -312,7 +296,7 @@ class PostgresGroupWriter:
             else:
                 done.set(outcome)
 
-    def _run_batch(self, conn, batch, order, results) -> None:
+    def _run_batch(self, lane, conn, batch, order, results) -> None:
         with conn.begin():
             dbapi_connection = conn.connection.dbapi_connection
             dbapi_connection.execute(_SAVEPOINT)  # (psycopg sends the BEGIN before it)
@@ -336,16 +320,51 @@ class PostgresGroupWriter:
                     dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
                     if isinstance(error, OutOfOrder):  # not a failure: it waits for its turn
                         job[5] = error.args[0]  # the row it wanted: its place in the next batch
-                        self._again.append(job)
+                        lane.again.append(job)
                         continue
                     job[4] += 1
                     if _sqlstate(error) in _RETRY_STATES and job[4] < PG_TRIES:
-                        self._again.append(job)
+                        lane.again.append(job)
                     else:
                         results.append((done, None, error))
                 else:
                     order.released()
                     results.append((done, outcome, None))
+
+
+class _Lane:
+    """A writer's queue and the greenlet that writes its batches, on a connection of its own."""
+
+    def __init__(self, writer: PostgresGroupWriter):
+        self.jobs: Queue = Queue()
+        self.again: list = []  # jobs put off to the next batch
+        self.greenlet = gevent.spawn(self._run, writer)
+
+    def _run(self, writer):
+        while True:
+            if self.again:
+                batch, self.again = self.again, []
+            else:
+                batch = [self.jobs.get()]
+                gevent.sleep(0)  # as GroupCommitWriter: the last batch's callers answer first
+            while len(batch) < PG_MAX_BATCH:
+                try:
+                    batch.append(self.jobs.get_nowait())
+                except Empty:
+                    break
+            try:
+                writer._write(self, batch)
+            except BaseException as error:  # never leave a request waiting for an answer
+                for *_job, done, _tries, _row in batch:
+                    if not done.ready():
+                        done.set_exception(error)
+                raise
+
+
+def pg_lanes() -> int:
+    """``QUEUEKIOSK_PG_WRITERS``: the group writer's lanes (connections writing batches side by side)."""
+    value = os.environ.get("QUEUEKIOSK_PG_WRITERS", "").strip()
+    return int(value) if value.isdigit() and 1 <= int(value) <= 16 else PG_LANES
 
 
 _INTRANS, _INERROR = 2, 3  # psycopg's pq.TransactionStatus: in a transaction; in a failed one
