@@ -73,8 +73,13 @@ def test_the_tracking_address_must_be_a_web_address(config_data):
 
 def test_every_driver_name_config_accepts_has_a_driver():
     """The core keeps the names as plain data; the device part registers a driver for each."""
-    from queuekiosk.printers.registry import DRIVERS
+    from queuekiosk.printers.drivers import PrinterDriver
+    from queuekiosk.printers.registry import DRIVERS, driver_class
     from queuekiosk.server.core.config import PRINTER_DRIVERS, Printer
 
     assert list(DRIVERS) == list(PRINTER_DRIVERS)
+    # each is imported at its first printer: a misspelt module or class would fail only then
+    for name in PRINTER_DRIVERS:
+        kind = driver_class(name)
+        assert kind is None if name == "agent" else issubclass(kind, PrinterDriver), name
     assert Printer.model_fields["driver"].annotation.__args__ == PRINTER_DRIVERS  # what config.yaml may say

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -375,7 +374,9 @@ class Printer(_Strict):
 
     @field_validator("profile")
     @classmethod
-    def _known_profile(cls, value: str) -> str:
+    def _known_profile(cls, value: str, info: ValidationInfo) -> str:
+        if (info.context or {}).get("stored"):
+            return value  # checked when it was saved: a start needs none of python-escpos's profiles
         problem = _profile_problem(value) if _profile_problem is not None else None
         if problem:
             raise ValueError(problem)
@@ -674,6 +675,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
+    import yaml  # only here: a start on a database with its setup reads no YAML
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
