@@ -34,7 +34,7 @@ from ..core.db import (
     write_transaction,
 )
 from ..core.logs import configure_logging, name_sites_by
-from ..core.writer import GroupCommitWriter
+from ..core.writer import group_writer
 from .extensions import ping_seconds, socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
@@ -43,6 +43,7 @@ from .sessions import SiteSessions
 if TYPE_CHECKING:
     from ...printers.spooler import Spooler
     from ..core.prediction import Predictor
+    from ..core.writer import GroupCommitWriter, PostgresGroupWriter
 
 
 class _JSONProvider(DefaultJSONProvider):
@@ -177,7 +178,7 @@ class AppState:
     engine: Engine
     sites: dict[str, SiteRuntime]  # by id, the first site first; a runtime is replaced whole (live_setup.py)
     ignore_hours: bool = False
-    writer: GroupCommitWriter | None = None  # SQLite only
+    writer: GroupCommitWriter | PostgresGroupWriter | None = None  # group commit (server/core/writer.py)
     spoolers: dict[str, Spooler] = field(default_factory=dict)  # per site, started by `queuekiosk serve`
     limits: RateLimits | None = None
     predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
@@ -241,7 +242,7 @@ class AppState:
     def write(self, action, *args, **kwargs):
         """Run ``action(conn, site, *args, **kwargs)`` in one committed transaction; its result."""
         site = self.site
-        if self.writer is not None:  # SQLite: group commit (server/core/writer.py)
+        if self.writer is not None:  # group commit (server/core/writer.py)
             return self.writer.submit(action, site, args, kwargs)
         with write_transaction(self.engine) as conn:  # commits on success, rolls back on any error
             result = action(conn, site, *args, **kwargs)
@@ -398,7 +399,7 @@ def create_app(
         engine, config or (lambda: load_config(path)), instance_dir, path.parent, migrate_apart=migrate_apart
     )
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
-    writer = GroupCommitWriter(engine) if engine.dialect.name == "sqlite" else None
+    writer = group_writer(engine)  # SQLite's, PostgreSQL's on psycopg, else None
     state = AppState(path, instance_dir, engine, {site.id: site}, ignore_hours, writer)
     app.extensions["queuekiosk"] = state
     name_sites_by(lambda: state.site_id)  # a line names the site it is about
