@@ -104,3 +104,21 @@ def test_the_issue_body_is_taken_or_refused_as_pydantic_would(app, body, field):
             with pytest.raises(Invalid) as refused:
                 _issue_body()
             assert refused.value.params["field"] == field
+
+
+def test_a_path_matched_again_finds_the_same_rule_and_values_of_its_own(app):
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    from werkzeug.routing import RequestRedirect
+
+    adapter = app.url_map.bind("localhost")
+    for _ in range(3):  # the first match is werkzeug's own walk, the next ones are remembered
+        rule, values = adapter.match("/api/v1/tickets/abc", "GET", return_rule=True)
+        assert (rule.endpoint, values) == ("api.get_ticket", {"ticket_id": "abc"})
+        values["ticket_id"] = "changed"  # a view's preprocessor may change its own values
+        assert adapter.match("/api/v1/tickets", "POST") == ("api.issue_ticket", {})
+        with pytest.raises(MethodNotAllowed):
+            adapter.match("/api/v1/tickets", "DELETE")
+        with pytest.raises(NotFound):
+            adapter.match("/api/v1/no-such-thing", "GET")
+        with pytest.raises(RequestRedirect):  # slashes merged: the client is sent to the one path
+            adapter.match("/api/v1//tickets", "POST")

@@ -82,7 +82,7 @@ def issuing_kiosk(
     ``limits.require_kiosk_token`` (then ``roles`` only); a kiosk token bound to a kiosk only as that
     kiosk. And whether the caller proved to be that kiosk (its bound token): only then does it count
     as that kiosk."""
-    if not token_required and "Authorization" not in request.headers:  # the usual case reads no token
+    if not token_required and "HTTP_AUTHORIZATION" not in request.environ:  # the usual case reads no token
         return kiosk, False
     principal = current_principal()
     if token_required:
