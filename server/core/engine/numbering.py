@@ -31,13 +31,15 @@ ESTIMATE_INPUTS_SQL = (  # what the wait estimate needs, in the same round trip
 )
 _NEXT_NUMBER = text(f"{TAKE_NUMBER_SQL}, {ESTIMATE_INPUTS_SQL}").bindparams(bindparam("day", type_=Date()))
 _NEXT_NUMBER_PREPARED = Prepared(_NEXT_NUMBER)
-_QUEUE_DELTA = text(
-    "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
-    "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
-    "DO UPDATE SET waiting = number_sequences.waiting + :delta, "
-    "priority_waiting = number_sequences.priority_waiting + :priority_delta "
-    "RETURNING waiting, priority_waiting"  # the queue's new counts, for its queue.changed without a read
-).bindparams(bindparam("day", type_=Date()))
+_QUEUE_DELTA = Prepared(  # every call runs it: straight on the database's cursor, as issuing's statements
+    text(
+        "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
+        "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
+        "DO UPDATE SET waiting = number_sequences.waiting + :delta, "
+        "priority_waiting = number_sequences.priority_waiting + :priority_delta "
+        "RETURNING waiting, priority_waiting"  # the queue's new counts, for its queue.changed without a read
+    ).bindparams(bindparam("day", type_=Date()))
+)
 
 
 def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool):
@@ -55,8 +57,8 @@ def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: i
     """Keep a queue's waiting counts in step when a ticket leaves it or joins it; the queue's
     ``queue.changed`` with its new counts (as ``queue_changed`` would read them)."""
     start = site.config.service(site.service_codes[service_id]).numbers.start
-    waiting, priority_waiting = conn.execute(
-        _QUEUE_DELTA,
+    waiting, priority_waiting = _QUEUE_DELTA.one(
+        conn,
         {
             "service": service_id,
             "day": day,
@@ -64,7 +66,7 @@ def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: i
             "delta": delta,
             "priority_delta": delta if priority else 0,
         },
-    ).one()
+    )
     counts = {"waiting": waiting, "priority": priority_waiting}
     return Happened("queue.changed", detail={"waiting": {site.service_codes[service_id]: counts}})
 
