@@ -191,7 +191,11 @@ def main() -> None:
         trees += [(label, None, env) for label, env in args.variant]
         for revision in args.baseline:
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qk-bench-tree-")))
-            trees.append((revision[:10], baseline_tree(revision, directory), {}))
+            tree = baseline_tree(revision, directory)
+            # its -OO bytecode, as `serve` runs it once installed (docs/deployment.md): without it a
+            # machine with PYTHONDONTWRITEBYTECODE compiles the whole tree in memory at each start
+            subprocess.run([sys.executable, "-m", "compileall", "-q", "-o", "2", str(tree / "src")], check=True)
+            trees.append((revision[:10], tree, {}))
         databases = {"both": (False, True), "new": (False,), "migrated": (True,)}[args.databases]
         runs = [("bare", None, None, {})] + [
             (f"{name}, {'migrated' if migrated else 'new'} db", code, migrated, env)
