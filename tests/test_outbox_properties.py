@@ -87,3 +87,21 @@ def test_each_ticket_step_has_one_outside_event_in_order(make_queue, config, sub
             assert set(payload["ticket"]) <= set(outbox.TICKET_FIELDS)
 
     check()
+
+
+def test_a_webhook_registered_in_the_same_batch_gets_the_taps_after_it(make_queue, config):
+    """The group writer commits a batch of actions in one transaction, and the outbox looks up the
+    webhooks once per transaction: a registration in the middle of a batch still gets every ticket
+    issued after it in that batch, and none before it; a removal, none after it."""
+    queue = make_queue(config)
+    tapped = outbox.recording(q.issue)
+    with queue.engine.begin() as conn:
+        before = tapped(conn, queue.site, "HT", check_hours=False)
+        hook = outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued"])
+        after = [tapped(conn, queue.site, "HT", check_hours=False) for _ in range(2)]
+        outbox.remove_webhook(conn, queue.site, hook["id"])
+        removed = tapped(conn, queue.site, "HT", check_hours=False)
+    assert (before.recorded, [a.recorded for a in after], removed.recorded) == (0, [1, 1], 0)
+    with queue.engine.connect() as conn:
+        told = conn.execute(select(O.c.payload).order_by(O.c.id)).scalars().all()
+    assert [p["ticket"]["id"] for p in told] == [a.ticket["id"] for a in after]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 
 from . import models as m
 from .engine.prepared import Prepared
@@ -112,6 +113,9 @@ _SUBSCRIBED = Prepared(select(W.c.events).where(W.c.site_id == bindparam("site_i
 _KINDS_OF_TEXT: dict[str, frozenset] = {}  # a webhook's ``events`` as SQLite returns it -> its kinds
 
 
+_WANTED = "queuekiosk.outbox_wanted"  # in conn.info: (the transaction, {site id: kinds}) of the last look
+
+
 def wanted(conn, site) -> frozenset | None:
     """The outside kinds someone will read at ``site``: None for every kind when the site tells
     citizens their turn (the delivery worker plans notices again at each change it finds in the
@@ -119,9 +123,22 @@ def wanted(conn, site) -> frozenset | None:
     transaction: a webhook whose registration committed before it, in any process, is seen (on
     SQLite the writer holds the database's write lock; on PostgreSQL each statement sees what was
     committed before it began), so every action begun after a registration was answered writes
-    the events that webhook wants."""
+    the events that webhook wants. Read once per transaction of a Core connection (a group
+    writer's batch): its actions all reached the writer before the batch began, so before that
+    read; a webhook added or removed in the transaction itself drops what was read."""
     if site.config.notifications.channels:
         return None
+    looked = None
+    if isinstance(conn, Connection):
+        transaction = conn.get_transaction()
+        held = conn.info.get(_WANTED)
+        if held is not None and held[0] is transaction:
+            looked = held[1]
+            if site.id in looked:
+                return looked[site.id]
+        else:
+            looked = {}
+            conn.info[_WANTED] = (transaction, looked)
     kinds = frozenset()
     for (events,) in _SUBSCRIBED.rows(conn, {"site_id": site.id}):
         if isinstance(events, str):  # SQLite's raw JSON text; psycopg (and the ORM) hand a list
@@ -132,7 +149,15 @@ def wanted(conn, site) -> frozenset | None:
                 parsed = _KINDS_OF_TEXT[events] = frozenset(json.loads(events))
             events = parsed
         kinds = kinds.union(events)
+    if looked is not None:
+        looked[site.id] = kinds
     return kinds
+
+
+def _webhooks_changed(conn) -> None:
+    """A webhook added or removed in this transaction: the next action looks again."""
+    if isinstance(conn, Connection):
+        conn.info.pop(_WANTED, None)
 
 
 def record(conn, site, happened: list, now: dt.datetime | None = None, kinds: frozenset | None = None) -> int:
@@ -208,6 +233,7 @@ def check_url(url: str) -> str:
 def add_webhook(conn, site, url: str, events: list[str], secret: str | None = None) -> dict:
     """A new webhook; its view shows the secret in full (this once): one is made when none is given."""
     secret = secret or "whsec_" + secrets.token_urlsafe(32)
+    _webhooks_changed(conn)
     webhook_id = conn.execute(
         insert(W).values(
             site_id=site.id,
@@ -230,6 +256,7 @@ def remove_webhook(conn, site, webhook_id: int) -> dict:
     """The webhook stops (its log is kept until it ages out); its pending deliveries are given up."""
     row = _webhook(conn, site, webhook_id)
     now = utcnow()
+    _webhooks_changed(conn)
     conn.execute(update(W).where(W.c.id == row.id).values(active=False))
     conn.execute(
         update(D)
