@@ -14,7 +14,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, send_from_directory
 
 from ..core.i18n import install_jinja, messages_for
-from ..core.reports import GROUPS
 
 bp = Blueprint("supervisor", __name__)
 bp.record_once(lambda setup: install_jinja(setup.app))
@@ -23,6 +22,8 @@ PAGE_MESSAGES = ("page_", "sup_", "report_", "period_", "dash_", "printer_state_
 
 
 def _page_data() -> dict:
+    from ..core.reports import GROUPS  # the report code loads with the first report page, not at start
+
     config = current_app.extensions["queuekiosk"].site.config
     return {
         "timezone": config.site.timezone,
@@ -37,6 +38,8 @@ def _page_data() -> dict:
 
 @bp.get("/reports")
 def reports_page():
+    from ..core.reports import GROUPS
+
     config = current_app.extensions["queuekiosk"].site.config
     return render_template(
         "supervisor/reports.html",

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import dossiers
 from ...core.auth import may_act_on_counter, require_role
-from ...core.reports import procedures
 from . import bp, current_principal, parse_body, run, state
 from .reports import requested_days
 
@@ -39,4 +38,6 @@ def procedure_report():
     app_state = state()
     period = requested_days(app_state.site)
     with app_state.Session() as db:
+        from ...core.reports import procedures  # loaded with the first report asked, not at start
+
         return jsonify(procedures.procedure_figures(db, app_state.site, period.first_day, period.last_day))

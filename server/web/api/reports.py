@@ -23,10 +23,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from ...core import bookings as bk
 from ...core import engine as q
-from ...core import exports, exports_pdf, periods, reports
+from ...core import periods
 from ...core.auth import require_role
 from ...core.i18n import pick_language, translate
-from ...core.reports import sites as reports_sites
 from .. import printing
 from . import current_principal, state
 
@@ -89,6 +88,10 @@ def requested_days(site) -> periods.Period:
 
 def _answer(report: dict, period: periods.Period | None = None):
     """The report as JSON or as a file; a file of a summary (``period`` given) holds the bookings too."""
+    # the report code (core/reports, exports) loads at the first report asked, not at every start:
+    # a server that nobody asks for a report never holds it (issue 21, idle memory)
+    from ...core import exports, exports_pdf
+
     fmt = _choice("format", FORMATS, "json")
     language = _choice("lang", ("vi", "en"), "vi")  # checked for JSON too: the document allows only these
     if fmt == "json":
@@ -110,6 +113,8 @@ def _answer(report: dict, period: periods.Period | None = None):
 
 def _with_bookings(report: dict, period: periods.Period) -> dict:
     """The period's bookings per service (core/bookings.booking_figures), for the files."""
+    from ...core import exports
+
     site = state().site
     figures = _read(lambda db, s: bk.booking_figures(db, s, period.first_day, period.last_day))
     services = [(s.code, s.name.vi, s.name.en) for s in site.config.services]
@@ -124,6 +129,8 @@ def _read(action, *args):
 
 @bp.get("/summary")
 def summary():
+    from ...core import reports
+
     _supervisor()
     site = state().site
     group_by = _choice("group_by", reports.GROUPS, "service")
@@ -133,6 +140,8 @@ def summary():
 
 @bp.get("/peak-hours")
 def peak_hours():
+    from ...core import reports
+
     _supervisor()
     _choice("group_by", reports.GROUPS, "service")  # the document shares the summary's parameters: checked alike
     return _answer(_read(reports.peak_hours, _period(state().site)))
@@ -140,6 +149,8 @@ def peak_hours():
 
 @bp.get("/daily")
 def daily():
+    from ...core import reports
+
     _supervisor()
     return _answer(_read(reports.daily_summary, _period(state().site)))
 
@@ -157,6 +168,8 @@ def period_choices():
 
 @bp.get("/live")
 def live():
+    from ...core import reports
+
     _supervisor()
     app_state = state()
     with app_state.Session() as db:
@@ -166,6 +179,8 @@ def live():
 @bp.get("/sites")
 def sites_compared():
     """Every site side by side over whole business days (each site's own): the province's view."""
+    from ...core.reports import sites as reports_sites
+
     principal = require_role(current_principal(), "admin", "province")
     if principal.role == "admin" and principal.site_id is not None:
         raise q.NotAllowed("sites_installation_admin_only")
