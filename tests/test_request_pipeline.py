@@ -4,6 +4,10 @@ answers handed to the server as they are, and the issue body checked without pyd
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import decimal
+import uuid
 from pathlib import Path
 
 import pytest
@@ -122,3 +126,32 @@ def test_a_path_matched_again_finds_the_same_rule_and_values_of_its_own(app):
             adapter.match("/api/v1/no-such-thing", "GET")
         with pytest.raises(RequestRedirect):  # slashes merged: the client is sent to the one path
             adapter.match("/api/v1//tickets", "POST")
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+    label: str
+
+
+PAYLOADS = [
+    {"id": "jmiIblh_Lu4L", "number": 1, "priority": None, "eta_minutes": 12.5, "ok": True, "tags": ["a", "b"]},
+    {"service": "Hộ tịch", "line": "\u2028", "html": "<b>&</b>"},
+    {"at": dt.datetime(2026, 12, 4, 9, 55, 0, 432000), "day": dt.date(2026, 12, 4)},
+    {"point": _Point(1, "một"), "amount": decimal.Decimal("1.50"), "uuid": uuid.UUID(int=7)},
+    {"big": 2**70, "negative": -(2**63) - 1},
+    {1: "an int key", "nested": {2.5: "a float key", None: "none"}},
+    [1, "two", {"three": [3]}],
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_an_answers_json_is_the_standard_librarys(app, payload):
+    import json
+
+    from flask.json.provider import _default
+
+    expected = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=_default) + "\n"
+    with app.test_request_context():
+        assert app.json.response(payload).get_data(as_text=True) == expected
+        assert app.json.dumps(payload, separators=(",", ":")) + "\n" == expected
