@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from .prepared import Prepared
@@ -68,3 +69,10 @@ class Named(Prepared):
         """The first row, or None."""
         rows = self.named(conn, params)
         return rows[0] if rows else None
+
+    def one(self, conn, params: dict):
+        """The one row (SQLAlchemy's errors when there is none or more)."""
+        rows = self.named(conn, params)
+        if len(rows) != 1:
+            raise exc.NoResultFound("no row") if not rows else exc.MultipleResultsFound("more than one row")
+        return rows[0]

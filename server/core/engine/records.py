@@ -13,6 +13,7 @@ from sqlalchemy.sql import ClauseElement
 from .. import models as m
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError
+from .named_rows import Named
 from .prepared import Prepared
 from .types import Actor
 
@@ -40,14 +41,15 @@ _INSERT_EVENT = Prepared(
     insert(E), keys=("site_id", "kind", "at", "ticket_id", "service_id", "counter_id", "user_id", "token_id", "detail")
 )
 # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
-_COUNTER_ROW = select(C).where(C.c.id == bindparam("counter_id")).with_for_update()
+# (these three run straight on the database's cursor, named_rows.py: every press of a clerk reads them)
+_COUNTER_ROW = Named(select(C).where(C.c.id == bindparam("counter_id")).with_for_update())
 # the held states written into the statement, not bound: the database then finds a counter's ticket through
 # the partial index uq_tickets_held_by_counter (status IN ('called', 'serving')), which SQLite uses only
 # where the query states the index's own condition; with the states as parameters it read every ticket
 # ever issued at each press (8.7k presses of 19 simulated days: 10 s of scans)
 HELD_STATUS = T.c.status.in_([literal_column(f"'{state}'") for state in m.HELD_STATES])
-_HELD_TICKET = select(T).where(T.c.counter_id == bindparam("counter_id"), HELD_STATUS)
-_TICKET = select(T).where(T.c.id == bindparam("ticket_id"))
+_HELD_TICKET = Named(select(T).where(T.c.counter_id == bindparam("counter_id"), HELD_STATUS))
+_TICKET = Named(select(T).where(T.c.id == bindparam("ticket_id")))
 _SET_TICKET = update(T).where(T.c.id == bindparam("ticket_id"), T.c.status == bindparam("expected_status"))
 SET_COUNTER = update(C).where(C.c.id == bindparam("counter_id"))  # the columns to set are the other parameters
 
@@ -81,11 +83,11 @@ def counter_row(conn, site: SiteRuntime, number: int):
     counter_id = site.counter_ids.get(number)
     if counter_id is None:
         raise NotFound("unknown_counter", counter=number)
-    return conn.execute(_COUNTER_ROW, {"counter_id": counter_id}).one()
+    return _COUNTER_ROW.one(conn, {"counter_id": counter_id})
 
 
 def held_ticket(conn, counter_id: int):
-    return conn.execute(_HELD_TICKET, {"counter_id": counter_id}).first()
+    return _HELD_TICKET.first(conn, {"counter_id": counter_id})
 
 
 def require_held(conn, counter) -> Any:
@@ -114,4 +116,4 @@ def actor_columns(step: str, actor: Actor | None) -> dict:
 
 
 def reload(conn, ticket_id: int):
-    return conn.execute(_TICKET, {"ticket_id": ticket_id}).one()
+    return _TICKET.one(conn, {"ticket_id": ticket_id})
