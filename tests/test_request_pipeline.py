@@ -155,3 +155,20 @@ def test_an_answers_json_is_the_standard_librarys(app, payload):
     with app.test_request_context():
         assert app.json.response(payload).get_data(as_text=True) == expected
         assert app.json.dumps(payload, separators=(",", ":")) + "\n" == expected
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["ticket.called", {"number": 12, "service": "Hộ tịch", "counter": 3, "eta": 1.5, "ok": True, "none": None}],
+        ["odd", {1: "an int key", "big": 2**70, "lone": "\ud800"}],
+    ],
+)
+def test_a_socketio_packet_reads_as_the_standard_library_wrote_it(payload):
+    import json
+
+    from queuekiosk.server.web.extensions import PacketJSON
+
+    ours = PacketJSON.dumps(payload, separators=(",", ":"))
+    assert json.loads(ours) == json.loads(json.dumps(payload, separators=(",", ":")))
+    assert PacketJSON.dumps(payload) == json.dumps(payload)  # any other call: the standard library's own text
