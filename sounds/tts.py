@@ -58,9 +58,11 @@ def espeak_program() -> str | None:
 
 def espeak_installed() -> bool:
     """The espeak-ng program or its library (what pyttsx3 loads) is on this machine."""
+    if espeak_program():
+        return True  # ctypes (and find_library's ldconfig run) only where the program is missing
     import ctypes.util
 
-    return bool(espeak_program() or ctypes.util.find_library("espeak-ng"))
+    return bool(ctypes.util.find_library("espeak-ng"))
 
 
 class SpeechEngine(ABC):
