@@ -24,8 +24,9 @@ READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (
 IDLE_MARGIN_SECONDS = 5.0
 
 
-# A header line as email.feedparser reads one: a name of printable characters but ':', then ':'
-_HEADER_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+# A block of plain header lines as email.feedparser reads them: each a name of printable characters
+# but ':', then ':' and a value with no CR or LF, ending in CRLF; then the empty line
+_PLAIN_HEADERS = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r\n)*\r\n")
 
 
 def read_headers(fp):
@@ -40,21 +41,22 @@ def read_headers(fp):
         message = pywsgi.OldMessage()
         message.status = "Line too long"
         return message
-    headers = []
-    if lines[-1] == b"\r\n":
-        for raw in lines[:-1]:
-            line = raw.decode("iso-8859-1")
-            name, colon, value = line.partition(":")
-            if not colon or "\r" in value[:-2] or not value.endswith("\r\n") or not _HEADER_NAME.fullmatch(name):
-                break
-            headers.append((name, value.lstrip(" \t").rstrip("\r\n")))
+    raw = b"".join(lines)
+    if _PLAIN_HEADERS.fullmatch(raw):  # one pass over the block, then each line split once
+        headers = []
+        for line in raw.decode("iso-8859-1").split("\r\n")[:-2]:
+            name, _, value = line.partition(":")
+            headers.append((name, value.lstrip(" \t")))
+            if name.lower() == "content-type":  # what get_content_maintype reads, checked more widely
+                maintype = value.partition(";")[0].strip().lower().partition("/")[0]
+                if maintype in ("multipart", "message"):
+                    break
         else:
             message = pywsgi.OldMessage()
             message._headers = headers
-            if message.get_content_maintype() not in ("multipart", "message"):
-                message.set_payload("")
-                return message
-    return email.parser.Parser(_class=pywsgi.OldMessage).parsestr(b"".join(lines).decode("iso-8859-1"))
+            message.set_payload("")
+            return message
+    return email.parser.Parser(_class=pywsgi.OldMessage).parsestr(raw.decode("iso-8859-1"))
 
 
 class _HttpDate:
@@ -81,6 +83,18 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
 
     def MessageClass(self, fp, *_args):  # noqa: N802 (gevent's name)
         return read_headers(fp)
+
+    def _headers(self):
+        """gevent's: each header as ``("HTTP_NAME", value)`` for the environ (none for a name with
+        "_", nor Content-Type or Content-Length), read from the message's pairs instead of from
+        lines it formats for each header and then splits again. A line of the message holds one
+        header, a folded one included, so the pairs are what gevent's lines came from."""
+        for name, value in self.headers._headers:
+            if "_" in name:  # gevent strips such headers (one could pass for another)
+                continue
+            key = name.replace("-", "_").upper()
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                yield "HTTP_" + key, value.strip()
 
     def log_request(self):
         if not isinstance(self.server.log, pywsgi._NoopLog):

@@ -172,3 +172,23 @@ def test_a_socketio_packet_reads_as_the_standard_library_wrote_it(payload):
     ours = PacketJSON.dumps(payload, separators=(",", ":"))
     assert json.loads(ours) == json.loads(json.dumps(payload, separators=(",", ":")))
     assert PacketJSON.dumps(payload) == json.dumps(payload)  # any other call: the standard library's own text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 17\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n",
+        b"X-Folded: one\r\n two\r\nX_Under: dropped\r\nA:\r\nB: \t spaced \t\r\nX: \xe9t\xe9\r\n\r\n",
+        b"Accept: a\r\nAccept: b\r\nAuthorization: Bearer x\r\nIdempotency-Key: k-1\r\n\r\n",
+    ],
+)
+def test_the_environs_headers_are_gevents(data):
+    import io
+
+    from gevent import pywsgi
+
+    from queuekiosk.server.wsgi_server import SmallBufferHandler
+
+    handler = SmallBufferHandler.__new__(SmallBufferHandler)  # what _headers reads: the message
+    handler.headers = pywsgi.headers_factory(io.BytesIO(data))
+    assert list(handler._headers()) == list(pywsgi.WSGIHandler._headers(handler))
