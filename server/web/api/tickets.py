@@ -99,9 +99,11 @@ def issuing_kiosk(
 def issue_ticket():
     body = _issue_body()
     app_state = state()
-    kiosk, kiosk_proven = issuing_kiosk(body.kiosk, app_state.site.config.limits.require_kiosk_token)
-    app_state.limits.check_issue(app_state.site.config.limits, request.remote_addr, kiosk, kiosk_proven)
-    printer = jobs.printer_of_kiosk(app_state.site, kiosk)
+    site = app_state.site  # the request's site, looked up once
+    limits = site.config.limits
+    kiosk, kiosk_proven = issuing_kiosk(body.kiosk, limits.require_kiosk_token)
+    app_state.limits.check_issue(limits, request.remote_addr, kiosk, kiosk_proven)
+    printer = jobs.printer_of_kiosk(site, kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
         None,
