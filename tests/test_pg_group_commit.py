@@ -1,4 +1,4 @@
-"""Group commit on PostgreSQL (server/core/writer.py ``PostgresGroupWriter``), on a real server: the
+"""Group commit on PostgreSQL (server/core/pg_writer.py ``PostgresGroupWriter``), on a real server: the
 actions that arrive together share one transaction and one COMMIT; a refused action undoes only
 itself; a batch takes the services' number rows in one order, so two processes issuing across
 services at once never deadlock, and every caller gets its ticket: gap-free, none twice."""
@@ -20,7 +20,7 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.errors import QueueError
-from queuekiosk.server.core.writer import PostgresGroupWriter
+from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
 pytestmark = pytest.mark.postgres
 
@@ -120,7 +120,7 @@ PROCESS = textwrap.dedent(
 
     from queuekiosk.server.core import engine as q, outbox
     from queuekiosk.server.core.db import create_db_engine, open_database
-    from queuekiosk.server.core.writer import PostgresGroupWriter
+    from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
     url, clients, each, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     engine = create_db_engine(url)

@@ -12,7 +12,7 @@ over) are off the commit: SQLite would run one inside every COMMIT that takes th
 connection of its own every ``CHECKPOINT_EVERY`` committed actions, beside the writer, and
 ``QUIET_SECONDS`` after a commit.
 
-On PostgreSQL (``PostgresGroupWriter``) the same shape shares the COMMIT's flush and the
+On PostgreSQL (``pg_writer.PostgresGroupWriter``) the same shape shares the COMMIT's flush and the
 transaction's round trips among a batch; see its docstring for how batches of several processes
 keep out of each other's way. ``group_writer`` picks the writer for an engine.
 """
@@ -31,7 +31,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import faults
-from .db import DEFERRED, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
 
 log = logging.getLogger(__name__)
 
@@ -223,159 +222,7 @@ def group_writer(engine: Engine):
         return GroupCommitWriter(engine)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
         if os.environ.get("QUEUEKIOSK_PG_GROUP_COMMIT", "1").strip() != "0":
+            from .pg_writer import PostgresGroupWriter  # psycopg's writer: not loaded on SQLite
+
             return PostgresGroupWriter(engine)
     return None
-
-
-PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a transaction; past that,
-# every snapshot of every backend looks further (PostgreSQL's "suboverflowed" transactions)
-PG_LANES = 2  # batches written side by side, each lane its own services (see PostgresGroupWriter.submit)
-PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
-# deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
-_RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
-
-
-def _sqlstate(error) -> str | None:
-    return getattr(getattr(error, "orig", error), "sqlstate", None)
-
-
-class PostgresGroupWriter:
-    """Group commit on PostgreSQL: the actions that arrive together run in one transaction of one
-    connection, each inside a savepoint, and one COMMIT (one flush of PostgreSQL's WAL) answers
-    them all. A ticket costs two round trips instead of three (its statement; its deferred writes
-    with the RELEASE and the next action's SAVEPOINT), and the BEGIN and the COMMIT are shared.
-
-    A batch holds the number rows it locked until its COMMIT, and another process's batch may want
-    the same rows: each batch takes them in one order (service, day ascending: db.NumberRowOrder).
-    An action that would lock a row below one the batch already holds is undone (its savepoint) and
-    runs first in the next batch; an action that still meets a deadlock (rows other than number rows,
-    say) or a serialization failure is undone and runs again in a later batch, up to ``PG_TRIES``
-    times. Nothing is lost or done twice: an undone action left nothing in the database, and each
-    caller hears back once, after the COMMIT that holds its change (or with its error)."""
-
-    def __init__(self, engine: Engine, lanes: int | None = None):
-        self._engine = engine
-        self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
-
-    def submit(self, action, site, args, kwargs):
-        """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
-        done = AsyncResult()
-        job = [action, (site, *args), kwargs, done, 0, None]  # (tries, the number row it wanted)
-        row = _row_of(job)
-        # issuing of different services in different lanes: their batches lock different rows, and
-        # one lane's round trips go on while another's wait
-        lane = self._lanes[row[1] % len(self._lanes) if row[0] == 0 else 0]
-        lane.jobs.put(job)
-        return done.get()
-
-    def _write(self, lane, batch):
-        batch.sort(key=_row_of)  # the likely number rows in order, so few actions wait for the next batch
-        results = []
-        order = NumberRowOrder()
-        try:
-            with self._engine.connect() as conn:
-                info = conn.info  # the pooled connection's own: what is put here is taken out below
-                info[DEFERRED], info[ROW_ORDER] = [], order
-                try:
-                    self._run_batch(lane, conn, batch, order, results)
-                finally:
-                    info.pop(ROW_ORDER, None)
-                    info.pop(DEFERRED, None)
-        except Exception as error:  # the batch or its commit failed: nothing in it happened
-            again, lane.again = lane.again, []
-            if not isinstance(error, OperationalError):
-                log.error("a batch of %d actions was not committed: %s", len(batch), error)
-            for job in batch + again:
-                if not job[3].ready():
-                    job[3].set_exception(error)
-            return
-        faults.writes_again()
-        for done, outcome, error in results:
-            if error is not None:
-                done.set_exception(error)
-            else:
-                done.set(outcome)
-
-    def _run_batch(self, lane, conn, batch, order, results) -> None:
-        with conn.begin():
-            dbapi_connection = conn.connection.dbapi_connection
-            dbapi_connection.execute(_SAVEPOINT)  # (psycopg sends the BEGIN before it)
-            last = len(batch) - 1
-            for index, job in enumerate(batch):
-                action, args, kwargs, done, _tries, _row = job
-                try:
-                    outcome = action(conn, *args, **kwargs)
-                    # its deferred writes with the savepoint let go and the next one set (or the
-                    # COMMIT): an error of a deferred write is this action's own
-                    send_deferred(conn, then=(_RELEASE, "COMMIT" if index == last else _SAVEPOINT))
-                except Exception as error:  # refused or failed: undo this action only ...
-                    status = None if conn.invalidated else dbapi_connection.info.transaction_status
-                    if status not in (_INTRANS, _INERROR):
-                        raise  # ... unless the transaction is gone: nothing of the batch happened
-                    order.undone()
-                    conn.info[DEFERRED].clear()
-                    while conn.in_nested_transaction():  # a savepoint of the action's own, left open
-                        conn.get_nested_transaction().rollback()
-                    tail = "COMMIT" if index == last else _SAVEPOINT
-                    dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
-                    if isinstance(error, OutOfOrder):  # not a failure: it waits for its turn
-                        job[5] = error.args[0]  # the row it wanted: its place in the next batch
-                        lane.again.append(job)
-                        continue
-                    job[4] += 1
-                    if _sqlstate(error) in _RETRY_STATES and job[4] < PG_TRIES:
-                        lane.again.append(job)
-                    else:
-                        results.append((done, None, error))
-                else:
-                    order.released()
-                    results.append((done, outcome, None))
-
-
-class _Lane:
-    """A writer's queue and the greenlet that writes its batches, on a connection of its own."""
-
-    def __init__(self, writer: PostgresGroupWriter):
-        self.jobs: Queue = Queue()
-        self.again: list = []  # jobs put off to the next batch
-        self.greenlet = gevent.spawn(self._run, writer)
-
-    def _run(self, writer):
-        while True:
-            if self.again:
-                batch, self.again = self.again, []
-            else:
-                batch = [self.jobs.get()]
-                gevent.sleep(0)  # as GroupCommitWriter: the last batch's callers answer first
-            while len(batch) < PG_MAX_BATCH:
-                try:
-                    batch.append(self.jobs.get_nowait())
-                except Empty:
-                    break
-            try:
-                writer._write(self, batch)
-            except BaseException as error:  # never leave a request waiting for an answer
-                for *_job, done, _tries, _row in batch:
-                    if not done.ready():
-                        done.set_exception(error)
-                raise
-
-
-def pg_lanes() -> int:
-    """``QUEUEKIOSK_PG_WRITERS``: the group writer's lanes (connections writing batches side by side)."""
-    value = os.environ.get("QUEUEKIOSK_PG_WRITERS", "").strip()
-    return int(value) if value.isdigit() and 1 <= int(value) <= 16 else PG_LANES
-
-
-_INTRANS, _INERROR = 2, 3  # psycopg's pq.TransactionStatus: in a transaction; in a failed one
-
-
-def _row_of(job) -> tuple:
-    """Where a job goes in its batch: first those put off by the last batch, by the number row each
-    wanted (the first of a batch is never put off: each goes in turn); then by the service its first
-    argument names (issuing's), and last the others (they may lock anything)."""
-    if job[5] is not None:
-        return (-1, *job[5])
-    site, *rest = job[1]
-    service = site.service_ids.get(rest[0]) if rest and isinstance(rest[0], str) else None
-    return (0, service) if service is not None else (1, 0)

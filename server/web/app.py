@@ -44,8 +44,9 @@ from .sessions import SiteSessions
 
 if TYPE_CHECKING:
     from ...printers.spooler import Spooler
+    from ..core.pg_writer import PostgresGroupWriter
     from ..core.prediction import Predictor
-    from ..core.writer import GroupCommitWriter, PostgresGroupWriter
+    from ..core.writer import GroupCommitWriter
 
 
 # what orjson hands to the provider's ``default`` (Flask's) instead of writing its own way: the same text
