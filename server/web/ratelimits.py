@@ -22,11 +22,6 @@ import math
 import threading
 import time
 
-from limits import parse_many
-from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
-
 from ..core.errors import TooMany
 from ..core.i18n import translate
 
@@ -60,6 +55,9 @@ class _FailoverLimiter:
     """A fixed-window limiter on the shared storage, or on local memory while that is unreachable."""
 
     def __init__(self, storage_uri: str):
+        from limits.storage import MemoryStorage, storage_from_string
+        from limits.strategies import FixedWindowRateLimiter
+
         self._local = FixedWindowRateLimiter(MemoryStorage())
         self._shared = (
             None
@@ -81,6 +79,8 @@ class _FailoverLimiter:
         """``operation(limiter)`` on the shared limiter, or on the local one while the shared one is down."""
         if self._shared is None or time.monotonic() < self._retry_shared_at:
             return operation(self._local)
+        from limits.errors import StorageError
+
         try:
             result = operation(self._shared)
         except StorageError as error:
@@ -110,6 +110,8 @@ def _site_id() -> str:
 
 @functools.lru_cache(maxsize=64)
 def _parsed(limit: str):
+    from limits import parse_many
+
     return parse_many(limit)
 
 
@@ -118,9 +120,18 @@ class RateLimits:
     (given to ``check_issue``; a changed setup applies at once), and a site's counts are its own."""
 
     def __init__(self, storage_uri: str = "memory://"):
-        self._limiter = _FailoverLimiter(storage_uri)
-        self._login = parse_many(LOGIN_ATTEMPTS)
+        self._storage_uri = storage_uri
         self._hit_windows = None  # _HIT_WINDOWS registered on the shared Redis, at its first use
+
+    # The limits library (about 1.4 MB) is loaded at the first request counted, not at start: an
+    # idle server, and one whose kiosks are all exempt addresses, counts nothing (issue 21).
+    @functools.cached_property
+    def _limiter(self) -> _FailoverLimiter:
+        return _FailoverLimiter(self._storage_uri)
+
+    @functools.cached_property
+    def _login(self):
+        return _parsed(LOGIN_ATTEMPTS)
 
     def check_issue(self, limits, address: str | None, kiosk: str | None, kiosk_proven: bool = False) -> None:
         """Count one ticket against ``limits`` (the request's site's config ``limits``); refuse it past
@@ -168,7 +179,7 @@ class RateLimits:
 
     def notes(self) -> list[dict]:
         """For the supervisor's dashboard: while Redis is down, each process counts the limits alone."""
-        if not self._limiter.shared_down:
+        if "_limiter" not in self.__dict__ or not self._limiter.shared_down:
             return []
         return [
             {
@@ -185,6 +196,9 @@ class RateLimits:
     def _counts_at_once(self, limiter, hits: list) -> list[int] | None:
         """The counts of ``hits`` ((item, identity) pairs) in one round trip where the storage is the
         library's plain Redis storage; None: count them one by one."""
+        from limits.errors import StorageError
+        from limits.storage import RedisStorage
+
         storage = limiter.storage
         if len(hits) < 2 or type(storage) is not RedisStorage:
             return None
