@@ -10,8 +10,11 @@ process ended. Here, as under `serve`:
   default pings; ``QUEUEKIOSK_PING_SECONDS``): a read or a send that waits longer fails and the
   connection is closed. A live client answers every ping, so it never waits that long;
 - a connection waits as long for its next request (gunicorn's ``keepalive`` would be the wait);
-- TCP_NODELAY: gevent writes headers and body apart, and Nagle's algorithm with delayed ACKs made
-  every request after the first on a keep-alive connection wait about 40 ms.
+- TCP_NODELAY: gunicorn wrote headers and body apart, and Nagle's algorithm with delayed ACKs made
+  every request after the first on a keep-alive connection wait about 40 ms;
+- an answer's headers and a body of up to ``ONE_WRITE`` bytes go out in one send (``OneSendResponse``),
+  as ``serve``'s pywsgi handler sends them: gunicorn sent them apart, two system calls and two TCP
+  segments for every answer.
 
 This module is imported by gunicorn's master too (to find the class), before gevent patches the
 worker: the server's modules are imported only once a worker handles a connection.
@@ -22,12 +25,63 @@ from __future__ import annotations
 import socket
 
 import gevent
+from gunicorn.http import wsgi
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
+
+ONE_WRITE = 64 * 1024  # a body up to this size goes out with the headers (as server/wsgi_server.py)
+
+
+class OneSendResponse(wsgi.Response):
+    """gunicorn's HTTP/1 response, but its headers wait for the first piece of the body and go out
+    with it in one send when the body is not chunked and that piece is at most ``ONE_WRITE`` bytes;
+    otherwise (a chunked or large body, a file, no body at all) they go out first, on their own, as
+    gunicorn sends them. The same bytes in the same order; ``headers_sent`` is set as gunicorn sets it,
+    so an error after the headers were given still closes the connection instead of writing a 500."""
+
+    _head = None  # the headers' bytes, not yet sent
+
+    def send_headers(self):
+        if self.headers_sent:
+            return
+        head = self.default_headers()
+        head.extend(["%s: %s\r\n" % (k, v) for k, v in self.headers])  # noqa: UP031 (gunicorn's own form)
+        self._head = ("%s\r\n" % "".join(head)).encode("latin-1")  # noqa: UP031
+        self.headers_sent = True
+
+    def _send_head(self):
+        head, self._head = self._head, None
+        if head is not None:
+            self.sock.sendall(head)
+
+    def _emit_body(self, data):
+        head = self._head
+        if head is not None and not self.chunked and len(data) <= ONE_WRITE:
+            self._head = None
+            self.sock.sendall(head + data)
+            return
+        self._send_head()
+        super()._emit_body(data)
+
+    def sendfile(self, respiter):
+        self.send_headers()
+        self._send_head()  # before the file's bytes, which go straight from the file to the socket
+        return super().sendfile(respiter)
+
+    def close(self):
+        self.send_headers()
+        self._send_head()  # no body, or none written: the headers alone
+        super().close()
 
 
 class GeventWorker(_GeventWorker):
     _idle_seconds: float | None = None
+
+    def init_process(self):
+        # gunicorn's worker makes every HTTP/1 response with wsgi.create's default class (HTTP/2's
+        # names its own): in this worker process, that is OneSendResponse
+        wsgi.Response = OneSendResponse
+        super().init_process()
 
     @property
     def idle_seconds(self) -> float:
