@@ -1,0 +1,52 @@
+"""What one process's message queue sends reaches a client of another process as the same JSON a
+client of the sending process gets (server/web/message_queue.py writes its batches with orjson and
+reads them back with orjson): text outside ASCII, nested lists and maps, floats, an int past 64 bits
+(which orjson does not take: the standard library's way) and a batch of several payloads."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import socketio
+
+from queuekiosk.server.web.message_queue import BoundedRedisManager
+
+PAYLOADS = [
+    {"ticket": {"number": 1001, "service": "HT", "name": "Hộ tịch – đăng ký khai sinh", "tags": ["ưu tiên", None]}},
+    {"waiting": {"HT": 3, "CT": 0}, "minutes": 2.5, "share": 1e-7, "big": 10**20, "ok": True},
+    {"display": {"text": "Mời số 1001 đến quầy 3 🙂", "counters": [[1, "A"], [2, "B"]]}},
+]
+
+
+def _process(url, received=None):
+    manager = BoundedRedisManager(url)
+    server = socketio.Server(client_manager=manager, async_mode="threading")
+    manager.initialize()  # the listener, as when a first client connects
+    if received is not None:
+        server._send_eio_packet = lambda _eio_sid, packet: received.append(packet.encode())
+        manager.connect("eio-1", "/")
+        manager.enter_room(manager.sid_from_eio_sid("eio-1", "/"), "/", "site:display:lobby")
+    return server, manager
+
+
+def test_payloads_reach_a_client_of_another_process_as_the_same_json(redis_server):
+    heard_there, heard_here = [], []
+    _there, _ = _process(redis_server.url, heard_there)
+    here, here_manager = _process(redis_server.url, heard_here)
+    time.sleep(0.5)  # both listeners subscribed
+    for payload in PAYLOADS:  # each its own batch: the int past 64 bits sends only its own the other way
+        here.emit("ticket.called", payload, to="site:display:lobby")
+        time.sleep(0.1)
+    for payload in PAYLOADS[::2]:  # and a batch of several
+        here.emit("ticket.called", payload, to="site:display:lobby")
+    deadline = time.monotonic() + 5
+    while len(heard_there) < len(PAYLOADS) + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing more comes
+
+    def decoded(packets):
+        return [json.loads(p[p.index("[") :]) for p in packets]
+
+    assert decoded(heard_there) == decoded(heard_here) == [["ticket.called", p] for p in PAYLOADS + PAYLOADS[::2]]
+    assert here_manager.batches >= 4 and not here_manager.dropped
