@@ -75,7 +75,8 @@ def test_every_driver_name_config_accepts_has_a_driver():
     """The core keeps the names as plain data; the device part registers a driver for each."""
     from queuekiosk.printers.drivers import PrinterDriver
     from queuekiosk.printers.registry import DRIVERS, driver_class
-    from queuekiosk.server.core.config import PRINTER_DRIVERS, Printer
+    from queuekiosk.server.core.config import PRINTER_DRIVERS
+    from queuekiosk.server.core.config_schema import Printer  # config.yaml's checks
 
     assert list(DRIVERS) == list(PRINTER_DRIVERS)
     # each is imported at its first printer: a misspelt module or class would fail only then

@@ -74,7 +74,7 @@ def test_voice_keys(tmp_path, config_data):
 def test_every_tts_name_config_accepts_has_an_engine():
     from typing import get_args
 
-    from queuekiosk.server.core.config import Sounds
+    from queuekiosk.server.core.config_schema import Sounds  # config.yaml's checks
     from queuekiosk.sounds.tts import ENGINES, SpeechEngine
 
     assert set(ENGINES) == set(get_args(Sounds.model_fields["tts"].annotation))

@@ -1,77 +1,64 @@
-"""Loading and validating config.yaml.
+"""The centre's setup as the server holds it, and loading and validating config.yaml.
 
-The file is validated whole before anything starts; every problem is reported as
+The setup is plain frozen dataclasses: a running server needs no pydantic (about 10 MB of an idle
+server's memory, issue 21). Every setup is checked whole before it is used, by the pydantic models
+of server/core/config_schema.py (same names, fields and defaults; tests/test_config_runtime.py
+compares the two), imported only to check one: config.yaml, a change in /admin, a setup imported.
+A setup saved in the database was checked when it was saved and is read as plain data; one that
+does not read so (saved by another version) is checked again. Every problem is reported as
 ``<file>: <key path>: <what is wrong>`` so the installer knows where to look.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import ipaddress
 import os
-import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from .i18n import MESSAGES, translate
-from .notification_settings import NotificationSettings
+from .notification_settings import NotificationSettings, _Data, _optional
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-
-
-def _local_time(value: dt.time) -> dt.time:
-    if value.tzinfo is not None:  # the site's timezone says where; a time with its own zone is a mistake
-        raise ValueError("a local time of day without a time zone, e.g. 08:00")
-    return value
-
-
-LocalTime = Annotated[dt.time, AfterValidator(_local_time)]
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names file, key path and problem."""
 
 
-class _Strict(BaseModel):
-    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _time(value) -> dt.time:
+    return value if isinstance(value, dt.time) else dt.time.fromisoformat(value)
 
 
-class LocalizedName(_Strict):
-    vi: str = Field(min_length=1)
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _list_of(convert):
+    return lambda values: [convert(value) for value in values]
+
+
+@dataclass(frozen=True)
+class LocalizedName(_Data):
+    vi: str
     en: str | None = None
 
     def get(self, language: str) -> str:
         return (self.en if language == "en" else None) or self.vi
 
 
-class Hours(_Strict):
-    open: LocalTime
-    close: LocalTime
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
-    holidays: list[dt.date] = []
-
-    @model_validator(mode="after")
-    def _close_after_open(self):
-        if self.close <= self.open:
-            raise ValueError("close must be later than open")
-        return self
+@dataclass(frozen=True)
+class Hours(_Data):
+    open: dt.time
+    close: dt.time
+    days: list[str] = field(default_factory=lambda: list(WEEKDAYS[:5]))
+    holidays: list[dt.date] = field(default_factory=list)
 
     def is_open(self, local: dt.datetime) -> bool:
         return (
@@ -90,85 +77,113 @@ class Hours(_Strict):
         return dt.datetime.combine(day, self.open, local.tzinfo)
 
 
-class Site(_Strict):
-    id: Code
-    name: str = Field(min_length=1)
-    timezone: str = "Asia/Ho_Chi_Minh"
+Hours._convert = {"open": _time, "close": _time, "days": list, "holidays": _list_of(_date)}
+
+
+@dataclass(frozen=True)
+class Site(_Data):
+    id: str
+    name: str
     hours: Hours
-    languages: list[Literal["vi", "en"]] = ["vi", "en"]
+    timezone: str = "Asia/Ho_Chi_Minh"
+    languages: list[Literal["vi", "en"]] = field(default_factory=lambda: ["vi", "en"])
     # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
     # dotted blank, written by hand
-    place: str | None = Field(default=None, max_length=80)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)") from None
-        return value
+    place: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
 
-class NumberRange(_Strict):
-    start: int = Field(ge=1)
-    end: int = Field(ge=1)
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must not be below start ({self.start})")
-        return self
+Site._convert = {"hours": Hours.of, "languages": list}
+Site._order = ("id", "name", "timezone", "hours", "languages", "place")  # the schema's order, for dumps
 
 
-class Booking(_Strict):
+@dataclass(frozen=True)
+class NumberRange(_Data):
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Booking(_Data):
     """A service that takes bookings and same-day remote numbers (docs/bookings.md)."""
 
-    slot_minutes: int = Field(default=15, ge=5, le=240)
-    per_slot: int = Field(default=2, ge=1, le=100)  # places in one slot
-    days_ahead: int = Field(default=7, ge=0, le=60)  # 0: today only
-    grace_minutes: int = Field(default=10, ge=0, le=120)  # checked in later than slot start + this: a walk-in
+    slot_minutes: int = 15
+    per_slot: int = 2  # places in one slot
+    days_ahead: int = 7  # 0: today only
+    grace_minutes: int = 10  # checked in later than slot start + this: a walk-in
     remote: bool = True  # same-day numbers taken from a phone
-    remote_checkin_minutes: int = Field(default=60, ge=5, le=600)  # a remote number not checked in by then lapses
+    remote_checkin_minutes: int = 60  # a remote number not checked in by then lapses
     sms_code: bool = False  # a one-time code by SMS (notifications.sms) confirms the phone before booking
 
 
-class Procedure(_Strict):
+@dataclass(frozen=True)
+class Procedure(_Data):
     """A procedure ("thủ tục") a service's counter serves, picked by the clerk with the dossier code
     (server/core/dossiers.py): reports count the day's work by procedure."""
 
-    code: Code
+    code: str
     name: LocalizedName
 
 
-class Service(_Strict):
-    code: Code
+Procedure._convert = {"name": LocalizedName.of}
+
+
+@dataclass(frozen=True)
+class Service(_Data):
+    code: str
     name: LocalizedName
+    numbers: NumberRange
     field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
     # a few procedures of the service, shown under its name on the kiosk: "khai sinh, kết hôn, khai tử"
     examples: LocalizedName | None = None
-    numbers: NumberRange
-    target_wait_minutes: int = Field(default=15, ge=1)
-    default_service_minutes: float = Field(default=5.0, gt=0)
+    target_wait_minutes: int = 15
+    default_service_minutes: float = 5.0
     # at most this many tickets a day (what the clerks can handle); past it the kiosk answers 429
-    daily_limit: int | None = Field(default=None, ge=1)
+    daily_limit: int | None = None
     booking: Booking | None = None  # None: walk-ins only
-    procedures: list[Procedure] = []  # what its clerks pick at the counter with the dossier code (mã hồ sơ)
+    procedures: list[Procedure] = dataclasses.field(default_factory=list)  # picked with the dossier code
 
 
-class Priority(_Strict):
-    code: Code
+Service._convert = {
+    "name": LocalizedName.of,
+    "field": _optional(LocalizedName.of),
+    "examples": _optional(LocalizedName.of),
+    "numbers": NumberRange.of,
+    "default_service_minutes": float,
+    "booking": _optional(Booking.of),
+    "procedures": _list_of(Procedure.of),
+}
+Service._order = (
+    "code",
+    "name",
+    "field",
+    "examples",
+    "numbers",
+    "target_wait_minutes",
+    "default_service_minutes",
+    "daily_limit",
+    "booking",
+    "procedures",
+)
+
+
+@dataclass(frozen=True)
+class Priority(_Data):
+    code: str
     name: LocalizedName
 
 
-class Policy(_Strict):
+Priority._convert = {"name": LocalizedName.of}
+
+
+@dataclass(frozen=True)
+class Policy(_Data):
     priority: Literal["strict", "interleave", "none"] = "interleave"
-    normal_per_priority: int = Field(default=2, ge=1)
-    max_wait_minutes: int | None = Field(default=45, ge=1)
+    normal_per_priority: int = 2
+    max_wait_minutes: int | None = 45
     # tickets still waiting when the business day ends: "expire" marks them expired (an event
     # with the reason; reports count them as not called), "keep" leaves them waiting in their day
     end_of_day: Literal["expire", "keep"] = "expire"
@@ -177,45 +192,34 @@ class Policy(_Strict):
     unstarted_at_next: Literal["no_show", "served"] = "no_show"
 
 
-class Counter(_Strict):
-    number: int = Field(ge=1)
+@dataclass(frozen=True)
+class Counter(_Data):
+    number: int
+    services: Literal["all"] | list[str]
     name: str | None = None
-    services: Literal["all"] | list[Code]
 
     @property
     def label(self) -> str:
         return self.name or translate("report_counter_n", "vi", number=self.number)  # "Quầy 3"
 
 
+Counter._convert = {"services": lambda value: value if value == "all" else list(value)}
+Counter._order = ("number", "name", "services")
+
 DEFAULT_PHRASE = MESSAGES["voice_default_phrase"]["vi"]
 DEFAULT_PHRASE_EN = MESSAGES["voice_default_phrase"]["en"]
 
 
-def _phrase(value: str) -> str:
-    """A spoken sentence with exactly the fields {number} and {counter}."""
-    import string
-
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-    except ValueError as error:
-        raise ValueError(f"not a usable phrase ({error}); write it like {DEFAULT_PHRASE!r}") from None
-    if sorted(fields) != ["counter", "number"]:
-        raise ValueError(
-            f"the phrase must contain {{number}} and {{counter}} once each and no other "
-            f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})"
-        )
-    return value
-
-
-class Voice(_Strict):
+@dataclass(frozen=True)
+class Voice(_Data):
     """How a display announces a call (docs/display-and-voice.md)."""
 
     language: Literal["vi", "en", "vi+en"] = "vi"  # vi+en: the English sentence after the Vietnamese one
-    repeat: int = Field(default=2, ge=1, le=5)  # how many times the Vietnamese sentence is said
+    repeat: int = 2  # how many times the Vietnamese sentence is said
     chime: bool = True  # a two-note chime before the words
     region: Literal["north", "south"] = "north"  # numbers: linh/nghìn (north) or lẻ/ngàn/tư (south)
-    phrase: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE
-    phrase_en: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE_EN
+    phrase: str = DEFAULT_PHRASE  # with exactly the fields {number} and {counter}
+    phrase_en: str = DEFAULT_PHRASE_EN
 
 
 SLIDE_TYPES = {
@@ -231,48 +235,32 @@ SLIDE_TYPES = {
 }
 
 
-def _slide(value: str, info: ValidationInfo) -> str:
-    """A local image or video file; a relative path starts at the folder of config.yaml."""
-    suffix = Path(value).suffix.lower()
-    if suffix not in SLIDE_TYPES:
-        raise ValueError(
-            f"{value!r} is not an image or video this display can show (use one of {', '.join(sorted(SLIDE_TYPES))})"
-        )
-    if (info.context or {}).get("stored"):
-        return value  # checked when it was saved; a missing file is the display's to report
-    base = Path((info.context or {}).get("config_dir") or Path.cwd())
-    path = base / value
-    if not path.is_file():
-        raise ValueError(f"no such file: {path} (a relative path starts at the folder of the configuration file)")
-    return value
-
-
-class Display(_Strict):
-    id: Code
+@dataclass(frozen=True)
+class Display(_Data):
+    id: str
     name: str | None = None
     counters: Literal["all"] | list[int] = "all"
-    voice: Voice = Voice()
+    voice: Voice = field(default_factory=Voice)
     ticker: str | None = None
-    slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
-    slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
+    slides: list[str] = field(default_factory=list)  # images/videos shown in turn
+    slide_seconds: float = 10.0  # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape
     # lobby: `counters` (all by default); zone: a part of the lobby, its `counters` only; counter: the
     # counter-top screen of `counter`, its number and the next ones (docs/display-and-voice.md)
     mode: Literal["lobby", "zone", "counter"] = "lobby"
     counter: int | None = None
 
-    @model_validator(mode="after")
-    def _mode(self):
-        if self.mode == "counter" and self.counter is None:
-            raise ValueError("mode counter needs `counter`: the number of the counter it stands on")
-        if self.mode != "counter" and self.counter is not None:
-            raise ValueError(f"`counter` is only for mode counter (this display is mode {self.mode})")
-        if self.mode == "zone" and (self.counters == "all" or not self.counters):
-            raise ValueError("mode zone needs `counters`: the list of its counters")
-        return self
+
+Display._convert = {
+    "counters": Counter._convert["services"],
+    "voice": Voice.of,
+    "slides": list,
+    "slide_seconds": float,
+}
 
 
-class Sounds(_Strict):
+@dataclass(frozen=True)
+class Sounds(_Data):
     """Where announcements come from (docs/display-and-voice.md)."""
 
     recordings: str = "recordings"  # the centre's own clips, replacing the shipped ones of the same name
@@ -280,13 +268,16 @@ class Sounds(_Strict):
     # a piper-tts Vietnamese voice on disk (x.onnx, its x.onnx.json beside it), beside config.yaml
     # unless absolute: said before the shipped espeak-ng clips; never downloaded (extra [piper])
     piper_model: str | None = None
-    cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
+    cache_mb: int = 200  # announcement WAVs kept in <instance>/announcements
 
 
-class RatingReason(_Strict):
-    code: Code
+@dataclass(frozen=True)
+class RatingReason(_Data):
+    code: str
     name: LocalizedName
 
+
+RatingReason._convert = {"name": LocalizedName.of}
 
 DEFAULT_RATING_REASONS = [
     {"code": "long_wait", "name": {"vi": "Thời gian chờ lâu", "en": "I waited too long"}},
@@ -298,32 +289,22 @@ DEFAULT_RATING_REASONS = [
 ]
 
 
-class RatingSettings(_Strict):
+@dataclass(frozen=True)
+class RatingSettings(_Data):
     """The citizen rating tablet at each counter (docs/counter.md)."""
 
-    ask_seconds: int = Field(default=30, ge=5, le=600)  # the tablet asks this long after "finish", then idles
-    thanks_seconds: int = Field(default=5, ge=1, le=60)  # how long "Cảm ơn" stays
-    window_minutes: int = Field(default=5, ge=1, le=120)  # the server takes a rating this long after the finish
-    reasons: list[RatingReason] = Field(
-        default_factory=lambda: [RatingReason(**r) for r in DEFAULT_RATING_REASONS], max_length=12
+    ask_seconds: int = 30  # the tablet asks this long after "finish", then idles
+    thanks_seconds: int = 5  # how long "Cảm ơn" stays
+    window_minutes: int = 5  # the server takes a rating this long after the finish
+    reasons: list[RatingReason] = field(
+        default_factory=lambda: [RatingReason.of(r) for r in DEFAULT_RATING_REASONS]
     )  # offered after "Không hài lòng"; may be empty
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        codes = [r.code for r in self.reasons]
-        twice = sorted({c for c in codes if codes.count(c) > 1})
-        if twice:
-            raise ValueError(f"reason code(s) {', '.join(twice)} used twice")
-        if self.window_minutes * 60 < self.ask_seconds:
-            raise ValueError(
-                f"window_minutes ({self.window_minutes}) must be at least as long as "
-                f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses"
-            )
-        return self
 
     def reason(self, code: str) -> RatingReason | None:
         return next((r for r in self.reasons if r.code == code), None)
 
+
+RatingSettings._convert = {"reasons": _list_of(RatingReason.of)}
 
 # the printer drivers config accepts: plain data, so that the core imports nothing from printers/;
 # printers/registry.py has a driver for each name (tests/test_printer_config.py checks both lists agree)
@@ -341,58 +322,37 @@ def check_printer_profiles_with(problem: Callable[[str], str | None]) -> None:
     _profile_problem = problem
 
 
-class Printer(_Strict):
+@dataclass(frozen=True)
+class Printer(_Data):
     """A ticket printer. Which keys a driver needs is in ``_DRIVER_KEYS``; docs/printing.md explains each."""
 
-    id: Code
-    driver: Literal[PRINTER_DRIVERS]
+    id: str
+    driver: str  # one of PRINTER_DRIVERS
     host: str | None = None  # network: the printer's address (it listens on port 9100)
-    port: int = Field(default=9100, ge=1, le=65535)
-    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    port: int = 9100
+    timeout_seconds: float = 5.0
     vendor_id: int | None = None  # usb: e.g. 0x04b8 (Epson); `lsusb` shows both ids
     product_id: int | None = None
     device: str | None = None  # serial: /dev/ttyUSB0; device: /dev/usb/lp0
-    baudrate: int = Field(default=9600, ge=1200)
+    baudrate: int = 9600
     queue: str | None = None  # cups: the queue name `lpstat -p` lists
     path: str | None = None  # file: the folder that receives each ticket's bytes and a PNG
     profile: str = "TM-T20II"  # python-escpos printer profile
     form: Literal["compact", "image"] = "compact"
-    width_dots: int = Field(default=576, ge=200, le=1024)  # 576 for 80 mm paper, 384 for 58 mm
-    give_up_minutes: float = Field(default=10, gt=0)  # a ticket not printed by then is marked failed
-    retry_seconds: float = Field(default=30, gt=0)  # the longest pause between tries of a printer that cannot print
-    check_seconds: float = Field(default=30, gt=0)  # how often an idle printer is asked its status
+    width_dots: int = 576  # 576 for 80 mm paper, 384 for 58 mm
+    give_up_minutes: float = 10.0  # a ticket not printed by then is marked failed
+    retry_seconds: float = 30.0  # the longest pause between tries of a printer that cannot print
+    check_seconds: float = 30.0  # how often an idle printer is asked its status
 
-    @field_validator("vendor_id", "product_id", mode="before")
-    @classmethod
-    def _hex_or_int(cls, value):
-        if isinstance(value, str):
-            try:
-                return int(value, 0)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a number (write it like 0x04b8)") from None
-        return value
 
-    @field_validator("profile")
-    @classmethod
-    def _known_profile(cls, value: str, info: ValidationInfo) -> str:
-        if (info.context or {}).get("stored"):
-            return value  # checked when it was saved: a start needs none of python-escpos's profiles
-        problem = _profile_problem(value) if _profile_problem is not None else None
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _driver_keys(self):
-        needed = _DRIVER_KEYS[self.driver]
-        missing = [key for key in needed if getattr(self, key) is None]
-        if missing:
-            raise ValueError(f"driver {self.driver!r} needs the key(s) {', '.join(missing)}")
-        stray = [key for key in _DRIVER_ONLY_KEYS if key not in needed and getattr(self, key) is not None]
-        if stray:
-            raise ValueError(f"key(s) {', '.join(stray)} are not used by driver {self.driver!r}")
-        return self
-
+Printer._convert = {
+    "timeout_seconds": float,
+    "give_up_minutes": float,
+    "retry_seconds": float,
+    "check_seconds": float,
+    "vendor_id": _optional(int),
+    "product_id": _optional(int),
+}
 
 _DRIVER_KEYS = {
     "network": ("host",),
@@ -406,22 +366,28 @@ _DRIVER_KEYS = {
 _DRIVER_ONLY_KEYS = ("host", "vendor_id", "product_id", "device", "queue", "path")
 
 
-class TicketLayout(_Strict):
+@dataclass(frozen=True)
+class TicketLayout(_Data):
     """What every printed ticket carries besides the queue facts."""
 
     footer: str | None = None  # e.g. the centre's service slogan
     logo: str | None = None  # an image file, printed at the top
-    tracking_url: str | None = Field(default=None, pattern=r"^https?://")
+    tracking_url: str | None = None
     # the address phones reach the server at, for the QR code (default: the address the kiosk used)
 
 
-class Kiosk(_Strict):
-    id: Code
-    printer: Code | None = None
-    services: Literal["all"] | list[Code] = "all"
+@dataclass(frozen=True)
+class Kiosk(_Data):
+    id: str
+    printer: str | None = None
+    services: Literal["all"] | list[str] = "all"
 
 
-class Limits(_Strict):
+Kiosk._convert = {"services": Counter._convert["services"]}
+
+
+@dataclass(frozen=True)
+class Limits(_Data):
     """Issuing and booking are public, so they are bounded: a caller past a limit gets 429 and a
     time to retry. Each site has its own limits, and counts its callers apart from other sites'.
 
@@ -435,41 +401,16 @@ class Limits(_Strict):
     # address (a phone books for a family, not a ward), and reading or cancelling bookings by code
     bookings_per_address: str | None = "5/minute;20/day"
     lookups_per_address: str | None = "60/minute"  # nobody guesses codes
-    exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
+    exempt_addresses: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])  # or networks
     # only devices holding a kiosk token (or signed-in staff) may issue: a laptop on the lobby
     # Wi-Fi cannot take numbers; each kiosk page is paired once with /kiosk/<id>#token=...
     require_kiosk_token: bool = False
 
-    @field_validator("tickets_per_address", "tickets_per_kiosk", "bookings_per_address", "lookups_per_address")
-    @classmethod
-    def _limit(cls, value: str | None) -> str | None:
-        from limits import parse_many
-
-        if value is not None and value.strip().lower() == "off":
-            return None
-        if value is not None:
-            try:
-                parse_many(value)
-            except ValueError:
-                raise ValueError(
-                    f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day, or off)"
-                ) from None
-        return value
-
-    @field_validator("exempt_addresses")
-    @classmethod
-    def _networks(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                ipaddress.ip_network(value, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)"
-                ) from None
-        return values
-
     def exempt(self, address: str | None) -> bool:
         return _exempt(tuple(self.exempt_addresses), address or "")
+
+
+Limits._convert = {"exempt_addresses": list}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -489,83 +430,22 @@ def _networks(addresses: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(address, strict=False) for address in addresses)
 
 
-class Config(_Strict):
+@dataclass(frozen=True)
+class Config(_Data):
     site: Site
-    services: list[Service] = Field(min_length=1)
-    priorities: list[Priority] = []
-    policy: Policy = Policy()
-    counters: list[Counter] = Field(min_length=1)
-    displays: list[Display] = []
-    printers: list[Printer] = []
-    kiosks: list[Kiosk] = []
-    ticket: TicketLayout = TicketLayout()
-    sounds: Sounds = Sounds()
-    rating: RatingSettings = RatingSettings()
-    limits: Limits = Limits()
-    notifications: NotificationSettings = NotificationSettings()  # citizens told their turn is near (notifications.py)
-
-    @model_validator(mode="after")
-    def _cross_references(self, info: ValidationInfo):
-        problems: list[tuple[str, str]] = []
-
-        def unique(items, attr, section):
-            seen = set()
-            for i, item in enumerate(items):
-                value = getattr(item, attr)
-                if value in seen:
-                    problems.append((f"{section}[{i}].{attr}", f"{value!r} is used twice"))
-                seen.add(value)
-            return seen
-
-        service_codes = unique(self.services, "code", "services")
-        counter_numbers = unique(self.counters, "number", "counters")
-        printer_ids = unique(self.printers, "id", "printers")
-        unique(self.priorities, "code", "priorities")
-        unique(self.displays, "id", "displays")
-        unique(self.kiosks, "id", "kiosks")
-
-        ranges = sorted((s.numbers.start, s.numbers.end, i) for i, s in enumerate(self.services))
-        for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
-            if s2 <= e1:
-                problems.append(
-                    (
-                        f"services[{i2}].numbers",
-                        f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
-                        "(ranges must not overlap, or two tickets would show the same number)",
-                    )
-                )
-
-        def known(values, valid, path, what):
-            if values == "all":
-                return
-            for j, value in enumerate(values):
-                if value not in valid:
-                    choices = ", ".join(str(v) for v in sorted(valid)) or "none"
-                    problems.append((f"{path}[{j}]", f"unknown {what} {value!r} (known: {choices})"))
-
-        for i, counter in enumerate(self.counters):
-            known(counter.services, service_codes, f"counters[{i}].services", "service")
-        for i, display in enumerate(self.displays):
-            known(display.counters, counter_numbers, f"displays[{i}].counters", "counter")
-            if display.counter is not None and display.counter not in counter_numbers:
-                choices = ", ".join(str(v) for v in sorted(counter_numbers)) or "none"
-                problems.append((f"displays[{i}].counter", f"unknown counter {display.counter!r} (known: {choices})"))
-        for i, kiosk in enumerate(self.kiosks):
-            known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
-            if kiosk.printer is not None and kiosk.printer not in printer_ids:
-                choices = ", ".join(sorted(printer_ids)) or "none"
-                problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
-        served = {
-            c for counter in self.counters for c in (service_codes if counter.services == "all" else counter.services)
-        }
-        # in config.yaml a service nobody serves is a mistake; edited live it is a step of setting
-        # one up (add the service, then its counter), and the kiosk says nobody serves it yet
-        for i, service in enumerate(self.services if not (info.context or {}).get("live") else ()):
-            if service.code not in served:
-                problems.append((f"services[{i}]", f"no counter serves {service.code!r}"))
-        if problems:
-            raise _CrossReferenceError(problems)
-        return self
+    services: list[Service]
+    counters: list[Counter]
+    priorities: list[Priority] = field(default_factory=list)
+    policy: Policy = field(default_factory=Policy)
+    displays: list[Display] = field(default_factory=list)
+    printers: list[Printer] = field(default_factory=list)
+    kiosks: list[Kiosk] = field(default_factory=list)
+    ticket: TicketLayout = field(default_factory=TicketLayout)
+    sounds: Sounds = field(default_factory=Sounds)
+    rating: RatingSettings = field(default_factory=RatingSettings)
+    limits: Limits = field(default_factory=Limits)
+    # citizens told their turn is near (notifications.py)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     # lookups used all over the server
     def service(self, code: str) -> Service | None:
@@ -595,42 +475,44 @@ class Config(_Strict):
         return next((p for p in self.printers if p.id == printer_id), None)
 
 
-class _CrossReferenceError(ValueError):
-    def __init__(self, problems):
-        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
-        self.problems = problems
-
-
-_FRIENDLY = {
-    "extra_forbidden": "unknown key (check its spelling)",
-    "missing": "required key is missing",
+Config._convert = {
+    "site": Site.of,
+    "services": _list_of(Service.of),
+    "priorities": _list_of(Priority.of),
+    "policy": Policy.of,
+    "counters": _list_of(Counter.of),
+    "displays": _list_of(Display.of),
+    "printers": _list_of(Printer.of),
+    "kiosks": _list_of(Kiosk.of),
+    "ticket": TicketLayout.of,
+    "sounds": Sounds.of,
+    "rating": RatingSettings.of,
+    "limits": Limits.of,
+    "notifications": NotificationSettings.of,
 }
+Config._order = (
+    "site",
+    "services",
+    "priorities",
+    "policy",
+    "counters",
+    "displays",
+    "printers",
+    "kiosks",
+    "ticket",
+    "sounds",
+    "rating",
+    "limits",
+    "notifications",
+)
 
 
-def _path(loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not re.fullmatch(r"[a-z_]+", str(part)):
-            continue  # pydantic's union branch labels such as "list[...]" or "literal['all']"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
+def checked(data, filename: str, context: dict) -> Config:
+    """``data`` checked whole by config.yaml's models (server/core/config_schema.py), as the server
+    holds it; ConfigError names ``filename``, the key path and the problem."""
+    from .config_schema import validate
 
-
-def _describe(error: ValidationError, filename: str) -> str:
-    lines = []
-    for item in error.errors():
-        ctx_error = (item.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _CrossReferenceError):
-            lines += [f"{filename}: {p}: {m}" for p, m in ctx_error.problems]
-            continue
-        message = _FRIENDLY.get(item["type"], item["msg"])
-        message = message.removeprefix("Value error, ")
-        lines.append(f"{filename}: {_path(item['loc'])}: {message}")
-    # a union error reports each branch; keep one line per path and message
-    return "\n".join(dict.fromkeys(lines))
+    return Config.of(validate(data, filename, context).model_dump())
 
 
 def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike | None = None) -> Config:
@@ -639,20 +521,17 @@ def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike
         raise ConfigError(f"{filename}: (top level): expected a mapping of keys such as site, services, counters")
     if config_dir is None:
         config_dir = Path.cwd() if filename.startswith("<") else Path(filename).resolve().parent
-    try:
-        return Config.model_validate(data, context={"config_dir": str(config_dir)})
-    except ValidationError as error:
-        raise ConfigError(_describe(error, filename)) from None
+    return checked(data, filename, {"config_dir": str(config_dir)})
 
 
 def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) -> Config:
-    """A setup saved in the database (checked whole when it was saved)."""
+    """A setup saved in the database: checked whole when it was saved, so read as plain data; one
+    that does not read so (a key unknown here, one missing) is checked again, naming the problem."""
     try:
-        return Config.model_validate(
-            document, context={"config_dir": str(config_dir or Path.cwd()), "stored": True, "live": True}
-        )
-    except ValidationError as error:
-        raise ConfigError(_describe(error, "the setup saved in the database")) from None
+        return Config.of(document)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        context = {"config_dir": str(config_dir or Path.cwd()), "stored": True, "live": True}
+        return checked(document, "the setup saved in the database", context)
 
 
 def config_path(path: str | os.PathLike | None = None) -> Path:

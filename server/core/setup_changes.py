@@ -1,6 +1,6 @@
 """Changes to the saved setup: add, change or remove one item, or replace the whole setup.
 
-Flask-free. Every change is checked exactly as config.yaml is (the same pydantic models), must
+Flask-free. Every change is checked exactly as config.yaml is (the same models), must
 keep today's numbering whole, is saved as a new version of the setup with the tables in step,
 and is written to the audit log with what it was before and after. The web layer and the
 command line call these inside one transaction and then tell the other processes and screens
@@ -12,14 +12,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from . import engine as q
 from . import models as m
-from .config import Config, _describe
+from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup
 
 # the sections of the setup made of items, and the key that names an item
@@ -72,9 +71,9 @@ def _document(session: Session, site: SiteRuntime) -> dict:
 def _validate(document: dict, config_dir, item_path: str | None = None) -> Config:
     """The same checks as config.yaml; a problem of the item being changed is named from the item."""
     try:
-        return Config.model_validate(document, context={"config_dir": str(config_dir or "."), "live": True})
-    except ValidationError as error:
-        lines = _describe(error, "").splitlines()
+        return checked(document, "", {"config_dir": str(config_dir or "."), "live": True})
+    except ConfigError as error:
+        lines = str(error).splitlines()
         problems = []
         for line in lines:
             where, _, what = line.removeprefix(": ").partition(": ")

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from . import models as m
-from .config import Site
 from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor
 from .errors import Invalid, NotFound, QueueError
@@ -55,6 +54,8 @@ def list_sites(session: Session) -> list[dict]:
 
 def _check_site(fields: dict, base: dict) -> dict:
     """The ``site`` section with ``fields`` applied, checked as config.yaml checks it (the field named)."""
+    from .config_schema import Site  # config.yaml's checks, imported only to check
+
     merged = merge_patch(base, fields)
     try:
         Site.model_validate(merged)

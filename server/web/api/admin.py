@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import jsonify
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,43 +42,68 @@ from ...core.setup_changes import (
 from .. import live_setup
 from ..live_setup import adopt
 from . import _problem, bp, current_principal, parse_body, state
+from .request_model import request_model
 
 SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
 
 
-class AnyObject(BaseModel):
-    """A JSON object whose keys the setup's own models check (with the field named)."""
+@request_model
+def AnyObject():
+    from pydantic import BaseModel, ConfigDict
 
-    model_config = ConfigDict(extra="allow")
+    class AnyObject(BaseModel):
+        """A JSON object whose keys the setup's own models check (with the field named)."""
 
-    def data(self) -> dict:
-        return dict(self.model_extra or {})
+        model_config = ConfigDict(extra="allow")
 
+        def data(self) -> dict:
+            return dict(self.model_extra or {})
 
-class NewUser(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=8, max_length=200)
-    role: str = Field(pattern="^(" + "|".join(USER_ROLES) + ")$")
-    counter: int | None = Field(default=None, ge=1, le=9999)
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    return AnyObject
 
 
-class UserChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: str | None = Field(default=None, pattern="^(" + "|".join(USER_ROLES) + ")$")
-    counter: int | None = Field(default=None, ge=0, le=9999)  # 0: no fixed counter
-    active: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+@request_model
+def NewUser():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class NewUser(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+        password: str = Field(min_length=8, max_length=200)
+        role: str = Field(pattern="^(" + "|".join(USER_ROLES) + ")$")
+        counter: int | None = Field(default=None, ge=1, le=9999)
+        full_name: str | None = Field(default=None, min_length=1, max_length=200)
+
+    return NewUser
 
 
-class NewToken(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern="^(" + "|".join(TOKEN_ROLES) + ")$")
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    counter: int | None = Field(default=None, ge=1, le=9999)
-    kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+@request_model
+def UserChange():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class UserChange(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        full_name: str | None = Field(default=None, min_length=1, max_length=200)
+        role: str | None = Field(default=None, pattern="^(" + "|".join(USER_ROLES) + ")$")
+        counter: int | None = Field(default=None, ge=0, le=9999)  # 0: no fixed counter
+        active: bool | None = None
+        password: str | None = Field(default=None, min_length=8, max_length=200)
+
+    return UserChange
+
+
+@request_model
+def NewToken():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class NewToken(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        role: str = Field(pattern="^(" + "|".join(TOKEN_ROLES) + ")$")
+        name: str | None = Field(default=None, min_length=1, max_length=100)
+        counter: int | None = Field(default=None, ge=1, le=9999)
+        kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+    return NewToken
 
 
 @contextmanager
@@ -419,19 +443,31 @@ def admin_revoke_token(token_id: int):
 # --- sites (the installation's centres) -------------------------------------------------------
 
 
-class NewSite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    hours: dict | None = None  # as config.yaml's site.hours: open, close, days, holidays
+@request_model
+def NewSite():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class NewSite(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        id: str = Field(min_length=1, max_length=32)
+        name: str = Field(min_length=1, max_length=200)
+        timezone: str | None = Field(default=None, min_length=1, max_length=64)
+        hours: dict | None = None  # as config.yaml's site.hours: open, close, days, holidays
+
+    return NewSite
 
 
-class SiteChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    hours: dict | None = None
+@request_model
+def SiteChange():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class SiteChange(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str | None = Field(default=None, min_length=1, max_length=200)
+        timezone: str | None = Field(default=None, min_length=1, max_length=64)
+        hours: dict | None = None
+
+    return SiteChange
 
 
 def _installation_admin():

@@ -25,7 +25,6 @@ import logging
 import re
 
 from flask import current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
 
 from ....printers import jobs
 from ...core import bookings as bk
@@ -37,6 +36,7 @@ from ..sealing import address_box
 from ..waits import estimator
 from . import bp, current_principal, idempotency, parse_body, run, state
 from .reports import requested_days
+from .request_model import request_model
 from .tickets import CHECK_IN_ROLES, issuing_kiosk
 
 log = logging.getLogger("queuekiosk.bookings")
@@ -99,18 +99,24 @@ def service_slots(code: str):
         return jsonify(bk.slots(db, app_state.site, code, day))
 
 
-class BookingRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    service: str = Field(min_length=1, max_length=32)
-    remote: bool = False
-    date: str | None = Field(default=None, max_length=10)
-    start: str | None = Field(default=None, max_length=5)
-    name: str = Field(min_length=1, max_length=100)
-    phone: str = Field(min_length=1, max_length=20)
-    id_number: str | None = Field(default=None, max_length=20)
-    sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
-    pending: str | None = Field(default=None, max_length=100)  # ... and the proof that came with it
-    notify: bool = False  # "Nhắn cho tôi khi sắp đến lượt": told at N ahead and at the call, on the phone given
+@request_model
+def BookingRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class BookingRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        service: str = Field(min_length=1, max_length=32)
+        remote: bool = False
+        date: str | None = Field(default=None, max_length=10)
+        start: str | None = Field(default=None, max_length=5)
+        name: str = Field(min_length=1, max_length=100)
+        phone: str = Field(min_length=1, max_length=20)
+        id_number: str | None = Field(default=None, max_length=20)
+        sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
+        pending: str | None = Field(default=None, max_length=100)  # ... and the proof that came with it
+        notify: bool = False  # "Nhắn cho tôi khi sắp đến lượt": told at N ahead and at the call, on the phone given
+
+    return BookingRequest
 
 
 @bp.post("/bookings")
@@ -320,13 +326,19 @@ def calendar_entry(site, view: dict) -> bytes:
     return calendar.to_ical()
 
 
-class CheckInRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    code: str | None = Field(default=None, min_length=1, max_length=200)  # a code, or the manage link in the QR
-    cccd_qr: str | None = Field(default=None, min_length=1, max_length=bk.CCCD_QR_MAX)
-    id_number: str | None = Field(default=None, min_length=1, max_length=20)
-    service: str | None = Field(default=None, min_length=1, max_length=32)  # without a booking: a walk-in
-    kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+@request_model
+def CheckInRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class CheckInRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        code: str | None = Field(default=None, min_length=1, max_length=200)  # a code, or the manage link in the QR
+        cccd_qr: str | None = Field(default=None, min_length=1, max_length=bk.CCCD_QR_MAX)
+        id_number: str | None = Field(default=None, min_length=1, max_length=20)
+        service: str | None = Field(default=None, min_length=1, max_length=32)  # without a booking: a walk-in
+        kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+    return CheckInRequest
 
 
 def booked_mark(site, ticket: dict) -> str | None:

@@ -9,18 +9,24 @@ Who may: as the counter's actions (an admin, that counter's token or logged-in c
 from __future__ import annotations
 
 from flask import jsonify
-from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import dossiers
 from ...core.auth import may_act_on_counter, require_role
 from . import bp, current_principal, parse_body, run, state
 from .reports import requested_days
+from .request_model import request_model
 
 
-class DossierRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    dossier_code: str | None = Field(default=None, max_length=dossiers.CODE_MAX + 2)  # a scanner's CR LF
-    procedure: str | None = Field(default=None, min_length=1, max_length=32)
+@request_model
+def DossierRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class DossierRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        dossier_code: str | None = Field(default=None, max_length=dossiers.CODE_MAX + 2)  # a scanner's CR LF
+        procedure: str | None = Field(default=None, min_length=1, max_length=32)
+
+    return DossierRequest
 
 
 @bp.put("/counters/<int:counter>/dossier")

@@ -11,20 +11,26 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import notifications
 from ..delivery import wake
 from ..push_worker import service_worker_response
 from ..sealing import address_box
 from . import bp, parse_body, state
+from .request_model import request_model
 
 
-class OptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    channel: str = Field(min_length=1, max_length=16)
-    address: str = Field(min_length=3, max_length=1000)  # a phone, an e-mail address, or a push subscription (JSON)
-    language: Literal["vi", "en"] = "vi"
+@request_model
+def OptIn():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class OptIn(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        channel: str = Field(min_length=1, max_length=16)
+        address: str = Field(min_length=3, max_length=1000)  # a phone, an e-mail address, or a push subscription (JSON)
+        language: Literal["vi", "en"] = "vi"
+
+    return OptIn
 
 
 @bp.get("/push/key")

@@ -13,19 +13,25 @@ import datetime as dt
 from typing import Literal
 
 from flask import jsonify
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 
 from ...core import engine as q
 from ...core.auth import may_rate, require_role
 from ..extensions import socketio
 from . import _problem, bp, current_principal, parse_body, run, state
+from .request_model import request_model
 
 
-class RatingRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    level: Literal["very_satisfied", "satisfied", "unsatisfied"]
-    reasons: list[str] = Field(default_factory=list, max_length=12)
+@request_model
+def RatingRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class RatingRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        level: Literal["very_satisfied", "satisfied", "unsatisfied"]
+        reasons: list[str] = Field(default_factory=list, max_length=12)
+
+    return RatingRequest
 
 
 def rating_room(site, counter: int) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from flask import jsonify, request, session
 from flask_wtf.csrf import generate_csrf
-from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import audit
 from ...core import engine as q
@@ -21,13 +20,20 @@ from ..errors import NotJson
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
 from .csrf import fresh_token, require_csrf
+from .request_model import request_model
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
-    counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
+@request_model
+def LoginRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class LoginRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        username: str = Field(min_length=1, max_length=64)
+        password: str = Field(min_length=1, max_length=256)
+        counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
+
+    return LoginRequest
 
 
 @bp.post("/auth/login")

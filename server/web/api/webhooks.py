@@ -7,22 +7,28 @@ Admins only. The secret is in the answer to the POST that made the webhook and n
 from __future__ import annotations
 
 from flask import jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import audit, outbox
 from ...core import engine as q
 from ...core.auth import require_role
 from ..delivery import wake
 from . import bp, current_principal, parse_body, state
+from .request_model import request_model
 
 DELIVERY_STATES = ("pending", "delivered", "failed")  # webhook_deliveries.status: the log's ?status= filter
 
 
-class NewWebhook(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=1, max_length=500)
-    events: list[str] = Field(min_length=1, max_length=len(outbox.EVENT_KINDS))
-    secret: str | None = Field(default=None, min_length=16, max_length=100)
+@request_model
+def NewWebhook():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class NewWebhook(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        url: str = Field(min_length=1, max_length=500)
+        events: list[str] = Field(min_length=1, max_length=len(outbox.EVENT_KINDS))
+        secret: str | None = Field(default=None, min_length=16, max_length=100)
+
+    return NewWebhook
 
 
 def _admin():

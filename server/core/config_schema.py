@@ -1,0 +1,584 @@
+"""config.yaml's checks: pydantic models of the setup, imported only to validate one (a config.yaml
+read, a change in /admin, a setup imported, a saved setup that does not read as plain data).
+
+The server holds the result as the plain frozen dataclasses of server/core/config.py, with the same
+names, fields and defaults (tests/test_config_runtime.py compares the two): a running server needs
+no pydantic (about 10 MB of an idle server's memory, issue 21).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from . import config as runtime
+from .config import (
+    _DRIVER_KEYS,
+    _DRIVER_ONLY_KEYS,
+    DEFAULT_PHRASE,
+    DEFAULT_PHRASE_EN,
+    DEFAULT_RATING_REASONS,
+    PRINTER_DRIVERS,
+    SLIDE_TYPES,
+    WEEKDAYS,
+    ConfigError,
+)
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+def _local_time(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:  # the site's timezone says where; a time with its own zone is a mistake
+        raise ValueError("a local time of day without a time zone, e.g. 08:00")
+    return value
+
+
+LocalTime = Annotated[dt.time, AfterValidator(_local_time)]
+
+
+class _Strict(BaseModel):
+    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedName(_Strict):
+    vi: str = Field(min_length=1)
+    en: str | None = None
+
+
+class Hours(_Strict):
+    open: LocalTime
+    close: LocalTime
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
+    holidays: list[dt.date] = []
+
+    @model_validator(mode="after")
+    def _close_after_open(self):
+        if self.close <= self.open:
+            raise ValueError("close must be later than open")
+        return self
+
+
+class Site(_Strict):
+    id: Code
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    hours: Hours
+    languages: list[Literal["vi", "en"]] = ["vi", "en"]
+    # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
+    # dotted blank, written by hand
+    place: str | None = Field(default=None, max_length=80)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)") from None
+        return value
+
+
+class NumberRange(_Strict):
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be below start ({self.start})")
+        return self
+
+
+class Booking(_Strict):
+    """A service that takes bookings and same-day remote numbers (docs/bookings.md)."""
+
+    slot_minutes: int = Field(default=15, ge=5, le=240)
+    per_slot: int = Field(default=2, ge=1, le=100)  # places in one slot
+    days_ahead: int = Field(default=7, ge=0, le=60)  # 0: today only
+    grace_minutes: int = Field(default=10, ge=0, le=120)  # checked in later than slot start + this: a walk-in
+    remote: bool = True  # same-day numbers taken from a phone
+    remote_checkin_minutes: int = Field(default=60, ge=5, le=600)  # a remote number not checked in by then lapses
+    sms_code: bool = False  # a one-time code by SMS (notifications.sms) confirms the phone before booking
+
+
+class Procedure(_Strict):
+    """A procedure ("thủ tục") a service's counter serves, picked by the clerk with the dossier code
+    (server/core/dossiers.py): reports count the day's work by procedure."""
+
+    code: Code
+    name: LocalizedName
+
+
+class Service(_Strict):
+    code: Code
+    name: LocalizedName
+    field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
+    # a few procedures of the service, shown under its name on the kiosk: "khai sinh, kết hôn, khai tử"
+    examples: LocalizedName | None = None
+    numbers: NumberRange
+    target_wait_minutes: int = Field(default=15, ge=1)
+    default_service_minutes: float = Field(default=5.0, gt=0)
+    # at most this many tickets a day (what the clerks can handle); past it the kiosk answers 429
+    daily_limit: int | None = Field(default=None, ge=1)
+    booking: Booking | None = None  # None: walk-ins only
+    procedures: list[Procedure] = []  # what its clerks pick at the counter with the dossier code (mã hồ sơ)
+
+
+class Priority(_Strict):
+    code: Code
+    name: LocalizedName
+
+
+class Policy(_Strict):
+    priority: Literal["strict", "interleave", "none"] = "interleave"
+    normal_per_priority: int = Field(default=2, ge=1)
+    max_wait_minutes: int | None = Field(default=45, ge=1)
+    # tickets still waiting when the business day ends: "expire" marks them expired (an event
+    # with the reason; reports count them as not called), "keep" leaves them waiting in their day
+    end_of_day: Literal["expire", "keep"] = "expire"
+    # "next" pressed while the counter's ticket was called and never started ("Bắt đầu"): the
+    # citizen did not come ("no_show"), or was served without a service time ("served")
+    unstarted_at_next: Literal["no_show", "served"] = "no_show"
+
+
+class Counter(_Strict):
+    number: int = Field(ge=1)
+    name: str | None = None
+    services: Literal["all"] | list[Code]
+
+
+def _phrase(value: str) -> str:
+    """A spoken sentence with exactly the fields {number} and {counter}."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"not a usable phrase ({error}); write it like {DEFAULT_PHRASE!r}") from None
+    if sorted(fields) != ["counter", "number"]:
+        raise ValueError(
+            f"the phrase must contain {{number}} and {{counter}} once each and no other "
+            f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})"
+        )
+    return value
+
+
+class Voice(_Strict):
+    """How a display announces a call (docs/display-and-voice.md)."""
+
+    language: Literal["vi", "en", "vi+en"] = "vi"  # vi+en: the English sentence after the Vietnamese one
+    repeat: int = Field(default=2, ge=1, le=5)  # how many times the Vietnamese sentence is said
+    chime: bool = True  # a two-note chime before the words
+    region: Literal["north", "south"] = "north"  # numbers: linh/nghìn (north) or lẻ/ngàn/tư (south)
+    phrase: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE
+    phrase_en: Annotated[str, AfterValidator(_phrase)] = DEFAULT_PHRASE_EN
+
+
+def _slide(value: str, info: ValidationInfo) -> str:
+    """A local image or video file; a relative path starts at the folder of config.yaml."""
+    suffix = Path(value).suffix.lower()
+    if suffix not in SLIDE_TYPES:
+        raise ValueError(
+            f"{value!r} is not an image or video this display can show (use one of {', '.join(sorted(SLIDE_TYPES))})"
+        )
+    if (info.context or {}).get("stored"):
+        return value  # checked when it was saved; a missing file is the display's to report
+    base = Path((info.context or {}).get("config_dir") or Path.cwd())
+    path = base / value
+    if not path.is_file():
+        raise ValueError(f"no such file: {path} (a relative path starts at the folder of the configuration file)")
+    return value
+
+
+class Display(_Strict):
+    id: Code
+    name: str | None = None
+    counters: Literal["all"] | list[int] = "all"
+    voice: Voice = Voice()
+    ticker: str | None = None
+    slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
+    slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
+    layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape
+    # lobby: `counters` (all by default); zone: a part of the lobby, its `counters` only; counter: the
+    # counter-top screen of `counter`, its number and the next ones (docs/display-and-voice.md)
+    mode: Literal["lobby", "zone", "counter"] = "lobby"
+    counter: int | None = None
+
+    @model_validator(mode="after")
+    def _mode(self):
+        if self.mode == "counter" and self.counter is None:
+            raise ValueError("mode counter needs `counter`: the number of the counter it stands on")
+        if self.mode != "counter" and self.counter is not None:
+            raise ValueError(f"`counter` is only for mode counter (this display is mode {self.mode})")
+        if self.mode == "zone" and (self.counters == "all" or not self.counters):
+            raise ValueError("mode zone needs `counters`: the list of its counters")
+        return self
+
+
+class Sounds(_Strict):
+    """Where announcements come from (docs/display-and-voice.md)."""
+
+    recordings: str = "recordings"  # the centre's own clips, replacing the shipped ones of the same name
+    tts: Literal["auto", "pyttsx3", "espeak-ng", "piper", "none"] = "auto"  # for words that have no clip
+    # a piper-tts Vietnamese voice on disk (x.onnx, its x.onnx.json beside it), beside config.yaml
+    # unless absolute: said before the shipped espeak-ng clips; never downloaded (extra [piper])
+    piper_model: str | None = None
+    cache_mb: int = Field(default=200, ge=10)  # announcement WAVs kept in <instance>/announcements
+
+
+class RatingReason(_Strict):
+    code: Code
+    name: LocalizedName
+
+
+class RatingSettings(_Strict):
+    """The citizen rating tablet at each counter (docs/counter.md)."""
+
+    ask_seconds: int = Field(default=30, ge=5, le=600)  # the tablet asks this long after "finish", then idles
+    thanks_seconds: int = Field(default=5, ge=1, le=60)  # how long "Cảm ơn" stays
+    window_minutes: int = Field(default=5, ge=1, le=120)  # the server takes a rating this long after the finish
+    reasons: list[RatingReason] = Field(
+        default_factory=lambda: [RatingReason(**r) for r in DEFAULT_RATING_REASONS], max_length=12
+    )  # offered after "Không hài lòng"; may be empty
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        codes = [r.code for r in self.reasons]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"reason code(s) {', '.join(twice)} used twice")
+        if self.window_minutes * 60 < self.ask_seconds:
+            raise ValueError(
+                f"window_minutes ({self.window_minutes}) must be at least as long as "
+                f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses"
+            )
+        return self
+
+
+class Printer(_Strict):
+    """A ticket printer. Which keys a driver needs is in ``_DRIVER_KEYS``; docs/printing.md explains each."""
+
+    id: Code
+    driver: Literal[PRINTER_DRIVERS]
+    host: str | None = None  # network: the printer's address (it listens on port 9100)
+    port: int = Field(default=9100, ge=1, le=65535)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    vendor_id: int | None = None  # usb: e.g. 0x04b8 (Epson); `lsusb` shows both ids
+    product_id: int | None = None
+    device: str | None = None  # serial: /dev/ttyUSB0; device: /dev/usb/lp0
+    baudrate: int = Field(default=9600, ge=1200)
+    queue: str | None = None  # cups: the queue name `lpstat -p` lists
+    path: str | None = None  # file: the folder that receives each ticket's bytes and a PNG
+    profile: str = "TM-T20II"  # python-escpos printer profile
+    form: Literal["compact", "image"] = "compact"
+    width_dots: int = Field(default=576, ge=200, le=1024)  # 576 for 80 mm paper, 384 for 58 mm
+    give_up_minutes: float = Field(default=10, gt=0)  # a ticket not printed by then is marked failed
+    retry_seconds: float = Field(default=30, gt=0)  # the longest pause between tries of a printer that cannot print
+    check_seconds: float = Field(default=30, gt=0)  # how often an idle printer is asked its status
+
+    @field_validator("vendor_id", "product_id", mode="before")
+    @classmethod
+    def _hex_or_int(cls, value):
+        if isinstance(value, str):
+            try:
+                return int(value, 0)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a number (write it like 0x04b8)") from None
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str, info: ValidationInfo) -> str:
+        if (info.context or {}).get("stored"):
+            return value  # checked when it was saved: a start needs none of python-escpos's profiles
+        problem = runtime._profile_problem(value) if runtime._profile_problem is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _driver_keys(self):
+        needed = _DRIVER_KEYS[self.driver]
+        missing = [key for key in needed if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"driver {self.driver!r} needs the key(s) {', '.join(missing)}")
+        stray = [key for key in _DRIVER_ONLY_KEYS if key not in needed and getattr(self, key) is not None]
+        if stray:
+            raise ValueError(f"key(s) {', '.join(stray)} are not used by driver {self.driver!r}")
+        return self
+
+
+class TicketLayout(_Strict):
+    """What every printed ticket carries besides the queue facts."""
+
+    footer: str | None = None  # e.g. the centre's service slogan
+    logo: str | None = None  # an image file, printed at the top
+    tracking_url: str | None = Field(default=None, pattern=r"^https?://")
+    # the address phones reach the server at, for the QR code (default: the address the kiosk used)
+
+
+class Kiosk(_Strict):
+    id: Code
+    printer: Code | None = None
+    services: Literal["all"] | list[Code] = "all"
+
+
+class _Open(BaseModel):  # the notifications' settings were never frozen
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmsGatewaySettings(_Open):
+    """Any SMS brandname gateway over HTTP. In ``url`` and ``body``, {phone} and {text} are replaced
+    (URL-encoded in the URL and in a form body, JSON-escaped in a JSON body)."""
+
+    url: str = Field(pattern=r"^https?://")
+    method: Literal["POST", "GET"] = "POST"
+    headers: dict[str, str] = {}  # e.g. {"Authorization": "Bearer ${SMS_TOKEN}"}
+    body: str | None = '{"to": "{phone}", "text": "{text}"}'
+    content_type: str = "application/json"
+    phone_format: Literal["0", "84", "+84"] = "84"  # 0912345678, 84912345678 or +84912345678
+    no_diacritics: bool = False  # "Moi ban den quay 5": one plain SMS instead of a longer Unicode one
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class EmailSettings(_Open):
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None  # "${SMTP_PASSWORD}"
+    sender: str = Field(min_length=3)
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class ZaloZnsSettings(_Open):
+    """Zalo Notification Service: a template message of the centre's Official Account, approved by
+    Zalo, with the parameters number, counter, ahead and site."""
+
+    url: str = Field(default="https://business.openapi.zalo.me/message/template", pattern=r"^https?://")
+    access_token: str = Field(min_length=1)  # "${ZALO_ACCESS_TOKEN}"
+    template_near: str = Field(min_length=1)
+    template_called: str = Field(min_length=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class WebPushSettings(_Open):
+    """Web Push (RFC 8030/8291) with VAPID (RFC 8292): the browser's push service carries the message.
+    The VAPID key pair is derived from the server's secret key, so every process signs alike."""
+
+    subject: str = Field(default="mailto:admin@localhost", pattern=r"^(mailto:|https://)")  # who to contact
+    # the push services a subscription may point at (anything else would let a ticket holder make the
+    # server post to any address): host names, "*." for any below one, or "http://host:port" for a lab
+    services: list[str] = [
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "*.push.apple.com",
+        "*.notify.windows.com",
+    ]
+    ttl_seconds: int = Field(default=900, ge=0, le=86400)  # a push not delivered by then is dropped
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
+class NotificationSettings(_Open):
+    ahead: int = Field(default=3, ge=0, le=50)  # "near" is sent when this many or fewer are ahead
+    channels: list[Literal["sms", "email", "zalo", "push"]] = []  # offered on the tracking page, in this order
+    sms: SmsGatewaySettings | None = None
+    email: EmailSettings | None = None
+    zalo: ZaloZnsSettings | None = None
+    push: WebPushSettings | None = None
+
+    @model_validator(mode="after")
+    def _each_channel_set_up(self):
+        for name in self.channels:
+            if getattr(self, name) is None:
+                raise ValueError(f"channel {name!r} is offered but notifications.{name} is not set up")
+        return self
+
+
+class Limits(_Strict):
+    """Issuing and booking are public, so they are bounded: a caller past a limit gets 429 and a
+    time to retry. Each site has its own limits, and counts its callers apart from other sites'.
+
+    Limits are written like "30/minute" or "10/minute;200/day"; "off" (or null in config.yaml)
+    switches one off (the admin API shows "off": in its JSON merge patch null restores the default).
+    """
+
+    tickets_per_address: str | None = "30/minute"  # one device: a kiosk PC, a phone, a script
+    tickets_per_kiosk: str | None = "30/minute"  # one kiosk id, whatever address it comes from
+    # booking needs no login (server/web/api/bookings.py): bookings and remote numbers from one
+    # address (a phone books for a family, not a ward), and reading or cancelling bookings by code
+    bookings_per_address: str | None = "5/minute;20/day"
+    lookups_per_address: str | None = "60/minute"  # nobody guesses codes
+    exempt_addresses: list[str] = ["127.0.0.1", "::1"]  # addresses or networks (192.168.1.0/24)
+    # only devices holding a kiosk token (or signed-in staff) may issue: a laptop on the lobby
+    # Wi-Fi cannot take numbers; each kiosk page is paired once with /kiosk/<id>#token=...
+    require_kiosk_token: bool = False
+
+    @field_validator("tickets_per_address", "tickets_per_kiosk", "bookings_per_address", "lookups_per_address")
+    @classmethod
+    def _limit(cls, value: str | None) -> str | None:
+        from limits import parse_many
+
+        if value is not None and value.strip().lower() == "off":
+            return None
+        if value is not None:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day, or off)"
+                ) from None
+        return value
+
+    @field_validator("exempt_addresses")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)"
+                ) from None
+        return values
+
+
+class Config(_Strict):
+    site: Site
+    services: list[Service] = Field(min_length=1)
+    priorities: list[Priority] = []
+    policy: Policy = Policy()
+    counters: list[Counter] = Field(min_length=1)
+    displays: list[Display] = []
+    printers: list[Printer] = []
+    kiosks: list[Kiosk] = []
+    ticket: TicketLayout = TicketLayout()
+    sounds: Sounds = Sounds()
+    rating: RatingSettings = RatingSettings()
+    limits: Limits = Limits()
+    notifications: NotificationSettings = NotificationSettings()  # citizens told their turn is near (notifications.py)
+
+    @model_validator(mode="after")
+    def _cross_references(self, info: ValidationInfo):
+        problems: list[tuple[str, str]] = []
+
+        def unique(items, attr, section):
+            seen = set()
+            for i, item in enumerate(items):
+                value = getattr(item, attr)
+                if value in seen:
+                    problems.append((f"{section}[{i}].{attr}", f"{value!r} is used twice"))
+                seen.add(value)
+            return seen
+
+        service_codes = unique(self.services, "code", "services")
+        counter_numbers = unique(self.counters, "number", "counters")
+        printer_ids = unique(self.printers, "id", "printers")
+        unique(self.priorities, "code", "priorities")
+        unique(self.displays, "id", "displays")
+        unique(self.kiosks, "id", "kiosks")
+
+        ranges = sorted((s.numbers.start, s.numbers.end, i) for i, s in enumerate(self.services))
+        for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
+            if s2 <= e1:
+                problems.append(
+                    (
+                        f"services[{i2}].numbers",
+                        f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
+                        "(ranges must not overlap, or two tickets would show the same number)",
+                    )
+                )
+
+        def known(values, valid, path, what):
+            if values == "all":
+                return
+            for j, value in enumerate(values):
+                if value not in valid:
+                    choices = ", ".join(str(v) for v in sorted(valid)) or "none"
+                    problems.append((f"{path}[{j}]", f"unknown {what} {value!r} (known: {choices})"))
+
+        for i, counter in enumerate(self.counters):
+            known(counter.services, service_codes, f"counters[{i}].services", "service")
+        for i, display in enumerate(self.displays):
+            known(display.counters, counter_numbers, f"displays[{i}].counters", "counter")
+            if display.counter is not None and display.counter not in counter_numbers:
+                choices = ", ".join(str(v) for v in sorted(counter_numbers)) or "none"
+                problems.append((f"displays[{i}].counter", f"unknown counter {display.counter!r} (known: {choices})"))
+        for i, kiosk in enumerate(self.kiosks):
+            known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
+            if kiosk.printer is not None and kiosk.printer not in printer_ids:
+                choices = ", ".join(sorted(printer_ids)) or "none"
+                problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
+        served = {
+            c for counter in self.counters for c in (service_codes if counter.services == "all" else counter.services)
+        }
+        # in config.yaml a service nobody serves is a mistake; edited live it is a step of setting
+        # one up (add the service, then its counter), and the kiosk says nobody serves it yet
+        for i, service in enumerate(self.services if not (info.context or {}).get("live") else ()):
+            if service.code not in served:
+                problems.append((f"services[{i}]", f"no counter serves {service.code!r}"))
+        if problems:
+            raise _CrossReferenceError(problems)
+        return self
+
+
+class _CrossReferenceError(ValueError):
+    def __init__(self, problems):
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+        self.problems = problems
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key (check its spelling)",
+    "missing": "required key is missing",
+}
+
+
+def _path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not re.fullmatch(r"[a-z_]+", str(part)):
+            continue  # pydantic's union branch labels such as "list[...]" or "literal['all']"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: ValidationError, filename: str) -> str:
+    lines = []
+    for item in error.errors():
+        ctx_error = (item.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _CrossReferenceError):
+            lines += [f"{filename}: {p}: {m}" for p, m in ctx_error.problems]
+            continue
+        message = _FRIENDLY.get(item["type"], item["msg"])
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{filename}: {_path(item['loc'])}: {message}")
+    # a union error reports each branch; keep one line per path and message
+    return "\n".join(dict.fromkeys(lines))
+
+
+def validate(data, filename: str, context: dict) -> Config:
+    """``data`` checked whole; ConfigError names ``filename``, the key path and the problem."""
+    try:
+        return Config.model_validate(data, context=context)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, filename)) from None

@@ -1,0 +1,116 @@
+"""The setup the server holds (plain frozen dataclasses, server/core/config.py) is config.yaml's
+models (pydantic, server/core/config_schema.py) in other clothes: the same classes, fields and
+defaults, the same data written back (the saved setup, the admin API's JSON, `config export`),
+and a saved setup read back as plain data equals the one checked again by the models."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from pydantic import BaseModel
+
+from queuekiosk.server.core import config as runtime
+from queuekiosk.server.core import config_schema as schema
+from queuekiosk.server.core import notification_settings
+
+
+def _every_part(data: dict) -> dict:
+    """The demo centre with every optional part of the setup filled in."""
+    data["site"]["hours"]["holidays"] = ["2026-09-02", "2026-01-01"]
+    data["site"]["place"] = "Hà Đông"
+    service = data["services"][0]
+    service["booking"] = {"slot_minutes": 20, "remote": False}
+    service["procedures"] = [{"code": "khai-sinh", "name": {"vi": "Khai sinh", "en": "Birth"}}]
+    service["examples"] = {"vi": "khai sinh, kết hôn"}
+    service["daily_limit"] = 300
+    service["default_service_minutes"] = 7  # an int where a float is kept
+    data["printers"].append({"id": "usb-1", "driver": "usb", "vendor_id": "0x04b8", "product_id": 514})
+    data["printers"].append({"id": "net-1", "driver": "network", "host": "10.0.0.9", "give_up_minutes": 3})
+    data["displays"].append({"id": "quay-1", "mode": "counter", "counter": 1, "voice": {"region": "south"}})
+    data["limits"] = {"tickets_per_kiosk": "off", "exempt_addresses": ["192.168.1.0/24"]}
+    data["rating"] = {"reasons": [{"code": "slow", "name": {"vi": "Chậm"}}], "ask_seconds": 20}
+    data["notifications"] = {
+        "ahead": 2,
+        "channels": ["sms", "email", "zalo", "push"],
+        "sms": {"url": "https://sms.example/send", "headers": {"X-Key": "${SMS_KEY}"}},
+        "email": {"host": "smtp.example", "sender": "queue@example.vn"},
+        "zalo": {"access_token": "t", "template_near": "1", "template_called": "2"},
+        "push": {"ttl_seconds": 60},
+    }
+    return data
+
+
+@pytest.fixture(params=["demo", "every part"])
+def setup_data(request, config_data) -> dict:
+    return config_data if request.param == "demo" else _every_part(config_data)
+
+
+def test_the_server_holds_the_same_setup_the_models_checked(setup_data, tmp_path):
+    (tmp_path / "instance").mkdir()
+    held = runtime.parse_config(setup_data, str(tmp_path / "config.yaml"))
+    checked = schema.validate(setup_data, "config.yaml", {"config_dir": str(tmp_path)})
+    assert all(type(part).__module__ != "pydantic" for part in (held, held.site, held.notifications))
+    for exclude_defaults in (False, True):
+        # the same JSON text: the saved setup, the admin API's answers, `config export`
+        assert json.dumps(held.model_dump(mode="json", exclude_defaults=exclude_defaults)) == json.dumps(
+            checked.model_dump(mode="json", exclude_defaults=exclude_defaults)
+        )
+    for held_part, checked_part in ((held.sounds, checked.sounds), (held.displays[0].voice, checked.displays[0].voice)):
+        assert held_part.model_dump_json() == checked_part.model_dump_json()  # the voice's cache keys
+    once = {"repeat": 1, "chime": False}  # a display's voice said once (sounds/web.py)
+    voice = held.displays[0].voice.model_copy(update=once)
+    assert voice.model_dump() == checked.displays[0].voice.model_copy(update=once).model_dump()
+    saved = json.loads(json.dumps(checked.model_dump(mode="json")))
+    assert runtime.parse_stored(saved) == held
+    assert runtime.parse_stored(saved).model_dump(mode="json") == saved
+
+
+def test_a_saved_setup_that_does_not_read_as_plain_data_is_checked_again_naming_the_key(config_data):
+    saved = json.loads(json.dumps(runtime.parse_config(config_data).model_dump(mode="json")))
+    saved["services"][0]["colour"] = "red"  # a key this version does not know
+    with pytest.raises(runtime.ConfigError, match=r"the setup saved in the database: services\[0\]\.colour"):
+        runtime.parse_stored(saved)
+    del saved["services"][0]["colour"]
+    del saved["site"]["name"]
+    with pytest.raises(runtime.ConfigError, match=r"site\.name: required key is missing"):
+        runtime.parse_stored(saved)
+
+
+def _models(module) -> dict:
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__ == module.__name__
+        and not name.startswith("_")
+    }
+
+
+def test_every_model_has_a_plain_class_with_the_same_fields_and_defaults():
+    models = _models(schema)
+    assert len(models) == 25
+    for name, model in models.items():
+        plain = getattr(runtime, name, None) or getattr(notification_settings, name)
+        assert dataclasses.is_dataclass(plain) and plain.__dataclass_params__.frozen, name
+        names = [f.name for f in dataclasses.fields(plain)]
+        assert sorted(names) == sorted(model.model_fields), name
+        assert list(plain._order or names) == list(model.model_fields), f"{name}: fields written in another order"
+        for field_name, info in model.model_fields.items():
+            plain_field = plain.__dataclass_fields__[field_name]
+            if info.is_required():
+                assert plain_field.default is dataclasses.MISSING is plain_field.default_factory, (name, field_name)
+                continue
+            default = info.get_default(call_default_factory=True)
+            plain_default = (
+                plain_field.default_factory()
+                if plain_field.default_factory is not dataclasses.MISSING
+                else plain_field.default
+            )
+            dumped = default.model_dump(mode="json") if isinstance(default, BaseModel) else default
+            if isinstance(default, list):
+                dumped = [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in default]
+            plain_dumped = notification_settings._dump(plain_default, "json", False)
+            assert json.dumps(plain_dumped) == json.dumps(dumped) or plain_dumped == dumped, (name, field_name)
