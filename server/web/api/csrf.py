@@ -11,6 +11,7 @@ API call authorised by the *session cookie* must send the token in the ``X-CSRFT
 from __future__ import annotations
 
 from flask import g, request
+from flask.globals import _cv_request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
@@ -45,9 +46,10 @@ def _quick_csrf_protect(app, csrf_protect, exempt_blueprint: str):
     config = app.config
 
     def csrf_protect_checked():
-        if request.method not in config["WTF_CSRF_METHODS"]:
+        req = _cv_request.get().request  # not through the proxy: at every request (api.the_request)
+        if req.method not in config["WTF_CSRF_METHODS"]:
             return None
-        endpoint = request.endpoint
+        endpoint = req.endpoint
         if endpoint is not None and endpoint.rpartition(".")[0] == exempt_blueprint:
             return None
         return csrf_protect()

@@ -30,6 +30,7 @@ from ...core import engine as q
 from ...core import models as m
 from ...core.auth import Principal
 from ...core.models import utcnow
+from . import run, the_app, the_request  # defined before the package imports its routes (this module)
 
 HEADER = "Idempotency-Key"
 _ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
@@ -66,7 +67,7 @@ _ANSWER = (
 
 
 def request_key() -> str | None:
-    value = request.environ.get(_ENVIRON_KEY)  # request.headers.get(HEADER), without its lookup machinery
+    value = the_request().environ.get(_ENVIRON_KEY)  # request.headers.get(HEADER), without its lookup machinery
     if value is None:
         return None
     if not _KEY.match(value):
@@ -110,7 +111,7 @@ def _answer(status: int, body, replayed: bool = False):
     if status == 204:
         response = make_response("", 204)
     else:  # make_response(jsonify(body), status), without going through its tuple and proxies (every ticket)
-        response = current_app.json.response(body)
+        response = the_app().json.response(body)
         response.status_code = status
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -133,8 +134,6 @@ def run_once(principal: Principal | None, action, respond, *args, after=None, **
     """Run ``action`` like ``api.run`` and answer ``respond(conn, site, outcome) -> (status, body)``;
     with an Idempotency-Key, at most once per key. ``after(outcome)`` runs once after a real action.
     ``principal`` None: an anonymous caller (a kiosk), whose keys are kept per address."""
-    from . import run
-
     key = (
         request_key() if principal is None or principal.token_id is not None or principal.user_id is not None else None
     )

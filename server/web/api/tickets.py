@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import yaml
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from ....printers import jobs
@@ -15,7 +15,7 @@ from ...core import engine as q
 from ...core.auth import may_act_as_kiosk, require_role
 from .. import printing
 from ..waits import estimator
-from . import bp, current_principal, parse_body, state
+from . import bp, current_principal, parse_body, state, the_app, the_request
 from .idempotency import run_once
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -42,7 +42,7 @@ def _issue_body() -> IssueRequest | _Issue:
     kiosk, texts of 1 to 32 characters) is checked here without building a pydantic model, in
     microseconds at every ticket; any other body goes through ``parse_body``, which refuses it
     naming the field."""
-    raw = request.get_data(cache=True)
+    raw = the_request().get_data(cache=True)
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
@@ -64,7 +64,7 @@ def _short_text(value) -> bool:
 
 
 def _track_base() -> str:
-    return printing.tracking_base(current_app)
+    return printing.tracking_base(the_app())
 
 
 def _with_track_url(view: dict, base: str | None = None) -> dict:
@@ -82,7 +82,7 @@ def issuing_kiosk(
     ``limits.require_kiosk_token`` (then ``roles`` only); a kiosk token bound to a kiosk only as that
     kiosk. And whether the caller proved to be that kiosk (its bound token): only then does it count
     as that kiosk."""
-    if not token_required and "HTTP_AUTHORIZATION" not in request.environ:  # the usual case reads no token
+    if not token_required and "HTTP_AUTHORIZATION" not in the_request().environ:  # the usual case reads no token
         return kiosk, False
     principal = current_principal()
     if token_required:
@@ -102,7 +102,7 @@ def issue_ticket():
     site = app_state.site  # the request's site, looked up once
     limits = site.config.limits
     kiosk, kiosk_proven = issuing_kiosk(body.kiosk, limits.require_kiosk_token)
-    app_state.limits.check_issue(limits, request.remote_addr, kiosk, kiosk_proven)
+    app_state.limits.check_issue(limits, the_request().remote_addr, kiosk, kiosk_proven)
     printer = jobs.printer_of_kiosk(site, kiosk)
     track_base = _track_base()
     return run_once(  # with an Idempotency-Key, a tap retried after a network error issues one ticket
