@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
 from ..models import utcnow
-from .clock import business_day, local_time
+from .clock import local_time
 from .estimates import Estimator, promised_wait
 from .numbering import ESTIMATE_INPUTS_SQL, TAKE_NUMBER_SQL, next_number
 from .prepared import Prepared
@@ -101,11 +101,12 @@ def issue(
         if service not in config.kiosk_services(kiosk_cfg):
             raise QueueError("service_not_at_kiosk", kiosk=kiosk, service=service)
     hours = config.site.hours
-    if check_hours and not hours.is_open(local_time(site, now)):
+    local_now = local_time(site, now)
+    if check_hours and not hours.is_open(local_now):
         raise QueueError("closed", open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
 
     conn = connection(session)
-    day = business_day(site, now)
+    day = local_now.date()  # business_day(site, now): the site's local date
     public_id = secrets.token_urlsafe(9)
     actor = actor or Actor()
     detail = {"number": None, "priority": priority, "kiosk": kiosk}
@@ -138,7 +139,7 @@ def issue(
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
     if service_cfg.daily_limit is not None and number - service_cfg.numbers.start >= service_cfg.daily_limit:
-        reopens = hours.next_opening(local_time(site, now)).astimezone(dt.UTC).replace(tzinfo=None)
+        reopens = hours.next_opening(local_now).astimezone(dt.UTC).replace(tzinfo=None)
         retry_after = math.ceil((reopens - now).total_seconds())
         raise TooMany("daily_limit_reached", service=service, limit=service_cfg.daily_limit, retry_after=retry_after)
     ticket = SimpleNamespace(
