@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, g, request, session
 from flask.globals import _cv_app, _cv_request
-from pydantic import BaseModel, ValidationError
 
 from ...core import engine as q
 from ...core import outbox
@@ -21,6 +21,9 @@ from ...core.i18n import MESSAGES, pick_language, translate
 from ..delivery import wake as wake_delivery
 from ..realtime import publish
 from .csrf import require_csrf
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -46,7 +49,10 @@ def the_request():
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
-    """The JSON body validated by ``model``; a refusal names the field and what is wrong with it."""
+    """The JSON body validated by ``model`` (a request_model: pydantic is imported at the first
+    body checked, not at start); a refusal names the field and what is wrong with it."""
+    from pydantic import ValidationError
+
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw) if raw.strip() else {}

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
 from flask import current_app, jsonify
-from pydantic import BaseModel, ConfigDict, Field
 
 from ....printers import jobs
 from ...core import engine as q
@@ -17,15 +15,22 @@ from .. import printing
 from ..waits import estimator
 from . import bp, current_principal, parse_body, state, the_app, the_request
 from .idempotency import run_once
+from .request_model import request_model
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
-class IssueRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    service: str = Field(min_length=1, max_length=32)
-    priority: str | None = Field(default=None, min_length=1, max_length=32)
-    kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+@request_model
+def IssueRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class IssueRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        service: str = Field(min_length=1, max_length=32)
+        priority: str | None = Field(default=None, min_length=1, max_length=32)
+        kiosk: str | None = Field(default=None, min_length=1, max_length=32)
+
+    return IssueRequest
 
 
 class _Issue(NamedTuple):
@@ -34,7 +39,7 @@ class _Issue(NamedTuple):
     kiosk: str | None
 
 
-_ISSUE_FIELDS = frozenset(IssueRequest.model_fields)
+_ISSUE_FIELDS = frozenset({"service", "priority", "kiosk"})  # IssueRequest's, without making it
 
 
 def _issue_body() -> IssueRequest | _Issue:
@@ -129,9 +134,15 @@ def get_ticket(ticket_id: str):
     return jsonify(_with_track_url(view))
 
 
-class ReprintRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    printer: str | None = Field(default=None, min_length=1, max_length=32)
+@request_model
+def ReprintRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class ReprintRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        printer: str | None = Field(default=None, min_length=1, max_length=32)
+
+    return ReprintRequest
 
 
 @bp.post("/tickets/by-number/<int(max=2147483647):number>/reprint")
@@ -197,6 +208,8 @@ def get_queue():
 def openapi_document():
     cache = current_app.extensions.setdefault("queuekiosk_openapi", {})
     if "doc" not in cache:
+        import yaml  # only here: an idle server holds no PyYAML (about 1 MB, issue 21)
+
         cache["doc"] = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
     return jsonify(cache["doc"])
 
