@@ -87,6 +87,48 @@ def test_a_batch_is_one_commit_and_a_refused_action_undoes_only_itself(make_queu
     assert {code: sorted(numbers) for code, numbers in answered.items()} == found  # each caller its own ticket
 
 
+def test_refusals_anywhere_in_a_batch_of_tickets_undo_only_themselves_batch_after_batch(
+    make_queue, config, migrated_pg_url
+):
+    """Tickets share a savepoint while nothing fails (pg_writer: one round trip a ticket); a refusal
+    first, last, in the middle, and an action of another kind that fails after writing, each undo
+    only themselves: every other caller gets its own ticket, gap-free, in three waves (the second
+    taking a savepoint at every action after the first's refusals, the third sharing them again)."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    codes = list(queue.site.service_ids)
+
+    def issue_then_refuse(conn, site, service, **kwargs):
+        q.issue(conn, site, service, **kwargs)
+        raise QueueError("closed", open="08:00", close="17:00")
+
+    def other_kind_then_fail(conn, site, **kwargs):  # its first argument names no service
+        q.issue(conn, site, codes[1], **kwargs)
+        raise QueueError("closed", open="08:00", close="17:00")
+
+    expected = collections.Counter()
+    answered = collections.defaultdict(list)
+    for wave in range(3):
+        jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(24)]
+        refusals = {0, 11, 25} if wave < 2 else set()
+        for index in sorted(refusals):
+            jobs.insert(index, (issue_then_refuse, (codes[index % len(codes)],)))
+        if wave < 2:
+            jobs.insert(5, (other_kind_then_fail, ()))
+        results = together(writer, queue.site, jobs)
+        failed = [r for r in results if isinstance(r, Exception)]
+        assert len(failed) == (len(refusals) + 1 if wave < 2 else 0) and all(isinstance(r, QueueError) for r in failed)
+        expected.update(codes[i % len(codes)] for i in range(24))
+        for outcome in results:
+            if isinstance(outcome, q.Outcome):
+                answered[outcome.ticket["service"]].append(outcome.ticket["number"])
+    found = numbers_by_service(queue)
+    for code, count in expected.items():
+        start = queue.site.config.service(code).numbers.start
+        assert found[code] == list(range(start, start + count)), code  # no refused number kept: no gap
+    assert {code: sorted(numbers) for code, numbers in answered.items()} == found  # each caller its own ticket
+
+
 def test_an_action_that_locks_rows_out_of_the_batch_s_order_waits_for_the_next_batch(
     make_queue, config, migrated_pg_url
 ):

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a transaction; past that,
 # every snapshot of every backend looks further (PostgreSQL's "suboverflowed" transactions)
 PG_LANES = 2  # batches written side by side, each lane its own services (see PostgresGroupWriter.submit)
+CAREFUL_BATCHES = 8  # after an action was refused under a shared savepoint: batches that take one at every action
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
 _RETRY_STATES = frozenset({"40P01", "40001", "55P03"})
@@ -34,8 +35,15 @@ def _sqlstate(error) -> str | None:
 class PostgresGroupWriter:
     """Group commit on PostgreSQL: the actions that arrive together run in one transaction of one
     connection, each inside a savepoint, and one COMMIT (one flush of PostgreSQL's WAL) answers
-    them all. A ticket costs two round trips instead of three (its statement; its deferred writes
-    with the RELEASE and the next action's SAVEPOINT), and the BEGIN and the COMMIT are shared.
+    them all. An action's deferred writes go with the RELEASE of its savepoint and the next action's
+    SAVEPOINT, one round trip; the BEGIN and the COMMIT are shared.
+
+    Issuing's actions, which write only to the database and may run again, share a savepoint while
+    they come one after another with no deferred writes: a ticket is then one round trip (its
+    statement) instead of two. When one of them fails, the savepoint undoes those before it too:
+    they run again first in the next batch (their callers, not yet answered, never see it), and the
+    next ``CAREFUL_BATCHES`` batches take a savepoint at every action, so a stream of refusals costs
+    no more than before.
 
     A batch holds the number rows it locked until its COMMIT, and another process's batch may want
     the same rows: each batch takes them in one order (service, day ascending: db.NumberRowOrder).
@@ -93,13 +101,22 @@ class PostgresGroupWriter:
             dbapi_connection = conn.connection.dbapi_connection
             dbapi_connection.execute(_SAVEPOINT)  # (psycopg sends the BEGIN before it)
             last = len(batch) - 1
+            careful, lane.careful = lane.careful > 0, max(lane.careful - 1, 0)
+            provisional = []  # (job, outcome) since the last savepoint: undone with it if a later action fails
             for index, job in enumerate(batch):
                 action, args, kwargs, done, _tries, _row = job
                 try:
                     outcome = action(conn, *args, **kwargs)
-                    # its deferred writes with the savepoint let go and the next one set (or the
-                    # COMMIT): an error of a deferred write is this action's own
-                    send_deferred(conn, then=(_RELEASE, "COMMIT" if index == last else _SAVEPOINT))
+                    if index == last:  # its deferred writes with the COMMIT
+                        send_deferred(conn, then=(_RELEASE, "COMMIT"))
+                    elif careful or conn.info[DEFERRED] or not _rerunnable(job):
+                        # its deferred writes with the savepoint let go and the next one set: an error
+                        # of a deferred write is this action's own
+                        send_deferred(conn, then=(_RELEASE, _SAVEPOINT))
+                    else:  # no round trip: the next action runs under the same savepoint
+                        order.released()
+                        provisional.append((job, outcome))
+                        continue
                 except Exception as error:  # refused or failed: undo this action only ...
                     status = None if conn.invalidated else dbapi_connection.info.transaction_status
                     if status not in (_INTRANS, _INERROR):
@@ -110,6 +127,12 @@ class PostgresGroupWriter:
                         conn.get_nested_transaction().rollback()
                     tail = "COMMIT" if index == last else _SAVEPOINT
                     dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
+                    if provisional:  # ... and those since the savepoint, done but undone with it: they
+                        # run again first in the next batch (as after a deadlock), and the next batches
+                        # take a savepoint at every action while refusals come
+                        lane.again.extend(undone for undone, _outcome in provisional)
+                        provisional.clear()
+                        lane.careful = CAREFUL_BATCHES
                     if isinstance(error, OutOfOrder):  # not a failure: it waits for its turn
                         job[5] = error.args[0]  # the row it wanted: its place in the next batch
                         lane.again.append(job)
@@ -121,6 +144,8 @@ class PostgresGroupWriter:
                         results.append((done, None, error))
                 else:
                     order.released()
+                    results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
+                    provisional.clear()
                     results.append((done, outcome, None))
 
 
@@ -130,6 +155,7 @@ class _Lane:
     def __init__(self, writer: PostgresGroupWriter):
         self.jobs: Queue = Queue()
         self.again: list = []  # jobs put off to the next batch
+        self.careful = 0  # batches still to run with a savepoint at every action (PostgresGroupWriter._run_batch)
         self.greenlet = gevent.spawn(self._run, writer)
 
     def _run(self, writer):
@@ -151,6 +177,12 @@ class _Lane:
                     if not done.ready():
                         done.set_exception(error)
                 raise
+
+
+def _rerunnable(job) -> bool:
+    """Whether an action may share a savepoint with the next: issuing's (its first argument names a
+    service, as _row_of reads it), which writes only to the database and runs again as it ran."""
+    return job[5] is None and _row_of(job)[0] == 0
 
 
 def pg_lanes() -> int:
