@@ -4,9 +4,10 @@
 
 Flask-SocketIO with queuekiosk's Socket.IO options (server/web/extensions.py) on the gevent server
 `serve` runs (server/wsgi_server.py's, repeated here so that queuekiosk's app is not loaded). A client sends ``subscribe`` and is answered ``state``, as
-queuekiosk's lobby display is; ``POST /api/v1/counters/1/next`` emits a ``ticket.called`` of the
-same shape and size as queuekiosk's to the lobby's room and answers the ticket, with no database,
-no announcement audio and no authentication. The requests, websocket and Redis client libraries
+queuekiosk's lobby display is; ``POST /api/v1/counters/1/next`` emits to the lobby's room a
+``ticket.called`` with the fields queuekiosk sends a display (server/web/realtime.py DISPLAY_TICKET:
+the ticket as the display page reads it, the announcement's text and audio_url, the waiting counts)
+and answers the whole ticket, with no database, no announcement audio and no authentication. The requests, websocket and Redis client libraries
 are kept out as `serve` keeps them out without a message queue (server/cli.py), so its memory compares.
 """
 
@@ -33,6 +34,16 @@ socketio = SocketIO(
 )
 _numbers = itertools.count(1)
 ROOM = "site:display:lobby"
+DISPLAY_TICKET = ("id", "number", "display", "service", "priority", "status", "counter", "origin")
+_DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+
+
+def _words(number: int) -> str:
+    """About as many words as the Vietnamese reading of ``number`` (a digit's word per digit, and
+    "trăm"/"mươi" between): the sentence's length, not its grammar."""
+    digits = [_DIGITS[int(d)] for d in str(number)]
+    places = ["trăm", "mươi", ""][-len(digits) :] if len(digits) <= 3 else [""] * len(digits)
+    return " ".join(f"{d} {p}".strip() for d, p in zip(digits, places))
 
 
 def _now() -> str:
@@ -72,16 +83,23 @@ def call_next():
         "target_counter": None,
         "booking": None,
         "called_before": False,
+        "origin": None,
     }
-    announcement = {
-        "text": f"Mời số {number} đến quầy 1",
-        "text_en": None,
-        "audio_url": f"/announcements/{number:032x}.wav",
-        "seconds": 3.2,
+    announcement = {  # queuekiosk's sentence says the number in words (4-6 of them here)
+        "text": f"Mời công dân có số thứ tự {_words(number)} đến quầy số một",
+        "audio_url": f"/api/v1/announcements/{number:032x}.wav?display=lobby&number={number}&counter=1",
     }
+    # a display is sent what its page reads (queuekiosk trims the ticket for displays since a8140a1:
+    # a reference sending the whole ticket would cost its listeners, and itself, more than queuekiosk)
+    for_display = {key: ticket[key] for key in DISPLAY_TICKET}
     socketio.emit(
         "ticket.called",
-        {"ticket": ticket, "counter": 1, "announcement": announcement, "waiting": {"HT": 3, "CC": 0}},
+        {
+            "ticket": for_display,
+            "counter": 1,
+            "announcement": announcement,
+            "waiting": {"HT": {"waiting": 3, "priority": 0}},
+        },
         to=ROOM,
     )
     return jsonify(ticket)

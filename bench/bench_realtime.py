@@ -22,6 +22,9 @@ way round), each round with listeners connected afresh. What each figure is:
   "all heard" (the listeners' pace, not the server's).
 - Server CPU per call: the server process's user + system time (/proc) over the round's calls,
   divided by the calls (the 200 clients' frames included).
+- What the listeners were sent, so that the comparison stays even: the Socket.IO packets a client
+  heard per call and the size of the `ticket.called` packet (bare's has the same fields as the one
+  queuekiosk sends a display; each server writes its JSON its own way).
 
 With --baseline REVISION ... (e.g. HEAD~3; SQLite, one process), each revision's server runs beside the
 others and is measured in each round as well (each round in turn forwards and backwards): a change's
@@ -132,7 +135,16 @@ class Listener:
         self.heard = heard
         self.client.on("state", lambda _data: self.subscribed.set())
         self.client.on("ticket.called", self._called)
+        self.client.eio.on("message", self._message)  # each Socket.IO packet's size, then python-socketio's handling
         self.base = base
+        self.packets = 0  # Socket.IO packets heard since the last reset (a call's events and anything else)
+        self.called_bytes: list[int] = []  # the UTF-8 size of each ticket.called packet
+
+    def _message(self, data):
+        self.packets += 1
+        if isinstance(data, str) and data.startswith('2["ticket.called"'):
+            self.called_bytes.append(len(data.encode()))
+        self.client._handle_eio_message(data)
 
     def _called(self, data):
         ticket_id = data["ticket"]["id"]
@@ -168,6 +180,8 @@ def listen(bases: list[str], first: int, count: int, done_file: str) -> None:
             print(f"heard {ticket_id}", flush=True)
 
     listeners = connect_all(bases, count, first, heard)
+    for listener in listeners:  # the packets of the calls only
+        listener.packets = 0
     print("ready", flush=True)
     cpu_at_ready = time.process_time()
     while not os.path.exists(done_file):
@@ -176,8 +190,17 @@ def listen(bases: list[str], first: int, count: int, done_file: str) -> None:
     for listener in listeners:
         for ticket_id, at in listener.arrivals.items():
             arrivals.setdefault(listener.base, {}).setdefault(ticket_id, []).append(at)
+    sizes = [size for listener in listeners for size in listener.called_bytes]
     print(
-        "report " + json.dumps({"cpu_ms": (time.process_time() - cpu_at_ready) * 1000, "arrivals": arrivals}),
+        "report "
+        + json.dumps(
+            {
+                "cpu_ms": (time.process_time() - cpu_at_ready) * 1000,
+                "arrivals": arrivals,
+                "packets": sum(listener.packets for listener in listeners),
+                "called_bytes": statistics.median(sizes) if sizes else 0,
+            }
+        ),
         flush=True,
     )
 
@@ -287,6 +310,8 @@ def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -
     for child in children:
         child.wait(10)
     latencies, per_call, listener_cpu, foreign = [], {}, 0.0, 0
+    packets = sum(report["packets"] for report in reports)
+    called_bytes = statistics.median([report["called_bytes"] for report in reports]) if reports else 0
     for report in reports:
         listener_cpu += report["cpu_ms"] / args.calls
         for arrivals in report["arrivals"].values():
@@ -309,6 +334,8 @@ def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -
         "traffic": traffic,
         "foreign": foreign,
         "clients": clients,
+        "packets_per_call": packets / clients / args.calls,
+        "called_bytes": called_bytes,
         "load": os.getloadavg()[0],
     }
     print(
@@ -316,6 +343,7 @@ def call_round(target: Target, args, processes: int, tmp: Path, round_no: int) -
         f"{median_ms(http_ms)} (p90 {percentile(http_ms, 90):.1f} ms); server CPU per call "
         + ", ".join(f"{ms:.1f} ms" for ms in server_cpu)
         + f"; first client {median_ms(row['first'])}, all heard {median_ms(all_heard)}; missed {row['missed']}"
+        + f"; a client heard {row['packets_per_call']:.2f} packets a call, ticket.called {row['called_bytes']:.0f} bytes"
         + (f"; on Redis {median_ms(row['on_redis'])}" if target.message_queue else "")
         + f"; load {row['load']:.1f}",
         flush=True,
@@ -344,6 +372,8 @@ def report(targets: list[Target], args, processes: int) -> None:
         ("all heard (listeners' pace), median ms", lambda r: statistics.median(r["all_heard"] or [0])),
         ("listening processes' CPU per call, ms", lambda r: r["listener_cpu"]),
         ("missed events", lambda r: r["missed"]),
+        ("packets a client heard per call", lambda r: r["packets_per_call"]),
+        ("ticket.called packet, bytes", lambda r: r["called_bytes"]),
     ):
         b = [pick(r) for r in bare.rows]
         o = [pick(r) for r in ours.rows]
