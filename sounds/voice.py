@@ -67,6 +67,8 @@ SET_BITS = (16, 24)
 # calls announced without their WAV yet (Announcer.announce(ready=False)), by the WAV's path: made when
 # first asked for; shared by the process's announcers (they share the cache folder), the newest kept
 PENDING_MAX = 128  # about 2 KB each; an older call is made again from its audio_url
+RESOLVED_MAX = 4096  # texts whose clips a library remembers (a number's text is one; its words are found again)
+_NO_RECORDINGS: dict = {}  # the index of no recordings folder (never written to)
 _PENDING: OrderedDict[Path, list] = OrderedDict()
 _PENDING_LOCK = threading.Lock()
 
@@ -110,6 +112,12 @@ class ClipLibrary:
         self._shipped_index = self._scan(shipped)
         self._recorded: tuple[tuple, dict] = ((), {})
         self._pinned: dict[str, Path] | None = None  # the recordings' index within one_look()
+        self._folders: tuple[str, ...] | None = None  # the recordings folder, its vi/ and en/ (looked at for changes)
+        # resolve()'s answers found in the recordings' or the shipped index, for the recordings' index
+        # they were found in (a new scan of the folder starts them over): a call's parts are the same
+        # few texts and words every time, and finding them again cost about half of each call's voice work
+        self._resolved: dict[tuple, list[Path]] = {}
+        self._resolved_in: dict[str, Path] | None = None
         self._tts_problem_logged: set[str] = set()
         self.tts_problem: str | None = None  # why text without a clip cannot be spoken now (the dashboard shows it)
 
@@ -143,11 +151,15 @@ class ClipLibrary:
         if self._pinned is not None:
             return self._pinned
         if self.recordings is None:
-            return {}
+            return _NO_RECORDINGS
+        if self._folders is None:
+            self._folders = tuple(
+                str(folder) for folder in (self.recordings, self.recordings / "vi", self.recordings / "en")
+            )
         stamp = []
-        for folder in (self.recordings, self.recordings / "vi", self.recordings / "en"):
+        for folder in self._folders:
             try:
-                stamp.append(folder.stat().st_mtime_ns)
+                stamp.append(os.stat(folder).st_mtime_ns)
             except OSError:
                 stamp.append(None)
         stamp = tuple(stamp)
@@ -201,6 +213,22 @@ class ClipLibrary:
         """The clips that say ``text``, first found wins: the recordings (one clip, else a clip
         per word), the neural voice (the whole text), the shipped set (one clip, else a clip per
         word, a recording still preferred per word), TTS of the whole text."""
+        index = self._recorded_index()
+        if index is not self._resolved_in or len(self._resolved) > RESOLVED_MAX:
+            self._resolved, self._resolved_in = {}, index
+        memo = (language, region, text, whole)
+        found = self._resolved.get(memo)
+        if found is None:
+            found = self._resolve(language, region, text, whole)
+            if found is not None:
+                self._resolved[memo] = found
+                return list(found)
+            return self._unindexed(language, region, text, whole)
+        return list(found)
+
+    def _resolve(self, language: str, region: str, text: str, whole: bool) -> list[Path] | None:
+        """``resolve``'s answer when the indexes give it (the same until the recordings are scanned
+        again), None when it is the neural voice's or TTS's (files that may come and go)."""
         name = clip_name(text)
         words = spoken_words(text)
         if whole and self.recorded(f"{language}/{name}"):
@@ -208,6 +236,22 @@ class ClipLibrary:
         recorded = [self.recorded(f"{language}/{w}") for w in words]
         if words and all(recorded):
             return recorded
+        if self.neural_speaks(language):  # said by the neural voice, ahead of the shipped clips
+            return None
+        if whole:
+            found = self.find(f"{language}/{name}")
+            if found:
+                return [found]
+        found_words = [self.find(f"{language}/{w}") for w in words]
+        if words and all(found_words):
+            return found_words
+        return None
+
+    def _unindexed(self, language: str, region: str, text: str, whole: bool) -> list[Path]:
+        """The neural voice's clip, else (it failed, or none speaks ``language``) the shipped
+        clips, else TTS's."""
+        name = clip_name(text)
+        words = spoken_words(text)
         if self.neural_speaks(language):
             try:
                 return [self.spoken_by_neural(text)]
@@ -398,10 +442,15 @@ class Announcer:
     @staticmethod
     def key_of(plan: list) -> str:
         items = []
+        known: dict[Path, list] = {}  # a clip said twice (the sentence repeated) is looked at once
         for kind, value in plan:
             if kind == "clip":
-                st = value.stat()
-                items.append([str(value), st.st_mtime_ns, st.st_size])
+                item = known.get(value)
+                if item is None:
+                    name = str(value)
+                    st = os.stat(name)
+                    item = known[value] = [name, st.st_mtime_ns, st.st_size]
+                items.append(item)
             else:
                 items.append(value)
         blob = json.dumps([FORMAT_VERSION, wav.RATE, items], ensure_ascii=False).encode()

@@ -249,6 +249,30 @@ def test_a_recording_dropped_into_the_folder_replaces_the_shipped_clip(make_anno
     assert data.count(announcer.library.pcm(word)) == 2  # 1055 "… năm mươi lăm", counter "năm"
 
 
+def test_a_recording_rewritten_or_removed_between_calls_is_said_as_it_is_now(make_announcer, tmp_path):
+    """The clips found for a call's texts are remembered between calls: a recording written again
+    under the same name, or taken away, is still what the next call says."""
+    voice = Voice(repeat=1, chime=False)
+    announcer = make_announcer(tts=NoTts())
+    recording = tmp_path / "cfg" / "recordings" / "vi" / "năm.wav"
+    _sine_wav(recording, 0.5, 660.0)
+    first = announcer.announce(voice, 1055, 5)
+    assert _frames(announcer.path_of(first.key)).count(announcer.library.pcm(recording)) == 2
+    assert announcer.announce(voice, 1055, 5).key == first.key  # nothing changed: the same WAV
+
+    stamp = recording.stat().st_mtime_ns
+    _sine_wav(recording, 0.7, 330.0)  # written again in place: the folder itself does not change
+    os.utime(recording, ns=(stamp + 10**9, stamp + 10**9))
+    second = announcer.announce(voice, 1055, 5)
+    assert second.key != first.key
+    assert _frames(announcer.path_of(second.key)).count(announcer.library.pcm(recording)) == 2
+
+    recording.unlink()  # gone: the shipped clip again
+    third = announcer.announce(voice, 1055, 5)
+    assert third.key not in (first.key, second.key)
+    assert _frames(announcer.path_of(third.key)).count(announcer.library.pcm(SHIPPED / "vi" / "năm.wav")) == 2
+
+
 def test_text_without_a_clip_is_spoken_by_espeak_ng(make_announcer, tmp_path):
     _espeak_or_skip()
     announcer = make_announcer(tts=EspeakCli())
