@@ -7,7 +7,6 @@ client sends one per key press, so an action repeated after a lost answer is don
 from __future__ import annotations
 
 from flask import jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import engine as q
 from ...core.auth import may_act_on_counter, may_watch
@@ -16,29 +15,54 @@ from ..errors import status_of
 from . import _problem, bp, current_principal, parse_body, state
 from .idempotency import run_once
 from .ratings import ask_for_rating
+from .request_model import request_model
 
 # the largest number an integer column holds on PostgreSQL (int4); larger ones are refused as input
 INT32_MAX = 2**31 - 1
 
 
-class NoBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@request_model
+def NoBody():
+    from pydantic import BaseModel, ConfigDict
+
+    class NoBody(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    return NoBody
 
 
-class NextRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: int | None = Field(default=None, ge=1, le=INT32_MAX)  # call this number instead of the next in line
+@request_model
+def NextRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class NextRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        number: int | None = Field(default=None, ge=1, le=INT32_MAX)  # call this number instead of the next in line
+
+    return NextRequest
 
 
-class TransferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    service: str | None = Field(default=None, min_length=1, max_length=32)
-    counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
+@request_model
+def TransferRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class TransferRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        service: str | None = Field(default=None, min_length=1, max_length=32)
+        counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
+
+    return TransferRequest
 
 
-class PauseRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(default=None, max_length=200)
+@request_model
+def PauseRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class PauseRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        reason: str | None = Field(default=None, max_length=200)
+
+    return PauseRequest
 
 
 def _ticket_answer(_conn, _site, outcome: q.Outcome):
