@@ -43,7 +43,6 @@ import redis
 import socketio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from socketio.packet import Packet
 
 log = logging.getLogger("queuekiosk.message_queue")
 
@@ -74,6 +73,23 @@ def _same_payload(last: dict, message: dict) -> bool:
         and message.get("skip_sid") is last.get("skip_sid") is None
         and message.get("callback") is last.get("callback") is None
     )
+
+
+def has_binary_parts(data) -> bool:
+    """``Packet.data_is_binary``'s answer (bytes or a bytearray anywhere in lists and in dicts' values),
+    stopping at the first found instead of building a list at every level: a ticket's payloads are
+    looked through three times a ticket."""
+    if isinstance(data, dict):
+        data = data.values()
+    elif not isinstance(data, list):
+        return isinstance(data, (bytes, bytearray))
+    for item in data:
+        if isinstance(item, (dict, list)):
+            if has_binary_parts(item):
+                return True
+        elif isinstance(item, (bytes, bytearray)):
+            return True
+    return False
 
 
 def channel_of(url: str) -> str:
@@ -135,7 +151,7 @@ class BoundedRedisManager(socketio.RedisManager):
         for payload, binary in self._checked_payloads:
             if payload is data:  # (the payload itself is kept, so its id is not another's)
                 return binary
-        binary = Packet.data_is_binary([data])
+        binary = has_binary_parts(data)
         self._checked_payloads = [(data, binary), *self._checked_payloads[: CHECKED_PAYLOADS - 1]]
         return binary
 

@@ -9,8 +9,11 @@ import json
 import time
 
 import socketio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from socketio.packet import Packet
 
-from queuekiosk.server.web.message_queue import BoundedRedisManager
+from queuekiosk.server.web.message_queue import BoundedRedisManager, has_binary_parts
 
 PAYLOADS = [
     {"ticket": {"number": 1001, "service": "HT", "name": "Hộ tịch – đăng ký khai sinh", "tags": ["ưu tiên", None]}},
@@ -50,3 +53,22 @@ def test_payloads_reach_a_client_of_another_process_as_the_same_json(redis_serve
 
     assert decoded(heard_there) == decoded(heard_here) == [["ticket.called", p] for p in PAYLOADS + PAYLOADS[::2]]
     assert here_manager.batches >= 4 and not here_manager.dropped
+
+
+_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5), st.binary(max_size=3)
+)
+_PAYLOADS = st.recursive(
+    _LEAVES | st.builds(bytearray, st.binary(max_size=2)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_PAYLOADS)
+@settings(max_examples=500, deadline=None)
+def test_binary_parts_are_found_where_python_socketio_finds_them(payload):
+    """The message queue's look for binary parts (which decides how a payload is sent) answers as
+    python-socketio's own does, for any nesting of lists, dicts, text, numbers, bytes and bytearrays."""
+    assert has_binary_parts(payload) is Packet.data_is_binary(payload)
+    assert has_binary_parts([payload]) is Packet.data_is_binary([payload])
