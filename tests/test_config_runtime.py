@@ -114,3 +114,30 @@ def test_every_model_has_a_plain_class_with_the_same_fields_and_defaults():
                 dumped = [item.model_dump(mode="json") if isinstance(item, BaseModel) else item for item in default]
             plain_dumped = notification_settings._dump(plain_default, "json", False)
             assert json.dumps(plain_dumped) == json.dumps(dumped) or plain_dumped == dumped, (name, field_name)
+
+
+def test_config_yaml_checked_in_a_child_is_the_same_setup_and_the_same_errors(tmp_path, config_data):
+    """A long-running server's first start on a new database checks config.yaml in a child process
+    (``load_config_apart``), so that it never imports pydantic: the same setup, the same refusal."""
+    import yaml
+
+    from queuekiosk.printers.profiles import install
+
+    install()  # as the entry points do: a printer profile python-escpos does not know is refused
+    (tmp_path / "instance").mkdir()
+    good = tmp_path / "config.yaml"
+    good.write_text(yaml.safe_dump(_every_part(config_data), allow_unicode=True), encoding="utf-8")
+    assert runtime.load_config_apart(good) == runtime.load_config(good)
+
+    config_data["site"]["name"] = "Trung tâm hành chính công"
+    config_data["services"][0]["numbers"]["end"] = 0
+    config_data["printers"][0]["profile"] = "NoSuchPrinter"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
+    refusals = []
+    for load in (runtime.load_config_apart, runtime.load_config):
+        with pytest.raises(runtime.ConfigError) as refused:
+            load(bad)
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]
+    assert "services[0].numbers.end" in refusals[0] and "printers[0].profile" in refusals[0]

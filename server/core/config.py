@@ -534,6 +534,42 @@ def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) ->
         return checked(document, "the setup saved in the database", context)
 
 
+def load_config_apart(path: str | os.PathLike | None = None) -> Config:
+    """``load_config`` with config.yaml read and checked in a child process: for a long-running
+    server's first start on a new database (its setup is config.yaml's), so that the server holds
+    the setup as plain data and never imports the checks (pydantic, about 9 MB it would keep).
+    A problem is the same ConfigError; where the child cannot tell (it cannot start, or ends
+    otherwise), the file is checked here as before."""
+    import json
+    import subprocess
+    import sys
+
+    path = config_path(path)
+    root = __name__.rsplit(".", 3)[0]  # "queuekiosk"
+    code = (
+        "import sys\n"
+        + (f"from {root}.printers.profiles import install\ninstall()\n" if _profile_problem is not None else "")
+        + f"from {root}.server.core.config_schema import check_for_parent\nsys.exit(check_for_parent(sys.argv[1]))"
+    )
+    optimize = ["-" + "O" * sys.flags.optimize] if sys.flags.optimize else []
+    try:
+        done = subprocess.run(
+            [sys.executable, *optimize, "-c", code, str(path)],
+            capture_output=True,
+            encoding="utf-8",
+            errors="replace",
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return load_config(path)
+    if done.returncode == 2:
+        raise ConfigError(done.stderr.strip())
+    if done.returncode != 0:
+        return load_config(path)
+    return Config.of(json.loads(done.stdout))
+
+
 def config_path(path: str | os.PathLike | None = None) -> Path:
     """The configuration file: the one given, else $QUEUEKIOSK_CONFIG, else ./config.yaml."""
     return Path(path or os.environ.get("QUEUEKIOSK_CONFIG") or "config.yaml").resolve()

@@ -582,3 +582,20 @@ def validate(data, filename: str, context: dict) -> Config:
         return Config.model_validate(data, context=context)
     except ValidationError as error:
         raise ConfigError(_describe(error, filename)) from None
+
+
+def check_for_parent(path: str) -> int:
+    """config.load_config_apart's child: the setup of ``path`` as JSON on standard output (0), or
+    its ConfigError's message on standard error (2)."""
+    import json
+    import sys
+
+    from .config import load_config
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        sys.stderr.write(str(error))
+        return 2
+    sys.stdout.write(json.dumps(config.model_dump(mode="json")))
+    return 0
