@@ -118,7 +118,8 @@ def test_every_model_has_a_plain_class_with_the_same_fields_and_defaults():
 
 def test_config_yaml_checked_in_a_child_is_the_same_setup_and_the_same_errors(tmp_path, config_data):
     """A long-running server's first start on a new database checks config.yaml in a child process
-    (``load_config_apart``), so that it never imports pydantic: the same setup, the same refusal."""
+    (``load_config_apart``: here, where pydantic is loaded, ``load_config_in_child`` itself), so that
+    it never imports pydantic: the same setup, the same refusal."""
     import yaml
 
     from queuekiosk.printers.profiles import install
@@ -127,7 +128,7 @@ def test_config_yaml_checked_in_a_child_is_the_same_setup_and_the_same_errors(tm
     (tmp_path / "instance").mkdir()
     good = tmp_path / "config.yaml"
     good.write_text(yaml.safe_dump(_every_part(config_data), allow_unicode=True), encoding="utf-8")
-    assert runtime.load_config_apart(good) == runtime.load_config(good)
+    assert runtime.load_config_in_child(good) == runtime.load_config(good)
 
     config_data["site"]["name"] = "Trung tâm hành chính công"
     config_data["services"][0]["numbers"]["end"] = 0
@@ -135,7 +136,7 @@ def test_config_yaml_checked_in_a_child_is_the_same_setup_and_the_same_errors(tm
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
     refusals = []
-    for load in (runtime.load_config_apart, runtime.load_config):
+    for load in (runtime.load_config_in_child, runtime.load_config):
         with pytest.raises(runtime.ConfigError) as refused:
             load(bad)
         refusals.append(str(refused.value))

@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import ipaddress
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -540,9 +541,15 @@ def load_config_apart(path: str | os.PathLike | None = None) -> Config:
     the setup as plain data and never imports the checks (pydantic, about 9 MB it would keep).
     A problem is the same ConfigError; where the child cannot tell (it cannot start, or ends
     otherwise), the file is checked here as before."""
+    if "pydantic" in sys.modules:  # loaded already (a test's fork of a server): a child saves nothing
+        return load_config(path)
+    return load_config_in_child(path)
+
+
+def load_config_in_child(path: str | os.PathLike | None = None) -> Config:
+    """``load_config`` run by a child process (``load_config_apart``)."""
     import json
     import subprocess
-    import sys
 
     path = config_path(path)
     root = __name__.rsplit(".", 3)[0]  # "queuekiosk"
