@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import NamedTuple
 
+import orjson
 from flask import current_app, jsonify
 
 from ....printers import jobs
@@ -48,9 +48,9 @@ def _issue_body() -> IssueRequest | _Issue:
     microseconds at every ticket; any other body goes through ``parse_body``, which refuses it
     naming the field."""
     raw = the_request().get_data(cache=True)
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
+    try:  # orjson: a fifth of the standard library's time; what it refuses goes to parse_body, which decides
+        data = orjson.loads(raw)
+    except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
         data = None
     if type(data) is dict and "service" in data and data.keys() <= _ISSUE_FIELDS:
         service, priority, kiosk = data["service"], data.get("priority"), data.get("kiosk")
