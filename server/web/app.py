@@ -24,7 +24,7 @@ from werkzeug.routing import Map, MapAdapter
 from werkzeug.routing.matcher import StateMachineMatcher
 
 from ..core import faults
-from ..core.config import Config, instance_dir_for, load_config
+from ..core.config import Config, instance_dir_for, load_config, load_config_apart
 from ..core.config import config_path as resolve_config_path
 from ..core.db import (
     SiteRuntime,
@@ -471,9 +471,9 @@ def create_app(
     engine = create_db_engine(
         database_url or default_database_url(instance_dir), busy_seconds=faults.SERVER_BUSY_SECONDS
     )
-    site = prepare_database(
-        engine, config or (lambda: load_config(path)), instance_dir, path.parent, migrate_apart=migrate_apart
-    )
+    # a long-running server checks config.yaml (a new database's setup) in a child: it never imports pydantic
+    seed = config or (lambda: (load_config_apart if migrate_apart else load_config)(path))
+    site = prepare_database(engine, seed, instance_dir, path.parent, migrate_apart=migrate_apart)
     configure_logging(site.id)  # every entry point (serve, gunicorn through server/wsgi.py, tests) logs alike
     writer = group_writer(engine)  # SQLite's, PostgreSQL's on psycopg, else None
     state = AppState(path, instance_dir, engine, {site.id: site}, ignore_hours, writer)
