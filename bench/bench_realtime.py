@@ -490,7 +490,7 @@ def main():
                 before_base, before_proc, before_tmp = stack.enter_context(
                     queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": "bench"}, code=tree)
                 )
-                before_headers = {"Authorization": f"Bearer {token(before_tmp, 'admin')}"}
+                before_headers = {"Authorization": f"Bearer {token(before_tmp, 'admin', code=tree)}"}
                 issue_tickets(before_base, before_headers, args.calls * args.rounds + 2)
                 name = revision[:10] if "/" not in revision else f"baseline{len(targets) - 1}"
                 targets.append(Target(name, before_base, [before_base], [before_proc.pid], before_headers))

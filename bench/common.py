@@ -154,14 +154,19 @@ def bare_server(script: str = "bare_flask.py", stderr=None):
         proc.wait(10)
 
 
-def token(config_dir: Path, role: str, counter: int | None = None, database_url: str | None = None) -> str:
+def token(
+    config_dir: Path, role: str, counter: int | None = None, database_url: str | None = None, code: Path | None = None
+) -> str:
+    """A token made by the command line of the tree that serves the database (``code``, as for
+    ``queuekiosk_server``): another revision's command line refuses a schema of another revision."""
     env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(config_dir / "instance")}
     if database_url:
         env["QUEUEKIOSK_DATABASE_URL"] = database_url
+    if code is not None:
+        env["PYTHONPATH"] = str(code / "pkg")
     cmd = [
         sys.executable,
-        "-m",
-        "queuekiosk.server.cli",
+        *(["-c", _OTHER_TREE] if code is not None else ["-m", "queuekiosk.server.cli"]),
         "token",
         "create",
         "--role",
@@ -171,7 +176,7 @@ def token(config_dir: Path, role: str, counter: int | None = None, database_url:
     ]
     if counter is not None:
         cmd += ["--counter", str(counter)]
-    return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(cmd, env=env, cwd=code, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def rss_kib(pid: int) -> int:
