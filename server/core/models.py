@@ -156,6 +156,14 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("origin_service_id", "business_day", "number", name="uq_tickets_number"),
         Index("ix_tickets_queue", "site_id", "status", "service_id", "issued_at"),
+        # "next" takes the first of each kind from each queue (engine/choosing.py): these kinds apart
+        _partial_index(
+            "ix_tickets_priority_queue", "site_id", "status", "service_id", "issued_at", where="priority_id IS NOT NULL"
+        ),
+        _partial_index(
+            "ix_tickets_transferred", "target_counter_id", "status", "issued_at", where="target_counter_id IS NOT NULL"
+        ),
+        _partial_index("ix_tickets_due", "site_id", "status", "due_at", where="due_at IS NOT NULL"),
         # the database itself refuses a second ticket held by one counter
         _partial_index(
             "uq_tickets_held_by_counter", "counter_id", unique=True, where="status IN ('called', 'serving')"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, bindparam, false, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
@@ -61,43 +61,40 @@ def for_counter(site, counter_id: int, counter_number: int):
 # bookings), with the site, day, counter and its services as plain parameters (building a statement
 # costs more than running it on SQLite, see numbering.py; an "expanding" IN list is rewritten at
 # every execution), and run straight on the database's cursor (named_rows.py)
-_CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id)
+_CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at)
 NORMAL, PRIORITY, DUE = "normal", "priority", "due"
 
 
-def _may_call(services: int):
-    """Today's waiting tickets the counter may call (as ``for_counter``), its ``services`` as parameters."""
-    of_its_services = T.c.service_id.in_([bindparam(f"service_{i}") for i in range(services)])
-    return and_(
-        T.c.site_id == bindparam("site_id"),
-        T.c.business_day == bindparam("day"),
-        T.c.status == "waiting",
-        or_(
-            and_(of_its_services, T.c.target_counter_id.is_(None)) if services else false(),
-            T.c.target_counter_id == bindparam("counter_id"),
-        ),
-    )
+def _arms(services: int):
+    """Today's waiting tickets the counter may call (as ``for_counter``), one condition per queue: each
+    of its ``services`` (as parameters) and the tickets transferred to it. Apart, each is one range of
+    an index (ix_tickets_queue: site, status, service, then issue time) read in order and left at its
+    first ticket; joined by OR, the database read and sorted every waiting ticket of the site."""
+    today = (T.c.site_id == bindparam("site_id"), T.c.business_day == bindparam("day"), T.c.status == "waiting")
+    queues = [
+        and_(*today, T.c.service_id == bindparam(f"service_{i}"), T.c.target_counter_id.is_(None))
+        for i in range(services)
+    ]
+    return [*queues, and_(*today, T.c.target_counter_id == bindparam("counter_id"))]
 
 
 def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = frozenset()):
-    """The oldest normal, the oldest priority and (``bookings``) the earliest due booked ticket, each
-    the first of its kind, in one statement (one round trip instead of three): rows tagged ``kind``."""
-    may_call = _may_call(services)
+    """The first ticket of each kind in each of the counter's queues (``_arms``), in one statement (one
+    round trip), rows tagged ``kind``: the oldest normal, the oldest priority and (``bookings``) the
+    earliest due booked ticket; ``candidates`` keeps the first of each kind."""
     kinds = {
-        NORMAL: select(*_CANDIDATE).where(may_call, T.c.priority_id.is_(None)).order_by(T.c.issued_at, T.c.id),
-        PRIORITY: select(*_CANDIDATE).where(may_call, T.c.priority_id.is_not(None)).order_by(T.c.issued_at, T.c.id),
+        NORMAL: ((T.c.priority_id.is_(None),), (T.c.issued_at, T.c.id)),
+        PRIORITY: ((T.c.priority_id.is_not(None),), (T.c.issued_at, T.c.id)),
     }
     if bookings:
-        kinds[DUE] = (
-            select(*_CANDIDATE)
-            .where(may_call, T.c.due_at.is_not(None), T.c.due_at <= bindparam("now"))
-            .order_by(T.c.due_at, T.c.id)
-        )
+        kinds[DUE] = ((T.c.due_at.is_not(None), T.c.due_at <= bindparam("now")), (T.c.due_at, T.c.id))
     parts = []
-    for kind, query in kinds.items():
-        if exclude:
-            query = query.where(T.c.id.not_in(exclude))
-        parts.append(select(query.limit(1).add_columns(literal(kind).label("kind")).subquery()))
+    for arm in _arms(services):
+        for kind, (where, order) in kinds.items():
+            query = select(*_CANDIDATE).where(arm, *where).order_by(*order)
+            if exclude:
+                query = query.where(T.c.id.not_in(exclude))
+            parts.append(select(query.limit(1).add_columns(literal(kind).label("kind")).subquery()))
     return union_all(*parts)
 
 
@@ -108,6 +105,10 @@ def _takes_bookings(site, counter) -> bool:
     """Whether one of the counter's services takes bookings (else no booked ticket is looked for)."""
     services = (site.config.service(site.service_codes[s]) for s in site.counter_service_ids[counter.number])
     return any(service is not None and service.booking is not None for service in services)
+
+
+def _first(kind: str, row) -> tuple:
+    return (row.due_at, row.id) if kind == DUE else (row.issued_at, row.id)
 
 
 def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Candidate]:
@@ -126,9 +127,13 @@ def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Ca
         if query is None:
             query = _CANDIDATES[len(services), bookings] = Named(_candidates_query(len(services), bookings))
         rows = query.named(conn, params)
+    first: dict[str, object] = {}
+    for row in rows:  # each queue's first of a kind: the first of them all
+        if row.kind not in first or _first(row.kind, row) < _first(row.kind, first[row.kind]):
+            first[row.kind] = row
     return {
-        row.kind: Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
-        for row in rows
+        kind: Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
+        for kind, row in first.items()
     }
 
 
