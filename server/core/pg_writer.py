@@ -10,11 +10,12 @@ import os
 import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
-from sqlalchemy.engine import Engine
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import faults
-from .db import DEFERRED, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
+from .db import DEFERRED, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,14 @@ class PostgresGroupWriter:
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
+        self.invalidations = 0  # connections of the pool found broken: a lane then lets its own go
+        event.listen(engine.pool, "invalidate", self._invalidated)
         self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
+
+    def _invalidated(self, *_args) -> None:
+        # SQLAlchemy replaces the pool's connections made before a lost one as they are checked out;
+        # a lane's kept connection is not checked out again, so it goes back and a fresh one comes
+        self.invalidations += 1
 
     def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
@@ -73,15 +81,17 @@ class PostgresGroupWriter:
         results = []
         order = NumberRowOrder()
         try:
-            with self._engine.connect() as conn:
-                info = conn.info  # the pooled connection's own: what is put here is taken out below
-                info[DEFERRED], info[ROW_ORDER] = [], order
-                try:
-                    self._run_batch(lane, conn, batch, order, results)
-                finally:
+            conn = lane.connection()
+            info = conn.info  # the pooled connection's own: what is put here is taken out below
+            info[DEFERRED], info[ROW_ORDER] = [], order
+            try:
+                self._run_batch(lane, conn, batch, order, results)
+            finally:
+                if not conn.invalidated:  # (a lost connection's info goes with it)
                     info.pop(ROW_ORDER, None)
                     info.pop(DEFERRED, None)
         except Exception as error:  # the batch or its commit failed: nothing in it happened
+            lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
             again, lane.again = lane.again, []
             if not isinstance(error, OperationalError):
                 log.error("a batch of %d actions was not committed: %s", len(batch), error)
@@ -150,20 +160,50 @@ class PostgresGroupWriter:
 
 
 class _Lane:
-    """A writer's queue and the greenlet that writes its batches, on a connection of its own."""
+    """A writer's queue and the greenlet that writes its batches, on a connection of its own.
+
+    The lane keeps its connection out of the pool while it writes: psycopg forgets a connection's
+    prepared statements at every ROLLBACK, and the reads of the pool's other users end with one (a
+    transaction that only read rolls back as it closes), so a pooled connection came to the writer
+    wiped and ran issuing's statement unprepared (a parse and a plan in PostgreSQL) for its next
+    five tickets. Idle for ``IDLE_PING_SECONDS``, after a failed batch, or once any connection of the
+    pool was found lost, it goes back to the pool (whose checkout pings one that lay idle)."""
 
     def __init__(self, writer: PostgresGroupWriter):
+        self.writer = writer
         self.jobs: Queue = Queue()
         self.again: list = []  # jobs put off to the next batch
         self.careful = 0  # batches still to run with a savepoint at every action (PostgresGroupWriter._run_batch)
+        self._connection: Connection | None = None
+        self._invalidations = 0  # the writer's count when the connection was taken
         self.greenlet = gevent.spawn(self._run, writer)
+
+    def connection(self) -> Connection:
+        if self._connection is not None and self._invalidations != self.writer.invalidations:
+            self.let_go()
+        if self._connection is None:
+            self._invalidations = self.writer.invalidations
+            self._connection = self.writer._engine.connect()
+        return self._connection
+
+    def let_go(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def _next_job(self):
+        try:
+            return self.jobs.get(timeout=IDLE_PING_SECONDS)
+        except Empty:
+            self.let_go()  # idle: back to the pool, which pings it before its next use
+            return self.jobs.get()
 
     def _run(self, writer):
         while True:
             if self.again:
                 batch, self.again = self.again, []
             else:
-                batch = [self.jobs.get()]
+                batch = [self._next_job()]
                 gevent.sleep(0)  # as GroupCommitWriter: the last batch's callers answer first
             while len(batch) < PG_MAX_BATCH:
                 try:
