@@ -21,7 +21,7 @@ from .request_model import request_model
 INT32_MAX = 2**31 - 1
 
 
-@request_model
+@request_model(empty={})  # start, finish, no-show...: a press with no body loads no pydantic
 def NoBody():
     from pydantic import BaseModel, ConfigDict
 
@@ -31,7 +31,7 @@ def NoBody():
     return NoBody
 
 
-@request_model
+@request_model(empty={"number": None})
 def NextRequest():
     from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,7 +54,7 @@ def TransferRequest():
     return TransferRequest
 
 
-@request_model
+@request_model(empty={"reason": None})
 def PauseRequest():
     from pydantic import BaseModel, ConfigDict, Field
 
