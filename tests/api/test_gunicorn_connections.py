@@ -24,7 +24,8 @@ import websocket
 from conftest import REPO, SioClient, free_port
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-PING = 1  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 1 + 5 = 7 s is closed (25 s by default)
+PING = 2  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 2 + 5 = 9 s is closed (25 s by default); a live
+# display must answer within PING, which a machine at load 10 missed at 1 s (the fresh-clone run of 13:42)
 
 
 @pytest.fixture
