@@ -125,9 +125,15 @@ class RateLimits:
 
     # The limits library (about 1.4 MB) is loaded at the first request counted, not at start: an
     # idle server, and one whose kiosks are all exempt addresses, counts nothing (issue 21).
-    @functools.cached_property
+    @property
     def _limiter(self) -> _FailoverLimiter:
-        return _FailoverLimiter(self._storage_uri)
+        limiter = self.__dict__.get("_made_limiter")
+        if limiter is None:
+            # making it may switch greenlets (its imports, a storage's connection), so requests that
+            # arrive together may each make one: the first made is kept and every request counts on
+            # it (a limiter of each would let 60 parallel wrong passwords through, not 10)
+            limiter = self.__dict__.setdefault("_made_limiter", _FailoverLimiter(self._storage_uri))
+        return limiter
 
     @functools.cached_property
     def _login(self):
@@ -179,7 +185,7 @@ class RateLimits:
 
     def notes(self) -> list[dict]:
         """For the supervisor's dashboard: while Redis is down, each process counts the limits alone."""
-        if "_limiter" not in self.__dict__ or not self._limiter.shared_down:
+        if "_made_limiter" not in self.__dict__ or not self._limiter.shared_down:
             return []
         return [
             {
