@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import faults
 from .db import DEFERRED, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
-from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT
+from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +205,7 @@ class _Lane:
             else:
                 batch = [self._next_job()]
                 gevent.sleep(0)  # as GroupCommitWriter: the last batch's callers answer first
-            while len(batch) < PG_MAX_BATCH:
-                try:
-                    batch.append(self.jobs.get_nowait())
-                except Empty:
-                    break
+            take_queued(self.jobs, batch, PG_MAX_BATCH)
             try:
                 writer._write(self, batch)
             except BaseException as error:  # never leave a request waiting for an answer

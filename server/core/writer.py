@@ -147,11 +147,7 @@ class GroupCommitWriter:
             # statements hold the hub: get() above returns at once when requests queued up during
             # that commit, and its callers would otherwise hear back only at this batch's COMMIT
             gevent.sleep(0)
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._jobs.get_nowait())
-                except Empty:
-                    break
+            take_queued(self._jobs, batch, MAX_BATCH)
             try:
                 self._write(batch)
             except BaseException as error:  # never leave a request waiting for an answer
@@ -213,6 +209,15 @@ class GroupCommitWriter:
                 done.set_exception(error)
             else:
                 done.set(outcome)
+
+
+def take_queued(jobs: Queue, batch: list, limit: int) -> None:
+    """Add to ``batch`` the jobs already waiting in ``jobs``, up to ``limit`` in the batch."""
+    while len(batch) < limit:
+        try:
+            batch.append(jobs.get_nowait())
+        except Empty:
+            return
 
 
 def group_writer(engine: Engine):
