@@ -110,6 +110,9 @@ class ClipLibrary:
         self._lock = threading.Lock()
         self._pcm: dict[Path, tuple[int, int, bytes]] = {}
         self._shipped_index = self._scan(shipped)
+        # a shipped clip's [file, time, size] for an announcement's key (``stamp``): read once, as the
+        # shipped index is (the installation's clips change with an upgrade, and a restart)
+        self._shipped_stamps: dict[Path, list] = dict.fromkeys(self._shipped_index.values())
         self._recorded: tuple[tuple, dict] = ((), {})
         self._pinned: dict[str, Path] | None = None  # the recordings' index within one_look()
         self._folders: tuple[str, ...] | None = None  # the recordings folder, its vi/ and en/ (looked at for changes)
@@ -193,6 +196,19 @@ class ClipLibrary:
             self.neural.synthesize(clip_name(text), "", path)
             log.info("voice: made %s with piper (%s)", path, model.name)
         return path
+
+    def stamp(self, path: Path) -> list:
+        """[file, modification time, size] of a clip, for an announcement's key: a recording's (or
+        TTS's) looked at each time, so one written again in place is said at once; a shipped clip's
+        once per process (about ten ``stat`` calls a call otherwise)."""
+        stamp = self._shipped_stamps.get(path)
+        if stamp is None:
+            name = str(path)
+            st = os.stat(name)
+            stamp = [name, st.st_mtime_ns, st.st_size]
+            if path in self._shipped_stamps:
+                self._shipped_stamps[path] = stamp
+        return stamp
 
     def names(self) -> list[str]:
         return sorted(self._shipped_index)
@@ -389,11 +405,10 @@ class Announcer:
     # --- the sentence and its clips --------------------------------------------------------
 
     def texts(self, voice, number: int, counter: int) -> tuple[str, str | None]:
-        vi = announcement_text(number, counter, voice.phrase, region=voice.region)
-        en = english_text(number, counter, voice.phrase_en)
         if voice.language == "en":
-            return en, None
-        return vi, (en if voice.language == "vi+en" else None)
+            return english_text(number, counter, voice.phrase_en), None
+        vi = announcement_text(number, counter, voice.phrase, region=voice.region)
+        return vi, (english_text(number, counter, voice.phrase_en) if voice.language == "vi+en" else None)
 
     def _sentence(self, language: str, region: str, phrase: str, number: int, counter: int) -> list:
         return self._parts_plan(language, region, sentence_parts(phrase, number, counter, language, region))
@@ -439,17 +454,15 @@ class Announcer:
             plan += sentence
         return plan
 
-    @staticmethod
-    def key_of(plan: list) -> str:
+    def key_of(self, plan: list) -> str:
         items = []
         known: dict[Path, list] = {}  # a clip said twice (the sentence repeated) is looked at once
+        stamp = self.library.stamp
         for kind, value in plan:
             if kind == "clip":
                 item = known.get(value)
                 if item is None:
-                    name = str(value)
-                    st = os.stat(name)
-                    item = known[value] = [name, st.st_mtime_ns, st.st_size]
+                    item = known[value] = stamp(value)
                 items.append(item)
             else:
                 items.append(value)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import Blueprint, current_app, jsonify, redirect, request, send_file
 
@@ -232,8 +232,8 @@ def call_audio_url(key: str, display_id: str | None, number: int, counter: int, 
         site_id = site.id if site is not None else state.site_id
         if site_id != state.first_site_id:
             prefix = f"/api/v1/sites/{site_id}/announcements/"
-    query = {"display": display_id} if display_id else {}
-    return f"{prefix}{key}.wav?" + urlencode({**query, "number": number, "counter": counter})
+    query = f"display={quote_plus(display_id)}&" if display_id else ""  # urlencode's, without its generality
+    return f"{prefix}{key}.wav?{query}number={number}&counter={counter}"
 
 
 def call_announcement(voice_maker: Announcer, site, display_id: str | None, voice: Voice, number: int, counter: int):
