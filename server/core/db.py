@@ -10,15 +10,18 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, delete, event, func, inspect, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from . import models as m
 from .config import Config, parse_stored
+
+if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 824_771_001  # any constant shared by every queuekiosk process
@@ -425,11 +428,12 @@ class SiteRuntime:
     def id(self) -> str:
         return self.config.site.id
 
-    def index(self, every_row: dict[type, dict] | None = None):
+    def index(self, every_row: dict[str, dict] | None = None):
+        """``every_row``: by table name, id -> code (or number) of its every row, active or not."""
         every_row = every_row or {}
-        self.service_codes = {**every_row.get(m.Service, {}), **{v: k for k, v in self.service_ids.items()}}
-        self.priority_codes = {**every_row.get(m.PriorityClass, {}), **{v: k for k, v in self.priority_ids.items()}}
-        self.counter_numbers = {**every_row.get(m.Counter, {}), **{v: k for k, v in self.counter_ids.items()}}
+        self.service_codes = {**every_row.get("services", {}), **{v: k for k, v in self.service_ids.items()}}
+        self.priority_codes = {**every_row.get("priority_classes", {}), **{v: k for k, v in self.priority_ids.items()}}
+        self.counter_numbers = {**every_row.get("counters", {}), **{v: k for k, v in self.counter_ids.items()}}
         self.displays_of_counter = {}
         for display in self.config.displays:
             for number in self.config.display_counters(display):
@@ -437,31 +441,33 @@ class SiteRuntime:
         return self
 
 
-def _upsert(session: Session, model, where: dict, values: dict):
-    row = session.scalars(select(model).filter_by(**where)).first()
-    if row is None:
-        row = model(**where, **values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    session.flush()
-    return row
+# The setup's rows are read and written through Core (models.py's tables): a server's start and its
+# poll of the saved setup (live_setup.py) load no ORM. ``db`` is a Connection or an ORM Session (the
+# admin's changes, the command line), which runs these statements on its own connection and transaction.
 
 
-def load_site(session: Session, config: Config) -> SiteRuntime:
+def _upsert(db: Connection | Session, table, where: dict, values: dict):
+    """The primary key of the row of ``table`` matching ``where``, made or changed to hold ``values``."""
+    key = table.c[table.primary_key.columns.keys()[0]]
+    found = db.execute(select(key).filter_by(**where)).scalar()
+    if found is None:
+        return db.execute(insert(table).values(**where, **values)).inserted_primary_key[0]
+    db.execute(update(table).where(key == found).values(**values))
+    return found
+
+
+def load_site(db: Connection | Session, config: Config) -> SiteRuntime:
     """Make the tables of services, priorities and counters match ``config``. What left it is
     deactivated, never deleted: its tickets and reports stay."""
     site_cfg = config.site
-    _upsert(session, m.Site, {"id": site_cfg.id}, {"name": site_cfg.name, "timezone": site_cfg.timezone})
+    _upsert(db, m.sites, {"id": site_cfg.id}, {"name": site_cfg.name, "timezone": site_cfg.timezone})
     site = {"site_id": site_cfg.id}
-    for model in (m.Service, m.PriorityClass, m.Counter):
-        for row in session.scalars(select(model).filter_by(**site)):
-            row.active = False
+    for table in (m.services, m.priority_classes, m.counters):
+        db.execute(update(table).where(table.c.site_id == site_cfg.id).values(active=False))
     for s in config.services:
         _upsert(
-            session,
-            m.Service,
+            db,
+            m.services,
             {**site, "code": s.code},
             {
                 "name": s.name.vi,
@@ -475,39 +481,38 @@ def load_site(session: Session, config: Config) -> SiteRuntime:
         )
     for p in config.priorities:
         _upsert(
-            session,
-            m.PriorityClass,
+            db,
+            m.priority_classes,
             {**site, "code": p.code},
             {"name": p.name.vi, "name_en": p.name.en, "active": True},
         )
-    service_ids = {code: id_ for id_, code in _ids(session, m.Service, "code", site_cfg.id).items()}
+    service_ids = {code: id_ for id_, code in _ids(db, m.services, "code", site_cfg.id).items()}
     for c in config.counters:
-        row = _upsert(session, m.Counter, {**site, "number": c.number}, {"name": c.label, "active": True})
-        session.execute(delete(m.CounterService).where(m.CounterService.counter_id == row.id))
-        session.add_all(
-            m.CounterService(counter_id=row.id, service_id=service_ids[code]) for code in config.counter_services(c)
-        )
-    session.flush()
-    return runtime_of(session, config)
+        counter_id = _upsert(db, m.counters, {**site, "number": c.number}, {"name": c.label, "active": True})
+        db.execute(delete(m.counter_services).where(m.counter_services.c.counter_id == counter_id))
+        links = [{"counter_id": counter_id, "service_id": service_ids[code]} for code in config.counter_services(c)]
+        if links:
+            db.execute(insert(m.counter_services), links)
+    return runtime_of(db, config)
 
 
-def _ids(session: Session, model, key: str, site_id: str) -> dict:
-    """id -> code (or number) of every row of ``model`` at the site, active or not."""
-    return {id_: key for id_, key in session.execute(select(model.id, getattr(model, key)).filter_by(site_id=site_id))}
+def _ids(db: Connection | Session, table, key: str, site_id: str) -> dict:
+    """id -> code (or number) of every row of ``table`` at the site, active or not."""
+    return dict(db.execute(select(table.c.id, table.c[key]).where(table.c.site_id == site_id)).all())
 
 
-def runtime_of(session: Session, config: Config, version: int = 0) -> SiteRuntime:
+def runtime_of(db: Connection | Session, config: Config, version: int = 0) -> SiteRuntime:
     """The runtime of a setup whose rows are in the tables (``load_site`` put them there); reads only."""
     every_row = {
-        model: _ids(session, model, key, config.site.id)
-        for model, key in ((m.Service, "code"), (m.PriorityClass, "code"), (m.Counter, "number"))
+        table.name: _ids(db, table, key, config.site.id)
+        for table, key in ((m.services, "code"), (m.priority_classes, "code"), (m.counters, "number"))
     }
-    ids = {model: {key: id_ for id_, key in rows.items()} for model, rows in every_row.items()}
+    ids = {name: {key: id_ for id_, key in rows.items()} for name, rows in every_row.items()}
     runtime = SiteRuntime(config, version)
     try:
-        runtime.service_ids = {s.code: ids[m.Service][s.code] for s in config.services}
-        runtime.priority_ids = {p.code: ids[m.PriorityClass][p.code] for p in config.priorities}
-        runtime.counter_ids = {c.number: ids[m.Counter][c.number] for c in config.counters}
+        runtime.service_ids = {s.code: ids["services"][s.code] for s in config.services}
+        runtime.priority_ids = {p.code: ids["priority_classes"][p.code] for p in config.priorities}
+        runtime.counter_ids = {c.number: ids["counters"][c.number] for c in config.counters}
     except KeyError as missing:
         raise RuntimeError(
             f"the saved setup names {missing} but the database has no such row: run `queuekiosk migrate` to repair it"
@@ -518,37 +523,41 @@ def runtime_of(session: Session, config: Config, version: int = 0) -> SiteRuntim
     return runtime.index(every_row)
 
 
-def stored_setup(session: Session, site_id: str | None = None) -> m.SiteSetup | None:
-    """The saved setup of ``site_id``, or of the first site when none is named: the site saved first
-    (config.yaml seeded it; sites added later have later rows), which the single-site paths serve."""
-    first_service = select(func.min(m.Service.id)).where(m.Service.site_id == m.SiteSetup.site_id).scalar_subquery()
-    query = select(m.SiteSetup).order_by(first_service, m.SiteSetup.site_id)
+def stored_setup(db: Connection | Session, site_id: str | None = None) -> Row | None:
+    """The saved setup of ``site_id`` (a row of site_setups: site_id, document, version, updated_at),
+    or of the first site when none is named: the site saved first (config.yaml seeded it; sites
+    added later have later rows), which the single-site paths serve."""
+    setups, services = m.site_setups, m.services
+    first_service = select(func.min(services.c.id)).where(services.c.site_id == setups.c.site_id).scalar_subquery()
+    query = select(setups).order_by(first_service, setups.c.site_id)
     if site_id is not None:
-        query = query.where(m.SiteSetup.site_id == site_id)
-    return session.scalars(query.limit(1)).first()
+        query = query.where(setups.c.site_id == site_id)
+    return db.execute(query.limit(1)).first()
 
 
-def save_setup(session: Session, config: Config) -> SiteRuntime:
+def save_setup(db: Connection | Session, config: Config) -> SiteRuntime:
     """Save ``config`` as the site's setup (a new version) and bring the tables in step."""
-    runtime = load_site(session, config)
-    row = session.get(m.SiteSetup, config.site.id)
-    document = config.model_dump(mode="json")
-    if row is None:
-        row = m.SiteSetup(site_id=config.site.id, document=document, version=1, updated_at=m.utcnow())
-        session.add(row)
+    runtime = load_site(db, config)
+    setups = m.site_setups
+    version = db.execute(select(setups.c.version).where(setups.c.site_id == config.site.id)).scalar()
+    saved = {"document": config.model_dump(mode="json"), "updated_at": m.utcnow()}
+    if version is None:
+        runtime.version = 1
+        db.execute(insert(setups).values(site_id=config.site.id, version=1, **saved))
     else:
-        row.document, row.version, row.updated_at = document, row.version + 1, m.utcnow()
-    session.flush()
-    runtime.version = row.version
+        runtime.version = version + 1
+        db.execute(update(setups).where(setups.c.site_id == config.site.id).values(version=version + 1, **saved))
     return runtime
 
 
-def site_setup(session: Session, config_dir: Path | None = None, site_id: str | None = None) -> SiteRuntime | None:
+def site_setup(
+    db: Connection | Session, config_dir: Path | None = None, site_id: str | None = None
+) -> SiteRuntime | None:
     """The saved setup as a runtime (reads only); None when the database holds none yet."""
-    row = stored_setup(session, site_id)
+    row = stored_setup(db, site_id)
     if row is None:
         return None
-    return runtime_of(session, parse_stored(row.document, config_dir), row.version)
+    return runtime_of(db, parse_stored(row.document, config_dir), row.version)
 
 
 def prepare_database(
@@ -567,21 +576,23 @@ def prepare_database(
         if schema_revision(engine) is None:
             (migrate_in_child if migrate_apart else migrate)(engine)
         check_schema(engine)
-        with Session(engine) as session, session.begin():
-            return site_setup(session, config_dir) or save_setup(session, seed() if callable(seed) else seed)
+        with engine.begin() as conn:
+            return site_setup(conn, config_dir) or save_setup(conn, seed() if callable(seed) else seed)
 
 
 def open_database(engine: Engine, config_dir: Path | None = None) -> SiteRuntime:
     """For commands that only read: a current schema and a saved setup, or SchemaNotCurrent; writes nothing."""
     check_schema(engine)
-    with Session(engine) as session:
-        runtime = site_setup(session, config_dir)
+    with engine.connect() as conn:
+        runtime = site_setup(conn, config_dir)
     if runtime is None:
         raise SchemaNotCurrent("the database holds no centre yet: run `queuekiosk migrate` (or `queuekiosk serve`)")
     return runtime
 
 
 def session_factory(engine: Engine) -> sessionmaker:
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -9,6 +9,7 @@ import secrets
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,6 @@ from flask import Flask, Response
 from flask.globals import _cv_request
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 from werkzeug._internal import _wsgi_decoding_dance
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Map, MapAdapter
@@ -43,6 +43,8 @@ from .security import install_security_headers
 from .sessions import SiteSessions
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
+
     from ...printers.spooler import Spooler
     from ..core.pg_writer import PostgresGroupWriter
     from ..core.prediction import Predictor
@@ -260,11 +262,16 @@ class AppState:
     predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
     background: bool = False  # start_background ran: a site added later gets its spooler started
     reads: Engine = field(init=False)  # ``engine`` for looks that write nothing
-    Session: sessionmaker = field(init=False)  # ORM sessions for reading, bound to ``reads``
 
     def __post_init__(self):
         self.reads = reads_engine(self.engine)
-        self.Session = session_factory(self.reads)
+
+    @cached_property
+    def Session(self) -> sessionmaker:
+        """ORM sessions for reading, bound to ``reads``. Made at the first use: the ORM is loaded by
+        the first request that needs it, not by the start (the start and the idle loops read
+        through Core, issue 21)."""
+        return session_factory(self.reads)
 
     @property
     def first_site_id(self) -> str:
@@ -326,8 +333,10 @@ class AppState:
         return result
 
     def read(self, action, *args, **kwargs):
-        with self.Session() as db:
-            return action(db, self.site, *args, **kwargs)
+        """``action(conn, site, *args, **kwargs)`` on a Core connection that only reads (the printers'
+        look for their next job: no ORM at idle)."""
+        with self.reads.connect() as conn:
+            return action(conn, self.site, *args, **kwargs)
 
     def write_at(self, site_id: str, action, *args, **kwargs):
         """``write`` for ``site_id`` (code outside a request: a printer's greenlet, a background loop)."""

@@ -54,9 +54,9 @@ def _start_site(state, runtime) -> None:
 # every process reads this every POLL_SECONDS: built once and run on a Core connection (an ORM session
 # and a statement built at each poll were most of an idle server's CPU)
 _SAVED_VERSIONS = (
-    select(m.SiteSetup.site_id, m.SiteSetup.version, func.min(m.Service.id))
-    .outerjoin(m.Service, m.Service.site_id == m.SiteSetup.site_id)
-    .group_by(m.SiteSetup.site_id, m.SiteSetup.version)
+    select(m.site_setups.c.site_id, m.site_setups.c.version, func.min(m.services.c.id))
+    .outerjoin(m.services, m.services.c.site_id == m.site_setups.c.site_id)
+    .group_by(m.site_setups.c.site_id, m.site_setups.c.version)
 )
 
 
@@ -77,8 +77,8 @@ def adopt_new_sites(state) -> list[str]:
     versions = saved_versions(state)
     new = [site_id for site_id in versions if site_id not in state.sites]
     for site_id in new:
-        with state.Session() as db:
-            runtime = site_setup(db, state.config_dir, site_id)
+        with state.reads.connect() as conn:
+            runtime = site_setup(conn, state.config_dir, site_id)
         if runtime is not None:
             state.sites[runtime.id] = runtime
             _start_site(state, runtime)
@@ -93,8 +93,9 @@ def reload_if_changed(state) -> None:
     for site_id, version in versions.items():
         known = state.sites.get(site_id)
         if known is not None and version > known.version:
-            with state.Session() as db:
-                adopt(state, site_setup(db, state.config_dir, site_id))
+            with state.reads.connect() as conn:
+                runtime = site_setup(conn, state.config_dir, site_id)
+            adopt(state, runtime)
 
 
 def follow_saved_setup(state) -> None:

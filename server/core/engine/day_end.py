@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -15,6 +15,9 @@ from .numbering import waiting_by_service
 from .records import SEQ, C, E, T, actor_columns, connection, record_event, reload
 from .types import Happened, Outcome
 from .views import ticket_view
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> Outcome:

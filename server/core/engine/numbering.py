@@ -4,9 +4,9 @@ tickets wait in it (kept in step by every command, so issuing and calling never 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, bindparam, select, text
-from sqlalchemy.orm import Session
 
 from ..db import SiteRuntime
 from ..models import utcnow
@@ -14,6 +14,9 @@ from .clock import business_day
 from .prepared import Prepared
 from .records import SEQ, connection
 from .types import Happened
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Issuing is the hot path: its statements are built once (building a statement costs more
 # than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -15,6 +15,9 @@ from .clock import business_day
 from .records import E, R, T, connection, record_event, reload
 from .types import Actor, Happened, Outcome
 from .views import iso
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # a rating is stored at every other finish: its statements are built once (see numbering.py)
 _LAST_FINISH = (
@@ -31,7 +34,7 @@ _LAST_FINISH = (
 _TICKET_OF_PUBLIC_ID = select(T).where(T.c.public_id == bindparam("public_id"), T.c.site_id == bindparam("site_id"))
 _RATING_OF_TICKET = select(R.c.id).where(R.c.ticket_id == bindparam("ticket_id"))
 _INSERT_RATING = insert(R)
-_USERNAME = select(m.User.__table__.c.username).where(m.User.__table__.c.id == bindparam("user_id"))
+_USERNAME = select(m.users.c.username).where(m.users.c.id == bindparam("user_id"))
 
 
 def _last_finish(conn, site: SiteRuntime, counter_id: int, since: dt.datetime):

@@ -4,9 +4,9 @@ today's calls, a ticket by its number, and a clerk's or a counter's figures of t
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -17,6 +17,9 @@ from .clock import business_day, since_local_midnight
 from .estimates import with_position
 from .records import C, E, R, T, connection
 from .views import iso, ticket_view
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def ticket_status(

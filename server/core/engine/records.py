@@ -3,11 +3,10 @@ and the locked counter row."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
 from .. import models as m
@@ -17,12 +16,15 @@ from .named_rows import Named
 from .prepared import Prepared
 from .types import Actor
 
-T = m.Ticket.__table__
-E = m.Event.__table__
-C = m.Counter.__table__
-S = m.Service.__table__
-SEQ = m.NumberSequence.__table__
-R = m.Rating.__table__
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = m.tickets
+E = m.events
+C = m.counters
+S = m.services
+SEQ = m.number_sequences
+R = m.ratings
 
 # legal moves of the ticket state machine; recall keeps "called", transfer puts the ticket back to
 # "waiting" in another queue. "expired" is reached only from "waiting", at the end of the day
@@ -56,7 +58,7 @@ SET_COUNTER = update(C).where(C.c.id == bindparam("counter_id"))  # the columns 
 
 def connection(db: Session | Connection) -> Connection:
     """Engine functions take an ORM Session or a Core Connection, inside the caller's transaction."""
-    return db.connection() if isinstance(db, Session) else db
+    return db if isinstance(db, Connection) else db.connection()  # (a Session: the ORM is loaded already)
 
 
 def record_event(
