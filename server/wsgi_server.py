@@ -96,6 +96,21 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 yield "HTTP_" + key, value.strip()
 
+    def run_application(self):
+        """gevent's, but a body that is a list (what queuekiosk's buffered answers are) is not asked
+        for a ``close`` it cannot have: ``getattr(result, "close", None)`` on a list formats an
+        AttributeError and drops it, at every answer. Anything else is closed as gevent closes it."""
+        assert self.result is None
+        try:
+            self.result = self.application(self.environ, self.start_response)
+            self.process_result()
+        finally:
+            result, self.result = self.result, None
+            if type(result) is not list:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
     def log_request(self):
         if not isinstance(self.server.log, pywsgi._NoopLog):
             super().log_request()

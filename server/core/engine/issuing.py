@@ -7,9 +7,9 @@ import json
 import math
 import secrets
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, DateTime, Integer, String, bindparam, insert, text
-from sqlalchemy.orm import Session
 
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
@@ -21,6 +21,9 @@ from .prepared import Prepared
 from .records import T, connection, record_event
 from .types import Actor, Happened, Outcome
 from .views import ticket_view
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _INSERT_TICKET = Prepared(  # built once: see numbering.py and prepared.py
     insert(T).returning(T.c.id),
@@ -206,7 +209,11 @@ def issue(
             record_event(conn, site, "issued", now, actor, ticket.id, service_id, detail={**detail, "number": number})
     else:
         ticket.id = ticket_id
-    ticket.called_at = ticket.counter_id = ticket.target_counter_id = None
+    # a new ticket has none of these yet; set here, ticket_view reads them without failing a lookup
+    # (getattr's default: each miss formats an AttributeError, seven a ticket)
+    ticket.called_at = ticket.counter_id = ticket.target_counter_id = ticket.last_called_at = None
+    ticket.started_at = ticket.finished_at = ticket.origin = ticket.due_at = None
+    ticket.dossier_code = ticket.procedure = None
     # the new ticket is the latest of its queue: everyone waiting there is ahead of it
     ahead = (priority_waiting if priority_id is not None else waiting) - 1
     eta, eta_range = promised_wait(

@@ -48,11 +48,20 @@ def the_request():
     return ctx.request if ctx is not None else request._get_current_object()
 
 
+def request_body(req) -> bytes:
+    """``req.get_data(cache=True)``. Werkzeug first looks for the body it cached with
+    ``getattr(req, "_cached_data", None)``: before the first read that lookup fails, and its
+    AttributeError is formatted and dropped (every request with a body). The attribute set to None
+    first gives the same answer without it (a werkzeug that no longer reads it ignores it)."""
+    req.__dict__.setdefault("_cached_data", None)
+    return req.get_data(cache=True)
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """The JSON body validated by ``model`` (a request_model: pydantic is imported at the first
     body checked, not at start); a refusal names the field and what is wrong with it. An empty
     body of a model whose fields are all optional is its ``empty`` (request_model.py), unchecked."""
-    raw = request.get_data(cache=True)
+    raw = request_body(the_request())
     try:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested thousands deep

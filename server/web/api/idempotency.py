@@ -30,7 +30,7 @@ from ...core import engine as q
 from ...core import models as m
 from ...core.auth import Principal
 from ...core.models import utcnow
-from . import run, the_app, the_request  # defined before the package imports its routes (this module)
+from . import request_body, run, the_app, the_request  # defined before the package imports its routes (this module)
 
 HEADER = "Idempotency-Key"
 _ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
@@ -101,7 +101,8 @@ def person_key() -> bytes:
 def _fingerprint() -> str:
     """A keyed hash (HMAC-SHA256 with the installation's secret) of method, path and body."""
     digest = hmac.new(person_key(), b"idempotency\0", hashlib.sha256)
-    for part in (request.method.encode(), request.path.encode(), request.get_data(cache=True)):
+    req = the_request()
+    for part in (req.method.encode(), req.path.encode(), request_body(req)):
         digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()

@@ -13,7 +13,7 @@ from ...core import engine as q
 from ...core.auth import may_act_as_kiosk, require_role
 from .. import printing
 from ..waits import estimator
-from . import bp, current_principal, parse_body, state, the_app, the_request
+from . import bp, current_principal, parse_body, request_body, state, the_app, the_request
 from .idempotency import run_once
 from .request_model import request_model
 
@@ -47,7 +47,7 @@ def _issue_body() -> IssueRequest | _Issue:
     kiosk, texts of 1 to 32 characters) is checked here without building a pydantic model, in
     microseconds at every ticket; any other body goes through ``parse_body``, which refuses it
     naming the field."""
-    raw = the_request().get_data(cache=True)
+    raw = request_body(the_request())
     try:  # orjson: a fifth of the standard library's time; what it refuses goes to parse_body, which decides
         data = orjson.loads(raw)
     except (ValueError, RecursionError):  # orjson.JSONDecodeError is a ValueError
