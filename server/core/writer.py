@@ -67,6 +67,9 @@ class _Checkpoints:
         self.catch_up = False  # the writer should wait for a checkpoint before its next batch
         self._later = None  # the checkpoint due QUIET_SECONDS after a commit
         self._failure = None  # why the last checkpoint failed, said on the hub (not from the pool's thread)
+        # the checkpoints' own connection, kept while batches come: opening one reads the whole schema
+        # (about 2 million instructions, at every checkpoint); closed after a quiet second
+        self._connection = None
 
     def take_over(self, sqlite) -> None:
         """No checkpoint inside a COMMIT of the writer's connection (SQLite's wal_autocheckpoint)."""
@@ -94,12 +97,19 @@ class _Checkpoints:
     def _after_a_while(self) -> None:
         self._later = None
         if self._under_way():  # it may have begun before the last commits: look again once it is done
-            if self._since:
-                self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
+            self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
             return
         if self._since:
             self._since = 0
             self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
+            self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)  # then: quiet yet?
+        else:  # a second without a commit: the checkpoints' connection is not kept
+            self._close_connection()
+
+    def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
     def run_now(self) -> None:
         """A checkpoint with no batch being written: it copies the whole WAL, which then starts over."""
@@ -110,17 +120,21 @@ class _Checkpoints:
 
     def _checkpoint(self) -> tuple[int, int]:  # in a pool thread: (frames in the WAL, frames copied)
         if not os.path.exists(self._path):  # gone (a test's folder): nothing to copy, and no empty file made
+            self._close_connection()
             return -1, 0
         try:
-            address = f"file:{pathname2url(os.path.abspath(self._path))}?mode=rw"
-            connection = sqlite3.connect(address, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
-            try:
+            connection = self._connection
+            if connection is None:
+                address = f"file:{pathname2url(os.path.abspath(self._path))}?mode=rw"
+                connection = sqlite3.connect(
+                    address, uri=True, timeout=0, isolation_level=None, check_same_thread=False
+                )
+                self._connection = connection
                 connection.execute("PRAGMA synchronous=FULL")  # the database file synced before the WAL starts over
-                _busy, self._frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            finally:
-                connection.close()
+            _busy, self._frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except Exception as error:  # noqa: BLE001 - the next one tries again; the WAL keeps everything meanwhile
             self._failure = error
+            self._close_connection()
             return -1, 0
         return self._frames, copied
 

@@ -1,0 +1,96 @@
+"""The SQLite group writer's checkpoints (server/core/writer.py) keep one connection of their own while
+batches come, and close it after a quiet moment: opening one reads the whole schema at every
+checkpoint, and a connection kept for ever would hold the file of every server that ever wrote."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import gevent
+import pytest
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import writer as writer_module
+from queuekiosk.server.core.db import create_db_engine, prepare_database
+from queuekiosk.server.core.writer import GroupCommitWriter
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """The connections the checkpoints open (sqlite3.connect as writer.py calls it)."""
+    made = []
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        connection = real(*args, **kwargs)
+        made.append(connection)
+        return connection
+
+    monkeypatch.setattr(writer_module, "sqlite3", SimpleNamespace(connect=connect))
+    return made
+
+
+def is_closed(connection) -> bool:
+    try:
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:  # "Cannot operate on a closed database."
+        return True
+    return False
+
+
+def test_checkpoints_share_one_connection_while_batches_come_and_close_it_when_quiet(
+    tmp_path, config, sqlite_url, monkeypatch, opened
+):
+    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 32)
+    engine = create_db_engine(sqlite_url, busy_seconds=0.3)
+    site = prepare_database(engine, config, tmp_path / "instance")
+    path = Path(sqlite_url.removeprefix("sqlite:///")).resolve()
+    writer = GroupCommitWriter(engine)
+    try:
+        checkpoints = writer._checkpoints
+        ran = []
+        real_checkpoint = checkpoints._checkpoint
+
+        def counted():
+            result = real_checkpoint()
+            ran.append(result)
+            return result
+
+        monkeypatch.setattr(checkpoints, "_checkpoint", counted)
+        issued = 0
+        for batch in range(12):  # 12 batches of 32: a checkpoint after each
+            greenlets = [
+                gevent.spawn(writer.submit, q.issue, site, ("HT" if batch % 2 else "CT",), {"check_hours": False})
+                for _ in range(32)
+            ]
+            gevent.joinall(greenlets, raise_error=True)
+            issued += len(greenlets)
+            gevent.sleep(0.01)  # the checkpoint under way ends beside the next batch
+        assert len(ran) >= 6, ran
+        assert all(copied >= 0 for _frames, copied in ran), ran  # none failed
+        assert len(opened) == 1  # one connection for all of them, kept
+        assert not is_closed(opened[0])
+
+        deadline = time.monotonic() + 10 * writer_module.QUIET_SECONDS
+        while not is_closed(opened[0]) and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+        assert is_closed(opened[0])  # quiet: closed
+        copy = tmp_path / "copy.db"  # and the file alone holds every ticket (the WAL copied)
+        copy.write_bytes(path.read_bytes())
+        with sqlite3.connect(copy) as alone:
+            assert alone.execute("SELECT count(*) FROM tickets").fetchone()[0] == issued
+
+        # batches again: a new connection, kept again
+        gevent.joinall(
+            [gevent.spawn(writer.submit, q.issue, site, ("HT",), {"check_hours": False}) for _ in range(40)],
+            raise_error=True,
+        )
+        deadline = time.monotonic() + 5
+        while len(opened) < 2 and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        assert len(opened) == 2
+    finally:
+        engine.dispose()
