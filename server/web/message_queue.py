@@ -99,7 +99,12 @@ def channel_of(url: str) -> str:
 
 
 def redis_client(url: str, **options) -> redis.Redis:
-    # one attempt per call (redis-py would retry three times with back-off): the caller decides
+    """A client making one attempt per call (redis-py would retry three times with back-off: the caller
+    decides), speaking RESP2 (``protocol=2``; ``?protocol=3`` in the address chooses otherwise): redis-py
+    8 speaks RESP3 by default, and its RESP3 reader formats every pub/sub message it receives into a
+    string for a debug line whether or not that line is logged (``str()`` of the message, its bytes
+    escaped one by one: ~45 instructions a byte, of each batch in each process; 3 % of a ticket's)."""
+    options.setdefault("protocol", 2)
     return redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **options)
 
 

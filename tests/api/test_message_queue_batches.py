@@ -6,6 +6,7 @@ reads them back with orjson): text outside ASCII, nested lists and maps, floats,
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import socketio
@@ -72,3 +73,37 @@ def test_binary_parts_are_found_where_python_socketio_finds_them(payload):
     python-socketio's own does, for any nesting of lists, dicts, text, numbers, bytes and bytearrays."""
     assert has_binary_parts(payload) is Packet.data_is_binary(payload)
     assert has_binary_parts([payload]) is Packet.data_is_binary([payload])
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_a_batch_heard_is_not_formatted_into_a_debug_line(redis_server):
+    """The listener reads Redis's replies as RESP2: redis-py 8's RESP3 reader formats each pub/sub message
+    it receives, whole, into a debug line ("Push response: [b'message', ...]") even when nothing logs
+    debug lines, a cost of every batch in every process. With its logger open here, none is made."""
+    records = _Records()
+    logger = logging.getLogger("push_response")
+    level, logger.level = logger.level, logging.DEBUG
+    logger.addHandler(records)
+    try:
+        heard = []
+        _there, there_manager = _process(redis_server.url, heard)
+        here, _ = _process(redis_server.url)
+        time.sleep(0.5)  # both listeners subscribed
+        here.emit("ticket.called", PAYLOADS[0], to="site:display:lobby")
+        deadline = time.monotonic() + 5
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert heard, "the other process's client heard nothing"
+        assert [r.getMessage()[:40] for r in records.records] == []
+        assert there_manager.pubsub.connection.protocol == 2
+    finally:
+        logger.removeHandler(records)
+        logger.level = level

@@ -1,0 +1,147 @@
+"""Instructions a ticket costs one server process (valgrind's callgrind) on SQLite, on PostgreSQL and on
+PostgreSQL with the Redis message queue, each with a lobby display connected: figures that do not move
+with the machine's load, for the production targets' ratios (bench_production.py measures the rates).
+
+    python bench/callgrind_production.py [--tickets 320] [--clients 32] [--rounds 1] [--only sqlite,pg,pgmq]
+        [--baseline REVISION] [--keep DIR]
+
+Each configuration is ``queuekiosk serve`` under ``valgrind --tool=callgrind`` (bench/callgrind_issue.py's
+way: counted only while ``--tickets`` tickets are issued by ``--clients`` keep-alive clients at once),
+with its own fresh PostgreSQL database and its own redis-server. The count is the server process's
+user-space instructions (the kernel's work for its system calls is not in it; PostgreSQL's and Redis's
+own CPU neither) divided by the tickets answered. ``--keep DIR`` keeps the dumps, for
+``callgrind_annotate --inclusive=yes DIR/pgmq.1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_production import connect_display, fresh_database, start_redis
+from callgrind_issue import ours, send, step, totals, wait_answering
+from common import baseline_tree, bench_config, free_port
+
+CONFIGS = ("sqlite", "pg", "pgmq")
+
+
+def _published(redis_url: str | None) -> int:
+    """PUBLISH commands the configuration's redis-server has taken so far."""
+    if redis_url is None:
+        return 0
+    import redis
+
+    return int(redis.Redis.from_url(redis_url).info("commandstats").get("cmdstat_publish", {}).get("calls", 0))
+
+
+def measure(name: str, command: list[str], env: dict, cwd, out: Path, args, stack, display: bool) -> float:
+    """Instructions per answered ticket of the server started by ``command`` (callgrind_issue.measure's
+    way), a lobby display connected to it first when ``display``."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out / name}",
+            *[part.replace("PORT", str(port)) for part in command],
+        ],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    stack.callback(stop)
+    step(f"{name}: starting under callgrind (port {port})")
+    wait_answering(port, proc)
+    if display:
+        connect_display(stack, f"http://127.0.0.1:{port}")
+    step(f"{name}: warming up ({args.warm} tickets)")
+    send(port, args.warm, args.clients)
+    subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
+    step(f"{name}: {args.tickets} tickets, {args.clients} clients, counted")
+    published = _published(env.get("QUEUEKIOSK_MESSAGE_QUEUE"))
+    answered = send(port, args.tickets, args.clients)
+    if "QUEUEKIOSK_MESSAGE_QUEUE" in env:
+        step(
+            f"{name}: {(_published(env['QUEUEKIOSK_MESSAGE_QUEUE']) - published) / answered:.3f} Redis PUBLISH a ticket"
+        )
+    subprocess.run(["callgrind_control", "-d", name, str(proc.pid)], check=True, capture_output=True)
+    subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
+    dumps = sorted(out.glob(f"{name}.*"), key=os.path.getmtime)
+    if answered != args.tickets:
+        raise RuntimeError(f"{name}: {answered} of {args.tickets} answered 201")
+    return totals(dumps[-1]) / answered
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=320)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--warm", type=int, default=160, help="tickets before counting")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--only", default=",".join(CONFIGS), help=f"comma-separated among {', '.join(CONFIGS)}")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
+    parser.add_argument("--baseline", metavar="REVISION", help="count this revision's server too")
+    parser.add_argument("--no-display", action="store_true", help="no lobby display connected")
+    parser.add_argument("--keep", metavar="DIR", help="keep the callgrind dumps here")
+    args = parser.parse_args()
+    names = args.only.split(",")
+    results: dict[str, list[float]] = {}
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qk-callgrind-prod-")))
+        out = Path(args.keep) if args.keep else tmp / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        trees = [("ours", None)]
+        if args.baseline:
+            trees.append(("before", baseline_tree(args.baseline, tmp / "baseline")))
+        for n in range(1, args.rounds + 1):
+            for name in names:
+                for which, tree in trees:
+                    label = f"{name}-{which}" + (f"-{n}" if args.rounds > 1 else "")
+                    home = tmp / f"{label}-home"
+                    home.mkdir()
+                    command, env, cwd = ours(tree, home / "instance", bench_config(home))
+                    with contextlib.ExitStack() as run:
+                        if name.startswith("pg"):
+                            env["QUEUEKIOSK_DATABASE_URL"] = fresh_database(args.postgres, f"qk_callgrind_{name}")
+                        if name == "pgmq":
+                            env["QUEUEKIOSK_MESSAGE_QUEUE"] = start_redis(run, home)
+                        per = measure(label, command, env, cwd, out, args, run, not args.no_display)
+                    results.setdefault(f"{name}-{which}", []).append(per)
+                    step(f"{label}: {per / 1000:,.0f}k instructions a ticket")
+                    if not args.keep:
+                        for dump in out.glob(f"{label}*"):
+                            dump.unlink()
+        print(
+            f"callgrind, {args.tickets} tickets from {args.clients} keep-alive clients"
+            f"{'' if args.no_display else ', a lobby display connected'}; load {os.getloadavg()[0]:.2f}"
+        )
+        for key, values in results.items():
+            print(f"  {key:12} {', '.join(f'{v / 1000:,.0f}k' for v in values)} instructions a ticket")
+        pairs = [("pg-ours", "sqlite-ours", "PostgreSQL / SQLite"), ("pgmq-ours", "pg-ours", "+ Redis / PostgreSQL")]
+        pairs += [(f"{c}-ours", f"{c}-before", f"{c}: ours / {args.baseline}") for c in names if args.baseline]
+        for a, b, label in pairs:
+            if a in results and b in results:
+                print(f"  {label}: {', '.join(f'{x / y:.3f}' for x, y in zip(results[a], results[b], strict=True))}")
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
