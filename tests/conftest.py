@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import server_fork
+import suite_cpu
 import yaml
 from printer_sim import PrinterSim
 from sqlalchemy import select, update
@@ -145,6 +146,7 @@ def pytest_configure(config):
     # waited 10 s for it), and pytest itself could not be interrupted.
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    suite_cpu.register(config)  # QK_SUITE_CPU=DIR: each test's CPU, for finding what to make cheaper
 
 
 # --- configuration --------------------------------------------------------------------------
