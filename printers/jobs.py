@@ -15,8 +15,8 @@ from ..server.core import models as m
 from ..server.core.i18n import translate
 from .content import TicketContent, local_stamp
 
-J = m.PrintJob.__table__
-T = m.Ticket.__table__
+J = m.print_jobs
+T = m.tickets
 
 
 def printer_of_kiosk(site, kiosk: str | None) -> str | None:

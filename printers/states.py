@@ -18,7 +18,7 @@ from sqlalchemy import select, text, update
 from ..server.core import engine as q
 from ..server.core import models as m
 
-PS = m.PrinterState.__table__
+PS = m.printer_states
 
 
 def _this_process() -> str:

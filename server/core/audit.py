@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from . import engine as q
 from . import models as m
 
-E, U, K, T, C = (m.Event.__table__, m.User.__table__, m.ApiToken.__table__, m.Ticket.__table__, m.Counter.__table__)
+E, U, K, T, C = (m.events, m.users, m.api_tokens, m.tickets, m.counters)
 
 
 def record(conn, site, kind: str, actor: q.Actor | None = None, **detail) -> int:

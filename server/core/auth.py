@@ -147,7 +147,7 @@ def _check_password(password: str) -> None:
 
 # every request with a bearer token runs this: built once, on the table (no ORM object, no statement
 # built per request: the ORM lookup was about half the cost of a counter action's own route code)
-_TOKENS = m.ApiToken.__table__
+_TOKENS = m.api_tokens
 _VALID_TOKEN = select(
     _TOKENS.c.id, _TOKENS.c.role, _TOKENS.c.name, _TOKENS.c.counter_number, _TOKENS.c.kiosk_id, _TOKENS.c.site_id
 ).where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None))
@@ -201,11 +201,11 @@ def principal_for_login(session: Session, username: str, password: str) -> m.Use
 SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed")
 
 
-_USERS = m.User.__table__
+_USERS = m.users
 _SESSION_USER = select(_USERS.c.role, _USERS.c.username, _USERS.c.full_name, _USERS.c.site_id).where(
     _USERS.c.id == bindparam("user_id"), _USERS.c.active.is_(True)
 )
-_EVENTS = m.Event.__table__
+_EVENTS = m.events
 # the session-ending events after an id, and the newest event of all (where to start next time), in one statement
 _ENDING_SINCE = select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.detail).where(
     _EVENTS.c.id > bindparam("after"),

@@ -22,7 +22,7 @@ from .db import SiteRuntime
 from .engine.views import ticket_view
 from .errors import Invalid, NotFound, QueueError
 
-T = m.Ticket.__table__
+T = m.tickets
 
 CODE_MAX = 40
 # letters, digits and the separators the portals use; a scanner's trailing newline is stripped first

@@ -54,11 +54,11 @@ from .notification_settings import (  # noqa: F401  (notifications.NotificationS
     ZaloZnsSettings,
 )
 
-S = m.NotificationSubscription.__table__
-N = m.Notice.__table__
-T = m.Ticket.__table__
-BO = m.BookingOptIn.__table__
-B = m.Booking.__table__
+S = m.notification_subscriptions
+N = m.notices
+T = m.tickets
+BO = m.booking_opt_ins
+B = m.bookings
 
 RETRY_DELAYS = (5, 15, 30, 60, 120, 300)  # then given up: a message about the queue is soon stale
 

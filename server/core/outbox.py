@@ -31,9 +31,9 @@ from .engine.prepared import Prepared
 from .errors import Invalid, NotFound
 from .models import utcnow
 
-E = m.OutboxEvent.__table__
-W = m.Webhook.__table__
-D = m.WebhookDelivery.__table__
+E = m.outbox_events
+W = m.webhooks
+D = m.webhook_deliveries
 
 # the engine's Happened kinds that leave the building, and the name each goes out under
 OUTSIDE_NAMES = {

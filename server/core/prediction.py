@@ -366,7 +366,7 @@ def formula_minutes(tracker: LiveTracker, service: int, priority: bool, default_
 
 # --- the running server -------------------------------------------------------------------------
 
-_B = m.Booking.__table__
+_B = m.bookings
 _BOOKED = select(_B.c.service_id, _B.c.slot_start).where(
     _B.c.site_id == bindparam("site"),
     _B.c.business_day == bindparam("day"),

@@ -31,8 +31,8 @@ BUSY_GAP_MINUTES = 2.0  # an end followed by a call within this long: the clerk 
 RECENT_SERVICES = 8  # today's services per clerk kept for their recent pace
 
 
-_E = m.Event.__table__
-_T = m.Ticket.__table__
+_E = m.events
+_T = m.tickets
 # at every issue: built once (building a statement costs more than running it on SQLite); by the primary
 # key alone, since a site_id condition makes SQLite walk the site's index and sort
 _EVENTS_AFTER = (
@@ -264,7 +264,7 @@ class LiveTracker:
 
     def start(self, conn, now: dt.datetime) -> None:
         """A running server's tracker: the counters as they are, then today's events so far."""
-        E, C = m.Event.__table__, m.Counter.__table__
+        E, C = m.events, m.counters
         midnight = dt.datetime.combine(self.local_day(now), dt.time(), self.zone)
         midnight = midnight.astimezone(dt.UTC).replace(tzinfo=None)
         before = conn.execute(

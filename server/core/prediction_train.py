@@ -177,7 +177,7 @@ def read_events(
 ):
     """The site's event log in the order it was written; ``since`` / ``before``: only those at or after,
     or before, these moments (a running server trains on the latest weeks before today)."""
-    E, T = m.Event.__table__, m.Ticket.__table__
+    E, T = m.events, m.tickets
     # with the two columns of the event's ticket that its issue wrote and nothing changes later (bookings)
     query = (
         select(
@@ -206,7 +206,7 @@ def booking_show(conn, site: SiteRuntime, since: dt.datetime, before: dt.datetim
     """Of the booked slots starting in [since, before) and not cancelled, the share whose citizen checked
     in within the grace window (the ticket due at the slot's start): how much of a booked citizen still
     to come a prediction counts. 1.0 when those days had no bookings."""
-    B, T = m.Booking.__table__, m.Ticket.__table__
+    B, T = m.bookings, m.tickets
     rows = conn.execute(
         select(B.c.status, T.c.due_at)
         .select_from(B.outerjoin(T, T.c.id == B.c.ticket_id))

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from . import audit
 from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # the sections of the setup made of items, and the key that names an item
 SECTIONS = {
@@ -62,7 +65,7 @@ def merge_patch(target, patch):
 def _document(session: Session, site: SiteRuntime) -> dict:
     """The saved setup as plain data, read (and on PostgreSQL locked) inside this transaction, so
     two people saving at once never lose each other's change."""
-    query = select(m.SiteSetup.document).where(m.SiteSetup.site_id == site.id)
+    query = select(m.site_setups.c.document).where(m.site_setups.c.site_id == site.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return copy.deepcopy(session.execute(query).scalar_one())
@@ -98,8 +101,8 @@ def _today_numbers(session: Session, site: SiteRuntime, code: str) -> tuple[int,
         return None
     day = q.business_day(site, q.utcnow())
     low, high = session.execute(
-        select(func.min(m.Ticket.number), func.max(m.Ticket.number)).where(
-            m.Ticket.origin_service_id == service_id, m.Ticket.business_day == day
+        select(func.min(m.tickets.c.number), func.max(m.tickets.c.number)).where(
+            m.tickets.c.origin_service_id == service_id, m.tickets.c.business_day == day
         )
     ).one()
     return None if low is None else (low, high)
@@ -123,7 +126,7 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
 def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
     """Nobody is left waiting in a removed queue, and no removed counter holds a citizen."""
     day = q.business_day(site, q.utcnow())
-    T = m.Ticket
+    T = m.tickets.c
     if section == "services" and key in site.service_ids:
         waiting = session.scalar(
             select(func.count()).where(

@@ -143,7 +143,7 @@ def clerks(engine: Engine, site: SiteRuntime) -> dict[int, list[int]]:
         f"{CLERK_PREFIX}{CLERK_NAMES[i % len(CLERK_NAMES)]}{'' if i < len(CLERK_NAMES) else i}"
         for i in range(len(numbers) + 2)
     ]
-    U = m.User.__table__
+    U = m.users
     with engine.begin() as conn:
         existing = dict(conn.execute(select(U.c.username, U.c.id).where(U.c.username.in_(names))).all())
         for i, name in enumerate(names):
@@ -214,8 +214,8 @@ def simulate(
         with engine.begin() as conn:
             taken = conn.execute(
                 select(func.count())
-                .select_from(m.Ticket.__table__)
-                .where(m.Ticket.__table__.c.site_id == site.id, m.Ticket.__table__.c.business_day == day)
+                .select_from(m.tickets)
+                .where(m.tickets.c.site_id == site.id, m.tickets.c.business_day == day)
             ).scalar_one()
             if taken:
                 raise SimulationError(

@@ -11,12 +11,12 @@ from .. import models as m
 from ..db import SiteRuntime
 from ..engine.records import connection, record_event  # noqa: F401 (the engine's, for the bookings' parts)
 
-B = m.Booking.__table__
-SLOTS = m.BookingSlot.__table__
-PD = m.PersonDay.__table__
-T = m.Ticket.__table__
-SEQ = m.NumberSequence.__table__
-E = m.Event.__table__
+B = m.bookings
+SLOTS = m.booking_slots
+PD = m.person_days
+T = m.tickets
+SEQ = m.number_sequences
+E = m.events
 
 
 def ticket_row_id(conn, public_id: str) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .. import models as m
 from ..db import SiteRuntime
 
-T = m.Ticket.__table__
+T = m.tickets
 
 
 def procedure_figures(conn: Session | Connection, site: SiteRuntime, first_day: dt.date, last_day: dt.date) -> dict:

@@ -33,11 +33,11 @@ from .clock import utcnow
 from .tally import pct, rounded
 from .tickets import SV, T, connection, insert_ignoring_conflicts, seconds_between
 
-FIG = m.SiteDayFigures.__table__
-R = m.Rating.__table__
-B = m.Booking.__table__
-SITES = m.Site.__table__
-SEQ = m.NumberSequence.__table__
+FIG = m.site_day_figures
+R = m.ratings
+B = m.bookings
+SITES = m.sites
+SEQ = m.number_sequences
 
 SATISFIED = ("very_satisfied", "satisfied")
 OPEN_STATES = ("waiting", "called", "serving")

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from .. import models as m
 from ..periods import Period
 
-T = m.Ticket.__table__
-E = m.Event.__table__
-SV = m.Service.__table__
-C = m.Counter.__table__
-U = m.User.__table__
-TOK = m.ApiToken.__table__
-SEQ = m.NumberSequence.__table__
+T = m.tickets
+E = m.events
+SV = m.services
+C = m.counters
+U = m.users
+TOK = m.api_tokens
+SEQ = m.number_sequences
 # the ratings table comes with the rating tablets (migration 0003); a report reads it when it exists
 RATINGS = table(
     "ratings", column("ticket_id"), column("level"), column("counter_id"), column("user_id"), column("service_id")
