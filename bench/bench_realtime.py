@@ -26,8 +26,9 @@ way round), each round with listeners connected afresh. What each figure is:
   heard per call and the size of the `ticket.called` packet (bare's has the same fields as the one
   queuekiosk sends a display; each server writes its JSON its own way).
 
-With --baseline REVISION ... (e.g. HEAD~3; SQLite, one process), each revision's server runs beside the
-others and is measured in each round as well (each round in turn forwards and backwards): a change's
+With --baseline REVISION ... (e.g. HEAD~3; SQLite, one process; or a directory laid out as common.baseline_tree
+lays a revision, e.g. a copy of a working tree), each revision's server runs beside the others and is
+measured in each round as well (each round in turn forwards and backwards): a change's
 effect, side by side, each figure also as a ratio to bare and queuekiosk's to the revision's.
 
 With --processes N (PostgreSQL), N queuekiosk servers share the database and the message queue,
@@ -486,13 +487,15 @@ def main():
             targets = [bare, ours]
             for revision in args.baseline:
                 progress(f"starting {revision}'s server beside them")
-                tree = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+                tree, name = Path(revision), Path(revision).name[:10]
+                if not (tree / "pkg" / "queuekiosk").is_dir():  # else a tree laid out as baseline_tree lays one
+                    tree = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+                    name = revision[:10] if "/" not in revision else f"baseline{len(targets) - 1}"
                 before_base, before_proc, before_tmp = stack.enter_context(
                     queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": "bench"}, code=tree)
                 )
                 before_headers = {"Authorization": f"Bearer {token(before_tmp, 'admin', code=tree)}"}
                 issue_tickets(before_base, before_headers, args.calls * args.rounds + 2)
-                name = revision[:10] if "/" not in revision else f"baseline{len(targets) - 1}"
                 targets.append(Target(name, before_base, [before_base], [before_proc.pid], before_headers))
             for round_no in range(args.rounds):
                 for target in targets if round_no % 2 == 0 else targets[::-1]:

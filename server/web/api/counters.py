@@ -12,6 +12,7 @@ from ...core import engine as q
 from ...core.auth import may_act_on_counter, may_watch
 from ...core.i18n import pick_language, translate
 from ..errors import status_of
+from ..realtime import later
 from . import _problem, bp, current_principal, parse_body, state
 from .idempotency import run_once
 from .ratings import ask_for_rating
@@ -85,7 +86,8 @@ def _counter_action(counter: int, action, respond=_ticket_answer, done=None, **k
         raise q.NotFound("unknown_counter", counter=counter)
 
     def after(outcome):
-        ask_for_rating(site, outcome)
+        if any(happened.kind == "ticket.finished" for happened in outcome.happened):  # a rating to ask for
+            later(ask_for_rating, site, outcome)  # after the action's own messages (publish), as they go
         if done is not None:
             done(outcome)
 
