@@ -32,7 +32,36 @@ class PacketJSON:
 # a client that does not answer a ping within 10 s of it is disconnected (one sent every 10 s)
 PING_SECONDS = 10.0
 
-socketio = SocketIO(
+
+def without_compression(websocket_class):
+    """``websocket_class`` (python-engineio's WebSocket for its async mode) declining the client's offer
+    of per-message compression (``permessage-deflate``, which every browser makes). simple-websocket
+    accepts it, and a connection that compresses keeps a zlib compressor and decompressor for life:
+    about 120 KB more of the server's memory for each connected display (measured with a client
+    offering it as a browser does: 195-200 KB a client against 73-79 without, issue 21). The events
+    are a few hundred bytes to a few KB of JSON on a local network; they go uncompressed."""
+
+    class WebSocketWithoutCompression(websocket_class):
+        def __call__(self, environ, start_response):
+            environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)  # no extension offered: none accepted
+            return super().__call__(environ, start_response)
+
+    WebSocketWithoutCompression.__qualname__ = f"{websocket_class.__qualname__}WithoutCompression"
+    return WebSocketWithoutCompression
+
+
+class QueuekioskSocketIO(SocketIO):
+    """Flask-SocketIO, its server's WebSockets declining compression (``without_compression``)."""
+
+    def init_app(self, app, **kwargs):
+        super().init_app(app, **kwargs)
+        eio = self.server.eio
+        websocket_class = eio._async.get("websocket")
+        if websocket_class is not None:  # the async mode's drivers are shared: this server gets its own
+            eio._async = {**eio._async, "websocket": without_compression(websocket_class)}
+
+
+socketio = QueuekioskSocketIO(
     json=PacketJSON,
     async_handlers=False,  # one connection's events run one after another: a flood slows only itself
     max_http_buffer_size=64 * 1024,  # no client sends more than a few hundred bytes at once
