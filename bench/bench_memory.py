@@ -39,8 +39,7 @@ IMPORT_STEPS = [
     ("click, yaml", ["click", "yaml"]),
     ("pydantic + the configuration models", ["queuekiosk.server.core.config"]),
     ("SQLAlchemy core", ["sqlalchemy"]),
-    ("SQLAlchemy ORM", ["sqlalchemy.orm"]),
-    ("the models (SQLite dialect)", ["queuekiosk.server.core.db"]),
+    ("the tables (SQLite dialect)", ["queuekiosk.server.core.db"]),
     ("the command line", ["queuekiosk.server.cli"]),
     ("Flask, Werkzeug, Jinja", ["flask"]),
     ("Flask-SocketIO, python-socketio/engineio", ["flask_socketio"]),
@@ -62,6 +61,8 @@ IMPORT_STEPS = [
             "queuekiosk.server.web.admin_page",
         ],
     ),
+    # not at idle: the first request that needs an ORM session makes the classes (server/core/mapped.py)
+    ("at first use: the ORM and its classes", ["queuekiosk.server.core.mapped"]),
 ]
 
 
