@@ -43,6 +43,7 @@ import redis
 import socketio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from socketio.manager import Manager
 
 log = logging.getLogger("queuekiosk.message_queue")
 
@@ -54,25 +55,25 @@ MAX_BATCH = 500  # messages in one published message
 MAX_PENDING = 20_000  # messages waiting for a Redis that hangs (a second's worth at most); past it they are dropped
 
 
-CHECKED_PAYLOADS = 4  # payloads whose binary parts emit remembers (a ticket's payload and the displays' copy)
+CHECKED_PAYLOADS = 4  # payloads whose JSON emit remembers (a ticket's payload and the displays' copy)
 EACH_ROOM = "queuekiosk.each_room"  # an emit entry whose "room" lists rooms each told on its own
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # a date, a dataclass: refused
 
 
-def _same_payload(last: dict, message: dict) -> bool:
-    """Whether ``message`` is ``last``'s emit (the same event and payload object) to another room."""
-    return (
-        message.get("method") == "emit"
-        and last.get("method") == "emit"
-        and isinstance(message.get("room"), str)
-        and (last.get(EACH_ROOM) or isinstance(last.get("room"), str))
-        and message["event"] == last["event"]
-        and len(message["data"]) == len(last["data"]) == 1
-        and message["data"][0] is last["data"][0]
-        and message.get("namespace") == last.get("namespace")
-        and message.get("binary") is last.get("binary") is False
-        and message.get("skip_sid") is last.get("skip_sid") is None
-        and message.get("callback") is last.get("callback") is None
-    )
+class _Written:
+    """An emit's ``data`` (``[payload]``) in a batch, with its JSON written once for all its rooms."""
+
+    __slots__ = ("data", "json")
+
+    def __init__(self, data: list, json: orjson.Fragment):
+        self.data, self.json = data, json
+
+
+def _json_of(value):
+    """orjson's ``default``: a payload already written goes in as its JSON."""
+    if isinstance(value, _Written):
+        return value.json
+    raise TypeError
 
 
 def has_binary_parts(data) -> bool:
@@ -117,8 +118,14 @@ class BoundedRedisManager(socketio.RedisManager):
         self._pending: list[dict] = []  # messages for the publishing greenlet, in order
         self._wake = None  # set when there is something to publish; made in the serving process
         self.batches = 0  # published messages (each carrying one or more), for tests and benchmarks
-        self._checked_payloads: list[tuple] = []  # the last payloads emitted, each with whether it has binary parts
+        self._written: list[tuple] = []  # the last payloads emitted, each with its _Written (None: not by orjson)
+        self._open: tuple | None = None  # (payload, event, namespace, entry) of the last pending emit entry
         self._batch_opening = None  # this process's batches' first bytes (_own_prefix), made once
+        self._connection = None  # the publishing greenlet's own connection to Redis
+        self._publish_head = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n" % (
+            len(self.channel.encode()),
+            self.channel.encode(),
+        )
 
     def _own_prefix(self) -> bytes:
         """How this process's batches begin, as Redis hands them back: skipped without decoding."""
@@ -126,23 +133,67 @@ class BoundedRedisManager(socketio.RedisManager):
         return opening[:-1].encode()
 
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
-        """python-socketio's emit, which looks through the payload for binary parts at every room:
-        a ticket's payload is told to a dozen rooms one after another, so it is looked through once."""
+        """python-socketio's emit, for the way a committed action is told: one payload to a dozen rooms
+        in turn. The payload's JSON is written once (orjson: a payload it does not take, binary parts
+        included, goes python-socketio's way), and its rooms after the first only join its entry of the
+        batch: a room costs a look at this process's clients and an append."""
         room = to or room
-        if kwargs.get("ignore_queue") or callback is not None or isinstance(data, tuple) or data is None:
+        if kwargs.get("ignore_queue") or callback is not None or skip_sid is not None or not isinstance(room, str):
             return super().emit(
                 event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
             )
-        if self._has_binary(data):
-            return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid, **kwargs)
+        namespace = namespace or "/"
+        opened = self._open
+        if (
+            opened is None
+            or opened[0] is not data
+            or opened[1] != event
+            or opened[2] != namespace
+            or not self._pending
+            or self._pending[-1] is not opened[3]
+        ):
+            opened = None
+            written = self._written_of(data)
+            if written is None:  # what orjson does not write
+                return self._emit_apart(event, data, namespace, room, **kwargs)
+        here = self.rooms.get(namespace)
+        if here and here.get(room):  # this process's clients (python-socketio encodes for no one otherwise)
+            Manager.emit(self, event, data, namespace, room=room)
+        if opened is not None:  # the same payload to one more room: one entry, written once
+            opened[3]["room"].append(room)
+            return None
+        if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
+            self.dropped += 1
+            return None
+        entry = {
+            "method": "emit",
+            "event": event,
+            "data": written,
+            "binary": False,
+            "namespace": namespace,
+            "room": [room],
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            EACH_ROOM: True,
+        }
+        self._open = (data, event, namespace, entry)
+        self._queue(entry)
+        return None
+
+    def _emit_apart(self, event, data, namespace, room, **kwargs):
+        """A payload orjson does not write: binary parts, a tuple of arguments (python-socketio's way),
+        an int past 64 bits or a key not a str (an entry of its own, for the standard library's JSON)."""
+        if isinstance(data, tuple) or data is None or has_binary_parts(data):
+            return super().emit(event, data, namespace=namespace, room=room, **kwargs)
         message = {
             "method": "emit",
             "event": event,
             "data": [data],
             "binary": False,
-            "namespace": namespace or "/",
+            "namespace": namespace,
             "room": room,
-            "skip_sid": skip_sid,
+            "skip_sid": None,
             "callback": None,
             "host_id": self.host_id,
         }
@@ -150,15 +201,20 @@ class BoundedRedisManager(socketio.RedisManager):
         self._publish(message)  # the other processes'
         return None
 
-    def _has_binary(self, data) -> bool:
-        """Whether ``data`` has binary parts, looked through once for the last few payloads: a ticket's
-        rooms are told in turn one payload and the displays' shorter copy of it (realtime.publish)."""
-        for payload, binary in self._checked_payloads:
+    def _written_of(self, data) -> _Written | None:
+        """``data``'s _Written, made once for the last few payloads (a ticket's rooms are told in turn one
+        payload and the displays' shorter copy of it); None for a payload orjson does not write."""
+        for payload, written in self._written:
             if payload is data:  # (the payload itself is kept, so its id is not another's)
-                return binary
-        binary = has_binary_parts(data)
-        self._checked_payloads = [(data, binary), *self._checked_payloads[: CHECKED_PAYLOADS - 1]]
-        return binary
+                return written
+        written = None
+        if not isinstance(data, tuple) and data is not None:
+            try:
+                written = _Written([data], orjson.Fragment(b"[" + orjson.dumps(data, option=_ORJSON) + b"]"))
+            except orjson.JSONEncodeError:  # bytes, an int past 64 bits, a key not a str, a date
+                pass
+        self._written = [(data, written), *self._written[: CHECKED_PAYLOADS - 1]]
+        return written
 
     def _encode_batch(self, batch: list[dict]) -> bytes | str:
         """A batch as one JSON message: written by orjson after the opening the standard library writes
@@ -166,8 +222,9 @@ class BoundedRedisManager(socketio.RedisManager):
         times faster; a message orjson does not take (an int past 64 bits, a key not a str) or would write
         otherwise (a date, a dataclass: refused as before) goes the standard library's way."""
         try:
-            messages = orjson.dumps(batch, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+            messages = orjson.dumps(batch, default=_json_of, option=_ORJSON)
         except orjson.JSONEncodeError:
+            batch = [{**m, "data": m["data"].data} if isinstance(m.get("data"), _Written) else m for m in batch]
             return self.json.dumps({"host_id": self.host_id, "method": BATCH, "messages": batch})
         if self._batch_opening is None:
             self._batch_opening = self._own_prefix() + b', "messages": '
@@ -180,9 +237,11 @@ class BoundedRedisManager(socketio.RedisManager):
             return super()._handle_emit(message)  # a broadcast, or one that waits for an answer
         rooms = self.rooms.get(message.get("namespace") or "/", {})
         if isinstance(room, list) and message.get(EACH_ROOM):
-            for one in room:  # the rooms of one payload (_publish), each told as its own emit was
+            data = message["data"]  # (an entry of another process's emit: no binary parts, no answer awaited)
+            data = data[0] if len(data) == 1 else tuple(data)
+            for one in room:  # the rooms of one payload (emit), each told as its own emit was
                 if rooms.get(one):
-                    super()._handle_emit({**message, "room": one})
+                    Manager.emit(self, message["event"], data, message.get("namespace") or "/", room=one)
             return None
         if isinstance(room, str) and not rooms.get(room):
             return None  # nobody here: python-socketio would encode the message for no one
@@ -192,12 +251,11 @@ class BoundedRedisManager(socketio.RedisManager):
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += 1
             return None
-        if self._pending and _same_payload(self._pending[-1], data):
-            last = self._pending[-1]  # the same payload to one more room: one entry, encoded once
-            if not last.get(EACH_ROOM):
-                last["room"], last[EACH_ROOM] = [last["room"]], True
-            last["room"].append(data["room"])
-            return None
+        self._queue(data)
+        return None
+
+    def _queue(self, data: dict) -> None:
+        """``data`` for the publishing greenlet (started at the first)."""
         self._pending.append(data)
         if self._wake is None:
             self._wake = self.server.eio.create_event()
@@ -221,7 +279,7 @@ class BoundedRedisManager(socketio.RedisManager):
             self.dropped += len(batch)
             return
         try:
-            self._publisher.publish(self.channel, self._encode_batch(batch))
+            self._publish_now(self._encode_batch(batch))
             self.batches += 1
         except redis.RedisError as error:
             self._publish_again_at = time.monotonic() + RETRY_SECONDS
@@ -238,6 +296,32 @@ class BoundedRedisManager(socketio.RedisManager):
             return
         if self.dropped:
             self.resync_everyone()
+
+    def _publish_now(self, message: bytes | str) -> None:
+        """PUBLISH ``message`` in one send (redis-py sends a value past 6,000 bytes apart from the command,
+        three sends a batch, each waking Redis) on the publishing greenlet's own connection, and read
+        Redis's answer; a connection that failed is dropped (the next batch connects again)."""
+        if isinstance(message, str):
+            message = message.encode()
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = self._publisher.connection_pool.make_connection()
+        try:
+            connection.connect()  # (connected already: nothing)
+            try:  # as redis-py's pool checks a connection it hands out: closed by Redis (restarted), or an
+                stale = connection.can_read()  # answer left unread (a timeout): a fresh connection instead
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                stale = True
+            if stale:
+                connection.disconnect()
+                connection.connect()
+            connection.send_packed_command(
+                [self._publish_head + b"$%d\r\n" % len(message) + message + b"\r\n"], check_health=False
+            )
+            connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            raise
 
     def _listen(self):
         """Socket.IO's messages from the other processes: each batch unpacked, this process's own skipped."""

@@ -107,3 +107,23 @@ def test_a_batch_heard_is_not_formatted_into_a_debug_line(redis_server):
     finally:
         logger.removeHandler(records)
         logger.level = level
+
+
+def test_a_batch_with_a_payload_orjson_does_not_write_reaches_the_other_process_whole(redis_server):
+    """Payloads told to several rooms at once, one of them with an int past 64 bits (the standard
+    library's JSON writes that batch), reach a client of another process in each of its rooms, in order."""
+    heard_there = []
+    _there, there_manager = _process(redis_server.url, heard_there)
+    there_manager.enter_room(there_manager.sid_from_eio_sid("eio-1", "/"), "/", "site:dashboard")
+    here, here_manager = _process(redis_server.url)
+    time.sleep(0.5)  # both listeners subscribed
+    for payload in PAYLOADS:  # one after another, no pause: one batch
+        for room in ("site:display:lobby", "site:counter:1", "site:dashboard"):
+            here.emit("ticket.called", payload, to=room)
+    deadline = time.monotonic() + 5
+    while len(heard_there) < 2 * len(PAYLOADS) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing more comes
+    heard = [json.loads(p[p.index("[") :]) for p in heard_there]
+    assert heard == [["ticket.called", p] for p in PAYLOADS for _room in range(2)]
+    assert here_manager.batches >= 1 and not here_manager.dropped  # (one batch, unless the sender woke between)
