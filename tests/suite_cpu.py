@@ -5,14 +5,16 @@ the CPU it makes the machine spend: pytest's own, the servers it forks, Chromium
 runs. ``QK_SUITE_CPU=DIR .venv/bin/python -m pytest`` writes one line of JSON per test to
 ``DIR/<worker>.jsonl``; ``python tests/suite_cpu.py DIR`` sums them per file, most CPU first.
 
-A process's CPU is read from /proc (utime + stime, plus cutime + cstime: the children it has
-reaped), summed over the worker and every process below it; between two tests the difference is
-what the test cost, whichever process spent it. Not counted: PostgreSQL's backends (the database
-server's children, not ours) and processes that left the tree before they were reaped.
+Each worker moves itself into a cgroup of its own (cgroup v1 ``cpuacct``, as root), whose counter
+holds the CPU of every process started below it, whichever process reaped them or not; where it
+cannot, it sums /proc's utime + stime + cutime + cstime over the worker and the processes below it,
+which misses the processes that exit unreaped by the tree (the per-test figures can then go
+negative). Not counted either way: PostgreSQL's backends (the database server's children).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -51,23 +53,49 @@ def _tree_cpu(root: int) -> float:
     return total
 
 
+def _own_cgroup(worker: str):
+    """A function reading the CPU (s) of a new cpuacct cgroup holding this process, or None."""
+    group = Path("/sys/fs/cgroup/cpuacct") / f"queuekiosk-tests-{worker}-{os.getpid()}"
+    try:
+        group.mkdir()
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError:
+        return None
+    usage = group / "cpuacct.usage"
+    return lambda: int(usage.read_text()) / 1e9
+
+
+def _leave_cgroups() -> None:
+    """Back to the root cgroup; this worker's own is removed once the last process in it has left."""
+    root = Path("/sys/fs/cgroup/cpuacct")
+    with contextlib.suppress(OSError):
+        (root / "cgroup.procs").write_text(str(os.getpid()))
+    for group in root.glob("queuekiosk-tests-*"):
+        with contextlib.suppress(OSError):
+            group.rmdir()  # refused while a process is in it
+
+
 class SuiteCpu:
     def __init__(self, directory: Path):
         directory.mkdir(parents=True, exist_ok=True)
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         self._out = open(directory / f"{worker}.jsonl", "a", buffering=1)  # noqa: SIM115 (open for the session)
+        self._cpu = _own_cgroup(worker) or (lambda: _tree_cpu(os.getpid()))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
-        started, cpu = time.monotonic(), _tree_cpu(os.getpid())
+        started, cpu = time.monotonic(), self._cpu()
         yield
         line = {
             "test": item.nodeid,
             "file": item.nodeid.split("::", 1)[0],
             "wall": round(time.monotonic() - started, 3),
-            "cpu": round(_tree_cpu(os.getpid()) - cpu, 3),
+            "cpu": round(self._cpu() - cpu, 3),
         }
         self._out.write(json.dumps(line) + "\n")
+
+    def pytest_unconfigure(self):
+        _leave_cgroups()
 
 
 def register(config) -> None:
