@@ -18,16 +18,19 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import models as m
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 USER_ROLES = ("admin", "supervisor", "clerk", "province")
 TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating", "integration", "province")
@@ -187,7 +190,7 @@ def _valid_token(conn: Connection, token_hash: str) -> tuple | None:
 
 
 def _connection(db: Session | Connection) -> Connection:
-    return db.connection() if isinstance(db, Session) else db
+    return db if isinstance(db, Connection) else db.connection()
 
 
 def principal_for_login(session: Session, username: str, password: str) -> m.User:

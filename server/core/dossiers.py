@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from . import engine as q
 from . import models as m
 from .db import SiteRuntime
 from .engine.views import ticket_view
 from .errors import Invalid, NotFound, QueueError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = m.tickets
 
@@ -58,7 +61,7 @@ def record(
     actor: q.Actor | None = None,
 ) -> q.Outcome:
     """Set (or, with None, clear) the dossier code and the procedure of the ticket ``counter`` holds."""
-    conn = conn.connection() if isinstance(conn, Session) else conn
+    conn = conn if isinstance(conn, Connection) else conn.connection()
     if counter not in site.counter_ids:
         raise NotFound("unknown_counter", counter=counter)
     code = normal_code(dossier_code)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from . import audit
 from . import models as m
@@ -24,6 +24,9 @@ from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor
 from .errors import Invalid, NotFound, QueueError
 from .setup_changes import _validate, merge_patch
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
 # dashes, as a person types it on a phone

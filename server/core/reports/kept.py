@@ -48,8 +48,8 @@ from array import array
 from bisect import bisect_left
 
 from sqlalchemy import case, delete, func, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..errors import Unavailable
@@ -377,7 +377,7 @@ def plan(
     for first, last in kept_years.items() if kept_months else ():  # the months of a kept year are read as the year
         for month_first, _ in whole_months([first, last]):
             kept_months.pop(month_first, None)
-    if isinstance(db, Session) and (fresh or made or made_years):
+    if not isinstance(db, Connection) and (fresh or made or made_years):  # a Session
         db.commit()  # what was counted stays kept (a report's session is its own)
         conn = connection(db)
 
@@ -416,7 +416,7 @@ def plan(
             uncovered_days(first_day, last_day, {first: units[first] for first in usable}), period
         )
     if KEEP_SPANS and not result.counted and len(units) > 1 and _use_spans(conn, site, period, result, wanted, store):
-        if isinstance(db, Session):
+        if not isinstance(db, Connection):  # a Session
             db.commit()
     return result
 

@@ -6,19 +6,22 @@ service (``procedure`` None), so the lines add up to all served."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..db import SiteRuntime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = m.tickets
 
 
 def procedure_figures(conn: Session | Connection, site: SiteRuntime, first_day: dt.date, last_day: dt.date) -> dict:
-    conn = conn.connection() if isinstance(conn, Session) else conn
+    conn = conn if isinstance(conn, Connection) else conn.connection()
     rows = conn.execute(
         select(T.c.service_id, T.c.procedure, T.c.dossier_code, T.c.started_at, T.c.finished_at).where(
             T.c.site_id == site.id,

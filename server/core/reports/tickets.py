@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 
 from sqlalchemy import Float, case, cast, column, func, inspect, literal, null, select, table
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from .. import models as m
 from ..periods import Period
@@ -50,7 +50,7 @@ def insert_ignoring_conflicts(conn, table):
 
 
 def connection(db):
-    return db.connection() if isinstance(db, Session) else db
+    return db if isinstance(db, Connection) else db.connection()
 
 
 # --- SQL helpers that differ between SQLite and PostgreSQL --------------------------------------

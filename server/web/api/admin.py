@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import jsonify
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ...core import audit, sites
 from ...core import engine as q
@@ -43,6 +43,9 @@ from .. import live_setup
 from ..live_setup import adopt
 from . import _problem, bp, current_principal, parse_body, state
 from .request_model import request_model
+
+if TYPE_CHECKING:
+    pass
 
 SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
 
@@ -110,6 +113,8 @@ def NewToken():
 def _session(conn):
     """An ORM session inside the one transaction of ``state().write``: its commit() ends only its own
     part (a savepoint of the group writer, or nothing); the write commits the whole."""
+    from sqlalchemy.orm import Session  # the ORM at the first admin write, not at the server's start
+
     with Session(bind=conn) as session:
         yield session
         session.commit()
