@@ -127,3 +127,30 @@ def test_a_batch_with_a_payload_orjson_does_not_write_reaches_the_other_process_
     heard = [json.loads(p[p.index("[") :]) for p in heard_there]
     assert heard == [["ticket.called", p] for p in PAYLOADS for _room in range(2)]
     assert here_manager.batches >= 1 and not here_manager.dropped  # (one batch, unless the sender woke between)
+
+
+def test_emit_to_rooms_tells_each_room_here_and_there_as_emits_to_each_would(redis_server):
+    """``emit_to_rooms`` (one call for a payload's rooms) tells this process's clients and another
+    process's what ``emit`` to each room in turn tells them: a client in two of the rooms twice, one in
+    none of them nothing, and a payload orjson does not write (an int past 64 bits) the same way."""
+    heard_there, heard_here = [], []
+    _there, there_manager = _process(redis_server.url, heard_there)
+    there_manager.enter_room(there_manager.sid_from_eio_sid("eio-1", "/"), "/", "site:dashboard")
+    _here, here_manager = _process(redis_server.url, heard_here)
+    here_manager.connect("eio-2", "/")
+    here_manager.enter_room(here_manager.sid_from_eio_sid("eio-2", "/"), "/", "site:counter:9")  # none of them
+    time.sleep(0.5)  # both listeners subscribed
+    rooms = ["site:display:lobby", "site:counter:1", "site:dashboard"]
+    for payload in PAYLOADS:
+        here_manager.emit_to_rooms("ticket.called", payload, rooms)
+    deadline = time.monotonic() + 5
+    while len(heard_there) < 2 * len(PAYLOADS) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing more comes
+
+    def decoded(packets):
+        return [json.loads(p[p.index("[") :]) for p in packets]
+
+    assert decoded(heard_there) == [["ticket.called", p] for p in PAYLOADS for _room in range(2)]
+    assert decoded(heard_here) == [["ticket.called", p] for p in PAYLOADS]  # eio-1 in the lobby only
+    assert not here_manager.dropped
