@@ -22,6 +22,7 @@ monkey.patch_all()
 
 import datetime as dt  # noqa: E402
 import itertools  # noqa: E402
+import os  # noqa: E402
 import socket  # noqa: E402
 
 from flask import Flask, jsonify  # noqa: E402
@@ -29,8 +30,15 @@ from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 from gevent import pywsgi  # noqa: E402
 
 app = Flask(__name__)
+# queuekiosk's ping interval and timeout: 10 s, or QUEUEKIOSK_PING_SECONDS as `serve` reads it (server/web/extensions.py)
+_PING = float(os.environ.get("QUEUEKIOSK_PING_SECONDS") or 10)
 socketio = SocketIO(
-    app, async_mode="gevent", async_handlers=False, max_http_buffer_size=64 * 1024, ping_interval=10, ping_timeout=10
+    app,
+    async_mode="gevent",
+    async_handlers=False,
+    max_http_buffer_size=64 * 1024,
+    ping_interval=_PING,
+    ping_timeout=_PING,
 )
 _numbers = itertools.count(1)
 ROOM = "site:display:lobby"
