@@ -1,10 +1,15 @@
 """Extensions created once and bound to the app in the factory."""
 
+import contextlib
 import json
 import os
 
 import orjson
 from flask_socketio import SocketIO
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import LocalProtocolError, generate_accept_token
 
 
 class PacketJSON:
@@ -33,32 +38,129 @@ class PacketJSON:
 PING_SECONDS = 10.0
 
 
-def without_compression(websocket_class):
-    """``websocket_class`` (python-engineio's WebSocket for its async mode) declining the client's offer
-    of per-message compression (``permessage-deflate``, which every browser makes). simple-websocket
-    accepts it, and a connection that compresses keeps a zlib compressor and decompressor for life:
-    about 120 KB more of the server's memory for each connected display (measured with a client
-    offering it as a browser does: 195-200 KB a client against 73-79 without, issue 21). The events
-    are a few hundred bytes to a few KB of JSON on a local network; they go uncompressed."""
+class GeventWebSocket:
+    """A WebSocket for python-engineio under gevent (``serve``'s pywsgi and gunicorn's gevent worker),
+    in place of simple-websocket's (issue 21: memory at 1,000 connected screens).
 
-    class WebSocketWithoutCompression(websocket_class):
-        def __call__(self, environ, start_response):
-            environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)  # no extension offered: none accepted
-            return super().__call__(environ, start_response)
+    simple-websocket reads each connection in a background greenlet of its own and hands messages over
+    through an event, on a duplicate of the socket, and keeps its HTTP handshake's parser for life;
+    here engine.io's handler greenlet, which waits for the next message anyway, reads the socket
+    itself, with wsproto's frame protocol alone after a handshake of a few lines: one greenlet, one
+    socket and a few objects fewer for every client (serve, 250-750 clients: see docs/performance.md).
 
-    WebSocketWithoutCompression.__qualname__ = f"{websocket_class.__qualname__}WithoutCompression"
-    return WebSocketWithoutCompression
+    It declines the client's offer of per-message compression (``permessage-deflate``, which every
+    browser makes): a connection that compresses keeps a zlib compressor and decompressor for life,
+    about 120 KB for each display (with simple-websocket, which accepted it, a client offering it as a
+    browser does cost 195-200 KB against 73-79 without). The events are a few hundred bytes to a few
+    KB of JSON on a local network.
+
+    What engine.io asks of it: ``(handler, server)``, then the WSGI call, which answers the handshake
+    and runs ``handler(self)`` until the connection ends; ``wait()`` (the next message, None once
+    closed), ``send(message)`` (OSError once closed) and ``close()``, both from engine.io's writer
+    greenlet while the handler greenlet waits in ``wait()``."""
+
+    def __init__(self, handler, server):
+        self.handler = handler
+        self.largest = server.max_http_buffer_size  # a message past it ends the connection (1009)
+        self.sock = None
+        self.frames = None  # wsproto's frame protocol, once the handshake is answered
+        self.parts: list = []  # a fragmented message's parts so far
+        self.size = 0
+        self.connected = False
+
+    def __call__(self, environ, start_response):
+        under_gunicorn = "gunicorn.socket" in environ
+        # under pywsgi, its reader of the connection (a WebSocket's environ has it as it is)
+        sock = environ["gunicorn.socket"] if under_gunicorn else environ["wsgi.input"].raw._sock
+        key = environ.get("HTTP_SEC_WEBSOCKET_KEY", "")
+        if environ.get("HTTP_SEC_WEBSOCKET_VERSION") != "13" or not key:
+            start_response("400 BAD REQUEST", [("Content-Type", "text/plain"), ("Sec-WebSocket-Version", "13")])
+            return [b"a WebSocket handshake needs Sec-WebSocket-Key and Sec-WebSocket-Version 13"]
+        self.sock = sock
+        self.frames = Connection(ConnectionType.SERVER)  # no extensions: compression is declined
+        sock.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + generate_accept_token(key.encode("latin-1")) + b"\r\n\r\n"
+        )
+        self.connected = True
+        try:
+            answer = self.handler(self)
+        finally:
+            self.connected = False
+            if not under_gunicorn:  # pywsgi reads no request from what is left unread, and closes the socket
+                environ["wsgi.input"].close()
+        if under_gunicorn:
+            raise StopIteration  # gunicorn closes the connection, writing no answer of its own
+        return answer
+
+    def wait(self):
+        while self.connected:
+            for event in self.frames.events():
+                message = self._take(event)
+                if message is not None:
+                    return message
+            if not self.connected:
+                break
+            try:
+                data = self.sock.recv(4096)
+            except OSError:  # reset, or nothing for the socket's timeout (a dead client)
+                data = b""
+            if not data:
+                self.connected = False
+                break
+            try:
+                self.frames.receive_data(data)
+            except LocalProtocolError:  # closed meanwhile
+                self.connected = False
+        return None
+
+    def _take(self, event):
+        """What one event means: a whole message (returned), an answer owed, or the end."""
+        if isinstance(event, (TextMessage, BytesMessage)):
+            self.size += len(event.data)
+            if self.size > self.largest:
+                self._send(CloseConnection(CloseReason.MESSAGE_TOO_BIG, "message too big"))
+                self.connected = False
+                return None
+            if not event.message_finished:
+                self.parts.append(event.data)
+                return None
+            parts, self.parts, self.size = self.parts, [], 0
+            return event.data if not parts else type(event.data)().join([*parts, event.data])
+        if isinstance(event, Ping):
+            self._send(event.response())
+        elif isinstance(event, CloseConnection):
+            if self.frames.state is ConnectionState.REMOTE_CLOSING:
+                self._send(event.response())
+            self.connected = False
+        return None
+
+    def send(self, message):
+        if not self.connected:
+            raise OSError("the WebSocket is closed")
+        self._send(BytesMessage(data=message) if isinstance(message, bytes) else TextMessage(data=str(message)))
+
+    def _send(self, event) -> None:
+        try:
+            self.sock.sendall(self.frames.send(event))
+        except LocalProtocolError:  # closing or closed already
+            raise OSError("the WebSocket is closed") from None
+
+    def close(self):
+        if self.connected and self.frames.state is ConnectionState.OPEN:
+            with contextlib.suppress(OSError):
+                self._send(CloseConnection(CloseReason.NORMAL_CLOSURE))
+        self.connected = False
 
 
 class QueuekioskSocketIO(SocketIO):
-    """Flask-SocketIO, its server's WebSockets declining compression (``without_compression``)."""
+    """Flask-SocketIO, its server's WebSockets ``GeventWebSocket`` under gevent."""
 
     def init_app(self, app, **kwargs):
         super().init_app(app, **kwargs)
         eio = self.server.eio
-        websocket_class = eio._async.get("websocket")
-        if websocket_class is not None:  # the async mode's drivers are shared: this server gets its own
-            eio._async = {**eio._async, "websocket": without_compression(websocket_class)}
+        if eio.async_mode == "gevent":  # the async mode's drivers are shared: this server gets its own
+            eio._async = {**eio._async, "websocket": GeventWebSocket}
 
 
 socketio = QueuekioskSocketIO(

@@ -3,14 +3,23 @@
 Browsers offer per-message compression (``permessage-deflate``) on every WebSocket; a connection that
 takes it keeps a zlib compressor and decompressor for its life, about 120 KB of the server's memory
 for each display. The server declines the offer, and the screen still gets everything.
+
+Each connection is read by the greenlet that serves it, on its own socket (server/web/extensions.py
+GeventWebSocket): simple-websocket read it in a greenlet of its own on a duplicate of the socket.
+The WebSocket protocol is still spoken in full: fragmented messages, pings, the size limit.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import websocket
 from api_helpers import issue
+from websocket import ABNF
+
+SOCKET_IO = "/socket.io/?EIO=4&transport=websocket"
 
 # what Chromium and Firefox send
 BROWSER_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
@@ -18,7 +27,7 @@ BROWSER_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window
 
 def test_a_browsers_offer_of_compression_is_declined_and_the_display_gets_its_state_and_calls(server):
     ws = websocket.create_connection(
-        server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
+        server.url.replace("http://", "ws://") + SOCKET_IO,
         header=[BROWSER_OFFER],
         timeout=10,
     )
@@ -47,3 +56,88 @@ def test_a_browsers_offer_of_compression_is_declined_and_the_display_gets_its_st
         assert called["ticket"]["number"] == ticket["number"]
     finally:
         ws.close()
+
+
+def joined(server) -> websocket.WebSocket:
+    """A raw WebSocket joined to the default namespace."""
+    ws = websocket.create_connection(server.url.replace("http://", "ws://") + SOCKET_IO, timeout=10)
+    assert ws.recv().startswith("0")
+    ws.send("40")
+    assert ws.recv().startswith("40")
+    return ws
+
+
+def sockets_of(pid: int) -> int:
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return count
+
+
+def settled_sockets_of(pid: int) -> int:
+    """``sockets_of(pid)`` once it stays the same for half a second (at most 10 s)."""
+    deadline, count = time.monotonic() + 10, sockets_of(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        count, previous = sockets_of(pid), count
+        if count == previous:
+            break
+    return count
+
+
+def test_each_connected_screen_holds_one_socket_of_the_server(server):
+    pid = server.proc.pid
+    before = settled_sockets_of(pid)  # the earlier tests' connections closed
+    screens = [joined(server) for _ in range(20)]
+    try:
+        held = sockets_of(pid) - before
+        assert held <= 22, held  # simple-websocket held two each (a duplicate for its reader): 39-40
+    finally:
+        for ws in screens:
+            ws.close()
+    deadline = time.monotonic() + 10
+    while sockets_of(pid) > before and time.monotonic() < deadline:  # closed with their connections
+        time.sleep(0.1)
+    assert sockets_of(pid) <= before
+
+
+def test_a_message_in_fragments_is_taken_whole_and_pings_are_answered(server):
+    ws = joined(server)
+    try:
+        ws.ping(b"still there?")
+        ws.settimeout(10)
+        opcode, data = ws.recv_data(control_frame=True)
+        assert (opcode, data) == (ABNF.OPCODE_PONG, b"still there?")
+        text = "421" + json.dumps(["subscribe", {"display": "lobby"}])
+        parts = [text[:5], text[5:20], text[20:]]
+        ws.send_frame(ABNF.create_frame(parts[0], ABNF.OPCODE_TEXT, fin=0))
+        ws.send_frame(ABNF.create_frame(parts[1], ABNF.OPCODE_CONT, fin=0))
+        ws.send_frame(ABNF.create_frame(parts[2], ABNF.OPCODE_CONT, fin=1))
+        frames = [ws.recv(), ws.recv()]
+        assert any(f.startswith('42["state",{"kind":"display"') for f in frames), frames
+        assert any(f.startswith('431[{"ok":true}]') for f in frames), frames
+    finally:
+        ws.close()
+
+
+def test_a_message_past_64_kb_in_small_fragments_closes_the_connection(server):
+    """The parts of a message are counted as they come: a client cannot make the server hold more
+    than the 64 KB a message may have by sending it in pieces."""
+    ws = joined(server)
+    ws.send_frame(ABNF.create_frame("42", ABNF.OPCODE_TEXT, fin=0))
+    closed = False
+    try:
+        for _ in range(80):  # 80 KB in 1 KB pieces, never finished
+            ws.send_frame(ABNF.create_frame("x" * 1024, ABNF.OPCODE_CONT, fin=0))
+        ws.settimeout(10)
+        opcode, data = ws.recv_data(control_frame=True)
+        closed = opcode == ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == 1009  # message too big
+    except (OSError, websocket.WebSocketException):
+        closed = True  # closed before all was sent
+    finally:
+        ws.close()
+    assert closed
+    assert issue(server.session(), "HT")["number"] > 0  # the server goes on
