@@ -18,7 +18,10 @@ here wrk's 32 keep-alive clients are split evenly):
 ``--displays`` connects one lobby display (a Socket.IO client over WebSocket) to each queuekiosk
 process, as a centre has: python-socketio starts a process's Redis listener only at its first
 client, and without a client no emit is encoded, so without it the pgmq figures leave out the
-listening side of the message queue (each process hearing every batch).
+listening side of the message queue (each process hearing every batch). So pgmq2 has two displays
+where the others have one: every ticket is encoded and sent to twice the screens. ``--displays N``
+connects N in every configuration instead, spread evenly over its processes (``--displays 2``: one on
+each of pgmq2's, both on the one of the others), so the 2-process ratio compares the same centre.
 
 Each configuration has its own database (``<prefix>_<name>``, made afresh) and its own redis-server
 (started here on a free port), so that no two share a number sequence or a Socket.IO channel. Each
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,6 +64,7 @@ class Setup:
     database_url: str | None = None
     rounds: list[dict] = field(default_factory=list)
     admin_url: str | None = None  # PostgreSQL: the server, to find the backends of the configuration's database
+    redis: subprocess.Popen | None = None  # the configuration's own redis-server
 
     def pids(self) -> list[int]:
         """The gunicorn masters and their workers."""
@@ -138,7 +143,8 @@ def start_gunicorn(
     return proc, base
 
 
-def start_redis(stack: contextlib.ExitStack, folder: Path) -> str:
+def start_redis(stack: contextlib.ExitStack, folder: Path, started: list | None = None) -> str:
+    """A redis-server of its own (its process appended to ``started``); its address."""
     port = free_port()
     proc = subprocess.Popen(
         [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -147,6 +153,8 @@ def start_redis(stack: contextlib.ExitStack, folder: Path) -> str:
         stderr=subprocess.DEVNULL,
     )
     stack.callback(lambda: (proc.terminate(), proc.wait(10)))
+    if started is not None:
+        started.append(proc)
     deadline = time.monotonic() + 10
     while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
         if time.monotonic() > deadline:
@@ -204,7 +212,9 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
     else:
         setup.database_url = f"sqlite:///{folder / 'instance' / 'queuekiosk.db'}"
     if name.startswith("pgmq"):
-        env["QUEUEKIOSK_MESSAGE_QUEUE"] = start_redis(stack, folder)
+        started = []
+        env["QUEUEKIOSK_MESSAGE_QUEUE"] = start_redis(stack, folder, started)
+        setup.redis = started[0]
     for i in range(count):
         # each process its own instance folder (as on separate machines); the database is shared
         proc, base = start_gunicorn(
@@ -222,14 +232,18 @@ def measure(setup: Setup, seconds: int) -> dict:
     pids = setup.pids()
     before = sum(cpu_ms(pid) for pid in pids)
     backends_before = backends_cpu_ms(setup)
+    redis_before = cpu_ms(setup.redis.pid) if setup.redis is not None else 0.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the wrk processes, reaped as they end
     busy0, total0 = busy_jiffies()
     with ThreadPoolExecutor(len(setup.bases)) as pool:
         parts = list(
             pool.map(lambda base: wrk(base + "/api/v1/tickets", seconds, CLIENTS // len(setup.bases), LUA), setup.bases)
         )
     busy1, total1 = busy_jiffies()
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
     backends_after = backends_cpu_ms(setup)  # a backend begun meanwhile counts from its start
     requests = sum(p["requests"] for p in parts)
+    wrk_ms = (ended.ru_utime + ended.ru_stime - children.ru_utime - children.ru_stime) * 1000
     return {
         "rate": sum(p["rate"] for p in parts),
         "requests": requests,
@@ -239,6 +253,8 @@ def measure(setup: Setup, seconds: int) -> dict:
         if backends_after
         else None,
         "busy": (busy1 - busy0) / max(total1 - total0, 1),
+        "redis_ms": (cpu_ms(setup.redis.pid) - redis_before) / max(requests, 1) if setup.redis is not None else 0.0,
+        "wrk_ms": wrk_ms / max(requests, 1),
         "p99": ", ".join(p["p99"] for p in parts),
     }
 
@@ -266,8 +282,13 @@ def main():
     )
     parser.add_argument(
         "--displays",
-        action="store_true",
-        help="connect one lobby display (Socket.IO) to each queuekiosk process, as in a centre",
+        nargs="?",
+        type=int,
+        const=-1,
+        default=0,
+        metavar="N",
+        help="connect one lobby display (Socket.IO) to each queuekiosk process, as in a centre; with N, N displays "
+        "in every configuration, spread evenly over its processes (the same centre however many processes)",
     )
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CONFIGS)
@@ -310,8 +331,9 @@ def main():
         if args.displays:
             for name, setup in setups.items():
                 if not name.startswith("bare"):
-                    for base in setup.bases:
-                        connect_display(stack, base)
+                    count = len(setup.bases) if args.displays < 0 else args.displays
+                    for i in range(count):
+                        connect_display(stack, setup.bases[i % len(setup.bases)])
         for name, setup in setups.items():
             step(f"warming up {name} (2 s)")
             measure(setup, 2)
@@ -322,25 +344,46 @@ def main():
                 result = measure(setups[name], args.seconds)
                 setups[name].rounds.append(result)
                 postgres = "" if result["postgres_ms"] is None else f", {result['postgres_ms']:.3f} ms PostgreSQL CPU"
+                redis_cpu = f", {result['redis_ms']:.3f} ms Redis CPU" if setups[name].redis is not None else ""
                 step(
-                    f"  {name}: {result['rate']:.0f}/s, {result['cpu_ms']:.3f} ms server CPU each{postgres}, "
-                    f"machine {result['busy']:.0%} busy"
+                    f"  {name}: {result['rate']:.0f}/s, {result['cpu_ms']:.3f} ms server CPU each{postgres}{redis_cpu}, "
+                    f"wrk {result['wrk_ms']:.3f} ms, machine {result['busy']:.0%} busy"
                 )
         checks = {}
         for name, setup in setups.items():
             if setup.database_url:
                 step(f"checking the numbers {name} issued (duplicates, gaps)")
-                checks[name] = check_numbers(setup.database_url.replace("postgresql://", "postgresql+psycopg://"))
+                try:
+                    checks[name] = check_numbers(setup.database_url.replace("postgresql://", "postgresql+psycopg://"))
+                except Exception as error:  # noqa: BLE001 - e.g. PostgreSQL's connections all taken: the figures still print
+                    step(f"  could not check {name}'s numbers: {str(error).splitlines()[0]}")
 
     def rates(name):
         return [r["rate"] for r in setups[name].rounds]
 
+    cores = os.cpu_count() or 1
+
+    def ceiling(setup) -> str:
+        """The CPU a ticket costs everything that works for it, and the rate the machine's cores would
+        allow at that cost (were nothing else running, and every process able to use a core)."""
+        alls = [r["cpu_ms"] + (r["postgres_ms"] or 0.0) + r["redis_ms"] + r["wrk_ms"] for r in setup.rounds]
+        share = [r["rate"] * a / 1000 / cores for r, a in zip(setup.rounds, alls, strict=True)]
+        return (
+            f"CPU a ticket of all its processes (server, PostgreSQL, Redis, wrk) {span(alls, '{:.3f}')} ms: "
+            f"{cores} cores allow {span([cores * 1000 / a for a in alls])}/s; the run used {span(share, '{:.0%}')} "
+            f"of them (Redis {span([r['redis_ms'] for r in setup.rounds], '{:.3f}')} ms, "
+            f"wrk {span([r['wrk_ms'] for r in setup.rounds], '{:.3f}')} ms)"
+        )
+
     def ratio(name, ref):
         return [a["rate"] / b["rate"] for a, b in zip(setups[name].rounds, setups[ref].rounds, strict=True)]
 
+    displays = {0: "no display", -1: "a lobby display on each process"}.get(
+        args.displays, f"{args.displays} lobby display(s) in each configuration, spread over its processes"
+    )
     print(
-        f"gunicorn --config deploy/gunicorn.conf.py, {CLIENTS} keep-alive clients (wrk), POST /api/v1/tickets; "
-        f"{args.rounds} rounds of {args.seconds} s interleaved; load average {os.getloadavg()[0]:.2f}"
+        f"gunicorn --config deploy/gunicorn.conf.py, {CLIENTS} keep-alive clients (wrk), POST /api/v1/tickets, "
+        f"{displays}; {args.rounds} rounds of {args.seconds} s interleaved; load average {os.getloadavg()[0]:.2f}"
     )
     references = {
         "sqlite1": [("bare1", "bare endpoint, 1 process")],
@@ -371,6 +414,7 @@ def main():
             + f"machine {span(busy)}% busy, p99 {'; '.join(r['p99'] for r in setup.rounds)}"
         )
         print(line + (f"  ({against})" if against else ""))
+        print(f"{'':10} {ceiling(setup)}")
         if name in checks:
             total, duplicates, gaps = checks[name]
             non_2xx = sum(r["non_2xx"] for r in setup.rounds)
