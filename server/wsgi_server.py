@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.parser
+import gc
 import re
 import signal
 import socket
@@ -199,6 +200,11 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
     printing.warn_if_phones_cannot_reach(app)
     if on_ready:
         on_ready(server)
+    # What starting made (modules, the app, the setup: ~93,000 objects tracked) lives as long as the
+    # process. Out of the collector's sight, a full collection walks only what came since. It walked
+    # them all every ~4,000 tickets (the requests in flight when a younger generation is collected
+    # survive into the oldest): 2 full collections in 10 s of 32 clients took 315 ms, 3 took 4 ms after.
+    gc.freeze()
 
     def _stop(*_):
         server.stop(timeout=5)
