@@ -24,7 +24,7 @@ from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
 from ...sounds.announce import announcement_text
 from ..core import engine as q
-from ..core import faults, reports
+from ..core import faults
 from ..core.auth import (
     Principal,
     SessionWatch,
@@ -399,6 +399,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "page": kiosk_page_data(site.config, key, _state().ignore_hours),
         }
     from ...sounds.web import voice_notes  # e.g. no text to speech
+    from ..core import reports  # the report code loads with the first dashboard, not at start
 
     return {
         **base,

@@ -4,10 +4,9 @@ pause, resume, open and close."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import DateTime, Float, Integer, and_, bindparam, func, select, update
-from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -35,6 +34,9 @@ from .records import (
 )
 from .types import Actor, Happened, Outcome
 from .views import ticket_view
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 EMA_WEIGHT = 0.2  # weight of the newest service time in the service's moving average
 # built once (see numbering.py): the moving average, "weighted" being seconds x EMA_WEIGHT
