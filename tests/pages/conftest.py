@@ -4,10 +4,13 @@
              instance folder (SQLite database, secret key), ``--ignore-hours``; helpers to run
              the CLI against the same database, and to add users and make tokens (written from
              this process, as the CLI writes them: tests/server_db.py).
-``browser``  headless Chromium from Debian (``apt-get install chromium``) driven by Playwright
-             for Python; no browser download (never ``playwright install``).
+``browser``  headless Chromium from Debian driven by Playwright for Python; no browser download
+             (never ``playwright install``): the old headless shell (``apt-get install
+             chromium-headless-shell``) where it is installed, else the full browser (``chromium``).
+``full_browser`` the full browser, for what the shell lacks (a service worker's notifications).
 ``page``     a new browser context per test, 1920x1080, Vietnamese.
-``phone``    the same for a phone: 360x740, touch, Vietnamese (the ticket's tracking page).
+``phone``    the same for a phone: 360x740, touch, Vietnamese (the ticket's tracking page);
+             ``full_phone`` in the full browser.
 ``shot``     ``shot(page, "name")`` saves a screenshot into $QK_SCREENSHOTS when that is set.
 
 Without Chromium or Playwright the tests are skipped, except under CI (CI=true), where that fails.
@@ -31,7 +34,12 @@ import server_db
 import server_fork
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
+# The old headless shell renders the pages for about a third of the CPU the full browser's headless
+# mode takes (tests/pages/test_kiosk_page.py: Chromium's CPU 46.7 s -> 17.7 s; docs/performance.md,
+# "Test suite"), and the page tests are the suite's largest CPU user. QK_CHROMIUM names one for all.
+FULL_CHROMIUM = os.environ.get("QK_CHROMIUM", "/usr/bin/chromium")
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+CHROMIUM = os.environ.get("QK_CHROMIUM") or (HEADLESS_SHELL if Path(HEADLESS_SHELL).exists() else FULL_CHROMIUM)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 START_TIMEOUT = 30.0
 CLERK_PASSWORD = "quay-mot-2026"
@@ -150,17 +158,36 @@ def _unavailable(reason: str):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def _playwright():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("Playwright for Python is not installed")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"no Chromium at {CHROMIUM}")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+def _launch(playwright, executable: str):
+    if not Path(executable).exists():
+        _unavailable(f"no Chromium at {executable}")
+    return playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    chromium = _launch(_playwright, CHROMIUM)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
+def full_browser(_playwright, browser):
+    if CHROMIUM == FULL_CHROMIUM:
+        yield browser
+        return
+    chromium = _launch(_playwright, FULL_CHROMIUM)
+    yield chromium
+    chromium.close()
 
 
 def _tab(browser, **context_options):
@@ -197,14 +224,23 @@ def page(browser):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-@pytest.fixture
-def phone(browser):
+def _phone(browser):
     context, tab, errors = _tab(
         browser, viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser):
+    yield from _phone(browser)
+
+
+@pytest.fixture
+def full_phone(full_browser):
+    yield from _phone(full_browser)
 
 
 @pytest.fixture
