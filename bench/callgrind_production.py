@@ -1,16 +1,19 @@
-"""Instructions a ticket costs one server process (valgrind's callgrind) on SQLite, on PostgreSQL and on
-PostgreSQL with the Redis message queue, each with a lobby display connected: figures that do not move
-with the machine's load, for the production targets' ratios (bench_production.py measures the rates).
+"""Instructions a ticket costs the server (valgrind's callgrind) on SQLite, on PostgreSQL, on PostgreSQL
+with the Redis message queue, and on two such processes (summed), with the same lobby displays connected
+in each: figures that do not move with the machine's load, for the production targets' ratios
+(bench_production.py measures the rates).
 
-    python bench/callgrind_production.py [--tickets 320] [--clients 32] [--rounds 1] [--only sqlite,pg,pgmq]
-        [--baseline REVISION] [--keep DIR]
+    python bench/callgrind_production.py [--tickets 320] [--clients 32] [--rounds 1] [--displays 2]
+        [--only sqlite,pg,pgmq,pgmq2] [--baseline REVISION] [--keep DIR]
 
 Each configuration is ``queuekiosk serve`` under ``valgrind --tool=callgrind`` (bench/callgrind_issue.py's
 way: counted only while ``--tickets`` tickets are issued by ``--clients`` keep-alive clients at once),
 with its own fresh PostgreSQL database and its own redis-server. The count is the server process's
 user-space instructions (the kernel's work for its system calls is not in it; PostgreSQL's and Redis's
 own CPU neither) divided by the tickets answered. ``--keep DIR`` keeps the dumps, for
-``callgrind_annotate --inclusive=yes DIR/pgmq.1``.
+``callgrind_annotate --inclusive=yes DIR/pgmq-ours-p0.1``. pgmq2's count over pgmq's is what a second
+process adds to a ticket's work (each process hears the other's batches and tells its own displays):
+on cores of their own, two processes give at most 2 ÷ that ratio the rate of one.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_production import connect_display, fresh_database, start_redis
 from callgrind_issue import ours, send, step, totals, wait_answering
 from common import baseline_tree, bench_config, free_port
 
-CONFIGS = ("sqlite", "pg", "pgmq")
+CONFIGS = ("sqlite", "pg", "pgmq", "pgmq2")
 
 
 def _published(redis_url: str | None) -> int:
@@ -40,53 +44,68 @@ def _published(redis_url: str | None) -> int:
     return int(redis.Redis.from_url(redis_url).info("commandstats").get("cmdstat_publish", {}).get("calls", 0))
 
 
-def measure(name: str, command: list[str], env: dict, cwd, out: Path, args, stack, display: bool) -> float:
-    """Instructions per answered ticket of the server started by ``command`` (callgrind_issue.measure's
-    way), a lobby display connected to it first when ``display``."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out / name}",
-            *[part.replace("PORT", str(port)) for part in command],
-        ],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def stop():
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    stack.callback(stop)
-    step(f"{name}: starting under callgrind (port {port})")
-    wait_answering(port, proc)
-    if display:
-        connect_display(stack, f"http://127.0.0.1:{port}")
-    step(f"{name}: warming up ({args.warm} tickets)")
-    send(port, args.warm, args.clients)
-    subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
-    step(f"{name}: {args.tickets} tickets, {args.clients} clients, counted")
-    published = _published(env.get("QUEUEKIOSK_MESSAGE_QUEUE"))
-    answered = send(port, args.tickets, args.clients)
-    if "QUEUEKIOSK_MESSAGE_QUEUE" in env:
-        step(
-            f"{name}: {(_published(env['QUEUEKIOSK_MESSAGE_QUEUE']) - published) / answered:.3f} Redis PUBLISH a ticket"
+def measure(name: str, command: list[str], envs: list[dict], cwd, out: Path, args, stack, displays: int) -> float:
+    """Instructions per answered ticket of the servers started by ``command``, one per env of ``envs``
+    (callgrind_issue.measure's way; the tickets spread evenly over them, their counts summed), with
+    ``displays`` lobby displays connected, spread over them."""
+    procs, ports = [], []
+    for i, env in enumerate(envs):
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out / name}-p{i}",
+                *[part.replace("PORT", str(port)) for part in command],
+            ],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-    subprocess.run(["callgrind_control", "-d", name, str(proc.pid)], check=True, capture_output=True)
-    subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
-    dumps = sorted(out.glob(f"{name}.*"), key=os.path.getmtime)
+
+        def stop(proc=proc):
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+        stack.callback(stop)
+        procs.append(proc)
+        ports.append(port)
+        step(f"{name}: process {i + 1} starting under callgrind (port {port})")
+        wait_answering(port, proc)
+    for i in range(displays):
+        connect_display(stack, f"http://127.0.0.1:{ports[i % len(ports)]}")
+
+    def spread(total: int) -> int:
+        with ThreadPoolExecutor(len(ports)) as pool:
+            share = [total // len(ports) + (i < total % len(ports)) for i in range(len(ports))]
+            clients = max(1, args.clients // len(ports))
+            return sum(pool.map(lambda pair: send(pair[0], pair[1], clients), zip(ports, share, strict=True)))
+
+    step(f"{name}: warming up ({args.warm} tickets)")
+    spread(args.warm)
+    for proc in procs:
+        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
+    step(f"{name}: {args.tickets} tickets, {args.clients} clients, counted")
+    queue = envs[0].get("QUEUEKIOSK_MESSAGE_QUEUE")
+    published = _published(queue)
+    answered = spread(args.tickets)
+    if queue:
+        step(f"{name}: {(_published(queue) - published) / answered:.3f} Redis PUBLISH a ticket")
+    instructions = 0
+    for i, proc in enumerate(procs):
+        subprocess.run(["callgrind_control", "-d", name, str(proc.pid)], check=True, capture_output=True)
+        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
+        dumps = sorted(out.glob(f"{name}-p{i}.*"), key=os.path.getmtime)
+        instructions += totals(dumps[-1])
     if answered != args.tickets:
         raise RuntimeError(f"{name}: {answered} of {args.tickets} answered 201")
-    return totals(dumps[-1]) / answered
+    return instructions / answered
 
 
 def main():
@@ -98,7 +117,13 @@ def main():
     parser.add_argument("--only", default=",".join(CONFIGS), help=f"comma-separated among {', '.join(CONFIGS)}")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
     parser.add_argument("--baseline", metavar="REVISION", help="count this revision's server too")
-    parser.add_argument("--no-display", action="store_true", help="no lobby display connected")
+    parser.add_argument(
+        "--displays",
+        type=int,
+        default=2,
+        help="lobby displays connected in every configuration, spread over its processes (default 2: one on each "
+        "of pgmq2's, so that it and one process tell the same screens)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the callgrind dumps here")
     args = parser.parse_args()
     names = args.only.split(",")
@@ -120,9 +145,19 @@ def main():
                     with contextlib.ExitStack() as run:
                         if name.startswith("pg"):
                             env["QUEUEKIOSK_DATABASE_URL"] = fresh_database(args.postgres, f"qk_callgrind_{name}")
-                        if name == "pgmq":
+                        if name.startswith("pgmq"):
                             env["QUEUEKIOSK_MESSAGE_QUEUE"] = start_redis(run, home)
-                        per = measure(label, command, env, cwd, out, args, run, not args.no_display)
+                        # each process its own instance folder, the database and the queue shared
+                        envs = (
+                            [env]
+                            + [
+                                {**env, "QUEUEKIOSK_INSTANCE": str(home / f"instance{i}")}
+                                for i in range(1, int(name[-1]))
+                            ]
+                            if name[-1].isdigit()
+                            else [env]
+                        )
+                        per = measure(label, command, envs, cwd, out, args, run, args.displays)
                     results.setdefault(f"{name}-{which}", []).append(per)
                     step(f"{label}: {per / 1000:,.0f}k instructions a ticket")
                     if not args.keep:
@@ -130,11 +165,15 @@ def main():
                             dump.unlink()
         print(
             f"callgrind, {args.tickets} tickets from {args.clients} keep-alive clients"
-            f"{'' if args.no_display else ', a lobby display connected'}; load {os.getloadavg()[0]:.2f}"
+            f", {args.displays} lobby display(s) spread over each configuration's processes; "
+            f"load {os.getloadavg()[0]:.2f}"
         )
         for key, values in results.items():
             print(f"  {key:12} {', '.join(f'{v / 1000:,.0f}k' for v in values)} instructions a ticket")
         pairs = [("pg-ours", "sqlite-ours", "PostgreSQL / SQLite"), ("pgmq-ours", "pg-ours", "+ Redis / PostgreSQL")]
+        pairs += [
+            ("pgmq2-ours", "pgmq-ours", "2 processes / 1 (summed; on cores of their own 2 processes give 2 / this)")
+        ]
         pairs += [(f"{c}-ours", f"{c}-before", f"{c}: ours / {args.baseline}") for c in names if args.baseline]
         for a, b, label in pairs:
             if a in results and b in results:
