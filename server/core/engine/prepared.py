@@ -17,6 +17,9 @@ after a few executions, as it would under SQLAlchemy.
 
 from __future__ import annotations
 
+import datetime as dt
+from operator import itemgetter
+
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
@@ -28,7 +31,9 @@ class Prepared:
         """``keys``: for an INSERT, the columns every execution gives (the statement is compiled for them)."""
         self.statement = statement
         self.keys = keys
-        self._compiled = {}  # dialect -> (sql, [(name, processor)]) or None where it does not apply
+        # dialect -> its plan, or None where it does not apply: SQLite (sql, params -> values), psycopg
+        # (sql, [(name, processor)], whether it locks a number row)
+        self._compiled = {}
 
     def _for(self, dialect):
         try:
@@ -40,10 +45,7 @@ class Prepared:
         if compiled.insert_prefetch or compiled.update_prefetch:
             pass
         elif dialect.name == "sqlite" and compiled.positional:
-            plan = (
-                compiled.string,
-                [(name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in compiled.positiontup],
-            )
+            plan = (compiled.string, _sqlite_values(compiled, dialect))
         elif dialect.name == "postgresql" and dialect.driver == "psycopg" and not compiled.positional:
             # named parameters (%(name)s), with SQLAlchemy's casts in the string; whether it locks a
             # queue's number row (service, day), which a batch of the group writer takes in order
@@ -65,40 +67,42 @@ class Prepared:
         if plan is None:
             result = conn.execute(self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
-        sql, binds, *locks = plan
         dbapi = conn.dialect.loaded_dbapi
-        if conn.dialect.name == "postgresql":
-            if locks[0]:
-                order = conn.info.get(ROW_ORDER)
-                if order is not None:  # in a batch of the group writer: before the row is locked
-                    order.take(params["service"], params["day"])
-            values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
-            if not answer and defer(conn, sql, values):
-                return []
+        if conn.dialect.name == "sqlite":
+            sql, values_of = plan
+            values = values_of(params)
             try:
-                send_deferred(conn)  # in order
-                cursor = conn.connection.dbapi_connection.cursor()
+                cursor = conn.connection.dbapi_connection.execute(sql, values)
                 try:
-                    cursor.execute(sql, values)
-                    return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+                    return cursor.fetchall()
                 finally:
                     cursor.close()
             except dbapi.Error as error:
-                lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
-                if lost:  # as SQLAlchemy does: this connection is not given out again
-                    conn.invalidate(error)
-                raise exc.DBAPIError.instance(
-                    sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost
-                ) from error
-        values = tuple(params[name] if process is None else process(params[name]) for name, process in binds)
+                raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+        sql, binds, locks = plan
+        # PostgreSQL through psycopg
+        if locks:
+            order = conn.info.get(ROW_ORDER)
+            if order is not None:  # in a batch of the group writer: before the row is locked
+                order.take(params["service"], params["day"])
+        values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
+        if not answer and defer(conn, sql, values):
+            return []
         try:
-            cursor = conn.connection.dbapi_connection.execute(sql, values)
+            send_deferred(conn)  # in order
+            cursor = conn.connection.dbapi_connection.cursor()
             try:
-                return cursor.fetchall()
+                cursor.execute(sql, values)
+                return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
             finally:
                 cursor.close()
         except dbapi.Error as error:
-            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+            lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
+            if lost:  # as SQLAlchemy does: this connection is not given out again
+                conn.invalidate(error)
+            raise exc.DBAPIError.instance(
+                sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost
+            ) from error
 
     def one(self, conn: Connection, params: dict) -> tuple:
         rows = self.rows(conn, params)
@@ -108,3 +112,62 @@ class Prepared:
 
     def execute(self, conn: Connection, params: dict) -> None:
         self.rows(conn, params, answer=False)
+
+
+def _sqlite_values(compiled, dialect):
+    """``params`` -> the positional values of ``compiled``, each through its bind processor as
+    SQLAlchemy's execution would (a date or time to its text). The values are taken by one
+    itemgetter and only those with a processor are converted; a date's or time's processor is
+    replaced by ``isoformat`` where that gives the same text (checked here, on samples)."""
+    names = compiled.positiontup
+    converts = []
+    for index, name in enumerate(names):
+        process = compiled.binds[name].type._cached_bind_processor(dialect)
+        if process is not None:
+            converts.append((index, _faster(process)))
+    if not names:
+        return lambda params: ()
+    take = itemgetter(*names)
+    if len(names) == 1:
+        if converts:
+            process = converts[0][1]
+            return lambda params: (process(take(params)),)
+        return lambda params: (take(params),)
+    if not converts:
+        return take  # a tuple, as it is
+
+    def values(params):
+        values = list(take(params))
+        for index, process in converts:
+            values[index] = process(values[index])
+        return values
+
+    return values
+
+
+_SAMPLE_TIMES = (dt.datetime(2026, 12, 4, 15, 3, 7), dt.datetime(2026, 1, 2, 3, 4, 5, 123456), dt.datetime(1, 1, 1))
+
+
+def _faster(process):
+    """SQLite's DateTime and Date bind processors format through a dict and ``%``; a naive datetime's
+    ``isoformat(" ", "microseconds")`` and a date's ``isoformat()`` are the same text when the
+    storage format is SQLAlchemy's default (checked on samples; anything else keeps ``process``)."""
+    try:
+        if all(process(t) == t.isoformat(" ", "microseconds") for t in _SAMPLE_TIMES):
+
+            def naive_time(value, process=process, datetime=dt.datetime):
+                if type(value) is datetime and value.tzinfo is None:
+                    return value.isoformat(" ", "microseconds")
+                return process(value)
+
+            return naive_time
+        days = [t.date() for t in _SAMPLE_TIMES]
+        if all(process(d) == d.isoformat() for d in days):
+
+            def date(value, process=process, date=dt.date):
+                return value.isoformat() if type(value) is date else process(value)
+
+            return date
+    except Exception:  # noqa: BLE001 - a processor of another kind (JSON, an enum...): kept as it is
+        pass
+    return process
