@@ -249,6 +249,38 @@ def reads_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{READS_ONLY: True})
 
 
+_BARE_SQL: dict = {}  # (statement, SQLite driver) -> its SQL and parameters, for read_bare
+
+
+def read_bare(conn: Connection, statement) -> list[tuple]:
+    """``conn.execute(statement).all()``, for a look a background loop takes again and again (the saved
+    setup's version every half second, the delivery worker's look every second): a statement whose
+    parameters are all fixed in it and whose columns need no conversion (integers, text). On SQLite,
+    outside a transaction, it runs straight on the cursor, its own read transaction, without
+    SQLAlchemy's BEGIN, execution and ROLLBACK around it: 19-23 us of CPU a look instead of 82-86.
+    Elsewhere (PostgreSQL, or inside a transaction) as SQLAlchemy runs it."""
+    if conn.dialect.name != "sqlite" or conn.in_transaction():
+        return [tuple(row) for row in conn.execute(statement)]
+    key = (statement, conn.dialect.driver)
+    bare = _BARE_SQL.get(key)
+    if bare is None:
+        compiled = statement.compile(dialect=conn.dialect)
+        values = compiled.construct_params()
+        bare = _BARE_SQL[key] = (str(compiled), tuple(values[name] for name in compiled.positiontup or ()))
+    sql, parameters = bare
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        cursor = conn.connection.dbapi_connection.execute(sql, parameters)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    except dbapi.Error as error:  # as SQLAlchemy raises it (a busy or broken database)
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance(sql, parameters, error, dbapi.Error, dialect=conn.dialect) from error
+
+
 def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
     # One connection per process: under gevent a second connection waiting on SQLite's lock
     # blocks the whole hub in C; waiting for the pool instead yields to other greenlets.

@@ -27,6 +27,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from . import models as m
+from .db import read_bare
 from .engine.prepared import Prepared
 from .errors import Invalid, NotFound
 from .models import utcnow
@@ -406,12 +407,12 @@ def dispatch(conn, site=None, limit: int = 100, now: dt.datetime | None = None) 
 
 def undispatched(conn) -> bool:
     """Whether any event waits to be dispatched (every site)."""
-    return conn.execute(_ANY_UNDISPATCHED).first() is not None
+    return bool(read_bare(conn, _ANY_UNDISPATCHED))  # (the delivery worker asks every second)
 
 
 def active_webhooks(conn) -> set[int]:
     """The ids of the webhooks being delivered to (every site)."""
-    return set(conn.execute(_ACTIVE_HOOK_IDS).scalars())
+    return {hook_id for (hook_id,) in read_bare(conn, _ACTIVE_HOOK_IDS)}
 
 
 def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()) -> list[Delivery]:

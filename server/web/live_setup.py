@@ -16,7 +16,7 @@ import logging
 from sqlalchemy import func, select
 
 from ..core import models as m
-from ..core.db import site_setup
+from ..core.db import read_bare, site_setup
 from .resync import tell_own_clients
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,9 @@ def _start_site(state, runtime) -> None:
         spooler.start()
 
 
-# every process reads this every POLL_SECONDS: built once and run on a Core connection (an ORM session
-# and a statement built at each poll were most of an idle server's CPU)
+# every process reads this every POLL_SECONDS: built once and run on a Core connection, on SQLite
+# straight on the cursor (read_bare: an ORM session, a statement built at each poll, then SQLAlchemy's
+# BEGIN and ROLLBACK around it were most of an idle server's CPU)
 _SAVED_VERSIONS = (
     select(m.site_setups.c.site_id, m.site_setups.c.version, func.min(m.services.c.id))
     .outerjoin(m.services, m.services.c.site_id == m.site_setups.c.site_id)
@@ -63,7 +64,7 @@ _SAVED_VERSIONS = (
 def saved_versions(state) -> dict[str, int]:
     """Every site's saved setup version, the first site (the one config.yaml seeded) first."""
     with state.reads.connect() as conn:
-        rows = conn.execute(_SAVED_VERSIONS).all()
+        rows = read_bare(conn, _SAVED_VERSIONS)
     rows.sort(key=lambda row: (row[2] is None, row[2] or 0, row[0]))
     return {site_id: version for site_id, version, _ in rows}
 
