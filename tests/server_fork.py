@@ -43,9 +43,10 @@ from pathlib import Path
 def _per_server(key: str) -> bool:
     """A variable whose value may differ between a forked server and its zygote: the server's own
     settings, read when it runs, not when its modules are imported (a message queue decides what
-    ``serve`` imports: such servers have a zygote of their own), and the name of the test that
-    pytest keeps in its environment."""
-    return key.startswith("QUEUEKIOSK_") or key in ("PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST")
+    ``serve`` imports: such servers have a zygote of their own), the secrets the tests' configs name
+    (``${TEST_SMS_TOKEN}``: read when a message is sent), and the name of the test that pytest keeps
+    in its environment."""
+    return key.startswith(("QUEUEKIOSK_", "TEST_")) or key in ("PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST")
 
 
 class ForkedServer:
