@@ -110,9 +110,10 @@ class ClipLibrary:
         self._lock = threading.Lock()
         self._pcm: dict[Path, tuple[int, int, bytes]] = {}
         self._shipped_index = self._scan(shipped)
-        # a shipped clip's [file, time, size] for an announcement's key (``stamp``): read once, as the
-        # shipped index is (the installation's clips change with an upgrade, and a restart)
-        self._shipped_stamps: dict[Path, list] = dict.fromkeys(self._shipped_index.values())
+        # a shipped clip's part of an announcement's key (``stamp``), by the id of its path in the shipped
+        # index (what resolve() hands out; a Path's own hash is worked out in Python at every lookup): read
+        # once, as the shipped index is (the installation's clips change with an upgrade, and a restart)
+        self._shipped_stamps: dict[int, str | None] = dict.fromkeys(map(id, self._shipped_index.values()))
         self._recorded: tuple[tuple, dict] = ((), {})
         self._pinned: dict[str, Path] | None = None  # the recordings' index within one_look()
         self._folders: tuple[str, ...] | None = None  # the recordings folder, its vi/ and en/ (looked at for changes)
@@ -197,17 +198,17 @@ class ClipLibrary:
             log.info("voice: made %s with piper (%s)", path, model.name)
         return path
 
-    def stamp(self, path: Path) -> list:
-        """[file, modification time, size] of a clip, for an announcement's key: a recording's (or
-        TTS's) looked at each time, so one written again in place is said at once; a shipped clip's
-        once per process (about ten ``stat`` calls a call otherwise)."""
-        stamp = self._shipped_stamps.get(path)
+    def stamp(self, path: Path) -> str:
+        """A clip's part of an announcement's key: its ``[file, modification time, size]`` as JSON. A
+        recording's (or TTS's) is looked at each time, so one written again in place is said at once; a
+        shipped clip's once per process (about ten ``stat`` calls a call otherwise)."""
+        stamp = self._shipped_stamps.get(id(path))
         if stamp is None:
             name = str(path)
             st = os.stat(name)
-            stamp = [name, st.st_mtime_ns, st.st_size]
-            if path in self._shipped_stamps:
-                self._shipped_stamps[path] = stamp
+            stamp = json.dumps([name, st.st_mtime_ns, st.st_size], ensure_ascii=False)
+            if id(path) in self._shipped_stamps:
+                self._shipped_stamps[id(path)] = stamp
         return stamp
 
     def names(self) -> list[str]:
@@ -455,18 +456,21 @@ class Announcer:
         return plan
 
     def key_of(self, plan: list) -> str:
+        """A hash of ``json.dumps([FORMAT_VERSION, wav.RATE, items], ensure_ascii=False)``, items being each
+        clip's [file, time, size] and each silence's milliseconds: that JSON written from the clips' own
+        (``stamp``), not encoded again at every call (a third of a call's announcement)."""
         items = []
-        known: dict[Path, list] = {}  # a clip said twice (the sentence repeated) is looked at once
+        known: dict[int, str] = {}  # a clip said twice (the sentence repeated) is looked at once
         stamp = self.library.stamp
         for kind, value in plan:
             if kind == "clip":
-                item = known.get(value)
+                item = known.get(id(value))  # (the plan holds its paths: no id is reused meanwhile)
                 if item is None:
-                    item = known[value] = stamp(value)
+                    item = known[id(value)] = stamp(value)
                 items.append(item)
             else:
-                items.append(value)
-        blob = json.dumps([FORMAT_VERSION, wav.RATE, items], ensure_ascii=False).encode()
+                items.append(str(value) if type(value) is int else json.dumps(value))
+        blob = f"[{FORMAT_VERSION}, {wav.RATE}, [{', '.join(items)}]]".encode()
         return hashlib.sha256(blob).hexdigest()[:32]
 
     def path_of(self, key: str) -> Path:
