@@ -115,11 +115,15 @@ MAX_ATTACHMENTS = 4  # binary attachments of one packet (guard_packets)
 
 
 class _Allowance:
-    """A token bucket of events, and the rooms joined, of one connection."""
+    """A token bucket of events, and (``rooms``: the events' allowance, not the connects') the rooms
+    joined, of one connection. Two per connected client: slots, and no set where none is kept."""
 
-    def __init__(self, burst: int = EVENTS_BURST, per_second: float = EVENTS_PER_SECOND):
+    __slots__ = ("burst", "per_second", "tokens", "at", "rooms", "dropped")
+
+    def __init__(self, burst: int = EVENTS_BURST, per_second: float = EVENTS_PER_SECOND, rooms: bool = False):
         self.burst, self.per_second = burst, per_second
-        self.tokens, self.at, self.rooms = float(burst), time.monotonic(), set()
+        self.tokens, self.at = float(burst), time.monotonic()
+        self.rooms: set | None = set() if rooms else None
         self.dropped = False  # its connection was told to go (said once in the log)
 
     def take(self) -> bool:
@@ -481,7 +485,7 @@ def on_connect(auth=None):
         except q.QueueError as error:
             raise _refused(error) from None
     _principals[request.sid] = principal
-    _allowances[request.sid] = _Allowance()
+    _allowances[request.sid] = _Allowance(rooms=True)
     join_room(process_room())  # this process tells its own clients (server/web/resync.py)
     join_room(process_room(site_id))  # ... and those of one site of its new setup (server/web/live_setup.py)
 
