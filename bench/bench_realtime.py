@@ -132,6 +132,7 @@ class Listener:
     def __init__(self, base: str, heard=None):
         self.client = socketio.Client(reconnection=False)
         self.subscribed = gevent.event.Event()
+        self.answered = gevent.event.Event()  # the subscribe's ack: heard before the calls' packets are counted
         self.arrivals: dict[str, float] = {}
         self.heard = heard
         self.client.on("state", lambda _data: self.subscribed.set())
@@ -157,7 +158,7 @@ class Listener:
         self.client.connect(self.base, transports=["websocket"], wait_timeout=30)
         # with a callback, as display.js asks for the answer: engine.io's writer then sends the ack last,
         # instead of keeping the state snapshot (the last packet it sent, ~12 KB) until the next ping
-        self.client.emit("subscribe", {"display": "lobby"}, callback=lambda *_answer: None)
+        self.client.emit("subscribe", {"display": "lobby"}, callback=lambda *_answer: self.answered.set())
 
 
 def connect_all(bases: list[str], count: int, first: int = 0, heard=None) -> list[Listener]:
@@ -167,8 +168,8 @@ def connect_all(bases: list[str], count: int, first: int = 0, heard=None) -> lis
         batch = listeners[start : start + 50]
         gevent.joinall([gevent.spawn(listener.connect) for listener in batch], raise_error=True)
         for listener in batch:
-            if not listener.subscribed.wait(30):
-                raise RuntimeError("a client got no state snapshot")
+            if not listener.subscribed.wait(30) or not listener.answered.wait(30):
+                raise RuntimeError("a client got no state snapshot, or no answer to its subscribe")
     return listeners
 
 
