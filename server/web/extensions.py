@@ -1,10 +1,17 @@
 """Extensions created once and bound to the app in the factory."""
 
+import collections
 import contextlib
+import functools
 import json
+import logging
 import os
+import time
 
 import orjson
+from engineio.packet import PING
+from engineio.packet import Packet as EngineIOPacket
+from engineio.socket import Socket as EngineIOSocket
 from flask_socketio import SocketIO
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
@@ -153,14 +160,65 @@ class GeventWebSocket:
         self.connected = False
 
 
+class SharedPings:
+    """The pings of every connection of one engine.io server, sent by one greenlet (issue 21).
+
+    engine.io starts a greenlet for each connection's next ping (``Socket._send_ping``), which sleeps the
+    ping interval, sends the ping and ends; a new one starts when the pong comes: one sleeping greenlet
+    per connected client, about 8 KB each (its saved stack, its frames, its objects). Here the
+    connections wait in one queue instead, in the order of their pings (every wait is the same
+    interval), and one greenlet sends each ping when it is due, as ``_send_ping`` would have: not to a
+    connection closing or closed, and noting when it was sent (the pong's deadline). The greenlet ends
+    when nobody waits."""
+
+    def __init__(self, eio):
+        self.eio = eio
+        self.due: collections.deque = collections.deque()  # (monotonic time due, engine.io socket)
+        self.sender = None
+
+    def start_background_task(self, start, target, *args, **kwargs):
+        """engine.io's ``start_background_task`` (``start``), a connection's next ping queued instead."""
+        if getattr(target, "__func__", None) is not EngineIOSocket._send_ping:
+            return start(target, *args, **kwargs)
+        self.due.append((time.monotonic() + self.eio.ping_interval, target.__self__))
+        if self.sender is None:
+            import gevent  # (gevent's async mode: loaded already)
+
+            self.sender = gevent.spawn(self._send_due)
+        return None  # (engine.io keeps nothing of a ping's task)
+
+    def _send_due(self):
+        import gevent
+
+        try:
+            while self.due:  # (nothing else runs between this test and the end: no ping is left behind)
+                at, connection = self.due[0]
+                if at > time.monotonic():
+                    gevent.sleep(at - time.monotonic())  # queued after, due after: the first is the next
+                    continue
+                self.due.popleft()
+                if connection.closing or connection.closed:
+                    continue
+                connection.last_ping = time.time()
+                try:
+                    connection.send(EngineIOPacket(PING))
+                except Exception:  # noqa: BLE001 - one connection's failure stops no other's pings
+                    logging.getLogger(__name__).exception("a Socket.IO ping could not be sent")
+        finally:
+            self.sender = None
+
+
 class QueuekioskSocketIO(SocketIO):
-    """Flask-SocketIO, its server's WebSockets ``GeventWebSocket`` under gevent."""
+    """Flask-SocketIO, under gevent its server's WebSockets ``GeventWebSocket`` and its pings ``SharedPings``."""
 
     def init_app(self, app, **kwargs):
         super().init_app(app, **kwargs)
         eio = self.server.eio
         if eio.async_mode == "gevent":  # the async mode's drivers are shared: this server gets its own
             eio._async = {**eio._async, "websocket": GeventWebSocket}
+            eio.start_background_task = functools.partial(
+                SharedPings(eio).start_background_task, eio.start_background_task
+            )
 
 
 socketio = QueuekioskSocketIO(

@@ -141,3 +141,33 @@ def test_a_message_past_64_kb_in_small_fragments_closes_the_connection(server):
         ws.close()
     assert closed
     assert issue(server.session(), "HT")["number"] > 0  # the server goes on
+
+
+def test_every_connection_is_pinged_each_interval_and_stays_while_it_answers(live_server):
+    """engine.io's pings of every connection come from one greenlet (server/web/extensions.py
+    SharedPings), each one interval after the connection's previous pong, as engine.io's own."""
+    server = live_server(env={"QUEUEKIOSK_PING_SECONDS": "1"})
+    screens = []
+    for _ in range(3):
+        screens.append(joined(server))
+        time.sleep(0.3)  # their pings fall due at different moments
+    pings = [0] * len(screens)
+    for ws in screens:
+        ws.settimeout(0.05)
+    until = time.monotonic() + 4.5
+    while time.monotonic() < until:
+        for i, ws in enumerate(screens):
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            if frame == "2":
+                pings[i] += 1
+                ws.send("3")
+    assert all(2 <= count <= 6 for count in pings), pings  # each pinged again and again, none flooded
+    for ws in screens:  # still connected: a subscription is answered
+        ws.settimeout(10)
+        ws.send("421" + json.dumps(["subscribe", {"display": "lobby"}]))
+        frames = [ws.recv(), ws.recv()]
+        assert any(f.startswith("431[") for f in frames), frames
+        ws.close()
