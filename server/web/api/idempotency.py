@@ -40,7 +40,7 @@ SCOPE_MAX = 40  # idempotency_keys.scope
 _CLEAN_EVERY = 200  # forget expired keys once every this many stored answers
 _stored = itertools.count(1)
 
-K = m.IdempotencyKey.__table__
+K = m.idempotency_keys
 
 # every key press of a console or keypad runs these: built once (building a statement costs more than
 # running it on SQLite), the key's scope, key and times as parameters
