@@ -41,9 +41,10 @@ import time
 import orjson
 import redis
 import socketio
+from engineio import packet as eio_packet
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from socketio.manager import Manager
+from socketio import packet
 
 log = logging.getLogger("queuekiosk.message_queue")
 
@@ -158,7 +159,7 @@ class BoundedRedisManager(socketio.RedisManager):
                 return self._emit_apart(event, data, namespace, room, **kwargs)
         here = self.rooms.get(namespace)
         if here and here.get(room):  # this process's clients (python-socketio encodes for no one otherwise)
-            Manager.emit(self, event, data, namespace, room=room)
+            self._tell_here(event, data, namespace, room)
         if opened is not None:  # the same payload to one more room: one entry, written once
             opened[3]["room"].append(room)
             return None
@@ -196,7 +197,7 @@ class BoundedRedisManager(socketio.RedisManager):
         if here:
             for room in rooms:
                 if here.get(room):  # this process's clients
-                    Manager.emit(self, event, data, namespace, room=room)
+                    self._tell_here(event, data, namespace, room)
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += len(rooms)
             return
@@ -234,6 +235,21 @@ class BoundedRedisManager(socketio.RedisManager):
         self._handle_emit(message)  # this process's clients
         self._publish(message)  # the other processes'
         return None
+
+    def _tell_here(self, event: str, data, namespace: str, room: str) -> None:
+        """python-socketio's ``Manager.emit`` to a room of this process, for a payload known to have no
+        binary parts (orjson wrote it, or it came in a batch as JSON): its packet is made without looking
+        through the payload for them again (``Packet.data_is_binary``, recursive, at every emit)."""
+        if data is None:
+            arguments = [event]
+        elif isinstance(data, tuple):
+            arguments = [event, *data]
+        else:
+            arguments = [event, data]
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=arguments, binary=False).encode()
+        message = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        for _sid, eio_sid in self.get_participants(namespace, room):
+            self.server._send_eio_packet(eio_sid, message)
 
     def _written_of(self, data) -> _Written | None:
         """``data``'s _Written, made once for the last few payloads (a ticket's rooms are told in turn one
@@ -275,7 +291,7 @@ class BoundedRedisManager(socketio.RedisManager):
             data = data[0] if len(data) == 1 else tuple(data)
             for one in room:  # the rooms of one payload (emit), each told as its own emit was
                 if rooms.get(one):
-                    Manager.emit(self, message["event"], data, message.get("namespace") or "/", room=one)
+                    self._tell_here(message["event"], data, message.get("namespace") or "/", one)
             return None
         if isinstance(room, str) and not rooms.get(room):
             return None  # nobody here: python-socketio would encode the message for no one
