@@ -125,7 +125,12 @@ class _Checkpoints:
     def run_now(self) -> None:
         """A checkpoint with no batch being written: it copies the whole WAL, which then starts over."""
         self.catch_up = False
-        log_frames, copied = gevent.get_hub().threadpool.apply(self._checkpoint)
+        # one checkpoint at a time on the kept connection: this one is "under way" like the others, so
+        # the quiet-second greenlet neither starts another beside it nor closes the connection under it
+        if self._under_way():
+            self._running.get()
+        self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
+        log_frames, copied = self._running.get()
         if copied == log_frames:  # all of it: the WAL starts over at the next batch
             self._frames = 0
 
