@@ -27,7 +27,10 @@ other process, for a busy moment's tickets instead of one per room per ticket. A
 own batches, which Redis sends back to it, without decoding them. A ticket's message is one payload
 told to a dozen rooms: in a batch it is one entry naming every room (the payload encoded once), which a
 receiving process tells each of its rooms that has clients, as the sending process tells its own; a
-room without clients here costs nothing, where python-socketio encoded the message for nobody. The
+room without clients here costs nothing, where python-socketio encoded the message for nobody. A
+payload's JSON is written once, when first emitted (orjson; a payload is not changed once emitted), its
+further rooms only join its entry, and a batch goes to Redis in one send; the connections speak RESP2
+(redis-py 8's RESP3 reader formats each message received into a debug string). The
 channel is named by the Redis
 database of the address: Redis delivers a channel's messages whatever database a client selected,
 so two installations on one Redis (``/0`` and ``/1``) would otherwise each hear the other's calls.
