@@ -93,15 +93,24 @@ def queuekiosk_server(env_extra: dict | None = None, database_url: str | None = 
             env=env,
             cwd=code,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # to a file: a pipe nobody reads would stop the server once full, and a crash's message is kept
+            stderr=(log := open(tmp / "server-stderr.txt", "wb")),  # noqa: SIM115 - closed below
         )
         base = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(f"{base}/healthz")
             yield base, proc, tmp
         finally:
+            ended = proc.poll()  # None: still running, as it should be
             proc.terminate()
             proc.wait(10)
+            log.close()
+            if ended is not None:
+                tail = (tmp / "server-stderr.txt").read_bytes()[-4000:].decode(errors="replace")
+                print(
+                    f"the server on port {port} had ended ({ended}) before the bench stopped it:\n{tail}",
+                    file=sys.stderr,
+                )
 
 
 def add_server_options(parser) -> None:
