@@ -217,8 +217,8 @@ def openapi_document():
 def health():
     """GET /healthz (registered on the app): the server answers and the database too."""
     app_state = state()
-    with app_state.Session() as db:
-        db.connection().exec_driver_sql("SELECT 1")
+    with app_state.reads.connect() as conn:  # Core: a health check does not load the ORM into an idle server
+        conn.exec_driver_sql("SELECT 1")
     predictor = app_state.predictor  # the wait prediction in use: None while tickets get the usual formula
     return jsonify(
         {
