@@ -74,7 +74,8 @@ def test_a_batch_is_one_commit_and_a_refused_action_undoes_only_itself(make_queu
     # a batch a lane, and one more where the refusal put the jobs after it off: not 21 transactions
     assert len(commits) <= len(writer._lanes) + 1, commits
     refused = results.pop(7)
-    assert isinstance(refused, QueueError)
+    # (seen once in each of three whole-suite runs, never alone: None here, so the whole list is shown)
+    assert isinstance(refused, QueueError), (refused, results, commits)
     assert all(isinstance(r, q.Outcome) for r in results), [r for r in results if not isinstance(r, q.Outcome)]
     expected = collections.Counter(codes[i % len(codes)] for i in range(20))
     found = numbers_by_service(queue)
