@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, baseline_tree, bench_config, free_port
+from common import ROOT, baseline_tree, bench_config, free_port, tree_of
 
 _OTHER_TREE = (
     "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
@@ -145,17 +145,6 @@ def ours(tree: Path | None, instance: Path, config: Path) -> tuple[list[str], di
     start = ["-c", _OTHER_TREE] if tree is not None else ["-m", "queuekiosk.server.cli"]
     command = [sys.executable, *start, "serve", "--config", str(config), "--port", "PORT", "--ignore-hours"]
     return command, env, tree
-
-
-def tree_of(source: Path, directory: Path) -> Path:
-    """A work tree laid out as ``baseline_tree`` lays out a revision (for ``ours(tree)``)."""
-    package = directory / "pkg" / "queuekiosk"
-    package.mkdir(parents=True)
-    for path in (source / "queuekiosk").iterdir():
-        (package / path.name).symlink_to(path)
-    for name in ("counter_client", "display", "kiosk", "printers", "server", "sounds"):
-        (package / name).symlink_to(source / name)
-    return directory
 
 
 def main():

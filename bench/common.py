@@ -54,10 +54,16 @@ _OTHER_TREE = (
 def baseline_tree(revision: str, directory: Path) -> Path:
     """``revision`` of this repository laid out in ``directory`` as an importable ``queuekiosk`` package
     (what setup.py's package_dir does), for ``queuekiosk_server(code=...)``."""
-    source, package = directory / "src", directory / "pkg" / "queuekiosk"
+    source = directory / "src"
     source.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    return tree_of(source, directory)
+
+
+def tree_of(source: Path, directory: Path) -> Path:
+    """The work tree ``source`` laid out in ``directory`` as ``baseline_tree`` lays out a revision."""
+    package = directory / "pkg" / "queuekiosk"
     package.mkdir(parents=True)
     for path in (source / "queuekiosk").iterdir():
         (package / path.name).symlink_to(path)
