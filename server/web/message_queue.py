@@ -169,20 +169,7 @@ class BoundedRedisManager(socketio.RedisManager):
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += 1
             return None
-        entry = {
-            "method": "emit",
-            "event": event,
-            "data": written,
-            "binary": False,
-            "namespace": namespace,
-            "room": [room],
-            "skip_sid": None,
-            "callback": None,
-            "host_id": self.host_id,
-            EACH_ROOM: True,
-        }
-        self._open = (data, event, namespace, entry)
-        self._queue(entry)
+        self._queue_emit(event, data, written, namespace, [room])
         return None
 
     def emit_to_rooms(self, event: str, data, rooms, namespace: str = "/") -> None:
@@ -204,6 +191,10 @@ class BoundedRedisManager(socketio.RedisManager):
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += len(rooms)
             return
+        self._queue_emit(event, data, written, namespace, rooms)
+
+    def _queue_emit(self, event, data, written, namespace, rooms: list) -> None:
+        """A batch entry telling ``rooms`` the payload written once, kept open for more rooms of it."""
         entry = {
             "method": "emit",
             "event": event,
