@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import struct
 import time
 
 import orjson
@@ -17,6 +18,11 @@ from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, generate_accept_token
+
+try:  # the plain TCP socket of gevent's servers (a TLS socket's send is not its raw socket's: no direct writes)
+    from gevent.socket import socket as _GeventSocket
+except ImportError:  # pragma: no cover - gevent is a dependency
+    _GeventSocket = None
 
 
 class PacketJSON:
@@ -69,11 +75,15 @@ class GeventWebSocket:
     def __init__(self, handler, server):
         self.handler = handler
         self.largest = server.max_http_buffer_size  # a message past it ends the connection (1009)
+        self.ping_timeout = server.ping_timeout
         self.sock = None
         self.frames = None  # wsproto's frame protocol, once the handshake is answered
         self.parts: list = []  # a fragmented message's parts so far
         self.size = 0
         self.connected = False
+        # set while a frame is part way out (the socket took only some of it): every other write waits
+        # for it, or (a broadcast's) goes to engine.io's queue behind it (see ``write_now``)
+        self.busy = None
 
     def __call__(self, environ, start_response):
         under_gunicorn = "gunicorn.socket" in environ
@@ -90,10 +100,15 @@ class GeventWebSocket:
             b"Sec-WebSocket-Accept: " + generate_accept_token(key.encode("latin-1")) + b"\r\n\r\n"
         )
         self.connected = True
+        connection = getattr(self.handler, "__self__", None)  # engine.io's socket (its _websocket_handler)
+        if isinstance(connection, EngineIOSocket) and type(sock) is _GeventSocket:
+            connection.websocket = self  # broadcasts may write to it at once (send_eio_packet)
         try:
             answer = self.handler(self)
         finally:
             self.connected = False
+            if isinstance(connection, EngineIOSocket):
+                connection.websocket = None
             if not under_gunicorn:  # pywsgi reads no request from what is left unread, and closes the socket
                 environ["wsgi.input"].close()
         if under_gunicorn:
@@ -143,21 +158,144 @@ class GeventWebSocket:
         return None
 
     def send(self, message):
+        """A message from engine.io's writer greenlet (or the rest of a broadcast's frame: ``_Rest``)."""
+        if type(message) is _Frame:  # the rest of a frame write_now began: this greenlet owes it
+            try:
+                self.sock.sendall(message)
+            finally:
+                busy, self.busy = self.busy, None
+                if busy is not None:
+                    busy.set()
+            return
         if not self.connected:
             raise OSError("the WebSocket is closed")
-        self._send(BytesMessage(data=message) if isinstance(message, bytes) else TextMessage(data=str(message)))
+        self._write(server_frame(message))
 
     def _send(self, event) -> None:
+        """A control frame (pong, close), written by wsproto."""
         try:
-            self.sock.sendall(self.frames.send(event))
+            frame = self.frames.send(event)
         except LocalProtocolError:  # closing or closed already
             raise OSError("the WebSocket is closed") from None
+        self._write(frame)
+
+    def _write(self, frame: bytes) -> None:
+        """Write ``frame`` whole, after any frame part way out (the handler greenlet's pong or close and
+        the writer greenlet's messages never interleave): written at once when the socket takes it,
+        else the rest with the socket's timeout while the others wait."""
+        while self.busy is not None:
+            self.busy.wait()
+        sock = self.sock
+        try:
+            sent = sock._sock.send(frame) if type(sock) is _GeventSocket else 0
+        except BlockingIOError:
+            sent = 0
+        if sent == len(frame):
+            return
+        busy = self.busy = _event()
+        try:
+            sock.sendall(memoryview(frame)[sent:])
+        finally:
+            self.busy = None
+            busy.set()
+
+    def write_now(self, packet, connection) -> bool:
+        """A broadcast's engine.io packet written to this client at once, from the broadcasting greenlet,
+        instead of through engine.io's queue and this client's writer greenlet (issue 21: a call to 200
+        displays). False, and nothing written, where that would not keep the order of the client's
+        packets or engine.io's checks: something queued or part way out, a connection not upgraded or
+        closing, a ping unanswered past its time (engine.io's send closes it). The frame is made once per
+        packet for every client (``frame_of``). A frame the socket takes only part of (a display that
+        reads slowly) is finished by the writer greenlet: the rest is queued, and every other write waits
+        for it; the broadcast goes on to the next client."""
+        if (
+            self.busy is not None
+            or not self.connected
+            or connection.closing
+            or connection.closed
+            or connection.upgrading
+            or not connection.upgraded
+            or connection.queue.qsize()
+        ):
+            return False
+        last_ping = connection.last_ping
+        if last_ping and time.time() - last_ping > self.ping_timeout:
+            return False
+        frame = frame_of(packet)
+        try:
+            sent = self.sock._sock.send(frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # reset or closed: engine.io's way finds it so
+            return False
+        if sent < len(frame):
+            self.busy = _event()
+            connection.queue.put(_Rest(frame[sent:]))
+        return True
 
     def close(self):
         if self.connected and self.frames.state is ConnectionState.OPEN:
             with contextlib.suppress(OSError):
                 self._send(CloseConnection(CloseReason.NORMAL_CLOSURE))
         self.connected = False
+
+
+def _event():
+    import gevent.event  # (gevent's async mode: loaded already)
+
+    return gevent.event.Event()
+
+
+def server_frame(message) -> bytes:
+    """One unfragmented, unmasked WebSocket frame of ``message`` (str: a text frame, else binary), as a
+    server sends it (RFC 6455 5.2). Written here rather than by wsproto (``Connection.send`` of a
+    TextMessage: an event object, its state checks, the frame built in several steps), which is kept
+    for the handshake's answer, control frames and reading: issue 21, callgrind_call.py at 50 listeners
+    (see docs/performance.md)."""
+    if isinstance(message, str):
+        payload, opcode = message.encode(), 0x81
+    else:
+        payload, opcode = bytes(message), 0x82
+    size = len(payload)
+    if size < 126:
+        return bytes((opcode, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", opcode, 126, size) + payload
+    return struct.pack("!BBQ", opcode, 127, size) + payload
+
+
+def frame_of(packet) -> bytes:
+    """An engine.io packet's WebSocket frame, made once for all the clients a broadcast goes to."""
+    frame = packet.__dict__.get("ws_frame")
+    if frame is None:
+        frame = packet.ws_frame = server_frame(packet.encode())
+    return frame
+
+
+class _Frame(bytes):
+    """The rest of a frame ``write_now`` began, as engine.io's writer greenlet hands it to ``send``."""
+
+
+class _Rest:
+    """What engine.io's queue holds of a frame ``write_now`` began (its writer calls ``encode()``)."""
+
+    __slots__ = ("rest",)
+
+    def __init__(self, rest: bytes):
+        self.rest = _Frame(rest)
+
+    def encode(self) -> bytes:
+        return self.rest
+
+
+def send_eio_packet(server, eio_sid, packet) -> None:
+    """python-socketio's ``Server._send_eio_packet`` (each client's packet of an emit: the same packet for
+    every client of a room), written at once to a WebSocket that can take it (``GeventWebSocket.write_now``),
+    else queued as before."""
+    connection = server.eio.sockets.get(eio_sid)
+    websocket = getattr(connection, "websocket", None)
+    if websocket is None or not websocket.write_now(packet, connection):
+        server.eio.send_packet(eio_sid, packet)
 
 
 class SharedPings:
@@ -219,6 +357,7 @@ class QueuekioskSocketIO(SocketIO):
             eio.start_background_task = functools.partial(
                 SharedPings(eio).start_background_task, eio.start_background_task
             )
+            self.server._send_eio_packet = functools.partial(send_eio_packet, self.server)
 
 
 socketio = QueuekioskSocketIO(
