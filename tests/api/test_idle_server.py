@@ -25,7 +25,7 @@ def _holds_pydantic(pid: int) -> bool:
 
 def test_a_started_server_holds_no_pydantic_until_a_body_needs_its_checks(live_server, tmp_path):
     # an environment of its own: a real `serve`, not a fork of the zygote
-    srv = live_server(env={"PYTHONPYCACHEPREFIX": str(tmp_path / "pycache")}, start=False)
+    srv = live_server(env={"QK_TEST_REAL_PROCESS": "1"}, start=False)
     srv.start(timeout=60)  # a new database: its setup is config.yaml's, checked in a child and saved
     assert srv.zygote is None or not srv.zygote.preloadable(["serve"], srv.env), "a real process, not a fork"
     assert not _holds_pydantic(srv.proc.pid)
@@ -47,9 +47,7 @@ def _imported(log: str, module: str) -> bool:
 
 
 def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp_path):
-    srv = live_server(
-        env={"PYTHONPYCACHEPREFIX": str(tmp_path / "pycache"), "PYTHONPROFILEIMPORTTIME": "1"}, start=False
-    )
+    srv = live_server(env={"PYTHONPROFILEIMPORTTIME": "1"}, start=False)
     srv.start(timeout=60)  # a new database: made in a child, its setup saved through Core
     assert srv.zygote is None or not srv.zygote.preloadable(["serve"], srv.env), "a real process, not a fork"
     time.sleep(2)  # the background loops (the saved setup's poll, deliveries, printers, day end) have run
