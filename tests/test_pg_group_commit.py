@@ -314,3 +314,24 @@ def test_a_slow_statement_lets_the_process_s_other_greenlets_run(migrated_pg_url
     done = subprocess.run([sys.executable, "-c", WAITING, migrated_pg_url], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.strip().splitlines()[-1]) >= 20  # ~50 ticks of 10 ms in half a second
+
+
+def test_an_action_that_lets_out_a_base_exception_fails_its_batch_and_the_lane_goes_on(
+    make_queue, config, migrated_pg_url
+):
+    """A gevent.Timeout (a BaseException) let out by an action used to end the lane's greenlet: its
+    batch's callers heard of it, and every later request of the lane's services waited for ever."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    service = next(iter(queue.site.service_ids))
+
+    def timed_out(conn, site, **kwargs):
+        raise gevent.Timeout(0.5)
+
+    with pytest.raises(gevent.Timeout):
+        writer.submit(timed_out, queue.site, (), {})
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (service,)) for _ in range(3)], limit=10)
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    assert numbers_by_service(queue) == {
+        service: [queue.site.config.service(service).numbers.start + i for i in range(3)]
+    }

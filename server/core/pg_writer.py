@@ -209,10 +209,16 @@ class _Lane:
             try:
                 writer._write(self, batch)
             except BaseException as error:  # never leave a request waiting for an answer
-                for *_job, done, _tries, _row in batch:
+                for *_job, done, _tries, _row in batch + self.again:
                     if not done.ready():
                         done.set_exception(error)
-                raise
+                self.again = []
+                self.let_go()
+                if isinstance(error, (gevent.GreenletExit, SystemExit, KeyboardInterrupt)):
+                    raise
+                # anything else (a gevent.Timeout an action let out, say): its callers heard of it,
+                # and the lane goes on, or every later request of its services would wait for ever
+                log.error("a batch of %d actions was not committed: %r", len(batch), error)
 
 
 def _rerunnable(job) -> bool:
