@@ -16,7 +16,9 @@ Under valgrind a call takes ~50 times as long, and what a server does every seco
 calls (queuekiosk's setup poll and session checks, every listener's ping) falls into the window in
 proportion: the more listeners, the longer the window. So before the calls the server is also counted
 for ``--idle`` seconds with its listeners connected, and each figure is also given net of that
-(instructions a call less the idle rate times the window's seconds over the calls).
+(instructions a call less the idle rate times the window's seconds over the calls). Both servers ping
+their clients every ``--ping-seconds`` (60: a slow server under valgrind on a loaded machine pinged
+late, and python-socketio's clients gave up on it; fewer pings in the window too).
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ def wait_heard(children: list[subprocess.Popen], ticket_id: str) -> None:
 
 def measure(name: str, command: list[str], env: dict, cwd, out: Path, args, count: int, instance: Path | None):
     port = free_port()
+    env = {**env, "QUEUEKIOSK_PING_SECONDS": str(args.ping_seconds)}
     prefix = out / name
     proc = subprocess.Popen(
         [
@@ -176,6 +179,7 @@ def main():
     parser.add_argument("--listener-processes", type=int, default=2)
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--warm", type=int, default=8, help="calls before counting")
+    parser.add_argument("--ping-seconds", type=float, default=60, help="both servers' ping interval")
     parser.add_argument("--idle", type=float, default=10, help="seconds counted idle before the calls (0: none)")
     parser.add_argument(
         "--baseline", metavar="REVISION", help="count this revision's server too (or a work tree's: its folder)"

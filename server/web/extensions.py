@@ -70,7 +70,15 @@ class GeventWebSocket:
     What engine.io asks of it: ``(handler, server)``, then the WSGI call, which answers the handshake
     and runs ``handler(self)`` until the connection ends; ``wait()`` (the next message, None once
     closed), ``send(message)`` (OSError once closed) and ``close()``, both from engine.io's writer
-    greenlet while the handler greenlet waits in ``wait()``."""
+    greenlet while the handler greenlet waits in ``wait()``.
+
+    A broadcast (a call told to every display) does not go through engine.io's queue and writer
+    greenlet: ``write_now`` writes the packet's frame, made once for every client, from the
+    broadcasting greenlet when nothing of this client is queued or part way out (issue 21: 2 greenlet
+    switches, a timer, a queue's get and put and a frame built by wsproto per display were ~85 % of a
+    call at 200 displays; bench/callgrind_call.py, docs/performance.md). Three greenlets may write to
+    one socket (the writer, the handler's pong or close, a broadcast): a frame the socket takes only
+    part of is finished with ``busy`` set, and every other write waits for it or queues behind it."""
 
     def __init__(self, handler, server):
         self.handler = handler
