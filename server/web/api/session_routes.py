@@ -11,7 +11,6 @@ name, the login answers 429 ``too_many_logins`` with Retry-After.
 from __future__ import annotations
 
 from flask import jsonify, request, session
-from flask_wtf.csrf import generate_csrf
 
 from ...core import audit
 from ...core import engine as q
@@ -19,7 +18,7 @@ from ...core.auth import principal_for_login
 from ..errors import NotJson
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
-from .csrf import fresh_token, require_csrf
+from .csrf import fresh_token, generate_csrf, require_csrf
 from .request_model import request_model
 
 
