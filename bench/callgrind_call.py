@@ -185,6 +185,7 @@ def main():
         "--baseline", metavar="REVISION", help="count this revision's server too (or a work tree's: its folder)"
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare emit route")
+    parser.add_argument("--servers", nargs="+", default=["bare", "ours", "before"], help="which of them to count")
     parser.add_argument("--keep", metavar="DIR", help="keep the callgrind dumps here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qk-callgrind-call-") as tmp:
@@ -203,6 +204,7 @@ def main():
             runs.append(("ours", "here"))
             if tree is not None:
                 runs.append(("before", tree))
+            runs = [run for run in runs if run[0] in args.servers]
             for name, which in runs:
                 label = f"{name}-{count}"
                 instance = None
