@@ -19,8 +19,7 @@ from flask.globals import _cv_request
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.engine import Engine
 from werkzeug._internal import _wsgi_decoding_dance
-from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import Map, MapAdapter
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.routing.matcher import StateMachineMatcher
 
 from ..core import faults
@@ -144,6 +143,22 @@ class _Map(Map):
         self._matcher = matcher
 
 
+class _Rule(Rule):
+    """werkzeug's rule, whose two URL-building functions (``build`` with and without the values the
+    rule does not take) are made by the first ``url_for`` that needs them, not as the rule is added:
+    werkzeug writes and compiles Python code for each, about 2 KB of code a rule, ~0.2 MB for the
+    app's ~100 rules, most of which no page ever builds a URL for (issue 21: an idle server's memory).
+    The functions are werkzeug's own, made from the same rule; a rule compiled again starts over."""
+
+    def _compile_builder(self, append_unknown: bool = True):
+        def build_at_first_use(rule, /, **values):
+            built = Rule._compile_builder(rule, append_unknown).__get__(rule, None)
+            setattr(rule, "_build_unknown" if append_unknown else "_build", built)
+            return built(**values)
+
+        return build_at_first_use
+
+
 class _Response(Response):
     """Flask's response. One whose body is a single buffered bytes object with its Content-Length
     set (what ``jsonify`` and a returned text make) and no Location header to rewrite goes to the
@@ -175,6 +190,7 @@ class QueueKioskFlask(Flask):
     json_provider_class = _JSONProvider
     response_class = _Response
     url_map_class = _Map
+    url_rule_class = _Rule
 
     HOSTS_KEPT = 64  # the Host header is the client's: a bounded memory of hosts
 
@@ -502,6 +518,8 @@ def create_app(
     app.session_interface = SiteSessions()  # a login per site: each site its own cookie (server/web/sessions.py)
     proxies = int(os.environ.get("QUEUEKIOSK_PROXIES", "0"))
     if proxies:  # behind nginx: the client's address is the one the proxies forwarded
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
@@ -593,4 +611,7 @@ def create_app(
     app.add_url_rule("/healthz", "health", health)
     register_error_handlers(app)
     install_security_headers(app)
+    # what the start compiled (the setup's read, a new database's seed: ~0.25 MB of SQL for one use)
+    # goes; what a request or a background loop runs again is compiled at its first run, as before
+    engine.clear_compiled_cache()
     return app
