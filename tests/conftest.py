@@ -74,53 +74,51 @@ def pytest_xdist_auto_num_workers(config):
 # left, so that no long file starts near the end and runs alone while the other workers have
 # finished; the rest follow, the files with most tests first, as xdist's own ordering (by the
 # number of tests, which put a one-test file of two minutes last) had them.
-# The figures: each file's wall time in a whole-suite run on 3 workers (2026-12-04 05:14, load
-# 0.8-10 from other sessions; a timeline of every test per worker, H-suite2): 599 s, the three
-# workers ended within 6 s of one another (564-570 s). The files of 10 s or more.
+# The figures: each file's wall time in a whole-suite run on 4 workers (2026-12-04 18:36, QK_SUITE_CPU,
+# the page tests in the headless shell, at load 5-12 from four helpers at work beside it: 966 s in
+# all, so about twice a quiet run's). The files of 19 s or more.
 # A file missing from the list only starts later; a renamed one falls back to that.
 SLOWEST_FILES = (
-    "tests/pages/test_kiosk_page.py",  # 107 s
-    "tests/pages/test_display_page.py",  # 81 s: real audio played
-    "tests/pages/test_counter_console.py",  # 78 s
-    "tests/api/test_notifications.py",  # 74 s
-    "tests/api/test_sites.py",  # 63 s: a faked midnight, two processes
-    "tests/api/test_fuzz_api.py",  # 57 s: schemathesis's whole run, one test
-    "tests/api/test_webhooks.py",  # 53 s
-    "tests/api/test_crash.py",  # 53 s
-    "tests/test_prediction.py",  # 52 s: its simulated centre and backtests
-    "tests/test_engine_properties.py",  # 46 s: the engine's state machine
-    "tests/pages/test_book_page.py",  # 45 s
-    "tests/pages/test_pages_smoke.py",  # 41 s
-    "tests/api/test_kiosk_agent.py",  # 30 s: hanging printers
-    "tests/api/test_several_processes.py",  # 28 s: two servers and a Redis per test
-    "tests/api/test_message_queue_outage.py",  # 27 s
-    "tests/api/test_role_matrix.py",  # 27 s
-    "tests/api/test_http_concurrency.py",  # 24 s
-    "tests/api/test_reliability_sessions.py",  # 24 s
-    "tests/pages/test_database_faults_pages.py",  # 23 s
-    "tests/test_booking_properties.py",  # 23 s
-    "tests/api/test_reliability_socketio.py",  # 22 s
-    "tests/test_prediction_seed.py",  # 22 s
-    "tests/api/test_day_end.py",  # 20 s: a faked midnight
-    "tests/pages/test_accessibility.py",  # 20 s
-    "tests/pages/test_admin_page.py",  # 19 s
-    "tests/test_prediction_plain.py",  # 18 s
-    "tests/pages/test_supervisor_pages.py",  # 18 s
-    "tests/api/test_cli.py",  # 18 s
-    "tests/test_concurrency.py",  # 18 s
-    "tests/test_reports_kept.py",  # 17 s
-    "tests/pages/test_display_modes.py",  # 17 s
-    "tests/api/test_printing.py",  # 17 s
-    "tests/test_reports_kept_pg.py",  # 15 s
-    "tests/test_simulate.py",  # 14 s
-    "tests/api/test_gunicorn_connections.py",  # 13 s
-    "tests/api/test_keypad.py",  # 13 s
-    "tests/pages/test_accessibility_screens.py",  # 12 s
-    "tests/test_migrations.py",  # 12 s
-    "tests/pages/test_live_setup_pages.py",  # 11 s
-    "tests/api/test_webhook_contract.py",  # 11 s
-    "tests/api/test_bookings.py",  # 10 s
-    "tests/api/test_reliability_limits.py",  # 10 s
+    "tests/pages/test_kiosk_page.py",  # 130 s
+    "tests/test_reports_kept_pg.py",  # 108 s
+    "tests/api/test_fuzz_api.py",  # 106 s
+    "tests/pages/test_display_page.py",  # 101 s
+    "tests/api/test_sites.py",  # 99 s
+    "tests/api/test_crash.py",  # 95 s
+    "tests/pages/test_counter_console.py",  # 92 s
+    "tests/test_engine_properties.py",  # 89 s
+    "tests/api/test_webhooks.py",  # 89 s
+    "tests/test_concurrency.py",  # 80 s
+    "tests/api/test_notifications.py",  # 79 s
+    "tests/test_booking_properties.py",  # 68 s
+    "tests/api/test_role_matrix.py",  # 60 s
+    "tests/api/test_several_processes.py",  # 58 s
+    "tests/test_prediction.py",  # 57 s
+    "tests/api/test_bookings.py",  # 56 s
+    "tests/pages/test_book_page.py",  # 56 s
+    "tests/api/test_kiosk_agent.py",  # 53 s
+    "tests/pages/test_pages_smoke.py",  # 51 s
+    "tests/api/test_http_concurrency.py",  # 50 s
+    "tests/test_simulate.py",  # 47 s
+    "tests/test_reports_kept.py",  # 47 s
+    "tests/api/test_admin_api.py",  # 45 s
+    "tests/api/test_webhook_contract.py",  # 42 s
+    "tests/api/test_reliability_limits.py",  # 42 s
+    "tests/api/test_message_queue_outage.py",  # 41 s
+    "tests/api/test_cli.py",  # 38 s
+    "tests/api/test_postgres_api.py",  # 37 s
+    "tests/api/test_keypad.py",  # 37 s
+    "tests/pages/test_admin_page.py",  # 37 s
+    "tests/api/test_reliability_sessions.py",  # 36 s
+    "tests/api/test_idle_server.py",  # 36 s
+    "tests/pages/test_supervisor_pages.py",  # 35 s
+    "tests/pages/test_database_faults_pages.py",  # 32 s
+    "tests/pages/test_accessibility.py",  # 31 s
+    "tests/pages/test_display_modes.py",  # 27 s
+    "tests/pages/test_accessibility_screens.py",  # 23 s
+    "tests/pages/test_tracking_notify.py",  # 22 s
+    "tests/pages/test_booking_day.py",  # 20 s
+    "tests/pages/test_live_setup_pages.py",  # 19 s
     # one test, 4 s alone, 19 s at load 15-20 (serve compiling its modules at -OO): not at the very end
     "tests/api/test_serve_optimized.py",
 )
