@@ -222,9 +222,8 @@ class Pyttsx3Engine(WorkerEngine):
     worker = "queuekiosk.sounds.tts_worker"
 
     def available(self) -> str | None:
-        try:
-            import pyttsx3  # noqa: F401
-        except ImportError:
+        # found, not imported: pyttsx3 runs in its worker process, never in the server's (issue 21)
+        if importlib.util.find_spec("pyttsx3") is None:
             return "pyttsx3 is not installed (pip install pyttsx3)"
         return self._problem
 

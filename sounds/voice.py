@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import threading
-import wave
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -316,6 +315,8 @@ class ClipLibrary:
 
 
 def _read_prepared(path: Path) -> bytes:
+    import wave  # here: a server loads it with its first announcement's audio, not at start
+
     with wave.open(str(path), "rb") as w:
         if (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (wav.RATE, wav.CHANNELS, wav.SAMPLE_WIDTH):
             return w.readframes(w.getnframes())

@@ -14,7 +14,6 @@ import math
 import os
 import struct
 import sys
-import wave
 from pathlib import Path
 
 RATE = 22050  # espeak-ng's own rate: the shipped clips need no resampling
@@ -186,6 +185,8 @@ def silence(milliseconds: int) -> bytes:
 
 def wav_bytes(pcm: bytes) -> bytes:
     out = io.BytesIO()
+    import wave  # here: a server loads it with its first announcement's audio, not at start
+
     with wave.open(out, "wb") as w:
         w.setnchannels(CHANNELS)
         w.setsampwidth(SAMPLE_WIDTH)

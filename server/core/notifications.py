@@ -26,13 +26,10 @@ import json
 import os
 import re
 import secrets
-import smtplib
 import ssl
 import time
 import unicodedata
-import urllib.error
 import urllib.parse
-import urllib.request
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -129,6 +126,9 @@ def _fill(template: str, phone: str, text: str, escape) -> str:
 
 
 def _post(request: urllib.request.Request, timeout: float) -> None:
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read(65536)
@@ -146,6 +146,8 @@ def plain(text: str) -> str:
 
 class SmsGateway(Channel):
     def send(self, address: str, message: Message) -> None:
+        import urllib.request
+
         s: SmsGatewaySettings = self.settings
         phone = {"0": address, "84": "84" + address[1:], "+84": "+84" + address[1:]}[s.phone_format]
         text = plain(message.text) if s.no_diacritics else message.text
@@ -169,6 +171,8 @@ class SmsGateway(Channel):
 
 class Email(Channel):
     def send(self, address: str, message: Message) -> None:
+        import smtplib
+
         s: EmailSettings = self.settings
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = s.sender, address, message.subject
@@ -192,6 +196,9 @@ class Email(Channel):
 
 class ZaloZns(Channel):
     def send(self, address: str, message: Message) -> None:
+        import urllib.error
+        import urllib.request
+
         s: ZaloZnsSettings = self.settings
         template = s.template_called if message.kind == "called" else s.template_near
         body = {
@@ -257,6 +264,8 @@ class WebPush(Channel):
         self.vapid = vapid
 
     def send(self, address: str, message: Message) -> None:
+        import urllib.request
+
         import http_ece
         from cryptography.hazmat.primitives.asymmetric import ec
 

@@ -8,7 +8,12 @@ mapped into a process only once pydantic is imported.
 Nor SQLAlchemy's ORM: the start, the background loops and /healthz read and write the tables
 through Core (server/core/models.py), and the ORM classes (server/core/mapped.py) are made by the
 first request that needs them. The real process says what it imported: with PYTHONPROFILEIMPORTTIME
-Python writes a line for each import to its standard error (the server's log)."""
+Python writes a line for each import to its standard error (the server's log).
+
+Nor what only some requests use (issue 21, an idle serve under 60 MB): Flask-WTF and WTForms (the CSRF
+check of a session's writes, server/web/api/csrf.py), smtplib (an e-mail notice), ``wave`` (an
+announcement's audio), pyttsx3 (its worker process runs it). Each is loaded by its first use, and the
+CSRF check then refuses a session's write without the session's token as before."""
 
 from __future__ import annotations
 
@@ -55,10 +60,13 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     assert _imported(log, "sqlalchemy.engine") and _imported(log, "queuekiosk.server.core.models"), log[-2000:]
     assert not _imported(log, "sqlalchemy.orm") and not _imported(log, "queuekiosk.server.core.mapped")
 
+    assert not any(_imported(log, module) for module in LAZY), [m for m in LAZY if _imported(log, m)]
+
     first_run = len(srv.log())
     srv.restart()  # every other start: the setup saved in the database, read through Core
     time.sleep(2)
     assert not _imported(srv.log()[first_run:], "sqlalchemy.orm")
+    assert not any(_imported(srv.log()[first_run:], module) for module in LAZY)
 
     # what needs the ORM loads it at its first use, and works as before
     http = srv.session()
@@ -77,4 +85,55 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     assert made.status_code == 201, made.text
     assert "lan" in [user["username"] for user in admin.get("/api/v1/admin/users").json()]
     assert _imported(srv.log()[first_run:], "sqlalchemy.orm")
+    # a kiosk, a counter and an admin on bearer tokens need no CSRF check
+    assert not _imported(srv.log()[first_run:], "flask_wtf")
+
+    # a clerk's browser session: its writes carry the session's token, a forged one is refused
+    browser = srv.session()
+    login = browser.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai", "counter": 1})
+    assert login.status_code == 200, login.text
+    assert _imported(srv.log()[first_run:], "flask_wtf.csrf")
+    issue(http, "HT")
+    forged = browser.post("/api/v1/counters/1/next")  # the cookie alone, as another site's page would send it
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "csrf_failed", forged.text
+    wrong = browser.post("/api/v1/counters/1/next", headers={"X-CSRFToken": login.json()["csrf_token"][:-2] + "xx"})
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "csrf_failed", wrong.text
+    token = {"X-CSRFToken": login.json()["csrf_token"]}
+    assert browser.post("/api/v1/counters/1/next", headers=token).status_code == 200
+    assert browser.get("/api/v1/auth/me").json()["csrf_token"] == login.json()["csrf_token"]
+    # the counter console's page carries the token in its <meta>
+    page = browser.get("/counter")
+    assert page.status_code == 200 and f'content="{login.json()["csrf_token"]}"' in page.text, page.text[:500]
+    assert browser.post("/api/v1/auth/logout").status_code == 403  # logging out is a write too
+    assert browser.post("/api/v1/auth/logout", headers=token).status_code == 204
     assert "Traceback" not in srv.log()
+
+
+# loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
+# server/core/notifications.py, sounds/wav.py, sounds/tts.py)
+LAZY = ("flask_wtf", "wtforms", "smtplib", "wave", "pyttsx3")
+
+
+def test_the_csrf_settings_are_those_flask_wtf_sets():
+    """init_csrf sets what CSRFProtect.init_app sets (without importing Flask-WTF), but the token's
+    time limit: a session's token is good while the session lasts."""
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+
+    from queuekiosk.server.web.api import bp
+    from queuekiosk.server.web.api.csrf import init_csrf
+
+    theirs, ours = Flask("theirs"), Flask("ours")
+    CSRFProtect(theirs)
+    init_csrf(ours, bp)
+    wtf = {key: value for key, value in theirs.config.items() if key.startswith("WTF_")}
+    assert {key: value for key, value in ours.config.items() if key.startswith("WTF_")} == {
+        **wtf,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    assert set(theirs.jinja_env.globals) - set(ours.jinja_env.globals) == set()
+    with ours.test_request_context("/"):
+        context = {}
+        for processor in ours.template_context_processors[None]:
+            context.update(processor())
+        assert {"csrf_token", "csrf_meta_tag"} <= context.keys()

@@ -15,7 +15,7 @@ the token), not at start: a server that only issues tickets and shows displays n
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import Blueprint, g, request
 from flask.globals import _cv_request
 
 from ...core.errors import NotAllowed
@@ -38,11 +38,11 @@ def validate_csrf(data, secret_key=None, time_limit=None, token_key=None) -> Non
     validate(data, secret_key, time_limit, token_key)
 
 
-def csrf_meta_tag():
+def csrf_meta_tag(name=None, secret_key=None, token_key=None):
     """Flask-WTF's ``csrf_meta_tag``: ``<meta name="csrf-token" content="...">``."""
     from flask_wtf.csrf import csrf_meta_tag as meta_tag
 
-    return meta_tag()
+    return meta_tag(name, secret_key, token_key)
 
 
 class LazyCSRFProtect:
@@ -52,23 +52,20 @@ class LazyCSRFProtect:
 
     def __init__(self):
         self._exempt_views: set[str] = set()
-        self._exempt_blueprints: list = []
+        self._exempt_blueprints: set = set()
         self._protect = None
 
     def exempt(self, view):
         """A view (function or ``"module.name"``) or a blueprint left out of the check before every view."""
-        from flask import Blueprint
-
         if isinstance(view, Blueprint):
-            self._exempt_blueprints.append(view)
+            self._exempt_blueprints.add(view)
         else:
             self._exempt_views.add(view if isinstance(view, str) else f"{view.__module__}.{view.__name__}")
         return view
 
     def is_exempt(self, app, req) -> bool:
         """CSRFProtect's ``_is_exempt`` for ``req``."""
-        blueprint = app.blueprints.get(req.blueprint)
-        if blueprint is not None and any(blueprint is exempt for exempt in self._exempt_blueprints):
+        if app.blueprints.get(req.blueprint) in self._exempt_blueprints:
             return True
         view = app.view_functions.get(req.endpoint)
         return view is not None and f"{view.__module__}.{view.__name__}" in self._exempt_views
