@@ -67,6 +67,12 @@ def _wait_on_the_hub() -> None:
     # what woke the watcher, as psycopg's generators take it: for RW either (they try both harmlessly)
     ready = {waiting.Wait.R: waiting.Ready.R, waiting.Wait.W: waiting.Ready.W, waiting.Wait.RW: waiting.Ready.RW}
 
+    # A wait to write (W, or RW: psycopg's pipeline mode asks it at every statement it queues, and
+    # again to send the next) is most often over at once: the socket has room. A look that does not
+    # wait (the real select, one system call) then answers it without a turn of the hub.
+    select_now = monkey.get_original("select", "select")
+    must_read = waiting.Wait.R
+
     def wait(gen, fileno, interval=0.0, timeout=None):
         if timeout is not None:
             return theirs(gen, fileno, interval=interval, timeout=timeout)
@@ -74,6 +80,9 @@ def _wait_on_the_hub() -> None:
         try:
             state = next(gen)
             while True:
+                if state != must_read and select_now((), (fileno,), (), 0)[1]:
+                    state = gen.send(ready[state])
+                    continue
                 watcher = hub.loop.io(fileno, events[state])
                 try:
                     hub.wait(watcher)
@@ -107,6 +116,9 @@ DEFERRED = "queuekiosk.deferred"  # Connection.info: writes of a write_transacti
 # Connection.info, in a batch of the PostgreSQL group writer (writer.py): the number rows its actions
 # lock, taken in one order (see NumberRowOrder)
 ROW_ORDER = "queuekiosk.row_order"
+# Connection.info, while the group writer runs a run of issuing's actions side by side (pg_writer.Gathered):
+# what collects their statements, to send them in one round trip
+GATHER = "queuekiosk.gather"
 
 
 class OutOfOrder(Exception):
@@ -201,9 +213,14 @@ def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> Non
 def _deferred_events(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn, _cursor, statement, parameters, *_args):
+        gather = conn.info.get(GATHER)
         order = conn.info.get(ROW_ORDER)
         if order is not None and "INTO number_sequences" in statement and isinstance(parameters, dict):
             order.take(parameters.get("service"), parameters.get("day"))  # a queue's count (numbering.py)
+            if gather is not None:  # (actions side by side: the row is held from here on)
+                order.released()
+        if gather is not None:
+            gather.flush(conn)  # in order: the statements gathered so far go first
         send_deferred(conn)  # in order: a statement of SQLAlchemy's sees the writes made before it
 
     @event.listens_for(engine, "rollback")

@@ -10,12 +10,13 @@ import os
 import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
-from sqlalchemy import event
+from greenlet import getcurrent, greenlet
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import faults
-from .db import DEFERRED, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
+from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -109,15 +110,23 @@ class PostgresGroupWriter:
     def _run_batch(self, lane, conn, batch, order, results) -> None:
         with conn.begin():
             dbapi_connection = conn.connection.dbapi_connection
-            dbapi_connection.execute(_SAVEPOINT)  # (psycopg sends the BEGIN before it)
             last = len(batch) - 1
             careful, lane.careful = lane.careful > 0, max(lane.careful - 1, 0)
             provisional = []  # (job, outcome) since the last savepoint: undone with it if a later action fails
-            for index, job in enumerate(batch):
+            index = 0
+            if careful or not _gathers(batch, 0):
+                dbapi_connection.execute(_SAVEPOINT)  # (psycopg sends the BEGIN before it)
+            # (else the savepoint goes with the gathered actions' first statements)
+            while index <= last:
+                if not careful and _gathers(batch, index):
+                    index = self._run_gathered(lane, conn, batch, index, results, provisional)
+                    continue
+                job = batch[index]
+                index += 1
                 action, args, kwargs, done, _tries, _row = job
                 try:
                     outcome = action(conn, *args, **kwargs)
-                    if index == last:  # its deferred writes with the COMMIT
+                    if index > last:  # its deferred writes with the COMMIT
                         send_deferred(conn, then=(_RELEASE, "COMMIT"))
                     elif careful or conn.info[DEFERRED] or not _rerunnable(job):
                         # its deferred writes with the savepoint let go and the next one set: an error
@@ -135,7 +144,7 @@ class PostgresGroupWriter:
                     conn.info[DEFERRED].clear()
                     while conn.in_nested_transaction():  # a savepoint of the action's own, left open
                         conn.get_nested_transaction().rollback()
-                    tail = "COMMIT" if index == last else _SAVEPOINT
+                    tail = "COMMIT" if index > last else _SAVEPOINT
                     dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
                     if provisional:  # ... and those since the savepoint, done but undone with it: they
                         # run again first in the next batch (as after a deadlock), and the next batches
@@ -157,6 +166,182 @@ class PostgresGroupWriter:
                     results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
                     provisional.clear()
                     results.append((done, outcome, None))
+
+    def _run_gathered(self, lane, conn, batch, index, results, provisional) -> int:
+        """Issuing's actions from ``batch[index]`` on, side by side under the savepoint (``Gathered``):
+        their statements go in one round trip each turn. The index of the next job."""
+        end = index
+        while end < len(batch) and _rerunnable(batch[end]):
+            end += 1
+        run = batch[index:end]
+        ends_batch = end == len(batch)
+        gathered = Gathered(first=_SAVEPOINT if index == 0 else None)
+        outcomes, failed = gathered.run(conn, run)
+        dbapi_connection = conn.connection.dbapi_connection
+        if failed is None:
+            provisional.extend(zip(run, outcomes, strict=True))
+            if ends_batch:
+                send_deferred(conn, then=(_RELEASE, "COMMIT"))
+                results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
+                provisional.clear()
+            return end
+        position, error = failed
+        if not isinstance(error, Exception):
+            raise error  # (a BaseException: the batch fails, as it would one action at a time)
+        status = None if conn.invalidated else dbapi_connection.info.transaction_status
+        if status not in (_INTRANS, _INERROR):
+            raise error  # the transaction is gone: nothing of the batch happened
+        conn.info[DEFERRED].clear()
+        while conn.in_nested_transaction():  # a savepoint of an action's own, left open
+            conn.get_nested_transaction().rollback()
+        tail = "COMMIT" if ends_batch else _SAVEPOINT
+        dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
+        # undone with the savepoint: those before it, and the run but its first failure (each ran as
+        # it would have one at a time up to it), which the next batches run one at a time
+        lane.again.extend(undone for undone, _outcome in provisional)
+        provisional.clear()
+        lane.careful = CAREFUL_BATCHES
+        for offset, job in enumerate(run):
+            if offset != position or gathered.database_error is not None:
+                lane.again.append(job)  # (a database error is found again, and told, one at a time)
+            elif isinstance(error, OutOfOrder):
+                job[5] = error.args[0]
+                lane.again.append(job)
+            else:
+                job[4] += 1
+                if _sqlstate(error) in _RETRY_STATES and job[4] < PG_TRIES:
+                    lane.again.append(job)
+                else:
+                    results.append((job[3], None, error))
+        return end
+
+
+class Gathered:
+    """A run of issuing's actions side by side on one connection, each in a greenlet of its own: a
+    statement of theirs that needs its answer (engine/prepared.py, through ``statement``) waits
+    while the others run to theirs, and then all go to PostgreSQL in one round trip (psycopg's
+    pipeline mode) instead of one each. Each action's statements keep their order, the actions
+    theirs (statements are sent in the order they came: a run of issuing's actions, sorted by
+    service, locks its number rows in that order). A statement of SQLAlchemy's in an action sends
+    those gathered before it first (db.py). The same read asked again with no write between (each
+    action's look at the webhooks, outbox.wanted) is sent once."""
+
+    __slots__ = ("driver", "queue", "database_error", "_last_read")
+
+    def __init__(self, first: str | None = None):
+        self.driver = None
+        self.queue: list = []  # [sql, values, slot], slot = [rows, error]
+        if first is not None:
+            self.queue.append([first, None, [None, None]])
+        self.database_error = None  # the first error PostgreSQL gave
+        self._last_read = None
+
+    def statement(self, conn, sql: str, values: dict, answer: bool) -> list:
+        if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
+            self.flush(conn)
+            return self._send_one(conn, sql, values)
+        last = self._last_read
+        if answer and last is not None and last[0] == sql and last[1] == values:
+            slot = last[2]
+        else:
+            slot = [None, None]
+            self.queue.append([sql, values, slot])
+            self._last_read = (sql, values, slot) if answer and sql.lstrip()[:6].upper() == "SELECT" else None
+        if not answer:
+            return []
+        if slot[0] is None and slot[1] is None:
+            self.driver.switch()  # the others run to their statements; then all are sent
+        if slot[1] is not None:
+            error = slot[1]
+            dbapi = conn.dialect.loaded_dbapi
+            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+        return slot[0]
+
+    def _send_one(self, conn, sql, values):
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+        finally:
+            cursor.close()
+
+    def flush(self, conn) -> None:
+        """Send what was gathered, in one round trip; each statement's rows (or error) to its slot."""
+        queue, self.queue, self._last_read = self.queue, [], None
+        if not queue:
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        dbapi = conn.dialect.loaded_dbapi
+        sent = []
+        try:
+            with dbapi_connection.pipeline():  # sent as it leaves pipeline mode: one Sync, one wait
+                for sql, values, slot in queue:
+                    cursor = dbapi_connection.cursor()
+                    sent.append((cursor, slot))
+                    cursor.execute(sql, values)
+        except dbapi.Error as error:
+            self._failed(conn, error)
+        for cursor, slot in sent:
+            try:
+                slot[0] = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+            except dbapi.Error as error:  # failed, or not run after another's failure
+                slot[1] = self.database_error or error
+            finally:
+                cursor.close()
+        for _sql, _values, slot in queue[len(sent) :]:
+            slot[1] = self.database_error
+
+    def _failed(self, conn, error) -> None:
+        if self.database_error is None:
+            self.database_error = error
+        if not conn.invalidated and conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None):
+            conn.invalidate(error)
+
+    def run(self, conn, run: list) -> tuple[list, tuple | None]:
+        """Each job's outcome, and (its place, its error) for the first that failed, or None."""
+        self.driver = getcurrent()
+        outcomes, errors = [None] * len(run), [None] * len(run)
+
+        def act(position, action, args, kwargs):
+            try:
+                outcomes[position] = action(conn, *args, **kwargs)
+            except BaseException as error:  # noqa: BLE001 - told to the writer, which decides
+                errors[position] = error
+
+        actors = [greenlet(act) for _ in run]
+        started = False
+        conn.info[GATHER] = self
+        try:
+            waiting = list(range(len(run)))
+            while waiting:
+                for position in waiting:
+                    if started:
+                        actors[position].switch()
+                    else:
+                        action, args, kwargs = run[position][:3]
+                        actors[position].switch(position, action, args, kwargs)
+                started = True
+                waiting = [position for position in waiting if not actors[position].dead]
+                self.flush(conn)
+                if self.database_error is not None and conn.invalidated:
+                    break
+        finally:
+            if not conn.invalidated:
+                conn.info.pop(GATHER, None)
+            for actor in actors:
+                if not actor.dead:
+                    actor.throw()  # (GreenletExit, caught in act: it ends)
+        for position, error in enumerate(errors):
+            if error is not None:
+                return outcomes, (position, error)
+        if self.database_error is not None:
+            return outcomes, (0, self.database_error)
+        return outcomes, None
+
+
+def _gathers(batch, index) -> bool:
+    """Whether the jobs from ``batch[index]`` on begin a run of two or more of issuing's actions."""
+    return index + 1 < len(batch) and _rerunnable(batch[index]) and _rerunnable(batch[index + 1])
 
 
 class _Lane:

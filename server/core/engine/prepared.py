@@ -23,7 +23,7 @@ from operator import itemgetter
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
-from ..db import ROW_ORDER, defer, send_deferred
+from ..db import GATHER, ROW_ORDER, defer, send_deferred
 
 
 class Prepared:
@@ -81,11 +81,17 @@ class Prepared:
                 raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
         sql, binds, locks = plan
         # PostgreSQL through psycopg
+        info = conn.info
+        gather = info.get(GATHER)
         if locks:
-            order = conn.info.get(ROW_ORDER)
+            order = info.get(ROW_ORDER)
             if order is not None:  # in a batch of the group writer: before the row is locked
                 order.take(params["service"], params["day"])
+                if gather is not None:  # (actions side by side: the row is held from here on)
+                    order.released()
         values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
+        if gather is not None:  # issuing's actions side by side: the statement goes with theirs
+            return gather.statement(conn, sql, values, answer)
         if not answer and defer(conn, sql, values):
             return []
         try:
