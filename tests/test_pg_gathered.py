@@ -1,0 +1,91 @@
+"""Issuing's actions side by side in a batch of the PostgreSQL group writer (server/core/pg_writer.py
+``Gathered``): their statements go to the server together, one round trip for the batch's tickets
+instead of one each, and what each caller gets is what it got one action at a time. Counted on
+libpq's own trace of the writer's connection (each Sync or simple Query is a round trip), on a real
+PostgreSQL server."""
+
+from __future__ import annotations
+
+import collections
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from test_pg_group_commit import numbers_by_service, together
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import outbox
+from queuekiosk.server.core.engine.prepared import Prepared
+from queuekiosk.server.core.pg_writer import PostgresGroupWriter
+
+pytestmark = pytest.mark.postgres
+
+
+def traced(writer, tmp_path):
+    """The writer's one lane's connection, traced by libpq into a file; the function that reads the
+    messages sent since (their kinds: Parse, Bind, Sync, Query...)."""
+    (lane,) = writer._lanes
+    pgconn = lane.connection().connection.dbapi_connection.pgconn
+    path = tmp_path / "libpq.trace"
+    trace = open(path, "w")  # noqa: SIM115 - open while the test runs
+    pgconn.trace(trace.fileno())
+    pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+
+    def sent() -> list[str]:
+        trace.flush()
+        lines = path.read_text().splitlines()
+        path.write_text("")
+        return [line.split("\t")[2].split()[0] for line in lines if line.startswith("F\t")]
+
+    return sent
+
+
+def test_a_batch_of_tickets_is_four_round_trips_and_each_caller_gets_its_own(
+    make_queue, config, migrated_pg_url, tmp_path
+):
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    codes = list(queue.site.service_ids)
+    sent = traced(writer, tmp_path)
+    for _wave in range(2):  # (the second with the ticket statement prepared on the connection)
+        jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(16)]
+        results = together(writer, queue.site, jobs)
+        assert all(isinstance(r, q.Outcome) for r in results), results
+        messages = collections.Counter(sent())
+        # BEGIN; the savepoint and the look at the webhooks; the 16 tickets; RELEASE and COMMIT
+        assert messages["Sync"] + messages["Query"] == 4, messages
+        assert messages["Execute"] == 1 + 1 + 1 + 16, messages
+    found = numbers_by_service(queue)
+    answered = collections.defaultdict(list)
+    for outcome in results:
+        answered[outcome.ticket["service"]].append(outcome.ticket["number"])
+    for code, numbers in found.items():
+        start = queue.site.config.service(code).numbers.start
+        assert numbers == list(range(start, start + len(numbers))), code  # gap-free
+        assert sorted(answered[code]) == numbers[-len(answered[code]) :]  # the second wave's, each its own
+
+
+_DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
+
+
+def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queue, config, migrated_pg_url):
+    """A statement PostgreSQL refuses in the middle of the gathered statements undoes them all; each
+    action runs again one at a time, so only its own caller hears of the error."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+
+    def issue_then_divide_by_zero(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    jobs = [(outbox.recording(q.issue), (code,)) for _ in range(6)]
+    jobs.insert(3, (issue_then_divide_by_zero, (code,)))
+    results = together(writer, queue.site, jobs)
+    failed = results.pop(3)
+    assert "division by zero" in str(failed), failed
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue) == {code: list(range(start, start + 6))}  # the failed one's number reused
+    assert sorted(r.ticket["number"] for r in results) == list(range(start, start + 6))
