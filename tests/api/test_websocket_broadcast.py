@@ -11,15 +11,23 @@ broadcasts): each display must hear each call once, in press order, none lost.
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import pytest
+import requests
 from api_helpers import issue
+from conftest import QUEUEKIOSK, REPO, free_port
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 
 DISPLAYS = 200
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 SUBSCRIBE = "42" + json.dumps(["subscribe", {"display": "lobby"}])
 
 
@@ -99,28 +107,96 @@ def pump(displays: list[Display], until, timeout: float = 60) -> None:
         selector.close()
 
 
-def test_two_hundred_displays_hear_every_call_in_order(live_server):
-    server = live_server()
+def hear_every_call(port: int, call, count: int = 12) -> list[str]:
+    """DISPLAYS displays on ``port`` hear ``count`` calls (``call()``: the called ticket's id), three at a
+    time back to back, a tenth of them subscribing again in between: each display every call, once,
+    in press order."""
     displays: list[Display] = []
     for _ in range(DISPLAYS // 50):  # in waves, as screens come up (the accept queue is not flooded)
-        wave = [Display(server.port) for _ in range(50)]
+        wave = [Display(port) for _ in range(50)]
         displays += wave
         pump(wave, lambda wave=wave: all(d.acks == 1 for d in wave))
-    http = server.session()
-    admin = {"Authorization": f"Bearer {server.token('admin')}"}
-    tickets = [issue(http, "HT")["id"] for _ in range(12)]
     made: list[str] = []
-    for i in range(0, 12, 3):  # three calls back to back: their broadcasts overlap the answers
-        for _ in range(3):
-            response = http.post("/api/v1/counters/1/next", headers=admin)
-            assert response.status_code == 200, response.text
-            made.append(response.json()["id"])
+    for i in range(0, count, 3):  # three calls back to back: their broadcasts overlap the answers
+        made.extend(call() for _ in range(3))
         if i == 3:  # a tenth of the displays subscribe again: snapshots through the queue among the calls
             for display in displays[::10]:
                 display.send(SUBSCRIBE.replace("42", "422", 1))
         pump(displays, lambda: all(len(d.called) == len(made) for d in displays))
-    assert sorted(made) == sorted(tickets)
     assert all(d.called == made for d in displays), [d.called for d in displays if d.called != made][:3]
     pump(displays, lambda: all(d.acks == 2 for d in displays[::10]))
     for display in displays:
         display.sock.close()
+    return made
+
+
+def test_two_hundred_displays_hear_every_call_in_order(live_server):
+    server = live_server()
+    http = server.session()
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    tickets = [issue(http, "HT")["id"] for _ in range(12)]
+
+    def call() -> str:
+        response = http.post("/api/v1/counters/1/next", headers=admin)
+        assert response.status_code == 200, response.text
+        return response.json()["id"]
+
+    assert sorted(hear_every_call(server.port, call)) == sorted(tickets)
+
+
+def test_under_gunicorn_two_hundred_displays_hear_every_call_in_order(tmp_path):
+    """The same under the documented deployment (gunicorn's gevent worker, deploy/gunicorn.conf.py)."""
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
+    env.update(QUEUEKIOSK_CONFIG=str(config), QUEUEKIOSK_BIND=f"127.0.0.1:{port}", QUEUEKIOSK_IGNORE_HOURS="1")
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        http = requests.Session()
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http.get(base + "/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        made = subprocess.run(
+            [QUEUEKIOSK, "token", "create", "--role", "admin", "--config", str(config)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        http.headers["Authorization"] = f"Bearer {made.stdout.strip()}"
+        for _ in range(12):
+            assert http.post(base + "/api/v1/tickets", json={"service": "HT"}).status_code == 201
+
+        def call() -> str:
+            response = http.post(base + "/api/v1/counters/1/next")
+            assert response.status_code == 200, response.text
+            return response.json()["id"]
+
+        hear_every_call(port, call)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()
