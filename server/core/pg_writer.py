@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import faults
 from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
+from .engine.prepared import has_rows
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -261,7 +262,7 @@ class Gathered:
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             cursor.execute(sql, values)
-            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+            return [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
         finally:
             cursor.close()
 
@@ -283,7 +284,7 @@ class Gathered:
             self._failed(conn, error)
         for cursor, slot in sent:
             try:
-                slot[0] = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+                slot[0] = [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
             except dbapi.Error as error:  # failed, or not run after another's failure
                 slot[1] = self.database_error or error
             finally:

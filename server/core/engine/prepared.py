@@ -99,7 +99,7 @@ class Prepared:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
                 cursor.execute(sql, values)
-                return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+                return [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
             finally:
                 cursor.close()
         except dbapi.Error as error:
@@ -118,6 +118,13 @@ class Prepared:
 
     def execute(self, conn: Connection, params: dict) -> None:
         self.rows(conn, params, answer=False)
+
+
+def has_rows(cursor) -> bool:
+    """Whether a psycopg cursor's statement returned rows (RETURNING, SELECT): its result has columns.
+    (``cursor.description`` says the same, but makes an object per column at every look.)"""
+    result = cursor.pgresult
+    return result is not None and result.nfields > 0
 
 
 def _sqlite_values(compiled, dialect):
