@@ -31,6 +31,7 @@ from ..core.db import (
     default_database_url,
     prepare_database,
     reads_engine,
+    schema_revision,
     session_factory,
     write_transaction,
 )
@@ -529,6 +530,13 @@ def create_app(
     engine = create_db_engine(
         database_url or default_database_url(instance_dir), busy_seconds=faults.SERVER_BUSY_SECONDS
     )
+    if engine.dialect.name == "sqlite":
+        instance_dir.mkdir(parents=True, exist_ok=True)  # where a new database file goes (its migration lock too)
+    if migrate_apart and config is None and schema_revision(engine) is None:
+        # a new database: made and given config.yaml's setup by a child, then read as at every later start
+        from .first_start import prepare_apart
+
+        prepare_apart(engine, path, instance_dir)
     # a long-running server checks config.yaml (a new database's setup) in a child: it never imports pydantic
     seed = config or (lambda: (load_config_apart if migrate_apart else load_config)(path))
     site = prepare_database(engine, seed, instance_dir, path.parent, migrate_apart=migrate_apart)

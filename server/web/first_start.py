@@ -1,0 +1,80 @@
+"""A new database's first start, made by a child process: its schema (Alembic) and the setup of
+config.yaml (checked by the configuration models, pydantic), what ``queuekiosk migrate`` makes.
+
+A long-running server (``serve``, gunicorn's app) starting on an empty database runs this child and
+then starts as on every later start, on the saved setup: the migrations, the checks and the seeding
+(their statements, the configuration read twice, the children's pipes) leave nothing in the server's
+memory (issue 21: ~0.5 MB of an idle server's first start), and the two children it ran before (the
+migration, the configuration's check) are one. The database's address, password included, reaches
+the child on its standard input, never on its command line, which any user of the machine can read.
+
+    python -m queuekiosk.server.web.first_start CONFIG INSTANCE_DIR   (the address on standard input)
+
+Exit 0: the database is current and holds a setup; 2: config.yaml was refused, the ConfigError's
+message on standard error; else the error on standard error.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from ..core.config import ConfigError
+
+
+def prepare_apart(engine: Engine, config_path: Path, instance_dir: Path) -> None:
+    """Make ``engine``'s new database (schema and config.yaml's setup) in a child process; a
+    config.yaml refused is the same ConfigError, any other failure a RuntimeError with the child's
+    message. Concurrent first starts are safe (the child takes prepare_database's migration lock)."""
+    read, write = os.pipe()
+    try:
+        os.write(write, engine.url.render_as_string(hide_password=False).encode())  # far below a pipe's buffer
+    finally:
+        os.close(write)
+    optimize = ["-" + "O" * sys.flags.optimize] if sys.flags.optimize else []
+    # the address on an inherited pipe and the message in a file, not through pipes read here:
+    # no gevent file objects or buffers in the server for a child's output
+    with tempfile.TemporaryFile() as errors:
+        try:
+            done = subprocess.run(
+                [sys.executable, *optimize, "-m", __name__, str(config_path), str(instance_dir)],
+                stdin=read,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            )
+        finally:
+            os.close(read)
+        errors.seek(0)
+        message = errors.read().decode("utf-8", errors="replace").strip()
+    if done.returncode == 2:
+        raise ConfigError(message)
+    if done.returncode != 0:
+        raise RuntimeError(f"the database migration failed:\n{message}")
+
+
+def _main(config_path: str, instance_dir: str) -> int:
+    from ...printers.profiles import install as check_printer_profiles
+    from ..core.config import load_config
+    from ..core.db import create_db_engine, prepare_database
+
+    check_printer_profiles()  # as the command line does: config refuses a profile python-escpos does not know
+    engine = create_db_engine(sys.stdin.read())
+    path = Path(config_path)
+    try:
+        prepare_database(engine, lambda: load_config(path), Path(instance_dir), path.parent)
+    except ConfigError as error:
+        sys.stderr.write(str(error))
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1], sys.argv[2]))
