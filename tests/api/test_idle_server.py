@@ -53,7 +53,8 @@ def _imported(log: str, module: str) -> bool:
 
 def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp_path):
     srv = live_server(env={"PYTHONPROFILEIMPORTTIME": "1"}, start=False)
-    srv.start(timeout=60)  # a new database: made in a child, its setup saved through Core
+    srv.database_template = None  # an empty database, not the tests' migrated copy
+    srv.start(timeout=60)  # a new database: made and given its setup by a child (server/web/first_start.py)
     assert srv.zygote is None or not srv.zygote.preloadable(["serve"], srv.env), "a real process, not a fork"
     time.sleep(2)  # the background loops (the saved setup's poll, deliveries, printers, day end) have run
     log = srv.log()
@@ -61,6 +62,7 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     assert not _imported(log, "sqlalchemy.orm") and not _imported(log, "queuekiosk.server.core.mapped")
 
     assert not any(_imported(log, module) for module in LAZY), [m for m in LAZY if _imported(log, m)]
+    assert not _imported(log, "alembic")  # a new database is made by a child (server/web/first_start.py)
 
     first_run = len(srv.log())
     srv.restart()  # every other start: the setup saved in the database, read through Core
@@ -107,6 +109,24 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     assert browser.post("/api/v1/auth/logout").status_code == 403  # logging out is a write too
     assert browser.post("/api/v1/auth/logout", headers=token).status_code == 204
     assert "Traceback" not in srv.log()
+
+
+def test_a_new_databases_refused_config_is_said_and_nothing_starts(live_server, config_variant):
+    """The child that makes a new database (server/web/first_start.py) refuses config.yaml as the
+    server did: the same message, nothing started, and a corrected file starts the centre."""
+    config = config_variant()
+    config["services"][0]["numbers"] = {"start": 10, "end": 5}
+    srv = live_server(config, start=False)
+    srv.database_template = None
+    done = srv.run("serve", "--config", str(srv.config_path), "--port", str(srv.port), timeout=60)
+    assert done.returncode == 1, done
+    assert "nothing was started" in done.stderr and "numbers: end (5) must not be below start (10)" in done.stderr
+    assert "Traceback" not in done.stderr
+    srv.config_path.write_text(
+        (Path(__file__).parents[2] / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    srv.start(timeout=60)
+    assert issue(srv.session(), "HT")["number"] == 1001
 
 
 # loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
