@@ -49,7 +49,7 @@ IMPORT_STEPS = [
     ("WebSocket (simple-websocket, wsproto)", ["engineio.async_drivers._websocket_wsgi"]),
     ("reports", ["queuekiosk.server.core.reports"]),
     ("Socket.IO handlers", ["queuekiosk.server.web.realtime"]),
-    ("Flask-WTF (CSRF) and the API", ["queuekiosk.server.web.api"]),
+    ("the API", ["queuekiosk.server.web.api"]),
     (
         "pages, voice, kiosk, display, console",
         [
@@ -63,6 +63,8 @@ IMPORT_STEPS = [
     ),
     # not at idle: the first request that needs an ORM session makes the classes (server/core/mapped.py)
     ("at first use: the ORM and its classes", ["queuekiosk.server.core.mapped"]),
+    # not at idle: a browser session's first login or write (server/web/api/csrf.py)
+    ("at first use: Flask-WTF (a session's CSRF check)", ["flask_wtf.csrf"]),
 ]
 
 
