@@ -449,11 +449,22 @@ class Config(_Data):
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     # lookups used all over the server
+    # A setup is never changed in place (a saved change makes a new one): its lookups by key are dicts
+    # made at the first use, not a walk of the list by a generator at each (issuing, calls, estimates)
+    def _by(self, name: str, key: str) -> dict:
+        table = self.__dict__.get(f"_by_{name}")
+        if table is None:
+            table = {}
+            for item in getattr(self, name):
+                table.setdefault(getattr(item, key), item)  # the first of a key, as the walk found it
+            object.__setattr__(self, f"_by_{name}", table)  # frozen: out of the fields, eq and repr
+        return table
+
     def service(self, code: str) -> Service | None:
-        return next((s for s in self.services if s.code == code), None)
+        return self._by("services", "code").get(code)
 
     def counter(self, number: int) -> Counter | None:
-        return next((c for c in self.counters if c.number == number), None)
+        return self._by("counters", "number").get(number)
 
     def counter_services(self, counter: Counter) -> list[str]:
         return [s.code for s in self.services] if counter.services == "all" else list(counter.services)
@@ -470,7 +481,7 @@ class Config(_Data):
         return [s.code for s in self.services] if kiosk.services == "all" else list(kiosk.services)
 
     def kiosk(self, kiosk_id: str) -> Kiosk | None:
-        return next((k for k in self.kiosks if k.id == kiosk_id), None)
+        return self._by("kiosks", "id").get(kiosk_id)
 
     def printer(self, printer_id: str) -> Printer | None:
         return next((p for p in self.printers if p.id == printer_id), None)
