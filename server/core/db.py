@@ -71,7 +71,7 @@ def _wait_on_the_hub() -> None:
     # again to send the next) is most often over at once: the socket has room. A look that does not
     # wait (the real select, one system call) then answers it without a turn of the hub.
     select_now = monkey.get_original("select", "select")
-    must_read = waiting.Wait.R
+    must_read, both = waiting.Wait.R, waiting.Wait.RW
 
     def wait(gen, fileno, interval=0.0, timeout=None):
         if timeout is not None:
@@ -80,9 +80,11 @@ def _wait_on_the_hub() -> None:
         try:
             state = next(gen)
             while True:
-                if state != must_read and select_now((), (fileno,), (), 0)[1]:
-                    state = gen.send(ready[state])
-                    continue
+                if state != must_read:
+                    readable, writable, _ = select_now((fileno,) if state == both else (), (fileno,), (), 0)
+                    if writable:  # (saying readable only when it is: else psycopg reads for nothing)
+                        state = gen.send(waiting.Ready.RW if readable else waiting.Ready.W)
+                        continue
                 watcher = hub.loop.io(fileno, events[state])
                 try:
                     hub.wait(watcher)
