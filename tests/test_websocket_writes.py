@@ -11,8 +11,10 @@ frame's end, or the client reads garbage.
 from __future__ import annotations
 
 import socket
+import tracemalloc
 
 import gevent
+import gevent.event
 import gevent.socket
 import pytest
 from engineio import Server as EngineIOServer
@@ -171,3 +173,86 @@ def test_a_frame_is_made_once_per_packet():
     packet = EngineIOPacket(MESSAGE, '2["ticket.called",{}]')
     assert frame_of(packet) is frame_of(packet)
     assert frame_of(packet) == server_frame('42["ticket.called",{}]')
+
+
+def _writer_waiting_on_a_pong(eio_server):
+    """A connection whose writer greenlet has taken packet "A" from engine.io's queue and waits in
+    ``_write`` for the reading greenlet's pong, which the socket took only part of (``busy``, set here
+    by hand as ``_write`` sets it); then the pong ends (as ``_write``'s ``finally``): the writer is
+    woken, but has not run yet."""
+    server, client = connected_pair()
+    ws = websocket_on(server, eio_server)
+    connection, writer = engineio_connection(eio_server, ws)
+    pong = gevent.event.Event()
+    ws.busy = pong
+    connection.send(EngineIOPacket(MESSAGE, "A"))
+    gevent.sleep(0.01)  # the writer takes A and waits for the pong's end
+    assert connection.queue.qsize() == 0 and not writer.dead
+    ws.busy = None
+    pong.set()
+    return server, client, ws, connection, writer
+
+
+def test_a_broadcast_does_not_overtake_a_packet_the_writer_waits_to_send():
+    """A broadcast that comes between the pong's end and the writer's next turn is not written at once
+    (the writer holds an earlier packet): the client reads A, then B."""
+    eio_server = EngineIOServer(async_mode="gevent", ping_timeout=60, ping_interval=60)
+    server, client, ws, connection, writer = _writer_waiting_on_a_pong(eio_server)
+    send_eio_packet(_SocketIOServer(eio_server), "sid-1", EngineIOPacket(MESSAGE, "B"))
+    frames = read_events(client, lambda got: len(messages(got)) == 2, timeout=10)
+    assert messages(frames) == ["4A", "4B"]
+    connection.queue.put(None)
+    writer.join(timeout=10)
+    assert writer.dead
+    server.close()
+    client.close()
+
+
+def test_a_large_broadcast_then_does_not_stop_the_writer():
+    """The same with a broadcast of 2 MB (the socket would take only part of it): the writer does not
+    wait for ever on a frame of the broadcast's, and the client reads A, B whole, then C."""
+    eio_server = EngineIOServer(async_mode="gevent", ping_timeout=60, ping_interval=60)
+    server, client, ws, connection, writer = _writer_waiting_on_a_pong(eio_server)
+    sio = _SocketIOServer(eio_server)
+    send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "B" * BIG))
+    send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "C"))
+    frames = read_events(client, lambda got: len(messages(got)) == 3, timeout=10)
+    assert messages(frames) == ["4A", "4" + "B" * BIG, "4C"]
+    connection.queue.put(None)
+    writer.join(timeout=10)
+    assert writer.dead
+    server.close()
+    client.close()
+
+
+def test_the_rest_of_a_broadcast_to_slow_displays_is_not_copied():
+    """A 2 MB broadcast to 8 displays that read slowly: what is left to write of it for each is the
+    one shared frame (an offset into it), not a copy per display (memory traced by tracemalloc while
+    the rests wait in the displays' queues)."""
+    eio_server = EngineIOServer(async_mode="gevent", ping_timeout=60, ping_interval=60)
+    sio = _SocketIOServer(eio_server)
+    displays = []
+    for i in range(8):
+        server, client = connected_pair()
+        ws = websocket_on(server, eio_server)
+        connection = EngineIOSocket(eio_server, f"sid-{i}")
+        connection.connected = connection.upgraded = True
+        connection.websocket = ws
+        eio_server.sockets[f"sid-{i}"] = connection
+        displays.append((server, client, ws, connection))
+    packet = EngineIOPacket(MESSAGE, "B" * BIG)
+    frame_of(packet)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(8):
+            send_eio_packet(sio, f"sid-{i}", packet)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    for _server, _client, ws, connection in displays:
+        assert ws.busy is not None and connection.queue.qsize() == 1  # each took part of it
+    assert held < BIG // 4, f"{held} bytes held for 8 rests of a {BIG} byte frame"
+    for server, client, _ws, _connection in displays:
+        server.close()
+        client.close()

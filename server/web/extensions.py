@@ -78,7 +78,9 @@ class GeventWebSocket:
     switches, a timer, a queue's get and put and a frame built by wsproto per display were ~85 % of a
     call at 200 displays; bench/callgrind_call.py, docs/performance.md). Three greenlets may write to
     one socket (the writer, the handler's pong or close, a broadcast): a frame the socket takes only
-    part of is finished with ``busy`` set, and every other write waits for it or queues behind it."""
+    part of is finished with ``busy`` set, and every other write waits for it or queues behind it. A
+    broadcast is also queued while a greenlet waits to write (``waiting``): the writer may hold a packet
+    it took from the queue, and is woken by the end of ``busy`` only at the hub's next turn."""
 
     def __init__(self, handler, server):
         self.handler = handler
@@ -92,6 +94,7 @@ class GeventWebSocket:
         # set while a frame is part way out (the socket took only some of it): every other write waits
         # for it, or (a broadcast's) goes to engine.io's queue behind it (see ``write_now``)
         self.busy = None
+        self.waiting = 0  # greenlets waiting in ``_write`` for ``busy``'s end: a broadcast queues behind them
 
     def __call__(self, environ, start_response):
         under_gunicorn = "gunicorn.socket" in environ
@@ -167,9 +170,9 @@ class GeventWebSocket:
 
     def send(self, message):
         """A message from engine.io's writer greenlet (or the rest of a broadcast's frame: ``_Rest``)."""
-        if type(message) is _Frame:  # the rest of a frame write_now began: this greenlet owes it
+        if type(message) is _Rest:  # the rest of a frame write_now began: this greenlet owes it
             try:
-                self.sock.sendall(message)
+                self.sock.sendall(memoryview(message.frame)[message.sent :])
             finally:
                 busy, self.busy = self.busy, None
                 if busy is not None:
@@ -191,8 +194,13 @@ class GeventWebSocket:
         """Write ``frame`` whole, after any frame part way out (the handler greenlet's pong or close and
         the writer greenlet's messages never interleave): written at once when the socket takes it,
         else the rest with the socket's timeout while the others wait."""
-        while self.busy is not None:
-            self.busy.wait()
+        if self.busy is not None:
+            self.waiting += 1
+            try:
+                while self.busy is not None:
+                    self.busy.wait()
+            finally:
+                self.waiting -= 1
         sock = self.sock
         try:
             sent = sock._sock.send(frame) if type(sock) is _GeventSocket else 0
@@ -211,13 +219,15 @@ class GeventWebSocket:
         """A broadcast's engine.io packet written to this client at once, from the broadcasting greenlet,
         instead of through engine.io's queue and this client's writer greenlet (issue 21: a call to 200
         displays). False, and nothing written, where that would not keep the order of the client's
-        packets or engine.io's checks: something queued or part way out, a connection not upgraded or
+        packets or engine.io's checks: something queued, part way out or waiting to be written (the
+        writer may hold a packet it took from the queue: ``waiting``), a connection not upgraded or
         closing, a ping unanswered past its time (engine.io's send closes it). The frame is made once per
         packet for every client (``frame_of``). A frame the socket takes only part of (a display that
         reads slowly) is finished by the writer greenlet: the rest is queued, and every other write waits
         for it; the broadcast goes on to the next client."""
         if (
             self.busy is not None
+            or self.waiting
             or not self.connected
             or connection.closing
             or connection.closed
@@ -238,7 +248,7 @@ class GeventWebSocket:
             return False
         if sent < len(frame):
             self.busy = _event()
-            connection.queue.put(_Rest(frame[sent:]))
+            connection.queue.put(_Rest(frame, sent))
         return True
 
     def close(self):
@@ -282,20 +292,19 @@ def frame_of(packet) -> bytes:
     return frame
 
 
-class _Frame(bytes):
-    """The rest of a frame ``write_now`` began, as engine.io's writer greenlet hands it to ``send``."""
-
-
 class _Rest:
-    """What engine.io's queue holds of a frame ``write_now`` began (its writer calls ``encode()``)."""
+    """The rest of a frame ``write_now`` began, past ``sent`` bytes: what engine.io's queue holds, and
+    (its ``encode()``, which the writer greenlet calls) what the writer hands to ``send``. The frame is
+    the one every client's broadcast shares: no copy of it for each display that reads slowly."""
 
-    __slots__ = ("rest",)
+    __slots__ = ("frame", "sent")
 
-    def __init__(self, rest: bytes):
-        self.rest = _Frame(rest)
+    def __init__(self, frame: bytes, sent: int):
+        self.frame = frame
+        self.sent = sent
 
-    def encode(self) -> bytes:
-        return self.rest
+    def encode(self):
+        return self
 
 
 def send_eio_packet(server, eio_sid, packet) -> None:
