@@ -69,8 +69,15 @@ NAMING = {
 HELD_STATES = ("called", "serving")  # a ticket in these states is held by exactly one counter
 
 
+EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, as the database keeps times
+EPOCH_UTC = EPOCH.replace(tzinfo=dt.UTC)
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Now as naive UTC: ``datetime.now(UTC).replace(tzinfo=None)``, the same value. ``replace``
+    parses its keywords at each call (~9k instructions, twice a ticket with local_time): the aware
+    time's distance from the epoch added to the naive epoch is exact, and a few times cheaper."""
+    return dt.datetime.now(dt.UTC) - EPOCH_UTC + EPOCH
 
 
 metadata = MetaData(naming_convention=NAMING)

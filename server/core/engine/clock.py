@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from ..db import SiteRuntime
+from ..models import EPOCH, EPOCH_UTC
 
 
 def local_time(site: SiteRuntime, now: dt.datetime) -> dt.datetime:
-    return now.replace(tzinfo=dt.UTC).astimezone(site.config.site.zone)
+    """``now`` (naive UTC) in the site's zone: ``now.replace(tzinfo=UTC).astimezone(zone)``, the same
+    value, without ``replace`` (see models.utcnow)."""
+    if now.tzinfo is not None:  # an aware time is read as UTC's wall clock, as replace() reads it
+        now = now.replace(tzinfo=None)
+    return (EPOCH_UTC + (now - EPOCH)).astimezone(site.config.site.zone)
 
 
 def business_day(site: SiteRuntime, now: dt.datetime) -> dt.date:
