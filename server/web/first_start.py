@@ -10,13 +10,15 @@ the child on its standard input, never on its command line, which any user of th
 
     python -m queuekiosk.server.web.first_start CONFIG INSTANCE_DIR   (the address on standard input)
 
-Exit 0: the database is current and holds a setup; 2: config.yaml was refused, the ConfigError's
-message on standard error; else the error on standard error.
+Exit 0: the database is current and holds a setup; 3 (a status Python never uses for itself):
+config.yaml was refused, before anything was written, the ConfigError's message on standard output;
+else the error on standard error.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from ..core.config import ConfigError
+
+_REFUSED = 3  # the child's exit status when config.yaml is refused
 
 
 def prepare_apart(engine: Engine, config_path: Path, instance_dir: Path) -> None:
@@ -39,23 +43,31 @@ def prepare_apart(engine: Engine, config_path: Path, instance_dir: Path) -> None
     optimize = ["-" + "O" * sys.flags.optimize] if sys.flags.optimize else []
     # the address on an inherited pipe and the message in a file, not through pipes read here:
     # no gevent file objects or buffers in the server for a child's output
-    with tempfile.TemporaryFile() as errors:
+    with tempfile.TemporaryFile() as refusal, tempfile.TemporaryFile() as errors:
         try:
             done = subprocess.run(
                 [sys.executable, *optimize, "-m", __name__, str(config_path), str(instance_dir)],
                 stdin=read,
-                stdout=subprocess.DEVNULL,
+                stdout=refusal,  # config.yaml's refusal alone, apart from any warning on standard error
                 stderr=errors,
                 env={**os.environ, "PYTHONIOENCODING": "utf-8"},
             )
         finally:
             os.close(read)
+        if done.returncode == _REFUSED:
+            refusal.seek(0)
+            raise ConfigError(refusal.read().decode("utf-8", errors="replace").strip())
         errors.seek(0)
         message = errors.read().decode("utf-8", errors="replace").strip()
-    if done.returncode == 2:
-        raise ConfigError(message)
     if done.returncode != 0:
-        raise RuntimeError(f"the database migration failed:\n{message}")
+        if done.returncode < 0:
+            ended = f"was ended by {signal.Signals(-done.returncode).name} (out of memory?)"
+        else:
+            ended = f"ended with status {done.returncode}"
+        raise RuntimeError(
+            f"making the new database (its schema and config.yaml's setup) failed: the child process {ended}; "
+            f"`queuekiosk migrate` does the same and shows why\n{message}".rstrip()
+        )
 
 
 def _main(config_path: str, instance_dir: str) -> int:
@@ -64,13 +76,15 @@ def _main(config_path: str, instance_dir: str) -> int:
     from ..core.db import create_db_engine, prepare_database
 
     check_printer_profiles()  # as the command line does: config refuses a profile python-escpos does not know
-    engine = create_db_engine(sys.stdin.read())
     path = Path(config_path)
     try:
-        prepare_database(engine, lambda: load_config(path), Path(instance_dir), path.parent)
+        config = load_config(path)  # before the schema: a refused config.yaml writes nothing
     except ConfigError as error:
-        sys.stderr.write(str(error))
-        return 2
+        sys.stdout.write(str(error))
+        return _REFUSED
+    engine = create_db_engine(sys.stdin.read())
+    try:
+        prepare_database(engine, lambda: config, Path(instance_dir), path.parent)
     finally:
         engine.dispose()
     return 0

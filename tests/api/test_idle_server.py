@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 from api_helpers import issue
+from sqlalchemy import create_engine
+
+from queuekiosk.server.core.db import schema_revision
 
 
 def _holds_pydantic(pid: int) -> bool:
@@ -122,6 +125,11 @@ def test_a_new_databases_refused_config_is_said_and_nothing_starts(live_server, 
     assert done.returncode == 1, done
     assert "nothing was started" in done.stderr and "numbers: end (5) must not be below start (10)" in done.stderr
     assert "Traceback" not in done.stderr
+    engine = create_engine(srv.database_url)
+    try:  # refused before anything was written: no schema half-made
+        assert schema_revision(engine) is None
+    finally:
+        engine.dispose()
     srv.config_path.write_text(
         (Path(__file__).parents[2] / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
