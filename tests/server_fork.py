@@ -271,6 +271,12 @@ _COMMAND_IMPORTS = (
     "queuekiosk.server.core.simulate",
     "queuekiosk.printers.profiles",
     "queuekiosk.sounds.voice",
+    # the commands themselves, which the entry point imports only when one runs (server/cli.py)
+    "queuekiosk.server.commands.accounts",
+    "queuekiosk.server.commands.database",
+    "queuekiosk.server.commands.sites",
+    "queuekiosk.server.commands.voice",
+    "queuekiosk.server.prediction_cli",
     "alembic.command",  # a command's first use of an instance folder migrates its new database
     "alembic.config",
     "sqlite3",
