@@ -69,9 +69,14 @@ def _wait_on_the_hub() -> None:
 
     # A wait to write (W, or RW: psycopg's pipeline mode asks it at every statement it queues, and
     # again to send the next) is most often over at once: the socket has room. A look that does not
-    # wait (the real select, one system call) then answers it without a turn of the hub.
-    select_now = monkey.get_original("select", "select")
-    must_read, both = waiting.Wait.R, waiting.Wait.RW
+    # wait (the real poll, one system call; not select, which refuses a descriptor of 1024 or more,
+    # as a worker with many displays' sockets open gives a new connection) then answers it without
+    # a turn of the hub.
+    poll = monkey.get_original("select", "poll")
+    from select import POLLIN, POLLOUT
+
+    must_read = waiting.Wait.R
+    asked = {waiting.Wait.W: POLLOUT, waiting.Wait.RW: POLLIN | POLLOUT}
 
     def wait(gen, fileno, interval=0.0, timeout=None):
         if timeout is not None:
@@ -81,9 +86,12 @@ def _wait_on_the_hub() -> None:
             state = next(gen)
             while True:
                 if state != must_read:
-                    readable, writable, _ = select_now((fileno,) if state == both else (), (fileno,), (), 0)
-                    if writable:  # (saying readable only when it is: else psycopg reads for nothing)
-                        state = gen.send(waiting.Ready.RW if readable else waiting.Ready.W)
+                    looking = poll()
+                    looking.register(fileno, asked[state])
+                    found = looking.poll(0)
+                    ready_now = found[0][1] if found else 0
+                    if ready_now & POLLOUT:  # (saying readable only when it is: else psycopg reads for nothing)
+                        state = gen.send(waiting.Ready.RW if ready_now & POLLIN else waiting.Ready.W)
                         continue
                 watcher = hub.loop.io(fileno, events[state])
                 try:
