@@ -109,8 +109,9 @@ def event_data(happened) -> dict:
 _INSERT_EVENT = insert(E)
 _INSERT_ONE = Prepared(_INSERT_EVENT, keys=("site_id", "kind", "payload", "created_at"))  # an action's usual one event
 # the kinds the site's webhooks want: run at every action, straight on the driver's cursor (a few µs on
-# SQLite, against the tens of µs of the row it usually spares)
-_SUBSCRIBED = Prepared(select(W.c.events).where(W.c.site_id == bindparam("site_id"), W.c.active.is_(True)))
+# SQLite, against the tens of µs of the row it usually spares); shared: side-by-side actions of the
+# PostgreSQL group writer asking it together get one answer (pg_writer.Gathered)
+_SUBSCRIBED = Prepared(select(W.c.events).where(W.c.site_id == bindparam("site_id"), W.c.active.is_(True)), shared=True)
 _KINDS_OF_TEXT: dict[str, frozenset] = {}  # a webhook's ``events`` as SQLite returns it -> its kinds
 
 

@@ -10,7 +10,7 @@ import os
 import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -178,7 +178,6 @@ class PostgresGroupWriter:
         ends_batch = end == len(batch)
         gathered = Gathered(first=_SAVEPOINT if index == 0 else None)
         outcomes, failed = gathered.run(conn, run)
-        dbapi_connection = conn.connection.dbapi_connection
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
             if ends_batch:
@@ -187,9 +186,17 @@ class PostgresGroupWriter:
                 provisional.clear()
             return end
         position, error = failed
+        if conn.invalidated and gathered.database_error is not None:  # lost: nothing of the batch
+            # happened; its callers hear the database's error as one action at a time would (errors.py: 503)
+            dbapi = conn.dialect.loaded_dbapi
+            lost = gathered.database_error
+            raise exc.DBAPIError.instance(
+                None, None, lost, dbapi.Error, dialect=conn.dialect, connection_invalidated=True
+            ) from lost
         if not isinstance(error, Exception):
             raise error  # (a BaseException: the batch fails, as it would one action at a time)
-        status = None if conn.invalidated else dbapi_connection.info.transaction_status
+        dbapi_connection = None if conn.invalidated else conn.connection.dbapi_connection
+        status = None if dbapi_connection is None else dbapi_connection.info.transaction_status
         if status not in (_INTRANS, _INERROR):
             raise error  # the transaction is gone: nothing of the batch happened
         conn.info[DEFERRED].clear()
@@ -224,8 +231,10 @@ class Gathered:
     pipeline mode) instead of one each. Each action's statements keep their order, the actions
     theirs (statements are sent in the order they came: a run of issuing's actions, sorted by
     service, locks its number rows in that order). A statement of SQLAlchemy's in an action sends
-    those gathered before it first (db.py). The same read asked again with no write between (each
-    action's look at the webhooks, outbox.wanted) is sent once."""
+    those gathered before it first (db.py). A read its statement marks ``shared`` (Prepared), asked
+    again with the same values and no statement between (each action's look at the webhooks,
+    outbox.wanted), is sent once. The run stops at its first failure (everything in it is undone
+    and runs again one at a time); a connection lost in it fails the batch with OperationalError."""
 
     __slots__ = ("driver", "queue", "database_error", "_last_read")
 
@@ -237,17 +246,19 @@ class Gathered:
         self.database_error = None  # the first error PostgreSQL gave
         self._last_read = None
 
-    def statement(self, conn, sql: str, values: dict, answer: bool) -> list:
+    def statement(self, conn, sql: str, values: dict, answer: bool, shared: bool = False) -> list:
+        """``shared``: the statement is a read that may be answered once for every action asking it
+        with the same values (Prepared's ``shared``): nothing volatile, no lock taken."""
         if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
             self.flush(conn)
             return self._send_one(conn, sql, values)
         last = self._last_read
-        if answer and last is not None and last[0] == sql and last[1] == values:
+        if shared and last is not None and last[0] == sql and last[1] == values:
             slot = last[2]
         else:
             slot = [None, None]
             self.queue.append([sql, values, slot])
-            self._last_read = (sql, values, slot) if answer and sql.lstrip()[:6].upper() == "SELECT" else None
+            self._last_read = (sql, values, slot) if shared else None
         if not answer:
             return []
         if slot[0] is None and slot[1] is None:
@@ -284,8 +295,11 @@ class Gathered:
             self._failed(conn, error)
         for cursor, slot in sent:
             try:
-                slot[0] = [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
-            except dbapi.Error as error:  # failed, or not run after another's failure
+                if cursor.pgresult is None:  # failed, or not run after another's failure (no rows: an error)
+                    slot[1] = self.database_error or dbapi.OperationalError("the statement was not run")
+                else:
+                    slot[0] = [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
+            except dbapi.Error as error:
                 slot[1] = self.database_error or error
             finally:
                 cursor.close()
@@ -306,6 +320,8 @@ class Gathered:
         def act(position, action, args, kwargs):
             try:
                 outcomes[position] = action(conn, *args, **kwargs)
+            except GreenletExit:  # thrown by the run when it stops: not the action's error
+                return
             except BaseException as error:  # noqa: BLE001 - told to the writer, which decides
                 errors[position] = error
 
@@ -324,14 +340,14 @@ class Gathered:
                 started = True
                 waiting = [position for position in waiting if not actors[position].dead]
                 self.flush(conn)
-                if self.database_error is not None and conn.invalidated:
-                    break
+                if self.database_error is not None or any(error is not None for error in errors):
+                    break  # (the run is undone and run again: the others' turns would be for nothing)
         finally:
             if not conn.invalidated:
                 conn.info.pop(GATHER, None)
             for actor in actors:
                 if not actor.dead:
-                    actor.throw()  # (GreenletExit, caught in act: it ends)
+                    actor.throw()  # (GreenletExit, caught in act: it ends, with no error of its own)
         for position, error in enumerate(errors):
             if error is not None:
                 return outcomes, (position, error)

@@ -1,0 +1,190 @@
+"""The PostgreSQL group writer's gathered runs (server/core/pg_writer.py ``Gathered``) when things go
+wrong: a socket whose file descriptor is past select()'s limit, a connection lost in the middle of a
+run, a statement PostgreSQL refuses. On a real PostgreSQL server (review of 2026-12-04, 3.1-3.4)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import textwrap
+
+import gevent
+import pytest
+from sqlalchemy import create_engine, exc, text
+from sqlalchemy.pool import NullPool
+from test_pg_group_commit import numbers_by_service, together
+
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import outbox
+from queuekiosk.server.core.engine.prepared import Prepared
+from queuekiosk.server.core.pg_writer import PostgresGroupWriter
+
+pytestmark = pytest.mark.postgres
+
+MANY_FILES = textwrap.dedent(
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+    import json, os, resource, sys
+
+    import gevent
+
+    from queuekiosk.server.core import engine as q, outbox
+    from queuekiosk.server.core.db import create_db_engine, open_database
+    from queuekiosk.server.core.pg_writer import PostgresGroupWriter
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    engine = create_db_engine(sys.argv[1])
+    site = open_database(engine)
+    engine.dispose()  # (its connection's descriptor free: the files below take it and those after)
+    kept = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # a worker serving many displays
+    writer = PostgresGroupWriter(engine, lanes=1)
+    (lane,) = writer._lanes
+    fd = lane.connection().connection.dbapi_connection.pgconn.socket
+    code = sorted(site.service_ids)[0]
+    results = []
+
+    def client():
+        try:
+            outcome = writer.submit(outbox.recording(q.issue), site, (code,), {"check_hours": False})
+            results.append(outcome.ticket["number"])
+        except Exception as error:
+            results.append(f"{type(error).__name__}: {error}"[:300])
+
+    gevent.joinall([gevent.spawn(client) for _ in range(5)])
+    print(json.dumps({"fd": fd, "results": results}))
+    """
+)
+
+
+def test_a_gathered_batch_works_on_a_connection_whose_file_descriptor_is_past_1024(make_queue, config, migrated_pg_url):
+    """select() refuses a file descriptor of 1024 or more (ValueError, every caller a 500); a gevent
+    worker with many displays' sockets open gets such a descriptor for a new PostgreSQL connection."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit of open files is {hard}")
+    queue = make_queue(config, migrated_pg_url)
+    done = subprocess.run(
+        [sys.executable, "-c", MANY_FILES, migrated_pg_url], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["fd"] >= 1024, report
+    code = sorted(queue.site.service_ids)[0]
+    start = queue.site.config.service(code).numbers.start
+    assert sorted(report["results"], key=str) == list(range(start, start + 5)), report
+
+
+_ONE = Prepared(text("SELECT :one + 1"))
+
+
+def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_database_is_unreachable(
+    make_queue, config, migrated_pg_url
+):
+    """Each caller gets OperationalError (errors.py: 503 with Retry-After), not a PendingRollbackError
+    (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = next(iter(queue.site.service_ids))
+    pid = lane.connection().connection.dbapi_connection.info.backend_pid
+    admin = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
+    killed = []
+
+    def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+        if not killed:
+            killed.append(pid)
+            with admin.connect() as c:
+                c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            gevent.sleep(0.2)
+        _ONE.one(conn, {"one": 1})
+        return q.issue(conn, site, service, **kwargs)
+
+    def select_then_issue(conn, site, service, **kwargs):
+        _ONE.one(conn, {"one": 1})
+        return q.issue(conn, site, service, **kwargs)
+
+    jobs = [(kill_then_issue, (code,))] + [(select_then_issue, (code,)) for _ in range(4)]
+    results = together(writer, queue.site, jobs, limit=20)
+    assert killed
+    assert all(isinstance(r, exc.OperationalError) for r in results), [type(r).__name__ for r in results]
+    assert all(r.connection_invalidated for r in results)
+    assert not lane.greenlet.dead
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(3)], limit=10)
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue) == {code: list(range(start, start + 3))}
+    admin.dispose()
+
+
+_DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
+
+
+def test_a_refused_statement_answers_the_statements_after_it_with_an_error_and_ends_the_run(
+    make_queue, config, migrated_pg_url
+):
+    """In pipeline mode a refused statement, and those after it, have no result: their actions used to
+    read "no rows" ([]) and go on, a round trip a turn in an aborted transaction. Now each reads the
+    error, the run stops, and each action runs again one at a time."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    attempts = {"asks": [], "after": []}
+
+    def issue_then_divide_by_zero(conn, site, service, **kwargs):
+        outcome = q.issue(conn, site, service, **kwargs)
+        _DIVIDE_BY_ZERO.one(conn, {"one": 1})
+        return outcome
+
+    def asking(name):
+        def ask_ten_times_then_issue(conn, site, service, **kwargs):
+            answers = []
+            attempts[name].append(answers)
+            for i in range(10):
+                try:
+                    answers.append(_ONE.rows(conn, {"one": i}))
+                except exc.DBAPIError as error:
+                    answers.append(type(error.orig).__name__)
+                    raise
+            return q.issue(conn, site, service, **kwargs)
+
+        return ask_ten_times_then_issue
+
+    # (same service: the batch keeps their order, so "asks"' statements go before the division's)
+    jobs = [(asking("asks"), (code,)), (issue_then_divide_by_zero, (code,)), (asking("after"), (code,))]
+    results = together(writer, queue.site, jobs, limit=20)
+    assert isinstance(results[1], exc.DataError) and "division by zero" in str(results[1]), results
+    assert isinstance(results[0], q.Outcome) and isinstance(results[2], q.Outcome), results
+    for name in ("asks", "after"):
+        gathered, *_rest, alone = attempts[name]
+        assert [] not in gathered, (name, gathered)  # never "no rows" for a statement that was not run
+        assert len(gathered) <= 3, (name, gathered)  # the run stopped at the failure
+        assert alone == [[(i + 1,)] for i in range(10)]
+
+
+_NEXT = Prepared(text("SELECT nextval('qk_gathered_test')"))
+_NEXT_SHARED = Prepared(text("SELECT nextval('qk_gathered_test')"), shared=True)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_repeated_read_is_answered_once_only_when_its_statement_says_it_may_be(
+    make_queue, config, migrated_pg_url, shared
+):
+    queue = make_queue(config, migrated_pg_url)
+    with queue.engine.begin() as conn:
+        conn.execute(text("CREATE SEQUENCE qk_gathered_test"))
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    statement = _NEXT_SHARED if shared else _NEXT
+
+    def next_value_then_issue(conn, site, service, **kwargs):
+        (value,) = statement.one(conn, {})
+        q.issue(conn, site, service, **kwargs)
+        return value
+
+    values = together(writer, queue.site, [(next_value_then_issue, (code,)) for _ in range(4)], limit=20)
+    assert values == ([1, 1, 1, 1] if shared else [1, 2, 3, 4]), values
