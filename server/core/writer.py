@@ -199,8 +199,11 @@ class GroupCommitWriter:
                 sqlite = conn.connection.dbapi_connection
                 if self._checkpoints is not None:
                     self._checkpoints.take_over(sqlite)
+                # one cursor for the batch's savepoints: the connection's execute makes (and registers) a
+                # new cursor at each call (~0.9k instructions each, two an action)
+                cursor = sqlite.cursor()
                 for action, args, kwargs, done in batch:
-                    sqlite.execute(_SAVEPOINT)
+                    cursor.execute(_SAVEPOINT)
                     try:
                         outcome = action(conn, *args, **kwargs)
                     except Exception as error:  # refused or failed: undo this action only ...
@@ -211,12 +214,13 @@ class GroupCommitWriter:
                             raise
                         while conn.in_nested_transaction():  # a savepoint of the action's own, left open
                             conn.get_nested_transaction().rollback()
-                        sqlite.execute(_ROLLBACK_TO)
-                        sqlite.execute(_RELEASE)
+                        cursor.execute(_ROLLBACK_TO)
+                        cursor.execute(_RELEASE)
                         results.append((done, None, error))
                     else:
-                        sqlite.execute(_RELEASE)
+                        cursor.execute(_RELEASE)
                         results.append((done, outcome, None))
+                cursor.close()
                 # the COMMIT, and its fsync, in a thread of gevent's pool: SQLite lets go of the GIL while it
                 # writes, so the hub goes on reading and parsing the requests that make the next batch
                 # instead of standing still for the disk. Nobody hears back before it returns.
