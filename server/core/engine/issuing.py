@@ -26,22 +26,22 @@ from .views import ticket_view
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-_INSERT_TICKET = Prepared(  # built once: see numbering.py and prepared.py
-    insert(T).returning(T.c.id),
-    keys=(
-        "public_id",
-        "site_id",
-        "origin_service_id",
-        "service_id",
-        "number",
-        "business_day",
-        "priority_id",
-        "kiosk_id",
-        "status",
-        "issued_at",
-        "transfers",
-    ),
+_TICKET_KEYS = (
+    "public_id",
+    "site_id",
+    "origin_service_id",
+    "service_id",
+    "number",
+    "business_day",
+    "priority_id",
+    "kiosk_id",
+    "status",
+    "issued_at",
+    "transfers",
 )
+_INSERT_TICKET = Prepared(insert(T).returning(T.c.id), keys=_TICKET_KEYS)  # built once: see numbering.py, prepared.py
+# on SQLite the new ticket's id is the cursor's lastrowid: a RETURNING runs through an ephemeral table there
+_INSERT_TICKET_NO_RETURNING = Prepared(insert(T), keys=_TICKET_KEYS)
 # On PostgreSQL the number, the ticket and its "issued" event are one statement, one round trip
 # instead of three; what it stores is what next_number, _INSERT_TICKET and record_event store (the
 # event's detail byte for byte the JSON record_event writes). Tickets of different services lock
@@ -209,7 +209,10 @@ def issue(
         transfers=0,
     )
     if ticket_id is None:
-        (ticket.id,) = _INSERT_TICKET.one(conn, vars(ticket))
+        if conn.dialect.name == "sqlite":
+            ticket.id = _INSERT_TICKET_NO_RETURNING.inserted_id(conn, vars(ticket))
+        else:
+            (ticket.id,) = _INSERT_TICKET.one(conn, vars(ticket))
         if conn.dialect.name == "sqlite":
             head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
             _INSERT_ISSUED_EVENT.execute(
