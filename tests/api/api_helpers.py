@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 
 def issue(http, service: str, **extra) -> dict:
@@ -67,3 +77,40 @@ def drain(server, admin_token: str, counters) -> None:
                 if response.status_code == 204:
                     break
                 assert response.status_code == 200, response.text
+
+
+def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str) -> tuple[subprocess.Popen, dict]:
+    """gunicorn with the deployment's config (deploy/gunicorn.conf.py) on ``port``, in ``folder`` with
+    a copy of config.yaml, hours ignored and ``settings`` (QUEUEKIOSK_...), its output in
+    folder/gunicorn.log; returned with its environment once /healthz answers. Skips where gunicorn is
+    not installed; stopped, its log in the failure, if it ends or stays silent ``timeout`` seconds."""
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
+    (folder / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
+    env.update(
+        QUEUEKIOSK_CONFIG=str(folder / "config.yaml"),
+        QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
+        QUEUEKIOSK_IGNORE_HOURS="1",
+        **settings,
+    )
+    log_path = folder / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return proc, env
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(15)
+    raise AssertionError(f"gunicorn did not answer /healthz within {timeout} s:\n{log_path.read_text()}")

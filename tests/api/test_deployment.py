@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
-from conftest import REPO, SioClient, free_port
-
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+from api_helpers import GUNICORN, start_gunicorn
+from conftest import SioClient, free_port
 
 
 @pytest.fixture
 def gunicorn_server(tmp_path):
-    if not GUNICORN.exists():
-        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
     port = free_port()
-    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
-    env.update(
-        QUEUEKIOSK_CONFIG=str(tmp_path / "config.yaml"),
-        QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
-        QUEUEKIOSK_IGNORE_HOURS="1",
-    )
-    with open(tmp_path / "gunicorn.log", "wb") as log:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, env = start_gunicorn(tmp_path, port)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-            time.sleep(0.1)
         yield url, tmp_path, env
     finally:
         proc.terminate()

@@ -13,17 +13,15 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 import websocket
-from conftest import REPO, SioClient, free_port
+from api_helpers import start_gunicorn
+from conftest import SioClient, free_port
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 PING = 2  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 2 + 5 = 9 s is closed (25 s by default); a live
 # display must answer within PING, which a machine at load 10 missed at 1 s (the fresh-clone run of 13:42)
 
@@ -31,38 +29,12 @@ PING = 2  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 2 + 5 = 9 s is cl
 @pytest.fixture
 def gunicorn_quick_pings(tmp_path):
     """gunicorn with the deployment's config on a free port, pinging every second; yields (url, worker pid)."""
-    if not GUNICORN.exists():
-        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
     port = free_port()
-    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
-    env.update(
-        QUEUEKIOSK_CONFIG=str(tmp_path / "config.yaml"),
-        QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
-        QUEUEKIOSK_IGNORE_HOURS="1",
-        QUEUEKIOSK_PING_SECONDS=str(PING),
-    )
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, _env = start_gunicorn(tmp_path, port, QUEUEKIOSK_PING_SECONDS=str(PING))
     url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "gunicorn.log"
     workers: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
         workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert len(workers) == 1, workers
         yield url, int(workers[0])

@@ -11,23 +11,18 @@ broadcasts): each display must hear each call once, in press order, none lost.
 from __future__ import annotations
 
 import json
-import os
 import selectors
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import pytest
 import requests
-from api_helpers import issue
-from conftest import QUEUEKIOSK, REPO, free_port
+from api_helpers import issue, start_gunicorn
+from conftest import QUEUEKIOSK, free_port
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 
 DISPLAYS = 200
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 SUBSCRIBE = "42" + json.dumps(["subscribe", {"display": "lobby"}])
 
 
@@ -146,34 +141,12 @@ def test_two_hundred_displays_hear_every_call_in_order(live_server):
 
 def test_under_gunicorn_two_hundred_displays_hear_every_call_in_order(tmp_path):
     """The same under the documented deployment (gunicorn's gevent worker, deploy/gunicorn.conf.py)."""
-    if not GUNICORN.exists():
-        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
     port = free_port()
-    config = tmp_path / "config.yaml"
-    config.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
-    env.update(QUEUEKIOSK_CONFIG=str(config), QUEUEKIOSK_BIND=f"127.0.0.1:{port}", QUEUEKIOSK_IGNORE_HOURS="1")
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "queuekiosk.server.wsgi:app"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, env = start_gunicorn(tmp_path, port, timeout=60)
+    config, log_path = tmp_path / "config.yaml", tmp_path / "gunicorn.log"
     try:
         http = requests.Session()
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http.get(base + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
         made = subprocess.run(
             [QUEUEKIOSK, "token", "create", "--role", "admin", "--config", str(config)],
             cwd=tmp_path,
