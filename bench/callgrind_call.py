@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from callgrind_issue import ours, step, totals, wait_answering
+from callgrind_issue import ours, step, stop, totals, under_callgrind, wait_answering
 from common import ROOT, baseline_tree, bench_config, free_port, token, tree_of
 
 HEARD_TIMEOUT = 120.0  # under valgrind a call to 50 listeners takes ~1 s
@@ -95,20 +95,7 @@ def wait_heard(children: list[subprocess.Popen], ticket_id: str) -> None:
 def measure(name: str, command: list[str], env: dict, cwd, out: Path, args, count: int, instance: Path | None):
     port = free_port()
     env = {**env, "QUEUEKIOSK_PING_SECONDS": str(args.ping_seconds)}
-    prefix = out / name
-    proc = subprocess.Popen(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={prefix}",
-            *[part.replace("PORT", str(port)) for part in command],
-        ],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = under_callgrind(command, port, out / name, env, cwd)
     children: list[subprocess.Popen] = []
     done = out / f"{name}.done"
     try:
@@ -165,12 +152,7 @@ def measure(name: str, command: list[str], env: dict, cwd, out: Path, args, coun
                 child.communicate(timeout=60)
             except subprocess.TimeoutExpired:
                 child.kill()
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main():

@@ -92,23 +92,38 @@ def totals(dump: Path) -> int:
     raise RuntimeError(f"no totals in {dump}")
 
 
-def measure(name: str, command: list[str], env: dict, cwd, out: Path, args) -> float:
-    """Instructions per answered request of the server started by ``command`` (under callgrind)."""
-    port = free_port()
-    prefix = out / name
-    proc = subprocess.Popen(
+def under_callgrind(command: list[str], port: int, out_file: Path, env: dict, cwd) -> subprocess.Popen:
+    """``command`` (its "PORT" replaced by ``port``) under callgrind, counting nothing until told
+    (callgrind_control -i on), its counts dumped to ``out_file``.*; its output dropped (a pipe not read
+    would stop it once full)."""
+    return subprocess.Popen(
         [
             "valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
-            f"--callgrind-out-file={prefix}",
+            f"--callgrind-out-file={out_file}",
             *[part.replace("PORT", str(port)) for part in command],
         ],
         env=env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure(name: str, command: list[str], env: dict, cwd, out: Path, args) -> float:
+    """Instructions per answered request of the server started by ``command`` (under callgrind)."""
+    port = free_port()
+    proc = under_callgrind(command, port, out / name, env, cwd)
     try:
         step(f"{name}: starting under callgrind (port {port})")
         wait_answering(port, proc)
@@ -125,12 +140,7 @@ def measure(name: str, command: list[str], env: dict, cwd, out: Path, args) -> f
             raise RuntimeError(f"{name}: {answered} of {args.tickets} answered 201")
         return instructions / answered
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def ours(tree: Path | None, instance: Path, config: Path) -> tuple[list[str], dict, Path | None]:

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_production import connect_display, fresh_database, start_redis
-from callgrind_issue import ours, send, step, totals, wait_answering
+from callgrind_issue import ours, send, step, stop, totals, under_callgrind, wait_answering
 from common import baseline_tree, bench_config, free_port
 
 CONFIGS = ("sqlite", "pg", "pgmq", "pgmq2")
@@ -51,29 +51,8 @@ def measure(name: str, command: list[str], envs: list[dict], cwd, out: Path, arg
     procs, ports = [], []
     for i, env in enumerate(envs):
         port = free_port()
-        proc = subprocess.Popen(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--instr-atstart=no",
-                f"--callgrind-out-file={out / name}-p{i}",
-                *[part.replace("PORT", str(port)) for part in command],
-            ],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def stop(proc=proc):
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-        stack.callback(stop)
+        proc = under_callgrind(command, port, out / f"{name}-p{i}", env, cwd)
+        stack.callback(stop, proc)
         procs.append(proc)
         ports.append(port)
         step(f"{name}: process {i + 1} starting under callgrind (port {port})")
