@@ -94,3 +94,37 @@ def test_checkpoints_share_one_connection_while_batches_come_and_close_it_when_q
         assert len(opened) == 2
     finally:
         engine.dispose()
+
+
+def test_a_stream_that_ends_with_the_wal_too_long_is_checkpointed_in_the_quiet_moment(tmp_path):
+    """A commit that finds the WAL past WAL_FRAMES_MAX asks the writer to wait for a checkpoint before
+    its next batch; when no batch comes, the quiet moment after it copies the WAL all the same (a
+    whole-suite run under load found the last 320 of 4,800 tickets left in the WAL for good)."""
+    path = tmp_path / "wal.db"
+    writing = sqlite3.connect(path, isolation_level=None)
+    writing.execute("PRAGMA journal_mode=WAL")
+    writing.execute("PRAGMA wal_autocheckpoint=0")
+    writing.execute("CREATE TABLE t (x)")
+    writing.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(100)])
+    checkpoints = writer_module._Checkpoints(str(path))
+    try:
+        checkpoints._frames = writer_module.WAL_FRAMES_MAX + 1  # as the checkpoint before found it
+        checkpoints.committed(writer_module.CHECKPOINT_EVERY)  # the stream's last commit
+        assert checkpoints.catch_up
+        copy = tmp_path / "copy-without-wal.db"
+        deadline = time.monotonic() + writer_module.QUIET_SECONDS * 10
+        while True:
+            gevent.sleep(writer_module.QUIET_SECONDS / 2)
+            copy.write_bytes(path.read_bytes())
+            alone = sqlite3.connect(copy)
+            try:
+                has_table = alone.execute("SELECT count(*) FROM sqlite_master WHERE name = 't'").fetchone()[0]
+                count = alone.execute("SELECT count(*) FROM t").fetchone()[0] if has_table else 0
+            finally:
+                alone.close()
+            if count == 100 or time.monotonic() > deadline:
+                break
+        assert count == 100, "the quiet moment left the WAL uncopied"
+    finally:
+        checkpoints._close_connection()
+        writing.close()

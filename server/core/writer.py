@@ -110,8 +110,10 @@ class _Checkpoints:
         if self._under_way():  # it may have begun before the last commits: look again once it is done
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
             return
-        if self._since:
-            self._since = 0
+        # (catch_up: the last commit wanted the writer to wait for a checkpoint before its next batch,
+        # and none may come: a quiet moment is that wait)
+        if self._since or self.catch_up:
+            self._since, self.catch_up = 0, False
             self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)  # then: quiet yet?
         else:  # a second without a commit: the checkpoints' connection is not kept
