@@ -153,9 +153,11 @@ class LiveServer:
             except requests.RequestException:
                 pass
             time.sleep(0.02)
+        processes = _process_tree(self.proc.pid)  # what it was doing (a child it waits for, say), before it stops
         self.stop()
         raise RuntimeError(
-            f"queuekiosk serve did not answer /healthz within {timeout} s; the end of its log:\n{self.log()[-3000:]}"
+            f"queuekiosk serve did not answer /healthz within {timeout} s; its processes:\n{processes}\n"
+            f"the end of its log:\n{self.log()[-3000:]}"
         )
 
     def stop(self, timeout: float = 10, graceful: bool = True) -> None:
@@ -509,3 +511,17 @@ def sio_client(request, live_server):
     yield connect
     for client in clients:
         client.close()
+
+
+def _process_tree(pid: int, depth: int = 0) -> str:
+    """``pid`` and its children, each with its state, what it waits in (wchan) and its command line."""
+    try:
+        proc = Path(f"/proc/{pid}")
+        state = proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0]
+        wchan = proc.joinpath("wchan").read_text()
+        command = proc.joinpath("cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
+        children = proc.joinpath("task", str(pid), "children").read_text().split()
+    except OSError:
+        return f"{'  ' * depth}{pid}: gone"
+    lines = [f"{'  ' * depth}{pid} {state} in {wchan or '-'}: {command}"]
+    return "\n".join(lines + [_process_tree(int(child), depth + 1) for child in children])
