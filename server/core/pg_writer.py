@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import faults
 from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
-from .engine.prepared import has_rows
+from .engine.prepared import has_rows, rows_of
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ class Gathered:
         with the same values (Prepared's ``shared``): nothing volatile, no lock taken."""
         if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
             self.flush(conn)
-            return self._send_one(conn, sql, values)
+            return rows_of(conn, sql, values)
         last = self._last_read
         if shared and last is not None and last[0] == sql and last[1] == values:
             slot = last[2]
@@ -268,14 +268,6 @@ class Gathered:
             dbapi = conn.dialect.loaded_dbapi
             raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
         return slot[0]
-
-    def _send_one(self, conn, sql, values):
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, values)
-            return [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
-        finally:
-            cursor.close()
 
     def flush(self, conn) -> None:
         """Send what was gathered, in one round trip; each statement's rows (or error) to its slot."""

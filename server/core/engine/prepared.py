@@ -100,12 +100,7 @@ class Prepared:
             return []
         try:
             send_deferred(conn)  # in order
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                cursor.execute(sql, values)
-                return [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
-            finally:
-                cursor.close()
+            return rows_of(conn, sql, values)
         except dbapi.Error as error:
             lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
             if lost:  # as SQLAlchemy does: this connection is not given out again
@@ -142,6 +137,16 @@ class Prepared:
                 cursor.close()
         except dbapi.Error as error:
             raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+
+
+def rows_of(conn: Connection, sql: str, values) -> list[tuple]:
+    """``sql`` with ``values`` on ``conn``'s psycopg connection: its rows, or [] where it returns none."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
+    finally:
+        cursor.close()
 
 
 def has_rows(cursor) -> bool:
