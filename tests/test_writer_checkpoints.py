@@ -99,7 +99,8 @@ def test_checkpoints_share_one_connection_while_batches_come_and_close_it_when_q
 def test_a_stream_that_ends_with_the_wal_too_long_is_checkpointed_in_the_quiet_moment(tmp_path):
     """A commit that finds the WAL past WAL_FRAMES_MAX asks the writer to wait for a checkpoint before
     its next batch; when no batch comes, the quiet moment after it copies the WAL all the same (a
-    whole-suite run under load found the last 320 of 4,800 tickets left in the WAL for good)."""
+    whole-suite run under load found the last 320 of 4,800 tickets left in the WAL for good), and a
+    batch that comes after it still waits for a checkpoint, as the commit asked."""
     path = tmp_path / "wal.db"
     writing = sqlite3.connect(path, isolation_level=None)
     writing.execute("PRAGMA journal_mode=WAL")
@@ -125,6 +126,7 @@ def test_a_stream_that_ends_with_the_wal_too_long_is_checkpointed_in_the_quiet_m
             if count == 100 or time.monotonic() > deadline:
                 break
         assert count == 100, "the quiet moment left the WAL uncopied"
+        assert checkpoints.catch_up, "a batch coming now would not wait for its checkpoint (run_now)"
     finally:
         checkpoints._close_connection()
         writing.close()

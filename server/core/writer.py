@@ -97,10 +97,13 @@ class _Checkpoints:
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
         if self._since < CHECKPOINT_EVERY or self._under_way():
             return
-        self._since = 0
         self.catch_up = self._frames > WAL_FRAMES_MAX
         if not self.catch_up:
+            self._since = 0
             self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
+        # else the writer waits for one (run_now) before its next batch, and the actions counted stay
+        # counted: if no batch comes, the quiet moment's checkpoint copies them (catch_up stays set, so
+        # a batch that comes meanwhile still waits, for that checkpoint and one more)
 
     def _under_way(self) -> bool:
         return self._running is not None and not self._running.ready()
@@ -110,10 +113,8 @@ class _Checkpoints:
         if self._under_way():  # it may have begun before the last commits: look again once it is done
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
             return
-        # (catch_up: the last commit wanted the writer to wait for a checkpoint before its next batch,
-        # and none may come: a quiet moment is that wait)
-        if self._since or self.catch_up:
-            self._since, self.catch_up = 0, False
+        if self._since:
+            self._since = 0
             self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)  # then: quiet yet?
         else:  # a second without a commit: the checkpoints' connection is not kept
