@@ -211,9 +211,6 @@ def issue(
     if ticket_id is None:
         if conn.dialect.name == "sqlite":
             ticket.id = _INSERT_TICKET_NO_RETURNING.inserted_id(conn, vars(ticket))
-        else:
-            (ticket.id,) = _INSERT_TICKET.one(conn, vars(ticket))
-        if conn.dialect.name == "sqlite":
             head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
             _INSERT_ISSUED_EVENT.execute(
                 conn,
@@ -228,6 +225,7 @@ def issue(
                 },
             )
         else:
+            (ticket.id,) = _INSERT_TICKET.one(conn, vars(ticket))
             record_event(conn, site, "issued", now, actor, ticket.id, service_id, detail={**detail, "number": number})
     else:
         ticket.id = ticket_id
