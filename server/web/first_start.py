@@ -37,7 +37,10 @@ def prepare_apart(engine: Engine, config_path: Path, instance_dir: Path) -> None
     message. Concurrent first starts are safe (the child takes prepare_database's migration lock)."""
     read, write = os.pipe()
     try:
-        os.write(write, engine.url.render_as_string(hide_password=False).encode())  # far below a pipe's buffer
+        # one line, far below a pipe's buffer; the child reads that line, not up to the end of the pipe:
+        # it waited for ever once its end never came (whole-suite runs: two processes or a gunicorn
+        # worker starting on a new database; which process still held the write end was not found)
+        os.write(write, engine.url.render_as_string(hide_password=False).encode() + b"\n")
     finally:
         os.close(write)
     optimize = ["-" + "O" * sys.flags.optimize] if sys.flags.optimize else []
@@ -82,7 +85,7 @@ def _main(config_path: str, instance_dir: str) -> int:
     except ConfigError as error:
         sys.stdout.write(str(error))
         return _REFUSED
-    engine = create_db_engine(sys.stdin.read())
+    engine = create_db_engine(sys.stdin.readline().strip())
     try:
         prepare_database(engine, lambda: config, Path(instance_dir), path.parent)
     finally:
