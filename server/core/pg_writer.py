@@ -138,30 +138,11 @@ class PostgresGroupWriter:
                         provisional.append((job, outcome))
                         continue
                 except Exception as error:  # refused or failed: undo this action only ...
-                    status = None if conn.invalidated else dbapi_connection.info.transaction_status
-                    if status not in (_INTRANS, _INERROR):
+                    if not _in_transaction(conn):
                         raise  # ... unless the transaction is gone: nothing of the batch happened
                     order.undone()
-                    conn.info[DEFERRED].clear()
-                    while conn.in_nested_transaction():  # a savepoint of the action's own, left open
-                        conn.get_nested_transaction().rollback()
-                    tail = "COMMIT" if index > last else _SAVEPOINT
-                    dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
-                    if provisional:  # ... and those since the savepoint, done but undone with it: they
-                        # run again first in the next batch (as after a deadlock), and the next batches
-                        # take a savepoint at every action while refusals come
-                        lane.again.extend(undone for undone, _outcome in provisional)
-                        provisional.clear()
-                        lane.careful = CAREFUL_BATCHES
-                    if isinstance(error, OutOfOrder):  # not a failure: it waits for its turn
-                        job[5] = error.args[0]  # the row it wanted: its place in the next batch
-                        lane.again.append(job)
-                        continue
-                    job[4] += 1
-                    if _sqlstate(error) in _RETRY_STATES and job[4] < PG_TRIES:
-                        lane.again.append(job)
-                    else:
-                        results.append((done, None, error))
+                    _undo_to_savepoint(lane, conn, provisional, "COMMIT" if index > last else _SAVEPOINT)
+                    _refused(lane, job, error, results)
                 else:
                     order.released()
                     results.extend((kept[3], kept_outcome, None) for kept, kept_outcome in provisional)
@@ -195,32 +176,17 @@ class PostgresGroupWriter:
             ) from lost
         if not isinstance(error, Exception):
             raise error  # (a BaseException: the batch fails, as it would one action at a time)
-        dbapi_connection = None if conn.invalidated else conn.connection.dbapi_connection
-        status = None if dbapi_connection is None else dbapi_connection.info.transaction_status
-        if status not in (_INTRANS, _INERROR):
+        if not _in_transaction(conn):
             raise error  # the transaction is gone: nothing of the batch happened
-        conn.info[DEFERRED].clear()
-        while conn.in_nested_transaction():  # a savepoint of an action's own, left open
-            conn.get_nested_transaction().rollback()
-        tail = "COMMIT" if ends_batch else _SAVEPOINT
-        dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
-        # undone with the savepoint: those before it, and the run but its first failure (each ran as
-        # it would have one at a time up to it), which the next batches run one at a time
-        lane.again.extend(undone for undone, _outcome in provisional)
-        provisional.clear()
+        _undo_to_savepoint(lane, conn, provisional, "COMMIT" if ends_batch else _SAVEPOINT)
+        # undone with the savepoint too: the run but its first failure (each ran as it would have one
+        # at a time up to it), which the next batches run one at a time
         lane.careful = CAREFUL_BATCHES
         for offset, job in enumerate(run):
             if offset != position or gathered.database_error is not None:
                 lane.again.append(job)  # (a database error is found again, and told, one at a time)
-            elif isinstance(error, OutOfOrder):
-                job[5] = error.args[0]
-                lane.again.append(job)
             else:
-                job[4] += 1
-                if _sqlstate(error) in _RETRY_STATES and job[4] < PG_TRIES:
-                    lane.again.append(job)
-                else:
-                    results.append((job[3], None, error))
+                _refused(lane, job, error, results)
         return end
 
 
@@ -346,6 +312,40 @@ class Gathered:
         if self.database_error is not None:
             return outcomes, (0, self.database_error)
         return outcomes, None
+
+
+def _in_transaction(conn) -> bool:
+    """Whether the batch's transaction is still there (open, or failed and waiting for a rollback)."""
+    return not conn.invalidated and conn.connection.dbapi_connection.info.transaction_status in (_INTRANS, _INERROR)
+
+
+def _undo_to_savepoint(lane, conn, provisional: list, tail: str) -> None:
+    """An action refused or failed: back to the savepoint (its deferred writes dropped, a savepoint of
+    its own left open rolled back), then ``tail`` (the next savepoint, or the COMMIT). Those done since
+    the savepoint (``provisional``) were undone with it: they run again first in the next batch (as
+    after a deadlock), and the next batches take a savepoint at every action while refusals come."""
+    conn.info[DEFERRED].clear()
+    while conn.in_nested_transaction():
+        conn.get_nested_transaction().rollback()
+    conn.connection.dbapi_connection.execute(f"{_ROLLBACK_TO}; {_RELEASE}; {tail}")
+    if provisional:
+        lane.again.extend(undone for undone, _outcome in provisional)
+        provisional.clear()
+        lane.careful = CAREFUL_BATCHES
+
+
+def _refused(lane, job, error, results: list) -> None:
+    """A job whose action was refused or failed, and undone: put off to its turn (OutOfOrder, not a
+    failure), run again (a deadlock or a busy row, up to PG_TRIES runs), or its caller told."""
+    if isinstance(error, OutOfOrder):
+        job[5] = error.args[0]  # the row it wanted: its place in the next batch
+        lane.again.append(job)
+        return
+    job[4] += 1
+    if _sqlstate(error) in _RETRY_STATES and job[4] < PG_TRIES:
+        lane.again.append(job)
+    else:
+        results.append((job[3], None, error))
 
 
 def _gathers(batch, index) -> bool:
