@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from callgrind_issue import ours, step, stop, totals, under_callgrind, wait_answering
-from common import ROOT, baseline_tree, bench_config, free_port, token, tree_of
+from common import ROOT, baseline_tree, bench_config, free_port, token
 
 HEARD_TIMEOUT = 120.0  # under valgrind a call to 50 listeners takes ~1 s
 
@@ -174,11 +174,7 @@ def main():
         tmp = Path(tmp)
         out = Path(args.keep) if args.keep else tmp / "out"
         out.mkdir(parents=True, exist_ok=True)
-        tree = None
-        if args.baseline and Path(args.baseline).is_dir():
-            tree = tree_of(Path(args.baseline).resolve(), tmp / "baseline")
-        elif args.baseline:
-            tree = baseline_tree(args.baseline, tmp / "baseline")
+        tree = baseline_tree(args.baseline, tmp / "baseline") if args.baseline else None
         results: dict[int, dict[str, float]] = {}
         nets: dict[int, dict[str, float]] = {}
         for count in args.listeners:

@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, baseline_tree, bench_config, free_port, tree_of
+from common import ROOT, baseline_tree, bench_config, free_port
 
 _OTHER_TREE = (
     "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
@@ -173,11 +173,7 @@ def main():
         tmp = Path(tmp)
         out = Path(args.keep) if args.keep else tmp / "out"
         out.mkdir(parents=True, exist_ok=True)
-        tree = None
-        if args.baseline and Path(args.baseline).is_dir():  # a work tree of its own (an experiment)
-            tree = tree_of(Path(args.baseline).resolve(), tmp / "baseline")
-        elif args.baseline:
-            tree = baseline_tree(args.baseline, tmp / "baseline")
+        tree = baseline_tree(args.baseline, tmp / "baseline") if args.baseline else None
         results: dict[str, list[float]] = {}
         for n in range(1, args.rounds + 1):
             runs = [] if args.no_bare else [("bare", None)]

@@ -53,7 +53,10 @@ _OTHER_TREE = (
 
 def baseline_tree(revision: str, directory: Path) -> Path:
     """``revision`` of this repository laid out in ``directory`` as an importable ``queuekiosk`` package
-    (what setup.py's package_dir does), for ``queuekiosk_server(code=...)``."""
+    (what setup.py's package_dir does), for ``queuekiosk_server(code=...)``; a folder's name instead of
+    a revision: that work tree as it is (an experiment)."""
+    if Path(revision).is_dir():
+        return tree_of(Path(revision).resolve(), directory)
     source = directory / "src"
     source.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True).stdout
