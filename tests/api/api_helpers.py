@@ -111,6 +111,10 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    proc.kill()
-    proc.wait(15)
+    proc.terminate()  # (not kill: the master stops its worker, which would be left running)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
     raise AssertionError(f"gunicorn did not answer /healthz within {timeout} s:\n{log_path.read_text()}")
