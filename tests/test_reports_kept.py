@@ -16,7 +16,7 @@ from array import array
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
@@ -140,6 +140,28 @@ def check_kept_figures(queue) -> None:
             assert found == reports.summary(conn, site, years, group_by, now=later, from_tickets=True)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(K).where(K.c.grouping == "ytotal")).scalar_one()
+
+
+def test_a_year_is_kept_in_a_few_statements(make_queue, config):
+    """The first report over a year keeps its 365 days (all but one without tickets), then its 12
+    months and the year, in a few statements: each write replaces its days' rows at once, not a
+    statement a day (~470 statements, most of the PostgreSQL test above); a report by another
+    grouping then rolls its months up in one write, not one a month."""
+    queue = make_queue(config)
+    site, engine = queue.site, queue.engine
+    simulate(engine, site, dt.date(2025, 6, 2), 1, seed=2, settings=Settings(per_day=20))
+    year = periods.named_period("2025", site.config.site.zone)
+    now = local(site, MONDAY, 9)
+    statements = []
+    event.listen(engine, "after_cursor_execute", lambda *_: statements.append(1))
+    with engine.connect() as conn:
+        for group_by, most in (("service", 40), ("counter", 20)):
+            del statements[:]
+            found = reports.summary(conn, site, year, group_by, now=now)
+            conn.commit()
+            assert len(statements) <= most, f"by {group_by}: {len(statements)} statements"
+            assert found == reports.summary(conn, site, year, group_by, now=now, from_tickets=True)
+        assert conn.execute(select(func.count()).select_from(K).where(K.c.grouping == "ycounter")).scalar_one()
 
 
 def _targets(conn, site) -> dict:
