@@ -147,7 +147,8 @@ def power_cut_round(live_server, power_cut_disk, synchronous: str):
 
 
 def load_until(srv, tokens: dict[int, str], kill, seconds: float = 3) -> tuple[list[dict], list[dict]]:
-    """32 clients issue and the counters of ``tokens`` call; after ``seconds`` ``kill()`` the server.
+    """32 clients issue and the counters of ``tokens`` call; after ``seconds`` (longer on a loaded
+    machine, until more than 100 tickets were acknowledged) ``kill()`` the server.
     Returns the tickets and calls the server acknowledged."""
     acknowledged: list[dict] = []
     called: list[dict] = []
@@ -182,6 +183,9 @@ def load_until(srv, tokens: dict[int, str], kill, seconds: float = 3) -> tuple[l
     for thread in threads:
         thread.start()
     time.sleep(seconds)
+    deadline = time.monotonic() + 60
+    while len(acknowledged) <= 100 and time.monotonic() < deadline:
+        time.sleep(0.1)  # a busy machine: killing now would test too light a load
     kill()
     srv.proc.wait(10)
     stop.set()
