@@ -305,6 +305,7 @@ def _publish_now(site, outcome: q.Outcome) -> None:
         if happened.kind == "ticket.called" and waiting is not None:
             payload["waiting"] = waiting
         for_displays = None
+        told_to: dict[int, tuple[dict, list[str]]] = {}  # id(payload) -> (payload, its rooms), first told first
         for room in rooms:
             told = payload
             if happened.ticket is not None and ":display:" in room:
@@ -313,9 +314,22 @@ def _publish_now(site, outcome: q.Outcome) -> None:
                 told = for_displays
             display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
             if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
-                socketio.emit(happened.kind, {**told, "announcement": spoken[display_id]}, to=room)
-            else:
-                socketio.emit(happened.kind, told, to=room)
+                told = {**told, "announcement": spoken[display_id]}
+            told_to.setdefault(id(told), (told, []))[1].append(room)
+        for told, its_rooms in told_to.values():
+            _tell(happened.kind, told, its_rooms)
+
+
+def _tell(event: str, payload: dict, rooms: list[str]) -> None:
+    """``socketio.emit(event, payload, to=room)`` for each of ``rooms``; with the message queue one call for
+    them all (``emit_to_rooms``: a ticket's payload goes to a dozen rooms, most without a client in this
+    process, and Flask-SocketIO's and python-socketio's emit around each cost more than the queue's entry)."""
+    emit_to_rooms = getattr(socketio.server.manager, "emit_to_rooms", None)
+    if emit_to_rooms is not None:
+        emit_to_rooms(event, payload, rooms)
+        return
+    for room in rooms:
+        socketio.emit(event, payload, to=room)
 
 
 def _announcements(site, number: int, counter: int) -> dict[str | None, dict]:
