@@ -23,6 +23,7 @@ READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (
 # answers pings. Longer than Socket.IO's ping interval plus its timeout (server/web/extensions.py), so a
 # live client, which answers every ping, never meets it: 25 s with the default pings.
 IDLE_MARGIN_SECONDS = 5.0
+YOUNG_COLLECTION = 7_000  # allocations between two collections of the youngest generation (Python's: 700)
 
 
 # A block of plain header lines as email.feedparser reads them: each a name of printable characters
@@ -74,6 +75,14 @@ class _HttpDate:
         return cls.value
 
 
+# start_response's work on a header kept: (name, value) -> ((name, value) as Latin-1 bytes, which of
+# Connection, Date and Content-Length it is, or None); and a status's -> (as bytes, its code)
+_ENCODED_HEADERS: dict[tuple[str, str], tuple[tuple[bytes, bytes], str | None]] = {}
+_ENCODED_STATUSES: dict[str, tuple[bytes, int]] = {}
+ENCODED_KEPT = 512
+_PROVIDED = {name: name for name in ("connection", "date", "content-length")}
+
+
 class SmallBufferHandler(pywsgi.WSGIHandler):
     """gevent's handler with a 2 KB read buffer instead of 8 KB (6 KB less per connected display),
     request headers read by ``read_headers``, and no access-log line formatted when there is no
@@ -111,6 +120,55 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+
+    def start_response(self, status, headers, exc_info=None):
+        """gevent's, with what it works out for each header (checked for CR, LF and non-Latin-1
+        characters, encoded, looked at for Connection, Date and Content-Length) worked out once per
+        header and kept: the same headers come with nearly every answer (the security headers, the
+        content type), ~50 bytecodes each. A header or status not seen before, an ``exc_info``, and
+        HTTP/1.0 go gevent's way (which raises what it raises)."""
+        known = _ENCODED_HEADERS.get
+        encoded = []
+        provided = None  # {kind: value} of the Connection, Date and Content-Length headers given
+        try:
+            for pair in headers:
+                found = known(pair)
+                if found is None:
+                    break
+                encoded.append(found[0])
+                if found[1] is not None:
+                    if provided is None:
+                        provided = {}
+                    provided[found[1]] = pair[1]
+            else:
+                status_known = _ENCODED_STATUSES.get(status)
+                if status_known is not None and exc_info is None and self.request_version != "HTTP/1.0":
+                    return self._start_known(status, status_known, encoded, provided or {})
+        except TypeError:  # an unhashable header or status (a list): gevent's way
+            pass
+        write = super().start_response(status, headers, exc_info)
+        if len(_ENCODED_HEADERS) >= ENCODED_KEPT:  # values vary (a Content-Length): a bounded memory
+            _ENCODED_HEADERS.clear()
+        for pair, pair_bytes in zip(headers, self.response_headers):
+            if type(pair) is tuple:
+                _ENCODED_HEADERS[pair] = (pair_bytes, _PROVIDED.get(pair[0].lower()))
+        if type(status) is str and len(_ENCODED_STATUSES) < ENCODED_KEPT:
+            _ENCODED_STATUSES[status] = (self.status, self.code)
+        return write
+
+    def _start_known(self, status, status_known, encoded, provided):
+        """The rest of gevent's start_response, for headers and status seen (and checked) before."""
+        self.status, self.code = status_known
+        self._orig_status = status
+        self.response_headers = encoded
+        self.provided_date = provided.get("date")
+        self.provided_content_length = provided.get("content-length")
+        if provided.get("connection") == "close":
+            self.close_connection = True
+        if self.code in (304, 204) and self.provided_content_length not in (None, "0"):
+            message = f"Invalid Content-Length for {self.code} response: {self.provided_content_length!r} (must be absent or zero)"
+            raise self.ApplicationError(message.encode("latin-1"))
+        return self.write
 
     def log_request(self):
         if not isinstance(self.server.log, pywsgi._NoopLog):
@@ -205,6 +263,10 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
     # them all every ~4,000 tickets (the requests in flight when a younger generation is collected
     # survive into the oldest): 2 full collections in 10 s of 32 clients took 315 ms, 3 took 4 ms after.
     gc.freeze()
+    # and the youngest generation collected every YOUNG_COLLECTION allocations instead of 700: most of a
+    # request's objects are gone by then, where at 700 a collection comes every few requests and walks
+    # (and moves on to the older generations) the objects of the requests in flight
+    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
     def _stop(*_):
         server.stop(timeout=5)
