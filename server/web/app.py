@@ -229,9 +229,10 @@ class QueueKioskFlask(Flask):
         per host; any setting that changes that (TRUSTED_HOSTS, SERVER_NAME, host or subdomain
         matching) goes Flask's way each time. A host that is refused is refused every time."""
         config = self.config
+        if request_ is None:  # an app context's: none without SERVER_NAME (Flask's answer, without its call)
+            return None if config["SERVER_NAME"] is None else super().create_url_adapter(None)
         if (
-            request_ is None
-            or config["TRUSTED_HOSTS"] is not None
+            config["TRUSTED_HOSTS"] is not None
             or config["SERVER_NAME"] is not None
             or self.url_map.host_matching
             or self.subdomain_matching

@@ -120,7 +120,7 @@ def issue_ticket():
         check_hours=not app_state.ignore_hours,
         printer=printer,
         track_base=track_base,
-        config_dir=app_state.config_dir,
+        config_dir=app_state.config_dir if printer is not None else None,  # a ticket's print job's logo
         estimator=estimator(app_state),
         after=lambda outcome: printer is not None and printing.job_added(app_state, printer),
     )
