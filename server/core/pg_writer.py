@@ -206,15 +206,19 @@ class Gathered:
 
     def __init__(self, first: str | None = None):
         self.driver = None
-        self.queue: list = []  # [sql, values, slot], slot = [rows, error]
+        self.queue: list = []  # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         if first is not None:
-            self.queue.append([first, None, [None, None]])
+            self.queue.append([first, None, [None, None], None])
         self.database_error = None  # the first error PostgreSQL gave
         self._last_read = None
 
-    def statement(self, conn, sql: str, values: dict, answer: bool, shared: bool = False) -> list:
+    def statement(
+        self, conn, sql: str, values: dict, answer: bool, shared: bool = False, many: str | None = None
+    ) -> list:
         """``shared``: the statement is a read that may be answered once for every action asking it
-        with the same values (Prepared's ``shared``): nothing volatile, no lock taken."""
+        with the same values (Prepared's ``shared``): nothing volatile, no lock taken. ``many``: the
+        statement for several executions at once (Prepared's ``many``), sent for those that come
+        one after another."""
         if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
             self.flush(conn)
             return rows_of(conn, sql, values)
@@ -223,7 +227,7 @@ class Gathered:
             slot = last[2]
         else:
             slot = [None, None]
-            self.queue.append([sql, values, slot])
+            self.queue.append([sql, values, slot, many])
             self._last_read = (sql, values, slot) if shared else None
         if not answer:
             return []
@@ -242,27 +246,40 @@ class Gathered:
             return
         dbapi_connection = conn.connection.dbapi_connection
         dbapi = conn.dialect.loaded_dbapi
+        sends = _together(queue)
         sent = []
         try:
             with dbapi_connection.pipeline():  # sent as it leaves pipeline mode: one Sync, one wait
-                for sql, values, slot in queue:
+                for sql, values, slots in sends:
                     cursor = dbapi_connection.cursor()
-                    sent.append((cursor, slot))
+                    sent.append((cursor, slots))
                     cursor.execute(sql, values)
         except dbapi.Error as error:
             self._failed(conn, error)
-        for cursor, slot in sent:
+        for cursor, slots in sent:
             try:
                 if cursor.pgresult is None:  # failed, or not run after another's failure (no rows: an error)
-                    slot[1] = self.database_error or dbapi.OperationalError("the statement was not run")
+                    error = self.database_error or dbapi.OperationalError("the statement was not run")
+                    for slot in slots:
+                        slot[1] = error
+                    continue
+                rows = [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
+                if len(slots) == 1:
+                    slots[0][0] = rows
+                elif len(rows) != len(slots):  # (never: a ``many`` statement answers each execution)
+                    for slot in slots:
+                        slot[1] = dbapi.ProgrammingError(f"{len(rows)} rows for {len(slots)} executions")
                 else:
-                    slot[0] = [tuple(row) for row in cursor.fetchall()] if has_rows(cursor) else []
+                    for slot, row in zip(slots, rows, strict=True):
+                        slot[0] = [row]
             except dbapi.Error as error:
-                slot[1] = self.database_error or error
+                for slot in slots:
+                    slot[1] = self.database_error or error
             finally:
                 cursor.close()
-        for _sql, _values, slot in queue[len(sent) :]:
-            slot[1] = self.database_error
+        for _sql, _values, slots in sends[len(sent) :]:
+            for slot in slots:
+                slot[1] = self.database_error
 
     def _failed(self, conn, error) -> None:
         if self.database_error is None:
@@ -312,6 +329,28 @@ class Gathered:
         if self.database_error is not None:
             return outcomes, (0, self.database_error)
         return outcomes, None
+
+
+def _together(queue: list) -> list:
+    """The gathered statements as sent: (sql, values, their slots); a run of two or more executions
+    of one statement that has a ``many`` form, one after another, as that one statement with each
+    parameter the array of their values."""
+    sends = []
+    index = 0
+    while index < len(queue):
+        sql, values, slot, many = queue[index]
+        end = index + 1
+        if many is not None:
+            while end < len(queue) and queue[end][0] == sql:
+                end += 1
+        if end - index == 1:
+            sends.append((sql, values, [slot]))
+        else:
+            run = queue[index:end]
+            arrays = {name: [entry[1][name] for entry in run] for name in values}
+            sends.append((many, arrays, [entry[2] for entry in run]))
+        index = end
+    return sends
 
 
 def _in_transaction(conn) -> bool:

@@ -46,6 +46,45 @@ _INSERT_TICKET_NO_RETURNING = Prepared(insert(T), keys=_TICKET_KEYS)
 # instead of three; what it stores is what next_number, _INSERT_TICKET and record_event store (the
 # event's detail byte for byte the JSON record_event writes). Tickets of different services lock
 # different number rows: they never wait for each other.
+# Several tickets issued side by side in a batch of the group writer (pg_writer.Gathered): one
+# statement, whose rows are what the statement above gives each, run one after another in their
+# order. Each queue's number row is taken once (in (day, service) order, as a batch takes its rows)
+# for all its tickets: its k-th of t tickets gets the number, waiting count and priority count the
+# row had after its k-th increment.
+_ISSUE_MANY_ON_POSTGRESQL = (
+    "WITH input AS (SELECT * FROM unnest(%(service)s::integer[], %(day)s::date[], %(start)s::integer[],"
+    " %(priority)s::integer[], %(public_id)s::varchar[], %(site_id)s::varchar[], %(priority_id)s::integer[],"
+    " %(kiosk_id)s::varchar[], %(now)s::timestamp[], %(user_id)s::integer[], %(token_id)s::integer[],"
+    " %(detail_head)s::varchar[], %(detail_tail)s::varchar[]) WITH ORDINALITY AS i(service, day, start,"
+    " priority, public_id, site_id, priority_id, kiosk_id, now, user_id, token_id, detail_head, detail_tail, n)"
+    "), ranked AS (SELECT *, row_number() OVER queue AS k, count(*) OVER everyone AS tickets,"
+    " sum(priority) OVER queue AS priorities_so_far, sum(priority) OVER everyone AS priorities"
+    " FROM input WINDOW everyone AS (PARTITION BY day, service), queue AS (everyone ORDER BY n)"
+    "), seq AS ("
+    " INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting)"
+    " SELECT service, day, start + tickets - 1, tickets, priorities FROM ranked WHERE k = 1 ORDER BY day, service"
+    " ON CONFLICT (service_id, business_day) DO UPDATE SET"
+    " last_number = number_sequences.last_number + excluded.waiting,"
+    " waiting = number_sequences.waiting + excluded.waiting,"
+    " priority_waiting = number_sequences.priority_waiting + excluded.priority_waiting"
+    " RETURNING service_id, business_day, last_number, waiting, priority_waiting"
+    "), numbered AS (SELECT r.*, s.last_number - r.tickets + r.k AS number, s.waiting - r.tickets + r.k AS waiting,"
+    " s.priority_waiting - r.priorities + r.priorities_so_far AS priority_waiting"
+    " FROM ranked r JOIN seq s ON s.service_id = r.service AND s.business_day = r.day"
+    "), ticket AS ("
+    " INSERT INTO tickets (public_id, site_id, origin_service_id, service_id, number, business_day,"
+    " priority_id, kiosk_id, status, issued_at, transfers)"
+    " SELECT public_id, site_id, service, service, number, day, priority_id, kiosk_id, 'waiting', now, 0"
+    " FROM numbered ORDER BY n RETURNING id, public_id"
+    "), event AS ("
+    " INSERT INTO events (site_id, kind, at, ticket_id, service_id, counter_id, user_id, token_id, detail)"
+    " SELECT x.site_id, 'issued', x.now, ticket.id, x.service, NULL, x.user_id, x.token_id,"
+    " CAST(x.detail_head || x.number || x.detail_tail AS json) FROM numbered x JOIN ticket USING (public_id)"
+    " ORDER BY x.n"
+    f") SELECT x.number, x.waiting, x.priority_waiting, {ESTIMATE_INPUTS_SQL.replace(':service', 'x.service')},"
+    " ticket.id"
+    " FROM numbered x JOIN ticket USING (public_id) ORDER BY x.n"
+)
 _ISSUE_ON_POSTGRESQL = Prepared(
     text(
         f"WITH seq AS ({TAKE_NUMBER_SQL}), ticket AS ("
@@ -70,7 +109,8 @@ _ISSUE_ON_POSTGRESQL = Prepared(
             bindparam(name, type_=Integer())
             for name in ("service", "start", "priority", "priority_id", "user_id", "token_id")
         ),
-    )
+    ),
+    many=_ISSUE_MANY_ON_POSTGRESQL,
 )
 
 
@@ -164,8 +204,9 @@ def issue(
     actor = actor or Actor()
     detail = {"number": None, "priority": priority, "kiosk": kiosk}
     ticket_id = None
+    # the "issued" event's detail around its number, as record_event writes it
+    head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
     if conn.dialect.name == "postgresql":
-        head, _, tail = json.dumps(detail).partition("null")  # '{"number": ' and the rest, as record_event writes it
         number, waiting, priority_waiting, avg_seconds, open_counters, ticket_id = _ISSUE_ON_POSTGRESQL.one(
             conn,
             {
@@ -211,7 +252,6 @@ def issue(
     if ticket_id is None:
         if conn.dialect.name == "sqlite":
             ticket.id = _INSERT_TICKET_NO_RETURNING.inserted_id(conn, vars(ticket))
-            head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
             _INSERT_ISSUED_EVENT.execute(
                 conn,
                 {

@@ -27,14 +27,20 @@ from ..db import GATHER, ROW_ORDER, defer, send_deferred
 
 
 class Prepared:
-    def __init__(self, statement, keys: tuple[str, ...] | None = None, shared: bool = False):
+    def __init__(self, statement, keys: tuple[str, ...] | None = None, shared: bool = False, many: str | None = None):
         """``keys``: for an INSERT, the columns every execution gives (the statement is compiled for them).
         ``shared``: a read that side-by-side actions of the PostgreSQL group writer (pg_writer.Gathered)
         asking it with the same values, with no write between, may get one answer for: nothing
-        volatile (nextval, now(), random()), no lock taken (FOR UPDATE), no side effect."""
+        volatile (nextval, now(), random()), no lock taken (FOR UPDATE), no side effect.
+        ``many``: on PostgreSQL, the statement for several executions at once (psycopg's form, each
+        parameter an array of the executions' values, in their order), doing what they would do one
+        after another and returning each one's single row, in their order: side-by-side actions of
+        the group writer sending it together get one statement instead of one each (one parse, plan
+        and executor start in PostgreSQL, one execution in psycopg)."""
         self.statement = statement
         self.keys = keys
         self.shared = shared
+        self.many = many
         # dialect -> its plan, or None where it does not apply: SQLite (sql, params -> values), psycopg
         # (sql, [(name, processor)], whether it locks a number row)
         self._compiled = {}
@@ -95,7 +101,7 @@ class Prepared:
                     order.released()
         values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
         if gather is not None:  # issuing's actions side by side: the statement goes with theirs
-            return gather.statement(conn, sql, values, answer, self.shared)
+            return gather.statement(conn, sql, values, answer, self.shared, self.many)
         if not answer and defer(conn, sql, values):
             return []
         try:
