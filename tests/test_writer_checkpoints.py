@@ -96,7 +96,6 @@ def test_checkpoints_share_one_connection_while_batches_come_and_close_it_when_q
         engine.dispose()
 
 
-@pytest.mark.xfail(reason="writer.py: the quiet moment judged by the time since the last commit (notes/suite.md)")
 def test_a_stream_slower_than_its_checkpoints_keeps_the_connection(tmp_path, monkeypatch, opened):
     """Batches a fifth of QUIET_SECONDS apart, each beginning a checkpoint that ends before the next
     batch: the stream is not quiet, and its checkpoints keep one connection. A whole-suite run under

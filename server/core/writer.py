@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from urllib.parse import quote
 
 import gevent
@@ -77,6 +78,7 @@ class _Checkpoints:
         self._frames = 0  # the WAL's length as the last checkpoint found it
         self.catch_up = False  # the writer should wait for a checkpoint before its next batch
         self._later = None  # the checkpoint due QUIET_SECONDS after a commit
+        self._last_commit = 0.0  # (time.monotonic()) quiet is QUIET_SECONDS without a commit
         self._failure = None  # why the last checkpoint failed, said on the hub (not from the pool's thread)
         # the checkpoints' own connection, kept while batches come: opening one reads the whole schema
         # (about 2 million instructions, at every checkpoint); closed after a quiet second
@@ -93,6 +95,7 @@ class _Checkpoints:
             log.warning("checkpoint of the SQLite WAL failed: %s", self._failure)
             self._failure = None
         self._since += actions
+        self._last_commit = time.monotonic()
         if self._later is None:
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)
         if self._since < CHECKPOINT_EVERY or self._under_way():
@@ -117,6 +120,9 @@ class _Checkpoints:
             self._since = 0
             self._running = gevent.get_hub().threadpool.spawn(self._checkpoint)
             self._later = gevent.spawn_later(QUIET_SECONDS, self._after_a_while)  # then: quiet yet?
+        elif (wait := self._last_commit + QUIET_SECONDS - time.monotonic()) > 0:
+            # a commit within the second, its checkpoint begun after it: batches still come
+            self._later = gevent.spawn_later(wait, self._after_a_while)
         else:  # a second without a commit: the checkpoints' connection is not kept
             self._close_connection()
 
