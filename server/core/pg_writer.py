@@ -24,7 +24,13 @@ log = logging.getLogger(__name__)
 
 PG_MAX_BATCH = 32  # a savepoint's XID stays cached in the backend up to 64 a transaction; past that,
 # every snapshot of every backend looks further (PostgreSQL's "suboverflowed" transactions)
-PG_LANES = 2  # batches written side by side, each lane its own services (see PostgresGroupWriter.submit)
+# batches written side by side, each lane its own services (see PostgresGroupWriter.submit). One: on a
+# machine whose cores the servers share with PostgreSQL, a process's batches of all its services in one
+# lane are twice as large, and a ticket cost less CPU of the server and of PostgreSQL (one commit, one
+# BEGIN, savepoint and webhook look per ~25 tickets instead of ~11; bench_production's way, 4 rounds:
+# PostgreSQL's CPU 0.088-0.093 against 0.129-0.144 ms a ticket, two processes with Redis 1,064-1,296/s
+# against 726-1,008/s). Two or more pay off where round trips, not CPU, are the limit (PostgreSQL far).
+PG_LANES = 1
 CAREFUL_BATCHES = 8  # after an action was refused under a shared savepoint: batches that take one at every action
 PG_TRIES = 5  # runs of an action that met a deadlock or a busy row before its caller hears of it
 # deadlock, serialization failure, lock not available: nothing of the action happened, it may run again
