@@ -36,13 +36,13 @@ def prepare_apart(engine: Engine, config_path: Path, instance_dir: Path) -> None
     config.yaml refused is the same ConfigError, any other failure a RuntimeError with the child's
     message. Concurrent first starts are safe (the child takes prepare_database's migration lock)."""
     read, write = os.pipe()
-    try:
-        # one line, far below a pipe's buffer; the child reads that line, not up to the end of the pipe:
-        # it waited for ever once its end never came (whole-suite runs: two processes or a gunicorn
-        # worker starting on a new database; which process still held the write end was not found)
-        os.write(write, engine.url.render_as_string(hide_password=False).encode() + b"\n")
-    finally:
-        os.close(write)
+    # closed by the file's own close, not os.close: gevent's os.close (gevent >= 25.8.1, patched in a
+    # server) defers closing a pipe to its loop's next turn, and the loop may never turn while the
+    # server waits for the child: a child reading up to the end of the pipe waited for ever (whole-suite
+    # runs: a gunicorn worker starting on a new database held both ends). The child reads one line all
+    # the same (far below a pipe's buffer).
+    with open(write, "wb", buffering=0) as address:
+        address.write(engine.url.render_as_string(hide_password=False).encode() + b"\n")
     optimize = ["-" + "O" * sys.flags.optimize] if sys.flags.optimize else []
     # the address on an inherited pipe and the message in a file, not through pipes read here:
     # no gevent file objects or buffers in the server for a child's output

@@ -21,6 +21,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from api_helpers import issue
 from sqlalchemy import create_engine
 
@@ -135,6 +136,44 @@ def test_a_new_databases_refused_config_is_said_and_nothing_starts(live_server, 
     )
     srv.start(timeout=60)
     assert issue(srv.session(), "HT")["number"] == 1001
+
+
+def test_the_first_start_child_finds_the_end_of_the_address_as_it_starts(monkeypatch):
+    """The database's address reaches the child on a pipe whose write end the server has closed when
+    the child starts, under gevent too: gevent's os.close (gevent >= 25.8.1, patched in every server)
+    defers closing a pipe to its loop's next turn, which may never come while the server waits for
+    the child (whole-suite runs: a gunicorn worker starting on a new database held both ends, its
+    child waiting for the end of the pipe). What the child reads, looked at as it is started."""
+    import os
+    import subprocess
+    from types import SimpleNamespace
+
+    import gevent
+    import gevent.os
+    from sqlalchemy.engine import make_url
+
+    from queuekiosk.server.web import first_start
+
+    if not hasattr(gevent.os, "close"):
+        pytest.skip("this gevent does not patch os.close")
+    gevent.get_hub()  # a server's hub: gevent's close defers a pipe's
+    monkeypatch.setattr(os, "close", gevent.os.close)  # as gevent.monkey.patch_all() in a server
+    read = []
+
+    def run(command, stdin, **_kwargs):
+        os.set_blocking(stdin, False)
+        read.append(os.read(stdin, 4096))
+        try:
+            read.append(os.read(stdin, 4096))  # b"": the end of the pipe
+        except BlockingIOError:
+            read.append("a write end still open")
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(first_start.subprocess, "run", run)
+    url = "postgresql://queuekiosk:secret@127.0.0.1:5432/queuekiosk"
+    first_start.prepare_apart(SimpleNamespace(url=make_url(url)), Path("config.yaml"), Path("instance"))
+    gevent.sleep(0)  # (the loop's turn: gevent's deferred closes done)
+    assert read == [url.encode() + b"\n", b""]
 
 
 # loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
