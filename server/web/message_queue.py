@@ -49,6 +49,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from socketio import packet
 
+from .extensions import PacketJSON
+
 log = logging.getLogger("queuekiosk.message_queue")
 
 TIMEOUT_SECONDS = 1.0  # the longest a request waits for Redis to take one message
@@ -65,12 +67,14 @@ _ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # 
 
 
 class _Written:
-    """An emit's ``data`` (``[payload]``) in a batch, with its JSON written once for all its rooms."""
+    """An emit's ``data`` (``[payload]``) in a batch, with its JSON written once for all its rooms: ``json``
+    goes into the batch, ``payload_json`` (the payload's alone) into this process's clients' packets."""
 
-    __slots__ = ("data", "json")
+    __slots__ = ("data", "json", "payload_json")
 
-    def __init__(self, data: list, json: orjson.Fragment):
-        self.data, self.json = data, json
+    def __init__(self, data: list, payload_json: bytes):
+        self.data, self.payload_json = data, payload_json
+        self.json = orjson.Fragment(b"[" + payload_json + b"]")
 
 
 def _json_of(value):
@@ -160,9 +164,11 @@ class BoundedRedisManager(socketio.RedisManager):
             written = self._written_of(data)
             if written is None:  # what orjson does not write
                 return self._emit_apart(event, data, namespace, room, **kwargs)
+        else:
+            written = opened[3]["data"]
         here = self.rooms.get(namespace)
         if here and here.get(room):  # this process's clients (python-socketio encodes for no one otherwise)
-            self._tell_here(event, data, namespace, room)
+            self._tell_here(event, data, namespace, room, written)
         if opened is not None:  # the same payload to one more room: one entry, written once
             opened[3]["room"].append(room)
             return None
@@ -187,7 +193,7 @@ class BoundedRedisManager(socketio.RedisManager):
         if here:
             for room in rooms:
                 if here.get(room):  # this process's clients
-                    self._tell_here(event, data, namespace, room)
+                    self._tell_here(event, data, namespace, room, written)
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += len(rooms)
             return
@@ -230,20 +236,31 @@ class BoundedRedisManager(socketio.RedisManager):
         self._publish(message)  # the other processes'
         return None
 
-    def _tell_here(self, event: str, data, namespace: str, room: str) -> None:
+    def _tell_here(self, event: str, data, namespace: str, room: str, written: _Written | None = None) -> None:
         """python-socketio's ``Manager.emit`` to a room of this process, for a payload known to have no
         binary parts (orjson wrote it, or it came in a batch as JSON): its packet is made without looking
-        through the payload for them again (``Packet.data_is_binary``, recursive, at every emit)."""
-        if data is None:
-            arguments = [event]
-        elif isinstance(data, tuple):
-            arguments = [event, *data]
+        through the payload for them again (``Packet.data_is_binary``, recursive, at every emit). A payload
+        written for the batch (``written``) is not written again: its packet is that JSON with the event's
+        name before it, what python-socketio's Packet writes with the packets' JSON (PacketJSON: orjson);
+        ~1 us against ~7 for the Packet's."""
+        if written is not None and namespace == "/" and self._packets_by_orjson():
+            encoded = f"{packet.EVENT}[{orjson.dumps(event).decode()},{written.payload_json.decode()}]"
         else:
-            arguments = [event, data]
-        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=arguments, binary=False).encode()
+            if data is None:
+                arguments = [event]
+            elif isinstance(data, tuple):
+                arguments = [event, *data]
+            else:
+                arguments = [event, data]
+            encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=arguments, binary=False).encode()
         message = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         for _sid, eio_sid in self.get_participants(namespace, room):
             self.server._send_eio_packet(eio_sid, message)
+
+    def _packets_by_orjson(self) -> bool:
+        """Whether this server writes its packets as python-socketio's Packet with PacketJSON (the app's)."""
+        packet_class = self.server.packet_class
+        return packet_class is packet.Packet and packet_class.json is PacketJSON
 
     def _written_of(self, data) -> _Written | None:
         """``data``'s _Written, made once for the last few payloads (a ticket's rooms are told in turn one
@@ -254,7 +271,7 @@ class BoundedRedisManager(socketio.RedisManager):
         written = None
         if not isinstance(data, tuple) and data is not None:
             try:
-                written = _Written([data], orjson.Fragment(b"[" + orjson.dumps(data, option=_ORJSON) + b"]"))
+                written = _Written([data], orjson.dumps(data, option=_ORJSON))
             except orjson.JSONEncodeError:  # bytes, an int past 64 bits, a key not a str, a date
                 pass
         self._written = [(data, written), *self._written[: CHECKED_PAYLOADS - 1]]

@@ -10,10 +10,13 @@ import logging
 import time
 
 import socketio
+from engineio.packet import MESSAGE
+from engineio.packet import Packet as EngineIOPacket
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from socketio.packet import Packet
+from socketio.packet import EVENT, Packet
 
+from queuekiosk.server.web.extensions import PacketJSON
 from queuekiosk.server.web.message_queue import BoundedRedisManager, has_binary_parts
 
 PAYLOADS = [
@@ -153,4 +156,32 @@ def test_emit_to_rooms_tells_each_room_here_and_there_as_emits_to_each_would(red
 
     assert decoded(heard_there) == [["ticket.called", p] for p in PAYLOADS for _room in range(2)]
     assert decoded(heard_here) == [["ticket.called", p] for p in PAYLOADS]  # eio-1 in the lobby only
+    assert not here_manager.dropped
+
+
+_JSON_PAYLOADS = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=20,
+).filter(lambda payload: not isinstance(payload, (list, type(None))))  # a list or None: python-socketio's arguments
+
+
+def test_a_packet_to_this_process_s_clients_is_the_one_python_socketio_writes(redis_server, monkeypatch):
+    """A payload the message queue wrote for its batch is not written again for this process's clients: their
+    packet is that JSON with the event's name before it, which must be, to the byte, the packet python-socketio
+    writes with the app's JSON (PacketJSON), by ``emit`` and by ``emit_to_rooms``, for any JSON payload."""
+    monkeypatch.setattr(Packet, "json", PacketJSON)  # as the app's server sets it
+    heard_here: list[str] = []
+    here, here_manager = _process(redis_server.url, heard_here)
+
+    @given(_JSON_PAYLOADS, st.sampled_from(["ticket.called", 'quote "ü"']))
+    @settings(max_examples=200, deadline=None)
+    def check(payload, event):
+        heard_here.clear()
+        here.emit(event, payload, to="site:display:lobby")
+        here_manager.emit_to_rooms(event, payload, ["site:counter:1", "site:display:lobby"])
+        expected = EngineIOPacket(MESSAGE, Packet(EVENT, namespace="/", data=[event, payload]).encode()).encode()
+        assert heard_here == [expected, expected]
+
+    check()
     assert not here_manager.dropped
