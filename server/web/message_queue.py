@@ -200,17 +200,17 @@ class BoundedRedisManager(socketio.RedisManager):
         self._queue_emit(event, data, written, namespace, rooms)
 
     def _queue_emit(self, event, data, written, namespace, rooms: list) -> None:
-        """A batch entry telling ``rooms`` the payload written once, kept open for more rooms of it."""
+        """A batch entry telling ``rooms`` the payload written once, kept open for more rooms of it. Without
+        python-socketio's keys that say nothing here (``binary`` false, ``skip_sid`` and ``callback`` none, and
+        ``host_id``, which the batch gives): every reader, python-socketio's ``_thread`` and ``_handle_emit``
+        and this class's since entries name several rooms, takes them with ``get``; ~110 bytes an entry, a
+        fifth of what a ticket sends through Redis."""
         entry = {
             "method": "emit",
             "event": event,
             "data": written,
-            "binary": False,
             "namespace": namespace,
             "room": rooms,
-            "skip_sid": None,
-            "callback": None,
-            "host_id": self.host_id,
             EACH_ROOM: True,
         }
         self._open = (data, event, namespace, entry)

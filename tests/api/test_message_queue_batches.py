@@ -185,3 +185,20 @@ def test_a_packet_to_this_process_s_clients_is_the_one_python_socketio_writes(re
 
     check()
     assert not here_manager.dropped
+
+
+def test_a_batch_entry_is_told_by_python_socketio_s_own_handle_emit_as_older_processes_tell_it(redis_server):
+    """An entry of a batch carries only what its readers take (no ``binary``, ``skip_sid``, ``callback``
+    or ``host_id``): python-socketio's own ``_handle_emit``, which processes of an earlier version call for
+    each of an entry's rooms, tells it to a client in one of them as it was emitted."""
+    entries: list[dict] = []
+    _here, here_manager = _process(redis_server.url)
+    here_manager._queue = entries.append  # the entries, not sent
+    here_manager.emit_to_rooms("ticket.called", PAYLOADS[0], ["site:display:lobby", "site:dashboard"])
+    batch = json.loads(b"".join(here_manager._encode_batch(entries)))
+    heard_there: list[str] = []
+    _there, there_manager = _process(redis_server.url, heard_there)
+    for entry in batch["messages"]:
+        for room in entry["room"]:
+            socketio.PubSubManager._handle_emit(there_manager, {**entry, "room": room})
+    assert [json.loads(p[p.index("[") :]) for p in heard_there] == [["ticket.called", PAYLOADS[0]]]
