@@ -16,7 +16,7 @@ from array import array
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
@@ -62,14 +62,18 @@ def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, confi
     check_kept_figures(make_queue(config, migrated_sqlite_url))
 
 
-def check_kept_figures(queue) -> None:
+def check_kept_figures(queue, simulated_in=None) -> None:
     """The history of the module's docstring in ``queue``'s database: every report over it equals the
-    count from the tickets, before and after the day ends and a target wait changes."""
+    count from the tickets, before and after the day ends and a target wait changes. The simulated
+    days are simulated in ``simulated_in`` (a database of the same setup) and copied, if given."""
     site, engine = queue.site, queue.engine
     busy = Settings(per_day=70, transfer_share=0.1, no_show_share=0.08, priority_share=0.15, rating_share=0.6)
-    simulate(engine, site, dt.date(2025, 6, 2), 1, seed=2, settings=busy)
-    simulate(engine, site, dt.date(2026, 10, 30), 1, seed=3, settings=busy)
-    simulate(engine, site, dt.date(2026, 11, 18), 4, seed=4, settings=busy)
+    maker = simulated_in or queue
+    simulate(maker.engine, maker.site, dt.date(2025, 6, 2), 1, seed=2, settings=busy)
+    simulate(maker.engine, maker.site, dt.date(2026, 10, 30), 1, seed=3, settings=busy)
+    simulate(maker.engine, maker.site, dt.date(2026, 11, 18), 4, seed=4, settings=busy)
+    if simulated_in is not None:
+        copy_rows(simulated_in, queue)
 
     def run(action, *args, **kwargs):
         with queue.Session.begin() as session:
@@ -162,6 +166,31 @@ def test_a_year_is_kept_in_a_few_statements(make_queue, config):
             assert len(statements) <= most, f"by {group_by}: {len(statements)} statements"
             assert found == reports.summary(conn, site, year, group_by, now=now, from_tickets=True)
         assert conn.execute(select(func.count()).select_from(K).where(K.c.grouping == "ycounter")).scalar_one()
+
+
+def copy_rows(source, target) -> None:
+    """Every row of ``source``'s tables in place of ``target``'s (databases of the same setup: the same
+    ids), and PostgreSQL's id sequences moved past the rows copied."""
+    assert (source.site.service_ids, source.site.counter_ids) == (target.site.service_ids, target.site.counter_ids)
+    tables = m.metadata.sorted_tables
+    with source.engine.connect() as read, target.engine.begin() as write:
+        for table in reversed(tables):
+            write.execute(table.delete())
+        for table in tables:
+            rows = [dict(row._mapping) for row in read.execute(table.select())]
+            if rows:
+                write.execute(table.insert(), rows)
+        if write.dialect.name != "postgresql":
+            return
+        for table in tables:
+            (key, *others) = table.primary_key.columns
+            if not others and key.autoincrement in (True, "auto") and key.type.python_type is int:
+                write.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "
+                        f"coalesce(max({key.name}), 0) + 1, false) FROM {table.name}"
+                    )
+                )
 
 
 def _targets(conn, site) -> dict:
