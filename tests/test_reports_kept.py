@@ -159,7 +159,7 @@ def test_a_year_is_kept_in_a_few_statements(make_queue, config):
     statements = []
     event.listen(engine, "after_cursor_execute", lambda *_: statements.append(1))
     with engine.connect() as conn:
-        for group_by, most in (("service", 40), ("counter", 20)):
+        for group_by, most in (("service", 80), ("counter", 40)):
             del statements[:]
             found = reports.summary(conn, site, year, group_by, now=now)
             conn.commit()
