@@ -241,7 +241,17 @@ def publish(site, outcome: q.Outcome) -> None:
 # what the rooms are told of committed actions, in the order the actions were published: a clerk's
 # answer went out only after the call's message was queued to every display (python-socketio queues
 # it client by client: about 2 ms at 200 displays, and ~0.3 ms of announcement and rooms before)
-_told_later: dict[int, tuple] = {}  # pid -> (its queue, its greenlet): a forked worker makes its own
+_teller: tuple | None = None  # (its queue, its greenlet) of this process
+
+
+def _forget_teller() -> None:
+    """In a forked child (a gunicorn worker): the parent's teller is not this process's. (At fork, not by
+    comparing os.getpid() at each call: a system call at every ticket.)"""
+    global _teller
+    _teller = None
+
+
+os.register_at_fork(after_in_child=_forget_teller)
 
 
 def later(tell, *args) -> None:
@@ -252,14 +262,14 @@ def later(tell, *args) -> None:
     if getattr(socketio, "async_mode", None) != "gevent" or not _gevent_patched():
         tell(*args)
         return
-    pid = os.getpid()
-    teller = _told_later.get(pid)
+    global _teller
+    teller = _teller
     if teller is None or teller[1].dead:
         import gevent
         from gevent.queue import SimpleQueue
 
         pending = SimpleQueue()
-        teller = _told_later[pid] = (pending, gevent.spawn(_tell_in_order, pending))
+        teller = _teller = (pending, gevent.spawn(_tell_in_order, pending))
     teller[0].put((contextvars.copy_context(), tell, args))
 
 
