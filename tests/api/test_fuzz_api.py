@@ -33,6 +33,7 @@ pytest.importorskip("schemathesis")
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 HERE = Path(__file__).resolve().parent / "fuzz_setup"
+HYPOTHESIS_TABLES = HERE.parents[2] / ".hypothesis"  # (the suite's own hypothesis folder, not in git)
 SEED = 20261203
 EXAMPLES = 5  # per operation and phase: 1,500 requests or so over the document's ~70 operations
 OUT_OF_REACH = 2_000_000_011  # the run's own token id: DELETE /api/v1/admin/tokens/{id} is fuzzed too
@@ -53,7 +54,15 @@ def admin_token(server) -> str:
 
 def test_schemathesis_finds_nothing_over_the_whole_document(live_server, tmp_path):
     server = live_server()
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "fuzz_hooks", "PYTHONPATH": str(HERE)}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+        "PYTHONPATH": str(HERE),
+        # where hypothesis keeps the Unicode tables it makes (its charmap, which characters UTF-8
+        # encodes: 1.9 s of CPU), made once, not at every run in the test's new folder; no examples
+        # are kept there (--generation-database none), so every run is the same
+        "HYPOTHESIS_STORAGE_DIRECTORY": str(HYPOTHESIS_TABLES),
+    }
     command = [
         str(SCHEMATHESIS),
         "--no-color",
