@@ -82,11 +82,9 @@ class Prepared:
             sql, values_of = plan
             values = values_of(params)
             try:
-                cursor = conn.connection.dbapi_connection.execute(sql, values)
-                try:
-                    return cursor.fetchall()
-                finally:
-                    cursor.close()
+                cursor = _sqlite_cursor(conn)
+                cursor.execute(sql, values)
+                return cursor.fetchall()
             except dbapi.Error as error:
                 raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
         sql, binds, locks = plan
@@ -136,13 +134,29 @@ class Prepared:
         sql, values_of = plan
         values = values_of(params)
         try:
-            cursor = conn.connection.dbapi_connection.execute(sql, values)
-            try:
-                return cursor.lastrowid
-            finally:
-                cursor.close()
+            cursor = _sqlite_cursor(conn)
+            cursor.execute(sql, values)
+            return cursor.lastrowid
         except dbapi.Error as error:
             raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+
+
+_CURSOR = "queuekiosk_cursor"  # in a pooled SQLite connection's info: its kept cursor
+
+
+def _sqlite_cursor(conn: Connection):
+    """The cursor kept for ``conn``'s SQLite connection, instead of a new one per statement
+    (``Connection.execute`` of sqlite3 makes and frees one each time). Safe because every statement
+    here reads all its results (fetchall, lastrowid) before the next one runs, and sqlite3 resets a
+    statement that failed half-way. It is the cursor of this very DBAPI connection: one kept in the
+    pool's info for a connection since replaced is not used."""
+    fairy = conn.connection
+    dbapi_connection = fairy.dbapi_connection
+    info = fairy.info
+    cursor = info.get(_CURSOR)
+    if cursor is None or cursor.connection is not dbapi_connection:
+        cursor = info[_CURSOR] = dbapi_connection.cursor()
+    return cursor
 
 
 def rows_of(conn: Connection, sql: str, values) -> list[tuple]:
