@@ -81,6 +81,8 @@ _ENCODED_HEADERS: dict[tuple[str, str], tuple[tuple[bytes, bytes], str | None]] 
 _ENCODED_STATUSES: dict[str, tuple[bytes, int]] = {}
 ENCODED_KEPT = 512
 _PROVIDED = {name: name for name in ("connection", "date", "content-length")}
+# never kept: a session cookie (a signed login) or a redirect's address, one answer's own values
+_NOT_KEPT = frozenset(("set-cookie", "location"))
 
 
 class SmallBufferHandler(pywsgi.WSGIHandler):
@@ -150,8 +152,8 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
         if len(_ENCODED_HEADERS) >= ENCODED_KEPT:  # values vary (a Content-Length): a bounded memory
             _ENCODED_HEADERS.clear()
         for pair, pair_bytes in zip(headers, self.response_headers):
-            if type(pair) is tuple:
-                _ENCODED_HEADERS[pair] = (pair_bytes, _PROVIDED.get(pair[0].lower()))
+            if type(pair) is tuple and (name := pair[0].lower()) not in _NOT_KEPT:
+                _ENCODED_HEADERS[pair] = (pair_bytes, _PROVIDED.get(name))
         if type(status) is str and len(_ENCODED_STATUSES) < ENCODED_KEPT:
             _ENCODED_STATUSES[status] = (self.status, self.code)
         return write

@@ -73,3 +73,14 @@ def test_what_is_kept_is_bounded(monkeypatch):
         handler.start_response("200 OK", [("Content-Length", str(length))])
         assert handler.provided_content_length == str(length)
     assert len(wsgi_server._ENCODED_HEADERS) <= wsgi_server.ENCODED_KEPT
+
+
+def test_a_session_cookie_or_an_address_is_not_kept(monkeypatch):
+    monkeypatch.setattr(wsgi_server, "_ENCODED_HEADERS", {})
+    cookie = ("Set-Cookie", "session=signed.login.value; HttpOnly")
+    headers = [("Content-Type", "text/html"), cookie, ("Location", "/counter/3?next=x")]
+    for _again in range(2):
+        handler = _handler(SmallBufferHandler, "HTTP/1.1")
+        handler.start_response("302 FOUND", list(headers))
+        assert (b"Set-Cookie", cookie[1].encode()) in handler.response_headers
+    assert list(wsgi_server._ENCODED_HEADERS) == [("Content-Type", "text/html")]
