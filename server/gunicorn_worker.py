@@ -83,6 +83,12 @@ class GeventWorker(_GeventWorker):
         wsgi.Response = OneSendResponse
         super().init_process()
 
+    def load_wsgi(self):
+        super().load_wsgi()
+        from .wsgi_server import settle_collector
+
+        settle_collector()  # as serve does once its app is made
+
     @property
     def idle_seconds(self) -> float:
         if self._idle_seconds is None:

@@ -251,15 +251,8 @@ def lan_address(host: str) -> str:
             return "127.0.0.1"
 
 
-def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
-    server = NoDelayWSGIServer((host, port), app, log="default" if access_log else None)
-    server.idle_seconds = 2 * ping_seconds() + IDLE_MARGIN_SECONDS
-    server.start()
-    address = lan_address(host)
-    app.config[printing.SERVER_URL] = f"http://{f'[{address}]' if ':' in address else address}:{server.server_port}"
-    printing.warn_if_phones_cannot_reach(app)
-    if on_ready:
-        on_ready(server)
+def settle_collector() -> None:
+    """Once the app is made (serve, and each gunicorn worker: server/gunicorn_worker.py)."""
     # What starting made (modules, the app, the setup: ~93,000 objects tracked) lives as long as the
     # process. Out of the collector's sight, a full collection walks only what came since. It walked
     # them all every ~4,000 tickets (the requests in flight when a younger generation is collected
@@ -269,6 +262,18 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
     # request's objects are gone by then, where at 700 a collection comes every few requests and walks
     # (and moves on to the older generations) the objects of the requests in flight
     gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
+
+
+def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
+    server = NoDelayWSGIServer((host, port), app, log="default" if access_log else None)
+    server.idle_seconds = 2 * ping_seconds() + IDLE_MARGIN_SECONDS
+    server.start()
+    address = lan_address(host)
+    app.config[printing.SERVER_URL] = f"http://{f'[{address}]' if ':' in address else address}:{server.server_port}"
+    printing.warn_if_phones_cannot_reach(app)
+    if on_ready:
+        on_ready(server)
+    settle_collector()
 
     def _stop(*_):
         server.stop(timeout=5)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+
 BIG = bytes(range(256)) * 64_000  # 16 MB: more than the socket buffers of both ends hold
 FILE = bytes(range(256)) * 4_000  # 1 MB, sent through wsgi.file_wrapper (sendfile)
 
 
 def app(environ, start_response):
     path = environ["PATH_INFO"]
+    if path == "/collector":  # the worker's garbage collector, once the app is loaded
+        body = f"{gc.get_threshold()[0]} {gc.get_freeze_count()}".encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
     if path == "/big":
         start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(BIG)))])
         return [BIG]

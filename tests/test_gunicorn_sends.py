@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from gunicorn_sends_app import BIG, FILE
 
+from queuekiosk.server.wsgi_server import YOUNG_COLLECTION
+
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,3 +146,11 @@ def test_answers_without_a_body_and_small_answers_follow_one_another_on_one_conn
     assert [body for _, body in answers] == [b"ok /one", b"", b"", b"ok /three"]
     assert b"Content-Length: 7" in answers[2][0]  # HEAD: the length of what GET would send
     assert all(b"Connection: keep-alive" in head for head, _ in answers)
+
+
+def test_the_worker_keeps_what_loading_the_app_made_out_of_collections_as_serve_does(server):
+    port, _ = server
+    [(_head, body)] = _ask(port, [("GET", "/collector", {})])
+    threshold, frozen = map(int, body.split())
+    assert threshold == YOUNG_COLLECTION  # not Python's 700: a collection every few requests
+    assert frozen > 1_000  # the modules and the app, out of every full collection's walk
