@@ -166,9 +166,7 @@ class BoundedRedisManager(socketio.RedisManager):
                 return self._emit_apart(event, data, namespace, room, **kwargs)
         else:
             written = opened[3]["data"]
-        here = self.rooms.get(namespace)
-        if here and here.get(room):  # this process's clients (python-socketio encodes for no one otherwise)
-            self._tell_here(event, data, namespace, room, written)
+        self._tell_here(event, data, namespace, (room,), written)  # this process's clients, if any
         if opened is not None:  # the same payload to one more room: one entry, written once
             opened[3]["room"].append(room)
             return None
@@ -189,11 +187,7 @@ class BoundedRedisManager(socketio.RedisManager):
             for room in rooms:
                 self.emit(event, data, namespace=namespace, room=room)
             return
-        here = self.rooms.get(namespace)
-        if here:
-            for room in rooms:
-                if here.get(room):  # this process's clients
-                    self._tell_here(event, data, namespace, room, written)
+        self._tell_here(event, data, namespace, rooms, written)  # this process's clients
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += len(rooms)
             return
@@ -236,26 +230,36 @@ class BoundedRedisManager(socketio.RedisManager):
         self._publish(message)  # the other processes'
         return None
 
-    def _tell_here(self, event: str, data, namespace: str, room: str, written: _Written | None = None) -> None:
-        """python-socketio's ``Manager.emit`` to a room of this process, for a payload known to have no
-        binary parts (orjson wrote it, or it came in a batch as JSON): its packet is made without looking
-        through the payload for them again (``Packet.data_is_binary``, recursive, at every emit). A payload
-        written for the batch (``written``) is not written again: its packet is that JSON with the event's
-        name before it, what python-socketio's Packet writes with the packets' JSON (PacketJSON: orjson);
-        ~1 us against ~7 for the Packet's."""
+    def _tell_here(self, event: str, data, namespace: str, rooms, written: _Written | None = None) -> None:
+        """python-socketio's ``Manager.emit`` to each of ``rooms`` that has clients in this process, the
+        packet made once for all of them, for a payload known to have no binary parts (orjson wrote it, or
+        it came in a batch as JSON): made without looking through the payload for them again
+        (``Packet.data_is_binary``, recursive, at every emit). A payload written for the batch
+        (``written``) is not written again: its packet is that JSON with the event's name before it, what
+        python-socketio's Packet writes with the packets' JSON (PacketJSON: orjson); ~1 us against ~7
+        for the Packet's."""
+        here = self.rooms.get(namespace)
+        if not here:
+            return
+        message = None
+        for room in rooms:
+            if not here.get(room):
+                continue
+            if message is None:
+                message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, written))
+            for _sid, eio_sid in self.get_participants(namespace, room):
+                self.server._send_eio_packet(eio_sid, message)
+
+    def _encoded(self, event: str, data, namespace: str, written: _Written | None) -> str:
         if written is not None and namespace == "/" and self._packets_by_orjson():
-            encoded = f"{packet.EVENT}[{orjson.dumps(event).decode()},{written.payload_json.decode()}]"
+            return f"{packet.EVENT}[{orjson.dumps(event).decode()},{written.payload_json.decode()}]"
+        if data is None:
+            arguments = [event]
+        elif isinstance(data, tuple):
+            arguments = [event, *data]
         else:
-            if data is None:
-                arguments = [event]
-            elif isinstance(data, tuple):
-                arguments = [event, *data]
-            else:
-                arguments = [event, data]
-            encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=arguments, binary=False).encode()
-        message = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        for _sid, eio_sid in self.get_participants(namespace, room):
-            self.server._send_eio_packet(eio_sid, message)
+            arguments = [event, data]
+        return self.server.packet_class(packet.EVENT, namespace=namespace, data=arguments, binary=False).encode()
 
     def _packets_by_orjson(self) -> bool:
         """Whether this server writes its packets as python-socketio's Packet with PacketJSON (the app's)."""
@@ -301,9 +305,8 @@ class BoundedRedisManager(socketio.RedisManager):
         if isinstance(room, list) and message.get(EACH_ROOM):
             data = message["data"]  # (an entry of another process's emit: no binary parts, no answer awaited)
             data = data[0] if len(data) == 1 else tuple(data)
-            for one in room:  # the rooms of one payload (emit), each told as its own emit was
-                if rooms.get(one):
-                    self._tell_here(message["event"], data, message.get("namespace") or "/", one)
+            # the rooms of one payload (emit), each told as its own emit was, the packet made once
+            self._tell_here(message["event"], data, message.get("namespace") or "/", room)
             return None
         if isinstance(room, str) and not rooms.get(room):
             return None  # nobody here: python-socketio would encode the message for no one
