@@ -64,16 +64,20 @@ def test_kept_figures_are_the_figures_counted_from_the_tickets(make_queue, confi
 
 def check_kept_figures(queue, simulated_in=None) -> None:
     """The history of the module's docstring in ``queue``'s database: every report over it equals the
-    count from the tickets, before and after the day ends and a target wait changes. The simulated
-    days are simulated in ``simulated_in`` (a database of the same setup) and copied, if given."""
+    count from the tickets, before and after the day ends and a target wait changes. If
+    ``simulated_in`` (a database of the same setup) is given, the simulated days after the first are
+    simulated there and copied; the first is simulated in ``queue``'s database all the same, so that
+    some of the history is rows its own write paths made."""
     site, engine = queue.site, queue.engine
     busy = Settings(per_day=70, transfer_share=0.1, no_show_share=0.08, priority_share=0.15, rating_share=0.6)
-    maker = simulated_in or queue
-    simulate(maker.engine, maker.site, dt.date(2025, 6, 2), 1, seed=2, settings=busy)
-    simulate(maker.engine, maker.site, dt.date(2026, 10, 30), 1, seed=3, settings=busy)
-    simulate(maker.engine, maker.site, dt.date(2026, 11, 18), 4, seed=4, settings=busy)
+    days = [(dt.date(2025, 6, 2), 1, 2), (dt.date(2026, 10, 30), 1, 3), (dt.date(2026, 11, 18), 4, 4)]
     if simulated_in is not None:
+        for first, count, seed in days[1:]:
+            simulate(simulated_in.engine, simulated_in.site, first, count, seed=seed, settings=busy)
         copy_rows(simulated_in, queue)
+        days = days[:1]
+    for first, count, seed in days:
+        simulate(engine, site, first, count, seed=seed, settings=busy)
 
     def run(action, *args, **kwargs):
         with queue.Session.begin() as session:

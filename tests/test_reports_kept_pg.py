@@ -12,7 +12,8 @@ from test_reports_kept import check_kept_figures
 def test_kept_figures_are_the_figures_counted_from_the_tickets_on_postgresql(
     make_queue, config, migrated_pg_url, migrated_sqlite_url
 ):
-    """The history simulated on SQLite and copied: simulating it here took ~6 s of round trips
-    (two savepoint statements a step), a third of the test; simulating on PostgreSQL is
-    tests/test_simulate.py's. The figures, kept and counted, are PostgreSQL's."""
+    """Most of the history simulated on SQLite and copied: simulating it all here took ~6 s of round
+    trips (two savepoint statements a step), a third of the test. Its first day is simulated here, so
+    that PostgreSQL's own write paths made some of what is counted. The figures, kept and counted,
+    are PostgreSQL's."""
     check_kept_figures(make_queue(config, migrated_pg_url), simulated_in=make_queue(config, migrated_sqlite_url))
