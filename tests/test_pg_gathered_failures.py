@@ -19,6 +19,7 @@ from test_pg_group_commit import numbers_by_service, together
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.engine.prepared import Prepared
+from queuekiosk.server.core.errors import TooMany
 from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
 pytestmark = pytest.mark.postgres
@@ -188,3 +189,27 @@ def test_a_repeated_read_is_answered_once_only_when_its_statement_says_it_may_be
 
     values = together(writer, queue.site, [(next_value_then_issue, (code,)) for _ in range(4)], limit=20)
     assert values == ([1, 1, 1, 1] if shared else [1, 2, 3, 4]), values
+
+
+def test_a_daily_limit_reached_inside_one_batch_refuses_only_the_tickets_past_it(make_queue, config, migrated_pg_url):
+    """16 tickets in one batch, 8 of a service that may issue 5 today: the batch's one statement for
+    its tickets meets the limit part way; the limited service's first five callers get its first five
+    numbers in the order they came, the last three a refusal (429), the other service's eight their
+    numbers, and nothing is stored past the limit."""
+    queue = make_queue(config, migrated_pg_url)
+    site = queue.site
+    limited, other = sorted(site.service_ids)[:2]
+    service = site.config.service(limited)
+    object.__setattr__(service, "daily_limit", 5)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    codes = [(limited, other)[index % 2] for index in range(16)]
+    results = together(writer, site, [(outbox.recording(q.issue), (code,)) for code in codes])
+    of_limited = [result for code, result in zip(codes, results, strict=True) if code == limited]
+    of_other = [result for code, result in zip(codes, results, strict=True) if code == other]
+    start = service.numbers.start
+    assert [r.ticket["number"] if isinstance(r, q.Outcome) else type(r) for r in of_limited] == [
+        *range(start, start + 5),
+        *[TooMany] * 3,
+    ]
+    assert all(isinstance(result, q.Outcome) for result in of_other), of_other
+    assert numbers_by_service(queue)[limited] == list(range(start, start + 5))
