@@ -65,7 +65,10 @@ def baseline_tree(revision: str, directory: Path) -> Path:
 
 
 def tree_of(source: Path, directory: Path) -> Path:
-    """The work tree ``source`` laid out in ``directory`` as ``baseline_tree`` lays out a revision."""
+    """The work tree ``source`` laid out in ``directory`` as ``baseline_tree`` lays out a revision
+    (``src``: the tree itself, for the files outside the package, e.g. deploy/gunicorn.conf.py)."""
+    if not (directory / "src").exists():
+        (directory / "src").symlink_to(source)
     package = directory / "pkg" / "queuekiosk"
     package.mkdir(parents=True)
     for path in (source / "queuekiosk").iterdir():
