@@ -10,6 +10,7 @@ frame's end, or the client reads garbage.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import tracemalloc
 
@@ -175,54 +176,51 @@ def test_a_frame_is_made_once_per_packet():
     assert frame_of(packet) == server_frame('42["ticket.called",{}]')
 
 
-def _writer_waiting_on_a_pong(eio_server):
-    """A connection whose writer greenlet has taken packet "A" from engine.io's queue and waits in
-    ``_write`` for the reading greenlet's pong, which the socket took only part of (``busy``, set here
-    by hand as ``_write`` sets it); then the pong ends (as ``_write``'s ``finally``): the writer is
-    woken, but has not run yet."""
+@contextlib.contextmanager
+def _writer_waiting_on_a_pong():
+    """(the Socket.IO server, the client's socket) of a connection whose writer greenlet has taken
+    packet "A" from engine.io's queue and waits in ``_write`` for the reading greenlet's pong, which
+    the socket took only part of (``busy``, set here by hand as ``_write`` sets it); then the pong ends
+    (as ``_write``'s ``finally``): the writer is woken, but has not run yet. On leaving, the writer is
+    told to end, and must."""
+    eio_server = EngineIOServer(async_mode="gevent", ping_timeout=60, ping_interval=60)
     server, client = connected_pair()
-    ws = websocket_on(server, eio_server)
-    connection, writer = engineio_connection(eio_server, ws)
-    pong = gevent.event.Event()
-    ws.busy = pong
-    connection.send(EngineIOPacket(MESSAGE, "A"))
-    gevent.sleep(0.01)  # the writer takes A and waits for the pong's end
-    assert connection.queue.qsize() == 0 and not writer.dead
-    ws.busy = None
-    pong.set()
-    return server, client, ws, connection, writer
+    try:
+        ws = websocket_on(server, eio_server)
+        connection, writer = engineio_connection(eio_server, ws)
+        pong = gevent.event.Event()
+        ws.busy = pong
+        connection.send(EngineIOPacket(MESSAGE, "A"))
+        gevent.sleep(0.01)  # the writer takes A and waits for the pong's end
+        assert connection.queue.qsize() == 0 and not writer.dead
+        ws.busy = None
+        pong.set()
+        yield _SocketIOServer(eio_server), client
+        connection.queue.put(None)
+        writer.join(timeout=10)
+        assert writer.dead
+    finally:
+        server.close()
+        client.close()
 
 
 def test_a_broadcast_does_not_overtake_a_packet_the_writer_waits_to_send():
     """A broadcast that comes between the pong's end and the writer's next turn is not written at once
     (the writer holds an earlier packet): the client reads A, then B."""
-    eio_server = EngineIOServer(async_mode="gevent", ping_timeout=60, ping_interval=60)
-    server, client, ws, connection, writer = _writer_waiting_on_a_pong(eio_server)
-    send_eio_packet(_SocketIOServer(eio_server), "sid-1", EngineIOPacket(MESSAGE, "B"))
-    frames = read_events(client, lambda got: len(messages(got)) == 2, timeout=10)
-    assert messages(frames) == ["4A", "4B"]
-    connection.queue.put(None)
-    writer.join(timeout=10)
-    assert writer.dead
-    server.close()
-    client.close()
+    with _writer_waiting_on_a_pong() as (sio, client):
+        send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "B"))
+        frames = read_events(client, lambda got: len(messages(got)) == 2, timeout=10)
+        assert messages(frames) == ["4A", "4B"]
 
 
 def test_a_large_broadcast_then_does_not_stop_the_writer():
     """The same with a broadcast of 2 MB (the socket would take only part of it): the writer does not
     wait for ever on a frame of the broadcast's, and the client reads A, B whole, then C."""
-    eio_server = EngineIOServer(async_mode="gevent", ping_timeout=60, ping_interval=60)
-    server, client, ws, connection, writer = _writer_waiting_on_a_pong(eio_server)
-    sio = _SocketIOServer(eio_server)
-    send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "B" * BIG))
-    send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "C"))
-    frames = read_events(client, lambda got: len(messages(got)) == 3, timeout=10)
-    assert messages(frames) == ["4A", "4" + "B" * BIG, "4C"]
-    connection.queue.put(None)
-    writer.join(timeout=10)
-    assert writer.dead
-    server.close()
-    client.close()
+    with _writer_waiting_on_a_pong() as (sio, client):
+        send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "B" * BIG))
+        send_eio_packet(sio, "sid-1", EngineIOPacket(MESSAGE, "C"))
+        frames = read_events(client, lambda got: len(messages(got)) == 3, timeout=10)
+        assert messages(frames) == ["4A", "4" + "B" * BIG, "4C"]
 
 
 def test_the_rest_of_a_broadcast_to_slow_displays_is_not_copied():
