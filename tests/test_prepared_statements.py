@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.db import create_db_engine, prepare_database
-from queuekiosk.server.core.engine.prepared import Prepared, _sqlite_cursor
+from queuekiosk.server.core.engine.prepared import Prepared, sqlite_cursor
 
 E = m.Event.__table__
 T = m.Ticket.__table__
@@ -120,11 +120,11 @@ def ticket_rows(path: str) -> list[tuple]:
 def test_the_cursor_is_kept_for_the_connection(database):
     engine, _site, _path = database
     with engine.begin() as conn:
-        cursor = _sqlite_cursor(conn)
+        cursor = sqlite_cursor(conn)
         assert cursor.connection is conn.connection.dbapi_connection
-        assert _sqlite_cursor(conn) is cursor
+        assert sqlite_cursor(conn) is cursor
     with engine.begin() as conn:  # the same pooled connection, the same cursor
-        assert _sqlite_cursor(conn) is cursor
+        assert sqlite_cursor(conn) is cursor
 
 
 def test_a_read_failing_half_way_is_followed_by_other_statements(database):
@@ -165,12 +165,12 @@ def test_a_replaced_connection_gets_its_own_cursor(database):
     engine, site, path = database
     with engine.connect() as conn:
         conn.begin()
-        old_cursor = _sqlite_cursor(conn)
+        old_cursor = sqlite_cursor(conn)
         (first,) = _INSERT.one(conn, ticket(site, "first", 1001))
         conn.invalidate()  # (its transaction is lost with it)
         conn.rollback()
         conn.begin()  # a new DBAPI connection
-        cursor = _sqlite_cursor(conn)
+        cursor = sqlite_cursor(conn)
         assert cursor is not old_cursor
         assert cursor.connection is conn.connection.dbapi_connection
         (second,) = _INSERT.one(conn, ticket(site, "second", 1002))

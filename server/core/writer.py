@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import faults
+from .engine.prepared import sqlite_cursor
 
 log = logging.getLogger(__name__)
 
@@ -208,9 +209,9 @@ class GroupCommitWriter:
                 sqlite = conn.connection.dbapi_connection
                 if self._checkpoints is not None:
                     self._checkpoints.take_over(sqlite)
-                # one cursor for the batch's savepoints: the connection's execute makes (and registers) a
-                # new cursor at each call (~0.9k instructions each, two an action)
-                cursor = sqlite.cursor()
+                # the connection's kept cursor for the savepoints, Prepared's: the connection's execute makes
+                # (and registers) a new cursor at each call (~0.9k instructions each, two an action)
+                cursor = sqlite_cursor(conn)
                 for action, args, kwargs, done in batch:
                     cursor.execute(_SAVEPOINT)
                     try:
@@ -229,7 +230,6 @@ class GroupCommitWriter:
                     else:
                         cursor.execute(_RELEASE)
                         results.append((done, outcome, None))
-                cursor.close()
                 # the COMMIT, and its fsync, in a thread of gevent's pool: SQLite lets go of the GIL while it
                 # writes, so the hub goes on reading and parsing the requests that make the next batch
                 # instead of standing still for the disk. Nobody hears back before it returns.

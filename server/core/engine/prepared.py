@@ -82,7 +82,7 @@ class Prepared:
             sql, values_of = plan
             values = values_of(params)
             try:
-                cursor = _sqlite_cursor(conn)
+                cursor = sqlite_cursor(conn)
                 cursor.execute(sql, values)
                 return cursor.fetchall()
             except dbapi.Error as error:
@@ -134,7 +134,7 @@ class Prepared:
         sql, values_of = plan
         values = values_of(params)
         try:
-            cursor = _sqlite_cursor(conn)
+            cursor = sqlite_cursor(conn)
             cursor.execute(sql, values)
             return cursor.lastrowid
         except dbapi.Error as error:
@@ -144,10 +144,10 @@ class Prepared:
 _CURSOR = "queuekiosk_cursor"  # in a pooled SQLite connection's info: its kept cursor
 
 
-def _sqlite_cursor(conn: Connection):
+def sqlite_cursor(conn: Connection):
     """The cursor kept for ``conn``'s SQLite connection, instead of a new one per statement
-    (``Connection.execute`` of sqlite3 makes and frees one each time). Safe because every statement
-    here reads all its results (fetchall, lastrowid) before the next one runs, and sqlite3 resets a
+    (``Connection.execute`` of sqlite3 makes and frees one each time): Prepared's statements and the
+    group writer's savepoints (writer.py). Safe because every statement on it reads all its results (fetchall, lastrowid) before the next one runs, and sqlite3 resets a
     statement that failed half-way. It is the cursor of this very DBAPI connection: one kept in the
     pool's info for a connection since replaced is not used."""
     fairy = conn.connection
