@@ -122,8 +122,8 @@ class PostgresGroupWriter:
             provisional = []  # (job, outcome) since the last savepoint: undone with it if a later action fails
             index = 0
             if careful or not _gathers(batch, 0):
-                dbapi_connection.execute(_SAVEPOINT)  # (psycopg sends the BEGIN before it)
-            # (else the savepoint goes with the gathered actions' first statements)
+                dbapi_connection.execute(f"{_BEGIN}; {_SAVEPOINT}")
+            # (else the BEGIN and the savepoint go with the gathered actions' first statements)
             while index <= last:
                 if not careful and _gathers(batch, index):
                     index = self._run_gathered(lane, conn, batch, index, results, provisional)
@@ -163,7 +163,7 @@ class PostgresGroupWriter:
             end += 1
         run = batch[index:end]
         ends_batch = end == len(batch)
-        gathered = Gathered(first=_SAVEPOINT if index == 0 else None)
+        gathered = Gathered(first=(_BEGIN, _SAVEPOINT) if index == 0 else ())
         outcomes, failed = gathered.run(conn, run)
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
@@ -210,11 +210,10 @@ class Gathered:
 
     __slots__ = ("driver", "queue", "database_error", "_last_read")
 
-    def __init__(self, first: str | None = None):
+    def __init__(self, first: tuple[str, ...] = ()):
         self.driver = None
-        self.queue: list = []  # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
-        if first is not None:
-            self.queue.append([first, None, [None, None], None])
+        # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
+        self.queue: list = [[sql, None, [None, None], None] for sql in first]
         self.database_error = None  # the first error PostgreSQL gave
         self._last_read = None
 
@@ -422,7 +421,8 @@ class _Lane:
             self.let_go()
         if self._connection is None:
             self._invalidations = self.writer.invalidations
-            self._connection = self.writer._engine.connect()
+            # (the pool sets the connection back to its own mode when it is let go)
+            self._connection = self.writer._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._connection
 
     def let_go(self) -> None:
@@ -472,6 +472,9 @@ def pg_lanes() -> int:
     return int(value) if value.isdigit() and 1 <= int(value) <= 16 else PG_LANES
 
 
+# the lane's connection is in psycopg's autocommit mode and the writer sends the BEGIN itself: psycopg's
+# own waits for its answer before the first statement (in pipeline mode too), one round trip a batch
+_BEGIN = "BEGIN"
 _INTRANS, _INERROR = 2, 3  # psycopg's pq.TransactionStatus: in a transaction; in a failed one
 
 
