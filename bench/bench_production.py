@@ -50,6 +50,7 @@ from pathlib import Path
 
 from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
 from common import ROOT, baseline_tree, bench_config, cpu_ms, free_port, wait_healthy
+from lobby_display import LobbyDisplay
 from sqlalchemy import create_engine, text
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -65,6 +66,7 @@ class Setup:
     rounds: list[dict] = field(default_factory=list)
     admin_url: str | None = None  # PostgreSQL: the server, to find the backends of the configuration's database
     redis: subprocess.Popen | None = None  # the configuration's own redis-server
+    displays: list = field(default_factory=list)  # its lobby displays (lobby_display.LobbyDisplay)
 
     def pids(self) -> list[int]:
         """The gunicorn masters and their workers."""
@@ -163,17 +165,12 @@ def start_redis(stack: contextlib.ExitStack, folder: Path, started: list | None 
     return f"redis://127.0.0.1:{port}/0"
 
 
-def connect_display(stack: contextlib.ExitStack, base: str) -> None:
-    """A lobby display connected to ``base`` for the rest of the run (what it hears is not kept)."""
-    import socketio
-
-    client = socketio.Client()
-    # (a server under callgrind at load 10 took over socketio's 1 s to connect, and over 10 s to answer)
-    client.connect(base, transports=["websocket"], wait_timeout=60)
-    stack.callback(client.disconnect)
-    answer = client.call("subscribe", {"display": "lobby"}, timeout=60)
-    if answer != {"ok": True}:
-        raise RuntimeError(f"the lobby display could not subscribe at {base}: {answer!r}")
+def connect_display(stack: contextlib.ExitStack, base: str) -> LobbyDisplay:
+    """A lobby display connected to ``base`` for the rest of the run (what it hears is counted, not
+    kept). (A server under callgrind at load 10 took over 10 s to answer: a minute to subscribe.)"""
+    display = LobbyDisplay(base, timeout=60)
+    stack.callback(display.close)
+    return display
 
 
 def fresh_database(admin_url: str, name: str) -> str:
@@ -236,6 +233,8 @@ def measure(setup: Setup, seconds: int) -> dict:
     backends_before = backends_cpu_ms(setup)
     redis_before = cpu_ms(setup.redis.pid) if setup.redis is not None else 0.0
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the wrk processes, reaped as they end
+    own = resource.getrusage(resource.RUSAGE_SELF)  # this process: mostly its displays' listening threads
+    frames = sum(display.frames for display in setup.displays)
     busy0, total0 = busy_jiffies()
     with ThreadPoolExecutor(len(setup.bases)) as pool:
         parts = list(
@@ -243,6 +242,7 @@ def measure(setup: Setup, seconds: int) -> dict:
         )
     busy1, total1 = busy_jiffies()
     ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_ended = resource.getrusage(resource.RUSAGE_SELF)
     backends_after = backends_cpu_ms(setup)  # a backend begun meanwhile counts from its start
     requests = sum(p["requests"] for p in parts)
     wrk_ms = (ended.ru_utime + ended.ru_stime - children.ru_utime - children.ru_stime) * 1000
@@ -257,6 +257,13 @@ def measure(setup: Setup, seconds: int) -> dict:
         "busy": (busy1 - busy0) / max(total1 - total0, 1),
         "redis_ms": (cpu_ms(setup.redis.pid) - redis_before) / max(requests, 1) if setup.redis is not None else 0.0,
         "wrk_ms": wrk_ms / max(requests, 1),
+        "displays_ms": (own_ended.ru_utime + own_ended.ru_stime - own.ru_utime - own.ru_stime)
+        * 1000
+        / max(requests, 1),
+        # what each display heard a ticket (a display that heard nothing was not measuring anything)
+        "frames": (sum(display.frames for display in setup.displays) - frames)
+        / max(requests, 1)
+        / max(len(setup.displays), 1),
         "p99": ", ".join(p["p99"] for p in parts),
     }
 
@@ -335,7 +342,7 @@ def main():
                 if not name.startswith("bare"):
                     count = len(setup.bases) if args.displays < 0 else args.displays
                     for i in range(count):
-                        connect_display(stack, setup.bases[i % len(setup.bases)])
+                        setup.displays.append(connect_display(stack, setup.bases[i % len(setup.bases)]))
         for name, setup in setups.items():
             step(f"warming up {name} (2 s)")
             measure(setup, 2)
@@ -375,6 +382,12 @@ def main():
             f"{cores} cores allow {span([cores * 1000 / a for a in alls])}/s; the run used {span(share, '{:.0%}')} "
             f"of them (Redis {span([r['redis_ms'] for r in setup.rounds], '{:.3f}')} ms, "
             f"wrk {span([r['wrk_ms'] for r in setup.rounds], '{:.3f}')} ms)"
+            + (
+                f"; the displays (this process) {span([r['displays_ms'] for r in setup.rounds], '{:.3f}')} ms a "
+                f"ticket, each hearing {span([r['frames'] for r in setup.rounds], '{:.2f}')} frames a ticket"
+                if setup.displays
+                else ""
+            )
         )
 
     def ratio(name, ref):
