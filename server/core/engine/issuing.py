@@ -50,12 +50,14 @@ _INSERT_TICKET_NO_RETURNING = Prepared(insert(T), keys=_TICKET_KEYS)
 # statement, whose rows are what the statement above gives each, run one after another in their
 # order. Each queue's number row is taken once (in (day, service) order, as a batch takes its rows)
 # for all its tickets: its k-th of t tickets gets the number, waiting count and priority count the
-# row had after its k-th increment.
+# row had after its k-th increment. Its arrays go in PostgreSQL's binary form (%(…)b): psycopg writes
+# an array as text element by element, quoting each string through a regular expression, ~20 us a
+# ticket of the server's CPU against ~5 in binary.
 _ISSUE_MANY_ON_POSTGRESQL = (
-    "WITH input AS (SELECT * FROM unnest(%(service)s::integer[], %(day)s::date[], %(start)s::integer[],"
-    " %(priority)s::integer[], %(public_id)s::varchar[], %(site_id)s::varchar[], %(priority_id)s::integer[],"
-    " %(kiosk_id)s::varchar[], %(now)s::timestamp[], %(user_id)s::integer[], %(token_id)s::integer[],"
-    " %(detail_head)s::varchar[], %(detail_tail)s::varchar[]) WITH ORDINALITY AS i(service, day, start,"
+    "WITH input AS (SELECT * FROM unnest(%(service)b::integer[], %(day)b::date[], %(start)b::integer[],"
+    " %(priority)b::integer[], %(public_id)b::varchar[], %(site_id)b::varchar[], %(priority_id)b::integer[],"
+    " %(kiosk_id)b::varchar[], %(now)b::timestamp[], %(user_id)b::integer[], %(token_id)b::integer[],"
+    " %(detail_head)b::varchar[], %(detail_tail)b::varchar[]) WITH ORDINALITY AS i(service, day, start,"
     " priority, public_id, site_id, priority_id, kiosk_id, now, user_id, token_id, detail_head, detail_tail, n)"
     "), ranked AS (SELECT *, row_number() OVER queue AS k, count(*) OVER everyone AS tickets,"
     " sum(priority) OVER queue AS priorities_so_far, sum(priority) OVER everyone AS priorities"
