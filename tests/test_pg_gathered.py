@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 
-import gevent
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -64,40 +63,6 @@ def test_a_batch_of_tickets_is_three_round_trips_and_each_caller_gets_its_own(
         start = queue.site.config.service(code).numbers.start
         assert numbers == list(range(start, start + len(numbers))), code  # gap-free
         assert sorted(answered[code]) == numbers[-len(answered[code]) :]  # the second wave's, each its own
-
-
-def test_a_batch_s_callers_are_told_after_its_commit_as_the_next_batch_s_statements_go(
-    make_queue, config, migrated_pg_url, tmp_path
-):
-    """More tickets waiting than a batch takes (32): the lane goes on to the next batch before it tells
-    the first batch's callers, and tells them as that batch's statements go to PostgreSQL, so that their
-    answers are written while PostgreSQL works. Each caller, once told, finds its ticket committed from
-    another connection; every caller is told, the last batch's as soon as the lane has nothing more."""
-    queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
-    codes = list(queue.site.service_ids)
-    sent = traced(writer, tmp_path)
-    executes_when_first_told = []
-    committed_when_told = []
-
-    def caller(code):
-        outcome = writer.submit(outbox.recording(q.issue), queue.site, (code,), {"check_hours": False})
-        if not executes_when_first_told:
-            executes_when_first_told.append(collections.Counter(sent())["Execute"])
-        with queue.engine.connect() as other:  # sees only what was committed
-            found = text("SELECT count(*) FROM tickets WHERE service_id = :service AND number = :number")
-            ticket = {"service": queue.site.service_ids[code], "number": outcome.ticket["number"]}
-            committed_when_told.append(other.execute(found, ticket).scalar())
-        return outcome
-
-    callers = [gevent.spawn(caller, codes[i % len(codes)]) for i in range(48)]
-    with gevent.Timeout(30):
-        gevent.joinall(callers, raise_error=True)
-    assert all(isinstance(c.value, q.Outcome) for c in callers)
-    assert committed_when_told == [1] * 48, committed_when_told
-    # the first batch's BEGIN, savepoint, look at the webhooks and tickets, then the second's (not
-    # told before the second batch's tickets went: 4)
-    assert executes_when_first_told == [4 + 4], executes_when_first_told
 
 
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))

@@ -54,12 +54,6 @@ class PostgresGroupWriter:
     next ``CAREFUL_BATCHES`` batches take a savepoint at every action, so a stream of refusals costs
     no more than before.
 
-    A batch's callers are told once its COMMIT answered; while other requests wait, the lane goes on to
-    the next batch first and tells them as that batch's statements go to PostgreSQL (``_Lane.tell``):
-    their answers are written out while PostgreSQL works on the next batch, where the process would
-    otherwise wait (one process issuing on PostgreSQL sat idle for a fifth of its time). An idle lane
-    tells them at once.
-
     A batch holds the number rows it locked until its COMMIT, and another process's batch may want
     the same rows: each batch takes them in one order (service, day ascending: db.NumberRowOrder).
     An action that would lock a row below one the batch already holds is undone (its savepoint) and
@@ -105,7 +99,6 @@ class PostgresGroupWriter:
                     info.pop(ROW_ORDER, None)
                     info.pop(DEFERRED, None)
         except Exception as error:  # the batch or its commit failed: nothing in it happened
-            lane.tell()  # (the last batch's, which did commit)
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
             again, lane.again = lane.again, []
             if not isinstance(error, OperationalError):
@@ -115,8 +108,11 @@ class PostgresGroupWriter:
                     job[3].set_exception(error)
             return
         faults.writes_again()
-        lane.tell()  # (the last batch's, if this one sent no statements of issuing's)
-        lane.committed = results
+        for done, outcome, error in results:
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set(outcome)
 
     def _run_batch(self, lane, conn, batch, order, results) -> None:
         with conn.begin():
@@ -126,7 +122,6 @@ class PostgresGroupWriter:
             provisional = []  # (job, outcome) since the last savepoint: undone with it if a later action fails
             index = 0
             if careful or not _gathers(batch, 0):
-                lane.tell()  # (told as the BEGIN goes: no statements of issuing's to wait for)
                 dbapi_connection.execute(f"{_BEGIN}; {_SAVEPOINT}")
             # (else the BEGIN and the savepoint go with the gathered actions' first statements)
             while index <= last:
@@ -168,7 +163,7 @@ class PostgresGroupWriter:
             end += 1
         run = batch[index:end]
         ends_batch = end == len(batch)
-        gathered = Gathered(first=(_BEGIN, _SAVEPOINT) if index == 0 else (), sending=lane.tell)
+        gathered = Gathered(first=(_BEGIN, _SAVEPOINT) if index == 0 else ())
         outcomes, failed = gathered.run(conn, run)
         if failed is None:
             provisional.extend(zip(run, outcomes, strict=True))
@@ -211,16 +206,12 @@ class Gathered:
     those gathered before it first (db.py). A read its statement marks ``shared`` (Prepared), asked
     again with the same values and no statement between (each action's look at the webhooks,
     outbox.wanted), is sent once. The run stops at its first failure (everything in it is undone
-    and runs again one at a time); a connection lost in it fails the batch with OperationalError.
-    ``sending`` is called as the statements of a round trip go, but for the one that opens the
-    transaction (``first``): the writer tells the last batch's callers then."""
+    and runs again one at a time); a connection lost in it fails the batch with OperationalError."""
 
-    __slots__ = ("driver", "queue", "database_error", "_last_read", "_sending", "_opening")
+    __slots__ = ("driver", "queue", "database_error", "_last_read")
 
-    def __init__(self, first: tuple[str, ...] = (), sending=None):
+    def __init__(self, first: tuple[str, ...] = ()):
         self.driver = None
-        self._sending = sending
-        self._opening = bool(first)
         # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         self.queue: list = [[sql, None, [None, None], None] for sql in first]
         self.database_error = None  # the first error PostgreSQL gave
@@ -268,10 +259,6 @@ class Gathered:
                     cursor = dbapi_connection.cursor()
                     sent.append((cursor, slots))
                     cursor.execute(sql, values)
-                if self._opening:
-                    self._opening = False
-                elif self._sending is not None:  # (before the wait for the answers: what it starts runs meanwhile)
-                    self._sending()
         except dbapi.Error as error:
             self._failed(conn, error)
         for cursor, slots in sent:
@@ -424,7 +411,6 @@ class _Lane:
         self.writer = writer
         self.jobs: Queue = Queue()
         self.again: list = []  # jobs put off to the next batch
-        self.committed: list = []  # (done, outcome, error) of the last batch, committed, its callers not yet told
         self.careful = 0  # batches still to run with a savepoint at every action (PostgresGroupWriter._run_batch)
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
@@ -438,15 +424,6 @@ class _Lane:
             # (the pool sets the connection back to its own mode when it is let go)
             self._connection = self.writer._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._connection
-
-    def tell(self) -> None:
-        """The last committed batch's callers, each its outcome or error (once: then forgotten)."""
-        committed, self.committed = self.committed, []
-        for done, outcome, error in committed:
-            if error is not None:
-                done.set_exception(error)
-            else:
-                done.set(outcome)
 
     def let_go(self) -> None:
         connection, self._connection = self._connection, None
@@ -466,14 +443,11 @@ class _Lane:
                 batch, self.again = self.again, []
             else:
                 batch = [self._next_job()]
-                gevent.sleep(0)  # as GroupCommitWriter: what is ready runs first (requests join this batch)
+                gevent.sleep(0)  # as GroupCommitWriter: the last batch's callers answer first
             take_queued(self.jobs, batch, PG_MAX_BATCH)
             try:
                 writer._write(self, batch)
-                if not self.again and self.jobs.empty():
-                    self.tell()  # nothing to write meanwhile
             except BaseException as error:  # never leave a request waiting for an answer
-                self.tell()  # (committed: told their outcomes, not this error)
                 for *_job, done, _tries, _row in batch + self.again:
                     if not done.ready():
                         done.set_exception(error)
