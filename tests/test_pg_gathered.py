@@ -21,13 +21,15 @@ from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 pytestmark = pytest.mark.postgres
 
 
-def traced(writer, tmp_path):
+def traced(writer, tmp_path, whole: bool = False):
     """The writer's one lane's connection, traced by libpq into a file; the function that reads the
-    messages sent since (their kinds: Parse, Bind, Sync, Query...)."""
+    messages sent since (their kinds: Parse, Bind, Sync, Query...; ``whole``: each message as traced)."""
     (lane,) = writer._lanes
     pgconn = lane.connection().connection.dbapi_connection.pgconn
     path = tmp_path / "libpq.trace"
-    trace = open(path, "w")  # noqa: SIM115 - open while the test runs
+    # appending: libpq goes on writing at its own offset, so after ``sent`` empties the file a write
+    # would land past its end (the first message of each reading lost behind NULs)
+    trace = open(path, "a")  # noqa: SIM115 - open while the test runs
     pgconn.trace(trace.fileno())
     pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
 
@@ -35,7 +37,8 @@ def traced(writer, tmp_path):
         trace.flush()
         lines = path.read_text().splitlines()
         path.write_text("")
-        return [line.split("\t")[2].split()[0] for line in lines if line.startswith("F\t")]
+        sent = [line.split("\t", 2)[2] for line in lines if line.startswith("F\t")]
+        return sent if whole else [message.split()[0] for message in sent]
 
     return sent
 
@@ -63,6 +66,39 @@ def test_a_batch_of_tickets_is_three_round_trips_and_each_caller_gets_its_own(
         start = queue.site.config.service(code).numbers.start
         assert numbers == list(range(start, start + len(numbers))), code  # gap-free
         assert sorted(answered[code]) == numbers[-len(answered[code]) :]  # the second wave's, each its own
+
+
+def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_savepoint(
+    make_queue, config, migrated_pg_url, tmp_path
+):
+    """A careful batch (a savepoint at every action) sends BEGIN and its first savepoint as one query,
+    with no BEGIN of psycopg's before it (the lane's connection is in autocommit mode)."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = next(iter(queue.site.service_ids))
+    sent = traced(writer, tmp_path, whole=True)
+    lane.careful = 1
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(4)])
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    messages = sent()
+    assert messages[0] == 'Query\t "BEGIN; SAVEPOINT qk_action"', messages[:3]
+    assert messages[-1].startswith("Query") and messages[-1].endswith('RELEASE SAVEPOINT qk_action; COMMIT"')
+
+
+def test_the_lane_s_connection_goes_back_to_the_pool_making_transactions_again(make_queue, config, migrated_pg_url):
+    """The lane's connection is in autocommit mode only while the lane holds it: let go (idle, or
+    after a failed batch), the pool's next user gets one that makes transactions as before."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = next(iter(queue.site.service_ids))
+    results = together(writer, queue.site, [(outbox.recording(q.issue), (code,))] * 3)
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    lanes = lane.connection().connection.dbapi_connection
+    assert lanes.autocommit is True
+    lane.let_go()  # (as after IDLE_PING_SECONDS)
+    assert not lanes.closed and lanes.autocommit is False
 
 
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
