@@ -11,7 +11,9 @@ heard: the payloads are skipped, not decoded."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from urllib.parse import urlsplit
 
@@ -26,6 +28,7 @@ class LobbyDisplay:
         url = f"ws://{parts.netloc}/socket.io/?EIO=4&transport=websocket"
         self._ws = websocket.create_connection(url, timeout=timeout)  # (its handshake reads no frame)
         self._buffer = b""
+        self._pending: list[tuple[int, bytes]] = []  # frames come after the subscribe's answer
         self.frames = 0  # heard since subscribing
         self.bytes = 0
         self._expect_text("0")  # Engine.IO's open packet
@@ -40,12 +43,14 @@ class LobbyDisplay:
         self._thread.start()
 
     def close(self) -> None:
-        self._ws.close()  # (the listening thread's recv then ends)
+        with contextlib.suppress(OSError):  # (the server may have gone first)
+            self._ws.sock.shutdown(socket.SHUT_RDWR)  # the listening thread's recv ends
         self._thread.join(timeout=10)
+        self._ws.shutdown()
 
     def _frames(self, chunk: bytes, whole: bool = False) -> list[tuple[int, bytes]]:
         """The (opcode, payload) of each whole frame in what has arrived (a partial one is kept for
-        the next chunk); the payload only where it is short (a control or Engine.IO frame) or
+        the next chunk); the payload only of a control frame or a short one (Engine.IO's ping), or
         ``whole``."""
         data = self._buffer + chunk
         frames = []
@@ -59,37 +64,51 @@ class LobbyDisplay:
                 start, length = at + 10, int.from_bytes(data[at + 2 : at + 10], "big")
             if start + length > end:
                 break
-            frames.append((opcode, data[start : start + length] if whole or length <= 8 else b""))
+            kept = whole or length <= 8 or opcode & 0x8
+            frames.append((opcode, data[start : start + length] if kept else b""))
             at = start + length
         self._buffer = data[at:]
         return frames
 
+    def _answer(self, opcode: int, payload: bytes) -> bool:
+        """Answer a ping (Engine.IO's, or the WebSocket's own); whether the frame was one."""
+        if opcode == _TEXT and payload == b"2":
+            self._ws.send("3")
+        elif opcode == _PING:
+            self._ws.pong(payload)
+        elif opcode == _CLOSE:
+            raise ConnectionError("the server closed the lobby display's connection")
+        else:
+            return False
+        return True
+
     def _expect_text(self, prefix: str) -> str:
-        """The next text frame that begins with ``prefix`` (the handshake's packets), past the
-        events sent before it (the display's first state comes before the subscribe's answer)."""
+        """The next text frame that begins with ``prefix`` (the handshake's packets), past pings and
+        the events sent before it (the display's first state comes before the subscribe's answer)."""
         while True:
             chunk = self._ws.sock.recv(65536)
             if not chunk:
                 raise RuntimeError("the server closed the lobby display's connection while subscribing")
-            for _opcode, payload in self._frames(chunk, whole=True):
+            frames = self._frames(chunk, whole=True)
+            for index, (opcode, payload) in enumerate(frames):
+                if self._answer(opcode, payload):
+                    continue
                 text = payload.decode()
                 if text.startswith(prefix):
-                    return text  # (frames after it in the same chunk go uncounted)
+                    self._pending = frames[index + 1 :]
+                    return text
                 if not text.startswith("42"):
                     raise RuntimeError(f"the lobby display expected {prefix!r}, heard {text[:80]!r}")
 
     def _listen(self) -> None:
         sock = self._ws.sock
         try:
-            while chunk := sock.recv(1 << 20):
+            for opcode, payload in self._pending:
+                self._answer(opcode, payload)
+            while chunk := sock.recv(65536):
                 self.bytes += len(chunk)
                 for opcode, payload in self._frames(chunk):
                     self.frames += 1
-                    if opcode == _TEXT and payload == b"2":  # Engine.IO's ping: the display answers
-                        self._ws.send("3")
-                    elif opcode == _PING:
-                        self._ws.pong(payload)
-                    elif opcode == _CLOSE:
-                        return
-        except OSError:  # closed by close(), or the server went away: the run is ending
+                    self._answer(opcode, payload)
+        except OSError:  # closed by close() or by the server: the run is ending
             return
