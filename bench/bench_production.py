@@ -15,13 +15,17 @@ here wrk's 32 keep-alive clients are split evenly):
     pgmq1     queuekiosk on PostgreSQL + Redis, 1 process
     pgmq2     queuekiosk on PostgreSQL + Redis, 2 processes
 
-``--displays`` connects one lobby display (a Socket.IO client over WebSocket) to each queuekiosk
+``--displays`` connects one lobby display (a Socket.IO client over a WebSocket) to each queuekiosk
 process, as a centre has: python-socketio starts a process's Redis listener only at its first
 client, and without a client no emit is encoded, so without it the pgmq figures leave out the
 listening side of the message queue (each process hearing every batch). So pgmq2 has two displays
 where the others have one: every ticket is encoded and sent to twice the screens. ``--displays N``
 connects N in every configuration instead, spread evenly over its processes (``--displays 2``: one on
 each of pgmq2's, both on the one of the others), so the 2-process ratio compares the same centre.
+The displays (bench/lobby_display.py) subscribe as the lobby page does and read only the frames'
+headers, as cheaply as a reader can: a centre's screens are on other machines, and python-socketio's
+client, decoding every frame here, took ~0.5 of the two cores from the servers measured. Each line
+says their CPU a ticket (this process's) and the frames each display heard a ticket.
 
 Each configuration has its own database (``<prefix>_<name>``, made afresh) and its own redis-server
 (started here on a free port), so that no two share a number sequence or a Socket.IO channel. Each
