@@ -7,6 +7,7 @@ PostgreSQL server."""
 from __future__ import annotations
 
 import collections
+import datetime as dt
 
 import psycopg
 import pytest
@@ -99,6 +100,28 @@ def test_the_lane_s_connection_goes_back_to_the_pool_making_transactions_again(m
     assert lanes.autocommit is True
     lane.let_go()  # (as after IDLE_PING_SECONDS)
     assert not lanes.closed and lanes.autocommit is False
+
+
+def test_a_batch_whose_times_are_of_both_kinds_keeps_each_ticket_s_time(make_queue, config, migrated_pg_url):
+    """issue() reads an aware time as UTC's wall clock, as the site's clock does: a batch's times go to
+    PostgreSQL as one array of one kind, and each ticket keeps the time it was issued at."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    naive = dt.datetime(2026, 12, 4, 9, 30, 15, 123456)
+
+    def issued_at(moment):
+        def issue(conn, site, service, **kwargs):
+            return outbox.recording(q.issue)(conn, site, service, now=moment, **kwargs)
+
+        return issue
+
+    moments = [naive, naive.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=1), naive + dt.timedelta(seconds=2)]
+    results = together(writer, queue.site, [(issued_at(moment), (code,)) for moment in moments])
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    with queue.engine.connect() as conn:
+        stored = sorted(conn.execute(text("SELECT issued_at FROM tickets")).scalars())
+    assert stored == [naive + dt.timedelta(seconds=seconds) for seconds in range(3)]
 
 
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))

@@ -25,7 +25,8 @@ _NOW = dt.datetime(2026, 12, 4, 9, 30, 15, 123456)
 def _values(site, service_index: int, priority: bool, kiosk: str | None) -> dict:
     service = sorted(site.service_ids)[service_index % len(site.service_ids)]
     priority_code = sorted(site.priority_ids)[0] if priority else None
-    head, _, tail = json.dumps({"number": None, "priority": priority_code, "kiosk": kiosk}).partition("null")
+    detail = {"number": None, "priority": priority_code, "kiosk": kiosk}
+    head, _, tail = json.dumps(detail, ensure_ascii=False).partition("null")
     return {
         "service": site.service_ids[service],
         "day": _DAY,
@@ -75,7 +76,11 @@ def _dialect():
 
 
 tickets_strategy = st.lists(
-    st.tuples(st.integers(0, 2), st.booleans(), st.sampled_from([None, "K1"])), min_size=2, max_size=12
+    st.tuples(
+        st.integers(0, 2), st.booleans(), st.sampled_from([None, "K1", "Kiốt Quầy ĐÔNG 1", 'K"\\{1,2} NULL', ""])
+    ),
+    min_size=2,
+    max_size=12,
 )
 
 

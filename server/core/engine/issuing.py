@@ -197,6 +197,8 @@ def issue(
     """A new waiting ticket with its number, people ahead and promised wait (``estimator``: the
     trained wait predictor, see estimates.py; without it, the usual formula)."""
     now = now or utcnow()
+    if now.tzinfo is not None:  # read as UTC's wall clock, as clock.local_time reads it: the database
+        now = now.replace(tzinfo=None)  # keeps naive UTC, and a batch's times go as one array of one kind
     config = site.config
     service_cfg = _service_of(config, service)
     service_id = site.service_ids.get(service)
