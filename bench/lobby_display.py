@@ -3,7 +3,7 @@ cheaply as possible, since a centre's displays are TVs on other machines while h
 server's two cores.
 
 python-socketio's client decoded every frame in Python (engine.io packet, JSON, the event's dispatch):
-at 2,000 tickets a second two such displays took about a third of a core from the servers being
+in bench_production's runs such displays took ~0.5 of the machine's two cores from the servers being
 measured. This one lets websocket-client make the WebSocket (the HTTP upgrade) and send its few
 frames, subscribes with the Socket.IO packets the lobby page sends, then only walks the frame headers
 of what arrives (the server's frames are never masked) to answer Engine.IO's pings and count what it
@@ -85,11 +85,13 @@ class LobbyDisplay:
     def _expect_text(self, prefix: str) -> str:
         """The next text frame that begins with ``prefix`` (the handshake's packets), past pings and
         the events sent before it (the display's first state comes before the subscribe's answer)."""
+        frames, self._pending = self._pending, []  # (those after an earlier packet of the handshake)
         while True:
-            chunk = self._ws.sock.recv(65536)
-            if not chunk:
-                raise RuntimeError("the server closed the lobby display's connection while subscribing")
-            frames = self._frames(chunk, whole=True)
+            if not frames:
+                chunk = self._ws.sock.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the server closed the lobby display's connection while subscribing")
+                frames = self._frames(chunk, whole=True)
             for index, (opcode, payload) in enumerate(frames):
                 if self._answer(opcode, payload):
                     continue
@@ -99,16 +101,20 @@ class LobbyDisplay:
                     return text
                 if not text.startswith("42"):
                     raise RuntimeError(f"the lobby display expected {prefix!r}, heard {text[:80]!r}")
+            frames = []
 
     def _listen(self) -> None:
         sock = self._ws.sock
         try:
-            for opcode, payload in self._pending:
-                self._answer(opcode, payload)
-            while chunk := sock.recv(65536):
-                self.bytes += len(chunk)
-                for opcode, payload in self._frames(chunk):
+            frames, self._pending = self._pending, []
+            while True:
+                for opcode, payload in frames:
                     self.frames += 1
                     self._answer(opcode, payload)
-        except OSError:  # closed by close() or by the server: the run is ending
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return
+                self.bytes += len(chunk)
+                frames = self._frames(chunk)
+        except (OSError, websocket.WebSocketException):  # closed by close() or by the server: the run ends
             return
