@@ -122,6 +122,9 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
     # a person's next key: "0" acts 90 ms after its press, so a key sent the moment it is said would
     # fall inside the scanner-burst window (kiosk.js KEY_BURST_MS) and rightly be ignored
     page.wait_for_timeout(300)
+    # and the number stays on screen at least RESULT_ARM_MS (kiosk.js), keys and taps ignored until then,
+    # as a person sees it (the "arming" look): on a fast machine all of the above takes less
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\barming\b"))
     page.keyboard.press("NumpadSubtract")
     expect(page.locator("#screen-services")).to_be_visible()
     expect(listen).to_have_attribute("aria-pressed", "false")
