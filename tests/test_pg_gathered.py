@@ -11,7 +11,7 @@ import datetime as dt
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import DateTime, bindparam, text
 from test_pg_group_commit import numbers_by_service, together
 
 from queuekiosk.server.core import engine as q
@@ -122,6 +122,37 @@ def test_a_batch_whose_times_are_of_both_kinds_keeps_each_ticket_s_time(make_que
     with queue.engine.connect() as conn:
         stored = sorted(conn.execute(text("SELECT issued_at FROM tickets")).scalars())
     assert stored == [naive + dt.timedelta(seconds=seconds) for seconds in range(3)]
+
+
+# one array of both naive and aware times: psycopg refuses to write it in binary (a TypeError, not a
+# database error), while each time alone goes
+_AT = Prepared(
+    text("SELECT CAST(:at AS timestamptz) IS NOT NULL").bindparams(bindparam("at", type_=DateTime(timezone=True))),
+    many="SELECT at IS NOT NULL FROM unnest(%(at)b::timestamptz[]) AS at",
+)
+
+
+def test_values_psycopg_cannot_write_together_go_one_action_at_a_time(make_queue, config, migrated_pg_url):
+    """psycopg's own refusal of the gathered statements' values (before it sends them) undoes the run
+    as a database error does: each action runs again alone, and every caller whose own values go gets
+    its ticket (before, every caller of the batch heard psycopg's TypeError)."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    naive = dt.datetime(2026, 12, 4, 9, 30)
+
+    def issued_after_looking_at(moment):
+        def issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+            assert _AT.one(conn, {"at": moment}) == (True,)
+            return outbox.recording(q.issue)(conn, site, service, **kwargs)
+
+        return issue
+
+    moments = [naive, naive.replace(tzinfo=dt.UTC), naive, naive.replace(tzinfo=dt.UTC)]
+    results = together(writer, queue.site, [(issued_after_looking_at(moment), (code,)) for moment in moments])
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == list(range(start, start + 4))
 
 
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))

@@ -259,7 +259,9 @@ class Gathered:
                     cursor = dbapi_connection.cursor()
                     sent.append((cursor, slots))
                     cursor.execute(sql, values)
-        except dbapi.Error as error:
+        except Exception as error:  # noqa: BLE001 - PostgreSQL's, or psycopg's own before sending (values
+            # it could not write, e.g. one array of both naive and aware times): the run is undone and
+            # each action runs again alone, so only the one whose values fail hears of it
             self._failed(conn, error)
         for cursor, slots in sent:
             try:
