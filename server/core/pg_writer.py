@@ -214,7 +214,7 @@ class Gathered:
         self.driver = None
         # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         self.queue: list = [[sql, None, [None, None], None] for sql in first]
-        self.database_error = None  # the first error PostgreSQL gave
+        self.database_error = None  # the first error PostgreSQL (or psycopg, before sending) gave
         self._last_read = None
 
     def statement(

@@ -147,9 +147,10 @@ _CURSOR = "queuekiosk_cursor"  # in a pooled SQLite connection's info: its kept 
 def sqlite_cursor(conn: Connection):
     """The cursor kept for ``conn``'s SQLite connection, instead of a new one per statement
     (``Connection.execute`` of sqlite3 makes and frees one each time): Prepared's statements and the
-    group writer's savepoints (writer.py). Safe because every statement on it reads all its results (fetchall, lastrowid) before the next one runs, and sqlite3 resets a
-    statement that failed half-way. It is the cursor of this very DBAPI connection: one kept in the
-    pool's info for a connection since replaced is not used."""
+    group writer's savepoints (writer.py). Safe because every statement on it reads all its results
+    (fetchall, lastrowid) before the next one runs, and sqlite3 resets a statement that failed
+    half-way. It is the cursor of this very DBAPI connection: one kept in the pool's info for a
+    connection since replaced is not used."""
     fairy = conn.connection
     dbapi_connection = fairy.dbapi_connection
     info = fairy.info
