@@ -219,6 +219,7 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
     finished_kiosks = collections.Counter()
     calls: dict[int, list[int]] = collections.defaultdict(list)  # counter -> ticket numbers it got
     calls_while_issuing = [0]
+    first_call = threading.Event()
     lock = threading.Lock()
 
     def kiosk(index: int):
@@ -227,6 +228,8 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
             Session = session_factory(engine)
             try:
                 for i in range(PER_KIOSK):
+                    if i == PER_KIOSK // 2:  # a fast host issued all before a counter's first call: the
+                        first_call.wait(timeout=30)  # second half goes on while the counters call
                     service = SERVICES[(index + i) % len(SERVICES)]
                     priority = "elderly" if i % 5 == 0 else None
                     with Session.begin() as session:
@@ -258,6 +261,7 @@ def test_counters_call_next_while_tickets_are_issued(site_db):
                     with lock:
                         calls[number].append(ticket["number"])
                         calls_while_issuing[0] += not kiosks_done.is_set()
+                    first_call.set()
                     if ticket["number"] % 2:  # start some tickets, leave others "called" until next
                         with Session.begin() as session:
                             q.start(session, site, number, now=now())
