@@ -4,6 +4,7 @@ run, a statement PostgreSQL refuses. On a real PostgreSQL server (review of 2026
 
 from __future__ import annotations
 
+import collections
 import json
 import resource
 import subprocess
@@ -14,6 +15,7 @@ import gevent
 import pytest
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.pool import NullPool
+from test_pg_gathered import traced
 from test_pg_group_commit import numbers_by_service, together
 
 from queuekiosk.server.core import engine as q
@@ -168,27 +170,32 @@ def test_a_refused_statement_answers_the_statements_after_it_with_an_error_and_e
 
 
 _NEXT = Prepared(text("SELECT nextval('qk_gathered_test')"))
-_NEXT_SHARED = Prepared(text("SELECT nextval('qk_gathered_test')"), shared=True)
 
 
-@pytest.mark.parametrize("shared", [False, True])
-def test_a_repeated_read_is_answered_once_only_when_its_statement_says_it_may_be(
-    make_queue, config, migrated_pg_url, shared
+def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_gets_its_own(
+    make_queue, config, migrated_pg_url, tmp_path
 ):
+    """Prepared.rows_later (the look at the webhooks uses it): the read goes to PostgreSQL with the
+    action's next statement that needs an answer, no round trip of its own, and each action reads
+    its own answer (a nextval: one value each, in the actions' order)."""
     queue = make_queue(config, migrated_pg_url)
     with queue.engine.begin() as conn:
         conn.execute(text("CREATE SEQUENCE qk_gathered_test"))
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
-    statement = _NEXT_SHARED if shared else _NEXT
+    sent = traced(writer, tmp_path)
 
     def next_value_then_issue(conn, site, service, **kwargs):
-        (value,) = statement.one(conn, {})
+        later = _NEXT.rows_later(conn, {})
         q.issue(conn, site, service, **kwargs)
+        ((value,),) = later()
         return value
 
     values = together(writer, queue.site, [(next_value_then_issue, (code,)) for _ in range(4)], limit=20)
-    assert values == ([1, 1, 1, 1] if shared else [1, 2, 3, 4]), values
+    assert values == [1, 2, 3, 4], values
+    messages = collections.Counter(sent())
+    # BEGIN, the savepoint, each action's read and ticket; RELEASE and COMMIT
+    assert messages["Sync"] + messages["Query"] == 2, messages
 
 
 def test_a_daily_limit_reached_inside_one_batch_refuses_only_the_tickets_past_it(make_queue, config, migrated_pg_url):

@@ -15,11 +15,13 @@ No personal data leaves: a ticket is described by the whitelisted fields of ``TI
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -109,40 +111,54 @@ def event_data(happened) -> dict:
 _INSERT_EVENT = insert(E)
 _INSERT_ONE = Prepared(_INSERT_EVENT, keys=("site_id", "kind", "payload", "created_at"))  # an action's usual one event
 # the kinds the site's webhooks want: run at every action, straight on the driver's cursor (a few µs on
-# SQLite, against the tens of µs of the row it usually spares); shared: side-by-side actions of the
-# PostgreSQL group writer asking it together get one answer (pg_writer.Gathered)
-_SUBSCRIBED = Prepared(select(W.c.events).where(W.c.site_id == bindparam("site_id"), W.c.active.is_(True)), shared=True)
+# SQLite, against the tens of µs of the row it usually spares)
+_SUBSCRIBED = Prepared(select(W.c.events).where(W.c.site_id == bindparam("site_id"), W.c.active.is_(True)))
 _KINDS_OF_TEXT: dict[str, frozenset] = {}  # a webhook's ``events`` as SQLite returns it -> its kinds
 
 
-_WANTED = "queuekiosk.outbox_wanted"  # in conn.info: (the transaction, {site id: kinds}) of the last look
+_WANTED = "queuekiosk.outbox_wanted"  # in conn.info: (the transaction, {site id: its kinds' reader}) of the last look
 
 
-def wanted(conn, site) -> frozenset | None:
-    """The outside kinds someone will read at ``site``: None for every kind when the site tells
-    citizens their turn (the delivery worker plans notices again at each change it finds in the
-    outbox), else those its active webhooks subscribe to (often none). Read in the caller's
-    transaction: a webhook whose registration committed before it, in any process, is seen (on
-    SQLite the writer holds the database's write lock; on PostgreSQL each statement sees what was
-    committed before it began), so every action begun after a registration was answered writes
-    the events that webhook wants. Read once per transaction of a Core connection (a group
-    writer's batch): its actions all reached the writer before the batch began, so before that
-    read; a webhook added or removed in the transaction itself drops what was read."""
+def _every_kind() -> None:
+    return None
+
+
+def wanted(conn, site) -> Callable[[], frozenset | None]:
+    """A reader of the outside kinds someone will read at ``site``: None for every kind when the site
+    tells citizens their turn (the delivery worker plans notices again at each change it finds in the
+    outbox), else those its active webhooks subscribe to (often none). Asked now and read when the
+    reader is called: among side-by-side actions of the PostgreSQL group writer the look goes with
+    the action's first statement (Prepared.rows_later), no round trip of its own. Read in the
+    caller's transaction: a webhook whose registration committed before it, in any process, is seen
+    (on SQLite the writer holds the database's write lock; on PostgreSQL each statement sees what was
+    committed before it began), so every action begun after a registration was answered writes the
+    events that webhook wants. Asked once per transaction of a Core connection (a group writer's
+    batch): its actions all reached the writer before the batch began, so before that look; a
+    webhook added or removed in the transaction itself drops what was asked."""
     if site.config.notifications.channels:
-        return None
+        return _every_kind
     looked = None
     if isinstance(conn, Connection):
         transaction = conn.get_transaction()
         held = conn.info.get(_WANTED)
         if held is not None and held[0] is transaction:
             looked = held[1]
-            if site.id in looked:
-                return looked[site.id]
+            reader = looked.get(site.id)
+            if reader is not None:
+                return reader
         else:
             looked = {}
             conn.info[_WANTED] = (transaction, looked)
+    rows = _SUBSCRIBED.rows_later(conn, {"site_id": site.id})
+    reader = functools.cache(lambda: _kinds_of(rows()))  # (an error is not kept: it is asked again)
+    if looked is not None:
+        looked[site.id] = reader
+    return reader
+
+
+def _kinds_of(rows) -> frozenset:
     kinds = frozenset()
-    for (events,) in _SUBSCRIBED.rows(conn, {"site_id": site.id}):
+    for (events,) in rows:
         if isinstance(events, str):  # SQLite's raw JSON text; psycopg (and the ORM) hand a list
             parsed = _KINDS_OF_TEXT.get(events)
             if parsed is None:
@@ -151,8 +167,6 @@ def wanted(conn, site) -> frozenset | None:
                 parsed = _KINDS_OF_TEXT[events] = frozenset(json.loads(events))
             events = parsed
         kinds = kinds.union(events)
-    if looked is not None:
-        looked[site.id] = kinds
     return kinds
 
 
@@ -184,9 +198,10 @@ def recording(action):
     was the largest single item of a ticket's write that nobody consumed."""
 
     def act(conn, site, *args, **kwargs):
-        # asked before the action: on PostgreSQL its round trip then holds no lock the action takes
-        kinds = wanted(conn, site)
+        # asked before the action: on PostgreSQL it runs before the action's statements, which lock rows
+        kinds_wanted = wanted(conn, site)
         outcome = action(conn, site, *args, **kwargs)
+        kinds = kinds_wanted()
         outcome.recorded = record(conn, site, outcome.happened, kinds=kinds) if kinds is None or kinds else 0
         return outcome
 

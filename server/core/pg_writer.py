@@ -203,39 +203,36 @@ class Gathered:
     pipeline mode) instead of one each. Each action's statements keep their order, the actions
     theirs (statements are sent in the order they came: a run of issuing's actions, sorted by
     service, locks its number rows in that order). A statement of SQLAlchemy's in an action sends
-    those gathered before it first (db.py). A read its statement marks ``shared`` (Prepared), asked
-    again with the same values and no statement between (each action's look at the webhooks,
-    outbox.wanted), is sent once. The run stops at its first failure (everything in it is undone
-    and runs again one at a time); a connection lost in it fails the batch with OperationalError."""
+    those gathered before it first (db.py). A read whose answer is wanted later (Prepared.rows_later:
+    the look at the webhooks, outbox.wanted) goes with the next statement that needs one. The run
+    stops at its first failure (everything in it is undone and runs again one at a time); a
+    connection lost in it fails the batch with OperationalError."""
 
-    __slots__ = ("driver", "queue", "database_error", "_last_read")
+    __slots__ = ("driver", "queue", "database_error")
 
     def __init__(self, first: tuple[str, ...] = ()):
         self.driver = None
         # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         self.queue: list = [[sql, None, [None, None], None] for sql in first]
         self.database_error = None  # the first error PostgreSQL (or psycopg, before sending) gave
-        self._last_read = None
 
-    def statement(
-        self, conn, sql: str, values: dict, answer: bool, shared: bool = False, many: str | None = None
-    ) -> list:
-        """``shared``: the statement is a read that may be answered once for every action asking it
-        with the same values (Prepared's ``shared``): nothing volatile, no lock taken. ``many``: the
-        statement for several executions at once (Prepared's ``many``), sent for those that come
-        one after another."""
+    def statement(self, conn, sql: str, values: dict, answer: bool, many: str | None = None) -> list:
+        """``many``: the statement for several executions at once (Prepared's ``many``), sent for
+        those that come one after another."""
         if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
             self.flush(conn)
             return rows_of(conn, sql, values)
-        last = self._last_read
-        if shared and last is not None and last[0] == sql and last[1] == values:
-            slot = last[2]
-        else:
-            slot = [None, None]
-            self.queue.append([sql, values, slot, many])
-            self._last_read = (sql, values, slot) if shared else None
-        if not answer:
-            return []
+        slot = self.send_later(sql, values, many)
+        return self.answer(conn, sql, values, slot) if answer else []
+
+    def send_later(self, sql: str, values: dict, many: str | None = None) -> list:
+        """Queue a statement; its slot, [rows, error], which ``answer`` reads."""
+        slot = [None, None]
+        self.queue.append([sql, values, slot, many])
+        return slot
+
+    def answer(self, conn, sql: str, values: dict, slot: list) -> list:
+        """The rows of a statement this run queued: sent with the others first if it was not yet."""
         if slot[0] is None and slot[1] is None:
             self.driver.switch()  # the others run to their statements; then all are sent
         if slot[1] is not None:
@@ -246,7 +243,7 @@ class Gathered:
 
     def flush(self, conn) -> None:
         """Send what was gathered, in one round trip; each statement's rows (or error) to its slot."""
-        queue, self.queue, self._last_read = self.queue, [], None
+        queue, self.queue = self.queue, []
         if not queue:
             return
         dbapi_connection = conn.connection.dbapi_connection

@@ -18,6 +18,7 @@ after a few executions, as it would under SQLAlchemy.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from operator import itemgetter
 
 from sqlalchemy import exc
@@ -27,11 +28,8 @@ from ..db import GATHER, ROW_ORDER, defer, send_deferred
 
 
 class Prepared:
-    def __init__(self, statement, keys: tuple[str, ...] | None = None, shared: bool = False, many: str | None = None):
+    def __init__(self, statement, keys: tuple[str, ...] | None = None, many: str | None = None):
         """``keys``: for an INSERT, the columns every execution gives (the statement is compiled for them).
-        ``shared``: a read that side-by-side actions of the PostgreSQL group writer (pg_writer.Gathered)
-        asking it with the same values, with no write between, may get one answer for: nothing
-        volatile (nextval, now(), random()), no lock taken (FOR UPDATE), no side effect.
         ``many``: on PostgreSQL, the statement for several executions at once (psycopg's form, each
         parameter an array of the executions' values, in their order), doing what they would do one
         after another and returning each one's single row, in their order: side-by-side actions of
@@ -39,7 +37,6 @@ class Prepared:
         and executor start in PostgreSQL, one execution in psycopg)."""
         self.statement = statement
         self.keys = keys
-        self.shared = shared
         self.many = many
         # dialect -> its plan, or None where it does not apply: SQLite (sql, params -> values), psycopg
         # (sql, [(name, processor)], whether it locks a number row)
@@ -99,7 +96,7 @@ class Prepared:
                     order.released()
         values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
         if gather is not None:  # issuing's actions side by side: the statement goes with theirs
-            return gather.statement(conn, sql, values, answer, self.shared, self.many)
+            return gather.statement(conn, sql, values, answer, self.many)
         if not answer and defer(conn, sql, values):
             return []
         try:
@@ -112,6 +109,26 @@ class Prepared:
             raise exc.DBAPIError.instance(
                 sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost
             ) from error
+
+    def rows_later(self, conn: Connection, params: dict) -> Callable[[], list[tuple]]:
+        """A read asked now, its rows read when the returned function is called. Among side-by-side
+        actions of the PostgreSQL group writer (pg_writer.Gathered) it goes with the action's next
+        statement that needs an answer, one round trip fewer; anywhere else it runs at once."""
+        gather = conn.info.get(GATHER) if isinstance(conn, Connection) and conn.in_transaction() else None
+        plan = self._for(conn.dialect) if gather is not None else None
+        if plan is None:
+            rows = self.rows(conn, params)
+            return lambda: rows
+        sql, binds, _locks = plan
+        values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
+        slot = gather.send_later(sql, values)
+
+        def rows_of_read() -> list[tuple]:
+            if slot[0] is not None or conn.info.get(GATHER) is gather:
+                return gather.answer(conn, sql, values, slot)
+            return self.rows(conn, params)  # its run stopped before answering it: asked again, now
+
+        return rows_of_read
 
     def one(self, conn: Connection, params: dict) -> tuple:
         rows = self.rows(conn, params)
