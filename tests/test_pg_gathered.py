@@ -69,6 +69,22 @@ def test_a_batch_of_tickets_is_two_round_trips_and_each_caller_gets_its_own(
         assert sorted(answered[code]) == numbers[-len(answered[code]) :]  # the second wave's, each its own
 
 
+def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(make_queue, config, migrated_pg_url, tmp_path):
+    """The look at the webhooks goes ahead of the tickets gathered before it was asked (an action not
+    recording events first; in a batch of several sites, each site's first action): the tickets stay
+    one statement."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    sent = traced(writer, tmp_path)
+    jobs = [(q.issue, (code,))] + [(outbox.recording(q.issue), (code,))] * 5
+    results = together(writer, queue.site, jobs)
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    messages = collections.Counter(sent())
+    assert messages["Sync"] + messages["Query"] == 2, messages
+    assert messages["Execute"] == 1 + 1 + 1 + 1, messages  # BEGIN, the savepoint, the look, the 6 tickets
+
+
 def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_savepoint(
     make_queue, config, migrated_pg_url, tmp_path
 ):
@@ -183,21 +199,49 @@ def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queu
 
 def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url):
     """A gathered run undone before PostgreSQL answered its look at the webhooks (a statement sent
-    before the look was refused, so the look was not run): an action later in the batch that wants
-    the look gets it asked again, not the run's error."""
+    before the look was refused, so the look was not run): an action later in the same batch that
+    wants the look gets it asked again (the webhook's kinds), not the run's error."""
     queue = make_queue(config, migrated_pg_url)
+    with queue.engine.begin() as conn:
+        outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued", "ticket.called"])
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
 
     def divide_by_zero_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
-        _DIVIDE_BY_ZERO.execute(conn, {"one": 1})  # no answer wanted: it goes before the others' look
+        _DIVIDE_BY_ZERO.execute(conn, {"one": 1})  # no answer wanted: sent ahead of the look
         return q.issue(conn, site, service, **kwargs)
 
     def webhooks_wanted(conn, site, _not_a_service, **kwargs):  # not issuing's: after the run in the batch
+        held = conn.info.get(outbox._WANTED)
+        assert held is not None and held[0] is conn.get_transaction()  # the run's look, in this batch
         return outbox.wanted(conn, site)()
 
-    jobs = [(divide_by_zero_then_issue, (code,))] + [(outbox.recording(q.issue), (code,))] * 2
+    jobs = [(outbox.recording(divide_by_zero_then_issue), (code,))] + [(outbox.recording(q.issue), (code,))] * 2
     *results, kinds = together(writer, queue.site, [*jobs, (webhooks_wanted, (1,))])
-    assert kinds == frozenset(), kinds
+    assert kinds == frozenset({"ticket.issued", "ticket.called"}), kinds
     assert "division by zero" in str(results[0]), results
-    assert all(isinstance(r, q.Outcome) for r in results[1:]), results
+    assert all(isinstance(r, q.Outcome) and r.recorded == 1 for r in results[1:]), results
+
+
+def test_a_batch_of_tickets_a_webhook_wants_writes_each_ticket_s_event_in_three_round_trips(
+    make_queue, config, migrated_pg_url, tmp_path
+):
+    """With a webhook wanting issued tickets, the look's answer decides after the tickets statement
+    that each action writes its event: the events go in one round trip of their own, then the
+    COMMIT; each ticket's event is in the outbox once."""
+    queue = make_queue(config, migrated_pg_url)
+    with queue.engine.begin() as conn:
+        outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued"])
+    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    codes = list(queue.site.service_ids)
+    sent = traced(writer, tmp_path)
+    jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(12)]
+    results = together(writer, queue.site, jobs)
+    assert all(isinstance(r, q.Outcome) and r.recorded == 1 for r in results), results
+    messages = collections.Counter(sent())
+    # BEGIN, the savepoint, the look and the 12 tickets; the 12 events; RELEASE and COMMIT
+    assert messages["Sync"] + messages["Query"] == 3, messages
+    with queue.engine.connect() as conn:
+        payloads = conn.execute(text("SELECT kind, payload FROM outbox_events ORDER BY id")).all()
+    assert [kind for kind, _payload in payloads] == ["ticket.issued"] * 12
+    assert sorted(payload["ticket"]["id"] for _kind, payload in payloads) == sorted(r.ticket["id"] for r in results)

@@ -204,17 +204,19 @@ class Gathered:
     theirs (statements are sent in the order they came: a run of issuing's actions, sorted by
     service, locks its number rows in that order). A statement of SQLAlchemy's in an action sends
     those gathered before it first (db.py). A read whose answer is wanted later (Prepared.rows_later:
-    the look at the webhooks, outbox.wanted) goes with the next statement that needs one. The run
-    stops at its first failure (everything in it is undone and runs again one at a time); a
+    the look at the webhooks, outbox.wanted) goes in the next round trip, ahead of the statements
+    gathered for it (so that the actions' tickets, of several sites too, stay one statement). The
+    run stops at its first failure (everything in it is undone and runs again one at a time); a
     connection lost in it fails the batch with OperationalError."""
 
-    __slots__ = ("driver", "queue", "database_error")
+    __slots__ = ("driver", "queue", "database_error", "_reads_at")
 
     def __init__(self, first: tuple[str, ...] = ()):
         self.driver = None
         # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         self.queue: list = [[sql, None, [None, None], None] for sql in first]
         self.database_error = None  # the first error PostgreSQL (or psycopg, before sending) gave
+        self._reads_at = len(self.queue)  # where the next read asked for later goes
 
     def statement(self, conn, sql: str, values: dict, answer: bool, many: str | None = None) -> list:
         """``many``: the statement for several executions at once (Prepared's ``many``), sent for
@@ -225,10 +227,15 @@ class Gathered:
         slot = self.send_later(sql, values, many)
         return self.answer(conn, sql, values, slot) if answer else []
 
-    def send_later(self, sql: str, values: dict, many: str | None = None) -> list:
-        """Queue a statement; its slot, [rows, error], which ``answer`` reads."""
+    def send_later(self, sql: str, values: dict, many: str | None = None, read: bool = False) -> list:
+        """Queue a statement; its slot, [rows, error], which ``answer`` reads. ``read``: a read of what
+        the run's actions do not write, sent ahead of the statements gathered so far."""
         slot = [None, None]
-        self.queue.append([sql, values, slot, many])
+        if read:
+            self.queue.insert(self._reads_at, [sql, values, slot, None])
+            self._reads_at += 1
+        else:
+            self.queue.append([sql, values, slot, many])
         return slot
 
     def answer(self, conn, sql: str, values: dict, slot: list) -> list:
@@ -243,7 +250,7 @@ class Gathered:
 
     def flush(self, conn) -> None:
         """Send what was gathered, in one round trip; each statement's rows (or error) to its slot."""
-        queue, self.queue = self.queue, []
+        queue, self.queue, self._reads_at = self.queue, [], 0
         if not queue:
             return
         dbapi_connection = conn.connection.dbapi_connection

@@ -112,8 +112,9 @@ class Prepared:
 
     def rows_later(self, conn: Connection, params: dict) -> Callable[[], list[tuple]]:
         """A read asked now, its rows read when the returned function is called. Among side-by-side
-        actions of the PostgreSQL group writer (pg_writer.Gathered) it goes with the action's next
-        statement that needs an answer, one round trip fewer; anywhere else it runs at once."""
+        actions of the PostgreSQL group writer (pg_writer.Gathered) it goes in the next round trip,
+        ahead of the statements gathered for it: one round trip fewer, for a read of what those
+        actions do not write, which takes no lock (the webhooks); anywhere else it runs at once."""
         gather = conn.info.get(GATHER) if isinstance(conn, Connection) and conn.in_transaction() else None
         plan = self._for(conn.dialect) if gather is not None else None
         if plan is None:
@@ -121,7 +122,7 @@ class Prepared:
             return lambda: rows
         sql, binds, _locks = plan
         values = {name: params[name] if process is None else process(params[name]) for name, process in binds}
-        slot = gather.send_later(sql, values)
+        slot = gather.send_later(sql, values, read=True)
 
         def rows_of_read() -> list[tuple]:
             if slot[0] is not None or conn.info.get(GATHER) is gather:
