@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import faults
 from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
-from .engine.prepared import has_rows, rows_of
+from .engine.prepared import has_rows
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -221,9 +221,6 @@ class Gathered:
     def statement(self, conn, sql: str, values: dict, answer: bool, many: str | None = None) -> list:
         """``many``: the statement for several executions at once (Prepared's ``many``), sent for
         those that come one after another."""
-        if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
-            self.flush(conn)
-            return rows_of(conn, sql, values)
         slot = self.send_later(sql, values, many)
         return self.answer(conn, sql, values, slot) if answer else []
 
@@ -241,7 +238,10 @@ class Gathered:
     def answer(self, conn, sql: str, values: dict, slot: list) -> list:
         """The rows of a statement this run queued: sent with the others first if it was not yet."""
         if slot[0] is None and slot[1] is None:
-            self.driver.switch()  # the others run to their statements; then all are sent
+            if getcurrent() is self.driver:  # (never: the driver sends, it does not ask)
+                self.flush(conn)
+            else:
+                self.driver.switch()  # the others run to their statements; then all are sent
         if slot[1] is not None:
             error = slot[1]
             dbapi = conn.dialect.loaded_dbapi
