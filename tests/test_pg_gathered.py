@@ -198,9 +198,9 @@ def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queu
 
 
 def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url):
-    """A gathered run undone before PostgreSQL answered its look at the webhooks (a statement sent
-    before the look was refused, so the look was not run): an action later in the same batch that
-    wants the look gets it asked again (the webhook's kinds), not the run's error."""
+    """A gathered run undone before PostgreSQL answered its look at the webhooks (a read sent ahead
+    of the look was refused, so the look was not run): an action later in the same batch that wants
+    the look gets it asked again (the webhook's kinds), not the run's error."""
     queue = make_queue(config, migrated_pg_url)
     with queue.engine.begin() as conn:
         outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued", "ticket.called"])
@@ -208,7 +208,7 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
     code = next(iter(queue.site.service_ids))
 
     def divide_by_zero_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
-        _DIVIDE_BY_ZERO.execute(conn, {"one": 1})  # no answer wanted: sent ahead of the look
+        _DIVIDE_BY_ZERO.rows_later(conn, {"one": 1})  # a read asked for later: it goes first, and fails
         return q.issue(conn, site, service, **kwargs)
 
     def webhooks_wanted(conn, site, _not_a_service, **kwargs):  # not issuing's: after the run in the batch
@@ -216,7 +216,7 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
         assert held is not None and held[0] is conn.get_transaction()  # the run's look, in this batch
         return outbox.wanted(conn, site)()
 
-    jobs = [(outbox.recording(divide_by_zero_then_issue), (code,))] + [(outbox.recording(q.issue), (code,))] * 2
+    jobs = [(divide_by_zero_then_issue, (code,))] + [(outbox.recording(q.issue), (code,))] * 2
     *results, kinds = together(writer, queue.site, [*jobs, (webhooks_wanted, (1,))])
     assert kinds == frozenset({"ticket.issued", "ticket.called"}), kinds
     assert "division by zero" in str(results[0]), results

@@ -127,12 +127,12 @@ def wanted(conn, site) -> Callable[[], frozenset | None]:
     """A reader of the outside kinds someone will read at ``site``: None for every kind when the site
     tells citizens their turn (the delivery worker plans notices again at each change it finds in the
     outbox), else those its active webhooks subscribe to (often none). Asked now and read when the
-    reader is called: among side-by-side actions of the PostgreSQL group writer the look goes with
-    the action's first statement (Prepared.rows_later), no round trip of its own. Read in the
-    caller's transaction: a webhook whose registration committed before it, in any process, is seen
-    (on SQLite the writer holds the database's write lock; on PostgreSQL each statement sees what was
-    committed before it began), so every action begun after a registration was answered writes the
-    events that webhook wants. Asked once per transaction of a Core connection (a group writer's
+    reader is called: among side-by-side actions of the PostgreSQL group writer the look goes ahead
+    of the actions' statements in their next round trip (Prepared.rows_later), none of its own.
+    Read in the caller's transaction: a webhook whose registration committed before it, in any
+    process, is seen (on SQLite the writer holds the database's write lock; on PostgreSQL each
+    statement sees what was committed before it began), so every action begun after a registration
+    was answered writes the events that webhook wants. Asked once per transaction of a Core connection (a group writer's
     batch): its actions all reached the writer before the batch began, so before that look; a
     webhook added or removed in the transaction itself drops what was asked."""
     if site.config.notifications.channels:
