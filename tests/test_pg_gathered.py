@@ -197,7 +197,7 @@ def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queu
     assert sorted(r.ticket["number"] for r in results) == list(range(start, start + 6))
 
 
-def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url):
+def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url, tmp_path):
     """A gathered run undone before PostgreSQL answered its look at the webhooks (a read sent ahead
     of the look was refused, so the look was not run): an action later in the same batch that wants
     the look gets it asked again (the webhook's kinds), not the run's error."""
@@ -206,6 +206,7 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
         outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued", "ticket.called"])
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
+    sent = traced(writer, tmp_path, whole=True)
 
     def divide_by_zero_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
         _DIVIDE_BY_ZERO.rows_later(conn, {"one": 1})  # a read asked for later: it goes first, and fails
@@ -214,7 +215,10 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
     def webhooks_wanted(conn, site, _not_a_service, **kwargs):  # not issuing's: after the run in the batch
         held = conn.info.get(outbox._WANTED)
         assert held is not None and held[0] is conn.get_transaction()  # the run's look, in this batch
-        return outbox.wanted(conn, site)()
+        sent()
+        kinds = outbox.wanted(conn, site)()
+        assert any("webhooks" in message for message in sent())  # asked again, here
+        return kinds
 
     jobs = [(divide_by_zero_then_issue, (code,))] + [(outbox.recording(q.issue), (code,))] * 2
     *results, kinds = together(writer, queue.site, [*jobs, (webhooks_wanted, (1,))])
