@@ -132,9 +132,9 @@ def wanted(conn, site) -> Callable[[], frozenset | None]:
     Read in the caller's transaction: a webhook whose registration committed before it, in any
     process, is seen (on SQLite the writer holds the database's write lock; on PostgreSQL each
     statement sees what was committed before it began), so every action begun after a registration
-    was answered writes the events that webhook wants. Asked once per transaction of a Core connection (a group writer's
-    batch): its actions all reached the writer before the batch began, so before that look; a
-    webhook added or removed in the transaction itself drops what was asked."""
+    was answered writes the events that webhook wants. Asked once per transaction of a Core
+    connection (a group writer's batch): its actions all reached the writer before the batch began,
+    so before that look; a webhook added or removed in the transaction itself drops what was asked."""
     if site.config.notifications.channels:
         return _every_kind
     looked = None
