@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import rewrite_shared
 import server_fork
 import suite_cpu
 import yaml
@@ -145,6 +146,7 @@ def pytest_configure(config):
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     suite_cpu.register(config)  # QK_SUITE_CPU=DIR: each test's CPU, for finding what to make cheaper
+    rewrite_shared.rewrite_my_share(config, Path(__file__).parent)  # each worker a share, not all
 
 
 # --- configuration --------------------------------------------------------------------------
