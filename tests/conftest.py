@@ -14,6 +14,7 @@ millisecond on SQLite, migrating 0.1-0.3 s). ``migrated_sqlite(name)`` makes a f
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import secrets
 import shutil
@@ -137,6 +138,13 @@ def pytest_collection_modifyitems(session, config, items):
         files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
     order = sorted(files, key=lambda path: (rank.get(path, len(rank)), -len(files[path])))
     items[:] = [item for path in order for item in files[path]]
+
+
+def pytest_collection_finish(session):
+    # What collection made (the modules, hypothesis's strategies, the fixtures' definitions) lives as
+    # long as the run: kept out of the collector's reach, each full collection no longer walks it
+    # (test_booking_properties.py's time in the collector 1.9 -> 1.1 s, the file ~23 s of CPU).
+    gc.freeze()
 
 
 def pytest_configure(config):

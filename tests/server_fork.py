@@ -394,12 +394,21 @@ def _zygote() -> None:
                 out.write(str(code))
             os.replace(path + ".tmp", path)  # whole or absent
 
+    # woken by a request or a child's end (SIGCHLD through a wakeup pipe), not by a timer: a loop
+    # polling every 10 ms cost each idle zygote ~0.9 % of a core, ~10 % for a suite's dozen
+    child_ended, wakeup = os.pipe()
+    os.set_blocking(wakeup, False)
+    set_handler = monkey.get_original("signal", "signal")  # gevent's would leave SIGCHLD to its loop
+    signal.set_wakeup_fd(wakeup)
+    set_handler(signal.SIGCHLD, lambda signum, frame: None)
     stdin = sys.stdin.fileno()
     pending = b""
     while True:
-        readable, _, _ = select([stdin], [], [], 0.01)
+        readable, _, _ = select([stdin, child_ended], [], [], 5.0)
+        if child_ended in readable:
+            os.read(child_ended, 4096)
         reap()
-        if not readable:
+        if stdin not in readable:
             continue
         chunk = os.read(stdin, 65536)
         if not chunk:  # the test session is over (or was killed): no server outlives it
@@ -413,6 +422,10 @@ def _zygote() -> None:
             sys.stdout.flush()
             pid = fork()
             if pid == 0:
+                signal.set_wakeup_fd(-1)  # the child's signals are its own again, as before the loop
+                set_handler(signal.SIGCHLD, signal.SIG_DFL)
+                os.close(child_ended)
+                os.close(wakeup)
                 _child(request, environ_added)
             status_paths[pid] = request["status"]
             sys.stdout.write(json.dumps({"pid": pid}) + "\n")
