@@ -330,14 +330,19 @@ class BookingMachine(RuleBasedStateMachine):
     """Books, cancels, takes remote numbers, checks in and walks in at random; the model says what must happen."""
 
     path = config = None
-    counter = 0
+    shared = None
 
     @initialize()
     def start(self):
-        BookingMachine.counter += 1
-        copy = self.path.with_name(f"run-{BookingMachine.counter}.db")
+        # one engine for every example (SQLAlchemy compiles a statement once per engine), each example
+        # on a fresh copy of the template (teardown disposed of the last example's connections)
+        copy = self.path.with_name("run.db")
+        for suffix in ("-wal", "-shm"):
+            copy.with_name(copy.name + suffix).unlink(missing_ok=True)
         shutil.copyfile(self.path, copy)
-        self.engine = create_db_engine(f"sqlite:///{copy}")
+        if BookingMachine.shared is None:
+            BookingMachine.shared = create_db_engine(f"sqlite:///{copy}")
+        self.engine = BookingMachine.shared
         with session_factory(self.engine).begin() as session:
             from queuekiosk.server.core.db import site_setup
 
@@ -450,8 +455,10 @@ class BookingMachine(RuleBasedStateMachine):
         assert all(n == 1 for n in holders.values()), holders
 
 
-def test_bookings_never_oversell_and_give_one_number_per_person(template_db):
+def test_bookings_never_oversell_and_give_one_number_per_person(template_db, monkeypatch):
+    monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")
     BookingMachine.path, BookingMachine.config = template_db
+    BookingMachine.shared = None  # (this test's own engine, on this test's path)
     run_state_machine_as_test(
         BookingMachine,
         settings=settings(
@@ -498,14 +505,17 @@ class MergedQueueMachine(RuleBasedStateMachine):
     begun), it gets the earliest due one, whatever else waits."""
 
     path = None
-    counter = 0
+    shared = None
 
     @initialize()
     def start(self):
-        MergedQueueMachine.counter += 1
-        copy = self.path.with_name(f"merged-{MergedQueueMachine.counter}.db")
+        copy = self.path.with_name("merged.db")
+        for suffix in ("-wal", "-shm"):
+            copy.with_name(copy.name + suffix).unlink(missing_ok=True)
         shutil.copyfile(self.path, copy)
-        self.engine = create_db_engine(f"sqlite:///{copy}")
+        if MergedQueueMachine.shared is None:
+            MergedQueueMachine.shared = create_db_engine(f"sqlite:///{copy}")
+        self.engine = MergedQueueMachine.shared
         with session_factory(self.engine).begin() as session:
             from queuekiosk.server.core.db import site_setup
 
@@ -589,8 +599,10 @@ class MergedQueueMachine(RuleBasedStateMachine):
         assert remote in (None, "checked_in"), f"a {remote} booking's ticket was called: its citizen is not here"
 
 
-def test_the_merged_queue_order(template_db):
+def test_the_merged_queue_order(template_db, monkeypatch):
+    monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")
     MergedQueueMachine.path = template_db[0]
+    MergedQueueMachine.shared = None
     run_state_machine_as_test(
         MergedQueueMachine,
         settings=settings(
