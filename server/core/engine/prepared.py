@@ -158,6 +158,22 @@ class Prepared:
         except dbapi.Error as error:
             raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
 
+    def changed(self, conn: Connection, params: dict) -> int:
+        """Run this UPDATE with ``params``; the number of rows it changed. On SQLite straight on the
+        cursor; anywhere else through ``Connection.execute`` (its ``rowcount``)."""
+        plan = self._for(conn.dialect) if isinstance(conn, Connection) and conn.in_transaction() else None
+        if plan is None or conn.dialect.name != "sqlite":
+            return conn.execute(self.statement, params).rowcount
+        dbapi = conn.dialect.loaded_dbapi
+        sql, values_of = plan
+        values = values_of(params)
+        try:
+            cursor = sqlite_cursor(conn)
+            cursor.execute(sql, values)
+            return cursor.rowcount
+        except dbapi.Error as error:
+            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+
 
 _CURSOR = "queuekiosk_cursor"  # in a pooled SQLite connection's info: its kept cursor
 

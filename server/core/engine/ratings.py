@@ -12,6 +12,8 @@ from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from .clock import business_day
+from .named_rows import Named
+from .prepared import Prepared
 from .records import E, R, T, connection, record_event, reload
 from .types import Actor, Happened, Outcome
 from .views import iso
@@ -19,8 +21,9 @@ from .views import iso
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# a rating is stored at every other finish: its statements are built once (see numbering.py)
-_LAST_FINISH = (
+# a rating is stored at every other finish: its statements are compiled once and run straight on the
+# driver where that is safe (prepared.py, named_rows.py), as a finish's own are
+_LAST_FINISH = Named(
     select(E.c.ticket_id, E.c.at, E.c.user_id)
     .where(
         E.c.site_id == bindparam("site_id"),
@@ -31,15 +34,29 @@ _LAST_FINISH = (
     .order_by(E.c.id.desc())
     .limit(1)
 )
-_TICKET_OF_PUBLIC_ID = select(T).where(T.c.public_id == bindparam("public_id"), T.c.site_id == bindparam("site_id"))
-_RATING_OF_TICKET = select(R.c.id).where(R.c.ticket_id == bindparam("ticket_id"))
-_INSERT_RATING = insert(R)
-_USERNAME = select(m.users.c.username).where(m.users.c.id == bindparam("user_id"))
+_TICKET_OF_PUBLIC_ID = Named(
+    select(T).where(T.c.public_id == bindparam("public_id"), T.c.site_id == bindparam("site_id"))
+)
+_RATING_OF_TICKET = Named(select(R.c.id).where(R.c.ticket_id == bindparam("ticket_id")))
+_RATING_COLUMNS = (
+    "site_id",
+    "ticket_id",
+    "counter_id",
+    "user_id",
+    "service_id",
+    "token_id",
+    "level",
+    "reasons",
+    "at",
+    "business_day",
+)
+_INSERT_RATING = Prepared(insert(R), keys=_RATING_COLUMNS)
+_USERNAME = Named(select(m.users.c.username).where(m.users.c.id == bindparam("user_id")))
 
 
 def _last_finish(conn, site: SiteRuntime, counter_id: int, since: dt.datetime):
     """The latest "finished" event of a counter since ``since``: (ticket_id, at, user_id) or None."""
-    return conn.execute(_LAST_FINISH, {"site_id": site.id, "since": since, "counter_id": counter_id}).first()
+    return _LAST_FINISH.first(conn, {"site_id": site.id, "since": since, "counter_id": counter_id})
 
 
 def rating_view(site: SiteRuntime, ticket_row) -> dict:
@@ -94,10 +111,10 @@ def rate(
     counter_id = site.counter_ids.get(counter)
     if counter_id is None:
         raise NotFound("unknown_counter", counter=counter)
-    row = conn.execute(_TICKET_OF_PUBLIC_ID, {"public_id": public_id, "site_id": site.id}).first()
+    row = _TICKET_OF_PUBLIC_ID.first(conn, {"public_id": public_id, "site_id": site.id})
     if row is None:
         raise NotFound("unknown_ticket", ticket=public_id)
-    if conn.execute(_RATING_OF_TICKET, {"ticket_id": row.id}).first() is not None:
+    if _RATING_OF_TICKET.first(conn, {"ticket_id": row.id}) is not None:
         raise QueueError("already_rated", number=row.number)
     window = dt.timedelta(minutes=site.config.rating.window_minutes)
     last = _last_finish(conn, site, counter_id, now - window)
@@ -105,8 +122,8 @@ def rate(
         raise QueueError("rating_closed", number=row.number, counter=counter)
     reasons = list(reasons or [])
     actor = actor or Actor()
-    conn.execute(
-        _INSERT_RATING,
+    _INSERT_RATING.rows(
+        conn,
         dict(
             site_id=site.id,
             ticket_id=row.id,
@@ -139,7 +156,8 @@ def rate(
 def _username(conn, user_id: int | None) -> str | None:
     if user_id is None:
         return None
-    return conn.execute(_USERNAME, {"user_id": user_id}).scalar()
+    row = _USERNAME.first(conn, {"user_id": user_id})
+    return None if row is None else row.username
 
 
 def ticket_rating(session: Session, site: SiteRuntime, public_id: str) -> dict | None:

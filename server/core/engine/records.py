@@ -53,6 +53,7 @@ HELD_STATUS = T.c.status.in_([literal_column(f"'{state}'") for state in m.HELD_S
 _HELD_TICKET = Named(select(T).where(T.c.counter_id == bindparam("counter_id"), HELD_STATUS))
 _TICKET = Named(select(T).where(T.c.id == bindparam("ticket_id")))
 _SET_TICKET = update(T).where(T.c.id == bindparam("ticket_id"), T.c.status == bindparam("expected_status"))
+_SET_TICKET_OF_COLUMNS: dict[tuple[str, ...], Prepared] = {}  # the columns set -> _SET_TICKET compiled for them
 SET_COUNTER = update(C).where(C.c.id == bindparam("counter_id"))  # the columns to set are the other parameters
 
 
@@ -105,9 +106,14 @@ def set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
         raise QueueError("internal")
     if any(isinstance(value, ClauseElement) for value in values.values()):  # an SQL expression: built here
         result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
-    else:  # the columns to set are the parameters' other keys
-        result = conn.execute(_SET_TICKET, {"ticket_id": ticket_id, "expected_status": expected_status, **values})
-    if result.rowcount != 1:  # cannot happen under the row lock; refuse rather than corrupt
+        changed = result.rowcount
+    else:  # the columns to set are the parameters' other keys (a few sets in all: start, recall, ...)
+        columns = tuple(values)
+        statement = _SET_TICKET_OF_COLUMNS.get(columns)
+        if statement is None:
+            statement = _SET_TICKET_OF_COLUMNS[columns] = Prepared(_SET_TICKET, keys=columns)
+        changed = statement.changed(conn, {"ticket_id": ticket_id, "expected_status": expected_status, **values})
+    if changed != 1:  # cannot happen under the row lock; refuse rather than corrupt
         raise QueueError("internal")
 
 
