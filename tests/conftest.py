@@ -14,6 +14,7 @@ millisecond on SQLite, migrating 0.1-0.3 s). ``migrated_sqlite(name)`` makes a f
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import os
 import secrets
@@ -34,6 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from queuekiosk.server.core import auth
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import Config, load_config, parse_config
 from queuekiosk.server.core.db import (
@@ -155,6 +157,22 @@ def pytest_configure(config):
         signal.signal(signal.SIGINT, signal.default_int_handler)
     suite_cpu.register(config)  # QK_SUITE_CPU=DIR: each test's CPU, for finding what to make cheaper
     rewrite_shared.rewrite_my_share(config, Path(__file__).parent)  # each worker a share, not all
+
+
+# The tests' own users, added in this process straight into a database, are stored with a lighter
+# scrypt cost than an account made by the server or a command (N=1024 against werkzeug's 32768):
+# each login against them is still a real scrypt check, at 1/32 of the CPU (0.14 s a hash on the
+# 2-core machine, hundreds of users added and logins a suite). What the servers and commands store
+# keeps the real cost: tests/test_password_hashing.py.
+TEST_USERS_HASH_METHOD = "scrypt:1024:8:1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lighter_hashes_for_the_tests_own_users():
+    real = auth.generate_password_hash
+    auth.generate_password_hash = functools.partial(real, method=TEST_USERS_HASH_METHOD)
+    yield
+    auth.generate_password_hash = real
 
 
 # --- configuration --------------------------------------------------------------------------

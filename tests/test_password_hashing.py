@@ -30,3 +30,23 @@ def test_importing_auth_computes_no_hash():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_user_added_outside_the_tests_process_has_the_cost_of_a_new_password():
+    """(The tests' own users have a lighter cost: tests/conftest.py. The code that adds a user is not
+    changed by it, and a process of its own stores what a real account gets.)"""
+    probe = (
+        "from sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import Session\n"
+        "from queuekiosk.server.core import auth, models as m\n"
+        "engine = create_engine('sqlite://')\n"
+        "m.metadata.create_all(engine)\n"
+        "with Session(engine) as session:\n"
+        "    print(auth.add_user(session, 'lan', 'mat-khau-dai', 'clerk', 1).password_hash)\n"
+        "    print(auth.set_password(session, 'lan', 'mat-khau-moi').password_hash)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    added, changed = done.stdout.split()
+    assert _method(added) == _method(changed) == _method(generate_password_hash("mat-khau-dai"))
+    assert check_password_hash(added, "mat-khau-dai") and check_password_hash(changed, "mat-khau-moi")
