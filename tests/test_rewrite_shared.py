@@ -35,7 +35,8 @@ def _run_pytest(folder: Path, worker: str, workers: int) -> tuple[subprocess.Com
         "PYTEST_XDIST_WORKER": worker,
         "PYTEST_XDIST_WORKER_COUNT": str(workers),
     }
-    command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "--debug=debug.log"]
+    # -rN: no short summary (under CI=true it repeats each failure's explanation)
+    command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-rN", "--debug=debug.log"]
     run = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
     return run, (folder / "debug.log").read_text()
 
