@@ -183,10 +183,15 @@ def _config_text() -> str:
     return CONFIG_PATH.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="session")
+def _config_dict(_config_text) -> dict:
+    return yaml.load(_config_text, Loader=yaml.CSafeLoader)  # (read once: tests change copies of it)
+
+
 @pytest.fixture
-def config_data(_config_text) -> dict:
+def config_data(_config_dict) -> dict:
     """config.yaml as a plain dict, a fresh copy per test: change it, then ``parse_config`` it."""
-    return yaml.safe_load(_config_text)
+    return copy.deepcopy(_config_dict)
 
 
 @pytest.fixture
@@ -196,14 +201,14 @@ def config() -> Config:
 
 
 @pytest.fixture
-def make_config(_config_text):
+def make_config(_config_dict):
     """``make_config(policy={...}, ...)``: config.yaml with whole top-level sections replaced, validated.
 
     For deeper changes edit ``config_data`` and call ``parse_config`` yourself.
     """
 
     def make(**sections) -> Config:
-        data = yaml.safe_load(_config_text)
+        data = copy.deepcopy(_config_dict)
         data.update(copy.deepcopy(sections))
         return parse_config(data, "config-variant.yaml")
 

@@ -210,7 +210,9 @@ def openapi_document():
     if "doc" not in cache:
         import yaml  # only here: an idle server holds no PyYAML (about 1 MB, issue 21)
 
-        cache["doc"] = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+        cache["doc"] = yaml.load(
+            OPENAPI.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     return jsonify(cache["doc"])
 
 
