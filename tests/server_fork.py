@@ -250,6 +250,14 @@ _SERVE_IMPORTS = (
     "sqlite3",
     "engineio.async_drivers.gevent",
     "simple_websocket",
+    # what a forked server still imported before it answered (its sys.modules against the zygote's):
+    # PyYAML for a new database's config.yaml, the printers, gevent's resolver for its address
+    "yaml",
+    "queuekiosk.printers.profiles",
+    "queuekiosk.printers.file_driver",
+    "gevent.resolver.thread",
+    "gevent.pool",
+    "encodings.idna",
 )
 _MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
 # what the commands import when they run (server/commands/, server/prediction_cli.py), beyond the
