@@ -159,11 +159,11 @@ def pytest_configure(config):
     rewrite_shared.rewrite_my_share(config, Path(__file__).parent)  # each worker a share, not all
 
 
-# The tests' own users, added in this process straight into a database, are stored with a lighter
-# scrypt cost than an account made by the server or a command (N=1024 against werkzeug's 32768):
-# each login against them is still a real scrypt check, at 1/32 of the CPU (0.14 s a hash on the
-# 2-core machine, hundreds of users added and logins a suite). What the servers and commands store
-# keeps the real cost: tests/test_password_hashing.py.
+# Every password hash this process computes (the users the tests add straight into a database) uses
+# a lighter scrypt cost than werkzeug's (N=1024 against 32768): each login against those users is
+# still a real scrypt check, at 1/32 of the CPU (0.14 s a hash on the 2-core machine, hundreds of
+# users added and logins a suite). The servers and commands under test, processes of their own,
+# keep the real cost: tests/test_password_hashing.py.
 TEST_USERS_HASH_METHOD = "scrypt:1024:8:1"
 
 
@@ -185,7 +185,7 @@ def _config_text() -> str:
 
 @pytest.fixture(scope="session")
 def _config_dict(_config_text) -> dict:
-    return yaml.load(_config_text, Loader=yaml.CSafeLoader)  # (read once: tests change copies of it)
+    return yaml.safe_load(_config_text)  # (read once: tests change copies of it)
 
 
 @pytest.fixture

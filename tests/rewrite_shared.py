@@ -48,6 +48,9 @@ def rewrite_my_share(config, tests_folder: Path) -> int:
         pyc = cache_dir / (source.name[:-3] + PYC_TAIL)
         if _read_pyc(source, pyc) is not None or not try_makedirs(cache_dir):
             continue
-        source_hash, code = _rewrite_test(source, config)
+        try:
+            source_hash, code = _rewrite_test(source, config)
+        except Exception:  # noqa: BLE001 - a file that does not parse: its collection reports it
+            continue
         written += _write_pyc(state, code, source_hash, pyc)
     return written

@@ -142,3 +142,27 @@ def test_config_yaml_checked_in_a_child_is_the_same_setup_and_the_same_errors(tm
         refusals.append(str(refused.value))
     assert refusals[0] == refusals[1]
     assert "services[0].numbers.end" in refusals[0] and "printers[0].profile" in refusals[0]
+
+
+@pytest.mark.parametrize(
+    "text, where, problem",
+    [
+        # libyaml lets a tab through where PyYAML's own parser refuses it: refused, as ever
+        ("site:\n  name:\tPhúc La\n", "line 2, column 8", "found character '\\t' that cannot start any token"),
+        ("services: [HT, CT\n", "line 2, column 1", "expected ',' or ']', but got '<stream end>'"),
+        ("site:\n  name: a: b\n", "line 2, column 10", "mapping values are not allowed here"),
+    ],
+)
+def test_a_config_file_that_is_not_yaml_is_refused_saying_where_and_what(tmp_path, text, where, problem):
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(runtime.ConfigError) as refused:
+        runtime.load_config(path)
+    assert str(refused.value) == f"{path}: {where}: not valid YAML: {problem}"
+
+
+def test_the_config_read_by_libyaml_is_the_data_pyyaml_reads(_config_text):
+    import yaml
+
+    assert getattr(yaml, "CSafeLoader", None) is not None, "PyYAML without libyaml: every start parses in Python"
+    assert runtime.yaml_data(yaml, _config_text) == yaml.safe_load(_config_text)

@@ -576,7 +576,6 @@ def test_any_sequence_of_actions_keeps_the_invariants(
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
-    Machine.shared_engine.dispose()
 
 
 # --- choose_next: the pure rule ---------------------------------------------------------------

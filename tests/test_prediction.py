@@ -26,7 +26,7 @@ from queuekiosk.server.core.prediction import Predictor, called_at_once, predict
 from queuekiosk.server.core.prediction_state import LiveTracker, Waiting
 from queuekiosk.server.core.prediction_train import first_calls, read_events, train
 from queuekiosk.server.core.simulate import Settings, simulate
-from queuekiosk.server.prediction_cli import backtest, forecasts
+from queuekiosk.server.prediction_cli import forecasts, score
 
 # the repo's config.yaml (not imported from conftest: the name is ambiguous in a whole-suite run)
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -51,6 +51,14 @@ def real_shaped(tmp_path_factory):
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def held_out(real_shaped):
+    """Each held-out ticket's prediction as the backtest makes it (made once: two tests read them)."""
+    _folder, engine, site = real_shaped
+    with engine.connect() as conn:
+        return forecasts(conn, site, HELD_OUT)
+
+
 # the backtest's figures on those days (docs/wait-prediction.md's table, real-shaped seed 7)
 REAL_SHAPED_SEED_7 = {
     "tickets": 1378,
@@ -65,10 +73,8 @@ def _within_targets(figures: dict) -> None:
     assert 0.75 <= figures["ours"]["coverage"] <= 0.90, figures
 
 
-def test_the_backtest_beats_the_formula_on_real_shaped_days_and_reproduces_its_figures(real_shaped):
-    _folder, engine, site = real_shaped
-    with engine.connect() as conn:
-        figures = backtest(conn, site, HELD_OUT)
+def test_the_backtest_beats_the_formula_on_real_shaped_days_and_reproduces_its_figures(held_out):
+    figures = score(held_out)  # the backtest's figures (backtest = score of forecasts; the command's below)
     _within_targets(figures)
     assert figures == REAL_SHAPED_SEED_7
     # the same seed on another database gives the same days and figures: tests/test_prediction_seed.py
@@ -137,10 +143,10 @@ def _cut_at(source, folder, event_id: int, at: dt.datetime):
     return engine
 
 
-def test_a_prediction_uses_nothing_after_the_ticket_s_issue_time(real_shaped, tmp_path):
+def test_a_prediction_uses_nothing_after_the_ticket_s_issue_time(real_shaped, held_out, tmp_path):
     folder, engine, site = real_shaped
+    full = {f.ticket_id: f for f in held_out}
     with engine.connect() as conn:
-        full = {f.ticket_id: f for f in forecasts(conn, site, HELD_OUT)}
         events = read_events(conn, site)
     issued = [e for e in events if e.kind == "issued" and e.ticket_id in full]
     last_day = LiveTracker(site).local_day(issued[-1].at)

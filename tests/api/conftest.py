@@ -108,9 +108,8 @@ class LiveServer:
         if config is None:
             config = REPO_CONFIG
         if isinstance(config, dict):
-            text = yaml.dump(
-                config, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False
-            )  # (libyaml's: faster)
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's where there is one: faster
+            text = yaml.dump(config, Dumper=dumper, allow_unicode=True, sort_keys=False)
             self.config_path.write_text(text, encoding="utf-8")
         else:
             self.config_path.write_text(Path(config).read_text(encoding="utf-8"), encoding="utf-8")

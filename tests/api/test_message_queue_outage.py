@@ -163,7 +163,7 @@ def test_issuing_and_logging_in_under_load_through_a_redis_outage(two_processes,
 
     def hold(seconds: float) -> None:
         """The phase lasts ``seconds``, and on a slow machine until it has seen a ticket and a login
-        answered (a login's password check is ~0.1 s of CPU; eight kiosks keep both cores busy)."""
+        answered (eight kiosks keep both cores busy: a 2 s phase once saw no login answered)."""
         time.sleep(seconds)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -47,7 +47,7 @@ class Prepared:
             return self._compiled[dialect]
         except KeyError:
             pass
-        compiled = self.statement.compile(dialect=dialect, column_keys=list(self.keys) if self.keys else None)
+        compiled = self.statement.compile(dialect=dialect, column_keys=None if self.keys is None else list(self.keys))
         plan = None
         if compiled.insert_prefetch or compiled.update_prefetch:
             pass
@@ -145,32 +145,28 @@ class Prepared:
         cursor's ``lastrowid``, what ``RETURNING id`` of an INTEGER PRIMARY KEY gives, without the
         ephemeral table SQLite runs every RETURNING through (~28k instructions a ticket); anywhere
         else SQLAlchemy's ``inserted_primary_key``."""
-        plan = self._for(conn.dialect) if isinstance(conn, Connection) and conn.in_transaction() else None
-        if plan is None or conn.dialect.name != "sqlite":
-            return conn.execute(self.statement, params).inserted_primary_key[0]
-        dbapi = conn.dialect.loaded_dbapi
-        sql, values_of = plan
-        values = values_of(params)
-        try:
-            cursor = sqlite_cursor(conn)
-            cursor.execute(sql, values)
-            return cursor.lastrowid
-        except dbapi.Error as error:
-            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+        cursor = self._on_sqlite_cursor(conn, params)
+        return conn.execute(self.statement, params).inserted_primary_key[0] if cursor is None else cursor.lastrowid
 
     def changed(self, conn: Connection, params: dict) -> int:
         """Run this UPDATE with ``params``; the number of rows it changed. On SQLite straight on the
         cursor; anywhere else through ``Connection.execute`` (its ``rowcount``)."""
+        cursor = self._on_sqlite_cursor(conn, params)
+        return conn.execute(self.statement, params).rowcount if cursor is None else cursor.rowcount
+
+    def _on_sqlite_cursor(self, conn: Connection, params: dict):
+        """On SQLite inside a begun transaction: this statement run with ``params`` on the kept cursor,
+        which is returned; anywhere else nothing is run and None returned."""
         plan = self._for(conn.dialect) if isinstance(conn, Connection) and conn.in_transaction() else None
         if plan is None or conn.dialect.name != "sqlite":
-            return conn.execute(self.statement, params).rowcount
+            return None
         dbapi = conn.dialect.loaded_dbapi
         sql, values_of = plan
         values = values_of(params)
         try:
             cursor = sqlite_cursor(conn)
             cursor.execute(sql, values)
-            return cursor.rowcount
+            return cursor
         except dbapi.Error as error:
             raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
 

@@ -78,7 +78,7 @@ def rating_prompt(session: Session, site: SiteRuntime, counter: int, now: dt.dat
     last = _last_finish(conn, site, site.counter_ids[counter], now - dt.timedelta(seconds=settings.ask_seconds))
     if last is None:
         return None
-    if conn.execute(select(R.c.id).where(R.c.ticket_id == last.ticket_id)).first() is not None:
+    if _RATING_OF_TICKET.first(conn, {"ticket_id": last.ticket_id}) is not None:
         return None
     return {
         "ticket": rating_view(site, reload(conn, last.ticket_id)),

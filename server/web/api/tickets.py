@@ -11,6 +11,7 @@ from flask import current_app, jsonify
 from ....printers import jobs
 from ...core import engine as q
 from ...core.auth import may_act_as_kiosk, require_role
+from ...core.config import yaml_data
 from .. import printing
 from ..waits import estimator
 from . import bp, current_principal, parse_body, request_body, state, the_app, the_request
@@ -210,9 +211,7 @@ def openapi_document():
     if "doc" not in cache:
         import yaml  # only here: an idle server holds no PyYAML (about 1 MB, issue 21)
 
-        cache["doc"] = yaml.load(
-            OPENAPI.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
+        cache["doc"] = yaml_data(yaml, OPENAPI.read_text(encoding="utf-8"))
     return jsonify(cache["doc"])
 
 
