@@ -20,22 +20,27 @@ def test_the_stand_in_hash_costs_what_a_new_password_costs():
     assert not check_password_hash(auth._DUMMY_HASH, "not a password")
 
 
+def _in_a_process_of_its_own(code: str) -> str:
+    """What ``code`` prints, run by a new interpreter (which this test process's settings do not reach)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_importing_auth_computes_no_hash():
-    probe = (
+    _in_a_process_of_its_own(
         "import hashlib\n"
         "def refuse(*args, **kwargs):\n"
         "    raise AssertionError('a password hash was computed at import')\n"
         "hashlib.scrypt = hashlib.pbkdf2_hmac = refuse\n"
         "import queuekiosk.server.core.auth\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
 
 
 def test_a_user_added_outside_the_tests_process_has_the_cost_of_a_new_password():
     """(The tests' own users have a lighter cost: tests/conftest.py. The code that adds a user is not
     changed by it, and a process of its own stores what a real account gets.)"""
-    probe = (
+    added, changed = _in_a_process_of_its_own(
         "from sqlalchemy import create_engine\n"
         "from sqlalchemy.orm import Session\n"
         "from queuekiosk.server.core import auth, models as m\n"
@@ -44,9 +49,6 @@ def test_a_user_added_outside_the_tests_process_has_the_cost_of_a_new_password()
         "with Session(engine) as session:\n"
         "    print(auth.add_user(session, 'lan', 'mat-khau-dai', 'clerk', 1).password_hash)\n"
         "    print(auth.set_password(session, 'lan', 'mat-khau-moi').password_hash)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    added, changed = done.stdout.split()
+    ).split()
     assert _method(added) == _method(changed) == _method(generate_password_hash("mat-khau-dai"))
     assert check_password_hash(added, "mat-khau-dai") and check_password_hash(changed, "mat-khau-moi")

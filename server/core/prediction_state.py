@@ -112,6 +112,7 @@ class LiveTracker:
         self.recent: dict[int, list[tuple[int, float]]] = {}  # clerk -> today's (service, minutes)
         self.ema_seconds: dict[int, float] = {}  # the engine's moving average per service, for the formula
         self.day: dt.date | None = None
+        self._day_from = self._day_until = None  # the day's bounds in UTC: most events fall inside them
         self.opening: dt.datetime | None = None
         self.last_id = 0
 
@@ -125,12 +126,18 @@ class LiveTracker:
 
     def advance(self, now: dt.datetime) -> None:
         """Start a new day when ``now`` is in one (before predicting at the day's first moment)."""
+        if self._day_from is not None and self._day_from <= now < self._day_until:
+            return  # (an event of the day begun: no time zone conversion per event)
         day = self.local_day(now)
         if day != self.day:
             self._new_day(day)
 
     def _new_day(self, day: dt.date) -> None:
         self.day = day
+        self._day_from, self._day_until = (
+            dt.datetime.combine(midnight, dt.time(), self.zone).astimezone(dt.UTC).replace(tzinfo=None)
+            for midnight in (day, day + dt.timedelta(days=1))
+        )
         opening = dt.datetime.combine(day, self.site.config.site.hours.open, self.zone)
         self.opening = opening.astimezone(dt.UTC).replace(tzinfo=None)
         self.waiting = {k: w for k, w in self.waiting.items() if self.local_day(w.issued_at) == day}
