@@ -165,4 +165,4 @@ def test_the_config_read_by_libyaml_is_the_data_pyyaml_reads(_config_text):
     import yaml
 
     assert getattr(yaml, "CSafeLoader", None) is not None, "PyYAML without libyaml: every start parses in Python"
-    assert runtime.yaml_data(yaml, _config_text) == yaml.safe_load(_config_text)
+    assert runtime.yaml_data(_config_text) == yaml.safe_load(_config_text)

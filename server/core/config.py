@@ -602,12 +602,14 @@ def instance_dir_for(config_path: Path | None) -> Path:
     return (base / "instance").resolve()
 
 
-def yaml_data(yaml, text: str):
+def yaml_data(text: str):
     """YAML text's data. libyaml's parser where PyYAML has it (its wheels do) takes a tenth of the
     pure-Python one's CPU (config.yaml: 25 -> 2.7 ms, at every start and command) and gives the same
     data, but for tabs, which it lets through where the pure-Python parser refuses them ("found
     character '\\t' that cannot start any token"): text with a tab, and text libyaml refuses (for the
     fuller message), goes to the pure-Python parser, as before."""
+    import yaml  # only here: a start on a database with its setup reads no YAML
+
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is not None and "\t" not in text:
         try:
@@ -623,10 +625,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror}") from None
-    import yaml  # only here: a start on a database with its setup reads no YAML
+    import yaml  # (its errors: yaml_data imports it only when a file is read)
 
     try:
-        data = yaml_data(yaml, text)
+        data = yaml_data(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"

@@ -208,10 +208,8 @@ def get_queue():
 @bp.get("/openapi.json")
 def openapi_document():
     cache = current_app.extensions.setdefault("queuekiosk_openapi", {})
-    if "doc" not in cache:
-        import yaml  # only here: an idle server holds no PyYAML (about 1 MB, issue 21)
-
-        cache["doc"] = yaml_data(yaml, OPENAPI.read_text(encoding="utf-8"))
+    if "doc" not in cache:  # (read at the first ask: an idle server holds no PyYAML, about 1 MB, issue 21)
+        cache["doc"] = yaml_data(OPENAPI.read_text(encoding="utf-8"))
     return jsonify(cache["doc"])
 
 
