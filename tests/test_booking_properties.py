@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -311,8 +313,6 @@ SERVICES = ["HT", "CT"]
 @pytest.fixture(scope="module")
 def template_db(tmp_path_factory, sqlite_template):
     """A migrated SQLite file with the booking centre loaded (one place a slot), copied for each example."""
-    from pathlib import Path
-
     import yaml
 
     folder = tmp_path_factory.mktemp("booking-props")
@@ -326,23 +326,30 @@ def template_db(tmp_path_factory, sqlite_template):
     return path, config
 
 
+@functools.cache
+def _engine_at(path: Path):
+    return create_db_engine(f"sqlite:///{path}")
+
+
+def _on_a_fresh_copy(template: Path, name: str):
+    """An engine on a fresh copy of ``template`` named ``name`` beside it: one engine for all of a
+    test's examples (SQLAlchemy compiles a statement once per engine); each machine's teardown
+    disposed of the last example's connections."""
+    copy = template.with_name(name)
+    for suffix in ("-wal", "-shm"):
+        copy.with_name(copy.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(template, copy)
+    return _engine_at(copy)
+
+
 class BookingMachine(RuleBasedStateMachine):
     """Books, cancels, takes remote numbers, checks in and walks in at random; the model says what must happen."""
 
     path = config = None
-    shared = None
 
     @initialize()
     def start(self):
-        # one engine for every example (SQLAlchemy compiles a statement once per engine), each example
-        # on a fresh copy of the template (teardown disposed of the last example's connections)
-        copy = self.path.with_name("run.db")
-        for suffix in ("-wal", "-shm"):
-            copy.with_name(copy.name + suffix).unlink(missing_ok=True)
-        shutil.copyfile(self.path, copy)
-        if BookingMachine.shared is None:
-            BookingMachine.shared = create_db_engine(f"sqlite:///{copy}")
-        self.engine = BookingMachine.shared
+        self.engine = _on_a_fresh_copy(self.path, "run.db")
         with session_factory(self.engine).begin() as session:
             from queuekiosk.server.core.db import site_setup
 
@@ -458,7 +465,6 @@ class BookingMachine(RuleBasedStateMachine):
 def test_bookings_never_oversell_and_give_one_number_per_person(template_db, monkeypatch):
     monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")
     BookingMachine.path, BookingMachine.config = template_db
-    BookingMachine.shared = None  # (this test's own engine, on this test's path)
     run_state_machine_as_test(
         BookingMachine,
         settings=settings(
@@ -505,17 +511,10 @@ class MergedQueueMachine(RuleBasedStateMachine):
     begun), it gets the earliest due one, whatever else waits."""
 
     path = None
-    shared = None
 
     @initialize()
     def start(self):
-        copy = self.path.with_name("merged.db")
-        for suffix in ("-wal", "-shm"):
-            copy.with_name(copy.name + suffix).unlink(missing_ok=True)
-        shutil.copyfile(self.path, copy)
-        if MergedQueueMachine.shared is None:
-            MergedQueueMachine.shared = create_db_engine(f"sqlite:///{copy}")
-        self.engine = MergedQueueMachine.shared
+        self.engine = _on_a_fresh_copy(self.path, "merged.db")
         with session_factory(self.engine).begin() as session:
             from queuekiosk.server.core.db import site_setup
 
@@ -602,7 +601,6 @@ class MergedQueueMachine(RuleBasedStateMachine):
 def test_the_merged_queue_order(template_db, monkeypatch):
     monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")
     MergedQueueMachine.path = template_db[0]
-    MergedQueueMachine.shared = None
     run_state_machine_as_test(
         MergedQueueMachine,
         settings=settings(

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import itertools
 import shutil
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -221,13 +223,17 @@ class Situation:
         return self.counters[counter].state == "closed"
 
 
+@functools.cache
+def _engine_at(path: Path):
+    return create_db_engine(f"sqlite:///{path}")
+
+
 class QueueMachine(RuleBasedStateMachine):
     """Drives the engine; the database is a copy of a migrated template made once per test."""
 
     config = None
     template = None
     workdir = None
-    shared_engine = None
 
     def __init__(self):
         super().__init__()
@@ -235,11 +241,9 @@ class QueueMachine(RuleBasedStateMachine):
         # time (the engine disposed of, so no connection sees the old file), and the statements the
         # engine compiled for the examples before are compiled already (SQLAlchemy caches them per engine)
         path = self.workdir / "example.db"
-        if self.shared_engine is None:
-            type(self).shared_engine = create_db_engine(f"sqlite:///{path}")
         shutil.copyfile(self.template, path)
         self.path = path
-        self.engine = self.shared_engine
+        self.engine = _engine_at(path)
         self.site = prepare_database(self.engine, self.config, self.workdir)
         self.Session = session_factory(self.engine)
         self.now = MON_9
@@ -566,7 +570,6 @@ def test_any_sequence_of_actions_keeps_the_invariants(
     Machine.config = config
     Machine.template = template_db(config)
     Machine.workdir = tmp_path
-    Machine.shared_engine = None
     run_state_machine_as_test(
         Machine,
         settings=settings(
