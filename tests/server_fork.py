@@ -97,7 +97,8 @@ class Zygote:
     """The test side: starts a zygote on first use (one for servers with a message queue, one for
     servers without, one for the other commands) and asks it for servers and commands."""
 
-    def __init__(self):
+    def __init__(self, idle_seconds: float = 5.0):
+        self._idle_seconds = idle_seconds  # how long a zygote's loop may sleep with nothing to wake it
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
         self._procs: dict[str, subprocess.Popen] = {}
@@ -107,7 +108,7 @@ class Zygote:
         proc = self._procs.get(kind)
         if proc is None or proc.poll() is not None:
             proc = subprocess.Popen(
-                [sys.executable, __file__, kind],
+                [sys.executable, __file__, kind, str(self._idle_seconds)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -375,6 +376,7 @@ def _child(request: dict, environ_added: dict) -> None:
 def _zygote() -> None:
     environ_before = dict(os.environ)
     kind = sys.argv[1] if len(sys.argv) > 1 else SERVE
+    idle_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
     if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS):
         raise SystemExit(f"server_fork.py: unknown zygote {kind!r} (serve, serve-message-queue or commands)")
     _preload(kind)
@@ -412,7 +414,7 @@ def _zygote() -> None:
     stdin = sys.stdin.fileno()
     pending = b""
     while True:
-        readable, _, _ = select([stdin, child_ended], [], [], 5.0)
+        readable, _, _ = select([stdin, child_ended], [], [], idle_seconds)
         if child_ended in readable:
             os.read(child_ended, 4096)
         reap()
