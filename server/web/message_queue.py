@@ -77,6 +77,16 @@ class _Written:
         self.json = orjson.Fragment(b"[" + payload_json + b"]")
 
 
+class _Heard:
+    """A payload heard from another process, written again by orjson for this process's clients (``_encoded``
+    reads only its ``payload_json``, as of a ``_Written``)."""
+
+    __slots__ = ("payload_json",)
+
+    def __init__(self, payload_json: bytes):
+        self.payload_json = payload_json
+
+
 def _json_of(value):
     """orjson's ``default``: a payload already written goes in as its JSON."""
     if isinstance(value, _Written):
@@ -230,7 +240,7 @@ class BoundedRedisManager(socketio.RedisManager):
         self._publish(message)  # the other processes'
         return None
 
-    def _tell_here(self, event: str, data, namespace: str, rooms, written: _Written | None = None) -> None:
+    def _tell_here(self, event: str, data, namespace: str, rooms, written: _Written | _Heard | None = None) -> None:
         """python-socketio's ``Manager.emit`` to each of ``rooms`` that has clients in this process, the
         packet made once for all of them, for a payload known to have no binary parts (orjson wrote it, or
         it came in a batch as JSON): made without looking through the payload for them again
@@ -250,7 +260,7 @@ class BoundedRedisManager(socketio.RedisManager):
             for _sid, eio_sid in self.get_participants(namespace, room):
                 self.server._send_eio_packet(eio_sid, message)
 
-    def _encoded(self, event: str, data, namespace: str, written: _Written | None) -> str:
+    def _encoded(self, event: str, data, namespace: str, written: _Written | _Heard | None) -> str:
         if written is not None and namespace == "/" and self._packets_by_orjson():
             return f"{packet.EVENT}[{orjson.dumps(event).decode()},{written.payload_json.decode()}]"
         if data is None:
@@ -403,9 +413,56 @@ class BoundedRedisManager(socketio.RedisManager):
                     except ValueError:
                         continue
                 if isinstance(message, dict) and message.get("method") == BATCH:
-                    yield from (m for m in message.get("messages", ()) if isinstance(m, dict))
+                    for entry in message.get("messages", ()):
+                        if not isinstance(entry, dict):
+                            continue
+                        if (
+                            entry.get(EACH_ROOM)
+                            and entry.get("method") == "emit"
+                            and entry.get("callback") is None
+                            and isinstance(entry.get("room"), list)
+                        ):
+                            try:  # told here, in order (python-socketio's loop waits while this runs)
+                                self._tell_heard(entry)
+                            except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
+                                self.server.logger.exception("Handler error in pubsub listening thread")
+                            continue
+                        yield entry
                     continue
             yield data  # a message of python-socketio's own form (an emitter of another program)
+
+    def _tell_heard(self, entry: dict) -> None:
+        """An entry of another process's batch (this class's emit of one payload to its rooms) told to this
+        process's clients at once, as ``_handle_emit`` tells it but without python-socketio's loop around
+        each message (its checks and a debug line formatted for each, logged or not) and, where no room of
+        the entry has a client here (a ticket's own room, the counters' and dashboard's of a centre whose
+        consoles are on the other process), without a look at the payload. The packet for the clients
+        here is the payload's JSON written by orjson with the event's name before it, as PacketJSON writes
+        it: the bytes python-socketio's Packet makes, made without it (``_encoded``)."""
+        namespace = entry.get("namespace") or "/"
+        here = self.rooms.get(namespace)
+        if not here:
+            return
+        rooms = entry["room"]
+        for room in rooms:
+            if here.get(room):
+                break
+        else:
+            return  # nobody here in any of its rooms
+        data = entry["data"]
+        if len(data) != 1:  # (several arguments: python-socketio's tuple)
+            self._tell_here(entry["event"], tuple(data), namespace, rooms)
+            return
+        data = data[0]
+        heard = None
+        # a null too: a batch never carries a None payload (those go python-socketio's way), so a null here is
+        # one the sender wrote as null (inf), as its own clients got it
+        if namespace == "/" and self._packets_by_orjson():
+            try:
+                heard = _Heard(orjson.dumps(data, option=_ORJSON))
+            except orjson.JSONEncodeError:  # an int past 64 bits: PacketJSON's fallback, in _encoded
+                pass
+        self._tell_here(entry["event"], data, namespace, rooms, heard)
 
     def resync_everyone(self) -> None:
         """After messages were dropped: every screen of every process takes a fresh state."""

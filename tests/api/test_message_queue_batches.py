@@ -12,7 +12,7 @@ import time
 import socketio
 from engineio.packet import MESSAGE
 from engineio.packet import Packet as EngineIOPacket
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from socketio.packet import EVENT, Packet
 
@@ -202,3 +202,55 @@ def test_a_batch_entry_is_told_by_python_socketio_s_own_handle_emit_as_older_pro
         for room in entry["room"]:
             socketio.PubSubManager._handle_emit(there_manager, {**entry, "room": room})
     assert [json.loads(p[p.index("[") :]) for p in heard_there] == [["ticket.called", PAYLOADS[0]]]
+
+
+def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(redis_server, monkeypatch):
+    """An entry of another process's batch is told to this process's clients (``_tell_heard``, not python-socketio's
+    loop) as the packet python-socketio writes with the app's JSON (PacketJSON), to the byte, for any JSON payload
+    and for several arguments; an entry none of whose rooms has a client here is told to no one, and one that
+    fails to be told (a client's send raising) leaves the next ones told."""
+    monkeypatch.setattr(Packet, "json", PacketJSON)  # as the app's server sets it
+    heard_there: list[str] = []
+    there, there_manager = _process(redis_server.url, heard_there)
+    here, here_manager = _process(redis_server.url)
+    time.sleep(0.5)  # both listeners subscribed
+
+    def expected(event, data):
+        arguments = [event, *data] if isinstance(data, tuple) else [event, data]
+        return EngineIOPacket(MESSAGE, Packet(EVENT, namespace="/", data=arguments).encode()).encode()
+
+    def told(count):
+        deadline = time.monotonic() + 5
+        while len(heard_there) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    @given(_JSON_PAYLOADS, st.sampled_from(["ticket.called", 'quote "ü"']))
+    @example(float("inf"), "ticket.called").via("written null here and by the sender for its own clients")
+    @settings(max_examples=60, deadline=None)
+    def check(payload, event):
+        heard_there.clear()
+        here_manager.emit_to_rooms(event, payload, ["site:counter:1", "site:display:lobby", "site:dashboard"])
+        here_manager.emit_to_rooms(event, payload, ["site:counter:1"])  # no client there
+        here.emit(event, (payload, 7), to="site:display:lobby")  # two arguments: python-socketio's tuple
+        told(2)
+        time.sleep(0.05)  # nothing more comes
+        assert heard_there == [expected(event, payload), expected(event, (payload, 7))]
+
+    check()
+    sent = there._send_eio_packet
+    calls = []
+
+    def fails_once(eio_sid, packet):
+        calls.append(packet)
+        if len(calls) == 1:
+            raise RuntimeError("a send that fails")
+        sent(eio_sid, packet)
+
+    heard_there.clear()
+    there._send_eio_packet = fails_once
+    here_manager.emit_to_rooms("ticket.called", PAYLOADS[0], ["site:display:lobby"])
+    here_manager.emit_to_rooms("ticket.called", PAYLOADS[2], ["site:display:lobby"])
+    told(1)
+    time.sleep(0.2)
+    assert heard_there == [expected("ticket.called", PAYLOADS[2])] and len(calls) == 2
+    assert not here_manager.dropped
