@@ -206,9 +206,9 @@ class BoundedRedisManager(socketio.RedisManager):
     def _queue_emit(self, event, data, written, namespace, rooms: list) -> None:
         """A batch entry telling ``rooms`` the payload written once, kept open for more rooms of it. Without
         python-socketio's keys that say nothing here (``binary`` false, ``skip_sid`` and ``callback`` none, and
-        ``host_id``, which the batch gives): every reader, python-socketio's ``_thread`` and ``_handle_emit``
-        and this class's since entries name several rooms, takes them with ``get``; ~110 bytes an entry, a
-        fifth of what a ticket sends through Redis."""
+        ``host_id``, which the batch gives): every reader, this class's ``_tell_heard`` and an older
+        process's ``_handle_emit``, takes them with ``get``; ~110 bytes an entry, a fifth of what a ticket
+        sends through Redis."""
         entry = {
             "method": "emit",
             "event": event,
@@ -312,12 +312,6 @@ class BoundedRedisManager(socketio.RedisManager):
         if message.get("callback") is not None or room is None:
             return super()._handle_emit(message)  # a broadcast, or one that waits for an answer
         rooms = self.rooms.get(message.get("namespace") or "/", {})
-        if isinstance(room, list) and message.get(EACH_ROOM):
-            data = message["data"]  # (an entry of another process's emit: no binary parts, no answer awaited)
-            data = data[0] if len(data) == 1 else tuple(data)
-            # the rooms of one payload (emit), each told as its own emit was, the packet made once
-            self._tell_here(message["event"], data, message.get("namespace") or "/", room)
-            return None
         if isinstance(room, str) and not rooms.get(room):
             return None  # nobody here: python-socketio would encode the message for no one
         return super()._handle_emit(message)
@@ -433,34 +427,24 @@ class BoundedRedisManager(socketio.RedisManager):
 
     def _tell_heard(self, entry: dict) -> None:
         """An entry of another process's batch (this class's emit of one payload to its rooms) told to this
-        process's clients at once, as ``_handle_emit`` tells it but without python-socketio's loop around
-        each message (its checks and a debug line formatted for each, logged or not) and, where no room of
-        the entry has a client here (a ticket's own room, the counters' and dashboard's of a centre whose
-        consoles are on the other process), without a look at the payload. The packet for the clients
-        here is the payload's JSON written by orjson with the event's name before it, as PacketJSON writes
-        it: the bytes python-socketio's Packet makes, made without it (``_encoded``)."""
+        process's clients at once, as python-socketio's ``_handle_emit`` tells each of its rooms, but
+        without its loop around each message (its checks and a debug line formatted for each, logged or
+        not) and, where no room of the entry has a client here (a ticket's own room, the counters' and
+        dashboard's of a centre whose consoles are on the other process), without a look at the payload.
+        The packet for the clients here is the payload's JSON written by orjson with the event's name
+        before it, as PacketJSON writes it: the bytes python-socketio's Packet makes, made without it
+        (``_encoded``)."""
         namespace = entry.get("namespace") or "/"
         here = self.rooms.get(namespace)
-        if not here:
-            return
         rooms = entry["room"]
-        for room in rooms:
-            if here.get(room):
-                break
-        else:
-            return  # nobody here in any of its rooms
-        data = entry["data"]
-        if len(data) != 1:  # (several arguments: python-socketio's tuple)
-            self._tell_here(entry["event"], tuple(data), namespace, rooms)
-            return
-        data = data[0]
+        if not here or not any(here.get(room) for room in rooms):
+            return  # nobody here in any of its rooms: the payload is not looked at
+        data = tuple(entry["data"])  # the arguments (one, the payload): _encoded keeps a null one as null
         heard = None
-        # a null too: a batch never carries a None payload (those go python-socketio's way), so a null here is
-        # one the sender wrote as null (inf), as its own clients got it
-        if namespace == "/" and self._packets_by_orjson():
+        if len(data) == 1 and namespace == "/" and self._packets_by_orjson():
             try:
-                heard = _Heard(orjson.dumps(data, option=_ORJSON))
-            except orjson.JSONEncodeError:  # an int past 64 bits: PacketJSON's fallback, in _encoded
+                heard = _Heard(orjson.dumps(data[0], option=_ORJSON))
+            except orjson.JSONEncodeError:  # (a guard: this class's entries hold payloads orjson wrote)
                 pass
         self._tell_here(entry["event"], data, namespace, rooms, heard)
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from socketio.packet import EVENT, Packet
 
 from queuekiosk.server.web.extensions import PacketJSON
-from queuekiosk.server.web.message_queue import BoundedRedisManager, has_binary_parts
+from queuekiosk.server.web.message_queue import EACH_ROOM, BoundedRedisManager, has_binary_parts
 
 PAYLOADS = [
     {"ticket": {"number": 1001, "service": "HT", "name": "Hộ tịch – đăng ký khai sinh", "tags": ["ưu tiên", None]}},
@@ -205,14 +205,19 @@ def test_a_batch_entry_is_told_by_python_socketio_s_own_handle_emit_as_older_pro
 
 
 def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(redis_server, monkeypatch):
-    """An entry of another process's batch is told to this process's clients (``_tell_heard``, not python-socketio's
-    loop) as the packet python-socketio writes with the app's JSON (PacketJSON), to the byte, for any JSON payload
-    and for several arguments; an entry none of whose rooms has a client here is told to no one, and one that
+    """An entry of another process's batch is told to this process's clients at once (``_tell_heard``: never
+    through python-socketio's loop and ``_handle_emit``) as the packet python-socketio writes with the app's JSON
+    (PacketJSON), to the byte, for any JSON payload; an emit of several arguments (python-socketio's own message)
+    keeps its place among them; an entry none of whose rooms has a client here is not told at all, and one that
     fails to be told (a client's send raising) leaves the next ones told."""
     monkeypatch.setattr(Packet, "json", PacketJSON)  # as the app's server sets it
     heard_there: list[str] = []
     there, there_manager = _process(redis_server.url, heard_there)
     here, here_manager = _process(redis_server.url)
+    through_python_socketio, told_here = [], []
+    handle_emit, tell_here = there_manager._handle_emit, there_manager._tell_here
+    there_manager._handle_emit = lambda message: through_python_socketio.append(message) or handle_emit(message)
+    there_manager._tell_here = lambda *args, **kwargs: told_here.append(args[3]) or tell_here(*args, **kwargs)
     time.sleep(0.5)  # both listeners subscribed
 
     def expected(event, data):
@@ -230,11 +235,15 @@ def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(r
     def check(payload, event):
         heard_there.clear()
         here_manager.emit_to_rooms(event, payload, ["site:counter:1", "site:display:lobby", "site:dashboard"])
-        here_manager.emit_to_rooms(event, payload, ["site:counter:1"])  # no client there
+        here_manager.emit_to_rooms(event, [payload], ["site:counter:1"])  # an entry of its own, no client there
         here.emit(event, (payload, 7), to="site:display:lobby")  # two arguments: python-socketio's tuple
         told(2)
         time.sleep(0.05)  # nothing more comes
         assert heard_there == [expected(event, payload), expected(event, (payload, 7))]
+        assert not [m for m in through_python_socketio if EACH_ROOM in m], "batch entries told at once"
+        assert ["site:counter:1"] not in told_here, "an entry with no client here in its rooms is not told"
+        through_python_socketio.clear()
+        told_here.clear()
 
     check()
     sent = there._send_eio_packet
