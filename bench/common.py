@@ -51,6 +51,10 @@ _OTHER_TREE = (
 )
 
 
+# the folders setup.py makes subpackages of ``queuekiosk`` (its PARTS)
+PARTS = ("counter_client", "display", "kiosk", "printers", "server", "sounds")
+
+
 def baseline_tree(revision: str, directory: Path) -> Path:
     """``revision`` of this repository laid out in ``directory`` as an importable ``queuekiosk`` package
     (what setup.py's package_dir does), for ``queuekiosk_server(code=...)``; a folder's name instead of
@@ -67,13 +71,14 @@ def baseline_tree(revision: str, directory: Path) -> Path:
 def tree_of(source: Path, directory: Path) -> Path:
     """The work tree ``source`` laid out in ``directory`` as ``baseline_tree`` lays out a revision
     (``src``: the tree itself, for the files outside the package, e.g. deploy/gunicorn.conf.py)."""
+    directory.mkdir(parents=True, exist_ok=True)
     if not (directory / "src").exists():
         (directory / "src").symlink_to(source)
     package = directory / "pkg" / "queuekiosk"
     package.mkdir(parents=True)
     for path in (source / "queuekiosk").iterdir():
         (package / path.name).symlink_to(path)
-    for name in ("counter_client", "display", "kiosk", "printers", "server", "sounds"):
+    for name in PARTS:
         (package / name).symlink_to(source / name)
     return directory
 

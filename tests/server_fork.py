@@ -84,6 +84,9 @@ class ForkedServer:
         self.send_signal(signal.SIGKILL)
 
 
+# how long a zygote sleeps with nothing to wake it (a request or a child's end do): a fallback only
+IDLE_SECONDS = 5.0
+
 # the zygotes, by what they preload: ``serve`` without and with a message queue, and the other commands
 SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands"
 
@@ -97,7 +100,7 @@ class Zygote:
     """The test side: starts a zygote on first use (one for servers with a message queue, one for
     servers without, one for the other commands) and asks it for servers and commands."""
 
-    def __init__(self, idle_seconds: float = 5.0):
+    def __init__(self, idle_seconds: float = IDLE_SECONDS):
         self._idle_seconds = idle_seconds  # how long a zygote's loop may sleep with nothing to wake it
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
@@ -376,7 +379,7 @@ def _child(request: dict, environ_added: dict) -> None:
 def _zygote() -> None:
     environ_before = dict(os.environ)
     kind = sys.argv[1] if len(sys.argv) > 1 else SERVE
-    idle_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
+    idle_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else IDLE_SECONDS
     if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS):
         raise SystemExit(f"server_fork.py: unknown zygote {kind!r} (serve, serve-message-queue or commands)")
     _preload(kind)
