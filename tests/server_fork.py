@@ -101,7 +101,7 @@ class Zygote:
     servers without, one for the other commands) and asks it for servers and commands."""
 
     def __init__(self, idle_seconds: float = IDLE_SECONDS):
-        self._idle_seconds = idle_seconds  # how long a zygote's loop may sleep with nothing to wake it
+        self._idle_seconds = idle_seconds
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
         self._procs: dict[str, subprocess.Popen] = {}
