@@ -43,16 +43,22 @@ def _ours(data: bytes):
         return repr(error)
 
 
+_LOOKED_UP = ["host", "Content-Type", "CONTENT-LENGTH", "cookie", "x-a", "a b", "from", "\xe9x", "connection", "nope"]
+_INDEX = {"_indexed", "_count", "_first"}  # the plain message's index of its names (what ``get`` answers is compared)
+
+
 def _seen(message):
-    """What a message holds, nested messages (message/rfc822) included."""
+    """What a message holds, nested messages (message/rfc822) included, and what gevent's lookups answer."""
     if isinstance(message, list):
         return [_seen(m) for m in message]
     if not hasattr(message, "_headers"):
         return message
-    return {
+    held = {
         k: _seen(v) if k == "_payload" else [type(d) for d in v] if k == "defects" else v
         for k, v in vars(message).items()
+        if k not in _INDEX
     }
+    return held, [(message.get(name), message.getheader(name, "-")) for name in _LOOKED_UP], message.typeheader
 
 
 @pytest.mark.parametrize("data", [PLAIN, *ODD, b"".join(b"H%d: v\r\n" % i for i in range(101)) + b"\r\n"])
@@ -88,3 +94,19 @@ def test_random_header_blocks_read_as_gevent_reads_them():
             lines.append(rng.choice(names) + separator + value + rng.choice([b"\r\n", b"\r\n", b"\n"]))
         data = b"".join(lines) + rng.choice([b"\r\n", b"\r\n", b"\n", b"", b"\r\nbody"])
         assert _seen(_ours(data)) == _seen(_gevents(data)), data
+
+
+def test_a_plain_message_answers_as_gevents_after_it_is_changed():
+    """gevent deletes Content-Length from a chunked request's message; the index of names follows a
+    message changed in any way (an element deleted, added or replaced)."""
+    data = b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\n"
+    ours, gevents = _ours(data), _gevents(data)
+    for change in (
+        lambda m: m.__delitem__("content-length"),
+        lambda m: m.__setitem__("Content-Length", "9"),
+        lambda m: m.replace_header("x-a", "3"),
+        lambda m: m.__delitem__("X-A"),
+    ):
+        change(ours)
+        change(gevents)
+        assert _seen(ours) == _seen(gevents)
