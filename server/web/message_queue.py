@@ -77,16 +77,6 @@ class _Written:
         self.json = orjson.Fragment(b"[" + payload_json + b"]")
 
 
-class _Heard:
-    """A payload heard from another process, written again by orjson for this process's clients (``_encoded``
-    reads only its ``payload_json``, as of a ``_Written``)."""
-
-    __slots__ = ("payload_json",)
-
-    def __init__(self, payload_json: bytes):
-        self.payload_json = payload_json
-
-
 def _json_of(value):
     """orjson's ``default``: a payload already written goes in as its JSON."""
     if isinstance(value, _Written):
@@ -176,7 +166,7 @@ class BoundedRedisManager(socketio.RedisManager):
                 return self._emit_apart(event, data, namespace, room, **kwargs)
         else:
             written = opened[3]["data"]
-        self._tell_here(event, data, namespace, (room,), written)  # this process's clients, if any
+        self._tell_here(event, data, namespace, (room,), written.payload_json)  # this process's clients, if any
         if opened is not None:  # the same payload to one more room: one entry, written once
             opened[3]["room"].append(room)
             return None
@@ -197,7 +187,7 @@ class BoundedRedisManager(socketio.RedisManager):
             for room in rooms:
                 self.emit(event, data, namespace=namespace, room=room)
             return
-        self._tell_here(event, data, namespace, rooms, written)  # this process's clients
+        self._tell_here(event, data, namespace, rooms, written.payload_json)  # this process's clients
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += len(rooms)
             return
@@ -240,14 +230,14 @@ class BoundedRedisManager(socketio.RedisManager):
         self._publish(message)  # the other processes'
         return None
 
-    def _tell_here(self, event: str, data, namespace: str, rooms, written: _Written | _Heard | None = None) -> None:
+    def _tell_here(self, event: str, data, namespace: str, rooms, payload_json: bytes | None = None) -> None:
         """python-socketio's ``Manager.emit`` to each of ``rooms`` that has clients in this process, the
         packet made once for all of them, for a payload known to have no binary parts (orjson wrote it, or
         it came in a batch as JSON): made without looking through the payload for them again
-        (``Packet.data_is_binary``, recursive, at every emit). A payload written for the batch
-        (``written``) is not written again: its packet is that JSON with the event's name before it, what
-        python-socketio's Packet writes with the packets' JSON (PacketJSON: orjson); ~1 us against ~7
-        for the Packet's."""
+        (``Packet.data_is_binary``, recursive, at every emit). A payload already written (``payload_json``:
+        for the batch, or as heard from it) is not written again: its packet is that JSON with the event's
+        name before it, what python-socketio's Packet writes with the packets' JSON (PacketJSON: orjson);
+        ~1 us against ~7 for the Packet's."""
         here = self.rooms.get(namespace)
         if not here:
             return
@@ -256,13 +246,13 @@ class BoundedRedisManager(socketio.RedisManager):
             if not here.get(room):
                 continue
             if message is None:
-                message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, written))
+                message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
             for _sid, eio_sid in self.get_participants(namespace, room):
                 self.server._send_eio_packet(eio_sid, message)
 
-    def _encoded(self, event: str, data, namespace: str, written: _Written | _Heard | None) -> str:
-        if written is not None and namespace == "/" and self._packets_by_orjson():
-            return f"{packet.EVENT}[{orjson.dumps(event).decode()},{written.payload_json.decode()}]"
+    def _encoded(self, event: str, data, namespace: str, payload_json: bytes | None) -> str:
+        if payload_json is not None and namespace == "/" and self._packets_by_orjson():
+            return f"{packet.EVENT}[{orjson.dumps(event).decode()},{payload_json.decode()}]"
         if data is None:
             arguments = [event]
         elif isinstance(data, tuple):
@@ -440,13 +430,13 @@ class BoundedRedisManager(socketio.RedisManager):
         if not here or not any(here.get(room) for room in rooms):
             return  # nobody here in any of its rooms: the payload is not looked at
         data = tuple(entry["data"])  # the arguments (one, the payload): _encoded keeps a null one as null
-        heard = None
+        payload_json = None
         if len(data) == 1 and namespace == "/" and self._packets_by_orjson():
             try:
-                heard = _Heard(orjson.dumps(data[0], option=_ORJSON))
+                payload_json = orjson.dumps(data[0], option=_ORJSON)
             except orjson.JSONEncodeError:  # (a guard: this class's entries hold payloads orjson wrote)
                 pass
-        self._tell_here(entry["event"], data, namespace, rooms, heard)
+        self._tell_here(entry["event"], data, namespace, rooms, payload_json)
 
     def resync_everyone(self) -> None:
         """After messages were dropped: every screen of every process takes a fresh state."""

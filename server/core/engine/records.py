@@ -3,6 +3,7 @@ and the locked counter row."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, literal_column, select, update
@@ -53,8 +54,13 @@ HELD_STATUS = T.c.status.in_([literal_column(f"'{state}'") for state in m.HELD_S
 _HELD_TICKET = Named(select(T).where(T.c.counter_id == bindparam("counter_id"), HELD_STATUS))
 _TICKET = Named(select(T).where(T.c.id == bindparam("ticket_id")))
 _SET_TICKET = update(T).where(T.c.id == bindparam("ticket_id"), T.c.status == bindparam("expected_status"))
-_SET_TICKET_OF_COLUMNS: dict[tuple[str, ...], Prepared] = {}  # the columns set -> _SET_TICKET compiled for them
 SET_COUNTER = update(C).where(C.c.id == bindparam("counter_id"))  # the columns to set are the other parameters
+
+
+@functools.cache
+def _set_ticket_of(columns: tuple[str, ...]) -> Prepared:
+    """_SET_TICKET compiled for setting ``columns`` (a few sets in all: start, recall, ...)."""
+    return Prepared(_SET_TICKET, keys=columns)
 
 
 def connection(db: Session | Connection) -> Connection:
@@ -108,10 +114,7 @@ def set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
         result = conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == expected_status).values(**values))
         changed = result.rowcount
     else:  # the columns to set are the parameters' other keys (a few sets in all: start, recall, ...)
-        columns = tuple(values)
-        statement = _SET_TICKET_OF_COLUMNS.get(columns)
-        if statement is None:
-            statement = _SET_TICKET_OF_COLUMNS[columns] = Prepared(_SET_TICKET, keys=columns)
+        statement = _set_ticket_of(tuple(values))
         changed = statement.changed(conn, {"ticket_id": ticket_id, "expected_status": expected_status, **values})
     if changed != 1:  # cannot happen under the row lock; refuse rather than corrupt
         raise QueueError("internal")
