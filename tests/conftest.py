@@ -13,9 +13,11 @@ millisecond on SQLite, migrating 0.1-0.3 s). ``migrated_sqlite(name)`` makes a f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import gc
+import itertools
 import os
 import secrets
 import shutil
@@ -30,6 +32,7 @@ import rewrite_shared
 import server_fork
 import suite_cpu
 import yaml
+from libpq_trace import sent_messages
 from printer_sim import PrinterSim
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -373,6 +376,23 @@ def make_queue(request, tmp_path):
     yield make
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture
+def libpq_sent(tmp_path):
+    """``libpq_sent(writer, whole=False)``: the PostgreSQL group writer's one lane's connection traced by
+    libpq; returns the function that reads the messages it sent since (libpq_trace.sent_messages). Every
+    trace is stopped when the test ends: request this fixture after make_queue, so that it ends first,
+    while the connection is still open."""
+    names = (tmp_path / f"libpq-{n}.trace" for n in itertools.count())
+    with contextlib.ExitStack() as traces:
+
+        def trace(writer, whole: bool = False):
+            (lane,) = writer._lanes
+            pgconn = lane.connection().connection.dbapi_connection.pgconn
+            return traces.enter_context(sent_messages(pgconn, next(names), whole))
+
+        yield trace
 
 
 @pytest.fixture

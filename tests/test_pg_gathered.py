@@ -1,15 +1,14 @@
 """Issuing's actions side by side in a batch of the PostgreSQL group writer (server/core/pg_writer.py
 ``Gathered``): their statements go to the server together, one round trip for the batch's tickets
 instead of one each, and what each caller gets is what it got one action at a time. Counted on
-libpq's own trace of the writer's connection (each Sync or simple Query is a round trip), on a real
-PostgreSQL server."""
+libpq's own trace of the writer's connection (the libpq_sent fixture: each Sync or simple Query is a
+round trip), on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
 
-import psycopg
 import pytest
 from sqlalchemy import DateTime, bindparam, text
 from test_pg_group_commit import numbers_by_service, together
@@ -22,35 +21,13 @@ from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 pytestmark = pytest.mark.postgres
 
 
-def traced(writer, tmp_path, whole: bool = False):
-    """The writer's one lane's connection, traced by libpq into a file; the function that reads the
-    messages sent since (their kinds: Parse, Bind, Sync, Query...; ``whole``: each message as traced)."""
-    (lane,) = writer._lanes
-    pgconn = lane.connection().connection.dbapi_connection.pgconn
-    path = tmp_path / "libpq.trace"
-    # appending: libpq goes on writing at its own offset, so after ``sent`` empties the file a write
-    # would land past its end (the first message of each reading lost behind NULs)
-    trace = open(path, "a")  # noqa: SIM115 - open while the test runs
-    pgconn.trace(trace.fileno())
-    pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
-
-    def sent() -> list[str]:
-        trace.flush()
-        lines = path.read_text().splitlines()
-        path.write_text("")
-        sent = [line.split("\t", 2)[2] for line in lines if line.startswith("F\t")]
-        return sent if whole else [message.split()[0] for message in sent]
-
-    return sent
-
-
 def test_a_batch_of_tickets_is_two_round_trips_and_each_caller_gets_its_own(
-    make_queue, config, migrated_pg_url, tmp_path
+    make_queue, config, migrated_pg_url, libpq_sent
 ):
     queue = make_queue(config, migrated_pg_url)
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     codes = list(queue.site.service_ids)
-    sent = traced(writer, tmp_path)
+    sent = libpq_sent(writer)
     for _wave in range(2):  # (the second with the ticket statement prepared on the connection)
         jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(16)]
         results = together(writer, queue.site, jobs)
@@ -69,14 +46,14 @@ def test_a_batch_of_tickets_is_two_round_trips_and_each_caller_gets_its_own(
         assert sorted(answered[code]) == numbers[-len(answered[code]) :]  # the second wave's, each its own
 
 
-def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(make_queue, config, migrated_pg_url, tmp_path):
+def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(make_queue, config, migrated_pg_url, libpq_sent):
     """The look at the webhooks goes ahead of the tickets gathered before it was asked (an action not
     recording events first; in a batch of several sites, each site's first action): the tickets stay
     one statement."""
     queue = make_queue(config, migrated_pg_url)
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
-    sent = traced(writer, tmp_path)
+    sent = libpq_sent(writer)
     jobs = [(q.issue, (code,))] + [(outbox.recording(q.issue), (code,))] * 5
     results = together(writer, queue.site, jobs)
     assert all(isinstance(r, q.Outcome) for r in results), results
@@ -86,7 +63,7 @@ def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(make_queue,
 
 
 def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_savepoint(
-    make_queue, config, migrated_pg_url, tmp_path
+    make_queue, config, migrated_pg_url, libpq_sent
 ):
     """A careful batch (a savepoint at every action) sends BEGIN and its first savepoint as one query,
     with no BEGIN of psycopg's before it (the lane's connection is in autocommit mode)."""
@@ -94,7 +71,7 @@ def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_s
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     (lane,) = writer._lanes
     code = next(iter(queue.site.service_ids))
-    sent = traced(writer, tmp_path, whole=True)
+    sent = libpq_sent(writer, whole=True)
     lane.careful = 1
     results = together(writer, queue.site, [(outbox.recording(q.issue), (code,)) for _ in range(4)])
     assert all(isinstance(r, q.Outcome) for r in results), results
@@ -197,7 +174,7 @@ def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queu
     assert sorted(r.ticket["number"] for r in results) == list(range(start, start + 6))
 
 
-def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url, tmp_path):
+def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url, libpq_sent):
     """A gathered run undone before PostgreSQL answered its look at the webhooks (a read sent ahead
     of the look was refused, so the look was not run): an action later in the same batch that wants
     the look gets it asked again (the webhook's kinds), not the run's error."""
@@ -206,7 +183,7 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
         outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued", "ticket.called"])
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
-    sent = traced(writer, tmp_path, whole=True)
+    sent = libpq_sent(writer, whole=True)
 
     def divide_by_zero_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
         _DIVIDE_BY_ZERO.rows_later(conn, {"one": 1})  # a read asked for later: it goes first, and fails
@@ -228,7 +205,7 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
 
 
 def test_a_batch_of_tickets_a_webhook_wants_writes_each_ticket_s_event_in_three_round_trips(
-    make_queue, config, migrated_pg_url, tmp_path
+    make_queue, config, migrated_pg_url, libpq_sent
 ):
     """With a webhook wanting issued tickets, the look's answer decides after the tickets statement
     that each action writes its event: the events go in one round trip of their own, then the
@@ -238,7 +215,7 @@ def test_a_batch_of_tickets_a_webhook_wants_writes_each_ticket_s_event_in_three_
         outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued"])
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     codes = list(queue.site.service_ids)
-    sent = traced(writer, tmp_path)
+    sent = libpq_sent(writer)
     jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(12)]
     results = together(writer, queue.site, jobs)
     assert all(isinstance(r, q.Outcome) and r.recorded == 1 for r in results), results

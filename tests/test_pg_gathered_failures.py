@@ -15,7 +15,6 @@ import gevent
 import pytest
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.pool import NullPool
-from test_pg_gathered import traced
 from test_pg_group_commit import numbers_by_service, together
 
 from queuekiosk.server.core import engine as q
@@ -173,7 +172,7 @@ _NEXT = Prepared(text("SELECT nextval('qk_gathered_test')"))
 
 
 def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_gets_its_own(
-    make_queue, config, migrated_pg_url, tmp_path
+    make_queue, config, migrated_pg_url, libpq_sent
 ):
     """Prepared.rows_later (the look at the webhooks uses it): the read goes to PostgreSQL with the
     action's next statement that needs an answer, no round trip of its own, and each action reads
@@ -183,7 +182,7 @@ def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_get
         conn.execute(text("CREATE SEQUENCE qk_gathered_test"))
     writer = PostgresGroupWriter(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
-    sent = traced(writer, tmp_path)
+    sent = libpq_sent(writer)
 
     def next_value_then_issue(conn, site, service, **kwargs):
         later = _NEXT.rows_later(conn, {})
