@@ -36,4 +36,5 @@ def sent_messages(pgconn, path: Path, whole: bool = False):
         try:
             yield sent
         finally:
-            pgconn.untrace()
+            if pgconn.pgconn_ptr is not None:  # (a connection already finished writes no more)
+                pgconn.untrace()
