@@ -24,16 +24,16 @@ def sent_messages(pgconn, path: Path, whole: bool = False):
     # would land past its end (the first message of each reading lost behind NULs)
     with open(path, "a") as trace:
         pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
-
-        def sent() -> list[str]:
-            trace.flush()
-            lines = path.read_text().splitlines()
-            path.write_text("")
-            sent = [line.split("\t", 2)[2] for line in lines if line.startswith("F\t")]
-            return sent if whole else [message.split()[0] for message in sent]
-
         try:
+            pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+
+            def sent() -> list[str]:
+                trace.flush()
+                lines = path.read_text().splitlines()
+                path.write_text("")
+                sent = [line.split("\t", 2)[2] for line in lines if line.startswith("F\t")]
+                return sent if whole else [message.split()[0] for message in sent]
+
             yield sent
         finally:
             if pgconn.pgconn_ptr is not None:  # (a connection already finished writes no more)
