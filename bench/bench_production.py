@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
-from common import ROOT, baseline_tree, bench_config, cpu_ms, free_port, wait_healthy
+from common import ROOT, baseline_tree, bench_config, cpu_ms, free_port, hold_to_cores, wait_healthy
 from lobby_display import LobbyDisplay
 from sqlalchemy import create_engine, text
 
@@ -74,12 +74,17 @@ class Setup:
 
     def pids(self) -> list[int]:
         """The gunicorn masters and their workers."""
-        pids = []
+        return [pid for group in self.process_groups() for pid in group]
+
+    def process_groups(self) -> list[list[int]]:
+        """Each gunicorn master with its workers."""
+        groups = []
         for proc in self.processes:
-            pids.append(proc.pid)
             children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-            pids += [int(pid) for pid in children.read_text().split()] if children.exists() else []
-        return pids
+            groups.append(
+                [proc.pid, *(int(pid) for pid in children.read_text().split())] if children.exists() else [proc.pid]
+            )
+        return groups
 
 
 def backends_cpu_ms(setup: Setup) -> dict[int, float]:
@@ -303,6 +308,14 @@ def main():
         help="connect one lobby display (Socket.IO) to each queuekiosk process, as in a centre; with N, N displays "
         "in every configuration, spread evenly over its processes (the same centre however many processes)",
     )
+    parser.add_argument(
+        "--cpu-per-process",
+        type=float,
+        metavar="CORES",
+        help="hold each server process (gunicorn master and worker) to this much CPU time, e.g. 0.5 (a cgroup's "
+        "quota; needs root): how the figures grow with processes that each have a core of their own, with the "
+        "rest of the machine left to PostgreSQL, Redis and wrk",
+    )
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
@@ -334,6 +347,9 @@ def main():
             step(f"starting {name}")
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-")))
             setups[name] = start_setup(stack, name, args, folder)
+            if args.cpu_per_process:
+                for i, group in enumerate(setups[name].process_groups()):
+                    hold_to_cores(stack, group, args.cpu_per_process, f"qk-bench-{os.getpid()}-{name}-{i}")
         for revision in args.baseline:
             code = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
             for name in again:
@@ -403,6 +419,7 @@ def main():
     print(
         f"gunicorn --config deploy/gunicorn.conf.py, {CLIENTS} keep-alive clients (wrk), POST /api/v1/tickets, "
         f"{displays}; {args.rounds} rounds of {args.seconds} s interleaved; load average {os.getloadavg()[0]:.2f}"
+        + (f"; each server process held to {args.cpu_per_process:g} cores" if args.cpu_per_process else "")
     )
     references = {
         "sqlite1": [("bare1", "bare endpoint, 1 process")],

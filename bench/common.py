@@ -221,3 +221,37 @@ def cpu_ms(pid: int) -> float:
 def percentile(values, p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def hold_to_cores(stack: contextlib.ExitStack, pids: list[int], cores: float, name: str) -> None:
+    """Hold the processes ``pids`` together to ``cores`` of CPU time (a Linux cgroup's CPU quota, v1 or v2;
+    needs root), for the rest of ``stack``: as if they had a machine of their own with that many cores,
+    the rest of this one left to what serves them (PostgreSQL, Redis, the load generator). Children
+    forked later (a gunicorn worker started again) join their parent's group."""
+    period = 100_000  # µs, the kernel's default
+    v1 = Path("/sys/fs/cgroup/cpu")
+    if (v1 / "cpu.cfs_quota_us").exists():
+        group = v1 / name
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
+        parent = v1
+    else:
+        root = Path("/sys/fs/cgroup")
+        if "cpu" not in (root / "cgroup.controllers").read_text().split():
+            raise RuntimeError("this machine's cgroups have no CPU controller: --cpu-per-process cannot be held")
+        (root / "cgroup.subtree_control").write_text("+cpu")
+        group = root / name
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{int(cores * period)} {period}")
+        parent = root
+    for pid in pids:
+        (group / "cgroup.procs").write_text(str(pid))
+
+    def release():
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):  # (gone meanwhile)
+                (parent / "cgroup.procs").write_text(pid)
+        group.rmdir()
+
+    stack.callback(release)
