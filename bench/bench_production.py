@@ -53,12 +53,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
-from common import ROOT, baseline_tree, bench_config, cpu_ms, free_port, hold_to_cores, wait_healthy
+from common import ROOT, baseline_tree, bench_config, cap_cpu, cpu_ms, free_port, wait_healthy
 from lobby_display import LobbyDisplay
 from sqlalchemy import create_engine, text
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CONFIGS = ("bare1", "bare2", "sqlite1", "pg1", "pgmq1", "pgmq2")
+CAPPED = (
+    "each server process capped at {cores:g} cores"  # the header's words with --cpu-per-process (targets.py reads them)
+)
 
 
 @dataclass
@@ -312,11 +315,18 @@ def main():
         "--cpu-per-process",
         type=float,
         metavar="CORES",
-        help="hold each server process (gunicorn master and worker) to this much CPU time, e.g. 0.5 (a cgroup's "
-        "quota; needs root): how the figures grow with processes that each have a core of their own, with the "
-        "rest of the machine left to PostgreSQL, Redis and wrk",
+        help="cap each server process (gunicorn master and worker) at this many cores' worth of CPU time, e.g. 0.5 "
+        "(a cgroup's quota per 100 ms; needs root): one process and two then each use the same CPU share, with "
+        "the rest of the machine left to PostgreSQL, Redis and wrk",
     )
     args = parser.parse_args()
+    if args.cpu_per_process is not None:
+        if not 0.01 <= args.cpu_per_process <= (os.cpu_count() or 1):
+            parser.error(
+                f"--cpu-per-process: between 0.01 and {os.cpu_count() or 1} cores, not {args.cpu_per_process:g}"
+            )
+        if os.geteuid() != 0:
+            parser.error("--cpu-per-process needs root: it sets a cgroup's CPU quota")
     names = args.only.split(",") if args.only else list(CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
@@ -347,9 +357,6 @@ def main():
             step(f"starting {name}")
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-")))
             setups[name] = start_setup(stack, name, args, folder)
-            if args.cpu_per_process:
-                for i, group in enumerate(setups[name].process_groups()):
-                    hold_to_cores(stack, group, args.cpu_per_process, f"qk-bench-{os.getpid()}-{name}-{i}")
         for revision in args.baseline:
             code = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
             for name in again:
@@ -357,6 +364,11 @@ def main():
                 folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"qk-prod-{name}-before-")))
                 setups[f"{name}@{revision}"] = start_setup(stack, f"{name}@{revision}", args, folder, code)
                 names.append(f"{name}@{revision}")
+        if args.cpu_per_process:
+            for name, setup in setups.items():
+                label = "".join(c if c.isalnum() else "_" for c in name)
+                for i, group in enumerate(setup.process_groups()):
+                    cap_cpu(stack, group, args.cpu_per_process, f"qk-bench-{os.getpid()}-{label}-{i}")
         if args.displays:
             for name, setup in setups.items():
                 if not name.startswith("bare"):
@@ -419,7 +431,7 @@ def main():
     print(
         f"gunicorn --config deploy/gunicorn.conf.py, {CLIENTS} keep-alive clients (wrk), POST /api/v1/tickets, "
         f"{displays}; {args.rounds} rounds of {args.seconds} s interleaved; load average {os.getloadavg()[0]:.2f}"
-        + (f"; each server process held to {args.cpu_per_process:g} cores" if args.cpu_per_process else "")
+        + (f"; {CAPPED.format(cores=args.cpu_per_process)} (a cgroup's CPU quota)" if args.cpu_per_process else "")
     )
     references = {
         "sqlite1": [("bare1", "bare endpoint, 1 process")],

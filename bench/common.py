@@ -223,35 +223,50 @@ def percentile(values, p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def hold_to_cores(stack: contextlib.ExitStack, pids: list[int], cores: float, name: str) -> None:
-    """Hold the processes ``pids`` together to ``cores`` of CPU time (a Linux cgroup's CPU quota, v1 or v2;
-    needs root), for the rest of ``stack``: as if they had a machine of their own with that many cores,
-    the rest of this one left to what serves them (PostgreSQL, Redis, the load generator). Children
-    forked later (a gunicorn worker started again) join their parent's group."""
+def cap_cpu(stack: contextlib.ExitStack, pids: list[int], cores: float, name: str) -> None:
+    """Cap the processes ``pids`` together at ``cores`` cores' worth of CPU time (a Linux cgroup's CPU quota,
+    per 100 ms period; needs root) for the rest of ``stack``. Processes capped at the same quota each use the
+    same CPU share whatever the others do, while the machine has CPU to spare for what serves them
+    (PostgreSQL, Redis, the load generator). Children forked later (a gunicorn worker started again) join
+    their parent's group. At the end they go back to the hierarchy's root group. Measured with cgroup v1
+    only; v2 (a ``cpu.max`` file) is written the same way but untested."""
     period = 100_000  # µs, the kernel's default
     v1 = Path("/sys/fs/cgroup/cpu")
-    if (v1 / "cpu.cfs_quota_us").exists():
-        group = v1 / name
+    base = v1 if (v1 / "cpu.cfs_quota_us").exists() else Path("/sys/fs/cgroup")
+    group = base / name
+    try:
+        if base != v1:
+            controllers = base / "cgroup.controllers"
+            if not controllers.exists() or "cpu" not in controllers.read_text().split():
+                raise RuntimeError(
+                    f"no cgroup CPU controller found (neither {v1} nor {controllers}): cannot set a CPU quota"
+                )
+            (base / "cgroup.subtree_control").write_text("+cpu")  # (left on: it changes nothing by itself)
         group.mkdir()
-        (group / "cpu.cfs_period_us").write_text(str(period))
-        (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
-        parent = v1
-    else:
-        root = Path("/sys/fs/cgroup")
-        if "cpu" not in (root / "cgroup.controllers").read_text().split():
-            raise RuntimeError("this machine's cgroups have no CPU controller: --cpu-per-process cannot be held")
-        (root / "cgroup.subtree_control").write_text("+cpu")
-        group = root / name
-        group.mkdir()
-        (group / "cpu.max").write_text(f"{int(cores * period)} {period}")
-        parent = root
-    for pid in pids:
-        (group / "cgroup.procs").write_text(str(pid))
+        stack.callback(_release_group, group, base)  # at once: a failure below still removes the group
+        if base == v1:
+            (group / "cpu.cfs_period_us").write_text(str(period))
+            (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
+        else:
+            (group / "cpu.max").write_text(f"{int(cores * period)} {period}")
+        for pid in pids:
+            (group / "cgroup.procs").write_text(str(pid))
+    except OSError as error:
+        raise RuntimeError(f"cannot set a CPU quota in {group}: {error}") from error
 
-    def release():
+
+def _release_group(group: Path, base: Path) -> None:
+    """The group's processes back to the root group, and the group removed; a failure is said, not raised (the
+    benchmark's figures are printed after its servers stop)."""
+    if not group.exists():
+        return
+    for _attempt in range(3):  # (a process forked meanwhile is moved on the next pass)
         for pid in (group / "cgroup.procs").read_text().split():
             with contextlib.suppress(OSError):  # (gone meanwhile)
-                (parent / "cgroup.procs").write_text(pid)
-        group.rmdir()
-
-    stack.callback(release)
+                (base / "cgroup.procs").write_text(pid)
+        try:
+            group.rmdir()
+            return
+        except OSError as error:
+            failure = error
+    print(f"could not remove the cgroup {group}: {failure}", file=sys.stderr)
