@@ -379,6 +379,23 @@ def make_queue(request, tmp_path):
 
 
 @pytest.fixture
+def pg_group_writer(make_queue):
+    """``pg_group_writer(engine, **options)``: a PostgresGroupWriter, closed when the test ends (before make_queue
+    disposes of the engines): its lanes' greenlets stop, and their connections do not outlive the test."""
+    from queuekiosk.server.core.pg_writer import PostgresGroupWriter  # (psycopg's: not loaded for SQLite's tests)
+
+    made = []
+
+    def make(engine, **options) -> PostgresGroupWriter:
+        made.append(PostgresGroupWriter(engine, **options))
+        return made[-1]
+
+    yield make
+    for writer in made:
+        writer.close()
+
+
+@pytest.fixture
 def libpq_sent(tmp_path):
     """``libpq_sent(writer, whole=False)``: the PostgreSQL group writer's one lane's connection traced by
     libpq; returns the function that reads the messages it sent since (libpq_trace.sent_messages). Every

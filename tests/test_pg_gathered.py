@@ -16,16 +16,15 @@ from test_pg_group_commit import numbers_by_service, together
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.engine.prepared import Prepared
-from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
 pytestmark = pytest.mark.postgres
 
 
 def test_a_batch_of_tickets_is_two_round_trips_and_each_caller_gets_its_own(
-    make_queue, config, migrated_pg_url, libpq_sent
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
 ):
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     codes = list(queue.site.service_ids)
     sent = libpq_sent(writer)
     for _wave in range(2):  # (the second with the ticket statement prepared on the connection)
@@ -46,12 +45,14 @@ def test_a_batch_of_tickets_is_two_round_trips_and_each_caller_gets_its_own(
         assert sorted(answered[code]) == numbers[-len(answered[code]) :]  # the second wave's, each its own
 
 
-def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(make_queue, config, migrated_pg_url, libpq_sent):
+def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
+):
     """The look at the webhooks goes ahead of the tickets gathered before it was asked (an action not
     recording events first; in a batch of several sites, each site's first action): the tickets stay
     one statement."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     sent = libpq_sent(writer)
     jobs = [(q.issue, (code,))] + [(outbox.recording(q.issue), (code,))] * 5
@@ -63,12 +64,12 @@ def test_a_look_asked_after_another_action_s_ticket_goes_ahead_of_it(make_queue,
 
 
 def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_savepoint(
-    make_queue, config, migrated_pg_url, libpq_sent
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
 ):
     """A careful batch (a savepoint at every action) sends BEGIN and its first savepoint as one query,
     with no BEGIN of psycopg's before it (the lane's connection is in autocommit mode)."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     (lane,) = writer._lanes
     code = next(iter(queue.site.service_ids))
     sent = libpq_sent(writer, whole=True)
@@ -80,11 +81,13 @@ def test_a_batch_of_one_action_at_a_time_opens_with_one_query_of_begin_and_its_s
     assert messages[-1].startswith("Query") and messages[-1].endswith('RELEASE SAVEPOINT qk_action; COMMIT"')
 
 
-def test_the_lane_s_connection_goes_back_to_the_pool_making_transactions_again(make_queue, config, migrated_pg_url):
+def test_the_lane_s_connection_goes_back_to_the_pool_making_transactions_again(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     """The lane's connection is in autocommit mode only while the lane holds it: let go (idle, or
     after a failed batch), the pool's next user gets one that makes transactions as before."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     (lane,) = writer._lanes
     code = next(iter(queue.site.service_ids))
     results = together(writer, queue.site, [(outbox.recording(q.issue), (code,))] * 3)
@@ -95,11 +98,13 @@ def test_the_lane_s_connection_goes_back_to_the_pool_making_transactions_again(m
     assert not lanes.closed and lanes.autocommit is False
 
 
-def test_a_batch_whose_times_are_of_both_kinds_keeps_each_ticket_s_time(make_queue, config, migrated_pg_url):
+def test_a_batch_whose_times_are_of_both_kinds_keeps_each_ticket_s_time(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     """issue() reads an aware time as UTC's wall clock, as the site's clock does: a batch's times go to
     PostgreSQL as one array of one kind, and each ticket keeps the time it was issued at."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     naive = dt.datetime(2026, 12, 4, 9, 30, 15, 123456)
 
@@ -125,12 +130,14 @@ _AT = Prepared(
 )
 
 
-def test_values_psycopg_cannot_write_together_go_one_action_at_a_time(make_queue, config, migrated_pg_url):
+def test_values_psycopg_cannot_write_together_go_one_action_at_a_time(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     """psycopg's own refusal of the gathered statements' values (before it sends them) undoes the run
     as a database error does: each action runs again alone, and every caller whose own values go gets
     its ticket (before, every caller of the batch heard psycopg's TypeError)."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     naive = dt.datetime(2026, 12, 4, 9, 30)
 
@@ -151,11 +158,13 @@ def test_values_psycopg_cannot_write_together_go_one_action_at_a_time(make_queue
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
 
 
-def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queue, config, migrated_pg_url):
+def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     """A statement PostgreSQL refuses in the middle of the gathered statements undoes them all; each
     action runs again one at a time, so only its own caller hears of the error."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
 
     def issue_then_divide_by_zero(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
@@ -174,14 +183,16 @@ def test_a_database_error_among_gathered_actions_is_its_caller_s_alone(make_queu
     assert sorted(r.ticket["number"] for r in results) == list(range(start, start + 6))
 
 
-def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue, config, migrated_pg_url, libpq_sent):
+def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
+):
     """A gathered run undone before PostgreSQL answered its look at the webhooks (a read sent ahead
     of the look was refused, so the look was not run): an action later in the same batch that wants
     the look gets it asked again (the webhook's kinds), not the run's error."""
     queue = make_queue(config, migrated_pg_url)
     with queue.engine.begin() as conn:
         outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued", "ticket.called"])
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     sent = libpq_sent(writer, whole=True)
 
@@ -205,7 +216,7 @@ def test_a_look_at_the_webhooks_its_run_never_answered_is_asked_again(make_queue
 
 
 def test_a_batch_of_tickets_a_webhook_wants_writes_each_ticket_s_event_in_three_round_trips(
-    make_queue, config, migrated_pg_url, libpq_sent
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
 ):
     """With a webhook wanting issued tickets, the look's answer decides after the tickets statement
     that each action writes its event: the events go in one round trip of their own, then the
@@ -213,7 +224,7 @@ def test_a_batch_of_tickets_a_webhook_wants_writes_each_ticket_s_event_in_three_
     queue = make_queue(config, migrated_pg_url)
     with queue.engine.begin() as conn:
         outbox.add_webhook(conn, queue.site, "http://127.0.0.1:9/hook", ["ticket.issued"])
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     codes = list(queue.site.service_ids)
     sent = libpq_sent(writer)
     jobs = [(outbox.recording(q.issue), (codes[i % len(codes)],)) for i in range(12)]

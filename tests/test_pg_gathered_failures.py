@@ -21,7 +21,6 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
 from queuekiosk.server.core.engine.prepared import Prepared
 from queuekiosk.server.core.errors import TooMany
-from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
 pytestmark = pytest.mark.postgres
 
@@ -85,12 +84,12 @@ _ONE = Prepared(text("SELECT :one + 1"))
 
 
 def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_database_is_unreachable(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """Each caller gets OperationalError (errors.py: 503 with Retry-After), not a PendingRollbackError
     (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     (lane,) = writer._lanes
     code = next(iter(queue.site.service_ids))
     pid = lane.connection().connection.dbapi_connection.info.backend_pid
@@ -127,13 +126,13 @@ _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))
 
 
 def test_a_refused_statement_answers_the_statements_after_it_with_an_error_and_ends_the_run(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """In pipeline mode a refused statement, and those after it, have no result: their actions used to
     read "no rows" ([]) and go on, a round trip a turn in an aborted transaction. Now each reads the
     error, the run stops, and each action runs again one at a time."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     attempts = {"asks": [], "after": []}
 
@@ -172,7 +171,7 @@ _NEXT = Prepared(text("SELECT nextval('qk_gathered_test')"))
 
 
 def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_gets_its_own(
-    make_queue, config, migrated_pg_url, libpq_sent
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
 ):
     """Prepared.rows_later (the look at the webhooks uses it): the read goes to PostgreSQL with the
     action's next statement that needs an answer, no round trip of its own, and each action reads
@@ -180,7 +179,7 @@ def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_get
     queue = make_queue(config, migrated_pg_url)
     with queue.engine.begin() as conn:
         conn.execute(text("CREATE SEQUENCE qk_gathered_test"))
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
     sent = libpq_sent(writer)
 
@@ -197,7 +196,9 @@ def test_a_read_asked_for_later_goes_with_the_next_statement_and_each_action_get
     assert messages["Sync"] + messages["Query"] == 2, messages
 
 
-def test_a_daily_limit_reached_inside_one_batch_refuses_only_the_tickets_past_it(make_queue, config, migrated_pg_url):
+def test_a_daily_limit_reached_inside_one_batch_refuses_only_the_tickets_past_it(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     """16 tickets in one batch, 8 of a service that may issue 5 today: the batch's one statement for
     its tickets meets the limit part way; the limited service's first five callers get its first five
     numbers in the order they came, the last three a refusal (429), the other service's eight their
@@ -207,7 +208,7 @@ def test_a_daily_limit_reached_inside_one_batch_refuses_only_the_tickets_past_it
     limited, other = sorted(site.service_ids)[:2]
     service = site.config.service(limited)
     object.__setattr__(service, "daily_limit", 5)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     codes = [(limited, other)[index % 2] for index in range(16)]
     results = together(writer, site, [(outbox.recording(q.issue), (code,)) for code in codes])
     of_limited = [result for code, result in zip(codes, results, strict=True) if code == limited]

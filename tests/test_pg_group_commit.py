@@ -21,6 +21,7 @@ from sqlalchemy import event, select, text
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import outbox
+from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.errors import QueueError
 from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
@@ -108,9 +109,11 @@ def test_together_names_the_callers_never_answered():
         together(_Answering(never={(1,)}), None, [(str, (i,)) for i in range(3)], limit=0.2)
 
 
-def test_a_batch_is_one_commit_and_a_refused_action_undoes_only_itself(make_queue, config, migrated_pg_url):
+def test_a_batch_is_one_commit_and_a_refused_action_undoes_only_itself(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine)
+    writer = pg_group_writer(queue.engine)
     codes = list(queue.site.service_ids)
 
     def issue_then_refuse(conn, site, service, **kwargs):
@@ -139,14 +142,14 @@ def test_a_batch_is_one_commit_and_a_refused_action_undoes_only_itself(make_queu
 
 
 def test_refusals_anywhere_in_a_batch_of_tickets_undo_only_themselves_batch_after_batch(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """Tickets share a savepoint while nothing fails (pg_writer: one round trip a ticket); a refusal
     first, last, in the middle, and an action of another kind that fails after writing, each undo
     only themselves: every other caller gets its own ticket, gap-free, in three waves (the second
     taking a savepoint at every action after the first's refusals, the third sharing them again)."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     codes = list(queue.site.service_ids)
 
     def issue_then_refuse(conn, site, service, **kwargs):
@@ -181,10 +184,10 @@ def test_refusals_anywhere_in_a_batch_of_tickets_undo_only_themselves_batch_afte
 
 
 def test_an_action_that_locks_rows_out_of_the_batch_s_order_waits_for_the_next_batch(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, pg_group_writer
 ):
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine)
+    writer = pg_group_writer(queue.engine)
     low, high = sorted(queue.site.service_ids, key=queue.site.service_ids.get)[:2]
 
     def issue_two(conn, site, _tag, first, second, **kwargs):  # its first argument names no service: placed last
@@ -317,12 +320,12 @@ def test_a_slow_statement_lets_the_process_s_other_greenlets_run(migrated_pg_url
 
 
 def test_an_action_that_lets_out_a_base_exception_fails_its_batch_and_the_lane_goes_on(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """A gevent.Timeout (a BaseException) let out by an action used to end the lane's greenlet: its
     batch's callers heard of it, and every later request of the lane's services waited for ever."""
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     service = next(iter(queue.site.service_ids))
 
     def timed_out(conn, site, **kwargs):
@@ -335,3 +338,28 @@ def test_an_action_that_lets_out_a_base_exception_fails_its_batch_and_the_lane_g
     assert numbers_by_service(queue) == {
         service: [queue.site.config.service(service).numbers.start + i for i in range(3)]
     }
+
+
+def test_a_closed_writer_leaves_no_connection_once_its_engine_is_disposed(make_queue, config, migrated_pg_url):
+    """A writer that ends before its process (a test's) stops its lanes and lets their connections go, so that
+    disposing of the engine closes every one: they used to outlive their test, to a database dropped after it."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = PostgresGroupWriter(queue.engine, lanes=2)
+    code = next(iter(queue.site.service_ids))
+    writer.submit(outbox.recording(q.issue), queue.site, (code,), {"check_hours": False})
+
+    writer.close()
+    queue.engine.dispose()
+
+    assert all(lane.greenlet.dead for lane in writer._lanes)
+    looking = create_db_engine(migrated_pg_url)
+    try:
+        with looking.connect() as conn:
+            others = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+    finally:
+        looking.dispose()
+    assert others == 0

@@ -11,7 +11,6 @@ from sqlalchemy import text
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
-from queuekiosk.server.core.pg_writer import PostgresGroupWriter
 
 pytestmark = pytest.mark.postgres
 
@@ -41,9 +40,11 @@ def every_pooled_connection_reads(engine) -> None:
         conn.close()
 
 
-def test_the_writer_s_ticket_statement_stays_prepared_while_others_read(make_queue, config, migrated_pg_url):
+def test_the_writer_s_ticket_statement_stays_prepared_while_others_read(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
     queue = make_queue(config, migrated_pg_url)
-    writer = PostgresGroupWriter(queue.engine, lanes=1)
+    writer = pg_group_writer(queue.engine, lanes=1)
     service = next(iter(queue.site.service_ids))
 
     def tickets(count: int) -> None:

@@ -68,6 +68,14 @@ class PostgresGroupWriter:
         event.listen(engine.pool, "invalidate", self._invalidated)
         self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
 
+    def close(self) -> None:
+        """Stop the lanes and let their connections go back to the pool, for a writer that ends before its
+        process does (a test's), so that disposing of the engine closes them. Only once no action waits."""
+        for lane in self._lanes:
+            lane.greenlet.kill()
+            lane.let_go()
+        event.remove(self._engine.pool, "invalidate", self._invalidated)
+
     def _invalidated(self, *_args) -> None:
         # SQLAlchemy replaces the pool's connections made before a lost one as they are checked out;
         # a lane's kept connection is not checked out again, so it goes back and a fresh one comes
