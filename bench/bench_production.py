@@ -3,6 +3,7 @@ the Redis message queue), each figure beside its reference measured in the same 
 
     python bench/bench_production.py [--rounds 3] [--seconds 8] [--postgres postgresql://postgres@127.0.0.1:5432]
         [--database-prefix qk_bench_prod] [--only sqlite1,pg1,...] [--pool N] [--baseline REVISION ...] [--displays]
+        [--cpu-per-process CORES]
 
 Every server runs under the same gunicorn configuration for the whole run, one gunicorn per process
 on its own port as docs/deployment.md describes (nginx's ip_hash would spread the clients over them;
@@ -53,15 +54,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
-from common import ROOT, baseline_tree, bench_config, cap_cpu, cpu_ms, free_port, wait_healthy
+from common import CAPPED, ROOT, baseline_tree, bench_config, cap_cpu, cpu_ms, free_port, wait_healthy
 from lobby_display import LobbyDisplay
 from sqlalchemy import create_engine, text
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CONFIGS = ("bare1", "bare2", "sqlite1", "pg1", "pgmq1", "pgmq2")
-CAPPED = (
-    "each server process capped at {cores:g} cores"  # the header's words with --cpu-per-process (targets.py reads them)
-)
 
 
 @dataclass
@@ -365,10 +363,10 @@ def main():
                 setups[f"{name}@{revision}"] = start_setup(stack, f"{name}@{revision}", args, folder, code)
                 names.append(f"{name}@{revision}")
         if args.cpu_per_process:
-            for name, setup in setups.items():
-                label = "".join(c if c.isalnum() else "_" for c in name)
+            for n, (name, setup) in enumerate(setups.items()):
+                label = "".join(c if c.isalnum() else "_" for c in name)  # (a revision may hold a "/")
                 for i, group in enumerate(setup.process_groups()):
-                    cap_cpu(stack, group, args.cpu_per_process, f"qk-bench-{os.getpid()}-{label}-{i}")
+                    cap_cpu(stack, group, args.cpu_per_process, f"qk-bench-{os.getpid()}-{n}-{label}-{i}")
         if args.displays:
             for name, setup in setups.items():
                 if not name.startswith("bare"):

@@ -223,6 +223,9 @@ def percentile(values, p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+CAPPED = "each server process capped at {cores:g} cores"  # bench_production's header with --cpu-per-process (targets.py reads it)
+
+
 def cap_cpu(stack: contextlib.ExitStack, pids: list[int], cores: float, name: str) -> None:
     """Cap the processes ``pids`` together at ``cores`` cores' worth of CPU time (a Linux cgroup's CPU quota,
     per 100 ms period; needs root) for the rest of ``stack``. Processes capped at the same quota each use the
@@ -234,14 +237,17 @@ def cap_cpu(stack: contextlib.ExitStack, pids: list[int], cores: float, name: st
     v1 = Path("/sys/fs/cgroup/cpu")
     base = v1 if (v1 / "cpu.cfs_quota_us").exists() else Path("/sys/fs/cgroup")
     group = base / name
-    try:
-        if base != v1:
-            controllers = base / "cgroup.controllers"
-            if not controllers.exists() or "cpu" not in controllers.read_text().split():
-                raise RuntimeError(
-                    f"no cgroup CPU controller found (neither {v1} nor {controllers}): cannot set a CPU quota"
-                )
+    if base != v1:
+        controllers = base / "cgroup.controllers"
+        if not controllers.exists() or "cpu" not in controllers.read_text().split():
+            raise RuntimeError(
+                f"no cgroup CPU controller found (neither {v1} nor {controllers}): cannot set a CPU quota"
+            )
+        try:
             (base / "cgroup.subtree_control").write_text("+cpu")  # (left on: it changes nothing by itself)
+        except OSError as error:
+            raise RuntimeError(f"cannot turn on the CPU controller in {base}: {error}") from error
+    try:
         group.mkdir()
         stack.callback(_release_group, group, base)  # at once: a failure below still removes the group
         if base == v1:
@@ -258,14 +264,15 @@ def cap_cpu(stack: contextlib.ExitStack, pids: list[int], cores: float, name: st
 def _release_group(group: Path, base: Path) -> None:
     """The group's processes back to the root group, and the group removed; a failure is said, not raised (the
     benchmark's figures are printed after its servers stop)."""
-    if not group.exists():
-        return
+    failure = None
     for _attempt in range(3):  # (a process forked meanwhile is moved on the next pass)
-        for pid in (group / "cgroup.procs").read_text().split():
-            with contextlib.suppress(OSError):  # (gone meanwhile)
-                (base / "cgroup.procs").write_text(pid)
         try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):  # (gone meanwhile)
+                    (base / "cgroup.procs").write_text(pid)
             group.rmdir()
+            return
+        except FileNotFoundError:  # (not there: nothing to remove)
             return
         except OSError as error:
             failure = error

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_production import CAPPED  # (bench/ is the script's folder: on sys.path)
+from common import CAPPED  # (bench/ is the script's folder: on sys.path)
 
 BENCH = Path(__file__).resolve().parent
 NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"  # 0.48, 1,234 or 66620 (never a sentence's full stop)

@@ -384,15 +384,14 @@ def pg_group_writer(make_queue):
     disposes of the engines): its lanes' greenlets stop, and their connections do not outlive the test."""
     from queuekiosk.server.core.pg_writer import PostgresGroupWriter  # (psycopg's: not loaded for SQLite's tests)
 
-    made = []
+    with contextlib.ExitStack() as writers:
 
-    def make(engine, **options) -> PostgresGroupWriter:
-        made.append(PostgresGroupWriter(engine, **options))
-        return made[-1]
+        def make(engine, **options) -> PostgresGroupWriter:
+            writer = PostgresGroupWriter(engine, **options)
+            writers.callback(writer.close)
+            return writer
 
-    yield make
-    for writer in made:
-        writer.close()
+        yield make
 
 
 @pytest.fixture

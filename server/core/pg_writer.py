@@ -65,16 +65,20 @@ class PostgresGroupWriter:
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
         self.invalidations = 0  # connections of the pool found broken: a lane then lets its own go
-        event.listen(engine.pool, "invalidate", self._invalidated)
+        self._pool = engine.pool  # (the engine's next pool, after a dispose(), hears through this one's listener)
+        event.listen(self._pool, "invalidate", self._invalidated)
         self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
 
     def close(self) -> None:
         """Stop the lanes and let their connections go back to the pool, for a writer that ends before its
-        process does (a test's), so that disposing of the engine closes them. Only once no action waits."""
+        process does (a test's), so that disposing of the engine closes them. Call it once no action waits:
+        a batch under way would fail (its callers hear GreenletExit), and a job a lane had just taken would
+        never be answered."""
         for lane in self._lanes:
             lane.greenlet.kill()
             lane.let_go()
-        event.remove(self._engine.pool, "invalidate", self._invalidated)
+        if event.contains(self._pool, "invalidate", self._invalidated):
+            event.remove(self._pool, "invalidate", self._invalidated)
 
     def _invalidated(self, *_args) -> None:
         # SQLAlchemy replaces the pool's connections made before a lost one as they are checked out;
