@@ -596,7 +596,6 @@ def test_a_tap_whose_answer_is_lost_is_retried_and_gives_one_ticket(start_server
     """The network drops the server's answer: the page sends the tap again with the same
     Idempotency-Key, and the citizen gets the one ticket the server did issue."""
     server = start_server()
-    open_kiosk(page, server)
     lost = []
 
     def lose_first_answer(route):
@@ -606,7 +605,8 @@ def test_a_tap_whose_answer_is_lost_is_retried_and_gives_one_ticket(start_server
         else:
             route.continue_()
 
-    page.route("**/api/v1/tickets", lose_first_answer)
+    page.route("**/api/v1/tickets", lose_first_answer)  # before the page loads (test_counter_console.py)
+    open_kiosk(page, server)
     ticket_id = take_number(page, HT)
     assert lost and lost[0].status == 201
     assert ticket_id == lost[0].json()["id"]
