@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy import DateTime, Numeric, bindparam, text
 from test_pg_group_commit import numbers_by_service, together
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox
-from queuekiosk.server.core.engine.prepared import Prepared
+from queuekiosk.server.core.engine.prepared import JsonRows, Prepared
 
 pytestmark = pytest.mark.postgres
 
@@ -153,6 +154,44 @@ def test_values_psycopg_cannot_write_together_go_one_action_at_a_time(
     assert all(isinstance(r, q.Outcome) for r in results), results
     start = queue.site.config.service(code).numbers.start
     assert numbers_by_service(queue)[code] == list(range(start, start + 4))
+
+
+# a ``many`` statement taking its values as JSON, which holds no Decimal (orjson refuses it)
+_POSITIVE = Prepared(
+    text("SELECT CAST(:n AS numeric) > 0").bindparams(bindparam("n", type_=Numeric())),
+    many=JsonRows(
+        "SELECT r.n > 0 FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (n numeric))"
+        " WITH ORDINALITY AS r(n, i) ORDER BY r.i"
+    ),
+)
+
+
+def test_values_json_cannot_hold_go_one_at_a_time_and_the_others_together(
+    make_queue, config, migrated_pg_url, libpq_sent, pg_group_writer
+):
+    """Executions of a JSON ``many`` statement side by side go as one statement; where one's value
+    cannot be written as JSON, that run's executions go one at a time instead, and every caller gets
+    its answer and its ticket."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = pg_group_writer(queue.engine, lanes=1)
+    code = next(iter(queue.site.service_ids))
+    sent = libpq_sent(writer)
+
+    def issued_after_asking(n):
+        def issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+            assert _POSITIVE.one(conn, {"n": n}) == (True,)
+            return outbox.recording(q.issue)(conn, site, service, **kwargs)
+
+        return issue
+
+    for numbers, statements in (([1, 2, 3, 4], 1), ([1, Decimal("2.5"), 3, 4], 4)):
+        results = together(writer, queue.site, [(issued_after_asking(n), (code,)) for n in numbers])
+        assert all(isinstance(r, q.Outcome) for r in results), results
+        asked = [message for message in sent() if message == "Execute"]
+        # BEGIN, the savepoint, the look at the webhooks, the asking, the 4 tickets (one statement)
+        assert len(asked) == 3 + statements + 1, (numbers, asked)
+    start = queue.site.config.service(code).numbers.start
+    assert numbers_by_service(queue)[code] == list(range(start, start + 8))
 
 
 _DIVIDE_BY_ZERO = Prepared(text("SELECT 1 / (:one - 1)"))

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from queuekiosk.server.core.engine import issuing
+from queuekiosk.server.core.engine.prepared import many_values
 
 pytestmark = pytest.mark.postgres
 
@@ -52,8 +53,8 @@ def _issued(dbapi_connection, earlier: list[dict], tickets: list[dict], many: bo
         for values in earlier:
             cursor.execute(single, values)
         if many:
-            arrays = {name: [values[name] for values in tickets] for name in tickets[0]}
-            answers = cursor.execute(issuing._ISSUE_ON_POSTGRESQL.many, arrays).fetchall()
+            together = many_values(issuing._ISSUE_ON_POSTGRESQL.many, tickets)
+            answers = cursor.execute(issuing._ISSUE_ON_POSTGRESQL.many, together).fetchall()
         else:
             answers = [cursor.execute(single, values).fetchone() for values in tickets]
         public = dict(cursor.execute("SELECT id, public_id FROM tickets").fetchall())

@@ -8,6 +8,7 @@ import logging
 import os
 
 import gevent
+import orjson
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import faults
 from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
-from .engine.prepared import has_rows
+from .engine.prepared import has_rows, many_values
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -356,8 +357,8 @@ class Gathered:
 
 def _together(queue: list) -> list:
     """The gathered statements as sent: (sql, values, their slots); a run of two or more executions
-    of one statement that has a ``many`` form, one after another, as that one statement with each
-    parameter the array of their values."""
+    of one statement that has a ``many`` form, one after another, as that one statement with their
+    values together (prepared.many_values); a run whose values orjson does not write, one at a time."""
     sends = []
     index = 0
     while index < len(queue):
@@ -370,8 +371,10 @@ def _together(queue: list) -> list:
             sends.append((sql, values, [slot]))
         else:
             run = queue[index:end]
-            arrays = {name: [entry[1][name] for entry in run] for name in values}
-            sends.append((many, arrays, [entry[2] for entry in run]))
+            try:
+                sends.append((many, many_values(many, [entry[1] for entry in run]), [entry[2] for entry in run]))
+            except orjson.JSONEncodeError:
+                sends.extend((sql, entry[1], [entry[2]]) for entry in run)
         index = end
     return sends
 
