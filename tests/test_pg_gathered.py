@@ -103,7 +103,7 @@ def test_a_batch_whose_times_are_of_both_kinds_keeps_each_ticket_s_time(
     make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """issue() reads an aware time as UTC's wall clock, as the site's clock does: a batch's times go to
-    PostgreSQL as one array of one kind, and each ticket keeps the time it was issued at."""
+    PostgreSQL as naive UTC, and each ticket keeps the time it was issued at."""
     queue = make_queue(config, migrated_pg_url)
     writer = pg_group_writer(queue.engine, lanes=1)
     code = next(iter(queue.site.service_ids))
@@ -157,10 +157,10 @@ def test_values_psycopg_cannot_write_together_go_one_action_at_a_time(
 
 
 # a ``many`` statement taking its values as JSON, which holds no Decimal (orjson refuses it)
-_POSITIVE = Prepared(
-    text("SELECT CAST(:n AS numeric) > 0").bindparams(bindparam("n", type_=Numeric())),
+_TWICE = Prepared(
+    text("SELECT CAST(:n AS numeric) * 2").bindparams(bindparam("n", type_=Numeric())),
     many=JsonRows(
-        "SELECT r.n > 0 FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (n numeric))"
+        "SELECT r.n * 2 FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (n numeric))"
         " WITH ORDINALITY AS r(n, i) ORDER BY r.i"
     ),
 )
@@ -179,7 +179,7 @@ def test_values_json_cannot_hold_go_one_at_a_time_and_the_others_together(
 
     def issued_after_asking(n):
         def issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
-            assert _POSITIVE.one(conn, {"n": n}) == (True,)
+            assert _TWICE.one(conn, {"n": n}) == (n * 2,)  # its own answer
             return outbox.recording(q.issue)(conn, site, service, **kwargs)
 
         return issue

@@ -23,7 +23,7 @@ _DAY = dt.date(2026, 12, 4)
 _NOW = dt.datetime(2026, 12, 4, 9, 30, 15, 123456)
 
 
-def _values(site, service_index: int, priority: bool, kiosk: str | None) -> dict:
+def _values(site, service_index: int, priority: bool, kiosk: str | None, now: dt.datetime = _NOW) -> dict:
     service = sorted(site.service_ids)[service_index % len(site.service_ids)]
     priority_code = sorted(site.priority_ids)[0] if priority else None
     detail = {"number": None, "priority": priority_code, "kiosk": kiosk}
@@ -37,7 +37,7 @@ def _values(site, service_index: int, priority: bool, kiosk: str | None) -> dict
         "site_id": site.id,
         "priority_id": site.priority_ids[priority_code] if priority else None,
         "kiosk_id": kiosk,
-        "now": _NOW,
+        "now": now,
         "user_id": None,
         "token_id": None,
         "detail_head": head,
@@ -78,7 +78,11 @@ def _dialect():
 
 tickets_strategy = st.lists(
     st.tuples(
-        st.integers(0, 2), st.booleans(), st.sampled_from([None, "K1", "Kiốt Quầy ĐÔNG 1", 'K"\\{1,2} NULL', ""])
+        st.integers(0, 2),
+        st.booleans(),
+        st.sampled_from([None, "K1", "Kiốt Quầy ĐÔNG 1", 'K"\\{1,2} NULL', ""]),
+        # each its own moment of the day (whole seconds among them): the batch's JSON holds each time
+        st.datetimes(min_value=dt.datetime(2026, 12, 4), max_value=dt.datetime(2026, 12, 4, 23, 59, 59, 999999)),
     ),
     min_size=2,
     max_size=12,
@@ -93,7 +97,7 @@ def test_many_tickets_in_one_statement_are_those_tickets_one_at_a_time(make_queu
     @given(earlier=st.lists(st.tuples(st.integers(0, 2), st.booleans()), max_size=4), tickets=tickets_strategy)
     def same(earlier, tickets):
         before = [_values(site, index, priority, None) for index, priority in earlier]
-        batch = [_values(site, index, priority, kiosk) for index, priority, kiosk in tickets]
+        batch = [_values(site, index, priority, kiosk, now) for index, priority, kiosk, now in tickets]
         with queue.engine.connect() as conn:
             dbapi_connection = conn.connection.dbapi_connection
             dbapi_connection.rollback()  # (the test's own transactions)

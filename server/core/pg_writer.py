@@ -277,7 +277,7 @@ class Gathered:
                     sent.append((cursor, slots))
                     cursor.execute(sql, values)
         except Exception as error:  # noqa: BLE001 - PostgreSQL's, or psycopg's own before sending (values
-            # it could not write, e.g. one array of both naive and aware times): the run is undone and
+            # it could not write, e.g. an array of both naive and aware times): the run is undone and
             # each action runs again alone, so only the one whose values fail hears of it
             self._failed(conn, error)
         for cursor, slots in sent:
@@ -373,7 +373,7 @@ def _together(queue: list) -> list:
             run = queue[index:end]
             try:
                 sends.append((many, many_values(many, [entry[1] for entry in run]), [entry[2] for entry in run]))
-            except orjson.JSONEncodeError:
+            except orjson.JSONEncodeError:  # (a TypeError: that is what orjson raises)
                 sends.extend((sql, entry[1], [entry[2]]) for entry in run)
         index = end
     return sends

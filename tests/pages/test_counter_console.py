@@ -287,8 +287,9 @@ def test_a_press_whose_answer_is_lost_is_sent_again_and_done_once(server, page):
         else:
             route.continue_()
 
-    # routed before the page loads: a route added to a loaded page can miss its next request when
-    # the machine is busy (Chromium applies the interception to the page's loaders asynchronously)
+    # routed before the page loads: with the route added to the loaded page, CI once saw the press reach
+    # the server unrouted (keys == []); likely Chromium applying the interception to the page's loaders
+    # after Playwright's call returned, on a busy machine
     page.route("**/api/v1/counters/1/next", lose_the_first_answer)
     log_in(page, server, password)
     page.keyboard.press("g")

@@ -597,8 +597,10 @@ def test_a_tap_whose_answer_is_lost_is_retried_and_gives_one_ticket(start_server
     Idempotency-Key, and the citizen gets the one ticket the server did issue."""
     server = start_server()
     lost = []
+    keys = []
 
     def lose_first_answer(route):
+        keys.append(route.request.headers.get("idempotency-key"))
         if not lost:
             lost.append(route.fetch())  # the server issues the ticket ...
             route.abort("connectionreset")  # ... and its answer never reaches the page
@@ -609,5 +611,6 @@ def test_a_tap_whose_answer_is_lost_is_retried_and_gives_one_ticket(start_server
     open_kiosk(page, server)
     ticket_id = take_number(page, HT)
     assert lost and lost[0].status == 201
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys  # sent again with the same key
     assert ticket_id == lost[0].json()["id"]
     assert waiting(server, "HT")["waiting"] == 1  # one ticket, not two

@@ -199,7 +199,7 @@ def issue(
     trained wait predictor, see estimates.py; without it, the usual formula)."""
     now = now or utcnow()
     if now.tzinfo is not None:  # read as UTC's wall clock, as clock.local_time reads it: the database
-        now = now.replace(tzinfo=None)  # keeps naive UTC, and a batch's times go as one array of one kind
+        now = now.replace(tzinfo=None)  # keeps naive UTC, which a batch's JSON and one ticket's statement store alike
     config = site.config
     service_cfg = _service_of(config, service)
     service_id = site.service_ids.get(service)

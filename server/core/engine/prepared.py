@@ -33,7 +33,10 @@ class JsonRows(str):
     of objects, one an execution, named as the single statement's parameters (read in the statement
     with ``json_to_recordset``). psycopg writes a batch's 13 arrays of issuing's values in ~100-150 us of
     the server's CPU (its list dumpers, element by element); orjson writes them as JSON in ~7, and
-    PostgreSQL reads the JSON for about the CPU the arrays took it (docs/performance.md)."""
+    PostgreSQL reads the JSON for about the CPU the arrays took it (docs/performance.md). For values that
+    JSON and the statement's column types read back as they were: ints, str, None, dates and naive
+    datetimes (an aware one would keep its wall-clock time, a bool or an Enum would not be what psycopg
+    sends); a value orjson does not write (a Decimal, bytes) sends the run one at a time."""
 
 
 def many_values(many: str, executions: list[dict]) -> dict:
@@ -49,7 +52,7 @@ class Prepared:
     def __init__(self, statement, keys: tuple[str, ...] | None = None, many: str | None = None):
         """``keys``: for an INSERT, the columns every execution gives (the statement is compiled for them).
         ``many``: on PostgreSQL, the statement for several executions at once (psycopg's form, each
-        parameter an array of the executions' values, in their order), doing what they would do one
+        parameter an array of the executions' values, in their order; or a ``JsonRows``), doing what they would do one
         after another and returning each one's single row, in their order: side-by-side actions of
         the group writer sending it together get one statement instead of one each (one parse, plan
         and executor start in PostgreSQL, one execution in psycopg)."""
