@@ -70,7 +70,7 @@ def _change_user(config_file, name: str, change, audit_kind: str, done: tuple, n
 @user.command("list")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def user_list(config_file):
-    """List the users: name, role, counter and whether they may log in."""
+    """List the users: name, role, counter, whether they may log in, and their site."""
     from sqlalchemy import select
 
     from ..core import models as m
@@ -79,7 +79,13 @@ def user_list(config_file):
     with Session() as db:
         for row in db.scalars(select(m.User).order_by(m.User.username)):
             counter = f"counter {row.counter_number}" if row.counter_number else "-"
-            click.echo(f"{row.username}\t{row.role}\t{counter}\t{'active' if row.active else 'disabled'}")
+            active = "active" if row.active else "disabled"
+            click.echo(f"{row.username}\t{row.role}\t{counter}\t{active}\t{_site_column(row.site_id)}")
+
+
+def _site_column(site_id: str | None) -> str:
+    """Which site an account acts at, for the lists: with 50 communes two "counter 1" tokens differ only there."""
+    return f"site {site_id}" if site_id else "every site"
 
 
 def _user_switch(active: bool, doc: str):
@@ -176,7 +182,7 @@ def token_create(role, counter, kiosk, name, site_id, config_file):
 @token.command("list")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def token_list(config_file):
-    """List the tokens (never the tokens themselves): id, role, counter or kiosk, name, made, revoked."""
+    """List the tokens (never the tokens themselves): id, role, counter or kiosk, name, site, made, revoked."""
     from sqlalchemy import select
 
     from ..core import models as m
@@ -190,7 +196,8 @@ def token_list(config_file):
                 else (f"kiosk {row.kiosk_id}" if row.kiosk_id else "-")
             )
             revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
-            click.echo(f"{row.id}\t{row.role}\t{counter}\t{row.name}\tmade {row.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+            made = f"made {row.created_at:%Y-%m-%d %H:%M}"
+            click.echo(f"{row.id}\t{row.role}\t{counter}\t{row.name}\t{_site_column(row.site_id)}\t{made}\t{revoked}")
 
 
 @token.command("revoke")

@@ -51,6 +51,15 @@ def _local_time(value: dt.time) -> dt.time:
 LocalTime = Annotated[dt.time, AfterValidator(_local_time)]
 
 
+def _each_once(values: list | str) -> list | str:
+    """A list of services or counters names each once: a counter serving HT twice is a typo, and the
+    database keeps one row a pair (saving it failed with the database's error)."""
+    twice = [str(v) for i, v in enumerate(values) if v in values[:i]] if isinstance(values, list) else []
+    if twice:
+        raise ValueError(f"{', '.join(dict.fromkeys(twice))} listed twice")
+    return values
+
+
 class _Strict(BaseModel):
     # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -162,6 +171,11 @@ class Counter(_Strict):
     name: str | None = None
     services: Literal["all"] | list[Code]
 
+    @field_validator("services")
+    @classmethod
+    def services_each_once(cls, services):
+        return _each_once(services)
+
 
 def _phrase(value: str) -> str:
     """A spoken sentence with exactly the fields {number} and {counter}."""
@@ -219,6 +233,11 @@ class Display(_Strict):
     # counter-top screen of `counter`, its number and the next ones (docs/display-and-voice.md)
     mode: Literal["lobby", "zone", "counter"] = "lobby"
     counter: int | None = None
+
+    @field_validator("counters")
+    @classmethod
+    def counters_each_once(cls, counters):
+        return _each_once(counters)
 
     @model_validator(mode="after")
     def _mode(self):
@@ -337,6 +356,11 @@ class Kiosk(_Strict):
     id: Code
     printer: Code | None = None
     services: Literal["all"] | list[Code] = "all"
+
+    @field_validator("services")
+    @classmethod
+    def services_each_once(cls, services):
+        return _each_once(services)
 
 
 class _Open(BaseModel):  # the notifications' settings were never frozen

@@ -123,6 +123,22 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
             )
 
 
+def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> None:
+    """A new time zone that puts today on another date is refused while that site has numbers of
+    either date: the waiting citizens of one date would be in no queue, and the other date's numbers
+    would start again at the first (two citizens with one number in one service)."""
+    now = q.utcnow()
+    today = q.business_day(site, now)
+    then = q.local_time(site, now).astimezone(new.site.zone).date()
+    if then == today:
+        return
+    issued = session.execute(
+        select(func.count()).where(m.tickets.c.site_id == site.id, m.tickets.c.business_day.in_((today, then)))
+    ).scalar()
+    if issued:
+        raise SetupRefused("setup_timezone_breaks_today", today=today.isoformat(), then=then.isoformat())
+
+
 def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
     """Nobody is left waiting in a removed queue, and no removed counter holds a citizen."""
     day = q.business_day(site, q.utcnow())
@@ -175,6 +191,7 @@ def _save(
 ) -> Change:
     new = _validate(document, config_dir, item_path)
     _check_numbering(session, site, new)
+    _check_business_day(session, site, new)
     runtime = save_setup(session, new)
     audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after)
     return Change(runtime, before, after)
@@ -283,6 +300,7 @@ def replace_setup(session: Session, site: SiteRuntime, config: Config, *, actor:
             if str(item[name]) not in kept:
                 _check_removal(session, site, section, item[name])
     _check_numbering(session, site, config)
+    _check_business_day(session, site, config)
     runtime = save_setup(session, config)
     audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=None, after=None)
     return Change(runtime, None, None)

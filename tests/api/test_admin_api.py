@@ -93,6 +93,22 @@ def test_a_bad_service_is_refused_naming_the_field_and_nothing_changes(admin, bo
     assert http.get("/api/v1/admin/setup").json() == before
 
 
+def test_a_service_or_counter_listed_twice_is_refused_naming_it(admin):
+    """A counter serving HT twice (a typo in /admin or config.yaml) is refused with the field and the
+    code named; it used to reach the database and answer 500."""
+    _server, http = admin
+    before = http.get("/api/v1/admin/setup").json()
+    for answer, field in (
+        (http.patch("/api/v1/admin/counters/1", json={"services": ["HT", "LD", "HT"]}), "services"),
+        (http.post("/api/v1/admin/counters", json={"number": 9, "services": ["HT", "HT"]}), "services"),
+        (http.patch("/api/v1/admin/kiosks/kiosk-1", json={"services": ["HT", "HT"]}), "services"),
+        (http.patch("/api/v1/admin/displays/lobby", json={"counters": [1, 2, 1]}), "counters"),
+    ):
+        error = assert_error(answer, 422, "invalid_field")
+        assert error["field"].endswith(field) and "twice" in error["message"], error
+    assert http.get("/api/v1/admin/setup").json() == before
+
+
 def test_existing_and_unknown_items(admin):
     _server, http = admin
     assert_error(
@@ -197,12 +213,13 @@ def test_users_with_full_names_and_device_tokens(admin):
         "invalid_field",
         "username",
     )
-    assert_error(
+    short = assert_error(
         http.post("/api/v1/admin/users", json={"username": "binh", "password": "short", "role": "clerk"}),
         422,
         "invalid_field",
         "password",
     )
+    assert "ít nhất 8 ký tự" in short["message"], short  # too short, not "empty"
     changed = http.patch("/api/v1/admin/users/lan", json={"full_name": "Nguyễn Thị Lan Anh", "counter": 2})
     assert changed.json() == {
         "username": "lan",
@@ -210,6 +227,7 @@ def test_users_with_full_names_and_device_tokens(admin):
         "role": "clerk",
         "counter": 2,
         "active": True,
+        "site": http.get("/api/v1/admin/sites").json()[0]["id"],  # a clerk made here works at the first site
     }
     clerk = server.session()
     login = clerk.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai"})

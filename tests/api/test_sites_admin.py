@@ -113,3 +113,93 @@ def test_a_new_site_serves_at_once_with_numbers_of_its_own(admin):
     assert first.json()["number"] == there.json()["number"] == 1001
     again = http.post("/api/v1/tickets", json={"service": "HT"})
     assert again.json()["number"] == first.json()["number"] + 1
+
+
+def test_a_site_admin_sees_makes_and_changes_only_its_own_sites_accounts(admin):
+    """A commune's admin, at its own /api/v1/sites/{site}/admin/..., lists, revokes and changes only
+    that commune's users and tokens; what it makes there belongs to the commune and acts nowhere else;
+    a province account (of no site) is made only at the installation's /admin."""
+    server, http = admin
+    assert http.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201
+    http.post("/api/v1/admin/users", json={"username": "tinh", "password": "tinh-password", "role": "province"})
+    first_counter = server.token("counter", 1)
+    value = server_db._write(
+        server.database_url, lambda db: auth.create_token(db, "admin", "tp admin", site_id="xa-tan-phu")
+    )
+    commune = server.session()
+    commune.headers["Authorization"] = f"Bearer {value}"
+    here = "/api/v1/sites/xa-tan-phu/admin"
+
+    everyone = http.get("/api/v1/admin/tokens").json()  # the installation's admin sees every token, with its site
+    own = [t for t in everyone if t["site"] == "xa-tan-phu"]
+    assert [t["name"] for t in own] == ["tp admin"]
+    assert {t["site"] for t in everyone} == {None, "xa-tan-phu"}
+    assert commune.get(f"{here}/tokens").json() == own
+    assert commune.get(f"{here}/users").json() == []
+    for other in (t for t in everyone if t["site"] != "xa-tan-phu"):
+        assert_error(commune.delete(f"{here}/tokens/{other['id']}"), 404, "setup_item_unknown")
+    for change in ({"active": False}, {"password": "taken-over-1"}, {"role": "clerk"}):
+        assert_error(commune.patch(f"{here}/users/tinh", json=change), 404, "setup_item_unknown")
+    assert http.get("/api/v1/admin/users").json()[-1] == {
+        "username": "tinh",
+        "full_name": None,
+        "role": "province",
+        "counter": None,
+        "active": True,
+        "site": None,
+    }
+    keypad = server.session()
+    keypad.headers["Authorization"] = f"Bearer {first_counter}"
+    assert keypad.post("/api/v1/counters/1/next").status_code in (200, 204), "the first site's keypad still works"
+
+    made = commune.post(f"{here}/tokens", json={"role": "counter", "counter": 1})
+    assert made.status_code == 201, made.text
+    assert made.json()["site"] == "xa-tan-phu"
+    device = server.session()
+    device.headers["Authorization"] = f"Bearer {made.json()['token']}"
+    assert_error(device.post("/api/v1/counters/1/next"), 403, "forbidden_site")
+    assert device.post("/api/v1/sites/xa-tan-phu/counters/1/next").status_code in (200, 204)
+    kiosk = commune.post(f"{here}/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"})
+    assert kiosk.json()["pair_path"].startswith("/s/xa-tan-phu/kiosk/kiosk-1#token="), kiosk.json()
+    second_admin = commune.post(f"{here}/tokens", json={"role": "admin", "name": "tp admin 2"}).json()
+    assert second_admin["site"] == "xa-tan-phu"
+    escalated = server.session()
+    escalated.headers["Authorization"] = f"Bearer {second_admin['token']}"
+    assert_error(escalated.post(f"{here}/sites", json={**COMMUNE, "id": "x9"}), 403, "sites_installation_admin_only")
+    assert_error(escalated.get("/api/v1/admin/tokens"), 403, "forbidden_site")
+
+    user = commune.post(
+        f"{here}/users", json={"username": "tp.giamsat", "password": "pw-12345678", "role": "supervisor"}
+    )
+    assert user.status_code == 201 and user.json()["site"] == "xa-tan-phu", user.text
+    assert [u["username"] for u in commune.get(f"{here}/users").json()] == ["tp.giamsat"]
+    for refused in (
+        commune.post(f"{here}/tokens", json={"role": "province"}),
+        commune.post(f"{here}/users", json={"username": "tp.tinh", "password": "pw-12345678", "role": "province"}),
+        commune.patch(f"{here}/users/tp.giamsat", json={"role": "province"}),
+        http.post(f"{here}/tokens", json={"role": "province"}),  # the installation's admin, at a site's path
+    ):
+        assert_error(refused, 403, "province_account_installation_only")
+    assert commune.get(f"{here}/users").json()[0]["role"] == "supervisor"
+
+
+def test_a_time_zone_that_moves_today_to_another_date_is_refused_while_that_site_has_numbers(admin):
+    """UTC+14 and UTC−12 are always on different dates: with a number given, the change would leave
+    its citizen in no day's queue and start the numbers again, so it is refused, naming both dates."""
+    _server, http = admin
+    far_east = {**COMMUNE, "timezone": "Pacific/Kiritimati", "hours": {"open": "00:00", "close": "23:59"}}
+    assert http.post("/api/v1/admin/sites", json=far_east).status_code == 201
+    assert http.patch("/api/v1/admin/sites/xa-tan-phu", json={"timezone": "Etc/GMT+12"}).status_code == 200
+    assert http.patch("/api/v1/admin/sites/xa-tan-phu", json={"timezone": "Pacific/Kiritimati"}).status_code == 200
+    ticket = http.post("/api/v1/sites/xa-tan-phu/tickets", json={"service": "HT"})
+    assert ticket.status_code == 201, ticket.text
+    error = assert_error(
+        http.patch("/api/v1/admin/sites/xa-tan-phu", json={"timezone": "Etc/GMT+12"}),
+        409,
+        "setup_timezone_breaks_today",
+    )
+    assert ticket.json()["business_day"] in error["message"], error
+    assert http.get("/api/v1/admin/sites").json()[-1]["timezone"] == "Pacific/Kiritimati"
+    # the same zone again changes no date: saved, and numbering goes on
+    assert http.patch("/api/v1/admin/sites/xa-tan-phu", json={"timezone": "Pacific/Kiritimati"}).status_code == 200
+    assert http.post("/api/v1/sites/xa-tan-phu/tickets", json={"service": "HT"}).json()["number"] == 1002

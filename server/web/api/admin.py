@@ -20,6 +20,7 @@ from ...core import audit, sites
 from ...core import engine as q
 from ...core import models as m
 from ...core.auth import (
+    READ_ONLY_ROLES,
     TOKEN_ROLES,
     USER_ROLES,
     add_user,
@@ -41,7 +42,7 @@ from ...core.setup_changes import (
 )
 from .. import live_setup
 from ..live_setup import adopt
-from . import _problem, bp, current_principal, parse_body, state
+from . import _problem, bp, current_principal, parse_body, state, the_request
 from .request_model import request_model
 
 if TYPE_CHECKING:
@@ -270,6 +271,7 @@ def _user_view(user: m.User) -> dict:
         "role": user.role,
         "counter": user.counter_number,
         "active": user.active,
+        "site": user.site_id,
     }
 
 
@@ -282,11 +284,50 @@ def _refused(field: str):
     return wrap
 
 
+def _accounts_site(principal) -> str | None:
+    """The site whose users and tokens this request lists, makes and changes: the one its address
+    names (``/api/v1/sites/{site}/admin/...``), else the admin's own; None (every account of the
+    installation) only for an installation admin at the plain ``/api/v1/admin/...`` paths. A site's
+    admin thus never sees or touches another site's accounts, nor the installation's."""
+    from ..app import SITE_KEY
+
+    return the_request().environ.get(SITE_KEY) or principal.site_id
+
+
+def _new_account_site(scope: str | None, role: str) -> str | None:
+    """The site a new account belongs to, as ``queuekiosk user add`` / ``token create`` decide it: the
+    site of the request (a device made at /s/{site}/admin works there only); at the plain paths an
+    installation admin's new admin or province account belongs to the whole installation, any other to
+    the first site. A province account belongs to no site, so only the installation's /admin makes one."""
+    if role in READ_ONLY_ROLES:
+        if scope is not None:
+            raise q.NotAllowed("province_account_installation_only")
+        return None
+    if scope is None and role != "admin":
+        return state().site.id  # (the plain paths serve the first site)
+    return scope
+
+
+def _account_of(db, model, key, value, scope: str | None, section: str):
+    """The user or token ``key == value`` among those of ``scope`` (every one for None): another site's
+    is not found here, as if it were not there."""
+    query = select(model).filter(key == value)
+    if scope is not None:
+        query = query.filter(model.site_id == scope)
+    row = db.scalars(query).first()
+    if row is None:
+        raise q.NotFound("setup_item_unknown", section=section, item=value)
+    return row
+
+
 @bp.get("/admin/users")
 def admin_users():
-    _admin()
+    scope = _accounts_site(_admin())
+    query = select(m.User).order_by(m.User.username)
+    if scope is not None:
+        query = query.filter(m.User.site_id == scope)
     with state().Session() as db:
-        return jsonify([_user_view(u) for u in db.scalars(select(m.User).order_by(m.User.username))])
+        return jsonify([_user_view(u) for u in db.scalars(query)])
 
 
 @bp.post("/admin/users")
@@ -294,11 +335,12 @@ def admin_add_user():
     principal = _admin()
     body = parse_body(NewUser)
     _known_counter(body.counter)
+    site_id = _new_account_site(_accounts_site(principal), body.role)
 
     def action(conn, site):
         with _session(conn) as db:
             try:
-                user = add_user(db, body.username, body.password, body.role, body.counter)
+                user = add_user(db, body.username, body.password, body.role, body.counter, site_id=site_id)
             except ValueError as error:
                 raise _refused("username")(error) from None
             user.full_name = body.full_name
@@ -325,13 +367,16 @@ def admin_change_user(name: str):
     if body.counter:
         _known_counter(body.counter)
     changes = body.model_dump(exclude_unset=True)
+    scope = _accounts_site(principal)
 
     def action(conn, site):
         with _session(conn) as db:
-            user = db.scalars(select(m.User).filter_by(username=name)).first()
-            if user is None:
-                raise q.NotFound("setup_item_unknown", section="users", item=name)
+            user = _account_of(db, m.User, m.User.username, name, scope, "users")
+            if body.role in READ_ONLY_ROLES and (scope is not None or user.site_id is not None):
+                raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
+            if body.role is not None and user.site_id is None:  # an installation-wide account given another role
+                user.site_id = _new_account_site(scope, body.role)  # belongs where a new one of that role would
             if body.password is not None:
                 set_password(db, name, body.password)
             if body.active is not None:
@@ -368,6 +413,7 @@ def _token_view(row: m.ApiToken) -> dict:
         "name": row.name,
         "counter": row.counter_number,
         "kiosk": row.kiosk_id,
+        "site": row.site_id,
         "created_at": q._iso(row.created_at),
         "revoked_at": q._iso(row.revoked_at),
     }
@@ -375,9 +421,12 @@ def _token_view(row: m.ApiToken) -> dict:
 
 @bp.get("/admin/tokens")
 def admin_tokens():
-    _admin()
+    scope = _accounts_site(_admin())
+    query = select(m.ApiToken).order_by(m.ApiToken.id)
+    if scope is not None:
+        query = query.filter(m.ApiToken.site_id == scope)
     with state().Session() as db:
-        return jsonify([_token_view(t) for t in db.scalars(select(m.ApiToken).order_by(m.ApiToken.id))])
+        return jsonify([_token_view(t) for t in db.scalars(query)])
 
 
 @bp.post("/admin/tokens")
@@ -390,11 +439,12 @@ def admin_add_token():
     if body.kiosk is not None and config.kiosk(body.kiosk) is None:
         raise q.Invalid("unknown_kiosk", kiosk=body.kiosk)
     name = body.name or " ".join(str(p) for p in (body.role, body.counter, body.kiosk) if p)
+    site_id = _new_account_site(_accounts_site(principal), body.role)
 
     def action(conn, site):
         with _session(conn) as db:
             try:
-                value = create_token(db, body.role, name, body.counter, kiosk=body.kiosk)
+                value = create_token(db, body.role, name, body.counter, site_id=site_id, kiosk=body.kiosk)
             except ValueError as error:
                 raise _refused("counter")(error) from None
             row = db.scalars(select(m.ApiToken).order_by(m.ApiToken.id.desc()).limit(1)).one()
@@ -415,28 +465,31 @@ def admin_add_token():
 
 
 def _pair_path(body: NewToken, value: str) -> str | None:
-    """The page a device opens once to keep its token (the token after #, never sent to a server log)."""
+    """The page a device opens once to keep its token (the token after #, never sent to a server log),
+    under the site's own prefix when the request named a site."""
+    from ..app import SITE_KEY
+
+    site_id = the_request().environ.get(SITE_KEY)
+    home = f"/s/{site_id}" if site_id else ""  # (the plain paths serve the first site)
     if body.role == "kiosk" and body.kiosk:
-        return f"/kiosk/{body.kiosk}#token={value}"
+        return f"{home}/kiosk/{body.kiosk}#token={value}"
     if body.role == "rating" and body.counter:
-        return f"/rating/{body.counter}#token={value}"
+        return f"{home}/rating/{body.counter}#token={value}"
     return None
 
 
 @bp.delete("/admin/tokens/<int:token_id>")
 def admin_revoke_token(token_id: int):
     principal = _admin()
+    scope = _accounts_site(principal)
 
     def action(conn, site):
         with _session(conn) as db:
+            _account_of(db, m.ApiToken, m.ApiToken.id, token_id, scope, "tokens")
             try:
                 row = revoke_token(db, token_id)
             except ValueError as error:
-                raise (
-                    q.NotFound("setup_item_unknown", section="tokens", item=token_id)
-                    if "there is no token" in str(error)
-                    else _refused("id")(error)
-                ) from None
+                raise _refused("id")(error) from None
             audit.record(
                 db, site, "token_revoked", principal.actor, name=row.name, role=row.role, counter=row.counter_number
             )
