@@ -91,10 +91,25 @@ def login():
 def logout():
     if "user_id" in session:
         require_csrf()
+        clerk = current_principal()
+        actor = q.Actor(user_id=session["user_id"])
         # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
-        state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]), session=session.get("login_event"))
+        state().write(audit.record, "logout", actor, session=session.get("login_event"))
+        if clerk is not None and clerk.role == "clerk" and session.get("counter") is not None:
+            _leave_counter(session["counter"], actor)
     session.clear()
     return "", 204
+
+
+def _leave_counter(counter: int, actor: q.Actor) -> None:
+    """A clerk signing out closes the counter signing in opened, so the lobby and the waits no longer
+    count on it; one still holding a citizen stays open (the number is finished or sent on first)."""
+    from . import run
+
+    try:
+        run(q.close_counter, counter, actor=actor)
+    except q.QueueError:  # busy, or removed from the setup meanwhile: left as it is
+        pass
 
 
 @bp.get("/auth/me")
