@@ -142,6 +142,7 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
         if grouped
         else {},
         "priorities": {p.code: _names(p.name) for p in config.priorities},
+        "priority_order": [p.code for p in config.priorities],  # the centre's order (the page's JSON sorts keys)
         # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
         "hours": None if ignore_hours else _hours(config.site),
         "result_seconds": RESULT_SECONDS,

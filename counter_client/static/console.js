@@ -426,7 +426,10 @@
 
   function press(action) {
     if (!me || busy || !allowed(action)) return;
-    if (action === "transfer") return showDialog("dialog-transfer");
+    if (action === "transfer") {
+      fillTransfer();  // the services and counters as the setup has them now (an admin may have changed them)
+      return showDialog("dialog-transfer");
+    }
     if (action === "call-number") return showDialog("dialog-number");
     if (action === "pause") return showDialog("dialog-pause");
     act(action);

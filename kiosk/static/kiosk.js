@@ -180,7 +180,7 @@
       button.dataset.field = page.services[code].field || "";
       return button;
     }));
-    priorityGrid.replaceChildren.apply(priorityGrid, Object.keys(page.priorities).map(function (code) {
+    priorityGrid.replaceChildren.apply(priorityGrid, page.priority_order.map(function (code) {
       const button = choiceButton("priority", page.priorities[code]);
       button.dataset.priority = code;
       return button;

@@ -419,7 +419,7 @@ def subscribe(conn, site, public_id: str, channel_name: str, address: str, langu
         )
     address = normalise(channel_name, address, settings)
     ticket = _ticket(conn, site, public_id)
-    if ticket.status not in ("waiting", "called"):
+    if ticket.status not in ("waiting", "called", m.REMOTE_STATUS):  # (a remote number waits for its check-in)
         raise QueueError("notify_ticket_ended", number=ticket.number)
     now = utcnow()
     old = conn.execute(select(S.c.id).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)).scalar()
@@ -472,7 +472,7 @@ def _booking(conn, site, code: str):
 
 
 def booking_subscribe(conn, site, code: str, channel_name: str, address: str, language: str, box: AddressBox) -> dict:
-    """Opt in when booking: kept sealed until check-in gives the booking its ticket (``plan``)."""
+    """Opt in when booking: kept sealed until check-in gives the booking its ticket (``carry_to_ticket``)."""
     settings = site.config.notifications
     if channel_name not in settings.channels:
         raise Invalid(
@@ -488,7 +488,36 @@ def booking_subscribe(conn, site, code: str, channel_name: str, address: str, la
     )
     if changed.rowcount == 0:
         conn.execute(insert(BO).values(booking_id=booking.id, channel=channel_name, created_at=utcnow(), **values))
+    if booking.ticket_id is not None:  # a remote number: its ticket exists already, the opt-in is that ticket's
+        carry_to_ticket(conn, site, booking.id, booking.ticket_id)
     return {"channel": channel_name, "address": values["address_masked"], "language": language}
+
+
+def carry_to_ticket(conn, site, booking_id: int, ticket_id: int, now: dt.datetime | None = None) -> None:
+    """The booking's opt-ins become its ticket's (at check-in, or when a remote number's booking opts in):
+    the tracking page shows them at once, with their cancel button, and they are told from then on."""
+    _carry(conn, site, select(BO).where(BO.c.booking_id == booking_id), ticket_id, now or utcnow())
+
+
+def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
+    """``opt_ins`` (a select of booking opt-ins) as the ticket's subscriptions, where the ticket has none on
+    that channel (one made on the tracking page is newer), then gone from the booking."""
+    rows = conn.execute(opt_ins).all()
+    for row in rows:
+        if conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == row.channel)).first() is None:
+            conn.execute(
+                insert(S).values(
+                    site_id=site.id,
+                    ticket_id=ticket_id,
+                    channel=row.channel,
+                    address_sealed=row.address_sealed,
+                    address_masked=row.address_masked,
+                    language=row.language,
+                    created_at=now,
+                )
+            )
+    if rows:
+        conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
 def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:
@@ -582,27 +611,10 @@ def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     if todo.ended:
         conn.execute(update(S).where(S.c.id.in_(todo.ended)).values(address_sealed=None, ended_at=now))
-    for opt_in, ticket_id in todo.checked_in:  # the booking's ticket exists: its opt-in becomes the ticket's
-        row = conn.execute(select(BO).where(BO.c.id == opt_in)).first()
-        if (
-            row is not None
-            and conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == row.channel)).first()
-            is None
-        ):
-            conn.execute(
-                insert(S).values(
-                    site_id=site.id,
-                    ticket_id=ticket_id,
-                    channel=row.channel,
-                    address_sealed=row.address_sealed,
-                    address_masked=row.address_masked,
-                    language=row.language,
-                    created_at=now,
-                )
-            )
-    gone = [opt_in for opt_in, _ticket in todo.checked_in] + todo.gone
-    if gone:
-        conn.execute(delete(BO).where(BO.c.id.in_(gone)))
+    for opt_in, ticket_id in todo.checked_in:  # (carried at check-in already, but for a check-in before this)
+        _carry(conn, site, select(BO).where(BO.c.id == opt_in), ticket_id, now)
+    if todo.gone:
+        conn.execute(delete(BO).where(BO.c.id.in_(todo.gone)))
     made = 0
     for subscription, key, params in todo.notices:
         savepoint = conn.begin_nested()

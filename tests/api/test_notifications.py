@@ -429,9 +429,17 @@ def test_an_opt_in_made_when_booking_is_the_ticket_s_at_check_in(live_server, co
         == 201
     )
     assert http.delete(f"/api/v1/bookings/{other['code']}").status_code == 200
+    # the remote number's own tracking page takes an opt-in before the check-in too
+    page = f"/api/v1/tickets/{booking['ticket']}/notifications"
+    assert http.post(page, json={"channel": "email", "address": "binh@example.vn"}).status_code == 201
     sms.stays_at(0, seconds=1)  # no ticket yet: nothing to tell
     checked_in = http.post("/api/v1/check-in", json={"code": booking["code"]})
     assert checked_in.status_code in (200, 201), checked_in.text
+    # at once on the ticket's page, each with its cancel button (the booking's opt-in is the ticket's now)
+    shown = {s["channel"]: s["address"] for s in http.get(page).json()["subscriptions"]}
+    assert shown == {"sms": "091****678", "email": "b***@example.vn"}, shown
+    assert http.delete(f"{page}/email").status_code in (200, 204)
+    assert [s["channel"] for s in http.get(page).json()["subscriptions"]] == ["sms"]
     number = checked_in.json()["number"]
     [near] = sms.wait_for(1)
     assert json.loads(near.body)["text"].endswith(

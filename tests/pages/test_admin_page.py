@@ -260,3 +260,27 @@ def test_an_admin_prints_a_test_page_on_a_printer(new_tab, server, shot):
         time.sleep(0.1)
     [page] = set(folder.glob("*.bin")) - before
     assert page.name.startswith("0000-"), page.name
+
+
+def test_a_save_sends_only_what_this_admin_changed(new_tab, start_server):
+    """Two admins at once: one has HT's form open while the other changes HT's target wait; the first
+    then changes only the name and saves. The other's target wait stays (the form used to send every
+    field as it was filled, putting the old value back without a word)."""
+    server = start_server()
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click('#panel-services tr.item[data-key="HT"]')
+    target = _field(admin, "services", "target_wait_minutes").locator("input")
+    expect(target).to_have_value("15")
+    other = requests.Session()
+    other.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    changed = other.patch(server.url + "/api/v1/admin/services/HT", json={"target_wait_minutes": 33}, timeout=10)
+    assert changed.status_code == 200, changed.text
+
+    _fill(admin, "services", {"name.vi": "Hộ tịch (tên mới)"})
+    _save(admin, "services")
+    _saved(admin, "services")
+    services = other.get(server.url + "/api/v1/admin/services", timeout=10).json()
+    ht = next(s for s in services if s["code"] == "HT")
+    assert (ht["name"]["vi"], ht["target_wait_minutes"]) == ("Hộ tịch (tên mới)", 33), ht
+    expect(target).to_have_value("33")  # the form, filled again from what was saved, shows both changes

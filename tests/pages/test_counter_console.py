@@ -396,3 +396,32 @@ def test_the_clerk_reprints_the_current_ticket(server, tab):
     expect(console.locator("#notice")).to_contain_text(f"Đã gửi in lại số {issued['display']} tới máy in kiosk-1")
     jobs = server.api("GET", f"/tickets/{issued['id']}/print-jobs").json()["jobs"]
     assert len(jobs) == 2, jobs
+
+
+def test_the_transfer_dialog_offers_the_counters_the_setup_has_now(server, page):
+    """An admin adds a counter and removes another while the clerk's console is open: the next
+    transfer offers the new one and no longer the removed one, without signing in again."""
+    password = server.add_clerk(CLERK, counter=1)
+    admin = server.token("admin")
+    issued = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    log_in(page, server, password)
+    made = server.api(
+        "POST", "/admin/counters", token=admin, json={"number": 8, "name": "Quầy tám", "services": ["HT"]}
+    )
+    assert made.status_code == 201, made.text
+    assert server.api("DELETE", "/admin/counters/6", token=admin).status_code == 200
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(issued["display"])
+    dialog = page.locator("#dialog-transfer")
+    for _ in range(50):  # the change reaches the console over Socket.IO a moment after the API answered
+        page.keyboard.press("c")
+        expect(dialog).to_be_visible()
+        if dialog.locator('button[data-counter="8"]').count():
+            break
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        page.wait_for_timeout(100)
+    expect(dialog.locator('button[data-counter="8"]')).to_have_text("Quầy tám")
+    expect(dialog.locator('button[data-counter="6"]')).to_have_count(0)
+    dialog.locator('button[data-counter="8"]').click()
+    expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued['display']} sang quầy 8")

@@ -312,6 +312,10 @@ def test_the_priority_step_issues_a_priority_ticket(start_server, page, shot):
     # "Quay lại" goes back to the services
     service_button(page, "Chứng thực").click()
     expect(page.locator("#screen-priority")).to_be_visible()
+    # in the centre's order (config.yaml's), not the codes' alphabetical one
+    expect(page.locator("button.priority")).to_have_text(
+        ["Người cao tuổi", "Người khuyết tật", "Phụ nữ mang thai", "Người có công với cách mạng"]
+    )
     no = page.locator("button.no-priority").bounding_box()
     for other in page.locator("button.priority").all():
         box = other.bounding_box()

@@ -14,6 +14,7 @@ from ..db import SiteRuntime
 from ..engine.estimates import Estimator
 from ..errors import Invalid, NotFound, QueueError
 from ..models import REMOTE_STATUS, utcnow
+from ..notifications import carry_to_ticket
 from ..periods import vn_date
 from .booking import claim
 from .ending import refuse_unless_booked, take_booking
@@ -82,6 +83,7 @@ def check_in(
         add_waiting(conn, row.service_id, today, +1)
         record_event(conn, site, "checked_in", now, actor, ticket_id, row.service_id, detail={"kiosk": kiosk})
     conn.execute(update(B).where(B.c.id == row.id).values(status="checked_in", checked_in_at=now, ticket_id=ticket_id))
+    carry_to_ticket(conn, site, row.id, ticket_id, now)  # its opt-ins: the ticket's, shown on its page at once
     public_id = conn.execute(select(T.c.public_id).where(T.c.id == ticket_id)).scalar_one()
     ticket = q.ticket_status(conn, site, public_id, estimator, now=now)
     if on_ticket is not None:

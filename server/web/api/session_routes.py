@@ -16,7 +16,7 @@ from ...core import audit
 from ...core import engine as q
 from ...core.auth import principal_for_login
 from ..errors import NotJson
-from . import _problem, bp, current_principal, parse_body, state
+from . import _problem, _signed_in, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
 from .csrf import fresh_token, generate_csrf, require_csrf
 from .request_model import request_model
@@ -91,7 +91,7 @@ def login():
 def logout():
     if "user_id" in session:
         require_csrf()
-        clerk = current_principal()
+        clerk = _signed_in()  # (who is leaving: not current_principal, which refuses a province's POST)
         actor = q.Actor(user_id=session["user_id"])
         # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
         state().write(audit.record, "logout", actor, session=session.get("login_event"))

@@ -358,6 +358,25 @@
       return null;
     }
 
+    let filled = null;  // the form as filled for a change, read back as it would be sent
+
+    function readAll(mode) {
+      const body = {};
+      fields.forEach(function (field) {
+        const control = controls[field.path];
+        if (field.only && field.only !== mode) return;
+        if (mode === "change" && (field.key || !editable(field))) return;
+        const value = control.get();
+        if (field.kind === "password" && value === null) return;  // empty: the password stays
+        put(body, field.path, value);
+      });
+      (OPTIONAL_OBJECTS[group] || []).forEach(function (name) {
+        const part = body[name];
+        if (part && Object.values(part).every(function (v) { return v === null; })) body[name] = null;
+      });
+      return mode === "create" ? withoutNulls(body) : body;
+    }
+
     function showError(name, message) {
       const control = controlFor(name);
       if (control) {
@@ -387,22 +406,17 @@
           control.wrap.hidden = (field.only && field.only !== mode) || false;
           control.setDisabled(keyLocked || !editable(field));
         });
+        filled = mode === "change" ? readAll(mode) : null;
       },
+      /** What to send: for a change, only the parts this person changed since the form was filled, so
+       *  that a save never puts back what someone else changed meanwhile in another part. */
       read: function (mode) {
-        const body = {};
-        fields.forEach(function (field) {
-          const control = controls[field.path];
-          if (field.only && field.only !== mode) return;
-          if (mode === "change" && (field.key || !editable(field))) return;
-          const value = control.get();
-          if (field.kind === "password" && value === null) return;  // empty: the password stays
-          put(body, field.path, value);
+        const body = readAll(mode);
+        if (mode !== "change" || !filled) return body;
+        Object.keys(body).forEach(function (key) {
+          if (JSON.stringify(body[key]) === JSON.stringify(filled[key])) delete body[key];
         });
-        (OPTIONAL_OBJECTS[group] || []).forEach(function (name) {
-          const part = body[name];
-          if (part && Object.values(part).every(function (v) { return v === null; })) body[name] = null;
-        });
-        return mode === "create" ? withoutNulls(body) : body;
+        return body;
       },
       /** Show what the server said: next to the field it names, else above the buttons. */
       errors: function (answer) {

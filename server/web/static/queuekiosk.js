@@ -321,7 +321,9 @@
         }
         if (page.service_order) page.service_order = answer.data.services.map(function (s) { return s.code; });
         if (page.counters && !Array.isArray(page.counters)) {
-          answer.data.counters.forEach(function (counter) { page.counters[counter.number] = counter.name; });
+          const kept = {};  // a counter removed from the setup is gone from the page too
+          answer.data.counters.forEach(function (counter) { kept[counter.number] = true; page.counters[counter.number] = counter.name; });
+          Object.keys(page.counters).forEach(function (number) { if (!kept[number]) delete page.counters[number]; });
         }
       }).catch(function () { /* unreachable now: the snapshot still comes when it is back */ })
         .finally(resubscribe);
