@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -40,6 +41,7 @@ from .config import (
 )
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # spaces alone are no name
 
 
 def _local_time(value: dt.time) -> dt.time:
@@ -66,7 +68,7 @@ class _Strict(BaseModel):
 
 
 class LocalizedName(_Strict):
-    vi: str = Field(min_length=1)
+    vi: Name
     en: str | None = None
 
 
@@ -85,7 +87,7 @@ class Hours(_Strict):
 
 class Site(_Strict):
     id: Code
-    name: str = Field(min_length=1)
+    name: Name
     timezone: str = "Asia/Ho_Chi_Minh"
     hours: Hours
     languages: list[Literal["vi", "en"]] = ["vi", "en"]

@@ -352,6 +352,7 @@ class Delivery:
     secret: str
     kind: str
     body: bytes
+    site_id: str = ""  # the event's site: the one a log line about the delivery names
 
     def headers(self) -> dict[str, str]:
         return {
@@ -464,6 +465,7 @@ def due(conn, now: dt.datetime | None = None, limit: int = 200, skip_webhooks=()
             row.secret,
             row.kind,
             body(row.event_id, row.kind, row.site_id, row.created_at, row.payload),
+            row.site_id,
         )
         for row in conn.execute(query)
     ]

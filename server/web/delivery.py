@@ -310,7 +310,9 @@ class DeliveryWorker:
                 state.write_at(site_id, notifications.mark_sent, notice.notice, error, delays=self.notify_delays)
                 != "sent"
             ):
-                log.warning("notification %s by %s not sent: %s", notice.notice, notice.channel, error)
+                log.warning(
+                    "notification %s by %s not sent: %s", notice.notice, notice.channel, error, extra={"site": site_id}
+                )
 
     def send_all(self, deliveries: list[outbox.Delivery]) -> None:
         """Post one after the other; results are saved together (one write for many) every
@@ -348,4 +350,5 @@ class DeliveryWorker:
                     delivery.kind,
                     error,
                     "given up" if statuses[delivery.id] == "failed" else "tried again later",
+                    extra={"site": delivery.site_id},  # (the worker serves every site: the line names the webhook's)
                 )

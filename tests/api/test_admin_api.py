@@ -80,6 +80,7 @@ def test_every_open_screen_hears_of_a_change_and_sees_it_in_its_next_snapshot(ad
     [
         ({**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),  # overlaps HT's 1001-1999
         ({**NEW_SERVICE, "name": {"en": "no Vietnamese name"}}, "name.vi"),
+        ({**NEW_SERVICE, "name": {"vi": "   "}}, "name.vi"),  # spaces alone: a blank button on the kiosk
         ({**NEW_SERVICE, "colour": "red"}, "colour"),
         ({**NEW_SERVICE, "code": "có dấu"}, "code"),
         ({**NEW_SERVICE, "target_wait_minutes": 0}, "target_wait_minutes"),

@@ -190,12 +190,15 @@ def test_a_sites_webhook_hears_only_its_sites_events(two_sites):
     admin = bearer(srv.token("admin"))
     http = srv.session()
     far_hook, first_hook = Receiver(), Receiver()
+    far_hook.answers = [500]  # not accepted the first time: the log line about it names the far site
     try:
+        hooks = {}
         for prefix, receiver in ((f"/api/v1/sites/{FAR}", far_hook), ("/api/v1", first_hook)):
             made = http.post(
                 f"{prefix}/admin/webhooks", json={"url": receiver.url, "events": ["ticket.issued"]}, headers=admin
             )
             assert made.status_code == 201, made.text
+            hooks[receiver] = made.json()["id"]
         far = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "DC"}).json()
         first = issue(http, "DC")
         [heard_far] = far_hook.wait_for(1)
@@ -204,6 +207,12 @@ def test_a_sites_webhook_hears_only_its_sites_events(two_sites):
         assert (heard_first.json["site"], heard_first.json["data"]["ticket"]["id"]) == (FIRST, first["id"])
         far_hook.stays_at(1, seconds=1.0)
         first_hook.stays_at(1, seconds=0.2)
+        warned = f"webhook {hooks[far_hook]}: delivery {heard_far.delivery}"
+        deadline = time.monotonic() + 10
+        while warned not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [line] = [line for line in srv.log().splitlines() if warned in line]
+        assert f"[{FAR}" in line and f"[{FIRST}" not in line, line
     finally:
         far_hook.close()
         first_hook.close()
