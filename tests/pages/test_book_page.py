@@ -75,6 +75,8 @@ def test_a_whole_booking_on_a_phone_then_cancelling_it(server, phone):
     phone.get_by_role("button", name="Chạm lần nữa để xác nhận hủy").click()
     phone.wait_for_function("() => document.body.dataset.state === 'cancelled'")
     assert phone.locator("#done-status").inner_text() == "Lịch hẹn đã được hủy"
+    for told_to_come in ("#qr", "#done-hint", "#when"):  # nothing left to scan or come for
+        expect(phone.locator(told_to_come)).to_be_hidden()
     assert server.api("GET", f"/bookings/{booking['code']}").json()["status"] == "cancelled"
 
 
@@ -348,3 +350,53 @@ def test_an_admin_turns_bookings_on_and_off_for_a_service_at_admin(server, page)
     form.locator("button.save").click()
     expect(form.locator(".saved")).to_have_text("Đã lưu")
     assert server.api("GET", "/services/CT/slots", params={"date": day.isoformat()}).status_code == 409
+
+
+def test_an_answer_lost_on_the_way_gives_the_same_booking_when_tapped_again(server, phone):
+    """The phone's connection drops after the server booked: the citizen taps "Xác nhận" again and sees
+    that booking's code (the same Idempotency-Key), not a refusal for booking twice."""
+    keys, lost = [], []
+
+    def drop_the_first_answer(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.fetch().json())  # the server booked it ...
+        route.abort("connectionreset")  # ... and the answer never reached the phone
+
+    phone.route("**/api/v1/bookings", drop_the_first_answer)  # (before the page loads: see test_kiosk_page)
+    phone.goto(server.url + "/book")
+    book_first_free_slot(phone, "Trịnh Văn Quân", "0922111333")
+    expect(phone.locator("#form-error")).to_contain_text("Mất kết nối")
+    phone.get_by_role("button", name="Xác nhận").click()
+    expect(phone.locator("#code")).to_have_text(lost[0]["code"])
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    booked = server.api("GET", f"/bookings/{lost[0]['code']}").json()
+    assert booked["status"] == "booked"
+
+
+def test_a_slot_taken_while_the_form_is_filled_is_said_on_the_slot_list(server, phone):
+    """Two others take the chosen slot's places while the citizen types: "Xác nhận" goes back to the
+    slot list, which says why and shows that slot full."""
+    phone.goto(server.url + "/book")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    first_day = phone.locator("#days button").first
+    day = first_day.get_attribute("data-day")
+    first_day.click()
+    slot = phone.locator("#slots button:enabled").first
+    start = slot.get_attribute("data-start")
+    slot.click()
+    phone.fill("#name", "Nguyễn Văn An")
+    phone.fill("#phone", "0912345678")
+    for n, number in enumerate(("0911000001", "0911000002")):  # its two places
+        taken = server.api(
+            "POST",
+            "/bookings",
+            json={"service": "HT", "date": day, "start": start, "name": f"Người {n}", "phone": number},
+        )
+        assert taken.status_code == 201, taken.text
+    phone.get_by_role("button", name="Xác nhận").click()
+    expect(phone.locator("#step-slot")).to_be_visible()
+    expect(phone.locator("#slot-error")).to_contain_text("hết chỗ")
+    expect(phone.locator(f'#slots button[data-start="{start}"]')).to_be_disabled()

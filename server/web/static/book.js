@@ -92,6 +92,7 @@
     QK.say(byId("slot-day"), "book_day", dayParams(day));
     const list = byId("slots");
     list.replaceChildren();
+    byId("slot-error").hidden = true;
     steps.slot.querySelector(".note").hidden = true;
     show("slot");
     QK.api("GET", "/api/v1/services/" + encodeURIComponent(state.service.code) + "/slots?date=" + day, undefined,
@@ -157,7 +158,13 @@
     }
     state.busy = true;
     byId("submit").disabled = true;
-    QK.api("POST", "/api/v1/bookings", request, QK.lang()).then(function (result) {
+    // one key for the same request until it is answered: a tap again after a lost answer gets the booking
+    // the first made (its code), not a refusal for booking twice
+    const sent = JSON.stringify(request);
+    if (!state.unanswered || state.unanswered.body !== sent) state.unanswered = {body: sent, key: QK.newKey()};
+    const headers = {"Idempotency-Key": state.unanswered.key};
+    QK.api("POST", "/api/v1/bookings", request, QK.lang(), headers).then(function (result) {
+      state.unanswered = null;
       if (result.status === 201) {
         trail.length = 0;
         state.pending = null;
@@ -169,10 +176,14 @@
         byId("sms-box").hidden = false;
         byId("sms_code").focus();
       } else {
+        if (result.data && result.data.error && result.data.error.code === "slot_full") {
+          chooseDay(state.day);  // the slots as they are now, and why the citizen is back there
+          showProblem(byId("slot-error"), result);
+          return;
+        }
         showProblem(byId("form-error"), result);
         const field = result.data && result.data.error && result.data.error.field;
         if (field && byId(field)) byId(field).focus();
-        if (result.data && result.data.error && result.data.error.code === "slot_full") chooseDay(state.day);
       }
     }, function () { showProblem(byId("form-error"), null); }).finally(function () {
       state.busy = false;
@@ -216,6 +227,8 @@
     track.hidden = !booking.track_url || (booking.status !== "booked" && booking.status !== "checked_in");
     if (booking.track_url) track.href = booking.track_url;
     drawPush(booking);
+    const ended = booking.status === "cancelled" || booking.status === "lapsed";  // nothing to come for
+    ["qr", "done-hint", "when"].forEach(function (id) { byId(id).hidden = ended; });
     byId("cancel").hidden = booking.status !== "booked";
     byId("cancel-confirm").hidden = true;
     byId("done-error").hidden = true;
