@@ -50,7 +50,11 @@
   /** No booking today for this card: the citizen chooses a service, and the number is the card's. */
   function numberForCard(cardText) {
     kiosk.body.dataset.card = "true";
-    kiosk.state.takeFor = function (service) { send({cccd_qr: cardText, service: service}); };
+    kiosk.state.takeFor = function (service, priority) {  // after the same priority step as any walk-in
+      const request = {cccd_qr: cardText, service: service};
+      if (priority) request.priority = priority;
+      send(request);
+    };
     kiosk.showStart();
   }
 

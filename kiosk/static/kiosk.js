@@ -272,7 +272,6 @@
 
   function chooseService(code) {
     state.service = code;
-    if (state.takeFor) { state.takeFor(code); return; }  // a number for an ID card with no booking (checkin.js)
     if (!hasPriorities) {
       issue(code, null);
       return;
@@ -370,6 +369,7 @@
 
   function issue(service, priority) {
     if (state.busy) return;  // a second tap while the first is on its way
+    if (state.takeFor) { state.takeFor(service, priority); return; }  // for an ID card with no booking (checkin.js)
     setBusy(true);
     const request = {service: service, kiosk: page.kiosk};
     if (priority) request.priority = priority;

@@ -178,14 +178,19 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_s
     scanner_burst(page, other_card)
     page.locator(".card-note").wait_for()
     page.click('#service-grid button[data-service="CT"]')
+    expect(page.locator("#screen-priority")).to_be_visible()  # asked as any walk-in is
+    page.locator("button.priority", has_text="Người cao tuổi").click()
     page.locator("#result").wait_for()
     assert page.locator("#result-booked").is_hidden()
     ticket = page.locator("#result-number").inner_text()
+    card_ticket = page.evaluate("document.getElementById('result').dataset.ticket")
+    assert http.get(f"/api/v1/tickets/{card_ticket}").json()["priority"] == "elderly"
     page.locator("#result .done").click()
     page.wait_for_timeout(500)
     scanner_burst(page, other_card)  # the same card again: one number per person and service
     page.locator(".card-note").wait_for()
     page.click('#service-grid button[data-service="CT"]')
+    page.locator("button.no-priority").click()
     page.locator("#problem").wait_for()
     assert ticket in page.locator("#problem-text").inner_text()
 

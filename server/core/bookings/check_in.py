@@ -35,6 +35,7 @@ def check_in(
     cccd_qr: str | None = None,
     id_number: str | None = None,
     service: str | None = None,
+    priority: str | None = None,
     kiosk: str | None = None,
     now: dt.datetime | None = None,
     actor: q.Actor | None = None,
@@ -44,7 +45,7 @@ def check_in(
 ) -> q.Outcome:
     """The citizen is here: by booking code, by the ID card's QR text or by ID number. Returns the
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
-    takes a walk-in number, still one per person. ``on_ticket(conn, site, ticket)`` runs for the
+    takes a walk-in number (of ``priority``'s class, if given), still one per person. ``on_ticket(conn, site, ticket)`` runs for the
     ticket in the same transaction (the web layer queues its print job there)."""
     now = now or utcnow()
     conn = connection(conn)
@@ -58,7 +59,7 @@ def check_in(
         if row is None:
             if service is None:
                 raise NotFound("booking_not_found_for_card")
-            return _walk_in(conn, site, holder, service, kiosk, now, actor, check_hours, on_ticket, estimator)
+            return _walk_in(conn, site, holder, service, priority, kiosk, now, actor, check_hours, on_ticket, estimator)
     refuse_unless_booked(conn, site, row, now)
     today = q.business_day(site, now)
     if row.business_day != today:
@@ -117,10 +118,18 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
 
 
 def _walk_in(
-    conn, site, person_hash: str, service: str, kiosk, now, actor, check_hours, on_ticket, estimator
+    conn, site, person_hash: str, service: str, priority, kiosk, now, actor, check_hours, on_ticket, estimator
 ) -> q.Outcome:
     outcome = q.issue(
-        conn, site, service, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours, estimator=estimator
+        conn,
+        site,
+        service,
+        priority,
+        kiosk=kiosk,
+        now=now,
+        actor=actor,
+        check_hours=check_hours,
+        estimator=estimator,
     )
     ticket_id = ticket_row_id(conn, outcome.ticket["id"])
     claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)

@@ -336,6 +336,7 @@ def CheckInRequest():
         cccd_qr: str | None = Field(default=None, min_length=1, max_length=bk.CCCD_QR_MAX)
         id_number: str | None = Field(default=None, min_length=1, max_length=20)
         service: str | None = Field(default=None, min_length=1, max_length=32)  # without a booking: a walk-in
+        priority: str | None = Field(default=None, min_length=1, max_length=32)  # that walk-in's priority class
         kiosk: str | None = Field(default=None, min_length=1, max_length=32)
 
     return CheckInRequest
@@ -386,6 +387,7 @@ def check_in():
         cccd_qr=body.cccd_qr,
         id_number=body.id_number,
         service=body.service,
+        priority=body.priority,
         kiosk=kiosk,
         actor=principal.actor if principal else None,
         check_hours=not app_state.ignore_hours,
