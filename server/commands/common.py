@@ -30,11 +30,12 @@ def say(*parts, detail: str | None = None) -> str:
     return "\n".join([vi] + ([en] if en != vi else []) + ([detail] if detail else []))
 
 
-def load(path: Path, nothing: str = "cli_nothing_done"):
+def load(path: Path, nothing: str = "cli_nothing_done", live: bool = False):
+    """config.yaml's setup; ``live``: checked as a setup edited in /admin (config import of an export)."""
     if not path.is_file():  # named as such, not as "the configuration has errors"
         raise click.ClickException(say(("cli_config_missing", {"path": str(path.resolve())}), nothing))
     try:
-        return load_config(path)
+        return load_config(path, live=live)
     except ConfigError as error:
         raise click.ClickException(say("cli_config_errors", nothing, detail=str(error))) from None
 

@@ -79,7 +79,7 @@ def config_import(file, dry_run, site_id, config_file):
     from ..core.engine import QueueError
     from ..core.setup_changes import export_document, replace_setup
 
-    new = load(file)
+    new = load(file, live=True)  # what the admin may save live, an import may hold (an export reads back)
     site, Sessions = _setup_site(config_file, site_id, writes=not dry_run)
     old_text, new_text = _yaml(export_document(site.config)), _yaml(export_document(new))
     diff = list(
@@ -93,7 +93,7 @@ def config_import(file, dry_run, site_id, config_file):
         return
     try:
         with Sessions.begin() as db:
-            change = replace_setup(db, site, new)
+            change = replace_setup(db, site, new, by="command line")
     except QueueError as error:
         raise click.ClickException(say((error.code, error.params), "cli_nothing_changed")) from None
     click.echo(say(("cli_imported", {"file": str(file), "version": change.runtime.version})), err=True)

@@ -61,7 +61,10 @@ def recent(conn, site, since: dt.datetime | None = None, limit: int = 200) -> li
             "id": row.id,
             "kind": row.kind,
             "at": q._iso(row.at),
-            "by": row.username or (f"{row.token} ({row.token_role} token)" if row.token else None),
+            # (a command's own events say where they came from: "command line")
+            "by": row.username
+            or (f"{row.token} ({row.token_role} token)" if row.token else None)
+            or (row.detail or {}).get("by"),
             "counter": row.counter,
             "ticket": row.ticket,
             "detail": row.detail,

@@ -527,13 +527,17 @@ def checked(data, filename: str, context: dict) -> Config:
     return Config.of(validate(data, filename, context).model_dump())
 
 
-def parse_config(data, filename: str = "<config>", config_dir: str | os.PathLike | None = None) -> Config:
-    """``config_dir``: where relative paths (display slides) start; default the folder of ``filename``."""
+def parse_config(
+    data, filename: str = "<config>", config_dir: str | os.PathLike | None = None, live: bool = False
+) -> Config:
+    """``config_dir``: where relative paths (display slides) start; default the folder of ``filename``.
+    ``live``: checked as a setup edited live is (a service no counter serves yet is allowed): a setup
+    exported from the database reads back."""
     if not isinstance(data, dict):
         raise ConfigError(f"{filename}: (top level): expected a mapping of keys such as site, services, counters")
     if config_dir is None:
         config_dir = Path.cwd() if filename.startswith("<") else Path(filename).resolve().parent
-    return checked(data, filename, {"config_dir": str(config_dir)})
+    return checked(data, filename, {"config_dir": str(config_dir), **({"live": True} if live else {})})
 
 
 def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) -> Config:
@@ -619,7 +623,7 @@ def yaml_data(text: str):
     return yaml.safe_load(text)
 
 
-def load_config(path: str | os.PathLike | None = None) -> Config:
+def load_config(path: str | os.PathLike | None = None, live: bool = False) -> Config:
     path = config_path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -633,4 +637,4 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
         raise ConfigError(f"{path}: {where}: not valid YAML: {getattr(error, 'problem', error)}") from None
-    return parse_config(data, str(path), path.parent)
+    return parse_config(data, str(path), path.parent, live=live)

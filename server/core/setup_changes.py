@@ -289,8 +289,11 @@ def change_site(
     return _save(session, site, document, config_dir, actor, "site changed", before, site_view(new))
 
 
-def replace_setup(session: Session, site: SiteRuntime, config: Config, *, actor: q.Actor | None = None) -> Change:
-    """A whole new setup (`queuekiosk config import`): the same checks as a change of one item."""
+def replace_setup(
+    session: Session, site: SiteRuntime, config: Config, *, actor: q.Actor | None = None, by: str | None = None
+) -> Change:
+    """A whole new setup (`queuekiosk config import`): the same checks as a change of one item, and in the
+    audit log with the setup before and after (``by``: who, where there is no actor, e.g. "command line")."""
     document = _document(session, site)
     if config.site.id != document["site"]["id"]:
         raise q.Invalid("setup_key_fixed", field="site.id")
@@ -302,8 +305,10 @@ def replace_setup(session: Session, site: SiteRuntime, config: Config, *, actor:
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
     runtime = save_setup(session, config)
-    audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=None, after=None)
-    return Change(runtime, None, None)
+    before, after = export_document(site.config), export_document(config)
+    who = {"by": by} if by else {}
+    audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=before, after=after, **who)
+    return Change(runtime, before, after)
 
 
 def export_document(config: Config) -> dict:

@@ -52,6 +52,14 @@ def test_export_then_import_round_trips_and_a_dry_run_changes_nothing(site):
     with server.session() as http:
         names = {s["code"]: s["name"] for s in http.get("/api/v1/queue").json()["services"]}
         assert names["HT"] == "Hộ tịch (đã sửa)"
+        # in the audit log with where it came from, and the setup before and after
+        admin = {"Authorization": f"Bearer {server.token('admin')}"}
+        events = http.get("/api/v1/audit", headers=admin).json()["events"]
+        [imported] = [e for e in events if e["kind"] == "setup_changed"]
+        assert imported["by"] == "command line", imported
+        before, after = imported["detail"]["before"], imported["detail"]["after"]
+        assert before["services"][0]["name"]["vi"] == "Tư pháp - Hộ tịch"
+        assert after["services"][0]["name"]["vi"] == "Hộ tịch (đã sửa)"
 
 
 def test_an_import_with_a_mistake_names_it_and_changes_nothing(site):
@@ -90,3 +98,23 @@ def test_an_older_database_is_checked_not_migrated_until_migrate_runs(site):
     with sqlite3.connect(database_file(site)) as db:
         db.execute("UPDATE alembic_version SET version_num = ?", (HEAD_REVISION,))  # back to the current one
     assert "already current" in site.cli("migrate").stderr
+
+
+def test_an_export_of_a_live_setup_with_a_service_nobody_serves_yet_imports_again(site):
+    """In /admin a service may be added before its counter (docs/configuration.md): its export is a
+    backup that `config import` takes back, as it was."""
+    server = site.start()
+    with server.session() as http:
+        http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+        made = http.post(
+            "/api/v1/admin/services",
+            json={"code": "MT", "name": {"vi": "Môi trường"}, "numbers": {"start": 7001, "end": 7999}},
+        )
+        assert made.status_code == 201, made.text
+    server.stop()
+    exported = site.cli("config", "export").stdout
+    assert "MT" in exported
+    backup = site.workdir / "backup.yaml"
+    backup.write_text(exported, encoding="utf-8")
+    again = site.cli("config", "import", str(backup), "--dry-run")
+    assert "no difference" in again.stdout, (again.stdout, again.stderr)
