@@ -157,6 +157,15 @@ def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> No
         )
         if held is not None:
             raise SetupRefused("setup_counter_busy", counter=key, number=held)
+        # a clerk bound to it could no longer sign in ("there is no counter"): moved first, on purpose
+        U = m.users.c
+        clerks = session.scalars(
+            select(U.username)
+            .where(U.counter_number == int(key), U.active.is_(True), (U.site_id == site.id) | U.site_id.is_(None))
+            .order_by(U.username)
+        ).all()
+        if clerks:
+            raise SetupRefused("setup_counter_has_clerks", counter=key, users=", ".join(clerks))
 
 
 def _drop_references(document: dict, section: str, key) -> None:

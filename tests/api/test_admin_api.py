@@ -331,3 +331,18 @@ def test_the_address_phones_reach_is_set_in_the_admin_and_printed_from_then_on(a
     )
     cleared = http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": None}})
     assert cleared.json()["ticket"]["tracking_url"] is None
+
+
+def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admin):
+    """A clerk bound to a removed counter could no longer sign in ("there is no counter 5"): the
+    removal is refused naming the clerk, and goes through once the clerk has another counter."""
+    _server, http = admin
+    made = http.post(
+        "/api/v1/admin/users", json={"username": "minh", "password": "mat-khau-dai", "role": "clerk", "counter": 5}
+    )
+    assert made.status_code == 201, made.text
+    error = assert_error(http.delete("/api/v1/admin/counters/5"), 409, "setup_counter_has_clerks")
+    assert "minh" in error["message"], error
+    assert 5 in [c["number"] for c in http.get("/api/v1/admin/counters").json()]
+    assert http.patch("/api/v1/admin/users/minh", json={"counter": 4}).status_code == 200
+    assert http.delete("/api/v1/admin/counters/5").status_code == 200
