@@ -59,9 +59,20 @@ def _notify(site) -> dict | None:
     return {"channel": channel, "ahead": settings.ahead} if channel else None
 
 
+def _remote_today(app_state, site) -> dict:
+    """Whether a number for today can be taken now (the centre is open, as issuing checks it), and the
+    hours to say when not: the page offers "Lấy số hôm nay" only then, before anything is typed."""
+    from ..core import engine as q
+
+    hours = site.config.site.hours
+    open_now = app_state.ignore_hours or hours.is_open(q.local_time(site, q.utcnow()))
+    return {"remote_open": open_now, "hours": {"open": f"{hours.open:%H:%M}", "close": f"{hours.close:%H:%M}"}}
+
+
 def _page(code: str | None):
-    site = current_app.extensions["queuekiosk"].site
-    data = {**book_page_data(site), "code": code}
+    app_state = current_app.extensions["queuekiosk"]
+    site = app_state.site
+    data = {**book_page_data(site), **_remote_today(app_state, site), "code": code}
     response = current_app.make_response(
         render_template("book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_"))
     )

@@ -15,7 +15,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from config_helpers import site_today  # noqa: E402
+from config_helpers import closed_now, site_today  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -52,7 +52,7 @@ def test_a_whole_booking_on_a_phone_then_cancelling_it(server, phone):
     slot.click()
     phone.fill("#name", "Nguyễn Văn An")
     phone.fill("#phone", "0912 345 678")
-    phone.fill("#id_number", "001099012345")
+    phone.locator("#id_number").press_sequentially("0010 9901 2345")  # typed in groups, as on the card
     no_sideways_scroll(phone)
     phone.get_by_role("button", name="Xác nhận").click()
 
@@ -405,3 +405,14 @@ def test_a_slot_taken_while_the_form_is_filled_is_said_on_the_slot_list(server, 
     expect(phone.locator("#step-slot")).to_be_visible()
     expect(phone.locator("#slot-error")).to_contain_text("hết chỗ")
     expect(phone.locator(f'#slots button[data-start="{start}"]')).to_be_disabled()
+
+
+def test_outside_the_hours_a_number_for_today_is_not_offered_and_the_hours_are_said(start_server, config_data, phone):
+    """The server refuses a number for today while the centre is closed: the page says so with the hours
+    before anything is typed, and still offers the days to book."""
+    srv = start_server(closed_now(config_data), ignore_hours=False)
+    phone.goto(srv.url + "/book")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    expect(phone.locator("#take-remote")).to_be_hidden()
+    expect(phone.locator("#remote-closed")).to_contain_text("chỉ lấy được trong giờ làm việc (07:30–17:00)")
+    expect(phone.locator("#days button").first).to_be_visible()

@@ -76,7 +76,11 @@
     const chosen = byId("day-service");
     chosen.dataset.vi = service.vi;
     if (service.en) chosen.dataset.en = service.en; else delete chosen.dataset.en;
-    byId("take-remote").hidden = !service.remote;
+    // a number for today only while the centre is open (as issuing checks it); else when it opens
+    byId("take-remote").hidden = !service.remote || !page.remote_open;
+    const closed = byId("remote-closed");
+    closed.hidden = !service.remote || page.remote_open;
+    if (!closed.hidden) QK.say(closed, "book_remote_closed", page.hours);
     byId("days").replaceChildren.apply(byId("days"), service.days.map(function (day) {
       const button = choice("day");
       button.dataset.day = day;
