@@ -408,26 +408,3 @@ def test_the_same_key_at_the_same_moment_acts_once_on_postgresql(migrated_pg_url
     assert answers == [(200, tickets[0]["id"])] * 6, answers
     assert [status_of(http, t["id"]) for t in tickets] == ["called", "waiting", "waiting"]
 
-
-def counter_state(server, counter: int) -> str:
-    return {c["number"]: c["state"] for c in server.session().get("/api/v1/queue").json()["counters"]}[counter]
-
-
-def test_a_clerk_signing_out_closes_the_counter_unless_a_citizen_is_still_held(server, clerks):
-    """Signing in opened the counter; signing out closes it, so the lobby and the promised waits no
-    longer count on it. A clerk who leaves with a citizen still held leaves it open (that number is
-    not lost), and the next sign-out after the citizen is served closes it."""
-    clerk = login(server, clerks[2])
-    assert counter_state(server, 2) == "open"
-    assert clerk.post("/api/v1/auth/logout").status_code == 204
-    assert counter_state(server, 2) == "closed"
-
-    clerk = login(server, clerks[2])
-    ticket = issue(server.session(), "CT")  # counter 2 serves CT
-    assert act(clerk, 2, "next").json()["id"] == ticket["id"]
-    assert clerk.post("/api/v1/auth/logout").status_code == 204
-    assert counter_state(server, 2) == "open", "the called citizen is still the counter's"
-    clerk = login(server, clerks[2])
-    assert act(clerk, 2, "finish").status_code == 200
-    assert clerk.post("/api/v1/auth/logout").status_code == 204
-    assert counter_state(server, 2) == "closed"

@@ -16,7 +16,7 @@ from ...core import audit
 from ...core import engine as q
 from ...core.auth import principal_for_login
 from ..errors import NotJson
-from . import _problem, _signed_in, bp, current_principal, parse_body, state
+from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
 from .csrf import fresh_token, generate_csrf, require_csrf
 from .request_model import request_model
@@ -91,25 +91,10 @@ def login():
 def logout():
     if "user_id" in session:
         require_csrf()
-        clerk = _signed_in()  # (who is leaving: not current_principal, which refuses a province's POST)
-        actor = q.Actor(user_id=session["user_id"])
         # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
-        state().write(audit.record, "logout", actor, session=session.get("login_event"))
-        if clerk is not None and clerk.role == "clerk" and session.get("counter") is not None:
-            _leave_counter(session["counter"], actor)
+        state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]), session=session.get("login_event"))
     session.clear()
     return "", 204
-
-
-def _leave_counter(counter: int, actor: q.Actor) -> None:
-    """A clerk signing out closes the counter signing in opened, so the lobby and the waits no longer
-    count on it; one still holding a citizen stays open (the number is finished or sent on first)."""
-    from . import run
-
-    try:
-        run(q.close_counter, counter, actor=actor)
-    except q.QueueError:  # busy, or removed from the setup meanwhile: left as it is
-        pass
 
 
 @bp.get("/auth/me")
