@@ -407,4 +407,3 @@ def test_the_same_key_at_the_same_moment_acts_once_on_postgresql(migrated_pg_url
         thread.join(30)
     assert answers == [(200, tickets[0]["id"])] * 6, answers
     assert [status_of(http, t["id"]) for t in tickets] == ["called", "waiting", "waiting"]
-
