@@ -62,6 +62,12 @@ def _each_once(values: list | str) -> list | str:
     return values
 
 
+def _without_repeats(values: list | str) -> list | str:
+    """A kiosk's services or a display's counters, each once: a repeat there changes nothing, and a setup
+    saved with one before it was checked must still take later changes, so it is dropped, not refused."""
+    return list(dict.fromkeys(values)) if isinstance(values, list) else values
+
+
 class _Strict(BaseModel):
     # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -239,7 +245,7 @@ class Display(_Strict):
     @field_validator("counters")
     @classmethod
     def counters_each_once(cls, counters):
-        return _each_once(counters)
+        return _without_repeats(counters)
 
     @model_validator(mode="after")
     def _mode(self):
@@ -362,7 +368,7 @@ class Kiosk(_Strict):
     @field_validator("services")
     @classmethod
     def services_each_once(cls, services):
-        return _each_once(services)
+        return _without_repeats(services)
 
 
 class _Open(BaseModel):  # the notifications' settings were never frozen

@@ -446,10 +446,14 @@ def subscribe(conn, site, public_id: str, channel_name: str, address: str, langu
 
 
 def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
-    ticket = _ticket(conn, site, public_id)
+    _end_subscription(conn, _ticket(conn, site, public_id).id, channel_name)
+
+
+def _end_subscription(conn, ticket_id: int, channel_name: str) -> None:
+    """The ticket's subscription on that channel ends: its address erased, its pending notices dropped."""
     ended = conn.execute(
         update(S)
-        .where(S.c.ticket_id == ticket.id, S.c.channel == channel_name, S.c.ended_at.is_(None))
+        .where(S.c.ticket_id == ticket_id, S.c.channel == channel_name, S.c.ended_at.is_(None))
         .values(address_sealed=None, ended_at=utcnow())
     )
     if ended.rowcount != 1:
@@ -457,7 +461,7 @@ def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
     conn.execute(
         update(N)
         .where(
-            N.c.subscription_id.in_(select(S.c.id).where(S.c.ticket_id == ticket.id, S.c.channel == channel_name)),
+            N.c.subscription_id.in_(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == channel_name)),
             N.c.status == "pending",
         )
         .values(status="dropped", last_error="opted out")
@@ -500,30 +504,33 @@ def carry_to_ticket(conn, site, booking_id: int, ticket_id: int, now: dt.datetim
 
 
 def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
-    """``opt_ins`` (a select of booking opt-ins) as the ticket's subscriptions, where the ticket has none on
-    that channel (one made on the tracking page is newer), then gone from the booking."""
+    """``opt_ins`` (a select of booking opt-ins) as the ticket's subscriptions, then gone from the booking.
+    A subscription the ticket has on that channel takes the opt-in's address, as a new opt-in on the
+    tracking page would (the opt-in is the newer: a slot booking's ticket is made at its check-in, and a
+    remote number's opt-in is carried the moment it is made); its notices stay, so nothing is told twice."""
     rows = conn.execute(opt_ins).all()
     for row in rows:
-        if conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == row.channel)).first() is None:
+        address = {"address_sealed": row.address_sealed, "address_masked": row.address_masked, "language": row.language}
+        old = conn.execute(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == row.channel)).scalar()
+        if old is not None:
+            conn.execute(update(S).where(S.c.id == old).values(**address, ended_at=None))
+        else:
             conn.execute(
-                insert(S).values(
-                    site_id=site.id,
-                    ticket_id=ticket_id,
-                    channel=row.channel,
-                    address_sealed=row.address_sealed,
-                    address_masked=row.address_masked,
-                    language=row.language,
-                    created_at=now,
-                )
+                insert(S).values(site_id=site.id, ticket_id=ticket_id, channel=row.channel, created_at=now, **address)
             )
     if rows:
         conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
 def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:
+    """Opt out from the booking's page: its opt-in, or, once it is its ticket's (checked in, or a remote
+    number's), the ticket's subscription."""
     booking = _booking(conn, site, code)
-    if conn.execute(delete(BO).where(BO.c.booking_id == booking.id, BO.c.channel == channel_name)).rowcount != 1:
+    if conn.execute(delete(BO).where(BO.c.booking_id == booking.id, BO.c.channel == channel_name)).rowcount == 1:
+        return
+    if booking.ticket_id is None:
         raise NotFound("notify_not_subscribed", channel=channel_name)
+    _end_subscription(conn, booking.ticket_id, channel_name)
 
 
 # --- what to send, and when ---------------------------------------------------------------

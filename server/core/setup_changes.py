@@ -124,19 +124,25 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
 
 
 def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> None:
-    """A new time zone that puts today on another date is refused while that site has numbers of
-    either date: the waiting citizens of one date would be in no queue, and the other date's numbers
-    would start again at the first (two citizens with one number in one service)."""
+    """A new time zone that puts today on another date is refused while that site has numbers of either
+    date not yet served (waiting, called, at a counter, a remote number to check in): they would be in
+    no day's queue, while the new date's queue starts again at its first number beside them. Served
+    ones do not matter: each date's numbers go on from its own count."""
     now = q.utcnow()
     today = q.business_day(site, now)
     then = q.local_time(site, now).astimezone(new.site.zone).date()
     if then == today:
         return
-    issued = session.execute(
-        select(func.count()).where(m.tickets.c.site_id == site.id, m.tickets.c.business_day.in_((today, then)))
+    T = m.tickets.c
+    open_tickets = session.execute(
+        select(func.count()).where(
+            T.site_id == site.id, T.business_day.in_((today, then)), T.status.not_in(("done", "no_show", "expired"))
+        )
     ).scalar()
-    if issued:
-        raise SetupRefused("setup_timezone_breaks_today", today=today.isoformat(), then=then.isoformat())
+    if open_tickets:
+        raise SetupRefused(
+            "setup_timezone_breaks_today", today=today.isoformat(), then=then.isoformat(), count=open_tickets
+        )
 
 
 def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
@@ -157,11 +163,12 @@ def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> No
         )
         if held is not None:
             raise SetupRefused("setup_counter_busy", counter=key, number=held)
-        # a clerk bound to it could no longer sign in ("there is no counter"): moved first, on purpose
+        # a clerk of this site bound to it could no longer sign in ("there is no counter"): moved first,
+        # on purpose (the site's own accounts only: those its admin sees and can move)
         U = m.users.c
         clerks = session.scalars(
             select(U.username)
-            .where(U.counter_number == int(key), U.active.is_(True), (U.site_id == site.id) | U.site_id.is_(None))
+            .where(U.counter_number == int(key), U.active.is_(True), U.site_id == site.id, U.role == "clerk")
             .order_by(U.username)
         ).all()
         if clerks:

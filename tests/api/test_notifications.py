@@ -456,6 +456,40 @@ def test_an_opt_in_made_when_booking_is_the_ticket_s_at_check_in(live_server, co
     )
 
 
+def test_a_slot_booking_s_opt_in_is_the_ticket_s_at_its_check_in(live_server, config_variant, outside, tmp_path):
+    """A booked slot's opt-in waits sealed for the check-in, which makes it the ticket's at once: the
+    tracking page lists it (with its cancel) before the worker's next pass, and an opt-out from the
+    booking's own page still ends it after the check-in."""
+    from faked_clock import FakedClock, next_working_morning
+
+    _sms, _zalo, _smtp, settings = outside
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))  # today's 11:00 is still ahead
+    srv = start(live_server, config_variant, settings, env=clock.env())
+    http = srv.session()
+    booking = http.post(
+        "/api/v1/bookings",
+        json={
+            "service": "HT",
+            "date": clock.start.date().isoformat(),
+            "start": "11:00",
+            "name": "Nguyễn Văn An",
+            "phone": "0912345678",
+        },
+    )
+    assert booking.status_code == 201, booking.text
+    code = booking.json()["code"]
+    opted = http.post(f"/api/v1/bookings/{code}/notifications", json={"channel": "email", "address": "an@example.vn"})
+    assert opted.status_code == 201, opted.text
+    ticket = http.post("/api/v1/check-in", json={"code": code})
+    assert ticket.status_code == 201, ticket.text
+    page = f"/api/v1/tickets/{ticket.json()['id']}/notifications"
+    assert [(s["channel"], s["address"]) for s in http.get(page).json()["subscriptions"]] == [
+        ("email", "a***@example.vn")
+    ]
+    assert http.delete(f"/api/v1/bookings/{code}/notifications/email").status_code in (200, 204)
+    assert http.get(page).json()["subscriptions"] == []
+
+
 def test_opting_in_names_what_is_wrong(live_server, config_variant, outside):
     *_servers, settings = outside
     srv = start(live_server, config_variant, {**settings, "channels": ["sms", "email"]})

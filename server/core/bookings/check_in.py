@@ -59,7 +59,19 @@ def check_in(
         if row is None:
             if service is None:
                 raise NotFound("booking_not_found_for_card")
-            return _walk_in(conn, site, holder, service, priority, kiosk, now, actor, check_hours, on_ticket, estimator)
+            return _walk_in(
+                conn,
+                site,
+                holder,
+                service,
+                priority=priority,
+                kiosk=kiosk,
+                now=now,
+                actor=actor,
+                check_hours=check_hours,
+                on_ticket=on_ticket,
+                estimator=estimator,
+            )
     refuse_unless_booked(conn, site, row, now)
     today = q.business_day(site, now)
     if row.business_day != today:
@@ -118,7 +130,7 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
 
 
 def _walk_in(
-    conn, site, person_hash: str, service: str, priority, kiosk, now, actor, check_hours, on_ticket, estimator
+    conn, site, person_hash: str, service: str, *, priority, kiosk, now, actor, check_hours, on_ticket, estimator
 ) -> q.Outcome:
     outcome = q.issue(
         conn,

@@ -375,8 +375,8 @@ def admin_change_user(name: str):
             if body.role in READ_ONLY_ROLES and (scope is not None or user.site_id is not None):
                 raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
-            if body.role is not None and user.site_id is None:  # an installation-wide account given another role
-                user.site_id = _new_account_site(scope, body.role)  # belongs where a new one of that role would
+            if body.role not in (None, user.role) and user.site_id is None:  # an installation-wide account
+                user.site_id = _new_account_site(scope, body.role)  # given another role: where a new one would be
             if body.password is not None:
                 set_password(db, name, body.password)
             if body.active is not None:

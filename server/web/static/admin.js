@@ -204,6 +204,11 @@
   }
   function dotted(key) { return function (item) { return get(item, key); }; }
 
+  /** Where an account acts: its site, or every site (an account of the whole installation). */
+  function accountSite(account) {
+    return account.site || QK.msg("admin_every_site", null, QK.lang());
+  }
+
   const LISTS = {
     services: {columns: [["admin_f_code", dotted("code")], ["admin_f_name_vi", null],
       ["admin_c_numbers", function (s) { return s.numbers.start + "–" + s.numbers.end; }],
@@ -220,7 +225,8 @@
     users: {columns: [["admin_f_username", dotted("username")], ["admin_f_full_name", dotted("full_name")],
       ["admin_f_role", function (u) { return QK.msg("admin_role_" + u.role, null, QK.lang()); }],
       ["admin_f_user_counter", dotted("counter")],
-      ["admin_f_active", function (u) { return QK.msg(u.active ? "admin_yes" : "admin_no", null, QK.lang()); }]]},
+      ["admin_f_active", function (u) { return QK.msg(u.active ? "admin_yes" : "admin_no", null, QK.lang()); }],
+      ["admin_f_account_site", accountSite]]},
     sites: {columns: [["admin_f_site_id", dotted("id")], ["admin_f_site_name", dotted("name")],
       ["admin_f_timezone", dotted("timezone")],
       ["admin_tab_hours", function (s) { return s.hours ? String(s.hours.open).slice(0, 5) + "–" + String(s.hours.close).slice(0, 5) : ""; }],
@@ -764,6 +770,7 @@
       event.preventDefault();
       const mode = chosen === null ? "create" : "change";
       const body = form.read(mode);
+      if (mode === "change" && !Object.keys(body).length) { form.status("admin_saved"); return; }  // nothing changed
       // a new site without its days ticked keeps the first site's days
       if (section === "sites" && body.hours && Array.isArray(body.hours.days) && !body.hours.days.length) delete body.hours.days;
       const url = API + section + (mode === "change" ? "/" + encodeURIComponent(chosen) : "");
@@ -810,6 +817,7 @@
     form.node.addEventListener("submit", function (event) {
       event.preventDefault();
       const body = form.read("change");
+      if (!Object.keys(body).length) { form.status("admin_saved"); return; }  // nothing changed: nothing to save
       send("PATCH", API + "site", shape ? shape(body) : body, form, function () {
         return reload().then(function () { form.fill(data.site, "change"); form.status("admin_saved"); });
       });
@@ -855,6 +863,7 @@
   function notificationsPanel(panel) {
     siteForm("notifications", panel, "admin_tab_notifications", "admin_h_notifications", function (body) {
       const wanted = body.notifications;
+      if (!wanted) return body;  // (only what was changed is sent: the notifications, or nothing)
       const before = data.site.notifications || {};
       Object.keys(CHANNEL_KEYS).forEach(function (name) {
         if (!wanted[name] || wanted[name][CHANNEL_KEYS[name]] === null) wanted[name] = null;
@@ -904,7 +913,8 @@
     panel.appendChild(layout);
 
     function drawList() {
-      const columns = ["admin_c_id", "admin_f_role", "admin_f_token_name", "admin_f_token_counter", "admin_f_token_kiosk", "admin_c_state"];
+      const columns = ["admin_c_id", "admin_f_role", "admin_f_token_name", "admin_f_token_counter", "admin_f_token_kiosk",
+                       "admin_f_account_site", "admin_c_state"];
       const head = el("tr");
       columns.forEach(function (key) { head.appendChild(labelled("th", null, key)); });
       const thead = el("thead");
@@ -913,7 +923,7 @@
       data.tokens.slice().reverse().forEach(function (token) {
         const row = el("tr", "item");
         row.dataset.key = String(token.id);
-        [token.id, QK.msg("admin_role_" + token.role, null, QK.lang()), token.name, token.counter, token.kiosk]
+        [token.id, QK.msg("admin_role_" + token.role, null, QK.lang()), token.name, token.counter, token.kiosk, accountSite(token)]
           .forEach(function (value) { row.appendChild(el("td", null, value === null || value === undefined ? "" : value)); });
         const state = el("td");
         if (token.revoked_at) state.appendChild(labelled("span", "revoked", "admin_revoked"));

@@ -168,7 +168,7 @@
     if (!state.unanswered || state.unanswered.body !== sent) state.unanswered = {body: sent, key: QK.newKey()};
     const headers = {"Idempotency-Key": state.unanswered.key};
     QK.api("POST", "/api/v1/bookings", request, QK.lang(), headers).then(function (result) {
-      state.unanswered = null;
+      if (result.status < 500) state.unanswered = null;  // (a proxy's 502 may follow a booking made: keep the key)
       if (result.status === 201) {
         trail.length = 0;
         state.pending = null;
