@@ -125,20 +125,27 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
 
 def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> None:
     """A new time zone that puts today on another date is refused while that site has numbers of either
-    date not yet served (waiting, called, at a counter, a remote number to check in): they would be in
-    no day's queue, while the new date's queue starts again at its first number beside them. Served
-    ones do not matter: each date's numbers go on from its own count."""
+    date not yet served (waiting, called, at a counter, a remote number to check in) or bookings of them
+    not yet checked in: they would be in no day's queue (a booking refused at its check-in), while the
+    new date's queue starts again at its first number beside them. Served ones do not matter: each
+    date's numbers go on from its own count."""
     now = q.utcnow()
     today = q.business_day(site, now)
     then = q.local_time(site, now).astimezone(new.site.zone).date()
     if then == today:
         return
-    T = m.tickets.c
-    open_tickets = session.execute(
-        select(func.count()).where(
-            T.site_id == site.id, T.business_day.in_((today, then)), T.status.not_in(("done", "no_show", "expired"))
-        )
-    ).scalar()
+    T, B = m.tickets.c, m.bookings.c
+    days = (today, then)
+    open_tickets = (
+        session.execute(
+            select(func.count()).where(
+                T.site_id == site.id, T.business_day.in_(days), T.status.not_in(("done", "no_show", "expired"))
+            )
+        ).scalar()
+        + session.execute(  # and slots booked for those days, not yet checked in: they would be refused
+            select(func.count()).where(B.site_id == site.id, B.business_day.in_(days), B.status == "booked")
+        ).scalar()
+    )
     if open_tickets:
         raise SetupRefused(
             "setup_timezone_breaks_today", today=today.isoformat(), then=then.isoformat(), count=open_tickets
@@ -163,16 +170,21 @@ def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> No
         )
         if held is not None:
             raise SetupRefused("setup_counter_busy", counter=key, number=held)
-        # a clerk of this site bound to it could no longer sign in ("there is no counter"): moved first,
-        # on purpose (the site's own accounts only: those its admin sees and can move)
+        # a clerk bound to it could no longer sign in ("there is no counter"): moved first, on purpose. The
+        # site's own are named (its admin moves them); one of the whole installation (made before accounts
+        # had sites) only counted: the installation's admin moves it
         U = m.users.c
-        clerks = session.scalars(
-            select(U.username)
-            .where(U.counter_number == int(key), U.active.is_(True), U.site_id == site.id, U.role == "clerk")
+        bound = session.execute(
+            select(U.username, U.site_id)
+            .where(U.counter_number == int(key), U.active.is_(True), U.role == "clerk")
+            .where((U.site_id == site.id) | U.site_id.is_(None))
             .order_by(U.username)
         ).all()
-        if clerks:
-            raise SetupRefused("setup_counter_has_clerks", counter=key, users=", ".join(clerks))
+        own = [name for name, site_id in bound if site_id is not None]
+        if own:
+            raise SetupRefused("setup_counter_has_clerks", counter=key, users=", ".join(own))
+        if bound:
+            raise SetupRefused("setup_counter_has_installation_clerks", counter=key, count=len(bound))
 
 
 def _drop_references(document: dict, section: str, key) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import time
 
 import pytest
+import server_db
 import yaml
 from api_helpers import assert_error, business_day, issue
 from printer_sim import decode
+
+from queuekiosk.server.core import auth
 
 NEW_SERVICE = {
     "code": "MT",
@@ -340,7 +343,7 @@ def test_the_address_phones_reach_is_set_in_the_admin_and_printed_from_then_on(a
 def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admin):
     """A clerk bound to a removed counter could no longer sign in ("there is no counter 5"): the
     removal is refused naming the clerk, and goes through once the clerk has another counter."""
-    _server, http = admin
+    server, http = admin
     made = http.post(
         "/api/v1/admin/users", json={"username": "minh", "password": "mat-khau-dai", "role": "clerk", "counter": 5}
     )
@@ -349,4 +352,8 @@ def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admi
     assert "minh" in error["message"], error
     assert 5 in [c["number"] for c in http.get("/api/v1/admin/counters").json()]
     assert http.patch("/api/v1/admin/users/minh", json={"counter": 4}).status_code == 200
+    # a clerk of the whole installation (made before accounts had sites) holds it too, unnamed
+    server_db._write(server.database_url, lambda db: auth.add_user(db, "cu", "mat-khau-dai", "clerk", 5))
+    assert_error(http.delete("/api/v1/admin/counters/5"), 409, "setup_counter_has_installation_clerks")
+    assert http.patch("/api/v1/admin/users/cu", json={"counter": 4}).status_code == 200
     assert http.delete("/api/v1/admin/counters/5").status_code == 200

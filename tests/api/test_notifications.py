@@ -429,15 +429,20 @@ def test_an_opt_in_made_when_booking_is_the_ticket_s_at_check_in(live_server, co
         == 201
     )
     assert http.delete(f"/api/v1/bookings/{other['code']}").status_code == 200
-    # the remote number's own tracking page takes an opt-in before the check-in too
+    # the remote number's own tracking page takes an opt-in before the check-in too; one from the booking's
+    # page later is the newer: it replaces the ticket's on that channel, an ended one included
     page = f"/api/v1/tickets/{booking['ticket']}/notifications"
     assert http.post(page, json={"channel": "email", "address": "binh@example.vn"}).status_code == 201
+    assert http.delete(f"{page}/email").status_code in (200, 204)
+    mine = f"/api/v1/bookings/{booking['code']}/notifications"
+    assert http.post(mine, json={"channel": "email", "address": "an@example.vn"}).status_code == 201
+    assert http.post(mine, json={"channel": "sms", "address": "0987 111 222"}).json()["address"] == "098****222"
     sms.stays_at(0, seconds=1)  # no ticket yet: nothing to tell
     checked_in = http.post("/api/v1/check-in", json={"code": booking["code"]})
     assert checked_in.status_code in (200, 201), checked_in.text
-    # at once on the ticket's page, each with its cancel button (the booking's opt-in is the ticket's now)
+    # at once on the ticket's page, each with its cancel button (the booking's opt-ins are the ticket's now)
     shown = {s["channel"]: s["address"] for s in http.get(page).json()["subscriptions"]}
-    assert shown == {"sms": "091****678", "email": "b***@example.vn"}, shown
+    assert shown == {"sms": "098****222", "email": "a***@example.vn"}, shown
     assert http.delete(f"{page}/email").status_code in (200, 204)
     assert [s["channel"] for s in http.get(page).json()["subscriptions"]] == ["sms"]
     number = checked_in.json()["number"]
