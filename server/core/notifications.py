@@ -522,6 +522,28 @@ def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
         conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
+def end_unoffered(conn, site_id: str, channels) -> int:
+    """The opt-ins of a site on channels it no longer offers (an admin turned one, or all, off): nothing
+    can be sent by them any more, so their addresses are not kept (Decree 13/2023): the tickets'
+    subscriptions end (address erased, pending notices dropped), the bookings' opt-ins go."""
+    offered = list(channels)
+    ended = conn.execute(
+        update(S)
+        .where(S.c.site_id == site_id, S.c.ended_at.is_(None), S.c.channel.not_in(offered))
+        .values(address_sealed=None, ended_at=utcnow())
+    ).rowcount
+    conn.execute(
+        update(N)
+        .where(
+            N.c.subscription_id.in_(select(S.c.id).where(S.c.site_id == site_id, S.c.channel.not_in(offered))),
+            N.c.status == "pending",
+        )
+        .values(status="dropped", last_error="channel turned off")
+    )
+    of_site = select(B.c.id).where(B.c.site_id == site_id)
+    return ended + conn.execute(delete(BO).where(BO.c.booking_id.in_(of_site), BO.c.channel.not_in(offered))).rowcount
+
+
 def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:
     """Opt out from the booking's page: its opt-in, or, once it is its ticket's (checked in, or a remote
     number's), the ticket's subscription."""

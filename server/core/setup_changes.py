@@ -221,8 +221,17 @@ def _save(
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     runtime = save_setup(session, new)
+    _forget_unoffered(session, site, new)
     audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after)
     return Change(runtime, before, after)
+
+
+def _forget_unoffered(session: Session, site: SiteRuntime, new: Config) -> None:
+    """A message channel turned off: the addresses given for it go with it (nothing sends by it now)."""
+    if set(site.config.notifications.channels) - set(new.notifications.channels):
+        from .notifications import end_unoffered  # (the channels' code, at such a change only)
+
+        end_unoffered(session, site.id, new.notifications.channels)
 
 
 def add_item(
@@ -333,6 +342,7 @@ def replace_setup(
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
     runtime = save_setup(session, config)
+    _forget_unoffered(session, site, config)
     before, after = export_document(site.config), export_document(config)
     who = {"by": by} if by else {}
     audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=before, after=after, **who)

@@ -299,6 +299,16 @@ def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside
     opt_in(srv, ticket, "sms", "0912345678")  # no one ahead: told at once
     assert "Ông/Bà là người tiếp theo" in json.loads(sms.wait_for(1)[0].body)["text"]
 
+    # turned off again: the addresses given for it are not kept (nothing sends by it any more)
+    later = issue(srv.session(), "HT")
+    opt_in(srv, later, "sms", "0987654321")
+    off = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": {"channels": []}})
+    assert off.status_code == 200, off.text
+    assert srv.session().get(f"/api/v1/tickets/{later['id']}/notifications").json()["subscriptions"] == []
+    with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
+        kept = db.execute("SELECT count(*) FROM notification_subscriptions WHERE address_sealed IS NOT NULL")
+        assert kept.fetchone() == (0,)
+
 
 def _browser_keys():
     """What a browser's PushManager makes: a P-256 key pair and a 16-byte auth secret."""
