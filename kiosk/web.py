@@ -202,6 +202,10 @@ def track(ticket_id: str):
         state = _state()
         with state.Session() as db:
             ticket.update(bookings.remote_of_ticket(db, state.site, ticket["id"]) or {})
+    elif ticket["status"] == "expired" and ticket.get("origin") == "remote":  # cancelled, or lapsed
+        state = _state()
+        with state.Session() as db:
+            ticket["ended_by"] = bookings.remote_ending(db, state.site, ticket["id"])
     service = config.service(ticket["service"])
     data = {
         "ticket": ticket,

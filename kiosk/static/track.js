@@ -29,8 +29,13 @@
     body.dataset.status = ticket.status;
     document.title = ticket.display + " — " + QK.msg("track_title");
 
-    const lapsed = ticket.status === "expired" && ticket.origin === "remote";  // not checked in by its deadline
-    const statusKey = lapsed ? "track_status_remote_lapsed" : "track_status_" + ticket.status;
+    // a remote number ends cancelled by its citizen or lapsed (not checked in by its deadline), as the
+    // page was told when it loaded; seen ending while open, it only says it no longer holds
+    const remoteEnded = ticket.status === "expired" && ticket.origin === "remote";
+    const statusKey = remoteEnded
+      ? ({cancelled: "track_status_remote_cancelled", lapsed: "track_status_remote_lapsed"}[ticket.ended_by] ||
+         "track_status_remote_ended")
+      : "track_status_" + ticket.status;
     if (QK.msg(statusKey) !== statusKey) QK.setBi(status, statusKey);
     else status.textContent = ticket.status;
 

@@ -5,13 +5,16 @@ real Chromium on a phone-sized screen.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
+import time
 
 import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -49,3 +52,33 @@ def test_a_remote_number_says_where_to_go_and_by_when_until_checked_in(server, p
     expect(where).to_be_hidden()
     expect(phone.locator("#facts")).to_be_visible()
     expect(phone.locator("#ahead")).to_contain_text("Số người đang chờ trước Ông/Bà")
+
+
+def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(server, phone):
+    """Cancelled by its citizen before the deadline, the number's page says so (both end as "expired")."""
+    made = server.api(
+        "POST", "/bookings", json={"service": "HT", "remote": True, "name": "Lê Văn C", "phone": "0933333333"}
+    )
+    assert made.status_code == 201, made.text
+    assert server.api("DELETE", f"/bookings/{made.json()['code']}").status_code == 200
+    phone.goto(made.json()["track_url"])
+    status = phone.locator("#status")
+    expect(status).to_contain_text("Số lấy từ xa này đã được hủy.")
+    expect(status).not_to_contain_text("chưa xác nhận có mặt trước hạn")
+
+
+def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server, tmp_path, phone):
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(env={**clock.env(), "QUEUEKIOSK_LAPSE_SECONDS": "1"})
+    http = srv.session()
+    made = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Lê Văn D", "phone": "0933333334"}
+    )
+    assert made.status_code == 201, made.text
+    clock.set(clock.start + dt.timedelta(hours=3))  # past its deadline: it lapses by itself
+    for _ in range(60):
+        if http.get(f"/api/v1/bookings/{made.json()['code']}").json()["status"] == "lapsed":
+            break
+        time.sleep(0.5)
+    phone.goto(made.json()["track_url"])
+    expect(phone.locator("#status")).to_contain_text("chưa xác nhận có mặt trước hạn")

@@ -53,7 +53,15 @@ from .people import (
 )
 from .slots import booking_window, open_days, slot_times, slots
 from .sms import SMS_CODE_MINUTES, check_request, check_sms_code, sms_challenge
-from .views import CODE_ALPHABET, CODE_LENGTH, booking_view, bookings_of_day, get_booking, remote_of_ticket
+from .views import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    booking_view,
+    bookings_of_day,
+    get_booking,
+    remote_ending,
+    remote_of_ticket,
+)
 
 __all__ = [
     "CCCD_QR_MAX",
@@ -85,6 +93,7 @@ __all__ = [
     "parse_cccd_qr",
     "person",
     "person_key",
+    "remote_ending",
     "remote_of_ticket",
     "slot_times",
     "slots",

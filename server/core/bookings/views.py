@@ -72,6 +72,18 @@ def remote_of_ticket(conn: Connection, site: SiteRuntime, public_id: str) -> dic
     return {"deadline": f"{to_local(site, deadline):%H:%M}"} if deadline is not None else None
 
 
+def remote_ending(conn: Connection, site: SiteRuntime, public_id: str) -> str | None:
+    """For the tracking page of an expired remote number: how it ended, "cancelled" (by its citizen)
+    or "lapsed" (not checked in by its deadline); None for any other ticket."""
+    conn = connection(conn)
+    status = conn.execute(
+        select(B.c.status)
+        .join(T, T.c.id == B.c.ticket_id)
+        .where(T.c.public_id == public_id, T.c.site_id == site.id, B.c.kind == "remote")
+    ).scalar()
+    return status if status in ("cancelled", "lapsed") else None
+
+
 def row_by_code(conn, site, code: str):
     code = (code or "").strip().upper()
     row = (
