@@ -134,7 +134,11 @@ def register_error_handlers(app):
     def _queue_error(error: QueueError):
         if error.code == "site_unknown" and not _is_api_path(request.path):  # /s/{site}/... in a browser: a page
             return _page_or_json("page_not_found", error.code, 404, **error.params)
-        extra = {"field": error.params["field"]} if "field" in error.params else None
+        extra = None
+        if "field" in error.params:  # (and what is wrong with it alone: a page says it beside its own label)
+            extra = {"field": error.params["field"]}
+            if isinstance(error.params.get("problem"), str):
+                extra["problem"] = error.params["problem"]
         body, status = error_response(error.code, status_of(error), extra, **error.params)
         if "retry_after" in error.params:  # a rate limit (server/web/ratelimits.py)
             body.headers["Retry-After"] = str(error.params["retry_after"])

@@ -416,3 +416,11 @@ def test_outside_the_hours_a_number_for_today_is_not_offered_and_the_hours_are_s
     expect(phone.locator("#take-remote")).to_be_hidden()
     expect(phone.locator("#remote-closed")).to_contain_text("chỉ lấy được trong giờ làm việc (07:30–17:00)")
     expect(phone.locator("#days button").first).to_be_visible()
+
+
+def test_a_refused_field_is_named_as_the_citizen_sees_it(server, phone):
+    phone.goto(server.url + "/book")
+    book_first_free_slot(phone, "", "0912345678")  # no name
+    error = phone.locator("#form-error")
+    expect(error).to_contain_text("Họ và tên: không được để trống")
+    expect(error).not_to_contain_text("“name”")

@@ -136,9 +136,18 @@
     show("form");
   }
 
+  // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
+  const FIELD_LABELS = {name: "book_name", phone: "book_phone", id_number: "book_id_number", sms_code: "book_sms_code"};
+
+  function said(result) {
+    const error = result && result.data && result.data.error;
+    const label = error && error.problem && FIELD_LABELS[error.field];
+    return label ? QK.msg(label, null, QK.lang()) + ": " + error.problem : QK.errorMessage(result);
+  }
+
   function showProblem(node, result) {
     const problem = node.id === "slots" ? byId("slots") : node;
-    const text = result ? QK.errorMessage(result) : QK.msg("page_network_error", null, QK.lang());
+    const text = result ? said(result) : QK.msg("page_network_error", null, QK.lang());
     if (problem === byId("slots")) {
       problem.replaceChildren(QK.el("p", "message error", text));
     } else {
