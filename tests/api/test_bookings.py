@@ -372,6 +372,12 @@ def test_the_bookings_report_counts_per_service_and_day(server, http):
         "to",
     )
     assert_error(http.get("/api/v1/reports/bookings", params={"from": today, "to": day}), 401, "unauthorized")
+    assert_error(  # no file form yet: refused naming the field, not answered as JSON
+        http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": today, "to": day, "format": "csv"}),
+        422,
+        "invalid_field",
+        "format",
+    )
     assert_error(
         http.get(
             "/api/v1/reports/bookings",

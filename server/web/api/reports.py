@@ -183,7 +183,8 @@ def sites_compared():
 
     principal = require_role(current_principal(), "admin", "province")
     if principal.role == "admin" and principal.site_id is not None:
-        raise q.NotAllowed("sites_installation_admin_only")
+        raise q.NotAllowed("sites_compare_installation_only")
+    _choice("format", ("json",), "json")  # (no file form yet: said, rather than JSON given for a CSV asked)
     site = state().site
     for name in ("from", "to"):  # whole business days: each site's own
         if "T" in request.args.get(name, ""):
