@@ -367,6 +367,7 @@ class QueueKioskFlask(Flask):
 _HOST_KEYS = ("HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_CONNECTION", "HTTP_UPGRADE")
 
 SITE_KEY = "queuekiosk.site"  # the WSGI environ key where routing (SiteRouting) puts the request's site id
+ASKED_PATH_KEY = "queuekiosk.asked_path"  # and the API path as asked for, before it took the site out
 SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a site id as config.yaml allows it (server/core/config.py Code)
 
 # the site that code outside a request works for (a background loop, a printer's greenlet): AppState.at
@@ -541,6 +542,7 @@ class SiteRouting:
             site_id, slash, rest = path[len(self.API_PREFIX) :].partition("/")
             if slash and SITE_ID.fullmatch(site_id):
                 environ[SITE_KEY] = site_id
+                environ[ASKED_PATH_KEY] = path  # (a refusal quotes the address as it was asked for)
                 environ["PATH_INFO"] = path = "/api/v1/" + rest
         if self.socketio_path is None or path.startswith(self.socketio_path):
             return self.app(environ, start_response)

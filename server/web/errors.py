@@ -126,6 +126,14 @@ def report_database_fault(error: OperationalError, where: str, site) -> str:
     return code
 
 
+def _asked_path() -> str:
+    """The address as the caller wrote it: with its /s/{site} or /api/v1/sites/{site} part (routing takes
+    it out before Flask sees the request)."""
+    from .app import ASKED_PATH_KEY
+
+    return request.environ.get(ASKED_PATH_KEY) or request.script_root + request.path
+
+
 def register_error_handlers(app):
     install_jinja(app)  # the HTML error page uses t()/bi()
     app.before_request(_refuse_nul_in_url)
@@ -148,12 +156,12 @@ def register_error_handlers(app):
     def _http_error(error: HTTPException):
         if error.code == 405:
             response = current_app.make_response(
-                _page_or_json("page_not_allowed", "method_not_allowed", 405, path=request.path, method=request.method)
+                _page_or_json("page_not_allowed", "method_not_allowed", 405, path=_asked_path(), method=request.method)
             )
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))  # RFC 9110: what is allowed
             return response
         if error.code == 404:
-            return _page_or_json("page_not_found", "not_found", 404, path=request.path)
+            return _page_or_json("page_not_found", "not_found", 404, path=_asked_path())
         return jsonify(
             {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}
         ), error.code
