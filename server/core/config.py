@@ -30,7 +30,13 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the message names file, key path and problem."""
+    """The configuration cannot be used; the message names file, key path and problem. ``problems``:
+    the same, one (key path, pydantic's error type, its context, the English text) each, where the
+    checks gave them (for a problem said in the reader's language)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str, dict, str]] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
 
 
 def _time(value) -> dt.time:

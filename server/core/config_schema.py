@@ -594,18 +594,20 @@ def _path(loc) -> str:
     return out or "(top level)"
 
 
-def _describe(error: ValidationError, filename: str) -> str:
-    lines = []
+def _problems(error: ValidationError) -> list[tuple[str, str, dict, str]]:
+    """(key path, error type, its context, the English text) of each problem; a union error reports each
+    branch: one a path and text."""
+    problems = {}
     for item in error.errors():
-        ctx_error = (item.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _CrossReferenceError):
-            lines += [f"{filename}: {p}: {m}" for p, m in ctx_error.problems]
+        ctx = item.get("ctx") or {}
+        if isinstance(ctx.get("error"), _CrossReferenceError):
+            for path, message in ctx["error"].problems:
+                problems.setdefault((path, message), (path, "cross_reference", {}, message))
             continue
-        message = _FRIENDLY.get(item["type"], item["msg"])
-        message = message.removeprefix("Value error, ")
-        lines.append(f"{filename}: {_path(item['loc'])}: {message}")
-    # a union error reports each branch; keep one line per path and message
-    return "\n".join(dict.fromkeys(lines))
+        message = _FRIENDLY.get(item["type"], item["msg"]).removeprefix("Value error, ")
+        path = _path(item["loc"])
+        problems.setdefault((path, message), (path, item["type"], ctx, message))
+    return list(problems.values())
 
 
 def validate(data, filename: str, context: dict) -> Config:
@@ -613,7 +615,9 @@ def validate(data, filename: str, context: dict) -> Config:
     try:
         return Config.model_validate(data, context=context)
     except ValidationError as error:
-        raise ConfigError(_describe(error, filename)) from None
+        problems = _problems(error)
+        text = "\n".join(f"{filename}: {path}: {message}" for path, _kind, _ctx, message in problems)
+        raise ConfigError(text, problems) from None
 
 
 def check_for_parent(path: str) -> int:

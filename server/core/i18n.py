@@ -59,6 +59,32 @@ def load_messages(folder: Path = CATALOG_FOLDER) -> dict[str, dict[str, str]]:
 MESSAGES: dict[str, dict[str, str]] = load_messages()
 
 
+class Phrase:
+    """A message made in the core and said later, in the language of whoever hears it: the web layer
+    turns it into text (``said``) for each answer (a setup's check names its problem this way)."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, **params):
+        self.key, self.params = key, params
+
+    def said(self, language: str) -> str:
+        return translate(self.key, language, **self.params)
+
+    def __str__(self) -> str:
+        return self.said("vi")
+
+
+def problem_key(kind: str, ctx: dict | None = None) -> str:
+    """The catalogue's sentence for what pydantic found wrong with a field (``kind``: its error type),
+    "problem_invalid" for a kind it has none for; a text shorter than its least length but not empty (a
+    password of 7 characters) is said to be too short, not empty."""
+    if kind == "string_too_short" and (ctx or {}).get("min_length", 1) > 1:
+        kind = "string_shorter_than"
+    key = f"problem_{kind}"
+    return key if key in MESSAGES else "problem_invalid"
+
+
 def translate(key: str, language: str = "vi", **params) -> str:
     entry = MESSAGES[key]
     template = entry.get(language) or entry["vi"]

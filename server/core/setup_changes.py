@@ -20,6 +20,7 @@ from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup
+from .i18n import Phrase, problem_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -76,15 +77,15 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
     try:
         return checked(document, "", {"config_dir": str(config_dir or "."), "live": True})
     except ConfigError as error:
-        lines = str(error).splitlines()
-        problems = []
-        for line in lines:
-            where, _, what = line.removeprefix(": ").partition(": ")
-            if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
-                where = where[len(item_path) :].lstrip(".") or "(body)"
-            problems.append((where, what))
-        field, problem = problems[0] if problems else ("(body)", str(error))
-        raise q.Invalid("invalid_field", field=field, problem=problem) from None
+        if not error.problems:
+            raise q.Invalid("invalid_field", field="(body)", problem=str(error)) from None
+        where, kind, ctx, what = error.problems[0]
+        if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
+            where = where[len(item_path) :].lstrip(".") or "(body)"
+        # pydantic's own kinds of problem in the reader's language; the setup's own checks as they say it
+        key = problem_key(kind, ctx)
+        problem = Phrase(key, **ctx) if key != "problem_invalid" else what
+        raise q.Invalid("invalid_field", field=where, problem=problem) from None
 
 
 def _index(document: dict, section: str, key) -> int:

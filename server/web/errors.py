@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..core import faults
 from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
-from ..core.i18n import install_jinja, pick_language, translate
+from ..core.i18n import Phrase, install_jinja, pick_language, translate
 from .extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -142,12 +142,14 @@ def register_error_handlers(app):
     def _queue_error(error: QueueError):
         if error.code == "site_unknown" and not _is_api_path(request.path):  # /s/{site}/... in a browser: a page
             return _page_or_json("page_not_found", error.code, 404, **error.params)
+        language = pick_language(request.headers.get("Accept-Language"))
+        params = {k: v.said(language) if isinstance(v, Phrase) else v for k, v in error.params.items()}
         extra = None
-        if "field" in error.params:  # (and what is wrong with it alone: a page says it beside its own label)
-            extra = {"field": error.params["field"]}
-            if isinstance(error.params.get("problem"), str):
-                extra["problem"] = error.params["problem"]
-        body, status = error_response(error.code, status_of(error), extra, **error.params)
+        if "field" in params:  # (and what is wrong with it alone: a page says it beside its own label)
+            extra = {"field": params["field"]}
+            if isinstance(params.get("problem"), str):
+                extra["problem"] = params["problem"]
+        body, status = error_response(error.code, status_of(error), extra, **params)
         if "retry_after" in error.params:  # a rate limit (server/web/ratelimits.py)
             body.headers["Retry-After"] = str(error.params["retry_after"])
         return body, status

@@ -357,3 +357,18 @@ def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admi
     assert_error(http.delete("/api/v1/admin/counters/5"), 409, "setup_counter_has_installation_clerks")
     assert http.patch("/api/v1/admin/users/cu", json={"counter": 4}).status_code == 200
     assert http.delete("/api/v1/admin/counters/5").status_code == 200
+
+
+def test_a_setup_check_s_problem_is_said_in_the_reader_s_language(admin):
+    """The setup's checks that pydantic makes (a time that is not one, a text left empty) are said in
+    Vietnamese, or in English with Accept-Language: en, after the field's name, not in pydantic's English."""
+    _server, http = admin
+    for language, said in (("vi", "không phải giờ hợp lệ (viết như 07:30)"), ("en", "is not a time of day")):
+        answer = http.patch(
+            "/api/v1/admin/site", json={"hours": {"open": "25:00"}}, headers={"Accept-Language": language}
+        )
+        error = assert_error(answer, 422, "invalid_field")
+        assert error["field"].endswith("open") and said in error["message"] and said in error["problem"], error
+        assert "Input should be" not in error["message"], error
+    empty = assert_error(http.patch("/api/v1/admin/services/HT", json={"name": {"vi": ""}}), 422, "invalid_field")
+    assert empty["field"] == "name.vi" and "không được để trống" in empty["message"], empty

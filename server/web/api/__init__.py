@@ -17,7 +17,7 @@ from ...core.auth import (
     principal_for_token,
     refuse_province_write,
 )
-from ...core.i18n import MESSAGES, pick_language, translate
+from ...core.i18n import pick_language, problem_key, translate
 from ..delivery import wake as wake_delivery
 from ..realtime import publish
 from .csrf import require_csrf
@@ -81,15 +81,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(body)"
         ctx = first.get("ctx") or {}
-        raise q.Invalid("invalid_field", field=field, problem=_problem(_kind_of(first["type"], ctx), **ctx)) from None
-
-
-def _kind_of(kind: str, ctx: dict) -> str:
-    """pydantic's error type, told apart where one sentence would mislead: a text shorter than its least
-    length but not empty (a password of 7 characters, a webhook secret of 15) is too short, not empty."""
-    if kind == "string_too_short" and ctx.get("min_length", 1) > 1:
-        return "string_shorter_than"
-    return kind
+        raise q.Invalid("invalid_field", field=field, problem=_problem(first["type"], **ctx)) from None
 
 
 def _field_with_nul(data: dict) -> str | None:
@@ -108,8 +100,7 @@ def _field_with_nul(data: dict) -> str | None:
 
 def _problem(kind: str, **params) -> str:
     """What is wrong with a field, in the caller's language (a generic sentence for rare cases)."""
-    key = f"problem_{kind}" if f"problem_{kind}" in MESSAGES else "problem_invalid"
-    return translate(key, pick_language(request.headers.get("Accept-Language")), **params)
+    return translate(problem_key(kind, params), pick_language(request.headers.get("Accept-Language")), **params)
 
 
 def current_principal() -> Principal | None:
