@@ -31,7 +31,8 @@
 
     // a remote number ends cancelled by its citizen or lapsed (not checked in by its deadline), as the
     // page was told when it loaded; seen ending while open, it only says it no longer holds
-    const remoteEnded = ticket.status === "expired" && ticket.origin === "remote";
+    // (one checked in and still waiting when the day ended expired as any number does)
+    const remoteEnded = ticket.status === "expired" && ticket.origin === "remote" && ticket.ended_by !== "checked_in";
     const statusKey = remoteEnded
       ? ({cancelled: "track_status_remote_cancelled", lapsed: "track_status_remote_lapsed"}[ticket.ended_by] ||
          "track_status_remote_ended")

@@ -522,11 +522,13 @@ def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
         conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
-def end_unoffered(conn, site_id: str, channels) -> int:
-    """The opt-ins of a site on channels it no longer offers (an admin turned one, or all, off): nothing
-    can be sent by them any more, so their addresses are not kept (Decree 13/2023): the tickets'
-    subscriptions end (address erased, pending notices dropped), the bookings' opt-ins go."""
-    offered = list(channels)
+def end_unoffered(conn, site, channels=None) -> int:
+    """The opt-ins of ``site`` on channels it does not offer (``channels``, else its setup's: an admin
+    turned one, or all, off): nothing can be sent by them any more, so their addresses are not kept
+    (Decree 13/2023): the tickets' subscriptions end (address erased, pending notices dropped), the
+    bookings' opt-ins go."""
+    site_id = site.id
+    offered = list(site.config.notifications.channels if channels is None else channels)
     ended = conn.execute(
         update(S)
         .where(S.c.site_id == site_id, S.c.ended_at.is_(None), S.c.channel.not_in(offered))

@@ -232,7 +232,7 @@ def _forget_unoffered(session: Session, site: SiteRuntime, new: Config) -> None:
     if set(site.config.notifications.channels) - set(new.notifications.channels):
         from .notifications import end_unoffered  # (the channels' code, at such a change only)
 
-        end_unoffered(session, site.id, new.notifications.channels)
+        end_unoffered(session, site, new.notifications.channels)
 
 
 def add_item(

@@ -258,6 +258,14 @@ class DeliveryWorker:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
+            self.forget_unoffered()
+
+    def forget_unoffered(self) -> None:
+        """Every site's opt-ins on channels it does not offer (turned off before this was done at the
+        change, or taken by a process that had not yet heard of it) end: their addresses are not kept."""
+        for site_id in list(self.state.sites):
+            give_way()
+            self.state.write_at(site_id, notifications.end_unoffered)
 
     def notify(self, queue_changed: bool, sites: list[str]) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
@@ -296,6 +304,9 @@ class DeliveryWorker:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
+            if notice.channel not in settings.channels:  # turned off since: never sent, its address not kept
+                state.write_at(site_id, notifications.end_unoffered)
+                continue
             meant = state.write_at(site_id, notifications.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 continue

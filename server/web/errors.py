@@ -131,7 +131,10 @@ def _asked_path() -> str:
     it out before Flask sees the request)."""
     from .app import ASKED_PATH_KEY
 
-    return request.environ.get(ASKED_PATH_KEY) or request.script_root + request.path
+    asked = request.environ.get(ASKED_PATH_KEY)  # (the raw WSGI path: its UTF-8 bytes read as Latin-1)
+    if asked is None:
+        return request.script_root + request.path
+    return asked.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
 def register_error_handlers(app):

@@ -80,6 +80,12 @@ def test_the_dossier_and_procedure_go_out_with_the_finished_ticket_and_into_the_
             403,
             "forbidden_role",
         )
+        assert_error(  # no file form yet: refused naming the field, not answered as JSON
+            http.get("/api/v1/reports/procedures", params={"from": today, "format": "csv"}, headers=supervisor),
+            422,
+            "invalid_field",
+            "format",
+        )
     finally:
         receiver.close()
 

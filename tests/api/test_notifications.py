@@ -299,15 +299,45 @@ def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside
     opt_in(srv, ticket, "sms", "0912345678")  # no one ahead: told at once
     assert "Ông/Bà là người tiếp theo" in json.loads(sms.wait_for(1)[0].body)["text"]
 
-    # turned off again: the addresses given for it are not kept (nothing sends by it any more)
+    # a channel turned off takes the addresses given for it (nothing sends by it any more); the others stay
+    both = {"channels": ["sms", "email"], "email": settings["email"]}
+    assert srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": both}).status_code == 200
     later = issue(srv.session(), "HT")
     opt_in(srv, later, "sms", "0987654321")
+    opt_in(srv, later, "email", "an@example.vn")
+    page = f"/api/v1/tickets/{later['id']}/notifications"
+
+    def kept() -> int:
+        with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
+            query = "SELECT count(*) FROM notification_subscriptions WHERE address_sealed IS NOT NULL"
+            return db.execute(query).fetchone()[0]
+
+    assert kept() == 3  # the first ticket's SMS, and the later one's two
+    sms_off = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": {"channels": ["email"]}})
+    assert sms_off.status_code == 200, sms_off.text
+    assert [s["channel"] for s in srv.session().get(page).json()["subscriptions"]] == ["email"]
+    assert kept() == 1
     off = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": {"channels": []}})
     assert off.status_code == 200, off.text
-    assert srv.session().get(f"/api/v1/tickets/{later['id']}/notifications").json()["subscriptions"] == []
+    assert srv.session().get(page).json()["subscriptions"] == []
+    assert kept() == 0
+
+    # one kept from before (a site turned off before this was done at the change): the worker's sweep at
+    # its start ends it too
+    stray = issue(srv.session(), "HT")
     with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
-        kept = db.execute("SELECT count(*) FROM notification_subscriptions WHERE address_sealed IS NOT NULL")
-        assert kept.fetchone() == (0,)
+        db.execute(
+            "INSERT INTO notification_subscriptions (site_id, ticket_id, channel, address_sealed, address_masked,"
+            " language, created_at) SELECT site_id, id, 'sms', 'sealed', '091****678', 'vi', '2026-12-05 09:00:00'"
+            " FROM tickets WHERE public_id = ?",
+            (stray["id"],),
+        )
+    assert kept() == 1
+    srv.restart()
+    deadline = time.monotonic() + 15
+    while kept() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert kept() == 0
 
 
 def _browser_keys():

@@ -139,8 +139,8 @@ def test_an_unknown_site_is_a_404_naming_it(two_sites, site_client):
     missing = http.get(f"/s/{FAR}/no-such-page", headers={"Accept": "text/html"})
     assert missing.status_code == 404 and f'<a href="/s/{FAR}/">' in missing.text
     assert f"/s/{FAR}/no-such-page" in missing.text  # the address as it was asked for
-    error = assert_error(http.get(f"/api/v1/sites/{FAR}/no-such-route"), 404, "not_found")
-    assert f"/api/v1/sites/{FAR}/no-such-route" in error["message"], error
+    error = assert_error(http.get(f"/api/v1/sites/{FAR}/tìm-hồ-sơ"), 404, "not_found")
+    assert f"/api/v1/sites/{FAR}/tìm-hồ-sơ" in error["message"], error  # (its Vietnamese letters too)
     # the site's pages are under its prefix, with their links (scripts, styles) there too
     display = http.get(f"/s/{FAR}/display/lobby")
     assert display.status_code == 200 and f"/s/{FAR}/static/" in display.text

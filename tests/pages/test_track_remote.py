@@ -80,5 +80,7 @@ def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server,
         if http.get(f"/api/v1/bookings/{made.json()['code']}").json()["status"] == "lapsed":
             break
         time.sleep(0.5)
+    else:
+        pytest.fail("the remote number did not lapse by itself")
     phone.goto(made.json()["track_url"])
     expect(phone.locator("#status")).to_contain_text("chưa xác nhận có mặt trước hạn")

@@ -73,15 +73,16 @@ def remote_of_ticket(conn: Connection, site: SiteRuntime, public_id: str) -> dic
 
 
 def remote_ending(conn: Connection, site: SiteRuntime, public_id: str) -> str | None:
-    """For the tracking page of an expired remote number: how it ended, "cancelled" (by its citizen)
-    or "lapsed" (not checked in by its deadline); None for any other ticket."""
+    """For the tracking page of an expired remote number: how it ended, "cancelled" (by its citizen),
+    "lapsed" (not checked in by its deadline) or "checked_in" (checked in, then the day ended); None
+    for any other ticket."""
     conn = connection(conn)
     status = conn.execute(
         select(B.c.status)
         .join(T, T.c.id == B.c.ticket_id)
         .where(T.c.public_id == public_id, T.c.site_id == site.id, B.c.kind == "remote")
     ).scalar()
-    return status if status in ("cancelled", "lapsed") else None
+    return status if status in ("cancelled", "lapsed", "checked_in") else None
 
 
 def row_by_code(conn, site, code: str):

@@ -34,8 +34,8 @@ from ...core.i18n import pick_language, translate
 from .. import printing
 from ..sealing import address_box
 from ..waits import estimator
-from . import _problem, bp, current_principal, idempotency, parse_body, run, state
-from .reports import requested_days
+from . import bp, current_principal, idempotency, parse_body, run, state
+from .reports import json_only, requested_days
 from .request_model import request_model
 from .tickets import CHECK_IN_ROLES, issuing_kiosk
 
@@ -406,8 +406,7 @@ def booking_report():
     late, no-shows, lapsed, the tickets by origin; totals with the no-show rate, punctuality and the
     booked share (supervisors)."""
     require_role(current_principal(), "admin", "supervisor")
-    if request.args.get("format", "json") != "json":  # (no file form yet: said, rather than JSON given)
-        raise q.Invalid("invalid_field", field="format", problem=_problem("literal_error", expected="json"))
+    json_only()
     app_state = state()
     period = requested_days(app_state.site)
     with app_state.Session() as db:

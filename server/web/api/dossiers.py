@@ -13,7 +13,7 @@ from flask import jsonify
 from ...core import dossiers
 from ...core.auth import may_act_on_counter, require_role
 from . import bp, current_principal, parse_body, run, state
-from .reports import requested_days
+from .reports import json_only, requested_days
 from .request_model import request_model
 
 
@@ -41,6 +41,7 @@ def counter_dossier(counter: int):
 @bp.get("/reports/procedures")
 def procedure_report():
     require_role(current_principal(), "admin", "supervisor")
+    json_only()
     app_state = state()
     period = requested_days(app_state.site)
     with app_state.Session() as db:

@@ -55,6 +55,11 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
+def json_only() -> None:
+    """A report with no file form yet: a ``format`` asked for is refused naming it, not answered as JSON."""
+    _choice("format", ("json",), "json")
+
+
 def _period(site) -> periods.Period:
     args = request.args
     zone = site.config.site.zone
@@ -184,7 +189,7 @@ def sites_compared():
     principal = require_role(current_principal(), "admin", "province")
     if principal.role == "admin" and principal.site_id is not None:
         raise q.NotAllowed("sites_compare_installation_only")
-    _choice("format", ("json",), "json")  # (no file form yet: said, rather than JSON given for a CSV asked)
+    json_only()
     site = state().site
     for name in ("from", "to"):  # whole business days: each site's own
         if "T" in request.args.get(name, ""):
