@@ -85,9 +85,17 @@ def problem_key(kind: str, ctx: dict | None = None) -> str:
     return key if key in MESSAGES else "problem_invalid"
 
 
+def problem_phrase(kind: str, ctx: dict, fallback: str) -> Phrase | str:
+    """What pydantic found wrong with a field, as a Phrase of the catalogue where it has a sentence for
+    that kind of problem, else ``fallback`` (a check's own text, in English)."""
+    key = problem_key(kind, ctx)
+    return Phrase(key, **ctx) if key != "problem_invalid" else fallback
+
+
 def translate(key: str, language: str = "vi", **params) -> str:
     entry = MESSAGES[key]
     template = entry.get(language) or entry["vi"]
+    params = {name: value.said(language) if isinstance(value, Phrase) else value for name, value in params.items()}
     try:
         return template.format(**params)
     except (KeyError, IndexError):  # a missing parameter must never turn an error into a crash

@@ -522,6 +522,15 @@ def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
         conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
+def unoffered(conn, site) -> bool:
+    """Whether ``site`` holds opt-ins on channels it does not offer (``end_unoffered``'s to end)."""
+    offered = list(site.config.notifications.channels)
+    tickets = select(S.c.id).where(S.c.site_id == site.id, S.c.ended_at.is_(None), S.c.channel.not_in(offered))
+    bookings = select(BO.c.id).join(B, B.c.id == BO.c.booking_id)
+    bookings = bookings.where(B.c.site_id == site.id, BO.c.channel.not_in(offered))
+    return conn.execute(tickets.limit(1)).first() is not None or conn.execute(bookings.limit(1)).first() is not None
+
+
 def end_unoffered(conn, site, channels=None) -> int:
     """The opt-ins of ``site`` on channels it does not offer (``channels``, else its setup's: an admin
     turned one, or all, off): nothing can be sent by them any more, so their addresses are not kept

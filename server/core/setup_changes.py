@@ -20,7 +20,7 @@ from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup
-from .i18n import Phrase, problem_key
+from .i18n import problem_phrase
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -83,9 +83,7 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
         if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
             where = where[len(item_path) :].lstrip(".") or "(body)"
         # pydantic's own kinds of problem in the reader's language; the setup's own checks as they say it
-        key = problem_key(kind, ctx)
-        problem = Phrase(key, **ctx) if key != "problem_invalid" else what
-        raise q.Invalid("invalid_field", field=where, problem=problem) from None
+        raise q.Invalid("invalid_field", field=where, problem=problem_phrase(kind, ctx, what)) from None
 
 
 def _index(document: dict, section: str, key) -> int:

@@ -23,6 +23,7 @@ from . import models as m
 from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor
 from .errors import Invalid, NotFound, QueueError
+from .i18n import problem_phrase
 from .setup_changes import _validate, merge_patch
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def _check_site(fields: dict, base: dict) -> dict:
             raise
         first = errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        problem = first["msg"].removeprefix("Value error, ")
+        problem = problem_phrase(first["type"], first.get("ctx") or {}, first["msg"].removeprefix("Value error, "))
         raise Invalid("invalid_field", field=field, problem=problem) from None
     return merged
 

@@ -179,6 +179,7 @@ class DeliveryWorker:
         self.notifying: gevent.Greenlet | None = None
         self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
+        self.swept = False  # the opt-ins of channels not offered: ended at the first round (prune)
         self.last_sweep = 0.0
         from .app import _secret_key
 
@@ -254,6 +255,9 @@ class DeliveryWorker:
         return True
 
     def prune(self, now: float) -> None:
+        if not self.swept:  # at the first round: a site turned off before may have kept some
+            self.swept = True
+            self.forget_unoffered()
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
@@ -263,8 +267,11 @@ class DeliveryWorker:
     def forget_unoffered(self) -> None:
         """Every site's opt-ins on channels it does not offer (turned off before this was done at the
         change, or taken by a process that had not yet heard of it) end: their addresses are not kept."""
-        for site_id in list(self.state.sites):
+        for site_id, site in list(self.state.sites.items()):
             give_way()
+            with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
+                if not notifications.unoffered(conn, site):
+                    continue
             self.state.write_at(site_id, notifications.end_unoffered)
 
     def notify(self, queue_changed: bool, sites: list[str]) -> None:
@@ -304,9 +311,8 @@ class DeliveryWorker:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
-            if notice.channel not in settings.channels:  # turned off since: never sent, its address not kept
-                state.write_at(site_id, notifications.end_unoffered)
-                continue
+            if notice.channel not in settings.channels:  # not offered (yet, as this process knows the
+                continue  # setup: it may lag a moment): not sent; the sweep ends it if it stays so
             meant = state.write_at(site_id, notifications.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 continue

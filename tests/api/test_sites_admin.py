@@ -72,6 +72,9 @@ def test_a_taken_id_is_a_conflict_and_bad_fields_are_named(admin):
     ):
         assert_error(http.post("/api/v1/admin/sites", json=body), 422, "invalid_field", field)
     assert_error(http.patch("/api/v1/admin/sites/xa-tan-phu", json={"timezone": "Mars/Olympus"}), 422, "invalid_field")
+    not_a_time = {**COMMUNE, "id": "x6", "hours": {"open": "25:00", "close": "11:30"}}
+    said = assert_error(http.post("/api/v1/admin/sites", json=not_a_time), 422, "invalid_field", "hours.open")
+    assert "không phải giờ hợp lệ" in said["message"] and "Input should" not in said["message"], said
     assert_error(http.patch("/api/v1/admin/sites/no-such-site", json={"name": "x"}), 404, "site_unknown")
     assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} == {first_id, "xa-tan-phu"}
 
