@@ -45,8 +45,9 @@ def check_in(
 ) -> q.Outcome:
     """The citizen is here: by booking code, by the ID card's QR text or by ID number. Returns the
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
-    takes a walk-in number (of ``priority``'s class, if given), still one per person. ``on_ticket(conn, site, ticket)`` runs for the
-    ticket in the same transaction (the web layer queues its print job there)."""
+    takes a walk-in number (of ``priority``'s class, if given), still one per person.
+    ``on_ticket(conn, site, ticket)`` runs for the ticket in the same transaction (the web layer queues
+    its print job there)."""
     now = now or utcnow()
     conn = connection(conn)
     if sum(v is not None for v in (code, cccd_qr, id_number)) != 1:
