@@ -450,22 +450,23 @@ def unsubscribe(conn, site, public_id: str, channel_name: str) -> None:
 
 
 def _end_subscription(conn, ticket_id: int, channel_name: str) -> None:
-    """The ticket's subscription on that channel ends: its address erased, its pending notices dropped."""
-    ended = conn.execute(
-        update(S)
-        .where(S.c.ticket_id == ticket_id, S.c.channel == channel_name, S.c.ended_at.is_(None))
-        .values(address_sealed=None, ended_at=utcnow())
-    )
-    if ended.rowcount != 1:
+    """The ticket's subscription on that channel ends (opted out)."""
+    if _end_subscriptions(conn, (S.c.ticket_id == ticket_id, S.c.channel == channel_name), "opted out") != 1:
         raise NotFound("notify_not_subscribed", channel=channel_name)
+
+
+def _end_subscriptions(conn, which: tuple, why: str) -> int:
+    """The subscriptions ``which`` (conditions on them) still going end: their addresses erased, their
+    pending notices dropped (``why``). How many ended."""
+    ended = conn.execute(
+        update(S).where(*which, S.c.ended_at.is_(None)).values(address_sealed=None, ended_at=utcnow())
+    ).rowcount
     conn.execute(
         update(N)
-        .where(
-            N.c.subscription_id.in_(select(S.c.id).where(S.c.ticket_id == ticket_id, S.c.channel == channel_name)),
-            N.c.status == "pending",
-        )
-        .values(status="dropped", last_error="opted out")
+        .where(N.c.subscription_id.in_(select(S.c.id).where(*which)), N.c.status == "pending")
+        .values(status="dropped", last_error=why)
     )
+    return ended
 
 
 def _booking(conn, site, code: str):
@@ -522,13 +523,24 @@ def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
         conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
+def _unoffered(site, channels=None) -> tuple[tuple, tuple]:
+    """The conditions on ``site``'s ticket subscriptions and on its bookings' opt-ins of the channels it
+    does not offer (``channels``, else its setup's)."""
+    offered = list(site.config.notifications.channels if channels is None else channels)
+    of_site = select(B.c.id).where(B.c.site_id == site.id)
+    return (S.c.site_id == site.id, S.c.channel.not_in(offered)), (
+        BO.c.booking_id.in_(of_site),
+        BO.c.channel.not_in(offered),
+    )
+
+
 def unoffered(conn, site) -> bool:
     """Whether ``site`` holds opt-ins on channels it does not offer (``end_unoffered``'s to end)."""
-    offered = list(site.config.notifications.channels)
-    tickets = select(S.c.id).where(S.c.site_id == site.id, S.c.ended_at.is_(None), S.c.channel.not_in(offered))
-    bookings = select(BO.c.id).join(B, B.c.id == BO.c.booking_id)
-    bookings = bookings.where(B.c.site_id == site.id, BO.c.channel.not_in(offered))
-    return conn.execute(tickets.limit(1)).first() is not None or conn.execute(bookings.limit(1)).first() is not None
+    tickets, bookings = _unoffered(site)
+    return (
+        conn.execute(select(S.c.id).where(*tickets, S.c.ended_at.is_(None)).limit(1)).first() is not None
+        or conn.execute(select(BO.c.id).where(*bookings).limit(1)).first() is not None
+    )
 
 
 def end_unoffered(conn, site, channels=None) -> int:
@@ -536,23 +548,9 @@ def end_unoffered(conn, site, channels=None) -> int:
     turned one, or all, off): nothing can be sent by them any more, so their addresses are not kept
     (Decree 13/2023): the tickets' subscriptions end (address erased, pending notices dropped), the
     bookings' opt-ins go."""
-    site_id = site.id
-    offered = list(site.config.notifications.channels if channels is None else channels)
-    ended = conn.execute(
-        update(S)
-        .where(S.c.site_id == site_id, S.c.ended_at.is_(None), S.c.channel.not_in(offered))
-        .values(address_sealed=None, ended_at=utcnow())
-    ).rowcount
-    conn.execute(
-        update(N)
-        .where(
-            N.c.subscription_id.in_(select(S.c.id).where(S.c.site_id == site_id, S.c.channel.not_in(offered))),
-            N.c.status == "pending",
-        )
-        .values(status="dropped", last_error="channel turned off")
-    )
-    of_site = select(B.c.id).where(B.c.site_id == site_id)
-    return ended + conn.execute(delete(BO).where(BO.c.booking_id.in_(of_site), BO.c.channel.not_in(offered))).rowcount
+    tickets, bookings = _unoffered(site, channels)
+    ended = _end_subscriptions(conn, tickets, "channel turned off")
+    return ended + conn.execute(delete(BO).where(*bookings)).rowcount
 
 
 def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:

@@ -284,14 +284,24 @@ def _refused(field: str):
     return wrap
 
 
+def _site_in_address() -> str | None:
+    """The site the request's address names (``/api/v1/sites/{site}/...``), None at the plain paths."""
+    from ..app import SITE_KEY
+
+    return the_request().environ.get(SITE_KEY)
+
+
 def _accounts_site(principal) -> str | None:
     """The site whose users and tokens this request lists, makes and changes: the one its address
     names (``/api/v1/sites/{site}/admin/...``), else the admin's own; None (every account of the
     installation) only for an installation admin at the plain ``/api/v1/admin/...`` paths. A site's
     admin thus never sees or touches another site's accounts, nor the installation's."""
-    from ..app import SITE_KEY
+    return _site_in_address() or principal.site_id
 
-    return the_request().environ.get(SITE_KEY) or principal.site_id
+
+def _of_scope(query, model, scope: str | None):
+    """``query`` of users or tokens kept to those of ``scope`` (every one for None)."""
+    return query if scope is None else query.filter(model.site_id == scope)
 
 
 def _new_account_site(scope: str | None, role: str) -> str | None:
@@ -311,10 +321,7 @@ def _new_account_site(scope: str | None, role: str) -> str | None:
 def _account_of(db, model, key, value, scope: str | None, section: str):
     """The user or token ``key == value`` among those of ``scope`` (every one for None): another site's
     is not found here, as if it were not there."""
-    query = select(model).filter(key == value)
-    if scope is not None:
-        query = query.filter(model.site_id == scope)
-    row = db.scalars(query).first()
+    row = db.scalars(_of_scope(select(model).filter(key == value), model, scope)).first()
     if row is None:
         raise q.NotFound("setup_item_unknown", section=section, item=value)
     return row
@@ -322,10 +329,7 @@ def _account_of(db, model, key, value, scope: str | None, section: str):
 
 @bp.get("/admin/users")
 def admin_users():
-    scope = _accounts_site(_admin())
-    query = select(m.User).order_by(m.User.username)
-    if scope is not None:
-        query = query.filter(m.User.site_id == scope)
+    query = _of_scope(select(m.User).order_by(m.User.username), m.User, _accounts_site(_admin()))
     with state().Session() as db:
         return jsonify([_user_view(u) for u in db.scalars(query)])
 
@@ -421,10 +425,7 @@ def _token_view(row: m.ApiToken) -> dict:
 
 @bp.get("/admin/tokens")
 def admin_tokens():
-    scope = _accounts_site(_admin())
-    query = select(m.ApiToken).order_by(m.ApiToken.id)
-    if scope is not None:
-        query = query.filter(m.ApiToken.site_id == scope)
+    query = _of_scope(select(m.ApiToken).order_by(m.ApiToken.id), m.ApiToken, _accounts_site(_admin()))
     with state().Session() as db:
         return jsonify([_token_view(t) for t in db.scalars(query)])
 
@@ -467,9 +468,7 @@ def admin_add_token():
 def _pair_path(body: NewToken, value: str) -> str | None:
     """The page a device opens once to keep its token (the token after #, never sent to a server log),
     under the site's own prefix when the request named a site."""
-    from ..app import SITE_KEY
-
-    site_id = the_request().environ.get(SITE_KEY)
+    site_id = _site_in_address()
     home = f"/s/{site_id}" if site_id else ""  # (the plain paths serve the first site)
     if body.role == "kiosk" and body.kiosk:
         return f"{home}/kiosk/{body.kiosk}#token={value}"
