@@ -113,10 +113,11 @@ def _hours(site) -> dict:
     }
 
 
-def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
+def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | None = None) -> dict | None:
     """What the kiosk page draws its screens from: services (grouped by field when many), priority
-    classes, opening hours, timings. Embedded in the page, and sent again in every ``state``
-    snapshot (server/web/realtime.py), so an open kiosk shows a saved setup change without a reload."""
+    classes, opening hours, timings, and where a retired site sends its citizens (``retired``,
+    sites.retirement's). Embedded in the page, and sent again in every ``state`` snapshot
+    (server/web/realtime.py), so an open kiosk shows a saved setup change without a reload."""
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
         return None
@@ -145,6 +146,7 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
         "priority_order": [p.code for p in config.priorities],  # the centre's order (the page's JSON sorts keys)
         # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
         "hours": None if ignore_hours else _hours(config.site),
+        "retired": retired,  # the closed screen for good, naming the site that took over
         "result_seconds": RESULT_SECONDS,
         "result_seconds_no_print": RESULT_SECONDS_NO_PRINT,
         "error_seconds": ERROR_SECONDS,
@@ -156,7 +158,13 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool) -> dict | None:
 def page(kiosk_id: str):
     state = _state()
     config = state.site.config
-    data = kiosk_page_data(config, kiosk_id, state.ignore_hours)
+    retired = None
+    if config.site.retired:
+        from ..server.core.sites import retirement
+
+        with state.reads.connect() as conn:
+            retired = retirement(conn, state.site)
+    data = kiosk_page_data(config, kiosk_id, state.ignore_hours, retired)
     if data is None:
         return not_found_page(config.site, "unknown_kiosk", kiosk=kiosk_id)
     data["server_time"] = dt.datetime.now(dt.UTC).isoformat()

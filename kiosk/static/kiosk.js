@@ -513,7 +513,14 @@
     const hours = page.hours;
     const text = document.getElementById("closed-hours");
     const holiday = document.getElementById("closed-holiday");
-    if (hours) {
+    const retired = page.retired;
+    QK.sayBi(document.getElementById("closed-title"), retired ? "kiosk_retired_title" : "kiosk_closed_title");
+    document.getElementById("closed-come-back").hidden = !!retired;
+    if (retired) {  // merged into another site: closed for good, and where to go instead
+      if (retired.moved_to) QK.sayBi(text, "kiosk_retired_moved", {site: retired.moved_to});
+      else QK.sayBi(text, "kiosk_retired_text");
+      holiday.hidden = true;
+    } else if (hours) {
       QK.sayBi(text, "kiosk_closed_hours", {
         open: hours.open_label, close: hours.close_label,
         days: {vi: daysText(hours.days, "vi"), en: daysText(hours.days, "en")},
@@ -528,7 +535,7 @@
   function checkHours() {
     clearTimeout(hoursTimer);
     const byServer = Date.now() < state.closedByServerUntil;
-    const closed = byServer || !isOpenNow();
+    const closed = byServer || !!page.retired || !isOpenNow();
     if (closed) fillClosed();
     if (closed && closedNotice.hidden && state.screen !== "result") showStart(true);
     closedNotice.hidden = !closed;

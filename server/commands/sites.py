@@ -38,10 +38,42 @@ def site_add(site_id, name, timezone, opens, closes, config_file):
     click.echo(say(("cli_site_added", {"site": site_id})), err=True)
 
 
+@site.command("retire")
+@click.argument("site_id", metavar="ID")
+@click.option("--moved-to", "moved_to", default=None, metavar="SITE", help="the site its citizens go to now")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_retire(site_id, moved_to, config_file):
+    """Retire site ID (communes merged): it gives no numbers and takes no bookings, its accounts and
+    devices stop working, its history stays in the reports. Refused while it has numbers or bookings
+    from today on not served. Running servers follow within a second."""
+    _change_lifecycle(site_id, {"retired": True, "moved_to": moved_to}, "cli_site_retired", config_file)
+
+
+@site.command("reopen")
+@click.argument("site_id", metavar="ID")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_reopen(site_id, config_file):
+    """Reopen a retired site ID: it serves again as before."""
+    _change_lifecycle(site_id, {"retired": False}, "cli_site_reopened", config_file)
+
+
+def _change_lifecycle(site_id: str, patch: dict, done: str, config_file) -> None:
+    from ..core import errors, sites
+
+    path = config_path(config_file)
+    _, Session = database(path)
+    try:
+        with Session.begin() as db:
+            sites.change_site_fields(db, site_id, patch, config_dir=path.parent)
+    except errors.QueueError as refusal:
+        raise click.ClickException(say((refusal.code, refusal.params), "cli_site_not_changed")) from None
+    click.echo(say((done, {"site": site_id})), err=True)
+
+
 @site.command("list")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def site_list(config_file):
-    """List the sites: id, time zone, hours, name."""
+    """List the sites: id, time zone, hours, name, and "retired" (with where its citizens go) for a retired one."""
     from ..core import sites
 
     _, Session = database(config_path(config_file), writes=False)
@@ -49,7 +81,8 @@ def site_list(config_file):
         for row in sites.list_sites(db):
             hours = row["hours"] or {}
             opening = f"{str(hours.get('open', ''))[:5]}-{str(hours.get('close', ''))[:5]}"
-            click.echo(f"{row['id']}\t{row['timezone']}\t{opening}\t{row['name']}")
+            retired = f"\tretired{' -> ' + row['moved_to'] if row['moved_to'] else ''}" if row["retired"] else ""
+            click.echo(f"{row['id']}\t{row['timezone']}\t{opening}\t{row['name']}{retired}")
 
 
 @site.command("compare")

@@ -407,10 +407,15 @@ def require_role(principal: Principal | None, *roles: str) -> Principal:
     return principal
 
 
-def may_use_site(principal: Principal | None, site_id: str) -> None:
-    """Raise unless ``principal`` (when there is one) belongs to ``site_id`` or to every site."""
-    if principal is not None and principal.site_id is not None and principal.site_id != site_id:
-        raise NotAllowed("forbidden_site", own=principal.site_id, site=site_id)
+def may_use_site(principal: Principal | None, site) -> None:
+    """Raise unless ``principal`` (when there is one) belongs to ``site`` (a SiteRuntime) or to every
+    site; the accounts and devices of a retired site act nowhere (the installation's still read it)."""
+    if principal is None or principal.site_id is None:
+        return
+    if principal.site_id != site.id:
+        raise NotAllowed("forbidden_site", own=principal.site_id, site=site.id)
+    if site.config.site.retired:
+        raise NotAllowed("site_retired_account", site=site.id)
 
 
 def refuse_province_write(principal: Principal | None) -> None:

@@ -97,6 +97,8 @@ class Site(_Data):
     # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
     # dotted blank, written by hand
     place: str | None = None
+    retired: bool = False  # no longer serves citizens (server/core/sites.py); its history stays
+    moved_to: str | None = None  # the site that took over its work
 
     @property
     def zone(self) -> ZoneInfo:
@@ -104,7 +106,16 @@ class Site(_Data):
 
 
 Site._convert = {"hours": Hours.of, "languages": list}
-Site._order = ("id", "name", "timezone", "hours", "languages", "place")  # the schema's order, for dumps
+Site._order = (
+    "id",
+    "name",
+    "timezone",
+    "hours",
+    "languages",
+    "place",
+    "retired",
+    "moved_to",
+)  # the schema's order, for dumps
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,11 @@ class Site(_Strict):
     # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
     # dotted blank, written by hand
     place: str | None = Field(default=None, max_length=80)
+    # a site that no longer serves citizens (communes merged, Decree 118/2025): its history stays in the
+    # reports; ``moved_to`` names the site that took over its work (retired and reopened only through
+    # the installation's sites, server/core/sites.py)
+    retired: bool = False
+    moved_to: Code | None = None
 
     @field_validator("timezone")
     @classmethod

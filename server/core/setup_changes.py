@@ -19,8 +19,8 @@ from . import audit
 from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
-from .db import SiteRuntime, parse_stored, save_setup
-from .i18n import problem_phrase
+from .db import SiteRuntime, parse_stored, save_setup, stored_setup
+from .i18n import Phrase, problem_phrase
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -37,6 +37,8 @@ SECTIONS = {
 # what a supervisor may change; everything else is an admin's
 SUPERVISOR_SITE_KEYS = {"ticker", "holidays"}
 SUPERVISOR_DISPLAY_KEYS = {"ticker", "slides", "slide_seconds"}
+# a site's lifecycle, changed only by the installation's admin (server/core/sites.py)
+RETIREMENT_KEYS = {"retired", "moved_to"}
 
 
 class SetupRefused(q.QueueError):
@@ -133,22 +135,49 @@ def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> Non
     then = q.local_time(site, now).astimezone(new.site.zone).date()
     if then == today:
         return
-    T, B = m.tickets.c, m.bookings.c
-    days = (today, then)
-    open_tickets = (
-        session.execute(
-            select(func.count()).where(
-                T.site_id == site.id, T.business_day.in_(days), T.status.not_in(("done", "no_show", "expired"))
-            )
-        ).scalar()
-        + session.execute(  # and slots booked for those days, not yet checked in: they would be refused
-            select(func.count()).where(B.site_id == site.id, B.business_day.in_(days), B.status == "booked")
-        ).scalar()
-    )
+    open_tickets = _unserved(session, site, lambda day: day.in_((today, then)))
     if open_tickets:
         raise SetupRefused(
             "setup_timezone_breaks_today", today=today.isoformat(), then=then.isoformat(), count=open_tickets
         )
+
+
+def _unserved(session: Session, site: SiteRuntime, of_days) -> int:
+    """The site's numbers not yet served and slots booked but not checked in, of the business days
+    ``of_days`` (a condition on a business-day column) picks."""
+    T, B = m.tickets.c, m.bookings.c
+    tickets = select(func.count()).where(
+        T.site_id == site.id, of_days(T.business_day), T.status.not_in(("done", "no_show", "expired"))
+    )
+    bookings = select(func.count()).where(B.site_id == site.id, of_days(B.business_day), B.status == "booked")
+    return session.execute(tickets).scalar() + session.execute(bookings).scalar()
+
+
+def _check_retirement(session: Session, site: SiteRuntime, new: Config) -> None:
+    """A site retires (communes merged: it serves no citizen from now on, its history stays) only when
+    nobody holds a number or a booking of it from today on, never the first site (the plain addresses,
+    /kiosk and /api/v1/..., are its), and ``moved_to`` names another site that still serves."""
+    before, after = site.config.site, new.site
+    if (before.retired, before.moved_to) == (after.retired, after.moved_to):
+        return
+    if not after.retired:
+        if after.moved_to is not None:
+            raise q.Invalid("invalid_field", field="site.moved_to", problem=Phrase("problem_moved_to_not_retired"))
+        return
+    first = stored_setup(session)
+    if first is not None and first.site_id == site.id:
+        raise SetupRefused("site_retire_first", site=site.id)
+    if after.moved_to is not None:
+        target = stored_setup(session, after.moved_to)
+        if after.moved_to == site.id or target is None or target.document["site"].get("retired"):
+            raise q.Invalid(
+                "invalid_field", field="site.moved_to", problem=Phrase("problem_moved_to_unknown", site=after.moved_to)
+            )
+    if not before.retired:
+        today = q.business_day(site, q.utcnow())
+        holding = _unserved(session, site, lambda day: day >= today)
+        if holding:
+            raise SetupRefused("site_retire_open", site=site.id, count=holding)
 
 
 def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
@@ -219,6 +248,7 @@ def _save(
     new = _validate(document, config_dir, item_path)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
+    _check_retirement(session, site, new)
     runtime = save_setup(session, new)
     _forget_unoffered(session, site, new)
     audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after)
@@ -299,17 +329,27 @@ def site_view(config: Config) -> dict:
 
 
 def change_site(
-    session: Session, site: SiteRuntime, patch: dict, *, actor: q.Actor | None = None, config_dir=None
+    session: Session,
+    site: SiteRuntime,
+    patch: dict,
+    *,
+    actor: q.Actor | None = None,
+    config_dir=None,
+    lifecycle: bool = False,
 ) -> Change:
     """``patch``: keys of ``site`` (name, timezone, hours, languages), ``policy``, ``ticket`` (footer,
     logo, tracking_url), ``notifications``, ``limits``, ``sounds`` (recordings, tts, piper_model, cache_mb),
     ``ticker`` (every display's) and ``holidays`` (short for hours.holidays). The site id stays.
-    The web layer checks who may set a sounds path and that it exists (server/web/api/admin.py)."""
+    The web layer checks who may set a sounds path and that it exists (server/web/api/admin.py).
+    ``retired`` and ``moved_to`` only with ``lifecycle``: the installation's sites (server/core/sites.py)."""
     document = _document(session, site)
     before = site_view(parse_stored(document, config_dir))
     patch = dict(patch)
     if "id" in patch and patch["id"] != document["site"]["id"]:
         raise q.Invalid("setup_key_fixed", field="id")
+    retiring = sorted(RETIREMENT_KEYS & set(patch))
+    if retiring and not lifecycle:
+        raise q.NotAllowed("site_retired_elsewhere", field=retiring[0])
     # the ticket's footer, logo and the address phones reach; the booking and issuing limits; the voice
     for section in ("policy", "ticket", "notifications", "limits", "sounds"):
         if section in patch:
@@ -340,6 +380,7 @@ def replace_setup(
                 _check_removal(session, site, section, item[name])
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
+    _check_retirement(session, site, config)
     runtime = save_setup(session, config)
     _forget_unoffered(session, site, config)
     before, after = export_document(site.config), export_document(config)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
 # dashes, as a person types it on a phone
 SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
-EDITABLE = ("name", "timezone", "hours")
+EDITABLE = ("name", "timezone", "hours", "retired", "moved_to")
 
 
 class SiteExists(QueueError):
@@ -47,6 +47,8 @@ def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
         "timezone": row.timezone,
         "hours": site.get("hours"),
         "version": setup.version if setup is not None else None,
+        "retired": bool(site.get("retired")),
+        "moved_to": site.get("moved_to"),
     }
 
 
@@ -130,8 +132,10 @@ def create_site(
 def change_site_fields(
     session: Session, site_id: str, patch: dict, *, actor: Actor | None = None, config_dir=None
 ) -> SiteRuntime:
-    """Change a site's name, time zone or hours (the keys of ``EDITABLE``): saved as a new version
-    of its setup, so every process takes it up as it takes up any change of the setup."""
+    """Change a site's name, time zone or hours, or retire or reopen it (the keys of ``EDITABLE``):
+    saved as a new version of its setup, so every process takes it up as it takes up any change of
+    the setup. ``{"retired": true, "moved_to": "other-site"}`` retires it (setup_changes'
+    ``_check_retirement`` says when it may); ``{"retired": false}`` reopens it."""
     from .setup_changes import change_site
 
     row = stored_setup(session, site_id)
@@ -144,7 +148,15 @@ def change_site_fields(
     from .db import runtime_of
 
     runtime = runtime_of(session, parse_stored(row.document, config_dir), row.version)
-    return change_site(session, runtime, patch, actor=actor, config_dir=config_dir).runtime
+    if patch.get("retired") is False:
+        patch = {**patch, "moved_to": None}  # reopened: it sends nobody elsewhere
+    was_retired = runtime.config.site.retired
+    changed = change_site(session, runtime, patch, actor=actor, config_dir=config_dir, lifecycle=True).runtime
+    now_retired = changed.config.site.retired
+    if now_retired != was_retired:
+        kind = "site_retired" if now_retired else "site_reopened"
+        audit.record(session, changed, kind, actor, site_id=site_id, moved_to=changed.config.site.moved_to)
+    return changed
 
 
 def site_view(session: Session, site_id: str) -> dict:
@@ -152,3 +164,38 @@ def site_view(session: Session, site_id: str) -> dict:
     if row is None:
         raise NotFound("site_unknown", site=site_id)
     return site_row_view(row, session.get(m.SiteSetup, site_id))
+
+
+def successor(db, site: SiteRuntime) -> tuple[str, str] | None:
+    """Where the citizens of a retired site go now, as (id, name): its ``moved_to``, followed past
+    sites retired since (a commune merged into one merged again later); None if it names none."""
+    seen, moved_to = {site.id}, site.config.site.moved_to
+    while moved_to is not None and moved_to not in seen:
+        seen.add(moved_to)
+        row = stored_setup(db, moved_to)
+        if row is None:
+            return None
+        there = row.document["site"]
+        if not there.get("retired"):
+            return moved_to, there["name"]
+        moved_to = there.get("moved_to")
+    return None
+
+
+def retired_refusal(db, site: SiteRuntime) -> QueueError:
+    """What a retired site answers to a citizen's request for a number or a booking (``db``: to name
+    where to go instead; without it, only that the site no longer serves)."""
+    name = site.config.site.name
+    then = successor(db, site) if db is not None else None
+    if then is None:
+        return QueueError("site_retired", site=name)
+    return QueueError("site_retired_moved", site=name, moved_to=then[1], moved_to_id=then[0])
+
+
+def retirement(db, site: SiteRuntime) -> dict | None:
+    """What a site's pages say of its retirement: None while it serves, else the site its citizens go
+    to now (``moved_to``: its name, ``moved_to_id``; both None where it names none)."""
+    if not site.config.site.retired:
+        return None
+    then = successor(db, site)
+    return {"moved_to_id": then[0] if then else None, "moved_to": then[1] if then else None}

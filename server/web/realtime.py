@@ -421,11 +421,13 @@ def snapshot(session_, site, kind: str, key) -> dict:
         )
         from ...kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
 
-        return {
-            **base,
-            "kiosk": {"id": key, "printer": status},
-            "page": kiosk_page_data(site.config, key, _state().ignore_hours),
-        }
+        retired = None
+        if site.config.site.retired:
+            from ..core.sites import retirement
+
+            retired = retirement(session_, site)
+        page = kiosk_page_data(site.config, key, _state().ignore_hours, retired)
+        return {**base, "kiosk": {"id": key, "printer": status}, "page": page}
     from ...sounds.web import voice_notes  # e.g. no text to speech
     from ..core import reports  # the report code loads with the first dashboard, not at start
 
@@ -505,7 +507,7 @@ def on_connect(auth=None):
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
     if principal is not None and principal.token_id is not None:
         try:
-            may_use_site(principal, site_id)  # a device of another site is refused, as over HTTP
+            may_use_site(principal, _state().sites[site_id])  # a device of another site is refused, as over HTTP
         except q.QueueError as error:
             raise _refused(error) from None
     _principals[request.sid] = principal
@@ -618,7 +620,7 @@ def on_subscribe(data):
             raise q.NotFound("unknown_ticket", ticket=str(key)[:64])
         principal = _principals.get(request.sid)
         if kind not in ("display", "kiosk", "ticket"):
-            may_use_site(principal, site.id)  # a signed-in page of another site watches nothing private here
+            may_use_site(principal, site)  # a signed-in page of another site watches nothing private here
         may_watch(principal, kind, key if kind in ("counter", "rating") else None)
         with state.Session() as db:
             snap = snapshot(db, site, kind, key)
@@ -651,7 +653,7 @@ def on_agent_hello(data):
     data = data if isinstance(data, dict) else {}
     try:
         principal = require_role(_principals.get(request.sid), "kiosk", "admin")
-        may_use_site(principal, site.id)
+        may_use_site(principal, site)
         kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
         may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)

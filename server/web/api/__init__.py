@@ -110,7 +110,7 @@ def current_principal() -> Principal | None:
     if principal is not None:
         if principal.token_id is None:
             require_csrf()  # the session cookie alone never changes anything (server/web/api/csrf.py)
-        may_use_site(principal, state().site.id)
+        may_use_site(principal, state().site)
         if request.method not in READING_METHODS:
             refuse_province_write(principal)
     return principal
@@ -156,7 +156,7 @@ def refuse_foreign_writes() -> None:
     except q.QueueError:
         return
     if principal is not None:
-        may_use_site(principal, state().site.id)
+        may_use_site(principal, state().site)
         refuse_province_write(principal)
 
 

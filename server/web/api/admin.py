@@ -516,13 +516,15 @@ def NewSite():
 
 @request_model
 def SiteChange():
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
     class SiteChange(BaseModel):
         model_config = ConfigDict(extra="forbid")
         name: str | None = Field(default=None, min_length=1, max_length=200)
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
+        retired: StrictBool | None = None  # communes merged: it serves nobody from now on (sites.py)
+        moved_to: str | None = Field(default=None, min_length=1, max_length=32)  # where its citizens go
 
     return SiteChange
 

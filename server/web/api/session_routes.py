@@ -14,7 +14,7 @@ from flask import jsonify, request, session
 
 from ...core import audit
 from ...core import engine as q
-from ...core.auth import principal_for_login
+from ...core.auth import may_use_site, principal_for_login
 from ..errors import NotJson
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
@@ -54,8 +54,7 @@ def login():
         app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
         raise refusal
     app_state.limits.login_succeeded(request.remote_addr, body.username)
-    if user.site_id is not None and user.site_id != app_state.site.id:  # a user of another site: refused here
-        raise q.NotAllowed("forbidden_site", own=user.site_id, site=app_state.site.id)
+    may_use_site(user, app_state.site)  # a user of another site, or of a retired one: refused here
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
         raise q.NotFound("unknown_counter", counter=counter)

@@ -34,6 +34,10 @@
   function serviceOptions() { return data.setup.services.map(function (s) { return {value: s.code, text: s.code + " – " + s.name.vi}; }); }
   function counterOptions() { return data.setup.counters.map(function (c) { return {value: c.number, text: c.name || String(c.number)}; }); }
   function printerOptions() { return data.setup.printers.map(function (p) { return {value: p.id, text: p.id}; }); }
+  function servingSiteOptions() {
+    return (data.sites || []).filter(function (site) { return !site.retired; })
+      .map(function (site) { return {value: site.id, text: site.id + " — " + site.name}; });
+  }
   function kioskOptions() { return data.setup.kiosks.map(function (k) { return {value: k.id, text: k.id}; }); }
   function fixed(values, prefix) {
     return function () { return values.map(function (v) { return {value: v, key: prefix ? prefix + v : null, text: v}; }); };
@@ -142,6 +146,9 @@
       {path: "hours.open", kind: "time", label: "admin_f_open"},
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},
+      // communes merged (Decree 118/2025): the site serves nobody from now on and names where to go
+      {path: "retired", kind: "check", label: "admin_f_site_retired", hint: "admin_h_site_retired", only: "change"},
+      {path: "moved_to", kind: "select", label: "admin_f_site_moved_to", options: servingSiteOptions, blank: true, only: "change"},
     ],
     policy: [
       {path: "policy.priority", kind: "select", label: "admin_f_policy", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
@@ -230,6 +237,10 @@
     sites: {columns: [["admin_f_site_id", dotted("id")], ["admin_f_site_name", dotted("name")],
       ["admin_f_timezone", dotted("timezone")],
       ["admin_tab_hours", function (s) { return s.hours ? String(s.hours.open).slice(0, 5) + "–" + String(s.hours.close).slice(0, 5) : ""; }],
+      ["admin_f_site_state", function (s) {
+        if (!s.retired) return QK.msg("admin_site_serving", null, QK.lang());
+        return QK.msg(s.moved_to ? "admin_site_retired_to" : "admin_site_retired", {site: s.moved_to}, QK.lang());
+      }],
       ["admin_c_open_site", function (s) { return "/s/" + s.id + "/admin"; }]]},
   };
   const KEYS = {services: "code", counters: "number", priorities: "code", kiosks: "id", displays: "id",
