@@ -1,0 +1,77 @@
+"""A site retired when communes merge, in a real Chromium: the installation's admin retires it in
+/admin ("Ngừng hoạt động", naming where its citizens go); its open kiosk turns at once to a notice
+that names the merged site, and back when it reopens; its booking page says where to book instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+OLD, MERGED = "xa-cu", "xa-moi"
+
+
+def add_sites(server) -> None:
+    for site, name in ((OLD, "Xã Phú Cũ"), (MERGED, "Xã Phú Mới")):
+        made = server.api("POST", "/admin/sites", token=server.token("admin"), json={"id": site, "name": name})
+        assert made.status_code == 201, made.text
+
+
+def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server, new_tab, shot):
+    add_sites(server)
+    kiosk = new_tab(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(server.url + f"/s/{OLD}/kiosk/kiosk-1")
+    expect(kiosk.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    expect(kiosk.locator("#closed")).to_be_hidden()
+
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.locator("#tab-sites").click()
+    row = admin.locator(f'#panel-sites tr.item[data-key="{OLD}"]')
+    expect(row).to_contain_text("Đang phục vụ")
+    row.click()
+    _field(admin, "sites", "retired").locator("input").check()
+    _fill(admin, "sites", {"moved_to": MERGED})
+    _save(admin, "sites")
+    _saved(admin, "sites")
+    expect(row).to_contain_text(f"Đã ngừng hoạt động (chuyển đến {MERGED})")
+    shot(admin, "admin-site-retired")
+
+    notice = kiosk.locator("#closed")
+    expect(notice).to_be_visible(timeout=5_000)  # the saved change reaches the open kiosk
+    expect(notice).to_contain_text("Điểm phục vụ đã ngừng hoạt động")
+    expect(notice).to_contain_text("Mời Ông/Bà đến: Xã Phú Mới")
+    expect(notice).to_contain_text("Please go to: Xã Phú Mới")
+    expect(kiosk.locator("#closed-come-back")).to_be_hidden()  # not "come back later": it is closed for good
+    shot(kiosk, "kiosk-site-retired")
+
+    reopened = server.api("PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": False})
+    assert reopened.status_code == 200, reopened.text
+    expect(notice).to_be_hidden(timeout=5_000)
+    kiosk.get_by_role("button", name=re.compile("Tư pháp - Hộ tịch")).click()
+    kiosk.locator("button.no-priority").click()
+    expect(kiosk.locator("#result-number")).to_have_text("1001")
+
+
+def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, phone):
+    add_sites(server)
+    retired = server.api(
+        "PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": True, "moved_to": MERGED}
+    )
+    assert retired.status_code == 200, retired.text
+    phone.goto(server.url + f"/s/{OLD}/book")
+    expect(phone.locator("#step-service")).to_contain_text("đã ngừng tiếp nhận công dân")
+    expect(phone.locator("#services button")).to_have_count(0)
+    link = phone.get_by_role("link", name="Xã Phú Mới")
+    expect(link).to_have_attribute("href", f"/s/{MERGED}/book")
+    link.click()
+    expect(phone.locator("#services button").first).to_be_visible()  # the merged site takes bookings
