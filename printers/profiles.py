@@ -8,6 +8,7 @@ capabilities are loaded at the first printer checked.
 from __future__ import annotations
 
 from ..server.core.config import check_printer_profiles_with
+from ..server.core.i18n import Phrase
 
 
 def printer_profiles() -> list[str]:
@@ -16,11 +17,11 @@ def printer_profiles() -> list[str]:
     return sorted(CAPABILITIES["profiles"])
 
 
-def profile_problem(name: str) -> str | None:
-    """Why ``name`` is not a printer profile, or None when it is one."""
+def profile_problem(name: str) -> Phrase | None:
+    """Why ``name`` is not a printer profile (said in the reader's language), or None when it is one."""
     if name in printer_profiles():
         return None
-    return f"unknown printer profile {name!r} (examples: TM-T20II, TM-T88V, default)"
+    return Phrase("problem_unknown_printer_profile", profile=name)
 
 
 def install() -> None:

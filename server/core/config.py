@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .i18n import MESSAGES, translate
+from .i18n import MESSAGES, Phrase, translate
 from .notification_settings import NotificationSettings, _Data, _optional
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -331,11 +331,12 @@ PRINTER_DRIVERS = ("network", "usb", "serial", "device", "cups", "file", "agent"
 # The printer models python-escpos knows are the device part's data: the entry points (server/cli.py,
 # server/wsgi.py) install its check (printers/profiles.py) so that config.yaml and the admin API refuse
 # an unknown profile naming the field. Where none is installed (a program that never prints), any name passes.
-_profile_problem: Callable[[str], str | None] | None = None
+_profile_problem: Callable[[str], Phrase | None] | None = None
 
 
-def check_printer_profiles_with(problem: Callable[[str], str | None]) -> None:
-    """``problem(name)`` says why a printer's ``profile`` is wrong, or None when it is right."""
+def check_printer_profiles_with(problem: Callable[[str], Phrase | None]) -> None:
+    """``problem(name)`` says why a printer's ``profile`` is wrong (a ``problem_*`` message of the
+    catalogue), or None when it is right."""
     global _profile_problem
     _profile_problem = problem
 

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from . import config as runtime
 from .config import (
@@ -39,14 +40,28 @@ from .config import (
     WEEKDAYS,
     ConfigError,
 )
+from .i18n import Phrase, translate
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # spaces alone are no name
 
 
+def _problem(kind: str, **params) -> PydanticCustomError:
+    """A problem the setup's own checks find, as pydantic reports its own: error type ``kind``, its
+    parameters the error's context. Its sentence is the catalogue's ``problem_<kind>`` (server/core/messages),
+    said as pydantic's own kinds are (i18n.problem_phrase): in the reader's language in /admin, in
+    English in config.yaml's messages (the text here)."""
+    return PydanticCustomError(kind, translate(f"problem_{kind}", "en", **params), params)
+
+
+def _known(values) -> str | Phrase:
+    """What there is to choose from, for a problem naming an unknown one ("none" when nothing)."""
+    return ", ".join(str(v) for v in sorted(values)) or Phrase("problem_none")
+
+
 def _local_time(value: dt.time) -> dt.time:
     if value.tzinfo is not None:  # the site's timezone says where; a time with its own zone is a mistake
-        raise ValueError("a local time of day without a time zone, e.g. 08:00")
+        raise _problem("time_with_zone")
     return value
 
 
@@ -58,7 +73,7 @@ def _each_once(values: list | str) -> list | str:
     database keeps one row a pair (saving it failed with the database's error)."""
     twice = [str(v) for i, v in enumerate(values) if v in values[:i]] if isinstance(values, list) else []
     if twice:
-        raise ValueError(f"{', '.join(dict.fromkeys(twice))} listed twice")
+        raise _problem("listed_twice", items=", ".join(dict.fromkeys(twice)))
     return values
 
 
@@ -87,7 +102,7 @@ class Hours(_Strict):
     @model_validator(mode="after")
     def _close_after_open(self):
         if self.close <= self.open:
-            raise ValueError("close must be later than open")
+            raise _problem("close_before_open", open=f"{self.open:%H:%M}", close=f"{self.close:%H:%M}")
         return self
 
 
@@ -112,7 +127,7 @@ class Site(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use a name such as Asia/Ho_Chi_Minh)") from None
+            raise _problem("unknown_timezone", zone=value) from None
         return value
 
 
@@ -123,7 +138,7 @@ class NumberRange(_Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.end < self.start:
-            raise ValueError(f"end ({self.end}) must not be below start ({self.start})")
+            raise _problem("range_end_below_start", start=self.start, end=self.end)
         return self
 
 
@@ -197,12 +212,11 @@ def _phrase(value: str) -> str:
     try:
         fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
     except ValueError as error:
-        raise ValueError(f"not a usable phrase ({error}); write it like {DEFAULT_PHRASE!r}") from None
+        raise _problem("phrase_unusable", error=str(error), example=DEFAULT_PHRASE) from None
     if sorted(fields) != ["counter", "number"]:
-        raise ValueError(
-            f"the phrase must contain {{number}} and {{counter}} once each and no other "
-            f"{{field}} (found: {', '.join('{' + f + '}' for f in fields) or 'none'})"
-        )
+        found = ", ".join("{" + f + "}" for f in fields) or Phrase("problem_none")
+        # the fields are parameters: a catalogue's text has no braces of its own
+        raise _problem("phrase_fields", number="{number}", counter="{counter}", field="{field}", found=found)
     return value
 
 
@@ -221,15 +235,13 @@ def _slide(value: str, info: ValidationInfo) -> str:
     """A local image or video file; a relative path starts at the folder of config.yaml."""
     suffix = Path(value).suffix.lower()
     if suffix not in SLIDE_TYPES:
-        raise ValueError(
-            f"{value!r} is not an image or video this display can show (use one of {', '.join(sorted(SLIDE_TYPES))})"
-        )
+        raise _problem("slide_type", file=value, types=", ".join(sorted(SLIDE_TYPES)))
     if (info.context or {}).get("stored"):
         return value  # checked when it was saved; a missing file is the display's to report
     base = Path((info.context or {}).get("config_dir") or Path.cwd())
     path = base / value
     if not path.is_file():
-        raise ValueError(f"no such file: {path} (a relative path starts at the folder of the configuration file)")
+        raise _problem("slide_missing", path=str(path))
     return value
 
 
@@ -255,11 +267,11 @@ class Display(_Strict):
     @model_validator(mode="after")
     def _mode(self):
         if self.mode == "counter" and self.counter is None:
-            raise ValueError("mode counter needs `counter`: the number of the counter it stands on")
+            raise _problem("display_needs_counter")
         if self.mode != "counter" and self.counter is not None:
-            raise ValueError(f"`counter` is only for mode counter (this display is mode {self.mode})")
+            raise _problem("display_counter_only", mode=self.mode)
         if self.mode == "zone" and (self.counters == "all" or not self.counters):
-            raise ValueError("mode zone needs `counters`: the list of its counters")
+            raise _problem("display_zone_needs_counters")
         return self
 
 
@@ -294,12 +306,9 @@ class RatingSettings(_Strict):
         codes = [r.code for r in self.reasons]
         twice = sorted({c for c in codes if codes.count(c) > 1})
         if twice:
-            raise ValueError(f"reason code(s) {', '.join(twice)} used twice")
+            raise _problem("reason_codes_twice", codes=", ".join(twice))
         if self.window_minutes * 60 < self.ask_seconds:
-            raise ValueError(
-                f"window_minutes ({self.window_minutes}) must be at least as long as "
-                f"ask_seconds ({self.ask_seconds} s), or a tablet would ask for ratings the server refuses"
-            )
+            raise _problem("rating_window", window_minutes=self.window_minutes, ask_seconds=self.ask_seconds)
         return self
 
 
@@ -331,7 +340,7 @@ class Printer(_Strict):
             try:
                 return int(value, 0)
             except ValueError:
-                raise ValueError(f"{value!r} is not a number (write it like 0x04b8)") from None
+                raise _problem("not_a_device_number", value=value) from None
         return value
 
     @field_validator("profile")
@@ -340,8 +349,8 @@ class Printer(_Strict):
         if (info.context or {}).get("stored"):
             return value  # checked when it was saved: a start needs none of python-escpos's profiles
         problem = runtime._profile_problem(value) if runtime._profile_problem is not None else None
-        if problem:
-            raise ValueError(problem)
+        if problem is not None:  # the device part's Phrase (printers/profiles.py)
+            raise _problem(problem.key.removeprefix("problem_"), **problem.params)
         return value
 
     @model_validator(mode="after")
@@ -349,10 +358,10 @@ class Printer(_Strict):
         needed = _DRIVER_KEYS[self.driver]
         missing = [key for key in needed if getattr(self, key) is None]
         if missing:
-            raise ValueError(f"driver {self.driver!r} needs the key(s) {', '.join(missing)}")
+            raise _problem("driver_needs_keys", driver=self.driver, keys=", ".join(missing))
         stray = [key for key in _DRIVER_ONLY_KEYS if key not in needed and getattr(self, key) is not None]
         if stray:
-            raise ValueError(f"key(s) {', '.join(stray)} are not used by driver {self.driver!r}")
+            raise _problem("driver_stray_keys", driver=self.driver, keys=", ".join(stray))
         return self
 
 
@@ -444,7 +453,7 @@ class NotificationSettings(_Open):
     def _each_channel_set_up(self):
         for name in self.channels:
             if getattr(self, name) is None:
-                raise ValueError(f"channel {name!r} is offered but notifications.{name} is not set up")
+                raise _problem("channel_not_set_up", channel=name)
         return self
 
 
@@ -478,9 +487,7 @@ class Limits(_Strict):
             try:
                 parse_many(value)
             except ValueError:
-                raise ValueError(
-                    f"{value!r} is not a limit (write it like 30/minute or 10/minute;200/day, or off)"
-                ) from None
+                raise _problem("not_a_limit", value=value) from None
         return value
 
     @field_validator("exempt_addresses")
@@ -490,9 +497,7 @@ class Limits(_Strict):
             try:
                 ipaddress.ip_network(value, strict=False)
             except ValueError:
-                raise ValueError(
-                    f"{value!r} is not an address or network (e.g. 192.168.1.20, 192.168.1.0/24)"
-                ) from None
+                raise _problem("not_a_network", value=value) from None
         return values
 
 
@@ -513,14 +518,14 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _cross_references(self, info: ValidationInfo):
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str, dict]] = []  # (key path, kind, its parameters), as _problem's
 
         def unique(items, attr, section):
             seen = set()
             for i, item in enumerate(items):
                 value = getattr(item, attr)
                 if value in seen:
-                    problems.append((f"{section}[{i}].{attr}", f"{value!r} is used twice"))
+                    problems.append((f"{section}[{i}].{attr}", "used_twice", {"value": value}))
                 seen.add(value)
             return seen
 
@@ -534,34 +539,40 @@ class Config(_Strict):
         ranges = sorted((s.numbers.start, s.numbers.end, i) for i, s in enumerate(self.services))
         for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
             if s2 <= e1:
-                problems.append(
-                    (
-                        f"services[{i2}].numbers",
-                        f"{s2}-{e2} overlaps {s1}-{e1} of services[{i1}] "
-                        "(ranges must not overlap, or two tickets would show the same number)",
-                    )
-                )
+                other = {"other": self.services[i1].code, "other_start": s1, "other_end": e1}
+                problems.append((f"services[{i2}].numbers", "range_overlaps", {"start": s2, "end": e2, **other}))
 
-        def known(values, valid, path, what):
+        def known(values, valid, path, kind, **whose):
             if values == "all":
                 return
             for j, value in enumerate(values):
                 if value not in valid:
-                    choices = ", ".join(str(v) for v in sorted(valid)) or "none"
-                    problems.append((f"{path}[{j}]", f"unknown {what} {value!r} (known: {choices})"))
+                    problems.append((f"{path}[{j}]", kind, {**whose, "value": value, "known": _known(valid)}))
 
         for i, counter in enumerate(self.counters):
-            known(counter.services, service_codes, f"counters[{i}].services", "service")
+            known(
+                counter.services,
+                service_codes,
+                f"counters[{i}].services",
+                "counter_unknown_service",
+                counter=counter.number,
+            )
         for i, display in enumerate(self.displays):
-            known(display.counters, counter_numbers, f"displays[{i}].counters", "counter")
+            known(
+                display.counters,
+                counter_numbers,
+                f"displays[{i}].counters",
+                "display_unknown_counter",
+                display=display.id,
+            )
             if display.counter is not None and display.counter not in counter_numbers:
-                choices = ", ".join(str(v) for v in sorted(counter_numbers)) or "none"
-                problems.append((f"displays[{i}].counter", f"unknown counter {display.counter!r} (known: {choices})"))
+                params = {"display": display.id, "value": display.counter, "known": _known(counter_numbers)}
+                problems.append((f"displays[{i}].counter", "display_unknown_counter", params))
         for i, kiosk in enumerate(self.kiosks):
-            known(kiosk.services, service_codes, f"kiosks[{i}].services", "service")
+            known(kiosk.services, service_codes, f"kiosks[{i}].services", "kiosk_unknown_service", kiosk=kiosk.id)
             if kiosk.printer is not None and kiosk.printer not in printer_ids:
-                choices = ", ".join(sorted(printer_ids)) or "none"
-                problems.append((f"kiosks[{i}].printer", f"unknown printer {kiosk.printer!r} (known: {choices})"))
+                params = {"kiosk": kiosk.id, "value": kiosk.printer, "known": _known(printer_ids)}
+                problems.append((f"kiosks[{i}].printer", "kiosk_unknown_printer", params))
         served = {
             c for counter in self.counters for c in (service_codes if counter.services == "all" else counter.services)
         }
@@ -569,15 +580,18 @@ class Config(_Strict):
         # one up (add the service, then its counter), and the kiosk says nobody serves it yet
         for i, service in enumerate(self.services if not (info.context or {}).get("live") else ()):
             if service.code not in served:
-                problems.append((f"services[{i}]", f"no counter serves {service.code!r}"))
+                problems.append((f"services[{i}]", "service_not_served", {"service": service.code}))
         if problems:
             raise _CrossReferenceError(problems)
         return self
 
 
 class _CrossReferenceError(ValueError):
-    def __init__(self, problems):
-        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+    """Every problem between the sections, each (key path, kind, parameters) as ``_problem``'s, said
+    from the catalogue's ``problem_<kind>``."""
+
+    def __init__(self, problems: list[tuple[str, str, dict]]):
+        super().__init__("; ".join(f"{p}: {translate(f'problem_{kind}', 'en', **ps)}" for p, kind, ps in problems))
         self.problems = problems
 
 
@@ -606,8 +620,9 @@ def _problems(error: ValidationError) -> list[tuple[str, str, dict, str]]:
     for item in error.errors():
         ctx = item.get("ctx") or {}
         if isinstance(ctx.get("error"), _CrossReferenceError):
-            for path, message in ctx["error"].problems:
-                problems.setdefault((path, message), (path, "cross_reference", {}, message))
+            for path, kind, params in ctx["error"].problems:
+                message = translate(f"problem_{kind}", "en", **params)
+                problems.setdefault((path, message), (path, kind, params, message))
             continue
         message = _FRIENDLY.get(item["type"], item["msg"]).removeprefix("Value error, ")
         path = _path(item["loc"])

@@ -87,7 +87,8 @@ def problem_key(kind: str, ctx: dict | None = None) -> str:
 
 def problem_phrase(kind: str, ctx: dict, fallback: str) -> Phrase | str:
     """What pydantic found wrong with a field, as a Phrase of the catalogue where it has a sentence for
-    that kind of problem, else ``fallback`` (a check's own text, in English)."""
+    that kind of problem, else ``fallback`` (pydantic's own text, in English). The setup's own checks
+    (server/core/config_schema.py ``_problem``) report kinds of their own, each with its sentence here."""
     key = problem_key(kind, ctx)
     return Phrase(key, **ctx) if key != "problem_invalid" else fallback
 

@@ -84,7 +84,7 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
         where, kind, ctx, what = error.problems[0]
         if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
             where = where[len(item_path) :].lstrip(".") or "(body)"
-        # pydantic's own kinds of problem in the reader's language; the setup's own checks as they say it
+        # in the reader's language: pydantic's own kinds of problem and the setup's own checks alike
         raise q.Invalid("invalid_field", field=where, problem=problem_phrase(kind, ctx, what)) from None
 
 

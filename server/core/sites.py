@@ -23,7 +23,7 @@ from . import models as m
 from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor
 from .errors import Invalid, NotFound, QueueError
-from .i18n import problem_phrase
+from .i18n import Phrase, problem_phrase
 from .setup_changes import _validate, merge_patch
 
 if TYPE_CHECKING:
@@ -103,11 +103,7 @@ def create_site(
     its own name, time zone and hours (the template's when not given). Its numbering and business
     day start empty. Refuses a malformed or taken id (``Invalid`` / ``SiteExists``, naming ``id``)."""
     if not isinstance(site_id, str) or not SITE_ID.match(site_id):
-        raise Invalid(
-            "invalid_field",
-            field="id",
-            problem="1-32 lower-case letters, digits or dashes, e.g. xa-tan-phu (it is part of the address)",
-        )
+        raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id"))
     if session.get(m.Site, site_id) is not None:
         raise SiteExists("site_exists", field="id", site=site_id)
     source = stored_setup(session, template)
@@ -143,7 +139,9 @@ def change_site_fields(
         raise NotFound("site_unknown", site=site_id)
     unknown = sorted(set(patch) - set(EDITABLE))
     if unknown:
-        raise Invalid("invalid_field", field=unknown[0], problem=f"only {', '.join(EDITABLE)} can be changed here")
+        raise Invalid(
+            "invalid_field", field=unknown[0], problem=Phrase("problem_site_fields", fields=", ".join(EDITABLE))
+        )
     from .config import parse_stored
     from .db import runtime_of
 

@@ -108,7 +108,7 @@ def test_a_service_or_counter_listed_twice_is_refused_naming_it(admin):
         http.post("/api/v1/admin/counters", json={"number": 9, "services": ["HT", "HT"]}),
     ):
         error = assert_error(answer, 422, "invalid_field", "services")
-        assert "HT listed twice" in error["message"], error
+        assert "HT bị ghi hai lần" in error["message"], error
     assert http.get("/api/v1/admin/setup").json() == before
     assert http.patch("/api/v1/admin/kiosks/kiosk-1", json={"services": ["HT", "DC", "HT"]}).status_code == 200
     assert http.patch("/api/v1/admin/displays/lobby", json={"counters": [1, 2, 1]}).status_code == 200
@@ -372,3 +372,55 @@ def test_a_setup_check_s_problem_is_said_in_the_reader_s_language(admin):
         assert "Input should be" not in error["message"], error
     empty = assert_error(http.patch("/api/v1/admin/services/HT", json={"name": {"vi": ""}}), 422, "invalid_field")
     assert empty["field"] == "name.vi" and "không được để trống" in empty["message"], empty
+
+
+OWN_CHECKS = [  # (request, the Vietnamese, the English); "{open}" is the site's opening time
+    pytest.param(
+        ("POST", "/api/v1/admin/services", {**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),
+        "khoảng số 1500–1600 trùng với khoảng 1001–1999 của dịch vụ HT",
+        "1500-1600 overlaps 1001-1999 of service HT",
+        id="range-overlaps",
+    ),
+    pytest.param(
+        ("POST", "/api/v1/admin/counters", {"number": 9, "services": ["HT", "XY"]}, "services[1]"),
+        "quầy 9 gọi dịch vụ không có: XY (có: CT, DC, HT, LD, TK, VH)",
+        "unknown service 'XY' (known: CT, DC, HT, LD, TK, VH)",
+        id="counter-unknown-service",
+    ),
+    pytest.param(
+        ("PATCH", "/api/v1/admin/displays/lobby", {"counters": [1, 99]}, "counters[1]"),
+        "màn hình lobby hiển thị quầy không có: 99",
+        "unknown counter 99",
+        id="display-unknown-counter",
+    ),
+    pytest.param(
+        ("PATCH", "/api/v1/admin/site", {"hours": {"close": "07:00"}}, "site.hours"),
+        "giờ đóng cửa (07:00) phải sau giờ mở cửa ({open})",
+        "close (07:00) must be later than open ({open})",
+        id="close-before-open",
+    ),
+    pytest.param(
+        ("PATCH", "/api/v1/admin/counters/1", {"services": ["HT", "LD", "HT"]}, "services"),
+        "HT bị ghi hai lần",
+        "HT listed twice",
+        id="listed-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize("request_, vietnamese, english", OWN_CHECKS)
+def test_the_setup_s_own_checks_are_said_in_the_reader_s_language(admin, request_, vietnamese, english):
+    """The setup's own checks (a range overlapping another service's, a counter or a display naming what
+    is not there, a closing time before the opening) are said in Vietnamese, or in English with
+    Accept-Language: en, after the field's name, in ``message`` and in ``problem`` (what /admin shows
+    next to the field); before, they were English in both. Nothing is saved."""
+    _server, http = admin
+    method, path, body, field = request_
+    before = http.get("/api/v1/admin/setup").json()
+    opening = before["setup"]["site"]["hours"]["open"][:5]
+    for language, label, said in (("vi", "Trường", vietnamese), ("en", "Field", english)):
+        answer = http.request(method, path, json=body, headers={"Accept-Language": language})
+        error = assert_error(answer, 422, "invalid_field", field)
+        assert error["problem"].startswith(said.format(open=opening)), error
+        assert error["message"] == f"{label} “{field}”: {error['problem']}", error
+    assert http.get("/api/v1/admin/setup").json() == before

@@ -34,6 +34,8 @@ def test_a_site_added_by_the_command_is_served_by_the_running_server(server):
     assert refused.returncode != 0 and "xa-tan-phu" in refused.stderr and "no site was added" in refused.stderr
     refused = server.cli("site", "add", "Xa Tan Phu", "--name", "bad id", check=False)
     assert refused.returncode != 0 and "“id”" in refused.stderr
+    # said in Vietnamese, then in English, as every message of the command line
+    assert "phải gồm 1–32 chữ cái thường" in refused.stderr and "1-32 lower-case letters" in refused.stderr
 
     http = server.session()
     deadline = time.monotonic() + 5  # the server notices the new site within a second

@@ -206,5 +206,5 @@ def test_a_printer_profile_python_escpos_does_not_know_is_refused(live_server, c
     error = assert_error(
         http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-XYZ"}), 422, "invalid_field", "profile"
     )
-    assert "unknown printer profile 'TM-XYZ'" in error["message"]
+    assert "không có mẫu máy in “TM-XYZ”" in error["message"], error
     assert http.patch("/api/v1/admin/printers/kiosk-1", json={"profile": "TM-T88V"}).status_code == 200

@@ -211,3 +211,46 @@ def test_a_time_zone_that_moves_today_to_another_date_is_refused_while_a_number_
     assert moved.status_code == 200, moved.text
     again = http.post("/api/v1/sites/xa-tan-phu/tickets", json={"service": "HT"}).json()
     assert again["business_day"] != ticket.json()["business_day"] and again["number"] == 1001
+
+
+@pytest.mark.parametrize(
+    "request_, vietnamese, english",
+    [
+        pytest.param(
+            ("POST", "/api/v1/admin/sites", {**COMMUNE, "id": "Xã Tân Phú"}, "id"),
+            "phải gồm 1–32 chữ cái thường không dấu, chữ số hoặc dấu gạch ngang, ví dụ xa-tan-phu",
+            "1-32 lower-case letters, digits or dashes, e.g. xa-tan-phu",
+            id="malformed-id",
+        ),
+        pytest.param(
+            (
+                "POST",
+                "/api/v1/admin/sites",
+                {**COMMUNE, "id": "x3", "hours": {"open": "17:00", "close": "07:00"}},
+                "hours",
+            ),
+            "giờ đóng cửa (07:00) phải sau giờ mở cửa (17:00)",
+            "close (07:00) must be later than open (17:00)",
+            id="close-before-open",
+        ),
+        pytest.param(
+            ("PATCH", "/api/v1/admin/sites/xa-tan-phu", {"timezone": "Asia/Hanoi-City"}, "site.timezone"),
+            "không có múi giờ “Asia/Hanoi-City” (dùng tên như Asia/Ho_Chi_Minh)",
+            "unknown time zone 'Asia/Hanoi-City'",
+            id="unknown-timezone",
+        ),
+    ],
+)
+def test_a_site_s_own_checks_are_said_in_the_reader_s_language(admin, request_, vietnamese, english):
+    """A malformed id, a closing time before the opening, an unknown time zone: said in Vietnamese, or in
+    English with Accept-Language: en, after the field's name; before, in English in both. Nothing is added."""
+    _server, http = admin
+    assert http.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201
+    method, path, body, field = request_
+    for language, label, said in (("vi", "Trường", vietnamese), ("en", "Field", english)):
+        answer = http.request(method, path, json=body, headers={"Accept-Language": language})
+        error = assert_error(answer, 422, "invalid_field", field)
+        assert error["problem"].startswith(said), error
+        assert error["message"] == f"{label} “{field}”: {error['problem']}", error
+    listed = {s["id"]: s for s in http.get("/api/v1/admin/sites").json()}
+    assert len(listed) == 2 and listed["xa-tan-phu"]["timezone"] == COMMUNE["timezone"]

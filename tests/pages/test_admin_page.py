@@ -143,7 +143,9 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     admin.click("#panel-services button.new")
     _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "numbers.start": "1500", "numbers.end": "1600"})
     _save(admin, "services")
-    expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text("1001-1999")
+    expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text(
+        "trùng với khoảng 1001–1999 của dịch vụ HT"
+    )
     expect(admin.locator('#panel-services tr.item[data-key="MT"]')).to_have_count(0)
     shot(admin, "admin-services-refused")
 
@@ -164,6 +166,14 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     admin.click("#lang")
     expect(admin.locator("#tab-hours")).to_have_text("Hours & holidays")
     expect(holidays.locator("label").first).to_have_text("Holidays")
+    # the setup's own checks too: the overlapping range is refused in English now
+    admin.click("#tab-services")
+    admin.click("#panel-services button.new")
+    _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "numbers.start": "1500", "numbers.end": "1600"})
+    _save(admin, "services")
+    expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text(
+        "1500-1600 overlaps 1001-1999 of service HT"
+    )
     admin.click("#lang")
     expect(admin.locator("#tab-hours")).to_have_text("Giờ làm việc & ngày nghỉ")
 
