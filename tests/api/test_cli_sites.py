@@ -102,3 +102,26 @@ def test_simulate_fills_the_site_it_names_and_only_that_one(server):
     assert compared["phuc-la"][1:3] == ["0", "0"] and compared["total"][1] == str(tan_phu["issued"])
     refused = server.cli("simulate", "--site", "no-such-site", "--days", "1", check=False)
     assert refused.returncode != 0 and "no-such-site" in refused.stderr
+
+
+def test_a_site_retired_and_reopened_by_the_command(server):
+    server.cli("site", "add", "xa-cu", "--name", "Xã Phú Cũ")
+    server.cli("site", "add", "xa-moi", "--name", "Xã Phú Mới")
+    first = server.cli("site", "list").stdout.split("\t")[0]
+    refused = server.cli("site", "retire", first, check=False)
+    assert refused.returncode != 0 and "điểm đầu tiên" in refused.stderr and "first site" in refused.stderr
+
+    retired = server.cli("site", "retire", "xa-cu", "--moved-to", "xa-moi")
+    assert "xa-cu" in retired.stderr and "history stays in the reports" in retired.stderr
+    listed = server.cli("site", "list").stdout.splitlines()
+    assert any(line.startswith("xa-cu\t") and line.endswith("\tretired -> xa-moi") for line in listed), listed
+    http = server.session()
+    deadline = time.monotonic() + 5  # the running server follows within a second
+    answer = http.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
+    while answer.status_code != 409 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answer = http.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
+    assert "Xã Phú Mới" in assert_error(answer, 409, "site_retired_moved")["message"]
+
+    assert "xa-cu" in server.cli("site", "reopen", "xa-cu").stderr
+    assert not any("retired" in line for line in server.cli("site", "list").stdout.splitlines())
