@@ -326,12 +326,13 @@ def deliveries(
 
 
 def replay(conn, site, webhook_id: int, delivery: int) -> dict:
-    """Send a delivery again now, with the same delivery id; a failure is retried on the schedule from its start."""
+    """Send a delivery again now, with the same delivery id; a failure is retried on the schedule from its
+    start. Pending again, it shows no delivery time until the receiver takes it again."""
     _webhook(conn, site, webhook_id)
     changed = conn.execute(
         update(D)
         .where(D.c.id == delivery, D.c.webhook_id == webhook_id)
-        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), delivered_at=None)
     )
     if changed.rowcount != 1:
         raise NotFound("delivery_unknown", delivery=delivery, webhook=webhook_id)

@@ -295,9 +295,11 @@ def test_replay_sends_the_delivery_again_with_its_id(live_server, receivers):
         f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/{log['id']}/replay", headers=_admin(srv)
     )
     assert replayed.status_code == 202, replayed.text
-    assert replayed.json()["status"] == "pending"
+    assert (replayed.json()["status"], replayed.json()["delivered_at"]) == ("pending", None)  # not the old time
     again = receiver.wait_for(2)[1]
     assert (again.delivery, again.body) == (first.delivery, first.body)
+    [log_again] = wait_delivered(srv, webhook["id"], 1)
+    assert log_again["delivered_at"] >= log["delivered_at"], (log_again, log)
     assert_error(
         srv.session().post(f"/api/v1/admin/webhooks/{webhook['id']}/deliveries/999/replay", headers=_admin(srv)),
         404,
