@@ -59,3 +59,30 @@ def test_an_admin_edits_a_limit_and_finds_it_saved_after_a_reload(new_tab, serve
     expect(_error(admin, "sounds", "sounds.recordings")).to_contain_text("không có thư mục này trên máy chủ")
     assert server.api("GET", "/admin/site", token=server.token("admin")).json()["sounds"]["recordings"] == "recordings"
     shot(admin, "admin-sounds-refused")
+
+
+def test_an_admin_turns_english_off_on_the_citizens_pages(new_tab, server):
+    kiosk = new_tab(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(server.url + "/kiosk/kiosk-1")
+    expect(kiosk.locator("#lang-switch")).to_be_visible()
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-hours")
+    english = _input(admin, "hours", "languages")
+    expect(english).to_be_checked()
+    english.uncheck()
+    _save(admin, "hours")
+    expect(admin.locator('form[data-form="hours"] .saved')).to_have_text("Đã lưu")
+    assert server.api("GET", "/admin/site", token=server.token("admin")).json()["languages"] == ["vi"]
+    kiosk.reload()
+    expect(kiosk.locator("#lang-switch")).to_have_count(0)  # Vietnamese only now
+
+    admin.reload()
+    expect(admin.locator("body")).to_have_attribute("data-ready", "1")
+    admin.click("#tab-hours")
+    expect(_input(admin, "hours", "languages")).not_to_be_checked()
+    _input(admin, "hours", "languages").check()
+    _save(admin, "hours")
+    expect(admin.locator('form[data-form="hours"] .saved')).to_have_text("Đã lưu")
+    kiosk.reload()
+    expect(kiosk.locator("#lang-switch")).to_be_visible()

@@ -131,6 +131,8 @@
     hours: [
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
       {path: "place", kind: "text", label: "admin_f_place", hint: "admin_h_place"},
+      // site.languages: Vietnamese always; English offered at one tap on the citizens' pages, or not
+      {path: "languages", kind: "english", label: "admin_f_english", hint: "admin_h_english"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},
@@ -514,7 +516,7 @@
       } else {
         input = el("input");
         // a time is typed as 24-hour hh:mm (a time input would show AM/PM in some browsers)
-        input.type = {int: "number", number: "number", check: "checkbox", password: "password"}[field.kind] || "text";
+        input.type = {int: "number", number: "number", check: "checkbox", english: "checkbox", password: "password"}[field.kind] || "text";
         if (field.kind === "number") input.step = "any";
         if (field.kind === "time") { input.placeholder = "hh:mm"; input.inputMode = "numeric"; input.maxLength = 5; }
         if (field.kind === "password") input.autocomplete = "new-password";
@@ -526,6 +528,7 @@
       input.addEventListener("change", changed);
       api.set = function (value) {
         if (field.kind === "check") input.checked = value === undefined ? !field.off : !!value;
+        else if (field.kind === "english") input.checked = !value || value.indexOf("en") >= 0;
         else if (field.kind === "lines") input.value = (value || []).join("\n");
         else if (field.kind === "headers") {
           input.value = Object.keys(value || {}).map(function (name) { return name + ": " + value[name]; }).join("\n");
@@ -537,6 +540,7 @@
       };
       api.get = function () {
         if (field.kind === "check") return input.checked;
+        if (field.kind === "english") return input.checked ? ["vi", "en"] : ["vi"];
         if (field.kind === "lines") return input.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
         if (field.kind === "headers") {  // "Name: value" a line; a line without ":" is sent as it is (the server names it)
           const headers = {};
