@@ -407,14 +407,16 @@ def require_role(principal: Principal | None, *roles: str) -> Principal:
     return principal
 
 
-def may_use_site(principal: Principal | None, site) -> None:
+def may_use_site(principal: Principal | None, site, *, acting: bool = True) -> None:
     """Raise unless ``principal`` (when there is one) belongs to ``site`` (a SiteRuntime) or to every
-    site; the accounts and devices of a retired site act nowhere (the installation's still read it)."""
+    site; the accounts and devices of a retired site act nowhere (the installation's still read it).
+    ``acting=False``: a live connection only, which a retired site's kiosk still opens to hear that
+    it is retired (what it may watch is checked at each subscription)."""
     if principal is None or principal.site_id is None:
         return
     if principal.site_id != site.id:
         raise NotAllowed("forbidden_site", own=principal.site_id, site=site.id)
-    if site.config.site.retired:
+    if acting and site.config.site.retired:
         raise NotAllowed("site_retired_account", site=site.id)
 
 

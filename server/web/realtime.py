@@ -507,7 +507,8 @@ def on_connect(auth=None):
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
     if principal is not None and principal.token_id is not None:
         try:
-            may_use_site(principal, _state().sites[site_id])  # a device of another site is refused, as over HTTP
+            # a device of another site is refused, as over HTTP
+            may_use_site(principal, _state().sites[site_id], acting=False)
         except q.QueueError as error:
             raise _refused(error) from None
     _principals[request.sid] = principal

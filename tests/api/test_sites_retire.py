@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import server_db
 from api_helpers import assert_error
+from test_sites import SiteClient
 
 from queuekiosk.server.core import auth
 
@@ -152,3 +153,23 @@ def test_only_the_installation_admin_retires_a_site(admin):
     )
     assert "retired" in said["message"]
     assert not next(s for s in http.get("/api/v1/admin/sites").json() if s["id"] == "xa-cu")["retired"]
+
+
+def test_a_retired_sites_kiosk_still_hears_it_live_but_its_devices_watch_nothing_private(admin):
+    server, http = admin
+    kiosk_token = server_db._write(
+        server.database_url, lambda db: auth.create_token(db, "kiosk", "k1", site_id="xa-cu", kiosk="kiosk-1")
+    )
+    counter_token = server_db._write(server.database_url, lambda db: auth.create_token(db, "counter", "q1", 1, "xa-cu"))
+    assert retire(http, "xa-cu", "xa-moi").status_code == 200
+    kiosk = SiteClient(server.url, "xa-cu").connect(auth={"token": kiosk_token})
+    console = SiteClient(server.url, "xa-cu").connect(auth={"token": counter_token})
+    try:
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        page = kiosk.wait_for("state")["page"]
+        assert page["retired"] == {"moved_to_id": "xa-moi", "moved_to": "Xã Phú Mới"}, page
+        refused = console.subscribe({"counter": 1})
+        assert refused["error"]["code"] == "site_retired_account", refused
+    finally:
+        kiosk.close()
+        console.close()
