@@ -116,7 +116,7 @@ def _hours(site) -> dict:
 def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | None = None) -> dict | None:
     """What the kiosk page draws its screens from: services (grouped by field when many), priority
     classes, opening hours, timings, and where a retired site sends its citizens (``retired``,
-    sites.retirement's). Embedded in the page, and sent again in every ``state`` snapshot
+    SiteRuntime.retirement). Embedded in the page, and sent again in every ``state`` snapshot
     (server/web/realtime.py), so an open kiosk shows a saved setup change without a reload."""
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
@@ -158,13 +158,7 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | N
 def page(kiosk_id: str):
     state = _state()
     config = state.site.config
-    retired = None
-    if config.site.retired:
-        from ..server.core.sites import retirement
-
-        with state.reads.connect() as conn:
-            retired = retirement(conn, state.site)
-    data = kiosk_page_data(config, kiosk_id, state.ignore_hours, retired)
+    data = kiosk_page_data(config, kiosk_id, state.ignore_hours, state.site.retirement)
     if data is None:
         return not_found_page(config.site, "unknown_kiosk", kiosk=kiosk_id)
     data["server_time"] = dt.datetime.now(dt.UTC).isoformat()

@@ -46,7 +46,8 @@ def site_retire(site_id, moved_to, config_file):
     """Retire site ID (communes merged): it gives no numbers and takes no bookings, its accounts and
     devices stop working, its history stays in the reports. Refused while it has numbers or bookings
     from today on not served. Running servers follow within a second."""
-    _change_lifecycle(site_id, {"retired": True, "moved_to": moved_to}, "cli_site_retired", config_file)
+    patch = {"retired": True, **({"moved_to": moved_to} if moved_to else {})}  # (else where it sent them stays)
+    _change_lifecycle(site_id, patch, "cli_site_retired", config_file)
 
 
 @site.command("reopen")
@@ -64,9 +65,12 @@ def _change_lifecycle(site_id: str, patch: dict, done: str, config_file) -> None
     _, Session = database(path)
     try:
         with Session.begin() as db:
+            was = sites.site_view(db, site_id)["retired"]
             sites.change_site_fields(db, site_id, patch, config_dir=path.parent)
     except errors.QueueError as refusal:
         raise click.ClickException(say((refusal.code, refusal.params), "cli_site_not_changed")) from None
+    if not was and not patch["retired"]:
+        done = "cli_site_not_retired"  # reopening a site that serves: nothing was done
     click.echo(say((done, {"site": site_id})), err=True)
 
 

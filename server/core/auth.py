@@ -417,7 +417,11 @@ def may_use_site(principal: Principal | None, site, *, acting: bool = True) -> N
     if principal.site_id != site.id:
         raise NotAllowed("forbidden_site", own=principal.site_id, site=site.id)
     if acting and site.config.site.retired:
-        raise NotAllowed("site_retired_account", site=site.id)
+        if principal.role == "kiosk":  # a citizen at its kiosk hears where to go, not about accounts
+            from .sites import retired_refusal
+
+            raise retired_refusal(site)
+        raise NotAllowed("site_retired_account", site=site.config.site.name)
 
 
 def refuse_province_write(principal: Principal | None) -> None:

@@ -116,8 +116,8 @@ class Site(_Strict):
     # dotted blank, written by hand
     place: str | None = Field(default=None, max_length=80)
     # a site that no longer serves citizens (communes merged, Decree 118/2025): its history stays in the
-    # reports; ``moved_to`` names the site that took over its work (retired and reopened only through
-    # the installation's sites, server/core/sites.py)
+    # reports; ``moved_to`` names the site that took over its work. Set by `queuekiosk site retire` and
+    # /admin's sites (server/core/sites.py); a setup file's own is ignored on import, refused as a seed
     retired: bool = False
     moved_to: Code | None = None
 
@@ -129,6 +129,12 @@ class Site(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise _problem("unknown_timezone", zone=value) from None
         return value
+
+    @model_validator(mode="after")
+    def _moved_only_when_retired(self):
+        if self.moved_to is not None and not self.retired:
+            raise _problem("moved_to_not_retired")
+        return self
 
 
 class NumberRange(_Strict):

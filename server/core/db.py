@@ -18,7 +18,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 from . import models as m
-from .config import Config, parse_stored
+from .config import Config, ConfigError, parse_stored
 
 if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
     from sqlalchemy.orm import Session, sessionmaker
@@ -482,10 +482,22 @@ class SiteRuntime:
     priority_codes: dict[int, str] = field(default_factory=dict)
     counter_numbers: dict[int, int] = field(default_factory=dict)
     displays_of_counter: dict[int, list[str]] = field(default_factory=dict)
+    # a retired site's successor, (id, name) of the serving site its citizens go to now: worked out
+    # from every site's runtime as each process takes them up (sites.link_successors)
+    successor: tuple[str, str] | None = None
 
     @property
     def id(self) -> str:
         return self.config.site.id
+
+    @property
+    def retirement(self) -> dict | None:
+        """What the site's pages say of its retirement: None while it serves, else the site its citizens
+        go to now (``moved_to``: its name, ``moved_to_id``; both None where it names none)."""
+        if not self.config.site.retired:
+            return None
+        moved_to_id, moved_to = self.successor or (None, None)
+        return {"moved_to_id": moved_to_id, "moved_to": moved_to}
 
     def index(self, every_row: dict[str, dict] | None = None):
         """``every_row``: by table name, id -> code (or number) of its every row, active or not."""
@@ -636,7 +648,17 @@ def prepare_database(
             (migrate_in_child if migrate_apart else migrate)(engine)
         check_schema(engine)
         with engine.begin() as conn:
-            return site_setup(conn, config_dir) or save_setup(conn, seed() if callable(seed) else seed)
+            return site_setup(conn, config_dir) or save_setup(conn, _first_site(seed() if callable(seed) else seed))
+
+
+def _first_site(config: Config) -> Config:
+    """A new installation's first site, from config.yaml: it serves (its addresses are the plain ones)."""
+    if config.site.retired:
+        raise ConfigError(
+            "site.retired: a new installation's first site serves citizens: remove `retired` and `moved_to`"
+            " from config.yaml (a site is retired with `queuekiosk site retire ID`)"
+        )
+    return config
 
 
 def open_database(engine: Engine, config_dir: Path | None = None) -> SiteRuntime:

@@ -142,42 +142,53 @@ def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> Non
         )
 
 
-def _unserved(session: Session, site: SiteRuntime, of_days) -> int:
-    """The site's numbers not yet served and slots booked but not checked in, of the business days
-    ``of_days`` (a condition on a business-day column) picks."""
+def _unserved(session: Session, site: SiteRuntime, of_days, booked: bool = True) -> int:
+    """The site's numbers not yet served, of the business days ``of_days`` (a condition on a business-day
+    column) picks, and with ``booked`` its slots booked but not checked in (a remote number is counted
+    once, as its ticket); without, the numbers of citizens at the centre only."""
     T, B = m.tickets.c, m.bookings.c
-    tickets = select(func.count()).where(
-        T.site_id == site.id, of_days(T.business_day), T.status.not_in(("done", "no_show", "expired"))
-    )
-    bookings = select(func.count()).where(B.site_id == site.id, of_days(B.business_day), B.status == "booked")
-    return session.execute(tickets).scalar() + session.execute(bookings).scalar()
+    ended = ("done", "no_show", "expired") if booked else ("done", "no_show", "expired", m.REMOTE_STATUS)
+    count = session.execute(
+        select(func.count()).where(T.site_id == site.id, of_days(T.business_day), T.status.not_in(ended))
+    ).scalar()
+    if booked:
+        count += session.execute(
+            select(func.count()).where(
+                B.site_id == site.id, of_days(B.business_day), B.status == "booked", B.kind == "slot"
+            )
+        ).scalar()
+    return count
 
 
 def _check_retirement(session: Session, site: SiteRuntime, new: Config) -> None:
-    """A site retires (communes merged: it serves no citizen from now on, its history stays) only when
-    nobody holds a number or a booking of it from today on, never the first site (the plain addresses,
-    /kiosk and /api/v1/..., are its), and ``moved_to`` names another site that still serves."""
-    before, after = site.config.site, new.site
-    if (before.retired, before.moved_to) == (after.retired, after.moved_to):
-        return
-    if not after.retired:
-        if after.moved_to is not None:
-            raise q.Invalid("invalid_field", field="site.moved_to", problem=Phrase("problem_moved_to_not_retired"))
+    """A site retires (communes merged: it serves no citizen from now on, its history stays) only while
+    no citizen at the centre holds a number of it (its bookings are then cancelled: server/web/housekeeping.py),
+    never the first site (the plain addresses, /kiosk and /api/v1/..., are its), and ``moved_to`` names
+    another site that still serves. Compared with the setup as saved, not as this process holds it."""
+    before, after = stored_setup(session, site.id).document["site"], new.site
+    if (before.get("retired", False), before.get("moved_to")) == (after.retired, after.moved_to) or not after.retired:
         return
     first = stored_setup(session)
     if first is not None and first.site_id == site.id:
-        raise SetupRefused("site_retire_first", site=site.id)
+        raise SetupRefused("site_retire_first", site=after.name)
     if after.moved_to is not None:
         target = stored_setup(session, after.moved_to)
-        if after.moved_to == site.id or target is None or target.document["site"].get("retired"):
-            raise q.Invalid(
-                "invalid_field", field="site.moved_to", problem=Phrase("problem_moved_to_unknown", site=after.moved_to)
-            )
-    if not before.retired:
+        problem = (
+            Phrase("problem_moved_to_itself")
+            if after.moved_to == site.id
+            else Phrase("problem_moved_to_unknown", site=after.moved_to)
+            if target is None
+            else Phrase("problem_moved_to_retired", site=target.document["site"]["name"])
+            if target.document["site"].get("retired")
+            else None
+        )
+        if problem is not None:
+            raise q.Invalid("invalid_field", field="site.moved_to", problem=problem)
+    if not before.get("retired", False):
         today = q.business_day(site, q.utcnow())
-        holding = _unserved(session, site, lambda day: day >= today)
+        holding = _unserved(session, site, lambda day: day >= today, booked=False)
         if holding:
-            raise SetupRefused("site_retire_open", site=site.id, count=holding)
+            raise SetupRefused("site_retire_open", site=after.name, count=holding)
 
 
 def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> None:
@@ -347,7 +358,8 @@ def change_site(
     patch = dict(patch)
     if "id" in patch and patch["id"] != document["site"]["id"]:
         raise q.Invalid("setup_key_fixed", field="id")
-    retiring = sorted(RETIREMENT_KEYS & set(patch))
+    saved = {"retired": document["site"].get("retired", False), "moved_to": document["site"].get("moved_to")}
+    retiring = sorted(key for key in RETIREMENT_KEYS & set(patch) if patch[key] != saved[key])
     if retiring and not lifecycle:
         raise q.NotAllowed("site_retired_elsewhere", field=retiring[0])
     # the ticket's footer, logo and the address phones reach; the booking and issuing limits; the voice
@@ -373,6 +385,9 @@ def replace_setup(
     document = _document(session, site)
     if config.site.id != document["site"]["id"]:
         raise q.Invalid("setup_key_fixed", field="site.id")
+    # whether the site is retired is not part of a setup file: kept as it is (queuekiosk site retire/reopen)
+    lifecycle = {key: document["site"].get(key, default) for key, default in (("retired", False), ("moved_to", None))}
+    config = config.model_copy(update={"site": config.site.model_copy(update=lifecycle)})
     for section, name in SECTIONS.items():
         kept = {str(getattr(item, name)) for item in getattr(config, section)}
         for item in document.get(section, []):
@@ -380,7 +395,6 @@ def replace_setup(
                 _check_removal(session, site, section, item[name])
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
-    _check_retirement(session, site, config)
     runtime = save_setup(session, config)
     _forget_unoffered(session, site, config)
     before, after = export_document(site.config), export_document(config)
@@ -390,5 +404,9 @@ def replace_setup(
 
 
 def export_document(config: Config) -> dict:
-    """The setup as config.yaml writes it: only what differs from the defaults."""
-    return config.model_dump(mode="json", exclude_defaults=True)
+    """The setup as config.yaml writes it: only what differs from the defaults, and not whether the site
+    is retired (that is the installation's, not the setup's: a retired commune's file seeds a serving site)."""
+    document = config.model_dump(mode="json", exclude_defaults=True)
+    for key in RETIREMENT_KEYS:
+        document.get("site", {}).pop(key, None)
+    return document

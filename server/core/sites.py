@@ -146,9 +146,12 @@ def change_site_fields(
     from .db import runtime_of
 
     runtime = runtime_of(session, parse_stored(row.document, config_dir), row.version)
-    if patch.get("retired") is False:
+    saved = runtime.config.site
+    if patch.get("retired") is False and "moved_to" not in patch:
         patch = {**patch, "moved_to": None}  # reopened: it sends nobody elsewhere
-    was_retired = runtime.config.site.retired
+    if all(getattr(saved, key) == value for key, value in patch.items()):
+        return runtime  # nothing to change (retired again, say): no new version for every screen to redraw
+    was_retired = saved.retired
     changed = change_site(session, runtime, patch, actor=actor, config_dir=config_dir, lifecycle=True).runtime
     now_retired = changed.config.site.retired
     if now_retired != was_retired:
@@ -164,36 +167,31 @@ def site_view(session: Session, site_id: str) -> dict:
     return site_row_view(row, session.get(m.SiteSetup, site_id))
 
 
-def successor(db, site: SiteRuntime) -> tuple[str, str] | None:
-    """Where the citizens of a retired site go now, as (id, name): its ``moved_to``, followed past
-    sites retired since (a commune merged into one merged again later); None if it names none."""
-    seen, moved_to = {site.id}, site.config.site.moved_to
-    while moved_to is not None and moved_to not in seen:
-        seen.add(moved_to)
-        row = stored_setup(db, moved_to)
-        if row is None:
-            return None
-        there = row.document["site"]
-        if not there.get("retired"):
-            return moved_to, there["name"]
-        moved_to = there.get("moved_to")
-    return None
+def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
+    """Set each retired site's ``successor``: its ``moved_to``, followed past sites retired since (a
+    commune merged into one merged again later) to one that serves; None where it names none. The
+    ids of the retired sites whose successor changed (their open pages are told)."""
+    changed = []
+    for site in runtimes.values():
+        then = None
+        if site.config.site.retired:
+            seen, moved_to = {site.id}, site.config.site.moved_to
+            while moved_to in runtimes and moved_to not in seen:  # (a cycle of two retirements: none)
+                seen.add(moved_to)
+                there = runtimes[moved_to].config.site
+                if not there.retired:
+                    then = (there.id, there.name)
+                    break
+                moved_to = there.moved_to
+        if then != site.successor:
+            site.successor = then
+            changed.append(site.id)
+    return changed
 
 
-def retired_refusal(db, site: SiteRuntime) -> QueueError:
-    """What a retired site answers to a citizen's request for a number or a booking (``db``: to name
-    where to go instead; without it, only that the site no longer serves)."""
+def retired_refusal(site: SiteRuntime) -> QueueError:
+    """What a retired site answers to a citizen's request for a number or a booking."""
     name = site.config.site.name
-    then = successor(db, site) if db is not None else None
-    if then is None:
+    if site.successor is None:
         return QueueError("site_retired", site=name)
-    return QueueError("site_retired_moved", site=name, moved_to=then[1], moved_to_id=then[0])
-
-
-def retirement(db, site: SiteRuntime) -> dict | None:
-    """What a site's pages say of its retirement: None while it serves, else the site its citizens go
-    to now (``moved_to``: its name, ``moved_to_id``; both None where it names none)."""
-    if not site.config.site.retired:
-        return None
-    then = successor(db, site)
-    return {"moved_to_id": then[0] if then else None, "moved_to": then[1] if then else None}
+    return QueueError("site_retired_moved", site=name, moved_to=site.successor[1], moved_to_id=site.successor[0])

@@ -28,9 +28,8 @@ bp.record_once(lambda setup: setup.app.jinja_env.globals.setdefault("takes_booki
 def book_page_data(site) -> dict:
     """The services that take bookings, each with the days it has slots on (what the page draws)."""
     services = []
-    for service in site.config.services:
-        if site.config.site.retired:  # merged into another site: nothing to book here (the page says where)
-            break
+    # a retired site (merged into another) offers nothing to book: the page says where to go instead
+    for service in [] if site.config.site.retired else site.config.services:
         if service.booking is None or service.code not in site.service_ids:
             continue
         services.append(
@@ -74,12 +73,7 @@ def _remote_today(app_state, site) -> dict:
 def _page(code: str | None):
     app_state = current_app.extensions["queuekiosk"]
     site = app_state.site
-    data = {**book_page_data(site), **_remote_today(app_state, site), "code": code, "retired": None}
-    if site.config.site.retired:
-        from ..core.sites import retirement
-
-        with app_state.reads.connect() as conn:
-            data["retired"] = retirement(conn, site)
+    data = {**book_page_data(site), **_remote_today(app_state, site), "code": code, "retired": site.retirement}
     response = current_app.make_response(
         render_template("book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_"))
     )

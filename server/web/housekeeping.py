@@ -91,13 +91,16 @@ def lapse_seconds() -> float:
 
 def lapse_loop(state) -> None:
     """Remote numbers not checked in by their deadline lapse (server/core/bookings/ending.py), and the
-    dashboard and webhooks hear it (booking.lapsed), at every site."""
+    dashboard and webhooks hear it (booking.lapsed), at every site; a retired site's bookings are
+    cancelled (one taken in the second before every process knew it retired, say)."""
     from .realtime import publish
 
     every = lapse_seconds()
     while True:
         gevent.sleep(every)
         for site_id in list(state.sites):
+            if state.sites[site_id].config.site.retired:
+                end_bookings_of_retired(state, site_id)
             with state.at(site_id):
                 try:
                     outcome = state.write(outbox.recording(bookings.lapse_overdue))
@@ -105,3 +108,18 @@ def lapse_loop(state) -> None:
                     log.exception("lapsing the overdue remote numbers failed; trying again shortly")
                     continue
                 publish(state.site, outcome)
+
+
+def end_bookings_of_retired(state, site_id: str) -> None:
+    """Cancel what is booked at a retired site from today on (at its retirement, then in the lapse loop)."""
+    from .realtime import publish
+
+    with state.at(site_id):
+        try:
+            outcome = state.write(outbox.recording(bookings.cancel_at_retired_site))
+        except Exception:  # a busy database: the lapse loop tries again
+            log.exception("cancelling the bookings of a retired site failed; trying again shortly")
+            return
+        if outcome.happened:
+            log.info("site retired: %d booking(s) cancelled", len(outcome.happened))
+            publish(state.site, outcome)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from ..core import models as m
 from ..core.db import read_bare, site_setup
+from ..core.sites import link_successors
 from .resync import tell_own_clients
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,17 @@ def adopt(state, runtime) -> None:
             spooler.use_site(runtime)  # printers added, changed or removed
     log.info("site %s: setup version %d in use", runtime.id, runtime.version)
     tell_own_clients("config.changed", {"site": runtime.id, "version": runtime.version}, runtime.id)
+    _link_retired(state, told=runtime.id)
+
+
+def _link_retired(state, told: str | None = None) -> None:
+    """Each retired site's successor, from the sites served here; the open pages of a retired site whose
+    successor changed (the site it names retired too, reopened or was renamed) redraw, as at a change
+    of its own setup."""
+    for site_id in link_successors(state.sites):
+        if site_id != told and state.limits is not None:  # (inside create_app: no page is open yet)
+            version = state.sites[site_id].version
+            tell_own_clients("config.changed", {"site": site_id, "version": version}, site_id)
 
 
 def _start_site(state, runtime) -> None:
@@ -84,6 +96,8 @@ def adopt_new_sites(state) -> list[str]:
             state.sites[runtime.id] = runtime
             _start_site(state, runtime)
             log.info("site %s: served from now on (setup version %d)", runtime.id, runtime.version)
+    if new:
+        _link_retired(state)
     return new
 
 

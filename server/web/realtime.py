@@ -421,12 +421,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
         )
         from ...kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
 
-        retired = None
-        if site.config.site.retired:
-            from ..core.sites import retirement
-
-            retired = retirement(session_, site)
-        page = kiosk_page_data(site.config, key, _state().ignore_hours, retired)
+        page = kiosk_page_data(site.config, key, _state().ignore_hours, site.retirement)
         return {**base, "kiosk": {"id": key, "printer": status}, "page": page}
     from ...sounds.web import voice_notes  # e.g. no text to speech
     from ..core import reports  # the report code loads with the first dashboard, not at start

@@ -123,5 +123,9 @@ def test_a_site_retired_and_reopened_by_the_command(server):
         answer = http.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
     assert "Xã Phú Mới" in assert_error(answer, 409, "site_retired_moved")["message"]
 
-    assert "xa-cu" in server.cli("site", "reopen", "xa-cu").stderr
+    server.cli("site", "retire", "xa-cu")  # again, without naming where: where it sent them stays
+    assert any(line.endswith("\tretired -> xa-moi") for line in server.cli("site", "list").stdout.splitlines())
+
+    assert "site xa-cu reopened" in server.cli("site", "reopen", "xa-cu").stderr
     assert not any("retired" in line for line in server.cli("site", "list").stdout.splitlines())
+    assert "nothing to reopen" in server.cli("site", "reopen", "xa-cu").stderr

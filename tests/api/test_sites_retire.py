@@ -8,14 +8,20 @@ site; and it reopens as it was.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import server_db
+import yaml
 from api_helpers import assert_error
 from test_sites import SiteClient
 
 from queuekiosk.server.core import auth
+from queuekiosk.server.core.config import ConfigError, parse_config
+from queuekiosk.server.core.db import create_db_engine, default_database_url, prepare_database
+
+REPO = Path(__file__).resolve().parents[2]
 
 HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 OLD = {"id": "xa-cu", "name": "Xã Phú Cũ", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
@@ -82,7 +88,7 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
 
     # its devices and accounts act nowhere now; the installation's admin still reads it
     said = assert_error(device.post("/api/v1/sites/xa-cu/counters/1/next"), 403, "site_retired_account")
-    assert "xa-cu" in said["message"]
+    assert "Xã Phú Cũ" in said["message"]
     assert http.get("/api/v1/sites/xa-cu/admin/setup").status_code == 200
     # and its history stays in the province's comparison
     today = ticket.json()["business_day"]
@@ -107,13 +113,17 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
     assert device.post("/api/v1/sites/xa-cu/counters/1/next").status_code == 200
 
 
-def test_a_site_retires_only_when_nobody_holds_a_number_or_booking_of_it(admin):
+def test_a_site_retires_only_when_no_citizen_waits_there_and_its_bookings_are_cancelled(admin):
     server, http = admin
     first = http.get("/api/v1/admin/sites").json()[0]["id"]
-    assert_error(retire(http, first), 409, "site_retire_first")
+    said = assert_error(retire(http, first), 409, "site_retire_first")
+    assert "điểm đầu tiên" in said["message"], said
 
     citizen = server.session()
     assert citizen.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"}).status_code == 201
+    remote = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
+    far = citizen.post("/api/v1/sites/xa-cu/bookings", json=remote)  # a number taken from a phone, not here yet
+    assert far.status_code == 201, far.text
     later = (dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() + dt.timedelta(days=2)).isoformat()
     slot = citizen.get("/api/v1/sites/xa-cu/services/HT/slots", params={"date": later}).json()[0]
     booked = citizen.post(
@@ -122,21 +132,50 @@ def test_a_site_retires_only_when_nobody_holds_a_number_or_booking_of_it(admin):
     )
     assert booked.status_code == 201, booked.text
     error = assert_error(retire(http, "xa-cu", "xa-moi"), 409, "site_retire_open")
-    assert "2" in error["message"], error  # one waiting number, one booking in two days
+    assert "còn 1 công dân" in error["message"], error  # the one at the centre: not the phone's, not the booking
 
     serve_everyone(server, "xa-cu")
-    assert_error(retire(http, "xa-cu", "xa-moi"), 409, "site_retire_open")  # the booking still holds
-    assert citizen.delete(f"/api/v1/sites/xa-cu/bookings/{booked.json()['code']}").status_code == 200
-
-    for moved_to in ("no-such-site", "xa-cu"):
-        assert_error(retire(http, "xa-cu", moved_to), 422, "invalid_field", "site.moved_to")
+    for moved_to, problem in (
+        ("no-such-site", "không có điểm phục vụ “no-such-site”"),
+        ("xa-cu", "chính điểm này"),
+    ):
+        said = assert_error(retire(http, "xa-cu", moved_to), 422, "invalid_field", "site.moved_to")
+        assert problem in said["message"], said
     assert_error(http.patch("/api/v1/admin/sites/xa-moi", json={"moved_to": "phuong-lon"}), 422, "invalid_field")
+    assert_error(http.patch("/api/v1/admin/sites/xa-moi", json={"retired": None}), 422, "invalid_field", "retired")
     assert retire(http, "phuong-lon").status_code == 200  # retired without naming where to go
-    assert_error(retire(http, "xa-cu", "phuong-lon"), 422, "invalid_field", "site.moved_to")  # not a serving site
+    said = assert_error(retire(http, "xa-cu", "phuong-lon"), 422, "invalid_field", "site.moved_to")
+    assert "Phường Phú Lớn” cũng đã ngừng hoạt động" in said["message"], said
     plain = assert_error(citizen.post("/api/v1/sites/phuong-lon/tickets", json={"service": "HT"}), 409, "site_retired")
     assert "Phường Phú Lớn" in plain["message"], plain
+
     assert retire(http, "xa-cu", "xa-moi").status_code == 200
+    for code in (far.json()["code"], booked.json()["code"]):  # cancelled with the retirement, as their holders would
+        assert citizen.get(f"/api/v1/sites/xa-cu/bookings/{code}").json()["status"] == "cancelled"
     assert all(not s["retired"] for s in http.get("/api/v1/admin/sites").json() if s["id"] in (first, "xa-moi"))
+
+
+def test_a_setup_file_neither_retires_nor_reopens_a_site(admin):
+    """Whether a site is retired is the installation's, not its setup's: an export leaves it out, an
+    import keeps it as it is, and config.yaml cannot seed a retired first site."""
+    server, http = admin
+    assert retire(http, "xa-cu", "xa-moi").status_code == 200
+    exported = server.cli("config", "export", "--site", "xa-cu").stdout
+    assert "retired" not in exported and "moved_to" not in exported, exported
+    setup_file = server.workdir / "xa-cu.yaml"
+    setup_file.write_text(exported, encoding="utf-8")
+    server.cli("config", "import", str(setup_file), "--site", "xa-cu")
+    listed = {s["id"]: s for s in http.get("/api/v1/admin/sites").json()}
+    assert (listed["xa-cu"]["retired"], listed["xa-cu"]["moved_to"]) == (True, "xa-moi")
+
+
+def test_config_yaml_cannot_seed_a_retired_first_site(tmp_path):
+    seeded = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    seeded["site"].update(retired=True, moved_to="xa-moi")
+    engine = create_db_engine(default_database_url(tmp_path))
+    with pytest.raises(ConfigError, match="site.retired"):
+        prepare_database(engine, parse_config(seeded, str(tmp_path / "config.yaml")), tmp_path)
+    engine.dispose()
 
 
 def test_only_the_installation_admin_retires_a_site(admin):
@@ -152,6 +191,8 @@ def test_only_the_installation_admin_retires_a_site(admin):
         commune.patch("/api/v1/sites/xa-cu/admin/site", json={"retired": True}), 403, "site_retired_elsewhere"
     )
     assert "retired" in said["message"]
+    unchanged = commune.patch("/api/v1/sites/xa-cu/admin/site", json={"retired": False, "name": "Xã Phú Cũ"})
+    assert unchanged.status_code == 200, unchanged.text  # what it read back, sent again, is no retirement
     assert not next(s for s in http.get("/api/v1/admin/sites").json() if s["id"] == "xa-cu")["retired"]
 
 
@@ -170,6 +211,20 @@ def test_a_retired_sites_kiosk_still_hears_it_live_but_its_devices_watch_nothing
         assert page["retired"] == {"moved_to_id": "xa-moi", "moved_to": "Xã Phú Mới"}, page
         refused = console.subscribe({"counter": 1})
         assert refused["error"]["code"] == "site_retired_account", refused
+        # a citizen's tap on the paired kiosk hears where to go, not about accounts
+        tap = bearer(server, kiosk_token).post(
+            "/api/v1/sites/xa-cu/tickets", json={"service": "HT", "kiosk": "kiosk-1"}
+        )
+        assert "Xã Phú Mới" in assert_error(tap, 409, "site_retired_moved")["message"]
+
+        # the merged site merged again later: the open kiosk is told, and names the new place
+        since = kiosk.mark()
+        assert retire(http, "xa-moi", "phuong-lon").status_code == 200
+        kiosk.wait_for("config.changed", since=since)
+        since = kiosk.mark()
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        page = kiosk.wait_for("state", since=since)["page"]
+        assert page["retired"]["moved_to"] == "Phường Phú Lớn", page
     finally:
         kiosk.close()
         console.close()

@@ -43,14 +43,14 @@ def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server, 
     _fill(admin, "sites", {"moved_to": MERGED})
     _save(admin, "sites")
     _saved(admin, "sites")
-    expect(row).to_contain_text(f"Đã ngừng hoạt động (chuyển đến {MERGED})")
+    expect(row).to_contain_text("Đã ngừng hoạt động (chuyển đến Xã Phú Mới)")
     shot(admin, "admin-site-retired")
 
     notice = kiosk.locator("#closed")
     expect(notice).to_be_visible(timeout=5_000)  # the saved change reaches the open kiosk
-    expect(notice).to_contain_text("Điểm phục vụ đã ngừng hoạt động")
-    expect(notice).to_contain_text("Mời Ông/Bà đến: Xã Phú Mới")
-    expect(notice).to_contain_text("Please go to: Xã Phú Mới")
+    expect(notice).to_contain_text("Trung tâm đã ngừng hoạt động")
+    expect(notice).to_contain_text("Mời Ông/Bà đến Xã Phú Mới để được phục vụ")
+    expect(notice).to_contain_text("Please go to Xã Phú Mới")
     expect(kiosk.locator("#closed-come-back")).to_be_hidden()  # not "come back later": it is closed for good
     shot(kiosk, "kiosk-site-retired")
 

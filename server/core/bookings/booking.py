@@ -93,7 +93,7 @@ def book(
     """A place in the slot of ``day`` starting at ``start`` ("08:15"), if one is free."""
     now = now or utcnow()
     conn = connection(conn)
-    settings, service_id = settings_of(site, service, conn)
+    settings, service_id = settings_of(site, service)
     who = person(key, phone, id_number)
     check_day(site, settings, day, now)
     slot_start, slot_end = slot_of(site, settings, day, start, now)
@@ -138,7 +138,7 @@ def take_remote(
     served with walk-ins, held out of the queue until its citizen checks in before the deadline."""
     now = now or utcnow()
     conn = connection(conn)
-    settings, service_id = settings_of(site, service, conn)
+    settings, service_id = settings_of(site, service)
     if not settings.remote:
         raise QueueError("remote_not_offered", service=service)
     who = person(key, phone, id_number)

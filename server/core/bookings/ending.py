@@ -58,6 +58,13 @@ def cancel(
         if taken.status == "cancelled":
             return q.Outcome(booking_view(site, taken), [])
         refuse_unless_booked(conn, site, taken, now)
+    view, happened = _cancelled(conn, site, row, now, actor)
+    return q.Outcome(view, [happened])
+
+
+def _cancelled(conn, site, row, now, actor, reason: str = "cancelled") -> tuple[dict, q.Happened]:
+    """What follows a booking taken to ``cancelled``: its place back, its remote number ended, its
+    opt-ins gone; its view, and its event."""
     if row.kind == "slot":
         conn.execute(
             update(SLOTS)
@@ -65,10 +72,31 @@ def cancel(
             .values(taken=SLOTS.c.taken - 1)
         )
     else:
-        _end_remote_ticket(conn, site, row, now, actor, "cancelled")
+        _end_remote_ticket(conn, site, row, now, actor, reason)
     conn.execute(delete(PD).where(PD.c.booking_id == row.id))
     view = view_of(conn, site, row.id)
-    return q.Outcome(view, [q.Happened("booking.cancelled", detail={"booking": public(view)})])
+    return view, q.Happened("booking.cancelled", detail={"booking": public(view)})
+
+
+def cancel_at_retired_site(
+    conn: Connection, site: SiteRuntime, now: dt.datetime | None = None, actor: q.Actor | None = None
+) -> q.Outcome:
+    """A retired site (merged into another) serves nobody: its bookings from today on, slots and remote
+    numbers not yet checked in, are cancelled, as their holders would (``booking.cancelled``; the
+    booking's page then says so, and where the site's citizens go now). Nothing at a serving site."""
+    if not site.config.site.retired:
+        return q.Outcome(None, [])
+    now = now or utcnow()
+    conn = connection(conn)
+    today = q.business_day(site, now)
+    rows = conn.execute(
+        select(B).where(B.c.site_id == site.id, B.c.status == "booked", B.c.business_day >= today)
+    ).all()
+    happened = []
+    for row in rows:
+        if take_booking(conn, row, "cancelled", cancelled_at=now) is None:  # (else another process did)
+            happened.append(_cancelled(conn, site, row, now, actor, "site_retired")[1])
+    return q.Outcome(None, happened)
 
 
 def _end_remote_ticket(conn, site, row, now, actor, reason: str) -> None:

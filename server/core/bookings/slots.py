@@ -16,13 +16,12 @@ from ..periods import vn_date
 from .records import SLOTS, connection
 
 
-def settings_of(site: SiteRuntime, service: str, db=None) -> tuple[BookingSettings, int]:
-    """The service's booking settings and row id; refused where it takes no bookings (``db``: to name
-    the site a retired one sends its citizens to)."""
+def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
+    """The service's booking settings and row id; refused where it takes no bookings."""
     if site.config.site.retired:  # merged into another site: it takes no bookings
         from ..sites import retired_refusal
 
-        raise retired_refusal(db, site)
+        raise retired_refusal(site)
     service_cfg = site.config.service(service)
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:
@@ -72,7 +71,7 @@ def slots(
 ) -> list[dict]:
     """The slots of ``day`` still ahead, each with its free places."""
     now = now or utcnow()
-    settings, service_id = settings_of(site, service, conn)
+    settings, service_id = settings_of(site, service)
     check_day(site, settings, day, now)
     times = [(s, e) for s, e in slot_times(site, settings, day) if to_utc(s) > now]
     if not times:

@@ -204,7 +204,7 @@ def issue(
     if config.site.retired:  # merged into another site: it gives no numbers
         from ..sites import retired_refusal
 
-        raise retired_refusal(session, site)
+        raise retired_refusal(site)
     service_cfg = _service_of(config, service)
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:

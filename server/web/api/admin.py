@@ -41,6 +41,7 @@ from ...core.setup_changes import (
     site_view,
 )
 from .. import live_setup
+from ..housekeeping import end_bookings_of_retired
 from ..live_setup import adopt
 from . import _problem, bp, current_principal, parse_body, state, the_request
 from .request_model import request_model
@@ -523,7 +524,7 @@ def SiteChange():
         name: str | None = Field(default=None, min_length=1, max_length=200)
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
-        retired: StrictBool | None = None  # communes merged: it serves nobody from now on (sites.py)
+        retired: StrictBool = None  # communes merged: it serves nobody from now on (sites.py); null refused
         moved_to: str | None = Field(default=None, min_length=1, max_length=32)  # where its citizens go
 
     return SiteChange
@@ -592,4 +593,6 @@ def admin_change_a_site(site_id: str):
 
     runtime, view = app_state.write(action)
     _serve_site(app_state, runtime)
+    if runtime.config.site.retired:  # what was booked there is cancelled now, not at the next lapse round
+        end_bookings_of_retired(app_state, site_id)
     return jsonify(view)

@@ -241,7 +241,8 @@
       ["admin_tab_hours", function (s) { return s.hours ? String(s.hours.open).slice(0, 5) + "–" + String(s.hours.close).slice(0, 5) : ""; }],
       ["admin_f_site_state", function (s) {
         if (!s.retired) return QK.msg("admin_site_serving", null, QK.lang());
-        return QK.msg(s.moved_to ? "admin_site_retired_to" : "admin_site_retired", {site: s.moved_to}, QK.lang());
+        const to = (data.sites || []).find(function (other) { return other.id === s.moved_to; });
+        return QK.msg(s.moved_to ? "admin_site_retired_to" : "admin_site_retired", {site: to ? to.name : s.moved_to}, QK.lang());
       }],
       ["admin_c_open_site", function (s) { return "/s/" + s.id + "/admin"; }]]},
   };
