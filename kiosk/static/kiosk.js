@@ -430,7 +430,7 @@
     state.voice = true;
     listenButton.setAttribute("aria-pressed", "true");
     touch();
-    const base = "/api/v1/announcements/kiosk/" + encodeURIComponent(page.kiosk);
+    const base = QK.url("/api/v1/announcements/kiosk/" + encodeURIComponent(page.kiosk));  // this site's voice
     if (state.screen === "result" && result.dataset.ticket) {
       speak(base + "/tickets/" + encodeURIComponent(result.dataset.ticket) + ".wav?lang=" + QK.lang());
     } else if (SPOKEN_SCREENS[state.screen]) {

@@ -130,6 +130,44 @@ def test_a_citizen_takes_a_number_by_keypad_and_hears_each_screen_and_the_number
     expect(listen).to_have_attribute("aria-pressed", "false")
 
 
+def test_a_commune_sites_kiosk_says_its_own_screens_and_its_citizens_number(server, page):
+    """Under /s/{site}/ the voice is that site's: its services, and the number it issued there (the
+    first site's voice named none of the commune's numbers: every number went unsaid)."""
+    made = server.api(
+        "POST", "/admin/sites", token=server.token("admin"), json={"id": "xa-tan-phu", "name": "Xã Tân Phú"}
+    )
+    assert made.status_code == 201, made.text
+    renamed = server.api(
+        "PATCH",
+        "/sites/xa-tan-phu/admin/services/HT",
+        token=server.token("admin"),
+        json={"name": {"vi": "Hộ tịch xã Tân Phú", "en": "Civil status"}},
+    )
+    assert renamed.status_code == 200, renamed.text
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{server.url}/s/xa-tan-phu/kiosk/kiosk-1")
+    expect(page.locator("body")).to_have_attribute("data-live", re.compile("^(connected|live)$"))
+    page.keyboard.press("NumpadEnter")
+    _played(page)
+    guide = _heard(requested, re.compile(r"/guide\.wav\?"), 1, page)
+    assert guide and all("/api/v1/sites/xa-tan-phu/announcements/kiosk/kiosk-1/guide.wav" in url for url in guide), (
+        guide
+    )
+
+    page.keyboard.press(f"Numpad{page.evaluate('() => QK.page().service_order').index('HT') + 1}")
+    expect(page.locator("#screen-priority")).to_be_visible()
+    page.wait_for_timeout(500)  # a new screen ignores keys for a moment, as it ignores taps
+    page.keyboard.press("Numpad1")
+    expect(page.locator("#result")).to_be_visible()
+    ticket_id = page.locator("#result").get_attribute("data-ticket")
+    page.wait_for_function("() => document.body.dataset.spoken.includes('/tickets/')")
+    said = page.evaluate("() => document.body.dataset.spoken")
+    assert f"/api/v1/sites/xa-tan-phu/announcements/kiosk/kiosk-1/tickets/{ticket_id}.wav" in said, said
+    _played(page)
+    assert _wav_seconds(server, said) > 3  # the WAV made for this site's number
+
+
 def test_the_kiosk_voice_says_the_number_in_words_and_refuses_bad_requests(server):
     ticket = server.api("POST", "/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
     assert ticket.status_code == 201, ticket.text
