@@ -276,6 +276,16 @@
     };
   };
 
+  /** Whether the centre is open now by ``hours`` (a page's opening hours, kiosk/web.py opening_hours:
+   * open and close "HH:MM:SS", days, holidays) in ``timeZone``, on the server's clock; always without
+   * hours (a server started with --ignore-hours). */
+  QK.openNow = function (hours, timeZone) {
+    if (!hours) return true;
+    const now = QK.localNow(timeZone);
+    return hours.days.indexOf(now.day) >= 0 && hours.holidays.indexOf(now.date) < 0 &&
+      hours.open <= now.time && now.time < hours.close;
+  };
+
   /** Show ``mark`` (the small "mất kết nối" sign) while ``socket`` is not connected. */
   QK.watchConnection = function (socket, mark) {
     mark.hidden = socket.connected;
