@@ -452,3 +452,32 @@ def test_a_page_left_open_offers_a_number_for_today_from_the_opening_time_until_
     expect(take).to_be_hidden(timeout=40_000)  # at 17:00
     expect(phone.locator("#remote-closed")).to_contain_text("chỉ lấy được trong giờ làm việc (07:30–17:00)")
     expect(phone.locator("#days button").first).to_be_visible()  # the days to book stay
+
+
+def test_a_shown_refusal_follows_a_switch_of_language(server, phone):
+    """A refusal already on the screen is said again in the language the citizen switches to (and back):
+    a field's, with the label as the citizen sees it, and the server's own sentence."""
+    phone.goto(server.url + "/book")
+    book_first_free_slot(phone, "", "0912345678")  # no name
+    error = phone.locator("#form-error")
+    expect(error).to_have_text("Họ và tên: không được để trống")
+    language = phone.locator("#lang")
+    language.click()
+    expect(phone.locator("#step-form h1")).to_have_text("Your details")  # (the page itself switched)
+    expect(error).to_have_text("Full name: must not be empty")
+    language.click()
+    expect(error).to_have_text("Họ và tên: không được để trống")
+
+    for attempt in ("taken", "refused"):  # a number for today, then a second one for the same person
+        phone.goto(server.url + "/book")
+        phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+        phone.get_by_role("button", name="Lấy số hôm nay").click()
+        phone.fill("#name", "Trần Văn Cường")
+        phone.fill("#phone", "0912345678")
+        phone.get_by_role("button", name="Xác nhận").click()
+        if attempt == "taken":
+            expect(phone.locator("#number")).to_have_text("1001")
+    expect(error).to_contain_text("Ông/Bà đã có số 1001")
+    language.click()
+    expect(error).to_contain_text("You already hold number")
+    expect(error).not_to_contain_text("Ông/Bà")

@@ -161,20 +161,25 @@
   // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
   const FIELD_LABELS = {name: "book_name", phone: "book_phone", id_number: "book_id_number", sms_code: "book_sms_code"};
 
-  function said(result) {
+  // said in the page's language, and again in the other one when the citizen switches (the refusal's
+  // translations, the labels from the catalog)
+  function sayProblem(node, result) {
     const error = result && result.data && result.data.error;
     const label = error && error.problem && FIELD_LABELS[error.field];
-    return label ? QK.msg(label, null, QK.lang()) + ": " + error.problem : QK.errorMessage(result);
+    if (!result) return QK.say(node, "page_network_error");
+    if (!label) return QK.sayError(node, result);
+    return QK.say(node, "page_field_problem", {
+      label: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")},
+      problem: QK.errorTexts(result, "problem"),
+    });
   }
 
   function showProblem(node, result) {
-    const problem = node.id === "slots" ? byId("slots") : node;
-    const text = result ? said(result) : QK.msg("page_network_error", null, QK.lang());
-    if (problem === byId("slots")) {
-      problem.replaceChildren(QK.el("p", "message error", text));
+    if (node === byId("slots")) {
+      node.replaceChildren(sayProblem(QK.el("p", "message error"), result));
     } else {
-      problem.textContent = text;
-      problem.hidden = false;
+      sayProblem(node, result);
+      node.hidden = false;
     }
   }
 
