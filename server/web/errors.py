@@ -58,15 +58,14 @@ def _said(code: str, language: str, params: dict) -> dict:
     return said
 
 
-def error_response(code: str, status: int, extra: dict | None = None, **params):
+def error_response(code: str, status: int, **params):
     """``params`` fill the message, each Phrase said in the language of the answer (and of each translation)."""
-    language = pick_language(request.headers.get("Accept-Language"))
+    translations = {language: _said(code, language, params) for language in LANGUAGES}
     body = {
         "code": code,
-        **_said(code, language, params),
+        **translations[pick_language(request.headers.get("Accept-Language"))],
         **({"field": params["field"]} if "field" in params else {}),
-        **(extra or {}),
-        "translations": {other: _said(code, other, params) for other in LANGUAGES},
+        "translations": translations,
     }
     return jsonify({"error": body}), status
 
