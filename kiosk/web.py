@@ -101,7 +101,9 @@ def _fields(services) -> list[dict]:
     return list(fields.values())
 
 
-def _hours(site) -> dict:
+def opening_hours(site) -> dict:
+    """The opening hours a page follows by itself (QK.openNow: the kiosk's closed screen, the booking
+    page's number for today), on the server's clock."""
     hours = site.hours
     return {
         "open": hours.open.strftime("%H:%M:%S"),
@@ -145,7 +147,7 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | N
         "priorities": {p.code: _names(p.name) for p in config.priorities},
         "priority_order": [p.code for p in config.priorities],  # the centre's order (the page's JSON sorts keys)
         # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
-        "hours": None if ignore_hours else _hours(config.site),
+        "hours": None if ignore_hours else opening_hours(config.site),
         "retired": retired,  # the closed screen for good, naming the site that took over
         "result_seconds": RESULT_SECONDS,
         "result_seconds_no_print": RESULT_SECONDS_NO_PRINT,

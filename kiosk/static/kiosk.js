@@ -492,11 +492,7 @@
   // --- opening hours -------------------------------------------------------------------------
 
   function isOpenNow() {
-    const hours = page.hours;
-    if (!hours) return true;  // the server was started with --ignore-hours
-    const now = QK.localNow(page.timezone);
-    return hours.days.indexOf(now.day) >= 0 && hours.holidays.indexOf(now.date) < 0 &&
-      hours.open <= now.time && now.time < hours.close;
+    return QK.openNow(page.hours, page.timezone);  // (no hours: the server was started with --ignore-hours)
   }
 
   /** "Thứ Hai đến Thứ Bảy" for a run of days, else "Thứ Hai, Thứ Tư, Thứ Sáu"; in ``lang``. */

@@ -30,8 +30,8 @@
     document.title = ticket.display + " — " + QK.msg("track_title");
 
     // a remote number ends cancelled by its citizen or lapsed (not checked in by its deadline), as the
-    // page was told when it loaded; seen ending while open, it only says it no longer holds
-    // (one checked in and still waiting when the day ended expired as any number does)
+    // page and each snapshot tell it (ended_by); one checked in and still waiting when the day ended
+    // expired as any number does; "no longer holds" only when how it ended is not known
     const remoteEnded = ticket.status === "expired" && ticket.origin === "remote" && ticket.ended_by !== "checked_in";
     const statusKey = remoteEnded
       ? ({cancelled: "track_status_remote_cancelled", lapsed: "track_status_remote_lapsed"}[ticket.ended_by] ||
@@ -82,6 +82,11 @@
       if (!event || !isMine(event.ticket)) return;
       const next = Object.assign({}, ticket, event.ticket);
       if (!next.counter && event.counter && (kind === "called" || kind === "recalled")) next.counter = event.counter;
+      if (kind === "expired" && next.origin === "remote") {
+        // the event does not say how a remote number ended (ended_by): a fresh snapshot does
+        subscribe();
+        return;
+      }
       const moved = next.service !== ticket.service;
       ticket = next;
       draw();
@@ -105,7 +110,8 @@
         .then(function (answer) { return answer.ok ? answer.json() : null; })
         .then(function (view) {
           refreshing = null;
-          if (isMine(view) && (view.status === ticket.status || ticket.status === "remote")) {
+          if (isMine(view) && view.status === "expired" && view.origin === "remote") subscribe();  // how it ended
+          else if (isMine(view) && (view.status === ticket.status || ticket.status === "remote")) {
             ticket = Object.assign({}, ticket, view);
             draw();
           }

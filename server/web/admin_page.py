@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..core import engine as q
 from ..core.auth import require_role
-from ..core.i18n import install_jinja, messages_for, pick_language, translate
+from ..core.i18n import Phrase, install_jinja, messages_for
 from .api import current_principal, state
 from .api.csrf import csrf
 from .printing import tracking_base
@@ -46,8 +46,7 @@ def pair_qr():
     path = body.get("path") if isinstance(body, dict) else None
     # a path of this server only: never a QR code that sends a device somewhere else
     if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or len(path) > PAIR_PATH_MAX:
-        language = pick_language(request.headers.get("Accept-Language"))
-        raise q.Invalid("invalid_field", field="path", problem=translate("admin_pair_path", language))
+        raise q.Invalid("invalid_field", field="path", problem=Phrase("admin_pair_path"))
     url = urljoin(tracking_base(current_app).rstrip("/") + "/", path.lstrip("/"))
     response = jsonify({"url": url, "svg": qr_svg(url).decode("ascii")})
     response.headers["Cache-Control"] = "no-store"  # it holds a device token

@@ -62,12 +62,21 @@ def _notify(site) -> dict | None:
 
 def _remote_today(app_state, site) -> dict:
     """Whether a number for today can be taken now (the centre is open, as issuing checks it), and the
-    hours to say when not: the page offers "Lấy số hôm nay" only then, before anything is typed."""
+    hours to say when not: the page offers "Lấy số hôm nay" only then, before anything is typed. A page
+    left open follows the hours by itself (``opening``, none under --ignore-hours) on the server's clock
+    (``server_time``): it offers the number from the opening time and stops at the closing time."""
+    from ...kiosk.web import opening_hours
     from ..core import engine as q
 
     hours = site.config.site.hours
-    open_now = app_state.ignore_hours or hours.is_open(q.local_time(site, q.utcnow()))
-    return {"remote_open": open_now, "hours": {"open": f"{hours.open:%H:%M}", "close": f"{hours.close:%H:%M}"}}
+    now = q.utcnow()
+    open_now = app_state.ignore_hours or hours.is_open(q.local_time(site, now))
+    return {
+        "remote_open": open_now,
+        "hours": {"open": f"{hours.open:%H:%M}", "close": f"{hours.close:%H:%M}"},
+        "opening": None if app_state.ignore_hours else opening_hours(site.config.site),
+        "server_time": q._iso(now),
+    }
 
 
 def _page(code: str | None):

@@ -1,7 +1,8 @@
 """One error format everywhere: {"error": {"code": ..., "message": ...}} with a 4xx status.
 
 The message is a sentence a person can act on, in the language of Accept-Language
-(Vietnamese unless English is asked for).
+(Vietnamese unless English is asked for). ``translations`` has it in every language (a page
+switched to another language says the error it shows again in that one).
 
 One exception, for people: a 404 or 405 outside /api/ asked for by a browser (text/html
 preferred to application/json in Accept) is a short HTML page, Vietnamese with English
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..core import faults
 from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
-from ..core.i18n import Phrase, install_jinja, pick_language, translate
+from ..core.i18n import LANGUAGES, Phrase, install_jinja, pick_language, translate
 from .extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,25 @@ def status_of(error: QueueError) -> int:
     return next(status for kind, status in STATUS_OF_KIND if isinstance(error, kind))
 
 
-def error_response(code: str, status: int, extra: dict | None = None, **params):
-    language = pick_language(request.headers.get("Accept-Language"))
-    body = {"code": code, "message": translate(code, language, **params), **(extra or {})}
+def _said(code: str, language: str, params: dict) -> dict:
+    """The error's sentence in ``language``; for a field, also what is wrong with that field alone
+    (``problem``: a page says it beside its own label)."""
+    said = {"message": translate(code, language, **params)}
+    problem = params.get("problem")
+    if "field" in params and isinstance(problem, (str, Phrase)):
+        said["problem"] = problem.said(language) if isinstance(problem, Phrase) else problem
+    return said
+
+
+def error_response(code: str, status: int, **params):
+    """``params`` fill the message, each Phrase said in the language of the answer (and of each translation)."""
+    translations = {language: _said(code, language, params) for language in LANGUAGES}
+    body = {
+        "code": code,
+        **translations[pick_language(request.headers.get("Accept-Language"))],
+        **({"field": params["field"]} if "field" in params else {}),
+        "translations": translations,
+    }
     return jsonify({"error": body}), status
 
 
@@ -112,7 +129,7 @@ def _refuse_nul_in_url():
             raise Invalid(
                 "invalid_field",
                 field=name.replace("\x00", "\\0"),
-                problem=translate("problem_invalid", pick_language(request.headers.get("Accept-Language"))),
+                problem=Phrase("problem_invalid"),
             )
     return None
 
@@ -145,14 +162,7 @@ def register_error_handlers(app):
     def _queue_error(error: QueueError):
         if error.code == "site_unknown" and not _is_api_path(request.path):  # /s/{site}/... in a browser: a page
             return _page_or_json("page_not_found", error.code, 404, **error.params)
-        language = pick_language(request.headers.get("Accept-Language"))
-        params = {k: v.said(language) if isinstance(v, Phrase) else v for k, v in error.params.items()}
-        extra = None
-        if "field" in params:  # (and what is wrong with it alone: a page says it beside its own label)
-            extra = {"field": params["field"]}
-            if isinstance(params.get("problem"), str):
-                extra["problem"] = params["problem"]
-        body, status = error_response(error.code, status_of(error), extra, **params)
+        body, status = error_response(error.code, status_of(error), **error.params)
         if "retry_after" in error.params:  # a rate limit (server/web/ratelimits.py)
             body.headers["Retry-After"] = str(error.params["retry_after"])
         return body, status

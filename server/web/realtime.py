@@ -404,7 +404,14 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "queue": q.counter_queue(session_, site, key),
         }
     if kind == "ticket":
-        return {**base, "ticket": q.ticket_status(session_, site, key, estimator(_state()))}
+        ticket = q.ticket_status(session_, site, key, estimator(_state()))
+        if ticket["status"] == "expired" and ticket.get("origin") == "remote":
+            # how it ended (cancelled, lapsed, or checked in and then the day ended): the tracking page
+            # says it as the page loaded afresh does (kiosk/web.py track)
+            from ..core import bookings
+
+            ticket["ended_by"] = bookings.remote_ending(session_, site, key)
+        return {**base, "ticket": ticket}
     if kind == "rating":  # a counter's rating tablet: what to ask about now, number and service only
         counter = next(c for c in counters if c["number"] == key)
         return {

@@ -170,6 +170,27 @@ def test_a_wrong_booking_is_refused_naming_the_field_and_nothing_is_kept(server,
     assert http.get("/api/v1/bookings", headers=staff).json()["bookings"] == before
 
 
+def test_a_refusal_carries_its_sentence_in_every_language_for_a_page_that_switches(http):
+    """The booking page says a refusal again in the language the citizen switches to: the answer has it
+    in Vietnamese and English (``translations``), a field's problem too, whatever Accept-Language asked."""
+    day, slots = open_day(http)
+    body = {"service": "HT", "date": day, "start": slots[0]["start"], "name": "", "phone": PHONE}
+    empty = assert_error(
+        http.post("/api/v1/bookings", json=body, headers={"Accept-Language": "en"}), 422, "invalid_field"
+    )
+    assert (empty["field"], empty["problem"]) == ("name", "must not be empty"), empty
+    assert empty["translations"]["vi"]["problem"] == "không được để trống", empty
+    assert empty["translations"]["en"] == {"message": empty["message"], "problem": "must not be empty"}, empty
+    blank = assert_error(http.post("/api/v1/bookings", json={**body, "name": "  "}), 422, "invalid_field")
+    assert blank["translations"]["en"]["problem"] == "must not be empty", blank  # (checked past pydantic)
+    taken = remote(http, PHONE)
+    assert taken.status_code == 201, taken.text
+    again = assert_error(remote(http, PHONE), 409, "already_holds_number")
+    assert again["message"] == again["translations"]["vi"]["message"], again
+    assert again["translations"]["en"]["message"].startswith("You already hold"), again
+    assert "problem" not in again["translations"]["en"], again
+
+
 def test_a_slot_not_offered_is_refused_naming_start(http):
     day, _slots = open_day(http)
     assert_error(book(http, day, "03:00", "0912345005"), 422, "invalid_slot", "start")

@@ -424,3 +424,60 @@ def test_a_refused_field_is_named_as_the_citizen_sees_it(server, phone):
     error = phone.locator("#form-error")
     expect(error).to_contain_text("Họ và tên: không được để trống")
     expect(error).not_to_contain_text("“name”")
+
+
+def test_a_page_left_open_offers_a_number_for_today_from_the_opening_time_until_closing(start_server, tmp_path, phone):
+    """The page follows the centre's hours while it stays open (on the server's clock, whatever the
+    phone's): opened before the opening time, it offers "Lấy số hôm nay" once the centre opens, and
+    the server gives the number; opened before the closing time, it stops offering it at closing."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("07:29:45"))
+    srv = start_server(ignore_hours=False, env=clock.env())  # the site's own hours: 07:30-17:00
+    phone.goto(srv.url + "/book")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    take = phone.get_by_role("button", name="Lấy số hôm nay")
+    expect(take).to_be_hidden()
+    expect(phone.locator("#remote-closed")).to_contain_text("(07:30–17:00)")
+    expect(take).to_be_visible(timeout=40_000)  # at 07:30, without a reload
+    expect(phone.locator("#remote-closed")).to_be_hidden()
+    take.click()
+    phone.fill("#name", "Trần Thị Hoa")
+    phone.fill("#phone", "0912000777")
+    phone.get_by_role("button", name="Xác nhận").click()
+    expect(phone.locator("#number")).to_have_text("1001")
+
+    clock.set(clock.start.replace(hour=16, minute=59, second=40))
+    phone.goto(srv.url + "/book")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    expect(take).to_be_visible()
+    expect(take).to_be_hidden(timeout=40_000)  # at 17:00
+    expect(phone.locator("#remote-closed")).to_contain_text("chỉ lấy được trong giờ làm việc (07:30–17:00)")
+    expect(phone.locator("#days button").first).to_be_visible()  # the days to book stay
+
+
+def test_a_shown_refusal_follows_a_switch_of_language(server, phone):
+    """A refusal already on the screen is said again in the language the citizen switches to (and back):
+    a field's, with the label as the citizen sees it, and the server's own sentence."""
+    phone.goto(server.url + "/book")
+    book_first_free_slot(phone, "", "0912345678")  # no name
+    error = phone.locator("#form-error")
+    expect(error).to_have_text("Họ và tên: không được để trống")
+    language = phone.locator("#lang")
+    language.click()
+    expect(phone.locator("#step-form h1")).to_have_text("Your details")  # (the page itself switched)
+    expect(error).to_have_text("Full name: must not be empty")
+    language.click()
+    expect(error).to_have_text("Họ và tên: không được để trống")
+
+    for attempt in ("taken", "refused"):  # a number for today, then a second one for the same person
+        phone.goto(server.url + "/book")
+        phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+        phone.get_by_role("button", name="Lấy số hôm nay").click()
+        phone.fill("#name", "Trần Văn Cường")
+        phone.fill("#phone", "0912345678")
+        phone.get_by_role("button", name="Xác nhận").click()
+        if attempt == "taken":
+            expect(phone.locator("#number")).to_have_text("1001")
+    expect(error).to_contain_text("Ông/Bà đã có số 1001")
+    language.click()
+    expect(error).to_contain_text("You already hold number")
+    expect(error).not_to_contain_text("Ông/Bà")

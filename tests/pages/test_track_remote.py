@@ -84,3 +84,38 @@ def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server,
         pytest.fail("the remote number did not lapse by itself")
     phone.goto(made.json()["track_url"])
     expect(phone.locator("#status")).to_contain_text("chưa xác nhận có mặt trước hạn")
+
+
+def test_a_checked_in_remote_number_left_open_across_midnight_says_it_expired_as_any_number(
+    start_server, tmp_path, phone, shot
+):
+    """Its page open on the phone when the day ends (the number checked in, still waiting): it says
+    what any number's page says then, not that the remote number "no longer holds"."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("23:59:40"))
+    srv = start_server(env={**clock.env(), "QUEUEKIOSK_DAY_END_SECONDS": "0.5"})
+    http = srv.session()
+    made = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Lê Văn E", "phone": "0933333335"}
+    )
+    assert made.status_code == 201, made.text
+    phone.goto(made.json()["track_url"])
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    checked = http.post("/api/v1/check-in", json={"code": made.json()["code"], "kiosk": "kiosk-1"})
+    assert checked.status_code == 201, checked.text
+    status = phone.locator("#status")
+    expect(status).to_contain_text("Đang chờ đến lượt")
+    assert checked.json()["business_day"] == clock.start.date().isoformat(), (
+        "checked in before midnight (a slow start?)"
+    )
+
+    # the server's day ends half a second after midnight: the page hears it live
+    expect(status).to_contain_text(
+        "Số này đã hết hiệu lực vì hết ngày làm việc. Xin Ông/Bà lấy số mới.", timeout=60_000
+    )
+    expect(status).to_contain_text("This number expired when the working day ended.")
+    expect(status).not_to_contain_text("không còn hiệu lực")
+    shot(phone, "track-remote-day-end")
+    # and so does the page opened again, and a snapshot after a reconnect
+    phone.reload()
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    expect(status).to_contain_text("Số này đã hết hiệu lực vì hết ngày làm việc.")

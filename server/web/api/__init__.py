@@ -17,7 +17,7 @@ from ...core.auth import (
     principal_for_token,
     refuse_province_write,
 )
-from ...core.i18n import pick_language, problem_key, translate
+from ...core.i18n import Phrase, problem_key
 from ..delivery import wake as wake_delivery
 from ..realtime import publish
 from .csrf import require_csrf
@@ -98,9 +98,10 @@ def _field_with_nul(data: dict) -> str | None:
     return None
 
 
-def _problem(kind: str, **params) -> str:
-    """What is wrong with a field, in the caller's language (a generic sentence for rare cases)."""
-    return translate(problem_key(kind, params), pick_language(request.headers.get("Accept-Language")), **params)
+def _problem(kind: str, **params) -> Phrase:
+    """What is wrong with a field (a generic sentence for rare cases), said in the language of each
+    answer and translation (server/web/errors.py)."""
+    return Phrase(problem_key(kind, params), **params)
 
 
 def current_principal() -> Principal | None:

@@ -30,7 +30,7 @@ from ....printers import jobs
 from ...core import bookings as bk
 from ...core import engine as q
 from ...core.auth import Principal, require_role
-from ...core.i18n import pick_language, translate
+from ...core.i18n import Phrase, pick_language, translate
 from .. import printing
 from ..sealing import address_box
 from ..waits import estimator
@@ -124,7 +124,7 @@ def create_booking():
     body = parse_body(BookingRequest)
     principal = _caller()
     if not body.name.strip():
-        raise q.Invalid("invalid_field", field="name", problem=translate("problem_string_too_short", _language()))
+        raise q.Invalid("invalid_field", field="name", problem=Phrase("problem_string_too_short"))
     _limit("booking", principal)
     app_state = state()
     actor = principal.actor if principal else None

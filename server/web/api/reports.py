@@ -25,7 +25,7 @@ from ...core import bookings as bk
 from ...core import engine as q
 from ...core import periods
 from ...core.auth import require_role
-from ...core.i18n import pick_language, translate
+from ...core.i18n import Phrase, pick_language
 from .. import printing
 from . import current_principal, state
 
@@ -45,7 +45,7 @@ def _language() -> str:
 
 
 def _invalid(field: str, key: str, **params):
-    return q.Invalid("invalid_field", field=field, problem=translate(key, _language(), **params))
+    return q.Invalid("invalid_field", field=field, problem=Phrase(key, **params))  # said in each answer's language
 
 
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -76,11 +76,7 @@
     const chosen = byId("day-service");
     chosen.dataset.vi = service.vi;
     if (service.en) chosen.dataset.en = service.en; else delete chosen.dataset.en;
-    // a number for today only while the centre is open (as issuing checks it); else when it opens
-    byId("take-remote").hidden = !service.remote || !page.remote_open;
-    const closed = byId("remote-closed");
-    closed.hidden = !service.remote || page.remote_open;
-    if (!closed.hidden) QK.say(closed, "book_remote_closed", page.hours);
+    drawRemote();
     byId("days").replaceChildren.apply(byId("days"), service.days.map(function (day) {
       const button = choice("day");
       button.dataset.day = day;
@@ -88,6 +84,32 @@
     }));
     QK.translate(steps.day);
     show("day");
+  }
+
+  // a number for today only while the centre is open (as issuing checks it); else when it opens
+  function drawRemote() {
+    const service = state.service;
+    if (!service) return;
+    byId("take-remote").hidden = !service.remote || !remoteOpen;
+    const closed = byId("remote-closed");
+    closed.hidden = !service.remote || remoteOpen;
+    if (!closed.hidden) QK.say(closed, "book_remote_closed", page.hours);
+  }
+
+  // A page left open follows the hours: it offers the number from the opening time and stops at the
+  // closing time, on the server's clock (page.server_time; the phone's may be wrong), checked just after
+  // each minute turns and when the phone shows the page again (a hidden tab's timers run late).
+  let remoteOpen = page.remote_open;
+  let hoursTimer = null;
+  function followHours() {
+    clearTimeout(hoursTimer);
+    if (!page.opening) return;  // the server ignores the hours (--ignore-hours): always open
+    const now = QK.openNow(page.opening, page.timezone);
+    if (now !== remoteOpen) {
+      remoteOpen = now;
+      drawRemote();
+    }
+    hoursTimer = setTimeout(followHours, 60000 - (QK.now().getTime() % 60000) + 250);
   }
 
   function chooseDay(day) {
@@ -139,20 +161,25 @@
   // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
   const FIELD_LABELS = {name: "book_name", phone: "book_phone", id_number: "book_id_number", sms_code: "book_sms_code"};
 
-  function said(result) {
+  // said in the page's language, and again in the other one when the citizen switches (the refusal's
+  // translations, the labels from the catalog)
+  function sayProblem(node, result) {
     const error = result && result.data && result.data.error;
     const label = error && error.problem && FIELD_LABELS[error.field];
-    return label ? QK.msg(label, null, QK.lang()) + ": " + error.problem : QK.errorMessage(result);
+    if (!result) return QK.say(node, "page_network_error");
+    if (!label) return QK.sayError(node, result);
+    return QK.say(node, "page_field_problem", {
+      label: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")},
+      problem: QK.errorTexts(result, "problem"),
+    });
   }
 
   function showProblem(node, result) {
-    const problem = node.id === "slots" ? byId("slots") : node;
-    const text = result ? said(result) : QK.msg("page_network_error", null, QK.lang());
-    if (problem === byId("slots")) {
-      problem.replaceChildren(QK.el("p", "message error", text));
+    if (node === byId("slots")) {
+      node.replaceChildren(sayProblem(QK.el("p", "message error"), result));
     } else {
-      problem.textContent = text;
-      problem.hidden = false;
+      sayProblem(node, result);
+      node.hidden = false;
     }
   }
 
@@ -323,6 +350,9 @@
   });
   byId("details").addEventListener("submit", submit);
 
+  if (page.server_time) QK.setServerTime(page.server_time);
+  followHours();
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) followHours(); });
   if (page.notify) QK.say(byId("notify-hint"), "book_notify_hint", {ahead: page.notify.ahead});
   drawServices();
   if (page.code) openBooking(page.code);

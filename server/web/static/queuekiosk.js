@@ -215,6 +215,30 @@
     return render(node);
   };
 
+  /**
+   * A refused API call's ``part`` ("message", or "problem": what is wrong with its field alone) in every
+   * language the answer has it in ({vi: ..., en: ...}, from the error's translations; else as it came),
+   * or null when the answer has none (no JSON: a proxy's page).
+   */
+  QK.errorTexts = function (result, part) {
+    const error = result && result.data && result.data.error;
+    if (!error || !error[part || "message"]) return null;
+    const texts = {};
+    const translations = error.translations || {};
+    Object.keys(translations).forEach(function (lang) {
+      if (translations[lang] && translations[lang][part || "message"]) texts[lang] = translations[lang][part || "message"];
+    });
+    if (!texts.vi) texts.vi = error[part || "message"];  // (a fallback: the one language it came in)
+    return texts;
+  };
+
+  /** Make ``node`` say a refused API call (as QK.errorMessage) in the page's language, now and after every switch. */
+  QK.sayError = function (node, result) {
+    const texts = QK.errorTexts(result);
+    if (!texts) return QK.say(node, "page_unexpected", {status: result ? result.status : "?"});
+    return QK.say(node, "page_said", {text: texts});
+  };
+
   /** ... a name from config.yaml given as {vi, en}. */
   QK.sayName = function (node, names) {
     delete node.dataset.t; delete node.dataset.bi;
@@ -274,6 +298,16 @@
       time: parts.hour + ":" + parts.minute + ":" + parts.second,
       day: String(parts.weekday).slice(0, 3).toLowerCase(),
     };
+  };
+
+  /** Whether the centre is open now by ``hours`` (a page's opening hours, kiosk/web.py opening_hours:
+   * open and close "HH:MM:SS", days, holidays) in ``timeZone``, on the server's clock; always without
+   * hours (a server started with --ignore-hours). */
+  QK.openNow = function (hours, timeZone) {
+    if (!hours) return true;
+    const now = QK.localNow(timeZone);
+    return hours.days.indexOf(now.day) >= 0 && hours.holidays.indexOf(now.date) < 0 &&
+      hours.open <= now.time && now.time < hours.close;
   };
 
   /** Show ``mark`` (the small "mất kết nối" sign) while ``socket`` is not connected. */
