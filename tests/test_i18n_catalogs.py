@@ -167,3 +167,12 @@ def test_the_guard_sees_a_vietnamese_literal(tmp_path):
         "utf-8",
     )
     assert _vietnamese_literals(code) == ["sample.py:4: 'cần số của lệnh in'", "sample.py:5: 'IN THỬ'"]
+
+
+def test_every_role_has_its_name_in_the_admin_lists():
+    """/admin's users and device tokens show each account's role by its name ("admin_role_<role>"):
+    a role without one showed its raw key (the province's did)."""
+    from queuekiosk.server.core.auth import TOKEN_ROLES, USER_ROLES
+
+    missing = sorted(role for role in {*USER_ROLES, *TOKEN_ROLES} if f"admin_role_{role}" not in i18n.MESSAGES)
+    assert not missing, f"roles without a name in the catalogs: {missing}"

@@ -448,8 +448,20 @@
     page.counters.forEach(function (counter) { drawCounter(counter.number); });
     drawHistory(null);
     drawWaiting();
+    drawRetired(snapshot.retired);
     problem.hidden = true;
     QK.setLive("live");
+  }
+
+  /** A site merged into another serves nobody: the screen says so, and where to go instead. */
+  function drawRetired(retired) {
+    const notice = document.getElementById("retired");
+    notice.hidden = !retired;
+    document.body.classList.toggle("is-retired", !!retired);
+    if (!retired) return;
+    const text = document.getElementById("retired-text");
+    if (retired.moved_to) QK.say(text, "display_retired_moved", {site: retired.moved_to});
+    else QK.say(text, "display_retired_text");
   }
 
   function onCall(recall) {

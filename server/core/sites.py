@@ -21,7 +21,7 @@ from sqlalchemy import select
 from . import audit
 from . import models as m
 from .db import SiteRuntime, save_setup, stored_setup
-from .engine import Actor
+from .engine import Actor, Outcome, close_counter, counter_states
 from .errors import Invalid, NotFound, QueueError
 from .i18n import Phrase, problem_phrase
 from .setup_changes import _validate, merge_patch
@@ -195,3 +195,19 @@ def retired_refusal(site: SiteRuntime) -> QueueError:
     if site.successor is None:
         return QueueError("site_retired", site=name)
     return QueueError("site_retired_moved", site=name, moved_to=site.successor[1], moved_to_id=site.successor[0])
+
+
+def wind_up(conn, site: SiteRuntime, now=None, actor: Actor | None = None) -> Outcome:
+    """What a retired site still holds ends: its bookings from today on are cancelled, as their holders
+    would, and its open counters close (no clerk or device of it may close them any more). Run at its
+    retirement and by each process's lapse loop (a booking taken in the second before every process
+    knew it retired, say); nothing at a serving site."""
+    if not site.config.site.retired:
+        return Outcome(None, [])
+    from .bookings import cancel_from_today
+
+    happened = list(cancel_from_today(conn, site, now, actor).happened)
+    for counter in counter_states(conn, site):
+        if counter["state"] != "closed" and counter.get("ticket") is None:  # (one held: left to the day's end)
+            happened += close_counter(conn, site, counter["number"], actor, now).happened
+    return Outcome(None, happened)

@@ -9,7 +9,7 @@ import os
 
 import gevent
 
-from ..core import bookings, outbox
+from ..core import bookings, outbox, sites
 from ..core import engine as q
 from .waits import retrain_quietly
 
@@ -91,8 +91,7 @@ def lapse_seconds() -> float:
 
 def lapse_loop(state) -> None:
     """Remote numbers not checked in by their deadline lapse (server/core/bookings/ending.py), and the
-    dashboard and webhooks hear it (booking.lapsed), at every site; a retired site's bookings are
-    cancelled (one taken in the second before every process knew it retired, say)."""
+    dashboard and webhooks hear it (booking.lapsed), at every site; what a retired site still holds ends."""
     from .realtime import publish
 
     every = lapse_seconds()
@@ -100,7 +99,7 @@ def lapse_loop(state) -> None:
         gevent.sleep(every)
         for site_id in list(state.sites):
             if state.sites[site_id].config.site.retired:
-                end_bookings_of_retired(state, site_id)
+                wind_up_retired(state, site_id)
             with state.at(site_id):
                 try:
                     outcome = state.write(outbox.recording(bookings.lapse_overdue))
@@ -110,16 +109,17 @@ def lapse_loop(state) -> None:
                 publish(state.site, outcome)
 
 
-def end_bookings_of_retired(state, site_id: str) -> None:
-    """Cancel what is booked at a retired site from today on (at its retirement, then in the lapse loop)."""
+def wind_up_retired(state, site_id: str) -> None:
+    """End what a retired site still holds (its bookings, its open counters: sites.wind_up), at its
+    retirement and then in the lapse loop."""
     from .realtime import publish
 
     with state.at(site_id):
         try:
-            outcome = state.write(outbox.recording(bookings.cancel_at_retired_site))
+            outcome = state.write(outbox.recording(sites.wind_up))
         except Exception:  # a busy database: the lapse loop tries again
-            log.exception("cancelling the bookings of a retired site failed; trying again shortly")
+            log.exception("ending what a retired site holds failed; trying again shortly")
             return
         if outcome.happened:
-            log.info("site retired: %d booking(s) cancelled", len(outcome.happened))
+            log.info("site retired: %d booking(s) cancelled or counter(s) closed", len(outcome.happened))
             publish(state.site, outcome)

@@ -380,6 +380,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
             **base,
             "display": display.model_dump(mode="json"),
             "page": display_page_data(site.config, key),
+            "retired": site.retirement,  # merged into another site: the screen says where to go
             "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
             "history": q.recent_calls(session_, site, 10, numbers),
             "waiting": waiting,

@@ -67,6 +67,7 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
     )
     assert device.post("/api/v1/sites/xa-cu/counters/1/next").status_code == 204  # nobody waits, and it may ask
 
+    assert http.get("/api/v1/sites/xa-cu/counters/1").json()["state"] == "open"
     retired = retire(http, "xa-cu", "xa-moi")
     assert retired.status_code == 200, retired.text
     assert (retired.json()["retired"], retired.json()["moved_to"]) == (True, "xa-moi")
@@ -90,6 +91,8 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
     said = assert_error(device.post("/api/v1/sites/xa-cu/counters/1/next"), 403, "site_retired_account")
     assert "Xã Phú Cũ" in said["message"]
     assert http.get("/api/v1/sites/xa-cu/admin/setup").status_code == 200
+    # its counter, open until now, is closed: nobody of the site can close it any more
+    assert http.get("/api/v1/sites/xa-cu/counters/1").json()["state"] == "closed"
     # and its history stays in the province's comparison
     today = ticket.json()["business_day"]
     compared = http.get("/api/v1/reports/sites", params={"from": today, "to": today}).json()

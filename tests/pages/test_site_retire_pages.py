@@ -1,6 +1,6 @@
 """A site retired when communes merge, in a real Chromium: the installation's admin retires it in
-/admin ("Ngừng hoạt động", naming where its citizens go); its open kiosk turns at once to a notice
-that names the merged site, and back when it reopens; its booking page says where to book instead.
+/admin ("Ngừng hoạt động", naming where its citizens go); its open kiosk and lobby screen turn at once
+to a notice that names the merged site, and back when it reopens; its booking page says where to book.
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server, 
     add_sites(server)
     kiosk = new_tab(viewport={"width": 1080, "height": 1920})
     kiosk.goto(server.url + f"/s/{OLD}/kiosk/kiosk-1")
-    expect(kiosk.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    lobby = new_tab(viewport={"width": 1920, "height": 1080})
+    lobby.goto(server.url + f"/s/{OLD}/display/lobby")
+    for tab in (kiosk, lobby):
+        expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
     expect(kiosk.locator("#closed")).to_be_hidden()
+    expect(lobby.locator("#retired")).to_be_hidden()
 
     admin = new_tab(viewport=ADMIN_SCREEN)
     _login(admin, server)
@@ -53,10 +57,17 @@ def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server, 
     expect(notice).to_contain_text("Please go to Xã Phú Mới")
     expect(kiosk.locator("#closed-come-back")).to_be_hidden()  # not "come back later": it is closed for good
     shot(kiosk, "kiosk-site-retired")
+    # the lobby's screen too: no counters as if at work, but where to go
+    expect(lobby.locator("#retired")).to_be_visible(timeout=5_000)
+    expect(lobby.locator("#retired")).to_contain_text("Mời Ông/Bà đến Xã Phú Mới")
+    expect(lobby.locator("#rows")).to_be_hidden()
+    shot(lobby, "display-site-retired")
 
     reopened = server.api("PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": False})
     assert reopened.status_code == 200, reopened.text
     expect(notice).to_be_hidden(timeout=5_000)
+    expect(lobby.locator("#retired")).to_be_hidden()
+    expect(lobby.locator("#rows")).to_be_visible()
     kiosk.get_by_role("button", name=re.compile("Tư pháp - Hộ tịch")).click()
     kiosk.locator("button.no-priority").click()
     expect(kiosk.locator("#result-number")).to_have_text("1001")

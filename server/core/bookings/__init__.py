@@ -28,14 +28,14 @@ This package is their public face (``from ..core import bookings as bk``; ``bk.<
     views      a booking as its holder and staff see it
     booking    book (a slot) and take_remote (a same-day number)
     sms        the one-time SMS code of a booking request
-    ending     cancel, lapse_overdue and cancel_at_retired_site
+    ending     cancel, lapse_overdue and cancel_from_today
     check_in   check-in by code, ID card or ID number; a walk-in for a card without a booking
     figures    booking_figures for the reports
 """
 
 from .booking import book, take_remote
 from .check_in import OnTicket, check_in
-from .ending import cancel, cancel_at_retired_site, lapse_overdue
+from .ending import cancel, cancel_from_today, lapse_overdue
 from .figures import FIGURES, booking_figures
 from .people import (
     CCCD_QR_MAX,
@@ -79,7 +79,7 @@ __all__ = [
     "booking_window",
     "bookings_of_day",
     "cancel",
-    "cancel_at_retired_site",
+    "cancel_from_today",
     "check_in",
     "check_request",
     "check_sms_code",

@@ -78,14 +78,11 @@ def _cancelled(conn, site, row, now, actor, reason: str = "cancelled") -> tuple[
     return view, q.Happened("booking.cancelled", detail={"booking": public(view)})
 
 
-def cancel_at_retired_site(
+def cancel_from_today(
     conn: Connection, site: SiteRuntime, now: dt.datetime | None = None, actor: q.Actor | None = None
 ) -> q.Outcome:
-    """A retired site (merged into another) serves nobody: its bookings from today on, slots and remote
-    numbers not yet checked in, are cancelled, as their holders would (``booking.cancelled``; the
-    booking's page then says so, and where the site's citizens go now). Nothing at a serving site."""
-    if not site.config.site.retired:
-        return q.Outcome(None, [])
+    """Every booking of the site from today on, slots and remote numbers not yet checked in, cancelled as
+    its holder would (``booking.cancelled``): a retired site's (server/core/sites.py ``wind_up``)."""
     now = now or utcnow()
     conn = connection(conn)
     today = q.business_day(site, now)

@@ -41,7 +41,7 @@ from ...core.setup_changes import (
     site_view,
 )
 from .. import live_setup
-from ..housekeeping import end_bookings_of_retired
+from ..housekeeping import wind_up_retired
 from ..live_setup import adopt
 from . import _problem, bp, current_principal, parse_body, state, the_request
 from .request_model import request_model
@@ -593,6 +593,6 @@ def admin_change_a_site(site_id: str):
 
     runtime, view = app_state.write(action)
     _serve_site(app_state, runtime)
-    if runtime.config.site.retired:  # what was booked there is cancelled now, not at the next lapse round
-        end_bookings_of_retired(app_state, site_id)
+    if runtime.config.site.retired:  # its bookings cancelled and its counters closed now, not at the next lapse round
+        wind_up_retired(app_state, site_id)
     return jsonify(view)
