@@ -75,6 +75,9 @@ def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server, 
 
 def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, phone):
     add_sites(server)
+    remote = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
+    held = server.api("POST", f"/sites/{OLD}/bookings", json=remote)
+    assert held.status_code == 201, held.text
     retired = server.api(
         "PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": True, "moved_to": MERGED}
     )
@@ -86,3 +89,11 @@ def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, 
     expect(link).to_have_attribute("href", f"/s/{MERGED}/book")
     link.click()
     expect(phone.locator("#services button").first).to_be_visible()  # the merged site takes bookings
+
+    # a citizen who held a number there: cancelled with the retirement, said by the service's name, and where to go
+    phone.goto(server.url + f"/s/{OLD}/book/{held.json()['code']}")
+    done = phone.locator("#step-done")
+    expect(done).to_be_visible()
+    expect(phone.locator("#done-service")).to_have_text("Tư pháp - Hộ tịch")
+    expect(phone.locator("#done-status")).to_contain_text("hủy")
+    expect(done.get_by_role("link", name="Xã Phú Mới")).to_have_attribute("href", f"/s/{MERGED}/book")

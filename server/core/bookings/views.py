@@ -24,10 +24,14 @@ def booking_view(site: SiteRuntime, row, number: int | None = None, ticket: str 
     start = to_local(site, row.slot_start) if row.slot_start else None
     end = to_local(site, row.slot_end) if row.slot_end else None
     deadline = to_local(site, row.deadline) if row.deadline else None
+    service = site.service_codes.get(row.service_id)
+    named = site.config.service(service) if service else None
     return {
         "code": row.code,
         "kind": row.kind,
-        "service": site.service_codes.get(row.service_id),
+        "service": service,
+        # its name, for a page that no longer offers it (a retired site's, one that stopped taking bookings)
+        "service_name": {"vi": named.name.vi, "en": named.name.en} if named else None,
         "date": row.business_day.isoformat(),
         "start": f"{start:%H:%M}" if start else None,
         "end": f"{end:%H:%M}" if end else None,

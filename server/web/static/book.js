@@ -237,7 +237,7 @@
     state.booking = booking;
     const code = booking.code;
     const remote = booking.kind === "remote";
-    const service = serviceOf(booking.service) || {vi: booking.service};
+    const service = serviceOf(booking.service) || booking.service_name || {vi: booking.service};
     body.dataset.state = booking.status;
     QK.say(byId("done-title"), fresh ? (remote ? "book_remote_title" : "book_booked_title") : "book_booking_title");
     byId("number-box").hidden = !remote;
