@@ -97,7 +97,7 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
     today = ticket.json()["business_day"]
     compared = http.get("/api/v1/reports/sites", params={"from": today, "to": today}).json()
     row = next(row for row in compared["sites"] if row["site"] == "xa-cu")
-    assert (row["issued"], row["served"]) == (1, 1), row
+    assert (row["issued"], row["served"], row["retired"], row["moved_to"]) == (1, 1, True, "xa-moi"), row
 
     # merged again later: its citizens are sent on to where the merged site went
     assert_error(retire(http, "xa-moi", "phuong-lon"), 409, "site_retire_open")  # its citizen still waits
@@ -231,3 +231,31 @@ def test_a_retired_sites_kiosk_still_hears_it_live_but_its_devices_watch_nothing
     finally:
         kiosk.close()
         console.close()
+
+
+@pytest.mark.postgres
+def test_retiring_on_postgresql(pg_url, live_server):
+    """The same on PostgreSQL: the refusal from the batch writer, the bookings cancelled, the comparison's
+    flag read from the saved setup's JSON."""
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = bearer(server, server.token("admin"))
+    for site in (OLD, MERGED):
+        assert http.post("/api/v1/admin/sites", json=site).status_code == 201
+    citizen = server.session()
+    remote = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
+    held = citizen.post("/api/v1/sites/xa-cu/bookings", json=remote)
+    assert held.status_code == 201, held.text
+    assert retire(http, "xa-cu", "xa-moi").status_code == 200
+    assert citizen.get(f"/api/v1/sites/xa-cu/bookings/{held.json()['code']}").json()["status"] == "cancelled"
+    refused = assert_error(
+        citizen.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"}), 409, "site_retired_moved"
+    )
+    assert "Xã Phú Mới" in refused["message"]
+    assert citizen.post("/api/v1/sites/xa-moi/tickets", json={"service": "HT"}).status_code == 201
+    today = held.json()["date"]
+    compared = {
+        row["site"]: row
+        for row in http.get("/api/v1/reports/sites", params={"from": today, "to": today}).json()["sites"]
+    }
+    assert (compared["xa-cu"]["retired"], compared["xa-cu"]["moved_to"]) == (True, "xa-moi")
+    assert (compared["xa-moi"]["retired"], compared["xa-moi"]["moved_to"]) == (False, None)

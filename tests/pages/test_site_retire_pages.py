@@ -13,7 +13,7 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from playwright.sync_api import expect  # noqa: E402
-from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
+from test_admin_page import ADMIN_SCREEN, PASSWORD, _field, _fill, _login, _save, _saved  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -97,3 +97,26 @@ def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, 
     expect(phone.locator("#done-service")).to_have_text("Tư pháp - Hộ tịch")
     expect(phone.locator("#done-status")).to_contain_text("hủy")
     expect(done.get_by_role("link", name="Xã Phú Mới")).to_have_attribute("href", f"/s/{MERGED}/book")
+
+
+def test_the_province_sees_a_retired_commune_in_its_comparison(server, new_tab):
+    add_sites(server)
+    admin = server.token("admin")
+    assert server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"}).status_code == 201
+    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
+    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
+    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
+    assert retired.status_code == 200, retired.text
+
+    server.add_user("tinh", PASSWORD, "province")
+    tab = new_tab(viewport={"width": 1366, "height": 900})
+    tab.goto(server.url + "/reports")
+    tab.fill("#username", "tinh")
+    tab.fill("#password", PASSWORD)
+    tab.click("#login-button")
+    section = tab.locator("#sites-compare")
+    expect(section).to_have_attribute("data-ready", "1")
+    old = section.locator(f'tr[data-site="{OLD}"]')
+    expect(old.locator("th")).to_have_text("Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Xã Phú Mới)")
+    expect(old.locator("td").nth(0)).to_have_text("1")  # its history stays in the figures
+    expect(section.locator(f'tr[data-site="{MERGED}"] th')).to_have_text("Xã Phú Mới")

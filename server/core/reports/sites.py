@@ -292,6 +292,13 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
     that are over (``db`` is committed by the caller)."""
     conn = connection(db)
     sites = conn.execute(select(SITES.c.id, SITES.c.name, SITES.c.timezone).order_by(SITES.c.id)).all()
+    saved = m.site_setups.c.document["site"]  # whether each site is retired, and where its citizens go (sites.py)
+    retired = {
+        site_id: (bool(is_retired), moved_to)
+        for site_id, is_retired, moved_to in conn.execute(
+            select(m.site_setups.c.site_id, saved["retired"].as_boolean(), saved["moved_to"].as_string())
+        )
+    }
     counted = count_days_not_kept(conn, first_day, last_day)
     kept = _kept_by_site(conn, first_day, last_day)
     per_site: dict[str, _Day] = {site_id: _Day() for site_id, _, _ in sites}
@@ -318,7 +325,17 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
         booked, checked_in = bookings.get(site_id, (0, 0))
         booked_total += booked
         checked_in_total += checked_in
-        rows.append({"site": site_id, "name": name, "timezone": timezone, **_view(d, booked, checked_in)})
+        is_retired, moved_to = retired.get(site_id, (False, None))
+        rows.append(
+            {
+                "site": site_id,
+                "name": name,
+                "timezone": timezone,
+                "retired": is_retired,
+                "moved_to": moved_to if is_retired else None,
+                **_view(d, booked, checked_in),
+            }
+        )
     # the days counted that are over are kept for the next look (read above without them); a database
     # that refuses the write (full, read-only) costs the next look its time, not this answer
     try:

@@ -44,8 +44,13 @@
       COLUMNS.forEach(function (column) { tr.appendChild(el("td", null, column[1](figures))); });
       return tr;
     }
+    const names = {};
+    report.sites.forEach(function (site) { names[site.site] = site.name; });
     report.sites.forEach(function (site) {
-      const tr = row(site.name, site, "site", "/s/" + encodeURIComponent(site.site) + "/reports");
+      // a site merged into another: still in the figures of its days, and said to be retired
+      const label = !site.retired ? site.name : site.name + " (" + QK.msg(site.moved_to ? "sup_site_retired_to" : "sup_site_retired",
+        {site: names[site.moved_to] || site.moved_to}) + ")";
+      const tr = row(label, site, site.retired ? "site retired" : "site", "/s/" + encodeURIComponent(site.site) + "/reports");
       tr.dataset.site = site.site;
       tbody.appendChild(tr);
     });
