@@ -21,10 +21,12 @@ def say(*parts, detail: str | None = None) -> str:
     ``detail`` (a cause in its own words, such as the list of problems of a config file) follows."""
 
     def said(language: str) -> str:
-        return "; ".join(
+        sentences = [
             translate(part, language) if isinstance(part, str) else translate(part[0], language, **part[1])
             for part in parts
-        )
+        ]
+        # "… thử lại; điểm chưa được thay đổi": a sentence's full stop goes where another follows
+        return "; ".join([sentence.removesuffix(".") for sentence in sentences[:-1]] + sentences[-1:])
 
     vi, en = said("vi"), said("en")
     return "\n".join([vi] + ([en] if en != vi else []) + ([detail] if detail else []))
@@ -94,7 +96,8 @@ def current_config(path: Path):
 def site_of(Session, path: Path, site_id: str | None, role: str | None = None):
     """The runtime of site ``site_id`` (``--site``), and the id a new account gets: an admin or
     province account without ``--site`` belongs to the whole installation (None), any other to the
-    first site; ``site`` is the first site's runtime when no --site is given."""
+    first site; ``site`` is the first site's runtime when no --site is given. No new account
+    (``role`` given) at a retired site."""
     from ..core.db import site_setup
 
     if role == "province" and site_id is not None:
@@ -105,6 +108,8 @@ def site_of(Session, path: Path, site_id: str | None, role: str | None = None):
         raise click.ClickException(say(("cli_no_site", {"site": site_id})))
     if site_id is None and role in ("admin", "province"):
         return runtime, None
+    if role is not None and runtime.config.site.retired:  # a new account there could never act
+        raise click.ClickException(say(("site_retired_new_account", {"site": runtime.config.site.name})))
     return runtime, runtime.id
 
 

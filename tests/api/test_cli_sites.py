@@ -110,6 +110,7 @@ def test_a_site_retired_and_reopened_by_the_command(server):
     first = server.cli("site", "list").stdout.split("\t")[0]
     refused = server.cli("site", "retire", first, check=False)
     assert refused.returncode != 0 and "điểm đầu tiên" in refused.stderr and "first site" in refused.stderr
+    assert ".;" not in refused.stderr, refused.stderr  # one sentence's full stop, not two marks
 
     retired = server.cli("site", "retire", "xa-cu", "--moved-to", "xa-moi")
     assert "xa-cu" in retired.stderr and "history stays in the reports" in retired.stderr
@@ -122,6 +123,8 @@ def test_a_site_retired_and_reopened_by_the_command(server):
         time.sleep(0.1)
         answer = http.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
     assert "Xã Phú Mới" in assert_error(answer, 409, "site_retired_moved")["message"]
+    made = server.cli("token", "create", "--role", "counter", "--counter", "1", "--site", "xa-cu", check=False)
+    assert made.returncode != 0 and "no new account or device token" in made.stderr, made.stderr
 
     server.cli("site", "retire", "xa-cu")  # again, without naming where: where it sent them stays
     assert any(line.endswith("\tretired -> xa-moi") for line in server.cli("site", "list").stdout.splitlines())

@@ -91,6 +91,8 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
     said = assert_error(device.post("/api/v1/sites/xa-cu/counters/1/next"), 403, "site_retired_account")
     assert "Xã Phú Cũ" in said["message"]
     assert http.get("/api/v1/sites/xa-cu/admin/setup").status_code == 200
+    clerk = {"username": "lan.cu", "password": "pw-12345678", "role": "clerk", "counter": 1}
+    assert_error(http.post("/api/v1/sites/xa-cu/admin/users", json=clerk), 403, "site_retired_new_account")
     # its counter, open until now, is closed: nobody of the site can close it any more
     assert http.get("/api/v1/sites/xa-cu/counters/1").json()["state"] == "closed"
     # and its history stays in the province's comparison

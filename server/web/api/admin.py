@@ -316,6 +316,8 @@ def _new_account_site(scope: str | None, role: str) -> str | None:
         return None
     if scope is None and role != "admin":
         return state().site.id  # (the plain paths serve the first site)
+    if scope is not None and state().site.config.site.retired:  # it could never act there
+        raise q.NotAllowed("site_retired_new_account", site=state().site.config.site.name)
     return scope
 
 
