@@ -117,6 +117,12 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server, new_tab):
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")
     old = section.locator(f'tr[data-site="{OLD}"]')
-    expect(old.locator("th")).to_have_text("Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Xã Phú Mới)")
+    expect(old.locator("th a").first).to_have_text("Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Xã Phú Mới)")
     expect(old.locator("td").nth(0)).to_have_text("1")  # its history stays in the figures
-    expect(section.locator(f'tr[data-site="{MERGED}"] th')).to_have_text("Xã Phú Mới")
+    merged = section.locator(f'tr[data-site="{MERGED}"] th')
+    expect(merged.locator("a").first).to_have_text("Xã Phú Mới")
+    live = merged.get_by_role("link", name="theo dõi trực tiếp")  # each site's dashboard, one click away
+    expect(live).to_have_attribute("href", f"/s/{MERGED}/dashboard")
+    live.click()
+    expect(tab.locator("header .site")).to_contain_text("Xã Phú Mới")
+    expect(tab.locator("#work")).to_be_visible()  # the province still signed in there
