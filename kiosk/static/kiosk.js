@@ -537,7 +537,7 @@
     closedNotice.hidden = !closed;
     body.dataset.closed = closed ? "true" : "false";
     // once a minute, just after the minute turns (or when the server's "closed" runs out)
-    let wait = 60000 - (QK.now().getTime() % 60000) + 250;
+    let wait = QK.toNextMinute();
     if (byServer) wait = Math.min(wait, state.closedByServerUntil - Date.now() + 50);
     hoursTimer = setTimeout(checkHours, wait);
   }

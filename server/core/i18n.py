@@ -74,6 +74,9 @@ class Phrase:
     def __str__(self) -> str:
         return self.said("vi")
 
+    def __repr__(self) -> str:  # (a log line or a failed assertion shows what it says)
+        return f"Phrase({self.key!r}, {self.params!r})"
+
 
 def problem_key(kind: str, ctx: dict | None = None) -> str:
     """The catalogue's sentence for what pydantic found wrong with a field (``kind``: its error type),

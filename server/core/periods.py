@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from .i18n import translate
+from .i18n import Phrase, translate
 
 BASES = ("calendar", "nd09")
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -69,8 +69,9 @@ class PeriodError(ValueError):
         self.key = key
         self.params = params
 
-    def problem(self, language: str = "vi") -> str:
-        return translate(self.key, language, **self.params)
+    def problem(self) -> Phrase:
+        """What is wrong, said in each reader's language."""
+        return Phrase(self.key, **self.params)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_a_service_or_counter_listed_twice_is_refused_naming_it(admin):
         http.post("/api/v1/admin/counters", json={"number": 9, "services": ["HT", "HT"]}),
     ):
         error = assert_error(answer, 422, "invalid_field", "services")
-        assert "HT bị ghi hai lần" in error["message"], error
+        assert "HT bị ghi trùng" in error["message"], error
     assert http.get("/api/v1/admin/setup").json() == before
     assert http.patch("/api/v1/admin/kiosks/kiosk-1", json={"services": ["HT", "DC", "HT"]}).status_code == 200
     assert http.patch("/api/v1/admin/displays/lobby", json={"counters": [1, 2, 1]}).status_code == 200
@@ -383,13 +383,13 @@ OWN_CHECKS = [  # (request, the Vietnamese, the English); "{open}" is the site's
     ),
     pytest.param(
         ("POST", "/api/v1/admin/counters", {"number": 9, "services": ["HT", "XY"]}, "services[1]"),
-        "quầy 9 gọi dịch vụ không có: XY (có: CT, DC, HT, LD, TK, VH)",
+        "quầy 9 phục vụ dịch vụ không tồn tại: XY (hiện có: CT, DC, HT, LD, TK, VH)",
         "unknown service 'XY' (known: CT, DC, HT, LD, TK, VH)",
         id="counter-unknown-service",
     ),
     pytest.param(
         ("PATCH", "/api/v1/admin/displays/lobby", {"counters": [1, 99]}, "counters[1]"),
-        "màn hình lobby hiển thị quầy không có: 99",
+        "màn hình lobby hiển thị quầy không tồn tại: 99",
         "unknown counter 99",
         id="display-unknown-counter",
     ),
@@ -401,8 +401,8 @@ OWN_CHECKS = [  # (request, the Vietnamese, the English); "{open}" is the site's
     ),
     pytest.param(
         ("PATCH", "/api/v1/admin/counters/1", {"services": ["HT", "LD", "HT"]}, "services"),
-        "HT bị ghi hai lần",
-        "HT listed twice",
+        "HT bị ghi trùng",
+        "HT listed more than once",
         id="listed-twice",
     ),
 ]

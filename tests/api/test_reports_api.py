@@ -166,9 +166,12 @@ def centre_name() -> str:
 )
 def test_bad_periods_and_choices_are_refused_naming_the_field(http, centre, query, field):
     response = http.get(f"/api/v1/reports/summary?{query}", headers=_auth(centre))
-    assert_error(response, 422, "invalid_field", field)
+    error = assert_error(response, 422, "invalid_field", field)
     english = http.get(f"/api/v1/reports/summary?{query}", headers={**_auth(centre), "Accept-Language": "en"})
     assert english.json()["error"]["message"].startswith(f"Field “{field}”")
+    # the answer in Vietnamese carries its English too, for a page switched to English (and back)
+    assert error["translations"]["en"] == {k: english.json()["error"][k] for k in ("message", "problem")}, error
+    assert error["translations"]["vi"]["problem"] != error["translations"]["en"]["problem"], error
 
 
 def test_named_periods_ranges_and_the_decree_cut_off(http, centre):

@@ -75,7 +75,7 @@ MEASURE = r"""() => {
 }"""
 
 
-@pytest.mark.parametrize("width, height", [(1920, 1080), (1366, 768), (1280, 720)])
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1366, 768), (1280, 720), (1080, 1920)])
 def test_a_closed_counters_label_stays_inside_its_tile_in_two_columns(browser, big_lobby, width, height, shot):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
     try:

@@ -10,6 +10,7 @@ from flask import jsonify, request
 from ...core import audit
 from ...core import engine as q
 from ...core.auth import require_role
+from ...core.i18n import Phrase
 from . import bp, current_principal, state
 
 MAX_ROWS = 1000
@@ -26,7 +27,7 @@ def audit_log():
             raise ValueError(since)
         since_at = dt.datetime.fromisoformat(since.upper().replace("Z", "+00:00")) if since else None
     except ValueError:
-        raise q.Invalid("invalid_field", field="since", problem="ISO 8601, e.g. 2026-11-21T00:00:00Z") from None
+        raise q.Invalid("invalid_field", field="since", problem=Phrase("problem_date_time")) from None
     if since_at is not None and since_at.tzinfo is not None:
         since_at = since_at.astimezone(dt.UTC).replace(tzinfo=None)  # stored as naive UTC
     limit = request.args.get("limit", "200")

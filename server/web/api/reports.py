@@ -79,7 +79,7 @@ def _period(site) -> periods.Period:
             today=q.business_day(site, q.utcnow()),
         )
     except periods.PeriodError as error:
-        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
+        raise q.Invalid("invalid_field", field=error.field, problem=error.problem()) from None
 
 
 def requested_days(site) -> periods.Period:
@@ -88,7 +88,7 @@ def requested_days(site) -> periods.Period:
     try:
         return periods.range_period(request.args.get("from") or "", request.args.get("to") or "", site.config.site.zone)
     except periods.PeriodError as error:
-        raise q.Invalid("invalid_field", field=error.field, problem=error.problem(_language())) from None
+        raise q.Invalid("invalid_field", field=error.field, problem=error.problem()) from None
 
 
 def _answer(report: dict, period: periods.Period | None = None):

@@ -109,7 +109,7 @@
       remoteOpen = now;
       drawRemote();
     }
-    hoursTimer = setTimeout(followHours, 60000 - (QK.now().getTime() % 60000) + 250);
+    hoursTimer = setTimeout(followHours, QK.toNextMinute());
   }
 
   function chooseDay(day) {

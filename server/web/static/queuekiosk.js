@@ -300,6 +300,9 @@
     };
   };
 
+  /** Milliseconds until just after the next minute turns on the server's clock: when opening hours change state. */
+  QK.toNextMinute = function () { return 60000 - (QK.now().getTime() % 60000) + 250; };
+
   /** Whether the centre is open now by ``hours`` (a page's opening hours, kiosk/web.py opening_hours:
    * open and close "HH:MM:SS", days, holidays) in ``timeZone``, on the server's clock; always without
    * hours (a server started with --ignore-hours). */
