@@ -53,9 +53,13 @@ def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
 
 
 def list_sites(session: Session) -> list[dict]:
-    """Every site, in the order of their ids."""
+    """Every site, in the order of their ids; ``first``: the one the plain addresses serve (never retired)."""
     setups = {s.site_id: s for s in session.scalars(select(m.SiteSetup))}
-    return [site_row_view(row, setups.get(row.id)) for row in session.scalars(select(m.Site).order_by(m.Site.id))]
+    first = stored_setup(session).site_id
+    return [
+        {**site_row_view(row, setups.get(row.id)), "first": row.id == first}
+        for row in session.scalars(select(m.Site).order_by(m.Site.id))
+    ]
 
 
 def _check_site(fields: dict, base: dict) -> dict:

@@ -149,8 +149,9 @@
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},
       // communes merged (Decree 118/2025): the site serves nobody from now on and names where to go
-      {path: "retired", kind: "check", label: "admin_f_site_retired", hint: "admin_h_site_retired", only: "change"},
-      {path: "moved_to", kind: "select", label: "admin_f_site_moved_to", options: servingSiteOptions, blank: true, only: "change"},
+      {path: "retired", kind: "check", label: "admin_f_site_retired", hint: "admin_h_site_retired", only: "change", unless: "first"},
+      {path: "moved_to", kind: "select", label: "admin_f_site_moved_to", options: servingSiteOptions, blank: true, only: "change",
+       unless: "first"},
     ],
     policy: [
       {path: "policy.priority", kind: "select", label: "admin_f_policy", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
@@ -423,7 +424,8 @@
           const control = controls[field.path];
           control.set(item ? get(item, field.path) : undefined);
           const keyLocked = field.key && mode === "change";
-          control.wrap.hidden = (field.only && field.only !== mode) || false;
+          // (``unless``: a flag of the item that leaves the field out, e.g. the first site is never retired)
+          control.wrap.hidden = (field.only && field.only !== mode) || !!(field.unless && item && item[field.unless]);
           control.setDisabled(keyLocked || !editable(field));
         });
         filled = mode === "change" ? readAll(mode) : null;
