@@ -6,6 +6,10 @@ it on to 09:30, whatever the real time is (a test on the real clock fails near l
     srv = live_server(config, env=clock.env())
     clock.set(clock.start + dt.timedelta(minutes=30))   # the server's clock jumps, then runs on
 
+A test that only needs its server's day to stay one day (it issues or serves, then reads today's
+report, numbers or figures) takes ``on_a_working_morning(folder)``, the env of a server at 09:00
+on the next working day.
+
 The monotonic clock is left alone, so gevent's timers keep real time. The server reads the file
 again at most two seconds after it changed (FAKETIME_CACHE_DURATION=1); ``set`` waits until then.
 """
@@ -68,3 +72,14 @@ class FakedClock:
         partial = self.path.with_name(self.path.name + ".new")
         partial.write_text(utc.strftime("@%Y-%m-%d %H:%M:%S") + "\n")
         os.replace(partial, self.path)
+
+
+def on_a_working_morning(folder: Path, at: str = "09:00") -> dict:
+    """The env of a server whose clock starts at ``at`` on the next working day (``next_working_morning``)
+    and runs on, its clock file in ``folder``: what it issues, serves and reports stays on that one day
+    whenever the test runs (on the real clock, a test that crosses the site's midnight, 17:00 UTC, sees
+    its waiting tickets expire and its numbers start again at the first). Such a server is a process of
+    its own, not a fork of the zygote (tests/server_fork.py: another interpreter environment)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return FakedClock(folder / "clock", next_working_morning(at)).env()
