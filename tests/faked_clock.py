@@ -6,6 +6,11 @@ it on to 09:30, whatever the real time is (a test on the real clock fails near l
     srv = live_server(config, env=clock.env())
     clock.set(clock.start + dt.timedelta(minutes=30))   # the server's clock jumps, then runs on
 
+A test that only needs its server's day to stay one day (it issues or serves, then reads today's
+report, numbers or figures) takes ``on_a_working_morning(folder)``, the env of servers whose clock
+reads 09:00 on the next working day and runs on: one clock for every process given it (a second
+server, a restart, a command), where a ``FakedClock`` starts each process's clock at its own start.
+
 The monotonic clock is left alone, so gevent's timers keep real time. The server reads the file
 again at most two seconds after it changed (FAKETIME_CACHE_DURATION=1); ``set`` waits until then.
 """
@@ -38,6 +43,17 @@ def next_working_morning(at: str = "09:00", zone: ZoneInfo = HCM) -> dt.datetime
     return dt.datetime.combine(day, dt.time.fromisoformat(at), zone)
 
 
+def clock_file_env(path: Path) -> dict:
+    """The env of a process whose wall clock libfaketime reads from the file ``path``."""
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(path),
+        "FAKETIME_CACHE_DURATION": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # gevent's timers keep real time
+        "TZ": "UTC",
+    }
+
+
 class FakedClock:
     def __init__(self, path: Path, start: dt.datetime):
         if not LIBFAKETIME.exists():
@@ -47,13 +63,7 @@ class FakedClock:
         self._write(start)
 
     def env(self) -> dict:
-        return {
-            "LD_PRELOAD": str(LIBFAKETIME),
-            "FAKETIME_TIMESTAMP_FILE": str(self.path),
-            "FAKETIME_CACHE_DURATION": "1",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # gevent's timers keep real time
-            "TZ": "UTC",
-        }
+        return clock_file_env(self.path)
 
     def set(self, moment: dt.datetime) -> None:
         """The server's clock jumps to ``moment`` (and runs on from there) within about a second."""
@@ -68,3 +78,23 @@ class FakedClock:
         partial = self.path.with_name(self.path.name + ".new")
         partial.write_text(utc.strftime("@%Y-%m-%d %H:%M:%S") + "\n")
         os.replace(partial, self.path)
+
+
+def on_a_working_morning(folder: Path, at: str = "09:00") -> dict:
+    """The env of servers whose clock reads ``at`` on the next working day (``next_working_morning``) now
+    and runs on, its file in ``folder``: what a test issues, serves and reports stays on that one day
+    whenever it runs (on the real clock, a test that crosses the site's midnight, 17:00 UTC, sees its
+    waiting tickets expire and its numbers start again at the first). The file holds an offset from the
+    real time, not a moment: every process given this env (a second server, a restarted one, a command)
+    reads the same time, where a moment would start each process's clock anew at its own start. Such a
+    server is a process of its own, not a fork of the zygote (tests/server_fork.py)."""
+    if not LIBFAKETIME.exists():
+        pytest.fail("needs libfaketime: apt-get install faketime")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "clock"
+    offset = (next_working_morning(at) - dt.datetime.now(dt.UTC)).total_seconds()
+    partial = path.with_name(path.name + ".new")
+    partial.write_text(f"{offset:+.3f}\n")
+    os.replace(partial, path)
+    return clock_file_env(path)

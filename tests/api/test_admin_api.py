@@ -13,6 +13,7 @@ import pytest
 import server_db
 import yaml
 from api_helpers import assert_error, business_day, issue
+from faked_clock import on_a_working_morning
 from printer_sim import decode
 
 from queuekiosk.server.core import auth
@@ -25,14 +26,24 @@ NEW_SERVICE = {
 }
 
 
+def with_admin_session(server):
+    http = server.session()  # closed when the server stops
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    return server, http
+
+
 @pytest.fixture
 def admin(live_server):
     """A fresh server (each test changes its setup) and an admin session on it."""
-    server = live_server()
-    http = server.session()
-    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
-    yield server, http
-    http.close()
+    return with_admin_session(live_server())
+
+
+@pytest.fixture
+def admin_on_a_working_morning(live_server, tmp_path):
+    """The same, the server's clock at 09:00 on a working day (tests/faked_clock.py): for the tests
+    that issue or serve and then read today's numbers or report, which on the real clock would see
+    a new day start between the two if they ran across the site's midnight (17:00 UTC)."""
+    return with_admin_session(live_server(env=on_a_working_morning(tmp_path)))
 
 
 def add_service_with_counter(http, number: int = 7, service: dict = NEW_SERVICE) -> None:
@@ -43,8 +54,8 @@ def add_service_with_counter(http, number: int = 7, service: dict = NEW_SERVICE)
     assert answer.status_code == 201, answer.text
 
 
-def test_a_new_service_and_its_counter_work_at_once_and_survive_a_restart(admin):
-    server, http = admin
+def test_a_new_service_and_its_counter_work_at_once_and_survive_a_restart(admin_on_a_working_morning):
+    server, http = admin_on_a_working_morning
     add_service_with_counter(http)
     ticket = issue(http, "MT")
     assert ticket["number"] == 7001
@@ -134,8 +145,8 @@ def test_existing_and_unknown_items(admin):
     )
 
 
-def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin):
-    _server, http = admin
+def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin_on_a_working_morning):
+    _server, http = admin_on_a_working_morning
     issue(http, "HT")
     issue(http, "HT")  # 1001, 1002 given today
     error = assert_error(
@@ -148,8 +159,8 @@ def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin):
     assert issue(http, "HT")["number"] == 1003
 
 
-def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(admin):
-    _server, http = admin
+def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(admin_on_a_working_morning):
+    _server, http = admin_on_a_working_morning
     add_service_with_counter(http)
     ticket = issue(http, "MT")
     assert_error(http.delete("/api/v1/admin/services/MT"), 409, "setup_service_has_waiting")
@@ -202,8 +213,8 @@ def test_every_change_is_in_the_audit_log_with_before_and_after(admin):
     assert events[0]["by"]
 
 
-def test_users_with_full_names_and_device_tokens(admin):
-    server, http = admin
+def test_users_with_full_names_and_device_tokens(admin_on_a_working_morning):
+    server, http = admin_on_a_working_morning
     made = http.post(
         "/api/v1/admin/users",
         json={

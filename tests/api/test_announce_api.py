@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from api_helpers import assert_error, issue
+from faked_clock import on_a_working_morning
 
 
 def _wav(response) -> tuple:
@@ -73,7 +74,7 @@ def test_openapi_describes_the_preview(server, http):
     assert "/api/v1/announcements/{key}.wav" in paths
 
 
-def test_a_call_brings_audio_that_is_ready_to_play(live_server, sio_client, config_variant):
+def test_a_call_brings_audio_that_is_ready_to_play(live_server, sio_client, config_variant, tmp_path):
     config = config_variant()
     config["displays"] = [
         {"id": "downstairs", "counters": [1, 2, 3], "voice": {"language": "vi", "repeat": 1, "chime": False}},
@@ -83,7 +84,7 @@ def test_a_call_brings_audio_that_is_ready_to_play(live_server, sio_client, conf
             "voice": {"language": "vi+en", "region": "south", "repeat": 1, "chime": True},
         },
     ]
-    srv = live_server(config)
+    srv = live_server(config, env=on_a_working_morning(tmp_path))  # 105 numbers of one day, whatever the hour
     http = srv.session()
     down = sio_client(srv)
     assert down.subscribe({"display": "downstairs"}) == {"ok": True}

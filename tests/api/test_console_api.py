@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 from api_helpers import assert_error, drain, issue
+from faked_clock import on_a_working_morning
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
 CLERK1 = ("lan", "mật-khẩu-quầy-1")
@@ -23,6 +24,14 @@ LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def server(module_live_server, tmp_path_factory):
+    """conftest's module server (the repo's config.yaml, --ignore-hours), its clock at 09:00 on a working
+    day (tests/faked_clock.py): the clerk's figures for today and the tickets issued then called stay
+    one day's whatever the hour the module runs at (the site's midnight is 17:00 UTC)."""
+    return module_live_server(env=on_a_working_morning(tmp_path_factory.mktemp("clock")))
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from api_helpers import issue
+from faked_clock import on_a_working_morning
 from sqlalchemy import text
 
 from queuekiosk.server.core.db import create_db_engine
@@ -76,8 +77,11 @@ class PowerCutDisk:
             subprocess.run(["fusermount3", "-u", "-z", str(self.mounted)], check=True)
 
 
-def test_kill_9_under_load_loses_no_acknowledged_ticket(db_url, live_server, sio_client):
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": db_url} if db_url else None)
+def test_kill_9_under_load_loses_no_acknowledged_ticket(db_url, live_server, sio_client, tmp_path):
+    # at 09:00 on a working day, one clock across the restart: the numbers are one day's, whatever the
+    # hour (the site's midnight, 17:00 UTC, during the load or the restart would give them again)
+    env = {**on_a_working_morning(tmp_path), **({"QUEUEKIOSK_DATABASE_URL": db_url} if db_url else {})}
+    srv = live_server(env=env)
     display = sio_client(srv, on_connect=lambda client: client.sio.emit("subscribe", {"display": "lobby"}))
     display.wait_for("state")
     tokens = {n: srv.token("counter", n) for n in (1, 2, 4, 5)}
@@ -129,6 +133,7 @@ def power_cut_round(live_server, power_cut_disk, synchronous: str):
         env={
             "QUEUEKIOSK_DATABASE_URL": f"sqlite:///{disk.mounted / 'queuekiosk.db'}",
             "QUEUEKIOSK_SQLITE_SYNCHRONOUS": synchronous,
+            **on_a_working_morning(disk.backing.parent / "clock"),  # one day's numbers, whatever the hour
         }
     )
     tokens = {n: srv.token("counter", n) for n in (1, 2)}

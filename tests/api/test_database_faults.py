@@ -20,6 +20,7 @@ import psycopg
 import pytest
 import requests
 from api_helpers import assert_error, issue
+from faked_clock import on_a_working_morning
 from sqlalchemy.exc import OperationalError
 
 from queuekiosk.server.core import faults
@@ -36,8 +37,10 @@ def database_notes(dashboard) -> list[tuple]:
     ]
 
 
-def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client):
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
+def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client, tmp_path):
+    # at 09:00 on a working day: the numbers are one day's, gap-free, whatever the hour the test runs at
+    database = {"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"}
+    srv = live_server(env={**database, **on_a_working_morning(tmp_path)})
     http = srv.session()
     dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
     assert database_notes(dashboard) == []
@@ -87,8 +90,8 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_serv
     assert stored == [*numbers, after["number"]]  # every acknowledged ticket is there, and nothing else
 
 
-def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server):
-    srv = live_server()
+def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server, tmp_path):
+    srv = live_server(env=on_a_working_morning(tmp_path))  # the first ticket waits out the lock, whatever the hour
     http = srv.session()
     first = issue(http, "HT")
     other = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
@@ -115,7 +118,7 @@ def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_ser
 
 
 @pytest.mark.postgres
-def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, _pg_admin, small_disk):
+def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, _pg_admin, small_disk, tmp_path):
     """PostgreSQL's tables on the small disk (a tablespace): its disk_full (53100) is the same answer."""
     import pwd
 
@@ -131,7 +134,9 @@ def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, 
         pytest.skip(f"PostgreSQL cannot use the small disk: {error}")
     try:
         _pg_admin.execute(f'ALTER DATABASE "{database}" SET default_tablespace = {space}')  # every table there
-        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+        srv = live_server(
+            env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path)}
+        )  # one day's numbers
         http = srv.session()
         acknowledged = [issue(http, "HT") for _ in range(3)]
         small_disk.fill()

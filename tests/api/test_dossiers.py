@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import pytest
 from api_helpers import assert_error
+from faked_clock import on_a_working_morning
 from webhook_receiver import Receiver
 
 CODE = "000.00.12.H26-241203-0001"
 
 
-@pytest.fixture
-def srv(live_server, config_variant):
-    config = config_variant()
+def with_procedures(config: dict) -> dict:
     service = next(s for s in config["services"] if s["code"] == "HT")
     service["procedures"] = [
         {"code": "KS", "name": {"vi": "Đăng ký khai sinh", "en": "Birth registration"}},
         {"code": "KH", "name": {"vi": "Đăng ký kết hôn", "en": "Marriage registration"}},
     ]
-    return live_server(config)
+    return config
+
+
+@pytest.fixture
+def srv(live_server, config_variant):
+    return live_server(with_procedures(config_variant()))
+
+
+@pytest.fixture
+def srv_on_a_working_morning(live_server, config_variant, tmp_path):
+    """The same at 09:00 on a working day (tests/faked_clock.py): what it serves is in that day's
+    report even when the test runs across the site's midnight (17:00 UTC)."""
+    return live_server(with_procedures(config_variant()), env=on_a_working_morning(tmp_path))
 
 
 def counter_1(srv) -> dict:
@@ -37,7 +48,8 @@ def serve(srv, http) -> dict:
     return ticket
 
 
-def test_the_dossier_and_procedure_go_out_with_the_finished_ticket_and_into_the_report(srv):
+def test_the_dossier_and_procedure_go_out_with_the_finished_ticket_and_into_the_report(srv_on_a_working_morning):
+    srv = srv_on_a_working_morning
     receiver = Receiver()
     try:
         http = srv.session()

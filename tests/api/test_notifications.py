@@ -9,13 +9,11 @@ The repo's config.yaml: counter 1 serves HT only.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import os
 import sqlite3
 import time
 import urllib.parse
-from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, issue
@@ -252,7 +250,9 @@ def test_a_message_cut_off_by_a_kill_9_is_not_sent_again(live_server, config_var
     sms.stays_at(2)
 
 
-def test_no_message_outside_the_site_s_hours(live_server, config_variant, outside):
+def test_no_message_outside_the_site_s_hours(live_server, config_variant, outside, tmp_path):
+    from faked_clock import FakedClock, next_working_morning
+
     sms, _zalo, _smtp, settings = outside
     config = config_variant()
     config["site"]["hours"] = {
@@ -261,12 +261,15 @@ def test_no_message_outside_the_site_s_hours(live_server, config_variant, outsid
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
     }
     config["notifications"] = settings
-    srv = live_server(config, flags=(), env=TOKENS)
+    # the server at 09:00 (libfaketime): open whatever the real hour, 23:59 included, and today stays
+    # the holiday made below (on the real clock the site's midnight, 17:00 UTC, could come between)
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = live_server(config, flags=(), env={**TOKENS, **clock.env()})
     tickets = [issue(srv.session(), "HT") for _ in range(4)]
     opt_in(srv, tickets[2], "sms", "0912345678")  # 2 ahead, and open: told at once
     sms.wait_for(1)
     opt_in(srv, tickets[3], "sms", "0987654321")  # 3 ahead: nothing yet
-    today = dt.datetime.now(ZoneInfo(config["site"].get("timezone", "Asia/Ho_Chi_Minh"))).date().isoformat()
+    today = clock.start.date().isoformat()
     closed = srv.session().patch(
         "/api/v1/admin/site", json={"holidays": [today]}, headers={"Authorization": f"Bearer {srv.token('admin')}"}
     )

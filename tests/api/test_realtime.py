@@ -14,6 +14,7 @@ import pytest
 import requests
 import socketio
 from api_helpers import issue
+from faked_clock import on_a_working_morning
 
 SERVICES = {"HT", "CT", "DC", "LD", "VH", "TK"}
 
@@ -365,8 +366,10 @@ def test_nothing_is_pushed_for_a_refused_action(server, admin, sio_client):
         client.assert_silent(mark, duration=0.5)
 
 
-def test_display_reconnects_after_a_restart_and_is_whole_again(live_server, sio_client):
-    srv = live_server()
+def test_display_reconnects_after_a_restart_and_is_whole_again(live_server, sio_client, tmp_path):
+    # at 09:00 on a working day: the call made before the restart is still the counter's after it,
+    # whatever the hour (the site's midnight, 17:00 UTC, would make it a no-show and close the counter)
+    srv = live_server(env=on_a_working_morning(tmp_path))
     http = srv.session()
     counter1 = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
     acks: list = []

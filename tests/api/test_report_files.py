@@ -16,7 +16,7 @@ import io
 
 import pytest
 from api_helpers import issue
-from config_helpers import site_today
+from faked_clock import FakedClock, next_working_morning
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -40,9 +40,9 @@ def serve_some(http, token: str, count: int = 3) -> None:
         assert http.post("/api/v1/counters/1/finish", headers=counter).status_code == 200
 
 
-def open_day(http) -> tuple[str, list[dict]]:
+def open_day(http, today: dt.date) -> tuple[str, list[dict]]:
     for ahead in range(1, 7):
-        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
+        day = (today + dt.timedelta(days=ahead)).isoformat()
         slots = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"] >= 2]
         if slots:
             return day, slots
@@ -57,12 +57,26 @@ def book(http, day: str, start: str, phone: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def centre(server):
+def morning(tmp_path_factory) -> FakedClock:
+    return FakedClock(tmp_path_factory.mktemp("clock") / "clock", next_working_morning("09:00"))
+
+
+@pytest.fixture(scope="module")
+def server(module_live_server, morning):
+    """The repo's config.yaml at 09:00 on a working day (tests/faked_clock.py): what the module
+    serves and books today stays in today's report, whatever the hour the tests run at (on the real
+    clock, the site's midnight at 17:00 UTC would move what is left to another day)."""
+    return module_live_server(env=morning.env())
+
+
+@pytest.fixture(scope="module")
+def centre(server, morning):
     """The repo's config.yaml: three HT citizens served; two HT slots booked on a coming day, one of
     them cancelled; a remote number taken today."""
     http = server.session()
     serve_some(http, server.token("counter", 1))
-    day, slots = open_day(http)
+    today = morning.start.date()
+    day, slots = open_day(http, today)
     book(http, day, slots[0]["start"], "0913000111")
     cancelled = book(http, day, slots[0]["start"], "0913000222")
     assert http.delete(f"/api/v1/bookings/{cancelled['code']}").status_code == 200
@@ -70,7 +84,7 @@ def centre(server):
         "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Phạm Thị Dung", "phone": "0913000333"}
     )
     assert taken.status_code == 201, taken.text
-    return {"from": site_today().isoformat(), "to": day}
+    return {"from": today.isoformat(), "to": day}
 
 
 def download(server, centre, fmt: str, **params) -> object:

@@ -8,6 +8,7 @@ changes nothing. The single-site paths stay the first site's.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
 import secrets
 import time
@@ -21,6 +22,7 @@ import socketio
 import yaml
 from api_helpers import assert_error, issue
 from conftest import SioClient
+from faked_clock import on_a_working_morning
 
 from queuekiosk.server.core import auth
 
@@ -66,9 +68,12 @@ def add_site(srv, site_id: str = FAR, zone: str = FAR_ZONE) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_sites(module_live_server):
-    """The repo's centre (phuc-la, Asia/Ho_Chi_Minh) and a commune centre far away, on one server."""
-    srv = module_live_server()
+def two_sites(module_live_server, tmp_path_factory):
+    """The repo's centre (phuc-la, Asia/Ho_Chi_Minh) and a commune centre far away, on one server whose
+    clock starts at 09:00 on a working day in Ho Chi Minh City, 15:00 the day before at the far site
+    (tests/faked_clock.py): neither site's midnight (17:00 and 11:00 UTC) comes while the module's
+    tests issue and call, whatever the hour they run at."""
+    srv = module_live_server(env=on_a_working_morning(tmp_path_factory.mktemp("clock")))
     add_site(srv)
     return srv
 
@@ -90,7 +95,7 @@ def local_days(zone: str, around: dt.datetime) -> set[str]:
 def test_each_site_numbers_its_own_tickets_in_its_own_business_day(two_sites):
     srv = two_sites
     http = srv.session()
-    now = dt.datetime.now(dt.UTC)
+    now = email.utils.parsedate_to_datetime(http.get("/healthz").headers["Date"])  # the server's clock
     here = [issue(http, "HT") for _ in range(3)]
     there_answer = http.post(f"/api/v1/sites/{FAR}/tickets", json={"service": "HT"})
     assert there_answer.status_code == 201, there_answer.text

@@ -10,22 +10,34 @@ from __future__ import annotations
 import pytest
 import server_db
 from api_helpers import assert_error, issue
+from faked_clock import on_a_working_morning
 
 from queuekiosk.server.core import auth
 
 COMMUNE = {"id": "xa-tan-phu", "name": "Xã Tân Phú", "timezone": "Asia/Bangkok"}
 
 
-@pytest.fixture
-def province(live_server):
-    """A server with a second site, an admin session, a province session."""
-    server = live_server()
+def with_a_commune(server):
+    """The server with a second site, an admin session, a province session."""
     admin = server.session()
     admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
     assert admin.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201
     reader = server.session()
     reader.headers["Authorization"] = f"Bearer {server.token('province')}"
-    yield server, admin, reader
+    return server, admin, reader
+
+
+@pytest.fixture
+def province(live_server):
+    """A server with a second site, an admin session, a province session."""
+    return with_a_commune(live_server())
+
+
+@pytest.fixture
+def province_on_a_working_morning(live_server, tmp_path):
+    """The same at 09:00 on a working day in both sites' zone (tests/faked_clock.py): what is served is
+    in today's figures whatever the hour the test runs at (the sites' midnight is 17:00 UTC)."""
+    return with_a_commune(live_server(env=on_a_working_morning(tmp_path)))
 
 
 def serve(http, prefix: str, counter: int, finish: bool = True) -> dict:
@@ -36,8 +48,8 @@ def serve(http, prefix: str, counter: int, finish: bool = True) -> dict:
     return called.json()
 
 
-def test_each_row_is_that_sites_own_report_in_total(province):
-    _server, admin, reader = province
+def test_each_row_is_that_sites_own_report_in_total(province_on_a_working_morning):
+    _server, admin, reader = province_on_a_working_morning
     here, there = "/api/v1", "/api/v1/sites/xa-tan-phu"
     for _ in range(5):
         issue(admin, "HT")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from api_helpers import issue
+from faked_clock import on_a_working_morning
 
 CLERK = ("tuan", "mật-khẩu-quầy-1")
 
@@ -59,8 +60,8 @@ def run_the_counter(server) -> tuple[object, list[dict]]:
     return clerk, tickets
 
 
-def test_next_over_a_citizen_never_started_is_a_no_show_by_default(live_server):
-    server = live_server()
+def test_next_over_a_citizen_never_started_is_a_no_show_by_default(live_server, tmp_path):
+    server = live_server(env=on_a_working_morning(tmp_path))  # today's figures: one day whatever the hour
     clerk, tickets = run_the_counter(server)
     assert [status(clerk, t) for t in tickets] == ["no_show", "done", "done"]
 
@@ -74,10 +75,10 @@ def test_next_over_a_citizen_never_started_is_a_no_show_by_default(live_server):
     assert row["no_show_rate"] == pytest.approx(33.3)
 
 
-def test_under_the_served_policy_it_is_served_without_a_service_time(live_server, config_variant):
+def test_under_the_served_policy_it_is_served_without_a_service_time(live_server, config_variant, tmp_path):
     config = config_variant()
     config["policy"]["unstarted_at_next"] = "served"
-    server = live_server(config)
+    server = live_server(config, env=on_a_working_morning(tmp_path))
     clerk, tickets = run_the_counter(server)
     assert [status(clerk, t) for t in tickets] == ["done", "done", "done"]
 

@@ -32,6 +32,7 @@ import pytest
 import requests
 import server_db
 import server_fork
+from faked_clock import on_a_working_morning
 
 REPO = Path(__file__).resolve().parents[2]
 # The old headless shell renders the pages for about a third of the CPU the full browser's headless
@@ -111,6 +112,19 @@ class Server:
 def server(tmp_path, sqlite_template, server_zygote):
     """A fresh `queuekiosk serve` on a free port, its database a copy of the migrated template,
     stopped after the test."""
+    yield from _served(tmp_path, sqlite_template, server_zygote)
+
+
+@pytest.fixture
+def server_on_a_working_morning(tmp_path, sqlite_template, server_zygote):
+    """``server`` with its clock at 09:00 on a working day, running on (libfaketime, tests/faked_clock.py):
+    for a test that issues or serves and then reads today's figures, numbers or report, which on the
+    real clock sees the day change between the two when it runs across the site's midnight (17:00
+    UTC). The pages correct the browser's clock by the server's (QK.now)."""
+    yield from _served(tmp_path, sqlite_template, server_zygote, on_a_working_morning(tmp_path / "clock"))
+
+
+def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = None):
     config = tmp_path / "config.yaml"
     shutil.copyfile(REPO / "config.yaml", config)
     env = {
@@ -119,6 +133,7 @@ def server(tmp_path, sqlite_template, server_zygote):
         if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")
     }
     env["QUEUEKIOSK_INSTANCE"] = str(tmp_path / "instance")
+    env.update(extra_env or {})
     server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
     port = _free_port()
     log = tmp_path / "serve.log"

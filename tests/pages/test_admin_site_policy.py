@@ -12,7 +12,8 @@ def _select(tab, path):
     return tab.locator(f'form[data-form="policy"] .field[data-field="{path}"] select')
 
 
-def test_an_admin_chooses_what_next_over_an_unstarted_citizen_means(new_tab, server, shot):
+def test_an_admin_chooses_what_next_over_an_unstarted_citizen_means(new_tab, server_on_a_working_morning, shot):
+    server = server_on_a_working_morning  # still waiting once the admin has signed in, whatever the hour
     admin_token = server.token("admin")
     counter = server.counter_token(1)
     first = server.api("POST", "/tickets", json={"service": "HT"}).json()

@@ -13,7 +13,8 @@ from test_counter_console import CLERK, expect, log_in, tab  # noqa: F401 (the t
 pytestmark = pytest.mark.browser
 
 
-def test_next_over_a_citizen_never_started_says_what_it_counted(server, tab):  # noqa: F811
+def test_next_over_a_citizen_never_started_says_what_it_counted(server_on_a_working_morning, tab):  # noqa: F811
+    server = server_on_a_working_morning  # still waiting once the clerk has signed in, whatever the hour
     password = server.add_clerk(CLERK, counter=1)
     issued = [server.api("POST", "/tickets", json={"service": "HT"}).json() for _ in range(3)]
     page = tab()

@@ -25,6 +25,14 @@ CLERK = "lan"
 
 
 @pytest.fixture
+def server(server_on_a_working_morning):
+    """Each test's server at 09:00 on a working day (tests/faked_clock.py): the tickets issued before the
+    clerk signs in are still waiting when called, and the clerk's figures are today's, whatever the
+    hour the test runs at (on the real clock the site's midnight, 17:00 UTC, may come in between)."""
+    return server_on_a_working_morning
+
+
+@pytest.fixture
 def tab(new_tab):
     """``tab(viewport=None, **options)`` -> a tab in a context of its own (own cookies); JavaScript errors fail the test."""
     return lambda viewport=None, **options: new_tab(viewport=viewport or {"width": 1366, "height": 768}, **options)

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 PASSWORD = "giam-sat-2026"
 
 
-def test_closed_counters_and_a_reprint_by_number(page, server, shot):
+def test_closed_counters_and_a_reprint_by_number(page, server_on_a_working_morning, shot):
+    server = server_on_a_working_morning  # the reprint looks for today's number: one day whatever the hour
     server.add_user("giamsat-in", PASSWORD, "supervisor")
     page.goto(server.url + "/dashboard")
     page.fill("#username", "giamsat-in")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from config_helpers import closed_now
+from faked_clock import on_a_working_morning
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
@@ -28,6 +29,15 @@ pytestmark = pytest.mark.browser
 HT = "Tư pháp - Hộ tịch"
 LANDSCAPE = {"width": 1920, "height": 1080}
 PORTRAIT = {"width": 1080, "height": 1920}
+
+
+@pytest.fixture
+def start_on_a_working_morning(start_server, tmp_path):
+    """``start_on_a_working_morning(config=None)``: ``start_server`` with the server's clock at 09:00 on a
+    working day (tests/faked_clock.py), for the tests that take a second number or count what waits a
+    moment after a tap: on the real clock the site's midnight (17:00 UTC) in between would start the
+    numbers again or expire the tickets."""
+    return lambda config=None: start_server(config, env=on_a_working_morning(tmp_path / "clock"))
 
 
 @pytest.fixture
@@ -206,8 +216,8 @@ def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start
         assert missing.status_code == 404 and "<svg" not in missing.text
 
 
-def test_a_double_tap_gives_one_ticket(start_server, page):
-    server = start_server()
+def test_a_double_tap_gives_one_ticket(start_on_a_working_morning, page):
+    server = start_on_a_working_morning()
     open_kiosk(page, server)
 
     # a double tap on the service: the second tap never picks a priority class on the next screen
@@ -331,8 +341,8 @@ def test_the_priority_step_issues_a_priority_ticket(start_server, page, shot):
     assert waiting(server, "HT") == {**waiting(server, "HT"), "waiting": 1, "priority": 1}
 
 
-def test_fields_come_first_when_a_kiosk_offers_many_services(start_server, page, config_data, shot):
-    server = start_server(fields_config(config_data))
+def test_fields_come_first_when_a_kiosk_offers_many_services(start_on_a_working_morning, page, config_data, shot):
+    server = start_on_a_working_morning(fields_config(config_data))
     open_kiosk(page, server)
     fields = page.locator("button.field:visible")
     expect(fields).to_have_count(3)
@@ -401,11 +411,11 @@ def test_closed_hours_screen(start_server, page, config_data, shot):
 @pytest.mark.parametrize(
     "one_a_day", [{"numbers": {"start": 1001, "end": 1001}}, {"daily_limit": 1}], ids=["range", "daily_limit"]
 )
-def test_exhausted_range_screen(start_server, page, config_data, shot, one_a_day):
+def test_exhausted_range_screen(start_on_a_working_morning, page, config_data, shot, one_a_day):
     cfg = config_data
     cfg["services"][0].update(one_a_day)  # HT: one number a day
     cfg["priorities"] = []
-    server = start_server(cfg)
+    server = start_on_a_working_morning(cfg)
     open_kiosk(page, server)
     take_number(page, HT, priority=None)
     expect(page.locator("#result-number")).to_have_text("1001")
@@ -426,10 +436,10 @@ def test_exhausted_range_screen(start_server, page, config_data, shot, one_a_day
     expect(page.locator("#result-number")).to_have_text("2001")
 
 
-def test_a_kiosk_paired_once_with_its_token_issues_and_others_cannot(start_server, page, config_data):
+def test_a_kiosk_paired_once_with_its_token_issues_and_others_cannot(start_on_a_working_morning, page, config_data):
     config_data["limits"] = {"require_kiosk_token": True}
     config_data["priorities"] = []  # one tap takes a number
-    server = start_server(config_data)
+    server = start_on_a_working_morning(config_data)
     open_kiosk(page, server)
     shorten(page, error_seconds=2)
     service_button(page, "Chứng thực").click()

@@ -38,7 +38,8 @@ def _no_priority(page):
     return no
 
 
-def test_kiosk_issues_one_ticket_per_tap(server, page, browser, shot):
+def test_kiosk_issues_one_ticket_per_tap(server_on_a_working_morning, page, browser, shot):
+    server = server_on_a_working_morning  # today's numbers from 1001: one day whatever the hour
     page.goto(server.url + "/kiosk/kiosk-1")
     expect(page.locator("button.service")).to_have_count(6)  # services: all
     _buttons_inside_viewport(page)
@@ -103,7 +104,8 @@ def test_kiosk_shows_api_refusal_and_lost_connection(server, page):
     assert server.waiting("HT") == 0
 
 
-def test_display_shows_a_call_live(server, page, shot):
+def test_display_shows_a_call_live(server_on_a_working_morning, page, shot):
+    server = server_on_a_working_morning  # today's first number, called while it waits
     token = server.counter_token(1)
     page.goto(server.url + "/display/lobby")
     expect(page.locator("body")).to_have_attribute("data-live", "live")
@@ -131,7 +133,8 @@ def test_display_shows_a_call_live(server, page, shot):
     expect(page.locator("#offline")).to_contain_text("Mất kết nối")
 
 
-def test_counter_console_login_and_next(server, page, shot):
+def test_counter_console_login_and_next(server_on_a_working_morning, page, shot):
+    server = server_on_a_working_morning  # today's numbers, called while they wait
     password = server.add_clerk("clerk1", counter=1)
     assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
     wrong = server.api("POST", "/auth/login", json={"username": "clerk1", "password": "wrong password"}).json()

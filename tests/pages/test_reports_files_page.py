@@ -11,25 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config_helpers import site_today
 from playwright.sync_api import expect
 
 PASSWORD = "giam-sat-2026"
 
 
-def serve_three(server) -> None:
+def serve_three(server) -> dt.date:
+    """Three HT citizens served at counter 1; the site's day they came on (the server's clock's)."""
     token = server.counter_token(1)
+    days = set()
     for _ in range(3):
-        assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+        answer = server.api("POST", "/tickets", json={"service": "HT"})
+        assert answer.status_code == 201, answer.text
+        days.add(answer.json()["business_day"])
     for _ in range(3):
         for action in ("next", "start", "finish"):
             assert server.api("POST", f"/counters/1/{action}", token=token).status_code == 200
+    (day,) = days
+    return dt.date.fromisoformat(day)
 
 
-def book_two_and_cancel_one(server) -> str:
+def book_two_and_cancel_one(server, today: dt.date) -> str:
     """Two HT slots booked on a coming day (one then cancelled) and a remote number today; the day."""
     for ahead in range(1, 7):
-        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
+        day = (today + dt.timedelta(days=ahead)).isoformat()
         slots = [s for s in server.api("GET", "/services/HT/slots", params={"date": day}).json() if s["free"] >= 2]
         if slots:
             break
@@ -53,10 +58,11 @@ def fits_sideways(page, selector: str) -> bool:
     )
 
 
-def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(page, server, shot):
-    serve_three(server)
-    day = book_two_and_cancel_one(server)
-    today = site_today().isoformat()
+def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(page, server_on_a_working_morning, shot):
+    server = server_on_a_working_morning  # what is served and booked today stays today's, whatever the hour
+    served_on = serve_three(server)
+    day = book_two_and_cancel_one(server, served_on)
+    today = served_on.isoformat()
     server.add_user("giamsat", PASSWORD, "supervisor")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{server.url}/reports?from={today}&to={day}&group_by=service")

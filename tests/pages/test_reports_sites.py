@@ -3,6 +3,7 @@ supervisor sees no such table."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from playwright.sync_api import expect
@@ -20,18 +21,22 @@ def _login(tab, server, user, role):
     expect(tab.locator("#work")).to_be_visible()
 
 
-def test_the_province_compares_two_commune_centres(new_tab, server, shot):
+def test_the_province_compares_two_commune_centres(new_tab, server_on_a_working_morning, shot):
+    server = server_on_a_working_morning  # today's comparison: one day whatever the hour the test runs at
     admin = server.token("admin")
     for site_id, name in (("xa-tan-phu", "Xã Tân Phú"), ("xa-phu-my", "Xã Phú Mỹ")):
         made = server.api("POST", "/admin/sites", token=admin, json={"id": site_id, "name": name})
         assert made.status_code == 201, made.text
     for _ in range(3):
-        assert server.api("POST", "/sites/xa-tan-phu/tickets", json={"service": "HT"}).status_code == 201
+        issued = server.api("POST", "/sites/xa-tan-phu/tickets", json={"service": "HT"})
+        assert issued.status_code == 201, issued.text
     assert server.api("POST", "/sites/xa-phu-my/tickets", json={"service": "HT"}).status_code == 201
     assert server.api("POST", "/sites/xa-tan-phu/counters/1/next", token=admin).status_code == 200
     assert server.api("POST", "/sites/xa-tan-phu/counters/1/finish", token=admin).status_code == 200
 
     tab = new_tab(viewport=REPORTS_SCREEN)
+    # the page's default days (this month to today) follow the browser's clock: the server's day
+    tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
     _login(tab, server, "tinh", "province")
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.browser
 SITE = "xa-ben-kia"
 
 
-def test_a_second_sites_kiosk_and_display_work_under_its_prefix(server, page, new_tab):
+def test_a_second_sites_kiosk_and_display_work_under_its_prefix(server_on_a_working_morning, page, new_tab):
+    server = server_on_a_working_morning  # the number taken is still waiting when called, whatever the hour
     made = server.api(
         "POST",
         "/admin/sites",

@@ -18,7 +18,8 @@ def _login(page, server, path, user="giamsat", role="supervisor", counter=None):
     page.click("#login-button")
 
 
-def test_the_dashboard_follows_an_issue_and_a_call(page, server, shot):
+def test_the_dashboard_follows_an_issue_and_a_call(page, server_on_a_working_morning, shot):
+    server = server_on_a_working_morning  # today's figures: one day whatever the hour the test runs at
     _login(page, server, "/dashboard")
     expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
     ht = page.locator('.service-card[data-service="HT"]')
