@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import server_db
 import yaml
 from api_helpers import assert_error
+from faked_clock import on_a_working_morning
 from test_sites import SiteClient
 
 from queuekiosk.server.core import auth
@@ -30,8 +30,10 @@ LATER = {"id": "phuong-lon", "name": "Phường Phú Lớn", "timezone": "Asia/H
 
 
 @pytest.fixture
-def admin(live_server):
-    server = live_server()
+def admin(live_server, tmp_path):
+    # at 09:00 on a working day (tests/faked_clock.py): a number served is in today's figures and the
+    # numbers go on from the first whatever the hour the test runs at (the site's midnight is 17:00 UTC)
+    server = live_server(env=on_a_working_morning(tmp_path / "clock"))
     http = server.session()
     http.headers["Authorization"] = f"Bearer {server.token('admin')}"
     for site in (OLD, MERGED, LATER):
@@ -82,7 +84,7 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
     assert "Please go to “Xã Phú Mới”" in english.json()["error"]["message"], english.text
     remote = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
     assert_error(citizen.post("/api/v1/sites/xa-cu/bookings", json=remote), 409, "site_retired_moved")
-    tomorrow = (dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (dt.date.fromisoformat(ticket.json()["business_day"]) + dt.timedelta(days=1)).isoformat()
     slots = citizen.get("/api/v1/sites/xa-cu/services/HT/slots", params={"date": tomorrow})
     assert_error(slots, 409, "site_retired_moved")
     assert citizen.post("/api/v1/sites/xa-moi/tickets", json={"service": "HT"}).status_code == 201
@@ -125,11 +127,12 @@ def test_a_site_retires_only_when_no_citizen_waits_there_and_its_bookings_are_ca
     assert "điểm đầu tiên" in said["message"], said
 
     citizen = server.session()
-    assert citizen.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"}).status_code == 201
+    waiting = citizen.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
+    assert waiting.status_code == 201, waiting.text
     remote = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
     far = citizen.post("/api/v1/sites/xa-cu/bookings", json=remote)  # a number taken from a phone, not here yet
     assert far.status_code == 201, far.text
-    later = (dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() + dt.timedelta(days=2)).isoformat()
+    later = (dt.date.fromisoformat(waiting.json()["business_day"]) + dt.timedelta(days=2)).isoformat()
     slot = citizen.get("/api/v1/sites/xa-cu/services/HT/slots", params={"date": later}).json()[0]
     booked = citizen.post(
         "/api/v1/sites/xa-cu/bookings",
@@ -236,10 +239,10 @@ def test_a_retired_sites_kiosk_still_hears_it_live_but_its_devices_watch_nothing
 
 
 @pytest.mark.postgres
-def test_retiring_on_postgresql(pg_url, live_server):
+def test_retiring_on_postgresql(pg_url, live_server, tmp_path):
     """The same on PostgreSQL: the refusal from the batch writer, the bookings cancelled, the comparison's
     flag read from the saved setup's JSON."""
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
     http = bearer(server, server.token("admin"))
     for site in (OLD, MERGED):
         assert http.post("/api/v1/admin/sites", json=site).status_code == 201

@@ -5,6 +5,7 @@ to a notice that names the merged site, and back when it reopens; its booking pa
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 
@@ -26,7 +27,8 @@ def add_sites(server) -> None:
         assert made.status_code == 201, made.text
 
 
-def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server, new_tab, shot):
+def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server_on_a_working_morning, new_tab, shot):
+    server = server_on_a_working_morning  # after reopening its first number is 1001: one day, whatever the hour
     add_sites(server)
     kiosk = new_tab(viewport={"width": 1080, "height": 1920})
     kiosk.goto(server.url + f"/s/{OLD}/kiosk/kiosk-1")
@@ -104,10 +106,12 @@ def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, 
     expect(done.get_by_role("link", name="Xã Phú Mới")).to_have_attribute("href", f"/s/{MERGED}/book")
 
 
-def test_the_province_sees_a_retired_commune_in_its_comparison(server, new_tab):
+def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_working_morning, new_tab):
+    server = server_on_a_working_morning  # today's comparison: the number served is one day's whatever the hour
     add_sites(server)
     admin = server.token("admin")
-    assert server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"}).status_code == 201
+    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
+    assert issued.status_code == 201, issued.text
     assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
     assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
     retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
@@ -115,6 +119,8 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server, new_tab):
 
     server.add_user("tinh", PASSWORD, "province")
     tab = new_tab(viewport={"width": 1366, "height": 900})
+    # the comparison's default days (this month to today) follow the browser's clock: the server's day
+    tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
     tab.goto(server.url + "/reports")
     tab.fill("#username", "tinh")
     tab.fill("#password", PASSWORD)
