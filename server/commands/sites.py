@@ -102,6 +102,8 @@ def site_compare(first_day, last_day, config_file):
     province's first look is quick."""
     from ..core.reports.sites import compare_sites
 
+    if last_day < first_day:
+        raise click.BadParameter(say("period_end_before_start"), param_hint="--to")
     _, Session = database(config_path(config_file))
     with Session.begin() as db:
         report = compare_sites(db, first_day.date(), last_day.date())

@@ -132,3 +132,9 @@ def test_a_site_retired_and_reopened_by_the_command(server):
     assert "site xa-cu reopened" in server.cli("site", "reopen", "xa-cu").stderr
     assert not any("retired" in line for line in server.cli("site", "list").stdout.splitlines())
     assert "nothing to reopen" in server.cli("site", "reopen", "xa-cu").stderr
+
+
+def test_a_comparison_whose_days_run_backwards_is_refused(server):
+    refused = server.cli("site", "compare", "--from", "2026-12-06", "--to", "2026-12-01", check=False)
+    assert refused.returncode != 0 and "--to" in refused.stderr, refused.stderr
+    assert refused.stdout == "", refused.stdout  # no table of zeros
