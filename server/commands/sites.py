@@ -66,7 +66,7 @@ def _change_lifecycle(site_id: str, patch: dict, done: str, config_file) -> None
     try:
         with Session.begin() as db:
             was = sites.site_view(db, site_id)["retired"]
-            sites.change_site_fields(db, site_id, patch, config_dir=path.parent)
+            sites.change_site_fields(db, site_id, patch, config_dir=path.parent, by="command line")
     except errors.QueueError as refusal:
         raise click.ClickException(say((refusal.code, refusal.params), "cli_site_not_changed")) from None
     if not was and not patch["retired"]:

@@ -130,7 +130,7 @@ def create_site(
 
 
 def change_site_fields(
-    session: Session, site_id: str, patch: dict, *, actor: Actor | None = None, config_dir=None
+    session: Session, site_id: str, patch: dict, *, actor: Actor | None = None, config_dir=None, by: str | None = None
 ) -> SiteRuntime:
     """Change a site's name, time zone or hours, or retire or reopen it (the keys of ``EDITABLE``):
     saved as a new version of its setup, so every process takes it up as it takes up any change of
@@ -160,7 +160,8 @@ def change_site_fields(
     now_retired = changed.config.site.retired
     if now_retired != was_retired:
         kind = "site_retired" if now_retired else "site_reopened"
-        audit.record(session, changed, kind, actor, site_id=site_id, moved_to=changed.config.site.moved_to)
+        who = {"by": by} if by else {}  # where there is no actor: "command line"
+        audit.record(session, changed, kind, actor, site_id=site_id, moved_to=changed.config.site.moved_to, **who)
     return changed
 
 

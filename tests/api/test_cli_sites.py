@@ -126,6 +126,10 @@ def test_a_site_retired_and_reopened_by_the_command(server):
     made = server.cli("token", "create", "--role", "counter", "--counter", "1", "--site", "xa-cu", check=False)
     assert made.returncode != 0 and "no new account or device token" in made.stderr, made.stderr
 
+    events = bearer(server, server.token("admin")).get("/api/v1/sites/xa-cu/audit").json()["events"]
+    retired_event = next(e for e in events if e["kind"] == "site_retired")
+    assert retired_event["by"] == "command line", retired_event  # who did it, where there is no user
+
     server.cli("site", "retire", "xa-cu")  # again, without naming where: where it sent them stays
     assert any(line.endswith("\tretired -> xa-moi") for line in server.cli("site", "list").stdout.splitlines())
 
