@@ -171,11 +171,12 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     admin.click("#panel-services button.new")
     _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "numbers.start": "1500", "numbers.end": "1600"})
     _save(admin, "services")
-    expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text(
-        "1500-1600 overlaps 1001-1999 of service HT"
-    )
+    refused = _field(admin, "services", "numbers.start").locator(".field-error")
+    expect(refused).to_contain_text("1500-1600 overlaps 1001-1999 of service HT")
     admin.click("#lang")
     expect(admin.locator("#tab-hours")).to_have_text("Giờ làm việc & ngày nghỉ")
+    expect(refused).to_contain_text("trùng với")  # the refusal shown follows the switch back to Vietnamese
+    expect(refused).not_to_contain_text("overlaps")
 
 
 def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_qr_code(new_tab, server, shot):

@@ -398,16 +398,16 @@
       return mode === "create" ? withoutNulls(body) : body;
     }
 
+    /** ``message``: a text, or a refused call's answer, said in the page's language after each switch too. */
     function showError(name, message) {
       const control = controlFor(name);
+      const node = control ? control.error : formError;
+      if (typeof message === "string") QK.sayText(node, message);
+      else QK.sayError(node, message);
+      node.hidden = false;
       if (control) {
         control.wrap.classList.add("invalid");
-        control.error.textContent = message;
-        control.error.hidden = false;
         control.focus();
-      } else {
-        formError.textContent = message;
-        formError.hidden = false;
       }
     }
 
@@ -444,7 +444,7 @@
       errors: function (answer) {
         clearErrors();
         const error = answer && answer.data && answer.data.error;
-        showError(error && error.field, QK.errorMessage(answer));
+        showError(error && error.field, answer);
       },
     };
   }
@@ -980,7 +980,7 @@
       made.appendChild(row);
       if (!answer.pair_path) return;
       QK.api("POST", "/admin/pair-qr", {path: answer.pair_path}, QK.lang()).then(function (qr) {
-        if (!qr.ok) { form.showError(null, QK.errorMessage(qr)); return; }
+        if (!qr.ok) { form.showError(null, qr); return; }
         link.value = qr.data.url;
         const image = el("img", "qr");
         image.alt = QK.msg("admin_qr_alt", null, QK.lang());
