@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, SITE_HELP, database, say, site_of
+from .common import CONFIG_HELP, SITE_HELP, database, refusal, say, site_of
 
 
 @click.group()
@@ -37,7 +37,7 @@ def user_add(name, role, counter, site_id, config_file):
             add_user(db, name, password, role, counter, site_id=belongs_to)
             audit.record(db, site, "user_added", username=name, role=role, counter=counter, by="command line")
     except ValueError as error:
-        raise click.ClickException(say("cli_no_user_added", detail=str(error))) from None
+        raise click.ClickException(refusal("cli_no_user_added", error)) from None
     added = ("cli_user_added_at", {"role": role, "name": name, "counter": counter}) if counter else None
     click.echo(say(added or ("cli_user_added", {"role": role, "name": name})), err=True)
 
@@ -63,7 +63,7 @@ def _change_user(config_file, name: str, change, audit_kind: str, done: tuple, n
             change(db)
             audit.record(db, site, audit_kind, username=name, by="command line")
     except ValueError as error:
-        raise click.ClickException(say(nothing_done, detail=str(error))) from None
+        raise click.ClickException(refusal(nothing_done, error)) from None
     click.echo(say(done), err=True)
 
 
@@ -175,7 +175,7 @@ def token_create(role, counter, kiosk, name, site_id, config_file):
                 db, site, "token_created", name=name, role=role, counter=counter, kiosk=kiosk, by="command line"
             )
     except ValueError as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(refusal("cli_nothing_done", error)) from None
     click.echo(value)
 
 
@@ -216,5 +216,5 @@ def token_revoke(token_id, config_file):
                 db, site, "token_revoked", name=row.name, role=row.role, counter=row.counter_number, by="command line"
             )
     except ValueError as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(refusal("cli_nothing_done", error)) from None
     click.echo(say(("cli_token_revoked", {"id": token_id, "name": row.name})), err=True)

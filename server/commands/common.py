@@ -32,6 +32,15 @@ def say(*parts, detail: str | None = None) -> str:
     return "\n".join([vi] + ([en] if en != vi else []) + ([detail] if detail else []))
 
 
+def refusal(nothing_done: str, error: ValueError) -> str:
+    """``nothing_done`` and what was wrong, Vietnamese then English where the error carries its problem as
+    a Phrase (auth.AccountRefused), else with the error's own text below."""
+    problem = getattr(error, "problem", None)
+    if problem is None:
+        return say(nothing_done, detail=str(error))
+    return say(nothing_done, (problem.key, problem.params))
+
+
 def load(path: Path, nothing: str = "cli_nothing_done", live: bool = False):
     """config.yaml's setup; ``live``: checked as a setup edited in /admin (config import of an export)."""
     if not path.is_file():  # named as such, not as "the configuration has errors"

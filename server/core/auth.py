@@ -28,6 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import models as m
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
+from .i18n import Phrase
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,6 +65,15 @@ class Principal:
         return Actor(self.user_id, self.token_id)
 
 
+class AccountRefused(ValueError):
+    """An account or token that cannot be made or changed as asked: ``problem``, what is wrong, said in
+    each reader's language (the admin API's field, the command line's two lines); its text is English."""
+
+    def __init__(self, key: str, **params):
+        self.problem = Phrase(key, **params)
+        super().__init__(self.problem.said("en"))
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -78,11 +88,11 @@ def create_token(
 ) -> str:
     """Store a new token's hash and return the token itself: it is shown once and never stored."""
     if role not in TOKEN_ROLES:
-        raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}")
+        raise AccountRefused("problem_role_unknown", known=", ".join(TOKEN_ROLES))
     if (role in COUNTER_BOUND_ROLES) != (counter is not None):
-        raise ValueError("a counter or rating token needs --counter N, and only those take one")
+        raise AccountRefused("problem_token_counter")
     if kiosk is not None and role != "kiosk":
-        raise ValueError("only a kiosk token takes --kiosk")
+        raise AccountRefused("problem_token_kiosk")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         m.ApiToken(
@@ -96,10 +106,10 @@ def add_user(
     session: Session, username: str, password: str, role: str, counter: int | None = None, site_id: str | None = None
 ) -> m.User:
     if role not in USER_ROLES:
-        raise ValueError(f"role must be one of {', '.join(USER_ROLES)}")
+        raise AccountRefused("problem_role_unknown", known=", ".join(USER_ROLES))
     _check_password(password)
     if session.scalars(select(m.User).filter_by(username=username)).first() is not None:
-        raise ValueError(f"a user named {username!r} already exists")
+        raise AccountRefused("problem_username_taken", username=username)
     user = m.User(
         username=username,
         password_hash=generate_password_hash(password),
@@ -115,9 +125,9 @@ def revoke_token(session: Session, token_id: int) -> m.ApiToken:
     """Stop a token from working from its next request on (a lost keypad, a stolen tablet)."""
     row = session.get(m.ApiToken, token_id)
     if row is None:
-        raise ValueError(f"there is no token {token_id} (queuekiosk token list shows them)")
+        raise AccountRefused("problem_token_unknown", token=token_id)
     if row.revoked_at is not None:
-        raise ValueError(f"token {token_id} ({row.name}) was already revoked")
+        raise AccountRefused("problem_token_revoked", token=token_id, name=row.name)
     row.revoked_at = m.utcnow()
     return row
 
@@ -125,7 +135,7 @@ def revoke_token(session: Session, token_id: int) -> m.ApiToken:
 def _user(session: Session, username: str) -> m.User:
     user = session.scalars(select(m.User).filter_by(username=username)).first()
     if user is None:
-        raise ValueError(f"there is no user named {username!r} (queuekiosk user list shows them)")
+        raise AccountRefused("problem_user_unknown", username=username)
     return user
 
 
@@ -145,7 +155,7 @@ def set_password(session: Session, username: str, password: str) -> m.User:
 
 def _check_password(password: str) -> None:
     if len(password) < 8:
-        raise ValueError("the password must have at least 8 characters")
+        raise AccountRefused("problem_password_short", least=8)
 
 
 # every request with a bearer token runs this: built once, on the table (no ORM object, no statement

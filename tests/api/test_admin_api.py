@@ -226,12 +226,14 @@ def test_users_with_full_names_and_device_tokens(admin_on_a_working_morning):
         },
     )
     assert made.status_code == 201, made.text
-    assert_error(
+    taken = assert_error(
         http.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai", "role": "clerk"}),
         422,
         "invalid_field",
         "username",
     )
+    assert "đã có tài khoản tên “lan”" in taken["message"], taken  # said in Vietnamese, not the command line's English
+    assert "already exists" in taken["translations"]["en"]["problem"], taken
     short = assert_error(
         http.post("/api/v1/admin/users", json={"username": "binh", "password": "short", "role": "clerk"}),
         422,

@@ -277,10 +277,10 @@ def _user_view(user: m.User) -> dict:
 
 
 def _refused(field: str):
-    """auth.py says what is wrong with a ValueError; the API names the field with it."""
+    """auth.py says what is wrong (an AccountRefused, a ValueError); the API names the field with it."""
 
     def wrap(error: ValueError):
-        return q.Invalid("invalid_field", field=field, problem=str(error))
+        return q.Invalid("invalid_field", field=field, problem=getattr(error, "problem", str(error)))
 
     return wrap
 
