@@ -467,7 +467,7 @@ def test_periods_with_the_decree_09_cut_off(key, first, last, label):
 def test_periods_refused_with_the_field_and_the_reason(args, field):
     with pytest.raises(periods.PeriodError) as refused:
         periods.resolve(ZONE, **args)
-    assert refused.value.field == field and refused.value.problem("vi") and refused.value.problem("en")
+    assert refused.value.field == field and refused.value.problem().said("vi") and refused.value.problem().said("en")
 
 
 @pytest.mark.postgres
