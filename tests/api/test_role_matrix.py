@@ -26,17 +26,11 @@ from dataclasses import dataclass, field, replace
 import pytest
 import socketio
 from api_helpers import assert_error, drain, issue, print_jobs
-from faked_clock import FakedClock, next_working_morning
+from config_helpers import site_today
 from PIL import Image
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
 PASSWORD = "mật-khẩu-ma-trận"
-# The server's clock starts at 09:00 on a working day (tests/faked_clock.py): the tickets the tests leave
-# waiting and called stay so, and the days they ask for are the server's, for the module's minute,
-# whatever the hour it runs at (on the real clock the site's midnight, 17:00 UTC, expires them and a
-# refused request seems to have changed them).
-MORNING = next_working_morning("09:00")
-TODAY = MORNING.date()
 
 # --- who calls ----------------------------------------------------------------------------------
 
@@ -214,7 +208,7 @@ HTTP = {
     ),
     # bookings: public (a booking's code is its key); integrations book with their token, staff list the day
     ("/api/v1/services/<code>/slots", "GET"): Route(
-        anyone, ({"code": "HT"},), query={"date": (TODAY + dt.timedelta(days=1)).isoformat()}
+        anyone, ({"code": "HT"},), query={"date": (site_today() + dt.timedelta(days=1)).isoformat()}
     ),
     ("/api/v1/bookings", "POST"): Route(
         anyone, body={"service": "HT", "remote": True, "name": "Ma Trận", "phone": "0900000001"}, csrf_exempt=True
@@ -225,7 +219,9 @@ HTTP = {
     ("/api/v1/bookings/<code>/qr.svg", "GET"): Route(anyone),
     ("/api/v1/bookings/<code>/booking.ics", "GET"): Route(anyone),
     ("/api/v1/check-in", "POST"): Route(anyone, body={"id_number": "001099000001", "service": "TK"}, csrf_exempt=True),
-    ("/api/v1/reports/bookings", "GET"): Route(supervisors, query={"from": TODAY.isoformat(), "to": TODAY.isoformat()}),
+    ("/api/v1/reports/bookings", "GET"): Route(
+        supervisors, query={"from": site_today().isoformat(), "to": site_today().isoformat()}
+    ),
     ("/api/v1/tickets/<ticket_id>/reprint", "POST"): Route(  # a kiosk: on its own printer
         kiosk_bound(roles("admin", "supervisor", "clerk", "counter", "kiosk")), body={}
     ),
@@ -271,7 +267,7 @@ HTTP = {
         act_on_counter, ON_BOTH, body={"dossier_code": "000.00.12.H26-241203-0001"}
     ),
     ("/api/v1/reports/procedures", "GET"): Route(
-        supervisors, query={"from": TODAY.isoformat(), "to": TODAY.isoformat()}
+        supervisors, query={"from": site_today().isoformat(), "to": site_today().isoformat()}
     ),
     ("/api/v1/printers", "GET"): Route(supervisors),
     ("/api/v1/audit", "GET"): Route(roles("admin")),
@@ -445,8 +441,7 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
         {"id": "kiosk-2", "printer": "p2", "services": "all"},
     ]
     config["displays"][0]["slides"] = ["slide.png"]
-    clock = FakedClock(tmp_path_factory.mktemp("clock") / "clock", MORNING)
-    srv = module_live_server(config, env=clock.env(), start=False)
+    srv = module_live_server(config, start=False)
     Image.new("RGB", (8, 8), "navy").save(srv.workdir / "slide.png")
     srv.start()
 
@@ -517,7 +512,7 @@ def http_snapshot(http, admin: Caller, tickets: dict) -> dict:
 def book_a_slot(http) -> dict:
     """A booking of config.yaml's HT in the first free slot of the next days: its code names it in the URLs."""
     for ahead in range(1, 6):
-        day = (TODAY + dt.timedelta(days=ahead)).isoformat()
+        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
         free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
         if free:
             answer = http.post(
