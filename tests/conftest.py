@@ -178,6 +178,19 @@ def _lighter_hashes_for_the_tests_own_users():
     auth.generate_password_hash = real
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _faketime_leftovers():
+    """libfaketime leaves its shared memory and semaphore (/dev/shm/faketime_shm_<pid>,
+    sem.faketime_sem_<pid>) behind a server on a faked clock killed with SIGKILL (the crash tests do, and
+    a stop that times out): those of processes gone are removed when the session ends, or they pile up
+    on the machine run after run."""
+    yield
+    for path in Path("/dev/shm").glob("*faketime_s*_*"):
+        pid = path.name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
+
+
 # --- configuration --------------------------------------------------------------------------
 
 

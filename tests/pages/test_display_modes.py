@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from faked_clock import on_a_working_morning
 from test_display_page import REPO, DisplayServer, _expect_number, _media, _open, _wait_media, expect
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,9 @@ def centre(tmp_path, sqlite_template, server_zygote):
         {"id": "zone", "name": "Tầng 2", "mode": "zone", "counters": [4, 5], "voice": short},
         {"id": "quay-1", "mode": "counter", "counter": 1, "voice": short},
     ]
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote).start()
+    # at 09:00 on a working day: its calls are one day's whatever the hour (the site's midnight: 17:00 UTC)
+    morning = on_a_working_morning(tmp_path / "clock")
+    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote, morning).start()
     server.admin()
     yield server
     server.stop(graceful=False)

@@ -23,6 +23,7 @@ import pytest
 import requests
 import server_db
 import yaml
+from faked_clock import on_a_working_morning
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +74,7 @@ class DisplayServer:
     Its database starts as a copy of the migrated template; the process is forked from the session's
     zygote when it can be (tests/server_fork.py)."""
 
-    def __init__(self, folder: Path, config: dict, template: Path | None = None, zygote=None):
+    def __init__(self, folder: Path, config: dict, template: Path | None = None, zygote=None, env: dict | None = None):
         self.template = template
         self.zygote = zygote
         self.folder = folder
@@ -87,6 +88,7 @@ class DisplayServer:
             if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")
         }
         self.env["QUEUEKIOSK_INSTANCE"] = str(folder / "instance")
+        self.env.update(env or {})  # e.g. a faked working morning (tests/faked_clock.py): not forked then
         self.process = None
         self.http = requests.Session()
         self._admin = None
@@ -154,7 +156,9 @@ def lobby(tmp_path, sqlite_template, server_zygote):
 
     Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
     display["slides"] = ["welcome.png"]
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote).start()
+    # at 09:00 on a working day: its calls and histories are one day's whatever the hour (midnight: 17:00 UTC)
+    morning = on_a_working_morning(tmp_path / "clock")
+    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote, morning).start()
     server.admin()  # made now, not inside a timing
     yield server
     server.stop(graceful=False)
@@ -458,7 +462,9 @@ def busy_lobby(tmp_path, sqlite_template, server_zygote):
     """The demo centre as shipped: its lobby voice has the chime and says the sentence twice."""
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     assert config["displays"][0]["voice"] == {"language": "vi", "repeat": 2, "chime": True}
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote).start()
+    # at 09:00 on a working day: its calls and histories are one day's whatever the hour (midnight: 17:00 UTC)
+    morning = on_a_working_morning(tmp_path / "clock")
+    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote, morning).start()
     server.admin()
     yield server
     server.stop(graceful=False)

@@ -12,7 +12,10 @@ from test_dashboard_system import open_dashboard
 LAN_ADDRESS = "http://192.168.1.10:8000"
 
 
-def test_a_loopback_tracking_address_is_shown_on_admin_and_the_dashboard_until_it_is_set(new_tab, server, shot):
+def test_a_loopback_tracking_address_is_shown_on_admin_and_the_dashboard_until_it_is_set(
+    new_tab, server_on_a_working_morning, shot
+):
+    server = server_on_a_working_morning  # one day whatever the hour (the site's midnight is 17:00 UTC)
     dashboard = new_tab(viewport={"width": 1366, "height": 900})
     open_dashboard(dashboard, server)
     alert = dashboard.locator('#alerts li[data-alert="setup:tracking_url"]')

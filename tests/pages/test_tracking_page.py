@@ -35,7 +35,8 @@ def _fits_the_width(tab) -> None:
     assert scroll <= width, f"the page is {scroll} px wide on a {width} px screen"
 
 
-def test_tracking_page_follows_its_ticket_live(server, phone, shot):
+def test_tracking_page_follows_its_ticket_live(server_on_a_working_morning, phone, shot):
+    server = server_on_a_working_morning  # one day whatever the hour (the site's midnight is 17:00 UTC)
     token = server.counter_token(1)
     opened = requests.post(f"{server.url}/api/v1/counters/1/open", headers={"Authorization": f"Bearer {token}"})
     assert opened.status_code == 200, opened.text  # the clerk is in: waits count counter 1
@@ -153,7 +154,8 @@ def test_browsers_get_html_errors_and_programs_json(server, page, shot):
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_the_phone_says_so_while_no_counter_serves_the_service(server, phone):
+def test_the_phone_says_so_while_no_counter_serves_the_service(server_on_a_working_morning, phone):
+    server = server_on_a_working_morning  # one day whatever the hour (the site's midnight is 17:00 UTC)
     """No promise of "soon" while nobody works at a counter for the service; a wait once one opens."""
     ticket = _issue(server, "DC")  # only counter 4 serves DC, and nobody has opened it
     phone.goto(ticket["track_url"])
