@@ -14,7 +14,8 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from playwright.sync_api import expect  # noqa: E402
-from test_admin_page import ADMIN_SCREEN, PASSWORD, _field, _fill, _login, _save, _saved  # noqa: E402
+from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
+from test_reports_sites import _login as reports_login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -117,14 +118,10 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_worki
     retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
     assert retired.status_code == 200, retired.text
 
-    server.add_user("tinh", PASSWORD, "province")
     tab = new_tab(viewport={"width": 1366, "height": 900})
     # the comparison's default days (this month to today) follow the browser's clock: the server's day
     tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
-    tab.goto(server.url + "/reports")
-    tab.fill("#username", "tinh")
-    tab.fill("#password", PASSWORD)
-    tab.click("#login-button")
+    reports_login(tab, server, "tinh", "province")
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")
     old = section.locator(f'tr[data-site="{OLD}"]')
