@@ -162,9 +162,9 @@ def _unserved(session: Session, site: SiteRuntime, of_days, booked: bool = True)
 
 def _check_retirement(session: Session, site: SiteRuntime, new: Config) -> None:
     """A site retires (communes merged: it serves no citizen from now on, its history stays) only while
-    no citizen at the centre holds a number of it (its bookings are then cancelled: server/web/housekeeping.py),
-    never the first site (the plain addresses, /kiosk and /api/v1/..., are its), and ``moved_to`` names
-    another site that still serves. Compared with the setup as saved, not as this process holds it."""
+    no citizen at the centre holds a number of it (its bookings are then cancelled: sites.wind_up), never
+    the first site (the plain addresses, /kiosk and /api/v1/..., are its), and ``moved_to`` names another
+    site that still serves. Compared with the setup as saved, not as this process holds it."""
     before, after = stored_setup(session, site.id).document["site"], new.site
     if (before.get("retired", False), before.get("moved_to")) == (after.retired, after.moved_to) or not after.retired:
         return
