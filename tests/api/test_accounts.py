@@ -73,4 +73,4 @@ def test_a_new_password_replaces_the_old_one(srv):
     assert login(srv.session(), "hoa", "mat-khau-moi-2").ok
     assert "password_changed" in audit_kinds(srv)
     nobody = srv.cli("user", "disable", "minh", check=False)
-    assert nobody.returncode != 0 and "no user named 'minh'" in nobody.stderr
+    assert nobody.returncode != 0 and "no user named “minh”" in nobody.stderr
