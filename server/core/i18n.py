@@ -78,22 +78,43 @@ class Phrase:
         return f"Phrase({self.key!r}, {self.params!r})"
 
 
+# the patterns of the setup's and the API's fields (config_schema.Code, a user name, addresses), each
+# with its sentence ("problem_<kind>"); another pattern is said with the pattern itself
+PATTERN_KINDS = {
+    r"^[A-Za-z0-9_-]{1,32}$": "code_form",
+    r"^[A-Za-z0-9_.-]+$": "username_form",
+    r"^https?://": "url_form",
+    r"^(mailto:|https://)": "contact_form",
+}
+
+
 def problem_key(kind: str, ctx: dict | None = None) -> str:
     """The catalogue's sentence for what pydantic found wrong with a field (``kind``: its error type),
     "problem_invalid" for a kind it has none for; a text shorter than its least length but not empty (a
     password of 7 characters) is said to be too short, not empty."""
     if kind == "string_too_short" and (ctx or {}).get("min_length", 1) > 1:
         kind = "string_shorter_than"
+    if kind == "string_pattern_mismatch":  # the forms the setup and the API ask for, in words (not a regex)
+        kind = PATTERN_KINDS.get((ctx or {}).get("pattern"), kind)
     key = f"problem_{kind}"
     return key if key in MESSAGES else "problem_invalid"
 
 
+def problem_of(kind: str, ctx: dict | None = None) -> Phrase:
+    """What pydantic found wrong with a field, as the catalogue's Phrase ("problem_invalid" where it has
+    no sentence for that kind); a choice's list without pydantic's English "or"."""
+    ctx = dict(ctx or {})
+    if kind == "literal_error" and isinstance(ctx.get("expected"), str):
+        ctx["expected"] = ctx["expected"].replace("' or '", "', '")
+    return Phrase(problem_key(kind, ctx), **ctx)
+
+
 def problem_phrase(kind: str, ctx: dict, fallback: str) -> Phrase | str:
-    """What pydantic found wrong with a field, as a Phrase of the catalogue where it has a sentence for
-    that kind of problem, else ``fallback`` (pydantic's own text, in English). The setup's own checks
-    (server/core/config_schema.py ``_problem``) report kinds of their own, each with its sentence here."""
-    key = problem_key(kind, ctx)
-    return Phrase(key, **ctx) if key != "problem_invalid" else fallback
+    """``problem_of``'s Phrase where the catalogue has a sentence for that kind of problem, else
+    ``fallback`` (pydantic's own text, in English). The setup's own checks (server/core/config_schema.py
+    ``_problem``) report kinds of their own, each with its sentence here."""
+    phrase = problem_of(kind, ctx)
+    return phrase if phrase.key != "problem_invalid" else fallback
 
 
 def translate(key: str, language: str = "vi", **params) -> str:

@@ -241,6 +241,13 @@ def test_users_with_full_names_and_device_tokens(admin_on_a_working_morning):
         "password",
     )
     assert "ít nhất 8 ký tự" in short["message"], short  # too short, not "empty"
+    # a name's form and a role's choices in words, not as the pattern a program checks them with
+    form = http.post("/api/v1/admin/users", json={"username": "Lan Anh", "password": "mat-khau-dai", "role": "clerk"})
+    said = assert_error(form, 422, "invalid_field", "username")
+    assert "chữ cái không dấu" in said["message"] and "[" not in said["message"], said
+    role = http.post("/api/v1/admin/users", json={"username": "an", "password": "mat-khau-dai", "role": "cashier"})
+    said = assert_error(role, 422, "invalid_field", "role")
+    assert "phải là một trong: 'admin', 'supervisor', 'clerk', 'province'" in said["message"], said
     changed = http.patch("/api/v1/admin/users/lan", json={"full_name": "Nguyễn Thị Lan Anh", "counter": 2})
     assert changed.json() == {
         "username": "lan",

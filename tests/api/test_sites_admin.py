@@ -254,3 +254,17 @@ def test_a_site_s_own_checks_are_said_in_the_reader_s_language(admin, request_, 
         assert error["message"] == f"{label} “{field}”: {error['problem']}", error
     listed = {s["id"]: s for s in http.get("/api/v1/admin/sites").json()}
     assert len(listed) == 2 and listed["xa-tan-phu"]["timezone"] == COMMUNE["timezone"]
+
+
+def test_a_code_of_the_wrong_form_is_explained_in_words(admin):
+    """A service code with diacritics is refused saying what a code may hold, not showing a regex."""
+    _server, http = admin
+    said = assert_error(
+        http.post(
+            "/api/v1/admin/services",
+            json={"code": "HỘ", "name": {"vi": "Hộ tịch"}, "numbers": {"start": 9001, "end": 9099}},
+        ),
+        422,
+        "invalid_field",
+    )
+    assert "chữ cái không dấu" in said["message"] and "^[" not in said["message"], said

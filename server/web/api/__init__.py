@@ -17,7 +17,7 @@ from ...core.auth import (
     principal_for_token,
     refuse_province_write,
 )
-from ...core.i18n import Phrase, problem_key
+from ...core.i18n import Phrase, problem_of
 from ..delivery import wake as wake_delivery
 from ..realtime import publish
 from .csrf import require_csrf
@@ -101,7 +101,7 @@ def _field_with_nul(data: dict) -> str | None:
 def _problem(kind: str, **params) -> Phrase:
     """What is wrong with a field (a generic sentence for rare cases), said in the language of each
     answer and translation (server/web/errors.py)."""
-    return Phrase(problem_key(kind, params), **params)
+    return problem_of(kind, params)
 
 
 def current_principal() -> Principal | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from flask import jsonify
 from sqlalchemy import select
@@ -75,7 +75,7 @@ def NewUser():
         model_config = ConfigDict(extra="forbid")
         username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
         password: str = Field(min_length=8, max_length=200)
-        role: str = Field(pattern="^(" + "|".join(USER_ROLES) + ")$")
+        role: Literal[USER_ROLES]
         counter: int | None = Field(default=None, ge=1, le=9999)
         full_name: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -89,7 +89,7 @@ def UserChange():
     class UserChange(BaseModel):
         model_config = ConfigDict(extra="forbid")
         full_name: str | None = Field(default=None, min_length=1, max_length=200)
-        role: str | None = Field(default=None, pattern="^(" + "|".join(USER_ROLES) + ")$")
+        role: Literal[USER_ROLES] | None = None
         counter: int | None = Field(default=None, ge=0, le=9999)  # 0: no fixed counter
         active: bool | None = None
         password: str | None = Field(default=None, min_length=8, max_length=200)
@@ -103,7 +103,7 @@ def NewToken():
 
     class NewToken(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        role: str = Field(pattern="^(" + "|".join(TOKEN_ROLES) + ")$")
+        role: Literal[TOKEN_ROLES]
         name: str | None = Field(default=None, min_length=1, max_length=100)
         counter: int | None = Field(default=None, ge=1, le=9999)
         kiosk: str | None = Field(default=None, min_length=1, max_length=32)
