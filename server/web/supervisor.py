@@ -18,6 +18,14 @@ from ..core.i18n import install_jinja, messages_for
 bp = Blueprint("supervisor", __name__)
 bp.record_once(lambda setup: install_jinja(setup.app))
 
+
+def site_retirement() -> dict | None:
+    """The page's site's retirement (SiteRuntime.retirement): what the staff pages' banner says."""
+    return current_app.extensions["queuekiosk"].site.retirement
+
+
+bp.record_once(lambda setup: setup.app.jinja_env.globals.setdefault("site_retirement", site_retirement))
+
 PAGE_MESSAGES = ("page_", "sup_", "report_", "period_", "dash_", "printer_state_")
 
 

@@ -134,3 +134,6 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_worki
     live.click()
     expect(tab.locator("header .site")).to_contain_text("Xã Phú Mới")
     expect(tab.locator("#work")).to_be_visible()  # the province still signed in there
+    expect(tab.locator(".retired-banner")).to_have_count(0)  # a serving site
+    tab.goto(server.url + f"/s/{OLD}/dashboard")  # the retired one's, its history read there: said so
+    expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
