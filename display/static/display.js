@@ -196,6 +196,7 @@
   let languageTimer = null;
   function showLanguage(lang) {
     clearTimeout(languageTimer);
+    if (page.languages.indexOf(lang) < 0) lang = "vi";  // English turned off meanwhile: Vietnamese only
     QK.setLang(lang);
     fitAll();
     if (page.languages.indexOf("en") >= 0 && page.languages.length > 1) {
@@ -433,6 +434,7 @@
     if (snapshot.page && QK.canonical(snapshot.page) !== QK.canonical(page)) {  // a new setup: draw it, no reload
       page = snapshot.page;
       buildPage();
+      showLanguage(QK.lang());  // its languages: English in turn again, or no more
     }
     if (snapshot.server_time) QK.setServerTime(snapshot.server_time);
     // a counter of this screen that the snapshot does not list is out of use: closed

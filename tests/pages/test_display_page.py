@@ -518,3 +518,28 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     # one piece at a time: each starts after the one before has ended
     ends = [t for *_, t in _pieces(_wait_media(page, lambda e: len(_pieces(e, "ended")) >= 7), "ended")]
     assert all(start >= end for (*_, start), end in zip(played[1:7], ends[:6])), (played, ends)
+
+
+def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
+    """The lobby says Vietnamese and English in turn; English turned off in /admin leaves an open lobby
+    in Vietnamese (it went to English at its next turn and stayed there), and turned on again brings
+    the turns back, without a reload."""
+    page.clock.install()  # the turns' timers, moved on at will
+    _open(page, lobby)
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", "vi")
+
+    def set_languages(languages):
+        changed = lobby.http.patch(
+            lobby.url + "/api/v1/admin/site", json={"languages": languages}, headers=lobby.admin(), timeout=10
+        )
+        assert changed.status_code == 200, changed.text
+        page.wait_for_timeout(2_000)  # the saved setup reaches the open page (within a second)
+
+    set_languages(["vi"])
+    for _ in range(4):  # well past when English came in turn
+        page.clock.run_for(10_000)
+        expect(html).to_have_attribute("lang", "vi")
+    set_languages(["vi", "en"])
+    page.clock.run_for(11_000)
+    expect(html).to_have_attribute("lang", "en")
