@@ -192,8 +192,16 @@
   function adoptSetup() {
     QK.replaceData(page, Object.assign({}, newSetup, {server_time: page.server_time}));
     newSetup = null;
+    offerLanguages();
     buildStart();
     checkHours();
+  }
+
+  /** The English button only where the centre offers English (site.languages, changed in /admin). */
+  function offerLanguages() {
+    const english = page.languages.indexOf("en") >= 0;
+    if (langSwitch) langSwitch.hidden = !english;
+    if (!english && QK.lang() !== "vi") setLanguage("vi");
   }
 
   /** The first screen; ``quiet``: taps count at once (no tap just before could land on it).
