@@ -127,6 +127,7 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_worki
     old = section.locator(f'tr[data-site="{OLD}"]')
     expect(old.locator("th a").first).to_have_text("Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Xã Phú Mới)")
     expect(old.locator("td").nth(0)).to_have_text("1")  # its history stays in the figures
+    expect(old.get_by_role("link", name="theo dõi trực tiếp")).to_have_count(0)  # nothing live there
     merged = section.locator(f'tr[data-site="{MERGED}"] th')
     expect(merged.locator("a").first).to_have_text("Xã Phú Mới")
     live = merged.get_by_role("link", name="theo dõi trực tiếp")  # each site's dashboard, one click away

@@ -112,7 +112,8 @@
     users: [
       {path: "username", kind: "text", label: "admin_f_username", key: true},
       {path: "full_name", kind: "text", label: "admin_f_full_name"},
-      {path: "role", kind: "select", label: "admin_f_role", options: fixed(["clerk", "supervisor", "admin"], "admin_role_")},
+      // (province: read-only, of the whole installation; a site's admin page refuses to make one)
+      {path: "role", kind: "select", label: "admin_f_role", options: fixed(["clerk", "supervisor", "admin", "province"], "admin_role_")},
       {path: "counter", kind: "int", label: "admin_f_user_counter"},
       {path: "active", kind: "check", label: "admin_f_active", only: "change"},
       {path: "password", kind: "password", label: "admin_f_password"},

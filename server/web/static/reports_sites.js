@@ -51,9 +51,11 @@
       const label = !site.retired ? site.name : site.name + " (" + QK.msg(site.moved_to ? "sup_site_retired_to" : "sup_site_retired",
         {site: names[site.moved_to] || site.moved_to}) + ")";
       const tr = row(label, site, site.retired ? "site retired" : "site", "/s/" + encodeURIComponent(site.site) + "/reports");
-      const live = el("a", "live", QK.msg("sup_sites_dashboard"));  // its dashboard, as it is now
-      live.href = "/s/" + encodeURIComponent(site.site) + "/dashboard";
-      tr.firstChild.append(" · ", live);
+      if (!site.retired) {  // its dashboard, as it is now (a retired site has nothing live to watch)
+        const live = el("a", "live", QK.msg("sup_sites_dashboard"));
+        live.href = "/s/" + encodeURIComponent(site.site) + "/dashboard";
+        tr.firstChild.append(" · ", live);
+      }
       tr.dataset.site = site.site;
       tbody.appendChild(tr);
     });
