@@ -195,7 +195,10 @@ def test_unsatisfied_with_reasons_and_idle_after_a_while(server, page, tab, shot
     expect(tablet.locator('button.reason[aria-pressed="true"]')).to_have_count(2)
     shot(tablet, "rating-reasons-portrait")
     tablet.get_by_role("button", name=re.compile("Gửi đánh giá")).tap()
-    expect(tablet.locator("#screen-thanks")).to_contain_text("Chúng tôi rất tiếc")
+    # the sorry of a rating stored, not the thanks of one too late (#thanks-closed: the screen holds both)
+    expect(tablet.locator("#thanks-sorry")).to_be_visible()
+    expect(tablet.locator("#thanks-sorry")).to_contain_text("Chúng tôi rất tiếc")
+    expect(tablet.locator("#thanks-closed")).to_be_hidden()
     rated = _rating_of_number(server, supervisor, int(first))
     assert (rated["level"], rated["reasons"], rated["clerk"]) == ("unsatisfied", ["long_wait", "unclear"], CLERK)
 
