@@ -428,9 +428,7 @@ def may_use_site(principal: Principal | None, site, *, acting: bool = True) -> N
         raise NotAllowed("forbidden_site", own=principal.site_id, site=site.id)
     if acting and site.config.site.retired:
         if principal.role == "kiosk":  # a citizen at its kiosk hears where to go, not about accounts
-            from .sites import retired_refusal
-
-            raise retired_refusal(site)
+            raise site.retired_refusal()
         raise NotAllowed("site_retired_account", site=site.config.site.name)
 
 

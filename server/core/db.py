@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from . import models as m
 from .config import Config, ConfigError, parse_stored
+from .errors import QueueError
 
 if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
     from sqlalchemy.orm import Session, sessionmaker
@@ -498,6 +499,13 @@ class SiteRuntime:
             return None
         moved_to_id, moved_to = self.successor or (None, None)
         return {"moved_to_id": moved_to_id, "moved_to": moved_to}
+
+    def retired_refusal(self) -> QueueError:
+        """What a retired site answers to a request for a number or a booking: where to go instead."""
+        name = self.config.site.name
+        if self.successor is None:
+            return QueueError("site_retired", site=name)
+        return QueueError("site_retired_moved", site=name, moved_to=self.successor[1], moved_to_id=self.successor[0])
 
     def index(self, every_row: dict[str, dict] | None = None):
         """``every_row``: by table name, id -> code (or number) of its every row, active or not."""

@@ -194,14 +194,6 @@ def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
     return changed
 
 
-def retired_refusal(site: SiteRuntime) -> QueueError:
-    """What a retired site answers to a citizen's request for a number or a booking."""
-    name = site.config.site.name
-    if site.successor is None:
-        return QueueError("site_retired", site=name)
-    return QueueError("site_retired_moved", site=name, moved_to=site.successor[1], moved_to_id=site.successor[0])
-
-
 def wind_up(conn, site: SiteRuntime, now=None, actor: Actor | None = None) -> Outcome:
     """What a retired site still holds ends: its bookings from today on are cancelled, as their holders
     would, and its open counters close (no clerk or device of it may close them any more). Run at its

@@ -19,9 +19,7 @@ from .records import SLOTS, connection
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
     """The service's booking settings and row id; refused where it takes no bookings."""
     if site.config.site.retired:  # merged into another site: it takes no bookings
-        from ..sites import retired_refusal
-
-        raise retired_refusal(site)
+        raise site.retired_refusal()
     service_cfg = site.config.service(service)
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:

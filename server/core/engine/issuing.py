@@ -202,9 +202,7 @@ def issue(
         now = now.replace(tzinfo=None)  # keeps naive UTC, which a batch's JSON and one ticket's statement store alike
     config = site.config
     if config.site.retired:  # merged into another site: it gives no numbers
-        from ..sites import retired_refusal
-
-        raise retired_refusal(site)
+        raise site.retired_refusal()
     service_cfg = _service_of(config, service)
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:
