@@ -120,12 +120,19 @@ class PrinterSim:
                     kind, received = received[2], received[3:]
                     self._answer(conn, kind)
                 if len(received) > 3 and received[-3:-1] == DLE_EOT and received[-1] in (1, 4):
-                    kind, received = received[-1], received[:-3]  # the job is in: a query after it
+                    kind = received[-1]  # the job is in: a query after it
+                    # kept before the answer, as a printer prints before it answers: the driver's
+                    # next job cannot overtake this one while this thread waits for the close
+                    self._keep(received[:-3], hung)
+                    received = bytearray()
                     self._answer(conn, kind)
         if received:
-            with self._lock:
-                printing = self.state in ("ready", "near_end") and not hung
-            (self.jobs if printing else self.lost).append(bytes(received))
+            self._keep(received, hung)
+
+    def _keep(self, job: bytearray, hung: bool) -> None:
+        with self._lock:
+            printing = self.state in ("ready", "near_end") and not hung
+            (self.jobs if printing else self.lost).append(bytes(job))
 
     def _state(self) -> str:
         with self._lock:
