@@ -382,11 +382,13 @@ def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None
     ]
 
 
-def may_act_on_counter(principal: Principal | None, counter: int) -> None:
-    """Raise unless ``principal`` may change ``counter``."""
+def may_act_on_counter(principal: Principal | None, counter: int, *, closing: bool = False) -> None:
+    """Raise unless ``principal`` may change ``counter``. ``closing``: a supervisor may also close any
+    counter of its site, one left open by a clerk who signed out, was disabled or lost the device's
+    token (closing takes nobody from a counter: it is refused while the counter holds a number)."""
     if principal is None:
         raise NotSignedIn("unauthorized")
-    if principal.role == "admin":
+    if principal.role == "admin" or (closing and principal.role == "supervisor"):
         return
     if principal.role not in ("clerk", "counter"):
         raise NotAllowed("forbidden_role", role=principal.role)
