@@ -13,6 +13,7 @@ import re
 from playwright.sync_api import expect
 
 CLERK = "lan"
+SUPERVISOR, SUPERVISOR_PASSWORD = "giamsat", "giam-sat-2026"
 
 
 def log_in(page, server, password: str):
@@ -113,3 +114,50 @@ def test_a_closed_counter_signs_out_at_once(server_on_a_working_morning, page):
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#dialog-logout")).to_be_hidden()
 
+
+def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_working_morning, page, shot):
+    server = server_on_a_working_morning
+    server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
+    for counter in (1, 2, 3):  # each opened by its device, then left
+        assert server.api("POST", f"/counters/{counter}/open", token=server.counter_token(counter)).status_code == 200
+    held = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    assert server.api("POST", "/counters/2/next", token=server.counter_token(2)).json()["id"] == held["id"]
+
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", SUPERVISOR)
+    page.fill("#password", SUPERVISOR_PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    rows = {n: page.locator(f'tr.counter[data-counter="{n}"]') for n in (1, 2, 3, 5)}
+    expect(rows[1]).to_have_attribute("data-activity", "idle")
+    expect(rows[2].locator("button.close")).to_have_count(0)  # calling a number: not offered
+    expect(rows[5].locator("button.close")).to_have_count(0)  # closed already
+
+    # asked first; Esc leaves it open
+    rows[1].get_by_role("button", name="Đóng quầy").click()
+    dialog = page.locator("#close-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#close-title")).to_have_text("Đóng quầy: Quầy 1 - Hộ tịch?")
+    shot(page, "dashboard-close-counter")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert state_of(server, 1) == "open"
+
+    rows[1].get_by_role("button", name="Đóng quầy").click()
+    dialog.locator("#close-confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(rows[1]).to_have_attribute("data-activity", "closed", timeout=5_000)
+    expect(rows[1].locator(".activity")).to_have_text("Đóng (không có cán bộ)")
+    assert state_of(server, 1) == "closed"
+
+    # a number called there while the supervisor was asked: the server's words, and nothing closed
+    rows[3].get_by_role("button", name="Đóng quầy").click()
+    expect(dialog).to_be_visible()
+    called = server.api("POST", "/tickets", json={"service": "CT"}).json()
+    assert server.api("POST", "/counters/3/next", token=server.counter_token(3)).json()["id"] == called["id"]
+    dialog.locator("#close-confirm").click()
+    expect(dialog.locator("#close-said")).to_be_visible()
+    expect(dialog.locator("#close-said")).to_have_text(
+        f"Quầy 3 đang phục vụ số {called['number']}: hãy kết thúc hoặc chuyển số này trước."
+    )
+    assert state_of(server, 3) == "open"
