@@ -653,7 +653,6 @@
       const button = $("logout-finish");
       if (!ticket || !me) return;
       QK.setBi(button, "console_logout_finish", {number: ticket.display});
-      button.dataset.ticket = ticket.id;
       button.hidden = false;
     }, function () { /* the connection mark says it */ });
   }
