@@ -57,22 +57,26 @@ class _SaidUsageError(click.UsageError):
 
 def said_usage(error: click.UsageError) -> click.UsageError:
     """click's own usage error (a missing or unknown option, no such command, a value it cannot read)
-    said as the command line's other messages are: first in Vietnamese, from the catalogs (cli_usage_*,
-    cli_value_*), then in click's own English (which names the value it could not read). The same
-    usage line, hint ("Try 'queuekiosk user add --help' for help.") and exit code (2)."""
+    said as the command line's other messages are: in Vietnamese, then in English, from the catalogs
+    (cli_usage_*, cli_value_*); a value refused is named in click's own words after the English (they
+    name the value). The same usage line, hint ("Try 'queuekiosk user add --help' for help.") and exit
+    code (2)."""
     if isinstance(error, (_SaidUsageError, click.exceptions.NoArgsIsHelpError)):
         return error
-    en = error.format_message()
-    if isinstance(error, click.BadParameter) and "\n" in error.message:  # ours, from say(): already in both
-        vi_line, en_line = error.message.split("\n", 1)
-        name = _param_name(error)
-        vi, en = (
-            f"{translate('cli_usage_bad_value', lang, option=name)}: {line}"
-            for lang, line in (("vi", vi_line), ("en", en_line))
-        )
-    else:
-        vi = _said(_usage_parts(error), "vi")
-    return _SaidUsageError(f"{vi}\n{en}", ctx=error.ctx)
+    parts = _usage_parts(error)
+    if parts[0] == "cli_usage_wrong":  # a kind this does not know: click's own words in English
+        return _SaidUsageError(f"{_said(parts, 'vi')}\n{error.format_message()}", ctx=error.ctx)
+    if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
+        key, params = parts[0]
+        if "\n" in error.message:  # ours, from say(): already in both languages
+            vi, en = (
+                f"{translate(key, lang, **params)}: {line}"
+                for lang, line in zip(("vi", "en"), error.message.split("\n", 1))
+            )
+        else:
+            vi, en = _said(parts, "vi"), f"{translate(key, 'en', **params)}: {error.message}"
+        return _SaidUsageError(f"{vi}\n{en}", ctx=error.ctx)
+    return _SaidUsageError(say(*parts), ctx=error.ctx)
 
 
 def _usage_parts(error: click.UsageError) -> list:

@@ -1,6 +1,7 @@
 """click's own usage errors (a missing option, an unknown one, no such command, a value it cannot
-read) are said as every message of the command line: Vietnamese first, then English, with click's
-usage line, its hint and exit code 2 kept. Real subprocesses; nothing runs, so no configuration.
+read) are said as every message of the command line: Vietnamese first, then English, from the
+catalogs (a value refused named in click's own words), with click's usage line, its hint and exit
+code 2 kept. Real subprocesses; nothing runs, so no configuration.
 """
 
 from __future__ import annotations
@@ -35,14 +36,22 @@ def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
             "queuekiosk user list",
             [
                 "Error: Không có tuỳ chọn --cofnig; có phải là --config?",
-                "No such option '--cofnig'. Did you mean '--config'?",
+                "No such option '--cofnig'; did you mean --config?",
             ],
         ),
         (["usr", "list"], "queuekiosk", ["Error: Không có lệnh “usr”", "No such command 'usr'."]),
         (
+            ["user", "add", "lan"],
+            "queuekiosk user add",
+            [
+                "Error: Thiếu tuỳ chọn --role; phải là một trong: admin, supervisor, clerk, province",
+                "Missing option '--role'; must be one of: admin, supervisor, clerk, province",
+            ],
+        ),
+        (
             ["user", "lst"],
             "queuekiosk user",
-            ["Error: Không có lệnh “lst”; có phải là list?", "No such command 'lst'. Did you mean 'list'?"],
+            ["Error: Không có lệnh “lst”; có phải là list?", "No such command 'lst'; did you mean list?"],
         ),
         (
             ["user", "add", "--role", "clerk"],
@@ -68,7 +77,7 @@ def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
         (
             ["user", "list", "extra"],
             "queuekiosk user list",
-            ["Error: Thừa đối số: extra", "Got unexpected extra argument (extra)"],
+            ["Error: Thừa đối số: extra", "Got unexpected extra arguments (extra)"],
         ),
     ],
 )
