@@ -74,6 +74,14 @@ def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
                 "Invalid value for '--from': '2026-13-01' does not match the format '%Y-%m-%d'.",
             ],
         ),
+        (  # the command's own refusal of a value, already in both languages, named like click's
+            ["site", "compare", "--from", "2026-12-06", "--to", "2026-12-01"],
+            "queuekiosk site compare",
+            [
+                "Error: Giá trị của --to không hợp lệ: phải sau thời điểm bắt đầu",
+                "Invalid value for '--to': must come after the start",
+            ],
+        ),
         (
             ["user", "list", "extra"],
             "queuekiosk user list",
