@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, SITE_HELP, database, name_clashes_said, refusal, role_name, say, site_of
+from .common import CONFIG_HELP, SITE_HELP, database, name_clashes_said, refusal, say, site_of
 
 
 @click.group()
@@ -24,7 +24,7 @@ def user():
 def user_add(name, role, counter, site_id, config_file):
     """Add a user NAME. The password is read from standard input, or asked for twice."""
     from ..core import audit
-    from ..core.auth import add_user
+    from ..core.auth import add_user, role_name
 
     password = _read_password(name, "cli_no_user_added")
     path = config_path(config_file)

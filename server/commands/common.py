@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..core.config import ConfigError, config_path, load_config
-from ..core.i18n import Phrase, translate
+from ..core.i18n import translate
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
 SITE_HELP = (
@@ -30,11 +30,6 @@ def _said(parts, language: str) -> str:
     ]
     # "… thử lại; điểm chưa được thay đổi": a sentence's full stop goes where another follows
     return "; ".join([sentence.removesuffix(".") for sentence in sentences[:-1]] + sentences[-1:])
-
-
-def role_name(role: str) -> Phrase:
-    """A role as /admin names it ("Nhân viên quầy", "Clerk"), in the language of the sentence it is in."""
-    return Phrase(f"admin_role_{role}")
 
 
 def table_header(*keys: str) -> str:

@@ -78,6 +78,16 @@ class AccountRefused(ValueError):
         super().__init__(self.problem.said("en"))
 
 
+def role_name(role: str) -> Phrase:
+    """A role as /admin names it ("Nhân viên quầy", "Clerk"), in the language of the sentence it is in."""
+    return Phrase(f"admin_role_{role}")
+
+
+def role_refused(role: str) -> NotAllowed:
+    """403 ``forbidden_role``, naming the role as /admin does rather than by its code."""
+    return NotAllowed("forbidden_role", role=role_name(role))
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -446,7 +456,7 @@ def may_act_on_counter(principal: Principal | None, counter: int, *, closing: bo
     if principal.role == "admin" or (closing and principal.role == "supervisor"):
         return
     if principal.role not in ("clerk", "counter"):
-        raise NotAllowed("forbidden_role", role=principal.role)
+        raise role_refused(principal.role)
     if principal.counter != counter:
         raise NotAllowed("forbidden_counter", own=principal.counter, counter=counter)
 
@@ -470,7 +480,7 @@ def require_role(principal: Principal | None, *roles: str) -> Principal:
     if principal is None:
         raise NotSignedIn("unauthorized")
     if principal.role not in roles and not (principal.role == "province" and "supervisor" in roles):
-        raise NotAllowed("forbidden_role", role=principal.role)
+        raise role_refused(principal.role)
     return principal
 
 
@@ -509,7 +519,7 @@ def may_watch(principal: Principal | None, room: str, counter: int | None = None
     if room == "counter":
         may_act_on_counter(principal, counter)
         return
-    raise NotAllowed("forbidden_role", role=principal.role)
+    raise role_refused(principal.role)
 
 
 def may_rate(principal: Principal | None, counter: int) -> None:
@@ -517,6 +527,6 @@ def may_rate(principal: Principal | None, counter: int) -> None:
     if principal is None:
         raise NotSignedIn("unauthorized")
     if principal.role != "rating":
-        raise NotAllowed("forbidden_role", role=principal.role)
+        raise role_refused(principal.role)
     if principal.counter != counter:
         raise NotAllowed("forbidden_counter", own=principal.counter, counter=counter)

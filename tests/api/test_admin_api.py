@@ -197,7 +197,10 @@ def test_roles(admin):
     assert_error(supervisor.patch("/api/v1/admin/site", json={"name": "x"}), 403, "forbidden_role")
     assert_error(supervisor.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 5}), 403, "forbidden_role")
     assert_error(supervisor.post("/api/v1/admin/services", json=NEW_SERVICE), 403, "forbidden_role")
-    assert_error(supervisor.get("/api/v1/admin/users"), 403, "forbidden_role")
+    refused = assert_error(supervisor.get("/api/v1/admin/users"), 403, "forbidden_role")
+    # the role as /admin names it, in each language, not its code inside a Vietnamese sentence
+    assert refused["message"] == "Vai trò “Giám sát” không được phép thực hiện thao tác này.", refused
+    assert refused["translations"]["en"]["message"] == "The role “Supervisor” may not do this.", refused
     site = http.get("/api/v1/admin/site").json()
     assert site["holidays"] == ["2027-01-01"]
     assert http.get("/api/v1/admin/displays").json()[0]["ticker"] == "Chào mừng"

@@ -28,6 +28,7 @@ from ...core.auth import (
     find_user,
     require_role,
     revoke_token,
+    role_refused,
     set_password,
     set_user_active,
 )
@@ -178,7 +179,7 @@ def admin_change(section: str, key: str):
     principal = _staff()
     patch = parse_body(AnyObject).data()
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
-        raise q.NotAllowed("forbidden_role", role=principal.role)
+        raise role_refused(principal.role)
     done = _save(change_item, section, key, patch, actor=principal.actor)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
@@ -227,7 +228,7 @@ def admin_change_site():
     principal = _staff()
     patch = parse_body(AnyObject).data()
     if principal.role == "supervisor" and not set(patch) <= SUPERVISOR_SITE_KEYS:
-        raise q.NotAllowed("forbidden_role", role=principal.role)
+        raise role_refused(principal.role)
     _check_sound_paths(principal, patch.get("sounds"))
     done = _save(change_site, patch, actor=principal.actor)
     return jsonify({**done.after, "version": done.runtime.version})

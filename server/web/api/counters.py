@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ...core import engine as q
-from ...core.auth import may_act_on_counter, may_watch
+from ...core.auth import may_act_on_counter, may_watch, role_refused
 from ...core.i18n import pick_language, translate
 from ..errors import status_of
 from ..realtime import later
@@ -228,5 +228,5 @@ def my_day():
             figures = q.figures_today(db, app_state.site, counter=principal.counter)
             who = {"user": None, "counter": principal.counter}
         else:
-            raise q.NotAllowed("forbidden_role", role=principal.role)
+            raise role_refused(principal.role)
     return jsonify({**who, **figures})
