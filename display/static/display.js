@@ -252,7 +252,8 @@
       columnsOf[pair[0]] = grid[0];
     });
     document.getElementById("site-name").textContent = page.site_name;
-    document.getElementById("screen-name").textContent = page.name || "";
+    // the screen's name and ticker in English while it shows English, where the setup gives them
+    QK.sayName(document.getElementById("screen-name"), {vi: page.name || "", en: page.name_en});
     body.dataset.mode = page.mode;
     counterTop.hidden = page.mode !== "counter";
     if (page.mode === "counter" && page.counters.length) {
@@ -288,7 +289,7 @@
 
     const tickerNode = document.getElementById("ticker");
     tickerNode.hidden = !page.ticker;
-    document.getElementById("ticker-text").textContent = page.ticker || "";
+    QK.sayName(document.getElementById("ticker-text"), {vi: page.ticker || "", en: page.ticker_en});
 
     body.classList.toggle("has-slides", page.slides.length > 0);
     document.getElementById("media").hidden = page.slides.length === 0;
