@@ -477,7 +477,17 @@ def test_a_shown_refusal_follows_a_switch_of_language(server, phone):
         phone.get_by_role("button", name="Xác nhận").click()
         if attempt == "taken":
             expect(phone.locator("#number")).to_have_text("1001")
-    expect(error).to_contain_text("Ông/Bà đã có số 1001")
+    expect(error).to_contain_text("Ông/Bà đã có số 1001 của dịch vụ “Tư pháp - Hộ tịch”")
     language.click()
     expect(error).to_contain_text("You already hold number")
     expect(error).not_to_contain_text("Ông/Bà")
+    # the service by its English name in English (config.yaml: "Justice - Civil status")
+    expect(error).to_contain_text("for “Justice - Civil status”")
+    expect(error).not_to_contain_text("Tư pháp")
+    again = server.api(
+        "POST",
+        "/bookings",
+        json={"service": "HT", "remote": True, "name": "Trần Văn Cường", "phone": "0912345678"},
+        headers={"Accept-Language": "en"},
+    )
+    assert again.status_code == 409 and "“Justice - Civil status”" in again.json()["error"]["message"], again.text
