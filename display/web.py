@@ -86,6 +86,7 @@ def display_page_data(config, display_id: str) -> dict | None:
     return {
         "display": display.id,
         "name": display.name,
+        "name_en": display.name_en,  # shown instead while the screen is in English (else the name stays)
         "mode": display.mode,  # lobby | zone (its counters) | counter (one counter's number and the next ones)
         "site_name": config.site.name,
         "timezone": config.site.timezone,
@@ -101,6 +102,7 @@ def display_page_data(config, display_id: str) -> dict | None:
         "key_text_vmin": key_text_vmin(),
         "layout": display.layout,
         "ticker": display.ticker,
+        "ticker_en": display.ticker_en,
         "slides": [
             {"url": f"/display/{display.id}/slides/{index}", "kind": SLIDE_TYPES[Path(path).suffix.lower()]}
             for index, path in enumerate(display.slides)

@@ -43,9 +43,11 @@
 
   // --- layout: landscape TV or portrait screen ------------------------------------------------
   const portraitQuery = window.matchMedia("(orientation: portrait)");
+  const columnsOf = {landscape: 1, portrait: 1};  // columns of counter rows in each layout
   function applyLayout() {
     const layout = page.layout === "auto" ? (portraitQuery.matches ? "portrait" : "landscape") : page.layout;
     document.body.dataset.layout = layout;
+    document.body.classList.toggle("narrow-rows", columnsOf[layout] > 1);  // the badge goes into the name's line
     fitAll();
   }
   portraitQuery.addEventListener("change", applyLayout);
@@ -70,7 +72,7 @@
     if (state !== "open") QK.say(label, state === "closed" ? "display_closed" : "display_paused");
     node.classList.toggle("paused", state === "paused");
     node.classList.toggle("closed", state === "closed");
-    fitName(node.querySelector(".name"));  // the state's label may leave the name less room
+    fitCounterName(node.querySelector(".name"));  // the state's label may leave the name less room
     if (page.mode === "counter") drawCounterTop();
   }
 
@@ -133,17 +135,46 @@
     });
   }
 
+  // whether a name is wider than its box, or has more lines than its box shows (a line's stacked marks
+  // may stand a little above or below its line: that is no overflow)
+  function overflows(node) {
+    const line = parseFloat(getComputedStyle(node).lineHeight);
+    return node.scrollWidth > node.clientWidth + 1 || Math.round(node.scrollHeight / line) * line > node.clientHeight + 1;
+  }
+
   // a name wraps between its words; only when a word is wider than the box, or the lines taller
   // than it, is the type made smaller (never below 60 % of the key size), so no word is cut
   function fitName(node) {
     node.style.fontSize = "";
     const full = parseFloat(getComputedStyle(node).fontSize);
     let size = full;
-    // (a line's accents may stand a little above its box: that is no overflow)
-    while ((node.scrollWidth > node.clientWidth + 1 || node.scrollHeight > node.clientHeight + size * 0.25) &&
-           size > full * 0.6) {
-      size *= 0.92;
+    while (overflows(node) && size > full * 0.6) {
+      size = Math.max(size * 0.92, full * 0.6);
       node.style.fontSize = size + "px";
+    }
+  }
+
+  // a counter's name: made smaller as any name; when it still has no room, it ends after the last whole
+  // word that fits, with "…" (its row's title keeps the whole name), so no line or letter is cut in half
+  const graphemes = window.Intl && Intl.Segmenter ? new Intl.Segmenter("vi", {granularity: "grapheme"}) : null;
+  function fitCounterName(node) {
+    const whole = node.dataset.full;
+    node.textContent = whole;
+    fitName(node);
+    if (!overflows(node)) return;
+    const words = whole.split(/\s+/);
+    let kept = words.length;
+    while (kept > 1 && overflows(node)) {
+      kept -= 1;
+      node.textContent = words.slice(0, kept).join(" ").replace(/[\s,;:.\-–—]+$/, "") + "…";
+    }
+    if (!overflows(node)) return;
+    // one word wider than the row even at the smallest size: it ends after a whole letter
+    const letters = graphemes ? Array.from(graphemes.segment(words[0]), function (s) { return s.segment; })
+                              : Array.from(words[0]);
+    while (letters.length > 1 && overflows(node)) {
+      letters.pop();
+      node.textContent = letters.join("") + "…";
     }
   }
 
@@ -186,7 +217,7 @@
   }
 
   function fitAll() {
-    rowsNode.querySelectorAll(".counter-row .name").forEach(fitName);
+    rowsNode.querySelectorAll(".counter-row .name").forEach(fitCounterName);
     fitWaiting();
     fitHistory();
     fitTicker();
@@ -218,9 +249,11 @@
       const grid = gridOf(page.counters.length, pair[1]);
       body.style.setProperty("--cols-" + pair[0], grid[0]);
       body.style.setProperty("--rows-" + pair[0], grid[1]);
+      columnsOf[pair[0]] = grid[0];
     });
     document.getElementById("site-name").textContent = page.site_name;
-    document.getElementById("screen-name").textContent = page.name || "";
+    // the screen's name and ticker in English while it shows English, where the setup gives them
+    QK.sayName(document.getElementById("screen-name"), {vi: page.name || "", en: page.name_en});
     body.dataset.mode = page.mode;
     counterTop.hidden = page.mode !== "counter";
     if (page.mode === "counter" && page.counters.length) {
@@ -237,7 +270,9 @@
       const state = QK.el("div", "state");
       state.hidden = true;
       const name = QK.el("div", "name", counter.name);
-      name.title = counter.label;
+      name.title = counter.label;  // the whole name, also when the row shows it shortened
+      name.dataset.full = counter.name;
+      name.dataset.number = counter.number;  // the badge, in a row too narrow for it beside the name
       node.append(badge, name, num, state);
       return node;
     }));
@@ -254,7 +289,7 @@
 
     const tickerNode = document.getElementById("ticker");
     tickerNode.hidden = !page.ticker;
-    document.getElementById("ticker-text").textContent = page.ticker || "";
+    QK.sayName(document.getElementById("ticker-text"), {vi: page.ticker || "", en: page.ticker_en});
 
     body.classList.toggle("has-slides", page.slides.length > 0);
     document.getElementById("media").hidden = page.slides.length === 0;

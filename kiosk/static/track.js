@@ -40,6 +40,13 @@
     if (QK.msg(statusKey) !== statusKey) QK.setBi(status, statusKey);
     else status.textContent = ticket.status;
 
+    // a number that no longer holds (cancelled, lapsed, its day ended) is struck through under a plain
+    // "Số đã hủy": nobody shows it at a counter as if it were valid
+    const ended = ticket.status === "expired" ? (ticket.ended_by === "cancelled" ? "cancelled" : "expired") : null;
+    if (ended) body.dataset.void = ended;
+    else delete body.dataset.void;
+    setOptionalBi(document.getElementById("void"), ended && "track_void_" + ended);
+
     setOptionalBi(call, ticket.status === "called" ? "track_go_to_counter" : null, {counter: ticket.counter});
     if (ticket.status === "serving" && ticket.counter) setOptionalBi(where, "track_at_counter", {counter: ticket.counter});
     else if (ticket.status === "waiting" && ticket.target_counter) {

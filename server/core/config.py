@@ -256,10 +256,12 @@ SLIDE_TYPES = {
 @dataclass(frozen=True)
 class Display(_Data):
     id: str
-    name: str | None = None
+    name: str | None = None  # under the centre's name at the top of the screen
+    name_en: str | None = None  # ... while the screen shows English (else `name` stays)
     counters: Literal["all"] | list[int] = "all"
     voice: Voice = field(default_factory=Voice)
     ticker: str | None = None
+    ticker_en: str | None = None  # the ticker while the screen shows English (else `ticker` stays)
     slides: list[str] = field(default_factory=list)  # images/videos shown in turn
     slide_seconds: float = 10.0  # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape

@@ -253,10 +253,12 @@ def _slide(value: str, info: ValidationInfo) -> str:
 
 class Display(_Strict):
     id: Code
-    name: str | None = None
+    name: str | None = None  # under the centre's name at the top of the screen
+    name_en: str | None = None  # ... while the screen shows English (else `name` stays)
     counters: Literal["all"] | list[int] = "all"
     voice: Voice = Voice()
     ticker: str | None = None
+    ticker_en: str | None = None  # the ticker while the screen shows English (else `ticker` stays)
     slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
     slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape

@@ -78,6 +78,23 @@ class Phrase:
         return f"Phrase({self.key!r}, {self.params!r})"
 
 
+class Localized(Phrase):
+    """A name of the setup in each language it is given in (a service's ``name.vi`` / ``name.en``), as a
+    message's parameter: said in the hearer's language, in Vietnamese where it has no English."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, vi: str, en: str | None = None):
+        super().__init__("")
+        self.names = {"vi": vi, "en": en}
+
+    def said(self, language: str) -> str:
+        return self.names.get(language) or self.names["vi"]
+
+    def __repr__(self) -> str:
+        return f"Localized({self.names['vi']!r}, {self.names['en']!r})"
+
+
 # the patterns of the setup's and the API's fields (config_schema.Code, a user name, addresses), each
 # with its sentence ("problem_<kind>"); another pattern is said with the pattern itself
 PATTERN_KINDS = {

@@ -35,8 +35,8 @@ SECTIONS = {
     "printers": "id",
 }
 # what a supervisor may change; everything else is an admin's
-SUPERVISOR_SITE_KEYS = {"ticker", "holidays"}
-SUPERVISOR_DISPLAY_KEYS = {"ticker", "slides", "slide_seconds"}
+SUPERVISOR_SITE_KEYS = {"ticker", "ticker_en", "holidays"}
+SUPERVISOR_DISPLAY_KEYS = {"ticker", "ticker_en", "slides", "slide_seconds"}
 # a site's lifecycle, changed only by the installation's admin (server/core/sites.py)
 RETIREMENT_KEYS = {"retired", "moved_to"}
 
@@ -322,8 +322,9 @@ def remove_item(
 
 
 def site_view(config: Config) -> dict:
-    """What ``PATCH /admin/site`` changes: the site, its policy and the displays' common ticker."""
+    """What ``PATCH /admin/site`` changes: the site, its policy and the displays' common ticker (and its English)."""
     tickers = {d.ticker for d in config.displays}
+    tickers_en = {d.ticker_en for d in config.displays}
     return {
         **config.site.model_dump(mode="json"),
         "policy": config.policy.model_dump(mode="json"),
@@ -335,6 +336,7 @@ def site_view(config: Config) -> dict:
         },
         "sounds": config.sounds.model_dump(mode="json"),
         "ticker": tickers.pop() if len(tickers) == 1 else None,
+        "ticker_en": tickers_en.pop() if len(tickers_en) == 1 else None,
         "holidays": [d.isoformat() for d in config.site.hours.holidays],
     }
 
@@ -350,7 +352,7 @@ def change_site(
 ) -> Change:
     """``patch``: keys of ``site`` (name, timezone, hours, languages), ``policy``, ``ticket`` (footer,
     logo, tracking_url), ``notifications``, ``limits``, ``sounds`` (recordings, tts, piper_model, cache_mb),
-    ``ticker`` (every display's) and ``holidays`` (short for hours.holidays). The site id stays.
+    ``ticker`` and ``ticker_en`` (every display's) and ``holidays`` (short for hours.holidays). The site id stays.
     The web layer checks who may set a sounds path and that it exists (server/web/api/admin.py).
     ``retired`` and ``moved_to`` only with ``lifecycle``: the installation's sites (server/core/sites.py)."""
     document = _document(session, site)
@@ -366,10 +368,11 @@ def change_site(
     for section in ("policy", "ticket", "notifications", "limits", "sounds"):
         if section in patch:
             document[section] = merge_patch(document.get(section, {}), patch.pop(section))
-    if "ticker" in patch:
-        ticker = patch.pop("ticker")
-        for display in document.get("displays", []):
-            display["ticker"] = ticker
+    for key in ("ticker", "ticker_en"):
+        if key in patch:
+            ticker = patch.pop(key)
+            for display in document.get("displays", []):
+                display[key] = ticker
     if "holidays" in patch:
         patch.setdefault("hours", {})["holidays"] = patch.pop("holidays")
     document["site"] = merge_patch(document["site"], patch)

@@ -1,13 +1,14 @@
 """The public booking page, phone first: GET /book (service -> day -> slot -> name and phone -> the
 booking's code, QR code, calendar file and manage link; or a same-day remote number) and GET
-/book/<code> (the booking's own page, to show at the kiosk or cancel). No login; every word from
+/book/<code> (the booking's own page, to show at the kiosk or cancel); GET /book/page.json, the page's data
+again for an open page after a saved setup change. No login; every word from
 the catalogs, Vietnamese first with English at one tap. Its script is server/web/static/book.js,
 which calls the bookings API (server/web/api/bookings.py); docs/bookings.md.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 
 from ..core import bookings as bk
 from ..core.i18n import install_jinja, messages_for
@@ -79,10 +80,15 @@ def _remote_today(app_state, site) -> dict:
     }
 
 
-def _page(code: str | None):
+def _page_data(code: str | None) -> dict:
     app_state = current_app.extensions["queuekiosk"]
     site = app_state.site
-    data = {**book_page_data(site), **_remote_today(app_state, site), "code": code, "retired": site.retirement}
+    return {**book_page_data(site), **_remote_today(app_state, site), "code": code, "retired": site.retirement}
+
+
+def _page(code: str | None):
+    site = current_app.extensions["queuekiosk"].site
+    data = _page_data(code)
     response = current_app.make_response(
         render_template("book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_"))
     )
@@ -93,6 +99,15 @@ def _page(code: str | None):
 @bp.get("/book")
 def book():
     return _page(None)
+
+
+@bp.get("/book/page.json")
+def page_data():
+    """The page's data as the page would embed it now: an open page takes it again when the server says
+    ``config.changed`` (English turned off or on in /admin, services, hours), and draws it without a reload."""
+    response = jsonify(_page_data(None))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/book/sw.js")

@@ -177,6 +177,7 @@ HTTP = {
     ("/book", "GET"): Route(anyone),
     ("/book/<code>", "GET"): Route(anyone),
     ("/book/sw.js", "GET"): Route(anyone),
+    ("/book/page.json", "GET"): Route(anyone),
     ("/static/<path:filename>", "GET"): Route(anyone, ({"filename": "queuekiosk.css"},)),
     ("/counter/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "console.js"},)),
     ("/display/assets/<path:filename>", "GET"): Route(anyone, ({"filename": "display.js"},)),

@@ -477,7 +477,64 @@ def test_a_shown_refusal_follows_a_switch_of_language(server, phone):
         phone.get_by_role("button", name="Xác nhận").click()
         if attempt == "taken":
             expect(phone.locator("#number")).to_have_text("1001")
-    expect(error).to_contain_text("Ông/Bà đã có số 1001")
+    expect(error).to_contain_text("Ông/Bà đã có số 1001 của dịch vụ “Tư pháp - Hộ tịch”")
     language.click()
     expect(error).to_contain_text("You already hold number")
     expect(error).not_to_contain_text("Ông/Bà")
+    # the service by its English name in English (config.yaml: "Justice - Civil status")
+    expect(error).to_contain_text("for “Justice - Civil status”")
+    expect(error).not_to_contain_text("Tư pháp")
+    again = server.api(
+        "POST",
+        "/bookings",
+        json={"service": "HT", "remote": True, "name": "Trần Văn Cường", "phone": "0912345678"},
+        headers={"Accept-Language": "en"},
+    )
+    assert again.status_code == 409 and "“Justice - Civil status”" in again.json()["error"]["message"], again.text
+
+
+def test_an_open_booking_page_follows_english_turned_off_and_on(server, phone):
+    """English turned off in /admin reaches a /book page left open, without a reload: the language button
+    goes, a citizen reading in English is back in Vietnamese; turned on again, the button comes back."""
+    phone.goto(server.url + "/book")
+    language = phone.locator("#lang")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    language.click()
+    expect(phone.locator("#step-day h1")).to_have_text("Choose a day")
+    admin = server.token("admin")
+
+    def languages(chosen):
+        changed = server.api("PATCH", "/admin/site", token=admin, json={"languages": chosen})
+        assert changed.status_code == 200, changed.text
+
+    languages(["vi"])
+    expect(language).to_be_hidden(timeout=5_000)
+    expect(phone.locator("html")).to_have_attribute("lang", "vi")
+    expect(phone.locator("#step-day h1")).to_have_text("Chọn ngày")  # where the citizen was, in Vietnamese
+    phone.reload()
+    expect(phone.locator("h1:visible")).to_have_text("Ông/Bà cần làm thủ tục gì?")
+    expect(language).to_be_hidden()
+    languages(["vi", "en"])
+    expect(language).to_be_visible(timeout=5_000)
+    language.click()
+    expect(phone.locator("h1:visible")).to_have_text("What do you need to do?")
+
+
+def test_a_form_for_today_s_number_left_open_past_closing_says_so_at_once(start_server, tmp_path, phone):
+    """A citizen filling in the form for a number for today when the centre closes learns it then, on the
+    server's clock, not when tapping "Xác nhận": the form says so and cannot be sent."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("16:59:45"))
+    srv = start_server(ignore_hours=False, env=clock.env())  # the site's own hours: 07:30-17:00
+    phone.goto(srv.url + "/book")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    phone.get_by_role("button", name="Lấy số hôm nay").click()
+    phone.fill("#name", "Trần Thị Hoa")
+    phone.fill("#phone", "0912000778")
+    closed, send = phone.locator("#form-closed"), phone.get_by_role("button", name="Xác nhận")
+    expect(closed).to_be_hidden()
+    expect(send).to_be_enabled()
+    expect(closed).to_be_visible(timeout=40_000)  # at 17:00, without a tap
+    expect(closed).to_contain_text("Trung tâm đã hết giờ làm việc hôm nay (07:30–17:00)")
+    expect(send).to_be_disabled()
+    phone.locator("#lang").click()
+    expect(closed).to_contain_text("The centre has closed for today (07:30–17:00)")

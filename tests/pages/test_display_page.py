@@ -543,3 +543,43 @@ def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
     set_languages(["vi", "en"])
     page.clock.run_for(11_000)
     expect(html).to_have_attribute("lang", "en")
+
+
+def test_the_screen_name_and_ticker_are_in_english_while_the_lobby_shows_english(page, lobby, shot):
+    """The lobby's line under the centre's name and its ticker stay Vietnamese in its English turn while
+    the setup has them only in Vietnamese; a supervisor gives their English (``ticker_en`` for every
+    display, ``name_en`` by an admin) and the open lobby shows it in its English turn, without a reload,
+    and the Vietnamese again in the Vietnamese turn."""
+    page.clock.install()  # the turns' timers, moved on at will
+    _open(page, lobby)
+    screen, ticker, html = page.locator("#screen-name"), page.locator("#ticker-text"), page.locator("html")
+    vietnamese = {
+        "screen": "Màn hình sảnh",
+        "ticker": "Trung tâm làm việc từ 7 giờ 30 đến 17 giờ, thứ Hai đến thứ Bảy.",
+    }
+    expect(screen).to_have_text(vietnamese["screen"])
+    expect(ticker).to_have_text(vietnamese["ticker"])
+    page.clock.run_for(11_000)  # the English turn: nothing in English to show, the Vietnamese stays
+    expect(html).to_have_attribute("lang", "en")
+    expect(page.locator("#history").locator("xpath=..").locator("h2")).to_have_text("Latest calls")
+    expect(screen).to_have_text(vietnamese["screen"])
+    expect(ticker).to_have_text(vietnamese["ticker"])
+
+    english = "Open 7:30 to 17:00, Monday to Saturday."
+    supervisor = {"Authorization": f"Bearer {server_db.create_token(lobby.database_url, 'supervisor')}"}
+    changed = lobby.http.patch(lobby.url + "/api/v1/admin/site", json={"ticker_en": english}, headers=supervisor)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["ticker_en"] == english
+    named = lobby.http.patch(
+        lobby.url + "/api/v1/admin/displays/lobby", json={"name_en": "Lobby"}, headers=lobby.admin()
+    )
+    assert named.status_code == 200, named.text
+    refused = lobby.http.patch(lobby.url + "/api/v1/admin/displays/lobby", json={"name_en": "X"}, headers=supervisor)
+    assert refused.status_code == 403, "the screen's name stays an admin's"
+    expect(ticker).to_have_text(english, timeout=5_000)  # live, in the English turn it is in
+    expect(screen).to_have_text("Lobby")
+    shot(page, "display-english-ticker")
+    page.clock.run_for(6_000)  # the Vietnamese turn
+    expect(html).to_have_attribute("lang", "vi")
+    expect(screen).to_have_text(vietnamese["screen"])
+    expect(ticker).to_have_text(vietnamese["ticker"])

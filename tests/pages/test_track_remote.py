@@ -54,17 +54,48 @@ def test_a_remote_number_says_where_to_go_and_by_when_until_checked_in(server, p
     expect(phone.locator("#ahead")).to_contain_text("Số người đang chờ trước Ông/Bà")
 
 
-def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(server, phone):
-    """Cancelled by its citizen before the deadline, the number's page says so (both end as "expired")."""
+VOID_LOOK = """() => {
+  const number = getComputedStyle(document.getElementById('number'));
+  const stamp = document.getElementById('void');
+  return {struck: number.textDecorationLine.includes('line-through'), numberPx: parseFloat(number.fontSize),
+          numberColor: number.color, stampPx: stamp.hidden ? 0 : parseFloat(getComputedStyle(stamp).fontSize),
+          stampTop: stamp.getBoundingClientRect().top, inView: stamp.getBoundingClientRect().bottom <= innerHeight};
+}"""
+
+
+def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(server, phone, shot):
+    """Cancelled by its citizen before the deadline, the number's page says so (both end as "expired"),
+    and its number no longer looks valid: struck through and grey under a large "Số đã hủy", both on the
+    page left open (shown again: the phone switched back from the booking's tab) and on the page opened
+    again, so nobody shows it at a counter."""
     made = server.api(
         "POST", "/bookings", json={"service": "HT", "remote": True, "name": "Lê Văn C", "phone": "0933333333"}
     )
     assert made.status_code == 201, made.text
-    assert server.api("DELETE", f"/bookings/{made.json()['code']}").status_code == 200
     phone.goto(made.json()["track_url"])
-    status = phone.locator("#status")
-    expect(status).to_contain_text("Số lấy từ xa này đã được hủy.")
-    expect(status).not_to_contain_text("chưa xác nhận có mặt trước hạn")
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    valid = phone.evaluate(VOID_LOOK)
+    assert not valid["struck"] and valid["stampPx"] == 0, valid
+    expect(phone.locator("#void")).to_be_hidden()
+
+    assert server.api("DELETE", f"/bookings/{made.json()['code']}").status_code == 200
+    for opened in ("shown again", "opened again"):
+        if opened == "shown again":
+            phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        else:
+            phone.reload()
+        status, stamp = phone.locator("#status"), phone.locator("#void")
+        expect(status).to_contain_text("Số lấy từ xa này đã được hủy.")
+        expect(status).not_to_contain_text("chưa xác nhận có mặt trước hạn")
+        expect(stamp).to_be_visible()
+        expect(stamp).to_contain_text("Số đã hủy")
+        expect(stamp).to_contain_text("Number cancelled")
+        looks = phone.evaluate(VOID_LOOK)
+        assert looks["struck"], f"{opened}: the number is struck through: {looks}"
+        assert looks["numberColor"] != valid["numberColor"], f"{opened}: the number is greyed: {looks}"
+        assert looks["numberPx"] < valid["numberPx"] * 0.7, f"{opened}: no longer shown large: {looks}"
+        assert looks["stampPx"] >= 28 and looks["inView"], f"{opened}: the stamp is prominent: {looks}"
+        shot(phone, f"track-remote-cancelled-{opened.replace(' ', '-')}")
 
 
 def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server, tmp_path, phone):

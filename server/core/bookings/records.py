@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from .. import models as m
 from ..db import SiteRuntime
 from ..engine.records import connection, record_event  # noqa: F401 (the engine's, for the bookings' parts)
+from ..i18n import Localized
 
 B = m.bookings
 SLOTS = m.booking_slots
@@ -37,7 +38,8 @@ def number_of(conn, ticket_id: int | None) -> int | None:
     return conn.execute(select(T.c.number).where(T.c.id == ticket_id)).scalar()
 
 
-def service_name(site: SiteRuntime, service_id: int) -> str:
+def service_name(site: SiteRuntime, service_id: int) -> Localized:
+    """The service's name as a message's parameter: its English in an English answer."""
     code = site.service_codes[service_id]
     service = site.config.service(code)
-    return service.name.vi if service else code
+    return Localized(service.name.vi, service.name.en) if service else Localized(code)

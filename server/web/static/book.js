@@ -94,6 +94,12 @@
     const closed = byId("remote-closed");
     closed.hidden = !service.remote || remoteOpen;
     if (!closed.hidden) QK.say(closed, "book_remote_closed", page.hours);
+    // a form for today's number left open past closing says so at once, not when it is sent
+    const late = state.remote && !remoteOpen;
+    const note = byId("form-closed");
+    note.hidden = !late;
+    if (late) QK.say(note, "book_remote_closed_now", page.hours);
+    byId("submit").disabled = late || state.busy;
   }
 
   // A page left open follows the hours: it offers the number from the opening time and stops at the
@@ -110,6 +116,39 @@
       drawRemote();
     }
     hoursTimer = setTimeout(followHours, QK.toNextMinute());
+  }
+
+  // --- a saved setup change (server/web/live_setup.py): every open page follows it without a reload ---
+
+  /** The language button only while the centre offers English (site.languages, changed in /admin). */
+  function offerLanguages() {
+    const english = page.languages.indexOf("en") >= 0;
+    byId("lang").hidden = !english;
+    if (!english && QK.lang() !== "vi") QK.setLang("vi");
+  }
+
+  /** The page's data again (English, services, hours), drawn where the citizen is. */
+  function adoptSetup() {
+    QK.api("GET", "/book/page.json").then(function (answer) {
+      if (!answer.ok || !answer.data) return;
+      QK.replaceData(page, Object.assign(answer.data, {code: page.code}));
+      QK.setServerTime(page.server_time);
+      remoteOpen = page.remote_open;
+      offerLanguages();
+      drawServices();
+      drawRemote();
+      followHours();
+    }, function () { /* unreachable now: asked again at the next connect */ });
+  }
+
+  function followSetup() {
+    if (typeof io !== "function") return;  // (the Socket.IO client did not load: the page works as it was)
+    const socket = io({reconnectionDelayMax: 10000});
+    let connects = 0;
+    socket.on("connect", function () {
+      if (connects++ > 0) adoptSetup();  // a change may have come while the phone was away
+    });
+    socket.on("config.changed", adoptSetup);
   }
 
   function chooseDay(day) {
@@ -155,6 +194,7 @@
     state.pending = null;  // a new request needs a new code
     byId("sms-box").hidden = true;
     byId("sms_code").value = "";
+    drawRemote();
     show("form");
   }
 
@@ -227,7 +267,7 @@
       }
     }, function () { showProblem(byId("form-error"), null); }).finally(function () {
       state.busy = false;
-      byId("submit").disabled = false;
+      drawRemote();
     });
   }
 
@@ -352,6 +392,7 @@
 
   if (page.server_time) QK.setServerTime(page.server_time);
   followHours();
+  followSetup();
   document.addEventListener("visibilitychange", function () { if (!document.hidden) followHours(); });
   if (page.notify) QK.say(byId("notify-hint"), "book_notify_hint", {ahead: page.notify.ahead});
   drawServices();
