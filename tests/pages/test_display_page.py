@@ -545,6 +545,28 @@ def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
     expect(html).to_have_attribute("lang", "en")
 
 
+def test_the_date_turns_language_with_the_headings(page, lobby):
+    """At each turn of language the date under the clock changes with the headings, not a second
+    later: what the lobby shows at the moment its language attribute changes is recorded."""
+    page.clock.install()
+    _open(page, lobby)
+    page.evaluate(
+        """() => { window.turns = [];
+        new MutationObserver(() => window.turns.push([document.documentElement.lang,
+                                                      document.getElementById("clock-date").textContent]))
+          .observe(document.documentElement, {attributes: true, attributeFilter: ["lang"]}); }"""
+    )
+    page.clock.run_for(11_000)  # the English turn
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.clock.run_for(6_000)  # and back
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    turns = page.evaluate("window.turns")
+    assert [lang for lang, _ in turns] == ["en", "vi"], turns
+    (_, english), (_, vietnamese) = turns
+    assert re.match(r"^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d\d/\d\d/\d{4}$", english), turns
+    assert vietnamese.startswith(("Thứ", "Chủ nhật", "Chủ Nhật")), turns
+
+
 def test_the_screen_name_and_ticker_are_in_english_while_the_lobby_shows_english(page, lobby, shot):
     """The lobby's line under the centre's name and its ticker stay Vietnamese in its English turn while
     the setup has them only in Vietnamese; a supervisor gives their English (``ticker_en`` for every

@@ -192,11 +192,14 @@
   };
 
   /** Switch the page to ``lang`` ("vi" or "en") and rewrite every marked element. */
+  const languageFollowers = [];  // drawn again at a switch, beside the translated nodes (the clock's date)
+
   QK.setLang = function (lang) {
     language = lang === "en" ? "en" : "vi";
     document.documentElement.lang = language;
     document.body.dataset.lang = language;
     QK.translate();
+    languageFollowers.forEach(function (draw) { draw(); });
   };
 
   /** Make ``node`` show message ``key`` (in the page's language), now and after every switch. */
@@ -283,6 +286,7 @@
       if (dateNode) dateNode.textContent = date(language).format(now);
     }
     tick();
+    languageFollowers.push(tick);  // the date switches with the headings, not at the next second
     return setInterval(tick, 1000);
   };
 
