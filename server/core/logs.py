@@ -30,7 +30,7 @@ class _Context(logging.Filter):
         self.current_site = None  # () -> the site being worked for (a request's, a loop's), or None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        site = getattr(record, "site", None) or self._current() or self.site
+        site = getattr(record, "site", None) or (self._current() if self.current_site else self.site)
         parts = [site] if site else []
         parts += [
             f"{name}={getattr(record, name)}"
@@ -96,5 +96,6 @@ def configure_logging(site: str | None = None) -> None:
 
 def name_sites_by(current_site) -> None:
     """Several sites in one process: each line names ``current_site()`` (the site of the request or
-    background loop that writes it) rather than the process's first site."""
+    background loop that writes it, or none for the installation's own lines) rather than the process's
+    first site."""
     _context.current_site = current_site

@@ -425,6 +425,13 @@ class AppState:
     def site(self) -> SiteRuntime:
         return self.sites[self.site_id]
 
+    def logged_site(self) -> str | None:
+        """The site a log line is about; None for the installation's own work (its message queue, a
+        site's start) outside any request or site's loop when it serves several sites."""
+        if len(self.sites) > 1 and _working_for.get() is None and _cv_request.get(None) is None:
+            return None
+        return self.site_id
+
     @site.setter
     def site(self, runtime: SiteRuntime) -> None:
         self.sites[runtime.id] = runtime
@@ -628,7 +635,7 @@ def create_app(
     writer = group_writer(engine)  # SQLite's, PostgreSQL's on psycopg, else None
     state = AppState(path, instance_dir, engine, {site.id: site}, ignore_hours, writer)
     app.extensions["queuekiosk"] = state
-    name_sites_by(lambda: state.site_id)  # a line names the site it is about
+    name_sites_by(state.logged_site)  # a line names the site it is about, if any
     from .live_setup import adopt_new_sites
 
     adopt_new_sites(state)  # the other sites of the installation (server/core/sites.py), after the first

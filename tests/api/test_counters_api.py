@@ -287,7 +287,8 @@ def test_counter_token_acts_only_on_its_own_counter(http, tokens):
 def test_devices_and_supervisors_may_not_act_on_counters(http, tokens, role):
     t = issue(http, "HT")
     error = assert_error(act(http, 1, "next", tokens[role]), 403, "forbidden_role")
-    assert role in error["message"]
+    named = {"kiosk": "Ki-ốt", "display": "Màn hình sảnh", "supervisor": "Giám sát"}[role]
+    assert f"“{named}”" in error["message"], error  # the role as /admin names it
     assert ticket(http, t["id"])["status"] == "waiting"
 
 

@@ -105,3 +105,20 @@ def test_a_line_names_the_counter_and_ticket_it_is_about(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[-2].endswith("WARNING queuekiosk.test [phuc-la counter=5 ticket=1023]: recalled twice"), lines
     assert lines[-1].endswith("WARNING queuekiosk.test [phuc-la]: nothing to print"), lines
+
+
+def test_the_installations_own_lines_name_no_site(live_server):
+    """With several sites a line of no site's work (a site's start, the message queue) carries no site tag:
+    an IT person grepping one commune's lines by its tag is not sent to the first site's."""
+    server = live_server()
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    made = http.post("/api/v1/admin/sites", json={"id": "xa-my-loc", "name": "Xã Mỹ Lộc"})
+    assert made.status_code == 201, made.text
+    server.stop()
+    server.start()  # the installation's start takes up its second site
+    started = re.compile(r"^\S+ \S+ INFO (\S+): site xa-my-loc: served from now on", re.M)
+    deadline = time.monotonic() + 10
+    while not started.search(server.log_path.read_text(encoding="utf-8", errors="replace")):
+        assert time.monotonic() < deadline, server.log_path.read_text(encoding="utf-8", errors="replace")
+        time.sleep(0.1)
