@@ -25,6 +25,7 @@
   let queue = [];          // its waiting list, oldest first
   let socket = null;
   let busy = false;        // an action is on its way: one at a time, and snapshots wait
+  let leaving = false;     // a close or sign-out is on its way: its dialog stays until the answer (leave)
   let refreshTimer = null;
   let openDialog = null;
   const ACTION_RETRIES = 2;
@@ -442,8 +443,11 @@
 
   // --- dialogs: transfer, call a number, pause with a reason ---------------------------------
 
+  let opener = null;  // what had the focus when a dialog opened: it has it again when the dialog closes
+
   function showDialog(id) {
     closeDialog();
+    opener = document.activeElement;
     openDialog = $(id);
     openDialog.hidden = false;
     // the number or reason field, or the dialog's default button, else "Hủy": Enter never picks a
@@ -453,13 +457,20 @@
   }
 
   function closeDialog() {
-    if (openDialog) openDialog.hidden = true;
+    if (!openDialog) return;
+    const focusWasIn = openDialog.contains(document.activeElement) || document.activeElement === document.body;
+    openDialog.hidden = true;
     openDialog = null;
+    if (focusWasIn && opener && opener !== document.body && document.contains(opener)) opener.focus();
   }
 
-  document.querySelectorAll("[data-close]").forEach(function (button) { button.addEventListener("click", closeDialog); });
+  function cancelDialog() {
+    if (!leaving) closeDialog();  // a close or sign-out on its way is not undone by hiding its dialog: it waits
+  }
+
+  document.querySelectorAll("[data-close]").forEach(function (button) { button.addEventListener("click", cancelDialog); });
   document.querySelectorAll(".dialog-backdrop").forEach(function (backdrop) {
-    backdrop.addEventListener("click", function (event) { if (event.target === backdrop) closeDialog(); });
+    backdrop.addEventListener("click", function (event) { if (event.target === backdrop) cancelDialog(); });
   });
 
   function choice(label, en, onChoose) {
@@ -519,10 +530,10 @@
   document.addEventListener("keydown", function (event) {
     if (!me || event.ctrlKey || event.altKey || event.metaKey) return;
     if (event.key === "Escape") {
-      closeDialog();
+      cancelDialog();
       return;
     }
-    if (openDialog) return;
+    if (openDialog) return QK.keepTabIn(event, openDialog);
     const target = event.target;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
     if (/^Digit\d$|^Numpad\d$/.test(event.code)) {  // typing a number: call that number
@@ -541,7 +552,7 @@
 
   // --- logging in and out --------------------------------------------------------------------
 
-  function showLogin(message) {
+  function showLogin(message, en) {
     disconnect();
     closeDialog();
     me = null;
@@ -551,7 +562,7 @@
     loginForm.hidden = false;
     const error = $("login-error");
     error.hidden = !message;
-    if (message) QK.setPair(error, message);
+    if (message) QK.setPair(error, message, en);
     $("login-button").disabled = false;
     $((($("username").value) ? "password" : "username")).focus();
   }
@@ -591,70 +602,124 @@
     });
   });
 
-  function signOut() {
-    disconnect();
-    QK.api("POST", "/api/v1/auth/logout").finally(function () { showLogin(); });
-  }
-
   // "Đăng xuất" at an open or paused counter asks whether to close it: closed, the lobby shows it so and
   // the waits leave it out; left open, a colleague still working there (or a second screen) goes on.
   // A closed counter signs out at once.
   $("logout").addEventListener("click", function () {
     if (busy) return;
-    if (!counter || counter.state === "closed") return signOut();
+    if (!counter || counter.state === "closed") return leave(false);
     $("logout-said").hidden = true;
     $("logout-finish").hidden = true;
     showDialog("dialog-logout");
   });
 
-  $("logout-only").addEventListener("click", signOut);
-  $("logout-close").addEventListener("click", function () { closeAndSignOut(false); });
-  $("logout-finish").addEventListener("click", function () { closeAndSignOut(true); });
+  let finishing = null;  // the ticket "Kết thúc số N, …" names: finished only while the counter still holds it
 
-  /** Close the counter (finishing its number first when asked), then sign out. A refusal is said in the
-   * dialog in the server's words; a number still held ("counter_busy") is offered to be finished first. */
-  function closeAndSignOut(finishFirst) {
+  $("logout-only").addEventListener("click", function () { leave(false); });
+  $("logout-close").addEventListener("click", function () { leave(true); });
+  $("logout-finish").addEventListener("click", function () { leave(true, finishing); });
+
+  function bi(key, params) { return function (node) { return QK.setBi(node, key, params); }; }
+
+  /**
+   * Sign out, closing the counter first when ``close`` (and finishing ``finish``, a ticket, before that).
+   * One step after the other; while they are on their way the dialog waits for them (Esc, "Hủy" and a
+   * click beside it do nothing). A step that fails is said, after what was done before it, and the
+   * clerk stays signed in to try again: only a sign-out the server took shows the login form, and an
+   * expired session shows it saying that the counter may still be open.
+   */
+  function leave(close, finish) {
     if (busy || !me) return;
-    busy = true;
-    const buttons = openDialog ? openDialog.querySelectorAll("button") : [];
-    buttons.forEach(function (button) { button.disabled = true; });
-    const path = "/api/v1/counters/" + me.counter + "/";
-    const finished = finishFirst ? sendOnce(path + "finish", {}) : Promise.resolve({ok: true});
-    finished.then(function (answer) {
-      return answer.ok ? sendOnce(path + "close", {}) : answer;
-    }).then(function (answer) {
-      busy = false;
-      if (answer.ok) return signOut();
-      if (answer.status === 401) return showLogin(QK.errorMessage(answer));
-      const error = (answer.data && answer.data.error) || {};
-      sayInLogout(function (node) {
-        QK.setPair(node, QK.errorMessage(answer), error.translations && error.translations.en && error.translations.en.message);
+    const dialog = $("dialog-logout");
+    const focused = document.activeElement;
+    const path = "/api/v1/counters/" + me.counter;
+    let finished = null;  // the number finished on the way
+    busy = leaving = true;
+    drawButtons();
+    dialog.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+
+    (finish ? finishHeld(path, finish) : Promise.resolve(null)).then(function (number) {
+      finished = number;
+      return close ? step(sendOnce(path + "/close", {}), "console_logout_no_answer") : null;
+    }).then(function () {
+      if (close) counter = Object.assign({}, counter, {state: "closed"});
+      return QK.api("POST", "/api/v1/auth/logout").then(function (answer) { return answer.ok; }, function () { return false; });
+    }).then(function (signedOut) {
+      if (signedOut) {
+        busy = leaving = false;
+        return showLogin();
+      }
+      end([bi(close ? "console_closed_not_signed_out" : "console_not_signed_out")]);
+    }, function (stop) {
+      if (stop && stop.expired) {
+        busy = leaving = false;
+        return showLogin(QK.msg("console_session_ended"), QK.msg("console_session_ended", null, "en"));
+      }
+      const lines = (stop && stop.lines) || [bi("console_network_error")];
+      if (finished) lines.unshift(bi("console_logout_finished_open", {number: finished}));
+      end(lines, stop && stop.code === "counter_busy" ? heldTicket(path) : stop && stop.offer);
+    });
+
+    /** Say ``lines``; offer to finish the ticket ``offer`` gives; focus what the clerk presses next. */
+    function end(lines, offer) {
+      Promise.resolve(offer).then(function (ticket) {
+        busy = leaving = false;
+        if (!me) return;
+        const finishButton = $("logout-finish");
+        if (ticket) {
+          finishing = ticket;
+          QK.setBi(finishButton, "console_logout_finish", {number: ticket.display});
+          finishButton.hidden = false;
+        } else if (finished) {
+          finishButton.hidden = true;  // done: what is left to try again is the close
+        }
+        dialog.querySelectorAll("button").forEach(function (button) { button.disabled = false; });
+        drawCurrent();
+        scheduleRefresh();
+        const fill = function (node) {
+          node.replaceChildren.apply(node, lines.map(function (line) { return line(QK.el("div")); }));
+        };
+        if (dialog.hidden) return showNotice("error", fill);
+        fill($("logout-said"));
+        $("logout-said").hidden = false;
+        const again = dialog.contains(focused) && !focused.hidden ? focused : $("logout-close");
+        (ticket ? finishButton : again).focus();
       });
-      if (error.code === "counter_busy") offerToFinish();
+    }
+  }
+
+  /** ``sent`` (an action's answer) when it was done, else a stop saying why: the server's words, a lost
+   * connection or ``noAnswer`` (no answer in time), or an expired session. */
+  function step(sent, noAnswer) {
+    return sent.then(function (answer) {
+      if (answer.ok) return answer;
+      if (answer.status === 401) throw {expired: true};
+      const error = (answer.data && answer.data.error) || {};
+      const en = error.translations && error.translations.en && error.translations.en.message;
+      throw {code: error.code, lines: [function (node) { return QK.setPair(node, QK.errorMessage(answer), en); }]};
     }, function (failure) {
-      busy = false;
-      sayInLogout(function (node) { QK.setBi(node, failure.timedOut ? "console_no_answer" : "console_network_error"); });
-    }).finally(function () {
-      buttons.forEach(function (button) { button.disabled = false; });
-      if (me) scheduleRefresh();
+      throw {lines: [bi(failure && failure.timedOut ? noAnswer : "console_network_error")]};
     });
   }
 
-  function sayInLogout(fill) {
-    const said = $("logout-said");
-    fill(said);
-    said.hidden = false;
+  /** Finish ``ticket`` if the counter still holds it: its number; null when it holds nothing (finished or
+   * transferred elsewhere meanwhile: closing is what is left). Another number held is not finished: a stop
+   * offering that one instead. */
+  function finishHeld(path, ticket) {
+    return step(QK.api("GET", path), "console_network_error").then(function (answer) {
+      const now = answer.data.ticket;
+      if (!now) return null;
+      if (now.id !== ticket.id) throw {lines: [bi("console_logout_other_number", {number: now.display})], offer: now};
+      return step(sendOnce(path + "/finish", {}), "console_no_answer").then(function () {
+        counter = Object.assign({}, counter, {ticket: null});
+        return ticket.display;
+      });
+    });
   }
 
-  /** The number the counter holds now (asked afresh: the console's own may be a moment old), offered to be finished. */
-  function offerToFinish() {
-    QK.api("GET", "/api/v1/counters/" + me.counter).then(function (answer) {
-      const ticket = answer.ok && answer.data.ticket;
-      const button = $("logout-finish");
-      if (!ticket || !me) return;
-      QK.setBi(button, "console_logout_finish", {number: ticket.display});
-      button.hidden = false;
-    }, function () { /* the connection mark says it */ });
+  /** The ticket the counter holds now (asked afresh: the console's own may be a moment old), or null. */
+  function heldTicket(path) {
+    return QK.api("GET", path).then(function (answer) { return (answer.ok && answer.data.ticket) || null; }, function () { return null; });
   }
 
   const wanted = new URLSearchParams(location.search).get("counter");

@@ -448,12 +448,17 @@ def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None
 
 
 def may_act_on_counter(principal: Principal | None, counter: int, *, closing: bool = False) -> None:
-    """Raise unless ``principal`` may change ``counter``. ``closing``: a supervisor may also close any
-    counter of its site, one left open by a clerk who signed out, was disabled or lost the device's
-    token (closing takes nobody from a counter: it is refused while the counter holds a number)."""
+    """Raise unless ``principal`` may change ``counter``. ``closing``: a supervisor signed in (the
+    dashboard) may also close any counter of its site, one left open by a clerk who signed out, was
+    disabled or lost the device's token (closing takes nobody from a counter: it is refused while the
+    counter holds a number). A supervisor's token, given to report programs, stays read-only."""
     if principal is None:
         raise NotSignedIn("unauthorized")
-    if principal.role == "admin" or (closing and principal.role == "supervisor"):
+    if principal.role == "admin":
+        return
+    if closing and principal.role == "supervisor":
+        if principal.user_id is None:
+            raise NotAllowed("supervisor_token_no_close")
         return
     if principal.role not in ("clerk", "counter"):
         raise role_refused(principal.role)

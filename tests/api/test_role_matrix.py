@@ -73,6 +73,7 @@ FORBIDDEN_ROLE = (403, "forbidden_role")
 FORBIDDEN_COUNTER = (403, "forbidden_counter")
 KIOSK_UNBOUND = (403, "kiosk_token_unbound")
 PROVINCE_READ_ONLY = (403, "province_read_only")
+SUPERVISOR_TOKEN_NO_CLOSE = (403, "supervisor_token_no_close")  # a report program's token closes no counter
 
 
 def as_reader(caller):
@@ -121,7 +122,16 @@ def own_figures(caller, counter=None):
 
 act_on_counter = counter_bound(("clerk", "counter"), ("admin",))
 watch_counter = counter_bound(("clerk", "counter"), ("admin", "supervisor"))
-close_counter = watch_counter  # a supervisor closes a counter left open (the dashboard), and opens none
+
+
+def close_counter(caller, counter):
+    """A supervisor signed in closes a counter left open (the dashboard), and opens none; a supervisor's
+    token (a report program) only reads."""
+    if caller.role == "supervisor" and not caller.login:
+        return SUPERVISOR_TOKEN_NO_CLOSE
+    return watch_counter(caller, counter)
+
+
 watch_rating = counter_bound(("rating",), ("admin", "supervisor"))  # the counter's rating tablet
 
 

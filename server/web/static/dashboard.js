@@ -60,6 +60,7 @@
   function drawCounters() {
     const table = $("counters");
     const body = QK.el("tbody");
+    const focused = table.contains(document.activeElement) ? document.activeElement.dataset.counter : null;
     view.overview.counters.forEach(function (c) {
       const tr = QK.el("tr", "counter " + c.activity);
       tr.dataset.counter = c.number;
@@ -75,6 +76,8 @@
       if (mayClose && (c.activity === "idle" || c.activity === "paused")) {
         const close = QK.el("button", "close", QK.msg("dash_close"));
         close.type = "button";
+        close.dataset.counter = c.number;
+        close.setAttribute("aria-label", QK.msg("dash_close_counter", {number: c.number}));
         close.addEventListener("click", function () { askToClose(c); });
         act.appendChild(close);
       }
@@ -82,6 +85,13 @@
       body.appendChild(tr);
     });
     table.replaceChildren(body);
+    if (focused) focusClose(focused);  // drawn afresh on every change: the keyboard keeps its place
+  }
+
+  /** Focus counter ``number``'s "Đóng quầy", else (closed now, or calling a number) the table. */
+  function focusClose(number) {
+    const button = $("counters").querySelector('button.close[data-counter="' + number + '"]');
+    (button || $("counters")).focus();
   }
 
   function drawPrinters() {
@@ -223,11 +233,15 @@
     });
   });
 
-  // "Đóng quầy": asked first; the server's refusal (a number called there meanwhile) is said in the dialog
+  // "Đóng quầy": asked first; the server's refusal (a number called there meanwhile) is said in the dialog.
+  // While the close is on its way the dialog waits for its answer (Esc and "Hủy" do nothing); Tab stays
+  // in it, and the focus goes back to the counter's row when it closes.
   let closing = null;  // the counter the dialog asks about
+  let sending = false;  // its close is on its way
 
   function askToClose(c) {
     closing = c.number;
+    $("close-cancel").disabled = false;
     $("close-title").textContent = QK.msg("dash_close_title", {counter: c.name || QK.msg("report_counter_n", {number: c.number})});
     $("close-said").hidden = true;
     $("close-confirm").disabled = false;
@@ -236,28 +250,39 @@
   }
 
   function endAsking() {
+    if (sending || closing === null) return;
+    const number = closing;
     closing = null;
     $("close-dialog").hidden = true;
+    focusClose(number);
   }
 
   $("close-cancel").addEventListener("click", endAsking);
   $("close-dialog").addEventListener("click", function (event) { if (event.target === event.currentTarget) endAsking(); });
-  document.addEventListener("keydown", function (event) { if (event.key === "Escape" && closing !== null) endAsking(); });
+  document.addEventListener("keydown", function (event) {
+    if (closing === null) return;
+    if (event.key === "Escape") endAsking();
+    else QK.keepTabIn(event, $("close-dialog"));
+  });
 
   $("close-confirm").addEventListener("click", function () {
-    if (closing === null) return;
-    const number = closing;
-    $("close-confirm").disabled = true;
-    QK.api("POST", "/api/v1/counters/" + number + "/close", {}, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
-      if (closing !== number) return;
-      if (answer.ok) { endAsking(); refreshSoon(); return; }
-      $("close-said").textContent = QK.errorMessage(answer);
+    if (closing === null || sending) return;
+    sending = true;
+    $("close-confirm").disabled = $("close-cancel").disabled = true;
+    const said = function (text) {
+      sending = false;
+      $("close-said").textContent = text;
       $("close-said").hidden = false;
-      $("close-confirm").disabled = false;
+      $("close-confirm").disabled = $("close-cancel").disabled = false;
+      $("close-confirm").focus();
+    };
+    QK.api("POST", "/api/v1/counters/" + closing + "/close", {}, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
+      if (!answer.ok) return said(answer.status === 401 ? QK.msg("dash_close_signed_out") : QK.errorMessage(answer));
+      sending = false;
+      endAsking();
+      refreshSoon();
     }, function () {
-      $("close-said").textContent = QK.msg("page_network_error");
-      $("close-said").hidden = false;
-      $("close-confirm").disabled = false;
+      said(QK.msg("dash_close_lost"));
     });
   });
 

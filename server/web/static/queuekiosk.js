@@ -128,6 +128,22 @@
     }).finally(function () { clearTimeout(timer); });
   };
 
+  /** Keep Tab inside ``dialog`` (an open modal dialog, on a keydown): past its last control to its
+   *  first, before its first to its last; from outside it, into it. */
+  QK.keepTabIn = function (event, dialog) {
+    if (event.key !== "Tab") return;
+    const controls = Array.from(dialog.querySelectorAll("button, input, select, textarea, a[href]")).filter(function (node) {
+      return !node.disabled && node.getClientRects().length > 0;  // (hidden ones have no box)
+    });
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    const at = document.activeElement;
+    if (!first || !dialog.contains(at) || at === (event.shiftKey ? first : last)) {
+      event.preventDefault();
+      if (first) (event.shiftKey ? last : first).focus();
+    }
+  };
+
   /** A random key for an Idempotency-Key header (crypto.randomUUID needs https; this does not). */
   QK.newKey = function () {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
