@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import copy
 import re
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 
 from . import audit
 from . import models as m
@@ -37,6 +38,11 @@ EDITABLE = ("name", "timezone", "hours", "retired", "moved_to")
 
 class SiteExists(QueueError):
     """A site with that id is there already (a conflict: 409, naming the field)."""
+
+
+class SiteKept(QueueError):
+    """A site that may not be removed (409): the first, one that served citizens, one named by
+    another's ``moved_to``, one whose accounts or device tokens still work."""
 
 
 def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
@@ -208,3 +214,99 @@ def wind_up(conn, site: SiteRuntime, now=None, actor: Actor | None = None) -> Ou
         if counter["state"] != "closed" and counter.get("ticket") is None:  # (one held: left to the day's end)
             happened += close_counter(conn, site, counter["number"], actor, now).happened
     return Outcome(None, happened)
+
+
+def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, by: str | None = None) -> dict:
+    """Remove a site added by mistake, with everything that was made for it: its setup, services,
+    counters and priorities, its disabled users and revoked tokens, its webhooks, test prints and
+    audit log. Only a site that never served anybody: refused (``SiteKept``, 409, saying why) for the
+    first site, one with numbers or bookings (retire it instead: its history stays in the reports),
+    one another retired site sends its citizens to, and one whose accounts or device tokens still
+    work (named: disable and revoke them first, as they may be in use on a device). The removal is in
+    the first site's audit log (the installation's /admin). Every process stops serving it within a
+    second (server/web/live_setup.py). The removed site as it was listed."""
+    row = session.get(m.Site, site_id)
+    if row is None:
+        raise NotFound("site_unknown", site=site_id)
+    view = site_view(session, site_id)
+    first = stored_setup(session).site_id
+    if site_id == first:
+        raise SiteKept("site_remove_first", site=row.name)
+    T, B, E, U, K = m.tickets.c, m.bookings.c, m.events.c, m.users.c, m.api_tokens.c
+    tickets = session.scalar(select(func.count()).where(T.site_id == site_id))
+    bookings = session.scalar(select(func.count()).where(B.site_id == site_id))
+    users = select(U.id).where(U.site_id == site_id)
+    tokens = select(K.id).where(K.site_id == site_id)
+    # what its accounts did elsewhere (a failed login at another site, say) is that site's history
+    elsewhere = session.scalar(
+        select(func.count()).where(E.site_id != site_id, or_(E.user_id.in_(users), E.token_id.in_(tokens)))
+    )
+    if tickets or bookings or elsewhere:
+        raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings)
+    sending = sorted(
+        setup.document["site"]["name"]
+        for setup in session.scalars(select(m.SiteSetup))
+        if setup.site_id != site_id and (setup.document.get("site") or {}).get("moved_to") == site_id
+    )
+    if sending:
+        raise SiteKept("site_remove_moved_to", site=row.name, sites=", ".join(f"“{name}”" for name in sending))
+    working = [
+        *session.scalars(select(U.username).where(U.site_id == site_id, U.active.is_(True)).order_by(U.username)),
+        *(
+            f"{name} ({role})"
+            for name, role in session.execute(
+                select(K.name, K.role).where(K.site_id == site_id, K.revoked_at.is_(None)).order_by(K.id)
+            )
+        ),
+    ]
+    if working:
+        raise SiteKept("site_remove_accounts", site=row.name, site_id=site_id, accounts=", ".join(working))
+    _delete_site_rows(session, site_id)
+    audit.record(
+        session,
+        SimpleNamespace(id=first),
+        "site_removed",
+        actor,
+        site_id=site_id,
+        name=row.name,
+        **({"by": by} if by else {}),
+    )
+    return view
+
+
+def _delete_site_rows(session: Session, site_id: str) -> None:
+    """Every row of a site that served nobody (remove_site checked it), children before parents."""
+    services = select(m.services.c.id).where(m.services.c.site_id == site_id)
+    counters = select(m.counters.c.id).where(m.counters.c.site_id == site_id)
+    webhooks = select(m.webhooks.c.id).where(m.webhooks.c.site_id == site_id)
+    outbox = select(m.outbox_events.c.id).where(m.outbox_events.c.site_id == site_id)
+    users = select(m.users.c.id).where(m.users.c.site_id == site_id)
+    tokens = select(m.api_tokens.c.id).where(m.api_tokens.c.site_id == site_id)
+    D = m.webhook_deliveries.c
+    # what a repeated request of its accounts would be answered with (their ids may be given again)
+    scopes = [f"user:{i}" for i in session.scalars(users)] + [f"token:{i}" for i in session.scalars(tokens)]
+    for statement in (
+        delete(m.webhook_deliveries).where(or_(D.webhook_id.in_(webhooks), D.event_id.in_(outbox))),
+        delete(m.outbox_events).where(m.outbox_events.c.site_id == site_id),
+        delete(m.webhooks).where(m.webhooks.c.site_id == site_id),
+        delete(m.events).where(m.events.c.site_id == site_id),
+        delete(m.print_jobs).where(m.print_jobs.c.site_id == site_id),
+        delete(m.printer_states).where(m.printer_states.c.site_id == site_id),
+        delete(m.site_day_figures).where(m.site_day_figures.c.site_id == site_id),
+        delete(m.report_day_figures).where(m.report_day_figures.c.site_id == site_id),
+        delete(m.idempotency_keys).where(m.idempotency_keys.c.scope.in_(scopes)),
+        delete(m.counter_services).where(
+            or_(m.counter_services.c.counter_id.in_(counters), m.counter_services.c.service_id.in_(services))
+        ),
+        delete(m.number_sequences).where(m.number_sequences.c.service_id.in_(services)),
+        delete(m.booking_slots).where(m.booking_slots.c.service_id.in_(services)),
+        delete(m.person_days).where(m.person_days.c.service_id.in_(services)),
+        delete(m.users).where(m.users.c.site_id == site_id),
+        delete(m.api_tokens).where(m.api_tokens.c.site_id == site_id),
+        delete(m.counters).where(m.counters.c.site_id == site_id),
+        delete(m.priority_classes).where(m.priority_classes.c.site_id == site_id),
+        delete(m.services).where(m.services.c.site_id == site_id),
+        delete(m.site_setups).where(m.site_setups.c.site_id == site_id),
+        delete(m.sites).where(m.sites.c.id == site_id),
+    ):
+        session.execute(statement)

@@ -34,8 +34,9 @@
   function serviceOptions() { return data.setup.services.map(function (s) { return {value: s.code, text: s.code + " – " + s.name.vi}; }); }
   function counterOptions() { return data.setup.counters.map(function (c) { return {value: c.number, text: c.name || String(c.number)}; }); }
   function printerOptions() { return data.setup.printers.map(function (p) { return {value: p.id, text: p.id}; }); }
-  function servingSiteOptions() {
-    return (data.sites || []).filter(function (site) { return !site.retired; })
+  /** Where a retired site may send its citizens: another site that serves (``item``: the site in the form). */
+  function servingSiteOptions(item) {
+    return (data.sites || []).filter(function (site) { return !site.retired && !(item && site.id === item.id); })
       .map(function (site) { return {value: site.id, text: site.id + " — " + site.name}; });
   }
   function kioskOptions() { return data.setup.kiosks.map(function (k) { return {value: k.id, text: k.id}; }); }
@@ -423,6 +424,7 @@
         status(null);
         fields.forEach(function (field) {
           const control = controls[field.path];
+          if (control.refill) control.refill(item);
           control.set(item ? get(item, field.path) : undefined);
           const keyLocked = field.key && mode === "change";
           // (``unless``: a flag of the item that leaves the field out, e.g. the first site is never retired)
@@ -508,12 +510,17 @@
     } else {
       if (field.kind === "select") {
         input = el("select");
-        if (field.blank) input.appendChild(labelled("option", null, "admin_none")).value = "";
-        field.options().forEach(function (option) {
-          const choice = option.key ? labelled("option", null, option.key) : el("option", null, option.text);
-          choice.value = String(option.value);
-          input.appendChild(choice);
-        });
+        // drawn again at each fill: the options may depend on the item in the form (not a site itself)
+        api.refill = function (item) {
+          input.replaceChildren();
+          if (field.blank) input.appendChild(labelled("option", null, "admin_none")).value = "";
+          field.options(item).forEach(function (option) {
+            const choice = option.key ? labelled("option", null, option.key) : el("option", null, option.text);
+            choice.value = String(option.value);
+            input.appendChild(choice);
+          });
+        };
+        api.refill(null);
       } else if (field.kind === "textarea" || field.kind === "lines" || field.kind === "headers") {
         input = el("textarea");
         input.rows = 3;
@@ -768,7 +775,8 @@
       form.fill(item || null, item ? "change" : "create");
       right.hidden = false;
       say(title, item ? "admin_editing" : "admin_adding", {item: item ? String(item[key]) : ""});
-      remove.hidden = !item || !isAdmin() || section === "users" || section === "sites";
+      // a site added by mistake may go (the server says why one may not); never the first
+      remove.hidden = !item || !isAdmin() || section === "users" || (section === "sites" && !!item.first);
       testPrint.hidden = section !== "printers" || !item || !isAdmin();
       disarm(remove);
       drawList();
@@ -809,11 +817,12 @@
       });
     });
 
-    onSecondPress(remove, "admin_delete", function () {
+    const removing = section === "sites" ? ["admin_site_remove", "admin_site_remove_confirm"] : ["admin_delete"];
+    onSecondPress(remove, removing[0], function () {
       send("DELETE", API + section + "/" + encodeURIComponent(chosen), undefined, form, function () {
         return reload().then(function () { chosen = null; right.hidden = true; drawList(); });
       });
-    });
+    }, removing[1]);
 
     drawList();
     right.hidden = true;
@@ -1047,7 +1056,8 @@
         const remove = labelled("button", "revoke", "admin_delete");
         remove.type = "button";
         remove.addEventListener("click", function (event) { event.stopPropagation(); });
-        onSecondPress(remove, "admin_delete", function () {
+        const removing = section === "sites" ? ["admin_site_remove", "admin_site_remove_confirm"] : ["admin_delete"];
+    onSecondPress(remove, removing[0], function () {
           send("DELETE", API + "webhooks/" + hook.id, undefined, form, function () {
             if (chosen === hook.id) { chosen = null; log.replaceChildren(); }
             return reload();
@@ -1149,12 +1159,12 @@
 
   // --- saving -------------------------------------------------------------------------------
   /** Deleting or revoking asks for a second press within a few seconds (a dialog box would not do on a touch screen). */
-  function onSecondPress(button, key, action) {
+  function onSecondPress(button, key, action, confirmKey) {
     button._label = key;
     button.addEventListener("click", function () {
       if (button.dataset.armed) { disarm(button); action(); return; }
       button.dataset.armed = "1";
-      say(button, "admin_delete_confirm");
+      say(button, confirmKey || "admin_delete_confirm");
       button._disarm = setTimeout(function () { disarm(button); }, DELETE_CONFIRM_MS);
     });
   }
