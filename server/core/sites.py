@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
 # dashes, as a person types it on a phone
 SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
-EDITABLE = ("name", "timezone", "hours", "retired", "moved_to")
+EDITABLE = ("name", "timezone", "hours", "address", "retired", "moved_to")
 
 
 class SiteExists(QueueError):
@@ -52,6 +52,7 @@ def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
         "name": row.name,
         "timezone": row.timezone,
         "hours": site.get("hours"),
+        "address": site.get("address"),
         "version": setup.version if setup is not None else None,
         "retired": bool(site.get("retired")),
         "moved_to": site.get("moved_to"),
@@ -179,9 +180,9 @@ def site_view(session: Session, site_id: str) -> dict:
 
 
 def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
-    """Set each retired site's ``successor``: its ``moved_to``, followed past sites retired since (a
-    commune merged into one merged again later) to one that serves; None where it names none. The
-    ids of the retired sites whose successor changed (their open pages are told)."""
+    """Set each retired site's ``successor`` (id, name, address): its ``moved_to``, followed past sites
+    retired since (a commune merged into one merged again later) to one that serves; None where it
+    names none. The ids of the retired sites whose successor changed (their open pages are told)."""
     changed = []
     for site in runtimes.values():
         then = None
@@ -191,7 +192,7 @@ def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
                 seen.add(moved_to)
                 there = runtimes[moved_to].config.site
                 if not there.retired:
-                    then = (there.id, there.name)
+                    then = (there.id, there.name, there.address)
                     break
                 moved_to = there.moved_to
         if then != site.successor:

@@ -138,3 +138,44 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_worki
     expect(tab.locator(".retired-banner")).to_have_count(0)  # a serving site
     tab.goto(server.url + f"/s/{OLD}/dashboard")  # the retired one's, its history read there: said so
     expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
+
+
+ADDRESS = "Số 1 Quang Trung, xã Phú Mới"
+
+
+def test_the_merged_sites_address_set_in_its_admin_page_is_shown_where_citizens_are_sent_there(server, new_tab, phone):
+    """The merged site's own admin page sets its street address ("Địa chỉ"); the retired commune's open
+    kiosk and lobby screen and its booking page say it beside the merged site's name, at once."""
+    add_sites(server)
+    retired = server.api(
+        "PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": True, "moved_to": MERGED}
+    )
+    assert retired.status_code == 200, retired.text
+    kiosk = new_tab(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(server.url + f"/s/{OLD}/kiosk/kiosk-1")
+    lobby = new_tab(viewport={"width": 1920, "height": 1080})
+    lobby.goto(server.url + f"/s/{OLD}/display/lobby")
+    notice = kiosk.locator("#closed")
+    expect(notice).to_contain_text("Mời Ông/Bà đến Xã Phú Mới để được phục vụ", timeout=15_000)
+    expect(notice).not_to_contain_text("địa chỉ")
+
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    server.add_user("quantri", "mat-khau-quan-tri", "admin")
+    admin.goto(server.url + f"/s/{MERGED}/admin")
+    admin.fill("#username", "quantri")
+    admin.fill("#password", "mat-khau-quan-tri")
+    admin.click("#login-button")
+    expect(admin.locator("body")).to_have_attribute("data-ready", "1")
+    admin.click("#tab-hours")
+    expect(_field(admin, "hours", "address")).to_contain_text("Địa chỉ")
+    _fill(admin, "hours", {"address": ADDRESS})
+    _save(admin, "hours")
+    _saved(admin, "hours")
+
+    expect(notice).to_contain_text(f"Mời Ông/Bà đến Xã Phú Mới (địa chỉ: {ADDRESS}) để được phục vụ", timeout=5_000)
+    expect(notice).to_contain_text(f"Please go to Xã Phú Mới ({ADDRESS})")
+    expect(lobby.locator("#retired")).to_contain_text(f"(địa chỉ: {ADDRESS})", timeout=5_000)
+    phone.goto(server.url + f"/s/{OLD}/book")
+    expect(phone.locator("#step-service")).to_contain_text(f"Mời Ông/Bà đặt lịch tại: Xã Phú Mới ({ADDRESS})")
+    sites = {s["id"]: s for s in server.api("GET", "/admin/sites", token=server.token("admin")).json()}
+    assert sites[MERGED]["address"] == ADDRESS

@@ -526,6 +526,7 @@ def SiteChange():
         name: str | None = Field(default=None, min_length=1, max_length=200)
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
+        address: str | None = Field(default=None, min_length=1, max_length=200)  # its street address; null: none
         retired: StrictBool = None  # communes merged: it serves nobody from now on (sites.py); null refused
         moved_to: str | None = Field(default=None, min_length=1, max_length=32)  # where its citizens go
 

@@ -133,6 +133,7 @@
     hours: [
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
       {path: "place", kind: "text", label: "admin_f_place", hint: "admin_h_place"},
+      {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true},
       // site.languages: Vietnamese always; English offered at one tap on the citizens' pages, or not
       {path: "languages", kind: "english", label: "admin_f_english", hint: "admin_h_english"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
@@ -147,6 +148,7 @@
       {path: "id", kind: "text", label: "admin_f_site_id", key: true},
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
       {path: "timezone", kind: "text", label: "admin_f_timezone"},
+      {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true, only: "change"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},
