@@ -364,7 +364,8 @@
       savedTimer = setTimeout(function () { saved.textContent = ""; delete saved.dataset.t; }, SAVED_MS);
     }
 
-    /** The control an API error names: "name.vi", "numbers" (its first part), "site.hours.close", "services[0]". */
+    /** The control an API error names: "name.vi", "numbers" (its first part), "site.hours.close", "services[0]";
+     *  ``own``: the error is about that control's value (or a part of it), not about a group it is in. */
     function controlFor(name) {
       if (!name) return null;
       const names = [name, name.replace(/^site\.hours\./, ""), name.replace(/^site\./, ""),
@@ -376,9 +377,9 @@
             if (!best || path.length > best.length) best = path;
           }
         });
-        if (best) return controls[best];
+        if (best) return {control: controls[best], own: true};
         const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
-        if (inside) return controls[inside];
+        if (inside) return {control: controls[inside], own: false};
       }
       return null;
     }
@@ -402,12 +403,19 @@
       return mode === "create" ? withoutNulls(body) : body;
     }
 
-    /** ``message``: a text, or a refused call's answer, said in the page's language after each switch too. */
+    /** ``message``: a text, or a refused call's answer, said in the page's language after each switch too.
+     *  A problem of one field is said with the label the form shows for it ("Số bắt đầu"), not the API's
+     *  name of it ("numbers.start"); of a group of fields, or of none on the form, as the API says it. */
     function showError(name, message) {
-      const control = controlFor(name);
+      const found = controlFor(name);
+      const control = found && found.control;
       const node = control ? control.error : formError;
+      const problem = typeof message === "string" ? null : QK.errorTexts(message, "problem");
       if (typeof message === "string") QK.sayText(node, message);
-      else QK.sayError(node, message);
+      else if (found && found.own && problem) {
+        const label = control.field.label;
+        QK.say(node, "admin_invalid_field", {field: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")}, problem: problem});
+      } else QK.sayError(node, message);
       node.hidden = false;
       if (control) {
         control.wrap.classList.add("invalid");
@@ -1058,8 +1066,7 @@
         const remove = labelled("button", "revoke", "admin_delete");
         remove.type = "button";
         remove.addEventListener("click", function (event) { event.stopPropagation(); });
-        const removing = section === "sites" ? ["admin_site_remove", "admin_site_remove_confirm"] : ["admin_delete"];
-    onSecondPress(remove, removing[0], function () {
+        onSecondPress(remove, "admin_delete", function () {
           send("DELETE", API + "webhooks/" + hook.id, undefined, form, function () {
             if (chosen === hook.id) { chosen = null; log.replaceChildren(); }
             return reload();
