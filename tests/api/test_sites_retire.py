@@ -308,3 +308,51 @@ def test_the_merged_sites_street_address_goes_with_the_retired_sites_notice(admi
         time.sleep(0.1)
     cleared = http.patch("/api/v1/sites/xa-moi/admin/site", json={"address": None})
     assert cleared.status_code == 200 and cleared.json()["address"] is None, cleared.text
+
+
+def test_the_merged_sites_staff_read_the_retired_sites_reports_and_nothing_else_of_it(admin):
+    """A retired site's history is the work its merged site took over: the admin and supervisors of the
+    site its citizens are sent to read its reports; nothing else of it, and nobody of another site."""
+    server, http = admin
+    citizen = server.session()
+    ticket = citizen.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
+    assert ticket.status_code == 201, ticket.text
+    serve_everyone(server, "xa-cu")
+    day = ticket.json()["business_day"]
+    summary = f"/api/v1/sites/xa-cu/reports/summary?period={day}&group_by=service"
+
+    def staff(site: str, role: str, counter: int | None = None):
+        return bearer(
+            server,
+            server_db._write(
+                server.database_url, lambda db: auth.create_token(db, role, f"{site} {role}", counter, site)
+            ),
+        )
+
+    merged_admin, merged_supervisor = staff("xa-moi", "admin"), staff("xa-moi", "supervisor")
+    merged_clerk, other_admin = staff("xa-moi", "counter", 1), staff("phuong-lon", "admin")
+    assert_error(merged_admin.get(summary), 403, "forbidden_site")  # not while it serves: it is its own
+    assert retire(http, "xa-cu", "xa-moi").status_code == 200
+
+    for reader in (merged_admin, merged_supervisor):
+        read = reader.get(summary)
+        assert read.status_code == 200, read.text
+        assert (read.json()["total"]["issued"], read.json()["total"]["served"]) == (1, 1)
+        assert reader.get(f"/api/v1/sites/xa-cu/reports/daily?period={day}").json()["served"] == 1
+        assert reader.get("/api/v1/sites/xa-cu/auth/me").json()["site"] == "xa-moi"
+        for elsewhere in (
+            "/api/v1/sites/xa-cu/reports/live",
+            "/api/v1/sites/xa-cu/admin/setup",
+            "/api/v1/sites/xa-cu/audit",
+        ):
+            assert_error(reader.get(elsewhere), 403, "forbidden_site")
+    assert_error(merged_admin.patch("/api/v1/sites/xa-cu/admin/site", json={"ticker": "x"}), 403, "forbidden_site")
+    assert_error(merged_clerk.get(summary), 403, "forbidden_site")
+    assert_error(other_admin.get(summary), 403, "forbidden_site")
+
+    # merged again later: the site that serves now reads both histories, the one between acts nowhere
+    serve_everyone(server, "xa-moi")
+    assert retire(http, "xa-moi", "phuong-lon").status_code == 200
+    assert other_admin.get(summary).status_code == 200
+    assert other_admin.get(f"/api/v1/sites/xa-moi/reports/summary?period={day}").status_code == 200
+    assert_error(merged_admin.get(summary), 403, "forbidden_site")

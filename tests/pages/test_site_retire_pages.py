@@ -179,3 +179,37 @@ def test_the_merged_sites_address_set_in_its_admin_page_is_shown_where_citizens_
     expect(phone.locator("#step-service")).to_contain_text(f"Mời Ông/Bà đặt lịch tại: Xã Phú Mới ({ADDRESS})")
     sites = {s["id"]: s for s in server.api("GET", "/admin/sites", token=server.token("admin")).json()}
     assert sites[MERGED]["address"] == ADDRESS
+
+
+def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(server_on_a_working_morning, new_tab):
+    """Signed in at the merged site, its supervisor opens the retired commune's reports page and reads its
+    figures (the retired site's own accounts act nowhere any more)."""
+    server = server_on_a_working_morning  # the number served is today's, whatever the hour
+    add_sites(server)
+    admin = server.token("admin")
+    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
+    assert issued.status_code == 201, issued.text
+    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
+    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
+    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
+    assert retired.status_code == 200, retired.text
+    made = server.api(
+        "POST",
+        f"/sites/{MERGED}/admin/users",
+        token=admin,
+        json={"username": "moi.giamsat", "password": "mat-khau-giam-sat", "role": "supervisor"},
+    )
+    assert made.status_code == 201, made.text
+
+    tab = new_tab(viewport={"width": 1366, "height": 900})
+    tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
+    tab.goto(server.url + f"/s/{MERGED}/reports")
+    tab.fill("#username", "moi.giamsat")
+    tab.fill("#password", "mat-khau-giam-sat")
+    tab.click("#login-button")
+    expect(tab.locator("#work")).to_be_visible()
+    tab.goto(server.url + f"/s/{OLD}/reports")
+    expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
+    expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
+    expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
+    expect(tab.locator("#table")).to_contain_text("Tư pháp - Hộ tịch")
