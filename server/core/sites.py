@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
 # dashes, as a person types it on a phone
 SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+# no path of the installation's collides with a site's (only /s/{id}/... and /api/v1/sites/{id}/...
+# hold one); `queuekiosk site compare` ends with a row named "total"
+RESERVED_IDS = frozenset({"total"})
 EDITABLE = ("name", "timezone", "hours", "address", "retired", "moved_to")
 
 
@@ -115,6 +118,8 @@ def create_site(
     day start empty. Refuses a malformed or taken id (``Invalid`` / ``SiteExists``, naming ``id``)."""
     if not isinstance(site_id, str) or not SITE_ID.match(site_id):
         raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id"))
+    if site_id in RESERVED_IDS:
+        raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id_reserved", id=site_id))
     if session.get(m.Site, site_id) is not None:
         raise SiteExists("site_exists", field="id", site=site_id)
     source = stored_setup(session, template)
