@@ -52,7 +52,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from .commands.common import CONFIG_HELP, database, load, say, site_of  # noqa: E402
+from .commands.common import CONFIG_HELP, database, load, said_usage, say, site_of  # noqa: E402
 from .core.config import ConfigError, config_path  # noqa: E402
 from .core.logs import configure_logging  # noqa: E402
 
@@ -107,6 +107,20 @@ class _Commands(click.Group):
             command = getattr(importlib.import_module(module, __package__), attribute)
             self.add_command(command, name)
         return super().get_command(ctx, name)
+
+    # click's usage errors (a missing option, an unknown one, no such command), raised while the command
+    # line is read (make_context) or while a subcommand's is (invoke), said in Vietnamese too
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise said_usage(error) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise said_usage(error) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

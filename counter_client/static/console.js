@@ -101,12 +101,13 @@
     drawTimers();
     drawDossier();
     const isPaused = counter && counter.state === "paused";
+    const isClosed = counter && counter.state === "closed";  // e.g. a supervisor closed it; "next" opens it again
     const state = $("who-state");
-    state.className = "state" + (isPaused ? " paused" : "");
+    state.className = "state" + (isPaused ? " paused" : isClosed ? " closed" : "");
     if (isPaused && counter.pause_reason) {
       QK.setPair(state, QK.msg("console_state_paused") + ": " + counter.pause_reason, QK.msg("console_state_paused", null, "en"));
     } else {
-      QK.setBi(state, isPaused ? "console_state_paused" : "console_state_open");
+      QK.setBi(state, isPaused ? "console_state_paused" : isClosed ? "console_state_closed" : "console_state_open");
     }
     const pause = $("pause-button");
     pause.dataset.action = isPaused ? "resume" : "pause";
@@ -445,8 +446,9 @@
     closeDialog();
     openDialog = $(id);
     openDialog.hidden = false;
-    // the number or reason field, else "Hủy": Enter never picks a transfer target by accident
-    const first = openDialog.querySelector("input") || openDialog.querySelector("button.cancel");
+    // the number or reason field, or the dialog's default button, else "Hủy": Enter never picks a
+    // transfer target by accident
+    const first = openDialog.querySelector("input, [data-default]") || openDialog.querySelector("button.cancel");
     if (first) first.focus();
   }
 
@@ -589,10 +591,71 @@
     });
   });
 
-  $("logout").addEventListener("click", function () {
+  function signOut() {
     disconnect();
     QK.api("POST", "/api/v1/auth/logout").finally(function () { showLogin(); });
+  }
+
+  // "Đăng xuất" at an open or paused counter asks whether to close it: closed, the lobby shows it so and
+  // the waits leave it out; left open, a colleague still working there (or a second screen) goes on.
+  // A closed counter signs out at once.
+  $("logout").addEventListener("click", function () {
+    if (busy) return;
+    if (!counter || counter.state === "closed") return signOut();
+    $("logout-said").hidden = true;
+    $("logout-finish").hidden = true;
+    showDialog("dialog-logout");
   });
+
+  $("logout-only").addEventListener("click", signOut);
+  $("logout-close").addEventListener("click", function () { closeAndSignOut(false); });
+  $("logout-finish").addEventListener("click", function () { closeAndSignOut(true); });
+
+  /** Close the counter (finishing its number first when asked), then sign out. A refusal is said in the
+   * dialog in the server's words; a number still held ("counter_busy") is offered to be finished first. */
+  function closeAndSignOut(finishFirst) {
+    if (busy || !me) return;
+    busy = true;
+    const buttons = openDialog ? openDialog.querySelectorAll("button") : [];
+    buttons.forEach(function (button) { button.disabled = true; });
+    const path = "/api/v1/counters/" + me.counter + "/";
+    const finished = finishFirst ? sendOnce(path + "finish", {}) : Promise.resolve({ok: true});
+    finished.then(function (answer) {
+      return answer.ok ? sendOnce(path + "close", {}) : answer;
+    }).then(function (answer) {
+      busy = false;
+      if (answer.ok) return signOut();
+      if (answer.status === 401) return showLogin(QK.errorMessage(answer));
+      const error = (answer.data && answer.data.error) || {};
+      sayInLogout(function (node) {
+        QK.setPair(node, QK.errorMessage(answer), error.translations && error.translations.en && error.translations.en.message);
+      });
+      if (error.code === "counter_busy") offerToFinish();
+    }, function (failure) {
+      busy = false;
+      sayInLogout(function (node) { QK.setBi(node, failure.timedOut ? "console_no_answer" : "console_network_error"); });
+    }).finally(function () {
+      buttons.forEach(function (button) { button.disabled = false; });
+      if (me) scheduleRefresh();
+    });
+  }
+
+  function sayInLogout(fill) {
+    const said = $("logout-said");
+    fill(said);
+    said.hidden = false;
+  }
+
+  /** The number the counter holds now (asked afresh: the console's own may be a moment old), offered to be finished. */
+  function offerToFinish() {
+    QK.api("GET", "/api/v1/counters/" + me.counter).then(function (answer) {
+      const ticket = answer.ok && answer.data.ticket;
+      const button = $("logout-finish");
+      if (!ticket || !me) return;
+      QK.setBi(button, "console_logout_finish", {number: ticket.display});
+      button.hidden = false;
+    }, function () { /* the connection mark says it */ });
+  }
 
   const wanted = new URLSearchParams(location.search).get("counter");
   if (wanted && /^\d+$/.test(wanted)) $("counter").value = wanted;

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, SITE_HELP, database, refusal, say, site_of
+from .common import CONFIG_HELP, SITE_HELP, database, name_clashes_said, refusal, role_name, say, site_of
 
 
 @click.group()
@@ -34,12 +34,12 @@ def user_add(name, role, counter, site_id, config_file):
         raise click.ClickException(say(("cli_no_counter", {"counter": counter}))) from None
     try:
         with Session.begin() as db:
-            add_user(db, name, password, role, counter, site_id=belongs_to)
+            name = add_user(db, name, password, role, counter, site_id=belongs_to).username  # (without spaces)
             audit.record(db, site, "user_added", username=name, role=role, counter=counter, by="command line")
     except ValueError as error:
         raise click.ClickException(refusal("cli_no_user_added", error)) from None
-    added = ("cli_user_added_at", {"role": role, "name": name, "counter": counter}) if counter else None
-    click.echo(say(added or ("cli_user_added", {"role": role, "name": name})), err=True)
+    added = {"role": role_name(role), "name": name, "counter": counter}
+    click.echo(say(("cli_user_added_at" if counter else "cli_user_added", added)), err=True)
 
 
 def _read_password(name: str, nothing_done: str) -> str:
@@ -52,19 +52,20 @@ def _read_password(name: str, nothing_done: str) -> str:
     return password
 
 
-def _change_user(config_file, name: str, change, audit_kind: str, done: tuple, nothing_done: str) -> None:
-    """Apply ``change(db)`` to a user and record it in the audit log, in one transaction; ``done``
-    and ``nothing_done`` are messages (cli_* keys)."""
+def _change_user(config_file, change, audit_kind: str, done: str, nothing_done: str) -> None:
+    """Apply ``change(db)`` to a user (it returns the user) and record it in the audit log under the
+    user's own name (a session ends at the change: "LAN" typed for "lan" is recorded as "lan"), in one
+    transaction; ``done`` (with the name) and ``nothing_done`` are messages (cli_* keys)."""
     from ..core import audit
 
     site, Session = database(config_path(config_file))
     try:
         with Session.begin() as db:
-            change(db)
+            name = change(db).username
             audit.record(db, site, audit_kind, username=name, by="command line")
     except ValueError as error:
         raise click.ClickException(refusal(nothing_done, error)) from None
-    click.echo(say(done), err=True)
+    click.echo(say((done, {"name": name})), err=True)
 
 
 @user.command("list")
@@ -81,6 +82,9 @@ def user_list(config_file):
             counter = f"counter {row.counter_number}" if row.counter_number else "-"
             active = "active" if row.active else "disabled"
             click.echo(f"{row.username}\t{row.role}\t{counter}\t{active}\t{_site_column(row.site_id)}")
+        clashes = name_clashes_said(db)
+    if clashes:
+        click.echo(clashes, err=True)
 
 
 def _site_column(site_id: str | None) -> str:
@@ -100,10 +104,9 @@ def _user_switch(active: bool, doc: str):
 
         _change_user(
             config_file,
-            name,
             lambda db: set_user_active(db, name, active),
             f"user_{word}",
-            (f"cli_user_{word}", {"name": name}),
+            f"cli_user_{word}",
             "cli_nothing_changed",
         )
 
@@ -124,10 +127,9 @@ def user_password(name, config_file):
     password = _read_password(name, "cli_password_not_changed")
     _change_user(
         config_file,
-        name,
         lambda db: set_password(db, name, password),
         "password_changed",
-        ("cli_password_changed", {"name": name}),
+        "cli_password_changed",
         "cli_password_not_changed",
     )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..core.config import ConfigError, config_path, load_config
-from ..core.i18n import translate
+from ..core.i18n import Phrase, translate
 
 CONFIG_HELP = "the centre's configuration file (default: $QUEUEKIOSK_CONFIG, else ./config.yaml)"
 SITE_HELP = (
@@ -19,17 +19,127 @@ def say(*parts, detail: str | None = None) -> str:
     """A message of the command, Vietnamese first and English on the next line, from the catalogs
     (server/core/messages, keys cli_*). Each part is a key or (key, params), joined with "; ";
     ``detail`` (a cause in its own words, such as the list of problems of a config file) follows."""
-
-    def said(language: str) -> str:
-        sentences = [
-            translate(part, language) if isinstance(part, str) else translate(part[0], language, **part[1])
-            for part in parts
-        ]
-        # "… thử lại; điểm chưa được thay đổi": a sentence's full stop goes where another follows
-        return "; ".join([sentence.removesuffix(".") for sentence in sentences[:-1]] + sentences[-1:])
-
-    vi, en = said("vi"), said("en")
+    vi, en = _said(parts, "vi"), _said(parts, "en")
     return "\n".join([vi] + ([en] if en != vi else []) + ([detail] if detail else []))
+
+
+def _said(parts, language: str) -> str:
+    sentences = [
+        translate(part, language) if isinstance(part, str) else translate(part[0], language, **part[1])
+        for part in parts
+    ]
+    # "… thử lại; điểm chưa được thay đổi": a sentence's full stop goes where another follows
+    return "; ".join([sentence.removesuffix(".") for sentence in sentences[:-1]] + sentences[-1:])
+
+
+def role_name(role: str) -> Phrase:
+    """A role as /admin names it ("Nhân viên quầy", "Clerk"), in the language of the sentence it is in."""
+    return Phrase(f"admin_role_{role}")
+
+
+def table_header(*keys: str) -> str:
+    """A table's header: its columns' names in Vietnamese, then in English on the next line, tab-separated."""
+    return "\n".join("\t".join(translate(key, language) for key in keys) for language in ("vi", "en"))
+
+
+def name_clashes_said(db) -> str | None:
+    """The accounts whose names differ only in case (a database from before they were unique regardless
+    of case), named in a message; None when there are none."""
+    from ..core.auth import name_clashes
+
+    groups = name_clashes(db)
+    return say(("cli_name_clashes", {"groups": "; ".join(", ".join(group) for group in groups)})) if groups else None
+
+
+class _SaidUsageError(click.UsageError):
+    """A usage error said in Vietnamese, then in English (``said_usage``)."""
+
+
+def said_usage(error: click.UsageError) -> click.UsageError:
+    """click's own usage error (a missing or unknown option, no such command, a value it cannot read)
+    said as the command line's other messages are: in Vietnamese, then in English, from the catalogs
+    (cli_usage_*, cli_value_*); a value refused is named in click's own words after the English (they
+    name the value). The same usage line, hint ("Try 'queuekiosk user add --help' for help.") and exit
+    code (2)."""
+    if isinstance(error, (_SaidUsageError, click.exceptions.NoArgsIsHelpError)):
+        return error
+    parts = _usage_parts(error)
+    if parts[0] == "cli_usage_wrong":  # a kind this does not know: click's own words in English
+        return _SaidUsageError(f"{_said(parts, 'vi')}\n{error.format_message()}", ctx=error.ctx)
+    if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
+        key, params = parts[0]
+        if "\n" in error.message:  # ours, from say(): already in both languages
+            vi, en = (
+                f"{translate(key, lang, **params)}: {line}"
+                for lang, line in zip(("vi", "en"), error.message.split("\n", 1))
+            )
+        else:
+            vi, en = _said(parts, "vi"), f"{translate(key, 'en', **params)}: {error.message}"
+        return _SaidUsageError(f"{vi}\n{en}", ctx=error.ctx)
+    return _SaidUsageError(say(*parts), ctx=error.ctx)
+
+
+def _usage_parts(error: click.UsageError) -> list:
+    """What ``said_usage`` says in Vietnamese: keys and their parameters, as ``say`` takes them."""
+    if isinstance(error, click.MissingParameter):
+        param_type = error.param_type or (error.param.param_type_name if error.param else "option")
+        if param_type == "argument":
+            return [("cli_usage_missing_argument", {"argument": _param_name(error)})]
+        return [("cli_usage_missing_option", {"option": _param_name(error)}), *_value_hint(error.param)]
+    if isinstance(error, click.BadParameter):
+        return [("cli_usage_bad_value", {"option": _param_name(error)}), *_value_hint(error.param)]
+    if isinstance(error, (click.NoSuchOption, click.exceptions.NoSuchCommand)):
+        option = isinstance(error, click.NoSuchOption)
+        parts = [
+            ("cli_usage_no_option", {"option": error.option_name})
+            if option
+            else ("cli_usage_no_command", {"command": error.command_name})
+        ]
+        if error.possibilities:
+            parts.append(("cli_usage_did_you_mean", {"possible": ", ".join(error.possibilities)}))
+        return parts
+    if isinstance(error, click.BadOptionUsage):  # its kind is in click's own words only (no ctx, no param)
+        if "does not take a value" in error.message:
+            return [("cli_usage_takes_no_value", {"option": error.option_name})]
+        if "requires" in error.message:
+            return [("cli_usage_needs_value", {"option": error.option_name})]
+    if error.message.startswith("Got unexpected extra argument"):  # click's ctx.fail, in its own words
+        return [("cli_usage_extra", {"args": error.message.partition("(")[2].rpartition(")")[0]})]
+    return ["cli_usage_wrong"]
+
+
+def _param_name(error: click.BadParameter) -> str:
+    """The option (--token) or argument (NAME) a bad or missing value is for."""
+    hint = error.param_hint
+    if hint is not None:
+        return " / ".join(hint) if isinstance(hint, (list, tuple)) else str(hint).strip("'\"")
+    param = error.param
+    if param is None:
+        return "?"
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return param.human_readable_name
+
+
+def _value_hint(param) -> list:
+    """What a value of ``param`` must be, where its type says it (a choice, a number in a range, a date)."""
+    kind = getattr(param, "type", None)
+    if isinstance(kind, click.Choice):
+        return [("cli_value_choice", {"choices": ", ".join(str(choice) for choice in kind.choices)})]
+    if isinstance(kind, (click.IntRange, click.FloatRange)) and (kind.min is not None or kind.max is not None):
+        if kind.min is not None and kind.max is not None:
+            return [("cli_value_between", {"min": kind.min, "max": kind.max})]
+        return [
+            ("cli_value_at_least", {"min": kind.min}) if kind.max is None else ("cli_value_at_most", {"max": kind.max})
+        ]
+    if isinstance(kind, click.types.IntParamType):
+        return ["cli_value_integer"]
+    if isinstance(kind, click.types.FloatParamType):
+        return ["cli_value_number"]
+    if isinstance(kind, click.DateTime):
+        forms = (form.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD") for form in kind.formats)
+        return [("cli_value_date", {"form": " / ".join(forms)})]
+    return []
 
 
 def refusal(nothing_done: str, error: ValueError) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, database, database_url, load, say, site_of
+from .common import CONFIG_HELP, database, database_url, load, name_clashes_said, say, site_of
 
 
 @click.command("migrate")
@@ -16,7 +16,7 @@ def migrate_command(config_file):
     server and make a copy with `queuekiosk backup FILE` first). A database without a saved
     setup gets the one of the configuration file."""
     from ..core.config import instance_dir_for
-    from ..core.db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision
+    from ..core.db import HEAD_REVISION, create_db_engine, migrate, prepare_database, schema_revision, session_factory
 
     path = config_path(config_file)
     instance_dir_for(path).mkdir(parents=True, exist_ok=True)  # where a new SQLite file goes
@@ -24,12 +24,16 @@ def migrate_command(config_file):
     before = schema_revision(engine)
     migrate(engine)
     site = prepare_database(engine, lambda: load(path), instance_dir_for(path), path.parent)
+    with session_factory(engine)() as db:
+        clashes = name_clashes_said(db)  # (migration 0017 left their index out)
     engine.dispose()
     setup = {"name": site.config.site.name, "version": site.version}
     if before == HEAD_REVISION:
         click.echo(say(("cli_db_current", setup)), err=True)
     else:
         click.echo(say(("cli_db_migrated", {**setup, "before": before or "0", "head": HEAD_REVISION})), err=True)
+    if clashes:
+        click.echo(clashes, err=True)
 
 
 @click.group("config")

@@ -3,7 +3,7 @@
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, database, say
+from .common import CONFIG_HELP, database, say, table_header
 
 
 @click.group()
@@ -130,6 +130,8 @@ def site_compare(first_day, last_day, config_file):
     def shown(value, scale=1.0):
         return "-" if value is None else f"{value / scale:.1f}"
 
+    columns = ("sup_sites_site", "report_col_issued", "report_col_served", "report_col_wait_avg")
+    click.echo(table_header(*columns, "report_col_wait_p90", "report_col_target_met_pct", "report_col_satisfied_pct"))
     for row in [
         *report["sites"],
         {**report["total"], "site": "total", "wait": {"p90": None, **report["total"]["wait"]}},

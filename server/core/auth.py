@@ -15,6 +15,7 @@ supervisor reads, at every site, and changes nothing: the web layer refuses its 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ TOKEN_ROLES = ("admin", "supervisor", "counter", "kiosk", "display", "rating", "
 READ_ONLY_ROLES = ("province",)  # read every site's dashboard and reports; refused every write
 COUNTER_BOUND_ROLES = ("counter", "rating")  # token roles that belong to one counter
 TOKEN_PREFIX = "qk_"
+# a login name, as /admin's API asks for it (server/web/api/admin.py NewUser): a clerk types it, and
+# SQLite's lower() folds only these letters, so the names are alike regardless of case on either database
+USERNAME_FORM = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 # a real hash (of a discarded random password) to compare against when the user does not exist,
 # so timing reveals nothing. A constant: hashing one at import cost every process 0.1-0.6 s of
@@ -105,11 +109,18 @@ def create_token(
 def add_user(
     session: Session, username: str, password: str, role: str, counter: int | None = None, site_id: str | None = None
 ) -> m.User:
+    """A new account; its name (surrounding spaces dropped) must differ from every other one in more
+    than case: "Lan" is refused where "lan" exists, as the sign-in takes either for the other."""
     if role not in USER_ROLES:
         raise AccountRefused("problem_role_unknown", known=", ".join(USER_ROLES))
+    username = username.strip()
+    if not USERNAME_FORM.fullmatch(username):
+        raise AccountRefused("problem_login_name_form")
     _check_password(password)
-    if session.scalars(select(m.User).filter_by(username=username)).first() is not None:
-        raise AccountRefused("problem_username_taken", username=username)
+    taken = session.scalars(select(m.User).where(_same_name(username)).order_by(m.User.id)).first()
+    if taken is not None:
+        key = "problem_username_taken" if taken.username == username else "problem_username_taken_case"
+        raise AccountRefused(key, username=taken.username)
     user = m.User(
         username=username,
         password_hash=generate_password_hash(password),
@@ -119,6 +130,46 @@ def add_user(
     )
     session.add(user)
     return user
+
+
+def _same_name(username: str):
+    """The accounts whose name is ``username`` but for case (the expression of the unique index
+    uq_users_username_lower, server/core/models.py)."""
+    return func.lower(m.User.username) == func.lower(username)
+
+
+def find_user(session: Session, username: str, active_only: bool = False, site_id: str | None = None) -> m.User | None:
+    """The account named ``username``, in any case and with surrounding spaces: the one of exactly that
+    name when there is one, else the one name that differs only in case. A database from before names
+    were unique regardless of case may hold two such accounts ("Lan" and "lan": `queuekiosk user list`
+    names them); a name that is neither is refused as ambiguous. ``active_only``: among active accounts;
+    ``site_id``: among that site's accounts."""
+    wanted = username.strip()
+    query = select(m.User).where(or_(m.User.username == username, _same_name(wanted)))
+    if active_only:
+        query = query.where(m.User.active.is_(True))
+    if site_id is not None:
+        query = query.where(m.User.site_id == site_id)
+    found = session.scalars(query.order_by(m.User.id)).all()
+    exact = [u for u in found if u.username == username] or [u for u in found if u.username == wanted]
+    if exact or len(found) == 1:
+        return (exact or found)[0]
+    if found:
+        raise AccountRefused("problem_username_ambiguous", names=", ".join(u.username for u in found))
+    return None
+
+
+def name_clashes(session: Session) -> list[list[str]]:
+    """The groups of account names that differ only in case (kept from before names were unique
+    regardless of case), each sorted; none on a database whose unique index is in place."""
+    key = func.lower(m.User.username)
+    clashing = select(key).group_by(key).having(func.count() > 1)
+    groups: dict[str, list[str]] = {}
+    for lowered, name in session.execute(
+        select(key, m.User.username).where(key.in_(clashing)).order_by(key, m.User.username)
+    ):
+        groups.setdefault(lowered, []).append(name)
+    return list(groups.values())
 
 
 def revoke_token(session: Session, token_id: int) -> m.ApiToken:
@@ -133,7 +184,7 @@ def revoke_token(session: Session, token_id: int) -> m.ApiToken:
 
 
 def _user(session: Session, username: str) -> m.User:
-    user = session.scalars(select(m.User).filter_by(username=username)).first()
+    user = find_user(session, username)
     if user is None:
         raise AccountRefused("problem_user_unknown", username=username)
     return user
@@ -204,7 +255,11 @@ def _connection(db: Session | Connection) -> Connection:
 
 
 def principal_for_login(session: Session, username: str, password: str) -> m.User:
-    user = session.scalars(select(m.User).filter_by(username=username, active=True)).first()
+    """The active account ``username`` names in any case ("Lan" signs in "lan"), if the password is its own."""
+    try:
+        user = find_user(session, username, active_only=True)
+    except AccountRefused:  # two active accounts differ from it only in case: neither is taken for it
+        user = None
     if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or user is None:
         raise NotSignedIn("bad_login")
     return user
@@ -382,11 +437,13 @@ def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None
     ]
 
 
-def may_act_on_counter(principal: Principal | None, counter: int) -> None:
-    """Raise unless ``principal`` may change ``counter``."""
+def may_act_on_counter(principal: Principal | None, counter: int, *, closing: bool = False) -> None:
+    """Raise unless ``principal`` may change ``counter``. ``closing``: a supervisor may also close any
+    counter of its site, one left open by a clerk who signed out, was disabled or lost the device's
+    token (closing takes nobody from a counter: it is refused while the counter holds a number)."""
     if principal is None:
         raise NotSignedIn("unauthorized")
-    if principal.role == "admin":
+    if principal.role == "admin" or (closing and principal.role == "supervisor"):
         return
     if principal.role not in ("clerk", "counter"):
         raise NotAllowed("forbidden_role", role=principal.role)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -286,6 +287,9 @@ users = Table(
     Column("active", Boolean, default=True, nullable=False),
     Column("created_at", DateTime, default=utcnow, nullable=False),
 )
+# login names are unique regardless of case ("Lan" and "lan" are one name: the sign-in takes either).
+# Migration 0017 adds it only to a database whose names allow it (server/core/auth.py name_clashes)
+Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
 
 api_tokens = Table(
     "api_tokens",

@@ -26,7 +26,7 @@ def site_retirement() -> dict | None:
 
 bp.record_once(lambda setup: setup.app.jinja_env.globals.setdefault("site_retirement", site_retirement))
 
-PAGE_MESSAGES = ("page_", "sup_", "report_", "period_", "dash_", "printer_state_")
+PAGE_MESSAGES = ("page_", "sup_", "report_", "period_", "dash_", "printer_state_", "admin_role_")  # (the who line)
 
 
 def _page_data() -> dict:

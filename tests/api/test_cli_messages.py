@@ -46,7 +46,11 @@ def test_user_add_outside_the_centres_folder_names_the_missing_file(tmp_path):
 def test_messages_are_vietnamese_first_then_english(live_server):
     site = live_server(start=False)
     added = site.cli("user", "add", "an", "--role", "clerk", "--counter", "1", input="mat-khau-du-dai\n")
-    assert lines(added.stderr)[-2:] == ["đã thêm tài khoản clerk an tại quầy 1", "added clerk an at counter 1"]
+    # the role by its name in each language, as /admin names it
+    assert lines(added.stderr)[-2:] == [
+        "đã thêm tài khoản an (Nhân viên quầy) tại quầy 1",
+        "added an (Clerk) at counter 1",
+    ]
 
     refused = site.cli(
         "user", "add", "binh", "--role", "clerk", "--counter", "42", input="mat-khau-du-dai\n", check=False

@@ -94,7 +94,11 @@ def test_simulate_fills_the_site_it_names_and_only_that_one(server):
     # the days are over: counted once, kept, and the same when asked again, and from the command line
     assert province.get(period).json() == first
     lines = server.cli("site", "compare", "--from", "2025-03-03", "--to", "2025-03-04").stdout.splitlines()
-    compared = {line.split("\t")[0]: line.split("\t") for line in lines}
+    assert lines[:2] == [  # its header: the columns' names in Vietnamese, then in English
+        "Điểm\tLượt lấy số\tĐã phục vụ\tChờ trung bình (phút)\tChờ 90% (phút)\tTỷ lệ đạt mục tiêu (%)\t% hài lòng",
+        "Site\tIssued\tServed\tWait, average (min)\tWait, 90th percentile (min)\tWithin target (%)\t% satisfied",
+    ]
+    compared = {line.split("\t")[0]: line.split("\t") for line in lines[2:]}
     assert set(compared) == {"phuc-la", "xa-tan-phu", "total"}
     tan_phu = rows["xa-tan-phu"]
     assert compared["xa-tan-phu"][1:3] == [str(tan_phu["issued"]), str(tan_phu["served"])]

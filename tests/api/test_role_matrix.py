@@ -121,6 +121,7 @@ def own_figures(caller, counter=None):
 
 act_on_counter = counter_bound(("clerk", "counter"), ("admin",))
 watch_counter = counter_bound(("clerk", "counter"), ("admin", "supervisor"))
+close_counter = watch_counter  # a supervisor closes a counter left open (the dashboard), and opens none
 watch_rating = counter_bound(("rating",), ("admin", "supervisor"))  # the counter's rating tablet
 
 
@@ -260,9 +261,9 @@ HTTP = {
             ("pause", {"reason": "họp"}),
             ("resume", None),
             ("open", None),
-            ("close", None),
         )
     },
+    ("/api/v1/counters/<int:counter>/close", "POST"): Route(close_counter, ON_BOTH),
     ("/api/v1/counters/<int:counter>/dossier", "PUT"): Route(  # the dossier code and procedure served
         act_on_counter, ON_BOTH, body={"dossier_code": "000.00.12.H26-241203-0001"}
     ),

@@ -118,6 +118,18 @@ def test_the_staff_pages_meet_wcag_22_aa(server, audit):
     page.click("#login-button")
     expect(page.locator("#work")).to_be_visible()
     found["/counter, logged in"] = check(page)
+    page.click("#logout")
+    expect(page.locator("#dialog-logout")).to_be_visible()
+    found["/counter, signing out: close the counter?"] = check(page)
+    server.add_user("giamsat", "giam-sat-2026", "supervisor")
+    dashboard = tab({"width": 1366, "height": 768})
+    dashboard.goto(server.url + "/dashboard")
+    dashboard.fill("#username", "giamsat")
+    dashboard.fill("#password", "giam-sat-2026")
+    dashboard.click("#login-button")
+    dashboard.locator('tr.counter[data-counter="1"] button.close').click()  # the clerk above opened it
+    expect(dashboard.locator("#close-dialog")).to_be_visible()
+    found["/dashboard, close a counter?"] = check(dashboard)
     found = {where: problems for where, problems in found.items() if problems}
     assert not found, found
 

@@ -195,7 +195,10 @@ def test_unsatisfied_with_reasons_and_idle_after_a_while(server, page, tab, shot
     expect(tablet.locator('button.reason[aria-pressed="true"]')).to_have_count(2)
     shot(tablet, "rating-reasons-portrait")
     tablet.get_by_role("button", name=re.compile("Gửi đánh giá")).tap()
-    # the sorry of a rating stored, not the thanks of one too late (#thanks-closed: the screen holds both)
+    # the sorry of a rating stored, not the thanks of one too late (#thanks-closed: the screen holds both).
+    # Wait for it to be *visible*: the screen's text always holds the hidden sorry (to_contain_text reads
+    # hidden text), so asserting the screen's text passed before the tablet's POST was answered, and the
+    # rating read next could still be "not_rated" (404), as a CI run met
     expect(tablet.locator("#thanks-sorry")).to_be_visible()
     expect(tablet.locator("#thanks-sorry")).to_contain_text("Chúng tôi rất tiếc")
     expect(tablet.locator("#thanks-closed")).to_be_hidden()

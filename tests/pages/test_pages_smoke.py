@@ -167,10 +167,11 @@ def test_counter_console_login_and_next(server_on_a_working_morning, page, shot)
     page.get_by_role("button", name=re.compile("Kết thúc")).click()
     expect(page.locator("#current-number")).to_contain_text("Chưa gọi số nào")
 
-    # a reload keeps the session; logging out shows the form again
+    # a reload keeps the session; logging out (closing the counter, the dialog's default) shows the form again
     page.reload()
     expect(page.locator("#work")).to_be_visible()
     page.click("#logout")
+    page.click("#logout-close")
     expect(page.locator("#login")).to_be_visible()
 
 

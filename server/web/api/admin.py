@@ -25,6 +25,7 @@ from ...core.auth import (
     USER_ROLES,
     add_user,
     create_token,
+    find_user,
     require_role,
     revoke_token,
     set_password,
@@ -357,7 +358,7 @@ def admin_add_user():
                 site,
                 "user_added",
                 principal.actor,
-                username=body.username,
+                username=user.username,
                 role=body.role,
                 counter=body.counter,
                 full_name=body.full_name,
@@ -378,16 +379,21 @@ def admin_change_user(name: str):
 
     def action(conn, site):
         with _session(conn) as db:
-            user = _account_of(db, m.User, m.User.username, name, scope, "users")
+            try:  # the name in any case: PATCH /admin/users/Lan changes "lan"
+                user = find_user(db, name, site_id=scope)
+            except ValueError as error:  # two accounts differ from it only in case (an older database)
+                raise _refused("username")(error) from None
+            if user is None:
+                raise q.NotFound("setup_item_unknown", section="users", item=name)
             if body.role in READ_ONLY_ROLES and (scope is not None or user.site_id is not None):
                 raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
             if body.role not in (None, user.role) and user.site_id is None:  # an installation-wide account
                 user.site_id = _new_account_site(scope, body.role)  # given another role: where a new one would be
             if body.password is not None:
-                set_password(db, name, body.password)
+                set_password(db, user.username, body.password)
             if body.active is not None:
-                set_user_active(db, name, body.active)
+                set_user_active(db, user.username, body.active)
             for field, column in (("full_name", "full_name"), ("role", "role"), ("counter", "counter_number")):
                 if field in changes:
                     setattr(user, column, changes[field] or None)
@@ -398,7 +404,7 @@ def admin_change_user(name: str):
                 site,
                 "user_changed",
                 principal.actor,
-                username=name,
+                username=user.username,  # (a session of the user ends at it: auth.principal_for_session)
                 before=before,
                 after=after,
                 password_changed=body.password is not None,

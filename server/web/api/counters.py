@@ -77,10 +77,11 @@ def _counter_answer(counter: int):
     return answer
 
 
-def _counter_action(counter: int, action, respond=_ticket_answer, done=None, **kwargs):
-    """``done(outcome)``: also called once the action is committed (not for a replayed answer)."""
+def _counter_action(counter: int, action, respond=_ticket_answer, done=None, closing=False, **kwargs):
+    """``done(outcome)``: also called once the action is committed (not for a replayed answer);
+    ``closing``: a supervisor may do it too (auth.may_act_on_counter)."""
     principal = current_principal()
-    may_act_on_counter(principal, counter)
+    may_act_on_counter(principal, counter, closing=closing)
     site = state().site
     if counter not in site.counter_ids:
         raise q.NotFound("unknown_counter", counter=counter)
@@ -194,9 +195,10 @@ def counter_open(counter: int):
 
 @bp.post("/counters/<int:counter>/close")
 def counter_close(counter: int):
-    """Nobody works there any more: the displays show it closed and waits no longer count it."""
+    """Nobody works there any more: the displays show it closed and waits no longer count it. The
+    clerk closes it on signing out; a supervisor closes one left open (the dashboard)."""
     parse_body(NoBody)
-    return _counter_action(counter, q.close_counter, _counter_answer(counter))
+    return _counter_action(counter, q.close_counter, _counter_answer(counter), closing=True)
 
 
 @bp.get("/counters/<int:counter>")

@@ -17,6 +17,7 @@
   let view = null;
   let socket = null;
   let refreshTimer = null;
+  let mayClose = false;  // an admin or supervisor closes a counter left open; the province only reads
 
   function since(iso) { return iso ? (QK.now() - Date.parse(iso)) / 1000 : null; }
 
@@ -69,6 +70,15 @@
       time.dataset.since = c.since || "";
       tr.appendChild(time);
       tr.appendChild(QK.el("td", "services", c.services.join(", ")));
+      const act = QK.el("td", "act");
+      // open and holding nobody: perhaps left open by a clerk who signed out, was disabled or lost the device
+      if (mayClose && (c.activity === "idle" || c.activity === "paused")) {
+        const close = QK.el("button", "close", QK.msg("dash_close"));
+        close.type = "button";
+        close.addEventListener("click", function () { askToClose(c); });
+        act.appendChild(close);
+      }
+      tr.appendChild(act);
       body.appendChild(tr);
     });
     table.replaceChildren(body);
@@ -213,7 +223,48 @@
     });
   });
 
+  // "Đóng quầy": asked first; the server's refusal (a number called there meanwhile) is said in the dialog
+  let closing = null;  // the counter the dialog asks about
+
+  function askToClose(c) {
+    closing = c.number;
+    $("close-title").textContent = QK.msg("dash_close_title", {counter: c.name || QK.msg("report_counter_n", {number: c.number})});
+    $("close-said").hidden = true;
+    $("close-confirm").disabled = false;
+    $("close-dialog").hidden = false;
+    $("close-confirm").focus();
+  }
+
+  function endAsking() {
+    closing = null;
+    $("close-dialog").hidden = true;
+  }
+
+  $("close-cancel").addEventListener("click", endAsking);
+  $("close-dialog").addEventListener("click", function (event) { if (event.target === event.currentTarget) endAsking(); });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape" && closing !== null) endAsking(); });
+
+  $("close-confirm").addEventListener("click", function () {
+    if (closing === null) return;
+    const number = closing;
+    $("close-confirm").disabled = true;
+    QK.api("POST", "/api/v1/counters/" + number + "/close", {}, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
+      if (closing !== number) return;
+      if (answer.ok) { endAsking(); refreshSoon(); return; }
+      $("close-said").textContent = QK.errorMessage(answer);
+      $("close-said").hidden = false;
+      $("close-confirm").disabled = false;
+    }, function () {
+      $("close-said").textContent = QK.msg("page_network_error");
+      $("close-said").hidden = false;
+      $("close-confirm").disabled = false;
+    });
+  });
+
   QK.clock($("clock-time"), $("clock-date"), page.timezone);
   setInterval(tick, 1000);
-  QK.supervisor(function () { connect(); });
+  QK.supervisor(function (me) {
+    mayClose = me.role === "admin" || me.role === "supervisor";
+    connect();
+  });
 })();

@@ -18,9 +18,11 @@
       if (me.csrf_token) QK.setCsrfToken(me.csrf_token);
       form.hidden = true;
       who.hidden = false;
-      $("who-user").textContent = (me.full_name || me.name) + " (" + me.role + ")";
+      // the role by its name in the page's language ("Giám sát", "Supervisor"), following /admin's switch
+      const role = {vi: QK.msg("admin_role_" + me.role, null, "vi"), en: QK.msg("admin_role_" + me.role, null, "en")};
+      QK.say($("who-user"), "sup_who", {name: me.full_name || me.name, role: role});
       if (me.role !== "admin" && me.role !== "supervisor" && me.role !== "province") {  // province: reads only
-        forbidden.textContent = QK.msg("sup_forbidden", {user: me.name, role: me.role});
+        QK.say(forbidden, "sup_forbidden", {user: me.name, role: role});
         forbidden.hidden = false;
         work.hidden = true;
         return;

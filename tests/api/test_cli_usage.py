@@ -1,0 +1,119 @@
+"""click's own usage errors (a missing option, an unknown one, no such command, a value it cannot
+read) are said as every message of the command line: Vietnamese first, then English, from the
+catalogs (a value refused named in click's own words), with click's usage line, its hint and exit
+code 2 kept. Real subprocesses; nothing runs, so no configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+QUEUEKIOSK = str(Path(sys.executable).parent / "queuekiosk")
+
+
+def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}  # ($QUEUEKIOSK_TOKEN too)
+    return subprocess.run(
+        [QUEUEKIOSK, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.mark.parametrize(
+    "args, usage, said",
+    [
+        (
+            ["keypad", "--server", "http://127.0.0.1:8000", "--counter", "1"],
+            "queuekiosk keypad",
+            ["Error: Thiếu tuỳ chọn --token", "Missing option '--token'."],
+        ),
+        (
+            ["user", "list", "--cofnig", "x.yaml"],
+            "queuekiosk user list",
+            [
+                "Error: Không có tuỳ chọn --cofnig; có phải là --config?",
+                "No such option '--cofnig'; did you mean --config?",
+            ],
+        ),
+        (["usr", "list"], "queuekiosk", ["Error: Không có lệnh “usr”", "No such command 'usr'."]),
+        (
+            ["user", "add", "lan"],
+            "queuekiosk user add",
+            [
+                "Error: Thiếu tuỳ chọn --role; phải là một trong: admin, supervisor, clerk, province",
+                "Missing option '--role'; must be one of: admin, supervisor, clerk, province",
+            ],
+        ),
+        (
+            ["user", "lst"],
+            "queuekiosk user",
+            ["Error: Không có lệnh “lst”; có phải là list?", "No such command 'lst'; did you mean list?"],
+        ),
+        (
+            ["user", "add", "--role", "clerk"],
+            "queuekiosk user add",
+            ["Error: Thiếu đối số NAME", "Missing argument 'NAME'."],
+        ),
+        (
+            ["token", "create", "--role", "counter", "--counter", "0"],
+            "queuekiosk token create",
+            [
+                "Error: Giá trị của --counter không hợp lệ; phải là số từ 1 trở lên",
+                "Invalid value for '--counter': 0 is not in the range x>=1.",
+            ],
+        ),
+        (
+            ["site", "compare", "--from", "2026-13-01", "--to", "2026-12-31"],
+            "queuekiosk site compare",
+            [
+                "Error: Giá trị của --from không hợp lệ; phải là ngày dạng YYYY-MM-DD",
+                "Invalid value for '--from': '2026-13-01' does not match the format '%Y-%m-%d'.",
+            ],
+        ),
+        (  # the command's own refusal of a value, already in both languages, named like click's
+            ["site", "compare", "--from", "2026-12-06", "--to", "2026-12-01"],
+            "queuekiosk site compare",
+            [
+                "Error: Giá trị của --to không hợp lệ: phải sau thời điểm bắt đầu",
+                "Invalid value for '--to': must come after the start",
+            ],
+        ),
+        (
+            ["user", "list", "extra"],
+            "queuekiosk user list",
+            ["Error: Thừa đối số: extra", "Got unexpected extra arguments (extra)"],
+        ),
+    ],
+)
+def test_a_usage_error_is_said_in_vietnamese_then_english(tmp_path, args, usage, said):
+    result = run(tmp_path, *args)
+    assert result.returncode == 2, result.stderr
+    shown = [line for line in result.stderr.splitlines() if line.strip()]
+    assert shown[0].startswith(f"Usage: {usage} "), shown
+    assert shown[1] == f"Try '{usage} --help' for help.", shown
+    assert shown[2:] == said, shown
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert list(tmp_path.iterdir()) == [], "nothing is made by a command that did not run"
+
+
+def test_a_wrong_choice_names_the_choices_in_vietnamese_and_the_value_in_english(tmp_path):
+    result = run(tmp_path, "token", "create", "--role", "cashier")
+    assert result.returncode == 2
+    error = next(i for i, line in enumerate(result.stderr.splitlines()) if line.startswith("Error: "))
+    vi, en = result.stderr.splitlines()[error : error + 2]
+    assert vi == (
+        "Error: Giá trị của --role không hợp lệ; phải là một trong: admin, supervisor, counter, kiosk, display, "
+        "rating, integration, province"
+    )
+    assert en.startswith("Invalid value for '--role': 'cashier' is not one of 'admin', 'supervisor'"), en
+
+
+def test_help_is_still_help(tmp_path):
+    """A group named alone shows its help, as before (click's own way, exit code 2), with no error line."""
+    result = run(tmp_path, "user")
+    assert result.returncode == 2 and "Usage: queuekiosk user" in result.stderr + result.stdout
+    assert "Error" not in result.stderr and "Lệnh viết chưa đúng" not in result.stderr
