@@ -222,7 +222,7 @@ def wind_up(conn, site: SiteRuntime, now=None, actor: Actor | None = None) -> Ou
     return Outcome(None, happened)
 
 
-def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, by: str | None = None) -> dict:
+def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, by: str | None = None) -> None:
     """Remove a site added by mistake, with everything that was made for it: its setup, services,
     counters and priorities, its disabled users and revoked tokens, its webhooks, test prints and
     audit log. Only a site that never served anybody: refused (``SiteKept``, 409, saying why) for the
@@ -230,11 +230,10 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     one another retired site sends its citizens to, and one whose accounts or device tokens still
     work (named: disable and revoke them first, as they may be in use on a device). The removal is in
     the first site's audit log (the installation's /admin). Every process stops serving it within a
-    second (server/web/live_setup.py). The removed site as it was listed."""
+    second (server/web/live_setup.py)."""
     row = session.get(m.Site, site_id)
     if row is None:
         raise NotFound("site_unknown", site=site_id)
-    view = site_view(session, site_id)
     first = stored_setup(session).site_id
     if site_id == first:
         raise SiteKept("site_remove_first", site=row.name)
@@ -277,42 +276,32 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
         name=row.name,
         **({"by": by} if by else {}),
     )
-    return view
 
 
 def _delete_site_rows(session: Session, site_id: str) -> None:
     """Every row of a site that served nobody (remove_site checked it), children before parents."""
-    services = select(m.services.c.id).where(m.services.c.site_id == site_id)
-    counters = select(m.counters.c.id).where(m.counters.c.site_id == site_id)
-    webhooks = select(m.webhooks.c.id).where(m.webhooks.c.site_id == site_id)
-    outbox = select(m.outbox_events.c.id).where(m.outbox_events.c.site_id == site_id)
-    users = select(m.users.c.id).where(m.users.c.site_id == site_id)
-    tokens = select(m.api_tokens.c.id).where(m.api_tokens.c.site_id == site_id)
-    D = m.webhook_deliveries.c
+
+    def of_site(table):
+        return delete(table).where(table.c.site_id == site_id)
+
+    def ids(table):
+        return select(table.c.id).where(table.c.site_id == site_id)
+
+    services, D, CS = ids(m.services), m.webhook_deliveries.c, m.counter_services.c
     # what a repeated request of its accounts would be answered with (their ids may be given again)
-    scopes = [f"user:{i}" for i in session.scalars(users)] + [f"token:{i}" for i in session.scalars(tokens)]
+    scopes = [f"user:{i}" for i in session.scalars(ids(m.users))] + [
+        f"token:{i}" for i in session.scalars(ids(m.api_tokens))
+    ]
     for statement in (
-        delete(m.webhook_deliveries).where(or_(D.webhook_id.in_(webhooks), D.event_id.in_(outbox))),
-        delete(m.outbox_events).where(m.outbox_events.c.site_id == site_id),
-        delete(m.webhooks).where(m.webhooks.c.site_id == site_id),
-        delete(m.events).where(m.events.c.site_id == site_id),
-        delete(m.print_jobs).where(m.print_jobs.c.site_id == site_id),
-        delete(m.printer_states).where(m.printer_states.c.site_id == site_id),
-        delete(m.site_day_figures).where(m.site_day_figures.c.site_id == site_id),
-        delete(m.report_day_figures).where(m.report_day_figures.c.site_id == site_id),
-        delete(m.idempotency_keys).where(m.idempotency_keys.c.scope.in_(scopes)),
-        delete(m.counter_services).where(
-            or_(m.counter_services.c.counter_id.in_(counters), m.counter_services.c.service_id.in_(services))
+        delete(m.webhook_deliveries).where(
+            or_(D.webhook_id.in_(ids(m.webhooks)), D.event_id.in_(ids(m.outbox_events)))
         ),
-        delete(m.number_sequences).where(m.number_sequences.c.service_id.in_(services)),
-        delete(m.booking_slots).where(m.booking_slots.c.service_id.in_(services)),
-        delete(m.person_days).where(m.person_days.c.service_id.in_(services)),
-        delete(m.users).where(m.users.c.site_id == site_id),
-        delete(m.api_tokens).where(m.api_tokens.c.site_id == site_id),
-        delete(m.counters).where(m.counters.c.site_id == site_id),
-        delete(m.priority_classes).where(m.priority_classes.c.site_id == site_id),
-        delete(m.services).where(m.services.c.site_id == site_id),
-        delete(m.site_setups).where(m.site_setups.c.site_id == site_id),
+        *map(of_site, (m.outbox_events, m.webhooks, m.events, m.print_jobs, m.printer_states)),
+        *map(of_site, (m.site_day_figures, m.report_day_figures)),
+        delete(m.idempotency_keys).where(m.idempotency_keys.c.scope.in_(scopes)),
+        delete(m.counter_services).where(or_(CS.counter_id.in_(ids(m.counters)), CS.service_id.in_(services))),
+        *(delete(t).where(t.c.service_id.in_(services)) for t in (m.number_sequences, m.booking_slots, m.person_days)),
+        *map(of_site, (m.users, m.api_tokens, m.counters, m.priority_classes, m.services, m.site_setups)),
         delete(m.sites).where(m.sites.c.id == site_id),
     ):
         session.execute(statement)

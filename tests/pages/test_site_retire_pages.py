@@ -28,6 +28,19 @@ def add_sites(server) -> None:
         assert made.status_code == 201, made.text
 
 
+def served_one_and_retired(server):
+    """The two sites; the old one served one citizen, then retired to the merged one. Its ticket."""
+    add_sites(server)
+    admin = server.token("admin")
+    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
+    assert issued.status_code == 201, issued.text
+    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
+    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
+    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
+    assert retired.status_code == 200, retired.text
+    return issued
+
+
 def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server_on_a_working_morning, new_tab, shot):
     server = server_on_a_working_morning  # after reopening its first number is 1001: one day, whatever the hour
     add_sites(server)
@@ -109,14 +122,7 @@ def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, 
 
 def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_working_morning, new_tab):
     server = server_on_a_working_morning  # today's comparison: the number served is one day's whatever the hour
-    add_sites(server)
-    admin = server.token("admin")
-    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
-    assert issued.status_code == 201, issued.text
-    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
-    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
-    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
-    assert retired.status_code == 200, retired.text
+    issued = served_one_and_retired(server)
 
     tab = new_tab(viewport={"width": 1366, "height": 900})
     # the comparison's default days (this month to today) follow the browser's clock: the server's day
@@ -185,18 +191,11 @@ def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(server_on_a
     """Signed in at the merged site, its supervisor opens the retired commune's reports page and reads its
     figures (the retired site's own accounts act nowhere any more)."""
     server = server_on_a_working_morning  # the number served is today's, whatever the hour
-    add_sites(server)
-    admin = server.token("admin")
-    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
-    assert issued.status_code == 201, issued.text
-    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
-    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
-    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
-    assert retired.status_code == 200, retired.text
+    issued = served_one_and_retired(server)
     made = server.api(
         "POST",
         f"/sites/{MERGED}/admin/users",
-        token=admin,
+        token=server.token("admin"),
         json={"username": "moi.giamsat", "password": "mat-khau-giam-sat", "role": "supervisor"},
     )
     assert made.status_code == 201, made.text

@@ -394,25 +394,14 @@ def pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+# a row's counts, in the order kept figures hold them (kept.py FORMAT)
+COUNTS = tuple("issued called served no_show transferred not_called expired cancelled met early late".split())
+
+
 class Tally:
     """The figures of one row while they are counted."""
 
-    __slots__ = (
-        "issued",
-        "called",
-        "served",
-        "no_show",
-        "transferred",
-        "not_called",
-        "expired",
-        "cancelled",
-        "waits",
-        "met",
-        "early",
-        "late",
-        "service_times",
-        "ratings",
-    )
+    __slots__ = (*COUNTS, "waits", "service_times", "ratings")
 
     def __init__(self):
         self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = self.expired = 0
@@ -493,21 +482,6 @@ def row_of(rows: dict, key) -> Tally:
     if tally is None:
         tally = rows[key] = Tally()
     return tally
-
-
-COUNTS = (
-    "issued",
-    "called",
-    "served",
-    "no_show",
-    "transferred",
-    "not_called",
-    "expired",
-    "met",
-    "early",
-    "late",
-    "cancelled",
-)
 
 
 def add_tally(total: Tally, other: Tally) -> None:
