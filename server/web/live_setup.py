@@ -122,9 +122,11 @@ def forget_site(state, site_id: str) -> None:
 
 
 def reload_if_changed(state) -> None:
+    served = list(state.sites)  # (one this process adds while the look is on its way is not in its answer)
     versions = saved_versions(state)
-    for site_id in [site_id for site_id in state.sites if site_id not in versions]:
-        forget_site(state, site_id)  # removed by another process or the command line
+    for site_id in served:
+        if site_id not in versions:
+            forget_site(state, site_id)  # removed by another process or the command line
     if any(site_id not in state.sites for site_id in versions):
         adopt_new_sites(state)
     for site_id, version in versions.items():
