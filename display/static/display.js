@@ -497,7 +497,7 @@
     document.body.classList.toggle("is-retired", !!retired);
     if (!retired) return;
     const text = document.getElementById("retired-text");
-    if (retired.moved_to) QK.say(text, "display_retired_moved", {site: retired.moved_to});
+    if (retired.moved_to) QK.say(text, retired.moved_to_address ? "display_retired_moved_at" : "display_retired_moved", {site: retired.moved_to, address: retired.moved_to_address});
     else QK.say(text, "display_retired_text");
   }
 

@@ -521,7 +521,7 @@
     QK.sayBi(document.getElementById("closed-title"), retired ? "kiosk_retired_title" : "kiosk_closed_title");
     document.getElementById("closed-come-back").hidden = !!retired;
     if (retired) {  // merged into another site: closed for good, and where to go instead
-      if (retired.moved_to) QK.sayBi(text, "kiosk_retired_moved", {site: retired.moved_to});
+      if (retired.moved_to) QK.sayBi(text, retired.moved_to_address ? "kiosk_retired_moved_at" : "kiosk_retired_moved", {site: retired.moved_to, address: retired.moved_to_address});
       else QK.sayBi(text, "kiosk_retired_text");
       holiday.hidden = true;
     } else if (hours) {

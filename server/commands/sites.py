@@ -74,6 +74,25 @@ def _change_lifecycle(site_id: str, patch: dict, done: str, config_file) -> None
     click.echo(say((done, {"site": site_id})), err=True)
 
 
+@site.command("remove")
+@click.argument("site_id", metavar="ID")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def site_remove(site_id, config_file):
+    """Remove site ID, added by mistake: only one that never had a number or a booking (retire one that
+    served instead), is not the first site nor where a retired site sends its citizens, and has no
+    account or device token that still works (disable and revoke them first; they go with it). Running
+    servers stop serving it within a second."""
+    from ..core import errors, sites
+
+    _, Session = database(config_path(config_file))
+    try:
+        with Session.begin() as db:
+            sites.remove_site(db, site_id, by="command line")
+    except errors.QueueError as refusal:
+        raise click.ClickException(say((refusal.code, refusal.params), "cli_site_not_removed")) from None
+    click.echo(say(("cli_site_removed", {"site": site_id})), err=True)
+
+
 @site.command("list")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def site_list(config_file):

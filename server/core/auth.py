@@ -489,19 +489,28 @@ def require_role(principal: Principal | None, *roles: str) -> Principal:
     return principal
 
 
-def may_use_site(principal: Principal | None, site, *, acting: bool = True) -> None:
+def may_use_site(principal: Principal | None, site, *, acting: bool = True, reading_history: bool = False) -> None:
     """Raise unless ``principal`` (when there is one) belongs to ``site`` (a SiteRuntime) or to every
     site; the accounts and devices of a retired site act nowhere (the installation's still read it).
     ``acting=False``: a live connection only, which a retired site's kiosk still opens to hear that
-    it is retired (what it may watch is checked at each subscription)."""
+    it is retired (what it may watch is checked at each subscription). ``reading_history``: a look
+    at the site's reports, which an admin or supervisor of the site a retired site's citizens were
+    sent to (its successor, sites.link_successors) may have too: that site took over its work."""
     if principal is None or principal.site_id is None:
         return
     if principal.site_id != site.id:
+        if reading_history and principal.role in ("admin", "supervisor") and successor_of(site) == principal.site_id:
+            return
         raise NotAllowed("forbidden_site", own=principal.site_id, site=site.id)
     if acting and site.config.site.retired:
         if principal.role == "kiosk":  # a citizen at its kiosk hears where to go, not about accounts
             raise site.retired_refusal()
         raise NotAllowed("site_retired_account", site=site.config.site.name)
+
+
+def successor_of(site) -> str | None:
+    """The id of the serving site a retired ``site`` sends its citizens to, or None."""
+    return site.successor[0] if site.config.site.retired and site.successor else None
 
 
 def refuse_province_write(principal: Principal | None) -> None:

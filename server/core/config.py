@@ -97,6 +97,9 @@ class Site(_Data):
     # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
     # dotted blank, written by hand
     place: str | None = None
+    # its street address, as citizens are told it ("Số 1 Quang Trung, phường Hà Đông"): said where a
+    # retired site sends its citizens here
+    address: str | None = None
     retired: bool = False  # no longer serves citizens (server/core/sites.py); its history stays
     moved_to: str | None = None  # the site that took over its work
 
@@ -113,6 +116,7 @@ Site._order = (
     "hours",
     "languages",
     "place",
+    "address",
     "retired",
     "moved_to",
 )  # the schema's order, for dumps

@@ -115,6 +115,8 @@ class Site(_Strict):
     # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
     # dotted blank, written by hand
     place: str | None = Field(default=None, max_length=80)
+    # its street address, as citizens are told it: said at the sites whose citizens are sent here
+    address: str | None = Field(default=None, min_length=1, max_length=200)
     # a site that no longer serves citizens (communes merged, Decree 118/2025): its history stays in the
     # reports; ``moved_to`` names the site that took over its work. Set by `queuekiosk site retire` and
     # /admin's sites (server/core/sites.py); a setup file's own is ignored on import, refused as a seed

@@ -483,9 +483,9 @@ class SiteRuntime:
     priority_codes: dict[int, str] = field(default_factory=dict)
     counter_numbers: dict[int, int] = field(default_factory=dict)
     displays_of_counter: dict[int, list[str]] = field(default_factory=dict)
-    # a retired site's successor, (id, name) of the serving site its citizens go to now: worked out
-    # from every site's runtime as each process takes them up (sites.link_successors)
-    successor: tuple[str, str] | None = None
+    # a retired site's successor, (id, name, address) of the serving site its citizens go to now: worked
+    # out from every site's runtime as each process takes them up (sites.link_successors)
+    successor: tuple[str, str, str | None] | None = None
 
     @property
     def id(self) -> str:
@@ -494,11 +494,12 @@ class SiteRuntime:
     @property
     def retirement(self) -> dict | None:
         """What the site's pages say of its retirement: None while it serves, else the site its citizens
-        go to now (``moved_to``: its name, ``moved_to_id``; both None where it names none)."""
+        go to now (``moved_to``: its name, ``moved_to_id``, ``moved_to_address``: its street address
+        where its setup has one; all None where it names none)."""
         if not self.config.site.retired:
             return None
-        moved_to_id, moved_to = self.successor or (None, None)
-        return {"moved_to_id": moved_to_id, "moved_to": moved_to}
+        moved_to_id, moved_to, address = self.successor or (None, None, None)
+        return {"moved_to_id": moved_to_id, "moved_to": moved_to, "moved_to_address": address}
 
     def retired_refusal(self) -> QueueError:
         """What a retired site answers to a request for a number or a booking: where to go instead."""

@@ -75,6 +75,7 @@ def _summary_columns(report: dict) -> list[Column]:
         columns += [
             Column("report_col_not_called", lambda r: r["not_called"]),
             Column("report_col_expired", lambda r: r["expired"]),
+            Column("report_col_remote_cancelled", lambda r: r["cancelled"]),
         ]
     columns += [
         Column("report_col_wait_avg", _stat("wait", "avg"), minutes=True),
@@ -116,6 +117,7 @@ DAILY_FIGURES = [
     ("report_col_transferred", "transferred", False),
     ("report_col_not_called", "not_called", False),
     ("report_col_expired", "expired", False),
+    ("report_col_remote_cancelled", "cancelled", False),
     ("report_col_wait_avg", "wait_avg", True),
     ("report_col_wait_max", "wait_max", True),
     ("report_col_service_avg", "service_avg", True),

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import copy
 import re
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 
 from . import audit
 from . import models as m
@@ -32,11 +33,19 @@ if TYPE_CHECKING:
 # a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
 # dashes, as a person types it on a phone
 SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
-EDITABLE = ("name", "timezone", "hours", "retired", "moved_to")
+# no path of the installation's collides with a site's (only /s/{id}/... and /api/v1/sites/{id}/...
+# hold one); `queuekiosk site compare` ends with a row named "total"
+RESERVED_IDS = frozenset({"total"})
+EDITABLE = ("name", "timezone", "hours", "address", "retired", "moved_to")
 
 
 class SiteExists(QueueError):
     """A site with that id is there already (a conflict: 409, naming the field)."""
+
+
+class SiteKept(QueueError):
+    """A site that may not be removed (409): the first, one that served citizens, one named by
+    another's ``moved_to``, one whose accounts or device tokens still work."""
 
 
 def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
@@ -46,6 +55,7 @@ def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
         "name": row.name,
         "timezone": row.timezone,
         "hours": site.get("hours"),
+        "address": site.get("address"),
         "version": setup.version if setup is not None else None,
         "retired": bool(site.get("retired")),
         "moved_to": site.get("moved_to"),
@@ -108,6 +118,8 @@ def create_site(
     day start empty. Refuses a malformed or taken id (``Invalid`` / ``SiteExists``, naming ``id``)."""
     if not isinstance(site_id, str) or not SITE_ID.match(site_id):
         raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id"))
+    if site_id in RESERVED_IDS:
+        raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id_reserved", id=site_id))
     if session.get(m.Site, site_id) is not None:
         raise SiteExists("site_exists", field="id", site=site_id)
     source = stored_setup(session, template)
@@ -173,9 +185,9 @@ def site_view(session: Session, site_id: str) -> dict:
 
 
 def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
-    """Set each retired site's ``successor``: its ``moved_to``, followed past sites retired since (a
-    commune merged into one merged again later) to one that serves; None where it names none. The
-    ids of the retired sites whose successor changed (their open pages are told)."""
+    """Set each retired site's ``successor`` (id, name, address): its ``moved_to``, followed past sites
+    retired since (a commune merged into one merged again later) to one that serves; None where it
+    names none. The ids of the retired sites whose successor changed (their open pages are told)."""
     changed = []
     for site in runtimes.values():
         then = None
@@ -185,7 +197,7 @@ def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
                 seen.add(moved_to)
                 there = runtimes[moved_to].config.site
                 if not there.retired:
-                    then = (there.id, there.name)
+                    then = (there.id, there.name, there.address)
                     break
                 moved_to = there.moved_to
         if then != site.successor:
@@ -208,3 +220,88 @@ def wind_up(conn, site: SiteRuntime, now=None, actor: Actor | None = None) -> Ou
         if counter["state"] != "closed" and counter.get("ticket") is None:  # (one held: left to the day's end)
             happened += close_counter(conn, site, counter["number"], actor, now).happened
     return Outcome(None, happened)
+
+
+def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, by: str | None = None) -> None:
+    """Remove a site added by mistake, with everything that was made for it: its setup, services,
+    counters and priorities, its disabled users and revoked tokens, its webhooks, test prints and
+    audit log. Only a site that never served anybody: refused (``SiteKept``, 409, saying why) for the
+    first site, one with numbers or bookings (retire it instead: its history stays in the reports),
+    one another retired site sends its citizens to, and one whose accounts or device tokens still
+    work (named: disable and revoke them first, as they may be in use on a device). The removal is in
+    the first site's audit log (the installation's /admin). Every process stops serving it within a
+    second (server/web/live_setup.py)."""
+    row = session.get(m.Site, site_id)
+    if row is None:
+        raise NotFound("site_unknown", site=site_id)
+    first = stored_setup(session).site_id
+    if site_id == first:
+        raise SiteKept("site_remove_first", site=row.name)
+    T, B, E, U, K = m.tickets.c, m.bookings.c, m.events.c, m.users.c, m.api_tokens.c
+    tickets = session.scalar(select(func.count()).where(T.site_id == site_id))
+    bookings = session.scalar(select(func.count()).where(B.site_id == site_id))
+    users = select(U.id).where(U.site_id == site_id)
+    tokens = select(K.id).where(K.site_id == site_id)
+    # what its accounts did elsewhere (a failed login at another site, say) is that site's history
+    elsewhere = session.scalar(
+        select(func.count()).where(E.site_id != site_id, or_(E.user_id.in_(users), E.token_id.in_(tokens)))
+    )
+    if tickets or bookings or elsewhere:
+        raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings)
+    sending = sorted(
+        setup.document["site"]["name"]
+        for setup in session.scalars(select(m.SiteSetup))
+        if setup.site_id != site_id and (setup.document.get("site") or {}).get("moved_to") == site_id
+    )
+    if sending:
+        raise SiteKept("site_remove_moved_to", site=row.name, sites=", ".join(f"“{name}”" for name in sending))
+    working = [
+        *session.scalars(select(U.username).where(U.site_id == site_id, U.active.is_(True)).order_by(U.username)),
+        *(
+            f"{name} ({role})"
+            for name, role in session.execute(
+                select(K.name, K.role).where(K.site_id == site_id, K.revoked_at.is_(None)).order_by(K.id)
+            )
+        ),
+    ]
+    if working:
+        raise SiteKept("site_remove_accounts", site=row.name, site_id=site_id, accounts=", ".join(working))
+    _delete_site_rows(session, site_id)
+    audit.record(
+        session,
+        SimpleNamespace(id=first),
+        "site_removed",
+        actor,
+        site_id=site_id,
+        name=row.name,
+        **({"by": by} if by else {}),
+    )
+
+
+def _delete_site_rows(session: Session, site_id: str) -> None:
+    """Every row of a site that served nobody (remove_site checked it), children before parents."""
+
+    def of_site(table):
+        return delete(table).where(table.c.site_id == site_id)
+
+    def ids(table):
+        return select(table.c.id).where(table.c.site_id == site_id)
+
+    services, D, CS = ids(m.services), m.webhook_deliveries.c, m.counter_services.c
+    # what a repeated request of its accounts would be answered with (their ids may be given again)
+    scopes = [f"user:{i}" for i in session.scalars(ids(m.users))] + [
+        f"token:{i}" for i in session.scalars(ids(m.api_tokens))
+    ]
+    for statement in (
+        delete(m.webhook_deliveries).where(
+            or_(D.webhook_id.in_(ids(m.webhooks)), D.event_id.in_(ids(m.outbox_events)))
+        ),
+        *map(of_site, (m.outbox_events, m.webhooks, m.events, m.print_jobs, m.printer_states)),
+        *map(of_site, (m.site_day_figures, m.report_day_figures)),
+        delete(m.idempotency_keys).where(m.idempotency_keys.c.scope.in_(scopes)),
+        delete(m.counter_services).where(or_(CS.counter_id.in_(ids(m.counters)), CS.service_id.in_(services))),
+        *(delete(t).where(t.c.service_id.in_(services)) for t in (m.number_sequences, m.booking_slots, m.person_days)),
+        *map(of_site, (m.users, m.api_tokens, m.counters, m.priority_classes, m.services, m.site_setups)),
+        delete(m.sites).where(m.sites.c.id == site_id),
+    ):
+        session.execute(statement)

@@ -33,6 +33,7 @@ def day_end_loop(state) -> None:
     the server runs gets its loop within ``NEW_SITES_SECONDS``."""
     started: set[str] = set()
     while True:
+        started &= set(state.sites)  # a site removed: its loop ends (it could be added again later)
         for site_id in list(state.sites):
             if site_id not in started:
                 started.add(site_id)
@@ -47,7 +48,7 @@ def site_day_end_loop(state, site_id: str) -> None:
     after = seconds_setting("QUEUEKIOSK_DAY_END_SECONDS", DAY_END_AFTER_SECONDS, 0.1, 3600)
     with state.at(site_id):  # its log lines name the site (server/core/logs.py name_sites_by)
         at_start = True
-        while True:
+        while site_id in state.sites:  # (a site removed while the server runs: no more days)
             try:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
             except Exception:  # a busy database at midnight must not end the loop
@@ -98,8 +99,13 @@ def lapse_loop(state) -> None:
     while True:
         gevent.sleep(every)
         for site_id in list(state.sites):
-            if state.sites[site_id].config.site.retired:
+            site = state.sites.get(site_id)
+            if site is None:  # removed meanwhile
+                continue
+            if site.config.site.retired:
                 wind_up_retired(state, site_id)
+            if site_id not in state.sites:
+                continue
             with state.at(site_id):
                 try:
                     outcome = state.write(outbox.recording(bookings.lapse_overdue))

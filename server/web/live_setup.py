@@ -12,13 +12,14 @@ client asks before the process it is connected to has the new setup, and none he
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import func, select
 
 from ..core import models as m
 from ..core.db import read_bare, site_setup
 from ..core.sites import link_successors
-from .resync import tell_own_clients
+from .resync import disconnect_own_clients, tell_own_clients
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,31 @@ def adopt_new_sites(state) -> list[str]:
     return new
 
 
+def forget_site(state, site_id: str) -> None:
+    """A site removed (DELETE /api/v1/admin/sites/{id}, ``queuekiosk site remove``; by this process or
+    another): served no more. Its printers stop, its open pages are disconnected (connecting again,
+    they hear that the site does not exist) and its background loops end at their next round; a
+    request under its addresses is a 404 ``site_unknown`` as for any unknown site."""
+    if site_id == state.first_site_id:  # (never removed: sites.remove_site refuses it)
+        return
+    runtime = state.sites.pop(site_id, None)
+    if runtime is None:
+        return
+    spooler = state.spoolers.pop(site_id, None)
+    if spooler is not None:  # each printer's greenlet ends at its next look: no printer is left in the setup
+        spooler.use_site(replace(runtime, config=replace(runtime.config, printers=[])))
+    state.predictors.pop(site_id, None)
+    log.info("site %s: removed, no longer served", site_id)
+    disconnect_own_clients(site_id)
+    _link_retired(state)
+
+
 def reload_if_changed(state) -> None:
+    served = list(state.sites)  # (one this process adds while the look is on its way is not in its answer)
     versions = saved_versions(state)
+    for site_id in served:
+        if site_id not in versions:
+            forget_site(state, site_id)  # removed by another process or the command line
     if any(site_id not in state.sites for site_id in versions):
         adopt_new_sites(state)
     for site_id, version in versions.items():

@@ -29,6 +29,16 @@ def tell_own_clients(event: str, payload: dict, site_id: str | None = None) -> N
     socketio.emit(event, payload, to=process_room(site_id), ignore_queue=True)
 
 
+def disconnect_own_clients(site_id: str) -> None:
+    """Close this process's connections of ``site_id`` (a removed site: they may not watch its rooms)."""
+    from .realtime import process_room
+
+    if socketio.server is None:
+        return
+    for sid, _eio_sid in list(socketio.server.manager.get_participants("/", process_room(site_id))):
+        socketio.server.disconnect(sid, namespace="/")
+
+
 def watch_message_queue(url: str) -> None:
     import gevent
     import redis

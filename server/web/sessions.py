@@ -7,7 +7,8 @@ of another on a shared PC) and logging in or out at one site leaves the others a
 of the whole installation (the province, an installation admin, a supervisor of several sites)
 signs in once for all of them, in the installation's cookie (``session``, Flask's own, as on a
 single-site installation): from the comparison of sites the province opens any site's reports
-still signed in. At a site, its own cookie's login comes first, then the installation's.
+still signed in. At a site, its own cookie's login comes first, then the installation's; at a retired
+site, then the login of the site it was merged into, whose admins and supervisors read its reports.
 
 The cookie is told apart by name, not by path, because a site's pages (``/s/{site}/...``), its
 API (``/api/v1/sites/{site}/...``) and its Socket.IO connection (``/s/{site}/socket.io``) all use
@@ -23,6 +24,8 @@ from flask import current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
+from ..core.auth import successor_of
+
 SAVED_TO = "queuekiosk.session_site"  # environ: the site whose cookie this request's session is saved to
 
 
@@ -34,13 +37,22 @@ class SiteSessions(SecureCookieSessionInterface):
             session = self.session_class()
             session.cookie_site = None
             return session
-        site_id = current_app.extensions["queuekiosk"].site_id
+        state = current_app.extensions["queuekiosk"]
+        site_id = state.site_id
         own = self._load(app, request_, site_id)
         if "user_id" in own:  # signed in at this very site
             own.cookie_site = site_id
             return own
         shared = self._load(app, request_, None)  # the installation's login (or nobody's session)
         shared.cookie_site = None
+        successor = successor_of(state.sites[site_id])
+        if "user_id" not in shared and successor is not None:
+            # a retired site: the login at the site it was merged into, whose staff read its reports
+            # (auth.may_use_site lets it do nothing else here)
+            merged = self._load(app, request_, successor)
+            if "user_id" in merged:
+                merged.cookie_site = successor
+                return merged
         return shared
 
     def save_session(self, app, session, response) -> None:

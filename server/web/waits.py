@@ -98,6 +98,8 @@ def refresh_loop(state) -> None:
     while True:
         gevent.sleep(REFRESH_SECONDS)
         for site_id in list(state.sites):
+            if site_id not in state.sites:  # removed meanwhile
+                continue
             with state.at(site_id):
                 predictor = estimator(state)
                 if predictor is None:

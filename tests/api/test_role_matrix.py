@@ -305,6 +305,7 @@ HTTP = {
     ("/api/v1/admin/sites", "GET"): Route(roles("admin")),
     ("/api/v1/admin/sites", "POST"): Route(roles("admin"), body={"id": "ma-tran", "name": "Xã Ma Trận"}),
     ("/api/v1/admin/sites/<site_id>", "PATCH"): Route(roles("admin"), ({"site_id": "no-such-site"},)),
+    ("/api/v1/admin/sites/<site_id>", "DELETE"): Route(roles("admin"), ({"site_id": "no-such-site"},)),
     ("/api/v1/admin/tokens", "GET"): Route(roles("admin")),
     ("/api/v1/admin/tokens", "POST"): Route(roles("admin"), body={"role": "display", "name": "matrix"}),
     ("/api/v1/admin/tokens/<int:token_id>", "DELETE"): Route(roles("admin"), ({"token_id": 10**6},)),

@@ -76,6 +76,9 @@ def test_a_taken_id_is_a_conflict_and_bad_fields_are_named(admin):
     said = assert_error(http.post("/api/v1/admin/sites", json=not_a_time), 422, "invalid_field", "hours.open")
     assert "không phải giờ hợp lệ" in said["message"] and "Input should" not in said["message"], said
     assert_error(http.patch("/api/v1/admin/sites/no-such-site", json={"name": "x"}), 404, "site_unknown")
+    # the name of `queuekiosk site compare`'s total row: a site of that id would be read as the total
+    said = assert_error(http.post("/api/v1/admin/sites", json={**COMMUNE, "id": "total"}), 422, "invalid_field", "id")
+    assert "site compare" in said["message"], said
     assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} == {first_id, "xa-tan-phu"}
 
 

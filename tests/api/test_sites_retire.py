@@ -8,6 +8,7 @@ site; and it reopens as it was.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -216,7 +217,7 @@ def test_a_retired_sites_kiosk_still_hears_it_live_but_its_devices_watch_nothing
     try:
         assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
         page = kiosk.wait_for("state")["page"]
-        assert page["retired"] == {"moved_to_id": "xa-moi", "moved_to": "Xã Phú Mới"}, page
+        assert page["retired"] == {"moved_to_id": "xa-moi", "moved_to": "Xã Phú Mới", "moved_to_address": None}, page
         refused = console.subscribe({"counter": 1})
         assert refused["error"]["code"] == "site_retired_account", refused
         # a citizen's tap on the paired kiosk hears where to go, not about accounts
@@ -264,3 +265,94 @@ def test_retiring_on_postgresql(pg_url, live_server, tmp_path):
     }
     assert (compared["xa-cu"]["retired"], compared["xa-cu"]["moved_to"]) == (True, "xa-moi")
     assert (compared["xa-moi"]["retired"], compared["xa-moi"]["moved_to"]) == (False, None)
+
+
+def test_the_merged_sites_street_address_goes_with_the_retired_sites_notice(admin):
+    """``site.address`` (≤ 200 characters): set at the sites tab or the site's own setup, in its export
+    and import, and in what a retired site's open kiosk is told of where to go, at once."""
+    server, http = admin
+    address = "Số 1 Quang Trung, xã Phú Mới"
+    assert retire(http, "xa-cu", "xa-moi").status_code == 200
+    kiosk_token = server_db._write(
+        server.database_url, lambda db: auth.create_token(db, "kiosk", "k1", site_id="xa-cu", kiosk="kiosk-1")
+    )
+    kiosk = SiteClient(server.url, "xa-cu").connect(auth={"token": kiosk_token})
+    try:
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        assert kiosk.wait_for("state")["page"]["retired"]["moved_to_address"] is None
+        too_long = http.patch("/api/v1/admin/sites/xa-moi", json={"address": "x" * 201})
+        assert_error(too_long, 422, "invalid_field", "address")
+        at_its_own = http.patch("/api/v1/sites/xa-moi/admin/site", json={"address": "x" * 201})
+        assert "quá dài" in assert_error(at_its_own, 422, "invalid_field", "site.address")["message"]
+
+        since = kiosk.mark()
+        changed = http.patch("/api/v1/admin/sites/xa-moi", json={"address": address})
+        assert changed.status_code == 200 and changed.json()["address"] == address, changed.text
+        kiosk.wait_for("config.changed", since=since)  # the retired site's open kiosk redraws
+        since = kiosk.mark()
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        page = kiosk.wait_for("state", since=since)["page"]
+        assert page["retired"] == {"moved_to_id": "xa-moi", "moved_to": "Xã Phú Mới", "moved_to_address": address}
+    finally:
+        kiosk.close()
+    assert http.get("/api/v1/sites/xa-moi/admin/site").json()["address"] == address
+
+    exported = server.cli("config", "export", "--site", "xa-moi").stdout
+    assert f"address: {address}" in exported, exported
+    setup_file = server.workdir / "xa-moi.yaml"
+    setup_file.write_text(exported.replace(address, "Số 2 Quang Trung"), encoding="utf-8")
+    server.cli("config", "import", str(setup_file), "--site", "xa-moi")
+    deadline = time.monotonic() + 5  # the running server follows within a second
+    while http.get("/api/v1/sites/xa-moi/admin/site").json()["address"] != "Số 2 Quang Trung":
+        assert time.monotonic() < deadline, "the imported address is not served"
+        time.sleep(0.1)
+    cleared = http.patch("/api/v1/sites/xa-moi/admin/site", json={"address": None})
+    assert cleared.status_code == 200 and cleared.json()["address"] is None, cleared.text
+
+
+def test_the_merged_sites_staff_read_the_retired_sites_reports_and_nothing_else_of_it(admin):
+    """A retired site's history is the work its merged site took over: the admin and supervisors of the
+    site its citizens are sent to read its reports; nothing else of it, and nobody of another site."""
+    server, http = admin
+    citizen = server.session()
+    ticket = citizen.post("/api/v1/sites/xa-cu/tickets", json={"service": "HT"})
+    assert ticket.status_code == 201, ticket.text
+    serve_everyone(server, "xa-cu")
+    day = ticket.json()["business_day"]
+    summary = f"/api/v1/sites/xa-cu/reports/summary?period={day}&group_by=service"
+
+    def staff(site: str, role: str, counter: int | None = None):
+        return bearer(
+            server,
+            server_db._write(
+                server.database_url, lambda db: auth.create_token(db, role, f"{site} {role}", counter, site)
+            ),
+        )
+
+    merged_admin, merged_supervisor = staff("xa-moi", "admin"), staff("xa-moi", "supervisor")
+    merged_clerk, other_admin = staff("xa-moi", "counter", 1), staff("phuong-lon", "admin")
+    assert_error(merged_admin.get(summary), 403, "forbidden_site")  # not while it serves: it is its own
+    assert retire(http, "xa-cu", "xa-moi").status_code == 200
+
+    for reader in (merged_admin, merged_supervisor):
+        read = reader.get(summary)
+        assert read.status_code == 200, read.text
+        assert (read.json()["total"]["issued"], read.json()["total"]["served"]) == (1, 1)
+        assert reader.get(f"/api/v1/sites/xa-cu/reports/daily?period={day}").json()["served"] == 1
+        assert reader.get("/api/v1/sites/xa-cu/auth/me").json()["site"] == "xa-moi"
+        for elsewhere in (
+            "/api/v1/sites/xa-cu/reports/live",
+            "/api/v1/sites/xa-cu/admin/setup",
+            "/api/v1/sites/xa-cu/audit",
+        ):
+            assert_error(reader.get(elsewhere), 403, "forbidden_site")
+    assert_error(merged_admin.patch("/api/v1/sites/xa-cu/admin/site", json={"ticker": "x"}), 403, "forbidden_site")
+    assert_error(merged_clerk.get(summary), 403, "forbidden_site")
+    assert_error(other_admin.get(summary), 403, "forbidden_site")
+
+    # merged again later: the site that serves now reads both histories, the one between acts nowhere
+    serve_everyone(server, "xa-moi")
+    assert retire(http, "xa-moi", "phuong-lon").status_code == 200
+    assert other_admin.get(summary).status_code == 200
+    assert other_admin.get(f"/api/v1/sites/xa-moi/reports/summary?period={day}").status_code == 200
+    assert_error(merged_admin.get(summary), 403, "forbidden_site")

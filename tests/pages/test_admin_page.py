@@ -137,7 +137,9 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     _save(admin, "services")
     error = _field(admin, "services", "target_wait_minutes").locator(".field-error")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("target_wait_minutes")
+    # named by the label the form shows, not the API's name of the field
+    expect(error).to_contain_text("Trường “Thời gian chờ mục tiêu (phút)”:")
+    expect(error).not_to_contain_text("target_wait_minutes")
     expect(admin.locator('form[data-form="services"] .saved')).to_have_text("")
     # a range overlapping another service's: named on the range
     admin.click("#panel-services button.new")
@@ -190,7 +192,9 @@ def test_a_clerk_with_a_full_name_and_a_device_token_shown_once_as_a_link_and_a_
         {"username": "lan", "full_name": "Nguyễn Thị Lan", "role": "clerk", "counter": "1", "password": "ngan"},
     )
     _save(admin, "users")
-    expect(_field(admin, "users", "password").locator(".field-error")).to_contain_text("password")
+    expect(_field(admin, "users", "password").locator(".field-error")).to_contain_text(
+        "“Mật khẩu mới (ít nhất 8 ký tự)”"
+    )
     _fill(admin, "users", {"password": "mat-khau-cua-lan"})
     _save(admin, "users")
     _saved(admin, "users")

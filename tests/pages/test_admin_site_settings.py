@@ -31,7 +31,7 @@ def test_an_admin_edits_a_limit_and_finds_it_saved_after_a_reload(new_tab, serve
 
     _input(admin, "limits", "limits.tickets_per_address").fill("nhiều")
     _save(admin, "limits")
-    expect(_error(admin, "limits", "limits.tickets_per_address")).to_contain_text("tickets_per_address")
+    expect(_error(admin, "limits", "limits.tickets_per_address")).to_contain_text("“Số lấy từ một máy (địa chỉ mạng)”")
     _input(admin, "limits", "limits.tickets_per_address").fill("40/minute")
     bookings.fill("3/minute;12/day")
     _input(admin, "limits", "limits.tickets_per_kiosk").fill("off")  # switched off

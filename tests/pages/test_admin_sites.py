@@ -54,3 +54,44 @@ def test_a_supervisor_sees_no_sites_tab(new_tab, server):
     _login(supervisor, server, "giamsat", "supervisor")
     expect(supervisor.locator("#tab-ticker")).to_have_attribute("aria-selected", "true")
     expect(supervisor.locator("#tab-sites")).to_be_hidden()
+
+
+def test_an_admin_removes_a_site_added_by_mistake_and_sends_citizens_only_to_others(new_tab, server, shot):
+    """The sites tab: "Mời công dân đến điểm" offers other serving sites only; a site added by mistake
+    is removed after a second press; one that served is kept, the reason said above the buttons."""
+    admin_token = server.token("admin")
+    for site, name in (("xa-nham", "Xã Thêm Nhầm"), ("xa-cu", "Xã Cũ"), ("xa-da-nghi", "Xã Đã Nghỉ")):
+        assert server.api("POST", "/admin/sites", token=admin_token, json={"id": site, "name": name}).status_code == 201
+    retired = server.api("PATCH", "/admin/sites/xa-da-nghi", token=admin_token, json={"retired": True})
+    assert retired.status_code == 200, retired.text
+    assert server.api("POST", "/sites/xa-cu/tickets", json={"service": "HT"}).status_code == 201
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-sites")
+    remove = admin.locator('#panel-sites form[data-form="sites"] button.delete')
+
+    admin.locator('#panel-sites tr.item[data-key="phuc-la"]').click()
+    expect(remove).to_be_hidden()  # the first site is never removed
+    admin.locator('#panel-sites tr.item[data-key="xa-cu"]').click()
+    offered = _field(admin, "sites", "moved_to").locator("option")
+    expect(offered).to_have_count(3)  # (none), phuc-la, xa-nham: not xa-cu itself, not the retired one
+    assert [o.get_attribute("value") for o in offered.all()] == ["", "phuc-la", "xa-nham"]
+
+    expect(remove).to_have_text("Xoá điểm (thêm nhầm)")
+    remove.click()
+    expect(remove).to_have_text("Bấm lần nữa để xoá hẳn điểm này")
+    remove.click()
+    refusal = admin.locator('#panel-sites form[data-form="sites"] .form-error')
+    expect(refusal).to_contain_text("ngừng hoạt động")  # it served: retire it instead
+    expect(admin.locator('#panel-sites tr.item[data-key="xa-cu"]')).to_have_count(1)
+
+    admin.locator('#panel-sites tr.item[data-key="xa-nham"]').click()
+    expect(remove).to_have_text("Xoá điểm (thêm nhầm)")
+    remove.click()
+    remove.click()
+    expect(admin.locator('#panel-sites tr.item[data-key="xa-nham"]')).to_have_count(0)
+    shot(admin, "admin-site-removed")
+    sites = server.api("GET", "/admin/sites", token=admin_token).json()
+    assert [s["id"] for s in sites] == ["phuc-la", "xa-cu", "xa-da-nghi"]
+    admin.locator('#panel-sites tr.item[data-key="xa-cu"]').click()
+    expect(_field(admin, "sites", "moved_to").locator("option")).to_have_count(2)  # (none), phuc-la

@@ -84,7 +84,7 @@ def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(pag
 
     # all the columns: they scroll inside the frame, the page does not, and the row names stay put
     page.select_option("#view", "full")
-    expect(page.locator("#table thead th")).to_have_count(22)  # the page's full table (the files add two counts)
+    expect(page.locator("#table thead th")).to_have_count(23)  # the page's full table (the files add two counts)
     assert "view=full" in page.url
     assert not fits_sideways(page, "section.table-wrap") and fits_sideways(page, "html")
     page.evaluate("document.querySelector('section.table-wrap').scrollLeft = 10000")

@@ -28,6 +28,19 @@ def add_sites(server) -> None:
         assert made.status_code == 201, made.text
 
 
+def served_one_and_retired(server):
+    """The two sites; the old one served one citizen, then retired to the merged one. Its ticket."""
+    add_sites(server)
+    admin = server.token("admin")
+    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
+    assert issued.status_code == 201, issued.text
+    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
+    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
+    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
+    assert retired.status_code == 200, retired.text
+    return issued
+
+
 def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server_on_a_working_morning, new_tab, shot):
     server = server_on_a_working_morning  # after reopening its first number is 1001: one day, whatever the hour
     add_sites(server)
@@ -109,14 +122,7 @@ def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, 
 
 def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_working_morning, new_tab):
     server = server_on_a_working_morning  # today's comparison: the number served is one day's whatever the hour
-    add_sites(server)
-    admin = server.token("admin")
-    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
-    assert issued.status_code == 201, issued.text
-    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
-    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
-    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
-    assert retired.status_code == 200, retired.text
+    issued = served_one_and_retired(server)
 
     tab = new_tab(viewport={"width": 1366, "height": 900})
     # the comparison's default days (this month to today) follow the browser's clock: the server's day
@@ -138,3 +144,71 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_worki
     expect(tab.locator(".retired-banner")).to_have_count(0)  # a serving site
     tab.goto(server.url + f"/s/{OLD}/dashboard")  # the retired one's, its history read there: said so
     expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
+
+
+ADDRESS = "Số 1 Quang Trung, xã Phú Mới"
+
+
+def test_the_merged_sites_address_set_in_its_admin_page_is_shown_where_citizens_are_sent_there(server, new_tab, phone):
+    """The merged site's own admin page sets its street address ("Địa chỉ"); the retired commune's open
+    kiosk and lobby screen and its booking page say it beside the merged site's name, at once."""
+    add_sites(server)
+    retired = server.api(
+        "PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": True, "moved_to": MERGED}
+    )
+    assert retired.status_code == 200, retired.text
+    kiosk = new_tab(viewport={"width": 1080, "height": 1920})
+    kiosk.goto(server.url + f"/s/{OLD}/kiosk/kiosk-1")
+    lobby = new_tab(viewport={"width": 1920, "height": 1080})
+    lobby.goto(server.url + f"/s/{OLD}/display/lobby")
+    notice = kiosk.locator("#closed")
+    expect(notice).to_contain_text("Mời Ông/Bà đến Xã Phú Mới để được phục vụ", timeout=15_000)
+    expect(notice).not_to_contain_text("địa chỉ")
+
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    server.add_user("quantri", "mat-khau-quan-tri", "admin")
+    admin.goto(server.url + f"/s/{MERGED}/admin")
+    admin.fill("#username", "quantri")
+    admin.fill("#password", "mat-khau-quan-tri")
+    admin.click("#login-button")
+    expect(admin.locator("body")).to_have_attribute("data-ready", "1")
+    admin.click("#tab-hours")
+    expect(_field(admin, "hours", "address")).to_contain_text("Địa chỉ")
+    _fill(admin, "hours", {"address": ADDRESS})
+    _save(admin, "hours")
+    _saved(admin, "hours")
+
+    expect(notice).to_contain_text(f"Mời Ông/Bà đến Xã Phú Mới (địa chỉ: {ADDRESS}) để được phục vụ", timeout=5_000)
+    expect(notice).to_contain_text(f"Please go to Xã Phú Mới ({ADDRESS})")
+    expect(lobby.locator("#retired")).to_contain_text(f"(địa chỉ: {ADDRESS})", timeout=5_000)
+    phone.goto(server.url + f"/s/{OLD}/book")
+    expect(phone.locator("#step-service")).to_contain_text(f"Mời Ông/Bà đặt lịch tại: Xã Phú Mới ({ADDRESS})")
+    sites = {s["id"]: s for s in server.api("GET", "/admin/sites", token=server.token("admin")).json()}
+    assert sites[MERGED]["address"] == ADDRESS
+
+
+def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(server_on_a_working_morning, new_tab):
+    """Signed in at the merged site, its supervisor opens the retired commune's reports page and reads its
+    figures (the retired site's own accounts act nowhere any more)."""
+    server = server_on_a_working_morning  # the number served is today's, whatever the hour
+    issued = served_one_and_retired(server)
+    made = server.api(
+        "POST",
+        f"/sites/{MERGED}/admin/users",
+        token=server.token("admin"),
+        json={"username": "moi.giamsat", "password": "mat-khau-giam-sat", "role": "supervisor"},
+    )
+    assert made.status_code == 201, made.text
+
+    tab = new_tab(viewport={"width": 1366, "height": 900})
+    tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
+    tab.goto(server.url + f"/s/{MERGED}/reports")
+    tab.fill("#username", "moi.giamsat")
+    tab.fill("#password", "mat-khau-giam-sat")
+    tab.click("#login-button")
+    expect(tab.locator("#work")).to_be_visible()
+    tab.goto(server.url + f"/s/{OLD}/reports")
+    expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
+    expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
+    expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
+    expect(tab.locator("#table")).to_contain_text("Tư pháp - Hộ tịch")

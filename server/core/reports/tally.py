@@ -22,7 +22,19 @@ from base64 import b64decode, b64encode
 from bisect import bisect_left
 from itertools import chain
 
-from .tickets import DONE, EXPIRED, LEVEL_AT, LEVEL_CODES, LEVELS, NO_SHOW, ORIGIN_AT, STATUS_AT, TRANSFERRED_AT, Alike
+from .tickets import (
+    CANCELLED,
+    DONE,
+    EXPIRED,
+    LEVEL_AT,
+    LEVEL_CODES,
+    LEVELS,
+    NO_SHOW,
+    ORIGIN_AT,
+    STATUS_AT,
+    TRANSFERRED_AT,
+    Alike,
+)
 
 MICROS = 1_000_000
 WINDOW = 2048  # values picked out of the runs and sorted, once the rank is known to lie among them
@@ -382,27 +394,18 @@ def pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+# a row's counts, in the order kept figures hold them (kept.py FORMAT)
+COUNTS = tuple("issued called served no_show transferred not_called expired cancelled met early late".split())
+
+
 class Tally:
     """The figures of one row while they are counted."""
 
-    __slots__ = (
-        "issued",
-        "called",
-        "served",
-        "no_show",
-        "transferred",
-        "not_called",
-        "expired",
-        "waits",
-        "met",
-        "early",
-        "late",
-        "service_times",
-        "ratings",
-    )
+    __slots__ = (*COUNTS, "waits", "service_times", "ratings")
 
     def __init__(self):
         self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = self.expired = 0
+        self.cancelled = 0
         self.met = self.early = self.late = 0
         self.waits = Times()
         self.service_times = Times()
@@ -421,7 +424,7 @@ class Tally:
         """What belongs where the tickets were issued: issued, called, their waits, transferred."""
         self.issued += alike.count
         self.called += len(alike.waits)
-        if profile[STATUS_AT] != EXPIRED:  # those the day ended on are counted apart
+        if profile[STATUS_AT] not in (EXPIRED, CANCELLED):  # those the day ended on, and cancelled, apart
             self.not_called += alike.count - len(alike.waits)
         self.add_waits(alike.waits, target_seconds)
         if profile[TRANSFERRED_AT]:
@@ -433,7 +436,7 @@ class Tally:
         self.add_ratings(alike, profile)
 
     def add_end(self, alike: Alike, profile: tuple) -> None:
-        """Served and their service times, no-shows, expired at the end of the day."""
+        """Served and their service times, no-shows, expired at the end of the day, remote numbers cancelled."""
         status = profile[STATUS_AT]
         if status == DONE:
             self.served += alike.count  # those ended by "next" without a start have no service time
@@ -442,6 +445,8 @@ class Tally:
             self.no_show += alike.count
         elif status == EXPIRED:
             self.expired += alike.count
+        elif status == CANCELLED:
+            self.cancelled += alike.count
 
     def add_ratings(self, alike: Alike, profile: tuple) -> None:
         if profile[LEVEL_AT]:
@@ -460,6 +465,7 @@ class Tally:
             "transferred": self.transferred,
             "not_called": self.not_called if with_issued else None,
             "expired": self.expired if with_issued else None,
+            "cancelled": self.cancelled if with_issued else None,
             "wait": describe(self.waits),
             "target_met": self.met,
             "target_met_pct": pct(self.met, len(self.waits)),
@@ -476,9 +482,6 @@ def row_of(rows: dict, key) -> Tally:
     if tally is None:
         tally = rows[key] = Tally()
     return tally
-
-
-COUNTS = ("issued", "called", "served", "no_show", "transferred", "not_called", "expired", "met", "early", "late")
 
 
 def add_tally(total: Tally, other: Tally) -> None:

@@ -42,6 +42,8 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
     ]
     if s.get("expired"):
         parts.append(translate("report_text_expired", language, expired=number(s["expired"])))
+    if s.get("cancelled"):
+        parts.append(translate("report_text_cancelled", language, cancelled=number(s["cancelled"])))
     if s["wait_avg"] is not None:
         parts.append(
             translate(

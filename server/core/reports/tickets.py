@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-from sqlalchemy import Float, case, cast, column, func, inspect, literal, null, select, table
+from sqlalchemy import Float, and_, case, cast, column, func, inspect, literal, null, select, table
 from sqlalchemy.engine import Connection
 
 from .. import models as m
@@ -35,7 +35,7 @@ LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
 ACTION_KINDS = ("called", "finished", "no_show", "transferred")
 # statuses, rating levels and event kinds are read as small numbers: a year's report then makes
 # no string object per ticket or event (Python keeps one copy of each small int)
-DONE, NO_SHOW, EXPIRED = 1, 2, 3  # any other status (waiting, called, serving) reads as 0
+DONE, NO_SHOW, EXPIRED, CANCELLED = 1, 2, 3, 4  # any other status (waiting, called, serving) reads as 0
 STATUS_CODES = {"done": DONE, "no_show": NO_SHOW, "expired": EXPIRED}
 LEVEL_CODES = {level: code for code, level in enumerate(LEVELS, start=1)}  # no rating reads as 0
 CALLED, FINISHED, MARKED_NO_SHOW, TRANSFERRED = range(len(ACTION_KINDS))  # in the order of ACTION_KINDS
@@ -160,6 +160,24 @@ def _times(conn) -> tuple:
     )
 
 
+def status_code():
+    """A ticket's status as its code. A remote number whose booking was cancelled (by its holder, or
+    its site retired: bookings/ending.py) has the ticket status "expired", as one the day ended on:
+    it reads as CANCELLED. Its booking is looked up only for such a ticket, by the site and day
+    (ix_bookings_site_day)."""
+    B = m.bookings.c
+    cancelled = (
+        select(B.id)
+        .where(B.site_id == T.c.site_id, B.business_day == T.c.business_day, B.ticket_id == T.c.id)
+        .where(B.status == "cancelled")
+        .exists()
+    )
+    return case(
+        (and_(T.c.status == "expired", T.c.origin == "remote", cancelled), CANCELLED),
+        else_=case(STATUS_CODES, value=T.c.status, else_=0),
+    )
+
+
 def read_tickets(conn, site, period: Period, *extra) -> list[tuple]:
     """The period's tickets as (wait s | None, service s | None, *extra, *profile)."""
     rated = has_ratings(conn)
@@ -168,7 +186,7 @@ def read_tickets(conn, site, period: Period, *extra) -> list[tuple]:
         *extra,
         T.c.origin_service_id,
         T.c.service_id,
-        case(STATUS_CODES, value=T.c.status, else_=0),
+        status_code(),
         case((T.c.transfers > 0, 1), else_=0),
         case(LEVEL_CODES, value=RATINGS.c.level, else_=0) if rated else literal(0),
     ]

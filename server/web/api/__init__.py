@@ -111,13 +111,22 @@ def current_principal() -> Principal | None:
     if principal is not None:
         if principal.token_id is None:
             require_csrf()  # the session cookie alone never changes anything (server/web/api/csrf.py)
-        may_use_site(principal, state().site)
+        may_use_site(principal, state().site, reading_history=_reading_history())
         if request.method not in READING_METHODS:
             refuse_province_write(principal)
     return principal
 
 
 READING_METHODS = ("GET", "HEAD", "OPTIONS")
+# a retired site's reports, which the site it was merged into reads too (auth.may_use_site), and who
+# reads them (the reports page asks first)
+HISTORY_PATHS = frozenset(
+    ("/api/v1/reports/summary", "/api/v1/reports/peak-hours", "/api/v1/reports/daily", "/api/v1/reports/periods")
+)
+
+
+def _reading_history() -> bool:
+    return request.method in READING_METHODS and (request.path in HISTORY_PATHS or request.path == "/api/v1/auth/me")
 
 
 def _signed_in() -> Principal | None:

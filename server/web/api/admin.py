@@ -533,6 +533,7 @@ def SiteChange():
         name: str | None = Field(default=None, min_length=1, max_length=200)
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
+        address: str | None = Field(default=None, min_length=1, max_length=200)  # its street address; null: none
         retired: StrictBool = None  # communes merged: it serves nobody from now on (sites.py); null refused
         moved_to: str | None = Field(default=None, min_length=1, max_length=32)  # where its citizens go
 
@@ -605,3 +606,20 @@ def admin_change_a_site(site_id: str):
     if runtime.config.site.retired:  # its bookings cancelled and its counters closed now, not at the next lapse round
         wind_up_retired(app_state, site_id)
     return jsonify(view)
+
+
+@bp.delete("/admin/sites/<site_id>")
+def admin_remove_a_site(site_id: str):
+    """A site added by mistake, which never served anybody, removed with what was made for it
+    (sites.remove_site says when it may be); this process stops serving it at once, the others
+    within a second."""
+    principal = _installation_admin()
+    app_state = state()
+
+    def action(conn, _site):
+        with _session(conn) as db:
+            return sites.remove_site(db, site_id, actor=principal.actor)
+
+    app_state.write(action)
+    live_setup.forget_site(app_state, site_id)
+    return "", 204

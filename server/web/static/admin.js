@@ -34,8 +34,9 @@
   function serviceOptions() { return data.setup.services.map(function (s) { return {value: s.code, text: s.code + " – " + s.name.vi}; }); }
   function counterOptions() { return data.setup.counters.map(function (c) { return {value: c.number, text: c.name || String(c.number)}; }); }
   function printerOptions() { return data.setup.printers.map(function (p) { return {value: p.id, text: p.id}; }); }
-  function servingSiteOptions() {
-    return (data.sites || []).filter(function (site) { return !site.retired; })
+  /** Where a retired site may send its citizens: another site that serves (``item``: the site in the form). */
+  function servingSiteOptions(item) {
+    return (data.sites || []).filter(function (site) { return !site.retired && !(item && site.id === item.id); })
       .map(function (site) { return {value: site.id, text: site.id + " — " + site.name}; });
   }
   function kioskOptions() { return data.setup.kiosks.map(function (k) { return {value: k.id, text: k.id}; }); }
@@ -132,6 +133,7 @@
     hours: [
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
       {path: "place", kind: "text", label: "admin_f_place", hint: "admin_h_place"},
+      {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true},
       // site.languages: Vietnamese always; English offered at one tap on the citizens' pages, or not
       {path: "languages", kind: "english", label: "admin_f_english", hint: "admin_h_english"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
@@ -146,6 +148,7 @@
       {path: "id", kind: "text", label: "admin_f_site_id", key: true},
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
       {path: "timezone", kind: "text", label: "admin_f_timezone"},
+      {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true, only: "change"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
       {path: "hours.close", kind: "time", label: "admin_f_close"},
       {path: "hours.days", kind: "days", label: "admin_f_days"},
@@ -361,7 +364,8 @@
       savedTimer = setTimeout(function () { saved.textContent = ""; delete saved.dataset.t; }, SAVED_MS);
     }
 
-    /** The control an API error names: "name.vi", "numbers" (its first part), "site.hours.close", "services[0]". */
+    /** The control an API error names: "name.vi", "numbers" (its first part), "site.hours.close", "services[0]";
+     *  ``own``: the error is about that control's value (or a part of it), not about a group it is in. */
     function controlFor(name) {
       if (!name) return null;
       const names = [name, name.replace(/^site\.hours\./, ""), name.replace(/^site\./, ""),
@@ -373,9 +377,9 @@
             if (!best || path.length > best.length) best = path;
           }
         });
-        if (best) return controls[best];
+        if (best) return {control: controls[best], own: true};
         const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
-        if (inside) return controls[inside];
+        if (inside) return {control: controls[inside], own: false};
       }
       return null;
     }
@@ -399,12 +403,19 @@
       return mode === "create" ? withoutNulls(body) : body;
     }
 
-    /** ``message``: a text, or a refused call's answer, said in the page's language after each switch too. */
+    /** ``message``: a text, or a refused call's answer, said in the page's language after each switch too.
+     *  A problem of one field is said with the label the form shows for it ("Số bắt đầu"), not the API's
+     *  name of it ("numbers.start"); of a group of fields, or of none on the form, as the API says it. */
     function showError(name, message) {
-      const control = controlFor(name);
+      const found = controlFor(name);
+      const control = found && found.control;
       const node = control ? control.error : formError;
+      const problem = typeof message === "string" ? null : QK.errorTexts(message, "problem");
       if (typeof message === "string") QK.sayText(node, message);
-      else QK.sayError(node, message);
+      else if (found && found.own && problem) {
+        const label = control.field.label;
+        QK.say(node, "admin_invalid_field", {field: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")}, problem: problem});
+      } else QK.sayError(node, message);
       node.hidden = false;
       if (control) {
         control.wrap.classList.add("invalid");
@@ -423,6 +434,7 @@
         status(null);
         fields.forEach(function (field) {
           const control = controls[field.path];
+          if (control.refill) control.refill(item);
           control.set(item ? get(item, field.path) : undefined);
           const keyLocked = field.key && mode === "change";
           // (``unless``: a flag of the item that leaves the field out, e.g. the first site is never retired)
@@ -508,12 +520,17 @@
     } else {
       if (field.kind === "select") {
         input = el("select");
-        if (field.blank) input.appendChild(labelled("option", null, "admin_none")).value = "";
-        field.options().forEach(function (option) {
-          const choice = option.key ? labelled("option", null, option.key) : el("option", null, option.text);
-          choice.value = String(option.value);
-          input.appendChild(choice);
-        });
+        // drawn again at each fill: the options may depend on the item in the form (not a site itself)
+        api.refill = function (item) {
+          input.replaceChildren();
+          if (field.blank) input.appendChild(labelled("option", null, "admin_none")).value = "";
+          field.options(item).forEach(function (option) {
+            const choice = option.key ? labelled("option", null, option.key) : el("option", null, option.text);
+            choice.value = String(option.value);
+            input.appendChild(choice);
+          });
+        };
+        api.refill(null);
       } else if (field.kind === "textarea" || field.kind === "lines" || field.kind === "headers") {
         input = el("textarea");
         input.rows = 3;
@@ -768,7 +785,8 @@
       form.fill(item || null, item ? "change" : "create");
       right.hidden = false;
       say(title, item ? "admin_editing" : "admin_adding", {item: item ? String(item[key]) : ""});
-      remove.hidden = !item || !isAdmin() || section === "users" || section === "sites";
+      // a site added by mistake may go (the server says why one may not); never the first
+      remove.hidden = !item || !isAdmin() || section === "users" || (section === "sites" && !!item.first);
       testPrint.hidden = section !== "printers" || !item || !isAdmin();
       disarm(remove);
       drawList();
@@ -809,11 +827,12 @@
       });
     });
 
-    onSecondPress(remove, "admin_delete", function () {
+    const removing = section === "sites" ? ["admin_site_remove", "admin_site_remove_confirm"] : ["admin_delete"];
+    onSecondPress(remove, removing[0], function () {
       send("DELETE", API + section + "/" + encodeURIComponent(chosen), undefined, form, function () {
         return reload().then(function () { chosen = null; right.hidden = true; drawList(); });
       });
-    });
+    }, removing[1]);
 
     drawList();
     right.hidden = true;
@@ -1149,12 +1168,12 @@
 
   // --- saving -------------------------------------------------------------------------------
   /** Deleting or revoking asks for a second press within a few seconds (a dialog box would not do on a touch screen). */
-  function onSecondPress(button, key, action) {
+  function onSecondPress(button, key, action, confirmKey) {
     button._label = key;
     button.addEventListener("click", function () {
       if (button.dataset.armed) { disarm(button); action(); return; }
       button.dataset.armed = "1";
-      say(button, "admin_delete_confirm");
+      say(button, confirmKey || "admin_delete_confirm");
       button._disarm = setTimeout(function () { disarm(button); }, DELETE_CONFIRM_MS);
     });
   }

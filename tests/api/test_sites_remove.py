@@ -1,0 +1,175 @@
+"""Removing a site added by mistake, on a real server over HTTP: DELETE /api/v1/admin/sites/{id} and
+`queuekiosk site remove ID`. Only a site that never served anybody goes, with what was made for it
+(its setup, its disabled accounts and revoked tokens, its webhooks, its audit log); the first site, one
+with numbers or bookings (retire it instead), one a retired site sends its citizens to, and one whose
+accounts still work are refused, saying why. Every process stops serving it: its addresses answer 404
+and its open pages are disconnected.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import socketio
+from api_helpers import assert_error
+from faked_clock import on_a_working_morning
+from test_sites import SiteClient
+
+HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+MISTAKE = {"id": "xa-nham", "name": "Xã Thêm Nhầm", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
+OTHER = {"id": "xa-khac", "name": "Xã Khác", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
+
+
+def bearer(server, value: str):
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {value}"
+    return http
+
+
+def until(check, seconds: float = 5.0):
+    """``check()`` until it is true (a process follows the saved setup within a second)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.1)
+
+
+def made_by_mistake(server, http) -> dict:
+    """A site added and set up a little: an account, a device token, a webhook, a changed setting."""
+    assert http.post("/api/v1/admin/sites", json=MISTAKE).status_code == 201
+    here = "/api/v1/sites/xa-nham/admin"
+    user = http.post(f"{here}/users", json={"username": "nham.lan", "password": "pw-12345678", "role": "clerk"})
+    assert user.status_code == 201, user.text
+    token = http.post(f"{here}/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"})
+    assert token.status_code == 201, token.text
+    hook = http.post(f"{here}/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["ticket.issued"]})
+    assert hook.status_code == 201, hook.text
+    assert http.patch(f"{here}/site", json={"ticker": "Chào mừng"}).status_code == 200
+    return {"token": token.json()}
+
+
+def removal_works(server, http) -> None:
+    """The removal of a mistaken site, refused while its accounts work, as a user of /admin sees it."""
+    made = made_by_mistake(server, http)
+    kiosk = SiteClient(server.url, "xa-nham").connect(auth={"token": made["token"]["token"]})
+    try:
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        said = assert_error(http.delete("/api/v1/admin/sites/xa-nham"), 409, "site_remove_accounts")
+        assert "nham.lan" in said["message"] and "(kiosk)" in said["message"], said
+        assert "/s/xa-nham/admin" in said["message"], said
+        here = "/api/v1/sites/xa-nham/admin"
+        assert http.patch(f"{here}/users/nham.lan", json={"active": False}).status_code == 200
+        assert http.delete(f"{here}/tokens/{made['token']['id']}").status_code in (200, 204)
+
+        removed = http.delete("/api/v1/admin/sites/xa-nham")
+        assert removed.status_code == 204, removed.text
+        assert "xa-nham" not in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
+        assert_error(
+            server.session().post("/api/v1/sites/xa-nham/tickets", json={"service": "HT"}), 404, "site_unknown"
+        )
+        assert server.session().get("/s/xa-nham/kiosk/kiosk-1").status_code == 404
+        until(lambda: kiosk.disconnects >= 1)  # its open page is not left watching a site that is gone
+        events = http.get("/api/v1/audit").json()["events"]  # the installation's (first site's) audit log
+        gone = next(e for e in events if e["kind"] == "site_removed")
+        assert gone["detail"]["site_id"] == "xa-nham" and gone["detail"]["name"] == "Xã Thêm Nhầm", gone
+    finally:
+        kiosk.close()
+    refused = SiteClient(server.url, "xa-nham")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        refused.connect()
+    assert [r["data"]["code"] for r in refused.refusals] == ["site_unknown"], refused.refusals
+
+    # the id and the login name are free again: the site added anew starts afresh
+    assert http.post("/api/v1/admin/sites", json=MISTAKE).status_code == 201
+    again = server.session().post("/api/v1/sites/xa-nham/tickets", json={"service": "HT"})
+    assert again.status_code == 201 and again.json()["number"] == 1001, again.text
+    user = http.post(
+        "/api/v1/sites/xa-nham/admin/users", json={"username": "nham.lan", "password": "pw-12345678", "role": "clerk"}
+    )
+    assert user.status_code == 201, user.text
+    assert http.get("/api/v1/sites/xa-nham/admin/webhooks").json()["webhooks"] == []
+
+
+@pytest.fixture
+def admin(live_server, tmp_path):
+    server = live_server(env=on_a_working_morning(tmp_path / "clock"))
+    yield server, bearer(server, server.token("admin"))
+
+
+def test_a_site_added_by_mistake_is_removed_with_what_was_made_for_it(admin):
+    removal_works(*admin)
+
+
+def test_a_site_that_served_or_is_needed_is_kept_saying_why(admin):
+    server, http = admin
+    for site in (MISTAKE, OTHER):
+        assert http.post("/api/v1/admin/sites", json=site).status_code == 201
+    first = http.get("/api/v1/admin/sites").json()[0]
+    said = assert_error(http.delete(f"/api/v1/admin/sites/{first['id']}"), 409, "site_remove_first")
+    assert "điểm đầu tiên" in said["message"], said
+    assert_error(http.delete("/api/v1/admin/sites/no-such-site"), 404, "site_unknown")
+
+    # a number given there: its history stays; retiring is the way
+    citizen = server.session()
+    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
+    said = assert_error(http.delete("/api/v1/admin/sites/xa-khac"), 409, "site_remove_served")
+    assert "1 số" in said["message"] and "ngừng hoạt động" in said["message"], said
+    english = http.delete("/api/v1/admin/sites/xa-khac", headers={"Accept-Language": "en"})
+    assert "retire it instead" in english.json()["error"]["message"], english.text
+    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201  # still serves
+
+    # a retired site sends its citizens there
+    keypad = bearer(server, server.token("counter", 1))
+    while keypad.post("/api/v1/sites/xa-khac/counters/1/next").status_code == 200:
+        assert keypad.post("/api/v1/sites/xa-khac/counters/1/finish").status_code == 200
+    assert http.patch("/api/v1/admin/sites/xa-khac", json={"retired": True, "moved_to": "xa-nham"}).status_code == 200
+    said = assert_error(http.delete("/api/v1/admin/sites/xa-nham"), 409, "site_remove_moved_to")
+    assert "“Xã Khác”" in said["message"], said
+    assert citizen.post("/api/v1/sites/xa-nham/tickets", json={"service": "HT"}).status_code == 201
+
+    # nobody but the installation's admin
+    own = http.post("/api/v1/sites/xa-nham/admin/tokens", json={"role": "admin", "name": "nham admin"}).json()
+    site_admin = bearer(server, own["token"])
+    assert_error(site_admin.delete("/api/v1/admin/sites/xa-nham"), 403, "forbidden_site")
+    assert_error(site_admin.delete("/api/v1/sites/xa-nham/admin/sites/xa-nham"), 403, "sites_installation_admin_only")
+    supervisor = bearer(server, server.token("supervisor"))
+    assert_error(supervisor.delete("/api/v1/admin/sites/xa-nham"), 403, "forbidden_role")
+    assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} >= {"xa-nham", "xa-khac"}
+
+
+def test_a_site_removed_by_the_command_goes_from_the_running_server(admin):
+    server, http = admin
+    for site in (MISTAKE, OTHER):
+        assert http.post("/api/v1/admin/sites", json=site).status_code == 201
+    citizen = server.session()
+    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
+    refused = server.cli("site", "remove", "xa-khac", check=False)
+    assert refused.returncode != 0 and "điểm chưa bị xoá" in refused.stderr, refused.stderr
+    assert "retire it instead" in refused.stderr, refused.stderr
+
+    kiosk = SiteClient(server.url, "xa-nham").connect()
+    try:
+        assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        removed = server.cli("site", "remove", "xa-nham")
+        assert "đã xoá điểm xa-nham" in removed.stderr and "site xa-nham removed" in removed.stderr
+        assert not any(line.startswith("xa-nham\t") for line in server.cli("site", "list").stdout.splitlines())
+        # the running server follows within a second: its addresses are gone, its open page disconnected
+        until(lambda: citizen.post("/api/v1/sites/xa-nham/tickets", json={"service": "HT"}).status_code == 404)
+        until(lambda: kiosk.disconnects >= 1)
+    finally:
+        kiosk.close()
+    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
+    events = http.get("/api/v1/audit").json()["events"]
+    assert next(e for e in events if e["kind"] == "site_removed")["by"] == "command line"
+
+
+@pytest.mark.postgres
+def test_removing_a_site_on_postgresql(pg_url, live_server, tmp_path):
+    """The same on PostgreSQL, whose foreign keys hold every row of the site."""
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    http = bearer(server, server.token("admin"))
+    removal_works(server, http)
+    assert http.post("/api/v1/admin/sites", json=OTHER).status_code == 201
+    assert server.session().post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
+    assert_error(http.delete("/api/v1/admin/sites/xa-khac"), 409, "site_remove_served")

@@ -1,0 +1,134 @@
+"""A remote number ("lấy số từ xa") cancelled before its holder came is counted in the summary as
+cancelled, not as a number the day ended on ("hết hạn cuối ngày"): its ticket is "expired" like one
+the day ended on, and only its booking tells them apart. Hypothesis: for any mix of walk-ins, remote
+numbers cancelled, lapsed or checked in and numbers left waiting at the day's end, the summary's
+counts are those of the tickets and bookings themselves, and issued = called + not called + expired
++ cancelled; on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from queuekiosk.server.core import bookings as bk
+from queuekiosk.server.core import engine as q
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core import periods, reports
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+KEY = b"test person key"
+FIRST_DAY = dt.date(2026, 11, 2)  # a Monday; each example takes the next day
+T, B = m.tickets.c, m.bookings.c
+FATES = ("walk_in", "cancelled", "lapsed", "checked_in", "left_waiting")
+
+
+def morning(day: dt.date, minute: int = 0) -> dt.datetime:
+    """08:00 (plus ``minute``) of ``day`` there, as the naive UTC the engine keeps."""
+    local = dt.datetime.combine(day, dt.time(8, 0), ZONE) + dt.timedelta(minutes=minute)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def live_a_day(db, day: dt.date, fates: list[str], phones) -> None:
+    """Each citizen of ``fates`` comes (or not) as it says; counter 1 serves the checked-in ones; the
+    next morning the day ends (what waits expires, what was not checked in lapsed at its deadline)."""
+    site = db.site
+    counter = q.Actor()
+    for i, fate in enumerate(fates):
+        now = morning(day, i)
+        if fate == "walk_in":
+            db.run(q.issue, "HT", now=now, check_hours=False)
+            continue
+        taken = db.run(bk.take_remote, "HT", f"Người {i}", next(phones), None, KEY, now=now, check_hours=False)
+        code = taken.ticket["code"]
+        if fate == "cancelled":
+            db.run(bk.cancel, code, now=now + dt.timedelta(seconds=30))
+        elif fate in ("checked_in", "left_waiting"):
+            db.run(bk.check_in, KEY, code=code, now=now + dt.timedelta(seconds=30), check_hours=False)
+            if fate == "checked_in":
+                called = db.run(q.call_next, 1, counter, now=now + dt.timedelta(seconds=40))
+                assert called.ticket is not None
+                db.run(q.finish, 1, counter, now=now + dt.timedelta(seconds=50))
+    evening = morning(day) + dt.timedelta(hours=12)
+    db.run(bk.lapse_overdue, now=evening)
+    db.run(q.expire_past_days, now=morning(day + dt.timedelta(days=1)) - dt.timedelta(hours=7))
+    assert site is db.site
+
+
+def truth(db, day: dt.date) -> dict:
+    """What the tickets and bookings of ``day`` themselves say."""
+    with db.Session() as session:
+        of_day = (T.site_id == db.site.id, T.business_day == day)
+        cancelled = session.scalar(
+            select(func.count())
+            .select_from(m.tickets.join(m.bookings, B.ticket_id == T.id))
+            .where(*of_day, B.status == "cancelled")
+        )
+        expired = session.scalar(select(func.count()).where(*of_day, T.status == "expired"))
+        return {
+            "issued": session.scalar(select(func.count()).where(*of_day)),
+            "served": session.scalar(select(func.count()).where(*of_day, T.status == "done")),
+            "cancelled": cancelled,
+            "expired": expired - cancelled,  # the day ended on them, or they lapsed unclaimed
+        }
+
+
+def summary_of(db, day: dt.date) -> dict:
+    with db.Session() as session:
+        period = periods.named_period(day.isoformat(), ZONE)
+        return reports.summary(session, db.site, period, "service", now=morning(day + dt.timedelta(days=3)))
+
+
+def check_day(db, day: dt.date, fates: list[str], phones) -> None:
+    live_a_day(db, day, fates, phones)
+    total = summary_of(db, day)["total"]
+    expected = truth(db, day)
+    assert {key: total[key] for key in expected} == expected, (fates, total)
+    assert total["issued"] == total["called"] + total["not_called"] + total["expired"] + total["cancelled"]
+    assert total["cancelled"] == fates.count("cancelled")
+
+
+def new_phones():
+    return (f"09{n:08d}" for n in itertools.count(10_000_000))
+
+
+def test_a_cancelled_remote_number_is_counted_as_cancelled_not_expired(make_queue, config):
+    db = make_queue(config)
+    day = FIRST_DAY
+    check_day(db, day, ["walk_in", "cancelled", "cancelled", "lapsed", "checked_in", "left_waiting"], new_phones())
+    total = summary_of(db, day)["total"]
+    assert (total["cancelled"], total["expired"], total["not_called"]) == (2, 3, 0), (
+        total
+    )  # (counter 1 served the walk-in, first in line)
+    with db.Session() as session:
+        daily = reports.daily_summary(
+            session, db.site, periods.named_period(day.isoformat(), ZONE), now=morning(day + dt.timedelta(days=3))
+        )
+    assert daily["cancelled"] == 2 and "2 số lấy từ xa đã được hủy" in daily["text"], daily["text"]
+    assert "3 lượt hết hạn cuối ngày" in daily["text"], daily["text"]
+
+
+def test_the_summary_counts_what_the_tickets_and_bookings_say(make_queue, config):
+    db = make_queue(config)
+    days, phones = itertools.count(), new_phones()
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(FATES), max_size=8))
+    def any_day(fates):
+        check_day(db, FIRST_DAY + dt.timedelta(days=next(days)), fates, phones)
+
+    any_day()
+
+
+@pytest.mark.postgres
+def test_the_summary_counts_cancelled_numbers_on_postgresql(make_queue, config, migrated_pg_url):
+    db = make_queue(config, migrated_pg_url)
+    phones = new_phones()
+    check_day(db, FIRST_DAY, ["cancelled", "walk_in", "lapsed"], phones)
+    check_day(db, FIRST_DAY + dt.timedelta(days=1), ["cancelled", "checked_in", "left_waiting", "cancelled"], phones)
