@@ -168,6 +168,10 @@
     const waited = ticket.called_at && ticket.issued_at ? (Date.parse(ticket.called_at) - Date.parse(ticket.issued_at)) / 1000 : since(ticket.issued_at);
     $("waited").textContent = duration(waited);
     $("service-timer").textContent = duration(since(ticket.started_at || ticket.last_called_at || ticket.called_at));
+    // a number only called is not yet served: its clock says so (reports count it from the call if never started)
+    const label = $("service-timer-label");
+    const key = ticket.status === "called" ? "console_since_called" : "console_service_time";
+    if (label.dataset.bi !== key) QK.sayBi(label, key);
   }
 
   function allowed(action) {
