@@ -48,6 +48,8 @@ def test_the_province_compares_two_commune_centres(new_tab, server_on_a_working_
     expect(tan_phu.locator("th a").first).to_have_attribute("href", "/s/xa-tan-phu/reports")  # its own reports
     expect(tan_phu.locator("td").nth(0)).to_have_text("3")  # issued
     expect(tan_phu.locator("td").nth(1)).to_have_text("1")  # served
+    expect(section.locator("thead th").nth(3)).to_have_text("Chờ trung bình (phút)")  # a wait says its unit
+    expect(section.locator("thead th").nth(4)).to_have_text("Chờ 90% (phút)")
     expect(section.locator('tr[data-site="xa-phu-my"] td').nth(0)).to_have_text("1")
     expect(section.locator("tfoot tr.total th")).to_have_text("Toàn tỉnh")
     expect(section.locator("tfoot tr.total td").nth(0)).to_have_text("4")

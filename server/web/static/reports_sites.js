@@ -12,11 +12,12 @@
   function minutes(seconds) { return seconds === null || seconds === undefined ? "–" : QK.number(seconds / 60, 1); }
   function share(value) { return value === null || value === undefined ? "–" : QK.number(value, 1) + " %"; }
 
+  // the waits' columns say their unit, as the site's own report and `queuekiosk site compare` do
   const COLUMNS = [
     ["sup_sites_issued", function (r) { return QK.number(r.issued, 0); }],
     ["sup_sites_served", function (r) { return QK.number(r.served, 0); }],
-    ["sup_sites_wait_avg", function (r) { return minutes(r.wait.avg); }],
-    ["sup_sites_wait_p90", function (r) { return minutes(r.wait.p90); }],
+    ["report_col_wait_avg", function (r) { return minutes(r.wait.avg); }],
+    ["report_col_wait_p90", function (r) { return minutes(r.wait.p90); }],
     ["sup_sites_target", function (r) { return share(r.target_met_pct); }],
     ["sup_sites_satisfied", function (r) { return share(r.ratings.satisfied_pct); }],
     ["sup_sites_bookings", function (r) { return QK.number(r.bookings.booked, 0); }],
