@@ -16,6 +16,8 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
+TEST_PERSON_KEY = "test-person-key-shared-by-every-test-server"  # every test server's (conftest.py)
+
 
 def issue(http, service: str, **extra) -> dict:
     """Take a ticket through the API; it must be accepted."""
@@ -92,6 +94,7 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
         QUEUEKIOSK_CONFIG=str(folder / "config.yaml"),
         QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
         QUEUEKIOSK_IGNORE_HOURS="1",
+        QUEUEKIOSK_PERSON_KEY=TEST_PERSON_KEY,  # as every test server's (conftest.py)
         **settings,
     )
     log_path = folder / "gunicorn.log"

@@ -50,3 +50,9 @@ def test_gunicorn_serves_the_centre(gunicorn_server):
     while not list((folder / "instance" / "printed").glob(f"{ticket['display']}-job*.png")):
         assert time.monotonic() < deadline, "the ticket was not printed"
         time.sleep(0.1)
+
+
+def test_the_loopback_warning_names_the_port_gunicorn_listens_on(gunicorn_server):
+    url, folder, _env = gunicorn_server
+    warning = [line for line in (folder / "gunicorn.log").read_text().splitlines() if "phones cannot open" in line]
+    assert warning and f"point to {url}," in warning[0], warning  # not http://127.0.0.1:8000
