@@ -82,7 +82,6 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     start on a new machine needs: the instance folder written, the person key made (not at a
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
     process of the installation. StartRefused says what is wrong; a ConfigError is config.yaml's."""
-    from ..commands.common import say
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
@@ -99,25 +98,37 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         key = bookings.person_key(folder)  # made now: the same check as every ticket's Idempotency-Key
     except OSError as error:
         said = {"folder": folder, "user": _user(), "reason": error.strerror or type(error).__name__}
-        raise StartRefused(say(("cli_instance_unwritable", said), "cli_nothing_started")) from None
+        raise _refused("cli_instance_unwritable", **said) from None
     try:
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
         same = same_person_key(app.extensions["queuekiosk"].engine, key)
     except SchemaNotCurrent as error:
-        raise StartRefused(say("cli_nothing_started", detail=str(error))) from None
+        raise StartRefused(f"{_nothing_started()}\n{error}") from None
     except Exception as error:
         reason = _unreachable(error)
         if reason is None:
             raise
         url = _database_url(path)
-        raise StartRefused(
-            say(("cli_database_unreachable", {"url": url, "reason": reason}), "cli_nothing_started")
-        ) from None
+        raise _refused("cli_database_unreachable", url=url, reason=reason) from None
     if not same:
-        said = {"path": folder / "person_key"}
-        raise StartRefused(say(("cli_person_key_differs", said), "cli_nothing_started"))
+        raise _refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
     return app
+
+
+def _nothing_started() -> str:
+    from ..core.i18n import translate
+
+    return "\n".join(translate("cli_nothing_started", language) for language in ("vi", "en"))
+
+
+def _refused(key: str, **params) -> StartRefused:
+    """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
+    next line (as the command line's ``say``, which the web layer may not import)."""
+    from ..core.i18n import translate
+
+    said = [f"{translate(key, lang, **params)}; {translate('cli_nothing_started', lang)}" for lang in ("vi", "en")]
+    return StartRefused("\n".join(said))
 
 
 def _user() -> str:
