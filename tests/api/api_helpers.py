@@ -16,8 +16,6 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
-TEST_PERSON_KEY = "test-person-key-shared-by-every-test-server"  # every test server's (conftest.py)
-
 
 def issue(http, service: str, **extra) -> dict:
     """Take a ticket through the API; it must be accepted."""
@@ -86,6 +84,8 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
     a copy of config.yaml, hours ignored and ``settings`` (QUEUEKIOSK_...), its output in
     folder/gunicorn.log; returned with its environment once /healthz answers. Skips where gunicorn is
     not installed; stopped, its log in the failure, if it ends or stays silent ``timeout`` seconds."""
+    from conftest import TEST_PERSON_KEY
+
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
     (folder / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")

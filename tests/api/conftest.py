@@ -49,7 +49,6 @@ import server_db
 import server_fork
 import socketio
 import yaml
-from api_helpers import TEST_PERSON_KEY
 from redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,6 +67,7 @@ _LEAKY_ENV = (
 )
 
 START_TIMEOUT = 30.0
+TEST_PERSON_KEY = "test-person-key-shared-by-every-test-server"
 
 
 def free_port() -> int:
