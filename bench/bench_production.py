@@ -206,6 +206,7 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
         return setup
     env = {
         "QUEUEKIOSK_SECRET_KEY": "bench",
+        "QUEUEKIOSK_PERSON_KEY": "bench",  # the processes share one database: one person key (else refused)
         "QUEUEKIOSK_IGNORE_HOURS": "1",
         "QUEUEKIOSK_CONFIG": str(bench_config(folder)),
     }

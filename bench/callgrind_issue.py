@@ -148,6 +148,7 @@ def ours(tree: Path | None, instance: Path, config: Path) -> tuple[list[str], di
         **os.environ,
         "QUEUEKIOSK_INSTANCE": str(instance),
         "QUEUEKIOSK_SECRET_KEY": "bench",
+        "QUEUEKIOSK_PERSON_KEY": "bench",  # processes sharing a database share it (else refused)
         "PYTHONOPTIMIZE": "2",  # as serve re-runs itself (-OO), without the exec under valgrind
     }
     if tree is not None:

@@ -156,7 +156,7 @@ def queuekiosk_servers(args):
     """Yield [(base_url, process, instance_dir)] of ``args.processes`` servers, each on its own
     port (docs/deployment.md), sharing ``args.database_url``, ``args.message_queue`` and one
     session key. They start one after the other."""
-    env = {"QUEUEKIOSK_SECRET_KEY": "bench"}
+    env = {"QUEUEKIOSK_SECRET_KEY": "bench", "QUEUEKIOSK_PERSON_KEY": "bench"}  # one installation: one person key
     if args.message_queue:
         env["QUEUEKIOSK_MESSAGE_QUEUE"] = args.message_queue
     with contextlib.ExitStack() as stack:

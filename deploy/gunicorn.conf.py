@@ -6,6 +6,7 @@
 # QUEUEKIOSK_MESSAGE_QUEUE=redis://... and nginx's ip_hash in front (deploy/nginx/queuekiosk.conf).
 import os
 
+# the systemd unit gives each process its port on the command line (--bind ${QUEUEKIOSK_HOST}:%i), which wins
 bind = os.environ.get("QUEUEKIOSK_BIND", "127.0.0.1:8000")
 workers = 1
 # gunicorn's gevent worker with serve's connection limits: a connection on which nothing can be read
@@ -17,4 +18,7 @@ timeout = 60
 graceful_timeout = 10
 keepalive = 25  # keep connections between requests; the worker waits 2 x ping + 5 s (25 s) for the next
 accesslog = None  # set "-" to log every request
+# no gunicornc control socket: several processes of one machine would share ~/.gunicorn/gunicorn.ctl, and
+# the user queuekiosk has no home to make it in (an ERROR line at every start); systemd starts and stops them
+control_socket_disable = True
 errorlog = "-"  # gunicorn's own lines; queuekiosk's go to standard error too (server/core/logs.py)

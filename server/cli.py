@@ -1,5 +1,6 @@
 """The `queuekiosk` command."""
 
+import errno
 import importlib.util
 import os
 import sys
@@ -156,19 +157,18 @@ def serve(config_file, host, port, ignore_hours, access_log):
     keeps the setup saved in it (changed in /admin or with `queuekiosk config import`), and must
     be current (`queuekiosk migrate` after an upgrade)."""
     _skip_client_libraries()
-    from .core.db import SchemaNotCurrent
-    from .web.app import create_app
+    from .web.first_start import StartRefused, start_app
     from .wsgi_server import serve as run_server
 
     path = config_path(config_file)
     try:
-        app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
+        app = start_app(path, ignore_hours)
     except ConfigError as error:
         if not path.is_file():
             load(path, "cli_nothing_started")  # says which file is missing
         raise click.ClickException(say("cli_config_errors", "cli_nothing_started", detail=str(error))) from None
-    except SchemaNotCurrent as error:
-        raise click.ClickException(say("cli_nothing_started", detail=str(error))) from None
+    except StartRefused as error:  # the instance folder, the database or the person key
+        raise click.ClickException(str(error)) from None
     state = app.extensions["queuekiosk"]
     try:
         state.start_background()
@@ -193,7 +193,14 @@ def serve(config_file, host, port, ignore_hours, access_log):
         click.echo("\n".join(lines), err=False)
         sys.stdout.flush()
 
-    run_server(app, host, port, access_log=access_log, on_ready=ready)
+    try:
+        run_server(app, host, port, access_log=access_log, on_ready=ready)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise click.ClickException(
+            say(("cli_port_busy", {"port": port, "host": host}), "cli_nothing_started")
+        ) from None
 
 
 @main.command()

@@ -74,6 +74,9 @@ class OneSendResponse(wsgi.Response):
         super().close()
 
 
+LISTENING: str | None = None  # this worker's address, e.g. http://127.0.0.1:8001 (set before the app loads)
+
+
 class GeventWorker(_GeventWorker):
     _idle_seconds: float | None = None
 
@@ -84,6 +87,9 @@ class GeventWorker(_GeventWorker):
         super().init_process()
 
     def load_wsgi(self):
+        global LISTENING
+        host, port = self.sockets[0].getsockname()[:2] if self.sockets else ("127.0.0.1", 8000)
+        LISTENING = f"http://{f'[{host}]' if ':' in host else host}:{port}"  # read by server/wsgi.py
         super().load_wsgi()
         from .wsgi_server import settle_collector
 

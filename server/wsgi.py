@@ -9,15 +9,33 @@ has patched the standard library before this module is imported.
 """
 
 import os
+import sys
 
 from ..printers.profiles import install as check_printer_profiles
-from .web.app import create_app
-from .web.printing import warn_if_phones_cannot_reach
+from .core.config import ConfigError
+from .web.first_start import StartRefused, start_app
+from .web.printing import SERVER_URL, warn_if_phones_cannot_reach
+
+BOOT_ERROR = 3  # gunicorn's arbiter stops (and does not start the worker again) on this exit status
+
+
+def _refuse(error: Exception):
+    """One sentence, as `serve` says it, no traceback; gunicorn then stops instead of starting it again."""
+    print(f"queuekiosk: {error}", file=sys.stderr, flush=True)
+    raise SystemExit(BOOT_ERROR) from None
+
 
 check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
-app = create_app(ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1", migrate_apart=True)
+try:
+    app = start_app(None, ignore_hours=os.environ.get("QUEUEKIOSK_IGNORE_HOURS") == "1")
+except (StartRefused, ConfigError) as error:  # the instance folder, the database, the person key, config.yaml
+    _refuse(error)
+# the address gunicorn listens on (server/gunicorn_worker.py): the warning below names it, not port 8000
+listening = getattr(sys.modules.get(f"{__package__}.gunicorn_worker"), "LISTENING", None)
+if listening:
+    app.config[SERVER_URL] = listening
 warn_if_phones_cannot_reach(app)  # behind nginx only ticket.tracking_url can say where phones reach it
 try:
     app.extensions["queuekiosk"].start_background()
-except ValueError as error:  # a retry schedule of the environment refused: a sentence, as `serve` says it
-    raise SystemExit(str(error)) from None
+except ValueError as error:  # a retry schedule of the environment refused
+    _refuse(error)

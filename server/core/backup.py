@@ -53,19 +53,27 @@ def backup(database_url: str, target: Path) -> None:
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    if url.get_backend_name() == "sqlite":
-        source_path = _sqlite_path(url)
-        if not source_path.exists():
-            raise BackupError(f"there is no database at {source_path} yet (start the server once)")
-        source = sqlite3.connect(source_path)
-        copy = sqlite3.connect(partial)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
-    else:
-        _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], _pg_env(url))
+    partial.unlink(missing_ok=True)
+    # readable by its owner only, as the database it copies: it holds accounts and citizens' bookings
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        if url.get_backend_name() == "sqlite":
+            source_path = _sqlite_path(url)
+            if not source_path.exists():
+                raise BackupError(f"there is no database at {source_path} yet (start the server once)")
+            source = sqlite3.connect(source_path)
+            copy = sqlite3.connect(partial)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
+                source.close()
+        else:
+            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], _pg_env(url))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.chmod(partial, 0o600)
     partial.replace(target)  # a backup file is always whole
 
 

@@ -505,6 +505,16 @@ booking_opt_ins = Table(
     UniqueConstraint("booking_id", "channel"),
 )
 
+# Facts of the whole installation, one row each. ``person_key``: a fingerprint of the key that hashes
+# ID numbers and phones (server/core/installation.py), so that a process started with another key
+# (another machine's instance folder) is refused instead of giving one citizen two numbers.
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 # One site's figures for one business day that is over, counted once from its tickets and kept:
 # the province's comparison of sites (server/core/reports/sites.py) reads a year of fifty sites
 # from these rows instead of millions of tickets. A day is kept only once nothing in it can

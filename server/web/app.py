@@ -575,6 +575,36 @@ def check_site() -> None:
             raise NotFound("site_unknown", site=site_id)
 
 
+_FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
+
+
+class _DropForwarded:
+    """Removes the X-Forwarded-* headers once trusted (or not): what comes after, python-engineio's
+    origin check above all (it believes them whoever sent them), sees only the request's own
+    scheme and Host, or those the configured proxies forwarded."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        for name in _FORWARDED:
+            environ.pop(name, None)
+        return self.wsgi_app(environ, start_response)
+
+
+def trust_proxies(wsgi_app, proxies: int):
+    """Behind ``proxies`` reverse proxies (QUEUEKIOSK_PROXIES, 1 behind nginx), the client's address,
+    scheme and Host are those the last ``proxies`` of them forwarded (X-Forwarded-For, -Proto, -Host);
+    with none, such headers are ignored. So a page served at https://centre:8443 through nginx
+    connects its Socket.IO (its Origin is the forwarded scheme and Host)."""
+    inner = _DropForwarded(wsgi_app)
+    if not proxies:
+        return inner
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    return ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
 def _secret_key(instance_dir: Path) -> str:
     """Kept in the instance folder so sessions survive restarts and are shared by worker processes."""
     if os.environ.get("QUEUEKIOSK_SECRET_KEY"):
@@ -608,11 +638,6 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",  # a cross-site POST carries no session: no CSRF on the API
     )
     app.session_interface = SiteSessions()  # a login per site: each site its own cookie (server/web/sessions.py)
-    proxies = int(os.environ.get("QUEUEKIOSK_PROXIES", "0"))
-    if proxies:  # behind nginx: the client's address is the one the proxies forwarded
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
 
@@ -651,6 +676,8 @@ def create_app(
         app, async_mode="gevent", message_queue=message_queue, ping_interval=ping, ping_timeout=ping, **queue_options
     )
     app.wsgi_app = SiteRouting(app.wsgi_app)  # outside Socket.IO's middleware: /s/{site}/socket.io is the site's
+    # outermost, so that Socket.IO's origin check sees what the proxies forwarded too
+    app.wsgi_app = trust_proxies(app.wsgi_app, int(os.environ.get("QUEUEKIOSK_PROXIES", "0")))
     app.before_request(check_site)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None

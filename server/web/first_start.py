@@ -73,6 +73,104 @@ def prepare_apart(engine: Engine, config_path: Path, instance_dir: Path) -> None
         )
 
 
+class StartRefused(Exception):
+    """The server cannot start: the message says why and what to do, Vietnamese first, then English."""
+
+
+def start_app(config_path: Path | None, ignore_hours: bool):
+    """A long-running server's app (``serve``, gunicorn's server/wsgi.py), after the checks a first
+    start on a new machine needs: the instance folder written, the person key made (not at a
+    citizen's first ticket, as a 500), the database reached, and the same person key as every other
+    process of the installation. StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    from ..core import bookings
+    from ..core.config import config_path as resolve_config_path
+    from ..core.config import instance_dir_for
+    from ..core.db import SchemaNotCurrent
+    from ..core.installation import same_person_key
+    from .app import create_app
+
+    path = resolve_config_path(config_path)
+    folder = instance_dir_for(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        key = bookings.person_key(folder)  # made now: the same check as every ticket's Idempotency-Key
+    except OSError as error:
+        said = {"folder": folder, "user": _user(), "reason": error.strerror or type(error).__name__}
+        raise _refused("cli_instance_unwritable", **said) from None
+    try:
+        app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
+        same = same_person_key(app.extensions["queuekiosk"].engine, key)
+    except SchemaNotCurrent as error:
+        raise StartRefused(f"{_nothing_started()}\n{error}") from None
+    except Exception as error:
+        reason = _unreachable(error)
+        if reason is None:
+            raise
+        url = _database_url(path)
+        raise _refused("cli_database_unreachable", url=url, reason=reason) from None
+    if not same:
+        raise _refused("cli_person_key_differs", path=folder / "person_key")
+    app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
+    return app
+
+
+def _nothing_started() -> str:
+    from ..core.i18n import translate
+
+    return "\n".join(translate("cli_nothing_started", language) for language in ("vi", "en"))
+
+
+def _refused(key: str, **params) -> StartRefused:
+    """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
+    next line (as the command line's ``say``, which the web layer may not import)."""
+    from ..core.i18n import translate
+
+    said = [f"{translate(key, lang, **params)}; {translate('cli_nothing_started', lang)}" for lang in ("vi", "en")]
+    return StartRefused("\n".join(said))
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _database_url(path: Path) -> str:
+    """The database's address as the server took it, its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    from ..core.config import instance_dir_for
+    from ..core.db import default_database_url
+
+    url = os.environ.get("QUEUEKIOSK_DATABASE_URL") or default_database_url(instance_dir_for(path))
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an address SQLAlchemy cannot read is shown without its user part
+        return url.rpartition("@")[2]
+
+
+def _unreachable(error: BaseException) -> str | None:
+    """The cause, in one line, when ``error`` says the database cannot be reached or its address
+    read (refused, unknown host, role, password or database, a driver not installed); else None."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.DBAPIError) and isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        text = str(error.orig).strip()
+    elif isinstance(error, exc.ArgumentError):  # an address it cannot read, or a database it has no driver for
+        text = str(error)
+    elif isinstance(error, ModuleNotFoundError) and error.name in ("psycopg", "psycopg2"):
+        text = f"{error.name} is not installed: pip install -c constraints.txt -e '.[postgres]'"
+    else:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
 def _main(config_path: str, instance_dir: str) -> int:
     from ...printers.profiles import install as check_printer_profiles
     from ..core.config import load_config

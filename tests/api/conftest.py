@@ -63,9 +63,11 @@ _LEAKY_ENV = (
     "QUEUEKIOSK_MESSAGE_QUEUE",
     "QUEUEKIOSK_SECRET_KEY",
     "QUEUEKIOSK_INSTANCE",
+    "QUEUEKIOSK_PERSON_KEY",
 )
 
 START_TIMEOUT = 30.0
+TEST_PERSON_KEY = "test-person-key-shared-by-every-test-server"
 
 
 def free_port() -> int:
@@ -117,7 +119,15 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
-        self.env.update({"QUEUEKIOSK_INSTANCE": str(self.instance), "PYTHONUNBUFFERED": "1"})
+        # one person key for every test server, as for every process of an installation: servers of one
+        # test may share a database with their own instance folders (a server refuses another key)
+        self.env.update(
+            {
+                "QUEUEKIOSK_INSTANCE": str(self.instance),
+                "QUEUEKIOSK_PERSON_KEY": TEST_PERSON_KEY,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         self.env.update(env or {})
         self.log_path = self.workdir / "server.log"
         self.proc: subprocess.Popen | None = None

@@ -43,3 +43,12 @@ def test_restore_refuses_a_file_that_is_not_a_backup(live_server, tmp_path):
     assert missing.returncode != 0 and "there is no backup file" in missing.stderr
     srv.start()
     assert srv.session().get(f"/api/v1/tickets/{ticket['id']}").status_code == 200  # nothing was lost
+
+
+def test_a_backup_file_is_readable_by_its_owner_only(live_server, tmp_path):
+    srv = live_server()
+    issue(srv.session(), "HT")
+    target = tmp_path / "backups" / "centre.backup"
+    srv.cli("backup", str(target))
+    assert target.stat().st_mode & 0o777 == 0o600  # it holds the accounts and the citizens' bookings
+    assert not list(target.parent.glob("*.part"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import subprocess
 import time
 
 import pytest
 import requests
-from api_helpers import GUNICORN, start_gunicorn
+from api_helpers import GUNICORN, REPO, start_gunicorn
 from conftest import SioClient, free_port
 
 
@@ -50,3 +53,69 @@ def test_gunicorn_serves_the_centre(gunicorn_server):
     while not list((folder / "instance" / "printed").glob(f"{ticket['display']}-job*.png")):
         assert time.monotonic() < deadline, "the ticket was not printed"
         time.sleep(0.1)
+
+
+def test_the_loopback_warning_names_the_port_gunicorn_listens_on(gunicorn_server):
+    url, folder, _env = gunicorn_server
+    warning = [line for line in (folder / "gunicorn.log").read_text().splitlines() if "phones cannot open" in line]
+    assert warning and f"point to {url}," in warning[0], warning  # not http://127.0.0.1:8000
+
+
+def _unit_command(unit: str, instance: str, env_file: dict) -> tuple[list[str], dict]:
+    """What systemd runs for ``queuekiosk@{instance}``: the unit's Environment= lines, then its
+    EnvironmentFile='s (which override them, systemd.exec(5)), ``${VAR}`` and ``%i`` in ExecStart."""
+    env: dict[str, str] = {}
+    command = ""
+    for line in unit.splitlines():
+        key, _, value = line.partition("=")
+        if key == "Environment":
+            name, _, setting = value.partition("=")
+            env[name] = setting
+        elif key == "ExecStart":
+            command = value
+    env.update(env_file)
+    command = command.replace("%i", instance)
+    command = re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), command)
+    command = command.replace("/opt/queuekiosk/.venv/bin/gunicorn", str(GUNICORN))
+    command = command.replace("/opt/queuekiosk/", f"{REPO}/")
+    return shlex.split(command), env
+
+
+def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path):
+    """QA D1: an env file holding an address (QUEUEKIOSK_BIND, as section 4 once showed) must not put
+    queuekiosk@8001 and queuekiosk@8002 on one port."""
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
+    unit = (REPO / "deploy" / "systemd" / "queuekiosk@.service").read_text(encoding="utf-8")
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    first, second = free_port(), free_port()
+    env_file = {  # /etc/queuekiosk/env of section 4, with an address in it
+        "QUEUEKIOSK_HOST": "127.0.0.1",
+        "QUEUEKIOSK_BIND": f"127.0.0.1:{first}",
+        "QUEUEKIOSK_CONFIG": str(tmp_path / "config.yaml"),
+        "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance"),
+        "QUEUEKIOSK_IGNORE_HOURS": "1",
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
+    procs = []
+    try:
+        for port in (first, second):
+            command, env = _unit_command(unit, str(port), env_file)
+            log = open(tmp_path / f"unit-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+            procs.append((subprocess.Popen(command, env={**base, **env}, cwd=tmp_path, stdout=log, stderr=log), log))
+        for port in (first, second):
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                    break
+                except requests.RequestException:  # not listening yet, or making the new database
+                    logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("unit-*.log"))
+                    assert time.monotonic() < deadline, logs
+                    assert all(proc.poll() is None for proc, _ in procs), logs  # "Address already in use"
+                    time.sleep(0.1)
+    finally:
+        for proc, log in procs:
+            proc.terminate()
+            proc.wait(15)
+            log.close()

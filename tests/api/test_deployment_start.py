@@ -1,0 +1,128 @@
+"""A server that cannot work refuses to start with one sentence (Vietnamese, then English) that says
+what to do, under `queuekiosk serve` and under gunicorn, instead of starting and answering 500 or
+printing a traceback (QA D13, D8, D6, D16)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+from api_helpers import GUNICORN, REPO
+from conftest import QUEUEKIOSK, free_port
+
+
+def _settings(tmp_path, **env: str) -> dict:
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
+    return {**base, "QUEUEKIOSK_CONFIG": str(tmp_path / "config.yaml"), "QUEUEKIOSK_IGNORE_HOURS": "1", **env}
+
+
+def _serve(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [QUEUEKIOSK, "serve", "--port", str(free_port()), *args],
+        env=_settings(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _gunicorn(tmp_path, **env: str) -> tuple[int, str]:
+    """gunicorn with deploy/gunicorn.conf.py: its exit status and output, once it has stopped by itself."""
+    if not GUNICORN.exists():
+        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
+    command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py")]
+    command += ["--bind", f"127.0.0.1:{free_port()}", "queuekiosk.server.wsgi:app"]
+    done = subprocess.run(
+        command, env=_settings(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def _unmakeable_folder(tmp_path) -> str:
+    """An instance folder that cannot be made (under a file): what /var/lib/queuekiosk is to a user
+    who may not create it (the tests run as root, whom permissions do not stop)."""
+    (tmp_path / "a-file").write_text("")
+    return str(tmp_path / "a-file" / "queuekiosk")
+
+
+def test_serve_refuses_to_start_when_its_instance_folder_cannot_be_made(tmp_path):
+    folder = _unmakeable_folder(tmp_path)
+    done = _serve(tmp_path, QUEUEKIOSK_INSTANCE=folder)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert f"không tạo hoặc không ghi được thư mục dữ liệu {folder}" in done.stderr, done.stderr
+    assert f"cannot create or write the instance folder {folder}" in done.stderr
+    assert f"mkdir -p {folder} && chown " in done.stderr and "nothing was started" in done.stderr
+    assert "open at" not in done.stdout  # it never said it was serving
+
+
+def test_gunicorn_stops_with_the_same_sentence_instead_of_answering_500(tmp_path):
+    folder = _unmakeable_folder(tmp_path)
+    status, log = _gunicorn(tmp_path, QUEUEKIOSK_INSTANCE=folder)
+    assert status != 0  # the master stops: no worker left answering 500 to every ticket
+    assert "Traceback" not in log, log
+    assert f"cannot create or write the instance folder {folder}" in log and "chown" in log, log
+
+
+def test_the_person_key_is_made_at_start_readable_by_the_server_only(live_server):
+    srv = live_server(env={"QUEUEKIOSK_PERSON_KEY": ""})  # none in the environment: the instance folder's
+    key = srv.instance / "person_key"
+    assert key.is_file() and (key.stat().st_mode & 0o777) == 0o600  # before any ticket or booking
+
+
+@pytest.mark.postgres
+def test_a_wrong_database_address_is_one_sentence_not_a_traceback(tmp_path):
+    url = "postgresql://qk_no_such_role:secret-pw@127.0.0.1:5432/qk_no_such_database"
+    for run in (_serve, _gunicorn):
+        done = run(tmp_path, QUEUEKIOSK_DATABASE_URL=url, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+        status, output = (done.returncode, done.stderr) if run is _serve else done
+        assert status != 0
+        assert "Traceback" not in output, output
+        assert "cannot connect to the database postgresql://qk_no_such_role:***@127.0.0.1:5432/" in output, output
+        assert 'role "qk_no_such_role" does not exist' in output and "check QUEUEKIOSK_DATABASE_URL" in output
+        assert "secret-pw" not in output  # the password is never shown
+        assert len(output.strip().splitlines()) <= (2 if run is _serve else 12), output
+
+
+@pytest.mark.postgres
+def test_a_process_with_another_person_key_is_refused_on_a_shared_database(live_server, migrated_pg_url, tmp_path):
+    first = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a"})
+    same = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a"})
+    assert same.session().get("/healthz").status_code == 200  # another machine with the same key
+    other = tmp_path / "machine-b"
+    other.mkdir()
+    done = _serve(other, QUEUEKIOSK_DATABASE_URL=migrated_pg_url, QUEUEKIOSK_INSTANCE=str(other / "instance"))
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "is not the one this database was used with, so one person would get two numbers" in done.stderr
+    assert (
+        f"{other / 'instance' / 'person_key'}" in done.stderr and "khác khóa cơ sở dữ liệu này đã dùng" in done.stderr
+    )
+    assert first.session().get("/healthz").status_code == 200  # the first goes on
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [QUEUEKIOSK, "serve", "--port", str(port)],
+            env=_settings(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        busy.close()
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?)" in done.stderr, done.stderr
+    assert f"cổng {port} trên 127.0.0.1 đang được chương trình khác dùng" in done.stderr
+    assert time.monotonic() - started < 30  # it ends, background work and all
