@@ -170,6 +170,7 @@ def database(path: Path, writes: bool = True):
         load(path)
     if not writes and no_sqlite_file(url):
         raise click.ClickException(say(("cli_no_database", {"url": url})))
+    new_file = no_sqlite_file(url)
     engine = create_db_engine(url)
     try:
         if writes:
@@ -178,6 +179,8 @@ def database(path: Path, writes: bool = True):
             site = open_database(engine, path.parent)
     except SchemaNotCurrent as error:
         raise click.ClickException(str(error)) from None
+    if new_file:  # a production server's users added here would be in a database it never reads
+        click.echo(say(("cli_new_database", {"url": url})), err=True)
     return site, session_factory(engine)
 
 

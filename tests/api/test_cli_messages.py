@@ -93,3 +93,35 @@ def test_simulate_leaves_its_clerks_disabled_and_reports_in_vietnamese_first(liv
     assert again.returncode == 0
     accounts = [line.split("\t") for line in lines(site.cli("user", "list").stdout)]
     assert {row[3] for row in accounts if row[0].startswith("sim.")} == {"disabled"}, "reused, still disabled"
+
+
+def test_a_command_that_makes_a_new_database_says_so_once(tmp_path):
+    """An IT person who runs `user add` without the production environment file (its
+    QUEUEKIOSK_DATABASE_URL) is told a new database was made, not left wondering why the server
+    does not know the account."""
+    centre = tmp_path / "centre"
+    centre.mkdir()
+    (centre / "config.yaml").write_text(
+        (Path(__file__).resolve().parents[2] / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
+
+    def add(name: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [QUEUEKIOSK, "user", "add", name, "--role", "clerk", "--counter", "1"],
+            input="mat-khau-du-dai\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=centre,
+            timeout=60,
+        )
+
+    first = add("an")
+    assert first.returncode == 0, first.stderr
+    made = [line for line in lines(first.stderr) if "cơ sở dữ liệu mới" in line or "new database" in line]
+    assert len(made) == 2 and made[0].startswith("đã tạo cơ sở dữ liệu mới (sqlite:///"), first.stderr
+    assert "QUEUEKIOSK_DATABASE_URL" in made[1], first.stderr
+    second = add("binh")
+    assert second.returncode == 0, second.stderr
+    assert "cơ sở dữ liệu mới" not in second.stderr, "said only when the database is made"
