@@ -120,8 +120,14 @@ def make_spooler(state, site_id: str) -> Spooler:
         write=lambda action, *args, **kwargs: state.write_at(site_id, action, *args, **kwargs),
         read=lambda action, *args, **kwargs: state.read_at(site_id, action, *args, **kwargs),
         on_status=lambda printer_id, status: publish_status(state.sites[site_id], printer_id, status),
-        lease=lambda printer_id: Lease(state.engine, state.instance_dir, f"printer-{site_id}-{printer_id}").try_take,
+        lease=lambda printer_id: Lease(state.engine, state.instance_dir, lease_name(site_id, printer_id)).try_take,
     )
+
+
+def lease_name(site_id: str, printer_id: str) -> str:
+    """One name per site's printer: "." is in neither a site's id nor a printer's, so site "xa" with
+    printer "tan-1" and site "xa-tan" with printer "1" do not share one lease (one would never print)."""
+    return f"printer-{site_id}.{printer_id}"
 
 
 def kiosks_of(site, printer_id: str) -> list[str]:
