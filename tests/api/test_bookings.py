@@ -151,6 +151,18 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
             "invalid_id_number",
             "id_number",
         ),
+        (  # made up: no province has the code 000 (C11)
+            {"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "000000000000"},
+            422,
+            "invalid_id_province",
+            "id_number",
+        ),
+        (  # a man born in 2099
+            {"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "001299012345"},
+            422,
+            "invalid_id_birth_year",
+            "id_number",
+        ),
         (
             {"service": "HT", "remote": True, "date": "2026-12-01", "name": "A", "phone": PHONE},
             422,
@@ -207,6 +219,7 @@ def test_a_slot_not_offered_is_refused_naming_start(http):
         ({"code": "ABCDEFGH", "id_number": ID}, "code"),
         ({}, "code"),
         ({"id_number": "12ab"}, "id_number"),
+        ({"id_number": "999999999999"}, "id_number"),
     ],
 )
 def test_a_malformed_or_hostile_check_in_is_refused_and_stores_nothing(http, body, field):
