@@ -24,6 +24,7 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import parse_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
+from queuekiosk.server.core.i18n import translate
 
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
 MONDAY, TUESDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
@@ -220,7 +221,13 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses(booking_queue):
     late = refusal(db, bk.check_in, KEY, cccd_qr=CARD, service="HT", now=MON_9 + 62 * MIN)
     assert late.code == "booking_lapsed"  # the card finds its lapsed number, not a second one
     again = refusal(db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN)
-    assert (again.code, again.params["number"]) == ("already_holds_number", remote["number"])
+    assert (again.code, again.params["number"]) == ("held_number_ended", remote["number"])
+    # said as lapsed, not as a number that still stands (QA C9)
+    said = translate(again.code, "vi", **again.params)
+    assert said.startswith(
+        f"Số {remote['number']} của Ông/Bà cho dịch vụ “Tư pháp - Hộ tịch” hôm nay đã hết hiệu lực lúc"
+    )
+    assert "đã có số" not in said and "xin hỏi cán bộ" in said
 
 
 def test_check_in_within_the_grace_window_is_due_at_the_slot_later_is_a_walk_in(booking_queue):
@@ -386,7 +393,11 @@ class BookingMachine(RuleBasedStateMachine):
         elif (service, day, start) in self.slot_holders:
             assert error is not None and error.code == "slot_full", error
         elif (service, day, who) in self.held:
-            assert error is not None and error.code in ("already_booked", "already_holds_number"), error
+            assert error is not None and error.code in (
+                "already_booked",
+                "already_holds_number",
+                "held_number_ended",
+            ), error
         else:
             assert error is None, error.code
             self.held[(service, day, who)] = self.slot_holders[(service, day, start)] = outcome.ticket["code"]
@@ -397,7 +408,11 @@ class BookingMachine(RuleBasedStateMachine):
         phone, id_number = PEOPLE[who]
         outcome, error = self.act(bk.take_remote, service, f"P{who}", phone, id_number, KEY, check_hours=False)
         if (service, MONDAY, who) in self.held:
-            assert error is not None and error.code in ("already_booked", "already_holds_number"), error
+            assert error is not None and error.code in (
+                "already_booked",
+                "already_holds_number",
+                "held_number_ended",
+            ), error
         else:
             assert error is None, error.code
             self.held[(service, MONDAY, who)] = outcome.ticket["code"]

@@ -189,6 +189,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_s
     page.wait_for_timeout(500)
     scanner_burst(page, other_card)  # the same card again: one number per person and service
     page.locator(".card-note").wait_for()
+    expect(page.locator(".card-note")).to_contain_text(f"thẻ căn cước này đang giữ số {ticket}")  # said at once
     page.click('#service-grid button[data-service="CT"]')
     page.locator("button.no-priority").click()
     page.locator("#problem").wait_for()

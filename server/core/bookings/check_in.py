@@ -19,7 +19,7 @@ from ..periods import vn_date
 from .booking import claim
 from .ending import refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
-from .records import PD, B, T, add_waiting, connection, record_event, ticket_row_id
+from .records import PD, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
 from .slots import grace
 from .views import public, row_by_code, view_of
 
@@ -59,6 +59,9 @@ def check_in(
         row = _booking_of_person(conn, site, holder, service, now)
         if row is None:
             if service is None:
+                held = _number_held(conn, site, holder, now)
+                if held is not None:  # said at once, not after the citizen chose that service again
+                    raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
                 raise NotFound("booking_not_found_for_card")
             return _walk_in(
                 conn,
@@ -128,6 +131,21 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
     return next((r for r in rows if r.status == "booked"), None) or next(
         (r for r in rows if r.status != "cancelled"), None
     )
+
+
+def _number_held(conn, site, person_hash: str, now: dt.datetime):
+    """The person's number of today still in the queue (waiting, called or being served), if any."""
+    return conn.execute(
+        select(T.c.number, PD.c.service_id)
+        .join(T, T.c.id == PD.c.ticket_id)
+        .where(
+            PD.c.person_hash == person_hash,
+            PD.c.business_day == q.business_day(site, now),
+            PD.c.service_id.in_(list(site.service_codes)),
+            T.c.status.in_(("waiting", "called", "serving")),
+        )
+        .order_by(T.c.number)
+    ).first()
 
 
 def _walk_in(

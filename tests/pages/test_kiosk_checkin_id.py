@@ -1,0 +1,76 @@
+"""At the kiosk, a citizen without the booking's QR code and with no scanner at hand types the ID
+card's 12-digit number on the on-screen keys (QA C1): it finds the number taken from the phone, as
+the card's scan would; a card number with no booking takes a walk-in number for the card, and the
+same number typed again says at once which number the card holds (QA C8)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+BOOKED_ID = "079203004567"  # born 2003 in Hồ Chí Minh City: every digit from 0 to 9 but 1 and 8
+WALK_IN_ID = "001188000123"  # born 1988 in Hà Nội: has the 1s and 8s
+
+
+def type_on_keys(kiosk, text: str) -> None:
+    kiosk.locator(".checkin-open:visible").click()
+    kiosk.locator("#checkin-code").wait_for()
+    kiosk.wait_for_timeout(500)  # a new screen ignores taps for a moment
+    for key in text:
+        kiosk.click(f'#checkin-keys button[data-key="{key}"]')
+    assert kiosk.input_value("#checkin-code") == text
+    kiosk.get_by_role("button", name="Nhận số").click()
+
+
+def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server, tmp_path, page):
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(env=clock.env())
+    http = srv.session()
+    taken = http.post(
+        "/api/v1/bookings",
+        json={"service": "HT", "remote": True, "name": "Lê Văn Cường", "phone": "0987654321", "id_number": BOOKED_ID},
+    )
+    assert taken.status_code == 201, taken.text
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    expect(page.locator("#screen-checkin .hint")).to_be_attached()
+    type_on_keys(page, BOOKED_ID)
+    page.locator("#result").wait_for()
+    assert page.locator("#result-number").inner_text() == str(taken.json()["number"])
+    assert page.locator("#result-booked").inner_text() == "Số lấy từ xa — đã xác nhận có mặt"
+    assert http.get(f"/api/v1/bookings/{taken.json()['code']}").json()["status"] == "checked_in"
+    page.locator("#result .done").click()
+
+    # a number with no booking today: the citizen chooses the service, and the number is the card's
+    type_on_keys(page, WALK_IN_ID)
+    expect(page.locator(".card-note")).to_have_text("Hôm nay Ông/Bà chưa có lịch hẹn: mời chọn dịch vụ để lấy số.")
+    page.click('#service-grid button[data-service="CT"]')
+    page.locator("button.no-priority").click()
+    page.locator("#result").wait_for()
+    walk_in = page.locator("#result-number").inner_text()
+    page.locator("#result .done").click()
+
+    # the same number again: the screen says at once which number it holds, before any choice
+    type_on_keys(page, WALK_IN_ID)
+    expect(page.locator(".card-note")).to_have_text(
+        f"Hôm nay Ông/Bà chưa có lịch hẹn; thẻ căn cước này đang giữ số {walk_in} của dịch vụ “Chứng thực”."
+        " Nếu cần làm thủ tục khác, mời chọn dịch vụ để lấy thêm số."
+    )
+    page.click('#service-grid button[data-service="CT"]')
+    page.locator("button.no-priority").click()
+    expect(page.locator("#problem-text")).to_contain_text(f"Ông/Bà đã có số {walk_in}")
+
+
+def test_a_made_up_id_number_typed_at_the_kiosk_is_refused_naming_the_field(server, page):
+    page.goto(server.url + "/kiosk/kiosk-1")
+    type_on_keys(page, "000000000000")
+    expect(page.locator("#problem-text")).to_contain_text("3 chữ số đầu phải là mã tỉnh")
+    assert server.waiting("HT") == 0 and server.waiting("CT") == 0
