@@ -341,6 +341,36 @@ def test_bookings_from_one_address_are_limited(live_server, config_variant):
     )
 
 
+def test_only_accepted_bookings_use_up_an_addresss_day_and_the_wait_is_said_in_hours(live_server, config_variant):
+    """A commune behind one NAT address: citizens' typos and refusals do not lock it out for the day
+    (QA C3), and the wait reads "khoảng 24 giờ", not 86156 seconds."""
+    config = config_variant()
+    config["limits"] = {"exempt_addresses": [], "bookings_per_address": "3/day"}
+    http = live_server(config).session()
+    for i in range(10):  # a phone number one digit short, again and again
+        assert_error(remote(http, f"09110000{i}"), 422, "invalid_phone", "phone")
+    assert remote(http, "0911000001").status_code == 201
+    assert_error(remote(http, "0911000001"), 409, "already_holds_number")
+    assert [remote(http, f"091100000{i}").status_code for i in (2, 3)] == [201, 201]
+    full = remote(http, "0911000004")
+    error = assert_error(full, 429, "too_many_bookings")
+    assert 86000 < int(full.headers["Retry-After"]) <= 86400
+    assert error["message"].endswith("vui lòng thử lại sau khoảng 24 giờ."), error
+    assert error["translations"]["en"]["message"].endswith("Please try again in about 24 hours."), error
+
+
+def test_refused_booking_attempts_have_their_own_limit_a_minute(live_server, config_variant):
+    config = config_variant()
+    config["limits"] = {"exempt_addresses": []}
+    http = live_server(config).session()
+    for i in range(20):
+        assert_error(book(http, "2099-01-01", "08:00", f"0911{i:06d}"), 422, "invalid_booking_date", "date")
+    guessed = remote(http, "0911000001")  # right or wrong, the 21st in the minute waits
+    error = assert_error(guessed, 429, "too_many_bookings")
+    assert 0 < int(guessed.headers["Retry-After"]) <= 60
+    assert "giây" in error["message"], error
+
+
 def test_an_integration_books_and_cancels_staff_list_the_day(server, http):
     integration = {"Authorization": f"Bearer {server.token('integration')}"}
     day, slots = open_day(http, after=2)
