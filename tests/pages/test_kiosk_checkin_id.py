@@ -5,6 +5,7 @@ same number typed again says at once which number the card holds (QA C8)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
@@ -74,3 +75,42 @@ def test_a_made_up_id_number_typed_at_the_kiosk_is_refused_naming_the_field(serv
     type_on_keys(page, "000000000000")
     expect(page.locator("#problem-text")).to_contain_text("3 chữ số đầu phải là mã tỉnh")
     assert server.waiting("HT") == 0 and server.waiting("CT") == 0
+
+
+def test_a_booked_citizen_checks_in_before_opening_and_walk_ins_wait_for_it(start_server, tmp_path, page):
+    """QA C7: at 07:20, before the 07:30 opening, the kiosk's closed screen offers check-in to the
+    07:30 booking's citizen, and the ticket is due at 07:30; a walk-in number still waits for
+    opening, and so does a check-in more than 30 minutes early."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("07:20"))
+    srv = start_server(ignore_hours=False, env=clock.env())  # the site's own hours: 07:30-17:00
+    http = srv.session()
+    day = clock.start.date().isoformat()
+    body = {"service": "HT", "date": day, "start": "07:30", "name": "Lê Văn Cường", "phone": "0987654321"}
+    booked = http.post("/api/v1/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    assert http.post("/api/v1/tickets", json={"service": "HT"}).status_code == 409  # closed for walk-ins
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    closed = page.locator("#closed")
+    expect(closed).to_contain_text("Ông/Bà đã đặt lịch hôm nay? Mời nhận số ngay, trước giờ mở cửa:")
+    page.wait_for_timeout(500)
+    closed.locator(".checkin-open").click()
+    expect(closed).to_be_hidden()
+    page.wait_for_timeout(500)
+    for key in booked.json()["code"]:
+        page.click(f'#checkin-keys button[data-key="{key}"]')
+    page.get_by_role("button", name="Nhận số").click()
+    expect(page.locator("#result-booked")).to_have_text("Đã đặt lịch — Ông/Bà được gọi từ 07:30")
+    page.locator("#result .done").click()
+    expect(closed).to_be_visible()  # the start screen stays closed for walk-ins
+
+    # 06:50: too early, the notice offers nothing and the server refuses
+    clock.set(clock.start - dt.timedelta(minutes=30))
+    body["start"] = "07:45"
+    early = http.post("/api/v1/bookings", json={**body, "phone": "0987654322"})
+    assert early.status_code == 201, early.text
+    refused = http.post("/api/v1/check-in", json={"code": early.json()["code"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "closed", refused.text
+    page.reload()
+    expect(closed).to_be_visible()
+    expect(closed.locator(".checkin-open")).to_be_hidden()
