@@ -416,7 +416,9 @@ def test_booking_settings_are_edited_live_and_checked_like_the_config_file(live_
         "booking.per_slot",
     )
     assert http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": None}).status_code == 200
-    assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
+    refused = assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
+    assert "“Chứng thực”" in refused["message"], refused  # by its name, not its code
+    assert "“Certification”" in refused["translations"]["en"]["message"], refused
 
 
 def test_the_bookings_report_counts_per_service_and_day(server, http):

@@ -149,7 +149,7 @@ def take_remote(
     conn = connection(conn)
     settings, service_id = settings_of(site, service)
     if not settings.remote:
-        raise QueueError("remote_not_offered", service=service)
+        raise QueueError("remote_not_offered", service=service_name(site, service_id))
     who = person(key, phone, id_number)
     issued = q.issue(conn, site, service, now=now, actor=actor, check_hours=check_hours).ticket
     ticket_id = ticket_row_id(conn, issued["id"])
