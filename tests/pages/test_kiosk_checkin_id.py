@@ -114,3 +114,42 @@ def test_a_booked_citizen_checks_in_before_opening_and_walk_ins_wait_for_it(star
     page.reload()
     expect(closed).to_be_visible()
     expect(closed.locator(".checkin-open")).to_be_hidden()
+
+
+def test_a_booked_citizen_called_next_is_told_so_and_heads_the_clerks_list(start_server, tmp_path, page, new_tab):
+    """QA C6: at 09:16 the 09:15 booking is called before the walk-in who came at 09:00: the kiosk
+    tells its citizen nobody is ahead, the walk-in's page says one, the clerk's list shows it first."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(ignore_hours=False, env=clock.env())
+    http = srv.session()
+    body = {
+        "service": "HT",
+        "date": clock.start.date().isoformat(),
+        "start": "09:15",
+        "name": "An",
+        "phone": "0987654321",
+    }
+    booked = http.post("/api/v1/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    walk_in = http.post("/api/v1/tickets", json={"service": "HT"}).json()
+    clock.set(clock.start + dt.timedelta(minutes=16))
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    type_on_keys(page, booked.json()["code"])
+    expect(page.locator("#result-booked")).to_have_text("Đã đặt lịch — Ông/Bà được gọi từ 09:15")
+    expect(page.locator("#result-ahead")).to_have_text("Số người đang chờ trước Ông/Bà: 0")
+    number = page.locator("#result-number").inner_text()
+    assert http.get(f"/api/v1/tickets/{walk_in['id']}").json()["waiting_ahead"] == 1
+
+    srv.add_user("lan", "quay-mot-2026", "clerk", 1)
+    console = new_tab()
+    console.goto(srv.url + "/counter")
+    console.fill("#username", "lan")
+    console.fill("#password", "quay-mot-2026")
+    console.click("#login-button")
+    rows = console.locator("#queue-list li")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-number", number)
+    expect(rows.nth(1)).to_have_attribute("data-number", str(walk_in["number"]))
+    console.click('button[data-action="next"]')
+    expect(console.locator("#current-number")).to_have_text(number)
