@@ -66,9 +66,10 @@ def claim(
     if held.ticket_id is not None:
         ticket = conn.execute(select(T.c.number, T.c.status, T.c.finished_at).where(T.c.id == held.ticket_id)).one()
         if ticket.status in ENDED:  # not "you already have 1003" for a number that no longer stands
-            how = Phrase(
-                ENDED[ticket.status], time=f"{to_local(site, ticket.finished_at):%H:%M}" if ticket.finished_at else ""
-            )
+            # a remote number lapsed at its deadline (the ticket ends a little later, when that is seen)
+            deadline = conn.execute(select(B.c.deadline).where(B.c.id == held.booking_id)).scalar()
+            ended = deadline if ticket.status == "expired" and deadline else ticket.finished_at
+            how = Phrase(ENDED[ticket.status], time=f"{to_local(site, ended):%H:%M}" if ended else "")
             raise QueueError("held_number_ended", number=ticket.number, service=service, how=how)
         raise QueueError("already_holds_number", number=ticket.number, service=service, date=vn_date(day))
     slot_start = conn.execute(select(B.c.slot_start).where(B.c.id == held.booking_id)).scalar()
