@@ -116,7 +116,8 @@ def opening_hours(site) -> dict:
 
 
 def _early_check_in(site) -> str:
-    """ "07:00:00": the opening time less bookings.CHECK_IN_EARLY (not before midnight)."""
+    """The time of day ("07:00:00") from which a booked citizen checks in: the opening less
+    bookings.CHECK_IN_EARLY (not before midnight)."""
     opening = site.hours.open.hour * 60 + site.hours.open.minute
     minutes = max(0, opening - bookings.CHECK_IN_EARLY // dt.timedelta(minutes=1))
     return f"{minutes // 60:02d}:{minutes % 60:02d}:00"

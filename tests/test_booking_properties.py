@@ -231,10 +231,12 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses(booking_queue):
     assert "đã có số" not in said and "xin hỏi cán bộ" in said
 
 
-def test_a_booked_citizen_called_first_is_told_nobody_is_ahead_and_listed_first(booking_queue):
+def test_a_booked_citizen_called_first_is_told_nobody_is_ahead_and_listed_first(
+    make_queue, config_data, migrated_db_url
+):
     """QA C6: at 09:31 the 09:30 booking is "next" ahead of the walk-in who came at 09:29, so its
     citizen is told 0 ahead (not 1), the walk-in 1, and the clerk's list shows it first."""
-    db = booking_queue
+    db = make_queue(parse_config(booking_config(config_data), "bookings.yaml"), migrated_db_url)
     booked = db.run(bk.book, "HT", MONDAY, "09:30", "An", "0911000001", None, KEY, now=MON_9).ticket
     walk_in = db.run(q.issue, "HT", now=MON_9 + 29 * MIN).ticket
     checked_in = db.run(bk.check_in, KEY, code=booked["code"], now=MON_9 + 31 * MIN).ticket
