@@ -115,6 +115,14 @@ def opening_hours(site) -> dict:
     }
 
 
+def _early_check_in(site) -> str:
+    """The time of day ("07:00:00") from which a booked citizen checks in: the opening less
+    bookings.CHECK_IN_EARLY (not before midnight)."""
+    opening = site.hours.open.hour * 60 + site.hours.open.minute
+    minutes = max(0, opening - bookings.CHECK_IN_EARLY // dt.timedelta(minutes=1))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
+
 def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | None = None) -> dict | None:
     """What the kiosk page draws its screens from: services (grouped by field when many), priority
     classes, opening hours, timings, and where a retired site sends its citizens (``retired``,
@@ -148,6 +156,8 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | N
         "priority_order": [p.code for p in config.priorities],  # the centre's order (the page's JSON sorts keys)
         # opening hours for the closed screen; none when the server ignores them (--ignore-hours)
         "hours": None if ignore_hours else opening_hours(config.site),
+        # from when a booked citizen checks in before opening (the closed screen then offers it)
+        "checkin_from": _early_check_in(config.site),
         "retired": retired,  # the closed screen for good, naming the site that took over
         "result_seconds": RESULT_SECONDS,
         "result_seconds_no_print": RESULT_SECONDS_NO_PRINT,

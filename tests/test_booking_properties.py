@@ -24,6 +24,8 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import parse_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
+from queuekiosk.server.core.engine.estimates import waiting_ahead
+from queuekiosk.server.core.i18n import translate
 
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
 MONDAY, TUESDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
@@ -220,7 +222,30 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses(booking_queue):
     late = refusal(db, bk.check_in, KEY, cccd_qr=CARD, service="HT", now=MON_9 + 62 * MIN)
     assert late.code == "booking_lapsed"  # the card finds its lapsed number, not a second one
     again = refusal(db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN)
-    assert (again.code, again.params["number"]) == ("already_holds_number", remote["number"])
+    assert (again.code, again.params["number"]) == ("held_number_ended", remote["number"])
+    # said as lapsed, not as a number that still stands (QA C9)
+    said = translate(again.code, "vi", **again.params)
+    assert said.startswith(
+        f"Số {remote['number']} của Ông/Bà cho dịch vụ “Tư pháp - Hộ tịch” hôm nay đã hết hiệu lực lúc"
+    )
+    assert "đã có số" not in said and "xin hỏi cán bộ" in said
+
+
+def test_a_booked_citizen_called_first_is_told_nobody_is_ahead_and_listed_first(
+    make_queue, config_data, migrated_db_url
+):
+    """QA C6: at 09:31 the 09:30 booking is "next" ahead of the walk-in who came at 09:29, so its
+    citizen is told 0 ahead (not 1), the walk-in 1, and the clerk's list shows it first."""
+    db = make_queue(parse_config(booking_config(config_data), "bookings.yaml"), migrated_db_url)
+    booked = db.run(bk.book, "HT", MONDAY, "09:30", "An", "0911000001", None, KEY, now=MON_9).ticket
+    walk_in = db.run(q.issue, "HT", now=MON_9 + 29 * MIN).ticket
+    checked_in = db.run(bk.check_in, KEY, code=booked["code"], now=MON_9 + 31 * MIN).ticket
+    assert checked_in["waiting_ahead"] == 0
+    with db.Session() as session:
+        assert q.ticket_status(session, db.site, walk_in["id"], now=MON_9 + 31 * MIN)["waiting_ahead"] == 1
+        listed = [t["number"] for t in q.counter_queue(session, db.site, 1, now=MON_9 + 31 * MIN)]
+    assert listed == [checked_in["number"], walk_in["number"]]
+    assert db.run(q.call_next, 1, now=MON_9 + 32 * MIN).ticket["number"] == checked_in["number"]
 
 
 def test_check_in_within_the_grace_window_is_due_at_the_slot_later_is_a_walk_in(booking_queue):
@@ -386,7 +411,11 @@ class BookingMachine(RuleBasedStateMachine):
         elif (service, day, start) in self.slot_holders:
             assert error is not None and error.code == "slot_full", error
         elif (service, day, who) in self.held:
-            assert error is not None and error.code in ("already_booked", "already_holds_number"), error
+            assert error is not None and error.code in (
+                "already_booked",
+                "already_holds_number",
+                "held_number_ended",
+            ), error
         else:
             assert error is None, error.code
             self.held[(service, day, who)] = self.slot_holders[(service, day, start)] = outcome.ticket["code"]
@@ -397,7 +426,11 @@ class BookingMachine(RuleBasedStateMachine):
         phone, id_number = PEOPLE[who]
         outcome, error = self.act(bk.take_remote, service, f"P{who}", phone, id_number, KEY, check_hours=False)
         if (service, MONDAY, who) in self.held:
-            assert error is not None and error.code in ("already_booked", "already_holds_number"), error
+            assert error is not None and error.code in (
+                "already_booked",
+                "already_holds_number",
+                "held_number_ended",
+            ), error
         else:
             assert error is None, error.code
             self.held[(service, MONDAY, who)] = outcome.ticket["code"]
@@ -571,6 +604,22 @@ class MergedQueueMachine(RuleBasedStateMachine):
     def transfer(self, counter, to):
         self.act(q.transfer, counter, service=to)
 
+    def first_in_line(self, conn) -> int | None:
+        """The waiting ticket at counter 1 (HT alone) that the citizen's screen tells "nobody ahead"
+        (estimates.py waiting_ahead), where no other rule can reorder the queue (no priority ticket,
+        nothing transferred, nobody waiting past the policy's max wait). None when the rules leave it open."""
+        waiting = conn.execute(select(T).where(T.c.status == "waiting", T.c.service_id == self.site.service_ids["HT"]))
+        waiting = waiting.all()
+        if (
+            not waiting
+            or conn.execute(select(T.c.id).where(T.c.status == "waiting", T.c.target_counter_id.is_not(None))).first()
+            or any(t.priority_id is not None or self.now - t.issued_at >= 45 * MIN for t in waiting)
+        ):
+            return None
+        first = [t.id for t in waiting if waiting_ahead(conn, t, self.now) == 0]
+        assert len(first) == 1, "one ticket is told it is next"
+        return first[0]
+
     @rule(counter=st.sampled_from([1, 2]))
     def next(self, counter):
         served = self.site.counter_service_ids[counter]
@@ -585,7 +634,11 @@ class MergedQueueMachine(RuleBasedStateMachine):
                 .order_by(T.c.due_at, T.c.id)
                 .limit(1)
             ).scalar()
+            told_next = self.first_in_line(conn) if counter == 1 else None
         outcome = self.act(q.call_next, counter)
+        if told_next is not None:  # "N people ahead" counts as "next" calls (QA C6)
+            with self.engine.connect() as conn:
+                assert conn.execute(select(T.c.id).where(T.c.public_id == outcome.ticket["id"])).scalar() == told_next
         if outcome is None or outcome.ticket is None:
             assert due is None, "a due booking waited, and nobody was called"
             return

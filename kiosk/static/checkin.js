@@ -1,7 +1,8 @@
 /* The kiosk's "Tôi đã đặt lịch / I have a booking" step (kiosk/templates/kiosk/page.html; docs/bookings.md).
  *
  * A citizen holds the booking's QR code (its manage link, on the phone) or the front of the chip ID
- * card (CCCD) to the kiosk's barcode scanner, or types the booking code on the on-screen keys. A USB
+ * card (CCCD) to the kiosk's barcode scanner, or types the booking code, or the card's 12-digit number
+ * (a kiosk without a scanner, a phone gone flat), on the on-screen keys. A USB
  * scanner types like a keyboard, fast, ending with Enter: on the check-in screen the code field takes
  * it; on any other screen a burst of keys (each within SCAN_GAP_MS of the one before) ending with
  * Enter is taken as a scan as well, so nobody has to find the button first. The answer is a ticket,
@@ -16,9 +17,13 @@
   const page = QK.page();
   const input = document.getElementById("checkin-code");
   const keys = document.getElementById("checkin-keys");
-  const KEYS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // the letters of booking codes (server/core/bookings/views.py)
+  // every digit (a CCCD number has 0s and 1s), then the letters of booking codes (no I or O:
+  // server/core/bookings/views.py)
+  const KEYS = "1234567890ABCDEFGHJKLMNPQRSTUVWXYZ";
+  const ID_NUMBER = /^[0-9]{12}$/;  // a CCCD's number typed: checked in as the card's scan would be
   const SCAN_GAP_MS = 80;  // a scanner types faster than this between keys (usually under 20 ms), a person slower
   const SCAN_MIN = 8;  // the shortest burst taken as a scan: a booking code
+  const NO_BOOKING = ["booking_not_found_for_card", "card_holds_number"];  // a walk-in number for the card then
   let burst = "";
   let lastKeyAt = 0;
 
@@ -33,7 +38,7 @@
         input.value = "";
         const error = (answer.data && answer.data.error) || {};
         if (answer.ok) kiosk.showTicket(answer.data);
-        else if (error.code === "booking_not_found_for_card" && request.cccd_qr) numberForCard(request.cccd_qr);
+        else if (NO_BOOKING.indexOf(error.code) >= 0 && !request.service && !request.code) numberForCard(request, answer);
         else kiosk.refused(answer, request.service);
       }, function () {
         kiosk.setBusy(false);
@@ -41,17 +46,24 @@
       });
   }
 
-  /** What was scanned or typed: the card's QR text has fields split by "|"; anything else is a code
-   *  (or the manage link of the booking's QR code, which the server reads the code from). */
+  /** What was scanned or typed: the card's QR text has fields split by "|"; twelve digits are the
+   *  card's number; anything else is a code (or the manage link of the booking's QR code, which the
+   *  server reads the code from). */
   function requestFor(text) {
-    return text.indexOf("|") >= 0 ? {cccd_qr: text.trim()} : {code: text.trim()};
+    if (text.indexOf("|") >= 0) return {cccd_qr: text.trim()};
+    const digits = text.replace(/\s/g, "");
+    return ID_NUMBER.test(digits) ? {id_number: digits} : {code: text.trim()};
   }
 
-  /** No booking today for this card: the citizen chooses a service, and the number is the card's. */
-  function numberForCard(cardText) {
+  /** No booking today for this card (or number): the citizen chooses a service, and the number is the
+   *  card's. The note above the services says so, or which number the card holds already. */
+  function numberForCard(card, answer) {
     kiosk.body.dataset.card = "true";
+    const note = document.querySelector("#screen-services .card-note");
+    if (answer.data.error.code === "card_holds_number") QK.sayError(note, answer);
+    else QK.say(note, "kiosk_card_choose_service");
     kiosk.state.takeFor = function (service, priority) {  // after the same priority step as any walk-in
-      const request = {cccd_qr: cardText, service: service};
+      const request = Object.assign({}, card, {service: service});
       if (priority) request.priority = priority;
       send(request);
     };

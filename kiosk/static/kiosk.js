@@ -503,6 +503,15 @@
     return QK.openNow(page.hours, page.timezone);  // (no hours: the server was started with --ignore-hours)
   }
 
+  /** Today is a working day and its opening is near: from ``page.checkin_from`` on (server/core/bookings/check_in.py). */
+  function beforeOpening() {
+    const hours = page.hours;
+    if (!hours || !page.checkin_from) return false;
+    const now = QK.localNow(page.timezone);
+    return hours.days.indexOf(now.day) >= 0 && hours.holidays.indexOf(now.date) < 0 &&
+      page.checkin_from <= now.time && now.time < hours.open;
+  }
+
   /** "Thứ Hai đến Thứ Bảy" for a run of days, else "Thứ Hai, Thứ Tư, Thứ Sáu"; in ``lang``. */
   function daysText(days, lang) {
     const indexes = WEEKDAYS.map(function (day, i) { return days.indexOf(day) >= 0 ? i : -1; })
@@ -544,6 +553,8 @@
     if (closed && closedNotice.hidden && state.screen !== "result") showStart(true);
     closedNotice.hidden = !closed;
     body.dataset.closed = closed ? "true" : "false";
+    // shortly before opening a booked citizen checks in (checkin.css lifts the notice off its screens)
+    body.dataset.early = closed && !byServer && !page.retired && beforeOpening() ? "true" : "false";
     // once a minute, just after the minute turns (or when the server's "closed" runs out)
     let wait = QK.toNextMinute();
     if (byServer) wait = Math.min(wait, state.closedByServerUntil - Date.now() + 50);

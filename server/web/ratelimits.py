@@ -23,11 +23,14 @@ import threading
 import time
 
 from ..core.errors import TooMany
-from ..core.i18n import translate
+from ..core.i18n import Phrase, translate
 
 log = logging.getLogger("queuekiosk.ratelimits")
 
 LOGIN_ATTEMPTS = "10/minute;50/hour"  # logins that failed or are being checked, before a 429
+# refused requests of a kind counted only when accepted (bookings: a wrong phone, a full slot): enough
+# for a citizen fighting a form, or a commune's NAT full of them, too few to guess codes or numbers with
+REFUSED_ATTEMPTS = "20/minute"
 REDIS_TIMEOUT_SECONDS = 1.0  # a Redis that hangs costs a request at most this long
 RETRY_SHARED_SECONDS = 5.0  # while Redis is down, try it again this often (not on every request)
 
@@ -163,6 +166,36 @@ class RateLimits:
         if limit:
             self._hit(_parsed(limit), kind, f"{_site_id()}/{who}", code=code)
 
+    def check_accepted(self, limit: str | None, kind: str, who: str | None, code: str):
+        """As ``check``, for a request that counts only if it is accepted: first refused if ``who``'s
+        refused requests of ``kind`` fill REFUSED_ATTEMPTS; then counted against ``limit``. Returns
+        ``refused()``, to call when the request is refused after all: it gives the count back (so that
+        typos lock nobody out for a day) and counts it as refused."""
+        identity = (f"{kind}:refused", f"{_site_id()}/{who}")
+        attempts = _parsed(REFUSED_ATTEMPTS)
+
+        def full(limiter):
+            for item in attempts:
+                if not limiter.test(item, *identity):
+                    return _too_many(limiter, item, identity, code)
+            return None
+
+        refusal = self._limiter.run(full)
+        if refusal is not None:
+            raise refusal
+        self.check(limit, kind, who, code)
+
+        def refused():
+            def give_back(limiter):
+                for item in _parsed(limit) if limit else ():
+                    limiter.storage.incr(item.key_for(kind, f"{_site_id()}/{who}"), item.get_expiry(), amount=-1)
+                for item in attempts:
+                    limiter.hit(item, *identity)
+
+            self._limiter.run(give_back)
+
+        return refused
+
     def count_login(self, address: str | None, username: str) -> None:
         """Count a login attempt before its password is checked, atomically, so that parallel guesses
         cannot all pass a check made before any of them is counted; refuse it past the limit."""
@@ -225,8 +258,7 @@ class RateLimits:
             for i, (item, identity) in enumerate(hits):
                 allowed = limiter.hit(item, *identity) if counts is None else counts[i] <= item.amount
                 if not allowed:
-                    reset = limiter.get_window_stats(item, *identity).reset_time
-                    return TooMany(code, retry_after=max(1, math.ceil(reset - time.time())))
+                    return _too_many(limiter, item, identity, code)
             return None
 
         if not hits:
@@ -234,3 +266,19 @@ class RateLimits:
         refusal = self._limiter.run(hit)
         if refusal is not None:
             raise refusal
+
+
+def _too_many(limiter, item, identity: tuple, code: str) -> TooMany:
+    """The refusal of a full window: the seconds to wait (``Retry-After``), and the wait in words."""
+    reset = limiter.get_window_stats(item, *identity).reset_time
+    seconds = max(1, math.ceil(reset - time.time()))
+    return TooMany(code, retry_after=seconds, wait=wait_phrase(seconds))
+
+
+def wait_phrase(seconds: int) -> Phrase:
+    """A wait as a person says it: "45 giây", "khoảng 12 phút", "khoảng 24 giờ" (never 86156 seconds)."""
+    if seconds <= 60:  # (so that minutes and hours are always two or more)
+        return Phrase("wait_seconds", n=seconds)
+    if seconds < 5400:  # up to an hour and a half
+        return Phrase("wait_minutes", n=math.ceil(seconds / 60))
+    return Phrase("wait_hours", n=round(seconds / 3600))

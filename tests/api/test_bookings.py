@@ -151,6 +151,18 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
             "invalid_id_number",
             "id_number",
         ),
+        (  # made up: no province has the code 000 (C11)
+            {"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "000000000000"},
+            422,
+            "invalid_id_province",
+            "id_number",
+        ),
+        (  # a man born in 2099
+            {"service": "HT", "remote": True, "name": "A", "phone": PHONE, "id_number": "001299012345"},
+            422,
+            "invalid_id_birth_year",
+            "id_number",
+        ),
         (
             {"service": "HT", "remote": True, "date": "2026-12-01", "name": "A", "phone": PHONE},
             422,
@@ -207,6 +219,7 @@ def test_a_slot_not_offered_is_refused_naming_start(http):
         ({"code": "ABCDEFGH", "id_number": ID}, "code"),
         ({}, "code"),
         ({"id_number": "12ab"}, "id_number"),
+        ({"id_number": "999999999999"}, "id_number"),
     ],
 )
 def test_a_malformed_or_hostile_check_in_is_refused_and_stores_nothing(http, body, field):
@@ -328,6 +341,36 @@ def test_bookings_from_one_address_are_limited(live_server, config_variant):
     )
 
 
+def test_only_accepted_bookings_use_up_an_addresss_day_and_the_wait_is_said_in_hours(live_server, config_variant):
+    """A commune behind one NAT address: citizens' typos and refusals do not lock it out for the day
+    (QA C3), and the wait reads "khoảng 24 giờ", not 86156 seconds."""
+    config = config_variant()
+    config["limits"] = {"exempt_addresses": [], "bookings_per_address": "3/day"}
+    http = live_server(config).session()
+    for i in range(10):  # a phone number one digit short, again and again
+        assert_error(remote(http, f"09110000{i}"), 422, "invalid_phone", "phone")
+    assert remote(http, "0911000001").status_code == 201
+    assert_error(remote(http, "0911000001"), 409, "already_holds_number")
+    assert [remote(http, f"091100000{i}").status_code for i in (2, 3)] == [201, 201]
+    full = remote(http, "0911000004")
+    error = assert_error(full, 429, "too_many_bookings")
+    assert 86000 < int(full.headers["Retry-After"]) <= 86400
+    assert error["message"].endswith("vui lòng thử lại sau khoảng 24 giờ."), error
+    assert error["translations"]["en"]["message"].endswith("Please try again in about 24 hours."), error
+
+
+def test_refused_booking_attempts_have_their_own_limit_a_minute(live_server, config_variant):
+    config = config_variant()
+    config["limits"] = {"exempt_addresses": []}
+    http = live_server(config).session()
+    for i in range(20):
+        assert_error(book(http, "2099-01-01", "08:00", f"0911{i:06d}"), 422, "invalid_booking_date", "date")
+    guessed = remote(http, "0911000001")  # right or wrong, the 21st in the minute waits
+    error = assert_error(guessed, 429, "too_many_bookings")
+    assert 0 < int(guessed.headers["Retry-After"]) <= 60
+    assert "giây" in error["message"], error
+
+
 def test_an_integration_books_and_cancels_staff_list_the_day(server, http):
     integration = {"Authorization": f"Bearer {server.token('integration')}"}
     day, slots = open_day(http, after=2)
@@ -373,7 +416,9 @@ def test_booking_settings_are_edited_live_and_checked_like_the_config_file(live_
         "booking.per_slot",
     )
     assert http.patch("/api/v1/admin/services/CT", headers=admin, json={"booking": None}).status_code == 200
-    assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
+    refused = assert_error(http.get("/api/v1/services/CT/slots", params={"date": day}), 409, "booking_not_offered")
+    assert "“Chứng thực”" in refused["message"], refused  # by its name, not its code
+    assert "“Certification”" in refused["translations"]["en"]["message"], refused
 
 
 def test_the_bookings_report_counts_per_service_and_day(server, http):

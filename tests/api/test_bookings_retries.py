@@ -184,9 +184,11 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses_by_itself(live_se
     assert tickets[0]["waiting"] == waiting, "a lapsed number never joins the queue"
     error = assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_lapsed")
     assert number["deadline"] in error["message"]
-    # the person keeps the day's number: no second one
+    # the person keeps the day's number: no second one, and is told it lapsed (not "you have number N")
     again = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": NAME, "phone": "0912000401"})
-    assert_error(again, 409, "already_holds_number")
+    error = assert_error(again, 409, "held_number_ended")
+    assert f"Số {number['number']} của Ông/Bà" in error["message"], error
+    assert f"đã hết hiệu lực lúc {number['deadline']}" in error["message"], error
 
 
 # --- the opt-in made when booking -------------------------------------------------------------

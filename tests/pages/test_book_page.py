@@ -18,6 +18,7 @@ if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright 
 from config_helpers import closed_now, site_today  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
+from test_kiosk_checkin_id import type_on_keys  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -141,12 +142,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_s
     code, number = phone.locator("#code").inner_text(), phone.locator("#number").inner_text()
 
     page.goto(srv.url + "/kiosk/kiosk-1")
-    page.locator(".checkin-open:visible").click()
-    page.wait_for_timeout(500)  # a new screen ignores taps for a moment
-    for letter in code:
-        page.click(f'#checkin-keys button[data-key="{letter}"]')
-    assert page.input_value("#checkin-code") == code
-    page.get_by_role("button", name="Nhận số").click()
+    type_on_keys(page, code)
     page.locator("#result").wait_for()
     assert page.locator("#result-number").inner_text() == number
     assert page.locator("#result-booked").inner_text() == "Số lấy từ xa — đã xác nhận có mặt"
@@ -189,6 +185,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_s
     page.wait_for_timeout(500)
     scanner_burst(page, other_card)  # the same card again: one number per person and service
     page.locator(".card-note").wait_for()
+    expect(page.locator(".card-note")).to_contain_text(f"thẻ căn cước này đang giữ số {ticket}")  # said at once
     page.click('#service-grid button[data-service="CT"]')
     page.locator("button.no-priority").click()
     page.locator("#problem").wait_for()

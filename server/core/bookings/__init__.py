@@ -34,7 +34,7 @@ This package is their public face (``from ..core import bookings as bk``; ``bk.<
 """
 
 from .booking import book, take_remote
-from .check_in import OnTicket, check_in
+from .check_in import CHECK_IN_EARLY, OnTicket, check_in
 from .ending import cancel, cancel_from_today, lapse_overdue
 from .figures import FIGURES, booking_figures
 from .people import (
@@ -64,6 +64,7 @@ from .views import (
 )
 
 __all__ = [
+    "CHECK_IN_EARLY",
     "CCCD_QR_MAX",
     "CODE_ALPHABET",
     "CODE_LENGTH",

@@ -12,10 +12,11 @@ from sqlalchemy.engine import Connection
 from .. import engine as q
 from ..db import SiteRuntime
 from ..errors import QueueError
+from ..i18n import Phrase
 from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
-from .records import PD, B, T, add_waiting, connection, number_of, service_name, ticket_row_id
+from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
 from .slots import check_day, settings_of, slot_of, to_local, to_utc
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
@@ -31,6 +32,10 @@ _CLAIM = text(
     "VALUES (:service, :day, :person, :booking, :ticket) "
     "ON CONFLICT (service_id, business_day, person_hash) DO NOTHING RETURNING service_id"
 ).bindparams(bindparam("day", type_=Date()))
+
+
+# a person's number of the day that ended: what the refusal of another one says happened to it
+ENDED = {"expired": "held_number_expired", "done": "held_number_done", "no_show": "held_number_no_show"}
 
 
 def _new_code() -> str:
@@ -59,9 +64,14 @@ def claim(
     ).one()
     service = service_name(site, service_id)
     if held.ticket_id is not None:
-        raise QueueError(
-            "already_holds_number", number=number_of(conn, held.ticket_id), service=service, date=vn_date(day)
-        )
+        ticket = conn.execute(select(T.c.number, T.c.status, T.c.finished_at).where(T.c.id == held.ticket_id)).one()
+        if ticket.status in ENDED:  # not "you already have 1003" for a number that no longer stands
+            # a remote number lapsed at its deadline (the ticket ends a little later, when that is seen)
+            deadline = conn.execute(select(B.c.deadline).where(B.c.id == held.booking_id)).scalar()
+            ended = deadline if ticket.status == "expired" and deadline else ticket.finished_at
+            how = Phrase(ENDED[ticket.status], time=f"{to_local(site, ended):%H:%M}" if ended else "")
+            raise QueueError("held_number_ended", number=ticket.number, service=service, how=how)
+        raise QueueError("already_holds_number", number=ticket.number, service=service, date=vn_date(day))
     slot_start = conn.execute(select(B.c.slot_start).where(B.c.id == held.booking_id)).scalar()
     raise QueueError(
         "already_booked",
@@ -140,7 +150,7 @@ def take_remote(
     conn = connection(conn)
     settings, service_id = settings_of(site, service)
     if not settings.remote:
-        raise QueueError("remote_not_offered", service=service)
+        raise QueueError("remote_not_offered", service=service_name(site, service_id))
     who = person(key, phone, id_number)
     issued = q.issue(conn, site, service, now=now, actor=actor, check_hours=check_hours).ticket
     ticket_id = ticket_row_id(conn, issued["id"])

@@ -19,11 +19,22 @@ from ..periods import vn_date
 from .booking import claim
 from .ending import refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
-from .records import PD, B, T, add_waiting, connection, record_event, ticket_row_id
-from .slots import grace
+from .records import PD, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
+from .slots import grace, to_local
 from .views import public, row_by_code, view_of
 
 OnTicket = Callable[[Connection, SiteRuntime, dict], None]
+
+# A booked citizen may check in this long before the centre opens (QA C7: the first slot's citizen
+# arrives a few minutes early): the ticket waits, due at its slot, and nobody is called before the
+# clerks open their counters. Walk-in numbers, by card too, wait for the opening.
+CHECK_IN_EARLY = dt.timedelta(minutes=30)
+
+
+def before_opening(site: SiteRuntime, now: dt.datetime) -> bool:
+    """Whether ``now`` is in the CHECK_IN_EARLY before today's opening."""
+    hours, local = site.config.site.hours, to_local(site, now)
+    return not hours.is_open(local) and hours.is_open(local + CHECK_IN_EARLY)
 
 
 def check_in(
@@ -59,6 +70,9 @@ def check_in(
         row = _booking_of_person(conn, site, holder, service, now)
         if row is None:
             if service is None:
+                held = _number_held(conn, site, holder, now)
+                if held is not None:  # said at once, not after the citizen chose that service again
+                    raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
                 raise NotFound("booking_not_found_for_card")
             return _walk_in(
                 conn,
@@ -84,7 +98,10 @@ def check_in(
     late = False
     if row.kind == "slot":
         # the wait is promised below, once the ticket's due time is written (the predictor reads it)
-        issued = q.issue(conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours)
+        early = check_hours and before_opening(site, now)
+        issued = q.issue(
+            conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours and not early
+        )
         ticket_id = ticket_row_id(conn, issued.ticket["id"])
         late = now > row.slot_start + grace(site, row.service_id)
         conn.execute(
@@ -128,6 +145,21 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
     return next((r for r in rows if r.status == "booked"), None) or next(
         (r for r in rows if r.status != "cancelled"), None
     )
+
+
+def _number_held(conn, site, person_hash: str, now: dt.datetime):
+    """The person's number of today still in the queue (waiting, called or being served), if any."""
+    return conn.execute(
+        select(T.c.number, PD.c.service_id)
+        .join(T, T.c.id == PD.c.ticket_id)
+        .where(
+            PD.c.person_hash == person_hash,
+            PD.c.business_day == q.business_day(site, now),
+            PD.c.service_id.in_(list(site.service_codes)),
+            T.c.status.in_(("waiting", "called", "serving")),
+        )
+        .order_by(T.c.number)
+    ).first()
 
 
 def _walk_in(

@@ -57,10 +57,34 @@ def normal_phone(raw: str) -> str:
     return digits
 
 
-def normal_id(raw: str) -> str:
+# The first three digits of a personal identification number (the CCCD's number): the province where
+# the birth was registered (Decree 137/2015/ND-CP art. 13; the list is Annex 1 of Circular
+# 07/2016/TT-BCA, kept by Circular 59/2021/TT-BCA): the 63 provinces of 2016, 001-096 with gaps. Numbers
+# already issued keep their code when provinces merge (2025), so the list does not change.
+PROVINCE_CODES = frozenset(
+    "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 035 036 037 038"
+    " 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 070 072 074 075 077 079 080 082"
+    " 083 084 086 087 089 091 092 093 094 095 096".split()
+)
+
+
+def birth_year(id_number: str) -> int:
+    """The birth year a 12-digit number states: its 4th digit is the century and sex (0/1: 1900s,
+    2/3: 2000s, 4/5: 2100s, ...; even male, odd female), the 5th-6th the year within the century."""
+    return 1900 + 100 * (int(id_number[3]) // 2) + int(id_number[4:6])
+
+
+def normal_id(raw: str, today: dt.date | None = None) -> str:
+    """A CCCD number (personal identification number) as 12 digits, refused unless it is one the law
+    could have given: a province code of the list above, and a birth year not after ``today``'s. The
+    refusal never repeats the number."""
     digits = re.sub(r"\s", "", raw or "")
     if not re.fullmatch(r"[0-9]{12}", digits):
         raise Invalid("invalid_id_number", field="id_number")
+    if digits[:3] not in PROVINCE_CODES:
+        raise Invalid("invalid_id_province", field="id_number")
+    if birth_year(digits) > (today or dt.date.today()).year:
+        raise Invalid("invalid_id_birth_year", field="id_number")
     return digits
 
 

@@ -13,7 +13,7 @@ from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from ..periods import vn_date
-from .records import SLOTS, connection
+from .records import SLOTS, connection, service_name
 
 
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
@@ -25,7 +25,7 @@ def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
     if service_cfg is None or service_id is None:
         raise NotFound("unknown_service", service=service)
     if service_cfg.booking is None:
-        raise QueueError("booking_not_offered", service=service)
+        raise QueueError("booking_not_offered", service=service_name(site, service_id))
     return service_cfg.booking, service_id
 
 

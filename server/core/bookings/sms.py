@@ -12,6 +12,7 @@ import secrets
 from ..db import SiteRuntime
 from ..errors import Invalid, QueueError
 from .people import person
+from .records import service_name
 from .slots import check_day, settings_of, slot_of
 
 SMS_CODE_MINUTES = 10
@@ -28,11 +29,11 @@ def check_request(
 ) -> None:
     """Refuse, naming the field, what ``book`` or ``take_remote`` would refuse for its input alone
     (before a code is sent for it); places and the person's other numbers are checked when booking."""
-    settings, _ = settings_of(site, service)
+    settings, service_id = settings_of(site, service)
     person(b"", phone, id_number)
     if day is None:
         if not settings.remote:
-            raise QueueError("remote_not_offered", service=service)
+            raise QueueError("remote_not_offered", service=service_name(site, service_id))
         return
     check_day(site, settings, day, now)
     slot_of(site, settings, day, start or "", now)

@@ -53,17 +53,26 @@ def _caller() -> Principal | None:
     return current_principal() if "Authorization" in request.headers else None
 
 
-def _limit(kind: str, principal: Principal | None) -> None:
+def _limit(kind: str, principal: Principal | None):
     """Count one booking (``kind`` "booking") or lookup by code ("booking_lookup") from the caller's
-    address against the request's site's config ``limits``; 429 past it."""
+    address against the request's site's config ``limits``; 429 past it. A booking counts only if it
+    is accepted: returns what to call when it is refused after all (server/web/ratelimits.py)."""
     app_state = state()
     if principal is not None and principal.role in ("integration", "admin"):
-        return
+        return _nothing
     limits = app_state.site.config.limits
     if limits.exempt(request.remote_addr):
-        return
-    limit = limits.bookings_per_address if kind == "booking" else limits.lookups_per_address
-    app_state.limits.check(limit, kind, request.remote_addr, code="too_many_bookings")
+        return _nothing
+    if kind == "booking":
+        return app_state.limits.check_accepted(
+            limits.bookings_per_address, kind, request.remote_addr, code="too_many_bookings"
+        )
+    app_state.limits.check(limits.lookups_per_address, kind, request.remote_addr, code="too_many_bookings")
+    return _nothing
+
+
+def _nothing() -> None:
+    pass
 
 
 def _language() -> str:
@@ -125,7 +134,15 @@ def create_booking():
     principal = _caller()
     if not body.name.strip():
         raise q.Invalid("invalid_field", field="name", problem=Phrase("problem_string_too_short"))
-    _limit("booking", principal)
+    refused = _limit("booking", principal)
+    try:
+        return _create_booking(body, principal)
+    except q.QueueError:  # a wrong phone, a full slot, one number per person: not counted as a booking
+        refused()
+        raise
+
+
+def _create_booking(body, principal: Principal | None):
     app_state = state()
     actor = principal.actor if principal else None
     id_number = body.id_number or None

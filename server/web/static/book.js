@@ -120,6 +120,22 @@
 
   // --- a saved setup change (server/web/live_setup.py): every open page follows it without a reload ---
 
+  // The citizen's language choice is kept on this phone (the booking's own page, a reload, /book again),
+  // or asked for by the link (?lang=en). Vietnamese first otherwise, whatever the phone's own language:
+  // many Vietnamese phones are set to English.
+  const LANGUAGE_KEY = "queuekiosk.book.lang";
+
+  function chosenLanguage() {
+    const asked = new URLSearchParams(location.search).get("lang");
+    if (asked === "en" || asked === "vi") return asked;
+    try { return localStorage.getItem(LANGUAGE_KEY) || "vi"; } catch (error) { return "vi"; }
+  }
+
+  function chooseLanguage(lang) {
+    QK.setLang(lang);
+    try { localStorage.setItem(LANGUAGE_KEY, lang); } catch (error) { /* private mode: for this page only */ }
+  }
+
   /** The language button only while the centre offers English (site.languages, changed in /admin). */
   function offerLanguages() {
     const english = page.languages.indexOf("en") >= 0;
@@ -309,6 +325,8 @@
     drawPush(booking);
     const ended = booking.status === "cancelled" || booking.status === "lapsed";  // nothing to come for
     ["qr", "done-hint", "when"].forEach(function (id) { byId(id).hidden = ended; });
+    // checked in: the number is given, so no "scan this QR code at the kiosk" (the code stays, for staff)
+    if (booking.status === "checked_in") byId("qr").hidden = byId("done-hint").hidden = true;
     byId("cancel").hidden = booking.status !== "booked";
     byId("cancel-confirm").hidden = true;
     byId("done-error").hidden = true;
@@ -386,11 +404,12 @@
     else if (button.id === "push") subscribePush();
     else if (button.id === "cancel") cancel();
     else if (button.id === "cancel-confirm") confirmCancel();
-    else if (button.id === "lang") QK.setLang(QK.otherLang());
+    else if (button.id === "lang") chooseLanguage(QK.otherLang());
   });
   byId("details").addEventListener("submit", submit);
 
   if (page.server_time) QK.setServerTime(page.server_time);
+  if (chosenLanguage() === "en" && page.languages.indexOf("en") >= 0) QK.setLang("en");
   followHours();
   followSetup();
   document.addEventListener("visibilitychange", function () { if (!document.hidden) followHours(); });

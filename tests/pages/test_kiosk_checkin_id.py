@@ -1,0 +1,155 @@
+"""At the kiosk, a citizen without the booking's QR code and with no scanner at hand types the ID
+card's 12-digit number on the on-screen keys (QA C1): it finds the number taken from the phone, as
+the card's scan would; a card number with no booking takes a walk-in number for the card, and the
+same number typed again says at once which number the card holds (QA C8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+BOOKED_ID = "079203004567"  # born 2003 in Hồ Chí Minh City: every digit from 0 to 9 but 1 and 8
+WALK_IN_ID = "001188000123"  # born 1988 in Hà Nội: has the 1s and 8s
+
+
+def type_on_keys(kiosk, text: str) -> None:
+    kiosk.locator(".checkin-open:visible").click()
+    kiosk.locator("#checkin-code").wait_for()
+    kiosk.wait_for_timeout(500)  # a new screen ignores taps for a moment
+    for key in text:
+        kiosk.click(f'#checkin-keys button[data-key="{key}"]')
+    assert kiosk.input_value("#checkin-code") == text
+    kiosk.get_by_role("button", name="Nhận số").click()
+
+
+def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server, tmp_path, page):
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(env=clock.env())
+    http = srv.session()
+    taken = http.post(
+        "/api/v1/bookings",
+        json={"service": "HT", "remote": True, "name": "Lê Văn Cường", "phone": "0987654321", "id_number": BOOKED_ID},
+    )
+    assert taken.status_code == 201, taken.text
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    expect(page.locator("#screen-checkin .hint")).to_be_attached()
+    type_on_keys(page, BOOKED_ID)
+    page.locator("#result").wait_for()
+    assert page.locator("#result-number").inner_text() == str(taken.json()["number"])
+    assert page.locator("#result-booked").inner_text() == "Số lấy từ xa — đã xác nhận có mặt"
+    assert http.get(f"/api/v1/bookings/{taken.json()['code']}").json()["status"] == "checked_in"
+    page.locator("#result .done").click()
+
+    # a number with no booking today: the citizen chooses the service, and the number is the card's
+    type_on_keys(page, WALK_IN_ID)
+    expect(page.locator(".card-note")).to_have_text("Hôm nay Ông/Bà chưa có lịch hẹn: mời chọn dịch vụ để lấy số.")
+    page.click('#service-grid button[data-service="CT"]')
+    page.locator("button.no-priority").click()
+    page.locator("#result").wait_for()
+    walk_in = page.locator("#result-number").inner_text()
+    page.locator("#result .done").click()
+
+    # the same number again: the screen says at once which number it holds, before any choice
+    type_on_keys(page, WALK_IN_ID)
+    expect(page.locator(".card-note")).to_have_text(
+        f"Hôm nay Ông/Bà chưa có lịch hẹn; thẻ căn cước này đang giữ số {walk_in} của dịch vụ “Chứng thực”."
+        " Nếu cần làm thủ tục khác, mời chọn dịch vụ để lấy thêm số."
+    )
+    page.click('#service-grid button[data-service="CT"]')
+    page.locator("button.no-priority").click()
+    expect(page.locator("#problem-text")).to_contain_text(f"Ông/Bà đã có số {walk_in}")
+
+
+def test_a_made_up_id_number_typed_at_the_kiosk_is_refused_naming_the_field(server, page):
+    page.goto(server.url + "/kiosk/kiosk-1")
+    type_on_keys(page, "000000000000")
+    expect(page.locator("#problem-text")).to_contain_text("3 chữ số đầu phải là mã tỉnh")
+    assert server.waiting("HT") == 0 and server.waiting("CT") == 0
+
+
+def test_a_booked_citizen_checks_in_before_opening_and_walk_ins_wait_for_it(start_server, tmp_path, page):
+    """QA C7: at 07:20, before the 07:30 opening, the kiosk's closed screen offers check-in to the
+    07:30 booking's citizen, and the ticket is due at 07:30; a walk-in number still waits for
+    opening, and so does a check-in more than 30 minutes early."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("07:20"))
+    srv = start_server(ignore_hours=False, env=clock.env())  # the site's own hours: 07:30-17:00
+    http = srv.session()
+    day = clock.start.date().isoformat()
+    body = {"service": "HT", "date": day, "start": "07:30", "name": "Lê Văn Cường", "phone": "0987654321"}
+    booked = http.post("/api/v1/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    assert http.post("/api/v1/tickets", json={"service": "HT"}).status_code == 409  # closed for walk-ins
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    closed = page.locator("#closed")
+    expect(closed).to_contain_text("Ông/Bà đã đặt lịch hôm nay? Mời nhận số ngay, trước giờ mở cửa:")
+    page.wait_for_timeout(500)
+    closed.locator(".checkin-open").click()
+    expect(closed).to_be_hidden()
+    page.wait_for_timeout(500)
+    for key in booked.json()["code"]:
+        page.click(f'#checkin-keys button[data-key="{key}"]')
+    page.get_by_role("button", name="Nhận số").click()
+    expect(page.locator("#result-booked")).to_have_text("Đã đặt lịch — Ông/Bà được gọi từ 07:30")
+    page.locator("#result .done").click()
+    expect(closed).to_be_visible()  # the start screen stays closed for walk-ins
+
+    # 06:50: too early, the notice offers nothing and the server refuses
+    clock.set(clock.start - dt.timedelta(minutes=30))
+    body["start"] = "07:45"
+    early = http.post("/api/v1/bookings", json={**body, "phone": "0987654322"})
+    assert early.status_code == 201, early.text
+    refused = http.post("/api/v1/check-in", json={"code": early.json()["code"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "closed", refused.text
+    page.reload()
+    expect(closed).to_be_visible()
+    expect(closed.locator(".checkin-open")).to_be_hidden()
+
+
+def test_a_booked_citizen_called_next_is_told_so_and_heads_the_clerks_list(start_server, tmp_path, page, new_tab):
+    """QA C6: at 09:16 the 09:15 booking is called before the walk-in who came at 09:00: the kiosk
+    tells its citizen nobody is ahead, the walk-in's page says one, the clerk's list shows it first."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(ignore_hours=False, env=clock.env())
+    http = srv.session()
+    body = {
+        "service": "HT",
+        "date": clock.start.date().isoformat(),
+        "start": "09:15",
+        "name": "An",
+        "phone": "0987654321",
+    }
+    booked = http.post("/api/v1/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    walk_in = http.post("/api/v1/tickets", json={"service": "HT"}).json()
+    clock.set(clock.start + dt.timedelta(minutes=16))
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    type_on_keys(page, booked.json()["code"])
+    expect(page.locator("#result-booked")).to_have_text("Đã đặt lịch — Ông/Bà được gọi từ 09:15")
+    expect(page.locator("#result-ahead")).to_have_text("Số người đang chờ trước Ông/Bà: 0")
+    number = page.locator("#result-number").inner_text()
+    assert http.get(f"/api/v1/tickets/{walk_in['id']}").json()["waiting_ahead"] == 1
+
+    srv.add_user("lan", "quay-mot-2026", "clerk", 1)
+    console = new_tab()
+    console.goto(srv.url + "/counter")
+    console.fill("#username", "lan")
+    console.fill("#password", "quay-mot-2026")
+    console.click("#login-button")
+    rows = console.locator("#queue-list li")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-number", number)
+    expect(rows.nth(1)).to_have_attribute("data-number", str(walk_in["number"]))
+    console.click('button[data-action="next"]')
+    expect(console.locator("#current-number")).to_have_text(number)
