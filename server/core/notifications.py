@@ -635,7 +635,7 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         if (row.subscription, key) in made:
             continue
         if params is None:  # waiting: near enough yet? (counted only for those not told already)
-            ahead = waiting_ahead(conn, row, now)
+            ahead = waiting_ahead(conn, row)
             if ahead > site.config.notifications.ahead:
                 continue
             params = {**base, "number": row.number, "ahead": ahead}

@@ -101,28 +101,18 @@ def promised_wait(
     return min(max(math.ceil(found.point), low), high), [low, high]
 
 
-def waiting_ahead(conn, row, now: dt.datetime | None = None) -> int:
-    """Waiting tickets of the same queue called before this one, as choosing.py's ``choose_next`` calls
-    them: a booking whose slot has begun (``due_at`` passed) goes ahead of everyone, the earliest slot
-    first; then those that came before (a priority ticket counts only priority ones). A booked ticket
-    whose slot is still to come waits in arrival order like any other until then."""
-    now = now or utcnow()
-    due = and_(T.c.due_at.is_not(None), T.c.due_at <= now)
-    if row.due_at is not None and row.due_at <= now:
-        before = and_(due, or_(T.c.due_at < row.due_at, and_(T.c.due_at == row.due_at, T.c.id < row.id)))
-    else:
-        came_before = or_(T.c.issued_at < row.issued_at, and_(T.c.issued_at == row.issued_at, T.c.id < row.id))
-        if row.priority_id is not None:
-            came_before = and_(came_before, T.c.priority_id.is_not(None))
-        before = or_(due, came_before)
+def waiting_ahead(conn, row) -> int:
+    """Waiting tickets of the same queue that came before; a priority ticket counts only priority ones."""
     query = select(func.count()).where(
         T.c.site_id == row.site_id,
         T.c.business_day == row.business_day,
         T.c.status == "waiting",
         T.c.service_id == row.service_id,
         T.c.id != row.id,
-        before,
+        or_(T.c.issued_at < row.issued_at, and_(T.c.issued_at == row.issued_at, T.c.id < row.id)),
     )
+    if row.priority_id is not None:
+        query = query.where(T.c.priority_id.is_not(None))
     return conn.execute(query).scalar_one()
 
 
@@ -131,7 +121,7 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
     is called): the wait from where it stands now, the same way issuing promised it."""
     view = ticket_view(site, row)
     if row.status == "waiting":
-        ahead = waiting_ahead(conn, row, now)
+        ahead = waiting_ahead(conn, row)
         view["waiting_ahead"] = ahead
         view["eta_minutes"], view["eta_range"] = promised_wait(
             conn,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -37,20 +37,17 @@ def ticket_status(
 def counter_queue(
     session: Session, site: SiteRuntime, counter_number: int, limit: int = 50, now: dt.datetime | None = None
 ) -> list[dict]:
-    """The waiting list a clerk sees: bookings whose slot has begun first, the earliest slot first (the
-    first rule of choosing.py's ``choose_next``: "next" calls them first), then oldest first."""
+    """The waiting list a clerk sees, oldest first."""
     conn = connection(session)
-    now = now or utcnow()
-    due = and_(T.c.due_at.is_not(None), T.c.due_at <= now)
     rows = conn.execute(
         select(T)
         .where(
             T.c.site_id == site.id,
-            T.c.business_day == business_day(site, now),
+            T.c.business_day == business_day(site, now or utcnow()),
             T.c.status == "waiting",
             for_counter(site, site.counter_ids[counter_number], counter_number),
         )
-        .order_by(case((due, 0), else_=1), case((due, T.c.due_at)), T.c.issued_at, T.c.id)
+        .order_by(T.c.issued_at, T.c.id)
         .limit(limit)
     )
     return [ticket_view(site, row) for row in rows]
