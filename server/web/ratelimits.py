@@ -28,9 +28,10 @@ from ..core.i18n import Phrase, translate
 log = logging.getLogger("queuekiosk.ratelimits")
 
 LOGIN_ATTEMPTS = "10/minute;50/hour"  # logins that failed or are being checked, before a 429
-# refused requests of a kind counted only when accepted (bookings: a wrong phone, a full slot): enough
-# for a citizen fighting a form, or a commune's NAT full of them, too few to guess codes or numbers with
-REFUSED_ATTEMPTS = "20/minute"
+# every attempt of a kind counted only when accepted (bookings: a wrong phone, a full slot are given
+# back): enough for a citizen fighting a form, or a commune's NAT full of them, too few to try ID card
+# numbers or phones by the thousand (a refusal says whether one holds a number today)
+ATTEMPTS = "20/minute;100/day"
 REDIS_TIMEOUT_SECONDS = 1.0  # a Redis that hangs costs a request at most this long
 RETRY_SHARED_SECONDS = 5.0  # while Redis is down, try it again this often (not on every request)
 
@@ -167,30 +168,20 @@ class RateLimits:
             self._hit(_parsed(limit), kind, f"{_site_id()}/{who}", code=code)
 
     def check_accepted(self, limit: str | None, kind: str, who: str | None, code: str):
-        """As ``check``, for a request that counts only if it is accepted: first refused if ``who``'s
-        refused requests of ``kind`` fill REFUSED_ATTEMPTS; then counted against ``limit``. Returns
-        ``refused()``, to call when the request is refused after all: it gives the count back (so that
-        typos lock nobody out for a day) and counts it as refused."""
-        identity = (f"{kind}:refused", f"{_site_id()}/{who}")
-        attempts = _parsed(REFUSED_ATTEMPTS)
-
-        def full(limiter):
-            for item in attempts:
-                if not limiter.test(item, *identity):
-                    return _too_many(limiter, item, identity, code)
-            return None
-
-        refusal = self._limiter.run(full)
-        if refusal is not None:
-            raise refusal
+        """As ``check``, for a request that counts against ``limit`` only if it is accepted. Every
+        attempt is counted first, atomically, against ATTEMPTS; then against ``limit``. Returns
+        ``refused()``, to call when the request is refused after all: it gives ``limit``'s count back
+        (so that typos lock nobody out for a day); the attempt stays counted."""
+        self._hit(_parsed(ATTEMPTS), f"{kind}:attempts", f"{_site_id()}/{who}", code=code)
         self.check(limit, kind, who, code)
 
         def refused():
+            if not limit:
+                return
+
             def give_back(limiter):
-                for item in _parsed(limit) if limit else ():
+                for item in _parsed(limit):
                     limiter.storage.incr(item.key_for(kind, f"{_site_id()}/{who}"), item.get_expiry(), amount=-1)
-                for item in attempts:
-                    limiter.hit(item, *identity)
 
             self._limiter.run(give_back)
 
