@@ -339,6 +339,9 @@ def test_the_merged_sites_staff_read_the_retired_sites_reports_and_nothing_else_
         assert read.status_code == 200, read.text
         assert (read.json()["total"]["issued"], read.json()["total"]["served"]) == (1, 1)
         assert reader.get(f"/api/v1/sites/xa-cu/reports/daily?period={day}").json()["served"] == 1
+        for section in ("bookings", "procedures"):  # the reports page's other two tables
+            read = reader.get(f"/api/v1/sites/xa-cu/reports/{section}?from={day}&to={day}")
+            assert read.status_code == 200, read.text
         assert reader.get("/api/v1/sites/xa-cu/auth/me").json()["site"] == "xa-moi"
         for elsewhere in (
             "/api/v1/sites/xa-cu/reports/live",
