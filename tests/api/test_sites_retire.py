@@ -284,6 +284,12 @@ def test_the_merged_sites_street_address_goes_with_the_retired_sites_notice(admi
         assert_error(too_long, 422, "invalid_field", "address")
         at_its_own = http.patch("/api/v1/sites/xa-moi/admin/site", json={"address": "x" * 201})
         assert "quá dài" in assert_error(at_its_own, 422, "invalid_field", "site.address")["message"]
+        for blank in ("   ", "Số 1\nQuang Trung"):  # said inside a sentence: one line, not blank
+            said = assert_error(http.patch("/api/v1/admin/sites/xa-moi", json={"address": blank}), 422, "invalid_field")
+            assert "address" in said["field"] and ("trống" in said["message"] or "một dòng" in said["message"]), said
+        padded = http.patch("/api/v1/admin/sites/xa-moi", json={"address": f"  {address} "})
+        assert padded.status_code == 200 and padded.json()["address"] == address, padded.text
+        assert http.patch("/api/v1/admin/sites/xa-moi", json={"address": None}).status_code == 200
 
         since = kiosk.mark()
         changed = http.patch("/api/v1/admin/sites/xa-moi", json={"address": address})
