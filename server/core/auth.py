@@ -275,8 +275,9 @@ def principal_for_login(session: Session, username: str, password: str) -> m.Use
     return user
 
 
-# audit events after which a session opened before them no longer works (server/core/audit.py)
-SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed")
+# audit events after which a session opened before them no longer works (server/core/audit.py); "user_added":
+# an account made again under the name of one removed with its site (a saved cookie names it)
+SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed", "user_added")
 
 
 _USERS = m.users
@@ -331,19 +332,21 @@ _session_checks = _SessionChecks()
 
 
 def principal_for_session(session: Session | Connection, cookie) -> Principal | None:
-    """The user of a session cookie (``user_id``, ``counter``, ``login_event``) while the session
-    lasts: it ends at its own logout, and at any change of the user's password, account or role
-    made after the login, even for a cookie someone saved. ``login_event`` is the id of the
+    """The user of a session cookie (``user_id``, ``username``, ``counter``, ``login_event``) while
+    the session lasts: it ends at its own logout, and at any change of the user's password, account
+    or role made after the login, even for a cookie someone saved. ``login_event`` is the id of the
     session's "login" audit event: the events after it tell whether one of those happened (read
-    since what this process's previous checks of the session read, ``_SessionChecks``)."""
-    user_id, login_event = cookie.get("user_id"), cookie.get("login_event")
-    if user_id is None or login_event is None:  # a cookie from before sessions were tied to their login
+    since what this process's previous checks of the session read, ``_SessionChecks``). The user
+    must still bear the cookie's name: on SQLite a user removed with its site may leave its id to
+    a new account (server/core/sites.py remove_site)."""
+    user_id, login_event, username = cookie.get("user_id"), cookie.get("login_event"), cookie.get("username")
+    if user_id is None or login_event is None or username is None:  # a cookie from before (signed in again)
         return None
     if login_event in _session_checks.ended:
         return None
     conn = _connection(session)
     user = conn.execute(_SESSION_USER, {"user_id": user_id}).first()
-    if user is None:
+    if user is None or user.username != username:
         return None
     now = time.monotonic()
     top = after = _session_checks.read_from(login_event, now)

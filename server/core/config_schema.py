@@ -123,6 +123,19 @@ class Site(_Strict):
     retired: bool = False
     moved_to: Code | None = None
 
+    @field_validator("address")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        """Said inside a sentence ("… (địa chỉ: …)"): without spaces around it, not blank, one line."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise _problem("string_too_short")
+        if any(mark in value for mark in "\r\n\v\f\x85\u2028\u2029"):
+            raise _problem("one_line")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -17,14 +17,16 @@ import re
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from . import models as m
+from .auth import role_name
 from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor, Outcome, close_counter, counter_states
 from .errors import Invalid, NotFound, QueueError
-from .i18n import Phrase, problem_phrase
+from .i18n import LANGUAGES, Localized, Phrase, problem_phrase
 from .setup_changes import _validate, merge_patch
 
 if TYPE_CHECKING:
@@ -255,19 +257,27 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     )
     if sending:
         raise SiteKept("site_remove_moved_to", site=row.name, sites=", ".join(f"“{name}”" for name in sending))
-    working = [
-        *session.scalars(select(U.username).where(U.site_id == site_id, U.active.is_(True)).order_by(U.username)),
-        *(
-            f"{name} ({role})"
-            for name, role in session.execute(
-                select(K.name, K.role).where(K.site_id == site_id, K.revoked_at.is_(None)).order_by(K.id)
-            )
-        ),
-    ]
-    if working:
-        raise SiteKept("site_remove_accounts", site=row.name, site_id=site_id, accounts=", ".join(working))
-    _delete_site_rows(session, site_id)
-    audit.record(
+    users = list(
+        session.scalars(select(U.username).where(U.site_id == site_id, U.active.is_(True)).order_by(U.username))
+    )
+    tokens = list(
+        session.execute(select(K.name, K.role).where(K.site_id == site_id, K.revoked_at.is_(None)).order_by(K.id))
+    )
+    if users or tokens:  # a device token named with its role as /admin names it ("kc (Ki-ốt)")
+        working = {
+            language: ", ".join([*users, *(f"{name} ({role_name(role).said(language)})" for name, role in tokens)])
+            for language in LANGUAGES
+        }
+        raise SiteKept("site_remove_accounts", site=row.name, site_id=site_id, accounts=Localized(**working))
+    top = session.scalar(select(func.max(E.id)))
+    try:
+        with session.begin_nested():
+            _delete_site_rows(session, site_id)
+    except IntegrityError:  # (PostgreSQL) a number or booking given there a moment ago, committed since the count
+        tickets = session.scalar(select(func.count()).where(T.site_id == site_id))
+        bookings = session.scalar(select(func.count()).where(B.site_id == site_id))
+        raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings) from None
+    removed = audit.record(
         session,
         SimpleNamespace(id=first),
         "site_removed",
@@ -276,6 +286,11 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
         name=row.name,
         **({"by": by} if by else {}),
     )
+    if top is not None and removed < top:
+        # SQLite gives the highest id of a table again once its row is deleted, and the events are read
+        # since the newest id seen (a session's checks, auth._SessionChecks; a site's predictions): the
+        # removal's own event keeps the top id, so that no later event gets an id already read past
+        session.execute(update(m.events).where(E.id == removed).values(id=top))
 
 
 def _delete_site_rows(session: Session, site_id: str) -> None:

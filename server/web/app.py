@@ -368,10 +368,23 @@ _HOST_KEYS = ("HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTT
 
 SITE_KEY = "queuekiosk.site"  # the WSGI environ key where routing (SiteRouting) puts the request's site id
 ASKED_PATH_KEY = "queuekiosk.asked_path"  # and the API path as asked for, before it took the site out
+SITE_CHECKED_KEY = "queuekiosk.site_checked"  # set once check_site found the request's site served
 SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a site id as config.yaml allows it (server/core/config.py Code)
 
 # the site that code outside a request works for (a background loop, a printer's greenlet): AppState.at
 _working_for: ContextVar[str | None] = ContextVar("queuekiosk_site", default=None)
+
+
+def _asked_site() -> str | None:
+    """The site being worked for (``_working_for``), else the one the request's address names."""
+    chosen = _working_for.get()
+    if chosen is None:
+        # the request's context straight from its context variable: asked about ten times a request,
+        # and has_request_context() + request.environ (two proxies) cost several times this
+        context = _cv_request.get(None)
+        if context is not None:
+            chosen = context.request.environ.get(SITE_KEY)
+    return chosen
 
 
 @dataclass
@@ -410,20 +423,27 @@ class AppState:
 
     @property
     def site_id(self) -> str:
-        chosen = _working_for.get()
-        if chosen is None:
-            # the request's context straight from its context variable: asked about ten times a request,
-            # and has_request_context() + request.environ (two proxies) cost several times this
-            context = _cv_request.get(None)
-            if context is not None:
-                chosen = context.request.environ.get(SITE_KEY)
-            if chosen is None:  # a path of no site in particular (most requests): the first site's
-                return next(iter(self.sites))
+        chosen = _asked_site()
+        if chosen is None:  # a path of no site in particular (most requests): the first site's
+            return next(iter(self.sites))
         return chosen if chosen in self.sites else self.first_site_id
 
     @property
     def site(self) -> SiteRuntime:
-        return self.sites[self.site_id]
+        chosen = _asked_site()
+        if chosen is None:
+            return next(iter(self.sites.values()))
+        runtime = self.sites.get(chosen)
+        if runtime is None:
+            context = _cv_request.get(None)
+            if context is not None and context.request.environ.get(SITE_CHECKED_KEY):
+                # a request let in before its site was removed (live_setup.forget_site): answered as
+                # one to an unknown site, not carried on at the first site
+                from ..core.errors import NotFound
+
+                raise NotFound("site_unknown", site=chosen)
+            return self.sites[self.first_site_id]
+        return runtime
 
     def logged_site(self) -> str | None:
         """The site a log line is about; None for the installation's own work (its message queue, a
@@ -573,6 +593,7 @@ def check_site() -> None:
             from ..core.errors import NotFound
 
             raise NotFound("site_unknown", site=site_id)
+    _cv_request.get().request.environ[SITE_CHECKED_KEY] = True
 
 
 _FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")

@@ -13,13 +13,16 @@ Programs (Accept: */*, application/json, or none) keep getting the JSON error.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import current_app, jsonify, render_template, request
 from flask.globals import _cv_request, request_ctx
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..core import faults
+from ..core import models as m
 from ..core.errors import Invalid, NotAllowed, NotFound, NotSignedIn, QueueError, TooMany, Unavailable
 from ..core.i18n import LANGUAGES, Phrase, install_jinja, pick_language, translate
 from .extensions import socketio
@@ -84,7 +87,7 @@ def _html_error(title_key: str, code: str, status: int, **params):
     from .app import SITE_KEY
 
     state = current_app.extensions.get("queuekiosk")
-    site = state.site.config.site if state is not None else None
+    site = state.sites[state.site_id].config.site if state is not None else None
     home = request.script_root  # the site's own home (/s/{site}/), or the installation's (/)
     site_id = request.environ.get(SITE_KEY)
     if site_id and (state is None or site_id not in state.sites):  # no such site: nothing under its prefix
@@ -183,13 +186,26 @@ def register_error_handlers(app):
 
     @app.errorhandler(OperationalError)
     def _database_error(error: OperationalError):
+        state = current_app.extensions["queuekiosk"]
         # the transaction was rolled back whole: a full disk, or the write lock not had in time
-        code = report_database_fault(
-            error, f"{request.method} {request.path}", current_app.extensions["queuekiosk"].site
-        )
+        code = report_database_fault(error, f"{request.method} {request.path}", state.sites[state.site_id])
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status
+
+    @app.errorhandler(IntegrityError)
+    @app.errorhandler(sqlite3.IntegrityError)
+    def _integrity_error(error: Exception):
+        # a write for a site removed while it was on its way (a number asked for at that moment): its rows
+        # are gone and a foreign key fails; answered as at any unknown site
+        from .app import SITE_KEY
+
+        site_id = request.environ.get(SITE_KEY)
+        if site_id is not None:
+            with current_app.extensions["queuekiosk"].reads.connect() as conn:
+                if conn.scalar(select(m.sites.c.id).where(m.sites.c.id == site_id)) is None:
+                    return _queue_error(NotFound("site_unknown", site=site_id))
+        return _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -284,6 +284,12 @@ def test_the_merged_sites_street_address_goes_with_the_retired_sites_notice(admi
         assert_error(too_long, 422, "invalid_field", "address")
         at_its_own = http.patch("/api/v1/sites/xa-moi/admin/site", json={"address": "x" * 201})
         assert "quá dài" in assert_error(at_its_own, 422, "invalid_field", "site.address")["message"]
+        for blank in ("   ", "Số 1\nQuang Trung"):  # said inside a sentence: one line, not blank
+            said = assert_error(http.patch("/api/v1/admin/sites/xa-moi", json={"address": blank}), 422, "invalid_field")
+            assert "address" in said["field"] and ("trống" in said["message"] or "một dòng" in said["message"]), said
+        padded = http.patch("/api/v1/admin/sites/xa-moi", json={"address": f"  {address} "})
+        assert padded.status_code == 200 and padded.json()["address"] == address, padded.text
+        assert http.patch("/api/v1/admin/sites/xa-moi", json={"address": None}).status_code == 200
 
         since = kiosk.mark()
         changed = http.patch("/api/v1/admin/sites/xa-moi", json={"address": address})
@@ -339,6 +345,9 @@ def test_the_merged_sites_staff_read_the_retired_sites_reports_and_nothing_else_
         assert read.status_code == 200, read.text
         assert (read.json()["total"]["issued"], read.json()["total"]["served"]) == (1, 1)
         assert reader.get(f"/api/v1/sites/xa-cu/reports/daily?period={day}").json()["served"] == 1
+        for section in ("bookings", "procedures"):  # the reports page's other two tables
+            read = reader.get(f"/api/v1/sites/xa-cu/reports/{section}?from={day}&to={day}")
+            assert read.status_code == 200, read.text
         assert reader.get("/api/v1/sites/xa-cu/auth/me").json()["site"] == "xa-moi"
         for elsewhere in (
             "/api/v1/sites/xa-cu/reports/live",

@@ -121,7 +121,7 @@ READING_METHODS = ("GET", "HEAD", "OPTIONS")
 # a retired site's reports, which the site it was merged into reads too (auth.may_use_site), and who
 # reads them (the reports page asks first)
 HISTORY_PATHS = frozenset(
-    ("/api/v1/reports/summary", "/api/v1/reports/peak-hours", "/api/v1/reports/daily", "/api/v1/reports/periods")
+    f"/api/v1/reports/{name}" for name in ("summary", "peak-hours", "daily", "periods", "bookings", "procedures")
 )
 
 

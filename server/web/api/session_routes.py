@@ -68,6 +68,7 @@ def login():
     )
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
+    session["username"] = user.username  # the same id may name another account later (auth.principal_for_session)
     session["counter"] = counter
     session["login_event"] = login_event  # the session lasts until an event after it ends it (auth.py)
     session["site"] = user.site_id  # kept in its site's cookie, or the installation's (server/web/sessions.py)

@@ -1,0 +1,128 @@
+"""Numbers and bookings asked for while their site is being removed: answered as at any unknown site
+(404 ``site_unknown``), or given before the removal, which is then refused (409 ``site_remove_served``);
+never a 500. Several clients at once against a real server, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from faked_clock import on_a_working_morning
+from sqlalchemy import create_engine, text
+from test_sites_remove import HOURS, bearer
+
+CLIENTS = 6
+
+
+def code_of(answer) -> str | None:
+    try:
+        return answer.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def removed_while_asked(server, http, rounds: int = 8) -> Counter:
+    """``rounds`` sites added and removed while ``CLIENTS`` clients ask for numbers and remote numbers
+    there; every answer by (what, status, code)."""
+    answers: Counter = Counter()
+    for round_ in range(rounds):
+        one_removal(server, http, f"xa-dua-{round_}", 0.003 * round_, answers)
+    return answers
+
+
+def one_removal(server, http, site_id: str, head_start: float, answers: Counter) -> None:
+    """``site_id`` added, then removed at the moment its clients start asking (``head_start`` after)."""
+    added = http.post("/api/v1/admin/sites", json={"id": site_id, "name": f"Xã {site_id}", "hours": HOURS})
+    assert added.status_code == 201, added.text
+    stop, start = threading.Event(), threading.Barrier(CLIENTS + 1)
+
+    def ask(client: int) -> None:
+        citizen, asked = server.session(), 0
+        start.wait()
+        time.sleep(head_start)  # the removal a little before the first numbers, or among them
+        while not stop.is_set():
+            remote = client % 3 == 2
+            if remote:
+                asked += 1
+                phone = f"09{client:02}{abs(hash(site_id)) % 100:02}{asked:04}"
+                body = {"service": "HT", "remote": True, "name": "Lan", "phone": phone}
+                answer = citizen.post(f"/api/v1/sites/{site_id}/bookings", json=body)
+            else:
+                answer = citizen.post(f"/api/v1/sites/{site_id}/tickets", json={"service": "HT"})
+            answers["remote" if remote else "ticket", answer.status_code, code_of(answer)] += 1
+
+    clients = [threading.Thread(target=ask, args=(i,)) for i in range(CLIENTS)]
+    for client in clients:
+        client.start()
+    start.wait()
+    removal = http.delete(f"/api/v1/admin/sites/{site_id}")
+    answers["remove", removal.status_code, code_of(removal)] += 1
+    time.sleep(0.3)
+    stop.set()
+    for client in clients:
+        client.join()
+
+
+def assert_answered_well(answers: Counter) -> None:
+    assert not [key for key in answers if key[1] >= 500], answers
+    assert {key for key in answers if key[0] == "remove"} <= {
+        ("remove", 204, None),
+        ("remove", 409, "site_remove_served"),
+    }
+    asked = {key[1:] for key in answers if key[0] != "remove"}
+    assert asked <= {(201, None), (404, "site_unknown"), (429, "rate_limited")}, answers
+
+
+def test_numbers_asked_for_during_a_removal_on_sqlite(live_server, tmp_path):
+    server = live_server(env=on_a_working_morning(tmp_path / "clock"))
+    answers = removed_while_asked(server, bearer(server, server.token("admin")))
+    assert_answered_well(answers)
+    assert ("remove", 204, None) in answers, answers  # (some removals did land among the numbers)
+
+
+@pytest.mark.postgres
+def test_numbers_asked_for_during_a_removal_on_postgresql(pg_url, live_server, tmp_path):
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    answers = removed_while_asked(server, bearer(server, server.token("admin")))
+    assert_answered_well(answers)
+    assert ("remove", 204, None) in answers, answers
+
+
+@pytest.mark.postgres
+def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(pg_url, live_server, tmp_path):
+    """The removal counts the site's numbers first; one given by a transaction still open then, committed
+    while the removal deletes, makes the removal a 409 naming it (not a 500 from its foreign key)."""
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    http = bearer(server, server.token("admin"))
+    added = http.post("/api/v1/admin/sites", json={"id": "xa-dua", "name": "Xã Đua", "hours": HOURS})
+    assert added.status_code == 201, added.text
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as other:  # a number being given, not committed yet
+            service = (
+                other.execute(text("SELECT id FROM services WHERE site_id = 'xa-dua' ORDER BY id")).scalars().first()
+            )
+            other.execute(
+                text(
+                    "INSERT INTO tickets (public_id, site_id, origin_service_id, service_id, number, business_day,"
+                    " status, issued_at, transfers) VALUES ('race-number', 'xa-dua', :s, :s, 1001, CURRENT_DATE,"
+                    " 'waiting', now(), 0)"
+                ),
+                {"s": service},
+            )
+            answer = {}
+            removal = threading.Thread(target=lambda: answer.update(r=http.delete("/api/v1/admin/sites/xa-dua")))
+            removal.start()
+            time.sleep(1.5)  # the removal counted no number and waits on the service row
+            assert removal.is_alive(), answer["r"].text
+            other.commit()
+        removal.join(10)
+    finally:
+        engine.dispose()
+    refused = answer["r"]
+    assert refused.status_code == 409 and code_of(refused) == "site_remove_served", refused.text
+    assert "1 số" in refused.json()["error"]["message"], refused.text
+    assert "xa-dua" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
