@@ -129,6 +129,21 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
     assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_checked_in")
 
 
+def test_an_id_number_typed_again_never_learns_the_bookings_code(http):
+    """The code cancels a booking: whoever types someone's ID number at the kiosk (no card needed)
+    is told the booking is checked in, naming only the code's last two characters."""
+    taken = remote(http, "0912345005", id_number="001099000005")
+    assert taken.status_code == 201, taken.text
+    code = taken.json()["code"]
+    assert http.post("/api/v1/check-in", json={"id_number": "001099000005"}).status_code == 201
+    error = assert_error(http.post("/api/v1/check-in", json={"id_number": "001099000005"}), 409, "booking_checked_in")
+    said = error["message"] + error["translations"]["en"]["message"]
+    assert code not in said and code[:-2] not in said, error
+    assert "•" * (len(code) - 2) + code[-2:] in error["message"], error
+    by_code = assert_error(http.post("/api/v1/check-in", json={"code": code}), 409, "booking_checked_in")
+    assert code in by_code["message"], "who gave the code is told it back"
+
+
 @pytest.mark.parametrize(
     "body, status, code, field",
     [

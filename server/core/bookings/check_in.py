@@ -17,7 +17,7 @@ from ..models import REMOTE_STATUS, utcnow
 from ..notifications import carry_to_ticket
 from ..periods import vn_date
 from .booking import claim
-from .ending import refuse_unless_booked, take_booking
+from .ending import masked_code, refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
 from .records import PD, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
 from .slots import grace, to_local
@@ -87,13 +87,14 @@ def check_in(
                 on_ticket=on_ticket,
                 estimator=estimator,
             )
-    refuse_unless_booked(conn, site, row, now)
+    shown = row.code if code is not None else masked_code(row.code)  # typed ID digits cancel nothing
+    refuse_unless_booked(conn, site, row, now, shown)
     today = q.business_day(site, now)
     if row.business_day != today:
-        raise QueueError("booking_other_day", booking=row.code, date=vn_date(row.business_day))
+        raise QueueError("booking_other_day", booking=shown, date=vn_date(row.business_day))
     taken = take_booking(conn, row, "checked_in", checked_in_at=now)
     if taken is not None:  # another transaction got there first
-        refuse_unless_booked(conn, site, taken, now)
+        refuse_unless_booked(conn, site, taken, now, shown)
     service_code = site.service_codes[row.service_id]
     late = False
     if row.kind == "slot":

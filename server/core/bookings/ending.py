@@ -18,15 +18,23 @@ from .slots import to_local
 from .views import booking_view, public, row_by_code, view_of
 
 
-def refuse_unless_booked(conn, site, row, now: dt.datetime) -> None:
+def refuse_unless_booked(conn, site, row, now: dt.datetime, shown: str | None = None) -> None:
+    """``shown``: how the refusal names the booking (its code, unless the asker did not give it)."""
+    shown = shown or row.code
     if row.status == "checked_in":
-        raise QueueError("booking_checked_in", booking=row.code, number=number_of(conn, row.ticket_id))
+        raise QueueError("booking_checked_in", booking=shown, number=number_of(conn, row.ticket_id))
     if row.status == "cancelled":
-        raise QueueError("booking_cancelled", booking=row.code)
+        raise QueueError("booking_cancelled", booking=shown)
     if row.status == "lapsed" or (row.kind == "remote" and row.deadline < now):
         raise QueueError(
-            "booking_lapsed", booking=row.code, deadline=f"{to_local(site, row.deadline):%H:%M}" if row.deadline else ""
+            "booking_lapsed", booking=shown, deadline=f"{to_local(site, row.deadline):%H:%M}" if row.deadline else ""
         )
+
+
+def masked_code(code: str) -> str:
+    """A booking's code as said to whoever found it by an ID number: its code cancels it, so only
+    its last two characters (the holder recognises them)."""
+    return "•" * (len(code) - 2) + code[-2:]
 
 
 def take_booking(conn, row, status: str, **values):
