@@ -17,6 +17,10 @@ from pathlib import Path
 from queuekiosk.server.core import auth
 from queuekiosk.server.core.db import create_db_engine, session_factory
 
+# every test server of one database shares it, as the processes of an installation must
+# (server/web/first_start.py refuses a process whose key is not the one the database recorded)
+TEST_PERSON_KEY = "test-person-key-shared-by-every-test-server"
+
 
 def database_url(env: dict, workdir: Path) -> str:
     """The database a server started with ``env`` in ``workdir`` uses (as server/core/db.py's

@@ -84,7 +84,7 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
     a copy of config.yaml, hours ignored and ``settings`` (QUEUEKIOSK_...), its output in
     folder/gunicorn.log; returned with its environment once /healthz answers. Skips where gunicorn is
     not installed; stopped, its log in the failure, if it ends or stays silent ``timeout`` seconds."""
-    from conftest import TEST_PERSON_KEY
+    from server_db import TEST_PERSON_KEY
 
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
@@ -94,7 +94,7 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
         QUEUEKIOSK_CONFIG=str(folder / "config.yaml"),
         QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
         QUEUEKIOSK_IGNORE_HOURS="1",
-        QUEUEKIOSK_PERSON_KEY=TEST_PERSON_KEY,  # as every test server's (conftest.py)
+        QUEUEKIOSK_PERSON_KEY=TEST_PERSON_KEY,  # as every test server's (server_db.py)
         **settings,
     )
     log_path = folder / "gunicorn.log"

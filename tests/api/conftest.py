@@ -67,7 +67,6 @@ _LEAKY_ENV = (
 )
 
 START_TIMEOUT = 30.0
-TEST_PERSON_KEY = "test-person-key-shared-by-every-test-server"
 
 
 def free_port() -> int:
@@ -124,7 +123,7 @@ class LiveServer:
         self.env.update(
             {
                 "QUEUEKIOSK_INSTANCE": str(self.instance),
-                "QUEUEKIOSK_PERSON_KEY": TEST_PERSON_KEY,
+                "QUEUEKIOSK_PERSON_KEY": server_db.TEST_PERSON_KEY,
                 "PYTHONUNBUFFERED": "1",
             }
         )
