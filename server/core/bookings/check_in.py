@@ -66,7 +66,10 @@ def check_in(
     if code is not None:
         row = row_by_code(conn, site, code)
     else:
-        holder = id_hash(key, parse_cccd_qr(cccd_qr).id_number if cccd_qr is not None else id_number)
+        if cccd_qr is not None:
+            holder = id_hash(key, parse_cccd_qr(cccd_qr).id_number, card=True)
+        else:
+            holder = id_hash(key, id_number)
         row = _booking_of_person(conn, site, holder, service, now)
         if row is None:
             if service is None:

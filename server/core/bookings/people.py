@@ -74,14 +74,15 @@ def birth_year(id_number: str) -> int:
     return 1900 + 100 * (int(id_number[3]) // 2) + int(id_number[4:6])
 
 
-def normal_id(raw: str, today: dt.date | None = None) -> str:
+def normal_id(raw: str, today: dt.date | None = None, card: bool = False) -> str:
     """A CCCD number (personal identification number) as 12 digits, refused unless it is one the law
     could have given: a province code of the list above, and a birth year not after ``today``'s. The
-    refusal never repeats the number."""
+    refusal never repeats the number. A ``card``'s own number (its QR scanned) may start with another
+    code: a birth registered abroad is coded by its country, a list not kept here."""
     digits = re.sub(r"\s", "", raw or "")
     if not re.fullmatch(r"[0-9]{12}", digits):
         raise Invalid("invalid_id_number", field="id_number")
-    if digits[:3] not in PROVINCE_CODES:
+    if digits[:3] not in PROVINCE_CODES and not card:
         raise Invalid("invalid_id_province", field="id_number")
     if birth_year(digits) > (today or dt.date.today()).year:
         raise Invalid("invalid_id_birth_year", field="id_number")
@@ -113,8 +114,8 @@ def person(key: bytes, phone: str, id_number: str | None) -> Person:
     return Person(_hash(key, "phone", phone), mask_phone(phone), None)
 
 
-def id_hash(key: bytes, id_number: str) -> str:
-    return _hash(key, "id", normal_id(id_number))
+def id_hash(key: bytes, id_number: str, card: bool = False) -> str:
+    return _hash(key, "id", normal_id(id_number, card=card))
 
 
 @dataclass(frozen=True)
