@@ -88,10 +88,12 @@ class GeventWorker(_GeventWorker):
 
     def load_wsgi(self):
         global LISTENING
+        from .wsgi_server import lan_address, settle_collector
+
         host, port = self.sockets[0].getsockname()[:2] if self.sockets else ("127.0.0.1", 8000)
+        host = lan_address(host)  # bound to every card (0.0.0.0): the one others reach, as serve says it
         LISTENING = f"http://{f'[{host}]' if ':' in host else host}:{port}"  # read by server/wsgi.py
         super().load_wsgi()
-        from .wsgi_server import settle_collector
 
         settle_collector()  # as serve does once its app is made
 

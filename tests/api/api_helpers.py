@@ -95,8 +95,8 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
         QUEUEKIOSK_BIND=f"127.0.0.1:{port}",
         QUEUEKIOSK_IGNORE_HOURS="1",
         QUEUEKIOSK_PERSON_KEY=TEST_PERSON_KEY,  # as every test server's (server_db.py)
-        **settings,
     )
+    env.update(settings)  # (QUEUEKIOSK_BIND="0.0.0.0:…" too)
     log_path = folder / "gunicorn.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

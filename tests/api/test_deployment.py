@@ -61,6 +61,20 @@ def test_the_loopback_warning_names_the_port_gunicorn_listens_on(gunicorn_server
     assert warning and f"point to {url}," in warning[0], warning  # not http://127.0.0.1:8000
 
 
+def test_gunicorn_on_every_card_puts_a_reachable_address_on_tickets(tmp_path):
+    """Bound to 0.0.0.0 (the machine's every card), a ticket's QR code must name an address a phone can
+    open, as `serve --host 0.0.0.0` does: never http://0.0.0.0:…"""
+    port = free_port()
+    proc, _env = start_gunicorn(tmp_path, port, QUEUEKIOSK_BIND=f"0.0.0.0:{port}")
+    try:
+        ticket = requests.post(f"http://127.0.0.1:{port}/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    host = ticket["track_url"].split("/")[2].rsplit(":", 1)[0]
+    assert host not in ("0.0.0.0", "[::]") and ticket["track_url"].endswith(f":{port}/t/{ticket['id']}"), ticket
+
+
 def _unit_command(unit: str, instance: str, env_file: dict) -> tuple[list[str], dict]:
     """What systemd runs for ``queuekiosk@{instance}``: the unit's Environment= lines, then its
     EnvironmentFile='s (which override them, systemd.exec(5)), ``${VAR}`` and ``%i`` in ExecStart."""
