@@ -147,6 +147,10 @@
   function adoptSetup() {
     QK.api("GET", "/book/page.json").then(function (answer) {
       if (!answer.ok || !answer.data) return;
+      if (JSON.stringify(answer.data.retired || null) !== JSON.stringify(page.retired || null)) {
+        location.reload();  // retired, reopened, or sent elsewhere: the page is drawn anew by the server
+        return;
+      }
       QK.replaceData(page, Object.assign(answer.data, {code: page.code}));
       QK.setServerTime(page.server_time);
       remoteOpen = page.remote_open;
