@@ -149,6 +149,7 @@
   });
   socket.on("queue.changed", queueMoved);
   socket.on("counter.changed", queueMoved);
+  socket.on("booking.cancelled", subscribe);  // a remote number cancelled (on another tab): its snapshot says how
   // a phone asleep misses events: coming back to the page (phone unlocked, tab shown) asks for a fresh snapshot
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && socket.connected) subscribe();

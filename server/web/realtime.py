@@ -190,6 +190,9 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
     if rooms is None:
         rooms = known[1][key] = frozenset(_shared_rooms(site, happened))
     if ticket is None:
+        booked = happened.detail.get("booking") if happened.kind == "booking.cancelled" else None
+        if booked and booked.get("ticket"):  # a remote number's page, left open, says so at once
+            return {*rooms, f"{site.id}:ticket:{booked['ticket']}"}
         return set(rooms)
     return {*rooms, f"{site.id}:ticket:{ticket['id']}"}
 
