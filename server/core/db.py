@@ -411,7 +411,17 @@ HEAD_REVISION = "0018"
 
 
 class SchemaNotCurrent(RuntimeError):
-    """The database was made by another version of queuekiosk; the message says what to run."""
+    """The database was made by another version of queuekiosk; the message says what to run, in
+    Vietnamese then English (catalog ``key``), as every refusal at start."""
+
+    def __init__(self, key: str, **params):
+        super().__init__(key)
+        self.key, self.params = key, params
+
+    def __str__(self) -> str:
+        from .i18n import LANGUAGES, translate
+
+        return "\n".join(translate(self.key, language, **self.params) for language in LANGUAGES)
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -425,13 +435,9 @@ def schema_revision(engine: Engine) -> str | None:
 def check_schema(engine: Engine) -> None:
     revision = schema_revision(engine)
     if revision is None:
-        raise SchemaNotCurrent("the database is empty: run `queuekiosk migrate` (or `queuekiosk serve`) to create it")
+        raise SchemaNotCurrent("schema_empty")
     if revision != HEAD_REVISION:
-        raise SchemaNotCurrent(
-            f"the database schema is at revision {revision} and this version of queuekiosk needs "
-            f"{HEAD_REVISION}: stop the server, make a copy (`queuekiosk backup FILE`), then run "
-            "`queuekiosk migrate`"
-        )
+        raise SchemaNotCurrent("schema_behind", revision=revision, needed=HEAD_REVISION)
 
 
 def migrate(engine: Engine) -> None:
@@ -676,7 +682,7 @@ def open_database(engine: Engine, config_dir: Path | None = None) -> SiteRuntime
     with engine.connect() as conn:
         runtime = site_setup(conn, config_dir)
     if runtime is None:
-        raise SchemaNotCurrent("the database holds no centre yet: run `queuekiosk migrate` (or `queuekiosk serve`)")
+        raise SchemaNotCurrent("schema_no_centre")
     return runtime
 
 

@@ -93,6 +93,7 @@ def test_an_older_database_is_checked_not_migrated_until_migrate_runs(site):
     result = site.run("serve", "--config", str(site.config_path), "--port", str(site.port), timeout=30)
     assert result.returncode == 1
     assert "revision 0006" in result.stderr and "queuekiosk migrate" in result.stderr, result.stderr
+    assert "cơ sở dữ liệu đang ở phiên bản 0006" in result.stderr, "said in Vietnamese first, as every refusal"
     result = site.cli("user", "add", "lan", "--role", "clerk", "--counter", "1", input="mat-khau-dai\n", check=False)
     assert result.returncode == 1 and "queuekiosk migrate" in result.stderr
     with sqlite3.connect(database_file(site)) as db:
