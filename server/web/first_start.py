@@ -91,13 +91,18 @@ def start_app(config_path: Path | None, ignore_hours: bool):
 
     path = resolve_config_path(config_path)
     folder = instance_dir_for(path)
+    writing = folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        # and its folders (the announcements' WAVs, a file printer's tickets): one made by a command run
+        # as root would leave every call silent, each with a traceback, and no word at start
+        for writing in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
+            with tempfile.TemporaryFile(dir=writing):
+                pass
+        writing = folder
         key = bookings.person_key(folder)  # made now: the same check as every ticket's Idempotency-Key
     except OSError as error:
-        said = {"folder": folder, "user": _user(), "reason": error.strerror or type(error).__name__}
+        said = {"folder": writing, "user": _user(), "reason": error.strerror or type(error).__name__}
         raise _refused("cli_instance_unwritable", **said) from None
     try:
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)

@@ -61,6 +61,23 @@ def test_serve_refuses_to_start_when_its_instance_folder_cannot_be_made(tmp_path
     assert "open at" not in done.stdout  # it never said it was serving
 
 
+def test_a_folder_of_the_instance_that_cannot_be_written_is_named_at_start(tmp_path):
+    """QA N4: a command run as root once made instance/announcements its own: every call then went
+    unsaid, a traceback each. The server says so at start instead, naming that folder."""
+    announcements = tmp_path / "instance" / "announcements"
+    announcements.mkdir(parents=True)
+    # immutable: nobody, root included, may write in it (what another owner is to the service's user)
+    if subprocess.run(["chattr", "+i", str(announcements)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible on this file system")
+    try:
+        done = _serve(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    finally:
+        subprocess.run(["chattr", "-i", str(announcements)], check=True)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert f"cannot create or write the instance folder {announcements}" in done.stderr, done.stderr
+    assert "chown " in done.stderr and "open at" not in done.stdout
+
+
 def test_gunicorn_stops_with_the_same_sentence_instead_of_answering_500(tmp_path):
     folder = _unmakeable_folder(tmp_path)
     status, log = _gunicorn(tmp_path, QUEUEKIOSK_INSTANCE=folder)
