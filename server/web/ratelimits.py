@@ -28,10 +28,10 @@ from ..core.i18n import Phrase, translate
 log = logging.getLogger("queuekiosk.ratelimits")
 
 LOGIN_ATTEMPTS = "10/minute;50/hour"  # logins that failed or are being checked, before a 429
-# every attempt of a kind counted only when accepted (bookings: a wrong phone, a full slot are given
-# back): enough for a citizen fighting a form, or a commune's NAT full of them, too few to try ID card
-# numbers or phones by the thousand (a refusal says whether one holds a number today)
-ATTEMPTS = "20/minute;100/day"
+# refused requests of a kind counted only when accepted (bookings: a wrong phone, a full slot, an SMS
+# code sent): enough for a citizen fighting a form, or a commune's NAT full of them, too few to try ID
+# card numbers or phones by the thousand (a refusal says whether one holds a number today)
+REFUSED_ATTEMPTS = "20/minute;100/day"
 REDIS_TIMEOUT_SECONDS = 1.0  # a Redis that hangs costs a request at most this long
 RETRY_SHARED_SECONDS = 5.0  # while Redis is down, try it again this often (not on every request)
 
@@ -168,24 +168,27 @@ class RateLimits:
             self._hit(_parsed(limit), kind, f"{_site_id()}/{who}", code=code)
 
     def check_accepted(self, limit: str | None, kind: str, who: str | None, code: str):
-        """As ``check``, for a request that counts against ``limit`` only if it is accepted. Every
-        attempt is counted first, atomically, against ATTEMPTS; then against ``limit``. Returns
-        ``refused()``, to call when the request is refused after all: it gives ``limit``'s count back
-        (so that typos lock nobody out for a day); the attempt stays counted."""
-        self._hit(_parsed(ATTEMPTS), f"{kind}:attempts", f"{_site_id()}/{who}", code=code)
+        """As ``check``, for a request that counts against ``limit`` only if it is accepted. Each is
+        counted first, atomically, both against ``limit`` and as a refused attempt (REFUSED_ATTEMPTS);
+        returns ``settle(accepted)``, to call once it is answered: an accepted request gives back its
+        attempt, any other its count against ``limit`` (so that typos lock nobody out for a day, and a
+        configured limit, or "off", is the whole of what accepted requests may do)."""
+        attempts = _parsed(REFUSED_ATTEMPTS)
+        tried = (f"{kind}:refused", f"{_site_id()}/{who}")
+        self._hit(attempts, *tried, code=code)
+        counted = _parsed(limit) if limit else []
         self.check(limit, kind, who, code)
 
-        def refused():
-            if not limit:
-                return
+        def settle(accepted: bool) -> None:
+            items, identity = (attempts, tried) if accepted else (counted, (kind, f"{_site_id()}/{who}"))
 
             def give_back(limiter):
-                for item in _parsed(limit):
-                    limiter.storage.incr(item.key_for(kind, f"{_site_id()}/{who}"), item.get_expiry(), amount=-1)
+                for item in items:
+                    limiter.storage.incr(item.key_for(*identity), item.get_expiry(), amount=-1)
 
             self._limiter.run(give_back)
 
-        return refused
+        return settle
 
     def count_login(self, address: str | None, username: str) -> None:
         """Count a login attempt before its password is checked, atomically, so that parallel guesses

@@ -511,6 +511,40 @@ def test_a_one_time_code_by_sms_confirms_the_phone_when_the_centre_asks_for_it(l
         gateway.close()
 
 
+def test_a_booking_confirmed_by_sms_code_counts_once_and_off_means_no_limit(live_server, config_variant):
+    """The step that sends the code is not a booking: with 2 bookings a day an address, two citizens
+    behind it each get theirs, code then booking. And a limit switched off is off: only refused
+    attempts are held to their own fixed limit."""
+    import json
+
+    from webhook_receiver import Receiver
+
+    gateway = Receiver()
+    try:
+        config = config_variant()
+        config["services"][0]["booking"]["sms_code"] = True  # HT
+        config["notifications"] = {"sms": {"url": gateway.url, "timeout_seconds": 2}}
+        config["limits"] = {"exempt_addresses": [], "bookings_per_address": "10/minute;2/day"}
+        srv = live_server(config)
+        http = srv.session()
+        for phone in ("0912000771", "0912000772"):
+            body = {"service": "HT", "remote": True, "name": "Lê Thị Cúc", "phone": phone}
+            sent = http.post("/api/v1/bookings", json=body)
+            assert sent.status_code == 202, sent.text
+            code = json.loads(gateway.received[-1].body)["text"].split(": ")[1][:6]
+            booked = http.post("/api/v1/bookings", json={**body, "sms_code": code, "pending": sent.json()["pending"]})
+            assert booked.status_code == 201, booked.text
+        third = http.post("/api/v1/bookings", json={**body, "phone": "0912000773"})
+        assert_error(third, 429, "too_many_bookings")  # the day's two bookings, not four requests
+    finally:
+        gateway.close()
+
+    config = config_variant()
+    config["limits"] = {"exempt_addresses": [], "bookings_per_address": "off"}
+    http = live_server(config).session()
+    assert [remote(http, f"0911{i:06d}").status_code for i in range(25)] == [201] * 25
+
+
 def test_a_centre_asking_for_sms_codes_without_an_sms_channel_says_so(live_server, config_variant):
     config = config_variant()
     config["services"][0]["booking"]["sms_code"] = True

@@ -56,7 +56,7 @@ def _caller() -> Principal | None:
 def _limit(kind: str, principal: Principal | None):
     """Count one booking (``kind`` "booking") or lookup by code ("booking_lookup") from the caller's
     address against the request's site's config ``limits``; 429 past it. A booking counts only if it
-    is accepted: returns what to call when it is refused after all (server/web/ratelimits.py)."""
+    is accepted: returns what to call once it is answered, ``settle(accepted)`` (server/web/ratelimits.py)."""
     app_state = state()
     if principal is not None and principal.role in ("integration", "admin"):
         return _nothing
@@ -71,7 +71,7 @@ def _limit(kind: str, principal: Principal | None):
     return _nothing
 
 
-def _nothing() -> None:
+def _nothing(*_accepted) -> None:
     pass
 
 
@@ -134,12 +134,14 @@ def create_booking():
     principal = _caller()
     if not body.name.strip():
         raise q.Invalid("invalid_field", field="name", problem=Phrase("problem_string_too_short"))
-    refused = _limit("booking", principal)
+    settle = _limit("booking", principal)
     try:
-        return _create_booking(body, principal)
+        response = current_app.make_response(_create_booking(body, principal))
     except q.QueueError:  # a wrong phone, a full slot, one number per person: not counted as a booking
-        refused()
+        settle(False)
         raise
+    settle(response.status_code == 201)  # (202: an SMS code sent, the booking comes with its answer)
+    return response
 
 
 def _create_booking(body, principal: Principal | None):
