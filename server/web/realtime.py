@@ -321,6 +321,8 @@ def _publish_now(site, outcome: q.Outcome) -> None:
         told_to: dict[int, tuple[dict, list[str]]] = {}  # id(payload) -> (payload, its rooms), first told first
         for room in rooms:
             told = payload
+            if happened.kind == "booking.cancelled" and ":ticket:" in room:
+                told = {}  # a remote number's page: the signal only (the booking's code cancels it, ask its snapshot)
             if happened.ticket is not None and ":display:" in room:
                 if for_displays is None:
                     for_displays = {**payload, "ticket": {key: happened.ticket[key] for key in DISPLAY_TICKET}}

@@ -129,6 +129,23 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
     assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_checked_in")
 
 
+def test_a_cancelled_remote_numbers_page_hears_it_without_the_bookings_code(server, http):
+    """Whoever holds the tracking link is in the ticket's room: told that the number was cancelled, so
+    its page redraws, but not the booking (its code, the holder's masked numbers)."""
+    from conftest import SioClient
+
+    taken = remote(http, "0912345006")
+    assert taken.status_code == 201, taken.text
+    page = SioClient(server.url).connect(transports=["websocket"])
+    try:
+        ticket_id = taken.json()["track_url"].rsplit("/", 1)[1]
+        assert page.subscribe({"ticket": ticket_id}) == {"ok": True}
+        assert http.delete(f"/api/v1/bookings/{taken.json()['code']}").status_code == 200
+        assert page.wait_for("booking.cancelled") == {}
+    finally:
+        page.close()
+
+
 def test_an_id_number_typed_again_never_learns_the_bookings_code(http):
     """The code cancels a booking: whoever types someone's ID number at the kiosk (no card needed)
     is told the booking is checked in, naming only the code's last two characters."""
