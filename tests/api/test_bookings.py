@@ -152,7 +152,11 @@ def test_an_id_number_typed_again_never_learns_the_bookings_code(http):
     taken = remote(http, "0912345005", id_number="001099000005")
     assert taken.status_code == 201, taken.text
     code = taken.json()["code"]
-    assert http.post("/api/v1/check-in", json={"id_number": "001099000005"}).status_code == 201
+    checked_in = http.post("/api/v1/check-in", json={"id_number": "001099000005"})
+    assert checked_in.status_code == 201, checked_in.text
+    said = checked_in.json()["booking"]
+    assert "name" not in said and said["code"] == "•" * (len(code) - 2) + code[-2:], said
+    assert code not in checked_in.text, "nor anywhere else in the answer"
     error = assert_error(http.post("/api/v1/check-in", json={"id_number": "001099000005"}), 409, "booking_checked_in")
     said = error["message"] + error["translations"]["en"]["message"]
     assert code not in said and code[:-2] not in said, error

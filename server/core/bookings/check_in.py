@@ -125,8 +125,11 @@ def check_in(
         on_ticket(conn, site, ticket)
     booking = view_of(conn, site, row.id)
     waiting = q.waiting_counts(conn, site, now)[service_code]
+    # found by an ID number (typed: no card needed): the answer names neither the holder nor the code,
+    # which would cancel what is left of the booking
+    answered = booking if code is not None else {**public(booking), "code": shown}
     return q.Outcome(
-        {**ticket, "late": late, "booking": booking},
+        {**ticket, "late": late, "booking": answered},
         [
             q.Happened("ticket.issued", ticket),
             q.Happened("queue.changed", detail={"waiting": {service_code: waiting}}),
