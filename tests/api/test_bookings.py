@@ -15,6 +15,7 @@ from threading import Barrier
 import pytest
 from api_helpers import assert_error, drain, print_jobs
 from config_helpers import site_today
+from conftest import SioClient
 from icalendar import Calendar
 
 ID = "001099012345"
@@ -132,8 +133,6 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
 def test_a_cancelled_remote_numbers_page_hears_it_without_the_bookings_code(server, http):
     """Whoever holds the tracking link is in the ticket's room: told that the number was cancelled, so
     its page redraws, but not the booking (its code, the holder's masked numbers)."""
-    from conftest import SioClient
-
     taken = remote(http, "0912345006")
     assert taken.status_code == 201, taken.text
     page = SioClient(server.url).connect(transports=["websocket"])
