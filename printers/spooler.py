@@ -51,6 +51,8 @@ class Spooler:
         transaction; ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a
         ``try_take()`` that is true in one server process only: that one drives the printer."""
         self.site = site
+        # its lines name its site, wherever its greenlets run (printer ids repeat from commune to commune)
+        self._log = logging.LoggerAdapter(log, {"site": site.id})
         self._lease = lease
         self._make_driver = make_driver
         self.statuses: dict[str, Status] = {}
@@ -164,7 +166,7 @@ class Spooler:
             return None, None
         if now != printer:
             if printer is not None:
-                log.info("printer %s: settings changed, using the new ones", printer_id)
+                self._log.info("printer %s: settings changed, using the new ones", printer_id)
             return now, self._make_driver(now)
         return printer, driver
 
@@ -199,7 +201,7 @@ class Spooler:
             except OperationalError as error:  # a full or busy database must not end printing for the day
                 faults.report(error, f"printer {printer_id}")
             except Exception:
-                log.exception("printer %s: the spooler hit an error; retrying", printer_id)
+                self._log.exception("printer %s: the spooler hit an error; retrying", printer_id)
             self._sleep(
                 printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
             )
@@ -222,7 +224,7 @@ class Spooler:
             except OperationalError as error:
                 faults.report(error, f"printer {printer_id}")
             except Exception:
-                log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
+                self._log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
             gevent.sleep(printer.check_seconds)
 
     def _check(self, printer_id: str, driver: PrinterDriver) -> Status:
@@ -233,7 +235,7 @@ class Spooler:
 
     def _show(self, printer_id: str, status: Status) -> None:
         if status != self.statuses.get(printer_id):
-            log.log(
+            self._log.log(
                 logging.INFO if status.can_print else logging.WARNING,
                 "printer %s: %s%s",
                 printer_id,
@@ -247,7 +249,7 @@ class Spooler:
         try:
             driver.print(task)
         except PrintFailed as error:
-            log.warning("printer %s: job %s not printed: %s", printer.id, task.name, error)
+            self._log.warning("printer %s: job %s not printed: %s", printer.id, task.name, error)
             self._stalled[printer.id] = Status(OFFLINE, str(error))
             self._show(printer.id, self._stalled[printer.id])
             self._write(jobs.note_attempt, job.id, str(error))
@@ -270,7 +272,7 @@ class Spooler:
         if status.detail:
             reason += f": {status.detail}"
         self._write(jobs.finish, job.id, False, reason)
-        log.warning("printer %s: job %d given up: %s", printer.id, job.id, reason)
+        self._log.warning("printer %s: job %d given up: %s", printer.id, job.id, reason)
         return True
 
     def _sleep(self, printer_id: str, seconds: float) -> None:

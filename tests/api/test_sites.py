@@ -255,6 +255,15 @@ def test_a_sites_printer_prints_only_its_sites_tickets(live_server, printer):
     time.sleep(0.5)
     assert len(printer.jobs) == 1, "the first site's ticket went to the other site's printer"
 
+    # its printer's lines name its site: "kiosk-1" is a printer of every commune
+    printer.set_state("paper_out")
+    http.post(f"{far}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+    said = re.compile(rf"WARNING queuekiosk\S*spooler \[{FAR}\]: printer kiosk-1: ", re.M)
+    deadline = time.monotonic() + 10
+    while not said.search(srv.log_path.read_text(encoding="utf-8", errors="replace")):
+        assert time.monotonic() < deadline, srv.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+        time.sleep(0.1)
+
 
 # --- who may act where -----------------------------------------------------------------------------
 
