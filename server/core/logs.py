@@ -11,6 +11,7 @@ ticket when the caller passes them:
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
@@ -19,6 +20,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 def event_context(counter: int | None = None, ticket: str | None = None) -> dict:
     """The ``extra`` of a log call about one counter or ticket."""
     return {"counter": counter, "ticket": ticket}
+
+
+_ESCPOS = f"{os.sep}escpos{os.sep}"  # python-escpos logs on the root logger (logging.info)
 
 
 class _Context(logging.Filter):
@@ -30,6 +34,8 @@ class _Context(logging.Filter):
         self.current_site = None  # () -> the site being worked for (a request's, a loop's), or None
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and record.name == "root" and _ESCPOS in record.pathname:
+            return False  # python-escpos's "Network printer enabled", "Closing …": 2 lines a status check
         site = getattr(record, "site", None) or (self._current() if self.current_site else self.site)
         parts = [site] if site else []
         parts += [

@@ -263,6 +263,8 @@ def test_a_sites_printer_prints_only_its_sites_tickets(live_server, printer):
     while not said.search(srv.log_path.read_text(encoding="utf-8", errors="replace")):
         assert time.monotonic() < deadline, srv.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
         time.sleep(0.1)
+    # nor is the log filled by python-escpos's two INFO lines at every status check
+    assert "Network printer enabled" not in srv.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 # --- who may act where -----------------------------------------------------------------------------
