@@ -181,12 +181,7 @@ class RateLimits:
 
         def settle(accepted: bool) -> None:
             items, identity = (attempts, tried) if accepted else (counted, (kind, f"{_site_id()}/{who}"))
-
-            def give_back(limiter):
-                for item in items:
-                    limiter.storage.incr(item.key_for(*identity), item.get_expiry(), amount=-1)
-
-            self._limiter.run(give_back)
+            self._give_back([(item, identity) for item in items])
 
         return settle
 
@@ -199,12 +194,7 @@ class RateLimits:
     def login_succeeded(self, address: str | None, username: str) -> None:
         """Give back the attempt of a right password: a clerk logging in all day is never throttled."""
 
-        def refund(limiter):
-            for who in self._login_keys(address, username):
-                for item in self._login:
-                    limiter.storage.incr(item.key_for("login", who), item.get_expiry(), amount=-1)
-
-        self._limiter.run(refund)
+        self._give_back([(item, ("login", who)) for who in self._login_keys(address, username) for item in self._login])
 
     @staticmethod
     def _login_keys(address: str | None, username: str) -> tuple[str, str]:
@@ -222,6 +212,16 @@ class RateLimits:
                 "detail": None,
             }
         ]
+
+    def _give_back(self, counted: list) -> None:
+        """Take one back from each (item, identity) that ``_hit_all`` counted (a request that turned out
+        not to count: a right password, a booking refused or accepted)."""
+
+        def give_back(limiter):
+            for item, identity in counted:
+                limiter.storage.incr(item.key_for(*identity), item.get_expiry(), amount=-1)
+
+        self._limiter.run(give_back)
 
     def _hit(self, items, *identity: str, code: str) -> None:
         self._hit_all([(item, identity) for item in items], code=code)
