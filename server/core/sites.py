@@ -239,9 +239,8 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     first = stored_setup(session).site_id
     if site_id == first:
         raise SiteKept("site_remove_first", site=row.name)
-    T, B, E, U, K = m.tickets.c, m.bookings.c, m.events.c, m.users.c, m.api_tokens.c
-    tickets = session.scalar(select(func.count()).where(T.site_id == site_id))
-    bookings = session.scalar(select(func.count()).where(B.site_id == site_id))
+    E, U, K = m.events.c, m.users.c, m.api_tokens.c
+    tickets, bookings = _served(session, site_id)
     users = select(U.id).where(U.site_id == site_id)
     tokens = select(K.id).where(K.site_id == site_id)
     # what its accounts did elsewhere (a failed login at another site, say) is that site's history
@@ -274,8 +273,7 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
         with session.begin_nested():
             _delete_site_rows(session, site_id)
     except IntegrityError:  # (PostgreSQL) a number or booking given there a moment ago, committed since the count
-        tickets = session.scalar(select(func.count()).where(T.site_id == site_id))
-        bookings = session.scalar(select(func.count()).where(B.site_id == site_id))
+        tickets, bookings = _served(session, site_id)
         raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings) from None
     removed = audit.record(
         session,
@@ -291,6 +289,11 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
         # since the newest id seen (a session's checks, auth._SessionChecks; a site's predictions): the
         # removal's own event keeps the top id, so that no later event gets an id already read past
         session.execute(update(m.events).where(E.id == removed).values(id=top))
+
+
+def _served(session: Session, site_id: str) -> tuple[int, int]:
+    """How many numbers and bookings the site ever gave."""
+    return tuple(session.scalar(select(func.count()).where(t.c.site_id == site_id)) for t in (m.tickets, m.bookings))
 
 
 def _delete_site_rows(session: Session, site_id: str) -> None:

@@ -108,7 +108,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
         same = same_person_key(app.extensions["queuekiosk"].engine, key)
     except SchemaNotCurrent as error:
-        raise StartRefused(f"{_nothing_started()}\n{error}") from None
+        raise _refused(error.key, **error.params) from None
     except Exception as error:
         reason = _unreachable(error)
         if reason is None:
@@ -121,18 +121,12 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     return app
 
 
-def _nothing_started() -> str:
-    from ..core.i18n import translate
-
-    return "\n".join(translate("cli_nothing_started", language) for language in ("vi", "en"))
-
-
 def _refused(key: str, **params) -> StartRefused:
     """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
     next line (as the command line's ``say``, which the web layer may not import)."""
-    from ..core.i18n import translate
+    from ..core.i18n import LANGUAGES, translate
 
-    said = [f"{translate(key, lang, **params)}; {translate('cli_nothing_started', lang)}" for lang in ("vi", "en")]
+    said = [f"{translate(key, lang, **params)}; {translate('cli_nothing_started', lang)}" for lang in LANGUAGES]
     return StartRefused("\n".join(said))
 
 
