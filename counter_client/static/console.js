@@ -699,8 +699,8 @@
       if (answer.ok) return answer;
       if (answer.status === 401) throw {expired: true};
       const error = (answer.data && answer.data.error) || {};
-      const en = error.translations && error.translations.en && error.translations.en.message;
-      throw {code: error.code, lines: [function (node) { return QK.setPair(node, QK.errorMessage(answer), en); }]};
+      const texts = QK.errorTexts(answer);
+      throw {code: error.code, lines: [function (node) { return QK.setPair(node, QK.errorMessage(answer), texts && texts.en); }]};
     }, function (failure) {
       throw {lines: [bi(failure && failure.timedOut ? noAnswer : "console_network_error")]};
     });

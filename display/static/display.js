@@ -228,8 +228,9 @@
   function showLanguage(lang) {
     clearTimeout(languageTimer);
     if (page.languages.indexOf(lang) < 0) lang = "vi";  // English turned off meanwhile: Vietnamese only
+    const turned = lang !== QK.lang();
     QK.setLang(lang);
-    fitAll();
+    if (turned) fitAll();  // (the same language: its texts and their fit are those buildPage just made)
     if (page.languages.indexOf("en") >= 0 && page.languages.length > 1) {
       const next = lang === "vi" ? "en" : "vi";
       languageTimer = setTimeout(function () { showLanguage(next); }, page.language_seconds[lang] * 1000);

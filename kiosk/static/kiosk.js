@@ -505,11 +505,9 @@
 
   /** Today is a working day and its opening is near: from ``page.checkin_from`` on (server/core/bookings/check_in.py). */
   function beforeOpening() {
-    const hours = page.hours;
-    if (!hours || !page.checkin_from) return false;
-    const now = QK.localNow(page.timezone);
-    return hours.days.indexOf(now.day) >= 0 && hours.holidays.indexOf(now.date) < 0 &&
-      page.checkin_from <= now.time && now.time < hours.open;
+    if (!page.hours || !page.checkin_from) return false;
+    // the working day's hours from the check-in's start to the opening (QK.openNow's days and holidays)
+    return QK.openNow(Object.assign({}, page.hours, {open: page.checkin_from, close: page.hours.open}), page.timezone);
   }
 
   /** "Thứ Hai đến Thứ Bảy" for a run of days, else "Thứ Hai, Thứ Tư, Thứ Sáu"; in ``lang``. */
