@@ -1,5 +1,5 @@
-"""`queuekiosk migrate`, `config export|import`, `backup` and `restore`: the database and the setup
-saved in it."""
+"""`queuekiosk migrate`, `config export|import`, `backup`, `restore` and `person-key change`: the
+database, the setup saved in it and the key it hashes ID numbers with."""
 
 from pathlib import Path
 
@@ -133,3 +133,45 @@ def restore_command(file, config_file, yes):
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)
+
+
+@click.group("person-key")
+def person_key_group():
+    """The key that hashes citizens' ID card numbers and phones (QUEUEKIOSK_PERSON_KEY)."""
+
+
+@person_key_group.command("change")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def person_key_change(config_file, yes):
+    """Make this key (QUEUEKIOSK_PERSON_KEY, else the instance folder's person_key) the one the
+    database takes, in place of the one it was used with: a weak or leaked key replaced. Bookings
+    made before are then found by their code only, no longer by ID card number. Stop every server
+    process first, and start them all with the new key."""
+    from ..core.bookings import person_key
+    from ..core.config import instance_dir_for
+    from ..core.installation import (
+        MAKE_PERSON_KEY,
+        bookings_to_check_in,
+        change_person_key,
+        fingerprint,
+        recorded_person_key,
+        weak_person_key,
+    )
+
+    path = config_path(config_file)
+    folder = instance_dir_for(path)
+    key = person_key(folder)
+    if weak_person_key(key):
+        said = {"path": folder / "person_key", "make": MAKE_PERSON_KEY}
+        raise click.ClickException(say(("cli_person_key_weak", said), "cli_nothing_done"))
+    _, Sessions = database(path, writes=False)
+    engine = Sessions.kw["bind"]
+    if recorded_person_key(engine) == fingerprint(key):
+        click.echo(say("cli_person_key_same", "cli_nothing_changed"), err=True)
+        return
+    if not yes:
+        asked = say(("cli_person_key_change_confirm", {"bookings": bookings_to_check_in(engine)}))
+        click.confirm(asked.replace("\n", " / "), abort=True)
+    change_person_key(engine, key)
+    click.echo(say("cli_person_key_changed"), err=True)

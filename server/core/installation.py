@@ -3,21 +3,32 @@
 Every process of one installation must hash ID numbers and phones with the same person key
 (core/bookings/people.py): with another key, one citizen's CCCD is another person to it and
 gets a second number. The database keeps a fingerprint of the key it was first used with;
-a process whose key differs is refused at start (server/web/first_start.py).
+a process whose key differs is refused at start (server/web/first_start.py), and so is a weak key,
+with which the hashes could be found by trying every number: there are only about 10^12.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .models import installation
+from .models import bookings, installation, utcnow
 
 PERSON_KEY = "person_key"
+PERSON_KEY_MIN_LENGTH = 32
+MAKE_PERSON_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # said by the refusals
+
+
+def weak_person_key(key: bytes) -> bool:
+    """Shorter than PERSON_KEY_MIN_LENGTH characters ("changeme", "123"), or the documentation's
+    example text, written in <...> (docs/deployment.md's env file), copied as it is."""
+    text = key.decode("utf-8", errors="replace").strip()
+    return len(text) < PERSON_KEY_MIN_LENGTH or (text.startswith("<") and text.endswith(">"))
 
 
 def fingerprint(key: bytes) -> str:
@@ -29,15 +40,35 @@ def same_person_key(engine: Engine, key: bytes) -> bool:
     """True when ``key`` is the one the database was first used with (recorded now if none was);
     processes starting together record one fingerprint, the others compare with it."""
     mine = fingerprint(key)
-    query = select(installation.c.value).where(installation.c.name == PERSON_KEY)
-    with engine.connect() as conn:
-        recorded = conn.execute(query).scalar()
+    recorded = recorded_person_key(engine)
     if recorded is None:
         try:
             with engine.begin() as conn:
                 conn.execute(insert(installation).values(name=PERSON_KEY, value=mine))
             return True
         except IntegrityError:  # another process recorded its key meanwhile
-            with engine.connect() as conn:
-                recorded = conn.execute(query).scalar()
+            recorded = recorded_person_key(engine)
     return recorded == mine
+
+
+def recorded_person_key(engine: Engine) -> str | None:
+    """The fingerprint of the key the database was first used with; None before any start."""
+    with engine.connect() as conn:
+        return conn.execute(select(installation.c.value).where(installation.c.name == PERSON_KEY)).scalar()
+
+
+def bookings_to_check_in(engine: Engine) -> int:
+    """Bookings of today and later not checked in yet: after a change of key they are found by their
+    code only. Today is the earliest any site may have (UTC-12), so no site's today is left out."""
+    today = (utcnow() - dt.timedelta(hours=12)).date()
+    waiting = (bookings.c.status == "booked") & (bookings.c.business_day >= today)
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(waiting)).scalar_one()
+
+
+def change_person_key(engine: Engine, key: bytes) -> None:
+    """``key`` is the installation's from now on (``queuekiosk person-key change``): the hashes made
+    with the previous one no longer match a citizen's number."""
+    with engine.begin() as conn:
+        conn.execute(delete(installation).where(installation.c.name == PERSON_KEY))
+        conn.execute(insert(installation).values(name=PERSON_KEY, value=fingerprint(key)))

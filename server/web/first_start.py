@@ -81,12 +81,13 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     """A long-running server's app (``serve``, gunicorn's server/wsgi.py), after the checks a first
     start on a new machine needs: the instance folder written, the person key made (not at a
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
-    process of the installation. StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    process of the installation, not a weak one. StartRefused says what is wrong; a ConfigError is
+    config.yaml's."""
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent
-    from ..core.installation import same_person_key
+    from ..core.installation import MAKE_PERSON_KEY, same_person_key, weak_person_key
     from .app import create_app
 
     path = resolve_config_path(config_path)
@@ -106,7 +107,9 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         raise _refused("cli_instance_unwritable", **said) from None
     try:
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
-        same = same_person_key(app.extensions["queuekiosk"].engine, key)
+        engine = app.extensions["queuekiosk"].engine
+        weak = _weak_key_refusal(engine, key) if weak_person_key(key) else None
+        same = weak is not None or same_person_key(engine, key)  # a weak key is never recorded
     except SchemaNotCurrent as error:
         raise _refused(error.key, **error.params) from None
     except Exception as error:
@@ -115,10 +118,20 @@ def start_app(config_path: Path | None, ignore_hours: bool):
             raise
         url = _database_url(path)
         raise _refused("cli_database_unreachable", url=url, reason=reason) from None
+    if weak is not None:
+        raise _refused(weak, path=folder / "person_key", make=MAKE_PERSON_KEY)
     if not same:
         raise _refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
     return app
+
+
+def _weak_key_refusal(engine, key: bytes) -> str:
+    """What a weak ``key`` is told: to make one, and to change it on a database already used with it
+    (whose bookings are then found by their code only)."""
+    from ..core.installation import fingerprint, recorded_person_key
+
+    return "cli_person_key_weak_used" if recorded_person_key(engine) == fingerprint(key) else "cli_person_key_weak"
 
 
 def _refused(key: str, **params) -> StartRefused:

@@ -108,8 +108,9 @@ def test_a_wrong_database_address_is_one_sentence_not_a_traceback(tmp_path):
 
 @pytest.mark.postgres
 def test_a_process_with_another_person_key_is_refused_on_a_shared_database(live_server, migrated_pg_url, tmp_path):
-    first = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a"})
-    same = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a"})
+    machine_a = {"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a" * 2}
+    first = live_server(env=machine_a)
+    same = live_server(env=machine_a)
     assert same.session().get("/healthz").status_code == 200  # another machine with the same key
     other = tmp_path / "machine-b"
     other.mkdir()

@@ -1,0 +1,93 @@
+"""The person key (QUEUEKIOSK_PERSON_KEY) hashes citizens' CCCD numbers and phones (Decree 13/2023):
+a weak one ("changeme", the documentation's example text) would let anyone holding a copy of the
+database find the numbers by trying them all, so no server starts with it, under `serve` or
+gunicorn; an installation that already used one is told how to change it, and
+`queuekiosk person-key change` does, saying what a change costs (docs/deployment.md)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from api_helpers import REPO, assert_error
+from test_bookings import remote
+from test_deployment_start import _gunicorn, _serve
+
+from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.core.installation import same_person_key
+
+MAKE = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
+# the env file's example text of docs/deployment.md, as a reader pasting it would leave it
+PLACEHOLDER = re.search(r"QUEUEKIOSK_PERSON_KEY=(<[^>\n]+>)", (REPO / "docs" / "deployment.md").read_text()).group(1)
+NEW_KEY = "the-new-key-of-this-installation-0123456789"
+
+
+@pytest.mark.parametrize("key", ["changeme", "x" * 31, PLACEHOLDER])
+@pytest.mark.parametrize("run", [_serve, _gunicorn])
+def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, run, key):
+    assert len(PLACEHOLDER) >= 32  # long enough: refused as the example it is
+    done = run(tmp_path, QUEUEKIOSK_PERSON_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    status, output = (done.returncode, done.stderr) if run is _serve else done
+    assert status != 0 and "Traceback" not in output, output
+    assert "(QUEUEKIOSK_PERSON_KEY, else the file" in output and "is too weak (shorter than 32 characters" in output
+    assert f"make one with `{MAKE}` and set it as QUEUEKIOSK_PERSON_KEY" in output, output
+    assert f"hãy tạo khóa bằng `{MAKE}`" in output and "nothing was started" in output
+    assert "person-key change" not in output  # a new database: nothing to change
+    assert "open at" not in output
+
+
+def test_the_same_start_with_a_strong_key_then_goes_on_as_on_a_new_database(live_server):
+    """A refused weak key is not recorded as the database's: the strong one given next is taken."""
+    srv = live_server(start=False, env={"QUEUEKIOSK_PERSON_KEY": "123"})
+    with pytest.raises(RuntimeError, match="is too weak"):
+        srv.start()
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    assert srv.start().session().get("/healthz").status_code == 200
+
+
+def test_an_installation_that_used_a_weak_key_is_told_to_change_it_and_can(live_server):
+    srv = live_server(start=False, env={"QUEUEKIOSK_PERSON_KEY": "changeme"})
+    srv.cli("migrate")
+    engine = create_db_engine(srv.database_url)
+    try:
+        assert same_person_key(engine, b"changeme")  # what its first start recorded, before keys were checked
+    finally:
+        engine.dispose()
+    with pytest.raises(RuntimeError) as refused:
+        srv.start()
+    said = str(refused.value)
+    assert "this database was used with is too weak" in said and f"make a new one with `{MAKE}`" in said, said
+    assert "then run `queuekiosk person-key change` once" in said
+    assert "the bookings made until then are found by their booking code only, no longer by ID card number" in said
+    assert "chạy một lần `queuekiosk person-key change`" in said and "nothing was started" in said
+
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY  # the new key alone is another machine's key to it
+    with pytest.raises(RuntimeError, match="is not the one this database was used with"):
+        srv.start()
+    srv.cli("person-key", "change", input="y\n")
+    assert srv.start().session().get("/healthz").status_code == 200
+
+
+def test_changing_the_key_says_what_it_costs_and_bookings_are_then_found_by_their_code(live_server):
+    srv = live_server()
+    taken = remote(srv.session(), "0912345070", id_number="001099000070")
+    assert taken.status_code == 201, taken.text
+    srv.stop()
+
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = "short"
+    weak = srv.cli("person-key", "change", check=False)
+    assert weak.returncode != 0 and "is too weak" in weak.stderr and "nothing was done" in weak.stderr, weak.stderr
+
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    declined = srv.cli("person-key", "change", input="n\n", check=False)
+    asked = "1 bookings of today and later, not checked in, are then found by their booking code only"
+    assert declined.returncode != 0 and asked in declined.stdout, declined.stdout + declined.stderr
+    with pytest.raises(RuntimeError, match="is not the one this database was used with"):
+        srv.start()  # nothing was changed
+
+    changed = srv.cli("person-key", "change", "--yes")
+    assert "the key is changed: start every process with this key" in changed.stderr, changed.stderr
+    assert "the database already uses this key" in srv.cli("person-key", "change").stderr
+    http = srv.start().session()
+    assert_error(http.post("/api/v1/check-in", json={"id_number": "001099000070"}), 404, "booking_not_found_for_card")
+    assert http.post("/api/v1/check-in", json={"code": taken.json()["code"]}).status_code == 201
