@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 
@@ -81,15 +82,19 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     """A long-running server's app (``serve``, gunicorn's server/wsgi.py), after the checks a first
     start on a new machine needs: the instance folder written, the person key made (not at a
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
-    process of the installation, not a weak one. StartRefused says what is wrong; a ConfigError is
-    config.yaml's."""
+    process of the installation, not a weak one, and the installation's tracking address an address.
+    StartRefused says what is wrong; a ConfigError is config.yaml's."""
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent
     from ..core.installation import MAKE_PERSON_KEY, same_person_key, weak_person_key
     from .app import create_app
+    from .printing import TRACKING_URL
 
+    tracking = os.environ.get(TRACKING_URL, "").strip()
+    if tracking and not _web_address(tracking):
+        raise _refused("cli_tracking_url_invalid", value=tracking)
     path = resolve_config_path(config_path)
     folder = instance_dir_for(path)
     writing = folder
@@ -123,7 +128,17 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     if not same:
         raise _refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
+    app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
+
+
+def _web_address(text: str) -> bool:
+    """http(s)://host..., and no space (a comment after the value in systemd's env file is part of it)."""
+    try:
+        parts = urlsplit(text)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in text)
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        return False
 
 
 def _weak_key_refusal(engine, key: bytes) -> str:

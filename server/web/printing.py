@@ -45,15 +45,18 @@ def track_urls(app) -> Callable[[str], str]:
 
 SERVER_URL = "QUEUEKIOSK_SERVER_URL"  # app.config key: the address the server was started on
 FALLBACK_SERVER_URL = "http://127.0.0.1:8000"  # `queuekiosk serve`'s default address
+# the environment's, and the app.config key (server/web/first_start.py): every site's address, unless it sets its own
+TRACKING_URL = "QUEUEKIOSK_TRACKING_URL"
 
 
 def tracking_base(app) -> str:
-    """Where phones reach the server, for a ticket's track_url and QR code: config
-    ``ticket.tracking_url``, else the address the server was started on. Never the request's Host
-    or X-Forwarded-Host header: anyone can send those and would put their own site on the tickets."""
+    """Where phones reach the server, for a ticket's track_url and QR code: the site's
+    ``ticket.tracking_url``, else the installation's (QUEUEKIOSK_TRACKING_URL), else the address the
+    server was started on. Never the request's Host or X-Forwarded-Host header: anyone can send those
+    and would put their own site on the tickets."""
     state = app.extensions["queuekiosk"]
     configured = state.site.config.ticket.tracking_url
-    base = configured or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+    base = configured or app.config.get(TRACKING_URL) or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
     site_id = state.site_id  # a site other than the first is reached under /s/{site}/ (server/web/app.py)
     if site_id != state.first_site_id and not base.rstrip("/").endswith(f"/s/{site_id}"):
         base = f"{base.rstrip('/')}/s/{site_id}"

@@ -1,12 +1,17 @@
 """Ticket links come only from configured addresses (issue 20, point 6): a Host or
 X-Forwarded-Host header cannot put another site in a ticket's track_url or its printed QR code,
-and a server whose tracking address is loopback says at start which setting to set.
+and a server whose tracking address is loopback says at start which setting to set. An installation's
+address (QUEUEKIOSK_TRACKING_URL) is every site's that does not set its own.
 """
 
 from __future__ import annotations
 
+import pytest
 from api_helpers import issue
 from printer_sim import decode
+from test_sites import add_site
+
+COMMUNE = "xa-tan-phu"
 
 
 def kiosk_printer_config(config_variant, port: int, tracking_url: str | None = None) -> dict:
@@ -49,3 +54,36 @@ def test_a_configured_tracking_address_is_used_and_no_warning_given(live_server,
     assert ticket["track_url"] == f"http://192.168.1.10:8000/t/{ticket['id']}"
     assert decode(printer.wait_for_jobs(1)[0]).qr_codes == [ticket["track_url"]]
     assert "phones cannot open" not in srv.log()
+
+
+INSTALLATION = "https://queue.example.vn"  # QUEUEKIOSK_TRACKING_URL: the province's nginx, for every site
+
+
+def test_every_site_without_its_own_address_prints_the_installations(live_server, config_variant, printer):
+    """A province moving to https sets one variable, not each of its sites' ticket.tracking_url;
+    a site's own setting still wins."""
+    srv = live_server(kiosk_printer_config(config_variant, printer.port), env={"QUEUEKIOSK_TRACKING_URL": INSTALLATION})
+    http = srv.session()
+    here = issue(http, "HT", kiosk="kiosk-1")
+    assert here["track_url"] == f"{INSTALLATION}/t/{here['id']}"
+    assert decode(printer.wait_for_jobs(1)[0]).qr_codes == [here["track_url"]]  # the ticket's printed QR code
+    add_site(srv, COMMUNE, "Asia/Ho_Chi_Minh")
+    there = http.post(f"/api/v1/sites/{COMMUNE}/tickets", json={"service": "HT"}).json()
+    assert there["track_url"] == f"{INSTALLATION}/s/{COMMUNE}/t/{there['id']}"
+    own = {"ticket": {"tracking_url": "http://10.20.0.5"}}  # the commune's own address
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    assert http.patch(f"/api/v1/sites/{COMMUNE}/admin/site", json=own, headers=admin).status_code == 200
+    again = http.post(f"/api/v1/sites/{COMMUNE}/tickets", json={"service": "HT"}).json()
+    assert again["track_url"] == f"http://10.20.0.5/s/{COMMUNE}/t/{again['id']}"
+    assert issue(http, "HT")["track_url"].startswith(f"{INSTALLATION}/t/")  # the first site's unchanged
+    assert "phones cannot open" not in srv.log()
+
+
+@pytest.mark.parametrize("value", ["queue.example.vn", "https://queue.example.vn   # a comment systemd keeps"])
+def test_an_installation_address_that_is_no_web_address_is_refused_at_start(live_server, value):
+    srv = live_server(start=False, env={"QUEUEKIOSK_TRACKING_URL": value})
+    with pytest.raises(RuntimeError) as refused:
+        srv.start()
+    said = str(refused.value)
+    assert f"QUEUEKIOSK_TRACKING_URL is not a web address: “{value}” (it must start with http://" in said, said
+    assert "QUEUEKIOSK_TRACKING_URL không phải một địa chỉ web" in said and "nothing was started" in said
