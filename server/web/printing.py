@@ -74,14 +74,29 @@ def loopback_tracking(app) -> str | None:
     return base if loopback else None
 
 
-def warn_if_phones_cannot_reach(app) -> None:
-    """At start: a tracking address on this machine's loopback is one no phone can open."""
+def warn_if_phones_cannot_reach(app, served_directly: bool) -> None:
+    """At start: a tracking address on this machine's loopback is one no phone can open. What to do
+    depends on how phones reach the server: ``served_directly`` (``serve`` with no QUEUEKIOSK_PROXIES)
+    at its own address, else through a reverse proxy (nginx), whose address only the settings can give."""
     base = loopback_tracking(app)
-    if base is not None:
+    if base is None:
+        return
+    if served_directly:
+        port = urlsplit(app.config.get(SERVER_URL, FALLBACK_SERVER_URL)).port
         log.warning(
-            "Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
-            "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
-            "(ticket.tracking_url), or serve on the LAN address (--host).",
+            "Tickets' QR codes and track_url point to %s, which phones cannot open: serve on the LAN "
+            "address (--host 0.0.0.0), or set the address phones reach this server at (e.g. "
+            "http://192.168.1.10:%s) as ticket.tracking_url in /admin, Giờ làm việc (one site) or "
+            "QUEUEKIOSK_TRACKING_URL (every site).",
+            base,
+            port,
+        )
+    else:
+        log.warning(
+            "Tickets' QR codes and track_url point to %s, this process's own address behind the reverse "
+            "proxy, which phones cannot open: set QUEUEKIOSK_TRACKING_URL to the address phones reach the "
+            "proxy (nginx) at, e.g. https://queue.example.vn (every site), or a site's ticket.tracking_url "
+            "in /admin, Giờ làm việc.",
             base,
         )
 

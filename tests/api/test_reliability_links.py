@@ -56,6 +56,21 @@ def test_a_configured_tracking_address_is_used_and_no_warning_given(live_server,
     assert "phones cannot open" not in srv.log()
 
 
+@pytest.mark.parametrize("proxies", ["0", "1"])
+def test_the_loopback_warning_says_what_to_set_for_how_phones_reach_the_server(live_server, proxies):
+    srv = live_server(env={"QUEUEKIOSK_PROXIES": proxies})
+    [warning] = [line for line in srv.log().splitlines() if "phones cannot open" in line]
+    assert f"point to {srv.url}," in warning, warning
+    if proxies == "0":  # `serve` reached directly: its own address, on the LAN
+        assert "serve on the LAN address (--host 0.0.0.0)" in warning, warning
+        assert f"(e.g. http://192.168.1.10:{srv.port}) as ticket.tracking_url" in warning
+        assert "or QUEUEKIOSK_TRACKING_URL (every site)" in warning
+    else:  # behind nginx: neither --host nor this process's port is anything phones reach
+        assert "--host" not in warning and "192.168.1.10" not in warning, warning
+        assert "set QUEUEKIOSK_TRACKING_URL to the address phones reach the proxy (nginx) at" in warning
+        assert "e.g. https://queue.example.vn (every site), or a site's ticket.tracking_url" in warning
+
+
 INSTALLATION = "https://queue.example.vn"  # QUEUEKIOSK_TRACKING_URL: the province's nginx, for every site
 
 
