@@ -94,7 +94,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
 
     tracking = os.environ.get(TRACKING_URL, "").strip()
     if tracking and not _web_address(tracking):
-        raise _refused("cli_tracking_url_invalid", value=tracking)
+        raise start_refused("cli_tracking_url_invalid", value=tracking)
     path = resolve_config_path(config_path)
     folder = instance_dir_for(path)
     writing = folder
@@ -109,24 +109,24 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         key = bookings.person_key(folder)  # made now: the same check as every ticket's Idempotency-Key
     except OSError as error:
         said = {"folder": writing, "user": _user(), "reason": error.strerror or type(error).__name__}
-        raise _refused("cli_instance_unwritable", **said) from None
+        raise start_refused("cli_instance_unwritable", **said) from None
     try:
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
         engine = app.extensions["queuekiosk"].engine
         weak = _weak_key_refusal(engine, key) if weak_person_key(key) else None
         same = weak is not None or same_person_key(engine, key)  # a weak key is never recorded
     except SchemaNotCurrent as error:
-        raise _refused(error.key, **error.params) from None
+        raise start_refused(error.key, **error.params) from None
     except Exception as error:
         reason = _unreachable(error)
         if reason is None:
             raise
         url = _database_url(path)
-        raise _refused("cli_database_unreachable", url=url, reason=reason) from None
+        raise start_refused("cli_database_unreachable", url=url, reason=reason) from None
     if weak is not None:
-        raise _refused(weak, path=folder / "person_key", make=MAKE_PERSON_KEY)
+        raise start_refused(weak, path=folder / "person_key", make=MAKE_PERSON_KEY)
     if not same:
-        raise _refused("cli_person_key_differs", path=folder / "person_key")
+        raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
     app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
@@ -149,7 +149,7 @@ def _weak_key_refusal(engine, key: bytes) -> str:
     return "cli_person_key_weak_used" if recorded_person_key(engine) == fingerprint(key) else "cli_person_key_weak"
 
 
-def _refused(key: str, **params) -> StartRefused:
+def start_refused(key: str, **params) -> StartRefused:
     """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
     next line (as the command line's ``say``, which the web layer may not import)."""
     from ..core.i18n import LANGUAGES, translate

@@ -4,6 +4,7 @@ printing a traceback (QA D13, D8, D6, D16)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -31,12 +32,12 @@ def _serve(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def _gunicorn(tmp_path, **env: str) -> tuple[int, str]:
+def _gunicorn(tmp_path, port: int | None = None, **env: str) -> tuple[int, str]:
     """gunicorn with deploy/gunicorn.conf.py: its exit status and output, once it has stopped by itself."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
     command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py")]
-    command += ["--bind", f"127.0.0.1:{free_port()}", "queuekiosk.server.wsgi:app"]
+    command += ["--bind", f"127.0.0.1:{port or free_port()}", "queuekiosk.server.wsgi:app"]
     done = subprocess.run(
         command, env=_settings(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
@@ -123,12 +124,17 @@ def test_a_process_with_another_person_key_is_refused_on_a_shared_database(live_
     assert first.session().get("/healthz").status_code == 200  # the first goes on
 
 
+@contextlib.contextmanager
+def _busy_port():
+    """A port another program listens on."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]
+
+
 def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen()
-    port = busy.getsockname()[1]
-    try:
+    with _busy_port() as port:
         started = time.monotonic()
         done = subprocess.run(
             [QUEUEKIOSK, "serve", "--port", str(port)],
@@ -138,9 +144,19 @@ def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
             text=True,
             timeout=60,
         )
-    finally:
-        busy.close()
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?)" in done.stderr, done.stderr
     assert f"cổng {port} trên 127.0.0.1 đang được chương trình khác dùng" in done.stderr
     assert time.monotonic() - started < 30  # it ends, background work and all
+
+
+def test_gunicorn_on_a_port_in_use_says_so_in_the_same_sentence(tmp_path):
+    """Not gunicorn's five tries a second apart and twelve lines of its own (deploy/gunicorn.conf.py's
+    on_starting): a systemd unit started on a port in use says it as `serve` does."""
+    with _busy_port() as port:
+        status, log = _gunicorn(tmp_path, port, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    assert status != 0 and "Traceback" not in log, log
+    assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?): stop that program or give" in log, log
+    assert "another port (queuekiosk@PORT, or --bind); nothing was started" in log
+    assert f"cổng {port} trên 127.0.0.1 đang được chương trình khác dùng" in log
+    assert "Connection in use" not in log and len(log.strip().splitlines()) == 3, log  # gunicorn's "Starting"
