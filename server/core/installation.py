@@ -12,11 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import os
+import socket
+from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from .db import Lease
 from .models import bookings, installation, utcnow
 
 PERSON_KEY = "person_key"
@@ -64,6 +68,20 @@ def bookings_to_check_in(engine: Engine) -> int:
     waiting = (bookings.c.status == "booked") & (bookings.c.business_day >= today)
     with engine.connect() as conn:
         return conn.execute(select(func.count()).where(waiting)).scalar_one()
+
+
+# the lease every running server process holds, shared, for its lifetime (web/first_start.py), and
+# ``queuekiosk person-key change`` alone: no process goes on hashing with the key it replaces
+RUNNING = "queuekiosk-running"
+
+
+def hold_running(engine: Engine, instance_dir: Path) -> Lease:
+    """Held (keep a reference) while this server process runs; waits for a key change under way."""
+    lease = Lease(
+        engine, instance_dir, RUNNING, shared=True, label=f"queuekiosk {socket.gethostname()} pid {os.getpid()}"
+    )
+    lease.try_take(wait=True)
+    return lease
 
 
 def change_person_key(engine: Engine, key: bytes) -> None:

@@ -88,7 +88,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent
-    from ..core.installation import MAKE_PERSON_KEY, same_person_key, weak_person_key
+    from ..core.installation import MAKE_PERSON_KEY, hold_running, same_person_key, weak_person_key
     from .app import create_app
     from .printing import TRACKING_URL
 
@@ -113,15 +113,18 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     try:
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
         engine = app.extensions["queuekiosk"].engine
+        # held while this process runs: `queuekiosk person-key change` refuses meanwhile, and a start
+        # waits for one under way before comparing keys
+        app.extensions["queuekiosk_running"] = hold_running(engine, folder)
         weak = _weak_key_refusal(engine, key) if weak_person_key(key) else None
         same = weak is not None or same_person_key(engine, key)  # a weak key is never recorded
     except SchemaNotCurrent as error:
         raise start_refused(error.key, **error.params) from None
     except Exception as error:
-        reason = _unreachable(error)
+        reason = unreachable(error)
         if reason is None:
             raise
-        url = _database_url(path)
+        url = shown_database_url(path)
         raise start_refused("cli_database_unreachable", url=url, reason=reason) from None
     if weak is not None:
         raise start_refused(weak, path=folder / "person_key", make=MAKE_PERSON_KEY)
@@ -167,7 +170,7 @@ def _user() -> str:
         return str(os.geteuid())
 
 
-def _database_url(path: Path) -> str:
+def shown_database_url(path: Path) -> str:
     """The database's address as the server took it, its password hidden."""
     from sqlalchemy.engine import make_url
 
@@ -181,7 +184,7 @@ def _database_url(path: Path) -> str:
         return url.rpartition("@")[2]
 
 
-def _unreachable(error: BaseException) -> str | None:
+def unreachable(error: BaseException) -> str | None:
     """The cause, in one line, when ``error`` says the database cannot be reached or its address
     read (refused, unknown host, role, password or database, a driver not installed); else None."""
     from sqlalchemy import exc

@@ -80,7 +80,7 @@ def test_changing_the_key_says_what_it_costs_and_bookings_are_then_found_by_thei
 
     srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
     declined = srv.cli("person-key", "change", input="n\n", check=False)
-    asked = "1 bookings of today and later, not checked in, are then found by their booking code only"
+    asked = "the bookings of today and later not checked in yet (now 1) are then found by their booking code only"
     assert declined.returncode != 0 and asked in declined.stdout, declined.stdout + declined.stderr
     with pytest.raises(RuntimeError, match="is not the one this database was used with"):
         srv.start()  # nothing was changed
@@ -91,3 +91,43 @@ def test_changing_the_key_says_what_it_costs_and_bookings_are_then_found_by_thei
     http = srv.start().session()
     assert_error(http.post("/api/v1/check-in", json={"id_number": "001099000070"}), 404, "booking_not_found_for_card")
     assert http.post("/api/v1/check-in", json={"code": taken.json()["code"]}).status_code == 201
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_key_is_not_changed_while_a_server_process_runs_and_the_command_names_it(live_server, request, database):
+    """A process still running with the previous key would hash the next bookings with it: they would
+    be lost to check-in by card after its restart, and a second number given to the same person."""
+    env = {} if database == "sqlite" else {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")}
+    srv = live_server(env=env)
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    refused = srv.cli("person-key", "change", "--yes", check=False)
+    said = refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in said, said
+    assert "server processes of this installation are running (" in said and "stop every one of them first" in said
+    assert f"pid {srv.proc.pid}" in said and "các tiến trình máy chủ của hệ thống đang chạy" in said, said
+    assert "nothing was done" in said
+    srv.stop()
+    assert "the key is changed" in srv.cli("person-key", "change", "--yes").stderr
+    assert srv.start().session().get("/healthz").status_code == 200  # started with the new key
+
+
+def test_the_command_makes_no_key_of_its_own_and_says_which_to_load(live_server):
+    srv = live_server()
+    srv.stop()
+    srv.env.pop("QUEUEKIOSK_PERSON_KEY")
+    refused = srv.cli("person-key", "change", "--yes", check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+    assert "QUEUEKIOSK_PERSON_KEY is not set: load the env file" in refused.stderr, refused.stderr
+    assert "chưa đặt QUEUEKIOSK_PERSON_KEY" in refused.stderr and "nothing was done" in refused.stderr
+    assert not (srv.instance / "person_key").exists()
+
+
+@pytest.mark.postgres
+def test_an_unreachable_database_is_one_sentence(live_server):
+    srv = live_server(start=False, env={"QUEUEKIOSK_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/qk_nowhere"})
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    refused = srv.cli("person-key", "change", "--yes", check=False)
+    said = refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in said, said
+    assert "cannot connect to the database postgresql://postgres@127.0.0.1:9/qk_nowhere (" in said, said
+    assert "không kết nối được cơ sở dữ liệu" in said and len(said.strip().splitlines()) == 2, said
