@@ -35,6 +35,31 @@ def weak_person_key(key: bytes) -> bool:
     return len(text) < PERSON_KEY_MIN_LENGTH or (text.startswith("<") and text.endswith(">"))
 
 
+def weak_key_refusal(url: str, key: bytes) -> str:
+    """What a weak ``key`` is told (a catalog key), from the database at ``url`` read as it is, never
+    made or migrated: to make one when nothing is recorded (a new database), to change it when the
+    database was used with it, and to copy the installation's own key when it records another."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from .db import create_db_engine
+
+    parsed = make_url(url)
+    recorded = None
+    if parsed.get_backend_name() != "sqlite" or Path(parsed.database or "").is_file():
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as conn:
+                if inspect(conn).has_table(installation.name):
+                    query = select(installation.c.value).where(installation.c.name == PERSON_KEY)
+                    recorded = conn.execute(query).scalar()
+        finally:
+            engine.dispose()
+    if recorded is None:
+        return "cli_person_key_weak"
+    return "cli_person_key_weak_used" if recorded == fingerprint(key) else "cli_person_key_differs"
+
+
 def fingerprint(key: bytes) -> str:
     """Says whether two keys are one, and nothing about the key (an HMAC of a fixed text)."""
     return hmac.new(key, b"queuekiosk person key fingerprint", hashlib.sha256).hexdigest()[:32]

@@ -87,8 +87,8 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
-    from ..core.db import SchemaNotCurrent
-    from ..core.installation import MAKE_PERSON_KEY, hold_running, same_person_key, weak_person_key
+    from ..core.db import SchemaNotCurrent, default_database_url
+    from ..core.installation import MAKE_PERSON_KEY, hold_running, same_person_key, weak_key_refusal, weak_person_key
     from .app import create_app
     from .printing import TRACKING_URL
 
@@ -111,13 +111,15 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         said = {"folder": writing, "user": _user(), "reason": error.strerror or type(error).__name__}
         raise start_refused("cli_instance_unwritable", **said) from None
     try:
+        if weak_person_key(key):  # before the database is made or config.yaml's setup loaded into it
+            refusal = weak_key_refusal(default_database_url(folder), key)
+            raise start_refused(refusal, path=folder / "person_key", make=MAKE_PERSON_KEY)
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
         engine = app.extensions["queuekiosk"].engine
         # held while this process runs: `queuekiosk person-key change` refuses meanwhile, and a start
         # waits for one under way before comparing keys
         app.extensions["queuekiosk_running"] = hold_running(engine, folder)
-        weak = _weak_key_refusal(engine, key) if weak_person_key(key) else None
-        same = weak is not None or same_person_key(engine, key)  # a weak key is never recorded
+        same = same_person_key(engine, key)
     except SchemaNotCurrent as error:
         raise start_refused(error.key, **error.params) from None
     except Exception as error:
@@ -126,8 +128,6 @@ def start_app(config_path: Path | None, ignore_hours: bool):
             raise
         url = shown_database_url(path)
         raise start_refused("cli_database_unreachable", url=url, reason=reason) from None
-    if weak is not None:
-        raise start_refused(weak, path=folder / "person_key", make=MAKE_PERSON_KEY)
     if not same:
         raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
@@ -142,14 +142,6 @@ def _web_address(text: str) -> bool:
         return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in text)
     except ValueError:  # e.g. an unclosed [ of an IPv6 address
         return False
-
-
-def _weak_key_refusal(engine, key: bytes) -> str:
-    """What a weak ``key`` is told: to make one, and to change it on a database already used with it
-    (whose bookings are then found by their code only)."""
-    from ..core.installation import fingerprint, recorded_person_key
-
-    return "cli_person_key_weak_used" if recorded_person_key(engine) == fingerprint(key) else "cli_person_key_weak"
 
 
 def start_refused(key: str, **params) -> StartRefused:

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from api_helpers import REPO, assert_error
+from sqlalchemy import inspect
 from test_bookings import remote
 from test_deployment_start import _gunicorn, _serve
 
@@ -131,3 +132,34 @@ def test_an_unreachable_database_is_one_sentence(live_server):
     assert refused.returncode != 0 and "Traceback" not in said, said
     assert "cannot connect to the database postgresql://postgres@127.0.0.1:9/qk_nowhere (" in said, said
     assert "không kết nối được cơ sở dữ liệu" in said and len(said.strip().splitlines()) == 2, said
+
+
+def test_a_weak_key_on_a_database_that_records_another_key_is_told_to_copy_the_installations_key(live_server):
+    """A new machine given the example key: the fix is the first machine's key, not a new one (which
+    would differ from the database's on every machine and lead to a needless change of key)."""
+    srv = live_server()  # the installation's strong key recorded
+    srv.stop()
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = "changeme"
+    with pytest.raises(RuntimeError) as refused:
+        srv.start()
+    said = str(refused.value)
+    assert "is not the one this database was used with" in said and "copied from the first machine" in said, said
+    assert "make one with" not in said and "person-key change" not in said
+
+
+@pytest.mark.postgres
+def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url):
+    """Not made and seeded from config.yaml by a start that is refused: the next start, with a good
+    key, takes config.yaml as it is then (edited meanwhile)."""
+    sqlite = _serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    on_pg = _serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_DATABASE_URL=pg_url)
+    for done in (sqlite, on_pg):
+        assert done.returncode != 0 and "is too weak" in done.stderr, done.stderr
+    assert not list((tmp_path / "instance").glob("queuekiosk.db*"))
+    assert not (tmp_path / "instance" / "secret_key").exists()
+    engine = create_db_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == []
+    finally:
+        engine.dispose()
