@@ -15,13 +15,14 @@ import hmac
 import os
 import socket
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .db import Lease
-from .models import bookings, installation, utcnow
+from .models import bookings, installation, sites
 
 PERSON_KEY = "person_key"
 PERSON_KEY_MIN_LENGTH = 32
@@ -87,12 +88,20 @@ def recorded_person_key(engine: Engine) -> str | None:
 
 
 def bookings_to_check_in(engine: Engine) -> int:
-    """Bookings of today and later not checked in yet: after a change of key they are found by their
-    code only. Today is the earliest any site may have (UTC-12), so no site's today is left out."""
-    today = (utcnow() - dt.timedelta(hours=12)).date()
-    waiting = (bookings.c.status == "booked") & (bookings.c.business_day >= today)
+    """Bookings of today and later not checked in yet, today each site's own (its time zone): after
+    a change of key they are found by their code only."""
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).where(waiting)).scalar_one()
+        zones = conn.execute(select(sites.c.id, sites.c.timezone)).all()
+        return sum(
+            conn.execute(
+                select(func.count()).where(
+                    bookings.c.site_id == site_id,
+                    bookings.c.status == "booked",
+                    bookings.c.business_day >= dt.datetime.now(ZoneInfo(zone)).date(),
+                )
+            ).scalar_one()
+            for site_id, zone in zones
+        )
 
 
 # the lease every running server process holds, shared, for its lifetime (web/first_start.py), and

@@ -6,11 +6,13 @@ gunicorn; an installation that already used one is told how to change it, and
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import REPO, assert_error
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from test_bookings import remote
 from test_deployment_start import _gunicorn, _serve
 
@@ -163,3 +165,31 @@ def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url):
             assert inspect(conn).get_table_names() == []
     finally:
         engine.dispose()
+
+
+def test_the_bookings_counted_are_those_of_each_sites_own_today(live_server):
+    """A site far east of UTC (Kiritimati, UTC+14): its yesterday's booking, a no-show that stays
+    booked, is not one to check in any more."""
+    srv = live_server()
+    today = remote(srv.session(), "0912345072", id_number="001099000072")
+    yesterday = remote(srv.session(), "0912345073", id_number="001099000073")
+    assert today.status_code == yesterday.status_code == 201, today.text + yesterday.text
+    srv.stop()
+    local_yesterday = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date() - dt.timedelta(days=1)
+    engine = create_db_engine(srv.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE sites SET timezone = 'Pacific/Kiritimati'"))
+            conn.execute(
+                text("UPDATE bookings SET business_day = :day WHERE code = :code"),
+                {"day": local_yesterday, "code": yesterday.json()["code"]},
+            )
+            conn.execute(
+                text("UPDATE bookings SET business_day = :day WHERE code = :code"),
+                {"day": local_yesterday + dt.timedelta(days=1), "code": today.json()["code"]},
+            )
+    finally:
+        engine.dispose()
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    asked = srv.cli("person-key", "change", input="n\n", check=False).stdout
+    assert "the bookings of today and later not checked in yet (now 1)" in asked, asked
