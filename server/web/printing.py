@@ -63,54 +63,61 @@ def tracking_base(app) -> str:
     return base
 
 
-def loopback_tracking(app) -> str | None:
-    """The tracking address when it is on this machine's loopback (no phone can open it), else None."""
-    base = tracking_base(app)
-    host = urlsplit(base).hostname or ""
+def _loopback(address: str) -> bool:
+    host = urlsplit(address).hostname or ""
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
-    return base if loopback else None
+        return False
+
+
+# app.config: the process is reached through a reverse proxy (gunicorn, or QUEUEKIOSK_PROXIES set),
+# whose address phones use, not the process's own
+BEHIND_PROXY = "QUEUEKIOSK_BEHIND_PROXY"
+
+
+def unreachable_tracking(app) -> str | None:
+    """The catalog's sentence (a key, its {address} the tracking address) while no phone can open the
+    tickets' QR codes, else None: behind a reverse proxy with no address set (the process's own, firewalled
+    or loopback), or reached directly at an address on this machine's loopback."""
+    base = tracking_base(app)
+    if app.config.get(BEHIND_PROXY):
+        configured = app.extensions["queuekiosk"].site.config.ticket.tracking_url or app.config.get(TRACKING_URL)
+        return "admin_tracking_proxy" if not configured or _loopback(base) else None
+    return "admin_tracking_loopback" if _loopback(base) else None
 
 
 def warn_if_phones_cannot_reach(app, served_directly: bool) -> None:
-    """At start: a tracking address on this machine's loopback is one no phone can open. What to do
-    depends on how phones reach the server: ``served_directly`` (``serve`` with no QUEUEKIOSK_PROXIES)
-    at its own address, else through a reverse proxy (nginx), whose address only the settings can give."""
-    base = loopback_tracking(app)
-    if base is None:
-        return
-    if served_directly:
-        port = urlsplit(app.config.get(SERVER_URL, FALLBACK_SERVER_URL)).port
+    """At start: the tickets' QR codes at an address no phone can open, and what to do, which depends
+    on how phones reach the server: ``served_directly`` (``serve`` with no QUEUEKIOSK_PROXIES) at its
+    own address, else through a reverse proxy (nginx), whose address only the settings can give."""
+    app.config[BEHIND_PROXY] = not served_directly
+    listening = app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+    installation = app.config.get(TRACKING_URL)
+    problem = unreachable_tracking(app)
+    if problem is not None:
+        log.warning("%s", translate(problem, "en", address=tracking_base(app)))
+    elif served_directly and installation and not _loopback(installation) and _loopback(listening):
         log.warning(
-            "Tickets' QR codes and track_url point to %s, which phones cannot open: serve on the LAN "
-            "address (--host 0.0.0.0), or set the address phones reach this server at (e.g. "
-            "http://192.168.1.10:%s) as ticket.tracking_url in /admin, Giờ làm việc (one site) or "
-            "QUEUEKIOSK_TRACKING_URL (every site).",
-            base,
-            port,
-        )
-    else:
-        log.warning(
-            "Tickets' QR codes and track_url point to %s, this process's own address behind the reverse "
-            "proxy, which phones cannot open: set QUEUEKIOSK_TRACKING_URL to the address phones reach the "
-            "proxy (nginx) at, e.g. https://queue.example.vn (every site), or a site's ticket.tracking_url "
-            "in /admin, Giờ làm việc.",
-            base,
+            "Tickets' QR codes and track_url point to %s (QUEUEKIOSK_TRACKING_URL), but this server listens on "
+            "%s only, which phones cannot open: serve on the LAN address as well (--host 0.0.0.0), or put a "
+            "reverse proxy at that address (then QUEUEKIOSK_PROXIES=1).",
+            installation,
+            listening,
         )
 
 
 def tracking_notes(app) -> list[dict]:
-    """For the supervisor's dashboard: the same warning while the tracking address is a loopback one."""
-    base = loopback_tracking(app)
-    if base is None:
+    """For the supervisor's dashboard: the same warning while phones cannot open the tickets' QR codes."""
+    problem = unreachable_tracking(app)
+    if problem is None:
         return []
+    base = tracking_base(app)
     return [
         {
             "item": "tracking_url",
-            "message": translate("admin_tracking_loopback", "vi", address=base),
-            "message_en": translate("admin_tracking_loopback", "en", address=base),
+            "message": translate(problem, "vi", address=base),
+            "message_en": translate(problem, "en", address=base),
             "detail": None,
         }
     ]

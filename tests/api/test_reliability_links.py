@@ -61,14 +61,35 @@ def test_the_loopback_warning_says_what_to_set_for_how_phones_reach_the_server(l
     srv = live_server(env={"QUEUEKIOSK_PROXIES": proxies})
     [warning] = [line for line in srv.log().splitlines() if "phones cannot open" in line]
     assert f"point to {srv.url}," in warning, warning
-    if proxies == "0":  # `serve` reached directly: its own address, on the LAN
-        assert "serve on the LAN address (--host 0.0.0.0)" in warning, warning
-        assert f"(e.g. http://192.168.1.10:{srv.port}) as ticket.tracking_url" in warning
-        assert "or QUEUEKIOSK_TRACKING_URL (every site)" in warning
+    if proxies == "0":  # `serve` reached directly: its own address, on the LAN, and a name as well
+        assert "The server must listen on the LAN address (queuekiosk serve --host 0.0.0.0" in warning, warning
+        assert "and where phones reach it at another address (a name, a NAT address), fill that in as well" in warning
+        assert "(ticket.tracking_url)" in warning and "(QUEUEKIOSK_TRACKING_URL)" in warning
     else:  # behind nginx: neither --host nor this process's port is anything phones reach
         assert "--host" not in warning and "192.168.1.10" not in warning, warning
-        assert "set QUEUEKIOSK_TRACKING_URL to the address phones reach the proxy (nginx) at" in warning
-        assert "e.g. https://queue.example.vn (every site), or a site's ticket.tracking_url" in warning
+        assert "set QUEUEKIOSK_TRACKING_URL to the address phones reach the proxy at (e.g. https://queue.exa" in warning
+        assert "or fill in this site's own in" in warning
+
+
+def test_an_installation_address_while_serve_listens_on_loopback_says_serve_on_the_lan_too(live_server):
+    """The address alone puts it on the tickets, but nothing listens there for a phone."""
+    srv = live_server(start=False)
+    srv.env["QUEUEKIOSK_TRACKING_URL"] = f"http://192.0.2.2:{srv.port}"
+    srv.start()
+    [warning] = [line for line in srv.log().splitlines() if "phones cannot open" in line]
+    assert f"point to http://192.0.2.2:{srv.port} (QUEUEKIOSK_TRACKING_URL), but this server listens on" in warning
+    assert f"{srv.url} only" in warning and "serve on the LAN address as well (--host 0.0.0.0)" in warning, warning
+
+
+def test_behind_a_proxy_a_process_on_its_lan_address_is_no_address_for_phones_either(live_server):
+    """QUEUEKIOSK_PROXIES set and no address phones reach: the tickets would name the backend (firewalled,
+    plain http), whatever address it listens on; the log, /admin and the dashboard say so."""
+    srv = live_server(flags=("--ignore-hours", "--host", "0.0.0.0"), env={"QUEUEKIOSK_PROXIES": "1"})
+    [warning] = [line for line in srv.log().splitlines() if "phones cannot open" in line]
+    assert "this server process's own address behind the reverse proxy (nginx)" in warning, warning
+    assert "127.0.0.1" not in warning  # the machine's LAN address, which is no loopback one
+    tracking = srv.session().get("/api/v1/admin/site", headers={"Authorization": f"Bearer {srv.token('admin')}"})
+    assert tracking.json()["tracking"]["unreachable"] == "admin_tracking_proxy", tracking.text
 
 
 INSTALLATION = "https://queue.example.vn"  # QUEUEKIOSK_TRACKING_URL: the province's nginx, for every site
@@ -77,7 +98,8 @@ INSTALLATION = "https://queue.example.vn"  # QUEUEKIOSK_TRACKING_URL: the provin
 def test_every_site_without_its_own_address_prints_the_installations(live_server, config_variant, printer):
     """A province moving to https sets one variable, not each of its sites' ticket.tracking_url;
     a site's own setting still wins."""
-    srv = live_server(kiosk_printer_config(config_variant, printer.port), env={"QUEUEKIOSK_TRACKING_URL": INSTALLATION})
+    behind_nginx = {"QUEUEKIOSK_TRACKING_URL": INSTALLATION, "QUEUEKIOSK_PROXIES": "1"}
+    srv = live_server(kiosk_printer_config(config_variant, printer.port), env=behind_nginx)
     http = srv.session()
     here = issue(http, "HT", kiosk="kiosk-1")
     assert here["track_url"] == f"{INSTALLATION}/t/{here['id']}"
