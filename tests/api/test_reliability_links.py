@@ -124,3 +124,17 @@ def test_an_installation_address_that_is_no_web_address_is_refused_at_start(live
     said = str(refused.value)
     assert f"QUEUEKIOSK_TRACKING_URL is not a web address: “{value}” (it must start with http://" in said, said
     assert "QUEUEKIOSK_TRACKING_URL không phải một địa chỉ web" in said and "nothing was started" in said
+
+
+def test_a_second_sites_pairing_qr_code_opens_its_kiosk_page(live_server):
+    """The pair path carries /s/{site}, and so does the site's tracking address: once, not twice (404)."""
+    srv = live_server()
+    add_site(srv, COMMUNE, "Asia/Ho_Chi_Minh")
+    http = srv.session()
+    http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
+    made = http.post(f"/api/v1/sites/{COMMUNE}/admin/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"}).json()
+    assert made["pair_path"].startswith(f"/s/{COMMUNE}/kiosk/kiosk-1#token="), made
+    qr = http.post(f"/s/{COMMUNE}/admin/pair-qr", json={"path": made["pair_path"]})
+    assert qr.status_code == 200, qr.text
+    assert qr.json()["url"] == f"{srv.url}{made['pair_path']}"
+    assert http.get(qr.json()["url"].partition("#")[0]).status_code == 200
