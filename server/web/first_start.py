@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 
@@ -89,11 +88,12 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent, default_database_url
     from ..core.installation import MAKE_PERSON_KEY, hold_running, same_person_key, weak_key_refusal, weak_person_key
+    from ..core.web_address import web_address
     from .app import create_app
     from .printing import TRACKING_URL
 
     tracking = os.environ.get(TRACKING_URL, "").strip()
-    if tracking and not _web_address(tracking):
+    if tracking and not web_address(tracking, base=True):
         raise start_refused("cli_tracking_url_invalid", value=tracking)
     path = resolve_config_path(config_path)
     folder = instance_dir_for(path)
@@ -133,15 +133,6 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
     app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
-
-
-def _web_address(text: str) -> bool:
-    """http(s)://host..., and no space (a comment after the value in systemd's env file is part of it)."""
-    try:
-        parts = urlsplit(text)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in text)
-    except ValueError:  # e.g. an unclosed [ of an IPv6 address
-        return False
 
 
 def start_refused(key: str, **params) -> StartRefused:

@@ -116,14 +116,36 @@ def test_every_site_without_its_own_address_prints_the_installations(live_server
     assert "phones cannot open" not in srv.log()
 
 
-@pytest.mark.parametrize("value", ["queue.example.vn", "https://queue.example.vn   # a comment systemd keeps"])
+# not an address at all, a comment systemd kept, a port that is none, and a query or fragment, which would
+# swallow the /t/ID joined after them (the phone opens the home page)
+NO_BASE = [
+    "queue.example.vn",
+    "https://queue.example.vn   # a comment systemd keeps",
+    "https://queue.example.vn:abc",
+    "https://queue.example.vn:99999",
+    "https://queue.example.vn?x=1",
+    "https://queue.example.vn#top",
+]
+
+
+@pytest.mark.parametrize("value", NO_BASE)
 def test_an_installation_address_that_is_no_web_address_is_refused_at_start(live_server, value):
     srv = live_server(start=False, env={"QUEUEKIOSK_TRACKING_URL": value})
     with pytest.raises(RuntimeError) as refused:
         srv.start()
     said = str(refused.value)
-    assert f"QUEUEKIOSK_TRACKING_URL is not a web address: “{value}” (it must start with http://" in said, said
+    assert f"QUEUEKIOSK_TRACKING_URL is not a web address phones can be sent to: “{value}” (it must be" in said, said
     assert "QUEUEKIOSK_TRACKING_URL không phải một địa chỉ web" in said and "nothing was started" in said
+
+
+def test_a_sites_address_is_checked_as_the_installations(server):
+    """One rule for both (a webhook's too, but for the query): /admin refuses what a start refuses."""
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    for value in NO_BASE[2:]:
+        refused = http.patch("/api/v1/admin/site", json={"ticket": {"tracking_url": value}})
+        assert refused.status_code == 422 and "ticket.tracking_url" in refused.text, (value, refused.text)
+        assert "no query (?) or fragment (#)" in refused.text or "không có phần ? hay #" in refused.text
 
 
 def test_a_second_sites_pairing_qr_code_opens_its_kiosk_page(live_server):
