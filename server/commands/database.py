@@ -154,13 +154,13 @@ def person_key_change(config_file, yes):
     from ..core.config import instance_dir_for
     from ..core.db import Lease, SchemaNotCurrent, check_schema
     from ..core.installation import (
-        MAKE_PERSON_KEY,
+        MAKE_KEY,
         RUNNING,
         bookings_to_check_in,
         change_person_key,
         fingerprint,
         recorded_person_key,
-        weak_person_key,
+        weak_key,
     )
     from ..web.first_start import shown_database_url, unreachable
 
@@ -169,8 +169,8 @@ def person_key_change(config_file, yes):
         raise click.ClickException(say("cli_person_key_unset", "cli_nothing_done"))
     path = config_path(config_file)
     folder = instance_dir_for(path)
-    if weak_person_key(key):
-        said = {"path": folder / "person_key", "make": MAKE_PERSON_KEY}
+    if weak_key(key):
+        said = {"path": folder / "person_key", "make": MAKE_KEY}
         raise click.ClickException(say(("cli_person_key_weak", said), "cli_nothing_done"))
     engine = database_engine(path)
     alone = Lease(engine, folder, RUNNING)  # every running server holds it, shared

@@ -25,15 +25,18 @@ from .db import Lease
 from .models import bookings, installation, sites
 
 PERSON_KEY = "person_key"
-PERSON_KEY_MIN_LENGTH = 32
-MAKE_PERSON_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # said by the refusals
+KEY_MIN_LENGTH = 32
+KEY_MIN_DISTINCT = 8  # random text of 32 characters has about 15 (hexadecimal) or 25 different ones
+MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # said by the refusals
 
 
-def weak_person_key(key: bytes) -> bool:
-    """Shorter than PERSON_KEY_MIN_LENGTH characters ("changeme", "123"), or the documentation's
-    example text, written in <...> (docs/deployment.md's env file), copied as it is."""
+def weak_key(key: bytes) -> bool:
+    """A secret anyone could guess: shorter than KEY_MIN_LENGTH characters ("changeme", "123"), of
+    very few different characters ("a" * 32), or the documentation's example text, written in <...>
+    (docs/deployment.md's env file), copied as it is."""
     text = key.decode("utf-8", errors="replace").strip()
-    return len(text) < PERSON_KEY_MIN_LENGTH or (text.startswith("<") and text.endswith(">"))
+    placeholder = text.startswith("<") and text.endswith(">")
+    return len(text) < KEY_MIN_LENGTH or len(set(text)) < KEY_MIN_DISTINCT or placeholder
 
 
 def weak_key_refusal(url: str, key: bytes) -> str:

@@ -87,7 +87,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent, default_database_url
-    from ..core.installation import MAKE_PERSON_KEY, hold_running, same_person_key, weak_key_refusal, weak_person_key
+    from ..core.installation import MAKE_KEY, hold_running, same_person_key, weak_key, weak_key_refusal
     from ..core.web_address import web_address
     from .app import create_app
     from .printing import TRACKING_URL
@@ -111,9 +111,9 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         said = {"folder": writing, "user": _user(), "reason": error.strerror or type(error).__name__}
         raise start_refused("cli_instance_unwritable", **said) from None
     try:
-        if weak_person_key(key):  # before the database is made or config.yaml's setup loaded into it
+        if weak_key(key):  # before the database is made or config.yaml's setup loaded into it
             refusal = weak_key_refusal(default_database_url(folder), key)
-            raise start_refused(refusal, path=folder / "person_key", make=MAKE_PERSON_KEY)
+            raise start_refused(refusal, path=folder / "person_key", make=MAKE_KEY)
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
         engine = app.extensions["queuekiosk"].engine
         # held while this process runs: `queuekiosk person-key change` refuses meanwhile, and a start

@@ -25,7 +25,7 @@ PLACEHOLDER = re.search(r"QUEUEKIOSK_PERSON_KEY=(<[^>\n]+>)", (REPO / "docs" / "
 NEW_KEY = "the-new-key-of-this-installation-0123456789"
 
 
-@pytest.mark.parametrize("key", ["changeme", "x" * 31, PLACEHOLDER])
+@pytest.mark.parametrize("key", ["changeme", "x" * 31, "a" * 64, "ab12" * 10, PLACEHOLDER])
 @pytest.mark.parametrize("run", [_serve, _gunicorn])
 def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, run, key):
     assert len(PLACEHOLDER) >= 32  # long enough: refused as the example it is
@@ -33,6 +33,7 @@ def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, ru
     status, output = (done.returncode, done.stderr) if run is _serve else done
     assert status != 0 and "Traceback" not in output, output
     assert "(QUEUEKIOSK_PERSON_KEY, else the file" in output and "is too weak (shorter than 32 characters" in output
+    assert "of very few different characters" in output
     assert f"make one with `{MAKE}` and set it as QUEUEKIOSK_PERSON_KEY" in output, output
     assert f"hãy tạo khóa bằng `{MAKE}`" in output and "nothing was started" in output
     assert "person-key change" not in output  # a new database: nothing to change
