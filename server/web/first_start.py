@@ -92,6 +92,9 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from .app import create_app
     from .printing import TRACKING_URL
 
+    secret = os.environ.get("QUEUEKIOSK_SECRET_KEY", "")
+    if secret and weak_key(secret.encode()):  # it signs sign-ins and encrypts the phones kept
+        raise start_refused("cli_secret_key_weak", make=MAKE_KEY)
     tracking = os.environ.get(TRACKING_URL, "").strip()
     if tracking and not web_address(tracking, base=True):
         raise start_refused("cli_tracking_url_invalid", value=tracking)

@@ -194,3 +194,21 @@ def test_the_bookings_counted_are_those_of_each_sites_own_today(live_server):
     srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
     asked = srv.cli("person-key", "change", input="n\n", check=False).stdout
     assert "the bookings of today and later not checked in yet (now 1)" in asked, asked
+
+
+SECRET_PLACEHOLDER = re.search(
+    r"QUEUEKIOSK_SECRET_KEY=(<[^>\n]+>)", (REPO / "docs" / "deployment.md").read_text()
+).group(1)
+
+
+@pytest.mark.parametrize("key", ["changeme", SECRET_PLACEHOLDER])
+@pytest.mark.parametrize("run", [_serve, _gunicorn])
+def test_a_weak_session_key_is_refused_at_start_too(tmp_path, run, key):
+    """QUEUEKIOSK_SECRET_KEY signs sign-ins (an admin's could be made) and encrypts the phones kept."""
+    done = run(tmp_path, QUEUEKIOSK_SECRET_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    status, output = (done.returncode, done.stderr) if run is _serve else done
+    assert status != 0 and "Traceback" not in output, output
+    assert "QUEUEKIOSK_SECRET_KEY is too weak (shorter than 32 characters" in output, output
+    assert f"make one with `{MAKE}` and set it, the same on every machine" in output
+    assert "QUEUEKIOSK_SECRET_KEY quá yếu" in output and "nothing was started" in output
+    assert not (tmp_path / "instance" / "queuekiosk.db").exists()
