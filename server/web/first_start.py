@@ -81,8 +81,8 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     """A long-running server's app (``serve``, gunicorn's server/wsgi.py), after the checks a first
     start on a new machine needs: the instance folder written, the person key made (not at a
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
-    process of the installation, not a weak one, and the installation's tracking address an address.
-    StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    process of the installation, not a weak one (nor a weak session key), and the installation's
+    tracking address an address. StartRefused says what is wrong; a ConfigError is config.yaml's."""
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
