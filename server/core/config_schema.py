@@ -41,6 +41,7 @@ from .config import (
     ConfigError,
 )
 from .i18n import Phrase, translate
+from .web_address import web_address
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # spaces alone are no name
@@ -393,8 +394,15 @@ class TicketLayout(_Strict):
 
     footer: str | None = None  # e.g. the centre's service slogan
     logo: str | None = None  # an image file, printed at the top
-    tracking_url: str | None = Field(default=None, pattern=r"^https?://")
+    tracking_url: str | None = None
     # the address phones reach the server at, for the QR code (default: the address the kiosk used)
+
+    @field_validator("tracking_url")
+    @classmethod
+    def _an_address_to_join(cls, value: str | None) -> str | None:
+        if value is not None and not web_address(value, base=True):
+            raise _problem("tracking_url")
+        return value
 
 
 class Kiosk(_Strict):

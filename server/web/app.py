@@ -40,7 +40,7 @@ from ..core.db import (
 )
 from ..core.logs import configure_logging, name_sites_by
 from ..core.writer import group_writer
-from .extensions import ping_seconds, socketio
+from .extensions import PROXIES, ping_seconds, socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
 from .sessions import SiteSessions
@@ -698,7 +698,8 @@ def create_app(
     )
     app.wsgi_app = SiteRouting(app.wsgi_app)  # outside Socket.IO's middleware: /s/{site}/socket.io is the site's
     # outermost, so that Socket.IO's origin check sees what the proxies forwarded too
-    app.wsgi_app = trust_proxies(app.wsgi_app, int(os.environ.get("QUEUEKIOSK_PROXIES", "0")))
+    app.config[PROXIES] = int(os.environ.get(PROXIES, "0"))
+    app.wsgi_app = trust_proxies(app.wsgi_app, app.config[PROXIES])
     app.before_request(check_site)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None

@@ -215,11 +215,11 @@ def admin_site():
     _staff()
     from flask import current_app
 
-    from ..printing import loopback_tracking, tracking_base
+    from ..printing import tracking_base, unreachable_tracking
 
     site = state().site
-    # read only: where the tickets' QR codes point now, and whether no phone can open it
-    tracking = {"address": tracking_base(current_app), "loopback": loopback_tracking(current_app) is not None}
+    # read only: where the tickets' QR codes point now, and the catalog's sentence when no phone can open it
+    tracking = {"address": tracking_base(current_app), "unreachable": unreachable_tracking(current_app)}
     return jsonify({**site_view(site.config), "version": site.version, "tracking": tracking})
 
 

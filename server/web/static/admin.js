@@ -868,14 +868,14 @@
     panel.appendChild(columns);
     const hours = siteForm("hours", columns, "admin_hours_title");
     siteForm("holidays", columns, "admin_holidays_title", "admin_h_holidays");
-    // tickets' QR codes on this machine's loopback (ticket.tracking_url unset): no phone opens them
+    // tickets' QR codes at an address no phone opens (this machine's loopback, a backend behind nginx)
     const loopback = el("p", "message error tracking-loopback");
     loopback.id = "tracking-loopback";
     hours.node.insertBefore(loopback, hours.node.firstChild);
     function showTracking() {
       const tracking = data.site.tracking;
-      loopback.hidden = !(tracking && tracking.loopback);
-      if (!loopback.hidden) say(loopback, "admin_tracking_loopback", {address: tracking.address});
+      loopback.hidden = !(tracking && tracking.unreachable);
+      if (!loopback.hidden) say(loopback, tracking.unreachable, {address: tracking.address});
     }
     showTracking();
     return {refresh: showTracking};  // a save (or another admin's) redraws the warning, not the forms
