@@ -17,14 +17,21 @@ from queuekiosk.server.core import outbox
 E = m.Event.__table__
 O = m.OutboxEvent.__table__  # noqa: E741
 T = m.Ticket.__table__
-STEPS = {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired"}
+STEPS = {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "requeued", "expired"}
 
 COUNTERS = st.integers(min_value=1, max_value=2)
 ACTIONS = st.one_of(
     st.tuples(st.just("issue"), st.sampled_from(["HT", "CT", "DC"])),
     st.tuples(st.sampled_from(["next", "recall", "start", "finish", "no_show"]), COUNTERS),
     st.tuples(st.just("transfer"), COUNTERS, st.sampled_from(["HT", "CT", "DC"])),
+    st.tuples(st.just("close"), COUNTERS),
 )
+
+
+def _close_requeuing(session, site, counter):
+    """Close the counter, its number (if it holds one) back in the queue."""
+    held = next(c["ticket"] for c in q.counter_states(session, site) if c["number"] == counter)
+    return q.close_counter(session, site, counter, requeue=held and held["number"])
 
 
 def _run(queue, action) -> None:
@@ -37,6 +44,7 @@ def _run(queue, action) -> None:
         "finish": q.finish,
         "no_show": q.no_show,
         "transfer": q.transfer,
+        "close": _close_requeuing,
     }[kind]
     kwargs = {"check_hours": False} if kind == "issue" else {}
     if kind == "transfer":

@@ -453,8 +453,8 @@ def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None
 def may_act_on_counter(principal: Principal | None, counter: int, *, closing: bool = False) -> None:
     """Raise unless ``principal`` may change ``counter``. ``closing``: a supervisor signed in (the
     dashboard) may also close any counter of its site, one left open by a clerk who signed out, was
-    disabled or lost the device's token (closing takes nobody from a counter: it is refused while the
-    counter holds a number). A supervisor's token, given to report programs, stays read-only."""
+    disabled or lost the device's token (a number it holds goes back to the queue only when the close
+    names it: engine.close_counter). A supervisor's token, given to report programs, stays read-only."""
     if principal is None:
         raise NotSignedIn("unauthorized")
     if principal.role == "admin":

@@ -235,6 +235,16 @@ class LiveTracker:
         )
         self.observer.arrival(event.service_id, first.priority, True, event.at)
 
+    def _on_requeued(self, event, counter) -> None:
+        """Its counter closed under it (engine.close_counter): nobody served it, and it waits again at its
+        place by issue time in its service's queue."""
+        if counter is not None and counter.held_ticket == event.ticket_id:
+            counter.held_ticket = counter.held_service = counter.called_at = None
+        first = self.tickets.get(event.ticket_id) or Waiting(event.ticket_id, event.service_id, False, event.at)
+        self.waiting[event.ticket_id] = Waiting(
+            event.ticket_id, event.service_id, first.priority, first.issued_at, due_at=first.due_at
+        )
+
     def _on_paused(self, event, counter) -> None:
         if counter is not None:
             counter.state, counter.pause_reason, counter.paused_at = (

@@ -1,5 +1,5 @@
 """Signing out of the clerk console closes the counter, unless the clerk says a colleague still works
-there; a supervisor closes a counter left open from the dashboard.
+there; a supervisor closes a counter left open from the dashboard, one holding a number too.
 
 A real `queuekiosk serve` and Chromium: the console, the lobby display and the dashboard each in a tab.
 What is checked is what people see (the dialog, the lobby's "Đã đóng", the dashboard's row, the
@@ -149,7 +149,7 @@ def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_
     expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
     rows = {n: page.locator(f'tr.counter[data-counter="{n}"]') for n in (1, 2, 3, 5)}
     expect(rows[1]).to_have_attribute("data-activity", "idle")
-    expect(rows[2].locator("button.close")).to_have_count(0)  # calling a number: not offered
+    expect(rows[2].locator("button.close")).to_have_count(1)  # calling a number: offered too (the test below)
     expect(rows[5].locator("button.close")).to_have_count(0)  # closed already
 
     # each button says its counter to a screen reader, and keeps the focus while the table is drawn afresh
@@ -198,6 +198,65 @@ def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_
         f"Quầy 3 đang phục vụ số {called['number']}: hãy kết thúc hoặc chuyển số này trước."
     )
     assert state_of(server, 3) == "open"
+
+
+def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_again(
+    server_on_a_working_morning, page, new_tab, shot
+):
+    """The clerk went home with a number called: the dashboard says which number, and that it goes back to
+    the waiting list; the lobby, the console left open and the dashboard's counts follow at once."""
+    server = server_on_a_working_morning
+    server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
+    password = server.add_clerk(CLERK, counter=1)
+    ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    console = new_tab()
+    log_in(console, server, password)
+    console.keyboard.press("g")
+    expect(console.locator("#current-number")).to_have_text(ticket["display"])
+    lobby = lobby_row(new_tab, server, 1)
+
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", SUPERVISOR)
+    page.fill("#password", SUPERVISOR_PASSWORD)
+    page.click("#login-button")
+    row = page.locator('tr.counter[data-counter="1"]')
+    expect(row).to_have_attribute("data-activity", "called", timeout=15_000)
+    waiting = page.locator('.service-card[data-service="HT"] .count')
+    expect(waiting).to_have_text("0")
+
+    page.get_by_role("button", name="Đóng quầy 1", exact=True).click()
+    dialog = page.locator("#close-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#close-title")).to_have_text("Đóng Quầy 1 - Hộ tịch?")
+    number = ticket["number"]
+    expect(dialog.locator("#close-hint")).to_have_text(
+        f"Quầy đang giữ số {number}. Khi đóng quầy, số {number} trở lại danh sách chờ ở đúng vị trí cũ "
+        "(theo giờ lấy số) để quầy khác gọi; công dân giữ nguyên số của mình. Màn hình sảnh sẽ hiện quầy "
+        "“Đã đóng” và thời gian chờ dự kiến không tính quầy này nữa."
+    )
+    confirm = dialog.locator("#close-confirm")
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {number} về hàng chờ")
+    expect(confirm).to_be_focused()
+    shot(page, "dashboard-close-counter-held")
+    page.keyboard.press("Enter")
+
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_attribute("data-activity", "closed", timeout=5_000)
+    expect(waiting).to_have_text("1")  # the number is waiting again
+    expect(lobby).to_have_class(re.compile(r"\bclosed\b"))
+    expect(lobby.locator(".state")).to_have_text("Đã đóng")
+    expect(console.locator("#who-state")).to_contain_text("Quầy đang đóng")
+    expect(console.locator("#current-number")).not_to_have_text(ticket["display"])
+    expect(console.locator("#queue-list")).to_contain_text(ticket["display"])  # its waiting list has it back
+    assert server.api("GET", f"/tickets/{ticket['id']}").json()["status"] == "waiting"
+    assert state_of(server, 1) == "closed"
+
+    # an idle counter's dialog says what it said before: nothing is held
+    assert server.api("POST", "/counters/3/open", token=server.counter_token(3)).status_code == 200
+    page.get_by_role("button", name="Đóng quầy 3", exact=True).click()
+    expect(dialog.locator("#close-hint")).to_contain_text("Màn hình sảnh sẽ hiện quầy “Đã đóng”")
+    expect(dialog.locator("#close-hint")).not_to_contain_text("đang giữ số")
+    expect(confirm).to_have_text("Đóng quầy")
 
 
 def test_a_sign_out_that_fails_keeps_the_console_and_says_so(server_on_a_working_morning, page):

@@ -18,7 +18,7 @@ use ``q.<name>``; the modules behind it each do one job:
     estimates        how many are ahead of a ticket, and the promised wait
     issuing          issue: the kiosk's command
     choosing         choose_next and the candidates it chooses from
-    counter_actions  next, recall, start, finish, no-show, transfer, pause, resume, open, close
+    counter_actions  next, recall, start, finish, no-show, transfer, pause, resume, open, close (and requeue)
     reading          a ticket's status, waiting lists, counters' states, today's calls and figures
     ratings          the rating tablet's prompt, storing and reading a rating
     day_end          the start of a new business day: expiring, ending held tickets, closing counters

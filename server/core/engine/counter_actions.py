@@ -1,5 +1,5 @@
 """What a clerk does at a counter: next (or a number), recall, start, finish, no-show, transfer,
-pause, resume, open and close."""
+pause, resume, open and close (a counter closed under its number puts the number back in its queue)."""
 
 from __future__ import annotations
 
@@ -419,16 +419,43 @@ def open_counter(
 
 
 def close_counter(
-    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+    requeue: int | None = None,
 ) -> Outcome:
-    """Nobody works at the counter any more: it serves nobody until it is opened again."""
+    """Nobody works at the counter any more: it serves nobody until it is opened again. A number it
+    holds refuses the close, unless ``requeue`` names it (the number the dashboard showed there): that
+    number goes back to the waiting list (``_requeue``). Another number held by then, or none, refuses:
+    someone has worked there since the dashboard looked."""
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
     if counter.state == "closed":
         return Outcome(None, [])
     held = held_ticket(conn, counter.id)
-    if held is not None:
+    if held is not None and requeue is None:
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
+    if requeue is not None and (held is None or held.number != requeue):
+        raise QueueError("close_requeue_moved", counter=counter.number, number=requeue)
+    return _close(conn, site, counter, held, now or utcnow(), actor)
+
+
+def _close(conn, site, counter, held, now, actor, detail=None) -> Outcome:
+    happened = [] if held is None else _requeue(conn, site, counter, held, now, actor)
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
-    record_event(conn, site, "closed", now or utcnow(), actor, counter_id=counter.id)
-    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "closed"})])
+    record_event(conn, site, "closed", now, actor, counter_id=counter.id, detail=detail)
+    happened.append(Happened("counter.changed", None, counter.number, {"state": "closed"}))
+    return Outcome(None, happened)
+
+
+def _requeue(conn, site, counter, held, now, actor) -> list[Happened]:
+    """The counter closes under its number: back in its service's queue, at its place by issue time.
+    Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
+    ticket, so its wait is still the one that call ended (a call again is a repeat call)."""
+    set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
+    waiting = queue_delta(conn, site, held.service_id, held.business_day, +1, held.priority_id is not None)
+    record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
+    view = with_position(conn, site, reload(conn, held.id))
+    return [Happened("ticket.requeued", view, counter.number), waiting]

@@ -72,8 +72,9 @@
       tr.appendChild(time);
       tr.appendChild(QK.el("td", "services", c.services.join(", ")));
       const act = QK.el("td", "act");
-      // open and holding nobody: perhaps left open by a clerk who signed out, was disabled or lost the device
-      if (mayClose && (c.activity === "idle" || c.activity === "paused")) {
+      // perhaps left open by a clerk who signed out, was disabled or lost the device; a number it holds
+      // goes back to the waiting list (the dialog says so)
+      if (mayClose && c.activity !== "closed") {
         const close = QK.el("button", "close", QK.msg("dash_close"));
         close.type = "button";
         close.dataset.counter = c.number;
@@ -88,7 +89,7 @@
     if (focused) focusClose(focused);  // drawn afresh on every change: the keyboard keeps its place
   }
 
-  /** Focus counter ``number``'s "Đóng quầy", else (closed now, or calling a number) the table. */
+  /** Focus counter ``number``'s "Đóng quầy", else (closed now) the table. */
   function focusClose(number) {
     const button = $("counters").querySelector('button.close[data-counter="' + number + '"]');
     (button || $("counters")).focus();
@@ -233,16 +234,21 @@
     });
   });
 
-  // "Đóng quầy": asked first; the server's refusal (a number called there meanwhile) is said in the dialog.
+  // "Đóng quầy": asked first, saying what becomes of a number the counter holds; the server's refusal (a
+  // number called there meanwhile, or the one held finished since) is said in the dialog.
   // While the close is on its way the dialog waits for its answer (Esc and "Hủy" do nothing); Tab stays
   // in it, and the focus goes back to the counter's row when it closes.
   let closing = null;  // the counter the dialog asks about
+  let requeue = null;  // the number it holds as the dialog says it: back to the waiting list with the close
   let sending = false;  // its close is on its way
 
   function askToClose(c) {
     closing = c.number;
+    requeue = c.ticket ? c.ticket.number : null;
     $("close-cancel").disabled = false;
     $("close-title").textContent = QK.msg("dash_close_title", {counter: c.name || QK.msg("report_counter_n", {number: c.number})});
+    $("close-hint").textContent = requeue === null ? QK.msg("dash_close_hint") : QK.msg("dash_close_held", {number: requeue});
+    $("close-confirm").textContent = requeue === null ? QK.msg("dash_close") : QK.msg("dash_close_requeue", {number: requeue});
     $("close-said").hidden = true;
     $("close-confirm").disabled = false;
     $("close-dialog").hidden = false;
@@ -276,7 +282,8 @@
       $("close-confirm").disabled = $("close-cancel").disabled = false;
       $("close-confirm").focus();
     };
-    QK.api("POST", "/api/v1/counters/" + closing + "/close", {}, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
+    const body = requeue === null ? {} : {requeue: requeue};
+    QK.api("POST", "/api/v1/counters/" + closing + "/close", body, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
       if (!answer.ok) return said(answer.status === 401 ? QK.msg("dash_close_signed_out") : QK.errorMessage(answer));
       sending = false;
       endAsking();

@@ -1,0 +1,126 @@
+"""Counters left open with nobody at them (README "Not yet"), against a real server over HTTP and
+Socket.IO: a supervisor closes a counter that still holds a number, which goes back to the waiting
+list at its place (it keeps its issue time and its first call); the lobby, the counter's console
+and the citizen's phone hear it at once; every refusal names what to do.
+"""
+
+from __future__ import annotations
+
+from api_helpers import assert_error, issue
+
+SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"
+
+
+def log_in(srv, name: str, password: str = PASSWORD):
+    """A keep-alive session logged in as ``name``, sending its CSRF token as the pages do."""
+    http = srv.session()
+    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password})
+    assert answer.status_code == 200, answer.text
+    http.headers["X-CSRFToken"] = answer.json()["csrf_token"]
+    return http
+
+
+def press(http, counter: int, action: str, token: str, **body):
+    answer = http.post(
+        f"/api/v1/counters/{counter}/{action}", json=body or None, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def subscribed(sio_client, srv, room: dict, token: str | None = None):
+    """A client of ``room`` that has had its snapshot."""
+    client = sio_client(srv, auth={"token": token} if token else None)
+    assert client.subscribe(room) == {"ok": True}
+    client.wait_for("state")
+    return client
+
+
+def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_again(live_server, sio_client):
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 4)  # counter 4 alone serves DC
+    http = srv.session()
+    first, second = issue(http, "DC"), issue(http, "DC")
+    called = press(http, 4, "next", keypad)  # opens the counter and calls the first
+    assert called["id"] == first["id"]
+    press(http, 4, "start", keypad)  # being served when the clerk went home
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    console = subscribed(sio_client, srv, {"counter": 4}, keypad)
+    phone = subscribed(sio_client, srv, {"ticket": first["id"]})
+    marks = lobby.mark(), console.mark(), phone.mark()
+
+    supervisor = log_in(srv, SUPERVISOR)
+    answer = supervisor.post("/api/v1/counters/4/close", json={"requeue": first["number"]})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["state"], answer.json()["ticket"]) == ("closed", None)
+
+    # the lobby at once: counter 4 closed, DC's waiting count with the number back in it
+    closed = lobby.wait_for("counter.changed", lambda e: e["counter"] == 4, since=marks[0])
+    assert closed["state"] == "closed"
+    counts = lobby.wait_for("queue.changed", since=marks[0])
+    assert counts["waiting"]["DC"]["waiting"] == 2
+    # the counter's console hears it closed, with no number held
+    console.wait_for("counter.changed", lambda e: e["state"] == "closed", since=marks[1])
+    assert http.get("/api/v1/counters/4", headers={"Authorization": f"Bearer {keypad}"}).json()["ticket"] is None
+    # the citizen's phone: waiting again, first in line (its issue time is the oldest)
+    back = phone.wait_for("ticket.requeued", since=marks[2])["ticket"]
+    assert (back["status"], back["counter"], back["waiting_ahead"]) == ("waiting", None, 0)
+
+    ticket = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (ticket["status"], ticket["issued_at"], ticket["called_at"]) == (
+        "waiting",
+        first["issued_at"],
+        called["called_at"],
+    ), "it keeps its issue time, and its wait ended at its first call"
+    assert issue(http, "DC")["eta_minutes"] is None, "no open counter serves DC: no promised wait"
+
+    # opened again, the counter calls it before the one issued after it, as a repeat call
+    again = press(http, 4, "next", keypad)
+    assert (again["id"], again["called_at"]) == (first["id"], called["called_at"])
+    assert again["id"] != second["id"]
+    audit = http.get("/api/v1/audit", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["events"]
+    steps = [e for e in reversed(audit) if e["ticket"] == first["number"]]
+    assert [e["kind"] for e in steps] == ["issued", "called", "started", "requeued", "called"], "not a transfer"
+    assert (steps[3]["by"], steps[3]["counter"]) == (SUPERVISOR, 4)
+
+
+def test_closing_a_counter_holding_a_number_is_refused_in_plain_words_unless_it_names_it(live_server, sio_client):
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 5)
+    http = srv.session()
+    first, second = issue(http, "LD"), issue(http, "LD")
+    press(http, 5, "next", keypad)
+    supervisor = log_in(srv, SUPERVISOR)
+    dashboard = subscribed(sio_client, srv, {"dashboard": True}, srv.token("admin"))
+
+    # no number named: the number held, and what to do
+    error = assert_error(supervisor.post("/api/v1/counters/5/close", json={}), 409, "counter_busy")
+    assert str(first["number"]) in error["message"]
+    # the keypad called the next meanwhile: the number the supervisor saw is no longer there
+    press(http, 5, "next", keypad)
+    stale = supervisor.post("/api/v1/counters/5/close", json={"requeue": first["number"]})
+    error = assert_error(stale, 409, "close_requeue_moved")
+    assert error["message"] == (
+        f"Quầy 5 không còn giữ số {first['number']} (số đã được kết thúc hoặc chuyển, hoặc quầy đã gọi số khác): "
+        "quầy chưa đóng. Hãy xem lại quầy trên bảng điều khiển rồi mới đóng."
+    )
+    assert "Look at the counter again" in error["translations"]["en"]["message"]
+    press(http, 5, "finish", keypad)  # and a counter holding nothing any more: refused alike
+    assert_error(
+        supervisor.post("/api/v1/counters/5/close", json={"requeue": second["number"]}), 409, "close_requeue_moved"
+    )
+    for body in ({"requeue": "5001"}, {"requeue": True}, {"requeue": 0}, {"requeue": 2**31}):
+        assert_error(supervisor.post("/api/v1/counters/5/close", json=body), 422, "invalid_field", field="requeue")
+    assert_error(supervisor.post("/api/v1/counters/5/close", json={"number": 1}), 422, "invalid_field", field="number")
+    report_program = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    refused = http.post("/api/v1/counters/5/close", json={"requeue": second["number"]}, headers=report_program)
+    assert_error(refused, 403, "supervisor_token_no_close")
+
+    dashboard.assert_silent(dashboard.mark(), duration=0.3)
+    told = [e for e in dashboard.received("counter.changed") if e["state"] == "closed"]
+    assert not told and not dashboard.received("ticket.requeued"), "nothing refused is told"
+    state = http.get("/api/v1/counters/5", headers={"Authorization": f"Bearer {keypad}"}).json()
+    assert state["state"] == "open"
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["status"] == "done"
