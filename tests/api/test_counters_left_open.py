@@ -1,7 +1,8 @@
 """Counters left open with nobody at them (README "Not yet"), against a real server over HTTP and
 Socket.IO: a supervisor closes a counter that still holds a number, which goes back to the waiting
 list at its place (it keeps its issue time and its first call); the lobby, the counter's console
-and the citizen's phone hear it at once; every refusal names what to do.
+and the citizen's phone hear it at once; every refusal names what to do. A clerk disabled, or a
+device's token revoked, closes the counters only they worked at, as a supervisor would.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from api_helpers import assert_error, issue
 SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"
 
 
-def log_in(srv, name: str, password: str = PASSWORD):
-    """A keep-alive session logged in as ``name``, sending its CSRF token as the pages do."""
+def log_in(srv, name: str, password: str = PASSWORD, **at):
+    """A keep-alive session logged in as ``name`` (``counter=N``: at that counter), sending its CSRF
+    token as the pages do."""
     http = srv.session()
-    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password})
+    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password, **at})
     assert answer.status_code == 200, answer.text
     http.headers["X-CSRFToken"] = answer.json()["csrf_token"]
     return http
@@ -124,3 +126,97 @@ def test_closing_a_counter_holding_a_number_is_refused_in_plain_words_unless_it_
     state = http.get("/api/v1/counters/5", headers={"Authorization": f"Bearer {keypad}"}).json()
     assert state["state"] == "open"
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["status"] == "done"
+
+
+def state_of(http, counter: int, admin: dict) -> str:
+    return http.get(f"/api/v1/counters/{counter}", headers=admin).json()["state"]
+
+
+def closed_by(http, admin: dict) -> list[tuple[int, str | None]]:
+    """The counters closed so far, oldest first, and why (the ``by`` of their closed events)."""
+    events = http.get("/api/v1/audit", headers=admin).json()["events"]
+    return [(e["counter"], (e["detail"] or {}).get("by")) for e in reversed(events) if e["kind"] == "closed"]
+
+
+def test_a_disabled_clerk_closes_the_counters_only_they_work_at(live_server, sio_client):
+    srv = live_server()
+    for name, counter in (("lan", 1), ("hoa", None), ("binh", None), ("an", 4), ("vu", 5)):
+        srv.add_user(name, PASSWORD, "clerk", counter)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    held = issue(http, "HT")
+    lan = log_in(srv, "lan")  # signing in opens counter 1
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+    log_in(srv, "hoa", counter=2)
+    log_in(srv, "binh", counter=2)  # a colleague at the same counter
+    log_in(srv, "an")  # counter 4, whose keypad is used too
+    issue(http, "DC")
+    press(http, 4, "next", srv.token("counter", 4))
+    press(http, 5, "open", srv.token("counter", 5))  # counter 5's keypad, this morning, then closed
+    press(http, 5, "close", srv.token("counter", 5))
+    log_in(srv, "vu")
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    dashboard = subscribed(sio_client, srv, {"dashboard": True}, srv.token("admin"))
+    mark = lobby.mark()
+
+    for name in ("lan", "hoa", "an", "vu"):
+        answer = http.patch(f"/api/v1/admin/users/{name}", json={"active": False}, headers=admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["active"] is False
+
+    # counter 1: only lan worked there; closed at once, its number waiting again at its place
+    assert lobby.wait_for("counter.changed", lambda e: e["counter"] == 1, since=mark)["state"] == "closed"
+    assert lobby.wait_for("queue.changed", since=mark)["waiting"]["HT"]["waiting"] == 1
+    back = dashboard.wait_for("ticket.requeued")["ticket"]
+    assert (back["id"], back["status"], back["waiting_ahead"]) == (held["id"], "waiting", 0)
+    assert state_of(http, 1, admin) == "closed"
+    ticket = http.get(f"/api/v1/tickets/{held['id']}").json()
+    assert (ticket["status"], ticket["issued_at"]) == ("waiting", held["issued_at"])
+    # counter 2: binh is still signed in there; counter 4: its keypad works there too; counter 5: its
+    # keypad worked there before it closed, vu alone since
+    assert [state_of(http, n, admin) for n in (2, 4, 5)] == ["open", "open", "closed"]
+    assert closed_by(http, admin) == [(5, None), (1, "user_disabled"), (5, "user_disabled")]
+    # a clerk disabled twice closes nothing more
+    assert http.patch("/api/v1/admin/users/lan", json={"active": False}, headers=admin).status_code == 200
+    assert len(closed_by(http, admin)) == 3
+
+
+def test_a_clerk_who_signed_out_leaving_the_counter_open_closes_nothing_when_disabled(live_server):
+    srv = live_server()
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    lan = log_in(srv, "lan")
+    assert lan.post("/api/v1/auth/logout").status_code == 204  # "Chỉ đăng xuất, quầy vẫn mở"
+    assert http.patch("/api/v1/admin/users/lan", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "open", "left open on purpose: a supervisor closes it"
+
+
+def test_a_revoked_device_token_closes_the_counters_only_it_works_at(live_server, sio_client):
+    srv = live_server()
+    srv.add_user("thu", PASSWORD, "clerk", 3)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    held = issue(http, "TK")
+    assert press(http, 6, "next", srv.token("counter", 6))["id"] == held["id"]  # the keypad opens 6, calls
+    press(http, 6, "start", srv.token("counter", 6))
+    press(http, 3, "open", srv.token("counter", 3))
+    log_in(srv, "thu")  # a clerk at counter 3 as well
+    press(http, 5, "open", srv.token("admin"))  # counter 5 opened by another device: its keypad never acted
+    srv.token("counter", 5)
+    phone = subscribed(sio_client, srv, {"ticket": held["id"]})
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    mark = lobby.mark()
+
+    tokens = {t["counter"]: t["id"] for t in http.get("/api/v1/admin/tokens", headers=admin).json()}
+    for counter in (6, 3, 5):
+        answer = http.delete(f"/api/v1/admin/tokens/{tokens[counter]}", headers=admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["revoked_at"] is not None
+
+    assert lobby.wait_for("counter.changed", lambda e: e["counter"] == 6, since=mark)["state"] == "closed"
+    back = phone.wait_for("ticket.requeued")["ticket"]
+    assert (back["status"], back["counter"], back["waiting_ahead"]) == ("waiting", None, 0)
+    assert [state_of(http, n, admin) for n in (6, 3, 5)] == ["closed", "open", "open"]
+    assert closed_by(http, admin) == [(6, "token_revoked")]
+    assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "waiting"

@@ -442,6 +442,23 @@ def close_counter(
     return _close(conn, site, counter, held, now or utcnow(), actor)
 
 
+def close_left_counter(
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    by: str,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> Outcome:
+    """The counter's only clerk was disabled, or its device's token revoked (``by``, kept on its
+    ``closed`` event): it closes, and the number it holds, if any, goes back to the waiting list."""
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    if counter.state == "closed":
+        return Outcome(None, [])
+    return _close(conn, site, counter, held_ticket(conn, counter.id), now or utcnow(), actor, {"by": by})
+
+
 def _close(conn, site, counter, held, now, actor, detail=None) -> Outcome:
     happened = [] if held is None else _requeue(conn, site, counter, held, now, actor)
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
