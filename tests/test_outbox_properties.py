@@ -71,6 +71,8 @@ def test_each_ticket_step_has_one_outside_event_in_order(make_queue, config, sub
             gone = queue.run(outbox.add_webhook, "http://127.0.0.1:9/gone", list(outbox.EVENT_KINDS))
             queue.run(outbox.remove_webhook, gone["id"])
     wanted = {kind for kind in TICKET_KINDS if kind in subscribed}
+    if subscribed is outbox.EVENT_KINDS:  # every step the engine logs goes out under its name
+        assert wanted == {f"ticket.{step}" for step in STEPS}
 
     @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(ACTIONS, min_size=1, max_size=30))
