@@ -425,9 +425,9 @@ def admin_change_user(name: str):
 
 def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
     """In the change's transaction, before its event (which ends the sessions staffing reads): close
-    the counters only ``worker`` works at, at its site of ``served`` (the sites this process serves,
-    read before the write: the writer runs it outside the request), every site for an account of the
-    whole installation; [(site, outcome)] to tell once committed."""
+    the counters only ``worker`` works at, at the account's site (at every site for an account of the
+    whole installation). ``served``: the sites this process serves, read before the write (the writer
+    runs the action outside the request). [(site, outcome)] to tell once committed."""
     sites_of = list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
     return [(site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in sites_of]
 
