@@ -220,3 +220,62 @@ def test_a_revoked_device_token_closes_the_counters_only_it_works_at(live_server
     assert [state_of(http, n, admin) for n in (6, 3, 5)] == ["closed", "open", "open"]
     assert closed_by(http, admin) == [(6, "token_revoked")]
     assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "waiting"
+
+
+def rate(http, srv, ticket: dict, counter: int) -> None:
+    """The counter's rating tablet rates ``ticket`` (its event names its token and the counter)."""
+    rated = http.post(
+        f"/api/v1/tickets/{ticket['id']}/rating",
+        json={"level": "satisfied"},
+        headers={"Authorization": f"Bearer {srv.token('rating', counter)}"},
+    )
+    assert rated.status_code == 201, rated.text
+
+
+def test_a_counters_rating_tablet_is_nobody_at_work_there(live_server):
+    srv = live_server()
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    srv.add_user("hoa", PASSWORD, "clerk", 2)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    lan, hoa = log_in(srv, "lan"), log_in(srv, "hoa")
+    for clerk, counter in ((lan, 1), (hoa, 2)):
+        served = issue(http, "HT")
+        assert clerk.post(f"/api/v1/counters/{counter}/next").json()["id"] == served["id"]
+        assert clerk.post(f"/api/v1/counters/{counter}/finish").status_code == 200
+        rate(http, srv, served, counter)
+    held = issue(http, "HT")
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+
+    # lan alone works at counter 1 (its tablet rated there): disabling lan closes it, the number waits again
+    assert http.patch("/api/v1/admin/users/lan", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "closed"
+    assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "waiting"
+    # hoa hands over ("Chỉ đăng xuất, quầy vẫn mở"); counter 2's tablet replaced: the counter stays open
+    assert hoa.post("/api/v1/auth/logout").status_code == 204
+    tokens = {(t["role"], t["counter"]): t["id"] for t in http.get("/api/v1/admin/tokens", headers=admin).json()}
+    assert http.delete(f"/api/v1/admin/tokens/{tokens['rating', 2]}", headers=admin).status_code == 200
+    assert state_of(http, 2, admin) == "open"
+    assert closed_by(http, admin) == [(1, "user_disabled")]
+
+
+def test_a_session_from_before_the_counter_closed_is_nobody_at_work_there(live_server):
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    for name in ("lan", "binh", "an"):
+        srv.add_user(name, PASSWORD, "clerk", 1)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    log_in(srv, "lan")  # this morning; the browser closed without signing out
+    an = log_in(srv, "an")  # also this morning, and still pressing after the close below
+    supervisor = log_in(srv, SUPERVISOR)
+    assert supervisor.post("/api/v1/counters/1/close", json={}).status_code == 200
+    issue(http, "HT")
+    assert an.post("/api/v1/counters/1/next").status_code == 200  # reopens counter 1: an works there
+    log_in(srv, "binh")  # the afternoon clerk
+
+    assert http.patch("/api/v1/admin/users/binh", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "open", "an still works there"
+    assert http.patch("/api/v1/admin/users/an", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "closed", "lan's morning session ended with the close"
+    assert closed_by(http, admin) == [(1, None), (1, "user_disabled")]
