@@ -215,11 +215,13 @@ def test_a_revoked_device_token_closes_the_counters_only_it_works_at(live_server
         assert answer.json()["revoked_at"] is not None
 
     assert lobby.wait_for("counter.changed", lambda e: e["counter"] == 6, since=mark)["state"] == "closed"
-    back = phone.wait_for("ticket.requeued")["ticket"]
-    assert (back["status"], back["counter"], back["waiting_ahead"]) == ("waiting", None, 0)
+    # being served when the device was cut off: most likely served, so it ends as served, not requeued
+    done = phone.wait_for("ticket.finished")["ticket"]
+    assert (done["status"], done["counter"]) == ("done", 6)
+    assert not phone.received("ticket.requeued")
     assert [state_of(http, n, admin) for n in (6, 3, 5)] == ["closed", "open", "open"]
     assert closed_by(http, admin) == [(6, "token_revoked")]
-    assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "waiting"
+    assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "done"
 
 
 def rate(http, srv, ticket: dict, counter: int) -> None:
@@ -279,3 +281,50 @@ def test_a_session_from_before_the_counter_closed_is_nobody_at_work_there(live_s
     assert http.patch("/api/v1/admin/users/an", json={"active": False}, headers=admin).status_code == 200
     assert state_of(http, 1, admin) == "closed", "lan's morning session ended with the close"
     assert closed_by(http, admin) == [(1, None), (1, "user_disabled")]
+
+
+def test_a_number_being_served_is_finished_at_the_close_unless_the_close_requeues_it(live_server, sio_client):
+    """A supervisor closes a counter whose clerk went home with a number "đang phục vụ": ``finish`` ends it
+    as served (no service time learnt: it ended at the close at the latest); ``requeue`` stays explicit."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 4)
+    http = srv.session()
+    first, second = issue(http, "DC"), issue(http, "DC")
+    press(http, 4, "next", keypad)
+    started = press(http, 4, "start", keypad)
+    phone = subscribed(sio_client, srv, {"ticket": first["id"]})
+    supervisor = log_in(srv, SUPERVISOR)
+
+    both = {"requeue": first["number"], "finish": first["number"]}
+    assert_error(supervisor.post("/api/v1/counters/4/close", json=both), 422, "close_requeue_or_finish")
+    stale = supervisor.post("/api/v1/counters/4/close", json={"finish": second["number"]})
+    assert_error(stale, 409, "close_requeue_moved")
+    assert_error(
+        supervisor.post("/api/v1/counters/4/close", json={"finish": "1"}), 422, "invalid_field", field="finish"
+    )
+    answer = supervisor.post("/api/v1/counters/4/close", json={"finish": first["number"]})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["state"], answer.json()["ticket"]) == ("closed", None)
+    done = phone.wait_for("ticket.finished")["ticket"]
+    ticket = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (done["status"], ticket["status"], ticket["started_at"]) == ("done", "done", started["started_at"])
+    audit = http.get("/api/v1/audit", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["events"]
+    finished = next(e for e in audit if e["kind"] == "finished")
+    assert (finished["by"], finished["counter"], finished["detail"]["service_seconds"]) == (SUPERVISOR, 4, None)
+    assert [e["kind"] for e in audit if e["ticket"] == first["number"]][0] == "finished", "no requeue"
+
+    # a counter where a disabled clerk alone was serving a number: finished too; only called: requeued
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    srv.add_user("hoa", PASSWORD, "clerk", 2)
+    lan, hoa = log_in(srv, "lan"), log_in(srv, "hoa")
+    served, called = issue(http, "HT"), issue(http, "HT")
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == served["id"]
+    assert lan.post("/api/v1/counters/1/start").status_code == 200
+    assert hoa.post("/api/v1/counters/2/next").json()["id"] == called["id"]
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    for name in ("lan", "hoa"):
+        assert http.patch(f"/api/v1/admin/users/{name}", json={"active": False}, headers=admin).status_code == 200
+    assert http.get(f"/api/v1/tickets/{served['id']}").json()["status"] == "done"
+    assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "waiting"
+    assert [state_of(http, n, admin) for n in (1, 2)] == ["closed", "closed"]

@@ -46,6 +46,16 @@ def hold(page, url: str, send):
     return held[0]
 
 
+def open_dashboard(page, server):
+    """The dashboard, a supervisor logged in (added here) and live."""
+    server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", SUPERVISOR)
+    page.fill("#password", SUPERVISOR_PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+
+
 def sign_out_dialog(page):
     page.get_by_role("button", name=re.compile("^Đăng xuất")).click()
     expect(page.locator("#dialog-logout")).to_be_visible()
@@ -374,3 +384,40 @@ def test_the_province_is_not_offered_to_close_a_counter(server_on_a_working_morn
     row = page.locator('tr.counter[data-counter="1"]')
     expect(row).to_have_attribute("data-activity", "idle", timeout=15_000)
     expect(row.locator("button.close")).to_have_count(0)  # drawn with its row: absent, not yet to come
+
+
+def test_a_number_being_served_is_finished_at_the_close_and_one_only_called_goes_back(
+    server_on_a_working_morning, page
+):
+    """The clerk went home with a number "đang phục vụ": the citizen was most likely served, so the dialog
+    proposes to finish it, and offers to put it back in the queue; a number only called goes back."""
+    server = server_on_a_working_morning
+    served = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    called = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    for counter, step in ((1, "next"), (1, "start"), (2, "next")):
+        answer = server.api("POST", f"/counters/{counter}/{step}", token=server.counter_token(counter))
+        assert answer.status_code == 200, answer.text
+    open_dashboard(page, server)
+    dialog, confirm, other = page.locator("#close-dialog"), page.locator("#close-confirm"), page.locator("#close-other")
+    expect(page.locator('tr.counter[data-counter="1"]')).to_have_attribute("data-activity", "serving")
+
+    page.get_by_role("button", name="Đóng quầy 1", exact=True).click()
+    number = served["number"]
+    expect(dialog.locator("#close-hint")).to_contain_text(
+        f"Quầy đang phục vụ số {number}: công dân này rất có thể đã được phục vụ xong."
+    )
+    expect(confirm).to_have_text(f"Đóng quầy, kết thúc số {number}")
+    expect(other).to_be_visible()
+    expect(other).to_have_text(f"Đóng quầy, đưa số {number} về hàng chờ")
+    confirm.click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator('tr.counter[data-counter="1"]')).to_have_attribute("data-activity", "closed")
+    assert server.api("GET", f"/tickets/{served['id']}").json()["status"] == "done"
+
+    page.get_by_role("button", name="Đóng quầy 2", exact=True).click()
+    expect(dialog.locator("#close-hint")).to_contain_text(f"Quầy đang giữ số {called['number']}.")
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {called['number']} về hàng chờ")
+    expect(other).to_be_hidden()
+    confirm.click()
+    expect(page.locator('tr.counter[data-counter="2"]')).to_have_attribute("data-activity", "closed")
+    assert server.api("GET", f"/tickets/{called['id']}").json()["status"] == "waiting"

@@ -234,23 +234,29 @@
     });
   });
 
-  // "Đóng quầy": asked first, saying what becomes of a number the counter holds; the server's refusal (a
-  // number called there meanwhile, or the one held finished since) is said in the dialog.
-  // While the close is on its way the dialog waits for its answer (Esc and "Hủy" do nothing); Tab stays
-  // in it, and the focus goes back to the counter's row when it closes.
+  // "Đóng quầy": asked first, saying what becomes of a number the counter holds: one being served is
+  // most likely served (ended as served, or back to the waiting list if not), one only called goes back to
+  // the waiting list; the server's refusal (a number called there meanwhile, or the one held finished
+  // since) is said in the dialog. While the close is on its way the dialog waits for its answer (Esc and
+  // "Hủy" do nothing); Tab stays in it, and the focus goes back to the counter's row when it closes.
   let closing = null;  // the counter the dialog asks about
-  let requeue = null;  // the number it holds as the dialog says it: back to the waiting list with the close
+  let held = null;  // the number it holds as the dialog says it ({number, serving}), or null
   let sending = false;  // its close is on its way
 
   function askToClose(c) {
     closing = c.number;
-    requeue = c.ticket ? c.ticket.number : null;
+    held = c.ticket ? {number: c.ticket.number, serving: c.activity === "serving"} : null;
+    const number = held && held.number;
     $("close-cancel").disabled = false;
     $("close-title").textContent = QK.msg("dash_close_title", {counter: c.name || QK.msg("report_counter_n", {number: c.number})});
-    $("close-hint").textContent = requeue === null ? QK.msg("dash_close_hint") : QK.msg("dash_close_held", {number: requeue});
-    $("close-confirm").textContent = requeue === null ? QK.msg("dash_close") : QK.msg("dash_close_requeue", {number: requeue});
+    $("close-hint").textContent = held === null ? QK.msg("dash_close_hint")
+      : QK.msg(held.serving ? "dash_close_serving" : "dash_close_held", {number: number});
+    $("close-confirm").textContent = held === null ? QK.msg("dash_close")
+      : QK.msg(held.serving ? "dash_close_finish" : "dash_close_requeue", {number: number});
+    $("close-other").textContent = held && held.serving ? QK.msg("dash_close_requeue", {number: number}) : "";
+    $("close-other").hidden = !(held && held.serving);
     $("close-said").hidden = true;
-    $("close-confirm").disabled = false;
+    $("close-confirm").disabled = $("close-other").disabled = false;
     $("close-dialog").hidden = false;
     $("close-confirm").focus();
   }
@@ -271,18 +277,19 @@
     else QK.keepTabIn(event, $("close-dialog"));
   });
 
-  $("close-confirm").addEventListener("click", function () {
+  /** Close the counter the dialog asks about; ``body`` says what becomes of its number. */
+  function sendClose(body) {
     if (closing === null || sending) return;
     sending = true;
-    $("close-confirm").disabled = $("close-cancel").disabled = true;
+    const buttons = [$("close-confirm"), $("close-other"), $("close-cancel")];
+    buttons.forEach(function (b) { b.disabled = true; });
     const said = function (text) {
       sending = false;
       $("close-said").textContent = text;
       $("close-said").hidden = false;
-      $("close-confirm").disabled = $("close-cancel").disabled = false;
+      buttons.forEach(function (b) { b.disabled = false; });
       $("close-confirm").focus();
     };
-    const body = requeue === null ? {} : {requeue: requeue};
     QK.api("POST", "/api/v1/counters/" + closing + "/close", body, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
       if (!answer.ok) return said(answer.status === 401 ? QK.msg("dash_close_signed_out") : QK.errorMessage(answer));
       sending = false;
@@ -291,7 +298,13 @@
     }, function () {
       said(QK.msg("dash_close_lost"));
     });
+  }
+
+  $("close-confirm").addEventListener("click", function () {
+    if (held === null) sendClose({});
+    else sendClose(held.serving ? {finish: held.number} : {requeue: held.number});
   });
+  $("close-other").addEventListener("click", function () { if (held !== null) sendClose({requeue: held.number}); });
 
   QK.clock($("clock-time"), $("clock-date"), page.timezone);
   setInterval(tick, 1000);
