@@ -68,6 +68,7 @@ def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_aga
     # the citizen's phone: waiting again, first in line (its issue time is the oldest)
     back = phone.wait_for("ticket.requeued", since=marks[2])["ticket"]
     assert (back["status"], back["counter"], back["waiting_ahead"]) == ("waiting", None, 0)
+    assert (back["eta_minutes"], back["eta_range"]) == (None, None), "no open counter serves DC: no promised wait"
 
     ticket = http.get(f"/api/v1/tickets/{first['id']}").json()
     assert (ticket["status"], ticket["issued_at"], ticket["called_at"]) == (

@@ -469,13 +469,14 @@ def close_left_counter(
 
 
 def _close(conn, site, counter, held, now, actor, detail=None, *, finish: bool = False) -> Outcome:
-    """End or requeue the number the counter holds, then close it."""
+    """Close the counter, then end or requeue the number it holds (a wait promised to a number requeued
+    leaves the counter out), then record the close (after the ticket's step, as the log replays it)."""
+    conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
     happened: list[Happened] = []
     if held is not None and finish:
         _finish_held(conn, site, counter, held, now, actor, happened, by="close")
     elif held is not None:
         happened += _requeue(conn, site, counter, held, now, actor)
-    conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
     record_event(conn, site, "closed", now, actor, counter_id=counter.id, detail=detail)
     happened.append(Happened("counter.changed", None, counter.number, {"state": "closed"}))
     return Outcome(None, happened)
@@ -488,5 +489,5 @@ def _requeue(conn, site, counter, held, now, actor) -> list[Happened]:
     set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
     waiting = queue_delta(conn, site, held.service_id, held.business_day, +1, held.priority_id is not None)
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
-    view = with_position(conn, site, reload(conn, held.id))
+    view = with_position(conn, site, reload(conn, held.id), now=now)
     return [Happened("ticket.requeued", view, counter.number), waiting]
