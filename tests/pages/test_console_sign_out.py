@@ -246,9 +246,9 @@ def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_aga
     )
     confirm = dialog.locator("#close-confirm")
     expect(confirm).to_have_text(f"Đóng quầy, đưa số {number} về hàng chờ")
-    expect(confirm).to_be_focused()
+    expect(dialog.locator("#close-cancel")).to_be_focused()  # one Enter moves no citizen's number
     shot(page, "dashboard-close-counter-held")
-    page.keyboard.press("Enter")
+    confirm.click()
 
     expect(dialog).to_be_hidden()
     expect(row).to_have_attribute("data-activity", "closed", timeout=5_000)
@@ -421,3 +421,37 @@ def test_a_number_being_served_is_finished_at_the_close_and_one_only_called_goes
     confirm.click()
     expect(page.locator('tr.counter[data-counter="2"]')).to_have_attribute("data-activity", "closed")
     assert server.api("GET", f"/tickets/{called['id']}").json()["status"] == "waiting"
+
+
+def test_a_number_moved_while_asked_redraws_the_dialog_and_enter_cancels(server_on_a_working_morning, page):
+    """The clerk pressed "next" while the supervisor was asked about the number: the refusal is said, the
+    dialog now asks about the number the counter holds now, and Enter (on "Hủy") repeats nothing."""
+    server = server_on_a_working_morning
+    first = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    second = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    keypad = server.counter_token(1)
+    assert server.api("POST", "/counters/1/next", token=keypad).status_code == 200
+    open_dashboard(page, server)
+    expect(page.locator('tr.counter[data-counter="1"]')).to_have_attribute("data-activity", "called")
+    page.get_by_role("button", name="Đóng quầy 1", exact=True).click()
+    dialog, confirm, cancel = (
+        page.locator("#close-dialog"),
+        page.locator("#close-confirm"),
+        page.locator("#close-cancel"),
+    )
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {first['number']} về hàng chờ")
+    expect(cancel).to_be_focused()
+
+    assert server.api("POST", "/counters/1/next", token=keypad).json()["id"] == second["id"]
+    confirm.click()
+    expect(dialog.locator("#close-said")).to_have_text(
+        f"Quầy 1 không còn giữ số {first['number']} (số đã được kết thúc hoặc chuyển, hoặc quầy đã gọi số khác): "
+        "quầy chưa đóng. Hãy xem lại quầy trên bảng điều khiển rồi mới đóng."
+    )
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {second['number']} về hàng chờ")
+    expect(dialog.locator("#close-hint")).to_contain_text(f"Quầy đang giữ số {second['number']}.")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    assert state_of(server, 1) == "open"
+    assert server.api("GET", f"/tickets/{second['id']}").json()["status"] == "called"

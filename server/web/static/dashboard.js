@@ -240,11 +240,13 @@
   // since) is said in the dialog. While the close is on its way the dialog waits for its answer (Esc and
   // "Hủy" do nothing); Tab stays in it, and the focus goes back to the counter's row when it closes.
   let closing = null;  // the counter the dialog asks about
+  let closingName = null;  // its name, as its row says it
   let held = null;  // the number it holds as the dialog says it ({number, serving}), or null
   let sending = false;  // its close is on its way
 
   function askToClose(c) {
     closing = c.number;
+    closingName = c.name;
     held = c.ticket ? {number: c.ticket.number, serving: c.activity === "serving"} : null;
     const number = held && held.number;
     $("close-cancel").disabled = false;
@@ -258,7 +260,26 @@
     $("close-said").hidden = true;
     $("close-confirm").disabled = $("close-other").disabled = false;
     $("close-dialog").hidden = false;
-    $("close-confirm").focus();
+    // a number held: one Enter must not move or end a citizen's number, so "Hủy" is the default
+    (held === null ? $("close-confirm") : $("close-cancel")).focus();
+  }
+
+  /** The number asked about moved meanwhile (close_requeue_moved): the dialog asks again about what the
+   * counter holds now, saying the refusal; never the stale number again on the next Enter. */
+  function askAgain(refusal) {
+    const number = closing;
+    QK.api("GET", "/api/v1/counters/" + number).then(function (answer) {
+      if (closing !== number) return;
+      sending = false;
+      if (answer.ok) {
+        const now = answer.data;
+        const activity = now.ticket ? (now.ticket.status === "serving" ? "serving" : "called") : now.state;
+        if (activity === "closed") return endAsking();  // closed meanwhile: nothing to ask
+        askToClose({number: number, name: closingName, ticket: now.ticket, activity: activity});
+      }
+      refusal();
+      $("close-cancel").focus();
+    }, refusal);
   }
 
   function endAsking() {
@@ -291,6 +312,9 @@
       $("close-confirm").focus();
     };
     QK.api("POST", "/api/v1/counters/" + closing + "/close", body, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
+      if (!answer.ok && answer.data && answer.data.error && answer.data.error.code === "close_requeue_moved") {
+        return askAgain(function () { said(QK.errorMessage(answer)); });
+      }
       if (!answer.ok) return said(answer.status === 401 ? QK.msg("dash_close_signed_out") : QK.errorMessage(answer));
       sending = false;
       endAsking();
