@@ -42,7 +42,7 @@ D = m.webhook_deliveries
 OUTSIDE_NAMES = {
     **{
         f"ticket.{step}": f"ticket.{step}"
-        for step in ("issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired")
+        for step in "issued called recalled started finished no_show transferred requeued expired".split()
     },
     "rating.received": "rating.created",
     **{f"booking.{step}": f"booking.{step}" for step in ("created", "cancelled", "checked_in", "lapsed")},
