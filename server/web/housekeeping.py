@@ -16,7 +16,6 @@ from .waits import retrain_quietly
 log = logging.getLogger(__name__)
 
 LAPSE_EVERY_SECONDS = 30  # a remote number lapses this long after its deadline at the latest
-NEW_SITES_SECONDS = 5  # how soon a site added while the server runs gets its day-end loop
 DAY_END_AFTER_SECONDS = 5  # the day ends this long after local midnight: a timer a little early is still past it
 
 
@@ -28,27 +27,16 @@ def seconds_to_next_day(site, now: dt.datetime, after: float = DAY_END_AFTER_SEC
     return max(1.0, (midnight - local).total_seconds() + after)
 
 
-def day_end_loop(state) -> None:
-    """One loop per site, each at its own local midnight (its own time zone); a site added while
-    the server runs gets its loop within ``NEW_SITES_SECONDS``."""
-    started: set[str] = set()
-    while True:
-        started &= set(state.sites)  # a site removed: its loop ends (it could be added again later)
-        for site_id in list(state.sites):
-            if site_id not in started:
-                started.add(site_id)
-                gevent.spawn(site_day_end_loop, state, site_id)
-        gevent.sleep(NEW_SITES_SECONDS)
-
-
 def site_day_end_loop(state, site_id: str) -> None:
-    """At start (the server may have been off at midnight) and after every local midnight of the site."""
+    """At start (the server may have been off at midnight) and after every local midnight of the site:
+    one greenlet per site (live_setup.start_site_work), each at its own midnight (its own time zone),
+    ended when the site is removed (live_setup.forget_site)."""
     from .realtime import publish
 
     after = seconds_setting("QUEUEKIOSK_DAY_END_SECONDS", DAY_END_AFTER_SECONDS, 0.1, 3600)
-    with state.at(site_id):  # its log lines name the site (server/core/logs.py name_sites_by)
-        at_start = True
-        while site_id in state.sites:  # (a site removed while the server runs: no more days)
+    at_start = True
+    try:
+        while True:
             try:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
             except Exception:  # a busy database at midnight must not end the loop
@@ -64,8 +52,11 @@ def site_day_end_loop(state, site_id: str) -> None:
                 publish(state.site, outcome)
             at_start = False
             # a few seconds, beside the requests: the formula until it is done
-            gevent.spawn(retrain_quietly, state, site_id)
+            state.spawn_for(site_id, retrain_quietly, state, site_id)
             gevent.sleep(seconds_to_next_day(state.site, q.utcnow(), after))
+    except gevent.GreenletExit:
+        log.info("site removed: its day-end loop stopped")  # (forget_site; the line names the site)
+        raise
 
 
 def seconds_setting(name: str, default: float, low: float, high: float) -> float:

@@ -1,0 +1,109 @@
+"""What a removed site leaves behind in a running server, on real servers over HTTP and Socket.IO: its
+open pages are told that it is gone (404 ``site_unknown``, in Vietnamese then English), nothing of it
+reaches the first site, and its own greenlets end in every process (two processes on PostgreSQL and
+Redis).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+import socketio
+from test_sites import SiteClient
+from test_sites_remove import HOURS, bearer, until
+
+GONE = "xa-nham"
+SAID = {"vi": f"Không có điểm phục vụ mã “{GONE}”.", "en": f"There is no site “{GONE}”."}
+
+
+@pytest.fixture
+def clients():
+    """``clients(server, site, auth=None)`` -> a connected SiteClient, closed at the end of the test."""
+    made: list[SiteClient] = []
+
+    def connect(server, site: str | None, auth=None) -> SiteClient:
+        client = SiteClient(server.url, site)
+        made.append(client)
+        return client.connect(auth=auth)
+
+    yield connect
+    for client in made:
+        client.close()
+
+
+def told_it_is_gone(client: SiteClient) -> None:
+    """The client is disconnected from the removed site; connecting again (a browser's page does so by
+    itself), it hears why it may not: the HTTP API's refusal, Vietnamese and English."""
+    until(lambda: client.disconnects >= 1)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect()
+    refusal = client.refusals[-1]
+    assert refusal["data"]["code"] == "site_unknown" and refusal["message"] == SAID["vi"], refusal
+    assert {lang: said["message"] for lang, said in refusal["data"]["translations"].items()} == SAID, refusal
+
+
+def test_a_removed_sites_open_pages_are_told_and_the_first_site_is_left_alone(live_server, clients):
+    """A kiosk page and a kiosk agent (an installation admin's token) of the removed site are told it is
+    gone; the agent leaving does not mark the first site's printer of the same id as without its agent
+    (its handler took the first site's spooler for the removed site's)."""
+    server = live_server()
+    admin = server.token("admin")
+    http = bearer(server, admin)
+    assert (
+        http.post("/api/v1/admin/sites", json={"id": GONE, "name": "Xã Thêm Nhầm", "hours": HOURS}).status_code == 201
+    )
+    here = f"/api/v1/sites/{GONE}/admin"
+    assert http.post(f"{here}/printers", json={"id": "kiosk-1", "driver": "agent"}).status_code == 201
+    assert http.patch(f"{here}/kiosks/kiosk-1", json={"printer": "kiosk-1"}).status_code == 200
+
+    first_kiosk = clients(server, None)  # the first site's kiosk-1, whose printer kiosk-1 the server drives
+
+    def first_printer_ready() -> bool:
+        assert first_kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+        return first_kiosk.received("state")[-1]["kiosk"]["printer"]["state"] == "ready"
+
+    until(first_printer_ready)  # (its state saved by this process)
+    page = clients(server, GONE)
+    assert page.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
+    agent = clients(server, GONE, auth={"token": admin})
+    assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1"}, timeout=5)["printer"] == "kiosk-1"
+    assert agent.sio.call("printer.report", {"state": "ready"}, timeout=5) == {"ok": True}
+    mark = first_kiosk.mark()
+
+    assert http.delete(f"/api/v1/admin/sites/{GONE}").status_code == 204
+    for client in (page, agent):
+        told_it_is_gone(client)
+    time.sleep(0.5)
+    assert [s for s in first_kiosk.received("printer.status", since=mark) if s["state"] != "ready"] == []
+    assert "Traceback" not in server.log(), server.log()
+
+
+def two_processes(live_server, pg_url: str, redis_url: str) -> tuple:
+    """Servers A and B: one PostgreSQL database, one Redis message queue, one session key."""
+    env = {
+        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
+        "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
+    }
+    return live_server(None, env=env), live_server(None, env=env)
+
+
+@pytest.mark.postgres
+def test_a_removed_sites_own_greenlets_end_in_every_process(migrated_pg_url, redis_url, live_server, clients):
+    """Removed through A, the site's day-end loop (it slept until its midnight) ends at once in A and in
+    B, which learns of the removal by its poll; B's open page of it is told it is gone too."""
+    a, b = two_processes(live_server, migrated_pg_url, redis_url)
+    http = bearer(a, a.token("admin"))
+    assert (
+        http.post("/api/v1/admin/sites", json={"id": GONE, "name": "Xã Thêm Nhầm", "hours": HOURS}).status_code == 201
+    )
+    page = clients(b, GONE)  # B serves the site A added (the connection looks it up)
+    assert page.subscribe({"display": "lobby"}) == {"ok": True}
+    time.sleep(0.2)  # each process's day-end loop of the site has had its first look
+
+    assert http.delete(f"/api/v1/admin/sites/{GONE}").status_code == 204
+    stopped = f"[{GONE}]: site removed: its day-end loop stopped"
+    until(lambda: stopped in a.log() and stopped in b.log())
+    told_it_is_gone(page)
