@@ -1,7 +1,7 @@
 """What a removed site leaves behind in a running server, on real servers over HTTP and Socket.IO: its
 open pages are told that it is gone (404 ``site_unknown``, in Vietnamese then English), nothing of it
-reaches the first site, and its own greenlets end in every process (two processes on PostgreSQL and
-Redis).
+reaches the first site, its own greenlets end in every process, and a site added again under its id at
+once is served anew by every process (two processes on PostgreSQL and Redis).
 """
 
 from __future__ import annotations
@@ -107,3 +107,28 @@ def test_a_removed_sites_own_greenlets_end_in_every_process(migrated_pg_url, red
     stopped = f"[{GONE}]: site removed: its day-end loop stopped"
     until(lambda: stopped in a.log() and stopped in b.log())
     told_it_is_gone(page)
+
+
+@pytest.mark.postgres
+def test_a_site_removed_and_added_again_at_once_is_served_anew_by_every_process(
+    migrated_pg_url, redis_url, live_server
+):
+    """A removes the site and adds it again under its id, quicker than B's poll (0.5 s) may notice the gap:
+    B takes up the new site's setup all the same (its version is past the removed one's), and gives its
+    numbers; it had kept the removed site's setup, whose services are gone."""
+    a, b = two_processes(live_server, migrated_pg_url, redis_url)
+    http = bearer(a, a.token("admin"))
+    citizen = b.session()
+
+    def served_by_b() -> str:
+        return citizen.get(f"/api/v1/sites/{GONE}/queue").json()["site"]["name"]
+
+    for round_ in range(4):
+        name = f"Xã Thêm Lần {round_ + 1}"
+        if round_:
+            assert http.delete(f"/api/v1/admin/sites/{GONE}").status_code == 204
+        added = http.post("/api/v1/admin/sites", json={"id": GONE, "name": name, "hours": HOURS})
+        assert added.status_code == 201, added.text
+        until(lambda name=name: served_by_b() == name, 3)
+    ticket = citizen.post(f"/api/v1/sites/{GONE}/tickets", json={"service": "HT"})
+    assert ticket.status_code == 201 and ticket.json()["number"] == 1001, ticket.text
