@@ -356,7 +356,10 @@ class DeliveryWorker:
                 outbox.mark_results, [(d.id, status, error) for d, status, error in results], self.delays
             )
         except Exception:  # not marked: still pending, so sent again (at least once)
-            log.exception("webhook delivery: %d results were not saved", len(results))
+            # (one webhook's results: the line names its site, as the worker serves every site)
+            log.exception(
+                "webhook delivery: %d results were not saved", len(results), extra={"site": results[0][0].site_id}
+            )
             return
         for delivery, _status, error in results:
             if statuses[delivery.id] != "delivered":

@@ -301,7 +301,8 @@ def _tell_in_order(pending) -> None:
         try:
             context.run(tell, *args)
         except Exception:  # noqa: BLE001 - committed and answered: a client's next snapshot makes it whole
-            log.exception("could not tell the live clients of a committed action")
+            # said in the caller's context too: the line names the site of the action (a request's, a loop's)
+            context.run(log.exception, "could not tell the live clients of a committed action")
 
 
 def _publish_now(site, outcome: q.Outcome) -> None:
