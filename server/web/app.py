@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from ..core.prediction import Predictor
     from ..core.writer import GroupCommitWriter
 
+log = logging.getLogger(__name__)
 
 # what orjson hands to the provider's ``default`` (Flask's) instead of writing its own way: the same text
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -397,6 +399,13 @@ def _let_in() -> bool:
     return context is not None and SITE_CHECKED_KEY in context.request.environ
 
 
+def _names(error: Exception, site_id: str) -> bool:
+    """Whether ``error`` is about ``site_id`` being gone: its ``site_unknown`` or a lookup of it."""
+    if isinstance(error, NotFound):
+        return error.params.get("site") == site_id
+    return error.args == (site_id,)
+
+
 def _working_at(site_id: str, run, *args):
     """``run(*args)`` working for ``site_id`` (the body of a greenlet of ``AppState.spawn_for``)."""
     _working_for.set(site_id)  # (a greenlet's context is its own)
@@ -521,6 +530,19 @@ class AppState:
     def read_at(self, site_id: str, action, *args, **kwargs):
         with self.at(site_id):
             return self.read(action, *args, **kwargs)
+
+    def for_each_site(self, work, *args, sites=None) -> None:
+        """``work(site_id, *args)`` for every site served (or each of ``sites``), each working for its site
+        (``at``): the installation-wide loops. A site removed under it (live_setup.forget_site, in this
+        process or by its poll) is passed by in one line, so that the loop goes on for the others."""
+        for site_id in list(self.sites if sites is None else sites):
+            try:
+                with self.at(site_id):
+                    work(site_id, *args)
+            except (NotFound, KeyError) as error:
+                if site_id in self.sites or not _names(error, site_id):
+                    raise
+                log.info("removed while being worked for: passed by", extra={"site": site_id})
 
     def start_background(self) -> None:
         """What a serving process does besides answering: printing, and ending each day."""

@@ -11,6 +11,7 @@ import gevent
 
 from ..core import bookings, outbox, sites
 from ..core import engine as q
+from ..core.errors import NotFound
 from .waits import retrain_quietly
 
 log = logging.getLogger(__name__)
@@ -84,26 +85,25 @@ def lapse_seconds() -> float:
 def lapse_loop(state) -> None:
     """Remote numbers not checked in by their deadline lapse (server/core/bookings/ending.py), and the
     dashboard and webhooks hear it (booking.lapsed), at every site; what a retired site still holds ends."""
-    from .realtime import publish
-
     every = lapse_seconds()
     while True:
         gevent.sleep(every)
-        for site_id in list(state.sites):
-            site = state.sites.get(site_id)
-            if site is None:  # removed meanwhile
-                continue
-            if site.config.site.retired:
-                wind_up_retired(state, site_id)
-            if site_id not in state.sites:
-                continue
-            with state.at(site_id):
-                try:
-                    outcome = state.write(outbox.recording(bookings.lapse_overdue))
-                except Exception:  # a busy database must not end the loop
-                    log.exception("lapsing the overdue remote numbers failed; trying again shortly")
-                    continue
-                publish(state.site, outcome)
+        state.for_each_site(_lapse_at, state)
+
+
+def _lapse_at(site_id: str, state) -> None:
+    from .realtime import publish
+
+    if state.site.config.site.retired:
+        wind_up_retired(state, site_id)
+    try:
+        outcome = state.write(outbox.recording(bookings.lapse_overdue))
+    except NotFound:  # its site removed (for_each_site passes it by)
+        raise
+    except Exception:  # a busy database must not end the loop
+        log.exception("lapsing the overdue remote numbers failed; trying again shortly")
+        return
+    publish(state.site, outcome)
 
 
 def wind_up_retired(state, site_id: str) -> None:

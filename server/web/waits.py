@@ -97,17 +97,15 @@ def refresh_loop(state) -> None:
     """Every ``REFRESH_SECONDS``: each site's predictor's live state read afresh from today's events."""
     while True:
         gevent.sleep(REFRESH_SECONDS)
-        for site_id in list(state.sites):
-            if site_id not in state.sites:  # removed meanwhile
-                continue
-            with state.at(site_id):
-                predictor = estimator(state)
-                if predictor is None:
-                    continue
-                try:
-                    with state.reads.connect() as conn:
-                        predictor.refresh(conn, q.utcnow())
-                except Exception:  # a busy database: the tracker kept goes on, next time
-                    log.warning(
-                        "reading the wait prediction's live state failed; trying again in %d s", REFRESH_SECONDS
-                    )
+        state.for_each_site(_refresh_at, state)
+
+
+def _refresh_at(_site_id: str, state) -> None:
+    predictor = estimator(state)
+    if predictor is None:
+        return
+    try:
+        with state.reads.connect() as conn:
+            predictor.refresh(conn, q.utcnow())
+    except Exception:  # a busy database: the tracker kept goes on, next time
+        log.warning("reading the wait prediction's live state failed; trying again in %d s", REFRESH_SECONDS)

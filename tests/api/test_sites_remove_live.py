@@ -6,8 +6,10 @@ once is served anew by every process (two processes on PostgreSQL and Redis).
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import socketio
@@ -132,3 +134,24 @@ def test_a_site_removed_and_added_again_at_once_is_served_anew_by_every_process(
         until(lambda name=name: served_by_b() == name, 3)
     ticket = citizen.post(f"/api/v1/sites/{GONE}/tickets", json={"service": "HT"})
     assert ticket.status_code == 201 and ticket.json()["number"] == 1001, ticket.text
+
+
+def test_the_installations_loops_go_on_when_a_site_is_removed_under_them(live_server):
+    """Sites added and removed at once while the lapse loop (every 0.5 s) works for each site in turn: a
+    site removed while its write waits is passed by in one line, and the loop goes on for the others (it
+    used to end the process's lapse loop with a traceback until a restart). A race: given 20 s."""
+    server = live_server(env={"QUEUEKIOSK_LAPSE_SECONDS": "0.5"})
+    http = bearer(server, server.token("admin"))
+    sites = [f"xa-vang-{n}" for n in range(4)]
+
+    def add_and_remove(site: str) -> None:
+        added = http.post("/api/v1/admin/sites", json={"id": site, "name": site, "hours": HOURS})
+        assert added.status_code == 201, added.text
+        time.sleep(random.random() / 2)  # the removal lands at another moment of the loop's round each time
+        assert http.delete(f"/api/v1/admin/sites/{site}").status_code == 204
+
+    deadline = time.monotonic() + 20
+    with ThreadPoolExecutor(len(sites)) as pool:
+        while time.monotonic() < deadline and "in lapse_loop" not in server.log():
+            list(pool.map(add_and_remove, sites))
+    assert "in lapse_loop" not in server.log(), server.log()[-4000:]
