@@ -104,7 +104,8 @@ def adopt_new_sites(state) -> list[str]:
     for site_id in new:
         with state.reads.connect() as conn:
             runtime = site_setup(conn, state.config_dir, site_id)
-        if runtime is not None:
+        # (another request or the poll, adopting it too, may have started it while this one read)
+        if runtime is not None and runtime.id not in state.sites:
             state.sites[runtime.id] = runtime
             _start_site(state, runtime)
             log.info("site %s: served from now on (setup version %d)", runtime.id, runtime.version)

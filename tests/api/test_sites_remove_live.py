@@ -155,3 +155,27 @@ def test_the_installations_loops_go_on_when_a_site_is_removed_under_them(live_se
         while time.monotonic() < deadline and "in lapse_loop" not in server.log():
             list(pool.map(add_and_remove, sites))
     assert "in lapse_loop" not in server.log(), server.log()[-4000:]
+
+
+@pytest.mark.postgres
+def test_a_new_site_asked_for_by_many_at_once_is_started_once(migrated_pg_url, redis_url, live_server):
+    """A adds sites; B hears of each from a dozen requests at once (its pages opening), before its poll:
+    B starts each site once, so one day-end loop ends at its removal (each request used to start it,
+    with its own day-end loop and spooler)."""
+    a, b = two_processes(live_server, migrated_pg_url, redis_url)
+    http = bearer(a, a.token("admin"))
+    pages = [b.session() for _ in range(12)]
+    sites = [f"xa-dong-{n}" for n in range(3)]
+    with ThreadPoolExecutor(len(pages)) as pool:
+        for site in sites:
+            assert http.post("/api/v1/admin/sites", json={"id": site, "name": site, "hours": HOURS}).status_code == 201
+            asked = pool.map(lambda page, site=site: page.get(f"/api/v1/sites/{site}/queue").status_code, pages)
+            assert set(asked) == {200}
+    for site in sites:
+        assert http.delete(f"/api/v1/admin/sites/{site}").status_code == 204
+    until(lambda: all(f"site {site}: removed, no longer served" in b.log() for site in sites))
+    time.sleep(0.2)
+    log = b.log()
+    started = [log.count(f"site {site}: served from now on") for site in sites]
+    stopped = [log.count(f"[{site}]: site removed: its day-end loop stopped") for site in sites]
+    assert started == stopped == [1] * len(sites), (started, stopped)
