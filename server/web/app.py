@@ -407,9 +407,15 @@ def _names(error: Exception, site_id: str) -> bool:
 
 
 def _working_at(site_id: str, run, *args):
-    """``run(*args)`` working for ``site_id`` (the body of a greenlet of ``AppState.spawn_for``)."""
+    """``run(*args)`` working for ``site_id`` (the body of a greenlet of ``AppState.spawn_for``); the
+    site removed under it (its kill is on its way: live_setup.forget_site), it ends quietly."""
     _working_for.set(site_id)  # (a greenlet's context is its own)
-    return run(*args)
+    try:
+        return run(*args)
+    except NotFound as error:
+        if not _names(error, site_id):
+            raise
+        return None
 
 
 @dataclass
@@ -570,7 +576,10 @@ class AppState:
 
     def spawn_for(self, site_id: str, run, *args):
         """``run(*args)`` in a greenlet of the site's own, working for it (as in ``at``: its lines name the
-        site), ended with the others when the site is removed (live_setup.forget_site)."""
+        site), ended with the others when the site is removed (live_setup.forget_site). None for a site
+        no longer served: nothing starts (a group made for it now would never be killed)."""
+        if site_id not in self.sites:
+            return None
         group = self.site_work.get(site_id)
         if group is None:
             from gevent.pool import Group

@@ -40,6 +40,8 @@ def site_day_end_loop(state, site_id: str) -> None:
         while True:
             try:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
+            except NotFound:  # the site removed meanwhile: the loop ends (AppState.spawn_for)
+                raise
             except Exception:  # a busy database at midnight must not end the loop
                 log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
                 gevent.sleep(60)
@@ -53,10 +55,10 @@ def site_day_end_loop(state, site_id: str) -> None:
                 publish(state.site, outcome)
             at_start = False
             # a few seconds, beside the requests: the formula until it is done
-            state.spawn_for(site_id, retrain_quietly, state, site_id)
+            state.spawn_for(site_id, retrain_quietly, state)
             gevent.sleep(seconds_to_next_day(state.site, q.utcnow(), after))
-    except gevent.GreenletExit:
-        log.info("site removed: its day-end loop stopped")  # (forget_site; the line names the site)
+    except (gevent.GreenletExit, NotFound):  # killed by forget_site, or its site found gone first
+        log.info("site removed: its day-end loop stopped")  # (the line names the site)
         raise
 
 

@@ -20,6 +20,7 @@ import gevent
 
 from ..core import engine as q
 from ..core.engine.clock import since_local_midnight
+from ..core.errors import NotFound
 from ..core.prediction import Predictor
 from ..core.prediction_train import booking_show, read_events, train
 
@@ -80,15 +81,13 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     return predictor
 
 
-def retrain_quietly(state, site_id: str | None = None) -> None:
-    """``retrain`` (of ``site_id``, else of the current site), where a failure is logged and the
-    model in use (or the formula) stays."""
+def retrain_quietly(state) -> None:
+    """``retrain`` of the current site, where a failure is logged and the model in use (or the formula)
+    stays."""
     try:
-        if site_id is None:
-            retrain(state)
-        else:
-            with state.at(site_id):
-                retrain(state)
+        retrain(state)
+    except NotFound:  # its site removed meanwhile: AppState.spawn_for ends it quietly
+        raise
     except Exception:
         log.exception("training the wait prediction failed; the previous model (or the formula) stays")
 
