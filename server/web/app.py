@@ -546,7 +546,7 @@ class AppState:
                 with self.at(site_id):
                     work(site_id, *args)
             except (NotFound, KeyError) as error:
-                if site_id in self.sites or not _names(error, site_id):
+                if not _names(error, site_id):  # (a site removed and added again meanwhile is passed by too)
                     raise
                 log.info("removed while being worked for: passed by", extra={"site": site_id})
 
