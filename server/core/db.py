@@ -672,15 +672,16 @@ def stored_setup(db: Connection | Session, site_id: str | None = None) -> Row | 
     return db.execute(query.limit(1)).first()
 
 
-def save_setup(db: Connection | Session, config: Config) -> SiteRuntime:
-    """Save ``config`` as the site's setup (a new version) and bring the tables in step."""
+def save_setup(db: Connection | Session, config: Config, first_version: int = 1) -> SiteRuntime:
+    """Save ``config`` as the site's setup (a new version; ``first_version`` for a new site) and bring
+    the tables in step."""
     runtime = load_site(db, config)
     setups = m.site_setups
     version = db.execute(select(setups.c.version).where(setups.c.site_id == config.site.id)).scalar()
     saved = {"document": config.model_dump(mode="json"), "updated_at": m.utcnow()}
     if version is None:
-        runtime.version = 1
-        db.execute(insert(setups).values(site_id=config.site.id, version=1, **saved))
+        runtime.version = first_version
+        db.execute(insert(setups).values(site_id=config.site.id, version=first_version, **saved))
     else:
         runtime.version = version + 1
         db.execute(update(setups).where(setups.c.site_id == config.site.id).values(version=version + 1, **saved))
