@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -45,6 +46,14 @@ from .i18n import Phrase, translate
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # spaces alone are no name
 
+# The longest names the screens and the ticket show whole (docs/configuration.md): a service's name fills
+# two lines of its kiosk button and of the ticket; a counter's, one lobby row; a ticker, a minute's scroll.
+NAME_MAX = 80  # a service's, a priority's, a field's, a procedure's, a display's name
+EXAMPLES_MAX = 160  # a service's typical procedures, in smaller print under its name
+COUNTER_NAME_MAX = 60
+SITE_NAME_MAX = 120
+TICKER_MAX = 500
+
 
 def _problem(kind: str, **params) -> PydanticCustomError:
     """A problem the setup's own checks find, as pydantic reports its own: error type ``kind``, its
@@ -59,13 +68,25 @@ def _known(values) -> str | Phrase:
     return ", ".join(str(v) for v in sorted(values)) or Phrase("problem_none")
 
 
+def _typed_time(value):
+    """A time as people type it, in 24 hours: 8:00, 8h, 16h30, 7g30, 0800 or 800 is read as 08:00, 16:30 ...;
+    anything else goes on to pydantic (08:00:00 as saved, or a mistake it names)."""
+    if isinstance(value, str):
+        typed = re.fullmatch(r"\s*(\d{1,2})\s*(?:[:hHgG.]\s*(\d{2})?)?\s*", value) or re.fullmatch(
+            r"\s*(\d{1,2})(\d{2})\s*", value
+        )
+        if typed:
+            return f"{int(typed[1]):02d}:{typed[2] or '00'}"
+    return value
+
+
 def _local_time(value: dt.time) -> dt.time:
     if value.tzinfo is not None:  # the site's timezone says where; a time with its own zone is a mistake
         raise _problem("time_with_zone")
     return value
 
 
-LocalTime = Annotated[dt.time, AfterValidator(_local_time)]
+LocalTime = Annotated[dt.time, BeforeValidator(_typed_time), AfterValidator(_local_time)]
 
 
 def _each_once(values: list | str) -> list | str:
@@ -89,8 +110,15 @@ class _Strict(BaseModel):
 
 
 class LocalizedName(_Strict):
-    vi: Name
-    en: str | None = None
+    vi: Annotated[Name, StringConstraints(max_length=NAME_MAX)]
+    en: str | None = Field(default=None, max_length=NAME_MAX)
+
+
+class _Examples(LocalizedName):
+    """A service's typical procedures: longer than a name, in smaller print under it (held as a LocalizedName)."""
+
+    vi: Annotated[Name, StringConstraints(max_length=EXAMPLES_MAX)]
+    en: str | None = Field(default=None, max_length=EXAMPLES_MAX)
 
 
 class Hours(_Strict):
@@ -99,16 +127,26 @@ class Hours(_Strict):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
     holidays: list[dt.date] = []
 
-    @model_validator(mode="after")
-    def _close_after_open(self):
-        if self.close <= self.open:
-            raise _problem("close_before_open", open=f"{self.open:%H:%M}", close=f"{self.close:%H:%M}")
-        return self
+    @field_validator("close")
+    @classmethod
+    def _close_after_open(cls, close: dt.time, info: ValidationInfo) -> dt.time:
+        """Named at the closing time (the form shows it under that field); not when the opening time is wrong."""
+        open_ = info.data.get("open")
+        if open_ is not None and close <= open_:
+            raise _problem("close_before_open", open=f"{open_:%H:%M}", close=f"{close:%H:%M}")
+        return close
+
+    @field_validator("days")
+    @classmethod
+    def _some_working_day(cls, days: list) -> list:
+        if not days:  # the centre would never open: the kiosk closed every day
+            raise _problem("no_working_day")
+        return days
 
 
 class Site(_Strict):
     id: Code
-    name: Name
+    name: Annotated[Name, StringConstraints(max_length=SITE_NAME_MAX)]
     timezone: str = "Asia/Ho_Chi_Minh"
     hours: Hours
     languages: list[Literal["vi", "en"]] = ["vi", "en"]
@@ -156,11 +194,14 @@ class NumberRange(_Strict):
     start: int = Field(ge=1)
     end: int = Field(ge=1)
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.end < self.start:
-            raise _problem("range_end_below_start", start=self.start, end=self.end)
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: int, info: ValidationInfo) -> int:
+        """Named at the end (the form shows it under "Số cuối")."""
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise _problem("range_end_below_start", start=start, end=end)
+        return end
 
 
 class Booking(_Strict):
@@ -188,7 +229,7 @@ class Service(_Strict):
     name: LocalizedName
     field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
     # a few procedures of the service, shown under its name on the kiosk: "khai sinh, kết hôn, khai tử"
-    examples: LocalizedName | None = None
+    examples: _Examples | None = None
     numbers: NumberRange
     target_wait_minutes: int = Field(default=15, ge=1)
     default_service_minutes: float = Field(default=5.0, gt=0)
@@ -217,7 +258,8 @@ class Policy(_Strict):
 
 class Counter(_Strict):
     number: int = Field(ge=1)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=COUNTER_NAME_MAX)
+    # none: a counter that takes only the numbers transferred to it (and one whose service was removed)
     services: Literal["all"] | list[Code]
 
     @field_validator("services")
@@ -268,12 +310,12 @@ def _slide(value: str, info: ValidationInfo) -> str:
 
 class Display(_Strict):
     id: Code
-    name: str | None = None  # under the centre's name at the top of the screen
-    name_en: str | None = None  # ... while the screen shows English (else `name` stays)
+    name: str | None = Field(default=None, max_length=NAME_MAX)  # under the centre's name at the top of the screen
+    name_en: str | None = Field(default=None, max_length=NAME_MAX)  # ... while the screen shows English
     counters: Literal["all"] | list[int] = "all"
     voice: Voice = Voice()
-    ticker: str | None = None
-    ticker_en: str | None = None  # the ticker while the screen shows English (else `ticker` stays)
+    ticker: str | None = Field(default=None, max_length=TICKER_MAX)
+    ticker_en: str | None = Field(default=None, max_length=TICKER_MAX)  # while the screen shows English
     slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
     slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape
@@ -563,7 +605,7 @@ class Config(_Strict):
         for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
             if s2 <= e1:
                 other = {"other": self.services[i1].code, "other_start": s1, "other_end": e1}
-                problems.append((f"services[{i2}].numbers", "range_overlaps", {"start": s2, "end": e2, **other}))
+                problems.append((f"services[{i2}].numbers.start", "range_overlaps", {"start": s2, "end": e2, **other}))
 
         def known(values, valid, path, kind, **whose):
             if values == "all":

@@ -81,11 +81,14 @@ def _validate(document: dict, config_dir, item_path: str | None = None) -> Confi
     except ConfigError as error:
         if not error.problems:
             raise q.Invalid("invalid_field", field="(body)", problem=str(error)) from None
-        where, kind, ctx, what = error.problems[0]
-        if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
-            where = where[len(item_path) :].lstrip(".") or "(body)"
-        # in the reader's language: pydantic's own kinds of problem and the setup's own checks alike
-        raise q.Invalid("invalid_field", field=where, problem=problem_phrase(kind, ctx, what)) from None
+        # every field's problem at once (a form shows each under its field); the first is the refusal's own
+        named = []
+        for where, kind, ctx, what in error.problems:
+            if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
+                where = where[len(item_path) :].lstrip(".") or "(body)"
+            # in the reader's language: pydantic's own kinds of problem and the setup's own checks alike
+            named.append({"field": where, "problem": problem_phrase(kind, ctx, what)})
+        raise q.Invalid("invalid_field", **named[0], others=named[1:]) from None
 
 
 def _index(document: dict, section: str, key) -> int:
@@ -278,9 +281,13 @@ def add_item(
     session: Session, site: SiteRuntime, section: str, item: dict, *, actor: q.Actor | None = None, config_dir=None
 ) -> Change:
     document = _document(session, site)
-    key = item.get(SECTIONS[section]) if isinstance(item, dict) else None
-    if key is not None and any(str(i.get(SECTIONS[section])) == str(key) for i in document.get(section, [])):
-        raise SetupRefused("setup_item_exists", section=section, item=key)
+    name = SECTIONS[section]
+    key = item.get(name) if isinstance(item, dict) else None
+    # "mt" beside "MT" would be two services the kiosk, the reports and the transfers show alike
+    same = [i[name] for i in document.get(section, []) if str(i.get(name)).casefold() == str(key).casefold()]
+    if key is not None and same:
+        problem = Phrase("problem_item_exists", item=same[0])
+        raise SetupRefused("setup_item_exists", section=section, item=same[0], field=name, problem=problem)
     document.setdefault(section, []).append(item)
     path = f"{section}[{len(document[section]) - 1}]"
     return _save(session, site, document, config_dir, actor, f"{section} {key} added", None, item, path)

@@ -61,15 +61,24 @@ def _said(code: str, language: str, params: dict) -> dict:
     return said
 
 
-def error_response(code: str, status: int, **params):
-    """``params`` fill the message, each Phrase said in the language of the answer (and of each translation)."""
-    translations = {language: _said(code, language, params) for language in LANGUAGES}
-    body = {
+def _error_body(code: str, params: dict, language: str) -> dict:
+    translations = {each: _said(code, each, params) for each in LANGUAGES}
+    return {
         "code": code,
-        **translations[pick_language(request.headers.get("Accept-Language"))],
+        **translations[language],
         **({"field": params["field"]} if "field" in params else {}),
         "translations": translations,
     }
+
+
+def error_response(code: str, status: int, **params):
+    """``params`` fill the message, each Phrase said in the language of the answer (and of each translation).
+    ``others``: more fields refused at once (each {"field", "problem"}), answered in ``others`` in the same shape."""
+    language = pick_language(request.headers.get("Accept-Language"))
+    others = params.pop("others", None)
+    body = _error_body(code, params, language)
+    if others:
+        body["others"] = [_error_body(code, other, language) for other in others]
     return jsonify({"error": body}), status
 
 
