@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,15 +45,71 @@ from .config import (
 from .i18n import Phrase, translate
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # spaces alone are no name
 
-# The longest names the screens and the ticket show whole (docs/configuration.md): a service's name fills
-# two lines of its kiosk button and of the ticket; a counter's, one lobby row; a ticker, a minute's scroll.
-NAME_MAX = 80  # a service's, a priority's, a field's, a procedure's, a display's name
-EXAMPLES_MAX = 160  # a service's typical procedures, in smaller print under its name
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# text the screens show, in one Unicode form: "ế" typed decomposed (some Mac and Word sources) is stored composed
+Text = Annotated[str, AfterValidator(nfc)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(nfc)]  # spaces alone: none
+
+# Guards against a slip (a paragraph pasted into a name), not what a screen shows whole: official names of
+# procedures run to 120 characters, and the kiosk fits a long name to its button. Applied only to a value a
+# change in /admin or the API writes (new_too_long), never to a whole setup: config.yaml,
+# `config import` and a setup saved before these limits read as they are (docs/configuration.md).
+NAME_MAX = 150  # a service's, a priority's, a field's, a rating reason's, a display's name
+PROCEDURE_MAX = 300  # a procedure's official name, and a service's examples (a few of them)
 COUNTER_NAME_MAX = 60
 SITE_NAME_MAX = 120
 TICKER_MAX = 500
+LENGTH_LIMITS = {  # where in the setup (``[]``: each item of a list, ``*``: vi and en) -> at most
+    "services[].name.*": NAME_MAX,
+    "services[].field.*": NAME_MAX,
+    "services[].examples.*": PROCEDURE_MAX,
+    "services[].procedures[].name.*": PROCEDURE_MAX,
+    "priorities[].name.*": NAME_MAX,
+    "rating.reasons[].name.*": NAME_MAX,
+    "counters[].name": COUNTER_NAME_MAX,
+    "displays[].name": NAME_MAX,
+    "displays[].name_en": NAME_MAX,
+    "displays[].ticker": TICKER_MAX,
+    "displays[].ticker_en": TICKER_MAX,
+    "site.name": SITE_NAME_MAX,
+}
+
+
+def _texts(data, steps: list[str], path: str = ""):
+    """(path, text) of each text at ``steps`` (a LENGTH_LIMITS key split at its dots) in ``data``."""
+    if not steps:
+        if isinstance(data, str):
+            yield path, data
+        return
+    step, rest = steps[0], steps[1:]
+    if step.endswith("[]"):
+        items = data.get(step[:-2]) if isinstance(data, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else ()):
+            yield from _texts(item, rest, f"{path}{step[:-2]}[{i}].")
+    elif isinstance(data, dict):
+        for key in ("vi", "en") if step == "*" else (step,):
+            yield from _texts(data.get(key), rest, f"{path}{key}.")
+
+
+def new_too_long(document: dict, stored: dict) -> list[tuple[str, int]]:
+    """(path, limit) of each text of ``document`` over its LENGTH_LIMITS that ``stored`` does not already hold
+    in the same kind of field (one saved before the limits stays until someone edits it), counted in letters
+    as NFC writes them (Vietnamese pasted decomposed has a code point per accent)."""
+    found = []
+    for where, limit in LENGTH_LIMITS.items():
+        steps = where.split(".")
+        kept = {nfc(text) for _, text in _texts(stored, steps)}
+        found += [
+            (path.rstrip("."), limit)
+            for path, text in _texts(document, steps)
+            if len(nfc(text).strip()) > limit and nfc(text) not in kept
+        ]
+    return found
 
 
 def _problem(kind: str, **params) -> PydanticCustomError:
@@ -110,15 +167,8 @@ class _Strict(BaseModel):
 
 
 class LocalizedName(_Strict):
-    vi: Annotated[Name, StringConstraints(max_length=NAME_MAX)]
-    en: str | None = Field(default=None, max_length=NAME_MAX)
-
-
-class _Examples(LocalizedName):
-    """A service's typical procedures: longer than a name, in smaller print under it (held as a LocalizedName)."""
-
-    vi: Annotated[Name, StringConstraints(max_length=EXAMPLES_MAX)]
-    en: str | None = Field(default=None, max_length=EXAMPLES_MAX)
+    vi: Name
+    en: Text | None = None
 
 
 class Hours(_Strict):
@@ -146,7 +196,7 @@ class Hours(_Strict):
 
 class Site(_Strict):
     id: Code
-    name: Annotated[Name, StringConstraints(max_length=SITE_NAME_MAX)]
+    name: Name
     timezone: str = "Asia/Ho_Chi_Minh"
     hours: Hours
     languages: list[Literal["vi", "en"]] = ["vi", "en"]
@@ -229,7 +279,7 @@ class Service(_Strict):
     name: LocalizedName
     field: LocalizedName | None = None  # "lĩnh vực", used by the kiosk to group procedures
     # a few procedures of the service, shown under its name on the kiosk: "khai sinh, kết hôn, khai tử"
-    examples: _Examples | None = None
+    examples: LocalizedName | None = None
     numbers: NumberRange
     target_wait_minutes: int = Field(default=15, ge=1)
     default_service_minutes: float = Field(default=5.0, gt=0)
@@ -258,7 +308,7 @@ class Policy(_Strict):
 
 class Counter(_Strict):
     number: int = Field(ge=1)
-    name: str | None = Field(default=None, max_length=COUNTER_NAME_MAX)
+    name: Text | None = None
     # none: a counter that takes only the numbers transferred to it (and one whose service was removed)
     services: Literal["all"] | list[Code]
 
@@ -310,12 +360,12 @@ def _slide(value: str, info: ValidationInfo) -> str:
 
 class Display(_Strict):
     id: Code
-    name: str | None = Field(default=None, max_length=NAME_MAX)  # under the centre's name at the top of the screen
-    name_en: str | None = Field(default=None, max_length=NAME_MAX)  # ... while the screen shows English
+    name: Text | None = None  # under the centre's name at the top of the screen
+    name_en: Text | None = None  # ... while the screen shows English (else `name` stays)
     counters: Literal["all"] | list[int] = "all"
     voice: Voice = Voice()
-    ticker: str | None = Field(default=None, max_length=TICKER_MAX)
-    ticker_en: str | None = Field(default=None, max_length=TICKER_MAX)  # while the screen shows English
+    ticker: Text | None = None
+    ticker_en: Text | None = None  # the ticker while the screen shows English (else `ticker` stays)
     slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
     slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape
