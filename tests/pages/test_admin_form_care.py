@@ -6,6 +6,7 @@ users' list keeps its headings in view."""
 
 from __future__ import annotations
 
+import server_db
 from playwright.sync_api import expect
 from test_admin_page import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved
 
@@ -127,3 +128,25 @@ def test_the_users_list_keeps_its_headings_in_view(new_tab, server):
     assert admin.locator("#panel-users .list").evaluate("node => node.scrollTop") > 0, "the list scrolled"
     box = heading.bounding_box()
     assert listed["y"] - 0.5 <= box["y"], (listed, box)
+
+
+def test_a_problem_of_another_item_is_said_at_the_foot_naming_it(new_tab, server):
+    """A counter's save refused for a problem of service HT (a setup saved before a check) showed it under
+    the counter's "Dịch vụ quầy phục vụ", and of two problems at one place only the last."""
+
+    def older_setup(document):
+        document["services"][0].update(target_wait_minutes=0, default_service_minutes=-1)
+
+    server_db.change_stored_setup(server.database_url, older_setup)
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-counters")
+    admin.click('#panel-counters tr.item[data-key="2"]')
+    _fill(admin, "counters", {"name": "Quầy hai mới"})
+    _save(admin, "counters")
+    foot = admin.locator('form[data-form="counters"] .form-error > div')
+    expect(foot).to_have_count(2)
+    expect(foot.nth(0)).to_contain_text("Dịch vụ HT, trường “Thời gian chờ mục tiêu (phút)”:")
+    expect(foot.nth(0)).to_contain_text("(hãy sửa ở thẻ Dịch vụ)")
+    expect(foot.nth(1)).to_contain_text("Dịch vụ HT, trường “Thời gian phục vụ")
+    expect(admin.locator('form[data-form="counters"] .field-error:visible')).to_have_count(0)

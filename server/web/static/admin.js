@@ -375,6 +375,7 @@
     function clearErrors() {
       Object.values(controls).forEach(clearOne);
       formError.hidden = true;
+      formError.textContent = "";
     }
     function status(key) {
       clearTimeout(savedTimer);
@@ -383,24 +384,45 @@
       savedTimer = setTimeout(function () { saved.textContent = ""; delete saved.dataset.t; }, SAVED_MS);
     }
 
+    // a form of the site's own settings (tab Giờ làm việc, Bảng tin ...), not of one item of a list
+    const siteWide = !Object.prototype.hasOwnProperty.call(KEYS, group);
+
     /** The control an API error names: "name.vi", "name" (a group: its first part, whose label names it,
-     *  e.g. a new service without any name), "site.hours.close", "services[0]". */
+     *  e.g. a new service without any name), "services[0]" (an item of the control's list); on a site
+     *  form also "site.hours.close" and "displays[2].ticker" (the site's ticker is every display's). A
+     *  path of another item ("services[0].name.vi" on a counter's form) is none of this form's controls. */
     function controlFor(name) {
       if (!name) return null;
-      const names = [name, name.replace(/^site\.hours\./, ""), name.replace(/^site\./, ""),
-                     name.replace(/^displays\[\d+\]\./, "")];
-      for (const candidate of names) {
-        let best = null;
-        Object.keys(controls).forEach(function (path) {
-          if (candidate === path || candidate.startsWith(path + ".") || candidate.startsWith(path + "[")) {
-            if (!best || path.length > best.length) best = path;
-          }
-        });
-        if (best) return controls[best];
-        const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
-        if (inside) return controls[inside];
-      }
-      return null;
+      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "") : name;
+      let best = null;
+      Object.keys(controls).forEach(function (path) {
+        const rest = candidate.startsWith(path) ? candidate.slice(path.length) : null;
+        if (rest === "" || (rest !== null && (rest.startsWith(".") || /^\[\d+\]$/.test(rest)))) {
+          if (!best || path.length > best.length) best = path;
+        }
+      });
+      if (best) return controls[best];
+      const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
+      return inside ? controls[inside] : null;
+    }
+
+    /** Another item a problem is about ("services[0].name.vi" -> Dịch vụ HT, its field "Tên (tiếng Việt)"),
+     *  named in words for the form's foot; null when the path is none of the setup's items. */
+    function otherItem(name) {
+      const match = /^(\w+)\[(\d+)\]\.?(.*)$/.exec(name || "");
+      let section, item = "", fieldPath;
+      if (match && match[1] in KEYS && Array.isArray(data.setup[match[1]])) {
+        section = match[1];
+        const found = data.setup[section][Number(match[2])];
+        item = " " + (found ? found[KEYS[section]] : match[2]);
+        fieldPath = match[3];
+      } else if (/^site\./.test(name || "")) {
+        section = "hours";
+        fieldPath = name.slice("site.".length);
+      } else return null;
+      const field = (FIELDS[section] || []).find(function (f) { return f.path === fieldPath; });
+      const both = function (key) { return {vi: QK.msg(key, null, "vi"), en: QK.msg(key, null, "en")}; };
+      return {tab: both("admin_tab_" + section), item: item, field: field ? both(field.label) : fieldPath};
     }
 
     let filled = null;  // the form as filled for a change, read back as it would be sent
@@ -429,14 +451,17 @@
      *  name of it ("numbers.start"); of none on the form, as the API says it. ``focus``: its control. */
     function showError(name, message, focus) {
       const control = controlFor(name);
-      const node = control ? control.error : formError;
+      const other = control ? null : otherItem(name);
+      // each problem its own line: two about one place (or at the foot) are both said
+      const line = (control ? control.error : formError).appendChild(el("div"));
       const problem = typeof message === "string" ? null : QK.errorTexts(message, "problem");
-      if (typeof message === "string") QK.sayText(node, message);
+      if (typeof message === "string") QK.sayText(line, message);
       else if (control && problem) {
         const label = control.field.label;
-        QK.say(node, "admin_invalid_field", {field: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")}, problem: problem});
-      } else QK.sayError(node, message);
-      node.hidden = false;
+        QK.say(line, "admin_invalid_field", {field: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")}, problem: problem});
+      } else if (other && problem) QK.say(line, "admin_other_item_problem", Object.assign({problem: problem}, other));
+      else QK.sayError(line, message);
+      line.parentNode.hidden = false;
       if (control) {
         control.wrap.classList.add("invalid");
         if (focus !== false) control.focus();
