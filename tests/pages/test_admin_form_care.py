@@ -150,3 +150,27 @@ def test_a_problem_of_another_item_is_said_at_the_foot_naming_it(new_tab, server
     expect(foot.nth(0)).to_contain_text("(hãy sửa ở thẻ Dịch vụ)")
     expect(foot.nth(1)).to_contain_text("Dịch vụ HT, trường “Thời gian phục vụ")
     expect(admin.locator('form[data-form="counters"] .field-error:visible')).to_have_count(0)
+
+
+def test_logging_out_with_unsaved_changes_asks_before_the_session_ends(new_tab, server):
+    """ "Đăng xuất" ended the session, then the browser asked "Leave site?": "Stay" kept a typed time that
+    could no longer be saved."""
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-hours")
+    _fill(admin, "hours", {"hours.close": "16:45"})
+    _discarding(admin, lambda: admin.click("#logout"), accept=False)
+    _save(admin, "hours")
+    _saved(admin, "hours")  # still logged in: the change is kept
+
+    _fill(admin, "hours", {"hours.close": "16:30"})
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.accept()
+
+    admin.on("dialog", answer)
+    admin.click("#logout")
+    expect(admin.locator("#username")).to_be_visible()
+    assert asked == ["confirm"], asked  # /admin's own question, not the browser's again at the reload

@@ -1356,9 +1356,18 @@
     }
   }
 
+  // "Đăng xuất" (supervisor.js ends the session, then reloads): /admin asks first, before the session ends,
+  // and the reload after a "yes" is not asked about again
+  let discarded = false;
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#logout")) return;
+    if (mayDiscard()) discarded = true;
+    else event.stopPropagation();
+  }, true);
+
   // leaving or reloading the page with something typed and not saved: the browser asks
   window.addEventListener("beforeunload", function (event) {
-    if (openForms.some(function (form) { return form.node.isConnected && form.dirty(); })) {
+    if (!discarded && openForms.some(function (form) { return form.node.isConnected && form.dirty(); })) {
       event.preventDefault();
       event.returnValue = "";
     }
