@@ -126,14 +126,17 @@ def _known(values) -> str | Phrase:
 
 
 def _typed_time(value):
-    """A time as people type it, in 24 hours: 8:00, 8h, 16h30, 7g30, 0800 or 800 is read as 08:00, 16:30 ...;
-    anything else goes on to pydantic (08:00:00 as saved, or a mistake it names)."""
+    """A time as people type it, in 24 hours: 8:00, 8h, 16h30, 7g30, 0800, 800 or a lone hour 8 is read as
+    08:00, 16:30 ... (digits of any script, "０８:３０" too); anything else goes on to pydantic (08:00:00 as
+    saved, or a mistake it names). A number is refused: YAML reads an unquoted 7:30 as 450 and 0730 as octal."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _problem("time_as_number")
     if isinstance(value, str):
         typed = re.fullmatch(r"\s*(\d{1,2})\s*(?:[:hHgG.]\s*(\d{2})?)?\s*", value) or re.fullmatch(
             r"\s*(\d{1,2})(\d{2})\s*", value
         )
         if typed:
-            return f"{int(typed[1]):02d}:{typed[2] or '00'}"
+            return f"{int(typed[1]):02d}:{int(typed[2] or 0):02d}"
     return value
 
 
