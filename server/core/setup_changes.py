@@ -297,7 +297,8 @@ def add_item(
     # "mt" beside "MT" would be two services the kiosk, the reports and the transfers show alike
     same = [i[name] for i in document.get(section, []) if str(i.get(name)).casefold() == str(key).casefold()]
     if key is not None and same:
-        problem = Phrase("problem_item_exists", item=same[0])
+        # the capitals remark only for a code: a counter's number has none
+        problem = Phrase("problem_code_exists" if isinstance(same[0], str) else "problem_item_exists", item=same[0])
         raise SetupRefused("setup_item_exists", section=section, item=same[0], field=name, problem=problem)
     document.setdefault(section, []).append(item)
     path = f"{section}[{len(document[section]) - 1}]"

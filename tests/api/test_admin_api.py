@@ -529,7 +529,8 @@ def test_a_code_differing_only_in_capitals_is_refused_at_the_code(admin):
     taken = assert_error(
         http.post("/api/v1/admin/counters", json={"number": 2, "services": ["HT"]}), 409, "setup_item_exists"
     )
-    assert taken["field"] == "number", taken
+    assert taken["field"] == "number" and taken["problem"].startswith("đã có “2”;"), taken  # no capitals remark
+    assert "chữ hoa" in error["problem"], error
 
 
 def test_a_user_at_a_counter_that_does_not_exist_is_refused_at_the_counter(admin):
