@@ -511,6 +511,8 @@ def test_every_refused_field_is_named_at_once(admin):
     assert sorted(fields) == ["code", "default_service_minutes", "name", "target_wait_minutes"], error
     assert all(other["code"] == "invalid_field" and other["problem"] for other in error["others"]), error
     assert all(other["translations"]["vi"]["problem"] for other in error["others"]), error
+    described = http.get("/api/v1/openapi.json").json()["components"]["schemas"]["Error"]["properties"]["error"]
+    assert {"code", "field", "problem"} <= set(described["properties"]["others"]["items"]["properties"]), described
 
 
 def test_a_code_differing_only_in_capitals_is_refused_at_the_code(admin):
