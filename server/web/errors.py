@@ -75,8 +75,14 @@ def error_body(code: str, language: str, **params) -> dict:
 
 
 def error_response(code: str, status: int, **params):
-    """The HTTP answer of a refusal, in the language the caller asks for (``error_body``)."""
-    return jsonify({"error": error_body(code, pick_language(request.headers.get("Accept-Language")), **params)}), status
+    """The HTTP answer of a refusal, in the language the caller asks for (``error_body``). ``others``: more
+    fields refused at once (each {"field", "problem"}), answered in ``others`` in the same shape."""
+    language = pick_language(request.headers.get("Accept-Language"))
+    others = params.pop("others", None)
+    body = error_body(code, language, **params)
+    if others:
+        body["others"] = [error_body(code, language, **other) for other in others]
+    return jsonify({"error": body}), status
 
 
 def _is_api_path(path: str) -> bool:

@@ -32,6 +32,7 @@ from ...core.auth import (
     set_password,
     set_user_active,
 )
+from ...core.i18n import Phrase
 from ...core.setup_changes import (
     SECTIONS,
     SUPERVISOR_DISPLAY_KEYS,
@@ -443,7 +444,8 @@ def _tell(left: list) -> None:
 
 def _known_counter(counter: int | None) -> None:
     if counter is not None and counter not in state().site.counter_ids:
-        raise q.Invalid("unknown_counter", counter=counter)
+        problem = Phrase("problem_no_such_counter", counter=counter)
+        raise q.Invalid("unknown_counter", counter=counter, field="counter", problem=problem)
 
 
 def _token_view(row: m.ApiToken) -> dict:
