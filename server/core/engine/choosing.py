@@ -4,6 +4,7 @@ candidates and claims the chosen one against other counters."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 
 from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
@@ -49,6 +50,57 @@ def choose_next(
     return oldest_normal
 
 
+def streak_after(normal_streak: int, priority_waited: bool, called_priority: bool) -> int:
+    """A counter's ``normal_streak`` after ``choose_next`` chose between a normal and a priority ticket:
+    one more normal call while a priority ticket waited, else 0. (A due booking's call leaves it as it
+    was: a booking's time is no choice between the two.)"""
+    return normal_streak + 1 if priority_waited and not called_priority else 0
+
+
+def _arrival(ticket: Candidate) -> tuple:
+    return ticket.issued_at, ticket.id
+
+
+def call_order(
+    waiting: list[Candidate], policy: Policy, normal_streak: int, now: dt.datetime, bookings: bool = True
+) -> list[Candidate]:
+    """``waiting`` in the order one counter pressing "next" again and again from ``now`` would call them,
+    nobody arriving meanwhile: ``choose_next`` on the heads ``candidates`` finds (the oldest normal, the
+    oldest priority, the earliest due booking), the streak moving as ``choose_for`` moves it.
+    ``bookings``: whether the counter looks for due bookings (``takes_bookings``)."""
+    due = [t for t in waiting if t.due_at is not None and t.due_at <= now] if bookings else []
+    lines = (
+        deque(sorted((t for t in waiting if not t.priority), key=_arrival)),
+        deque(sorted((t for t in waiting if t.priority), key=_arrival)),
+        deque(sorted(due, key=lambda t: (t.due_at, t.id))),
+    )
+    called: set[int] = set()
+
+    def head(line: deque) -> Candidate | None:
+        while line and line[0].id in called:  # called already from another line (a due booking)
+            line.popleft()
+        return line[0] if line else None
+
+    order = []
+    while True:
+        oldest_normal, oldest_priority, due_booking = (head(line) for line in lines)
+        chosen = choose_next(oldest_normal, oldest_priority, policy, normal_streak, now, due_booking)
+        if chosen is None:
+            return order
+        order.append(chosen)
+        called.add(chosen.id)
+        if due_booking is None:
+            normal_streak = streak_after(normal_streak, oldest_priority is not None, chosen is oldest_priority)
+
+
+def in_call_order(rows, site, service_ids, normal_streak: int, now: dt.datetime) -> list:
+    """Waiting ticket rows in ``call_order`` for a counter serving ``service_ids`` from ``normal_streak``."""
+    by_id = {row.id: row for row in rows}
+    waiting = [as_candidate(row) for row in by_id.values()]
+    order = call_order(waiting, site.config.policy, normal_streak, now, takes_bookings(site, service_ids))
+    return [by_id[ticket.id] for ticket in order]
+
+
 def for_counter(site, counter_id: int, counter_number: int):
     """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
     return or_(
@@ -61,7 +113,7 @@ def for_counter(site, counter_id: int, counter_number: int):
 # bookings), with the site, day, counter and its services as plain parameters (building a statement
 # costs more than running it on SQLite, see numbering.py; an "expanding" IN list is rewritten at
 # every execution), and run straight on the database's cursor (named_rows.py)
-_CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at)
+CANDIDATE_COLUMNS = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at)
 NORMAL, PRIORITY, DUE = "normal", "priority", "due"
 
 
@@ -91,7 +143,7 @@ def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = f
     parts = []
     for arm in _arms(services):
         for kind, (where, order) in kinds.items():
-            query = select(*_CANDIDATE).where(arm, *where).order_by(*order)
+            query = select(*CANDIDATE_COLUMNS).where(arm, *where).order_by(*order)
             if exclude:
                 query = query.where(T.c.id.not_in(exclude))
             parts.append(select(query.limit(1).add_columns(literal(kind).label("kind")).subquery()))
@@ -101,10 +153,15 @@ def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = f
 _CANDIDATES: dict[tuple[int, bool], Named] = {}  # (services, bookings) -> the statement
 
 
-def _takes_bookings(site, counter) -> bool:
-    """Whether one of the counter's services takes bookings (else no booked ticket is looked for)."""
-    services = (site.config.service(site.service_codes[s]) for s in site.counter_service_ids[counter.number])
+def takes_bookings(site, service_ids) -> bool:
+    """Whether one of a counter's services takes bookings (else no booked ticket is looked for)."""
+    services = (site.config.service(site.service_codes[s]) for s in service_ids)
     return any(service is not None and service.booking is not None for service in services)
+
+
+def as_candidate(row) -> Candidate:
+    """A waiting ticket's row (``CANDIDATE_COLUMNS`` at least) as ``choose_next`` weighs it."""
+    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None, row.due_at)
 
 
 def _first(kind: str, row) -> tuple:
@@ -115,7 +172,7 @@ def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Ca
     """The first waiting ticket of each kind this counter may call (``NORMAL``, ``PRIORITY``, ``DUE``: a
     booking whose slot has begun, looked for only where the counter's services take bookings)."""
     services = list(site.counter_service_ids[counter.number])
-    bookings = _takes_bookings(site, counter)
+    bookings = takes_bookings(site, services)
     params = {"site_id": site.id, "day": day, "counter_id": counter.id}
     params.update({f"service_{i}": service for i, service in enumerate(services)})
     if bookings:
@@ -131,10 +188,7 @@ def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Ca
     for row in rows:  # each queue's first of a kind: the first of them all
         if row.kind not in first or _first(row.kind, row) < _first(row.kind, first[row.kind]):
             first[row.kind] = row
-    return {
-        kind: Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
-        for kind, row in first.items()
-    }
+    return {kind: as_candidate(row) for kind, row in first.items()}
 
 
 _CLAIM = Named(
@@ -164,8 +218,7 @@ def choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
         if _claim(conn, chosen.id):
             if chosen is due:  # a booking's time, not a choice between normal and priority tickets
                 return chosen, counter.normal_streak
-            priority_waited = prio is not None and chosen is not prio
-            return chosen, counter.normal_streak + 1 if priority_waited else 0
+            return chosen, streak_after(counter.normal_streak, prio is not None, chosen is prio)
         taken.add(chosen.id)  # another counter has it: choose again among the rest
 
 
@@ -184,4 +237,4 @@ def waiting_number(conn, site, counter, day, number) -> Candidate:
     row = conn.execute(query).first()
     if row is None:
         raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
-    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
+    return as_candidate(row)

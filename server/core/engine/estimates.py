@@ -14,10 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import select, text
 
 from ..db import SiteRuntime
 from ..models import utcnow
+from .choosing import CANDIDATE_COLUMNS, in_call_order
 from .records import T
 from .views import ticket_view
 
@@ -101,19 +102,20 @@ def promised_wait(
     return min(max(math.ceil(found.point), low), high), [low, high]
 
 
-def waiting_ahead(conn, row) -> int:
-    """Waiting tickets of the same queue that came before; a priority ticket counts only priority ones."""
-    query = select(func.count()).where(
-        T.c.site_id == row.site_id,
-        T.c.business_day == row.business_day,
-        T.c.status == "waiting",
-        T.c.service_id == row.service_id,
-        T.c.id != row.id,
-        or_(T.c.issued_at < row.issued_at, and_(T.c.issued_at == row.issued_at, T.c.id < row.id)),
+def places_in_queue(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
+    """Each waiting ticket of the service's queue on ``day`` (its id) -> how many "next" calls before it:
+    choosing.py's ``call_order`` for one counter serving the service, from a streak of 0, as of ``now``."""
+    rows = conn.execute(
+        select(*CANDIDATE_COLUMNS).where(
+            T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting", T.c.service_id == service_id
+        )
     )
-    if row.priority_id is not None:
-        query = query.where(T.c.priority_id.is_not(None))
-    return conn.execute(query).scalar_one()
+    return {row.id: place for place, row in enumerate(in_call_order(rows, site, (service_id,), 0, now))}
+
+
+def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
+    """Waiting tickets of the same queue that "next" calls before this one (``places_in_queue``)."""
+    return places_in_queue(conn, site, row.service_id, row.business_day, now)[row.id]
 
 
 def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.datetime | None = None) -> dict:
@@ -121,7 +123,8 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
     is called): the wait from where it stands now, the same way issuing promised it."""
     view = ticket_view(site, row)
     if row.status == "waiting":
-        ahead = waiting_ahead(conn, row)
+        now = now or utcnow()
+        ahead = waiting_ahead(conn, site, row, now)
         view["waiting_ahead"] = ahead
         view["eta_minutes"], view["eta_range"] = promised_wait(
             conn,
@@ -130,7 +133,7 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
             ahead,
             priority=row.priority_id is not None,
             ticket_id=row.id,
-            now=now or utcnow(),
+            now=now,
             estimator=estimator,
         )
     else:

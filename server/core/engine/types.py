@@ -34,3 +34,4 @@ class Candidate:
     issued_at: dt.datetime
     priority: bool
     called_before: bool = False  # a transferred ticket: its wait ended at its first call
+    due_at: dt.datetime | None = None  # a booking checked in on time: called first from then (choose_next)
