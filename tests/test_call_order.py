@@ -26,7 +26,7 @@ from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.config import Policy, parse_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory, site_setup
-from queuekiosk.server.core.engine.choosing import call_order
+from queuekiosk.server.core.engine.choosing import call_order, may_jump
 
 NOW = MON_9
 POLICIES = st.builds(
@@ -59,6 +59,16 @@ def test_the_newest_walk_in_is_called_last(waiting, policy, streak, bookings):
     order = call_order([*waiting, newest], Policy(**policy), streak, NOW, bookings)
     assert sorted(t.id for t in order) == sorted(t.id for t in [*waiting, newest])
     assert order[-1] is newest
+
+
+@given(waiting=waiting_tickets, policy=POLICIES, streak=st.integers(0, 5), bookings=st.booleans())
+def test_a_queue_nobody_may_jump_is_called_in_arrival_order(waiting, policy, streak, bookings):
+    """Why the people ahead of a ticket are a count where no ticket waiting is a priority one or a booking
+    whose slot has begun (choosing.py ``may_jump``, estimates.py ``waiting_ahead``): whatever the policy,
+    the aging and the counter's streak, "next" then calls in arrival order."""
+    calm = [ticket for ticket in waiting if not may_jump(ticket.priority, ticket.due_at, NOW)]
+    order = call_order(calm, Policy(**policy), streak, NOW, bookings)
+    assert [t.id for t in order] == [t.id for t in sorted(calm, key=lambda t: (t.issued_at, t.id))]
 
 
 # --- the queue issued through the engine, then called by one counter ---------------------------
@@ -108,6 +118,9 @@ arrivals = st.lists(
 )
 # the tester's case: at 08:05 the 08:00 booking checked in is called before the walk-in who came at 07:30
 @example(INTERLEAVE_2, [("walk-in", 0, "07:30"), ("booked", 35, "08:00")], 0, 0)
+# nobody may jump as they arrive (the booking checked in early is due from 08:30): the people ahead are a
+# count; at 08:42 the booking may, and heads the queue
+@example(INTERLEAVE_2, [("walk-in", 3, "07:30")] * 3 + [("booked", 3, "08:30")], 60, 1)
 # after one normal call the counter's streak is 1: the priority ticket comes after one more walk-in, not two
 @example(INTERLEAVE_2, [("walk-in", 1, "07:30")] * 3 + [("priority", 1, "07:30")], 0, 1)
 def test_next_calls_the_clerks_list_and_everyone_was_told_their_place(

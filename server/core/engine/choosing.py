@@ -57,8 +57,19 @@ def streak_after(normal_streak: int, priority_waited: bool, called_priority: boo
     return normal_streak + 1 if priority_waited and not called_priority else 0
 
 
-def _arrival(ticket: Candidate) -> tuple:
+def _arrival(ticket) -> tuple:
     return ticket.issued_at, ticket.id
+
+
+def may_jump(priority: bool, due_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether ``choose_next`` may call a waiting ticket before older ones: a priority ticket, or a booking
+    whose slot has begun. Where no ticket waiting may, ``call_order`` is arrival order (issued_at, id) whatever
+    the policy and streak, for ``choose_next`` is only ever offered the oldest ticket (tests/test_call_order.py):
+    the people ahead of a ticket are then a count (estimates.py). ``JUMPS``: the same, in SQL."""
+    return priority or (due_at is not None and due_at <= now)
+
+
+JUMPS = or_(T.c.priority_id.is_not(None), T.c.due_at <= bindparam("now"))
 
 
 def call_order(
@@ -96,6 +107,8 @@ def call_order(
 def in_call_order(rows, site, service_ids, normal_streak: int, now: dt.datetime) -> list:
     """Waiting ticket rows in ``call_order`` for a counter serving ``service_ids`` from ``normal_streak``."""
     by_id = {row.id: row for row in rows}
+    if not any(may_jump(row.priority_id is not None, row.due_at, now) for row in by_id.values()):
+        return sorted(by_id.values(), key=_arrival)  # the usual queue: no need to play it
     waiting = [as_candidate(row) for row in by_id.values()]
     order = call_order(waiting, site.config.policy, normal_streak, now, takes_bookings(site, service_ids))
     return [by_id[ticket.id] for ticket in order]

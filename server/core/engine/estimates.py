@@ -14,11 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from ..db import SiteRuntime
 from ..models import utcnow
-from .choosing import CANDIDATE_COLUMNS, in_call_order
+from .choosing import CANDIDATE_COLUMNS, JUMPS, in_call_order
 from .records import T
 from .views import ticket_view
 
@@ -102,19 +102,42 @@ def promised_wait(
     return min(max(math.ceil(found.point), low), high), [low, high]
 
 
+def _queue(site_id, service_id, day):
+    """The service's waiting queue on ``day``: what ``places_in_queue`` orders and ``waiting_ahead`` counts."""
+    return T.c.site_id == site_id, T.c.business_day == day, T.c.status == "waiting", T.c.service_id == service_id
+
+
 def places_in_queue(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
     """Each waiting ticket of the service's queue on ``day`` (its id) -> how many "next" calls before it:
     choosing.py's ``call_order`` for one counter serving the service, from a streak of 0, as of ``now``."""
-    rows = conn.execute(
-        select(*CANDIDATE_COLUMNS).where(
-            T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting", T.c.service_id == service_id
-        )
-    )
+    rows = conn.execute(select(*CANDIDATE_COLUMNS).where(*_queue(site.id, service_id, day)))
     return {row.id: place for place, row in enumerate(in_call_order(rows, site, (service_id,), 0, now))}
 
 
+_ISSUED_AT, _ID = bindparam("issued_at"), bindparam("id")
+_AHEAD = select(
+    func.count().filter(or_(T.c.issued_at < _ISSUED_AT, and_(T.c.issued_at == _ISSUED_AT, T.c.id < _ID))),
+    func.count().filter(JUMPS),
+).where(*_queue(bindparam("site_id"), bindparam("service_id"), bindparam("day")))
+
+
 def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
-    """Waiting tickets of the same queue that "next" calls before this one (``places_in_queue``)."""
+    """Waiting tickets of the same queue that "next" calls before this one (``places_in_queue``). Where no
+    ticket of the queue may pass older ones (choosing.py ``may_jump``), the usual case, that is those that
+    came before: counted, in the same statement that finds whether any may."""
+    came_before, jumping = conn.execute(
+        _AHEAD,
+        {
+            "site_id": site.id,
+            "service_id": row.service_id,
+            "day": row.business_day,
+            "issued_at": row.issued_at,
+            "id": row.id,
+            "now": now,
+        },
+    ).one()
+    if not jumping:
+        return came_before
     return places_in_queue(conn, site, row.service_id, row.business_day, now)[row.id]
 
 
