@@ -56,7 +56,7 @@ waiting_tickets = st.lists(
 def test_the_newest_walk_in_is_called_last(waiting, policy, streak, bookings):
     """Why issuing may count a walk-in's people ahead as everyone waiting in its queue."""
     newest = q.Candidate(10_001, NOW, False)  # issued now, the highest id: no priority, no due time
-    order = call_order([*waiting, newest], Policy(**policy), streak, NOW, bookings)
+    order = list(call_order([*waiting, newest], Policy(**policy), streak, NOW, bookings))
     assert sorted(t.id for t in order) == sorted(t.id for t in [*waiting, newest])
     assert order[-1] is newest
 
@@ -66,8 +66,8 @@ def test_a_queue_nobody_may_jump_is_called_in_arrival_order(waiting, policy, str
     """Why the people ahead of a ticket are a count where no ticket waiting is a priority one or a booking
     whose slot has begun (choosing.py ``may_jump``, estimates.py ``waiting_ahead``): whatever the policy,
     the aging and the counter's streak, "next" then calls in arrival order."""
-    calm = [ticket for ticket in waiting if not may_jump(ticket.priority, ticket.due_at, NOW)]
-    order = call_order(calm, Policy(**policy), streak, NOW, bookings)
+    calm = [ticket for ticket in waiting if not may_jump(ticket, NOW)]
+    order = list(call_order(calm, Policy(**policy), streak, NOW, bookings))
     assert [t.id for t in order] == [t.id for t in sorted(calm, key=lambda t: (t.issued_at, t.id))]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from collections.abc import Iterator
+from operator import itemgetter
 
 from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
@@ -61,12 +63,12 @@ def _arrival(ticket) -> tuple:
     return ticket.issued_at, ticket.id
 
 
-def may_jump(priority: bool, due_at: dt.datetime | None, now: dt.datetime) -> bool:
+def may_jump(ticket: Candidate, now: dt.datetime) -> bool:
     """Whether ``choose_next`` may call a waiting ticket before older ones: a priority ticket, or a booking
     whose slot has begun. Where no ticket waiting may, ``call_order`` is arrival order (issued_at, id) whatever
     the policy and streak, for ``choose_next`` is only ever offered the oldest ticket (tests/test_call_order.py):
     the people ahead of a ticket are then a count (estimates.py). ``JUMPS``: the same, in SQL."""
-    return priority or (due_at is not None and due_at <= now)
+    return ticket.priority or (ticket.due_at is not None and ticket.due_at <= now)
 
 
 JUMPS = or_(T.c.priority_id.is_not(None), T.c.due_at <= bindparam("now"))
@@ -74,17 +76,16 @@ JUMPS = or_(T.c.priority_id.is_not(None), T.c.due_at <= bindparam("now"))
 
 def call_order(
     waiting: list[Candidate], policy: Policy, normal_streak: int, now: dt.datetime, bookings: bool = True
-) -> list[Candidate]:
+) -> Iterator[Candidate]:
     """``waiting`` in the order one counter pressing "next" again and again from ``now`` would call them,
     nobody arriving meanwhile: ``choose_next`` on the heads ``candidates`` finds (the oldest normal, the
-    oldest priority, the earliest due booking), the streak moving as ``choose_for`` moves it.
+    oldest priority, the earliest due booking), the streak moving as ``choose_for`` moves it. Played as
+    it is read: a reader that found what it looked for plays no further.
     ``bookings``: whether the counter looks for due bookings (``takes_bookings``)."""
     due = [t for t in waiting if t.due_at is not None and t.due_at <= now] if bookings else []
-    lines = (
-        deque(sorted((t for t in waiting if not t.priority), key=_arrival)),
-        deque(sorted((t for t in waiting if t.priority), key=_arrival)),
-        deque(sorted(due, key=lambda t: (t.due_at, t.id))),
-    )
+    normal = deque(sorted((t for t in waiting if not t.priority), key=_arrival))
+    priority = deque(sorted((t for t in waiting if t.priority), key=_arrival))
+    booked = deque(sorted(due, key=lambda t: (t.due_at, t.id)))
     called: set[int] = set()
 
     def head(line: deque) -> Candidate | None:
@@ -92,26 +93,33 @@ def call_order(
             line.popleft()
         return line[0] if line else None
 
-    order = []
     while True:
-        oldest_normal, oldest_priority, due_booking = (head(line) for line in lines)
+        oldest_normal, oldest_priority, due_booking = head(normal), head(priority), head(booked)
         chosen = choose_next(oldest_normal, oldest_priority, policy, normal_streak, now, due_booking)
         if chosen is None:
-            return order
-        order.append(chosen)
+            return
+        yield chosen
         called.add(chosen.id)
         if due_booking is None:
             normal_streak = streak_after(normal_streak, oldest_priority is not None, chosen is oldest_priority)
 
 
-def in_call_order(rows, site, service_ids, normal_streak: int, now: dt.datetime) -> list:
-    """Waiting ticket rows in ``call_order`` for a counter serving ``service_ids`` from ``normal_streak``."""
-    by_id = {row.id: row for row in rows}
-    if not any(may_jump(row.priority_id is not None, row.due_at, now) for row in by_id.values()):
-        return sorted(by_id.values(), key=_arrival)  # the usual queue: no need to play it
-    waiting = [as_candidate(row) for row in by_id.values()]
-    order = call_order(waiting, site.config.policy, normal_streak, now, takes_bookings(site, service_ids))
-    return [by_id[ticket.id] for ticket in order]
+def in_call_order(result, site, service_ids, normal_streak: int, now: dt.datetime) -> Iterator:
+    """The rows of ``result`` (waiting tickets, ``CANDIDATE_COLUMNS`` among its columns) in ``call_order`` for
+    a counter serving ``service_ids`` from ``normal_streak``."""
+    # columns read by position: by name, a SQLAlchemy row's cost more than the rest of ordering the queue
+    keys = list(result.keys())
+    fields = itemgetter(*(keys.index(column.name) for column in CANDIDATE_COLUMNS))
+    waiting, rows = [], {}
+    for row in result:
+        waiting.append(ticket := _candidate(*fields(row)))
+        rows[ticket.id] = row
+    if not any(may_jump(ticket, now) for ticket in waiting):
+        order = sorted(waiting, key=_arrival)  # the usual queue: no need to play it
+    else:
+        order = call_order(waiting, site.config.policy, normal_streak, now, takes_bookings(site, service_ids))
+    for ticket in order:
+        yield rows[ticket.id]
 
 
 def for_counter(site, counter_id: int, counter_number: int):
@@ -174,7 +182,11 @@ def takes_bookings(site, service_ids) -> bool:
 
 def as_candidate(row) -> Candidate:
     """A waiting ticket's row (``CANDIDATE_COLUMNS`` at least) as ``choose_next`` weighs it."""
-    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None, row.due_at)
+    return _candidate(row.id, row.issued_at, row.called_at, row.priority_id, row.due_at)
+
+
+def _candidate(ticket_id, issued_at, called_at, priority_id, due_at) -> Candidate:  # CANDIDATE_COLUMNS' values
+    return Candidate(ticket_id, issued_at, priority_id is not None, called_at is not None, due_at)
 
 
 def _first(kind: str, row) -> tuple:

@@ -107,11 +107,16 @@ def _queue(site_id, service_id, day):
     return T.c.site_id == site_id, T.c.business_day == day, T.c.status == "waiting", T.c.service_id == service_id
 
 
-def places_in_queue(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
-    """Each waiting ticket of the service's queue on ``day`` (its id) -> how many "next" calls before it:
-    choosing.py's ``call_order`` for one counter serving the service, from a streak of 0, as of ``now``."""
+def _queue_in_call_order(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime):
+    """The waiting tickets of the service's queue on ``day`` in the order "next" calls them: choosing.py's
+    ``call_order`` for one counter serving the service, from a streak of 0, as of ``now``."""
     rows = conn.execute(select(*CANDIDATE_COLUMNS).where(*_queue(site.id, service_id, day)))
-    return {row.id: place for place, row in enumerate(in_call_order(rows, site, (service_id,), 0, now))}
+    return in_call_order(rows, site, (service_id,), 0, now)
+
+
+def places_in_queue(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
+    """Each waiting ticket of the service's queue on ``day`` (its id) -> how many "next" calls before it."""
+    return {row.id: place for place, row in enumerate(_queue_in_call_order(conn, site, service_id, day, now))}
 
 
 _ISSUED_AT, _ID = bindparam("issued_at"), bindparam("id")
@@ -138,7 +143,9 @@ def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
     ).one()
     if not jumping:
         return came_before
-    return places_in_queue(conn, site, row.service_id, row.business_day, now)[row.id]
+    ordered = _queue_in_call_order(conn, site, row.service_id, row.business_day, now)
+    # (0: called meanwhile, by a counter's transaction committed since the ticket was read, on PostgreSQL)
+    return next((place for place, ticket in enumerate(ordered) if ticket.id == row.id), 0)
 
 
 def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.datetime | None = None) -> dict:

@@ -4,6 +4,7 @@ today's calls, a ticket by its number, and a clerk's or a counter's figures of t
 from __future__ import annotations
 
 import datetime as dt
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -52,7 +53,7 @@ def counter_queue(
         )
     )
     ordered = in_call_order(rows, site, site.counter_service_ids[counter_number], streak, now)
-    return [ticket_view(site, row) for row in ordered[:limit]]
+    return [ticket_view(site, row) for row in islice(ordered, limit)]
 
 
 def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
