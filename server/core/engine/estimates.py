@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from ..db import SiteRuntime
 from ..models import utcnow
-from .choosing import CANDIDATE_COLUMNS, JUMPS, in_call_order
+from .choosing import CANDIDATE_COLUMNS, JUMPS, as_candidate, in_call_order, may_jump
 from .records import T
 from .views import ticket_view
 
@@ -129,20 +129,21 @@ _AHEAD = select(
 def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
     """Waiting tickets of the same queue that "next" calls before this one (``places_in_queue``). Where no
     ticket of the queue may pass older ones (choosing.py ``may_jump``), the usual case, that is those that
-    came before: counted, in the same statement that finds whether any may."""
-    came_before, jumping = conn.execute(
-        _AHEAD,
-        {
-            "site_id": site.id,
-            "service_id": row.service_id,
-            "day": row.business_day,
-            "issued_at": row.issued_at,
-            "id": row.id,
-            "now": now,
-        },
-    ).one()
-    if not jumping:
-        return came_before
+    came before: counted, in the same statement that finds whether any may (not asked of a ticket that may)."""
+    if not may_jump(as_candidate(row), now):
+        came_before, jumping = conn.execute(
+            _AHEAD,
+            {
+                "site_id": site.id,
+                "service_id": row.service_id,
+                "day": row.business_day,
+                "issued_at": row.issued_at,
+                "id": row.id,
+                "now": now,
+            },
+        ).one()
+        if not jumping:
+            return came_before
     ordered = _queue_in_call_order(conn, site, row.service_id, row.business_day, now)
     # (0: called meanwhile, by a counter's transaction committed since the ticket was read, on PostgreSQL)
     return next((place for place, ticket in enumerate(ordered) if ticket.id == row.id), 0)
