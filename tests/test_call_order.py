@@ -5,11 +5,14 @@ choosing.py ``call_order`` plays ``choose_next`` forward; the people ahead of a 
 ``waiting_ahead``) and the clerk's waiting list (reading.py ``counter_queue``) read it. Here:
   * the newest walk-in is called last, whatever waits and whatever the policy and streak: issuing
     counts everyone waiting ahead of it without playing the order (issuing.py);
+  * a queue where nobody may jump (no priority ticket, no booking whose slot has begun: choosing.py
+    ``may_jump``) is called in arrival order, whatever the policy and streak: a ticket's status then
+    counts the people ahead without reading the queue (estimates.py);
   * random queues of walk-ins, priority tickets and bookings checked in early, on time or late, under
     strict, interleave N and none, with and without max-wait aging, issued through the engine on
     SQLite; one counter serving the service then presses "next" until nobody waits: it calls exactly
     the clerk's list read before (and read again after some calls, from the counter's streak then),
-    and each ticket was told its place in that order, at issue as later.
+    and each ticket was told its place in that order, at issue as later (counted or played).
 """
 
 from __future__ import annotations

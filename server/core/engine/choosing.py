@@ -59,7 +59,7 @@ def streak_after(normal_streak: int, priority_waited: bool, called_priority: boo
     return normal_streak + 1 if priority_waited and not called_priority else 0
 
 
-def _arrival(ticket) -> tuple:
+def _arrival(ticket: Candidate) -> tuple:
     return ticket.issued_at, ticket.id
 
 
