@@ -300,7 +300,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     def _status(self, public_id: str) -> dict:
         with self.Session() as session:
-            return q.ticket_status(session, self.site, public_id)
+            return q.ticket_status(session, self.site, public_id, now=self.now)
 
     def pick_counter(self, data, useful) -> int:
         """Mostly a counter for which the action makes sense, sometimes any counter (to be refused)."""

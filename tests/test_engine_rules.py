@@ -429,7 +429,7 @@ def test_call_a_specific_number(queue):
 
 
 def eta(db, ticket: dict) -> tuple[int, int]:
-    view = db.run(q.ticket_status, ticket["id"])
+    view = db.run(q.ticket_status, ticket["id"], now=MON_9)  # the tickets' time: aging reorders a later read
     return view["waiting_ahead"], view["eta_minutes"]
 
 
@@ -448,12 +448,16 @@ def test_estimated_wait_uses_default_minutes_and_open_counters(queue):
     assert eta(queue, tickets[3]) == (3, 9)
 
 
-def test_priority_ticket_counts_only_priority_tickets_ahead(queue):
-    for _ in range(5):
-        issue(queue, "HT")
+def test_a_priority_ticket_is_told_the_place_the_policy_gives_it(queue):
+    """Interleave, at most 2 normal in a row while a priority ticket waits: behind five walk-ins the
+    first priority ticket is called third and the second sixth, and each is told so."""
+    walk_ins = [issue(queue, "HT")["number"] for _ in range(5)]
     first = issue(queue, "HT", priority="elderly")
     second = issue(queue, "HT", priority="disabled")
-    assert (first["waiting_ahead"], second["waiting_ahead"]) == (0, 1)
+    assert (first["waiting_ahead"], second["waiting_ahead"]) == (2, 5)
+    assert (eta(queue, first)[0], eta(queue, second)[0]) == (2, 5)
+    called = [call(queue, 1)["number"] for _ in range(7)]
+    assert called == [*walk_ins[:2], first["number"], *walk_ins[2:4], second["number"], walk_ins[4]]
 
 
 def test_estimated_wait_learns_from_finished_service_times(queue):

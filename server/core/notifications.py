@@ -597,7 +597,7 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     """What the queue now calls for, read without writing (``apply`` writes it): a "near" notice for
     each subscriber N or fewer places from the front, a "called" one for each subscriber called,
     none made before; and the subscriptions of tickets that ended."""
-    from .engine.estimates import waiting_ahead
+    from .engine.estimates import places_in_queue
 
     now = now or utcnow()
     rows = conn.execute(
@@ -624,6 +624,7 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         ).all()
     )
     base = {"site": site.config.site.name}
+    places: dict[tuple, dict[int, int]] = {}  # (service, day) -> places_in_queue: each queue read once
     for row in rows:
         if row.status == "called" and row.counter_id is not None:
             counter = site.counter_numbers.get(row.counter_id)
@@ -635,7 +636,10 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         if (row.subscription, key) in made:
             continue
         if params is None:  # waiting: near enough yet? (counted only for those not told already)
-            ahead = waiting_ahead(conn, row)
+            queue = (row.service_id, row.business_day)
+            if queue not in places:
+                places[queue] = places_in_queue(conn, site, *queue, now)
+            ahead = places[queue][row.id]
             if ahead > site.config.notifications.ahead:
                 continue
             params = {**base, "number": row.number, "ahead": ahead}

@@ -16,6 +16,7 @@ import pytest
 from api_helpers import assert_error, drain, print_jobs
 from config_helpers import site_today
 from conftest import SioClient
+from faked_clock import FakedClock, next_working_morning
 from icalendar import Calendar
 
 ID = "001099012345"
@@ -589,3 +590,32 @@ def test_the_printed_ticket_of_a_check_in_says_it_is_a_booking(live_server):
         footers = dict(db.execute("SELECT t.number, p.content FROM print_jobs p JOIN tickets t ON t.id = p.ticket_id"))
     assert json.loads(footers[ticket["number"]])["footer"].startswith("Số lấy từ xa — đã xác nhận có mặt. ")
     assert not json.loads(footers[walk_in["number"]])["footer"].startswith("Số lấy từ xa")
+
+
+# --- the people ahead and the clerk's list, as "next" calls -----------------------------------
+
+
+def test_a_booked_citizen_whose_slot_has_begun_is_told_nobody_is_ahead_and_heads_the_clerks_list(live_server, tmp_path):
+    """A tester's case: at 09:16 the 09:15 booking is "next" ahead of the walk-in who came at 09:00. The
+    check-in and its ticket's page say nobody is ahead (not 1), the walk-in's says 1, and the counter's
+    waiting list (what the clerk's console shows) puts the booking first; "next" then calls it."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = live_server(env=clock.env())
+    http = srv.session()
+    booked = book(http, clock.start.date().isoformat(), "09:15", "0912345020")
+    assert booked.status_code == 201, booked.text
+    walk_in = http.post("/api/v1/tickets", json={"service": "HT"}).json()
+    assert walk_in["waiting_ahead"] == 0
+    clock.set(clock.start + dt.timedelta(minutes=16))
+
+    checked_in = http.post("/api/v1/check-in", json={"code": booked.json()["code"]})
+    assert checked_in.status_code == 201, checked_in.text
+    ticket = checked_in.json()
+    assert ticket["due_at"] is not None and ticket["waiting_ahead"] == 0
+    assert http.get(f"/api/v1/tickets/{ticket['id']}").json()["waiting_ahead"] == 0
+    assert http.get(f"/api/v1/tickets/{walk_in['id']}").json()["waiting_ahead"] == 1
+
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    listed = http.get("/api/v1/counters/1", headers=admin).json()["queue"]
+    assert [t["number"] for t in listed] == [ticket["number"], walk_in["number"]]
+    assert http.post("/api/v1/counters/1/next", headers=admin).json()["number"] == ticket["number"]

@@ -5,7 +5,8 @@ Each action changes the database inside the caller's transaction and returns an 
 action raises a core error (``NotFound``, ``Invalid``, ``QueueError``, ...) before anything is
 written, or the caller rolls back.
 
-``choose_next`` (choosing.py) is the one place that decides which ticket a counter gets.
+``choose_next`` (choosing.py) is the one place that decides which ticket a counter gets;
+``call_order`` plays it forward for the people ahead of a ticket and a clerk's waiting list.
 
 This module is the engine's public face: callers write ``from ..core import engine as q`` and
 use ``q.<name>``; the modules behind it each do one job:
@@ -17,7 +18,7 @@ use ``q.<name>``; the modules behind it each do one job:
     numbering        the per-service, per-day numbers and the waiting counts kept beside them
     estimates        how many are ahead of a ticket, and the promised wait
     issuing          issue: the kiosk's command
-    choosing         choose_next and the candidates it chooses from
+    choosing         choose_next, the candidates it chooses from, and call_order
     counter_actions  next, recall, start, finish, no-show, transfer, pause, resume, open, close (and requeue)
     reading          a ticket's status, waiting lists, counters' states, today's calls and figures
     ratings          the rating tablet's prompt, storing and reading a rating

@@ -4,6 +4,9 @@ candidates and claims the chosen one against other counters."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
+from collections.abc import Iterator
+from operator import itemgetter
 
 from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
@@ -49,6 +52,76 @@ def choose_next(
     return oldest_normal
 
 
+def streak_after(normal_streak: int, priority_waited: bool, called_priority: bool) -> int:
+    """A counter's ``normal_streak`` after ``choose_next`` chose between a normal and a priority ticket:
+    one more normal call while a priority ticket waited, else 0. (A due booking's call leaves it as it
+    was: a booking's time is no choice between the two.)"""
+    return normal_streak + 1 if priority_waited and not called_priority else 0
+
+
+def _arrival(ticket: Candidate) -> tuple:
+    return ticket.issued_at, ticket.id
+
+
+def may_jump(ticket: Candidate, now: dt.datetime) -> bool:
+    """Whether ``choose_next`` may call a waiting ticket before older ones: a priority ticket, or a booking
+    whose slot has begun. Where no ticket waiting may, ``call_order`` is arrival order (issued_at, id) whatever
+    the policy and streak, for ``choose_next`` is only ever offered the oldest ticket (tests/test_call_order.py):
+    the people ahead of a ticket are then a count (estimates.py). ``JUMPS``: the same, in SQL."""
+    return ticket.priority or (ticket.due_at is not None and ticket.due_at <= now)
+
+
+JUMPS = or_(T.c.priority_id.is_not(None), T.c.due_at <= bindparam("now"))
+
+
+def call_order(
+    waiting: list[Candidate], policy: Policy, normal_streak: int, now: dt.datetime, bookings: bool = True
+) -> Iterator[Candidate]:
+    """``waiting`` in the order one counter pressing "next" again and again from ``now`` would call them,
+    nobody arriving meanwhile: ``choose_next`` on the heads ``candidates`` finds (the oldest normal, the
+    oldest priority, the earliest due booking), the streak moving as ``choose_for`` moves it. Played as
+    it is read: a reader that found what it looked for plays no further.
+    ``bookings``: whether the counter looks for due bookings (``takes_bookings``)."""
+    due = [t for t in waiting if t.due_at is not None and t.due_at <= now] if bookings else []
+    normal = deque(sorted((t for t in waiting if not t.priority), key=_arrival))
+    priority = deque(sorted((t for t in waiting if t.priority), key=_arrival))
+    booked = deque(sorted(due, key=lambda t: (t.due_at, t.id)))
+    called: set[int] = set()
+
+    def head(line: deque) -> Candidate | None:
+        while line and line[0].id in called:  # called already from another line (a due booking)
+            line.popleft()
+        return line[0] if line else None
+
+    while True:
+        oldest_normal, oldest_priority, due_booking = head(normal), head(priority), head(booked)
+        chosen = choose_next(oldest_normal, oldest_priority, policy, normal_streak, now, due_booking)
+        if chosen is None:
+            return
+        yield chosen
+        called.add(chosen.id)
+        if due_booking is None:
+            normal_streak = streak_after(normal_streak, oldest_priority is not None, chosen is oldest_priority)
+
+
+def in_call_order(result, site, service_ids, normal_streak: int, now: dt.datetime) -> Iterator:
+    """The rows of ``result`` (waiting tickets, ``CANDIDATE_COLUMNS`` among its columns) in ``call_order`` for
+    a counter serving ``service_ids`` from ``normal_streak``."""
+    # columns read by position: by name, a SQLAlchemy row's cost more than the rest of ordering the queue
+    keys = list(result.keys())
+    fields = itemgetter(*(keys.index(column.name) for column in CANDIDATE_COLUMNS))
+    waiting, rows = [], {}
+    for row in result:
+        waiting.append(ticket := _candidate(*fields(row)))
+        rows[ticket.id] = row
+    if not any(may_jump(ticket, now) for ticket in waiting):
+        order = sorted(waiting, key=_arrival)  # the usual queue: no need to play it
+    else:
+        order = call_order(waiting, site.config.policy, normal_streak, now, takes_bookings(site, service_ids))
+    for ticket in order:
+        yield rows[ticket.id]
+
+
 def for_counter(site, counter_id: int, counter_number: int):
     """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
     return or_(
@@ -61,7 +134,7 @@ def for_counter(site, counter_id: int, counter_number: int):
 # bookings), with the site, day, counter and its services as plain parameters (building a statement
 # costs more than running it on SQLite, see numbering.py; an "expanding" IN list is rewritten at
 # every execution), and run straight on the database's cursor (named_rows.py)
-_CANDIDATE = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at)
+CANDIDATE_COLUMNS = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at)
 NORMAL, PRIORITY, DUE = "normal", "priority", "due"
 
 
@@ -91,7 +164,7 @@ def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = f
     parts = []
     for arm in _arms(services):
         for kind, (where, order) in kinds.items():
-            query = select(*_CANDIDATE).where(arm, *where).order_by(*order)
+            query = select(*CANDIDATE_COLUMNS).where(arm, *where).order_by(*order)
             if exclude:
                 query = query.where(T.c.id.not_in(exclude))
             parts.append(select(query.limit(1).add_columns(literal(kind).label("kind")).subquery()))
@@ -101,10 +174,19 @@ def _candidates_query(services: int, bookings: bool, exclude: frozenset[int] = f
 _CANDIDATES: dict[tuple[int, bool], Named] = {}  # (services, bookings) -> the statement
 
 
-def _takes_bookings(site, counter) -> bool:
-    """Whether one of the counter's services takes bookings (else no booked ticket is looked for)."""
-    services = (site.config.service(site.service_codes[s]) for s in site.counter_service_ids[counter.number])
+def takes_bookings(site, service_ids) -> bool:
+    """Whether one of a counter's services takes bookings (else no booked ticket is looked for)."""
+    services = (site.config.service(site.service_codes[s]) for s in service_ids)
     return any(service is not None and service.booking is not None for service in services)
+
+
+def as_candidate(row) -> Candidate:
+    """A waiting ticket's row (``CANDIDATE_COLUMNS`` at least) as ``choose_next`` weighs it."""
+    return _candidate(row.id, row.issued_at, row.called_at, row.priority_id, row.due_at)
+
+
+def _candidate(ticket_id, issued_at, called_at, priority_id, due_at) -> Candidate:  # CANDIDATE_COLUMNS' values
+    return Candidate(ticket_id, issued_at, priority_id is not None, called_at is not None, due_at)
 
 
 def _first(kind: str, row) -> tuple:
@@ -115,7 +197,7 @@ def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Ca
     """The first waiting ticket of each kind this counter may call (``NORMAL``, ``PRIORITY``, ``DUE``: a
     booking whose slot has begun, looked for only where the counter's services take bookings)."""
     services = list(site.counter_service_ids[counter.number])
-    bookings = _takes_bookings(site, counter)
+    bookings = takes_bookings(site, services)
     params = {"site_id": site.id, "day": day, "counter_id": counter.id}
     params.update({f"service_{i}": service for i, service in enumerate(services)})
     if bookings:
@@ -131,10 +213,7 @@ def candidates(conn, site, counter, day, now, exclude: set[int]) -> dict[str, Ca
     for row in rows:  # each queue's first of a kind: the first of them all
         if row.kind not in first or _first(row.kind, row) < _first(row.kind, first[row.kind]):
             first[row.kind] = row
-    return {
-        kind: Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
-        for kind, row in first.items()
-    }
+    return {kind: as_candidate(row) for kind, row in first.items()}
 
 
 _CLAIM = Named(
@@ -164,8 +243,7 @@ def choose_for(conn, site, counter, day, now) -> tuple[Candidate | None, int]:
         if _claim(conn, chosen.id):
             if chosen is due:  # a booking's time, not a choice between normal and priority tickets
                 return chosen, counter.normal_streak
-            priority_waited = prio is not None and chosen is not prio
-            return chosen, counter.normal_streak + 1 if priority_waited else 0
+            return chosen, streak_after(counter.normal_streak, prio is not None, chosen is prio)
         taken.add(chosen.id)  # another counter has it: choose again among the rest
 
 
@@ -184,4 +262,4 @@ def waiting_number(conn, site, counter, day, number) -> Candidate:
     row = conn.execute(query).first()
     if row is None:
         raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
-    return Candidate(row.id, row.issued_at, row.priority_id is not None, row.called_at is not None)
+    return as_candidate(row)

@@ -361,7 +361,7 @@ def transfer(
         },
     )
     row = reload(conn, held.id)
-    view = with_position(conn, site, row)
+    view = with_position(conn, site, row, now=now)
     return Outcome(
         view,
         [

@@ -14,10 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from ..db import SiteRuntime
 from ..models import utcnow
+from .choosing import CANDIDATE_COLUMNS, JUMPS, as_candidate, in_call_order, may_jump
 from .records import T
 from .views import ticket_view
 
@@ -101,19 +102,51 @@ def promised_wait(
     return min(max(math.ceil(found.point), low), high), [low, high]
 
 
-def waiting_ahead(conn, row) -> int:
-    """Waiting tickets of the same queue that came before; a priority ticket counts only priority ones."""
-    query = select(func.count()).where(
-        T.c.site_id == row.site_id,
-        T.c.business_day == row.business_day,
-        T.c.status == "waiting",
-        T.c.service_id == row.service_id,
-        T.c.id != row.id,
-        or_(T.c.issued_at < row.issued_at, and_(T.c.issued_at == row.issued_at, T.c.id < row.id)),
-    )
-    if row.priority_id is not None:
-        query = query.where(T.c.priority_id.is_not(None))
-    return conn.execute(query).scalar_one()
+def _queue(site_id, service_id, day):
+    """The service's waiting queue on ``day``: what ``places_in_queue`` orders and ``waiting_ahead`` counts."""
+    return T.c.site_id == site_id, T.c.business_day == day, T.c.status == "waiting", T.c.service_id == service_id
+
+
+def _queue_in_call_order(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime):
+    """The waiting tickets of the service's queue on ``day`` in the order "next" calls them: choosing.py's
+    ``call_order`` for one counter serving the service, from a streak of 0, as of ``now``."""
+    rows = conn.execute(select(*CANDIDATE_COLUMNS).where(*_queue(site.id, service_id, day)))
+    return in_call_order(rows, site, (service_id,), 0, now)
+
+
+def places_in_queue(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
+    """Each waiting ticket of the service's queue on ``day`` (its id) -> how many "next" calls before it."""
+    return {row.id: place for place, row in enumerate(_queue_in_call_order(conn, site, service_id, day, now))}
+
+
+_ISSUED_AT, _ID = bindparam("issued_at"), bindparam("id")
+_AHEAD = select(
+    func.count().filter(or_(T.c.issued_at < _ISSUED_AT, and_(T.c.issued_at == _ISSUED_AT, T.c.id < _ID))),
+    func.count().filter(JUMPS),
+).where(*_queue(bindparam("site_id"), bindparam("service_id"), bindparam("day")))
+
+
+def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
+    """Waiting tickets of the same queue that "next" calls before this one (``places_in_queue``). Where no
+    ticket of the queue may pass older ones (choosing.py ``may_jump``), the usual case, that is those that
+    came before: counted, in the same statement that finds whether any may (not asked of a ticket that may)."""
+    if not may_jump(as_candidate(row), now):
+        came_before, jumping = conn.execute(
+            _AHEAD,
+            {
+                "site_id": site.id,
+                "service_id": row.service_id,
+                "day": row.business_day,
+                "issued_at": row.issued_at,
+                "id": row.id,
+                "now": now,
+            },
+        ).one()
+        if not jumping:
+            return came_before
+    ordered = _queue_in_call_order(conn, site, row.service_id, row.business_day, now)
+    # (0: called meanwhile, by a counter's transaction committed since the ticket was read, on PostgreSQL)
+    return next((place for place, ticket in enumerate(ordered) if ticket.id == row.id), 0)
 
 
 def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.datetime | None = None) -> dict:
@@ -121,7 +154,8 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
     is called): the wait from where it stands now, the same way issuing promised it."""
     view = ticket_view(site, row)
     if row.status == "waiting":
-        ahead = waiting_ahead(conn, row)
+        now = now or utcnow()
+        ahead = waiting_ahead(conn, site, row, now)
         view["waiting_ahead"] = ahead
         view["eta_minutes"], view["eta_range"] = promised_wait(
             conn,
@@ -130,7 +164,7 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
             ahead,
             priority=row.priority_id is not None,
             ticket_id=row.id,
-            now=now or utcnow(),
+            now=now,
             estimator=estimator,
         )
     else:

@@ -16,7 +16,7 @@ from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
 from ..models import utcnow
 from .clock import local_time
-from .estimates import Estimator, promised_wait
+from .estimates import Estimator, promised_wait, waiting_ahead
 from .numbering import ESTIMATE_INPUTS_SQL, TAKE_NUMBER_SQL, next_number
 from .prepared import JsonRows, Prepared
 from .records import T, connection, record_event
@@ -299,8 +299,14 @@ def issue(
     ticket.called_at = ticket.counter_id = ticket.target_counter_id = ticket.last_called_at = None
     ticket.started_at = ticket.finished_at = ticket.origin = ticket.due_at = None
     ticket.dossier_code = ticket.procedure = None
-    # the new ticket is the latest of its queue: everyone waiting there is ahead of it
-    ahead = (priority_waiting if priority_id is not None else waiting) - 1
+    if priority_id is None:
+        # a walk-in (a booked citizen's due time is set after this, at check-in) is the newest normal
+        # ticket, which choose_next calls last whatever the policy: it is never the oldest nor due, and
+        # heads the normal tickets only as the last one, when any priority ticket left is older and
+        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py).
+        ahead = waiting - 1
+    else:  # a priority ticket passes normal ones as the policy says: counted as "next" calls (rare)
+        ahead = waiting_ahead(conn, site, ticket, now)
     eta, eta_range = promised_wait(
         conn,
         site,

@@ -4,6 +4,7 @@ today's calls, a ticket by its number, and a clerk's or a counter's figures of t
 from __future__ import annotations
 
 import datetime as dt
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from .. import models as m
 from ..db import SiteRuntime
 from ..errors import NotFound
 from ..models import utcnow
-from .choosing import for_counter
+from .choosing import for_counter, in_call_order
 from .clock import business_day, since_local_midnight
 from .estimates import with_position
 from .records import C, E, R, T, connection
@@ -37,20 +38,22 @@ def ticket_status(
 def counter_queue(
     session: Session, site: SiteRuntime, counter_number: int, limit: int = 50, now: dt.datetime | None = None
 ) -> list[dict]:
-    """The waiting list a clerk sees, oldest first."""
+    """The waiting list a clerk sees, in the order "next" calls it from the counter's streak (choosing.py
+    ``call_order``): a booking whose slot has begun first, and priority tickets where the policy puts them."""
     conn = connection(session)
+    now = now or utcnow()
+    counter_id = site.counter_ids[counter_number]
+    streak = conn.execute(select(C.c.normal_streak).where(C.c.id == counter_id)).scalar_one()
     rows = conn.execute(
-        select(T)
-        .where(
+        select(T).where(
             T.c.site_id == site.id,
-            T.c.business_day == business_day(site, now or utcnow()),
+            T.c.business_day == business_day(site, now),
             T.c.status == "waiting",
-            for_counter(site, site.counter_ids[counter_number], counter_number),
+            for_counter(site, counter_id, counter_number),
         )
-        .order_by(T.c.issued_at, T.c.id)
-        .limit(limit)
     )
-    return [ticket_view(site, row) for row in rows]
+    ordered = in_call_order(rows, site, site.counter_service_ids[counter_number], streak, now)
+    return [ticket_view(site, row) for row in islice(ordered, limit)]
 
 
 def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
