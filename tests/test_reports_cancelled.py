@@ -1,9 +1,10 @@
-"""A remote number ("lấy số từ xa") cancelled before its holder came is counted in the summary as
-cancelled, not as a number the day ended on ("hết hạn cuối ngày"): its ticket is "expired" like one
-the day ended on, and only its booking tells them apart. Hypothesis: for any mix of walk-ins, remote
-numbers cancelled, lapsed or checked in and numbers left waiting at the day's end, the summary's
-counts are those of the tickets and bookings themselves, and issued = called + not called + expired
-+ cancelled; on SQLite and PostgreSQL.
+"""A remote number ("lấy số từ xa") cancelled before its holder came, or lapsed (not checked in by
+its deadline), is counted in the summary as cancelled or lapsed, not as a number the day ended on
+("hết hạn cuối ngày"): its ticket is "expired" like one the day ended on, and only its booking tells
+them apart. Hypothesis: for any mix of walk-ins, remote numbers cancelled, lapsed or checked in and
+numbers left waiting at the day's end, the summary's counts (from the kept figures, and from the
+tickets) are those of the tickets and bookings themselves, and issued = called + not called + expired
++ cancelled + lapsed; on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -65,53 +66,63 @@ def truth(db, day: dt.date) -> dict:
     """What the tickets and bookings of ``day`` themselves say."""
     with db.Session() as session:
         of_day = (T.site_id == db.site.id, T.business_day == day)
-        cancelled = session.scalar(
-            select(func.count())
-            .select_from(m.tickets.join(m.bookings, B.ticket_id == T.id))
-            .where(*of_day, B.status == "cancelled")
-        )
+
+        def ended_unclaimed(status: str) -> int:
+            return session.scalar(
+                select(func.count())
+                .select_from(m.tickets.join(m.bookings, B.ticket_id == T.id))
+                .where(*of_day, B.status == status)
+            )
+
+        cancelled, lapsed = ended_unclaimed("cancelled"), ended_unclaimed("lapsed")
         expired = session.scalar(select(func.count()).where(*of_day, T.status == "expired"))
         return {
             "issued": session.scalar(select(func.count()).where(*of_day)),
             "served": session.scalar(select(func.count()).where(*of_day, T.status == "done")),
             "cancelled": cancelled,
-            "expired": expired - cancelled,  # the day ended on them, or they lapsed unclaimed
+            "lapsed": lapsed,
+            "expired": expired - cancelled - lapsed,  # the day ended on them
         }
 
 
-def summary_of(db, day: dt.date) -> dict:
+def summary_of(db, day: dt.date, from_tickets: bool = False) -> dict:
+    """The day's summary three days later: from its kept figures (kept.py), or from its tickets."""
     with db.Session() as session:
         period = periods.named_period(day.isoformat(), ZONE)
-        return reports.summary(session, db.site, period, "service", now=morning(day + dt.timedelta(days=3)))
+        later = morning(day + dt.timedelta(days=3))
+        return reports.summary(session, db.site, period, "service", now=later, from_tickets=from_tickets)
 
 
 def check_day(db, day: dt.date, fates: list[str], phones) -> None:
     live_a_day(db, day, fates, phones)
-    total = summary_of(db, day)["total"]
+    kept = summary_of(db, day)
+    assert kept == summary_of(db, day, from_tickets=True)
+    total = kept["total"]
     expected = truth(db, day)
     assert {key: total[key] for key in expected} == expected, (fates, total)
-    assert total["issued"] == total["called"] + total["not_called"] + total["expired"] + total["cancelled"]
-    assert total["cancelled"] == fates.count("cancelled")
+    assert total["issued"] == sum(total[key] for key in ("called", "not_called", "expired", "cancelled", "lapsed"))
+    assert (total["cancelled"], total["lapsed"]) == (fates.count("cancelled"), fates.count("lapsed"))
 
 
 def new_phones():
     return (f"09{n:08d}" for n in itertools.count(10_000_000))
 
 
-def test_a_cancelled_remote_number_is_counted_as_cancelled_not_expired(make_queue, config):
+def test_cancelled_and_lapsed_remote_numbers_are_counted_apart_not_expired(make_queue, config):
     db = make_queue(config)
     day = FIRST_DAY
     check_day(db, day, ["walk_in", "cancelled", "cancelled", "lapsed", "checked_in", "left_waiting"], new_phones())
     total = summary_of(db, day)["total"]
-    assert (total["cancelled"], total["expired"], total["not_called"]) == (2, 3, 0), (
-        total
-    )  # (counter 1 served the walk-in, first in line)
+    # counter 1 served the walk-in, first in line: the two checked in were left waiting at the day's end
+    assert (total["cancelled"], total["lapsed"], total["expired"], total["not_called"]) == (2, 1, 2, 0), total
     with db.Session() as session:
         daily = reports.daily_summary(
             session, db.site, periods.named_period(day.isoformat(), ZONE), now=morning(day + dt.timedelta(days=3))
         )
     assert daily["cancelled"] == 2 and "2 số lấy từ xa đã được hủy" in daily["text"], daily["text"]
-    assert "3 lượt hết hạn cuối ngày" in daily["text"], daily["text"]
+    assert daily["lapsed"] == 1 and "1 số lấy từ xa đã hết hạn vì công dân không đến" in daily["text"], daily["text"]
+    assert "1 numbers taken remotely lapsed" in daily["text_en"], daily["text_en"]
+    assert "2 lượt hết hạn cuối ngày" in daily["text"], daily["text"]
 
 
 def test_the_summary_counts_what_the_tickets_and_bookings_say(make_queue, config):
@@ -127,7 +138,7 @@ def test_the_summary_counts_what_the_tickets_and_bookings_say(make_queue, config
 
 
 @pytest.mark.postgres
-def test_the_summary_counts_cancelled_numbers_on_postgresql(make_queue, config, migrated_pg_url):
+def test_the_summary_counts_cancelled_and_lapsed_numbers_on_postgresql(make_queue, config, migrated_pg_url):
     db = make_queue(config, migrated_pg_url)
     phones = new_phones()
     check_day(db, FIRST_DAY, ["cancelled", "walk_in", "lapsed"], phones)
