@@ -211,11 +211,16 @@
 
   function openForm() {
     byId("form-error").hidden = true;
-    state.pending = null;  // a new request needs a new code
-    byId("sms-box").hidden = true;
-    byId("sms_code").value = "";
+    forgetCode();  // a new request needs a new code
     drawRemote();
     show("form");
+  }
+
+  // the SMS code asked for is dropped: the next press of the button asks for a new one
+  function forgetCode() {
+    state.pending = null;
+    byId("sms-box").hidden = true;
+    byId("sms_code").value = "";
   }
 
   // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
@@ -276,14 +281,15 @@
         byId("sms-box").hidden = false;
         byId("sms_code").focus();
       } else {
-        if (result.data && result.data.error && result.data.error.code === "slot_full") {
+        const error = (result.data && result.data.error) || {};
+        if (error.code === "slot_full") {
           chooseDay(state.day);  // the slots as they are now, and why the citizen is back there
           showProblem(byId("slot-error"), result);
           return;
         }
+        if (error.code === "sms_code_void" || error.code === "sms_code_expired") forgetCode();  // "Xác nhận" asks anew
         showProblem(byId("form-error"), result);
-        const field = result.data && result.data.error && result.data.error.field;
-        if (field && byId(field)) byId(field).focus();
+        if (error.field && byId(error.field)) byId(error.field).focus();
       }
     }, function () { showProblem(byId("form-error"), null); }).finally(function () {
       state.busy = false;
