@@ -94,7 +94,7 @@ def guess_sms_code(
     proof: the same code whatever else the request says): the SMS_CODE_TRIES-th makes it void, and
     a void code is refused even when right (the citizen asks for a new one). The refusal is
     returned, not raised: the count is written whatever the answer, so the caller commits, then
-    raises it."""
+    raises it. (``site``: unused, as the web layer's ``write`` gives every action one.)"""
     conn = connection(conn)
     void = Invalid("sms_code_void", field="sms_code", tries=SMS_CODE_TRIES)
     try:
