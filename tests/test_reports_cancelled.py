@@ -15,6 +15,8 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
@@ -23,6 +25,7 @@ from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
+from queuekiosk.server.core.db import MIGRATIONS
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = b"test person key"
@@ -181,3 +184,32 @@ def test_a_kept_row_of_the_previous_shape_is_counted_again(make_queue, config):
     rewrite_kept(db, lambda basis: basis, as_k3)
     assert summary_of(db, FIRST_DAY) == summary_of(db, FIRST_DAY, from_tickets=True)
     assert summary_of(db, FIRST_DAY)["total"]["lapsed"] == 1
+
+
+def test_the_upgrade_turns_k3_rows_into_k4_where_no_number_lapsed(make_queue, config, db_url):
+    """Migration 0019 rewrites the kept rows of k3 in place (lapsed = 0) for the days, months and spans
+    without a lapsed remote number: the first reports after the upgrade do not count years again.
+    The days with one stay k3 and are counted again; the figures are those of the tickets."""
+    db = make_queue(config, db_url)
+    phones = new_phones()
+    quiet, lapsing = FIRST_DAY, FIRST_DAY + dt.timedelta(days=1)
+    check_day(db, quiet, ["walk_in", "cancelled", "checked_in", "left_waiting"], phones)
+    check_day(db, lapsing, ["lapsed", "walk_in"], phones)
+    as_kept = kept_rows(db)
+    assert {basis[:3] for basis, _ in as_kept.values()} == {"k4;"}
+    rewrite_kept(db, lambda basis: "k3" + basis[2:], as_k3)  # a database kept by the code before
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0018")
+        command.upgrade(cfg, "head")
+    upgraded = kept_rows(db)
+    assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
+        key: row for key, row in as_kept.items() if key[1] == quiet
+    }
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == lapsing} == {"k3;"}
+    for day in (quiet, lapsing):
+        assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
+    assert summary_of(db, lapsing)["total"]["lapsed"] == 1
