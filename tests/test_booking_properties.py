@@ -669,6 +669,8 @@ def test_an_sms_code_is_good_for_its_own_request_for_ten_minutes():
         "another request": (request[:-1] + ["001099012345"], code, pending, MON_9),
         "another code": (request, "000000" if code != "000000" else "111111", pending, MON_9),
         "a forged proof": (request, code, pending.split(".")[0] + ".00", MON_9),
+        "a proof not signed": (request, code, pending.rpartition(".")[0], MON_9),
+        "a proof signed otherwise": (request, code, pending.rpartition(".")[0] + "." + "0" * 32, MON_9),
         "no proof": (request, code, None, MON_9),
         "another key": (request, code, bk.sms_challenge(b"other", request, MON_9)[1], MON_9),
         "a proof not in ASCII": (request, code, pending + "é", MON_9),  # (hmac.compare_digest raised)

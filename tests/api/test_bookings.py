@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -580,6 +581,33 @@ def test_five_wrong_sms_codes_void_the_code_even_typed_right_and_a_new_one_books
         assert_error(confirm(another_code(code), pending), 422, "sms_code_wrong", "sms_code")
     booked = confirm(code, pending)
     assert booked.status_code == 201 and booked.json()["number"], booked.text
+
+
+def test_a_pending_the_server_did_not_send_is_refused_without_a_write(live_server, config_variant, sms_gateway):
+    """Only codes the server sent are counted: 20 made-up pendings (a time, any proof, with or without
+    a signature) are each a wrong code and write nothing; a wrong code for the pending sent is counted."""
+    srv = live_server(with_sms_code(config_variant(), sms_gateway))
+    http = srv.session()
+    body = {"service": "HT", "remote": True, "name": "Lê Thị Cúc", "phone": "0912 000 777"}
+    sent = http.post("/api/v1/bookings", json=body)
+    assert sent.status_code == 202, sent.text
+    code, pending = code_received(sms_gateway), sent.json()["pending"]
+    issued, proof, _tag = pending.split(".")
+
+    def guesses() -> int:
+        with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
+            return db.execute("SELECT count(*) FROM sms_code_guesses").fetchone()[0]
+
+    forged = [f"{issued}.{secrets.token_hex(32)}" for _ in range(10)]
+    forged += [f"{issued}.{secrets.token_hex(32)}.{secrets.token_hex(16)}" for _ in range(9)]
+    forged.append(f"{issued}.{proof}.{'0' * 32}")  # the real proof, not signed
+    for made_up in forged:
+        refused = http.post("/api/v1/bookings", json={**body, "sms_code": code, "pending": made_up})
+        assert_error(refused, 422, "sms_code_wrong", "sms_code")
+    assert guesses() == 0
+    wrong = http.post("/api/v1/bookings", json={**body, "sms_code": another_code(code), "pending": pending})
+    assert_error(wrong, 422, "sms_code_wrong", "sms_code")
+    assert guesses() == 1
 
 
 def test_a_booking_confirmed_by_sms_code_counts_once_and_off_means_no_limit(live_server, config_variant, sms_gateway):

@@ -54,19 +54,29 @@ def _sms_proof(key: bytes, issued: int, code: str, request: list) -> str:
     return hmac.new(key, f"sms:{text}".encode(), hashlib.sha256).hexdigest()
 
 
+def _pending_tag(key: bytes, issued: int, proof: str) -> str:
+    """The server's signature of a ``pending`` it sent: only those are checked and counted."""
+    return hmac.new(key, f"sms-pending:{issued}.{proof}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def sms_challenge(key: bytes, request: list, now: dt.datetime) -> tuple[str, str]:
     """A new 6-digit code for ``request`` (the booking's fields, the phone normalised), and the
-    ``pending`` proof the citizen sends back with it: nothing is stored until the code comes back."""
+    ``pending`` the citizen sends back with it (when, the code's proof, signed): nothing is stored
+    until the code comes back."""
     code = f"{secrets.randbelow(10**6):06d}"
     issued = int(now.replace(tzinfo=dt.UTC).timestamp())
-    return code, f"{issued}.{_sms_proof(key, issued, code, request)}"
+    proof = _sms_proof(key, issued, code, request)
+    return code, f"{issued}.{proof}.{_pending_tag(key, issued, proof)}"
 
 
-def _fresh(code: str | None, pending: str | None, now: dt.datetime) -> tuple[int, str]:
-    """When ``pending``'s code was sent (s since 1970) and its proof; refused with no code, or past
-    SMS_CODE_MINUTES."""
-    issued, _, proof = (pending or "").partition(".")
-    if not (issued.isascii() and issued.isdigit() and proof.isascii()) or not code:
+def _fresh(key: bytes, code: str | None, pending: str | None, now: dt.datetime) -> tuple[int, str]:
+    """When ``pending``'s code was sent (s since 1970) and its proof; refused with no code, a pending
+    the server did not sign (made up: nothing to count), or past SMS_CODE_MINUTES."""
+    issued, _, rest = (pending or "").partition(".")
+    proof, _, tag = rest.partition(".")
+    if not (issued.isascii() and issued.isdigit() and rest.isascii()) or not code:
+        raise Invalid("sms_code_wrong", field="sms_code")
+    if not hmac.compare_digest(tag, _pending_tag(key, int(issued), proof)):
         raise Invalid("sms_code_wrong", field="sms_code")
     age = now.replace(tzinfo=dt.UTC).timestamp() - int(issued)
     if not 0 <= age <= SMS_CODE_MINUTES * 60:
@@ -76,7 +86,7 @@ def _fresh(code: str | None, pending: str | None, now: dt.datetime) -> tuple[int
 
 def check_sms_code(key: bytes, request: list, code: str | None, pending: str | None, now: dt.datetime) -> None:
     """Refuse unless ``code`` is the one sent for this very request less than SMS_CODE_MINUTES ago."""
-    issued, proof = _fresh(code, pending, now)
+    issued, proof = _fresh(key, code, pending, now)
     if not hmac.compare_digest(proof, _sms_proof(key, issued, code, request)):
         raise Invalid("sms_code_wrong", field="sms_code")
 
@@ -98,7 +108,7 @@ def guess_sms_code(
     conn = connection(conn)
     void = Invalid("sms_code_void", field="sms_code", tries=SMS_CODE_TRIES)
     try:
-        issued, proof = _fresh(code, pending, now)  # (no code typed, or too late: no guess made)
+        issued, proof = _fresh(key, code, pending, now)  # (no code, not signed, too late: no guess made)
         guess = hashlib.sha256(proof.encode()).hexdigest()
         wrong = _count_guess(conn, guess, dt.datetime.fromtimestamp(issued + SMS_CODE_MINUTES * 60, dt.UTC), now)
         if wrong is None:

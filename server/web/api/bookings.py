@@ -122,7 +122,7 @@ def BookingRequest():
         phone: str = Field(min_length=1, max_length=20)
         id_number: str | None = Field(default=None, max_length=20)
         sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
-        pending: str | None = Field(default=None, max_length=100)  # ... and the proof that came with it
+        pending: str | None = Field(default=None, max_length=120)  # ... and the proof that came with it
         notify: bool = False  # "Nhắn cho tôi khi sắp đến lượt": told at N ahead and at the call, on the phone given
 
     return BookingRequest
