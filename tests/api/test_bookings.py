@@ -565,8 +565,10 @@ def test_five_wrong_sms_codes_void_the_code_even_typed_right_and_a_new_one_books
         return http.post("/api/v1/bookings", json={**body, "sms_code": code, "pending": pending})
 
     code, pending = code_sent()
-    for _ in range(4):
-        assert_error(confirm(another_code(code), pending), 422, "sms_code_wrong", "sms_code")
+    for tries_left in (4, 3, 2, 1):
+        wrong = assert_error(confirm(another_code(code), pending), 422, "sms_code_wrong", "sms_code")
+        assert wrong["message"].startswith(f"Mã xác nhận không đúng (còn {tries_left} lần thử). "), wrong
+        assert f"(tries left: {tries_left})" in wrong["translations"]["en"]["message"], wrong
     void = assert_error(confirm(another_code(code), pending), 422, "sms_code_void", "sms_code")
     assert "nhập sai 5 lần" in void["message"] and "không còn hiệu lực" in void["message"], void
     assert "bấm “Xác nhận” lần nữa" in void["message"] and "mã mới" in void["message"], void
@@ -574,7 +576,8 @@ def test_five_wrong_sms_codes_void_the_code_even_typed_right_and_a_new_one_books
     assert "typed wrong 5 times" in english and "no longer valid" in english and "new code" in english
     assert_error(confirm(code, pending), 422, "sms_code_void", "sms_code")  # right, but too late
     assert_error(confirm(code, "0" + pending), 422, "sms_code_void", "sms_code")  # the same code
-    assert_error(confirm(code, "²" + pending), 422, "sms_code_wrong", "sms_code")  # not a time (was a 500)
+    made_up = assert_error(confirm(code, "²" + pending), 422, "sms_code_wrong", "sms_code")  # (was a 500)
+    assert made_up["message"].startswith("Mã xác nhận không đúng. "), made_up  # not counted: no tries said
 
     code, pending = code_sent()  # a new code, asked for as the refusal says: the request without one
     for _ in range(4):

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from .. import models as m
 from ..db import SiteRuntime
 from ..errors import Invalid, QueueError
+from ..i18n import Phrase
 from .people import person
 from .records import connection, service_name
 from .slots import check_day, settings_of, slot_of
@@ -75,20 +76,26 @@ def _fresh(key: bytes, code: str | None, pending: str | None, now: dt.datetime) 
     issued, _, rest = (pending or "").partition(".")
     proof, _, tag = rest.partition(".")
     if not (issued.isascii() and issued.isdigit() and rest.isascii()) or not code:
-        raise Invalid("sms_code_wrong", field="sms_code")
+        raise _wrong()
     if not hmac.compare_digest(tag, _pending_tag(key, int(issued), proof)):
-        raise Invalid("sms_code_wrong", field="sms_code")
+        raise _wrong()
     age = now.replace(tzinfo=dt.UTC).timestamp() - int(issued)
     if not 0 <= age <= SMS_CODE_MINUTES * 60:
         raise Invalid("sms_code_expired", field="sms_code", minutes=SMS_CODE_MINUTES)
     return int(issued), proof
 
 
+def _wrong(tries_left: int | None = None) -> Invalid:
+    """A wrong code; with how many more may be typed when it was counted (not for a made-up one)."""
+    left = Phrase("sms_code_tries_left", tries=tries_left) if tries_left else ""
+    return Invalid("sms_code_wrong", field="sms_code", left=left)
+
+
 def check_sms_code(key: bytes, request: list, code: str | None, pending: str | None, now: dt.datetime) -> None:
     """Refuse unless ``code`` is the one sent for this very request less than SMS_CODE_MINUTES ago."""
     issued, proof = _fresh(key, code, pending, now)
     if not hmac.compare_digest(proof, _sms_proof(key, issued, code, request)):
-        raise Invalid("sms_code_wrong", field="sms_code")
+        raise _wrong()
 
 
 def guess_sms_code(
@@ -118,7 +125,7 @@ def guess_sms_code(
         except Invalid:
             if wrong >= SMS_CODE_TRIES:
                 raise void from None
-            raise
+            raise _wrong(SMS_CODE_TRIES - wrong) from None
         conn.execute(update(G).where(G.c.proof_hash == guess).values(wrong=G.c.wrong - 1))  # right: not a wrong one
     except Invalid as refusal:
         return refusal
