@@ -72,3 +72,18 @@ def add_user(url: str, name: str, password: str, role: str, counter: int | None 
         auth.add_user(session, name, password, role, counter)
 
     _write(url, add)
+
+
+def migrate_down_and_up(engine, revision: str) -> None:
+    """Downgrade the database to ``revision`` (as it was before a migration), then upgrade it to head."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from queuekiosk.server.core.db import MIGRATIONS
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+        command.upgrade(cfg, "head")

@@ -15,17 +15,15 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from server_db import migrate_down_and_up
 from sqlalchemy import func, select, update
 
 from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
-from queuekiosk.server.core.db import MIGRATIONS
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = b"test person key"
@@ -199,12 +197,7 @@ def test_the_upgrade_turns_k3_rows_into_k4_where_no_number_lapsed(make_queue, co
     assert {basis[:3] for basis, _ in as_kept.values()} == {"k4;"}
     rewrite_kept(db, lambda basis: "k3" + basis[2:], as_k3)  # a database kept by the code before
 
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0018")
-        command.upgrade(cfg, "head")
+    migrate_down_and_up(db.engine, "0018")
     upgraded = kept_rows(db)
     assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
         key: row for key, row in as_kept.items() if key[1] == quiet
