@@ -88,3 +88,18 @@ def change_stored_setup(url: str, change) -> None:
         session.execute(update(m.site_setups).where(m.site_setups.c.site_id == site_id).values(document=document))
 
     _write(url, write)
+
+
+def migrate_down_and_up(engine, revision: str) -> None:
+    """Downgrade the database to ``revision`` (as it was before a migration), then upgrade it to head."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from queuekiosk.server.core.db import MIGRATIONS
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+        command.upgrade(cfg, "head")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import functools
+import itertools
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select, text
@@ -668,14 +669,80 @@ def test_an_sms_code_is_good_for_its_own_request_for_ten_minutes():
         "another request": (request[:-1] + ["001099012345"], code, pending, MON_9),
         "another code": (request, "000000" if code != "000000" else "111111", pending, MON_9),
         "a forged proof": (request, code, pending.split(".")[0] + ".00", MON_9),
+        "a proof not signed": (request, code, pending.rpartition(".")[0], MON_9),
+        "a proof signed otherwise": (request, code, pending.rpartition(".")[0] + "." + "0" * 32, MON_9),
         "no proof": (request, code, None, MON_9),
         "another key": (request, code, bk.sms_challenge(b"other", request, MON_9)[1], MON_9),
+        "a proof not in ASCII": (request, code, pending + "é", MON_9),  # (hmac.compare_digest raised)
+        "a time not in ASCII digits": (request, code, "²" + pending, MON_9),  # (int() raised)
     }
-    for case, (req, given, proof, when) in refusals.items():
+    for case, (req, typed, proof, when) in refusals.items():
         with pytest.raises(q.Invalid) as refused:
-            bk.check_sms_code(KEY, req, given, proof, when)
+            bk.check_sms_code(KEY, req, typed, proof, when)
         assert refused.value.params["field"] == "sms_code", case
         assert refused.value.code == ("sms_code_expired" if case == "expired" else "sms_code_wrong"), case
+
+
+def another_code(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+GUESSES = ("right", "wrong", "right, its time spelt 0…", "wrong, its time spelt 0…")
+
+
+def test_an_sms_code_is_void_after_five_wrong_ones_even_typed_right(booking_queue):
+    """Hypothesis: whatever the guesses (right or wrong, ``pending`` as sent or its time spelt with a
+    leading zero, which names the same code), a right one books while fewer than SMS_CODE_TRIES wrong
+    ones came before it; the one that makes five says the code is void, and so does every one after."""
+    db, requests = booking_queue, itertools.count()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(GUESSES), max_size=9))
+    def any_guesses(guesses):
+        request = ["HT", True, None, None, f"Cúc {next(requests)}", "0912000777", None]  # a code of its own
+        code, pending = bk.sms_challenge(KEY, request, MON_9)
+        wrong = 0
+        for guess in guesses:
+            typed = code if guess.startswith("right") else another_code(code)
+            sent = "0" + pending if "spelt" in guess else pending
+            refusal = db.run(bk.guess_sms_code, KEY, request, typed, sent, MON_9 + MIN)
+            if wrong < bk.SMS_CODE_TRIES and typed == code:
+                assert refusal is None, (guesses, refusal.code)
+                continue
+            wrong += typed != code
+            expected = "sms_code_void" if wrong >= bk.SMS_CODE_TRIES else "sms_code_wrong"
+            assert (refusal.code, refusal.params["field"]) == (expected, "sms_code"), guesses
+
+    any_guesses()
+
+
+def test_what_is_kept_of_an_sms_code_goes_once_it_has_expired(booking_queue):
+    db = booking_queue
+    request = ["HT", True, None, None, "Cúc", "0912000777", None]
+    code, pending = bk.sms_challenge(KEY, request, MON_9)
+    for _ in range(bk.SMS_CODE_TRIES):
+        db.run(bk.guess_sms_code, KEY, request, another_code(code), pending, MON_9 + MIN)
+    assert db.run(bk.guess_sms_code, KEY, request, code, pending, MON_9 + 2 * MIN).code == "sms_code_void"
+    assert db.run(bk.guess_sms_code, KEY, request, code, pending, MON_9 + 11 * MIN).code == "sms_code_expired"
+    later = bk.sms_challenge(KEY, request, MON_9 + 11 * MIN)
+    assert db.run(bk.guess_sms_code, KEY, request, *later, MON_9 + 12 * MIN) is None  # a new code books
+    with db.Session() as session:
+        assert session.execute(select(m.sms_code_guesses.c.wrong)).scalars().all() == [0]  # the void one went
+
+
+def test_wrong_sms_codes_typed_at_once_are_each_counted(shared_site):
+    """Ten wrong codes sent at once (on PostgreSQL each in its own transaction): five are counted, the
+    fifth of them voids the code, and the other five are refused as void without being checked."""
+    url, site = shared_site
+    request = ["HT", True, None, None, "Cúc", "0912000777", None]
+    code, pending = bk.sms_challenge(KEY, request, MON_9)
+
+    def guess(typed):
+        return lambda session: bk.guess_sms_code(session, site, KEY, request, typed, pending, MON_9 + MIN).code
+
+    results = at_once(url, site, [guess(another_code(code))] * 10)
+    assert sorted(results) == ["sms_code_void"] * 6 + ["sms_code_wrong"] * 4, results
+    assert at_once(url, site, [guess(code)]) == ["sms_code_void"]
 
 
 # --- one booking acted on from two places at once ------------------------------------------------

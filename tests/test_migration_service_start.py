@@ -4,12 +4,10 @@ one that "next" ended without a start keeps none (no service time), on SQLite an
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
+from server_db import migrate_down_and_up
 from sqlalchemy import select, update
 
 from queuekiosk.server.core import engine as q
-from queuekiosk.server.core.db import MIGRATIONS
 from queuekiosk.server.core.models import Base
 
 T = Base.metadata.tables["tickets"]
@@ -27,12 +25,7 @@ def test_past_finishes_get_their_call_as_start_and_next_ended_ones_none(make_que
     with db.engine.begin() as conn:  # as a version before 0012 left the first: no start
         conn.execute(update(T).where(T.c.public_id == finished["id"]).values(started_at=None))
 
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0011")
-        command.upgrade(cfg, "head")
+    migrate_down_and_up(db.engine, "0011")
 
     with db.engine.connect() as conn:
         rows = {

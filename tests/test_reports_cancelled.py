@@ -1,21 +1,24 @@
-"""A remote number ("lấy số từ xa") cancelled before its holder came is counted in the summary as
-cancelled, not as a number the day ended on ("hết hạn cuối ngày"): its ticket is "expired" like one
-the day ended on, and only its booking tells them apart. Hypothesis: for any mix of walk-ins, remote
-numbers cancelled, lapsed or checked in and numbers left waiting at the day's end, the summary's
-counts are those of the tickets and bookings themselves, and issued = called + not called + expired
-+ cancelled; on SQLite and PostgreSQL.
+"""A remote number ("lấy số từ xa") cancelled before its holder came, or lapsed (not checked in by
+its deadline), is counted in the summary as cancelled or lapsed, not as a number the day ended on
+("hết hạn cuối ngày"): its ticket is "expired" like one the day ended on, and only its booking tells
+them apart. Hypothesis: for any mix of walk-ins, remote numbers cancelled, lapsed or checked in and
+numbers left waiting at the day's end, the summary's counts (from the kept figures, and from the
+tickets) are those of the tickets and bookings themselves, and issued = called + not called + expired
++ cancelled + lapsed; on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from server_db import migrate_down_and_up
+from sqlalchemy import func, select, update
 
 from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
@@ -25,7 +28,7 @@ from queuekiosk.server.core import periods, reports
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = b"test person key"
 FIRST_DAY = dt.date(2026, 11, 2)  # a Monday; each example takes the next day
-T, B = m.tickets.c, m.bookings.c
+T, B, K = m.tickets.c, m.bookings.c, m.report_day_figures.c
 FATES = ("walk_in", "cancelled", "lapsed", "checked_in", "left_waiting")
 
 
@@ -65,53 +68,63 @@ def truth(db, day: dt.date) -> dict:
     """What the tickets and bookings of ``day`` themselves say."""
     with db.Session() as session:
         of_day = (T.site_id == db.site.id, T.business_day == day)
-        cancelled = session.scalar(
-            select(func.count())
-            .select_from(m.tickets.join(m.bookings, B.ticket_id == T.id))
-            .where(*of_day, B.status == "cancelled")
-        )
+
+        def ended_unclaimed(status: str) -> int:
+            return session.scalar(
+                select(func.count())
+                .select_from(m.tickets.join(m.bookings, B.ticket_id == T.id))
+                .where(*of_day, B.status == status)
+            )
+
+        cancelled, lapsed = ended_unclaimed("cancelled"), ended_unclaimed("lapsed")
         expired = session.scalar(select(func.count()).where(*of_day, T.status == "expired"))
         return {
             "issued": session.scalar(select(func.count()).where(*of_day)),
             "served": session.scalar(select(func.count()).where(*of_day, T.status == "done")),
             "cancelled": cancelled,
-            "expired": expired - cancelled,  # the day ended on them, or they lapsed unclaimed
+            "lapsed": lapsed,
+            "expired": expired - cancelled - lapsed,  # the day ended on them
         }
 
 
-def summary_of(db, day: dt.date) -> dict:
+def summary_of(db, day: dt.date, from_tickets: bool = False) -> dict:
+    """The day's summary three days later: from its kept figures (kept.py), or from its tickets."""
     with db.Session() as session:
         period = periods.named_period(day.isoformat(), ZONE)
-        return reports.summary(session, db.site, period, "service", now=morning(day + dt.timedelta(days=3)))
+        later = morning(day + dt.timedelta(days=3))
+        return reports.summary(session, db.site, period, "service", now=later, from_tickets=from_tickets)
 
 
 def check_day(db, day: dt.date, fates: list[str], phones) -> None:
     live_a_day(db, day, fates, phones)
-    total = summary_of(db, day)["total"]
+    kept = summary_of(db, day)
+    assert kept == summary_of(db, day, from_tickets=True)
+    total = kept["total"]
     expected = truth(db, day)
     assert {key: total[key] for key in expected} == expected, (fates, total)
-    assert total["issued"] == total["called"] + total["not_called"] + total["expired"] + total["cancelled"]
-    assert total["cancelled"] == fates.count("cancelled")
+    assert total["issued"] == sum(total[key] for key in ("called", "not_called", "expired", "cancelled", "lapsed"))
+    assert (total["cancelled"], total["lapsed"]) == (fates.count("cancelled"), fates.count("lapsed"))
 
 
 def new_phones():
     return (f"09{n:08d}" for n in itertools.count(10_000_000))
 
 
-def test_a_cancelled_remote_number_is_counted_as_cancelled_not_expired(make_queue, config):
+def test_cancelled_and_lapsed_remote_numbers_are_counted_apart_not_expired(make_queue, config):
     db = make_queue(config)
     day = FIRST_DAY
     check_day(db, day, ["walk_in", "cancelled", "cancelled", "lapsed", "checked_in", "left_waiting"], new_phones())
     total = summary_of(db, day)["total"]
-    assert (total["cancelled"], total["expired"], total["not_called"]) == (2, 3, 0), (
-        total
-    )  # (counter 1 served the walk-in, first in line)
+    # counter 1 served the walk-in, first in line: the two checked in were left waiting at the day's end
+    assert (total["cancelled"], total["lapsed"], total["expired"], total["not_called"]) == (2, 1, 2, 0), total
     with db.Session() as session:
         daily = reports.daily_summary(
             session, db.site, periods.named_period(day.isoformat(), ZONE), now=morning(day + dt.timedelta(days=3))
         )
     assert daily["cancelled"] == 2 and "2 số lấy từ xa đã được hủy" in daily["text"], daily["text"]
-    assert "3 lượt hết hạn cuối ngày" in daily["text"], daily["text"]
+    assert daily["lapsed"] == 1 and "1 số lấy từ xa đã hết hạn vì công dân không đến" in daily["text"], daily["text"]
+    assert "1 numbers taken remotely lapsed" in daily["text_en"], daily["text_en"]
+    assert "2 lượt hết hạn cuối ngày" in daily["text"], daily["text"]
 
 
 def test_the_summary_counts_what_the_tickets_and_bookings_say(make_queue, config):
@@ -127,8 +140,69 @@ def test_the_summary_counts_what_the_tickets_and_bookings_say(make_queue, config
 
 
 @pytest.mark.postgres
-def test_the_summary_counts_cancelled_numbers_on_postgresql(make_queue, config, migrated_pg_url):
+def test_the_summary_counts_cancelled_and_lapsed_numbers_on_postgresql(make_queue, config, migrated_pg_url):
     db = make_queue(config, migrated_pg_url)
     phones = new_phones()
     check_day(db, FIRST_DAY, ["cancelled", "walk_in", "lapsed"], phones)
     check_day(db, FIRST_DAY + dt.timedelta(days=1), ["cancelled", "checked_in", "left_waiting", "cancelled"], phones)
+
+
+def kept_rows(db) -> dict:
+    """(grouping, day) -> (basis, figures) of every kept row."""
+    with db.engine.connect() as conn:
+        return {
+            (g, d): (basis, f)
+            for g, d, basis, f in conn.execute(select(K.grouping, K.business_day, K.basis, K.figures))
+        }
+
+
+def as_k3(figures: str) -> str:
+    """A kept row's figures as format k3 wrote them: no lapsed count."""
+    if not figures.startswith("[["):  # peaks, chunks: the same
+        return figures
+    return json.dumps([row[:9] + row[10:] for row in json.loads(figures)], separators=(",", ":"))
+
+
+def rewrite_kept(db, basis_of, figures_of) -> None:
+    rows = kept_rows(db)
+    with db.engine.begin() as conn:
+        for (grouping, day), (basis, figures) in rows.items():
+            conn.execute(
+                update(m.report_day_figures)
+                .where(K.grouping == grouping, K.business_day == day)
+                .values(basis=basis_of(basis), figures=figures_of(figures))
+            )
+
+
+def test_a_kept_row_of_the_previous_shape_is_counted_again(make_queue, config):
+    """Rows of k3's shape (one count fewer) are not read as k4's, even under k4's basis (FORMAT not
+    changed with COUNTS): the figures are those of the tickets, not shifted by one."""
+    db = make_queue(config)
+    check_day(db, FIRST_DAY, ["lapsed", "walk_in", "checked_in", "cancelled"], new_phones())
+    rewrite_kept(db, lambda basis: basis, as_k3)
+    assert summary_of(db, FIRST_DAY) == summary_of(db, FIRST_DAY, from_tickets=True)
+    assert summary_of(db, FIRST_DAY)["total"]["lapsed"] == 1
+
+
+def test_the_upgrade_turns_k3_rows_into_k4_where_no_number_lapsed(make_queue, config, db_url):
+    """Migration 0019 rewrites the kept rows of k3 in place (lapsed = 0) for the days, months and spans
+    without a lapsed remote number: the first reports after the upgrade do not count years again.
+    The days with one stay k3 and are counted again; the figures are those of the tickets."""
+    db = make_queue(config, db_url)
+    phones = new_phones()
+    quiet, lapsing = FIRST_DAY, FIRST_DAY + dt.timedelta(days=1)
+    check_day(db, quiet, ["walk_in", "cancelled", "checked_in", "left_waiting"], phones)
+    check_day(db, lapsing, ["lapsed", "walk_in"], phones)
+    as_kept = kept_rows(db)
+    assert {basis[:3] for basis, _ in as_kept.values()} == {"k4;"}
+    rewrite_kept(db, lambda basis: "k3" + basis[2:], as_k3)  # a database kept by the code before
+
+    migrate_down_and_up(db.engine, "0018")
+    upgraded = kept_rows(db)
+    assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
+        key: row for key, row in as_kept.items() if key[1] == quiet
+    }
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == lapsing} == {"k3;"}
+    for day in (quiet, lapsing):
+        assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
+    assert summary_of(db, lapsing)["total"]["lapsed"] == 1

@@ -76,6 +76,7 @@ def _summary_columns(report: dict) -> list[Column]:
             Column("report_col_not_called", lambda r: r["not_called"]),
             Column("report_col_expired", lambda r: r["expired"]),
             Column("report_col_remote_cancelled", lambda r: r["cancelled"]),
+            Column("report_col_lapsed", lambda r: r["lapsed"]),
         ]
     columns += [
         Column("report_col_wait_avg", _stat("wait", "avg"), minutes=True),
@@ -118,6 +119,7 @@ DAILY_FIGURES = [
     ("report_col_not_called", "not_called", False),
     ("report_col_expired", "expired", False),
     ("report_col_remote_cancelled", "cancelled", False),
+    ("report_col_lapsed", "lapsed", False),
     ("report_col_wait_avg", "wait_avg", True),
     ("report_col_wait_max", "wait_max", True),
     ("report_col_service_avg", "service_avg", True),

@@ -505,6 +505,19 @@ booking_opt_ins = Table(
     UniqueConstraint("booking_id", "channel"),
 )
 
+# What is stored of an SMS code sent for a booking request (server/core/bookings/sms.py): the request
+# and its code are kept nowhere (the citizen's page holds the ``pending`` proof), so only the wrong
+# codes typed for it are, keyed by a hash of that proof; at SMS_CODE_TRIES the code is void. A row
+# outlives its code by nothing: it goes once the code has expired.
+sms_code_guesses = Table(
+    "sms_code_guesses",
+    metadata,
+    Column("proof_hash", String(64), primary_key=True),
+    Column("wrong", Integer, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_sms_code_guesses_expires_at", "expires_at"),
+)
+
 # Facts of the whole installation, one row each. ``person_key``: a fingerprint of the key that hashes
 # ID numbers and phones (server/core/installation.py), so that a process started with another key
 # (another machine's instance folder) is refused instead of giving one citizen two numbers.

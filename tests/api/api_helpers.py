@@ -43,6 +43,18 @@ def assert_error(response, status: int, code: str, field: str | None = None) -> 
     return error
 
 
+def wait_until_lapsed(http, code: str, timeout: float = 90) -> dict:
+    """The remote number ``code`` once the server lapsed it by itself (a server started with
+    ``QUEUEKIOSK_LAPSE_SECONDS=1`` looks every second), as ``GET /bookings/{code}`` then answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = http.get(f"/api/v1/bookings/{code}").json()
+        if view["status"] == "lapsed":
+            return view
+        time.sleep(1)
+    pytest.fail("the remote number did not lapse by itself")
+
+
 def print_jobs(http, ticket_id: str) -> list[dict]:
     response = http.get(f"/api/v1/tickets/{ticket_id}/print-jobs")
     assert response.status_code == 200, response.text

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sqlite3
-import time
 import uuid
 
 import pytest
-from api_helpers import assert_error
+from api_helpers import assert_error, wait_until_lapsed
 from config_helpers import site_today
 from faked_clock import FakedClock, next_working_morning
 
@@ -171,14 +170,7 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses_by_itself(live_se
     waiting = next(s for s in http.get("/api/v1/queue").json()["services"] if s["code"] == "HT")["waiting"]
 
     clock.set(clock.start + dt.timedelta(minutes=15))  # the citizen never came: past the deadline
-    lapsed = None
-    for _ in range(90):  # the server looks every second (QUEUEKIOSK_LAPSE_SECONDS)
-        view = http.get(f"/api/v1/bookings/{number['code']}").json()
-        if view["status"] == "lapsed":
-            lapsed = view
-            break
-        time.sleep(1)
-    assert lapsed is not None, "the remote number did not lapse by itself"
+    lapsed = wait_until_lapsed(http, number["code"])
     assert lapsed["number"] == number["number"]
     tickets = [t for t in http.get("/api/v1/queue").json()["services"] if t["code"] == "HT"]
     assert tickets[0]["waiting"] == waiting, "a lapsed number never joins the queue"

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 
 import pytest
-from api_helpers import issue
+from api_helpers import issue, wait_until_lapsed
 from faked_clock import FakedClock, next_working_morning
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -215,3 +215,54 @@ def test_the_other_reports_come_as_pdf_and_vietnamese_csv_too(server, centre, pa
     rows = rows_of(vietnamese, ";")
     assert rows[0] == [title]
     assert ["Đơn vị", UNIT] in rows
+
+
+def test_a_lapsed_remote_number_is_counted_apart_not_as_expired_in_the_summary_and_its_files(
+    live_server, config_variant, tmp_path
+):
+    """A remote number nobody checked in for lapses at its deadline (its ticket then "expired", as
+    one the day ended on): the summary, its files and the daily summary count it as lapsed ("Số từ
+    xa hết hạn"), apart from the tickets the day ended on ("Hết hạn cuối ngày") and the waiting."""
+    clock = FakedClock(tmp_path / "faketime", next_working_morning("09:00"))
+    config = config_variant()
+    service = next(s for s in config["services"] if s["code"] == "HT")
+    service["booking"] = {**service["booking"], "remote_checkin_minutes": 5}
+    srv = live_server(config, env={**clock.env(), "QUEUEKIOSK_LAPSE_SECONDS": "1"})  # it looks every second
+    http = srv.session()
+    issue(http, "HT")  # a walk-in, still waiting
+    taken = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Đỗ Văn Em", "phone": "0913000444"}
+    )
+    assert taken.status_code == 201, taken.text
+    clock.set(clock.start + dt.timedelta(minutes=15))  # its holder never came: past its deadline
+    wait_until_lapsed(http, taken.json()["code"])
+
+    supervisor = bearer(srv.token("supervisor"))
+    day = {"period": clock.start.date().isoformat(), "group_by": "service"}
+    total = http.get(SUMMARY, headers=supervisor, params=day).json()["total"]
+    assert (total["issued"], total["lapsed"], total["expired"], total["not_called"], total["cancelled"]) == (
+        2,
+        1,
+        0,
+        1,
+        0,
+    ), total
+    daily = http.get("/api/v1/reports/daily", headers=supervisor, params={"period": day["period"]}).json()
+    assert daily["lapsed"] == 1 and daily["expired"] == 0, daily
+    assert "1 số lấy từ xa đã hết hạn vì công dân không đến xác nhận có mặt" in daily["text"], daily["text"]
+    assert "hết hạn cuối ngày" not in daily["text"], daily["text"]
+
+    for fmt, delimiter in (("csv", ","), ("csv-vn", ";")):
+        answer = http.get(SUMMARY, headers=supervisor, params={**day, "format": fmt})
+        rows = rows_of(answer, delimiter)
+        header = next(r for r in rows if r and r[0] == "Dịch vụ")
+        ht = dict(zip(header, next(r for r in rows if r and r[0] == HT)))
+        assert (ht["Số từ xa hết hạn"], ht["Hết hạn cuối ngày"], ht["Chưa được gọi"]) == ("1", "0", "1"), ht
+    english = rows_of(http.get(SUMMARY, headers=supervisor, params={**day, "format": "csv", "lang": "en"}), ",")
+    assert "Remote numbers lapsed" in next(r for r in english if r and r[0] == "Service")
+    sheet = load_workbook(io.BytesIO(http.get(SUMMARY, headers=supervisor, params={**day, "format": "xlsx"}).content))
+    values = [[c.value for c in row] for row in sheet.active.iter_rows()]
+    header = next(row for row in values if row[0] == "Dịch vụ")
+    assert next(row for row in values if row[0] == HT)[header.index("Số từ xa hết hạn")] == 1
+    pdf = http.get("/api/v1/reports/daily", headers=supervisor, params={"period": day["period"], "format": "pdf"})
+    assert "Số từ xa hết hạn" in pdf_text(pdf.content)

@@ -281,7 +281,10 @@ def test_the_booking_page_and_the_kiosk_check_in_meet_wcag_22_aa(server, browser
     assert not found, found
 
 
-def test_the_phone_confirms_with_the_code_sent_by_sms(start_server, phone):
+def test_the_phone_confirms_with_the_code_sent_by_sms_and_asks_anew_once_it_is_void(start_server, phone):
+    """A corrected phone drops the code sent and "Xác nhận" sends one to it. A wrong code is said; the
+    fifth voids the code: the page says so and how to get a new one (in English too, switched), drops
+    the code's box, puts the focus on "Xác nhận", which then has a new code sent."""
     import json
     from pathlib import Path
 
@@ -295,12 +298,32 @@ def test_the_phone_confirms_with_the_code_sent_by_sms(start_server, phone):
         config["notifications"] = {"sms": {"url": gateway.url, "timeout_seconds": 2}}
         srv = start_server(config)
         phone.goto(srv.url + "/book")
-        book_first_free_slot(phone, "Lê Thị Cúc", "0912000777")
-        expect(phone.locator("#sms-sent")).to_contain_text("091****777")
-        code = json.loads(gateway.received[-1].body)["text"].split(": ")[1][:6]
-        phone.fill("#sms_code", "000000" if code != "000000" else "111111")
+        book_first_free_slot(phone, "Lê Thị Cúc", "0912000776")  # a mistyped phone: the code went there
+        expect(phone.locator("#sms-sent")).to_contain_text("091****776")
+        phone.fill("#phone", "0912000777")  # corrected: the code sent is for the request as it was
+        expect(phone.locator("#sms-box")).to_be_hidden()
         phone.get_by_role("button", name="Xác nhận").click()
-        expect(phone.locator("#form-error")).to_contain_text("Mã xác nhận không đúng")
+        expect(phone.locator("#sms-sent")).to_contain_text("091****777")
+        assert [json.loads(sms.body)["to"][-3:] for sms in gateway.received] == ["776", "777"]
+        code = json.loads(gateway.received[-1].body)["text"].split(": ")[1][:6]
+        error = phone.locator("#form-error")
+        for tries in range(1, 6):
+            phone.fill("#sms_code", "000000" if code != "000000" else "111111")
+            phone.get_by_role("button", name="Xác nhận").click()
+            expect(phone.locator("#submit")).to_be_enabled()  # answered (disabled while it is asked)
+            if tries < 5:
+                expect(error).to_contain_text("Mã xác nhận không đúng")
+        expect(error).to_contain_text("Mã xác nhận đã bị nhập sai 5 lần nên không còn hiệu lực")
+        expect(error).to_contain_text("bấm “Xác nhận” lần nữa (không cần nhập mã)")
+        expect(phone.locator("#sms-box")).to_be_hidden()
+        expect(phone.locator("#submit")).to_be_focused()  # where to go next, not the page's body
+        phone.click("#lang")
+        expect(error).to_contain_text("typed wrong 5 times and is no longer valid")
+        phone.click("#lang")
+        phone.get_by_role("button", name="Xác nhận").click()  # as the refusal says
+        expect(phone.locator("#sms-box")).to_be_visible()
+        assert len(gateway.received) == 3, "a new code was sent"
+        code = json.loads(gateway.received[-1].body)["text"].split(": ")[1][:6]
         phone.fill("#sms_code", code)
         phone.get_by_role("button", name="Xác nhận").click()
         expect(phone.locator("#done-title")).to_have_text("Đã đặt lịch")

@@ -27,7 +27,7 @@ This package is their public face (``from ..core import bookings as bk``; ``bk.<
     slots      a service's booking settings, slots, booking window, grace window
     views      a booking as its holder and staff see it
     booking    book (a slot) and take_remote (a same-day number)
-    sms        the one-time SMS code of a booking request
+    sms        the one-time SMS code of a booking request, and the wrong codes typed for it
     ending     cancel, lapse_overdue and cancel_from_today
     check_in   check-in by code, ID card or ID number; a walk-in for a card without a booking
     figures    booking_figures for the reports
@@ -52,7 +52,7 @@ from .people import (
     person_key,
 )
 from .slots import booking_window, open_days, slot_times, slots
-from .sms import SMS_CODE_MINUTES, check_request, check_sms_code, sms_challenge
+from .sms import SMS_CODE_MINUTES, SMS_CODE_TRIES, check_request, check_sms_code, guess_sms_code, sms_challenge
 from .views import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -74,6 +74,7 @@ __all__ = [
     "PERSON_KEY_ENV",
     "Person",
     "SMS_CODE_MINUTES",
+    "SMS_CODE_TRIES",
     "book",
     "booking_figures",
     "booking_view",
@@ -85,6 +86,7 @@ __all__ = [
     "check_request",
     "check_sms_code",
     "get_booking",
+    "guess_sms_code",
     "id_hash",
     "lapse_overdue",
     "mask_id",

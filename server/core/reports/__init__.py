@@ -14,15 +14,16 @@ docs/reports.md says what each figure means for the people who read them. Defini
   counted over the tickets that were called;
 - a ticket still waiting when its business day ended expired (engine.expire_past_days): it is
   counted as such, neither as a no-show nor as never called;
-- a remote number cancelled before its holder checked in (bookings/ending.py) has an expired
-  ticket too, but is counted as cancelled (tickets.status_code), neither expired nor never called;
+- a remote number cancelled before its holder checked in, or lapsed (not checked in by its
+  deadline: bookings/ending.py), has an expired ticket too, but is counted as cancelled or lapsed
+  (tickets.status_code), neither expired nor never called;
 - "% hài lòng" = (very satisfied + satisfied) / ratings.
 
 How figures are attributed to the rows of each grouping:
 
 - ``service``: issued, called, wait, target met, transferred and not called go to the service the
-  citizen chose (the ticket's first service); served, service time, no-show, expired, cancelled and ratings
-  to the service in which the ticket ended (after a transfer, the new one).
+  citizen chose (the ticket's first service); served, service time, no-show, expired, cancelled, lapsed and
+  ratings to the service in which the ticket ended (after a transfer, the new one).
 - ``day`` and ``hour``: everything goes to the local day / hour of day of the issue.
 - ``counter`` and ``clerk``: each step to whoever did it: the first call (and so the wait and the
   target) to the counter/clerk that made it; every call of a transferred ticket counts as a call;

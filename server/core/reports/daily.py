@@ -32,6 +32,7 @@ def daily_summary(db, site, period: Period, now: dt.datetime | None = None, from
         "not_called": total["not_called"],
         "expired": total["expired"],
         "cancelled": total["cancelled"],
+        "lapsed": total["lapsed"],
         "wait_avg": total["wait"]["avg"],
         "wait_max": total["wait"]["max"],
         "service_avg": total["service_time"]["avg"],

@@ -30,7 +30,7 @@ waiting, held or booked (``end_of_day: keep`` keeps tickets waiting for days), a
 finish further back than a rating can come (``rating.window_minutes``). A day with no tickets is
 kept too (its rows are empty): no ticket can be issued on a past day. ``basis`` holds what the
 figures were counted with (the services' target waits, and this module's format): a kept day of
-another basis is counted again and replaced. The days are kept as a report first asks for them
+another basis, or whose rows have another shape (decode_rows), is counted again and replaced. The days are kept as a report first asks for them
 (the first report of a year counts it day by day, a few seconds); the caller commits, or a
 Session given is committed here.
 
@@ -61,7 +61,7 @@ from .tally import COUNTS, KeptRun, Tally, add_tally, at_shares, micros, run_sta
 from .tickets import T, connection, insert_ignoring_conflicts
 
 K = m.report_day_figures
-FORMAT = "k3"  # changes when what is kept changes: rows of another format are counted again
+FORMAT = "k4"  # changes when what is kept changes: rows of another format are counted again
 GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
 KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC), as sites.py keeps
 FINAL_STATES = ("done", "no_show", "expired")
@@ -139,8 +139,15 @@ def encode_span(rows: dict) -> str:
     return json.dumps(figures, separators=(",", ":"))
 
 
-def decode_rows(figures: str, store: Store | None = None, unit: tuple | None = None) -> list[tuple]:
-    """(key, Tally) of a kept row, its times as KeptRuns of ``unit`` (read through ``store``)."""
+ROW_LENGTH = 1 + len(COUNTS) + 7  # a report row as kept: key, counts, ratings, waits and service times (3 each)
+
+
+def decode_rows(figures: str, store: Store | None = None, unit: tuple | None = None) -> list[tuple] | None:
+    """(key, Tally) of a kept row, its times as KeptRuns of ``unit`` (read through ``store``); None
+    for rows of another shape (another format, FORMAT not changed with COUNTS): counted again."""
+    rows = json.loads(figures)
+    if any(len(row) != ROW_LENGTH for row in rows):
+        return None
     found = []
     at = 0
     for (
@@ -153,7 +160,7 @@ def decode_rows(figures: str, store: Store | None = None, unit: tuple | None = N
         service_count,
         service_micros,
         service_stats,
-    ) in json.loads(figures):
+    ) in rows:
         tally = Tally()
         for name, value in zip(COUNTS, counts):
             setattr(tally, name, value)
@@ -521,8 +528,9 @@ def _read(conn, site, groupings: list[str], days: list[dt.date], store: Store) -
         K.c.business_day.between(min(days), max(days)),
     )
     for grouping, day, figures in conn.execute(query):
-        if day in wanted:
-            found[grouping][day] = _decode(grouping, day, figures, store)
+        decoded = _decode(grouping, day, figures, store) if day in wanted else None
+        if decoded is not None:  # (a row of another shape is as if not kept)
+            found[grouping][day] = decoded
     return found
 
 

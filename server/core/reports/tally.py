@@ -26,6 +26,7 @@ from .tickets import (
     CANCELLED,
     DONE,
     EXPIRED,
+    LAPSED,
     LEVEL_AT,
     LEVEL_CODES,
     LEVELS,
@@ -395,7 +396,7 @@ def pct(part: int, whole: int) -> float | None:
 
 
 # a row's counts, in the order kept figures hold them (kept.py FORMAT)
-COUNTS = tuple("issued called served no_show transferred not_called expired cancelled met early late".split())
+COUNTS = tuple("issued called served no_show transferred not_called expired cancelled lapsed met early late".split())
 
 
 class Tally:
@@ -405,7 +406,7 @@ class Tally:
 
     def __init__(self):
         self.issued = self.called = self.served = self.no_show = self.transferred = self.not_called = self.expired = 0
-        self.cancelled = 0
+        self.cancelled = self.lapsed = 0
         self.met = self.early = self.late = 0
         self.waits = Times()
         self.service_times = Times()
@@ -424,7 +425,7 @@ class Tally:
         """What belongs where the tickets were issued: issued, called, their waits, transferred."""
         self.issued += alike.count
         self.called += len(alike.waits)
-        if profile[STATUS_AT] not in (EXPIRED, CANCELLED):  # those the day ended on, and cancelled, apart
+        if profile[STATUS_AT] not in (EXPIRED, CANCELLED, LAPSED):  # the day ended on them, remote unclaimed: apart
             self.not_called += alike.count - len(alike.waits)
         self.add_waits(alike.waits, target_seconds)
         if profile[TRANSFERRED_AT]:
@@ -436,7 +437,8 @@ class Tally:
         self.add_ratings(alike, profile)
 
     def add_end(self, alike: Alike, profile: tuple) -> None:
-        """Served and their service times, no-shows, expired at the end of the day, remote numbers cancelled."""
+        """Served and their service times, no-shows, expired at the end of the day, remote numbers
+        cancelled or lapsed."""
         status = profile[STATUS_AT]
         if status == DONE:
             self.served += alike.count  # those ended by "next" without a start have no service time
@@ -447,6 +449,8 @@ class Tally:
             self.expired += alike.count
         elif status == CANCELLED:
             self.cancelled += alike.count
+        elif status == LAPSED:
+            self.lapsed += alike.count
 
     def add_ratings(self, alike: Alike, profile: tuple) -> None:
         if profile[LEVEL_AT]:
@@ -466,6 +470,7 @@ class Tally:
             "not_called": self.not_called if with_issued else None,
             "expired": self.expired if with_issued else None,
             "cancelled": self.cancelled if with_issued else None,
+            "lapsed": self.lapsed if with_issued else None,
             "wait": describe(self.waits),
             "target_met": self.met,
             "target_met_pct": pct(self.met, len(self.waits)),

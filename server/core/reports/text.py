@@ -44,6 +44,8 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
         parts.append(translate("report_text_expired", language, expired=number(s["expired"])))
     if s.get("cancelled"):
         parts.append(translate("report_text_cancelled", language, cancelled=number(s["cancelled"])))
+    if s.get("lapsed"):
+        parts.append(translate("report_text_lapsed", language, lapsed=number(s["lapsed"])))
     if s["wait_avg"] is not None:
         parts.append(
             translate(

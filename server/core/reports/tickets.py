@@ -35,8 +35,9 @@ LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
 ACTION_KINDS = ("called", "finished", "no_show", "transferred")
 # statuses, rating levels and event kinds are read as small numbers: a year's report then makes
 # no string object per ticket or event (Python keeps one copy of each small int)
-DONE, NO_SHOW, EXPIRED, CANCELLED = 1, 2, 3, 4  # any other status (waiting, called, serving) reads as 0
+DONE, NO_SHOW, EXPIRED, CANCELLED, LAPSED = 1, 2, 3, 4, 5  # any other status (waiting, called, serving) reads as 0
 STATUS_CODES = {"done": DONE, "no_show": NO_SHOW, "expired": EXPIRED}
+ENDED_BOOKING_CODES = {"cancelled": CANCELLED, "lapsed": LAPSED}  # a remote number's booking that ended unclaimed
 LEVEL_CODES = {level: code for code, level in enumerate(LEVELS, start=1)}  # no rating reads as 0
 CALLED, FINISHED, MARKED_NO_SHOW, TRANSFERRED = range(len(ACTION_KINDS))  # in the order of ACTION_KINDS
 KIND_CODES = {kind: code for code, kind in enumerate(ACTION_KINDS)}
@@ -161,19 +162,22 @@ def _times(conn) -> tuple:
 
 
 def status_code():
-    """A ticket's status as its code. A remote number whose booking was cancelled (by its holder, or
-    its site retired: bookings/ending.py) has the ticket status "expired", as one the day ended on:
-    it reads as CANCELLED. Its booking is looked up only for such a ticket, by the site and day
-    (ix_bookings_site_day)."""
+    """A ticket's status as its code. A remote number that ended before its holder checked in
+    (bookings/ending.py) has the ticket status "expired", as one the day ended on: cancelled (by its
+    holder, or its site retired) it reads as CANCELLED, lapsed (not checked in by its deadline) as
+    LAPSED; only its booking's status tells. The booking is looked up only for such a ticket, by the
+    site and day (ix_bookings_site_day)."""
     B = m.bookings.c
-    cancelled = (
-        select(B.id)
+    booking_status = (
+        select(B.status)
         .where(B.site_id == T.c.site_id, B.business_day == T.c.business_day, B.ticket_id == T.c.id)
-        .where(B.status == "cancelled")
-        .exists()
+        .scalar_subquery()
     )
     return case(
-        (and_(T.c.status == "expired", T.c.origin == "remote", cancelled), CANCELLED),
+        (
+            and_(T.c.status == "expired", T.c.origin == "remote"),
+            case(ENDED_BOOKING_CODES, value=booking_status, else_=EXPIRED),  # (checked in: the day ended on it)
+        ),
         else_=case(STATUS_CODES, value=T.c.status, else_=0),
     )
 

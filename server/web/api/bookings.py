@@ -122,7 +122,7 @@ def BookingRequest():
         phone: str = Field(min_length=1, max_length=20)
         id_number: str | None = Field(default=None, max_length=20)
         sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
-        pending: str | None = Field(default=None, max_length=100)  # ... and the proof that came with it
+        pending: str | None = Field(default=None, max_length=120)  # ... and the proof that came with it
         notify: bool = False  # "Nhắn cho tôi khi sắp đến lượt": told at N ahead and at the call, on the phone given
 
     return BookingRequest
@@ -174,7 +174,10 @@ def _create_booking(body, principal: Principal | None):
         ]
         if body.sms_code is None:
             return _send_sms_code(body, day, id_number, request_)
-        bk.check_sms_code(_person_key(), request_, body.sms_code, body.pending, q.utcnow())
+        # its own transaction: a wrong code is counted even though the booking is refused
+        refusal = app_state.write(bk.guess_sms_code, _person_key(), request_, body.sms_code, body.pending, q.utcnow())
+        if refusal is not None:
+            raise refusal
     action = bk.take_remote if body.remote else bk.book
     if body.notify:  # the opt-in is made in the booking's own transaction: both or neither
         action = _with_opt_in(action, notify_channel(app_state.site), body.phone, _language())

@@ -211,11 +211,16 @@
 
   function openForm() {
     byId("form-error").hidden = true;
-    state.pending = null;  // a new request needs a new code
-    byId("sms-box").hidden = true;
-    byId("sms_code").value = "";
+    forgetCode();  // a new request needs a new code
     drawRemote();
     show("form");
+  }
+
+  // the SMS code asked for is dropped: the next press of the button asks for a new one
+  function forgetCode() {
+    state.pending = null;
+    byId("sms-box").hidden = true;
+    byId("sms_code").value = "";
   }
 
   // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
@@ -263,6 +268,7 @@
     const sent = JSON.stringify(request);
     if (!state.unanswered || state.unanswered.body !== sent) state.unanswered = {body: sent, key: QK.newKey()};
     const headers = {"Idempotency-Key": state.unanswered.key};
+    let focusNext = null;
     QK.api("POST", "/api/v1/bookings", request, QK.lang(), headers).then(function (result) {
       if (result.status < 500) state.unanswered = null;  // (a proxy's 502 may follow a booking made: keep the key)
       if (result.status === 201) {
@@ -276,18 +282,24 @@
         byId("sms-box").hidden = false;
         byId("sms_code").focus();
       } else {
-        if (result.data && result.data.error && result.data.error.code === "slot_full") {
+        const error = (result.data && result.data.error) || {};
+        if (error.code === "slot_full") {
           chooseDay(state.day);  // the slots as they are now, and why the citizen is back there
           showProblem(byId("slot-error"), result);
           return;
         }
         showProblem(byId("form-error"), result);
-        const field = result.data && result.data.error && result.data.error.field;
-        if (field && byId(field)) byId(field).focus();
+        if (error.code === "sms_code_void" || error.code === "sms_code_expired") {
+          forgetCode();  // "Xác nhận" asks anew: the button is where to go next (the code's box is gone)
+          focusNext = byId("submit");
+        } else if (error.field && byId(error.field)) {
+          focusNext = byId(error.field);
+        }
       }
     }, function () { showProblem(byId("form-error"), null); }).finally(function () {
       state.busy = false;
       drawRemote();
+      if (focusNext) focusNext.focus();  // (once the button is enabled again)
     });
   }
 
@@ -411,6 +423,10 @@
     else if (button.id === "lang") chooseLanguage(QK.otherLang());
   });
   byId("details").addEventListener("submit", submit);
+  // the code sent is for the request as it was: a corrected name, phone or ID number needs a new one
+  ["name", "phone", "id_number"].forEach(function (id) {
+    byId(id).addEventListener("input", function () { if (state.pending) forgetCode(); });
+  });
 
   if (page.server_time) QK.setServerTime(page.server_time);
   if (chosenLanguage() === "en" && page.languages.indexOf("en") >= 0) QK.setLang("en");

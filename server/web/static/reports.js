@@ -22,6 +22,7 @@
     ["report_col_not_called", function (r) { return QK.number(r.not_called); }],
     ["report_col_expired", function (r) { return QK.number(r.expired); }],
     ["report_col_remote_cancelled", function (r) { return QK.number(r.cancelled); }],
+    ["report_col_lapsed", function (r) { return QK.number(r.lapsed); }],
   ];
   const TIME_COLUMNS = [
     ["report_col_wait_avg", function (r) { return minutes(r.wait.avg); }],
