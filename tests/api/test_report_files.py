@@ -181,6 +181,13 @@ def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, cent
     assert not split, f"a column's heading wraps only between words, these were split: {split}"
 
 
+def test_a_pdf_export_writes_no_font_subsetting_lines_to_the_server_log(server, centre):
+    before = server.log()
+    download(server, centre, "pdf")
+    added = server.log()[len(before) :]
+    assert "fontTools" not in added, added[:2000]
+
+
 def test_formula_looking_names_stay_text_in_the_vietnamese_csv(live_server, config_variant):
     config = config_variant()
     config["site"]["name"] = "=1+1"
