@@ -31,7 +31,7 @@
   const waitingList = document.getElementById("waiting-list");
   const waitingPages = document.getElementById("waiting-pages");
 
-  const current = {};   // counter number -> the ticket it called last today, or null
+  const current = {};   // counter number -> the ticket it holds (called, or being served), or null: nobody there
   const states = {};    // counter number -> "open", "paused" or "closed"
   const waiting = {};   // service code -> {waiting, priority}
   let history = [];     // latest calls, newest first
@@ -476,7 +476,7 @@
     // a counter of this screen that the snapshot does not list is out of use: closed
     page.counters.forEach(function (counter) { current[counter.number] = null; states[counter.number] = "closed"; });
     (snapshot.counters || []).forEach(function (counter) {
-      current[counter.number] = counter.ticket || counter.last_call;  // a finished call stays shown
+      current[counter.number] = counter.ticket || null;  // a call finished, missed or transferred: "—"
       states[counter.number] = counter.state === "paused" || counter.state === "closed" ? counter.state : "open";
     });
     Object.keys(waiting).forEach(function (code) { delete waiting[code]; });
@@ -528,6 +528,14 @@
     };
   }
 
+  /** The counter is done with its number (finished, a no-show, transferred): its row shows nobody there,
+   *  so a latecomer does not read that the counter still waits for them (the history keeps the call). */
+  function onEnded(event) {
+    const counter = event.counter;
+    if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
+    drawCounter(counter);
+  }
+
   // reconnection with back-off: 1 s, then doubling up to 10 s, with jitter, for ever
   const socket = io({reconnectionDelay: 1000, reconnectionDelayMax: 10000, randomizationFactor: 0.5});
   QK.watchConnection(socket, offline);
@@ -546,6 +554,7 @@
   socket.on("state", onState);
   socket.on("ticket.called", onCall(false));
   socket.on("ticket.recalled", onCall(true));
+  ["ticket.finished", "ticket.no_show", "ticket.transferred"].forEach(function (name) { socket.on(name, onEnded); });
   socket.on("queue.changed", function (event) {
     Object.assign(waiting, event.waiting || {});
     drawWaiting();
@@ -553,6 +562,7 @@
   });
   socket.on("counter.changed", function (event) {
     if (event.state) states[event.counter] = event.state === "paused" || event.state === "closed" ? event.state : "open";
+    if (states[event.counter] !== "open") current[event.counter] = null;  // it holds nobody: resumed, it shows "—"
     drawCounter(event.counter);
   });
 

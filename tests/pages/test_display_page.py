@@ -390,7 +390,7 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     _open(page, lobby)
     _expect_number(page, 1, "1001")
     row = page.locator('.counter-row[data-counter="2"]')
-    expect(row.locator(".num")).to_have_text("1002")
+    expect(row.locator(".num")).to_have_text("—")  # 1002 was finished: nobody is at counter 2's number
 
     paused = lobby.http.post(
         f"{lobby.url}/api/v1/counters/2/pause", json={"reason": "nghỉ trưa"}, headers=lobby.admin(), timeout=10
@@ -418,8 +418,53 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     resumed = lobby.http.post(f"{lobby.url}/api/v1/counters/2/resume", headers=lobby.admin(), timeout=10)
     assert resumed.status_code == 200, resumed.text
     expect(row.locator(".num")).to_be_visible(timeout=1000)
+    expect(row.locator(".num")).to_have_text("—")  # not 1002 again, finished before the pause
     expect(row.locator(".state")).to_be_hidden()
     assert "paused" not in row.get_attribute("class")
+
+
+def test_a_number_the_counter_is_done_with_leaves_its_row(page, lobby, shot):
+    """No-show, finish or transfer: the row shows "—" at once (a latecomer does not read that the
+    counter waits for them) and again after a pause and resume; a recall shows the number; the
+    latest calls keep every call."""
+    for _ in range(3):
+        lobby.issue("HT")
+    _open(page, lobby)
+    row = page.locator('.counter-row[data-counter="1"] .num')
+    history = page.locator("#history")
+
+    lobby.call(1)
+    _expect_number(page, 1, "1001")
+    lobby.call(1, "no-show")
+    _expect_number(page, 1, "—", timeout=1000)
+
+    lobby.call(1)
+    lobby.call(1, "recall")
+    _expect_number(page, 1, "1002")
+    lobby.call(1, "finish")
+    _expect_number(page, 1, "—", timeout=1000)
+
+    lobby.call(1)
+    _expect_number(page, 1, "1003")
+    moved = lobby.http.post(
+        f"{lobby.url}/api/v1/counters/1/transfer", json={"service": "CT"}, headers=lobby.admin(), timeout=10
+    )
+    assert moved.status_code == 200, moved.text
+    _expect_number(page, 1, "—", timeout=1000)
+    expect(row).to_have_class(re.compile(r"\bempty\b"))
+    for number in ("1001", "1002", "1003"):
+        expect(history).to_contain_text(number)
+    shot(page, "display-counter-done")
+
+    for action in ("pause", "resume"):
+        answer = lobby.http.post(f"{lobby.url}/api/v1/counters/1/{action}", headers=lobby.admin(), timeout=10)
+        assert answer.status_code == 200, answer.text
+    expect(row).to_be_visible(timeout=1000)
+    _expect_number(page, 1, "—")
+    page.reload()
+    page.wait_for_selector("body[data-live='live']")
+    _expect_number(page, 1, "—")
+    expect(history).to_contain_text("1003")
 
 
 def test_many_calls_over_time_leave_no_growth_behind(page, lobby):
