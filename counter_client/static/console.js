@@ -396,23 +396,20 @@
         else if (action === "finish" || action === "no-show" || action === "transfer") counter = Object.assign({}, counter, {ticket: null});
         else counter = Object.assign({}, counter, {ticket: answer.data, state: "open"});
         if (action === "transfer") {
-          showNotice("info", function (node) {
-            QK.setBi(node, "console_transferred", {number: answer.data.display,
-              to: answer.data.target_counter ? QK.msg("console_to_counter", {counter: answer.data.target_counter})
-                                             : serviceNames(answer.data.service).vi});
-          });
+          const sentTo = answer.data.target_counter;
+          const to = sentTo ? {vi: QK.msg("console_to_counter", {counter: sentTo}, "vi"),
+                               en: QK.msg("console_to_counter", {counter: sentTo}, "en")}
+                            : serviceNames(answer.data.service);  // {vi, en}: English where it has one
+          showNotice("info", function (node) { QK.setBi(node, "console_transferred", {number: answer.data.display, to: to}); });
         }
         if (answer.data && answer.data.id) queue = queue.filter(function (t) { return t.id !== answer.data.id; });
       } else if (answer.status === 401) {
         showLogin(QK.errorMessage(answer));
         return;
       } else {
-        const code = answer.data && answer.data.error && answer.data.error.code;
-        showNotice("error", function (node) {
-          // the database's own refusals (full, busy) in both languages: the IT person may read English
-          if (code && QK.msg(code) !== code) QK.setBi(node, code);
-          else QK.setPair(node, QK.errorMessage(answer));
-        });
+        // the API's sentence with its English below (a database's refusal too: the IT person may read English)
+        const texts = QK.errorTexts(answer);
+        showNotice("error", function (node) { QK.setPair(node, QK.errorMessage(answer), texts && texts.en); });
       }
       document.body.dataset.lastActionMs = String(Math.round(performance.now() - started));
       if (action !== "start" && action !== "recall" && answer.ok) loadFigures();

@@ -251,7 +251,16 @@ def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
     dialog.locator("#transfer-confirm-yes").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued[0]['display']} sang quầy 5")
+    # the English line in English: "counter 5", not "quầy 5"
+    expect(page.locator("#notice .en")).to_have_text(f"Number {issued[0]['display']} was transferred to counter 5.")
     expect(page.locator("#current-number")).to_contain_text("Chưa gọi số nào")
+
+    # a number not in the queue: the refusal with its English line, as every other notice
+    page.keyboard.press("s")
+    page.locator("#number-input").fill("1999")
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice .vi")).to_have_text("Số 1999 không có trong hàng chờ của quầy 1.")
+    expect(page.locator("#notice .en")).to_contain_text("1999")
     assert server.api("GET", f"/tickets/{issued[0]['id']}").json()["target_counter"] == 5
 
     # S (or typing digits): call a given number out of turn
@@ -358,6 +367,15 @@ def test_the_transfer_dialog_says_which_counters_are_open_and_asks_before_a_clos
     expect(dialog).to_be_hidden()
     expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued['display']} sang quầy 3")
     assert server.api("GET", f"/tickets/{issued['id']}").json()["target_counter"] == 3
+
+    # to a service: its English name in the English line
+    second = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(second["display"])
+    page.keyboard.press("c")
+    dialog.locator('button[data-service="CT"]').click()
+    expect(page.locator("#notice .vi")).to_have_text(f"Đã chuyển số {second['display']} sang Chứng thực.")
+    expect(page.locator("#notice .en")).to_have_text(f"Number {second['display']} was transferred to Certification.")
 
 
 def test_a_press_whose_answer_is_lost_is_sent_again_and_done_once(server, page):
