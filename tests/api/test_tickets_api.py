@@ -7,6 +7,7 @@ queue overview, and every refusal with its status, error code and a readable mes
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from zoneinfo import ZoneInfo
 
@@ -248,6 +249,48 @@ def test_closed_hours_refuse_tickets(live_server, config_variant):
     assert "closed" in en["message"]
     # reading still works while closed, and nothing was issued
     assert all(count == 0 for count in waiting_total(http).values())
+
+
+def test_a_service_no_counter_serves_gives_no_number_and_no_booking(live_server, config_variant):
+    """Nobody would ever call it: 409 naming the service (in each language), at the API, the kiosk's
+    page data and the booking page; once a counter serves it, it is offered again."""
+    srv = live_server(config_variant())
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    added = http.post(  # /admin saves a new service before any counter is ticked for it
+        "/api/v1/admin/services",
+        json={
+            "code": "XL",
+            "name": {"vi": "Xây dựng", "en": "Construction"},
+            "numbers": {"start": 9001, "end": 9999},
+            "booking": {"slot_minutes": 15, "per_slot": 2, "days_ahead": 6},
+        },
+        headers=admin,
+    )
+    assert added.status_code == 201, added.text
+
+    refused = assert_error(http.post("/api/v1/tickets", json={"service": "XL"}), 409, "service_unserved")
+    assert "Chưa có quầy nào phục vụ dịch vụ “Xây dựng”" in refused["message"], refused
+    assert "“Construction”" in refused["translations"]["en"]["message"], refused
+    remote = {"service": "XL", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
+    assert_error(http.post("/api/v1/bookings", json=remote), 409, "service_unserved")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert_error(http.get("/api/v1/services/XL/slots", params={"date": tomorrow}), 409, "service_unserved")
+    assert all(count == 0 for count in waiting_total(http).values()), "nothing was issued"
+    assert "XL" not in _offered(http)
+    assert "XL" not in [s["code"] for s in http.get("/book/page.json").json()["services"]]
+
+    served = http.patch("/api/v1/admin/counters/4", json={"services": ["DC", "XL"]}, headers=admin)
+    assert served.status_code == 200, served.text
+    assert http.post("/api/v1/tickets", json={"service": "XL"}).status_code == 201
+    assert "XL" in _offered(http)
+    assert "XL" in [s["code"] for s in http.get("/book/page.json").json()["services"]]
+
+
+def _offered(http) -> list[str]:
+    """The services kiosk-1's page offers (its page data, embedded in the page)."""
+    page = re.search(r'<script id="qk-page" type="application/json">(.*?)</script>', http.get("/kiosk/kiosk-1").text)
+    return json.loads(page.group(1))["service_order"]
 
 
 def test_exhausted_range_refuses_the_next_number_and_keeps_the_queue_whole(live_server, config_variant):

@@ -26,6 +26,8 @@ def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
         raise NotFound("unknown_service", service=service)
     if service_cfg.booking is None:
         raise QueueError("booking_not_offered", service=service_name(site, service_id))
+    if not site.config.served(service):  # no counter would call the booked citizen
+        raise QueueError("service_unserved", service=service_name(site, service_id))
     return service_cfg.booking, service_id
 
 

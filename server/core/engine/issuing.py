@@ -14,6 +14,7 @@ from sqlalchemy import Date, DateTime, Integer, String, bindparam, insert, text
 
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
+from ..i18n import Localized
 from ..models import utcnow
 from .clock import local_time
 from .estimates import Estimator, promised_wait
@@ -207,6 +208,8 @@ def issue(
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:
         raise NotFound("unknown_service", service=service)
+    if not config.served(service):
+        raise QueueError("service_unserved", service=Localized(service_cfg.name.vi, service_cfg.name.en))
     priority_id = None
     if priority is not None:
         priority_id = site.priority_ids.get(priority)
