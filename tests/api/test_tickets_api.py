@@ -240,7 +240,9 @@ def test_wrong_method_is_a_json_405(http):
 
 
 def test_closed_hours_refuse_tickets(live_server, config_variant):
-    closed = live_server(closed_now(config_variant()), flags=())  # opening hours enforced
+    cfg = closed_now(config_variant())
+    cfg["site"]["hours"]["holidays"] = []  # not a working weekday, and no holiday
+    closed = live_server(cfg, flags=())  # opening hours enforced
     http = closed.session()
 
     error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
@@ -249,6 +251,16 @@ def test_closed_hours_refuse_tickets(live_server, config_variant):
     assert "closed" in en["message"]
     # reading still works while closed, and nothing was issued
     assert all(count == 0 for count in waiting_total(http).values())
+
+
+def test_a_holiday_refusal_says_it_is_a_holiday(live_server, config_variant):
+    """Not only the hours, which would send the citizen back at 07:30 (the kiosk's screen says it too)."""
+    holiday = live_server(closed_now(config_variant()), flags=())  # today is a holiday
+    error = assert_error(holiday.session().post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_holiday")
+    assert error["message"].startswith("Hôm nay là ngày nghỉ, Trung tâm không cấp số.")
+    assert "07:30–17:00" in error["message"]
+    assert error["translations"]["en"]["message"].startswith("Today is a holiday")
+    assert all(count == 0 for count in waiting_total(holiday.session()).values())
 
 
 def test_a_service_no_counter_serves_gives_no_number_and_no_booking(live_server, config_variant):

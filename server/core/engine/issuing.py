@@ -224,7 +224,8 @@ def issue(
     hours = config.site.hours
     local_now = local_time(site, now)
     if check_hours and not hours.is_open(local_now):
-        raise QueueError("closed", open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
+        closed = "closed_holiday" if local_now.date() in hours.holidays else "closed"  # not "come back at 7:30"
+        raise QueueError(closed, open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
 
     conn = connection(session)
     day = local_now.date()  # business_day(site, now): the site's local date
