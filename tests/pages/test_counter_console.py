@@ -309,24 +309,8 @@ def test_the_transfer_dialog_says_which_counters_are_open_and_asks_before_a_clos
     admin = server.token("admin")
     extra = [f"X{n}" for n in range(8)]
     for n, code in enumerate(extra):  # served by counter 6: offered, and enough of them to fill the screen
-        made = server.api(
-            "POST",
-            "/admin/services",
-            token=admin,
-            json={
-                "code": code,
-                "name": {"vi": f"Dịch vụ thêm {n}"},
-                "numbers": {"start": 10001 + 100 * n, "end": 10099 + 100 * n},
-            },
-        )
-        assert made.status_code == 201, made.text
-    unserved = server.api(
-        "POST",
-        "/admin/services",
-        token=admin,
-        json={"code": "XL", "name": {"vi": "Chưa ai phục vụ"}, "numbers": {"start": 9001, "end": 9999}},
-    )
-    assert unserved.status_code == 201, unserved.text
+        server.add_service(admin, code, f"Dịch vụ thêm {n}", 10001 + 100 * n)
+    server.add_service(admin, "XL", "Chưa ai phục vụ", 9001)  # no counter serves it
     served = server.api("PATCH", "/admin/counters/6", token=admin, json={"services": ["TK", "CT", *extra]})
     assert served.status_code == 200, served.text
     assert server.api("POST", "/counters/2/open", token=admin).status_code == 200

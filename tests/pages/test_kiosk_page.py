@@ -636,13 +636,7 @@ def test_a_service_no_counter_serves_is_not_offered_until_one_does(server, page)
     admin = server.token("admin")
     open_kiosk(page, server)
     expect(page.locator("button.service:visible")).to_have_count(6)
-    added = server.api(
-        "POST",
-        "/admin/services",
-        token=admin,
-        json={"code": "XL", "name": {"vi": "Xây dựng"}, "numbers": {"start": 9001, "end": 9999}},
-    )
-    assert added.status_code == 201, added.text
+    server.add_service(admin, "XL", "Xây dựng", 9001)
     # a later change seen on the kiosk: the one before has reached it too
     renamed = server.api("PATCH", "/admin/services/DC", token=admin, json={"name": {"vi": "Địa chính (mới)"}})
     assert renamed.status_code == 200, renamed.text
