@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from common import (
+    BENCH_SECRET_KEY,
     add_server_options,
     bare_server,
     baseline_tree,
@@ -156,7 +157,7 @@ def main():
             step(f"starting {args.baseline}'s server beside them")
             tree = baseline_tree(args.baseline, Path(stack.enter_context(tempfile.TemporaryDirectory())))
             before, before_proc, _ = stack.enter_context(
-                queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": "bench"}, code=tree)
+                queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY}, code=tree)
             )
         ours = [base for base, _proc, _tmp in servers]
         pids = [proc.pid for _base, proc, _tmp in servers]

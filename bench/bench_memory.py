@@ -31,7 +31,17 @@ import time
 from pathlib import Path
 
 import requests
-from common import _OTHER_TREE, PARTS, ROOT, baseline_tree, bench_config, free_port, rss_kib, wait_healthy
+from common import (
+    _OTHER_TREE,
+    BENCH_SECRET_KEY,
+    PARTS,
+    ROOT,
+    baseline_tree,
+    bench_config,
+    free_port,
+    rss_kib,
+    wait_healthy,
+)
 
 SETTLE_SECONDS = 3.0  # after /healthz answers: the background loops have started and run once
 
@@ -110,7 +120,11 @@ def server_rss(code: Path | None, migrated: bool, extra_env: dict) -> tuple[int,
     `queuekiosk migrate` if ``migrated``)."""
     with tempfile.TemporaryDirectory(prefix="qk-bench-memory-") as tmp:
         config = bench_config(Path(tmp))
-        env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(Path(tmp) / "instance"), "QUEUEKIOSK_SECRET_KEY": "bench"}
+        env = {
+            **os.environ,
+            "QUEUEKIOSK_INSTANCE": str(Path(tmp) / "instance"),
+            "QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY,
+        }
         if migrated:
             done = _run(code, ["migrate", "--config", str(config)], env, stderr=subprocess.PIPE)
             if done.wait(120) != 0:

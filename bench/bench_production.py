@@ -54,7 +54,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_issue import CLIENTS, LUA, check_numbers, span, step, wrk
-from common import CAPPED, ROOT, baseline_tree, bench_config, cap_cpu, cpu_ms, free_port, wait_healthy
+from common import (
+    BENCH_PERSON_KEY,
+    BENCH_SECRET_KEY,
+    CAPPED,
+    ROOT,
+    baseline_tree,
+    bench_config,
+    cap_cpu,
+    cpu_ms,
+    free_port,
+    wait_healthy,
+)
 from lobby_display import LobbyDisplay
 from sqlalchemy import create_engine, text
 
@@ -205,8 +216,8 @@ def start_setup(stack, name: str, args, folder: Path, code: Path | None = None) 
             setup.bases.append(base)
         return setup
     env = {
-        "QUEUEKIOSK_SECRET_KEY": "bench",
-        "QUEUEKIOSK_PERSON_KEY": "bench",  # the processes share one database: one person key (else refused)
+        "QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY,
+        "QUEUEKIOSK_PERSON_KEY": BENCH_PERSON_KEY,
         "QUEUEKIOSK_IGNORE_HOURS": "1",
         "QUEUEKIOSK_CONFIG": str(bench_config(folder)),
     }

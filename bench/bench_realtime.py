@@ -59,6 +59,7 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 import socketio  # noqa: E402
 from common import (  # noqa: E402
+    BENCH_SECRET_KEY,
     add_server_options,
     bare_server,
     baseline_tree,
@@ -495,7 +496,7 @@ def main():
                     tree = baseline_tree(revision, Path(stack.enter_context(tempfile.TemporaryDirectory())))
                     name = revision[:10] if "/" not in revision else f"baseline{len(targets) - 1}"
                 before_base, before_proc, before_tmp = stack.enter_context(
-                    queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": "bench"}, code=tree)
+                    queuekiosk_server({"QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY}, code=tree)
                 )
                 before_headers = {"Authorization": f"Bearer {token(before_tmp, 'admin', code=tree)}"}
                 issue_tickets(before_base, before_headers, args.calls * args.rounds + 2)

@@ -49,6 +49,7 @@ import requests  # noqa: E402
 from bench_issue import single_client, wrk  # noqa: E402
 from bench_realtime import Target, call_round, progress  # noqa: E402
 from common import (  # noqa: E402
+    BENCH_SECRET_KEY,
     baseline_tree,
     cpu_ms,
     free_port,
@@ -233,7 +234,7 @@ def main():
     try:
         wait_healthy(receiver + "/healthz")
         with ExitStack() as stack:
-            env = {"QUEUEKIOSK_SECRET_KEY": "bench"}
+            env = {"QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY}
             servers = [
                 Server("none", *stack.enter_context(queuekiosk_server(env)), receiver=None),
                 Server("3 webhooks", *stack.enter_context(queuekiosk_server(env)), receiver=receiver),

@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, baseline_tree, bench_config, free_port
+from common import BENCH_PERSON_KEY, BENCH_SECRET_KEY, ROOT, baseline_tree, bench_config, free_port
 
 _OTHER_TREE = (
     "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
@@ -147,8 +147,8 @@ def ours(tree: Path | None, instance: Path, config: Path) -> tuple[list[str], di
     env = {
         **os.environ,
         "QUEUEKIOSK_INSTANCE": str(instance),
-        "QUEUEKIOSK_SECRET_KEY": "bench",
-        "QUEUEKIOSK_PERSON_KEY": "bench",  # processes sharing a database share it (else refused)
+        "QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY,
+        "QUEUEKIOSK_PERSON_KEY": BENCH_PERSON_KEY,
         "PYTHONOPTIMIZE": "2",  # as serve re-runs itself (-OO), without the exec under valgrind
     }
     if tree is not None:

@@ -151,12 +151,21 @@ def describe_servers(args) -> str:
     return f"{args.processes} process(es), {database}{queue}"
 
 
+# the processes of one benchmark share a database, so one person key (else refused), and one session
+# key; 32 characters at least, as a server takes no weaker one
+BENCH_PERSON_KEY = "bench-person-key-of-one-installation"
+BENCH_SECRET_KEY = "bench-session-key-of-one-installation"
+
+
 @contextlib.contextmanager
 def queuekiosk_servers(args):
     """Yield [(base_url, process, instance_dir)] of ``args.processes`` servers, each on its own
     port (docs/deployment.md), sharing ``args.database_url``, ``args.message_queue`` and one
     session key. They start one after the other."""
-    env = {"QUEUEKIOSK_SECRET_KEY": "bench", "QUEUEKIOSK_PERSON_KEY": "bench"}  # one installation: one person key
+    env = {
+        "QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY,
+        "QUEUEKIOSK_PERSON_KEY": BENCH_PERSON_KEY,
+    }  # one installation: one key
     if args.message_queue:
         env["QUEUEKIOSK_MESSAGE_QUEUE"] = args.message_queue
     with contextlib.ExitStack() as stack:

@@ -28,7 +28,7 @@ import tracemalloc
 from pathlib import Path
 
 import requests
-from common import ROOT, bench_config, free_port, rss_kib, wait_healthy
+from common import BENCH_SECRET_KEY, ROOT, bench_config, free_port, rss_kib, wait_healthy
 
 SETTLE_SECONDS = 3.0
 
@@ -47,7 +47,7 @@ runpy.run_module("queuekiosk.server.cli", run_name="__main__", alter_sys=True)
 
 def _start(tmp: Path, migrated: bool, env_extra: dict, traced: bool = False) -> tuple[subprocess.Popen, str]:
     config = bench_config(tmp)
-    env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp / "instance"), "QUEUEKIOSK_SECRET_KEY": "bench"}
+    env = {**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp / "instance"), "QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY}
     if migrated:
         subprocess.run(
             [sys.executable, "-m", "queuekiosk.server.cli", "migrate", "--config", str(config)],

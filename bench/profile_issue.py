@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from callgrind_issue import send, wait_answering
-from common import bench_config, free_port
+from common import BENCH_SECRET_KEY, bench_config, free_port
 
 _PROFILED_SERVE = """
 import cProfile, signal, sys, runpy
@@ -58,7 +58,7 @@ def main():
         env = {
             **os.environ,
             "QUEUEKIOSK_INSTANCE": str(tmp / "instance"),
-            "QUEUEKIOSK_SECRET_KEY": "bench",
+            "QUEUEKIOSK_SECRET_KEY": BENCH_SECRET_KEY,
             "PYTHONOPTIMIZE": "2",
         }
         command = [

@@ -6,6 +6,8 @@
 # QUEUEKIOSK_MESSAGE_QUEUE=redis://... and nginx's ip_hash in front (deploy/nginx/queuekiosk.conf).
 import os
 
+from queuekiosk.server.gunicorn_worker import refuse_a_busy_port
+
 # the systemd unit gives each process its port on the command line (--bind ${QUEUEKIOSK_HOST}:%i), which wins
 bind = os.environ.get("QUEUEKIOSK_BIND", "127.0.0.1:8000")
 workers = 1
@@ -22,3 +24,5 @@ accesslog = None  # set "-" to log every request
 # the user queuekiosk has no home to make it in (an ERROR line at every start); systemd starts and stops them
 control_socket_disable = True
 errorlog = "-"  # gunicorn's own lines; queuekiosk's go to standard error too (server/core/logs.py)
+# a port in use stops gunicorn at once with serve's one sentence, not its five tries and twelve lines
+on_starting = refuse_a_busy_port

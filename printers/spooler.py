@@ -45,12 +45,16 @@ class Spooler:
         read: Callable,
         on_status: Callable[[str, Status], None],
         lease: Callable[[str], Callable[[], bool]],
+        spawn: Callable = gevent.spawn,
     ):
         """``make_driver(printer)`` gives the driver of a printer of the setup (None: a kiosk agent
         prints it); ``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed
         transaction; ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a
-        ``try_take()`` that is true in one server process only: that one drives the printer."""
+        ``try_take()`` that is true in one server process only: that one drives the printer;
+        ``spawn(run, *args)`` starts a printer's greenlet (the server's: one of its site's own, ended
+        when the site is removed)."""
         self.site = site
+        self._spawn = spawn
         # its lines name its site, wherever its greenlets run (printer ids repeat from commune to commune)
         self._log = logging.LoggerAdapter(log, {"site": site.id})
         self._lease = lease
@@ -91,11 +95,11 @@ class Spooler:
             self._running.add(printer.id)
             if printer.driver == "agent":
                 self.statuses.setdefault(printer.id, Status(OFFLINE, NO_AGENT))
-                gevent.spawn(self._expire, printer.id)
+                self._spawn(self._expire, printer.id)
             else:
                 self.statuses.setdefault(printer.id, Status(UNKNOWN))
                 self._wakeups[printer.id] = Event()
-                gevent.spawn(self._serve, printer.id)
+                self._spawn(self._serve, printer.id)
             self.wake(printer.id)
         for printer_id in self._running - {p.id for p in site.config.printers}:
             self.wake(printer_id)  # it stops at once rather than after its back-off

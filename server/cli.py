@@ -94,6 +94,7 @@ class _Commands(click.Group):
         "config": (".commands.database", "config_group"),
         "backup": (".commands.database", "backup_command"),
         "restore": (".commands.database", "restore_command"),
+        "person-key": (".commands.database", "person_key_group"),
         "predict": (".prediction_cli", "predict_group"),
     }
 

@@ -16,15 +16,20 @@ process ended. Here, as under `serve`:
   as ``serve``'s pywsgi handler sends them: gunicorn sent them apart, two system calls and two TCP
   segments for every answer.
 
-This module is imported by gunicorn's master too (to find the class), before gevent patches the
-worker: the server's modules are imported only once a worker handles a connection.
+This module is imported by gunicorn's master too (to find the class, and for ``refuse_a_busy_port``,
+its ``on_starting``), before gevent patches the worker: the server's modules are imported only once a
+worker handles a connection.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
+import sys
 
 import gevent
+from gunicorn import systemd, util
 from gunicorn.http import wsgi
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
@@ -72,6 +77,30 @@ class OneSendResponse(wsgi.Response):
         self.send_headers()
         self._send_head()  # no body, or none written: the headers alone
         super().close()
+
+
+def refuse_a_busy_port(arbiter) -> None:
+    """gunicorn's ``on_starting`` (deploy/gunicorn.conf.py), before the master binds: a port already in
+    use stops it with the one sentence `serve` says (in Vietnamese, then English), where gunicorn tried
+    five times over five seconds and logged twelve lines. Sockets handed over already bound (systemd's
+    socket activation, a master re-executed by USR2) or shared (reuse_port) are left to gunicorn."""
+    if systemd.listen_fds(unset_environment=False) or "GUNICORN_FD" in os.environ or arbiter.cfg.reuse_port:
+        return
+    for address in arbiter.cfg.address:
+        if not isinstance(address, tuple):  # a UNIX socket or an inherited file descriptor
+            continue
+        host, port = address[:2]
+        with socket.socket(socket.AF_INET6 if util.is_ipv6(host) else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds it
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    continue  # gunicorn says its own (an address this machine does not have)
+                from .web.first_start import start_refused
+
+                print(f"queuekiosk: {start_refused('gunicorn_port_busy', port=port, host=host)}", file=sys.stderr)
+                sys.exit(1)
 
 
 LISTENING: str | None = None  # this worker's address, e.g. http://127.0.0.1:8001 (set before the app loads)

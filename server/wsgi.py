@@ -34,7 +34,7 @@ except (StartRefused, ConfigError) as error:  # the instance folder, the databas
 listening = getattr(sys.modules.get(f"{__package__}.gunicorn_worker"), "LISTENING", None)
 if listening:
     app.config[SERVER_URL] = listening
-warn_if_phones_cannot_reach(app)  # behind nginx only ticket.tracking_url can say where phones reach it
+warn_if_phones_cannot_reach(app, served_directly=False)  # behind nginx only the settings say where phones reach it
 try:
     app.extensions["queuekiosk"].start_background()
 except ValueError as error:  # a retry schedule of the environment refused

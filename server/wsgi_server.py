@@ -14,7 +14,7 @@ import gevent
 from gevent import pywsgi
 
 from .web import printing
-from .web.extensions import PING_SECONDS, ping_seconds
+from .web.extensions import PING_SECONDS, PROXIES, ping_seconds
 
 ONE_WRITE = 64 * 1024  # a response body up to this size is sent with its headers, in one send
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
@@ -291,7 +291,7 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
     server.start()
     address = lan_address(host)
     app.config[printing.SERVER_URL] = f"http://{f'[{address}]' if ':' in address else address}:{server.server_port}"
-    printing.warn_if_phones_cannot_reach(app)
+    printing.warn_if_phones_cannot_reach(app, served_directly=not app.config[PROXIES])
     if on_ready:
         on_ready(server)
     settle_collector()

@@ -72,3 +72,19 @@ def add_user(url: str, name: str, password: str, role: str, counter: int | None 
         auth.add_user(session, name, password, role, counter)
 
     _write(url, add)
+
+
+def change_stored_setup(url: str, change) -> None:
+    """``change(document)`` on the first site's saved setup, as a setup saved by an older version (or by
+    hand) holds it: not checked, and not seen by a running server until its next change reads it."""
+    from sqlalchemy import select, update
+
+    from queuekiosk.server.core import models as m
+
+    def write(session):
+        site_id, document = session.execute(select(m.site_setups.c.site_id, m.site_setups.c.document)).first()
+        document = dict(document)
+        change(document)
+        session.execute(update(m.site_setups).where(m.site_setups.c.site_id == site_id).values(document=document))
+
+    _write(url, write)

@@ -9,6 +9,7 @@ import dataclasses
 import json
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from queuekiosk.server.core import config as runtime
@@ -166,3 +167,13 @@ def test_the_config_read_by_libyaml_is_the_data_pyyaml_reads(_config_text):
 
     assert getattr(yaml, "CSafeLoader", None) is not None, "PyYAML without libyaml: every start parses in Python"
     assert runtime.yaml_data(_config_text) == yaml.safe_load(_config_text)
+
+
+@pytest.mark.parametrize("written, read", [("open: 7:30", 450), ("open: 0730", 472), ("open: 8", 8)])
+def test_a_time_yaml_reads_as_a_number_is_refused_saying_to_quote_it(config_data, written, read):
+    """Unquoted, YAML reads 7:30 as 450 (base 60) and 0730 as octal: refused as "a time with a zone"."""
+    hours = yaml.safe_load(written)
+    assert hours["open"] == read
+    config_data["site"]["hours"]["open"] = hours["open"]
+    with pytest.raises(runtime.ConfigError, match=r'site\.hours\.open: write the time in quotes, e\.g\. "07:30"'):
+        runtime.parse_config(config_data, "config.yaml")

@@ -50,8 +50,9 @@ EVENT_MOVES = {
     "finished": ({"called", "serving"}, "done"),
     "no_show": ({"called"}, "no_show"),
     "transferred": ({"called", "serving"}, "waiting"),
+    "requeued": ({"called", "serving"}, "waiting"),
 }
-RELEASING = {"finished", "no_show", "transferred"}
+RELEASING = {"finished", "no_show", "transferred", "requeued"}
 COUNTER_EVENTS = {"paused", "resumed", "opened", "closed"}
 
 
@@ -472,9 +473,34 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def close_counter(self, data):
+        """A number held refuses the close unless the close names it: ``requeue`` (it waits again) or
+        ``finish`` (served); naming another, or one the counter does not hold, refuses too."""
         now = self.tick()
-        counter = self.pick_counter(data, [n for n in self.counters if n not in now.held])
-        self.act("counter_busy" if counter in now.held else None, q.close_counter, counter)
+        counter = self.pick_counter(data, [n for n in self.counters if not now.closed(n)])
+        held = now.held.get(counter)
+        named = data.draw(st.sampled_from([None, held.number if held else 1001, 1999]), label="number")
+        how = data.draw(st.sampled_from(["requeue", "finish"]), label="how")
+        if now.closed(counter) or (held is None and named is None):
+            expect = None
+        elif named is None:
+            expect = "counter_busy"
+        else:
+            expect = None if held is not None and held.number == named else "close_requeue_moved"
+        out = self.act(expect, q.close_counter, counter, **{how: named})
+        if out is None or now.closed(counter):
+            return
+        assert self.tick(0).closed(counter)
+        ended = [h.ticket for h in out.happened if h.kind in ("ticket.requeued", "ticket.finished")]
+        if held is None:
+            assert not ended
+        elif how == "finish":
+            assert [(t["number"], t["status"]) for t in ended] == [(held.number, "done")]
+        else:
+            assert [(t["number"], t["status"], t["counter"], t["target_counter"]) for t in ended] == [
+                (held.number, "waiting", None, None)
+            ]
+            assert ended[0]["issued_at"] == held.issued_at.isoformat(timespec="milliseconds") + "Z"
+            assert ended[0]["called_at"] is not None, "its first call (and so its wait) stays"
 
     @rule(data=st.data())
     def resume(self, data):

@@ -17,14 +17,21 @@ from queuekiosk.server.core import outbox
 E = m.Event.__table__
 O = m.OutboxEvent.__table__  # noqa: E741
 T = m.Ticket.__table__
-STEPS = {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired"}
+STEPS = {"issued", "called", "recalled", "started", "finished", "no_show", "transferred", "requeued", "expired"}
 
 COUNTERS = st.integers(min_value=1, max_value=2)
 ACTIONS = st.one_of(
     st.tuples(st.just("issue"), st.sampled_from(["HT", "CT", "DC"])),
     st.tuples(st.sampled_from(["next", "recall", "start", "finish", "no_show"]), COUNTERS),
     st.tuples(st.just("transfer"), COUNTERS, st.sampled_from(["HT", "CT", "DC"])),
+    st.tuples(st.just("close"), COUNTERS),
 )
+
+
+def _close_requeuing(session, site, counter):
+    """Close the counter, its number (if it holds one) back in the queue."""
+    held = next(c["ticket"] for c in q.counter_states(session, site) if c["number"] == counter)
+    return q.close_counter(session, site, counter, requeue=held and held["number"])
 
 
 def _run(queue, action) -> None:
@@ -37,6 +44,7 @@ def _run(queue, action) -> None:
         "finish": q.finish,
         "no_show": q.no_show,
         "transfer": q.transfer,
+        "close": _close_requeuing,
     }[kind]
     kwargs = {"check_hours": False} if kind == "issue" else {}
     if kind == "transfer":
@@ -63,6 +71,8 @@ def test_each_ticket_step_has_one_outside_event_in_order(make_queue, config, sub
             gone = queue.run(outbox.add_webhook, "http://127.0.0.1:9/gone", list(outbox.EVENT_KINDS))
             queue.run(outbox.remove_webhook, gone["id"])
     wanted = {kind for kind in TICKET_KINDS if kind in subscribed}
+    if subscribed is outbox.EVENT_KINDS:  # every step the engine logs goes out under its name
+        assert wanted == {f"ticket.{step}" for step in STEPS}
 
     @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(ACTIONS, min_size=1, max_size=30))

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
+from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import load_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database
@@ -270,3 +271,19 @@ def test_a_model_survives_json_and_a_service_nobody_serves_has_no_estimate(train
     for counter in tracker.counters.values():
         counter.services = frozenset(s for s in counter.services if s != site.service_ids["DC"])
     assert predict(model, tracker, site.service_ids["DC"], False, NOON) is None
+
+
+def test_the_tracker_sees_a_number_put_back_in_the_queue_waiting_again(make_queue):
+    """A counter closed under its number (engine.close_counter with ``requeue``): the live state the
+    prediction reads has the number waiting again, and the counter closed and holding nothing."""
+    queue = make_queue(load_config(CONFIG_PATH))
+    first = queue.run(q.issue, "DC", check_hours=False).ticket
+    queue.run(q.issue, "DC", check_hours=False)
+    queue.run(q.call_next, 4)
+    queue.run(q.close_counter, 4, requeue=first["number"])
+    tracker = LiveTracker(queue.site)
+    with queue.engine.connect() as conn:
+        tracker.start(conn, q.utcnow())
+    assert (tracker.counters[4].state, tracker.counters[4].held_ticket) == ("closed", None)
+    waiting = sorted(tracker.waiting.values(), key=lambda w: (w.issued_at, w.id))
+    assert [w.id for w in waiting] == [row.id for row in queue.tickets()], "both wait, the first at its place"

@@ -521,3 +521,40 @@ def test_a_device_s_actions_show_under_its_token_name(make_queue, config):
         "Device: bàn phím quầy 5",
     )
     assert (row["called"], row["served"], row["wait"]["avg"], row["service_time"]["avg"]) == (1, 1, 180.0, 360.0)
+
+
+# --- numbers a counter closed under (engine.close_counter, "requeued") ----------------------------
+#
+# Friday 27/11/2026:
+#     R1 HT issued 08:00, called 08:10 at counter 1 (an), counter 1 closed under it 08:20 (requeued),
+#           never called again                                                      wait 600, expired
+#     R2 HT issued 08:05, called 08:30 at counter 1 (an, who reopened it), counter closed 08:40
+#           (requeued), called again 08:50 at counter 2 (chi), finished 09:00       wait 1500, service 600
+
+
+def test_a_number_requeued_by_a_close_keeps_its_call_where_it_was_called(tmp_path_factory):
+    """The call (and the wait it ended) stays the closed counter's and its clerk's: no "(không rõ)"
+    counter row for one never called again, and a call again elsewhere is that counter's second call."""
+    engine, site, run, issue, (an, _binh, chi) = _centre(tmp_path_factory, "requeued")
+    issue("HT", at(27, 8, 0))
+    second = issue("HT", at(27, 8, 5))
+    first = run(q.call_next, 1, actor=an, now=at(27, 8, 10)).ticket
+    run(q.close_counter, 1, requeue=first["number"], now=at(27, 8, 20))
+    held = run(q.call_next, 1, actor=an, number=first["number"] + 1, now=at(27, 8, 30)).ticket
+    assert held["id"] == second
+    run(q.close_counter, 1, requeue=held["number"], now=at(27, 8, 40))
+    assert run(q.call_next, 2, actor=chi, number=held["number"], now=at(27, 8, 50)).ticket["id"] == second
+    run(q.finish, 2, actor=chi, now=at(27, 9, 0))
+    run(q.expire_past_days, now=at(28, 0, 5))
+    period = periods.named_period("2026-11-27", ZONE)
+    with engine.connect() as conn:
+        by = {group: reports.summary(conn, site, period, group, now=at(28, 9, 0)) for group in ("counter", "clerk")}
+    for group, names in (("counter", (1, 2)), ("clerk", (f"user:{an.user_id}", f"user:{chi.user_id}"))):
+        rows = {r["key"]: r for r in by[group]["rows"]}
+        assert None not in rows, f"by {group}: a row of nobody ({rows[None]['label']})"
+        one, two = (rows[name] for name in names)
+        assert (one["called"], one["wait"]["count"], one["wait"]["max"], one["served"]) == (2, 2, 1500.0, 0)
+        assert (two["called"], two["wait"]["count"], two["served"]) == (1, 0, 1)
+        total = by[group]["total"]
+        assert (total["called"], total["expired"], total["served"], total["transferred"]) == (2, 1, 1, 0)
+    engine.dispose()

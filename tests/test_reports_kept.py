@@ -3,9 +3,11 @@ partly kept (today included) or kept again after a change is the same as counted
 
 The history: simulated days (transfers, no-shows, recalls, ratings, priority tickets) on Monday
 2/6/2025, Friday 30/10/2026 and Wednesday 18/11 to Saturday 21/11, so 2025 is a whole kept year,
-October 2026 a whole kept month (their other days had no tickets) and November is kept by day; and, made by hand: a ticket of Thursday 19/11 still
-waiting at the end of its day (its day is not kept until the day is ended), one issued at 23:50 on
-Saturday 21/11 and served past midnight, and today's (Monday 23/11) tickets, some still waiting.
+October 2026 a whole kept month (their other days had no tickets) and November is kept by day; and,
+made by hand: a ticket of Thursday 19/11 called, put back in the queue by a close and still waiting at
+the end of its day (its day is not kept until the day is ended; another of that day was put back too,
+then called again at another counter and served), one issued at 23:50 on Saturday 21/11 and served
+past midnight, and today's (Monday 23/11) tickets, some still waiting.
 """
 
 from __future__ import annotations
@@ -84,7 +86,16 @@ def check_kept_figures(queue, simulated_in=None) -> None:
             return action(session, site, *args, **kwargs)
 
     thursday, saturday = dt.date(2026, 11, 19), dt.date(2026, 11, 21)
-    left = run(q.issue, "HT", now=local(site, thursday, 17, 55), check_hours=False).ticket["id"]
+    left = run(q.issue, "HT", now=local(site, thursday, 17, 55), check_hours=False).ticket
+    # counter 1 closed under its number twice (a supervisor's close, "requeued"): one number is called
+    # again at counter 2 and served, Thursday's waits again until its day ends
+    again = run(q.issue, "HT", now=local(site, thursday, 17, 56), check_hours=False).ticket
+    for ticket, minute in ((again, 56), (left, 58)):
+        run(q.call_next, 1, number=ticket["number"], now=local(site, thursday, 17, minute))
+        run(q.close_counter, 1, requeue=ticket["number"], now=local(site, thursday, 17, minute + 1))
+    run(q.call_next, 2, number=again["number"], now=local(site, thursday, 18, 0))
+    run(q.finish, 2, now=local(site, thursday, 18, 5))
+    left = left["id"]
     run(q.issue, "CT", now=local(site, saturday, 23, 50), check_hours=False)
     run(q.call_next, 3, now=local(site, saturday, 23, 58))
     run(q.finish, 3, now=local(site, saturday + dt.timedelta(days=1), 0, 20))

@@ -144,7 +144,7 @@
   socket.on("connect", subscribe);
   socket.on("state", onState);
   QK.followSetup(socket, page, subscribe);  // a renamed service shows at once
-  ["called", "recalled", "started", "finished", "no_show", "transferred", "expired"].forEach(function (kind) {
+  ["called", "recalled", "started", "finished", "no_show", "transferred", "requeued", "expired"].forEach(function (kind) {
     socket.on("ticket." + kind, onEvent(kind));
   });
   socket.on("queue.changed", queueMoved);

@@ -184,6 +184,17 @@ def database(path: Path, writes: bool = True):
     return site, session_factory(engine)
 
 
+def database_engine(path: Path):
+    """The engine of the database the server of ``path`` uses, as it is: nothing made, migrated or
+    loaded (its schema not yet checked, ``check_schema``); a SQLite file not there is said."""
+    from ..core.db import create_db_engine
+
+    url = database_url(path)
+    if no_sqlite_file(url):
+        raise click.ClickException(say(("cli_no_database", {"url": url})))
+    return create_db_engine(url)
+
+
 def no_sqlite_file(url: str) -> bool:
     """A SQLite database whose file is not there yet (opening it would create it)."""
     from sqlalchemy.engine import make_url

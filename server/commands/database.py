@@ -1,12 +1,12 @@
-"""`queuekiosk migrate`, `config export|import`, `backup` and `restore`: the database and the setup
-saved in it."""
+"""`queuekiosk migrate`, `config export|import`, `backup`, `restore` and `person-key change`: the
+database, the setup saved in it and the key it hashes ID numbers with."""
 
 from pathlib import Path
 
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, database, database_url, load, name_clashes_said, say, site_of
+from .common import CONFIG_HELP, database, database_engine, database_url, load, name_clashes_said, say, site_of
 
 
 @click.command("migrate")
@@ -133,3 +133,74 @@ def restore_command(file, config_file, yes):
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)
+
+
+@click.group("person-key")
+def person_key_group():
+    """The key that hashes citizens' ID card numbers and phones (QUEUEKIOSK_PERSON_KEY)."""
+
+
+@person_key_group.command("change")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def person_key_change(config_file, yes):
+    """Make QUEUEKIOSK_PERSON_KEY the key the database takes, in place of the one it was used with: a
+    weak or leaked key replaced. Bookings made before are then found by their code only, no longer by
+    ID card number. Refused while any server process of the installation runs: stop them all first,
+    and start them all with the new key."""
+    import os
+
+    from ..core.bookings.people import PERSON_KEY_ENV
+    from ..core.config import instance_dir_for
+    from ..core.db import Lease, SchemaNotCurrent, check_schema
+    from ..core.installation import (
+        MAKE_KEY,
+        RUNNING,
+        bookings_to_check_in,
+        change_person_key,
+        fingerprint,
+        recorded_person_key,
+        weak_key,
+    )
+    from ..web.first_start import shown_database_url, unreachable
+
+    key = os.environ.get(PERSON_KEY_ENV, "").encode()
+    if not key:  # never a key made here: it would be in no env file, and perhaps only root's to read
+        raise click.ClickException(say("cli_person_key_unset", "cli_nothing_done"))
+    path = config_path(config_file)
+    folder = instance_dir_for(path)
+    if weak_key(key):
+        said = {"path": folder / "person_key", "make": MAKE_KEY}
+        raise click.ClickException(say(("cli_person_key_weak", said), "cli_nothing_done"))
+    engine = database_engine(path)
+    alone = Lease(engine, folder, RUNNING)  # every running server holds it, shared
+    try:
+        check_schema(engine)
+        if recorded_person_key(engine) == fingerprint(key):
+            click.echo(say("cli_person_key_same", "cli_nothing_changed"), err=True)
+            return
+        _refuse_while_running(alone.holders())
+        if not yes:
+            asked = say(("cli_person_key_change_confirm", {"bookings": bookings_to_check_in(engine)}))
+            click.confirm(asked.replace("\n", " / "), abort=True)
+        if not alone.try_take():  # a server started while the question was asked
+            _refuse_while_running(alone.holders() or ["?"])
+        change_person_key(engine, key)
+    except SchemaNotCurrent as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:
+        reason = unreachable(error)
+        if reason is None:
+            raise
+        said = {"url": shown_database_url(path), "reason": reason}
+        raise click.ClickException(say(("cli_database_unreachable", said), "cli_nothing_done")) from None
+    finally:
+        alone.release()
+        engine.dispose()
+    click.echo(say("cli_person_key_changed"), err=True)
+
+
+def _refuse_while_running(processes: list[str]) -> None:
+    if processes:
+        said = {"processes": "; ".join(processes)}
+        raise click.ClickException(say(("cli_person_key_running", said), "cli_nothing_done"))

@@ -375,7 +375,7 @@ def _ends(login: int, username: str, event_id: int, kind: str, detail) -> bool:
     )
 
 
-def _ended_sessions(session: Session, logins: dict[int, str], after: int | None = None) -> set[int]:
+def ended_sessions(session: Session, logins: dict[int, str], after: int | None = None) -> set[int]:
     """Those of ``logins`` (a session's login event -> its user name) that ended since: their own
     logout, or a change of that user's password, account or role made after the login. With
     ``after``, only the events after that id are read (those up to it were read before)."""
@@ -410,7 +410,7 @@ class SessionWatch:
         fresh = {login: name for key, (login, name) in logins.items() if key not in self.known}
         seen = {login: name for key, (login, name) in logins.items() if key in self.known}
         after = self.tops[0]
-        ended = _ended_sessions(session, fresh) | _ended_sessions(session, seen, after=after)
+        ended = ended_sessions(session, fresh) | ended_sessions(session, seen, after=after)
         self.known = set(logins)
         self.tops = [self.tops[1], top]
         return ended
@@ -435,7 +435,7 @@ def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None
         key: (p.login_event, p.name) for key, p in principals.items() if p is not None and p.login_event is not None
     }
     if watch is None:
-        ended = _ended_sessions(session, dict(logins.values()))
+        ended = ended_sessions(session, dict(logins.values()))
     else:
         ended = watch.ended(session, logins)
     return [
@@ -453,8 +453,8 @@ def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None
 def may_act_on_counter(principal: Principal | None, counter: int, *, closing: bool = False) -> None:
     """Raise unless ``principal`` may change ``counter``. ``closing``: a supervisor signed in (the
     dashboard) may also close any counter of its site, one left open by a clerk who signed out, was
-    disabled or lost the device's token (closing takes nobody from a counter: it is refused while the
-    counter holds a number). A supervisor's token, given to report programs, stays read-only."""
+    disabled or lost the device's token (a number it holds goes back to the queue only when the close
+    names it: engine.close_counter). A supervisor's token, given to report programs, stays read-only."""
     if principal is None:
         raise NotSignedIn("unauthorized")
     if principal.role == "admin":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -41,9 +43,74 @@ from .config import (
     ConfigError,
 )
 from .i18n import Phrase, translate
+from .web_address import web_address
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # spaces alone are no name
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# text the screens show, in one Unicode form: "ế" typed decomposed (some Mac and Word sources) is stored composed
+Text = Annotated[str, AfterValidator(nfc)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(nfc)]  # spaces alone: none
+
+# Guards against a slip (a paragraph pasted into a name), not what a screen shows whole: official names of
+# procedures run to 120 characters, and the kiosk fits a long name to its button. Applied only to a value a
+# change in /admin or the API writes (new_too_long), never to a whole setup: config.yaml,
+# `config import` and a setup saved before these limits read as they are (docs/configuration.md).
+NAME_MAX = 150  # a service's, a priority's, a field's, a rating reason's, a display's name
+PROCEDURE_MAX = 300  # a procedure's official name, and a service's examples (a few of them)
+COUNTER_NAME_MAX = 60
+SITE_NAME_MAX = 120
+TICKER_MAX = 500
+LENGTH_LIMITS = {  # where in the setup (``[]``: each item of a list, ``*``: vi and en) -> at most
+    "services[].name.*": NAME_MAX,
+    "services[].field.*": NAME_MAX,
+    "services[].examples.*": PROCEDURE_MAX,
+    "services[].procedures[].name.*": PROCEDURE_MAX,
+    "priorities[].name.*": NAME_MAX,
+    "rating.reasons[].name.*": NAME_MAX,
+    "counters[].name": COUNTER_NAME_MAX,
+    "displays[].name": NAME_MAX,
+    "displays[].name_en": NAME_MAX,
+    "displays[].ticker": TICKER_MAX,
+    "displays[].ticker_en": TICKER_MAX,
+    "site.name": SITE_NAME_MAX,
+}
+
+
+def _texts(data, steps: list[str], path: str = ""):
+    """(path, text) of each text at ``steps`` (a LENGTH_LIMITS key split at its dots) in ``data``."""
+    if not steps:
+        if isinstance(data, str):
+            yield path, data
+        return
+    step, rest = steps[0], steps[1:]
+    if step.endswith("[]"):
+        items = data.get(step[:-2]) if isinstance(data, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else ()):
+            yield from _texts(item, rest, f"{path}{step[:-2]}[{i}].")
+    elif isinstance(data, dict):
+        for key in ("vi", "en") if step == "*" else (step,):
+            yield from _texts(data.get(key), rest, f"{path}{key}.")
+
+
+def new_too_long(document: dict, stored: dict) -> list[tuple[str, int]]:
+    """(path, limit) of each text of ``document`` over its LENGTH_LIMITS that ``stored`` does not already hold
+    in the same kind of field (one saved before the limits stays until someone edits it), counted in letters
+    as NFC writes them (Vietnamese pasted decomposed has a code point per accent)."""
+    found = []
+    for where, limit in LENGTH_LIMITS.items():
+        steps = where.split(".")
+        kept = {nfc(text) for _, text in _texts(stored, steps)}
+        found += [
+            (path.rstrip("."), limit)
+            for path, text in _texts(document, steps)
+            if len(nfc(text).strip()) > limit and nfc(text) not in kept
+        ]
+    return found
 
 
 def _problem(kind: str, **params) -> PydanticCustomError:
@@ -59,13 +126,28 @@ def _known(values) -> str | Phrase:
     return ", ".join(str(v) for v in sorted(values)) or Phrase("problem_none")
 
 
+def _typed_time(value):
+    """A time as people type it, in 24 hours: 8:00, 8h, 16h30, 7g30, 0800, 800 or a lone hour 8 is read as
+    08:00, 16:30 ... (digits of any script, "０８:３０" too); anything else goes on to pydantic (08:00:00 as
+    saved, or a mistake it names). A number is refused: YAML reads an unquoted 7:30 as 450 and 0730 as octal."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _problem("time_as_number")
+    if isinstance(value, str):
+        typed = re.fullmatch(r"\s*(\d{1,2})\s*(?:[:hHgG.]\s*(\d{2})?)?\s*", value) or re.fullmatch(
+            r"\s*(\d{1,2})(\d{2})\s*", value
+        )
+        if typed:
+            return f"{int(typed[1]):02d}:{int(typed[2] or 0):02d}"
+    return value
+
+
 def _local_time(value: dt.time) -> dt.time:
     if value.tzinfo is not None:  # the site's timezone says where; a time with its own zone is a mistake
         raise _problem("time_with_zone")
     return value
 
 
-LocalTime = Annotated[dt.time, AfterValidator(_local_time)]
+LocalTime = Annotated[dt.time, BeforeValidator(_typed_time), AfterValidator(_local_time)]
 
 
 def _each_once(values: list | str) -> list | str:
@@ -90,7 +172,7 @@ class _Strict(BaseModel):
 
 class LocalizedName(_Strict):
     vi: Name
-    en: str | None = None
+    en: Text | None = None
 
 
 class Hours(_Strict):
@@ -99,11 +181,21 @@ class Hours(_Strict):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS[:5])
     holidays: list[dt.date] = []
 
-    @model_validator(mode="after")
-    def _close_after_open(self):
-        if self.close <= self.open:
-            raise _problem("close_before_open", open=f"{self.open:%H:%M}", close=f"{self.close:%H:%M}")
-        return self
+    @field_validator("close")
+    @classmethod
+    def _close_after_open(cls, close: dt.time, info: ValidationInfo) -> dt.time:
+        """Named at the closing time (the form shows it under that field); not when the opening time is wrong."""
+        open_ = info.data.get("open")
+        if open_ is not None and close <= open_:
+            raise _problem("close_before_open", open=f"{open_:%H:%M}", close=f"{close:%H:%M}")
+        return close
+
+    @field_validator("days")
+    @classmethod
+    def _some_working_day(cls, days: list) -> list:
+        if not days:  # the centre would never open: the kiosk closed every day
+            raise _problem("no_working_day")
+        return days
 
 
 class Site(_Strict):
@@ -156,11 +248,14 @@ class NumberRange(_Strict):
     start: int = Field(ge=1)
     end: int = Field(ge=1)
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.end < self.start:
-            raise _problem("range_end_below_start", start=self.start, end=self.end)
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: int, info: ValidationInfo) -> int:
+        """Named at the end (the form shows it under "Số cuối")."""
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise _problem("range_end_below_start", start=start, end=end)
+        return end
 
 
 class Booking(_Strict):
@@ -217,7 +312,8 @@ class Policy(_Strict):
 
 class Counter(_Strict):
     number: int = Field(ge=1)
-    name: str | None = None
+    name: Text | None = None
+    # none: a counter that takes only the numbers transferred to it (and one whose service was removed)
     services: Literal["all"] | list[Code]
 
     @field_validator("services")
@@ -268,12 +364,12 @@ def _slide(value: str, info: ValidationInfo) -> str:
 
 class Display(_Strict):
     id: Code
-    name: str | None = None  # under the centre's name at the top of the screen
-    name_en: str | None = None  # ... while the screen shows English (else `name` stays)
+    name: Text | None = None  # under the centre's name at the top of the screen
+    name_en: Text | None = None  # ... while the screen shows English (else `name` stays)
     counters: Literal["all"] | list[int] = "all"
     voice: Voice = Voice()
-    ticker: str | None = None
-    ticker_en: str | None = None  # the ticker while the screen shows English (else `ticker` stays)
+    ticker: Text | None = None
+    ticker_en: Text | None = None  # the ticker while the screen shows English (else `ticker` stays)
     slides: list[Annotated[str, AfterValidator(_slide)]] = []  # images/videos shown in turn
     slide_seconds: float = Field(default=10, ge=2, le=3600)  # how long an image stays (a video plays to its end)
     layout: Literal["auto", "landscape", "portrait"] = "auto"  # auto: follows the screen's shape
@@ -393,8 +489,15 @@ class TicketLayout(_Strict):
 
     footer: str | None = None  # e.g. the centre's service slogan
     logo: str | None = None  # an image file, printed at the top
-    tracking_url: str | None = Field(default=None, pattern=r"^https?://")
+    tracking_url: str | None = None
     # the address phones reach the server at, for the QR code (default: the address the kiosk used)
+
+    @field_validator("tracking_url")
+    @classmethod
+    def _an_address_to_join(cls, value: str | None) -> str | None:
+        if value is not None and not web_address(value, base=True):
+            raise _problem("tracking_url")
+        return value
 
 
 class Kiosk(_Strict):
@@ -563,7 +666,7 @@ class Config(_Strict):
         for (s1, e1, i1), (s2, e2, i2) in zip(ranges, ranges[1:]):
             if s2 <= e1:
                 other = {"other": self.services[i1].code, "other_start": s1, "other_end": e1}
-                problems.append((f"services[{i2}].numbers", "range_overlaps", {"start": s2, "end": e2, **other}))
+                problems.append((f"services[{i2}].numbers.start", "range_overlaps", {"start": s2, "end": e2, **other}))
 
         def known(values, valid, path, kind, **whose):
             if values == "all":

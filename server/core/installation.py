@@ -3,21 +3,65 @@
 Every process of one installation must hash ID numbers and phones with the same person key
 (core/bookings/people.py): with another key, one citizen's CCCD is another person to it and
 gets a second number. The database keeps a fingerprint of the key it was first used with;
-a process whose key differs is refused at start (server/web/first_start.py).
+a process whose key differs is refused at start (server/web/first_start.py), and so is a weak key,
+with which the hashes could be found by trying every number: there are only about 10^12.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import os
+import socket
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .models import installation
+from .db import Lease
+from .models import bookings, installation, sites
 
 PERSON_KEY = "person_key"
+KEY_MIN_LENGTH = 32
+KEY_MIN_DISTINCT = 8  # random text of 32 characters has about 15 (hexadecimal) or 25 different ones
+MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # said by the refusals
+
+
+def weak_key(key: bytes) -> bool:
+    """A secret anyone could guess: shorter than KEY_MIN_LENGTH characters ("changeme", "123"), of
+    very few different characters ("a" * 32), or the documentation's example text, written in <...>
+    (docs/deployment.md's env file), copied as it is."""
+    text = key.decode("utf-8", errors="replace").strip()
+    placeholder = text.startswith("<") and text.endswith(">")
+    return len(text) < KEY_MIN_LENGTH or len(set(text)) < KEY_MIN_DISTINCT or placeholder
+
+
+def weak_key_refusal(url: str, key: bytes) -> str:
+    """What a weak ``key`` is told (a catalog key), from the database at ``url`` read as it is, never
+    made or migrated: to make one when nothing is recorded (a new database), to change it when the
+    database was used with it, and to copy the installation's own key when it records another."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from .db import create_db_engine
+
+    parsed = make_url(url)
+    recorded = None
+    if parsed.get_backend_name() != "sqlite" or Path(parsed.database or "").is_file():
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as conn:
+                if inspect(conn).has_table(installation.name):
+                    query = select(installation.c.value).where(installation.c.name == PERSON_KEY)
+                    recorded = conn.execute(query).scalar()
+        finally:
+            engine.dispose()
+    if recorded is None:
+        return "cli_person_key_weak"
+    return "cli_person_key_weak_used" if recorded == fingerprint(key) else "cli_person_key_differs"
 
 
 def fingerprint(key: bytes) -> str:
@@ -29,15 +73,57 @@ def same_person_key(engine: Engine, key: bytes) -> bool:
     """True when ``key`` is the one the database was first used with (recorded now if none was);
     processes starting together record one fingerprint, the others compare with it."""
     mine = fingerprint(key)
-    query = select(installation.c.value).where(installation.c.name == PERSON_KEY)
-    with engine.connect() as conn:
-        recorded = conn.execute(query).scalar()
+    recorded = recorded_person_key(engine)
     if recorded is None:
         try:
             with engine.begin() as conn:
                 conn.execute(insert(installation).values(name=PERSON_KEY, value=mine))
             return True
         except IntegrityError:  # another process recorded its key meanwhile
-            with engine.connect() as conn:
-                recorded = conn.execute(query).scalar()
+            recorded = recorded_person_key(engine)
     return recorded == mine
+
+
+def recorded_person_key(engine: Engine) -> str | None:
+    """The fingerprint of the key the database was first used with; None before any start."""
+    with engine.connect() as conn:
+        return conn.execute(select(installation.c.value).where(installation.c.name == PERSON_KEY)).scalar()
+
+
+def bookings_to_check_in(engine: Engine) -> int:
+    """Bookings of today and later not checked in yet, today each site's own (its time zone): after
+    a change of key they are found by their code only."""
+    with engine.connect() as conn:
+        zones = conn.execute(select(sites.c.id, sites.c.timezone)).all()
+        return sum(
+            conn.execute(
+                select(func.count()).where(
+                    bookings.c.site_id == site_id,
+                    bookings.c.status == "booked",
+                    bookings.c.business_day >= dt.datetime.now(ZoneInfo(zone)).date(),
+                )
+            ).scalar_one()
+            for site_id, zone in zones
+        )
+
+
+# the lease every running server process holds, shared, for its lifetime (web/first_start.py), and
+# ``queuekiosk person-key change`` alone: no process goes on hashing with the key it replaces
+RUNNING = "queuekiosk-running"
+
+
+def hold_running(engine: Engine, instance_dir: Path) -> Lease:
+    """Held (keep a reference) while this server process runs; waits for a key change under way."""
+    lease = Lease(
+        engine, instance_dir, RUNNING, shared=True, label=f"queuekiosk {socket.gethostname()} pid {os.getpid()}"
+    )
+    lease.try_take(wait=True)
+    return lease
+
+
+def change_person_key(engine: Engine, key: bytes) -> None:
+    """``key`` is the installation's from now on (``queuekiosk person-key change``): the hashes made
+    with the previous one no longer match a citizen's number."""
+    with engine.begin() as conn:
+        conn.execute(delete(installation).where(installation.c.name == PERSON_KEY))
+        conn.execute(insert(installation).values(name=PERSON_KEY, value=fingerprint(key)))

@@ -36,7 +36,7 @@ class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING and record.name == "root" and _ESCPOS in record.pathname:
             return False  # python-escpos's "Network printer enabled", "Closing …": 2 lines a status check
-        site = getattr(record, "site", None) or (self._current() if self.current_site else self.site)
+        site = getattr(record, "site", None) or self.named()
         parts = [site] if site else []
         parts += [
             f"{name}={getattr(record, name)}"
@@ -45,6 +45,10 @@ class _Context(logging.Filter):
         ]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return True
+
+    def named(self) -> str | None:
+        """The site a line written here and now names (the work's, else the process's), if any."""
+        return self._current() if self.current_site else self.site
 
     def _current(self) -> str | None:
         if self.current_site is None:
@@ -98,6 +102,14 @@ def configure_logging(site: str | None = None) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate its own start-up
     if site:
         _context.site = site
+
+
+def sites_of(contexts) -> dict:
+    """The ``extra`` of a line about work that others handed over (a batch of writes), each by its
+    ``contextvars.copy_context()`` as it handed it over: the sites that work was for, joined by commas;
+    none for the installation's own work."""
+    sites = sorted({site for site in (context.run(_context.named) for context in contexts) if site})
+    return {"site": ",".join(sites)} if sites else {}
 
 
 def name_sites_by(current_site) -> None:

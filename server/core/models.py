@@ -508,6 +508,8 @@ booking_opt_ins = Table(
 # Facts of the whole installation, one row each. ``person_key``: a fingerprint of the key that hashes
 # ID numbers and phones (server/core/installation.py), so that a process started with another key
 # (another machine's instance folder) is refused instead of giving one citizen two numbers.
+# ``removed_site_version.{id}``: the setup version of a removed site, until its id is used again
+# (server/core/sites.py ``_removed_version``).
 installation = Table(
     "installation",
     metadata,

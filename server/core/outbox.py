@@ -23,7 +23,6 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -33,6 +32,7 @@ from .db import read_bare
 from .engine.prepared import Prepared
 from .errors import Invalid, NotFound
 from .models import utcnow
+from .web_address import web_address
 
 E = m.outbox_events
 W = m.webhooks
@@ -42,7 +42,7 @@ D = m.webhook_deliveries
 OUTSIDE_NAMES = {
     **{
         f"ticket.{step}": f"ticket.{step}"
-        for step in ("issued", "called", "recalled", "started", "finished", "no_show", "transferred", "expired")
+        for step in "issued called recalled started finished no_show transferred requeued expired".split()
     },
     "rating.received": "rating.created",
     **{f"booking.{step}": f"booking.{step}" for step in ("created", "cancelled", "checked_in", "lapsed")},
@@ -237,12 +237,7 @@ def check_events(events: list[str]) -> list[str]:
 
 def check_url(url: str) -> str:
     """An absolute http(s) address with a host; nothing else can be posted to."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (a bad port raises here)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+    if not web_address(url):
         raise Invalid("webhook_url_invalid", field="url", url=url)
     return url
 

@@ -4,6 +4,7 @@ in lanes that write batches of different services side by side."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from . import faults
 from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
 from .engine.prepared import has_rows, many_values
+from .logs import sites_of
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,8 @@ class PostgresGroupWriter:
     def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
         done = AsyncResult()
-        job = [action, (site, *args), kwargs, done, 0, None]  # (tries, the number row it wanted)
+        # (tries, the number row it wanted, the caller's context: a failed batch names its sites, logs.sites_of)
+        job = [action, (site, *args), kwargs, done, 0, None, contextvars.copy_context()]
         row = _row_of(job)
         # issuing of different services in different lanes: their batches lock different rows, and
         # one lane's round trips go on while another's wait
@@ -115,7 +118,7 @@ class PostgresGroupWriter:
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
             again, lane.again = lane.again, []
             if not isinstance(error, OperationalError):
-                log.error("a batch of %d actions was not committed: %s", len(batch), error)
+                log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=_sites(batch))
             for job in batch + again:
                 if not job[3].ready():
                     job[3].set_exception(error)
@@ -143,7 +146,7 @@ class PostgresGroupWriter:
                     continue
                 job = batch[index]
                 index += 1
-                action, args, kwargs, done, _tries, _row = job
+                action, args, kwargs, done = job[:4]
                 try:
                     outcome = action(conn, *args, **kwargs)
                     if index > last:  # its deferred writes with the COMMIT
@@ -469,16 +472,21 @@ class _Lane:
             try:
                 writer._write(self, batch)
             except BaseException as error:  # never leave a request waiting for an answer
-                for *_job, done, _tries, _row in batch + self.again:
-                    if not done.ready():
-                        done.set_exception(error)
+                for job in batch + self.again:
+                    if not job[3].ready():
+                        job[3].set_exception(error)
                 self.again = []
                 self.let_go()
                 if isinstance(error, (gevent.GreenletExit, SystemExit, KeyboardInterrupt)):
                     raise
                 # anything else (a gevent.Timeout an action let out, say): its callers heard of it,
                 # and the lane goes on, or every later request of its services would wait for ever
-                log.error("a batch of %d actions was not committed: %r", len(batch), error)
+                log.error("a batch of %d actions was not committed: %r", len(batch), error, extra=_sites(batch))
+
+
+def _sites(batch) -> dict:
+    """The ``extra`` of a line about ``batch``: its callers' sites."""
+    return sites_of(job[6] for job in batch)
 
 
 def _rerunnable(job) -> bool:

@@ -212,6 +212,9 @@ class LiveTracker:
         counter.last_end = event.at
 
     def _on_finished(self, event, counter) -> None:
+        if (event.detail or {}).get("by") == "close":  # ended when its counter closed: no service time known
+            self._let_go(event, counter)
+            return
         self._end(event, counter)
         seconds = (event.detail or {}).get("service_seconds")
         if seconds is not None:
@@ -234,6 +237,21 @@ class LiveTracker:
             first.due_at,  # the engine keeps a booking's due time on the ticket through a transfer
         )
         self.observer.arrival(event.service_id, first.priority, True, event.at)
+
+    @staticmethod
+    def _let_go(event, counter) -> None:
+        """The counter no longer holds the ticket, and nobody timed its service."""
+        if counter is not None and counter.held_ticket == event.ticket_id:
+            counter.held_ticket = counter.held_service = counter.called_at = None
+
+    def _on_requeued(self, event, counter) -> None:
+        """Its counter closed under it (engine.close_counter): nobody served it, and it waits again at its
+        place by issue time in its service's queue."""
+        self._let_go(event, counter)
+        first = self.tickets.get(event.ticket_id) or Waiting(event.ticket_id, event.service_id, False, event.at)
+        self.waiting[event.ticket_id] = Waiting(
+            event.ticket_id, event.service_id, first.priority, first.issued_at, due_at=first.due_at
+        )
 
     def _on_paused(self, event, counter) -> None:
         if counter is not None:

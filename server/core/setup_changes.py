@@ -74,18 +74,32 @@ def _document(session: Session, site: SiteRuntime) -> dict:
     return copy.deepcopy(session.execute(query).scalar_one())
 
 
-def _validate(document: dict, config_dir, item_path: str | None = None) -> Config:
-    """The same checks as config.yaml; a problem of the item being changed is named from the item."""
+def _validate(document: dict, config_dir, item_path: str | None = None, stored: dict | None = None) -> Config:
+    """The same checks as config.yaml; a problem of the item being changed is named from the item.
+    ``stored``: the setup as saved; a text this change writes over its most length is refused too (one
+    saved before stays until someone edits it: config_schema.LENGTH_LIMITS)."""
+    from .config_schema import new_too_long  # the checks' module, as ``checked`` loads it: not at a server's start
+
+    problems = [
+        (where, "string_too_long", {"max_length": limit}, f"String should have at most {limit} characters")
+        for where, limit in (new_too_long(document, stored) if stored is not None else ())
+    ]
     try:
-        return checked(document, "", {"config_dir": str(config_dir or "."), "live": True})
+        config = checked(document, "", {"config_dir": str(config_dir or "."), "live": True})
     except ConfigError as error:
         if not error.problems:
             raise q.Invalid("invalid_field", field="(body)", problem=str(error)) from None
-        where, kind, ctx, what = error.problems[0]
+        problems += error.problems
+    if not problems:
+        return config
+    # every field's problem at once (a form shows each under its field); the first is the refusal's own
+    named = []
+    for where, kind, ctx, what in problems:
         if item_path and (where == item_path or where.startswith((item_path + ".", item_path + "["))):
             where = where[len(item_path) :].lstrip(".") or "(body)"
         # in the reader's language: pydantic's own kinds of problem and the setup's own checks alike
-        raise q.Invalid("invalid_field", field=where, problem=problem_phrase(kind, ctx, what)) from None
+        named.append({"field": where, "problem": problem_phrase(kind, ctx, what)})
+    raise q.Invalid("invalid_field", **named[0], others=named[1:]) from None
 
 
 def _index(document: dict, section: str, key) -> int:
@@ -256,7 +270,7 @@ def _save(
     after,
     item_path: str | None = None,
 ) -> Change:
-    new = _validate(document, config_dir, item_path)
+    new = _validate(document, config_dir, item_path, stored_setup(session, site.id).document)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     _check_retirement(session, site, new)
@@ -278,9 +292,14 @@ def add_item(
     session: Session, site: SiteRuntime, section: str, item: dict, *, actor: q.Actor | None = None, config_dir=None
 ) -> Change:
     document = _document(session, site)
-    key = item.get(SECTIONS[section]) if isinstance(item, dict) else None
-    if key is not None and any(str(i.get(SECTIONS[section])) == str(key) for i in document.get(section, [])):
-        raise SetupRefused("setup_item_exists", section=section, item=key)
+    name = SECTIONS[section]
+    key = item.get(name) if isinstance(item, dict) else None
+    # "mt" beside "MT" would be two services the kiosk, the reports and the transfers show alike
+    same = [i[name] for i in document.get(section, []) if str(i.get(name)).casefold() == str(key).casefold()]
+    if key is not None and same:
+        # the capitals remark only for a code: a counter's number has none
+        problem = Phrase("problem_code_exists" if isinstance(same[0], str) else "problem_item_exists", item=same[0])
+        raise SetupRefused("setup_item_exists", section=section, item=same[0], field=name, problem=problem)
     document.setdefault(section, []).append(item)
     path = f"{section}[{len(document[section]) - 1}]"
     return _save(session, site, document, config_dir, actor, f"{section} {key} added", None, item, path)
@@ -376,7 +395,7 @@ def change_site(
     if "holidays" in patch:
         patch.setdefault("hours", {})["holidays"] = patch.pop("holidays")
     document["site"] = merge_patch(document["site"], patch)
-    new = _validate(document, config_dir)
+    new = _validate(document, config_dir, stored=stored_setup(session, site.id).document)
     return _save(session, site, document, config_dir, actor, "site changed", before, site_view(new))
 
 

@@ -17,7 +17,7 @@ import re
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
@@ -138,7 +138,7 @@ def create_site(
     site = _check_site(fields, {k: v for k, v in base.items() if k in ("languages", "timezone")})
     document = seed_document(source.document, site)
     config = _validate(document, config_dir)
-    runtime = save_setup(session, config)
+    runtime = save_setup(session, config, first_version=_removed_version(session, site_id, forget=True) + 1)
     audit.record(session, runtime, "site_added", actor, site_id=site_id, name=name, copied_from=source.site_id)
     return runtime
 
@@ -269,9 +269,13 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
         }
         raise SiteKept("site_remove_accounts", site=row.name, site_id=site_id, accounts=Localized(**working))
     top = session.scalar(select(func.max(E.id)))
+    version = session.scalar(select(m.site_setups.c.version).where(m.site_setups.c.site_id == site_id))
     try:
         with session.begin_nested():
             _delete_site_rows(session, site_id)
+            # kept past its rows: a site added again under its id starts after it (_removed_version)
+            _removed_version(session, site_id, forget=True)
+            session.execute(insert(m.installation).values(name=_removed_key(site_id), value=str(version or 0)))
     except IntegrityError:  # (PostgreSQL) a number or booking given there a moment ago, committed since the count
         tickets, bookings = _served(session, site_id)
         raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings) from None
@@ -289,6 +293,22 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
         # since the newest id seen (a session's checks, auth._SessionChecks; a site's predictions): the
         # removal's own event keeps the top id, so that no later event gets an id already read past
         session.execute(update(m.events).where(E.id == removed).values(id=top))
+
+
+def _removed_key(site_id: str) -> str:
+    return f"removed_site_version.{site_id}"
+
+
+def _removed_version(session: Session, site_id: str, forget: bool = False) -> int:
+    """The setup version of a removed site of this id (0: none), ``forget`` to drop it. A process that
+    has not heard of the removal yet (it polls every half second, live_setup.py) still serves that
+    version, and takes a setup up only as a newer version: a site removed and added again within the
+    half second starts past it, or that process would stay on the removed site's setup."""
+    kept = m.installation.c.name == _removed_key(site_id)
+    version = session.scalar(select(m.installation.c.value).where(kept))
+    if version is not None and forget:
+        session.execute(delete(m.installation).where(kept))
+    return int(version or 0)
 
 
 def _served(session: Session, site_id: str) -> tuple[int, int]:

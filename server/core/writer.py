@@ -19,6 +19,7 @@ keep out of each other's way. ``group_writer`` picks the writer for an engine.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sqlite3
@@ -33,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import faults
 from .engine.prepared import sqlite_cursor
+from .logs import sites_of
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,8 @@ class GroupCommitWriter:
     def submit(self, action, site, args, kwargs):
         """Run ``action(conn, site, *args, **kwargs)``; return its result once committed, or raise."""
         done = AsyncResult()
-        self._jobs.put((action, (site, *args), kwargs, done))
+        # the caller's context: a batch that fails names the sites of its callers (logs.sites_of)
+        self._jobs.put((action, (site, *args), kwargs, done, contextvars.copy_context()))
         return done.get()
 
     def _run(self):
@@ -192,7 +195,7 @@ class GroupCommitWriter:
             try:
                 self._write(batch)
             except BaseException as error:  # never leave a request waiting for an answer
-                for *_job, done in batch:
+                for *_job, done, _context in batch:
                     if not done.ready():
                         done.set_exception(error)
                 raise
@@ -212,7 +215,7 @@ class GroupCommitWriter:
                 # the connection's kept cursor for the savepoints, Prepared's: the connection's execute makes
                 # (and registers) a new cursor at each call (~0.9k instructions each, two an action)
                 cursor = sqlite_cursor(conn)
-                for action, args, kwargs, done in batch:
+                for action, args, kwargs, done, _context in batch:
                     cursor.execute(_SAVEPOINT)
                     try:
                         outcome = action(conn, *args, **kwargs)
@@ -241,8 +244,9 @@ class GroupCommitWriter:
                     raise error
         except Exception as error:  # the batch or its commit failed: nothing in it happened
             if not isinstance(error, OperationalError):  # a full or busy database: each caller reports it
-                log.error("a batch of %d actions was not committed: %s", len(batch), error)
-            for _action, _args, _kwargs, done in batch:
+                extra = sites_of(job[4] for job in batch)
+                log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=extra)
+            for _action, _args, _kwargs, done, _context in batch:
                 done.set_exception(error)
             return
         faults.writes_again()

@@ -47,7 +47,11 @@ def pair_qr():
     # a path of this server only: never a QR code that sends a device somewhere else
     if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or len(path) > PAIR_PATH_MAX:
         raise q.Invalid("invalid_field", field="path", problem=Phrase("admin_pair_path"))
-    url = urljoin(tracking_base(current_app).rstrip("/") + "/", path.lstrip("/"))
+    base = tracking_base(current_app).rstrip("/")
+    home = f"/s/{state().site_id}"  # a second site's base ends in it, and its pair path starts with it
+    if base.endswith(home) and path.startswith(f"{home}/"):
+        path = path.removeprefix(home)
+    url = urljoin(base + "/", path.lstrip("/"))
     response = jsonify({"url": url, "svg": qr_svg(url).decode("ascii")})
     response.headers["Cache-Control"] = "no-store"  # it holds a device token
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -38,9 +39,10 @@ from ..core.db import (
     session_factory,
     write_transaction,
 )
+from ..core.errors import NotFound
 from ..core.logs import configure_logging, name_sites_by
 from ..core.writer import group_writer
-from .extensions import ping_seconds, socketio
+from .extensions import PROXIES, ping_seconds, socketio
 from .ratelimits import RateLimits
 from .security import install_security_headers
 from .sessions import SiteSessions
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from ..core.prediction import Predictor
     from ..core.writer import GroupCommitWriter
 
+log = logging.getLogger(__name__)
 
 # what orjson hands to the provider's ``default`` (Flask's) instead of writing its own way: the same text
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -387,6 +390,34 @@ def _asked_site() -> str | None:
     return chosen
 
 
+def _let_in() -> bool:
+    """Whether the work under way began while its site was served: code working for it (``AppState.at``,
+    ``spawn_for``), a request past ``check_site``, a Socket.IO connection past its connect."""
+    if _working_for.get() is not None:
+        return True
+    context = _cv_request.get(None)
+    return context is not None and SITE_CHECKED_KEY in context.request.environ
+
+
+def _names(error: Exception, site_id: str) -> bool:
+    """Whether ``error`` is about ``site_id`` being gone: its ``site_unknown`` or a lookup of it."""
+    if isinstance(error, NotFound):
+        return error.params.get("site") == site_id
+    return error.args == (site_id,)
+
+
+def _working_at(site_id: str, run, *args):
+    """``run(*args)`` working for ``site_id`` (the body of a greenlet of ``AppState.spawn_for``); the
+    site removed under it (its kill is on its way: live_setup.forget_site), it ends quietly."""
+    _working_for.set(site_id)  # (a greenlet's context is its own)
+    try:
+        return run(*args)
+    except NotFound as error:
+        if not _names(error, site_id):
+            raise
+        return None
+
+
 @dataclass
 class AppState:
     """What every request needs: the sites served, the database, and who shows which counter.
@@ -404,7 +435,8 @@ class AppState:
     spoolers: dict[str, Spooler] = field(default_factory=dict)  # per site, started by `queuekiosk serve`
     limits: RateLimits | None = None
     predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
-    background: bool = False  # start_background ran: a site added later gets its spooler started
+    background: bool = False  # start_background ran: a site added later gets its own greenlets started
+    site_work: dict = field(default_factory=dict)  # site id -> its greenlets (a gevent Group: spawn_for)
     reads: Engine = field(init=False)  # ``engine`` for looks that write nothing
 
     def __post_init__(self):
@@ -426,7 +458,13 @@ class AppState:
         chosen = _asked_site()
         if chosen is None:  # a path of no site in particular (most requests): the first site's
             return next(iter(self.sites))
-        return chosen if chosen in self.sites else self.first_site_id
+        if chosen in self.sites:
+            return chosen
+        if _let_in():
+            # its site removed since (live_setup.forget_site): a request, a Socket.IO event, a site's
+            # loop or printer is answered as at any unknown site, never carried on at the first site
+            raise NotFound("site_unknown", site=chosen)
+        return self.first_site_id  # (an unknown site's request, until check_site refuses it)
 
     @property
     def site(self) -> SiteRuntime:
@@ -434,23 +472,17 @@ class AppState:
         if chosen is None:
             return next(iter(self.sites.values()))
         runtime = self.sites.get(chosen)
-        if runtime is None:
-            context = _cv_request.get(None)
-            if context is not None and context.request.environ.get(SITE_CHECKED_KEY):
-                # a request let in before its site was removed (live_setup.forget_site): answered as
-                # one to an unknown site, not carried on at the first site
-                from ..core.errors import NotFound
-
-                raise NotFound("site_unknown", site=chosen)
-            return self.sites[self.first_site_id]
-        return runtime
+        return runtime if runtime is not None else self.sites[self.site_id]
 
     def logged_site(self) -> str | None:
         """The site a log line is about; None for the installation's own work (its message queue, a
         site's start) outside any request or site's loop when it serves several sites."""
         if len(self.sites) > 1 and _working_for.get() is None and _cv_request.get(None) is None:
             return None
-        return self.site_id
+        try:
+            return self.site_id
+        except NotFound as gone:  # a removed site's last lines are still its own
+            return gone.params["site"]
 
     @site.setter
     def site(self, runtime: SiteRuntime) -> None:
@@ -505,30 +537,55 @@ class AppState:
         with self.at(site_id):
             return self.read(action, *args, **kwargs)
 
+    def for_each_site(self, work, *args, sites=None) -> None:
+        """``work(site_id, *args)`` for every site served (or each of ``sites``), each working for its site
+        (``at``): the installation-wide loops. A site removed under it (live_setup.forget_site, in this
+        process or by its poll) is passed by in one line, so that the loop goes on for the others."""
+        for site_id in list(self.sites if sites is None else sites):
+            try:
+                with self.at(site_id):
+                    work(site_id, *args)
+            except (NotFound, KeyError) as error:
+                if not _names(error, site_id):  # (a site removed and added again meanwhile is passed by too)
+                    raise
+                log.info("removed while being worked for: passed by", extra={"site": site_id})
+
     def start_background(self) -> None:
         """What a serving process does besides answering: printing, and ending each day."""
         import gevent
 
         from .delivery import DeliveryWorker
-        from .housekeeping import day_end_loop, lapse_loop
-        from .live_setup import follow_saved_setup
+        from .housekeeping import lapse_loop
+        from .live_setup import follow_saved_setup, start_site_work
         from .realtime import drop_lapsed_loop
         from .waits import refresh_loop
 
         self.background = True
-        for spooler in list(self.spoolers.values()):
-            spooler.start()
-        gevent.spawn(day_end_loop, self)
+        for site_id in list(self.sites):
+            start_site_work(self, site_id)
         gevent.spawn(lapse_loop, self)  # remote numbers past their deadline lapse (server/core/bookings/ending.py)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
         gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
         gevent.spawn(DeliveryWorker(self).run)  # webhooks (server/web/delivery.py)
-        gevent.spawn(refresh_loop, self)  # the wait predictor's live state read afresh (trained by day_end_loop)
+        gevent.spawn(refresh_loop, self)  # the wait predictor's live state read afresh (trained at each day's end)
         queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or ""
         if queue.startswith("redis"):
             from .resync import watch_message_queue
 
             gevent.spawn(watch_message_queue, queue)  # screens whole again after a Redis outage
+
+    def spawn_for(self, site_id: str, run, *args):
+        """``run(*args)`` in a greenlet of the site's own, working for it (as in ``at``: its lines name the
+        site), ended with the others when the site is removed (live_setup.forget_site). None for a site
+        no longer served: nothing starts (a group made for it now would never be killed)."""
+        if site_id not in self.sites:
+            return None
+        group = self.site_work.get(site_id)
+        if group is None:
+            from gevent.pool import Group
+
+            group = self.site_work[site_id] = Group()
+        return group.spawn(_working_at, site_id, run, *args)
 
     @property
     def config_dir(self) -> Path:
@@ -590,8 +647,6 @@ def check_site() -> None:
 
         adopt_new_sites(state)
         if site_id not in state.sites:
-            from ..core.errors import NotFound
-
             raise NotFound("site_unknown", site=site_id)
     _cv_request.get().request.environ[SITE_CHECKED_KEY] = True
 
@@ -698,7 +753,8 @@ def create_app(
     )
     app.wsgi_app = SiteRouting(app.wsgi_app)  # outside Socket.IO's middleware: /s/{site}/socket.io is the site's
     # outermost, so that Socket.IO's origin check sees what the proxies forwarded too
-    app.wsgi_app = trust_proxies(app.wsgi_app, int(os.environ.get("QUEUEKIOSK_PROXIES", "0")))
+    app.config[PROXIES] = int(os.environ.get(PROXIES, "0"))
+    app.wsgi_app = trust_proxies(app.wsgi_app, app.config[PROXIES])
     app.before_request(check_site)
     # several processes share their counts through Redis; one process keeps them in memory
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None

@@ -267,12 +267,14 @@ class DeliveryWorker:
     def forget_unoffered(self) -> None:
         """Every site's opt-ins on channels it does not offer (turned off before this was done at the
         change, or taken by a process that had not yet heard of it) end: their addresses are not kept."""
-        for site_id, site in list(self.state.sites.items()):
-            give_way()
-            with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
-                if not notifications.unoffered(conn, site):
-                    continue
-            self.state.write_at(site_id, notifications.end_unoffered)
+        self.state.for_each_site(self.end_unoffered)
+
+    def end_unoffered(self, _site_id: str) -> None:
+        give_way()
+        with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
+            if not notifications.unoffered(conn, self.state.site):
+                return
+        self.state.write(notifications.end_unoffered)
 
     def notify(self, queue_changed: bool, sites: list[str]) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
@@ -290,14 +292,14 @@ class DeliveryWorker:
             if queue_changed or newest != self.newest_planned or now - self.planned_at > REPLAN_SECONDS:
                 self.newest_planned, self.planned_at = newest, now
                 todo = {
-                    site_id: notifications.plan(conn, state.sites[site_id], ignore_hours=state.ignore_hours)
+                    site_id: notifications.plan(conn, site, ignore_hours=state.ignore_hours)
                     for site_id in sites
+                    if (site := state.sites.get(site_id)) is not None  # (not removed meanwhile)
                 }
             else:
                 todo = {}
-        for site_id, plan in todo.items():
-            if plan:
-                state.write_at(site_id, notifications.apply, plan)
+        plans = {site_id: plan for site_id, plan in todo.items() if plan}
+        state.for_each_site(lambda site_id: state.write(notifications.apply, plans[site_id]), sites=plans)
         if self.notifying is not None and not self.notifying.dead:
             return
         with state.reads.connect() as conn:
@@ -356,7 +358,10 @@ class DeliveryWorker:
                 outbox.mark_results, [(d.id, status, error) for d, status, error in results], self.delays
             )
         except Exception:  # not marked: still pending, so sent again (at least once)
-            log.exception("webhook delivery: %d results were not saved", len(results))
+            # (one webhook's results: the line names its site, as the worker serves every site)
+            log.exception(
+                "webhook delivery: %d results were not saved", len(results), extra={"site": results[0][0].site_id}
+            )
             return
         for delivery, _status, error in results:
             if statuses[delivery.id] != "delivered":

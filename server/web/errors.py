@@ -61,15 +61,27 @@ def _said(code: str, language: str, params: dict) -> dict:
     return said
 
 
-def error_response(code: str, status: int, **params):
-    """``params`` fill the message, each Phrase said in the language of the answer (and of each translation)."""
-    translations = {language: _said(code, language, params) for language in LANGUAGES}
-    body = {
+def error_body(code: str, language: str, **params) -> dict:
+    """A refusal's ``error``: its code, its sentence in ``language``, the field it names, and the sentence
+    in every language (``translations``); ``params`` fill it, each Phrase said in each language. Socket.IO
+    refuses alike (server/web/realtime.py)."""
+    translations = {each: _said(code, each, params) for each in LANGUAGES}
+    return {
         "code": code,
-        **translations[pick_language(request.headers.get("Accept-Language"))],
+        **translations[language],
         **({"field": params["field"]} if "field" in params else {}),
         "translations": translations,
     }
+
+
+def error_response(code: str, status: int, **params):
+    """The HTTP answer of a refusal, in the language the caller asks for (``error_body``). ``others``: more
+    fields refused at once (each {"field", "problem"}), answered in ``others`` in the same shape."""
+    language = pick_language(request.headers.get("Accept-Language"))
+    others = params.pop("others", None)
+    body = error_body(code, language, **params)
+    if others:
+        body["others"] = [error_body(code, language, **other) for other in others]
     return jsonify({"error": body}), status
 
 
@@ -87,13 +99,14 @@ def _html_error(title_key: str, code: str, status: int, **params):
     from .app import SITE_KEY
 
     state = current_app.extensions.get("queuekiosk")
-    site = state.sites[state.site_id].config.site if state is not None else None
     home = request.script_root  # the site's own home (/s/{site}/), or the installation's (/)
     site_id = request.environ.get(SITE_KEY)
     if site_id and (state is None or site_id not in state.sites):  # no such site: nothing under its prefix
         site, home = None, home.removesuffix(f"/s/{site_id}")
         request.environ["SCRIPT_NAME"] = home  # the page's stylesheet (url_for) from the installation's root too
         request_ctx.url_adapter = current_app.create_url_adapter(request)
+    else:
+        site = state.site.config.site if state is not None else None
     page = render_template(
         "errors/page.html", site=site, home=home, title_key=title_key, message_key=code, params=params
     )
@@ -188,7 +201,11 @@ def register_error_handlers(app):
     def _database_error(error: OperationalError):
         state = current_app.extensions["queuekiosk"]
         # the transaction was rolled back whole: a full disk, or the write lock not had in time
-        code = report_database_fault(error, f"{request.method} {request.path}", state.sites[state.site_id])
+        try:
+            site = state.site
+        except NotFound:  # its site removed meanwhile: the database is the whole installation's
+            site = state.sites[state.first_site_id]
+        code = report_database_fault(error, f"{request.method} {request.path}", site)
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status

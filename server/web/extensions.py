@@ -49,6 +49,8 @@ class PacketJSON:
 
 # a client that does not answer a ping within 10 s of it is disconnected (one sent every 10 s)
 PING_SECONDS = 10.0
+# how many reverse proxies stand in front (1 behind nginx): the environment variable, and app.config's key
+PROXIES = "QUEUEKIOSK_PROXIES"
 
 
 class GeventWebSocket:

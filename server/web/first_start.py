@@ -81,14 +81,23 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     """A long-running server's app (``serve``, gunicorn's server/wsgi.py), after the checks a first
     start on a new machine needs: the instance folder written, the person key made (not at a
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
-    process of the installation. StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    process of the installation, not a weak one (nor a weak session key), and the installation's
+    tracking address an address. StartRefused says what is wrong; a ConfigError is config.yaml's."""
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
-    from ..core.db import SchemaNotCurrent
-    from ..core.installation import same_person_key
+    from ..core.db import SchemaNotCurrent, default_database_url
+    from ..core.installation import MAKE_KEY, hold_running, same_person_key, weak_key, weak_key_refusal
+    from ..core.web_address import web_address
     from .app import create_app
+    from .printing import TRACKING_URL
 
+    secret = os.environ.get("QUEUEKIOSK_SECRET_KEY", "")
+    if secret and weak_key(secret.encode()):  # it signs sign-ins and encrypts the phones kept
+        raise start_refused("cli_secret_key_weak", make=MAKE_KEY)
+    tracking = os.environ.get(TRACKING_URL, "").strip()
+    if tracking and not web_address(tracking, base=True):
+        raise start_refused("cli_tracking_url_invalid", value=tracking)
     path = resolve_config_path(config_path)
     folder = instance_dir_for(path)
     writing = folder
@@ -103,25 +112,33 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         key = bookings.person_key(folder)  # made now: the same check as every ticket's Idempotency-Key
     except OSError as error:
         said = {"folder": writing, "user": _user(), "reason": error.strerror or type(error).__name__}
-        raise _refused("cli_instance_unwritable", **said) from None
+        raise start_refused("cli_instance_unwritable", **said) from None
     try:
+        if weak_key(key):  # before the database is made or config.yaml's setup loaded into it
+            refusal = weak_key_refusal(default_database_url(folder), key)
+            raise start_refused(refusal, path=folder / "person_key", make=MAKE_KEY)
         app = create_app(path, ignore_hours=ignore_hours, migrate_apart=True)
-        same = same_person_key(app.extensions["queuekiosk"].engine, key)
+        engine = app.extensions["queuekiosk"].engine
+        # held while this process runs: `queuekiosk person-key change` refuses meanwhile, and a start
+        # waits for one under way before comparing keys
+        app.extensions["queuekiosk_running"] = hold_running(engine, folder)
+        same = same_person_key(engine, key)
     except SchemaNotCurrent as error:
-        raise _refused(error.key, **error.params) from None
+        raise start_refused(error.key, **error.params) from None
     except Exception as error:
-        reason = _unreachable(error)
+        reason = unreachable(error)
         if reason is None:
             raise
-        url = _database_url(path)
-        raise _refused("cli_database_unreachable", url=url, reason=reason) from None
+        url = shown_database_url(path)
+        raise start_refused("cli_database_unreachable", url=url, reason=reason) from None
     if not same:
-        raise _refused("cli_person_key_differs", path=folder / "person_key")
+        raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
+    app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
 
 
-def _refused(key: str, **params) -> StartRefused:
+def start_refused(key: str, **params) -> StartRefused:
     """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
     next line (as the command line's ``say``, which the web layer may not import)."""
     from ..core.i18n import LANGUAGES, translate
@@ -139,7 +156,7 @@ def _user() -> str:
         return str(os.geteuid())
 
 
-def _database_url(path: Path) -> str:
+def shown_database_url(path: Path) -> str:
     """The database's address as the server took it, its password hidden."""
     from sqlalchemy.engine import make_url
 
@@ -153,7 +170,7 @@ def _database_url(path: Path) -> str:
         return url.rpartition("@")[2]
 
 
-def _unreachable(error: BaseException) -> str | None:
+def unreachable(error: BaseException) -> str | None:
     """The cause, in one line, when ``error`` says the database cannot be reached or its address
     read (refused, unknown host, role, password or database, a driver not installed); else None."""
     from sqlalchemy import exc

@@ -11,12 +11,12 @@ import gevent
 
 from ..core import bookings, outbox, sites
 from ..core import engine as q
+from ..core.errors import NotFound
 from .waits import retrain_quietly
 
 log = logging.getLogger(__name__)
 
 LAPSE_EVERY_SECONDS = 30  # a remote number lapses this long after its deadline at the latest
-NEW_SITES_SECONDS = 5  # how soon a site added while the server runs gets its day-end loop
 DAY_END_AFTER_SECONDS = 5  # the day ends this long after local midnight: a timer a little early is still past it
 
 
@@ -28,29 +28,20 @@ def seconds_to_next_day(site, now: dt.datetime, after: float = DAY_END_AFTER_SEC
     return max(1.0, (midnight - local).total_seconds() + after)
 
 
-def day_end_loop(state) -> None:
-    """One loop per site, each at its own local midnight (its own time zone); a site added while
-    the server runs gets its loop within ``NEW_SITES_SECONDS``."""
-    started: set[str] = set()
-    while True:
-        started &= set(state.sites)  # a site removed: its loop ends (it could be added again later)
-        for site_id in list(state.sites):
-            if site_id not in started:
-                started.add(site_id)
-                gevent.spawn(site_day_end_loop, state, site_id)
-        gevent.sleep(NEW_SITES_SECONDS)
-
-
 def site_day_end_loop(state, site_id: str) -> None:
-    """At start (the server may have been off at midnight) and after every local midnight of the site."""
+    """At start (the server may have been off at midnight) and after every local midnight of the site:
+    one greenlet per site (live_setup.start_site_work), each at its own midnight (its own time zone),
+    ended when the site is removed (live_setup.forget_site)."""
     from .realtime import publish
 
     after = seconds_setting("QUEUEKIOSK_DAY_END_SECONDS", DAY_END_AFTER_SECONDS, 0.1, 3600)
-    with state.at(site_id):  # its log lines name the site (server/core/logs.py name_sites_by)
-        at_start = True
-        while site_id in state.sites:  # (a site removed while the server runs: no more days)
+    at_start = True
+    try:
+        while True:
             try:
                 outcome = state.write(outbox.recording(q.expire_past_days))  # ticket.expired goes out too
+            except NotFound:  # the site removed meanwhile: the loop ends (AppState.spawn_for)
+                raise
             except Exception:  # a busy database at midnight must not end the loop
                 log.exception("expiring the past days' waiting tickets failed; trying again in a minute")
                 gevent.sleep(60)
@@ -64,8 +55,11 @@ def site_day_end_loop(state, site_id: str) -> None:
                 publish(state.site, outcome)
             at_start = False
             # a few seconds, beside the requests: the formula until it is done
-            gevent.spawn(retrain_quietly, state, site_id)
+            state.spawn_for(site_id, retrain_quietly, state)
             gevent.sleep(seconds_to_next_day(state.site, q.utcnow(), after))
+    except (gevent.GreenletExit, NotFound):  # killed by forget_site, or its site found gone first
+        log.info("site removed: its day-end loop stopped")  # (the line names the site)
+        raise
 
 
 def seconds_setting(name: str, default: float, low: float, high: float) -> float:
@@ -93,26 +87,25 @@ def lapse_seconds() -> float:
 def lapse_loop(state) -> None:
     """Remote numbers not checked in by their deadline lapse (server/core/bookings/ending.py), and the
     dashboard and webhooks hear it (booking.lapsed), at every site; what a retired site still holds ends."""
-    from .realtime import publish
-
     every = lapse_seconds()
     while True:
         gevent.sleep(every)
-        for site_id in list(state.sites):
-            site = state.sites.get(site_id)
-            if site is None:  # removed meanwhile
-                continue
-            if site.config.site.retired:
-                wind_up_retired(state, site_id)
-            if site_id not in state.sites:
-                continue
-            with state.at(site_id):
-                try:
-                    outcome = state.write(outbox.recording(bookings.lapse_overdue))
-                except Exception:  # a busy database must not end the loop
-                    log.exception("lapsing the overdue remote numbers failed; trying again shortly")
-                    continue
-                publish(state.site, outcome)
+        state.for_each_site(_lapse_at, state)
+
+
+def _lapse_at(site_id: str, state) -> None:
+    from .realtime import publish
+
+    if state.site.config.site.retired:
+        wind_up_retired(state, site_id)
+    try:
+        outcome = state.write(outbox.recording(bookings.lapse_overdue))
+    except NotFound:  # its site removed (for_each_site passes it by)
+        raise
+    except Exception:  # a busy database must not end the loop
+        log.exception("lapsing the overdue remote numbers failed; trying again shortly")
+        return
+    publish(state.site, outcome)
 
 
 def wind_up_retired(state, site_id: str) -> None:

@@ -12,7 +12,6 @@ client asks before the process it is connected to has the new setup, and none he
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from sqlalchemy import func, select
 
@@ -54,14 +53,26 @@ def _link_retired(state, told: str | None = None) -> None:
 
 
 def _start_site(state, runtime) -> None:
-    """A site this process did not serve yet: its printers (once the background work runs)."""
+    """A site this process did not serve yet: its printers and its day-end loop (once the background
+    work runs)."""
     from .printing import make_spooler
 
     if state.limits is None:  # still inside create_app: it makes the spoolers itself
         return
-    spooler = state.spoolers[runtime.id] = make_spooler(state, runtime.id)
+    state.spoolers[runtime.id] = make_spooler(state, runtime.id)
     if state.background:
+        start_site_work(state, runtime.id)
+
+
+def start_site_work(state, site_id: str) -> None:
+    """A site's own greenlets in a serving process (``AppState.spawn_for``): its printers, and its day
+    ending at its midnight."""
+    from .housekeeping import site_day_end_loop
+
+    spooler = state.spoolers.get(site_id)
+    if spooler is not None:
         spooler.start()
+    state.spawn_for(site_id, site_day_end_loop, state, site_id)
 
 
 # every process reads this every POLL_SECONDS: built once and run on a Core connection, on SQLite
@@ -93,7 +104,8 @@ def adopt_new_sites(state) -> list[str]:
     for site_id in new:
         with state.reads.connect() as conn:
             runtime = site_setup(conn, state.config_dir, site_id)
-        if runtime is not None:
+        # (another request or the poll, adopting it too, may have started it while this one read)
+        if runtime is not None and runtime.id not in state.sites:
             state.sites[runtime.id] = runtime
             _start_site(state, runtime)
             log.info("site %s: served from now on (setup version %d)", runtime.id, runtime.version)
@@ -104,17 +116,18 @@ def adopt_new_sites(state) -> list[str]:
 
 def forget_site(state, site_id: str) -> None:
     """A site removed (DELETE /api/v1/admin/sites/{id}, ``queuekiosk site remove``; by this process or
-    another): served no more. Its printers stop, its open pages are disconnected (connecting again,
-    they hear that the site does not exist) and its background loops end at their next round; a
-    request under its addresses is a 404 ``site_unknown`` as for any unknown site."""
+    another): served no more. Its own greenlets end now (its printers, its day-end loop), its open
+    pages are disconnected (connecting again, they hear that the site does not exist: their pages say
+    so), the installation-wide loops pass it by; a request under its addresses, or a Socket.IO event of
+    a connection to it, is a 404 ``site_unknown`` as for any unknown site (``AppState.site``)."""
     if site_id == state.first_site_id:  # (never removed: sites.remove_site refuses it)
         return
-    runtime = state.sites.pop(site_id, None)
-    if runtime is None:
+    if state.sites.pop(site_id, None) is None:
         return
-    spooler = state.spoolers.pop(site_id, None)
-    if spooler is not None:  # each printer's greenlet ends at its next look: no printer is left in the setup
-        spooler.use_site(replace(runtime, config=replace(runtime.config, printers=[])))
+    work = state.site_work.pop(site_id, None)  # its day-end loop slept until its midnight, its printers'
+    if work is not None:  # greenlets until their next look: they end now, here as in every other process
+        work.kill(block=False)
+    state.spoolers.pop(site_id, None)
     state.predictors.pop(site_id, None)
     log.info("site %s: removed, no longer served", site_id)
     disconnect_own_clients(site_id)

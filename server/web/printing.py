@@ -45,54 +45,79 @@ def track_urls(app) -> Callable[[str], str]:
 
 SERVER_URL = "QUEUEKIOSK_SERVER_URL"  # app.config key: the address the server was started on
 FALLBACK_SERVER_URL = "http://127.0.0.1:8000"  # `queuekiosk serve`'s default address
+# the environment's, and the app.config key (server/web/first_start.py): every site's address, unless it sets its own
+TRACKING_URL = "QUEUEKIOSK_TRACKING_URL"
 
 
 def tracking_base(app) -> str:
-    """Where phones reach the server, for a ticket's track_url and QR code: config
-    ``ticket.tracking_url``, else the address the server was started on. Never the request's Host
-    or X-Forwarded-Host header: anyone can send those and would put their own site on the tickets."""
+    """Where phones reach the server, for a ticket's track_url and QR code: the site's
+    ``ticket.tracking_url``, else the installation's (QUEUEKIOSK_TRACKING_URL), else the address the
+    server was started on. Never the request's Host or X-Forwarded-Host header: anyone can send those
+    and would put their own site on the tickets."""
     state = app.extensions["queuekiosk"]
     configured = state.site.config.ticket.tracking_url
-    base = configured or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+    base = configured or app.config.get(TRACKING_URL) or app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
     site_id = state.site_id  # a site other than the first is reached under /s/{site}/ (server/web/app.py)
     if site_id != state.first_site_id and not base.rstrip("/").endswith(f"/s/{site_id}"):
         base = f"{base.rstrip('/')}/s/{site_id}"
     return base
 
 
-def loopback_tracking(app) -> str | None:
-    """The tracking address when it is on this machine's loopback (no phone can open it), else None."""
-    base = tracking_base(app)
-    host = urlsplit(base).hostname or ""
+def _loopback(address: str) -> bool:
+    host = urlsplit(address).hostname or ""
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
-    return base if loopback else None
+        return False
 
 
-def warn_if_phones_cannot_reach(app) -> None:
-    """At start: a tracking address on this machine's loopback is one no phone can open."""
-    base = loopback_tracking(app)
-    if base is not None:
+# app.config: the process is reached through a reverse proxy (gunicorn, or QUEUEKIOSK_PROXIES set),
+# whose address phones use, not the process's own
+BEHIND_PROXY = "QUEUEKIOSK_BEHIND_PROXY"
+
+
+def unreachable_tracking(app) -> str | None:
+    """The catalog's sentence (a key, its {address} the tracking address) while no phone can open the
+    tickets' QR codes, else None: behind a reverse proxy with no address set (the process's own, firewalled
+    or loopback), or reached directly at an address on this machine's loopback."""
+    base = tracking_base(app)
+    if app.config.get(BEHIND_PROXY):
+        configured = app.extensions["queuekiosk"].site.config.ticket.tracking_url or app.config.get(TRACKING_URL)
+        return "admin_tracking_proxy" if not configured or _loopback(base) else None
+    return "admin_tracking_loopback" if _loopback(base) else None
+
+
+def warn_if_phones_cannot_reach(app, served_directly: bool) -> None:
+    """At start: the tickets' QR codes at an address no phone can open, and what to do, which depends
+    on how phones reach the server: ``served_directly`` (``serve`` with no QUEUEKIOSK_PROXIES) at its
+    own address, else through a reverse proxy (nginx), whose address only the settings can give."""
+    app.config[BEHIND_PROXY] = not served_directly
+    listening = app.config.get(SERVER_URL, FALLBACK_SERVER_URL)
+    installation = app.config.get(TRACKING_URL)
+    problem = unreachable_tracking(app)
+    if problem is not None:
+        log.warning("%s", translate(problem, "en", address=tracking_base(app)))
+    elif served_directly and installation and not _loopback(installation) and _loopback(listening):
         log.warning(
-            "Tickets' QR codes and track_url point to %s, which phones cannot open: set the address "
-            "phones reach this server at (e.g. http://192.168.1.10:8000) in /admin, Giờ làm việc "
-            "(ticket.tracking_url), or serve on the LAN address (--host).",
-            base,
+            "Tickets' QR codes and track_url point to %s (QUEUEKIOSK_TRACKING_URL), but this server listens on "
+            "%s only, which phones cannot open: serve on the LAN address as well (--host 0.0.0.0), or put a "
+            "reverse proxy at that address (then QUEUEKIOSK_PROXIES=1).",
+            installation,
+            listening,
         )
 
 
 def tracking_notes(app) -> list[dict]:
-    """For the supervisor's dashboard: the same warning while the tracking address is a loopback one."""
-    base = loopback_tracking(app)
-    if base is None:
+    """For the supervisor's dashboard: the same warning while phones cannot open the tickets' QR codes."""
+    problem = unreachable_tracking(app)
+    if problem is None:
         return []
+    base = tracking_base(app)
     return [
         {
             "item": "tracking_url",
-            "message": translate("admin_tracking_loopback", "vi", address=base),
-            "message_en": translate("admin_tracking_loopback", "en", address=base),
+            "message": translate(problem, "vi", address=base),
+            "message_en": translate(problem, "en", address=base),
             "detail": None,
         }
     ]
@@ -121,6 +146,7 @@ def make_spooler(state, site_id: str) -> Spooler:
         read=lambda action, *args, **kwargs: state.read_at(site_id, action, *args, **kwargs),
         on_status=lambda printer_id, status: publish_status(state.sites[site_id], printer_id, status),
         lease=lambda printer_id: Lease(state.engine, state.instance_dir, lease_name(site_id, printer_id)).try_take,
+        spawn=lambda run, *args: state.spawn_for(site_id, run, *args),  # stopped when the site is removed
     )
 
 

@@ -38,7 +38,7 @@ from ..core.auth import (
 )
 from ..core.i18n import translate
 from . import printing
-from .errors import report_database_fault
+from .errors import error_body, report_database_fault
 from .extensions import socketio
 from .waits import estimator
 
@@ -97,8 +97,8 @@ ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
 
 # the principal of each connected client, resolved once at connect
 _principals: dict[str, Principal | None] = {}
-# the printer each connected kiosk agent prints for
-_agents: dict[str, str] = {}
+# the site and printer each connected kiosk agent prints for
+_agents: dict[str, tuple[str, str]] = {}
 # how often the connected clients' tokens and users are checked again (revoked, disabled)
 RECHECK_SECONDS = 2.0
 
@@ -158,11 +158,24 @@ def _bounded(handler):
             )
             socketio.server.disconnect(request.sid, namespace="/")
             return None
-        # exactly one argument, as each handler takes: an event sent with no data (or with more than
-        # one) got no answer and logged a TypeError's traceback
-        return handler(args[0] if args else None)
+        try:
+            # exactly one argument, as each handler takes: an event sent with no data (or with more than
+            # one) got no answer and logged a TypeError's traceback
+            return handler(args[0] if args else None)
+        except q.QueueError as error:  # the handler's refusal, as the HTTP API words it
+            if error.code == "site_unknown":  # its site removed (AppState.site): it connects again, to be told so
+                drop_transport(request.sid)
+            return _error(error)
 
     return bounded
+
+
+def drop_transport(sid: str) -> None:
+    """Close the Engine.IO connection under ``sid``: the client connects again by itself (after a
+    namespace's disconnect it would stay away), and is answered as a new connection is."""
+    eio_sid = socketio.server.manager.eio_sid_from_sid(sid, "/")
+    if eio_sid is not None:
+        socketio.server.eio.disconnect(eio_sid)
 
 
 def _state():
@@ -290,7 +303,8 @@ def _tell_in_order(pending) -> None:
         try:
             context.run(tell, *args)
         except Exception:  # noqa: BLE001 - committed and answered: a client's next snapshot makes it whole
-            log.exception("could not tell the live clients of a committed action")
+            # said in the caller's context too: the line names the site of the action (a request's, a loop's)
+            context.run(log.exception, "could not tell the live clients of a committed action")
 
 
 def _publish_now(site, outcome: q.Outcome) -> None:
@@ -457,7 +471,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
 
 
 def _error(error: q.QueueError) -> dict:
-    return {"error": {"code": error.code, "message": translate(error.code, "vi", **error.params)}}
+    """A refusal's answer: the HTTP API's error body (Vietnamese, and every language in ``translations``)."""
+    return {"error": error_body(error.code, "vi", **error.params)}
 
 
 def _principal_at_connect(auth) -> Principal | None:
@@ -506,19 +521,21 @@ def on_connect(auth=None):
                 request.remote_addr,
                 CONNECTS_BURST,
             )
-        eio_sid = socketio.server.manager.eio_sid_from_sid(request.sid, "/")
-        if eio_sid is not None:
-            socketio.server.eio.disconnect(eio_sid)
+        drop_transport(request.sid)
         return False
+    from .app import SITE_CHECKED_KEY, SITE_KEY
+
     site_id = _site_of_connection()
     if site_id is None:  # an unknown site: nothing to watch there (the client's connect_error says why)
-        from .app import SITE_KEY
-
         raise _refused(q.NotFound("site_unknown", site=request.environ.get(SITE_KEY)))
+    # every event of the connection is its site's: one removed since is answered site_unknown (AppState.site)
+    request.environ[SITE_CHECKED_KEY] = True
     try:
         principal = _principal_at_connect(auth)
     except q.QueueError:
         return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    if site_id not in _state().sites:  # removed while the token was looked up (after forget_site's disconnects)
+        raise _refused(q.NotFound("site_unknown", site=site_id))
     if principal is not None and principal.token_id is not None:
         try:
             # a device of another site is refused, as over HTTP
@@ -594,9 +611,11 @@ def drop_lapsed_loop(state) -> None:
 def on_disconnect(*_args):
     _principals.pop(request.sid, None)
     _allowances.pop(request.sid, None)
-    printer_id = _agents.pop(request.sid, None)
-    if printer_id is not None and printer_id not in _agents.values():
-        _state().spooler.agent_gone(printer_id)
+    agent = _agents.pop(request.sid, None)
+    if agent is not None and agent not in _agents.values():
+        spooler = _state().spoolers.get(agent[0])  # its own site's (none once the site is removed)
+        if spooler is not None:
+            spooler.agent_gone(agent[1])
 
 
 @socketio.on("*")
@@ -642,8 +661,7 @@ def on_subscribe(data):
     except q.QueueError as error:
         return _error(error)
     except OperationalError as error:  # the database down or busy: said as a request's 503 says it
-        code = report_database_fault(error, f"subscribe {kind}", site)
-        return {"error": {"code": code, "message": translate(code, "vi")}}
+        return {"error": error_body(report_database_fault(error, f"subscribe {kind}", site), "vi")}
     rooms.add(room)
     join_room(room)
     if kind == "ticket":  # its queue's moves too (queue.changed, counter.changed): the page asks its wait again
@@ -676,7 +694,7 @@ def on_agent_hello(data):
             state.write(jobs.finish, job_id, True, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
-    _agents[request.sid] = printer.id
+    _agents[request.sid] = (site.id, printer.id)
     join_room(printing.agent_room(site, printer.id))
     return {
         "ok": True,
@@ -692,9 +710,7 @@ def on_agent_hello(data):
 def on_print_fetch(data=None):
     """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes."""
     state = _state()
-    printer_id = _agents.get(request.sid)
-    if printer_id is None:
-        return _error(q.QueueError("agent_hello_first"))
+    printer_id = _agent_printer()
     printer = state.site.config.printer(printer_id)
     rows = state.read(jobs.oldest_pending, printer_id, 10)
     return {
@@ -710,9 +726,7 @@ def on_print_fetch(data=None):
 def on_print_done(data):
     """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
     state = _state()
-    printer_id = _agents.get(request.sid)
-    if printer_id is None:
-        return _error(q.QueueError("agent_hello_first"))
+    printer_id = _agent_printer()
     job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
     if not job_ids:
         return _error(q.Invalid("invalid_field", field="job", problem=translate("problem_print_job")))
@@ -727,14 +741,20 @@ def on_print_done(data):
 @_bounded
 def on_printer_report(data):
     """The agent's printer state: ``{"state": "paper_out", "detail": null}``."""
-    printer_id = _agents.get(request.sid)
-    if printer_id is None:
-        return _error(q.QueueError("agent_hello_first"))
+    printer_id = _agent_printer()
     if not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
         return _error(q.Invalid("invalid_field", field="state", problem=", ".join(PRINTER_STATES)))
     detail = data.get("detail")
     _state().spooler.report(printer_id, Status(data["state"], str(detail)[:200] if detail else None))
     return {"ok": True}
+
+
+def _agent_printer() -> str:
+    """The printer this connection's kiosk agent prints for (``agent.hello``)."""
+    agent = _agents.get(request.sid)
+    if agent is None:
+        raise q.QueueError("agent_hello_first")
+    return agent[1]
 
 
 def _agent_kiosk(site, kiosk_id):

@@ -30,13 +30,15 @@ def tell_own_clients(event: str, payload: dict, site_id: str | None = None) -> N
 
 
 def disconnect_own_clients(site_id: str) -> None:
-    """Close this process's connections of ``site_id`` (a removed site: they may not watch its rooms)."""
+    """Close this process's connections of ``site_id`` (a removed site: they may not watch its rooms).
+    Each client connects again by itself and is refused, 404 ``site_unknown``: its page says the site
+    is gone (queuekiosk.js) rather than waiting for a connection."""
     from .realtime import process_room
 
     if socketio.server is None:
         return
-    for sid, _eio_sid in list(socketio.server.manager.get_participants("/", process_room(site_id))):
-        socketio.server.disconnect(sid, namespace="/")
+    for _sid, eio_sid in list(socketio.server.manager.get_participants("/", process_room(site_id))):
+        socketio.server.eio.disconnect(eio_sid)
 
 
 def watch_message_queue(url: str) -> None:

@@ -20,6 +20,7 @@ import gevent
 
 from ..core import engine as q
 from ..core.engine.clock import since_local_midnight
+from ..core.errors import NotFound
 from ..core.prediction import Predictor
 from ..core.prediction_train import booking_show, read_events, train
 
@@ -80,15 +81,13 @@ def retrain(state, now: dt.datetime | None = None) -> Predictor | None:
     return predictor
 
 
-def retrain_quietly(state, site_id: str | None = None) -> None:
-    """``retrain`` (of ``site_id``, else of the current site), where a failure is logged and the
-    model in use (or the formula) stays."""
+def retrain_quietly(state) -> None:
+    """``retrain`` of the current site, where a failure is logged and the model in use (or the formula)
+    stays."""
     try:
-        if site_id is None:
-            retrain(state)
-        else:
-            with state.at(site_id):
-                retrain(state)
+        retrain(state)
+    except NotFound:  # its site removed meanwhile: AppState.spawn_for ends it quietly
+        raise
     except Exception:
         log.exception("training the wait prediction failed; the previous model (or the formula) stays")
 
@@ -97,17 +96,15 @@ def refresh_loop(state) -> None:
     """Every ``REFRESH_SECONDS``: each site's predictor's live state read afresh from today's events."""
     while True:
         gevent.sleep(REFRESH_SECONDS)
-        for site_id in list(state.sites):
-            if site_id not in state.sites:  # removed meanwhile
-                continue
-            with state.at(site_id):
-                predictor = estimator(state)
-                if predictor is None:
-                    continue
-                try:
-                    with state.reads.connect() as conn:
-                        predictor.refresh(conn, q.utcnow())
-                except Exception:  # a busy database: the tracker kept goes on, next time
-                    log.warning(
-                        "reading the wait prediction's live state failed; trying again in %d s", REFRESH_SECONDS
-                    )
+        state.for_each_site(_refresh_at, state)
+
+
+def _refresh_at(_site_id: str, state) -> None:
+    predictor = estimator(state)
+    if predictor is None:
+        return
+    try:
+        with state.reads.connect() as conn:
+            predictor.refresh(conn, q.utcnow())
+    except Exception:  # a busy database: the tracker kept goes on, next time
+        log.warning("reading the wait prediction's live state failed; trying again in %d s", REFRESH_SECONDS)

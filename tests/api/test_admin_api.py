@@ -8,6 +8,7 @@ on every open screen without a reload.
 from __future__ import annotations
 
 import time
+import unicodedata
 
 import pytest
 import server_db
@@ -92,7 +93,7 @@ def test_every_open_screen_hears_of_a_change_and_sees_it_in_its_next_snapshot(ad
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),  # overlaps HT's 1001-1999
+        ({**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers.start"),  # overlaps HT's 1001-1999
         ({**NEW_SERVICE, "name": {"en": "no Vietnamese name"}}, "name.vi"),
         ({**NEW_SERVICE, "name": {"vi": "   "}}, "name.vi"),  # spaces alone: a blank button on the kiosk
         ({**NEW_SERVICE, "colour": "red"}, "colour"),
@@ -399,7 +400,7 @@ def test_a_setup_check_s_problem_is_said_in_the_reader_s_language(admin):
 
 OWN_CHECKS = [  # (request, the Vietnamese, the English); "{open}" is the site's opening time
     pytest.param(
-        ("POST", "/api/v1/admin/services", {**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers"),
+        ("POST", "/api/v1/admin/services", {**NEW_SERVICE, "numbers": {"start": 1500, "end": 1600}}, "numbers.start"),
         "khoảng số 1500–1600 trùng với khoảng 1001–1999 của dịch vụ HT",
         "1500-1600 overlaps 1001-1999 of service HT",
         id="range-overlaps",
@@ -417,7 +418,7 @@ OWN_CHECKS = [  # (request, the Vietnamese, the English); "{open}" is the site's
         id="display-unknown-counter",
     ),
     pytest.param(
-        ("PATCH", "/api/v1/admin/site", {"hours": {"close": "07:00"}}, "site.hours"),
+        ("PATCH", "/api/v1/admin/site", {"hours": {"close": "07:00"}}, "site.hours.close"),
         "giờ đóng cửa (07:00) phải sau giờ mở cửa ({open})",
         "close (07:00) must be later than open ({open})",
         id="close-before-open",
@@ -447,3 +448,134 @@ def test_the_setup_s_own_checks_are_said_in_the_reader_s_language(admin, request
         assert error["problem"].startswith(said.format(open=opening)), error
         assert error["message"] == f"{label} “{field}”: {error['problem']}", error
     assert http.get("/api/v1/admin/setup").json() == before
+
+
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        (
+            "POST",
+            "/api/v1/admin/services",
+            {**NEW_SERVICE, "name": {"vi": "Đăng ký thường trú, tạm trú " * 15}},
+            "name.vi",
+        ),
+        ("PATCH", "/api/v1/admin/services/HT", {"name": {"en": "Civil status " * 12}}, "name.en"),
+        ("PATCH", "/api/v1/admin/counters/1", {"name": "Quầy " * 13}, "name"),
+        ("PATCH", "/api/v1/admin/displays/lobby", {"name": "Sảnh " * 31}, "name"),
+        ("PATCH", "/api/v1/admin/site", {"ticker": "Kính chào quý khách. " * 30}, "ticker"),
+        ("PATCH", "/api/v1/admin/site", {"name": "Trung tâm phục vụ hành chính công " * 4}, "site.name"),
+    ],
+)
+def test_a_name_longer_than_its_guard_is_refused_saying_the_most(admin, method, path, body, field):
+    """A 419-character service name (a paragraph pasted into it) ran over the kiosk's other buttons and
+    pushed the issued number off the screen; it was saved. Each name has a generous most length."""
+    _server, http = admin
+    before = http.get("/api/v1/admin/setup").json()
+    error = assert_error(http.request(method, path, json=body), 422, "invalid_field")
+    assert error["field"].endswith(field) and "quá dài: tối đa" in error["problem"], error
+    assert "at most" in error["translations"]["en"]["problem"], error
+    assert http.get("/api/v1/admin/setup").json() == before
+
+
+def test_times_typed_as_people_write_them_are_saved_as_hh_mm(admin):
+    _server, http = admin
+    # digits of any script are read whole: "１７:３０" was refused while "７:30" was saved
+    typed_kept = (("8:00", "08:00"), ("7h", "07:00"), ("0730", "07:30"), ("7g15", "07:15"), ("８", "08:00"))
+    for typed, kept in typed_kept:
+        answer = http.patch("/api/v1/admin/site", json={"hours": {"open": typed, "close": "１６:３０"}})
+        assert answer.status_code == 200, answer.text
+        hours = http.get("/api/v1/admin/site").json()["hours"]
+        assert hours["open"].startswith(kept) and hours["close"].startswith("16:30"), (typed, hours)
+    assert_error(
+        http.patch("/api/v1/admin/site", json={"hours": {"open": "25h"}}), 422, "invalid_field", "site.hours.open"
+    )
+
+
+def test_no_working_day_is_refused_naming_the_days(admin):
+    _server, http = admin
+    error = assert_error(http.patch("/api/v1/admin/site", json={"hours": {"days": []}}), 422, "invalid_field")
+    assert error["field"] == "site.hours.days" and "ít nhất một ngày làm việc" in error["problem"], error
+    assert http.get("/api/v1/admin/site").json()["hours"]["days"], "the days were kept"
+
+
+def test_every_refused_field_is_named_at_once(admin):
+    """An empty new service named only its code, the missing name only at the next save."""
+    _server, http = admin
+    answer = http.post(
+        "/api/v1/admin/services",
+        json={"numbers": {"start": 7001, "end": 7999}, "target_wait_minutes": 0, "default_service_minutes": -1},
+        headers={"Accept-Language": "en"},
+    )
+    error = assert_error(answer, 422, "invalid_field")
+    fields = [error["field"]] + [other["field"] for other in error["others"]]
+    assert sorted(fields) == ["code", "default_service_minutes", "name", "target_wait_minutes"], error
+    assert all(other["code"] == "invalid_field" and other["problem"] for other in error["others"]), error
+    assert all(other["translations"]["vi"]["problem"] for other in error["others"]), error
+    described = http.get("/api/v1/openapi.json").json()["components"]["schemas"]["Error"]["properties"]["error"]
+    assert {"code", "field", "problem"} <= set(described["properties"]["others"]["items"]["properties"]), described
+
+
+def test_a_code_differing_only_in_capitals_is_refused_at_the_code(admin):
+    """ "mt" beside "MT" gave two services the kiosk, the reports and the transfers showed alike."""
+    _server, http = admin
+    assert http.post("/api/v1/admin/services", json=NEW_SERVICE).status_code == 201
+    error = assert_error(
+        http.post(
+            "/api/v1/admin/services", json={**NEW_SERVICE, "code": "mt", "numbers": {"start": 8001, "end": 8100}}
+        ),
+        409,
+        "setup_item_exists",
+        "code",
+    )
+    assert "“MT”" in error["problem"], error
+    taken = assert_error(
+        http.post("/api/v1/admin/counters", json={"number": 2, "services": ["HT"]}), 409, "setup_item_exists"
+    )
+    assert taken["field"] == "number" and taken["problem"].startswith("đã có “2”;"), taken  # no capitals remark
+    assert "chữ hoa" in error["problem"], error
+
+
+def test_a_user_at_a_counter_that_does_not_exist_is_refused_at_the_counter(admin):
+    _server, http = admin
+    body = {"username": "hoa", "password": "mat-khau-dai", "role": "clerk", "counter": 99}
+    error = assert_error(http.post("/api/v1/admin/users", json=body), 422, "unknown_counter", "counter")
+    assert error["problem"] == "không có quầy số 99", error
+
+
+# official names of the national catalogue, saved before names had a most length
+LONG_SERVICE_NAME = (
+    "Liên thông các thủ tục hành chính về đăng ký khai sinh, đăng ký thường trú, "
+    "cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi"
+)
+LONG_PROCEDURE_NAME = (
+    "Cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất lần đầu"
+)
+
+
+def test_a_name_saved_before_the_limits_never_blocks_another_change_nor_a_backup(live_server, config_variant):
+    """After an upgrade one stored name over a new limit refused every change (a supervisor's holiday too)
+    and its own export read back. A limit now applies to what a change writes, not to what is stored."""
+    config = config_variant()
+    config["services"][0]["name"]["vi"] = LONG_SERVICE_NAME * 2  # 240: over the guard, held as saved
+    config["services"][0]["procedures"] = [{"code": "GCN", "name": {"vi": LONG_PROCEDURE_NAME}}]
+    server, http = with_admin_session(live_server(config=config))
+    assert http.patch("/api/v1/admin/counters/2", json={"name": "Quầy hai"}).status_code == 200
+    assert http.patch("/api/v1/admin/site", json={"holidays": ["2027-09-02"]}).status_code == 200
+    # the service's own other fields too; its name, written anew over the guard, is refused at the name
+    assert http.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 25}).status_code == 200
+    too_long = {"name": {"vi": LONG_SERVICE_NAME * 2 + "."}}
+    assert_error(http.patch("/api/v1/admin/services/HT", json=too_long), 422, "invalid_field", "name.vi")
+    assert http.patch("/api/v1/admin/services/HT", json={"name": {"vi": LONG_SERVICE_NAME}}).status_code == 200
+    backup = server.workdir / "backup.yaml"
+    backup.write_text(server.cli("config", "export").stdout, encoding="utf-8")
+    assert "no difference" in server.cli("config", "import", str(backup)).stdout
+
+
+def test_a_name_pasted_decomposed_is_counted_and_saved_as_letters(admin):
+    """Vietnamese pasted decomposed (NFD) has a code point per accent: 140 letters counted 190."""
+    _server, http = admin
+    name = unicodedata.normalize("NFD", "Đăng ký khai sinh, kết hôn, khai tử, ") * 4
+    assert len(name) > 150 >= len(unicodedata.normalize("NFC", name).strip())
+    assert http.patch("/api/v1/admin/services/HT", json={"name": {"vi": name}}).status_code == 200
+    saved = http.get("/api/v1/admin/setup").json()["setup"]["services"][0]["name"]["vi"]
+    assert saved == unicodedata.normalize("NFC", name).strip()

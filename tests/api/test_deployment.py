@@ -59,6 +59,10 @@ def test_the_loopback_warning_names_the_port_gunicorn_listens_on(gunicorn_server
     url, folder, _env = gunicorn_server
     warning = [line for line in (folder / "gunicorn.log").read_text().splitlines() if "phones cannot open" in line]
     assert warning and f"point to {url}," in warning[0], warning  # not http://127.0.0.1:8000
+    # gunicorn runs behind nginx: what phones reach is nginx's address, not --host or this port
+    assert (
+        "--host" not in warning[0] and "set QUEUEKIOSK_TRACKING_URL to the address phones reach the proxy" in warning[0]
+    )
 
 
 def test_gunicorn_on_every_card_puts_a_reachable_address_on_tickets(tmp_path):

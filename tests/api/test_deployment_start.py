@@ -4,6 +4,7 @@ printing a traceback (QA D13, D8, D6, D16)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -31,12 +32,12 @@ def _serve(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def _gunicorn(tmp_path, **env: str) -> tuple[int, str]:
+def _gunicorn(tmp_path, port: int | None = None, **env: str) -> tuple[int, str]:
     """gunicorn with deploy/gunicorn.conf.py: its exit status and output, once it has stopped by itself."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
     command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py")]
-    command += ["--bind", f"127.0.0.1:{free_port()}", "queuekiosk.server.wsgi:app"]
+    command += ["--bind", f"127.0.0.1:{port or free_port()}", "queuekiosk.server.wsgi:app"]
     done = subprocess.run(
         command, env=_settings(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
@@ -108,8 +109,9 @@ def test_a_wrong_database_address_is_one_sentence_not_a_traceback(tmp_path):
 
 @pytest.mark.postgres
 def test_a_process_with_another_person_key_is_refused_on_a_shared_database(live_server, migrated_pg_url, tmp_path):
-    first = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a"})
-    same = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a"})
+    machine_a = {"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a" * 2}
+    first = live_server(env=machine_a)
+    same = live_server(env=machine_a)
     assert same.session().get("/healthz").status_code == 200  # another machine with the same key
     other = tmp_path / "machine-b"
     other.mkdir()
@@ -122,12 +124,17 @@ def test_a_process_with_another_person_key_is_refused_on_a_shared_database(live_
     assert first.session().get("/healthz").status_code == 200  # the first goes on
 
 
+@contextlib.contextmanager
+def _busy_port():
+    """A port another program listens on."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]
+
+
 def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen()
-    port = busy.getsockname()[1]
-    try:
+    with _busy_port() as port:
         started = time.monotonic()
         done = subprocess.run(
             [QUEUEKIOSK, "serve", "--port", str(port)],
@@ -137,9 +144,21 @@ def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
             text=True,
             timeout=60,
         )
-    finally:
-        busy.close()
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?)" in done.stderr, done.stderr
     assert f"cổng {port} trên 127.0.0.1 đang được chương trình khác dùng" in done.stderr
     assert time.monotonic() - started < 30  # it ends, background work and all
+
+
+def test_gunicorn_on_a_port_in_use_says_so_in_the_same_sentence(tmp_path):
+    """Not gunicorn's five tries a second apart and twelve lines of its own (deploy/gunicorn.conf.py's
+    on_starting): a systemd unit started on a port in use says it as `serve` does."""
+    with _busy_port() as port:
+        status, log = _gunicorn(tmp_path, port, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    assert status != 0 and "Traceback" not in log, log
+    assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?): stop that program or give" in log, log
+    assert "another port (queuekiosk@PORT, or --bind); nothing was started" in log
+    assert f"cổng {port} trên 127.0.0.1 đang được chương trình khác dùng" in log
+    # said once, at once, and gunicorn stops: not its own "Connection in use" five times over five seconds
+    assert log.count("is already in use (another queuekiosk?)") == 1 and "Connection in use" not in log, log
+    assert "Booting worker" not in log and "Retrying in 1 second" not in log, log

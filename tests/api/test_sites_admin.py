@@ -66,7 +66,7 @@ def test_a_taken_id_is_a_conflict_and_bad_fields_are_named(admin):
         ({**COMMUNE, "id": "Xã Tân Phú"}, "id"),  # part of an address: lower-case letters, digits, dashes
         ({**COMMUNE, "id": "a/b"}, "id"),
         ({**COMMUNE, "id": "x2", "timezone": "Asia/Hanoi-City"}, "timezone"),
-        ({**COMMUNE, "id": "x3", "hours": {"open": "17:00", "close": "07:00"}}, "hours"),
+        ({**COMMUNE, "id": "x3", "hours": {"open": "17:00", "close": "07:00"}}, "hours.close"),
         ({"id": "x4"}, "name"),
         ({**COMMUNE, "id": "x5", "colour": "red"}, "colour"),
     ):
@@ -230,7 +230,7 @@ def test_a_time_zone_that_moves_today_to_another_date_is_refused_while_a_number_
                 "POST",
                 "/api/v1/admin/sites",
                 {**COMMUNE, "id": "x3", "hours": {"open": "17:00", "close": "07:00"}},
-                "hours",
+                "hours.close",
             ),
             "giờ đóng cửa (07:00) phải sau giờ mở cửa (17:00)",
             "close (07:00) must be later than open (17:00)",

@@ -47,6 +47,23 @@ def _saved(tab, form):
     expect(tab.locator(f'form[data-form="{form}"] .saved')).to_have_text("Đã lưu")
 
 
+UNSAVED = "Có thay đổi chưa lưu. Bỏ các thay đổi này?"
+
+
+def _discarding(tab, action, accept=True) -> None:
+    """Do ``action``, which must ask whether to drop what was typed and not saved; answer it."""
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    tab.once("dialog", answer)
+    action()
+    expect(tab.locator("body")).to_have_attribute("data-ready", "1")  # (the dialog is answered before this returns)
+    assert asked == [UNSAVED], asked
+
+
 def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(new_tab, start_server, shot):
     server = start_server()
     kiosk = new_tab(viewport={"width": 1080, "height": 1920})
@@ -141,8 +158,8 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     expect(error).to_contain_text("Trường “Thời gian chờ mục tiêu (phút)”:")
     expect(error).not_to_contain_text("target_wait_minutes")
     expect(admin.locator('form[data-form="services"] .saved')).to_have_text("")
-    # a range overlapping another service's: named on the range
-    admin.click("#panel-services button.new")
+    # a range overlapping another service's: named on the range (the refused change is let go, when asked)
+    _discarding(admin, lambda: admin.click("#panel-services button.new"))
     _fill(admin, "services", {"code": "MT", "name.vi": "Môi trường", "numbers.start": "1500", "numbers.end": "1600"})
     _save(admin, "services")
     expect(_field(admin, "services", "numbers.start").locator(".field-error")).to_contain_text(
@@ -152,7 +169,7 @@ def test_a_refused_change_is_explained_next_to_its_field_and_english_is_one_tap_
     shot(admin, "admin-services-refused")
 
     # a holiday typed as dd/mm/yyyy; a wrong date is refused before it is sent
-    admin.click("#tab-hours")
+    _discarding(admin, lambda: admin.click("#tab-hours"))
     holidays = _field(admin, "holidays", "holidays")
     holidays.locator("input.date-entry").fill("31/02/2027")
     holidays.locator("button.add-date").click()

@@ -1,5 +1,5 @@
 """Signing out of the clerk console closes the counter, unless the clerk says a colleague still works
-there; a supervisor closes a counter left open from the dashboard.
+there; a supervisor closes a counter left open from the dashboard, one holding a number too.
 
 A real `queuekiosk serve` and Chromium: the console, the lobby display and the dashboard each in a tab.
 What is checked is what people see (the dialog, the lobby's "Đã đóng", the dashboard's row, the
@@ -44,6 +44,16 @@ def hold(page, url: str, send):
     while not held:
         page.wait_for_timeout(20)
     return held[0]
+
+
+def open_dashboard(page, server):
+    """The dashboard, a supervisor logged in (added here) and live."""
+    server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", SUPERVISOR)
+    page.fill("#password", SUPERVISOR_PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
 
 
 def sign_out_dialog(page):
@@ -149,7 +159,7 @@ def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_
     expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
     rows = {n: page.locator(f'tr.counter[data-counter="{n}"]') for n in (1, 2, 3, 5)}
     expect(rows[1]).to_have_attribute("data-activity", "idle")
-    expect(rows[2].locator("button.close")).to_have_count(0)  # calling a number: not offered
+    expect(rows[2].locator("button.close")).to_have_count(1)  # calling a number: offered too (the test below)
     expect(rows[5].locator("button.close")).to_have_count(0)  # closed already
 
     # each button says its counter to a screen reader, and keeps the focus while the table is drawn afresh
@@ -200,6 +210,65 @@ def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_
     assert state_of(server, 3) == "open"
 
 
+def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_again(
+    server_on_a_working_morning, page, new_tab, shot
+):
+    """The clerk went home with a number called: the dashboard says which number, and that it goes back to
+    the waiting list; the lobby, the console left open and the dashboard's counts follow at once."""
+    server = server_on_a_working_morning
+    server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
+    password = server.add_clerk(CLERK, counter=1)
+    ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    console = new_tab()
+    log_in(console, server, password)
+    console.keyboard.press("g")
+    expect(console.locator("#current-number")).to_have_text(ticket["display"])
+    lobby = lobby_row(new_tab, server, 1)
+
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", SUPERVISOR)
+    page.fill("#password", SUPERVISOR_PASSWORD)
+    page.click("#login-button")
+    row = page.locator('tr.counter[data-counter="1"]')
+    expect(row).to_have_attribute("data-activity", "called", timeout=15_000)
+    waiting = page.locator('.service-card[data-service="HT"] .count')
+    expect(waiting).to_have_text("0")
+
+    page.get_by_role("button", name="Đóng quầy 1", exact=True).click()
+    dialog = page.locator("#close-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#close-title")).to_have_text("Đóng Quầy 1 - Hộ tịch?")
+    number = ticket["number"]
+    expect(dialog.locator("#close-hint")).to_have_text(
+        f"Quầy đang giữ số {number}. Khi đóng quầy, số {number} trở lại danh sách chờ ở đúng vị trí cũ "
+        "(theo giờ lấy số) để quầy khác gọi; công dân giữ nguyên số của mình. Màn hình sảnh sẽ hiện quầy "
+        "“Đã đóng” và thời gian chờ dự kiến không tính quầy này nữa."
+    )
+    confirm = dialog.locator("#close-confirm")
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {number} về hàng chờ")
+    expect(dialog.locator("#close-cancel")).to_be_focused()  # one Enter moves no citizen's number
+    shot(page, "dashboard-close-counter-held")
+    confirm.click()
+
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_attribute("data-activity", "closed", timeout=5_000)
+    expect(waiting).to_have_text("1")  # the number is waiting again
+    expect(lobby).to_have_class(re.compile(r"\bclosed\b"))
+    expect(lobby.locator(".state")).to_have_text("Đã đóng")
+    expect(console.locator("#who-state")).to_contain_text("Quầy đang đóng")
+    expect(console.locator("#current-number")).not_to_have_text(ticket["display"])
+    expect(console.locator("#queue-list")).to_contain_text(ticket["display"])  # its waiting list has it back
+    assert server.api("GET", f"/tickets/{ticket['id']}").json()["status"] == "waiting"
+    assert state_of(server, 1) == "closed"
+
+    # an idle counter's dialog says what it said before: nothing is held
+    assert server.api("POST", "/counters/3/open", token=server.counter_token(3)).status_code == 200
+    page.get_by_role("button", name="Đóng quầy 3", exact=True).click()
+    expect(dialog.locator("#close-hint")).to_contain_text("Màn hình sảnh sẽ hiện quầy “Đã đóng”")
+    expect(dialog.locator("#close-hint")).not_to_contain_text("đang giữ số")
+    expect(confirm).to_have_text("Đóng quầy")
+
+
 def test_a_sign_out_that_fails_keeps_the_console_and_says_so(server_on_a_working_morning, page):
     """Never the login form while still signed in: anyone at that PC could reload and work as the clerk."""
     server = server_on_a_working_morning
@@ -236,8 +305,11 @@ def test_an_expired_session_says_the_counter_may_still_be_open(server_on_a_worki
     server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     log_in(page, server, password)
-    # the session ends under the console (here: an admin disables the account)
-    answer = server.api("PATCH", f"/admin/users/{CLERK}", token=server.token("admin"), json={"active": False})
+    # the session ends under the console (here: an admin sets a new password; disabling the account would
+    # close the counter this clerk alone works at, tests/api/test_counters_left_open.py)
+    answer = server.api(
+        "PATCH", f"/admin/users/{CLERK}", token=server.token("admin"), json={"password": "mat-khau-moi-1"}
+    )
     assert answer.status_code == 200, answer.text
     sign_out_dialog(page)
     page.keyboard.press("Enter")
@@ -312,3 +384,74 @@ def test_the_province_is_not_offered_to_close_a_counter(server_on_a_working_morn
     row = page.locator('tr.counter[data-counter="1"]')
     expect(row).to_have_attribute("data-activity", "idle", timeout=15_000)
     expect(row.locator("button.close")).to_have_count(0)  # drawn with its row: absent, not yet to come
+
+
+def test_a_number_being_served_is_finished_at_the_close_and_one_only_called_goes_back(
+    server_on_a_working_morning, page
+):
+    """The clerk went home with a number "đang phục vụ": the citizen was most likely served, so the dialog
+    proposes to finish it, and offers to put it back in the queue; a number only called goes back."""
+    server = server_on_a_working_morning
+    served = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    called = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    for counter, step in ((1, "next"), (1, "start"), (2, "next")):
+        answer = server.api("POST", f"/counters/{counter}/{step}", token=server.counter_token(counter))
+        assert answer.status_code == 200, answer.text
+    open_dashboard(page, server)
+    dialog, confirm, other = page.locator("#close-dialog"), page.locator("#close-confirm"), page.locator("#close-other")
+    expect(page.locator('tr.counter[data-counter="1"]')).to_have_attribute("data-activity", "serving")
+
+    page.get_by_role("button", name="Đóng quầy 1", exact=True).click()
+    number = served["number"]
+    expect(dialog.locator("#close-hint")).to_contain_text(
+        f"Quầy đang phục vụ số {number}: công dân này rất có thể đã được phục vụ xong."
+    )
+    expect(confirm).to_have_text(f"Đóng quầy, kết thúc số {number}")
+    expect(other).to_be_visible()
+    expect(other).to_have_text(f"Đóng quầy, đưa số {number} về hàng chờ")
+    confirm.click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator('tr.counter[data-counter="1"]')).to_have_attribute("data-activity", "closed")
+    assert server.api("GET", f"/tickets/{served['id']}").json()["status"] == "done"
+
+    page.get_by_role("button", name="Đóng quầy 2", exact=True).click()
+    expect(dialog.locator("#close-hint")).to_contain_text(f"Quầy đang giữ số {called['number']}.")
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {called['number']} về hàng chờ")
+    expect(other).to_be_hidden()
+    confirm.click()
+    expect(page.locator('tr.counter[data-counter="2"]')).to_have_attribute("data-activity", "closed")
+    assert server.api("GET", f"/tickets/{called['id']}").json()["status"] == "waiting"
+
+
+def test_a_number_moved_while_asked_redraws_the_dialog_and_enter_cancels(server_on_a_working_morning, page):
+    """The clerk pressed "next" while the supervisor was asked about the number: the refusal is said, the
+    dialog now asks about the number the counter holds now, and Enter (on "Hủy") repeats nothing."""
+    server = server_on_a_working_morning
+    first = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    second = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    keypad = server.counter_token(1)
+    assert server.api("POST", "/counters/1/next", token=keypad).status_code == 200
+    open_dashboard(page, server)
+    expect(page.locator('tr.counter[data-counter="1"]')).to_have_attribute("data-activity", "called")
+    page.get_by_role("button", name="Đóng quầy 1", exact=True).click()
+    dialog, confirm, cancel = (
+        page.locator("#close-dialog"),
+        page.locator("#close-confirm"),
+        page.locator("#close-cancel"),
+    )
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {first['number']} về hàng chờ")
+    expect(cancel).to_be_focused()
+
+    assert server.api("POST", "/counters/1/next", token=keypad).json()["id"] == second["id"]
+    confirm.click()
+    expect(dialog.locator("#close-said")).to_have_text(
+        f"Quầy 1 không còn giữ số {first['number']} (số đã được kết thúc hoặc chuyển, hoặc quầy đã gọi số khác): "
+        "quầy chưa đóng. Hãy xem lại quầy trên bảng điều khiển rồi mới đóng."
+    )
+    expect(confirm).to_have_text(f"Đóng quầy, đưa số {second['number']} về hàng chờ")
+    expect(dialog.locator("#close-hint")).to_contain_text(f"Quầy đang giữ số {second['number']}.")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    assert state_of(server, 1) == "open"
+    assert server.api("GET", f"/tickets/{second['id']}").json()["status"] == "called"

@@ -1,6 +1,6 @@
 """A second site's pages in a real Chromium (issue 16): under /s/{site}/ the kiosk issues that site's
 tickets and the lobby display shows that site's calls, live; the first site's display, at the
-single-site address, shows none of them.
+single-site address, shows none of them. A site removed while its pages are open: they say so.
 """
 
 from __future__ import annotations
@@ -50,3 +50,24 @@ def test_a_second_sites_kiosk_and_display_work_under_its_prefix(server_on_a_work
     expect(first_display.locator('.counter-row[data-counter="1"] .num')).not_to_have_text("1001")
     expect(first_display.locator("#history li")).to_have_count(0)
     assert server.waiting("HT") == 0  # the first site's queue: the kiosk above issued at the other
+
+
+def test_the_open_pages_of_a_removed_site_say_it_is_gone(server, new_tab):
+    """A site added by mistake is removed while its lobby screen and kiosk are open: each says there is no
+    such site (the page a new visit gets, Vietnamese then English), not another centre's screen nor "no
+    connection" for ever."""
+    admin = server.token("admin")
+    made = server.api("POST", "/admin/sites", token=admin, json={"id": SITE, "name": "Xã Bến Kia"})
+    assert made.status_code == 201, made.text
+    tabs = [new_tab(), new_tab()]
+    tabs[0].goto(server.url + f"/s/{SITE}/display/lobby")
+    tabs[1].goto(server.url + f"/s/{SITE}/kiosk/kiosk-1")
+    for tab in tabs:
+        expect(tab.locator("body")).to_have_attribute("data-live", "live")
+
+    assert server.api("DELETE", f"/admin/sites/{SITE}", token=admin).status_code == 204
+    for tab in tabs:
+        said = tab.locator("p.message.error")
+        expect(said).to_contain_text(f"Không có điểm phục vụ mã “{SITE}”.", timeout=10_000)
+        expect(said).to_contain_text(f"There is no site “{SITE}”.")
+        expect(tab.locator("h1")).to_contain_text("Không tìm thấy")

@@ -40,7 +40,7 @@ def test_a_loopback_tracking_address_is_shown_on_admin_and_the_dashboard_until_i
     expect(warning).to_be_hidden()
     assert server.api("GET", "/admin/site", token=server.token("admin")).json()["tracking"] == {
         "address": LAN_ADDRESS,
-        "loopback": False,
+        "unreachable": None,
     }
     # the dashboard's next snapshot (a ticket issued) no longer has it
     assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201

@@ -18,7 +18,7 @@ use ``q.<name>``; the modules behind it each do one job:
     estimates        how many are ahead of a ticket, and the promised wait
     issuing          issue: the kiosk's command
     choosing         choose_next and the candidates it chooses from
-    counter_actions  next, recall, start, finish, no-show, transfer, pause, resume, open, close
+    counter_actions  next, recall, start, finish, no-show, transfer, pause, resume, open, close (and requeue)
     reading          a ticket's status, waiting lists, counters' states, today's calls and figures
     ratings          the rating tablet's prompt, storing and reading a rating
     day_end          the start of a new business day: expiring, ending held tickets, closing counters
@@ -32,6 +32,7 @@ from .counter_actions import (
     EMA_WEIGHT,
     call_next,
     close_counter,
+    close_left_counter,
     finish,
     no_show,
     open_counter,
@@ -95,6 +96,7 @@ __all__ = [
     "resume",
     "open_counter",
     "close_counter",
+    "close_left_counter",
     "rate",
     "expire_past_days",
     "expired_count",

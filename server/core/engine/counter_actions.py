@@ -1,5 +1,5 @@
 """What a clerk does at a counter: next (or a number), recall, start, finish, no-show, transfer,
-pause, resume, open and close."""
+pause, resume, open and close (a counter closed under its number puts the number back in its queue)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,8 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
             return
     elif started is None:
         started = held.last_called_at
-    seconds = max(0.0, (now - started).total_seconds()) if started is not None else None
+    timed = started is not None and by != "close"  # closed under it: served until then at the latest
+    seconds = max(0.0, (now - started).total_seconds()) if timed else None
     done = _step(conn, _FINISH[held.status], held.id, now, actor, started=started)
     if seconds is not None:  # the service's moving average learns from timed services only
         _SERVICE_AVERAGE.execute(
@@ -419,16 +420,74 @@ def open_counter(
 
 
 def close_counter(
-    session: Session, site: SiteRuntime, counter_number: int, actor: Actor | None = None, now: dt.datetime | None = None
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+    requeue: int | None = None,
+    finish: int | None = None,
 ) -> Outcome:
-    """Nobody works at the counter any more: it serves nobody until it is opened again."""
+    """Nobody works at the counter any more: it serves nobody until it is opened again. A number it
+    holds refuses the close, unless ``requeue`` or ``finish`` names it (the number the dashboard
+    showed there): ``requeue`` puts it back in the waiting list (``_requeue``), ``finish`` ends it as
+    served (a citizen being served when the clerk left was most likely served). Another number held
+    by then, or none, refuses: someone has worked there since the dashboard looked."""
+    if requeue is not None and finish is not None:
+        raise Invalid("close_requeue_or_finish")
+    named = requeue if finish is None else finish
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
     if counter.state == "closed":
         return Outcome(None, [])
     held = held_ticket(conn, counter.id)
-    if held is not None:
+    if held is not None and named is None:
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
+    if named is not None and (held is None or held.number != named):
+        raise QueueError("close_requeue_moved", counter=counter.number, number=named)
+    return _close(conn, site, counter, held, now or utcnow(), actor, finish=finish is not None)
+
+
+def close_left_counter(
+    session: Session,
+    site: SiteRuntime,
+    counter_number: int,
+    by: str,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> Outcome:
+    """The counter's only clerk was disabled, or its device's token revoked (``by``, kept on its
+    ``closed`` event): it closes. A number it holds is dealt with as the dashboard proposes: being
+    served, it ends as served; only called, it goes back to the waiting list."""
+    conn = connection(session)
+    counter = counter_row(conn, site, counter_number)
+    if counter.state == "closed":
+        return Outcome(None, [])
+    held = held_ticket(conn, counter.id)
+    finish = held is not None and held.status == "serving"
+    return _close(conn, site, counter, held, now or utcnow(), actor, {"by": by}, finish=finish)
+
+
+def _close(conn, site, counter, held, now, actor, detail=None, *, finish: bool = False) -> Outcome:
+    """Close the counter, then end or requeue the number it holds (a wait promised to a number requeued
+    leaves the counter out), then record the close (after the ticket's step, as the log replays it)."""
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
-    record_event(conn, site, "closed", now or utcnow(), actor, counter_id=counter.id)
-    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "closed"})])
+    happened: list[Happened] = []
+    if held is not None and finish:
+        _finish_held(conn, site, counter, held, now, actor, happened, by="close")
+    elif held is not None:
+        happened += _requeue(conn, site, counter, held, now, actor)
+    record_event(conn, site, "closed", now, actor, counter_id=counter.id, detail=detail)
+    happened.append(Happened("counter.changed", None, counter.number, {"state": "closed"}))
+    return Outcome(None, happened)
+
+
+def _requeue(conn, site, counter, held, now, actor) -> list[Happened]:
+    """The counter closes under its number: back in its service's queue, at its place by issue time.
+    Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
+    ticket, so its wait is still the one that call ended (a call again is a repeat call)."""
+    set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
+    waiting = queue_delta(conn, site, held.service_id, held.business_day, +1, held.priority_id is not None)
+    record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
+    view = with_position(conn, site, reload(conn, held.id), now=now)
+    return [Happened("ticket.requeued", view, counter.number), waiting]

@@ -157,17 +157,18 @@ def _by_counter(conn, site, period, group_by, targets, split=False) -> tuple[dic
 
 
 def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor, split=False) -> tuple[dict, Tally]:
-    """Each step to whoever did it. A ticket never transferred was called once, by ``caller`` of its
-    row, and ended (served or absent) by ``ender``: the ticket row says who (``counter_id``, or
-    ``called_by_*`` and ``ended_by_*``), so only transferred tickets need their events, whose
-    ``event_actor`` did each step. Ratings go to the ``rater`` the rating names. With ``split``
+    """Each step to whoever did it. A ticket never transferred nor requeued was called once, by
+    ``caller`` of its row, and ended (served or absent) by ``ender``: the ticket row says who
+    (``counter_id``, or ``called_by_*`` and ``ended_by_*``), so only transferred and requeued tickets
+    need their events, whose ``event_actor`` did each step. Ratings go to the ``rater`` the rating names. With ``split``
     the rows are per business day and who, (day, who), and the total a dict of totals per day."""
     rows: dict = {}
     totals: dict = {}
-    moved: dict[int, tuple] = {}  # transferred ticket id -> (wait, service time, origin service, day)
+    moved: dict[int, tuple] = {}  # transferred or requeued ticket id -> (wait, service time, origin service, day)
     by_day = (T.c.business_day,) if split else ()
+    read_events = (T.c.transfers > 0) | T.c.id.in_(_requeued(site, period))
     tickets = read_tickets(
-        conn, site, period, *by_day, case((T.c.transfers > 0, T.c.id)), caller, ender, rating_who(conn, rater)
+        conn, site, period, *by_day, case((read_events, T.c.id)), caller, ender, rating_who(conn, rater)
     )
     for key, alike in gather(tickets).items():
         day = _date(key[0]) if split else None
@@ -197,6 +198,17 @@ def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor, sp
         actions.append((ticket_id, kind, (day, who) if split else who, wait, service, origin))
     _count_steps(actions, rows, targets)
     return rows, (totals if split else totals.get(None) or Tally())
+
+
+def _requeued(site, period):
+    """The ids of the period's tickets a counter closed under (engine.close_counter's "requeued"): the
+    row keeps who called them last, or nobody; their events say which counter and clerk called them
+    (the first call, at the counter closed, ends the wait). A ticket lives within its business day,
+    so its requeue comes before the period's end plus a day."""
+    start, end = period.utc_bounds()
+    return select(E.c.ticket_id).where(
+        E.c.site_id == site.id, E.c.kind == "requeued", E.c.at >= start, E.c.at < end + dt.timedelta(days=1)
+    )
 
 
 def _count_steps(actions, rows: dict, targets: dict) -> None:

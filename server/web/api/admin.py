@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from flask import jsonify
 from sqlalchemy import select
 
-from ...core import audit, sites
+from ...core import audit, outbox, sites, staffing
 from ...core import engine as q
 from ...core import models as m
 from ...core.auth import (
@@ -32,6 +32,7 @@ from ...core.auth import (
     set_password,
     set_user_active,
 )
+from ...core.i18n import Phrase
 from ...core.setup_changes import (
     SECTIONS,
     SUPERVISOR_DISPLAY_KEYS,
@@ -43,8 +44,10 @@ from ...core.setup_changes import (
     site_view,
 )
 from .. import live_setup
+from ..delivery import wake as wake_delivery
 from ..housekeeping import wind_up_retired
 from ..live_setup import adopt
+from ..realtime import publish
 from . import _problem, bp, current_principal, parse_body, state, the_request
 from .request_model import request_model
 
@@ -215,11 +218,11 @@ def admin_site():
     _staff()
     from flask import current_app
 
-    from ..printing import loopback_tracking, tracking_base
+    from ..printing import tracking_base, unreachable_tracking
 
     site = state().site
-    # read only: where the tickets' QR codes point now, and whether no phone can open it
-    tracking = {"address": tracking_base(current_app), "loopback": loopback_tracking(current_app) is not None}
+    # read only: where the tickets' QR codes point now, and the catalog's sentence when no phone can open it
+    tracking = {"address": tracking_base(current_app), "unreachable": unreachable_tracking(current_app)}
     return jsonify({**site_view(site.config), "version": site.version, "tracking": tracking})
 
 
@@ -377,6 +380,7 @@ def admin_change_user(name: str):
         _known_counter(body.counter)
     changes = body.model_dump(exclude_unset=True)
     scope = _accounts_site(principal)
+    served = state().sites
 
     def action(conn, site):
         with _session(conn) as db:
@@ -393,6 +397,9 @@ def admin_change_user(name: str):
                 user.site_id = _new_account_site(scope, body.role)  # given another role: where a new one would be
             if body.password is not None:
                 set_password(db, user.username, body.password)
+            left = []
+            if body.active is False and user.active:  # the counters only this clerk works at close
+                left = _leave(conn, served, ("user", user.id), "user_disabled", principal.actor, user.site_id)
             if body.active is not None:
                 set_user_active(db, user.username, body.active)
             for field, column in (("full_name", "full_name"), ("role", "role"), ("counter", "counter_number")):
@@ -410,14 +417,35 @@ def admin_change_user(name: str):
                 after=after,
                 password_changed=body.password is not None,
             )
-            return after
+            return after, left
 
-    return jsonify(state().write(action))
+    after, left = state().write(action)
+    _tell(left)
+    return jsonify(after)
+
+
+def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
+    """In the change's transaction, before its event (which ends the sessions staffing reads): close
+    the counters only ``worker`` works at, at the account's site (at every site for an account of the
+    whole installation). ``served``: the sites this process serves, read before the write (the writer
+    runs the action outside the request). [(site, outcome)] to tell once committed."""
+    sites_of = list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
+    return [(site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in sites_of]
+
+
+def _tell(left: list) -> None:
+    """What ``_leave`` closed, committed: to the screens and the webhooks, as a counter action's."""
+    for site, outcome in left:
+        if outcome.happened:
+            publish(site, outcome)
+        if outcome.recorded:
+            wake_delivery()
 
 
 def _known_counter(counter: int | None) -> None:
     if counter is not None and counter not in state().site.counter_ids:
-        raise q.Invalid("unknown_counter", counter=counter)
+        problem = Phrase("problem_no_such_counter", counter=counter)
+        raise q.Invalid("unknown_counter", counter=counter, field="counter", problem=problem)
 
 
 def _token_view(row: m.ApiToken) -> dict:
@@ -491,10 +519,14 @@ def _pair_path(body: NewToken, value: str) -> str | None:
 def admin_revoke_token(token_id: int):
     principal = _admin()
     scope = _accounts_site(principal)
+    served = state().sites
 
     def action(conn, site):
         with _session(conn) as db:
-            _account_of(db, m.ApiToken, m.ApiToken.id, token_id, scope, "tokens")
+            found = _account_of(db, m.ApiToken, m.ApiToken.id, token_id, scope, "tokens")
+            left = []
+            if found.revoked_at is None:  # the counters only this device works at close
+                left = _leave(conn, served, ("token", token_id), "token_revoked", principal.actor, found.site_id)
             try:
                 row = revoke_token(db, token_id)
             except ValueError as error:
@@ -502,9 +534,11 @@ def admin_revoke_token(token_id: int):
             audit.record(
                 db, site, "token_revoked", principal.actor, name=row.name, role=row.role, counter=row.counter_number
             )
-            return _token_view(row)
+            return _token_view(row), left
 
-    return jsonify(state().write(action))
+    view, left = state().write(action)
+    _tell(left)
+    return jsonify(view)
 
 
 # --- sites (the installation's centres) -------------------------------------------------------

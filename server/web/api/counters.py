@@ -55,6 +55,19 @@ def TransferRequest():
     return TransferRequest
 
 
+@request_model(empty={"requeue": None, "finish": None})
+def CloseRequest():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class CloseRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        # the number the counter holds (as the dashboard showed it): back to the waiting list, or ended as served
+        requeue: int | None = Field(default=None, ge=1, le=INT32_MAX, strict=True)
+        finish: int | None = Field(default=None, ge=1, le=INT32_MAX, strict=True)
+
+    return CloseRequest
+
+
 @request_model(empty={"reason": None})
 def PauseRequest():
     from pydantic import BaseModel, ConfigDict, Field
@@ -196,9 +209,12 @@ def counter_open(counter: int):
 @bp.post("/counters/<int:counter>/close")
 def counter_close(counter: int):
     """Nobody works there any more: the displays show it closed and waits no longer count it. The
-    clerk closes it on signing out; a supervisor closes one left open (the dashboard)."""
-    parse_body(NoBody)
-    return _counter_action(counter, q.close_counter, _counter_answer(counter), closing=True)
+    clerk closes it on signing out; a supervisor closes one left open (the dashboard), and one left
+    holding a number named by ``requeue`` (it goes back to the waiting list) or ``finish`` (served)."""
+    body = parse_body(CloseRequest)
+    return _counter_action(
+        counter, q.close_counter, _counter_answer(counter), closing=True, requeue=body.requeue, finish=body.finish
+    )
 
 
 @bp.get("/counters/<int:counter>")

@@ -283,14 +283,21 @@
     return out;
   }
 
-  /** "dd/mm/yyyy" -> "yyyy-mm-dd", or null when it is not a real date. */
-  function isoDate(text) {
+  /** A holiday typed as "dd/mm/yyyy": {iso: "yyyy-mm-dd"}, or {problem: a message key} when it is not in that
+   *  form, is not in the calendar (31/02), or has passed (a holiday only matters from today on, so a past one
+   *  is a mistyped year; dates saved before stay, and the API takes any: a script may keep last year's list). */
+  function typedDate(text) {
     const match = /^\s*(\d{1,2})[\/.-](\d{1,2})[\/.-](\d{4})\s*$/.exec(text || "");
-    if (!match) return null;
+    if (!match) return {problem: "admin_bad_date"};
     const day = Number(match[1]), month = Number(match[2]), year = Number(match[3]);
     const date = new Date(Date.UTC(year, month - 1, day));
-    if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
-    return year + "-" + String(month).padStart(2, "0") + "-" + String(day).padStart(2, "0");
+    if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+      return {problem: "admin_date_not_in_calendar"};
+    }
+    const iso = year + "-" + String(month).padStart(2, "0") + "-" + String(day).padStart(2, "0");
+    // today at the site ("en-CA" writes yyyy-mm-dd)
+    const today = new Intl.DateTimeFormat("en-CA", {timeZone: data.setup.site.timezone}).format(QK.now());
+    return iso < today ? {problem: "admin_date_past"} : {iso: iso};
   }
   function shownDate(iso) {
     const parts = String(iso).split("-");
@@ -304,6 +311,14 @@
    * ``editable(field)`` says which inputs this person may change. Returns {node, fill(item, mode),
    * read(mode), errors(answer), clearErrors(), status(key), fieldNode(path)}.
    */
+  const openForms = [];  // the forms of the tab shown (drawn afresh at each tab)
+
+  /** True when nothing typed would be lost, or the person agrees to lose it ("Có thay đổi chưa lưu…"). */
+  function mayDiscard(forms) {
+    const unsaved = (forms || openForms).some(function (form) { return form.node.isConnected && form.dirty(); });
+    return !unsaved || window.confirm(QK.msg("admin_unsaved", null, QK.lang()));
+  }
+
   function makeForm(fields, editable, group) {
     const form = el("form", "editor");
     form.noValidate = true;
@@ -327,9 +342,13 @@
       error.hidden = true;
       error.setAttribute("role", "alert");
       wrap.appendChild(error);
+      const note = el("div", "field-note");  // a warning about what is saved, not a refusal
+      note.hidden = true;
+      wrap.appendChild(note);
       form.appendChild(wrap);
       control.wrap = wrap;
       control.error = error;
+      control.note = note;
       control.field = field;
       control.setDisabled(!editable(field));
       controls[field.path] = control;
@@ -356,6 +375,7 @@
     function clearErrors() {
       Object.values(controls).forEach(clearOne);
       formError.hidden = true;
+      formError.textContent = "";
     }
     function status(key) {
       clearTimeout(savedTimer);
@@ -364,27 +384,50 @@
       savedTimer = setTimeout(function () { saved.textContent = ""; delete saved.dataset.t; }, SAVED_MS);
     }
 
-    /** The control an API error names: "name.vi", "numbers" (its first part), "site.hours.close", "services[0]";
-     *  ``own``: the error is about that control's value (or a part of it), not about a group it is in. */
+    // a form of the site's own settings (tab Giờ làm việc, Bảng tin ...), not of one item of a list
+    const siteWide = !Object.prototype.hasOwnProperty.call(KEYS, group);
+
+    /** The control an API error names: "name.vi", "name" (a group: its first part, whose label names it,
+     *  e.g. a new service without any name), "services[0]" (an item of the control's list); on a site
+     *  form also "site.hours.close" and "displays[2].ticker" (the site's ticker is every display's). A
+     *  path of another item ("services[0].name.vi" on a counter's form) is none of this form's controls. */
     function controlFor(name) {
       if (!name) return null;
-      const names = [name, name.replace(/^site\.hours\./, ""), name.replace(/^site\./, ""),
-                     name.replace(/^displays\[\d+\]\./, "")];
-      for (const candidate of names) {
-        let best = null;
-        Object.keys(controls).forEach(function (path) {
-          if (candidate === path || candidate.startsWith(path + ".") || candidate.startsWith(path + "[")) {
-            if (!best || path.length > best.length) best = path;
-          }
-        });
-        if (best) return {control: controls[best], own: true};
-        const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
-        if (inside) return {control: controls[inside], own: false};
-      }
-      return null;
+      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "") : name;
+      let best = null;
+      Object.keys(controls).forEach(function (path) {
+        const rest = candidate.startsWith(path) ? candidate.slice(path.length) : null;
+        if (rest === "" || (rest !== null && (rest.startsWith(".") || /^\[\d+\]$/.test(rest)))) {
+          if (!best || path.length > best.length) best = path;
+        }
+      });
+      if (best) return controls[best];
+      const inside = Object.keys(controls).find(function (path) { return path.startsWith(candidate + "."); });
+      return inside ? controls[inside] : null;
+    }
+
+    /** Another item a problem is about ("services[0].name.vi" -> Dịch vụ HT, its field "Tên (tiếng Việt)"),
+     *  named in words for the form's foot; null when the path is none of the setup's items. */
+    function otherItem(name) {
+      const match = /^(\w+)\[(\d+)\]\.?(.*)$/.exec(name || "");
+      let section, item = "", fieldPath;
+      if (match && match[1] in KEYS && Array.isArray(data.setup[match[1]])) {
+        section = match[1];
+        const found = data.setup[section][Number(match[2])];
+        item = " " + (found ? found[KEYS[section]] : match[2]);
+        fieldPath = match[3];
+      } else if (/^site\./.test(name || "")) {
+        section = "hours";
+        fieldPath = name.slice("site.".length);
+      } else return null;
+      const field = (FIELDS[section] || []).find(function (f) { return f.path === fieldPath; });
+      const both = function (key) { return {vi: QK.msg(key, null, "vi"), en: QK.msg(key, null, "en")}; };
+      return {tab: both("admin_tab_" + section), item: item, field: field ? both(field.label) : fieldPath};
     }
 
     let filled = null;  // the form as filled for a change, read back as it would be sent
+    let baseline = null;  // the form as filled (or last saved), as text: what "changed and not saved" compares to
+    let filledMode = null;
 
     function readAll(mode) {
       const body = {};
@@ -404,26 +447,28 @@
     }
 
     /** ``message``: a text, or a refused call's answer, said in the page's language after each switch too.
-     *  A problem of one field is said with the label the form shows for it ("Số bắt đầu"), not the API's
-     *  name of it ("numbers.start"); of a group of fields, or of none on the form, as the API says it. */
-    function showError(name, message) {
-      const found = controlFor(name);
-      const control = found && found.control;
-      const node = control ? control.error : formError;
+     *  A problem of a field is said with the label the form shows for it ("Số bắt đầu"), not the API's
+     *  name of it ("numbers.start"); of none on the form, as the API says it. ``focus``: its control. */
+    function showError(name, message, focus) {
+      const control = controlFor(name);
+      const other = control ? null : otherItem(name);
+      // each problem its own line: two about one place (or at the foot) are both said
+      const line = (control ? control.error : formError).appendChild(el("div"));
       const problem = typeof message === "string" ? null : QK.errorTexts(message, "problem");
-      if (typeof message === "string") QK.sayText(node, message);
-      else if (found && found.own && problem) {
+      if (typeof message === "string") QK.sayText(line, message);
+      else if (control && problem) {
         const label = control.field.label;
-        QK.say(node, "admin_invalid_field", {field: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")}, problem: problem});
-      } else QK.sayError(node, message);
-      node.hidden = false;
+        QK.say(line, "admin_invalid_field", {field: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")}, problem: problem});
+      } else if (other && problem) QK.say(line, "admin_other_item_problem", Object.assign({problem: problem}, other));
+      else QK.sayError(line, message);
+      line.parentNode.hidden = false;
       if (control) {
         control.wrap.classList.add("invalid");
-        control.focus();
+        if (focus !== false) control.focus();
       }
     }
 
-    return {
+    const made = {
       node: form,
       controls: controls,
       clearErrors: clearErrors,
@@ -440,8 +485,29 @@
           // (``unless``: a flag of the item that leaves the field out, e.g. the first site is never retired)
           control.wrap.hidden = (field.only && field.only !== mode) || !!(field.unless && item && item[field.unless]);
           control.setDisabled(keyLocked || !editable(field));
+          control.note.hidden = true;
         });
         filled = mode === "change" ? readAll(mode) : null;
+        filledMode = mode;
+        baseline = JSON.stringify(readAll(mode));
+      },
+      /** Something typed and not saved (also a date typed and not yet added). */
+      dirty: function () {
+        if (baseline === null) return false;
+        return JSON.stringify(readAll(filledMode)) !== baseline ||
+          Object.values(controls).some(function (control) { return control.pending && control.pending(); });
+      },
+      /** What is in the form now is saved (a form that keeps what was typed after its save). */
+      settle: function () { baseline = JSON.stringify(readAll(filledMode)); },
+      /** A date typed and not added is added before a save (false: it is not a date, and nothing is sent). */
+      commitPending: function () {
+        return Object.values(controls).every(function (control) { return !control.commit || control.commit(); });
+      },
+      /** A warning ``key`` under the field ``path`` (null: none). */
+      note: function (path, key) {
+        const control = controls[path];
+        control.note.hidden = !key;
+        if (key) say(control.note, key);
       },
       /** What to send: for a change, only the parts this person changed since the form was filled, so
        *  that a save never puts back what someone else changed meanwhile in another part. */
@@ -458,8 +524,14 @@
         clearErrors();
         const error = answer && answer.data && answer.data.error;
         showError(error && error.field, answer);
+        // the API names every refused field at once: each under its own field
+        ((error && error.others) || []).forEach(function (other) {
+          showError(other.field, {status: answer.status, data: {error: other}}, false);
+        });
       },
     };
+    openForms.push(made);
+    return made;
   }
 
   function makeControl(field, id) {
@@ -516,6 +588,8 @@
       api.set = node._set;
       api.get = node._get;
       api.setDisabled = node._setDisabled;
+      api.pending = node._pending;
+      api.commit = node._commit;
       api.focus = function () { node.querySelector("input").focus(); };
     } else {
       if (field.kind === "select") {
@@ -631,18 +705,20 @@
         list.appendChild(item);
       });
     }
+    /** The typed date added to the list (true), or its problem said under it (false). */
     function addEntry() {
-      const iso = isoDate(entry.value);
-      if (!iso) {
-        say(problem, "admin_bad_date");
+      const typed = typedDate(entry.value);
+      if (typed.problem) {
+        say(problem, typed.problem, {date: entry.value.trim()});
         problem.hidden = false;
-        return;
+        return false;
       }
       problem.hidden = true;
-      if (dates.indexOf(iso) < 0) dates = dates.concat([iso]).sort();
+      if (dates.indexOf(typed.iso) < 0) dates = dates.concat([typed.iso]).sort();
       entry.value = "";
       draw();
       changed();
+      return true;
     }
     add.addEventListener("click", addEntry);
     entry.addEventListener("keydown", function (event) {
@@ -650,6 +726,9 @@
     });
     node._set = function (value) { dates = (value || []).slice().sort(); problem.hidden = true; draw(); };
     node._get = function () { return dates.slice(); };
+    node._pending = function () { return !disabled && entry.value.trim() !== ""; };
+    // "Lưu" with a date still in the box: it is added first (it was left out, and "Đã lưu" said)
+    node._commit = function () { return !node._pending() || addEntry(); };
     node._setDisabled = function (value) {
       disabled = value;
       entry.disabled = value;
@@ -771,8 +850,9 @@
           }
           row.appendChild(cell);
         });
-        row.addEventListener("click", function () { choose(item[key]); });
-        row.addEventListener("keydown", function (event) { if (event.key === "Enter") choose(item[key]); });
+        const pick = function () { if (String(item[key]) === String(chosen) || mayDiscard([form])) choose(item[key]); };
+        row.addEventListener("click", pick);
+        row.addEventListener("keydown", function (event) { if (event.key === "Enter") pick(); });
         tbody.appendChild(row);
       });
       table.replaceChildren(thead, tbody);
@@ -788,11 +868,15 @@
       // a site added by mistake may go (the server says why one may not); never the first
       remove.hidden = !item || !isAdmin() || section === "users" || (section === "sites" && !!item.first);
       testPrint.hidden = section !== "printers" || !item || !isAdmin();
+      // a counter serving nothing takes only the numbers transferred to it: allowed, but said
+      const servesNothing = section === "counters" && item && Array.isArray(item.services) && !item.services.length;
+      if (section === "counters") form.note("services", servesNothing ? "admin_counter_serves_nothing" : null);
       disarm(remove);
       drawList();
     }
 
     add.addEventListener("click", function () {
+      if (!mayDiscard([form])) return;
       chosen = null;
       form.fill(null, "create");
       right.hidden = false;
@@ -854,6 +938,8 @@
     form.fill(data.site, "change");
     form.node.addEventListener("submit", function (event) {
       event.preventDefault();
+      form.clearErrors();
+      if (!form.commitPending()) return;  // a date in the box that is not one: said under it, nothing sent
       const body = form.read("change");
       if (!Object.keys(body).length) { form.status("admin_saved"); return; }  // nothing changed: nothing to save
       send("PATCH", API + "site", shape ? shape(body) : body, form, function () {
@@ -868,14 +954,15 @@
     panel.appendChild(columns);
     const hours = siteForm("hours", columns, "admin_hours_title");
     siteForm("holidays", columns, "admin_holidays_title", "admin_h_holidays");
-    // tickets' QR codes on this machine's loopback (ticket.tracking_url unset): no phone opens them
+    // tickets' QR codes at an address no phone opens (this machine's loopback, a backend behind nginx)
     const loopback = el("p", "message error tracking-loopback");
     loopback.id = "tracking-loopback";
     hours.node.insertBefore(loopback, hours.node.firstChild);
     function showTracking() {
       const tracking = data.site.tracking;
-      loopback.hidden = !(tracking && tracking.loopback);
-      if (!loopback.hidden) say(loopback, "admin_tracking_loopback", {address: tracking.address});
+      loopback.hidden = !(tracking && tracking.unreachable);
+      // only an admin can set the address (or have the server started on another): a supervisor is told whom to tell
+      if (!loopback.hidden) say(loopback, isAdmin() ? tracking.unreachable : "admin_tracking_loopback_tell", {address: tracking.address});
     }
     showTracking();
     return {refresh: showTracking};  // a save (or another admin's) redraws the warning, not the forms
@@ -1014,6 +1101,7 @@
       made.hidden = true;
       send("POST", API + "tokens", form.read("create"), form, function (answer) {
         showMade(answer.data);
+        form.settle();
         form.status("admin_saved");
         return reload().then(drawList);
       });
@@ -1229,6 +1317,8 @@
 
   /** Draw ``tab`` afresh (its form offers what the setup holds now) and show it. */
   function openTab(tab) {
+    if (!mayDiscard()) return;
+    openForms.length = 0;
     currentTab = tab;
     document.querySelectorAll(".tab").forEach(function (button) {
       const on = button.dataset.tab === tab;
@@ -1265,6 +1355,23 @@
       socket.on("config.changed", function () { reload().catch(function () {}); });
     }
   }
+
+  // "Đăng xuất" (supervisor.js ends the session, then reloads): /admin asks first, before the session ends,
+  // and the reload after a "yes" is not asked about again
+  let discarded = false;
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#logout")) return;
+    if (mayDiscard()) discarded = true;
+    else event.stopPropagation();
+  }, true);
+
+  // leaving or reloading the page with something typed and not saved: the browser asks
+  window.addEventListener("beforeunload", function (event) {
+    if (!discarded && openForms.some(function (form) { return form.node.isConnected && form.dirty(); })) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 
   $("lang").addEventListener("click", function () {
     QK.setLang(QK.otherLang());

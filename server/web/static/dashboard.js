@@ -72,8 +72,9 @@
       tr.appendChild(time);
       tr.appendChild(QK.el("td", "services", c.services.join(", ")));
       const act = QK.el("td", "act");
-      // open and holding nobody: perhaps left open by a clerk who signed out, was disabled or lost the device
-      if (mayClose && (c.activity === "idle" || c.activity === "paused")) {
+      // perhaps left open by a clerk who signed out, was disabled or lost the device; a number it holds
+      // goes back to the waiting list (the dialog says so)
+      if (mayClose && c.activity !== "closed") {
         const close = QK.el("button", "close", QK.msg("dash_close"));
         close.type = "button";
         close.dataset.counter = c.number;
@@ -88,7 +89,7 @@
     if (focused) focusClose(focused);  // drawn afresh on every change: the keyboard keeps its place
   }
 
-  /** Focus counter ``number``'s "Đóng quầy", else (closed now, or calling a number) the table. */
+  /** Focus counter ``number``'s "Đóng quầy", else (closed now) the table. */
   function focusClose(number) {
     const button = $("counters").querySelector('button.close[data-counter="' + number + '"]');
     (button || $("counters")).focus();
@@ -233,20 +234,52 @@
     });
   });
 
-  // "Đóng quầy": asked first; the server's refusal (a number called there meanwhile) is said in the dialog.
-  // While the close is on its way the dialog waits for its answer (Esc and "Hủy" do nothing); Tab stays
-  // in it, and the focus goes back to the counter's row when it closes.
+  // "Đóng quầy": asked first, saying what becomes of a number the counter holds: one being served is
+  // most likely served (ended as served, or back to the waiting list if not), one only called goes back to
+  // the waiting list; the server's refusal (a number called there meanwhile, or the one held finished
+  // since) is said in the dialog. While the close is on its way the dialog waits for its answer (Esc and
+  // "Hủy" do nothing); Tab stays in it, and the focus goes back to the counter's row when it closes.
   let closing = null;  // the counter the dialog asks about
+  let closingName = null;  // its name, as its row says it
+  let held = null;  // the number it holds as the dialog says it ({number, serving}), or null
   let sending = false;  // its close is on its way
 
   function askToClose(c) {
     closing = c.number;
+    closingName = c.name;
+    held = c.ticket ? {number: c.ticket.number, serving: c.activity === "serving"} : null;
+    const number = held && held.number;
     $("close-cancel").disabled = false;
     $("close-title").textContent = QK.msg("dash_close_title", {counter: c.name || QK.msg("report_counter_n", {number: c.number})});
+    $("close-hint").textContent = held === null ? QK.msg("dash_close_hint")
+      : QK.msg(held.serving ? "dash_close_serving" : "dash_close_held", {number: number});
+    $("close-confirm").textContent = held === null ? QK.msg("dash_close")
+      : QK.msg(held.serving ? "dash_close_finish" : "dash_close_requeue", {number: number});
+    $("close-other").textContent = held && held.serving ? QK.msg("dash_close_requeue", {number: number}) : "";
+    $("close-other").hidden = !(held && held.serving);
     $("close-said").hidden = true;
-    $("close-confirm").disabled = false;
+    $("close-confirm").disabled = $("close-other").disabled = false;
     $("close-dialog").hidden = false;
-    $("close-confirm").focus();
+    // a number held: one Enter must not move or end a citizen's number, so "Hủy" is the default
+    (held === null ? $("close-confirm") : $("close-cancel")).focus();
+  }
+
+  /** The number asked about moved meanwhile (close_requeue_moved): the dialog asks again about what the
+   * counter holds now, saying the refusal; never the stale number again on the next Enter. */
+  function askAgain(refusal) {
+    const number = closing;
+    QK.api("GET", "/api/v1/counters/" + number).then(function (answer) {
+      if (closing !== number) return;
+      sending = false;
+      if (answer.ok) {
+        const now = answer.data;
+        const activity = now.ticket ? (now.ticket.status === "serving" ? "serving" : "called") : now.state;
+        if (activity === "closed") return endAsking();  // closed meanwhile: nothing to ask
+        askToClose({number: number, name: closingName, ticket: now.ticket, activity: activity});
+      }
+      refusal();
+      $("close-cancel").focus();
+    }, refusal);
   }
 
   function endAsking() {
@@ -265,18 +298,23 @@
     else QK.keepTabIn(event, $("close-dialog"));
   });
 
-  $("close-confirm").addEventListener("click", function () {
+  /** Close the counter the dialog asks about; ``body`` says what becomes of its number. */
+  function sendClose(body) {
     if (closing === null || sending) return;
     sending = true;
-    $("close-confirm").disabled = $("close-cancel").disabled = true;
+    const buttons = [$("close-confirm"), $("close-other"), $("close-cancel")];
+    buttons.forEach(function (b) { b.disabled = true; });
     const said = function (text) {
       sending = false;
       $("close-said").textContent = text;
       $("close-said").hidden = false;
-      $("close-confirm").disabled = $("close-cancel").disabled = false;
+      buttons.forEach(function (b) { b.disabled = false; });
       $("close-confirm").focus();
     };
-    QK.api("POST", "/api/v1/counters/" + closing + "/close", {}, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
+    QK.api("POST", "/api/v1/counters/" + closing + "/close", body, undefined, {"Idempotency-Key": QK.newKey()}).then(function (answer) {
+      if (!answer.ok && answer.data && answer.data.error && answer.data.error.code === "close_requeue_moved") {
+        return askAgain(function () { said(QK.errorMessage(answer)); });
+      }
       if (!answer.ok) return said(answer.status === 401 ? QK.msg("dash_close_signed_out") : QK.errorMessage(answer));
       sending = false;
       endAsking();
@@ -284,7 +322,13 @@
     }, function () {
       said(QK.msg("dash_close_lost"));
     });
+  }
+
+  $("close-confirm").addEventListener("click", function () {
+    if (held === null) sendClose({});
+    else sendClose(held.serving ? {finish: held.number} : {requeue: held.number});
   });
+  $("close-other").addEventListener("click", function () { if (held !== null) sendClose({requeue: held.number}); });
 
   QK.clock($("clock-time"), $("clock-date"), page.timezone);
   setInterval(tick, 1000);

@@ -42,7 +42,15 @@
     window.io = function (url, options) {
       if (typeof url === "object" && url !== null) { options = url; url = undefined; }
       options = Object.assign({path: "/s/" + QK.site + "/socket.io"}, options || {});
-      return url === undefined ? plainIo(options) : plainIo(url, options);
+      const socket = url === undefined ? plainIo(options) : plainIo(url, options);
+      // the site removed while the page is open (server/web/live_setup.py forget_site): its connection
+      // is refused, site_unknown. The page is asked for again, and the server's answer is what a new
+      // visit gets: its page saying there is no such site, in Vietnamese then English, not another
+      // centre's screen nor a page waiting for a connection for ever
+      socket.on("connect_error", function (error) {
+        if (error && error.data && error.data.code === "site_unknown") setTimeout(function () { location.reload(); }, 1000);
+      });
+      return socket;
     };
     Object.assign(window.io, plainIo);
   }

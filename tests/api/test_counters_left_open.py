@@ -1,0 +1,331 @@
+"""Counters left open with nobody at them (README "Not yet"), against a real server over HTTP and
+Socket.IO: a supervisor closes a counter that still holds a number, which goes back to the waiting
+list at its place (it keeps its issue time and its first call); the lobby, the counter's console
+and the citizen's phone hear it at once; every refusal names what to do. A clerk disabled, or a
+device's token revoked, closes the counters only they worked at, as a supervisor would.
+"""
+
+from __future__ import annotations
+
+from api_helpers import assert_error, issue
+
+SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"
+
+
+def log_in(srv, name: str, password: str = PASSWORD, **at):
+    """A keep-alive session logged in as ``name`` (``counter=N``: at that counter), sending its CSRF
+    token as the pages do."""
+    http = srv.session()
+    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password, **at})
+    assert answer.status_code == 200, answer.text
+    http.headers["X-CSRFToken"] = answer.json()["csrf_token"]
+    return http
+
+
+def press(http, counter: int, action: str, token: str, **body):
+    answer = http.post(
+        f"/api/v1/counters/{counter}/{action}", json=body or None, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def subscribed(sio_client, srv, room: dict, token: str | None = None):
+    """A client of ``room`` that has had its snapshot."""
+    client = sio_client(srv, auth={"token": token} if token else None)
+    assert client.subscribe(room) == {"ok": True}
+    client.wait_for("state")
+    return client
+
+
+def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_again(live_server, sio_client):
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 4)  # counter 4 alone serves DC
+    http = srv.session()
+    first, second = issue(http, "DC"), issue(http, "DC")
+    called = press(http, 4, "next", keypad)  # opens the counter and calls the first
+    assert called["id"] == first["id"]
+    press(http, 4, "start", keypad)  # being served when the clerk went home
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    console = subscribed(sio_client, srv, {"counter": 4}, keypad)
+    phone = subscribed(sio_client, srv, {"ticket": first["id"]})
+    marks = lobby.mark(), console.mark(), phone.mark()
+
+    supervisor = log_in(srv, SUPERVISOR)
+    answer = supervisor.post("/api/v1/counters/4/close", json={"requeue": first["number"]})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["state"], answer.json()["ticket"]) == ("closed", None)
+
+    # the lobby at once: counter 4 closed, DC's waiting count with the number back in it
+    closed = lobby.wait_for("counter.changed", lambda e: e["counter"] == 4, since=marks[0])
+    assert closed["state"] == "closed"
+    counts = lobby.wait_for("queue.changed", since=marks[0])
+    assert counts["waiting"]["DC"]["waiting"] == 2
+    # the counter's console hears it closed, with no number held
+    console.wait_for("counter.changed", lambda e: e["state"] == "closed", since=marks[1])
+    assert http.get("/api/v1/counters/4", headers={"Authorization": f"Bearer {keypad}"}).json()["ticket"] is None
+    # the citizen's phone: waiting again, first in line (its issue time is the oldest)
+    back = phone.wait_for("ticket.requeued", since=marks[2])["ticket"]
+    assert (back["status"], back["counter"], back["waiting_ahead"]) == ("waiting", None, 0)
+    assert (back["eta_minutes"], back["eta_range"]) == (None, None), "no open counter serves DC: no promised wait"
+
+    ticket = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (ticket["status"], ticket["issued_at"], ticket["called_at"]) == (
+        "waiting",
+        first["issued_at"],
+        called["called_at"],
+    ), "it keeps its issue time, and its wait ended at its first call"
+    assert issue(http, "DC")["eta_minutes"] is None, "no open counter serves DC: no promised wait"
+
+    # opened again, the counter calls it before the one issued after it, as a repeat call
+    again = press(http, 4, "next", keypad)
+    assert (again["id"], again["called_at"]) == (first["id"], called["called_at"])
+    assert again["id"] != second["id"]
+    audit = http.get("/api/v1/audit", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["events"]
+    steps = [e for e in reversed(audit) if e["ticket"] == first["number"]]
+    assert [e["kind"] for e in steps] == ["issued", "called", "started", "requeued", "called"], "not a transfer"
+    assert (steps[3]["by"], steps[3]["counter"]) == (SUPERVISOR, 4)
+
+
+def test_closing_a_counter_holding_a_number_is_refused_in_plain_words_unless_it_names_it(live_server, sio_client):
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 5)
+    http = srv.session()
+    first, second = issue(http, "LD"), issue(http, "LD")
+    press(http, 5, "next", keypad)
+    supervisor = log_in(srv, SUPERVISOR)
+    dashboard = subscribed(sio_client, srv, {"dashboard": True}, srv.token("admin"))
+
+    # no number named: the number held, and what to do
+    error = assert_error(supervisor.post("/api/v1/counters/5/close", json={}), 409, "counter_busy")
+    assert str(first["number"]) in error["message"]
+    # the keypad called the next meanwhile: the number the supervisor saw is no longer there
+    press(http, 5, "next", keypad)
+    stale = supervisor.post("/api/v1/counters/5/close", json={"requeue": first["number"]})
+    error = assert_error(stale, 409, "close_requeue_moved")
+    assert error["message"] == (
+        f"Quầy 5 không còn giữ số {first['number']} (số đã được kết thúc hoặc chuyển, hoặc quầy đã gọi số khác): "
+        "quầy chưa đóng. Hãy xem lại quầy trên bảng điều khiển rồi mới đóng."
+    )
+    assert "Look at the counter again" in error["translations"]["en"]["message"]
+    press(http, 5, "finish", keypad)  # and a counter holding nothing any more: refused alike
+    assert_error(
+        supervisor.post("/api/v1/counters/5/close", json={"requeue": second["number"]}), 409, "close_requeue_moved"
+    )
+    for body in ({"requeue": "5001"}, {"requeue": True}, {"requeue": 0}, {"requeue": 2**31}):
+        assert_error(supervisor.post("/api/v1/counters/5/close", json=body), 422, "invalid_field", field="requeue")
+    assert_error(supervisor.post("/api/v1/counters/5/close", json={"number": 1}), 422, "invalid_field", field="number")
+    report_program = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    refused = http.post("/api/v1/counters/5/close", json={"requeue": second["number"]}, headers=report_program)
+    assert_error(refused, 403, "supervisor_token_no_close")
+
+    dashboard.assert_silent(dashboard.mark(), duration=0.3)
+    told = [e for e in dashboard.received("counter.changed") if e["state"] == "closed"]
+    assert not told and not dashboard.received("ticket.requeued"), "nothing refused is told"
+    state = http.get("/api/v1/counters/5", headers={"Authorization": f"Bearer {keypad}"}).json()
+    assert state["state"] == "open"
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["status"] == "done"
+
+
+def state_of(http, counter: int, admin: dict) -> str:
+    return http.get(f"/api/v1/counters/{counter}", headers=admin).json()["state"]
+
+
+def closed_by(http, admin: dict) -> list[tuple[int, str | None]]:
+    """The counters closed so far, oldest first, and why (the ``by`` of their closed events)."""
+    events = http.get("/api/v1/audit", headers=admin).json()["events"]
+    return [(e["counter"], (e["detail"] or {}).get("by")) for e in reversed(events) if e["kind"] == "closed"]
+
+
+def test_a_disabled_clerk_closes_the_counters_only_they_work_at(live_server, sio_client):
+    srv = live_server()
+    for name, counter in (("lan", 1), ("hoa", None), ("binh", None), ("an", 4), ("vu", 5)):
+        srv.add_user(name, PASSWORD, "clerk", counter)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    held = issue(http, "HT")
+    lan = log_in(srv, "lan")  # signing in opens counter 1
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+    log_in(srv, "hoa", counter=2)
+    log_in(srv, "binh", counter=2)  # a colleague at the same counter
+    log_in(srv, "an")  # counter 4, whose keypad is used too
+    issue(http, "DC")
+    press(http, 4, "next", srv.token("counter", 4))
+    press(http, 5, "open", srv.token("counter", 5))  # counter 5's keypad, this morning, then closed
+    press(http, 5, "close", srv.token("counter", 5))
+    log_in(srv, "vu")
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    dashboard = subscribed(sio_client, srv, {"dashboard": True}, srv.token("admin"))
+    mark = lobby.mark()
+
+    for name in ("lan", "hoa", "an", "vu"):
+        answer = http.patch(f"/api/v1/admin/users/{name}", json={"active": False}, headers=admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["active"] is False
+
+    # counter 1: only lan worked there; closed at once, its number waiting again at its place
+    assert lobby.wait_for("counter.changed", lambda e: e["counter"] == 1, since=mark)["state"] == "closed"
+    assert lobby.wait_for("queue.changed", since=mark)["waiting"]["HT"]["waiting"] == 1
+    back = dashboard.wait_for("ticket.requeued")["ticket"]
+    assert (back["id"], back["status"], back["waiting_ahead"]) == (held["id"], "waiting", 0)
+    assert state_of(http, 1, admin) == "closed"
+    ticket = http.get(f"/api/v1/tickets/{held['id']}").json()
+    assert (ticket["status"], ticket["issued_at"]) == ("waiting", held["issued_at"])
+    # counter 2: binh is still signed in there; counter 4: its keypad works there too; counter 5: its
+    # keypad worked there before it closed, vu alone since
+    assert [state_of(http, n, admin) for n in (2, 4, 5)] == ["open", "open", "closed"]
+    assert closed_by(http, admin) == [(5, None), (1, "user_disabled"), (5, "user_disabled")]
+    # a clerk disabled twice closes nothing more
+    assert http.patch("/api/v1/admin/users/lan", json={"active": False}, headers=admin).status_code == 200
+    assert len(closed_by(http, admin)) == 3
+
+
+def test_a_clerk_who_signed_out_leaving_the_counter_open_closes_nothing_when_disabled(live_server):
+    srv = live_server()
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    lan = log_in(srv, "lan")
+    assert lan.post("/api/v1/auth/logout").status_code == 204  # "Chỉ đăng xuất, quầy vẫn mở"
+    assert http.patch("/api/v1/admin/users/lan", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "open", "left open on purpose: a supervisor closes it"
+
+
+def test_a_revoked_device_token_closes_the_counters_only_it_works_at(live_server, sio_client):
+    srv = live_server()
+    srv.add_user("thu", PASSWORD, "clerk", 3)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    held = issue(http, "TK")
+    assert press(http, 6, "next", srv.token("counter", 6))["id"] == held["id"]  # the keypad opens 6, calls
+    press(http, 6, "start", srv.token("counter", 6))
+    press(http, 3, "open", srv.token("counter", 3))
+    log_in(srv, "thu")  # a clerk at counter 3 as well
+    press(http, 5, "open", srv.token("admin"))  # counter 5 opened by another device: its keypad never acted
+    srv.token("counter", 5)
+    phone = subscribed(sio_client, srv, {"ticket": held["id"]})
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    mark = lobby.mark()
+
+    tokens = {t["counter"]: t["id"] for t in http.get("/api/v1/admin/tokens", headers=admin).json()}
+    for counter in (6, 3, 5):
+        answer = http.delete(f"/api/v1/admin/tokens/{tokens[counter]}", headers=admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["revoked_at"] is not None
+
+    assert lobby.wait_for("counter.changed", lambda e: e["counter"] == 6, since=mark)["state"] == "closed"
+    # being served when the device was cut off: most likely served, so it ends as served, not requeued
+    done = phone.wait_for("ticket.finished")["ticket"]
+    assert (done["status"], done["counter"]) == ("done", 6)
+    assert not phone.received("ticket.requeued")
+    assert [state_of(http, n, admin) for n in (6, 3, 5)] == ["closed", "open", "open"]
+    assert closed_by(http, admin) == [(6, "token_revoked")]
+    assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "done"
+
+
+def rate(http, srv, ticket: dict, counter: int) -> None:
+    """The counter's rating tablet rates ``ticket`` (its event names its token and the counter)."""
+    rated = http.post(
+        f"/api/v1/tickets/{ticket['id']}/rating",
+        json={"level": "satisfied"},
+        headers={"Authorization": f"Bearer {srv.token('rating', counter)}"},
+    )
+    assert rated.status_code == 201, rated.text
+
+
+def test_a_counters_rating_tablet_is_nobody_at_work_there(live_server):
+    srv = live_server()
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    srv.add_user("hoa", PASSWORD, "clerk", 2)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    lan, hoa = log_in(srv, "lan"), log_in(srv, "hoa")
+    for clerk, counter in ((lan, 1), (hoa, 2)):
+        served = issue(http, "HT")
+        assert clerk.post(f"/api/v1/counters/{counter}/next").json()["id"] == served["id"]
+        assert clerk.post(f"/api/v1/counters/{counter}/finish").status_code == 200
+        rate(http, srv, served, counter)
+    held = issue(http, "HT")
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+
+    # lan alone works at counter 1 (its tablet rated there): disabling lan closes it, the number waits again
+    assert http.patch("/api/v1/admin/users/lan", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "closed"
+    assert http.get(f"/api/v1/tickets/{held['id']}").json()["status"] == "waiting"
+    # hoa hands over ("Chỉ đăng xuất, quầy vẫn mở"); counter 2's tablet replaced: the counter stays open
+    assert hoa.post("/api/v1/auth/logout").status_code == 204
+    tokens = {(t["role"], t["counter"]): t["id"] for t in http.get("/api/v1/admin/tokens", headers=admin).json()}
+    assert http.delete(f"/api/v1/admin/tokens/{tokens['rating', 2]}", headers=admin).status_code == 200
+    assert state_of(http, 2, admin) == "open"
+    assert closed_by(http, admin) == [(1, "user_disabled")]
+
+
+def test_a_session_from_before_the_counter_closed_is_nobody_at_work_there(live_server):
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    for name in ("lan", "binh", "an"):
+        srv.add_user(name, PASSWORD, "clerk", 1)
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    http = srv.session()
+    log_in(srv, "lan")  # this morning; the browser closed without signing out
+    an = log_in(srv, "an")  # also this morning, and still pressing after the close below
+    supervisor = log_in(srv, SUPERVISOR)
+    assert supervisor.post("/api/v1/counters/1/close", json={}).status_code == 200
+    issue(http, "HT")
+    assert an.post("/api/v1/counters/1/next").status_code == 200  # reopens counter 1: an works there
+    log_in(srv, "binh")  # the afternoon clerk
+
+    assert http.patch("/api/v1/admin/users/binh", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "open", "an still works there"
+    assert http.patch("/api/v1/admin/users/an", json={"active": False}, headers=admin).status_code == 200
+    assert state_of(http, 1, admin) == "closed", "lan's morning session ended with the close"
+    assert closed_by(http, admin) == [(1, None), (1, "user_disabled")]
+
+
+def test_a_number_being_served_is_finished_at_the_close_unless_the_close_requeues_it(live_server, sio_client):
+    """A supervisor closes a counter whose clerk went home with a number "đang phục vụ": ``finish`` ends it
+    as served (no service time learnt: it ended at the close at the latest); ``requeue`` stays explicit."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 4)
+    http = srv.session()
+    first, second = issue(http, "DC"), issue(http, "DC")
+    press(http, 4, "next", keypad)
+    started = press(http, 4, "start", keypad)
+    phone = subscribed(sio_client, srv, {"ticket": first["id"]})
+    supervisor = log_in(srv, SUPERVISOR)
+
+    both = {"requeue": first["number"], "finish": first["number"]}
+    assert_error(supervisor.post("/api/v1/counters/4/close", json=both), 422, "close_requeue_or_finish")
+    stale = supervisor.post("/api/v1/counters/4/close", json={"finish": second["number"]})
+    assert_error(stale, 409, "close_requeue_moved")
+    assert_error(
+        supervisor.post("/api/v1/counters/4/close", json={"finish": "1"}), 422, "invalid_field", field="finish"
+    )
+    answer = supervisor.post("/api/v1/counters/4/close", json={"finish": first["number"]})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["state"], answer.json()["ticket"]) == ("closed", None)
+    done = phone.wait_for("ticket.finished")["ticket"]
+    ticket = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (done["status"], ticket["status"], ticket["started_at"]) == ("done", "done", started["started_at"])
+    audit = http.get("/api/v1/audit", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["events"]
+    finished = next(e for e in audit if e["kind"] == "finished")
+    assert (finished["by"], finished["counter"], finished["detail"]["service_seconds"]) == (SUPERVISOR, 4, None)
+    assert [e["kind"] for e in audit if e["ticket"] == first["number"]][0] == "finished", "no requeue"
+
+    # a counter where a disabled clerk alone was serving a number: finished too; only called: requeued
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    srv.add_user("hoa", PASSWORD, "clerk", 2)
+    lan, hoa = log_in(srv, "lan"), log_in(srv, "hoa")
+    served, called = issue(http, "HT"), issue(http, "HT")
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == served["id"]
+    assert lan.post("/api/v1/counters/1/start").status_code == 200
+    assert hoa.post("/api/v1/counters/2/next").json()["id"] == called["id"]
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    for name in ("lan", "hoa"):
+        assert http.patch(f"/api/v1/admin/users/{name}", json={"active": False}, headers=admin).status_code == 200
+    assert http.get(f"/api/v1/tickets/{served['id']}").json()["status"] == "done"
+    assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "waiting"
+    assert [state_of(http, n, admin) for n in (1, 2)] == ["closed", "closed"]
