@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from api_helpers import assert_error, issue
 from config_helpers import closed_now
+from faked_clock import FakedClock, next_working_morning
 
 SPEC_FIELDS = {
     "id",
@@ -297,6 +298,51 @@ def test_a_service_no_counter_serves_gives_no_number_and_no_booking(live_server,
     assert http.post("/api/v1/tickets", json={"service": "XL"}).status_code == 201
     assert "XL" in _offered(http)
     assert "XL" in [s["code"] for s in http.get("/book/page.json").json()["services"]]
+
+
+def test_a_booking_made_before_its_service_lost_its_counters_still_checks_in_but_no_transfer_goes_there(
+    live_server, config_variant, tmp_path
+):
+    """A slot booked or a remote number taken while a counter served HT is owed its number after /admin
+    unticks HT at every counter; a new walk-in number for HT, and a clerk's transfer into HT, are refused
+    (409 service_unserved, each with its own sentence). A transfer to one counter is still taken."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))  # today's 11:00 is still ahead
+    srv = live_server(config_variant(), env=clock.env())
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    today = clock.start.date().isoformat()
+    booking = {"service": "HT", "date": today, "start": "11:00", "name": "Nguyễn Văn An", "phone": "0912345678"}
+    slot = http.post("/api/v1/bookings", json={**booking, "id_number": "001099012345"})
+    assert slot.status_code == 201, slot.text
+    remote = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345679"}
+    )
+    assert remote.status_code == 201, remote.text
+    for counter in (1, 2):  # HT's counters serve something else from now on
+        untick = http.patch(f"/api/v1/admin/counters/{counter}", json={"services": ["CT"]}, headers=admin)
+        assert untick.status_code == 200, untick.text
+
+    walk_in = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "service_unserved")
+    assert "chưa thể lấy số hay đặt lịch" in walk_in["message"], walk_in
+    for code, origin in ((slot.json()["code"], "booked"), (remote.json()["code"], "remote")):
+        ticket = http.post("/api/v1/check-in", json={"code": code, "kiosk": "kiosk-1"})
+        assert ticket.status_code == 201, ticket.text
+        assert (ticket.json()["origin"], ticket.json()["status"]) == (origin, "waiting")
+    assert waiting_total(http)["HT"] == 2
+
+    assert http.post("/api/v1/counters/3/open", headers=admin).json()["state"] == "open"
+    assert http.post("/api/v1/tickets", json={"service": "CT"}).status_code == 201
+    called = http.post("/api/v1/counters/3/next", headers=admin)
+    assert called.status_code == 200, called.text
+    refused = assert_error(
+        http.post("/api/v1/counters/3/transfer", json={"service": "HT"}, headers=admin), 409, "service_unserved"
+    )
+    assert refused["message"].startswith("Chưa có quầy nào phục vụ dịch vụ “Tư pháp - Hộ tịch”: không chuyển số")
+    assert "Transfer it to another counter or service" in refused["translations"]["en"]["message"], refused
+    assert "lấy số" not in refused["message"], "a clerk is not told that numbers cannot be taken"
+    assert waiting_total(http)["HT"] == 2, "the number stayed at counter 3"
+    moved = http.post("/api/v1/counters/3/transfer", json={"counter": 4}, headers=admin)
+    assert moved.status_code == 200, moved.text
 
 
 def _offered(http) -> list[str]:

@@ -106,8 +106,15 @@ def check_in(
     if row.kind == "slot":
         # the wait is promised below, once the ticket's due time is written (the predictor reads it)
         early = check_hours and before_opening(site, now)
-        issued = q.issue(
-            conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours and not early
+        issued = q.issue(  # booked while a counter served it: its number is owed, as a remote number's is
+            conn,
+            site,
+            service_code,
+            kiosk=kiosk,
+            now=now,
+            actor=actor,
+            check_hours=check_hours and not early,
+            check_served=False,
         )
         ticket_id = ticket_row_id(conn, issued.ticket["id"])
         late = now > row.slot_start + grace(site, row.service_id)

@@ -44,7 +44,7 @@ from .counter_actions import (
 )
 from .day_end import expire_past_days, expired_count
 from .estimates import estimate_minutes
-from .issuing import issue
+from .issuing import issue, require_served
 from .numbering import waiting_counts
 from .ratings import rate, rating_prompt, rating_view, ticket_rating
 from .reading import (
@@ -85,6 +85,7 @@ __all__ = [
     "actor_columns",
     # commands
     "issue",
+    "require_served",
     "choose_next",
     "call_next",
     "recall",
