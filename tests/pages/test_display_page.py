@@ -565,6 +565,40 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     assert all(start >= end for (*_, start), end in zip(played[1:7], ends[:6])), (played, ends)
 
 
+def test_a_call_ended_at_once_leaves_the_callout_and_is_not_said_again(page, busy_lobby):
+    """A clerk who calls a number and finishes it (or marks a no-show) while it is still being announced:
+    the big callout goes at once, the repetition is not said, and a call still waiting behind the chime
+    is never said at all."""
+    for _ in range(3):
+        busy_lobby.issue("HT")
+    _open(page, busy_lobby)
+    callout = page.locator("#callout")
+
+    busy_lobby.call(1)
+    _wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "playing")), timeout=20)
+    expect(callout).to_be_visible()  # shown for 6 s, and the sentence began about 1.5 s after the call
+    busy_lobby.call(1, "finish")
+    expect(callout).to_be_hidden(timeout=1000)
+    events = _wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "ended")), timeout=20)
+    page.wait_for_timeout(3_000)  # the repetition would begin 0.9 s after the sentence ended
+    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    assert said == [("chime", None, None), ("once", 1001, 1)], (said, events)
+
+    page.evaluate("window.__media = []")
+    busy_lobby.call(1)
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1003", timeout=1000)  # its call waits behind the chime and 1002's
+    assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1003
+    busy_lobby.call(2, "no-show")
+    _expect_number(page, 2, "—", timeout=1000)
+    expect(callout).to_be_hidden(timeout=1000)
+    assert all(call["number"] != 1003 for call in page.evaluate("window.QKDisplay.queued()"))
+    events = _wait_media(page, lambda e: any(piece[1] == 1002 for piece in _pieces(e, "ended")), timeout=20)
+    page.wait_for_timeout(3_000)  # 1003's sentence would follow 1002's at once
+    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    assert [number for _, number, _ in said if number] == [1002] * len(said[1:]), (said, events)  # 1003 never
+
+
 def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
     """The lobby says Vietnamese and English in turn; English turned off in /admin leaves an open lobby
     in Vietnamese (it went to English at its next turn and stayed there), and turned on again brings
