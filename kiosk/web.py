@@ -131,7 +131,8 @@ def kiosk_page_data(config, kiosk_id: str, ignore_hours: bool, retired: dict | N
     kiosk = config.kiosk(kiosk_id)
     if kiosk is None:
         return None
-    services = [config.service(code) for code in config.kiosk_services(kiosk)]
+    # a service no counter serves is not offered: nobody would call its numbers (it shows once one does)
+    services = [config.service(code) for code in config.kiosk_services(kiosk) if config.served(code)]
     fields = _fields(services)
     grouped = len(services) > GROUP_ABOVE and len(fields) >= 2
     field_of = {code: f["key"] for f in fields for code in f["services"]} if grouped else {}

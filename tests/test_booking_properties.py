@@ -255,6 +255,18 @@ def test_a_booking_is_checked_in_on_its_own_day_only(booking_queue):
     assert refusal(db, bk.check_in, KEY, code="ZZZZZZZZ", now=MON_9).code == "booking_not_found"
     assert refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9).code == "booking_not_found_for_card"
 
+    # the card's holder, come a day early: the card scanned (its holder is here) is told the day and time;
+    # the number typed (anyone may type anyone's) is told no more than before
+    db.run(bk.book, "HT", TUESDAY, "09:30", "An", "0911000003", "001099012345", KEY, now=MON_9)
+    early = refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9)
+    assert early.code == "card_booked_other_day"
+    assert translate(early.code, "vi", **early.params).startswith(
+        "Lịch hẹn của Ông/Bà (dịch vụ “Tư pháp - Hộ tịch”) là lúc 09:30 ngày 24/11/2026, không phải hôm nay."
+    )
+    assert "at 09:30 on 24/11/2026" in translate(early.code, "en", **early.params)
+    typed = refusal(db, bk.check_in, KEY, id_number="001099012345", now=MON_9)
+    assert (typed.code, typed.params) == ("booking_not_found_for_card", {})
+
 
 def test_an_id_card_without_a_booking_takes_one_walk_in_number(booking_queue):
     db = booking_queue

@@ -207,19 +207,19 @@ def test_daily_limit_refuses_with_the_time_until_the_next_opening(
 
 
 @pytest.mark.parametrize(
-    "when, why",
+    "when, why, code",
     [
-        ("2026-11-23 07:29:59", "before opening (07:30)"),
-        ("2026-11-23 17:00", "at closing time (17:00)"),
-        ("2026-11-23 21:00", "in the evening"),
-        ("2026-11-29 09:00", "on Sunday"),
-        ("2026-09-02 09:00", "on a holiday (Quoc khanh, a Wednesday)"),
-        ("2026-01-01 09:00", "on a holiday (New Year)"),
+        ("2026-11-23 07:29:59", "before opening (07:30)", "closed"),
+        ("2026-11-23 17:00", "at closing time (17:00)", "closed"),
+        ("2026-11-23 21:00", "in the evening", "closed"),
+        ("2026-11-29 09:00", "on Sunday", "closed"),
+        ("2026-09-02 09:00", "on a holiday (Quoc khanh, a Wednesday)", "closed_holiday"),  # said as a holiday
+        ("2026-01-01 09:00", "on a holiday (New Year)", "closed_holiday"),
     ],
 )
-def test_closed_hours_refuse_tickets(queue, when, why):
+def test_closed_hours_refuse_tickets(queue, when, why, code):
     error = refused(queue, q.issue, "HT", now=local(when))
-    assert error.code == "closed", f"{why}: got {error.code}"
+    assert error.code == code, f"{why}: got {error.code}"
     assert type(error) is q.QueueError  # a conflict with the queue
 
 

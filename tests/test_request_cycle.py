@@ -1,4 +1,4 @@
-"""QueueKioskFlask's request cycle (server/web/app.py, issue 21) runs as Flask's own: the same hooks
+"""QueueKioskFlask's request cycle (server/web/flask_class.py, issue 21) runs as Flask's own: the same hooks
 in the same order with the same arguments, the same signals to whoever listens, the same body limit
 (its request reads the app without the proxies, and sends a signal only when someone listens)."""
 
@@ -17,7 +17,7 @@ from flask.signals import (
 )
 
 from queuekiosk.server.core.engine.views import iso
-from queuekiosk.server.web.app import QueueKioskFlask
+from queuekiosk.server.web.flask_class import QueueKioskFlask
 
 
 def _app(cls, calls: list) -> Flask:

@@ -1,5 +1,5 @@
 """The app's URL rules build their URLs with werkzeug's own functions, made at the first ``url_for``
-that needs them rather than as each rule is added (server/web/app.py ``_Rule``, issue 21: an idle
+that needs them rather than as each rule is added (server/web/flask_class.py ``_Rule``, issue 21: an idle
 server's memory). The real app, every rule: the same URL as werkzeug's builder, with and without
 values the rule does not take."""
 

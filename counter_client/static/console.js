@@ -396,23 +396,20 @@
         else if (action === "finish" || action === "no-show" || action === "transfer") counter = Object.assign({}, counter, {ticket: null});
         else counter = Object.assign({}, counter, {ticket: answer.data, state: "open"});
         if (action === "transfer") {
-          showNotice("info", function (node) {
-            QK.setBi(node, "console_transferred", {number: answer.data.display,
-              to: answer.data.target_counter ? QK.msg("console_to_counter", {counter: answer.data.target_counter})
-                                             : serviceNames(answer.data.service).vi});
-          });
+          const sentTo = answer.data.target_counter;
+          const to = sentTo ? {vi: QK.msg("console_to_counter", {counter: sentTo}, "vi"),
+                               en: QK.msg("console_to_counter", {counter: sentTo}, "en")}
+                            : serviceNames(answer.data.service);  // {vi, en}: English where it has one
+          showNotice("info", function (node) { QK.setBi(node, "console_transferred", {number: answer.data.display, to: to}); });
         }
         if (answer.data && answer.data.id) queue = queue.filter(function (t) { return t.id !== answer.data.id; });
       } else if (answer.status === 401) {
         showLogin(QK.errorMessage(answer));
         return;
       } else {
-        const code = answer.data && answer.data.error && answer.data.error.code;
-        showNotice("error", function (node) {
-          // the database's own refusals (full, busy) in both languages: the IT person may read English
-          if (code && QK.msg(code) !== code) QK.setBi(node, code);
-          else QK.setPair(node, QK.errorMessage(answer));
-        });
+        // the API's sentence with its English below (a database's refusal too: the IT person may read English)
+        const texts = QK.errorTexts(answer);
+        showNotice("error", function (node) { QK.setPair(node, QK.errorMessage(answer), texts && texts.en); });
       }
       document.body.dataset.lastActionMs = String(Math.round(performance.now() - started));
       if (action !== "start" && action !== "recall" && answer.ok) loadFigures();
@@ -432,10 +429,7 @@
 
   function press(action) {
     if (!me || busy || !allowed(action)) return;
-    if (action === "transfer") {
-      fillTransfer();  // the services and counters as the setup has them now (an admin may have changed them)
-      return showDialog("dialog-transfer");
-    }
+    if (action === "transfer") return openTransfer();
     if (action === "call-number") return showDialog("dialog-number");
     if (action === "pause") return showDialog("dialog-pause");
     act(action);
@@ -484,21 +478,75 @@
     return button;
   }
 
-  function fillTransfer() {
-    $("transfer-services").replaceChildren.apply($("transfer-services"), page.service_order.map(function (code) {
+  /** The transfer dialog, from the counters as they are now (GET /api/v1/queue: open or closed, and what
+   *  they serve); without an answer, from the page's setup alone (the states unknown). */
+  function openTransfer() {
+    const held = counter && counter.ticket;
+    QK.api("GET", "/api/v1/queue").then(function (answer) {
+      return answer.ok ? answer.data.counters : null;
+    }, function () { return null; }).then(function (live) {
+      if (!me || busy || openDialog || !counter || !counter.ticket || counter.ticket.id !== held.id) return;  // moved on
+      fillTransfer(live);
+      showDialog("dialog-transfer");
+    });
+  }
+
+  /** The services some counter serves, but the ticket's own, and the other counters (the setup's names,
+   *  an admin may have changed them), each saying whether it is open now: a closed one asks first. */
+  function fillTransfer(live) {
+    const own = counter && counter.ticket && counter.ticket.service;
+    const served = {};
+    const stateOf = {};
+    (live || []).forEach(function (c) {
+      stateOf[c.number] = c.state;
+      c.services.forEach(function (code) { served[code] = true; });
+    });
+    $("transfer-choose").hidden = false;
+    $("transfer-confirm").hidden = true;
+    $("transfer-services").replaceChildren.apply($("transfer-services"), page.service_order.filter(function (code) {
+      return code !== own && (!live || served[code]);
+    }).map(function (code) {
       const names = serviceNames(code);
       const button = choice(code + " · " + names.vi, names.en, function () { closeDialog(); act("transfer", {service: code}); });
       button.dataset.service = code;
       return button;
     }));
     $("transfer-counters").replaceChildren.apply($("transfer-counters"), Object.keys(page.counters).filter(function (n) {
-      return !me || Number(n) !== me.counter;
+      return (!me || Number(n) !== me.counter) && (!live || n in stateOf);
     }).map(function (n) {
-      const button = choice(page.counters[n], null, function () { closeDialog(); act("transfer", {counter: Number(n)}); });
+      const state = stateOf[n];
+      const button = choice(page.counters[n], null, function () {
+        if (state === "closed") return askClosed(Number(n));
+        closeDialog();
+        act("transfer", {counter: Number(n)});
+      });
       button.dataset.counter = n;
+      if (state) {
+        button.dataset.state = state;
+        button.appendChild(QK.setBi(QK.el("span", "counter-state"), "console_counter_" + state));
+      }
       return button;
     }));
   }
+
+  /** A closed counter: nobody works there, and the number would wait until it opens (a centre may send
+   *  one to a counter about to open). The clerk says so twice, in the dialog. */
+  function askClosed(number) {
+    const params = {counter: number, number: counter.ticket.display};
+    QK.setBi($("transfer-confirm-text"), "console_transfer_closed_ask", params);
+    const yes = QK.setBi($("transfer-confirm-yes"), "console_transfer_anyway", params);
+    yes.onclick = function () { closeDialog(); act("transfer", {counter: number}); };
+    $("transfer-choose").hidden = true;
+    $("transfer-confirm").hidden = false;
+    yes.focus();
+  }
+
+  $("transfer-confirm-back").addEventListener("click", function () {
+    $("transfer-confirm").hidden = true;
+    $("transfer-choose").hidden = false;
+    const first = $("transfer-counters").querySelector("button");
+    if (first) first.focus();
+  });
 
   $("number-form").addEventListener("submit", function (event) {
     event.preventDefault();

@@ -31,13 +31,14 @@
   const waitingList = document.getElementById("waiting-list");
   const waitingPages = document.getElementById("waiting-pages");
 
-  const current = {};   // counter number -> the ticket it called last today, or null
+  const current = {};   // counter number -> the ticket it holds (called, or being served), or null: nobody there
   const states = {};    // counter number -> "open", "paused" or "closed"
   const waiting = {};   // service code -> {waiting, priority}
   let history = [];     // latest calls, newest first
   let nextNumbers = []; // a counter-top display: its counter's next waiting numbers
   const flashTimers = {};
   let calloutTimer = null;
+  let calloutTicket = null;  // the id of the ticket the big callout shows
 
   QK.clock(document.getElementById("clock-time"), document.getElementById("clock-date"), page.timezone);
 
@@ -118,6 +119,7 @@
     booked.hidden = !ticket.origin;
     if (ticket.origin) QK.setBi(booked, ticket.origin === "remote" ? "display_remote" : "display_booked");
     QK.setBi(document.getElementById("callout-counter"), "display_callout_counter", {counter: counter});
+    calloutTicket = ticket.id;
     callout.hidden = false;
     callout.style.animation = "none";
     void callout.offsetWidth;
@@ -327,7 +329,7 @@
   // So the k-th of calls pressed together starts about 1.2 + 3.1 (k - 1) s after the press:
   // within 20 s of the press up to 6 at once (docs/display-and-voice.md).
   const SENTENCE_GAP_MS = 900;  // between a sentence and its repetition (as sounds/voice.py)
-  const queue = [];       // calls still to be spoken: {number, counter}
+  const queue = [];       // calls still to be spoken: {ticket (id), number, counter}
   let speaking = null;    // the piece being spoken: {url, call, form}, or a gap before a repetition
   let inBurst = false;    // a piece was spoken just now: no chime before the next call
   let repeatsLeft = 0;    // repetitions still owed to the call said last, if nobody waits
@@ -397,7 +399,7 @@
 
   function speak(event) {
     if (!event.announcement || !event.announcement.audio_url) return;  // no audio: the call is shown only
-    queue.push({number: event.ticket.number, counter: event.counter});
+    queue.push({ticket: event.ticket.id, number: event.ticket.number, counter: event.counter});
     while (queue.length > page.audio_queue_max) queue.shift();  // after a burst, the newest calls matter
     if (speaking && speaking.gap) {  // a call waits: no repetition of the one before
       clearTimeout(gapTimer);
@@ -405,6 +407,20 @@
     }
     repeatsLeft = 0;
     speakNext();
+  }
+
+  /** The counter is done with the call: it is not said (again) to a lobby where nobody is to go there now;
+   *  a sentence already playing ends by itself. */
+  function forget(ticketId, counter) {
+    const said = function (call) { return call.ticket === ticketId && call.counter === counter; };
+    for (let at = queue.length - 1; at >= 0; at -= 1) if (said(queue[at])) queue.splice(at, 1);
+    if (!lastCall || !said(lastCall)) return;
+    repeatsLeft = 0;
+    if (speaking && speaking.gap) {  // the pause before its repetition: go on with the next call, if any
+      clearTimeout(gapTimer);
+      speaking = null;
+      speakNext();
+    }
   }
 
   voice.addEventListener("ended", finishSpeaking);
@@ -476,7 +492,7 @@
     // a counter of this screen that the snapshot does not list is out of use: closed
     page.counters.forEach(function (counter) { current[counter.number] = null; states[counter.number] = "closed"; });
     (snapshot.counters || []).forEach(function (counter) {
-      current[counter.number] = counter.ticket || counter.last_call;  // a finished call stays shown
+      current[counter.number] = counter.ticket || null;  // a call finished, missed or transferred: "—"
       states[counter.number] = counter.state === "paused" || counter.state === "closed" ? counter.state : "open";
     });
     Object.keys(waiting).forEach(function (code) { delete waiting[code]; });
@@ -528,6 +544,20 @@
     };
   }
 
+  /** The counter is done with its number (finished, a no-show, transferred): its row shows nobody there,
+   *  so a latecomer does not read that the counter still waits for them (the history keeps the call). */
+  function onEnded(event) {
+    const counter = event.counter;
+    if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
+    drawCounter(counter);
+    if (calloutTicket === event.ticket.id) {
+      clearTimeout(calloutTimer);
+      callout.hidden = true;
+      calloutTicket = null;
+    }
+    forget(event.ticket.id, counter);
+  }
+
   // reconnection with back-off: 1 s, then doubling up to 10 s, with jitter, for ever
   const socket = io({reconnectionDelay: 1000, reconnectionDelayMax: 10000, randomizationFactor: 0.5});
   QK.watchConnection(socket, offline);
@@ -546,6 +576,7 @@
   socket.on("state", onState);
   socket.on("ticket.called", onCall(false));
   socket.on("ticket.recalled", onCall(true));
+  ["ticket.finished", "ticket.no_show", "ticket.transferred"].forEach(function (name) { socket.on(name, onEnded); });
   socket.on("queue.changed", function (event) {
     Object.assign(waiting, event.waiting || {});
     drawWaiting();
@@ -553,6 +584,7 @@
   });
   socket.on("counter.changed", function (event) {
     if (event.state) states[event.counter] = event.state === "paused" || event.state === "closed" ? event.state : "open";
+    if (states[event.counter] !== "open") current[event.counter] = null;  // it holds nobody: resumed, it shows "—"
     drawCounter(event.counter);
   });
 

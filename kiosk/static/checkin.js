@@ -23,7 +23,8 @@
   const ID_NUMBER = /^[0-9]{12}$/;  // a CCCD's number typed: checked in as the card's scan would be
   const SCAN_GAP_MS = 80;  // a scanner types faster than this between keys (usually under 20 ms), a person slower
   const SCAN_MIN = 8;  // the shortest burst taken as a scan: a booking code
-  const NO_BOOKING = ["booking_not_found_for_card", "card_holds_number"];  // a walk-in number for the card then
+  // a walk-in number for the card then (a scanned card booked for another day is told which day)
+  const NO_BOOKING = ["booking_not_found_for_card", "card_holds_number", "card_booked_other_day"];
   let burst = "";
   let lastKeyAt = 0;
 
@@ -56,12 +57,14 @@
   }
 
   /** No booking today for this card (or number): the citizen chooses a service, and the number is the
-   *  card's. The note above the services says so, or which number the card holds already. */
+   *  card's. The note above the services says so, or which number the card holds already, or (a card
+   *  scanned: its holder is here) the day and time of their booking. A typed number can be anyone's: it is
+   *  told only where a booking of another day is seen (its link or SMS). */
   function numberForCard(card, answer) {
     kiosk.body.dataset.card = "true";
     const note = document.querySelector("#screen-services .card-note");
-    if (answer.data.error.code === "card_holds_number") QK.sayError(note, answer);
-    else QK.say(note, "kiosk_card_choose_service");
+    if (answer.data.error.code !== "booking_not_found_for_card") QK.sayError(note, answer);
+    else QK.say(note, card.id_number ? "kiosk_id_choose_service" : "kiosk_card_choose_service");
     kiosk.state.takeFor = function (service, priority) {  // after the same priority step as any walk-in
       const request = Object.assign({}, card, {service: service});
       if (priority) request.priority = priority;

@@ -493,6 +493,15 @@ class Config(_Data):
     def counter_services(self, counter: Counter) -> list[str]:
         return [s.code for s in self.services] if counter.services == "all" else list(counter.services)
 
+    def served(self, code: str) -> bool:
+        """Whether some counter is set up to serve the service (open now or not): without one, nobody
+        would ever call its numbers."""
+        codes = self.__dict__.get("_served")
+        if codes is None:
+            codes = frozenset(code for counter in self.counters for code in self.counter_services(counter))
+            object.__setattr__(self, "_served", codes)  # frozen: out of the fields, eq and repr
+        return code in codes
+
     def display(self, display_id: str) -> Display | None:
         return next((d for d in self.displays if d.id == display_id), None)
 

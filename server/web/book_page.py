@@ -31,8 +31,8 @@ def book_page_data(site) -> dict:
     services = []
     # a retired site (merged into another) offers nothing to book: the page says where to go instead
     for service in [] if site.config.site.retired else site.config.services:
-        if service.booking is None or service.code not in site.service_ids:
-            continue
+        if service.booking is None or service.code not in site.service_ids or not site.config.served(service.code):
+            continue  # (no counter serves it: nobody would call the booked citizen)
         services.append(
             {
                 "code": service.code,

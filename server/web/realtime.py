@@ -73,8 +73,10 @@ _library_lines = _OncePerMinute()
 for _name in ("engineio.server", "socketio.server"):
     logging.getLogger(_name).addFilter(_library_lines)
 
-# what a lobby screen shows: calls, waiting counts, counters' state (not every step of a ticket)
-DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed")
+# what a lobby screen shows: calls, waiting counts, counters' state, and the end of a counter's call (its
+# row shows nobody there then), not every step of a ticket
+DISPLAY_ENDS = ("ticket.finished", "ticket.no_show", "ticket.transferred")
+DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed", *DISPLAY_ENDS)
 COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows
 # what a display is told of a called ticket: what its page reads (display/static/display.js) and no more.
 # A display's room is public (any screen on the LAN may subscribe), and every byte is decoded by each
@@ -309,9 +311,13 @@ def _publish_now(site, outcome: q.Outcome) -> None:
     # a call carries the new waiting counts, so a display is sent one message per call, not two
     waiting = next((h.detail["waiting"] for h in outcome.happened if h.kind == "queue.changed"), None)
     displays_told: set[str] = set()
+    # a "next" ends the counter's call and makes one: its display rows need only the new call
+    calling = {h.counter for h in outcome.happened if h.kind == "ticket.called"}
     listening = _local_rooms()
     for happened in outcome.happened:
         rooms = _rooms_for(site, happened)
+        if happened.kind in DISPLAY_ENDS and happened.counter in calling:
+            rooms = {room for room in rooms if ":display:" not in room}
         if happened.kind == "ticket.called" and waiting is not None:
             displays_told |= {room for room in rooms if ":display:" in room}
         if happened.kind == "queue.changed":
@@ -392,7 +398,6 @@ def snapshot(session_, site, kind: str, key) -> dict:
     if kind == "display":
         display = site.config.display(key)
         numbers = site.config.display_counters(display)
-        last = q.last_calls(session_, site)
         from ...display.web import display_page_data  # the page redraws a new setup from it, no reload
 
         return {
@@ -400,7 +405,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "display": display.model_dump(mode="json"),
             "page": display_page_data(site.config, key),
             "retired": site.retirement,  # merged into another site: the screen says where to go
-            "counters": [{**c, "last_call": last.get(c["number"])} for c in counters if c["number"] in numbers],
+            # a counter's row shows the number it holds (called or being served), nothing once it is done
+            "counters": [c for c in counters if c["number"] in numbers],
             "history": q.recent_calls(session_, site, 10, numbers),
             "waiting": waiting,
             # a counter-top display shows the counter's next numbers (numbers only)

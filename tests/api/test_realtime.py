@@ -90,19 +90,40 @@ def test_snapshot_shows_what_is_waiting_and_called(server, http, admin, sio_clie
     assert second["id"] not in [h["id"] for h in state["history"]]
 
 
-def test_a_finished_call_stays_on_the_display_after_a_reload(server, http, admin, sio_client):
-    """A lobby screen keeps showing a counter's last number after the clerk finishes it."""
+def test_a_counter_done_with_its_number_shows_nobody_there(server, http, admin, sio_client):
+    """Finished, missed or transferred: the display hears it (its row shows "—") and a reloaded one's
+    snapshot holds no ticket for the counter; a "next" that finishes and calls sends the call alone."""
     drain(http, 4, admin)
-    ticket = issue(http, "DC")
-    call_next(http, 4, admin)
-    assert http.post("/api/v1/counters/4/finish", headers=admin).status_code == 200
-
+    finished, missed, moved, after = (issue(http, "DC") for _ in range(4))
     display = sio_client()
     assert display.subscribe({"display": "lobby"}) == {"ok": True}
-    counter4 = next(c for c in display.wait_for("state")["counters"] if c["number"] == 4)
-    assert counter4["ticket"] is None  # the counter holds nothing now
-    assert counter4["last_call"]["id"] == ticket["id"]
-    assert counter4["last_call"]["number"] == ticket["number"]
+    display.wait_for("state")
+
+    for ticket, action, event in (
+        (finished, "finish", "ticket.finished"),
+        (missed, "no-show", "ticket.no_show"),
+        (moved, "transfer", "ticket.transferred"),
+    ):
+        assert call_next(http, 4, admin)["id"] == ticket["id"]
+        body = {"service": "HT"} if action == "transfer" else None
+        assert http.post(f"/api/v1/counters/4/{action}", headers=admin, json=body).status_code == 200
+        ended = display.wait_for(event, lambda d, t=ticket: d["ticket"]["id"] == t["id"])
+        assert ended["counter"] == 4
+        assert set(ended["ticket"]) <= {"id", "number", "display", "service", "priority", "status", "counter", "origin"}
+
+    reloaded = sio_client()
+    assert reloaded.subscribe({"display": "lobby"}) == {"ok": True}
+    counter4 = next(c for c in reloaded.wait_for("state")["counters"] if c["number"] == 4)
+    assert counter4["ticket"] is None and "last_call" not in counter4
+
+    assert call_next(http, 4, admin)["id"] == after["id"]
+    mark = display.mark()
+    issue(http, "DC")
+    assert call_next(http, 4, admin)["id"] != after["id"]  # finishes ``after`` and calls the next
+    display.wait_for("ticket.called", since=mark)
+    time.sleep(0.3)
+    ends = [n for n in display.names(since=mark) if n in ("ticket.finished", "ticket.no_show")]
+    assert ends == [], "the new call alone replaces the number"
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,14 @@ queue overview, and every refusal with its status, error code and a readable mes
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, issue
 from config_helpers import closed_now
+from faked_clock import FakedClock, next_working_morning
 
 SPEC_FIELDS = {
     "id",
@@ -239,7 +241,9 @@ def test_wrong_method_is_a_json_405(http):
 
 
 def test_closed_hours_refuse_tickets(live_server, config_variant):
-    closed = live_server(closed_now(config_variant()), flags=())  # opening hours enforced
+    cfg = closed_now(config_variant())
+    cfg["site"]["hours"]["holidays"] = []  # not a working weekday, and no holiday
+    closed = live_server(cfg, flags=())  # opening hours enforced
     http = closed.session()
 
     error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
@@ -248,6 +252,103 @@ def test_closed_hours_refuse_tickets(live_server, config_variant):
     assert "closed" in en["message"]
     # reading still works while closed, and nothing was issued
     assert all(count == 0 for count in waiting_total(http).values())
+
+
+def test_a_holiday_refusal_says_it_is_a_holiday(live_server, config_variant):
+    """Not only the hours, which would send the citizen back at 07:30 (the kiosk's screen says it too)."""
+    holiday = live_server(closed_now(config_variant()), flags=())  # today is a holiday
+    error = assert_error(holiday.session().post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_holiday")
+    assert error["message"].startswith("Hôm nay là ngày nghỉ, Trung tâm không cấp số.")
+    assert "07:30–17:00" in error["message"]
+    assert error["translations"]["en"]["message"].startswith("Today is a holiday")
+    assert all(count == 0 for count in waiting_total(holiday.session()).values())
+
+
+def test_a_service_no_counter_serves_gives_no_number_and_no_booking(live_server, config_variant):
+    """Nobody would ever call it: 409 naming the service (in each language), at the API, the kiosk's
+    page data and the booking page; once a counter serves it, it is offered again."""
+    srv = live_server(config_variant())
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    added = http.post(  # /admin saves a new service before any counter is ticked for it
+        "/api/v1/admin/services",
+        json={
+            "code": "XL",
+            "name": {"vi": "Xây dựng", "en": "Construction"},
+            "numbers": {"start": 9001, "end": 9999},
+            "booking": {"slot_minutes": 15, "per_slot": 2, "days_ahead": 6},
+        },
+        headers=admin,
+    )
+    assert added.status_code == 201, added.text
+
+    refused = assert_error(http.post("/api/v1/tickets", json={"service": "XL"}), 409, "service_unserved")
+    assert "Chưa có quầy nào phục vụ dịch vụ “Xây dựng”" in refused["message"], refused
+    assert "“Construction”" in refused["translations"]["en"]["message"], refused
+    remote = {"service": "XL", "remote": True, "name": "Trần Thị Bình", "phone": "0912345678"}
+    assert_error(http.post("/api/v1/bookings", json=remote), 409, "service_unserved")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert_error(http.get("/api/v1/services/XL/slots", params={"date": tomorrow}), 409, "service_unserved")
+    assert all(count == 0 for count in waiting_total(http).values()), "nothing was issued"
+    assert "XL" not in _offered(http)
+    assert "XL" not in [s["code"] for s in http.get("/book/page.json").json()["services"]]
+
+    served = http.patch("/api/v1/admin/counters/4", json={"services": ["DC", "XL"]}, headers=admin)
+    assert served.status_code == 200, served.text
+    assert http.post("/api/v1/tickets", json={"service": "XL"}).status_code == 201
+    assert "XL" in _offered(http)
+    assert "XL" in [s["code"] for s in http.get("/book/page.json").json()["services"]]
+
+
+def test_a_booking_made_before_its_service_lost_its_counters_still_checks_in_but_no_transfer_goes_there(
+    live_server, config_variant, tmp_path
+):
+    """A slot booked or a remote number taken while a counter served HT is owed its number after /admin
+    unticks HT at every counter; a new walk-in number for HT, and a clerk's transfer into HT, are refused
+    (409 service_unserved, each with its own sentence). A transfer to one counter is still taken."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))  # today's 11:00 is still ahead
+    srv = live_server(config_variant(), env=clock.env())
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    today = clock.start.date().isoformat()
+    booking = {"service": "HT", "date": today, "start": "11:00", "name": "Nguyễn Văn An", "phone": "0912345678"}
+    slot = http.post("/api/v1/bookings", json={**booking, "id_number": "001099012345"})
+    assert slot.status_code == 201, slot.text
+    remote = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345679"}
+    )
+    assert remote.status_code == 201, remote.text
+    for counter in (1, 2):  # HT's counters serve something else from now on
+        untick = http.patch(f"/api/v1/admin/counters/{counter}", json={"services": ["CT"]}, headers=admin)
+        assert untick.status_code == 200, untick.text
+
+    walk_in = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "service_unserved")
+    assert "chưa thể lấy số hay đặt lịch" in walk_in["message"], walk_in
+    for code, origin in ((slot.json()["code"], "booked"), (remote.json()["code"], "remote")):
+        ticket = http.post("/api/v1/check-in", json={"code": code, "kiosk": "kiosk-1"})
+        assert ticket.status_code == 201, ticket.text
+        assert (ticket.json()["origin"], ticket.json()["status"]) == (origin, "waiting")
+    assert waiting_total(http)["HT"] == 2
+
+    assert http.post("/api/v1/counters/3/open", headers=admin).json()["state"] == "open"
+    assert http.post("/api/v1/tickets", json={"service": "CT"}).status_code == 201
+    called = http.post("/api/v1/counters/3/next", headers=admin)
+    assert called.status_code == 200, called.text
+    refused = assert_error(
+        http.post("/api/v1/counters/3/transfer", json={"service": "HT"}, headers=admin), 409, "service_unserved"
+    )
+    assert refused["message"].startswith("Chưa có quầy nào phục vụ dịch vụ “Tư pháp - Hộ tịch”: không chuyển số")
+    assert "Transfer it to another counter or service" in refused["translations"]["en"]["message"], refused
+    assert "lấy số" not in refused["message"], "a clerk is not told that numbers cannot be taken"
+    assert waiting_total(http)["HT"] == 2, "the number stayed at counter 3"
+    moved = http.post("/api/v1/counters/3/transfer", json={"counter": 4}, headers=admin)
+    assert moved.status_code == 200, moved.text
+
+
+def _offered(http) -> list[str]:
+    """The services kiosk-1's page offers (its page data, embedded in the page)."""
+    page = re.search(r'<script id="qk-page" type="application/json">(.*?)</script>', http.get("/kiosk/kiosk-1").text)
+    return json.loads(page.group(1))["service_order"]
 
 
 def test_exhausted_range_refuses_the_next_number_and_keeps_the_queue_whole(live_server, config_variant):

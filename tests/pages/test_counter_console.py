@@ -247,10 +247,20 @@ def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
     dialog = page.locator("#dialog-transfer")
     expect(dialog).to_be_visible()
     shot(page, "console-transfer")
-    dialog.locator('button[data-counter="5"]').click()
+    dialog.locator('button[data-counter="5"]').click()  # closed: asked first
+    dialog.locator("#transfer-confirm-yes").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued[0]['display']} sang quầy 5")
+    # the English line in English: "counter 5", not "quầy 5"
+    expect(page.locator("#notice .en")).to_have_text(f"Number {issued[0]['display']} was transferred to counter 5.")
     expect(page.locator("#current-number")).to_contain_text("Chưa gọi số nào")
+
+    # a number not in the queue: the refusal with its English line, as every other notice
+    page.keyboard.press("s")
+    page.locator("#number-input").fill("1999")
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice .vi")).to_have_text("Số 1999 không có trong hàng chờ của quầy 1.")
+    expect(page.locator("#notice .en")).to_contain_text("1999")
     assert server.api("GET", f"/tickets/{issued[0]['id']}").json()["target_counter"] == 5
 
     # S (or typing digits): call a given number out of turn
@@ -289,6 +299,67 @@ def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
     expect(page.locator("#notice")).to_contain_text("Không có ai đang chờ.")
     expect(page.locator("#fig-served")).to_have_text("1")
     expect(page.locator("#fig-no-shows")).to_have_text("1")
+
+
+def test_the_transfer_dialog_says_which_counters_are_open_and_asks_before_a_closed_one(server, tab, shot):
+    """At 1366×768 with many services: the title stays in view; the ticket's own service and a service no
+    counter serves are not offered; each counter says "Đang mở" or "Đã đóng"; a closed one asks first,
+    and "Chọn nơi khác" goes back without transferring."""
+    password = server.add_clerk(CLERK, counter=1)
+    admin = server.token("admin")
+    extra = [f"X{n}" for n in range(8)]
+    for n, code in enumerate(extra):  # served by counter 6: offered, and enough of them to fill the screen
+        server.add_service(admin, code, f"Dịch vụ thêm {n}", 10001 + 100 * n)
+    server.add_service(admin, "XL", "Chưa ai phục vụ", 9001)  # no counter serves it
+    served = server.api("PATCH", "/admin/counters/6", token=admin, json={"services": ["TK", "CT", *extra]})
+    assert served.status_code == 200, served.text
+    assert server.api("POST", "/counters/2/open", token=admin).status_code == 200
+    issued = server.api("POST", "/tickets", json={"service": "HT"}).json()
+
+    page = tab({"width": 1366, "height": 768})
+    log_in(page, server, password)
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(issued["display"])
+    page.keyboard.press("c")
+    dialog = page.locator("#dialog-transfer")
+    expect(dialog).to_be_visible()
+    title = dialog.locator("#transfer-title").bounding_box()
+    assert title["y"] >= 0 and title["y"] + title["height"] <= 768, title
+    assert dialog.locator(".dialog-buttons .cancel").last.is_visible()
+    shot(page, "console-transfer-states")
+
+    offered = dialog.locator("#transfer-services button").evaluate_all("(b) => b.map((n) => n.dataset.service)")
+    assert "HT" not in offered and "XL" not in offered, offered
+    assert {"CT", "DC", *extra} <= set(offered), offered
+    expect(dialog.locator('button[data-counter="2"] .counter-state')).to_contain_text("Đang mở")
+    expect(dialog.locator('button[data-counter="3"] .counter-state')).to_contain_text("Đã đóng")
+    expect(dialog.locator('button[data-counter="3"] .counter-state')).to_contain_text("Closed")
+
+    dialog.locator('button[data-counter="3"]').click()
+    confirm = dialog.locator("#transfer-confirm")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("Quầy 3 đang đóng")
+    expect(confirm).to_contain_text(f"Số {issued['display']} sẽ chờ đến khi quầy 3 mở")
+    shot(page, "console-transfer-closed")
+    dialog.locator("#transfer-confirm-back").click()
+    expect(confirm).to_be_hidden()
+    expect(dialog.locator('button[data-counter="2"]')).to_be_visible()
+    assert server.api("GET", f"/tickets/{issued['id']}").json()["status"] == "called", "nothing was transferred"
+
+    dialog.locator('button[data-counter="3"]').click()
+    dialog.locator("#transfer-confirm-yes").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued['display']} sang quầy 3")
+    assert server.api("GET", f"/tickets/{issued['id']}").json()["target_counter"] == 3
+
+    # to a service: its English name in the English line
+    second = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(second["display"])
+    page.keyboard.press("c")
+    dialog.locator('button[data-service="CT"]').click()
+    expect(page.locator("#notice .vi")).to_have_text(f"Đã chuyển số {second['display']} sang Chứng thực.")
+    expect(page.locator("#notice .en")).to_have_text(f"Number {second['display']} was transferred to Certification.")
 
 
 def test_a_press_whose_answer_is_lost_is_sent_again_and_done_once(server, page):
@@ -441,7 +512,8 @@ def test_the_transfer_dialog_offers_the_counters_the_setup_has_now(server, page)
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         page.wait_for_timeout(100)
-    expect(dialog.locator('button[data-counter="8"]')).to_have_text("Quầy tám")
+    expect(dialog.locator('button[data-counter="8"] .vi').first).to_have_text("Quầy tám")
     expect(dialog.locator('button[data-counter="6"]')).to_have_count(0)
     dialog.locator('button[data-counter="8"]').click()
+    dialog.locator("#transfer-confirm-yes").click()  # a new counter nobody opened yet
     expect(page.locator("#notice")).to_contain_text(f"Đã chuyển số {issued['display']} sang quầy 8")

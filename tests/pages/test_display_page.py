@@ -390,7 +390,7 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     _open(page, lobby)
     _expect_number(page, 1, "1001")
     row = page.locator('.counter-row[data-counter="2"]')
-    expect(row.locator(".num")).to_have_text("1002")
+    expect(row.locator(".num")).to_have_text("—")  # 1002 was finished: nobody is at counter 2's number
 
     paused = lobby.http.post(
         f"{lobby.url}/api/v1/counters/2/pause", json={"reason": "nghỉ trưa"}, headers=lobby.admin(), timeout=10
@@ -418,8 +418,53 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     resumed = lobby.http.post(f"{lobby.url}/api/v1/counters/2/resume", headers=lobby.admin(), timeout=10)
     assert resumed.status_code == 200, resumed.text
     expect(row.locator(".num")).to_be_visible(timeout=1000)
+    expect(row.locator(".num")).to_have_text("—")  # not 1002 again, finished before the pause
     expect(row.locator(".state")).to_be_hidden()
     assert "paused" not in row.get_attribute("class")
+
+
+def test_a_number_the_counter_is_done_with_leaves_its_row(page, lobby, shot):
+    """No-show, finish or transfer: the row shows "—" at once (a latecomer does not read that the
+    counter waits for them) and again after a pause and resume; a recall shows the number; the
+    latest calls keep every call."""
+    for _ in range(3):
+        lobby.issue("HT")
+    _open(page, lobby)
+    row = page.locator('.counter-row[data-counter="1"] .num')
+    history = page.locator("#history")
+
+    lobby.call(1)
+    _expect_number(page, 1, "1001")
+    lobby.call(1, "no-show")
+    _expect_number(page, 1, "—", timeout=1000)
+
+    lobby.call(1)
+    lobby.call(1, "recall")
+    _expect_number(page, 1, "1002")
+    lobby.call(1, "finish")
+    _expect_number(page, 1, "—", timeout=1000)
+
+    lobby.call(1)
+    _expect_number(page, 1, "1003")
+    moved = lobby.http.post(
+        f"{lobby.url}/api/v1/counters/1/transfer", json={"service": "CT"}, headers=lobby.admin(), timeout=10
+    )
+    assert moved.status_code == 200, moved.text
+    _expect_number(page, 1, "—", timeout=1000)
+    expect(row).to_have_class(re.compile(r"\bempty\b"))
+    for number in ("1001", "1002", "1003"):
+        expect(history).to_contain_text(number)
+    shot(page, "display-counter-done")
+
+    for action in ("pause", "resume"):
+        answer = lobby.http.post(f"{lobby.url}/api/v1/counters/1/{action}", headers=lobby.admin(), timeout=10)
+        assert answer.status_code == 200, answer.text
+    expect(row).to_be_visible(timeout=1000)
+    _expect_number(page, 1, "—")
+    page.reload()
+    page.wait_for_selector("body[data-live='live']")
+    _expect_number(page, 1, "—")
+    expect(history).to_contain_text("1003")
 
 
 def test_many_calls_over_time_leave_no_growth_behind(page, lobby):
@@ -518,6 +563,40 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     # one piece at a time: each starts after the one before has ended
     ends = [t for *_, t in _pieces(_wait_media(page, lambda e: len(_pieces(e, "ended")) >= 7), "ended")]
     assert all(start >= end for (*_, start), end in zip(played[1:7], ends[:6])), (played, ends)
+
+
+def test_a_call_ended_at_once_leaves_the_callout_and_is_not_said_again(page, busy_lobby):
+    """A clerk who calls a number and finishes it (or marks a no-show) while it is still being announced:
+    the big callout goes at once, the repetition is not said, and a call still waiting behind the chime
+    is never said at all."""
+    for _ in range(3):
+        busy_lobby.issue("HT")
+    _open(page, busy_lobby)
+    callout = page.locator("#callout")
+
+    busy_lobby.call(1)
+    _wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "playing")), timeout=20)
+    expect(callout).to_be_visible()  # shown for 6 s, and the sentence began about 1.5 s after the call
+    busy_lobby.call(1, "finish")
+    expect(callout).to_be_hidden(timeout=1000)
+    events = _wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "ended")), timeout=20)
+    page.wait_for_timeout(3_000)  # the repetition would begin 0.9 s after the sentence ended
+    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    assert said == [("chime", None, None), ("once", 1001, 1)], (said, events)
+
+    page.evaluate("window.__media = []")
+    busy_lobby.call(1)
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1003", timeout=1000)  # its call waits behind the chime and 1002's
+    assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1003
+    busy_lobby.call(2, "no-show")
+    _expect_number(page, 2, "—", timeout=1000)
+    expect(callout).to_be_hidden(timeout=1000)
+    assert all(call["number"] != 1003 for call in page.evaluate("window.QKDisplay.queued()"))
+    events = _wait_media(page, lambda e: any(piece[1] == 1002 for piece in _pieces(e, "ended")), timeout=20)
+    page.wait_for_timeout(3_000)  # 1003's sentence would follow 1002's at once
+    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    assert [number for _, number, _ in said if number] == [1002] * len(said[1:]), (said, events)  # 1003 never
 
 
 def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):

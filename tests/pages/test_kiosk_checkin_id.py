@@ -21,6 +21,12 @@ BOOKED_ID = "079203004567"  # born 2003 in Hồ Chí Minh City: every digit from
 WALK_IN_ID = "001188000123"  # born 1988 in Hà Nội: has the 1s and 8s
 
 
+TYPED_NO_BOOKING = (
+    "Hôm nay không có lịch hẹn nào cho số căn cước này. Lịch hẹn ngày khác (nếu có) xem lại trong đường link"
+    " hoặc tin nhắn SMS nhận khi đặt lịch. Mời chọn dịch vụ để lấy số."
+)
+
+
 def type_on_keys(kiosk, text: str) -> None:
     kiosk.locator(".checkin-open:visible").click()
     kiosk.locator("#checkin-code").wait_for()
@@ -52,7 +58,7 @@ def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server, tmp_
 
     # a number with no booking today: the citizen chooses the service, and the number is the card's
     type_on_keys(page, WALK_IN_ID)
-    expect(page.locator(".card-note")).to_have_text("Hôm nay Ông/Bà chưa có lịch hẹn: mời chọn dịch vụ để lấy số.")
+    expect(page.locator(".card-note")).to_have_text(TYPED_NO_BOOKING)
     page.click('#service-grid button[data-service="CT"]')
     page.locator("button.no-priority").click()
     page.locator("#result").wait_for()
@@ -68,6 +74,49 @@ def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server, tmp_
     page.click('#service-grid button[data-service="CT"]')
     page.locator("button.no-priority").click()
     expect(page.locator("#problem-text")).to_contain_text(f"Ông/Bà đã có số {walk_in}")
+
+
+def test_a_citizen_a_day_early_is_told_the_day_only_when_the_card_is_scanned(start_server, tmp_path, page):
+    """The card scanned: its holder is here, and is told the booking's day and time (and may still take a
+    number today). The same number typed (anyone can type anyone's) is told only where to look."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = start_server(env=clock.env())
+    http = srv.session()
+    for ahead in range(1, 7):  # the first later day with slots (not a Sunday)
+        day = clock.start.date() + dt.timedelta(days=ahead)
+        slots = http.get("/api/v1/services/HT/slots", params={"date": day.isoformat()}).json()
+        free = [slot["start"] for slot in slots if slot["free"]]
+        if free:
+            break
+    booked = http.post(
+        "/api/v1/bookings",
+        json={
+            "service": "HT",
+            "date": day.isoformat(),
+            "start": free[0],
+            "name": "Lê Văn Cường",
+            "phone": "0987654321",
+            "id_number": BOOKED_ID,
+        },
+    )
+    assert booked.status_code == 201, booked.text
+
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    page.locator(".checkin-open:visible").click()
+    page.wait_for_timeout(500)  # a new screen ignores taps for a moment
+    # the scanner types the card's QR text into the check-in field, and Enter
+    page.fill("#checkin-code", f"{BOOKED_ID}|123456789|Lê Văn Cường|01012003|Nam|Quận 1, TP Hồ Chí Minh|15082021")
+    page.keyboard.press("Enter")
+    note = page.locator(".card-note")
+    expect(note).to_contain_text(
+        f"Lịch hẹn của Ông/Bà (dịch vụ “Tư pháp - Hộ tịch”) là lúc {free[0]} ngày {day:%d/%m/%Y}, không phải hôm nay."
+    )
+    expect(page.locator("#screen-services")).to_be_visible()  # a number for today all the same, if needed
+    page.goto(srv.url + "/kiosk/kiosk-1")
+    type_on_keys(page, BOOKED_ID)
+    expect(note).to_have_text(TYPED_NO_BOOKING)
+    assert free[0] not in note.inner_text() and f"{day:%d/%m}" not in note.inner_text()
+    assert http.get(f"/api/v1/bookings/{booked.json()['code']}").json()["status"] == "booked"
 
 
 def test_a_made_up_id_number_typed_at_the_kiosk_is_refused_naming_the_field(server, page):

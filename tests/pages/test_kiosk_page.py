@@ -628,3 +628,25 @@ def test_a_tap_whose_answer_is_lost_is_retried_and_gives_one_ticket(start_server
     assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys  # sent again with the same key
     assert ticket_id == lost[0].json()["id"]
     assert waiting(server, "HT")["waiting"] == 1  # one ticket, not two
+
+
+def test_a_service_no_counter_serves_is_not_offered_until_one_does(server, page):
+    """Saved in /admin before any counter is ticked for it: the open kiosk does not offer it (nobody would
+    call its numbers), and offers it without a reload once a counter serves it."""
+    admin = server.token("admin")
+    open_kiosk(page, server)
+    expect(page.locator("button.service:visible")).to_have_count(6)
+    server.add_service(admin, "XL", "Xây dựng", 9001)
+    # a later change seen on the kiosk: the one before has reached it too
+    renamed = server.api("PATCH", "/admin/services/DC", token=admin, json={"name": {"vi": "Địa chính (mới)"}})
+    assert renamed.status_code == 200, renamed.text
+    expect(service_button(page, "Địa chính (mới)")).to_be_visible()
+    expect(page.locator("button.service:visible")).to_have_count(6)
+    expect(page.locator('button.service[data-service="XL"]')).to_have_count(0)
+
+    served = server.api("PATCH", "/admin/counters/4", token=admin, json={"services": ["DC", "XL"]})
+    assert served.status_code == 200, served.text
+    expect(page.locator('button.service[data-service="XL"]')).to_be_visible()
+    page.locator('button.service[data-service="XL"]').click()
+    page.locator("button.no-priority").click()
+    expect(page.locator("#result-number")).to_have_text("9001")

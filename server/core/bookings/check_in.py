@@ -13,6 +13,7 @@ from .. import engine as q
 from ..db import SiteRuntime
 from ..engine.estimates import Estimator
 from ..errors import Invalid, NotFound, QueueError
+from ..i18n import Phrase
 from ..models import REMOTE_STATUS, utcnow
 from ..notifications import carry_to_ticket
 from ..periods import vn_date
@@ -76,7 +77,9 @@ def check_in(
                 held = _number_held(conn, site, holder, now)
                 if held is not None:  # said at once, not after the citizen chose that service again
                     raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
-                raise NotFound("booking_not_found_for_card")
+                if cccd_qr is not None:  # the card itself is here, so its holder: their booking of another day
+                    _refuse_if_booked_later(conn, site, holder, now)
+                raise NotFound("booking_not_found_for_card")  # (a typed number can be anyone's: nothing more)
             return _walk_in(
                 conn,
                 site,
@@ -103,8 +106,15 @@ def check_in(
     if row.kind == "slot":
         # the wait is promised below, once the ticket's due time is written (the predictor reads it)
         early = check_hours and before_opening(site, now)
-        issued = q.issue(
-            conn, site, service_code, kiosk=kiosk, now=now, actor=actor, check_hours=check_hours and not early
+        issued = q.issue(  # booked while a counter served it: its number is owed, as a remote number's is
+            conn,
+            site,
+            service_code,
+            kiosk=kiosk,
+            now=now,
+            actor=actor,
+            check_hours=check_hours and not early,
+            check_served=False,
         )
         ticket_id = ticket_row_id(conn, issued.ticket["id"])
         late = now > row.slot_start + grace(site, row.service_id)
@@ -152,6 +162,31 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
     return next((r for r in rows if r.status == "booked"), None) or next(
         (r for r in rows if r.status != "cancelled"), None
     )
+
+
+def _refuse_if_booked_later(conn, site, person_hash: str, now: dt.datetime) -> None:
+    """A citizen come early (a day before the booking): the refusal says when the booking is, and for
+    which service; they may still take a walk-in number today."""
+    later = conn.execute(
+        select(B.c.service_id, B.c.business_day, B.c.slot_start)
+        .where(
+            B.c.site_id == site.id,
+            B.c.person_hash == person_hash,
+            B.c.status == "booked",
+            B.c.business_day > q.business_day(site, now),
+            B.c.service_id.in_(list(site.service_codes)),
+        )
+        .order_by(B.c.business_day, B.c.slot_start)
+    ).first()
+    if later is None:
+        return
+    date = vn_date(later.business_day)
+    when = (
+        Phrase("booking_when_slot", date=date, time=to_local(site, later.slot_start).strftime("%H:%M"))
+        if later.slot_start is not None
+        else Phrase("booking_when_day", date=date)
+    )
+    raise NotFound("card_booked_other_day", service=service_name(site, later.service_id), when=when)
 
 
 def _number_held(conn, site, person_hash: str, now: dt.datetime):

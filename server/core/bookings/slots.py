@@ -26,6 +26,7 @@ def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
         raise NotFound("unknown_service", service=service)
     if service_cfg.booking is None:
         raise QueueError("booking_not_offered", service=service_name(site, service_id))
+    q.require_served(site, service)  # no counter would call the booked citizen
     return service_cfg.booking, service_id
 
 

@@ -45,7 +45,7 @@ from .counter_actions import (
 )
 from .day_end import expire_past_days, expired_count
 from .estimates import estimate_minutes
-from .issuing import issue
+from .issuing import issue, require_served
 from .numbering import waiting_counts
 from .ratings import rate, rating_prompt, rating_view, ticket_rating
 from .reading import (
@@ -53,7 +53,6 @@ from .reading import (
     counter_states,
     figures_today,
     holder_of_number,
-    last_calls,
     recent_calls,
     ticket_of_number,
     ticket_status,
@@ -87,6 +86,7 @@ __all__ = [
     "actor_columns",
     # commands
     "issue",
+    "require_served",
     "choose_next",
     "call_next",
     "recall",
@@ -109,7 +109,6 @@ __all__ = [
     "waiting_counts",
     "counter_queue",
     "counter_states",
-    "last_calls",
     "recent_calls",
     "ticket_of_number",
     "holder_of_number",

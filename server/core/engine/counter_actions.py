@@ -15,6 +15,7 @@ from ..models import utcnow
 from .choosing import choose_for, waiting_number
 from .clock import business_day
 from .estimates import with_position
+from .issuing import require_served
 from .named_rows import Named
 from .numbering import queue_changed, queue_delta
 from .records import (
@@ -328,6 +329,8 @@ def transfer(
         raise NotFound("unknown_counter", counter=to_counter)
     if to_counter == counter_number:
         raise QueueError("transfer_same_counter", counter=counter_number)
+    if service is not None and to_counter is None:  # (sent to one counter, that counter calls it)
+        require_served(site, service, refused="service_unserved_transfer")
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
     held = require_held(conn, counter)

@@ -14,6 +14,7 @@ from sqlalchemy import Date, DateTime, Integer, String, bindparam, insert, text
 
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
+from ..i18n import Localized, Phrase
 from ..models import utcnow
 from .clock import local_time
 from .estimates import Estimator, promised_wait, waiting_ahead
@@ -184,6 +185,15 @@ def new_public_id() -> str:
         return _PUBLIC_IDS.pop()
 
 
+def require_served(site: SiteRuntime, service: str, refused: str = "service_unserved_new") -> None:
+    """Refuse to put a number where no counter is set up to serve (open now or not): nobody would ever call
+    it. ``refused`` keys what the refusal says it stops (a new number or booking, or a transfer)."""
+    config = site.config
+    if not config.served(service):
+        name = _service_of(config, service).name
+        raise QueueError("service_unserved", service=Localized(name.vi, name.en), refused=Phrase(refused))
+
+
 def issue(
     session: Session,
     site: SiteRuntime,
@@ -194,9 +204,11 @@ def issue(
     actor: Actor | None = None,
     check_hours: bool = True,
     estimator: Estimator | None = None,
+    check_served: bool = True,
 ) -> Outcome:
     """A new waiting ticket with its number, people ahead and promised wait (``estimator``: the
-    trained wait predictor, see estimates.py; without it, the usual formula)."""
+    trained wait predictor, see estimates.py; without it, the usual formula). ``check_served=False``:
+    a booking made earlier checks in even where no counter serves its service any more."""
     now = now or utcnow()
     if now.tzinfo is not None:  # read as UTC's wall clock, as clock.local_time reads it: the database
         now = now.replace(tzinfo=None)  # keeps naive UTC, which a batch's JSON and one ticket's statement store alike
@@ -207,6 +219,8 @@ def issue(
     service_id = site.service_ids.get(service)
     if service_cfg is None or service_id is None:
         raise NotFound("unknown_service", service=service)
+    if check_served:
+        require_served(site, service)
     priority_id = None
     if priority is not None:
         priority_id = site.priority_ids.get(priority)
@@ -221,7 +235,8 @@ def issue(
     hours = config.site.hours
     local_now = local_time(site, now)
     if check_hours and not hours.is_open(local_now):
-        raise QueueError("closed", open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
+        closed = "closed_holiday" if local_now.date() in hours.holidays else "closed"  # not "come back at 7:30"
+        raise QueueError(closed, open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
 
     conn = connection(session)
     day = local_now.date()  # business_day(site, now): the site's local date

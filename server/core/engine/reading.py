@@ -78,24 +78,6 @@ def counter_states(session: Session, site: SiteRuntime) -> list[dict]:
     return result
 
 
-def last_calls(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[int, dict]:
-    """The latest ticket each counter called today: what a lobby display keeps showing."""
-    conn = connection(session)
-    latest = (
-        select(func.max(E.c.id))
-        .where(
-            E.c.site_id == site.id,
-            E.c.kind.in_(("called", "recalled")),
-            E.c.at >= since_local_midnight(site, now or utcnow()),
-        )
-        .group_by(E.c.counter_id)
-    )
-    rows = conn.execute(
-        select(E.c.counter_id.label("call_counter"), T).join(T, T.c.id == E.c.ticket_id).where(E.c.id.in_(latest))
-    )
-    return {site.counter_numbers[row.call_counter]: ticket_view(site, row) for row in rows}
-
-
 def recent_calls(
     session: Session,
     site: SiteRuntime,

@@ -76,9 +76,11 @@
     return node;
   };
 
-  /** Replace a node's content with the Vietnamese text and the English text below it. */
+  /** Replace a node's content with the Vietnamese text and the English text below it (a parameter
+   *  given as {vi, en} is taken in each line's language). */
   QK.setBi = function (node, key, params) {
-    node.replaceChildren(QK.el("span", "vi", QK.msg(key, params, "vi")), QK.el("span", "en", QK.msg(key, params, "en")));
+    node.replaceChildren(QK.el("span", "vi", QK.msg(key, paramsIn(params, "vi"), "vi")),
+                         QK.el("span", "en", QK.msg(key, paramsIn(params, "en"), "en")));
     return node;
   };
 
