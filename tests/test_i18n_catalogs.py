@@ -9,7 +9,7 @@ import pytest
 
 from queuekiosk.server.core import i18n
 
-FIELD = re.compile(r"\{(\w+)\}")
+FIELD = re.compile(r"\{(\w+)(?::[^{}]*)?\}")  # a name, or a name with the word forms of its Count
 
 
 def test_every_key_exists_in_every_language():
@@ -47,7 +47,7 @@ def test_loader_refuses_a_key_missing_in_one_language(tmp_path):
 def test_every_text_formats_with_its_fields():
     """A stray brace would make ``translate`` fall back to the raw text with ``{...}`` in it."""
     for key, entry in i18n.MESSAGES.items():
-        fields = {name: "x" for text in entry.values() for name in FIELD.findall(text)}
+        fields = {name: i18n.Count(2, "x") for text in entry.values() for name in FIELD.findall(text)}
         for language, text in entry.items():
             if fields:  # a text without fields is shown as written, braces and all
                 assert not FIELD.search(text.format(**fields)), f"{key} ({language}): {text}"

@@ -261,7 +261,9 @@ def test_the_daily_summary(history):
     text = daily["text"]
     assert text.startswith("Ngày 20/11/2026, UBND phường Phúc La - Bộ phận Một cửa tiếp nhận 6 lượt")
     assert "đã phục vụ 4 lượt (66,7%)" in text and "10,4 phút" in text and "tỷ lệ hài lòng 66,7%" in text
-    assert "1 lượt được phục vụ trước hạn, 3 lượt đúng hạn, 1 lượt trễ hạn" in text
+    assert "1 lượt được gọi trước hạn, 3 lượt đúng hạn, 1 lượt trễ hạn" in text  # called, as early counts
+    assert "4 were served (66.7%), 1 was absent when called and 1 was transferred." in daily["text_en"]
+    assert "; 1 citizen was called early, 3 on time" in daily["text_en"] and "3 ratings, " in daily["text_en"]
     assert text.endswith("Giờ cao điểm: 08:00–09:00 (3 lượt lấy số).")
     assert daily["text_en"].startswith("20/11/2026, UBND phường Phúc La - Bộ phận Một cửa received 6 citizens")
 

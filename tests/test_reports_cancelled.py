@@ -123,7 +123,8 @@ def test_cancelled_and_lapsed_remote_numbers_are_counted_apart_not_expired(make_
         )
     assert daily["cancelled"] == 2 and "2 số lấy từ xa đã được hủy" in daily["text"], daily["text"]
     assert daily["lapsed"] == 1 and "1 số lấy từ xa đã hết hạn vì công dân không đến" in daily["text"], daily["text"]
-    assert "1 numbers taken remotely lapsed" in daily["text_en"], daily["text_en"]
+    assert "1 number taken remotely lapsed: its holder did not" in daily["text_en"], daily["text_en"]
+    assert "2 numbers taken remotely were cancelled before their holders came" in daily["text_en"]
     assert "2 lượt hết hạn cuối ngày" in daily["text"], daily["text"]
 
 

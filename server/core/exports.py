@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -40,7 +41,10 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class Column:
     header: str  # a message key
     value: object  # a function of the row -> number | str | None
-    minutes: bool = False  # seconds in the report, minutes in the file
+    minutes: bool | Callable[[dict], bool] = False  # seconds in the report, minutes in the file (or per row)
+
+    def in_minutes(self, row: dict) -> bool:
+        return self.minutes(row) if callable(self.minutes) else self.minutes
 
 
 @dataclass
@@ -227,16 +231,16 @@ def table_of(report: dict, language: str = "vi") -> Table:
             ]
         columns = [
             Column("report_col_item", lambda r: r["label"]),
-            Column(
-                "report_col_value", lambda r: r["value"] / 60 if r["minutes"] and r["value"] is not None else r["value"]
-            ),
+            Column("report_col_value", lambda r: r["value"], minutes=lambda r: r["minutes"]),
         ]
         text = report["text"] if language == "vi" else report["text_en"]
         return Table(translate("report_title_daily", language), meta, columns, figures, None, text)
     raise ValueError(f"unknown report {kind!r}")
 
 
-def filename(report: dict, extension: str) -> str:
+def filename(report: dict, fmt: str) -> str:
+    """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the Vietnamese Excel CSV ends in
+    "-excel", not to be saved over the plain CSV of the same report."""
     key = re.sub(r"[^0-9A-Za-z]+", "-", report["period"]["key"]).strip("-")
     kind = report["report"]
     if kind == "summary":
@@ -245,7 +249,9 @@ def filename(report: dict, extension: str) -> str:
         stem = "gio-cao-diem"
     else:
         stem = "tong-hop"
-    return f"{stem}_{key}.{extension}"
+    if fmt == "csv-vn":
+        return f"{stem}_{key}-excel.csv"
+    return f"{stem}_{key}.{fmt}"
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
@@ -261,7 +267,7 @@ def _csv_text(value):
 
 def _cell(column: Column, row: dict):
     value = column.value(row)
-    if column.minutes and isinstance(value, (int, float)):
+    if column.in_minutes(row) and isinstance(value, (int, float)):
         return value / 60
     return value
 
@@ -286,7 +292,7 @@ def to_csv(report: dict, language: str = "vi", vietnamese_excel: bool = False) -
     def csv_value(column, row):
         value = _cell(column, row)
         if isinstance(value, float):
-            return number_text(value, column.minutes, decimal)
+            return number_text(value, column.in_minutes(row), decimal)
         return "" if value is None else _csv_text(value)
 
     def write_table(table: Table):
@@ -375,7 +381,9 @@ def to_xlsx(report: dict, language: str = "vi") -> bytes:
                 cell.data_type = "s"
     sheet.print_options.gridLines = False
     sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True  # without it Excel ignores fitToWidth
     sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages long as it takes
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

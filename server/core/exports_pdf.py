@@ -28,7 +28,7 @@ def _text(row: dict, column) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return number_text(value, column.minutes, ",")
+        return number_text(value, column.in_minutes(row), ",")
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")  # 1.234 as Vietnamese write it
     return str(value)
@@ -71,30 +71,48 @@ def _table(pdf, table: Table, language: str) -> None:
     first = 42 if len(columns) > 8 else 70
     rest = (pdf.epw - first) / max(1, len(columns) - 1)
     size = 6.5 if len(columns) > 16 else 8 if len(columns) > 8 else 10
+    widths = [first] + [rest] * (len(columns) - 1)
+    headings = [translate(column.header, language) for column in columns]
+    heading_size = _heading_size(pdf, headings, widths, size - 0.5)
     pdf.set_font(FONT, "", size)
     rows = table.rows + ([table.total] if table.total else [])
     with pdf.table(
-        col_widths=[first] + [rest] * (len(columns) - 1),
+        col_widths=widths,
         width=first + rest * (len(columns) - 1),
         align="LEFT",
         text_align=["LEFT"] + ["RIGHT"] * (len(columns) - 1),
         line_height=size * 0.5,
-        headings_style=_headings(size),
+        headings_style=_headings(heading_size),
         repeat_headings=1,
     ) as grid:
         heading = grid.row()
-        for column in columns:
-            heading.cell(translate(column.header, language), align="C")
+        for text in headings:
+            heading.cell(text, align="C")
         for row in rows:
             line = grid.row()
             for column in columns:
                 line.cell(_text(row, column))
 
 
+def _heading_size(pdf, headings: list[str], widths: list[float], size: float) -> float:
+    """The headings' font size, ``size`` or smaller, at which each word fits its column: fpdf2 wraps
+    at spaces but breaks a word wider than its cell ("Chuyể / n quầy")."""
+    while size > 4:
+        pdf.set_font(FONT, "B", size)
+        if all(
+            pdf.get_string_width(word) + 2 * pdf.c_margin <= width
+            for text, width in zip(headings, widths, strict=True)
+            for word in text.split()
+        ):
+            break
+        size -= 0.5
+    return size
+
+
 def _headings(size: float):
     from fpdf.fonts import FontFace
 
-    return FontFace(emphasis="BOLD", size_pt=size - 0.5, fill_color=(221, 221, 221))
+    return FontFace(emphasis="BOLD", size_pt=size, fill_color=(221, 221, 221))
 
 
 def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, place: str | None = None) -> bytes:

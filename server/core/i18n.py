@@ -7,6 +7,10 @@ messages as JSON keyed by message key (``messages_for``), a key names a message 
 its English source text (so correcting the English does not touch every caller), and it needs
 no new dependency or compile step. A translator edits one file per language.
 
+A count that a word agrees with is passed as a ``Count``: ``{n:citizen|citizens}`` in a text then
+says the word's form for 1 or for any other number (English's rule; Vietnamese words have one
+form and need none).
+
 Loading refuses a key written twice in one file (the second would otherwise silently win) and
 a key missing from any language; tests/test_i18n_catalogs.py checks the same on the files.
 """
@@ -78,6 +82,22 @@ class Phrase:
         return f"Phrase({self.key!r}, {self.params!r})"
 
 
+class Count(str):
+    """A count as its text ("1.234"), which in a catalog text also picks a word's form:
+    ``{n:rating|ratings}`` says "rating" for 1 and "ratings" for any other count."""
+
+    def __new__(cls, value: int, text: str | None = None):
+        count = super().__new__(cls, str(value) if text is None else text)
+        count.value = value
+        return count
+
+    def __format__(self, spec: str) -> str:
+        if "|" in spec:
+            one, other = spec.split("|", 1)
+            return one if self.value == 1 else other
+        return super().__format__(spec)
+
+
 class Localized(Phrase):
     """A name of the setup in each language it is given in (a service's ``name.vi`` / ``name.en``), as a
     message's parameter: said in the hearer's language, in Vietnamese where it has no English."""
@@ -140,7 +160,7 @@ def translate(key: str, language: str = "vi", **params) -> str:
     params = {name: value.said(language) if isinstance(value, Phrase) else value for name, value in params.items()}
     try:
         return template.format(**params)
-    except (KeyError, IndexError):  # a missing parameter must never turn an error into a crash
+    except (KeyError, IndexError, ValueError):  # a missing parameter must never turn an error into a crash
         return template
 
 

@@ -100,6 +100,7 @@ def configure_logging(site: str | None = None) -> None:
         if root.getEffectiveLevel() > logging.INFO:
             root.setLevel(logging.INFO)
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate its own start-up
+        logging.getLogger("fontTools").setLevel(logging.WARNING)  # ~150 INFO lines per PDF (fpdf2 subsetting)
     if site:
         _context.site = site
 

@@ -116,6 +116,7 @@ def test_one_number_per_person_a_second_is_refused_naming_the_first(http):
 def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk(server, http):
     admin = {"Authorization": f"Bearer {server.token('admin')}"}
     drain(server, server.token("admin"), [1, 2, 6])
+    before = _arrived_remote(http, server)
     taken = remote(http, "0912345004")
     assert taken.status_code == 201, taken.text
     number = taken.json()
@@ -132,6 +133,20 @@ def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk
     called = http.post("/api/v1/counters/1/next", headers=admin)
     assert called.status_code == 200 and called.json()["number"] == number["number"]
     assert_error(http.post("/api/v1/check-in", json={"code": number["code"]}), 409, "booking_checked_in")
+    for step in ("start", "finish"):
+        assert http.post(f"/api/v1/counters/1/{step}", headers=admin).status_code == 200
+    # checked in before its deadline (later it lapses and cannot check in): counted as arrived on time
+    after = _arrived_remote(http, server)
+    assert after == {"remote": before["remote"] + 1, "on_time": before["on_time"] + 1, "late": before["late"]}
+
+
+def _arrived_remote(http, server) -> dict:
+    supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
+    today = site_today().isoformat()
+    report = http.get("/api/v1/reports/bookings", headers=supervisor, params={"from": today, "to": today})
+    assert report.status_code == 200, report.text
+    row = next((r for r in report.json()["days"] if r["service"] == "HT"), {"remote": 0, "on_time": 0, "late": 0})
+    return {name: row[name] for name in ("remote", "on_time", "late")}
 
 
 def test_a_cancelled_remote_numbers_page_hears_it_without_the_bookings_code(server, http):

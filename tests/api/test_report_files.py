@@ -106,7 +106,9 @@ def rows_of(answer, delimiter: str) -> list[list[str]]:
 def test_the_vietnamese_excel_csv_has_semicolons_and_decimal_commas(server, centre):
     answer = download(server, centre, "csv-vn")
     assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert answer.headers["Content-Disposition"].endswith('.csv"')
+    # a name of its own, not saved over the plain CSV downloaded beside it
+    assert answer.headers["Content-Disposition"].endswith(f'_{centre["from"]}-{centre["to"]}-excel.csv"')
+    assert download(server, centre, "csv").headers["Content-Disposition"].endswith(f'-{centre["to"]}.csv"')
     rows = rows_of(answer, ";")
     header = next(r for r in rows if r and r[0] == "Dịch vụ")
     assert len(header) > 20 and "Đã phục vụ" in header
@@ -147,6 +149,9 @@ def test_bookings_per_service_are_in_csv_and_xlsx(server, centre):
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     title = next(i for i, row in enumerate(values) if row[0] == "Lịch hẹn và số lấy từ xa theo dịch vụ")
     assert values[title + 2][:7] == [HT, 2, 1, 0, 0, 0, 1]
+    # one page wide, as many pages long as it takes: Excel heeds fitToWidth only under fitToPage
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
 
     english = rows_of(download(server, centre, "csv", lang="en"), ",")
     assert ["Bookings and remote numbers by service"] in english
@@ -171,6 +176,16 @@ def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, cent
     assert " 3 " in f" {line} ", f"3 served in the row of {HT}: {line!r}"
     assert "Lịch hẹn và số lấy từ xa theo dịch vụ" in text
     assert text.count("Kỳ báo cáo") == 1, "the period is said once"
+    headings = next(r for r in rows_of(download(server, centre, "csv"), ",") if r and r[0] == "Dịch vụ")
+    split = {word for heading in headings for word in heading.split()} - set(text.split())
+    assert not split, f"a column's heading wraps only between words, these were split: {split}"
+
+
+def test_a_pdf_export_writes_no_font_subsetting_lines_to_the_server_log(server, centre):
+    before = server.log()
+    download(server, centre, "pdf")
+    added = server.log()[len(before) :]
+    assert "fontTools" not in added, added[:2000]
 
 
 def test_formula_looking_names_stay_text_in_the_vietnamese_csv(live_server, config_variant):

@@ -143,7 +143,10 @@ def test_peak_hours_and_daily_summary_exports(http, centre):
     )
     lines = list(csv.reader(io.StringIO(text)))
     figures = {line[0]: line[1] for line in lines if len(line) == 2}
-    assert int(figures["Tiếp nhận"]) == daily["received"] and int(figures["Trễ hạn"]) == daily["late"]
+    assert int(figures["Tiếp nhận"]) == daily["received"] and int(figures["Gọi trễ hạn"]) == daily["late"]
+    assert int(figures["Gọi trước hạn"]) == daily["early"]  # called, as in the sentence: not served
+    for label, name in (("Chờ lâu nhất (phút)", "wait_max"), ("Chờ trung bình (phút)", "wait_avg")):
+        assert figures[label] == f"{daily[name] / 60:.2f}".rstrip("0").rstrip("."), label  # 2 decimals, as the docs say
     assert [daily["text"]] in lines
     english = http.get("/api/v1/reports/daily?date=2026-11-20&format=csv&lang=en", headers=_auth(centre))
     assert "Received" in english.content.decode("utf-8-sig")

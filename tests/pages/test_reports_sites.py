@@ -67,6 +67,13 @@ def test_the_province_compares_two_commune_centres(new_tab, server_on_a_working_
 
 def test_a_site_supervisor_sees_no_comparison(new_tab, server):
     tab = new_tab(viewport=REPORTS_SCREEN)
+    asked = []  # a 403 for every load is a red line in the browser's console
+    tab.on("request", lambda request: "/api/v1/reports/sites" in request.url and asked.append(request.url))
     _login(tab, server, "giamsat", "supervisor")
     tab.wait_for_load_state("networkidle")
     expect(tab.locator("#sites-compare")).to_be_hidden()
+    tab.reload()  # signed in already: who it is comes from /api/v1/auth/me
+    expect(tab.locator("#work")).to_be_visible()
+    tab.wait_for_load_state("networkidle")
+    expect(tab.locator("#sites-compare")).to_be_hidden()
+    assert not asked, "the sites' comparison is asked only by those who may read it"

@@ -18,7 +18,7 @@ def booking_figures(
     conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date, now: dt.datetime | None = None
 ) -> dict:
     """Per service and day from ``first`` to ``last``: slots booked and numbers taken remotely,
-    cancelled, checked in (on time or late), no-shows (a slot whose grace window passed with nobody
+    cancelled, checked in (on time or late; a remote number only on time), no-shows (a slot whose grace window passed with nobody
     checked in), lapsed remote numbers, and the day's tickets by origin; with totals, the no-show
     rate, punctuality (on time / checked in) and the booked share of all tickets."""
     now = now or utcnow()
@@ -39,8 +39,8 @@ def booking_figures(
         figures["booked" if kind == "slot" else "remote"] += 1
         if status == "cancelled":
             figures["cancelled"] += 1
-        elif kind == "slot" and status == "checked_in":
-            figures["on_time" if due_at is not None else "late"] += 1
+        elif status == "checked_in":  # a remote number checks in only before its deadline: on time
+            figures["on_time" if kind == "remote" or due_at is not None else "late"] += 1
         elif kind == "slot" and status == "booked" and now > slot_start + grace(site, service_id):
             figures["no_show"] += 1
         elif kind == "remote" and status == "lapsed":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..i18n import translate
+from ..i18n import Count, translate
 
 
 def vn_number(value: float | int | None, decimals: int = 0) -> str:
@@ -26,6 +26,10 @@ def minutes_text(seconds: float | None, language: str = "vi") -> str:
 
 def summary_text(s: dict, centre: str, language: str = "vi") -> str:
     number = vn_number if language == "vi" else en_number
+
+    def count(value: int) -> Count:  # its text, and the form of the word it counts
+        return Count(value, number(value))
+
     period = s["period"]["label"] if language == "vi" else s["period"]["label_en"]
     parts = [
         translate(
@@ -33,26 +37,26 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
             language,
             period=period,
             centre=centre,
-            received=number(s["received"]),
-            served=number(s["served"]),
+            received=count(s["received"]),
+            served=count(s["served"]),
             served_pct=number(s["served_pct"], 1),
-            no_show=number(s["no_show"]),
-            transferred=number(s["transferred"]),
+            no_show=count(s["no_show"]),
+            transferred=count(s["transferred"]),
         )
     ]
     if s.get("expired"):
-        parts.append(translate("report_text_expired", language, expired=number(s["expired"])))
+        parts.append(translate("report_text_expired", language, expired=count(s["expired"])))
     if s.get("cancelled"):
-        parts.append(translate("report_text_cancelled", language, cancelled=number(s["cancelled"])))
+        parts.append(translate("report_text_cancelled", language, cancelled=count(s["cancelled"])))
     if s.get("lapsed"):
-        parts.append(translate("report_text_lapsed", language, lapsed=number(s["lapsed"])))
+        parts.append(translate("report_text_lapsed", language, lapsed=count(s["lapsed"])))
     if s["wait_avg"] is not None:
         parts.append(
             translate(
                 "report_text_wait",
                 language,
                 wait=minutes_text(s["wait_avg"], language),
-                early=number(s["early"]),
+                early=count(s["early"]),
                 on_time=number(s["on_time"]),
                 late=number(s["late"]),
                 met_pct=number(s["target_met_pct"], 1),
@@ -64,7 +68,7 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
             translate(
                 "report_text_ratings",
                 language,
-                total=number(ratings["total"]),
+                total=count(ratings["total"]),
                 pct=number(ratings["satisfied_pct"], 1),
                 very=number(ratings["very_satisfied"]),
                 satisfied=number(ratings["satisfied"]),
@@ -79,6 +83,6 @@ def summary_text(s: dict, centre: str, language: str = "vi") -> str:
         )
     elif s["peak"]:
         parts.append(
-            translate("report_text_peak_day", language, hour=s["peak"]["label"], n=number(s["peak"]["arrivals"]))
+            translate("report_text_peak_day", language, hour=s["peak"]["label"], n=count(s["peak"]["arrivals"]))
         )
     return " ".join(parts)

@@ -112,7 +112,7 @@ def _answer(report: dict, period: periods.Period | None = None):
         )
     else:
         body, mimetype = exports.to_xlsx(report, language), exports.XLSX_TYPE
-    name = exports.filename(report, "pdf" if fmt == "pdf" else "xlsx" if fmt == "xlsx" else "csv")
+    name = exports.filename(report, fmt)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

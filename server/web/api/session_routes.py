@@ -82,6 +82,7 @@ def login():
             "full_name": user.full_name,
             "role": user.role,
             "counter": counter,
+            "site": user.site_id,  # None: every site of the installation (as /auth/me)
             "csrf_token": fresh_token(),
         }
     )

@@ -1,5 +1,6 @@
 /* /reports: every site side by side (GET /api/v1/reports/sites), for the province and the
- * installation's admin. The section stays hidden for anyone the API refuses (a site's supervisor).
+ * installation's admin. The section stays hidden, and is not asked for, for anyone else (a site's
+ * supervisor or admin), and for anyone the API refuses.
  * It has its own days (whole business days, each site's own), from the first of this month to
  * today by default; the rest of the page (one site's report) is reports.js.
  * Text goes in with textContent only.
@@ -98,8 +99,11 @@
   // once the page's login is done (supervisor.js shows #work), ask whether this person compares sites
   const work = $("work");
   let started = false;
+  function mayCompare(me) {  // as the API's rule (server/web/api/reports.py sites_compared)
+    return Boolean(me) && (me.role === "province" || (me.role === "admin" && me.site === null));
+  }
   function check() {
-    if (!started && !work.hidden) { started = true; start(); }
+    if (!started && !work.hidden) { started = true; if (mayCompare(QK.me)) start(); }
   }
   new MutationObserver(check).observe(work, {attributes: true, attributeFilter: ["hidden"]});
   check();

@@ -28,6 +28,7 @@
         return;
       }
       forbidden.hidden = true;
+      QK.me = me;  // who it is, for the parts of a page only some roles may ask for (reports_sites.js)
       work.hidden = false;
       onReady(me);
     }
@@ -54,7 +55,7 @@
           }
           $("password").value = "";
           show({name: answer.data.user, full_name: answer.data.full_name, role: answer.data.role,
-                csrf_token: answer.data.csrf_token});
+                site: answer.data.site, csrf_token: answer.data.csrf_token});
         }, function () {
           $("login-button").disabled = false;
           error.textContent = QK.msg("page_network_error");
