@@ -129,7 +129,10 @@ def test_a_new_databases_refused_config_is_said_and_nothing_starts(live_server, 
     srv.database_template = None
     done = srv.run("serve", "--config", str(srv.config_path), "--port", str(srv.port), timeout=60)
     assert done.returncode == 1, done
-    assert "nothing was started" in done.stderr and "numbers: end (5) must not be below start (10)" in done.stderr
+    assert (
+        "nothing was started" in done.stderr
+        and "services[0].numbers.end: end (5) must not be below start (10)" in done.stderr
+    )
     assert "Traceback" not in done.stderr
     engine = create_engine(srv.database_url)
     try:  # refused before anything was written: no schema half-made
