@@ -648,6 +648,9 @@ def test_booking_figures_for_the_reports(booking_queue):
     on_time, late, absent = book("09:30", "0911000001"), book("09:30", "0911000002"), book("10:00", "0911000003")
     db.run(bk.cancel, book("10:30", "0911000004")["code"], now=MON_9)
     remote = db.run(bk.take_remote, "HT", "R", "0911000005", None, KEY, now=MON_9).ticket
+    for phone in ("0911000006", "0911000007"):  # arrived, but never a slot that could be missed or late
+        came = db.run(bk.take_remote, "HT", "R", phone, None, KEY, now=MON_9).ticket
+        db.run(bk.check_in, KEY, code=came["code"], now=MON_9 + 5 * MIN)
     db.run(q.issue, "HT", now=MON_9 + MIN)
     db.run(q.issue, "CT", now=MON_9 + MIN)
     db.run(bk.check_in, KEY, code=on_time["code"], now=MON_9 + 25 * MIN)
@@ -658,17 +661,19 @@ def test_booking_figures_for_the_reports(booking_queue):
     ht = next(r for r in figures["days"] if r["service"] == "HT")
     assert {k: ht[k] for k in bk.FIGURES} == {
         "booked": 4,
-        "remote": 1,
+        "remote": 3,
         "cancelled": 1,
-        "on_time": 1,
+        "on_time": 3,  # the slot's and the two remote numbers checked in
         "late": 1,
+        "remote_checked_in": 2,
         "no_show": 1,
         "lapsed": 1,
         "walk_in": 1,
-        "tickets_booked": 3,
+        "tickets_booked": 5,
     }
+    # over the three slots due only: 1 no-show of 3, 1 on time of the 2 checked in
     assert (figures["totals"]["no_show_rate"], figures["totals"]["punctuality"]) == (0.333, 0.5)
-    assert figures["totals"]["booked_share"] == 0.6  # 3 of the 5 tickets (the remote one counted, lapsed or not)
+    assert figures["totals"]["booked_share"] == 0.714  # 5 of the 7 tickets (the remote ones counted, lapsed or not)
     assert remote["number"] and absent["status"] == "booked"
 
 

@@ -45,12 +45,33 @@ def test_loader_refuses_a_key_missing_in_one_language(tmp_path):
 
 
 def test_every_text_formats_with_its_fields():
-    """A stray brace would make ``translate`` fall back to the raw text with ``{...}`` in it."""
+    """A stray brace would make ``translate`` fall back to the raw text with ``{...}`` in it. Plain
+    ints, as most callers pass them, also for a field that says a word's form for its count."""
     for key, entry in i18n.MESSAGES.items():
-        fields = {name: i18n.Count(2, "x") for text in entry.values() for name in FIELD.findall(text)}
-        for language, text in entry.items():
+        fields = {text_field: 2 for text in entry.values() for text_field in FIELD.findall(text)}
+        for language in entry:
             if fields:  # a text without fields is shown as written, braces and all
-                assert not FIELD.search(text.format(**fields)), f"{key} ({language}): {text}"
+                said = i18n.translate(key, language, **fields)
+                assert not FIELD.search(said), f"{key} ({language}): {said}"
+
+
+def test_a_count_given_as_a_plain_int_says_the_words_form():
+    assert i18n.translate("report_text_expired", "en", expired=3).startswith("3 tickets expired")
+    assert i18n.translate("report_text_expired", "en", expired=1).startswith("1 ticket expired")
+    counted = i18n.Count(1234, "1.234")
+    assert i18n.translate("report_text_expired", "en", expired=counted).startswith("1.234 tickets expired")
+
+
+def test_a_value_that_cannot_give_a_words_form_fails_loudly():
+    """Not the raw template with its braces in place of the sentence."""
+    with pytest.raises(ValueError):
+        i18n.translate("report_text_expired", "en", expired="3")
+
+
+def test_vietnamese_texts_have_no_word_forms():
+    """Vietnamese words have one form; ``{n:a|b}`` there is an English text pasted by mistake."""
+    forms = {key: entry["vi"] for key, entry in i18n.MESSAGES.items() if i18n.WORD_FORMS.search(entry["vi"])}
+    assert not forms, forms
 
 
 def test_the_engine_refusal_to_rate_names_the_number_and_counter():

@@ -20,6 +20,7 @@ from .i18n import translate
 
 FONTS = Path(__file__).resolve().parents[2] / "printers" / "fonts"
 FONT = "DejaVu"
+NARROW = "DejaVuCondensed"  # the columns' headings, in a narrow column of a wide table
 PDF_TYPE = "application/pdf"
 
 
@@ -67,13 +68,26 @@ def _head(pdf, unit: str, place: str | None, language: str, today: dt.date) -> N
 
 
 def _table(pdf, table: Table, language: str) -> None:
+    margin, pdf.c_margin = pdf.c_margin, CELL_MARGIN
+    try:
+        _grid(pdf, table, language)
+    finally:
+        pdf.c_margin = margin
+
+
+CELL_MARGIN = 0.4  # mm each side of a cell's text: a 26-column table's columns are 9.2 mm wide
+
+
+def _grid(pdf, table: Table, language: str) -> None:
     columns = table.columns
     first = 42 if len(columns) > 8 else 70
     rest = (pdf.epw - first) / max(1, len(columns) - 1)
     size = 6.5 if len(columns) > 16 else 8 if len(columns) > 8 else 10
     widths = [first] + [rest] * (len(columns) - 1)
-    headings = [translate(column.header, language) for column in columns]
-    heading_size = _heading_size(pdf, headings, widths, size - 0.5)
+    headings = [
+        _heading(pdf, translate(column.header, language), width, size - 0.5)
+        for column, width in zip(columns, widths, strict=True)
+    ]
     pdf.set_font(FONT, "", size)
     rows = table.rows + ([table.total] if table.total else [])
     with pdf.table(
@@ -82,37 +96,54 @@ def _table(pdf, table: Table, language: str) -> None:
         align="LEFT",
         text_align=["LEFT"] + ["RIGHT"] * (len(columns) - 1),
         line_height=size * 0.5,
-        headings_style=_headings(heading_size),
+        headings_style=_headings(HEADING_FLOOR),
         repeat_headings=1,
     ) as grid:
         heading = grid.row()
-        for text in headings:
-            heading.cell(text, align="C")
+        for text, heading_size in headings:
+            heading.cell(text, align="C", style=_headings(heading_size))
         for row in rows:
             line = grid.row()
             for column in columns:
                 line.cell(_text(row, column))
 
 
-def _heading_size(pdf, headings: list[str], widths: list[float], size: float) -> float:
-    """The headings' font size, ``size`` or smaller, at which each word fits its column: fpdf2 wraps
-    at spaces but breaks a word wider than its cell ("Chuyể / n quầy")."""
-    while size > 4:
-        pdf.set_font(FONT, "B", size)
-        if all(
-            pdf.get_string_width(word) + 2 * pdf.c_margin <= width
-            for text, width in zip(headings, widths, strict=True)
-            for word in text.split()
-        ):
+HEADING_FLOOR = 5.5  # pt: the smallest heading still read on paper (the body text is 6.5 pt)
+
+
+def _heading(pdf, text: str, width: float, size: float) -> tuple[str, float]:
+    """One column's heading and its own font size: ``size`` or smaller, down to HEADING_FLOOR, at
+    which each of its words fits the column (fpdf2 wraps at spaces but silently breaks a word wider
+    than its cell: "Chuyể / n quầy"). A word still too wide at the floor is broken with a hyphen."""
+    room = width - 2 * pdf.c_margin
+    words = text.split()
+    while size > HEADING_FLOOR:
+        pdf.set_font(NARROW, "B", size)
+        if all(pdf.get_string_width(word) <= room for word in words):
             break
         size -= 0.5
-    return size
+    pdf.set_font(NARROW, "B", size)
+    return " ".join(_hyphenated(pdf, word, room) for word in words), size
+
+
+def _hyphenated(pdf, word: str, room: float) -> str:
+    """``word`` in pieces that each fit ``room`` at the current font, each but the last ending in a
+    hyphen (its own where it has one: "No- shows"), with a space after it for fpdf2 to wrap at."""
+    pieces = []
+    while pdf.get_string_width(word) > room and len(word) > 1:
+        fits = [n for n in range(2, len(word) - 2) if pdf.get_string_width(word[:n].rstrip("-") + "-") <= room] or [1]
+        cut = fits[-1]
+        own = word.rfind("-", 1, cut)
+        cut = own + 1 if own > 0 else cut
+        pieces.append(word[:cut].rstrip("-") + "-")
+        word = word[cut:]
+    return " ".join([*pieces, word])
 
 
 def _headings(size: float):
     from fpdf.fonts import FontFace
 
-    return FontFace(emphasis="BOLD", size_pt=size, fill_color=(221, 221, 221))
+    return FontFace(family=NARROW, emphasis="BOLD", size_pt=size, fill_color=(221, 221, 221))
 
 
 def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, place: str | None = None) -> bytes:
@@ -131,6 +162,7 @@ def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, pla
     # no oblique face is shipped: an italic line is drawn upright
     pdf.add_font(FONT, "I", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FONT, "BI", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.add_font(NARROW, "B", str(FONTS / "DejaVuSansCondensed-Bold.ttf"))
     pdf.set_title(t.title)
     pdf.set_creator("queuekiosk")
     pdf.set_lang("vi" if language == "vi" else "en")

@@ -7,9 +7,9 @@ messages as JSON keyed by message key (``messages_for``), a key names a message 
 its English source text (so correcting the English does not touch every caller), and it needs
 no new dependency or compile step. A translator edits one file per language.
 
-A count that a word agrees with is passed as a ``Count``: ``{n:citizen|citizens}`` in a text then
-says the word's form for 1 or for any other number (English's rule; Vietnamese words have one
-form and need none).
+A count that a word agrees with is passed as a ``Count`` (or a plain int, made one):
+``{n:citizen|citizens}`` in a text then says the word's form for 1 or for any other number
+(English's rule; Vietnamese words have one form and need none, and vi.json uses no such form).
 
 Loading refuses a key written twice in one file (the second would otherwise silently win) and
 a key missing from any language; tests/test_i18n_catalogs.py checks the same on the files.
@@ -18,6 +18,7 @@ a key missing from any language; tests/test_i18n_catalogs.py checks the same on 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 LANGUAGES = ("vi", "en")
@@ -154,14 +155,28 @@ def problem_phrase(kind: str, ctx: dict, fallback: str) -> Phrase | str:
     return phrase if phrase.key != "problem_invalid" else fallback
 
 
-def translate(key: str, language: str = "vi", **params) -> str:
+WORD_FORMS = re.compile(r"\{(\w+):[^{}]*\|")  # a field that says a word's form for its count
+
+
+def translate(key: str, language: str = "vi", /, **params) -> str:
+    """The message in ``language``; a field with word forms takes a ``Count`` or a plain int. A value
+    that cannot give a form (a str there) raises, as a text with a bad format spec does."""
     entry = MESSAGES[key]
     template = entry.get(language) or entry["vi"]
-    params = {name: value.said(language) if isinstance(value, Phrase) else value for name, value in params.items()}
+    counted = set(WORD_FORMS.findall(template))
+    params = {name: _said(value, language, name in counted) for name, value in params.items()}
     try:
         return template.format(**params)
-    except (KeyError, IndexError, ValueError):  # a missing parameter must never turn an error into a crash
+    except (KeyError, IndexError):  # a missing parameter must never turn an error into a crash
         return template
+
+
+def _said(value, language: str, counted: bool):
+    if isinstance(value, Phrase):
+        return value.said(language)
+    if counted and type(value) is int:
+        return Count(value)
+    return value
 
 
 def pick_language(accept_language: str | None, default: str = "vi") -> str:

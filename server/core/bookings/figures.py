@@ -18,9 +18,11 @@ def booking_figures(
     conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date, now: dt.datetime | None = None
 ) -> dict:
     """Per service and day from ``first`` to ``last``: slots booked and numbers taken remotely,
-    cancelled, checked in (on time or late; a remote number only on time), no-shows (a slot whose grace window passed with nobody
-    checked in), lapsed remote numbers, and the day's tickets by origin; with totals, the no-show
-    rate, punctuality (on time / checked in) and the booked share of all tickets."""
+    cancelled, checked in (on time or late; a remote number only on time, and counted again in
+    ``remote_checked_in``), no-shows (a slot whose grace window passed with nobody checked in), lapsed
+    remote numbers, and the day's tickets by origin; with totals, the no-show rate and punctuality over
+    slots only (a remote number is never a no-show nor late: it would only dilute them), and the booked
+    share of all tickets."""
     now = now or utcnow()
     conn = connection(conn)
     rows: dict[tuple, dict] = {}
@@ -41,6 +43,7 @@ def booking_figures(
             figures["cancelled"] += 1
         elif status == "checked_in":  # a remote number checks in only before its deadline: on time
             figures["on_time" if kind == "remote" or due_at is not None else "late"] += 1
+            figures["remote_checked_in"] += kind == "remote"
         elif kind == "slot" and status == "booked" and now > slot_start + grace(site, service_id):
             figures["no_show"] += 1
         elif kind == "remote" and status == "lapsed":
@@ -54,15 +57,27 @@ def booking_figures(
         row(day, service_id)["walk_in" if origin is None else "tickets_booked"] += count
     days = [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1] or ""))]
     totals = {name: sum(r[name] for r in days) for name in FIGURES}
-    slots_due = totals["on_time"] + totals["late"] + totals["no_show"]
-    checked_in = totals["on_time"] + totals["late"]
+    slots_on_time = totals["on_time"] - totals["remote_checked_in"]
+    slots_checked_in = slots_on_time + totals["late"]
+    slots_due = slots_checked_in + totals["no_show"]
     tickets_all = totals["walk_in"] + totals["tickets_booked"]
     totals.update(
         no_show_rate=round(totals["no_show"] / slots_due, 3) if slots_due else None,
-        punctuality=round(totals["on_time"] / checked_in, 3) if checked_in else None,
+        punctuality=round(slots_on_time / slots_checked_in, 3) if slots_checked_in else None,
         booked_share=round(totals["tickets_booked"] / tickets_all, 3) if tickets_all else None,
     )
     return {"from": first.isoformat(), "to": last.isoformat(), "days": days, "totals": totals}
 
 
-FIGURES = ("booked", "remote", "cancelled", "on_time", "late", "no_show", "lapsed", "walk_in", "tickets_booked")
+FIGURES = (
+    "booked",
+    "remote",
+    "cancelled",
+    "on_time",
+    "late",
+    "remote_checked_in",
+    "no_show",
+    "lapsed",
+    "walk_in",
+    "tickets_booked",
+)
