@@ -313,7 +313,7 @@ def test_clerk_logs_in_and_acts_only_on_their_counter(server, tokens, clerk):
     assert login.status_code == 200, login.text
     answer = login.json()
     assert answer.pop("csrf_token"), "the login gives the new session's CSRF token"
-    assert answer == {"user": clerk[0], "full_name": None, "role": "clerk", "counter": 2}
+    assert answer == {"user": clerk[0], "full_name": None, "role": "clerk", "counter": 2, "site": None}
     assert any(c.name for c in http.cookies), "the login sets a session cookie"
     http.headers["X-CSRFToken"] = login.json()["csrf_token"]  # what the console page sends
     assert http.get("/api/v1/auth/me").json()["counter"] == 2

@@ -91,13 +91,10 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
     )
     _save(admin, "services")
     _saved(admin, "services")
-    saved_at = time.monotonic()
     row = admin.locator('#panel-services tr.item[data-key="MT"]')
     expect(row.locator(".name")).to_have_text("Môi trường")
     expect(row.locator(".examples")).to_have_text("Đăng ký kế hoạch bảo vệ môi trường")
     expect(row.locator(".field-name")).to_have_text("Tài nguyên - Môi trường")
-    expect(kiosk.locator('[data-service="MT"]').first).to_contain_text("Môi trường", timeout=LIVE_MS)
-    assert time.monotonic() - saved_at < LIVE_MS + 0.5
 
     # counter 1 renamed and serving it too
     admin.click("#tab-counters")
@@ -109,6 +106,8 @@ def test_an_admin_sets_up_a_service_and_its_counter_and_open_screens_show_both(n
     saved_at = time.monotonic()
     name = display.locator('.counter-row[data-counter="1"] .name')  # its label in full (the name without "Quầy 1")
     expect(name).to_have_attribute("title", "Quầy 1 - Hộ tịch, Môi trường", timeout=LIVE_MS)
+    # the kiosk offers the service once a counter serves it (docs/kiosk.md)
+    expect(kiosk.locator('[data-service="MT"]').first).to_contain_text("Môi trường", timeout=LIVE_MS)
     assert time.monotonic() - saved_at < LIVE_MS + 0.5
     expect(admin.locator('#panel-counters tr.item[data-key="1"]')).to_contain_text("HT, MT")
     shot(admin, "admin-counters")
