@@ -474,7 +474,8 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def close_counter(self, data):
         """A number held refuses the close unless the close names it: ``requeue`` (it waits again) or
-        ``finish`` (served); naming another, or one the counter does not hold, refuses too."""
+        ``finish`` (served, a number being served only); naming another, or one the counter does not
+        hold, refuses too."""
         now = self.tick()
         counter = self.pick_counter(data, [n for n in self.counters if not now.closed(n)])
         held = now.held.get(counter)
@@ -486,6 +487,8 @@ class QueueMachine(RuleBasedStateMachine):
             expect = "counter_busy"
         else:
             expect = None if held is not None and held.number == named else "close_requeue_moved"
+            if expect is None and how == "finish" and held.status != "serving":
+                expect = "close_finish_not_serving"
         out = self.act(expect, q.close_counter, counter, **{how: named})
         if out is None or now.closed(counter):
             return

@@ -96,6 +96,12 @@ def check_kept_figures(queue, simulated_in=None) -> None:
     run(q.call_next, 2, number=again["number"], now=local(site, thursday, 18, 0))
     run(q.finish, 2, now=local(site, thursday, 18, 5))
     left = left["id"]
+    # Friday evening, counter 3's clerk left serving a number the supervisor's close ends: served, no service time
+    friday = dt.date(2026, 11, 20)
+    closed = run(q.issue, "CT", now=local(site, friday, 19, 0), check_hours=False).ticket
+    run(q.call_next, 3, number=closed["number"], now=local(site, friday, 19, 1))
+    run(q.start, 3, now=local(site, friday, 19, 2))
+    run(q.close_counter, 3, finish=closed["number"], now=local(site, friday, 23, 0))
     run(q.issue, "CT", now=local(site, saturday, 23, 50), check_hours=False)
     run(q.call_next, 3, now=local(site, saturday, 23, 58))
     run(q.finish, 3, now=local(site, saturday + dt.timedelta(days=1), 0, 20))
@@ -113,6 +119,8 @@ def check_kept_figures(queue, simulated_in=None) -> None:
     with engine.connect() as conn:
         for period in [*named, partly, hours, periods.named_period("2025", zone), years]:
             _same(conn, site, period, now)
+        longest = reports.summary(conn, site, periods.named_period("2026-11-20", zone), "day", now=now)
+        assert longest["total"]["service_time"]["max"] < 3600, "the hours up to Friday's close are no service"
         kept_days = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "total")).scalars())
         months = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "mtotal")).scalars())
         kept_years = set(conn.execute(select(K.c.business_day).where(K.c.grouping == "ytotal")).scalars())

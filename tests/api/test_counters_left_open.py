@@ -7,6 +7,8 @@ device's token revoked, closes the counters only they worked at, as a supervisor
 
 from __future__ import annotations
 
+import time
+
 from api_helpers import assert_error, issue
 
 SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"
@@ -312,7 +314,15 @@ def test_a_number_being_served_is_finished_at_the_close_unless_the_close_requeue
     assert (done["status"], ticket["status"], ticket["started_at"]) == ("done", "done", started["started_at"])
     audit = http.get("/api/v1/audit", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["events"]
     finished = next(e for e in audit if e["kind"] == "finished")
-    assert (finished["by"], finished["counter"], finished["detail"]["service_seconds"]) == (SUPERVISOR, 4, None)
+    # served by the device that held the number; who closed is kept on the event, and closed the counter
+    assert (finished["by"], finished["counter"], finished["detail"]["service_seconds"]) == (
+        "counter counter 4 (counter token)",
+        4,
+        None,
+    )
+    closed = next(e for e in audit if e["kind"] == "closed")
+    assert closed["by"] == SUPERVISOR and finished["detail"]["closed_by"]["token_id"] is None
+    assert finished["detail"]["closed_by"]["user_id"] is not None
     assert [e["kind"] for e in audit if e["ticket"] == first["number"]][0] == "finished", "no requeue"
 
     # a counter where a disabled clerk alone was serving a number: finished too; only called: requeued
@@ -329,3 +339,46 @@ def test_a_number_being_served_is_finished_at_the_close_unless_the_close_requeue
     assert http.get(f"/api/v1/tickets/{served['id']}").json()["status"] == "done"
     assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "waiting"
     assert [state_of(http, n, admin) for n in (1, 2)] == ["closed", "closed"]
+
+
+def test_a_number_finished_at_the_close_is_served_by_its_clerk_with_no_service_time(live_server):
+    """The clerk who went home serving a number served it, not the supervisor who closed the counter;
+    how long it took nobody knows (the clerk left some time before the close): no service time in any report."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    http, lan = srv.session(), log_in(srv, "lan")
+    held = issue(http, "HT")
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+    assert lan.post("/api/v1/counters/1/start").status_code == 200
+    supervisor = log_in(srv, SUPERVISOR)
+    time.sleep(1.2)  # a service time the reports would show if they counted it
+    assert supervisor.post("/api/v1/counters/1/close", json={"finish": held["number"]}).status_code == 200
+
+    day = held["business_day"]
+    summary = supervisor.get(f"/api/v1/reports/summary?from={day}&to={day}&group_by=clerk").json()
+    served = {row["label"]: (row["called"], row["served"]) for row in summary["rows"]}
+    assert served == {"lan": (1, 1)}, summary["rows"]
+    assert (summary["total"]["served"], summary["total"]["service_time"]["count"]) == (1, 0)
+    by_service = supervisor.get(f"/api/v1/reports/summary?from={day}&to={day}&group_by=service").json()
+    row = next(row for row in by_service["rows"] if row["served"])
+    assert (row["served"], row["service_time"]["count"], row["service_time"]["avg"]) == (1, 0, None)
+    procedures = supervisor.get("/api/v1/reports/procedures", params={"from": day, "to": day}).json()
+    assert [(p["served"], p["average_service_minutes"]) for p in procedures["procedures"]] == [(1, None)]
+
+
+def test_a_number_only_called_cannot_be_finished_at_the_close(live_server):
+    """Nobody said the citizen came: the close refuses to end the number as served, and says to requeue it."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypad = srv.token("counter", 4)
+    http = srv.session()
+    called = issue(http, "DC")
+    press(http, 4, "next", keypad)
+    supervisor = log_in(srv, SUPERVISOR)
+    refused = supervisor.post("/api/v1/counters/4/close", json={"finish": called["number"]})
+    assert_error(refused, 409, "close_finish_not_serving")
+    assert "requeue" in refused.json()["error"]["message"]
+    assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "called", "nothing changed"
+    assert supervisor.post("/api/v1/counters/4/close", json={"requeue": called["number"]}).status_code == 200
+    assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "waiting"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import DateTime, Float, Integer, and_, bindparam, func, select, update
+from sqlalchemy import DateTime, Float, Integer, and_, bindparam, func, or_, select, update
 
 from .. import models as m
 from ..db import SiteRuntime
@@ -22,6 +22,7 @@ from .records import (
     HELD_STATUS,
     SET_COUNTER,
     C,
+    E,
     S,
     T,
     actor_columns,
@@ -142,7 +143,13 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
     """The counter's ticket is done. Its service time runs from "start"; "finish" on a ticket
     called and never started dates the start at the call (the clerk says the service happened).
     ``by="next"`` on such a ticket follows the site's ``policy.unstarted_at_next``: a no-show,
-    or served without a service time (nobody pressed "start", so nobody knows how long it took)."""
+    or served without a service time (nobody pressed "start", so nobody knows how long it took).
+    ``by="close"``: served without a service time (the clerk left at some time before the close),
+    and served by whoever held the number, not by who closed the counter (kept as ``closed_by``)."""
+    detail = {"by": by}
+    if by == "close":
+        detail["closed_by"] = {"user_id": actor.user_id, "token_id": actor.token_id} if actor else None
+        actor = _holder(conn, held.id)
     started = held.started_at
     if started is None and by == "next":
         if site.config.policy.unstarted_at_next == "no_show":
@@ -166,9 +173,23 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
         held.id,
         held.service_id,
         counter.id,
-        {"service_seconds": None if seconds is None else round(seconds, 3), "by": by},
+        {"service_seconds": None if seconds is None else round(seconds, 3), **detail},
     )
     happened.append(Happened("ticket.finished", ticket_view(site, done), counter.number))
+
+
+# who last called, recalled or started a ticket: the clerk or device that held it
+_HOLDER = Named(
+    select(E.c.user_id, E.c.token_id)
+    .where(E.c.ticket_id == bindparam("ticket"), or_(*(E.c.kind == kind for kind in ("called", "recalled", "started"))))
+    .order_by(E.c.id.desc())
+    .limit(1)
+)
+
+
+def _holder(conn, ticket_id: int) -> Actor:
+    row = _HOLDER.first(conn, {"ticket": ticket_id})
+    return Actor() if row is None else Actor(row.user_id, row.token_id)
 
 
 def _end_unstarted_as_no_show(conn, site, counter, held, now, actor, happened) -> None:
@@ -448,6 +469,8 @@ def close_counter(
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
     if named is not None and (held is None or held.number != named):
         raise QueueError("close_requeue_moved", counter=counter.number, number=named)
+    if finish is not None and held.status != "serving":  # nobody said the citizen came: no "served" to invent
+        raise QueueError("close_finish_not_serving", counter=counter.number, number=named)
     return _close(conn, site, counter, held, now or utcnow(), actor, finish=finish is not None)
 
 

@@ -8,8 +8,8 @@ docs/reports.md says what each figure means for the people who read them. Defini
   all its figures: its wait, its service, its outcome and its rating;
 - wait = first call − issue; service = finish − start (a "finish" without "start" dates the start
   at the call; a ticket ended by "next" without a start, under ``policy.unstarted_at_next: served``,
-  is served with no service time; a transferred ticket's service is that of the counter that
-  finished it);
+  is served with no service time, and so is one a counter's close finished (tickets.finished_at_close);
+  a transferred ticket's service is that of the counter that finished it);
 - no-show rate = no-shows / calls; target met = wait ≤ the service's ``target_wait_minutes``,
   counted over the tickets that were called;
 - a ticket still waiting when its business day ended expired (engine.expire_past_days): it is
@@ -27,7 +27,8 @@ How figures are attributed to the rows of each grouping:
 - ``day`` and ``hour``: everything goes to the local day / hour of day of the issue.
 - ``counter`` and ``clerk``: each step to whoever did it: the first call (and so the wait and the
   target) to the counter/clerk that made it; every call of a transferred ticket counts as a call;
-  served and service time to who finished; no-show and transfers to who marked them; ratings to
+  served and service time to who finished (for a number a close finished, who held it, as its
+  ``finished`` event says); no-show and transfers to who marked them; ratings to
   the counter and clerk the rating names. "Issued", "not called" and "expired" have no counter and
   are given in the total only.
 

@@ -11,6 +11,7 @@ a few hundred profiles, so the rest of the work is per profile, not per ticket.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 from sqlalchemy import Float, and_, case, cast, column, func, inspect, literal, null, select, table
@@ -152,12 +153,31 @@ def _holds_many(conn, site, period: Period) -> bool:
     return 4 * covered >= (last - first).days + 1
 
 
-def _times(conn) -> tuple:
+def _times(conn, site, period: Period) -> tuple:
     """A ticket's wait and service time (s): a service has a time only when it was started (by
-    "start", or by "finish" dated from the call); one ended by "next" without a start has none."""
+    "start", or by "finish" dated from the call); one ended by "next" without a start has none,
+    nor has one a close ended (``finished_at_close``)."""
+    start, end = period.utc_bounds()
     return (
         seconds_between(conn, T.c.called_at, T.c.issued_at),
-        seconds_between(conn, T.c.finished_at, T.c.started_at),
+        case(
+            (T.c.id.in_(finished_at_close(site.id, start, end)), null()),
+            else_=seconds_between(conn, T.c.finished_at, T.c.started_at),
+        ),
+    )
+
+
+def finished_at_close(site_id: int, start, end):
+    """The ids of the tickets a counter's close ended as served (engine close_counter's "finish", or its
+    clerk disabled or device revoked while serving): served, with no service time, since nobody knows
+    when the clerk stopped serving before the close. Their ``finished`` event says so; a ticket lives
+    within its business day, so that event comes before ``end`` (naive UTC) plus a day."""
+    return select(E.c.ticket_id).where(
+        E.c.site_id == site_id,
+        E.c.kind == "finished",
+        E.c.at >= start,
+        E.c.at < end + dt.timedelta(days=1),
+        E.c.detail["by"].as_string() == "close",
     )
 
 
@@ -186,7 +206,7 @@ def read_tickets(conn, site, period: Period, *extra) -> list[tuple]:
     """The period's tickets as (wait s | None, service s | None, *extra, *profile)."""
     rated = has_ratings(conn)
     columns = [
-        *_times(conn),
+        *_times(conn, site, period),
         *extra,
         T.c.origin_service_id,
         T.c.service_id,
