@@ -403,6 +403,8 @@
 
   function speak(event) {
     if (!event.announcement || !event.announcement.audio_url) return;  // no audio: the call is shown only
+    // a counter's new call ends its call before (a "next" tells the screens only the new call): only the newest is said
+    dropQueued(function (call) { return call.counter === event.counter; });
     queue.push({ticket: event.ticket.id, number: event.ticket.number, counter: event.counter});
     while (queue.length > page.audio_queue_max) queue.shift();  // after a burst, the newest calls matter
     if (speaking && speaking.gap) {  // a call waits: no repetition of the one before

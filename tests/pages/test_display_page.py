@@ -625,6 +625,27 @@ def test_a_number_requeued_by_its_counter_closing_leaves_the_callout_and_is_not_
     assert all(number != 1002 for _, number, _ in said), (said, events)
 
 
+def test_a_next_over_a_call_still_announced_says_only_the_new_number(page, busy_lobby):
+    """Counter 2 calls 1002 and presses "next" again at once (1002 marked absent, 1003 called) while
+    counter 1's call is still being said: the lobby says 1003 for counter 2, never 1002, and shows 1003 big."""
+    for _ in range(4):
+        busy_lobby.issue("HT")
+    _open(page, busy_lobby)
+
+    busy_lobby.call(1)
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1002", timeout=1000)
+    assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1002
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1003", timeout=1000)
+    expect(page.locator("#callout-number")).to_have_text("1003")
+    queued = [(call["number"], call["counter"]) for call in page.evaluate("window.QKDisplay.queued()")]
+    assert (1002, 2) not in queued and queued[-1] == (1003, 2), queued
+    events = _wait_media(page, lambda e: any(piece[1] == 1003 for piece in _pieces(e, "ended")), timeout=30)
+    said = [piece[:3] for piece in _pieces(events, "playing")]
+    assert [number for _, number, _ in said if number] == [1001, 1003], (said, events)
+
+
 def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
     """The lobby says Vietnamese and English in turn; English turned off in /admin leaves an open lobby
     in Vietnamese (it went to English at its next turn and stayed there), and turned on again brings
