@@ -38,7 +38,7 @@
   let nextNumbers = []; // a counter-top display: its counter's next waiting numbers
   const flashTimers = {};
   let calloutTimer = null;
-  let calloutTicket = null;  // the id of the ticket the big callout shows
+  let calloutCall = null;  // the call the big callout shows: {ticket (id), counter}
 
   QK.clock(document.getElementById("clock-time"), document.getElementById("clock-date"), page.timezone);
 
@@ -119,7 +119,7 @@
     booked.hidden = !ticket.origin;
     if (ticket.origin) QK.setBi(booked, ticket.origin === "remote" ? "display_remote" : "display_booked");
     QK.setBi(document.getElementById("callout-counter"), "display_callout_counter", {counter: counter});
-    calloutTicket = ticket.id;
+    calloutCall = {ticket: ticket.id, counter: counter};
     callout.hidden = false;
     callout.style.animation = "none";
     void callout.offsetWidth;
@@ -397,8 +397,14 @@
     }
   }
 
+  function dropQueued(ended) {
+    for (let at = queue.length - 1; at >= 0; at -= 1) if (ended(queue[at])) queue.splice(at, 1);
+  }
+
   function speak(event) {
     if (!event.announcement || !event.announcement.audio_url) return;  // no audio: the call is shown only
+    // a counter's new call ends its call before (a "next" tells the screens only the new call): only the newest is said
+    dropQueued(function (call) { return call.counter === event.counter; });
     queue.push({ticket: event.ticket.id, number: event.ticket.number, counter: event.counter});
     while (queue.length > page.audio_queue_max) queue.shift();  // after a burst, the newest calls matter
     if (speaking && speaking.gap) {  // a call waits: no repetition of the one before
@@ -409,12 +415,11 @@
     speakNext();
   }
 
-  /** The counter is done with the call: it is not said (again) to a lobby where nobody is to go there now;
-   *  a sentence already playing ends by itself. */
-  function forget(ticketId, counter) {
-    const said = function (call) { return call.ticket === ticketId && call.counter === counter; };
-    for (let at = queue.length - 1; at >= 0; at -= 1) if (said(queue[at])) queue.splice(at, 1);
-    if (!lastCall || !said(lastCall)) return;
+  /** The counter is done with these calls: they are not said (again) to a lobby where nobody is to go there
+   *  now; a sentence already playing ends by itself. */
+  function forget(ended) {
+    dropQueued(ended);
+    if (!lastCall || !ended(lastCall)) return;
     repeatsLeft = 0;
     if (speaking && speaking.gap) {  // the pause before its repetition: go on with the next call, if any
       clearTimeout(gapTimer);
@@ -550,12 +555,17 @@
     const counter = event.counter;
     if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
     drawCounter(counter);
-    if (calloutTicket === event.ticket.id) {
+    endCalls(function (call) { return call.ticket === event.ticket.id && call.counter === counter; });
+  }
+
+  /** Calls nobody is to answer any more: off the big callout, not said (again). */
+  function endCalls(ended) {
+    if (calloutCall && ended(calloutCall)) {
       clearTimeout(calloutTimer);
       callout.hidden = true;
-      calloutTicket = null;
+      calloutCall = null;
     }
-    forget(event.ticket.id, counter);
+    forget(ended);
   }
 
   // reconnection with back-off: 1 s, then doubling up to 10 s, with jitter, for ever
@@ -584,7 +594,11 @@
   });
   socket.on("counter.changed", function (event) {
     if (event.state) states[event.counter] = event.state === "paused" || event.state === "closed" ? event.state : "open";
-    if (states[event.counter] !== "open") current[event.counter] = null;  // it holds nobody: resumed, it shows "—"
+    if (states[event.counter] !== "open") {  // it holds nobody: resumed, it shows "—"
+      current[event.counter] = null;
+      // closed with its number requeued (a supervisor's close, a clerk disabled): its call is not answered here
+      endCalls(function (call) { return call.counter === event.counter; });
+    }
     drawCounter(event.counter);
   });
 

@@ -599,6 +599,53 @@ def test_a_call_ended_at_once_leaves_the_callout_and_is_not_said_again(page, bus
     assert [number for _, number, _ in said if number] == [1002] * len(said[1:]), (said, events)  # 1003 never
 
 
+def test_a_number_requeued_by_its_counter_closing_leaves_the_callout_and_is_not_said(page, busy_lobby):
+    """A supervisor closes counter 2 right after it called 1002 and sends 1002 back to wait: the lobby
+    no longer shows 1002 big nor says it for a counter now closed (its call waited behind 1001's)."""
+    for _ in range(3):
+        busy_lobby.issue("HT")
+    _open(page, busy_lobby)
+    callout = page.locator("#callout")
+
+    busy_lobby.call(1)
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1002", timeout=1000)
+    expect(page.locator("#callout-number")).to_have_text("1002")
+    assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1002
+    closed = busy_lobby.http.post(
+        f"{busy_lobby.url}/api/v1/counters/2/close", json={"requeue": 1002}, headers=busy_lobby.admin(), timeout=10
+    )
+    assert closed.status_code == 200, closed.text
+    expect(page.locator('.counter-row[data-counter="2"]')).to_have_class(re.compile(r"\bclosed\b"), timeout=1000)
+    expect(callout).to_be_hidden(timeout=1000)
+    assert all(call["number"] != 1002 for call in page.evaluate("window.QKDisplay.queued()"))
+    events = _wait_media(page, lambda e: any(piece[1] == 1001 for piece in _pieces(e, "ended")), timeout=20)
+    page.wait_for_timeout(3_000)  # 1002's sentence would follow 1001's
+    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    assert all(number != 1002 for _, number, _ in said), (said, events)
+
+
+def test_a_next_over_a_call_still_announced_says_only_the_new_number(page, busy_lobby):
+    """Counter 2 calls 1002 and presses "next" again at once (1002 marked absent, 1003 called) while
+    counter 1's call is still being said: the lobby says 1003 for counter 2, never 1002, and shows 1003 big."""
+    for _ in range(4):
+        busy_lobby.issue("HT")
+    _open(page, busy_lobby)
+
+    busy_lobby.call(1)
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1002", timeout=1000)
+    assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1002
+    busy_lobby.call(2)
+    _expect_number(page, 2, "1003", timeout=1000)
+    expect(page.locator("#callout-number")).to_have_text("1003")
+    queued = [(call["number"], call["counter"]) for call in page.evaluate("window.QKDisplay.queued()")]
+    assert (1002, 2) not in queued and queued[-1] == (1003, 2), queued
+    events = _wait_media(page, lambda e: any(piece[1] == 1003 for piece in _pieces(e, "ended")), timeout=30)
+    said = [piece[:3] for piece in _pieces(events, "playing")]
+    assert [number for _, number, _ in said if number] == [1001, 1003], (said, events)
+
+
 def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
     """The lobby says Vietnamese and English in turn; English turned off in /admin leaves an open lobby
     in Vietnamese (it went to English at its next turn and stayed there), and turned on again brings
