@@ -44,6 +44,10 @@
     return page.services[code] || {vi: code};
   }
 
+  function counterWords(number) {  // "quầy 3" / "counter 3", to follow "sang" / "to"
+    return {vi: QK.msg("console_to_counter", {counter: number}, "vi"), en: QK.msg("console_to_counter", {counter: number}, "en")};
+  }
+
   function since(iso) {  // seconds from an ISO time to now, by the server's clock
     return iso ? Math.max(0, (QK.now().getTime() - Date.parse(iso)) / 1000) : null;
   }
@@ -397,9 +401,7 @@
         else counter = Object.assign({}, counter, {ticket: answer.data, state: "open"});
         if (action === "transfer") {
           const sentTo = answer.data.target_counter;
-          const to = sentTo ? {vi: QK.msg("console_to_counter", {counter: sentTo}, "vi"),
-                               en: QK.msg("console_to_counter", {counter: sentTo}, "en")}
-                            : serviceNames(answer.data.service);  // {vi, en}: English where it has one
+          const to = sentTo ? counterWords(sentTo) : serviceNames(answer.data.service);  // English where it has one
           showNotice("info", function (node) { QK.setBi(node, "console_transferred", {number: answer.data.display, to: to}); });
         }
         if (answer.data && answer.data.id) queue = queue.filter(function (t) { return t.id !== answer.data.id; });
@@ -492,23 +494,33 @@
   }
 
   /** The services some counter serves, but the ticket's own, and the other counters (the setup's names,
-   *  an admin may have changed them), each saying whether it is open now: a closed one asks first. */
+   *  an admin may have changed them), each saying whether it is open now: a closed counter, or a service
+   *  whose counters are all closed, asks first. */
   function fillTransfer(live) {
     const own = counter && counter.ticket && counter.ticket.service;
-    const served = {};
+    const served = {};  // code -> true when one of its counters is not closed (paused counts as open, as above)
     const stateOf = {};
     (live || []).forEach(function (c) {
       stateOf[c.number] = c.state;
-      c.services.forEach(function (code) { served[code] = true; });
+      c.services.forEach(function (code) { served[code] = served[code] || c.state !== "closed"; });
     });
     $("transfer-choose").hidden = false;
     $("transfer-confirm").hidden = true;
     $("transfer-services").replaceChildren.apply($("transfer-services"), page.service_order.filter(function (code) {
-      return code !== own && (!live || served[code]);
+      return code !== own && (!live || code in served);
     }).map(function (code) {
       const names = serviceNames(code);
-      const button = choice(code + " · " + names.vi, names.en, function () { closeDialog(); act("transfer", {service: code}); });
+      const noneOpen = live && !served[code];
+      const button = choice(code + " · " + names.vi, names.en, function () {
+        if (noneOpen) return askClosed("console_transfer_service_closed_ask", {service: names}, names, {service: code});
+        closeDialog();
+        act("transfer", {service: code});
+      });
       button.dataset.service = code;
+      if (noneOpen) {
+        button.dataset.state = "closed";
+        button.appendChild(QK.setBi(QK.el("span", "counter-state"), "console_service_none_open"));
+      }
       return button;
     }));
     $("transfer-counters").replaceChildren.apply($("transfer-counters"), Object.keys(page.counters).filter(function (n) {
@@ -516,7 +528,7 @@
     }).map(function (n) {
       const state = stateOf[n];
       const button = choice(page.counters[n], null, function () {
-        if (state === "closed") return askClosed(Number(n));
+        if (state === "closed") return askClosed("console_transfer_closed_ask", {counter: n}, counterWords(n), {counter: Number(n)});
         closeDialog();
         act("transfer", {counter: Number(n)});
       });
@@ -529,13 +541,13 @@
     }));
   }
 
-  /** A closed counter: nobody works there, and the number would wait until it opens (a centre may send
-   *  one to a counter about to open). The clerk says so twice, in the dialog. */
-  function askClosed(number) {
-    const params = {counter: number, number: counter.ticket.display};
-    QK.setBi($("transfer-confirm-text"), "console_transfer_closed_ask", params);
-    const yes = QK.setBi($("transfer-confirm-yes"), "console_transfer_anyway", params);
-    yes.onclick = function () { closeDialog(); act("transfer", {counter: number}); };
+  /** A closed counter, or a service with no counter open: nobody would call the number until one opens
+   *  (a centre may send one to a counter about to open). The clerk says so twice, in the dialog: ``ask``
+   *  (with ``params`` and the number), and "Vẫn chuyển sang ``to``", which sends ``body`` to transfer. */
+  function askClosed(ask, params, to, body) {
+    QK.setBi($("transfer-confirm-text"), ask, Object.assign({number: counter.ticket.display}, params));
+    const yes = QK.setBi($("transfer-confirm-yes"), "console_transfer_anyway", {to: to});
+    yes.onclick = function () { closeDialog(); act("transfer", body); };
     $("transfer-choose").hidden = true;
     $("transfer-confirm").hidden = false;
     yes.focus();

@@ -304,7 +304,8 @@ def test_transfer_call_a_number_pause_and_the_refusals(server, page, shot):
 def test_the_transfer_dialog_says_which_counters_are_open_and_asks_before_a_closed_one(server, tab, shot):
     """At 1366×768 with many services: the title stays in view; the ticket's own service and a service no
     counter serves are not offered; each counter says "Đang mở" or "Đã đóng"; a closed one asks first,
-    and "Chọn nơi khác" goes back without transferring."""
+    and "Chọn nơi khác" goes back without transferring. A service whose counters are all closed says
+    "Chưa quầy nào mở" and asks first too; one with a counter open transfers at once."""
     password = server.add_clerk(CLERK, counter=1)
     admin = server.token("admin")
     extra = [f"X{n}" for n in range(8)]
@@ -334,6 +335,8 @@ def test_the_transfer_dialog_says_which_counters_are_open_and_asks_before_a_clos
     expect(dialog.locator('button[data-counter="2"] .counter-state')).to_contain_text("Đang mở")
     expect(dialog.locator('button[data-counter="3"] .counter-state')).to_contain_text("Đã đóng")
     expect(dialog.locator('button[data-counter="3"] .counter-state')).to_contain_text("Closed")
+    expect(dialog.locator('button[data-service="DC"] .counter-state')).to_have_text("Chưa quầy nào mởNo counter open")
+    expect(dialog.locator('button[data-service="CT"] .counter-state')).to_have_count(0)  # counter 2 is open
 
     dialog.locator('button[data-counter="3"]').click()
     confirm = dialog.locator("#transfer-confirm")
@@ -358,8 +361,33 @@ def test_the_transfer_dialog_says_which_counters_are_open_and_asks_before_a_clos
     expect(page.locator("#current-number")).to_have_text(second["display"])
     page.keyboard.press("c")
     dialog.locator('button[data-service="CT"]').click()
+    expect(dialog).to_be_hidden()  # at once: counter 2 serves CT and is open
     expect(page.locator("#notice .vi")).to_have_text(f"Đã chuyển số {second['display']} sang Chứng thực.")
     expect(page.locator("#notice .en")).to_have_text(f"Number {second['display']} was transferred to Certification.")
+
+    # to a service whose only counter (4) is closed: asked first, like a closed counter
+    third = server.api("POST", "/tickets", json={"service": "HT"}).json()
+    page.keyboard.press("g")
+    expect(page.locator("#current-number")).to_have_text(third["display"])
+    page.keyboard.press("c")
+    dialog.locator('button[data-service="DC"]').click()
+    expect(confirm).to_be_visible()
+    expect(confirm.locator("#transfer-confirm-text .vi")).to_have_text(
+        "Chưa có quầy nào đang mở cho dịch vụ “Địa chính - Đô thị - Xây dựng”: "
+        f"số {third['display']} sẽ chờ đến khi một quầy mở. Vẫn chuyển?"
+    )
+    expect(confirm.locator("#transfer-confirm-text .en")).to_contain_text("“Land - Urban affairs - Construction”")
+    expect(dialog.locator("#transfer-confirm-yes .vi")).to_have_text("Vẫn chuyển sang Địa chính - Đô thị - Xây dựng")
+    dialog.locator("#transfer-confirm-back").click()
+    expect(confirm).to_be_hidden()
+    assert server.api("GET", f"/tickets/{third['id']}").json()["service"] == "HT", "nothing was transferred"
+    dialog.locator('button[data-service="DC"]').click()
+    dialog.locator("#transfer-confirm-yes").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#notice .vi")).to_have_text(
+        f"Đã chuyển số {third['display']} sang Địa chính - Đô thị - Xây dựng."
+    )
+    assert server.api("GET", f"/tickets/{third['id']}").json()["service"] == "DC"
 
 
 def test_a_press_whose_answer_is_lost_is_sent_again_and_done_once(server, page):
