@@ -16,9 +16,8 @@ import time
 import urllib.parse
 
 import pytest
-from api_helpers import assert_error, issue
+from api_helpers import PASSWORD, SUPERVISOR, assert_error, issue, log_in
 from smtp_sink import SmtpSink
-from test_counters_left_open import PASSWORD, SUPERVISOR, log_in
 from webhook_receiver import Receiver
 
 TOKENS = {"TEST_SMS_TOKEN": "sms-secret-1", "TEST_ZALO_TOKEN": "zalo-secret-2"}
