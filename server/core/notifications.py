@@ -625,10 +625,12 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     )
     base = {"site": site.config.site.name}
     places: dict[tuple, dict[int, int]] = {}  # (service, day) -> places_in_queue: each queue read once
+    requeues = _requeues(conn, [row.id for row in rows if row.status == "called"])
     for row in rows:
         if row.status == "called" and row.counter_id is not None:
             counter = site.counter_numbers.get(row.counter_id)
-            key, params = f"called:{counter}", {**base, "number": row.number, "counter": counter}
+            key = _called_key(counter, requeues.get(row.id, 0))
+            params = {**base, "number": row.number, "counter": counter}
         elif row.status == "waiting":
             key, params = f"near:{site.service_codes.get(row.service_id)}", None
         else:
@@ -645,6 +647,26 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
             params = {**base, "number": row.number, "ahead": ahead}
         todo.notices.append((row.subscription, key, params))
     return todo
+
+
+def _requeues(conn, ticket_ids: list[int]) -> dict[int, int]:
+    """How many times each ticket went back to the queue when its counter closed under it."""
+    if not ticket_ids:
+        return {}
+    E = m.events
+    return dict(
+        conn.execute(
+            select(E.c.ticket_id, func.count())
+            .where(E.c.kind == "requeued", E.c.ticket_id.in_(ticket_ids))
+            .group_by(E.c.ticket_id)
+        ).all()
+    )
+
+
+def _called_key(counter, requeues: int) -> str:
+    """The called notice's key: "called:5", the same for a recall there (never sent twice); "called:5:1"
+    once its counter closed under it and it is called again (the citizen may have gone: told again)."""
+    return f"called:{counter}" if requeues == 0 else f"called:{counter}:{requeues}"
 
 
 def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
@@ -721,6 +743,7 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         .where(N.c.id == notice)
     ).one()
     kind, _, value = row.key.partition(":")
+    value = value.partition(":")[0]  # the counter ("called:5:1": after a requeue)
     meant = row.status == "pending" and (
         (kind == "near" and row.ticket_status == "waiting")
         or (

@@ -17,6 +17,19 @@ REPO = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 
+SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"  # a supervisor some tests add
+
+
+def log_in(srv, name: str, password: str = PASSWORD, **at):
+    """A keep-alive session logged in as ``name`` (``counter=N``: at that counter), sending its CSRF
+    token as the pages do."""
+    http = srv.session()
+    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password, **at})
+    assert answer.status_code == 200, answer.text
+    http.headers["X-CSRFToken"] = answer.json()["csrf_token"]
+    return http
+
+
 def issue(http, service: str, **extra) -> dict:
     """Take a ticket through the API; it must be accepted."""
     response = http.post("/api/v1/tickets", json={"service": service, **extra})

@@ -9,19 +9,7 @@ from __future__ import annotations
 
 import time
 
-from api_helpers import assert_error, issue
-
-SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"
-
-
-def log_in(srv, name: str, password: str = PASSWORD, **at):
-    """A keep-alive session logged in as ``name`` (``counter=N``: at that counter), sending its CSRF
-    token as the pages do."""
-    http = srv.session()
-    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password, **at})
-    assert answer.status_code == 200, answer.text
-    http.headers["X-CSRFToken"] = answer.json()["csrf_token"]
-    return http
+from api_helpers import PASSWORD, SUPERVISOR, assert_error, issue, log_in
 
 
 def press(http, counter: int, action: str, token: str, **body):

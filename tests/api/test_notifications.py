@@ -16,7 +16,7 @@ import time
 import urllib.parse
 
 import pytest
-from api_helpers import assert_error, issue
+from api_helpers import PASSWORD, SUPERVISOR, assert_error, issue, log_in
 from smtp_sink import SmtpSink
 from webhook_receiver import Receiver
 
@@ -150,6 +150,33 @@ def test_with_the_centre_s_default_a_citizen_hears_at_three_ahead_and_when_calle
     called = sms.wait_for(2)[1]
     assert json.loads(called.body)["text"].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
     sms.stays_at(2)
+
+
+def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(live_server, config_variant, outside):
+    """The counter closed under the number (the citizen may have gone out to wait): when it reopens and
+    calls the number again the citizen hears it again; a recall then sends nothing new."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    mine = issue(srv.session(), "HT")
+    opt_in(srv, mine, "sms", "0912345678")  # first in line: told so at once
+    sms.wait_for(1)
+    assert call_next(srv)["id"] == mine["id"]
+    sms.wait_for(2)
+    assert sms_texts(sms)[1].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+
+    closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/1/close", json={"requeue": mine["number"]})
+    assert closed.status_code == 200, closed.text
+    sms.stays_at(2, seconds=1)  # waiting again: told it was near already
+    assert call_next(srv)["id"] == mine["id"]  # the counter opens again and calls it
+    sms.wait_for(3)
+    assert sms_texts(sms)[2].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+
+    recalled = srv.session().post(
+        "/api/v1/counters/1/recall", headers={"Authorization": f"Bearer {srv.token('counter', 1)}"}
+    )
+    assert recalled.status_code == 200, recalled.text
+    sms.stays_at(3)
 
 
 def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):
