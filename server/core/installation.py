@@ -54,9 +54,9 @@ def weak_key_refusal(url: str, key: bytes) -> str:
         engine = create_db_engine(url)
         try:
             with engine.connect() as conn:
-                if inspect(conn).has_table(installation.name):
-                    query = select(installation.c.value).where(installation.c.name == PERSON_KEY)
-                    recorded = conn.execute(query).scalar()
+                used = inspect(conn).has_table(installation.name)
+            if used:
+                recorded = recorded_person_key(engine)
         finally:
             engine.dispose()
     if recorded is None:

@@ -35,6 +35,7 @@ from .tickets import (
     rating_who,
     read_services,
     read_tickets,
+    tickets_with_event,
 )
 
 GROUPS = ("service", "counter", "clerk", "day", "hour")
@@ -203,12 +204,8 @@ def _by_actor(conn, site, period, targets, caller, ender, rater, event_actor, sp
 def _requeued(site, period):
     """The ids of the period's tickets a counter closed under (engine.close_counter's "requeued"): the
     row keeps who called them last, or nobody; their events say which counter and clerk called them
-    (the first call, at the counter closed, ends the wait). A ticket lives within its business day,
-    so its requeue comes before the period's end plus a day."""
-    start, end = period.utc_bounds()
-    return select(E.c.ticket_id).where(
-        E.c.site_id == site.id, E.c.kind == "requeued", E.c.at >= start, E.c.at < end + dt.timedelta(days=1)
-    )
+    (the first call, at the counter closed, ends the wait)."""
+    return tickets_with_event(site.id, "requeued", *period.utc_bounds())
 
 
 def _count_steps(actions, rows: dict, targets: dict) -> None:

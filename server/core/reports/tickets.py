@@ -167,18 +167,19 @@ def _times(conn, site, period: Period) -> tuple:
     )
 
 
+def tickets_with_event(site_id: int, kind: str, start, end):
+    """The ids of the period's tickets (``start``, ``end``: its naive UTC bounds) that have a ``kind``
+    event; a ticket lives within its business day, so that event comes before ``end`` plus a day."""
+    return select(E.c.ticket_id).where(
+        E.c.site_id == site_id, E.c.kind == kind, E.c.at >= start, E.c.at < end + dt.timedelta(days=1)
+    )
+
+
 def finished_at_close(site_id: int, start, end):
     """The ids of the tickets a counter's close ended as served (engine close_counter's "finish", or its
     clerk disabled or device revoked while serving): served, with no service time, since nobody knows
-    when the clerk stopped serving before the close. Their ``finished`` event says so; a ticket lives
-    within its business day, so that event comes before ``end`` (naive UTC) plus a day."""
-    return select(E.c.ticket_id).where(
-        E.c.site_id == site_id,
-        E.c.kind == "finished",
-        E.c.at >= start,
-        E.c.at < end + dt.timedelta(days=1),
-        E.c.detail["by"].as_string() == "close",
-    )
+    when the clerk stopped serving before the close. Their ``finished`` event says so."""
+    return tickets_with_event(site_id, "finished", start, end).where(E.c.detail["by"].as_string() == "close")
 
 
 def status_code():
