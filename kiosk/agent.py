@@ -12,6 +12,11 @@ is told, and a job the server did not confirm is reported again in the next ``ag
 (after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
 the server's database until printed, so the ones issued while the agent was away print when
 it is back. It reconnects by itself with back-off.
+
+``--server`` may name a site of the installation (``http://host:8000/s/SITE``): the agent
+connects to ``/s/SITE/socket.io`` as that site's pages do. A site the server does not have
+(removed, or a wrong address) is said once, and asked for again every 30 s (it may be added
+again); a token the server refuses (revoked, of another site) stops the agent with exit code 2.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import socketio
 
@@ -92,9 +98,26 @@ class Journal:
         partial.replace(self.path)
 
 
+def socketio_address(server: str) -> tuple[str, str]:
+    """The server's address and its Socket.IO path: ``http://h:8000/s/xa-a`` -> ``("http://h:8000",
+    "/s/xa-a/socket.io")``, a site's connection as its pages open it (python-socketio keeps only the
+    scheme and host of the address it is given: a site's path was dropped, and the first site served)."""
+    parts = urlsplit(server)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.path.rstrip("/") + "/socket.io"
+
+
+def stop(message: str, *args) -> None:
+    """A refusal that does not fix itself: said, and the agent ends with exit code 2 (a systemd unit
+    with ``RestartPreventExitStatus=2`` stays stopped, the reason in its journal)."""
+    log.error(message, *args)
+    logging.shutdown()
+    os._exit(2)
+
+
 class KioskAgent:
     def __init__(self, server: str, token: str, driver: PrinterDriver, journal: Journal, kiosk: str | None = None):
         self.server = server
+        self.site = server.rstrip("/").rpartition("/s/")[2] if "/s/" in urlsplit(server).path else None
         self.driver = driver
         self.journal = journal
         self.kiosk = kiosk
@@ -105,30 +128,67 @@ class KioskAgent:
         self._ready = threading.Event()  # connected and greeted
         self._reported: Status | None = None
         self._stalled: Status | None = None  # why the last job failed, while the printer says it can print
-        self.sio = socketio.Client(
-            reconnection=True,
-            reconnection_delay=1,
-            reconnection_delay_max=30,
-            randomization_factor=0.3,
-            handle_sigint=False,
-        )
+        self._refusal: dict | None = None  # why the server refused the last connect, as it said it
+        self._site_gone = False  # said once until the site is served again
+        # reconnecting is run() 's: python-socketio's own does not come back from the server's disconnect
+        # (a revoked token), and says nothing of a refusal (a removed site)
+        self.sio = socketio.Client(reconnection=False, handle_sigint=False)
         self.sio.on("connect", self._on_connect)
+        self.sio.on("connect_error", self._on_connect_error)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("print.wake", lambda *_: self._wake.set())
 
     # --- connection -----------------------------------------------------------------------
 
     def run(self) -> None:
-        """Connect (retrying until the server answers), then print for ever."""
-        delay = 1.0
-        while not self.sio.connected:
+        """Print for ever, connected (again) whenever the connection drops, with back-off."""
+        threading.Thread(target=self._print_forever, daemon=True, name="printing").start()
+        address, path = socketio_address(self.server)
+        failures = 0
+        while True:
+            self._refusal = None
             try:
-                self.sio.connect(self.server, auth={"token": self._token}, wait_timeout=10)
+                self.sio.connect(address, socketio_path=path, auth={"token": self._token}, wait_timeout=10)
             except socketio.exceptions.ConnectionError as error:
-                log.warning("cannot reach %s (%s); trying again in %.0f s", self.server, error, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
-        self._print_forever()
+                time.sleep(self._not_connected(error, failures))
+                failures += 1
+                continue
+            failures = 0
+            if self._site_gone:
+                self._site_gone = False
+                log.warning("the server serves site %s again: printing for it", self.site)
+            self.sio.wait()  # until the connection drops
+
+    def _not_connected(self, error, failures: int) -> float:
+        """Why the last connect failed, said; the seconds until the next."""
+        refusal = self._refusal or {}
+        code = refusal.get("code")
+        if code == "site_unknown":
+            if not self._site_gone:
+                self._site_gone = True
+                log.error(
+                    "the server has no site %s (%s): it was removed, or --server names a wrong site. Nothing "
+                    "prints until an admin adds the site again or the agent is given its site's address; "
+                    "asking again every %d s",
+                    self.site or "",
+                    refusal.get("message"),
+                    BACKOFF_SECONDS[-1],
+                )
+            return BACKOFF_SECONDS[-1]
+        if code is not None:  # the server answered, and refused this agent's token
+            stop(
+                "the server refused this agent's token: %s. Make a kiosk token for its kiosk "
+                "(queuekiosk token create --role kiosk --kiosk ID) and start the agent with it",
+                refusal.get("message"),
+            )
+        delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+        log.warning("cannot reach %s (%s); trying again in %.1f s", self.server, error, delay)
+        return delay
+
+    def _on_connect_error(self, data=None):
+        refusal = data.get("data") if isinstance(data, dict) else None
+        if isinstance(refusal, dict):
+            self._refusal = refusal
 
     def _on_connect(self):
         self._reported = None  # tell a (possibly restarted) server the printer's state again
@@ -146,10 +206,8 @@ class KioskAgent:
         except socketio.exceptions.SocketIOError as error:
             log.warning("the server did not answer agent.hello: %s", error)
             return
-        if "error" in answer:
-            log.error("the server refused this agent: %s", answer["error"]["message"])
-            self.sio.disconnect()
-            os._exit(2)  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
+        if "error" in answer:  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
+            stop("the server refused this agent: %s", answer["error"]["message"])
         self.journal.confirmed(self.journal.unconfirmed)
         self.kiosk = answer["kiosk"]
         self.check_seconds = answer["check_seconds"]

@@ -532,8 +532,8 @@ def on_connect(auth=None):
     request.environ[SITE_CHECKED_KEY] = True
     try:
         principal = _principal_at_connect(auth)
-    except q.QueueError:
-        return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    except q.QueueError as error:  # a wrong token is refused at once, not silently downgraded to anonymous,
+        raise _refused(error) from None  # and told why (a kiosk agent stops on it: kiosk/agent.py)
     if site_id not in _state().sites:  # removed while the token was looked up (after forget_site's disconnects)
         raise _refused(q.NotFound("site_unknown", site=site_id))
     if principal is not None and principal.token_id is not None:

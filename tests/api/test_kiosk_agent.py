@@ -6,6 +6,7 @@ on 127.0.0.1 (the same transport code as USB and serial, through python-escpos).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
@@ -25,8 +26,9 @@ def agent_server(live_server, config_variant):
 
 
 class Agent:
-    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None):
+    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None, site: str | None = None):
         self.srv = srv
+        self.url = srv.url + (f"/s/{site}" if site else "")  # a site's address, as its pages have it
         self.printer = printer
         self.token = token or srv.kiosk_token()
         self.state_file = tmp_path / "agent-state.json"
@@ -40,7 +42,7 @@ class Agent:
                     QUEUEKIOSK,
                     "kiosk-agent",
                     "--server",
-                    self.srv.url,
+                    self.url,
                     "--token",
                     self.token,
                     "--printer",
@@ -179,3 +181,109 @@ def test_an_agent_with_a_display_token_is_refused_and_stops(agent_server, printe
     finally:
         running.stop()
     assert "forbidden" in running.log().lower() or "không được phép" in running.log()
+
+
+# --- an agent of another site of the installation, and what becomes of it when its site or token goes
+
+
+SITE = "xa-ben-kia"
+HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+
+
+def admin_http(srv):
+    http = srv.session()
+    http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
+    return http
+
+
+def add_site_with_agent_kiosk(srv) -> None:
+    """Site SITE (added while the server runs), its kiosk-1 printing through a kiosk agent."""
+    http = admin_http(srv)
+    added = http.post("/api/v1/admin/sites", json={"id": SITE, "name": "Xã Bến Kia", "hours": HOURS})
+    assert added.status_code == 201, added.text
+    here = f"/api/v1/sites/{SITE}/admin"
+    printer = {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}
+    assert http.post(f"{here}/printers", json=printer).status_code == 201
+    assert http.patch(f"{here}/kiosks/kiosk-1", json={"printer": "kiosk-1"}).status_code == 200
+
+
+def kiosk_token_of(srv, site: str | None) -> dict:
+    """A kiosk token of ``site`` bound to kiosk-1, made by its admin: ``{"id", "token", ...}``."""
+    where = f"/api/v1/sites/{site}" if site else "/api/v1"
+    made = admin_http(srv).post(f"{where}/admin/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def test_an_agent_of_a_second_site_prints_that_sites_tickets(agent_server, printer, tmp_path):
+    """``--server http://host/s/SITE`` with a kiosk token of SITE: the agent prints SITE's kiosk's tickets
+    (python-socketio dropped the /s/SITE path: the agent reached the first site, which refused SITE's
+    token, and it printed nothing, for ever). The first site's kiosk-1 tickets are not its own."""
+    add_site_with_agent_kiosk(agent_server)
+    token = kiosk_token_of(agent_server, SITE)["token"]
+    running = Agent(agent_server, printer, tmp_path, token=token, site=SITE).start()
+    try:
+        citizen = agent_server.session()
+        first = issue(citizen, "HT", kiosk="kiosk-1")  # the first site's kiosk-1: not this agent's printer
+        taken = citizen.post(f"/api/v1/sites/{SITE}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+        assert taken.status_code == 201, taken.text
+        ticket = taken.json()
+        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        time.sleep(1)
+        assert len(printer.jobs) == 1 and print_state(citizen, first) == "pending"
+        assert "printing for kiosk kiosk-1" in running.log()
+    finally:
+        running.stop()
+
+
+def test_an_agent_whose_token_is_revoked_says_so_and_stops(agent_server, printer, tmp_path):
+    """The kiosk's token revoked while the agent prints: it ends with exit code 2 and one sentence saying
+    what to do (it stayed disconnected, saying nothing, for ever)."""
+    made = kiosk_token_of(agent_server, None)
+    running = Agent(agent_server, printer, tmp_path, token=made["token"]).start()
+    try:
+        wait_printer_state(agent_server, "ready")
+        assert admin_http(agent_server).delete(f"/api/v1/admin/tokens/{made['id']}").status_code in (200, 204)
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    said = [line for line in running.log().splitlines() if "refused this agent's token" in line]
+    assert len(said) == 1 and "token create --role kiosk" in said[0], running.log()
+
+
+def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(agent_server, printer, tmp_path):
+    """SITE removed while its agent (an installation admin's token) is connected: the agent says once that
+    the server has no such site and what to do, and keeps running, asking again every 30 s only (it
+    retried silently). Started with SITE's address after the removal, it says the same."""
+    add_site_with_agent_kiosk(agent_server)
+    running = Agent(agent_server, printer, tmp_path, token=agent_server.token("admin"), site=SITE).start()
+    later = None
+    try:
+        wait_printer_state_at(agent_server, SITE, "ready")
+        assert admin_http(agent_server).delete(f"/api/v1/admin/sites/{SITE}").status_code == 204
+        gone = re.compile(rf"the server has no site {SITE} \(Không có điểm phục vụ mã “{SITE}”.\).*every 30 s")
+        deadline = time.monotonic() + 10
+        while not gone.search(running.log()):
+            assert time.monotonic() < deadline, running.log()
+            time.sleep(0.2)
+        (tmp_path / "later").mkdir()
+        later = Agent(agent_server, printer, tmp_path / "later", token=agent_server.token("admin"), site=SITE).start()
+        time.sleep(4)
+        for agent in (running, later):
+            assert agent.proc.poll() is None, agent.log()  # still there: the site may be added again
+            assert len(gone.findall(agent.log())) == 1, agent.log()
+            assert "cannot reach" not in agent.log(), agent.log()
+    finally:
+        running.stop()
+        if later is not None:
+            later.stop()
+
+
+def wait_printer_state_at(srv, site: str, state: str, timeout: float = 10) -> None:
+    http = admin_http(srv)
+    deadline = time.monotonic() + timeout
+    while {p["printer"]: p for p in http.get(f"/api/v1/sites/{site}/printers").json()["printers"]}["kiosk-1"][
+        "state"
+    ] != state:
+        assert time.monotonic() < deadline, f"the agent's printer at {site} did not become {state!r}"
+        time.sleep(0.1)
