@@ -69,9 +69,24 @@ class _OncePerMinute(logging.Filter):
         return True
 
 
+class _ClosedByItsClient(logging.Filter):
+    """python-engineio logs ``'Session is disconnected' <sid>`` at ERROR (the first time in a process)
+    for a request that arrives for a session its client closed a moment before: a page refused at
+    connect (its site removed: ``site_unknown``) closes its Engine.IO session while its polling request
+    or WebSocket upgrade is still on the way. Nothing is wrong at the server (the request is answered
+    400 and the page goes on): said at INFO, as python-engineio says the next ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and str(record.msg).startswith("'Session is disconnected'"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
 _library_lines = _OncePerMinute()
 for _name in ("engineio.server", "socketio.server"):
     logging.getLogger(_name).addFilter(_library_lines)
+logging.getLogger("engineio.server").addFilter(_ClosedByItsClient())
 
 # what a lobby screen shows: calls, waiting counts, counters' state, and the end of a counter's call (its
 # row shows nobody there then), not every step of a ticket

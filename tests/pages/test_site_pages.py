@@ -71,3 +71,32 @@ def test_the_open_pages_of_a_removed_site_say_it_is_gone(server, new_tab):
         expect(said).to_contain_text(f"Không có điểm phục vụ mã “{SITE}”.", timeout=10_000)
         expect(said).to_contain_text(f"There is no site “{SITE}”.")
         expect(tab.locator("h1")).to_contain_text("Không tìm thấy")
+
+
+def test_a_removed_sites_pages_come_back_when_it_is_added_again_and_the_removal_logs_no_error(server, new_tab):
+    """The site removed while its lobby screen and kiosk are open: the server logs no ERROR (engineio logged
+    'Session is disconnected' for a page's connection closed twice). Each page says there is no such site;
+    the admin adds the site again under its id while the server runs: each page comes back by itself
+    within a few seconds (it stayed on "no such site" until someone reloaded it)."""
+    admin = server.token("admin")
+    made = server.api("POST", "/admin/sites", token=admin, json={"id": SITE, "name": "Xã Bến Kia"})
+    assert made.status_code == 201, made.text
+    tabs = [new_tab(), new_tab()]
+    tabs[0].goto(server.url + f"/s/{SITE}/display/lobby")
+    tabs[1].goto(server.url + f"/s/{SITE}/kiosk/kiosk-1")
+    for tab in tabs:
+        expect(tab.locator("body")).to_have_attribute("data-live", "live")
+    before = len(server.log.read_text(errors="replace"))
+
+    assert server.api("DELETE", f"/admin/sites/{SITE}", token=admin).status_code == 204
+    for tab in tabs:
+        expect(tab.locator("p.message.error")).to_contain_text(f"Không có điểm phục vụ mã “{SITE}”.", timeout=10_000)
+    tabs[0].wait_for_timeout(1000)  # each page's polling request and reconnection have come and gone
+    removal = server.log.read_text(errors="replace")[before:]
+    assert [line for line in removal.splitlines() if " ERROR " in line or "Traceback" in line] == [], removal
+
+    made = server.api("POST", "/admin/sites", token=admin, json={"id": SITE, "name": "Xã Bến Kia Mới"})
+    assert made.status_code == 201, made.text
+    for tab in tabs:
+        expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=8_000)
+    expect(tabs[1].get_by_role("button", name=re.compile("Tư pháp - Hộ tịch"))).to_be_visible()
