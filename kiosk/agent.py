@@ -130,13 +130,7 @@ class KioskAgent:
         self._stalled: Status | None = None  # why the last job failed, while the printer says it can print
         self._refusal: dict | None = None  # why the server refused the last connect, as it said it
         self._site_gone = False  # said once until the site is served again
-        # reconnecting is run() 's: python-socketio's own does not come back from the server's disconnect
-        # (a revoked token), and says nothing of a refusal (a removed site)
-        self.sio = socketio.Client(reconnection=False, handle_sigint=False)
-        self.sio.on("connect", self._on_connect)
-        self.sio.on("connect_error", self._on_connect_error)
-        self.sio.on("disconnect", self._on_disconnect)
-        self.sio.on("print.wake", lambda *_: self._wake.set())
+        self.sio, self._dropped = self._new_client()
 
     # --- connection -----------------------------------------------------------------------
 
@@ -152,12 +146,28 @@ class KioskAgent:
             except socketio.exceptions.ConnectionError as error:
                 time.sleep(self._not_connected(error, failures))
                 failures += 1
+                self.sio, self._dropped = self._new_client()
                 continue
             failures = 0
             if self._site_gone:
                 self._site_gone = False
                 log.warning("the server serves site %s again: printing for it", self.site)
-            self.sio.wait()  # until the connection drops
+            self._dropped.wait()
+            self.sio, self._dropped = self._new_client()
+
+    def _new_client(self) -> tuple[socketio.Client, threading.Event]:
+        """A client for one connection, and the event set when it drops. Reconnecting is run()'s, each
+        time with a new client: python-socketio's own reconnection does not come back from the server's
+        disconnect (a revoked token) and says nothing of a refusal (a removed site); and a dropped
+        client may take up to 15 s to end its threads (its packet queue's wait), in which it cannot
+        connect again."""
+        sio = socketio.Client(reconnection=False, handle_sigint=False)
+        dropped = threading.Event()
+        sio.on("connect", self._on_connect)
+        sio.on("connect_error", self._on_connect_error)
+        sio.on("disconnect", lambda *_reason: (self._on_disconnect(), dropped.set()))
+        sio.on("print.wake", lambda *_: self._wake.set())
+        return sio, dropped
 
     def _not_connected(self, error, failures: int) -> float:
         """Why the last connect failed, said; the seconds until the next."""

@@ -52,11 +52,8 @@ def test_a_second_sites_kiosk_and_display_work_under_its_prefix(server_on_a_work
     assert server.waiting("HT") == 0  # the first site's queue: the kiosk above issued at the other
 
 
-def test_the_open_pages_of_a_removed_site_say_it_is_gone(server, new_tab):
-    """A site added by mistake is removed while its lobby screen and kiosk are open: each says there is no
-    such site (the page a new visit gets, Vietnamese then English), not another centre's screen nor "no
-    connection" for ever."""
-    admin = server.token("admin")
+def add_site_and_open_its_pages(server, admin: str, new_tab) -> list:
+    """SITE added; its lobby screen and its kiosk open, live."""
     made = server.api("POST", "/admin/sites", token=admin, json={"id": SITE, "name": "Xã Bến Kia"})
     assert made.status_code == 201, made.text
     tabs = [new_tab(), new_tab()]
@@ -64,6 +61,15 @@ def test_the_open_pages_of_a_removed_site_say_it_is_gone(server, new_tab):
     tabs[1].goto(server.url + f"/s/{SITE}/kiosk/kiosk-1")
     for tab in tabs:
         expect(tab.locator("body")).to_have_attribute("data-live", "live")
+    return tabs
+
+
+def test_the_open_pages_of_a_removed_site_say_it_is_gone(server, new_tab):
+    """A site added by mistake is removed while its lobby screen and kiosk are open: each says there is no
+    such site (the page a new visit gets, Vietnamese then English), not another centre's screen nor "no
+    connection" for ever."""
+    admin = server.token("admin")
+    tabs = add_site_and_open_its_pages(server, admin, new_tab)
 
     assert server.api("DELETE", f"/admin/sites/{SITE}", token=admin).status_code == 204
     for tab in tabs:
@@ -79,13 +85,7 @@ def test_a_removed_sites_pages_come_back_when_it_is_added_again_and_the_removal_
     the admin adds the site again under its id while the server runs: each page comes back by itself
     within a few seconds (it stayed on "no such site" until someone reloaded it)."""
     admin = server.token("admin")
-    made = server.api("POST", "/admin/sites", token=admin, json={"id": SITE, "name": "Xã Bến Kia"})
-    assert made.status_code == 201, made.text
-    tabs = [new_tab(), new_tab()]
-    tabs[0].goto(server.url + f"/s/{SITE}/display/lobby")
-    tabs[1].goto(server.url + f"/s/{SITE}/kiosk/kiosk-1")
-    for tab in tabs:
-        expect(tab.locator("body")).to_have_attribute("data-live", "live")
+    tabs = add_site_and_open_its_pages(server, admin, new_tab)
     before = len(server.log.read_text(errors="replace"))
 
     assert server.api("DELETE", f"/admin/sites/{SITE}", token=admin).status_code == 204
