@@ -40,53 +40,10 @@ from ..core.i18n import translate
 from . import printing
 from .errors import error_body, report_database_fault
 from .extensions import socketio
+from .library_logs import closed_sessions  # (python-engineio's and python-socketio's lines, filtered)
 from .waits import estimator
 
 log = logging.getLogger("queuekiosk.realtime")
-
-
-class _OncePerMinute(logging.Filter):
-    """python-engineio and python-socketio log a traceback for each request or packet a client got
-    wrong (a polling POST of more than 16 packets: 24 lines each, 48,000 lines in 2.5 s from one
-    anonymous client, enough to fill a disk). Each of their messages is let through, traceback and
-    all, once a minute; the rest are counted and the count said with the next one let through."""
-
-    def __init__(self, seconds: float = 60.0):
-        super().__init__()
-        self.seconds = seconds
-        self.last: dict[str, float] = {}
-        self.held: dict[str, int] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key, now = str(record.msg), time.monotonic()
-        if key in self.last and now - self.last[key] < self.seconds:
-            self.held[key] = self.held.get(key, 0) + 1
-            return False
-        self.last[key] = now
-        held = self.held.pop(key, 0)
-        if held:
-            record.msg = f"{record.msg} ({held} more like it in the last minute were not logged)"
-        return True
-
-
-class _ClosedByItsClient(logging.Filter):
-    """python-engineio logs ``'Session is disconnected' <sid>`` at ERROR (the first time in a process)
-    for a request that arrives for a session its client closed a moment before: a page refused at
-    connect (its site removed: ``site_unknown``) closes its Engine.IO session while its polling request
-    or WebSocket upgrade is still on the way. Nothing is wrong at the server (the request is answered
-    400 and the page goes on): said at INFO, as python-engineio says the next ones."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and str(record.msg).startswith("'Session is disconnected'"):
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
-        return True
-
-
-_library_lines = _OncePerMinute()
-for _name in ("engineio.server", "socketio.server"):
-    logging.getLogger(_name).addFilter(_library_lines)
-logging.getLogger("engineio.server").addFilter(_ClosedByItsClient())
 
 # what a lobby screen shows: calls, waiting counts, counters' state, and the end of a counter's call (its
 # row shows nobody there then), not every step of a ticket
@@ -576,6 +533,7 @@ def guard_packets(server) -> None:
     - Packets a WebSocket had read before its connection was closed (a flood cut off) still reached
       python-socketio after it forgot the connection: a connect among them raised KeyError and left
       a half-made client in its rooms. They are dropped.
+    - Each Engine.IO session closed is remembered a minute (``_ClosedByItsClient``).
     """
     handle = server._handle_eio_message
 
@@ -600,6 +558,13 @@ def guard_packets(server) -> None:
         return handle(eio_sid, data)
 
     server.eio.on("message", guarded)
+    closing = server._handle_eio_disconnect
+
+    def remembered(eio_sid, *reason):
+        closed_sessions.remember(eio_sid)  # a late request for it is not an error (library_logs)
+        return closing(eio_sid, *reason)
+
+    server.eio.on("disconnect", remembered)
 
 
 def drop_lapsed_loop(state) -> None:
