@@ -551,7 +551,7 @@ def NewSite():
     class NewSite(BaseModel):
         model_config = ConfigDict(extra="forbid")
         id: str = Field(min_length=1, max_length=32)
-        name: str = Field(min_length=1, max_length=200)
+        name: str = Field(min_length=1)  # its most length: the setup's own, as any change's (NFC counted)
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None  # as config.yaml's site.hours: open, close, days, holidays
 
@@ -564,7 +564,7 @@ def SiteChange():
 
     class SiteChange(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        name: str | None = Field(default=None, min_length=1, max_length=200)
+        name: str | None = Field(default=None, min_length=1)  # its most length: the setup's own
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
         address: str | None = Field(default=None, min_length=1, max_length=200)  # its street address; null: none
