@@ -85,7 +85,7 @@ def _validate(document: dict, config_dir, item_path: str | None = None, stored: 
         for where, limit in (new_too_long(document, stored) if stored is not None else ())
     ]
     try:
-        config = checked(document, "", {"config_dir": str(config_dir or "."), "live": True})
+        config = checked(document, "", {"config_dir": str(config_dir or "."), "live": True, "edit": True})
     except ConfigError as error:
         if not error.problems:
             raise q.Invalid("invalid_field", field="(body)", problem=str(error)) from None
