@@ -138,6 +138,34 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
             )
 
 
+def _served(config: Config) -> set[str]:
+    """The codes of the services some counter of ``config`` serves."""
+    codes = {service.code for service in config.services}
+    return {code for counter in config.counters for code in (codes if counter.services == "all" else counter.services)}
+
+
+def _check_left_unserved(session: Session, site: SiteRuntime, new: Config) -> None:
+    """A change of the counters that leaves a service no counter serves while citizens wait for it now or
+    hold bookings of it from today on is saved only when asked again (``confirm``): its new numbers would
+    be refused (service_unserved) and its booked citizens arrive to nobody."""
+    left = sorted((_served(site.config) - _served(new)) & {service.code for service in new.services})
+    ids = [site.service_ids[code] for code in left if code in site.service_ids]
+    if not ids:
+        return
+    today = q.business_day(site, q.utcnow())
+    T, B = m.tickets.c, m.bookings.c
+    waiting = session.scalar(
+        select(func.count()).where(T.service_id.in_(ids), T.business_day == today, T.status == "waiting")
+    )
+    booked = session.scalar(
+        select(func.count()).where(B.service_id.in_(ids), B.business_day >= today, B.status == "booked")
+    )
+    if waiting or booked:
+        raise SetupRefused(
+            "setup_service_left_unserved", services=", ".join(left), waiting=waiting, booked=booked, field="services"
+        )
+
+
 def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> None:
     """A new time zone that puts today on another date is refused while that site has numbers of either
     date not yet served (waiting, called, at a counter, a remote number to check in) or bookings of them
@@ -269,8 +297,11 @@ def _save(
     before,
     after,
     item_path: str | None = None,
+    confirm: bool = False,
 ) -> Change:
     new = _validate(document, config_dir, item_path, stored_setup(session, site.id).document)
+    if not confirm:
+        _check_left_unserved(session, site, new)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     _check_retirement(session, site, new)
@@ -314,7 +345,9 @@ def change_item(
     *,
     actor: q.Actor | None = None,
     config_dir=None,
+    confirm: bool = False,
 ) -> Change:
+    """``confirm``: saved even though it leaves a service with citizens waiting or booked unserved."""
     document = _document(session, site)
     i = _index(document, section, key)
     before = document[section][i]
@@ -323,21 +356,29 @@ def change_item(
     if str(after.get(name)) != str(before.get(name)):
         raise q.Invalid("setup_key_fixed", field=name)
     document[section][i] = after
-    return _save(
-        session, site, document, config_dir, actor, f"{section} {key} changed", before, after, f"{section}[{i}]"
-    )
+    what = f"{section} {key} changed"
+    return _save(session, site, document, config_dir, actor, what, before, after, f"{section}[{i}]", confirm)
 
 
 def remove_item(
-    session: Session, site: SiteRuntime, section: str, key, *, actor: q.Actor | None = None, config_dir=None
+    session: Session,
+    site: SiteRuntime,
+    section: str,
+    key,
+    *,
+    actor: q.Actor | None = None,
+    config_dir=None,
+    confirm: bool = False,
 ) -> Change:
-    """Gone from the setup; its row stays, deactivated, with its tickets and reports."""
+    """Gone from the setup; its row stays, deactivated, with its tickets and reports (``confirm``: as
+    change_item's)."""
     document = _document(session, site)
     i = _index(document, section, key)
     _check_removal(session, site, section, key)
     before = document[section].pop(i)
     _drop_references(document, section, key)
-    return _save(session, site, document, config_dir, actor, f"{section} {key} removed", before, None)
+    what = f"{section} {key} removed"
+    return _save(session, site, document, config_dir, actor, what, before, None, confirm=confirm)
 
 
 def site_view(config: Config) -> dict:

@@ -181,16 +181,18 @@ def admin_add(section: str):
 def admin_change(section: str, key: str):
     principal = _staff()
     patch = parse_body(AnyObject).data()
+    confirm = patch.pop("confirm", None) is True  # saved though a service with citizens is left unserved
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
         raise role_refused(principal.role)
-    done = _save(change_item, section, key, patch, actor=principal.actor)
+    done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
 
 @bp.delete(SECTION_PATH + "/<key>")
 def admin_remove(section: str, key: str):
     principal = _admin()
-    done = _save(remove_item, section, key, actor=principal.actor)
+    confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
+    done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
