@@ -393,7 +393,9 @@
      *  path of another item ("services[0].name.vi" on a counter's form) is none of this form's controls. */
     function controlFor(name) {
       if (!name) return null;
-      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "") : name;
+      // (a site's change in the sites tab is refused at "site.name", its new site at "name")
+      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "")
+        : group === "sites" ? name.replace(/^site\./, "") : name;
       let best = null;
       Object.keys(controls).forEach(function (path) {
         const rest = candidate.startsWith(path) ? candidate.slice(path.length) : null;
