@@ -144,11 +144,12 @@ def _served(config: Config) -> set[str]:
     return {code for counter in config.counters for code in (codes if counter.services == "all" else counter.services)}
 
 
-def _check_left_unserved(session: Session, site: SiteRuntime, new: Config) -> None:
+def _check_left_unserved(session: Session, site: SiteRuntime, saved: Config, new: Config) -> None:
     """A change of the counters that leaves a service no counter serves while citizens wait for it now or
     hold bookings of it from today on is saved only when asked again (``confirm``): its new numbers would
-    be refused (service_unserved) and its booked citizens arrive to nobody."""
-    left = sorted((_served(site.config) - _served(new)) & {service.code for service in new.services})
+    be refused (service_unserved) and its booked citizens arrive to nobody. ``saved``: the setup as saved,
+    not as this process holds it."""
+    left = sorted((_served(saved) - _served(new)) & {service.code for service in new.services})
     ids = [site.service_ids[code] for code in left if code in site.service_ids]
     if not ids:
         return
@@ -299,9 +300,10 @@ def _save(
     item_path: str | None = None,
     confirm: bool = False,
 ) -> Change:
-    new = _validate(document, config_dir, item_path, stored_setup(session, site.id).document)
+    stored = stored_setup(session, site.id).document
+    new = _validate(document, config_dir, item_path, stored)
     if not confirm:
-        _check_left_unserved(session, site, new)
+        _check_left_unserved(session, site, parse_stored(stored, config_dir), new)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     _check_retirement(session, site, new)

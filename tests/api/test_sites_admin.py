@@ -312,6 +312,13 @@ def test_every_refusal_of_a_new_site_s_hours_comes_in_one_answer(admin):
     body = {**COMMUNE, "hours": {"open": "17:00", "close": "07:00", "days": []}}
     error = assert_error(http.post("/api/v1/admin/sites", json=body), 422, "invalid_field")
     assert sorted([error["field"]] + [o["field"] for o in error["others"]]) == ["hours.close", "hours.days"], error
+    # a change of a site's, or of this site's own, hours: the same
+    assert http.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201
+    for path in ("/api/v1/admin/sites/xa-tan-phu", "/api/v1/admin/site"):
+        hours = {"open": "25:00", "close": "7:00", "days": [], "holidays": ["2027-02-31"]}
+        error = assert_error(http.patch(path, json={"hours": hours}), 422, "invalid_field")
+        fields = sorted([error["field"]] + [o["field"] for o in error["others"]])
+        assert fields == ["site.hours.days", "site.hours.holidays[0]", "site.hours.open"], (path, error)
 
 
 def _first(http) -> str:
