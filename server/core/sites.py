@@ -130,7 +130,9 @@ def create_site(
     if named:
         raise Invalid("invalid_field", **named[0], others=named[1:])
     runtime = save_setup(session, config, first_version=_removed_version(session, site_id, forget=True) + 1)
-    audit.record(session, runtime, "site_added", actor, site_id=site_id, name=name, copied_from=source.site_id)
+    audit.record(
+        session, runtime, "site_added", actor, site_id=site_id, name=config.site.name, copied_from=source.site_id
+    )
     return runtime
 
 

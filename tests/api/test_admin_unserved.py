@@ -36,11 +36,10 @@ def test_unticking_the_last_counter_of_a_service_with_citizens_waiting_asks_firs
     error = assert_error(
         http.patch("/api/v1/admin/counters/4", json={"services": []}), 409, "setup_service_left_unserved", "services"
     )
-    assert (
-        "không quầy nào phục vụ dịch vụ DC" in error["message"]
-        and "còn 2 số đang chờ và 0 lịch hẹn" in error["message"]
-    ), error
-    assert "2 numbers are waiting and 0 bookings" in error["translations"]["en"]["message"], error
+    said = "không quầy nào phục vụ dịch vụ “Địa chính - Đô thị - Xây dựng” (DC), còn 2 số đang chờ và 0 lịch hẹn"
+    assert said in error["message"], error
+    english = "“Land - Urban affairs - Construction” (DC), for which 2 numbers are waiting and 0 bookings"
+    assert english in error["translations"]["en"]["message"], error
     assert _served_by(http, 4) == ["DC"], "nothing was saved"
     issue(http, "DC")  # the kiosk still gives DC numbers
 
@@ -50,6 +49,9 @@ def test_unticking_the_last_counter_of_a_service_with_citizens_waiting_asks_firs
     assert done.json()["services"] == [] and "confirm" not in done.json()
     refused = http.post("/api/v1/tickets", json={"service": "DC"})
     assert_error(refused, 409, "service_unserved")
+    # who stopped DC with three waiting: in the audit log
+    events = [e for e in http.get("/api/v1/audit").json()["events"] if e["kind"] == "setup_changed"]
+    assert events[0]["detail"]["left_unserved"] == {"services": ["DC"], "waiting": 3, "booked": 0}, events[0]
 
 
 def test_a_service_whose_bookings_would_arrive_to_nobody_asks_and_a_service_still_served_does_not(admin):
@@ -62,13 +64,14 @@ def test_a_service_whose_bookings_would_arrive_to_nobody_asks_and_a_service_stil
         free = [s for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json() if s["free"]]
         if free:
             break
+    assert free, "no free HT slot in the next 6 days"
     body = {"service": "HT", "date": day, "start": free[0]["start"], "name": "Nguyễn Văn An", "phone": "0912345678"}
     booked = http.post("/api/v1/bookings", json=body)
     assert booked.status_code == 201, booked.text
     error = assert_error(
         http.patch("/api/v1/admin/counters/2", json={"services": ["CT"]}), 409, "setup_service_left_unserved"
     )
-    assert "còn 1 số đang chờ và 1 lịch hẹn từ hôm nay trở đi" in error["message"], error
+    assert "(HT), còn 1 số đang chờ và 1 lịch hẹn từ hôm nay trở đi" in error["message"], error
     # the same change removing the counter is asked too, and saved when the request says it knows
     assert_error(http.delete("/api/v1/admin/counters/2"), 409, "setup_service_left_unserved")
     assert http.delete("/api/v1/admin/counters/2", params={"confirm": "true"}).status_code == 200

@@ -321,5 +321,25 @@ def test_every_refusal_of_a_new_site_s_hours_comes_in_one_answer(admin):
         assert fields == ["site.hours.days", "site.hours.holidays[0]", "site.hours.open"], (path, error)
 
 
+def test_a_pair_of_codes_differing_in_capitals_saved_before_blocks_no_change(live_server):
+    """A setup saved with "ht" beside "HT" (allowed before /admin refused adding one) must stay editable:
+    a counter's change, a start, a new site copied from it are not refused for a pair nobody adds now."""
+    server = live_server(start=False)
+    server.cli("migrate")
+    extra = {"code": "ht", "name": {"vi": "Hộ tịch 2"}, "numbers": {"start": 9001, "end": 9099}}
+    server_db.add_stored_service(server.database_url, extra)
+    server.start()
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    changed = http.patch("/api/v1/admin/counters/1", json={"name": "Quầy Một"})
+    assert changed.status_code == 200, changed.text
+    assert "ht" in {s["code"] for s in http.get("/api/v1/admin/services").json()}
+    server.cli("migrate")
+    server.restart()
+    made = http.post("/api/v1/admin/sites", json=COMMUNE)
+    assert made.status_code == 201, made.text
+    assert "ht" in {s["code"] for s in http.get("/api/v1/sites/xa-tan-phu/admin/services").json()}
+
+
 def _first(http) -> str:
     return next(s["id"] for s in http.get("/api/v1/admin/sites").json() if s["first"])
