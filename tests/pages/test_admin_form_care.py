@@ -7,8 +7,8 @@ users' list keeps its headings in view."""
 from __future__ import annotations
 
 import server_db
+from admin_helpers import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved
 
 
 def _holidays(server) -> list[str]:
@@ -200,8 +200,9 @@ def test_unticking_the_last_counter_of_a_service_with_citizens_waiting_asks_firs
     _save(admin, "counters")
     # "Cancel": nothing saved, and why said under the services' field
     services = _field(admin, "counters", "services")
-    expect(services.locator(".field-error")).to_contain_text("không quầy nào phục vụ dịch vụ DC")
-    assert len(asked) == 1 and "còn 2 số đang chờ và 0 lịch hẹn" in asked[0] and "Vẫn lưu thay đổi này?" in asked[0]
+    expect(services.locator(".field-error")).to_contain_text("không quầy nào phục vụ dịch vụ “Địa chính")
+    assert len(asked) == 1 and "(DC), còn 2 số đang chờ và 0 lịch hẹn" in asked[0], asked
+    assert "Vẫn lưu thay đổi này?" in asked[0], asked
     counters = server.api("GET", "/admin/counters", token=server.token("admin")).json()
     assert next(c for c in counters if c["number"] == 4)["services"] == ["DC"]
 

@@ -4,8 +4,8 @@ field; a supervisor sees no sites tab."""
 
 from __future__ import annotations
 
+from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 
 
 def test_an_admin_adds_a_commune_centre_and_it_serves_at_once(new_tab, server, shot):
