@@ -285,6 +285,8 @@ def test_a_new_site_s_name_has_the_most_length_of_any_change_counted_in_letters(
     made = http.post("/api/v1/admin/sites", json={**COMMUNE, "name": decomposed})
     assert made.status_code == 201, made.text  # 117 letters: kept, as the letters say
     assert made.json()["name"] == composed
+    added = [e for e in http.get("/api/v1/sites/xa-tan-phu/audit").json()["events"] if e["kind"] == "site_added"]
+    assert added[0]["detail"]["name"] == composed, added  # as saved, not as pasted
     long_name = {**COMMUNE, "id": "xa-dai", "name": "Trung tâm Phục vụ hành chính công " * 5}
     error = assert_error(http.post("/api/v1/admin/sites", json=long_name), 422, "invalid_field", "name")
     assert "quá dài: tối đa 120 ký tự" in error["problem"], error
