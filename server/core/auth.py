@@ -257,7 +257,9 @@ def _valid_token(conn: Connection, token_hash: str) -> tuple | None:
         finally:
             cursor.close()
     except dbapi.Error as error:  # as SQLAlchemy raises it (a busy or broken database: 503 with a sentence)
-        raise DBAPIError.instance(sql, (token_hash,), error, dbapi.Error, dialect=conn.dialect) from error
+        raise DBAPIError.instance(
+            sql, (token_hash,), error, dbapi.Error, dialect=conn.dialect, hide_parameters=True
+        ) from error
 
 
 def _connection(db: Session | Connection) -> Connection:

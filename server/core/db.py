@@ -41,7 +41,7 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     pool = database_pool_size()
-    engine = create_engine(url, pool_size=pool, max_overflow=pool)
+    engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True)  # (as SQLite's, below)
     _wait_on_the_hub()
     _ping_when_idle(engine)
     _deferred_events(engine)
@@ -218,7 +218,9 @@ def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> Non
         except dbapi.Error as error:
             from sqlalchemy.exc import DBAPIError
 
-            raise DBAPIError.instance(script[0], None, error, dbapi.Error, dialect=conn.dialect) from error
+            raise DBAPIError.instance(
+                script[0], None, error, dbapi.Error, dialect=conn.dialect, hide_parameters=True
+            ) from error
 
 
 def _deferred_events(engine: Engine) -> None:
@@ -306,7 +308,9 @@ def read_bare(conn: Connection, statement) -> list[tuple]:
     except dbapi.Error as error:  # as SQLAlchemy raises it (a busy or broken database)
         from sqlalchemy.exc import DBAPIError
 
-        raise DBAPIError.instance(sql, parameters, error, dbapi.Error, dialect=conn.dialect) from error
+        raise DBAPIError.instance(
+            sql, parameters, error, dbapi.Error, dialect=conn.dialect, hide_parameters=True
+        ) from error
 
 
 def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
@@ -314,6 +318,7 @@ def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
     # blocks the whole hub in C; waiting for the pool instead yields to other greenlets.
     engine = create_engine(
         url,
+        hide_parameters=True,  # an error's text (and a logged traceback) never shows a statement's values
         pool_size=1,
         max_overflow=0,
         pool_timeout=60,

@@ -6,8 +6,14 @@ per request on PostgreSQL), so the caller gets 503 and nothing was written. Two 
 - ``database_full``: the disk holding the database has no room (SQLite ``SQLITE_FULL``,
   PostgreSQL SQLSTATE 53100 ``disk_full``, or the OS's "No space left on device"). It stays
   until someone frees space, so the log says what to do.
-- ``database_busy``: anything else of the kind, e.g. another program held SQLite's write lock
-  longer than the server waits (``SERVER_BUSY_SECONDS``); trying again usually works.
+- ``database_busy``: the database out of reach or contended for now: another program held SQLite's
+  write lock longer than the server waits (``SERVER_BUSY_SECONDS``), a disk I/O error, a file it cannot
+  open or write, PostgreSQL unreachable, shut down, out of connections or memory, a deadlock, a
+  timeout (``SQLITE_OUTAGES``, ``PG_OUTAGES``); trying again usually works.
+
+Anything else the database refuses (SQLite "no such column", "no such table", a syntax error;
+PostgreSQL's undefined column, ...) is a fault of the server, not of the database: ``internal``,
+answered 500, and logged with its traceback at every occurrence for the IT person to read.
 
 A full disk fails every write for as long as it lasts: the log gets the first failure with its
 advice, then one line a minute counting the rest, not one line per request; the supervisor's
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 import threading
 import time
 
@@ -25,8 +32,35 @@ from .i18n import translate
 
 log = logging.getLogger("queuekiosk.database")
 
+INTERNAL = "internal"  # a fault of the server: 500, the catalog's "internal" sentence
 SQLITE_FULL = 13
 PG_DISK_FULL = "53100"
+# SQLite's primary result codes (sqlite3's ``sqlite_errorcode`` & 0xFF) of a database out of service for now
+SQLITE_OUTAGES = {
+    5: "SQLITE_BUSY",
+    6: "SQLITE_LOCKED",
+    7: "SQLITE_NOMEM",
+    8: "SQLITE_READONLY",
+    9: "SQLITE_INTERRUPT",
+    10: "SQLITE_IOERR",
+    14: "SQLITE_CANTOPEN",
+    15: "SQLITE_PROTOCOL",
+}
+# the same said in words, for an error that carries no code
+SQLITE_OUTAGE_WORDS = (
+    "is locked",
+    "busy",
+    "disk i/o error",
+    "unable to open",
+    "readonly",
+    "interrupted",
+    "out of memory",
+)
+# PostgreSQL SQLSTATEs, or their class (2 characters), of a database out of reach, overloaded or contended:
+# connection exceptions, insufficient resources (53100, the full disk, is database_full), admin or crash
+# shutdown, cannot connect now, database dropped, idle session timeout, a statement timeout, system (I/O)
+# errors, serialization failure, deadlock, a lock not had in time, a read-only server (a standby)
+PG_OUTAGES = ("08", "53", "57P", "57014", "58", "40001", "40P01", "55P03", "55006", "25006")
 SERVER_BUSY_SECONDS = 3  # the server waits this long for SQLite's write lock: an answer within every
 # client's timeout (the keypad's 5 s, the pages' 10 s)
 RETRY_AFTER = {"database_full": 30, "database_busy": 2}  # seconds, for the Retry-After header
@@ -42,18 +76,27 @@ ADVICE = {
 
 
 def kind_of(error: BaseException) -> str:
-    """``database_full`` or ``database_busy`` for an OperationalError (SQLAlchemy's or the driver's own)."""
+    """``database_full``, ``database_busy`` or ``internal`` for a database error (SQLAlchemy's or the driver's)."""
     cause = getattr(error, "orig", None) or error
-    if getattr(cause, "sqlite_errorcode", None) == SQLITE_FULL or getattr(cause, "sqlstate", None) == PG_DISK_FULL:
-        return "database_full"
+    code, sqlstate = getattr(cause, "sqlite_errorcode", None), getattr(cause, "sqlstate", None)
     text = str(cause).lower()
     if (
-        "database or disk is full" in text
+        code == SQLITE_FULL
+        or sqlstate == PG_DISK_FULL
+        or "database or disk is full" in text
         or "no space left on device" in text
         or getattr(cause, "errno", None) == errno.ENOSPC
     ):
         return "database_full"
-    return "database_busy"
+    if isinstance(cause, sqlite3.Error):
+        if code is not None:
+            return "database_busy" if code & 0xFF in SQLITE_OUTAGES else INTERNAL
+        return "database_busy" if any(words in text for words in SQLITE_OUTAGE_WORDS) else INTERNAL
+    if sqlstate:
+        return "database_busy" if sqlstate.startswith(PG_OUTAGES) else INTERNAL
+    # no SQLSTATE: the driver's own, with no answer from the server (connection refused, closed, lost)
+    lost = {"OperationalError", "InterfaceError"} & {kind.__name__ for kind in type(cause).__mro__}
+    return "database_busy" if lost else INTERNAL
 
 
 class _Reporter:
@@ -67,8 +110,12 @@ class _Reporter:
         self.current: str | None = None
 
     def report(self, error: BaseException, where: str) -> tuple[str, bool]:
-        """The fault's kind, and whether it is news (the last write did not fail this way)."""
+        """The fault's kind, and whether it is news (the last write did not fail this way). A fault of the
+        server (``internal``) is logged with its traceback every time, and is no news for the dashboard."""
         kind = kind_of(error)
+        if kind == INTERNAL:
+            log.error("A fault of the server, not of the database (%s); see the traceback", where, exc_info=error)
+            return kind, False
         now = time.monotonic()
         with self._lock:
             news, self.current = self.current != kind, kind

@@ -261,7 +261,9 @@ class Gathered:
         if slot[1] is not None:
             error = slot[1]
             dbapi = conn.dialect.loaded_dbapi
-            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+            raise exc.DBAPIError.instance(
+                sql, values, error, dbapi.Error, dialect=conn.dialect, hide_parameters=True
+            ) from error
         return slot[0]
 
     def flush(self, conn) -> None:

@@ -18,7 +18,7 @@ import sqlite3
 from flask import current_app, jsonify, render_template, request
 from flask.globals import _cv_request, request_ctx
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..core import faults
@@ -150,9 +150,10 @@ def _refuse_nul_in_url():
     return None
 
 
-def report_database_fault(error: OperationalError, where: str, site) -> str:
+def report_database_fault(error: DBAPIError, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
-    fresh snapshot carries it (faults.notes). Returns the fault's code."""
+    fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
+    server (a query the database refuses as wrong), logged with its traceback."""
     code, news = faults.report(error, where)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
@@ -197,15 +198,18 @@ def register_error_handlers(app):
             {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}
         ), error.code
 
-    @app.errorhandler(OperationalError)
-    def _database_error(error: OperationalError):
+    @app.errorhandler(DBAPIError)  # (an IntegrityError has its own, below)
+    def _database_error(error: DBAPIError):
         state = current_app.extensions["queuekiosk"]
-        # the transaction was rolled back whole: a full disk, or the write lock not had in time
+        # the transaction was rolled back whole: a full disk, the database out of reach or busy, or a
+        # query it refuses as wrong (a fault of the server: 500, its traceback in the log)
         try:
             site = state.site
         except NotFound:  # its site removed meanwhile: the database is the whole installation's
             site = state.sites[state.first_site_id]
         code = report_database_fault(error, f"{request.method} {request.path}", site)
+        if code == faults.INTERNAL:
+            return error_response(code, 500)
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status

@@ -1,5 +1,6 @@
 """The database refusing writes, through the real server (issue 7, reliability): a full disk and a
-write lock held by another program. The caller gets 503 with a message a person can act on
+write lock held by another program; and a query the database refuses as wrong, which is a fault of the
+server (500, its traceback in the log), not a busy database. The caller gets 503 with a message a person can act on
 (Vietnamese, or English on request) and Retry-After; the log says it once and the supervisor's
 dashboard until a write goes through; nothing is half written; once the database takes writes
 again, issuing goes on where it stopped.
@@ -90,12 +91,13 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_serv
     assert stored == [*numbers, after["number"]]  # every acknowledged ticket is there, and nothing else
 
 
-def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server, tmp_path):
+@pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
+def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server, tmp_path, lock):
     srv = live_server(env=on_a_working_morning(tmp_path))  # the first ticket waits out the lock, whatever the hour
     http = srv.session()
     first = issue(http, "HT")
     other = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # e.g. an sqlite3 shell left in a transaction
+    other.execute(f"BEGIN {lock}")  # e.g. an sqlite3 shell left in a transaction
     try:
         started = time.monotonic()
         response = http.post("/api/v1/tickets", json={"service": "HT"})
@@ -111,10 +113,52 @@ def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_ser
     assert error["message"] == "Cơ sở dữ liệu đang bận; thao tác không được thực hiện. Xin thử lại sau giây lát."
     assert waited > faults.SERVER_BUSY_SECONDS - 0.5  # it waited for the lock before giving up
     assert "Database busy: the database did not take the write in time" in srv.log()
+    assert "Traceback" not in srv.log()  # not a fault of the server
     assert queue.status_code == 200
     assert next(s for s in queue.json()["services"] if s["code"] == "HT")["waiting"] == 1
     assert ticket.status_code == 200 and ticket.json()["status"] == "waiting"
     assert issue(http, "HT")["number"] == first["number"] + 1  # the retry: the refused request used no number
+
+
+def _alter(url: str, statement: str) -> None:
+    """``statement`` run by another program on the server's database (e.g. an IT person in a shell)."""
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None) as db:
+            db.execute(statement)
+    else:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(statement)
+
+
+def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_server, db_url, tmp_path):
+    """A column the requests read renamed under the running server (a schema not the code's): not a busy
+    database to retry for ever, but 500 with a sentence sending the IT person to the log, which holds the
+    traceback of each one, without the statement's values. The column back: served again."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": db_url, **on_a_working_morning(tmp_path)})
+    http = srv.session()
+    first = issue(http, "HT")
+    _alter(db_url, "ALTER TABLE tickets RENAME COLUMN kiosk_id TO kiosk_gone")
+    try:
+        issuing = http.post("/api/v1/tickets", json={"service": "HT"})
+        reading = srv.session("en").get(f"/api/v1/tickets/{first['id']}")
+    finally:
+        _alter(db_url, "ALTER TABLE tickets RENAME COLUMN kiosk_gone TO kiosk_id")
+    error = assert_error(issuing, 500, "internal")
+    assert "Retry-After" not in issuing.headers  # trying again does not help
+    assert error["message"] == (
+        "Máy chủ gặp lỗi không mong muốn; thao tác không được thực hiện. Đây là lỗi của máy chủ: "
+        "cán bộ kỹ thuật xem chi tiết trong nhật ký (log) của máy chủ."
+    )
+    english = assert_error(reading, 500, "internal")
+    assert english["message"].endswith("This is a fault of the server: IT staff, see the details in the server's log.")
+    log = srv.log()
+    assert "Database busy" not in log
+    assert log.count("ERROR queuekiosk.database") == 2, log[-5000:]  # each one, with its traceback
+    assert log.count("A fault of the server, not of the database (POST /api/v1/tickets); see the traceback") == 1
+    assert "Traceback (most recent call last)" in log
+    assert "kiosk_id" in log  # what the database said of it
+    assert "SQL parameters hidden" in log  # and not the values the statement carried
+    assert issue(http, "HT")["number"] == first["number"] + 1  # the refused request used no number
 
 
 @pytest.mark.postgres
@@ -166,8 +210,19 @@ def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, 
         (psycopg.errors.QueryCanceled("canceling statement due to lock timeout"), "database_busy"),
         (sqlite3.OperationalError("database or disk is full"), "database_full"),
         (sqlite3.OperationalError("database is locked"), "database_busy"),
+        (sqlite3.OperationalError("disk I/O error"), "database_busy"),
+        (sqlite3.OperationalError("no such column: tickets.kiosk_id"), "internal"),
+        (sqlite3.OperationalError('near "SELEC": syntax error'), "internal"),
+        (psycopg.OperationalError("connection failed: Connection refused"), "database_busy"),
+        (psycopg.errors.AdminShutdown("terminating connection due to administrator command"), "database_busy"),
+        (psycopg.errors.TooManyConnections("sorry, too many clients already"), "database_busy"),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), "database_busy"),
+        (psycopg.errors.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"), "database_busy"),
+        (psycopg.errors.UndefinedColumn('column "kiosk_id" does not exist'), "internal"),
+        (psycopg.errors.ProgramLimitExceeded("index row size exceeds maximum"), "internal"),
     ],
 )
 def test_postgresql_and_sqlite_faults_map_to_one_code_each(orig, kind):
-    """PostgreSQL's disk_full (SQLSTATE 53100) gives the same answer as SQLite's SQLITE_FULL."""
+    """PostgreSQL's disk_full (SQLSTATE 53100) gives the same answer as SQLite's SQLITE_FULL; an outage is
+    busy under either; what the database refuses as wrong is a fault of the server."""
     assert faults.kind_of(OperationalError("INSERT INTO tickets …", {}, orig)) == kind

@@ -104,7 +104,9 @@ class Prepared:
                 cursor.execute(sql, values)
                 return cursor.fetchall()
             except dbapi.Error as error:
-                raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+                raise exc.DBAPIError.instance(
+                    sql, values, error, dbapi.Error, dialect=conn.dialect, hide_parameters=True
+                ) from error
         sql, binds, locks = plan
         # PostgreSQL through psycopg
         info = conn.info
@@ -128,7 +130,7 @@ class Prepared:
             if lost:  # as SQLAlchemy does: this connection is not given out again
                 conn.invalidate(error)
             raise exc.DBAPIError.instance(
-                sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost
+                sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost, hide_parameters=True
             ) from error
 
     def rows_later(self, conn: Connection, params: dict) -> Callable[[], list[tuple]]:
@@ -189,7 +191,9 @@ class Prepared:
             cursor.execute(sql, values)
             return cursor
         except dbapi.Error as error:
-            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+            raise exc.DBAPIError.instance(
+                sql, values, error, dbapi.Error, dialect=conn.dialect, hide_parameters=True
+            ) from error
 
 
 _CURSOR = "queuekiosk_cursor"  # in a pooled SQLite connection's info: its kept cursor
