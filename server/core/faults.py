@@ -70,8 +70,9 @@ ADVICE = {
     "database_full": "the disk holding the database is full (SQLite: the folder of the .db file; PostgreSQL: "
     "its data directory). Free disk space (old backups, logs) or enlarge the volume; writes "
     "resume by themselves once there is room",
-    "database_busy": "the database did not take the write in time (another program holding SQLite's write lock, "
-    "e.g. a sqlite3 shell or a restore, or PostgreSQL overloaded); the caller may try again",
+    "database_busy": "the database did not take the write in time or could not be reached (another program "
+    "holding SQLite's write lock, e.g. a sqlite3 shell or a restore; a disk I/O error; PostgreSQL stopped, "
+    "unreachable, restarting or overloaded); the caller may try again",
 }
 
 

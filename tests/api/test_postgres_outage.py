@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 from api_helpers import assert_error, issue
@@ -92,3 +93,47 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
         assert "message handler error" not in srv.log()
     finally:
         link.close()
+
+
+@pytest.mark.postgres
+def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_server(live_server, pg_url, _pg_admin):
+    """PostgreSQL ends the server's connections while numbers are being issued (pg_terminate_backend, as
+    an administrator or a restart does; SQLSTATE 57P01, or the connection lost): each request is served
+    or answered 503 database_busy, never 500; no number is lost or given twice, and issuing goes on."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+    database = pg_url.rsplit("/", 1)[1]
+    answers: list = []
+    done = threading.Event()
+
+    def issuer():
+        session = srv.session()
+        while not done.is_set():
+            answers.append(session.post("/api/v1/tickets", json={"service": "HT"}))
+
+    threads = [threading.Thread(target=issuer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    ended = 0
+    try:
+        for _ in range(5):
+            time.sleep(0.3)
+            ended += _pg_admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()[0]
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(30)
+    assert ended > 0
+    refused = [a for a in answers if a.status_code != 201]
+    for answer in refused:
+        assert_error(answer, 503, "database_busy")
+    numbers = sorted(a.json()["number"] for a in answers if a.status_code == 201)
+    assert len(numbers) > 10
+    assert issue(http, "HT")["number"] == 1002 + len(numbers)  # none lost, none twice, nor used by a refusal
+    assert numbers == list(range(1002, 1002 + len(numbers)))
+    assert "A fault of the server" not in srv.log()
