@@ -18,7 +18,7 @@ import sqlite3
 from flask import current_app, jsonify, render_template, request
 from flask.globals import _cv_request, request_ctx
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError
 from werkzeug.exceptions import HTTPException
 
 from ..core import faults
@@ -150,7 +150,7 @@ def _refuse_nul_in_url():
     return None
 
 
-def report_database_fault(error: DBAPIError, where: str, site) -> str:
+def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
     fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
     server (a query the database refuses as wrong), logged with its traceback."""
@@ -199,10 +199,12 @@ def register_error_handlers(app):
         ), error.code
 
     @app.errorhandler(DBAPIError)  # (an IntegrityError has its own, below)
-    def _database_error(error: DBAPIError):
+    @app.errorhandler(TimeoutError)  # the pool's: no connection free in time
+    @app.errorhandler(sqlite3.Error)  # the driver's own, unwrapped (a savepoint, a checkpoint)
+    def _database_error(error: Exception):
         state = current_app.extensions["queuekiosk"]
-        # the transaction was rolled back whole: a full disk, the database out of reach or busy, or a
-        # query it refuses as wrong (a fault of the server: 500, its traceback in the log)
+        # the transaction was rolled back whole: a full disk, the database out of reach, busy or damaged, or
+        # a query it refuses as wrong (a fault of the server: 500, its traceback in the log)
         try:
             site = state.site
         except NotFound:  # its site removed meanwhile: the database is the whole installation's
@@ -230,5 +232,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        if isinstance(error, faults.DATABASE_ERRORS):  # without the values PostgreSQL's DETAIL quotes
+            faults.log_internal(error, f"unexpected error on {request.method} {request.path}", log)
+        else:
+            log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response("internal", 500)

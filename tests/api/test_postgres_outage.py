@@ -137,3 +137,34 @@ def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_serv
     assert issue(http, "HT")["number"] == 1002 + len(numbers)  # none lost, none twice, nor used by a refusal
     assert numbers == list(range(1002, 1002 + len(numbers)))
     assert "A fault of the server" not in srv.log()
+
+
+@pytest.mark.postgres
+def test_a_transaction_ended_by_postgresql_s_idle_timeout_is_an_outage(live_server, pg_url, _pg_admin):
+    """PostgreSQL ends a session left idle in its transaction (idle_in_transaction_session_timeout,
+    SQLSTATE 25P03: psycopg's InternalError, not an OperationalError): the request that met it is
+    answered 503 database_busy with Retry-After, never 500 "a fault of the server"; the log has the
+    once-a-minute busy line, no request's traceback. Without the timeout, everything is served again."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = srv.session()
+    ticket = issue(http, "HT")
+    database = pg_url.rsplit("/", 1)[1]
+    _pg_admin.execute(f"ALTER DATABASE \"{database}\" SET idle_in_transaction_session_timeout = '1ms'")
+    _pg_admin.execute(  # the server's connections made again, with the timeout
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,)
+    )
+    answers = [http.get(path) for _ in range(20) for path in ("/api/v1/queue", f"/api/v1/tickets/{ticket['id']}")]
+    _pg_admin.execute(f'ALTER DATABASE "{database}" RESET idle_in_transaction_session_timeout')
+    _pg_admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,))
+    statuses = [a.status_code for a in answers]
+    assert 500 not in statuses, srv.log()[-3000:]
+    refused = [a for a in answers if a.status_code != 200]
+    assert refused, statuses  # (the timeout did end sessions)
+    for answer in refused:
+        assert_error(answer, 503, "database_busy")
+        assert answer.headers["Retry-After"] == "2"
+    log = srv.log()
+    assert "Database busy: the database did not take the write in time or could not be reached" in log
+    assert "A fault of the server" not in log and "unexpected error on" not in log, log
+    served = [http.get(f"/api/v1/tickets/{ticket['id']}").status_code for _ in range(3)]
+    assert served[-1] == 200, served  # (a connection ended just now may answer one 503 first)
