@@ -11,6 +11,7 @@ tests/conftest.py), filled with a file the test removes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
@@ -131,6 +132,16 @@ def _alter(url: str, statement: str) -> None:
             db.execute(statement)
 
 
+@contextlib.contextmanager
+def _changed_by_hand(url: str, change: str, undo: str):
+    """The tickets table altered by ``change`` meanwhile, ``undo`` after."""
+    _alter(url, f"ALTER TABLE tickets {change}")
+    try:
+        yield
+    finally:
+        _alter(url, f"ALTER TABLE tickets {undo}")
+
+
 def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_server, db_url, tmp_path):
     """A column the requests read renamed under the running server (a schema not the code's): not a busy
     database to retry for ever, but 500 with a sentence sending the IT person to the log, which holds the
@@ -138,12 +149,9 @@ def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_ser
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": db_url, **on_a_working_morning(tmp_path)})
     http = srv.session()
     first = issue(http, "HT")
-    _alter(db_url, "ALTER TABLE tickets RENAME COLUMN kiosk_id TO kiosk_gone")
-    try:
+    with _changed_by_hand(db_url, "RENAME COLUMN kiosk_id TO kiosk_gone", "RENAME COLUMN kiosk_gone TO kiosk_id"):
         issuing = http.post("/api/v1/tickets", json={"service": "HT"})
         reading = srv.session("en").get(f"/api/v1/tickets/{first['id']}")
-    finally:
-        _alter(db_url, "ALTER TABLE tickets RENAME COLUMN kiosk_gone TO kiosk_id")
     error = assert_error(issuing, 500, "internal")
     assert "Retry-After" not in issuing.headers  # trying again does not help
     assert error["message"] == (
@@ -170,11 +178,8 @@ def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, pg_u
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path)})
     http = srv.session()
     first = issue(http, "HT")
-    _alter(pg_url, "ALTER TABLE tickets ADD CONSTRAINT by_hand CHECK (number < 0) NOT VALID")
-    try:
+    with _changed_by_hand(pg_url, "ADD CONSTRAINT by_hand CHECK (number < 0) NOT VALID", "DROP CONSTRAINT by_hand"):
         refused = http.post("/api/v1/tickets", json={"service": "HT"})
-    finally:
-        _alter(pg_url, "ALTER TABLE tickets DROP CONSTRAINT by_hand")
     assert_error(refused, 500, "internal")
     log = srv.log()
     assert 'new row for relation "tickets" violates check constraint "by_hand"' in log, log[-3000:]
