@@ -1,7 +1,7 @@
 """Database faults a person has to act on: which one it is, and one clear log line for it.
 
 A write the database refuses is rolled back whole (server/core/writer.py on SQLite, one transaction
-per request on PostgreSQL), so the caller gets 503 and nothing was written. Two kinds:
+per request on PostgreSQL), so the caller gets 503 and nothing was written. Three kinds:
 
 - ``database_full``: the disk holding the database has no room (SQLite ``SQLITE_FULL``,
   PostgreSQL SQLSTATE 53100 ``disk_full``, or the OS's "No space left on device"). It stays
@@ -77,8 +77,11 @@ SQLITE_OUTAGE_WORDS = (
 # shutdown, cannot connect now, database dropped, idle session timeout, a statement timeout, system (I/O)
 # errors, transaction rollback (class 40: serialization failure, deadlock, ...; not 40002, a constraint),
 # a lock not had in time, a read-only server (a standby), idle-in-transaction and transaction timeouts
-PG_OUTAGES = ("08", "53", "57P", "57014", "58", "40000", "40001", "40003", "40P01", "55P03", "55006", "25006")
-PG_OUTAGES += ("25P03", "25P04")
+PG_OUTAGES = (
+    *("08", "53", "57P", "57014", "58"),
+    *("40000", "40001", "40003", "40P01"),
+    *("55P03", "55006", "25006", "25P03", "25P04"),
+)
 SERVER_BUSY_SECONDS = 3  # the server waits this long for SQLite's write lock: an answer within every
 # client's timeout (the keypad's 5 s, the pages' 10 s)
 RETRY_AFTER = {"database_full": 30, "database_busy": 2, "database_damaged": 60}  # seconds, for the Retry-After header

@@ -18,7 +18,7 @@ import sqlite3
 from flask import current_app, jsonify, render_template, request
 from flask.globals import _cv_request, request_ctx
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..core import faults
@@ -198,10 +198,7 @@ def register_error_handlers(app):
             {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}
         ), error.code
 
-    @app.errorhandler(DBAPIError)  # (an IntegrityError has its own, below)
-    @app.errorhandler(TimeoutError)  # the pool's: no connection free in time
-    @app.errorhandler(sqlite3.Error)  # the driver's own, unwrapped (a savepoint, a checkpoint)
-    def _database_error(error: Exception):
+    def _database_error(error: Exception):  # faults.DATABASE_ERRORS (an IntegrityError has its own, below)
         state = current_app.extensions["queuekiosk"]
         # the transaction was rolled back whole: a full disk, the database out of reach, busy or damaged, or
         # a query it refuses as wrong (a fault of the server: 500, its traceback in the log)
@@ -215,6 +212,9 @@ def register_error_handlers(app):
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status
+
+    for kind in faults.DATABASE_ERRORS:  # SQLAlchemy's, its pool's timeout, the driver's own unwrapped
+        app.register_error_handler(kind, _database_error)
 
     @app.errorhandler(IntegrityError)
     @app.errorhandler(sqlite3.IntegrityError)
