@@ -18,7 +18,6 @@ import uuid
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from socketio import Manager as SocketIOManager
-from sqlalchemy.exc import OperationalError
 
 from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
@@ -660,7 +659,7 @@ def on_subscribe(data):
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
         return _error(error)
-    except OperationalError as error:  # the database down or busy: said as a request's 503 says it
+    except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged: said as a request's 503 says it
         return {"error": error_body(report_database_fault(error, f"subscribe {kind}", site), "vi")}
     rooms.add(room)
     join_room(room)
