@@ -344,7 +344,7 @@ def _publish_now(site, outcome: q.Outcome) -> None:
                 told = {}  # a remote number's page: the signal only (the booking's code cancels it, ask its snapshot)
             if happened.ticket is not None and ":display:" in room:
                 if for_displays is None:
-                    for_displays = {**payload, "ticket": {key: happened.ticket[key] for key in DISPLAY_TICKET}}
+                    for_displays = {**payload, "ticket": _for_display(happened.ticket)}
                 told = for_displays
             display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
             if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
@@ -352,6 +352,10 @@ def _publish_now(site, outcome: q.Outcome) -> None:
             told_to.setdefault(id(told), (told, []))[1].append(room)
         for told, its_rooms in told_to.values():
             _tell(happened.kind, told, its_rooms)
+
+
+def _for_display(ticket: dict | None) -> dict | None:
+    return None if ticket is None else {key: ticket[key] for key in DISPLAY_TICKET}
 
 
 def _tell(event: str, payload: dict, rooms: list[str]) -> None:
@@ -404,9 +408,13 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "display": display.model_dump(mode="json"),
             "page": display_page_data(site.config, key),
             "retired": site.retirement,  # merged into another site: the screen says where to go
-            # a counter's row shows the number it holds (called or being served), nothing once it is done
-            "counters": [c for c in counters if c["number"] in numbers],
-            "history": q.recent_calls(session_, site, 10, numbers),
+            # a counter's row shows the number it holds (called or being served), nothing once it is done;
+            # a display's room is public: its tickets as its live events carry them (DISPLAY_TICKET)
+            "counters": [{**c, "ticket": _for_display(c["ticket"])} for c in counters if c["number"] in numbers],
+            "history": [
+                {**_for_display(call), "called_by": call["called_by"], "at": call["at"], "recall": call["recall"]}
+                for call in q.recent_calls(session_, site, 10, numbers)
+            ],
             "waiting": waiting,
             # a counter-top display shows the counter's next numbers (numbers only)
             **(
