@@ -496,13 +496,15 @@ def close_left_counter(
 
 def _close(conn, site, counter, held, now, actor, detail=None, *, finish: bool = False) -> Outcome:
     """Close the counter, then end or requeue the number it holds (a wait promised to a number requeued
-    leaves the counter out), then record the close (after the ticket's step, as the log replays it)."""
+    leaves the counter out) and send the numbers transferred to it alone back to their service's queue,
+    then record the close (after the tickets' steps, as the log replays it)."""
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
     happened: list[Happened] = []
     if held is not None and finish:
         _finish_held(conn, site, counter, held, now, actor, happened, by="close")
     elif held is not None:
         happened += _requeue(conn, site, counter, held, now, actor)
+    happened += _send_back_transferred(conn, site, counter, now, actor)
     record_event(conn, site, "closed", now, actor, counter_id=counter.id, detail=detail)
     happened.append(Happened("counter.changed", None, counter.number, {"state": "closed"}))
     return Outcome(None, happened)
@@ -517,3 +519,26 @@ def _requeue(conn, site, counter, held, now, actor) -> list[Happened]:
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
     view = with_position(conn, site, reload(conn, held.id), now=now)
     return [Happened("ticket.requeued", view, counter.number), waiting]
+
+
+def _send_back_transferred(conn, site, counter, now, actor) -> list[Happened]:
+    """The numbers transferred to this counter alone and still waiting for it: closed, it calls nobody,
+    possibly for the rest of the day, and no other counter may call them (``for_counter``). They wait in
+    their service's queue again, at their place by issue time, each with a "requeued" event saying so
+    (``transferred_to``: the counter closed), as a number the counter held is requeued (``_requeue``)."""
+    rows = conn.execute(
+        update(T)
+        .where(T.c.target_counter_id == counter.id, T.c.status == "waiting")
+        .values(target_counter_id=None)
+        .returning(T.c.id, T.c.service_id, T.c.business_day)
+    ).all()
+    happened: list[Happened] = []
+    for row in sorted(rows):  # (all back already: each one's place among them)
+        detail = {"transferred_to": counter.number}
+        record_event(conn, site, "requeued", now, actor, row.id, row.service_id, counter.id, detail)
+        view = with_position(conn, site, reload(conn, row.id), now=now)
+        happened.append(Happened("ticket.requeued", view, counter.number))
+    for day in sorted({row.business_day for row in rows}):  # (counted in their queue already: its order changed)
+        services = {row.service_id for row in rows if row.business_day == day}
+        happened.append(queue_changed(conn, site, day, *services))
+    return happened
