@@ -212,7 +212,7 @@ class LiveTracker:
         counter.last_end = event.at
 
     def _on_finished(self, event, counter) -> None:
-        if (event.detail or {}).get("by") == "close":  # ended when its counter closed: no service time known
+        if (event.detail or {}).get("by") in m.UNTIMED_FINISHES:  # its counter closed, or its day ended: untimed
             self._let_go(event, counter)
             return
         self._end(event, counter)

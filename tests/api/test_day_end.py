@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from api_helpers import issue
+from api_helpers import PASSWORD, SUPERVISOR, issue, log_in
 
 # Debian keeps it under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...)
 LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), Path("/usr/lib/faketime/libfaketime.so.1"))
@@ -61,3 +61,29 @@ def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(
     new_day = issue(http, "HT")
     assert (new_day["number"], new_day["business_day"]) == (1001, "2026-11-24")
     assert "1 waiting ticket(s) expired" in srv.log()
+
+
+def test_a_number_still_being_served_at_midnight_is_served_by_its_clerk_with_no_service_time(live_server, sio_client):
+    """A clerk who forgot "Kết thúc": the day's end finishes the number as served by that clerk, and
+    no report counts a service time for it (nobody knows when the service ended)."""
+    srv = live_server(env=faketime_env("2026-11-23 23:59:45"))
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    http, lan = srv.session(), log_in(srv, "lan")
+    held = issue(http, "HT")
+    assert held["business_day"] == "2026-11-23", "not the faked clock, or the server took over 15 s to start"
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+    assert lan.post("/api/v1/counters/1/start").status_code == 200
+    phone = sio_client(srv)
+    phone.subscribe({"ticket": held["id"]})
+
+    finished = phone.wait_for("ticket.finished", timeout=60)["ticket"]
+    assert (finished["id"], finished["status"]) == (held["id"], "done")
+    day = held["business_day"]
+    supervisor = log_in(srv, SUPERVISOR)
+    summary = supervisor.get(f"/api/v1/reports/summary?from={day}&to={day}&group_by=clerk").json()
+    served = {row["label"]: (row["called"], row["served"]) for row in summary["rows"]}
+    assert served == {"lan": (1, 1)}, summary["rows"]
+    assert (summary["total"]["served"], summary["total"]["service_time"]["count"]) == (1, 0), summary["total"]
+    procedures = supervisor.get("/api/v1/reports/procedures", params={"from": day, "to": day}).json()
+    assert [(p["served"], p["average_service_minutes"]) for p in procedures["procedures"]] == [(1, None)]

@@ -149,7 +149,7 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
     detail = {"by": by}
     if by == "close":
         detail["closed_by"] = {"user_id": actor.user_id, "token_id": actor.token_id} if actor else None
-        actor = _holder(conn, held.id)
+        actor = holder(conn, held.id)
     started = held.started_at
     if started is None and by == "next":
         if site.config.policy.unstarted_at_next == "no_show":
@@ -187,7 +187,7 @@ _HOLDER = Named(
 )
 
 
-def _holder(conn, ticket_id: int) -> Actor:
+def holder(conn, ticket_id: int) -> Actor:
     row = _HOLDER.first(conn, {"ticket": ticket_id})
     return Actor() if row is None else Actor(row.user_id, row.token_id)
 

@@ -177,9 +177,11 @@ def tickets_with_event(site_id: int, kind: str, start, end):
 
 def finished_at_close(site_id: int, start, end):
     """The ids of the tickets a counter's close ended as served (engine close_counter's "finish", or its
-    clerk disabled or device revoked while serving): served, with no service time, since nobody knows
-    when the clerk stopped serving before the close. Their ``finished`` event says so."""
-    return tickets_with_event(site_id, "finished", start, end).where(E.c.detail["by"].as_string() == "close")
+    clerk disabled or device revoked while serving), or the end of their business day (engine day_end):
+    served, with no service time, since nobody knows when the clerk stopped serving before the close.
+    Their ``finished`` event says so (its ``by``)."""
+    untimed = E.c.detail["by"].as_string().in_(m.UNTIMED_FINISHES)
+    return tickets_with_event(site_id, "finished", start, end).where(untimed)
 
 
 def status_code():
