@@ -153,8 +153,9 @@ def test_with_the_centre_s_default_a_citizen_hears_at_three_ahead_and_when_calle
 
 
 def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(live_server, config_variant, outside):
-    """The counter closed under the number (the citizen may have gone out to wait): when it reopens and
-    calls the number again the citizen hears it again; a recall then sends nothing new."""
+    """The counter closed under the number (the citizen may have gone out to wait): back in the queue and
+    near the front again, the citizen is told so again, once; when the counter reopens and calls the
+    number again the citizen hears it again; a recall then sends nothing new."""
     sms, _zalo, _smtp, settings = outside
     srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
     srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
@@ -167,16 +168,18 @@ def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(li
 
     closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/1/close", json={"requeue": mine["number"]})
     assert closed.status_code == 200, closed.text
-    sms.stays_at(2, seconds=1)  # waiting again: told it was near already
+    sms.wait_for(3)  # waiting again, first in line: told so again
+    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[2]
+    sms.stays_at(3, seconds=1)  # once
     assert call_next(srv)["id"] == mine["id"]  # the counter opens again and calls it
-    sms.wait_for(3)
-    assert sms_texts(sms)[2].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+    sms.wait_for(4)
+    assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
 
     recalled = srv.session().post(
         "/api/v1/counters/1/recall", headers={"Authorization": f"Bearer {srv.token('counter', 1)}"}
     )
     assert recalled.status_code == 200, recalled.text
-    sms.stays_at(3)
+    sms.stays_at(4)
 
 
 def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):
