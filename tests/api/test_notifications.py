@@ -182,6 +182,33 @@ def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(li
     sms.stays_at(4)
 
 
+def test_a_number_transferred_to_a_counter_that_closes_is_told_again_when_near(live_server, config_variant, outside):
+    """Sent to counter 2 alone, which then closes: the number is back in its service's queue, first in
+    line, and its citizen is told so again, once; another counter's call is told too."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    mine = issue(srv.session(), "HT")
+    opt_in(srv, mine, "sms", "0912345678")
+    sms.wait_for(1)
+    assert call_next(srv)["id"] == mine["id"]
+    sms.wait_for(2)
+    keypads = {number: {"Authorization": f"Bearer {srv.token('counter', number)}"} for number in (1, 2)}
+    assert srv.session().post("/api/v1/counters/2/open", headers=keypads[2]).status_code == 200
+    sent = srv.session().post("/api/v1/counters/1/transfer", json={"counter": 2}, headers=keypads[1])
+    assert sent.status_code == 200, sent.text
+    sms.stays_at(2, seconds=1)  # waiting for counter 2: told it was near already
+
+    closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/2/close", json={})
+    assert closed.status_code == 200, closed.text
+    sms.wait_for(3)
+    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[2]
+    sms.stays_at(3, seconds=1)  # once
+    assert call_next(srv)["id"] == mine["id"]  # counter 1 calls it from its service's queue
+    sms.wait_for(4)
+    assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+
+
 def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):
     sms, _zalo, _smtp, settings = outside
     # retried after 1 s and 2 s instead of 5 s and 15 s (QUEUEKIOSK_NOTIFY_RETRY_SECONDS): the same steps, sooner
