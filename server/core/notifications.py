@@ -739,15 +739,18 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     centre is open); else drop it. True: send it now."""
     now = now or utcnow()
     row = conn.execute(
-        select(N.c.key, N.c.status, T.c.status.label("ticket_status"), T.c.counter_id)
+        select(N.c.key, N.c.status, T.c.id, T.c.status.label("ticket_status"), T.c.counter_id)
         .join(S, S.c.id == N.c.subscription_id)
         .join(T, T.c.id == S.c.ticket_id)
         .where(N.c.id == notice)
     ).one()
-    kind, _, value = row.key.partition(":")
-    value = value.partition(":")[0]  # the counter or service ("called:5:1": after a requeue)
+    kind, value = row.key.split(":")[:2]  # the counter or service ("called:5:1": after a requeue)
     meant = row.status == "pending" and (
-        (kind == "near" and row.ticket_status == "waiting")
+        (  # a near notice made before the ticket's last requeue is void: the one made after it tells
+            kind == "near"
+            and row.ticket_status == "waiting"
+            and row.key == _key(kind, value, _requeues(conn, [row.id]).get(row.id, 0))
+        )
         or (
             kind == "called"
             and row.ticket_status in ("called", "serving")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -87,3 +88,43 @@ def test_a_number_still_being_served_at_midnight_is_served_by_its_clerk_with_no_
     assert (summary["total"]["served"], summary["total"]["service_time"]["count"]) == (1, 0), summary["total"]
     procedures = supervisor.get("/api/v1/reports/procedures", params={"from": day, "to": day}).json()
     assert [(p["served"], p["average_service_minutes"]) for p in procedures["procedures"]] == [(1, None)]
+    # the new morning, Lan's console counts what she did today only: yesterday's number is not served today
+    today = lan.get("/api/v1/me/today").json()
+    assert (today["day"], today["served"], today["calls"]) == ("2026-11-24", 0, 0), today
+
+
+def test_under_keep_a_close_the_next_day_leaves_the_number_transferred_to_the_counter_the_day_before(
+    live_server, sio_client, config_variant
+):
+    """Under ``policy.end_of_day: keep`` a number of the day before, sent to counter 2 alone, stays as it
+    was when counter 2 opens and closes the next day: no day calls another day's numbers, so its citizen
+    is told nothing, and the counters hear no count of the day before."""
+    config = config_variant()
+    config["policy"]["end_of_day"] = "keep"
+    srv = live_server(config, env=faketime_env("2026-11-23 23:59:45"))
+    keypads = {number: srv.token("counter", number) for number in (2, 3)}
+
+    def press(at: int, action: str, **body):
+        headers = {"Authorization": f"Bearer {keypads[at]}"}
+        answer = http.post(f"/api/v1/counters/{at}/{action}", json=body or None, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+    http = srv.session()
+    kept = issue(http, "CT")
+    assert kept["business_day"] == "2026-11-23", "not the faked clock, or the server took over 15 s to start"
+    press(3, "next")
+    press(3, "transfer", counter=2)
+    phone, display = sio_client(srv), sio_client(srv)
+    phone.subscribe({"ticket": kept["id"]})
+    display.subscribe({"display": "lobby"})
+    display.wait_for("queue.changed", lambda e: e["waiting"]["CT"]["waiting"] == 0, timeout=60)  # the new day
+    marks = phone.mark(), display.mark()
+
+    press(2, "open")
+    press(2, "close")
+
+    time.sleep(1)  # anything the close sent has arrived by now
+    assert phone.received("ticket.requeued", since=marks[0]) == [], "told about a number nobody will call"
+    assert display.received("queue.changed", since=marks[1]) == [], "the day before's counts on the displays"
+    ticket = http.get(f"/api/v1/tickets/{kept['id']}").json()
+    assert (ticket["status"], ticket["target_counter"]) == ("waiting", 2), ticket
