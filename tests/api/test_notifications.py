@@ -209,6 +209,27 @@ def test_a_number_transferred_to_a_counter_that_closes_is_told_again_when_near(l
     assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
 
 
+def test_a_near_notice_left_to_retry_is_void_once_the_number_is_requeued(live_server, config_variant, outside):
+    """The gateway failed the first "là người tiếp theo"; before its retry the number was called and put
+    back in the queue by its counter's close, and told it is next again: the old notice is not sent
+    after it, so the citizen does not get the same text twice."""
+    sms, _zalo, _smtp, settings = outside
+    retry = {"QUEUEKIOSK_NOTIFY_RETRY_SECONDS": "4,4,30,60,120,300"}
+    srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]}, env=retry)
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    mine = issue(srv.session(), "HT")
+    sms.answers = [500]  # the first text fails: tried again 4 s later
+    opt_in(srv, mine, "sms", "0912345678")
+    sms.wait_for(1)
+    assert call_next(srv)["id"] == mine["id"]
+    closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/1/close", json={"requeue": mine["number"]})
+    assert closed.status_code == 200, closed.text
+    sms.wait_for(2)
+    time.sleep(6)  # past the first one's retry, void now: no second "next" text after the failed one
+    told = [text for text in sms_texts(sms) if f"Ông/Bà là người tiếp theo (số {mine['number']})" in text]
+    assert len(told) == 2, sms_texts(sms)  # the failed attempt, then once
+
+
 def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):
     sms, _zalo, _smtp, settings = outside
     # retried after 1 s and 2 s instead of 5 s and 15 s (QUEUEKIOSK_NOTIFY_RETRY_SECONDS): the same steps, sooner
