@@ -90,6 +90,25 @@ def change_stored_setup(url: str, change) -> None:
     _write(url, write)
 
 
+def add_stored_service(url: str, service: dict) -> None:
+    """``service`` (config.yaml's keys: code, name.vi, numbers) added to the first site's saved setup and its
+    row, as an older version saved it (not checked: "ht" beside "HT", say, which it allowed)."""
+    from sqlalchemy import insert, select
+
+    from queuekiosk.server.core import models as m
+
+    change_stored_setup(url, lambda document: document["services"].append(service))
+    numbers = service["numbers"]
+
+    def add(session):
+        site_id = session.execute(select(m.site_setups.c.site_id)).scalars().first()
+        row = {"site_id": site_id, "code": service["code"], "name": service["name"]["vi"]}
+        row.update(range_start=numbers["start"], range_end=numbers["end"], target_wait_minutes=15)
+        session.execute(insert(m.services).values(**row, default_service_minutes=10.0, active=True))
+
+    _write(url, add)
+
+
 def migrate_down_and_up(engine, revision: str) -> None:
     """Downgrade the database to ``revision`` (as it was before a migration), then upgrade it to head."""
     from alembic import command

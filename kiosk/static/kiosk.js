@@ -6,7 +6,7 @@
  * on the next screen by accident.
  * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed" / "closed_holiday"), an
  * exhausted number range (409 "range_exhausted"), a database that cannot take the ticket (503
- * "database_full" / "database_busy": a note for staff), a network error, the Socket.IO connection
+ * "database_full" / "database_busy" / "database_damaged": a note for staff), a network error, the Socket.IO connection
  * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
  * (a banner; numbers are still issued). Every text comes from server/core/i18n.py through QK.say*.
  * Voice, for a citizen who cannot read the screen: the "Nghe hướng dẫn / Listen" button, or
@@ -362,7 +362,7 @@
       backToStart();
       return;
     }
-    if (error.code === "database_full" || error.code === "database_busy") {
+    if (["database_full", "database_busy", "database_damaged"].includes(error.code)) {
       // no number was given; the citizen is asked to tap again or tell staff, and staff read what to do
       showProblem("kiosk_system_title", "kiosk_" + error.code + "_text", null, null, error.code);
       return;

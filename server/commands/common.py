@@ -32,6 +32,13 @@ def _said(parts, language: str) -> str:
     return "; ".join([sentence.removesuffix(".") for sentence in sentences[:-1]] + sentences[-1:])
 
 
+def refusal_said(refusal, nothing: str) -> str:
+    """A refusal of the core (a QueueError) said, with every other field it names (``others``: each refused
+    field at once, as /admin says them), then what was not done."""
+    others = [(refusal.code, other) for other in refusal.params.get("others", [])]
+    return say((refusal.code, refusal.params), *others, nothing)
+
+
 def table_header(*keys: str) -> str:
     """A table's header: its columns' names in Vietnamese, then in English on the next line, tab-separated."""
     return "\n".join("\t".join(translate(key, language) for key in keys) for language in ("vi", "en"))
@@ -146,12 +153,13 @@ def refusal(nothing_done: str, error: ValueError) -> str:
     return say(nothing_done, (problem.key, problem.params))
 
 
-def load(path: Path, nothing: str = "cli_nothing_done", live: bool = False):
-    """config.yaml's setup; ``live``: checked as a setup edited in /admin (config import of an export)."""
+def load(path: Path, nothing: str = "cli_nothing_done", live: bool = False, saved: dict | None = None):
+    """config.yaml's setup; ``live``: checked as a setup edited in /admin (config import of an export);
+    ``saved``: the saved setup's keys by section (parse_config's)."""
     if not path.is_file():  # named as such, not as "the configuration has errors"
         raise click.ClickException(say(("cli_config_missing", {"path": str(path.resolve())}), nothing))
     try:
-        return load_config(path, live=live)
+        return load_config(path, live=live, saved=saved)
     except ConfigError as error:
         raise click.ClickException(say("cli_config_errors", nothing, detail=str(error))) from None
 

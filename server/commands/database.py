@@ -6,7 +6,17 @@ from pathlib import Path
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, database, database_engine, database_url, load, name_clashes_said, say, site_of
+from .common import (
+    CONFIG_HELP,
+    database,
+    database_engine,
+    database_url,
+    load,
+    name_clashes_said,
+    refusal_said,
+    say,
+    site_of,
+)
 
 
 @click.command("migrate")
@@ -73,18 +83,26 @@ def _yaml(document: dict) -> str:
 @config_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="show what would change, and change nothing")
+@click.option(
+    "--confirm", is_flag=True, help="save it even though a service with numbers waiting or bookings is left unserved"
+)
 @click.option("--site", "site_id", default=None, help=CONFIG_SITE_HELP)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def config_import(file, dry_run, site_id, config_file):
+def config_import(file, dry_run, confirm, site_id, config_file):
     """Replace the saved setup with FILE (checked whole first); prints the difference first.
-    Running servers show the new setup within seconds, without a restart."""
+    Running servers show the new setup within seconds, without a restart. A file that leaves a service
+    no counter serves while numbers wait for it or bookings are held is refused unless --confirm."""
     import difflib
 
     from ..core.engine import QueueError
-    from ..core.setup_changes import export_document, replace_setup
+    from ..core.setup_changes import SECTIONS, export_document, replace_setup
 
-    new = load(file, live=True)  # what the admin may save live, an import may hold (an export reads back)
     site, Sessions = _setup_site(config_file, site_id, writes=not dry_run)
+    # what the admin may save live, an import may hold (an export reads back, with a look-alike pair saved before)
+    saved = {
+        section: {getattr(item, key) for item in getattr(site.config, section)} for section, key in SECTIONS.items()
+    }
+    new = load(file, live=True, saved=saved)
     old_text, new_text = _yaml(export_document(site.config)), _yaml(export_document(new))
     diff = list(
         difflib.unified_diff(
@@ -97,9 +115,9 @@ def config_import(file, dry_run, site_id, config_file):
         return
     try:
         with Sessions.begin() as db:
-            change = replace_setup(db, site, new, by="command line")
+            change = replace_setup(db, site, new, by="command line", confirm=confirm)
     except QueueError as error:
-        raise click.ClickException(say((error.code, error.params), "cli_nothing_changed")) from None
+        raise click.ClickException(refusal_said(error, "cli_nothing_changed")) from None
     click.echo(say(("cli_imported", {"file": str(file), "version": change.runtime.version})), err=True)
 
 

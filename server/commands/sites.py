@@ -3,7 +3,7 @@
 import click
 
 from ..core.config import config_path
-from .common import CONFIG_HELP, database, say, table_header
+from .common import CONFIG_HELP, database, refusal_said, say, table_header
 
 
 @click.group()
@@ -34,7 +34,7 @@ def site_add(site_id, name, timezone, opens, closes, config_file):
         with Session.begin() as db:
             sites.create_site(db, site_id, name, timezone, hours, template=first.id, config_dir=path.parent)
     except errors.QueueError as refusal:
-        raise click.ClickException(say((refusal.code, refusal.params), "cli_no_site_added")) from None
+        raise click.ClickException(refusal_said(refusal, "cli_no_site_added")) from None
     click.echo(say(("cli_site_added", {"site": site_id})), err=True)
 
 

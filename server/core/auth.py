@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import models as m
+from .db import driver_error
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
 from .i18n import Phrase
@@ -257,7 +257,7 @@ def _valid_token(conn: Connection, token_hash: str) -> tuple | None:
         finally:
             cursor.close()
     except dbapi.Error as error:  # as SQLAlchemy raises it (a busy or broken database: 503 with a sentence)
-        raise DBAPIError.instance(sql, (token_hash,), error, dbapi.Error, dialect=conn.dialect) from error
+        raise driver_error(conn, sql, (token_hash,), error) from error
 
 
 def _connection(db: Session | Connection) -> Connection:

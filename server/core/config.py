@@ -561,16 +561,22 @@ def checked(data, filename: str, context: dict) -> Config:
 
 
 def parse_config(
-    data, filename: str = "<config>", config_dir: str | os.PathLike | None = None, live: bool = False
+    data,
+    filename: str = "<config>",
+    config_dir: str | os.PathLike | None = None,
+    live: bool = False,
+    saved: dict | None = None,
 ) -> Config:
     """``config_dir``: where relative paths (display slides) start; default the folder of ``filename``.
     ``live``: checked as a setup edited live is (a service no counter serves yet is allowed): a setup
-    exported from the database reads back."""
+    exported from the database reads back. ``saved``: the saved setup's keys by section (config import),
+    whose codes differing only in capitals were saved before and stay allowed."""
     if not isinstance(data, dict):
         raise ConfigError(f"{filename}: (top level): expected a mapping of keys such as site, services, counters")
     if config_dir is None:
         config_dir = Path.cwd() if filename.startswith("<") else Path(filename).resolve().parent
-    return checked(data, filename, {"config_dir": str(config_dir), **({"live": True} if live else {})})
+    context = {"config_dir": str(config_dir), **({"live": True} if live else {}), **({"saved": saved} if saved else {})}
+    return checked(data, filename, context)
 
 
 def parse_stored(document: dict, config_dir: str | os.PathLike | None = None) -> Config:
@@ -656,7 +662,7 @@ def yaml_data(text: str):
     return yaml.safe_load(text)
 
 
-def load_config(path: str | os.PathLike | None = None, live: bool = False) -> Config:
+def load_config(path: str | os.PathLike | None = None, live: bool = False, saved: dict | None = None) -> Config:
     path = config_path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -670,4 +676,4 @@ def load_config(path: str | os.PathLike | None = None, live: bool = False) -> Co
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
         raise ConfigError(f"{path}: {where}: not valid YAML: {getattr(error, 'problem', error)}") from None
-    return parse_config(data, str(path), path.parent, live=live)
+    return parse_config(data, str(path), path.parent, live=live, saved=saved)

@@ -646,13 +646,25 @@ class Config(_Strict):
     def _cross_references(self, info: ValidationInfo):
         problems: list[tuple[str, str, dict]] = []  # (key path, kind, its parameters), as _problem's
 
+        # "ht" beside "HT": two items the kiosk, the reports and the transfers show alike, refused as /admin
+        # refuses adding one (setup_changes.add_item). Not in a change of a saved setup ("edit", "stored"):
+        # /admin checks the key it adds, and a pair saved before never blocks another change. An import
+        # ("saved": the saved setup's keys, by section) refuses only a pair not both saved: an export imports again
+        alike = not ({"edit", "stored"} & set(info.context or {}))
+        saved = (info.context or {}).get("saved") or {}
+
         def unique(items, attr, section):
-            seen = set()
+            seen, first = set(), {}
+            kept = saved.get(section, ())
             for i, item in enumerate(items):
                 value = getattr(item, attr)
+                folded = value.casefold() if isinstance(value, str) else value
                 if value in seen:
                     problems.append((f"{section}[{i}].{attr}", "used_twice", {"value": value}))
+                elif alike and folded in first and not (value in kept and first[folded] in kept):
+                    problems.append((f"{section}[{i}].{attr}", "code_exists", {"item": first[folded]}))
                 seen.add(value)
+                first.setdefault(folded, value)
             return seen
 
         service_codes = unique(self.services, "code", "services")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine, Row, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import NullPool
 
 from . import models as m
@@ -41,7 +41,7 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     pool = database_pool_size()
-    engine = create_engine(url, pool_size=pool, max_overflow=pool)
+    engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True)  # (as SQLite's, below)
     _wait_on_the_hub()
     _ping_when_idle(engine)
     _deferred_events(engine)
@@ -216,9 +216,22 @@ def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> Non
         try:
             cursor.execute("; ".join(script))
         except dbapi.Error as error:
-            from sqlalchemy.exc import DBAPIError
+            raise driver_error(conn, script[0], None, error) from error
 
-            raise DBAPIError.instance(script[0], None, error, dbapi.Error, dialect=conn.dialect) from error
+
+def driver_error(conn: Connection, sql: str | None, values, error: Exception, lost: bool = False) -> DBAPIError:
+    """The driver's ``error`` of a statement run on ``conn``'s own connection, as SQLAlchemy raises it
+    (errors.py answers it), its values hidden as the engine hides them (a citizen's data never in a log)."""
+    dbapi = conn.dialect.loaded_dbapi
+    return DBAPIError.instance(
+        sql,
+        values,
+        error,
+        dbapi.Error,
+        dialect=conn.dialect,
+        connection_invalidated=lost,
+        hide_parameters=conn.engine.hide_parameters,
+    )
 
 
 def _deferred_events(engine: Engine) -> None:
@@ -304,9 +317,7 @@ def read_bare(conn: Connection, statement) -> list[tuple]:
         finally:
             cursor.close()
     except dbapi.Error as error:  # as SQLAlchemy raises it (a busy or broken database)
-        from sqlalchemy.exc import DBAPIError
-
-        raise DBAPIError.instance(sql, parameters, error, dbapi.Error, dialect=conn.dialect) from error
+        raise driver_error(conn, sql, parameters, error) from error
 
 
 def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
@@ -314,6 +325,7 @@ def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
     # blocks the whole hub in C; waiting for the pool instead yields to other greenlets.
     engine = create_engine(
         url,
+        hide_parameters=True,  # an error's text (and a logged traceback) never shows a statement's values
         pool_size=1,
         max_overflow=0,
         pool_timeout=60,
@@ -458,7 +470,7 @@ def _file_lock_holders(path: Path) -> list[str]:
 
 # the newest file in migrations/versions (tests/test_migrations.py checks): a current database
 # is recognised by one small query, without loading Alembic (about 12 MB) into every process
-HEAD_REVISION = "0019"
+HEAD_REVISION = "0020"
 
 
 class SchemaNotCurrent(RuntimeError):

@@ -116,6 +116,22 @@ class Localized(Phrase):
         return f"Localized({self.names['vi']!r}, {self.names['en']!r})"
 
 
+class Listed(Phrase):
+    """Several phrases said one after another ("…; …"), each in the hearer's language."""
+
+    __slots__ = ("phrases",)
+
+    def __init__(self, phrases):
+        super().__init__("")
+        self.phrases = list(phrases)
+
+    def said(self, language: str) -> str:
+        return "; ".join(phrase.said(language) for phrase in self.phrases)
+
+    def __repr__(self) -> str:
+        return f"Listed({self.phrases!r})"
+
+
 # the patterns of the setup's and the API's fields (config_schema.Code, a user name, addresses), each
 # with its sentence ("problem_<kind>"); another pattern is said with the pattern itself
 PATTERN_KINDS = {

@@ -13,12 +13,20 @@ import orjson
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 from greenlet import GreenletExit, getcurrent, greenlet
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from . import faults
-from .db import DEFERRED, GATHER, IDLE_PING_SECONDS, ROW_ORDER, NumberRowOrder, OutOfOrder, send_deferred
+from .db import (
+    DEFERRED,
+    GATHER,
+    IDLE_PING_SECONDS,
+    ROW_ORDER,
+    NumberRowOrder,
+    OutOfOrder,
+    driver_error,
+    send_deferred,
+)
 from .engine.prepared import has_rows, many_values
 from .logs import sites_of
 from .writer import _RELEASE, _ROLLBACK_TO, _SAVEPOINT, take_queued
@@ -117,7 +125,7 @@ class PostgresGroupWriter:
         except Exception as error:  # the batch or its commit failed: nothing in it happened
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
             again, lane.again = lane.again, []
-            if not isinstance(error, OperationalError):
+            if not isinstance(error, faults.DATABASE_ERRORS):  # a database fault: each caller reports it
                 log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=_sites(batch))
             for job in batch + again:
                 if not job[3].ready():
@@ -191,11 +199,8 @@ class PostgresGroupWriter:
         position, error = failed
         if conn.invalidated and gathered.database_error is not None:  # lost: nothing of the batch
             # happened; its callers hear the database's error as one action at a time would (errors.py: 503)
-            dbapi = conn.dialect.loaded_dbapi
             lost = gathered.database_error
-            raise exc.DBAPIError.instance(
-                None, None, lost, dbapi.Error, dialect=conn.dialect, connection_invalidated=True
-            ) from lost
+            raise driver_error(conn, None, None, lost, lost=True) from lost
         if not isinstance(error, Exception):
             raise error  # (a BaseException: the batch fails, as it would one action at a time)
         if not _in_transaction(conn):
@@ -260,8 +265,7 @@ class Gathered:
                 self.driver.switch()  # the others run to their statements; then all are sent
         if slot[1] is not None:
             error = slot[1]
-            dbapi = conn.dialect.loaded_dbapi
-            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+            raise driver_error(conn, sql, values, error) from error
         return slot[0]
 
     def flush(self, conn) -> None:

@@ -20,7 +20,7 @@ from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup, stored_setup
-from .i18n import Phrase, problem_phrase
+from .i18n import Listed, Localized, Phrase, problem_phrase
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -85,7 +85,7 @@ def _validate(document: dict, config_dir, item_path: str | None = None, stored: 
         for where, limit in (new_too_long(document, stored) if stored is not None else ())
     ]
     try:
-        config = checked(document, "", {"config_dir": str(config_dir or "."), "live": True})
+        config = checked(document, "", {"config_dir": str(config_dir or "."), "live": True, "edit": True})
     except ConfigError as error:
         if not error.problems:
             raise q.Invalid("invalid_field", field="(body)", problem=str(error)) from None
@@ -136,6 +136,65 @@ def _check_numbering(session: Session, site: SiteRuntime, new: Config) -> None:
                 start=service.numbers.start,
                 end=service.numbers.end,
             )
+
+
+def _served(config: Config) -> set[str]:
+    """The codes of the services some counter of ``config`` serves."""
+    codes = {service.code for service in config.services}
+    return {code for counter in config.counters for code in (codes if counter.services == "all" else counter.services)}
+
+
+def _check_left_unserved(session: Session, site: SiteRuntime, saved: Config, new: Config, confirm: bool) -> dict | None:
+    """A change of the counters that leaves a service no counter serves while citizens wait for it now or
+    hold bookings of it from today on is saved only when asked again (``confirm``): its new numbers would
+    be refused (service_unserved) and its booked citizens arrive to nobody. ``saved``: the setup as saved,
+    not as this process holds it; the services' ids as saved too (one added by another process not yet
+    adopted here is counted). Confirmed: what was left unserved, for the audit log (else None)."""
+    left = sorted((_served(saved) - _served(new)) & {service.code for service in new.services})
+    if not left:
+        return None
+    S, T, B = m.services.c, m.tickets.c, m.bookings.c
+    ids = dict(session.execute(select(S.code, S.id).where(S.site_id == site.id, S.code.in_(left))).all())
+    today = q.business_day(site, q.utcnow())
+    waiting = dict(
+        session.execute(
+            select(T.service_id, func.count())
+            .where(T.service_id.in_(ids.values()), T.business_day == today, T.status == "waiting")
+            .group_by(T.service_id)
+        ).all()
+    )
+    booked = dict(
+        session.execute(
+            select(B.service_id, func.count())
+            .where(B.service_id.in_(ids.values()), B.business_day >= today, B.status == "booked")
+            .group_by(B.service_id)
+        ).all()
+    )
+    names = {service.code: service.name for service in new.services}
+    found = [
+        (code, waiting.get(ids[code], 0), booked.get(ids[code], 0))
+        for code in left
+        if code in ids and (waiting.get(ids[code]) or booked.get(ids[code]))
+    ]
+    if not found:
+        return None
+    if not confirm:  # one clause per service: its name and its own counts
+        clauses = [
+            Phrase(
+                "setup_unserved_service",
+                service=Localized(names[code].vi, names[code].en),
+                code=code,
+                waiting=w,
+                booked=b,
+            )
+            for code, w, b in found
+        ]
+        raise SetupRefused("setup_service_left_unserved", services=Listed(clauses), field="services")
+    return {
+        "services": [code for code, _w, _b in found],
+        "waiting": sum(w for _c, w, _b in found),
+        "booked": sum(b for _c, _w, b in found),
+    }
 
 
 def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> None:
@@ -269,14 +328,18 @@ def _save(
     before,
     after,
     item_path: str | None = None,
+    confirm: bool = False,
 ) -> Change:
-    new = _validate(document, config_dir, item_path, stored_setup(session, site.id).document)
+    stored = stored_setup(session, site.id).document
+    new = _validate(document, config_dir, item_path, stored)
+    left = _check_left_unserved(session, site, parse_stored(stored, config_dir), new, confirm)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     _check_retirement(session, site, new)
     runtime = save_setup(session, new)
     _forget_unoffered(session, site, new)
-    audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after)
+    known = {"left_unserved": left} if left else {}  # saved though asked (confirm): who decided it, in the log
+    audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after, **known)
     return Change(runtime, before, after)
 
 
@@ -314,7 +377,9 @@ def change_item(
     *,
     actor: q.Actor | None = None,
     config_dir=None,
+    confirm: bool = False,
 ) -> Change:
+    """``confirm``: saved even though it leaves a service with citizens waiting or booked unserved."""
     document = _document(session, site)
     i = _index(document, section, key)
     before = document[section][i]
@@ -323,21 +388,29 @@ def change_item(
     if str(after.get(name)) != str(before.get(name)):
         raise q.Invalid("setup_key_fixed", field=name)
     document[section][i] = after
-    return _save(
-        session, site, document, config_dir, actor, f"{section} {key} changed", before, after, f"{section}[{i}]"
-    )
+    what = f"{section} {key} changed"
+    return _save(session, site, document, config_dir, actor, what, before, after, f"{section}[{i}]", confirm)
 
 
 def remove_item(
-    session: Session, site: SiteRuntime, section: str, key, *, actor: q.Actor | None = None, config_dir=None
+    session: Session,
+    site: SiteRuntime,
+    section: str,
+    key,
+    *,
+    actor: q.Actor | None = None,
+    config_dir=None,
+    confirm: bool = False,
 ) -> Change:
-    """Gone from the setup; its row stays, deactivated, with its tickets and reports."""
+    """Gone from the setup; its row stays, deactivated, with its tickets and reports (``confirm``: as
+    change_item's)."""
     document = _document(session, site)
     i = _index(document, section, key)
     _check_removal(session, site, section, key)
     before = document[section].pop(i)
     _drop_references(document, section, key)
-    return _save(session, site, document, config_dir, actor, f"{section} {key} removed", before, None)
+    what = f"{section} {key} removed"
+    return _save(session, site, document, config_dir, actor, what, before, None, confirm=confirm)
 
 
 def site_view(config: Config) -> dict:
@@ -400,10 +473,17 @@ def change_site(
 
 
 def replace_setup(
-    session: Session, site: SiteRuntime, config: Config, *, actor: q.Actor | None = None, by: str | None = None
+    session: Session,
+    site: SiteRuntime,
+    config: Config,
+    *,
+    actor: q.Actor | None = None,
+    by: str | None = None,
+    confirm: bool = False,
 ) -> Change:
     """A whole new setup (`queuekiosk config import`): the same checks as a change of one item, and in the
-    audit log with the setup before and after (``by``: who, where there is no actor, e.g. "command line")."""
+    audit log with the setup before and after (``by``: who, where there is no actor, e.g. "command line";
+    ``confirm``: as change_item's)."""
     document = _document(session, site)
     if config.site.id != document["site"]["id"]:
         raise q.Invalid("setup_key_fixed", field="site.id")
@@ -415,12 +495,15 @@ def replace_setup(
         for item in document.get(section, []):
             if str(item[name]) not in kept:
                 _check_removal(session, site, section, item[name])
+    left = _check_left_unserved(session, site, parse_stored(document), config, confirm)
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
     runtime = save_setup(session, config)
     _forget_unoffered(session, site, config)
     before, after = export_document(site.config), export_document(config)
     who = {"by": by} if by else {}
+    if left:
+        who["left_unserved"] = left
     audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=before, after=after, **who)
     return Change(runtime, before, after)
 

@@ -26,8 +26,8 @@ from .auth import role_name
 from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor, Outcome, close_counter, counter_states
 from .errors import Invalid, NotFound, QueueError
-from .i18n import LANGUAGES, Localized, Phrase, problem_phrase
-from .setup_changes import _validate, merge_patch
+from .i18n import LANGUAGES, Localized, Phrase
+from .setup_changes import _validate
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -74,24 +74,6 @@ def list_sites(session: Session) -> list[dict]:
     ]
 
 
-def _check_site(fields: dict, base: dict) -> dict:
-    """The ``site`` section with ``fields`` applied, checked as config.yaml checks it (the field named)."""
-    from .config_schema import Site  # config.yaml's checks, imported only to check
-
-    merged = merge_patch(base, fields)
-    try:
-        Site.model_validate(merged)
-    except Exception as error:  # pydantic's ValidationError: name the first field
-        errors = getattr(error, "errors", None)
-        if errors is None:
-            raise
-        first = errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        problem = problem_phrase(first["type"], first.get("ctx") or {}, first["msg"].removeprefix("Value error, "))
-        raise Invalid("invalid_field", field=field, problem=problem) from None
-    return merged
-
-
 def seed_document(template: dict, site: dict) -> dict:
     """A new site's setup: ``template`` (another site's saved setup) with ``site`` as its site,
     without the template's printers (devices on its premises) and notification channels."""
@@ -118,28 +100,39 @@ def create_site(
     """Add a site; its setup is a copy of site ``template``'s (by default the first site's), with
     its own name, time zone and hours (the template's when not given). Its numbering and business
     day start empty. Refuses a malformed or taken id (``Invalid`` / ``SiteExists``, naming ``id``)."""
+    # every refused field at once, as /admin's other saves: the id's own rules with the setup's checks
+    named = []
     if not isinstance(site_id, str) or not SITE_ID.match(site_id):
-        raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id"))
-    if site_id in RESERVED_IDS:
-        raise Invalid("invalid_field", field="id", problem=Phrase("problem_site_id_reserved", id=site_id))
-    if session.get(m.Site, site_id) is not None:
+        named.append({"field": "id", "problem": Phrase("problem_site_id")})
+    elif site_id in RESERVED_IDS:
+        named.append({"field": "id", "problem": Phrase("problem_site_id_reserved", id=site_id)})
+    elif session.get(m.Site, site_id) is not None:
         raise SiteExists("site_exists", field="id", site=site_id)
     source = stored_setup(session, template)
     if source is None:
         raise NotFound("site_unknown", site=template or "")
     base = source.document["site"]
-    fields: dict = {"id": site_id, "name": name}
+    site: dict = {key: base[key] for key in ("languages", "timezone") if key in base}
+    site.update({"id": site_id, "name": name})
     if timezone is not None:
-        fields["timezone"] = timezone
+        site["timezone"] = timezone
     # what of the hours is not given is the template's (its days and holidays, say)
-    fields["hours"] = (
-        {**base["hours"], **hours} if isinstance(hours, dict) else base["hours"] if hours is None else hours
-    )
-    site = _check_site(fields, {k: v for k, v in base.items() if k in ("languages", "timezone")})
+    site["hours"] = {**base["hours"], **hours} if isinstance(hours, dict) else base["hours"] if hours is None else hours
     document = seed_document(source.document, site)
-    config = _validate(document, config_dir)
+    # lengths as any change's: the new site's own texts are new, the copied services and counters are not
+    stored = {**source.document, "site": {}}
+    try:
+        config = _validate(document, config_dir, "site", stored)
+    except Invalid as refused:
+        found = [{"field": refused.params["field"], "problem": refused.params["problem"]}]
+        found += refused.params.get("others", [])
+        named += [problem for problem in found if not (named and problem["field"] == "id")]
+    if named:
+        raise Invalid("invalid_field", **named[0], others=named[1:])
     runtime = save_setup(session, config, first_version=_removed_version(session, site_id, forget=True) + 1)
-    audit.record(session, runtime, "site_added", actor, site_id=site_id, name=name, copied_from=source.site_id)
+    audit.record(
+        session, runtime, "site_added", actor, site_id=site_id, name=config.site.name, copied_from=source.site_id
+    )
     return runtime
 
 

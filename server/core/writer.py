@@ -30,9 +30,9 @@ import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import faults
+from .db import driver_error
 from .engine.prepared import sqlite_cursor
 from .logs import sites_of
 
@@ -239,11 +239,11 @@ class GroupCommitWriter:
                 dbapi = conn.dialect.loaded_dbapi
                 error = gevent.get_hub().threadpool.apply(_commit, (sqlite,))
                 if isinstance(error, dbapi.Error):  # as SQLAlchemy's own commit would raise it
-                    raise DBAPIError.instance("COMMIT", None, error, dbapi.Error, dialect=conn.dialect) from error
+                    raise driver_error(conn, "COMMIT", None, error) from error
                 if error is not None:
                     raise error
         except Exception as error:  # the batch or its commit failed: nothing in it happened
-            if not isinstance(error, OperationalError):  # a full or busy database: each caller reports it
+            if not isinstance(error, faults.DATABASE_ERRORS):  # a database fault: each caller reports it
                 extra = sites_of(job[4] for job in batch)
                 log.error("a batch of %d actions was not committed: %s", len(batch), error, extra=extra)
             for _action, _args, _kwargs, done, _context in batch:

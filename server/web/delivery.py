@@ -33,9 +33,8 @@ from itertools import groupby
 import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
-from sqlalchemy.exc import OperationalError
 
-from ..core import notifications, outbox
+from ..core import faults, notifications, outbox
 from ..core.db import Lease
 from ..core.models import utcnow
 from .errors import report_database_fault
@@ -208,7 +207,9 @@ class DeliveryWorker:
                 else:
                     _receivers = False  # the lease holder delivers every process's events
                     _Traffic.follow(False)
-            except OperationalError as error:  # a full disk, a locked or lost database: said once, as for requests
+            except (
+                faults.DATABASE_ERRORS
+            ) as error:  # a full disk, a locked or lost database: said once, as for requests
                 report_database_fault(error, "delivery worker", self.state.site)
                 pause = 5.0
             except Exception:  # nothing must end the worker

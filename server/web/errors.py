@@ -18,7 +18,7 @@ import sqlite3
 from flask import current_app, jsonify, render_template, request
 from flask.globals import _cv_request, request_ctx
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..core import faults
@@ -150,9 +150,10 @@ def _refuse_nul_in_url():
     return None
 
 
-def report_database_fault(error: OperationalError, where: str, site) -> str:
+def report_database_fault(error: Exception, where: str, site) -> str:
     """Say a database fault once (faults.report) and, when it is news, tell the site's dashboards, whose
-    fresh snapshot carries it (faults.notes). Returns the fault's code."""
+    fresh snapshot carries it (faults.notes). Returns the fault's code: ``internal`` for a fault of the
+    server (a query the database refuses as wrong), logged with its traceback."""
     code, news = faults.report(error, where)
     if news:
         socketio.emit("system.changed", {}, to=f"{site.id}:dashboard")
@@ -197,18 +198,23 @@ def register_error_handlers(app):
             {"error": {"code": error.name.lower().replace(" ", "_"), "message": error.description}}
         ), error.code
 
-    @app.errorhandler(OperationalError)
-    def _database_error(error: OperationalError):
+    def _database_error(error: Exception):  # faults.DATABASE_ERRORS (an IntegrityError has its own, below)
         state = current_app.extensions["queuekiosk"]
-        # the transaction was rolled back whole: a full disk, or the write lock not had in time
+        # the transaction was rolled back whole: a full disk, the database out of reach, busy or damaged, or
+        # a query it refuses as wrong (a fault of the server: 500, its traceback in the log)
         try:
             site = state.site
         except NotFound:  # its site removed meanwhile: the database is the whole installation's
             site = state.sites[state.first_site_id]
         code = report_database_fault(error, f"{request.method} {request.path}", site)
+        if code == faults.INTERNAL:
+            return error_response(code, 500)
         body, status = error_response(code, 503)
         body.headers["Retry-After"] = str(faults.RETRY_AFTER[code])
         return body, status
+
+    for kind in faults.DATABASE_ERRORS:  # SQLAlchemy's, its pool's timeout, the driver's own unwrapped
+        app.register_error_handler(kind, _database_error)
 
     @app.errorhandler(IntegrityError)
     @app.errorhandler(sqlite3.IntegrityError)
@@ -226,5 +232,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        if isinstance(error, faults.DATABASE_ERRORS):  # without the values PostgreSQL's DETAIL quotes
+            faults.log_internal(error, f"unexpected error on {request.method} {request.path}", log)
+        else:
+            log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response("internal", 500)

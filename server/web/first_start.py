@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from ..core import faults
 from ..core.config import ConfigError
 
 _REFUSED = 3  # the child's exit status when config.yaml is refused
@@ -126,6 +127,9 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     except SchemaNotCurrent as error:
         raise start_refused(error.key, **error.params) from None
     except Exception as error:
+        if isinstance(error, faults.DATABASE_ERRORS) and faults.kind_of(error) == "database_damaged":
+            said = {"url": shown_database_url(path), "reason": faults.safe_text(error).splitlines()[0]}
+            raise start_refused("cli_database_damaged", **said) from None
         reason = unreachable(error)
         if reason is None:
             raise

@@ -18,7 +18,6 @@ import uuid
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from socketio import Manager as SocketIOManager
-from sqlalchemy.exc import OperationalError
 
 from ...printers import jobs
 from ...printers.drivers import PRINTER_STATES, Status
@@ -317,7 +316,7 @@ def _publish_now(site, outcome: q.Outcome) -> None:
                 told = {}  # a remote number's page: the signal only (the booking's code cancels it, ask its snapshot)
             if happened.ticket is not None and ":display:" in room:
                 if for_displays is None:
-                    for_displays = {**payload, "ticket": {key: happened.ticket[key] for key in DISPLAY_TICKET}}
+                    for_displays = {**payload, "ticket": _for_display(happened.ticket)}
                 told = for_displays
             display_id = room.rpartition(":display:")[2] if spoken and ":display:" in room else None
             if display_id is not None and display_id in spoken:  # each display speaks in its own voice settings
@@ -325,6 +324,10 @@ def _publish_now(site, outcome: q.Outcome) -> None:
             told_to.setdefault(id(told), (told, []))[1].append(room)
         for told, its_rooms in told_to.values():
             _tell(happened.kind, told, its_rooms)
+
+
+def _for_display(ticket: dict | None) -> dict | None:
+    return None if ticket is None else {key: ticket[key] for key in DISPLAY_TICKET}
 
 
 def _tell(event: str, payload: dict, rooms: list[str]) -> None:
@@ -377,9 +380,13 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "display": display.model_dump(mode="json"),
             "page": display_page_data(site.config, key),
             "retired": site.retirement,  # merged into another site: the screen says where to go
-            # a counter's row shows the number it holds (called or being served), nothing once it is done
-            "counters": [c for c in counters if c["number"] in numbers],
-            "history": q.recent_calls(session_, site, 10, numbers),
+            # a counter's row shows the number it holds (called or being served), nothing once it is done;
+            # a display's room is public: its tickets as its live events carry them (DISPLAY_TICKET)
+            "counters": [{**c, "ticket": _for_display(c["ticket"])} for c in counters if c["number"] in numbers],
+            "history": [
+                {**_for_display(call), "called_by": call["called_by"], "at": call["at"], "recall": call["recall"]}
+                for call in q.recent_calls(session_, site, 10, numbers)
+            ],
             "waiting": waiting,
             # a counter-top display shows the counter's next numbers (numbers only)
             **(
@@ -640,7 +647,7 @@ def on_subscribe(data):
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
         return _error(error)
-    except OperationalError as error:  # the database down or busy: said as a request's 503 says it
+    except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged: said as a request's 503 says it
         return {"error": error_body(report_database_fault(error, f"subscribe {kind}", site), "vi")}
     rooms.add(room)
     join_room(room)

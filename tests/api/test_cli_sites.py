@@ -146,3 +146,16 @@ def test_a_comparison_whose_days_run_backwards_is_refused(server):
     refused = server.cli("site", "compare", "--from", "2026-12-06", "--to", "2026-12-01", check=False)
     assert refused.returncode != 0 and "--to" in refused.stderr, refused.stderr
     assert refused.stdout == "", refused.stdout  # no table of zeros
+
+
+def test_site_add_names_every_refused_field_at_once(server):
+    """`site add` with a name over 120 letters and an opening time of 25:00 said only the first; the
+    second came at the next try."""
+    long_name = "Trung tâm Phục vụ hành chính công " * 5
+    refused = server.cli("site", "add", "xa-dai", "--name", long_name, "--open", "25:00", check=False)
+    assert refused.returncode == 1, refused.stderr
+    said = refused.stderr
+    assert "“name”: quá dài: tối đa 120 ký tự" in said and "“hours.open”: " in said, said
+    assert "“name”: " in said.split("\n")[1] and "“hours.open”: " in said.split("\n")[1], said  # in English too
+    assert "no site was added" in said, said
+    assert len(server.cli("site", "list").stdout.splitlines()) == 1

@@ -93,6 +93,20 @@ def test_the_person_key_is_made_at_start_readable_by_the_server_only(live_server
     assert key.is_file() and (key.stat().st_mode & 0o777) == 0o600  # before any ticket or booking
 
 
+def test_a_database_file_that_is_not_one_is_one_sentence_sending_to_the_backup(tmp_path):
+    """A SQLite file overwritten with junk (a failing disk, a wrong file copied in): the start says it
+    is damaged and to restore the last backup, in one sentence, not a traceback."""
+    damaged = tmp_path / "queuekiosk.db"
+    damaged.write_bytes(os.urandom(65536))
+    for run in (_serve, _gunicorn):
+        done = run(tmp_path, QUEUEKIOSK_DATABASE_URL=f"sqlite:///{damaged}", QUEUEKIOSK_INSTANCE=str(tmp_path))
+        status, output = (done.returncode, done.stderr) if run is _serve else done
+        assert status != 0
+        assert "Traceback" not in output, output
+        assert f"the database sqlite:///{damaged} is damaged" in output, output
+        assert "file is not a database): restore the last backup" in output, output
+
+
 @pytest.mark.postgres
 def test_a_wrong_database_address_is_one_sentence_not_a_traceback(tmp_path):
     url = "postgresql://qk_no_such_role:secret-pw@127.0.0.1:5432/qk_no_such_database"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 from api_helpers import assert_error, issue
@@ -92,3 +93,78 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
         assert "message handler error" not in srv.log()
     finally:
         link.close()
+
+
+@pytest.mark.postgres
+def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_server(live_server, pg_url, _pg_admin):
+    """PostgreSQL ends the server's connections while numbers are being issued (pg_terminate_backend, as
+    an administrator or a restart does; SQLSTATE 57P01, or the connection lost): each request is served
+    or answered 503 database_busy, never 500; no number is lost or given twice, and issuing goes on."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = srv.session()
+    assert issue(http, "HT")["number"] == 1001
+    database = pg_url.rsplit("/", 1)[1]
+    answers: list = []
+    done = threading.Event()
+
+    def issuer():
+        session = srv.session()
+        while not done.is_set():
+            answers.append(session.post("/api/v1/tickets", json={"service": "HT"}))
+
+    threads = [threading.Thread(target=issuer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    ended = 0
+    try:
+        for _ in range(5):
+            time.sleep(0.3)
+            ended += _pg_admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchone()[0]
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(30)
+    assert ended > 0
+    refused = [a for a in answers if a.status_code != 201]
+    for answer in refused:
+        assert_error(answer, 503, "database_busy")
+    numbers = sorted(a.json()["number"] for a in answers if a.status_code == 201)
+    assert len(numbers) > 10
+    assert issue(http, "HT")["number"] == 1002 + len(numbers)  # none lost, none twice, nor used by a refusal
+    assert numbers == list(range(1002, 1002 + len(numbers)))
+    assert "A fault of the server" not in srv.log()
+
+
+@pytest.mark.postgres
+def test_a_transaction_ended_by_postgresql_s_idle_timeout_is_an_outage(live_server, pg_url, _pg_admin):
+    """PostgreSQL ends a session left idle in its transaction (idle_in_transaction_session_timeout,
+    SQLSTATE 25P03: psycopg's InternalError, not an OperationalError): the request that met it is
+    answered 503 database_busy with Retry-After, never 500 "a fault of the server"; the log has the
+    once-a-minute busy line, no request's traceback. Without the timeout, everything is served again."""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = srv.session()
+    ticket = issue(http, "HT")
+    database = pg_url.rsplit("/", 1)[1]
+    _pg_admin.execute(f"ALTER DATABASE \"{database}\" SET idle_in_transaction_session_timeout = '1ms'")
+    _pg_admin.execute(  # the server's connections made again, with the timeout
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,)
+    )
+    answers = [http.get(path) for _ in range(20) for path in ("/api/v1/queue", f"/api/v1/tickets/{ticket['id']}")]
+    _pg_admin.execute(f'ALTER DATABASE "{database}" RESET idle_in_transaction_session_timeout')
+    _pg_admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,))
+    statuses = [a.status_code for a in answers]
+    assert 500 not in statuses, srv.log()[-3000:]
+    refused = [a for a in answers if a.status_code != 200]
+    assert refused, statuses  # (the timeout did end sessions)
+    for answer in refused:
+        assert_error(answer, 503, "database_busy")
+        assert answer.headers["Retry-After"] == "2"
+    log = srv.log()
+    assert "Database busy: the database did not take the write in time or could not be reached" in log
+    assert "A fault of the server" not in log and "unexpected error on" not in log, log
+    served = [http.get(f"/api/v1/tickets/{ticket['id']}").status_code for _ in range(3)]
+    assert served[-1] == 200, served  # (a connection ended just now may answer one 503 first)

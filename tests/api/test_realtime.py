@@ -17,6 +17,7 @@ from api_helpers import issue
 from faked_clock import on_a_working_morning
 
 SERVICES = {"HT", "CT", "DC", "LD", "VH", "TK"}
+DISPLAY_TICKET_KEYS = {"id", "number", "display", "service", "priority", "status", "counter", "origin"}
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +87,12 @@ def test_snapshot_shows_what_is_waiting_and_called(server, http, admin, sio_clie
     assert counter4["ticket"]["id"] == first["id"]
     assert counter4["ticket"]["status"] == "called"
     assert state["history"][0]["id"] == first["id"]
+    assert state["history"][0]["called_by"] == 4
     assert state["waiting"]["DC"]["waiting"] == 1
     assert second["id"] not in [h["id"] for h in state["history"]]
+    # a display's room is public: its snapshot carries no more of a ticket than its live events
+    assert set(counter4["ticket"]) == DISPLAY_TICKET_KEYS
+    assert {key for call in state["history"] for key in call} == DISPLAY_TICKET_KEYS | {"called_by", "at", "recall"}
 
 
 def test_a_counter_done_with_its_number_shows_nobody_there(server, http, admin, sio_client):
@@ -109,7 +114,7 @@ def test_a_counter_done_with_its_number_shows_nobody_there(server, http, admin, 
         assert http.post(f"/api/v1/counters/4/{action}", headers=admin, json=body).status_code == 200
         ended = display.wait_for(event, lambda d, t=ticket: d["ticket"]["id"] == t["id"])
         assert ended["counter"] == 4
-        assert set(ended["ticket"]) <= {"id", "number", "display", "service", "priority", "status", "counter", "origin"}
+        assert set(ended["ticket"]) <= DISPLAY_TICKET_KEYS
 
     reloaded = sio_client()
     assert reloaded.subscribe({"display": "lobby"}) == {"ok": True}

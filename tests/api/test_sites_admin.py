@@ -5,6 +5,8 @@ named; a taken id is a conflict; nobody but an admin of the whole installation a
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 import server_db
 from api_helpers import assert_error
@@ -271,3 +273,75 @@ def test_a_code_of_the_wrong_form_is_explained_in_words(admin):
         "invalid_field",
     )
     assert "chữ cái không dấu" in said["message"] and "^[" not in said["message"], said
+
+
+def test_a_new_site_s_name_has_the_most_length_of_any_change_counted_in_letters(admin):
+    """A commune added with a 150-letter name was saved (the 120 of the centre's name held only at a change
+    of the name); every refused field of a new site is said at once, each under its own name."""
+    _server, http = admin
+    composed = "Trung tâm Phục vụ hành chính công xã Hòa Bình, huyện Đức Trọng, tỉnh Lâm Đồng, Việt Nam - Điểm tiếp nhận hồ sơ số một"
+    decomposed = unicodedata.normalize("NFD", composed)  # pasted from a Mac: a code point per accent
+    assert len(decomposed) > 120 >= len(composed)
+    made = http.post("/api/v1/admin/sites", json={**COMMUNE, "name": decomposed})
+    assert made.status_code == 201, made.text  # 117 letters: kept, as the letters say
+    assert made.json()["name"] == composed
+    added = [e for e in http.get("/api/v1/sites/xa-tan-phu/audit").json()["events"] if e["kind"] == "site_added"]
+    assert added[0]["detail"]["name"] == composed, added  # as saved, not as pasted
+    long_name = {**COMMUNE, "id": "xa-dai", "name": "Trung tâm Phục vụ hành chính công " * 5}
+    error = assert_error(http.post("/api/v1/admin/sites", json=long_name), 422, "invalid_field", "name")
+    assert "quá dài: tối đa 120 ký tự" in error["problem"], error
+    assert "at most 120" in error["translations"]["en"]["problem"], error
+    everything = {
+        **long_name,
+        "id": "Xã Dài",
+        "timezone": "Asia/Hanoi-City",
+        "hours": {"open": "17:00", "close": "07:00"},
+    }
+    error = assert_error(http.post("/api/v1/admin/sites", json=everything), 422, "invalid_field")
+    fields = sorted([error["field"]] + [other["field"] for other in error["others"]])
+    assert fields == ["hours.close", "id", "name", "timezone"], error
+    assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} == {s for s in ("xa-tan-phu", _first(http))}
+
+
+def test_every_refusal_of_a_new_site_s_hours_comes_in_one_answer(admin):
+    """An opening hour of 25:00 was said alone; the working days left empty came at the next save."""
+    _server, http = admin
+    body = {**COMMUNE, "hours": {"open": "25:00", "close": "7:00", "days": []}}
+    error = assert_error(http.post("/api/v1/admin/sites", json=body), 422, "invalid_field")
+    said = {error["field"]: error["problem"], **{other["field"]: other["problem"] for other in error["others"]}}
+    assert set(said) == {"hours.open", "hours.days"}, error
+    assert "không phải giờ hợp lệ" in said["hours.open"] and "ít nhất một ngày làm việc" in said["hours.days"], said
+    body = {**COMMUNE, "hours": {"open": "17:00", "close": "07:00", "days": []}}
+    error = assert_error(http.post("/api/v1/admin/sites", json=body), 422, "invalid_field")
+    assert sorted([error["field"]] + [o["field"] for o in error["others"]]) == ["hours.close", "hours.days"], error
+    # a change of a site's, or of this site's own, hours: the same
+    assert http.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201
+    for path in ("/api/v1/admin/sites/xa-tan-phu", "/api/v1/admin/site"):
+        hours = {"open": "25:00", "close": "7:00", "days": [], "holidays": ["2027-02-31"]}
+        error = assert_error(http.patch(path, json={"hours": hours}), 422, "invalid_field")
+        fields = sorted([error["field"]] + [o["field"] for o in error["others"]])
+        assert fields == ["site.hours.days", "site.hours.holidays[0]", "site.hours.open"], (path, error)
+
+
+def test_a_pair_of_codes_differing_in_capitals_saved_before_blocks_no_change(live_server):
+    """A setup saved with "ht" beside "HT" (allowed before /admin refused adding one) must stay editable:
+    a counter's change, a start, a new site copied from it are not refused for a pair nobody adds now."""
+    server = live_server(start=False)
+    server.cli("migrate")
+    extra = {"code": "ht", "name": {"vi": "Hộ tịch 2"}, "numbers": {"start": 9001, "end": 9099}}
+    server_db.add_stored_service(server.database_url, extra)
+    server.start()
+    http = server.session()
+    http.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    changed = http.patch("/api/v1/admin/counters/1", json={"name": "Quầy Một"})
+    assert changed.status_code == 200, changed.text
+    assert "ht" in {s["code"] for s in http.get("/api/v1/admin/services").json()}
+    server.cli("migrate")
+    server.restart()
+    made = http.post("/api/v1/admin/sites", json=COMMUNE)
+    assert made.status_code == 201, made.text
+    assert "ht" in {s["code"] for s in http.get("/api/v1/sites/xa-tan-phu/admin/services").json()}
+
+
+def _first(http) -> str:
+    return next(s["id"] for s in http.get("/api/v1/admin/sites").json() if s["first"])

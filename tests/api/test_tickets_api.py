@@ -318,8 +318,9 @@ def test_a_booking_made_before_its_service_lost_its_counters_still_checks_in_but
         "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912345679"}
     )
     assert remote.status_code == 201, remote.text
-    for counter in (1, 2):  # HT's counters serve something else from now on
-        untick = http.patch(f"/api/v1/admin/counters/{counter}", json={"services": ["CT"]}, headers=admin)
+    for counter in (1, 2):  # HT's counters serve something else from now on (the last asked: "confirm")
+        body = {"services": ["CT"], **({"confirm": True} if counter == 2 else {})}
+        untick = http.patch(f"/api/v1/admin/counters/{counter}", json=body, headers=admin)
         assert untick.status_code == 200, untick.text
 
     walk_in = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "service_unserved")

@@ -3,8 +3,8 @@ an unknown counter is explained next to its field; the open display redraws itse
 
 from __future__ import annotations
 
+from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 
 
 def test_an_admin_turns_a_display_into_a_counter_top_one(new_tab, server, shot):

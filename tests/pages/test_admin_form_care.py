@@ -7,8 +7,8 @@ users' list keeps its headings in view."""
 from __future__ import annotations
 
 import server_db
+from admin_helpers import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved
 
 
 def _holidays(server) -> list[str]:
@@ -174,3 +174,41 @@ def test_logging_out_with_unsaved_changes_asks_before_the_session_ends(new_tab, 
     admin.click("#logout")
     expect(admin.locator("#username")).to_be_visible()
     assert asked == ["confirm"], asked  # /admin's own question, not the browser's again at the reload
+
+
+def test_unticking_the_last_counter_of_a_service_with_citizens_waiting_asks_first(new_tab, server_on_a_working_morning):
+    """Counter 4 (DC's only counter) saved without DC while two citizens waited for DC: DC became unserved
+    without a word, its new numbers refused and the two called by nobody. Now the page asks, saying how many."""
+    server = server_on_a_working_morning
+    for _ in range(2):
+        assert server.api("POST", "/tickets", json={"service": "DC"}).status_code == 201
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-counters")
+    admin.click('#panel-counters tr.item[data-key="4"]')
+    _field(admin, "counters", "services").locator('input[value="DC"]').uncheck()
+    asked = []
+
+    def answer(accept):
+        def said(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return said
+
+    admin.once("dialog", answer(False))
+    _save(admin, "counters")
+    # "Cancel": nothing saved, and why said under the services' field
+    services = _field(admin, "counters", "services")
+    expect(services.locator(".field-error")).to_contain_text("không quầy nào phục vụ dịch vụ “Địa chính")
+    assert len(asked) == 1 and "(DC), còn 2 số đang chờ và 0 lịch hẹn" in asked[0], asked
+    assert "Vẫn lưu thay đổi này?" in asked[0], asked
+    counters = server.api("GET", "/admin/counters", token=server.token("admin")).json()
+    assert next(c for c in counters if c["number"] == 4)["services"] == ["DC"]
+
+    admin.once("dialog", answer(True))
+    _save(admin, "counters")
+    _saved(admin, "counters")
+    assert len(asked) == 2
+    counters = server.api("GET", "/admin/counters", token=server.token("admin")).json()
+    assert next(c for c in counters if c["number"] == 4)["services"] == []

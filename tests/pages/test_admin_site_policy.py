@@ -4,8 +4,8 @@ order) in a real Chromium, and obeyed at once by the next counter action."""
 
 from __future__ import annotations
 
+from admin_helpers import ADMIN_SCREEN, _login
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, _login
 
 
 def _select(tab, path):

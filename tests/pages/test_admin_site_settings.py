@@ -5,8 +5,8 @@ refused next to its field."""
 
 from __future__ import annotations
 
+from admin_helpers import ADMIN_SCREEN, _login
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, _login
 
 
 def _input(tab, form, path):

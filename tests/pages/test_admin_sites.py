@@ -4,8 +4,8 @@ field; a supervisor sees no sites tab."""
 
 from __future__ import annotations
 
+from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 from playwright.sync_api import expect
-from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved
 
 
 def test_an_admin_adds_a_commune_centre_and_it_serves_at_once(new_tab, server, shot):
@@ -95,3 +95,28 @@ def test_an_admin_removes_a_site_added_by_mistake_and_sends_citizens_only_to_oth
     assert [s["id"] for s in sites] == ["phuc-la", "xa-cu", "xa-da-nghi"]
     admin.locator('#panel-sites tr.item[data-key="xa-cu"]').click()
     expect(_field(admin, "sites", "moved_to").locator("option")).to_have_count(2)  # (none), phuc-la
+
+
+def test_every_refused_field_of_a_site_is_said_under_its_own_label(new_tab, server):
+    """A new site's 150-letter name was saved; its hours' problems came one save at a time; a change of a
+    site was refused at the form's foot as another tab's, not under its own field."""
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-sites")
+    admin.click("#panel-sites button.new")
+    long_name = "Trung tâm Phục vụ hành chính công " * 5
+    _fill(admin, "sites", {"id": "xa-dai", "name": long_name, "hours.open": "17:00", "hours.close": "07:00"})
+    _save(admin, "sites")
+    name_error = _field(admin, "sites", "name").locator(".field-error")
+    expect(name_error).to_contain_text("quá dài: tối đa 120 ký tự")
+    expect(_field(admin, "sites", "hours.close").locator(".field-error")).to_contain_text("phải sau giờ mở cửa")
+    assert [s["id"] for s in server.api("GET", "/admin/sites", token=server.token("admin")).json()] == ["phuc-la"]
+
+    _fill(admin, "sites", {"name": "Xã Dài", "hours.open": "06:30"})
+    _save(admin, "sites")
+    _saved(admin, "sites")
+    _fill(admin, "sites", {"name": long_name, "hours.open": "25:00"})
+    _save(admin, "sites")
+    expect(name_error).to_contain_text("quá dài: tối đa 120 ký tự")
+    expect(_field(admin, "sites", "hours.open").locator(".field-error")).to_contain_text("không phải giờ hợp lệ")
+    expect(admin.locator('form[data-form="sites"] .form-error')).to_be_hidden()

@@ -8,9 +8,9 @@ from __future__ import annotations
 import io
 import re
 
+from admin_helpers import ADMIN_SCREEN, _login
 from playwright.sync_api import expect
 from pypdf import PdfReader
-from test_admin_page import ADMIN_SCREEN, _login
 from test_supervisor_pages import PASSWORD
 
 PLACE_DATE = r"ngày \d{2} tháng \d{2} năm \d{4}$"

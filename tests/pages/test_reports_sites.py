@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from admin_helpers import PASSWORD
 from playwright.sync_api import expect
-from test_admin_page import PASSWORD
 
 REPORTS_SCREEN = {"width": 1366, "height": 900}
 

@@ -3,8 +3,8 @@ and typed dd/mm/yyyy like the rest of the page, never the browser's own mm/dd/yy
 
 from __future__ import annotations
 
+from admin_helpers import PASSWORD
 from playwright.sync_api import expect
-from test_admin_page import PASSWORD
 
 
 def _as_typed(iso_day: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
-from test_admin_page import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
 from test_reports_sites import _login as reports_login  # noqa: E402
 
 pytestmark = pytest.mark.browser

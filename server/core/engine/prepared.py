@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
-from ..db import GATHER, ROW_ORDER, defer, send_deferred
+from ..db import GATHER, ROW_ORDER, defer, driver_error, send_deferred
 
 
 class JsonRows(str):
@@ -104,7 +104,7 @@ class Prepared:
                 cursor.execute(sql, values)
                 return cursor.fetchall()
             except dbapi.Error as error:
-                raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+                raise driver_error(conn, sql, values, error) from error
         sql, binds, locks = plan
         # PostgreSQL through psycopg
         info = conn.info
@@ -127,9 +127,7 @@ class Prepared:
             lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
             if lost:  # as SQLAlchemy does: this connection is not given out again
                 conn.invalidate(error)
-            raise exc.DBAPIError.instance(
-                sql, values, error, dbapi.Error, dialect=conn.dialect, connection_invalidated=lost
-            ) from error
+            raise driver_error(conn, sql, values, error, lost) from error
 
     def rows_later(self, conn: Connection, params: dict) -> Callable[[], list[tuple]]:
         """A read asked now, its rows read when the returned function is called. Among side-by-side
@@ -189,7 +187,7 @@ class Prepared:
             cursor.execute(sql, values)
             return cursor
         except dbapi.Error as error:
-            raise exc.DBAPIError.instance(sql, values, error, dbapi.Error, dialect=conn.dialect) from error
+            raise driver_error(conn, sql, values, error) from error
 
 
 _CURSOR = "queuekiosk_cursor"  # in a pooled SQLite connection's info: its kept cursor

@@ -181,16 +181,18 @@ def admin_add(section: str):
 def admin_change(section: str, key: str):
     principal = _staff()
     patch = parse_body(AnyObject).data()
+    confirm = patch.pop("confirm", None) is True  # saved though a service with citizens is left unserved
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
         raise role_refused(principal.role)
-    done = _save(change_item, section, key, patch, actor=principal.actor)
+    done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
 
 @bp.delete(SECTION_PATH + "/<key>")
 def admin_remove(section: str, key: str):
     principal = _admin()
-    done = _save(remove_item, section, key, actor=principal.actor)
+    confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
+    done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
@@ -551,7 +553,7 @@ def NewSite():
     class NewSite(BaseModel):
         model_config = ConfigDict(extra="forbid")
         id: str = Field(min_length=1, max_length=32)
-        name: str = Field(min_length=1, max_length=200)
+        name: str = Field(min_length=1)  # its most length: the setup's own, as any change's (NFC counted)
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None  # as config.yaml's site.hours: open, close, days, holidays
 
@@ -564,7 +566,7 @@ def SiteChange():
 
     class SiteChange(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        name: str | None = Field(default=None, min_length=1, max_length=200)
+        name: str | None = Field(default=None, min_length=1)  # its most length: the setup's own
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
         address: str | None = Field(default=None, min_length=1, max_length=200)  # its street address; null: none

@@ -393,7 +393,9 @@
      *  path of another item ("services[0].name.vi" on a counter's form) is none of this form's controls. */
     function controlFor(name) {
       if (!name) return null;
-      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "") : name;
+      // (a site's change in the sites tab is refused at "site.name", its new site at "name")
+      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "")
+        : group === "sites" ? name.replace(/^site\./, "") : name;
       let best = null;
       Object.keys(controls).forEach(function (path) {
         const rest = candidate.startsWith(path) ? candidate.slice(path.length) : null;
@@ -895,12 +897,15 @@
       // a new site without its days ticked keeps the first site's days
       if (section === "sites" && body.hours && Array.isArray(body.hours.days) && !body.hours.days.length) delete body.hours.days;
       const url = API + section + (mode === "change" ? "/" + encodeURIComponent(chosen) : "");
-      send(mode === "create" ? "POST" : "PATCH", url, body, form, function (answer) {
+      const saved = function (answer) {
         const savedKey = mode === "create" ? get(body, key) : chosen;
         return reload().then(function () {
           choose(answer.data && answer.data[key] !== undefined ? answer.data[key] : savedKey);
           form.status("admin_saved");
         });
+      };
+      send(mode === "create" ? "POST" : "PATCH", url, body, form, saved, mode === "change" && function () {
+        return send("PATCH", url, Object.assign({}, body, {confirm: true}), form, saved);
       });
     });
 
@@ -913,9 +918,11 @@
 
     const removing = section === "sites" ? ["admin_site_remove", "admin_site_remove_confirm"] : ["admin_delete"];
     onSecondPress(remove, removing[0], function () {
-      send("DELETE", API + section + "/" + encodeURIComponent(chosen), undefined, form, function () {
+      const url = API + section + "/" + encodeURIComponent(chosen);
+      const removed = function () {
         return reload().then(function () { chosen = null; right.hidden = true; drawList(); });
-      });
+      };
+      send("DELETE", url, undefined, form, removed, function () { return send("DELETE", url + "?confirm=true", undefined, form, removed); });
     }, removing[1]);
 
     drawList();
@@ -1271,19 +1278,30 @@
     if (button._label) say(button, button._label);
   }
 
-  function send(method, url, body, form, onDone) {
+  /** ``again``: the same call saying the person knows (the API's "confirm"), made when a change that leaves a
+   *  service with citizens waiting or booked unserved is refused and the person, asked, says to save it. */
+  function send(method, url, body, form, onDone, again) {
     form.clearErrors();
     const buttons = form.node.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     const enable = function () { buttons.forEach(function (b) { b.disabled = false; }); };
     return QK.api(method, url, body, QK.lang()).then(function (answer) {
       enable();
+      if (!answer.ok && again && askedAgain(answer)) return again();
       if (!answer.ok) { form.errors(answer); return; }
       return onDone(answer);
     }, function () {
       enable();
       form.showError(null, QK.msg("page_network_error", null, QK.lang()));
     });
+  }
+
+  /** The server's own sentence (how many numbers wait, how many bookings) and "save anyway?", in a confirm. */
+  function askedAgain(answer) {
+    const error = answer.data && answer.data.error;
+    if (!error || error.code !== "setup_service_left_unserved") return false;
+    const texts = QK.errorTexts(answer), lang = QK.lang();
+    return window.confirm((texts[lang] || texts.vi) + "\n\n" + QK.msg("admin_confirm_save", null, lang));
   }
 
   function reload() {
