@@ -32,39 +32,47 @@ class _OncePerMinute(logging.Filter):
         return True
 
 
-class _ClosedByItsClient(logging.Filter):
-    """python-engineio logs ``'Session is disconnected' <sid>`` or ``Invalid session <sid>`` at ERROR (the
-    first time in a process) for a request that arrives for a session closed a moment before: a page
-    refused at connect (its site removed: ``site_unknown``) closes its Engine.IO session while its
-    polling request or WebSocket upgrade is still on the way. Nothing is wrong at the server (the
-    request is answered 400 and the page goes on): said at INFO, as python-engineio says the next
-    ones. An unknown session never closed here (a device sent to another process: nginx not sticky)
-    stays an ERROR."""
+class _ClosedByItsClient:
+    """python-engineio logs ``'Session is disconnected' <sid>`` or ``Invalid session <sid>`` through
+    ``_log_error_once(message, 'bad-sid')``: at ERROR the first time in a process, then at INFO (not
+    written: its logger is at ERROR). A request that arrives for a session closed here a moment before
+    is nothing wrong at the server: a page refused at connect (its site removed: ``site_unknown``)
+    closes its Engine.IO session while its polling request or WebSocket upgrade is still on the way,
+    and is answered 400. That one is said at INFO without using up python-engineio's once: an unknown
+    session never closed here (a device sent to another process: nginx not sticky) is still an ERROR,
+    once per process, as python-engineio says it."""
 
-    LINE = re.compile(r"^(?:'Session is disconnected'|Invalid session) (\S+)")
+    LINE = re.compile(r"^(?:'Session is disconnected'|Invalid session|Socket for session) (\S+)")
     SECONDS = 60.0
     KEPT = 5000
 
     def __init__(self):
-        super().__init__()
         self.closed: dict[str, float] = {}  # Engine.IO sessions closed in this process lately -> when
 
     def remember(self, eio_sid: str) -> None:
         if len(self.closed) >= self.KEPT:
-            del self.closed[next(iter(self.closed))]
+            self.closed.pop(next(iter(self.closed), None), None)
         self.closed[eio_sid] = time.monotonic()
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        said = self.LINE.match(str(record.msg)) if record.levelno >= logging.ERROR else None
+    def closed_here(self, message: str) -> bool:
+        said = self.LINE.match(str(message))
         closed = said and self.closed.get(said.group(1))
-        if closed is not None and time.monotonic() - closed < self.SECONDS:
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
-        return True
+        return closed is not None and time.monotonic() - closed < self.SECONDS
+
+    def guard(self, eio_server) -> None:
+        """Wrap ``eio_server._log_error_once``: a session closed here is said at INFO, its key not used up."""
+        log_once = eio_server._log_error_once
+
+        def log_error_once(message, message_key):
+            if self.closed_here(message):
+                eio_server.logger.info(message)
+                return
+            log_once(message, message_key)
+
+        eio_server._log_error_once = log_error_once
 
 
 closed_sessions = _ClosedByItsClient()
 _library_lines = _OncePerMinute()
 for _name in ("engineio.server", "socketio.server"):
     logging.getLogger(_name).addFilter(_library_lines)
-logging.getLogger("engineio.server").addFilter(closed_sessions)

@@ -568,10 +568,13 @@ def guard_packets(server) -> None:
     closing = server._handle_eio_disconnect
 
     def remembered(eio_sid, *reason):
-        closed_sessions.remember(eio_sid)  # a late request for it is not an error (library_logs)
-        return closing(eio_sid, *reason)
+        try:
+            closed_sessions.remember(eio_sid)  # a late request for it is not an error (library_logs)
+        finally:
+            closing(eio_sid, *reason)
 
     server.eio.on("disconnect", remembered)
+    closed_sessions.guard(server.eio)
 
 
 def drop_lapsed_loop(state) -> None:
@@ -681,6 +684,8 @@ def on_agent_hello(data):
             state.write(jobs.finish, job_id, True, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
+    except faults.DATABASE_ERRORS as error:  # busy: the agent asks again (kiosk/agent.py), as subscribe does
+        return {"error": error_body(report_database_fault(error, "agent.hello", site), "vi")}
     _agents[request.sid] = (site.id, printer.id)
     join_room(printing.agent_room(site, printer.id))
     return {

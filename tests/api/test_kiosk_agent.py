@@ -261,7 +261,7 @@ def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(age
     try:
         wait_printer_state_at(agent_server, SITE, "ready")
         assert admin_http(agent_server).delete(f"/api/v1/admin/sites/{SITE}").status_code == 204
-        gone = re.compile(rf"the server has no site {SITE} \(Không có điểm phục vụ mã “{SITE}”.\).*every 30 s")
+        gone = re.compile(rf"Máy chủ không có điểm phục vụ {SITE} .* / The server has no site {SITE} .*every 30 s")
         deadline = time.monotonic() + 10
         while not gone.search(running.log()):
             assert time.monotonic() < deadline, running.log()
