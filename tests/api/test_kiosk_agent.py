@@ -6,23 +6,30 @@ on 127.0.0.1 (the same transport code as USB and serial, through python-escpos).
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import subprocess
 import time
 
 import pytest
-from api_helpers import issue, printers, wait_job
+from api_helpers import ALL_DAY_HOURS, issue, printers, wait_job
 from conftest import QUEUEKIOSK
 from printer_sim import PrinterSim, decode
 
 
 @pytest.fixture
-def agent_server(live_server, config_variant):
+def agent_config(config_variant) -> dict:
     config = config_variant()
     config["printers"] = [
         {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3, "form": "compact"}
     ]
-    return live_server(config)
+    return config
+
+
+@pytest.fixture
+def agent_server(live_server, agent_config):
+    return live_server(agent_config)
 
 
 class Agent:
@@ -84,12 +91,12 @@ def assert_printed_once_in_order(http, printer: PrinterSim, tickets: list[dict],
     assert len(printer.jobs) == len(tickets), agent.log()
 
 
-def wait_printer_state(srv, state: str, timeout: float = 10) -> dict:
+def wait_printer_state(srv, state: str, timeout: float = 10, site: str | None = None) -> dict:
     http = srv.session()
-    token = srv.token("supervisor")
+    token = srv.token("admin" if site else "supervisor")
     deadline = time.monotonic() + timeout
     while True:
-        now = printers(http, token)["kiosk-1"]
+        now = printers(http, token, site)["kiosk-1"]
         if now["state"] == state:
             return now
         if time.monotonic() > deadline:
@@ -187,7 +194,6 @@ def test_an_agent_with_a_display_token_is_refused_and_stops(agent_server, printe
 
 
 SITE = "xa-ben-kia"
-HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 
 
 def admin_http(srv):
@@ -199,7 +205,7 @@ def admin_http(srv):
 def add_site_with_agent_kiosk(srv) -> None:
     """Site SITE (added while the server runs), its kiosk-1 printing through a kiosk agent."""
     http = admin_http(srv)
-    added = http.post("/api/v1/admin/sites", json={"id": SITE, "name": "Xã Bến Kia", "hours": HOURS})
+    added = http.post("/api/v1/admin/sites", json={"id": SITE, "name": "Xã Bến Kia", "hours": ALL_DAY_HOURS})
     assert added.status_code == 201, added.text
     here = f"/api/v1/sites/{SITE}/admin"
     printer = {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}
@@ -251,24 +257,30 @@ def test_an_agent_whose_token_is_revoked_says_so_and_stops(agent_server, printer
     assert len(said) == 1 and "token create --role kiosk" in said[0], running.log()
 
 
-def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(agent_server, printer, tmp_path):
+def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(
+    live_server, agent_config, printer, tmp_path
+):
     """SITE removed while its agent (an installation admin's token) is connected: the agent says once that
     the server has no such site and what to do, and keeps running, asking again every 30 s only (it
-    retried silently). Started with SITE's address after the removal, it says the same."""
-    add_site_with_agent_kiosk(agent_server)
-    running = Agent(agent_server, printer, tmp_path, token=agent_server.token("admin"), site=SITE).start()
+    retried silently): the server's access log shows no new connection of it for 5 s. Started with SITE's
+    address after the removal, it says the same."""
+    srv = live_server(agent_config, flags=("--ignore-hours", "--access-log"))
+    add_site_with_agent_kiosk(srv)
+    running = Agent(srv, printer, tmp_path, token=srv.token("admin"), site=SITE).start()
     later = None
     try:
-        wait_printer_state_at(agent_server, SITE, "ready")
-        assert admin_http(agent_server).delete(f"/api/v1/admin/sites/{SITE}").status_code == 204
+        wait_printer_state(srv, "ready", site=SITE)
+        assert admin_http(srv).delete(f"/api/v1/admin/sites/{SITE}").status_code == 204
         gone = re.compile(rf"Máy chủ không có điểm phục vụ {SITE} .* / The server has no site {SITE} .*every 30 s")
         deadline = time.monotonic() + 10
         while not gone.search(running.log()):
             assert time.monotonic() < deadline, running.log()
             time.sleep(0.2)
+        asked = len(handshakes(srv))
         (tmp_path / "later").mkdir()
-        later = Agent(agent_server, printer, tmp_path / "later", token=agent_server.token("admin"), site=SITE).start()
-        time.sleep(4)
+        later = Agent(srv, printer, tmp_path / "later", token=srv.token("admin"), site=SITE).start()
+        time.sleep(5)
+        assert len(handshakes(srv)) - asked <= 2, handshakes(srv)  # the later agent's first, and one retry at most
         for agent in (running, later):
             assert agent.proc.poll() is None, agent.log()  # still there: the site may be added again
             assert len(gone.findall(agent.log())) == 1, agent.log()
@@ -279,11 +291,56 @@ def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(age
             later.stop()
 
 
-def wait_printer_state_at(srv, site: str, state: str, timeout: float = 10) -> None:
-    http = admin_http(srv)
-    deadline = time.monotonic() + timeout
-    while {p["printer"]: p for p in http.get(f"/api/v1/sites/{site}/printers").json()["printers"]}["kiosk-1"][
-        "state"
-    ] != state:
-        assert time.monotonic() < deadline, f"the agent's printer at {site} did not become {state!r}"
-        time.sleep(0.1)
+def handshakes(srv) -> list[str]:
+    """The new Engine.IO connections asked for at SITE's address (the access log's handshakes)."""
+    return [line for line in srv.log().splitlines() if f"/s/{SITE}/socket.io/?" in line and "sid=" not in line]
+
+
+def test_an_agent_of_one_site_at_anothers_address_is_told_its_own_address(agent_server, printer, tmp_path):
+    """A kiosk token of SITE with the first site's address: the agent stops with exit code 2 and says to
+    start it with --server .../s/SITE (it said to make a new token, which would fail alike)."""
+    add_site_with_agent_kiosk(agent_server)
+    running = Agent(agent_server, printer, tmp_path, token=kiosk_token_of(agent_server, SITE)["token"]).start()
+    try:
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    assert f"--server {agent_server.url}/s/" in running.log() and SITE in running.log(), running.log()
+
+
+def test_a_crash_of_the_printing_ends_the_agent_for_systemd_to_start_it_again(agent_server, agent, printer):
+    """The printing fails on something unexpected (here its state file cannot be written: a folder stands
+    in its place): the agent ends with exit code 1 and the traceback in its log (its printing thread
+    died and it stayed connected, printing nothing, for ever)."""
+    wait_printer_state(agent_server, "ready")
+    agent.state_file.unlink(missing_ok=True)
+    agent.state_file.mkdir()
+    (agent.state_file / "in-the-way").write_text("")
+    issue(agent_server.session(), "HT", kiosk="kiosk-1")
+    assert agent.proc.wait(20) == 1, agent.log()
+    assert "the printing stopped on an unexpected error" in agent.log() and "Traceback" in agent.log()
+
+
+def test_a_busy_database_at_the_agents_hello_is_tried_again(agent_server, printer, tmp_path):
+    """Another program holds SQLite's write lock while the agent says hello with a job it printed
+    unconfirmed: the server answers database_busy (it did not answer, and the agent stayed connected and
+    idle for ever); the agent connects again and prints once the lock is gone."""
+    ticket = issue(agent_server.session(), "HT", kiosk="kiosk-1")
+    running = Agent(agent_server, printer, tmp_path)
+    running.state_file.write_text(json.dumps({"printed": [999999], "unconfirmed": [999999]}))
+    other = sqlite3.connect(agent_server.instance / "queuekiosk.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        running.start()
+        deadline = time.monotonic() + 20
+        while "Cơ sở dữ liệu đang bận" not in running.log():
+            assert time.monotonic() < deadline and running.proc.poll() is None, running.log()
+            time.sleep(0.2)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    try:
+        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        wait_job(agent_server.session(), ticket["id"], "printed")
+    finally:
+        running.stop()
