@@ -100,3 +100,44 @@ def test_a_removed_sites_pages_come_back_when_it_is_added_again_and_the_removal_
     for tab in tabs:
         expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=8_000)
     expect(tabs[1].get_by_role("button", name=re.compile("Tư pháp - Hộ tịch"))).to_be_visible()
+
+
+def test_a_counter_consoles_no_such_site_page_asks_less_and_less_often_and_comes_back(server, page):
+    """The counter console at a site's address the server does not have (a mistyped or removed site) asks
+    its address after 3 s, then less and less often up to once a minute (every 3 s for ever); a proxy's
+    HTML error page in between is asked again, not loaded in its place (it reloaded into it and stayed
+    there); when the admin adds the site under that id, the console comes back by itself."""
+    address = server.url + f"/s/{SITE}/counter"
+    asks: list[str] = []
+    page.on("request", lambda request: asks.append(request.url) if request.resource_type == "fetch" else None)
+    documents: list[str] = []
+    page.on("request", lambda request: documents.append(request.url) if request.resource_type == "document" else None)
+
+    def proxy_error(route):
+        if route.request.resource_type == "fetch" and len(asks) == 1:  # the first question: nginx's HTML 404
+            route.fulfill(status=404, content_type="text/html", body="<html><body>Not Found</body></html>")
+        else:
+            route.continue_()
+
+    page.clock.install()
+    page.route(address, proxy_error)
+    page.goto(address)
+    expect(page.locator("p.message.error")).to_contain_text(f"Không có điểm phục vụ mã “{SITE}”.")
+    page.clock.run_for(3_500)
+    page.wait_for_timeout(500)
+    assert len(asks) == 1 and len(documents) == 1, (asks, documents)  # not loaded in its place
+    for _ in range(12):  # a minute and more, a few seconds at a time (each question answered before the next)
+        page.clock.run_for(5_000)
+        page.wait_for_timeout(150)
+    assert 3 <= len(asks) <= 5, asks  # after 3, 9, 21, 45 s (every 3 s: 21 of them)
+    assert len(documents) == 1, documents
+
+    made = server.api("POST", "/admin/sites", token=server.token("admin"), json={"id": SITE, "name": "Xã Bến Kia"})
+    assert made.status_code == 201, made.text
+    for _ in range(14):  # the next question within a minute
+        page.clock.run_for(5_000)
+        page.wait_for_timeout(150)
+        if len(documents) > 1:
+            break
+    expect(page.locator("p.message.error")).not_to_be_attached()
+    assert len(documents) == 2, documents
