@@ -210,16 +210,16 @@ class KioskAgent:
     def _site_unknown(self, refusal: dict) -> None:
         if not self._site_gone:
             self._site_gone = True
-            said = say("kiosk_agent_site_gone", site=self.site or "/", reason=refusal.get("message"), seconds=30)
+            said = say("kiosk_agent_site_gone", site=self.site or "/", reason=refusal, seconds=30)
             log.error("%s", said)
 
     def _refused_for_good(self, refusal: dict) -> None:
         """Stop on a refusal that does not fix itself; anything else is tried again."""
         code = refusal.get("code")
         if code == "forbidden_site":
-            self.stop("kiosk_agent_other_site", reason=refusal.get("message"), base=self.address)
+            self.stop("kiosk_agent_other_site", reason=refusal, base=self.address)
         if code in PERMANENT:
-            self.stop("kiosk_agent_token_refused", reason=refusal.get("message"))
+            self.stop("kiosk_agent_token_refused", reason=refusal)
 
     def _on_connect_error(self, data=None):
         refusal = data.get("data") if isinstance(data, dict) else None

@@ -11,8 +11,19 @@ SITE_PATH = re.compile(r"(?P<base>.*?)(?:/s/(?P<site>[A-Za-z0-9_-]+))?/?")
 
 
 def say(key: str, **params) -> str:
-    """The catalogs' sentence, Vietnamese first, then English (what the IT person reads in a journal)."""
-    return " / ".join(translate(key, language, **params) for language in LANGUAGES)
+    """The catalogs' sentence, Vietnamese first, then English (what the IT person reads in a journal). A
+    server's refusal given as a parameter (``{"message", "translations": {language: {"message"}}}``) is
+    said in each sentence's language."""
+    return " / ".join(
+        translate(key, language, **{name: _said_in(value, language) for name, value in params.items()})
+        for language in LANGUAGES
+    )
+
+
+def _said_in(value, language: str):
+    if not isinstance(value, dict):
+        return value
+    return ((value.get("translations") or {}).get(language) or {}).get("message") or value.get("message")
 
 
 def socketio_address(server: str) -> tuple[str, str, str | None]:

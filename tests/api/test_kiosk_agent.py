@@ -344,3 +344,29 @@ def test_a_busy_database_at_the_agents_hello_is_tried_again(agent_server, printe
         wait_job(agent_server.session(), ticket["id"], "printed")
     finally:
         running.stop()
+
+
+def test_a_token_revoked_while_a_ticket_prints_ends_the_agent_after_it(agent_server, printer, tmp_path):
+    """The kiosk's token revoked while a long ticket prints: the agent ends (exit code 2) only once the
+    ticket is printed and in its state file; an agent started again with a new token does not print it
+    again (it ended mid-ticket, the ticket not in its state file, and the next start printed it twice)."""
+    made = kiosk_token_of(agent_server, None)
+    running = Agent(agent_server, printer, tmp_path, token=made["token"]).start()
+    try:
+        wait_printer_state(agent_server, "ready")
+        printer.set_state("slow")  # each ticket takes 4 s
+        ticket = issue(agent_server.session(), "HT", kiosk="kiosk-1")
+        time.sleep(1)  # woken, the agent has fetched the job and sent its bytes: the printer is at it
+        assert admin_http(agent_server).delete(f"/api/v1/admin/tokens/{made['id']}").status_code in (200, 204)
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    assert len(printer.jobs) == 1 and printer.lost == [], running.log()
+    printer.set_state("ready")
+    again = Agent(agent_server, printer, tmp_path, token=kiosk_token_of(agent_server, None)["token"]).start()
+    try:
+        wait_job(agent_server.session(), ticket["id"], "printed")
+        time.sleep(1.5)  # time enough for a second copy, were one coming
+        assert len(printer.jobs) == 1, again.log()
+    finally:
+        again.stop()
