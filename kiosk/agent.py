@@ -261,13 +261,13 @@ class KioskAgent:
 
     def _print_forever(self) -> None:
         try:
-            self._print_for_ever()
+            self._print_jobs()
         except Exception:  # noqa: BLE001 - printing stopped: end, and be started again (systemd's Restart=always)
             log.exception("the printing stopped on an unexpected error; the agent ends (exit code 1)")
             logging.shutdown()
             os._exit(1)
 
-    def _print_for_ever(self) -> None:
+    def _print_jobs(self) -> None:
         failures = 0
         while True:
             self._ready.wait()
