@@ -134,9 +134,19 @@ def main():
     ./instance unless QUEUEKIOSK_DATABASE_URL names another (e.g. postgresql://...).
     """
     configure_logging()  # every command logs like the server (server/core/logs.py)
+    _refuse_wrong_env()
     from ..printers.profiles import install as check_printer_profiles
 
     check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
+
+
+def _refuse_wrong_env() -> None:
+    """A variable of the environment written wrong, in one sentence, before any command reads it."""
+    from .core.env_values import mistake
+
+    wrong = mistake()
+    if wrong is not None:
+        raise click.ClickException(say(wrong, "cli_nothing_done"))
 
 
 @main.command()

@@ -17,6 +17,7 @@ from .common import (
     say,
     site_of,
 )
+from .running import refuse_while_running, servers_running
 
 
 @click.command("migrate")
@@ -31,6 +32,7 @@ def migrate_command(config_file):
     path = config_path(config_file)
     instance_dir_for(path).mkdir(parents=True, exist_ok=True)  # where a new SQLite file goes
     engine = create_db_engine(database_url(path))
+    refuse_while_running(servers_running(engine, instance_dir_for(path)))  # the servers' own start migrates
     before = schema_revision(engine)
     migrate(engine)
     site = prepare_database(engine, lambda: load(path), instance_dir_for(path), path.parent)
@@ -142,10 +144,20 @@ def backup_command(file, config_file):
 def restore_command(file, config_file, yes):
     """Replace the database with the backup FILE. Stop every server process first."""
     from ..core.backup import BackupError, restore
+    from ..core.config import instance_dir_for
+    from ..core.db import create_db_engine
+    from ..core.env_values import shown_address
 
     url = database_url(config_file)
+    engine = create_db_engine(url)
+    try:
+        refuse_while_running(servers_running(engine, instance_dir_for(config_path(config_file))))
+    finally:
+        engine.dispose()
     if not yes:
-        click.confirm(say(("cli_restore_confirm", {"url": url, "file": str(file)})).replace("\n", " / "), abort=True)
+        asked = say(("cli_restore_confirm", {"url": shown_address(url), "file": str(file)}))
+        if not click.confirm(asked.replace("\n", " / ")):
+            raise click.ClickException(say("cli_aborted"))
     try:
         restore(url, file)
     except BackupError as error:
@@ -219,6 +231,4 @@ def person_key_change(config_file, yes):
 
 
 def _refuse_while_running(processes: list[str]) -> None:
-    if processes:
-        said = {"processes": "; ".join(processes)}
-        raise click.ClickException(say(("cli_person_key_running", said), "cli_nothing_done"))
+    refuse_while_running(processes, "cli_person_key_running")
