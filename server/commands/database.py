@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from ..core.config import config_path
+from ..core.running import servers_running
 from .common import (
     CONFIG_HELP,
     database,
@@ -17,7 +18,7 @@ from .common import (
     say,
     site_of,
 )
-from .running import refuse_while_running, servers_running
+from .running import refuse_while_running
 
 
 @click.command("migrate")
@@ -160,8 +161,9 @@ def restore_command(file, config_file, yes):
             raise click.ClickException(say("cli_aborted"))
     try:
         restore(url, file)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from None
+    except BackupError as error:  # the tool's own reason (pg_restore's) kept as it said it
+        said = {"file": str(file), "reason": str(error).strip().replace("\n", " ")}
+        raise click.ClickException(say(("cli_restore_failed", said))) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)
 
 

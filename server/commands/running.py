@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import click
 
-from ..core.running import servers_running
 from .common import say
-
-__all__ = ["refuse_while_running", "servers_running"]
 
 
 def refuse_while_running(processes: list[str], key: str = "cli_servers_running") -> None:

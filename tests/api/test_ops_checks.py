@@ -190,3 +190,16 @@ def test_closing_a_counter_that_only_called_a_number_says_called_and_a_counter_t
     srv.cli("site", "add", "xa-tan-phu", "--name", "Xã Tân Phú")
     token = srv.cli("token", "create", "--role", "counter", "--counter", "1", "--site", "xa-tan-phu").stdout
     assert_error(bearer(srv, token.strip()).get("/api/v1/reports/sites"), 403, "forbidden_role")
+
+
+@pytest.mark.postgres
+def test_a_file_pg_restore_refuses_is_said_in_vietnamese_first(live_server, migrated_pg_url, tmp_path):
+    srv = live_server(start=False, env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    junk = tmp_path / "junk.backup"
+    junk.write_bytes(b"PGDMP" + b"not a dump" * 100)
+    refused = srv.cli("restore", "--yes", str(junk), check=False)
+    said = refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in said, said
+    assert said.index(f"không khôi phục được từ {junk}: pg_restore failed") < said.index(
+        f"could not restore from {junk}: pg_restore failed"
+    ), said
