@@ -10,13 +10,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from .db import Lease
-
 
 def servers_running(engine: Engine, instance_dir: Path) -> list[str]:
     """The processes holding the installation's RUNNING lease, each named, but this one (a server asking
     holds it too, on a connection of its own: named as installation.hold_running names it)."""
-    from .installation import RUNNING
+    from .installation import RUNNING, Lease  # (the lease of installation.hold_running, wherever it is defined)
 
     me = f"queuekiosk {socket.gethostname()} pid {os.getpid()}"
     held = Lease(engine, instance_dir, RUNNING).holders()
