@@ -32,7 +32,7 @@ def mistake() -> tuple[str, dict] | None:
     if pool and not (pool.isdigit() and 1 <= int(pool) <= 500):
         return "cli_env_pool", {"value": pool}
     queue = env.get("QUEUEKIOSK_MESSAGE_QUEUE", "").strip()
-    if queue and ("://" not in queue or urlsplit(queue).scheme not in ("redis", "rediss", "unix")):
+    if queue and ("://" not in queue or urlsplit(queue).scheme not in ("redis", "rediss")):
         return "cli_env_message_queue", {"value": queue}
     return database_address_mistake(env.get("QUEUEKIOSK_DATABASE_URL", "").strip())
 
