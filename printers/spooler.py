@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 import gevent
 from gevent.event import Event
-from sqlalchemy.exc import OperationalError
 
 from ..server.core import engine as q
 from ..server.core import faults
@@ -139,7 +138,7 @@ class Spooler:
         """``action`` (printers/states.py) in a transaction of its own; whether it saved."""
         try:
             return self._write(action, printer_id, status.state, status.detail)
-        except OperationalError as error:  # the clients still hear of it; the other processes lag
+        except faults.DATABASE_ERRORS as error:  # the clients still hear of it; the other processes lag
             faults.report(error, f"printer {printer_id} state")
             return False
 
@@ -177,8 +176,8 @@ class Spooler:
     def _serve(self, printer_id: str) -> None:
         printer, driver = self._current(printer_id, None, None)
         try_take = self._lease(printer_id)
-        while printer is not None and not try_take():  # another process drives it; stand by in case it stops
-            gevent.sleep(printer.check_seconds)
+        while printer is not None and not self._took(printer_id, try_take):  # another process drives it, or
+            gevent.sleep(printer.check_seconds)  # the database is out of reach: stand by in case that ends
             printer, driver = self._current(printer_id, printer, driver)
         failures = 0
         while True:
@@ -202,7 +201,9 @@ class Spooler:
                 if status.can_print and self._print(printer, driver, job, status):
                     failures = 0
                     continue
-            except OperationalError as error:  # a full or busy database must not end printing for the day
+            except (
+                faults.DATABASE_ERRORS
+            ) as error:  # a full, busy or damaged database must not end printing for the day
                 faults.report(error, f"printer {printer_id}")
             except Exception:
                 self._log.exception("printer %s: the spooler hit an error; retrying", printer_id)
@@ -210,6 +211,15 @@ class Spooler:
                 printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
             )
             failures += 1
+
+    @staticmethod
+    def _took(printer_id: str, try_take) -> bool:
+        """Whether this process took the printer's lease (on PostgreSQL a connection of its own)."""
+        try:
+            return try_take()
+        except faults.DATABASE_ERRORS as error:
+            faults.report(error, f"printer {printer_id} lease")
+            return False
 
     def _expire(self, printer_id: str) -> None:
         """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest), and
@@ -225,7 +235,7 @@ class Spooler:
                 job = self._read(jobs.next_pending, printer_id)
                 if job is not None and self._given_up(printer, job):
                     continue
-            except OperationalError as error:
+            except faults.DATABASE_ERRORS as error:  # said as for requests: one line a minute
                 faults.report(error, f"printer {printer_id}")
             except Exception:
                 self._log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)

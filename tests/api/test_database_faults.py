@@ -188,13 +188,13 @@ def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, pg_u
     assert issue(http, "HT")["number"] == first["number"] + 1
 
 
-def _damage_the_tickets_table(path) -> None:
-    """Junk over the first page of the tickets table's b-tree, as a failing disk or a copy cut short
+def _damage_the_tickets_table(path, table: str = "tickets") -> None:
+    """Junk over the first page of the ``table``'s b-tree, as a failing disk or a copy cut short
     leaves it; then a change by another program, so the server's connection reads the file again."""
     with sqlite3.connect(path, isolation_level=None) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'tickets'").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
     with open(path, "r+b") as file:
         file.seek((root - 1) * page_size)
         file.write(secrets.token_bytes(page_size))
