@@ -180,7 +180,7 @@ def person_key_change(config_file, yes):
         recorded_person_key,
         weak_key,
     )
-    from ..web.first_start import shown_database_url, unreachable
+    from ..web.first_start import database_refusal
 
     key = os.environ.get(PERSON_KEY_ENV, "").encode()
     if not key:  # never a key made here: it would be in no env file, and perhaps only root's to read
@@ -207,11 +207,10 @@ def person_key_change(config_file, yes):
     except SchemaNotCurrent as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
-        reason = unreachable(error)
-        if reason is None:
+        refusal = database_refusal(error, path)  # damaged (restore the backup), or not reached
+        if refusal is None:
             raise
-        said = {"url": shown_database_url(path), "reason": reason}
-        raise click.ClickException(say(("cli_database_unreachable", said), "cli_nothing_done")) from None
+        raise click.ClickException(say(refusal, "cli_nothing_done")) from None
     finally:
         alone.release()
         engine.dispose()

@@ -127,14 +127,10 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     except SchemaNotCurrent as error:
         raise start_refused(error.key, **error.params) from None
     except Exception as error:
-        if isinstance(error, faults.DATABASE_ERRORS) and faults.kind_of(error) == "database_damaged":
-            said = {"url": shown_database_url(path), "reason": faults.safe_text(error).splitlines()[0]}
-            raise start_refused("cli_database_damaged", **said) from None
-        reason = unreachable(error)
-        if reason is None:
+        refusal = database_refusal(error, path)
+        if refusal is None:
             raise
-        url = shown_database_url(path)
-        raise start_refused("cli_database_unreachable", url=url, reason=reason) from None
+        raise start_refused(refusal[0], **refusal[1]) from None
     if not same:
         raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
@@ -172,6 +168,20 @@ def shown_database_url(path: Path) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an address SQLAlchemy cannot read is shown without its user part
         return url.rpartition("@")[2]
+
+
+def database_refusal(error: BaseException, path: Path) -> tuple[str, dict] | None:
+    """What a command says of a database it could not use (a catalog key and its values): damaged
+    (restore the last backup) or not reached (check the address); None for any other error."""
+    if isinstance(error, faults.DATABASE_ERRORS) and faults.kind_of(error) == "database_damaged":
+        return "cli_database_damaged", {
+            "url": shown_database_url(path),
+            "reason": faults.safe_text(error).splitlines()[0],
+        }
+    reason = unreachable(error)
+    if reason is None:
+        return None
+    return "cli_database_unreachable", {"url": shown_database_url(path), "reason": reason}
 
 
 def unreachable(error: BaseException) -> str | None:

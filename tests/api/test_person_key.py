@@ -212,3 +212,20 @@ def test_a_weak_session_key_is_refused_at_start_too(tmp_path, run, key):
     assert f"make one with `{MAKE}` and set it, the same on every machine" in output
     assert "QUEUEKIOSK_SECRET_KEY quá yếu" in output and "nothing was started" in output
     assert not (tmp_path / "instance" / "queuekiosk.db").exists()
+
+
+def test_a_damaged_database_file_is_said_damaged_with_the_backup_to_restore(live_server):
+    """A database file that is not one (junk, a failing disk): not "cannot connect", which would send
+    the IT person after PostgreSQL or the address, but the sentence a start says."""
+    srv = live_server(start=False)
+    damaged = srv.instance / "queuekiosk.db"
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(b"not a database, a failing disk's junk " * 2000)
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    refused = srv.cli("person-key", "change", "--yes", check=False)
+    said = refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in said, said
+    assert "cannot connect" not in said and "không kết nối được" not in said, said
+    assert f"the database sqlite:///{damaged} is damaged (" in said, said
+    assert "file is not a database): restore the last backup (docs/deployment.md" in said, said
+    assert "cơ sở dữ liệu sqlite:///" in said and "bị hỏng" in said and "nothing was done" in said, said
