@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import socket
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +29,18 @@ PERSON_KEY = "person_key"
 KEY_MIN_LENGTH = 32
 KEY_MIN_DISTINCT = 8  # random text of 32 characters has about 15 (hexadecimal) or 25 different ones
 MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # said by the refusals
+
+
+# the env file of docs/deployment.md leaves each value to fill in as <what to write>
+_EXAMPLE_TEXT = re.compile(r"<[^<>]*>")
+
+
+def env_placeholders(environ=os.environ) -> list[str]:
+    """The QUEUEKIOSK_* variables still holding docs/deployment.md's example text in <…> (a password,
+    a key, an address not filled in), by name: every command and server start refuses them."""
+    return sorted(
+        name for name, value in environ.items() if name.startswith("QUEUEKIOSK_") and _EXAMPLE_TEXT.search(value)
+    )
 
 
 def weak_key(key: bytes) -> bool:

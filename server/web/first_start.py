@@ -88,11 +88,21 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent, default_database_url
-    from ..core.installation import MAKE_KEY, hold_running, same_person_key, weak_key, weak_key_refusal
+    from ..core.installation import (
+        MAKE_KEY,
+        env_placeholders,
+        hold_running,
+        same_person_key,
+        weak_key,
+        weak_key_refusal,
+    )
     from ..core.web_address import web_address
     from .app import create_app
     from .printing import TRACKING_URL
 
+    left = env_placeholders()  # as every command refuses them (server/cli.py): gunicorn's start too
+    if left:
+        raise start_refused("cli_env_placeholder", names=", ".join(left), make=MAKE_KEY)
     secret = os.environ.get("QUEUEKIOSK_SECRET_KEY", "")
     if secret and weak_key(secret.encode()):  # it signs sign-ins and encrypts the phones kept
         raise start_refused("cli_secret_key_weak", make=MAKE_KEY)
