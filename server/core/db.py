@@ -425,6 +425,26 @@ class Lease:
         self._held = lock
         return True
 
+    @property
+    def label(self) -> str:
+        return self._label
+
+    def lost(self) -> bool:
+        """Whether the lock held went with its connection (PostgreSQL restarted, or an administrator
+        ended the connection: pg_terminate_backend), silently: one round trip on it. Never on SQLite,
+        whose file lock ends only with the process."""
+        if self._held is None or self._engine.dialect.name != "postgresql":
+            return False
+        try:
+            self._held.execute(text("SELECT 1"))
+            self._held.commit()
+            return False
+        except DBAPIError:
+            with contextlib.suppress(Exception):  # a connection already dead may say so again
+                self._held.close()
+            self._held = None
+            return True
+
     def release(self) -> None:
         if self._held is not None:
             self._held.close()

@@ -12,18 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
 import re
 import socket
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .db import Lease
+from .faults import DATABASE_ERRORS
 from .models import bookings, installation, sites
+
+log = logging.getLogger(__name__)
 
 PERSON_KEY = "person_key"
 KEY_MIN_LENGTH = 32
@@ -132,6 +137,63 @@ def hold_running(engine: Engine, instance_dir: Path) -> Lease:
     )
     lease.try_take(wait=True)
     return lease
+
+
+# PostgreSQL ends a lease with its connection (a restart, pg_terminate_backend) without a word: each
+# server looks this often, and takes it again. One that cannot (a key change holds it alone) says so in a
+# row of ``installation`` named UNLEASED + its label, which a key change refuses while fresh.
+LEASE_CHECK_SECONDS = 2.0
+UNLEASED = "unleased:"
+UNLEASED_FRESH_SECONDS = 10.0
+
+
+def keep_running(engine: Engine, lease: Lease, sleep=time.sleep) -> None:
+    """For as long as the server runs (a greenlet of its own): the RUNNING lease held, taken again
+    when it was lost, with a log line each way."""
+    lost_at = None
+    while True:
+        sleep(LEASE_CHECK_SECONDS)
+        try:
+            if lost_at is None:
+                if not lease.lost():
+                    continue
+                lost_at = time.monotonic()
+                log.warning(
+                    "The running lease (it tells `queuekiosk person-key change` that this server runs) was lost "
+                    "with its connection: PostgreSQL restarted, or the connection was ended; taking it again"
+                )
+            if lease.try_take():
+                log.warning("The running lease was taken again (lost for %.0f s)", time.monotonic() - lost_at)
+                lost_at = None
+                _forget_unleased(engine, lease.label)
+            else:  # `person-key change` holds it alone: it refuses on reading this
+                _record_unleased(engine, lease.label)
+        except DATABASE_ERRORS:  # PostgreSQL still away: requests say so; the next look tries again
+            continue
+
+
+def _record_unleased(engine: Engine, label: str) -> None:
+    name = (UNLEASED + label)[:64]
+    with engine.begin() as conn:
+        now = conn.execute(text("SELECT extract(epoch FROM now())")).scalar()  # the database's clock
+        conn.execute(delete(installation).where(installation.c.name == name))
+        conn.execute(insert(installation).values(name=name, value=str(float(now))))
+
+
+def _forget_unleased(engine: Engine, label: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(installation).where(installation.c.name == (UNLEASED + label)[:64]))
+
+
+def unleased_servers(engine: Engine) -> list[str]:
+    """The servers running without the RUNNING lease now, unable to take it again (PostgreSQL only)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        now = conn.execute(text("SELECT extract(epoch FROM now())")).scalar()
+        rows = conn.execute(select(installation).where(installation.c.name.startswith(UNLEASED))).all()
+    fresh = [name for name, seen in rows if float(now) - float(seen) < UNLEASED_FRESH_SECONDS]
+    return [name.removeprefix(UNLEASED) for name in sorted(fresh)]
 
 
 def change_person_key(engine: Engine, key: bytes) -> None:

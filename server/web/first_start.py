@@ -84,6 +84,8 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
     process of the installation, not a weak one (nor a weak session key), and the installation's
     tracking address an address. StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    import gevent
+
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
@@ -92,6 +94,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         MAKE_KEY,
         env_placeholders,
         hold_running,
+        keep_running,
         same_person_key,
         weak_key,
         weak_key_refusal,
@@ -132,7 +135,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         engine = app.extensions["queuekiosk"].engine
         # held while this process runs: `queuekiosk person-key change` refuses meanwhile, and a start
         # waits for one under way before comparing keys
-        app.extensions["queuekiosk_running"] = hold_running(engine, folder)
+        app.extensions["queuekiosk_running"] = running = hold_running(engine, folder)
         same = same_person_key(engine, key)
     except SchemaNotCurrent as error:
         raise start_refused(error.key, **error.params) from None
@@ -144,6 +147,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     if not same:
         raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
+    gevent.spawn(keep_running, engine, running, gevent.sleep)  # taken again if PostgreSQL drops it
     app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
 
