@@ -201,9 +201,7 @@ class Spooler:
                 if status.can_print and self._print(printer, driver, job, status):
                     failures = 0
                     continue
-            except (
-                faults.DATABASE_ERRORS
-            ) as error:  # a full, busy or damaged database must not end printing for the day
+            except faults.DATABASE_ERRORS as error:  # a full, busy or damaged database: printing goes on
                 faults.report(error, f"printer {printer_id}")
             except Exception:
                 self._log.exception("printer %s: the spooler hit an error; retrying", printer_id)
