@@ -216,7 +216,7 @@ class Spooler:
         try:
             return try_take()
         except faults.DATABASE_ERRORS as error:
-            faults.report(error, f"printer {printer_id} lease")
+            faults.report(error, f"printer {printer_id} lease", reading=True)
             return False
 
     def _expire(self, printer_id: str) -> None:
@@ -234,7 +234,7 @@ class Spooler:
                 if job is not None and self._given_up(printer, job):
                     continue
             except faults.DATABASE_ERRORS as error:  # said as for requests: one line a minute
-                faults.report(error, f"printer {printer_id}")
+                faults.report(error, f"printer {printer_id}", reading=True)
             except Exception:
                 self._log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
             gevent.sleep(printer.check_seconds)

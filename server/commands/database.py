@@ -171,7 +171,7 @@ def person_key_change(config_file, yes):
 
     from ..core.bookings.people import PERSON_KEY_ENV
     from ..core.config import instance_dir_for
-    from ..core.db import Lease, SchemaNotCurrent, check_schema
+    from ..core.db import SchemaNotCurrent, check_schema
     from ..core.installation import (
         LEASE_CHECK_SECONDS,
         MAKE_KEY,
@@ -183,6 +183,7 @@ def person_key_change(config_file, yes):
         unleased_servers,
         weak_key,
     )
+    from ..core.lease import Lease
     from ..web.first_start import database_refusal
 
     key = os.environ.get(PERSON_KEY_ENV, "").encode()

@@ -92,7 +92,6 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from ..core.db import SchemaNotCurrent, default_database_url
     from ..core.installation import (
         MAKE_KEY,
-        env_placeholders,
         hold_running,
         keep_running,
         same_person_key,
@@ -103,9 +102,7 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     from .app import create_app
     from .printing import TRACKING_URL
 
-    left = env_placeholders()  # as every command refuses them (server/cli.py): gunicorn's start too
-    if left:
-        raise start_refused("cli_env_placeholder", names=", ".join(left), make=MAKE_KEY)
+    refuse_env_placeholders()  # gunicorn's start (server/wsgi.py) too, not only the commands (server/cli.py)
     secret = os.environ.get("QUEUEKIOSK_SECRET_KEY", "")
     if secret and weak_key(secret.encode()):  # it signs sign-ins and encrypts the phones kept
         raise start_refused("cli_secret_key_weak", make=MAKE_KEY)
@@ -147,17 +144,32 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     if not same:
         raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
-    gevent.spawn(keep_running, engine, running, gevent.sleep)  # taken again if PostgreSQL drops it
+    gevent.spawn(keep_running, engine, running, key, gevent.sleep)  # taken again if PostgreSQL drops it
     app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
 
 
-def start_refused(key: str, **params) -> StartRefused:
+_ENV_CHECKED = []  # once a process: ``serve`` is checked by the command line, not again by start_app
+
+
+def refuse_env_placeholders(then: str = "cli_nothing_started") -> None:
+    """StartRefused naming each QUEUEKIOSK_* variable still holding docs/deployment.md's example text."""
+    from ..core.installation import MAKE_KEY, env_placeholders
+
+    if _ENV_CHECKED:
+        return
+    left = env_placeholders()  # an env file sourced or read before its <…> were replaced
+    if left:
+        raise start_refused("cli_env_placeholder", then, names=", ".join(left), make=MAKE_KEY)
+    _ENV_CHECKED.append(True)
+
+
+def start_refused(key: str, then: str = "cli_nothing_started", **params) -> StartRefused:
     """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
     next line (as the command line's ``say``, which the web layer may not import)."""
     from ..core.i18n import LANGUAGES, translate
 
-    said = [f"{translate(key, lang, **params)}; {translate('cli_nothing_started', lang)}" for lang in LANGUAGES]
+    said = [f"{translate(key, lang, **params)}; {translate(then, lang)}" for lang in LANGUAGES]
     return StartRefused("\n".join(said))
 
 

@@ -15,8 +15,8 @@ from ...printers.drivers import UNKNOWN, Status
 from ...printers.registry import driver_for
 from ...printers.spooler import Spooler
 from ..core import engine as q
-from ..core.db import Lease
 from ..core.i18n import translate
+from ..core.lease import Lease
 from .extensions import socketio
 
 log = logging.getLogger("queuekiosk.printing")

@@ -74,3 +74,16 @@ def test_a_server_started_with_an_example_value_left_says_which(tmp_path, run):
     assert status != 0 and "Traceback" not in output, output
     assert "QUEUEKIOSK_TRACKING_URL: the env file (/etc/queuekiosk/env) or the environment still holds" in output
     assert "nothing was started" in output or "nothing was done" in output
+
+
+def test_a_key_merely_holding_brackets_is_not_taken_for_example_text(tmp_path):
+    """A key from a password generator may hold a < and later a >: only the examples' shape (a word, a
+    space, more words, in < >) is refused."""
+    env_file = tmp_path / "env"
+    env_file.write_text(
+        f"QUEUEKIOSK_INSTANCE={tmp_path / 'instance'}\nQUEUEKIOSK_SECRET_KEY='k<9f>Zq3<x>Lw8pR2vT6yB1nM4cD7hJ0sA5eG'\n",
+        encoding="utf-8",
+    )
+    done = _sourced(env_file, str(QUEUEKIOSK), "user", "list")
+    assert "still holds the example text" not in done.stderr, done.stderr
+    assert "there is no database yet" in done.stderr and "Traceback" not in done.stderr, done.stderr  # got past it
