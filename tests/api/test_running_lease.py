@@ -16,10 +16,13 @@ import socket
 import subprocess
 import time
 import zlib
+from pathlib import Path
 
 import pytest
-from api_helpers import REPO
+from api_helpers import GUNICORN, REPO
+from conftest import free_port
 from server_db import TEST_PERSON_KEY
+from test_deployment_start import _settings
 
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.installation import RUNNING, fingerprint, recorded_person_key
@@ -121,3 +124,43 @@ def test_a_server_that_takes_its_lease_back_under_a_changed_key_ends(live_server
     assert "The running lease was taken again (lost for" in log
     assert f"CRITICAL {KEY_CHANGED}" in log or KEY_CHANGED in log, log[-3000:]
     assert "start it again with the new key (systemd does, from the env file)" in log
+
+
+@pytest.mark.postgres
+def test_each_worker_of_gunicorn_preload_holds_its_own_lease(tmp_path, migrated_pg_url, _pg_admin):
+    """--preload starts the app in gunicorn's master: each forked worker takes the lease again on a
+    connection of its own, named by its pid (sharing the master's would leave the workers unnamed, and
+    their looks on one socket would end it)."""
+    env = _settings(
+        tmp_path,
+        QUEUEKIOSK_DATABASE_URL=migrated_pg_url,
+        QUEUEKIOSK_PERSON_KEY=TEST_PERSON_KEY,
+        QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"),
+    )
+    command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py"), "--preload", "--workers", "2"]
+    command += ["--bind", f"127.0.0.1:{free_port()}", "queuekiosk.server.wsgi:app"]
+    with open(tmp_path / "gunicorn.log", "wb") as log:
+        master = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+
+        def holders() -> set[str]:
+            rows = _pg_admin.execute(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.objid = %s AND l.mode = 'ShareLock' AND l.granted"
+                " AND a.datname = %s",
+                (zlib.crc32(RUNNING.encode()), migrated_pg_url.rsplit("/", 1)[1]),
+            ).fetchall()
+            return {name for (name,) in rows}
+
+        def workers() -> set[int]:
+            children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+            return {int(pid) for pid in children}
+
+        named = lambda: {f"queuekiosk {socket.gethostname()} pid {pid}" for pid in workers()}  # noqa: E731
+        assert _wait_for(lambda: len(workers()) == 2 and named() <= holders(), 30), (
+            holders(),
+            (tmp_path / "gunicorn.log").read_text()[-3000:],
+        )
+    finally:
+        master.terminate()
+        master.wait(20)
