@@ -43,13 +43,14 @@ class Spooler:
         write: Callable,
         read: Callable,
         on_status: Callable[[str, Status], None],
-        lease: Callable[[str], Callable[[], bool]],
+        lease: Callable,
         spawn: Callable = gevent.spawn,
     ):
         """``make_driver(printer)`` gives the driver of a printer of the setup (None: a kiosk agent
         prints it); ``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed
         transaction; ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a
-        ``try_take()`` that is true in one server process only: that one drives the printer;
+        server/core/lease.py Lease whose ``try_take()`` is true in one server process only: that one drives
+        the printer, until ``lost()`` says PostgreSQL dropped it;
         ``spawn(run, *args)`` starts a printer's greenlet (the server's: one of its site's own, ended
         when the site is removed)."""
         self.site = site
@@ -175,16 +176,27 @@ class Spooler:
 
     def _serve(self, printer_id: str) -> None:
         printer, driver = self._current(printer_id, None, None)
-        try_take = self._lease(printer_id)
-        while printer is not None and not self._took(printer_id, try_take):  # another process drives it, or
-            gevent.sleep(printer.check_seconds)  # the database is out of reach: stand by in case that ends
-            printer, driver = self._current(printer_id, printer, driver)
+        lease = self._lease(printer_id)
+        while printer is not None:
+            while printer is not None and not self._took(printer_id, lease.try_take):  # another process drives
+                gevent.sleep(printer.check_seconds)  # it, or the database is out of reach: stand by
+                printer, driver = self._current(printer_id, printer, driver)
+            if printer is not None:
+                printer, driver = self._drive(printer_id, printer, driver, lease)
+
+    def _drive(self, printer_id: str, printer, driver, lease):
+        """Print while this process holds the printer's lease; (None, None) once the printer is gone
+        (the lease ends with the greenlet), or the printer when PostgreSQL dropped the lease (a restart):
+        another process may have taken it, so this one stands by again rather than print beside it."""
         failures = 0
         while True:
             printer, driver = self._current(printer_id, printer, driver)
             if printer is None:
-                return  # the lease ends with this greenlet: another process may take the printer
+                return None, None
             try:
+                if lease.lost():
+                    self._log.warning("printer %s: its lease was lost with its connection; standing by", printer_id)
+                    return printer, driver
                 job = self._read(jobs.next_pending, printer_id)
                 if job is None:
                     self._stalled.pop(printer_id, None)  # nothing to print: its status query is all we know
