@@ -166,15 +166,15 @@ def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> 
                 )
             if not lease.try_take(refused=lambda conn: _record_unleased(conn, lease.label)):
                 continue  # `person-key change` holds it alone: it refuses on reading the row
-            log.warning("The running lease was taken again (lost for %.0f s)", time.monotonic() - lost_at)
-            lost_at = None
-            if recorded_person_key(engine) != fingerprint(key):
+            if recorded_person_key(engine) != fingerprint(key):  # read again next round if it fails
                 log.critical(
                     "The person key was changed (`queuekiosk person-key change`) while this server's running "
                     "lease was lost: this process stops issuing and ends; start it again with the new key "
                     "(systemd does, from the env file)"
                 )
                 os._exit(KEY_CHANGED_EXIT)
+            log.warning("The running lease was taken again (lost for %.0f s)", time.monotonic() - lost_at)
+            lost_at = None
             with engine.begin() as conn:
                 conn.execute(delete(installation).where(installation.c.name == _unleased_name()))
         except DATABASE_ERRORS:  # PostgreSQL still away: requests say so; the next look tries again
