@@ -18,6 +18,7 @@ import time
 import zlib
 from pathlib import Path
 
+import psycopg
 import pytest
 from api_helpers import GUNICORN, REPO
 from conftest import free_port
@@ -93,6 +94,12 @@ def test_a_key_change_while_a_server_lost_its_lease_is_refused_naming_it(
         key = zlib.crc32(RUNNING.encode())
         assert _wait_for(lambda: _pg_admin.execute(alone, (key,)).fetchone(), 30), "the change never took the lease"
     # the server looks, cannot take its lease back, and says so while the change holds it 5 s
+    # in a row named short by pid and host (two processes of one long host name never share one)
+    with psycopg.connect(migrated_pg_url, autocommit=True) as db:
+        unleased = "SELECT name, value FROM installation WHERE name LIKE 'unleased:%%'"
+        rows = _wait_for(lambda: db.execute(unleased).fetchall(), 5)
+    assert [name.split("@")[0] for name, _ in rows] == [f"unleased:{srv.proc.pid}"], rows
+    assert rows[0][1].endswith(f" queuekiosk {socket.gethostname()} pid {srv.proc.pid}"), rows
     said = change.communicate(timeout=60)[1]
     assert change.returncode != 0 and "Traceback" not in said, said
     assert "server processes of this installation are running (" in said and f"pid {srv.proc.pid}" in said, said
