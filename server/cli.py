@@ -134,6 +134,12 @@ def main():
     ./instance unless QUEUEKIOSK_DATABASE_URL names another (e.g. postgresql://...).
     """
     configure_logging()  # every command logs like the server (server/core/logs.py)
+    from .web.first_start import StartRefused, refuse_env_placeholders
+
+    try:
+        refuse_env_placeholders("cli_nothing_done")  # an env file sourced before its <…> were replaced
+    except StartRefused as error:
+        raise click.ClickException(str(error)) from None
     from ..printers.profiles import install as check_printer_profiles
 
     check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
