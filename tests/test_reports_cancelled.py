@@ -195,15 +195,51 @@ def test_the_upgrade_turns_k3_rows_into_k4_where_no_number_lapsed(make_queue, co
     check_day(db, quiet, ["walk_in", "cancelled", "checked_in", "left_waiting"], phones)
     check_day(db, lapsing, ["lapsed", "walk_in"], phones)
     as_kept = kept_rows(db)
-    assert {basis[:3] for basis, _ in as_kept.values()} == {"k4;"}
+    assert {basis[:3] for basis, _ in as_kept.values()} == {"k5;"}
     rewrite_kept(db, lambda basis: "k3" + basis[2:], as_k3)  # a database kept by the code before
 
     migrate_down_and_up(db.engine, "0018")
     upgraded = kept_rows(db)
+    # k4 after 0019; 0020 leaves them k4 (the day holds remote numbers, whose waits k5 measures anew)
     assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
-        key: row for key, row in as_kept.items() if key[1] == quiet
+        key: ("k4" + basis[2:], figures) for key, (basis, figures) in as_kept.items() if key[1] == quiet
     }
     assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == lapsing} == {"k3;"}
     for day in (quiet, lapsing):
         assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
     assert summary_of(db, lapsing)["total"]["lapsed"] == 1
+
+
+def peaks_of(db, day: dt.date, from_tickets: bool = False) -> dict:
+    """The day's peak hours three days later: from its kept figures, or from its tickets."""
+    with db.Session() as session:
+        period = periods.named_period(day.isoformat(), ZONE)
+        later = morning(day + dt.timedelta(days=3))
+        return reports.peak_hours(session, db.site, period, now=later, from_tickets=from_tickets)
+
+
+def test_the_upgrade_relabels_k4_rows_as_k5_where_no_remote_number_was_taken(make_queue, config, db_url):
+    """Migration 0020: a remote number's wait runs from its check-in in format k5 (from the phone request
+    in k4, and one never checked in counted as waiting). The kept rows of a day without a remote number
+    are the same, relabelled k5 in place; a day holding one stays k4 and is counted again, its figures
+    (peak hours too) those of the tickets."""
+    db = make_queue(config, db_url)
+    phones = new_phones()
+    quiet, remote_day = FIRST_DAY, FIRST_DAY + dt.timedelta(days=1)
+    check_day(db, quiet, ["walk_in", "walk_in", "walk_in"], phones)
+    check_day(db, remote_day, ["walk_in", "checked_in", "lapsed", "left_waiting"], phones)
+    assert peaks_of(db, remote_day) == peaks_of(db, remote_day, from_tickets=True)
+    as_kept = kept_rows(db)
+    assert {basis[:3] for basis, _ in as_kept.values()} == {"k5;"}
+    rewrite_kept(db, lambda basis: "k4" + basis[2:], lambda figures: figures)  # as the code before kept them
+
+    migrate_down_and_up(db.engine, "0019")
+    upgraded = kept_rows(db)
+    assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
+        key: row for key, row in as_kept.items() if key[1] == quiet
+    }
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == remote_day} == {"k4;"}
+    for day in (quiet, remote_day):
+        assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
+        assert peaks_of(db, day) == peaks_of(db, day, from_tickets=True)
+    assert {basis[:3] for basis, _ in kept_rows(db).values()} == {"k5;"}  # the remote day counted again

@@ -153,13 +153,33 @@ def _holds_many(conn, site, period: Period) -> bool:
     return 4 * covered >= (last - first).days + 1
 
 
+def queued_at():
+    """When a ticket joined the queue, its wait's start: its issue, or for a remote number (taken from a
+    phone, ``origin`` "remote") its holder's check-in at the centre, from its booking (looked up only
+    for such a ticket, by the site and day: ix_bookings_site_day); None while never checked in (it
+    was never in the lobby). A slot's ticket is issued at its check-in: its wait runs from the
+    arrival, in arrival order until its slot (docs/bookings.md)."""
+    B = m.bookings.c
+    checked_in = (
+        select(B.checked_in_at)
+        .where(B.site_id == T.c.site_id, B.business_day == T.c.business_day, B.ticket_id == T.c.id)
+        .scalar_subquery()
+    )
+    return case((T.c.origin == "remote", checked_in), else_=T.c.issued_at)
+
+
+def wait_seconds(conn):
+    """A ticket's wait (s): from joining the queue (``queued_at``) to its first call."""
+    return seconds_between(conn, T.c.called_at, queued_at())
+
+
 def _times(conn, site, period: Period) -> tuple:
     """A ticket's wait and service time (s): a service has a time only when it was started (by
     "start", or by "finish" dated from the call); one ended by "next" without a start has none,
     nor has one a close ended (``finished_at_close``)."""
     start, end = period.utc_bounds()
     return (
-        seconds_between(conn, T.c.called_at, T.c.issued_at),
+        wait_seconds(conn),
         case(
             (T.c.id.in_(finished_at_close(site.id, start, end)), null()),
             else_=seconds_between(conn, T.c.finished_at, T.c.started_at),

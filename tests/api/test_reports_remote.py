@@ -1,0 +1,74 @@
+"""A remote number ("lấy số từ xa", taken on the phone at /book) is in the lobby only from its check-in:
+the reports count it as waiting, and measure its wait, from then (docs/reports.md), through the real
+server with its clock set (tests/faked_clock.py). A slot's citizen waits from the arrival (the
+ticket is issued at the check-in), as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from faked_clock import FakedClock, next_working_morning
+
+
+def remote(http, phone: str) -> dict:
+    taken = http.post(
+        "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": phone}
+    )
+    assert taken.status_code == 201, taken.text
+    return taken.json()
+
+
+def test_a_remote_number_waits_in_the_reports_only_from_its_check_in(live_server, tmp_path):
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = live_server(env=clock.env())
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    came = remote(http, "0912345101")  # taken on the phone at 09:00, checked in at 09:40
+    remote(http, "0912345102")  # taken on the phone at 09:00, never comes
+    clock.set(clock.start + dt.timedelta(minutes=40))
+    checked_in = http.post("/api/v1/check-in", json={"code": came["code"], "kiosk": "kiosk-1"})
+    assert checked_in.status_code == 201, checked_in.text
+    clock.set(clock.start + dt.timedelta(minutes=45))
+    called = http.post("/api/v1/counters/1/next", headers=admin)
+    assert called.status_code == 200 and called.json()["number"] == came["number"]
+
+    summary = http.get("/api/v1/reports/summary", headers=supervisor, params={"group_by": "service"})
+    assert summary.status_code == 200, summary.text
+    total = summary.json()["total"]
+    assert (total["issued"], total["called"]) == (2, 1)
+    # waited in the lobby 5 minutes (09:40 to 09:45), not the 45 since the phone call
+    assert 295 <= total["wait"]["avg"] <= 320, total["wait"]
+    assert (total["target_met"], total["late"]) == (1, 0)
+
+    peaks = http.get("/api/v1/reports/peak-hours", headers=supervisor)
+    assert peaks.status_code == 200, peaks.text
+    nine = next(h for h in peaks.json()["hours"] if h["hour"] == 9)
+    assert nine["arrivals"] == 2  # both numbers were issued at 09:00
+    # one citizen at a time waited in the lobby: the one checked in, 09:40 to 09:45; the number never
+    # checked in was never there
+    assert nine["waiting_max"] == 1, nine
+    assert nine["waiting_avg"] <= 0.1, nine
+    assert 295 <= nine["wait_avg"] <= 320, nine
+
+
+def test_a_slots_citizen_come_early_waits_in_the_reports_from_the_arrival(live_server, tmp_path):
+    """As docs/bookings.md says, a citizen checked in before the slot waits in arrival order until it
+    begins: the wait runs from the arrival (when the ticket is issued), not from the slot."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = live_server(env=clock.env())
+    http = srv.session()
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    body = {"service": "HT", "date": clock.start.date().isoformat(), "start": "09:30", "name": "Lê Văn Cường"}
+    booked = http.post("/api/v1/bookings", json={**body, "phone": "0912345103"})
+    assert booked.status_code == 201, booked.text
+    clock.set(clock.start + dt.timedelta(minutes=10))  # 20 minutes early
+    checked_in = http.post("/api/v1/check-in", json={"code": booked.json()["code"]})
+    assert checked_in.status_code == 201 and checked_in.json()["due_at"], checked_in.text
+    clock.set(clock.start + dt.timedelta(minutes=30))
+    called = http.post("/api/v1/counters/1/next", headers=admin)
+    assert called.status_code == 200 and called.json()["number"] == checked_in.json()["number"]
+    total = http.get("/api/v1/reports/summary", headers=supervisor, params={"group_by": "service"}).json()["total"]
+    assert 1195 <= total["wait"]["avg"] <= 1220, total["wait"]  # 09:10 to 09:30
