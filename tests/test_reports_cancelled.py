@@ -24,11 +24,13 @@ from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
+from queuekiosk.server.core.reports.sites import compare_sites
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = b"test person key"
 FIRST_DAY = dt.date(2026, 11, 2)  # a Monday; each example takes the next day
 T, B, K = m.tickets.c, m.bookings.c, m.report_day_figures.c
+SITE_DAYS = m.site_day_figures
 FATES = ("walk_in", "cancelled", "lapsed", "checked_in", "left_waiting")
 
 
@@ -232,8 +234,17 @@ def test_the_upgrade_relabels_k4_rows_as_k5_where_no_remote_number_was_taken(mak
     as_kept = kept_rows(db)
     assert {basis[:3] for basis, _ in as_kept.values()} == {"k5;"}
     rewrite_kept(db, lambda basis: "k4" + basis[2:], lambda figures: figures)  # as the code before kept them
+    later = morning(remote_day + dt.timedelta(days=3))
+    with db.engine.begin() as conn:  # the sites' comparison keeps both days (no format of its own)
+        compared = compare_sites(conn, quiet, remote_day, now=later)
+    site_days = SITE_DAYS.select().order_by(SITE_DAYS.c.business_day)
+    with db.engine.connect() as conn:
+        assert [row.business_day for row in conn.execute(site_days)] == [quiet, remote_day]
 
     migrate_down_and_up(db.engine, "0019")
+    with db.engine.begin() as conn:  # the day holding remote numbers dropped, to be counted again
+        assert [row.business_day for row in conn.execute(site_days)] == [quiet]
+        assert compare_sites(conn, quiet, remote_day, now=later)["sites"] == compared["sites"]
     upgraded = kept_rows(db)
     assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
         key: row for key, row in as_kept.items() if key[1] == quiet

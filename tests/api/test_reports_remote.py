@@ -41,6 +41,12 @@ def test_a_remote_number_waits_in_the_reports_only_from_its_check_in(live_server
     # waited in the lobby 5 minutes (09:40 to 09:45), not the 45 since the phone call
     assert 295 <= total["wait"]["avg"] <= 320, total["wait"]
     assert (total["target_met"], total["late"]) == (1, 0)
+    # the province's comparison says what the site's own summary says
+    day = clock.start.date().isoformat()
+    sites = http.get("/api/v1/reports/sites", headers=admin, params={"from": day, "to": day})
+    assert sites.status_code == 200, sites.text
+    (site,) = sites.json()["sites"]
+    assert site["wait"]["avg"] == total["wait"]["avg"] and site["target_met"] == 1, site
 
     peaks = http.get("/api/v1/reports/peak-hours", headers=supervisor)
     assert peaks.status_code == 200, peaks.text

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from .. import models as m
 from .clock import utcnow
 from .tally import pct, rounded
-from .tickets import SV, T, connection, insert_ignoring_conflicts, seconds_between
+from .tickets import SV, T, connection, insert_ignoring_conflicts, wait_seconds
 
 FIG = m.site_day_figures
 R = m.ratings
@@ -134,7 +134,7 @@ class _Day:
 
 def _count_days(conn, where) -> dict[tuple[str, dt.date], _Day]:
     """The figures of the tickets (and ratings) ``where`` selects, per site and day, from the tickets."""
-    wait = seconds_between(conn, T.c.called_at, T.c.issued_at)
+    wait = wait_seconds(conn)  # (a remote number's from its check-in, as its own summary measures it)
     days: dict[tuple[str, dt.date], _Day] = {}
 
     def day_of(site_id, day) -> _Day:

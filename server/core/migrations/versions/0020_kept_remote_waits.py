@@ -1,4 +1,5 @@
-"""kept report figures of format k4 become k5 in place where nothing changed
+"""kept report figures of format k4 become k5 in place where nothing changed; the sites' kept days
+with a remote number are counted again
 
 Reports measure a remote number's wait, and count it as waiting, from its holder's check-in at the
 centre (server/core/reports/tickets.py ``queued_at``; server/core/reports/kept.py format k5), where k4
@@ -6,6 +7,7 @@ did from the phone request. A kept row of a day without a remote number has the 
 only relabelled here (basis ``k4;...`` -> ``k5;...``), and so are the months, years and spans without
 such a day. Only the rest is counted again by the first reports after the upgrade (the days holding a
 remote number, instead of every kept day), as migration 0019 did.
+The sites' comparison's kept days holding a remote number are dropped, to be counted again.
 A downgrade leaves the rows as they are: the older code counts again the rows of another format.
 
 Revision ID: 0020
@@ -31,6 +33,7 @@ FIGURES = _K3_TO_K4.FIGURES
 
 def upgrade() -> None:
     _kept_k4_to_k5_remote_waits(op.get_bind())
+    _site_days_with_remote_counted_again(op.get_bind())
 
 
 def downgrade() -> None:
@@ -63,3 +66,14 @@ def _kept_k4_to_k5_remote_waits(conn) -> None:
     )
     for start in range(0, len(changed), 1000):
         conn.execute(update, changed[start : start + 1000])
+
+
+def _site_days_with_remote_counted_again(conn) -> None:
+    """The sites' comparison keeps a day's figures without a format (site_day_figures): a day holding a
+    remote number is dropped, and counted again (its wait from the check-in) by the next comparison."""
+    conn.execute(
+        sa.text(
+            "DELETE FROM site_day_figures WHERE EXISTS (SELECT 1 FROM bookings b WHERE b.kind = 'remote'"
+            " AND b.site_id = site_day_figures.site_id AND b.business_day = site_day_figures.business_day)"
+        )
+    )
