@@ -24,6 +24,7 @@ from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
+from queuekiosk.server.core.reports import kept
 from queuekiosk.server.core.reports.sites import compare_sites
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -197,14 +198,15 @@ def test_the_upgrade_turns_k3_rows_into_k4_where_no_number_lapsed(make_queue, co
     check_day(db, quiet, ["walk_in", "cancelled", "checked_in", "left_waiting"], phones)
     check_day(db, lapsing, ["lapsed", "walk_in"], phones)
     as_kept = kept_rows(db)
-    assert {basis[:3] for basis, _ in as_kept.values()} == {"k5;"}
+    assert {basis[:3] for basis, _ in as_kept.values()} == {kept.FORMAT + ";"}
     rewrite_kept(db, lambda basis: "k3" + basis[2:], as_k3)  # a database kept by the code before
 
     migrate_down_and_up(db.engine, "0018")
     upgraded = kept_rows(db)
-    # k4 after 0019; 0020 leaves them k4 (the day holds remote numbers, whose waits k5 measures anew)
+    # k4 after 0019, k5 after 0020 (no day-end finish); 0021 leaves them k5 (the day holds remote
+    # numbers, whose waits k6 measures anew)
     assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
-        key: ("k4" + basis[2:], figures) for key, (basis, figures) in as_kept.items() if key[1] == quiet
+        key: ("k5" + basis[2:], figures) for key, (basis, figures) in as_kept.items() if key[1] == quiet
     }
     assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == lapsing} == {"k3;"}
     for day in (quiet, lapsing):
@@ -220,20 +222,38 @@ def peaks_of(db, day: dt.date, from_tickets: bool = False) -> dict:
         return reports.peak_hours(session, db.site, period, now=later, from_tickets=from_tickets)
 
 
-def test_the_upgrade_relabels_k4_rows_as_k5_where_no_remote_number_was_taken(make_queue, config, db_url):
-    """Migration 0020: a remote number's wait runs from its check-in in format k5 (from the phone request
-    in k4, and one never checked in counted as waiting). The kept rows of a day without a remote number
-    are the same, relabelled k5 in place; a day holding one stays k4 and is counted again, its figures
-    (peak hours too) those of the tickets."""
+def serve_past_the_day_end(db, day: dt.date) -> None:
+    """A walk-in of ``day`` still being served when the day ends: the day end finishes it, untimed."""
+    counter = q.Actor()
+    number = db.run(q.issue, "HT", now=morning(day), check_hours=False).ticket["number"]
+    db.run(q.call_next, 1, counter, number=number, now=morning(day, 1))
+    db.run(q.start, 1, counter, now=morning(day, 2))
+    db.run(q.expire_past_days, now=morning(day + dt.timedelta(days=1)) - dt.timedelta(hours=7))
+
+
+def test_the_upgrade_relabels_k5_rows_as_k6_where_no_remote_number_was_taken(make_queue, config, db_url):
+    """Migration 0021: a remote number's wait runs from its check-in in format k6 (from the phone request
+    in k5, and one never checked in counted as waiting). The kept rows of a day without a remote number
+    are the same, relabelled k6 in place; a day holding one stays k5 and is counted again, its figures
+    (peak hours too) those of the tickets. A day 0020 left k4 (a day end finished a number) stays k4:
+    relabelled k6 it would keep the service timed up to the closing time."""
     db = make_queue(config, db_url)
     phones = new_phones()
-    quiet, remote_day = FIRST_DAY, FIRST_DAY + dt.timedelta(days=1)
+    quiet, remote_day, ended = FIRST_DAY, FIRST_DAY + dt.timedelta(days=1), FIRST_DAY + dt.timedelta(days=2)
     check_day(db, quiet, ["walk_in", "walk_in", "walk_in"], phones)
     check_day(db, remote_day, ["walk_in", "checked_in", "lapsed", "left_waiting"], phones)
+    serve_past_the_day_end(db, ended)
     assert peaks_of(db, remote_day) == peaks_of(db, remote_day, from_tickets=True)
+    assert summary_of(db, ended)["total"]["service_time"]["count"] == 0
     as_kept = kept_rows(db)
-    assert {basis[:3] for basis, _ in as_kept.values()} == {"k5;"}
-    rewrite_kept(db, lambda basis: "k4" + basis[2:], lambda figures: figures)  # as the code before kept them
+    assert {basis[:3] for basis, _ in as_kept.values()} == {kept.FORMAT + ";"}
+
+    # a database kept by the code before, upgraded by 0020: k5, the day a day end finished a number k4
+    rewrite_kept(db, lambda basis: "k5" + basis[2:], lambda figures: figures)
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(m.report_day_figures).where(K.business_day == ended).values(basis="k4" + func.substr(K.basis, 3))
+        )
     later = morning(remote_day + dt.timedelta(days=3))
     with db.engine.begin() as conn:  # the sites' comparison keeps both days (no format of its own)
         compared = compare_sites(conn, quiet, remote_day, now=later)
@@ -241,7 +261,7 @@ def test_the_upgrade_relabels_k4_rows_as_k5_where_no_remote_number_was_taken(mak
     with db.engine.connect() as conn:
         assert [row.business_day for row in conn.execute(site_days)] == [quiet, remote_day]
 
-    migrate_down_and_up(db.engine, "0019")
+    migrate_down_and_up(db.engine, "0020")
     with db.engine.begin() as conn:  # the day holding remote numbers dropped, to be counted again
         assert [row.business_day for row in conn.execute(site_days)] == [quiet]
         assert compare_sites(conn, quiet, remote_day, now=later)["sites"] == compared["sites"]
@@ -249,8 +269,10 @@ def test_the_upgrade_relabels_k4_rows_as_k5_where_no_remote_number_was_taken(mak
     assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
         key: row for key, row in as_kept.items() if key[1] == quiet
     }
-    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == remote_day} == {"k4;"}
-    for day in (quiet, remote_day):
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == remote_day} == {"k5;"}
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == ended} == {"k4;"}
+    for day in (quiet, remote_day, ended):
         assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
         assert peaks_of(db, day) == peaks_of(db, day, from_tickets=True)
-    assert {basis[:3] for basis, _ in kept_rows(db).values()} == {"k5;"}  # the remote day counted again
+    assert summary_of(db, ended)["total"]["service_time"]["count"] == 0
+    assert {basis[:3] for basis, _ in kept_rows(db).values()} == {kept.FORMAT + ";"}  # all counted again

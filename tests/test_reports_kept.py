@@ -18,6 +18,7 @@ from array import array
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from server_db import migrate_down_and_up
 from sqlalchemy import event, func, select, text, update
 
 from queuekiosk.server.core import engine as q
@@ -102,6 +103,10 @@ def check_kept_figures(queue, simulated_in=None) -> None:
     run(q.call_next, 3, number=closed["number"], now=local(site, friday, 19, 1))
     run(q.start, 3, now=local(site, friday, 19, 2))
     run(q.close_counter, 3, finish=closed["number"], now=local(site, friday, 23, 0))
+    # Saturday, counter 4's clerk went home serving a number: the day's end finishes it, untimed
+    served_late = run(q.issue, "DC", now=local(site, saturday, 10, 0), check_hours=False).ticket
+    run(q.call_next, 4, number=served_late["number"], now=local(site, saturday, 10, 5))
+    run(q.start, 4, now=local(site, saturday, 10, 6))
     run(q.issue, "CT", now=local(site, saturday, 23, 50), check_hours=False)
     run(q.call_next, 3, now=local(site, saturday, 23, 58))
     run(q.finish, 3, now=local(site, saturday + dt.timedelta(days=1), 0, 20))
@@ -134,6 +139,12 @@ def check_kept_figures(queue, simulated_in=None) -> None:
     run(q.expire_past_days, now=now)
     with engine.connect() as conn:
         assert conn.execute(select(m.Ticket.status).where(m.Ticket.public_id == left)).scalar_one() == "expired"
+        ended = conn.execute(
+            select(m.Ticket.status, m.events.c.detail)
+            .join(m.events, m.events.c.ticket_id == m.Ticket.id)
+            .where(m.Ticket.public_id == served_late["id"], m.events.c.kind == "finished")
+        ).one()
+    assert tuple(ended) == ("done", {"service_seconds": None, "by": "end_of_day"}), "the day's end timed a service"
     later = now + dt.timedelta(minutes=site.config.rating.window_minutes + 1)
     with engine.connect() as conn:
         for period in (named[1], partly):
@@ -167,6 +178,57 @@ def check_kept_figures(queue, simulated_in=None) -> None:
             assert found == reports.summary(conn, site, years, group_by, now=later, from_tickets=True)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(K).where(K.c.grouping == "ytotal")).scalar_one()
+
+
+def test_the_upgrade_turns_k4_rows_into_k5_where_no_number_was_finished_by_a_day_end(make_queue, config, db_url):
+    """Migration 0020 relabels the kept rows of k4 as k5 for the days, months and spans without a number
+    the day's end finished (the same figures under both): the first reports after the upgrade do not
+    count years again. A day with one stays k4 (its service then timed): counted again, untimed.
+    Upgraded from 0019 straight through 0021 (no remote number: k5 -> k6), the quiet day ends k6 and
+    the day 0020 left k4 stays k4 (0021 relabels only k5 rows), counted again."""
+    queue = make_queue(config, db_url)
+    site = queue.site
+
+    def run(action, *args, **kwargs):
+        with queue.Session.begin() as session:
+            return action(session, site, *args, **kwargs)
+
+    quiet, left = dt.date(2026, 11, 17), dt.date(2026, 11, 18)
+    for day in (quiet, left):
+        ticket = run(q.issue, "DC", now=local(site, day, 9, 0), check_hours=False).ticket
+        run(q.call_next, 4, number=ticket["number"], now=local(site, day, 9, 5))
+        run(q.start, 4, now=local(site, day, 9, 6))
+        if day == quiet:
+            run(q.finish, 4, now=local(site, day, 9, 16))
+    run(q.expire_past_days, now=local(site, left + dt.timedelta(days=1), 0, 1))
+    now = local(site, MONDAY, 9)
+    zone = site.config.site.zone
+
+    def summary(day, **kwargs):
+        with queue.engine.connect() as conn:
+            found = reports.summary(conn, site, periods.named_period(day.isoformat(), zone), "day", now=now, **kwargs)
+            conn.commit()
+        return found
+
+    for day in (quiet, left):
+        summary(day)  # kept
+    with queue.engine.begin() as conn:  # a database kept by the code before
+        conn.execute(update(K).values(basis="k4" + func.substr(K.c.basis, 3)))
+        as_kept = dict(
+            ((g, d), (b, f))
+            for g, d, b, f in conn.execute(select(K.c.grouping, K.c.business_day, K.c.basis, K.c.figures))
+        )
+
+    migrate_down_and_up(queue.engine, "0019")
+    with queue.engine.connect() as conn:
+        upgraded = {(g, d): b for g, d, b in conn.execute(select(K.c.grouping, K.c.business_day, K.c.basis))}
+    assert {key: basis for key, basis in upgraded.items() if key[1] == quiet} == {
+        key: kept.FORMAT + basis[2:] for key, (basis, _f) in as_kept.items() if key[1] == quiet
+    }
+    assert {basis[:3] for (_g, day), basis in upgraded.items() if day == left} == {"k4;"}
+    for day in (quiet, left):
+        assert summary(day) == summary(day, from_tickets=True)
+    assert summary(left)["total"]["service_time"]["count"] == 0
 
 
 def test_a_year_is_kept_in_a_few_statements(make_queue, config):

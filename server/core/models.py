@@ -68,6 +68,9 @@ NAMING = {
 }
 
 HELD_STATES = ("called", "serving")  # a ticket in these states is held by exactly one counter
+# the ``by`` of a "finished" event that timed nothing: the counter closed under the number being served,
+# or its business day ended (served until then at the latest; nobody knows how long)
+UNTIMED_FINISHES = ("close", "end_of_day")
 
 
 EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, as the database keeps times

@@ -625,14 +625,14 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     )
     base = {"site": site.config.site.name}
     places: dict[tuple, dict[int, int]] = {}  # (service, day) -> places_in_queue: each queue read once
-    requeues = _requeues(conn, [row.id for row in rows if row.status == "called"])
+    requeues = _requeues(conn, [row.id for row in rows if row.status in ("called", "waiting")])
     for row in rows:
         if row.status == "called" and row.counter_id is not None:
             counter = site.counter_numbers.get(row.counter_id)
-            key = _called_key(counter, requeues.get(row.id, 0))
+            key = _key("called", counter, requeues.get(row.id, 0))
             params = {**base, "number": row.number, "counter": counter}
         elif row.status == "waiting":
-            key, params = f"near:{site.service_codes.get(row.service_id)}", None
+            key, params = _key("near", site.service_codes.get(row.service_id), requeues.get(row.id, 0)), None
         else:
             continue
         if (row.subscription, key) in made:
@@ -650,7 +650,8 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
 
 
 def _requeues(conn, ticket_ids: list[int]) -> dict[int, int]:
-    """How many times each ticket went back to the queue when its counter closed under it."""
+    """How many times each ticket went back to the queue when its counter closed (under it, or while
+    it waited for that counter alone)."""
     if not ticket_ids:
         return {}
     E = m.events
@@ -663,10 +664,11 @@ def _requeues(conn, ticket_ids: list[int]) -> dict[int, int]:
     )
 
 
-def _called_key(counter, requeues: int) -> str:
-    """The called notice's key: "called:5", the same for a recall there (never sent twice); "called:5:1"
-    once its counter closed under it and it is called again (the citizen may have gone: told again)."""
-    return f"called:{counter}" if requeues == 0 else f"called:{counter}:{requeues}"
+def _key(kind: str, value, requeues: int) -> str:
+    """A notice's key, made once per subscription: "called:5" (the same for a recall there: never sent
+    twice), "near:HT"; "called:5:1", "near:HT:1" once its counter closed and put it back in the queue
+    (the citizen may have gone out to wait: told again when it comes near, and when it is called)."""
+    return f"{kind}:{value}" if requeues == 0 else f"{kind}:{value}:{requeues}"
 
 
 def apply(conn, site, todo: Plan, now: dt.datetime | None = None) -> int:
@@ -737,15 +739,18 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     centre is open); else drop it. True: send it now."""
     now = now or utcnow()
     row = conn.execute(
-        select(N.c.key, N.c.status, T.c.status.label("ticket_status"), T.c.counter_id)
+        select(N.c.key, N.c.status, T.c.id, T.c.status.label("ticket_status"), T.c.counter_id)
         .join(S, S.c.id == N.c.subscription_id)
         .join(T, T.c.id == S.c.ticket_id)
         .where(N.c.id == notice)
     ).one()
-    kind, _, value = row.key.partition(":")
-    value = value.partition(":")[0]  # the counter ("called:5:1": after a requeue)
+    kind, value = row.key.split(":")[:2]  # the counter or service ("called:5:1": after a requeue)
     meant = row.status == "pending" and (
-        (kind == "near" and row.ticket_status == "waiting")
+        (  # a near notice made before the ticket's last requeue is void: the one made after it tells
+            kind == "near"
+            and row.ticket_status == "waiting"
+            and row.key == _key(kind, value, _requeues(conn, [row.id]).get(row.id, 0))
+        )
         or (
             kind == "called"
             and row.ticket_status in ("called", "serving")

@@ -212,7 +212,9 @@ class LiveTracker:
         counter.last_end = event.at
 
     def _on_finished(self, event, counter) -> None:
-        if (event.detail or {}).get("by") == "close":  # ended when its counter closed: no service time known
+        # its counter closed under it, or its day ended: untimed. (A day end's finish comes after the new
+        # day began here, which let every held ticket go already, so for it this is only a safeguard.)
+        if (event.detail or {}).get("by") in m.UNTIMED_FINISHES:
             self._let_go(event, counter)
             return
         self._end(event, counter)

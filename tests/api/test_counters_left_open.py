@@ -370,3 +370,91 @@ def test_a_number_only_called_cannot_be_finished_at_the_close(live_server):
     assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "called", "nothing changed"
     assert supervisor.post("/api/v1/counters/4/close", json={"requeue": called["number"]}).status_code == 200
     assert http.get(f"/api/v1/tickets/{called['id']}").json()["status"] == "waiting"
+
+
+def test_closing_a_counter_sends_the_numbers_transferred_to_it_alone_back_to_their_queue(live_server, sio_client):
+    """A number sent to counter 2 alone waits for counter 2 only: closed, counter 2 calls nobody, so the
+    close puts the number back in its service's queue at its place by issue time, for any counter of
+    the service to call; its phone, the counters and the lobby hear it, and its history says so."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypads = {number: srv.token("counter", number) for number in (2, 3, 6)}  # all three serve CT
+    http = srv.session()
+    sent, later = issue(http, "CT"), issue(http, "CT")
+    press(http, 2, "open", keypads[2])
+    assert press(http, 3, "next", keypads[3])["id"] == sent["id"]
+    sending = http.post(
+        "/api/v1/counters/3/transfer", json={"counter": 2}, headers={"Authorization": f"Bearer {keypads[3]}"}
+    )
+    assert sending.status_code == 200, sending.text  # the clerk of counter 3 sends it to counter 2 alone
+    phone = subscribed(sio_client, srv, {"ticket": sent["id"]})
+    console = subscribed(sio_client, srv, {"counter": 6}, keypads[6])
+    marks = phone.mark(), console.mark()
+
+    supervisor = log_in(srv, SUPERVISOR)
+    assert supervisor.post("/api/v1/counters/2/close", json={}).status_code == 200
+
+    back = phone.wait_for("ticket.requeued", since=marks[0])["ticket"]
+    assert (back["status"], back["target_counter"], back["waiting_ahead"]) == ("waiting", None, 0)
+    assert console.wait_for("ticket.requeued", since=marks[1])["ticket"]["id"] == sent["id"]
+    console.wait_for("queue.changed", lambda e: e["waiting"]["CT"]["waiting"] == 2, since=marks[1])
+    # another counter of the service calls it, before the number issued after it
+    again = press(http, 6, "next", keypads[6])
+    assert (again["id"], again["counter"]) == (sent["id"], 6), "the number stayed stranded for counter 2"
+    assert press(http, 6, "next", keypads[6])["id"] == later["id"]
+
+    audit = http.get("/api/v1/audit", headers={"Authorization": f"Bearer {srv.token('admin')}"}).json()["events"]
+    steps = [e for e in reversed(audit) if e["ticket"] == sent["number"]]
+    kinds = [e["kind"] for e in steps]
+    assert kinds[:4] == ["issued", "called", "transferred", "requeued"], kinds
+    assert (steps[3]["by"], steps[3]["counter"], steps[3]["detail"]) == (SUPERVISOR, 2, {"transferred_to": 2})
+
+
+def test_closing_a_closed_counter_sends_back_the_numbers_transferred_to_it_since(live_server, sio_client):
+    """A clerk sent a number to counter 2 while it was closed (the console asks, and a centre may say
+    yes); nobody comes: the dashboard's "Đóng quầy" on the closed counter puts the number back in its
+    queue, for any counter of the service to call."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypads = {number: srv.token("counter", number) for number in (3, 6)}  # counters 2, 3 and 6 serve CT
+    http = srv.session()
+    sent = issue(http, "CT")
+    assert press(http, 3, "next", keypads[3])["id"] == sent["id"]
+    sending = http.post(
+        "/api/v1/counters/3/transfer", json={"counter": 2}, headers={"Authorization": f"Bearer {keypads[3]}"}
+    )
+    assert sending.status_code == 200, sending.text  # counter 2 is closed
+    phone = subscribed(sio_client, srv, {"ticket": sent["id"]})
+    mark = phone.mark()
+
+    assert log_in(srv, SUPERVISOR).post("/api/v1/counters/2/close", json={}).status_code == 200
+
+    back = phone.wait_for("ticket.requeued", since=mark)["ticket"]
+    assert (back["status"], back["target_counter"]) == ("waiting", None)
+    assert press(http, 6, "next", keypads[6])["id"] == sent["id"], "still waiting for the closed counter 2"
+
+
+def test_a_close_that_puts_back_its_number_and_a_transferred_one_sends_one_queue_count(live_server, sio_client):
+    """Counter 2 holds one number and another was sent to it alone: its close puts both back, and the
+    other counters of the service get the service's new count once, not once per number."""
+    srv = live_server()
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypads = {number: srv.token("counter", number) for number in (2, 3, 6)}
+    http = srv.session()
+    held, sent = issue(http, "CT"), issue(http, "CT")
+    assert press(http, 2, "next", keypads[2])["id"] == held["id"]
+    assert press(http, 3, "next", keypads[3])["id"] == sent["id"]
+    sending = http.post(
+        "/api/v1/counters/3/transfer", json={"counter": 2}, headers={"Authorization": f"Bearer {keypads[3]}"}
+    )
+    assert sending.status_code == 200, sending.text
+    console = subscribed(sio_client, srv, {"counter": 6}, keypads[6])
+    mark = console.mark()
+
+    supervisor = log_in(srv, SUPERVISOR)
+    assert supervisor.post("/api/v1/counters/2/close", json={"requeue": held["number"]}).status_code == 200
+
+    console.wait_for("queue.changed", lambda e: e["waiting"]["CT"]["waiting"] == 2, since=mark)
+    assert len(console.received("ticket.requeued", since=mark)) == 2
+    time.sleep(1)  # anything else the close sent has arrived by now
+    assert len(console.received("queue.changed", since=mark)) == 1, console.received("queue.changed", since=mark)

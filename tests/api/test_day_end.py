@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from api_helpers import issue
+from api_helpers import PASSWORD, SUPERVISOR, issue, log_in
 
 # Debian keeps it under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...)
 LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), Path("/usr/lib/faketime/libfaketime.so.1"))
@@ -61,3 +62,69 @@ def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(
     new_day = issue(http, "HT")
     assert (new_day["number"], new_day["business_day"]) == (1001, "2026-11-24")
     assert "1 waiting ticket(s) expired" in srv.log()
+
+
+def test_a_number_still_being_served_at_midnight_is_served_by_its_clerk_with_no_service_time(live_server, sio_client):
+    """A clerk who forgot "Kết thúc": the day's end finishes the number as served by that clerk, and
+    no report counts a service time for it (nobody knows when the service ended)."""
+    srv = live_server(env=faketime_env("2026-11-23 23:59:45"))
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    srv.add_user("lan", PASSWORD, "clerk", 1)
+    http, lan = srv.session(), log_in(srv, "lan")
+    held = issue(http, "HT")
+    assert held["business_day"] == "2026-11-23", "not the faked clock, or the server took over 15 s to start"
+    assert lan.post("/api/v1/counters/1/next").json()["id"] == held["id"]
+    assert lan.post("/api/v1/counters/1/start").status_code == 200
+    phone = sio_client(srv)
+    phone.subscribe({"ticket": held["id"]})
+
+    finished = phone.wait_for("ticket.finished", timeout=60)["ticket"]
+    assert (finished["id"], finished["status"]) == (held["id"], "done")
+    day = held["business_day"]
+    supervisor = log_in(srv, SUPERVISOR)
+    summary = supervisor.get(f"/api/v1/reports/summary?from={day}&to={day}&group_by=clerk").json()
+    served = {row["label"]: (row["called"], row["served"]) for row in summary["rows"]}
+    assert served == {"lan": (1, 1)}, summary["rows"]
+    assert (summary["total"]["served"], summary["total"]["service_time"]["count"]) == (1, 0), summary["total"]
+    procedures = supervisor.get("/api/v1/reports/procedures", params={"from": day, "to": day}).json()
+    assert [(p["served"], p["average_service_minutes"]) for p in procedures["procedures"]] == [(1, None)]
+    # the new morning, Lan's console counts what she did today only: yesterday's number is not served today
+    today = lan.get("/api/v1/me/today").json()
+    assert (today["day"], today["served"], today["calls"]) == ("2026-11-24", 0, 0), today
+
+
+def test_under_keep_a_close_the_next_day_leaves_the_number_transferred_to_the_counter_the_day_before(
+    live_server, sio_client, config_variant
+):
+    """Under ``policy.end_of_day: keep`` a number of the day before, sent to counter 2 alone, stays as it
+    was when counter 2 opens and closes the next day: no day calls another day's numbers, so its citizen
+    is told nothing, and the counters hear no count of the day before."""
+    config = config_variant()
+    config["policy"]["end_of_day"] = "keep"
+    srv = live_server(config, env=faketime_env("2026-11-23 23:59:45"))
+    keypads = {number: srv.token("counter", number) for number in (2, 3)}
+
+    def press(at: int, action: str, **body):
+        headers = {"Authorization": f"Bearer {keypads[at]}"}
+        answer = http.post(f"/api/v1/counters/{at}/{action}", json=body or None, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+    http = srv.session()
+    kept = issue(http, "CT")
+    assert kept["business_day"] == "2026-11-23", "not the faked clock, or the server took over 15 s to start"
+    press(3, "next")
+    press(3, "transfer", counter=2)
+    phone, display = sio_client(srv), sio_client(srv)
+    phone.subscribe({"ticket": kept["id"]})
+    display.subscribe({"display": "lobby"})
+    display.wait_for("queue.changed", lambda e: e["waiting"]["CT"]["waiting"] == 0, timeout=60)  # the new day
+    marks = phone.mark(), display.mark()
+
+    press(2, "open")
+    press(2, "close")
+
+    time.sleep(1)  # anything the close sent has arrived by now
+    assert phone.received("ticket.requeued", since=marks[0]) == [], "told about a number nobody will call"
+    assert display.received("queue.changed", since=marks[1]) == [], "the day before's counts on the displays"
+    ticket = http.get(f"/api/v1/tickets/{kept['id']}").json()
+    assert (ticket["status"], ticket["target_counter"]) == ("waiting", 2), ticket

@@ -153,8 +153,9 @@ def test_with_the_centre_s_default_a_citizen_hears_at_three_ahead_and_when_calle
 
 
 def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(live_server, config_variant, outside):
-    """The counter closed under the number (the citizen may have gone out to wait): when it reopens and
-    calls the number again the citizen hears it again; a recall then sends nothing new."""
+    """The counter closed under the number (the citizen may have gone out to wait): back in the queue and
+    near the front again, the citizen is told so again, once; when the counter reopens and calls the
+    number again the citizen hears it again; a recall then sends nothing new."""
     sms, _zalo, _smtp, settings = outside
     srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
     srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
@@ -167,16 +168,66 @@ def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(li
 
     closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/1/close", json={"requeue": mine["number"]})
     assert closed.status_code == 200, closed.text
-    sms.stays_at(2, seconds=1)  # waiting again: told it was near already
+    sms.wait_for(3)  # waiting again, first in line: told so again
+    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[2]
+    sms.stays_at(3, seconds=1)  # once
     assert call_next(srv)["id"] == mine["id"]  # the counter opens again and calls it
-    sms.wait_for(3)
-    assert sms_texts(sms)[2].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+    sms.wait_for(4)
+    assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
 
     recalled = srv.session().post(
         "/api/v1/counters/1/recall", headers={"Authorization": f"Bearer {srv.token('counter', 1)}"}
     )
     assert recalled.status_code == 200, recalled.text
-    sms.stays_at(3)
+    sms.stays_at(4)
+
+
+def test_a_number_transferred_to_a_counter_that_closes_is_told_again_when_near(live_server, config_variant, outside):
+    """Sent to counter 2 alone, which then closes: the number is back in its service's queue, first in
+    line, and its citizen is told so again, once; another counter's call is told too."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    mine = issue(srv.session(), "HT")
+    opt_in(srv, mine, "sms", "0912345678")
+    sms.wait_for(1)
+    assert call_next(srv)["id"] == mine["id"]
+    sms.wait_for(2)
+    keypads = {number: {"Authorization": f"Bearer {srv.token('counter', number)}"} for number in (1, 2)}
+    assert srv.session().post("/api/v1/counters/2/open", headers=keypads[2]).status_code == 200
+    sent = srv.session().post("/api/v1/counters/1/transfer", json={"counter": 2}, headers=keypads[1])
+    assert sent.status_code == 200, sent.text
+    sms.stays_at(2, seconds=1)  # waiting for counter 2: told it was near already
+
+    closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/2/close", json={})
+    assert closed.status_code == 200, closed.text
+    sms.wait_for(3)
+    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[2]
+    sms.stays_at(3, seconds=1)  # once
+    assert call_next(srv)["id"] == mine["id"]  # counter 1 calls it from its service's queue
+    sms.wait_for(4)
+    assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+
+
+def test_a_near_notice_left_to_retry_is_void_once_the_number_is_requeued(live_server, config_variant, outside):
+    """The gateway failed the first "là người tiếp theo"; before its retry the number was called and put
+    back in the queue by its counter's close, and told it is next again: the old notice is not sent
+    after it, so the citizen does not get the same text twice."""
+    sms, _zalo, _smtp, settings = outside
+    retry = {"QUEUEKIOSK_NOTIFY_RETRY_SECONDS": "4,4,30,60,120,300"}
+    srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]}, env=retry)
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    mine = issue(srv.session(), "HT")
+    sms.answers = [500]  # the first text fails: tried again 4 s later
+    opt_in(srv, mine, "sms", "0912345678")
+    sms.wait_for(1)
+    assert call_next(srv)["id"] == mine["id"]
+    closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/1/close", json={"requeue": mine["number"]})
+    assert closed.status_code == 200, closed.text
+    sms.wait_for(2)
+    time.sleep(6)  # past the first one's retry, void now: no second "next" text after the failed one
+    told = [text for text in sms_texts(sms) if f"Ông/Bà là người tiếp theo (số {mine['number']})" in text]
+    assert len(told) == 2, sms_texts(sms)  # the failed attempt, then once
 
 
 def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server, config_variant, outside):

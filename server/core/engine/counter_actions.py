@@ -139,17 +139,21 @@ def _step(conn, statement, ticket_id: int, now, actor: Actor | None, **params):
     return row
 
 
-def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> None:
+def finish_held(conn, site, counter, held, now, actor, happened, by: str, finished_at=None) -> None:
     """The counter's ticket is done. Its service time runs from "start"; "finish" on a ticket
     called and never started dates the start at the call (the clerk says the service happened).
     ``by="next"`` on such a ticket follows the site's ``policy.unstarted_at_next``: a no-show,
     or served without a service time (nobody pressed "start", so nobody knows how long it took).
     ``by="close"``: served without a service time (the clerk left at some time before the close),
-    and served by whoever held the number, not by who closed the counter (kept as ``closed_by``)."""
+    and served by whoever held the number, not by who closed the counter (kept as ``closed_by``);
+    ``by="end_of_day"`` (day_end): the same, the ticket finished at ``finished_at`` (its day's
+    closing time at the latest), its event at ``now``. Both are models.UNTIMED_FINISHES."""
     detail = {"by": by}
     if by == "close":
         detail["closed_by"] = {"user_id": actor.user_id, "token_id": actor.token_id} if actor else None
-        actor = _holder(conn, held.id)
+    untimed = by in m.UNTIMED_FINISHES  # served until then at the latest: nobody knows how long
+    if untimed:
+        actor = holder(conn, held.id)
     started = held.started_at
     if started is None and by == "next":
         if site.config.policy.unstarted_at_next == "no_show":
@@ -157,9 +161,8 @@ def _finish_held(conn, site, counter, held, now, actor, happened, by: str) -> No
             return
     elif started is None:
         started = held.last_called_at
-    timed = started is not None and by != "close"  # closed under it: served until then at the latest
-    seconds = max(0.0, (now - started).total_seconds()) if timed else None
-    done = _step(conn, _FINISH[held.status], held.id, now, actor, started=started)
+    seconds = max(0.0, (now - started).total_seconds()) if started is not None and not untimed else None
+    done = _step(conn, _FINISH[held.status], held.id, finished_at or now, actor, started=started)
     if seconds is not None:  # the service's moving average learns from timed services only
         _SERVICE_AVERAGE.execute(
             conn, {"service_id": held.service_id, "weighted": seconds * EMA_WEIGHT, "seconds": seconds}
@@ -187,7 +190,7 @@ _HOLDER = Named(
 )
 
 
-def _holder(conn, ticket_id: int) -> Actor:
+def holder(conn, ticket_id: int) -> Actor:
     row = _HOLDER.first(conn, {"ticket": ticket_id})
     return Actor() if row is None else Actor(row.user_id, row.token_id)
 
@@ -230,7 +233,7 @@ def call_next(
     if number is not None:
         chosen = waiting_number(conn, site, counter, day, number)
     if held is not None:
-        _finish_held(conn, site, counter, held, now, actor, happened, by="next")
+        finish_held(conn, site, counter, held, now, actor, happened, by="next")
     _open(conn, site, counter, now, actor, happened)  # pressing next opens a closed counter
 
     streak = counter.normal_streak
@@ -309,7 +312,7 @@ def finish(
     counter = counter_row(conn, site, counter_number)
     held = require_held(conn, counter)
     happened: list[Happened] = []
-    _finish_held(conn, site, counter, held, now, actor, happened, by="finish")
+    finish_held(conn, site, counter, held, now, actor, happened, by="finish")
     return Outcome(happened[0].ticket, happened)
 
 
@@ -462,8 +465,8 @@ def close_counter(
     named = requeue if finish is None else finish
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
-    if counter.state == "closed":
-        return Outcome(None, [])
+    if counter.state == "closed":  # closed already: what was transferred to it since goes back all the same
+        return _send_back_only(conn, site, counter, now or utcnow(), actor)
     held = held_ticket(conn, counter.id)
     if held is not None and named is None:
         raise QueueError("counter_busy", counter=counter.number, number=held.number)
@@ -488,7 +491,7 @@ def close_left_counter(
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
     if counter.state == "closed":
-        return Outcome(None, [])
+        return _send_back_only(conn, site, counter, now or utcnow(), actor)
     held = held_ticket(conn, counter.id)
     finish = held is not None and held.status == "serving"
     return _close(conn, site, counter, held, now or utcnow(), actor, {"by": by}, finish=finish)
@@ -496,24 +499,73 @@ def close_left_counter(
 
 def _close(conn, site, counter, held, now, actor, detail=None, *, finish: bool = False) -> Outcome:
     """Close the counter, then end or requeue the number it holds (a wait promised to a number requeued
-    leaves the counter out), then record the close (after the ticket's step, as the log replays it)."""
+    leaves the counter out) and send today's numbers transferred to it alone back to their service's
+    queue, then record the close (after the tickets' steps, as the log replays it). One ``queue.changed``
+    for the queues changed, after all their steps."""
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
     happened: list[Happened] = []
+    queues: dict[dt.date, set[int]] = {}  # day -> the services whose queue changed
     if held is not None and finish:
-        _finish_held(conn, site, counter, held, now, actor, happened, by="close")
+        finish_held(conn, site, counter, held, now, actor, happened, by="close")
     elif held is not None:
-        happened += _requeue(conn, site, counter, held, now, actor)
+        happened.append(_requeue(conn, site, counter, held, now, actor))
+        queues.setdefault(held.business_day, set()).add(held.service_id)
+    happened += _send_back_transferred(conn, site, counter, now, actor, queues)
+    happened += _queues_changed(conn, site, queues)
     record_event(conn, site, "closed", now, actor, counter_id=counter.id, detail=detail)
     happened.append(Happened("counter.changed", None, counter.number, {"state": "closed"}))
     return Outcome(None, happened)
 
 
-def _requeue(conn, site, counter, held, now, actor) -> list[Happened]:
+def _send_back_only(conn, site, counter, now, actor) -> Outcome:
+    """A close asked of a counter closed already: no new ``closed`` event, but the numbers transferred to
+    it since (the console asks first, and a centre may say yes) go back to their queue all the same."""
+    queues: dict[dt.date, set[int]] = {}
+    happened = _send_back_transferred(conn, site, counter, now, actor, queues)
+    return Outcome(None, happened + _queues_changed(conn, site, queues))
+
+
+def _queues_changed(conn, site, queues: dict) -> list[Happened]:
+    return [queue_changed(conn, site, day, *services) for day, services in sorted(queues.items())]
+
+
+def _requeue(conn, site, counter, held, now, actor) -> Happened:
     """The counter closes under its number: back in its service's queue, at its place by issue time.
     Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
     ticket, so its wait is still the one that call ended (a call again is a repeat call)."""
     set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
-    waiting = queue_delta(conn, site, held.service_id, held.business_day, +1, held.priority_id is not None)
+    queue_delta(conn, site, held.service_id, held.business_day, +1, held.priority_id is not None)
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
     view = with_position(conn, site, reload(conn, held.id), now=now)
-    return [Happened("ticket.requeued", view, counter.number), waiting]
+    return Happened("ticket.requeued", view, counter.number)
+
+
+def _send_back_transferred(conn, site, counter, now, actor, queues: dict) -> list[Happened]:
+    """Today's numbers transferred to this counter alone and still waiting for it: closed, it calls
+    nobody, possibly for the rest of the day, and no other counter may call them (``for_counter``). They
+    wait in their service's queue again, at their place by issue time, each with a "requeued" event
+    saying so (``transferred_to``: the counter closed), as a number the counter held is requeued
+    (``_requeue``). Past days' numbers (``policy.end_of_day: keep``) stay as they are: no day calls
+    another day's tickets, so nobody would call them, and nobody is told anything about them.
+
+    The counter's row is locked (records.counter_row, FOR UPDATE) before this reads the tickets: on
+    PostgreSQL a transfer to this counter not committed yet holds a KEY SHARE lock on the same row (the
+    foreign key tickets.target_counter_id), so the close waits for it and sends that number back too
+    (a transfer made after the close waits for it instead, and the number waits for the closed counter,
+    as one the console's "Quầy 2 đang đóng" question let through would). See records._COUNTER_ROW."""
+    today = business_day(site, now)
+    rows = conn.execute(
+        update(T)
+        .where(T.c.target_counter_id == counter.id, T.c.status == "waiting", T.c.business_day == today)
+        .values(target_counter_id=None)
+        .returning(T.c.id, T.c.service_id)
+    ).all()
+    happened: list[Happened] = []
+    for row in sorted(rows):  # (all back already: each one's place among them)
+        detail = {"transferred_to": counter.number}
+        record_event(conn, site, "requeued", now, actor, row.id, row.service_id, counter.id, detail)
+        view = with_position(conn, site, reload(conn, row.id), now=now)
+        happened.append(Happened("ticket.requeued", view, counter.number))
+    if rows:  # (counted in their queue already: its order changed)
+        queues.setdefault(today, set()).update(row.service_id for row in rows)
+    return happened

@@ -11,6 +11,7 @@ from .. import models as m
 from ..db import SiteRuntime
 from ..models import utcnow
 from .clock import business_day, since_local_midnight
+from .counter_actions import finish_held
 from .numbering import waiting_by_service
 from .records import SEQ, C, E, T, actor_columns, connection, record_event, reload
 from .types import Happened, Outcome
@@ -56,34 +57,32 @@ def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | Non
 
 def _end_held_tickets(conn, site: SiteRuntime, today: dt.date, now: dt.datetime, happened: list) -> None:
     """A ticket a counter still held when its day ended: called and never started, the citizen did not
-    come (a no-show); being served, it was served until the day's closing time at the latest. Either
-    way it is not left for the next morning's first "next" to finish with a night-long service time."""
+    come (a no-show); being served, it was served until the day's closing time at the latest, finished
+    as a counter's close finishes one (counter_actions.finish_held, ``by`` "end_of_day"): served by the
+    clerk or device that held it, with no service time (nobody knows when the clerk stopped serving).
+    Either way it is not left for the next morning's first "next" to finish with a night-long service
+    time. Locked first: a day end in another process waits, then finds them ended."""
     held = conn.execute(
-        select(T).where(T.c.site_id == site.id, T.c.business_day < today, T.c.status.in_(m.HELD_STATES))
+        select(T)
+        .where(T.c.site_id == site.id, T.c.business_day < today, T.c.status.in_(m.HELD_STATES))
+        .with_for_update()
     ).all()
     close = site.config.site.hours.close
     for row in held:
-        if row.status == "called":
-            values, kind, event = {"status": "no_show", "finished_at": now}, "ticket.no_show", "no_show"
-        else:
+        counter = conn.execute(select(C).where(C.c.id == row.counter_id)).one()
+        if row.status == "serving":
             closing = dt.datetime.combine(row.business_day, close, site.config.site.zone)
             closing = closing.astimezone(dt.UTC).replace(tzinfo=None)
-            values, kind, event = (
-                {"status": "done", "finished_at": max(row.started_at, min(closing, now))},
-                "ticket.finished",
-                "finished",
-            )
-        changed = conn.execute(
+            finished_at = max(row.started_at, min(closing, now))
+            finish_held(conn, site, counter, row, now, None, happened, by="end_of_day", finished_at=finished_at)
+            continue
+        conn.execute(
             update(T)
             .where(T.c.id == row.id, T.c.status == row.status)
-            .values(**values, **actor_columns("ended_by", None))
+            .values(status="no_show", finished_at=now, **actor_columns("ended_by", None))
         )
-        if changed.rowcount != 1:  # another process ended it meanwhile
-            continue
-        record_event(conn, site, event, now, None, row.id, row.service_id, row.counter_id, {"by": "end_of_day"})
-        happened.append(
-            Happened(kind, ticket_view(site, reload(conn, row.id)), site.counter_numbers.get(row.counter_id))
-        )
+        record_event(conn, site, "no_show", now, None, row.id, row.service_id, row.counter_id, {"by": "end_of_day"})
+        happened.append(Happened("ticket.no_show", ticket_view(site, reload(conn, row.id)), counter.number))
 
 
 def _close_idle_counters(conn, site: SiteRuntime, now: dt.datetime, happened: list) -> None:

@@ -146,7 +146,8 @@ def figures_today(
     counter: int | None = None,
     now: dt.datetime | None = None,
 ) -> dict:
-    """What one clerk (``user_id``) or one counter did today, from the events log and the ratings.
+    """What one clerk (``user_id``) or one counter did today with today's numbers, from the events log
+    and the ratings (a past day's number its day's end finished or made a no-show is that day's).
 
     served: tickets finished; average_service_seconds: the mean service time of those that started
     (finish - start; "finish" without "start" starts at the call, "next" without it has no time); no_shows; calls (first calls and
@@ -163,12 +164,16 @@ def figures_today(
         if counter_id is None:
             raise NotFound("unknown_counter", counter=counter)
         event_who, rating_who = E.c.counter_id == counter_id, R.c.counter_id == counter_id
+    day = business_day(site, now)
     rows = conn.execute(
-        select(E.c.kind, E.c.detail).where(
+        select(E.c.kind, E.c.detail)
+        .join(T, T.c.id == E.c.ticket_id)
+        .where(
             E.c.site_id == site.id,
             E.c.at >= since_local_midnight(site, now),
             event_who,
             E.c.kind.in_(("called", "finished", "no_show", "transferred")),
+            T.c.business_day == day,  # not the past day's numbers its end finished just after midnight
         )
     )
     counts = {"called": 0, "finished": 0, "no_show": 0, "transferred": 0}
@@ -177,7 +182,6 @@ def figures_today(
         counts[kind] += 1
         if kind == "finished" and detail and detail.get("service_seconds") is not None:
             service_seconds.append(float(detail["service_seconds"]))
-    day = business_day(site, now)
     ratings = {level: 0 for level in m.RATING_LEVELS}
     for level, n in conn.execute(
         select(R.c.level, func.count())

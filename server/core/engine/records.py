@@ -44,6 +44,11 @@ _INSERT_EVENT = Prepared(
     insert(E), keys=("site_id", "kind", "at", "ticket_id", "service_id", "counter_id", "user_id", "token_id", "detail")
 )
 # FOR UPDATE serialises two presses on one counter (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)
+# FOR UPDATE, not FOR NO KEY UPDATE: a transfer to the counter holds a KEY SHARE lock on its row until it
+# commits (the foreign key check of tickets.target_counter_id), which only FOR UPDATE conflicts with, so a
+# close waits for a transfer under way and then sends that number back (counter_actions
+# ._send_back_transferred); a weaker lock, or dropping that foreign key, would let the close miss it and
+# strand the number on a closed counter (tests/test_pg_counter_close.py)
 # (these three run straight on the database's cursor, named_rows.py: every press of a clerk reads them)
 _COUNTER_ROW = Named(select(C).where(C.c.id == bindparam("counter_id")).with_for_update())
 # the held states written into the statement, not bound: the database then finds a counter's ticket through

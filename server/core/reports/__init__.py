@@ -8,7 +8,7 @@ docs/reports.md says what each figure means for the people who read them. Defini
   all its figures: its wait, its service, its outcome and its rating;
 - wait = first call − issue; service = finish − start (a "finish" without "start" dates the start
   at the call; a ticket ended by "next" without a start, under ``policy.unstarted_at_next: served``,
-  is served with no service time, and so is one a counter's close finished (tickets.finished_at_close);
+  is served with no service time, and so is one a counter's close or its day's end finished (tickets.finished_untimed);
   a transferred ticket's service is that of the counter that finished it);
 - no-show rate = no-shows / calls; target met = wait ≤ the service's ``target_wait_minutes``,
   counted over the tickets that were called;

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from .. import models as m
 from ..db import SiteRuntime
-from .tickets import finished_at_close
+from .tickets import finished_untimed
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -21,17 +21,9 @@ if TYPE_CHECKING:
 T = m.tickets
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
 def procedure_figures(conn: Session | Connection, site: SiteRuntime, first_day: dt.date, last_day: dt.date) -> dict:
     conn = conn if isinstance(conn, Connection) else conn.connection()
-    # the days' tickets ended within a day of them, in UTC whatever the site's time zone
-    closes = finished_at_close(
-        site.id, _midnight(first_day - dt.timedelta(days=1)), _midnight(last_day + dt.timedelta(days=1))
-    )
-    timed = case((T.c.id.in_(closes), null()), else_=T.c.started_at).label("started_at")
+    timed = case((finished_untimed(), null()), else_=T.c.started_at).label("started_at")
     rows = conn.execute(
         select(T.c.service_id, T.c.procedure, T.c.dossier_code, timed, T.c.finished_at).where(
             T.c.site_id == site.id,

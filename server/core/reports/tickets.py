@@ -176,12 +176,11 @@ def wait_seconds(conn):
 def _times(conn, site, period: Period) -> tuple:
     """A ticket's wait and service time (s): a service has a time only when it was started (by
     "start", or by "finish" dated from the call); one ended by "next" without a start has none,
-    nor has one a close ended (``finished_at_close``)."""
-    start, end = period.utc_bounds()
+    nor has one a close or its day's end ended (``finished_untimed``)."""
     return (
         wait_seconds(conn),
         case(
-            (T.c.id.in_(finished_at_close(site.id, start, end)), null()),
+            (and_(T.c.status == "done", finished_untimed()), null()),
             else_=seconds_between(conn, T.c.finished_at, T.c.started_at),
         ),
     )
@@ -195,11 +194,14 @@ def tickets_with_event(site_id: int, kind: str, start, end):
     )
 
 
-def finished_at_close(site_id: int, start, end):
-    """The ids of the tickets a counter's close ended as served (engine close_counter's "finish", or its
-    clerk disabled or device revoked while serving): served, with no service time, since nobody knows
-    when the clerk stopped serving before the close. Their ``finished`` event says so."""
-    return tickets_with_event(site_id, "finished", start, end).where(E.c.detail["by"].as_string() == "close")
+def finished_untimed():
+    """Whether the ticket (of the query's ``tickets``) was ended as served by a counter's close (engine
+    close_counter's "finish", or its clerk disabled or device revoked while serving) or by the end of
+    its business day (engine day_end): served, with no service time, since nobody knows when the clerk
+    stopped serving. Its ``finished`` event says so (its ``by``). Looked up by the ticket (its events'
+    index), not within a window of time: a day end runs when the server next starts, days later maybe."""
+    untimed = E.c.detail["by"].as_string().in_(m.UNTIMED_FINISHES)
+    return select(E.c.id).where(E.c.ticket_id == T.c.id, E.c.kind == "finished", untimed).exists()
 
 
 def status_code():

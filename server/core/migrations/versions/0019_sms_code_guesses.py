@@ -13,29 +13,20 @@ Revision ID: 0019
 Revises: 0018
 """
 
-import datetime as dt
 import json
-from bisect import bisect_left
 
 import sqlalchemy as sa
 from alembic import op
+
+from queuekiosk.server.core.migrations.kept_days import days_by_site, relabel
 
 revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-DAY_GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
 K3_ROW_LENGTH = 19  # key, 11 counts, ratings, and 3 figures each for the waits and the service times
 LAPSED_AT = 9  # after the key and issued ... cancelled
-FIGURES = sa.table(
-    "report_day_figures",
-    sa.column("site_id", sa.String),
-    sa.column("grouping", sa.String),
-    sa.column("business_day", sa.Date),
-    sa.column("basis", sa.Text),
-    sa.column("figures", sa.Text),
-)
 
 
 def upgrade() -> None:
@@ -56,55 +47,10 @@ def downgrade() -> None:
 
 
 def _kept_k3_to_k4(conn) -> None:
-    lapsed: dict[str, list[int]] = {}  # site -> the ordinals of its days with a lapsed booking, sorted
-    for site_id, day in conn.execute(
-        sa.text("SELECT DISTINCT site_id, business_day FROM bookings WHERE status = 'lapsed' ORDER BY 2")
-    ):
-        lapsed.setdefault(site_id, []).append(_date(day).toordinal())
-    columns = (FIGURES.c.site_id, FIGURES.c.grouping, FIGURES.c.business_day, FIGURES.c.basis, FIGURES.c.figures)
-    changed = []
-    for site_id, grouping, day, basis, figures in conn.execute(sa.select(*columns).where(FIGURES.c.basis.like("k3;%"))):
-        first, last = _days_of(grouping, _date(day))
-        if first is None or _any_between(lapsed.get(site_id, []), first, last):
-            continue  # counted again by the next report that needs it
-        figures = _with_lapsed(figures)
-        if figures is not None:
-            changed.append({"s": site_id, "g": grouping, "d": day, "f": figures, "b": "k4" + basis[2:]})
-    update = (
-        sa.update(FIGURES)
-        .where(
-            FIGURES.c.site_id == sa.bindparam("s"),
-            FIGURES.c.grouping == sa.bindparam("g"),
-            FIGURES.c.business_day == sa.bindparam("d"),
-        )
-        .values(figures=sa.bindparam("f"), basis=sa.bindparam("b"))
+    lapsed = days_by_site(
+        conn.execute(sa.text("SELECT DISTINCT site_id, business_day FROM bookings WHERE status = 'lapsed' ORDER BY 2"))
     )
-    for start in range(0, len(changed), 1000):
-        conn.execute(update, changed[start : start + 1000])
-
-
-def _date(value) -> dt.date:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _days_of(grouping: str, day: dt.date) -> tuple:
-    """The first and last day a kept row covers: a day's, a month's ("m..."), a year's ("y...") or a
-    span's ("r" + its days + a letter); (None, None) for a name not known."""
-    if grouping in DAY_GROUPINGS:
-        return day, day
-    if grouping[:1] == "m":
-        following = day.replace(year=day.year + (day.month == 12), month=day.month % 12 + 1, day=1)
-        return day, following - dt.timedelta(days=1)
-    if grouping[:1] == "y":
-        return day, day.replace(month=12, day=31)
-    if grouping[:1] == "r" and grouping[1:-1].isdigit():
-        return day, day + dt.timedelta(days=int(grouping[1:-1]) - 1)
-    return None, None
-
-
-def _any_between(ordinals: list[int], first: dt.date, last: dt.date) -> bool:
-    at = bisect_left(ordinals, first.toordinal())
-    return at < len(ordinals) and ordinals[at] <= last.toordinal()
+    relabel(conn, "k3", "k4", lapsed, _with_lapsed)
 
 
 def _with_lapsed(figures: str) -> str | None:
