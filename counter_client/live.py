@@ -1,7 +1,10 @@
 """The keypad's live link: the counter's room over Socket.IO (``subscribe {"counter": N}``).
 
 It connects in the background and reconnects by itself; after every event of the room it asks
-for a fresh snapshot (a ``state`` event), once the events of a burst have come in.
+for a fresh snapshot (a ``state`` event), once the events of a burst have come in. ``--server`` may
+name a site (``http://host:8000/s/SITE``): the link opens ``/s/SITE/socket.io`` as that site's pages
+do. A token the server refuses (its ``connect_error`` says ``bad_token``: wrong or revoked, or of
+another site) is said on the screen, and the link stops trying.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from collections.abc import Callable
 
 import socketio
 
+from ..server.core.site_address import socketio_address
+
 REFRESH_AFTER_SECONDS = 0.15  # the events of one action come together: one snapshot after them
+REFUSED_TOKEN = {"bad_token", "unauthorized", "forbidden_site", "forbidden_role", "site_retired_account"}
 
 
 class LiveLink:
@@ -28,7 +34,9 @@ class LiveLink:
         on_token_refused: Callable[[], None],
     ):
         self.server = server
+        self.address, self.path, _site = socketio_address(server)
         self.counter = counter
+        self._refused = threading.Event()  # the server refused the token: no more tries
         self._token = token
         self._on_link = on_link
         self._on_snapshot = on_snapshot
@@ -44,6 +52,7 @@ class LiveLink:
             handle_sigint=False,
         )
         self.sio.on("connect", self._connected)
+        self.sio.on("connect_error", self._connect_error)
         self.sio.on("disconnect", lambda *_reason: self._on_link(False))
         self.sio.on("state", self._state)
         self.sio.on("*", lambda event, *_args: self.refresh_soon() if event != "state" else None)
@@ -53,13 +62,14 @@ class LiveLink:
 
         def run():
             delay = 0.5
-            while not stop.is_set() and not self.sio.connected:
+            while not stop.is_set() and not self.sio.connected and not self._refused.is_set():
                 try:
-                    self.sio.connect(self.server, auth={"token": self._token}, wait_timeout=10)
+                    self.sio.connect(
+                        self.address, socketio_path=self.path, auth={"token": self._token}, wait_timeout=10
+                    )
                     return
-                except socketio.exceptions.ConnectionError as error:
-                    if "rejected" in str(error).lower():
-                        self._on_token_refused()
+                except socketio.exceptions.ConnectionError:
+                    if self._refused.is_set():
                         return
                     time.sleep(delay)
                     delay = min(delay * 2, 5)
@@ -80,6 +90,17 @@ class LiveLink:
             self.sio.disconnect()
         except Exception:  # noqa: BLE001 - going away anyway
             pass
+
+    def _connect_error(self, data=None):
+        """The server's refusal (``{"message", "data": {"code", ...}}``): a refused token is said once, and
+        python-socketio's own reconnection (after a revocation) stops with it."""
+        refusal = data.get("data") if isinstance(data, dict) else None
+        code = refusal.get("code") if isinstance(refusal, dict) else None
+        if code in REFUSED_TOKEN and not self._refused.is_set():
+            self._refused.set()
+            self.sio.reconnection = False  # none started again
+            self.sio.reconnection_attempts = 1  # the one under way ends after this try
+            self._on_token_refused()
 
     def _connected(self):
         self._on_link(True)

@@ -12,6 +12,13 @@ is told, and a job the server did not confirm is reported again in the next ``ag
 (after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
 the server's database until printed, so the ones issued while the agent was away print when
 it is back. It reconnects by itself with back-off.
+
+``--server`` may name a site of the installation (``http://host:8000/s/SITE``): the agent
+connects to ``/s/SITE/socket.io`` as that site's pages do. A site the server does not have
+(removed, or a wrong address) is said once, and asked for again every 30 s (it may be added
+again); a token the server refuses for good (revoked, of another site, not a kiosk's: ``PERMANENT``)
+stops the agent with exit code 2. Anything else (a busy database, a dropped connection) is tried again
+with back-off, also after a connection that dropped soon after it was made.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,11 +37,26 @@ from ..printers.drivers import OFFLINE, PrinterDriver, PrintFailed, PrintTask, S
 from ..printers.registry import driver_for
 from ..printers.ticket import TicketContent, preview
 from ..server.core.config import Printer
+from ..server.core.site_address import say, socketio_address
 
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)
 REMEMBERED = 500  # printed job ids kept in the state file
+STEADY_SECONDS = 30  # a connection that lasted less is a failure: the next connect waits (back-off)
+PRINT_SECONDS = 60  # stop() waits this long for a ticket being printed to finish
+# refusals that do not fix themselves (exit code 2): a wrong, revoked or other site's token, a wrong kiosk
+PERMANENT = {
+    "bad_token",
+    "unauthorized",
+    "forbidden_site",
+    "forbidden_role",
+    "forbidden_kiosk",
+    "kiosk_token_unbound",
+    "unknown_kiosk",
+    "site_retired_account",
+    "invalid_field",
+}
 
 
 def printer_from_spec(spec: str) -> Printer:
@@ -69,32 +92,40 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = path
+        self._lock = threading.Lock()  # the greeting and the printing thread both write it
         data = json.loads(path.read_text()) if path.exists() else {}
         self.printed: list[int] = data.get("printed", [])
         self.unconfirmed: list[int] = data.get("unconfirmed", [])
 
     def mark_printed(self, job_id: int) -> None:
-        self.printed = (self.printed + [job_id])[-REMEMBERED:]
-        self.unconfirmed.append(job_id)
-        self._save()
+        with self._lock:
+            self.printed = (self.printed + [job_id])[-REMEMBERED:]
+            self.unconfirmed = self.unconfirmed + [job_id]
+            self._save()
 
     def confirmed(self, job_ids: list[int]) -> None:
-        self.unconfirmed = [j for j in self.unconfirmed if j not in job_ids]
-        self._save()
+        with self._lock:
+            self.unconfirmed = [j for j in self.unconfirmed if j not in job_ids]
+            self._save()
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".part")
-        with open(partial, "w") as f:
-            json.dump({"printed": self.printed, "unconfirmed": self.unconfirmed}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        partial.replace(self.path)
+        fd, partial = tempfile.mkstemp(prefix=self.path.name, suffix=".part", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"printed": self.printed, "unconfirmed": self.unconfirmed}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(partial, self.path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
 
 
 class KioskAgent:
     def __init__(self, server: str, token: str, driver: PrinterDriver, journal: Journal, kiosk: str | None = None):
         self.server = server
+        self.address, self.path, self.site = socketio_address(server)
         self.driver = driver
         self.journal = journal
         self.kiosk = kiosk
@@ -105,30 +136,95 @@ class KioskAgent:
         self._ready = threading.Event()  # connected and greeted
         self._reported: Status | None = None
         self._stalled: Status | None = None  # why the last job failed, while the printer says it can print
-        self.sio = socketio.Client(
-            reconnection=True,
-            reconnection_delay=1,
-            reconnection_delay_max=30,
-            randomization_factor=0.3,
-            handle_sigint=False,
-        )
-        self.sio.on("connect", self._on_connect)
-        self.sio.on("disconnect", self._on_disconnect)
-        self.sio.on("print.wake", lambda *_: self._wake.set())
+        self._refusal: dict | None = None  # why the server refused the last connect, as it said it
+        self._site_gone = False  # said once until the site is served again
+        self._printing = threading.Lock()  # held from a ticket's first byte until it is in the journal
+        self.sio, self._dropped = self._new_client()
 
     # --- connection -----------------------------------------------------------------------
 
+    def stop(self, key: str, **params) -> None:
+        """A refusal that does not fix itself: said, and the agent ends with exit code 2 (a systemd unit
+        with ``RestartPreventExitStatus=2`` stays stopped, the reason in its journal). A ticket being
+        printed is finished and written to the journal first (never half a ticket, never one twice)."""
+        log.error("%s", say(key, **params))
+        self._printing.acquire(timeout=PRINT_SECONDS)
+        logging.shutdown()
+        os._exit(2)
+
     def run(self) -> None:
-        """Connect (retrying until the server answers), then print for ever."""
-        delay = 1.0
-        while not self.sio.connected:
+        """Print for ever, connected (again) whenever the connection drops, with back-off."""
+        threading.Thread(target=self._print_forever, daemon=True, name="printing").start()
+        failures = 0
+        while True:
+            self._refusal = None
             try:
-                self.sio.connect(self.server, auth={"token": self._token}, wait_timeout=10)
+                self.sio.connect(self.address, socketio_path=self.path, auth={"token": self._token}, wait_timeout=10)
             except socketio.exceptions.ConnectionError as error:
-                log.warning("cannot reach %s (%s); trying again in %.0f s", self.server, error, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 30)
-        self._print_forever()
+                time.sleep(self._not_connected(error, failures))
+                failures += 1
+                self.sio, self._dropped = self._new_client()
+                continue
+            began = time.monotonic()
+            if self._site_gone:
+                self._site_gone = False
+                log.warning("%s", say("kiosk_agent_site_back", site=self.site))
+            # a drop python-socketio says nothing of (the transport gone before the namespace's connect
+            # was complete) is seen by the Engine.IO state
+            while not self._dropped.wait(5) and self.sio.eio.state == "connected":
+                pass
+            self.sio.disconnect()  # whatever is left of it: its threads end
+            if time.monotonic() - began > STEADY_SECONDS:
+                failures = 0
+            else:  # dropped soon after it was made (a flood's disconnect, a proxy): not at once again
+                time.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
+                failures += 1
+            self.sio, self._dropped = self._new_client()
+
+    def _new_client(self) -> tuple[socketio.Client, threading.Event]:
+        """A client for one connection, and the event set when it drops. Reconnecting is run()'s, each
+        time with a new client: python-socketio's own reconnection does not come back from the server's
+        disconnect (a revoked token) and says nothing of a refusal (a removed site); and a dropped
+        client may take up to 15 s to end its threads (its packet queue's wait), in which it cannot
+        connect again."""
+        sio = socketio.Client(reconnection=False, handle_sigint=False)
+        dropped = threading.Event()
+        sio.on("connect", self._on_connect)
+        sio.on("connect_error", self._on_connect_error)
+        sio.on("disconnect", lambda *_reason: (self._on_disconnect(), dropped.set()))
+        sio.on("print.wake", lambda *_: self._wake.set())
+        return sio, dropped
+
+    def _not_connected(self, error, failures: int) -> float:
+        """Why the last connect failed, said; the seconds until the next."""
+        refusal = self._refusal or {}
+        code = refusal.get("code")
+        if code == "site_unknown":
+            self._site_unknown(refusal)
+            return BACKOFF_SECONDS[-1]
+        self._refused_for_good(refusal)
+        delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+        log.warning("cannot reach %s (%s); trying again in %.1f s", self.server, error, delay)
+        return delay
+
+    def _site_unknown(self, refusal: dict) -> None:
+        if not self._site_gone:
+            self._site_gone = True
+            said = say("kiosk_agent_site_gone", site=self.site or "/", reason=refusal, seconds=30)
+            log.error("%s", said)
+
+    def _refused_for_good(self, refusal: dict) -> None:
+        """Stop on a refusal that does not fix itself; anything else is tried again."""
+        code = refusal.get("code")
+        if code == "forbidden_site":
+            self.stop("kiosk_agent_other_site", reason=refusal, base=self.address)
+        if code in PERMANENT:
+            self.stop("kiosk_agent_token_refused", reason=refusal)
+
+    def _on_connect_error(self, data=None):
+        refusal = data.get("data") if isinstance(data, dict) else None
+        if isinstance(refusal, dict):
+            self._refusal = refusal
 
     def _on_connect(self):
         self._reported = None  # tell a (possibly restarted) server the printer's state again
@@ -139,18 +235,21 @@ class KioskAgent:
         log.warning("lost the connection to the server; reconnecting")
 
     def _greet(self) -> None:
+        sio, sent = self.sio, list(self.journal.unconfirmed)
         try:
-            answer = self.sio.call(
-                "agent.hello", {"kiosk": self.kiosk, "printed": self.journal.unconfirmed}, timeout=10
-            )
+            answer = sio.call("agent.hello", {"kiosk": self.kiosk, "printed": sent}, timeout=10)
         except socketio.exceptions.SocketIOError as error:
-            log.warning("the server did not answer agent.hello: %s", error)
+            answer = {"error": {"message": f"no answer: {error}"}}
+        error = answer.get("error") if isinstance(answer, dict) else {"message": f"answer {answer!r}"}
+        if error is not None:
+            if error.get("code") == "site_unknown":
+                self._site_unknown(error)
+            else:  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
+                self._refused_for_good(error)
+                log.warning("the server did not take agent.hello (%s); connecting again", error.get("message"))
+            sio.disconnect()  # run() connects again, with back-off
             return
-        if "error" in answer:
-            log.error("the server refused this agent: %s", answer["error"]["message"])
-            self.sio.disconnect()
-            os._exit(2)  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
-        self.journal.confirmed(self.journal.unconfirmed)
+        self.journal.confirmed(sent)
         self.kiosk = answer["kiosk"]
         self.check_seconds = answer["check_seconds"]
         self.retry_seconds = answer["retry_seconds"]
@@ -161,6 +260,14 @@ class KioskAgent:
     # --- printing -------------------------------------------------------------------------
 
     def _print_forever(self) -> None:
+        try:
+            self._print_jobs()
+        except Exception:  # noqa: BLE001 - printing stopped: end, and be started again (systemd's Restart=always)
+            log.exception("the printing stopped on an unexpected error; the agent ends (exit code 1)")
+            logging.shutdown()
+            os._exit(1)
+
+    def _print_jobs(self) -> None:
         failures = 0
         while True:
             self._ready.wait()
@@ -186,6 +293,8 @@ class KioskAgent:
                 answer = self.sio.call("print.fetch", {}, timeout=10)
             except socketio.exceptions.SocketIOError:
                 return False
+            if not isinstance(answer, dict) or "error" in answer:  # not answered (a dropped allowance), refused
+                return False
             if not answer.get("jobs"):
                 self._stalled = None  # nothing to print: its status query is all there is to know
                 self._report(status)
@@ -198,15 +307,20 @@ class KioskAgent:
         if job["id"] not in self.journal.printed:
             content = TicketContent.from_json(job["content"])
             task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
-            try:
-                self.driver.print(task)
-            except PrintFailed as error:
-                log.warning("job %s not printed: %s", job["name"], error)
-                self._stalled = Status(OFFLINE, str(error))
+            with self._printing:  # stop() waits for it: never half a ticket, never one printed twice
+                try:
+                    self.driver.print(task)
+                except PrintFailed as error:
+                    failed = error
+                else:
+                    failed = None
+                    self.journal.mark_printed(job["id"])
+            if failed is not None:
+                log.warning("job %s not printed: %s", job["name"], failed)
+                self._stalled = Status(OFFLINE, str(failed))
                 self._report(self._stalled)
-                self._tell({"job": job["id"], "printed": False, "error": str(error)})
+                self._tell({"job": job["id"], "printed": False, "error": str(failed)})
                 return False
-            self.journal.mark_printed(job["id"])
             log.info("printed %s", job["name"])
             self._stalled = None
             self._report(status)
@@ -216,7 +330,8 @@ class KioskAgent:
 
     def _tell(self, done: dict) -> bool:
         try:
-            return "ok" in self.sio.call("print.done", done, timeout=10)
+            answer = self.sio.call("print.done", done, timeout=10)
+            return isinstance(answer, dict) and "ok" in answer
         except socketio.exceptions.SocketIOError:
             return False  # reported again in the next agent.hello
 

@@ -315,7 +315,12 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
       queuekiosk kiosk-agent --server http://192.168.1.10:8000 --token qk_... --printer usb:0x04b8:0x0202
     """
     from ..kiosk.agent import make_agent
+    from .core.site_address import socketio_address
 
+    try:
+        socketio_address(server)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--server") from None
     try:
         agent = make_agent(server.rstrip("/"), token, printer_spec, kiosk, state_file)
     except ValueError as error:
@@ -365,11 +370,16 @@ def keypad(server, token, counter, keys, language, retry_seconds):
     """
     from ..counter_client.keypad import main as run_keypad
     from ..counter_client.keypad import parse_keymap
+    from .core.site_address import socketio_address
 
     try:
         parse_keymap(keys)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
+    try:
+        socketio_address(server)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--server") from None
     if not sys.stdin.isatty():
         raise click.ClickException(say("cli_keypad_terminal"))
     run_keypad(server.rstrip("/"), token, counter, keys, language, retry_seconds)

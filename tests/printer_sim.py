@@ -5,7 +5,8 @@
 the connection, never answers), ``off`` (refuses connections, like a switched-off printer) or
 ``hang`` (answers status queries as ready, but stops reading a job after its first
 ``HANG_AFTER`` bytes, as a printer whose firmware stalls mid-ticket: the sender's bytes pile up
-in the network buffers and nothing answers). Bytes sent while it has no paper, is offline or
+in the network buffers and nothing answers) or ``slow`` (prints each job whole, but answers the
+query after it only ``SLOW_SECONDS`` later, as a long ticket takes). Bytes sent while it has no paper, is offline or
 hangs are kept apart in ``lost``: a real printer would print nothing, or half a ticket.
 
 A status query right after a job's bytes, on the same connection, is answered too (once the
@@ -33,7 +34,9 @@ ANSWERS = {
     "offline": (0x1A, 0x12),
 }
 ANSWERS["hang"] = ANSWERS["ready"]  # its status looks fine: only a job shows that it hangs
+ANSWERS["slow"] = ANSWERS["ready"]
 HANG_AFTER = 1024
+SLOW_SECONDS = 4.0  # within the drivers' 5 s wait for an answer
 STATES = (*ANSWERS, "silent", "off")
 
 
@@ -121,6 +124,8 @@ class PrinterSim:
                     self._answer(conn, kind)
                 if len(received) > 3 and received[-3:-1] == DLE_EOT and received[-1] in (1, 4):
                     kind = received[-1]  # the job is in: a query after it
+                    if self._state() == "slow":
+                        time.sleep(SLOW_SECONDS)  # still printing
                     # kept before the answer, as a printer prints before it answers: the driver's
                     # next job cannot overtake this one while this thread waits for the close
                     self._keep(received[:-3], hung)
@@ -131,7 +136,7 @@ class PrinterSim:
 
     def _keep(self, job: bytearray, hung: bool) -> None:
         with self._lock:
-            printing = self.state in ("ready", "near_end") and not hung
+            printing = self.state in ("ready", "near_end", "slow") and not hung
             (self.jobs if printing else self.lost).append(bytes(job))
 
     def _state(self) -> str:

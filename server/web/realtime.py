@@ -39,38 +39,10 @@ from ..core.i18n import translate
 from . import printing
 from .errors import error_body, report_database_fault
 from .extensions import socketio
+from .library_logs import closed_sessions  # (python-engineio's and python-socketio's lines, filtered)
 from .waits import estimator
 
 log = logging.getLogger("queuekiosk.realtime")
-
-
-class _OncePerMinute(logging.Filter):
-    """python-engineio and python-socketio log a traceback for each request or packet a client got
-    wrong (a polling POST of more than 16 packets: 24 lines each, 48,000 lines in 2.5 s from one
-    anonymous client, enough to fill a disk). Each of their messages is let through, traceback and
-    all, once a minute; the rest are counted and the count said with the next one let through."""
-
-    def __init__(self, seconds: float = 60.0):
-        super().__init__()
-        self.seconds = seconds
-        self.last: dict[str, float] = {}
-        self.held: dict[str, int] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key, now = str(record.msg), time.monotonic()
-        if key in self.last and now - self.last[key] < self.seconds:
-            self.held[key] = self.held.get(key, 0) + 1
-            return False
-        self.last[key] = now
-        held = self.held.pop(key, 0)
-        if held:
-            record.msg = f"{record.msg} ({held} more like it in the last minute were not logged)"
-        return True
-
-
-_library_lines = _OncePerMinute()
-for _name in ("engineio.server", "socketio.server"):
-    logging.getLogger(_name).addFilter(_library_lines)
 
 # what a lobby screen shows: calls, waiting counts, counters' state, and the end of a counter's call (its
 # row shows nobody there then), not every step of a ticket
@@ -539,8 +511,8 @@ def on_connect(auth=None):
     request.environ[SITE_CHECKED_KEY] = True
     try:
         principal = _principal_at_connect(auth)
-    except q.QueueError:
-        return False  # a wrong token is refused at once, not silently downgraded to anonymous
+    except q.QueueError as error:  # a wrong token is refused at once, not silently downgraded to anonymous,
+        raise _refused(error) from None  # and told why (a kiosk agent stops on it: kiosk/agent.py)
     if site_id not in _state().sites:  # removed while the token was looked up (after forget_site's disconnects)
         raise _refused(q.NotFound("site_unknown", site=site_id))
     if principal is not None and principal.token_id is not None:
@@ -568,6 +540,7 @@ def guard_packets(server) -> None:
     - Packets a WebSocket had read before its connection was closed (a flood cut off) still reached
       python-socketio after it forgot the connection: a connect among them raised KeyError and left
       a half-made client in its rooms. They are dropped.
+    - Each Engine.IO session closed is remembered a minute (``_ClosedByItsClient``).
     """
     handle = server._handle_eio_message
 
@@ -592,6 +565,16 @@ def guard_packets(server) -> None:
         return handle(eio_sid, data)
 
     server.eio.on("message", guarded)
+    closing = server._handle_eio_disconnect
+
+    def remembered(eio_sid, *reason):
+        try:
+            closed_sessions.remember(eio_sid)  # a late request for it is not an error (library_logs)
+        finally:
+            closing(eio_sid, *reason)
+
+    server.eio.on("disconnect", remembered)
+    closed_sessions.guard(server.eio)
 
 
 def drop_lapsed_loop(state) -> None:
@@ -701,6 +684,8 @@ def on_agent_hello(data):
             state.write(jobs.finish, job_id, True, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
+    except faults.DATABASE_ERRORS as error:  # busy: the agent asks again (kiosk/agent.py), as subscribe does
+        return {"error": error_body(report_database_fault(error, "agent.hello", site), "vi")}
     _agents[request.sid] = (site.id, printer.id)
     join_room(printing.agent_room(site, printer.id))
     return {

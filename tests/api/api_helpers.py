@@ -85,8 +85,12 @@ def wait_job(http, ticket_id: str, status: str, timeout: float = 10) -> dict:
         time.sleep(0.05)
 
 
-def printers(http, token: str) -> dict[str, dict]:
-    response = http.get("/api/v1/printers", headers={"Authorization": f"Bearer {token}"})
+ALL_DAY_HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+
+
+def printers(http, token: str, site: str | None = None) -> dict[str, dict]:
+    where = f"/api/v1/sites/{site}/printers" if site else "/api/v1/printers"
+    response = http.get(where, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return {p["printer"]: p for p in response.json()["printers"]}
 

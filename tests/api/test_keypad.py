@@ -92,8 +92,8 @@ class Terminal:
 def keypad(server):
     terminals: list[Terminal] = []
 
-    def start(counter: int = 1, url: str | None = None, extra=()) -> Terminal:
-        token = server.token("counter", counter)
+    def start(counter: int = 1, url: str | None = None, extra=(), token: str | None = None) -> Terminal:
+        token = token or server.token("counter", counter)
         args = ["--server", url or server.url, "--token", token, "--counter", str(counter), *extra]
         terminal = Terminal(args, server.env)
         terminals.append(terminal)
@@ -287,3 +287,41 @@ def test_a_busy_database_is_shown_while_the_press_is_sent_again(drained, server,
         other.close()
     term.wait_for(rf"Đã gọi số {first['display']}", timeout=15)
     assert ticket(http, first["id"])["status"] == "called"
+
+
+def test_a_refused_token_is_said_on_the_screen(server, keypad):
+    """A wrong (or revoked) token: the keypad says so and how to make a new one (python-socketio 5.18's
+    error never said "rejected": the keypad showed "no connection" for ever)."""
+    term = keypad(1, token="qk_not_a_token")
+    term.wait_for(r"Máy chủ không nhận mã truy cập này", timeout=15)
+
+
+def test_a_keypad_of_a_second_site_drives_that_sites_counter(drained, server, keypad):
+    """``--server http://host/s/SITE`` with a counter token of SITE: the keypad shows SITE's queue, live, and
+    calls SITE's number (its live link reached the first site, which refused SITE's token)."""
+    site = "xa-ben-kia"
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    with server.session() as http:
+        added = http.post("/api/v1/admin/sites", json={"id": site, "name": "Xã Bến Kia"}, headers=admin)
+        assert added.status_code == 201, added.text
+        made = http.post(f"/api/v1/sites/{site}/admin/tokens", json={"role": "counter", "counter": 1}, headers=admin)
+        assert made.status_code == 201, made.text
+        term = keypad(1, url=f"{server.url}/s/{site}", token=made.json()["token"])
+        taken = http.post(f"/api/v1/sites/{site}/tickets", json={"service": "HT"})
+        assert taken.status_code == 201, taken.text
+        term.wait_for(r"Đang chờ: 1")
+        term.press("\r")
+        term.wait_for(rf"Đã gọi số {taken.json()['display']}", timeout=15)
+        assert http.get(f"/api/v1/sites/{site}/tickets/{taken.json()['id']}").json()["status"] == "called"
+
+
+def test_a_page_address_given_as_server_is_refused_with_a_sentence(server):
+    """``--server`` naming a page of a site (pasted from the browser): refused at once, exit code 2, saying
+    what an address looks like (the link tried /s/SITE/kiosk/.../socket.io for ever)."""
+    for command in (
+        ["keypad", "--token", "t", "--counter", "1"],
+        ["kiosk-agent", "--token", "t", "--printer", "file:/tmp"],
+    ):
+        done = server.run(*command, "--server", f"{server.url}/s/xa-a/kiosk/kiosk-1")
+        assert done.returncode == 2, done
+        assert "không phải địa chỉ của máy chủ" in done.stderr and "nothing after the site's id" in done.stderr

@@ -6,27 +6,36 @@ on 127.0.0.1 (the same transport code as USB and serial, through python-escpos).
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
 import subprocess
 import time
 
 import pytest
-from api_helpers import issue, printers, wait_job
+from api_helpers import ALL_DAY_HOURS, issue, printers, wait_job
 from conftest import QUEUEKIOSK
 from printer_sim import PrinterSim, decode
 
 
 @pytest.fixture
-def agent_server(live_server, config_variant):
+def agent_config(config_variant) -> dict:
     config = config_variant()
     config["printers"] = [
         {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3, "form": "compact"}
     ]
-    return live_server(config)
+    return config
+
+
+@pytest.fixture
+def agent_server(live_server, agent_config):
+    return live_server(agent_config)
 
 
 class Agent:
-    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None):
+    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None, site: str | None = None):
         self.srv = srv
+        self.url = srv.url + (f"/s/{site}" if site else "")  # a site's address, as its pages have it
         self.printer = printer
         self.token = token or srv.kiosk_token()
         self.state_file = tmp_path / "agent-state.json"
@@ -40,7 +49,7 @@ class Agent:
                     QUEUEKIOSK,
                     "kiosk-agent",
                     "--server",
-                    self.srv.url,
+                    self.url,
                     "--token",
                     self.token,
                     "--printer",
@@ -82,12 +91,12 @@ def assert_printed_once_in_order(http, printer: PrinterSim, tickets: list[dict],
     assert len(printer.jobs) == len(tickets), agent.log()
 
 
-def wait_printer_state(srv, state: str, timeout: float = 10) -> dict:
+def wait_printer_state(srv, state: str, timeout: float = 10, site: str | None = None) -> dict:
     http = srv.session()
-    token = srv.token("supervisor")
+    token = srv.token("admin" if site else "supervisor")
     deadline = time.monotonic() + timeout
     while True:
-        now = printers(http, token)["kiosk-1"]
+        now = printers(http, token, site)["kiosk-1"]
         if now["state"] == state:
             return now
         if time.monotonic() > deadline:
@@ -179,3 +188,185 @@ def test_an_agent_with_a_display_token_is_refused_and_stops(agent_server, printe
     finally:
         running.stop()
     assert "forbidden" in running.log().lower() or "không được phép" in running.log()
+
+
+# --- an agent of another site of the installation, and what becomes of it when its site or token goes
+
+
+SITE = "xa-ben-kia"
+
+
+def admin_http(srv):
+    http = srv.session()
+    http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
+    return http
+
+
+def add_site_with_agent_kiosk(srv) -> None:
+    """Site SITE (added while the server runs), its kiosk-1 printing through a kiosk agent."""
+    http = admin_http(srv)
+    added = http.post("/api/v1/admin/sites", json={"id": SITE, "name": "Xã Bến Kia", "hours": ALL_DAY_HOURS})
+    assert added.status_code == 201, added.text
+    here = f"/api/v1/sites/{SITE}/admin"
+    printer = {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}
+    assert http.post(f"{here}/printers", json=printer).status_code == 201
+    assert http.patch(f"{here}/kiosks/kiosk-1", json={"printer": "kiosk-1"}).status_code == 200
+
+
+def kiosk_token_of(srv, site: str | None) -> dict:
+    """A kiosk token of ``site`` bound to kiosk-1, made by its admin: ``{"id", "token", ...}``."""
+    where = f"/api/v1/sites/{site}" if site else "/api/v1"
+    made = admin_http(srv).post(f"{where}/admin/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def test_an_agent_of_a_second_site_prints_that_sites_tickets(agent_server, printer, tmp_path):
+    """``--server http://host/s/SITE`` with a kiosk token of SITE: the agent prints SITE's kiosk's tickets
+    (python-socketio dropped the /s/SITE path: the agent reached the first site, which refused SITE's
+    token, and it printed nothing, for ever). The first site's kiosk-1 tickets are not its own."""
+    add_site_with_agent_kiosk(agent_server)
+    token = kiosk_token_of(agent_server, SITE)["token"]
+    running = Agent(agent_server, printer, tmp_path, token=token, site=SITE).start()
+    try:
+        citizen = agent_server.session()
+        first = issue(citizen, "HT", kiosk="kiosk-1")  # the first site's kiosk-1: not this agent's printer
+        taken = citizen.post(f"/api/v1/sites/{SITE}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+        assert taken.status_code == 201, taken.text
+        ticket = taken.json()
+        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        time.sleep(1)
+        assert len(printer.jobs) == 1 and print_state(citizen, first) == "pending"
+        assert "printing for kiosk kiosk-1" in running.log()
+    finally:
+        running.stop()
+
+
+def test_an_agent_whose_token_is_revoked_says_so_and_stops(agent_server, printer, tmp_path):
+    """The kiosk's token revoked while the agent prints: it ends with exit code 2 and one sentence saying
+    what to do (it stayed disconnected, saying nothing, for ever)."""
+    made = kiosk_token_of(agent_server, None)
+    running = Agent(agent_server, printer, tmp_path, token=made["token"]).start()
+    try:
+        wait_printer_state(agent_server, "ready")
+        assert admin_http(agent_server).delete(f"/api/v1/admin/tokens/{made['id']}").status_code in (200, 204)
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    said = [line for line in running.log().splitlines() if "refused this agent's token" in line]
+    assert len(said) == 1 and "token create --role kiosk" in said[0], running.log()
+
+
+def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(
+    live_server, agent_config, printer, tmp_path
+):
+    """SITE removed while its agent (an installation admin's token) is connected: the agent says once that
+    the server has no such site and what to do, and keeps running, asking again every 30 s only (it
+    retried silently): the server's access log shows no new connection of it for 5 s. Started with SITE's
+    address after the removal, it says the same."""
+    srv = live_server(agent_config, flags=("--ignore-hours", "--access-log"))
+    add_site_with_agent_kiosk(srv)
+    running = Agent(srv, printer, tmp_path, token=srv.token("admin"), site=SITE).start()
+    later = None
+    try:
+        wait_printer_state(srv, "ready", site=SITE)
+        assert admin_http(srv).delete(f"/api/v1/admin/sites/{SITE}").status_code == 204
+        gone = re.compile(rf"Máy chủ không có điểm phục vụ {SITE} .* / The server has no site {SITE} .*every 30 s")
+        deadline = time.monotonic() + 10
+        while not gone.search(running.log()):
+            assert time.monotonic() < deadline, running.log()
+            time.sleep(0.2)
+        asked = len(handshakes(srv))
+        (tmp_path / "later").mkdir()
+        later = Agent(srv, printer, tmp_path / "later", token=srv.token("admin"), site=SITE).start()
+        time.sleep(5)
+        assert len(handshakes(srv)) - asked <= 2, handshakes(srv)  # the later agent's first, and one retry at most
+        for agent in (running, later):
+            assert agent.proc.poll() is None, agent.log()  # still there: the site may be added again
+            assert len(gone.findall(agent.log())) == 1, agent.log()
+            assert "cannot reach" not in agent.log(), agent.log()
+    finally:
+        running.stop()
+        if later is not None:
+            later.stop()
+
+
+def handshakes(srv) -> list[str]:
+    """The new Engine.IO connections asked for at SITE's address (the access log's handshakes)."""
+    return [line for line in srv.log().splitlines() if f"/s/{SITE}/socket.io/?" in line and "sid=" not in line]
+
+
+def test_an_agent_of_one_site_at_anothers_address_is_told_its_own_address(agent_server, printer, tmp_path):
+    """A kiosk token of SITE with the first site's address: the agent stops with exit code 2 and says to
+    start it with --server .../s/SITE (it said to make a new token, which would fail alike)."""
+    add_site_with_agent_kiosk(agent_server)
+    running = Agent(agent_server, printer, tmp_path, token=kiosk_token_of(agent_server, SITE)["token"]).start()
+    try:
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    assert f"--server {agent_server.url}/s/" in running.log() and SITE in running.log(), running.log()
+
+
+def test_a_crash_of_the_printing_ends_the_agent_for_systemd_to_start_it_again(agent_server, agent, printer):
+    """The printing fails on something unexpected (here its state file cannot be written: a folder stands
+    in its place): the agent ends with exit code 1 and the traceback in its log (its printing thread
+    died and it stayed connected, printing nothing, for ever)."""
+    wait_printer_state(agent_server, "ready")
+    agent.state_file.unlink(missing_ok=True)
+    agent.state_file.mkdir()
+    (agent.state_file / "in-the-way").write_text("")
+    issue(agent_server.session(), "HT", kiosk="kiosk-1")
+    assert agent.proc.wait(20) == 1, agent.log()
+    assert "the printing stopped on an unexpected error" in agent.log() and "Traceback" in agent.log()
+
+
+def test_a_busy_database_at_the_agents_hello_is_tried_again(agent_server, printer, tmp_path):
+    """Another program holds SQLite's write lock while the agent says hello with a job it printed
+    unconfirmed: the server answers database_busy (it did not answer, and the agent stayed connected and
+    idle for ever); the agent connects again and prints once the lock is gone."""
+    ticket = issue(agent_server.session(), "HT", kiosk="kiosk-1")
+    running = Agent(agent_server, printer, tmp_path)
+    running.state_file.write_text(json.dumps({"printed": [999999], "unconfirmed": [999999]}))
+    other = sqlite3.connect(agent_server.instance / "queuekiosk.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        running.start()
+        deadline = time.monotonic() + 20
+        while "Cơ sở dữ liệu đang bận" not in running.log():
+            assert time.monotonic() < deadline and running.proc.poll() is None, running.log()
+            time.sleep(0.2)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    try:
+        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        wait_job(agent_server.session(), ticket["id"], "printed")
+    finally:
+        running.stop()
+
+
+def test_a_token_revoked_while_a_ticket_prints_ends_the_agent_after_it(agent_server, printer, tmp_path):
+    """The kiosk's token revoked while a long ticket prints: the agent ends (exit code 2) only once the
+    ticket is printed and in its state file; an agent started again with a new token does not print it
+    again (it ended mid-ticket, the ticket not in its state file, and the next start printed it twice)."""
+    made = kiosk_token_of(agent_server, None)
+    running = Agent(agent_server, printer, tmp_path, token=made["token"]).start()
+    try:
+        wait_printer_state(agent_server, "ready")
+        printer.set_state("slow")  # each ticket takes 4 s
+        ticket = issue(agent_server.session(), "HT", kiosk="kiosk-1")
+        time.sleep(1)  # woken, the agent has fetched the job and sent its bytes: the printer is at it
+        assert admin_http(agent_server).delete(f"/api/v1/admin/tokens/{made['id']}").status_code in (200, 204)
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    assert len(printer.jobs) == 1 and printer.lost == [], running.log()
+    printer.set_state("ready")
+    again = Agent(agent_server, printer, tmp_path, token=kiosk_token_of(agent_server, None)["token"]).start()
+    try:
+        wait_job(agent_server.session(), ticket["id"], "printed")
+        time.sleep(1.5)  # time enough for a second copy, were one coming
+        assert len(printer.jobs) == 1, again.log()
+    finally:
+        again.stop()

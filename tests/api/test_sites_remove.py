@@ -12,11 +12,11 @@ import time
 
 import pytest
 import socketio
+from api_helpers import ALL_DAY_HOURS as HOURS
 from api_helpers import assert_error
 from faked_clock import on_a_working_morning
 from test_sites import SiteClient
 
-HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 MISTAKE = {"id": "xa-nham", "name": "Xã Thêm Nhầm", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
 OTHER = {"id": "xa-khac", "name": "Xã Khác", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import server_db
 import yaml
+from api_helpers import ALL_DAY_HOURS as HOURS
 from api_helpers import assert_error
 from faked_clock import on_a_working_morning
 from test_sites import SiteClient
@@ -24,7 +25,6 @@ from queuekiosk.server.core.db import create_db_engine, default_database_url, pr
 
 REPO = Path(__file__).resolve().parents[2]
 
-HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 OLD = {"id": "xa-cu", "name": "Xã Phú Cũ", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
 MERGED = {"id": "xa-moi", "name": "Xã Phú Mới", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
 LATER = {"id": "phuong-lon", "name": "Phường Phú Lớn", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
