@@ -78,3 +78,28 @@ def test_a_slots_citizen_come_early_waits_in_the_reports_from_the_arrival(live_s
     assert called.status_code == 200 and called.json()["number"] == checked_in.json()["number"]
     total = http.get("/api/v1/reports/summary", headers=supervisor, params={"group_by": "service"}).json()["total"]
     assert 1195 <= total["wait"]["avg"] <= 1220, total["wait"]  # 09:10 to 09:30
+
+
+def test_the_dashboard_times_a_remote_number_from_its_check_in_and_raises_no_wait_alert(live_server, tmp_path):
+    """A remote number taken at 09:00 and checked in at 09:40 has waited in the lobby 0 minutes when it
+    checks in: the dashboard's longest wait says so and raises no wait alert (it said 40 minutes, past
+    the target, as if the citizen had waited in the lobby since the phone call)."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
+    srv = live_server(env=clock.env())
+    http = srv.session()
+    supervisor = {"Authorization": f"Bearer {srv.token('supervisor')}"}
+    came = remote(http, "0912345104")
+    clock.set(clock.start + dt.timedelta(minutes=40))
+    checked_in = http.post("/api/v1/check-in", json={"code": came["code"], "kiosk": "kiosk-1"})
+    assert checked_in.status_code == 201, checked_in.text
+    clock.set(clock.start + dt.timedelta(minutes=40, seconds=20))
+
+    live = http.get("/api/v1/reports/live", headers=supervisor)
+    assert live.status_code == 200, live.text
+    ht = next(s for s in live.json()["services"] if s["code"] == "HT")
+    assert ht["waiting"] == 1 and ht["longest_wait_seconds"] < 60, ht
+    assert not ht["over_target"], ht
+    # the page counts on from this moment: the check-in, not the phone request
+    since = dt.datetime.fromisoformat(ht["oldest_issued_at"].replace("Z", "+00:00"))
+    assert since >= clock.start + dt.timedelta(minutes=39), (since, clock.start)
+    assert not [a for a in live.json()["alerts"] if a["kind"] == "wait"], live.json()["alerts"]

@@ -12,7 +12,7 @@ from ..periods import Period
 from .clock import LocalClock, iso, utc_epoch, utcnow
 from .rows import hour_label, row_order
 from .tally import MICROS, pct, rounded
-from .tickets import T, connection, epoch_seconds, in_period, queued_at, read_services, tuples, wait_seconds
+from .tickets import T, connection, epoch_seconds, in_period, queued_at, read_services, tuples
 
 
 class Peaks:
@@ -124,14 +124,14 @@ def _read(conn, site, period: Period) -> list[tuple]:
         select(
             T.c.origin_service_id,
             epoch_seconds(conn, T.c.issued_at),
-            epoch_seconds(conn, queued_at()),
-            wait_seconds(conn),
+            epoch_seconds(conn, queued_at()),  # (a remote number's booking looked up once)
+            epoch_seconds(conn, T.c.called_at),
         ).where(*in_period(conn, site, period)),
     )
 
 
 def _count(tickets: list[tuple], clock: LocalClock, offset: int | None, targets: dict, now: dt.datetime) -> Peaks:
-    """The figures of ``tickets`` (origin service, issue epoch, queued epoch, wait) counted together: an
+    """The figures of ``tickets`` (origin service, issue, queued and call epochs) counted together: an
     arrival and its wait go to the hour of the issue; it waits from joining the queue (a remote number
     from its check-in: one never checked in was never waiting)."""
     peaks = Peaks()
@@ -140,7 +140,7 @@ def _count(tickets: list[tuple], clock: LocalClock, offset: int | None, targets:
     waiting_micros, most = peaks.waiting_micros, peaks.most
     days: set[int] = set()
     changes: list[tuple[float, int]] = []
-    for origin, epoch, queued, wait in tickets:
+    for origin, epoch, queued, called in tickets:
         issued = epoch + offset if offset is not None else clock.local(epoch)
         day_index = int(issued // 86400)
         days.add(day_index)
@@ -151,7 +151,8 @@ def _count(tickets: list[tuple], clock: LocalClock, offset: int | None, targets:
         local = queued + offset if offset is not None else clock.local(queued)
         hour_index = int(local // 3600)
         day_end = (day_index + 1) * 86400.0
-        if wait is not None:
+        if called is not None:
+            wait = round(called - queued, 3)  # as tickets.wait_seconds, to the millisecond
             waits[hour] += 1
             wait_micros[hour] += round(wait * MICROS)
             if wait <= targets[origin]:

@@ -10,7 +10,10 @@ remote number, instead of every kept day), as migrations 0019 and 0020 did.
 Only k5 rows are relabelled: a row 0020 left k4 (a day a day's end finished a number) or 0019 left k3
 is of an older format still and is counted again, never relabelled k6 as it is.
 The sites' comparison's kept days holding a remote number are dropped, to be counted again.
-A downgrade leaves the rows as they are: the older code counts again the rows of another format.
+An index on bookings(ticket_id) lets the reports look up each remote number's check-in by one probe
+(without it, each read the day's bookings).
+A downgrade drops that index and leaves the rows as they are: the older code counts again the rows of
+another format.
 
 Revision ID: 0021
 Revises: 0020
@@ -31,13 +34,14 @@ REMOTE_DAYS = sa.text("SELECT DISTINCT site_id, business_day FROM bookings WHERE
 
 
 def upgrade() -> None:
+    op.create_index("ix_bookings_ticket", "bookings", ["ticket_id"])
     conn = op.get_bind()
     relabel(conn, "k5", "k6", days_by_site(conn.execute(REMOTE_DAYS)))
     _site_days_with_remote_counted_again(conn)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_bookings_ticket", table_name="bookings")
 
 
 def _site_days_with_remote_counted_again(conn) -> None:
