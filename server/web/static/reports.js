@@ -2,8 +2,9 @@
  * bookings and the charts, download CSV (two forms), XLSX or PDF, print. Every figure comes from
  * /api/v1/reports/... (server/core/reports.py); the choice is kept in the address, so a report can
  * be bookmarked or sent. The table shows its main columns on a screen narrower than 1500 px (the
- * usual 1366 px office screen) and all of them on a wider one (the files' columns: 26 by service, day
- * or hour, 21 by counter or clerk), unless "Hiển thị" chooses. */
+ * usual 1366 px office screen) and all of them on a wider one (the files' columns, with ratings: 26 by
+ * service, day or hour, 21 by counter or clerk; 5 fewer without the ratings table), unless "Hiển thị"
+ * chooses. */
 (function () {
   "use strict";
 
