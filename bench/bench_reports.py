@@ -9,9 +9,9 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
 1. `queuekiosk simulate` fills a fresh SQLite database with the first --sim-days days of 2025 of
    the demo centre (about 500 citizens a weekday, a tenth of those of services offering it with a
    remote number taken by phone and checked in: the reports look up their bookings; every step
-   through the queue engine, about two seconds of CPU per day). Every other open day of 2023-2025 is then a copy of a simulated day of
-   the same weekday, its times moved to that day (new ids; events, ratings, number sequences and
-   bookings with them): three years of about 150,000 tickets each, in a minute instead of hours.
+   through the queue engine, about two seconds of CPU per day). Every other open day of 2023-2025
+   is then a copy of a simulated day of the same weekday, its times moved to that day (new ids;
+   events, ratings, number sequences and bookings with them): three years of about 150,000 tickets each, in a minute instead of hours.
    With --keep DIR the database is kept there and reused by later runs.
 2. First looks: two reports over the year as a server answers them (each keeps up to 31 more days,
    server/core/reports/kept.py), then every day of the year and of the three years kept, timed.

@@ -281,7 +281,12 @@ class Day:
         }
         self.weights = self._service_weights()
         self.priorities = [p.code for p in config.priorities]
-        self.remote = {s.code for s in config.services if s.booking is not None and s.booking.remote}
+        # the services offering remote numbers, and the minutes one has to check in
+        self.remote = {
+            s.code: s.booking.remote_checkin_minutes
+            for s in config.services
+            if s.booking is not None and s.booking.remote
+        }
         self.phones = 0
 
     @staticmethod
@@ -316,7 +321,8 @@ class Day:
                 and service in self.remote
                 and rng.random() < settings.remote_share
             ):
-                taken = max(self.open, when - dt.timedelta(minutes=rng.uniform(10, 50)))
+                span = min(50, self.remote[service])  # checked in before the deadline
+                taken = max(self.open, when - dt.timedelta(minutes=rng.uniform(span / 5, span * 0.9)))
                 self.at(taken, self.phone, service, when)
             else:
                 self.at(when, self.arrive, service, priority)
@@ -376,9 +382,7 @@ class Day:
         try:
             self.steps.issue(now, service, priority, self.kiosk.get(service))
         except (q.QueueError, q.TooMany) as refusal:
-            if type(refusal) not in (q.QueueError, q.TooMany):  # NotFound, Invalid: a fault of the simulation
-                raise
-            self.result.refused += 1  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
+            self._turned_away(refusal)
             return
         self.result.tickets += 1
         self.wake(now, self.servers[service])
@@ -389,12 +393,15 @@ class Day:
         try:
             code = self.steps.take_remote(now, service, f"09{self.phones:08d}")
         except (q.QueueError, q.TooMany) as refusal:
-            if type(refusal) not in (q.QueueError, q.TooMany):
-                raise
-            self.result.refused += 1
+            self._turned_away(refusal)
             return
         self.result.tickets += 1
         self.at(comes, self.check_in, service, code)
+
+    def _turned_away(self, refusal: Exception) -> None:
+        if type(refusal) not in (q.QueueError, q.TooMany):  # NotFound, Invalid: a fault of the simulation
+            raise refusal
+        self.result.refused += 1  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
 
     def check_in(self, now, service, code) -> None:
         self.steps.check_in(now, code)

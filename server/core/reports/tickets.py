@@ -219,13 +219,9 @@ def status_code():
     (bookings/ending.py) has the ticket status "expired", as one the day ended on: cancelled (by its
     holder, or its site retired) it reads as CANCELLED, lapsed (not checked in by its deadline) as
     LAPSED; only its booking's status tells. The booking is looked up only for such a ticket."""
+    ended = case(ENDED_BOOKING_CODES, value=_booking(m.bookings.c.status), else_=EXPIRED)  # (checked in: the day's end)
     return case(
-        (
-            and_(T.c.status == "expired", T.c.origin == "remote"),
-            case(
-                ENDED_BOOKING_CODES, value=_booking(m.bookings.c.status), else_=EXPIRED
-            ),  # (checked in: the day ended on it)
-        ),
+        (and_(T.c.status == "expired", T.c.origin == "remote"), ended),
         else_=case(STATUS_CODES, value=T.c.status, else_=0),
     )
 
