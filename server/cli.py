@@ -140,9 +140,19 @@ def main():
         refuse_env_placeholders("cli_nothing_done")  # an env file sourced before its <…> were replaced
     except StartRefused as error:
         raise click.ClickException(str(error)) from None
+    _refuse_wrong_env()
     from ..printers.profiles import install as check_printer_profiles
 
     check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
+
+
+def _refuse_wrong_env() -> None:
+    """A variable of the environment written wrong, in one sentence, before any command reads it."""
+    from .core.env_values import mistake
+
+    wrong = mistake()
+    if wrong is not None:
+        raise click.ClickException(say(wrong, "cli_nothing_done"))
 
 
 @main.command()

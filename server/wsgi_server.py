@@ -15,6 +15,7 @@ from gevent import pywsgi
 
 from .web import printing
 from .web.extensions import PING_SECONDS, PROXIES, ping_seconds
+from .web.message_queue_check import others_unreached
 
 ONE_WRITE = 64 * 1024  # a response body up to this size is sent with its headers, in one send
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
@@ -292,6 +293,7 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
     address = lan_address(host)
     app.config[printing.SERVER_URL] = f"http://{f'[{address}]' if ':' in address else address}:{server.server_port}"
     printing.warn_if_phones_cannot_reach(app, served_directly=not app.config[PROXIES])
+    others_unreached(app)  # other processes running, and no message queue to reach their screens: said
     if on_ready:
         on_ready(server)
     settle_collector()

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from ..core.config import config_path
+from ..core.running import servers_running
 from .common import (
     CONFIG_HELP,
     database,
@@ -17,6 +18,7 @@ from .common import (
     say,
     site_of,
 )
+from .running import refuse_while_running
 
 
 @click.command("migrate")
@@ -31,6 +33,7 @@ def migrate_command(config_file):
     path = config_path(config_file)
     instance_dir_for(path).mkdir(parents=True, exist_ok=True)  # where a new SQLite file goes
     engine = create_db_engine(database_url(path))
+    refuse_while_running(servers_running(engine, instance_dir_for(path)))  # the servers' own start migrates
     before = schema_revision(engine)
     migrate(engine)
     site = prepare_database(engine, lambda: load(path), instance_dir_for(path), path.parent)
@@ -142,14 +145,25 @@ def backup_command(file, config_file):
 def restore_command(file, config_file, yes):
     """Replace the database with the backup FILE. Stop every server process first."""
     from ..core.backup import BackupError, restore
+    from ..core.config import instance_dir_for
+    from ..core.db import create_db_engine
+    from ..core.env_values import shown_address
 
     url = database_url(config_file)
+    engine = create_db_engine(url)
+    try:
+        refuse_while_running(servers_running(engine, instance_dir_for(config_path(config_file))))
+    finally:
+        engine.dispose()
     if not yes:
-        click.confirm(say(("cli_restore_confirm", {"url": url, "file": str(file)})).replace("\n", " / "), abort=True)
+        asked = say(("cli_restore_confirm", {"url": shown_address(url), "file": str(file)}))
+        if not click.confirm(asked.replace("\n", " / ")):
+            raise click.ClickException(say("cli_aborted"))
     try:
         restore(url, file)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from None
+    except BackupError as error:  # the tool's own reason (pg_restore's) kept as it said it
+        said = {"file": str(file), "reason": str(error).strip().replace("\n", " ")}
+        raise click.ClickException(say(("cli_restore_failed", said))) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)
 
 
@@ -201,7 +215,7 @@ def person_key_change(config_file, yes):
         if recorded_person_key(engine) == fingerprint(key):
             click.echo(say("cli_person_key_same", "cli_nothing_changed"), err=True)
             return
-        _refuse_while_running(alone.holders() + unleased_servers(engine))
+        _refuse_while_running(servers_running(engine, folder))
         if not yes:
             asked = say(("cli_person_key_change_confirm", {"bookings": bookings_to_check_in(engine)}))
             click.confirm(asked.replace("\n", " / "), abort=True)
@@ -225,6 +239,4 @@ def person_key_change(config_file, yes):
 
 
 def _refuse_while_running(processes: list[str]) -> None:
-    if processes:
-        said = {"processes": "; ".join(processes)}
-        raise click.ClickException(say(("cli_person_key_running", said), "cli_nothing_done"))
+    refuse_while_running(processes, "cli_person_key_running")

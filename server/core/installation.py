@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -209,6 +209,8 @@ def unleased_servers(engine: Engine) -> list[str]:
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect() as conn:
+        if not inspect(conn).has_table(installation.name):  # a database not made yet (its first migrate)
+            return []
         now = conn.execute(text("SELECT extract(epoch FROM now())")).scalar()
         rows = conn.execute(select(installation.c.value).where(installation.c.name.startswith(UNLEASED))).all()
     seen = [value.split(" ", 1) + [""] for (value,) in rows]

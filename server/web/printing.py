@@ -81,9 +81,11 @@ def unreachable_tracking(app) -> str | None:
     tickets' QR codes, else None: behind a reverse proxy with no address set (the process's own, firewalled
     or loopback), or reached directly at an address on this machine's loopback."""
     base = tracking_base(app)
+    own = app.extensions["queuekiosk"].site.config.ticket.tracking_url
+    if _loopback(base) and (own or app.config.get(TRACKING_URL)):  # a loopback address, set as it is
+        return "admin_tracking_site_loopback" if own else "admin_tracking_env_loopback"
     if app.config.get(BEHIND_PROXY):
-        configured = app.extensions["queuekiosk"].site.config.ticket.tracking_url or app.config.get(TRACKING_URL)
-        return "admin_tracking_proxy" if not configured or _loopback(base) else None
+        return None if own or app.config.get(TRACKING_URL) else "admin_tracking_proxy"
     return "admin_tracking_loopback" if _loopback(base) else None
 
 

@@ -36,7 +36,7 @@ from ..core.auth import (
     require_role,
 )
 from ..core.i18n import translate
-from . import printing
+from . import message_queue_check, printing
 from .errors import error_body, report_database_fault
 from .extensions import socketio
 from .library_logs import closed_sessions  # (python-engineio's and python-socketio's lines, filtered)
@@ -445,7 +445,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
         "history": q.recent_calls(session_, site, 20),
         "overview": reports.live_view(session_, site, printing.printers_view(_state(), session_)),
         "system": [*faults.notes(), *voice_notes(site=site), *_state().limits.notes()],
-        "setup": printing.tracking_notes(current_app),  # a setup to change, e.g. tickets' QR on loopback
+        # a setup to change, e.g. tickets' QR on loopback, a message queue missing beside other processes
+        "setup": [*printing.tracking_notes(current_app), *message_queue_check.notes(current_app)],
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import DateTime, Float, Integer, and_, bindparam, func, or_, sel
 from .. import models as m
 from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
+from ..i18n import Phrase
 from ..models import utcnow
 from .choosing import choose_for, waiting_number
 from .clock import business_day
@@ -415,7 +416,7 @@ def pause(
         raise QueueError("counter_closed", counter=counter.number)
     held = held_ticket(conn, counter.id)
     if held is not None:
-        raise QueueError("counter_busy", counter=counter.number, number=held.number)
+        raise busy(counter, held)
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "paused", "pause_reason": reason})
     record_event(conn, site, "paused", now, actor, counter_id=counter.id, detail={"reason": reason})
     return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "paused", "reason": reason})])
@@ -469,7 +470,7 @@ def close_counter(
         return _send_back_only(conn, site, counter, now or utcnow(), actor)
     held = held_ticket(conn, counter.id)
     if held is not None and named is None:
-        raise QueueError("counter_busy", counter=counter.number, number=held.number)
+        raise busy(counter, held)
     if named is not None and (held is None or held.number != named):
         raise QueueError("close_requeue_moved", counter=counter.number, number=named)
     if finish is not None and held.status != "serving":  # nobody said the citizen came: no "served" to invent
@@ -569,3 +570,12 @@ def _send_back_transferred(conn, site, counter, now, actor, queues: dict) -> lis
     if rows:  # (counted in their queue already: its order changed)
         queues.setdefault(today, set()).update(row.service_id for row in rows)
     return happened
+
+
+def busy(counter, held) -> QueueError:
+    """``counter`` holds ``held``: serving it, or only calling it (nobody is served yet, the citizen may
+    not have come): each said as it is, with what to do."""
+    state = "counter_busy_called" if held.status == "called" else "counter_busy_serving"
+    return QueueError(
+        "counter_busy", counter=counter.number, number=held.number, held=Phrase(state, number=held.number)
+    )

@@ -136,6 +136,12 @@ def _signed_in() -> Principal | None:
     return g.qk_principal
 
 
+def signed_in() -> Principal | None:
+    """The bearer token's holder or the logged-in user, before any check of its site (``current_principal``
+    checks it): to refuse a role first, whatever site it belongs to."""
+    return _signed_in()
+
+
 def _look_up() -> Principal | None:
     header = request.headers.get("Authorization", "")
     with state().reads.connect() as db:  # a Core connection: one statement per token, no ORM session

@@ -27,7 +27,7 @@ from ...core import periods
 from ...core.auth import require_role
 from ...core.i18n import Phrase, pick_language
 from .. import printing
-from . import current_principal, state
+from . import current_principal, signed_in, state
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
 
@@ -186,6 +186,8 @@ def sites_compared():
     """Every site side by side over whole business days (each site's own): the province's view."""
     from ...core.reports import sites as reports_sites
 
+    # the role first: a counter's or kiosk's token is refused for what it is, wherever its site is
+    require_role(signed_in(), "admin", "province")
     principal = require_role(current_principal(), "admin", "province")
     if principal.role == "admin" and principal.site_id is not None:
         raise q.NotAllowed("sites_compare_installation_only")
