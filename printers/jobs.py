@@ -99,14 +99,43 @@ def next_pending(conn, site, printer_id: str):
 
 
 def oldest_pending(conn, site, printer_id: str, limit: int) -> list:
+    """Each with its ticket's ``public_id`` (None for a test print), for its ``job_key``."""
     return list(
         conn.execute(
-            select(J)
+            _keyed()
             .where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
             .order_by(J.c.id)
             .limit(limit)
         )
     )
+
+
+def _keyed():
+    return select(J, T.c.public_id).outerjoin(T, T.c.id == J.c.ticket_id)
+
+
+def job_key(row) -> str:
+    """A job's name that no other job has, on this server or any other, before or after a restore (which
+    brings the id counter back, so that new jobs get old jobs' ids): its id with its ticket's random
+    public id, or (a test print) with the moment it was made. A kiosk agent's journal keeps these."""
+    return f"{row.id}-{row.public_id or row.created_at.strftime('%Y%m%d%H%M%S%f')}"
+
+
+def finish_reported(conn, site, job: int | str, printer_id: str) -> bool:
+    """A job a kiosk agent printed without hearing it confirmed, marked printed: by its ``job_key`` (a
+    job with that id and another key is another job: not printed), or by its id alone (an agent of
+    before job keys)."""
+    if isinstance(job, str):
+        job_id = job.partition("-")[0]
+        row = (
+            conn.execute(_keyed().where(J.c.site_id == site.id, J.c.id == int(job_id))).first()
+            if job_id.isdigit()
+            else None
+        )
+        if row is None or job_key(row) != job:
+            return False
+        job = row.id
+    return finish(conn, site, job, True, printer_id=printer_id)
 
 
 def finish(

@@ -666,7 +666,7 @@ def on_subscribe(data):
 @socketio.on("agent.hello")
 @_bounded
 def on_agent_hello(data):
-    """``{"kiosk": id or null, "printed": [job ids]}``: start printing for a kiosk.
+    """``{"kiosk": id or null, "printed": [job keys, or ids]}``: start printing for a kiosk.
 
     ``printed`` are jobs the agent printed without hearing the server confirm it (the server
     went away meanwhile): they are marked printed now, so they are never sent again.
@@ -680,8 +680,8 @@ def on_agent_hello(data):
         kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
         may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)
-        for job_id in _job_ids(data.get("printed")):  # only this printer's jobs
-            state.write(jobs.finish, job_id, True, printer_id=printer.id)
+        for job in _job_ids(data.get("printed"), keys=True):  # only this printer's jobs
+            state.write(jobs.finish_reported, job, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
     except faults.DATABASE_ERRORS as error:  # busy: the agent asks again (kiosk/agent.py), as subscribe does
@@ -707,7 +707,7 @@ def on_print_fetch(data=None):
     rows = state.read(jobs.oldest_pending, printer_id, 10)
     return {
         "jobs": [
-            {"id": row.id, "name": task.name, "data": task.data, "content": row.content}
+            {"id": row.id, "key": jobs.job_key(row), "name": task.name, "data": task.data, "content": row.content}
             for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)
         ]
     }
@@ -767,5 +767,8 @@ def _agent_kiosk(site, kiosk_id):
     return kiosk
 
 
-def _job_ids(values) -> list[int]:
-    return [v for v in (values or []) if isinstance(v, int) and not isinstance(v, bool)][:100]
+def _job_ids(values, keys: bool = False) -> list:
+    """The job ids given (and with ``keys``, job keys: printers/jobs.py job_key), at most 100."""
+    return [
+        v for v in (values or []) if (isinstance(v, int) and not isinstance(v, bool)) or (keys and isinstance(v, str))
+    ][:100]

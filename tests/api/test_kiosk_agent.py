@@ -370,3 +370,79 @@ def test_a_token_revoked_while_a_ticket_prints_ends_the_agent_after_it(agent_ser
         assert len(printer.jobs) == 1, again.log()
     finally:
         again.stop()
+
+
+def test_tickets_after_a_database_restore_print_though_their_jobs_have_printed_jobs_ids(agent_server, agent, printer):
+    """A copy of the database taken earlier is put back while the server is stopped (a restore): its id
+    counters go back, so the next tickets' print jobs get the ids of jobs the agent has printed since the
+    copy. They all print (the agent, keeping job ids, took them for printed, printed nothing and reported
+    them done: the server said "printed", no paper came out)."""
+    database = agent_server.instance / "queuekiosk.db"
+    wait_printer_state(agent_server, "ready")
+    agent_server.stop()
+    files = [database.with_name(database.name + end) for end in ("", "-wal", "-shm")]
+    backup = {file: file.read_bytes() for file in files if file.exists()}  # a copy of the stopped server's database
+    agent_server.start()
+    http = agent_server.session()
+    before = [issue(http, "HT", kiosk="kiosk-1") for _ in range(3)]
+    assert_printed_once_in_order(http, printer, before, agent)
+    printed_ids = job_ids(http, before)
+    agent_server.stop()
+    for file in files:  # the restore
+        file.unlink(missing_ok=True)
+        if file in backup:
+            file.write_bytes(backup[file])
+    agent_server.start()
+    http = agent_server.session()
+    after = [issue(http, "CT", kiosk="kiosk-1") for _ in range(3)]
+    assert job_ids(http, after) == printed_ids  # the restore's situation: the same job ids again
+    assert printed_urls(printer, 6) == [t["track_url"] for t in before + after], agent.log()
+    for ticket in after:
+        wait_job(http, ticket["id"], "printed")
+    time.sleep(1)  # time enough for a second copy, were one coming
+    assert len(printer.jobs) == 6, agent.log()
+
+
+def job_ids(http, tickets: list[dict]) -> list[int]:
+    return [job["id"] for t in tickets for job in http.get(f"/api/v1/tickets/{t['id']}/print-jobs").json()["jobs"]]
+
+
+def test_an_agent_upgraded_with_a_state_file_of_job_ids_does_not_print_its_unconfirmed_job_again(
+    agent_server, printer, tmp_path
+):
+    """A state file written before job keys (ids only), with a job printed but not confirmed: the upgraded
+    agent reports it printed and does not print it again; the next ticket prints."""
+    http = agent_server.session()
+    printed = issue(http, "HT", kiosk="kiosk-1")
+    job_id = http.get(f"/api/v1/tickets/{printed['id']}/print-jobs").json()["jobs"][0]["id"]
+    running = Agent(agent_server, printer, tmp_path)
+    running.state_file.write_text(json.dumps({"printed": [job_id], "unconfirmed": [job_id]}))
+    running.start()
+    try:
+        wait_job(http, printed["id"], "printed")
+        later = issue(http, "CT", kiosk="kiosk-1")
+        assert printed_urls(printer, 1) == [later["track_url"]], running.log()
+        time.sleep(1)
+        assert len(printer.jobs) == 1, running.log()
+    finally:
+        running.stop()
+
+
+def test_an_unconfirmed_job_of_before_a_restore_does_not_mark_the_new_job_with_its_id_printed(
+    agent_server, printer, tmp_path
+):
+    """The agent printed a job and lost the server's answer; then the database was restored and a new
+    ticket's job got that id. The agent's report of its old job (by key) does not mark the new one
+    printed: it prints."""
+    http = agent_server.session()
+    ticket = issue(http, "HT", kiosk="kiosk-1")
+    job_id = job_ids(http, [ticket])[0]
+    running = Agent(agent_server, printer, tmp_path)
+    old = f"{job_id}-aaaaaaaaaaaa"  # the key of the job of before the restore
+    running.state_file.write_text(json.dumps({"printed": [old], "unconfirmed": [old]}))
+    running.start()
+    try:
+        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        wait_job(http, ticket["id"], "printed")
+    finally:
+        running.stop()
