@@ -228,7 +228,7 @@ class KioskAgent:
         if code == "forbidden_site":
             self.stop("kiosk_agent_other_site", reason=refusal, base=self.address)
         if code in PERMANENT:
-            self.stop("kiosk_agent_token_refused", reason=refusal)
+            self.stop("kiosk_agent_token_refused", reason=refusal, site=f" --site {self.site}" if self.site else "")
 
     def _on_connect_error(self, data=None):
         refusal = data.get("data") if isinstance(data, dict) else None
@@ -255,7 +255,7 @@ class KioskAgent:
                 self._site_unknown(error)
             else:  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
                 self._refused_for_good(error)
-                log.warning("the server did not take agent.hello (%s); connecting again", error.get("message"))
+                log.warning("%s", say("kiosk_agent_hello_refused", reason=error))
             sio.disconnect()  # run() connects again, with back-off
             return
         self.journal.confirmed(sent)

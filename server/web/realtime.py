@@ -35,7 +35,7 @@ from ..core.auth import (
     principal_for_token,
     require_role,
 )
-from ..core.i18n import translate
+from ..core.i18n import Phrase, translate
 from . import printing
 from .errors import error_body, report_database_fault
 from .extensions import socketio
@@ -753,17 +753,22 @@ def _agent_kiosk(site, kiosk_id):
     """The kiosk named, or the only kiosk whose printer is a kiosk agent's."""
     config = site.config
     agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
+    admin = "/admin" if site.id == _state().first_site_id else f"/s/{site.id}/admin"  # where to add its printer
     if kiosk_id is None:
         if len(agent_kiosks) != 1:
             known = ", ".join(k.id for k in agent_kiosks)
-            problem = translate("problem_agent_kiosk", known=known) if known else translate("problem_no_agent_kiosk")
+            problem = (
+                Phrase("problem_agent_kiosk", known=known) if known else Phrase("problem_no_agent_kiosk", admin=admin)
+            )
             raise q.Invalid("invalid_field", field="kiosk", problem=problem)
         return agent_kiosks[0]
     kiosk = config.kiosk(str(kiosk_id))
     if kiosk is None:
         raise q.NotFound("unknown_kiosk", kiosk=kiosk_id)
     if kiosk not in agent_kiosks:
-        raise q.QueueError("no_agent_printer", kiosk=kiosk.id)
+        printer = config.printer(kiosk.printer) if kiosk.printer else None
+        now = Phrase("agent_other_printer", printer=printer.id, driver=printer.driver) if printer else None
+        raise q.QueueError("no_agent_printer", kiosk=kiosk.id, admin=admin, now=now or Phrase("agent_no_printer"))
     return kiosk
 
 

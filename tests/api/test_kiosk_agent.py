@@ -446,3 +446,38 @@ def test_an_unconfirmed_job_of_before_a_restore_does_not_mark_the_new_job_with_i
         wait_job(http, ticket["id"], "printed")
     finally:
         running.stop()
+
+
+def test_an_agent_of_a_new_site_without_a_printer_is_told_where_to_add_it_and_then_prints(
+    agent_server, printer, tmp_path
+):
+    """A new site (its setup copied with no printers) and its kiosk's agent: the agent says, Vietnamese then
+    English, that kiosk-1 has no printer and where to add one (it said "did not take agent.hello", in
+    English only, and spoke of a driver setting); once the printer is added it prints by itself. Its token
+    revoked, it says how to make another for that site (--site SITE: without it, the first site's)."""
+    http = admin_http(agent_server)
+    added = http.post("/api/v1/admin/sites", json={"id": SITE, "name": "Xã Bến Kia", "hours": ALL_DAY_HOURS})
+    assert added.status_code == 201, added.text
+    made = kiosk_token_of(agent_server, SITE)
+    running = Agent(agent_server, printer, tmp_path, token=made["token"], site=SITE).start()
+    try:
+        told = re.compile(
+            rf"Máy chủ không nhận lời chào agent.hello \(Ki-ốt “kiosk-1” chưa có máy in .*ki-ốt chưa có máy in.*"
+            rf"Ở /s/{SITE}/admin, thẻ “Máy in”.* / The server did not take agent.hello .*At /s/{SITE}/admin"
+        )
+        deadline = time.monotonic() + 15
+        while not told.search(running.log()):
+            assert time.monotonic() < deadline and running.proc.poll() is None, running.log()
+            time.sleep(0.2)
+        here = f"/api/v1/sites/{SITE}/admin"
+        printer_entry = {"id": "kiosk-1", "driver": "agent", "check_seconds": 0.5, "retry_seconds": 0.3}
+        assert http.post(f"{here}/printers", json=printer_entry).status_code == 201
+        assert http.patch(f"{here}/kiosks/kiosk-1", json={"printer": "kiosk-1"}).status_code == 200
+        taken = agent_server.session().post(f"/api/v1/sites/{SITE}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
+        assert taken.status_code == 201, taken.text
+        assert printed_urls(printer, 1) == [taken.json()["track_url"]], running.log()
+        assert http.delete(f"{here}/tokens/{made['id']}").status_code in (200, 204)
+        assert running.proc.wait(20) == 2, running.log()
+    finally:
+        running.stop()
+    assert f"token create --role kiosk --kiosk ID --site {SITE}," in running.log(), running.log()
