@@ -129,7 +129,7 @@ def finish_reported(conn, site, job: int | str, printer_id: str) -> bool:
         job_id = job.partition("-")[0]
         row = (
             conn.execute(_keyed().where(J.c.site_id == site.id, J.c.id == int(job_id))).first()
-            if job_id.isdigit()
+            if job_id.isdigit() and len(job_id) < 10  # (an int of the database)
             else None
         )
         if row is None or job_key(row) != job:

@@ -462,7 +462,7 @@ def test_an_agent_of_a_new_site_without_a_printer_is_told_where_to_add_it_and_th
     running = Agent(agent_server, printer, tmp_path, token=made["token"], site=SITE).start()
     try:
         told = re.compile(
-            rf"Máy chủ không nhận lời chào agent.hello \(Ki-ốt “kiosk-1” chưa có máy in .*ki-ốt chưa có máy in.*"
+            rf"Máy chủ không nhận lời chào agent.hello \(Ki-ốt “kiosk-1” chưa có máy in .*chưa chọn máy in nào cho ki-ốt.*"
             rf"Ở /s/{SITE}/admin, thẻ “Máy in”.* / The server did not take agent.hello .*At /s/{SITE}/admin"
         )
         deadline = time.monotonic() + 15
