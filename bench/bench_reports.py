@@ -7,10 +7,11 @@ call and <= 600 ms for the reports page; three years <= 1.3x a year).
                                             [--baseline REV]
 
 1. `queuekiosk simulate` fills a fresh SQLite database with the first --sim-days days of 2025 of
-   the demo centre (about 500 citizens a weekday; every step through the queue engine, about two
-   seconds of CPU per day). Every other open day of 2023-2025 is then a copy of a simulated day of
-   the same weekday, its times moved to that day (new ids; events, ratings and number sequences
-   with them): three years of about 150,000 tickets each, in a minute instead of hours.
+   the demo centre (about 500 citizens a weekday, a tenth of those of services offering it with a
+   remote number taken by phone and checked in: the reports look up their bookings; every step
+   through the queue engine, about two seconds of CPU per day). Every other open day of 2023-2025
+   is then a copy of a simulated day of the same weekday, its times moved to that day (new ids;
+   events, ratings, number sequences and bookings with them): three years of about 150,000 tickets each, in a minute instead of hours.
    With --keep DIR the database is kept there and reused by later runs.
 2. First looks: two reports over the year as a server answers them (each keeps up to 31 more days,
    server/core/reports/kept.py), then every day of the year and of the three years kept, timed.
@@ -70,6 +71,8 @@ def simulate(folder: Path, per_day: int, days: int) -> float:
             str(per_day),
             "--seed",
             "7",
+            "--remote-share",  # some remote numbers: their wait from the check-in, looked up in bookings
+            "0.1",
             "--config",
             str(folder / "config.yaml"),
         ],
@@ -98,7 +101,7 @@ def replicate(folder: Path, first: dt.date, last: dt.date) -> int:
         by_weekday.setdefault(day.weekday(), []).append(day)
     columns = {
         table: [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-        for table in ("tickets", "events", "ratings", "number_sequences")
+        for table in ("tickets", "events", "ratings", "number_sequences", "bookings")
     }
     source_rows = {}
     for day in simulated:
@@ -112,6 +115,7 @@ def replicate(folder: Path, first: dt.date, last: dt.date) -> int:
             "number_sequences": db.execute(
                 "SELECT * FROM number_sequences WHERE business_day = ?", (day.isoformat(),)
             ).fetchall(),
+            "bookings": db.execute(f"SELECT * FROM bookings WHERE ticket_id IN ({marks})", ids).fetchall(),
         }
     have = set(simulated)
     stride = 10**7
@@ -140,6 +144,7 @@ def replicate(folder: Path, first: dt.date, last: dt.date) -> int:
 
 _ID_COLUMNS = {"id", "ticket_id"}
 _TIME_COLUMNS = {"issued_at", "called_at", "last_called_at", "started_at", "finished_at", "due_at", "at"}
+_TIME_COLUMNS |= {"created_at", "checked_in_at", "cancelled_at", "deadline", "slot_start", "slot_end"}  # bookings
 
 
 def _moved(names, row, shift: dt.timedelta, id_offset: int):
@@ -150,6 +155,8 @@ def _moved(names, row, shift: dt.timedelta, id_offset: int):
             yield value + id_offset
         elif name == "public_id":
             yield f"r{id_offset + int(row[0])}"[:24]
+        elif name == "code":  # a booking's, unique
+            yield f"r{id_offset + int(row[0])}"[:16]
         elif name == "business_day":
             yield (dt.date.fromisoformat(value) + shift).isoformat()
         elif name in _TIME_COLUMNS:

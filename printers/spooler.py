@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 import gevent
 from gevent.event import Event
-from sqlalchemy.exc import OperationalError
 
 from ..server.core import engine as q
 from ..server.core import faults
@@ -44,13 +43,14 @@ class Spooler:
         write: Callable,
         read: Callable,
         on_status: Callable[[str, Status], None],
-        lease: Callable[[str], Callable[[], bool]],
+        lease: Callable,
         spawn: Callable = gevent.spawn,
     ):
         """``make_driver(printer)`` gives the driver of a printer of the setup (None: a kiosk agent
         prints it); ``write(action, *args)`` runs ``action(conn, site, *args)`` in a committed
         transaction; ``read(action, *args)`` the same for reading; ``lease(printer_id)`` gives a
-        ``try_take()`` that is true in one server process only: that one drives the printer;
+        server/core/lease.py Lease whose ``try_take()`` is true in one server process only: that one drives
+        the printer, until ``lost()`` says PostgreSQL dropped it;
         ``spawn(run, *args)`` starts a printer's greenlet (the server's: one of its site's own, ended
         when the site is removed)."""
         self.site = site
@@ -139,7 +139,7 @@ class Spooler:
         """``action`` (printers/states.py) in a transaction of its own; whether it saved."""
         try:
             return self._write(action, printer_id, status.state, status.detail)
-        except OperationalError as error:  # the clients still hear of it; the other processes lag
+        except faults.DATABASE_ERRORS as error:  # the clients still hear of it; the other processes lag
             faults.report(error, f"printer {printer_id} state")
             return False
 
@@ -176,16 +176,27 @@ class Spooler:
 
     def _serve(self, printer_id: str) -> None:
         printer, driver = self._current(printer_id, None, None)
-        try_take = self._lease(printer_id)
-        while printer is not None and not try_take():  # another process drives it; stand by in case it stops
-            gevent.sleep(printer.check_seconds)
-            printer, driver = self._current(printer_id, printer, driver)
+        lease = self._lease(printer_id)
+        while printer is not None:
+            while printer is not None and not self._took(printer_id, lease.try_take):  # another process drives
+                gevent.sleep(printer.check_seconds)  # it, or the database is out of reach: stand by
+                printer, driver = self._current(printer_id, printer, driver)
+            if printer is not None:
+                printer, driver = self._drive(printer_id, printer, driver, lease)
+
+    def _drive(self, printer_id: str, printer, driver, lease):
+        """Print while this process holds the printer's lease; (None, None) once the printer is gone
+        (the lease ends with the greenlet), or the printer when PostgreSQL dropped the lease (a restart):
+        another process may have taken it, so this one stands by again rather than print beside it."""
         failures = 0
         while True:
             printer, driver = self._current(printer_id, printer, driver)
             if printer is None:
-                return  # the lease ends with this greenlet: another process may take the printer
+                return None, None
             try:
+                if lease.lost():
+                    self._log.warning("printer %s: its lease was lost with its connection; standing by", printer_id)
+                    return printer, driver
                 job = self._read(jobs.next_pending, printer_id)
                 if job is None:
                     self._stalled.pop(printer_id, None)  # nothing to print: its status query is all we know
@@ -202,7 +213,7 @@ class Spooler:
                 if status.can_print and self._print(printer, driver, job, status):
                     failures = 0
                     continue
-            except OperationalError as error:  # a full or busy database must not end printing for the day
+            except faults.DATABASE_ERRORS as error:  # a full, busy or damaged database: printing goes on
                 faults.report(error, f"printer {printer_id}")
             except Exception:
                 self._log.exception("printer %s: the spooler hit an error; retrying", printer_id)
@@ -210,6 +221,15 @@ class Spooler:
                 printer_id, min(printer.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
             )
             failures += 1
+
+    @staticmethod
+    def _took(printer_id: str, try_take) -> bool:
+        """Whether this process took the printer's lease (on PostgreSQL a connection of its own)."""
+        try:
+            return try_take()
+        except faults.DATABASE_ERRORS as error:
+            faults.report(error, f"printer {printer_id} lease", reading=True)
+            return False
 
     def _expire(self, printer_id: str) -> None:
         """An agent's printer: end jobs nobody printed in time (the agent itself prints the rest), and
@@ -225,8 +245,8 @@ class Spooler:
                 job = self._read(jobs.next_pending, printer_id)
                 if job is not None and self._given_up(printer, job):
                     continue
-            except OperationalError as error:
-                faults.report(error, f"printer {printer_id}")
+            except faults.DATABASE_ERRORS as error:  # said as for requests: one line a minute
+                faults.report(error, f"printer {printer_id}", reading=True)
             except Exception:
                 self._log.exception("printer %s: checking for jobs to give up failed; retrying", printer_id)
             gevent.sleep(printer.check_seconds)

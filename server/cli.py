@@ -134,6 +134,12 @@ def main():
     ./instance unless QUEUEKIOSK_DATABASE_URL names another (e.g. postgresql://...).
     """
     configure_logging()  # every command logs like the server (server/core/logs.py)
+    from .web.first_start import StartRefused, refuse_env_placeholders
+
+    try:
+        refuse_env_placeholders("cli_nothing_done")  # an env file sourced before its <…> were replaced
+    except StartRefused as error:
+        raise click.ClickException(str(error)) from None
     from ..printers.profiles import install as check_printer_profiles
 
     check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
@@ -227,9 +233,16 @@ def serve(config_file, host, port, ignore_hours, access_log):
     type=click.IntRange(1, 20000),
     help="citizens on an average weekday (Mondays more, Saturdays fewer)",
 )
+@click.option(
+    "--remote-share",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="share of citizens (of services offering it) who take a remote number by phone before they come",
+)
 @click.option("--site", "site_id", default=None, help="the site to fill (`queuekiosk site list`); default: the first")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def simulate(first_day, days, seed, per_day, site_id, config_file):
+def simulate(first_day, days, seed, per_day, remote_share, site_id, config_file):
     """Fill the database with simulated days of the centre: arrivals with a morning peak, services,
     no-shows, transfers, breaks and ratings, with a fixed random seed.
 
@@ -271,7 +284,13 @@ def simulate(first_day, days, seed, per_day, site_id, config_file):
 
     try:
         result = run_simulation(
-            Session.kw["bind"], site, first_day.date(), days, seed, Settings(per_day=per_day), report=report
+            Session.kw["bind"],
+            site,
+            first_day.date(),
+            days,
+            seed,
+            Settings(per_day=per_day, remote_share=remote_share),
+            report=report,
         )
     except SimulationError as error:
         raise click.ClickException(say("cli_sim_nothing_added", detail=str(error))) from None

@@ -25,12 +25,14 @@ from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
 from queuekiosk.server.core.reports import kept
+from queuekiosk.server.core.reports.sites import compare_sites
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = b"test person key"
 FIRST_DAY = dt.date(2026, 11, 2)  # a Monday; each example takes the next day
 T, B, K = m.tickets.c, m.bookings.c, m.report_day_figures.c
-FATES = ("walk_in", "cancelled", "lapsed", "checked_in", "left_waiting")
+SITE_DAYS = m.site_day_figures
+FATES = ("walk_in", "cancelled", "lapsed", "checked_in", "left_waiting", "late_called")
 
 
 def morning(day: dt.date, minute: int = 0) -> dt.datetime:
@@ -41,7 +43,9 @@ def morning(day: dt.date, minute: int = 0) -> dt.datetime:
 
 def live_a_day(db, day: dt.date, fates: list[str], phones) -> None:
     """Each citizen of ``fates`` comes (or not) as it says; counter 1 serves the checked-in ones; the
-    next morning the day ends (what waits expires, what was not checked in lapsed at its deadline)."""
+    next morning the day ends (what waits expires, what was not checked in lapsed at its deadline).
+    "late_called": checked in 30 minutes after the phone request, called by its number 5 minutes later
+    and served (its lobby wait 5 minutes, within the target; 35 from the phone request, past it)."""
     site = db.site
     counter = q.Actor()
     for i, fate in enumerate(fates):
@@ -53,6 +57,11 @@ def live_a_day(db, day: dt.date, fates: list[str], phones) -> None:
         code = taken.ticket["code"]
         if fate == "cancelled":
             db.run(bk.cancel, code, now=now + dt.timedelta(seconds=30))
+        elif fate == "late_called":
+            late = now + dt.timedelta(minutes=30)
+            number = db.run(bk.check_in, KEY, code=code, now=late, check_hours=False).ticket["number"]
+            db.run(q.call_next, 1, counter, number=number, now=late + dt.timedelta(minutes=5))
+            db.run(q.finish, 1, counter, now=late + dt.timedelta(minutes=6))
         elif fate in ("checked_in", "left_waiting"):
             db.run(bk.check_in, KEY, code=code, now=now + dt.timedelta(seconds=30), check_hours=False)
             if fate == "checked_in":
@@ -201,10 +210,86 @@ def test_the_upgrade_turns_k3_rows_into_k4_where_no_number_lapsed(make_queue, co
 
     migrate_down_and_up(db.engine, "0018")
     upgraded = kept_rows(db)
+    # k4 after 0019, k5 after 0020 (no day-end finish); 0021 leaves them k5 (the day holds remote
+    # numbers, whose waits k6 measures anew)
     assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
-        key: row for key, row in as_kept.items() if key[1] == quiet
+        key: ("k5" + basis[2:], figures) for key, (basis, figures) in as_kept.items() if key[1] == quiet
     }
     assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == lapsing} == {"k3;"}
     for day in (quiet, lapsing):
         assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
     assert summary_of(db, lapsing)["total"]["lapsed"] == 1
+
+
+def peaks_of(db, day: dt.date, from_tickets: bool = False) -> dict:
+    """The day's peak hours three days later: from its kept figures, or from its tickets."""
+    with db.Session() as session:
+        period = periods.named_period(day.isoformat(), ZONE)
+        later = morning(day + dt.timedelta(days=3))
+        return reports.peak_hours(session, db.site, period, now=later, from_tickets=from_tickets)
+
+
+def serve_past_the_day_end(db, day: dt.date) -> None:
+    """A walk-in of ``day`` still being served when the day ends: the day end finishes it, untimed."""
+    counter = q.Actor()
+    number = db.run(q.issue, "HT", now=morning(day), check_hours=False).ticket["number"]
+    db.run(q.call_next, 1, counter, number=number, now=morning(day, 1))
+    db.run(q.start, 1, counter, now=morning(day, 2))
+    db.run(q.expire_past_days, now=morning(day + dt.timedelta(days=1)) - dt.timedelta(hours=7))
+
+
+def test_the_upgrade_relabels_k5_rows_as_k6_where_no_remote_number_was_taken(make_queue, config, db_url):
+    """Migration 0021: a remote number's wait runs from its check-in in format k6 (from the phone request
+    in k5, and one never checked in counted as waiting). The kept rows of a day without a remote number
+    are the same, relabelled k6 in place; a day holding one stays k5 and is counted again, its figures
+    (peak hours too) those of the tickets. A day 0020 left k4 (a day end finished a number) stays k4:
+    relabelled k6 it would keep the service timed up to the closing time."""
+    db = make_queue(config, db_url)
+    phones = new_phones()
+    quiet, remote_day, ended = FIRST_DAY, FIRST_DAY + dt.timedelta(days=1), FIRST_DAY + dt.timedelta(days=2)
+    check_day(db, quiet, ["walk_in", "walk_in", "walk_in"], phones)
+    check_day(db, remote_day, ["walk_in", "checked_in", "late_called", "lapsed", "left_waiting"], phones)
+    serve_past_the_day_end(db, ended)
+    assert peaks_of(db, remote_day) == peaks_of(db, remote_day, from_tickets=True)
+    assert summary_of(db, ended)["total"]["service_time"]["count"] == 0
+    as_kept = kept_rows(db)
+    assert {basis[:3] for basis, _ in as_kept.values()} == {kept.FORMAT + ";"}
+
+    # a database kept by the code before, upgraded by 0020: k5, the day a day end finished a number k4
+    rewrite_kept(db, lambda basis: "k5" + basis[2:], lambda figures: figures)
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(m.report_day_figures).where(K.business_day == ended).values(basis="k4" + func.substr(K.basis, 3))
+        )
+    later = morning(remote_day + dt.timedelta(days=3))
+    with db.engine.begin() as conn:  # the sites' comparison keeps both days (no format of its own)
+        compared = compare_sites(conn, quiet, remote_day, now=later)
+    site_days = SITE_DAYS.select().order_by(SITE_DAYS.c.business_day)
+    with db.engine.begin() as conn:
+        assert [row.business_day for row in conn.execute(site_days)] == [quiet, remote_day]
+        # as the code before kept it: the late remote number's wait from the phone request, past the target
+        conn.execute(
+            update(SITE_DAYS)
+            .where(SITE_DAYS.c.business_day == remote_day)
+            .values(wait_sum=SITE_DAYS.c.wait_sum + 30 * 60, target_met=SITE_DAYS.c.target_met - 1)
+        )
+        assert compare_sites(conn, quiet, remote_day, now=later)["sites"] != compared["sites"]
+
+    migrate_down_and_up(db.engine, "0020")
+    with db.engine.begin() as conn:  # the day holding remote numbers dropped, to be counted again
+        assert [row.business_day for row in conn.execute(site_days)] == [quiet]
+        (site,) = compare_sites(conn, remote_day, remote_day, now=later)["sites"]
+        assert compare_sites(conn, quiet, remote_day, now=later)["sites"] == compared["sites"]
+    own = summary_of(db, remote_day, from_tickets=True)["total"]
+    assert (site["wait"]["avg"], site["target_met"]) == (own["wait"]["avg"], own["target_met"]), (site, own)
+    upgraded = kept_rows(db)
+    assert {key: row for key, row in upgraded.items() if key[1] == quiet} == {
+        key: row for key, row in as_kept.items() if key[1] == quiet
+    }
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == remote_day} == {"k5;"}
+    assert {basis[:3] for (_g, day), (basis, _f) in upgraded.items() if day == ended} == {"k4;"}
+    for day in (quiet, remote_day, ended):
+        assert summary_of(db, day) == summary_of(db, day, from_tickets=True)
+        assert peaks_of(db, day) == peaks_of(db, day, from_tickets=True)
+    assert summary_of(db, ended)["total"]["service_time"]["count"] == 0
+    assert {basis[:3] for basis, _ in kept_rows(db).values()} == {kept.FORMAT + ";"}  # all counted again

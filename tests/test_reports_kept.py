@@ -7,12 +7,16 @@ October 2026 a whole kept month (their other days had no tickets) and November i
 made by hand: a ticket of Thursday 19/11 called, put back in the queue by a close and still waiting at
 the end of its day (its day is not kept until the day is ended; another of that day was put back too,
 then called again at another counter and served), one issued at 23:50 on Saturday 21/11 and served
-past midnight, and today's (Monday 23/11) tickets, some still waiting.
+past midnight, and today's (Monday 23/11) tickets, some still waiting; remote numbers taken on the
+phone at 08:00, checked in late (08:40) and then called and served (2/6/2025, 30/10/2026, Friday
+20/11 and today), one never checked in (lapsed, Friday), one of today checked in and still waiting:
+their wait runs from the check-in (a called one compared in every grouping, kept against the tickets).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from array import array
 
 import pytest
@@ -21,6 +25,7 @@ from hypothesis import strategies as st
 from server_db import migrate_down_and_up
 from sqlalchemy import event, func, select, text, update
 
+from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import periods, reports
@@ -29,6 +34,7 @@ from queuekiosk.server.core.reports.tally import Tally, Times, describe, percent
 from queuekiosk.server.core.simulate import Settings, simulate
 
 K = m.ReportDayFigures.__table__
+KEY = b"test person key"
 
 
 def local(site, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -85,6 +91,31 @@ def check_kept_figures(queue, simulated_in=None) -> None:
     def run(action, *args, **kwargs):
         with queue.Session.begin() as session:
             return action(session, site, *args, **kwargs)
+
+    phones = (f"09{n:08d}" for n in itertools.count(20_000_000))
+
+    def remote(day: dt.date, checked_in: int | None = None, called: int | None = None) -> None:
+        """A remote number taken at 08:00 on ``day``, checked in at 08:``checked_in``, called then by
+        counter 1 at 08:``called`` and served 3 minutes."""
+        code = run(
+            bk.take_remote, "HT", "Trần Thị Bình", next(phones), None, KEY, now=local(site, day, 8), check_hours=False
+        ).ticket["code"]
+        if checked_in is None:
+            return
+        ticket = run(bk.check_in, KEY, code=code, now=local(site, day, 8, checked_in), check_hours=False).ticket
+        if called is not None:
+            run(q.call_next, 1, number=ticket["number"], now=local(site, day, 8, called))
+            run(q.finish, 1, now=local(site, day, 8, called + 3))
+
+    for day in (dt.date(2025, 6, 2), dt.date(2026, 10, 30), dt.date(2026, 11, 20)):
+        remote(day, checked_in=40, called=45)  # 5 minutes in the lobby, 45 since the phone request
+    remote(dt.date(2026, 11, 20))
+    run(bk.lapse_overdue, now=local(site, dt.date(2026, 11, 20), 12))  # never checked in: lapsed
+    remote(MONDAY, checked_in=40, called=45)
+    remote(MONDAY, checked_in=50)  # still waiting at 09:00
+    with engine.connect() as conn:
+        remotes = select(func.count()).where(m.Ticket.origin == "remote", m.Ticket.called_at.is_not(None))
+        assert conn.execute(remotes).scalar_one() == 4
 
     thursday, saturday = dt.date(2026, 11, 19), dt.date(2026, 11, 21)
     left = run(q.issue, "HT", now=local(site, thursday, 17, 55), check_hours=False).ticket
@@ -183,7 +214,9 @@ def check_kept_figures(queue, simulated_in=None) -> None:
 def test_the_upgrade_turns_k4_rows_into_k5_where_no_number_was_finished_by_a_day_end(make_queue, config, db_url):
     """Migration 0020 relabels the kept rows of k4 as k5 for the days, months and spans without a number
     the day's end finished (the same figures under both): the first reports after the upgrade do not
-    count years again. A day with one stays k4 (its service then timed): counted again, untimed."""
+    count years again. A day with one stays k4 (its service then timed): counted again, untimed.
+    Upgraded from 0019 straight through 0021 (no remote number: k5 -> k6), the quiet day ends k6 and
+    the day 0020 left k4 stays k4 (0021 relabels only k5 rows), counted again."""
     queue = make_queue(config, db_url)
     site = queue.site
 
@@ -221,7 +254,7 @@ def test_the_upgrade_turns_k4_rows_into_k5_where_no_number_was_finished_by_a_day
     with queue.engine.connect() as conn:
         upgraded = {(g, d): b for g, d, b in conn.execute(select(K.c.grouping, K.c.business_day, K.c.basis))}
     assert {key: basis for key, basis in upgraded.items() if key[1] == quiet} == {
-        key: "k5" + basis[2:] for key, (basis, _f) in as_kept.items() if key[1] == quiet
+        key: kept.FORMAT + basis[2:] for key, (basis, _f) in as_kept.items() if key[1] == quiet
     }
     assert {basis[:3] for (_g, day), basis in upgraded.items() if day == left} == {"k4;"}
     for day in (quiet, left):

@@ -173,6 +173,25 @@ def test_a_simulated_day_looks_like_a_centre_s_day(queue):
     assert all(dt.time(7, 30) <= t.time() < dt.time(17, 0) for t in local_issues)
 
 
+def test_citizens_who_took_their_number_on_the_phone_check_in_and_are_served(queue):
+    """``remote_share``: some citizens take a remote number 10-50 minutes before they come, check in at
+    the kiosk and are called like the others; the reports time their wait from the check-in (so the
+    bench's reports look up their bookings)."""
+    simulate(queue.engine, queue.site, FRIDAY, 1, seed=7, settings=Settings(per_day=200, remote_share=0.2))
+    with queue.engine.connect() as conn:
+        remote = conn.execute(
+            select(m.Ticket.issued_at, m.Ticket.called_at, m.bookings.c.checked_in_at)
+            .join(m.bookings, m.bookings.c.ticket_id == m.Ticket.id)
+            .where(m.Ticket.origin == "remote")
+        ).all()
+        total = reports.summary(conn, queue.site, periods.named_period("2026-11-20", queue.site.config.site.zone))[
+            "total"
+        ]
+    assert len(remote) >= 3 and all(called is not None and checked_in is not None for _i, called, checked_in in remote)
+    assert all(issued < checked_in <= issued + dt.timedelta(minutes=50) for issued, _c, checked_in in remote)
+    assert total["not_called"] == 0 and total["lapsed"] == 0 and total["served"] + total["no_show"] == total["issued"]
+
+
 def test_real_shaped_days_have_lunch_closures_a_slow_clerk_late_counters_and_an_opening_burst(
     make_queue, config, tmp_path
 ):

@@ -167,20 +167,24 @@ def person_key_change(config_file, yes):
     ID card number. Refused while any server process of the installation runs: stop them all first,
     and start them all with the new key."""
     import os
+    import time
 
     from ..core.bookings.people import PERSON_KEY_ENV
     from ..core.config import instance_dir_for
-    from ..core.db import Lease, SchemaNotCurrent, check_schema
+    from ..core.db import SchemaNotCurrent, check_schema
     from ..core.installation import (
+        LEASE_CHECK_SECONDS,
         MAKE_KEY,
         RUNNING,
         bookings_to_check_in,
         change_person_key,
         fingerprint,
         recorded_person_key,
+        unleased_servers,
         weak_key,
     )
-    from ..web.first_start import shown_database_url, unreachable
+    from ..core.lease import Lease
+    from ..web.first_start import database_refusal
 
     key = os.environ.get(PERSON_KEY_ENV, "").encode()
     if not key:  # never a key made here: it would be in no env file, and perhaps only root's to read
@@ -197,21 +201,23 @@ def person_key_change(config_file, yes):
         if recorded_person_key(engine) == fingerprint(key):
             click.echo(say("cli_person_key_same", "cli_nothing_changed"), err=True)
             return
-        _refuse_while_running(alone.holders())
+        _refuse_while_running(alone.holders() + unleased_servers(engine))
         if not yes:
             asked = say(("cli_person_key_change_confirm", {"bookings": bookings_to_check_in(engine)}))
             click.confirm(asked.replace("\n", " / "), abort=True)
         if not alone.try_take():  # a server started while the question was asked
             _refuse_while_running(alone.holders() or ["?"])
+        if engine.dialect.name == "postgresql":  # a server whose lease PostgreSQL dropped (a restart) finds
+            time.sleep(2 * LEASE_CHECK_SECONDS + 1)  # it cannot take it again, and says so, within this
+            _refuse_while_running(unleased_servers(engine))
         change_person_key(engine, key)
     except SchemaNotCurrent as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
-        reason = unreachable(error)
-        if reason is None:
+        refusal = database_refusal(error, path)  # damaged (restore the backup), or not reached
+        if refusal is None:
             raise
-        said = {"url": shown_database_url(path), "reason": reason}
-        raise click.ClickException(say(("cli_database_unreachable", said), "cli_nothing_done")) from None
+        raise click.ClickException(say(refusal, "cli_nothing_done")) from None
     finally:
         alone.release()
         engine.dispose()

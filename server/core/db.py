@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import os
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.pool import NullPool
 
 from . import models as m
 from .config import Config, ConfigError, parse_stored
@@ -381,96 +379,9 @@ def _migration_lock(engine: Engine, instance_dir: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-class Lease:
-    """Something only one process may do at a time (drive a printer), across server processes.
-
-    PostgreSQL: an advisory lock held on a connection of its own (outside the pool, so leases
-    never starve requests); SQLite, whose processes share one machine: a file lock in the
-    instance folder. Either is released when the process ends, however it ends.
-
-    ``shared``: many processes hold it at once, and it keeps an exclusive holder out (and waits for
-    one to finish): every running server holds RUNNING so, and ``queuekiosk person-key change``
-    takes it alone. ``label`` names the holder to others (PostgreSQL's application_name).
-    """
-
-    def __init__(self, engine: Engine, instance_dir: Path, name: str, shared: bool = False, label: str = ""):
-        self._engine = engine
-        self._path = instance_dir / f"{name}.lock"
-        self._key = zlib.crc32(name.encode())
-        self._shared, self._label = shared, label
-        self._held = None  # the connection or open file that holds the lock
-
-    def try_take(self, wait: bool = False) -> bool:
-        """``wait``: until the lock is free (a shared one: until no process holds it alone)."""
-        if self._held is not None:
-            return True
-        if self._engine.dialect.name == "postgresql":
-            args = {"application_name": self._label[:63]} if self._label else {}
-            conn = create_engine(self._engine.url, poolclass=NullPool, connect_args=args).connect()
-            call = ("pg_advisory_lock" if wait else "pg_try_advisory_lock") + ("_shared" if self._shared else "")
-            taken = conn.execute(text(f"SELECT {call}(:key)"), {"key": self._key}).scalar()
-            if wait or taken:  # pg_advisory_lock returns nothing, once it has the lock
-                conn.commit()
-                self._held = conn
-            else:
-                conn.close()
-            return self._held is not None
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(self._path, "a")  # never emptied: a holder's file lock is on it
-        try:
-            fcntl.flock(lock, (fcntl.LOCK_SH if self._shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            lock.close()
-            return False
-        self._held = lock
-        return True
-
-    def release(self) -> None:
-        if self._held is not None:
-            self._held.close()
-            self._held = None
-
-    def holders(self) -> list[str]:
-        """The processes holding it, each named ("queuekiosk web-1 pid 4242 (10.0.0.11)"); on SQLite
-        from Linux's /proc/locks (none named elsewhere)."""
-        if self._engine.dialect.name == "postgresql":
-            query = text(
-                "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l JOIN pg_stat_activity a"
-                " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = :key"
-                " AND l.objsubid = 1 AND l.granted AND l.database ="
-                " (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.pid <> pg_backend_pid()"
-            )
-            with self._engine.connect() as conn:
-                rows = conn.execute(query, {"key": self._key}).all()
-            return [f"{name or 'pid ' + str(pid)}" + (f" ({host})" if host else "") for name, host, pid in rows]
-        return _file_lock_holders(self._path)
-
-
-def _file_lock_holders(path: Path) -> list[str]:
-    """The processes of this machine holding a file lock on ``path``, by their command lines."""
-    try:
-        found = os.stat(path)
-        with open("/proc/locks") as locks:
-            lines = locks.read().splitlines()
-    except OSError:
-        return []
-    inode = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
-    named = []
-    for line in lines:
-        fields = line.split()
-        if "->" in fields or len(fields) < 6 or fields[5] != inode or int(fields[4]) == os.getpid():
-            continue
-        try:
-            command = Path(f"/proc/{fields[4]}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except OSError:
-            command = ""
-        named.append(f"pid {fields[4]}" + (f" ({command})" if command else ""))
-    return named
-
-
 # the newest file in migrations/versions (tests/test_migrations.py checks): a current database
 # is recognised by one small query, without loading Alembic (about 12 MB) into every process
-HEAD_REVISION = "0020"
+HEAD_REVISION = "0021"
 
 
 class SchemaNotCurrent(RuntimeError):

@@ -164,9 +164,10 @@ class _Reporter:
         self._since: dict[str, int] = {}
         self.current: str | None = None
 
-    def report(self, error: BaseException, where: str) -> tuple[str, bool]:
+    def report(self, error: BaseException, where: str, reading: bool = False) -> tuple[str, bool]:
         """The fault's kind, and whether it is news (the last write did not fail this way). A fault of the
-        server (``internal``) is logged with its traceback every time, and is no news for the dashboard."""
+        server (``internal``) is logged with its traceback every time, and is no news for the dashboard.
+        ``reading``: what failed was a read (the log says so), not a write."""
         kind = kind_of(error)
         if kind == INTERNAL:
             log_internal(error, f"A fault of the server, not of the database ({where}); see the traceback")
@@ -180,13 +181,15 @@ class _Reporter:
             repeats = self._since.pop(kind, 0)
             self._last[kind] = now
         detail = (safe_text(error).strip().splitlines() or ["?"])[0]
+        done, tries = ("could be read", "reads failed") if reading else ("was written", "writes were refused")
         log.error(
-            "%s: %s. Nothing was written (%s: %s).%s",
+            "%s: %s. Nothing %s (%s: %s).%s",
             kind.replace("_", " ").capitalize(),
             ADVICE[kind],
+            done,
             where,
             detail,
-            f" {repeats} more writes were refused since the last report." if repeats else "",
+            f" {repeats} more {tries} since the last report." if repeats else "",
         )
         return kind, news
 

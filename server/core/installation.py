@@ -12,17 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
+import re
 import socket
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from .db import Lease
+from .faults import DATABASE_ERRORS, safe_text
+from .lease import Lease
 from .models import bookings, installation, sites
+
+log = logging.getLogger(__name__)
 
 PERSON_KEY = "person_key"
 KEY_MIN_LENGTH = 32
@@ -30,13 +36,25 @@ KEY_MIN_DISTINCT = 8  # random text of 32 characters has about 15 (hexadecimal) 
 MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # said by the refusals
 
 
+# the env file of docs/deployment.md leaves each value to fill in as <what to write>: a word, a space,
+# more words, in < > (a password or key that merely holds a < and a > is not taken for it)
+EXAMPLE_TEXT = re.compile(r"<[a-z0-9][^<>]* [^<>]*>")
+
+
+def env_placeholders(environ=os.environ) -> list[str]:
+    """The QUEUEKIOSK_* variables still holding docs/deployment.md's example text in <…> (a password,
+    a key, an address not filled in), by name: every command and server start refuses them."""
+    return sorted(
+        name for name, value in environ.items() if name.startswith("QUEUEKIOSK_") and EXAMPLE_TEXT.search(value)
+    )
+
+
 def weak_key(key: bytes) -> bool:
     """A secret anyone could guess: shorter than KEY_MIN_LENGTH characters ("changeme", "123"), of
     very few different characters ("a" * 32), or the documentation's example text, written in <...>
     (docs/deployment.md's env file), copied as it is."""
     text = key.decode("utf-8", errors="replace").strip()
-    placeholder = text.startswith("<") and text.endswith(">")
-    return len(text) < KEY_MIN_LENGTH or len(set(text)) < KEY_MIN_DISTINCT or placeholder
+    return len(text) < KEY_MIN_LENGTH or len(set(text)) < KEY_MIN_DISTINCT or bool(EXAMPLE_TEXT.search(text))
 
 
 def weak_key_refusal(url: str, key: bytes) -> str:
@@ -119,6 +137,82 @@ def hold_running(engine: Engine, instance_dir: Path) -> Lease:
     )
     lease.try_take(wait=True)
     return lease
+
+
+# PostgreSQL ends a lease with its connection (a restart, pg_terminate_backend) without a word: each
+# server looks this often, and takes it again. One that cannot (a key change holds it alone) says so in a
+# row of ``installation`` (_unleased_name: the process), which a key change refuses while fresh.
+LEASE_CHECK_SECONDS = 2.0
+UNLEASED = "unleased:"
+UNLEASED_FRESH_SECONDS = 10.0
+KEY_CHANGED_EXIT = 3  # gunicorn's "worker failed to boot": its master stops too, and systemd starts it again
+
+
+def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> None:
+    """For as long as the server runs (a greenlet of its own): the RUNNING lease held, taken again
+    when it was lost, with a log line each way. Taken again under another person key than this
+    process's (changed meanwhile), the process ends: it would give a citizen a second number."""
+    lost_at = None
+    while True:
+        sleep(LEASE_CHECK_SECONDS)
+        try:
+            if lost_at is None:
+                if not lease.lost():
+                    continue
+                lost_at = time.monotonic()
+                log.warning(
+                    "The running lease (it tells `queuekiosk person-key change` that this server runs) was lost "
+                    "with its connection: PostgreSQL restarted, or the connection was ended; taking it again"
+                )
+            if not lease.try_take(refused=lambda conn: _record_unleased(conn, lease.label)):
+                continue  # `person-key change` holds it alone: it refuses on reading the row
+            if recorded_person_key(engine) != fingerprint(key):  # read again next round if it fails
+                log.critical(
+                    "The person key was changed (`queuekiosk person-key change`) while this server's running "
+                    "lease was lost: this process stops issuing and ends; start it again with the new key "
+                    "(systemd does, from the env file)"
+                )
+                os._exit(KEY_CHANGED_EXIT)
+            log.warning("The running lease was taken again (lost for %.0f s)", time.monotonic() - lost_at)
+            lost_at = None
+            with engine.begin() as conn:
+                conn.execute(delete(installation).where(installation.c.name == _unleased_name()))
+        except DATABASE_ERRORS:  # PostgreSQL still away: requests say so; the next look tries again
+            continue
+        except Exception:
+            log.exception("Keeping the running lease failed; trying again in %.0f s", LEASE_CHECK_SECONDS)
+
+
+def _unleased_name() -> str:
+    """This process, short (the column holds 64 characters): its pid and 8 characters of its host's name."""
+    return f"{UNLEASED}{os.getpid()}@{hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]}"
+
+
+def _record_unleased(conn, label: str) -> None:
+    """On the connection that just failed to take the lease (alive, unlike a pooled one after a restart):
+    the database's time and the process's label."""
+    try:
+        now = conn.execute(text("SELECT extract(epoch FROM now())")).scalar()  # the database's clock
+        conn.execute(delete(installation).where(installation.c.name == _unleased_name()))
+        conn.execute(insert(installation).values(name=_unleased_name(), value=f"{float(now)} {label}"[:200]))
+        conn.commit()
+    except DATABASE_ERRORS as error:
+        log.warning(
+            "This server could not record that it runs without its running lease (`queuekiosk person-key "
+            "change` may not see it): %s",
+            (safe_text(error).strip().splitlines() or ["?"])[0],
+        )
+
+
+def unleased_servers(engine: Engine) -> list[str]:
+    """The servers running without the RUNNING lease now, unable to take it again (PostgreSQL only)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        now = conn.execute(text("SELECT extract(epoch FROM now())")).scalar()
+        rows = conn.execute(select(installation.c.value).where(installation.c.name.startswith(UNLEASED))).all()
+    seen = [value.split(" ", 1) + [""] for (value,) in rows]
+    return sorted(label for at, label, *_ in seen if float(now) - float(at) < UNLEASED_FRESH_SECONDS)
 
 
 def change_person_key(engine: Engine, key: bytes) -> None:

@@ -430,6 +430,8 @@ bookings = Table(
     Column("cancelled_at", DateTime),
     Index("ix_bookings_site_day", "site_id", "business_day", "status"),
     Index("ix_bookings_person", "person_hash", "business_day"),
+    # a ticket's booking, as the reports look up a remote number's check-in (migration 0021)
+    Index("ix_bookings_ticket", "ticket_id"),
 )
 
 # Places taken in one slot of a service: raised only while below the slot's capacity, in the

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from . import bookings
 from . import engine as q
 from . import models as m
 from .db import SiteRuntime
@@ -61,6 +62,7 @@ CLERK_NAMES = (
     "phuong",
 )
 CLERK_PREFIX = "sim."
+PERSON_KEY = b"queuekiosk simulate"  # the simulated citizens' phones hashed with it (one number each a day)
 NO_PASSWORD = "!"  # matches no password (not a hash), and costs no scrypt per clerk
 # arrivals per hour of the local day, relative to the average: the morning peak, the lunch lull
 # (11:30-13:30) and a smaller afternoon wave
@@ -87,6 +89,9 @@ class Settings:
     slow_clerks: int = 1  # clerks who take twice as long as the others (the same ones every day)
     clerk_spread: float = 0.15  # the other clerks' pace varies by up to this much either way
     late_opening_share: float = 0.08  # the chance that a counter opens 20-60 minutes late on a day
+    # citizens (without a priority, of a service offering remote numbers) who take their number on the
+    # phone (/book) 10-50 minutes before they come, and check in at the kiosk when they do
+    remote_share: float = 0.0
 
     @classmethod
     def plain(cls, **values) -> Settings:
@@ -276,6 +281,13 @@ class Day:
         }
         self.weights = self._service_weights()
         self.priorities = [p.code for p in config.priorities]
+        # the services offering remote numbers, and the minutes one has to check in
+        self.remote = {
+            s.code: s.booking.remote_checkin_minutes
+            for s in config.services
+            if s.booking is not None and s.booking.remote
+        }
+        self.phones = 0
 
     @staticmethod
     def _utc(local: dt.datetime) -> dt.datetime:
@@ -300,9 +312,20 @@ class Day:
         heapq.heappush(self.heap, (when, self.sequence, step, args))
 
     def run(self) -> DayResult:
-        for when, service, priority in self._arrivals():
-            self.at(when, self.arrive, service, priority)
         settings, rng = self.settings, self.rng
+        for when, service, priority in self._arrivals():
+            # (no draw at all without remote numbers: the same seed gives the same days as before)
+            if (
+                settings.remote_share
+                and priority is None
+                and service in self.remote
+                and rng.random() < settings.remote_share
+            ):
+                span = min(50, self.remote[service])  # checked in before the deadline
+                taken = max(self.open, when - dt.timedelta(minutes=rng.uniform(span / 5, span * 0.9)))
+                self.at(taken, self.phone, service, when)
+            else:
+                self.at(when, self.arrive, service, priority)
         for number in sorted(self.serves):
             late = rng.random() < settings.late_opening_share
             first = rng.uniform(20 * 60, 60 * 60) if late else rng.uniform(0, 240)
@@ -359,11 +382,29 @@ class Day:
         try:
             self.steps.issue(now, service, priority, self.kiosk.get(service))
         except (q.QueueError, q.TooMany) as refusal:
-            if type(refusal) not in (q.QueueError, q.TooMany):  # NotFound, Invalid: a fault of the simulation
-                raise
-            self.result.refused += 1  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
+            self._turned_away(refusal)
             return
         self.result.tickets += 1
+        self.wake(now, self.servers[service])
+
+    def phone(self, now, service, comes) -> None:
+        """A citizen takes a remote number on the phone, and comes to check in at ``comes``."""
+        self.phones += 1
+        try:
+            code = self.steps.take_remote(now, service, f"09{self.phones:08d}")
+        except (q.QueueError, q.TooMany) as refusal:
+            self._turned_away(refusal)
+            return
+        self.result.tickets += 1
+        self.at(comes, self.check_in, service, code)
+
+    def _turned_away(self, refusal: Exception) -> None:
+        if type(refusal) not in (q.QueueError, q.TooMany):  # NotFound, Invalid: a fault of the simulation
+            raise refusal
+        self.result.refused += 1  # the kiosk's refusal (range exhausted, daily limit): the citizen leaves
+
+    def check_in(self, now, service, code) -> None:
+        self.steps.check_in(now, code)
         self.wake(now, self.servers[service])
 
     def wake(self, now, numbers) -> None:
@@ -518,6 +559,16 @@ class EngineSteps:
         # as a real server's rollback would, and the day goes on
         with self.taken_back_if_refused():
             q.issue(self.conn, self.site, service, priority, kiosk, now=now, check_hours=False)
+
+    def take_remote(self, now, service, phone) -> str:
+        with self.taken_back_if_refused():
+            taken = bookings.take_remote(
+                self.conn, self.site, service, "Công dân", phone, None, PERSON_KEY, now=now, check_hours=False
+            )
+        return taken.ticket["code"]
+
+    def check_in(self, now, code):
+        bookings.check_in(self.conn, self.site, PERSON_KEY, code=code, now=now, check_hours=False)
 
     def call_next(self, now, number, actor):
         ticket = q.call_next(self.conn, self.site, number, actor=actor, now=now).ticket

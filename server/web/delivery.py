@@ -35,7 +35,7 @@ from flask.globals import _cv_request
 from gevent.event import Event
 
 from ..core import faults, notifications, outbox
-from ..core.db import Lease
+from ..core.lease import Lease
 from ..core.models import utcnow
 from .errors import report_database_fault
 

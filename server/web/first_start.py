@@ -84,15 +84,25 @@ def start_app(config_path: Path | None, ignore_hours: bool):
     citizen's first ticket, as a 500), the database reached, and the same person key as every other
     process of the installation, not a weak one (nor a weak session key), and the installation's
     tracking address an address. StartRefused says what is wrong; a ConfigError is config.yaml's."""
+    import gevent
+
     from ..core import bookings
     from ..core.config import config_path as resolve_config_path
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent, default_database_url
-    from ..core.installation import MAKE_KEY, hold_running, same_person_key, weak_key, weak_key_refusal
+    from ..core.installation import (
+        MAKE_KEY,
+        hold_running,
+        keep_running,
+        same_person_key,
+        weak_key,
+        weak_key_refusal,
+    )
     from ..core.web_address import web_address
     from .app import create_app
     from .printing import TRACKING_URL
 
+    refuse_env_placeholders()  # gunicorn's start (server/wsgi.py) too, not only the commands (server/cli.py)
     secret = os.environ.get("QUEUEKIOSK_SECRET_KEY", "")
     if secret and weak_key(secret.encode()):  # it signs sign-ins and encrypts the phones kept
         raise start_refused("cli_secret_key_weak", make=MAKE_KEY)
@@ -122,32 +132,44 @@ def start_app(config_path: Path | None, ignore_hours: bool):
         engine = app.extensions["queuekiosk"].engine
         # held while this process runs: `queuekiosk person-key change` refuses meanwhile, and a start
         # waits for one under way before comparing keys
-        app.extensions["queuekiosk_running"] = hold_running(engine, folder)
+        app.extensions["queuekiosk_running"] = running = hold_running(engine, folder)
         same = same_person_key(engine, key)
     except SchemaNotCurrent as error:
         raise start_refused(error.key, **error.params) from None
     except Exception as error:
-        if isinstance(error, faults.DATABASE_ERRORS) and faults.kind_of(error) == "database_damaged":
-            said = {"url": shown_database_url(path), "reason": faults.safe_text(error).splitlines()[0]}
-            raise start_refused("cli_database_damaged", **said) from None
-        reason = unreachable(error)
-        if reason is None:
+        refusal = database_refusal(error, path)
+        if refusal is None:
             raise
-        url = shown_database_url(path)
-        raise start_refused("cli_database_unreachable", url=url, reason=reason) from None
+        raise start_refused(refusal[0], **refusal[1]) from None
     if not same:
         raise start_refused("cli_person_key_differs", path=folder / "person_key")
     app.extensions["queuekiosk_person_key"] = {"key": key}  # the cache of web/api/idempotency.py
+    gevent.spawn(keep_running, engine, running, key, gevent.sleep)  # taken again if PostgreSQL drops it
     app.config[TRACKING_URL] = tracking or None  # every site's, unless it sets its own (printing.tracking_base)
     return app
 
 
-def start_refused(key: str, **params) -> StartRefused:
+_ENV_CHECKED = []  # once a process: ``serve`` is checked by the command line, not again by start_app
+
+
+def refuse_env_placeholders(then: str = "cli_nothing_started") -> None:
+    """StartRefused naming each QUEUEKIOSK_* variable still holding docs/deployment.md's example text."""
+    from ..core.installation import MAKE_KEY, env_placeholders
+
+    if _ENV_CHECKED:
+        return
+    left = env_placeholders()  # an env file sourced or read before its <…> were replaced
+    if left:
+        raise start_refused("cli_env_placeholder", then, names=", ".join(left), make=MAKE_KEY)
+    _ENV_CHECKED.append(True)
+
+
+def start_refused(key: str, then: str = "cli_nothing_started", **params) -> StartRefused:
     """The catalogs' sentence ``key`` and "nothing was started", in Vietnamese, then in English on the
     next line (as the command line's ``say``, which the web layer may not import)."""
     from ..core.i18n import LANGUAGES, translate
 
-    said = [f"{translate(key, lang, **params)}; {translate('cli_nothing_started', lang)}" for lang in LANGUAGES]
+    said = [f"{translate(key, lang, **params)}; {translate(then, lang)}" for lang in LANGUAGES]
     return StartRefused("\n".join(said))
 
 
@@ -172,6 +194,20 @@ def shown_database_url(path: Path) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an address SQLAlchemy cannot read is shown without its user part
         return url.rpartition("@")[2]
+
+
+def database_refusal(error: BaseException, path: Path) -> tuple[str, dict] | None:
+    """What a command says of a database it could not use (a catalog key and its values): damaged
+    (restore the last backup) or not reached (check the address); None for any other error."""
+    if isinstance(error, faults.DATABASE_ERRORS) and faults.kind_of(error) == "database_damaged":
+        return "cli_database_damaged", {
+            "url": shown_database_url(path),
+            "reason": faults.safe_text(error).splitlines()[0],
+        }
+    reason = unreachable(error)
+    if reason is None:
+        return None
+    return "cli_database_unreachable", {"url": shown_database_url(path), "reason": reason}
 
 
 def unreachable(error: BaseException) -> str | None:

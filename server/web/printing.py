@@ -15,8 +15,8 @@ from ...printers.drivers import UNKNOWN, Status
 from ...printers.registry import driver_for
 from ...printers.spooler import Spooler
 from ..core import engine as q
-from ..core.db import Lease
 from ..core.i18n import translate
+from ..core.lease import Lease
 from .extensions import socketio
 
 log = logging.getLogger("queuekiosk.printing")
@@ -145,7 +145,7 @@ def make_spooler(state, site_id: str) -> Spooler:
         write=lambda action, *args, **kwargs: state.write_at(site_id, action, *args, **kwargs),
         read=lambda action, *args, **kwargs: state.read_at(site_id, action, *args, **kwargs),
         on_status=lambda printer_id, status: publish_status(state.sites[site_id], printer_id, status),
-        lease=lambda printer_id: Lease(state.engine, state.instance_dir, lease_name(site_id, printer_id)).try_take,
+        lease=lambda printer_id: Lease(state.engine, state.instance_dir, lease_name(site_id, printer_id)),
         spawn=lambda run, *args: state.spawn_for(site_id, run, *args),  # stopped when the site is removed
     )
 

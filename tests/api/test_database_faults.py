@@ -23,6 +23,7 @@ import pytest
 import requests
 import sqlalchemy.exc
 from api_helpers import assert_error, issue
+from database_helpers import damage_table
 from faked_clock import on_a_working_morning
 from sqlalchemy.exc import OperationalError
 
@@ -188,20 +189,6 @@ def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, pg_u
     assert issue(http, "HT")["number"] == first["number"] + 1
 
 
-def _damage_the_tickets_table(path) -> None:
-    """Junk over the first page of the tickets table's b-tree, as a failing disk or a copy cut short
-    leaves it; then a change by another program, so the server's connection reads the file again."""
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'tickets'").fetchone()[0]
-    with open(path, "r+b") as file:
-        file.seek((root - 1) * page_size)
-        file.write(secrets.token_bytes(page_size))
-    with sqlite3.connect(path, isolation_level=None) as db:
-        db.execute("PRAGMA user_version = 1")
-
-
 def test_a_damaged_database_tells_the_it_person_to_restore_the_last_backup(live_server, sio_client, tmp_path):
     """The tickets table's file pages damaged under the running server (SQLITE_CORRUPT, "database disk
     image is malformed"): not a bug of the server, so not 500, but 503 database_damaged with a sentence
@@ -211,7 +198,7 @@ def test_a_damaged_database_tells_the_it_person_to_restore_the_last_backup(live_
     http = srv.session()
     dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
     first = issue(http, "HT")
-    _damage_the_tickets_table(srv.instance / "queuekiosk.db")
+    damage_table(srv.instance / "queuekiosk.db")
     issuing = http.post("/api/v1/tickets", json={"service": "HT"})
     reading = srv.session("en").get(f"/api/v1/tickets/{first['id']}")
     error = assert_error(issuing, 503, "database_damaged")

@@ -20,8 +20,9 @@ from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.installation import same_person_key
 
 MAKE = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
-# the env file's example text of docs/deployment.md, as a reader pasting it would leave it
-PLACEHOLDER = re.search(r"QUEUEKIOSK_PERSON_KEY=(<[^>\n]+>)", (REPO / "docs" / "deployment.md").read_text()).group(1)
+# the env file's example text of docs/deployment.md, as a reader pasting it would leave it (in the file
+# ``person_key``: a variable holding it is refused as such, tests/api/test_env_file.py)
+PLACEHOLDER = re.search(r"QUEUEKIOSK_PERSON_KEY='(<[^>\n]+>)'", (REPO / "docs" / "deployment.md").read_text()).group(1)
 NEW_KEY = "the-new-key-of-this-installation-0123456789"
 
 
@@ -29,7 +30,12 @@ NEW_KEY = "the-new-key-of-this-installation-0123456789"
 @pytest.mark.parametrize("run", [_serve, _gunicorn])
 def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, run, key):
     assert len(PLACEHOLDER) >= 32  # long enough: refused as the example it is
-    done = run(tmp_path, QUEUEKIOSK_PERSON_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    instance, env = tmp_path / "instance", {"QUEUEKIOSK_PERSON_KEY": key}
+    if key == PLACEHOLDER:  # in the environment it is refused as example text (test_env_file.py)
+        instance.mkdir()
+        (instance / "person_key").write_text(key)  # the file a key not set in the environment is read from
+        env = {}
+    done = run(tmp_path, QUEUEKIOSK_INSTANCE=str(instance), **env)
     status, output = (done.returncode, done.stderr) if run is _serve else done
     assert status != 0 and "Traceback" not in output, output
     assert "(QUEUEKIOSK_PERSON_KEY, else the file" in output and "is too weak (shorter than 32 characters" in output
@@ -196,12 +202,7 @@ def test_the_bookings_counted_are_those_of_each_sites_own_today(live_server):
     assert "the bookings of today and later not checked in yet (now 1)" in asked, asked
 
 
-SECRET_PLACEHOLDER = re.search(
-    r"QUEUEKIOSK_SECRET_KEY=(<[^>\n]+>)", (REPO / "docs" / "deployment.md").read_text()
-).group(1)
-
-
-@pytest.mark.parametrize("key", ["changeme", SECRET_PLACEHOLDER])
+@pytest.mark.parametrize("key", ["changeme", "abcd" * 10])
 @pytest.mark.parametrize("run", [_serve, _gunicorn])
 def test_a_weak_session_key_is_refused_at_start_too(tmp_path, run, key):
     """QUEUEKIOSK_SECRET_KEY signs sign-ins (an admin's could be made) and encrypts the phones kept."""
@@ -212,3 +213,20 @@ def test_a_weak_session_key_is_refused_at_start_too(tmp_path, run, key):
     assert f"make one with `{MAKE}` and set it, the same on every machine" in output
     assert "QUEUEKIOSK_SECRET_KEY quá yếu" in output and "nothing was started" in output
     assert not (tmp_path / "instance" / "queuekiosk.db").exists()
+
+
+def test_a_damaged_database_file_is_said_damaged_with_the_backup_to_restore(live_server):
+    """A database file that is not one (junk, a failing disk): not "cannot connect", which would send
+    the IT person after PostgreSQL or the address, but the sentence a start says."""
+    srv = live_server(start=False)
+    damaged = srv.instance / "queuekiosk.db"
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(b"not a database, a failing disk's junk " * 2000)
+    srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
+    refused = srv.cli("person-key", "change", "--yes", check=False)
+    said = refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in said, said
+    assert "cannot connect" not in said and "không kết nối được" not in said, said
+    assert f"the database sqlite:///{damaged} is damaged (" in said, said
+    assert "file is not a database): restore the last backup (docs/deployment.md" in said, said
+    assert "cơ sở dữ liệu sqlite:///" in said and "bị hỏng" in said and "nothing was done" in said, said

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import secrets
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 from api_helpers import issue, print_jobs, printers, wait_job
 from printer_sim import decode
+
+from queuekiosk.server.web.printing import lease_name
 
 pytestmark = pytest.mark.postgres
 
@@ -182,3 +186,31 @@ def test_a_setup_change_saved_on_one_process_reaches_the_screens_of_the_other(tw
     display.subscribe({"display": "lobby"})
     assert {c["number"]: c["name"] for c in display.received("state")[-1]["counters"]}[1] == "Quầy Hộ tịch"
     assert issue(a.session(), "MT")["number"] == 7001  # A issues for the service saved on B
+
+
+def test_a_printer_lease_postgresql_dropped_is_given_up_not_printed_beside_the_other(two_processes, printer, _pg_admin):
+    """PostgreSQL ends the driving process's printer lease (a restart, pg_terminate_backend): the other
+    process takes the printer; the first stands by instead of printing beside it (each ticket twice)."""
+    a, b = two_processes
+    issue(a.session(), "HT", kiosk="kiosk-1")
+    printer.wait_for_jobs(1)
+    database = a.env["QUEUEKIOSK_DATABASE_URL"].rsplit("/", 1)[1]
+    site_id = yaml.safe_load(a.config_path.read_text(encoding="utf-8"))["site"]["id"]
+    held = (  # the printer's lease: held alone
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory'"
+        " AND l.objid = %s AND l.mode = 'ExclusiveLock' AND l.granted AND d.datname = %s"
+    )
+    key = zlib.crc32(lease_name(site_id, "kiosk-1").encode())
+    ((holder,),) = _pg_admin.execute(held, (key, database)).fetchall()
+    _pg_admin.execute("SELECT pg_terminate_backend(%s)", (holder,))
+    gave_up = "printer kiosk-1: its lease was lost with its connection; standing by"
+    deadline = time.monotonic() + 10
+    while not any(gave_up in srv.log() for srv in (a, b)):
+        assert time.monotonic() < deadline, "the process that lost the printer's lease went on driving it"
+        time.sleep(0.1)
+    tickets = [issue(srv.session(), "HT", kiosk="kiosk-1") for srv in (a, b, a, b)]
+    for ticket in tickets:
+        wait_job(a.session(), ticket["id"], "printed")
+    time.sleep(1.5)
+    assert len(printer.jobs) == 5  # each once
+    assert len([srv for srv in (a, b) if gave_up in srv.log()]) == 1

@@ -1,7 +1,7 @@
 """/reports on the usual office screen (1366×768) in a real Chromium (issues 18 and 14):
 
 - the figures table is readable without scrolling sideways: its main columns by default at this
-  width; "Tất cả các cột" shows all 24 of them, which scroll inside their frame with the row names
+  width; "Tất cả các cột" shows all 26 of them, the files' columns, which scroll inside their frame with the row names
   kept at the left, and the choice stays in the address;
 - the files it offers: CSV, CSV in the Vietnamese Excel form, XLSX and the PDF of the official form;
 - the period's bookings per service: booked, remote numbers, checked in, no-show, lapsed, cancelled.
@@ -52,6 +52,15 @@ def book_two_and_cancel_one(server, today: dt.date) -> str:
     return day
 
 
+def sign_in(page, server, name: str, path: str) -> None:
+    """A new supervisor ``name`` signs in on the way to ``path``."""
+    server.add_user(name, PASSWORD, "supervisor")
+    page.goto(server.url + path)
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.click("#login-button")
+
+
 def fits_sideways(page, selector: str) -> bool:
     return page.evaluate(
         "(s) => { const n = document.querySelector(s); return n.scrollWidth <= n.clientWidth + 1; }", selector
@@ -63,12 +72,8 @@ def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(pag
     served_on = serve_three(server)
     day = book_two_and_cancel_one(server, served_on)
     today = served_on.isoformat()
-    server.add_user("giamsat", PASSWORD, "supervisor")
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{server.url}/reports?from={today}&to={day}&group_by=service")
-    page.fill("#username", "giamsat")
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
+    sign_in(page, server, "giamsat", f"/reports?from={today}&to={day}&group_by=service")
     expect(page.locator("body")).to_have_attribute("data-bookings", "ready", timeout=20_000)
 
     # the main columns at this width: nothing runs off the side of the page or of the table's frame
@@ -84,8 +89,16 @@ def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(pag
 
     # all the columns: they scroll inside the frame, the page does not, and the row names stay put
     page.select_option("#view", "full")
-    expect(page.locator("#table thead th")).to_have_count(24)  # the page's full table (the files add two counts)
+    expect(page.locator("#table thead th")).to_have_count(26)
     headers = page.locator("#table thead th").all_text_contents()
+    # the columns of the files, in their order: the target met (a count) and the ratings' count too
+    plain = page.request.get(server.url + page.locator("#csv").get_attribute("href"))  # with the login
+    assert plain.status == 200
+    csv_headers = next(line for line in plain.body().decode("utf-8-sig").splitlines() if line.startswith("Dịch vụ,"))
+    assert headers == csv_headers.split(","), (headers, csv_headers)
+    met = headers.index("Đạt thời gian chờ mục tiêu")
+    expect(ht.locator("th, td").nth(met)).to_have_text("3")
+    expect(ht.locator("th, td").nth(headers.index("Lượt đánh giá"))).to_have_text("0")
     unclaimed = headers.index("Hết hạn cuối ngày")  # remote numbers nobody came for, apart from those the day ended on
     assert headers[unclaimed : unclaimed + 3] == ["Hết hạn cuối ngày", "Số từ xa đã hủy", "Số từ xa hết hạn"], headers
     assert "view=full" in page.url
@@ -124,3 +137,25 @@ def test_the_reports_page_at_1366_shows_the_table_the_files_and_the_bookings(pag
     with open(path, "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
     assert download.value.suggested_filename.endswith(".pdf")
+
+
+def test_the_pages_formatter_says_a_words_form_for_its_count_as_the_server_does(page, server):
+    """QK.fmt reads ``{n:one|other}`` as server/core/i18n.py does: English says "1 rating" and "3
+    ratings", Vietnamese (one form) "1 lượt" and "3 lượt"; a count that is not a number is refused."""
+    sign_in(page, server, "giamsat-fmt", "/reports")
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
+    said = page.evaluate(
+        """() => [1, 3].flatMap(n => ['en', 'vi'].map(lang => QK.msg('report_text_ratings',
+            {total: n, pct: '100', very: n, satisfied: 0, unsatisfied: 0}, lang)))"""
+    )
+    assert said[0].startswith("1 rating, 100% satisfied (1 very satisfied"), said
+    assert said[2].startswith("3 ratings, 100% satisfied (3 very satisfied"), said
+    assert said[1].startswith("Có 1 lượt đánh giá") and said[3].startswith("Có 3 lượt đánh giá"), said
+    assert not any("|" in text or "{" in text for text in said), said
+    said = page.evaluate("() => QK.msg('report_text_peak_day', {hour: '09:00–10:00', n: 1}, 'en')")
+    assert said == "Busiest hour: 09:00–10:00 (1 citizen).", said
+    refused = page.evaluate(
+        "() => { try { QK.msg('report_text_peak_day', {hour: '9', n: '1'}, 'en'); return null; }"
+        " catch (e) { return e.name; } }"
+    )
+    assert refused == "TypeError"

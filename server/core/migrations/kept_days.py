@@ -1,4 +1,4 @@
-"""What the migrations that change the kept report figures' format share (0019, 0020): a kept row
+"""What the migrations that change the kept report figures' format share (0019, 0020, 0021): a kept row
 whose days hold nothing the new format counts differently is rewritten in place to the new format, so
 that the first reports after an upgrade count again only the days that changed, not years of them.
 Plain SQLAlchemy Core on the table's columns, as the migrations see it, not the models of today."""
@@ -21,21 +21,27 @@ FIGURES = sa.table(
 )
 
 
-def relabel(conn, old: str, new: str, changed_days: dict[str, list[int]], figures_of=lambda figures: figures) -> None:
+def relabel(conn, old: str, new: str, changed_days: dict[str, list[int]], figures_of=None) -> None:
     """Rows of format ``old`` ("k3") become ``new`` ("k4"), their figures ``figures_of(figures)`` (None:
     leave the row), unless one of the days they cover is in ``changed_days`` (site -> the ordinals of
-    its days that count differently, sorted): those stay ``old`` and are counted again when needed."""
-    columns = (FIGURES.c.site_id, FIGURES.c.grouping, FIGURES.c.business_day, FIGURES.c.basis, FIGURES.c.figures)
+    its days that count differently, sorted): those stay ``old`` and are counted again when needed.
+    Without ``figures_of`` (the figures are the same) only the label is rewritten, not the figures."""
+    rewrite = figures_of is not None
+    columns = (FIGURES.c.site_id, FIGURES.c.grouping, FIGURES.c.business_day, FIGURES.c.basis)
     changed = []
-    for site_id, grouping, day, basis, figures in conn.execute(
-        sa.select(*columns).where(FIGURES.c.basis.like(old + ";%"))
+    for site_id, grouping, day, basis, *figures in conn.execute(
+        sa.select(*columns, *([FIGURES.c.figures] if rewrite else [])).where(FIGURES.c.basis.like(old + ";%"))
     ):
         first, last = days_of(grouping, date_of(day))
         if first is None or _any_between(changed_days.get(site_id, []), first, last):
             continue  # counted again by the next report that needs it
-        figures = figures_of(figures)
-        if figures is not None:
-            changed.append({"s": site_id, "g": grouping, "d": day, "f": figures, "b": new + basis[len(old) :]})
+        row = {"s": site_id, "g": grouping, "d": day, "b": new + basis[len(old) :]}
+        if rewrite:
+            row["f"] = figures_of(figures[0])
+            if row["f"] is None:
+                continue
+        changed.append(row)
+    values = {"basis": sa.bindparam("b"), **({"figures": sa.bindparam("f")} if rewrite else {})}
     update = (
         sa.update(FIGURES)
         .where(
@@ -43,7 +49,7 @@ def relabel(conn, old: str, new: str, changed_days: dict[str, list[int]], figure
             FIGURES.c.grouping == sa.bindparam("g"),
             FIGURES.c.business_day == sa.bindparam("d"),
         )
-        .values(figures=sa.bindparam("f"), basis=sa.bindparam("b"))
+        .values(**values)
     )
     for start in range(0, len(changed), 1000):
         conn.execute(update, changed[start : start + 1000])

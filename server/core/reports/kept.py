@@ -61,7 +61,7 @@ from .tally import COUNTS, KeptRun, Tally, add_tally, at_shares, micros, run_sta
 from .tickets import T, connection, insert_ignoring_conflicts
 
 K = m.report_day_figures
-FORMAT = "k5"  # changes when what is kept changes: rows of another format are counted again
+FORMAT = "k6"  # changes when what is kept changes: rows of another format are counted again
 GROUPINGS = ("total", "service", "counter", "clerk", "hour", "peaks")
 KEPT_AFTER_DAYS = 2  # a day is over in every time zone two days after it (UTC), as sites.py keeps
 FINAL_STATES = ("done", "no_show", "expired")

@@ -12,7 +12,7 @@ from ..i18n import translate
 from ..periods import named_period
 from .clock import iso_ms, local_midnight_utc, utcnow
 from .tally import Tally, add_to_total, rounded
-from .tickets import C, E, T, connection, gather, read_services, read_tickets
+from .tickets import C, E, T, connection, gather, queued_at, read_services, read_tickets
 
 
 def live_overview(db, site, now: dt.datetime | None = None) -> dict:
@@ -26,7 +26,9 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
     waiting = {
         sid: (count, prio, oldest)
         for sid, count, prio, oldest in conn.execute(
-            select(T.c.service_id, func.count(), func.count(T.c.priority_id), func.min(T.c.issued_at))
+            # the longest wait in the lobby: a remote number's from its check-in, as the reports
+            # (a waiting ticket has joined the queue: a remote number waits only once checked in)
+            select(T.c.service_id, func.count(), func.count(T.c.priority_id), func.min(queued_at()))
             .where(T.c.site_id == site.id, T.c.business_day == day, T.c.status == "waiting")
             .group_by(T.c.service_id)
         )

@@ -12,7 +12,7 @@ from ..periods import Period
 from .clock import LocalClock, iso, utc_epoch, utcnow
 from .rows import hour_label, row_order
 from .tally import MICROS, pct, rounded
-from .tickets import T, connection, epoch_seconds, in_period, read_services, seconds_between, tuples
+from .tickets import T, connection, epoch_seconds, in_period, queued_at, read_services, tuples
 
 
 class Peaks:
@@ -46,8 +46,9 @@ def peak_hours(db, site, period: Period, now: dt.datetime | None = None, from_ti
     """Per hour of day: arrivals (in all and per day), people waiting (average and most at once)
     and the wait of the tickets issued in that hour. "Per day" divides by the days that had tickets.
 
-    A ticket waits from its issue until its first call; one never called counts as waiting until
-    the end of its local day (or now, for today). The days whose figures are kept (kept.py) are
+    A ticket waits from joining the queue (its issue; a remote number's check-in) until its first
+    call; one never called counts as waiting until the end of its local day (or now, for today), a
+    remote number only once checked in. The days whose figures are kept (kept.py) are
     read from them; the others (all of them with ``from_tickets``) are counted from their tickets.
     """
     from . import kept  # kept.py counts the days it keeps with this module
@@ -123,28 +124,35 @@ def _read(conn, site, period: Period) -> list[tuple]:
         select(
             T.c.origin_service_id,
             epoch_seconds(conn, T.c.issued_at),
-            seconds_between(conn, T.c.called_at, T.c.issued_at),
+            epoch_seconds(conn, queued_at()),  # (a remote number's booking looked up once)
+            epoch_seconds(conn, T.c.called_at),
         ).where(*in_period(conn, site, period)),
     )
 
 
 def _count(tickets: list[tuple], clock: LocalClock, offset: int | None, targets: dict, now: dt.datetime) -> Peaks:
-    """The figures of ``tickets`` (origin service, issue epoch, wait) counted together."""
+    """The figures of ``tickets`` (origin service, issue, queued and call epochs) counted together: an
+    arrival and its wait go to the hour of the issue; it waits from joining the queue (a remote number
+    from its check-in: one never checked in was never waiting)."""
     peaks = Peaks()
     now_epoch = utc_epoch(now)
     arrivals, waits, wait_micros, met = peaks.arrivals, peaks.waits, peaks.wait_micros, peaks.met
     waiting_micros, most = peaks.waiting_micros, peaks.most
     days: set[int] = set()
     changes: list[tuple[float, int]] = []
-    for origin, epoch, wait in tickets:
-        local = epoch + offset if offset is not None else clock.local(epoch)
-        day_index = int(local // 86400)
+    for origin, epoch, queued, called in tickets:
+        issued = epoch + offset if offset is not None else clock.local(epoch)
+        day_index = int(issued // 86400)
         days.add(day_index)
-        hour_index = int(local // 3600)
-        hour = hour_index % 24
+        hour = int(issued // 3600) % 24
         arrivals[hour] += 1
+        if queued is None:  # a remote number never checked in: never in the lobby
+            continue
+        local = queued + offset if offset is not None else clock.local(queued)
+        hour_index = int(local // 3600)
         day_end = (day_index + 1) * 86400.0
-        if wait is not None:
+        if called is not None:
+            wait = round(called - queued, 3)  # as tickets.wait_seconds, to the millisecond
             waits[hour] += 1
             wait_micros[hour] += round(wait * MICROS)
             if wait <= targets[origin]:
@@ -153,9 +161,9 @@ def _count(tickets: list[tuple], clock: LocalClock, offset: int | None, targets:
             if stop > day_end:
                 peaks.spill = True
         else:
-            stop = min(day_end, local + max(0.0, now_epoch - epoch))
+            stop = min(day_end, local + max(0.0, now_epoch - queued))
         if stop < (hour_index + 1) * 3600.0:  # most waits end within the hour they began
-            waiting_micros[hour] += round((stop - local) * MICROS)
+            waiting_micros[hour_index % 24] += round((stop - local) * MICROS)
         else:  # spread the waiting time over the hours it covers
             moment = local
             while moment < stop:

@@ -153,12 +153,42 @@ def _holds_many(conn, site, period: Period) -> bool:
     return 4 * covered >= (last - first).days + 1
 
 
+def _booking(column):
+    """The ``column`` of the ticket's booking (of the query's ``tickets``), looked up by the ticket
+    alone (ix_bookings_ticket): one index probe per ticket. Used only under a case that asks it for a
+    remote number."""
+    return select(column).where(m.bookings.c.ticket_id == T.c.id).scalar_subquery()
+
+
+def with_booking(source):
+    """``source`` (the tickets, maybe joined) outer-joined to a remote number's booking: a query that
+    names the wait several times (sites.py) reads the check-in as a column, probed once per ticket."""
+    B = m.bookings
+    return source.outerjoin(B, and_(B.c.ticket_id == T.c.id, T.c.origin == "remote"))
+
+
+def queued_at(joined: bool = False):
+    """When a ticket joined the queue, its wait's start: its issue, or for a remote number (taken from a
+    phone, ``origin`` "remote") its holder's check-in at the centre, from its booking (looked up only
+    for such a ticket; ``joined``: read from the query's ``with_booking``); None while never checked
+    in (it was never in the lobby). A slot's ticket is issued at its check-in: its wait runs from the
+    arrival, in arrival order until its slot (docs/bookings.md). The engine's place in line and
+    max_wait rule count from the issue instead (docs/configuration.md)."""
+    checked_in = m.bookings.c.checked_in_at
+    return case((T.c.origin == "remote", checked_in if joined else _booking(checked_in)), else_=T.c.issued_at)
+
+
+def wait_seconds(conn, joined: bool = False):
+    """A ticket's wait (s): from joining the queue (``queued_at``) to its first call."""
+    return seconds_between(conn, T.c.called_at, queued_at(joined))
+
+
 def _times(conn, site, period: Period) -> tuple:
     """A ticket's wait and service time (s): a service has a time only when it was started (by
     "start", or by "finish" dated from the call); one ended by "next" without a start has none,
     nor has one a close or its day's end ended (``finished_untimed``)."""
     return (
-        seconds_between(conn, T.c.called_at, T.c.issued_at),
+        wait_seconds(conn),
         case(
             (and_(T.c.status == "done", finished_untimed()), null()),
             else_=seconds_between(conn, T.c.finished_at, T.c.started_at),
@@ -188,19 +218,10 @@ def status_code():
     """A ticket's status as its code. A remote number that ended before its holder checked in
     (bookings/ending.py) has the ticket status "expired", as one the day ended on: cancelled (by its
     holder, or its site retired) it reads as CANCELLED, lapsed (not checked in by its deadline) as
-    LAPSED; only its booking's status tells. The booking is looked up only for such a ticket, by the
-    site and day (ix_bookings_site_day)."""
-    B = m.bookings.c
-    booking_status = (
-        select(B.status)
-        .where(B.site_id == T.c.site_id, B.business_day == T.c.business_day, B.ticket_id == T.c.id)
-        .scalar_subquery()
-    )
+    LAPSED; only its booking's status tells. The booking is looked up only for such a ticket."""
+    ended = case(ENDED_BOOKING_CODES, value=_booking(m.bookings.c.status), else_=EXPIRED)  # (checked in: the day's end)
     return case(
-        (
-            and_(T.c.status == "expired", T.c.origin == "remote"),
-            case(ENDED_BOOKING_CODES, value=booking_status, else_=EXPIRED),  # (checked in: the day ended on it)
-        ),
+        (and_(T.c.status == "expired", T.c.origin == "remote"), ended),
         else_=case(STATUS_CODES, value=T.c.status, else_=0),
     )
 

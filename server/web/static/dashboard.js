@@ -41,6 +41,7 @@
       const longest = QK.el("div", "longest");
       longest.appendChild(QK.el("span", "label", QK.msg("dash_longest") + ": "));
       const value = QK.el("span", "value", "–");
+      // when the longest-waiting citizen joined the queue (a remote number: its check-in; docs/api.md)
       value.dataset.since = s.oldest_issued_at || "";
       longest.appendChild(value);
       card.appendChild(longest);

@@ -55,9 +55,17 @@
     Object.assign(window.io, plainIo);
   }
 
+  /** A catalog text with its {name} fields filled from params, as server/core/i18n.py translate: a
+   * field {n:one|other} says a word's form for the count n (the first for 1, the second for any other;
+   * English's rule: vi.json needs none). A count there must be a number, as i18n.Count's value: any
+   * other value throws (rather than showing the raw text); a field without a value stays as it is. */
   QK.fmt = function (text, params) {
-    return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
-      return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : whole;
+    return String(text).replace(/\{(\w+)(?::([^{}|]*)\|([^{}]*))?\}/g, function (whole, name, one, other) {
+      const value = params ? params[name] : undefined;
+      if (value === undefined || value === null) return whole;
+      if (one === undefined) return String(value);
+      if (typeof value !== "number") throw new TypeError("QK.fmt: {" + name + ":…|…} needs a number, not " + value);
+      return value === 1 ? one : other;
     });
   };
 

@@ -2,7 +2,9 @@
  * bookings and the charts, download CSV (two forms), XLSX or PDF, print. Every figure comes from
  * /api/v1/reports/... (server/core/reports.py); the choice is kept in the address, so a report can
  * be bookmarked or sent. The table shows its main columns on a screen narrower than 1500 px (the
- * usual 1366 px office screen) and all 24 on a wider one, unless "Hiển thị" chooses. */
+ * usual 1366 px office screen) and all of them on a wider one (the files' columns, with ratings: 26 by
+ * service, day or hour, 21 by counter or clerk; 5 fewer without the ratings table), unless "Hiển thị"
+ * chooses. */
 (function () {
   "use strict";
 
@@ -29,6 +31,7 @@
     ["report_col_wait_median", function (r) { return minutes(r.wait.median); }],
     ["report_col_wait_p90", function (r) { return minutes(r.wait.p90); }],
     ["report_col_wait_max", function (r) { return minutes(r.wait.max); }],
+    ["report_col_target_met", function (r) { return QK.number(r.target_met); }],
     ["report_col_target_met_pct", function (r) { return QK.number(r.target_met_pct, 1); }],
     ["report_col_service_avg", function (r) { return minutes(r.service_time.avg); }],
     ["report_col_service_median", function (r) { return minutes(r.service_time.median); }],
@@ -39,6 +42,7 @@
     ["report_col_very_satisfied", function (r) { return QK.number(r.ratings.very_satisfied); }],
     ["report_col_satisfied", function (r) { return QK.number(r.ratings.satisfied); }],
     ["report_col_unsatisfied", function (r) { return QK.number(r.ratings.unsatisfied); }],
+    ["report_col_ratings_total", function (r) { return QK.number(r.ratings.total); }],
     ["report_col_satisfied_pct", function (r) { return QK.number(r.ratings.satisfied_pct, 1); }],
   ];
   // the main columns (the compact view): who, how many, how long, and how content
