@@ -106,6 +106,16 @@ class Journal:
         self.printed: list[int | str] = data.get("printed", [])
         self.unconfirmed: list[int | str] = data.get("unconfirmed", [])
 
+    def has_printed(self, job: dict) -> bool:
+        """A job with a key by its key; one without (a server of before job keys) also by any key of its id:
+        such a server may be serving this agent after one that sent keys (a rollback, two machines
+        behind a proxy upgraded one at a time), and sends again a job printed by its key."""
+        key = job_key(job)
+        if key in self.printed:
+            return True
+        prefix = f"{job['id']}-"
+        return "key" not in job and any(isinstance(k, str) and k.startswith(prefix) for k in self.printed)
+
     def mark_printed(self, key: int | str) -> None:
         with self._lock:
             self.printed = (self.printed + [key])[-REMEMBERED:]
@@ -116,6 +126,12 @@ class Journal:
         with self._lock:
             self.unconfirmed = [j for j in self.unconfirmed if j not in job_ids]
             self._save()
+
+    def reported(self, sent: list[int | str], keys: bool) -> None:
+        """``sent`` reported at a hello the server took. A server of before job keys (no ``"keys": true`` in
+        its answer) drops the keys: they stay unconfirmed, reported again until a server that takes them,
+        and its jobs are known printed by their ids (``has_printed``)."""
+        self.confirmed(sent if keys else [j for j in sent if isinstance(j, int)])
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -258,7 +274,7 @@ class KioskAgent:
                 log.warning("%s", say("kiosk_agent_hello_refused", reason=error))
             sio.disconnect()  # run() connects again, with back-off
             return
-        self.journal.confirmed(sent)
+        self.journal.reported(sent, keys=answer.get("keys") is True)
         self.kiosk = answer["kiosk"]
         self.check_seconds = answer["check_seconds"]
         self.retry_seconds = answer["retry_seconds"]
@@ -314,7 +330,7 @@ class KioskAgent:
 
     def _print_one(self, job: dict, status: Status) -> bool:
         key = job_key(job)
-        if key not in self.journal.printed:
+        if not self.journal.has_printed(job):
             content = TicketContent.from_json(job["content"])
             task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
             with self._printing:  # stop() waits for it: never half a ticket, never one printed twice

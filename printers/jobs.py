@@ -6,6 +6,7 @@ Plain functions over a connection, like the queue engine: the caller owns the tr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
@@ -117,8 +118,9 @@ def _keyed():
 def job_key(row) -> str:
     """A job's name that no other job has, on this server or any other, before or after a restore (which
     brings the id counter back, so that new jobs get old jobs' ids): its id with its ticket's random
-    public id, or (a test print) with the moment it was made. A kiosk agent's journal keeps these."""
-    return f"{row.id}-{row.public_id or row.created_at.strftime('%Y%m%d%H%M%S%f')}"
+    public id ("t" for a test print) and the moment it was made (a reprint after a restore may get an
+    old reprint's id for the same ticket). A kiosk agent's journal keeps these."""
+    return f"{row.id}-{row.created_at:%Y%m%d%H%M%S%f}-{row.public_id or 't'}"
 
 
 def finish_reported(conn, site, job: int | str, printer_id: str) -> bool:
@@ -129,8 +131,8 @@ def finish_reported(conn, site, job: int | str, printer_id: str) -> bool:
         job_id = job.partition("-")[0]
         row = (
             conn.execute(_keyed().where(J.c.site_id == site.id, J.c.id == int(job_id))).first()
-            if job_id.isdigit() and len(job_id) < 10  # (an int of the database)
-            else None
+            if re.fullmatch(r"[0-9]{1,10}", job_id) and int(job_id) <= 2**31 - 1  # an int of the database
+            else None  # a damaged entry: ignored (never an unanswered hello)
         )
         if row is None or job_key(row) != job:
             return False

@@ -690,6 +690,7 @@ def on_agent_hello(data):
     join_room(printing.agent_room(site, printer.id))
     return {
         "ok": True,
+        "keys": True,  # reported job keys are understood (kiosk/agent.py forgets them only then)
         "kiosk": kiosk.id,
         "printer": printer.id,
         "check_seconds": printer.check_seconds,
@@ -755,12 +756,11 @@ def _agent_kiosk(site, kiosk_id):
     agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
     admin = "/admin" if site.id == _state().first_site_id else f"/s/{site.id}/admin"  # where to add its printer
     if kiosk_id is None:
-        if len(agent_kiosks) != 1:
+        if not agent_kiosks:  # fixed at the site's admin page: the agent asks again (not its token's fault)
+            raise q.QueueError("no_agent_kiosk", admin=admin)
+        if len(agent_kiosks) > 1:
             known = ", ".join(k.id for k in agent_kiosks)
-            problem = (
-                Phrase("problem_agent_kiosk", known=known) if known else Phrase("problem_no_agent_kiosk", admin=admin)
-            )
-            raise q.Invalid("invalid_field", field="kiosk", problem=problem)
+            raise q.Invalid("invalid_field", field="kiosk", problem=Phrase("problem_agent_kiosk", known=known))
         return agent_kiosks[0]
     kiosk = config.kiosk(str(kiosk_id))
     if kiosk is None:
@@ -775,5 +775,7 @@ def _agent_kiosk(site, kiosk_id):
 def _job_ids(values, keys: bool = False) -> list:
     """The job ids given (and with ``keys``, job keys: printers/jobs.py job_key), at most 100."""
     return [
-        v for v in (values or []) if (isinstance(v, int) and not isinstance(v, bool)) or (keys and isinstance(v, str))
+        v
+        for v in (values or [])
+        if (isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**31 - 1) or (keys and isinstance(v, str))
     ][:100]
