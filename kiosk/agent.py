@@ -42,7 +42,7 @@ from ..server.core.site_address import say, socketio_address
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)
-REMEMBERED = 500  # printed job ids kept in the state file
+REMEMBERED = 500  # printed jobs kept in the state file
 STEADY_SECONDS = 30  # a connection that lasted less is a failure: the next connect waits (back-off)
 PRINT_SECONDS = 60  # stop() waits this long for a ticket being printed to finish
 # refusals that do not fix themselves (exit code 2): a wrong, revoked or other site's token, a wrong kiosk
@@ -83,30 +83,55 @@ def printer_from_spec(spec: str) -> Printer:
         ) from None
 
 
+def job_key(job: dict) -> int | str:
+    """What the journal knows a job by: the server's key for it, unique across servers and restores
+    (printers/jobs.py job_key), or its id from a server that sends none. A restored database numbers new
+    jobs with old jobs' ids: by id alone, those would be taken for printed and never come out."""
+    return job.get("key") or job["id"]
+
+
 class Journal:
-    """Job ids printed here (the last few hundred), and which of them the server has not confirmed.
+    """Jobs printed here (the last few hundred, by ``job_key``), and which of them the server has not
+    confirmed.
 
     Written to disk (atomically) before the server is told, so a crash or a lost answer never
-    leads to a second print.
+    leads to a second print. A state file of before job keys (ids only) is read as it is: its ids
+    match only jobs from a server that sends no key, and its unconfirmed ids are reported as before.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()  # the greeting and the printing thread both write it
         data = json.loads(path.read_text()) if path.exists() else {}
-        self.printed: list[int] = data.get("printed", [])
-        self.unconfirmed: list[int] = data.get("unconfirmed", [])
+        self.printed: list[int | str] = data.get("printed", [])
+        self.unconfirmed: list[int | str] = data.get("unconfirmed", [])
 
-    def mark_printed(self, job_id: int) -> None:
+    def has_printed(self, job: dict) -> bool:
+        """A job with a key by its key; one without (a server of before job keys) also by any key of its id:
+        such a server may be serving this agent after one that sent keys (a rollback, two machines
+        behind a proxy upgraded one at a time), and sends again a job printed by its key."""
+        key = job_key(job)
+        if key in self.printed:
+            return True
+        prefix = f"{job['id']}-"
+        return "key" not in job and any(isinstance(k, str) and k.startswith(prefix) for k in self.printed)
+
+    def mark_printed(self, key: int | str) -> None:
         with self._lock:
-            self.printed = (self.printed + [job_id])[-REMEMBERED:]
-            self.unconfirmed = self.unconfirmed + [job_id]
+            self.printed = (self.printed + [key])[-REMEMBERED:]
+            self.unconfirmed = self.unconfirmed + [key]
             self._save()
 
-    def confirmed(self, job_ids: list[int]) -> None:
+    def confirmed(self, job_ids: list[int | str]) -> None:
         with self._lock:
             self.unconfirmed = [j for j in self.unconfirmed if j not in job_ids]
             self._save()
+
+    def reported(self, sent: list[int | str], keys: bool) -> None:
+        """``sent`` reported at a hello the server took. A server of before job keys (no ``"keys": true`` in
+        its answer) drops the keys: they stay unconfirmed, reported again until a server that takes them,
+        and its jobs are known printed by their ids (``has_printed``)."""
+        self.confirmed(sent if keys else [j for j in sent if isinstance(j, int)])
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +244,7 @@ class KioskAgent:
         if code == "forbidden_site":
             self.stop("kiosk_agent_other_site", reason=refusal, base=self.address)
         if code in PERMANENT:
-            self.stop("kiosk_agent_token_refused", reason=refusal)
+            self.stop("kiosk_agent_token_refused", reason=refusal, site=f" --site {self.site}" if self.site else "")
 
     def _on_connect_error(self, data=None):
         refusal = data.get("data") if isinstance(data, dict) else None
@@ -246,10 +271,10 @@ class KioskAgent:
                 self._site_unknown(error)
             else:  # a wrong kiosk or token does not fix itself: stop so that it gets noticed
                 self._refused_for_good(error)
-                log.warning("the server did not take agent.hello (%s); connecting again", error.get("message"))
+                log.warning("%s", say("kiosk_agent_hello_refused", reason=error))
             sio.disconnect()  # run() connects again, with back-off
             return
-        self.journal.confirmed(sent)
+        self.journal.reported(sent, keys=answer.get("keys") is True)
         self.kiosk = answer["kiosk"]
         self.check_seconds = answer["check_seconds"]
         self.retry_seconds = answer["retry_seconds"]
@@ -304,7 +329,8 @@ class KioskAgent:
                     return False
 
     def _print_one(self, job: dict, status: Status) -> bool:
-        if job["id"] not in self.journal.printed:
+        key = job_key(job)
+        if not self.journal.has_printed(job):
             content = TicketContent.from_json(job["content"])
             task = PrintTask(data=job["data"], name=job["name"], preview=lambda: preview(content))
             with self._printing:  # stop() waits for it: never half a ticket, never one printed twice
@@ -314,7 +340,7 @@ class KioskAgent:
                     failed = error
                 else:
                     failed = None
-                    self.journal.mark_printed(job["id"])
+                    self.journal.mark_printed(key)
             if failed is not None:
                 log.warning("job %s not printed: %s", job["name"], failed)
                 self._stalled = Status(OFFLINE, str(failed))
@@ -325,7 +351,7 @@ class KioskAgent:
             self._stalled = None
             self._report(status)
         if self._tell({"job": job["id"], "printed": True}):
-            self.journal.confirmed([job["id"]])
+            self.journal.confirmed([key])
         return True
 
     def _tell(self, done: dict) -> bool:

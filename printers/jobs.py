@@ -6,6 +6,7 @@ Plain functions over a connection, like the queue engine: the caller owns the tr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
@@ -99,14 +100,44 @@ def next_pending(conn, site, printer_id: str):
 
 
 def oldest_pending(conn, site, printer_id: str, limit: int) -> list:
+    """Each with its ticket's ``public_id`` (None for a test print), for its ``job_key``."""
     return list(
         conn.execute(
-            select(J)
+            _keyed()
             .where(J.c.site_id == site.id, J.c.printer_id == printer_id, J.c.status == "pending")
             .order_by(J.c.id)
             .limit(limit)
         )
     )
+
+
+def _keyed():
+    return select(J, T.c.public_id).outerjoin(T, T.c.id == J.c.ticket_id)
+
+
+def job_key(row) -> str:
+    """A job's name that no other job has, on this server or any other, before or after a restore (which
+    brings the id counter back, so that new jobs get old jobs' ids): its id with its ticket's random
+    public id ("t" for a test print) and the moment it was made (a reprint after a restore may get an
+    old reprint's id for the same ticket). A kiosk agent's journal keeps these."""
+    return f"{row.id}-{row.created_at:%Y%m%d%H%M%S%f}-{row.public_id or 't'}"
+
+
+def finish_reported(conn, site, job: int | str, printer_id: str) -> bool:
+    """A job a kiosk agent printed without hearing it confirmed, marked printed: by its ``job_key`` (a
+    job with that id and another key is another job: not printed), or by its id alone (an agent of
+    before job keys)."""
+    if isinstance(job, str):
+        job_id = job.partition("-")[0]
+        row = (
+            conn.execute(_keyed().where(J.c.site_id == site.id, J.c.id == int(job_id))).first()
+            if re.fullmatch(r"[0-9]{1,10}", job_id) and int(job_id) <= 2**31 - 1  # an int of the database
+            else None  # a damaged entry: ignored (never an unanswered hello)
+        )
+        if row is None or job_key(row) != job:
+            return False
+        job = row.id
+    return finish(conn, site, job, True, printer_id=printer_id)
 
 
 def finish(

@@ -35,7 +35,7 @@ from ..core.auth import (
     principal_for_token,
     require_role,
 )
-from ..core.i18n import translate
+from ..core.i18n import Phrase, translate
 from . import message_queue_check, printing
 from .errors import error_body, report_database_fault
 from .extensions import socketio
@@ -667,7 +667,7 @@ def on_subscribe(data):
 @socketio.on("agent.hello")
 @_bounded
 def on_agent_hello(data):
-    """``{"kiosk": id or null, "printed": [job ids]}``: start printing for a kiosk.
+    """``{"kiosk": id or null, "printed": [job keys, or ids]}``: start printing for a kiosk.
 
     ``printed`` are jobs the agent printed without hearing the server confirm it (the server
     went away meanwhile): they are marked printed now, so they are never sent again.
@@ -681,8 +681,8 @@ def on_agent_hello(data):
         kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
         may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)
-        for job_id in _job_ids(data.get("printed")):  # only this printer's jobs
-            state.write(jobs.finish, job_id, True, printer_id=printer.id)
+        for job in _job_ids(data.get("printed"), keys=True):  # only this printer's jobs
+            state.write(jobs.finish_reported, job, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
     except faults.DATABASE_ERRORS as error:  # busy: the agent asks again (kiosk/agent.py), as subscribe does
@@ -691,6 +691,7 @@ def on_agent_hello(data):
     join_room(printing.agent_room(site, printer.id))
     return {
         "ok": True,
+        "keys": True,  # reported job keys are understood (kiosk/agent.py forgets them only then)
         "kiosk": kiosk.id,
         "printer": printer.id,
         "check_seconds": printer.check_seconds,
@@ -708,7 +709,7 @@ def on_print_fetch(data=None):
     rows = state.read(jobs.oldest_pending, printer_id, 10)
     return {
         "jobs": [
-            {"id": row.id, "name": task.name, "data": task.data, "content": row.content}
+            {"id": row.id, "key": jobs.job_key(row), "name": task.name, "data": task.data, "content": row.content}
             for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)
         ]
     }
@@ -754,19 +755,28 @@ def _agent_kiosk(site, kiosk_id):
     """The kiosk named, or the only kiosk whose printer is a kiosk agent's."""
     config = site.config
     agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
+    admin = "/admin" if site.id == _state().first_site_id else f"/s/{site.id}/admin"  # where to add its printer
     if kiosk_id is None:
-        if len(agent_kiosks) != 1:
+        if not agent_kiosks:  # fixed at the site's admin page: the agent asks again (not its token's fault)
+            raise q.QueueError("no_agent_kiosk", admin=admin)
+        if len(agent_kiosks) > 1:
             known = ", ".join(k.id for k in agent_kiosks)
-            problem = translate("problem_agent_kiosk", known=known) if known else translate("problem_no_agent_kiosk")
-            raise q.Invalid("invalid_field", field="kiosk", problem=problem)
+            raise q.Invalid("invalid_field", field="kiosk", problem=Phrase("problem_agent_kiosk", known=known))
         return agent_kiosks[0]
     kiosk = config.kiosk(str(kiosk_id))
     if kiosk is None:
         raise q.NotFound("unknown_kiosk", kiosk=kiosk_id)
     if kiosk not in agent_kiosks:
-        raise q.QueueError("no_agent_printer", kiosk=kiosk.id)
+        printer = config.printer(kiosk.printer) if kiosk.printer else None
+        now = Phrase("agent_other_printer", printer=printer.id, driver=printer.driver) if printer else None
+        raise q.QueueError("no_agent_printer", kiosk=kiosk.id, admin=admin, now=now or Phrase("agent_no_printer"))
     return kiosk
 
 
-def _job_ids(values) -> list[int]:
-    return [v for v in (values or []) if isinstance(v, int) and not isinstance(v, bool)][:100]
+def _job_ids(values, keys: bool = False) -> list:
+    """The job ids given (and with ``keys``, job keys: printers/jobs.py job_key), at most 100."""
+    return [
+        v
+        for v in (values or [])
+        if (isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 2**31 - 1) or (keys and isinstance(v, str))
+    ][:100]
