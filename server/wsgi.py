@@ -14,7 +14,7 @@ from ..printers.profiles import install as check_printer_profiles
 from .core.config import ConfigError
 from .core.env_values import flag
 from .core.env_values import mistake as env_mistake
-from .web.first_start import StartRefused, start_app, start_refused
+from .web.first_start import StartRefused, refuse_env_placeholders, start_app, start_refused
 from .web.message_queue_check import others_unreached
 from .web.printing import SERVER_URL, warn_if_phones_cannot_reach
 
@@ -28,6 +28,10 @@ def _refuse(error: Exception):
 
 
 check_printer_profiles()  # config refuses a printer profile python-escpos does not know (the core cannot tell)
+try:
+    refuse_env_placeholders()  # first, as the commands: an example left in is not a value written wrong
+except StartRefused as error:
+    _refuse(error)
 wrong = env_mistake()  # a variable of the environment written wrong: one sentence, not a traceback
 if wrong is not None:
     _refuse(start_refused(wrong[0], **wrong[1]))

@@ -148,13 +148,24 @@ def restore_command(file, config_file, yes):
     from ..core.config import instance_dir_for
     from ..core.db import create_db_engine
     from ..core.env_values import shown_address
+    from ..web.first_start import database_refusal
 
     url = database_url(config_file)
     engine = create_db_engine(url)
+    path = config_path(config_file)
     try:
-        refuse_while_running(servers_running(engine, instance_dir_for(config_path(config_file))))
+        running = servers_running(engine, instance_dir_for(path))
+    except Exception as error:
+        refusal = database_refusal(error, path)  # damaged (restore the backup: this command), or not reached
+        if refusal is None:
+            raise
+        if refusal[0] == "cli_database_damaged":
+            running = []  # a damaged database is what a restore mends; a server cannot run on it
+        else:
+            raise click.ClickException(say(refusal, "cli_nothing_done")) from None
     finally:
         engine.dispose()
+    refuse_while_running(running)
     if not yes:
         asked = say(("cli_restore_confirm", {"url": shown_address(url), "file": str(file)}))
         if not click.confirm(asked.replace("\n", " / ")):

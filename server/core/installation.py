@@ -130,11 +130,14 @@ def bookings_to_check_in(engine: Engine) -> int:
 RUNNING = "queuekiosk-running"
 
 
+def running_label() -> str:
+    """How this process is named as a holder of the RUNNING lease (PostgreSQL keeps 63 characters of it)."""
+    return f"queuekiosk {socket.gethostname()} pid {os.getpid()}"
+
+
 def hold_running(engine: Engine, instance_dir: Path) -> Lease:
     """Held (keep a reference) while this server process runs; waits for a key change under way."""
-    lease = Lease(
-        engine, instance_dir, RUNNING, shared=True, label=f"queuekiosk {socket.gethostname()} pid {os.getpid()}"
-    )
+    lease = Lease(engine, instance_dir, RUNNING, shared=True, label=running_label())
     lease.try_take(wait=True)
     return lease
 

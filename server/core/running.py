@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -14,9 +12,9 @@ from sqlalchemy.engine import Engine
 def servers_running(engine: Engine, instance_dir: Path) -> list[str]:
     """The processes holding the installation's RUNNING lease, each named, but this one (a server asking
     holds it too, on a connection of its own: named as installation.hold_running names it)."""
-    from .installation import RUNNING, Lease, unleased_servers  # (the lease of installation.hold_running)
+    from .installation import RUNNING, Lease, running_label, unleased_servers
 
-    me = f"queuekiosk {socket.gethostname()} pid {os.getpid()}"
+    me = running_label()[:63]  # as PostgreSQL keeps a connection's name (a long host name is cut)
     held = Lease(engine, instance_dir, RUNNING).holders()
     # and those whose lease PostgreSQL dropped (a restart) and that cannot take it again yet
     return [name for name in held if name != me and not name.startswith(me + " (")] + unleased_servers(engine)

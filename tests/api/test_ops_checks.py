@@ -142,6 +142,18 @@ def test_restores_question_hides_the_password_and_a_no_is_said_in_vietnamese_fir
 
 
 @pytest.mark.postgres
+def test_a_restore_to_a_database_it_cannot_reach_is_one_sentence(live_server, tmp_path):
+    """Its look for running servers comes first: a database not there is said as any command says it."""
+    srv = live_server(start=False, env={"QUEUEKIOSK_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/qk_not_made"})
+    backup = tmp_path / "copy.backup"
+    backup.write_bytes(b"PGDMP")
+    refused = srv.cli("restore", str(backup), "--yes", check=False)
+    said = refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in said, said
+    assert "qk_not_made" in said and "nothing was done" in said, said
+
+
+@pytest.mark.postgres
 def test_a_process_without_the_message_queue_beside_others_says_its_calls_reach_no_other_screen(
     live_server, migrated_pg_url, redis_url, sio_client
 ):

@@ -15,7 +15,7 @@
   let wait = FIRST_MS;
 
   function back(answer) {
-    if (answer.ok || answer.redirected) return Promise.resolve(true);
+    if (answer.ok) return Promise.resolve(true);  // (a redirect is followed: its end decides)
     if (!(answer.headers.get("Content-Type") || "").includes("application/json")) return Promise.resolve(false);
     return answer.json().then(function (body) {
       const code = ((body && body.error) || {}).code;
