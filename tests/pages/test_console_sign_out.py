@@ -13,6 +13,7 @@ import re
 from playwright.sync_api import expect
 
 CLERK = "lan"
+ENGLISH_CALLED = "start serving it, mark it a no-show or transfer it first."
 SUPERVISOR, SUPERVISOR_PASSWORD = "giamsat", "giam-sat-2026"
 
 
@@ -116,8 +117,12 @@ def test_a_number_still_held_is_said_and_offered_to_be_finished(server_on_a_work
     page.get_by_role("button", name=re.compile("^Đăng xuất")).click()
     page.locator("#logout-close").click()
     said = page.locator("#logout-said")
-    expect(said).to_contain_text(f"Quầy 1 đang phục vụ số {ticket['number']}: hãy kết thúc hoặc chuyển số này trước.")
-    expect(said).to_contain_text("finish or transfer it first")  # the English below it
+    # only called, not served yet: said so (a clerk reads what to do with it)
+    expect(said).to_contain_text(
+        f"Quầy 1 đang gọi số {ticket['number']} (chưa phục vụ): hãy bắt đầu phục vụ, đánh dấu vắng mặt hoặc "
+        "chuyển số này trước."
+    )
+    expect(said).to_contain_text(ENGLISH_CALLED)  # the English below it
     assert state_of(server, 1) == "open"
     assert server.api("GET", f"/tickets/{ticket['id']}").json()["status"] == "called"
 
@@ -205,7 +210,8 @@ def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_
     held.continue_()
     expect(dialog.locator("#close-said")).to_be_visible()
     expect(dialog.locator("#close-said")).to_have_text(
-        f"Quầy 3 đang phục vụ số {called['number']}: hãy kết thúc hoặc chuyển số này trước."
+        f"Quầy 3 đang gọi số {called['number']} (chưa phục vụ): hãy bắt đầu phục vụ, đánh dấu vắng mặt hoặc "
+        "chuyển số này trước."
     )
     assert state_of(server, 3) == "open"
 
