@@ -310,10 +310,26 @@ def simulate(first_day, days, seed, per_day, remote_share, site_id, config_file)
     click.echo(say("cli_sim_clerks_disabled"), err=True)
 
 
+def _site_server(_context, _param, server: str) -> str:
+    """``--server`` as a device command takes it: the server's address, or a site's (/s/SITE), nothing more."""
+    from .core.site_address import socketio_address
+
+    try:
+        socketio_address(server)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--server") from None
+    return server
+
+
 def _server_and_token(token_help: str):
     """``--server`` and ``--token`` of a command that runs on another PC and talks to the server."""
 
-    server = click.option("--server", required=True, help="the queuekiosk server, e.g. http://192.168.1.10:8000")
+    server = click.option(
+        "--server",
+        required=True,
+        callback=_site_server,
+        help="the queuekiosk server, e.g. http://192.168.1.10:8000",
+    )
     token = click.option(
         "--token", required=True, envvar="QUEUEKIOSK_TOKEN", help=f"{token_help} (or $QUEUEKIOSK_TOKEN)"
     )
@@ -344,12 +360,7 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
       queuekiosk kiosk-agent --server http://192.168.1.10:8000 --token qk_... --printer usb:0x04b8:0x0202
     """
     from ..kiosk.agent import make_agent
-    from .core.site_address import socketio_address
 
-    try:
-        socketio_address(server)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--server") from None
     try:
         agent = make_agent(server.rstrip("/"), token, printer_spec, kiosk, state_file)
     except ValueError as error:
@@ -399,16 +410,11 @@ def keypad(server, token, counter, keys, language, retry_seconds):
     """
     from ..counter_client.keypad import main as run_keypad
     from ..counter_client.keypad import parse_keymap
-    from .core.site_address import socketio_address
 
     try:
         parse_keymap(keys)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
-    try:
-        socketio_address(server)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--server") from None
     if not sys.stdin.isatty():
         raise click.ClickException(say("cli_keypad_terminal"))
     run_keypad(server.rstrip("/"), token, counter, keys, language, retry_seconds)
