@@ -12,6 +12,8 @@ from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
+from ..i18n import Phrase
+from .clock import local_time
 from .named_rows import Named
 from .records import T
 from .types import Candidate
@@ -261,5 +263,20 @@ def waiting_number(conn, site, counter, day, number) -> Candidate:
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
+        raise QueueError(
+            "ticket_not_waiting", number=number, counter=counter.number, why=_why_not_waiting(conn, site, day, number)
+        )
     return as_candidate(row)
+
+
+def _why_not_waiting(conn, site, day, number) -> Phrase | str:
+    """What the clerk calling ``number`` by hand is told besides "not in this counter's queue": the time
+    it was marked a no-show (a citizen come back), where it was."""
+    ended = conn.execute(
+        select(T.c.finished_at).where(
+            T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "no_show"
+        )
+    ).first()
+    if ended is None or ended.finished_at is None:
+        return ""
+    return Phrase("ticket_was_no_show", time=f"{local_time(site, ended.finished_at):%H:%M}")

@@ -78,10 +78,15 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        ctx = first.get("ctx") or {}
-        raise q.Invalid("invalid_field", field=field, problem=_problem(first["type"], **ctx)) from None
+        # every field refused, at once (as /admin names them): the first in the message, the rest in ``others``
+        named = [
+            {
+                "field": ".".join(str(p) for p in each["loc"]) or "(body)",
+                "problem": _problem(each["type"], **(each.get("ctx") or {})),
+            }
+            for each in error.errors()
+        ]
+        raise q.Invalid("invalid_field", **named[0], others=named[1:]) from None
 
 
 def _field_with_nul(data: dict) -> str | None:
