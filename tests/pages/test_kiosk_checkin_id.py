@@ -123,6 +123,11 @@ def test_a_made_up_id_number_typed_at_the_kiosk_is_refused_naming_the_field(serv
     page.goto(server.url + "/kiosk/kiosk-1")
     type_on_keys(page, "000000000000")
     expect(page.locator("#problem-text")).to_contain_text("3 chữ số đầu phải là mã tỉnh")
+    # a digit too few, or a letter among the digits: told what /book says, not "booking code not found"
+    for typed in ("00108501234", "00108501234A"):
+        page.goto(server.url + "/kiosk/kiosk-1")
+        type_on_keys(page, typed)
+        expect(page.locator("#problem-text")).to_have_text("Số căn cước công dân phải gồm đúng 12 chữ số.")
     assert server.waiting("HT") == 0 and server.waiting("CT") == 0
 
 
