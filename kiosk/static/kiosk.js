@@ -4,7 +4,7 @@
  * One request at a time: while a ticket is being issued every button is disabled, and each new
  * screen ignores taps for a moment, so a double tap gives one ticket and never picks something
  * on the next screen by accident.
- * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed" / "closed_holiday"), an
+ * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed" / "closed_holiday" / "closed_day"), an
  * exhausted number range (409 "range_exhausted"), a database that cannot take the ticket (503
  * "database_full" / "database_busy" / "database_damaged": a note for staff), a network error, the Socket.IO connection
  * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
@@ -353,7 +353,7 @@
 
   function refused(answer, service) {
     const error = (answer.data && answer.data.error) || {};
-    if (error.code === "closed" || error.code === "closed_holiday") {
+    if (["closed", "closed_holiday", "closed_day"].includes(error.code)) {
       // the server's clock says closed: believe it for a minute even if ours says open
       state.closedByServerUntil = Date.now() + 60000;
       state.closedMessage = error.message;
