@@ -24,9 +24,8 @@ class TicketContent:
     eta_minutes: int | None = None
     eta_range: list[int] | None = None  # [low, high] minutes: "khoảng 10–20 phút"; [n, n] from the formula
     footer: str | None = None
-    mark: str | None = (
-        None  # a booked or remote number's ("Số lấy từ xa — đã xác nhận có mặt."): its own line above the footer
-    )
+    # a booked or remote number's mark ("Số lấy từ xa — đã xác nhận có mặt"): its own line above the footer
+    mark: str | None = None
     logo: str | None = None  # path of an image file
     counters: list[int] | None = None  # the counters that serve the service ("Quầy phục vụ: 1, 2")
 
