@@ -283,6 +283,17 @@ def test_an_empty_booking_form_is_told_every_missing_field_at_once(http):
     ], error
 
 
+def test_a_body_of_a_thousand_unknown_keys_gets_a_short_answer(http):
+    """Every unknown key folds into one entry naming a few: the answer stays small whatever the body holds."""
+    day, slots = open_day(http)
+    body = {"service": "HT", "date": day, "start": slots[0]["start"], "name": " ", "phone": "0987654321"}
+    answer = http.post("/api/v1/bookings", json={**body, **{f"x{n}": 1 for n in range(1000)}})
+    error = assert_error(answer, 422, "invalid_field", "name")
+    assert [other["field"] for other in error["others"]] == ["x0, x1, x2, x3, x4, … (1000)"], error
+    assert error["others"][0]["problem"] == "không được nhận (kiểm tra chính tả)", error
+    assert len(answer.content) < 4000, len(answer.content)
+
+
 @pytest.mark.parametrize(
     "body, field",
     [
