@@ -243,3 +243,12 @@ def test_the_ticket_job_names_the_counters_of_its_service_and_citizens_are_ong_b
     from queuekiosk.printers.ticket import _text_image
 
     assert not ImageChops.difference(ahead, _text_image("Số người đang chờ trước Ông/Bà: 0", 22, 576)).getbbox()
+
+
+def test_a_walk_in_job_is_what_an_older_agent_knows_and_a_newer_servers_job_still_prints():
+    """A kiosk agent and its server are upgraded apart: a walk-in's job carries no ``mark`` (an agent older
+    than the mark refuses that key), and a key this agent does not know is left out, not refused."""
+    assert "mark" not in TICKET.to_json()
+    booked = replace(TICKET, mark="Số lấy từ xa — đã xác nhận có mặt")
+    assert booked.to_json()["mark"] == booked.mark
+    assert TicketContent.from_json({**booked.to_json(), "later_field": 1}) == booked
