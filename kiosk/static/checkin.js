@@ -59,7 +59,7 @@
     const typed = text.replace(/\s/g, "");
     if (ID_NUMBER.test(typed)) return {id_number: typed};
     const idLike = /^[0-9]+$/.test(typed) || (typed.length === 12 && /[0-9]/.test(typed) && typed.indexOf("/") < 0);
-    return idLike && !BOOKING_CODE.test(typed) ? {id_number: typed} : {code: text.trim()};
+    return idLike && !BOOKING_CODE.test(typed) ? {id_number: typed} : {code: typed};
   }
 
   /** No booking today for this card (or number): the citizen chooses a service, and the number is the
