@@ -102,7 +102,9 @@ def booked_with_code(srv, http, code: str, phone: str) -> int:
     engine = create_db_engine(srv.database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE bookings SET code = :new WHERE code = :old"), {"new": code, "old": taken.json()["code"]})
+            conn.execute(
+                text("UPDATE bookings SET code = :new WHERE code = :old"), {"new": code, "old": taken.json()["code"]}
+            )
     finally:
         engine.dispose()
     return taken.json()["number"]

@@ -250,20 +250,20 @@
   const FIELD_LABELS = {name: "book_name", phone: "book_phone", id_number: "book_id_number", sms_code: "book_sms_code"};
 
   // said in the page's language, and again in the other one when the citizen switches (the refusal's
-  // translations, the labels from the catalog); every field refused at once (``others``), one after another
+  // translations, the labels from the catalog); every field refused at once (``others``), one after
+  // another: a field the form has no label for (date, start) in its own message
   function sayProblem(node, result) {
     const error = result && result.data && result.data.error;
-    const label = error && error.problem && FIELD_LABELS[error.field];
     if (!result) return QK.say(node, "page_network_error");
-    if (!label) return QK.sayError(node, result);
-    const refused = [error].concat(error.others || []).filter(function (each) {
-      return each.problem && FIELD_LABELS[each.field];
-    });
+    if (!error || !(FIELD_LABELS[error.field] || (error.others || []).length)) return QK.sayError(node, result);
+    const refused = [error].concat(error.others || []);
     const text = {};
     ["vi", "en"].forEach(function (lang) {
       text[lang] = refused.map(function (each) {
         const said = (each.translations || {})[lang] || each;
-        return QK.msg("page_field_problem", {label: QK.msg(FIELD_LABELS[each.field], null, lang), problem: said.problem || each.problem}, lang);
+        const label = each.problem && FIELD_LABELS[each.field];
+        if (!label) return said.message || each.message;
+        return QK.msg("page_field_problem", {label: QK.msg(label, null, lang), problem: said.problem || each.problem}, lang);
       }).join(" · ");
     });
     return QK.say(node, "page_said", {text: text});
