@@ -439,7 +439,9 @@ def test_outside_the_hours_a_number_for_today_is_not_offered_and_the_hours_are_s
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     expect(phone.locator("#take-remote")).to_be_hidden()
     closed = phone.locator("#remote-closed")
-    expect(closed).to_contain_text("Hôm nay không phải ngày làm việc, nên không lấy được số cho hôm nay. Ngày làm việc: ")
+    expect(closed).to_contain_text(
+        "Hôm nay không phải ngày làm việc, nên không lấy được số cho hôm nay. Ngày làm việc: "
+    )
     names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]))
     working = config["site"]["hours"]["days"]
     assert names[working[0]] in closed.inner_text() and names[working[-1]] in closed.inner_text()
