@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, issue
-from config_helpers import closed_now
+from config_helpers import WEEKDAYS, closed_now
 from faked_clock import FakedClock, next_working_morning
 
 SPEC_FIELDS = {
@@ -246,10 +246,17 @@ def test_closed_hours_refuse_tickets(live_server, config_variant):
     closed = live_server(cfg, flags=())  # opening hours enforced
     http = closed.session()
 
-    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
-    assert "07:30" in error["message"] and "17:00" in error["message"]
-    en = assert_error(closed.session("en").post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
-    assert "closed" in en["message"]
+    # at any hour: today is no working day, said as such with the working days (not "outside 07:30–17:00")
+    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_day")
+    assert error["message"].startswith("Hôm nay không phải ngày làm việc, Trung tâm không cấp số."), error
+    assert " (07:30–17:00). Xin mời Ông/Bà quay lại" in error["message"], error  # the hours after the days
+    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]))
+    working = cfg["site"]["hours"]["days"]
+    assert names[working[0]] in error["message"] and names[working[-1]] in error["message"], error
+    assert not any(names[day] in error["message"] for day in WEEKDAYS if day not in working), error
+    en = assert_error(closed.session("en").post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_day")
+    assert en["message"].startswith("Today is not a working day"), en
+    assert " (07:30–17:00). Please come back" in en["message"], en
     # reading still works while closed, and nothing was issued
     assert all(count == 0 for count in waiting_total(http).values())
 

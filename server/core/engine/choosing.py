@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
+from .clock import local_time
 from .named_rows import Named
 from .records import T
 from .types import Candidate
@@ -261,5 +262,21 @@ def waiting_number(conn, site, counter, day, number) -> Candidate:
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
+        raise QueueError(
+            "ticket_not_waiting", number=number, counter=counter.number, **_no_show_at(conn, site, day, number)
+        )
     return as_candidate(row)
+
+
+def _no_show_at(conn, site, day, number) -> dict:
+    """What the clerk calling ``number`` by hand is told besides "not in this counter's queue": the time
+    it was marked a no-show (a citizen come back), said in its own sentence (``message_key``, the code
+    stays ticket_not_waiting); nothing more where it was not."""
+    ended = conn.execute(
+        select(T.c.finished_at).where(
+            T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "no_show"
+        )
+    ).first()
+    if ended is None or ended.finished_at is None:
+        return {}
+    return {"message_key": "ticket_not_waiting_no_show", "time": f"{local_time(site, ended.finished_at):%H:%M}"}
