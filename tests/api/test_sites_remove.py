@@ -180,9 +180,9 @@ def test_a_site_removed_by_the_command_goes_from_the_running_server(admin):
 
 
 @pytest.mark.postgres
-def test_removing_a_site_on_postgresql(pg_url, live_server, tmp_path):
+def test_removing_a_site_on_postgresql(migrated_pg_url, live_server, tmp_path):
     """The same on PostgreSQL, whose foreign keys hold every row of the site."""
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
     http = bearer(server, server.token("admin"))
     removal_works(server, http)
     assert http.post("/api/v1/admin/sites", json=OTHER).status_code == 201

@@ -253,10 +253,10 @@ def test_a_retired_sites_kiosk_still_hears_it_live_but_its_devices_watch_nothing
 
 
 @pytest.mark.postgres
-def test_retiring_on_postgresql(pg_url, live_server, tmp_path):
+def test_retiring_on_postgresql(migrated_pg_url, live_server, tmp_path):
     """The same on PostgreSQL: the refusal from the batch writer, the bookings cancelled, the comparison's
     flag read from the saved setup's JSON."""
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
     http = bearer(server, server.token("admin"))
     for site in (OLD, MERGED):
         assert http.post("/api/v1/admin/sites", json=site).status_code == 201
