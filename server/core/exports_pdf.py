@@ -29,7 +29,9 @@ def _text(row: dict, column) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return number_text(value, column.in_minutes(row), ",")
+        if column.in_minutes(row):  # to one decimal, as /reports shows minutes (reports.js ``minutes``)
+            return f"{value:.1f}".replace(".", ",")
+        return number_text(value, False, ",")
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")  # 1.234 as Vietnamese write it
     return str(value)

@@ -30,10 +30,13 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def serve_some(http, token: str, count: int = 3) -> None:
-    """``count`` HT citizens called, started and finished at counter 1: served, each with a time."""
+def serve_some(http, token: str, count: int = 3, clock: FakedClock | None = None) -> None:
+    """``count`` HT citizens called, started and finished at counter 1: served, each with a time
+    (``clock``: moved on to 40 s past its start before the calls, so that each waited some 40 s)."""
     for _ in range(count):
         issue(http, "HT")
+    if clock is not None:
+        clock.set(clock.start + dt.timedelta(seconds=40))
     counter = bearer(token)
     for _ in range(count):
         assert http.post("/api/v1/counters/1/next", headers=counter).status_code == 200
@@ -75,7 +78,7 @@ def centre(server, morning):
     """The repo's config.yaml: three HT citizens served; two HT slots booked on a coming day, one of
     them cancelled; a remote number taken today."""
     http = server.session()
-    serve_some(http, server.token("counter", 1))
+    serve_some(http, server.token("counter", 1), clock=morning)
     today = morning.start.date()
     day, slots = open_day(http, today)
     book(http, day, slots[0]["start"], "0913000111")
@@ -175,6 +178,12 @@ def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, cent
     assert "NGƯỜI LẬP BIỂU" in text and "THỦ TRƯỞNG ĐƠN VỊ" in text
     line = next(line for line in text.splitlines() if line.startswith(HT))
     assert " 3 " in f" {line} ", f"3 served in the row of {HT}: {line!r}"
+    # the waits (about 40 s each) in minutes to one decimal, as /reports shows them, with a decimal comma
+    figures = download(server, centre, "json").json()
+    wait = next(row for row in figures["rows"] if row["label"] == HT)["wait"]
+    shown = [f"{wait[key] / 60:.1f}".replace(".", ",") for key in ("avg", "median", "p90", "max")]
+    assert f"{wait['max'] / 60:.2f}".rstrip("0") != f"{wait['max'] / 60:.1f}", "a figure a second decimal would change"
+    assert f" {' '.join(shown)} " in f" {line} ", f"the waits in the row of {HT}: {line!r}, {wait}"
     assert "Lịch hẹn và số lấy từ xa theo dịch vụ" in text
     assert text.count("Kỳ báo cáo") == 1, "the period is said once"
 
