@@ -534,10 +534,13 @@ def test_a_retried_issue_with_the_same_idempotency_key_gives_the_same_ticket(htt
 
 def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
     """Counters are closed until someone opens them: the kiosk gets no estimate (null), and the queue
-    overview says which counters are closed; opening counter 4 (the only one for DC) gives one."""
+    overview says which counters are closed; opening counter 4 (the only one for DC) gives one.
+    A number sent to a closed counter is promised no wait while that counter stays closed, even though an
+    open counter serves its service; its people ahead are that counter's queue."""
     server = live_server()
     http = server.session()
     assert {c["state"] for c in http.get("/api/v1/queue").json()["counters"]} == {"closed"}
+    before = issue(http, "LD")  # counter 5's
     first, second = issue(http, "DC"), issue(http, "DC")
     assert (first["eta_minutes"], second["eta_minutes"]) == (None, None)
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
@@ -550,3 +553,16 @@ def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
     assert_error(device.post("/api/v1/counters/3/open"), 403, "forbidden_counter")
     assert device.post("/api/v1/counters/4/close").json()["state"] == "closed"
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
+
+    assert device.post("/api/v1/counters/4/open").json()["state"] == "open"
+    assert device.post("/api/v1/counters/4/next").json()["id"] == first["id"]
+    moved = device.post("/api/v1/counters/4/transfer", json={"counter": 5})
+    assert moved.status_code == 200 and moved.json()["target_counter"] == 5, moved.text
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (sent["eta_minutes"], sent["eta_range"]) == (None, None), sent  # counter 5 is closed
+    assert sent["waiting_ahead"] == 1, f"{before['number']}, counter 5's, is called first: {sent}"
+    assert "Quầy số {counter} chưa mở" in http.get(f"/t/{first['id']}").text  # what the page says then
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    assert http.post("/api/v1/counters/5/open", headers=admin).json()["state"] == "open"
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (sent["eta_minutes"], sent["eta_range"], sent["waiting_ahead"]) == (10, [10, 10], 1), sent

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 from ..config import Policy
 from ..errors import QueueError
 from .named_rows import Named
-from .records import T
+from .records import C, T
 from .types import Candidate
 
 
@@ -128,6 +128,22 @@ def for_counter(site, counter_id: int, counter_number: int):
         and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
         T.c.target_counter_id == counter_id,
     )
+
+
+def counter_call_order(conn, site, counter_number: int, day: dt.date, now: dt.datetime) -> Iterator:
+    """The waiting tickets of ``day`` this counter may call (``for_counter``: its services' queues and the
+    tickets sent to it), in the order its "next" calls them from its streak (``in_call_order``)."""
+    counter_id = site.counter_ids[counter_number]
+    streak = conn.execute(select(C.c.normal_streak).where(C.c.id == counter_id)).scalar_one()
+    rows = conn.execute(
+        select(T).where(
+            T.c.site_id == site.id,
+            T.c.business_day == day,
+            T.c.status == "waiting",
+            for_counter(site, counter_id, counter_number),
+        )
+    )
+    return in_call_order(rows, site, site.counter_service_ids[counter_number], streak, now)
 
 
 # every "next" runs this: built once per number of services a counter serves (and whether one takes

@@ -3,7 +3,9 @@
 The promise is a point and a range in whole minutes (``eta_minutes``, ``eta_range``). An
 ``Estimator`` (the running server's trained wait predictor, server/core/prediction.py) gives
 them when it can; otherwise the usual formula does, as a range of one value. Either way no
-open counter serving the service means no promise at all (None).
+open counter serving the service means no promise at all (None). A ticket sent to one counter
+(``target_counter``) waits in that counter's queue alone: the people ahead are those its "next" calls
+first, and the wait is promised only while that counter is open (the formula: that counter alone).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from ..db import SiteRuntime
 from ..models import utcnow
-from .choosing import CANDIDATE_COLUMNS, JUMPS, as_candidate, in_call_order, may_jump
+from .choosing import CANDIDATE_COLUMNS, JUMPS, as_candidate, counter_call_order, in_call_order, may_jump
 from .records import T
 from .views import ticket_view
 
@@ -47,6 +49,12 @@ _SERVICE_PACE = text(
     "SELECT s.avg_service_seconds, (SELECT count(*) FROM counters c "
     "JOIN counter_services cs ON cs.counter_id = c.id "
     "WHERE cs.service_id = s.id AND c.state = 'open' AND c.active) FROM services s WHERE s.id = :service"
+)
+
+# the same for a ticket sent to one counter: that counter alone serves it, and only while it is open
+_COUNTER_PACE = text(
+    "SELECT s.avg_service_seconds, (SELECT count(*) FROM counters c "
+    "WHERE c.id = :counter AND c.state = 'open' AND c.active) FROM services s WHERE s.id = :service"
 )
 
 
@@ -149,13 +157,24 @@ def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
     return next((place for place, ticket in enumerate(ordered) if ticket.id == row.id), 0)
 
 
+def _ahead_at_counter(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
+    """Waiting tickets the ticket's target counter calls before it (choosing.py ``counter_call_order``)."""
+    ordered = counter_call_order(conn, site, site.counter_numbers[row.target_counter_id], row.business_day, now)
+    return next((place for place, ticket in enumerate(ordered) if ticket.id == row.id), 0)
+
+
 def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.datetime | None = None) -> dict:
     """The ticket's view with ``waiting_ahead``, ``eta_minutes`` and ``eta_range`` (0 and [0, 0] once it
     is called): the wait from where it stands now, the same way issuing promised it."""
     view = ticket_view(site, row)
     if row.status == "waiting":
         now = now or utcnow()
-        ahead = waiting_ahead(conn, site, row, now)
+        pace = None
+        if row.target_counter_id is None:
+            ahead = waiting_ahead(conn, site, row, now)
+        else:  # sent to one counter: its place in that counter's queue, no promise while it is closed
+            ahead = _ahead_at_counter(conn, site, row, now)
+            pace = conn.execute(_COUNTER_PACE, {"service": row.service_id, "counter": row.target_counter_id}).one()
         view["waiting_ahead"] = ahead
         view["eta_minutes"], view["eta_range"] = promised_wait(
             conn,
@@ -166,6 +185,7 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
             ticket_id=row.id,
             now=now,
             estimator=estimator,
+            pace=pace,
         )
     else:
         view["waiting_ahead"] = 0
