@@ -92,7 +92,9 @@ def test_tracking_page_follows_its_ticket_live(server_on_a_working_morning, phon
     # counter 2 is closed (counter 1, open, serves HT too): no wait is promised until it opens
     assert (moved.json()["eta_minutes"], moved.json()["eta_range"]) == (None, None), moved.json()
     expect(phone.locator("#eta")).to_contain_text("Quầy số 2 chưa mở; số sẽ được gọi khi quầy số 2 mở.")
-    expect(phone.locator("#eta")).to_contain_text("Counter 2 is not open now; your number will be called when it opens.")
+    expect(phone.locator("#eta")).to_contain_text(
+        "Counter 2 is not open now; your number will be called when it opens."
+    )
     expect(call).to_be_hidden()
 
     token = server.counter_token(2)
