@@ -122,10 +122,15 @@ def in_call_order(result, site, service_ids, normal_streak: int, now: dt.datetim
         yield rows[ticket.id]
 
 
+# a ticket sent to one counter (a transfer) has left its service's queue: only that counter calls it, and
+# its service's counters neither call it nor count it among the people ahead (estimates.py ``_queue``)
+IN_SERVICE_QUEUE = T.c.target_counter_id.is_(None)
+
+
 def for_counter(site, counter_id: int, counter_number: int):
     """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
     return or_(
-        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
+        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), IN_SERVICE_QUEUE),
         T.c.target_counter_id == counter_id,
     )
 
@@ -160,10 +165,7 @@ def _arms(services: int):
     an index (ix_tickets_queue: site, status, service, then issue time) read in order and left at its
     first ticket; joined by OR, the database read and sorted every waiting ticket of the site."""
     today = (T.c.site_id == bindparam("site_id"), T.c.business_day == bindparam("day"), T.c.status == "waiting")
-    queues = [
-        and_(*today, T.c.service_id == bindparam(f"service_{i}"), T.c.target_counter_id.is_(None))
-        for i in range(services)
-    ]
+    queues = [and_(*today, T.c.service_id == bindparam(f"service_{i}"), IN_SERVICE_QUEUE) for i in range(services)]
     return [*queues, and_(*today, T.c.target_counter_id == bindparam("counter_id"))]
 
 
