@@ -14,12 +14,15 @@ import csv
 import datetime as dt
 import io
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from api_helpers import issue, wait_until_lapsed
 from faked_clock import FakedClock, next_working_morning
 from openpyxl import load_workbook
 from pypdf import PdfReader
+
+from queuekiosk.server.core.exports_pdf import minutes_text
 
 SUMMARY = "/api/v1/reports/summary"
 HT = "Tư pháp - Hộ tịch"  # the repo's config.yaml
@@ -166,6 +169,18 @@ def pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
+def as_on_screen(minutes: float) -> str:
+    """/reports' figure (toLocaleString("vi-VN", one decimal): the float's exact value, half away from zero)."""
+    return str(Decimal(minutes).quantize(Decimal("0.1"), ROUND_HALF_UP)).replace(".", ",")
+
+
+def test_the_pdf_rounds_minutes_as_the_screen_does():
+    """A 15 s wait is 0.25 min: /reports shows "0,3" (and 75 s "1,3"), so the printout must too, not
+    Python's half-to-even "0,2" (a supervisor comparing the two)."""
+    for seconds, shown in ((15, "0,3"), (75, "1,3"), (135, "2,3"), (33, "0,6"), (40, "0,7"), (720, "12,0")):
+        assert minutes_text(seconds / 60) == shown == as_on_screen(seconds / 60), seconds
+
+
 def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, centre):
     answer = download(server, centre, "pdf")
     assert answer.headers["Content-Type"] == "application/pdf"
@@ -181,7 +196,7 @@ def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, cent
     # the waits (about 40 s each) in minutes to one decimal, as /reports shows them, with a decimal comma
     figures = download(server, centre, "json").json()
     wait = next(row for row in figures["rows"] if row["label"] == HT)["wait"]
-    shown = [f"{wait[key] / 60:.1f}".replace(".", ",") for key in ("avg", "median", "p90", "max")]
+    shown = [as_on_screen(wait[key] / 60) for key in ("avg", "median", "p90", "max")]
     assert f"{wait['max'] / 60:.2f}".rstrip("0") != f"{wait['max'] / 60:.1f}", "a figure a second decimal would change"
     assert f" {' '.join(shown)} " in f" {line} ", f"the waits in the row of {HT}: {line!r}, {wait}"
     assert "Lịch hẹn và số lấy từ xa theo dịch vụ" in text
