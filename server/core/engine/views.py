@@ -41,7 +41,8 @@ def ticket_view(site: SiteRuntime, row) -> dict:
 
 def queued_at(row) -> dt.datetime | None:
     """When the ticket joined the queue: a remote number ("origin" remote, taken from a phone) at its
-    holder's check-in, any other at its issue (a slot's ticket is issued at the check-in)."""
+    holder's check-in, any other at its issue (a slot's ticket is issued at the check-in); the reports'
+    ``queued_at`` (server/core/reports/tickets.py) says the same in SQL."""
     if getattr(row, "origin", None) == "remote":
         return getattr(row, "checked_in_at", None)
     return row.issued_at

@@ -2,10 +2,10 @@
 time its wait from there, as the reports do
 
 A remote number (taken on a phone at /book) joins the queue at its holder's check-in at the centre.
-The reports read that time from the ticket's booking (server/core/reports/tickets.py ``queued_at``);
-the ticket's view (``queued_at``, server/core/engine/views.py) reads it from the ticket itself, as every
-screen and event shows the ticket without looking up its booking. The rows of the numbers already
-checked in get their booking's check-in. A downgrade drops the column.
+The reports (server/core/reports/tickets.py ``queued_at``) and the ticket's view (``queued_at``,
+server/core/engine/views.py) read that time from the ticket itself, as every screen and event shows
+the ticket without looking up its booking. The rows of the numbers already checked in get their
+booking's check-in (tests/test_migrations.py). A downgrade drops the column.
 
 Revision ID: 0022
 Revises: 0021
