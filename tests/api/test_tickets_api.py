@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -539,12 +540,16 @@ def test_a_retried_issue_with_the_same_idempotency_key_gives_the_same_ticket(htt
     assert_error(other_body, 422, "idempotency_key_reused")
 
 
-def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
+def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server, sio_client):
     """Counters are closed until someone opens them: the kiosk gets no estimate (null), and the queue
-    overview says which counters are closed; opening counter 4 (the only one for DC) gives one."""
+    overview says which counters are closed; opening counter 4 (the only one for DC) gives one.
+    A number sent to a closed counter is promised no wait while that counter stays closed, even though an
+    open counter serves its service; its people ahead are that counter's queue. Its page is told when
+    that counter (of other services) opens or pauses; the counter removed, the number goes back to its queue."""
     server = live_server()
     http = server.session()
     assert {c["state"] for c in http.get("/api/v1/queue").json()["counters"]} == {"closed"}
+    before = issue(http, "LD")  # counter 5's
     first, second = issue(http, "DC"), issue(http, "DC")
     assert (first["eta_minutes"], second["eta_minutes"]) == (None, None)
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
@@ -557,3 +562,45 @@ def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
     assert_error(device.post("/api/v1/counters/3/open"), 403, "forbidden_counter")
     assert device.post("/api/v1/counters/4/close").json()["state"] == "closed"
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
+
+    assert device.post("/api/v1/counters/4/open").json()["state"] == "open"
+    assert device.post("/api/v1/counters/4/next").json()["id"] == first["id"]
+    moved = device.post("/api/v1/counters/4/transfer", json={"counter": 5})
+    assert moved.status_code == 200 and moved.json()["target_counter"] == 5, moved.text
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (sent["eta_minutes"], sent["eta_range"]) == (None, None), sent  # counter 5 is closed
+    assert sent["waiting_ahead"] == 1, f"{before['number']}, counter 5's, is called first: {sent}"
+    # counter 4 calls the other DC walk-in next: the number sent to counter 5 is not ahead of it
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["waiting_ahead"] == 0
+
+    phone = sio_client(server)  # the tracking page of the number sent to counter 5 (LD, VH: not DC's)
+    assert phone.subscribe({"ticket": first["id"]}) == {"ok": True}
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    mark = phone.mark()
+    assert http.post("/api/v1/counters/5/open", headers=admin).json()["state"] == "open"
+    phone.wait_for("counter.changed", lambda data: data["counter"] == 5 and data["state"] == "open", since=mark)
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    # the LD citizen ahead takes LD's time (7 min by default), not the DC number's own (10)
+    assert (sent["eta_minutes"], sent["eta_range"], sent["waiting_ahead"]) == (7, [7, 7], 1), sent
+    mark = phone.mark()
+    assert http.post("/api/v1/counters/5/pause", headers=admin, json={}).json()["state"] == "paused"
+    phone.wait_for("counter.changed", lambda data: data["counter"] == 5 and data["state"] == "paused", since=mark)
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (sent["eta_minutes"], sent["eta_range"], sent["waiting_ahead"]) == (None, None, 1), sent
+
+    # counter 5 removed in /admin (LD and VH left unserved: confirmed): as a close, the number goes back to DC
+    mark = phone.mark()
+    removed = http.delete("/api/v1/admin/counters/5", headers=admin, params={"confirm": "1"})
+    assert removed.status_code == 200, removed.text
+    requeued = phone.wait_for("ticket.requeued", lambda data: data["ticket"]["id"] == first["id"], since=mark)
+    assert requeued["ticket"]["target_counter"] is None, requeued
+    back = http.get(f"/api/v1/tickets/{first['id']}")
+    assert back.status_code == 200 and back.json()["target_counter"] is None, back.text
+    assert back.json()["eta_minutes"] is not None, back.json()  # counter 4, open, calls it again
+    assert http.get(f"/t/{first['id']}").status_code == 200
+    assert phone.subscribe({"ticket": first["id"]}) == {"ok": True}
+    with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:  # the event log, as a close's
+        logged = db.execute(
+            "SELECT e.kind, e.detail FROM events e JOIN counters c ON c.id = e.counter_id WHERE c.number = 5 ORDER BY e.id"
+        ).fetchall()
+    assert [kind for kind, _ in logged[-2:]] == ["requeued", "closed"] and "removed" in logged[-1][1], logged

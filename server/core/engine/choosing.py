@@ -14,7 +14,7 @@ from ..config import Policy
 from ..errors import QueueError
 from .clock import local_time
 from .named_rows import Named
-from .records import T
+from .records import C, T
 from .types import Candidate
 
 
@@ -123,12 +123,33 @@ def in_call_order(result, site, service_ids, normal_streak: int, now: dt.datetim
         yield rows[ticket.id]
 
 
+# a ticket sent to one counter (a transfer) has left its service's queue: only that counter calls it, and
+# its service's counters neither call it nor count it among the people ahead (estimates.py ``_queue``)
+IN_SERVICE_QUEUE = T.c.target_counter_id.is_(None)
+
+
 def for_counter(site, counter_id: int, counter_number: int):
     """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
     return or_(
-        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
+        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), IN_SERVICE_QUEUE),
         T.c.target_counter_id == counter_id,
     )
+
+
+def counter_call_order(conn, site, counter_number: int, day: dt.date, now: dt.datetime) -> Iterator:
+    """The waiting tickets of ``day`` this counter may call (``for_counter``: its services' queues and the
+    tickets sent to it), in the order its "next" calls them from its streak (``in_call_order``)."""
+    counter_id = site.counter_ids[counter_number]
+    streak = conn.execute(select(C.c.normal_streak).where(C.c.id == counter_id)).scalar_one()
+    rows = conn.execute(
+        select(T).where(
+            T.c.site_id == site.id,
+            T.c.business_day == day,
+            T.c.status == "waiting",
+            for_counter(site, counter_id, counter_number),
+        )
+    )
+    return in_call_order(rows, site, site.counter_service_ids[counter_number], streak, now)
 
 
 # every "next" runs this: built once per number of services a counter serves (and whether one takes
@@ -145,10 +166,7 @@ def _arms(services: int):
     an index (ix_tickets_queue: site, status, service, then issue time) read in order and left at its
     first ticket; joined by OR, the database read and sorted every waiting ticket of the site."""
     today = (T.c.site_id == bindparam("site_id"), T.c.business_day == bindparam("day"), T.c.status == "waiting")
-    queues = [
-        and_(*today, T.c.service_id == bindparam(f"service_{i}"), T.c.target_counter_id.is_(None))
-        for i in range(services)
-    ]
+    queues = [and_(*today, T.c.service_id == bindparam(f"service_{i}"), IN_SERVICE_QUEUE) for i in range(services)]
     return [*queues, and_(*today, T.c.target_counter_id == bindparam("counter_id"))]
 
 
