@@ -146,9 +146,27 @@ def hold_running(engine: Engine, instance_dir: Path) -> Lease:
 # server looks this often, and takes it again. One that cannot (a key change holds it alone) says so in a
 # row of ``installation`` (_unleased_name: the process), which a key change refuses while fresh.
 LEASE_CHECK_SECONDS = 2.0
+LEASE_CHECK_ENV = "QUEUEKIOSK_LEASE_CHECK_SECONDS"
 UNLEASED = "unleased:"
 UNLEASED_FRESH_SECONDS = 10.0
 KEY_CHANGED_EXIT = 3  # gunicorn's "worker failed to boot": its master stops too, and systemd starts it again
+
+
+def lease_check_seconds() -> float:
+    """How often a server looks that it still holds the running lease: ``QUEUEKIOSK_LEASE_CHECK_SECONDS``
+    (0.1-60; the same for the servers and `queuekiosk person-key change`, which waits twice this and a
+    second on PostgreSQL; the tests shorten it), else ``LEASE_CHECK_SECONDS``. Read when used."""
+    value = os.environ.get(LEASE_CHECK_ENV)
+    if not value:
+        return LEASE_CHECK_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 60:
+        log.error("%s is %r, not 0.1-60 seconds: %g s instead", LEASE_CHECK_ENV, value, LEASE_CHECK_SECONDS)
+        return LEASE_CHECK_SECONDS
+    return seconds
 
 
 def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> None:
@@ -156,8 +174,9 @@ def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> 
     when it was lost, with a log line each way. Taken again under another person key than this
     process's (changed meanwhile), the process ends: it would give a citizen a second number."""
     lost_at = None
+    every = lease_check_seconds()
     while True:
-        sleep(LEASE_CHECK_SECONDS)
+        sleep(every)
         try:
             if lost_at is None:
                 if not lease.lost():
@@ -183,7 +202,7 @@ def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> 
         except DATABASE_ERRORS:  # PostgreSQL still away: requests say so; the next look tries again
             continue
         except Exception:
-            log.exception("Keeping the running lease failed; trying again in %.0f s", LEASE_CHECK_SECONDS)
+            log.exception("Keeping the running lease failed; trying again in %g s", every)
 
 
 def _unleased_name() -> str:

@@ -131,6 +131,7 @@ def test_the_key_is_not_changed_while_a_server_process_runs_and_the_command_name
     """A process still running with the previous key would hash the next bookings with it: they would
     be lost to check-in by card after its restart, and a second number given to the same person."""
     env = {} if database == "sqlite" else {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")}
+    env["QUEUEKIOSK_LEASE_CHECK_SECONDS"] = "0.2"  # the change on PostgreSQL waits 2 x this + 1 s (2 s: 5 s)
     srv = live_server(env=env)
     srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
     refused = srv.cli("person-key", "change", "--yes", check=False)
