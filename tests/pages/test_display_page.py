@@ -107,7 +107,7 @@ class DisplayServer:
             assert self.process.poll() is None, (self.folder / "serve.log").read_text()
             try:
                 answered = requests.get(self.url + "/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
                 answered = False
             if answered:
                 assert self.process.poll() is None and ports.belongs_to(self.process.pid, self.port), (
