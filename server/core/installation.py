@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from .env_values import seconds_setting
 from .faults import DATABASE_ERRORS, safe_text
 from .lease import Lease
 from .models import bookings, installation, sites
@@ -156,17 +157,7 @@ def lease_check_seconds() -> float:
     """How often a server looks that it still holds the running lease: ``QUEUEKIOSK_LEASE_CHECK_SECONDS``
     (0.1-60; the same for the servers and `queuekiosk person-key change`, which waits twice this and a
     second on PostgreSQL; the tests shorten it), else ``LEASE_CHECK_SECONDS``. Read when used."""
-    value = os.environ.get(LEASE_CHECK_ENV)
-    if not value:
-        return LEASE_CHECK_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not 0.1 <= seconds <= 60:
-        log.error("%s is %r, not 0.1-60 seconds: %g s instead", LEASE_CHECK_ENV, value, LEASE_CHECK_SECONDS)
-        return LEASE_CHECK_SECONDS
-    return seconds
+    return seconds_setting(LEASE_CHECK_ENV, LEASE_CHECK_SECONDS, 0.1, 60)
 
 
 def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> None:
