@@ -12,7 +12,8 @@ import time
 
 import pytest
 from api_helpers import GUNICORN, REPO
-from conftest import QUEUEKIOSK, free_port
+from conftest import QUEUEKIOSK
+from ports import free_port
 
 
 def _settings(tmp_path, **env: str) -> dict:

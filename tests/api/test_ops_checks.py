@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 from api_helpers import REPO, SUPERVISOR, assert_error, issue, log_in, start_gunicorn
-from conftest import free_port
+from ports import free_port
 from test_cli_sites import bearer
 from test_counters_left_open import press, subscribed
 from test_deployment_start import _gunicorn, _serve

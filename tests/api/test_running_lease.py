@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from api_helpers import GUNICORN, REPO
-from conftest import free_port
+from ports import free_port
 from server_db import TEST_PERSON_KEY
 from test_deployment_start import _settings
 

@@ -23,6 +23,7 @@ import requests
 import yaml
 from api_helpers import issue
 from faked_clock import FakedClock, next_working_morning
+from ports import free_port
 from webhook_receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,14 +236,6 @@ def test_the_receiver_in_integrations_md_takes_signed_events_and_refuses_others(
     finally:
         receiver.terminate()
         receiver.wait(10)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_listening(port: int, timeout: float = 15) -> None:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ports
 import pytest
 import requests
 import server_db
@@ -54,12 +54,6 @@ def _queuekiosk_command() -> list[str]:
     if found:
         return [found]
     pytest.fail("the `queuekiosk` command is not installed (pip install -e .)")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -141,7 +135,7 @@ def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = N
     env["QUEUEKIOSK_INSTANCE"] = str(tmp_path / "instance")
     env.update(extra_env or {})
     server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
-    port = _free_port()
+    port = ports.free_port()
     log = tmp_path / "serve.log"
     args = ["serve", "--config", str(config), "--port", str(port), "--ignore-hours"]
     if server_zygote.preloadable(args, env):  # forked from a process that imported the server (tests/server_fork.py)
@@ -158,10 +152,16 @@ def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = N
             if process.poll() is not None:
                 pytest.fail(f"the server stopped at start-up ({process.returncode}):\n{log.read_text()}")
             try:
-                if requests.get(running.url + "/healthz", timeout=1).status_code == 200:
-                    break
+                answered = requests.get(running.url + "/healthz", timeout=1).status_code == 200
             except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
-                pass
+                answered = False
+            if answered:
+                if process.poll() is None and ports.belongs_to(process.pid, port):
+                    break
+                pytest.fail(  # a port clash (tests/ports.py): another process answered
+                    f"port clash: /healthz answered on port {port}, but not from this queuekiosk serve "
+                    f"(its exit code: {process.poll()}):\n{log.read_text()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
             time.sleep(0.02)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import ports
 import pytest
 import requests
 import server_db
@@ -33,12 +33,6 @@ REPO = Path(__file__).resolve().parents[2]
 def _queuekiosk_command() -> list[str]:
     beside = Path(sys.executable).parent / "queuekiosk"
     return [str(beside)] if beside.exists() else [shutil.which("queuekiosk") or "queuekiosk"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 MEDIA_LOG = """
@@ -80,7 +74,7 @@ class DisplayServer:
         self.folder = folder
         self.config = folder / "config.yaml"
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        self.port = _free_port()
+        self.port = ports.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             k: v
@@ -112,10 +106,15 @@ class DisplayServer:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (self.folder / "serve.log").read_text()
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
+                answered = requests.get(self.url + "/healthz", timeout=1).status_code == 200
+            except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
+                answered = False
+            if answered:
+                assert self.process.poll() is None and ports.belongs_to(self.process.pid, self.port), (
+                    f"port clash: /healthz answered on port {self.port}, but not from this queuekiosk serve "
+                    f"(its exit code: {self.process.poll()}):\n" + (self.folder / "serve.log").read_text()
+                )
+                return self
             time.sleep(0.02)
         raise AssertionError("the server did not start:\n" + (self.folder / "serve.log").read_text())
 
