@@ -23,7 +23,6 @@ import pytest
 import requests
 import server_db
 import yaml
-from faked_clock import on_a_working_morning
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +87,8 @@ class DisplayServer:
             if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")
         }
         self.env["QUEUEKIOSK_INSTANCE"] = str(folder / "instance")
-        self.env.update(env or {})  # e.g. a faked working morning (tests/faked_clock.py): not forked then
+        # e.g. a faked working morning (tests/faked_clock.py): forked only from a zygote under that clock
+        self.env.update(env or {})
         self.process = None
         self.http = requests.Session()
         self._admin = None
@@ -148,7 +148,7 @@ class DisplayServer:
 
 
 @pytest.fixture
-def lobby(tmp_path, sqlite_template, server_zygote):
+def lobby(tmp_path, sqlite_template, morning_clock):
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     display = config["displays"][0]
     display["voice"] = {"language": "vi", "repeat": 1, "chime": False}
@@ -157,8 +157,8 @@ def lobby(tmp_path, sqlite_template, server_zygote):
     Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
     display["slides"] = ["welcome.png"]
     # at 09:00 on a working day: its calls and histories are one day's whatever the hour (midnight: 17:00 UTC)
-    morning = on_a_working_morning(tmp_path / "clock")
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote, morning).start()
+    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
+    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
     server.admin()  # made now, not inside a timing
     yield server
     server.stop(graceful=False)
@@ -503,13 +503,13 @@ PIECE = re.compile(r"/forms/(\w+)\.wav\?display=\w+(?:&number=(\d+)&counter=(\d+
 
 
 @pytest.fixture
-def busy_lobby(tmp_path, sqlite_template, server_zygote):
+def busy_lobby(tmp_path, sqlite_template, morning_clock):
     """The demo centre as shipped: its lobby voice has the chime and says the sentence twice."""
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     assert config["displays"][0]["voice"] == {"language": "vi", "repeat": 2, "chime": True}
     # at 09:00 on a working day: its calls and histories are one day's whatever the hour (midnight: 17:00 UTC)
-    morning = on_a_working_morning(tmp_path / "clock")
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote, morning).start()
+    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
+    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
     server.admin()
     yield server
     server.stop(graceful=False)
