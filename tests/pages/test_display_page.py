@@ -147,6 +147,18 @@ class DisplayServer:
         return response.json()
 
 
+def _on_a_working_morning(tmp_path, config: dict, sqlite_template, morning_clock):
+    """A started DisplayServer on ``config`` at 09:00 on a working day, stopped after the test: its calls and
+    histories are one day's whatever the hour (the site's midnight: 17:00 UTC). A fork under the session's
+    faked clock (``morning_clock``, tests/pages/conftest.py)."""
+    morning, zygote = morning_clock
+    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
+    server.admin()  # made now, not inside a timing
+    yield server
+    server.stop(graceful=False)
+    server.http.close()
+
+
 # A shorter sentence than the demo's, from the same shipped clips (about 3 s where the demo's takes 5.5 s),
 # for the tests about which calls are said and in what order: not for those about how long the sentence
 # is or how soon each call is heard (those keep the demo's sentence).
@@ -163,13 +175,7 @@ def _lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = None):
 
     Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
     display["slides"] = ["welcome.png"]
-    # at 09:00 on a working day: its calls and histories are one day's whatever the hour (midnight: 17:00 UTC)
-    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
-    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
-    server.admin()  # made now, not inside a timing
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
+    yield from _on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
 
 
 @pytest.fixture
@@ -526,13 +532,7 @@ def _busy_lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = N
     assert config["displays"][0]["voice"] == {"language": "vi", "repeat": 2, "chime": True}
     if phrase:
         config["displays"][0]["voice"]["phrase"] = phrase
-    # at 09:00 on a working day: its calls and histories are one day's whatever the hour (midnight: 17:00 UTC)
-    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
-    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
-    server.admin()
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
+    yield from _on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
 
 
 @pytest.fixture
