@@ -309,3 +309,36 @@ def start_server(tmp_path_factory, sqlite_template, server_zygote):
     yield start
     for server in reversed(servers):
         server.stop(graceful=False)
+
+
+# --- servers on the session's working morning, forked ---------------------------------------
+
+
+class _ZygoteOnAClock(server_fork.Zygote):
+    """Zygotes whose interpreter runs under libfaketime, on the clock of ``clock_env`` (the env
+    ``faked_clock.on_a_working_morning`` gives): a server with that very env is their fork."""
+
+    def __init__(self, clock_env: dict):
+        super().__init__()
+        self._env.update(clock_env)  # what each zygote is started with, and what a server must match
+
+
+@pytest.fixture(scope="session")
+def morning_clock(tmp_path_factory):
+    """``(env, zygote)`` for servers whose clock reads 09:00 on the next working day when the session
+    first asks for it, and runs on (one clock file, ``on_a_working_morning``), forked from a zygote
+    under that clock. A server on a faked clock of its own (``server_on_a_working_morning``) cannot be
+    a fork (libfaketime is an LD_PRELOAD): it is a process of its own, which imports the server and
+    checks its config in a child, 3-6 s of a loaded machine's CPU per start; a fork takes a tenth.
+    For tests that only need their server's day to stay one day (and not 09:00 to the minute)."""
+    env = on_a_working_morning(tmp_path_factory.mktemp("morning-clock"))
+    zygote = _ZygoteOnAClock(env)
+    yield env, zygote
+    zygote.close()
+
+
+@pytest.fixture
+def forked_server_on_a_working_morning(tmp_path, sqlite_template, morning_clock):
+    """``server_on_a_working_morning``, forked: its clock is the session's (``morning_clock``)."""
+    env, zygote = morning_clock
+    yield from _served(tmp_path, sqlite_template, zygote, env)
