@@ -471,11 +471,16 @@ def test_a_page_left_open_offers_a_number_for_today_from_the_opening_time_until_
     the server gives the number; opened before the closing time, it stops offering it at closing."""
     clock = FakedClock(tmp_path / "clock", next_working_morning("07:29:45"))
     srv = start_server(ignore_hours=False, env=clock.env())  # the site's own hours: 07:30-17:00
+    # the phone's clock is moved on to the opening and the closing time, not waited for (the page
+    # reads the server's time at load and counts on from there: QK.now)
+    phone.clock.install()
     phone.goto(srv.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     take = phone.get_by_role("button", name="Lấy số hôm nay")
     expect(take).to_be_hidden()
     expect(phone.locator("#remote-closed")).to_contain_text("(07:30–17:00)")
+    clock.set(clock.start.replace(minute=30, second=0))  # the server's clock at 07:30, to give the number
+    phone.clock.fast_forward(16_000)  # the page's at 07:30 too (loaded at 07:29:45 or later)
     expect(take).to_be_visible(timeout=40_000)  # at 07:30, without a reload
     expect(phone.locator("#remote-closed")).to_be_hidden()
     take.click()
@@ -488,6 +493,7 @@ def test_a_page_left_open_offers_a_number_for_today_from_the_opening_time_until_
     phone.goto(srv.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     expect(take).to_be_visible()
+    phone.clock.fast_forward(21_000)  # the page's clock at 17:00 (loaded at 16:59:40 or later)
     expect(take).to_be_hidden(timeout=40_000)  # at 17:00
     expect(phone.locator("#remote-closed")).to_contain_text("chỉ lấy được trong giờ làm việc (07:30–17:00)")
     expect(phone.locator("#days button").first).to_be_visible()  # the days to book stay
@@ -564,6 +570,7 @@ def test_a_form_for_today_s_number_left_open_past_closing_says_so_at_once(start_
     server's clock, not when tapping "Xác nhận": the form says so and cannot be sent."""
     clock = FakedClock(tmp_path / "clock", next_working_morning("16:59:45"))
     srv = start_server(ignore_hours=False, env=clock.env())  # the site's own hours: 07:30-17:00
+    phone.clock.install()  # the phone's clock is moved on to the closing time, not waited for
     phone.goto(srv.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     phone.get_by_role("button", name="Lấy số hôm nay").click()
@@ -572,6 +579,7 @@ def test_a_form_for_today_s_number_left_open_past_closing_says_so_at_once(start_
     closed, send = phone.locator("#form-closed"), phone.get_by_role("button", name="Xác nhận")
     expect(closed).to_be_hidden()
     expect(send).to_be_enabled()
+    phone.clock.fast_forward(16_000)  # the page's clock at 17:00 (loaded at 16:59:45 or later)
     expect(closed).to_be_visible(timeout=40_000)  # at 17:00, without a tap
     expect(closed).to_contain_text("Trung tâm đã hết giờ làm việc hôm nay (07:30–17:00)")
     expect(send).to_be_disabled()

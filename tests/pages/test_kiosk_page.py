@@ -173,6 +173,7 @@ def fields_config(config_data: dict) -> dict:
 
 def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start_server, page, shot):
     server = start_server()
+    page.clock.install()  # the page's own clock: its 8 s on the number are moved on, not waited for
     open_kiosk(page, server)
     expect(page.locator("button.service:visible")).to_have_count(6)  # the demo kiosk: services: all
     expect(page.locator("#closed")).to_be_hidden()  # --ignore-hours: never closed, whatever the time
@@ -203,6 +204,7 @@ def test_a_tap_gives_the_issued_number_with_a_qr_code_and_returns_to_start(start
     shot(page, "kiosk-result")
 
     # back to the start by itself, ready for the next citizen
+    page.clock.fast_forward(8_000)  # result_seconds on the page's clock
     expect(result).to_be_hidden(timeout=15_000)
     expect(page.locator("#screen-services")).to_be_visible()
     expect(service_button(page, HT)).to_be_enabled()
@@ -408,32 +410,37 @@ def test_closed_hours_screen(start_server, page, config_data, shot):
     expect(page.locator("#result-number")).to_have_text("1001")
 
 
-@pytest.mark.parametrize(
-    "one_a_day", [{"numbers": {"start": 1001, "end": 1001}}, {"daily_limit": 1}], ids=["range", "daily_limit"]
-)
-def test_exhausted_range_screen(start_on_a_working_morning, page, config_data, shot, one_a_day):
+def test_exhausted_range_screen(start_on_a_working_morning, page, config_data, shot):
+    """Both ways a service runs out of today's numbers, on one server (one start for both): HT's number
+    range of one number ("range") and CT's daily limit of one ("daily_limit")."""
     cfg = config_data
-    cfg["services"][0].update(one_a_day)  # HT: one number a day
+    cfg["services"][0]["numbers"] = {"start": 1001, "end": 1001}  # HT: one number a day, by its range
+    cfg["services"][1]["daily_limit"] = 1  # CT: one number a day, by its limit
     cfg["priorities"] = []
     server = start_on_a_working_morning(cfg)
+    page.clock.install()  # the page's own clock, moved on below instead of waited for
     open_kiosk(page, server)
-    take_number(page, HT, priority=None)
-    expect(page.locator("#result-number")).to_have_text("1001")
-    page.locator("#result button.done").click()
+    for case, code, name, first in (("range", "HT", HT, "1001"), ("daily_limit", "CT", "Chứng thực", "2001")):
+        take_number(page, name, priority=None)
+        expect(page.locator("#result-number"), case).to_have_text(first)
+        page.locator("#result button.done").click()
 
-    shorten(page, error_seconds=2)
-    service_button(page, HT).click()
-    problem = page.locator("#problem")
-    expect(problem).to_be_visible()
-    expect(page.locator("#problem-title")).to_contain_text("Đã hết số thứ tự hôm nay")
-    expect(page.locator("#problem-text")).to_contain_text(f"Dịch vụ “{HT}” đã cấp hết số thứ tự của hôm nay")
-    expect(page.locator("#problem-text")).to_contain_text("Today's numbers for")
-    shot(page, "kiosk-exhausted")
-    expect(problem).to_be_hidden(timeout=5_000)  # back to the start by itself
-    assert waiting(server, "HT")["waiting"] == 1
+        shorten(page, error_seconds=2)
+        service_button(page, name).click()
+        problem = page.locator("#problem")
+        expect(problem, case).to_be_visible()
+        expect(page.locator("#problem-title"), case).to_contain_text("Đã hết số thứ tự hôm nay")
+        expect(page.locator("#problem-text"), case).to_contain_text(
+            f"Dịch vụ “{name}” đã cấp hết số thứ tự của hôm nay"
+        )
+        expect(page.locator("#problem-text"), case).to_contain_text("Today's numbers for")
+        shot(page, f"kiosk-exhausted-{case}")
+        page.clock.fast_forward(2_000)  # error_seconds on the page's clock
+        expect(problem, case).to_be_hidden(timeout=5_000)  # back to the start by itself
+        assert waiting(server, code)["waiting"] == 1, case
 
-    take_number(page, "Chứng thực", priority=None)  # the other services go on
-    expect(page.locator("#result-number")).to_have_text("2001")
+    take_number(page, "Địa chính - Đô thị - Xây dựng", priority=None)  # the other services go on
+    expect(page.locator("#result-number")).to_have_text("3001")
 
 
 def test_a_kiosk_paired_once_with_its_token_issues_and_others_cannot(start_on_a_working_morning, page, config_data):
