@@ -32,6 +32,12 @@ def agent_server(live_server, agent_config):
     return live_server(agent_config)
 
 
+# the agent's waits between tries to connect, short (by default up to 30 s): it is back within a second of
+# a server restart, a refused hello or a busy database (a site the server does not have is still asked
+# for every 30 s only)
+BACKOFF = "0.2,0.5,1"
+
+
 class Agent:
     def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None, site: str | None = None):
         self.srv = srv
@@ -59,7 +65,7 @@ class Agent:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=self.srv.env,
+                env={**self.srv.env, "QUEUEKIOSK_AGENT_BACKOFF_SECONDS": BACKOFF},
             )
         return self
 

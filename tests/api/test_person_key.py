@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import REPO, assert_error
+from ops_helpers import run_gunicorn, run_serve
 from sqlalchemy import inspect, text
 from test_bookings import remote
-from test_deployment_start import _gunicorn, _serve
 
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.installation import same_person_key
@@ -27,7 +27,7 @@ NEW_KEY = "the-new-key-of-this-installation-0123456789"
 
 
 @pytest.mark.parametrize("key", ["changeme", "x" * 31, "a" * 64, "ab12" * 10, PLACEHOLDER])
-@pytest.mark.parametrize("run", [_serve, _gunicorn])
+@pytest.mark.parametrize("run", [run_serve, run_gunicorn])
 def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, run, key):
     assert len(PLACEHOLDER) >= 32  # long enough: refused as the example it is
     instance, env = tmp_path / "instance", {"QUEUEKIOSK_PERSON_KEY": key}
@@ -36,7 +36,7 @@ def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, ru
         (instance / "person_key").write_text(key)  # the file a key not set in the environment is read from
         env = {}
     done = run(tmp_path, QUEUEKIOSK_INSTANCE=str(instance), **env)
-    status, output = (done.returncode, done.stderr) if run is _serve else done
+    status, output = (done.returncode, done.stderr) if run is run_serve else done
     assert status != 0 and "Traceback" not in output, output
     assert "(QUEUEKIOSK_PERSON_KEY, else the file" in output and "is too weak (shorter than 32 characters" in output
     assert "of very few different characters" in output
@@ -160,8 +160,8 @@ def test_a_weak_key_on_a_database_that_records_another_key_is_told_to_copy_the_i
 def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url):
     """Not made and seeded from config.yaml by a start that is refused: the next start, with a good
     key, takes config.yaml as it is then (edited meanwhile)."""
-    sqlite = _serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
-    on_pg = _serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_DATABASE_URL=pg_url)
+    sqlite = run_serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+    on_pg = run_serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_DATABASE_URL=pg_url)
     for done in (sqlite, on_pg):
         assert done.returncode != 0 and "is too weak" in done.stderr, done.stderr
     assert not list((tmp_path / "instance").glob("queuekiosk.db*"))
@@ -203,11 +203,11 @@ def test_the_bookings_counted_are_those_of_each_sites_own_today(live_server):
 
 
 @pytest.mark.parametrize("key", ["changeme", "abcd" * 10])
-@pytest.mark.parametrize("run", [_serve, _gunicorn])
+@pytest.mark.parametrize("run", [run_serve, run_gunicorn])
 def test_a_weak_session_key_is_refused_at_start_too(tmp_path, run, key):
     """QUEUEKIOSK_SECRET_KEY signs sign-ins (an admin's could be made) and encrypts the phones kept."""
     done = run(tmp_path, QUEUEKIOSK_SECRET_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
-    status, output = (done.returncode, done.stderr) if run is _serve else done
+    status, output = (done.returncode, done.stderr) if run is run_serve else done
     assert status != 0 and "Traceback" not in output, output
     assert "QUEUEKIOSK_SECRET_KEY is too weak (shorter than 32 characters" in output, output
     assert f"make one with `{MAKE}` and set it, the same on every machine" in output
