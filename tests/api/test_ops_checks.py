@@ -21,7 +21,7 @@ import requests
 import yaml
 from api_helpers import REPO, SUPERVISOR, assert_error, issue, log_in, start_gunicorn
 from conftest import free_port
-from ops_helpers import bearer, press, run_gunicorn, run_serve, subscribed
+from ops_helpers import bearer, press, run_gunicorn, subscribed
 
 from queuekiosk.server.core.db import create_db_engine
 
@@ -47,30 +47,33 @@ def _one_sentence(said: str, name: str, value: str, english: str, vietnamese: st
 
 
 def test_a_variable_written_wrong_is_one_sentence_at_serve_gunicorn_and_the_command_line(tmp_path, live_server):
-    """Each variable of WRONG at `serve`, gunicorn and a command; the servers of every variable started
-    side by side (each refuses at once: most of their time is spent importing)."""
+    """Each variable of WRONG at gunicorn (one per variable, side by side: each refuses at once, most of
+    its time spent importing), `serve` and a command (forked from a process that has imported them)."""
 
-    def refused_starts(case: tuple) -> tuple:
+    def refused_gunicorn(case: tuple) -> tuple[int, str]:
         name, value = case[:2]
         (tmp_path / name).mkdir()
-        return run_serve(tmp_path / name, **{name: value}), run_gunicorn(tmp_path / name, **{name: value})
+        return run_gunicorn(tmp_path / name, **{name: value})
 
     with ThreadPoolExecutor(len(WRONG)) as pool:
-        starts = list(pool.map(refused_starts, WRONG))
+        gunicorns = list(pool.map(refused_gunicorn, WRONG))
     srv = live_server(start=False)
-    for (name, value, english, vietnamese), (done, (status, output)) in zip(WRONG, starts, strict=True):
+    for (name, value, english, vietnamese), (status, output) in zip(WRONG, gunicorns, strict=True):
         with _case(f"{name}={value}"):
-            assert done.returncode != 0 and "open at" not in done.stdout
-            _one_sentence(done.stderr, name, value, english, vietnamese)
             assert status != 0, output  # (exit status 3: gunicorn stops, not starting it again every 2 s)
             _one_sentence(output, name, value, english, vietnamese)
             before = srv.env.get(name)
             srv.env[name] = value
-            refused = srv.cli("site", "list", check=False)
-            if before is None:
-                del srv.env[name]
-            else:
-                srv.env[name] = before
+            try:
+                done = srv.run("serve", "--port", str(free_port()))
+                refused = srv.cli("site", "list", check=False)
+            finally:
+                if before is None:
+                    del srv.env[name]
+                else:
+                    srv.env[name] = before
+            assert done.returncode != 0 and "open at" not in done.stdout
+            _one_sentence(done.stderr, name, value, english, vietnamese)
             assert refused.returncode != 0
             _one_sentence(refused.stderr, name, value, english, vietnamese)
 
@@ -136,9 +139,9 @@ PASSWORD = "Pa&ss@1"  # as the tester's, written into the address without URL-en
     ],
 )
 def test_a_database_address_mistake_says_the_fix_and_never_the_password(tmp_path, live_server, url, english):
-    done = run_serve(tmp_path, QUEUEKIOSK_DATABASE_URL=url)
     srv = live_server(start=False)
     srv.env["QUEUEKIOSK_DATABASE_URL"] = url
+    done = srv.run("serve", "--port", str(free_port()))  # forked from a process that has imported it
     refused = srv.cli("user", "list", check=False)
     for said in (done.stderr, refused.stderr):
         assert "Traceback" not in said and f"QUEUEKIOSK_DATABASE_URL {english}" in said, said
