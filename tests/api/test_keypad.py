@@ -19,15 +19,8 @@ from api_helpers import issue
 from conftest import QUEUEKIOSK
 from keypad_helpers import drain, keypads, ticket
 
-
-@pytest.fixture
-def keypad(server):
-    yield from keypads(server)
-
-
-@pytest.fixture
-def drained(server):
-    return drain(server)
+keypad = pytest.fixture(keypads, name="keypad")  # (tests/api/keypad_helpers.py)
+drained = pytest.fixture(drain, name="drained")
 
 
 def test_keys_call_recall_and_finish(drained, http, keypad, sio_client):

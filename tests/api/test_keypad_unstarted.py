@@ -10,15 +10,8 @@ import pytest
 from api_helpers import issue
 from keypad_helpers import drain, keypads, ticket
 
-
-@pytest.fixture
-def keypad(server):
-    yield from keypads(server)
-
-
-@pytest.fixture
-def drained(server):
-    return drain(server)
+keypad = pytest.fixture(keypads, name="keypad")  # (tests/api/keypad_helpers.py)
+drained = pytest.fixture(drain, name="drained")
 
 
 def test_next_over_a_number_never_started_says_it_was_a_no_show(drained, http, keypad):
