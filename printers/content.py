@@ -6,7 +6,7 @@ Kept apart from the drawing so that the server loads Pillow and python-escpos on
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,25 @@ class TicketContent:
     eta_minutes: int | None = None
     eta_range: list[int] | None = None  # [low, high] minutes: "khoảng 10–20 phút"; [n, n] from the formula
     footer: str | None = None
+    # a booked or remote number's mark ("Số lấy từ xa — đã xác nhận có mặt"): its own line above the footer
+    mark: str | None = None
     logo: str | None = None  # path of an image file
     counters: list[int] | None = None  # the counters that serve the service ("Quầy phục vụ: 1, 2")
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The job's JSON; no ``mark`` where there is none, so that a walk-in's job is what an agent older
+        than the mark knows."""
+        data = asdict(self)
+        if data["mark"] is None:
+            del data["mark"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> TicketContent:
-        return cls(**data)
+        """The content of a stored job; keys this agent does not know (a newer server's) are left out, so
+        that a kiosk agent upgraded after its server keeps printing."""
+        known = {each.name for each in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 def local_stamp(moment: dt.datetime) -> str:

@@ -30,7 +30,8 @@ def ticket_content(site, ticket: dict, tracking_url: str, config_dir: Path) -> T
     config = site.config
     service = config.service(ticket["service"])
     priority = next((p for p in config.priorities if p.code == ticket["priority"]), None)
-    issued = dt.datetime.fromisoformat(ticket["issued_at"].removesuffix("Z"))
+    # its time: when it joined the queue, a remote number's check-in (not the phone request)
+    issued = dt.datetime.fromisoformat((ticket.get("queued_at") or ticket["issued_at"]).removesuffix("Z"))
     logo = config.ticket.logo
     serving = [c.number for c in config.counters if ticket["service"] in config.counter_services(c)]
     return TicketContent(

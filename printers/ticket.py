@@ -150,6 +150,7 @@ def _line_specs(content: TicketContent, width: int) -> dict[str, tuple[str, int,
         "ahead": (translate("page_people_ahead", n=content.people_ahead), size(22), False, False),
         "wait": (wait, size(22), False, False),
         "scan": (translate("ticket_scan"), size(18), False, False),
+        "mark": (content.mark, size(18), True, False) if content.mark else None,
         "footer": (content.footer, size(18), False, False) if content.footer else None,
     }
 
@@ -199,6 +200,7 @@ def preview(content: TicketContent, width: int = 576) -> Image.Image:
             _qr_image(content.tracking_url, 5),
             lines["scan"],
             stamp,
+            lines["mark"],
             lines["footer"],
         ],
         width,
@@ -413,6 +415,7 @@ def render(content: TicketContent, form: str = "compact", width: int = 576, prof
         ticket.image(_qr_image(content.tracking_url, 5))
     ticket.line(lines["scan"])
     ticket.escpos().text(content.issued_at + "\n")  # digits and slashes: the printer's own font is fine
+    ticket.line(lines["mark"])
     ticket.line(lines["footer"])
     ticket.escpos().cut()
     return ticket.bytes()

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageChops
+from ports import free_port
 
 DLE_EOT = b"\x10\x04"
 # (DLE EOT 1 printer status, DLE EOT 4 paper sensor); bits 1 and 4 are always set
@@ -47,7 +48,7 @@ class PrinterSim:
         self.lost: list[bytes] = []
         self.queries = 0
         self._listener: socket.socket | None = None
-        self._port = 0
+        self._port = free_port()  # not the ephemeral range: the port stays its own while it is "off" (tests/ports.py)
         self._stopping = False
         self._lock = threading.Lock()
         self._open()

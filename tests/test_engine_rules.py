@@ -212,7 +212,7 @@ def test_daily_limit_refuses_with_the_time_until_the_next_opening(
         ("2026-11-23 07:29:59", "before opening (07:30)", "closed"),
         ("2026-11-23 17:00", "at closing time (17:00)", "closed"),
         ("2026-11-23 21:00", "in the evening", "closed"),
-        ("2026-11-29 09:00", "on Sunday", "closed"),
+        ("2026-11-29 09:00", "on Sunday", "closed_day"),  # said as a day that is not a working day
         ("2026-09-02 09:00", "on a holiday (Quoc khanh, a Wednesday)", "closed_holiday"),  # said as a holiday
         ("2026-01-01 09:00", "on a holiday (New Year)", "closed_holiday"),
     ],

@@ -16,17 +16,12 @@ from pathlib import Path
 
 import pytest
 from gunicorn_sends_app import BIG, FILE
+from ports import free_port
 
 from queuekiosk.server.wsgi_server import YOUNG_COLLECTION
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -87,3 +87,46 @@ def test_a_migration_that_fails_in_the_child_says_why(tmp_path):
     engine = create_db_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'queuekiosk.db'}")
     with pytest.raises(RuntimeError, match="(?s)the database migration failed.*unable to open database file"):
         migrate_in_child(engine)
+
+
+def test_a_remote_numbers_check_in_is_put_on_its_ticket(make_queue, config, db_url):
+    """Migration 0022 puts on each remote number's ticket its booking's check-in (where the clerk console
+    and the reports time its wait from), on SQLite and PostgreSQL; one not checked in gets none, a
+    walk-in none. Its downgrade drops the column, and upgrading again fills it in the same."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import inspect, select, update
+
+    from queuekiosk.server.core import bookings as bk
+    from queuekiosk.server.core import engine as q
+    from queuekiosk.server.core.db import MIGRATIONS
+    from queuekiosk.server.core.models import utcnow
+
+    db = make_queue(config, db_url)
+    key = b"test person key"
+    came = db.run(bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", None, key, check_hours=False).ticket
+    db.run(bk.take_remote, "HT", "Trần Văn Bình", "0987654322", None, key, check_hours=False)  # never comes
+    db.run(q.issue, "HT", check_hours=False)
+    db.run(bk.check_in, key, code=came["code"], now=utcnow(), check_hours=False)
+    tickets, bookings = Base.metadata.tables["tickets"], Base.metadata.tables["bookings"]
+    with db.engine.begin() as conn:  # as a check-in made before 0022 left it: on its booking alone
+        checked_in = conn.execute(select(bookings.c.checked_in_at).where(bookings.c.code == came["code"])).scalar_one()
+        assert checked_in is not None
+        conn.execute(update(tickets).values(checked_in_at=None))
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    read = select(tickets.c.number, tickets.c.origin, tickets.c.checked_in_at).order_by(tickets.c.number)
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0021")
+        assert "checked_in_at" not in {c["name"] for c in inspect(connection).get_columns("tickets")}
+        command.upgrade(cfg, "0022")
+        assert connection.execute(read).all() == [
+            (1001, "remote", checked_in),
+            (1002, "remote", None),
+            (1003, None, None),
+        ]
+        command.downgrade(cfg, "0021")
+        command.upgrade(cfg, "head")
+        assert connection.execute(read).all()[0] == (1001, "remote", checked_in)

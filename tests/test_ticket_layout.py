@@ -32,7 +32,7 @@ LONG = replace(
 )
 # the compact form's runs of pictures between what the printer writes itself (the number, the
 # English service name, the QR code, the time): each a list of the ticket's lines
-RUNS = [["centre", "label"], ["priority", "service"], ["counters", "ahead", "wait"], ["scan"], ["footer"]]
+RUNS = [["centre", "label"], ["priority", "service"], ["counters", "ahead", "wait"], ["scan"], ["mark", "footer"]]
 
 
 def one_image_per_line(content: TicketContent, width: int, runs=RUNS, logo=None) -> list[Image.Image]:
@@ -94,6 +94,18 @@ def test_the_compact_form_puts_the_same_dots_on_paper_as_one_image_per_line(cont
             assert image.width == 8
         else:
             assert (ink[1] + image.height - ink[3]) * (image.width // 8 - 1) <= 8
+
+
+def test_a_booking_mark_is_its_own_line_above_the_centres_footer():
+    """A checked-in remote number's (or booking's) mark, then the footer as the centre wrote it: two
+    lines, not one sentence."""
+    marked = replace(TICKET, mark="Số lấy từ xa — đã xác nhận có mặt")
+    for width in (576, 384):
+        paper = decode(render(marked, "compact", width))
+        expected = one_image_per_line(marked, width, runs=[["mark", "footer"]])[0]
+        assert same_picture(paper.sheets(width)[-1], expected)
+        assert same_picture(_lines(marked, width)["footer"], _lines(TICKET, width)["footer"])
+    assert preview(marked).height > preview(TICKET).height
 
 
 def test_the_long_ticket_is_a_third_smaller_than_one_image_per_line():
@@ -231,3 +243,12 @@ def test_the_ticket_job_names_the_counters_of_its_service_and_citizens_are_ong_b
     from queuekiosk.printers.ticket import _text_image
 
     assert not ImageChops.difference(ahead, _text_image("Số người đang chờ trước Ông/Bà: 0", 22, 576)).getbbox()
+
+
+def test_a_walk_in_job_is_what_an_older_agent_knows_and_a_newer_servers_job_still_prints():
+    """A kiosk agent and its server are upgraded apart: a walk-in's job carries no ``mark`` (an agent older
+    than the mark refuses that key), and a key this agent does not know is left out, not refused."""
+    assert "mark" not in TICKET.to_json()
+    booked = replace(TICKET, mark="Số lấy từ xa — đã xác nhận có mặt")
+    assert booked.to_json()["mark"] == booked.mark
+    assert TicketContent.from_json({**booked.to_json(), "later_field": 1}) == booked

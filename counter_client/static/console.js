@@ -165,11 +165,15 @@
     });
   });
 
+  // the wait's start: when the citizen joined the queue, a remote number's check-in (as /reports count it),
+  // not its phone request (issued_at, from a server without queued_at)
+  function queuedAt(ticket) { return ticket.queued_at || ticket.issued_at; }
+
   function drawTimers() {
     const ticket = counter && counter.ticket;
     if (!ticket) return;
     // the wait ended at the first call; the service runs from "start" (or, without it, the latest call)
-    const waited = ticket.called_at && ticket.issued_at ? (Date.parse(ticket.called_at) - Date.parse(ticket.issued_at)) / 1000 : since(ticket.issued_at);
+    const waited = ticket.called_at && queuedAt(ticket) ? (Date.parse(ticket.called_at) - Date.parse(queuedAt(ticket))) / 1000 : since(queuedAt(ticket));
     $("waited").textContent = duration(waited);
     $("service-timer").textContent = duration(since(ticket.started_at || ticket.last_called_at || ticket.called_at));
     // a number only called is not yet served: its clock says so (reports count it from the call if never started)
@@ -222,9 +226,9 @@
       }
       if (ticket.target_counter) meta.appendChild(QK.el("span", "moved", " · " + QK.msg("console_sent_here")));
       if (ticket.origin) meta.appendChild(QK.el("span", "booked", " · " + origin(ticket)));
-      if (ticket.issued_at) {
-        meta.appendChild(QK.el("span", "time", " · " + timeFormat.format(new Date(ticket.issued_at))));
-        meta.appendChild(QK.el("span", "waiting", " · " + QK.msg("console_waiting_for", {time: duration(since(ticket.issued_at))})));
+      if (queuedAt(ticket)) {
+        meta.appendChild(QK.el("span", "time", " · " + timeFormat.format(new Date(queuedAt(ticket)))));
+        meta.appendChild(QK.el("span", "waiting", " · " + QK.msg("console_waiting_for", {time: duration(since(queuedAt(ticket)))})));
       }
       item.appendChild(meta);
       const call = QK.el("button", "call", QK.msg("console_call"));
@@ -274,7 +278,7 @@
     document.querySelectorAll("#queue-list li").forEach(function (item, index) {
       const ticket = queue[index];
       const node = item.querySelector(".waiting");
-      if (ticket && node) node.textContent = " · " + QK.msg("console_waiting_for", {time: duration(since(ticket.issued_at))});
+      if (ticket && node) node.textContent = " · " + QK.msg("console_waiting_for", {time: duration(since(queuedAt(ticket)))});
     });
   }, 1000);
 

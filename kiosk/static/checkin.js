@@ -21,6 +21,8 @@
   // server/core/bookings/views.py)
   const KEYS = "1234567890ABCDEFGHJKLMNPQRSTUVWXYZ";
   const ID_NUMBER = /^[0-9]{12}$/;  // a CCCD's number typed: checked in as the card's scan would be
+  // a booking code: 8 of its letters and digits (server/core/bookings/views.py CODE_ALPHABET: no 0, 1, I, O)
+  const BOOKING_CODE = /^[ABCDEFGHJKLMNPQRSTUVWXYZ2-9]{8}$/i;
   const SCAN_GAP_MS = 80;  // a scanner types faster than this between keys (usually under 20 ms), a person slower
   const SCAN_MIN = 8;  // the shortest burst taken as a scan: a booking code
   // a walk-in number for the card then (a scanned card booked for another day is told which day)
@@ -48,12 +50,16 @@
   }
 
   /** What was scanned or typed: the card's QR text has fields split by "|"; twelve digits are the
-   *  card's number; anything else is a code (or the manage link of the booking's QR code, which the
-   *  server reads the code from). */
+   *  card's number; a booking code, or the manage link of the booking's QR code (the server reads the
+   *  code from it), is a code. Digits that are no booking code (too few or too many, a 0 or 1), or
+   *  twelve characters with digits among them, are a card's number mistyped: sent as one, so that the
+   *  citizen hears what /book says ("Số căn cước công dân phải gồm đúng 12 chữ số"), not "code not found". */
   function requestFor(text) {
     if (text.indexOf("|") >= 0) return {cccd_qr: text.trim()};
-    const digits = text.replace(/\s/g, "");
-    return ID_NUMBER.test(digits) ? {id_number: digits} : {code: text.trim()};
+    const typed = text.replace(/\s/g, "");
+    if (ID_NUMBER.test(typed)) return {id_number: typed};
+    const idLike = /^[0-9]+$/.test(typed) || (typed.length === 12 && /[0-9]/.test(typed) && typed.indexOf("/") < 0);
+    return idLike && !BOOKING_CODE.test(typed) ? {id_number: typed} : {code: typed};
   }
 
   /** No booking today for this card (or number): the citizen chooses a service, and the number is the

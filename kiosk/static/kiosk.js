@@ -4,7 +4,7 @@
  * One request at a time: while a ticket is being issued every button is disabled, and each new
  * screen ignores taps for a moment, so a double tap gives one ticket and never picks something
  * on the next screen by accident.
- * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed" / "closed_holiday"), an
+ * Notices: closed hours (page data + a check once a minute, or the API's 409 "closed" / "closed_holiday" / "closed_day"), an
  * exhausted number range (409 "range_exhausted"), a database that cannot take the ticket (503
  * "database_full" / "database_busy" / "database_damaged": a note for staff), a network error, the Socket.IO connection
  * dropping (full screen until it is back), and the kiosk's printer out of paper or offline
@@ -26,7 +26,6 @@
   const OFFLINE_GRACE_MS = 1200;  // a connection back within this time shows no notice
   const RETRIES = 2;  // a tap whose answer was lost is sent again (same Idempotency-Key) after 1 s, then 2 s
   const PRINTER_TROUBLE = {paper_out: true, offline: true};  // tickets still issued, none printed
-  const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   const screensNode = document.getElementById("screens");
   const screens = {};
@@ -354,7 +353,7 @@
 
   function refused(answer, service) {
     const error = (answer.data && answer.data.error) || {};
-    if (error.code === "closed" || error.code === "closed_holiday") {
+    if (["closed", "closed_holiday", "closed_day"].includes(error.code)) {
       // the server's clock says closed: believe it for a minute even if ours says open
       state.closedByServerUntil = Date.now() + 60000;
       state.closedMessage = error.message;
@@ -510,16 +509,6 @@
     return QK.openNow(Object.assign({}, page.hours, {open: page.checkin_from, close: page.hours.open}), page.timezone);
   }
 
-  /** "Thứ Hai đến Thứ Bảy" for a run of days, else "Thứ Hai, Thứ Tư, Thứ Sáu"; in ``lang``. */
-  function daysText(days, lang) {
-    const indexes = WEEKDAYS.map(function (day, i) { return days.indexOf(day) >= 0 ? i : -1; })
-      .filter(function (i) { return i >= 0; });
-    const name = function (i) { return QK.msg("kiosk_day_" + WEEKDAYS[i], null, lang); };
-    const run = indexes.length >= 3 && indexes[indexes.length - 1] - indexes[0] === indexes.length - 1;
-    if (run) return QK.msg("kiosk_days_range", {first: name(indexes[0]), last: name(indexes[indexes.length - 1])}, lang);
-    return indexes.map(name).join(", ");
-  }
-
   function fillClosed() {
     const hours = page.hours;
     const text = document.getElementById("closed-hours");
@@ -534,7 +523,7 @@
     } else if (hours) {
       QK.sayBi(text, "kiosk_closed_hours", {
         open: hours.open_label, close: hours.close_label,
-        days: {vi: daysText(hours.days, "vi"), en: daysText(hours.days, "en")},
+        days: {vi: QK.daysText(hours.days, "vi"), en: QK.daysText(hours.days, "en")},
       });
       holiday.hidden = hours.holidays.indexOf(QK.localNow(page.timezone).date) < 0;
     } else {

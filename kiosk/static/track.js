@@ -60,7 +60,9 @@
       QK.setBi(document.getElementById("ahead"), "page_people_ahead", {n: ticket.waiting_ahead});
       const eta = document.getElementById("eta");
       const range = ticket.eta_range || [ticket.eta_minutes, ticket.eta_minutes];  // [low, high] minutes
-      if (ticket.eta_minutes === null) QK.setBi(eta, "track_eta_no_counter");  // no open counter serves it
+      if (ticket.eta_minutes === null && ticket.target_counter) {  // sent to a counter that is not open
+        QK.setBi(eta, "track_eta_counter_closed", {counter: ticket.target_counter});
+      } else if (ticket.eta_minutes === null) QK.setBi(eta, "track_eta_no_counter");  // no open counter serves it
       else if (range[0] < range[1]) QK.setBi(eta, "track_eta_range", {low: range[0], high: range[1]});
       else if (ticket.eta_minutes) QK.setBi(eta, "track_eta", {n: ticket.eta_minutes});
       else QK.setBi(eta, "track_eta_now");

@@ -198,12 +198,12 @@ def person_key_change(config_file, yes):
     from ..core.config import instance_dir_for
     from ..core.db import SchemaNotCurrent, check_schema
     from ..core.installation import (
-        LEASE_CHECK_SECONDS,
         MAKE_KEY,
         RUNNING,
         bookings_to_check_in,
         change_person_key,
         fingerprint,
+        lease_check_seconds,
         recorded_person_key,
         unleased_servers,
         weak_key,
@@ -233,7 +233,7 @@ def person_key_change(config_file, yes):
         if not alone.try_take():  # a server started while the question was asked
             _refuse_while_running(alone.holders() or ["?"])
         if engine.dialect.name == "postgresql":  # a server whose lease PostgreSQL dropped (a restart) finds
-            time.sleep(2 * LEASE_CHECK_SECONDS + 1)  # it cannot take it again, and says so, within this
+            time.sleep(2 * lease_check_seconds() + 1)  # it cannot take it again, and says so, within this
             _refuse_while_running(unleased_servers(engine))
         change_person_key(engine, key)
     except SchemaNotCurrent as error:

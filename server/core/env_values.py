@@ -5,13 +5,32 @@ then English), never a traceback, and never read as something else in silence.""
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("", "0", "false", "no", "off")
 BOOLEANS = ("QUEUEKIOSK_IGNORE_HOURS",)
 AGENT_BACKOFF = "QUEUEKIOSK_AGENT_BACKOFF_SECONDS"  # the kiosk agent's waits between connects (kiosk/agent.py)
+
+
+def seconds_setting(name: str, default: float, low: float, high: float) -> float:
+    """A number of seconds from the environment variable ``name`` (read when a loop starts; tests set
+    them short), else ``default``; a value outside ``low``-``high`` is logged and the default kept."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = low - 1
+    if not low <= seconds <= high:
+        log.error("%s is %r, not %g-%g seconds: %g s instead", name, value, low, high, default)
+        return default
+    return seconds
 
 
 def flag(name: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,12 +25,22 @@ NARROW = "DejaVuCondensed"  # the columns' headings, in a narrow column of a wid
 PDF_TYPE = "application/pdf"
 
 
+def minutes_text(value: float) -> str:
+    """Minutes to one decimal with a decimal comma, as /reports shows them (supervisor.js: toLocaleString,
+    which rounds the float's exact value half away from zero: 15 s, 0.25 min, is "0,3", where Python's
+    format would give "0,2"), grouped as there (1.234,5)."""
+    return f"{Decimal(value).quantize(Decimal('0.1'), ROUND_HALF_UP):,.1f}".translate(_VIETNAMESE)
+
+
+_VIETNAMESE = str.maketrans(",.", ".,")  # 1,234.5 -> 1.234,5
+
+
 def _text(row: dict, column) -> str:
     value = _cell(column, row)
     if value is None:
         return "–"
     if isinstance(value, float):
-        return number_text(value, column.in_minutes(row), ",")
+        return minutes_text(value) if column.in_minutes(row) else number_text(value, False, ",")
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")  # 1.234 as Vietnamese write it
     return str(value)

@@ -117,16 +117,16 @@ class Localized(Phrase):
 
 
 class Listed(Phrase):
-    """Several phrases said one after another ("…; …"), each in the hearer's language."""
+    """Several phrases said one after another ("…; …", or with ``between``), each in the hearer's language."""
 
-    __slots__ = ("phrases",)
+    __slots__ = ("phrases", "between")
 
-    def __init__(self, phrases):
+    def __init__(self, phrases, between: str = "; "):
         super().__init__("")
-        self.phrases = list(phrases)
+        self.phrases, self.between = list(phrases), between
 
     def said(self, language: str) -> str:
-        return "; ".join(phrase.said(language) for phrase in self.phrases)
+        return self.between.join(phrase.said(language) for phrase in self.phrases)
 
     def __repr__(self) -> str:
         return f"Listed({self.phrases!r})"

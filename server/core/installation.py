@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from .env_values import seconds_setting
 from .faults import DATABASE_ERRORS, safe_text
 from .lease import Lease
 from .models import bookings, installation, sites
@@ -143,12 +144,21 @@ def hold_running(engine: Engine, instance_dir: Path) -> Lease:
 
 
 # PostgreSQL ends a lease with its connection (a restart, pg_terminate_backend) without a word: each
-# server looks this often, and takes it again. One that cannot (a key change holds it alone) says so in a
-# row of ``installation`` (_unleased_name: the process), which a key change refuses while fresh.
+# server looks this often (``QUEUEKIOSK_LEASE_CHECK_SECONDS``, lease_check_seconds), and takes it again.
+# One that cannot (a key change holds it alone) says so in a row of ``installation`` (_unleased_name: the
+# process), which a key change refuses while fresh.
 LEASE_CHECK_SECONDS = 2.0
 UNLEASED = "unleased:"
 UNLEASED_FRESH_SECONDS = 10.0
 KEY_CHANGED_EXIT = 3  # gunicorn's "worker failed to boot": its master stops too, and systemd starts it again
+
+
+def lease_check_seconds() -> float:
+    """How often a server looks at its running lease, and so how long ``queuekiosk person-key change``
+    waits for a server that lost it to say so: ``QUEUEKIOSK_LEASE_CHECK_SECONDS`` (0.2-4: a look must
+    come well within UNLEASED_FRESH_SECONDS; the tests of a lost lease shorten it), else 2 s. The
+    servers and the command must read the same value (the same env file)."""
+    return seconds_setting("QUEUEKIOSK_LEASE_CHECK_SECONDS", LEASE_CHECK_SECONDS, 0.2, 4)
 
 
 def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> None:
@@ -156,8 +166,9 @@ def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> 
     when it was lost, with a log line each way. Taken again under another person key than this
     process's (changed meanwhile), the process ends: it would give a citizen a second number."""
     lost_at = None
+    every = lease_check_seconds()
     while True:
-        sleep(LEASE_CHECK_SECONDS)
+        sleep(every)
         try:
             if lost_at is None:
                 if not lease.lost():
@@ -183,7 +194,7 @@ def keep_running(engine: Engine, lease: Lease, key: bytes, sleep=time.sleep) -> 
         except DATABASE_ERRORS:  # PostgreSQL still away: requests say so; the next look tries again
             continue
         except Exception:
-            log.exception("Keeping the running lease failed; trying again in %.0f s", LEASE_CHECK_SECONDS)
+            log.exception("Keeping the running lease failed; trying again in %g s", every)
 
 
 def _unleased_name() -> str:

@@ -207,6 +207,9 @@ tickets = Table(
     # a booked citizen checked in within the grace window is called ahead of walk-ins from this time
     # (the slot's start); None for everyone else (server/core/bookings/)
     Column("due_at", DateTime),
+    # a remote number's check-in at the centre, where its wait starts (the ticket view's ``queued_at``);
+    # None for everyone else (issued on arrival) and while a remote number is not checked in
+    Column("checked_in_at", DateTime),
     # the dossier ("mã hồ sơ") and the procedure served, as the clerk typed or scanned them (server/core/dossiers.py)
     Column("dossier_code", String(40)),
     Column("procedure", String(32)),

@@ -597,7 +597,7 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
     """What the queue now calls for, read without writing (``apply`` writes it): a "near" notice for
     each subscriber N or fewer places from the front, a "called" one for each subscriber called,
     none made before; and the subscriptions of tickets that ended."""
-    from .engine.estimates import places_in_queue
+    from .engine.estimates import places_of
 
     now = now or utcnow()
     rows = conn.execute(
@@ -624,7 +624,7 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         ).all()
     )
     base = {"site": site.config.site.name}
-    places: dict[tuple, dict[int, int]] = {}  # (service, day) -> places_in_queue: each queue read once
+    places: dict[tuple, dict[int, int]] = {}  # (service, target counter, day) -> places: each queue read once
     requeues = _requeues(conn, [row.id for row in rows if row.status in ("called", "waiting")])
     for row in rows:
         if row.status == "called" and row.counter_id is not None:
@@ -638,11 +638,11 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         if (row.subscription, key) in made:
             continue
         if params is None:  # waiting: near enough yet? (counted only for those not told already)
-            queue = (row.service_id, row.business_day)
-            if queue not in places:
-                places[queue] = places_in_queue(conn, site, *queue, now)
-            ahead = places[queue][row.id]
-            if ahead > site.config.notifications.ahead:
+            queue = (row.service_id, row.target_counter_id, row.business_day)
+            if queue not in places:  # (a number sent to one counter: that counter's, none while it is not open)
+                places[queue] = places_of(conn, site, row, now)
+            ahead = places[queue].get(row.id)
+            if ahead is None or ahead > site.config.notifications.ahead:
                 continue
             params = {**base, "number": row.number, "ahead": ahead}
         todo.notices.append((row.subscription, key, params))

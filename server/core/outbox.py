@@ -59,6 +59,7 @@ TICKET_FIELDS = (
     "priority",
     "status",
     "issued_at",
+    "queued_at",  # where its wait starts: a remote number's check-in (its issued_at is the phone request's)
     "called_at",
     "started_at",
     "finished_at",

@@ -90,7 +90,9 @@ def _page(code: str | None):
     site = current_app.extensions["queuekiosk"].site
     data = _page_data(code)
     response = current_app.make_response(
-        render_template("book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_"))
+        render_template(
+            "book/page.html", site=site.config.site, page=data, messages=messages_for("book_", "page_", "kiosk_day")
+        )
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -53,8 +53,9 @@ def status_of(error: QueueError) -> int:
 
 def _said(code: str, language: str, params: dict) -> dict:
     """The error's sentence in ``language``; for a field, also what is wrong with that field alone
-    (``problem``: a page says it beside its own label)."""
-    said = {"message": translate(code, language, **params)}
+    (``problem``: a page says it beside its own label). ``message_key``: a sentence of its own for the
+    code (the code stays, for programs)."""
+    said = {"message": translate(params.get("message_key", code), language, **params)}
     problem = params.get("problem")
     if "field" in params and isinstance(problem, (str, Phrase)):
         said["problem"] = problem.said(language) if isinstance(problem, Phrase) else problem

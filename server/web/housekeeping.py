@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 
 import gevent
 
 from ..core import bookings, outbox, sites
 from ..core import engine as q
+from ..core.env_values import seconds_setting
 from ..core.errors import NotFound
 from .waits import retrain_quietly
 
@@ -60,22 +60,6 @@ def site_day_end_loop(state, site_id: str) -> None:
     except (gevent.GreenletExit, NotFound):  # killed by forget_site, or its site found gone first
         log.info("site removed: its day-end loop stopped")  # (the line names the site)
         raise
-
-
-def seconds_setting(name: str, default: float, low: float, high: float) -> float:
-    """A number of seconds from the environment variable ``name`` (read when a loop starts; tests set
-    them short), else ``default``; a value outside ``low``-``high`` is logged and the default kept."""
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = low - 1
-    if not low <= seconds <= high:
-        log.error("%s is %r, not %g-%g seconds: %g s instead", name, value, low, high, default)
-        return default
-    return seconds
 
 
 def lapse_seconds() -> float:

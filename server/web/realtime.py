@@ -175,6 +175,8 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
     rooms = known[1].get(key)
     if rooms is None:
         rooms = known[1][key] = frozenset(_shared_rooms(site, happened))
+    if happened.tickets:  # the pages of the numbers transferred to a counter that changed
+        rooms = rooms | {f"{site.id}:ticket:{ticket_id}" for ticket_id in happened.tickets}
     if ticket is None:
         booked = happened.detail.get("booking") if happened.kind == "booking.cancelled" else None
         if booked and booked.get("ticket"):  # a remote number's page, left open, says so at once

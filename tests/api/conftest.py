@@ -35,7 +35,6 @@ import copy
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +42,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import ports
 import pytest
 import requests
 import server_db
@@ -67,12 +67,6 @@ _LEAKY_ENV = (
 )
 
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ApiSession(requests.Session):
@@ -115,7 +109,7 @@ class LiveServer:
         else:
             self.config_path.write_text(Path(config).read_text(encoding="utf-8"), encoding="utf-8")
         self.flags = list(flags)
-        self.port = free_port()
+        self.port = ports.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
         # one person key for every test server, as for every process of an installation: servers of one
@@ -158,17 +152,33 @@ class LiveServer:
                     f"queuekiosk serve exited with {self.proc.returncode}; the end of its log:\n{self.log()[-3000:]}"
                 )
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    self._database_made = True
-                    return self
+                answered = requests.get(self.url + "/healthz", timeout=1).status_code == 200
             except requests.RequestException:
-                pass
+                answered = False
+            if answered:
+                self._check_own_answer()
+                self._database_made = True
+                return self
             time.sleep(0.02)
         processes = _process_tree(self.proc.pid)  # what it was doing (a child it waits for, say), before it stops
         self.stop()
         raise RuntimeError(
             f"queuekiosk serve did not answer /healthz within {timeout} s; its processes:\n{processes}\n"
             f"the end of its log:\n{self.log()[-3000:]}"
+        )
+
+    def _check_own_answer(self) -> None:
+        """/healthz answered on this server's port: that it was this server, still running, and not
+        another process on the same port (a port clash, which would look like a server that answers and
+        then refuses: tests/ports.py)."""
+        if self.proc.poll() is None and ports.belongs_to(self.proc.pid, self.port):
+            return
+        exited = self.proc.poll()
+        why = f"it exited with {exited}" if exited is not None else "it runs, but another process listens there"
+        self.stop()
+        raise RuntimeError(
+            f"port clash: /healthz answered on port {self.port}, but not from this queuekiosk serve ({why});"
+            f" the end of its log:\n{self.log()[-3000:]}"
         )
 
     def stop(self, timeout: float = 10, graceful: bool = True) -> None:

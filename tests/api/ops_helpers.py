@@ -1,6 +1,7 @@
 """Helpers of the tests of an installer's and a supervisor's operations, shared by several test files:
-`queuekiosk serve` and gunicorn run until they stop by themselves (a start refused), their environment,
-a session with a bearer token, a counter's key press, and a Socket.IO client that has had its snapshot."""
+`queuekiosk serve` (forked from the session's server zygote when given it) and gunicorn run until they
+stop by themselves (a start refused), their environment, a session with a bearer token, a counter's key
+press, and a Socket.IO client that has had its snapshot."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import subprocess
 
 import pytest
 from api_helpers import GUNICORN, REPO
-from conftest import QUEUEKIOSK, free_port
+from conftest import QUEUEKIOSK
+from ports import free_port
 
 
 def process_env(tmp_path, **env: str) -> dict:
@@ -20,15 +22,15 @@ def process_env(tmp_path, **env: str) -> dict:
     return {**base, "QUEUEKIOSK_CONFIG": str(tmp_path / "config.yaml"), "QUEUEKIOSK_IGNORE_HOURS": "1", **env}
 
 
-def run_serve(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """`queuekiosk serve`, once it has stopped by itself (a start it refused)."""
+def run_serve(tmp_path, *args: str, zygote=None, **env: str) -> subprocess.CompletedProcess:
+    """`queuekiosk serve` in ``tmp_path``, once it has stopped by itself (a start it refused). With
+    ``zygote`` (the ``server_zygote`` fixture, tests/server_fork.py): its own process forked from one that
+    has imported the server, running the very entry point without the second of CPU its imports take."""
+    command = [QUEUEKIOSK, "serve", "--port", str(free_port()), *args]
+    if zygote is not None:
+        return zygote.run(command, process_env(tmp_path, **env), tmp_path, None, 60)
     return subprocess.run(
-        [QUEUEKIOSK, "serve", "--port", str(free_port()), *args],
-        env=process_env(tmp_path, **env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        command, env=process_env(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
 
 
@@ -42,6 +44,15 @@ def run_gunicorn(tmp_path, port: int | None = None, **env: str) -> tuple[int, st
         command, env=process_env(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     return done.returncode, done.stdout + done.stderr
+
+
+def refused_start(run: str, tmp_path, zygote, **env: str) -> tuple[int, str]:
+    """(exit status, what it said) of a start that stops by itself: ``run`` "serve" (forked from
+    ``zygote``; its stderr) or "gunicorn" (its output)."""
+    if run == "serve":
+        done = run_serve(tmp_path, zygote=zygote, **env)
+        return done.returncode, done.stderr
+    return run_gunicorn(tmp_path, **env)
 
 
 def bearer(server, value: str):

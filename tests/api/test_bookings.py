@@ -26,6 +26,7 @@ ID = "001099012345"
 ADDRESS = "Số 7 ngõ 12 phố Phúc La"
 CARD = f"{ID}|123456789|Nguyễn Văn An|01011990|Nam|{ADDRESS}, Hà Đông, Hà Nội|15082021"
 PHONE = "0912345678"
+FOOTER = "Sự hài lòng của người dân là thước đo chất lượng phục vụ"  # config.yaml ticket.footer
 
 
 def open_day(http, service: str = "HT", after: int = 1) -> tuple[str, list[dict]]:
@@ -83,6 +84,12 @@ def test_a_citizen_books_and_gets_a_code_a_qr_code_a_calendar_file_and_a_link_to
     assert booking["code"] in str(event.get("description")) and ID not in ics.text
 
     assert http.get(f"/api/v1/bookings/{booking['code']}").json()["status"] == "booked"
+    # its code typed at the kiosk today: told the day, and the next step (as a scanned card is)
+    early = assert_error(http.post("/api/v1/check-in", json={"code": booking["code"]}), 409, "booking_other_day")
+    assert early["message"] == (
+        f"Lịch hẹn “{booking['code']}” là của ngày {dt.date.fromisoformat(day):%d/%m/%Y}, không phải hôm nay."
+        " Nếu cần làm thủ tục hôm nay, mời chọn dịch vụ để lấy số."
+    ), early
     cancelled = http.delete(f"/api/v1/bookings/{booking['code'].lower()}")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     free = {s["start"]: s["free"] for s in http.get("/api/v1/services/HT/slots", params={"date": day}).json()}
@@ -259,7 +266,32 @@ def test_a_refusal_carries_its_sentence_in_every_language_for_a_page_that_switch
 
 def test_a_slot_not_offered_is_refused_naming_start(http):
     day, _slots = open_day(http)
-    assert_error(book(http, day, "03:00", "0912345005"), 422, "invalid_slot", "start")
+    off_grid = assert_error(book(http, day, "03:00", "0912345005"), 422, "invalid_slot", "start")
+    assert dt.date.fromisoformat(day).strftime("ngày %d/%m/%Y") in off_grid["message"], off_grid
+    body = {"service": "HT", "date": day, "name": "Trần Thị B", "phone": "0987654321"}  # no start
+    missing = assert_error(http.post("/api/v1/bookings", json=body), 422, "invalid_field", "start")
+    assert missing["message"] == "Trường “start”: bắt buộc phải có", missing
+
+
+def test_an_empty_booking_form_is_told_every_missing_field_at_once(http):
+    """As /admin names its fields: the name and the phone together, not the phone after the name is fixed."""
+    day, slots = open_day(http)
+    body = {"service": "HT", "date": day, "start": slots[0]["start"], "name": " ", "phone": ""}
+    error = assert_error(http.post("/api/v1/bookings", json=body), 422, "invalid_field", "name")
+    assert [(other["field"], other["problem"]) for other in error.get("others", [])] == [
+        ("phone", "không được để trống")
+    ], error
+
+
+def test_a_body_of_a_thousand_unknown_keys_gets_a_short_answer(http):
+    """Every unknown key folds into one entry naming a few: the answer stays small whatever the body holds."""
+    day, slots = open_day(http)
+    body = {"service": "HT", "date": day, "start": slots[0]["start"], "name": " ", "phone": "0987654321"}
+    answer = http.post("/api/v1/bookings", json={**body, **{f"x{n}": 1 for n in range(1000)}})
+    error = assert_error(answer, 422, "invalid_field", "name")
+    assert [other["field"] for other in error["others"]] == ["x0, x1, x2, x3, x4, … (1000)"], error
+    assert error["others"][0]["problem"] == "không được nhận (kiểm tra chính tả)", error
+    assert len(answer.content) < 4000, len(answer.content)
 
 
 @pytest.mark.parametrize(
@@ -474,6 +506,18 @@ def test_booking_settings_are_edited_live_and_checked_like_the_config_file(live_
     assert "“Chứng thực”" in refused["message"], refused  # by its name, not its code
     assert "“Certification”" in refused["translations"]["en"]["message"], refused
 
+    # a holiday saved after the citizen's page listed the day: the booking names the holiday, not "no slot"
+    day, slots = open_day(http)
+    assert http.patch("/api/v1/admin/site", headers=admin, json={"holidays": [day]}).status_code == 200
+    holiday = assert_error(book(http, day, slots[0]["start"], PHONE), 422, "booking_holiday", "date")
+    shown = dt.date.fromisoformat(day).strftime("%d/%m/%Y")
+    assert holiday["message"].startswith(f"Ngày {shown} là ngày nghỉ"), holiday
+    # ... and a day that is no working day names the working days (config.yaml: Monday to Saturday)
+    sunday = next(d for d in (site_today() + dt.timedelta(days=n) for n in range(7)) if d.weekday() == 6)
+    closed = assert_error(book(http, sunday.isoformat(), "08:00", PHONE), 422, "booking_closed_day", "date")
+    assert closed["message"].startswith(f"Ngày {sunday:%d/%m/%Y} không phải ngày làm việc"), closed
+    assert "Thứ Hai đến Thứ Bảy" in closed["message"], closed
+
 
 def test_the_bookings_report_counts_per_service_and_day(server, http):
     day, slots = open_day(http, after=3)
@@ -673,8 +717,10 @@ def test_the_printed_ticket_of_a_check_in_says_it_is_a_booking(live_server):
     srv.stop()
     with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
         footers = dict(db.execute("SELECT t.number, p.content FROM print_jobs p JOIN tickets t ON t.id = p.ticket_id"))
-    assert json.loads(footers[ticket["number"]])["footer"].startswith("Số lấy từ xa — đã xác nhận có mặt. ")
-    assert not json.loads(footers[walk_in["number"]])["footer"].startswith("Số lấy từ xa")
+    printed = json.loads(footers[ticket["number"]])  # the mark on its own line, above the centre's footer
+    assert (printed["mark"], printed["footer"]) == ("Số lấy từ xa — đã xác nhận có mặt", FOOTER), printed
+    walk_in_job = json.loads(footers[walk_in["number"]])  # no mark key: what a kiosk agent older than the mark prints
+    assert "mark" not in walk_in_job and walk_in_job["footer"] == FOOTER, walk_in_job
 
 
 # --- the people ahead and the clerk's list, as "next" calls -----------------------------------

@@ -8,12 +8,15 @@ Each test starts from a drained centre: nobody waiting, no counter holding a tic
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, drain, issue
 
 COUNTERS = (1, 2, 3, 4, 5, 6)
+VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the test site's time zone
 CLERK = ("clerk2", "mật-khẩu-quầy-2")  # a clerk bound to counter 2
 FLOATER = ("floater", "mật-khẩu-dự-phòng")  # a clerk who chooses the counter at login
 VIETNAMESE_LETTERS = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.IGNORECASE)
@@ -169,6 +172,13 @@ def test_no_show(http, tokens):
     assert ticket(http, t["id"])["status"] == "no_show"
     assert counter_state(http, 4)["ticket"] is None
     assert_error(act(http, 4, "recall", tokens[4]), 409, "no_current_ticket")
+    # the citizen comes back and the clerk calls the number by hand: told why it is not in the queue
+    marked = dt.datetime.fromisoformat(absent["finished_at"].replace("Z", "+00:00")).astimezone(VN)
+    again = assert_error(act(http, 4, "next", tokens[4], json={"number": t["number"]}), 409, "ticket_not_waiting")
+    assert again["message"] == (
+        f"Số {t['number']} không có trong hàng chờ của quầy 4: số này đã được đánh dấu vắng mặt lúc {marked:%H:%M}."
+    )
+    assert again["translations"]["en"]["message"].endswith(f"it was marked a no-show at {marked:%H:%M}.")
 
 
 def test_no_show_and_recall_refused_once_serving(http, tokens):

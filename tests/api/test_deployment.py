@@ -11,7 +11,8 @@ import time
 import pytest
 import requests
 from api_helpers import GUNICORN, REPO, start_gunicorn
-from conftest import SioClient, free_port
+from conftest import SioClient
+from ports import free_port
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 import requests
-from conftest import REPO, SioClient, free_port
+from conftest import REPO, SioClient
+from ports import free_port
 
 
 def _origin_check(url: str, origin: str, headers: dict | None = None, verify: bool = True) -> int:

@@ -20,7 +20,8 @@ import pytest
 import requests
 import websocket
 from api_helpers import start_gunicorn
-from conftest import SioClient, free_port
+from conftest import SioClient
+from ports import free_port
 
 PING = 2  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 2 + 5 = 9 s is closed (25 s by default); a live
 # display must answer within PING, which a machine at load 10 missed at 1 s (the fresh-clone run of 13:42)

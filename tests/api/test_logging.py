@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import QUEUEKIOSK, REPO, free_port
+from conftest import QUEUEKIOSK, REPO
+from ports import free_port
 from sqlalchemy.engine import make_url
 
 from queuekiosk.server.core import logs

@@ -209,6 +209,35 @@ def test_a_number_transferred_to_a_counter_that_closes_is_told_again_when_near(l
     assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
 
 
+def test_a_number_sent_to_another_service_s_counter_is_near_by_that_counter_s_queue(
+    live_server, config_variant, outside
+):
+    """A DC number sent to counter 5 (LD and VH) waits behind counter 5's citizens, not at the head of
+    DC's queue: not told "near" while counter 5 is closed, nor while 4 LD citizens are ahead; told once
+    2 are left (the centre's ``ahead``), with that count."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, {"ahead": 2, "channels": ["sms"], "sms": settings["sms"]})
+    http = srv.session()
+    for _ in range(4):
+        issue(http, "LD")
+    mine = issue(http, "DC")
+    keypads = {number: {"Authorization": f"Bearer {srv.token('counter', number)}"} for number in (4, 5)}
+    assert http.post("/api/v1/counters/4/open", headers=keypads[4]).status_code == 200
+    assert call_next(srv, 4)["id"] == mine["id"]
+    sent = http.post("/api/v1/counters/4/transfer", json={"counter": 5}, headers=keypads[4])
+    assert sent.status_code == 200 and sent.json()["waiting_ahead"] == 4, sent.text
+    opt_in(srv, mine, "sms", "0912345678")
+    sms.stays_at(0, seconds=1)  # counter 5 is closed: nobody will call it yet (first in DC's queue, though)
+    assert http.post("/api/v1/counters/5/open", headers=keypads[5]).status_code == 200
+    assert call_next(srv, 5)["service"] == "LD"
+    sms.stays_at(0, seconds=1)  # 3 LD citizens ahead at counter 5
+    assert call_next(srv, 5)["service"] == "LD"
+    [near] = sms.wait_for(1)
+    assert json.loads(near.body)["text"].endswith(
+        f"còn 2 số nữa đến lượt Ông/Bà (số {mine['number']}). Mời Ông/Bà quay lại khu vực chờ."
+    )
+
+
 def test_a_near_notice_left_to_retry_is_void_once_the_number_is_requeued(live_server, config_variant, outside):
     """The gateway failed the first "là người tiếp theo"; before its retry the number was called and put
     back in the queue by its counter's close, and told it is next again: the old notice is not sent

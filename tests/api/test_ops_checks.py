@@ -20,8 +20,8 @@ import pytest
 import requests
 import yaml
 from api_helpers import REPO, SUPERVISOR, assert_error, issue, log_in, start_gunicorn
-from conftest import free_port
 from ops_helpers import bearer, press, run_gunicorn, subscribed
+from ports import free_port
 
 from queuekiosk.server.core.db import create_db_engine
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import REPO, assert_error
-from ops_helpers import run_gunicorn, run_serve
+from ops_helpers import refused_start, run_serve
 from sqlalchemy import inspect, text
 from test_bookings import remote
 
@@ -27,16 +27,15 @@ NEW_KEY = "the-new-key-of-this-installation-0123456789"
 
 
 @pytest.mark.parametrize("key", ["changeme", "x" * 31, "a" * 64, "ab12" * 10, PLACEHOLDER])
-@pytest.mark.parametrize("run", [run_serve, run_gunicorn])
-def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, run, key):
+@pytest.mark.parametrize("run", ["serve", "gunicorn"])
+def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, server_zygote, run, key):
     assert len(PLACEHOLDER) >= 32  # long enough: refused as the example it is
     instance, env = tmp_path / "instance", {"QUEUEKIOSK_PERSON_KEY": key}
     if key == PLACEHOLDER:  # in the environment it is refused as example text (test_env_file.py)
         instance.mkdir()
         (instance / "person_key").write_text(key)  # the file a key not set in the environment is read from
         env = {}
-    done = run(tmp_path, QUEUEKIOSK_INSTANCE=str(instance), **env)
-    status, output = (done.returncode, done.stderr) if run is run_serve else done
+    status, output = refused_start(run, tmp_path, server_zygote, QUEUEKIOSK_INSTANCE=str(instance), **env)
     assert status != 0 and "Traceback" not in output, output
     assert "(QUEUEKIOSK_PERSON_KEY, else the file" in output and "is too weak (shorter than 32 characters" in output
     assert "of very few different characters" in output
@@ -108,6 +107,7 @@ def test_the_key_is_not_changed_while_a_server_process_runs_and_the_command_name
     """A process still running with the previous key would hash the next bookings with it: they would
     be lost to check-in by card after its restart, and a second number given to the same person."""
     env = {} if database == "sqlite" else {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")}
+    env["QUEUEKIOSK_LEASE_CHECK_SECONDS"] = "0.2"  # the change on PostgreSQL waits 2 x this + 1 s (2 s: 5 s)
     srv = live_server(env=env)
     srv.env["QUEUEKIOSK_PERSON_KEY"] = NEW_KEY
     refused = srv.cli("person-key", "change", "--yes", check=False)
@@ -157,11 +157,12 @@ def test_a_weak_key_on_a_database_that_records_another_key_is_told_to_copy_the_i
 
 
 @pytest.mark.postgres
-def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url):
+def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url, server_zygote):
     """Not made and seeded from config.yaml by a start that is refused: the next start, with a good
     key, takes config.yaml as it is then (edited meanwhile)."""
-    sqlite = run_serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
-    on_pg = run_serve(tmp_path, QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_DATABASE_URL=pg_url)
+    weak = {"QUEUEKIOSK_PERSON_KEY": "changeme", "zygote": server_zygote}  # forked: what the start says
+    sqlite = run_serve(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"), **weak)
+    on_pg = run_serve(tmp_path, QUEUEKIOSK_DATABASE_URL=pg_url, **weak)
     for done in (sqlite, on_pg):
         assert done.returncode != 0 and "is too weak" in done.stderr, done.stderr
     assert not list((tmp_path / "instance").glob("queuekiosk.db*"))
@@ -203,11 +204,12 @@ def test_the_bookings_counted_are_those_of_each_sites_own_today(live_server):
 
 
 @pytest.mark.parametrize("key", ["changeme", "abcd" * 10])
-@pytest.mark.parametrize("run", [run_serve, run_gunicorn])
-def test_a_weak_session_key_is_refused_at_start_too(tmp_path, run, key):
+@pytest.mark.parametrize("run", ["serve", "gunicorn"])
+def test_a_weak_session_key_is_refused_at_start_too(tmp_path, server_zygote, run, key):
     """QUEUEKIOSK_SECRET_KEY signs sign-ins (an admin's could be made) and encrypts the phones kept."""
-    done = run(tmp_path, QUEUEKIOSK_SECRET_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
-    status, output = (done.returncode, done.stderr) if run is run_serve else done
+    status, output = refused_start(
+        run, tmp_path, server_zygote, QUEUEKIOSK_SECRET_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")
+    )
     assert status != 0 and "Traceback" not in output, output
     assert "QUEUEKIOSK_SECRET_KEY is too weak (shorter than 32 characters" in output, output
     assert f"make one with `{MAKE}` and set it, the same on every machine" in output

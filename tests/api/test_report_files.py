@@ -14,12 +14,15 @@ import csv
 import datetime as dt
 import io
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from api_helpers import issue, wait_until_lapsed
 from faked_clock import FakedClock, next_working_morning
 from openpyxl import load_workbook
 from pypdf import PdfReader
+
+from queuekiosk.server.core.exports_pdf import minutes_text
 
 SUMMARY = "/api/v1/reports/summary"
 HT = "Tư pháp - Hộ tịch"  # the repo's config.yaml
@@ -30,10 +33,13 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def serve_some(http, token: str, count: int = 3) -> None:
-    """``count`` HT citizens called, started and finished at counter 1: served, each with a time."""
+def serve_some(http, token: str, count: int = 3, clock: FakedClock | None = None) -> None:
+    """``count`` HT citizens called, started and finished at counter 1: served, each with a time
+    (``clock``: moved on to 40 s past its start before the calls, so that each waited some 40 s)."""
     for _ in range(count):
         issue(http, "HT")
+    if clock is not None:
+        clock.set(clock.start + dt.timedelta(seconds=40))
     counter = bearer(token)
     for _ in range(count):
         assert http.post("/api/v1/counters/1/next", headers=counter).status_code == 200
@@ -75,7 +81,7 @@ def centre(server, morning):
     """The repo's config.yaml: three HT citizens served; two HT slots booked on a coming day, one of
     them cancelled; a remote number taken today."""
     http = server.session()
-    serve_some(http, server.token("counter", 1))
+    serve_some(http, server.token("counter", 1), clock=morning)
     today = morning.start.date()
     day, slots = open_day(http, today)
     book(http, day, slots[0]["start"], "0913000111")
@@ -163,6 +169,18 @@ def pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
+def as_on_screen(minutes: float) -> str:
+    """/reports' figure (toLocaleString("vi-VN", one decimal): the float's exact value, half away from zero)."""
+    return str(Decimal(minutes).quantize(Decimal("0.1"), ROUND_HALF_UP)).replace(".", ",")
+
+
+def test_the_pdf_rounds_minutes_as_the_screen_does():
+    """A 15 s wait is 0.25 min: /reports shows "0,3" (and 75 s "1,3"), so the printout must too, not
+    Python's half-to-even "0,2" (a supervisor comparing the two)."""
+    for seconds, shown in ((15, "0,3"), (75, "1,3"), (135, "2,3"), (33, "0,6"), (40, "0,7"), (720, "12,0")):
+        assert minutes_text(seconds / 60) == shown == as_on_screen(seconds / 60), seconds
+
+
 def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, centre):
     answer = download(server, centre, "pdf")
     assert answer.headers["Content-Type"] == "application/pdf"
@@ -175,6 +193,12 @@ def test_the_pdf_is_the_official_form_with_the_unit_and_the_figures(server, cent
     assert "NGƯỜI LẬP BIỂU" in text and "THỦ TRƯỞNG ĐƠN VỊ" in text
     line = next(line for line in text.splitlines() if line.startswith(HT))
     assert " 3 " in f" {line} ", f"3 served in the row of {HT}: {line!r}"
+    # the waits (about 40 s each) in minutes to one decimal, as /reports shows them, with a decimal comma
+    figures = download(server, centre, "json").json()
+    wait = next(row for row in figures["rows"] if row["label"] == HT)["wait"]
+    shown = [as_on_screen(wait[key] / 60) for key in ("avg", "median", "p90", "max")]
+    assert f"{wait['max'] / 60:.2f}".rstrip("0") != f"{wait['max'] / 60:.1f}", "a figure a second decimal would change"
+    assert f" {' '.join(shown)} " in f" {line} ", f"the waits in the row of {HT}: {line!r}, {wait}"
     assert "Lịch hẹn và số lấy từ xa theo dịch vụ" in text
     assert text.count("Kỳ báo cáo") == 1, "the period is said once"
 

@@ -7,6 +7,8 @@ ticket is issued at the check-in), as before.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 
 from faked_clock import FakedClock, next_working_morning
 
@@ -17,6 +19,10 @@ def remote(http, phone: str) -> dict:
     )
     assert taken.status_code == 201, taken.text
     return taken.json()
+
+
+def at(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def test_a_remote_number_waits_in_the_reports_only_from_its_check_in(live_server, tmp_path):
@@ -31,8 +37,18 @@ def test_a_remote_number_waits_in_the_reports_only_from_its_check_in(live_server
     checked_in = http.post("/api/v1/check-in", json={"code": came["code"], "kiosk": "kiosk-1"})
     assert checked_in.status_code == 201, checked_in.text
     clock.set(clock.start + dt.timedelta(minutes=45))
+    # the clerk's list and "Đã chờ" (console.js) count from the check-in (queued_at), as the reports do;
+    # issued_at stays the phone request's
+    (listed,) = http.get("/api/v1/counters/1", headers=admin).json()["queue"]
+    assert at(listed["queued_at"]) >= clock.start + dt.timedelta(minutes=40) > at(listed["issued_at"]), listed
     called = http.post("/api/v1/counters/1/next", headers=admin)
     assert called.status_code == 200 and called.json()["number"] == came["number"]
+    waited = at(called.json()["called_at"]) - at(called.json()["queued_at"])
+    assert dt.timedelta(minutes=4) < waited <= dt.timedelta(minutes=5, seconds=20), called.json()
+    # the printed ticket's time is the check-in's, 09:40 (the paper is made at the check-in: its job's content)
+    with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
+        (content,) = db.execute("SELECT content FROM print_jobs").fetchone()
+    assert json.loads(content)["issued_at"].startswith("09:40 "), content
 
     summary = http.get("/api/v1/reports/summary", headers=supervisor, params={"group_by": "service"})
     assert summary.status_code == 200, summary.text

@@ -17,8 +17,13 @@ from api_helpers import assert_error
 from faked_clock import on_a_working_morning
 from test_sites import SiteClient
 
-MISTAKE = {"id": "xa-nham", "name": "Xã Thêm Nhầm", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
-OTHER = {"id": "xa-khac", "name": "Xã Khác", "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
+
+def site(id: str, name: str) -> dict:
+    return {"id": id, "name": name, "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
+
+
+MISTAKE = site("xa-nham", "Xã Thêm Nhầm")
+OTHER = site("xa-khac", "Xã Khác")
 
 
 def bearer(server, value: str):
@@ -72,7 +77,7 @@ def removal_works(server, http) -> None:
         assert server.session().get("/s/xa-nham/kiosk/kiosk-1").status_code == 404
         until(lambda: kiosk.disconnects >= 1)  # its open page is not left watching a site that is gone
         events = http.get("/api/v1/audit").json()["events"]  # the installation's (first site's) audit log
-        gone = next(e for e in events if e["kind"] == "site_removed")
+        gone = next(e for e in events if e["kind"] == "site_removed" and e["detail"]["site_id"] == "xa-nham")
         assert gone["detail"]["site_id"] == "xa-nham" and gone["detail"]["name"] == "Xã Thêm Nhầm", gone
     finally:
         kiosk.close()
@@ -92,9 +97,11 @@ def removal_works(server, http) -> None:
     assert http.get("/api/v1/sites/xa-nham/admin/webhooks").json()["webhooks"] == []
 
 
-@pytest.fixture
-def admin(live_server, tmp_path):
-    server = live_server(env=on_a_working_morning(tmp_path / "clock"))
+@pytest.fixture(scope="module")
+def admin(module_live_server, tmp_path_factory):
+    """One server for the SQLite tests of this file (a server on a faked clock is a process of its own,
+    not a fork: 2-3 s of CPU to start): each test adds and removes sites of its own ids and names."""
+    server = module_live_server(env=on_a_working_morning(tmp_path_factory.mktemp("clock")))
     yield server, bearer(server, server.token("admin"))
 
 
@@ -104,8 +111,8 @@ def test_a_site_added_by_mistake_is_removed_with_what_was_made_for_it(admin):
 
 def test_a_site_that_served_or_is_needed_is_kept_saying_why(admin):
     server, http = admin
-    for site in (MISTAKE, OTHER):
-        assert http.post("/api/v1/admin/sites", json=site).status_code == 201
+    for added in (site("xa-nham-2", "Xã Thêm Nhầm Hai"), site("xa-khac-2", "Xã Khác Hai")):
+        assert http.post("/api/v1/admin/sites", json=added).status_code == 201
     first = http.get("/api/v1/admin/sites").json()[0]
     said = assert_error(http.delete(f"/api/v1/admin/sites/{first['id']}"), 409, "site_remove_first")
     assert "điểm đầu tiên" in said["message"], said
@@ -113,62 +120,69 @@ def test_a_site_that_served_or_is_needed_is_kept_saying_why(admin):
 
     # a number given there: its history stays; retiring is the way
     citizen = server.session()
-    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
-    said = assert_error(http.delete("/api/v1/admin/sites/xa-khac"), 409, "site_remove_served")
+    assert citizen.post("/api/v1/sites/xa-khac-2/tickets", json={"service": "HT"}).status_code == 201
+    said = assert_error(http.delete("/api/v1/admin/sites/xa-khac-2"), 409, "site_remove_served")
     assert "1 số" in said["message"] and "ngừng hoạt động" in said["message"], said
-    english = http.delete("/api/v1/admin/sites/xa-khac", headers={"Accept-Language": "en"})
+    english = http.delete("/api/v1/admin/sites/xa-khac-2", headers={"Accept-Language": "en"})
     assert "retire it instead" in english.json()["error"]["message"], english.text
-    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201  # still serves
+    assert citizen.post("/api/v1/sites/xa-khac-2/tickets", json={"service": "HT"}).status_code == 201  # still serves
 
     # a retired site sends its citizens there
     keypad = bearer(server, server.token("counter", 1))
-    while keypad.post("/api/v1/sites/xa-khac/counters/1/next").status_code == 200:
-        assert keypad.post("/api/v1/sites/xa-khac/counters/1/finish").status_code == 200
-    assert http.patch("/api/v1/admin/sites/xa-khac", json={"retired": True, "moved_to": "xa-nham"}).status_code == 200
-    said = assert_error(http.delete("/api/v1/admin/sites/xa-nham"), 409, "site_remove_moved_to")
-    assert "(các) điểm đã ngừng hoạt động “Xã Khác” đang mời" in said["message"], said
-    assert citizen.post("/api/v1/sites/xa-nham/tickets", json={"service": "HT"}).status_code == 201
+    while keypad.post("/api/v1/sites/xa-khac-2/counters/1/next").status_code == 200:
+        assert keypad.post("/api/v1/sites/xa-khac-2/counters/1/finish").status_code == 200
+    assert (
+        http.patch("/api/v1/admin/sites/xa-khac-2", json={"retired": True, "moved_to": "xa-nham-2"}).status_code == 200
+    )
+    said = assert_error(http.delete("/api/v1/admin/sites/xa-nham-2"), 409, "site_remove_moved_to")
+    assert "(các) điểm đã ngừng hoạt động “Xã Khác Hai” đang mời" in said["message"], said
+    assert citizen.post("/api/v1/sites/xa-nham-2/tickets", json={"service": "HT"}).status_code == 201
 
     # nobody but the installation's admin
-    own = http.post("/api/v1/sites/xa-nham/admin/tokens", json={"role": "admin", "name": "nham admin"}).json()
+    own = http.post("/api/v1/sites/xa-nham-2/admin/tokens", json={"role": "admin", "name": "nham hai admin"}).json()
     site_admin = bearer(server, own["token"])
-    assert_error(site_admin.delete("/api/v1/admin/sites/xa-nham"), 403, "forbidden_site")
-    assert_error(site_admin.delete("/api/v1/sites/xa-nham/admin/sites/xa-nham"), 403, "sites_installation_admin_only")
+    assert_error(site_admin.delete("/api/v1/admin/sites/xa-nham-2"), 403, "forbidden_site")
+    assert_error(
+        site_admin.delete("/api/v1/sites/xa-nham-2/admin/sites/xa-nham-2"), 403, "sites_installation_admin_only"
+    )
     supervisor = bearer(server, server.token("supervisor"))
-    assert_error(supervisor.delete("/api/v1/admin/sites/xa-nham"), 403, "forbidden_role")
-    assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} >= {"xa-nham", "xa-khac"}
+    assert_error(supervisor.delete("/api/v1/admin/sites/xa-nham-2"), 403, "forbidden_role")
+    assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} >= {"xa-nham-2", "xa-khac-2"}
 
 
 def test_a_site_removed_by_the_command_goes_from_the_running_server(admin):
     server, http = admin
-    for site in (MISTAKE, OTHER):
-        assert http.post("/api/v1/admin/sites", json=site).status_code == 201
+    for added in (site("xa-nham-3", "Xã Thêm Nhầm Ba"), site("xa-khac-3", "Xã Khác Ba")):
+        assert http.post("/api/v1/admin/sites", json=added).status_code == 201
     citizen = server.session()
-    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
-    refused = server.cli("site", "remove", "xa-khac", check=False)
+    assert citizen.post("/api/v1/sites/xa-khac-3/tickets", json={"service": "HT"}).status_code == 201
+    refused = server.cli("site", "remove", "xa-khac-3", check=False)
     assert refused.returncode != 0 and "điểm chưa bị xoá" in refused.stderr, refused.stderr
     assert "retire it instead" in refused.stderr, refused.stderr
 
-    kiosk = SiteClient(server.url, "xa-nham").connect()
+    kiosk = SiteClient(server.url, "xa-nham-3").connect()
     try:
         assert kiosk.subscribe({"kiosk": "kiosk-1"}) == {"ok": True}
-        removed = server.cli("site", "remove", "xa-nham")
-        assert "đã xoá điểm xa-nham" in removed.stderr and "site xa-nham removed" in removed.stderr
-        assert not any(line.startswith("xa-nham\t") for line in server.cli("site", "list").stdout.splitlines())
+        removed = server.cli("site", "remove", "xa-nham-3")
+        assert "đã xoá điểm xa-nham-3" in removed.stderr and "site xa-nham-3 removed" in removed.stderr
+        assert not any(line.startswith("xa-nham-3\t") for line in server.cli("site", "list").stdout.splitlines())
         # the running server follows within a second: its addresses are gone, its open page disconnected
-        until(lambda: citizen.post("/api/v1/sites/xa-nham/tickets", json={"service": "HT"}).status_code == 404)
+        until(lambda: citizen.post("/api/v1/sites/xa-nham-3/tickets", json={"service": "HT"}).status_code == 404)
         until(lambda: kiosk.disconnects >= 1)
     finally:
         kiosk.close()
-    assert citizen.post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
+    assert citizen.post("/api/v1/sites/xa-khac-3/tickets", json={"service": "HT"}).status_code == 201
     events = http.get("/api/v1/audit").json()["events"]
-    assert next(e for e in events if e["kind"] == "site_removed")["by"] == "command line"
+    assert (
+        next(e for e in events if e["kind"] == "site_removed" and e["detail"]["site_id"] == "xa-nham-3")["by"]
+        == "command line"
+    )
 
 
 @pytest.mark.postgres
-def test_removing_a_site_on_postgresql(pg_url, live_server, tmp_path):
+def test_removing_a_site_on_postgresql(migrated_pg_url, live_server, tmp_path):
     """The same on PostgreSQL, whose foreign keys hold every row of the site."""
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
     http = bearer(server, server.token("admin"))
     removal_works(server, http)
     assert http.post("/api/v1/admin/sites", json=OTHER).status_code == 201

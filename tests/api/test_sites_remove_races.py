@@ -84,22 +84,22 @@ def test_numbers_asked_for_during_a_removal_on_sqlite(live_server, tmp_path):
 
 
 @pytest.mark.postgres
-def test_numbers_asked_for_during_a_removal_on_postgresql(pg_url, live_server, tmp_path):
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+def test_numbers_asked_for_during_a_removal_on_postgresql(migrated_pg_url, live_server, tmp_path):
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
     answers = removed_while_asked(server, bearer(server, server.token("admin")))
     assert_answered_well(answers)
     assert ("remove", 204, None) in answers, answers
 
 
 @pytest.mark.postgres
-def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(pg_url, live_server, tmp_path):
+def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server, tmp_path):
     """The removal counts the site's numbers first; one given by a transaction still open then, committed
     while the removal deletes, makes the removal a 409 naming it (not a 500 from its foreign key)."""
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path / "clock")})
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
     http = bearer(server, server.token("admin"))
     added = http.post("/api/v1/admin/sites", json={"id": "xa-dua", "name": "Xã Đua", "hours": HOURS})
     assert added.status_code == 201, added.text
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as other:  # a number being given, not committed yet
             service = (

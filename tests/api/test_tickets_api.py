@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import assert_error, issue
-from config_helpers import closed_now
+from config_helpers import WEEKDAYS, closed_now
 from faked_clock import FakedClock, next_working_morning
 
 SPEC_FIELDS = {
@@ -246,10 +247,17 @@ def test_closed_hours_refuse_tickets(live_server, config_variant):
     closed = live_server(cfg, flags=())  # opening hours enforced
     http = closed.session()
 
-    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
-    assert "07:30" in error["message"] and "17:00" in error["message"]
-    en = assert_error(closed.session("en").post("/api/v1/tickets", json={"service": "HT"}), 409, "closed")
-    assert "closed" in en["message"]
+    # at any hour: today is no working day, said as such with the working days (not "outside 07:30–17:00")
+    error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_day")
+    assert error["message"].startswith("Hôm nay không phải ngày làm việc, Trung tâm không cấp số."), error
+    assert " (07:30–17:00). Xin mời Ông/Bà quay lại" in error["message"], error  # the hours after the days
+    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]))
+    working = cfg["site"]["hours"]["days"]
+    assert names[working[0]] in error["message"] and names[working[-1]] in error["message"], error
+    assert not any(names[day] in error["message"] for day in WEEKDAYS if day not in working), error
+    en = assert_error(closed.session("en").post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_day")
+    assert en["message"].startswith("Today is not a working day"), en
+    assert " (07:30–17:00). Please come back" in en["message"], en
     # reading still works while closed, and nothing was issued
     assert all(count == 0 for count in waiting_total(http).values())
 
@@ -532,12 +540,16 @@ def test_a_retried_issue_with_the_same_idempotency_key_gives_the_same_ticket(htt
     assert_error(other_body, 422, "idempotency_key_reused")
 
 
-def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
+def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server, sio_client):
     """Counters are closed until someone opens them: the kiosk gets no estimate (null), and the queue
-    overview says which counters are closed; opening counter 4 (the only one for DC) gives one."""
+    overview says which counters are closed; opening counter 4 (the only one for DC) gives one.
+    A number sent to a closed counter is promised no wait while that counter stays closed, even though an
+    open counter serves its service; its people ahead are that counter's queue. Its page is told when
+    that counter (of other services) opens or pauses; the counter removed, the number goes back to its queue."""
     server = live_server()
     http = server.session()
     assert {c["state"] for c in http.get("/api/v1/queue").json()["counters"]} == {"closed"}
+    before = issue(http, "LD")  # counter 5's
     first, second = issue(http, "DC"), issue(http, "DC")
     assert (first["eta_minutes"], second["eta_minutes"]) == (None, None)
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
@@ -550,3 +562,45 @@ def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server):
     assert_error(device.post("/api/v1/counters/3/open"), 403, "forbidden_counter")
     assert device.post("/api/v1/counters/4/close").json()["state"] == "closed"
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
+
+    assert device.post("/api/v1/counters/4/open").json()["state"] == "open"
+    assert device.post("/api/v1/counters/4/next").json()["id"] == first["id"]
+    moved = device.post("/api/v1/counters/4/transfer", json={"counter": 5})
+    assert moved.status_code == 200 and moved.json()["target_counter"] == 5, moved.text
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (sent["eta_minutes"], sent["eta_range"]) == (None, None), sent  # counter 5 is closed
+    assert sent["waiting_ahead"] == 1, f"{before['number']}, counter 5's, is called first: {sent}"
+    # counter 4 calls the other DC walk-in next: the number sent to counter 5 is not ahead of it
+    assert http.get(f"/api/v1/tickets/{second['id']}").json()["waiting_ahead"] == 0
+
+    phone = sio_client(server)  # the tracking page of the number sent to counter 5 (LD, VH: not DC's)
+    assert phone.subscribe({"ticket": first["id"]}) == {"ok": True}
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    mark = phone.mark()
+    assert http.post("/api/v1/counters/5/open", headers=admin).json()["state"] == "open"
+    phone.wait_for("counter.changed", lambda data: data["counter"] == 5 and data["state"] == "open", since=mark)
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    # the LD citizen ahead takes LD's time (7 min by default), not the DC number's own (10)
+    assert (sent["eta_minutes"], sent["eta_range"], sent["waiting_ahead"]) == (7, [7, 7], 1), sent
+    mark = phone.mark()
+    assert http.post("/api/v1/counters/5/pause", headers=admin, json={}).json()["state"] == "paused"
+    phone.wait_for("counter.changed", lambda data: data["counter"] == 5 and data["state"] == "paused", since=mark)
+    sent = http.get(f"/api/v1/tickets/{first['id']}").json()
+    assert (sent["eta_minutes"], sent["eta_range"], sent["waiting_ahead"]) == (None, None, 1), sent
+
+    # counter 5 removed in /admin (LD and VH left unserved: confirmed): as a close, the number goes back to DC
+    mark = phone.mark()
+    removed = http.delete("/api/v1/admin/counters/5", headers=admin, params={"confirm": "1"})
+    assert removed.status_code == 200, removed.text
+    requeued = phone.wait_for("ticket.requeued", lambda data: data["ticket"]["id"] == first["id"], since=mark)
+    assert requeued["ticket"]["target_counter"] is None, requeued
+    back = http.get(f"/api/v1/tickets/{first['id']}")
+    assert back.status_code == 200 and back.json()["target_counter"] is None, back.text
+    assert back.json()["eta_minutes"] is not None, back.json()  # counter 4, open, calls it again
+    assert http.get(f"/t/{first['id']}").status_code == 200
+    assert phone.subscribe({"ticket": first["id"]}) == {"ok": True}
+    with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:  # the event log, as a close's
+        logged = db.execute(
+            "SELECT e.kind, e.detail FROM events e JOIN counters c ON c.id = e.counter_id WHERE c.number = 5 ORDER BY e.id"
+        ).fetchall()
+    assert [kind for kind, _ in logged[-2:]] == ["requeued", "closed"] and "removed" in logged[-1][1], logged

@@ -23,6 +23,7 @@ import requests
 import yaml
 from api_helpers import issue
 from faked_clock import FakedClock, next_working_morning
+from ports import free_port
 from webhook_receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,6 +173,13 @@ def test_every_event_is_delivered_as_the_openapi_document_and_integrations_md_sa
         for secret in ("0912345678", "001099012345", "Nguy", "Nguy\\u1ec5n", slot.json()["code"]):
             assert secret not in delivery.body.decode(), (body["event"], secret)
     kinds = {r.event: r.json for r in got}
+    # where its wait starts, as the reports count it: a walk-in's issue (a remote number's check-in)
+    tickets = [r.json["data"]["ticket"] for r in got if r.event.startswith("ticket.")]
+    assert all(ticket["queued_at"] for ticket in tickets), tickets
+    issued = {t["id"]: t for t in (r.json["data"]["ticket"] for r in got if r.event == "ticket.issued")}
+    assert issued[first["id"]]["queued_at"] == issued[first["id"]]["issued_at"], issued[first["id"]]
+    (remote_ticket,) = [t for t in issued.values() if t["queued_at"] != t["issued_at"]]  # the remote number
+    assert remote_ticket["queued_at"] > remote_ticket["issued_at"], remote_ticket
     assert kinds["ticket.transferred"]["data"]["ticket"]["service"] == "CT"
     assert kinds["rating.created"]["data"]["rating"]["reasons"] == ["slow"]
     assert kinds["booking.lapsed"]["data"]["booking"]["kind"] == "remote"
@@ -228,14 +236,6 @@ def test_the_receiver_in_integrations_md_takes_signed_events_and_refuses_others(
     finally:
         receiver.terminate()
         receiver.wait(10)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_listening(port: int, timeout: float = 15) -> None:

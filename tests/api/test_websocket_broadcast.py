@@ -18,7 +18,8 @@ import time
 
 import requests
 from api_helpers import issue, start_gunicorn
-from conftest import QUEUEKIOSK, free_port
+from conftest import QUEUEKIOSK
+from ports import free_port
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ports
 import pytest
 import requests
 import server_db
@@ -54,12 +54,6 @@ def _queuekiosk_command() -> list[str]:
     if found:
         return [found]
     pytest.fail("the `queuekiosk` command is not installed (pip install -e .)")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -141,7 +135,7 @@ def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = N
     env["QUEUEKIOSK_INSTANCE"] = str(tmp_path / "instance")
     env.update(extra_env or {})
     server_db.seed(sqlite_template, server_db.database_url(env, tmp_path))
-    port = _free_port()
+    port = ports.free_port()
     log = tmp_path / "serve.log"
     args = ["serve", "--config", str(config), "--port", str(port), "--ignore-hours"]
     if server_zygote.preloadable(args, env):  # forked from a process that imported the server (tests/server_fork.py)
@@ -158,10 +152,16 @@ def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = N
             if process.poll() is not None:
                 pytest.fail(f"the server stopped at start-up ({process.returncode}):\n{log.read_text()}")
             try:
-                if requests.get(running.url + "/healthz", timeout=1).status_code == 200:
-                    break
+                answered = requests.get(running.url + "/healthz", timeout=1).status_code == 200
             except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
-                pass
+                answered = False
+            if answered:
+                if process.poll() is None and ports.belongs_to(process.pid, port):
+                    break
+                pytest.fail(  # a port clash (tests/ports.py): another process answered
+                    f"port clash: /healthz answered on port {port}, but not from this queuekiosk serve "
+                    f"(its exit code: {process.poll()}):\n{log.read_text()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
             time.sleep(0.02)
@@ -309,3 +309,36 @@ def start_server(tmp_path_factory, sqlite_template, server_zygote):
     yield start
     for server in reversed(servers):
         server.stop(graceful=False)
+
+
+# --- servers on the session's working morning, forked ---------------------------------------
+
+
+class _ZygoteOnAClock(server_fork.Zygote):
+    """Zygotes whose interpreter runs under libfaketime, on the clock of ``clock_env`` (the env
+    ``faked_clock.on_a_working_morning`` gives): a server with that very env is their fork."""
+
+    def __init__(self, clock_env: dict):
+        super().__init__()
+        self._env.update(clock_env)  # what each zygote is started with, and what a server must match
+
+
+@pytest.fixture(scope="session")
+def morning_clock(tmp_path_factory):
+    """``(env, zygote)`` for servers whose clock reads 09:00 on the next working day when the session
+    first asks for it, and runs on (one clock file, ``on_a_working_morning``), forked from a zygote
+    under that clock. A server on a faked clock of its own (``server_on_a_working_morning``) cannot be
+    a fork (libfaketime is an LD_PRELOAD): it is a process of its own, which imports the server and
+    checks its config in a child, 3-6 s of a loaded machine's CPU per start; a fork takes a tenth.
+    For tests that only need their server's day to stay one day (and not 09:00 to the minute)."""
+    env = on_a_working_morning(tmp_path_factory.mktemp("morning-clock"))
+    zygote = _ZygoteOnAClock(env)
+    yield env, zygote
+    zygote.close()
+
+
+@pytest.fixture
+def forked_server_on_a_working_morning(tmp_path, sqlite_template, morning_clock):
+    """``server_on_a_working_morning``, forked: its clock is the session's (``morning_clock``)."""
+    env, zygote = morning_clock
+    yield from _served(tmp_path, sqlite_template, zygote, env)

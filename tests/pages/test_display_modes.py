@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from faked_clock import on_a_working_morning
-from test_display_page import REPO, DisplayServer, _expect_number, _media, _open, _wait_media, expect
+from test_display_page import REPO, SHORT_PHRASE, DisplayServer, _expect_number, _media, _open, _wait_media, expect
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def centre(tmp_path, sqlite_template, server_zygote):
+def centre(tmp_path, sqlite_template, morning_clock):
     """The demo with three displays: the lobby, the upstairs zone (counters 4 and 5) and the
-    counter-top screen of counter 1; each says a call once, without the chime."""
+    counter-top screen of counter 1; each says a call once, without the chime, in the shorter sentence
+    (which calls each says is checked here, not how long they take)."""
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    short = {"language": "vi", "repeat": 1, "chime": False}
+    short = {"language": "vi", "repeat": 1, "chime": False, "phrase": SHORT_PHRASE}
     config["displays"][0]["voice"] = short
     config["displays"] += [
         {"id": "zone", "name": "Tầng 2", "mode": "zone", "counters": [4, 5], "voice": short},
         {"id": "quay-1", "mode": "counter", "counter": 1, "voice": short},
     ]
     # at 09:00 on a working day: its calls are one day's whatever the hour (the site's midnight: 17:00 UTC)
-    morning = on_a_working_morning(tmp_path / "clock")
-    server = DisplayServer(tmp_path, config, sqlite_template, server_zygote, morning).start()
+    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
+    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
     server.admin()
     yield server
     server.stop(graceful=False)

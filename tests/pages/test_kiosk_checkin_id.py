@@ -75,6 +75,40 @@ def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server, tmp_
     page.locator("button.no-priority").click()
     expect(page.locator("#problem-text")).to_contain_text(f"Ông/Bà đã có số {walk_in}")
 
+    # booking codes as typed: all digits (the alphabet's 2-9) on the keys, and lower case with a space
+    # from a keyboard; each a code, not a card's number mistyped
+    for code, typed, phone in (("23456789", None, "0912345061"), ("ABCDEFGH", "abcd efgh", "0912345062")):
+        number = booked_with_code(srv, http, code, phone)
+        page.goto(srv.url + "/kiosk/kiosk-1")
+        if typed is None:
+            type_on_keys(page, code)
+        else:
+            page.locator(".checkin-open:visible").click()
+            page.wait_for_timeout(500)  # a new screen ignores taps for a moment
+            page.fill("#checkin-code", typed)
+            page.keyboard.press("Enter")
+        expect(page.locator("#result-number")).to_have_text(str(number))
+        assert http.get(f"/api/v1/bookings/{code}").json()["status"] == "checked_in"
+
+
+def booked_with_code(srv, http, code: str, phone: str) -> int:
+    """A remote number whose booking code is ``code`` (codes are drawn at random); its number."""
+    from sqlalchemy import text
+
+    from queuekiosk.server.core.db import create_db_engine
+
+    taken = http.post("/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Trần Văn An", "phone": phone})
+    assert taken.status_code == 201, taken.text
+    engine = create_db_engine(srv.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE bookings SET code = :new WHERE code = :old"), {"new": code, "old": taken.json()["code"]}
+            )
+    finally:
+        engine.dispose()
+    return taken.json()["number"]
+
 
 def test_a_citizen_a_day_early_is_told_the_day_only_when_the_card_is_scanned(start_server, tmp_path, page):
     """The card scanned: its holder is here, and is told the booking's day and time (and may still take a
@@ -123,6 +157,11 @@ def test_a_made_up_id_number_typed_at_the_kiosk_is_refused_naming_the_field(serv
     page.goto(server.url + "/kiosk/kiosk-1")
     type_on_keys(page, "000000000000")
     expect(page.locator("#problem-text")).to_contain_text("3 chữ số đầu phải là mã tỉnh")
+    # a digit too few, or a letter among the digits: told what /book says, not "booking code not found"
+    for typed in ("00108501234", "00108501234A"):
+        page.goto(server.url + "/kiosk/kiosk-1")
+        type_on_keys(page, typed)
+        expect(page.locator("#problem-text")).to_have_text("Số căn cước công dân phải gồm đúng 12 chữ số.")
     assert server.waiting("HT") == 0 and server.waiting("CT") == 0
 
 

@@ -59,6 +59,11 @@ def test_every_open_page_shows_a_saved_change_within_2_s_without_a_reload(server
     dashboard.fill("#username", "giamsat")
     dashboard.fill("#password", PASSWORD)
     dashboard.click("#login-button")
+    booking = _tab(new_tab, {"width": 360, "height": 740}, "/book", server)  # a citizen on "Chọn ngày"
+    booking.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    offered = booking.locator("#days button").nth(1)
+    expect(offered).to_be_visible()
+    holiday = offered.get_attribute("data-day")
     pages = {
         "kiosk": kiosk,
         "display": display,
@@ -81,6 +86,8 @@ def test_every_open_page_shows_a_saved_change_within_2_s_without_a_reload(server
     assert changed.status_code == 200, changed.text
     renamed = server.api("PATCH", "/admin/counters/1", token=admin, json={"name": NEW_COUNTER})
     assert renamed.status_code == 200, renamed.text
+    saved = server.api("PATCH", "/admin/site", token=admin, json={"holidays": [holiday]})  # a day off saved
+    assert saved.status_code == 200, saved.text
 
     expect(kiosk_service).to_have_text(NEW_SERVICE["vi"], timeout=2_000)
     # the lobby alternates Vietnamese and English: the name in both, whichever is showing now
@@ -91,7 +98,9 @@ def test_every_open_page_shows_a_saved_change_within_2_s_without_a_reload(server
     expect(tablet.locator("#counter-name")).to_have_text(NEW_COUNTER, timeout=2_000)
     expect(console.locator("#current-details")).to_contain_text(NEW_SERVICE["vi"], timeout=2_000)
     expect(dashboard.locator('.service-card[data-service="HT"] .name')).to_have_text(NEW_SERVICE["vi"], timeout=2_000)
-    assert time.monotonic() - started < 2.0 + 1.0  # the two PATCH calls, then 2 s at most for the pages
+    expect(booking.locator(f'#days button[data-day="{holiday}"]')).to_have_count(0, timeout=2_000)  # the holiday
+    assert time.monotonic() - started < 2.0 + 1.0  # the three PATCH calls, then 2 s at most for the pages
+    assert booking.evaluate("window.__loads") == 1, "the booking page was reloaded"
     for name, tab in pages.items():
         assert tab.evaluate("window.__loads") == 1, f"{name} was reloaded"
         shot(tab, f"live-setup-{name}")

@@ -6,6 +6,7 @@ to a notice that names the merged site, and back when it reopens; its booking pa
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 
@@ -14,6 +15,8 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
+from conftest import _served  # noqa: E402
+from faked_clock import on_a_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 from test_reports_sites import _login as reports_login  # noqa: E402
 
@@ -22,32 +25,52 @@ pytestmark = pytest.mark.browser
 OLD, MERGED = "xa-cu", "xa-moi"
 
 
-def add_sites(server) -> None:
-    for site, name in ((OLD, "Xã Phú Cũ"), (MERGED, "Xã Phú Mới")):
+@pytest.fixture(scope="module")
+def morning_server(tmp_path_factory, sqlite_template, server_zygote):
+    """One server for this file's tests that read today's figures or numbers, its clock at 09:00 on a
+    working day (``server_on_a_working_morning``): such a server is a process of its own, not a fork of
+    the zygote (2-3 s of CPU to start). Each test retires sites of its own (``morning``)."""
+    folder = tmp_path_factory.mktemp("retire-pages")
+    yield from _served(folder, sqlite_template, server_zygote, on_a_working_morning(folder / "clock"))
+
+
+_TESTS_SITES = itertools.count(1)
+
+
+@pytest.fixture
+def morning(morning_server):
+    """The shared morning server and the ids this test's two sites take (xa-cu-N, xa-moi-N), named as
+    OLD's and MERGED's."""
+    n = next(_TESTS_SITES)
+    return morning_server, f"{OLD}-{n}", f"{MERGED}-{n}"
+
+
+def add_sites(server, old: str = OLD, merged: str = MERGED) -> None:
+    for site, name in ((old, "Xã Phú Cũ"), (merged, "Xã Phú Mới")):
         made = server.api("POST", "/admin/sites", token=server.token("admin"), json={"id": site, "name": name})
         assert made.status_code == 201, made.text
 
 
-def served_one_and_retired(server):
+def served_one_and_retired(server, old: str, merged: str):
     """The two sites; the old one served one citizen, then retired to the merged one. Its ticket."""
-    add_sites(server)
+    add_sites(server, old, merged)
     admin = server.token("admin")
-    issued = server.api("POST", f"/sites/{OLD}/tickets", json={"service": "HT"})
+    issued = server.api("POST", f"/sites/{old}/tickets", json={"service": "HT"})
     assert issued.status_code == 201, issued.text
-    assert server.api("POST", f"/sites/{OLD}/counters/1/next", token=admin).status_code == 200
-    assert server.api("POST", f"/sites/{OLD}/counters/1/finish", token=admin).status_code == 200
-    retired = server.api("PATCH", f"/admin/sites/{OLD}", token=admin, json={"retired": True, "moved_to": MERGED})
+    assert server.api("POST", f"/sites/{old}/counters/1/next", token=admin).status_code == 200
+    assert server.api("POST", f"/sites/{old}/counters/1/finish", token=admin).status_code == 200
+    retired = server.api("PATCH", f"/admin/sites/{old}", token=admin, json={"retired": True, "moved_to": merged})
     assert retired.status_code == 200, retired.text
     return issued
 
 
-def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server_on_a_working_morning, new_tab, shot):
-    server = server_on_a_working_morning  # after reopening its first number is 1001: one day, whatever the hour
-    add_sites(server)
+def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(morning, new_tab, shot):
+    server, old, merged = morning  # after reopening its first number is 1001: one day, whatever the hour
+    add_sites(server, old, merged)
     kiosk = new_tab(viewport={"width": 1080, "height": 1920})
-    kiosk.goto(server.url + f"/s/{OLD}/kiosk/kiosk-1")
+    kiosk.goto(server.url + f"/s/{old}/kiosk/kiosk-1")
     lobby = new_tab(viewport={"width": 1920, "height": 1080})
-    lobby.goto(server.url + f"/s/{OLD}/display/lobby")
+    lobby.goto(server.url + f"/s/{old}/display/lobby")
     for tab in (kiosk, lobby):
         expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
     expect(kiosk.locator("#closed")).to_be_hidden()
@@ -60,12 +83,12 @@ def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server_o
     expect(_field(admin, "sites", "name").locator("input")).to_have_value(re.compile("Phúc La"))
     expect(_field(admin, "sites", "retired")).to_be_hidden()
     expect(_field(admin, "sites", "moved_to")).to_be_hidden()
-    row = admin.locator(f'#panel-sites tr.item[data-key="{OLD}"]')
+    row = admin.locator(f'#panel-sites tr.item[data-key="{old}"]')
     expect(row).to_contain_text("Đang phục vụ")
     row.click()
     expect(_field(admin, "sites", "retired")).to_be_visible()
     _field(admin, "sites", "retired").locator("input").check()
-    _fill(admin, "sites", {"moved_to": MERGED})
+    _fill(admin, "sites", {"moved_to": merged})
     _save(admin, "sites")
     _saved(admin, "sites")
     expect(row).to_contain_text("Đã ngừng hoạt động (chuyển đến Xã Phú Mới)")
@@ -84,7 +107,7 @@ def test_an_admin_retires_a_commune_and_its_open_kiosk_says_where_to_go(server_o
     expect(lobby.locator("#rows")).to_be_hidden()
     shot(lobby, "display-site-retired")
 
-    reopened = server.api("PATCH", f"/admin/sites/{OLD}", token=server.token("admin"), json={"retired": False})
+    reopened = server.api("PATCH", f"/admin/sites/{old}", token=server.token("admin"), json={"retired": False})
     assert reopened.status_code == 200, reopened.text
     expect(notice).to_be_hidden(timeout=5_000)
     expect(lobby.locator("#retired")).to_be_hidden()
@@ -121,9 +144,9 @@ def test_a_retired_sites_booking_page_sends_citizens_to_the_merged_site(server, 
     expect(done.get_by_role("link", name="Xã Phú Mới")).to_have_attribute("href", f"/s/{MERGED}/book")
 
 
-def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_working_morning, new_tab):
-    server = server_on_a_working_morning  # today's comparison: the number served is one day's whatever the hour
-    issued = served_one_and_retired(server)
+def test_the_province_sees_a_retired_commune_in_its_comparison(morning, new_tab):
+    server, old, merged = morning  # today's comparison: the number served is one day's whatever the hour
+    issued = served_one_and_retired(server, old, merged)
 
     tab = new_tab(viewport={"width": 1366, "height": 900})
     # the comparison's default days (this month to today) follow the browser's clock: the server's day
@@ -131,19 +154,19 @@ def test_the_province_sees_a_retired_commune_in_its_comparison(server_on_a_worki
     reports_login(tab, server, "tinh", "province")
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")
-    old = section.locator(f'tr[data-site="{OLD}"]')
-    expect(old.locator("th a").first).to_have_text("Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Xã Phú Mới)")
-    expect(old.locator("td").nth(0)).to_have_text("1")  # its history stays in the figures
-    expect(old.get_by_role("link", name="theo dõi trực tiếp")).to_have_count(0)  # nothing live there
-    merged = section.locator(f'tr[data-site="{MERGED}"] th')
-    expect(merged.locator("a").first).to_have_text("Xã Phú Mới")
-    live = merged.get_by_role("link", name="theo dõi trực tiếp")  # each site's dashboard, one click away
-    expect(live).to_have_attribute("href", f"/s/{MERGED}/dashboard")
+    old_row = section.locator(f'tr[data-site="{old}"]')
+    expect(old_row.locator("th a").first).to_have_text("Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Xã Phú Mới)")
+    expect(old_row.locator("td").nth(0)).to_have_text("1")  # its history stays in the figures
+    expect(old_row.get_by_role("link", name="theo dõi trực tiếp")).to_have_count(0)  # nothing live there
+    merged_row = section.locator(f'tr[data-site="{merged}"] th')
+    expect(merged_row.locator("a").first).to_have_text("Xã Phú Mới")
+    live = merged_row.get_by_role("link", name="theo dõi trực tiếp")  # each site's dashboard, one click away
+    expect(live).to_have_attribute("href", f"/s/{merged}/dashboard")
     live.click()
     expect(tab.locator("header .site")).to_contain_text("Xã Phú Mới")
     expect(tab.locator("#work")).to_be_visible()  # the province still signed in there
     expect(tab.locator(".retired-banner")).to_have_count(0)  # a serving site
-    tab.goto(server.url + f"/s/{OLD}/dashboard")  # the retired one's, its history read there: said so
+    tab.goto(server.url + f"/s/{old}/dashboard")  # the retired one's, its history read there: said so
     expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
 
 
@@ -188,14 +211,14 @@ def test_the_merged_sites_address_set_in_its_admin_page_is_shown_where_citizens_
     assert sites[MERGED]["address"] == ADDRESS
 
 
-def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(server_on_a_working_morning, new_tab):
+def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(morning, new_tab):
     """Signed in at the merged site, its supervisor opens the retired commune's reports page and reads its
     figures (the retired site's own accounts act nowhere any more)."""
-    server = server_on_a_working_morning  # the number served is today's, whatever the hour
-    issued = served_one_and_retired(server)
+    server, old, merged = morning  # the number served is today's, whatever the hour
+    issued = served_one_and_retired(server, old, merged)
     made = server.api(
         "POST",
-        f"/sites/{MERGED}/admin/users",
+        f"/sites/{merged}/admin/users",
         token=server.token("admin"),
         json={"username": "moi.giamsat", "password": "mat-khau-giam-sat", "role": "supervisor"},
     )
@@ -203,12 +226,12 @@ def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(server_on_a
 
     tab = new_tab(viewport={"width": 1366, "height": 900})
     tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
-    tab.goto(server.url + f"/s/{MERGED}/reports")
+    tab.goto(server.url + f"/s/{merged}/reports")
     tab.fill("#username", "moi.giamsat")
     tab.fill("#password", "mat-khau-giam-sat")
     tab.click("#login-button")
     expect(tab.locator("#work")).to_be_visible()
-    tab.goto(server.url + f"/s/{OLD}/reports")
+    tab.goto(server.url + f"/s/{old}/reports")
     expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
     expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
     expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")

@@ -89,9 +89,22 @@ def test_tracking_page_follows_its_ticket_live(server_on_a_working_morning, phon
     expect(phone.locator("#where")).to_contain_text("Ông/Bà sẽ được gọi tại quầy số 2")
     expect(phone.locator("#ahead")).to_contain_text(f"Số người đang chờ trước Ông/Bà: {moved.json()['waiting_ahead']}")
     expect(phone.locator("#facts")).to_be_visible()
+    # counter 2 is closed (counter 1, open, serves HT too): no wait is promised until it opens
+    assert (moved.json()["eta_minutes"], moved.json()["eta_range"]) == (None, None), moved.json()
+    not_serving = "Quầy số 2 hiện đang không phục vụ; số sẽ được gọi khi quầy số 2 phục vụ."
+    expect(phone.locator("#eta")).to_have_text(re.compile(re.escape(not_serving)))
+    expect(phone.locator("#eta")).to_contain_text(
+        "Counter 2 is not serving now; your number will be called when it serves."
+    )
     expect(call).to_be_hidden()
-
+    # it opens: a wait is promised at once; paused, none again (the same words), with no reload
     token = server.counter_token(2)
+    assert server.api("POST", "/counters/2/open", token=token).status_code == 200
+    expect(phone.locator("#eta")).to_contain_text(re.compile(r"\d+ phút|sắp được gọi"))
+    assert server.api("POST", "/counters/2/pause", token=token, json={}).status_code == 200
+    expect(phone.locator("#eta")).to_have_text(re.compile(re.escape(not_serving)))
+    assert phone.evaluate("window.__sameLoad") is True
+
     assert server.api("POST", "/counters/2/next", token=token, json={"number": mine["number"]}).status_code == 200
     expect(call).to_contain_text("Xin mời Ông/Bà đến quầy số 2")
     assert server.api("POST", "/counters/2/start", token=token).status_code == 200

@@ -124,7 +124,11 @@ def check_in(
         conn.execute(update(PD).where(PD.c.booking_id == row.id).values(ticket_id=ticket_id))
     else:  # the remote number's ticket joins the queue, where its number has always been
         ticket_id = row.ticket_id
-        conn.execute(update(T).where(T.c.id == ticket_id, T.c.status == REMOTE_STATUS).values(status="waiting"))
+        conn.execute(  # its wait starts now (the ticket view's queued_at), not at the phone request
+            update(T)
+            .where(T.c.id == ticket_id, T.c.status == REMOTE_STATUS)
+            .values(status="waiting", checked_in_at=now)
+        )
         add_waiting(conn, row.service_id, today, +1)
         record_event(conn, site, "checked_in", now, actor, ticket_id, row.service_id, detail={"kiosk": kiosk})
     conn.execute(update(B).where(B.c.id == row.id).values(status="checked_in", checked_in_at=now, ticket_id=ticket_id))

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
+from ..config import WEEKDAYS
 from ..config import Booking as BookingSettings
 from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
@@ -100,6 +101,11 @@ def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -
 
 
 def slot_of(site, settings, day: dt.date, start: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    hours = site.config.site.hours
+    if day in hours.holidays:  # (a page drawn before the holiday was saved): the holiday, not "no such time"
+        raise Invalid("booking_holiday", field="date", date=vn_date(day))
+    if WEEKDAYS[day.weekday()] not in hours.days:
+        raise Invalid("booking_closed_day", field="date", date=vn_date(day), days=q.working_days(hours.days))
     for s, e in slot_times(site, settings, day):
         if f"{s:%H:%M}" == start:
             if to_utc(s) <= now:

@@ -45,7 +45,7 @@ from .counter_actions import (
 )
 from .day_end import expire_past_days, expired_count
 from .estimates import estimate_minutes
-from .issuing import issue, require_served
+from .issuing import issue, require_served, working_days
 from .numbering import waiting_counts
 from .ratings import rate, rating_prompt, rating_view, ticket_rating
 from .reading import (
@@ -107,6 +107,7 @@ __all__ = [
     "ticket_status",
     "estimate_minutes",
     "waiting_counts",
+    "working_days",
     "counter_queue",
     "counter_states",
     "recent_calls",

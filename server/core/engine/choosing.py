@@ -12,8 +12,9 @@ from sqlalchemy import and_, bindparam, literal, or_, select, union_all
 
 from ..config import Policy
 from ..errors import QueueError
+from .clock import local_time
 from .named_rows import Named
-from .records import T
+from .records import C, T
 from .types import Candidate
 
 
@@ -122,12 +123,33 @@ def in_call_order(result, site, service_ids, normal_streak: int, now: dt.datetim
         yield rows[ticket.id]
 
 
+# a ticket sent to one counter (a transfer) has left its service's queue: only that counter calls it, and
+# its service's counters neither call it nor count it among the people ahead (estimates.py ``_queue``)
+IN_SERVICE_QUEUE = T.c.target_counter_id.is_(None)
+
+
 def for_counter(site, counter_id: int, counter_number: int):
     """Waiting tickets this counter may call: its services' queues, and tickets transferred to it."""
     return or_(
-        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), T.c.target_counter_id.is_(None)),
+        and_(T.c.service_id.in_(site.counter_service_ids[counter_number]), IN_SERVICE_QUEUE),
         T.c.target_counter_id == counter_id,
     )
+
+
+def counter_call_order(conn, site, counter_number: int, day: dt.date, now: dt.datetime) -> Iterator:
+    """The waiting tickets of ``day`` this counter may call (``for_counter``: its services' queues and the
+    tickets sent to it), in the order its "next" calls them from its streak (``in_call_order``)."""
+    counter_id = site.counter_ids[counter_number]
+    streak = conn.execute(select(C.c.normal_streak).where(C.c.id == counter_id)).scalar_one()
+    rows = conn.execute(
+        select(T).where(
+            T.c.site_id == site.id,
+            T.c.business_day == day,
+            T.c.status == "waiting",
+            for_counter(site, counter_id, counter_number),
+        )
+    )
+    return in_call_order(rows, site, site.counter_service_ids[counter_number], streak, now)
 
 
 # every "next" runs this: built once per number of services a counter serves (and whether one takes
@@ -144,10 +166,7 @@ def _arms(services: int):
     an index (ix_tickets_queue: site, status, service, then issue time) read in order and left at its
     first ticket; joined by OR, the database read and sorted every waiting ticket of the site."""
     today = (T.c.site_id == bindparam("site_id"), T.c.business_day == bindparam("day"), T.c.status == "waiting")
-    queues = [
-        and_(*today, T.c.service_id == bindparam(f"service_{i}"), T.c.target_counter_id.is_(None))
-        for i in range(services)
-    ]
+    queues = [and_(*today, T.c.service_id == bindparam(f"service_{i}"), IN_SERVICE_QUEUE) for i in range(services)]
     return [*queues, and_(*today, T.c.target_counter_id == bindparam("counter_id"))]
 
 
@@ -261,5 +280,21 @@ def waiting_number(conn, site, counter, day, number) -> Candidate:
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
-        raise QueueError("ticket_not_waiting", number=number, counter=counter.number)
+        raise QueueError(
+            "ticket_not_waiting", number=number, counter=counter.number, **_no_show_at(conn, site, day, number)
+        )
     return as_candidate(row)
+
+
+def _no_show_at(conn, site, day, number) -> dict:
+    """What the clerk calling ``number`` by hand is told besides "not in this counter's queue": the time
+    it was marked a no-show (a citizen come back), said in its own sentence (``message_key``, the code
+    stays ticket_not_waiting); nothing more where it was not."""
+    ended = conn.execute(
+        select(T.c.finished_at).where(
+            T.c.site_id == site.id, T.c.business_day == day, T.c.number == number, T.c.status == "no_show"
+        )
+    ).first()
+    if ended is None or ended.finished_at is None:
+        return {}
+    return {"message_key": "ticket_not_waiting_no_show", "time": f"{local_time(site, ended.finished_at):%H:%M}"}

@@ -210,7 +210,18 @@ def _open(conn, site, counter, now, actor, happened) -> None:
         record_event(
             conn, site, "resumed" if counter.state == "paused" else "opened", now, actor, counter_id=counter.id
         )
-        happened.append(Happened("counter.changed", None, counter.number, {"state": "open"}))
+        happened.append(counter_changed(conn, site, counter, now, {"state": "open"}))
+
+
+def counter_changed(conn, site, counter, now, detail: dict) -> Happened:
+    """``counter.changed``, told also to the pages of today's numbers transferred to this counter (whatever
+    their service): their wait is promised only while it is open (estimates.py ``_at_counter``)."""
+    sent_here = conn.execute(
+        select(T.c.public_id).where(
+            T.c.target_counter_id == counter.id, T.c.status == "waiting", T.c.business_day == business_day(site, now)
+        )
+    ).scalars()
+    return Happened("counter.changed", None, counter.number, detail, tuple(sent_here))
 
 
 def call_next(
@@ -419,7 +430,7 @@ def pause(
         raise busy(counter, held)
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "paused", "pause_reason": reason})
     record_event(conn, site, "paused", now, actor, counter_id=counter.id, detail={"reason": reason})
-    return Outcome(None, [Happened("counter.changed", None, counter.number, {"state": "paused", "reason": reason})])
+    return Outcome(None, [counter_changed(conn, site, counter, now, {"state": "paused", "reason": reason})])
 
 
 def resume(

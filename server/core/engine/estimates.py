@@ -3,7 +3,9 @@
 The promise is a point and a range in whole minutes (``eta_minutes``, ``eta_range``). An
 ``Estimator`` (the running server's trained wait predictor, server/core/prediction.py) gives
 them when it can; otherwise the usual formula does, as a range of one value. Either way no
-open counter serving the service means no promise at all (None).
+open counter serving the service means no promise at all (None). A ticket sent to one counter
+(``target_counter``) waits in that counter's queue alone: the people ahead are those its "next" calls
+first, each at its own service's time, and the wait is promised only while that counter is open.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from ..db import SiteRuntime
 from ..models import utcnow
-from .choosing import CANDIDATE_COLUMNS, JUMPS, as_candidate, in_call_order, may_jump
-from .records import T
+from .choosing import (
+    CANDIDATE_COLUMNS,
+    IN_SERVICE_QUEUE,
+    JUMPS,
+    as_candidate,
+    counter_call_order,
+    in_call_order,
+    may_jump,
+)
+from .records import S, T
 from .views import ticket_view
 
 log = logging.getLogger(__name__)
@@ -49,6 +59,16 @@ _SERVICE_PACE = text(
     "WHERE cs.service_id = s.id AND c.state = 'open' AND c.active) FROM services s WHERE s.id = :service"
 )
 
+# for a ticket sent to one counter: whether that counter (alone serving it) is open
+_COUNTER_OPEN = text("SELECT count(*) FROM counters c WHERE c.id = :counter AND c.state = 'open' AND c.active")
+
+
+def _minutes_per_ticket(site: SiteRuntime, service_id: int, avg_seconds) -> float:
+    """A ticket's service time in minutes: its service's moving average, or its configured default."""
+    return (
+        avg_seconds / 60 if avg_seconds else site.config.service(site.service_codes[service_id]).default_service_minutes
+    )
+
 
 def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=None) -> int | None:
     """Average service time x people ahead / open counters serving the service; None when no
@@ -63,10 +83,7 @@ def estimate_minutes(conn, site: SiteRuntime, service_id: int, ahead: int, pace=
         return None  # nobody serves it now: no promise (the kiosk says so)
     if ahead <= 0:
         return 0
-    per_ticket = (
-        avg_seconds / 60 if avg_seconds else site.config.service(site.service_codes[service_id]).default_service_minutes
-    )
-    return math.ceil(per_ticket * ahead / max(1, open_counters))
+    return math.ceil(_minutes_per_ticket(site, service_id, avg_seconds) * ahead / max(1, open_counters))
 
 
 def promised_wait(
@@ -80,11 +97,13 @@ def promised_wait(
     now: dt.datetime,
     estimator: Estimator | None = None,
     pace=None,
+    formula: int | None = None,
 ) -> tuple[int | None, list | None]:
     """``(eta_minutes, eta_range)`` in whole minutes, both None while no open counter serves the service.
 
     ``eta_minutes`` is the estimator's point (rounded up, inside the range), else the formula's; the
-    range is ``[low, high]``, ``[n, n]`` from the formula. ``pace`` as for ``estimate_minutes``.
+    range is ``[low, high]``, ``[n, n]`` from the formula. ``pace`` as for ``estimate_minutes``;
+    ``formula``: the formula's minutes, where the caller worked them out (a ticket sent to one counter).
     """
     pace = pace or conn.execute(_SERVICE_PACE, {"service": service_id}).one()
     if not pace[1]:
@@ -96,7 +115,7 @@ def promised_wait(
         except Exception:  # a fault in the prediction's code must not refuse a ticket: the formula answers
             log.exception("the wait prediction failed; the ticket gets the usual formula's wait")
     if found is None:
-        minutes = estimate_minutes(conn, site, service_id, ahead, pace)
+        minutes = formula if formula is not None else estimate_minutes(conn, site, service_id, ahead, pace)
         return minutes, [minutes, minutes]
     low, high = math.floor(max(0.0, found.low)), math.ceil(max(0.0, found.high))
     return min(max(math.ceil(found.point), low), high), [low, high]
@@ -104,7 +123,13 @@ def promised_wait(
 
 def _queue(site_id, service_id, day):
     """The service's waiting queue on ``day``: what ``places_in_queue`` orders and ``waiting_ahead`` counts."""
-    return T.c.site_id == site_id, T.c.business_day == day, T.c.status == "waiting", T.c.service_id == service_id
+    return (
+        T.c.site_id == site_id,
+        T.c.business_day == day,
+        T.c.status == "waiting",
+        T.c.service_id == service_id,
+        IN_SERVICE_QUEUE,
+    )
 
 
 def _queue_in_call_order(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime):
@@ -117,6 +142,24 @@ def _queue_in_call_order(conn, site: SiteRuntime, service_id: int, day: dt.date,
 def places_in_queue(conn, site: SiteRuntime, service_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
     """Each waiting ticket of the service's queue on ``day`` (its id) -> how many "next" calls before it."""
     return {row.id: place for place, row in enumerate(_queue_in_call_order(conn, site, service_id, day, now))}
+
+
+def places_at_counter(conn, site: SiteRuntime, counter_id: int, day: dt.date, now: dt.datetime) -> dict[int, int]:
+    """Each waiting ticket the counter may call on ``day`` (its id) -> how many its "next" calls before it
+    (choosing.py ``counter_call_order``); none while the counter is not open (or no longer in the setup):
+    a number sent to it is not near its turn while nobody there calls it (notifications.py's "near")."""
+    number = site.counter_numbers.get(counter_id)
+    if number not in site.counter_ids or not conn.execute(_COUNTER_OPEN, {"counter": counter_id}).scalar():
+        return {}
+    return {row.id: place for place, row in enumerate(counter_call_order(conn, site, number, day, now))}
+
+
+def places_of(conn, site: SiteRuntime, row, now: dt.datetime) -> dict[int, int]:
+    """The places of the queue the waiting ticket ``row`` is in: its service's (``places_in_queue``), or the
+    counter's it was sent to (``places_at_counter``)."""
+    if row.target_counter_id is None:
+        return places_in_queue(conn, site, row.service_id, row.business_day, now)
+    return places_at_counter(conn, site, row.target_counter_id, row.business_day, now)
 
 
 _ISSUED_AT, _ID = bindparam("issued_at"), bindparam("id")
@@ -149,13 +192,40 @@ def waiting_ahead(conn, site: SiteRuntime, row, now: dt.datetime) -> int:
     return next((place for place, ticket in enumerate(ordered) if ticket.id == row.id), 0)
 
 
+def _at_counter(conn, site: SiteRuntime, row, now: dt.datetime) -> tuple[int, int | None]:
+    """A ticket sent to one counter: how many waiting tickets that counter calls before it (choosing.py
+    ``counter_call_order``), and the formula's wait, None while that counter is not open (or is no longer
+    in the setup): each ticket ahead takes its own service's time (another service's citizens, at a
+    counter serving several), and that counter alone calls them."""
+    number = site.counter_numbers.get(row.target_counter_id)
+    if number not in site.counter_ids:  # removed from the setup (since the transfer): it calls nobody
+        return 0, None
+    ahead = []
+    for ticket in counter_call_order(conn, site, number, row.business_day, now):
+        if ticket.id == row.id:
+            break
+        ahead.append(ticket.service_id)
+    else:  # (called meanwhile, by a counter's transaction committed since the ticket was read, on PostgreSQL)
+        ahead = []
+    if not conn.execute(_COUNTER_OPEN, {"counter": row.target_counter_id}).scalar():
+        return len(ahead), None
+    averages = dict(conn.execute(select(S.c.id, S.c.avg_service_seconds).where(S.c.id.in_(set(ahead)))).all())
+    minutes = sum(_minutes_per_ticket(site, service, averages.get(service)) for service in ahead)
+    return len(ahead), math.ceil(minutes)
+
+
 def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.datetime | None = None) -> dict:
     """The ticket's view with ``waiting_ahead``, ``eta_minutes`` and ``eta_range`` (0 and [0, 0] once it
     is called): the wait from where it stands now, the same way issuing promised it."""
     view = ticket_view(site, row)
     if row.status == "waiting":
         now = now or utcnow()
-        ahead = waiting_ahead(conn, site, row, now)
+        pace = formula = None
+        if row.target_counter_id is None:
+            ahead = waiting_ahead(conn, site, row, now)
+        else:  # sent to one counter: its place in that counter's queue, no promise while it is not open
+            ahead, formula = _at_counter(conn, site, row, now)
+            pace = (None, 0 if formula is None else 1)
         view["waiting_ahead"] = ahead
         view["eta_minutes"], view["eta_range"] = promised_wait(
             conn,
@@ -166,6 +236,8 @@ def with_position(conn, site, row, estimator: Estimator | None = None, now: dt.d
             ticket_id=row.id,
             now=now,
             estimator=estimator,
+            pace=pace,
+            formula=formula,
         )
     else:
         view["waiting_ahead"] = 0

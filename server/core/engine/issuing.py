@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, DateTime, Integer, String, bindparam, insert, text
 
+from ..config import WEEKDAYS
 from ..db import SiteRuntime
 from ..errors import NotFound, QueueError, TooMany
-from ..i18n import Localized, Phrase
+from ..i18n import Listed, Localized, Phrase
 from ..models import utcnow
 from .clock import local_time
 from .estimates import Estimator, promised_wait, waiting_ahead
@@ -194,6 +195,27 @@ def require_served(site: SiteRuntime, service: str, refused: str = "service_unse
         raise QueueError("service_unserved", service=Localized(name.vi, name.en), refused=Phrase(refused))
 
 
+def working_days(days: list[str]) -> Phrase:
+    """The working days as the kiosk's closed screen names them (kiosk daysText in queuekiosk.js):
+    "Thứ Hai đến Thứ Bảy" for a run of three or more, else "Thứ Hai, Thứ Tư, Thứ Sáu"."""
+    indexes = [i for i, day in enumerate(WEEKDAYS) if day in days]
+    names = [Phrase(f"kiosk_day_{WEEKDAYS[i]}") for i in indexes]
+    if len(indexes) >= 3 and indexes[-1] - indexes[0] == len(indexes) - 1:
+        return Phrase("kiosk_days_range", first=names[0], last=names[-1])
+    return Listed(names, ", ")
+
+
+def closed_refusal(hours, local_now: dt.datetime) -> QueueError:
+    """Why no number now: a holiday, a day that is not a working day (naming the working days), else the
+    hours (not "outside 07:30–17:00" at noon on a Sunday, nor "come back at 7:30" on a holiday)."""
+    times = {"open": hours.open.strftime("%H:%M"), "close": hours.close.strftime("%H:%M")}
+    if local_now.date() in hours.holidays:
+        return QueueError("closed_holiday", **times)
+    if WEEKDAYS[local_now.weekday()] not in hours.days:
+        return QueueError("closed_day", days=working_days(hours.days), **times)
+    return QueueError("closed", **times)
+
+
 def issue(
     session: Session,
     site: SiteRuntime,
@@ -235,8 +257,7 @@ def issue(
     hours = config.site.hours
     local_now = local_time(site, now)
     if check_hours and not hours.is_open(local_now):
-        closed = "closed_holiday" if local_now.date() in hours.holidays else "closed"  # not "come back at 7:30"
-        raise QueueError(closed, open=hours.open.strftime("%H:%M"), close=hours.close.strftime("%H:%M"))
+        raise closed_refusal(hours, local_now)
 
     conn = connection(session)
     day = local_now.date()  # business_day(site, now): the site's local date

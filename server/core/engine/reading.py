@@ -13,7 +13,7 @@ from .. import models as m
 from ..db import SiteRuntime
 from ..errors import NotFound
 from ..models import utcnow
-from .choosing import for_counter, in_call_order
+from .choosing import counter_call_order
 from .clock import business_day, since_local_midnight
 from .estimates import with_position
 from .records import C, E, R, T, connection
@@ -42,17 +42,7 @@ def counter_queue(
     ``call_order``): a booking whose slot has begun first, and priority tickets where the policy puts them."""
     conn = connection(session)
     now = now or utcnow()
-    counter_id = site.counter_ids[counter_number]
-    streak = conn.execute(select(C.c.normal_streak).where(C.c.id == counter_id)).scalar_one()
-    rows = conn.execute(
-        select(T).where(
-            T.c.site_id == site.id,
-            T.c.business_day == business_day(site, now),
-            T.c.status == "waiting",
-            for_counter(site, counter_id, counter_number),
-        )
-    )
-    ordered = in_call_order(rows, site, site.counter_service_ids[counter_number], streak, now)
+    ordered = counter_call_order(conn, site, counter_number, business_day(site, now), now)
     return [ticket_view(site, row) for row in islice(ordered, limit)]
 
 

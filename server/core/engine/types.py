@@ -21,6 +21,9 @@ class Happened:
     ticket: dict | None = None
     counter: int | None = None
     detail: dict = field(default_factory=dict)
+    # other tickets whose pages are told too (not in the message): a counter's change, to the numbers
+    # transferred to it, whose promised wait depends on it (counter_actions.counter_changed)
+    tickets: tuple[str, ...] = ()  # (their public ids)
 
 
 @dataclass

@@ -18,6 +18,9 @@ def ticket_view(site: SiteRuntime, row) -> dict:
         "priority": site.priority_codes.get(row.priority_id) if row.priority_id else None,
         "status": row.status,
         "issued_at": iso(row.issued_at),
+        # when it joined the queue, its wait's start (as the reports count it): the issue, or a remote
+        # number's check-in at the centre (None until then)
+        "queued_at": iso(queued_at(row)),
         "called_at": iso(row.called_at),
         # the latest call and the start of the service: the clerk console's service timer
         "last_called_at": iso(getattr(row, "last_called_at", None)),
@@ -34,6 +37,15 @@ def ticket_view(site: SiteRuntime, row) -> dict:
         "dossier_code": getattr(row, "dossier_code", None),
         "procedure": getattr(row, "procedure", None),
     }
+
+
+def queued_at(row) -> dt.datetime | None:
+    """When the ticket joined the queue: a remote number ("origin" remote, taken from a phone) at its
+    holder's check-in, any other at its issue (a slot's ticket is issued at the check-in); the reports'
+    ``queued_at`` (server/core/reports/tickets.py) says the same in SQL."""
+    if getattr(row, "origin", None) == "remote":
+        return getattr(row, "checked_in_at", None)
+    return row.issued_at
 
 
 def iso(value: dt.datetime | None) -> str | None:

@@ -124,7 +124,7 @@ def _read(conn, site, period: Period) -> list[tuple]:
         select(
             T.c.origin_service_id,
             epoch_seconds(conn, T.c.issued_at),
-            epoch_seconds(conn, queued_at()),  # (a remote number's booking looked up once)
+            epoch_seconds(conn, queued_at()),
             epoch_seconds(conn, T.c.called_at),
         ).where(*in_period(conn, site, period)),
     )

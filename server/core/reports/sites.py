@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from .. import models as m
 from .clock import utcnow
 from .tally import pct, rounded
-from .tickets import SV, T, connection, insert_ignoring_conflicts, wait_seconds, with_booking
+from .tickets import SV, T, connection, insert_ignoring_conflicts, wait_seconds
 
 FIG = m.site_day_figures
 R = m.ratings
@@ -134,8 +134,7 @@ class _Day:
 
 def _count_days(conn, where) -> dict[tuple[str, dt.date], _Day]:
     """The figures of the tickets (and ratings) ``where`` selects, per site and day, from the tickets."""
-    # a remote number's from its check-in, as its own summary measures it: its booking joined once
-    wait = wait_seconds(conn, joined=True)
+    wait = wait_seconds(conn)  # (a remote number's from its check-in, as its own summary measures it)
     days: dict[tuple[str, dt.date], _Day] = {}
 
     def day_of(site_id, day) -> _Day:
@@ -157,7 +156,7 @@ def _count_days(conn, where) -> dict[tuple[str, dt.date], _Day]:
         func.sum(case((wait <= SV.c.target_wait_minutes * 60.0, 1), else_=0)),
         func.coalesce(func.sum(wait), 0.0),
         func.sum(case((T.c.status.in_(OPEN_STATES), 1), else_=0)),
-    ).select_from(with_booking(T.join(SV, SV.c.id == T.c.origin_service_id)))
+    ).select_from(T.join(SV, SV.c.id == T.c.origin_service_id))
     for site_id, day, issued, served, no_show, called, met, wait_sum, still_open in conn.execute(
         counts.where(where(T)).group_by(T.c.site_id, T.c.business_day)
     ):
@@ -168,7 +167,7 @@ def _count_days(conn, where) -> dict[tuple[str, dt.date], _Day]:
     bucket = _bucket_of(conn, wait).label("bucket")
     by_bucket = (
         select(T.c.site_id, T.c.business_day, bucket, func.count())
-        .select_from(with_booking(T))
+        .select_from(T)
         .where(where(T), T.c.called_at.is_not(None))
         .group_by(T.c.site_id, T.c.business_day, bucket)
     )

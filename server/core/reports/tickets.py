@@ -160,27 +160,19 @@ def _booking(column):
     return select(column).where(m.bookings.c.ticket_id == T.c.id).scalar_subquery()
 
 
-def with_booking(source):
-    """``source`` (the tickets, maybe joined) outer-joined to a remote number's booking: a query that
-    names the wait several times (sites.py) reads the check-in as a column, probed once per ticket."""
-    B = m.bookings
-    return source.outerjoin(B, and_(B.c.ticket_id == T.c.id, T.c.origin == "remote"))
-
-
-def queued_at(joined: bool = False):
+def queued_at():
     """When a ticket joined the queue, its wait's start: its issue, or for a remote number (taken from a
-    phone, ``origin`` "remote") its holder's check-in at the centre, from its booking (looked up only
-    for such a ticket; ``joined``: read from the query's ``with_booking``); None while never checked
-    in (it was never in the lobby). A slot's ticket is issued at its check-in: its wait runs from the
-    arrival, in arrival order until its slot (docs/bookings.md). The engine's place in line and
-    max_wait rule count from the issue instead (docs/configuration.md)."""
-    checked_in = m.bookings.c.checked_in_at
-    return case((T.c.origin == "remote", checked_in if joined else _booking(checked_in)), else_=T.c.issued_at)
+    phone, ``origin`` "remote") its holder's check-in at the centre, kept on the ticket (as the ticket's
+    view reads it: engine/views.py ``queued_at``); None while never checked in (it was never in the
+    lobby). A slot's ticket is issued at its check-in: its wait runs from the arrival, in arrival order
+    until its slot (docs/bookings.md). The engine's place in line and max_wait rule count from the issue
+    instead (docs/configuration.md)."""
+    return case((T.c.origin == "remote", T.c.checked_in_at), else_=T.c.issued_at)
 
 
-def wait_seconds(conn, joined: bool = False):
+def wait_seconds(conn):
     """A ticket's wait (s): from joining the queue (``queued_at``) to its first call."""
-    return seconds_between(conn, T.c.called_at, queued_at(joined))
+    return seconds_between(conn, T.c.called_at, queued_at())
 
 
 def _times(conn, site, period: Period) -> tuple:

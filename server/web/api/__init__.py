@@ -78,10 +78,32 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(body)"
-        ctx = first.get("ctx") or {}
-        raise q.Invalid("invalid_field", field=field, problem=_problem(first["type"], **ctx)) from None
+        named = refused_fields(error.errors(include_url=False))
+        raise q.Invalid("invalid_field", **named[0], others=named[1 : 1 + MAX_OTHERS]) from None
+
+
+MAX_OTHERS = 10  # fields named in a refusal's ``others``: a body of thousands of keys buys a short answer
+MAX_UNKNOWN_NAMED = 5  # unknown keys named in their one entry ("a, b, c, d, e, … (1000)")
+
+
+def refused_fields(errors: list[dict]) -> list[dict]:
+    """Every field refused, at once (as /admin names them): the first in the message, the rest in
+    ``others``. All unknown keys make one entry, where the first of them stood, naming a few."""
+    named, unknown = [], []
+    for each in errors:
+        field = ".".join(str(p) for p in each["loc"]) or "(body)"
+        if each["type"] == "extra_forbidden":
+            if not unknown:
+                named.append({"field": "", "problem": _problem("extra_forbidden")})
+            unknown.append(field)
+        else:
+            named.append({"field": field, "problem": _problem(each["type"], **(each.get("ctx") or {}))})
+    if unknown:
+        shown = ", ".join(unknown[:MAX_UNKNOWN_NAMED])
+        if len(unknown) > MAX_UNKNOWN_NAMED:
+            shown += f", … ({len(unknown)})"
+        next(entry for entry in named if not entry["field"])["field"] = shown
+    return named
 
 
 def _field_with_nul(data: dict) -> str | None:

@@ -110,7 +110,9 @@ def service_slots(code: str):
 
 @request_model
 def BookingRequest():
-    from pydantic import BaseModel, ConfigDict, Field
+    from typing import Annotated
+
+    from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
     class BookingRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -118,7 +120,8 @@ def BookingRequest():
         remote: bool = False
         date: str | None = Field(default=None, max_length=10)
         start: str | None = Field(default=None, max_length=5)
-        name: str = Field(min_length=1, max_length=100)
+        # (spaces alone are no name: refused with the other fields left empty)
+        name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
         phone: str = Field(min_length=1, max_length=20)
         id_number: str | None = Field(default=None, max_length=20)
         sms_code: str | None = Field(default=None, max_length=6)  # the code sent by SMS (booking.sms_code)
@@ -130,10 +133,8 @@ def BookingRequest():
 
 @bp.post("/bookings")
 def create_booking():
-    body = parse_body(BookingRequest)
+    body = _booking_request()
     principal = _caller()
-    if not body.name.strip():
-        raise q.Invalid("invalid_field", field="name", problem=Phrase("problem_string_too_short"))
     settle = _limit("booking", principal)
     try:
         response = current_app.make_response(_create_booking(body, principal))
@@ -142,6 +143,15 @@ def create_booking():
         raise
     settle(response.status_code == 201)  # (202: an SMS code sent, the booking comes with its answer)
     return response
+
+
+def _booking_request():
+    """The booking's request: every field refused is named at once (parse_body), a name of spaces as
+    empty; a slot's missing ``start`` is named, not looked for as a time "" ."""
+    body = parse_body(BookingRequest)
+    if not body.remote and body.date is not None and body.start is None:
+        raise q.Invalid("invalid_field", field="start", problem=Phrase("problem_missing"))
+    return body
 
 
 def _create_booking(body, principal: Principal | None):
@@ -154,8 +164,6 @@ def _create_booking(body, principal: Principal | None):
             raise q.Invalid("remote_takes_no_slot", field="date" if body.date is not None else "start")
     else:
         day = _date(body.date)
-        if body.start is None:
-            raise q.Invalid("invalid_slot", field="start", start="", date=day.isoformat())
     service = app_state.site.config.service(body.service)
     if (
         service is not None
@@ -398,8 +406,8 @@ def check_in():
                 site, ticket, printing.track_url(track_base, ticket["id"]), app_state.config_dir
             )
             mark = booked_mark(site, ticket)
-            if mark:  # the paper says it is a booking, above the centre's footer
-                content = dataclasses.replace(content, footer=". ".join(filter(None, [mark, content.footer])))
+            if mark:  # the paper says it is a booking, on its own line above the centre's footer
+                content = dataclasses.replace(content, mark=mark)
             jobs.enqueue(conn, site, printer, ticket["id"], content)
 
     outcome = run(

@@ -77,13 +77,31 @@
     chosen.dataset.vi = service.vi;
     if (service.en) chosen.dataset.en = service.en; else delete chosen.dataset.en;
     drawRemote();
-    byId("days").replaceChildren.apply(byId("days"), service.days.map(function (day) {
+    drawDays();
+    show("day");
+  }
+
+  // the chosen service's days: when it is chosen, and again when the setup changes (a holiday saved)
+  function drawDays() {
+    byId("days").replaceChildren.apply(byId("days"), state.service.days.map(function (day) {
       const button = choice("day");
       button.dataset.day = day;
       return QK.say(button, "book_day", dayParams(day));
     }));
     QK.translate(steps.day);
-    show("day");
+  }
+
+  /** Why today's number cannot be taken now: a holiday, a day that is not a working day (its working
+   *  days named, as the kiosk's closed screen names them), else the hours. */
+  function closedReason() {
+    const opening = page.opening;
+    const today = opening && QK.localNow(page.timezone);
+    if (today && opening.holidays.indexOf(today.date) >= 0) return ["book_remote_closed_holiday", page.hours];
+    if (today && opening.days.indexOf(today.day) < 0) {
+      return ["book_remote_closed_day", Object.assign({}, page.hours, {
+        days: {vi: QK.daysText(opening.days, "vi"), en: QK.daysText(opening.days, "en")}})];
+    }
+    return ["book_remote_closed", page.hours];
   }
 
   // a number for today only while the centre is open (as issuing checks it); else when it opens
@@ -93,7 +111,7 @@
     byId("take-remote").hidden = !service.remote || !remoteOpen;
     const closed = byId("remote-closed");
     closed.hidden = !service.remote || remoteOpen;
-    if (!closed.hidden) QK.say(closed, "book_remote_closed", page.hours);
+    if (!closed.hidden) QK.say.apply(QK, [closed].concat(closedReason()));
     // a form for today's number left open past closing says so at once, not when it is sent
     const late = state.remote && !remoteOpen;
     const note = byId("form-closed");
@@ -156,6 +174,11 @@
       remoteOpen = page.remote_open;
       offerLanguages();
       drawServices();
+      const chosen = state.service && serviceOf(state.service.code);
+      if (chosen) {  // its day list as it is now (a holiday saved drops that day)
+        state.service = chosen;
+        drawDays();
+      }
       drawRemote();
       followHours();
     }, function () { /* unreachable now: asked again at the next connect */ });
@@ -227,16 +250,23 @@
   const FIELD_LABELS = {name: "book_name", phone: "book_phone", id_number: "book_id_number", sms_code: "book_sms_code"};
 
   // said in the page's language, and again in the other one when the citizen switches (the refusal's
-  // translations, the labels from the catalog)
+  // translations, the labels from the catalog); every field refused at once (``others``), one after
+  // another: a field the form has no label for (date, start) in its own message
   function sayProblem(node, result) {
     const error = result && result.data && result.data.error;
-    const label = error && error.problem && FIELD_LABELS[error.field];
     if (!result) return QK.say(node, "page_network_error");
-    if (!label) return QK.sayError(node, result);
-    return QK.say(node, "page_field_problem", {
-      label: {vi: QK.msg(label, null, "vi"), en: QK.msg(label, null, "en")},
-      problem: QK.errorTexts(result, "problem"),
+    if (!error || !(FIELD_LABELS[error.field] || (error.others || []).length)) return QK.sayError(node, result);
+    const refused = [error].concat(error.others || []);
+    const text = {};
+    ["vi", "en"].forEach(function (lang) {
+      text[lang] = refused.map(function (each) {
+        const said = (each.translations || {})[lang] || each;
+        const label = each.problem && FIELD_LABELS[each.field];
+        if (!label) return said.message || each.message;
+        return QK.msg("page_field_problem", {label: QK.msg(label, null, lang), problem: said.problem || each.problem}, lang);
+      }).join(" · ");
     });
+    return QK.say(node, "page_said", {text: text});
   }
 
   function showProblem(node, result) {

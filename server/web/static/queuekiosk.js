@@ -338,6 +338,19 @@
     };
   };
 
+  const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+  /** "Thứ Hai đến Thứ Bảy" for a run of ``days`` ("mon".."sun"), else "Thứ Hai, Thứ Tư, Thứ Sáu"; in
+   *  ``lang`` (the kiosk's closed screen, /book; the API's refusals say them alike: engine working_days). */
+  QK.daysText = function (days, lang) {
+    const indexes = WEEKDAYS.map(function (day, i) { return days.indexOf(day) >= 0 ? i : -1; })
+      .filter(function (i) { return i >= 0; });
+    const name = function (i) { return QK.msg("kiosk_day_" + WEEKDAYS[i], null, lang); };
+    const run = indexes.length >= 3 && indexes[indexes.length - 1] - indexes[0] === indexes.length - 1;
+    if (run) return QK.msg("kiosk_days_range", {first: name(indexes[0]), last: name(indexes[indexes.length - 1])}, lang);
+    return indexes.map(name).join(", ");
+  };
+
   /** Milliseconds until just after the next minute turns on the server's clock: when opening hours change state. */
   QK.toNextMinute = function () { return 60000 - (QK.now().getTime() % 60000) + 250; };
 
