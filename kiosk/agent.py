@@ -37,11 +37,13 @@ from ..printers.drivers import OFFLINE, PrinterDriver, PrintFailed, PrintTask, S
 from ..printers.registry import driver_for
 from ..printers.ticket import TicketContent, preview
 from ..server.core.config import Printer
+from ..server.core.env_values import AGENT_BACKOFF, seconds_schedule
 from ..server.core.site_address import say, socketio_address
 
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
-BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)
+BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries to connect; QUEUEKIOSK_AGENT_BACKOFF_SECONDS
+SITE_ASKED_SECONDS = 30  # a site the server does not have is asked for again this often
 REMEMBERED = 500  # printed jobs kept in the state file
 STEADY_SECONDS = 30  # a connection that lasted less is a failure: the next connect waits (back-off)
 PRINT_SECONDS = 60  # stop() waits this long for a ticket being printed to finish
@@ -81,6 +83,13 @@ def printer_from_spec(spec: str) -> Printer:
             f"not a printer: {spec!r}; write network:HOST[:PORT], usb:VENDOR:PRODUCT, "
             "serial:DEVICE[:BAUD], device:PATH, cups:QUEUE or file:FOLDER"
         ) from None
+
+
+def backoff_seconds() -> tuple[float, ...]:
+    """The waits between tries: ``QUEUEKIOSK_AGENT_BACKOFF_SECONDS`` (e.g. ``0.5,1,2,5``: the last is
+    repeated; one written wrong stops the command at its start, server/core/env_values.py), else
+    ``BACKOFF_SECONDS``. The tests of reconnects shorten it."""
+    return seconds_schedule(os.environ.get(AGENT_BACKOFF, "").strip()) or BACKOFF_SECONDS
 
 
 def job_key(job: dict) -> int | str:
@@ -156,6 +165,7 @@ class KioskAgent:
         self.kiosk = kiosk
         self.check_seconds = 30.0
         self.retry_seconds = 30.0
+        self.backoff = backoff_seconds()
         self._token = token
         self._wake = threading.Event()
         self._ready = threading.Event()  # connected and greeted
@@ -202,7 +212,7 @@ class KioskAgent:
             if time.monotonic() - began > STEADY_SECONDS:
                 failures = 0
             else:  # dropped soon after it was made (a flood's disconnect, a proxy): not at once again
-                time.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
+                time.sleep(self._backoff(failures))
                 failures += 1
             self.sio, self._dropped = self._new_client()
 
@@ -226,16 +236,20 @@ class KioskAgent:
         code = refusal.get("code")
         if code == "site_unknown":
             self._site_unknown(refusal)
-            return BACKOFF_SECONDS[-1]
+            return SITE_ASKED_SECONDS
         self._refused_for_good(refusal)
-        delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+        delay = self._backoff(failures)
         log.warning("cannot reach %s (%s); trying again in %.1f s", self.server, error, delay)
         return delay
+
+    def _backoff(self, failures: int) -> float:
+        """The wait after ``failures`` tries in a row that failed."""
+        return self.backoff[min(failures, len(self.backoff) - 1)]
 
     def _site_unknown(self, refusal: dict) -> None:
         if not self._site_gone:
             self._site_gone = True
-            said = say("kiosk_agent_site_gone", site=self.site or "/", reason=refusal, seconds=30)
+            said = say("kiosk_agent_site_gone", site=self.site or "/", reason=refusal, seconds=SITE_ASKED_SECONDS)
             log.error("%s", said)
 
     def _refused_for_good(self, refusal: dict) -> None:
@@ -300,7 +314,7 @@ class KioskAgent:
                 failures = 0
                 wait = self.check_seconds  # idle: the printer is asked again after this
             else:
-                wait = min(self.retry_seconds, BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)])
+                wait = min(self.retry_seconds, self._backoff(failures))
                 failures += 1
             self._wake.wait(wait)
             self._wake.clear()

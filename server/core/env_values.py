@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("", "0", "false", "no", "off")
 BOOLEANS = ("QUEUEKIOSK_IGNORE_HOURS",)
+AGENT_BACKOFF = "QUEUEKIOSK_AGENT_BACKOFF_SECONDS"  # the kiosk agent's waits between connects (kiosk/agent.py)
 
 
 def seconds_setting(name: str, default: float, low: float, high: float) -> float:
@@ -50,10 +51,22 @@ def mistake() -> tuple[str, dict] | None:
     pool = env.get("QUEUEKIOSK_DATABASE_POOL", "").strip()
     if pool and not (pool.isdigit() and 1 <= int(pool) <= 500):
         return "cli_env_pool", {"value": pool}
+    backoff = env.get(AGENT_BACKOFF, "").strip()
+    if backoff and seconds_schedule(backoff) is None:
+        return "cli_env_agent_backoff", {"value": backoff}
     queue = env.get("QUEUEKIOSK_MESSAGE_QUEUE", "").strip()
     if queue and ("://" not in queue or urlsplit(queue).scheme not in ("redis", "rediss")):
         return "cli_env_message_queue", {"value": queue}
     return database_address_mistake(env.get("QUEUEKIOSK_DATABASE_URL", "").strip())
+
+
+def seconds_schedule(text: str) -> tuple[float, ...] | None:
+    """Waits written "0.5,1,2,5" (each from 0.1 to 3600 seconds), else None (nothing, or written wrong)."""
+    try:
+        waits = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        return None
+    return waits if all(0.1 <= wait <= 3600 for wait in waits) else None
 
 
 def database_address_mistake(url: str) -> tuple[str, dict] | None:

@@ -8,17 +8,12 @@ import time
 
 import pytest
 from api_helpers import assert_error
+from ops_helpers import bearer
 
 
 @pytest.fixture
 def server(live_server):
     return live_server()
-
-
-def bearer(server, value: str):
-    http = server.session()
-    http.headers["Authorization"] = f"Bearer {value}"
-    return http
 
 
 def test_a_site_added_by_the_command_is_served_by_the_running_server(server):

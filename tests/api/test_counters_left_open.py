@@ -10,22 +10,7 @@ from __future__ import annotations
 import time
 
 from api_helpers import PASSWORD, SUPERVISOR, assert_error, issue, log_in
-
-
-def press(http, counter: int, action: str, token: str, **body):
-    answer = http.post(
-        f"/api/v1/counters/{counter}/{action}", json=body or None, headers={"Authorization": f"Bearer {token}"}
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def subscribed(sio_client, srv, room: dict, token: str | None = None):
-    """A client of ``room`` that has had its snapshot."""
-    client = sio_client(srv, auth={"token": token} if token else None)
-    assert client.subscribe(room) == {"ok": True}
-    client.wait_for("state")
-    return client
+from ops_helpers import press, subscribed
 
 
 def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_again(live_server, sio_client):

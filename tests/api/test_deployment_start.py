@@ -11,38 +11,8 @@ import subprocess
 import time
 
 import pytest
-from api_helpers import GUNICORN, REPO
 from conftest import QUEUEKIOSK
-from ports import free_port
-
-
-def _settings(tmp_path, **env: str) -> dict:
-    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
-    return {**base, "QUEUEKIOSK_CONFIG": str(tmp_path / "config.yaml"), "QUEUEKIOSK_IGNORE_HOURS": "1", **env}
-
-
-def _serve(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [QUEUEKIOSK, "serve", "--port", str(free_port()), *args],
-        env=_settings(tmp_path, **env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def _gunicorn(tmp_path, port: int | None = None, **env: str) -> tuple[int, str]:
-    """gunicorn with deploy/gunicorn.conf.py: its exit status and output, once it has stopped by itself."""
-    if not GUNICORN.exists():
-        pytest.skip("gunicorn is not installed (pip install -e .[deploy])")
-    command = [str(GUNICORN), "--config", str(REPO / "deploy" / "gunicorn.conf.py")]
-    command += ["--bind", f"127.0.0.1:{port or free_port()}", "queuekiosk.server.wsgi:app"]
-    done = subprocess.run(
-        command, env=_settings(tmp_path, **env), cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
-    return done.returncode, done.stdout + done.stderr
+from ops_helpers import process_env, refused_start, run_gunicorn, run_serve
 
 
 def _unmakeable_folder(tmp_path) -> str:
@@ -52,9 +22,9 @@ def _unmakeable_folder(tmp_path) -> str:
     return str(tmp_path / "a-file" / "queuekiosk")
 
 
-def test_serve_refuses_to_start_when_its_instance_folder_cannot_be_made(tmp_path):
+def test_serve_refuses_to_start_when_its_instance_folder_cannot_be_made(tmp_path, server_zygote):
     folder = _unmakeable_folder(tmp_path)
-    done = _serve(tmp_path, QUEUEKIOSK_INSTANCE=folder)
+    done = run_serve(tmp_path, QUEUEKIOSK_INSTANCE=folder, zygote=server_zygote)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     assert f"không tạo hoặc không ghi được thư mục dữ liệu {folder}" in done.stderr, done.stderr
@@ -63,7 +33,7 @@ def test_serve_refuses_to_start_when_its_instance_folder_cannot_be_made(tmp_path
     assert "open at" not in done.stdout  # it never said it was serving
 
 
-def test_a_folder_of_the_instance_that_cannot_be_written_is_named_at_start(tmp_path):
+def test_a_folder_of_the_instance_that_cannot_be_written_is_named_at_start(tmp_path, server_zygote):
     """QA N4: a command run as root once made instance/announcements its own: every call then went
     unsaid, a traceback each. The server says so at start instead, naming that folder."""
     announcements = tmp_path / "instance" / "announcements"
@@ -72,7 +42,7 @@ def test_a_folder_of_the_instance_that_cannot_be_written_is_named_at_start(tmp_p
     if subprocess.run(["chattr", "+i", str(announcements)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not possible on this file system")
     try:
-        done = _serve(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+        done = run_serve(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"), zygote=server_zygote)
     finally:
         subprocess.run(["chattr", "-i", str(announcements)], check=True)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
@@ -82,7 +52,7 @@ def test_a_folder_of_the_instance_that_cannot_be_written_is_named_at_start(tmp_p
 
 def test_gunicorn_stops_with_the_same_sentence_instead_of_answering_500(tmp_path):
     folder = _unmakeable_folder(tmp_path)
-    status, log = _gunicorn(tmp_path, QUEUEKIOSK_INSTANCE=folder)
+    status, log = run_gunicorn(tmp_path, QUEUEKIOSK_INSTANCE=folder)
     assert status != 0  # the master stops: no worker left answering 500 to every ticket
     assert "Traceback" not in log, log
     assert f"cannot create or write the instance folder {folder}" in log and "chown" in log, log
@@ -94,14 +64,14 @@ def test_the_person_key_is_made_at_start_readable_by_the_server_only(live_server
     assert key.is_file() and (key.stat().st_mode & 0o777) == 0o600  # before any ticket or booking
 
 
-def test_a_database_file_that_is_not_one_is_one_sentence_sending_to_the_backup(tmp_path):
+def test_a_database_file_that_is_not_one_is_one_sentence_sending_to_the_backup(tmp_path, server_zygote):
     """A SQLite file overwritten with junk (a failing disk, a wrong file copied in): the start says it
     is damaged and to restore the last backup, in one sentence, not a traceback."""
     damaged = tmp_path / "queuekiosk.db"
     damaged.write_bytes(os.urandom(65536))
-    for run in (_serve, _gunicorn):
-        done = run(tmp_path, QUEUEKIOSK_DATABASE_URL=f"sqlite:///{damaged}", QUEUEKIOSK_INSTANCE=str(tmp_path))
-        status, output = (done.returncode, done.stderr) if run is _serve else done
+    for run in ("serve", "gunicorn"):
+        address = {"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{damaged}", "QUEUEKIOSK_INSTANCE": str(tmp_path)}
+        status, output = refused_start(run, tmp_path, server_zygote, **address)
         assert status != 0
         assert "Traceback" not in output, output
         assert f"the database sqlite:///{damaged} is damaged" in output, output
@@ -109,28 +79,31 @@ def test_a_database_file_that_is_not_one_is_one_sentence_sending_to_the_backup(t
 
 
 @pytest.mark.postgres
-def test_a_wrong_database_address_is_one_sentence_not_a_traceback(tmp_path):
+def test_a_wrong_database_address_is_one_sentence_not_a_traceback(tmp_path, server_zygote):
     url = "postgresql://qk_no_such_role:secret-pw@127.0.0.1:5432/qk_no_such_database"
-    for run in (_serve, _gunicorn):
-        done = run(tmp_path, QUEUEKIOSK_DATABASE_URL=url, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
-        status, output = (done.returncode, done.stderr) if run is _serve else done
+    for run in ("serve", "gunicorn"):
+        address = {"QUEUEKIOSK_DATABASE_URL": url, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")}
+        status, output = refused_start(run, tmp_path, server_zygote, **address)
         assert status != 0
         assert "Traceback" not in output, output
         assert "cannot connect to the database postgresql://qk_no_such_role:***@127.0.0.1:5432/" in output, output
         assert 'role "qk_no_such_role" does not exist' in output and "check QUEUEKIOSK_DATABASE_URL" in output
         assert "secret-pw" not in output  # the password is never shown
-        assert len(output.strip().splitlines()) <= (2 if run is _serve else 12), output
+        assert len(output.strip().splitlines()) <= (2 if run == "serve" else 12), output
 
 
 @pytest.mark.postgres
-def test_a_process_with_another_person_key_is_refused_on_a_shared_database(live_server, migrated_pg_url, tmp_path):
+def test_a_process_with_another_person_key_is_refused_on_a_shared_database(
+    live_server, migrated_pg_url, tmp_path, server_zygote
+):
     machine_a = {"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_PERSON_KEY": "key-of-machine-a" * 2}
     first = live_server(env=machine_a)
     same = live_server(env=machine_a)
     assert same.session().get("/healthz").status_code == 200  # another machine with the same key
     other = tmp_path / "machine-b"
     other.mkdir()
-    done = _serve(other, QUEUEKIOSK_DATABASE_URL=migrated_pg_url, QUEUEKIOSK_INSTANCE=str(other / "instance"))
+    address = {"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_INSTANCE": str(other / "instance")}
+    done = run_serve(other, zygote=server_zygote, **address)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert "is not the one this database was used with, so one person would get two numbers" in done.stderr
     assert (
@@ -153,7 +126,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
         started = time.monotonic()
         done = subprocess.run(
             [QUEUEKIOSK, "serve", "--port", str(port)],
-            env=_settings(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")),
+            env=process_env(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")),
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -169,7 +142,7 @@ def test_gunicorn_on_a_port_in_use_says_so_in_the_same_sentence(tmp_path):
     """Not gunicorn's five tries a second apart and twelve lines of its own (deploy/gunicorn.conf.py's
     on_starting): a systemd unit started on a port in use says it as `serve` does."""
     with _busy_port() as port:
-        status, log = _gunicorn(tmp_path, port, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+        status, log = run_gunicorn(tmp_path, port, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
     assert status != 0 and "Traceback" not in log, log
     assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?): stop that program or give" in log, log
     assert "another port (queuekiosk@PORT, or --bind); nothing was started" in log

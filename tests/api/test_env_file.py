@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 from api_helpers import REPO
-from test_deployment_start import _gunicorn, _serve
+from ops_helpers import run_gunicorn, run_serve
 
 DOC = (REPO / "docs" / "deployment.md").read_text(encoding="utf-8")
 QUEUEKIOSK = REPO / ".venv" / "bin" / "queuekiosk"
@@ -66,11 +66,11 @@ def test_the_env_file_filled_in_gives_each_value_as_written(tmp_path):
     assert got["QUEUEKIOSK_TRACKING_URL"] == "https://queue.example.vn"
 
 
-@pytest.mark.parametrize("run", [_serve, _gunicorn])
+@pytest.mark.parametrize("run", [run_serve, run_gunicorn])
 def test_a_server_started_with_an_example_value_left_says_which(tmp_path, run):
     """systemd reads the env file itself: its units' gunicorn says it as the command line does."""
     done = run(tmp_path, QUEUEKIOSK_TRACKING_URL="<the address of nginx as phones see it>")
-    status, output = (done.returncode, done.stderr) if run is _serve else done
+    status, output = (done.returncode, done.stderr) if run is run_serve else done
     assert status != 0 and "Traceback" not in output, output
     assert "QUEUEKIOSK_TRACKING_URL: the env file (/etc/queuekiosk/env) or the environment still holds" in output
     assert "nothing was started" in output or "nothing was done" in output

@@ -1,16 +1,20 @@
 """The keypad client says what "next" made of a number called and never started ("Bắt đầu"):
 under the default policy.unstarted_at_next, a no-show; a number that was started is simply
-finished, with nothing more said. The real client on a pseudo-terminal (test_keypad.py's)."""
+finished, with nothing more said. The real client on a pseudo-terminal (tests/api/keypad_helpers.py)."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from api_helpers import issue
-from test_keypad import drained, keypad, ticket  # noqa: F401 (fixtures)
+from keypad_helpers import drain, keypads, ticket
+
+keypad = pytest.fixture(keypads, name="keypad")  # (tests/api/keypad_helpers.py)
+drained = pytest.fixture(drain, name="drained")
 
 
-def test_next_over_a_number_never_started_says_it_was_a_no_show(drained, http, keypad):  # noqa: F811
+def test_next_over_a_number_never_started_says_it_was_a_no_show(drained, http, keypad):
     first, second, third = issue(http, "HT"), issue(http, "HT"), issue(http, "HT")
     term = keypad(1)
     term.wait_for(r"Đang chờ: 3")

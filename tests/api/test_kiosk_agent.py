@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
 import time
 
 import pytest
+from agent_helpers import Agent
 from api_helpers import ALL_DAY_HOURS, issue, printers, wait_job
-from conftest import QUEUEKIOSK
 from printer_sim import PrinterSim, decode
 
 
@@ -30,46 +29,6 @@ def agent_config(config_variant) -> dict:
 @pytest.fixture
 def agent_server(live_server, agent_config):
     return live_server(agent_config)
-
-
-class Agent:
-    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None, site: str | None = None):
-        self.srv = srv
-        self.url = srv.url + (f"/s/{site}" if site else "")  # a site's address, as its pages have it
-        self.printer = printer
-        self.token = token or srv.kiosk_token()
-        self.state_file = tmp_path / "agent-state.json"
-        self.log_path = tmp_path / "agent.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Agent:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    QUEUEKIOSK,
-                    "kiosk-agent",
-                    "--server",
-                    self.url,
-                    "--token",
-                    self.token,
-                    "--printer",
-                    f"network:127.0.0.1:{self.printer.port}",
-                    "--state-file",
-                    str(self.state_file),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.srv.env,
-            )
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 @pytest.fixture

@@ -7,19 +7,21 @@ address set to loopback says so. Real processes, PostgreSQL 127.0.0.1:5432 and R
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
+import signal
+import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 import yaml
 from api_helpers import REPO, SUPERVISOR, assert_error, issue, log_in, start_gunicorn
+from ops_helpers import bearer, press, run_gunicorn, subscribed
 from ports import free_port
-from test_cli_sites import bearer
-from test_counters_left_open import press, subscribed
-from test_deployment_start import _gunicorn, _serve
 
 from queuekiosk.server.core.db import create_db_engine
 
@@ -33,6 +35,7 @@ WRONG = [  # (variable, value, what the sentence says in English, in Vietnamese)
     ("QUEUEKIOSK_PROXIES", "yes", "write the number of reverse proxies", "số máy chủ trung gian"),
     ("QUEUEKIOSK_DATABASE_POOL", "ten", "write a whole number from 1 to 500", "số nguyên từ 1 đến 500"),
     ("QUEUEKIOSK_IGNORE_HOURS", "maybe", "write 1 (or true, yes, on) to turn it on", "hãy viết 1 (hoặc true"),
+    ("QUEUEKIOSK_AGENT_BACKOFF_SECONDS", "fast", "write the kiosk agent's waits", "khoảng chờ giữa những lần"),
 ]
 
 
@@ -43,40 +46,86 @@ def _one_sentence(said: str, name: str, value: str, english: str, vietnamese: st
     assert vietnamese in vi and said.index(vi) < said.index(en), said
 
 
-@pytest.mark.parametrize(("name", "value", "english", "vietnamese"), WRONG)
-def test_a_variable_written_wrong_is_one_sentence_at_serve_gunicorn_and_the_command_line(
-    tmp_path, live_server, name, value, english, vietnamese
-):
-    done = _serve(tmp_path, **{name: value})
-    assert done.returncode != 0 and "open at" not in done.stdout
-    _one_sentence(done.stderr, name, value, english, vietnamese)
-    status, output = _gunicorn(tmp_path, **{name: value})
-    assert status != 0, output  # (exit status 3: gunicorn stops, not starting it again every 2 s)
-    _one_sentence(output, name, value, english, vietnamese)
+def test_a_variable_written_wrong_is_one_sentence_at_serve_gunicorn_and_the_command_line(tmp_path, live_server):
+    """Each variable of WRONG at gunicorn (one per variable, side by side: each refuses at once, most of
+    its time spent importing), `serve` and a command (forked from a process that has imported them)."""
+
+    def refused_gunicorn(case: tuple) -> tuple[int, str]:
+        name, value = case[:2]
+        (tmp_path / name).mkdir()
+        return run_gunicorn(tmp_path / name, **{name: value})
+
+    with ThreadPoolExecutor(len(WRONG)) as pool:
+        gunicorns = list(pool.map(refused_gunicorn, WRONG))
     srv = live_server(start=False)
-    srv.env[name] = value
-    refused = srv.cli("site", "list", check=False)
-    assert refused.returncode != 0
-    _one_sentence(refused.stderr, name, value, english, vietnamese)
+    for (name, value, english, vietnamese), (status, output) in zip(WRONG, gunicorns, strict=True):
+        with _case(f"{name}={value}"):
+            assert status != 0, output  # (exit status 3: gunicorn stops, not starting it again every 2 s)
+            _one_sentence(output, name, value, english, vietnamese)
+            before = srv.env.get(name)
+            srv.env[name] = value
+            try:
+                done = srv.run("serve", "--port", str(free_port()))
+                refused = srv.cli("site", "list", check=False)
+            finally:
+                if before is None:
+                    del srv.env[name]
+                else:
+                    srv.env[name] = before
+            assert done.returncode != 0 and "open at" not in done.stdout
+            _one_sentence(done.stderr, name, value, english, vietnamese)
+            assert refused.returncode != 0
+            _one_sentence(refused.stderr, name, value, english, vietnamese)
 
 
-@pytest.mark.parametrize("word", ["true", "yes", "on"])
-def test_ignore_hours_takes_the_usual_words_for_yes(tmp_path, word):
-    """QUEUEKIOSK_IGNORE_HOURS=true was read as no: a trial's kiosk refused numbers out of hours."""
+@contextlib.contextmanager
+def _case(case: str):
+    """A failure names the case it is of."""
+    try:
+        yield
+    except (AssertionError, ValueError) as error:
+        raise AssertionError(f"{case}: {error}") from error
+
+
+def test_ignore_hours_takes_the_usual_words_for_yes(tmp_path):
+    """QUEUEKIOSK_IGNORE_HOURS=true was read as no: a trial's kiosk refused numbers out of hours.
+    Only gunicorn's app (server/wsgi.py) reads the variable: one gunicorn per word, started side by side
+    and stopped at once (SIGINT: gunicorn's graceful stop waits its 10 s for the worker)."""
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     today = dt.datetime.now(ZoneInfo(config["site"]["timezone"])).date().isoformat()
     config["site"]["hours"]["holidays"] = [today]  # closed all day, whatever the hour
     (tmp_path / "closed.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    words = ["true", "yes", "on"]
+    for word in words:
+        (tmp_path / word).mkdir()
+    with ThreadPoolExecutor(len(words)) as pool:
+        starts = {word: pool.submit(_closed_gunicorn, tmp_path, word) for word in words}
+    started, refused = {}, None
+    for word, start in starts.items():  # each one started is stopped below, whichever failed to start
+        try:
+            started[word] = start.result()
+        except BaseException as error:  # noqa: BLE001 - raised below (a skip too), once the others are stopped
+            refused = refused or error
+    try:
+        if refused is not None:
+            raise refused
+        for word, (_proc, port) in started.items():
+            issued = requests.post(f"http://127.0.0.1:{port}/api/v1/tickets", json={"service": "HT"}, timeout=10)
+            assert issued.status_code == 201, f"QUEUEKIOSK_IGNORE_HOURS={word}: {issued.text}"
+    finally:
+        for proc, _port in started.values():
+            proc.send_signal(signal.SIGINT)
+        for proc, _port in started.values():
+            proc.wait(15)
+
+
+def _closed_gunicorn(tmp_path, word: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn in tmp_path/word with closed.yaml (closed all day) and QUEUEKIOSK_IGNORE_HOURS=word."""
     port = free_port()
     proc, _env = start_gunicorn(
-        tmp_path, port, QUEUEKIOSK_IGNORE_HOURS=word, QUEUEKIOSK_CONFIG=str(tmp_path / "closed.yaml")
+        tmp_path / word, port, QUEUEKIOSK_IGNORE_HOURS=word, QUEUEKIOSK_CONFIG=str(tmp_path / "closed.yaml")
     )
-    try:
-        issued = requests.post(f"http://127.0.0.1:{port}/api/v1/tickets", json={"service": "HT"}, timeout=10)
-        assert issued.status_code == 201, issued.text
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    return proc, port
 
 
 PASSWORD = "Pa&ss@1"  # as the tester's, written into the address without URL-encoding
@@ -90,9 +139,9 @@ PASSWORD = "Pa&ss@1"  # as the tester's, written into the address without URL-en
     ],
 )
 def test_a_database_address_mistake_says_the_fix_and_never_the_password(tmp_path, live_server, url, english):
-    done = _serve(tmp_path, QUEUEKIOSK_DATABASE_URL=url)
     srv = live_server(start=False)
     srv.env["QUEUEKIOSK_DATABASE_URL"] = url
+    done = srv.run("serve", "--port", str(free_port()))  # forked from a process that has imported it
     refused = srv.cli("user", "list", check=False)
     for said in (done.stderr, refused.stderr):
         assert "Traceback" not in said and f"QUEUEKIOSK_DATABASE_URL {english}" in said, said

@@ -12,11 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import REPO, assert_error
-from conftest import QUEUEKIOSK
-from ports import free_port
+from ops_helpers import refused_start, run_serve
 from sqlalchemy import inspect, text
 from test_bookings import remote
-from test_deployment_start import _gunicorn, _settings
 
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.installation import same_person_key
@@ -28,38 +26,16 @@ PLACEHOLDER = re.search(r"QUEUEKIOSK_PERSON_KEY='(<[^>\n]+>)'", (REPO / "docs" /
 NEW_KEY = "the-new-key-of-this-installation-0123456789"
 
 
-@pytest.fixture
-def serve(server_zygote, tmp_path):
-    """``serve(**env)``: `queuekiosk serve` with the repo's config in ``tmp_path`` and these variables, run
-    until it stops by itself (a refused start), as test_deployment_start's ``_serve`` runs it, but
-    forked from the session's server zygote (tests/server_fork.py): its own process running the very
-    entry point, without the second of CPU its imports take. What is checked is what the start says."""
-
-    def run(**env: str):
-        command = [QUEUEKIOSK, "serve", "--port", str(free_port())]
-        return server_zygote.run(command, _settings(tmp_path, **env), tmp_path, None, 60)
-
-    return run
-
-
-def _start(run: str, serve, tmp_path, **env: str) -> tuple[int, str]:
-    """(exit status, what it wrote on stderr) of ``serve`` or gunicorn (``run``: "_serve", "_gunicorn")."""
-    if run == "_serve":
-        done = serve(**env)
-        return done.returncode, done.stderr
-    return _gunicorn(tmp_path, **env)
-
-
 @pytest.mark.parametrize("key", ["changeme", "x" * 31, "a" * 64, "ab12" * 10, PLACEHOLDER])
-@pytest.mark.parametrize("run", ["_serve", "_gunicorn"])
-def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, serve, run, key):
+@pytest.mark.parametrize("run", ["serve", "gunicorn"])
+def test_a_weak_person_key_is_refused_at_start_with_how_to_make_one(tmp_path, server_zygote, run, key):
     assert len(PLACEHOLDER) >= 32  # long enough: refused as the example it is
     instance, env = tmp_path / "instance", {"QUEUEKIOSK_PERSON_KEY": key}
     if key == PLACEHOLDER:  # in the environment it is refused as example text (test_env_file.py)
         instance.mkdir()
         (instance / "person_key").write_text(key)  # the file a key not set in the environment is read from
         env = {}
-    status, output = _start(run, serve, tmp_path, QUEUEKIOSK_INSTANCE=str(instance), **env)
+    status, output = refused_start(run, tmp_path, server_zygote, QUEUEKIOSK_INSTANCE=str(instance), **env)
     assert status != 0 and "Traceback" not in output, output
     assert "(QUEUEKIOSK_PERSON_KEY, else the file" in output and "is too weak (shorter than 32 characters" in output
     assert "of very few different characters" in output
@@ -181,11 +157,12 @@ def test_a_weak_key_on_a_database_that_records_another_key_is_told_to_copy_the_i
 
 
 @pytest.mark.postgres
-def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url, serve):
+def test_a_refused_weak_key_leaves_a_new_database_as_it_was(tmp_path, pg_url, server_zygote):
     """Not made and seeded from config.yaml by a start that is refused: the next start, with a good
     key, takes config.yaml as it is then (edited meanwhile)."""
-    sqlite = serve(QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
-    on_pg = serve(QUEUEKIOSK_PERSON_KEY="changeme", QUEUEKIOSK_DATABASE_URL=pg_url)
+    weak = {"QUEUEKIOSK_PERSON_KEY": "changeme", "zygote": server_zygote}  # forked: what the start says
+    sqlite = run_serve(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"), **weak)
+    on_pg = run_serve(tmp_path, QUEUEKIOSK_DATABASE_URL=pg_url, **weak)
     for done in (sqlite, on_pg):
         assert done.returncode != 0 and "is too weak" in done.stderr, done.stderr
     assert not list((tmp_path / "instance").glob("queuekiosk.db*"))
@@ -227,11 +204,11 @@ def test_the_bookings_counted_are_those_of_each_sites_own_today(live_server):
 
 
 @pytest.mark.parametrize("key", ["changeme", "abcd" * 10])
-@pytest.mark.parametrize("run", ["_serve", "_gunicorn"])
-def test_a_weak_session_key_is_refused_at_start_too(tmp_path, serve, run, key):
+@pytest.mark.parametrize("run", ["serve", "gunicorn"])
+def test_a_weak_session_key_is_refused_at_start_too(tmp_path, server_zygote, run, key):
     """QUEUEKIOSK_SECRET_KEY signs sign-ins (an admin's could be made) and encrypts the phones kept."""
-    status, output = _start(
-        run, serve, tmp_path, QUEUEKIOSK_SECRET_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")
+    status, output = refused_start(
+        run, tmp_path, server_zygote, QUEUEKIOSK_SECRET_KEY=key, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")
     )
     assert status != 0 and "Traceback" not in output, output
     assert "QUEUEKIOSK_SECRET_KEY is too weak (shorter than 32 characters" in output, output

@@ -22,9 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from api_helpers import GUNICORN, REPO
+from ops_helpers import process_env
 from ports import free_port
 from server_db import TEST_PERSON_KEY
-from test_deployment_start import _settings
 
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.installation import RUNNING, fingerprint, recorded_person_key
@@ -141,7 +141,7 @@ def test_each_worker_of_gunicorn_preload_holds_its_own_lease(tmp_path, migrated_
     """--preload starts the app in gunicorn's master: each forked worker takes the lease again on a
     connection of its own, named by its pid (sharing the master's would leave the workers unnamed, and
     their looks on one socket would end it)."""
-    env = _settings(
+    env = process_env(
         tmp_path,
         QUEUEKIOSK_DATABASE_URL=migrated_pg_url,
         QUEUEKIOSK_PERSON_KEY=TEST_PERSON_KEY,

@@ -144,7 +144,7 @@ def test_a_printers_state_is_the_same_on_every_process(two_processes, printer, s
 
 
 def test_a_kiosk_agents_printer_state_is_the_same_on_every_process(start_two, printer, tmp_path, sio_client):
-    from test_kiosk_agent import Agent
+    from agent_helpers import Agent
 
     a, b = start_two({"driver": "agent"})
     agent = Agent(a, printer, tmp_path).start()  # connected to A only
