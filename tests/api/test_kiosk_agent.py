@@ -254,6 +254,10 @@ def test_an_agent_whose_site_is_removed_says_so_once_and_keeps_asking_slowly(
         asked = len(handshakes(srv))
         (tmp_path / "later").mkdir()
         later = Agent(srv, printer, tmp_path / "later", token=srv.token("admin"), site=SITE).start()
+        deadline = time.monotonic() + 30  # (an agent's start, a Python process, is slow on a loaded machine)
+        while not gone.search(later.log()):
+            assert time.monotonic() < deadline and later.proc.poll() is None, later.log()
+            time.sleep(0.2)
         time.sleep(5)
         assert len(handshakes(srv)) - asked <= 2, handshakes(srv)  # the later agent's first, and one retry at most
         for agent in (running, later):
