@@ -66,7 +66,8 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_serv
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert len(refused) > 60, f"only {len(refused)} of 120 were refused: the disk was not full"
+    # (some batches still fit after the fill, in room SQLite had already: those are acknowledged, and kept)
+    assert len(refused) >= 30, f"only {len(refused)} of 120 were refused: the disk was not full"
     for response in refused:
         error = assert_error(response, 503, "database_full")
         assert response.headers["Retry-After"] == "30"
