@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 
 import pytest
@@ -15,8 +16,13 @@ from api_helpers import assert_error, issue
 from config_helpers import site_today
 from webhook_receiver import Received, Receiver
 
-# quick retries for the tests (the schedule must still cover 24 h), and a short timeout
-FAST = {"QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "1,1,1,86400", "QUEUEKIOSK_WEBHOOK_TIMEOUT": "1"}
+# quick retries for the tests (the schedule must still cover 24 h), and a short timeout; the worker looks
+# for retries come due and for webhooks just registered every 0.2 s instead of every second
+FAST = {
+    "QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "1,1,1,86400",
+    "QUEUEKIOSK_WEBHOOK_TIMEOUT": "1",
+    "QUEUEKIOSK_DELIVERY_POLL_SECONDS": "0.2",
+}
 
 
 @pytest.fixture
@@ -28,8 +34,12 @@ def receivers():
         return made[-1]
 
     yield make
-    for receiver in made:
-        receiver.close()
+    # closed together: each close waits up to 0.5 s for its server's loop to notice (socketserver's poll)
+    closing = [threading.Thread(target=receiver.close) for receiver in made]
+    for thread in closing:
+        thread.start()
+    for thread in closing:
+        thread.join()
 
 
 def register(srv, url: str, events: list[str], **extra) -> dict:
