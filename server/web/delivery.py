@@ -35,13 +35,15 @@ from flask.globals import _cv_request
 from gevent.event import Event
 
 from ..core import faults, notifications, outbox
+from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
 from .errors import report_database_fault
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0  # the lease holder looks for new events at least this often
+POLL_SECONDS = 1.0  # the lease holder looks for new events (and retries due) at least this often
+# (QUEUEKIOSK_DELIVERY_POLL_SECONDS; tests set it short)
 LEASE_POLL_SECONDS = 3.0  # a process without the lease tries to take it this often
 PRUNE_EVERY = 3600  # seconds between clearing out the old delivery log
 BATCH = 100  # deliveries per webhook per round (short steps: the worker shares the process with the queue)
@@ -174,6 +176,7 @@ class DeliveryWorker:
         self.delays = outbox.retry_delays(os.environ.get("QUEUEKIOSK_WEBHOOK_RETRY_SECONDS"))
         self.timeout = float(os.environ.get("QUEUEKIOSK_WEBHOOK_TIMEOUT", "10"))
         self.notify_delays = notifications.retry_delays(os.environ.get("QUEUEKIOSK_NOTIFY_RETRY_SECONDS"))
+        self.poll = seconds_setting("QUEUEKIOSK_DELIVERY_POLL_SECONDS", POLL_SECONDS, 0.05, 60)
         self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
         self.notifying: gevent.Greenlet | None = None
         self.newest_planned, self.planned_at = None, 0.0
@@ -203,7 +206,7 @@ class DeliveryWorker:
             try:
                 if self.lease.try_take():
                     _receivers = self.round()
-                    pause = POLL_SECONDS
+                    pause = self.poll
                 else:
                     _receivers = False  # the lease holder delivers every process's events
                     _Traffic.follow(False)

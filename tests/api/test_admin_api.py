@@ -39,6 +39,14 @@ def admin(live_server):
     return with_admin_session(live_server())
 
 
+@pytest.fixture(scope="module")
+def refusing_admin(module_live_server):
+    """One server for the tests whose every change is refused, each checking the setup is as it was
+    before: a refusal leaves nothing behind, so they need no fresh server each (about 20 server starts
+    saved). A refusal that let a change through still fails the test that made it."""
+    return with_admin_session(module_live_server())
+
+
 @pytest.fixture
 def admin_on_a_working_morning(live_server, tmp_path):
     """The same, the server's clock at 09:00 on a working day (tests/faked_clock.py): for the tests
@@ -101,8 +109,8 @@ def test_every_open_screen_hears_of_a_change_and_sees_it_in_its_next_snapshot(ad
         ({**NEW_SERVICE, "target_wait_minutes": 0}, "target_wait_minutes"),
     ],
 )
-def test_a_bad_service_is_refused_naming_the_field_and_nothing_changes(admin, body, field):
-    _server, http = admin
+def test_a_bad_service_is_refused_naming_the_field_and_nothing_changes(refusing_admin, body, field):
+    _server, http = refusing_admin
     before = http.get("/api/v1/admin/setup").json()
     error = assert_error(http.post("/api/v1/admin/services", json=body), 422, "invalid_field", field)
     assert field in error["message"]
@@ -129,8 +137,8 @@ def test_a_service_or_counter_listed_twice_is_refused_naming_it(admin):
     assert next(d for d in setup["displays"] if d["id"] == "lobby")["counters"] == [1, 2]
 
 
-def test_existing_and_unknown_items(admin):
-    _server, http = admin
+def test_existing_and_unknown_items(refusing_admin):
+    _server, http = refusing_admin
     assert_error(
         http.post(
             "/api/v1/admin/services", json={**NEW_SERVICE, "code": "HT", "numbers": {"start": 7001, "end": 7999}}
@@ -383,10 +391,10 @@ def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admi
     assert http.delete("/api/v1/admin/counters/5").status_code == 200
 
 
-def test_a_setup_check_s_problem_is_said_in_the_reader_s_language(admin):
+def test_a_setup_check_s_problem_is_said_in_the_reader_s_language(refusing_admin):
     """The setup's checks that pydantic makes (a time that is not one, a text left empty) are said in
     Vietnamese, or in English with Accept-Language: en, after the field's name, not in pydantic's English."""
-    _server, http = admin
+    _server, http = refusing_admin
     for language, said in (("vi", "không phải giờ hợp lệ (viết như 07:30)"), ("en", "is not a time of day")):
         answer = http.patch(
             "/api/v1/admin/site", json={"hours": {"open": "25:00"}}, headers={"Accept-Language": language}
@@ -433,12 +441,12 @@ OWN_CHECKS = [  # (request, the Vietnamese, the English); "{open}" is the site's
 
 
 @pytest.mark.parametrize("request_, vietnamese, english", OWN_CHECKS)
-def test_the_setup_s_own_checks_are_said_in_the_reader_s_language(admin, request_, vietnamese, english):
+def test_the_setup_s_own_checks_are_said_in_the_reader_s_language(refusing_admin, request_, vietnamese, english):
     """The setup's own checks (a range overlapping another service's, a counter or a display naming what
     is not there, a closing time before the opening) are said in Vietnamese, or in English with
     Accept-Language: en, after the field's name, in ``message`` and in ``problem`` (what /admin shows
     next to the field); before, they were English in both. Nothing is saved."""
-    _server, http = admin
+    _server, http = refusing_admin
     method, path, body, field = request_
     before = http.get("/api/v1/admin/setup").json()
     opening = before["setup"]["site"]["hours"]["open"][:5]
@@ -466,10 +474,10 @@ def test_the_setup_s_own_checks_are_said_in_the_reader_s_language(admin, request
         ("PATCH", "/api/v1/admin/site", {"name": "Trung tâm phục vụ hành chính công " * 4}, "site.name"),
     ],
 )
-def test_a_name_longer_than_its_guard_is_refused_saying_the_most(admin, method, path, body, field):
+def test_a_name_longer_than_its_guard_is_refused_saying_the_most(refusing_admin, method, path, body, field):
     """A 419-character service name (a paragraph pasted into it) ran over the kiosk's other buttons and
     pushed the issued number off the screen; it was saved. Each name has a generous most length."""
-    _server, http = admin
+    _server, http = refusing_admin
     before = http.get("/api/v1/admin/setup").json()
     error = assert_error(http.request(method, path, json=body), 422, "invalid_field")
     assert error["field"].endswith(field) and "quá dài: tối đa" in error["problem"], error
@@ -491,16 +499,16 @@ def test_times_typed_as_people_write_them_are_saved_as_hh_mm(admin):
     )
 
 
-def test_no_working_day_is_refused_naming_the_days(admin):
-    _server, http = admin
+def test_no_working_day_is_refused_naming_the_days(refusing_admin):
+    _server, http = refusing_admin
     error = assert_error(http.patch("/api/v1/admin/site", json={"hours": {"days": []}}), 422, "invalid_field")
     assert error["field"] == "site.hours.days" and "ít nhất một ngày làm việc" in error["problem"], error
     assert http.get("/api/v1/admin/site").json()["hours"]["days"], "the days were kept"
 
 
-def test_every_refused_field_is_named_at_once(admin):
+def test_every_refused_field_is_named_at_once(refusing_admin):
     """An empty new service named only its code, the missing name only at the next save."""
-    _server, http = admin
+    _server, http = refusing_admin
     answer = http.post(
         "/api/v1/admin/services",
         json={"numbers": {"start": 7001, "end": 7999}, "target_wait_minutes": 0, "default_service_minutes": -1},
@@ -535,8 +543,8 @@ def test_a_code_differing_only_in_capitals_is_refused_at_the_code(admin):
     assert "chữ hoa" in error["problem"], error
 
 
-def test_a_user_at_a_counter_that_does_not_exist_is_refused_at_the_counter(admin):
-    _server, http = admin
+def test_a_user_at_a_counter_that_does_not_exist_is_refused_at_the_counter(refusing_admin):
+    _server, http = refusing_admin
     body = {"username": "hoa", "password": "mat-khau-dai", "role": "clerk", "counter": 99}
     error = assert_error(http.post("/api/v1/admin/users", json=body), 422, "unknown_counter", "counter")
     assert error["problem"] == "không có quầy số 99", error

@@ -144,10 +144,12 @@ def _changed_by_hand(url: str, change: str, undo: str):
         _alter(url, f"ALTER TABLE tickets {undo}")
 
 
-def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_server, db_url, tmp_path):
+def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_server, migrated_db_url, tmp_path):
     """A column the requests read renamed under the running server (a schema not the code's): not a busy
     database to retry for ever, but 500 with a sentence sending the IT person to the log, which holds the
-    traceback of each one, without the statement's values. The column back: served again."""
+    traceback of each one, without the statement's values. The column back: served again. (On a database
+    already migrated, a copy of the session's: the server's start has no schema to make.)"""
+    db_url = migrated_db_url
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": db_url, **on_a_working_morning(tmp_path)})
     http = srv.session()
     first = issue(http, "HT")
@@ -173,10 +175,11 @@ def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_ser
 
 
 @pytest.mark.postgres
-def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, pg_url, tmp_path):
+def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, migrated_pg_url, tmp_path):
     """A row PostgreSQL refuses (a check added by hand): its error's DETAIL quotes the whole row ("Failing
     row contains (…)", personal data under Decree 13/2023); the log keeps the primary message, the
-    statement and the traceback's frames, never the DETAIL."""
+    statement and the traceback's frames, never the DETAIL. (On a database already migrated, as above.)"""
+    pg_url = migrated_pg_url
     srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path)})
     http = srv.session()
     first = issue(http, "HT")

@@ -15,8 +15,10 @@ from conftest import SioClient
 from ports import free_port
 
 
-@pytest.fixture
-def gunicorn_server(tmp_path):
+@pytest.fixture(scope="module")
+def gunicorn_server(tmp_path_factory):
+    """One gunicorn for the tests that only use it (serving, its log): a gunicorn start is 4-8 s."""
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
     proc, env = start_gunicorn(tmp_path, port)
     url = f"http://127.0.0.1:{port}"

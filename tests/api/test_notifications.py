@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import sqlite3
+import threading
 import time
 import urllib.parse
 
@@ -21,6 +22,9 @@ from smtp_sink import SmtpSink
 from webhook_receiver import Receiver
 
 TOKENS = {"TEST_SMS_TOKEN": "sms-secret-1", "TEST_ZALO_TOKEN": "zalo-secret-2"}
+# the worker looks for retries come due every 0.2 s instead of every second (QUEUEKIOSK_DELIVERY_POLL_SECONDS)
+POLL = 0.2
+QUICK = {**TOKENS, "QUEUEKIOSK_DELIVERY_POLL_SECONDS": str(POLL)}
 
 
 @pytest.fixture
@@ -46,14 +50,18 @@ def outside():
         },
     }
     yield sms, zalo, smtp, settings
-    for server in (sms, zalo, smtp):
-        server.close()
+    # closed together: each close waits up to 0.5 s for its server's loop to notice (socketserver's poll)
+    closing = [threading.Thread(target=server.close) for server in (sms, zalo, smtp)]
+    for thread in closing:
+        thread.start()
+    for thread in closing:
+        thread.join()
 
 
 def start(live_server, config_variant, settings, env=None, **kwargs):
     config = config_variant()
     config["notifications"] = settings
-    return live_server(config, env={**TOKENS, **(env or {})}, **kwargs)
+    return live_server(config, env={**QUICK, **(env or {})}, **kwargs)
 
 
 def opt_in(srv, ticket: dict, channel: str, address: str, language: str = "vi") -> dict:
@@ -250,11 +258,14 @@ def test_a_near_notice_left_to_retry_is_void_once_the_number_is_requeued(live_se
     sms.answers = [500]  # the first text fails: tried again 4 s later
     opt_in(srv, mine, "sms", "0912345678")
     sms.wait_for(1)
+    failed = time.monotonic()  # (the server has its answer after this)
     assert call_next(srv)["id"] == mine["id"]
     closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/1/close", json={"requeue": mine["number"]})
     assert closed.status_code == 200, closed.text
     sms.wait_for(2)
-    time.sleep(6)  # past the first one's retry, void now: no second "next" text after the failed one
+    # past the first one's retry (4 s after it failed, seen at the worker's next look), void now, with
+    # 1.5 s to spare: no second "next" text after the failed one
+    time.sleep(max(0, failed + 4 + POLL + 1.5 - time.monotonic()))
     told = [text for text in sms_texts(sms) if f"Ông/Bà là người tiếp theo (số {mine['number']})" in text]
     assert len(told) == 2, sms_texts(sms)  # the failed attempt, then once
 
@@ -371,7 +382,7 @@ def test_no_message_outside_the_site_s_hours(live_server, config_variant, outsid
     # the server at 09:00 (libfaketime): open whatever the real hour, 23:59 included, and today stays
     # the holiday made below (on the real clock the site's midnight, 17:00 UTC, could come between)
     clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
-    srv = live_server(config, flags=(), env={**TOKENS, **clock.env()})
+    srv = live_server(config, flags=(), env={**QUICK, **clock.env()})
     tickets = [issue(srv.session(), "HT") for _ in range(4)]
     opt_in(srv, tickets[2], "sms", "0912345678")  # 2 ahead, and open: told at once
     sms.wait_for(1)
@@ -388,7 +399,7 @@ def test_no_message_outside_the_site_s_hours(live_server, config_variant, outsid
 def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside):
     """config.yaml only seeds a new database: a running centre switches channels on with PATCH /admin/site."""
     sms, _zalo, _smtp, settings = outside
-    srv = live_server(env=TOKENS)
+    srv = live_server(env=QUICK)
     ticket = issue(srv.session(), "HT")
     url = f"/api/v1/tickets/{ticket['id']}/notifications"
     assert srv.session().get(url).json()["channels"] == []
@@ -682,7 +693,7 @@ def test_on_postgresql_too(migrated_pg_url, live_server, config_variant, outside
     sms, _zalo, _smtp, settings = outside
     config = config_variant()
     config["notifications"] = settings
-    srv = live_server(config, env={**TOKENS, "QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    srv = live_server(config, env={**QUICK, "QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     first, second = issue(srv.session(), "HT"), issue(srv.session(), "HT")
     opt_in(srv, second, "sms", "0912345678")
     opt_in(srv, first, "sms", "0987654321")

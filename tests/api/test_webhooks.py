@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 
 import pytest
@@ -15,8 +16,14 @@ from api_helpers import assert_error, issue
 from config_helpers import site_today
 from webhook_receiver import Received, Receiver
 
-# quick retries for the tests (the schedule must still cover 24 h), and a short timeout
-FAST = {"QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "1,1,1,86400", "QUEUEKIOSK_WEBHOOK_TIMEOUT": "1"}
+# quick retries for the tests (the schedule must still cover 24 h), and a short timeout; the worker looks
+# for retries come due and for webhooks just registered every 0.2 s instead of every second
+POLL = 0.2
+FAST = {
+    "QUEUEKIOSK_WEBHOOK_RETRY_SECONDS": "0.3,0.3,0.3,86400",
+    "QUEUEKIOSK_WEBHOOK_TIMEOUT": "1",
+    "QUEUEKIOSK_DELIVERY_POLL_SECONDS": str(POLL),
+}
 
 
 @pytest.fixture
@@ -28,8 +35,12 @@ def receivers():
         return made[-1]
 
     yield make
-    for receiver in made:
-        receiver.close()
+    # closed together: each close waits up to 0.5 s for its server's loop to notice (socketserver's poll)
+    closing = [threading.Thread(target=receiver.close) for receiver in made]
+    for thread in closing:
+        thread.start()
+    for thread in closing:
+        thread.join()
 
 
 def register(srv, url: str, events: list[str], **extra) -> dict:
@@ -132,7 +143,7 @@ def test_a_webhook_is_sent_what_happens_after_it_is_registered(live_server, rece
     send it to): a webhook registered a moment later is still sent only what happened after it."""
     srv, receiver = live_server(env=FAST), receivers()
     before = issue(srv.session(), "HT")
-    time.sleep(1.2)  # the worker has looked again meanwhile and found no webhook
+    time.sleep(4 * POLL)  # the worker has looked again meanwhile (once at least) and found no webhook
     register(srv, receiver.url, ["ticket.issued"])
     after = issue(srv.session(), "HT")
     assert [r.json["data"]["ticket"]["id"] for r in receiver.wait_for(1)] == [after["id"]]
@@ -377,10 +388,10 @@ def test_bad_input_names_the_field_and_registers_nothing(live_server):
 
 
 @pytest.mark.postgres
-def test_two_processes_deliver_each_event_once(pg_url, redis_url, live_server, config_variant, receivers):
-    env = {
+def test_two_processes_deliver_each_event_once(migrated_pg_url, redis_url, live_server, config_variant, receivers):
+    env = {  # (a database already migrated, as for the others: what the first process would have made it)
         **FAST,
-        "QUEUEKIOSK_DATABASE_URL": pg_url,
+        "QUEUEKIOSK_DATABASE_URL": migrated_pg_url,
         "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16),
         "QUEUEKIOSK_MESSAGE_QUEUE": redis_url,
     }
