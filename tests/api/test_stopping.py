@@ -96,7 +96,8 @@ def _gone(pid: int) -> bool:
 
 
 def test_serve_with_displays_connected_stops_promptly_on_sigterm(live_server):
-    srv = live_server()  # (a fork of the tests' zygote where it can be: `serve`'s own signal handling all the same)
+    srv = live_server(env={"QK_TEST_REAL_PROCESS": "1"}, start=False)
+    srv.start(timeout=60)
     displays = _connect_displays(srv.url)
     try:
         code, took, (status, ticket) = _stopped_within(srv.proc, STOP_BOUND, srv.port)
