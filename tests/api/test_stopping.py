@@ -96,6 +96,8 @@ def _gone(pid: int) -> bool:
 
 
 def test_serve_with_displays_connected_stops_promptly_on_sigterm(live_server):
+    # a real `serve`, not a fork of the tests' zygote (tests/server_fork.py), which does not end as `serve`
+    # does: there the old stop passed
     srv = live_server(env={"QK_TEST_REAL_PROCESS": "1"}, start=False)
     srv.start(timeout=60)
     displays = _connect_displays(srv.url)
