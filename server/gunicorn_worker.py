@@ -130,7 +130,10 @@ class GeventWorker(_GeventWorker):
     def _wind_down(self):
         from .wsgi_server import wind_down
 
-        wind_down(self.idle, lambda: len(self.busy), seconds=self.cfg.graceful_timeout)
+        def listening() -> bool:  # until gunicorn's run loop closes its servers (their sockets: fd -1)
+            return any(sock.fileno() != -1 for sock in self.sockets)
+
+        wind_down(self.idle, lambda: len(self.busy), seconds=self.cfg.graceful_timeout, listening=listening)
 
     def init_process(self):
         # gunicorn's worker makes every HTTP/1 response with wsgi.create's default class (HTTP/2's

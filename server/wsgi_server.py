@@ -305,21 +305,25 @@ def settle_collector() -> None:
 
 
 def end_socketio_sessions() -> None:
-    """Every Socket.IO connection of this process told to go: an Engine.IO close packet (a WebSocket's
-    frame, a long-poll's answer), after which screens and consoles connect again, to the next process."""
+    """Every Socket.IO connection of this process ended, as a process's end ends them: a WebSocket is
+    closed, a long-poll answered with nothing (its next poll is refused). Screens, consoles and agents
+    then connect again by themselves, to the next process. Not with Engine.IO's close packet: that is a
+    server's "go away", after which python-socketio's clients (the counter client) do not come back."""
     from .web.extensions import socketio
 
     eio = getattr(socketio.server, "eio", None)
     for connection in list(eio.sockets.values()) if eio is not None else ():
         if not connection.closing and not connection.closed:
             with contextlib.suppress(Exception):  # one connection's failure stops no other's close
-                connection.close(wait=False)
+                connection.close(wait=False, abort=True)
 
 
-def wind_down(idle: set, busy, seconds: float = STOP_SECONDS) -> bool:
-    """A stop, once no new connection is accepted: Socket.IO's connections told to go, connections
-    waiting for a next request closed, and requests in flight (a ticket being issued) left to finish,
-    for up to ``seconds``. ``busy()``: how many connections are still handled. True once none is.
+def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: False) -> bool:
+    """A stop: Socket.IO's connections told to go, connections waiting for a next request closed, and
+    requests in flight (a ticket being issued) left to finish, for up to ``seconds``. ``busy()``: how
+    many connections are still handled; ``listening()``: whether new ones are still accepted (gunicorn's
+    worker stops accepting within a second of the signal: a screen told to go may come back meanwhile,
+    and is told again). True once none is handled and none accepted.
 
     It used to wait for every connection to end by itself: a WebSocket or a long-poll lasts until its
     client leaves, and a kept-alive connection 25 s, so gunicorn's worker waited its whole graceful
@@ -332,7 +336,7 @@ def wind_down(idle: set, busy, seconds: float = STOP_SECONDS) -> bool:
                 # the system's shutdown: the waiting read ends as at the client's close, and the handler
                 # closes the connection (gevent's would fail that read with EBADF, a traceback in the log)
                 getattr(sock, "_sock", sock).shutdown(socket.SHUT_RDWR)
-        if not busy():
+        if not busy() and not listening():
             return True
         if time.monotonic() >= deadline:
             return False
