@@ -16,7 +16,8 @@ process ended. Here, as under `serve`:
   as ``serve``'s pywsgi handler sends them: gunicorn sent them apart, two system calls and two TCP
   segments for every answer;
 - a stop (SIGTERM: systemd's stop and restart) winds down as serve's does (``wsgi_server.wind_down``):
-  Socket.IO's connections are told to go and connections waiting for a next request are closed, so
+  Socket.IO's connections are ended (their clients connect again) and connections waiting for a next
+  request are closed, so
   the worker exits once the requests in flight have finished. gunicorn's waited for every connection
   to end by itself, its whole graceful timeout (10 s), and its master then killed it.
 

@@ -319,7 +319,7 @@ def end_socketio_sessions() -> None:
 
 
 def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: False) -> bool:
-    """A stop: Socket.IO's connections told to go, connections waiting for a next request closed, and
+    """A stop: Socket.IO's connections ended, connections waiting for a next request closed, and
     requests in flight (a ticket being issued) left to finish, for up to ``seconds``. ``busy()``: how
     many connections are still handled; ``listening()``: whether new ones are still accepted (gunicorn's
     worker stops accepting within a second of the signal: a screen told to go may come back meanwhile,
