@@ -17,9 +17,8 @@ process ended. Here, as under `serve`:
   segments for every answer;
 - a stop (SIGTERM: systemd's stop and restart) winds down as serve's does (``wsgi_server.wind_down``):
   Socket.IO's connections are ended (their clients connect again) and connections waiting for a next
-  request are closed, so
-  the worker exits once the requests in flight have finished. gunicorn's waited for every connection
-  to end by itself, its whole graceful timeout (10 s), and its master then killed it.
+  request are closed, so the worker exits once the requests in flight have finished. gunicorn's waited
+  for every connection to end by itself, its whole graceful timeout (10 s), and its master then killed it.
 
 This module is imported by gunicorn's master too (to find the class, and for ``refuse_a_busy_port``,
 its ``on_starting``), before gevent patches the worker: the server's modules are imported only once a
