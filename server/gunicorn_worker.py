@@ -14,7 +14,11 @@ process ended. Here, as under `serve`:
   every request after the first on a keep-alive connection wait about 40 ms;
 - an answer's headers and a body of up to ``ONE_WRITE`` bytes go out in one send (``OneSendResponse``),
   as ``serve``'s pywsgi handler sends them: gunicorn sent them apart, two system calls and two TCP
-  segments for every answer.
+  segments for every answer;
+- a stop (SIGTERM: systemd's stop and restart) winds down as serve's does (``wsgi_server.wind_down``):
+  Socket.IO's connections are ended (their clients connect again) and connections waiting for a next
+  request are closed, so the worker exits once the requests in flight have finished. gunicorn's waited
+  for every connection to end by itself, its whole graceful timeout (10 s), and its master then killed it.
 
 This module is imported by gunicorn's master too (to find the class, and for ``refuse_a_busy_port``,
 its ``on_starting``), before gevent patches the worker: the server's modules are imported only once a
@@ -108,6 +112,28 @@ LISTENING: str | None = None  # this worker's address, e.g. http://127.0.0.1:800
 
 class GeventWorker(_GeventWorker):
     _idle_seconds: float | None = None
+    _winding_down = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.idle: set = set()  # connections waiting for their next request
+        self.busy: set = set()  # every connection handled
+
+    def handle_exit(self, sig, frame):
+        # gunicorn's: ``alive = False``, which its run loop notices within a second, then waits for the
+        # connections to end; they are made to end now (outside the signal handler: it may block)
+        super().handle_exit(sig, frame)
+        if not self._winding_down:
+            self._winding_down = True
+            gevent.spawn(self._wind_down)
+
+    def _wind_down(self):
+        from .wsgi_server import wind_down
+
+        def listening() -> bool:  # until gunicorn's run loop closes its servers (their sockets: fd -1)
+            return any(sock.fileno() != -1 for sock in self.sockets)
+
+        wind_down(self.idle, lambda: len(self.busy), seconds=self.cfg.graceful_timeout, listening=listening)
 
     def init_process(self):
         # gunicorn's worker makes every HTTP/1 response with wsgi.create's default class (HTTP/2's
@@ -145,12 +171,22 @@ class GeventWorker(_GeventWorker):
         except OSError:  # not a TCP socket (gunicorn bound to a UNIX socket)
             pass
         client.settimeout(self.idle_seconds)
-        # gunicorn's GeventWorker.handle makes the socket blocking (no timeout) and calls this one
-        return AsyncWorker.handle(self, listener, client, addr)
+        self.busy.add(client)
+        self.idle.add(client)
+        try:
+            # gunicorn's GeventWorker.handle makes the socket blocking (no timeout) and calls this one
+            return AsyncWorker.handle(self, listener, client, addr)
+        finally:
+            self.idle.discard(client)
+            self.busy.discard(client)
 
     def handle_request(self, listener_name, req, sock, addr):
+        self.idle.discard(sock)  # a request read: in flight until answered
         try:
             return super().handle_request(listener_name, req, sock, addr)
         except TimeoutError:  # the client took nothing for idle_seconds: closed, without a traceback in the log
             self.log.debug("Closing a connection that took nothing for %s s: %s", self.idle_seconds, addr)
             raise StopIteration() from None
+        finally:
+            if sock in self.busy:  # still open: waiting for its next request
+                self.idle.add(sock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import gc
 import re
@@ -12,6 +13,7 @@ from http import client
 
 import gevent
 from gevent import pywsgi
+from gevent.pool import Pool
 
 from .web import printing
 from .web.extensions import PING_SECONDS, PROXIES, ping_seconds
@@ -24,6 +26,9 @@ READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (
 # answers pings. Longer than Socket.IO's ping interval plus its timeout (server/web/extensions.py), so a
 # live client, which answers every ping, never meets it: 25 s with the default pings.
 IDLE_MARGIN_SECONDS = 5.0
+# On SIGTERM (systemd's stop and restart), requests in flight get this long to finish; what still runs
+# then is ended (docs/deployment.md, "Stopping and restarting")
+STOP_SECONDS = 5.0
 YOUNG_COLLECTION = 7_000  # allocations between two collections of the youngest generation (Python's: 700)
 
 
@@ -114,6 +119,15 @@ class SmallBufferHandler(pywsgi.WSGIHandler):
 
     def __init__(self, sock, address, server, rfile=None):
         super().__init__(sock, address, server, rfile or sock.makefile("rb", READ_BUFFER))
+
+    def read_requestline(self):
+        # waiting for a request (a new or a kept-alive connection): closed at once by a stop (``wind_down``)
+        idle = self.server.idle
+        idle.add(self.socket)
+        try:
+            return super().read_requestline()
+        finally:
+            idle.discard(self.socket)
 
     def MessageClass(self, fp, *_args):  # noqa: N802 (gevent's name)
         return read_headers(fp)
@@ -251,6 +265,10 @@ class NoDelayWSGIServer(pywsgi.WSGIServer):
     handler_class = SmallBufferHandler
     idle_seconds = 2 * PING_SECONDS + IDLE_MARGIN_SECONDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.idle: set = set()  # connections waiting for their next request (SmallBufferHandler)
+
     def handle(self, sock, address):
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -286,8 +304,49 @@ def settle_collector() -> None:
     gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
+def end_socketio_sessions() -> None:
+    """Every Socket.IO connection of this process ended, as a process's end ends them: a WebSocket is
+    closed, a long-poll answered with nothing (its next poll is refused). Screens, consoles and agents
+    then connect again by themselves, to the next process. Not with Engine.IO's close packet: that is a
+    server's "go away", after which python-socketio's clients (the counter client) do not come back."""
+    from .web.extensions import socketio
+
+    eio = getattr(socketio.server, "eio", None)
+    for connection in list(eio.sockets.values()) if eio is not None else ():
+        if not connection.closing and not connection.closed:
+            with contextlib.suppress(Exception):  # one connection's failure stops no other's close
+                connection.close(wait=False, abort=True)
+
+
+def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: False) -> bool:
+    """A stop: Socket.IO's connections ended, connections waiting for a next request closed, and
+    requests in flight (a ticket being issued) left to finish, for up to ``seconds``. ``busy()``: how
+    many connections are still handled; ``listening()``: whether new ones are still accepted (gunicorn's
+    worker stops accepting within a second of the signal: a screen told to go may come back meanwhile,
+    and is told again). True once none is handled and none accepted.
+
+    It used to wait for every connection to end by itself: a WebSocket or a long-poll lasts until its
+    client leaves, and a kept-alive connection 25 s, so gunicorn's worker waited its whole graceful
+    timeout (10 s) and was killed by its master."""
+    deadline = time.monotonic() + seconds
+    while True:
+        end_socketio_sessions()  # (again: one that connected meanwhile)
+        for sock in list(idle):
+            with contextlib.suppress(OSError):
+                # the system's shutdown: the waiting read ends as at the client's close, and the handler
+                # closes the connection (gevent's would fail that read with EBADF, a traceback in the log)
+                getattr(sock, "_sock", sock).shutdown(socket.SHUT_RDWR)
+        if not busy() and not listening():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        gevent.sleep(0.05)
+
+
 def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
-    server = NoDelayWSGIServer((host, port), app, log="default" if access_log else None)
+    # (a pool of the handlers: a stop waits for them, ``stop_timeout``, then ends what still runs)
+    server = NoDelayWSGIServer((host, port), app, log="default" if access_log else None, spawn=Pool())
+    server.stop_timeout = STOP_SECONDS + 1
     server.idle_seconds = 2 * ping_seconds() + IDLE_MARGIN_SECONDS
     server.start()
     address = lan_address(host)
@@ -299,7 +358,9 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
     settle_collector()
 
     def _stop(*_):
-        server.stop(timeout=5)
+        # serve_forever then waits for the handlers (stop_timeout) while they wind down
+        server.close()
+        wind_down(server.idle, lambda: len(server.pool))
 
     gevent.signal_handler(signal.SIGTERM, _stop)
     gevent.signal_handler(signal.SIGINT, _stop)
