@@ -292,6 +292,11 @@ def test_a_body_of_a_thousand_unknown_keys_gets_a_short_answer(http):
     assert [other["field"] for other in error["others"]] == ["x0, x1, x2, x3, x4, … (1000)"], error
     assert error["others"][0]["problem"] == "không được nhận (kiểm tra chính tả)", error
     assert len(answer.content) < 4000, len(answer.content)
+    long_key = "k" * 60_000  # echoed cut short, in the field, the message and both translations
+    answer = http.post("/api/v1/bookings", json={**body, long_key: 1})
+    [other] = assert_error(answer, 422, "invalid_field", "name")["others"]
+    assert other["field"] == "k" * 39 + "…", other["field"][:100]
+    assert len(answer.content) < 4000, len(answer.content)
 
 
 @pytest.mark.parametrize(
