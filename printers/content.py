@@ -45,5 +45,23 @@ class TicketContent:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
+# what every kiosk agent knows of a job's content, one older than the mark too (it builds its TicketContent
+# from every key, and stops at one it does not know)
+_KNOWN_TO_EVERY_AGENT = frozenset(each.name for each in fields(TicketContent)) - {"mark"}
+
+
+def for_every_agent(data):
+    """A job's stored content as print.fetch sends it: only keys every kiosk agent knows, a booked or
+    remote number's mark folded into the footer ("mark. footer") as the server did before the mark had
+    its own line. The agent prints the job's bytes, drawn from the stored content (the mark on its own
+    line); it reads this content only for its preview picture."""
+    if not isinstance(data, dict):
+        return data
+    sent = {key: value for key, value in data.items() if key in _KNOWN_TO_EVERY_AGENT}
+    if data.get("mark"):
+        sent["footer"] = ". ".join(part for part in (data["mark"], data.get("footer")) if part)
+    return sent
+
+
 def local_stamp(moment: dt.datetime) -> str:
     return moment.strftime("%H:%M  %d/%m/%Y")

@@ -477,7 +477,7 @@ notification_subscriptions = Table(
     Index("ix_notification_subscriptions_active", "ended_at"),
 )
 
-# One message to one subscriber. ``key`` ("near:HT", "called:5") is unique per subscription, so a
+# One message to one subscriber. ``key`` ("near:HT", "near:DC@5", "called:5") is unique per subscription, so a
 # message is never made twice; one found "sending" after a restart is not sent again.
 notices = Table(
     "notices",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -50,6 +49,7 @@ from .notification_settings import (  # noqa: F401  (notifications.NotificationS
     WebPushSettings,
     ZaloZnsSettings,
 )
+from .vapid import VapidKey, unb64
 
 S = m.notification_subscriptions
 N = m.notices
@@ -224,40 +224,6 @@ class ZaloZns(Channel):
             raise ChannelError(f"Zalo error {answer.get('error')}: {answer.get('message')}"[:300])
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class VapidKey:
-    """The server's VAPID key pair (P-256), derived from its secret key: the same in every process.
-    Signing is py-vapid's (RFC 8292)."""
-
-    def __init__(self, secret_key: str):
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from py_vapid import Vapid02
-
-        seed = int.from_bytes(hashlib.sha256(b"queuekiosk vapid\0" + secret_key.encode()).digest(), "big")
-        order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # of P-256
-        self.signer = Vapid02(private_key=ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1()))
-
-    @property
-    def public(self) -> str:
-        """The applicationServerKey a page subscribes with: the uncompressed point, base64url."""
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-        return _b64(self.signer.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
-
-    def authorization(self, endpoint: str, subject: str, now: float) -> str:
-        """``vapid t=<JWT signed ES256>,k=<public key>`` for a push to ``endpoint``."""
-        parts = urllib.parse.urlsplit(endpoint)
-        claims = {"aud": f"{parts.scheme}://{parts.netloc}", "exp": int(now) + 12 * 3600, "sub": subject}
-        return self.signer.sign(claims)["Authorization"]
-
-
 class WebPush(Channel):
     def __init__(self, settings, vapid: VapidKey):
         super().__init__(settings)
@@ -277,8 +243,8 @@ class WebPush(Channel):
         body = http_ece.encrypt(  # RFC 8291: only the subscribed browser can read it
             payload,
             private_key=ec.generate_private_key(ec.SECP256R1()),
-            dh=_unb64(subscription["keys"]["p256dh"]),
-            auth_secret=_unb64(subscription["keys"]["auth"]),
+            dh=unb64(subscription["keys"]["p256dh"]),
+            auth_secret=unb64(subscription["keys"]["auth"]),
             version="aes128gcm",
         )
         request = urllib.request.Request(
@@ -346,8 +312,8 @@ def _push_subscription(text: str, services: list[str]) -> str:
             isinstance(endpoint, str)
             and len(endpoint) <= 500
             and _push_service_allowed(endpoint, services)
-            and len(_unb64(keys["p256dh"])) == 65
-            and len(_unb64(keys["auth"])) == 16
+            and len(unb64(keys["p256dh"])) == 65
+            and len(unb64(keys["auth"])) == 16
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         valid = False
@@ -632,7 +598,7 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
             key = _key("called", counter, requeues.get(row.id, 0))
             params = {**base, "number": row.number, "counter": counter}
         elif row.status == "waiting":
-            key, params = _key("near", site.service_codes.get(row.service_id), requeues.get(row.id, 0)), None
+            key, params = _key("near", _near_queue(site, row), requeues.get(row.id, 0)), None
         else:
             continue
         if (row.subscription, key) in made:
@@ -664,9 +630,20 @@ def _requeues(conn, ticket_ids: list[int]) -> dict[int, int]:
     )
 
 
+def _near_queue(site, row) -> str:
+    """The queue a waiting number's "near" counts its place in, as its notice's key names it: its
+    service's ("HT"), or for a number sent to one counter that counter's ("DC@5"). Another queue, another
+    notice: a citizen told near at the head of DC's queue, called, then sent to counter 5, waits behind
+    counter 5's citizens and is told again when near there."""
+    code = site.service_codes.get(row.service_id)
+    if row.target_counter_id is None:
+        return code
+    return f"{code}@{site.counter_numbers.get(row.target_counter_id)}"
+
+
 def _key(kind: str, value, requeues: int) -> str:
     """A notice's key, made once per subscription: "called:5" (the same for a recall there: never sent
-    twice), "near:HT"; "called:5:1", "near:HT:1" once its counter closed and put it back in the queue
+    twice), "near:HT" ("near:DC@5" sent to counter 5: _near_queue); "called:5:1", "near:HT:1" once its counter closed and put it back in the queue
     (the citizen may have gone out to wait: told again when it comes near, and when it is called)."""
     return f"{kind}:{value}" if requeues == 0 else f"{kind}:{value}:{requeues}"
 
@@ -739,7 +716,15 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     centre is open); else drop it. True: send it now."""
     now = now or utcnow()
     row = conn.execute(
-        select(N.c.key, N.c.status, T.c.id, T.c.status.label("ticket_status"), T.c.counter_id)
+        select(
+            N.c.key,
+            N.c.status,
+            T.c.id,
+            T.c.status.label("ticket_status"),
+            T.c.counter_id,
+            T.c.service_id,
+            T.c.target_counter_id,
+        )
         .join(S, S.c.id == N.c.subscription_id)
         .join(T, T.c.id == S.c.ticket_id)
         .where(N.c.id == notice)
@@ -749,6 +734,7 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         (  # a near notice made before the ticket's last requeue is void: the one made after it tells
             kind == "near"
             and row.ticket_status == "waiting"
+            and value == _near_queue(site, row)  # (in the queue it counted, not sent elsewhere since)
             and row.key == _key(kind, value, _requeues(conn, [row.id]).get(row.id, 0))
         )
         or (

@@ -10,12 +10,12 @@ command line call these inside one transaction and then tell the other processes
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from . import audit
+from . import audit, outbox
 from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
@@ -50,6 +50,8 @@ class Change:
     runtime: SiteRuntime  # the setup now in force
     before: dict | None
     after: dict | None
+    # the counters it removed, closed (close_removed_counters): for the screens once committed
+    closed: list[q.Outcome] = field(default_factory=list)
 
 
 def merge_patch(target, patch):
@@ -392,6 +394,18 @@ def change_item(
     return _save(session, site, document, config_dir, actor, what, before, after, f"{section}[{i}]", confirm)
 
 
+def close_removed_counters(session: Session, site: SiteRuntime, numbers, actor: q.Actor | None) -> list[q.Outcome]:
+    """Each counter leaving the setup (after the removal's checks: a number it holds, a clerk bound to it,
+    refuse it) closes as a close does, in the change's transaction: today's numbers transferred to it,
+    which nobody else calls, go back to their service's queue (engine.close_left_counter: "closed" with
+    ``by`` "removed" where it was open, "requeued" for each number), their outside events recorded
+    (outbox). ``site``: the setup before the change, which still has the counters. The one close of a
+    removed counter, for /admin's removal and ``queuekiosk config import`` alike."""
+    close = outbox.recording(q.close_left_counter)
+    conn = session.connection()
+    return [close(conn, site, number, "removed", actor) for number in sorted(numbers)]
+
+
 def remove_item(
     session: Session,
     site: SiteRuntime,
@@ -410,7 +424,10 @@ def remove_item(
     before = document[section].pop(i)
     _drop_references(document, section, key)
     what = f"{section} {key} removed"
-    return _save(session, site, document, config_dir, actor, what, before, None, confirm=confirm)
+    change = _save(session, site, document, config_dir, actor, what, before, None, confirm=confirm)
+    if section == "counters" and int(key) in site.counter_ids:
+        change.closed = close_removed_counters(session, site, [int(key)], actor)
+    return change
 
 
 def site_view(config: Config) -> dict:
@@ -490,11 +507,14 @@ def replace_setup(
     # whether the site is retired is not part of a setup file: kept as it is (queuekiosk site retire/reopen)
     lifecycle = {key: document["site"].get(key, default) for key, default in (("retired", False), ("moved_to", None))}
     config = config.model_copy(update={"site": config.site.model_copy(update=lifecycle)})
+    removed_counters = []
     for section, name in SECTIONS.items():
         kept = {str(getattr(item, name)) for item in getattr(config, section)}
         for item in document.get(section, []):
             if str(item[name]) not in kept:
                 _check_removal(session, site, section, item[name])
+                if section == "counters" and int(item[name]) in site.counter_ids:
+                    removed_counters.append(int(item[name]))
     left = _check_left_unserved(session, site, parse_stored(document), config, confirm)
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
@@ -505,7 +525,7 @@ def replace_setup(
     if left:
         who["left_unserved"] = left
     audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=before, after=after, **who)
-    return Change(runtime, before, after)
+    return Change(runtime, before, after, close_removed_counters(session, site, removed_counters, actor))
 
 
 def export_document(config: Config) -> dict:

@@ -20,6 +20,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from socketio import Manager as SocketIOManager
 
 from ...printers import jobs
+from ...printers.content import for_every_agent
 from ...printers.drivers import PRINTER_STATES, Status
 from ...sounds.announce import announcement_text
 from ..core import engine as q
@@ -704,14 +705,21 @@ def on_agent_hello(data):
 @socketio.on("print.fetch")
 @_bounded
 def on_print_fetch(data=None):
-    """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes."""
+    """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes (and their content
+    as every agent reads it: printers.content.for_every_agent)."""
     state = _state()
     printer_id = _agent_printer()
     printer = state.site.config.printer(printer_id)
     rows = state.read(jobs.oldest_pending, printer_id, 10)
     return {
         "jobs": [
-            {"id": row.id, "key": jobs.job_key(row), "name": task.name, "data": task.data, "content": row.content}
+            {
+                "id": row.id,
+                "key": jobs.job_key(row),
+                "name": task.name,
+                "data": task.data,
+                "content": for_every_agent(row.content),
+            }
             for row, task in ((row, state.spooler.task_for(printer, row)) for row in rows)
         ]
     }

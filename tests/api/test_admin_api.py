@@ -522,6 +522,14 @@ def test_every_refused_field_is_named_at_once(refusing_admin):
     described = http.get("/api/v1/openapi.json").json()["components"]["schemas"]["Error"]["properties"]["error"]
     assert {"code", "field", "problem"} <= set(described["properties"]["others"]["items"]["properties"]), described
 
+    # past ten, the rest are counted in one last entry, in both languages
+    service = {"code": "QQ", "name": "Q", "numbers": {"start": 7001, "end": 7999}, "procedures": [{}] * 6}
+    error = assert_error(http.post("/api/v1/admin/services", json=service), 422, "invalid_field")
+    *named, more = error["others"]  # 13 refused (a code and a name for each procedure...): 1 + 10 named, 2 counted
+    assert len(named) == 10 and all(other["field"] for other in named), error
+    assert "field" not in more and more["message"] == "… và 2 trường khác", more
+    assert more["translations"]["en"]["message"] == "… and 2 more fields", more
+
 
 def test_a_code_differing_only_in_capitals_is_refused_at_the_code(admin):
     """ "mt" beside "MT" gave two services the kiosk, the reports and the transfers showed alike."""

@@ -292,6 +292,11 @@ def test_a_body_of_a_thousand_unknown_keys_gets_a_short_answer(http):
     assert [other["field"] for other in error["others"]] == ["x0, x1, x2, x3, x4, … (1000)"], error
     assert error["others"][0]["problem"] == "không được nhận (kiểm tra chính tả)", error
     assert len(answer.content) < 4000, len(answer.content)
+    long_key = "k" * 60_000  # echoed cut short, in the field, the message and both translations
+    answer = http.post("/api/v1/bookings", json={**body, long_key: 1})
+    [other] = assert_error(answer, 422, "invalid_field", "name")["others"]
+    assert other["field"] == "k" * 39 + "…", other["field"][:100]
+    assert len(answer.content) < 4000, len(answer.content)
 
 
 @pytest.mark.parametrize(
@@ -708,12 +713,23 @@ def test_a_centre_asking_for_sms_codes_without_an_sms_channel_says_so(live_serve
     )
 
 
-def test_the_printed_ticket_of_a_check_in_says_it_is_a_booking(live_server):
-    srv = live_server()
+def test_the_printed_ticket_of_a_check_in_says_it_is_a_booking(live_server, config_variant, sio_client):
+    """The mark on its own line; a kiosk agent fetching the job gets its content as every agent reads it,
+    one older than the mark too (which stops on a key it does not know): the mark in the footer."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent"}]  # (the jobs wait for the agent below)
+    srv = live_server(config)
     http = srv.session()
     taken = remote(http, "0912345010").json()
     ticket = http.post("/api/v1/check-in", json={"code": taken["code"], "kiosk": "kiosk-1"}).json()
     walk_in = http.post("/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}).json()
+    agent = sio_client(srv, auth={"token": srv.token("admin")})
+    assert agent.sio.call("agent.hello", {"kiosk": "kiosk-1"}, timeout=5)["printer"] == "kiosk-1"
+    fetched = [job["content"] for job in agent.sio.call("print.fetch", None, timeout=5)["jobs"]]
+    assert [content["number"] for content in fetched] == [ticket["display"], walk_in["display"]], fetched
+    assert "mark" not in fetched[0], fetched[0]
+    assert fetched[0]["footer"] == f"Số lấy từ xa — đã xác nhận có mặt. {FOOTER}", fetched[0]
+    assert fetched[1]["footer"] == FOOTER, fetched[1]
     srv.stop()
     with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
         footers = dict(db.execute("SELECT t.number, p.content FROM print_jobs p JOIN tickets t ON t.id = p.ticket_id"))

@@ -196,3 +196,24 @@ def test_an_export_of_a_setup_holding_a_pair_differing_in_capitals_saved_before_
     data["services"].append({"code": "dc", "name": {"vi": "Địa chính 2"}, "numbers": {"start": 9101, "end": 9199}})
     refused = site.cli("config", "import", str(_write_setup(site, "more.yaml", data)), check=False)
     assert refused.returncode == 1 and "“DC” already exists" in refused.stderr, refused.stderr
+
+
+def test_an_import_without_a_counter_sends_the_numbers_transferred_to_it_back_to_their_queue(live_server):
+    """A number sent to counter 5, which an import then leaves out: as /admin's removal does, it goes back to
+    its service's queue, where counter 4 calls it (it waited for a counter gone, called by nobody all day)."""
+    server = live_server()
+    http = server.session()
+    admin = {"Authorization": f"Bearer {server.token('admin')}"}
+    number = http.post("/api/v1/tickets", json={"service": "DC"}).json()
+    assert http.post("/api/v1/counters/4/open", headers=admin).status_code == 200
+    assert http.post("/api/v1/counters/4/next", headers=admin).json()["id"] == number["id"]
+    moved = http.post("/api/v1/counters/4/transfer", headers=admin, json={"counter": 5})
+    assert moved.json()["target_counter"] == 5, moved.text
+    data = http.get("/api/v1/admin/setup", headers=admin).json()["setup"]  # (as an export: one command fewer)
+    data["counters"] = [c for c in data["counters"] if c["number"] != 5]
+    next(c for c in data["counters"] if c["number"] == 6)["services"] += ["LD", "VH"]
+    server.cli("config", "import", str(_write_setup(server, "without-5.yaml", data)))
+
+    back = http.get(f"/api/v1/tickets/{number['id']}").json()
+    assert (back["target_counter"], back["waiting_ahead"]) == (None, 0), back
+    assert http.post("/api/v1/counters/4/next", headers=admin).json()["id"] == number["id"]

@@ -383,6 +383,10 @@ def test_a_number_taken_by_another_counter_says_which(server, http, tokens):
     error = assert_error(refused, 409, "ticket_not_waiting")
     assert error["message"] == f"Số {ticket['number']} vừa được quầy 1 gọi, không còn trong hàng chờ."
     assert error["counter"] == 1
+    # in both languages, as every refusal (a console switched to English says it again)
+    assert error["translations"]["vi"]["message"] == error["message"], error
+    english = f"Number {ticket['number']} has just been called by counter 1; it is no longer waiting."
+    assert error["translations"]["en"]["message"] == english, error
 
 
 def test_rating_tokens_come_from_the_cli(server):

@@ -191,8 +191,9 @@ def test_a_number_requeued_and_called_again_at_the_same_counter_is_told_again(li
 
 
 def test_a_number_transferred_to_a_counter_that_closes_is_told_again_when_near(live_server, config_variant, outside):
-    """Sent to counter 2 alone, which then closes: the number is back in its service's queue, first in
-    line, and its citizen is told so again, once; another counter's call is told too."""
+    """Sent to counter 2 alone, first in its queue: told it is next there (another queue than the one it
+    was told near in). Counter 2 then closes: the number is back in its service's queue, first in line,
+    and its citizen is told so again, once; another counter's call is told too."""
     sms, _zalo, _smtp, settings = outside
     srv = start(live_server, config_variant, {"channels": ["sms"], "sms": settings["sms"]})
     srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
@@ -205,16 +206,17 @@ def test_a_number_transferred_to_a_counter_that_closes_is_told_again_when_near(l
     assert srv.session().post("/api/v1/counters/2/open", headers=keypads[2]).status_code == 200
     sent = srv.session().post("/api/v1/counters/1/transfer", json={"counter": 2}, headers=keypads[1])
     assert sent.status_code == 200, sent.text
-    sms.stays_at(2, seconds=1)  # waiting for counter 2: told it was near already
+    sms.wait_for(3)  # next at counter 2
+    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[2]
 
     closed = log_in(srv, SUPERVISOR).post("/api/v1/counters/2/close", json={})
     assert closed.status_code == 200, closed.text
-    sms.wait_for(3)
-    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[2]
-    sms.stays_at(3, seconds=1)  # once
-    assert call_next(srv)["id"] == mine["id"]  # counter 1 calls it from its service's queue
     sms.wait_for(4)
-    assert sms_texts(sms)[3].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
+    assert f"Ông/Bà là người tiếp theo (số {mine['number']})" in sms_texts(sms)[3]
+    sms.stays_at(4, seconds=1)  # once
+    assert call_next(srv)["id"] == mine["id"]  # counter 1 calls it from its service's queue
+    sms.wait_for(5)
+    assert sms_texts(sms)[4].endswith(f"Mời Ông/Bà đến quầy 1 (số {mine['number']}).")
 
 
 def test_a_number_sent_to_another_service_s_counter_is_near_by_that_counter_s_queue(
@@ -222,25 +224,28 @@ def test_a_number_sent_to_another_service_s_counter_is_near_by_that_counter_s_qu
 ):
     """A DC number sent to counter 5 (LD and VH) waits behind counter 5's citizens, not at the head of
     DC's queue: not told "near" while counter 5 is closed, nor while 4 LD citizens are ahead; told once
-    2 are left (the centre's ``ahead``), with that count."""
+    2 are left (the centre's ``ahead``), with that count. The citizen opted in at the kiosk and was told
+    near at DC's queue before its first call: counter 5's queue is another, and tells it again."""
     sms, _zalo, _smtp, settings = outside
     srv = start(live_server, config_variant, {"ahead": 2, "channels": ["sms"], "sms": settings["sms"]})
     http = srv.session()
     for _ in range(4):
         issue(http, "LD")
     mine = issue(http, "DC")
+    opt_in(srv, mine, "sms", "0912345678")
     keypads = {number: {"Authorization": f"Bearer {srv.token('counter', number)}"} for number in (4, 5)}
     assert http.post("/api/v1/counters/4/open", headers=keypads[4]).status_code == 200
+    sms.wait_for(1)  # near at DC's queue: first in it
     assert call_next(srv, 4)["id"] == mine["id"]
+    sms.wait_for(2)  # called to counter 4
     sent = http.post("/api/v1/counters/4/transfer", json={"counter": 5}, headers=keypads[4])
     assert sent.status_code == 200 and sent.json()["waiting_ahead"] == 4, sent.text
-    opt_in(srv, mine, "sms", "0912345678")
-    sms.stays_at(0, seconds=1)  # counter 5 is closed: nobody will call it yet (first in DC's queue, though)
+    sms.stays_at(2, seconds=1)  # counter 5 is closed: nobody will call it yet (first in DC's queue, though)
     assert http.post("/api/v1/counters/5/open", headers=keypads[5]).status_code == 200
     assert call_next(srv, 5)["service"] == "LD"
-    sms.stays_at(0, seconds=1)  # 3 LD citizens ahead at counter 5
+    sms.stays_at(2, seconds=1)  # 3 LD citizens ahead at counter 5
     assert call_next(srv, 5)["service"] == "LD"
-    [near] = sms.wait_for(1)
+    near = sms.wait_for(3)[2]
     assert json.loads(near.body)["text"].endswith(
         f"còn 2 số nữa đến lượt Ông/Bà (số {mine['number']}). Mời Ông/Bà quay lại khu vực chờ."
     )

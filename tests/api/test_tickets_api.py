@@ -558,7 +558,7 @@ def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server, 
     device.headers["Authorization"] = f"Bearer {server.token('counter', 4)}"
     assert device.post("/api/v1/counters/4/open").json()["state"] == "open"
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] == 10
-    assert issue(http, "DC")["eta_minutes"] == 20
+    assert issue(http, "DC")["eta_minutes"] == 20  # (a third DC walk-in)
     assert_error(device.post("/api/v1/counters/3/open"), 403, "forbidden_counter")
     assert device.post("/api/v1/counters/4/close").json()["state"] == "closed"
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["eta_minutes"] is None
@@ -572,6 +572,11 @@ def test_no_wait_is_promised_until_a_counter_for_the_service_opens(live_server, 
     assert sent["waiting_ahead"] == 1, f"{before['number']}, counter 5's, is called first: {sent}"
     # counter 4 calls the other DC walk-in next: the number sent to counter 5 is not ahead of it
     assert http.get(f"/api/v1/tickets/{second['id']}").json()["waiting_ahead"] == 0
+    # nor of a walk-in issued now: what the kiosk shows and prints is what its page says a second later
+    walk_in = issue(http, "DC")
+    status = http.get(f"/api/v1/tickets/{walk_in['id']}").json()
+    assert (walk_in["waiting_ahead"], walk_in["eta_minutes"]) == (status["waiting_ahead"], status["eta_minutes"])
+    assert walk_in["waiting_ahead"] == 2, walk_in  # the two DC walk-ins before it, not the number sent away
 
     phone = sio_client(server)  # the tracking page of the number sent to counter 5 (LD, VH: not DC's)
     assert phone.subscribe({"ticket": first["id"]}) == {"ok": True}

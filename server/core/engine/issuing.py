@@ -86,7 +86,7 @@ _ISSUE_MANY_ON_POSTGRESQL = JsonRows(
     " SELECT x.site_id, 'issued', x.now, ticket.id, x.service, NULL, x.user_id, x.token_id,"
     " CAST(x.detail_head || x.number || x.detail_tail AS json) FROM numbered x JOIN ticket USING (public_id)"
     " ORDER BY x.n"
-    f") SELECT x.number, x.waiting, x.priority_waiting, {ESTIMATE_INPUTS_SQL.replace(':service', 'x.service')},"
+    f") SELECT x.number, x.waiting, x.priority_waiting, {ESTIMATE_INPUTS_SQL.replace(':service', 'x.service').replace(':day', 'x.day')},"
     " ticket.id"
     " FROM numbered x JOIN ticket USING (public_id) ORDER BY x.n"
 )
@@ -268,7 +268,7 @@ def issue(
     # the "issued" event's detail around its number, as record_event writes it
     head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
     if conn.dialect.name == "postgresql":
-        number, waiting, priority_waiting, avg_seconds, open_counters, ticket_id = _ISSUE_ON_POSTGRESQL.one(
+        number, waiting, priority_waiting, avg_seconds, open_counters, sent_away, ticket_id = _ISSUE_ON_POSTGRESQL.one(
             conn,
             {
                 "service": service_id,
@@ -287,7 +287,7 @@ def issue(
             },
         )
     else:
-        number, waiting, priority_waiting, avg_seconds, open_counters = next_number(
+        number, waiting, priority_waiting, avg_seconds, open_counters, sent_away = next_number(
             conn, service_id, day, service_cfg.numbers.start, priority_id is not None
         )
     if number > service_cfg.numbers.end:
@@ -339,8 +339,9 @@ def issue(
         # a walk-in (a booked citizen's due time is set after this, at check-in) is the newest normal
         # ticket, which choose_next calls last whatever the policy: it is never the oldest nor due, and
         # heads the normal tickets only as the last one, when any priority ticket left is older and
-        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py).
-        ahead = waiting - 1
+        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py), but for
+        # the numbers sent to one counter (``sent_away``), which only that counter calls: as the status says
+        ahead = waiting - 1 - sent_away
     else:  # a priority ticket passes normal ones as the policy says: counted as "next" calls (rare)
         ahead = waiting_ahead(conn, site, ticket, now)
     eta, eta_range = promised_wait(

@@ -30,7 +30,12 @@ TAKE_NUMBER_SQL = (  # also the first part of issuing's one statement on Postgre
 ESTIMATE_INPUTS_SQL = (  # what the wait estimate needs, in the same round trip
     "(SELECT avg_service_seconds FROM services WHERE id = :service), "
     "(SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id "
-    " WHERE cs.service_id = :service AND c.state = 'open' AND c.active)"
+    " WHERE cs.service_id = :service AND c.state = 'open' AND c.active), "
+    # the queue's numbers sent to one counter (counted in ``waiting``, called by that counter alone, so
+    # ahead of nobody in the queue: choosing.IN_SERVICE_QUEUE): one count read from the partial index
+    # ix_tickets_transferred, which holds only numbers transferred to a counter and not called since
+    "(SELECT count(*) FROM tickets WHERE target_counter_id IS NOT NULL AND status = 'waiting'"
+    " AND service_id = :service AND business_day = :day)"
 )
 _NEXT_NUMBER = text(f"{TAKE_NUMBER_SQL}, {ESTIMATE_INPUTS_SQL}").bindparams(bindparam("day", type_=Date()))
 _NEXT_NUMBER_PREPARED = Prepared(_NEXT_NUMBER)
@@ -49,7 +54,8 @@ def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool)
     """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction.
 
     Returns the new number, the queue's waiting and priority-waiting counts, the service's
-    average service seconds and how many open counters serve it.
+    average service seconds, how many open counters serve it and how many of the waiting were sent
+    to one counter (ahead of nobody in the queue).
     """
     return _NEXT_NUMBER_PREPARED.one(
         conn, {"service": service_id, "day": day, "start": start, "priority": int(priority)}

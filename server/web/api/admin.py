@@ -192,26 +192,20 @@ def admin_change(section: str, key: str):
 def admin_remove(section: str, key: str):
     principal = _admin()
     confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
-    if section != "counters":
-        done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
-        return jsonify({"removed": key, "version": done.runtime.version})
     app_state = state()
 
     def action(conn, site):
-        """A counter removed closes as a close does, after the removal's checks (a number it holds, a
-        clerk bound to it, refuse it) and in its transaction: today's numbers transferred to it, which
-        nobody else calls, go back to their service's queue (engine.close_left_counter: "closed" with
-        ``by`` "removed" where it was open, "requeued" for each number, and their events to the screens)."""
+        """A counter removed closes as a close does, in the removal's transaction (setup_changes.
+        close_removed_counters): its outcomes are told once committed, of the setup it was in."""
         with _session(conn) as session:
             done = remove_item(
                 session, site, section, key, actor=principal.actor, config_dir=app_state.config_dir, confirm=confirm
             )
-        closed = outbox.recording(q.close_left_counter)(conn, site, int(key), "removed", principal.actor)
-        return done, [(site, closed)]
+        return done, site
 
-    done, closed = app_state.write(action)
+    done, before = app_state.write(action)
     adopt(app_state, done.runtime)
-    _tell(closed)
+    _tell([(before, closed) for closed in done.closed])
     return jsonify({"removed": key, "version": done.runtime.version})
 
 

@@ -10,8 +10,8 @@ from flask import jsonify, request
 
 from ...core import engine as q
 from ...core.auth import may_act_on_counter, may_watch, role_refused
-from ...core.i18n import pick_language, translate
-from ..errors import status_of
+from ...core.i18n import pick_language
+from ..errors import error_body, status_of
 from ..realtime import later
 from . import _problem, bp, current_principal, parse_body, state
 from .idempotency import run_once
@@ -151,15 +151,8 @@ def _taken_refusal(error: q.QueueError, counter: int, number: int):
     if holder is None or holder == counter:
         raise error
     language = pick_language(request.headers.get("Accept-Language"))
-    return jsonify(
-        {
-            "error": {
-                "code": error.code,
-                "message": translate("ticket_taken", language, number=number, holder=holder),
-                "counter": holder,
-            }
-        }
-    ), status_of(error)
+    body = error_body(error.code, language, message_key="ticket_taken", number=number, holder=holder)
+    return jsonify({"error": {**body, "counter": holder}}), status_of(error)
 
 
 def _ticket_action(engine_action):
