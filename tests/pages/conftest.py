@@ -286,14 +286,21 @@ LiveServer = _live_server_class()
 @pytest.fixture
 def start_server(tmp_path_factory, sqlite_template, server_zygote):
     """``start_server(config=None, ignore_hours=True, env=None)`` -> a started LiveServer, stopped after the test."""
+    yield from _starting(tmp_path_factory, sqlite_template, server_zygote)
+
+
+def _starting(tmp_path_factory, sqlite_template, zygote, clock_env: dict | None = None):
     servers = []
 
     def start(config: dict | None = None, ignore_hours: bool = True, env: dict | None = None):
         server = LiveServer(
-            tmp_path_factory.mktemp("page-server"), config, ("--ignore-hours",) if ignore_hours else (), env
+            tmp_path_factory.mktemp("page-server"),
+            config,
+            ("--ignore-hours",) if ignore_hours else (),
+            {**(clock_env or {}), **(env or {})},
         )
         server.database_template = sqlite_template
-        server.zygote = server_zygote
+        server.zygote = zygote
         servers.append(server)
         return server.start()
 
@@ -341,3 +348,11 @@ def server_on_a_working_morning(tmp_path, sqlite_template, morning_clock):
     start, ~3 s of a loaded machine). The pages correct the browser's clock by the server's (QK.now)."""
     env, zygote = morning_clock
     yield from _served(tmp_path, sqlite_template, zygote, env)
+
+
+@pytest.fixture
+def start_server_on_a_working_morning(tmp_path_factory, sqlite_template, morning_clock):
+    """``start_server``, its servers on the session's working morning (``server_on_a_working_morning``):
+    forks of the zygote under that clock, as are their commands."""
+    env, zygote = morning_clock
+    yield from _starting(tmp_path_factory, sqlite_template, zygote, env)
