@@ -115,15 +115,6 @@ def server(tmp_path, sqlite_template, server_zygote):
     yield from _served(tmp_path, sqlite_template, server_zygote)
 
 
-@pytest.fixture
-def server_on_a_working_morning(tmp_path, sqlite_template, server_zygote):
-    """``server`` with its clock at 09:00 on a working day, running on (libfaketime, tests/faked_clock.py):
-    for a test that issues or serves and then reads today's figures, numbers or report, which on the
-    real clock sees the day change between the two when it runs across the site's midnight (17:00
-    UTC). The pages correct the browser's clock by the server's (QK.now)."""
-    yield from _served(tmp_path, sqlite_template, server_zygote, on_a_working_morning(tmp_path / "clock"))
-
-
 def _served(tmp_path, sqlite_template, server_zygote, extra_env: dict | None = None):
     config = tmp_path / "config.yaml"
     shutil.copyfile(REPO / "config.yaml", config)
@@ -295,14 +286,21 @@ LiveServer = _live_server_class()
 @pytest.fixture
 def start_server(tmp_path_factory, sqlite_template, server_zygote):
     """``start_server(config=None, ignore_hours=True, env=None)`` -> a started LiveServer, stopped after the test."""
+    yield from _starting(tmp_path_factory, sqlite_template, server_zygote)
+
+
+def _starting(tmp_path_factory, sqlite_template, zygote, clock_env: dict | None = None):
     servers = []
 
     def start(config: dict | None = None, ignore_hours: bool = True, env: dict | None = None):
         server = LiveServer(
-            tmp_path_factory.mktemp("page-server"), config, ("--ignore-hours",) if ignore_hours else (), env
+            tmp_path_factory.mktemp("page-server"),
+            config,
+            ("--ignore-hours",) if ignore_hours else (),
+            {**(clock_env or {}), **(env or {})},
         )
         server.database_template = sqlite_template
-        server.zygote = server_zygote
+        server.zygote = zygote
         servers.append(server)
         return server.start()
 
@@ -327,10 +325,11 @@ class _ZygoteOnAClock(server_fork.Zygote):
 def morning_clock(tmp_path_factory):
     """``(env, zygote)`` for servers whose clock reads 09:00 on the next working day when the session
     first asks for it, and runs on (one clock file, ``on_a_working_morning``), forked from a zygote
-    under that clock. A server on a faked clock of its own (``server_on_a_working_morning``) cannot be
-    a fork (libfaketime is an LD_PRELOAD): it is a process of its own, which imports the server and
-    checks its config in a child, 3-6 s of a loaded machine's CPU per start; a fork takes a tenth.
-    For tests that only need their server's day to stay one day (and not 09:00 to the minute)."""
+    under that clock (its commands from a commands' zygote under it). A server on a faked clock of
+    its own cannot be a fork (libfaketime is an LD_PRELOAD): it is a process of its own, which imports
+    the server and checks its config in a child, 3-6 s of a loaded machine's CPU per start; a fork
+    takes a tenth. For tests that only need their server's day to stay one day (and not 09:00 to the
+    minute); a test that needs its own moment takes a ``FakedClock`` (tests/faked_clock.py)."""
     env = on_a_working_morning(tmp_path_factory.mktemp("morning-clock"))
     zygote = _ZygoteOnAClock(env)
     yield env, zygote
@@ -338,7 +337,22 @@ def morning_clock(tmp_path_factory):
 
 
 @pytest.fixture
-def forked_server_on_a_working_morning(tmp_path, sqlite_template, morning_clock):
-    """``server_on_a_working_morning``, forked: its clock is the session's (``morning_clock``)."""
+def server_on_a_working_morning(tmp_path, sqlite_template, morning_clock):
+    """``server`` with its clock on the session's working morning (``morning_clock``; libfaketime,
+    tests/faked_clock.py): for a test that issues or serves and then reads today's figures, numbers
+    or report, which on the real clock sees the day change between the two when it runs across the
+    site's midnight (17:00 UTC). The clock read 09:00 when the session first asked and has run on
+    since (some minutes past nine by a worker's last test): a test depends on the day, not the minute.
+    A fork of the zygote under that clock, and so are its ``cli`` commands (a server on a faked clock
+    of its own is a process of its own, 2-6 s to start, and each command under it a whole Python
+    start, ~3 s of a loaded machine). The pages correct the browser's clock by the server's (QK.now)."""
     env, zygote = morning_clock
     yield from _served(tmp_path, sqlite_template, zygote, env)
+
+
+@pytest.fixture
+def start_server_on_a_working_morning(tmp_path_factory, sqlite_template, morning_clock):
+    """``start_server``, its servers on the session's working morning (``server_on_a_working_morning``):
+    forks of the zygote under that clock, as are their commands."""
+    env, zygote = morning_clock
+    yield from _starting(tmp_path_factory, sqlite_template, zygote, env)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from faked_clock import on_a_working_morning
 from playwright.sync_api import expect
 from webhook_receiver import Receiver
 
@@ -33,7 +32,9 @@ def take_remote_number(phone, server, tick: bool) -> None:
     phone.wait_for_function("() => document.getElementById('code').textContent.length === 8")
 
 
-def test_a_citizen_ticks_the_box_when_booking_and_is_told_when_near_and_when_called(start_server, phone, tmp_path):
+def test_a_citizen_ticks_the_box_when_booking_and_is_told_when_near_and_when_called(
+    start_server_on_a_working_morning, phone
+):
     sms = Receiver()
     try:
         config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
@@ -43,7 +44,7 @@ def test_a_citizen_ticks_the_box_when_booking_and_is_told_when_near_and_when_cal
             "sms": {"url": sms.url, "body": '{"to": "{phone}", "text": "{text}"}'},
             "email": {"host": "127.0.0.1", "port": 9, "security": "none", "sender": "motcua@example.vn"},
         }
-        server = start_server(config, env=on_a_working_morning(tmp_path / "clock"))
+        server = start_server_on_a_working_morning(config)
         http = requests.Session()
         for _ in range(3):  # three walk-ins before the citizen arrives
             assert http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).status_code == 201

@@ -21,7 +21,6 @@ import requests
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from faked_clock import on_a_working_morning
 from playwright.sync_api import expect
 from webhook_receiver import Receiver
 
@@ -50,10 +49,10 @@ def take_remote_number(phone, server) -> None:
     phone.wait_for_function("() => document.getElementById('code').textContent.length === 8")
 
 
-def test_a_citizen_asks_for_push_on_the_booking_page_and_hears_when_near(start_server, phone, tmp_path):
+def test_a_citizen_asks_for_push_on_the_booking_page_and_hears_when_near(start_server_on_a_working_morning, phone):
     push_service = Receiver()
     try:
-        server = start_server(push_config(push_service), env=on_a_working_morning(tmp_path / "clock"))
+        server = start_server_on_a_working_morning(push_config(push_service))
         http = requests.Session()
         for _ in range(3):  # three walk-ins before the citizen arrives
             assert http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).status_code == 201

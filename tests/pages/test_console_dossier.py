@@ -10,7 +10,6 @@ import pytest
 import requests
 import yaml
 from config_helpers import with_procedures
-from faked_clock import on_a_working_morning
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -19,10 +18,10 @@ PASSWORD = "mat-khau-quay-1"
 CODE = "000.00.12.H26-241203-0001"
 
 
-def test_the_clerk_scans_the_dossier_code_and_picks_the_procedure(start_server, new_tab, tmp_path):
+def test_the_clerk_scans_the_dossier_code_and_picks_the_procedure(start_server_on_a_working_morning, new_tab):
     config = with_procedures(yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8")))
     # at 09:00 on a working day: the ticket is still waiting once the clerk has signed in, whatever the hour
-    server = start_server(config, env=on_a_working_morning(tmp_path))
+    server = start_server_on_a_working_morning(config)
     server.add_user("lan", PASSWORD, "clerk", 1)
     ticket = requests.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
 

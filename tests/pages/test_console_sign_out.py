@@ -63,8 +63,8 @@ def sign_out_dialog(page):
     return page.locator("#logout-said")
 
 
-def test_signing_out_closes_the_counter_by_default(forked_server_on_a_working_morning, page, new_tab, shot):
-    server = forked_server_on_a_working_morning
+def test_signing_out_closes_the_counter_by_default(server_on_a_working_morning, page, new_tab, shot):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     row = lobby_row(new_tab, server, 1)
     log_in(page, server, password)
@@ -91,8 +91,8 @@ def test_signing_out_closes_the_counter_by_default(forked_server_on_a_working_mo
     assert server.api("POST", "/tickets", json={"service": "HT"}).json()["eta_minutes"] is None
 
 
-def test_only_signing_out_leaves_the_counter_open(forked_server_on_a_working_morning, page):
-    server = forked_server_on_a_working_morning
+def test_only_signing_out_leaves_the_counter_open(server_on_a_working_morning, page):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     log_in(page, server, password)
     page.get_by_role("button", name=re.compile("^Đăng xuất")).click()
@@ -106,8 +106,8 @@ def test_only_signing_out_leaves_the_counter_open(forked_server_on_a_working_mor
     expect(page.locator("#login")).to_be_visible()
 
 
-def test_a_number_still_held_is_said_and_offered_to_be_finished(forked_server_on_a_working_morning, page, shot):
-    server = forked_server_on_a_working_morning
+def test_a_number_still_held_is_said_and_offered_to_be_finished(server_on_a_working_morning, page, shot):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
     log_in(page, server, password)
@@ -136,8 +136,8 @@ def test_a_number_still_held_is_said_and_offered_to_be_finished(forked_server_on
     assert state_of(server, 1) == "closed"
 
 
-def test_a_closed_counter_signs_out_at_once(forked_server_on_a_working_morning, page):
-    server = forked_server_on_a_working_morning
+def test_a_closed_counter_signs_out_at_once(server_on_a_working_morning, page):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     log_in(page, server, password)
     assert server.api("POST", "/counters/1/close", token=server.counter_token(1)).status_code == 200
@@ -149,8 +149,8 @@ def test_a_closed_counter_signs_out_at_once(forked_server_on_a_working_morning, 
     expect(page.locator("#work")).to_be_hidden()
 
 
-def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(forked_server_on_a_working_morning, page, shot):
-    server = forked_server_on_a_working_morning
+def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(server_on_a_working_morning, page, shot):
+    server = server_on_a_working_morning
     server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
     for counter in (1, 2, 3):  # each opened by its device, then left
         assert server.api("POST", f"/counters/{counter}/open", token=server.counter_token(counter)).status_code == 200
@@ -217,11 +217,11 @@ def test_a_supervisor_closes_a_counter_left_open_from_the_dashboard(forked_serve
 
 
 def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_again(
-    forked_server_on_a_working_morning, page, new_tab, shot
+    server_on_a_working_morning, page, new_tab, shot
 ):
     """The clerk went home with a number called: the dashboard says which number, and that it goes back to
     the waiting list; the lobby, the console left open and the dashboard's counts follow at once."""
-    server = forked_server_on_a_working_morning
+    server = server_on_a_working_morning
     server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
     password = server.add_clerk(CLERK, counter=1)
     ticket = server.api("POST", "/tickets", json={"service": "HT"}).json()
@@ -275,9 +275,9 @@ def test_a_supervisor_closes_a_counter_holding_a_number_and_the_number_waits_aga
     expect(confirm).to_have_text("Đóng quầy")
 
 
-def test_a_sign_out_that_fails_keeps_the_console_and_says_so(forked_server_on_a_working_morning, page):
+def test_a_sign_out_that_fails_keeps_the_console_and_says_so(server_on_a_working_morning, page):
     """Never the login form while still signed in: anyone at that PC could reload and work as the clerk."""
-    server = forked_server_on_a_working_morning
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     log_in(page, server, password)
     page.route("**/api/v1/auth/logout", lambda route: route.abort())
@@ -307,8 +307,8 @@ def test_a_sign_out_that_fails_keeps_the_console_and_says_so(forked_server_on_a_
     expect(page.locator("#login")).to_be_visible()
 
 
-def test_an_expired_session_says_the_counter_may_still_be_open(forked_server_on_a_working_morning, page):
-    server = forked_server_on_a_working_morning
+def test_an_expired_session_says_the_counter_may_still_be_open(server_on_a_working_morning, page):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     log_in(page, server, password)
     # the session ends under the console (here: an admin sets a new password; disabling the account would
@@ -328,8 +328,8 @@ def test_an_expired_session_says_the_counter_may_still_be_open(forked_server_on_
     assert state_of(server, 1) == "open"
 
 
-def test_esc_while_the_close_is_on_its_way_does_not_hide_it(forked_server_on_a_working_morning, page):
-    server = forked_server_on_a_working_morning
+def test_esc_while_the_close_is_on_its_way_does_not_hide_it(server_on_a_working_morning, page):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     log_in(page, server, password)
     sign_out_dialog(page)
@@ -343,10 +343,8 @@ def test_esc_while_the_close_is_on_its_way_does_not_hide_it(forked_server_on_a_w
     assert state_of(server, 1) == "closed"
 
 
-def test_finishing_on_the_way_out_names_the_number_held_and_says_what_was_done(
-    forked_server_on_a_working_morning, page
-):
-    server = forked_server_on_a_working_morning
+def test_finishing_on_the_way_out_names_the_number_held_and_says_what_was_done(server_on_a_working_morning, page):
+    server = server_on_a_working_morning
     password = server.add_clerk(CLERK, counter=1)
     first, second = (server.api("POST", "/tickets", json={"service": "HT"}).json() for _ in range(2))
     log_in(page, server, password)
@@ -381,8 +379,8 @@ def test_finishing_on_the_way_out_names_the_number_held_and_says_what_was_done(
     assert state_of(server, 1) == "closed"
 
 
-def test_the_province_is_not_offered_to_close_a_counter(forked_server_on_a_working_morning, page):
-    server = forked_server_on_a_working_morning
+def test_the_province_is_not_offered_to_close_a_counter(server_on_a_working_morning, page):
+    server = server_on_a_working_morning
     server.add_user("tinh", "tinh-2026", "province")
     assert server.api("POST", "/counters/1/open", token=server.counter_token(1)).status_code == 200
     page.goto(server.url + "/dashboard")
@@ -395,11 +393,11 @@ def test_the_province_is_not_offered_to_close_a_counter(forked_server_on_a_worki
 
 
 def test_a_number_being_served_is_finished_at_the_close_and_one_only_called_goes_back(
-    forked_server_on_a_working_morning, page
+    server_on_a_working_morning, page
 ):
     """The clerk went home with a number "đang phục vụ": the citizen was most likely served, so the dialog
     proposes to finish it, and offers to put it back in the queue; a number only called goes back."""
-    server = forked_server_on_a_working_morning
+    server = server_on_a_working_morning
     served = server.api("POST", "/tickets", json={"service": "HT"}).json()
     called = server.api("POST", "/tickets", json={"service": "HT"}).json()
     for counter, step in ((1, "next"), (1, "start"), (2, "next")):
@@ -431,10 +429,10 @@ def test_a_number_being_served_is_finished_at_the_close_and_one_only_called_goes
     assert server.api("GET", f"/tickets/{called['id']}").json()["status"] == "waiting"
 
 
-def test_a_number_moved_while_asked_redraws_the_dialog_and_enter_cancels(forked_server_on_a_working_morning, page):
+def test_a_number_moved_while_asked_redraws_the_dialog_and_enter_cancels(server_on_a_working_morning, page):
     """The clerk pressed "next" while the supervisor was asked about the number: the refusal is said, the
     dialog now asks about the number the counter holds now, and Enter (on "Hủy") repeats nothing."""
-    server = forked_server_on_a_working_morning
+    server = server_on_a_working_morning
     first = server.api("POST", "/tickets", json={"service": "HT"}).json()
     second = server.api("POST", "/tickets", json={"service": "HT"}).json()
     keypad = server.counter_token(1)

@@ -11,7 +11,6 @@ import pytest
 import requests
 import yaml
 from config_helpers import with_procedures
-from faked_clock import FakedClock, next_working_morning
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -41,16 +40,11 @@ def open_reports(page, server, day: str) -> None:
     expect(page.locator("body")).to_have_attribute("data-bookings", "ready", timeout=20_000)
 
 
-def on_a_working_morning(start_server, tmp_path, config: dict | None = None):
-    """A server whose clock is 09:00 on a working day (libfaketime): a ticket served in the test is
-    served on the day it was issued, even when the test runs across the site's midnight (17:00 UTC)."""
-    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
-    return start_server(config, env=clock.env())
-
-
-def test_the_supervisor_sees_the_services_by_procedure(start_server, new_tab, tmp_path):
+def test_the_supervisor_sees_the_services_by_procedure(start_server_on_a_working_morning, new_tab):
     config = with_procedures(yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8")))
-    server = on_a_working_morning(start_server, tmp_path, config)
+    # on a working morning: a ticket served in the test is served on the day it was issued, even when
+    # the test runs across the site's midnight (17:00 UTC)
+    server = start_server_on_a_working_morning(config)
     first = serve(server, {"dossier_code": "000.00.12.H26-241203-0001", "procedure": "KS"})
     serve(server, {"procedure": "KS"})  # the procedure picked, no dossier code typed
     serve(server, None)  # neither
@@ -74,8 +68,8 @@ def test_the_supervisor_sees_the_services_by_procedure(start_server, new_tab, tm
     expect(section.locator("tfoot td")).to_have_text(["", "3", "1", ""])
 
 
-def test_without_procedures_the_table_is_not_offered(start_server, new_tab, tmp_path):
-    server = on_a_working_morning(start_server, tmp_path)
+def test_without_procedures_the_table_is_not_offered(start_server_on_a_working_morning, new_tab):
+    server = start_server_on_a_working_morning()
     ticket = serve(server, None)
     page = new_tab(viewport={"width": 1366, "height": 768})
     open_reports(page, server, ticket["business_day"])

@@ -16,7 +16,6 @@ if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright 
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
 from conftest import _served  # noqa: E402
-from faked_clock import on_a_working_morning  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 from test_reports_sites import _login as reports_login  # noqa: E402
 
@@ -26,12 +25,11 @@ OLD, MERGED = "xa-cu", "xa-moi"
 
 
 @pytest.fixture(scope="module")
-def morning_server(tmp_path_factory, sqlite_template, server_zygote):
-    """One server for this file's tests that read today's figures or numbers, its clock at 09:00 on a
-    working day (``server_on_a_working_morning``): such a server is a process of its own, not a fork of
-    the zygote (2-3 s of CPU to start). Each test retires sites of its own (``morning``)."""
-    folder = tmp_path_factory.mktemp("retire-pages")
-    yield from _served(folder, sqlite_template, server_zygote, on_a_working_morning(folder / "clock"))
+def morning_server(tmp_path_factory, sqlite_template, morning_clock):
+    """One server for this file's tests that read today's figures or numbers, on the session's working
+    morning (``server_on_a_working_morning``, a fork). Each test retires sites of its own (``morning``)."""
+    env, zygote = morning_clock
+    yield from _served(tmp_path_factory.mktemp("retire-pages"), sqlite_template, zygote, env)
 
 
 _TESTS_SITES = itertools.count(1)

@@ -14,7 +14,6 @@ import requests
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from faked_clock import on_a_working_morning
 from playwright.sync_api import expect
 from webhook_receiver import Receiver
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.browser
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
-def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(start_server, phone, tmp_path):
+def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(start_server_on_a_working_morning, phone):
     sms = Receiver()
     try:
         config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
@@ -32,7 +31,7 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
             "sms": {"url": sms.url, "body": '{"to": "{phone}", "text": "{text}"}'},
             "email": {"host": "127.0.0.1", "port": 9, "security": "none", "sender": "motcua@example.vn"},
         }
-        server = start_server(config, env=on_a_working_morning(tmp_path / "clock"))
+        server = start_server_on_a_working_morning(config)
         http = requests.Session()
         tickets = [
             http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json() for _ in range(4)
@@ -70,11 +69,11 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         sms.close()
 
 
-def test_push_is_offered_on_a_secure_page_and_its_service_worker_registers(start_server, phone, tmp_path):
+def test_push_is_offered_on_a_secure_page_and_its_service_worker_registers(start_server_on_a_working_morning, phone):
     """The browser side of Web Push; the server side (encryption, VAPID) is tested in tests/api."""
     config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
     config["notifications"] = {"channels": ["push", "sms"], "push": {}, "sms": {"url": "http://127.0.0.1:9/sms"}}
-    server = start_server(config, env=on_a_working_morning(tmp_path / "clock"))
+    server = start_server_on_a_working_morning(config)
     ticket = requests.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
     phone.context.grant_permissions(["notifications"], origin=server.url)
     phone.goto(f"{server.url}/t/{ticket['id']}")  # 127.0.0.1: a secure context, as https is
@@ -100,12 +99,12 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def test_push_on_a_second_sites_tracking_page_stays_under_that_sites_prefix(start_server, phone, tmp_path):
+def test_push_on_a_second_sites_tracking_page_stays_under_that_sites_prefix(start_server_on_a_working_morning, phone):
     """Issue 16: on /s/{site}/t/{id} the worker comes from /api/v1/sites/{site}/ and serves /s/{site}/t/,
     so a tapped notification opens that site's page, not the first site's /t/."""
     config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
     config["notifications"] = {"channels": ["push"], "push": {"services": ["http://127.0.0.1:9"]}}
-    server = start_server(config, env=on_a_working_morning(tmp_path / "clock"))
+    server = start_server_on_a_working_morning(config)
     site = "xa-ben-kia"
     admin = {"Authorization": f"Bearer {server.token('admin')}"}
     made = requests.post(
@@ -151,7 +150,9 @@ def test_push_on_a_second_sites_tracking_page_stays_under_that_sites_prefix(star
     assert phone.evaluate("() => navigator.serviceWorker.getRegistration('/t/').then(r => !!r)") is False
 
 
-def test_push_from_the_tracking_page_reaches_the_phone_and_its_worker_shows_it(start_server, full_phone, tmp_path):
+def test_push_from_the_tracking_page_reaches_the_phone_and_its_worker_shows_it(
+    start_server_on_a_working_morning, full_phone
+):
     """End to end on the tracking page: the page subscribes (headless Chromium cannot reach a real
     push service, so PushManager.subscribe answers with a local push service's endpoint and a key
     pair this test holds), the server posts "còn 1 số nữa" encrypted for that browser to the local
@@ -167,7 +168,7 @@ def test_push_from_the_tracking_page_reaches_the_phone_and_its_worker_shows_it(s
         config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
         lab = "http://" + push_service.url.split("/")[2]
         config["notifications"] = {"ahead": 1, "channels": ["push"], "push": {"services": [lab]}}
-        server = start_server(config, env=on_a_working_morning(tmp_path / "clock"))
+        server = start_server_on_a_working_morning(config)
         http = requests.Session()
         _first, mine = (
             http.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json() for _ in range(2)
