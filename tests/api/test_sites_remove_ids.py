@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from api_helpers import assert_error
+from faked_clock import on_a_working_morning
 from sqlalchemy import create_engine, text
 from test_reliability_sessions import live_connection, told_to_go
-from test_sites_remove import MISTAKE, admin, made_by_mistake  # noqa: F401  (admin: the fixture)
+from test_sites_remove import MISTAKE, bearer, made_by_mistake
 
 PASSWORD = "mat-khau-2026"
 HERE = "/api/v1/sites/xa-nham"
+
+
+@pytest.fixture
+def admin(live_server, tmp_path):
+    """A server of each test's own (test_sites_remove's is shared by its file): both tests here add,
+    remove and add again the same site, xa-nham."""
+    server = live_server(env=on_a_working_morning(tmp_path / "clock"))
+    yield server, bearer(server, server.token("admin"))
 
 
 def user_id(server, name: str) -> int:
@@ -36,7 +46,7 @@ def assert_refused(cookie) -> None:
     assert cookie.post(f"{HERE}/admin/tokens", json={"role": "admin", "name": "taken"}).status_code in (401, 403)
 
 
-def test_a_saved_cookie_never_becomes_an_account_made_after_a_removal(admin):  # noqa: F811
+def test_a_saved_cookie_never_becomes_an_account_made_after_a_removal(admin):
     server, http = admin
     assert http.post("/api/v1/admin/sites", json=MISTAKE).status_code == 201
     added = http.post(f"{HERE}/admin/users", json={"username": "nham.lan", "password": PASSWORD, "role": "clerk"})
@@ -73,7 +83,7 @@ def clerk_removed_with_the_site_after_add(server, http, name: str):
     return cookie
 
 
-def test_a_live_session_ends_at_a_password_change_made_after_a_removal(admin, sio_client):  # noqa: F811
+def test_a_live_session_ends_at_a_password_change_made_after_a_removal(admin, sio_client):
     """The live check reads the session-ending events since the newest id it read two rounds before:
     an event given an id below that (the removed site's ids given again) was never read."""
     server, http = admin
