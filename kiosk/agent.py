@@ -47,6 +47,8 @@ SITE_ASKED_SECONDS = 30  # a site the server does not have is asked for again th
 REMEMBERED = 500  # printed jobs kept in the state file
 STEADY_SECONDS = 30  # a connection that lasted less is a failure: the next connect waits (back-off)
 PRINT_SECONDS = 60  # stop() waits this long for a ticket being printed to finish
+ANSWER_SECONDS = 10  # the longest wait for the server's answer to one call
+DROP_CHECK_SECONDS = 0.1  # while waiting for an answer, how often the connection is looked at
 # refusals that do not fix themselves (exit code 2): a wrong, revoked or other site's token, a wrong kiosk
 PERMANENT = {
     "bad_token",
@@ -174,7 +176,11 @@ class KioskAgent:
         self._refusal: dict | None = None  # why the server refused the last connect, as it said it
         self._site_gone = False  # said once until the site is served again
         self._printing = threading.Lock()  # held from a ticket's first byte until it is in the journal
-        self.sio, self._dropped = self._new_client()
+        self._link = self._new_client()
+
+    @property
+    def sio(self) -> socketio.Client:
+        return self._link[0]
 
     # --- connection -----------------------------------------------------------------------
 
@@ -198,7 +204,7 @@ class KioskAgent:
             except socketio.exceptions.ConnectionError as error:
                 time.sleep(self._not_connected(error, failures))
                 failures += 1
-                self.sio, self._dropped = self._new_client()
+                self._link = self._new_client()
                 continue
             began = time.monotonic()
             if self._site_gone:
@@ -206,7 +212,7 @@ class KioskAgent:
                 log.warning("%s", say("kiosk_agent_site_back", site=self.site))
             # a drop python-socketio says nothing of (the transport gone before the namespace's connect
             # was complete) is seen by the Engine.IO state
-            while not self._dropped.wait(5) and self.sio.eio.state == "connected":
+            while not self._link[1].wait(5) and self.sio.eio.state == "connected":
                 pass
             self.sio.disconnect()  # whatever is left of it: its threads end
             if time.monotonic() - began > STEADY_SECONDS:
@@ -214,7 +220,7 @@ class KioskAgent:
             else:  # dropped soon after it was made (a flood's disconnect, a proxy): not at once again
                 time.sleep(self._backoff(failures))
                 failures += 1
-            self.sio, self._dropped = self._new_client()
+            self._link = self._new_client()
 
     def _new_client(self) -> tuple[socketio.Client, threading.Event]:
         """A client for one connection, and the event set when it drops. Reconnecting is run()'s, each
@@ -274,9 +280,10 @@ class KioskAgent:
         log.warning("lost the connection to the server; reconnecting")
 
     def _greet(self) -> None:
-        sio, sent = self.sio, list(self.journal.unconfirmed)
+        link, sent = self._link, list(self.journal.unconfirmed)
+        sio = link[0]
         try:
-            answer = sio.call("agent.hello", {"kiosk": self.kiosk, "printed": sent}, timeout=10)
+            answer = self._call("agent.hello", {"kiosk": self.kiosk, "printed": sent}, link)
         except socketio.exceptions.SocketIOError as error:
             answer = {"error": {"message": f"no answer: {error}"}}
         error = answer.get("error") if isinstance(answer, dict) else {"message": f"answer {answer!r}"}
@@ -295,6 +302,21 @@ class KioskAgent:
         log.info("printing for kiosk %s (printer %s)", self.kiosk, answer["printer"])
         self._ready.set()
         self._wake.set()
+
+    def _call(self, event: str, data: dict, link: tuple[socketio.Client, threading.Event] | None = None):
+        """The server's answer to ``event`` on this connection (``link``: the one being greeted), or
+        ``TimeoutError`` once it drops. python-socketio's ``call`` waits out its whole timeout on a dropped
+        connection: a fetch sent as the server stopped held the printing for 10 s after the restart, and
+        the ticket a citizen had just taken came out that much later."""
+        sio, dropped = link or self._link
+        answered = threading.Event()
+        answers: list[tuple] = []
+        sio.emit(event, data, callback=lambda *args: (answers.append(args), answered.set()))
+        deadline = time.monotonic() + ANSWER_SECONDS
+        while not answered.wait(DROP_CHECK_SECONDS):
+            if dropped.is_set() or sio.eio.state != "connected" or time.monotonic() > deadline:
+                raise socketio.exceptions.TimeoutError()
+        return answers[0][0] if answers[0] else None
 
     # --- printing -------------------------------------------------------------------------
 
@@ -329,7 +351,7 @@ class KioskAgent:
             if not status.can_print:
                 return False
             try:
-                answer = self.sio.call("print.fetch", {}, timeout=10)
+                answer = self._call("print.fetch", {})
             except socketio.exceptions.SocketIOError:
                 return False
             if not isinstance(answer, dict) or "error" in answer:  # not answered (a dropped allowance), refused
@@ -370,7 +392,7 @@ class KioskAgent:
 
     def _tell(self, done: dict) -> bool:
         try:
-            answer = self.sio.call("print.done", done, timeout=10)
+            answer = self._call("print.done", done)
             return isinstance(answer, dict) and "ok" in answer
         except socketio.exceptions.SocketIOError:
             return False  # reported again in the next agent.hello
@@ -378,7 +400,7 @@ class KioskAgent:
     def _report(self, status: Status) -> Status:
         if status != self._reported:
             try:
-                self.sio.call("printer.report", {"state": status.state, "detail": status.detail}, timeout=10)
+                self._call("printer.report", {"state": status.state, "detail": status.detail})
                 self._reported = status
                 log.log(
                     logging.INFO if status.can_print else logging.WARNING,
