@@ -56,11 +56,11 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 # How many processes run the suite (pytest-xdist, ``-n auto --dist loadfile`` in pytest.ini): most
-# tests wait on a server, a browser or a clock, so four workers keep the 2 cores busy where three
-# used 1.16 of them (2026-12-04, H-suite2, one run each with a per-test timeline: 3 workers 599 s,
-# 659 s of CPU, load 0.8-10; 4 workers 501 s, 697 s of CPU, load 2-11; every test with a time
-# bound passed in both).
-SUITE_WORKERS = 4
+# tests wait on a server, a browser or a clock, so more workers than cores keep the 2 cores busy.
+# 2026-12-04 (H-suite2): 3 workers 599 s, 659 s of CPU; 4 workers 501 s, 697 s of CPU. 2026-12-06, a
+# quiet machine, fresh clones of one commit: 4 workers 512 s, 769 s of CPU (each worker busy 38% of
+# its time); 6 workers 444 s, 784 s of CPU (the 2 cores 88% busy); every test passed in both.
+SUITE_WORKERS = 6
 
 
 @pytest.hookimpl(tryfirst=True)
