@@ -130,6 +130,7 @@ def check_events(conn, site) -> None:
     holder: dict[int, int | None] = {}  # ticket -> counter holding it
     holding: dict[int, int] = {}  # counter -> ticket it holds
     called_before: set[int] = set()
+    sent_to: dict[int, int] = {}  # ticket -> the counter number it was transferred to alone
     for e in conn.execute(_EVENTS):
         if e.kind in COUNTER_EVENTS:
             assert e.ticket_id is None and e.counter_id is not None, e
@@ -137,6 +138,21 @@ def check_events(conn, site) -> None:
         assert e.kind in EVENT_MOVES, f"unknown event kind {e.kind!r}"
         tid = e.ticket_id
         number = tickets[tid].number
+        if e.kind == "requeued" and (e.detail or {}).get("transferred_to") is not None:
+            # a number transferred to one counter alone, sent back to its queue as that counter closes:
+            # it was waiting for that counter, and waits in its queue again
+            to = e.detail["transferred_to"]
+            assert state.get(tid) == "waiting" and holder.get(tid) is None, (
+                f"ticket {number} sent back from counter {to} while {state.get(tid)}"
+            )
+            assert sent_to.pop(tid, None) == to == site.counter_numbers[e.counter_id], (
+                f"ticket {number} sent back by counter {site.counter_numbers[e.counter_id]} as transferred to {to}"
+            )
+            continue
+        if e.kind == "transferred" and (e.detail or {}).get("to_counter") is not None:
+            sent_to[tid] = e.detail["to_counter"]
+        elif e.kind == "called":
+            sent_to.pop(tid, None)
         sources, target = EVENT_MOVES[e.kind]
         current = state.get(tid)
         if e.kind == "issued":
@@ -496,6 +512,11 @@ class QueueMachine(RuleBasedStateMachine):
             return
         assert self.tick(0).closed(counter)
         ended = [h.ticket for h in out.happened if h.kind in ("ticket.requeued", "ticket.finished")]
+        # today's numbers transferred to this counter alone and waiting for it go back to their queue
+        sent = {r.public_id for r in now.waiting if r.target_counter_id == self.site.counter_ids[counter]}
+        back = [(t["id"], t["status"], t["counter"], t["target_counter"]) for t in ended if t["id"] in sent]
+        assert sorted(back) == sorted((public_id, "waiting", None, None) for public_id in sent)
+        ended = [t for t in ended if t["id"] not in sent]
         if held is None:
             assert not ended
         elif how == "finish":
