@@ -13,6 +13,7 @@ opening hours and checks after every step that:
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
 import functools
 import itertools
@@ -225,6 +226,15 @@ class Situation:
         self.waiting = conn.execute(_WAITING, {"day": self.day}).all()
         self.issued_today = collections.Counter(r.origin_service_id for r in conn.execute(_ISSUED, {"day": self.day}))
 
+    def later(self, now) -> Situation | None:
+        """The same tables seen at ``now``, a later moment of the same business day (what is read depends
+        on the day alone), or None on another day."""
+        if q.business_day(self.site, now) != self.day:
+            return None
+        seen = copy.copy(self)
+        seen.now = now
+        return seen
+
     def eligible(self, counter: int) -> list:
         """Waiting tickets of today that ``counter`` may call, oldest first."""
         counter_id = self.site.counter_ids[counter]
@@ -267,7 +277,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.Session = session_factory(self.engine)
         self.now = MON_9
         self.counters = sorted(self.site.counter_ids)
-        self.seen: Situation | None = None  # the queue as tick() last read it
+        self.seen: Situation | None = None  # the queue as tick() last read it, None once an action wrote
         self.checked: set[str] = set()  # the invariants on the database alone checked since the last write
         self.last_snapshot: dict | None = None  # the tables as act() last read them, if nothing wrote since
 
@@ -284,8 +294,11 @@ class QueueMachine(RuleBasedStateMachine):
         if local(self.now).time() >= dt.time(16, 30):
             self.now = next_opening(self.now)
         assert self.site.config.site.hours.is_open(local(self.now))
-        # only act() writes: at the same time and with no action since, the queue is the one last seen
-        if self.seen is None or self.seen.now != self.now:
+        # only act() writes: with no action since, the queue is the one last seen (at the same time, or
+        # later the same day: the tables are those it read), so it is read again after an action only
+        if self.seen is not None and self.seen.now != self.now:
+            self.seen = self.seen.later(self.now)
+        if self.seen is None:
             self.seen = self.read(lambda conn: Situation(conn, self.site, self.now))
         return self.seen
 
@@ -295,9 +308,13 @@ class QueueMachine(RuleBasedStateMachine):
 
     def act(self, expect_error: str | None, action, *args, **kwargs):
         """Run one engine action like the web layer; check refusal <=> ``expect_error``."""
-        self.seen = None
-        # a refused action changed nothing (asserted below): the tables after it are those before the next
-        before = self.last_snapshot if self.last_snapshot is not None else self.read(snapshot)
+        seen, self.seen = self.seen, None
+        # a refused action changed nothing (asserted below): the tables after it are those before the next.
+        # The tables before are read only where a refusal is expected: one that is not fails the test
+        # whatever it changed
+        before = self.last_snapshot
+        if before is None and expect_error is not None:
+            before = self.read(snapshot)
         self.last_snapshot = None
         before_checked, self.checked = self.checked, set()
         name = action.__name__
@@ -306,12 +323,14 @@ class QueueMachine(RuleBasedStateMachine):
             with self.Session.begin() as s:
                 out = action(s, self.site, *args, now=self.now, **kwargs)
         except q.QueueError as error:
+            assert before is not None, f"{name}{args}: refused with {error.code}, expected success"
             after = self.read(snapshot)
             changed = [t for t in before if before[t] != after[t]]
             assert not changed, f"refused {name} ({error.code}) changed tables {changed}"
             assert error.code == expect_error, f"{name}{args}: refused with {error.code}, expected {expect_error}"
             self.last_snapshot = after
             self.checked.update(before_checked)
+            self.seen = seen  # (the tables it read are unchanged)
             return None
         assert expect_error is None, f"{name}{args} {kwargs} succeeded, expected refusal {expect_error}"
         return out
@@ -575,6 +594,8 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def waiting_counts_match_the_tickets(self):
         now = self.tick(0)
+        if self._unchanged_since_checked(f"counts on {now.day}"):  # (the counts of one business day)
+            return
         with self.Session() as session:
             counts = q.waiting_counts(session, self.site, now=self.now)
         for code, sid in self.site.service_ids.items():
