@@ -16,8 +16,8 @@ import collections
 import copy
 import datetime as dt
 import functools
-import itertools
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
@@ -799,7 +799,47 @@ def test_max_wait_aging_through_the_database(make_queue, make_config):
     assert next_number(db, 1, 46) == 1003
 
 
-example_serial = itertools.count()
+@dataclass
+class ExampleQueue:
+    """A centre on a fresh copy of a template for one example, driven like ``make_queue``'s."""
+
+    engine: object
+    site: object
+
+    def run(self, action, *args, **kwargs):
+        with session_factory(self.engine).begin() as session:
+            return action(session, self.site, *args, **kwargs)
+
+
+@pytest.fixture
+def interleave_queue(make_config, tmp_path, sqlite_template):
+    """``interleave_queue(n)``: the repo's centre under interleave N (no aging) with every counter open, on a
+    fresh copy of a file where it was loaded once per N; one engine for every copy (disposed of between
+    them, so no connection sees the copy before), its statements compiled once."""
+    templates: dict[int, tuple] = {}
+    path = tmp_path / "example.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+
+    def make(n: int) -> ExampleQueue:
+        engine.dispose()
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        if n not in templates:
+            config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
+            template = tmp_path / f"interleave-{n}.db"
+            shutil.copyfile(sqlite_template, template)
+            loading = create_db_engine(f"sqlite:///{template}")
+            prepare_database(loading, config, tmp_path)
+            with loading.begin() as conn:  # staffed: every counter open, as after each clerk signed in
+                conn.execute(update(C).values(state="open"))
+            loading.dispose()
+            templates[n] = config, template
+        config, template = templates[n]
+        shutil.copyfile(template, path)
+        return ExampleQueue(engine, prepare_database(engine, config, tmp_path))
+
+    yield make
+    engine.dispose()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -811,12 +851,9 @@ example_serial = itertools.count()
         max_size=40,
     ),
 )
-def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(
-    make_queue, make_config, migrated_sqlite, n, steps
-):
+def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(interleave_queue, n, steps):
     """Counters 1 and 2 both serve HT; max-wait aging is off (it may break the rule on purpose)."""
-    config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
-    db = make_queue(config, migrated_sqlite(f"interleave-{next(example_serial)}.db"))
+    db = interleave_queue(n)
     run = {1: 0, 2: 0}  # normal tickets called in a row by a counter while a priority ticket waited
     waiting: list[tuple[int, bool]] = []  # (number, priority), oldest first
     for minute, (kind, arg) in enumerate(steps):
