@@ -364,6 +364,16 @@ def _on_a_fresh_copy(template: Path, name: str):
     return _engine_at(copy)
 
 
+@functools.cache
+def _site_at(engine):
+    """The centre's setup as the server reads it from the database of ``engine``: read once, as every copy
+    a test's engine is given is of the same template."""
+    from queuekiosk.server.core.db import site_setup
+
+    with session_factory(engine).begin() as session:
+        return site_setup(session)
+
+
 class BookingMachine(RuleBasedStateMachine):
     """Books, cancels, takes remote numbers, checks in and walks in at random; the model says what must happen."""
 
@@ -372,15 +382,13 @@ class BookingMachine(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self.engine = _on_a_fresh_copy(self.path, "run.db")
-        with session_factory(self.engine).begin() as session:
-            from queuekiosk.server.core.db import site_setup
-
-            self.site = site_setup(session)
+        self.site = _site_at(self.engine)
         self.Session = session_factory(self.engine)
         self.now = MON_9
         self.codes: list[str] = []
         self.held: dict[tuple, str] = {}  # (service, day, person index) -> code or "walk-in"
         self.slot_holders: dict[tuple, str] = {}  # (service, day, start) -> code
+        self.checked_at = None  # (SQLite connection, its count of rows changed) when the invariant last held
 
     def teardown(self):
         self.engine.dispose()
@@ -469,6 +477,12 @@ class BookingMachine(RuleBasedStateMachine):
     @invariant()
     def never_oversold_and_one_number_each(self):
         with self.engine.connect() as conn:
+            # SQLite's count of the rows this connection (the engine's only one) inserted, changed or deleted,
+            # rolled back or not: the same as when the invariant last held, and nothing was written since
+            sqlite = conn.connection.dbapi_connection
+            changes = (sqlite, sqlite.total_changes)
+            if changes == self.checked_at:
+                return
             places = conn.execute(select(SLOTS.c.service_id, SLOTS.c.slot_start, SLOTS.c.taken)).all()
             active = collections.Counter(
                 conn.execute(
@@ -490,6 +504,7 @@ class BookingMachine(RuleBasedStateMachine):
             assert taken == active.get((service_id, start), 0) <= 1, (start, taken)
         assert all(n == 1 for *_key, n in claims)
         assert all(n == 1 for n in holders.values()), holders
+        self.checked_at = changes
 
 
 def test_bookings_never_oversell_and_give_one_number_per_person(template_db, monkeypatch):
@@ -545,10 +560,7 @@ class MergedQueueMachine(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self.engine = _on_a_fresh_copy(self.path, "merged.db")
-        with session_factory(self.engine).begin() as session:
-            from queuekiosk.server.core.db import site_setup
-
-            self.site = site_setup(session)
+        self.site = _site_at(self.engine)
         self.Session = session_factory(self.engine)
         self.now = MON_9
         self.people = 0

@@ -83,7 +83,8 @@ OPENING = MON_9 - 90 * MIN  # 07:30 in Ho Chi Minh City
 @pytest.fixture(scope="module")
 def centre_under(tmp_path_factory, sqlite_template, _config_dict):
     """``centre_under(policy)``: a migrated SQLite file with config.yaml's centre (HT takes bookings,
-    enough places a slot) under ``policy``, made once per policy; each example runs on a copy of it."""
+    enough places a slot) under ``policy``, made once per policy; each example runs on a copy of it, at one
+    path whatever the policy (so on one engine, disposed of after each example: its statements compiled once)."""
     folder = tmp_path_factory.mktemp("call-order")
     made = {}
 
@@ -98,7 +99,7 @@ def centre_under(tmp_path_factory, sqlite_template, _config_dict):
             prepare_database(engine, parse_config(data, "call-order.yaml"), folder)
             engine.dispose()
             made[name] = path
-        return made[name], f"run-{name}.db"
+        return made[name], "run.db"
 
     return make
 

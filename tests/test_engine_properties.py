@@ -13,10 +13,11 @@ opening hours and checks after every step that:
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
 import functools
-import itertools
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
@@ -91,7 +92,12 @@ _NUMBERS = select(T.c.origin_service_id, T.c.business_day, T.c.number)
 _SEQUENCES = select(SEQ)
 _TICKETS = select(T)
 _EVENTS = select(E).order_by(E.c.id)
-_SNAPSHOT = {table.name: select(table).order_by(*table.primary_key.columns) for table in (T, E, SEQ, C, S)}
+# the tables' rows as SQLite stores them, read straight from its connection (a refused action must leave
+# them byte for byte as they were; SQLAlchemy's statement machinery cost more than the reads themselves)
+_SNAPSHOT = {
+    table.name: f"SELECT * FROM {table.name} ORDER BY {', '.join(c.name for c in table.primary_key.columns)}"
+    for table in (T, E, SEQ, C, S)
+}
 _COUNTERS = select(C)
 _HELD = select(T).where(T.c.status.in_(m.HELD_STATES))
 _WAITING = (
@@ -130,6 +136,7 @@ def check_events(conn, site) -> None:
     holder: dict[int, int | None] = {}  # ticket -> counter holding it
     holding: dict[int, int] = {}  # counter -> ticket it holds
     called_before: set[int] = set()
+    sent_to: dict[int, int] = {}  # ticket -> the counter number it was transferred to alone
     for e in conn.execute(_EVENTS):
         if e.kind in COUNTER_EVENTS:
             assert e.ticket_id is None and e.counter_id is not None, e
@@ -137,6 +144,21 @@ def check_events(conn, site) -> None:
         assert e.kind in EVENT_MOVES, f"unknown event kind {e.kind!r}"
         tid = e.ticket_id
         number = tickets[tid].number
+        if e.kind == "requeued" and (e.detail or {}).get("transferred_to") is not None:
+            # a number transferred to one counter alone, sent back to its queue as that counter closes:
+            # it was waiting for that counter, and waits in its queue again
+            to = e.detail["transferred_to"]
+            assert state.get(tid) == "waiting" and holder.get(tid) is None, (
+                f"ticket {number} sent back from counter {to} while {state.get(tid)}"
+            )
+            assert sent_to.pop(tid, None) == to == site.counter_numbers[e.counter_id], (
+                f"ticket {number} sent back by counter {site.counter_numbers[e.counter_id]} as transferred to {to}"
+            )
+            continue
+        if e.kind == "transferred" and (e.detail or {}).get("to_counter") is not None:
+            sent_to[tid] = e.detail["to_counter"]
+        elif e.kind == "called":
+            sent_to.pop(tid, None)
         sources, target = EVENT_MOVES[e.kind]
         current = state.get(tid)
         if e.kind == "issued":
@@ -187,7 +209,8 @@ def check_events(conn, site) -> None:
 
 
 def snapshot(conn) -> dict:
-    return {name: conn.execute(statement).all() for name, statement in _SNAPSHOT.items()}
+    sqlite = conn.connection.dbapi_connection
+    return {name: sqlite.execute(statement).fetchall() for name, statement in _SNAPSHOT.items()}
 
 
 # --- the state machine ------------------------------------------------------------------------
@@ -208,6 +231,15 @@ class Situation:
         self.held = {site.counter_numbers[r.counter_id]: r for r in conn.execute(_HELD)}
         self.waiting = conn.execute(_WAITING, {"day": self.day}).all()
         self.issued_today = collections.Counter(r.origin_service_id for r in conn.execute(_ISSUED, {"day": self.day}))
+
+    def later(self, now) -> Situation | None:
+        """The same tables seen at ``now``, a later moment of the same business day (what is read depends
+        on the day alone), or None on another day."""
+        if q.business_day(self.site, now) != self.day:
+            return None
+        seen = copy.copy(self)
+        seen.now = now
+        return seen
 
     def eligible(self, counter: int) -> list:
         """Waiting tickets of today that ``counter`` may call, oldest first."""
@@ -251,7 +283,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.Session = session_factory(self.engine)
         self.now = MON_9
         self.counters = sorted(self.site.counter_ids)
-        self.seen: Situation | None = None  # the queue as tick() last read it
+        self.seen: Situation | None = None  # the queue as tick() last read it, None once an action wrote
         self.checked: set[str] = set()  # the invariants on the database alone checked since the last write
         self.last_snapshot: dict | None = None  # the tables as act() last read them, if nothing wrote since
 
@@ -268,8 +300,11 @@ class QueueMachine(RuleBasedStateMachine):
         if local(self.now).time() >= dt.time(16, 30):
             self.now = next_opening(self.now)
         assert self.site.config.site.hours.is_open(local(self.now))
-        # only act() writes: at the same time and with no action since, the queue is the one last seen
-        if self.seen is None or self.seen.now != self.now:
+        # only act() writes: with no action since, the queue is the one last seen (at the same time, or
+        # later the same day: the tables are those it read), so it is read again after an action only
+        if self.seen is not None and self.seen.now != self.now:
+            self.seen = self.seen.later(self.now)
+        if self.seen is None:
             self.seen = self.read(lambda conn: Situation(conn, self.site, self.now))
         return self.seen
 
@@ -279,9 +314,13 @@ class QueueMachine(RuleBasedStateMachine):
 
     def act(self, expect_error: str | None, action, *args, **kwargs):
         """Run one engine action like the web layer; check refusal <=> ``expect_error``."""
-        self.seen = None
-        # a refused action changed nothing (asserted below): the tables after it are those before the next
-        before = self.last_snapshot if self.last_snapshot is not None else self.read(snapshot)
+        seen, self.seen = self.seen, None
+        # a refused action changed nothing (asserted below): the tables after it are those before the next.
+        # The tables before are read only where a refusal is expected: one that is not fails the test
+        # whatever it changed
+        before = self.last_snapshot
+        if before is None and expect_error is not None:
+            before = self.read(snapshot)
         self.last_snapshot = None
         before_checked, self.checked = self.checked, set()
         name = action.__name__
@@ -290,12 +329,14 @@ class QueueMachine(RuleBasedStateMachine):
             with self.Session.begin() as s:
                 out = action(s, self.site, *args, now=self.now, **kwargs)
         except q.QueueError as error:
+            assert before is not None, f"{name}{args}: refused with {error.code}, expected success"
             after = self.read(snapshot)
             changed = [t for t in before if before[t] != after[t]]
             assert not changed, f"refused {name} ({error.code}) changed tables {changed}"
             assert error.code == expect_error, f"{name}{args}: refused with {error.code}, expected {expect_error}"
             self.last_snapshot = after
             self.checked.update(before_checked)
+            self.seen = seen  # (the tables it read are unchanged)
             return None
         assert expect_error is None, f"{name}{args} {kwargs} succeeded, expected refusal {expect_error}"
         return out
@@ -496,6 +537,11 @@ class QueueMachine(RuleBasedStateMachine):
             return
         assert self.tick(0).closed(counter)
         ended = [h.ticket for h in out.happened if h.kind in ("ticket.requeued", "ticket.finished")]
+        # today's numbers transferred to this counter alone and waiting for it go back to their queue
+        sent = {r.public_id for r in now.waiting if r.target_counter_id == self.site.counter_ids[counter]}
+        back = [(t["id"], t["status"], t["counter"], t["target_counter"]) for t in ended if t["id"] in sent]
+        assert sorted(back) == sorted((public_id, "waiting", None, None) for public_id in sent)
+        ended = [t for t in ended if t["id"] not in sent]
         if held is None:
             assert not ended
         elif how == "finish":
@@ -554,6 +600,8 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def waiting_counts_match_the_tickets(self):
         now = self.tick(0)
+        if self._unchanged_since_checked(f"counts on {now.day}"):  # (the counts of one business day)
+            return
         with self.Session() as session:
             counts = q.waiting_counts(session, self.site, now=self.now)
         for code, sid in self.site.service_ids.items():
@@ -757,7 +805,47 @@ def test_max_wait_aging_through_the_database(make_queue, make_config):
     assert next_number(db, 1, 46) == 1003
 
 
-example_serial = itertools.count()
+@dataclass
+class ExampleQueue:
+    """A centre on a fresh copy of a template for one example, driven like ``make_queue``'s."""
+
+    engine: object
+    site: object
+
+    def run(self, action, *args, **kwargs):
+        with session_factory(self.engine).begin() as session:
+            return action(session, self.site, *args, **kwargs)
+
+
+@pytest.fixture
+def interleave_queue(make_config, tmp_path, sqlite_template):
+    """``interleave_queue(n)``: the repo's centre under interleave N (no aging) with every counter open, on a
+    fresh copy of a file where it was loaded once per N; one engine for every copy (disposed of between
+    them, so no connection sees the copy before), its statements compiled once."""
+    templates: dict[int, tuple] = {}
+    path = tmp_path / "example.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+
+    def make(n: int) -> ExampleQueue:
+        engine.dispose()
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        if n not in templates:
+            config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
+            template = tmp_path / f"interleave-{n}.db"
+            shutil.copyfile(sqlite_template, template)
+            loading = create_db_engine(f"sqlite:///{template}")
+            prepare_database(loading, config, tmp_path)
+            with loading.begin() as conn:  # staffed: every counter open, as after each clerk signed in
+                conn.execute(update(C).values(state="open"))
+            loading.dispose()
+            templates[n] = config, template
+        config, template = templates[n]
+        shutil.copyfile(template, path)
+        return ExampleQueue(engine, prepare_database(engine, config, tmp_path))
+
+    yield make
+    engine.dispose()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -769,12 +857,9 @@ example_serial = itertools.count()
         max_size=40,
     ),
 )
-def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(
-    make_queue, make_config, migrated_sqlite, n, steps
-):
+def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(interleave_queue, n, steps):
     """Counters 1 and 2 both serve HT; max-wait aging is off (it may break the rule on purpose)."""
-    config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
-    db = make_queue(config, migrated_sqlite(f"interleave-{next(example_serial)}.db"))
+    db = interleave_queue(n)
     run = {1: 0, 2: 0}  # normal tickets called in a row by a counter while a priority ticket waited
     waiting: list[tuple[int, bool]] = []  # (number, priority), oldest first
     for minute, (kind, arg) in enumerate(steps):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -53,22 +54,31 @@ def centre(tmp_path_factory):
     return folder / "centre.db", model
 
 
+@functools.cache
+def _engine_at(path: Path):
+    return create_db_engine(f"sqlite:///{path}")
+
+
 @pytest.fixture
 def fresh(centre, tmp_path):
-    """``with fresh() as (engine, site, predictor)``: a copy of the centre for one example."""
+    """``with fresh() as (engine, site, predictor)``: a copy of the centre for one example. One engine for
+    every copy of a test (disposed of between them, so no connection sees the copy before): the statements
+    it compiled for the examples before are compiled already (SQLAlchemy's and the engine's caches are per
+    engine)."""
     template, model = centre
+    path = tmp_path / "live.db"
 
     @contextlib.contextmanager
     def make():
-        path = tmp_path / "live.db"
         shutil.copy(template, path)
-        engine = create_db_engine(f"sqlite:///{path}")
+        engine = _engine_at(path)
         try:
             site = prepare_database(engine, load_config(CONFIG_PATH), tmp_path / "instance")
             yield engine, site, Predictor(site, model)
         finally:
             engine.dispose()
-            path.unlink()
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     return make
 

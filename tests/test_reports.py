@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,14 +42,16 @@ def at(day: int, hour: int, minute: int, second: int = 0) -> dt.datetime:
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _centre(tmp_path_factory, name):
-    """A fresh SQLite centre of config.yaml with the clerks an (counter 1), binh (3) and chi (2):
-    (engine, site, run(action, ...) in a transaction, issue(service, when) -> ticket id, the clerks)."""
+def _centre(tmp_path_factory, template, name):
+    """A fresh SQLite centre of config.yaml (on a copy of the migrated ``template``) with the clerks an
+    (counter 1), binh (3) and chi (2): (engine, site, run(action, ...) in a transaction,
+    issue(service, when) -> ticket id, the clerks)."""
     from queuekiosk.server.core.config import load_config
     from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
     config = load_config(REPO / "config.yaml")
     tmp = tmp_path_factory.mktemp(name)
+    shutil.copyfile(template, tmp / "reports.db")
     engine = create_db_engine(f"sqlite:///{tmp / 'reports.db'}")
     site = prepare_database(engine, config, tmp)
     Session = session_factory(engine)
@@ -72,8 +75,8 @@ def _centre(tmp_path_factory, name):
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
-    engine, site, run, issue, (an, binh, chi) = _centre(tmp_path_factory, "reports")
+def history(tmp_path_factory, sqlite_template):
+    engine, site, run, issue, (an, binh, chi) = _centre(tmp_path_factory, sqlite_template, "reports")
 
     t1 = issue("HT", at(20, 8, 0))
     t2 = issue("HT", at(20, 8, 5))
@@ -174,10 +177,10 @@ def test_by_counter_and_by_clerk_each_step_goes_to_who_did_it(history):
     assert (chi["called"], chi["transferred"], chi["served"]) == (1, 1, 0)
 
 
-def test_by_clerk_a_handover_at_one_counter_splits_the_steps(tmp_path_factory):
+def test_by_clerk_a_handover_at_one_counter_splits_the_steps(tmp_path_factory, sqlite_template):
     """an calls two HT numbers at counter 1 and hands over to binh, who finishes one and marks the
     other absent: the calls and waits are an's, the service and the no-show binh's."""
-    engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, "handover")
+    engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, sqlite_template, "handover")
     first, second = issue("HT", at(20, 8, 0)), issue("HT", at(20, 8, 1))
     assert run(q.call_next, 1, actor=an, now=at(20, 8, 5)).ticket["id"] == first  # wait 300
     run(q.start, 1, actor=an, now=at(20, 8, 5))
@@ -310,8 +313,8 @@ EXPIRY_NOW = at(26, 9, 0)
 
 
 @pytest.fixture(scope="module")
-def expiry(tmp_path_factory):
-    engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, "expiry")
+def expiry(tmp_path_factory, sqlite_template):
+    engine, site, run, issue, (an, binh, _chi) = _centre(tmp_path_factory, sqlite_template, "expiry")
     issue("HT", at(25, 8, 0))
     run(q.call_next, 1, actor=an, now=at(25, 8, 5))
     run(q.finish, 1, actor=an, now=at(25, 8, 15))
@@ -534,10 +537,10 @@ def test_a_device_s_actions_show_under_its_token_name(make_queue, config):
 #           (requeued), called again 08:50 at counter 2 (chi), finished 09:00       wait 1500, service 600
 
 
-def test_a_number_requeued_by_a_close_keeps_its_call_where_it_was_called(tmp_path_factory):
+def test_a_number_requeued_by_a_close_keeps_its_call_where_it_was_called(tmp_path_factory, sqlite_template):
     """The call (and the wait it ended) stays the closed counter's and its clerk's: no "(không rõ)"
     counter row for one never called again, and a call again elsewhere is that counter's second call."""
-    engine, site, run, issue, (an, _binh, chi) = _centre(tmp_path_factory, "requeued")
+    engine, site, run, issue, (an, _binh, chi) = _centre(tmp_path_factory, sqlite_template, "requeued")
     issue("HT", at(27, 8, 0))
     second = issue("HT", at(27, 8, 5))
     first = run(q.call_next, 1, actor=an, now=at(27, 8, 10)).ticket

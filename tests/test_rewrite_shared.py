@@ -32,6 +32,9 @@ def _run_pytest(folder: Path, worker: str, workers: int) -> tuple[subprocess.Com
         **os.environ,
         "PYTHONPATH": str(HERE),
         "PYTHONDONTWRITEBYTECODE": "1",  # as on this machine kind: pytest itself keeps no pyc
+        # none of the venv's plugins (hypothesis, schemathesis, anyio, xdist) takes part in rewriting the
+        # sample's files: without them each run costs 0.2 s of CPU instead of 1.4 s
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTEST_XDIST_WORKER": worker,
         "PYTEST_XDIST_WORKER_COUNT": str(workers),
     }

@@ -368,8 +368,7 @@ def test_the_supervisors_dashboard_shows_an_incomplete_set_and_an_unusable_piper
     assert "voice_set" not in items and "voice_neural" not in items
 
 
-def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path):
-    import subprocess
+def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path, server_zygote):
     import sys
 
     import yaml
@@ -377,12 +376,12 @@ def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
     config = parse_config(config_data, "config.yaml")
     _make_set(tmp_path / "recordings", VoiceSet.required_clips(config, ["vi"]), skip=("vi/chín",))
-    done = subprocess.run(
-        [sys.executable, "-m", "queuekiosk.server.cli", "voice", "clips", "--config", str(tmp_path / "config.yaml")],
-        capture_output=True,
-        text=True,
+    # the installed command, as an operator runs it: a process of its own, forked from one that has imported
+    # what the command imports (tests/server_fork.py, Zygote.run)
+    done = server_zygote.run(
+        [str(Path(sys.executable).parent / "queuekiosk"), "voice", "clips", "--config", str(tmp_path / "config.yaml")],
+        {**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")},
         timeout=120,
-        env={**os.environ, "QUEUEKIOSK_INSTANCE": str(tmp_path / "instance")},
     )
     assert done.returncode == 0, done.stderr
     assert "bộ ghi âm “Giọng thử”: có 22/23 đoạn cần dùng; còn thiếu hoặc sai:" in done.stdout

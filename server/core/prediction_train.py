@@ -232,12 +232,17 @@ def first_calls(events) -> dict[int, dt.datetime]:
     return calls
 
 
-def _learn(site: SiteRuntime, events) -> Model:
+def _learn(site: SiteRuntime, events, split: int) -> tuple[Model, Model]:
+    """The models of ``events[:split]`` and of all ``events``, from one replay (a model is read off the
+    learner without changing it, and the replay goes on)."""
     learner = Learner(site)
     tracker = LiveTracker(site, learner)
-    for event in events:
+    for event in events[:split]:
         tracker.feed(event)
-    return learner.model()
+    earlier = learner.model()
+    for event in events[split:]:
+        tracker.feed(event)
+    return earlier, learner.model()
 
 
 def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None) -> Model:
@@ -252,7 +257,7 @@ def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None
     days = sorted({local_day(e.at) for e in events if e.kind == "issued"})
     recent = days[-min(CALIBRATION_DAYS, max(1, len(days) // 2)) :]
     split = next((i for i, e in enumerate(events) if local_day(e.at) >= recent[0]), 0) if days else 0
-    earlier = _learn(site, events[:split]) if split else _learn(site, events)
+    earlier, model = _learn(site, events, split or len(events))
     replay = LiveTracker(site)
     pairs = []
     for event in events[split:]:
@@ -262,7 +267,6 @@ def train(site: SiteRuntime, events, calls: dict[int, dt.datetime] | None = None
             if raw is not None:
                 pairs.append((raw, (calls[event.ticket_id] - event.at).total_seconds() / 60))
         replay.feed(event)
-    model = _learn(site, events)
     model.calibration = calibrate(pairs)
     return model
 
