@@ -93,15 +93,13 @@ def test_kill_9_under_load_loses_no_acknowledged_ticket(db_url, live_server, sio
     given = _numbers_in_database(db_url or f"sqlite:///{srv.instance / 'queuekiosk.db'}")
     assert_numbers_whole(http, given, acknowledged)
 
-    # the lobby display reconnected by itself and hears the next call
+    # the lobby display reconnected by itself and hears the next call (whichever number it is: the
+    # load left hundreds waiting, and calling them all until the new one came cost ~150 calls)
     display.wait_connects(2, timeout=20)
-    ticket = issue(http, "HT")
-    while True:
-        answer = http.post("/api/v1/counters/1/next", headers={"Authorization": f"Bearer {tokens[1]}"})
-        assert answer.status_code == 200, answer.text
-        if answer.json()["id"] == ticket["id"]:
-            break
-    display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == ticket["id"], timeout=10)
+    issue(http, "HT")  # one waiting for counter 1 at least
+    answer = http.post("/api/v1/counters/1/next", headers={"Authorization": f"Bearer {tokens[1]}"})
+    assert answer.status_code == 200, answer.text
+    display.wait_for("ticket.called", lambda e: e["ticket"]["id"] == answer.json()["id"], timeout=10)
 
 
 def test_power_cut_under_load_keeps_every_acknowledged_ticket(live_server, power_cut_disk):
@@ -152,11 +150,15 @@ def power_cut_round(live_server, power_cut_disk, synchronous: str):
     return srv.session(), on_disk, acknowledged, called
 
 
-def load_until(srv, tokens: dict[int, str], kill, seconds: float = 3) -> tuple[list[dict], list[dict]]:
+def load_until(srv, tokens: dict[int, str], kill, seconds: float = 1.5) -> tuple[list[dict], list[dict]]:
     """32 clients issue and the counters of ``tokens`` call; after ``seconds`` (sooner once half the
     services' numbers are given; longer on a loaded machine, until more than 100 tickets were
     acknowledged) ``kill()`` the server.
-    Returns the tickets and calls the server acknowledged."""
+    Returns the tickets and calls the server acknowledged.
+
+    (1.5 s: 300-500 tickets on a busy machine, every one of them read back after the restart; what
+    is tested is that the kill lands with 32 requests in flight, which it does from the load's first
+    moment, not how many tickets came before it. 3 s gave 650-950, twice the CPU.)"""
     acknowledged: list[dict] = []
     called: list[dict] = []
     lock = threading.Lock()
