@@ -14,7 +14,7 @@ import pytest
 import server_db
 import yaml
 from api_helpers import assert_error, business_day, issue
-from faked_clock import on_a_working_morning
+from one_day_helpers import within_one_day
 from printer_sim import decode
 
 from queuekiosk.server.core import auth
@@ -48,11 +48,12 @@ def refusing_admin(module_live_server):
 
 
 @pytest.fixture
-def admin_on_a_working_morning(live_server, tmp_path):
-    """The same, the server's clock at 09:00 on a working day (tests/faked_clock.py): for the tests
-    that issue or serve and then read today's numbers or report, which on the real clock would see
-    a new day start between the two if they ran across the site's midnight (17:00 UTC)."""
-    return with_admin_session(live_server(env=on_a_working_morning(tmp_path)))
+def admin_within_one_day(live_server):
+    """The same, the test started at least a minute before the site's midnight (17:00 UTC), waiting if
+    it must (tests/api/one_day_helpers.py): for the tests that issue or serve and then read today's
+    numbers or report, which would see a new day start between the two if they ran across it."""
+    within_one_day(60)
+    return with_admin_session(live_server())
 
 
 def add_service_with_counter(http, number: int = 7, service: dict = NEW_SERVICE) -> None:
@@ -63,8 +64,8 @@ def add_service_with_counter(http, number: int = 7, service: dict = NEW_SERVICE)
     assert answer.status_code == 201, answer.text
 
 
-def test_a_new_service_and_its_counter_work_at_once_and_survive_a_restart(admin_on_a_working_morning):
-    server, http = admin_on_a_working_morning
+def test_a_new_service_and_its_counter_work_at_once_and_survive_a_restart(admin_within_one_day):
+    server, http = admin_within_one_day
     add_service_with_counter(http)
     ticket = issue(http, "MT")
     assert ticket["number"] == 7001
@@ -154,8 +155,8 @@ def test_existing_and_unknown_items(refusing_admin):
     )
 
 
-def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin_on_a_working_morning):
-    _server, http = admin_on_a_working_morning
+def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin_within_one_day):
+    _server, http = admin_within_one_day
     issue(http, "HT")
     issue(http, "HT")  # 1001, 1002 given today
     error = assert_error(
@@ -168,8 +169,8 @@ def test_a_range_that_no_longer_holds_todays_numbers_is_refused(admin_on_a_worki
     assert issue(http, "HT")["number"] == 1003
 
 
-def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(admin_on_a_working_morning):
-    _server, http = admin_on_a_working_morning
+def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(admin_within_one_day):
+    _server, http = admin_within_one_day
     add_service_with_counter(http)
     ticket = issue(http, "MT")
     assert_error(http.delete("/api/v1/admin/services/MT"), 409, "setup_service_has_waiting")
@@ -225,8 +226,8 @@ def test_every_change_is_in_the_audit_log_with_before_and_after(admin):
     assert events[0]["by"]
 
 
-def test_users_with_full_names_and_device_tokens(admin_on_a_working_morning):
-    server, http = admin_on_a_working_morning
+def test_users_with_full_names_and_device_tokens(admin_within_one_day):
+    server, http = admin_within_one_day
     made = http.post(
         "/api/v1/admin/users",
         json={

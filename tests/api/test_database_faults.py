@@ -24,7 +24,7 @@ import requests
 import sqlalchemy.exc
 from api_helpers import assert_error, issue
 from database_helpers import damage_table
-from faked_clock import on_a_working_morning
+from one_day_helpers import within_one_day
 from sqlalchemy.exc import OperationalError
 
 from queuekiosk.server.core import faults
@@ -41,10 +41,9 @@ def database_notes(dashboard) -> list[tuple]:
     ]
 
 
-def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client, tmp_path):
-    # at 09:00 on a working day: the numbers are one day's, gap-free, whatever the hour the test runs at
-    database = {"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"}
-    srv = live_server(env={**database, **on_a_working_morning(tmp_path)})
+def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_server, small_disk, sio_client):
+    within_one_day(60)  # the numbers are one day's, gap-free, whatever the hour the test runs at
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
     http = srv.session()
     dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
     assert database_notes(dashboard) == []
@@ -96,8 +95,9 @@ def test_a_full_disk_refuses_clearly_loses_nothing_and_issuing_resumes(live_serv
 
 
 @pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
-def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server, tmp_path, lock):
-    srv = live_server(env=on_a_working_morning(tmp_path))  # the first ticket waits out the lock, whatever the hour
+def test_a_write_lock_held_by_another_program_is_busy_and_a_retry_works(live_server, lock):
+    within_one_day(60)  # the first ticket waits out the lock, whatever the hour
+    srv = live_server()
     http = srv.session()
     first = issue(http, "HT")
     other = sqlite3.connect(srv.instance / "queuekiosk.db", isolation_level=None)
@@ -144,13 +144,14 @@ def _changed_by_hand(url: str, change: str, undo: str):
         _alter(url, f"ALTER TABLE tickets {undo}")
 
 
-def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_server, migrated_db_url, tmp_path):
+def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_server, migrated_db_url):
     """A column the requests read renamed under the running server (a schema not the code's): not a busy
     database to retry for ever, but 500 with a sentence sending the IT person to the log, which holds the
     traceback of each one, without the statement's values. The column back: served again. (On a database
     already migrated, a copy of the session's: the server's start has no schema to make.)"""
     db_url = migrated_db_url
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": db_url, **on_a_working_morning(tmp_path)})
+    within_one_day(60)  # the next number is the first's next, whatever the hour
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": db_url})
     http = srv.session()
     first = issue(http, "HT")
     with _changed_by_hand(db_url, "RENAME COLUMN kiosk_id TO kiosk_gone", "RENAME COLUMN kiosk_gone TO kiosk_id"):
@@ -175,12 +176,13 @@ def test_a_query_the_database_refuses_as_wrong_is_a_fault_of_the_server(live_ser
 
 
 @pytest.mark.postgres
-def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, migrated_pg_url, tmp_path):
+def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, migrated_pg_url):
     """A row PostgreSQL refuses (a check added by hand): its error's DETAIL quotes the whole row ("Failing
     row contains (…)", personal data under Decree 13/2023); the log keeps the primary message, the
     statement and the traceback's frames, never the DETAIL. (On a database already migrated, as above.)"""
     pg_url = migrated_pg_url
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path)})
+    within_one_day(60)  # the next number is the first's next, whatever the hour
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
     http = srv.session()
     first = issue(http, "HT")
     with _changed_by_hand(pg_url, "ADD CONSTRAINT by_hand CHECK (number < 0) NOT VALID", "DROP CONSTRAINT by_hand"):
@@ -193,12 +195,13 @@ def test_what_postgresql_quotes_of_a_row_never_reaches_the_log(live_server, migr
     assert issue(http, "HT")["number"] == first["number"] + 1
 
 
-def test_a_damaged_database_tells_the_it_person_to_restore_the_last_backup(live_server, sio_client, tmp_path):
+def test_a_damaged_database_tells_the_it_person_to_restore_the_last_backup(live_server, sio_client):
     """The tickets table's file pages damaged under the running server (SQLITE_CORRUPT, "database disk
     image is malformed"): not a bug of the server, so not 500, but 503 database_damaged with a sentence
     sending the IT person to the last backup; the log says it once (no traceback per request); the
     supervisor's dashboard, whose snapshot needs the tickets, is told the same when it subscribes."""
-    srv = live_server(env=on_a_working_morning(tmp_path))
+    within_one_day(60)
+    srv = live_server()
     http = srv.session()
     dashboard = sio_client(srv, auth={"token": srv.token("supervisor")})
     first = issue(http, "HT")
@@ -223,7 +226,7 @@ def test_a_damaged_database_tells_the_it_person_to_restore_the_last_backup(live_
 
 
 @pytest.mark.postgres
-def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, _pg_admin, small_disk, tmp_path):
+def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, _pg_admin, small_disk):
     """PostgreSQL's tables on the small disk (a tablespace): its disk_full (53100) is the same answer."""
     import pwd
 
@@ -239,9 +242,8 @@ def test_a_full_disk_under_postgresql_is_database_full_too(live_server, pg_url, 
         pytest.skip(f"PostgreSQL cannot use the small disk: {error}")
     try:
         _pg_admin.execute(f'ALTER DATABASE "{database}" SET default_tablespace = {space}')  # every table there
-        srv = live_server(
-            env={"QUEUEKIOSK_DATABASE_URL": pg_url, **on_a_working_morning(tmp_path)}
-        )  # one day's numbers
+        within_one_day(60)  # one day's numbers
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
         http = srv.session()
         acknowledged = [issue(http, "HT") for _ in range(3)]
         small_disk.fill()

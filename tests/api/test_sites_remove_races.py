@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 import pytest
-from faked_clock import on_a_working_morning
+from one_day_helpers import within_one_day
 from sqlalchemy import create_engine, text
 from test_sites_remove import HOURS, bearer
 
@@ -76,26 +76,29 @@ def assert_answered_well(answers: Counter) -> None:
     assert asked <= {(201, None), (404, "site_unknown"), (429, "rate_limited")}, answers
 
 
-def test_numbers_asked_for_during_a_removal_on_sqlite(live_server, tmp_path):
-    server = live_server(env=on_a_working_morning(tmp_path / "clock"))
+def test_numbers_asked_for_during_a_removal_on_sqlite(live_server):
+    within_one_day(60)
+    server = live_server()
     answers = removed_while_asked(server, bearer(server, server.token("admin")))
     assert_answered_well(answers)
     assert ("remove", 204, None) in answers, answers  # (some removals did land among the numbers)
 
 
 @pytest.mark.postgres
-def test_numbers_asked_for_during_a_removal_on_postgresql(migrated_pg_url, live_server, tmp_path):
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
+def test_numbers_asked_for_during_a_removal_on_postgresql(migrated_pg_url, live_server):
+    within_one_day(60)
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     answers = removed_while_asked(server, bearer(server, server.token("admin")))
     assert_answered_well(answers)
     assert ("remove", 204, None) in answers, answers
 
 
 @pytest.mark.postgres
-def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server, tmp_path):
+def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server):
     """The removal counts the site's numbers first; one given by a transaction still open then, committed
     while the removal deletes, makes the removal a 409 naming it (not a 500 from its foreign key)."""
-    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
+    within_one_day(60)
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
     http = bearer(server, server.token("admin"))
     added = http.post("/api/v1/admin/sites", json={"id": "xa-dua", "name": "Xã Đua", "hours": HOURS})
     assert added.status_code == 201, added.text
