@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from faked_clock import HCM, FakedClock, next_working_morning  # noqa: E402
+from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -36,13 +36,6 @@ def type_on_keys(kiosk, text: str) -> None:
         kiosk.click(f'#checkin-keys button[data-key="{key}"]')
     assert kiosk.input_value("#checkin-code") == text
     kiosk.get_by_role("button", name="Nhận số").click()
-
-
-def morning_date(srv) -> dt.date:
-    """The site's date on ``srv``'s clock: a server on the session's working morning (tests/pages/conftest.py)
-    reads the real time moved on by the offset in its clock file (tests/faked_clock.py, on_a_working_morning)."""
-    offset = float(Path(srv.env["FAKETIME_TIMESTAMP_FILE"]).read_text())
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).astimezone(HCM).date()
 
 
 def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server_on_a_working_morning, page):
