@@ -287,13 +287,16 @@
     showScreen("priority");
   }
 
+  // the bar shrinks to its left end by a transform, not its width: the compositor moves it, where a
+  // width transition laid out and painted the result screen again at every frame (half the kiosk PC's CPU
+  // while a number is shown)
   function countdown(seconds) {
     const bar = document.getElementById("result-countdown");
     bar.style.transition = "none";
-    bar.style.width = "100%";
+    bar.style.transform = "scaleX(1)";
     void bar.offsetWidth;  // start the transition from full width
-    bar.style.transition = "width " + seconds + "s linear";
-    bar.style.width = "0%";
+    bar.style.transition = "transform " + seconds + "s linear";
+    bar.style.transform = "scaleX(0)";
   }
 
   function printerTrouble() {

@@ -18,6 +18,7 @@ if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright 
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from config_helpers import WEEKDAYS, closed_now, site_today  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 from test_kiosk_checkin_id import type_on_keys  # noqa: E402
 
@@ -128,10 +129,12 @@ def scanner_burst(tab, text: str) -> None:
     )
 
 
-def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_server, tmp_path, phone, page):
-    # the server's clock at 09:00 on a working day (libfaketime): today has slots left, whatever the real time
-    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
-    srv = start_server(env=clock.env())
+def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(
+    start_server_on_a_working_morning, phone, page
+):
+    # the server's clock on the session's working morning (libfaketime): today has slots left, whatever the real time
+    srv = start_server_on_a_working_morning()
+    today = morning_date(srv)
     http = srv.session()
     phone.goto(srv.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
@@ -154,7 +157,7 @@ def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(start_s
         "/api/v1/bookings",
         json={
             "service": "HT",
-            "date": clock.start.date().isoformat(),
+            "date": today.isoformat(),
             "start": "11:00",
             "name": "Nguyễn Văn An",
             "phone": "0912345678",

@@ -47,6 +47,7 @@ for (const type of ["play", "playing", "waiting", "ended", "error"]) {
     if (type === "play") started = true;
     if (type === "playing") { kind = started ? "playing" : "resumed"; started = false; }
     window.__media.push({type: kind, src: node.currentSrc || node.src, t: performance.now()});
+    console.debug("qk-media");  // wakes a test waiting for the next event (_wait_media)
   }, true);
 }
 window.__loads = (window.__loads || 0) + 1;
@@ -194,18 +195,52 @@ def _open(page, server, path="/display/lobby"):
     page.wait_for_selector("body[data-live='live']")
 
 
+def _brief_highlight(page) -> None:
+    """A new call flashes its row and is shown big for 1 s instead of 6 (the page's own
+    ``highlight_seconds``, read at each call), for the tests about what is said and what the rows show,
+    not about how long a call stays highlighted: a flashing row repaints at every frame, about 0.2 s of
+    Chromium's CPU a second, 1-3 s a test."""
+    page.evaluate("() => { QK.page().highlight_seconds = 1; }")
+
+
 def _media(page) -> list[dict]:
     return page.evaluate("window.__media")
 
 
+def _is_media_line(message) -> bool:
+    return message.text == "qk-media"
+
+
 def _wait_media(page, predicate, timeout: float = 30) -> list[dict]:
+    """The media events once ``predicate`` holds for them: read again at each new event (the console
+    line MEDIA_LOG writes), not every 0.1 s (asking the page ten times a second cost the machine about
+    0.04 s of CPU a second, 3-4 s over this file's waits for spoken calls)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        events = _media(page)
-        if predicate(events):
-            return events
-        time.sleep(0.1)
-    raise AssertionError(f"media events: {_media(page)}")
+    heard = []  # a line that comes while the events are being read: read them again at once
+
+    def hear(message):
+        if _is_media_line(message):
+            heard.append(message)
+
+    page.on("console", hear)
+    try:
+        while True:
+            seen = len(heard)
+            events = _media(page)
+            if predicate(events):
+                return events
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"media events: {events}")
+            if len(heard) == seen:
+                try:
+                    page.wait_for_event("console", predicate=_is_media_line, timeout=left * 1000)
+                except PlaywrightTimeout:
+                    pass  # read once more, then fail
+    finally:
+        page.remove_listener("console", hear)
 
 
 def expect(target):
@@ -258,6 +293,7 @@ def test_two_quick_calls_are_spoken_one_after_the_other(page, quick_lobby):
     lobby.issue("HT")
     lobby.issue("CT")
     _open(page, lobby)
+    _brief_highlight(page)
     first = lobby.call(1)
     second = lobby.call(3)  # at once: the second must wait for the first to end
     _expect_number(page, 3, "2001", timeout=1000)
@@ -454,6 +490,7 @@ def test_a_number_the_counter_is_done_with_leaves_its_row(page, lobby, shot):
     for _ in range(3):
         lobby.issue("HT")
     _open(page, lobby)
+    _brief_highlight(page)  # the row's number, not its flash
     row = page.locator('.counter-row[data-counter="1"] .num')
     history = page.locator("#history")
 
@@ -565,6 +602,7 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     for service in ("HT", "HT", "HT", "CT", "DC", "LD", "TK", "VH"):
         busy_lobby.issue(service)
     _open(page, busy_lobby)
+    _brief_highlight(page)  # what is said and when: six rows flashing for 6 s were a third of this test's CPU
 
     busy_lobby.call(1)
     events = _wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 3, timeout=30)
@@ -663,6 +701,7 @@ def test_a_next_over_a_call_still_announced_says_only_the_new_number(page, quick
     for _ in range(4):
         busy_lobby.issue("HT")
     _open(page, busy_lobby)
+    _brief_highlight(page)  # the callout's number is read at once, not how long it stays
 
     busy_lobby.call(1)
     busy_lobby.call(2)

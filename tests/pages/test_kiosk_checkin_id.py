@@ -13,6 +13,7 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -37,9 +38,9 @@ def type_on_keys(kiosk, text: str) -> None:
     kiosk.get_by_role("button", name="Nhận số").click()
 
 
-def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server, tmp_path, page):
-    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
-    srv = start_server(env=clock.env())
+def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server_on_a_working_morning, page):
+    # a working morning (a forked server: a clock of the test's own made it a process of its own, ~1 s of CPU)
+    srv = start_server_on_a_working_morning()
     http = srv.session()
     taken = http.post(
         "/api/v1/bookings",
@@ -110,14 +111,14 @@ def booked_with_code(srv, http, code: str, phone: str) -> int:
     return taken.json()["number"]
 
 
-def test_a_citizen_a_day_early_is_told_the_day_only_when_the_card_is_scanned(start_server, tmp_path, page):
+def test_a_citizen_a_day_early_is_told_the_day_only_when_the_card_is_scanned(start_server_on_a_working_morning, page):
     """The card scanned: its holder is here, and is told the booking's day and time (and may still take a
     number today). The same number typed (anyone can type anyone's) is told only where to look."""
-    clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
-    srv = start_server(env=clock.env())
+    srv = start_server_on_a_working_morning()
     http = srv.session()
+    today = morning_date(srv)
     for ahead in range(1, 7):  # the first later day with slots (not a Sunday)
-        day = clock.start.date() + dt.timedelta(days=ahead)
+        day = today + dt.timedelta(days=ahead)
         slots = http.get("/api/v1/services/HT/slots", params={"date": day.isoformat()}).json()
         free = [slot["start"] for slot in slots if slot["free"]]
         if free:
