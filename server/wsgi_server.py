@@ -312,10 +312,15 @@ def end_socketio_sessions() -> None:
     from .web.extensions import socketio
 
     eio = getattr(socketio.server, "eio", None)
-    for connection in list(eio.sockets.values()) if eio is not None else ():
+    for sid, connection in list(eio.sockets.items()) if eio is not None else ():
         if not connection.closing and not connection.closed:
             with contextlib.suppress(Exception):  # one connection's failure stops no other's close
                 connection.close(wait=False, abort=True)
+        if connection.closed:
+            # forgotten, as Engine.IO's own disconnect does: a long-polling client's next POST on a session
+            # closed but still listed raised KeyError('Session is disconnected') inside python-engineio,
+            # a 500 with a traceback (gunicorn's worker accepts for up to a second after the signal)
+            eio.sockets.pop(sid, None)
 
 
 def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: False) -> bool:

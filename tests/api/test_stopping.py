@@ -143,3 +143,34 @@ def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_a_long_polling_screen_posting_after_sigterm_is_refused_not_a_traceback(tmp_path):
+    """gunicorn's worker goes on accepting for up to a second after SIGTERM, its Socket.IO sessions
+    already ended: a long-polling screen's next POST on its ended session is told 400 (Engine.IO's
+    "invalid session", as after a process's end) and connects again; it was a 500, a KeyError
+    ('Session is disconnected') from inside python-engineio with its traceback in the log."""
+    port = free_port()
+    proc, _env = start_gunicorn(tmp_path, port)
+    polling = f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling"
+    try:
+        sid = json.loads(requests.get(polling, timeout=5).text[1:])["sid"]
+        session = f"{polling}&sid={sid}"
+        assert requests.post(session, data="40", timeout=5).status_code == 200  # Socket.IO's connect
+        proc.terminate()
+        after = []  # the answers to the screen's POSTs after the signal, until the worker stops accepting
+        deadline = time.monotonic() + STOP_BOUND
+        while time.monotonic() < deadline:
+            try:
+                after.append(requests.post(session, data="3", timeout=5).status_code)  # a pong
+            except requests.ConnectionError:
+                break
+            time.sleep(0.01)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert set(after) <= {200, 400}, f"{after}; its log:\n{log[-3000:]}"
+    assert "Traceback" not in log, log[-3000:]
