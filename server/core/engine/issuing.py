@@ -268,28 +268,33 @@ def issue(
     # the "issued" event's detail around its number, as record_event writes it
     head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
     if conn.dialect.name == "postgresql":
-        number, waiting, priority_waiting, avg_seconds, open_counters, sent_away, ticket_id = _ISSUE_ON_POSTGRESQL.one(
-            conn,
-            {
-                "service": service_id,
-                "day": day,
-                "start": service_cfg.numbers.start,
-                "priority": int(priority_id is not None),
-                "public_id": public_id,
-                "site_id": site.id,
-                "priority_id": priority_id,
-                "kiosk_id": kiosk,
-                "now": now,
-                "user_id": actor.user_id,
-                "token_id": actor.token_id,
-                "detail_head": head,
-                "detail_tail": tail,
-            },
+        number, waiting, priority_waiting, avg_seconds, open_counters, sent, sent_priority, ticket_id = (
+            _ISSUE_ON_POSTGRESQL.one(
+                conn,
+                {
+                    "service": service_id,
+                    "day": day,
+                    "start": service_cfg.numbers.start,
+                    "priority": int(priority_id is not None),
+                    "public_id": public_id,
+                    "site_id": site.id,
+                    "priority_id": priority_id,
+                    "kiosk_id": kiosk,
+                    "now": now,
+                    "user_id": actor.user_id,
+                    "token_id": actor.token_id,
+                    "detail_head": head,
+                    "detail_tail": tail,
+                },
+            )
         )
     else:
-        number, waiting, priority_waiting, avg_seconds, open_counters, sent_away = next_number(
+        number, waiting, priority_waiting, avg_seconds, open_counters, sent, sent_priority = next_number(
             conn, service_id, day, service_cfg.numbers.start, priority_id is not None
         )
+    # the queue's counts: its numbers sent to one counter, which only that counter calls, left out
+    # (numbering.SENT_AWAY), as the lobby, the status and the next queue.changed count it
+    waiting, priority_waiting = waiting - sent, priority_waiting - sent_priority
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
@@ -339,9 +344,9 @@ def issue(
         # a walk-in (a booked citizen's due time is set after this, at check-in) is the newest normal
         # ticket, which choose_next calls last whatever the policy: it is never the oldest nor due, and
         # heads the normal tickets only as the last one, when any priority ticket left is older and
-        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py), but for
-        # the numbers sent to one counter (``sent_away``), which only that counter calls: as the status says
-        ahead = waiting - 1 - sent_away
+        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py): as the
+        # status says, and one fewer than the queue's count the lobby shows
+        ahead = waiting - 1
     else:  # a priority ticket passes normal ones as the policy says: counted as "next" calls (rare)
         ahead = waiting_ahead(conn, site, ticket, now)
     eta, eta_range = promised_wait(
