@@ -36,7 +36,7 @@ from .records import (
     set_ticket,
 )
 from .types import Actor, Happened, Outcome
-from .views import ticket_view
+from .views import queued_at, ticket_view
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -269,7 +269,9 @@ def call_next(
         counter.id,
         {"repeat_call": True}
         if chosen.called_before
-        else {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)},
+        # its wait in the lobby, as the reports and the console count it: from joining the queue, a remote
+        # number's check-in (views.queued_at), not the phone request
+        else {"wait_seconds": round((now - queued_at(row)).total_seconds(), 3)},
     )
     view = ticket_view(site, row)
     happened += [Happened("ticket.called", view, counter.number), waiting]
