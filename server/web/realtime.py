@@ -676,15 +676,14 @@ def on_agent_hello(data):
     ``printed`` are jobs the agent printed without hearing the server confirm it (the server
     went away meanwhile): they are marked printed now, so they are never sent again.
     """
-    from .api import checked  # (the API's package imports this module)
-    from .socket_payloads import AgentHello
+    from .socket_payloads import agent_hello
 
     state = _state()
     site = state.site
     try:
         principal = require_role(_principals.get(request.sid), "kiosk", "admin")
         may_use_site(principal, site)
-        hello = checked(AgentHello, data if isinstance(data, dict) else {})
+        hello = agent_hello(data)  # refused: the kiosk and every other field wrong at once
         kiosk = _agent_kiosk(site, hello.kiosk or principal.kiosk)
         may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)
@@ -733,12 +732,11 @@ def on_print_fetch(data=None):
 @_bounded
 def on_print_done(data):
     """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
-    from .api import checked  # (the API's package imports this module)
-    from .socket_payloads import PrintDone
+    from .socket_payloads import print_done
 
     state = _state()
     printer_id = _agent_printer()
-    done = checked(PrintDone, data)  # refused: the job and every other field wrong at once
+    done = print_done(data)  # refused: the job and every other field wrong at once
     if done.printed:  # an agent reports on its own printer's jobs only
         state.write(jobs.finish, done.job, True, printer_id=printer_id)
     else:

@@ -21,7 +21,7 @@ def test_a_kiosk_agent_s_bad_hello_and_print_report_name_every_field_refused(liv
     srv = _agent_server(live_server, config_variant)
     agent = sio_client(srv, auth={"token": srv.kiosk_token()})
 
-    refused = agent.sio.call("agent.hello", {"kiosk": 1, "printed": "1-20261206-abc"}, timeout=5)["error"]
+    refused = agent.sio.call("agent.hello", {"kiosk": ["kiosk-1"], "printed": "1-20261206-abc"}, timeout=5)["error"]
     assert refused["code"] == "invalid_field", refused
     assert _fields(refused) == ["kiosk", "printed"], refused
     (printed,) = refused["others"]
@@ -38,3 +38,17 @@ def test_a_kiosk_agent_s_bad_hello_and_print_report_name_every_field_refused(liv
     assert print_jobs(srv.session(), ticket["id"])[0]["status"] == "pending"  # nothing done on a refusal
     assert agent.sio.call("print.done", {"job": job["id"], "printed": True}, timeout=5) == {"ok": True}
     assert print_jobs(srv.session(), ticket["id"])[0]["status"] == "printed"
+
+
+def test_a_hand_written_agent_s_kiosk_as_a_number_or_empty_is_taken_as_before(live_server, config_variant, sio_client):
+    """Not refused (an agent refused ``invalid_field`` stops for good, kiosk/agent.py): a kiosk named by a
+    number is the kiosk of that id, an empty one names none (the token's kiosk), as servers before took them."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent"}]
+    config["kiosks"] = [{"id": "7", "printer": "kiosk-1", "services": "all"}]
+    srv = live_server(config)
+    for kiosk in (7, ""):
+        agent = sio_client(srv, auth={"token": srv.kiosk_token("7")})
+        hello = agent.sio.call("agent.hello", {"kiosk": kiosk, "printed": []}, timeout=5)
+        assert (hello.get("kiosk"), hello.get("printer")) == ("7", "kiosk-1"), (kiosk, hello)
+        agent.sio.disconnect()
