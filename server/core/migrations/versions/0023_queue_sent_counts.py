@@ -20,20 +20,27 @@ down_revision = "0022"
 branch_labels = None
 depends_on = None
 
-_SENT = (
-    "FROM tickets t WHERE t.service_id = number_sequences.service_id"
-    " AND t.business_day = number_sequences.business_day AND t.status = 'waiting' AND t.target_counter_id IS NOT NULL"
-)
-
 
 def upgrade() -> None:
     op.add_column("number_sequences", sa.Column("sent", sa.Integer(), server_default="0", nullable=False))
     op.add_column("number_sequences", sa.Column("priority_sent", sa.Integer(), server_default="0", nullable=False))
-    op.get_bind().execute(
+    bind = op.get_bind()
+    # the few queues with numbers waiting for one counter, from one read of the partial index
+    # ix_tickets_transferred (a number row each, not a count of the tickets for each of the years of rows)
+    sent = bind.execute(
         sa.text(
-            f"UPDATE number_sequences SET sent = (SELECT count(*) {_SENT}), priority_sent = (SELECT count(t.priority_id) {_SENT})"
+            "SELECT service_id, business_day, count(*), count(priority_id) FROM tickets"
+            " WHERE target_counter_id IS NOT NULL AND status = 'waiting' GROUP BY service_id, business_day"
         )
-    )
+    ).all()
+    for service_id, business_day, numbers, priority in sent:
+        bind.execute(
+            sa.text(
+                "UPDATE number_sequences SET sent = :numbers, priority_sent = :priority"
+                " WHERE service_id = :service AND business_day = :day"
+            ),
+            {"numbers": numbers, "priority": priority, "service": service_id, "day": business_day},
+        )
 
 
 def downgrade() -> None:
