@@ -21,6 +21,9 @@ class TicketContent:
     tracking_url: str
     service_en: str | None = None
     priority: str | None = None
+    # the issue answer's promised wait, as it was: both None while no open counter served the service, and
+    # on a test print (no ticket was issued); the paper then says "Quầy chưa mở; Ông/Bà vui lòng chờ"
+    # (ticket.py _line_specs), a test print too
     eta_minutes: int | None = None
     eta_range: list[int] | None = None  # [low, high] minutes: "khoảng 10–20 phút"; [n, n] from the formula
     footer: str | None = None

@@ -339,7 +339,30 @@ class QueueMachine(RuleBasedStateMachine):
             self.seen = seen  # (the tables it read are unchanged)
             return None
         assert expect_error is None, f"{name}{args} {kwargs} succeeded, expected refusal {expect_error}"
+        self._told_the_queues_counts(name, out)
         return out
+
+    def _told_the_queues_counts(self, name: str, out) -> None:
+        """What the lobby is told last of each queue the action changed (its ``queue.changed``, a call's
+        ``waiting``) is what the queue holds then: the counts kept on the queue's row, as the tickets say.
+        Not where the action moved a ticket of an earlier day (held past midnight, the day's end not run
+        yet): its queue.changed counts that day's queue, which the event does not name."""
+        told = {}
+        for happened in out.happened:
+            if happened.kind in ("queue.changed", "ticket.called"):
+                told.update(happened.detail.get("waiting", {}))
+        ids = [happened.ticket["id"] for happened in out.happened if happened.ticket]
+        if not told:
+            return
+        with self.Session() as session:
+            today = q.business_day(self.site, self.now)
+            days = session.scalars(select(T.c.business_day).where(T.c.public_id.in_(ids))).all() if ids else []
+            if any(day != today for day in days):
+                return
+            counts = q.waiting_counts(session, self.site, now=self.now)
+        assert told == {code: counts[code] for code in told}, (
+            f"{name}: the lobby was told {told}, the queues hold {counts}"
+        )
 
     def _status(self, public_id: str) -> dict:
         with self.Session() as session:
@@ -605,7 +628,8 @@ class QueueMachine(RuleBasedStateMachine):
         with self.Session() as session:
             counts = q.waiting_counts(session, self.site, now=self.now)
         for code, sid in self.site.service_ids.items():
-            rows = [r for r in now.waiting if r.service_id == sid]
+            # the service's queue: not its numbers sent to one counter, which wait for that counter alone
+            rows = [r for r in now.waiting if r.service_id == sid and r.target_counter_id is None]
             expected = {"waiting": len(rows), "priority": sum(r.priority_id is not None for r in rows)}
             assert counts[code] == expected, f"{code}: waiting_counts says {counts[code]}, tickets say {expected}"
 

@@ -321,20 +321,33 @@ def test_transfer_to_a_service(make_queue, config, migrated_db_url):
     assert numbers(db, "HT") == [1001] and numbers(db, "DC") == []
 
 
+def _changed(outcome, service: str) -> dict:
+    """The counts of ``service``'s queue in the outcome's queue.changed."""
+    return next(h.detail["waiting"][service] for h in outcome.happened if h.kind == "queue.changed")
+
+
 def test_transfer_to_a_counter_only_that_counter_gets_it(make_queue, config, migrated_db_url):
     db = make_queue(config, migrated_db_url)
-    ticket = issue(db, "HT")
+    ticket = issue(db, "HT", priority="elderly")
     call(db, 2, now=MON_9 + MIN)  # counter 2 serves HT and CT
-    moved = db.run(q.transfer, 2, now=MON_9 + 2 * MIN, to_counter=5).ticket  # counter 5: LD, VH
+    transferred = db.run(q.transfer, 2, now=MON_9 + 2 * MIN, to_counter=5)  # counter 5: LD, VH
+    moved = transferred.ticket
     assert (moved["status"], moved["service"], moved["target_counter"], moved["number"]) == ("waiting", "HT", 5, 1001)
     assert moved["issued_at"] == ticket["issued_at"]
+    # it waits for counter 5 alone: out of HT's queue and its counts (the lobby's, with the priority ones)
+    assert _changed(transferred, "HT") == {"waiting": 0, "priority": 0}
 
     assert call(db, 1, now=MON_9 + 3 * MIN) is None, "counter 1 serves HT but the ticket was sent to counter 5"
     assert call(db, 2, now=MON_9 + 3 * MIN) is None
     with pytest.raises(q.QueueError):
         db.run(q.call_next, 1, now=MON_9 + 3 * MIN, number=1001)
-    got = call(db, 5, now=MON_9 + 4 * MIN)
+    walk_in = db.run(q.issue, "HT", now=MON_9 + 3 * MIN)  # nobody ahead, the only one the lobby shows for HT
+    assert walk_in.ticket["waiting_ahead"] == 0 and _changed(walk_in, "HT") == {"waiting": 1, "priority": 0}
+    assert db.run(q.waiting_counts, now=MON_9 + 3 * MIN)["HT"] == {"waiting": 1, "priority": 0}
+    called = db.run(q.call_next, 5, now=MON_9 + 4 * MIN)
+    got = called.ticket
     assert (got["number"], got["counter"], got["target_counter"]) == (1001, 5, None)
+    assert _changed(called, "HT") == {"waiting": 1, "priority": 0}  # HT's queue did not move
     assert ticket_row(db, ticket["id"]).issued_at == MON_9
 
 

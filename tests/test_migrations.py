@@ -130,3 +130,40 @@ def test_a_remote_numbers_check_in_is_put_on_its_ticket(make_queue, config, db_u
         command.downgrade(cfg, "0021")
         command.upgrade(cfg, "head")
         assert connection.execute(read).all()[0] == (1001, "remote", checked_in)
+
+
+def test_the_numbers_sent_to_one_counter_are_counted_on_their_queue_s_row(make_queue, config, db_url):
+    """Migration 0023 counts on each queue's number row its numbers waiting for one counter (a transfer),
+    priority ones apart, on SQLite and PostgreSQL: the lobby's count of a database from before it leaves
+    them out as one made after it. Its downgrade drops the columns; upgrading again counts the same."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import inspect, select, update
+
+    from queuekiosk.server.core import engine as q
+    from queuekiosk.server.core.db import MIGRATIONS
+
+    db = make_queue(config, db_url)
+    first = db.run(q.issue, "DC", check_hours=False).ticket
+    elderly = db.run(q.issue, "DC", "elderly", check_hours=False).ticket
+    db.run(q.issue, "DC", check_hours=False)
+    for ticket in (first, elderly):  # counter 4 (DC) sends both to counter 5 alone
+        db.run(q.call_next, 4, number=ticket["number"])
+        db.run(q.transfer, 4, to_counter=5)
+    with db.Session() as session:
+        assert q.waiting_counts(session, db.site)["DC"] == {"waiting": 1, "priority": 0}
+    rows = Base.metadata.tables["number_sequences"]
+    read = select(rows.c.waiting, rows.c.priority_waiting, rows.c.sent, rows.c.priority_sent)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        assert connection.execute(read).all() == [(3, 1, 2, 1)]
+        connection.execute(update(rows).values(sent=0, priority_sent=0))  # as before 0023: not counted
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")  # (at head already: nothing runs)
+        command.downgrade(cfg, "0022")
+        assert "sent" not in {c["name"] for c in inspect(connection).get_columns("number_sequences")}
+        command.upgrade(cfg, "0023")
+        assert connection.execute(read).all() == [(3, 1, 2, 1)]
+    with db.Session() as session:
+        assert q.waiting_counts(session, db.site)["DC"] == {"waiting": 1, "priority": 0}

@@ -161,8 +161,9 @@ counter_services = Table(
 )
 
 # Per service and business day: the last number given (the source of gap-free numbers),
-# and how many tickets wait in that queue now (kept in step by the engine, so issuing and
-# calling never count the queue).
+# how many tickets of the service wait now, and how many of them were sent to one counter
+# (a transfer: out of the queue, engine/numbering.py), kept in step by the engine under the
+# row's lock, so issuing and calling never count the queue.
 number_sequences = Table(
     "number_sequences",
     metadata,
@@ -171,6 +172,8 @@ number_sequences = Table(
     Column("last_number", Integer, nullable=False),
     Column("waiting", Integer, default=0, nullable=False),
     Column("priority_waiting", Integer, default=0, nullable=False),
+    Column("sent", Integer, default=0, server_default="0", nullable=False),
+    Column("priority_sent", Integer, default=0, server_default="0", nullable=False),
 )
 
 tickets = Table(

@@ -78,11 +78,11 @@ def error_body(code: str, language: str, **params) -> dict:
 MAX_OTHERS = 10  # fields named in a refusal's ``others``: a body of thousands of keys buys a short answer
 
 
-def error_response(code: str, status: int, **params):
-    """The HTTP answer of a refusal, in the language the caller asks for (``error_body``). ``others``: more
-    fields refused at once (each {"field", "problem"}), answered in ``others`` in the same shape: the first
-    ``MAX_OTHERS``, then the rest counted in one last entry without a field ("… và 3 trường khác")."""
-    language = pick_language(request.headers.get("Accept-Language"))
+def refusal_body(code: str, language: str, **params) -> dict:
+    """A refusal's ``error`` (``error_body``), as the HTTP API answers it and a Socket.IO event is
+    acknowledged with it (server/web/realtime.py). ``others``: more fields refused at once (each {"field",
+    "problem"}), answered in ``others`` in the same shape: the first ``MAX_OTHERS``, then the rest counted
+    in one last entry without a field ("… và 3 trường khác")."""
     others = params.pop("others", None)
     body = error_body(code, language, **params)
     if others:
@@ -90,7 +90,13 @@ def error_response(code: str, status: int, **params):
         if len(others) > MAX_OTHERS:
             more = len(others) - MAX_OTHERS
             body["others"].append(error_body(code, language, message_key="more_fields_refused", count=more))
-    return jsonify({"error": body}), status
+    return body
+
+
+def error_response(code: str, status: int, **params):
+    """The HTTP answer of a refusal, in the language the caller asks for (``refusal_body``)."""
+    language = pick_language(request.headers.get("Accept-Language"))
+    return jsonify({"error": refusal_body(code, language, **params)}), status
 
 
 def _is_api_path(path: str) -> bool:

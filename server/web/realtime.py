@@ -38,7 +38,7 @@ from ..core.auth import (
 )
 from ..core.i18n import Phrase, translate
 from . import message_queue_check, printing
-from .errors import error_body, report_database_fault
+from .errors import error_body, refusal_body, report_database_fault
 from .extensions import socketio
 from .library_logs import closed_sessions  # (python-engineio's and python-socketio's lines, filtered)
 from .waits import estimator
@@ -454,8 +454,9 @@ def snapshot(session_, site, kind: str, key) -> dict:
 
 
 def _error(error: q.QueueError) -> dict:
-    """A refusal's answer: the HTTP API's error body (Vietnamese, and every language in ``translations``)."""
-    return {"error": error_body(error.code, "vi", **error.params)}
+    """A refusal's answer: the HTTP API's error body (Vietnamese, and every language in ``translations``),
+    every other field refused in ``others``."""
+    return {"error": refusal_body(error.code, "vi", **error.params)}
 
 
 def _principal_at_connect(auth) -> Principal | None:
@@ -675,16 +676,18 @@ def on_agent_hello(data):
     ``printed`` are jobs the agent printed without hearing the server confirm it (the server
     went away meanwhile): they are marked printed now, so they are never sent again.
     """
+    from .socket_payloads import agent_hello
+
     state = _state()
     site = state.site
-    data = data if isinstance(data, dict) else {}
     try:
         principal = require_role(_principals.get(request.sid), "kiosk", "admin")
         may_use_site(principal, site)
-        kiosk = _agent_kiosk(site, data.get("kiosk") or principal.kiosk)
+        hello = agent_hello(data)  # refused: the kiosk and every other field wrong at once
+        kiosk = _agent_kiosk(site, hello.kiosk or principal.kiosk)
         may_act_as_kiosk(principal, kiosk.id, bound=True)  # a kiosk page's token cannot take the printer's jobs
         printer = site.config.printer(kiosk.printer)
-        for job in _job_ids(data.get("printed"), keys=True):  # only this printer's jobs
+        for job in _job_ids(hello.printed, keys=True):  # only this printer's jobs
             state.write(jobs.finish_reported, job, printer_id=printer.id)
     except q.QueueError as error:
         return _error(error)
@@ -729,15 +732,15 @@ def on_print_fetch(data=None):
 @_bounded
 def on_print_done(data):
     """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
+    from .socket_payloads import print_done
+
     state = _state()
     printer_id = _agent_printer()
-    job_ids = _job_ids([data.get("job")] if isinstance(data, dict) else None)
-    if not job_ids:
-        return _error(q.Invalid("invalid_field", field="job", problem=translate("problem_print_job")))
-    if data.get("printed") is True:  # an agent reports on its own printer's jobs only
-        state.write(jobs.finish, job_ids[0], True, printer_id=printer_id)
+    done = print_done(data)  # refused: the job and every other field wrong at once
+    if done.printed:  # an agent reports on its own printer's jobs only
+        state.write(jobs.finish, done.job, True, printer_id=printer_id)
     else:
-        state.write(jobs.note_attempt, job_ids[0], str(data.get("error") or "not printed"), printer_id=printer_id)
+        state.write(jobs.note_attempt, done.job, str(done.error or "not printed"), printer_id=printer_id)
     return {"ok": True}
 
 

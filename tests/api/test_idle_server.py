@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from api_helpers import issue
+from api_helpers import issue, print_jobs
 from sqlalchemy import create_engine
 
 from queuekiosk.server.core.db import schema_revision
@@ -48,6 +48,33 @@ def test_a_started_server_holds_no_pydantic_until_a_body_needs_its_checks(live_s
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "colour", answer.text
     assert _holds_pydantic(srv.proc.pid)
     assert "Traceback" not in srv.log()
+
+
+def test_a_kiosk_agent_s_hello_and_print_reports_load_no_pydantic(live_server, config_variant, sio_client):
+    """A kiosk PC that prints through the kiosk agent (kiosk/agent.py) connects at its every start and
+    reports each ticket printed: its usual payloads are checked without the models
+    (server/web/socket_payloads.py); an unusual one goes through them, refused naming the field."""
+    config = config_variant()
+    config["printers"] = [{"id": "kiosk-1", "driver": "agent"}]
+    srv = live_server(config, env={"QK_TEST_REAL_PROCESS": "1"}, start=False)
+    srv.start(timeout=60)
+    assert srv.zygote is None or not srv.zygote.preloadable(["serve"], srv.env), "a real process, not a fork"
+    agent = sio_client(srv, auth={"token": srv.kiosk_token()})
+    hello = agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": [7, "1-20261206-abc"]}, timeout=5)
+    assert hello.get("printer") == "kiosk-1", hello
+    http = srv.session()
+    ticket = issue(http, "HT", kiosk="kiosk-1")
+    [job] = print_jobs(http, ticket["id"])
+    assert agent.sio.call("print.done", {"job": job["id"], "printed": False, "error": "hết giấy"}, timeout=5) == {
+        "ok": True
+    }
+    assert agent.sio.call("print.done", {"job": job["id"], "printed": True}, timeout=5) == {"ok": True}
+    assert print_jobs(http, ticket["id"])[0]["status"] == "printed"
+    assert not _holds_pydantic(srv.proc.pid)
+
+    refused = agent.sio.call("print.done", {"job": str(job["id"]), "printed": True}, timeout=5)["error"]
+    assert refused["field"] == "job", refused
+    assert _holds_pydantic(srv.proc.pid)
 
 
 def _imported(log: str, module: str) -> bool:

@@ -1,7 +1,7 @@
 """A remote number ("lấy số từ xa", taken on the phone at /book) is in the lobby only from its check-in:
-the reports count it as waiting, and measure its wait, from then (docs/reports.md), through the real
-server with its clock set (tests/faked_clock.py). A slot's citizen waits from the arrival (the
-ticket is issued at the check-in), as before.
+the reports count it as waiting, and measure its wait, from then (docs/reports.md), as the event log's
+"called" event does, through the real server with its clock set (tests/faked_clock.py). A slot's
+citizen waits from the arrival (the ticket is issued at the check-in), as before.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ def test_a_remote_number_waits_in_the_reports_only_from_its_check_in(live_server
     assert called.status_code == 200 and called.json()["number"] == came["number"]
     waited = at(called.json()["called_at"]) - at(called.json()["queued_at"])
     assert dt.timedelta(minutes=4) < waited <= dt.timedelta(minutes=5, seconds=20), called.json()
+    # the event log's "called" event (/admin, GET /api/v1/audit) says the same wait, not the 45 minutes
+    events = http.get("/api/v1/audit", headers=admin, params={"limit": 20}).json()["events"]
+    (event,) = [e for e in events if e["kind"] == "called" and e["ticket"] == came["number"]]
+    assert abs(event["detail"]["wait_seconds"] - waited.total_seconds()) < 0.01, event
     # the printed ticket's time is the check-in's, 09:40 (the paper is made at the check-in: its job's content)
     with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
         (content,) = db.execute("SELECT content FROM print_jobs").fetchone()

@@ -156,7 +156,7 @@ def counter_call_order(conn, site, counter_number: int, day: dt.date, now: dt.da
 # bookings), with the site, day, counter and its services as plain parameters (building a statement
 # costs more than running it on SQLite, see numbering.py; an "expanding" IN list is rewritten at
 # every execution), and run straight on the database's cursor (named_rows.py)
-CANDIDATE_COLUMNS = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at)
+CANDIDATE_COLUMNS = (T.c.id, T.c.issued_at, T.c.called_at, T.c.priority_id, T.c.due_at, T.c.target_counter_id)
 NORMAL, PRIORITY, DUE = "normal", "priority", "due"
 
 
@@ -201,11 +201,14 @@ def takes_bookings(site, service_ids) -> bool:
 
 def as_candidate(row) -> Candidate:
     """A waiting ticket's row (``CANDIDATE_COLUMNS`` at least) as ``choose_next`` weighs it."""
-    return _candidate(row.id, row.issued_at, row.called_at, row.priority_id, row.due_at)
+    return _candidate(row.id, row.issued_at, row.called_at, row.priority_id, row.due_at, row.target_counter_id)
 
 
-def _candidate(ticket_id, issued_at, called_at, priority_id, due_at) -> Candidate:  # CANDIDATE_COLUMNS' values
-    return Candidate(ticket_id, issued_at, priority_id is not None, called_at is not None, due_at)
+def _candidate(ticket_id, issued_at, called_at, priority_id, due_at, target_counter_id) -> Candidate:
+    """``CANDIDATE_COLUMNS``' values, in their order."""
+    return Candidate(
+        ticket_id, issued_at, priority_id is not None, called_at is not None, due_at, target_counter_id is not None
+    )
 
 
 def _first(kind: str, row) -> tuple:

@@ -18,7 +18,7 @@ from .clock import business_day
 from .estimates import with_position
 from .issuing import require_served
 from .named_rows import Named
-from .numbering import queue_changed, queue_delta
+from .numbering import queue_changed, queue_delta, sent_back
 from .records import (
     HELD_STATUS,
     SET_COUNTER,
@@ -36,7 +36,7 @@ from .records import (
     set_ticket,
 )
 from .types import Actor, Happened, Outcome
-from .views import ticket_view
+from .views import queued_at, ticket_view
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -257,7 +257,7 @@ def call_next(
     row = _step(conn, _CALL, chosen.id, now, actor, call_counter=counter.id)
     if streak != counter.normal_streak:
         conn.execute(SET_COUNTER, {"counter_id": counter.id, "normal_streak": streak})
-    waiting = queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority)
+    waiting = queue_delta(conn, site, row.service_id, row.business_day, -1, chosen.priority, sent=chosen.sent)
     record_event(
         conn,
         site,
@@ -269,7 +269,9 @@ def call_next(
         counter.id,
         {"repeat_call": True}
         if chosen.called_before
-        else {"wait_seconds": round((now - row.issued_at).total_seconds(), 3)},
+        # its wait in the lobby, as the reports and the console count it: from joining the queue, a remote
+        # number's check-in (views.queued_at), not the phone request
+        else {"wait_seconds": round((now - queued_at(row)).total_seconds(), 3)},
     )
     view = ticket_view(site, row)
     happened += [Happened("ticket.called", view, counter.number), waiting]
@@ -383,7 +385,7 @@ def transfer(
         started_at=None,
         transfers=held.transfers + 1,
     )
-    queue_delta(conn, site, new_service, held.business_day, +1, held.priority_id is not None)
+    queue_delta(conn, site, new_service, held.business_day, +1, held.priority_id is not None, sent=target is not None)
     record_event(
         conn,
         site,
@@ -570,15 +572,18 @@ def _send_back_transferred(conn, site, counter, now, actor, queues: dict) -> lis
         update(T)
         .where(T.c.target_counter_id == counter.id, T.c.status == "waiting", T.c.business_day == today)
         .values(target_counter_id=None)
-        .returning(T.c.id, T.c.service_id)
+        .returning(T.c.id, T.c.service_id, T.c.priority_id)
     ).all()
+    for service_id in sorted({row.service_id for row in rows}):  # counted in their queue again (numbering.py)
+        back = [row for row in rows if row.service_id == service_id]
+        sent_back(conn, site, service_id, today, len(back), sum(row.priority_id is not None for row in back))
     happened: list[Happened] = []
     for row in sorted(rows):  # (all back already: each one's place among them)
         detail = {"transferred_to": counter.number}
         record_event(conn, site, "requeued", now, actor, row.id, row.service_id, counter.id, detail)
         view = with_position(conn, site, reload(conn, row.id), now=now)
         happened.append(Happened("ticket.requeued", view, counter.number))
-    if rows:  # (counted in their queue already: its order changed)
+    if rows:  # their queues' counts rose: told after all the close's steps (_queues_changed)
         queues.setdefault(today, set()).update(row.service_id for row in rows)
     return happened
 

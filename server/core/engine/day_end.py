@@ -47,7 +47,7 @@ def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | Non
             conn.execute(
                 update(SEQ)
                 .where(SEQ.c.service_id.in_({r.service_id for r in rows}), SEQ.c.business_day < today)
-                .values(waiting=0, priority_waiting=0)
+                .values(waiting=0, priority_waiting=0, sent=0, priority_sent=0)
             )
     _close_idle_counters(conn, site, now, happened)  # before the events of the tickets ended below
     _end_held_tickets(conn, site, today, now, happened)

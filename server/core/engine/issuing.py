@@ -19,7 +19,7 @@ from ..i18n import Listed, Localized, Phrase
 from ..models import utcnow
 from .clock import local_time
 from .estimates import Estimator, promised_wait, waiting_ahead
-from .numbering import ESTIMATE_INPUTS_SQL, TAKE_NUMBER_SQL, next_number
+from .numbering import ESTIMATE_INPUTS_SQL, QUEUE_COUNTS_SQL, TAKE_NUMBER_SQL, next_number
 from .prepared import JsonRows, Prepared
 from .records import T, connection, record_event
 from .types import Actor, Happened, Outcome
@@ -72,7 +72,7 @@ _ISSUE_MANY_ON_POSTGRESQL = JsonRows(
     " last_number = number_sequences.last_number + excluded.waiting,"
     " waiting = number_sequences.waiting + excluded.waiting,"
     " priority_waiting = number_sequences.priority_waiting + excluded.priority_waiting"
-    " RETURNING service_id, business_day, last_number, waiting, priority_waiting"
+    f" RETURNING service_id, business_day, last_number, {QUEUE_COUNTS_SQL}"
     "), numbered AS (SELECT r.*, s.last_number - r.tickets + r.k AS number, s.waiting - r.tickets + r.k AS waiting,"
     " s.priority_waiting - r.priorities + r.priorities_so_far AS priority_waiting"
     " FROM ranked r JOIN seq s ON s.service_id = r.service AND s.business_day = r.day"
@@ -268,7 +268,7 @@ def issue(
     # the "issued" event's detail around its number, as record_event writes it
     head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
     if conn.dialect.name == "postgresql":
-        number, waiting, priority_waiting, avg_seconds, open_counters, sent_away, ticket_id = _ISSUE_ON_POSTGRESQL.one(
+        number, waiting, priority_waiting, avg_seconds, open_counters, ticket_id = _ISSUE_ON_POSTGRESQL.one(
             conn,
             {
                 "service": service_id,
@@ -287,9 +287,11 @@ def issue(
             },
         )
     else:
-        number, waiting, priority_waiting, avg_seconds, open_counters, sent_away = next_number(
+        number, waiting, priority_waiting, avg_seconds, open_counters = next_number(
             conn, service_id, day, service_cfg.numbers.start, priority_id is not None
         )
+    # waiting, priority_waiting: the queue's counts (its numbers sent to one counter, which only that
+    # counter calls, left out: numbering.py), as the lobby, the status and the next queue.changed count it
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
@@ -339,9 +341,9 @@ def issue(
         # a walk-in (a booked citizen's due time is set after this, at check-in) is the newest normal
         # ticket, which choose_next calls last whatever the policy: it is never the oldest nor due, and
         # heads the normal tickets only as the last one, when any priority ticket left is older and
-        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py), but for
-        # the numbers sent to one counter (``sent_away``), which only that counter calls: as the status says
-        ahead = waiting - 1 - sent_away
+        # goes first. Everyone waiting in its queue is ahead of it (tests/test_call_order.py): as the
+        # status says, and one fewer than the queue's count the lobby shows
+        ahead = max(waiting - 1, 0)  # (never below 0: a guard)
     else:  # a priority ticket passes normal ones as the policy says: counted as "next" calls (rare)
         ahead = waiting_ahead(conn, site, ticket, now)
     eta, eta_range = promised_wait(

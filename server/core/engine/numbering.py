@@ -20,32 +20,40 @@ if TYPE_CHECKING:
 
 # Issuing is the hot path: its statements are built once (building a statement costs more
 # than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
+# A service's row counts in ``waiting`` (and ``priority_waiting``) every waiting ticket of the service, and
+# in ``sent`` (and ``priority_sent``) those of them sent to one counter (a transfer): such a number has left
+# its service's queue (choosing.IN_SERVICE_QUEUE, the one rule): only that counter calls it, it is ahead of
+# nobody in the queue, and it is not among the queue's waiting that the lobby, the kiosk's people ahead and
+# ``queue.changed`` show (it waits in that counter's own list: the console, the keypad, a counter-top
+# display). The queue's counts are the row's ``waiting - sent``: every command that changes either keeps
+# them in step under the row's lock (a transfer to a counter, the call of a number sent to one, a closed
+# counter's numbers sent back), so on PostgreSQL two processes read both from one version of the row (a
+# count of the tickets, read from the statement's snapshot while the row is the newest after its lock,
+# once said 0 waiting with one waiting, and -1 people ahead).
+QUEUE_COUNTS_SQL = "waiting - sent AS waiting, priority_waiting - priority_sent AS priority_waiting"
 TAKE_NUMBER_SQL = (  # also the first part of issuing's one statement on PostgreSQL (issuing.py)
     "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
     "VALUES (:service, :day, :start, 1, :priority) ON CONFLICT (service_id, business_day) DO UPDATE SET "
     "last_number = number_sequences.last_number + 1, waiting = number_sequences.waiting + 1, "
     "priority_waiting = number_sequences.priority_waiting + :priority "
-    "RETURNING last_number, waiting, priority_waiting"
+    f"RETURNING last_number, {QUEUE_COUNTS_SQL}"
 )
 ESTIMATE_INPUTS_SQL = (  # what the wait estimate needs, in the same round trip
     "(SELECT avg_service_seconds FROM services WHERE id = :service), "
     "(SELECT count(*) FROM counters c JOIN counter_services cs ON cs.counter_id = c.id "
-    " WHERE cs.service_id = :service AND c.state = 'open' AND c.active), "
-    # the queue's numbers sent to one counter (counted in ``waiting``, called by that counter alone, so
-    # ahead of nobody in the queue: choosing.IN_SERVICE_QUEUE): one count read from the partial index
-    # ix_tickets_transferred, which holds only numbers transferred to a counter and not called since
-    "(SELECT count(*) FROM tickets WHERE target_counter_id IS NOT NULL AND status = 'waiting'"
-    " AND service_id = :service AND business_day = :day)"
+    " WHERE cs.service_id = :service AND c.state = 'open' AND c.active)"
 )
 _NEXT_NUMBER = text(f"{TAKE_NUMBER_SQL}, {ESTIMATE_INPUTS_SQL}").bindparams(bindparam("day", type_=Date()))
 _NEXT_NUMBER_PREPARED = Prepared(_NEXT_NUMBER)
 _QUEUE_DELTA = Prepared(  # every call runs it: straight on the database's cursor, as issuing's statements
     text(
-        "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting) "
-        "VALUES (:service, :day, :none_given, :delta, :priority_delta) ON CONFLICT (service_id, business_day) "
+        "INSERT INTO number_sequences (service_id, business_day, last_number, waiting, priority_waiting, sent,"
+        " priority_sent) VALUES (:service, :day, :none_given, :delta, :priority_delta, :sent_delta,"
+        " :priority_sent_delta) ON CONFLICT (service_id, business_day) "
         "DO UPDATE SET waiting = number_sequences.waiting + :delta, "
-        "priority_waiting = number_sequences.priority_waiting + :priority_delta "
-        "RETURNING waiting, priority_waiting"  # the queue's new counts, for its queue.changed without a read
+        "priority_waiting = number_sequences.priority_waiting + :priority_delta, "
+        "sent = number_sequences.sent + :sent_delta, priority_sent = number_sequences.priority_sent + :priority_sent_delta "
+        f"RETURNING {QUEUE_COUNTS_SQL}"  # the queue's new counts, for its queue.changed
     ).bindparams(bindparam("day", type_=Date()))
 )
 
@@ -53,18 +61,32 @@ _QUEUE_DELTA = Prepared(  # every call runs it: straight on the database's curso
 def next_number(conn, service_id: int, day: dt.date, start: int, priority: bool):
     """Atomic per-service, per-day counter: the upsert and the ticket insert share one transaction.
 
-    Returns the new number, the queue's waiting and priority-waiting counts, the service's
-    average service seconds, how many open counters serve it and how many of the waiting were sent
-    to one counter (ahead of nobody in the queue).
+    Returns the new number, the service's queue's waiting and priority-waiting counts (the numbers sent
+    to one counter left out), the service's average service seconds and how many open counters serve it.
     """
     return _NEXT_NUMBER_PREPARED.one(
         conn, {"service": service_id, "day": day, "start": start, "priority": int(priority)}
     )
 
 
-def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool) -> Happened:
-    """Keep a queue's waiting counts in step when a ticket leaves it or joins it; the queue's
-    ``queue.changed`` with its new counts (as ``queue_changed`` would read them)."""
+def queue_delta(
+    conn, site: SiteRuntime, service_id: int, day: dt.date, delta: int, priority: bool, *, sent: bool = False
+) -> Happened:
+    """Keep a service's row's counts in step when a ticket of the service leaves the waiting or joins
+    them: to its queue, or ``sent`` to one counter (counted in ``sent`` too: out of the queue); the
+    queue's ``queue.changed`` with its new counts (as ``queue_changed`` reads them)."""
+    priority_delta = delta if priority else 0
+    sent_delta, priority_sent_delta = (delta, priority_delta) if sent else (0, 0)
+    return _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, priority_sent_delta)
+
+
+def sent_back(conn, site: SiteRuntime, service_id: int, day: dt.date, numbers: int, priority: int) -> None:
+    """``numbers`` waiting for one counter (``priority`` of them priority tickets) are back in their
+    service's queue (a closed counter's): still waiting, no longer sent away."""
+    _row_delta(conn, site, service_id, day, 0, 0, -numbers, -priority)
+
+
+def _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, priority_sent_delta) -> Happened:
     start = site.config.service(site.service_codes[service_id]).numbers.start
     waiting, priority_waiting = _QUEUE_DELTA.one(
         conn,
@@ -73,24 +95,27 @@ def queue_delta(conn, site: SiteRuntime, service_id: int, day: dt.date, delta: i
             "day": day,
             "none_given": start - 1,
             "delta": delta,
-            "priority_delta": delta if priority else 0,
+            "priority_delta": priority_delta,
+            "sent_delta": sent_delta,
+            "priority_sent_delta": priority_sent_delta,
         },
     )
-    counts = {"waiting": waiting, "priority": priority_waiting}
+    counts = {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}  # (never below 0: a guard)
     return Happened("queue.changed", detail={"waiting": {site.service_codes[service_id]: counts}})
 
 
-_WAITING = select(SEQ.c.service_id, SEQ.c.waiting, SEQ.c.priority_waiting).where(
+_WAITING = select(SEQ.c.service_id, SEQ.c.waiting - SEQ.c.sent, SEQ.c.priority_waiting - SEQ.c.priority_sent).where(
     SEQ.c.business_day == bindparam("day"), SEQ.c.service_id.in_(bindparam("services", expanding=True))
 )
 
 
 def waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) -> dict[str, dict]:
+    """Each service's queue on ``day``: how many wait in it, and how many of them are priority tickets;
+    not the numbers sent to one counter, which wait for that counter alone (the row's ``sent``)."""
     ids = list(site.service_codes) if service_ids is None else list(service_ids)
     counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
-    rows = conn.execute(_WAITING, {"day": day, "services": ids})
-    for service_id, waiting, priority_waiting in rows:
-        counts[site.service_codes[service_id]] = {"waiting": waiting, "priority": priority_waiting}
+    for service_id, waiting, priority_waiting in conn.execute(_WAITING, {"day": day, "services": ids}):
+        counts[site.service_codes[service_id]] = {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}
     return counts
 
 
@@ -99,5 +124,5 @@ def queue_changed(conn, site: SiteRuntime, day: dt.date, *service_ids: int) -> H
 
 
 def waiting_counts(session: Session, site: SiteRuntime, now: dt.datetime | None = None) -> dict[str, dict]:
-    """Waiting tickets per service code today, with how many of them are priority tickets."""
+    """Each service's queue today (``waiting_by_service``), by service code."""
     return waiting_by_service(connection(session), site, business_day(site, now or utcnow()))

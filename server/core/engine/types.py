@@ -41,3 +41,4 @@ class Candidate(NamedTuple):
     priority: bool
     called_before: bool = False  # a transferred ticket: its wait ended at its first call
     due_at: dt.datetime | None = None  # a booking checked in on time: called first from then (choose_next)
+    sent: bool = False  # sent to one counter (a transfer): out of its service's queue (numbering.py)

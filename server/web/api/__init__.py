@@ -66,6 +66,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested thousands deep
         raise q.Invalid("bad_json", detail=str(error)) from None
+    return checked(model, data)
+
+
+def checked(model: type[BaseModel], data) -> BaseModel:
+    """``data`` (a JSON body, or a Socket.IO event's payload) validated by ``model``: refused as one
+    ``invalid_field`` naming the first field refused, every other one in ``others`` (the HTTP answer and
+    the Socket.IO acknowledgement alike: errors.refusal_body)."""
     if not isinstance(data, dict):
         raise q.Invalid("invalid_field", field="(body)", problem=_problem("not_object"))
     nul_field = _field_with_nul(data)
