@@ -310,6 +310,23 @@ _SERVE_IMPORTS = (
     "gevent.resolver.thread",
     "gevent.pool",
     "encodings.idna",
+    # what forked servers imported while the page and API tests used them (their sys.modules against
+    # the zygote's, 18 servers of four page files): the ORM at the first write, the first start's
+    # checks, the rate limits at the first limited request, the CSRF check at the first form, the
+    # threadpool the database's work runs in, the tickets' printing
+    "sqlalchemy.orm",
+    "queuekiosk.server.core.mapped",
+    "queuekiosk.server.core.installation",
+    "queuekiosk.server.web.first_start",
+    "gevent.threadpool",
+    "limits",
+    "limits.storage",
+    "limits.strategies",
+    "limits.errors",
+    "flask_wtf.csrf",
+    "escpos.capabilities",
+    "queuekiosk.printers.ticket",
+    "encodings.unicode_escape",
 )
 _MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
 # what the commands import when they run (server/commands/, server/prediction_cli.py), beyond the
@@ -362,6 +379,10 @@ def _preload(kind: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - renamed or broken: the command imports it (or says why) itself
             pass
+    if kind != COMMANDS:
+        import mimetypes
+
+        mimetypes.init()  # the types file read once here, not at each server's first static file
 
 
 def _skip_client_libraries(cli, message_queue: bool) -> None:
