@@ -171,7 +171,12 @@ class Zygote:
     def _fits(self, kind: str, env: dict) -> bool:
         with self._lock:
             self._started(kind, env)
-            return self._same_interpreter(kind, env) == self._same_interpreter(kind, self._envs[kind])
+            own, zygotes = self._same_interpreter(kind, env), self._same_interpreter(kind, self._envs[kind])
+        if own != zygotes and os.environ.get("QK_FORK_LOG"):  # what kept a server or command from a fork
+            keys = sorted(k for k in own.keys() | zygotes.keys() if own.get(k) != zygotes.get(k))
+            with open(os.environ["QK_FORK_LOG"], "a") as log:
+                log.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?')}: not a fork of {kind}, for {keys}\n")
+        return own == zygotes
 
     def preloadable(self, args, env: dict) -> bool:
         """Whether ``queuekiosk <args>`` with ``env`` may be a fork of a zygote: ``serve`` with the
@@ -219,7 +224,7 @@ class Zygote:
                 args
                 and args[0] not in _NOT_FORKED_COMMANDS
                 and not os.environ.get("QK_TEST_NO_FORK")
-                and self._fits(COMMANDS, env)
+                and self._fits(kind, env)
             )
         if not forkable:
             return subprocess.run(
