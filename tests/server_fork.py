@@ -24,19 +24,20 @@ exit status its own, its exit handlers run as at a process's end. A ``serve`` ru
 test of a config that stops it) comes from a server's zygote.
 
 A server or command on a faked clock (tests/faked_clock.py: libfaketime, an LD_PRELOAD reading the
-time from the file FAKETIME_TIMESTAMP_FILE names) comes from zygotes of their own, started under
-libfaketime with a clock file of theirs that reads the real time: libfaketime looks the file's name
-up in the environment each time it reads the file again, so a child, its environment set to the
-server's at once, reads the server's own clock file at its first look at the time (the zygote never
-looks at the wall clock within libfaketime's cache time of a fork). A clock file that names a moment
-("@2026-12-07 09:00:00") starts the child's clock there at that first look, as it starts a process of
-its own at its start; one that holds an offset ("+86400") reads as that offset from the real time.
-Such a server used to be a process of its own, 2-3 s of CPU to start where a fork takes 0.1 s.
+time from the file FAKETIME_TIMESTAMP_FILE names, or from FAKETIME itself) comes from zygotes of their
+own, started under libfaketime with the same settings and a clock file of theirs that reads the real
+time: libfaketime looks FAKETIME and the file's name up in the environment each time its cache has run
+out, so a child, its environment set to the server's at once, reads the server's own clock at its first
+look at the time (the zygote never looks at the wall clock within libfaketime's cache time of a fork).
+A moment ("@2026-12-07 09:00:00") starts the child's clock there at that first look, as it starts a
+process of its own at its start; an offset ("+86400") reads as that offset from the real time. Such a
+server used to be a process of its own, 2-3 s of CPU to start where a fork takes 0.1 s.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import locale
 import os
@@ -94,19 +95,24 @@ class ForkedServer:
         self.send_signal(signal.SIGKILL)
 
 
-# the variable naming the file libfaketime reads a faked clock from (tests/faked_clock.py): a process
-# with it (and libfaketime preloaded) is on a faked clock, its file its own
+# the variable naming the file libfaketime reads a faked clock from (tests/faked_clock.py), and the one
+# that holds the faked time itself (FAKETIME="@2026-11-23 23:59:45"): a process with either (and
+# libfaketime preloaded) is on a faked clock of its own
 CLOCK_FILE = "FAKETIME_TIMESTAMP_FILE"
-_CLOCK = "+clock"  # the zygotes under libfaketime: "serve+clock", "commands+clock" ...
+_OWN_CLOCK = (CLOCK_FILE, "FAKETIME")
+_CLOCK = "+clock"  # the zygotes under libfaketime: "serve+clock-<settings>", "commands+clock-<settings>" ...
 
 
 def _on_a_faked_clock(env: dict) -> bool:
-    return bool(env.get(CLOCK_FILE)) and "faketime" in env.get("LD_PRELOAD", "")
+    return "faketime" in env.get("LD_PRELOAD", "") and any(env.get(key) for key in _OWN_CLOCK)
 
 
 def _clock_settings(env: dict) -> dict:
-    """What a process on a faked clock is started with: libfaketime preloaded, its settings, TZ."""
-    return {k: v for k, v in env.items() if k in ("LD_PRELOAD", "TZ") or k.startswith("FAKETIME")}
+    """What a process on a faked clock is started with but its clock: libfaketime preloaded, its
+    settings (its cache time, the monotonic clock left alone), TZ."""
+    return {
+        k: v for k, v in env.items() if (k in ("LD_PRELOAD", "TZ") or k.startswith("FAKETIME")) and k not in _OWN_CLOCK
+    }
 
 
 # how long a zygote sleeps with nothing to wake it (a request or a child's end do): a fallback only
@@ -136,12 +142,16 @@ class Zygote:
         self._folder: Path | None = None  # the clock zygotes' own clock file
 
     def _kind(self, kind: str, env: dict) -> str:
-        return kind + _CLOCK if _on_a_faked_clock(env) else kind
+        """``kind``, or for a process on a faked clock the kind of zygote under libfaketime with its settings."""
+        if not _on_a_faked_clock(env):
+            return kind
+        settings = json.dumps(sorted(_clock_settings(env).items()))
+        return f"{kind}{_CLOCK}-{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
 
     def _zygote_env(self, kind: str, env: dict) -> dict:
         """A zygote's environment: this process's, and for one on a faked clock the clock settings of
         the first server or command asked of it, with a clock file of its own reading the real time."""
-        if not kind.endswith(_CLOCK):
+        if _CLOCK not in kind:
             return self._env
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="qk-zygote-clock-"))
@@ -165,7 +175,7 @@ class Zygote:
 
     def _same_interpreter(self, kind: str, env: dict) -> dict:
         added = self._added[kind]
-        own = (CLOCK_FILE,) if kind.endswith(_CLOCK) else ()  # each server's clock file is its own
+        own = _OWN_CLOCK if _CLOCK in kind else ()  # each server's clock is its own
         return {k: v for k, v in env.items() if not _per_server(k) and k not in own and added.get(k) != v}
 
     def _fits(self, kind: str, env: dict) -> bool:
@@ -456,8 +466,8 @@ def _zygote() -> None:
     environ_before = dict(os.environ)
     kind = sys.argv[1] if len(sys.argv) > 1 else SERVE
     idle_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else IDLE_SECONDS
-    kind, clock, rest = kind.partition(_CLOCK)
-    if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS) or rest:
+    kind, clock, settings = kind.partition(_CLOCK)
+    if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS) or (settings and not settings.startswith("-")):
         raise SystemExit(f"server_fork.py: unknown zygote {sys.argv[1]!r} (serve, serve-message-queue or commands)")
     _preload(kind)
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
