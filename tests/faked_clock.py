@@ -13,6 +13,8 @@ server, a restart, a command), where a ``FakedClock`` starts each process's cloc
 
 The monotonic clock is left alone, so gevent's timers keep real time. The server reads the file
 again at most two seconds after it changed (FAKETIME_CACHE_DURATION=1); ``set`` waits until then.
+Servers and commands on such a clock are forks of a zygote under libfaketime (tests/server_fork.py):
+each reads its own clock file from its first look at the time.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def on_a_working_morning(folder: Path, at: str = "09:00") -> dict:
     waiting tickets expire and its numbers start again at the first). The file holds an offset from the
     real time, not a moment: every process given this env (a second server, a restarted one, a command)
     reads the same time, where a moment would start each process's clock anew at its own start. Such a
-    server is a process of its own, not a fork of the zygote (tests/server_fork.py)."""
+    server is a fork of a zygote under libfaketime (tests/server_fork.py), as is a ``FakedClock``'s."""
     if not LIBFAKETIME.exists():
         pytest.fail("needs libfaketime: apt-get install faketime")
     folder = Path(folder)

@@ -22,11 +22,22 @@ for them, the client libraries included as a command has them (``Zygote.run``, i
 ``subprocess.run``): again a real process running the entry point, its stdin, stdout, stderr and
 exit status its own, its exit handlers run as at a process's end. A ``serve`` run that way (a
 test of a config that stops it) comes from a server's zygote.
+
+A server or command on a faked clock (tests/faked_clock.py: libfaketime, an LD_PRELOAD reading the
+time from the file FAKETIME_TIMESTAMP_FILE names, or from FAKETIME itself) comes from zygotes of their
+own, started under libfaketime with the same settings and a clock file of theirs that reads the real
+time: libfaketime looks FAKETIME and the file's name up in the environment each time its cache has run
+out, so a child, its environment set to the server's at once, reads the server's own clock at its first
+look at the time (the zygote never looks at the wall clock within libfaketime's cache time of a fork).
+A moment ("@2026-12-07 09:00:00") starts the child's clock there at that first look, as it starts a
+process of its own at its start; an offset ("+86400") reads as that offset from the real time. Such a
+server used to be a process of its own, 2-3 s of CPU to start where a fork takes 0.1 s.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import locale
 import os
@@ -84,6 +95,26 @@ class ForkedServer:
         self.send_signal(signal.SIGKILL)
 
 
+# the variable naming the file libfaketime reads a faked clock from (tests/faked_clock.py), and the one
+# that holds the faked time itself (FAKETIME="@2026-11-23 23:59:45"): a process with either (and
+# libfaketime preloaded) is on a faked clock of its own
+CLOCK_FILE = "FAKETIME_TIMESTAMP_FILE"
+_OWN_CLOCK = (CLOCK_FILE, "FAKETIME")
+_CLOCK = "+clock"  # the zygotes under libfaketime: "serve+clock-<settings>", "commands+clock-<settings>" ...
+
+
+def _on_a_faked_clock(env: dict) -> bool:
+    return "faketime" in env.get("LD_PRELOAD", "") and any(env.get(key) for key in _OWN_CLOCK)
+
+
+def _clock_settings(env: dict) -> dict:
+    """What a process on a faked clock is started with but its clock: libfaketime preloaded, its
+    settings (its cache time, the monotonic clock left alone), TZ."""
+    return {
+        k: v for k, v in env.items() if (k in ("LD_PRELOAD", "TZ") or k.startswith("FAKETIME")) and k not in _OWN_CLOCK
+    }
+
+
 # how long a zygote sleeps with nothing to wake it (a request or a child's end do): a fallback only
 IDLE_SECONDS = 5.0
 
@@ -98,24 +129,45 @@ _NOT_FORKED_COMMANDS = ("kiosk-agent", "keypad")
 
 class Zygote:
     """The test side: starts a zygote on first use (one for servers with a message queue, one for
-    servers without, one for the other commands) and asks it for servers and commands."""
+    servers without, one for the other commands; each again under libfaketime for those on a faked
+    clock) and asks it for servers and commands."""
 
     def __init__(self, idle_seconds: float = IDLE_SECONDS):
         self._idle_seconds = idle_seconds
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
+        self._envs: dict[str, dict[str, str]] = {}  # each zygote's environment
         self._procs: dict[str, subprocess.Popen] = {}
         self._added: dict[str, dict[str, str]] = {}  # what each zygote's imports set in its environment
+        self._folder: Path | None = None  # the clock zygotes' own clock file
 
-    def _started(self, kind: str) -> subprocess.Popen:
+    def _kind(self, kind: str, env: dict) -> str:
+        """``kind``, or for a process on a faked clock the kind of zygote under libfaketime with its settings."""
+        if not _on_a_faked_clock(env):
+            return kind
+        settings = json.dumps(sorted(_clock_settings(env).items()))
+        return f"{kind}{_CLOCK}-{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
+
+    def _zygote_env(self, kind: str, env: dict) -> dict:
+        """A zygote's environment: this process's, and for one on a faked clock the clock settings of
+        the first server or command asked of it, with a clock file of its own reading the real time."""
+        if _CLOCK not in kind:
+            return self._env
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="qk-zygote-clock-"))
+            (self._folder / "clock").write_text("+0\n")
+        return {**self._env, **_clock_settings(env), CLOCK_FILE: str(self._folder / "clock")}
+
+    def _started(self, kind: str, env: dict) -> subprocess.Popen:
         proc = self._procs.get(kind)
         if proc is None or proc.poll() is not None:
+            self._envs.setdefault(kind, self._zygote_env(kind, env))
             proc = subprocess.Popen(
                 [sys.executable, __file__, kind, str(self._idle_seconds)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
-                env={**self._env, "PYTHONUNBUFFERED": "1"},
+                env={**self._envs[kind], "PYTHONUNBUFFERED": "1"},
             )
             self._added[kind] = json.loads(proc.stdout.readline() or "null")["added"]
             self._procs[kind] = proc
@@ -123,24 +175,34 @@ class Zygote:
 
     def _same_interpreter(self, kind: str, env: dict) -> dict:
         added = self._added[kind]
-        return {k: v for k, v in env.items() if not _per_server(k) and added.get(k) != v}
+        own = _OWN_CLOCK if _CLOCK in kind else ()  # each server's clock is its own
+        return {k: v for k, v in env.items() if not _per_server(k) and k not in own and added.get(k) != v}
 
     def _fits(self, kind: str, env: dict) -> bool:
         with self._lock:
-            self._started(kind)
-            return self._same_interpreter(kind, env) == self._same_interpreter(kind, self._env)
+            self._started(kind, env)
+            own, zygotes = self._same_interpreter(kind, env), self._same_interpreter(kind, self._envs[kind])
+        if own != zygotes and os.environ.get("QK_FORK_LOG"):  # what kept a server or command from a fork
+            keys = sorted(k for k in own.keys() | zygotes.keys() if own.get(k) != zygotes.get(k))
+            with open(os.environ["QK_FORK_LOG"], "a") as log:
+                log.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?')}: not a fork of {kind}, for {keys}\n")
+        return own == zygotes
 
     def preloadable(self, args, env: dict) -> bool:
         """Whether ``queuekiosk <args>`` with ``env`` may be a fork of a zygote: ``serve`` with the
-        zygote's environment but for the server's own settings. ``QK_TEST_NO_FORK=1``: never
-        (``QK_TEST_NO_FORK=commands``: servers still are, the other commands not)."""
+        zygote's environment but for the server's own settings (and its own clock file, on a faked
+        clock). ``QK_TEST_NO_FORK=1``: never (``QK_TEST_NO_FORK=commands``: servers still are, the
+        other commands not)."""
         if not args or args[0] != "serve" or os.environ.get("QK_TEST_NO_FORK") not in (None, "", "commands"):
             return False
-        return self._fits(SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE, env)
+        return self._fits(self._serve_kind(env), env)
+
+    def _serve_kind(self, env: dict) -> str:
+        return self._kind(SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE, env)
 
     def _ask(self, kind: str, request: dict) -> int:
         with self._lock:
-            zygote = self._started(kind)
+            zygote = self._started(kind, request["env"])
             zygote.stdin.write(json.dumps(request) + "\n")
             zygote.stdin.flush()
             answer = zygote.stdout.readline()
@@ -151,8 +213,7 @@ class Zygote:
     def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
         status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
         request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path), "status": str(status_path)}
-        kind = SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE
-        return ForkedServer(self._ask(kind, request), status_path)
+        return ForkedServer(self._ask(self._serve_kind(env), request), status_path)
 
     def run(
         self, command: list[str], env: dict, cwd: Path | str | None = None, input: str | None = None, timeout=None
@@ -165,15 +226,15 @@ class Zygote:
         ``input`` the command's stdin is empty (/dev/null) rather than pytest's."""
         args = list(command[1:])
         if args and args[0] == "serve":  # from the zygote its servers come from, as ``spawn``'s
-            kind = SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE
+            kind = self._serve_kind(env)
             forkable = self.preloadable(args, env)
         else:
-            kind = COMMANDS
+            kind = self._kind(COMMANDS, env)
             forkable = (
                 args
                 and args[0] not in _NOT_FORKED_COMMANDS
                 and not os.environ.get("QK_TEST_NO_FORK")
-                and self._fits(COMMANDS, env)
+                and self._fits(kind, env)
             )
         if not forkable:
             return subprocess.run(
@@ -220,6 +281,8 @@ class Zygote:
             if proc.poll() is None:
                 proc.stdin.close()  # a zygote ends at the end of its input
                 proc.wait(10)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 # --- the zygote -------------------------------------------------------------------------------
@@ -262,6 +325,23 @@ _SERVE_IMPORTS = (
     "gevent.resolver.thread",
     "gevent.pool",
     "encodings.idna",
+    # what forked servers imported while the page and API tests used them (their sys.modules against
+    # the zygote's, 18 servers of four page files): the ORM at the first write, the first start's
+    # checks, the rate limits at the first limited request, the CSRF check at the first form, the
+    # threadpool the database's work runs in, the tickets' printing
+    "sqlalchemy.orm",
+    "queuekiosk.server.core.mapped",
+    "queuekiosk.server.core.installation",
+    "queuekiosk.server.web.first_start",
+    "gevent.threadpool",
+    "limits",
+    "limits.storage",
+    "limits.strategies",
+    "limits.errors",
+    "flask_wtf.csrf",
+    "escpos.capabilities",
+    "queuekiosk.printers.ticket",
+    "encodings.unicode_escape",
 )
 _MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
 # what the commands import when they run (server/commands/, server/prediction_cli.py), beyond the
@@ -314,6 +394,10 @@ def _preload(kind: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - renamed or broken: the command imports it (or says why) itself
             pass
+    if kind != COMMANDS:
+        import mimetypes
+
+        mimetypes.init()  # the types file read once here, not at each server's first static file
 
 
 def _skip_client_libraries(cli, message_queue: bool) -> None:
@@ -330,6 +414,12 @@ def _child(request: dict, environ_added: dict) -> None:
     code = 1
     command = "stdout" in request
     try:
+        # its environment first, before anything looks at the wall clock: on a faked clock libfaketime
+        # then reads the clock file this environment names (see the top of this file)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        for key, value in environ_added.items():  # what importing set, as it would have in this process
+            os.environ.setdefault(key, value)
         import gevent
 
         gevent.reinit()  # as gevent's own fork does
@@ -347,10 +437,6 @@ def _child(request: dict, environ_added: dict) -> None:
             os.dup2(stream, fd)
         for stream in set(streams):
             os.close(stream)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        for key, value in environ_added.items():  # what importing set, as it would have in this process
-            os.environ.setdefault(key, value)
         from queuekiosk.server.cli import main
 
         sys.argv = ["queuekiosk", *request["args"]]
@@ -380,17 +466,27 @@ def _zygote() -> None:
     environ_before = dict(os.environ)
     kind = sys.argv[1] if len(sys.argv) > 1 else SERVE
     idle_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else IDLE_SECONDS
-    if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS):
-        raise SystemExit(f"server_fork.py: unknown zygote {kind!r} (serve, serve-message-queue or commands)")
+    kind, clock, settings = kind.partition(_CLOCK)
+    if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS) or (settings and not settings.startswith("-")):
+        raise SystemExit(f"server_fork.py: unknown zygote {sys.argv[1]!r} (serve, serve-message-queue or commands)")
     _preload(kind)
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
-    sys.stdout.write(json.dumps({"added": environ_added}) + "\n")
-    sys.stdout.flush()
     from gevent import monkey
 
     fork = monkey.get_original("os", "fork")  # no child watcher: this loop reaps with waitpid
     waitpid = monkey.get_original("os", "waitpid")
     select = monkey.get_original("select", "select")
+    if clock:
+        # libfaketime keeps what it last read from its clock file for FAKETIME_CACHE_DURATION seconds
+        # (10 unless set), counted in whole seconds of the real clock; it reads the file again at the
+        # first look at the wall clock after that, taking its name from the environment then. This
+        # zygote looks at the wall clock no more: it waits in select (a timeout on the monotonic clock,
+        # which libfaketime leaves alone here; gevent's sleep would look at the wall clock, and
+        # time.sleep fails under libfaketime). Once that time has passed, each child's first look
+        # reads the file its own environment names.
+        select([], [], [], float(os.environ.get("FAKETIME_CACHE_DURATION") or 10) + 1.1)
+    sys.stdout.write(json.dumps({"added": environ_added}) + "\n")
+    sys.stdout.flush()
     status_paths: dict[int, str] = {}
 
     def reap() -> None:

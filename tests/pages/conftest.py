@@ -312,28 +312,15 @@ def _starting(tmp_path_factory, sqlite_template, zygote, clock_env: dict | None 
 # --- servers on the session's working morning, forked ---------------------------------------
 
 
-class _ZygoteOnAClock(server_fork.Zygote):
-    """Zygotes whose interpreter runs under libfaketime, on the clock of ``clock_env`` (the env
-    ``faked_clock.on_a_working_morning`` gives): a server with that very env is their fork."""
-
-    def __init__(self, clock_env: dict):
-        super().__init__()
-        self._env.update(clock_env)  # what each zygote is started with, and what a server must match
-
-
 @pytest.fixture(scope="session")
-def morning_clock(tmp_path_factory):
+def morning_clock(tmp_path_factory, server_zygote):
     """``(env, zygote)`` for servers whose clock reads 09:00 on the next working day when the session
-    first asks for it, and runs on (one clock file, ``on_a_working_morning``), forked from a zygote
-    under that clock (its commands from a commands' zygote under it). A server on a faked clock of
-    its own cannot be a fork (libfaketime is an LD_PRELOAD): it is a process of its own, which imports
-    the server and checks its config in a child, 3-6 s of a loaded machine's CPU per start; a fork
-    takes a tenth. For tests that only need their server's day to stay one day (and not 09:00 to the
-    minute); a test that needs its own moment takes a ``FakedClock`` (tests/faked_clock.py)."""
+    first asks for it, and runs on (one clock file, ``on_a_working_morning``): forks of the session's
+    zygote under libfaketime (tests/server_fork.py), as are their commands. For tests that only need
+    their server's day to stay one day (and not 09:00 to the minute); a test that needs its own moment
+    takes a ``FakedClock`` (tests/faked_clock.py)."""
     env = on_a_working_morning(tmp_path_factory.mktemp("morning-clock"))
-    zygote = _ZygoteOnAClock(env)
-    yield env, zygote
-    zygote.close()
+    return env, server_zygote
 
 
 @pytest.fixture
@@ -343,16 +330,14 @@ def server_on_a_working_morning(tmp_path, sqlite_template, morning_clock):
     or report, which on the real clock sees the day change between the two when it runs across the
     site's midnight (17:00 UTC). The clock read 09:00 when the session first asked and has run on
     since (some minutes past nine by a worker's last test): a test depends on the day, not the minute.
-    A fork of the zygote under that clock, and so are its ``cli`` commands (a server on a faked clock
-    of its own is a process of its own, 2-6 s to start, and each command under it a whole Python
-    start, ~3 s of a loaded machine). The pages correct the browser's clock by the server's (QK.now)."""
+    A fork of the zygote under libfaketime, and so are its ``cli`` commands (tests/server_fork.py).
+    The pages correct the browser's clock by the server's (QK.now)."""
     env, zygote = morning_clock
     yield from _served(tmp_path, sqlite_template, zygote, env)
 
 
 @pytest.fixture
 def start_server_on_a_working_morning(tmp_path_factory, sqlite_template, morning_clock):
-    """``start_server``, its servers on the session's working morning (``server_on_a_working_morning``):
-    forks of the zygote under that clock, as are their commands."""
+    """``start_server``, its servers on the session's working morning (``server_on_a_working_morning``)."""
     env, zygote = morning_clock
     yield from _starting(tmp_path_factory, sqlite_template, zygote, env)
