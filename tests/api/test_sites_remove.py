@@ -99,8 +99,8 @@ def removal_works(server, http) -> None:
 
 @pytest.fixture(scope="module")
 def admin(module_live_server, tmp_path_factory):
-    """One server for the SQLite tests of this file (a server on a faked clock is a process of its own,
-    not a fork: 2-3 s of CPU to start): each test adds and removes sites of its own ids and names."""
+    """One server for the SQLite tests of this file: each test adds and removes sites of its own ids and
+    names."""
     server = module_live_server(env=on_a_working_morning(tmp_path_factory.mktemp("clock")))
     yield server, bearer(server, server.token("admin"))
 

@@ -33,8 +33,7 @@ LATER = {"id": "phuong-lon", "name": "Phường Phú Lớn", "timezone": "Asia/H
 
 @pytest.fixture(scope="module")
 def shared_server(module_live_server, tmp_path_factory):
-    """One server for the SQLite tests of this file (a server on a faked clock is a process of its own,
-    not a fork of the zygote: 2-3 s of CPU to start); each test retires sites of its own (``admin``)."""
+    """One server for the SQLite tests of this file; each test retires sites of its own (``admin``)."""
     # at 09:00 on a working day (tests/faked_clock.py): a number served is in today's figures and the
     # numbers go on from the first whatever the hour the test runs at (the site's midnight is 17:00 UTC)
     return module_live_server(env=on_a_working_morning(tmp_path_factory.mktemp("clock")))
