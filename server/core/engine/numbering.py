@@ -80,10 +80,38 @@ def queue_delta(
     return _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, priority_sent_delta)
 
 
-def sent_back(conn, site: SiteRuntime, service_id: int, day: dt.date, numbers: int, priority: int) -> None:
-    """``numbers`` waiting for one counter (``priority`` of them priority tickets) are back in their
-    service's queue (a closed counter's): still waiting, no longer sent away."""
-    _row_delta(conn, site, service_id, day, 0, 0, -numbers, -priority)
+class RowChanges:
+    """The changes one action makes to several queues' rows (a counter's close: the number it held
+    requeued, the numbers sent to it back in their queues), merged per row and made at once in ascending
+    (day, service) order, the order every action and batch of the group writer takes number rows in
+    (db.NumberRowOrder): two closes, or a close and a batch of issued tickets, in two PostgreSQL processes
+    never wait for each other's rows in a circle. The tickets change first, as a call's and a transfer's
+    do (their rows locked before any number row)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self):
+        self.rows: dict[tuple[dt.date, int], list[int]] = {}
+
+    def waiting(self, service_id: int, day: dt.date, delta: int, priority: bool) -> None:
+        """A ticket joins (``delta`` +1) or leaves the waiting of its service's queue (``queue_delta``)."""
+        self._add(service_id, day, delta, delta if priority else 0, 0, 0)
+
+    def sent_back(self, service_id: int, day: dt.date, numbers: int, priority: int) -> None:
+        """``numbers`` waiting for one counter (``priority`` of them priority tickets) are back in their
+        service's queue (a closed counter's): still waiting, no longer sent away."""
+        self._add(service_id, day, 0, 0, -numbers, -priority)
+
+    def _add(self, service_id, day, *deltas) -> None:
+        row = self.rows.setdefault((day, service_id), [0, 0, 0, 0])
+        for i, delta in enumerate(deltas):
+            row[i] += delta
+
+    def apply(self, conn, site: SiteRuntime) -> None:
+        for (day, service_id), deltas in sorted(self.rows.items()):
+            if any(deltas):
+                _row_delta(conn, site, service_id, day, *deltas)
+        self.rows.clear()
 
 
 def _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, priority_sent_delta) -> Happened:
