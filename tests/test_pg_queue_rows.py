@@ -15,7 +15,7 @@ from queue_row_helpers import rows_off_their_tickets
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import setup_changes
-from queuekiosk.server.core.engine import numbering
+from queuekiosk.server.core.engine import day_end, numbering
 
 pytestmark = pytest.mark.postgres
 
@@ -123,4 +123,32 @@ def test_counters_removed_from_the_setup_while_a_kiosk_issues_both_go_through(ma
     assert results == {"kiosk": "committed", "removal": "committed"}
     counts = queue.run(q.waiting_counts, now=now)
     assert (counts["DC"]["waiting"], counts["LD"]["waiting"]) == (2, 2)
+    _rows_match_the_tickets(queue)
+
+
+def test_a_number_held_past_midnight_transferred_during_the_day_end_is_still_counted(
+    make_queue, config, migrated_pg_url, monkeypatch
+):
+    queue = make_queue(config, migrated_pg_url)
+    late = dt.datetime(2026, 11, 23, 16, 50)  # 23:50 in Hà Nội
+    after = dt.datetime(2026, 11, 23, 17, 0, 2)  # 00:00:02 the next day
+    queue.run(q.issue, "DC", now=late, check_hours=False)  # left waiting at midnight: it expires
+    held = queue.run(q.issue, "DC", now=late, check_hours=False).ticket
+    queue.run(q.call_next, 4, number=held["number"], now=late)  # counter 4 holds it past midnight
+    record_event = day_end.record_event
+    transferred: list = []
+
+    def expired_then_transferred(*args, **kwargs):  # another process transfers it once the expiry has run
+        if not transferred:
+            thread = threading.Thread(
+                target=lambda: transferred.append(queue.run(q.transfer, 4, to_counter=5, now=after))
+            )
+            thread.start()
+            thread.join(10)
+        return record_event(*args, **kwargs)
+
+    monkeypatch.setattr(day_end, "record_event", expired_then_transferred)
+    outcome = queue.run(q.expire_past_days, now=after + dt.timedelta(seconds=3))
+    assert q.expired_count(outcome) == 1 and transferred
+    # the number waits for counter 5 (its day's row still counts it: sent to one counter, out of DC's queue)
     _rows_match_the_tickets(queue)
