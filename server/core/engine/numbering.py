@@ -4,6 +4,7 @@ tickets wait in it (kept in step by every command, so issuing and calling never 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, bindparam, select, text
@@ -17,6 +18,8 @@ from .types import Happened
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 # Issuing is the hot path: its statements are built once (building a statement costs more
 # than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
@@ -128,8 +131,26 @@ def _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, p
             "priority_sent_delta": priority_sent_delta,
         },
     )
-    counts = {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}  # (never below 0: a guard)
-    return Happened("queue.changed", detail={"waiting": {site.service_codes[service_id]: counts}})
+    code = site.service_codes[service_id]
+    return Happened("queue.changed", detail={"waiting": {code: shown_counts(code, waiting, priority_waiting)}})
+
+
+def shown_counts(code: str, waiting: int, priority_waiting: int) -> dict:
+    """A queue's counts as the lobby, the kiosk and ``queue.changed`` show them, from its row's
+    ``waiting - sent`` (and ``priority_waiting - priority_sent``): the one place they are read for
+    showing. Below 0 only if the row drifted from its tickets (a command that forgot a count): never
+    shown (an empty queue, 0), but logged as a warning naming the service, so that a drift is seen, the
+    same from every path (an issue, a call, a close, the lobby's first look)."""
+    if waiting < 0 or priority_waiting < 0:
+        log.warning(
+            "queue %s: its row counts %d waiting (%d priority) once the numbers sent to one counter are left out;"
+            " shown as 0: the row has drifted from its tickets",
+            code,
+            waiting,
+            priority_waiting,
+        )
+        return {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}
+    return {"waiting": waiting, "priority": priority_waiting}
 
 
 _WAITING = select(SEQ.c.service_id, SEQ.c.waiting - SEQ.c.sent, SEQ.c.priority_waiting - SEQ.c.priority_sent).where(
@@ -143,7 +164,8 @@ def waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) 
     ids = list(site.service_codes) if service_ids is None else list(service_ids)
     counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
     for service_id, waiting, priority_waiting in conn.execute(_WAITING, {"day": day, "services": ids}):
-        counts[site.service_codes[service_id]] = {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}
+        code = site.service_codes[service_id]
+        counts[code] = shown_counts(code, waiting, priority_waiting)
     return counts
 
 
