@@ -597,7 +597,7 @@ def _send_back_transferred(conn, site, counter, now, actor, queues: dict, rows: 
     saying so (``transferred_to``: the counter closed), as a number the counter held is requeued
     (``_requeue``). Past days' numbers (``policy.end_of_day: keep``) stay as they are: no day calls
     another day's tickets, so nobody would call them, and nobody is told anything about them. Their
-    queues' rows change with ``rows``' others, in (day, service) order, before any event is recorded.
+    queues' rows change with ``rows``' others, in (day, service) order, before their events are recorded.
 
     The counter's row is locked (records.counter_row, FOR UPDATE) before this reads the tickets: on
     PostgreSQL a transfer to this counter not committed yet holds a KEY SHARE lock on the same row (the
