@@ -7,7 +7,10 @@ opening hours and checks after every step that:
   * every ticket's events replay through ``engine.TRANSITIONS`` to its current status,
   * a refused action (QueueError, rolled back like the web layer does) changes nothing,
   * an action is refused exactly when its precondition does not hold,
-  * "next" gives the ticket ``choose_next`` picks from the waiting tickets the counter may serve.
+  * "next" gives the ticket ``choose_next`` picks from the waiting tickets the counter may serve,
+  * every queue's row, of every day, counts its waiting tickets, priority ones, and those of them sent to
+    one counter (the lobby's counts come from it), across transfers to counters, closes that send them
+    back, midnight and the day end.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from queue_row_helpers import rows_off_their_tickets
 from sqlalchemy import bindparam, select, update
 
 from queuekiosk.server.core import engine as q
@@ -52,6 +56,7 @@ EVENT_MOVES = {
     "no_show": ({"called"}, "no_show"),
     "transferred": ({"called", "serving"}, "waiting"),
     "requeued": ({"called", "serving"}, "waiting"),
+    "expired": ({"waiting"}, "expired"),  # (the day end: a past day's number nobody called)
 }
 RELEASING = {"finished", "no_show", "transferred", "requeued"}
 COUNTER_EVENTS = {"paused", "resumed", "opened", "closed"}
@@ -157,7 +162,7 @@ def check_events(conn, site) -> None:
             continue
         if e.kind == "transferred" and (e.detail or {}).get("to_counter") is not None:
             sent_to[tid] = e.detail["to_counter"]
-        elif e.kind == "called":
+        elif e.kind in ("called", "expired"):
             sent_to.pop(tid, None)
         sources, target = EVENT_MOVES[e.kind]
         current = state.get(tid)
@@ -165,7 +170,9 @@ def check_events(conn, site) -> None:
             assert current is None, f"ticket {number} issued twice"
         else:
             assert current in sources, f"ticket {number}: '{e.kind}' from state {current!r}"
-            assert target in q.TRANSITIONS[current], f"ticket {number}: {current} -> {target} is not a legal move"
+            # (an expiry is the day end's own move, not a command's: not among engine.TRANSITIONS)
+            legal = target in q.TRANSITIONS[current] or e.kind == "expired"
+            assert legal, f"ticket {number}: {current} -> {target} is not a legal move"
         state[tid] = target
 
         if e.kind == "called":
@@ -392,6 +399,14 @@ class QueueMachine(RuleBasedStateMachine):
     def next_day(self):
         self.now = next_opening(self.now) + dt.timedelta(hours=1)
 
+    @rule()
+    def day_end(self):
+        """The new day's start (run by the server a few seconds after midnight; here at any time, also
+        after clerks acted on numbers held past midnight, and again): past days' waiting numbers expire,
+        the numbers still held end."""
+        self.tick(0)
+        self.act(None, q.expire_past_days)
+
     # -- kiosk --
 
     @rule(service=st.sampled_from(ISSUED), priority=st.sampled_from(PRIORITIES))
@@ -516,6 +531,12 @@ class QueueMachine(RuleBasedStateMachine):
             assert t["service"] == to.get("service", self.site.service_codes[held.service_id])
             assert t["target_counter"] == to.get("to_counter")
 
+    @rule(data=st.data(), to=st.integers(1, 6))
+    def send_to_a_counter(self, data, to):
+        """A transfer to one counter alone (the transfer rule's other half, drawn as often as the rest):
+        the number leaves its queue's count until that counter calls it or closes."""
+        self.transfer(data, {"to_counter": to})
+
     @rule(data=st.data())
     def pause(self, data):
         now = self.tick()
@@ -543,7 +564,9 @@ class QueueMachine(RuleBasedStateMachine):
         ``finish`` (served, a number being served only); naming another, or one the counter does not
         hold, refuses too."""
         now = self.tick()
-        counter = self.pick_counter(data, [n for n in self.counters if not now.closed(n)])
+        # mostly a counter that numbers were sent to, if any (closed already: they go back all the same)
+        sent_to = {self.site.counter_numbers[r.target_counter_id] for r in now.waiting if r.target_counter_id}
+        counter = self.pick_counter(data, sent_to or [n for n in self.counters if not now.closed(n)])
         held = now.held.get(counter)
         named = data.draw(st.sampled_from([None, held.number if held else 1001, 1999]), label="number")
         how = data.draw(st.sampled_from(["requeue", "finish"]), label="how")
@@ -619,6 +642,13 @@ class QueueMachine(RuleBasedStateMachine):
     def paused_counters_hold_nothing(self):
         now = self.tick(0)
         assert not [n for n in now.held if now.paused(n)], "a paused counter holds a ticket"
+
+    @invariant()
+    def queue_rows_count_their_tickets(self):
+        """Every queue's row, of every day, counts what its tickets say (waiting, priority, sent to one
+        counter and priority among those): its raw columns, not the counts shown (never below 0)."""
+        if not self._unchanged_since_checked("rows"):
+            assert self.read(lambda c: rows_off_their_tickets(c, self.site)) == []
 
     @invariant()
     def waiting_counts_match_the_tickets(self):

@@ -136,11 +136,14 @@ class OutOfOrder(Exception):
 
 
 class NumberRowOrder:
-    """The number rows (service, day) a batch's actions lock, in ascending order only. Two batches
-    of different processes that both take their rows in one order never wait for each other in a
-    circle (a deadlock), however their tickets mix services. An action's own statements may take
-    rows in any order (the first action of a batch is never refused), so a lone action behaves as
-    it did in a transaction of its own."""
+    """The number rows (service, day) a batch's actions lock, in ascending (day, service) order only.
+    Two batches of different processes that both take their rows in one order never wait for each
+    other in a circle (a deadlock), however their tickets mix services. That holds because every
+    action takes its own rows in that order too: most take one; a close, which changes several (the
+    number it held, each service of the numbers sent back to their queues), changes them all together
+    in that order (engine/numbering.RowChanges), and counters removed together lock theirs first
+    (counter_actions.lock_for_closes). This checks the batch's order, not an action's own (the first
+    action of a batch is never refused), so a lone action behaves as it did in a transaction of its own."""
 
     __slots__ = ("held", "mine")
 

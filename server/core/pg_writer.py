@@ -66,7 +66,8 @@ class PostgresGroupWriter:
     no more than before.
 
     A batch holds the number rows it locked until its COMMIT, and another process's batch may want
-    the same rows: each batch takes them in one order (service, day ascending: db.NumberRowOrder).
+    the same rows: each batch takes them in one order ((day, service) ascending: db.NumberRowOrder;
+    an action that changes several rows, a close, takes them in that order itself).
     An action that would lock a row below one the batch already holds is undone (its savepoint) and
     runs first in the next batch; an action that still meets a deadlock (rows other than number rows,
     say) or a serialization failure is undone and runs again in a later batch, up to ``PG_TRIES``

@@ -403,6 +403,7 @@ def close_removed_counters(session: Session, site: SiteRuntime, numbers, actor: 
     removed counter, for /admin's removal and ``queuekiosk config import`` alike."""
     close = outbox.recording(q.close_left_counter)
     conn = session.connection()
+    q.lock_for_closes(conn, site, numbers)  # all their closes' rows, in one order (a deadlock is no retry here)
     return [close(conn, site, number, "removed", actor) for number in sorted(numbers)]
 
 

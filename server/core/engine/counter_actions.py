@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import DateTime, Float, Integer, and_, bindparam, func, or_, select, update
 
 from .. import models as m
-from ..db import SiteRuntime
+from ..db import ROW_ORDER, SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..i18n import Phrase
 from ..models import utcnow
@@ -18,9 +18,10 @@ from .clock import business_day
 from .estimates import with_position
 from .issuing import require_served
 from .named_rows import Named
-from .numbering import queue_changed, queue_delta, sent_back
+from .numbering import RowChanges, queue_changed, queue_delta
 from .records import (
     HELD_STATUS,
+    SEQ,
     SET_COUNTER,
     C,
     E,
@@ -511,20 +512,54 @@ def close_left_counter(
     return _close(conn, site, counter, held, now or utcnow(), actor, {"by": by}, finish=finish)
 
 
+def lock_for_closes(conn, site: SiteRuntime, counter_numbers, now: dt.datetime | None = None) -> None:
+    """Several counters about to close in one transaction (counters removed from the setup:
+    setup_changes.close_removed_counters): their rows, then the queues' rows their closes will change
+    (the numbers they hold, today's numbers sent to them), locked first, each in ascending order. Each
+    close takes its own rows in (day, service) order (``_close``), but one after another they would not
+    be (counter 4's send-back to LD, then counter 5's to CT): on PostgreSQL a batch of issued tickets
+    holding CT and wanting LD would wait for them in a circle, and ``queuekiosk config import`` runs
+    outside the web layer's retries. On SQLite (one writer) nothing to do."""
+    if conn.dialect.name != "postgresql" or not counter_numbers:
+        return
+    ids = sorted(site.counter_ids[number] for number in counter_numbers)
+    conn.execute(select(C.c.id).where(C.c.id.in_(ids)).order_by(C.c.id).with_for_update()).all()
+    today = business_day(site, now or utcnow())
+    sent = and_(T.c.target_counter_id.in_(ids), T.c.status == "waiting", T.c.business_day == today)
+    held = and_(T.c.counter_id.in_(ids), T.c.status.in_(m.HELD_STATES))
+    keys = sorted(conn.execute(select(T.c.business_day, T.c.service_id).where(or_(sent, held)).distinct()).all())
+    order = conn.info.get(ROW_ORDER)
+    for day, service_id in keys:
+        if order is not None:  # in a batch of the group writer: the batch's order checked (db.NumberRowOrder)
+            order.take(service_id, day)
+    for day, service_id in keys:  # one at a time: plainly in that order
+        conn.execute(_LOCK_ROW, {"service_id": service_id, "day": day}).all()
+
+
+_LOCK_ROW = (
+    select(SEQ.c.service_id)
+    .where(SEQ.c.service_id == bindparam("service_id"), SEQ.c.business_day == bindparam("day"))
+    .with_for_update()
+)
+
+
 def _close(conn, site, counter, held, now, actor, detail=None, *, finish: bool = False) -> Outcome:
     """Close the counter, then end or requeue the number it holds (a wait promised to a number requeued
     leaves the counter out) and send today's numbers transferred to it alone back to their service's
-    queue, then record the close (after the tickets' steps, as the log replays it). One ``queue.changed``
+    queue, then record the close (after the tickets' steps, as the log replays it). The queues' rows
+    change once the tickets have, all together in ascending (day, service) order (numbering.RowChanges:
+    the number requeued and those sent back may be of any services and days). One ``queue.changed``
     for the queues changed, after all their steps."""
     conn.execute(SET_COUNTER, {"counter_id": counter.id, "state": "closed", "pause_reason": None})
     happened: list[Happened] = []
     queues: dict[dt.date, set[int]] = {}  # day -> the services whose queue changed
+    rows = RowChanges()
     if held is not None and finish:
         finish_held(conn, site, counter, held, now, actor, happened, by="close")
     elif held is not None:
-        happened.append(_requeue(conn, site, counter, held, now, actor))
+        happened.append(_requeue(conn, site, counter, held, now, actor, rows))
         queues.setdefault(held.business_day, set()).add(held.service_id)
-    happened += _send_back_transferred(conn, site, counter, now, actor, queues)
+    happened += _send_back_transferred(conn, site, counter, now, actor, queues, rows)
     happened += _queues_changed(conn, site, queues)
     record_event(conn, site, "closed", now, actor, counter_id=counter.id, detail=detail)
     happened.append(Happened("counter.changed", None, counter.number, {"state": "closed"}))
@@ -535,7 +570,7 @@ def _send_back_only(conn, site, counter, now, actor) -> Outcome:
     """A close asked of a counter closed already: no new ``closed`` event, but the numbers transferred to
     it since (the console asks first, and a centre may say yes) go back to their queue all the same."""
     queues: dict[dt.date, set[int]] = {}
-    happened = _send_back_transferred(conn, site, counter, now, actor, queues)
+    happened = _send_back_transferred(conn, site, counter, now, actor, queues, RowChanges())
     return Outcome(None, happened + _queues_changed(conn, site, queues))
 
 
@@ -543,24 +578,26 @@ def _queues_changed(conn, site, queues: dict) -> list[Happened]:
     return [queue_changed(conn, site, day, *services) for day, services in sorted(queues.items())]
 
 
-def _requeue(conn, site, counter, held, now, actor) -> Happened:
+def _requeue(conn, site, counter, held, now, actor, rows: RowChanges) -> Happened:
     """The counter closes under its number: back in its service's queue, at its place by issue time.
     Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
-    ticket, so its wait is still the one that call ended (a call again is a repeat call)."""
+    ticket, so its wait is still the one that call ended (a call again is a repeat call). Its queue's
+    row is counted in ``rows``, changed with the close's others (``_send_back_transferred``)."""
     set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
-    queue_delta(conn, site, held.service_id, held.business_day, +1, held.priority_id is not None)
+    rows.waiting(held.service_id, held.business_day, +1, held.priority_id is not None)
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
     view = with_position(conn, site, reload(conn, held.id), now=now)
     return Happened("ticket.requeued", view, counter.number)
 
 
-def _send_back_transferred(conn, site, counter, now, actor, queues: dict) -> list[Happened]:
+def _send_back_transferred(conn, site, counter, now, actor, queues: dict, rows: RowChanges) -> list[Happened]:
     """Today's numbers transferred to this counter alone and still waiting for it: closed, it calls
     nobody, possibly for the rest of the day, and no other counter may call them (``for_counter``). They
     wait in their service's queue again, at their place by issue time, each with a "requeued" event
     saying so (``transferred_to``: the counter closed), as a number the counter held is requeued
     (``_requeue``). Past days' numbers (``policy.end_of_day: keep``) stay as they are: no day calls
-    another day's tickets, so nobody would call them, and nobody is told anything about them.
+    another day's tickets, so nobody would call them, and nobody is told anything about them. Their
+    queues' rows change with ``rows``' others, in (day, service) order, before their events are recorded.
 
     The counter's row is locked (records.counter_row, FOR UPDATE) before this reads the tickets: on
     PostgreSQL a transfer to this counter not committed yet holds a KEY SHARE lock on the same row (the
@@ -568,23 +605,24 @@ def _send_back_transferred(conn, site, counter, now, actor, queues: dict) -> lis
     (a transfer made after the close waits for it instead, and the number waits for the closed counter,
     as one the console's "Quầy 2 đang đóng" question let through would). See records._COUNTER_ROW."""
     today = business_day(site, now)
-    rows = conn.execute(
+    back = conn.execute(
         update(T)
         .where(T.c.target_counter_id == counter.id, T.c.status == "waiting", T.c.business_day == today)
         .values(target_counter_id=None)
         .returning(T.c.id, T.c.service_id, T.c.priority_id)
     ).all()
-    for service_id in sorted({row.service_id for row in rows}):  # counted in their queue again (numbering.py)
-        back = [row for row in rows if row.service_id == service_id]
-        sent_back(conn, site, service_id, today, len(back), sum(row.priority_id is not None for row in back))
+    for service_id in {row.service_id for row in back}:  # counted in their queue again (numbering.py)
+        of_service = [row for row in back if row.service_id == service_id]
+        rows.sent_back(service_id, today, len(of_service), sum(row.priority_id is not None for row in of_service))
+    rows.apply(conn, site)
     happened: list[Happened] = []
-    for row in sorted(rows):  # (all back already: each one's place among them)
+    for row in sorted(back):  # (all back already: each one's place among them)
         detail = {"transferred_to": counter.number}
         record_event(conn, site, "requeued", now, actor, row.id, row.service_id, counter.id, detail)
         view = with_position(conn, site, reload(conn, row.id), now=now)
         happened.append(Happened("ticket.requeued", view, counter.number))
-    if rows:  # their queues' counts rose: told after all the close's steps (_queues_changed)
-        queues.setdefault(today, set()).update(row.service_id for row in rows)
+    if back:  # their queues' counts rose: told after all the close's steps (_queues_changed)
+        queues.setdefault(today, set()).update(row.service_id for row in back)
     return happened
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import models as m
-from ..db import SiteRuntime
+from ..db import ROW_ORDER, SiteRuntime
 from ..models import utcnow
 from .clock import business_day, since_local_midnight
 from .counter_actions import finish_held
@@ -43,16 +43,55 @@ def expire_past_days(session: Session, site: SiteRuntime, now: dt.datetime | Non
         for row in rows:
             record_event(conn, site, "expired", now, None, row.id, row.service_id, detail={"reason": "end_of_day"})
             happened.append(Happened("ticket.expired", ticket_view(site, row)))
-        if rows:
-            conn.execute(
-                update(SEQ)
-                .where(SEQ.c.service_id.in_({r.service_id for r in rows}), SEQ.c.business_day < today)
-                .values(waiting=0, priority_waiting=0, sent=0, priority_sent=0)
-            )
+        _uncount(conn, rows)
     _close_idle_counters(conn, site, now, happened)  # before the events of the tickets ended below
     _end_held_tickets(conn, site, today, now, happened)
     happened.append(Happened("queue.changed", detail={"waiting": waiting_by_service(conn, site, today)}))
     return Outcome(None, happened)
+
+
+_UNCOUNT = (
+    update(SEQ)
+    .where(SEQ.c.service_id == bindparam("service"), SEQ.c.business_day == bindparam("day"))
+    .values(
+        waiting=SEQ.c.waiting - bindparam("n"),
+        priority_waiting=SEQ.c.priority_waiting - bindparam("priority"),
+        sent=SEQ.c.sent - bindparam("sent"),
+        priority_sent=SEQ.c.priority_sent - bindparam("priority_sent"),
+    )
+)
+
+
+def _uncount(conn, expired) -> None:
+    """The expired tickets leave their queues' rows: each (service, day) row less what expired of it,
+    one row at a time in (day, service) order, as every action takes number rows (db.NumberRowOrder).
+    Less, not set to 0: on PostgreSQL another process may have put a number of that day back in the
+    waiting meanwhile (a number held past midnight transferred, or requeued by a close), which this
+    day end's expiry did not see; the row still counts it."""
+    counts: dict[tuple, list[int]] = {}
+    for row in expired:
+        count = counts.setdefault((row.business_day, row.service_id), [0, 0, 0, 0])
+        sent = row.target_counter_id is not None
+        priority = row.priority_id is not None
+        count[0] += 1
+        count[1] += priority
+        count[2] += sent
+        count[3] += sent and priority
+    order = conn.info.get(ROW_ORDER)  # in a batch of the group writer: the batch's order (db.NumberRowOrder)
+    for (day, service), (n, priority, sent, priority_sent) in sorted(counts.items()):
+        if order is not None:
+            order.take(service, day)
+        conn.execute(
+            _UNCOUNT,
+            {
+                "service": service,
+                "day": day,
+                "n": n,
+                "priority": priority,
+                "sent": sent,
+                "priority_sent": priority_sent,
+            },
+        )
 
 
 def _end_held_tickets(conn, site: SiteRuntime, today: dt.date, now: dt.datetime, happened: list) -> None:

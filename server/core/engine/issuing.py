@@ -19,7 +19,7 @@ from ..i18n import Listed, Localized, Phrase
 from ..models import utcnow
 from .clock import local_time
 from .estimates import Estimator, promised_wait, waiting_ahead
-from .numbering import ESTIMATE_INPUTS_SQL, QUEUE_COUNTS_SQL, TAKE_NUMBER_SQL, next_number
+from .numbering import ESTIMATE_INPUTS_SQL, QUEUE_COUNTS_SQL, TAKE_NUMBER_SQL, next_number, shown_counts
 from .prepared import JsonRows, Prepared
 from .records import T, connection, record_event
 from .types import Actor, Happened, Outcome
@@ -292,6 +292,9 @@ def issue(
         )
     # waiting, priority_waiting: the queue's counts (its numbers sent to one counter, which only that
     # counter calls, left out: numbering.py), as the lobby, the status and the next queue.changed count it
+    # (never below 0, as every path shows them: numbering.shown_counts)
+    counts = shown_counts(service, waiting, priority_waiting)
+    waiting = counts["waiting"]
     if number > service_cfg.numbers.end:
         # the caller rolls back, so the sequence does not move: no gap, no partial write
         raise QueueError("range_exhausted", service=service, end=service_cfg.numbers.end)
@@ -358,7 +361,5 @@ def issue(
         pace=(avg_seconds, open_counters),
     )
     view = {**ticket_view(site, ticket), "waiting_ahead": ahead, "eta_minutes": eta, "eta_range": eta_range}
-    changed = Happened(
-        "queue.changed", detail={"waiting": {service: {"waiting": waiting, "priority": priority_waiting}}}
-    )
+    changed = Happened("queue.changed", detail={"waiting": {service: counts}})
     return Outcome(view, [Happened("ticket.issued", view), changed])

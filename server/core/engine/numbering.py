@@ -4,6 +4,7 @@ tickets wait in it (kept in step by every command, so issuing and calling never 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, bindparam, select, text
@@ -17,6 +18,8 @@ from .types import Happened
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 # Issuing is the hot path: its statements are built once (building a statement costs more
 # than running it on SQLite). The same SQL runs on SQLite and PostgreSQL.
@@ -80,10 +83,38 @@ def queue_delta(
     return _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, priority_sent_delta)
 
 
-def sent_back(conn, site: SiteRuntime, service_id: int, day: dt.date, numbers: int, priority: int) -> None:
-    """``numbers`` waiting for one counter (``priority`` of them priority tickets) are back in their
-    service's queue (a closed counter's): still waiting, no longer sent away."""
-    _row_delta(conn, site, service_id, day, 0, 0, -numbers, -priority)
+class RowChanges:
+    """The changes one action makes to several queues' rows (a counter's close: the number it held
+    requeued, the numbers sent to it back in their queues), merged per row and made at once in ascending
+    (day, service) order, the order every action and batch of the group writer takes number rows in
+    (db.NumberRowOrder): two closes, or a close and a batch of issued tickets, in two PostgreSQL processes
+    never wait for each other's rows in a circle. The tickets change first, as a call's and a transfer's
+    do (their rows locked before any number row)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self):
+        self.rows: dict[tuple[dt.date, int], list[int]] = {}
+
+    def waiting(self, service_id: int, day: dt.date, delta: int, priority: bool) -> None:
+        """A ticket joins (``delta`` +1) or leaves the waiting of its service's queue (``queue_delta``)."""
+        self._add(service_id, day, delta, delta if priority else 0, 0, 0)
+
+    def sent_back(self, service_id: int, day: dt.date, numbers: int, priority: int) -> None:
+        """``numbers`` waiting for one counter (``priority`` of them priority tickets) are back in their
+        service's queue (a closed counter's): still waiting, no longer sent away."""
+        self._add(service_id, day, 0, 0, -numbers, -priority)
+
+    def _add(self, service_id, day, *deltas) -> None:
+        row = self.rows.setdefault((day, service_id), [0, 0, 0, 0])
+        for i, delta in enumerate(deltas):
+            row[i] += delta
+
+    def apply(self, conn, site: SiteRuntime) -> None:
+        for (day, service_id), deltas in sorted(self.rows.items()):
+            if any(deltas):
+                _row_delta(conn, site, service_id, day, *deltas)
+        self.rows.clear()
 
 
 def _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, priority_sent_delta) -> Happened:
@@ -100,8 +131,26 @@ def _row_delta(conn, site, service_id, day, delta, priority_delta, sent_delta, p
             "priority_sent_delta": priority_sent_delta,
         },
     )
-    counts = {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}  # (never below 0: a guard)
-    return Happened("queue.changed", detail={"waiting": {site.service_codes[service_id]: counts}})
+    code = site.service_codes[service_id]
+    return Happened("queue.changed", detail={"waiting": {code: shown_counts(code, waiting, priority_waiting)}})
+
+
+def shown_counts(code: str, waiting: int, priority_waiting: int) -> dict:
+    """A queue's counts as the lobby, the kiosk and ``queue.changed`` show them, from its row's
+    ``waiting - sent`` (and ``priority_waiting - priority_sent``): the one place they are read for
+    showing. Below 0 only if the row drifted from its tickets (a command that forgot a count): never
+    shown (an empty queue, 0), but logged as a warning naming the service, so that a drift is seen, the
+    same from every path (an issue, a call, a close, the lobby's first look)."""
+    if waiting < 0 or priority_waiting < 0:
+        log.warning(
+            "queue %s: its row counts %d waiting (%d priority) once the numbers sent to one counter are left out;"
+            " shown as 0: the row has drifted from its tickets",
+            code,
+            waiting,
+            priority_waiting,
+        )
+        return {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}
+    return {"waiting": waiting, "priority": priority_waiting}
 
 
 _WAITING = select(SEQ.c.service_id, SEQ.c.waiting - SEQ.c.sent, SEQ.c.priority_waiting - SEQ.c.priority_sent).where(
@@ -115,7 +164,8 @@ def waiting_by_service(conn, site: SiteRuntime, day: dt.date, service_ids=None) 
     ids = list(site.service_codes) if service_ids is None else list(service_ids)
     counts = {site.service_codes[sid]: {"waiting": 0, "priority": 0} for sid in ids}
     for service_id, waiting, priority_waiting in conn.execute(_WAITING, {"day": day, "services": ids}):
-        counts[site.service_codes[service_id]] = {"waiting": max(waiting, 0), "priority": max(priority_waiting, 0)}
+        code = site.service_codes[service_id]
+        counts[code] = shown_counts(code, waiting, priority_waiting)
     return counts
 
 
