@@ -121,10 +121,11 @@ IDLE_SECONDS = 5.0
 # the zygotes, by what they preload: ``serve`` without and with a message queue, and the other commands
 SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands"
 
-# commands that stay ordinary processes: the clients that run until stopped (started with Popen by
-# their tests, not through ``run``); ``serve`` through ``run`` (a test of how it refuses to start)
-# is a fork of a server's zygote
-_NOT_FORKED_COMMANDS = ("kiosk-agent", "keypad")
+# commands that stay ordinary processes: the keypad client, which runs on a pseudo-terminal of its
+# own (a new session, the terminal its controlling one: tests/api/keypad_helpers.py); ``serve``
+# through ``run`` (a test of how it refuses to start) is a fork of a server's zygote. The kiosk
+# agent, which runs until stopped, is a fork of the commands' zygote through ``start``
+_NOT_FORKED_COMMANDS = ("keypad",)
 
 
 class Zygote:
@@ -214,6 +215,32 @@ class Zygote:
         status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
         request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path), "status": str(status_path)}
         return ForkedServer(self._ask(self._serve_kind(env), request), status_path)
+
+    def start(self, args, env: dict, cwd: Path | str, log_path: Path) -> ForkedServer | None:
+        """``queuekiosk <args>`` (a client that runs until stopped: ``kiosk-agent``) as a fork of the
+        commands' zygote, its stdout and stderr appended to ``log_path``, its stdin empty, its exit
+        handlers run as at a process's end; None when it cannot be one (``_fits``, ``QK_TEST_NO_FORK``):
+        the caller then starts it with ``subprocess.Popen``."""
+        args = list(args)
+        kind = self._kind(COMMANDS, env)
+        if (
+            not args
+            or args[0] in _NOT_FORKED_COMMANDS
+            or os.environ.get("QK_TEST_NO_FORK")
+            or not self._fits(kind, env)
+        ):
+            return None
+        open(log_path, "ab").close()  # there on return, as a Popen's with its log opened for it
+        status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
+        request = {
+            "args": args,
+            "env": env,
+            "cwd": str(cwd),
+            "log": str(log_path),
+            "status": str(status_path),
+            "exit_handlers": True,
+        }
+        return ForkedServer(self._ask(kind, request), status_path)
 
     def run(
         self, command: list[str], env: dict, cwd: Path | str | None = None, input: str | None = None, timeout=None
@@ -373,6 +400,8 @@ _COMMAND_IMPORTS = (
     "alembic.config",
     "sqlite3",
     "yaml",
+    # the kiosk agent (``start``): the Socket.IO client with requests and websocket-client, the printers
+    "queuekiosk.kiosk.agent",
 )
 
 
@@ -394,7 +423,18 @@ def _preload(kind: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - renamed or broken: the command imports it (or says why) itself
             pass
-    if kind != COMMANDS:
+    if kind == COMMANDS:
+        # python-escpos, imported by the kiosk agent, calls logging.basicConfig(): a handler that no
+        # command has at its start (the agent's own import comes after its logging is set up, which
+        # makes that call do nothing), and that would write each line a second time
+        import logging
+
+        from queuekiosk.server.core.logs import _is_bare_basic_config
+
+        root = logging.getLogger()
+        for stray in [h for h in root.handlers if _is_bare_basic_config(h)]:
+            root.removeHandler(stray)
+    else:
         import mimetypes
 
         mimetypes.init()  # the types file read once here, not at each server's first static file
@@ -412,7 +452,8 @@ def _child(request: dict, environ_added: dict) -> None:
     A server writes to its log; a command reads its stdin file and writes its stdout and stderr
     files, and ends as a process ends (its exit handlers run, its streams flushed)."""
     code = 1
-    command = "stdout" in request
+    command = "stdout" in request  # its own stdin, stdout and stderr files (else a log, as a server's)
+    exit_handlers = command or request.get("exit_handlers", False)
     try:
         # its environment first, before anything looks at the wall clock: on a faked clock libfaketime
         # then reads the clock file this environment names (see the top of this file)
@@ -454,7 +495,7 @@ def _child(request: dict, environ_added: dict) -> None:
         traceback.print_exc()
     finally:
         try:
-            if command:
+            if exit_handlers:
                 atexit._run_exitfuncs()  # logging's shutdown among them, as at a process's end
             sys.stdout.flush()
             sys.stderr.flush()

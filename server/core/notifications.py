@@ -25,7 +25,6 @@ import json
 import os
 import re
 import secrets
-import ssl
 import time
 import unicodedata
 import urllib.parse
@@ -49,6 +48,7 @@ from .notification_settings import (  # noqa: F401  (notifications.NotificationS
     WebPushSettings,
     ZaloZnsSettings,
 )
+from .tls import https_opener, smtp_context
 from .vapid import VapidKey, unb64
 
 S = m.notification_subscriptions
@@ -130,7 +130,7 @@ def _post(request: urllib.request.Request, timeout: float) -> None:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with https_opener().open(request, timeout=timeout) as response:  # urlopen's, with the process's TLS context
             response.read(65536)
     except urllib.error.HTTPError as error:
         raise ChannelError(f"HTTP {error.code} {error.reason}") from None
@@ -179,14 +179,12 @@ class Email(Channel):
         mail.set_content(message.text)
         try:
             if s.security == "ssl":
-                client = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context()
-                )
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=smtp_context())
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             with client:
                 if s.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=smtp_context())
                 if s.username:
                     client.login(s.username, _secret(s.password) or "")
                 client.send_message(mail)
@@ -214,7 +212,7 @@ class ZaloZns(Channel):
             headers={"Content-Type": "application/json", "access_token": _secret(s.access_token)},
         )
         try:
-            with urllib.request.urlopen(request, timeout=s.timeout_seconds) as response:
+            with https_opener().open(request, timeout=s.timeout_seconds) as response:
                 answer = json.loads(response.read(65536) or b"{}")
         except urllib.error.HTTPError as error:
             raise ChannelError(f"HTTP {error.code} {error.reason}") from None

@@ -38,6 +38,7 @@ from ..core import faults, notifications, outbox
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
+from ..core.tls import https_context
 from .errors import report_database_fault
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,13 @@ class Poster:
         try:
             if self.connection is None or self.origin != (parts.scheme, parts.netloc):
                 self.close()
-                kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-                self.connection, self.origin = kind(parts.netloc, timeout=self.timeout), (parts.scheme, parts.netloc)
+                if parts.scheme == "https":  # the process's one context (server/core/tls.py), not one per connection
+                    connection = http.client.HTTPSConnection(
+                        parts.netloc, timeout=self.timeout, context=https_context()
+                    )
+                else:
+                    connection = http.client.HTTPConnection(parts.netloc, timeout=self.timeout)
+                self.connection, self.origin = connection, (parts.scheme, parts.netloc)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             self.connection.request("POST", path, body=delivery.body, headers=delivery.headers())
             response = self.connection.getresponse()
