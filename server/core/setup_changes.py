@@ -279,11 +279,14 @@ def _check_removal(session: Session, site: SiteRuntime, section: str, key) -> No
         if waiting:
             raise SetupRefused("setup_service_has_waiting", service=key, count=waiting)
     if section == "counters" and int(key) in site.counter_ids:
-        held = session.scalar(
-            select(T.number).where(T.counter_id == site.counter_ids[int(key)], T.status.in_(m.HELD_STATES))
-        )
-        if held is not None:
-            raise SetupRefused("setup_counter_busy", counter=key, number=held)
+        held = session.execute(
+            select(T.number, T.status).where(T.counter_id == site.counter_ids[int(key)], T.status.in_(m.HELD_STATES))
+        ).first()
+        if held is not None:  # serving it, or only calling it: each said as it is, with what to do (as a close)
+            state = "counter_busy_called" if held.status == "called" else "counter_busy_serving"
+            raise SetupRefused(
+                "setup_counter_busy", counter=key, number=held.number, held=Phrase(state, number=held.number)
+            )
         # a clerk bound to it could no longer sign in ("there is no counter"): moved first, on purpose. The
         # site's own are named (its admin moves them); one of the whole installation (made before accounts
         # had sites) only counted: the installation's admin moves it

@@ -175,7 +175,13 @@ def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(ad
     ticket = issue(http, "MT")
     assert_error(http.delete("/api/v1/admin/services/MT"), 409, "setup_service_has_waiting")
     assert http.post("/api/v1/counters/7/next").status_code == 200
-    assert_error(http.delete("/api/v1/admin/counters/7"), 409, "setup_counter_busy")
+    # called, not served yet: said as it is, with what to do (it said "serving ... finish it", which a
+    # number only called cannot be)
+    called = assert_error(http.delete("/api/v1/admin/counters/7"), 409, "setup_counter_busy")["message"]
+    assert f"đang gọi số {ticket['number']} (chưa phục vụ)" in called and "kết thúc" not in called, called
+    assert http.post("/api/v1/counters/7/start").status_code == 200
+    serving = assert_error(http.delete("/api/v1/admin/counters/7"), 409, "setup_counter_busy")["message"]
+    assert f"Không xoá được quầy 7: quầy đang phục vụ số {ticket['number']}: hãy kết thúc" in serving, serving
     assert http.post("/api/v1/counters/7/finish").status_code == 200
 
     assert http.delete("/api/v1/admin/services/MT").status_code == 200
