@@ -135,6 +135,12 @@ class GeventWorker(_GeventWorker):
 
         wind_down(self.idle, lambda: len(self.busy), seconds=self.cfg.graceful_timeout, listening=listening)
 
+    def run(self):
+        super().run()
+        from .wsgi_server import say_stopped
+
+        say_stopped()  # the stop's last line, as serve's
+
     def init_process(self):
         # gunicorn's worker makes every HTTP/1 response with wsgi.create's default class (HTTP/2's
         # names its own): in this worker process, that is OneSendResponse

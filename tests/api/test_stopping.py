@@ -4,7 +4,7 @@ worker), with Socket.IO displays connected, exit well within gunicorn's 10 s gra
 with exit status 0. The displays' connections are closed (they reconnect to the next process), and a
 ticket whose request was on its way when the signal came is issued and answered: nothing acknowledged
 is lost (`serve` used to end at once, dropping it; gunicorn's worker waited for the displays to leave
-until its master killed it)."""
+until its master killed it). The stop is said in the log, when it begins and when it ends."""
 
 from __future__ import annotations
 
@@ -88,6 +88,15 @@ def _stopped_within(proc: subprocess.Popen, bound: float, port: int) -> tuple[in
     return code, time.monotonic() - started, answer
 
 
+def _assert_stop_said(log: str) -> None:
+    """The journal's lines of the stop, in order: it began, with the displays' connections it ended, and
+    it ended (there was no line of either: an IT person could not tell a stop from a crash)."""
+    stopping = log.find(f"stopping (SIGTERM): {DISPLAYS} Socket.IO connection(s) ended")
+    stopped = log.find("stopped (SIGTERM) ", max(stopping, 0))
+    assert -1 < stopping < stopped, log[-3000:]
+    assert log.count("stopping (SIGTERM)") == 1, log[-3000:]
+
+
 def _gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -107,6 +116,7 @@ def test_serve_with_displays_connected_stops_promptly_on_sigterm(live_server):
         assert code == 0, f"serve: exit {code} after {took:.1f} s; the end of its log:\n{srv.log()[-3000:]}"
         assert status == 201, f"the ticket on its way: {status} {ticket}; the end of the log:\n{srv.log()[-3000:]}"
         assert "Traceback" not in srv.log(), srv.log()[-3000:]
+        _assert_stop_said(srv.log())
         srv.start(timeout=60)  # the next process: it has the ticket answered, and the displays come back to it
         assert srv.session().get(f"/api/v1/tickets/{ticket['id']}").json()["number"] == ticket["number"]
         for display in displays:
@@ -130,6 +140,7 @@ def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path):
         assert _gone(worker), "the worker outlived its master"
         assert "Worker exiting" in log, log[-3000:]  # the worker ended by itself, not killed by the master
         assert "Traceback" not in log, log[-3000:]
+        _assert_stop_said(log)
 
         proc, _env = start_gunicorn(tmp_path, port)  # systemd's restart: the displays come back to it
         assert (
