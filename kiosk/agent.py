@@ -11,7 +11,8 @@ Nothing is printed twice: a job is written to the state file as printed before t
 is told, and a job the server did not confirm is reported again in the next ``agent.hello``
 (after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
 the server's database until printed, so the ones issued while the agent was away print when
-it is back. It reconnects by itself with back-off.
+it is back. It reconnects by itself: every 0.5 s while nothing answers at the server's address (its first
+30 s away: a restart), then with back-off.
 
 ``--server`` may name a site of the installation (``http://host:8000/s/SITE``): the agent
 connects to ``/s/SITE/socket.io`` as that site's pages do. A site the server does not have
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -43,6 +45,11 @@ from ..server.core.site_address import say, socketio_address
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries to connect; QUEUEKIOSK_AGENT_BACKOFF_SECONDS
+# while nothing answers at the server's address (it is stopped: a restart), tried this often, for its first
+# UNANSWERED_SECONDS away, then with back-off: back within half a second of its start, where the back-off had
+# reached 2 to 10 s by then
+UNANSWERED_TRY_SECONDS = 0.5
+UNANSWERED_SECONDS = 30
 SITE_ASKED_SECONDS = 30  # a site the server does not have is asked for again this often
 REMEMBERED = 500  # printed jobs kept in the state file
 STEADY_SECONDS = 30  # a connection that lasted less is a failure: the next connect waits (back-off)
@@ -61,6 +68,9 @@ PERMANENT = {
     "site_retired_account",
     "invalid_field",
 }
+# a failed connect that nothing answered: the connection refused (nothing listens there), or a proxy in front
+# saying its server is away (nginx: 502 when it refuses, 504 when it does not answer)
+_UNANSWERED = re.compile(r"Connection refused|status code 50[24]\b")
 
 
 def printer_from_spec(spec: str) -> Printer:
@@ -194,18 +204,28 @@ class KioskAgent:
         os._exit(2)
 
     def run(self) -> None:
-        """Print for ever, connected (again) whenever the connection drops, with back-off."""
+        """Print for ever, connected (again) whenever the connection drops: every ``UNANSWERED_TRY_SECONDS``
+        while nothing answers at the server's address (for its first ``UNANSWERED_SECONDS`` away), else
+        with back-off."""
         threading.Thread(target=self._print_forever, daemon=True, name="printing").start()
-        failures = 0
+        failures = 0  # tries in a row that failed, and connections that dropped soon: the back-off's step
+        unanswered: float | None = None  # since when nothing has answered at the server's address
         while True:
             self._refusal = None
             try:
                 self.sio.connect(self.address, socketio_path=self.path, auth={"token": self._token}, wait_timeout=10)
             except socketio.exceptions.ConnectionError as error:
-                time.sleep(self._not_connected(error, failures))
-                failures += 1
+                now = time.monotonic()
+                if self._refusal is not None or not _UNANSWERED.search(str(error)):
+                    unanswered = None  # it answered (a refusal, an error): not asked again at once
+                elif unanswered is None:
+                    unanswered = now
+                soon = unanswered is not None and now - unanswered < UNANSWERED_SECONDS
+                time.sleep(self._not_connected(error, failures, soon=soon, first=soon and unanswered == now))
+                failures += 0 if soon else 1
                 self._link = self._new_client()
                 continue
+            unanswered = None
             began = time.monotonic()
             if self._site_gone:
                 self._site_gone = False
@@ -236,14 +256,25 @@ class KioskAgent:
         sio.on("print.wake", lambda *_: self._wake.set())
         return sio, dropped
 
-    def _not_connected(self, error, failures: int) -> float:
-        """Why the last connect failed, said; the seconds until the next."""
+    def _not_connected(self, error, failures: int, soon: bool = False, first: bool = False) -> float:
+        """Why the last connect failed, said; the seconds until the next. ``soon``: nothing answered, in the
+        first ``UNANSWERED_SECONDS`` (said at the ``first`` of those tries only)."""
         refusal = self._refusal or {}
         code = refusal.get("code")
         if code == "site_unknown":
             self._site_unknown(refusal)
             return SITE_ASKED_SECONDS
         self._refused_for_good(refusal)
+        if soon:
+            if first:
+                log.warning(
+                    "cannot reach %s (%s); trying again every %.1f s for %d s, then with back-off",
+                    self.server,
+                    error,
+                    UNANSWERED_TRY_SECONDS,
+                    UNANSWERED_SECONDS,
+                )
+            return UNANSWERED_TRY_SECONDS
         delay = self._backoff(failures)
         log.warning("cannot reach %s (%s); trying again in %.1f s", self.server, error, delay)
         return delay

@@ -16,13 +16,22 @@ BACKOFF = "0.2,0.5,1"
 
 
 class Agent:
-    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None, site: str | None = None):
+    def __init__(
+        self,
+        srv,
+        printer: PrinterSim,
+        tmp_path,
+        token: str | None = None,
+        site: str | None = None,
+        backoff: str = BACKOFF,
+    ):
         self.srv = srv
         self.url = srv.url + (f"/s/{site}" if site else "")  # a site's address, as its pages have it
         self.printer = printer
         self.token = token or srv.kiosk_token()
         self.state_file = tmp_path / "agent-state.json"
         self.log_path = tmp_path / "agent.log"
+        self.backoff = backoff  # QUEUEKIOSK_AGENT_BACKOFF_SECONDS
         self.proc = None  # a subprocess.Popen, or tests/server_fork.py's ForkedServer (the same calls)
 
     def start(self) -> Agent:
@@ -40,7 +49,7 @@ class Agent:
             "--state-file",
             str(self.state_file),
         ]
-        env = {**self.srv.env, "QUEUEKIOSK_AGENT_BACKOFF_SECONDS": BACKOFF}
+        env = {**self.srv.env, "QUEUEKIOSK_AGENT_BACKOFF_SECONDS": self.backoff}
         zygote = getattr(self.srv, "zygote", None)
         self.proc = zygote.start(args, env, os.getcwd(), self.log_path) if zygote is not None else None
         if self.proc is None:
