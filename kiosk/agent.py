@@ -12,7 +12,8 @@ is told, and a job the server did not confirm is reported again in the next ``ag
 (after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
 the server's database until printed, so the ones issued while the agent was away print when
 it is back. It reconnects by itself: every 0.5 s while nothing answers at the server's address (its first
-30 s away: a restart), then with back-off.
+30 s away: a restart), then with back-off. It keeps within what the server lets one connection send, also
+while it catches up a backlog on a printer that takes each ticket at once.
 
 ``--server`` may name a site of the installation (``http://host:8000/s/SITE``): the agent
 connects to ``/s/SITE/socket.io`` as that site's pages do. A site the server does not have
@@ -41,6 +42,7 @@ from ..printers.ticket import TicketContent, preview
 from ..server.core.config import Printer
 from ..server.core.env_values import AGENT_BACKOFF, seconds_schedule
 from ..server.core.site_address import say, socketio_address
+from ..server.core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND
 
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
@@ -68,6 +70,9 @@ PERMANENT = {
     "site_retired_account",
     "invalid_field",
 }
+# the events the agent sends at most: within the server's allowance of one connection, with a margin
+PACE_BURST = EVENTS_BURST * 3 // 4
+PACE_PER_SECOND = EVENTS_PER_SECOND * 0.8
 # a failed connect that nothing answered: the connection refused (nothing listens there), or a proxy in front
 # saying its server is away (nginx: 502 when it refuses, 504 when it does not answer)
 _UNANSWERED = re.compile(r"Connection refused|status code 50[24]\b")
@@ -102,6 +107,34 @@ def backoff_seconds() -> tuple[float, ...]:
     repeated; one written wrong stops the command at its start, server/core/env_values.py), else
     ``BACKOFF_SECONDS``. The tests of reconnects shorten it."""
     return seconds_schedule(os.environ.get(AGENT_BACKOFF, "").strip()) or BACKOFF_SECONDS
+
+
+class Pace:
+    """The events sent on one connection, kept within ``PACE_BURST`` at once and ``PACE_PER_SECOND`` after
+    that (a token bucket, as the server counts them). A printer that takes each ticket at once made a
+    catch-up of 45 tickets or more send more than the server lets one connection send (a ``print.done``
+    each): it was disconnected as a flood, and connected again. A real printer takes longer a ticket
+    than the pace gives it."""
+
+    def __init__(self, burst: float = PACE_BURST, per_second: float = PACE_PER_SECOND):
+        self.burst, self.per_second = burst, per_second
+        self._lock = threading.Lock()  # the greeting and the printing thread both send
+        self.restart()
+
+    def restart(self) -> None:
+        """A new connection: the server's allowance for it is whole."""
+        with self._lock:
+            self.tokens, self.at = float(self.burst), time.monotonic()
+
+    def wait(self) -> None:
+        """Until one more event may be sent."""
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second) - 1
+            self.at = now
+            short = -self.tokens / self.per_second if self.tokens < 0 else 0.0
+        if short:
+            time.sleep(short)
 
 
 def job_key(job: dict) -> int | str:
@@ -186,6 +219,7 @@ class KioskAgent:
         self._refusal: dict | None = None  # why the server refused the last connect, as it said it
         self._site_gone = False  # said once until the site is served again
         self._printing = threading.Lock()  # held from a ticket's first byte until it is in the journal
+        self._pace = Pace()
         self._link = self._new_client()
 
     @property
@@ -304,6 +338,7 @@ class KioskAgent:
 
     def _on_connect(self):
         self._reported = None  # tell a (possibly restarted) server the printer's state again
+        self._pace.restart()
         threading.Thread(target=self._greet, daemon=True).start()  # never block the client's event loop
 
     def _on_disconnect(self, *_reason):
@@ -340,6 +375,7 @@ class KioskAgent:
         connection: a fetch sent as the server stopped held the printing for 10 s after the restart, and
         the ticket a citizen had just taken came out that much later."""
         sio, dropped = link or self._link
+        self._pace.wait()
         answered = threading.Event()
         answers: list[tuple] = []
         sio.emit(event, data, callback=lambda *args: (answers.append(args), answered.set()))

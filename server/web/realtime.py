@@ -37,6 +37,7 @@ from ..core.auth import (
     require_role,
 )
 from ..core.i18n import Phrase, translate
+from ..core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND
 from . import message_queue_check, printing
 from .errors import error_body, refusal_body, report_database_fault
 from .extensions import socketio
@@ -74,10 +75,7 @@ _agents: dict[str, tuple[str, str]] = {}
 # how often the connected clients' tokens and users are checked again (revoked, disabled)
 RECHECK_SECONDS = 2.0
 
-# What one connection may send (anyone on the LAN can connect): a page subscribes to one to three
-# rooms and an agent sends a few events a minute. Past the rate the connection is dropped.
-EVENTS_BURST = 40
-EVENTS_PER_SECOND = 5.0
+# What one connection may send (EVENTS_BURST, EVENTS_PER_SECOND: server/core/socket_limits.py)
 MAX_SUBSCRIPTIONS = 20
 # Connects to the namespace over one Engine.IO connection (each runs the connect handler, a token
 # lookup among it): a page connects once, and a reconnect is a new Engine.IO connection; a client

@@ -140,6 +140,22 @@ def test_the_first_ticket_after_a_server_restart_prints_within_seconds_of_its_st
         running.stop()
 
 
+def test_an_agent_catching_up_fifty_tickets_stays_connected_and_prints_each_once(agent_server, printer, tmp_path):
+    """Fifty tickets taken while the agent was away, then the agent starts with a printer that takes each at
+    once: it printed them faster than the server lets one connection send events (40 at once, then 5 a
+    second), was disconnected as a flood (a warning in the server's log, the printer offline on the
+    dashboard) and connected again. It now keeps within that allowance."""
+    http = agent_server.session()
+    tickets = [issue(http, "HT", kiosk="kiosk-1") for _ in range(50)]
+    running = Agent(agent_server, printer, tmp_path).start()
+    try:
+        assert_printed_once_in_order(http, printer, tickets, running)
+    finally:
+        running.stop()
+    assert "lost the connection" not in running.log(), running.log()
+    assert "events in a burst" not in agent_server.log(), agent_server.log()[-3000:]
+
+
 def test_paper_out_at_the_kiosk_shows_on_the_server_and_prints_later(agent_server, agent, printer):
     http = agent_server.session()
     wait_printer_state(agent_server, "ready")
