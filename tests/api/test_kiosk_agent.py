@@ -120,8 +120,8 @@ RESTART_BOUND = 3.0
 
 
 def test_the_first_ticket_after_a_server_restart_prints_within_seconds_of_its_start(agent_server, printer, tmp_path):
-    """systemctl restart with the agent's back-off at its next step (10 s here; 5 s to 30 s by default): the
-    agent waited it out though the server was back, the kiosk said its printer could not print meanwhile,
+    """systemctl restart with the agent's back-off at a long step (10 s here; by default it had reached 2 to
+    10 s after a restart's few seconds): the agent waited it out though the server was back, the kiosk said its printer could not print meanwhile,
     and the first ticket after the restart came out that late. While nothing answers at the server's
     address (its first 30 s away) the agent tries every 0.5 s."""
     running = Agent(agent_server, printer, tmp_path, backoff="0.5,10").start()
