@@ -13,7 +13,7 @@ import sqlite3
 import time
 
 import pytest
-from agent_helpers import Agent
+from agent_helpers import Agent, Answering
 from api_helpers import ALL_DAY_HOURS, issue, printers, wait_job
 from printer_sim import PrinterSim, decode
 
@@ -138,6 +138,55 @@ def test_the_first_ticket_after_a_server_restart_prints_within_seconds_of_its_st
         assert took < RESTART_BOUND, f"printed {took:.1f} s after the server answered again:\n{running.log()}"
     finally:
         running.stop()
+
+
+def test_behind_nginx_whose_server_is_away_the_agent_tries_often_at_uneven_times_then_backs_off(
+    agent_server, printer, tmp_path
+):
+    """nginx answering 502 (its server refused the connection: stopped, as in a restart) is tried about every
+    0.5 s (0.35 to 0.65 s: the kiosks of a province tried in step, 2 a second each), for as long as the
+    back-off's longest wait (5 s here, 30 s by default: it was 30 s whatever the back-off said), then with
+    back-off from its first step."""
+    nginx = Answering(502)
+    running = Agent(agent_server, printer, tmp_path, backoff="0.2,5", url=nginx.url).start()
+    try:
+        log = running.wait_log("trying again in 5.0 s", timeout=20)
+    finally:
+        running.stop()
+        nginx.close()
+    assert log.count("trying again about every 0.5 s for 5 s, then with back-off") == 1, log
+    assert log.index("about every") < log.index("trying again in 0.2 s") < log.index("trying again in 5.0 s"), log
+    fast = nginx.gaps()[:-1]  # the last: the back-off's first step
+    assert len(fast) >= 5 and max(fast) < 1.0, (fast, log)
+    assert max(fast) - min(fast) > 0.1, f"the tries came in step: {fast}"
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_a_server_that_answers_an_error_is_tried_with_back_off_from_the_first_try(
+    agent_server, printer, tmp_path, status
+):
+    """A 503, or nginx's 504 (its server is up but did not answer in time: busy), is a server that answers:
+    it is asked with back-off from the first try, not every 0.5 s (a 504 was, as a stopped server: a
+    struggling server got two requests a second from each kiosk)."""
+    nginx = Answering(status)
+    running = Agent(agent_server, printer, tmp_path, backoff="0.2,0.5,1", url=nginx.url).start()
+    try:
+        log = running.wait_log("trying again in 1.0 s")
+    finally:
+        running.stop()
+        nginx.close()
+    assert "about every" not in log, log
+    assert f"status code {status}" in log, log
+    assert log.index("trying again in 0.2 s") < log.index("trying again in 0.5 s"), log
+
+
+def test_the_server_tells_an_agent_what_one_connection_may_send(agent_server, sio_client):
+    """The allowance of one connection is in the answer to agent.hello (40 events at once, then 5 a second):
+    the agent keeps within the server's own, so an agent older than a server that lowers it does not flood it
+    (it kept within the numbers it was shipped with)."""
+    agent = sio_client(agent_server, auth={"token": agent_server.kiosk_token()})
+    hello = agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)
+    assert (hello.get("events_burst"), hello.get("events_per_second")) == (40, 5), hello
 
 
 def test_an_agent_catching_up_fifty_tickets_stays_connected_and_prints_each_once(agent_server, printer, tmp_path):
