@@ -133,7 +133,10 @@ class GeventWorker(_GeventWorker):
         def listening() -> bool:  # until gunicorn's run loop closes its servers (their sockets: fd -1)
             return any(sock.fileno() != -1 for sock in self.sockets)
 
-        wind_down(self.idle, lambda: len(self.busy), seconds=self.cfg.graceful_timeout, listening=listening)
+        # a second short of the master's kill (graceful_timeout after its signal): what still runs is said
+        # in the log before the worker is killed
+        seconds = max(self.cfg.graceful_timeout - 1, self.cfg.graceful_timeout / 2)
+        wind_down(self.idle, lambda: len(self.busy), seconds=seconds, listening=listening)
 
     def run(self):
         super().run()

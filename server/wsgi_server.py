@@ -6,6 +6,7 @@ import contextlib
 import email.parser
 import gc
 import logging
+import os
 import re
 import signal
 import socket
@@ -20,7 +21,7 @@ from .web import printing
 from .web.extensions import PING_SECONDS, PROXIES, ping_seconds
 from .web.message_queue_check import others_unreached
 
-log = logging.getLogger("queuekiosk")  # a stop's lines: "INFO queuekiosk [site]: stopping (SIGTERM): ..."
+log = logging.getLogger("queuekiosk")  # a stop's lines: "INFO queuekiosk [site]: stopping (SIGTERM, pid 1234): ..."
 
 ONE_WRITE = 64 * 1024  # a response body up to this size is sent with its headers, in one send
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
@@ -351,9 +352,10 @@ def wind_down(
     if not _stopping:
         _stopping.append((signal_name, time.monotonic()))
         log.info(
-            "stopping (%s): %d Socket.IO connection(s) ended (they connect again by themselves); "
+            "stopping (%s, pid %d): %d Socket.IO connection(s) ended (they connect again by themselves); "
             "requests in flight get up to %.0f s to finish",
             signal_name,
+            os.getpid(),  # a worker of several, or one a reload (HUP) replaces
             ended,
             seconds,
         )
@@ -368,7 +370,11 @@ def wind_down(
             return True
         if time.monotonic() >= deadline:
             log.warning(
-                "stopping (%s): %d connection(s) still busy after %.0f s are ended", signal_name, busy(), seconds
+                "stopping (%s, pid %d): %d connection(s) still busy after %.0f s are ended",
+                signal_name,
+                os.getpid(),
+                busy(),
+                seconds,
             )
             return False
         gevent.sleep(0.05)
@@ -378,7 +384,7 @@ def say_stopped() -> None:
     """The last line of a stop that ``wind_down`` began: the process ends now."""
     if _stopping:
         signal_name, began = _stopping[0]
-        log.info("stopped (%s) %.1f s after the signal", signal_name, time.monotonic() - began)
+        log.info("stopped (%s, pid %d) %.1f s after the signal", signal_name, os.getpid(), time.monotonic() - began)
 
 
 def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
