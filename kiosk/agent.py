@@ -11,7 +11,9 @@ Nothing is printed twice: a job is written to the state file as printed before t
 is told, and a job the server did not confirm is reported again in the next ``agent.hello``
 (after a server restart, say) instead of being printed again. Nothing is lost: jobs stay in
 the server's database until printed, so the ones issued while the agent was away print when
-it is back. It reconnects by itself with back-off.
+it is back. It reconnects by itself: about every 0.5 s while nothing answers at the server's address (for
+30 s from the first such try: a restart), then with back-off. It keeps within what the server lets one
+connection send, also while it catches up a backlog on a printer that takes each ticket at once.
 
 ``--server`` may name a site of the installation (``http://host:8000/s/SITE``): the agent
 connects to ``/s/SITE/socket.io`` as that site's pages do. A site the server does not have
@@ -26,6 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
+import re
 import tempfile
 import threading
 import time
@@ -39,10 +43,17 @@ from ..printers.ticket import TicketContent, preview
 from ..server.core.config import Printer
 from ..server.core.env_values import AGENT_BACKOFF, seconds_schedule
 from ..server.core.site_address import say, socketio_address
+from ..server.core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND, Allowance
 
 log = logging.getLogger("queuekiosk.kiosk_agent")
 
 BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 20, 30)  # between tries to connect; QUEUEKIOSK_AGENT_BACKOFF_SECONDS
+# while nothing answers at the server's address (it is stopped: a restart), tried about this often (the
+# back-off's first step if longer; each wait 0.7 to 1.3 times it, so that the kiosks of a province do not
+# ask in step), for as long as the back-off's longest wait (30 s) from the first such try, then with
+# back-off: back within half a second of its start, where the back-off had reached 2 to 10 s by then
+UNANSWERED_TRY_SECONDS = 0.5
+UNANSWERED_JITTER = (0.7, 1.3)
 SITE_ASKED_SECONDS = 30  # a site the server does not have is asked for again this often
 REMEMBERED = 500  # printed jobs kept in the state file
 STEADY_SECONDS = 30  # a connection that lasted less is a failure: the next connect waits (back-off)
@@ -61,6 +72,14 @@ PERMANENT = {
     "site_retired_account",
     "invalid_field",
 }
+# the share of the server's allowance of one connection (its agent.hello answer says it; else these) the
+# agent uses: a margin
+PACE_BURST_SHARE = 0.75
+PACE_RATE_SHARE = 0.8
+# a failed connect that nothing answered: the connection refused (nothing listens there), or nginx in front
+# saying its server refused it (502). Not a 504: a server that did not answer in time is up but slow, and
+# is not asked faster
+_UNANSWERED = re.compile(r"Connection refused|status code 502\b")
 
 
 def printer_from_spec(spec: str) -> Printer:
@@ -92,6 +111,46 @@ def backoff_seconds() -> tuple[float, ...]:
     repeated; one written wrong stops the command at its start, server/core/env_values.py), else
     ``BACKOFF_SECONDS``. The tests of reconnects shorten it."""
     return seconds_schedule(os.environ.get(AGENT_BACKOFF, "").strip()) or BACKOFF_SECONDS
+
+
+class Pace:
+    """The events sent on one connection, kept within a share of what the server lets one connection send
+    (``Allowance``: at once, then a second): 30 at once, then 4 a second, with its numbers as they are
+    today. A printer that takes each ticket at once made a catch-up of 45 tickets or more send more than
+    that (a ``print.done`` each): it was disconnected as a flood, and connected again. A real printer
+    takes longer a ticket than the pace gives it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()  # the greeting and the printing thread both send
+        self._allowance = self._share(EVENTS_BURST, EVENTS_PER_SECOND)
+
+    @staticmethod
+    def _share(burst, per_second) -> Allowance:
+        if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 for n in (burst, per_second)):
+            burst, per_second = EVENTS_BURST, EVENTS_PER_SECOND  # a server that does not say them
+        return Allowance(max(1, int(burst * PACE_BURST_SHARE)), per_second * PACE_RATE_SHARE)
+
+    def follow(self, burst, per_second) -> None:
+        """The server's allowance as its ``agent.hello`` answer says it (one that does not: the numbers this
+        agent was shipped with). What was sent on the connection stays counted."""
+        fresh = self._share(burst, per_second)
+        with self._lock:
+            fresh.tokens = min(fresh.tokens, self._allowance.tokens)
+            self._allowance = fresh
+
+    def restart(self) -> None:
+        """A new connection: the server's allowance for it is whole."""
+        with self._lock:
+            self._allowance = Allowance(self._allowance.burst, self._allowance.per_second)
+
+    def wait(self) -> None:
+        """Until one more event may be sent (it is then counted)."""
+        while True:
+            with self._lock:
+                if self._allowance.take():
+                    return
+                short = self._allowance.seconds_until_next()
+            time.sleep(short)
 
 
 def job_key(job: dict) -> int | str:
@@ -176,6 +235,7 @@ class KioskAgent:
         self._refusal: dict | None = None  # why the server refused the last connect, as it said it
         self._site_gone = False  # said once until the site is served again
         self._printing = threading.Lock()  # held from a ticket's first byte until it is in the journal
+        self._pace = Pace()
         self._link = self._new_client()
 
     @property
@@ -194,18 +254,28 @@ class KioskAgent:
         os._exit(2)
 
     def run(self) -> None:
-        """Print for ever, connected (again) whenever the connection drops, with back-off."""
+        """Print for ever, connected (again) whenever the connection drops: about every
+        ``UNANSWERED_TRY_SECONDS`` while nothing answers at the server's address (for the back-off's longest
+        wait from the first such try), else with back-off."""
         threading.Thread(target=self._print_forever, daemon=True, name="printing").start()
-        failures = 0
+        failures = 0  # tries in a row that failed, and connections that dropped soon: the back-off's step
+        unanswered: float | None = None  # since when nothing has answered at the server's address
         while True:
             self._refusal = None
             try:
                 self.sio.connect(self.address, socketio_path=self.path, auth={"token": self._token}, wait_timeout=10)
             except socketio.exceptions.ConnectionError as error:
-                time.sleep(self._not_connected(error, failures))
-                failures += 1
+                now = time.monotonic()
+                if self._refusal is not None or not _UNANSWERED.search(str(error)):
+                    unanswered = None  # it answered (a refusal, an error): not asked again at once
+                elif unanswered is None:
+                    unanswered = now
+                soon = unanswered is not None and now - unanswered < max(self.backoff)
+                time.sleep(self._not_connected(error, failures, soon=soon, first=soon and unanswered == now))
+                failures += 0 if soon else 1
                 self._link = self._new_client()
                 continue
+            unanswered = None
             began = time.monotonic()
             if self._site_gone:
                 self._site_gone = False
@@ -236,14 +306,26 @@ class KioskAgent:
         sio.on("print.wake", lambda *_: self._wake.set())
         return sio, dropped
 
-    def _not_connected(self, error, failures: int) -> float:
-        """Why the last connect failed, said; the seconds until the next."""
+    def _not_connected(self, error, failures: int, soon: bool = False, first: bool = False) -> float:
+        """Why the last connect failed, said; the seconds until the next. ``soon``: nothing answered, within
+        the back-off's longest wait of the first such try (said at the ``first`` of those tries only)."""
         refusal = self._refusal or {}
         code = refusal.get("code")
         if code == "site_unknown":
             self._site_unknown(refusal)
             return SITE_ASKED_SECONDS
         self._refused_for_good(refusal)
+        if soon:
+            every = max(UNANSWERED_TRY_SECONDS, self.backoff[0])  # never faster than the operator's first step
+            if first:
+                log.warning(
+                    "cannot reach %s (%s); trying again about every %g s for %g s, then with back-off",
+                    self.server,
+                    error,
+                    every,
+                    max(self.backoff),
+                )
+            return every * random.uniform(*UNANSWERED_JITTER)
         delay = self._backoff(failures)
         log.warning("cannot reach %s (%s); trying again in %.1f s", self.server, error, delay)
         return delay
@@ -273,6 +355,7 @@ class KioskAgent:
 
     def _on_connect(self):
         self._reported = None  # tell a (possibly restarted) server the printer's state again
+        self._pace.restart()
         threading.Thread(target=self._greet, daemon=True).start()  # never block the client's event loop
 
     def _on_disconnect(self, *_reason):
@@ -299,6 +382,7 @@ class KioskAgent:
         self.kiosk = answer["kiosk"]
         self.check_seconds = answer["check_seconds"]
         self.retry_seconds = answer["retry_seconds"]
+        self._pace.follow(answer.get("events_burst"), answer.get("events_per_second"))
         log.info("printing for kiosk %s (printer %s)", self.kiosk, answer["printer"])
         self._ready.set()
         self._wake.set()
@@ -309,6 +393,7 @@ class KioskAgent:
         connection: a fetch sent as the server stopped held the printing for 10 s after the restart, and
         the ticket a citizen had just taken came out that much later."""
         sio, dropped = link or self._link
+        self._pace.wait()
         answered = threading.Event()
         answers: list[tuple] = []
         sio.emit(event, data, callback=lambda *args: (answers.append(args), answered.set()))

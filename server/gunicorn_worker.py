@@ -133,7 +133,16 @@ class GeventWorker(_GeventWorker):
         def listening() -> bool:  # until gunicorn's run loop closes its servers (their sockets: fd -1)
             return any(sock.fileno() != -1 for sock in self.sockets)
 
-        wind_down(self.idle, lambda: len(self.busy), seconds=self.cfg.graceful_timeout, listening=listening)
+        # a second short of the master's kill (graceful_timeout after its signal): what still runs is said
+        # in the log before the worker is killed
+        seconds = max(self.cfg.graceful_timeout - 1, self.cfg.graceful_timeout / 2)
+        wind_down(self.idle, lambda: len(self.busy), seconds=seconds, listening=listening)
+
+    def run(self):
+        super().run()
+        from .wsgi_server import say_stopped
+
+        say_stopped()  # the stop's last line, as serve's
 
     def init_process(self):
         # gunicorn's worker makes every HTTP/1 response with wsgi.create's default class (HTTP/2's

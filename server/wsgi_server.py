@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import email.parser
 import gc
+import logging
+import os
 import re
 import signal
 import socket
@@ -19,6 +21,8 @@ from .web import printing
 from .web.extensions import PING_SECONDS, PROXIES, ping_seconds
 from .web.message_queue_check import others_unreached
 
+log = logging.getLogger("queuekiosk")  # a stop's lines: "INFO queuekiosk [site]: stopping (SIGTERM, pid 1234): ..."
+
 ONE_WRITE = 64 * 1024  # a response body up to this size is sent with its headers, in one send
 READ_BUFFER = 2048  # request lines and headers; a WebSocket keeps its handler (and buffer) for life
 # A connection on which nothing can be read or written for this long is closed: an idle keep-alive
@@ -29,6 +33,7 @@ IDLE_MARGIN_SECONDS = 5.0
 # On SIGTERM (systemd's stop and restart), requests in flight get this long to finish; what still runs
 # then is ended (docs/deployment.md, "Stopping and restarting")
 STOP_SECONDS = 5.0
+_stopping: list[tuple[str, float]] = []  # the signal that began the stop, and when (said once)
 YOUNG_COLLECTION = 7_000  # allocations between two collections of the youngest generation (Python's: 700)
 
 
@@ -304,16 +309,19 @@ def settle_collector() -> None:
     gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
-def end_socketio_sessions() -> None:
+def end_socketio_sessions() -> int:
     """Every Socket.IO connection of this process ended, as a process's end ends them: a WebSocket is
     closed, a long-poll answered with nothing (its next poll is refused). Screens, consoles and agents
     then connect again by themselves, to the next process. Not with Engine.IO's close packet: that is a
-    server's "go away", after which python-socketio's clients (the counter client) do not come back."""
+    server's "go away", after which python-socketio's clients (the counter client) do not come back.
+    How many were open."""
     from .web.extensions import socketio
 
     eio = getattr(socketio.server, "eio", None)
+    ended = 0
     for sid, connection in list(eio.sockets.items()) if eio is not None else ():
         if not connection.closing and not connection.closed:
+            ended += 1
             with contextlib.suppress(Exception):  # one connection's failure stops no other's close
                 connection.close(wait=False, abort=True)
         if connection.closed:
@@ -321,9 +329,12 @@ def end_socketio_sessions() -> None:
             # closed but still listed raised KeyError('Session is disconnected') inside python-engineio,
             # a 500 with a traceback (gunicorn's worker accepts for up to a second after the signal)
             eio.sockets.pop(sid, None)
+    return ended
 
 
-def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: False) -> bool:
+def wind_down(
+    idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: False, signal_name: str = "SIGTERM"
+) -> bool:
     """A stop: Socket.IO's connections ended, connections waiting for a next request closed, and
     requests in flight (a ticket being issued) left to finish, for up to ``seconds``. ``busy()``: how
     many connections are still handled; ``listening()``: whether new ones are still accepted (gunicorn's
@@ -332,8 +343,22 @@ def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: 
 
     It used to wait for every connection to end by itself: a WebSocket or a long-poll lasts until its
     client leaves, and a kept-alive connection 25 s, so gunicorn's worker waited its whole graceful
-    timeout (10 s) and was killed by its master."""
+    timeout (10 s) and was killed by its master.
+
+    Said in the log (once, at the first signal), with what it ends, and if requests still run at the end
+    (they are then ended); ``say_stopped`` says the end: systemd's journal showed neither."""
     deadline = time.monotonic() + seconds
+    ended = end_socketio_sessions()
+    if not _stopping:
+        _stopping.append((signal_name, time.monotonic()))
+        log.info(
+            "stopping (%s, pid %d): %d Socket.IO connection(s) ended (they connect again by themselves); "
+            "requests in flight get up to %.0f s to finish",
+            signal_name,
+            os.getpid(),  # a worker of several, or one a reload (HUP) replaces
+            ended,
+            seconds,
+        )
     while True:
         end_socketio_sessions()  # (again: one that connected meanwhile)
         for sock in list(idle):
@@ -344,8 +369,22 @@ def wind_down(idle: set, busy, seconds: float = STOP_SECONDS, listening=lambda: 
         if not busy() and not listening():
             return True
         if time.monotonic() >= deadline:
+            log.warning(
+                "stopping (%s, pid %d): %d connection(s) still busy after %.0f s are ended",
+                signal_name,
+                os.getpid(),
+                busy(),
+                seconds,
+            )
             return False
         gevent.sleep(0.05)
+
+
+def say_stopped() -> None:
+    """The last line of a stop that ``wind_down`` began: the process ends now."""
+    if _stopping:
+        signal_name, began = _stopping[0]
+        log.info("stopped (%s, pid %d) %.1f s after the signal", signal_name, os.getpid(), time.monotonic() - began)
 
 
 def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) -> None:
@@ -362,11 +401,12 @@ def serve(app, host: str, port: int, access_log: bool = False, on_ready=None) ->
         on_ready(server)
     settle_collector()
 
-    def _stop(*_):
+    def _stop(signal_name: str):
         # serve_forever then waits for the handlers (stop_timeout) while they wind down
         server.close()
-        wind_down(server.idle, lambda: len(server.pool))
+        wind_down(server.idle, lambda: len(server.pool), signal_name=signal_name)
 
-    gevent.signal_handler(signal.SIGTERM, _stop)
-    gevent.signal_handler(signal.SIGINT, _stop)
+    gevent.signal_handler(signal.SIGTERM, _stop, "SIGTERM")
+    gevent.signal_handler(signal.SIGINT, _stop, "SIGINT")
     server.serve_forever()
+    say_stopped()

@@ -12,7 +12,6 @@ import contextvars
 import functools
 import logging
 import os
-import time
 import uuid
 
 from flask import current_app, request, session
@@ -37,6 +36,7 @@ from ..core.auth import (
     require_role,
 )
 from ..core.i18n import Phrase, translate
+from ..core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND, Allowance
 from . import message_queue_check, printing
 from .errors import error_body, refusal_body, report_database_fault
 from .extensions import socketio
@@ -74,10 +74,7 @@ _agents: dict[str, tuple[str, str]] = {}
 # how often the connected clients' tokens and users are checked again (revoked, disabled)
 RECHECK_SECONDS = 2.0
 
-# What one connection may send (anyone on the LAN can connect): a page subscribes to one to three
-# rooms and an agent sends a few events a minute. Past the rate the connection is dropped.
-EVENTS_BURST = 40
-EVENTS_PER_SECOND = 5.0
+# What one connection may send (EVENTS_BURST, EVENTS_PER_SECOND: server/core/socket_limits.py)
 MAX_SUBSCRIPTIONS = 20
 # Connects to the namespace over one Engine.IO connection (each runs the connect handler, a token
 # lookup among it): a page connects once, and a reconnect is a new Engine.IO connection; a client
@@ -88,25 +85,16 @@ _CONNECTS = "queuekiosk.socketio_connects"  # its key in the Engine.IO connectio
 MAX_ATTACHMENTS = 4  # binary attachments of one packet (guard_packets)
 
 
-class _Allowance:
-    """A token bucket of events, and (``rooms``: the events' allowance, not the connects') the rooms
-    joined, of one connection. Two per connected client: slots, and no set where none is kept."""
+class _Allowance(Allowance):
+    """Events (``Allowance``), and (``rooms``: the events' allowance, not the connects') the rooms joined,
+    of one connection. Two per connected client: slots, and no set where none is kept."""
 
-    __slots__ = ("burst", "per_second", "tokens", "at", "rooms", "dropped")
+    __slots__ = ("rooms", "dropped")
 
     def __init__(self, burst: int = EVENTS_BURST, per_second: float = EVENTS_PER_SECOND, rooms: bool = False):
-        self.burst, self.per_second = burst, per_second
-        self.tokens, self.at = float(burst), time.monotonic()
+        super().__init__(burst, per_second)
         self.rooms: set | None = set() if rooms else None
         self.dropped = False  # its connection was told to go (said once in the log)
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens, self.at = min(self.burst, self.tokens + (now - self.at) * self.per_second), now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 _allowances: dict[str, _Allowance] = {}
@@ -702,6 +690,8 @@ def on_agent_hello(data):
         "printer": printer.id,
         "check_seconds": printer.check_seconds,
         "retry_seconds": printer.retry_seconds,
+        "events_burst": EVENTS_BURST,  # what the connection may send: the agent keeps under it
+        "events_per_second": EVENTS_PER_SECOND,
     }
 
 

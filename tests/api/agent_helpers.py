@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import QUEUEKIOSK
 from printer_sim import PrinterSim
@@ -16,13 +19,24 @@ BACKOFF = "0.2,0.5,1"
 
 
 class Agent:
-    def __init__(self, srv, printer: PrinterSim, tmp_path, token: str | None = None, site: str | None = None):
+    def __init__(
+        self,
+        srv,
+        printer: PrinterSim,
+        tmp_path,
+        token: str | None = None,
+        site: str | None = None,
+        backoff: str = BACKOFF,
+        url: str | None = None,
+    ):
         self.srv = srv
-        self.url = srv.url + (f"/s/{site}" if site else "")  # a site's address, as its pages have it
+        # a site's address, as its pages have it; ``url``: another's (Answering's, in front of none)
+        self.url = url or srv.url + (f"/s/{site}" if site else "")
         self.printer = printer
         self.token = token or srv.kiosk_token()
         self.state_file = tmp_path / "agent-state.json"
         self.log_path = tmp_path / "agent.log"
+        self.backoff = backoff  # QUEUEKIOSK_AGENT_BACKOFF_SECONDS
         self.proc = None  # a subprocess.Popen, or tests/server_fork.py's ForkedServer (the same calls)
 
     def start(self) -> Agent:
@@ -40,7 +54,7 @@ class Agent:
             "--state-file",
             str(self.state_file),
         ]
-        env = {**self.srv.env, "QUEUEKIOSK_AGENT_BACKOFF_SECONDS": BACKOFF}
+        env = {**self.srv.env, "QUEUEKIOSK_AGENT_BACKOFF_SECONDS": self.backoff}
         zygote = getattr(self.srv, "zygote", None)
         self.proc = zygote.start(args, env, os.getcwd(), self.log_path) if zygote is not None else None
         if self.proc is None:
@@ -55,3 +69,48 @@ class Agent:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, text: str, timeout: float = 15) -> str:
+        """The agent's log once it says ``text``."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log() if self.log_path.exists() else ""):
+            assert time.monotonic() < deadline, f"the agent did not say {text!r} within {timeout} s:\n{log}"
+            time.sleep(0.05)
+        return log
+
+
+class Answering:
+    """nginx in front of a server that is away, as an agent sees it: a real HTTP server on 127.0.0.1 that
+    answers every request with ``status`` (502: its server refused the connection; 503, 504: ...), and
+    keeps when each request came."""
+
+    def __init__(self, status: int):
+        self.times: list[float] = []
+        answering = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                answering.times.append(time.monotonic())
+                body = f"<html><body><center><h1>{status}</h1></center><hr><center>nginx</center></body></html>"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            do_POST = do_GET
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def gaps(self) -> list[float]:
+        """The seconds between one try and the next."""
+        return [later - earlier for earlier, later in zip(self.times, self.times[1:])]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -13,7 +13,7 @@ import sqlite3
 import time
 
 import pytest
-from agent_helpers import Agent
+from agent_helpers import Agent, Answering
 from api_helpers import ALL_DAY_HOURS, issue, printers, wait_job
 from printer_sim import PrinterSim, decode
 
@@ -112,6 +112,98 @@ def test_a_ticket_taken_just_after_the_server_was_killed_and_started_again_print
     printed = printer.wait_for_jobs(1, timeout=5)  # the agent is back within about a second of the start
     assert [decode(job).qr_codes[0] for job in printed] == [ticket["track_url"]], agent.log()
     wait_job(http, ticket["id"], "printed")
+
+
+# seconds from the restarted server's first answer to the first ticket printed: a retry about every 0.5 s
+# (at most 0.65 s), the connect and the printing; the agent's back-off (10 s here) is far past it
+RESTART_BOUND = 3.0
+
+
+def test_the_first_ticket_after_a_server_restart_prints_within_seconds_of_its_start(agent_server, printer, tmp_path):
+    """systemctl restart with the agent's back-off at a long step (10 s here; by default it had reached 2 to
+    10 s after a restart's few seconds): the agent waited it out though the server was back, the kiosk said
+    its printer could not print meanwhile, and the first ticket after the restart came out that late. While
+    nothing answers at the server's address the agent tries about every 0.5 s, for as long as its back-off's
+    longest wait (10 s here, 30 s by default) from the first such try."""
+    running = Agent(agent_server, printer, tmp_path, backoff="0.5,10").start()
+    try:
+        wait_printer_state(agent_server, "ready")
+        agent_server.stop()
+        time.sleep(1.5)  # the stop and start of a restart: the agent's first tries find nothing listening
+        agent_server.start()
+        answered = time.monotonic()
+        ticket = issue(agent_server.session(), "HT", kiosk="kiosk-1")
+        printed = printer.wait_for_jobs(1, timeout=20)
+        took = time.monotonic() - answered
+        assert [decode(job).qr_codes[0] for job in printed] == [ticket["track_url"]], running.log()
+        assert took < RESTART_BOUND, f"printed {took:.1f} s after the server answered again:\n{running.log()}"
+    finally:
+        running.stop()
+
+
+def test_behind_nginx_whose_server_is_away_the_agent_tries_often_at_uneven_times_then_backs_off(
+    agent_server, printer, tmp_path
+):
+    """nginx answering 502 (its server refused the connection: stopped, as in a restart) is tried about every
+    0.5 s (0.35 to 0.65 s: the kiosks of a province tried in step, 2 a second each), for as long as the
+    back-off's longest wait (5 s here, 30 s by default: it was 30 s whatever the back-off said), then with
+    back-off from its first step."""
+    nginx = Answering(502)
+    running = Agent(agent_server, printer, tmp_path, backoff="0.2,5", url=nginx.url).start()
+    try:
+        log = running.wait_log("trying again in 5.0 s", timeout=20)
+    finally:
+        running.stop()
+        nginx.close()
+    assert log.count("trying again about every 0.5 s for 5 s, then with back-off") == 1, log
+    assert log.index("about every") < log.index("trying again in 0.2 s") < log.index("trying again in 5.0 s"), log
+    fast = nginx.gaps()[:-1]  # the last: the back-off's first step
+    assert len(fast) >= 5 and max(fast) < 1.0, (fast, log)
+    assert max(fast) - min(fast) > 0.1, f"the tries came in step: {fast}"
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_a_server_that_answers_an_error_is_tried_with_back_off_from_the_first_try(
+    agent_server, printer, tmp_path, status
+):
+    """A 503, or nginx's 504 (its server is up but did not answer in time: busy), is a server that answers:
+    it is asked with back-off from the first try, not every 0.5 s (a 504 was, as a stopped server: a
+    struggling server got two requests a second from each kiosk)."""
+    nginx = Answering(status)
+    running = Agent(agent_server, printer, tmp_path, backoff="0.2,0.5,1", url=nginx.url).start()
+    try:
+        log = running.wait_log("trying again in 1.0 s")
+    finally:
+        running.stop()
+        nginx.close()
+    assert "about every" not in log, log
+    assert f"status code {status}" in log, log
+    assert log.index("trying again in 0.2 s") < log.index("trying again in 0.5 s"), log
+
+
+def test_the_server_tells_an_agent_what_one_connection_may_send(agent_server, sio_client):
+    """The allowance of one connection is in the answer to agent.hello (40 events at once, then 5 a second):
+    the agent keeps within the server's own, so an agent older than a server that lowers it does not flood it
+    (it kept within the numbers it was shipped with)."""
+    agent = sio_client(agent_server, auth={"token": agent_server.kiosk_token()})
+    hello = agent.sio.call("agent.hello", {"kiosk": "kiosk-1", "printed": []}, timeout=5)
+    assert (hello.get("events_burst"), hello.get("events_per_second")) == (40, 5), hello
+
+
+def test_an_agent_catching_up_fifty_tickets_stays_connected_and_prints_each_once(agent_server, printer, tmp_path):
+    """Fifty tickets taken while the agent was away, then the agent starts with a printer that takes each at
+    once: it printed them faster than the server lets one connection send events (40 at once, then 5 a
+    second), was disconnected as a flood (a warning in the server's log, the printer offline on the
+    dashboard) and connected again. It now keeps within that allowance."""
+    http = agent_server.session()
+    tickets = [issue(http, "HT", kiosk="kiosk-1") for _ in range(50)]
+    running = Agent(agent_server, printer, tmp_path).start()
+    try:
+        assert_printed_once_in_order(http, printer, tickets, running)
+    finally:
+        running.stop()
+    assert "lost the connection" not in running.log(), running.log()
+    assert "events in a burst" not in agent_server.log(), agent_server.log()[-3000:]
 
 
 def test_paper_out_at_the_kiosk_shows_on_the_server_and_prints_later(agent_server, agent, printer):

@@ -4,7 +4,7 @@ worker), with Socket.IO displays connected, exit well within gunicorn's 10 s gra
 with exit status 0. The displays' connections are closed (they reconnect to the next process), and a
 ticket whose request was on its way when the signal came is issued and answered: nothing acknowledged
 is lost (`serve` used to end at once, dropping it; gunicorn's worker waited for the displays to leave
-until its master killed it)."""
+until its master killed it). The stop is said in the log, when it begins and when it ends."""
 
 from __future__ import annotations
 
@@ -88,6 +88,16 @@ def _stopped_within(proc: subprocess.Popen, bound: float, port: int) -> tuple[in
     return code, time.monotonic() - started, answer
 
 
+def _assert_stop_said(log: str, pid: int) -> None:
+    """The journal's lines of the stop, in order: it began, with the displays' connections it ended, and
+    it ended (there was no line of either: an IT person could not tell a stop from a crash); each names the
+    process that stops (a worker of several, or one a reload replaces, could not be told apart)."""
+    stopping = log.find(f"stopping (SIGTERM, pid {pid}): {DISPLAYS} Socket.IO connection(s) ended")
+    stopped = log.find(f"stopped (SIGTERM, pid {pid}) ", max(stopping, 0))
+    assert -1 < stopping < stopped, log[-3000:]
+    assert log.count("stopping (SIGTERM,") == 1, log[-3000:]
+
+
 def _gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -107,6 +117,7 @@ def test_serve_with_displays_connected_stops_promptly_on_sigterm(live_server):
         assert code == 0, f"serve: exit {code} after {took:.1f} s; the end of its log:\n{srv.log()[-3000:]}"
         assert status == 201, f"the ticket on its way: {status} {ticket}; the end of the log:\n{srv.log()[-3000:]}"
         assert "Traceback" not in srv.log(), srv.log()[-3000:]
+        _assert_stop_said(srv.log(), srv.proc.pid)
         srv.start(timeout=60)  # the next process: it has the ticket answered, and the displays come back to it
         assert srv.session().get(f"/api/v1/tickets/{ticket['id']}").json()["number"] == ticket["number"]
         for display in displays:
@@ -130,6 +141,7 @@ def test_gunicorn_with_displays_connected_stops_promptly_on_sigterm(tmp_path):
         assert _gone(worker), "the worker outlived its master"
         assert "Worker exiting" in log, log[-3000:]  # the worker ended by itself, not killed by the master
         assert "Traceback" not in log, log[-3000:]
+        _assert_stop_said(log, worker)
 
         proc, _env = start_gunicorn(tmp_path, port)  # systemd's restart: the displays come back to it
         assert (
@@ -174,3 +186,25 @@ def test_a_long_polling_screen_posting_after_sigterm_is_refused_not_a_traceback(
     log = (tmp_path / "gunicorn.log").read_text()
     assert set(after) <= {200, 400}, f"{after}; its log:\n{log[-3000:]}"
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_gunicorn_says_a_request_it_could_not_finish_before_its_master_ends_it(tmp_path):
+    """A request still running at gunicorn's graceful_timeout (3 s here, 10 s by default) is ended by the
+    master's kill: the worker says it first, a second short of it ("still busy" came at the same moment as
+    the kill, which usually won: the journal showed the stop's first line only)."""
+    port = free_port()
+    proc, _env = start_gunicorn(tmp_path, port, GUNICORN_CMD_ARGS="--graceful-timeout 3")
+    try:
+        worker = int(subprocess.check_output(["pgrep", "-P", str(proc.pid)], text=True).split()[0])
+        stuck = TicketOnItsWay(port)  # its body never comes
+        proc.terminate()
+        proc.wait(10)
+        stuck.sock.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert f"stopping (SIGTERM, pid {worker}): 1 connection(s) still busy after " in log, log[-3000:]
+    assert "requests in flight get up to 2 s to finish" in log, log[-3000:]
+    assert "still busy after 2 s are ended" in log, log[-3000:]
