@@ -15,6 +15,7 @@
   const addressLabel = document.getElementById("notify-address-label");
   const done = document.getElementById("notify-done");
   const error = document.getElementById("notify-error");
+  const addressError = document.getElementById("notify-address-error");  // under the box: what is wrong there
   const language = (navigator.language || "vi").toLowerCase().startsWith("en") ? "en" : "vi";
   let offered = null;
 
@@ -34,9 +35,32 @@
     address.autocomplete = email ? "email" : "tel";
   }
 
+  // a refusal in both languages, as the rest of the page (its translations); a typed address's under its
+  // box, with the box's label ("Địa chỉ e-mail: ..."), not the API's field name
   function showError(answer) {
+    const refused = answer && answer.data && answer.data.error;
+    if (!refused) {
+      error.hidden = false;
+      QK.setBi(error, answer && answer.status ? "page_unexpected" : "page_network_error", {status: answer && answer.status});
+      return;
+    }
+    const said = function (lang) { return (refused.translations || {})[lang] || refused; };
+    const label = chosen() === "email" ? "track_notify_email" : "track_notify_phone";
+    if (refused.field === "address" && refused.problem && !address.hidden) {
+      QK.setPair(addressError, QK.msg("page_field_problem", {label: QK.msg(label, null, "vi"), problem: said("vi").problem}, "vi"),
+                 QK.msg("page_field_problem", {label: QK.msg(label, null, "en"), problem: said("en").problem}, "en"));
+      addressError.hidden = false;
+      address.setAttribute("aria-invalid", "true");
+      address.focus();
+      return;
+    }
+    QK.setPair(error, said("vi").message, said("en").message);
     error.hidden = false;
-    error.textContent = answer && answer.status ? QK.errorMessage(answer) : QK.msg("page_network_error", null, language);
+  }
+
+  function clearErrors() {
+    error.hidden = addressError.hidden = true;
+    address.removeAttribute("aria-invalid");
   }
 
   function draw() {
@@ -56,7 +80,7 @@
         radio.name = "channel";
         radio.value = name;
         radio.checked = index === 0;
-        radio.addEventListener("change", fitAddress);
+        radio.addEventListener("change", function () { clearErrors(); fitAddress(); });
         label.appendChild(radio);
         label.appendChild(QK.setBi(QK.el("span"), "track_notify_channel_" + name));
         choices.appendChild(label);
@@ -94,7 +118,7 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    error.hidden = true;
+    clearErrors();
     const button = document.getElementById("notify-submit");
     button.disabled = true;
     const channel = chosen();

@@ -151,7 +151,9 @@
   });
   socket.on("queue.changed", queueMoved);
   socket.on("counter.changed", queueMoved);
-  socket.on("booking.cancelled", subscribe);  // a remote number cancelled (on another tab): its snapshot says how
+  // a remote number cancelled (on another tab) or lapsed (not checked in by its deadline): its snapshot says how
+  socket.on("booking.cancelled", subscribe);
+  socket.on("booking.lapsed", subscribe);
   // a phone asleep misses events: coming back to the page (phone unlocked, tab shown) asks for a fresh snapshot
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && socket.connected) subscribe();

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import models as m
 from .errors import Invalid, NotFound, QueueError
-from .i18n import translate
+from .i18n import Phrase, translate
 from .models import utcnow
 
 # the settings (config.yaml ``notifications:``) live apart, so loading the config needs no SQLAlchemy
@@ -281,13 +281,13 @@ def normalise(channel_name: str, address: str, settings: NotificationSettings | 
     address = address.strip()
     if channel_name == "push":
         return _push_subscription(address, settings.push.services)
-    if channel_name == "email":
+    if channel_name == "email":  # ``problem``: what the tracking page says under its box (kiosk/static/notify.js)
         if not EMAIL.match(address) or len(address) > 254:
-            raise Invalid("notify_address_invalid", field="address", channel=channel_name)
+            raise Invalid("notify_address_invalid", field="address", channel="email", problem=Phrase("problem_email"))
         return address
     match = PHONE.match(re.sub(r"[\s.()-]", "", address))
     if match is None:
-        raise Invalid("notify_address_invalid", field="address", channel=channel_name)
+        raise Invalid("notify_address_invalid", field="address", channel=channel_name, problem=Phrase("problem_phone"))
     return "0" + match.group(1)
 
 

@@ -45,10 +45,10 @@ from .waits import estimator
 
 log = logging.getLogger("queuekiosk.realtime")
 
-# what a lobby screen shows: calls, waiting counts, counters' state, and the end of a counter's call (its
-# row shows nobody there then), not every step of a ticket
+# what a lobby screen shows: calls, waiting counts, counters' state, a call's end (its row empties), no more
 DISPLAY_ENDS = ("ticket.finished", "ticket.no_show", "ticket.transferred")
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed", *DISPLAY_ENDS)
+BOOKING_ENDS = ("booking.cancelled", "booking.lapsed")  # a remote number's, told to its ticket's room too
 COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows
 # what a display is told of a called ticket: what its page reads (display/static/display.js) and no more.
 # A display's room is public (any screen on the LAN may subscribe), and every byte is decoded by each
@@ -167,8 +167,8 @@ def _rooms_for(site, happened: q.Happened) -> set[str]:
     if happened.tickets:  # the pages of the numbers transferred to a counter that changed
         rooms = rooms | {f"{site.id}:ticket:{ticket_id}" for ticket_id in happened.tickets}
     if ticket is None:
-        booked = happened.detail.get("booking") if happened.kind == "booking.cancelled" else None
-        if booked and booked.get("ticket"):  # a remote number's page, left open, says so at once
+        booked = happened.detail.get("booking") if happened.kind in BOOKING_ENDS else None
+        if booked and booked.get("ticket"):  # a remote number's pages, left open, say so at once
             return {*rooms, f"{site.id}:ticket:{booked['ticket']}"}
         return set(rooms)
     return {*rooms, f"{site.id}:ticket:{ticket['id']}"}
@@ -303,8 +303,8 @@ def _publish_now(site, outcome: q.Outcome) -> None:
         told_to: dict[int, tuple[dict, list[str]]] = {}  # id(payload) -> (payload, its rooms), first told first
         for room in rooms:
             told = payload
-            if happened.kind == "booking.cancelled" and ":ticket:" in room:
-                told = {}  # a remote number's page: the signal only (the booking's code cancels it, ask its snapshot)
+            if happened.kind in BOOKING_ENDS and ":ticket:" in room:
+                told = {}  # a remote number's pages: the signal only (the booking's code cancels it, ask its snapshot)
             if happened.ticket is not None and ":display:" in room:
                 if for_displays is None:
                     for_displays = {**payload, "ticket": _for_display(happened.ticket)}

@@ -15,6 +15,7 @@ import uuid
 import pytest
 from api_helpers import assert_error, wait_until_lapsed
 from config_helpers import site_today
+from conftest import SioClient
 from faked_clock import FakedClock, next_working_morning
 
 ID = "001099055555"
@@ -168,9 +169,15 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses_by_itself(live_se
     assert number["deadline"] and number["status"] == "booked"
     assert number["date"] == clock.start.date().isoformat(), "not the faked clock"
     waiting = next(s for s in http.get("/api/v1/queue").json()["services"] if s["code"] == "HT")["waiting"]
-
-    clock.set(clock.start + dt.timedelta(minutes=15))  # the citizen never came: past the deadline
-    lapsed = wait_until_lapsed(http, number["code"])
+    # whoever holds the tracking link is in the ticket's room: told that it lapsed, not the booking (its code)
+    page = SioClient(srv.url).connect(transports=["websocket"])
+    try:
+        assert page.subscribe({"ticket": number["ticket"]}) == {"ok": True}
+        clock.set(clock.start + dt.timedelta(minutes=15))  # the citizen never came: past the deadline
+        lapsed = wait_until_lapsed(http, number["code"])
+        assert page.wait_for("booking.lapsed") == {}
+    finally:
+        page.close()
     assert lapsed["number"] == number["number"]
     tickets = [t for t in http.get("/api/v1/queue").json()["services"] if t["code"] == "HT"]
     assert tickets[0]["waiting"] == waiting, "a lapsed number never joins the queue"

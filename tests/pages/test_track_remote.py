@@ -20,7 +20,7 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = pytest.mark.browser
 
 
-def test_a_remote_number_says_where_to_go_and_by_when_until_checked_in(server, phone, shot):
+def test_a_remote_number_says_where_to_go_and_by_when_until_checked_in(server, phone, new_tab, shot):
     phone.goto(server.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     phone.get_by_role("button", name="Lấy số hôm nay").click()
@@ -46,9 +46,15 @@ def test_a_remote_number_says_where_to_go_and_by_when_until_checked_in(server, p
     assert not re.search(r"\bremote\b", phone.locator("main").inner_text()), "no raw status word on the page"
     shot(phone, "track-remote")
 
+    booking = new_tab(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    booking.goto(f"{server.url}/book/{number['code']}")  # the booking's page, left open on another tab
+    expect(booking.locator("#cancel")).to_be_visible()
+
     checked = server.api("POST", "/check-in", json={"code": number["code"], "kiosk": "kiosk-1"})
     assert checked.status_code == 201, checked.text
     expect(status).to_contain_text("Đang chờ đến lượt")  # live, without reloading
+    expect(booking.locator("#done-status")).to_contain_text(f"Đã xác nhận có mặt — số thứ tự {number['number']}")
+    expect(booking.locator("#cancel")).to_be_hidden()  # a number checked in is not cancelled from the phone
     expect(where).to_be_hidden()
     expect(phone.locator("#facts")).to_be_visible()
     expect(phone.locator("#ahead")).to_contain_text("Số người đang chờ trước Ông/Bà")
@@ -63,15 +69,18 @@ VOID_LOOK = """() => {
 }"""
 
 
-def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(server, phone, shot):
+def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(server, phone, new_tab, shot):
     """Cancelled by its citizen before the deadline, the number's page says so (both end as "expired"),
     and its number no longer looks valid: struck through and grey under a large "Số đã hủy", on the page
     left open (at once, in the foreground), shown again (the phone switched back from the booking's tab)
-    and opened again, so nobody shows it at a counter."""
+    and opened again, so nobody shows it at a counter. The booking's page left open elsewhere says it too."""
     made = server.api(
         "POST", "/bookings", json={"service": "HT", "remote": True, "name": "Lê Văn C", "phone": "0933333333"}
     )
     assert made.status_code == 201, made.text
+    booking = new_tab(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    booking.goto(f"{server.url}/book/{made.json()['code']}")
+    expect(booking.locator("#cancel")).to_be_visible()
     phone.goto(made.json()["track_url"])
     expect(phone.locator("body")).to_have_attribute("data-live", "live")
     valid = phone.evaluate(VOID_LOOK)
@@ -79,6 +88,8 @@ def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(serv
     expect(phone.locator("#void")).to_be_hidden()
 
     assert server.api("DELETE", f"/bookings/{made.json()['code']}").status_code == 200
+    expect(booking.locator("#done-status")).to_contain_text("Lịch hẹn đã được hủy")
+    expect(booking.locator("#cancel")).to_be_hidden()
     for opened in ("left open", "shown again", "opened again"):
         if opened == "shown again":
             phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
@@ -98,7 +109,10 @@ def test_a_cancelled_remote_number_says_it_was_cancelled_not_that_it_lapsed(serv
         shot(phone, f"track-remote-cancelled-{opened.replace(' ', '-')}")
 
 
-def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server, tmp_path, phone):
+def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server, tmp_path, phone, new_tab, shot):
+    """Its tracking page and its booking page, left open on the phone, say that the number lapsed once
+    the server lapses it (the pages say they update by themselves), as they do for a cancellation; and so
+    does each page opened again."""
     clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
     srv = start_server(env={**clock.env(), "QUEUEKIOSK_LAPSE_SECONDS": "1"})
     http = srv.session()
@@ -106,15 +120,38 @@ def test_a_lapsed_remote_number_says_it_was_not_checked_in_in_time(start_server,
         "/api/v1/bookings", json={"service": "HT", "remote": True, "name": "Lê Văn D", "phone": "0933333334"}
     )
     assert made.status_code == 201, made.text
+    code = made.json()["code"]
+    booking = new_tab(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    booking.goto(f"{srv.url}/book/{code}")
+    booking_status = booking.locator("#done-status")
+    expect(booking.locator("#cancel")).to_be_visible()  # drawn: the number still holds
+    expect(booking_status).to_be_hidden()
+    phone.goto(made.json()["track_url"])
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    status, stamp = phone.locator("#status"), phone.locator("#void")
+    expect(status).to_contain_text("Số lấy từ xa: chưa xác nhận có mặt")
+    expect(stamp).to_be_hidden()
+
     clock.set(clock.start + dt.timedelta(hours=3))  # past its deadline: it lapses by itself
     for _ in range(60):
-        if http.get(f"/api/v1/bookings/{made.json()['code']}").json()["status"] == "lapsed":
+        if http.get(f"/api/v1/bookings/{code}").json()["status"] == "lapsed":
             break
         time.sleep(0.5)
     else:
         pytest.fail("the remote number did not lapse by itself")
-    phone.goto(made.json()["track_url"])
-    expect(phone.locator("#status")).to_contain_text("chưa xác nhận có mặt trước hạn")
+    for opened in ("left open", "opened again"):
+        if opened == "opened again":
+            phone.reload()
+            booking.reload()
+        expect(status).to_contain_text("chưa xác nhận có mặt trước hạn")  # told as it is committed
+        expect(status).to_contain_text("it was not checked in before its deadline")
+        expect(stamp).to_be_visible()
+        expect(stamp).to_contain_text("Số đã hết hiệu lực")
+        expect(booking_status).to_be_visible()
+        expect(booking_status).to_contain_text("Số đã hết hạn vì chưa xác nhận có mặt")
+        expect(booking.locator("#cancel")).to_be_hidden()  # nothing left to cancel
+        expect(booking.locator("#track")).to_be_hidden()
+        shot(phone, f"track-remote-lapsed-{opened.replace(' ', '-')}")
 
 
 def test_a_checked_in_remote_number_left_open_across_midnight_says_it_expired_as_any_number(

@@ -45,7 +45,9 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         expect(section.locator("label[for=notify-address]")).to_contain_text("Số điện thoại")
         section.locator("#notify-address").fill("12345")
         section.locator("#notify-submit").click()
-        expect(section.locator("#notify-error")).to_contain_text("address")
+        under_box = section.locator("#notify-address-error")  # said under the box, with its label
+        expect(under_box).to_contain_text("Số điện thoại: chưa đúng. Xin nhập đủ 10 chữ số")
+        expect(under_box).to_contain_text("Phone number: not a valid number")
         section.locator("#notify-address").fill("0912 345 678")
         section.locator("#notify-submit").click()
         expect(section.locator('#notify-done li[data-channel="sms"]')).to_contain_text("091****678")
@@ -67,6 +69,47 @@ def test_a_citizen_asks_for_an_sms_and_gets_one_when_near_and_one_when_called(st
         sms.stays_at(2, seconds=1)
     finally:
         sms.close()
+
+
+def test_a_wrong_e_mail_address_is_said_under_its_box_in_both_languages(start_server_on_a_working_morning, phone):
+    """Typed wrong ("hoa@"), the e-mail address is refused under its box with the box's own label, in
+    Vietnamese and then English as the rest of the page, not as the API names its field ("address");
+    the box is marked invalid, and the words go once the address is right."""
+    config = yaml.safe_load(REPO_CONFIG.read_text(encoding="utf-8"))
+    config["notifications"] = {
+        "channels": ["sms", "email"],
+        "sms": {"url": "http://127.0.0.1:9/sms", "body": '{"to": "{phone}", "text": "{text}"}'},
+        "email": {"host": "127.0.0.1", "port": 9, "security": "none", "sender": "motcua@example.vn"},
+    }
+    server = start_server_on_a_working_morning(config)
+    ticket = requests.post(server.url + "/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
+    phone.goto(f"{server.url}/t/{ticket['id']}")
+    section = phone.locator("#notify")
+    section.locator("input[name=channel][value=email]").check()
+    box = section.locator("#notify-address")
+    expect(section.locator("label[for=notify-address]")).to_contain_text("Địa chỉ e-mail")
+    box.fill("hoa@")
+    section.locator("#notify-submit").click()
+    under_box = section.locator("#notify-address-error")
+    expect(under_box).to_be_visible()
+    expect(under_box).to_contain_text(
+        "Địa chỉ e-mail: chưa đủ hoặc chưa đúng dạng. Xin nhập đầy đủ, ví dụ ten@example.vn."
+    )
+    expect(under_box).to_contain_text("E-mail address: incomplete or not in the right form.")
+    expect(under_box).not_to_contain_text("address”")  # no field name of the API
+    assert phone.evaluate(
+        "() => { const box = document.getElementById('notify-address').getBoundingClientRect();"
+        " const said = document.getElementById('notify-address-error').getBoundingClientRect();"
+        " return said.top >= box.bottom && said.top - box.bottom < 40; }"
+    ), "said right under the box"
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(section.locator("#notify-error")).to_be_hidden()
+
+    box.fill("hoa@example.vn")
+    section.locator("#notify-submit").click()
+    expect(section.locator('#notify-done li[data-channel="email"]')).to_contain_text("h***@example.vn")
+    expect(under_box).to_be_hidden()
+    expect(box).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_push_is_offered_on_a_secure_page_and_its_service_worker_registers(start_server_on_a_working_morning, phone):

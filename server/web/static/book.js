@@ -184,14 +184,48 @@
     }, function () { /* unreachable now: asked again at the next connect */ });
   }
 
+  let socket = null;
+  let watched = null;  // the ticket whose room this page is in (a remote number's, while it holds)
+
   function followSetup() {
     if (typeof io !== "function") return;  // (the Socket.IO client did not load: the page works as it was)
-    const socket = io({reconnectionDelayMax: 10000});
+    socket = io({reconnectionDelayMax: 10000});
     let connects = 0;
     socket.on("connect", function () {
-      if (connects++ > 0) adoptSetup();  // a change may have come while the phone was away
+      watched = null;  // a new connection is in no room
+      if (connects++ > 0) {  // a change may have come while the phone was away
+        adoptSetup();
+        refreshBooking();
+      }
+      followBooking();
     });
     socket.on("config.changed", adoptSetup);
+    // a remote number that ends while its page is open (cancelled on another tab, lapsed past its deadline,
+    // checked in at the kiosk): told to its ticket's room, the signal only; the booking is asked for again
+    ["booking.cancelled", "booking.lapsed", "ticket.issued"].forEach(function (kind) { socket.on(kind, refreshBooking); });
+    document.addEventListener("visibilitychange", function () {  // a phone asleep misses events
+      if (!document.hidden && socket.connected) refreshBooking();
+    });
+  }
+
+  /** A remote number's page follows its ticket's room while the number holds (booked). */
+  function followBooking() {
+    const booking = state.booking;
+    if (!socket || !socket.connected || !booking || booking.status !== "booked" || !booking.ticket) return;
+    if (watched === booking.ticket) return;
+    watched = booking.ticket;
+    socket.emit("subscribe", {ticket: booking.ticket});
+  }
+
+  /** The booking shown, as it is now (redrawn only when its status changed). */
+  function refreshBooking() {
+    const shown = state.booking;
+    if (!shown || shown.status !== "booked") return;
+    QK.api("GET", "/api/v1/bookings/" + encodeURIComponent(shown.code), undefined, QK.lang()).then(function (result) {
+      if (!result.ok || state.booking !== shown || result.data.status === shown.status) return;
+      if (result.data.status === "checked_in") result.data.notify = shown.notify;  // the ticket took its opt-in over
+      showBooking(result.data, state.fresh);
+    }, function () { /* unreachable now: asked again at the next connect */ });
   }
 
   function chooseDay(day) {
@@ -337,6 +371,7 @@
 
   function showBooking(booking, fresh) {
     state.booking = booking;
+    state.fresh = fresh;
     const code = booking.code;
     const remote = booking.kind === "remote";
     const service = serviceOf(booking.service) || booking.service_name || {vi: booking.service};
@@ -378,6 +413,7 @@
     byId("done-error").hidden = true;
     QK.translate(steps.done);
     show("done", true);
+    followBooking();
   }
 
   // --- "Thông báo trên điện thoại này": Web Push for this booking (server/web/static/push.js) -------

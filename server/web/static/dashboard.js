@@ -17,7 +17,8 @@
   let view = null;
   let socket = null;
   let refreshTimer = null;
-  let mayClose = false;  // an admin or supervisor closes a counter left open; the province only reads
+  // an admin or supervisor closes a counter left open and reprints a lost ticket; the province only reads
+  let mayAct = false;
 
   function since(iso) { return iso ? (QK.now() - Date.parse(iso)) / 1000 : null; }
 
@@ -75,7 +76,7 @@
       const act = QK.el("td", "act");
       // perhaps left open by a clerk who signed out, was disabled or lost the device; a number it holds
       // goes back to the waiting list (the dialog says so)
-      if (mayClose && c.activity !== "closed") {
+      if (mayAct && c.activity !== "closed") {
         const close = QK.el("button", "close", QK.msg("dash_close"));
         close.type = "button";
         close.dataset.counter = c.number;
@@ -100,6 +101,7 @@
     const list = $("printers");
     list.replaceChildren();
     if (!view.printers.length) list.appendChild(QK.el("li", "none", QK.msg("dash_no_printers")));
+    $("reprint").hidden = !mayAct || !view.printers.length;  // nothing to reprint on, or refused (403)
     view.printers.forEach(function (p) {
       const item = QK.el("li", "printer");
       item.dataset.printer = p.printer;
@@ -334,7 +336,7 @@
   QK.clock($("clock-time"), $("clock-date"), page.timezone);
   setInterval(tick, 1000);
   QK.supervisor(function (me) {
-    mayClose = me.role === "admin" || me.role === "supervisor";
+    mayAct = me.role === "admin" || me.role === "supervisor";
     connect();
   });
 })();
