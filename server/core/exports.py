@@ -35,6 +35,7 @@ LABEL_COLUMN = {
     "hour": "report_col_hour",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_TYPES = {"csv": "text/csv", "csv-vn": "text/csv", "xlsx": XLSX_TYPE, "pdf": "application/pdf"}  # by format
 
 
 @dataclass
@@ -236,6 +237,21 @@ def table_of(report: dict, language: str = "vi") -> Table:
         text = report["text"] if language == "vi" else report["text_en"]
         return Table(translate("report_title_daily", language), meta, columns, figures, None, text)
     raise ValueError(f"unknown report {kind!r}")
+
+
+def to_file(report: dict, fmt: str, language: str = "vi", place: str | None = None) -> bytes:
+    """The report as the file of ``fmt`` (csv, csv-vn, xlsx, pdf; ``place``: the PDF's place and date
+    line). It reads nothing but its arguments and shares nothing: the server makes it in a thread of
+    gevent's pool, off the loop that answers every other request (server/web/report_files.py)."""
+    if fmt in ("csv", "csv-vn"):
+        return to_csv(report, language, vietnamese_excel=fmt == "csv-vn")
+    if fmt == "xlsx":
+        return to_xlsx(report, language)
+    if fmt == "pdf":
+        from .exports_pdf import to_pdf
+
+        return to_pdf(report, language, place=place)
+    raise ValueError(f"no file of format {fmt!r}")
 
 
 def filename(report: dict, fmt: str) -> str:
