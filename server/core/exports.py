@@ -254,10 +254,15 @@ def to_file(report: dict, fmt: str, language: str = "vi", place: str | None = No
     raise ValueError(f"no file of format {fmt!r}")
 
 
+def _name_part(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-")
+
+
 def filename(report: dict, fmt: str) -> str:
-    """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the Vietnamese Excel CSV ends in
-    "-excel", not to be saved over the plain CSV of the same report."""
-    key = re.sub(r"[^0-9A-Za-z]+", "-", report["period"]["key"]).strip("-")
+    """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the report, the site's id and the period
+    (``bao-cao-theo-dich-vu_xa-thach-ha_2026-Q4.xlsx``: two communes' files of one period are not saved
+    over each other); the Vietnamese Excel CSV ends in "-excel", not to be saved over the plain CSV."""
+    key = f"{_name_part(report['site']['id'])}_{_name_part(report['period']['key'])}"
     kind = report["report"]
     if kind == "summary":
         stem = f"bao-cao-theo-{GROUP_SLUGS[report['group_by']]}"
