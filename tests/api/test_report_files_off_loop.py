@@ -15,7 +15,7 @@ import threading
 import time
 
 import requests
-from api_helpers import assert_error, start_gunicorn
+from api_helpers import assert_error, start_gunicorn, stop_gunicorn
 from conftest import QUEUEKIOSK
 from ports import free_port
 
@@ -107,10 +107,5 @@ def test_under_gunicorn_a_clerk_is_answered_while_a_long_pdf_is_made(tmp_path):
         pdf = assert_answered_while_made(f"http://127.0.0.1:{port}", admin, admin)
         assert_pdf(pdf.result())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_gunicorn(proc)
     assert "Traceback" not in log_path.read_text(), log_path.read_text()
