@@ -75,7 +75,7 @@ def test_a_clerk_is_answered_while_a_long_pdf_is_made_and_a_third_file_at_once_i
 
     second = Download(base, supervisor, A_YEAR)
     time.sleep(0.5)
-    third = requests.get(base + SUMMARY, headers={**supervisor, "Accept-Language": "en"}, params=A_YEAR)
+    third = requests.get(base + SUMMARY, headers={**supervisor, "Accept-Language": "en"}, params=A_YEAR, timeout=120)
     assert not first.done.is_set() and not second.done.is_set(), "the two files were made before the third was asked"
     assert third.status_code == 503, (third.status_code, third.headers["Content-Type"])  # (not a PDF's bytes)
     error = assert_error(third, 503, "report_files_busy")
@@ -85,7 +85,7 @@ def test_a_clerk_is_answered_while_a_long_pdf_is_made_and_a_third_file_at_once_i
 
     assert_pdf(first.result())
     assert_pdf(second.result())
-    again = requests.get(base + SUMMARY, headers=supervisor, params={**A_YEAR, "format": "csv"})
+    again = requests.get(base + SUMMARY, headers=supervisor, params={**A_YEAR, "format": "csv"}, timeout=60)
     assert again.status_code == 200, again.text  # the two counted as made: files are made again
     assert "Traceback" not in server.log()
 
