@@ -35,6 +35,7 @@ LABEL_COLUMN = {
     "hour": "report_col_hour",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_TYPES = {"csv": "text/csv", "csv-vn": "text/csv", "xlsx": XLSX_TYPE, "pdf": "application/pdf"}  # by format
 
 
 @dataclass
@@ -238,10 +239,30 @@ def table_of(report: dict, language: str = "vi") -> Table:
     raise ValueError(f"unknown report {kind!r}")
 
 
+def to_file(report: dict, fmt: str, language: str = "vi", place: str | None = None) -> bytes:
+    """The report as the file of ``fmt`` (csv, csv-vn, xlsx, pdf; ``place``: the PDF's place and date
+    line). It reads nothing but its arguments and shares nothing: the server makes it in a thread of
+    gevent's pool, off the loop that answers every other request (server/web/report_files.py)."""
+    if fmt in ("csv", "csv-vn"):
+        return to_csv(report, language, vietnamese_excel=fmt == "csv-vn")
+    if fmt == "xlsx":
+        return to_xlsx(report, language)
+    if fmt == "pdf":
+        from .exports_pdf import to_pdf
+
+        return to_pdf(report, language, place=place)
+    raise ValueError(f"no file of format {fmt!r}")
+
+
+def _name_part(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-")
+
+
 def filename(report: dict, fmt: str) -> str:
-    """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the Vietnamese Excel CSV ends in
-    "-excel", not to be saved over the plain CSV of the same report."""
-    key = re.sub(r"[^0-9A-Za-z]+", "-", report["period"]["key"]).strip("-")
+    """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the report, the site's id and the period
+    (``bao-cao-theo-dich-vu_xa-thach-ha_2026-Q4.xlsx``: two communes' files of one period are not saved
+    over each other); the Vietnamese Excel CSV ends in "-excel", not to be saved over the plain CSV."""
+    key = f"{_name_part(report['site']['id'])}_{_name_part(report['period']['key'])}"
     kind = report["report"]
     if kind == "summary":
         stem = f"bao-cao-theo-{GROUP_SLUGS[report['group_by']]}"

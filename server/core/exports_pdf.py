@@ -22,7 +22,6 @@ from .i18n import translate
 FONTS = Path(__file__).resolve().parents[2] / "printers" / "fonts"
 FONT = "DejaVu"
 NARROW = "DejaVuCondensed"  # the columns' headings, in a narrow column of a wide table
-PDF_TYPE = "application/pdf"
 
 
 def minutes_text(value: float) -> str:

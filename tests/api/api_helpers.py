@@ -143,10 +143,15 @@ def start_gunicorn(folder: Path, port: int, timeout: float = 30, **settings: str
         except requests.RequestException:
             pass
         time.sleep(0.1)
+    stop_gunicorn(proc)
+    raise AssertionError(f"gunicorn did not answer /healthz within {timeout} s:\n{log_path.read_text()}")
+
+
+def stop_gunicorn(proc: subprocess.Popen) -> None:
+    """gunicorn of ``start_gunicorn`` stopped, killed if it is still running 15 s later."""
     proc.terminate()  # (not kill: the master stops its worker, which would be left running)
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
-    raise AssertionError(f"gunicorn did not answer /healthz within {timeout} s:\n{log_path.read_text()}")

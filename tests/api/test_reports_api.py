@@ -85,7 +85,7 @@ def test_csv_and_xlsx_hold_the_numbers_of_the_json(http, centre, group_by, first
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
     assert (
         response.headers["Content-Disposition"]
-        == f'attachment; filename="bao-cao-theo-{ {"service": "dich-vu", "counter": "quay", "clerk": "can-bo", "day": "ngay", "hour": "gio"}[group_by] }_2026-W47.csv"'
+        == f'attachment; filename="bao-cao-theo-{ {"service": "dich-vu", "counter": "quay", "clerk": "can-bo", "day": "ngay", "hour": "gio"}[group_by] }_phuc-la_2026-W47.csv"'
     )
     assert response.content.startswith("\ufeff".encode())  # Excel reads the Vietnamese letters right
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

@@ -113,3 +113,19 @@ def test_a_period_it_cannot_read_is_named(province):
     # whole days only: each site's own business days
     answer = reader.get("/api/v1/reports/sites?from=2026-02-01&to=2026-02-02T12:00", headers={"Accept-Language": "en"})
     assert "whole days" in assert_error(answer, 422, "invalid_field", "to")["message"]
+
+
+def test_two_sites_files_of_one_period_have_names_of_their_own(province):
+    """Each file's name holds its site's id: a province officer saving two communes' reports of the same
+    period gets two files, not "(1)" copies of one name."""
+    _server, admin, _reader = province
+    for fmt, ending in (("csv", ".csv"), ("csv-vn", "-excel.csv"), ("xlsx", ".xlsx"), ("pdf", ".pdf")):
+        names = set()
+        for path in ("/api/v1/reports/summary", "/api/v1/sites/xa-tan-phu/reports/summary"):
+            answer = admin.get(path, params={"period": "2026-11", "format": fmt})
+            assert answer.status_code == 200, answer.text
+            names.add(answer.headers["Content-Disposition"])
+        expected = {
+            f'attachment; filename="bao-cao-theo-dich-vu_{site}_2026-11{ending}"' for site in ("phuc-la", "xa-tan-phu")
+        }
+        assert names == expected, names

@@ -95,7 +95,8 @@ def _answer(report: dict, period: periods.Period | None = None):
     """The report as JSON or as a file; a file of a summary (``period`` given) holds the bookings too."""
     # the report code (core/reports, exports) loads at the first report asked, not at every start:
     # a server that nobody asks for a report never holds it (issue 21, idle memory)
-    from ...core import exports, exports_pdf
+    from ...core import exports
+    from .. import report_files
 
     fmt = _choice("format", FORMATS, "json")
     language = _choice("lang", ("vi", "en"), "vi")  # checked for JSON too: the document allows only these
@@ -103,15 +104,9 @@ def _answer(report: dict, period: periods.Period | None = None):
         return jsonify(report)
     if period is not None:
         report = _with_bookings(report, period)
-    if fmt in ("csv", "csv-vn"):  # Flask adds "; charset=utf-8" once
-        body, mimetype = exports.to_csv(report, language, vietnamese_excel=fmt == "csv-vn"), "text/csv"
-    elif fmt == "pdf":
-        body, mimetype = (
-            exports_pdf.to_pdf(report, language, place=state().site.config.site.place),
-            exports_pdf.PDF_TYPE,
-        )
-    else:
-        body, mimetype = exports.to_xlsx(report, language), exports.XLSX_TYPE
+    # made off the loop (web/report_files.py): the figures were read above, the file is made from them alone
+    body = report_files.made(report, fmt, language, state().site.config.site.place)
+    mimetype = exports.FILE_TYPES[fmt]  # Flask adds "; charset=utf-8" once to text/csv
     name = exports.filename(report, fmt)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
