@@ -165,7 +165,9 @@ def test_a_site_admin_sees_makes_and_changes_only_its_own_sites_accounts(admin):
     assert made.json()["site"] == "xa-tan-phu"
     device = server.session()
     device.headers["Authorization"] = f"Bearer {made.json()['token']}"
-    assert_error(device.post("/api/v1/counters/1/next"), 403, "forbidden_site")
+    refused = assert_error(device.post("/api/v1/counters/1/next"), 403, "forbidden_site")
+    first_name = next(s["name"] for s in http.get("/api/v1/admin/sites").json() if s["first"])
+    assert f"“{COMMUNE['name']}”" in refused["message"] and f"“{first_name}”" in refused["message"], refused  # not ids
     assert device.post("/api/v1/sites/xa-tan-phu/counters/1/next").status_code in (200, 204)
     kiosk = commune.post(f"{here}/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"})
     assert kiosk.json()["pair_path"].startswith("/s/xa-tan-phu/kiosk/kiosk-1#token="), kiosk.json()

@@ -445,7 +445,7 @@ def test_outside_the_hours_a_number_for_today_is_not_offered_and_the_hours_are_s
     expect(closed).to_contain_text(
         "Hôm nay không phải ngày làm việc, nên không lấy được số cho hôm nay. Ngày làm việc: "
     )
-    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]))
+    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]))
     working = config["site"]["hours"]["days"]
     assert names[working[0]] in closed.inner_text() and names[working[-1]] in closed.inner_text()
     assert not any(names[day] in closed.inner_text() for day in WEEKDAYS if day not in working)

@@ -35,11 +35,11 @@
     if (previous) show(previous, true);
   }
 
-  /** "Thứ Ba, 24/11" for a YYYY-MM-DD day. */
+  /** "Thứ Ba, 24/11" for a YYYY-MM-DD day (the days' names: the kiosk's and the display's, one source). */
+  const BY_GETUTCDAY = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
   function dayParams(day) {
-    const date = new Date(day + "T00:00:00Z");
-    return {weekday: {vi: QK.msg("book_weekday_" + date.getUTCDay(), null, "vi"),
-                      en: QK.msg("book_weekday_" + date.getUTCDay(), null, "en")},
+    const weekday = "kiosk_day_" + BY_GETUTCDAY[new Date(day + "T00:00:00Z").getUTCDay()];
+    return {weekday: {vi: QK.msg(weekday, null, "vi"), en: QK.msg(weekday, null, "en")},
             date: day.slice(8, 10) + "/" + day.slice(5, 7) + "/" + day.slice(0, 4)};
   }
 
