@@ -604,3 +604,8 @@ def test_every_wrong_detail_is_said_in_one_answer(server, phone):
     expect(error).to_contain_text("Số điện thoại không hợp lệ")
     expect(error).to_contain_text("Số căn cước công dân không hợp lệ")
     expect(phone.locator("#name")).to_be_focused()
+    for box in ("#name", "#phone", "#id_number"):  # each box refused is marked, until typed in
+        expect(phone.locator(box)).to_have_attribute("aria-invalid", "true")
+    phone.fill("#phone", "0912345678")
+    expect(phone.locator("#phone")).not_to_have_attribute("aria-invalid", "true")
+    expect(phone.locator("#name")).to_have_attribute("aria-invalid", "true")
