@@ -311,6 +311,9 @@ def test_an_empty_name_a_short_phone_and_a_made_up_cccd_come_in_one_answer(http)
     assert_error(
         http.post("/api/v1/bookings", json={**named, "id_number": "001099012345"}), 422, "invalid_phone", "phone"
     )
+    for shape in ("", "[]", '"text"', '{"phone": 12345, "name": ""}', "{"):  # (the body is looked at again)
+        answer = http.post("/api/v1/bookings", data=shape, headers={"Content-Type": "application/json"})
+        assert answer.status_code in (415, 422), (shape, answer.status_code, answer.text)
 
 
 def test_a_body_of_a_thousand_unknown_keys_gets_a_short_answer(http):

@@ -156,9 +156,12 @@ def _booking_request():
     except q.Invalid as refused:
         if refused.code != "invalid_field":
             raise
+        raw = request_body(the_request())  # (parsed once already: JSON, or empty)
+        data = json.loads(raw) if raw.strip() else {}
+        if not isinstance(data, dict):
+            raise
         named = [{"field": refused.params["field"], "problem": refused.params["problem"]}]
         named += refused.params.get("others", [])
-        data = json.loads(request_body(the_request()))  # (parsed once already: an object)
         said = {each["field"] for each in named}
         values = {key: data.get(key) for key in ("phone", "id_number") if key not in said}
         more = _person_refusals(**{key: value for key, value in values.items() if isinstance(value, str)})
