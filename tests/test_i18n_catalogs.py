@@ -197,3 +197,23 @@ def test_every_role_has_its_name_in_the_admin_lists():
 
     missing = sorted(role for role in {*USER_ROLES, *TOKEN_ROLES} if f"admin_role_{role}" not in i18n.MESSAGES)
     assert not missing, f"roles without a name in the catalogs: {missing}"
+
+
+def test_one_minute_and_one_hour_are_said_in_the_singular():
+    """The English kiosk said "Estimated wait: about 1 minutes"."""
+    assert i18n.translate("kiosk_eta", "en", n=1) == "Estimated wait: about 1 minute"
+    assert i18n.translate("track_eta", "en", n=1) == "Estimated wait: about 1 minute"
+    assert i18n.translate("kiosk_eta", "en", n=5) == "Estimated wait: about 5 minutes"
+    assert (i18n.translate("wait_minutes", "en", n=1), i18n.translate("wait_hours", "en", n=1)) == (
+        "about 1 minute",
+        "about 1 hour",
+    )
+
+
+def test_the_days_are_named_once_with_sunday_as_vietnamese_writes_it():
+    """The kiosk and the display wrote "Chủ Nhật" where /book wrote "Chủ nhật": one set of names for
+    every page (kiosk_day_*), "Chủ nhật" as Vietnamese writes it."""
+    vietnamese = json.loads((i18n.CATALOG_FOLDER / "vi.json").read_text("utf-8"))
+    assert vietnamese["kiosk_day_sun"] == "Chủ nhật"
+    days = {key: text for key, text in vietnamese.items() if text in ("Chủ nhật", "Chủ Nhật", "Thứ Hai")}
+    assert sorted(days) == ["kiosk_day_mon", "kiosk_day_sun"], days

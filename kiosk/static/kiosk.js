@@ -517,7 +517,10 @@
     const text = document.getElementById("closed-hours");
     const holiday = document.getElementById("closed-holiday");
     const retired = page.retired;
-    QK.sayBi(document.getElementById("closed-title"), retired ? "kiosk_retired_title" : "kiosk_closed_title");
+    const today = QK.localNow(page.timezone);
+    // a holiday or a day not worked, even within the opening hours: said as a day off, not "outside hours"
+    const dayOff = !!hours && (hours.holidays.indexOf(today.date) >= 0 || hours.days.indexOf(today.day) < 0);
+    QK.sayBi(document.getElementById("closed-title"), retired ? "kiosk_retired_title" : dayOff ? "kiosk_off_day_title" : "kiosk_closed_title");
     document.getElementById("closed-come-back").hidden = !!retired;
     if (retired) {  // merged into another site: closed for good, and where to go instead
       if (retired.moved_to) QK.sayBi(text, retired.moved_to_address ? "kiosk_retired_moved_at" : "kiosk_retired_moved", {site: retired.moved_to, address: retired.moved_to_address});
@@ -528,7 +531,7 @@
         open: hours.open_label, close: hours.close_label,
         days: {vi: QK.daysText(hours.days, "vi"), en: QK.daysText(hours.days, "en")},
       });
-      holiday.hidden = hours.holidays.indexOf(QK.localNow(page.timezone).date) < 0;
+      holiday.hidden = hours.holidays.indexOf(today.date) < 0;
     } else {
       QK.sayText(text, state.closedMessage || "");
       holiday.hidden = true;

@@ -42,7 +42,7 @@ from .config import (
     WEEKDAYS,
     ConfigError,
 )
-from .i18n import Phrase, translate
+from .i18n import MAIL_SENDER, Phrase, translate
 from .web_address import web_address
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -535,7 +535,7 @@ class EmailSettings(_Open):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password: str | None = None  # "${SMTP_PASSWORD}"
-    sender: str = Field(min_length=3)
+    sender: str = Field(pattern=MAIL_SENDER)  # "motcua@xa.gov.vn" or "Trung tâm PVHCC <motcua@xa.gov.vn>"
     timeout_seconds: float = Field(default=10, gt=0, le=60)
 
 
@@ -577,9 +577,12 @@ class NotificationSettings(_Open):
 
     @model_validator(mode="after")
     def _each_channel_set_up(self):
-        for name in self.channels:
-            if getattr(self, name) is None:
-                raise _problem("channel_not_set_up", channel=name)
+        # named by the channel's own settings (/admin says it under their first box: the SMS gateway's address)
+        missing = [
+            (f"notifications.{n}", f"channel_not_set_up_{n}", {}) for n in self.channels if getattr(self, n) is None
+        ]
+        if missing:
+            raise _CrossReferenceError(missing)
         return self
 
 

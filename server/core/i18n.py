@@ -134,7 +134,10 @@ class Listed(Phrase):
 
 # the patterns of the setup's and the API's fields (config_schema.Code, a user name, addresses), each
 # with its sentence ("problem_<kind>"); another pattern is said with the pattern itself
+# an e-mail sender: an address, or a name with the address in <>, as a From header has it
+MAIL_SENDER = r"^(?:[^<>@]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$"
 PATTERN_KINDS = {
+    MAIL_SENDER: "mail_sender_form",
     r"^[A-Za-z0-9_-]{1,32}$": "code_form",
     r"^[A-Za-z0-9_.-]+$": "username_form",
     r"^https?://": "url_form",

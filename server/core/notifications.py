@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email.utils
 import json
 import os
 import re
@@ -176,6 +177,10 @@ class Email(Channel):
         s: EmailSettings = self.settings
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = s.sender, address, message.subject
+        # RFC 5322 asks for both; a receiving server may refuse a message without them or mark it as spam.
+        # (the id's domain is the sender's: no look-up of this machine's name on a LAN without DNS)
+        domain = email.utils.parseaddr(s.sender)[1].rpartition("@")[2] or "queuekiosk.invalid"
+        mail["Date"], mail["Message-ID"] = email.utils.formatdate(localtime=True), email.utils.make_msgid(domain=domain)
         mail.set_content(message.text)
         try:
             if s.security == "ssl":

@@ -26,7 +26,7 @@ bp.record_once(lambda setup: install_jinja(setup.app))
 # like the API: a bearer token needs no CSRF token, a session sends it (current_principal checks)
 csrf.exempt(bp)
 
-PAGE_MESSAGES = ("page_", "sup_", "admin_")
+PAGE_MESSAGES = ("page_", "sup_", "admin_", "kiosk_day_")  # (the days' names: the kiosk's, one source)
 PAIR_PATH_MAX = 300
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, has_app_context, jsonify, render_template, request
 from flask.globals import _cv_request, request_ctx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -84,6 +84,8 @@ def refusal_body(code: str, language: str, **params) -> dict:
     "problem"}), answered in ``others`` in the same shape: the first ``MAX_OTHERS``, then the rest counted
     in one last entry without a field ("… và 3 trường khác")."""
     others = params.pop("others", None)
+    if code == "forbidden_site":
+        params = _sites_named(params)
     body = error_body(code, language, **params)
     if others:
         body["others"] = [error_body(code, language, **other) for other in others[:MAX_OTHERS]]
@@ -91,6 +93,15 @@ def refusal_body(code: str, language: str, **params) -> dict:
             more = len(others) - MAX_OTHERS
             body["others"].append(error_body(code, language, message_key="more_fields_refused", count=more))
     return body
+
+
+def _sites_named(params: dict) -> dict:
+    """``forbidden_site``'s sites (``own``, ``site``: raised with their ids, server/core/auth.py) by the names
+    people know them by, as this process serves them (an id it does not serve stays as it is)."""
+    state = current_app.extensions.get("queuekiosk") if has_app_context() else None
+    sites = getattr(state, "sites", None) or {}
+    named = {key: sites[params[key]].config.site.name for key in ("own", "site") if params.get(key) in sites}
+    return {**params, **named}
 
 
 def error_response(code: str, status: int, **params):

@@ -283,6 +283,39 @@ def test_an_empty_booking_form_is_told_every_missing_field_at_once(http):
     ], error
 
 
+def test_an_empty_name_a_short_phone_and_a_made_up_cccd_come_in_one_answer(http):
+    """The province tester's /book: an empty name, phone 12345 and CCCD 123456789012 were told one at a
+    time, three round trips on a phone; each is named in one answer, a wrong phone and CCCD with their own
+    sentences. One alone keeps its own code."""
+    day, slots = open_day(http)
+    for body in (
+        {"service": "HT", "remote": True, "name": "", "phone": "12345", "id_number": "123456789012"},
+        {
+            "service": "HT",
+            "date": day,
+            "start": slots[0]["start"],
+            "name": " ",
+            "phone": "12345",
+            "id_number": "123456789012",
+        },
+    ):
+        error = assert_error(http.post("/api/v1/bookings", json=body), 422, "invalid_field", "name")
+        assert [other["field"] for other in error["others"]] == ["phone", "id_number"], error
+        phone, id_number = error["others"]
+        assert phone["message"].startswith("Số điện thoại không hợp lệ"), phone
+        assert phone["translations"]["en"]["message"].startswith("Not a phone number"), phone
+        assert id_number["message"].startswith("Số căn cước công dân không hợp lệ: 3 chữ số đầu"), id_number
+    named = {"service": "HT", "remote": True, "name": "Trần Thị B", "phone": "12345", "id_number": "123456789012"}
+    error = assert_error(http.post("/api/v1/bookings", json=named), 422, "invalid_field", "phone")
+    assert [other["field"] for other in error["others"]] == ["id_number"], error
+    assert_error(
+        http.post("/api/v1/bookings", json={**named, "id_number": "001099012345"}), 422, "invalid_phone", "phone"
+    )
+    for shape in ("", "[]", '"text"', '{"phone": 12345, "name": ""}', "{"):  # (the body is looked at again)
+        answer = http.post("/api/v1/bookings", data=shape, headers={"Content-Type": "application/json"})
+        assert answer.status_code in (415, 422), (shape, answer.status_code, answer.text)
+
+
 def test_a_body_of_a_thousand_unknown_keys_gets_a_short_answer(http):
     """Every unknown key folds into one entry naming a few: the answer stays small whatever the body holds."""
     day, slots = open_day(http)

@@ -9,8 +9,10 @@ The repo's config.yaml: counter 1 serves HT only.
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -120,6 +122,10 @@ def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, con
     sms.wait_for(2)
     assert sms_texts(sms)[1].endswith(f"Mời Ông/Bà đến quầy 1 (số {t5['number']}).")
     assert smtp.messages[1]["Subject"] == f"Please go to counter 1 – number {t4['number']}"
+    for mail in smtp.messages:  # as RFC 5322 asks: a receiving server may refuse a message without them
+        assert email.utils.parsedate_to_datetime(mail["Date"]).tzinfo is not None, mail["Date"]
+        assert re.fullmatch(r"<[^<>@\s]+@phucla\.example\.vn>", mail["Message-ID"]), mail["Message-ID"]
+    assert smtp.messages[0]["Message-ID"] != smtp.messages[1]["Message-ID"]
     sms.stays_at(2)
     assert len(zalo.received) == 2 and len(smtp.messages) == 2
 
@@ -410,7 +416,12 @@ def test_an_admin_turns_notifications_on_in_the_saved_setup(live_server, outside
     assert srv.session().get(url).json()["channels"] == []
     admin = {"Authorization": f"Bearer {srv.token('admin')}"}
     broken = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": {"channels": ["sms"]}})
-    assert broken.status_code == 422 and "sms" in broken.text  # offered, but not set up
+    error = assert_error(broken, 422, "invalid_field", "notifications.sms")  # offered, but not set up
+    assert "hãy điền địa chỉ cổng gửi tin SMS" in error["problem"], error
+    no_address = {"channels": ["email"], "email": {**settings["email"], "sender": "khong tra loi"}}
+    refused = srv.session().patch("/api/v1/admin/site", headers=admin, json={"notifications": no_address})
+    error = assert_error(refused, 422, "invalid_field", "notifications.email.sender")  # not only at the first e-mail
+    assert error["problem"].startswith("phải là một địa chỉ e-mail"), error
     saved = srv.session().patch(
         "/api/v1/admin/site", headers=admin, json={"notifications": {"channels": ["sms"], "sms": settings["sms"]}}
     )

@@ -28,6 +28,7 @@ from queuekiosk.server.core import auth
 
 FIRST = "phuc-la"  # the repo's config.yaml: the site the single-site paths serve
 FAR = "xa-dao-xa"  # the second site: on the far side of the date line from Ho Chi Minh City
+FIRST_NAME, FAR_NAME = "UBND phường Phúc La - Bộ phận Một cửa", f"Xã {FAR}"  # (added as "Xã {id}", below)
 FAR_ZONE = "Pacific/Pago_Pago"  # UTC-11: 18 hours behind Asia/Ho_Chi_Minh
 PASSWORD = "mật-khẩu-hai-điểm"
 
@@ -307,9 +308,9 @@ def check(response, refusal, what: str, wrong: list) -> None:
     if (response.status_code, code) != refusal:
         wrong.append(f"{what}: expected {refusal}, got {response.status_code} {code}")
     elif code == "forbidden_site" and refusal[1] == "forbidden_site":
-        message = body["error"]["message"]
-        if FAR not in message or FIRST not in message:
-            wrong.append(f"{what}: the refusal names neither site: {message}")
+        message = body["error"]["message"]  # each site by its name as people know it, not its id
+        if f"“{FAR_NAME}”" not in message or f"“{FIRST_NAME}”" not in message:
+            wrong.append(f"{what}: the refusal does not name both sites: {message}")
 
 
 def test_every_role_at_every_site(two_sites, site_client):

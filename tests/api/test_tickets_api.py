@@ -251,7 +251,7 @@ def test_closed_hours_refuse_tickets(live_server, config_variant):
     error = assert_error(http.post("/api/v1/tickets", json={"service": "HT"}), 409, "closed_day")
     assert error["message"].startswith("Hôm nay không phải ngày làm việc, Trung tâm không cấp số."), error
     assert " (07:30–17:00). Xin mời Ông/Bà quay lại" in error["message"], error  # the hours after the days
-    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]))
+    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]))
     working = cfg["site"]["hours"]["days"]
     assert names[working[0]] in error["message"] and names[working[-1]] in error["message"], error
     assert not any(names[day] in error["message"] for day in WEEKDAYS if day not in working), error

@@ -41,6 +41,24 @@ def test_an_admin_sets_up_sms_notifications_at_admin(new_tab, start_server):
                 'form[data-form="notifications"] .field-error:visible, form[data-form="notifications"] .form-error:visible'
             ).first
         ).to_contain_text("email")
+
+        # a sender that is no address: said under it; then SMS ticked without its gateway, e-mail set up: said
+        # under the gateway's address (it was under "Nhắn khi còn bao nhiêu số", naming a config key)
+        _field(admin, "notifications.email.host").locator("input").fill("127.0.0.1")
+        _field(admin, "notifications.email.sender").locator("input").fill("khong tra loi")
+        admin.locator('form[data-form="notifications"] button.save').click()
+        sender_error = _field(admin, "notifications.email.sender").locator(".field-error")
+        expect(sender_error).to_contain_text("phải là một địa chỉ e-mail")
+        _field(admin, "notifications.email.sender").locator("input").fill("motcua@xa.gov.vn")
+        _field(admin, "notifications.channels").get_by_label("Tin nhắn SMS").check()
+        admin.locator('form[data-form="notifications"] button.save').click()
+        gateway_error = _field(admin, "notifications.sms.url").locator(".field-error")
+        expect(gateway_error).to_contain_text("SMS: địa chỉ cổng gửi tin")
+        expect(gateway_error).to_contain_text("hãy điền địa chỉ cổng gửi tin SMS")
+        expect(_field(admin, "notifications.ahead").locator(".field-error")).to_be_hidden()
+        expect(sender_error).to_be_hidden()
+        for path in ("notifications.email.host", "notifications.email.sender"):
+            _field(admin, path).locator("input").fill("")
         _field(admin, "notifications.channels").get_by_label("E-mail").uncheck()
 
         _field(admin, "notifications.channels").get_by_label("Tin nhắn SMS").check()

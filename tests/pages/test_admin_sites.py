@@ -120,3 +120,19 @@ def test_every_refused_field_of_a_site_is_said_under_its_own_label(new_tab, serv
     expect(name_error).to_contain_text("quá dài: tối đa 120 ký tự")
     expect(_field(admin, "sites", "hours.open").locator(".field-error")).to_contain_text("không phải giờ hợp lệ")
     expect(admin.locator('form[data-form="sites"] .form-error')).to_be_hidden()
+
+
+def test_a_new_site_without_a_name_is_told_every_other_refused_field_under_its_label(new_tab, server):
+    """The province tester's new site (id with capitals, no name, Asia/Hanoi, opening at 25:00) was told
+    only that the name was missing; the id, the time zone and the hours came at the next save."""
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-sites")
+    admin.click("#panel-sites button.new")
+    _fill(admin, "sites", {"id": "Xa-Thach-Ha", "name": "", "timezone": "Asia/Hanoi", "hours.open": "25:00"})
+    _save(admin, "sites")
+    expect(_field(admin, "sites", "name").locator(".field-error")).to_contain_text("Tên trung tâm")
+    expect(_field(admin, "sites", "timezone").locator(".field-error")).to_contain_text("Asia/Hanoi")
+    expect(_field(admin, "sites", "hours.open").locator(".field-error")).to_contain_text("không phải giờ hợp lệ")
+    expect(_field(admin, "sites", "id").locator(".field-error")).to_contain_text("chữ cái thường")
+    assert [s["id"] for s in server.api("GET", "/admin/sites", token=server.token("admin")).json()] == ["phuc-la"]

@@ -445,7 +445,7 @@ def test_outside_the_hours_a_number_for_today_is_not_offered_and_the_hours_are_s
     expect(closed).to_contain_text(
         "Hôm nay không phải ngày làm việc, nên không lấy được số cho hôm nay. Ngày làm việc: "
     )
-    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]))
+    names = dict(zip(WEEKDAYS, ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]))
     working = config["site"]["hours"]["days"]
     assert names[working[0]] in closed.inner_text() and names[working[-1]] in closed.inner_text()
     assert not any(names[day] in closed.inner_text() for day in WEEKDAYS if day not in working)
@@ -588,3 +588,24 @@ def test_a_form_for_today_s_number_left_open_past_closing_says_so_at_once(start_
     expect(send).to_be_disabled()
     phone.locator("#lang").click()
     expect(closed).to_contain_text("The centre has closed for today (07:30–17:00)")
+
+
+def test_every_wrong_detail_is_said_in_one_answer(server, phone):
+    """The province tester's "Lấy số hôm nay" with no name, phone 12345 and CCCD 123456789012 was told the
+    name, then the phone, then the CCCD: three round trips on a phone. All three come at once."""
+    phone.goto(server.url + "/book")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    phone.get_by_role("button", name="Lấy số hôm nay").click()
+    phone.fill("#phone", "12345")
+    phone.fill("#id_number", "123456789012")
+    phone.get_by_role("button", name="Xác nhận").click()
+    error = phone.locator("#form-error")
+    expect(error).to_contain_text("Họ và tên: không được để trống")
+    expect(error).to_contain_text("Số điện thoại không hợp lệ")
+    expect(error).to_contain_text("Số căn cước công dân không hợp lệ")
+    expect(phone.locator("#name")).to_be_focused()
+    for box in ("#name", "#phone", "#id_number"):  # each box refused is marked, until typed in
+        expect(phone.locator(box)).to_have_attribute("aria-invalid", "true")
+    phone.fill("#phone", "0912345678")
+    expect(phone.locator("#phone")).not_to_have_attribute("aria-invalid", "true")
+    expect(phone.locator("#name")).to_have_attribute("aria-invalid", "true")

@@ -383,10 +383,13 @@ def test_closed_hours_screen(start_server, page, config_data, shot):
     open_kiosk(page, server)
     closed = page.locator("#closed")
     expect(closed).to_be_visible()
-    expect(closed).to_contain_text("Trung tâm đang ngoài giờ làm việc")
+    # a holiday (and not a working day): said as a day off, not "outside working hours" (a citizen would
+    # wait for an opening that does not come today)
+    expect(page.locator("#closed-title")).to_contain_text("Hôm nay Trung tâm nghỉ, không làm việc")
+    expect(page.locator("#closed-title")).not_to_contain_text("ngoài giờ làm việc")
     expect(closed).to_contain_text("Giờ làm việc: 07:30 – 17:00")
     expect(page.locator("#closed-holiday")).to_contain_text("Hôm nay là ngày nghỉ")
-    expect(closed).to_contain_text("The centre is closed now")  # English second
+    expect(closed).to_contain_text("The centre is closed today: a day off")  # English second
     assert covered_by(page, "button.service", "#closed"), "a service can still be tapped while closed"
     shot(page, "kiosk-closed")
 

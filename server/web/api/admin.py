@@ -565,9 +565,11 @@ def NewSite():
 
     class NewSite(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        id: str = Field(min_length=1, max_length=32)
-        name: str = Field(min_length=1)  # its most length: the setup's own, as any change's (NFC counted)
-        timezone: str | None = Field(default=None, min_length=1, max_length=64)
+        # the id, the name and the time zone are checked by sites.create_site with the setup's checks, so that
+        # an empty name is said with a bad id, time zone or hours in one answer (as /admin's every save)
+        id: str = ""
+        name: str = ""  # its most length: the setup's own, as any change's (NFC counted)
+        timezone: str | None = Field(default=None, max_length=64)  # (a refused zone is quoted in the answer)
         hours: dict | None = None  # as config.yaml's site.hours: open, close, days, holidays
 
     return NewSite

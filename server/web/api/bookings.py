@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import re
 
@@ -34,7 +35,7 @@ from ...core.i18n import Phrase, pick_language, translate
 from .. import printing
 from ..sealing import address_box
 from ..waits import estimator
-from . import bp, current_principal, idempotency, parse_body, run, state
+from . import bp, current_principal, idempotency, parse_body, request_body, run, state, the_request
 from .reports import json_only, requested_days
 from .request_model import request_model
 from .tickets import CHECK_IN_ROLES, issuing_kiosk
@@ -147,11 +148,45 @@ def create_booking():
 
 def _booking_request():
     """The booking's request: every field refused is named at once (parse_body), a name of spaces as
-    empty; a slot's missing ``start`` is named, not looked for as a time "" ."""
-    body = parse_body(BookingRequest)
+    empty, with the phone's and the CCCD's own checks (an empty name, a phone of 5 digits and a made-up
+    CCCD in one answer, not three round trips on a phone); a slot's missing ``start`` is named, not looked
+    for as a time "" . One refusal alone keeps its own code (``invalid_phone``, ``invalid_id_province``...)."""
+    try:
+        body = parse_body(BookingRequest)
+    except q.Invalid as refused:
+        if refused.code != "invalid_field":
+            raise
+        raw = request_body(the_request())  # (parsed once already: JSON, or empty)
+        data = json.loads(raw) if raw.strip() else {}
+        if not isinstance(data, dict):
+            raise
+        named = [{"field": refused.params["field"], "problem": refused.params["problem"]}]
+        named += refused.params.get("others", [])
+        said = {each["field"] for each in named}
+        values = {key: data.get(key) for key in ("phone", "id_number") if key not in said}
+        more = _person_refusals(**{key: value for key, value in values.items() if isinstance(value, str)})
+        raise q.Invalid("invalid_field", **named[0], others=named[1:] + more) from None
+    named = _person_refusals(body.phone, body.id_number)
     if not body.remote and body.date is not None and body.start is None:
-        raise q.Invalid("invalid_field", field="start", problem=Phrase("problem_missing"))
+        named.append({"field": "start", "problem": Phrase("problem_missing")})
+    if len(named) == 1 and "message_key" in named[0]:  # as before: its own code
+        raise q.Invalid(named[0]["message_key"], field=named[0]["field"])
+    if named:
+        raise q.Invalid("invalid_field", **named[0], others=named[1:])
     return body
+
+
+def _person_refusals(phone: str | None = None, id_number: str | None = None) -> list[dict]:
+    """The phone's and the CCCD's refusals (bookings.normal_phone, normal_id), each {"field", "message_key"}:
+    its own sentence, which names the field."""
+    named = []
+    for field, value, check in (("phone", phone, bk.normal_phone), ("id_number", id_number, bk.normal_id)):
+        if value:  # (an empty phone is pydantic's to name)
+            try:
+                check(value)
+            except q.Invalid as refused:
+                named.append({"field": field, "message_key": refused.code})
+    return named
 
 
 def _create_booking(body, principal: Principal | None):

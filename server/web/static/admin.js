@@ -557,7 +557,7 @@
         node.appendChild(allLabel);
         all.addEventListener("change", function () { boxes.forEach(function (b) { b.disabled = all.checked || all.disabled; }); });
       }
-      const options = field.kind === "days" ? DAYS.map(function (d) { return {value: d, key: "admin_day_" + d}; }) : field.options();
+      const options = field.kind === "days" ? DAYS.map(function (d) { return {value: d, key: "kiosk_day_" + d}; }) : field.options();
       options.forEach(function (option) {
         const label = el("label");
         const box = el("input");

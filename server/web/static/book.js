@@ -35,11 +35,11 @@
     if (previous) show(previous, true);
   }
 
-  /** "Thứ Ba, 24/11" for a YYYY-MM-DD day. */
+  /** "Thứ Ba, 24/11" for a YYYY-MM-DD day (the days' names: the kiosk's and the display's, one source). */
+  const BY_GETUTCDAY = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
   function dayParams(day) {
-    const date = new Date(day + "T00:00:00Z");
-    return {weekday: {vi: QK.msg("book_weekday_" + date.getUTCDay(), null, "vi"),
-                      en: QK.msg("book_weekday_" + date.getUTCDay(), null, "en")},
+    const weekday = "kiosk_day_" + BY_GETUTCDAY[new Date(day + "T00:00:00Z").getUTCDay()];
+    return {weekday: {vi: QK.msg(weekday, null, "vi"), en: QK.msg(weekday, null, "en")},
             date: day.slice(8, 10) + "/" + day.slice(5, 7) + "/" + day.slice(0, 4)};
   }
 
@@ -268,6 +268,7 @@
 
   function openForm() {
     byId("form-error").hidden = true;
+    byId("details").querySelectorAll("[aria-invalid]").forEach(function (box) { box.removeAttribute("aria-invalid"); });
     forgetCode();  // a new request needs a new code
     drawRemote();
     show("form");
@@ -278,6 +279,7 @@
     state.pending = null;
     byId("sms-box").hidden = true;
     byId("sms_code").value = "";
+    byId("sms_code").removeAttribute("aria-invalid");
   }
 
   // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
@@ -291,6 +293,9 @@
     if (!result) return QK.say(node, "page_network_error");
     if (!error || !(FIELD_LABELS[error.field] || (error.others || []).length)) return QK.sayError(node, result);
     const refused = [error].concat(error.others || []);
+    refused.forEach(function (each) {  // each box refused is marked (red), until the citizen types in it
+      if (FIELD_LABELS[each.field] && byId(each.field)) byId(each.field).setAttribute("aria-invalid", "true");
+    });
     const text = {};
     ["vi", "en"].forEach(function (lang) {
       text[lang] = refused.map(function (each) {
@@ -491,7 +496,10 @@
   byId("details").addEventListener("submit", submit);
   // the code sent is for the request as it was: a corrected name, phone or ID number needs a new one
   ["name", "phone", "id_number"].forEach(function (id) {
-    byId(id).addEventListener("input", function () { if (state.pending) forgetCode(); });
+    byId(id).addEventListener("input", function () {
+      byId(id).removeAttribute("aria-invalid");
+      if (state.pending) forgetCode();
+    });
   });
 
   if (page.server_time) QK.setServerTime(page.server_time);
