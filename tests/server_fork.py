@@ -400,6 +400,13 @@ _COMMAND_IMPORTS = (
     "alembic.config",
     "sqlite3",
     "yaml",
+    # what a forked command still imported as it ran (its sys.modules against the zygote's): the ORM and
+    # its mapped classes (server/core/mapped.py, made at the first session: ~0.12 s of each command's
+    # ~0.2 s of CPU) and, for a command that makes a new database, config.yaml's checks (pydantic, ~0.2 s)
+    "sqlalchemy.orm",
+    "queuekiosk.server.core.mapped",
+    "queuekiosk.server.core.config_schema",
+    "queuekiosk.server.web",
     # the kiosk agent (``start``): the Socket.IO client with requests and websocket-client, the printers
     "queuekiosk.kiosk.agent",
 )
