@@ -45,20 +45,25 @@ def next_working_morning(at: str = "09:00", zone: ZoneInfo = HCM) -> dt.datetime
     return dt.datetime.combine(day, dt.time.fromisoformat(at), zone)
 
 
+# libfaketime's settings of every process on a faked clock but the clock itself (tests/api/test_day_end.py's
+# moments too). The monotonic clock is left alone: gevent's timers keep real time. The "monotonic fix"
+# libfaketime turns on by itself on glibc, which its README warns makes pthread_cond_timedwait return too
+# early or too late, is off: Python's GIL waits on one, so a second thread crawled (a report file made in
+# gevent's pool, server/web/report_files.py: 10-18 s where it takes 2-3 s with the fix off, or with no
+# libfaketime), and every thread waiting for the GIL or for a task of gevent's threadpool (the server's
+# database work) waited in a busy loop: a server on a faked clock spent ~26 ms of CPU a ticket issued, ~2 ms
+# with the fix off, as on the real clock. The waits still last what they should, the wall clock is faked.
+LIBFAKETIME_SETTINGS = {
+    "LD_PRELOAD": str(LIBFAKETIME),
+    "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    "FAKETIME_FORCE_MONOTONIC_FIX": "0",
+    "TZ": "UTC",
+}
+
+
 def clock_file_env(path: Path) -> dict:
     """The env of a process whose wall clock libfaketime reads from the file ``path``."""
-    return {
-        "LD_PRELOAD": str(LIBFAKETIME),
-        "FAKETIME_TIMESTAMP_FILE": str(path),
-        "FAKETIME_CACHE_DURATION": "1",
-        "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # gevent's timers keep real time
-        # libfaketime turns this fix on by itself on glibc, and its README warns that it makes
-        # pthread_cond_timedwait return too early or too late: Python's GIL waits on one, so a second
-        # thread crawled (a report file made in gevent's pool, server/web/report_files.py: 10-18 s where
-        # it takes 2-3 s with the fix off, or with no libfaketime)
-        "FAKETIME_FORCE_MONOTONIC_FIX": "0",
-        "TZ": "UTC",
-    }
+    return {**LIBFAKETIME_SETTINGS, "FAKETIME_TIMESTAMP_FILE": str(path), "FAKETIME_CACHE_DURATION": "1"}
 
 
 class FakedClock:

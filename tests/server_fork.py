@@ -121,11 +121,9 @@ IDLE_SECONDS = 5.0
 # the zygotes, by what they preload: ``serve`` without and with a message queue, and the other commands
 SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands"
 
-# commands that stay ordinary processes: the keypad client, which runs on a pseudo-terminal of its
-# own (a new session, the terminal its controlling one: tests/api/keypad_helpers.py); ``serve``
-# through ``run`` (a test of how it refuses to start) is a fork of a server's zygote. The kiosk
-# agent, which runs until stopped, is a fork of the commands' zygote through ``start``
-_NOT_FORKED_COMMANDS = ("keypad",)
+# ``serve`` through ``run`` (a test of how it refuses to start) is a fork of a server's zygote. The
+# clients that run until stopped are forks of the commands' zygote through ``start``: the kiosk agent,
+# and the keypad client on a pseudo-terminal (tests/api/keypad_helpers.py)
 
 
 class Zygote:
@@ -216,21 +214,22 @@ class Zygote:
         request = {"args": list(args), "env": env, "cwd": str(cwd), "log": str(log_path), "status": str(status_path)}
         return ForkedServer(self._ask(self._serve_kind(env), request), status_path)
 
-    def start(self, args, env: dict, cwd: Path | str, log_path: Path) -> ForkedServer | None:
-        """``queuekiosk <args>`` (a client that runs until stopped: ``kiosk-agent``) as a fork of the
-        commands' zygote, its stdout and stderr appended to ``log_path``, its stdin empty, its exit
+    def start(
+        self, args, env: dict, cwd: Path | str, log_path: Path, terminal: str | None = None
+    ) -> ForkedServer | None:
+        """``queuekiosk <args>`` (a client that runs until stopped: ``kiosk-agent``, ``keypad``) as a fork
+        of the commands' zygote, its stdout and stderr appended to ``log_path``, its stdin empty, its exit
         handlers run as at a process's end; None when it cannot be one (``_fits``, ``QK_TEST_NO_FORK``):
-        the caller then starts it with ``subprocess.Popen``."""
+        the caller then starts it with ``subprocess.Popen``. ``terminal``: the path of a pseudo-terminal's
+        slave, its stdin, stdout and stderr instead, in a session of its own, as ``subprocess.Popen``
+        with ``start_new_session=True`` and the slave as its three streams (``log_path`` only names the
+        file of its exit status)."""
         args = list(args)
         kind = self._kind(COMMANDS, env)
-        if (
-            not args
-            or args[0] in _NOT_FORKED_COMMANDS
-            or os.environ.get("QK_TEST_NO_FORK")
-            or not self._fits(kind, env)
-        ):
+        if not args or os.environ.get("QK_TEST_NO_FORK") or not self._fits(kind, env):
             return None
-        open(log_path, "ab").close()  # there on return, as a Popen's with its log opened for it
+        if terminal is None:
+            open(log_path, "ab").close()  # there on return, as a Popen's with its log opened for it
         status_path = Path(log_path).with_name(f"{Path(log_path).name}.exit-{time.monotonic_ns()}")
         request = {
             "args": args,
@@ -239,6 +238,7 @@ class Zygote:
             "log": str(log_path),
             "status": str(status_path),
             "exit_handlers": True,
+            **({"terminal": terminal} if terminal is not None else {}),
         }
         return ForkedServer(self._ask(kind, request), status_path)
 
@@ -257,12 +257,7 @@ class Zygote:
             forkable = self.preloadable(args, env)
         else:
             kind = self._kind(COMMANDS, env)
-            forkable = (
-                args
-                and args[0] not in _NOT_FORKED_COMMANDS
-                and not os.environ.get("QK_TEST_NO_FORK")
-                and self._fits(kind, env)
-            )
+            forkable = args and not os.environ.get("QK_TEST_NO_FORK") and self._fits(kind, env)
         if not forkable:
             return subprocess.run(
                 command,
@@ -369,6 +364,12 @@ _SERVE_IMPORTS = (
     "escpos.capabilities",
     "queuekiosk.printers.ticket",
     "encodings.unicode_escape",
+    # and the API tests' (98 servers of 16 files): PostgreSQL's driver and dialect in a server on PostgreSQL
+    # (0.1 s of CPU), the Web Push keys' cryptography
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "queuekiosk.server.core.pg_writer",
+    "py_vapid",
 )
 _MESSAGE_QUEUE_IMPORTS = ("redis", "socketio.redis_manager", "queuekiosk.server.web.resync")
 # what the commands import when they run (server/commands/, server/prediction_cli.py), beyond the
@@ -400,6 +401,13 @@ _COMMAND_IMPORTS = (
     "alembic.config",
     "sqlite3",
     "yaml",
+    # what a forked command still imported as it ran (its sys.modules against the zygote's): the ORM and
+    # its mapped classes (server/core/mapped.py, made at the first session: ~0.12 s of each command's
+    # ~0.2 s of CPU) and, for a command that makes a new database, config.yaml's checks (pydantic, ~0.2 s)
+    "sqlalchemy.orm",
+    "queuekiosk.server.core.mapped",
+    "queuekiosk.server.core.config_schema",
+    "queuekiosk.server.web",
     # the kiosk agent (``start``): the Socket.IO client with requests and websocket-client, the printers
     "queuekiosk.kiosk.agent",
 )
@@ -471,6 +479,9 @@ def _child(request: dict, environ_added: dict) -> None:
                 os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
                 os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
             ]
+        elif "terminal" in request:  # a session of its own, the pseudo-terminal its three streams
+            os.setsid()
+            streams = [os.open(request["terminal"], os.O_RDWR | os.O_NOCTTY)] * 3
         else:
             log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             streams = [os.open(os.devnull, os.O_RDONLY), log, log]

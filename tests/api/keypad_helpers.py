@@ -11,6 +11,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 from conftest import QUEUEKIOSK
 
@@ -20,12 +21,23 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class Terminal:
     """``queuekiosk keypad`` on a pseudo-terminal: type keys, read what the screen shows now."""
 
-    def __init__(self, args: list[str], env: dict):
+    def __init__(self, args: list[str], env: dict, zygote=None, status_path: Path | None = None):
+        """A fork of ``zygote`` (tests/server_fork.py ``Zygote.start``: the same entry point without the
+        second of CPU its imports take; its exit status in a file beside ``status_path``) when it can
+        be one, else a fresh ``queuekiosk``: either way a real process in a session of its own."""
         self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [QUEUEKIOSK, "keypad", *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
-        )
-        os.close(slave)
+        args = ["keypad", *args]
+        self.proc = None  # a subprocess.Popen, or tests/server_fork.py's ForkedServer (the same calls)
+        if zygote is not None:
+            self.proc = zygote.start(args, env, os.getcwd(), status_path, terminal=os.ttyname(slave))
+        self._slave = slave  # a fork opens the slave by its name, once forked: open here until then, or
+        # the master reads as hung up (EIO) before the client has started; closed with the master
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                [QUEUEKIOSK, *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+            )
+            os.close(slave)
+            self._slave = None
         self.output = ""
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -76,6 +88,8 @@ class Terminal:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        if self._slave is not None:
+            os.close(self._slave)
         os.close(self.master)
 
 
@@ -87,7 +101,7 @@ def keypads(server):
     def start(counter: int = 1, url: str | None = None, extra=(), token: str | None = None) -> Terminal:
         token = token or server.token("counter", counter)
         args = ["--server", url or server.url, "--token", token, "--counter", str(counter), *extra]
-        terminal = Terminal(args, server.env)
+        terminal = Terminal(args, server.env, server.zygote, server.workdir / f"keypad-{len(terminals)}")
         terminals.append(terminal)
         return terminal
 

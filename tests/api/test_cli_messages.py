@@ -1,7 +1,8 @@
 """What the `queuekiosk` command says, as a centre's IT staff read it (issue 18): Vietnamese first,
 English on the next line, from the message catalogs; `user add` run outside the centre's folder
 names the configuration file it did not find (and makes nothing there); `simulate` leaves its
-sim.* clerk accounts disabled. Real subprocesses, each with its own instance folder.
+sim.* clerk accounts disabled. Real subprocesses (forked from one that imported the commands:
+tests/server_fork.py), each with its own instance folder.
 """
 
 from __future__ import annotations
@@ -18,18 +19,12 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def test_user_add_outside_the_centres_folder_names_the_missing_file(tmp_path):
+def test_user_add_outside_the_centres_folder_names_the_missing_file(tmp_path, server_zygote):
     elsewhere = tmp_path / "somewhere-else"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
-    result = subprocess.run(
-        [QUEUEKIOSK, "user", "add", "lan", "--role", "clerk"],
-        input="mat-khau-du-dai\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=elsewhere,
-        timeout=60,
+    result = server_zygote.run(
+        [QUEUEKIOSK, "user", "add", "lan", "--role", "clerk"], env, elsewhere, "mat-khau-du-dai\n", 60
     )
     assert result.returncode != 0
     said = lines(result.stderr)
@@ -95,7 +90,7 @@ def test_simulate_leaves_its_clerks_disabled_and_reports_in_vietnamese_first(liv
     assert {row[3] for row in accounts if row[0].startswith("sim.")} == {"disabled"}, "reused, still disabled"
 
 
-def test_a_command_that_makes_a_new_database_says_so_once(tmp_path):
+def test_a_command_that_makes_a_new_database_says_so_once(tmp_path, server_zygote):
     """An IT person who runs `user add` without the production environment file (its
     QUEUEKIOSK_DATABASE_URL) is told a new database was made, not left wondering why the server
     does not know the account."""
@@ -107,15 +102,8 @@ def test_a_command_that_makes_a_new_database_says_so_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}
 
     def add(name: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [QUEUEKIOSK, "user", "add", name, "--role", "clerk", "--counter", "1"],
-            input="mat-khau-du-dai\n",
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=centre,
-            timeout=60,
-        )
+        command = [QUEUEKIOSK, "user", "add", name, "--role", "clerk", "--counter", "1"]
+        return server_zygote.run(command, env, centre, "mat-khau-du-dai\n", 60)
 
     first = add("an")
     assert first.returncode == 0, first.stderr

@@ -1,7 +1,8 @@
 """click's own usage errors (a missing option, an unknown one, no such command, a value it cannot
 read) are said as every message of the command line: Vietnamese first, then English, from the
 catalogs (a value refused named in click's own words), with click's usage line, its hint and exit
-code 2 kept. Real subprocesses; nothing runs, so no configuration.
+code 2 kept. Real subprocesses (forked from one that imported the commands: tests/server_fork.py);
+nothing runs, so no configuration.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import pytest
 QUEUEKIOSK = str(Path(sys.executable).parent / "queuekiosk")
 
 
-def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}  # ($QUEUEKIOSK_TOKEN too)
-    return subprocess.run(
-        [QUEUEKIOSK, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, stdin=subprocess.DEVNULL
-    )
+@pytest.fixture
+def run(tmp_path, server_zygote):
+    """``run(*args)``: ``queuekiosk <args>`` in the test's empty folder, its stdin empty."""
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QUEUEKIOSK_")}  # ($QUEUEKIOSK_TOKEN too)
+        return server_zygote.run([QUEUEKIOSK, *args], env, tmp_path, None, 60)
+
+    return command
 
 
 @pytest.mark.parametrize(
@@ -89,8 +94,8 @@ def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
         ),
     ],
 )
-def test_a_usage_error_is_said_in_vietnamese_then_english(tmp_path, args, usage, said):
-    result = run(tmp_path, *args)
+def test_a_usage_error_is_said_in_vietnamese_then_english(run, tmp_path, args, usage, said):
+    result = run(*args)
     assert result.returncode == 2, result.stderr
     shown = [line for line in result.stderr.splitlines() if line.strip()]
     assert shown[0].startswith(f"Usage: {usage} "), shown
@@ -100,8 +105,8 @@ def test_a_usage_error_is_said_in_vietnamese_then_english(tmp_path, args, usage,
     assert list(tmp_path.iterdir()) == [], "nothing is made by a command that did not run"
 
 
-def test_a_wrong_choice_names_the_choices_in_vietnamese_and_the_value_in_english(tmp_path):
-    result = run(tmp_path, "token", "create", "--role", "cashier")
+def test_a_wrong_choice_names_the_choices_in_vietnamese_and_the_value_in_english(run):
+    result = run("token", "create", "--role", "cashier")
     assert result.returncode == 2
     error = next(i for i, line in enumerate(result.stderr.splitlines()) if line.startswith("Error: "))
     vi, en = result.stderr.splitlines()[error : error + 2]
@@ -112,8 +117,8 @@ def test_a_wrong_choice_names_the_choices_in_vietnamese_and_the_value_in_english
     assert en.startswith("Invalid value for '--role': 'cashier' is not one of 'admin', 'supervisor'"), en
 
 
-def test_help_is_still_help(tmp_path):
+def test_help_is_still_help(run):
     """A group named alone shows its help, as before (click's own way, exit code 2), with no error line."""
-    result = run(tmp_path, "user")
+    result = run("user")
     assert result.returncode == 2 and "Usage: queuekiosk user" in result.stderr + result.stdout
     assert "Error" not in result.stderr and "Lệnh viết chưa đúng" not in result.stderr

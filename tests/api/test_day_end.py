@@ -10,13 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from api_helpers import PASSWORD, SUPERVISOR, issue, log_in
+from faked_clock import LIBFAKETIME, LIBFAKETIME_SETTINGS
 
-# Debian keeps it under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu, ...)
-LIBFAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"), Path("/usr/lib/faketime/libfaketime.so.1"))
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -26,10 +24,8 @@ def faketime_env(local_start: str) -> dict:
     assert LIBFAKETIME.exists() or shutil.which("faketime"), "needs libfaketime: apt-get install faketime"
     start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.UTC)
     return {
-        "LD_PRELOAD": str(LIBFAKETIME),
+        **LIBFAKETIME_SETTINGS,  # (the monotonic clock and its waits left alone)
         "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"),
-        "TZ": "UTC",
-        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
         "QUEUEKIOSK_DAY_END_SECONDS": "0.5",
     }
 

@@ -29,20 +29,17 @@ def gunicorn_server(tmp_path_factory):
         proc.wait(15)
 
 
-def test_gunicorn_serves_the_centre(gunicorn_server):
+def test_gunicorn_serves_the_centre(gunicorn_server, server_zygote):
     url, folder, env = gunicorn_server
     display = SioClient(url).connect(transports=["websocket"])
     try:
         assert display.subscribe({"display": "lobby"}) == {"ok": True}
         ticket = requests.post(url + "/api/v1/tickets", json={"service": "HT", "kiosk": "kiosk-1"}, timeout=10).json()
-        token = subprocess.run(
-            [str(GUNICORN.parent / "queuekiosk"), "token", "create", "--role", "counter", "--counter", "1"],
-            env=env,
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        made = server_zygote.run(  # a fork of the commands' zygote: the same entry point
+            [str(GUNICORN.parent / "queuekiosk"), "token", "create", "--role", "counter", "--counter", "1"], env, folder
+        )
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip()
         called = requests.post(
             url + "/api/v1/counters/1/next", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )

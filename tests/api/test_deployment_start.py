@@ -121,17 +121,11 @@ def _busy_port():
         yield busy.getsockname()[1]
 
 
-def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path):
+def test_serve_on_a_port_in_use_says_so_in_one_sentence(tmp_path, server_zygote):
     with _busy_port() as port:
         started = time.monotonic()
-        done = subprocess.run(
-            [QUEUEKIOSK, "serve", "--port", str(port)],
-            env=process_env(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance")),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        env = process_env(tmp_path, QUEUEKIOSK_INSTANCE=str(tmp_path / "instance"))
+        done = server_zygote.run([QUEUEKIOSK, "serve", "--port", str(port)], env, tmp_path, None, 60)  # a fork
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert f"port {port} on 127.0.0.1 is already in use (another queuekiosk?)" in done.stderr, done.stderr
     assert f"cổng {port} trên 127.0.0.1 đang được chương trình khác dùng" in done.stderr

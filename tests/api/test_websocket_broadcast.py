@@ -140,7 +140,7 @@ def test_two_hundred_displays_hear_every_call_in_order(live_server):
     assert sorted(hear_every_call(server.port, call)) == sorted(tickets)
 
 
-def test_under_gunicorn_two_hundred_displays_hear_every_call_in_order(tmp_path):
+def test_under_gunicorn_two_hundred_displays_hear_every_call_in_order(tmp_path, server_zygote):
     """The same under the documented deployment (gunicorn's gevent worker, deploy/gunicorn.conf.py)."""
     port = free_port()
     proc, env = start_gunicorn(tmp_path, port, timeout=60)
@@ -148,14 +148,10 @@ def test_under_gunicorn_two_hundred_displays_hear_every_call_in_order(tmp_path):
     try:
         http = requests.Session()
         base = f"http://127.0.0.1:{port}"
-        made = subprocess.run(
-            [QUEUEKIOSK, "token", "create", "--role", "admin", "--config", str(config)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
+        made = server_zygote.run(  # a fork of the commands' zygote: the same entry point
+            [QUEUEKIOSK, "token", "create", "--role", "admin", "--config", str(config)], env, tmp_path
         )
+        assert made.returncode == 0, made.stderr
         http.headers["Authorization"] = f"Bearer {made.stdout.strip()}"
         for _ in range(12):
             assert http.post(base + "/api/v1/tickets", json={"service": "HT"}).status_code == 201
