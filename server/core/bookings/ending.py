@@ -1,5 +1,6 @@
-"""A booking that ends without a check-in: cancelled by its holder, or a remote number lapsed past its
-deadline; and the one step that takes a booking out of ``booked`` (for a check-in too)."""
+"""A booking that ends without a check-in: cancelled by its holder or by the centre (its site retired, its
+day or its hours closed), or a remote number lapsed past its deadline; and the one step that takes a
+booking out of ``booked`` (for a check-in too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
+from ..config import WEEKDAYS, Hours
 from ..db import SiteRuntime
 from ..errors import QueueError
 from ..models import REMOTE_STATUS, utcnow
@@ -93,14 +95,74 @@ def cancel_from_today(
     its holder would (``booking.cancelled``): a retired site's (server/core/sites.py ``wind_up``)."""
     now = now or utcnow()
     conn = connection(conn)
+    return cancel_by_centre(conn, site, [(row, "site_retired") for row in _to_come(conn, site, now)], now, actor)
+
+
+# why the centre cancelled a booking (bookings.cancel_reason: its page and its webhook event say it)
+CENTRE_REASONS = ("site_retired", "closed_day", "hours_changed")
+# the part of the opening hours that closes a booking's time, and the reason it is cancelled for
+STRANDED_BY = {
+    "hours.holidays": "closed_day",
+    "hours.days": "closed_day",
+    "hours.open": "hours_changed",
+    "hours.close": "hours_changed",
+}
+
+
+def _to_come(conn, site, now: dt.datetime) -> list:
+    """The site's bookings from today on, not yet checked in, cancelled or lapsed."""
     today = q.business_day(site, now)
-    rows = conn.execute(
-        select(B).where(B.c.site_id == site.id, B.c.status == "booked", B.c.business_day >= today)
+    return conn.execute(
+        select(B)
+        .where(B.c.site_id == site.id, B.c.status == "booked", B.c.business_day >= today)
+        .order_by(B.c.business_day, B.c.slot_start, B.c.id)
     ).all()
+
+
+def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime | None = None) -> list[tuple]:
+    """The site's bookings still to come that ``hours`` (a new setup's opening hours) would leave at a
+    closed door, each with the field of the hours that closes it (``STRANDED_BY``): its day a holiday
+    ("hours.holidays") or no longer a working day ("hours.days"), or its slot, at the local time its
+    holder was told, beginning before the opening time ("hours.open") or ending after the closing time
+    ("hours.close"). A slot over already is left as it went (checked in late, or a no-show), and a
+    remote number is stranded only by its day closing: it may be checked in at any time the centre is
+    open until its deadline."""
+    now = now or utcnow()
+    conn = connection(conn)
+    found = []
+    for row in _to_come(conn, site, now):
+        if row.kind == "slot" and row.slot_end <= now:
+            continue
+        field = None
+        if row.business_day in hours.holidays:
+            field = "hours.holidays"
+        elif WEEKDAYS[row.business_day.weekday()] not in hours.days:
+            field = "hours.days"
+        elif row.kind == "slot":
+            start, end = to_local(site, row.slot_start), to_local(site, row.slot_end)
+            if start.time() < hours.open:
+                field = "hours.open"
+            elif end.date() > start.date() or end.time() > hours.close:
+                field = "hours.close"
+        if field is not None:
+            found.append((row, field))
+    return found
+
+
+def cancel_by_centre(
+    conn: Connection, site: SiteRuntime, rows: list[tuple], now: dt.datetime | None = None, actor: q.Actor | None = None
+) -> q.Outcome:
+    """Each booking of ``rows`` ((row, a reason of ``CENTRE_REASONS`` or a field of ``STRANDED_BY``))
+    cancelled by the centre with its reason kept: its place and its remote number end as its holder's
+    cancel ends them, and ``booking.cancelled`` says the reason. One another process has checked in,
+    cancelled or lapsed meanwhile is left as it is."""
+    now = now or utcnow()
+    conn = connection(conn)
     happened = []
-    for row in rows:
-        if take_booking(conn, row, "cancelled", cancelled_at=now) is None:  # (else another process did)
-            happened.append(_cancelled(conn, site, row, now, actor, "site_retired")[1])
+    for row, why in rows:
+        reason = STRANDED_BY.get(why, why)
+        if take_booking(conn, row, "cancelled", cancelled_at=now, cancel_reason=reason) is None:
+            happened.append(_cancelled(conn, site, row, now, actor, reason)[1])
     return q.Outcome(None, happened)
 
 
