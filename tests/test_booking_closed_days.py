@@ -1,0 +1,134 @@
+"""The centre's new opening hours against the bookings already made (server/core/bookings/ending.py
+``stranded`` and ``cancel_by_centre``), with an injected clock, and hypothesis: whatever hours, working
+days and holidays are saved, once the bookings they strand are cancelled no booking still to come is
+booked on a closed day or outside the hours, none that could still be kept is cancelled, each cancelled
+one says why, and every slot's places taken match the bookings still in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from queuekiosk.server.core import bookings as bk
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.config import WEEKDAYS, Hours, parse_config
+
+MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
+MONDAY = dt.date(2026, 11, 23)
+WEEK = [MONDAY + dt.timedelta(days=i) for i in range(7)]
+KEY = b"test person key"
+HCM = dt.timezone(dt.timedelta(hours=7))
+B = m.Booking.__table__
+SLOTS = m.BookingSlot.__table__
+
+
+@pytest.fixture
+def booked_week(make_queue, config_data):
+    """HT in 60-minute slots (07:30-08:30 to 15:30-16:30), one place each, every slot from Monday 09:30 to
+    Saturday booked, and a remote number taken on Monday morning; opening 07:30-17:00 Monday to Saturday."""
+    data = dict(config_data)
+    booking = {"slot_minutes": 60, "per_slot": 1, "days_ahead": 6, "grace_minutes": 10}
+    data["services"] = [{**s, "booking": booking} if s["code"] == "HT" else s for s in data["services"]]
+    data["site"] = {**data["site"], "hours": {**data["site"]["hours"], "holidays": []}}
+    db = make_queue(parse_config(data, "bookings.yaml"))
+    phones = iter(range(912000000, 913000000))
+    for day in WEEK:
+        for slot in db.run(bk.slots, "HT", day, now=MON_9):
+            db.run(bk.book, "HT", day, slot["start"], "Nguyễn Văn An", f"0{next(phones)}", None, KEY, now=MON_9)
+    db.run(bk.take_remote, "HT", "Trần Thị Bình", f"0{next(phones)}", None, KEY, now=MON_9, check_hours=False)
+    return db
+
+
+def _local(utc: dt.datetime) -> dt.datetime:
+    return utc.replace(tzinfo=dt.UTC).astimezone(HCM)
+
+
+def _closes(hours: Hours, row) -> str | None:
+    """Why ``hours`` leaves this booking at a closed door, as its holder was told it, or None."""
+    if row.business_day in hours.holidays or WEEKDAYS[row.business_day.weekday()] not in hours.days:
+        return "closed_day"
+    if row.kind == "slot" and not (
+        hours.open <= _local(row.slot_start).time() and _local(row.slot_end).time() <= hours.close
+    ):
+        return "hours_changed"
+    return None
+
+
+def test_a_holiday_cancels_that_day_s_bookings_with_the_reason_and_gives_their_places_back(booked_week):
+    db = booked_week
+    tuesday = WEEK[1]
+    hours = Hours(open=dt.time(7, 30), close=dt.time(17), days=list(WEEKDAYS[:6]), holidays=[tuesday])
+    with db.Session.begin() as session:
+        found = bk.stranded(session, db.site, hours, now=MON_9)
+        assert {row.business_day for row, _ in found} == {tuesday}
+        assert {why for _, why in found} == {"hours.holidays"}
+        done = bk.cancel_by_centre(session, db.site, found, now=MON_9)
+        assert [h.kind for h in done.happened] == ["booking.cancelled"] * len(found)
+        assert {h.detail["booking"]["cancel_reason"] for h in done.happened} == {"closed_day"}
+    with db.Session() as session:
+        assert all(s["free"] == 1 for s in bk.slots(session, db.site, "HT", tuesday, now=MON_9))
+        # the holder's own cancel keeps no reason; the centre's is kept
+        reasons = dict(
+            session.execute(select(B.c.business_day, B.c.cancel_reason).where(B.c.status == "cancelled")).all()
+        )
+        assert reasons == {tuesday: "closed_day"}
+
+
+def test_a_slot_already_over_and_a_remote_number_on_an_open_day_are_left_as_they_are(booked_week):
+    db = booked_week
+    afternoon = MON_9 + dt.timedelta(hours=3, minutes=45)  # Monday 12:45: the slots up to 11:30-12:30 are over
+    hours = Hours(open=dt.time(13), close=dt.time(15), days=list(WEEKDAYS[:6]), holidays=[])
+    with db.Session() as session:
+        found = bk.stranded(session, db.site, hours, now=afternoon)
+    monday = sorted(
+        _local(row.slot_start).strftime("%H:%M") for row, _ in found if row.business_day == MONDAY and row.slot_start
+    )
+    assert monday == ["12:30", "14:30", "15:30"], "the slot under way is stranded; those over are not"
+    assert not [row for row, _ in found if row.kind == "remote"], "a remote number is stranded only by its day closing"
+
+
+times = st.builds(dt.time, st.integers(6, 18), st.sampled_from([0, 15, 30, 45]))
+
+
+@st.composite
+def hours_of(draw) -> Hours:
+    open_, close = sorted(draw(st.lists(times, min_size=2, max_size=2, unique=True)))
+    days = draw(st.lists(st.sampled_from(WEEKDAYS), unique=True, min_size=1))
+    holidays = draw(st.lists(st.sampled_from(WEEK), unique=True, max_size=3))
+    return Hours(open=open_, close=close, days=days, holidays=holidays)
+
+
+def test_after_a_confirmed_change_no_booking_stays_booked_at_a_closed_door(booked_week):
+    db = booked_week
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(hours_of(), st.integers(0, 8 * 60))
+    def check(hours, minutes):
+        now = MON_9 + dt.timedelta(minutes=minutes)
+        with db.Session() as session, session.begin():  # rolled back: each example on the same week
+            before = {row.id: row for row in session.execute(select(B)).all()}
+            bk.cancel_by_centre(session, db.site, bk.stranded(session, db.site, hours, now=now), now=now)
+            for row in session.execute(select(B)).all():
+                was = before[row.id]
+                to_come = was.status == "booked" and (was.kind == "remote" or was.slot_end > now)
+                closes = _closes(hours, was) if to_come else None
+                if row.status == "booked":
+                    assert closes is None, (hours, row)
+                elif was.status == "booked":  # cancelled now: by the centre, for the reason it has
+                    assert (row.status, row.cancel_reason) == ("cancelled", closes), (hours, row)
+            taken = dict(session.execute(select(SLOTS.c.slot_start, SLOTS.c.taken)).all())
+            booked = dict(
+                session.execute(
+                    select(B.c.slot_start, func.count())
+                    .where(B.c.status == "booked", B.c.kind == "slot")
+                    .group_by(B.c.slot_start)
+                ).all()
+            )
+            assert {start: n for start, n in taken.items() if n} == booked
+            session.rollback()
+
+    check()
