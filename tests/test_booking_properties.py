@@ -675,6 +675,7 @@ def test_booking_figures_for_the_reports(booking_queue):
         "booked": 4,
         "remote": 3,
         "cancelled": 1,
+        "cancelled_by_centre": 0,  # its holder cancelled it (the centre's: tests/api/test_admin_closed_days.py)
         "on_time": 3,  # the slot's and the two remote numbers checked in
         "late": 1,
         "remote_checked_in": 2,

@@ -76,12 +76,21 @@ def _cancelled(conn, site, row, now, actor, reason: str = "cancelled") -> tuple[
     """What follows a booking taken to ``cancelled``: its place back, its remote number ended, its
     opt-ins gone; its view, and its event."""
     if row.kind == "slot":
-        conn.execute(
-            update(SLOTS)
-            .where(SLOTS.c.service_id == row.service_id, SLOTS.c.slot_start == row.slot_start)
-            .values(taken=SLOTS.c.taken - 1)
-        )
-    else:
+        _give_place_back(conn, row)
+    return _ended(conn, site, row, now, actor, reason)
+
+
+def _give_place_back(conn, row) -> None:
+    conn.execute(
+        update(SLOTS)
+        .where(SLOTS.c.service_id == row.service_id, SLOTS.c.slot_start == row.slot_start)
+        .values(taken=SLOTS.c.taken - 1)
+    )
+
+
+def _ended(conn, site, row, now, actor, reason: str) -> tuple[dict, q.Happened]:
+    """A cancelled booking's remote number ended and the person's number of the day freed; its view and event."""
+    if row.kind != "slot":
         _end_remote_ticket(conn, site, row, now, actor, reason)
     conn.execute(delete(PD).where(PD.c.booking_id == row.id))
     view = view_of(conn, site, row.id)
@@ -115,7 +124,7 @@ def _to_come(conn, site, now: dt.datetime) -> list:
     return conn.execute(
         select(B)
         .where(B.c.site_id == site.id, B.c.status == "booked", B.c.business_day >= today)
-        .order_by(B.c.business_day, B.c.slot_start, B.c.id)
+        .order_by(B.c.business_day, B.c.slot_start.is_(None), B.c.slot_start, B.c.id)
     ).all()
 
 
@@ -158,12 +167,16 @@ def cancel_by_centre(
     cancelled or lapsed meanwhile is left as it is."""
     now = now or utcnow()
     conn = connection(conn)
-    happened = []
-    for row, why in rows:
+    claimed = []
+    for row, why in rows:  # all taken first: a citizen's own cancel of one waits for this, or this for it
         reason = STRANDED_BY.get(why, why)
         if take_booking(conn, row, "cancelled", cancelled_at=now, cancel_reason=reason) is None:
-            happened.append(_cancelled(conn, site, row, now, actor, reason)[1])
-    return q.Outcome(None, happened)
+            claimed.append((row, reason))
+    # then the places back in one (service, slot) order, before any person's day is freed: no lock
+    # taken here is waited for by a booking or a cancel that holds one this wants (PostgreSQL)
+    for row in sorted((row for row, _ in claimed if row.kind == "slot"), key=lambda r: (r.service_id, r.slot_start)):
+        _give_place_back(conn, row)
+    return q.Outcome(None, [_ended(conn, site, row, now, actor, reason)[1] for row, reason in claimed])
 
 
 def _end_remote_ticket(conn, site, row, now, actor, reason: str) -> None:
