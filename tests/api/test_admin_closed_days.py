@@ -14,6 +14,7 @@ import datetime as dt
 import pytest
 from api_helpers import assert_error, issue
 from faked_clock import on_a_working_morning
+from webhook_receiver import Receiver
 
 
 @pytest.fixture
@@ -49,10 +50,19 @@ def _status(http, code: str) -> tuple:
     return booking["status"], booking["cancel_reason"]
 
 
-def test_a_holiday_on_a_booked_day_asks_first_then_cancels_those_bookings_with_the_reason(staff):
+@pytest.fixture
+def receiver():
+    made = Receiver()
+    yield made
+    made.close()
+
+
+def test_a_holiday_on_a_booked_day_asks_first_then_cancels_those_bookings_with_the_reason(staff, receiver):
     """The tester's finding: a holiday added on a day with bookings saved with "Đã lưu", and the bookings
     still told their citizens to come on a day the centre is closed."""
     _server, admin, supervisor = staff
+    hook = admin.post("/api/v1/admin/webhooks", json={"url": receiver.url, "events": ["booking.cancelled"]})
+    assert hook.status_code == 201, hook.text
     today = _today(admin)
     day, kept_day = _working_day(today, 2), _working_day(today, 4)
     first = _book(admin, day, "08:00", "0912000001")
@@ -85,6 +95,12 @@ def test_a_holiday_on_a_booked_day_asks_first_then_cancels_those_bookings_with_t
     # its remote number is no longer held for its citizen
     ticket = admin.get(f"/api/v1/tickets/{remote.json()['ticket']}").json()
     assert ticket["status"] == "expired", ticket
+    # an integration hears each, with the reason (the code that would cancel it is never sent)
+    told = receiver.wait_for(3)
+    assert {(r.event, r.json["data"]["booking"]["cancel_reason"]) for r in told} == {
+        ("booking.cancelled", "closed_day")
+    }
+    assert not any(first["code"] in r.body.decode() for r in told)
     # who decided it, in the audit log
     events = [e for e in admin.get("/api/v1/audit").json()["events"] if e["kind"] == "setup_changed"]
     assert events[0]["detail"]["bookings_cancelled"] == {
