@@ -173,3 +173,11 @@ def test_a_supervisor_changes_hours_holidays_and_a_field_of_the_admins_is_refuse
         supervisor.patch("/api/v1/admin/site", json={"hours": {"holidays": ["2027-02-31"]}}), 422, "invalid_field"
     )
     assert "holidays" in refused["field"], refused
+
+
+def test_a_confirm_that_is_not_true_or_false_is_refused_by_its_name(staff):
+    _server, admin, _supervisor = staff
+    for path, body in (("/api/v1/admin/site", {"hours": {"close": "16:00"}}), ("/api/v1/admin/counters/4", {})):
+        refused = assert_error(admin.patch(path, json={**body, "confirm": {}}), 422, "invalid_field", "confirm")
+        assert "true hoặc false" in refused["message"], refused
+    assert admin.get("/api/v1/admin/site").json()["hours"]["close"] == "17:00:00", "nothing was saved"

@@ -151,6 +151,15 @@ def _save(change, *args, **kwargs):
     return done
 
 
+def _confirmed(body: dict) -> bool:
+    """The body's ``confirm`` (a change saved though it was asked about), taken out of what is saved; one
+    that is not true or false is refused naming it."""
+    value = body.pop("confirm", False)
+    if not isinstance(value, bool):
+        raise q.Invalid("invalid_field", field="confirm", problem=_problem("bool_type"))
+    return value
+
+
 def _item_view(section: str, key) -> dict:
     config = state().site.config
     name = SECTIONS[section]
@@ -184,7 +193,7 @@ def admin_add(section: str):
 def admin_change(section: str, key: str):
     principal = _staff()
     patch = parse_body(AnyObject).data()
-    confirm = patch.pop("confirm", None) is True  # saved though a service with citizens is left unserved
+    confirm = _confirmed(patch)  # saved though a service with citizens is left unserved
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
         raise role_refused(principal.role)
     done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
@@ -248,7 +257,7 @@ def admin_site():
 def admin_change_site():
     principal = _staff()
     patch = parse_body(AnyObject).data()
-    confirm = patch.pop("confirm", None) is True  # saved though the new hours cancel bookings (as a change's)
+    confirm = _confirmed(patch)  # saved though the new hours cancel bookings (as a change's)
     if principal.role == "supervisor":
         _supervisor_may(principal, patch)
     _check_sound_paths(principal, patch.get("sounds"))
