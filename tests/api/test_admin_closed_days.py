@@ -181,3 +181,24 @@ def test_a_confirm_that_is_not_true_or_false_is_refused_by_its_name(staff):
         refused = assert_error(admin.patch(path, json={**body, "confirm": {}}), 422, "invalid_field", "confirm")
         assert "true hoặc false" in refused["message"], refused
     assert admin.get("/api/v1/admin/site").json()["hours"]["close"] == "17:00:00", "nothing was saved"
+
+
+def test_the_installation_s_sites_tab_asks_the_same_and_tells_the_dashboard(staff, sio_client):
+    """PATCH /admin/sites/{id} (the installation's Điểm phục vụ tab) changes a site's hours too: asked the same
+    way, and once confirmed the dashboard hears each booking cancelled."""
+    server, admin, _supervisor = staff
+    day = _working_day(_today(admin), 1)
+    late = _book(admin, day, "16:45", "0912000041")
+    assert_error(
+        admin.patch("/api/v1/admin/sites/phuc-la", json={"hours": {"close": "16:30"}}),
+        409,
+        "setup_bookings_stranded",
+        "hours.close",
+    )
+    dashboard = sio_client(server, auth={"token": server.token("supervisor")})
+    assert dashboard.subscribe({"dashboard": True}) == {"ok": True}
+    done = admin.patch("/api/v1/admin/sites/phuc-la", json={"hours": {"close": "16:30"}, "confirm": True})
+    assert done.status_code == 200, done.text
+    assert _status(admin, late["code"]) == ("cancelled", "hours_changed")
+    heard = dashboard.wait_for("booking.cancelled")
+    assert heard["booking"]["cancel_reason"] == "hours_changed" and heard["booking"]["start"] == "16:45", heard
