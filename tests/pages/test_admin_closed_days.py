@@ -12,7 +12,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from admin_helpers import ADMIN_SCREEN, _field, _login, _save, _saved  # noqa: E402
+from admin_helpers import ADMIN_SCREEN, _field, _login, _save, _saved, answering  # noqa: E402
 from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -39,15 +39,7 @@ def test_a_holiday_on_a_booked_day_asks_then_the_citizen_sees_the_centre_cancell
     holidays.locator("input.date-entry").fill(shown)
     holidays.locator("button.add-date").click()
     asked = []
-
-    def answer(accept):
-        def said(dialog):
-            asked.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
-
-        return said
-
-    supervisor.once("dialog", answer(False))
+    supervisor.once("dialog", answering(asked, False))
     _save(supervisor, "holidays")
     # "Cancel": nothing saved, and why said under the holidays
     expect(holidays.locator(".field-error[role=alert]")).to_contain_text(f"1 lịch ngày {shown} (ngày nghỉ)")
@@ -57,7 +49,7 @@ def test_a_holiday_on_a_booked_day_asks_then_the_citizen_sees_the_centre_cancell
     assert day.isoformat() not in server.api("GET", "/admin/site", token=token).json()["holidays"]
     assert server.api("GET", f"/bookings/{code}").json()["status"] == "booked"
 
-    supervisor.once("dialog", answer(True))
+    supervisor.once("dialog", answering(asked, True))
     _save(supervisor, "holidays")
     _saved(supervisor, "holidays")
     assert len(asked) == 2

@@ -18,8 +18,8 @@ def booking_figures(
     conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date, now: dt.datetime | None = None
 ) -> dict:
     """Per service and day from ``first`` to ``last``: slots booked and numbers taken remotely,
-    cancelled (and of those, ``cancelled_by_centre``: its site retired, its day or hours closed), checked in (on time or late; a remote number only on time, and counted again in
-    ``remote_checked_in``), no-shows (a slot whose grace window passed with nobody checked in), lapsed
+    cancelled (and of those, ``cancelled_by_centre``: its site retired, its day or hours closed), checked
+    in (on time or late; a remote number only on time, and counted again in ``remote_checked_in``), no-shows (a slot whose grace window passed with nobody checked in), lapsed
     remote numbers, and the day's tickets by origin; with totals, the no-show rate and punctuality over
     slots only (a remote number is never a no-show nor late: it would only dilute them), and the booked
     share of all tickets."""
