@@ -202,3 +202,21 @@ def test_the_installation_s_sites_tab_asks_the_same_and_tells_the_dashboard(staf
     assert _status(admin, late["code"]) == ("cancelled", "hours_changed")
     heard = dashboard.wait_for("booking.cancelled")
     assert heard["booking"]["cancel_reason"] == "hours_changed" and heard["booking"]["start"] == "16:45", heard
+
+
+def test_a_config_import_over_booked_days_asks_for_confirm_and_then_cancels_them(staff, tmp_path):
+    import yaml
+
+    server, admin, _supervisor = staff
+    day = _working_day(_today(admin), 2)
+    booked = _book(admin, day, "08:00", "0912000051")
+    data = yaml.safe_load(server.cli("config", "export").stdout)
+    data["site"]["hours"]["holidays"] = [day.isoformat()]
+    path = tmp_path / "holiday.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    refused = server.cli("config", "import", str(path), check=False)
+    assert refused.returncode == 1, refused.stderr
+    assert f"1 lịch ngày {day.day:02d}/{day.month:02d}/{day.year} (ngày nghỉ)" in refused.stderr, refused.stderr
+    assert _status(admin, booked["code"]) == ("booked", None)
+    server.cli("config", "import", str(path), "--confirm")
+    assert _status(admin, booked["code"]) == ("cancelled", "closed_day")
