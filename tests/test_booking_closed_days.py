@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from booking_helpers import at_once
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.config import WEEKDAYS, Hours, parse_config
+from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
 MONDAY = dt.date(2026, 11, 23)
@@ -26,15 +28,19 @@ B = m.Booking.__table__
 SLOTS = m.BookingSlot.__table__
 
 
+def _hourly(config_data: dict, per_slot: int = 1) -> dict:
+    data = dict(config_data)
+    booking = {"slot_minutes": 60, "per_slot": per_slot, "days_ahead": 6, "grace_minutes": 10}
+    data["services"] = [{**s, "booking": booking} if s["code"] == "HT" else s for s in data["services"]]
+    data["site"] = {**data["site"], "hours": {**data["site"]["hours"], "holidays": []}}
+    return data
+
+
 @pytest.fixture
 def booked_week(make_queue, config_data):
     """HT in 60-minute slots (07:30-08:30 to 15:30-16:30), one place each, every slot from Monday 09:30 to
     Saturday booked, and a remote number taken on Monday morning; opening 07:30-17:00 Monday to Saturday."""
-    data = dict(config_data)
-    booking = {"slot_minutes": 60, "per_slot": 1, "days_ahead": 6, "grace_minutes": 10}
-    data["services"] = [{**s, "booking": booking} if s["code"] == "HT" else s for s in data["services"]]
-    data["site"] = {**data["site"], "hours": {**data["site"]["hours"], "holidays": []}}
-    db = make_queue(parse_config(data, "bookings.yaml"))
+    db = make_queue(parse_config(_hourly(config_data), "bookings.yaml"))
     phones = iter(range(912000000, 913000000))
     for day in WEEK:
         for slot in db.run(bk.slots, "HT", day, now=MON_9):
@@ -132,3 +138,45 @@ def test_after_a_confirmed_change_no_booking_stays_booked_at_a_closed_door(booke
             session.rollback()
 
     check()
+
+
+def test_the_centre_and_its_citizens_cancelling_the_same_bookings_at_once_end_each_once(
+    migrated_db_url, config_data, instance_dir
+):
+    """A holiday confirmed while the citizens booked on that day cancel on their phones: on PostgreSQL the
+    centre's cancellation and each citizen's wait for each other's rows (the centre takes every booking
+    first, then their places in one order), none is refused or deadlocked, each booking ends once and
+    each place is given back once."""
+    engine = create_db_engine(migrated_db_url)
+    site = prepare_database(engine, parse_config(_hourly(config_data, per_slot=3), "bookings.yaml"), instance_dir)
+    tuesday, phones = WEEK[1], iter(range(912000000, 913000000))
+    codes = []
+    with session_factory(engine).begin() as session:
+        for slot in bk.slots(session, site, "HT", tuesday, now=MON_9)[:4]:
+            for _ in range(3):
+                made = bk.book(
+                    session, site, "HT", tuesday, slot["start"], "An", f"0{next(phones)}", None, KEY, now=MON_9
+                )
+                codes.append(made.ticket["code"])
+    engine.dispose()
+    holiday = Hours(open=dt.time(7, 30), close=dt.time(17), days=list(WEEKDAYS[:6]), holidays=[tuesday])
+
+    def centre(session):
+        return len(
+            bk.cancel_by_centre(session, site, bk.stranded(session, site, holiday, now=MON_9), now=MON_9).happened
+        )
+
+    def citizen(code):
+        return lambda session: bk.cancel(session, site, code, now=MON_9).ticket["status"]
+
+    results = at_once(migrated_db_url, site, [centre, *(citizen(code) for code in reversed(codes))])
+    assert results[1:] == ["cancelled"] * len(codes), results
+    assert 0 <= results[0] <= len(codes), results
+    engine = create_db_engine(migrated_db_url)
+    try:
+        with engine.connect() as conn:
+            reasons = [r for (r,) in conn.execute(select(B.c.cancel_reason).where(B.c.status == "cancelled"))]
+            assert len(reasons) == len(codes) and reasons.count("closed_day") == results[0], reasons
+            assert {taken for (taken,) in conn.execute(select(SLOTS.c.taken))} == {0}
+    finally:
+        engine.dispose()
