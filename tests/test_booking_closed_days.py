@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from queuekiosk.server.core import bookings as bk
+from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
+from queuekiosk.server.core import setup_changes
 from queuekiosk.server.core.config import WEEKDAYS, Hours, parse_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
@@ -178,5 +180,53 @@ def test_the_centre_and_its_citizens_cancelling_the_same_bookings_at_once_end_ea
             reasons = [r for (r,) in conn.execute(select(B.c.cancel_reason).where(B.c.status == "cancelled"))]
             assert len(reasons) == len(codes) and reasons.count("closed_day") == results[0], reasons
             assert {taken for (taken,) in conn.execute(select(SLOTS.c.taken))} == {0}
+    finally:
+        engine.dispose()
+
+
+def test_citizens_booking_a_day_while_the_centre_confirms_it_a_holiday_none_stays_booked_on_it(
+    migrated_db_url, config_data, instance_dir
+):
+    """Citizens booking a day (and one taking a number for today) while the centre confirms that day a
+    holiday, each with the setup from before it, as another process still holds it (or as a booking
+    queued behind the save): a booking that goes in after the save is refused, saying to try again, or
+    cancelled by it; none stays booked on the holiday, and every place is given back."""
+    engine = create_db_engine(migrated_db_url)
+    site = prepare_database(engine, parse_config(_hourly(config_data, per_slot=10), "bookings.yaml"), instance_dir)
+    today = q.business_day(site, m.utcnow())
+    day = next(today + dt.timedelta(days=i) for i in range(1, 6) if (today + dt.timedelta(days=i)).weekday() < 6)
+    with session_factory(engine).begin() as session:
+        starts = [slot["start"] for slot in bk.slots(session, site, "HT", day)]
+    engine.dispose()
+
+    def centre(session):
+        change = setup_changes.change_site(
+            session, site, {"holidays": [day.isoformat(), today.isoformat()]}, confirm=True
+        )
+        return len(change.cancelled.happened) if change.cancelled else 0
+
+    def citizen(k):  # a phone booking for a family of 5 (each with a phone of their own)
+        def attempt(session):
+            places = sorted((5 * k + j) % len(starts) for j in range(5))  # one order: no deadlock between families
+            for j, place in enumerate(places):
+                bk.book(session, site, "HT", day, starts[place], "An", f"09130{5 * k + j:05d}", None, KEY)
+            return 5
+
+        return attempt
+
+    def remote(session):
+        return bk.take_remote(session, site, "HT", "Bình", "0913099999", None, KEY, check_hours=False).ticket
+
+    results = at_once(
+        migrated_db_url, site, [*(citizen(k) for k in range(6)), centre, *(citizen(k) for k in range(6, 12)), remote]
+    )
+    assert all(r in (5, "booking_hours_changed") for r in results[:6] + results[7:13]), results
+    assert isinstance(results[13], dict) or results[13] == "booking_hours_changed", results
+    engine = create_db_engine(migrated_db_url)
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(select(B.c.business_day, B.c.code).where(B.c.status == "booked")).all()
+            assert left == [], f"booked on the holiday: {left}, {results}"
+            assert {taken for (taken,) in conn.execute(select(SLOTS.c.taken))} <= {0}
     finally:
         engine.dispose()

@@ -10,13 +10,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
-from ..config import WEEKDAYS, Hours
+from ..config import Hours
 from ..db import SiteRuntime
 from ..errors import QueueError
 from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .records import PD, SLOTS, B, T, connection, number_of, record_event
-from .slots import to_local
+from .slots import closed_by, to_local
 from .views import booking_view, public, row_by_code, view_of
 
 
@@ -142,17 +142,7 @@ def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime
     for row in _to_come(conn, site, now):
         if row.kind == "slot" and row.slot_end <= now:
             continue
-        field = None
-        if row.business_day in hours.holidays:
-            field = "hours.holidays"
-        elif WEEKDAYS[row.business_day.weekday()] not in hours.days:
-            field = "hours.days"
-        elif row.kind == "slot":
-            start, end = to_local(site, row.slot_start), to_local(site, row.slot_end)
-            if start.time() < hours.open:
-                field = "hours.open"
-            elif end.date() > start.date() or end.time() > hours.close:
-                field = "hours.close"
+        field = closed_by(site, hours, row.business_day, row.slot_start, row.slot_end)
         if field is not None:
             found.append((row, field))
     return found
