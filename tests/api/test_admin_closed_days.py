@@ -168,6 +168,13 @@ def test_a_supervisor_changes_hours_holidays_and_a_field_of_the_admins_is_refuse
         "forbidden_role",
         "hours.close",
     )
+    # the field named is the one the supervisor may not change, whatever its place in the alphabet
+    assert_error(
+        supervisor.patch("/api/v1/admin/site", json={"hours": {"open": "08:00", "holidays": [day.isoformat()]}}),
+        403,
+        "forbidden_role",
+        "hours.open",
+    )
     assert_error(supervisor.patch("/api/v1/admin/site", json={"name": "x"}), 403, "forbidden_role", "name")
     refused = assert_error(
         supervisor.patch("/api/v1/admin/site", json={"hours": {"holidays": ["2027-02-31"]}}), 422, "invalid_field"

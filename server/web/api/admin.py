@@ -273,8 +273,9 @@ def _supervisor_may(principal, patch: dict) -> None:
         patch["holidays"] = patch.pop("hours")["holidays"]
     refused = sorted(set(patch) - SUPERVISOR_SITE_KEYS)
     if refused:
-        inside = patch[refused[0]]
-        named = f"{refused[0]}.{sorted(inside)[0]}" if isinstance(inside, dict) and inside else refused[0]
+        inside = patch[refused[0]]  # within hours, the first key other than the holidays it may send
+        keys = sorted(k for k in inside if k != "holidays") if isinstance(inside, dict) else []
+        named = f"{refused[0]}.{keys[0]}" if keys else refused[0]
         raise role_refused(principal.role, field=named)
 
 
