@@ -1,6 +1,7 @@
 """`queuekiosk migrate`, `config export|import`, `backup`, `restore` and `person-key change`: the
 database, the setup saved in it and the key it hashes ID numbers with."""
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -125,6 +126,12 @@ def config_import(file, dry_run, confirm, site_id, config_file):
     except QueueError as error:
         raise click.ClickException(refusal_said(error, "cli_nothing_changed")) from None
     click.echo(say(("cli_imported", {"file": str(file), "version": change.runtime.version})), err=True)
+    if change.cancelled is not None:  # confirmed: the bookings its hours left at a closed door
+        from ..core.periods import vn_date
+
+        days = sorted({dt.date.fromisoformat(h.detail["booking"]["date"]) for h in change.cancelled.happened})
+        count = len(change.cancelled.happened)
+        click.echo(say(("cli_import_cancelled", {"count": count, "days": ", ".join(map(vn_date, days))})), err=True)
 
 
 @click.command("backup")

@@ -202,6 +202,25 @@ def _check_left_unserved(session: Session, site: SiteRuntime, saved: Config, new
     }
 
 
+def _ask_first(*checks) -> list:
+    """Every check that saves a change only when asked again (``confirm``) run, and each that asks said in
+    one refusal (the first's code and field, for programs and /admin's question), so that one confirm
+    confirms only what was said. Not refused: what each check gives."""
+    given, asked = [], []
+    for check in checks:
+        try:
+            given.append(check())
+        except SetupRefused as refusal:
+            asked.append(refusal)
+    if len(asked) > 1:
+        said = Listed([Phrase(refusal.code, **refusal.params) for refusal in asked], between=" ")
+        params = {**asked[0].params, "message_key": "setup_asks_several", "asked": len(asked), "said": said}
+        raise SetupRefused(asked[0].code, **params)
+    if asked:
+        raise asked[0]
+    return given
+
+
 STRANDED_DAYS_SAID = 5  # the days a refusal names; the rest counted ("và 3 ngày khác")
 
 
@@ -387,11 +406,13 @@ def _save(
     stored = stored_setup(session, site.id).document
     new = _validate(document, config_dir, item_path, stored)
     saved = parse_stored(stored, config_dir)
-    left = _check_left_unserved(session, site, saved, new, confirm)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     _check_retirement(session, site, new)
-    stranded = _check_stranded(session, site, saved, new, confirm)
+    left, stranded = _ask_first(
+        lambda: _check_left_unserved(session, site, saved, new, confirm),
+        lambda: _check_stranded(session, site, saved, new, confirm),
+    )
     runtime = save_setup(session, new)
     _forget_unoffered(session, site, new)
     known = {"left_unserved": left} if left else {}  # saved though asked (confirm): who decided it, in the log
@@ -574,10 +595,12 @@ def replace_setup(
                 if section == "counters" and int(item[name]) in site.counter_ids:
                     removed_counters.append(int(item[name]))
     saved = parse_stored(document)
-    left = _check_left_unserved(session, site, saved, config, confirm)
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
-    stranded = _check_stranded(session, site, saved, config, confirm)
+    left, stranded = _ask_first(
+        lambda: _check_left_unserved(session, site, saved, config, confirm),
+        lambda: _check_stranded(session, site, saved, config, confirm),
+    )
     runtime = save_setup(session, config)
     _forget_unoffered(session, site, config)
     before, after = export_document(site.config), export_document(config)
