@@ -12,14 +12,14 @@ import pytest
 from booking_helpers import at_once
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core import setup_changes
 from queuekiosk.server.core.config import WEEKDAYS, Hours, parse_config
-from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
+from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory, site_setup
 
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
 MONDAY = dt.date(2026, 11, 23)
@@ -192,9 +192,11 @@ def test_citizens_booking_a_day_while_the_centre_confirms_it_a_holiday_none_stay
     queued behind the save): a booking that goes in after the save is refused, saying to try again, or
     cancelled by it; none stays booked on the holiday, and every place is given back."""
     engine = create_db_engine(migrated_db_url)
-    site = prepare_database(engine, parse_config(_hourly(config_data, per_slot=10), "bookings.yaml"), instance_dir)
+    data = _hourly(config_data, per_slot=10)
+    data["site"]["hours"]["days"] = list(WEEKDAYS)  # open every day: today too, for the remote number
+    site = prepare_database(engine, parse_config(data, "bookings.yaml"), instance_dir)
     today = q.business_day(site, m.utcnow())
-    day = next(today + dt.timedelta(days=i) for i in range(1, 6) if (today + dt.timedelta(days=i)).weekday() < 6)
+    day = today + dt.timedelta(days=1)
     with session_factory(engine).begin() as session:
         starts = [slot["start"] for slot in bk.slots(session, site, "HT", day)]
     engine.dispose()
@@ -230,3 +232,34 @@ def test_citizens_booking_a_day_while_the_centre_confirms_it_a_holiday_none_stay
             assert {taken for (taken,) in conn.execute(select(SLOTS.c.taken))} <= {0}
     finally:
         engine.dispose()
+
+
+def test_a_change_of_the_hours_asks_only_about_the_bookings_it_strands_itself(make_queue, config_data):
+    """A booking already at a closed door (its day made a holiday by a version before these checks) is not
+    this change's doing: a later closing time saves without asking, and an earlier one asks about, and
+    cancels, only the bookings it strands itself."""
+    db = make_queue(parse_config(_hourly(config_data), "bookings.yaml"))
+    today = q.business_day(db.site, m.utcnow())
+    days = [today + dt.timedelta(days=i) for i in range(1, 7) if (today + dt.timedelta(days=i)).weekday() < 5][:2]
+    codes = {
+        day: db.run(bk.book, "HT", day, "15:30", "An", f"091300000{i}", None, KEY).ticket["code"]
+        for i, day in enumerate(days)
+    }
+    with db.engine.begin() as conn:  # the holiday saved over the first day's booking, as before these checks
+        row = conn.execute(select(m.site_setups.c.document, m.site_setups.c.version)).one()
+        document = {**row.document, "site": {**row.document["site"]}}
+        document["site"]["hours"] = {**document["site"]["hours"], "holidays": [days[0].isoformat()]}
+        conn.execute(update(m.site_setups).values(document=document, version=row.version + 1))
+        site = site_setup(conn)
+    with db.Session.begin() as session:
+        later = setup_changes.change_site(session, site, {"hours": {"close": "17:30"}})
+    assert later.cancelled is None
+    with db.Session.begin() as session, pytest.raises(setup_changes.SetupRefused) as refused:
+        setup_changes.change_site(session, later.runtime, {"hours": {"close": "16:00"}})
+    assert (refused.value.params["field"], refused.value.params["count"]) == ("hours.close", 1), refused.value.params
+    with db.Session.begin() as session:
+        earlier = setup_changes.change_site(session, later.runtime, {"hours": {"close": "16:00"}}, confirm=True)
+    assert [h.detail["booking"]["date"] for h in earlier.cancelled.happened] == [days[1].isoformat()]
+    with db.Session() as session:
+        status = dict(session.execute(select(B.c.code, B.c.status)).all())
+    assert status == {codes[days[0]]: "booked", codes[days[1]]: "cancelled"}

@@ -227,13 +227,17 @@ STRANDED_DAYS_SAID = 5  # the days a refusal names; the rest counted ("vÃ  3 ngÃ
 def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Config, confirm: bool) -> list:
     """New opening hours, working days or holidays that would leave citizens holding bookings from today on
     at a closed door (bookings.stranded) are saved only when asked again (``confirm``), as a change that
-    leaves a service unserved: refused naming the field and, day by day, how many bookings it closes on.
+    leaves a service unserved: refused naming the field and, day by day, how many bookings it closes on
+    (only those the saved hours kept open).
     Confirmed: those bookings, to cancel once saved (``_cancel_stranded``). ``saved``: the setup as saved."""
     from . import bookings as bk  # (the bookings' code at a change of the hours only)
 
     if saved.site.hours == new.site.hours:
         return []
     found = bk.stranded(session.connection(), site, new.site.hours)
+    if found:  # those at a closed door already (saved before these checks) are not this change's doing
+        already = {row.id for row, _why in bk.stranded(session.connection(), site, saved.site.hours)}
+        found = [(row, why) for row, why in found if row.id not in already]
     if not found or confirm:
         return found
     days: dict = {}
