@@ -55,10 +55,14 @@ def _local(utc: dt.datetime) -> dt.datetime:
     return utc.replace(tzinfo=dt.UTC).astimezone(HCM)
 
 
-def _closes(hours: Hours, row) -> str | None:
-    """Why ``hours`` leaves this booking at a closed door, as its holder was told it, or None."""
+def _closes(hours: Hours, row, now: dt.datetime) -> str | None:
+    """Why ``hours`` leaves this booking at a closed door, as its holder was told it, at ``now``, or None."""
     if row.business_day in hours.holidays or WEEKDAYS[row.business_day.weekday()] not in hours.days:
         return "closed_day"
+    if row.kind == "remote" and row.business_day == _local(now).date():
+        closing = dt.datetime.combine(row.business_day, hours.close, HCM)
+        if closing <= _local(now) and closing < _local(row.deadline):  # due after a closing time now past
+            return "hours_changed"
     if row.kind == "slot" and not (
         hours.open <= _local(row.slot_start).time() and _local(row.slot_end).time() <= hours.close
     ):
@@ -120,12 +124,15 @@ def test_after_a_confirmed_change_no_booking_stays_booked_at_a_closed_door(booke
         with db.Session() as session, session.begin():  # rolled back: each example on the same week
             before = {row.id: row for row in session.execute(select(B)).all()}
             bk.cancel_by_centre(session, db.site, bk.stranded(session, db.site, hours, now=now), now=now)
+            bk.remote_due_by_close(session, db.site, hours, now=now)
             for row in session.execute(select(B)).all():
                 was = before[row.id]
                 to_come = was.status == "booked" and (was.kind == "remote" or was.slot_end > now)
-                closes = _closes(hours, was) if to_come else None
+                closes = _closes(hours, was, now) if to_come else None
                 if row.status == "booked":
                     assert closes is None, (hours, row)
+                    if row.kind == "remote" and row.business_day == MONDAY:  # due by closing time at the latest
+                        assert _local(row.deadline) <= dt.datetime.combine(MONDAY, hours.close, HCM), (hours, row)
                 elif was.status == "booked":  # cancelled now: by the centre, for the reason it has
                     assert (row.status, row.cancel_reason) == ("cancelled", closes), (hours, row)
             taken = dict(session.execute(select(SLOTS.c.slot_start, SLOTS.c.taken)).all())
@@ -193,7 +200,8 @@ def test_citizens_booking_a_day_while_the_centre_confirms_it_a_holiday_none_stay
     cancelled by it; none stays booked on the holiday, and every place is given back."""
     engine = create_db_engine(migrated_db_url)
     data = _hourly(config_data, per_slot=10)
-    data["site"]["hours"]["days"] = list(WEEKDAYS)  # open every day: today too, for the remote number
+    # open all day every day: today too, now, for the remote number
+    data["site"]["hours"] = {"open": "00:00", "close": "23:59", "days": list(WEEKDAYS), "holidays": []}
     site = prepare_database(engine, parse_config(data, "bookings.yaml"), instance_dir)
     today = q.business_day(site, m.utcnow())
     day = today + dt.timedelta(days=1)
@@ -217,7 +225,7 @@ def test_citizens_booking_a_day_while_the_centre_confirms_it_a_holiday_none_stay
         return attempt
 
     def remote(session):
-        return bk.take_remote(session, site, "HT", "Bình", "0913099999", None, KEY, check_hours=False).ticket
+        return bk.take_remote(session, site, "HT", "Bình", "0913099999", None, KEY).ticket
 
     results = at_once(
         migrated_db_url, site, [*(citizen(k) for k in range(6)), centre, *(citizen(k) for k in range(6, 12)), remote]
@@ -263,3 +271,35 @@ def test_a_change_of_the_hours_asks_only_about_the_bookings_it_strands_itself(ma
     with db.Session() as session:
         status = dict(session.execute(select(B.c.code, B.c.status)).all())
     assert status == {codes[days[0]]: "booked", codes[days[1]]: "cancelled"}
+
+
+def test_today_s_remote_number_after_an_earlier_closing_time_ends_with_it_or_is_due_by_it(booked_week):
+    """Monday's remote number, due by 10:00, and a closing time moved to 09:30: cancelled when 09:30 has
+    passed already (nothing more can happen with it), else due by 09:30 (its page says so), not by 10:00."""
+    db = booked_week
+    early = Hours(open=dt.time(7, 30), close=dt.time(9, 30), days=list(WEEKDAYS[:6]), holidays=[])
+    with db.Session() as session:
+        code = session.execute(select(B.c.code).where(B.c.kind == "remote")).scalar_one()
+        passed = bk.stranded(session, db.site, early, now=MON_9 + dt.timedelta(minutes=45))
+        assert [why for row, why in passed if row.kind == "remote"] == ["hours.close"]
+        assert not [row for row, _ in bk.stranded(session, db.site, early, now=MON_9) if row.kind == "remote"]
+    with db.Session.begin() as session:
+        assert bk.remote_due_by_close(session, db.site, early, now=MON_9) == 1
+    with db.Session() as session:
+        assert bk.get_booking(session, db.site, code)["deadline"] == "09:30"
+
+
+def test_an_earlier_closing_time_saved_today_brings_today_s_remote_numbers_forward(make_queue, config_data):
+    """The save itself (setup_changes): a remote number due in an hour, and a closing time moved to 20
+    minutes from now, is due by that closing time."""
+    data = _hourly(config_data)
+    data["site"]["hours"] = {"open": "00:00", "close": "23:59", "days": list(WEEKDAYS), "holidays": []}
+    db = make_queue(parse_config(data, "bookings.yaml"))
+    close = (_local(m.utcnow()) + dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
+    if close.date() != _local(m.utcnow()).date() or close.time() > dt.time(22, 50):
+        pytest.skip("too near midnight for a closing time 20 minutes ahead and a deadline an hour ahead")
+    code = db.run(bk.take_remote, "HT", "Bình", "0913099999", None, KEY).ticket["code"]
+    with db.Session.begin() as session:
+        setup_changes.change_site(session, db.site, {"hours": {"close": f"{close:%H:%M}"}})
+    with db.Session() as session:
+        assert bk.get_booking(session, db.site, code)["deadline"] == f"{close:%H:%M}"

@@ -263,6 +263,15 @@ def _cancel_stranded(session: Session, site: SiteRuntime, found: list, actor: q.
     return outbox.recording(bk.cancel_by_centre)(session.connection(), site, found, q.utcnow(), actor)
 
 
+def _remote_due_by_close(session: Session, site: SiteRuntime, saved: Config, new: Config) -> None:
+    """Today's remote numbers due after a new, earlier closing time still ahead, due by it instead
+    (bookings.remote_due_by_close; one it has passed already is cancelled as stranded)."""
+    if saved.site.hours.close != new.site.hours.close:
+        from . import bookings as bk
+
+        bk.remote_due_by_close(session.connection(), site, new.site.hours)
+
+
 def _stranded_known(found: list) -> dict:
     """A confirmed change's cancelled bookings, for the audit log: how many, of which days."""
     if not found:
@@ -419,6 +428,7 @@ def _save(
     )
     runtime = save_setup(session, new)
     _forget_unoffered(session, site, new)
+    _remote_due_by_close(session, site, saved, new)
     known = {"left_unserved": left} if left else {}  # saved though asked (confirm): who decided it, in the log
     known.update(_stranded_known(stranded))
     audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after, **known)
@@ -607,6 +617,7 @@ def replace_setup(
     )
     runtime = save_setup(session, config)
     _forget_unoffered(session, site, config)
+    _remote_due_by_close(session, site, saved, config)
     before, after = export_document(site.config), export_document(config)
     who = {"by": by} if by else {}
     if left:

@@ -28,15 +28,24 @@ This package is their public face (``from ..core import bookings as bk``; ``bk.<
     views      a booking as its holder and staff see it
     booking    book (a slot) and take_remote (a same-day number)
     sms        the one-time SMS code of a booking request, and the wrong codes typed for it
-    ending     cancel, lapse_overdue, cancel_from_today; stranded (what new opening hours would close on) and
-               cancel_by_centre
+    ending     cancel, lapse_overdue, cancel_from_today; stranded (what new opening hours would close on),
+               cancel_by_centre, remote_due_by_close
     check_in   check-in by code, ID card or ID number; a walk-in for a card without a booking
     figures    booking_figures for the reports
 """
 
 from .booking import book, take_remote
 from .check_in import CHECK_IN_EARLY, OnTicket, check_in
-from .ending import CENTRE_REASONS, STRANDED_BY, cancel, cancel_by_centre, cancel_from_today, lapse_overdue, stranded
+from .ending import (
+    CENTRE_REASONS,
+    STRANDED_BY,
+    cancel,
+    cancel_by_centre,
+    cancel_from_today,
+    lapse_overdue,
+    remote_due_by_close,
+    stranded,
+)
 from .figures import FIGURES, booking_figures
 from .people import (
     CCCD_QR_MAX,
@@ -101,6 +110,7 @@ __all__ = [
     "parse_cccd_qr",
     "person",
     "person_key",
+    "remote_due_by_close",
     "remote_ending",
     "remote_of_ticket",
     "slot_times",

@@ -16,7 +16,7 @@ from ..errors import QueueError
 from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .records import PD, SLOTS, B, T, connection, number_of, record_event
-from .slots import closed_by, to_local
+from .slots import closed_by, to_local, to_utc
 from .views import booking_view, public, row_by_code, view_of
 
 
@@ -134,18 +134,52 @@ def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime
     ("hours.holidays") or no longer a working day ("hours.days"), or its slot, at the local time its
     holder was told, beginning before the opening time ("hours.open") or ending after the closing time
     ("hours.close"). A slot over already is left as it went (checked in late, or a no-show), and a
-    remote number is stranded only by its day closing: it may be checked in at any time the centre is
-    open until its deadline."""
+    remote number is stranded by its day closing, or, today's, by a closing time already past before its
+    deadline (one still ahead is due by it instead: ``remote_due_by_close``); else it may be checked in at
+    any time the centre is open until its deadline."""
     now = now or utcnow()
     conn = connection(conn)
     found = []
+    closing = _closing_today(site, hours, now)
     for row in _to_come(conn, site, now):
         if row.kind == "slot" and row.slot_end <= now:
             continue
         field = closed_by(site, hours, row.business_day, row.slot_start, row.slot_end)
+        if field is None and row.kind == "remote" and row.deadline > closing[1] and closing[1] <= now:
+            field = "hours.close"  # today's, due after a closing time already past: nothing more can come of it
         if field is not None:
             found.append((row, field))
     return found
+
+
+def _closing_today(site: SiteRuntime, hours: Hours, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """Today and its closing time under ``hours`` (UTC)."""
+    today = q.business_day(site, now)
+    return today, to_utc(dt.datetime.combine(today, hours.close, site.config.site.zone))
+
+
+def remote_due_by_close(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime | None = None) -> int:
+    """Today's remote numbers due after the closing time of ``hours`` (a new, earlier one still ahead) due
+    by it instead, as one taken now would be (``take_remote``): their pages say the new time. How many."""
+    now = now or utcnow()
+    today, close = _closing_today(site, hours, now)
+    if close <= now:
+        return 0  # (past already: ``stranded`` cancels them)
+    return (
+        connection(conn)
+        .execute(
+            update(B)
+            .where(
+                B.c.site_id == site.id,
+                B.c.kind == "remote",
+                B.c.status == "booked",
+                B.c.business_day == today,
+                B.c.deadline > close,
+            )
+            .values(deadline=close)
+        )
+        .rowcount
+    )
 
 
 def cancel_by_centre(
