@@ -133,7 +133,8 @@ def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime
     closed door, each with the field of the hours that closes it (``STRANDED_BY``): its day a holiday
     ("hours.holidays") or no longer a working day ("hours.days"), or its slot, at the local time its
     holder was told, beginning before the opening time ("hours.open") or ending after the closing time
-    ("hours.close"). A slot over already is left as it went (checked in late, or a no-show), and a
+    ("hours.close"). A slot begun already is left as it goes (its citizen may be checking in, within its
+    grace window, as ``slot_of`` takes a begun slot as taken place; or checked in, or a no-show), and a
     remote number is stranded by its day closing, or, today's, by a closing time already past before its
     deadline (one still ahead is due by it instead: ``remote_due_by_close``); else it may be checked in at
     any time the centre is open until its deadline."""
@@ -142,7 +143,7 @@ def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime
     found = []
     closing = _closing_today(site, hours, now)
     for row in _to_come(conn, site, now):
-        if row.kind == "slot" and row.slot_end <= now:
+        if row.kind == "slot" and row.slot_start <= now:  # begun: its citizen may be at the kiosk, in its grace
             continue
         field = closed_by(site, hours, row.business_day, row.slot_start, row.slot_end)
         if field is None and row.kind == "remote" and row.deadline > closing[1] and closing[1] <= now:
