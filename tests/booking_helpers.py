@@ -1,5 +1,6 @@
 """Running core actions at once, each in its own thread and connection (SQLite and PostgreSQL), for the
-bookings' tests of what happens when several clients act on the same places together."""
+bookings' tests of what happens when several clients act on the same places together; the header of the
+bookings' table in the reports."""
 
 from __future__ import annotations
 
@@ -7,6 +8,18 @@ import threading
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.db import create_db_engine, session_factory
+
+# the bookings' table of /reports and of its files, in Vietnamese: its header
+BOOKING_REPORT_HEADER = [
+    "Dịch vụ",
+    "Lịch hẹn đã đặt",
+    "Số lấy từ xa",
+    "Đã đến (xác nhận)",
+    "Không đến",
+    "Số từ xa hết hạn",
+    "Đã hủy",
+    "Trong đó trung tâm hủy",
+]
 
 
 def at_once(url, site, attempts) -> list:
