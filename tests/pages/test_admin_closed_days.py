@@ -69,3 +69,25 @@ def test_a_holiday_on_a_booked_day_asks_then_the_citizen_sees_the_centre_cancell
         f"The centre cancelled this booking: it is closed on {shown} (a holiday, or no longer a working day)."
         " Please make another booking."
     )
+
+
+def test_a_closing_time_already_past_ends_today_s_remote_number_and_its_page_says_so(
+    phone, server_on_a_working_morning
+):
+    """Today's remote number, due an hour after it was taken (past nine), and a closing time of 09:00 saved
+    (confirmed): nothing more can come of it, so the centre cancels it, and its page says why without a
+    slot's times it never had."""
+    server = server_on_a_working_morning
+    body = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0912000032"}
+    taken = server.api("POST", "/bookings", json=body)
+    assert taken.status_code == 201, taken.text
+    code, token = taken.json()["code"], server.token("admin")
+    change = {"hours": {"close": "09:00"}, "confirm": True}
+    assert server.api("PATCH", "/admin/site", json=change, token=token).status_code == 200
+    assert server.api("GET", f"/bookings/{code}").json()["cancel_reason"] == "hours_changed"
+    phone.goto(server.url + f"/book/{code}")
+    phone.wait_for_function("() => document.body.dataset.state === 'cancelled'")
+    expect(phone.locator("#done-status")).to_have_text(
+        "Trung tâm đã hủy số này vì hôm nay trung tâm đóng cửa sớm hơn, trước hạn xác nhận của số."
+        " Mời Ông/Bà lấy số hoặc đặt lịch vào ngày khác."
+    )
