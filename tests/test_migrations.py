@@ -167,3 +167,29 @@ def test_the_numbers_sent_to_one_counter_are_counted_on_their_queue_s_row(make_q
         assert connection.execute(read).all() == [(3, 1, 2, 1)]
     with db.Session() as session:
         assert q.waiting_counts(session, db.site)["DC"] == {"waiting": 1, "priority": 0}
+
+
+def test_a_bookings_cancel_reason_column_comes_and_goes(make_queue, config, db_url):
+    """Migration 0024 adds the reason the centre cancelled a booking for (its day or hours closed, its site
+    retired), on SQLite and PostgreSQL: the bookings made before have none (their holder's, as they
+    were). Its downgrade drops the column with what it held; upgrading again starts it empty."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import inspect, select, update
+
+    from queuekiosk.server.core import bookings as bk
+    from queuekiosk.server.core.db import MIGRATIONS
+
+    db = make_queue(config, db_url)
+    key = b"test person key"
+    db.run(bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", None, key, check_hours=False)
+    bookings = Base.metadata.tables["bookings"]
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        connection.execute(update(bookings).values(status="cancelled", cancel_reason="closed_day"))
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0023")
+        assert "cancel_reason" not in {c["name"] for c in inspect(connection).get_columns("bookings")}
+        command.upgrade(cfg, "0024")
+        assert connection.execute(select(bookings.c.status, bookings.c.cancel_reason)).all() == [("cancelled", None)]

@@ -36,7 +36,8 @@ def refusal_said(refusal, nothing: str) -> str:
     """A refusal of the core (a QueueError) said, with every other field it names (``others``: each refused
     field at once, as /admin says them), then what was not done."""
     others = [(refusal.code, other) for other in refusal.params.get("others", [])]
-    return say((refusal.code, refusal.params), *others, nothing)
+    said = refusal.params.get("message_key", refusal.code)  # (a sentence of its own for the code)
+    return say((said, refusal.params), *others, nothing)
 
 
 def table_header(*keys: str) -> str:

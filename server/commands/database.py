@@ -1,6 +1,7 @@
 """`queuekiosk migrate`, `config export|import`, `backup`, `restore` and `person-key change`: the
 database, the setup saved in it and the key it hashes ID numbers with."""
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -87,14 +88,17 @@ def _yaml(document: dict) -> str:
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="show what would change, and change nothing")
 @click.option(
-    "--confirm", is_flag=True, help="save it even though a service with numbers waiting or bookings is left unserved"
+    "--confirm",
+    is_flag=True,
+    help="save it even though a service with numbers waiting or bookings is left unserved, or its hours cancel bookings",
 )
 @click.option("--site", "site_id", default=None, help=CONFIG_SITE_HELP)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def config_import(file, dry_run, confirm, site_id, config_file):
     """Replace the saved setup with FILE (checked whole first); prints the difference first.
     Running servers show the new setup within seconds, without a restart. A file that leaves a service
-    no counter serves while numbers wait for it or bookings are held is refused unless --confirm."""
+    no counter serves while numbers wait for it or bookings are held, or whose opening hours, working days or
+    holidays leave bookings at a closed door, is refused unless --confirm (those bookings are then cancelled)."""
     import difflib
 
     from ..core.engine import QueueError
@@ -122,6 +126,12 @@ def config_import(file, dry_run, confirm, site_id, config_file):
     except QueueError as error:
         raise click.ClickException(refusal_said(error, "cli_nothing_changed")) from None
     click.echo(say(("cli_imported", {"file": str(file), "version": change.runtime.version})), err=True)
+    if change.cancelled is not None:  # confirmed: the bookings its hours left at a closed door
+        from ..core.periods import vn_date
+
+        days = sorted({dt.date.fromisoformat(h.detail["booking"]["date"]) for h in change.cancelled.happened})
+        count = len(change.cancelled.happened)
+        click.echo(say(("cli_import_cancelled", {"count": count, "days": ", ".join(map(vn_date, days))})), err=True)
 
 
 @click.command("backup")

@@ -83,9 +83,10 @@ def role_name(role: str) -> Phrase:
     return Phrase(f"admin_role_{role}")
 
 
-def role_refused(role: str) -> NotAllowed:
-    """403 ``forbidden_role``, naming the role as /admin does rather than by its code."""
-    return NotAllowed("forbidden_role", role=role_name(role))
+def role_refused(role: str, **field) -> NotAllowed:
+    """403 ``forbidden_role``, naming the role as /admin does rather than by its code (and, given ``field``,
+    the field the role may not change)."""
+    return NotAllowed("forbidden_role", role=role_name(role), **field)
 
 
 def hash_token(token: str) -> str:

@@ -143,21 +143,23 @@ BOOKING_COLUMNS = [
     Column("report_col_booking_no_show", lambda r: r["no_show"]),
     Column("report_col_lapsed", lambda r: r["lapsed"]),
     Column("report_col_cancelled", lambda r: r["cancelled"]),
+    Column("report_col_cancelled_by_centre", lambda r: r["cancelled_by_centre"]),
 ]
-BOOKING_FIGURES = ("booked", "remote", "checked_in", "no_show", "lapsed", "cancelled")
+BOOKING_FIGURES = ("booked", "remote", "checked_in", "no_show", "lapsed", "cancelled", "cancelled_by_centre")
 
 
 def bookings_by_service(figures: dict, services: list[tuple[str, str, str]]) -> dict:
     """The bookings figures of core/bookings.booking_figures (per service and day) per service, in
     the order of ``services`` ((code, name vi, name en)), with a total: booked (slots), remote
-    (numbers taken remotely), checked in (on time or late), no-shows, lapsed, cancelled."""
+    (numbers taken remotely), checked in (on time or late), no-shows, lapsed, cancelled (and of them by the
+    centre: its day or hours closed, or its site retired)."""
     per: dict[str, dict] = {}
     for day in figures["days"]:
         if day["service"] is None:
             continue
         row = per.setdefault(day["service"], dict.fromkeys(BOOKING_FIGURES, 0))
         row["checked_in"] += day["on_time"] + day["late"]
-        for name in ("booked", "remote", "no_show", "lapsed", "cancelled"):
+        for name in ("booked", "remote", "no_show", "lapsed", "cancelled", "cancelled_by_centre"):
             row[name] += day[name]
     rows = [
         {"key": code, "label": vi, "label_en": en, **per[code]}

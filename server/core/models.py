@@ -434,6 +434,9 @@ bookings = Table(
     Column("created_at", DateTime, nullable=False),
     Column("checked_in_at", DateTime),
     Column("cancelled_at", DateTime),
+    # why the centre cancelled it: "site_retired", "closed_day" (its day made a holiday or not a working day),
+    # "hours_changed" (its slot now outside the opening hours); None where its holder cancelled it
+    Column("cancel_reason", String(16)),
     Index("ix_bookings_site_day", "site_id", "business_day", "status"),
     Index("ix_bookings_person", "person_hash", "business_day"),
     # a ticket's booking, as the reports look up a remote number's check-in (migration 0021)

@@ -81,6 +81,7 @@ BOOKING_FIELDS = (
     "end",
     "deadline",
     "status",
+    "cancel_reason",  # the centre's reason where it cancelled it (its day or hours closed, its site retired)
     "number",
     "created_at",
     "checked_in_at",

@@ -21,6 +21,7 @@ from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup, stored_setup
 from .i18n import Listed, Localized, Phrase, problem_phrase
+from .periods import vn_date
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -52,6 +53,8 @@ class Change:
     after: dict | None
     # the counters it removed, closed (close_removed_counters): for the screens once committed
     closed: list[q.Outcome] = field(default_factory=list)
+    # the bookings its new opening hours left at a closed door, cancelled when confirmed (_cancel_stranded)
+    cancelled: q.Outcome | None = None
 
 
 def merge_patch(target, patch):
@@ -199,6 +202,84 @@ def _check_left_unserved(session: Session, site: SiteRuntime, saved: Config, new
     }
 
 
+def _ask_first(*checks) -> list:
+    """Every check that saves a change only when asked again (``confirm``) run, and each that asks said in
+    one refusal (the first's code and field, for programs and /admin's question), so that one confirm
+    confirms only what was said. Not refused: what each check gives."""
+    given, asked = [], []
+    for check in checks:
+        try:
+            given.append(check())
+        except SetupRefused as refusal:
+            asked.append(refusal)
+    if len(asked) > 1:
+        said = Listed([Phrase(refusal.code, **refusal.params) for refusal in asked], between=" ")
+        params = {**asked[0].params, "message_key": "setup_asks_several", "asked": len(asked), "said": said}
+        raise SetupRefused(asked[0].code, **params)
+    if asked:
+        raise asked[0]
+    return given
+
+
+STRANDED_DAYS_SAID = 5  # the days a refusal names; the rest counted ("và 3 ngày khác")
+
+
+def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Config, confirm: bool) -> list:
+    """New opening hours, working days or holidays that would leave citizens holding bookings from today on
+    at a closed door (bookings.stranded) are saved only when asked again (``confirm``), as a change that
+    leaves a service unserved: refused naming the field and, day by day, how many bookings it closes on
+    (only those the saved hours kept open).
+    Confirmed: those bookings, to cancel once saved (``_cancel_stranded``). ``saved``: the setup as saved."""
+    from . import bookings as bk  # (the bookings' code at a change of the hours only)
+
+    if saved.site.hours == new.site.hours:
+        return []
+    found = bk.stranded(session.connection(), site, new.site.hours)
+    if found:  # those at a closed door already (saved before these checks) are not this change's doing
+        already = {row.id for row, _why in bk.stranded(session.connection(), site, saved.site.hours)}
+        found = [(row, why) for row, why in found if row.id not in already]
+    if not found or confirm:
+        return found
+    days: dict = {}
+    for row, why in found:
+        days.setdefault((row.business_day, bk.STRANDED_BY[why]), []).append(row)
+    said = [
+        Phrase("setup_stranded_day", count=len(rows), date=vn_date(day), why=Phrase(f"setup_stranded_{reason}"))
+        for (day, reason), rows in list(days.items())[:STRANDED_DAYS_SAID]
+    ]
+    if len(days) > STRANDED_DAYS_SAID:
+        said.append(Phrase("setup_stranded_more", count=len(days) - STRANDED_DAYS_SAID))
+    raise SetupRefused("setup_bookings_stranded", field=found[0][1], count=len(found), days=Listed(said))
+
+
+def _cancel_stranded(session: Session, site: SiteRuntime, found: list, actor: q.Actor | None) -> q.Outcome | None:
+    """The bookings a confirmed change of the hours left at a closed door, cancelled by the centre in the
+    change's transaction, each with its reason (bookings.cancel_by_centre), their outside events recorded
+    (outbox); ``site``: the setup before the change. For the screens once committed."""
+    if not found:
+        return None
+    from . import bookings as bk
+
+    return outbox.recording(bk.cancel_by_centre)(session.connection(), site, found, q.utcnow(), actor)
+
+
+def _remote_due_by_close(session: Session, site: SiteRuntime, saved: Config, new: Config) -> None:
+    """Today's remote numbers due after a new, earlier closing time still ahead, due by it instead
+    (bookings.remote_due_by_close; one it has passed already is cancelled as stranded)."""
+    if saved.site.hours.close != new.site.hours.close:
+        from . import bookings as bk
+
+        bk.remote_due_by_close(session.connection(), site, new.site.hours)
+
+
+def _stranded_known(found: list) -> dict:
+    """A confirmed change's cancelled bookings, for the audit log: how many, of which days."""
+    if not found:
+        return {}
+    days = sorted({row.business_day.isoformat() for row, _why in found})
+    return {"bookings_cancelled": {"count": len(found), "days": days}}
+
+
 def _check_business_day(session: Session, site: SiteRuntime, new: Config) -> None:
     """A new time zone that puts today on another date is refused while that site has numbers of either
     date not yet served (waiting, called, at a counter, a remote number to check in) or bookings of them
@@ -337,15 +418,21 @@ def _save(
 ) -> Change:
     stored = stored_setup(session, site.id).document
     new = _validate(document, config_dir, item_path, stored)
-    left = _check_left_unserved(session, site, parse_stored(stored, config_dir), new, confirm)
+    saved = parse_stored(stored, config_dir)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
     _check_retirement(session, site, new)
+    left, stranded = _ask_first(
+        lambda: _check_left_unserved(session, site, saved, new, confirm),
+        lambda: _check_stranded(session, site, saved, new, confirm),
+    )
     runtime = save_setup(session, new)
     _forget_unoffered(session, site, new)
+    _remote_due_by_close(session, site, saved, new)
     known = {"left_unserved": left} if left else {}  # saved though asked (confirm): who decided it, in the log
+    known.update(_stranded_known(stranded))
     audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after, **known)
-    return Change(runtime, before, after)
+    return Change(runtime, before, after, cancelled=_cancel_stranded(session, site, stranded, actor))
 
 
 def _forget_unoffered(session: Session, site: SiteRuntime, new: Config) -> None:
@@ -462,12 +549,14 @@ def change_site(
     actor: q.Actor | None = None,
     config_dir=None,
     lifecycle: bool = False,
+    confirm: bool = False,
 ) -> Change:
     """``patch``: keys of ``site`` (name, timezone, hours, languages), ``policy``, ``ticket`` (footer,
     logo, tracking_url), ``notifications``, ``limits``, ``sounds`` (recordings, tts, piper_model, cache_mb),
     ``ticker`` and ``ticker_en`` (every display's) and ``holidays`` (short for hours.holidays). The site id stays.
     The web layer checks who may set a sounds path and that it exists (server/web/api/admin.py).
-    ``retired`` and ``moved_to`` only with ``lifecycle``: the installation's sites (server/core/sites.py)."""
+    ``retired`` and ``moved_to`` only with ``lifecycle``: the installation's sites (server/core/sites.py).
+    ``confirm``: saved even though the new hours cancel bookings (``_check_stranded``)."""
     document = _document(session, site)
     before = site_view(parse_stored(document, config_dir))
     patch = dict(patch)
@@ -490,7 +579,7 @@ def change_site(
         patch.setdefault("hours", {})["holidays"] = patch.pop("holidays")
     document["site"] = merge_patch(document["site"], patch)
     new = _validate(document, config_dir, stored=stored_setup(session, site.id).document)
-    return _save(session, site, document, config_dir, actor, "site changed", before, site_view(new))
+    return _save(session, site, document, config_dir, actor, "site changed", before, site_view(new), confirm=confirm)
 
 
 def replace_setup(
@@ -519,17 +608,24 @@ def replace_setup(
                 _check_removal(session, site, section, item[name])
                 if section == "counters" and int(item[name]) in site.counter_ids:
                     removed_counters.append(int(item[name]))
-    left = _check_left_unserved(session, site, parse_stored(document), config, confirm)
+    saved = parse_stored(document)
     _check_numbering(session, site, config)
     _check_business_day(session, site, config)
+    left, stranded = _ask_first(
+        lambda: _check_left_unserved(session, site, saved, config, confirm),
+        lambda: _check_stranded(session, site, saved, config, confirm),
+    )
     runtime = save_setup(session, config)
     _forget_unoffered(session, site, config)
+    _remote_due_by_close(session, site, saved, config)
     before, after = export_document(site.config), export_document(config)
     who = {"by": by} if by else {}
     if left:
         who["left_unserved"] = left
+    who.update(_stranded_known(stranded))
     audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=before, after=after, **who)
-    return Change(runtime, before, after, close_removed_counters(session, site, removed_counters, actor))
+    closed = close_removed_counters(session, site, removed_counters, actor)
+    return Change(runtime, before, after, closed, _cancel_stranded(session, site, stranded, actor))
 
 
 def export_document(config: Config) -> dict:

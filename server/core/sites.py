@@ -137,13 +137,21 @@ def create_site(
 
 
 def change_site_fields(
-    session: Session, site_id: str, patch: dict, *, actor: Actor | None = None, config_dir=None, by: str | None = None
-) -> SiteRuntime:
+    session: Session,
+    site_id: str,
+    patch: dict,
+    *,
+    actor: Actor | None = None,
+    config_dir=None,
+    by: str | None = None,
+    confirm: bool = False,
+):
     """Change a site's name, time zone or hours, or retire or reopen it (the keys of ``EDITABLE``):
     saved as a new version of its setup, so every process takes it up as it takes up any change of
     the setup. ``{"retired": true, "moved_to": "other-site"}`` retires it (setup_changes'
-    ``_check_retirement`` says when it may); ``{"retired": false}`` reopens it."""
-    from .setup_changes import change_site
+    ``_check_retirement`` says when it may); ``{"retired": false}`` reopens it. ``confirm``: saved even
+    though the new hours cancel bookings (setup_changes ``_check_stranded``). The setup_changes.Change."""
+    from .setup_changes import Change, change_site
 
     row = stored_setup(session, site_id)
     if row is None or row.site_id != site_id:
@@ -161,15 +169,16 @@ def change_site_fields(
     if patch.get("retired") is False and "moved_to" not in patch:
         patch = {**patch, "moved_to": None}  # reopened: it sends nobody elsewhere
     if all(getattr(saved, key) == value for key, value in patch.items()):
-        return runtime  # nothing to change (retired again, say): no new version for every screen to redraw
+        return Change(runtime, None, None)  # nothing to change (retired again, say): no new version to redraw
     was_retired = saved.retired
-    changed = change_site(session, runtime, patch, actor=actor, config_dir=config_dir, lifecycle=True).runtime
+    change = change_site(session, runtime, patch, actor=actor, config_dir=config_dir, lifecycle=True, confirm=confirm)
+    changed = change.runtime
     now_retired = changed.config.site.retired
     if now_retired != was_retired:
         kind = "site_retired" if now_retired else "site_reopened"
         who = {"by": by} if by else {}  # where there is no actor: "command line"
         audit.record(session, changed, kind, actor, site_id=site_id, moved_to=changed.config.site.moved_to, **who)
-    return changed
+    return change
 
 
 def site_view(session: Session, site_id: str) -> dict:

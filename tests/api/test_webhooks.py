@@ -228,6 +228,9 @@ def test_booking_events_carry_no_personal_data_nor_the_booking_code(live_server,
     got = receiver.wait_for(2)
     assert [r.event for r in got] == ["booking.created", "booking.cancelled"]
     assert [r.json["data"]["booking"]["status"] for r in got] == ["booked", "cancelled"]
+    assert (
+        got[1].json["data"]["booking"]["cancel_reason"] is None
+    )  # its holder's (the centre's: test_admin_closed_days)
     assert got[0].json["data"]["booking"]["start"] == free[0]["start"]
     for r in got:
         text = r.body.decode()

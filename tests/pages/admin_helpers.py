@@ -43,6 +43,17 @@ def _saved(tab, form):
 UNSAVED = "Có thay đổi chưa lưu. Bỏ các thay đổi này?"
 
 
+def answering(asked: list, accept: bool):
+    """A handler of the page's next question (``tab.once("dialog", ...)``): its sentence kept in ``asked``,
+    then OK (``accept``) or Cancel."""
+
+    def said(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    return said
+
+
 def _discarding(tab, action, accept=True) -> None:
     """Do ``action``, which must ask whether to drop what was typed and not saved; answer it."""
     asked = []

@@ -7,7 +7,7 @@ users' list keeps its headings in view."""
 from __future__ import annotations
 
 import server_db
-from admin_helpers import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved
+from admin_helpers import ADMIN_SCREEN, UNSAVED, _discarding, _field, _fill, _login, _save, _saved, answering
 from playwright.sync_api import expect
 
 
@@ -188,15 +188,7 @@ def test_unticking_the_last_counter_of_a_service_with_citizens_waiting_asks_firs
     admin.click('#panel-counters tr.item[data-key="4"]')
     _field(admin, "counters", "services").locator('input[value="DC"]').uncheck()
     asked = []
-
-    def answer(accept):
-        def said(dialog):
-            asked.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
-
-        return said
-
-    admin.once("dialog", answer(False))
+    admin.once("dialog", answering(asked, False))
     _save(admin, "counters")
     # "Cancel": nothing saved, and why said under the services' field
     services = _field(admin, "counters", "services")
@@ -206,7 +198,7 @@ def test_unticking_the_last_counter_of_a_service_with_citizens_waiting_asks_firs
     counters = server.api("GET", "/admin/counters", token=server.token("admin")).json()
     assert next(c for c in counters if c["number"] == 4)["services"] == ["DC"]
 
-    admin.once("dialog", answer(True))
+    admin.once("dialog", answering(asked, True))
     _save(admin, "counters")
     _saved(admin, "counters")
     assert len(asked) == 2

@@ -28,14 +28,24 @@ This package is their public face (``from ..core import bookings as bk``; ``bk.<
     views      a booking as its holder and staff see it
     booking    book (a slot) and take_remote (a same-day number)
     sms        the one-time SMS code of a booking request, and the wrong codes typed for it
-    ending     cancel, lapse_overdue and cancel_from_today
+    ending     cancel, lapse_overdue, cancel_from_today; stranded (what new opening hours would close on),
+               cancel_by_centre, remote_due_by_close
     check_in   check-in by code, ID card or ID number; a walk-in for a card without a booking
     figures    booking_figures for the reports
 """
 
 from .booking import book, take_remote
 from .check_in import CHECK_IN_EARLY, OnTicket, check_in
-from .ending import cancel, cancel_from_today, lapse_overdue
+from .ending import (
+    CENTRE_REASONS,
+    STRANDED_BY,
+    cancel,
+    cancel_by_centre,
+    cancel_from_today,
+    lapse_overdue,
+    remote_due_by_close,
+    stranded,
+)
 from .figures import FIGURES, booking_figures
 from .people import (
     CCCD_QR_MAX,
@@ -64,6 +74,7 @@ from .views import (
 )
 
 __all__ = [
+    "CENTRE_REASONS",
     "CHECK_IN_EARLY",
     "CCCD_QR_MAX",
     "CODE_ALPHABET",
@@ -73,6 +84,7 @@ __all__ = [
     "OnTicket",
     "PERSON_KEY_ENV",
     "Person",
+    "STRANDED_BY",
     "SMS_CODE_MINUTES",
     "SMS_CODE_TRIES",
     "book",
@@ -81,6 +93,7 @@ __all__ = [
     "booking_window",
     "bookings_of_day",
     "cancel",
+    "cancel_by_centre",
     "cancel_from_today",
     "check_in",
     "check_request",
@@ -97,10 +110,12 @@ __all__ = [
     "parse_cccd_qr",
     "person",
     "person_key",
+    "remote_due_by_close",
     "remote_ending",
     "remote_of_ticket",
     "slot_times",
     "slots",
     "sms_challenge",
+    "stranded",
     "take_remote",
 ]

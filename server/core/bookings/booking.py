@@ -17,7 +17,7 @@ from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
 from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
-from .slots import check_day, settings_of, slot_of, to_local, to_utc
+from .slots import check_day, check_hours_saved, settings_of, slot_of, to_local, to_utc
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
 _TAKE_PLACE = text(
@@ -107,6 +107,7 @@ def book(
     who = person(key, phone, id_number)
     check_day(site, settings, day, now)
     slot_start, slot_end = slot_of(site, settings, day, start, now)
+    check_hours_saved(conn, site, day, slot_start, slot_end)  # first: a save of other hours waits, or is waited for
     if (
         conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": settings.per_slot}).first()
         is None
@@ -152,6 +153,7 @@ def take_remote(
     if not settings.remote:
         raise QueueError("remote_not_offered", service=service_name(site, service_id))
     who = person(key, phone, id_number)
+    check_hours_saved(conn, site, q.business_day(site, now))  # first, as a booking's
     issued = q.issue(conn, site, service, now=now, actor=actor, check_hours=check_hours).ticket
     ticket_id = ticket_row_id(conn, issued["id"])
     day = q.business_day(site, now)

@@ -1,5 +1,5 @@
-"""Bookings' figures for the reports: booked, remote, cancelled, on time, late, no-shows, lapsed, and
-the day's tickets by origin."""
+"""Bookings' figures for the reports: booked, remote, cancelled (of them by the centre), on time, late,
+no-shows, lapsed, and the day's tickets by origin."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def booking_figures(
     conn: Connection, site: SiteRuntime, first: dt.date, last: dt.date, now: dt.datetime | None = None
 ) -> dict:
     """Per service and day from ``first`` to ``last``: slots booked and numbers taken remotely,
-    cancelled, checked in (on time or late; a remote number only on time, and counted again in
-    ``remote_checked_in``), no-shows (a slot whose grace window passed with nobody checked in), lapsed
+    cancelled (and of those, ``cancelled_by_centre``: its site retired, its day or hours closed), checked
+    in (on time or late; a remote number only on time, and counted again in ``remote_checked_in``), no-shows (a slot whose grace window passed with nobody checked in), lapsed
     remote numbers, and the day's tickets by origin; with totals, the no-show rate and punctuality over
     slots only (a remote number is never a no-show nor late: it would only dilute them), and the booked
     share of all tickets."""
@@ -32,15 +32,16 @@ def booking_figures(
         return rows.setdefault(key, {"date": day.isoformat(), "service": key[1], **dict.fromkeys(FIGURES, 0)})
 
     bookings = conn.execute(
-        select(B.c.kind, B.c.status, B.c.business_day, B.c.service_id, B.c.slot_start, T.c.due_at)
+        select(B.c.kind, B.c.status, B.c.business_day, B.c.service_id, B.c.slot_start, T.c.due_at, B.c.cancel_reason)
         .outerjoin(T, T.c.id == B.c.ticket_id)
         .where(B.c.site_id == site.id, B.c.business_day.between(first, last))
     )
-    for kind, status, day, service_id, slot_start, due_at in bookings:
+    for kind, status, day, service_id, slot_start, due_at, cancel_reason in bookings:
         figures = row(day, service_id)
         figures["booked" if kind == "slot" else "remote"] += 1
         if status == "cancelled":
             figures["cancelled"] += 1
+            figures["cancelled_by_centre"] += cancel_reason is not None
         elif status == "checked_in":  # a remote number checks in only before its deadline: on time
             figures["on_time" if kind == "remote" or due_at is not None else "late"] += 1
             figures["remote_checked_in"] += kind == "remote"
@@ -73,6 +74,7 @@ FIGURES = (
     "booked",
     "remote",
     "cancelled",
+    "cancelled_by_centre",
     "on_time",
     "late",
     "remote_checked_in",

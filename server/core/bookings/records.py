@@ -14,6 +14,7 @@ from ..i18n import Localized
 
 B = m.bookings
 SLOTS = m.booking_slots
+SETUPS = m.site_setups
 PD = m.person_days
 T = m.tickets
 SEQ = m.number_sequences

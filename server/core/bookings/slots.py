@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
-from ..config import WEEKDAYS
+from ..config import WEEKDAYS, Hours
 from ..config import Booking as BookingSettings
 from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from ..periods import vn_date
-from .records import SLOTS, connection, service_name
+from .records import SETUPS, SLOTS, connection, service_name
 
 
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
@@ -112,6 +112,48 @@ def slot_of(site, settings, day: dt.date, start: str, now: dt.datetime) -> tuple
                 break  # begun already
             return to_utc(s), to_utc(e)
     raise Invalid("invalid_slot", field="start", start=start, date=vn_date(day))
+
+
+def closed_by(
+    site: SiteRuntime, hours: Hours, day: dt.date, slot_start: dt.datetime | None = None, slot_end=None
+) -> str | None:
+    """The field of ``hours`` that leaves a booking of ``day`` at a closed door, or None: its day a holiday
+    ("hours.holidays") or no longer a working day ("hours.days"), or its slot (``slot_start``/``slot_end``,
+    UTC; none for a remote number), at the local time its holder was told, beginning before the opening
+    time ("hours.open") or ending after the closing time ("hours.close")."""
+    if day in hours.holidays:
+        return "hours.holidays"
+    if WEEKDAYS[day.weekday()] not in hours.days:
+        return "hours.days"
+    if slot_start is not None:
+        start, end = to_local(site, slot_start), to_local(site, slot_end)
+        if start.time() < hours.open:
+            return "hours.open"
+        if end.date() > start.date() or end.time() > hours.close:
+            return "hours.close"
+    return None
+
+
+def check_hours_saved(
+    conn: Connection, site: SiteRuntime, day: dt.date, slot_start: dt.datetime | None = None, slot_end=None
+) -> None:
+    """A booking (or remote number) taken with ``site``'s setup while a new one with other opening hours
+    is saved, in this process (queued behind the save) or in another (which takes it up within half a
+    second): refused, saying to try again, when the saved hours close its day or slot (``closed_by``),
+    so that it never stays booked where the save's cancellation of the stranded bookings missed it.
+    The setup's row is read first in the booking's transaction, and on PostgreSQL held shared: a save,
+    which holds it for update, then waits for the booking to commit (and sees it), or the booking for
+    the save (and sees the new version)."""
+    query = select(SETUPS.c.version).where(SETUPS.c.site_id == site.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    version = conn.execute(query).scalar()
+    if version is None or version <= site.version:
+        return
+    document = conn.execute(select(SETUPS.c.document).where(SETUPS.c.site_id == site.id)).scalar_one()
+    hours = Hours.of(document["site"]["hours"])
+    if hours != site.config.site.hours and closed_by(site, hours, day, slot_start, slot_end) is not None:
+        raise QueueError("booking_hours_changed", date=vn_date(day))
 
 
 def grace(site: SiteRuntime, service_id: int) -> dt.timedelta:

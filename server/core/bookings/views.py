@@ -40,6 +40,8 @@ def booking_view(site: SiteRuntime, row, number: int | None = None, ticket: str 
         "phone": row.phone_masked,
         "id_number": row.id_masked,
         "status": row.status,
+        # the centre's reason where it cancelled it (bookings/ending.py CENTRE_REASONS), None where its holder did
+        "cancel_reason": row.cancel_reason,
         "number": number,
         "ticket": ticket,
         "created_at": q._iso(row.created_at),

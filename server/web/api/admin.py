@@ -136,16 +136,28 @@ def _staff():
 
 
 def _save(change, *args, **kwargs):
-    """Run a change of setup_changes in one committed transaction, then serve and announce its result."""
+    """Run a change of setup_changes in one committed transaction, then serve and announce its result (and
+    the bookings its new hours cancelled, when confirmed)."""
     app_state = state()
 
     def action(conn, site):
         with _session(conn) as session:
-            return change(session, site, *args, config_dir=app_state.config_dir, **kwargs)
+            return change(session, site, *args, config_dir=app_state.config_dir, **kwargs), site
 
-    done = app_state.write(action)
+    done, before = app_state.write(action)
     adopt(app_state, done.runtime)
+    if done.cancelled is not None:
+        _tell([(before, done.cancelled)])
     return done
+
+
+def _confirmed(body: dict) -> bool:
+    """The body's ``confirm`` (a change saved though it was asked about), taken out of what is saved; one
+    that is not true or false is refused naming it."""
+    value = body.pop("confirm", False)
+    if not isinstance(value, bool):
+        raise q.Invalid("invalid_field", field="confirm", problem=_problem("bool_type"))
+    return value
 
 
 def _item_view(section: str, key) -> dict:
@@ -181,7 +193,7 @@ def admin_add(section: str):
 def admin_change(section: str, key: str):
     principal = _staff()
     patch = parse_body(AnyObject).data()
-    confirm = patch.pop("confirm", None) is True  # saved though a service with citizens is left unserved
+    confirm = _confirmed(patch)  # saved though a service with citizens is left unserved
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
         raise role_refused(principal.role)
     done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
@@ -245,11 +257,26 @@ def admin_site():
 def admin_change_site():
     principal = _staff()
     patch = parse_body(AnyObject).data()
-    if principal.role == "supervisor" and not set(patch) <= SUPERVISOR_SITE_KEYS:
-        raise role_refused(principal.role)
+    confirm = _confirmed(patch)  # saved though the new hours cancel bookings (as a change's)
+    if principal.role == "supervisor":
+        _supervisor_may(principal, patch)
     _check_sound_paths(principal, patch.get("sounds"))
-    done = _save(change_site, patch, actor=principal.actor)
+    done = _save(change_site, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**done.after, "version": done.runtime.version})
+
+
+def _supervisor_may(principal, patch: dict) -> None:
+    """A supervisor changes the ticker and the holidays, sent as ``holidays`` or as ``hours.holidays`` (taken
+    as the same); anything else is refused naming the first field it may not change."""
+    hours = patch.get("hours")
+    if isinstance(hours, dict) and set(hours) == {"holidays"} and "holidays" not in patch:
+        patch["holidays"] = patch.pop("hours")["holidays"]
+    refused = sorted(set(patch) - SUPERVISOR_SITE_KEYS)
+    if refused:
+        inside = patch[refused[0]]  # within hours, the first key other than the holidays it may send
+        keys = sorted(k for k in inside if k != "holidays") if isinstance(inside, dict) else []
+        named = f"{refused[0]}.{keys[0]}" if keys else refused[0]
+        raise role_refused(principal.role, field=named)
 
 
 # the keys of ``sounds`` that name a place on the server's disk, and what must be there
@@ -587,6 +614,7 @@ def SiteChange():
         address: str | None = Field(default=None, min_length=1, max_length=200)  # its street address; null: none
         retired: StrictBool = None  # communes merged: it serves nobody from now on (sites.py); null refused
         moved_to: str | None = Field(default=None, min_length=1, max_length=32)  # where its citizens go
+        confirm: StrictBool = None  # saved though its new hours cancel bookings (setup_changes._check_stranded)
 
     return SiteChange
 
@@ -643,17 +671,22 @@ def admin_add_site():
 def admin_change_a_site(site_id: str):
     principal = _installation_admin()
     patch = parse_body(SiteChange).model_dump(exclude_unset=True)
+    confirm = patch.pop("confirm", None) is True
     app_state = state()
 
     def action(conn, _site):
         with _session(conn) as db:
-            runtime = sites.change_site_fields(
-                db, site_id, patch, actor=principal.actor, config_dir=app_state.config_dir
+            before = app_state.sites.get(site_id)
+            change = sites.change_site_fields(
+                db, site_id, patch, actor=principal.actor, config_dir=app_state.config_dir, confirm=confirm
             )
-            return runtime, sites.site_view(db, site_id)
+            return change, before, sites.site_view(db, site_id)
 
-    runtime, view = app_state.write(action)
+    change, before, view = app_state.write(action)
+    runtime = change.runtime
     _serve_site(app_state, runtime)
+    if change.cancelled is not None and before is not None:
+        _tell([(before, change.cancelled)])
     if runtime.config.site.retired:  # its bookings cancelled and its counters closed now, not at the next lapse round
         wind_up_retired(app_state, site_id)
     return jsonify(view)

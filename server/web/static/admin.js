@@ -394,7 +394,8 @@
     function controlFor(name) {
       if (!name) return null;
       // (a site's change in the sites tab is refused at "site.name", its new site at "name")
-      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "")
+      // (the holidays refused at "site.hours.holidays[0]" or "hours.holidays": the holidays form's one field)
+      const candidate = siteWide ? name.replace(/^site\./, "").replace(/^displays\[\d+\]\.(?=ticker)/, "").replace(/^hours\.(?=holidays)/, "")
         : group === "sites" ? name.replace(/^site\./, "") : name;
       let best = null;
       Object.keys(controls).forEach(function (path) {
@@ -949,8 +950,13 @@
       if (!form.commitPending()) return;  // a date in the box that is not one: said under it, nothing sent
       const body = form.read("change");
       if (!Object.keys(body).length) { form.status("admin_saved"); return; }  // nothing changed: nothing to save
-      send("PATCH", API + "site", shape ? shape(body) : body, form, function () {
+      const sent = shape ? shape(body) : body;
+      const saved = function () {
         return reload().then(function () { form.fill(data.site, "change"); form.status("admin_saved"); });
+      };
+      // hours or holidays that would cancel bookings: asked, and sent again saying the person knows
+      send("PATCH", API + "site", sent, form, saved, function () {
+        return send("PATCH", API + "site", Object.assign({}, sent, {confirm: true}), form, saved);
       });
     });
     return form;
@@ -1279,7 +1285,8 @@
   }
 
   /** ``again``: the same call saying the person knows (the API's "confirm"), made when a change that leaves a
-   *  service with citizens waiting or booked unserved is refused and the person, asked, says to save it. */
+   *  service with citizens waiting or booked unserved, or bookings at a closed door, is refused and the
+   *  person, asked, says to save it. */
   function send(method, url, body, form, onDone, again) {
     form.clearErrors();
     const buttons = form.node.querySelectorAll("button");
@@ -1296,10 +1303,12 @@
     });
   }
 
-  /** The server's own sentence (how many numbers wait, how many bookings) and "save anyway?", in a confirm. */
+  /** The server's own sentence (how many numbers wait, how many bookings on which days) and "save anyway?", in
+   *  a confirm. */
+  const ASKED_AGAIN = ["setup_service_left_unserved", "setup_bookings_stranded"];
   function askedAgain(answer) {
     const error = answer.data && answer.data.error;
-    if (!error || error.code !== "setup_service_left_unserved") return false;
+    if (!error || ASKED_AGAIN.indexOf(error.code) < 0) return false;
     const texts = QK.errorTexts(answer), lang = QK.lang();
     return window.confirm((texts[lang] || texts.vi) + "\n\n" + QK.msg("admin_confirm_save", null, lang));
   }

@@ -392,11 +392,15 @@
     byId("code").textContent = code;
     byId("qr").src = QK.url("/api/v1/bookings/" + code + "/qr.svg");
     QK.say(byId("done-hint"), remote ? "book_remote_hint_done" : "book_show_qr");
-    const statusKey = {checked_in: "book_status_checked_in", cancelled: "book_status_cancelled",
+    // cancelled by the centre (its day or hours closed, its site retired): said so, with why
+    // (a remote number of today, its deadline after a new closing time already past, has no slot to name)
+    const reason = booking.cancel_reason === "hours_changed" && remote ? "hours_changed_remote" : booking.cancel_reason;
+    const cancelled = reason ? "book_status_cancelled_" + reason : "book_status_cancelled";
+    const statusKey = {checked_in: "book_status_checked_in", cancelled: cancelled,
                        lapsed: "book_status_lapsed"}[booking.status];
     const status = byId("done-status");
     status.hidden = !statusKey;
-    if (statusKey) QK.say(status, statusKey, {number: booking.number});
+    if (statusKey) QK.say(status, statusKey, Object.assign(dayParams(booking.date), {number: booking.number, start: booking.start, end: booking.end}));
     const ics = byId("ics");
     ics.hidden = remote || booking.status !== "booked";
     ics.href = QK.url("/api/v1/bookings/" + code + "/booking.ics");

@@ -51,7 +51,8 @@
                 "report_col_service_avg", "report_col_satisfied_pct"];
   const WIDE_SCREEN = 1500;  // px: narrower, the compact view unless the address says otherwise
   const BOOKING_COLUMNS = ["report_col_booked", "report_col_remote", "report_col_checked_in",
-                           "report_col_booking_no_show", "report_col_lapsed", "report_col_cancelled"];
+                           "report_col_booking_no_show", "report_col_lapsed", "report_col_cancelled",
+                           "report_col_cancelled_by_centre"];
   let shown = null;  // the summary on screen, redrawn when the view changes
   const LABELS = {service: "report_col_service", counter: "report_col_counter", clerk: "report_col_clerk",
                   day: "report_col_day", hour: "report_col_hour"};
@@ -218,9 +219,11 @@
     figures.days.forEach(function (day) {
       if (!day.service) return;
       const row = per[day.service] ||
-        (per[day.service] = {booked: 0, remote: 0, checked_in: 0, no_show: 0, lapsed: 0, cancelled: 0});
+        (per[day.service] = {booked: 0, remote: 0, checked_in: 0, no_show: 0, lapsed: 0, cancelled: 0,
+          cancelled_by_centre: 0});
       row.booked += day.booked; row.remote += day.remote; row.checked_in += day.on_time + day.late;
       row.no_show += day.no_show; row.lapsed += day.lapsed; row.cancelled += day.cancelled;
+      row.cancelled_by_centre += day.cancelled_by_centre || 0;
     });
     return Object.keys(page.services).filter(function (code) {
       return per[code] && Object.keys(per[code]).some(function (k) { return per[code][k] > 0; });
@@ -230,7 +233,7 @@
   function showBookings(figures) {
     const rows = bookingRows(figures);
     $("bookings").hidden = rows.length === 0;
-    const names = ["booked", "remote", "checked_in", "no_show", "lapsed", "cancelled"];
+    const names = ["booked", "remote", "checked_in", "no_show", "lapsed", "cancelled", "cancelled_by_centre"];
     const head = QK.el("thead");
     const headRow = QK.el("tr");
     headRow.appendChild(QK.el("th", null, QK.msg("report_col_service")));
