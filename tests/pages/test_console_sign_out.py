@@ -9,6 +9,7 @@ server's words for a number still held) and the counter's state the API gives.
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -38,11 +39,14 @@ def lobby_row(tab, server, counter: int):
 
 
 def hold(page, url: str, send):
-    """Call ``send`` and hold back the request it makes to ``url``: returns its route, to continue later."""
+    """Call ``send`` and hold back the request it makes to ``url``: returns its route, to continue later.
+    A request that never comes fails the test within 10 s (it used to wait for it for ever)."""
     held = []
     page.route(url, lambda route: held.append(route))
     send()
+    deadline = time.monotonic() + 10
     while not held:
+        assert time.monotonic() < deadline, f"the page sent no request to {url}"
         page.wait_for_timeout(20)
     return held[0]
 
