@@ -344,6 +344,9 @@ class KioskAgent:
         """Stop on a refusal that does not fix itself; anything else is tried again."""
         code = refusal.get("code")
         if code == "forbidden_site":
+            own = refusal.get("own_site")  # (a server before 2026-12-06 named it in its sentence only)
+            if isinstance(own, str) and own:
+                self.stop("kiosk_agent_own_site", reason=refusal, base=self.address, site=own)
             self.stop("kiosk_agent_other_site", reason=refusal, base=self.address)
         if code in PERMANENT:
             self.stop("kiosk_agent_token_refused", reason=refusal, site=f" --site {self.site}" if self.site else "")

@@ -295,7 +295,7 @@ def test_exports_hold_the_numbers_of_the_report(history):
     assert ht["Chờ 90% (phút)"] == pytest.approx(1038.0 / 60)
     total = dict(zip(columns, values[header + 7]))
     assert total["Dịch vụ"] == "Tổng cộng" and total["Lượt gọi"] == 5 and total["Rất hài lòng"] == 1
-    assert exports.filename(result, "xlsx") == "bao-cao-theo-dich-vu_2026-11-20.xlsx"
+    assert exports.filename(result, "xlsx") == "bao-cao-theo-dich-vu_phuc-la_2026-11-20.xlsx"
 
 
 # --- tickets the day ended on -------------------------------------------------------------------

@@ -84,9 +84,12 @@ def refusal_body(code: str, language: str, **params) -> dict:
     "problem"}), answered in ``others`` in the same shape: the first ``MAX_OTHERS``, then the rest counted
     in one last entry without a field ("… và 3 trường khác")."""
     others = params.pop("others", None)
-    if code == "forbidden_site":
+    own_site = params.get("own") if code == "forbidden_site" else None
+    if own_site is not None:
         params = _sites_named(params)
     body = error_body(code, language, **params)
+    if own_site is not None:  # the token's own site by its id, for the address to use (the kiosk agent says it)
+        body["own_site"] = own_site
     if others:
         body["others"] = [error_body(code, language, **other) for other in others[:MAX_OTHERS]]
         if len(others) > MAX_OTHERS:

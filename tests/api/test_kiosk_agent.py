@@ -393,7 +393,7 @@ def test_an_agent_of_one_site_at_anothers_address_is_told_its_own_address(agent_
         assert running.proc.wait(20) == 2, running.log()
     finally:
         running.stop()
-    assert f"--server {agent_server.url}/s/" in running.log() and SITE in running.log(), running.log()
+    assert f"--server {agent_server.url}/s/{SITE} " in running.log(), running.log()  # its id, ready to use
 
 
 def test_a_crash_of_the_printing_ends_the_agent_for_systemd_to_start_it_again(agent_server, agent, printer):
