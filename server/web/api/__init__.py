@@ -61,12 +61,16 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     """The JSON body validated by ``model`` (a request_model: pydantic is imported at the first
     body checked, not at start); a refusal names the field and what is wrong with it. An empty
     body of a model whose fields are all optional is its ``empty`` (request_model.py), unchecked."""
+    return checked(model, body_json())
+
+
+def body_json():
+    """The request's JSON body as parsed (an empty body: {}), or refused as ``bad_json``."""
     raw = request_body(the_request())
     try:
-        data = json.loads(raw) if raw.strip() else {}
+        return json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested thousands deep
         raise q.Invalid("bad_json", detail=str(error)) from None
-    return checked(model, data)
 
 
 def checked(model: type[BaseModel], data) -> BaseModel:

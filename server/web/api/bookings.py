@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import re
 
@@ -35,7 +34,7 @@ from ...core.i18n import Phrase, pick_language, translate
 from .. import printing
 from ..sealing import address_box
 from ..waits import estimator
-from . import bp, current_principal, idempotency, parse_body, request_body, run, state, the_request
+from . import body_json, bp, checked, current_principal, idempotency, parse_body, run, state
 from .reports import json_only, requested_days
 from .request_model import request_model
 from .tickets import CHECK_IN_ROLES, issuing_kiosk
@@ -151,14 +150,11 @@ def _booking_request():
     empty, with the phone's and the CCCD's own checks (an empty name, a phone of 5 digits and a made-up
     CCCD in one answer, not three round trips on a phone); a slot's missing ``start`` is named, not looked
     for as a time "" . One refusal alone keeps its own code (``invalid_phone``, ``invalid_id_province``...)."""
+    data = body_json()
     try:
-        body = parse_body(BookingRequest)
+        body = checked(BookingRequest, data)
     except q.Invalid as refused:
-        if refused.code != "invalid_field":
-            raise
-        raw = request_body(the_request())  # (parsed once already: JSON, or empty)
-        data = json.loads(raw) if raw.strip() else {}
-        if not isinstance(data, dict):
+        if refused.code != "invalid_field" or not isinstance(data, dict):
             raise
         named = [{"field": refused.params["field"], "problem": refused.params["problem"]}]
         named += refused.params.get("others", [])
