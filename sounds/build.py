@@ -121,9 +121,14 @@ assert all(
 )
 
 
+BUILD_TIMEOUT = 120.0  # seconds a clip may take (the live announcer's limit is tts.TIMEOUT)
+
+
 def build_clips(out: Path, engine: str = "espeak-ng", report=print) -> int:
     """Write every clip of VOCABULARY and chime.wav into ``out``; the number of files written."""
     tts = make_tts(engine)
+    # an offline command on a machine that may be busy: a slow clip is waited for, not a half-built set
+    tts.timeout = max(tts.timeout, BUILD_TIMEOUT)
     problem = tts.available()
     if problem:
         raise RuntimeError(problem)

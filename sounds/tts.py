@@ -76,6 +76,7 @@ class SpeechEngine(ABC):
     """
 
     name = ""
+    timeout = TIMEOUT  # seconds one request may take
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -124,10 +125,10 @@ class EspeakCli(SpeechEngine):
             done = subprocess.run(
                 [self.program, "-v", voice, "-s", str(RATE_WPM), "-w", str(out), "--", text],
                 capture_output=True,
-                timeout=TIMEOUT,
+                timeout=self.timeout,
             )
         except subprocess.TimeoutExpired:
-            raise TtsUnavailable(f"espeak-ng did not finish within {TIMEOUT:.0f} s") from None
+            raise TtsUnavailable(f"espeak-ng did not finish within {self.timeout:.0f} s") from None
         if done.returncode != 0 or not out.exists() or out.stat().st_size <= 44:
             raise TtsUnavailable(
                 f"espeak-ng failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()[:300]}"
@@ -139,7 +140,6 @@ class WorkerEngine(SpeechEngine):
     says the protocol): one engine, one request at a time, restarted when it dies or hangs."""
 
     worker = ""  # the worker's module
-    timeout = TIMEOUT
 
     def __init__(self):
         super().__init__()
