@@ -43,8 +43,9 @@ def told_it_is_gone(client: SiteClient) -> None:
         client.connect()
     except socketio.exceptions.ConnectionError:
         pass  # refused, as expected
-    except ValueError:  # already connecting again by itself (python-socketio's reconnection, as a page's)
-        until(lambda: client.refusals)
+    except ValueError:  # already connecting again by itself (python-socketio's reconnection, as a page's):
+        # its back-off waits 1-1.5 s, then 2-3 s, then 4-6 s between tries, a try slower under load
+        until(lambda: client.refusals, seconds=15)
     else:
         raise AssertionError("a client of the removed site connected again")
     refusal = client.refusals[-1]
