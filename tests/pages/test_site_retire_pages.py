@@ -234,3 +234,36 @@ def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(morning, ne
     expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
     expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
     expect(tab.locator("#table")).to_contain_text("Tư pháp - Hộ tịch")
+
+
+def test_the_merged_sites_reports_page_links_to_the_retired_sites_reports(morning, new_tab):
+    """The merged site's /reports names the retired commune whose reports its staff read, and opens them;
+    a site nothing was merged into shows no such list."""
+    server, old, merged = morning  # the number served is today's, whatever the hour
+    issued = served_one_and_retired(server, old, merged)
+    made = server.api(
+        "POST",
+        f"/sites/{merged}/admin/users",
+        token=server.token("admin"),
+        json={"username": "moi.giamsat2", "password": "mat-khau-giam-sat", "role": "supervisor"},
+    )
+    assert made.status_code == 201, made.text
+
+    tab = new_tab(viewport={"width": 1366, "height": 900})
+    tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
+    tab.goto(server.url + f"/s/{merged}/reports")
+    tab.fill("#username", "moi.giamsat2")
+    tab.fill("#password", "mat-khau-giam-sat")
+    tab.click("#login-button")
+    expect(tab.locator("#work")).to_be_visible()
+    history = tab.locator("#history-sites")
+    expect(history.locator("h2")).to_have_text("Báo cáo của các điểm đã sáp nhập vào điểm này")
+    link = history.get_by_role("link", name="Xã Phú Cũ")
+    expect(link).to_have_attribute("href", f"/s/{old}/reports")
+    expect(history.locator(f'li[data-site="{old}"]')).to_have_text("Xã Phú Cũ (đã ngừng hoạt động)")
+    tab.wait_for_load_state("networkidle")  # the page's own report has arrived: nothing left in flight
+    link.click()
+    expect(tab).to_have_url(re.compile(re.escape(server.url + f"/s/{old}/reports") + r"(\?.*)?$"))
+    expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
+    expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
+    expect(tab.locator("#history-sites")).to_have_count(0)  # nothing was merged into the retired one
