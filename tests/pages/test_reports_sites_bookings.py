@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import openpyxl
-from admin_helpers import PASSWORD
+from admin_helpers import reports_login
 from playwright.sync_api import expect
 
 REPORTS_SCREEN = {"width": 1366, "height": 900}
@@ -41,11 +41,7 @@ def test_the_province_sees_bookings_checked_in_and_downloads_the_comparison(new_
     tab = new_tab(viewport=REPORTS_SCREEN)
     # the comparison's default days (this month to today) follow the browser's clock: the server's day
     tab.clock.set_system_time(dt.datetime.fromisoformat(ticket["issued_at"].replace("Z", "+00:00")))
-    server.add_user("tinh", PASSWORD, "province")
-    tab.goto(server.url + "/reports")
-    tab.fill("#username", "tinh")
-    tab.fill("#password", PASSWORD)
-    tab.click("#login-button")
+    reports_login(tab, server, "tinh", "province")
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")
     expect(section.locator("thead th").nth(7)).to_have_text("Lịch hẹn")

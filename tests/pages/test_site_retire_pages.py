@@ -14,10 +14,9 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
+from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved, reports_login  # noqa: E402
 from conftest import _served  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
-from test_reports_sites import _login as reports_login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -210,8 +209,9 @@ def test_the_merged_sites_address_set_in_its_admin_page_is_shown_where_citizens_
 
 
 def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(morning, new_tab):
-    """Signed in at the merged site, its supervisor opens the retired commune's reports page and reads its
-    figures (the retired site's own accounts act nowhere any more)."""
+    """Signed in at the merged site, its supervisor opens the retired commune's reports page from the
+    merged site's own (which lists it) and reads its figures (the retired site's own accounts act nowhere
+    any more); the retired site's page lists nothing merged into it."""
     server, old, merged = morning  # the number served is today's, whatever the hour
     issued = served_one_and_retired(server, old, merged)
     made = server.api(
@@ -229,33 +229,6 @@ def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(morning, ne
     tab.fill("#password", "mat-khau-giam-sat")
     tab.click("#login-button")
     expect(tab.locator("#work")).to_be_visible()
-    tab.goto(server.url + f"/s/{old}/reports")
-    expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
-    expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
-    expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
-    expect(tab.locator("#table")).to_contain_text("Tư pháp - Hộ tịch")
-
-
-def test_the_merged_sites_reports_page_links_to_the_retired_sites_reports(morning, new_tab):
-    """The merged site's /reports names the retired commune whose reports its staff read, and opens them;
-    a site nothing was merged into shows no such list."""
-    server, old, merged = morning  # the number served is today's, whatever the hour
-    issued = served_one_and_retired(server, old, merged)
-    made = server.api(
-        "POST",
-        f"/sites/{merged}/admin/users",
-        token=server.token("admin"),
-        json={"username": "moi.giamsat2", "password": "mat-khau-giam-sat", "role": "supervisor"},
-    )
-    assert made.status_code == 201, made.text
-
-    tab = new_tab(viewport={"width": 1366, "height": 900})
-    tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
-    tab.goto(server.url + f"/s/{merged}/reports")
-    tab.fill("#username", "moi.giamsat2")
-    tab.fill("#password", "mat-khau-giam-sat")
-    tab.click("#login-button")
-    expect(tab.locator("#work")).to_be_visible()
     history = tab.locator("#history-sites")
     expect(history.locator("h2")).to_have_text("Báo cáo của các điểm đã sáp nhập vào điểm này")
     link = history.get_by_role("link", name="Xã Phú Cũ")
@@ -265,5 +238,7 @@ def test_the_merged_sites_reports_page_links_to_the_retired_sites_reports(mornin
     link.click()
     expect(tab).to_have_url(re.compile(re.escape(server.url + f"/s/{old}/reports") + r"(\?.*)?$"))
     expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
-    expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
     expect(tab.locator("#history-sites")).to_have_count(0)  # nothing was merged into the retired one
+    expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
+    expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
+    expect(tab.locator("#table")).to_contain_text("Tư pháp - Hộ tịch")
