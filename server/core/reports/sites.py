@@ -29,7 +29,7 @@ from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from .. import models as m
-from .clock import iso, utcnow
+from .clock import utcnow
 from .tally import pct, rounded
 from .tickets import SV, T, connection, insert_ignoring_conflicts, wait_seconds
 
@@ -346,7 +346,6 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
         pass
     return {
         "report": "sites",
-        "generated_at": iso(now or utcnow()),
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
         "sites": rows,

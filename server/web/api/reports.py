@@ -180,6 +180,7 @@ def live():
 def sites_compared():
     """Every site side by side over whole business days (each site's own): the province's view."""
     from ...core.reports import sites as reports_sites
+    from ...core.reports.clock import iso
 
     # the role first: a counter's or kiosk's token is refused for what it is, wherever its site is
     require_role(signed_in(), "admin", "province")
@@ -199,6 +200,6 @@ def sites_compared():
     with app_state.Session() as db:
         report = reports_sites.compare_sites(db, period.first_day, period.last_day)
         db.commit()  # the days it counted that are over are kept for the next look
-    if fmt != "json":  # a file: the period said in full, as a summary's
-        return _answer({**report, "period": period.view()})
+    if fmt != "json":  # a file: the period said in full and when it was made, as a summary's
+        return _answer({**report, "period": period.view(), "generated_at": iso(q.utcnow())})
     return jsonify({**report, "period": {"key": period.key, "label": period.label_vi, "label_en": period.label_en}})
