@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import sqlite3
 
 import openpyxl
+import pytest
+import server_db
+import sqlalchemy
 from api_helpers import assert_error
 from faked_clock import FakedClock, next_working_morning
 from pypdf import PdfReader
@@ -64,9 +66,15 @@ def csv_rows(body: bytes, delimiter: str) -> dict[str, list[str]]:
     return {row[0]: row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if len(row) > 2}
 
 
-def test_bookings_and_check_ins_of_a_kept_day_and_of_today_in_the_comparison_and_its_files(live_server, tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_bookings_and_check_ins_of_a_kept_day_and_of_today_in_the_comparison_and_its_files(
+    live_server, tmp_path, request, database
+):
     clock = FakedClock(tmp_path / "clock", next_working_morning("09:00"))
-    srv = live_server(env=clock.env())
+    on_postgresql = (
+        {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")} if database != "sqlite" else {}
+    )
+    srv = live_server(env={**clock.env(), **on_postgresql})
     http = srv.session()
     admin = srv.session()
     admin.headers["Authorization"] = f"Bearer {srv.token('admin')}"
@@ -106,8 +114,13 @@ def test_bookings_and_check_ins_of_a_kept_day_and_of_today_in_the_comparison_and
     last = later.date().isoformat()
     kept_day = reader.get("/api/v1/reports/sites", params={"from": first, "to": first})
     assert kept_day.status_code == 200, kept_day.text
-    with sqlite3.connect(srv.database_url.removeprefix("sqlite:///")) as db:
-        kept = db.execute("SELECT site_id FROM site_day_figures WHERE business_day = ?", (first,)).fetchall()
+    kept = server_db._write(  # (one transaction that reads)
+        srv.database_url,
+        lambda db: db.execute(
+            sqlalchemy.text("SELECT site_id FROM site_day_figures WHERE business_day = :day"),
+            {"day": dt.date.fromisoformat(first)},
+        ).all(),
+    )
     assert sorted(site for (site,) in kept) == ["phuc-la", "xa-tan-phu"]
     again = reader.get("/api/v1/reports/sites", params={"from": first, "to": first}).json()  # read from the kept rows
     assert bookings_of(again) == bookings_of(kept_day.json()) == expected
