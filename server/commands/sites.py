@@ -116,7 +116,8 @@ def site_list(config_file):
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 def site_compare(first_day, last_day, config_file):
     """Every site side by side over whole days, as /reports shows the province: site, issued, served,
-    average and 90th percentile wait (minutes), within target wait (%), % hài lòng. It counts each past
+    average and 90th percentile wait (minutes), within target wait (%), % hài lòng, bookings not cancelled
+    and how many of them checked in. It counts each past
     day not counted yet once and keeps it: run it over the past year after an upgrade, and the
     province's first look is quick."""
     from ..core.reports.sites import compare_sites
@@ -131,12 +132,21 @@ def site_compare(first_day, last_day, config_file):
         return "-" if value is None else f"{value / scale:.1f}"
 
     columns = ("sup_sites_site", "report_col_issued", "report_col_served", "report_col_wait_avg")
-    click.echo(table_header(*columns, "report_col_wait_p90", "report_col_target_met_pct", "report_col_satisfied_pct"))
+    bookings = (
+        "report_col_sites_bookings",
+        "report_col_sites_checked_in",
+    )  # last: a script reading by place still works
+    click.echo(
+        table_header(
+            *columns, "report_col_wait_p90", "report_col_target_met_pct", "report_col_satisfied_pct", *bookings
+        )
+    )
     for row in [
         *report["sites"],
         {**report["total"], "site": "total", "wait": {"p90": None, **report["total"]["wait"]}},
     ]:
         click.echo(
             f"{row['site']}\t{row['issued']}\t{row['served']}\t{shown(row['wait']['avg'], 60)}\t"
-            f"{shown(row['wait']['p90'], 60)}\t{shown(row['target_met_pct'])}\t{shown(row['ratings']['satisfied_pct'])}"
+            f"{shown(row['wait']['p90'], 60)}\t{shown(row['target_met_pct'])}\t{shown(row['ratings']['satisfied_pct'])}\t"
+            f"{row['bookings']['booked']}\t{row['bookings']['checked_in']}"
         )

@@ -34,6 +34,7 @@ LABEL_COLUMN = {
     "day": "report_col_day",
     "hour": "report_col_hour",
 }
+PROVINCE_SLUG = "toan-tinh"  # whose figures the sites' comparison's files hold, in their names
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_TYPES = {"csv": "text/csv", "csv-vn": "text/csv", "xlsx": XLSX_TYPE, "pdf": "application/pdf"}  # by format
 
@@ -186,25 +187,70 @@ def _bookings_table(report: dict, language: str, meta) -> Table | None:
     return Table(translate("report_title_bookings", language), meta, BOOKING_COLUMNS, rows, total)
 
 
+def unit_of(report: dict, language: str) -> str:
+    """Whose figures: the centre's name, or the whole province's for the sites compared."""
+    return translate("sup_sites_total", language) if report["report"] == "sites" else report["site"]["name"]
+
+
 def _meta(report: dict, language: str) -> list[tuple[str, str]]:
     period = report["period"]
     span = period["span"] if language == "vi" else period["span_en"]
     if period.get("basis") == "nd09":
         span += " — " + translate("period_basis_nd09", language)
+    if report["report"] == "sites":  # each site's own local days, not one time zone's
+        span += " — " + translate("report_meta_sites_days", language)
+    else:
+        span += f" ({period['timezone']})"
     generated = dt.datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00"))
     generated = generated.astimezone(ZoneInfo(period["timezone"]))
     return [
-        (translate("report_meta_centre", language), report["site"]["name"]),
+        (translate("report_meta_centre", language), unit_of(report, language)),
         (translate("report_meta_period", language), period["label"] if language == "vi" else period["label_en"]),
-        (translate("report_meta_span", language), f"{span} ({period['timezone']})"),
+        (translate("report_meta_span", language), span),
         (translate("report_meta_generated", language), generated.strftime("%H:%M %d/%m/%Y")),
     ]
+
+
+SITES_COLUMNS = [
+    Column("sup_sites_site", lambda r: r["label"]),
+    Column("report_col_issued", lambda r: r["issued"]),
+    Column("report_col_served", lambda r: r["served"]),
+    Column("report_col_no_show", lambda r: r["no_show"]),
+    Column("report_col_wait_avg", _stat("wait", "avg"), minutes=True),
+    Column("report_col_wait_p90", _stat("wait", "p90"), minutes=True),
+    Column("report_col_target_met_pct", lambda r: r["target_met_pct"]),
+    Column("report_col_satisfied_pct", _stat("ratings", "satisfied_pct")),
+    Column("report_col_sites_bookings", _stat("bookings", "booked")),
+    Column("report_col_sites_checked_in", _stat("bookings", "checked_in")),
+]
+
+
+def _sites_table(report: dict, language: str, meta) -> Table:
+    """The province's comparison (core/reports/sites.py): a row per site, a retired one said so, and
+    the whole province's."""
+    names = {row["site"]: row["name"] for row in report["sites"]}
+    rows = []
+    for row in report["sites"]:
+        label = row["name"]
+        if row["retired"]:
+            moved_to = row["moved_to"]
+            said = (
+                translate("sup_site_retired_to", language, site=names.get(moved_to, moved_to))
+                if moved_to
+                else translate("sup_site_retired", language)
+            )
+            label = f"{label} ({said})"
+        rows.append({**row, "label": label})
+    total = {**report["total"], "label": translate("sup_sites_total", language)}
+    return Table(translate("sup_sites_title", language), meta, SITES_COLUMNS, rows, total)
 
 
 def table_of(report: dict, language: str = "vi") -> Table:
     """The rows and columns a file shows for a report of server/core/reports.py."""
     kind = report["report"]
     meta = _meta(report, language)
+    if kind == "sites":
+        return _sites_table(report, language, meta)
     if kind == "summary":
         title = translate(
             "report_title_summary", language, group=translate(f"report_group_{report['group_by']}", language)
@@ -263,13 +309,17 @@ def _name_part(text: str) -> str:
 def filename(report: dict, fmt: str) -> str:
     """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the report, the site's id and the period
     (``bao-cao-theo-dich-vu_xa-thach-ha_2026-Q4.xlsx``: two communes' files of one period are not saved
-    over each other); the Vietnamese Excel CSV ends in "-excel", not to be saved over the plain CSV."""
-    key = f"{_name_part(report['site']['id'])}_{_name_part(report['period']['key'])}"
+    over each other; the sites compared: ``so-sanh-cac-diem_toan-tinh_2026-Q4.xlsx``); the Vietnamese
+    Excel CSV ends in "-excel", not to be saved over the plain CSV."""
     kind = report["report"]
+    whose = PROVINCE_SLUG if kind == "sites" else report["site"]["id"]
+    key = f"{_name_part(whose)}_{_name_part(report['period']['key'])}"
     if kind == "summary":
         stem = f"bao-cao-theo-{GROUP_SLUGS[report['group_by']]}"
     elif kind == "peak_hours":
         stem = "gio-cao-diem"
+    elif kind == "sites":
+        stem = "so-sanh-cac-diem"
     else:
         stem = "tong-hop"
     if fmt == "csv-vn":

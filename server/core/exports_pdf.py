@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .exports import Table, _cell, number_text, table_of
+from .exports import Table, _cell, number_text, table_of, unit_of
 from .i18n import translate
 
 FONTS = Path(__file__).resolve().parents[2] / "printers" / "fonts"
@@ -177,7 +177,7 @@ def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, pla
     pdf.set_creator("queuekiosk")
     pdf.set_lang("vi" if language == "vi" else "en")
     pdf.add_page()
-    _head(pdf, report["site"]["name"], place, language, today)
+    _head(pdf, unit_of(report, language), place, language, today)
 
     pdf.set_font(FONT, "B", 14)
     pdf.multi_cell(0, 8, t.title.upper() if language == "vi" else t.title, align="C", new_x="LMARGIN", new_y="NEXT")

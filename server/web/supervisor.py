@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, send_from_directory
 
+from ..core.auth import successor_of
 from ..core.i18n import install_jinja, messages_for
 
 bp = Blueprint("supervisor", __name__)
@@ -44,6 +45,16 @@ def _page_data() -> dict:
     }
 
 
+def _history_sites() -> list[dict]:
+    """The retired sites whose citizens are sent to the page's site (auth.successor_of): its admins and
+    supervisors read their reports (docs/admin.md), so the page links to them."""
+    state = current_app.extensions["queuekiosk"]
+    here = state.site.id
+    return [
+        {"id": site.id, "name": site.config.site.name} for site in state.sites.values() if successor_of(site) == here
+    ]
+
+
 @bp.get("/reports")
 def reports_page():
     from ..core.reports import GROUPS
@@ -54,6 +65,7 @@ def reports_page():
         site=config.site,
         page=_page_data(),
         groups=GROUPS,
+        history_sites=_history_sites(),
         messages=messages_for(*PAGE_MESSAGES),
     )
 

@@ -90,14 +90,18 @@ def test_simulate_fills_the_site_it_names_and_only_that_one(server):
     assert province.get(period).json() == first
     lines = server.cli("site", "compare", "--from", "2025-03-03", "--to", "2025-03-04").stdout.splitlines()
     assert lines[:2] == [  # its header: the columns' names in Vietnamese, then in English
-        "Điểm\tLượt lấy số\tĐã phục vụ\tChờ trung bình (phút)\tChờ 90% (phút)\tTỷ lệ đạt mục tiêu (%)\t% hài lòng",
-        "Site\tIssued\tServed\tWait, average (min)\tWait, 90th percentile (min)\tWithin target (%)\t% satisfied",
+        "Điểm\tLượt lấy số\tĐã phục vụ\tChờ trung bình (phút)\tChờ 90% (phút)\tTỷ lệ đạt mục tiêu (%)\t% hài lòng"
+        "\tLịch hẹn (trừ đã hủy)\tLịch hẹn đã đến",
+        "Site\tIssued\tServed\tWait, average (min)\tWait, 90th percentile (min)\tWithin target (%)\t% satisfied"
+        "\tBookings (not cancelled)\tBookings checked in",
     ]
     compared = {line.split("\t")[0]: line.split("\t") for line in lines[2:]}
     assert set(compared) == {"phuc-la", "xa-tan-phu", "total"}
     tan_phu = rows["xa-tan-phu"]
     assert compared["xa-tan-phu"][1:3] == [str(tan_phu["issued"]), str(tan_phu["served"])]
     assert compared["xa-tan-phu"][3] == f"{tan_phu['wait']['avg'] / 60:.1f}"
+    bookings = tan_phu["bookings"]  # (the simulated days' numbers taken from phones, and those who came)
+    assert compared["xa-tan-phu"][7:] == [str(bookings["booked"]), str(bookings["checked_in"])]
     assert compared["phuc-la"][1:3] == ["0", "0"] and compared["total"][1] == str(tan_phu["issued"])
     refused = server.cli("simulate", "--site", "no-such-site", "--days", "1", check=False)
     assert refused.returncode != 0 and "no-such-site" in refused.stderr

@@ -1,5 +1,5 @@
-"""What the page tests of /admin share: signing in, a form's fields, saving, and the question asked
-before typed changes are dropped. Imported by the page tests (tests/pages/test_admin_*.py and others)."""
+"""What the page tests of /admin share: signing in (at /reports too), a form's fields, saving, and the
+question asked before typed changes are dropped. Imported by the page tests (tests/pages/test_admin_*.py and others)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ def _login(tab, server, user="quantri", role="admin"):
     tab.fill("#password", PASSWORD)
     tab.click("#login-button")
     expect(tab.locator("body")).to_have_attribute("data-ready", "1")
+
+
+def reports_login(tab, server, user, role, path="/reports"):
+    """Sign a new ``role`` account in at /reports (or ``path``) and wait for the page's work to show."""
+    server.add_user(user, PASSWORD, role)
+    tab.goto(server.url + path)
+    tab.fill("#username", user)
+    tab.fill("#password", PASSWORD)
+    tab.click("#login-button")
+    expect(tab.locator("#work")).to_be_visible()
 
 
 def _field(tab, form, path):

@@ -6,19 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from admin_helpers import PASSWORD
+from admin_helpers import reports_login
 from playwright.sync_api import expect
 
 REPORTS_SCREEN = {"width": 1366, "height": 900}
-
-
-def _login(tab, server, user, role):
-    server.add_user(user, PASSWORD, role)
-    tab.goto(server.url + "/reports")
-    tab.fill("#username", user)
-    tab.fill("#password", PASSWORD)
-    tab.click("#login-button")
-    expect(tab.locator("#work")).to_be_visible()
 
 
 def test_the_province_compares_two_commune_centres(new_tab, server_on_a_working_morning, shot):
@@ -37,7 +28,7 @@ def test_the_province_compares_two_commune_centres(new_tab, server_on_a_working_
     tab = new_tab(viewport=REPORTS_SCREEN)
     # the page's default days (this month to today) follow the browser's clock: the server's day
     tab.clock.set_system_time(dt.datetime.fromisoformat(issued.json()["issued_at"].replace("Z", "+00:00")))
-    _login(tab, server, "tinh", "province")
+    reports_login(tab, server, "tinh", "province")
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")
     expect(section.locator("h2")).to_have_text("So sánh các điểm phục vụ")
@@ -69,7 +60,7 @@ def test_a_site_supervisor_sees_no_comparison(new_tab, server):
     tab = new_tab(viewport=REPORTS_SCREEN)
     asked = []  # a 403 for every load is a red line in the browser's console
     tab.on("request", lambda request: "/api/v1/reports/sites" in request.url and asked.append(request.url))
-    _login(tab, server, "giamsat", "supervisor")
+    reports_login(tab, server, "giamsat", "supervisor")
     tab.wait_for_load_state("networkidle")
     expect(tab.locator("#sites-compare")).to_be_hidden()
     tab.reload()  # signed in already: who it is comes from /api/v1/auth/me

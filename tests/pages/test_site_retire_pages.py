@@ -14,10 +14,9 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved  # noqa: E402
+from admin_helpers import ADMIN_SCREEN, _field, _fill, _login, _save, _saved, reports_login  # noqa: E402
 from conftest import _served  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
-from test_reports_sites import _login as reports_login  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -210,8 +209,9 @@ def test_the_merged_sites_address_set_in_its_admin_page_is_shown_where_citizens_
 
 
 def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(morning, new_tab):
-    """Signed in at the merged site, its supervisor opens the retired commune's reports page and reads its
-    figures (the retired site's own accounts act nowhere any more)."""
+    """Signed in at the merged site, its supervisor opens the retired commune's reports page from the
+    merged site's own (which lists it) and reads its figures (the retired site's own accounts act nowhere
+    any more); the retired site's page lists nothing merged into it."""
     server, old, merged = morning  # the number served is today's, whatever the hour
     issued = served_one_and_retired(server, old, merged)
     made = server.api(
@@ -229,8 +229,16 @@ def test_the_merged_sites_supervisor_reads_the_retired_sites_reports(morning, ne
     tab.fill("#password", "mat-khau-giam-sat")
     tab.click("#login-button")
     expect(tab.locator("#work")).to_be_visible()
-    tab.goto(server.url + f"/s/{old}/reports")
+    history = tab.locator("#history-sites")
+    expect(history.locator("h2")).to_have_text("Báo cáo của các điểm đã sáp nhập vào điểm này")
+    link = history.get_by_role("link", name="Xã Phú Cũ")
+    expect(link).to_have_attribute("href", f"/s/{old}/reports")
+    expect(history.locator(f'li[data-site="{old}"]')).to_have_text("Xã Phú Cũ (đã ngừng hoạt động)")
+    tab.wait_for_load_state("networkidle")  # the page's own report has arrived: nothing left in flight
+    link.click()
+    expect(tab).to_have_url(re.compile(re.escape(server.url + f"/s/{old}/reports") + r"(\?.*)?$"))
     expect(tab.locator("#work")).to_be_visible()  # still signed in: the merged site's staff read it
+    expect(tab.locator("#history-sites")).to_have_count(0)  # nothing was merged into the retired one
     expect(tab.locator(".retired-banner")).to_contain_text("công dân được mời đến Xã Phú Mới")
     expect(tab.locator("#summary-text")).to_contain_text("Xã Phú Cũ")
     expect(tab.locator("#table")).to_contain_text("Tư pháp - Hộ tịch")

@@ -10,7 +10,7 @@ counter device or anyone else is refused (403 ``forbidden_role``, 401 without a 
     GET /api/v1/reports/periods          the usual periods around today, for a picker
     GET /api/v1/reports/live             the dashboard's overview, printers and alerts now
     GET /api/v1/reports/sites?from=2025-01-01&to=2025-12-31   every site side by side (province,
-                                         installation admin); or ?period=2025-Q4
+                                         installation admin); or ?period=2025-Q4; [&format=csv|csv-vn|xlsx|pdf]
 
 Without ``period`` or ``from``/``to`` a report covers today. docs/reports.md explains every figure.
 """
@@ -180,13 +180,15 @@ def live():
 def sites_compared():
     """Every site side by side over whole business days (each site's own): the province's view."""
     from ...core.reports import sites as reports_sites
+    from ...core.reports.clock import iso
 
     # the role first: a counter's or kiosk's token is refused for what it is, wherever its site is
     require_role(signed_in(), "admin", "province")
     principal = require_role(current_principal(), "admin", "province")
     if principal.role == "admin" and principal.site_id is not None:
         raise q.NotAllowed("sites_compare_installation_only")
-    json_only()
+    fmt = _choice("format", FORMATS, "json")  # refused before the figures are counted
+    _choice("lang", ("vi", "en"), "vi")
     site = state().site
     for name in ("from", "to"):  # whole business days: each site's own
         if "T" in request.args.get(name, ""):
@@ -198,4 +200,6 @@ def sites_compared():
     with app_state.Session() as db:
         report = reports_sites.compare_sites(db, period.first_day, period.last_day)
         db.commit()  # the days it counted that are over are kept for the next look
+    if fmt != "json":  # a file: the period said in full and when it was made, as a summary's
+        return _answer({**report, "period": period.view(), "generated_at": iso(q.utcnow())})
     return jsonify({**report, "period": {"key": period.key, "label": period.label_vi, "label_en": period.label_en}})

@@ -21,8 +21,13 @@
     ["report_col_wait_p90", function (r) { return minutes(r.wait.p90); }],
     ["sup_sites_target", function (r) { return share(r.target_met_pct); }],
     ["sup_sites_satisfied", function (r) { return share(r.ratings.satisfied_pct); }],
-    ["sup_sites_bookings", function (r) { return QK.number(r.bookings.booked, 0); }],
+    // not cancelled, and how many of them checked in: "12 (9 đã đến)"
+    ["sup_sites_bookings", function (r) {
+      return QK.msg("sup_sites_checked_in", {booked: QK.number(r.bookings.booked, 0), checked_in: QK.number(r.bookings.checked_in, 0)});
+    }],
   ];
+
+  const FILES = ["csv", "csv-vn", "xlsx", "pdf"];
 
   function draw(report) {
     const table = $("sites-table");
@@ -67,8 +72,12 @@
   }
 
   function load() {
-    const url = "/api/v1/reports/sites?from=" + encodeURIComponent($("sites-from").value) +
-      "&to=" + encodeURIComponent($("sites-to").value);
+    const days = new URLSearchParams({from: $("sites-from").value, to: $("sites-to").value});
+    const url = "/api/v1/reports/sites?" + days.toString();
+    FILES.forEach(function (format) {  // the same comparison as files, as the site's own report's
+      const file = new URLSearchParams(days); file.set("format", format);
+      $("sites-" + format).href = QK.url("/api/v1/reports/sites?" + file.toString());
+    });
     const error = $("sites-error");
     return QK.api("GET", url).then(function (answer) {
       if (answer.status === 403 || answer.status === 401) { $("sites-compare").hidden = true; return; }
