@@ -1,0 +1,99 @@
+"""Citizens told when the centre cancels their booking (docs/bookings.md, "When the centre cancels"): on a
+real server whose clock reads 09:00 on a working day, a supervisor saves a holiday over booked days with
+"confirm"; each citizen who opted in to be told gets one message on each channel they chose, in their
+language, naming the day, the code and the reason, from a fake SMS gateway (HTTP on 127.0.0.1) and an
+SMTP sink that record what they get. A citizen who cancels their own booking is told nothing.
+
+The repo's config.yaml: open 07:30-17:00 Monday to Saturday; HT takes bookings (15-minute slots, 6 days
+ahead) and same-day remote numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+
+import pytest
+from api_helpers import issue
+from faked_clock import on_a_working_morning
+from notify_helpers import TOKENS, outside_servers, sms_texts
+
+
+@pytest.fixture
+def outside():
+    yield from outside_servers()
+
+
+def _book(http, body: dict) -> dict:
+    booked = http.post("/api/v1/bookings", json={"service": "HT", "name": "Nguyễn Văn An", **body})
+    assert booked.status_code == 201, booked.text
+    return booked.json()
+
+
+def _opt_in(http, code: str, channel: str, address: str, language: str) -> None:
+    opted = http.post(
+        f"/api/v1/bookings/{code}/notifications", json={"channel": channel, "address": address, "language": language}
+    )
+    assert opted.status_code == 201, opted.text
+
+
+def _shown(day: dt.date) -> str:
+    return f"{day.day:02d}/{day.month:02d}"
+
+
+def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_channel(
+    live_server, config_variant, outside, tmp_path
+):
+    sms, _zalo, smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    http, supervisor = server.session(), server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2)
+    day = day if day.weekday() != 6 else day + dt.timedelta(days=1)  # (Sunday: closed already)
+
+    slot = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
+    _opt_in(http, slot["code"], "sms", "0912 000 001", "vi")
+    _opt_in(http, slot["code"], "email", "an.nguyen@example.vn", "en")
+    remote = _book(http, {"remote": True, "phone": "0912000002"})  # today's: its opt-in is its ticket's
+    _opt_in(http, remote["code"], "sms", "0912000002", "vi")
+    own = _book(http, {"date": day.isoformat(), "start": "11:00", "phone": "0912000003"})
+    _opt_in(http, own["code"], "sms", "0912000003", "vi")
+    _opt_in(http, own["code"], "email", "binh@example.vn", "vi")
+    # a citizen's own cancel: they know, nothing is sent
+    assert http.delete(f"/api/v1/bookings/{own['code']}").status_code == 200
+
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    wanted = {"holidays": [*holidays, today.isoformat(), day.isoformat()], "confirm": True}
+    done = supervisor.patch("/api/v1/admin/site", json=wanted)
+    assert done.status_code == 200, done.text
+
+    texts = {json.loads(r.body)["to"]: json.loads(r.body)["text"] for r in sms.wait_for(2)}
+    assert set(texts) == {"84912000001", "84912000002"}, sms_texts(sms)
+    assert texts["84912000001"].endswith(
+        f"Trung tâm đã hủy lịch hẹn của Ông/Bà ngày {_shown(day)} lúc 10:00 (mã {slot['code']}) vì trung tâm nghỉ"
+        f" ngày đó. Xin Ông/Bà đặt lịch khác tại {server.url}/book"
+    ), texts
+    assert f"ngày {_shown(today)} (mã {remote['code']}) vì trung tâm nghỉ ngày đó" in texts["84912000002"], texts
+    [mail] = smtp.wait_for(1)
+    assert mail["To"] == "an.nguyen@example.vn"
+    assert mail["Subject"] == f"Your booking {slot['code']} has been cancelled"
+    assert (
+        f"the centre has cancelled your booking on {_shown(day)} at 10:00 (code {slot['code']}) because the centre"
+        " is closed that day" in mail.get_content()
+    )
+
+    sms.stays_at(2)  # once each, and nothing for the citizen who cancelled
+    assert len(smtp.messages) == 1, [m["To"] for m in smtp.messages]
+    # nothing of the addresses is kept readable once told; the opt-ins went with the cancel
+    with sqlite3.connect(server.instance / "queuekiosk.db") as db:
+        deadline = time.monotonic() + 10
+        while db.execute("SELECT count(*) FROM cancel_notices WHERE address_sealed IS NOT NULL").fetchone() != (0,):
+            assert time.monotonic() < deadline, "a sent notice kept its address"
+            time.sleep(0.1)
+        assert db.execute("SELECT status, count(*) FROM cancel_notices GROUP BY status").fetchall() == [("sent", 3)]
+        assert db.execute("SELECT count(*) FROM booking_opt_ins").fetchone() == (0,)
