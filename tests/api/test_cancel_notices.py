@@ -1,8 +1,8 @@
 """Citizens told when the centre cancels their booking (docs/bookings.md, "When the centre cancels"): on a
 real server whose clock reads 09:00 on a working day, a supervisor saves a holiday over booked days with
 "confirm"; each citizen who opted in to be told gets one message on each channel they chose, in their
-language, naming the day, the code and the reason, from a fake SMS gateway (HTTP on 127.0.0.1) and an
-SMTP sink that record what they get. A citizen who cancels their own booking is told nothing.
+language, naming the day, the code and the reason, from a fake SMS gateway and a fake Zalo ZNS API (HTTP
+on 127.0.0.1) and an SMTP sink that record what they get. A citizen who cancels their own booking is told nothing.
 
 The repo's config.yaml: open 07:30-17:00 Monday to Saturday; HT takes bookings (15-minute slots, 6 days
 ahead) and same-day remote numbers.
@@ -46,9 +46,9 @@ def _shown(day: dt.date) -> str:
 def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_channel(
     live_server, config_variant, outside, tmp_path
 ):
-    sms, _zalo, smtp, settings = outside
+    sms, zalo, smtp, settings = outside
     config = config_variant()
-    config["notifications"] = settings
+    config["notifications"] = {**settings, "zalo": {**settings["zalo"], "template_cancelled": "303"}}
     server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
     http, supervisor = server.session(), server.session()
     supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
@@ -59,6 +59,7 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
     slot = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
     _opt_in(http, slot["code"], "sms", "0912 000 001", "vi")
     _opt_in(http, slot["code"], "email", "an.nguyen@example.vn", "en")
+    _opt_in(http, slot["code"], "zalo", "0987 654 321", "vi")
     remote = _book(http, {"remote": True, "phone": "0912000002"})  # today's: its opt-in is its ticket's
     _opt_in(http, remote["code"], "sms", "0912000002", "vi")
     own = _book(http, {"date": day.isoformat(), "start": "11:00", "phone": "0912000003"})
@@ -87,13 +88,22 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
         " is closed that day" in mail.get_content()
     )
 
+    [told] = zalo.wait_for(1)  # by the template Zalo approved for it, with its own parameters
+    assert (told.json["template_id"], told.json["phone"]) == ("303", "84987654321"), told.json
+    assert {k: told.json["template_data"][k] for k in ("date", "start", "code", "reason")} == {
+        "date": _shown(day),
+        "start": "10:00",
+        "code": slot["code"],
+        "reason": "closed_day",
+    }
+
     sms.stays_at(2)  # once each, and nothing for the citizen who cancelled
-    assert len(smtp.messages) == 1, [m["To"] for m in smtp.messages]
+    assert len(smtp.messages) == 1 and len(zalo.received) == 1, [m["To"] for m in smtp.messages]
     # nothing of the addresses is kept readable once told; the opt-ins went with the cancel
     with sqlite3.connect(server.instance / "queuekiosk.db") as db:
         deadline = time.monotonic() + 10
         while db.execute("SELECT count(*) FROM cancel_notices WHERE address_sealed IS NOT NULL").fetchone() != (0,):
             assert time.monotonic() < deadline, "a sent notice kept its address"
             time.sleep(0.1)
-        assert db.execute("SELECT status, count(*) FROM cancel_notices GROUP BY status").fetchall() == [("sent", 3)]
+        assert db.execute("SELECT status, count(*) FROM cancel_notices GROUP BY status").fetchall() == [("sent", 4)]
         assert db.execute("SELECT count(*) FROM booking_opt_ins").fetchone() == (0,)
