@@ -17,7 +17,7 @@ import time
 
 import pytest
 from api_helpers import issue
-from faked_clock import on_a_working_morning
+from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
 
 
@@ -107,3 +107,26 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
             time.sleep(0.1)
         assert db.execute("SELECT status, count(*) FROM cancel_notices GROUP BY status").fetchall() == [("sent", 4)]
         assert db.execute("SELECT count(*) FROM booking_opt_ins").fetchone() == (0,)
+
+
+def test_a_holiday_saved_in_the_evening_for_the_next_day_is_told_at_once(
+    live_server, config_variant, outside, tmp_path
+):
+    """Outside the opening hours (18:00, the centre closed at 17:00), unlike the queue's messages: held for
+    the opening, a day made a holiday for tomorrow would be told on a day the centre does not open."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    today = next_working_morning("18:00").date()  # (the day the server's clock reads)
+    server = live_server(config, flags=(), env={**TOKENS, **on_a_working_morning(tmp_path, at="18:00")})
+    http, supervisor = server.session(), server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    tomorrow = today + dt.timedelta(days=1 if today.weekday() != 5 else 2)  # (Sunday: closed already)
+    booking = _book(http, {"date": tomorrow.isoformat(), "start": "08:00", "phone": "0912000001"})
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    done = supervisor.patch("/api/v1/admin/site", json={"holidays": [*holidays, tomorrow.isoformat()], "confirm": True})
+    assert done.status_code == 200, done.text
+    [told] = sms.wait_for(1)
+    assert f"ngày {_shown(tomorrow)} lúc 08:00 (mã {booking['code']}) vì trung tâm nghỉ ngày đó" in told.json["text"]
