@@ -12,18 +12,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 
 import pytest
 from api_helpers import issue
 from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
+from sqlalchemy import text
+
+from queuekiosk.server.core.db import create_db_engine
 
 
 @pytest.fixture
 def outside():
     yield from outside_servers()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request) -> dict:
+    """The server's environment for its database: its own SQLite file, or a migrated PostgreSQL one."""
+    if request.param == "sqlite":
+        return {}
+    return {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")}
 
 
 def _book(http, body: dict) -> dict:
@@ -44,12 +54,12 @@ def _shown(day: dt.date) -> str:
 
 
 def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_channel(
-    live_server, config_variant, outside, tmp_path
+    live_server, config_variant, outside, database, tmp_path
 ):
     sms, zalo, smtp, settings = outside
     config = config_variant()
     config["notifications"] = {**settings, "zalo": {**settings["zalo"], "template_cancelled": "303"}}
-    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    server = live_server(config, env={**TOKENS, **database, **on_a_working_morning(tmp_path)})
     http, supervisor = server.session(), server.session()
     supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
     today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
@@ -100,13 +110,19 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
     sms.stays_at(2)  # once each, and nothing for the citizen who cancelled
     assert len(smtp.messages) == 1 and len(zalo.received) == 1, [m["To"] for m in smtp.messages]
     # nothing of the addresses is kept readable once told; the opt-ins went with the cancel
-    with sqlite3.connect(server.instance / "queuekiosk.db") as db:
-        deadline = time.monotonic() + 10
-        while db.execute("SELECT count(*) FROM cancel_notices WHERE address_sealed IS NOT NULL").fetchone() != (0,):
-            assert time.monotonic() < deadline, "a sent notice kept its address"
-            time.sleep(0.1)
-        assert db.execute("SELECT status, count(*) FROM cancel_notices GROUP BY status").fetchall() == [("sent", 4)]
-        assert db.execute("SELECT count(*) FROM booking_opt_ins").fetchone() == (0,)
+    engine = create_db_engine(server.database_url)
+    try:
+        with engine.connect() as db:
+            deadline = time.monotonic() + 10
+            while db.execute(text("SELECT count(*) FROM cancel_notices WHERE address_sealed IS NOT NULL")).scalar():
+                assert time.monotonic() < deadline, "a sent notice kept its address"
+                time.sleep(0.1)
+                db.rollback()  # (a new snapshot each look)
+            statuses = db.execute(text("SELECT status, count(*) FROM cancel_notices GROUP BY status")).all()
+            assert [tuple(row) for row in statuses] == [("sent", 4)]
+            assert db.execute(text("SELECT count(*) FROM booking_opt_ins")).scalar() == 0
+    finally:
+        engine.dispose()
 
 
 def test_a_holiday_saved_in_the_evening_for_the_next_day_is_told_at_once(
