@@ -2,7 +2,8 @@
 real server whose clock reads 09:00 on a working day, a supervisor saves a holiday over booked days with
 "confirm"; each citizen who opted in to be told gets one message on each channel they chose, in their
 language, naming the day, the code and the reason, from a fake SMS gateway and a fake Zalo ZNS API (HTTP
-on 127.0.0.1) and an SMTP sink that record what they get. A citizen who cancels their own booking is told nothing.
+on 127.0.0.1) and an SMTP sink that record what they get; on SQLite and on PostgreSQL. A citizen who
+cancels their own booking is told nothing.
 
 The repo's config.yaml: open 07:30-17:00 Monday to Saturday; HT takes bookings (15-minute slots, 6 days
 ahead) and same-day remote numbers.
