@@ -284,9 +284,9 @@ class DeliveryWorker:
     def end_unoffered(self, _site_id: str) -> None:
         give_way()
         with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
-            if not notifications.unoffered(conn, self.state.site):
-                return
-        self.state.write(notifications.end_unoffered)
+            ended = [kind for kind in (notifications, cancel_notices) if kind.unoffered(conn, self.state.site)]
+        for kind in ended:
+            self.state.write(kind.end_unoffered)
 
     def notify(self, queue_changed: bool, sites: list[str]) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
