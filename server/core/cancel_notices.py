@@ -24,12 +24,11 @@ from sqlalchemy import delete, select, update
 from . import models as m
 from .i18n import translate
 from .models import utcnow
-from .notifications import Due, Message
+from .notifications import Due, Message, _end_subscriptions
 
 C = m.cancel_notices
 BO = m.booking_opt_ins
 S = m.notification_subscriptions
-N = m.notices
 
 
 def record(conn, site, cancelled: list[tuple], now: dt.datetime | None = None) -> int:
@@ -49,17 +48,7 @@ def record(conn, site, cancelled: list[tuple], now: dt.datetime | None = None) -
                 ).all()
                 if s.channel not in {o.channel for o in opt_ins}
             ]
-            which = select(S.c.id).where(S.c.ticket_id == row.ticket_id)
-            conn.execute(
-                update(N)
-                .where(N.c.subscription_id.in_(which), N.c.status == "pending")
-                .values(status="dropped", last_error="booking cancelled by the centre")
-            )
-            conn.execute(
-                update(S)
-                .where(S.c.ticket_id == row.ticket_id, S.c.ended_at.is_(None))
-                .values(address_sealed=None, ended_at=now)
-            )
+            _end_subscriptions(conn, (S.c.ticket_id == row.ticket_id,), "booking cancelled by the centre")
         conn.execute(delete(BO).where(BO.c.booking_id == row.id))
         params = _params(site, row, reason)
         for opt_in in opt_ins:
