@@ -541,12 +541,13 @@ class EmailSettings(_Open):
 
 class ZaloZnsSettings(_Open):
     """Zalo Notification Service: a template message of the centre's Official Account, approved by
-    Zalo, with the parameters number, counter, ahead and site."""
+    Zalo, with the parameters number, counter, ahead and site (a cancellation's: its own)."""
 
     url: str = Field(default="https://business.openapi.zalo.me/message/template", pattern=r"^https?://")
     access_token: str = Field(min_length=1)  # "${ZALO_ACCESS_TOKEN}"
     template_near: str = Field(min_length=1)
     template_called: str = Field(min_length=1)
+    template_cancelled: str | None = None  # date, start, code, reason, link: the centre cancelled a booking
     timeout_seconds: float = Field(default=10, gt=0, le=60)
 
 

@@ -519,6 +519,32 @@ booking_opt_ins = Table(
     UniqueConstraint("booking_id", "channel"),
 )
 
+# One message to a citizen whose booking the centre cancelled (its day or hours closed, its site
+# retired), on a channel they opted in on: the opt-in's sealed address moves here with the cancel, in its
+# transaction, and is erased once the message is sent, given up or no longer meant. One per booking and
+# channel: never told twice. (server/core/cancel_notices.py)
+cancel_notices = Table(
+    "cancel_notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", ForeignKey("sites.id"), nullable=False),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address_sealed", String(1000)),  # None once it ended
+    Column("address_masked", String(100), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("params", JSON, nullable=False),  # what the text says: site, date, start, code, reason
+    # pending | sending | sent | failed | dropped (its booked time past)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, default=0, nullable=False),
+    Column("next_attempt_at", DateTime),
+    Column("last_error", String(300)),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    UniqueConstraint("booking_id", "channel"),
+    Index("ix_cancel_notices_due", "status", "next_attempt_at"),
+)
+
 # What is stored of an SMS code sent for a booking request (server/core/bookings/sms.py): the request
 # and its code are kept nowhere (the citizen's page holds the ``pending`` proof), so only the wrong
 # codes typed for it are, keyed by a hash of that proof; at SMS_CODE_TRIES the code is void. A row

@@ -124,11 +124,19 @@ class ZaloZnsSettings(_Data):
     template_near: str
     template_called: str
     url: str = "https://business.openapi.zalo.me/message/template"
+    template_cancelled: str | None = None  # a booking the centre cancelled (server/core/cancel_notices.py)
     timeout_seconds: float = 10.0
 
 
 ZaloZnsSettings._convert = {"timeout_seconds": float}
-ZaloZnsSettings._order = ("url", "access_token", "template_near", "template_called", "timeout_seconds")
+ZaloZnsSettings._order = (
+    "url",
+    "access_token",
+    "template_near",
+    "template_called",
+    "template_cancelled",
+    "timeout_seconds",
+)
 
 
 @dataclass(frozen=True)

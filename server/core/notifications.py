@@ -203,7 +203,7 @@ class ZaloZns(Channel):
         import urllib.request
 
         s: ZaloZnsSettings = self.settings
-        template = s.template_called if message.kind == "called" else s.template_near
+        template = {"called": s.template_called, "cancelled": s.template_cancelled}.get(message.kind, s.template_near)
         body = {
             "phone": "84" + address[1:],
             "template_id": template,

@@ -40,6 +40,8 @@ from .security import install_security_headers
 from .sessions import SiteSessions
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import sessionmaker
 
     from ...printers.spooler import Spooler
@@ -118,6 +120,8 @@ class AppState:
     predictors: dict[str, Predictor] = field(default_factory=dict)  # per site, once trained (server/web/waits.py)
     background: bool = False  # start_background ran: a site added later gets its own greenlets started
     site_work: dict = field(default_factory=dict)  # site id -> its greenlets (a gevent Group: spawn_for)
+    # where phones reach the site worked for (printing.tracking_base), for code with no app context
+    tracking_base: Callable[[], str] | None = None
     reads: Engine = field(init=False)  # ``engine`` for looks that write nothing
 
     def __post_init__(self):
@@ -464,12 +468,13 @@ def create_app(
     from ...home import bp as home_bp
     from ...kiosk.web import TRACK_URL, track_bp
     from ...kiosk.web import bp as kiosk_bp
-    from .printing import track_urls
+    from .printing import track_urls, tracking_base
 
     app.register_blueprint(home_bp)  # GET /: links to every page
     app.register_blueprint(kiosk_bp)  # GET /kiosk/<id>
     app.register_blueprint(track_bp)  # GET /t/<ticket id>: the ticket's track_url, for the citizen's phone
     app.extensions[TRACK_URL] = track_urls(app)  # the kiosk's QR codes hold the API's track_url
+    state.tracking_base = lambda: tracking_base(app)  # (the delivery worker's links to /book)
     app.register_blueprint(display_bp)  # GET /display/<id>
     app.register_blueprint(counter_console_bp)  # GET /counter
     from ...counter_client.rating import bp as rating_tablet_bp

@@ -34,7 +34,7 @@ import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
 
-from ..core import faults, notifications, outbox
+from ..core import cancel_notices, faults, notifications, outbox
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -185,6 +185,7 @@ class DeliveryWorker:
         self.poll = seconds_setting("QUEUEKIOSK_DELIVERY_POLL_SECONDS", POLL_SECONDS, 0.05, 60)
         self.sending: dict[int, gevent.Greenlet] = {}  # webhook id -> the greenlet posting to it
         self.notifying: gevent.Greenlet | None = None
+        self.telling_cancelled: gevent.Greenlet | None = None  # the centre's cancels (cancel_notices.py)
         self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
         self.swept = False  # the opt-ins of channels not offered: ended at the first round (prune)
@@ -272,6 +273,7 @@ class DeliveryWorker:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
+            self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.forget_unoffered()
 
     def forget_unoffered(self) -> None:
@@ -282,9 +284,9 @@ class DeliveryWorker:
     def end_unoffered(self, _site_id: str) -> None:
         give_way()
         with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
-            if not notifications.unoffered(conn, self.state.site):
-                return
-        self.state.write(notifications.end_unoffered)
+            ended = [kind for kind in (notifications, cancel_notices) if kind.unoffered(conn, self.state.site)]
+        for kind in ended:
+            self.state.write(kind.end_unoffered)
 
     def notify(self, queue_changed: bool, sites: list[str]) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
@@ -294,6 +296,7 @@ class DeliveryWorker:
         state = self.state
         if not sites:
             return
+        self.tell_cancelled()
         with state.reads.connect() as conn:  # read first: a write only when there is something to write
             newest = notifications.newest_active(conn)
             if newest is None:
@@ -317,15 +320,34 @@ class DeliveryWorker:
         if due:
             self.notifying = gevent.spawn(self.send_notices, due)
 
-    def send_notices(self, due: list[notifications.Due]) -> None:
+    def tell_cancelled(self) -> None:
+        """The citizens whose bookings the centre cancelled, told at once (at any hour: cancel_notices.py),
+        by a greenlet of their own, so that a slow channel there holds up nothing else."""
+        state = self.state
+        if self.telling_cancelled is not None and not self.telling_cancelled.dead:
+            return
+        with state.reads.connect() as conn:
+            if not cancel_notices.waiting(conn):
+                return
+            links = {}
+            for site_id in list(state.sites):  # each site's booking page, where phones reach it
+                with state.at(site_id):
+                    links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
+            due = cancel_notices.due(conn, links)
+        if due:
+            self.telling_cancelled = gevent.spawn(self.send_notices, due, cancel_notices)
+
+    def send_notices(self, due: list[notifications.Due], kind=notifications) -> None:
+        """Each notice of ``kind`` (notifications, or cancel_notices: each with its ``still_meant`` and
+        ``mark_sent``) marked sending, sent, and marked with what came of it."""
         state = self.state
         for notice in due:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
-            if notice.channel not in settings.channels:  # not offered (yet, as this process knows the
-                continue  # setup: it may lag a moment): not sent; the sweep ends it if it stays so
-            meant = state.write_at(site_id, notifications.still_meant, notice.notice, ignore_hours=state.ignore_hours)
+            if kind is notifications and notice.channel not in settings.channels:  # not offered (yet, as this
+                continue  # process knows the setup: it may lag a moment): not sent; the sweep ends it if it stays so
+            meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 continue
             error, address = None, self.box.open(notice.address_sealed)
@@ -335,10 +357,7 @@ class DeliveryWorker:
                 error = f"{type(problem).__name__}: {problem}"
                 for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678
                     error = error.replace(shown, notifications.mask(address))
-            if (
-                state.write_at(site_id, notifications.mark_sent, notice.notice, error, delays=self.notify_delays)
-                != "sent"
-            ):
+            if state.write_at(site_id, kind.mark_sent, notice.notice, error, delays=self.notify_delays) != "sent":
                 log.warning(
                     "notification %s by %s not sent: %s", notice.notice, notice.channel, error, extra={"site": site_id}
                 )

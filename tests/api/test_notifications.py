@@ -14,16 +14,13 @@ import json
 import os
 import re
 import sqlite3
-import threading
 import time
 import urllib.parse
 
 import pytest
 from api_helpers import PASSWORD, SUPERVISOR, assert_error, issue, log_in
-from smtp_sink import SmtpSink
-from webhook_receiver import Receiver
+from notify_helpers import TOKENS, outside_servers, sms_texts
 
-TOKENS = {"TEST_SMS_TOKEN": "sms-secret-1", "TEST_ZALO_TOKEN": "zalo-secret-2"}
 # the worker looks for retries come due every 0.2 s instead of every second (QUEUEKIOSK_DELIVERY_POLL_SECONDS)
 POLL = 0.2
 QUICK = {**TOKENS, "QUEUEKIOSK_DELIVERY_POLL_SECONDS": str(POLL)}
@@ -32,32 +29,7 @@ QUICK = {**TOKENS, "QUEUEKIOSK_DELIVERY_POLL_SECONDS": str(POLL)}
 @pytest.fixture
 def outside():
     """The SMS gateway, the Zalo API and the SMTP server, and the config section that uses them."""
-    sms, zalo, smtp = Receiver(), Receiver(), SmtpSink()
-    zalo.reply = b'{"error": 0, "message": "Success"}'
-    settings = {
-        "ahead": 2,
-        "channels": ["sms", "email", "zalo"],
-        "sms": {
-            "url": sms.url,
-            "headers": {"Authorization": "Bearer ${TEST_SMS_TOKEN}"},
-            "body": '{"to": "{phone}", "text": "{text}", "brandname": "PHUCLA"}',
-            "timeout_seconds": 1,
-        },
-        "email": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "sender": "motcua@phucla.example.vn"},
-        "zalo": {
-            "url": zalo.url,
-            "access_token": "${TEST_ZALO_TOKEN}",
-            "template_near": "301",
-            "template_called": "302",
-        },
-    }
-    yield sms, zalo, smtp, settings
-    # closed together: each close waits up to 0.5 s for its server's loop to notice (socketserver's poll)
-    closing = [threading.Thread(target=server.close) for server in (sms, zalo, smtp)]
-    for thread in closing:
-        thread.start()
-    for thread in closing:
-        thread.join()
+    yield from outside_servers()
 
 
 def start(live_server, config_variant, settings, env=None, **kwargs):
@@ -81,10 +53,6 @@ def call_next(srv, counter: int = 1) -> dict:
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def sms_texts(sms) -> list[str]:
-    return [json.loads(r.body)["text"] for r in sms.received]
 
 
 def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, config_variant, outside):

@@ -182,6 +182,7 @@
       {path: "notifications.zalo.access_token", kind: "text", label: "admin_f_zalo_token", hint: "admin_h_secret_ref", wide: true},
       {path: "notifications.zalo.template_near", kind: "text", label: "admin_f_zalo_near"},
       {path: "notifications.zalo.template_called", kind: "text", label: "admin_f_zalo_called"},
+      {path: "notifications.zalo.template_cancelled", kind: "text", label: "admin_f_zalo_cancelled", hint: "admin_h_zalo_cancelled"},
       {path: "notifications.email.host", kind: "text", label: "admin_f_email_host"},
       {path: "notifications.email.port", kind: "int", label: "admin_f_email_port"},
       {path: "notifications.email.security", kind: "select", label: "admin_f_email_security", options: fixed(["starttls", "ssl", "none"])},

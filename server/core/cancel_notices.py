@@ -1,0 +1,187 @@
+"""Telling a citizen "Trung tâm đã hủy lịch hẹn của Ông/Bà" when the centre cancels their booking.
+
+A booking the centre cancels (``bookings.cancel_booking``'s ``cancel_by_centre``: its day made a
+holiday or no longer a working day, its hours changed, its site retired) would otherwise take its
+citizen's opt-ins with it unsent, and the citizen would walk to a closed door. ``record`` runs in the
+cancel's own transaction: each opt-in of the booking (a slot's, kept sealed until check-in; a remote
+number's, its ticket's subscription already) becomes one row of ``cancel_notices``, its sealed address
+moved there, and the opt-in is erased as before. The delivery worker (server/web/delivery.py) sends
+them as the queue's notices: marked "sending" before each goes (never twice), retried on the
+notifications' schedule, the address erased once sent, given up or no longer sendable.
+
+Unlike the queue's notices, these go at any hour: a day made a holiday in the evening for the next
+morning must reach its citizen before they set out, and held for the opening hours it would come on
+a day the centre does not open at all. They are told only of the centre's cancels: a citizen's own
+cancel tells them nothing they do not know.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+
+from . import models as m
+from .i18n import translate
+from .models import utcnow
+from .notifications import Due, Message, _end_subscriptions
+
+C = m.cancel_notices
+BO = m.booking_opt_ins
+S = m.notification_subscriptions
+
+
+def record(conn, site, cancelled: list[tuple], now: dt.datetime | None = None) -> int:
+    """For each (booking row, reason) the centre just cancelled, a notice per channel its citizen opted
+    in on, in their language, from the opt-in's sealed address; the opt-ins erased. How many made."""
+    now = now or utcnow()
+    made = 0
+    for row, reason in cancelled:
+        opt_ins = list(conn.execute(select(BO).where(BO.c.booking_id == row.id)).all())
+        if row.ticket_id is not None:  # a remote number: its opt-ins are its ticket's subscriptions
+            opt_ins += [
+                s
+                for s in conn.execute(
+                    select(S).where(
+                        S.c.ticket_id == row.ticket_id, S.c.ended_at.is_(None), S.c.address_sealed.is_not(None)
+                    )
+                ).all()
+                if s.channel not in {o.channel for o in opt_ins}
+            ]
+            _end_subscriptions(conn, (S.c.ticket_id == row.ticket_id,), "booking cancelled by the centre")
+        conn.execute(delete(BO).where(BO.c.booking_id == row.id))
+        params = _params(site, row, reason)
+        for opt_in in opt_ins:
+            conn.execute(
+                C.insert().values(
+                    site_id=site.id,
+                    booking_id=row.id,
+                    channel=opt_in.channel,
+                    address_sealed=opt_in.address_sealed,
+                    address_masked=opt_in.address_masked,
+                    language=opt_in.language,
+                    params=params,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            made += 1
+    return made
+
+
+def _params(site, row, reason: str) -> dict:
+    """What the message says: the site, the booked day (and a slot's local start, as its holder was
+    told), the booking's code and the reason."""
+    zone = site.config.site.zone
+    start = None
+    if row.kind == "slot" and row.slot_start is not None:
+        start = row.slot_start.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%H:%M")
+    day = row.business_day
+    return {
+        "site": site.config.site.name,
+        "date": f"{day.day:02d}/{day.month:02d}",
+        "start": start,
+        "code": row.code,
+        "reason": reason,
+    }
+
+
+def message(params: dict, language: str, link: str) -> Message:
+    """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ..."."""
+    when = translate(
+        "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
+    )
+    values = {**params, "start": params.get("start") or "", "when": when, "link": link}
+    text = translate(f"notify_cancelled_{params['reason']}", language, **values)
+    return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
+
+
+def waiting(conn) -> bool:
+    """Whether any cancel notice is still to be sent (the worker's cheap look each round)."""
+    return conn.execute(select(C.c.id).where(C.c.status == "pending").limit(1)).first() is not None
+
+
+def due(conn, links: dict[str, str], now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
+    """The notices whose (next) attempt is due; ``links``: each site's booking page (the worker knows it)."""
+    now = now or utcnow()
+    rows = conn.execute(
+        select(C)
+        .where(C.c.status == "pending", C.c.next_attempt_at <= now, C.c.address_sealed.is_not(None))
+        .order_by(C.c.id)
+        .limit(limit)
+    ).all()
+    return [
+        Due(r.id, r.channel, r.address_sealed, message(r.params, r.language, links.get(r.site_id, "")), r.site_id)
+        for r in rows
+    ]
+
+
+def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_hours: bool = False) -> bool:
+    """Mark it "sending" if it can still go (at any hour: see the module); else drop it, its address
+    erased: its channel turned off since, or Zalo without a template approved for it. True: send now."""
+    row = conn.execute(select(C.c.channel, C.c.status).where(C.c.id == notice)).one()
+    if row.status != "pending":
+        return False
+    settings = site.config.notifications
+    problem = None
+    if row.channel not in settings.channels:
+        problem = "channel turned off"
+    elif row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
+        problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
+    if problem is None:
+        conn.execute(update(C).where(C.c.id == notice, C.c.status == "pending").values(status="sending"))
+        return True
+    conn.execute(
+        update(C)
+        .where(C.c.id == notice, C.c.status == "pending")
+        .values(status="dropped", address_sealed=None, last_error=problem)
+    )
+    return False
+
+
+def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | None = None, delays: tuple = ()) -> str:
+    """After an attempt: sent, or pending again on the retry schedule, or failed when it is over; the
+    address erased once nothing more will be sent to it."""
+    now = now or utcnow()
+    if error is None:
+        values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+    else:
+        attempts = conn.execute(select(C.c.attempts).where(C.c.id == notice)).scalar_one() + 1
+        again = attempts <= len(delays)
+        values = {
+            "status": "pending" if again else "failed",
+            "next_attempt_at": now + dt.timedelta(seconds=delays[attempts - 1]) if again else None,
+            "last_error": error[:300],
+        }
+    if values["status"] != "pending":
+        values["address_sealed"] = None
+    # (one dropped while it went, its channel turned off, stays dropped: its address is gone)
+    conn.execute(update(C).where(C.c.id == notice, C.c.status == "sending").values(attempts=C.c.attempts + 1, **values))
+    return values["status"]
+
+
+def _unoffered(site, channels=None) -> tuple:
+    offered = list(site.config.notifications.channels if channels is None else channels)
+    return C.c.site_id == site.id, C.c.address_sealed.is_not(None), C.c.channel.not_in(offered)
+
+
+def unoffered(conn, site) -> bool:
+    """Whether ``site`` holds addresses of notices on channels it does not offer (``end_unoffered``'s)."""
+    return conn.execute(select(C.c.id).where(*_unoffered(site)).limit(1)).first() is not None
+
+
+def end_unoffered(conn, site, channels=None) -> int:
+    """``site``'s notices not sent yet on channels it does not offer (``channels``, else its setup's)
+    dropped, their addresses erased: nothing sends by them now (as notifications.end_unoffered)."""
+    ended = update(C).where(*_unoffered(site, channels)).where(C.c.status.in_(("pending", "sending")))
+    dropped = conn.execute(ended.values(status="dropped", address_sealed=None, last_error="channel turned off"))
+    return dropped.rowcount
+
+
+def forget(conn, site, before: dt.datetime) -> int:
+    """Notices made before ``before`` that are over (their masked address too)."""
+    return conn.execute(
+        delete(C).where(C.c.created_at < before, C.c.status.in_(("sent", "failed", "dropped", "sending")))
+    ).rowcount

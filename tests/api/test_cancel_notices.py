@@ -1,0 +1,187 @@
+"""Citizens told when the centre cancels their booking (docs/bookings.md, "When the centre cancels"): on a
+real server whose clock reads 09:00 on a working day, a supervisor saves a holiday over booked days with
+"confirm"; each citizen who opted in to be told gets one message on each channel they chose, in their
+language, naming the day, the code and the reason, from a fake SMS gateway and a fake Zalo ZNS API (HTTP
+on 127.0.0.1) and an SMTP sink that record what they get; on SQLite and on PostgreSQL. A citizen who
+cancels their own booking is told nothing.
+
+The repo's config.yaml: open 07:30-17:00 Monday to Saturday; HT takes bookings (15-minute slots, 6 days
+ahead) and same-day remote numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+from api_helpers import issue
+from faked_clock import next_working_morning, on_a_working_morning
+from notify_helpers import TOKENS, outside_servers, sms_texts
+from sqlalchemy import text
+
+from queuekiosk.server.core.db import create_db_engine
+
+
+@pytest.fixture
+def outside():
+    yield from outside_servers()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request) -> dict:
+    """The server's environment for its database: its own SQLite file, or a migrated PostgreSQL one."""
+    if request.param == "sqlite":
+        return {}
+    return {"QUEUEKIOSK_DATABASE_URL": request.getfixturevalue("migrated_pg_url")}
+
+
+def _book(http, body: dict) -> dict:
+    booked = http.post("/api/v1/bookings", json={"service": "HT", "name": "Nguyễn Văn An", **body})
+    assert booked.status_code == 201, booked.text
+    return booked.json()
+
+
+def _opt_in(http, code: str, channel: str, address: str, language: str) -> None:
+    opted = http.post(
+        f"/api/v1/bookings/{code}/notifications", json={"channel": channel, "address": address, "language": language}
+    )
+    assert opted.status_code == 201, opted.text
+
+
+def _wait_for_rows(server, query: str, wanted: list[tuple], seconds: float = 10) -> None:
+    """Until ``query`` on the server's database gives ``wanted`` (what the worker marks after a message
+    went lags its receipt a moment), at most ``seconds``."""
+    engine = create_db_engine(server.database_url)
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            with engine.connect() as db:
+                found = [tuple(row) for row in db.execute(text(query))]
+            if found == wanted:
+                return
+            assert time.monotonic() < deadline, found
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
+def _shown(day: dt.date) -> str:
+    return f"{day.day:02d}/{day.month:02d}"
+
+
+def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_channel(
+    live_server, config_variant, outside, database, tmp_path
+):
+    sms, zalo, smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = {**settings, "zalo": {**settings["zalo"], "template_cancelled": "303"}}
+    server = live_server(config, env={**TOKENS, **database, **on_a_working_morning(tmp_path)})
+    http, supervisor = server.session(), server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2)
+    day = day if day.weekday() != 6 else day + dt.timedelta(days=1)  # (Sunday: closed already)
+
+    slot = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
+    _opt_in(http, slot["code"], "sms", "0912 000 001", "vi")
+    _opt_in(http, slot["code"], "email", "an.nguyen@example.vn", "en")
+    _opt_in(http, slot["code"], "zalo", "0987 654 321", "vi")
+    remote = _book(http, {"remote": True, "phone": "0912000002"})  # today's: its opt-in is its ticket's
+    _opt_in(http, remote["code"], "sms", "0912000002", "vi")
+    own = _book(http, {"date": day.isoformat(), "start": "11:00", "phone": "0912000003"})
+    _opt_in(http, own["code"], "sms", "0912000003", "vi")
+    _opt_in(http, own["code"], "email", "binh@example.vn", "vi")
+    # a citizen's own cancel: they know, nothing is sent
+    assert http.delete(f"/api/v1/bookings/{own['code']}").status_code == 200
+
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    wanted = {"holidays": [*holidays, today.isoformat(), day.isoformat()], "confirm": True}
+    done = supervisor.patch("/api/v1/admin/site", json=wanted)
+    assert done.status_code == 200, done.text
+
+    texts = {json.loads(r.body)["to"]: json.loads(r.body)["text"] for r in sms.wait_for(2)}
+    assert set(texts) == {"84912000001", "84912000002"}, sms_texts(sms)
+    assert texts["84912000001"].endswith(
+        f"Trung tâm đã hủy lịch hẹn của Ông/Bà ngày {_shown(day)} lúc 10:00 (mã {slot['code']}) vì trung tâm nghỉ"
+        f" ngày đó. Xin Ông/Bà đặt lịch khác tại {server.url}/book"
+    ), texts
+    assert f"ngày {_shown(today)} (mã {remote['code']}) vì trung tâm nghỉ ngày đó" in texts["84912000002"], texts
+    [mail] = smtp.wait_for(1)
+    assert mail["To"] == "an.nguyen@example.vn"
+    assert mail["Subject"] == f"Your booking {slot['code']} has been cancelled"
+    assert (
+        f"the centre has cancelled your booking on {_shown(day)} at 10:00 (code {slot['code']}) because the centre"
+        " is closed that day" in mail.get_content()
+    )
+
+    [told] = zalo.wait_for(1)  # by the template Zalo approved for it, with its own parameters
+    assert (told.json["template_id"], told.json["phone"]) == ("303", "84987654321"), told.json
+    assert {k: told.json["template_data"][k] for k in ("date", "start", "code", "reason")} == {
+        "date": _shown(day),
+        "start": "10:00",
+        "code": slot["code"],
+        "reason": "closed_day",
+    }
+
+    sms.stays_at(2)  # once each, and nothing for the citizen who cancelled
+    assert len(smtp.messages) == 1 and len(zalo.received) == 1, [m["To"] for m in smtp.messages]
+    # nothing of the addresses is kept readable once told; the opt-ins went with the cancel
+    _wait_for_rows(
+        server, "SELECT status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2", [("sent", True, 4)]
+    )
+    _wait_for_rows(server, "SELECT count(*) FROM booking_opt_ins", [(0,)], seconds=0)
+
+
+def test_a_holiday_saved_in_the_evening_for_the_next_day_is_told_at_once(
+    live_server, config_variant, outside, tmp_path
+):
+    """Outside the opening hours (18:00, the centre closed at 17:00), unlike the queue's messages: held for
+    the opening, a day made a holiday for tomorrow would be told on a day the centre does not open."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    today = next_working_morning("18:00").date()  # (the day the server's clock reads)
+    server = live_server(config, flags=(), env={**TOKENS, **on_a_working_morning(tmp_path, at="18:00")})
+    http, supervisor = server.session(), server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    tomorrow = today + dt.timedelta(days=1 if today.weekday() != 5 else 2)  # (Sunday: closed already)
+    booking = _book(http, {"date": tomorrow.isoformat(), "start": "08:00", "phone": "0912000001"})
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    done = supervisor.patch("/api/v1/admin/site", json={"holidays": [*holidays, tomorrow.isoformat()], "confirm": True})
+    assert done.status_code == 200, done.text
+    [told] = sms.wait_for(1)
+    assert f"ngày {_shown(tomorrow)} lúc 08:00 (mã {booking['code']}) vì trung tâm nghỉ ngày đó" in told.json["text"]
+
+
+def test_a_channel_turned_off_before_its_notice_went_erases_its_address(live_server, config_variant, outside, tmp_path):
+    """The SMS gateway refuses, so the notice waits for its retry; the admin turns SMS off meanwhile:
+    nothing will send it now, so its address is not kept (Decree 13/2023), as an opt-in's is not."""
+    sms, _zalo, smtp, settings = outside
+    sms.answers = [500]
+    config = config_variant()
+    config["notifications"] = settings
+    env = {**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_NOTIFY_RETRY_SECONDS": "3600"}
+    server = live_server(config, env=env)
+    http, admin = server.session(), server.session()
+    admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2)
+    day = day if day.weekday() != 6 else day + dt.timedelta(days=1)
+    booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+    _opt_in(http, booking["code"], "email", "an@example.vn", "vi")
+    holidays = admin.get("/api/v1/admin/site").json()["holidays"]
+    done = admin.patch("/api/v1/admin/site", json={"holidays": [*holidays, day.isoformat()], "confirm": True})
+    assert done.status_code == 200, done.text
+    sms.wait_for(1)  # refused: tried again in an hour
+    smtp.wait_for(1)
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
+    _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "pending", False)])
+
+    off = admin.patch("/api/v1/admin/site", json={"notifications": {"channels": ["email", "zalo"]}})
+    assert off.status_code == 200, off.text
+    _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "dropped", True)], seconds=0)
