@@ -195,7 +195,9 @@ def admin_change(section: str, key: str):
     patch = parse_body(AnyObject).data()
     confirm = _confirmed(patch)  # saved though a service with citizens is left unserved
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
-        raise role_refused(principal.role)
+        # a display's field it may not change is named; any other item's change is not a supervisor's at all
+        beyond = sorted(set(patch) - SUPERVISOR_DISPLAY_KEYS) if section == "displays" else []
+        raise role_refused(principal.role, beyond[0] if beyond else None, section)
     done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
