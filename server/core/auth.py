@@ -91,7 +91,9 @@ def role_refused(role: str, field: str | None = None, section: str = "site") -> 
     if field is None:
         return NotAllowed("forbidden_role", role=role_name(role))
     label = field_label(field, section)
-    return NotAllowed("forbidden_role", role=role_name(role), field=field, label=label, message_key="forbidden_role_field")
+    return NotAllowed(
+        "forbidden_role", role=role_name(role), field=field, label=label, message_key="forbidden_role_field"
+    )
 
 
 def hash_token(token: str) -> str:

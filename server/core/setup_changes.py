@@ -251,7 +251,9 @@ def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Con
     if len(days) > STRANDED_DAYS_SAID:
         said.append(Phrase("setup_stranded_more", count=len(days) - STRANDED_DAYS_SAID))
     field = found[0][1]  # its path for programs; the sentence names it as /admin labels it
-    raise SetupRefused("setup_bookings_stranded", field=field, label=field_label(field), count=len(found), days=Listed(said))
+    raise SetupRefused(
+        "setup_bookings_stranded", field=field, label=field_label(field), count=len(found), days=Listed(said)
+    )
 
 
 def _cancel_stranded(session: Session, site: SiteRuntime, found: list, actor: q.Actor | None) -> q.Outcome | None:

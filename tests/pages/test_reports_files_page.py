@@ -55,9 +55,14 @@ def book_two_and_cancel_one(server, today: dt.date) -> str:
     return day
 
 
-def sign_in(page, server, name: str, path: str) -> None:
-    """A new supervisor ``name`` signs in on the way to ``path``."""
-    server.add_user(name, PASSWORD, "supervisor")
+def sign_in(page, server, name: str, path: str, at_admin: bool = False) -> None:
+    """A new supervisor ``name`` signs in on the way to ``path`` (``at_admin``: the account made as /admin
+    makes it, the site's own)."""
+    if at_admin:
+        account = {"username": name, "password": PASSWORD, "role": "supervisor"}
+        assert server.api("POST", "/admin/users", token=server.token("admin"), json=account).status_code == 201
+    else:
+        server.add_user(name, PASSWORD, "supervisor")
     page.goto(server.url + path)
     page.fill("#username", name)
     page.fill("#password", PASSWORD)
@@ -165,15 +170,10 @@ def test_the_pages_formatter_says_a_words_form_for_its_count_as_the_server_does(
 def test_a_file_refused_is_said_in_the_page_and_asked_for_again_there(page, server):
     """The files' links showed the API's raw JSON when a file was refused: two files already being made
     (503 report_files_busy, at most two at once on a process), a period the report cannot cover (422), a
-    login ended because the account may no longer read reports (401). Each is said on the page, in its language, the figures
-    and the chosen period staying; the same link, tapped again once the two files have come, gives the file."""
-    admin = server.token("admin")
-    account = {"username": "giamsat-busy", "password": PASSWORD, "role": "supervisor"}  # the site's, as /admin makes it
-    assert server.api("POST", "/admin/users", token=admin, json=account).status_code == 201
-    page.goto(server.url + "/reports")
-    page.fill("#username", "giamsat-busy")
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
+    login ended because the account may no longer read reports (401). Each is said on the page, in its
+    language, the figures and the chosen period staying; the same link, tapped again once the two files
+    have come, gives the file."""
+    sign_in(page, server, "giamsat-busy", "/reports", at_admin=True)  # (its role is changed below)
     expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
     said = page.locator("#file-error")
     three_years = {"from": "2023-01-01", "to": "2025-12-31", "group_by": "day", "format": "pdf"}  # long to make
@@ -211,7 +211,8 @@ def test_a_file_refused_is_said_in_the_page_and_asked_for_again_there(page, serv
     # a 403, goes the same way), said the same way
     page.goto(server.url + "/reports")
     expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
-    changed = server.api("PATCH", "/admin/users/giamsat-busy", token=admin, json={"role": "clerk", "counter": 1})
+    clerk = {"role": "clerk", "counter": 1}
+    changed = server.api("PATCH", "/admin/users/giamsat-busy", token=server.token("admin"), json=clerk)
     assert changed.status_code == 200, changed.text
     refused = page.request.get(server.url + page.locator("#xlsx").get_attribute("href"))
     assert refused.status == 401, refused.text()
