@@ -220,6 +220,11 @@ def test_roles(admin):
     named = {"ticker": "Chào mừng", "name": "Sảnh"}
     refused = assert_error(supervisor.patch("/api/v1/admin/displays/lobby", json=named), 403, "forbidden_role", "name")
     assert refused["translations"]["en"]["message"] == "The role “Supervisor” may not change “Display name”.", refused
+    voice = {"voice": {"repeat": 3}}  # inside a group: its field, as on the site's
+    refused = assert_error(
+        supervisor.patch("/api/v1/admin/displays/lobby", json=voice), 403, "forbidden_role", "voice.repeat"
+    )
+    assert refused["message"] == "Vai trò “Giám sát” không được thay đổi “Số lần đọc”.", refused
     assert_error(supervisor.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 5}), 403, "forbidden_role")
     assert_error(supervisor.post("/api/v1/admin/services", json=NEW_SERVICE), 403, "forbidden_role")
     refused = assert_error(supervisor.get("/api/v1/admin/users"), 403, "forbidden_role")
