@@ -29,6 +29,7 @@ from . import models as m
 from .db import driver_error
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
+from .field_labels import field_label
 from .i18n import Phrase
 
 if TYPE_CHECKING:
@@ -83,10 +84,16 @@ def role_name(role: str) -> Phrase:
     return Phrase(f"admin_role_{role}")
 
 
-def role_refused(role: str, **field) -> NotAllowed:
-    """403 ``forbidden_role``, naming the role as /admin does rather than by its code (and, given ``field``,
-    the field the role may not change)."""
-    return NotAllowed("forbidden_role", role=role_name(role), **field)
+def role_refused(role: str, field: str | None = None, section: str = "site") -> NotAllowed:
+    """403 ``forbidden_role``, naming the role as /admin does rather than by its code; given ``field`` (a
+    path of ``section``: "site", "displays"), the field the role may not change, in the body as its path
+    and in the sentence as /admin labels it."""
+    if field is None:
+        return NotAllowed("forbidden_role", role=role_name(role))
+    label = field_label(field, section)
+    return NotAllowed(
+        "forbidden_role", role=role_name(role), field=field, label=label, message_key="forbidden_role_field"
+    )
 
 
 def hash_token(token: str) -> str:

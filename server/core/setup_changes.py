@@ -20,6 +20,7 @@ from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup, stored_setup
+from .field_labels import field_label
 from .i18n import Listed, Localized, Phrase, problem_phrase
 from .periods import vn_date
 
@@ -244,12 +245,15 @@ def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Con
     for row, why in found:
         days.setdefault((row.business_day, bk.STRANDED_BY[why]), []).append(row)
     said = [
-        Phrase("setup_stranded_day", count=len(rows), date=vn_date(day), why=Phrase(f"setup_stranded_{reason}"))
+        Phrase("setup_stranded_day", count=len(rows), why=Phrase(f"setup_stranded_{reason}", date=vn_date(day)))
         for (day, reason), rows in list(days.items())[:STRANDED_DAYS_SAID]
     ]
     if len(days) > STRANDED_DAYS_SAID:
         said.append(Phrase("setup_stranded_more", count=len(days) - STRANDED_DAYS_SAID))
-    raise SetupRefused("setup_bookings_stranded", field=found[0][1], count=len(found), days=Listed(said))
+    field = found[0][1]  # its path for programs; the sentence names it as /admin labels it
+    raise SetupRefused(
+        "setup_bookings_stranded", field=field, label=field_label(field), count=len(found), days=Listed(said)
+    )
 
 
 def _cancel_stranded(session: Session, site: SiteRuntime, found: list, actor: q.Actor | None) -> q.Outcome | None:

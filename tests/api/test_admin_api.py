@@ -210,7 +210,21 @@ def test_roles(admin):
     assert supervisor.patch("/api/v1/admin/site", json={"ticker": "Nghỉ trưa 12:00-13:00"}).status_code == 200
     assert supervisor.patch("/api/v1/admin/site", json={"holidays": ["2027-01-01"]}).status_code == 200
     assert supervisor.patch("/api/v1/admin/displays/lobby", json={"ticker": "Chào mừng"}).status_code == 200
-    assert_error(supervisor.patch("/api/v1/admin/site", json={"name": "x"}), 403, "forbidden_role")
+    # a field it may not change is named as /admin labels it, in each language (the body's field: its path)
+    refused = assert_error(supervisor.patch("/api/v1/admin/site", json={"name": "x"}), 403, "forbidden_role", "name")
+    assert refused["message"] == "Vai trò “Giám sát” không được thay đổi “Tên trung tâm”.", refused
+    assert refused["translations"]["en"]["message"] == "The role “Supervisor” may not change “Centre name”.", refused
+    hours = {"hours": {"open": "08:00", "holidays": ["2027-01-02"]}}
+    refused = assert_error(supervisor.patch("/api/v1/admin/site", json=hours), 403, "forbidden_role", "hours.open")
+    assert refused["message"] == "Vai trò “Giám sát” không được thay đổi “Giờ mở cửa”.", refused
+    named = {"ticker": "Chào mừng", "name": "Sảnh"}
+    refused = assert_error(supervisor.patch("/api/v1/admin/displays/lobby", json=named), 403, "forbidden_role", "name")
+    assert refused["translations"]["en"]["message"] == "The role “Supervisor” may not change “Display name”.", refused
+    voice = {"voice": {"repeat": 3}}  # inside a group: its field, as on the site's
+    refused = assert_error(
+        supervisor.patch("/api/v1/admin/displays/lobby", json=voice), 403, "forbidden_role", "voice.repeat"
+    )
+    assert refused["message"] == "Vai trò “Giám sát” không được thay đổi “Số lần đọc”.", refused
     assert_error(supervisor.patch("/api/v1/admin/services/HT", json={"target_wait_minutes": 5}), 403, "forbidden_role")
     assert_error(supervisor.post("/api/v1/admin/services", json=NEW_SERVICE), 403, "forbidden_role")
     refused = assert_error(supervisor.get("/api/v1/admin/users"), 403, "forbidden_role")

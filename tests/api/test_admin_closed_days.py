@@ -79,10 +79,14 @@ def test_a_holiday_on_a_booked_day_asks_first_then_cancels_those_bookings_with_t
         supervisor.patch("/api/v1/admin/site", json=wanted), 409, "setup_bookings_stranded", "hours.holidays"
     )
     shown = f"{day.day:02d}/{day.month:02d}/{day.year}"
-    assert "3 lịch hẹn đã đặt rơi vào lúc trung tâm không làm việc" in error["message"], error
-    assert f"2 lịch ngày {shown} (ngày nghỉ)" in error["message"], error
-    assert "hãy xác nhận" in error["message"], error
-    assert f"2 bookings on {shown} (a day off)" in error["translations"]["en"]["message"], error
+    # read in one go: the field as /admin labels it, no API path, no brackets inside brackets
+    message, english = error["message"], error["translations"]["en"]["message"]
+    assert message.startswith("Chưa lưu “Ngày nghỉ”: thay đổi này làm 3 lịch hẹn đã đặt rơi vào lúc"), error
+    assert f"2 lịch vào ngày {shown}, nay là ngày nghỉ" in message, error
+    assert "hãy xác nhận" in message, error
+    assert english.startswith("“Holidays” is not saved: this change leaves 3 bookings at a time"), error
+    assert f"2 bookings on {shown}, now a day off" in english, error
+    assert not any(mark in text for text in (message, english) for mark in ("(", "hours.", "holidays”:")), error
     assert admin.get("/api/v1/admin/site").json()["holidays"] == holidays, "nothing was saved"
     assert _status(admin, first["code"]) == ("booked", None)
 
@@ -126,7 +130,9 @@ def test_shorter_hours_cancel_only_the_slots_outside_them_once_confirmed(staff):
         "hours.open",
     )
     shown = f"{day.day:02d}/{day.month:02d}/{day.year}"
-    assert f"2 lịch ngày {shown} (ngoài giờ làm việc mới)" in error["message"], error
+    assert error["message"].startswith("Chưa lưu “Giờ mở cửa”:"), error
+    assert f"2 lịch vào ngày {shown}, ngoài giờ làm việc mới" in error["message"], error
+    assert f"2 bookings on {shown}, outside the new hours" in error["translations"]["en"]["message"], error
     assert admin.get("/api/v1/admin/site").json()["hours"]["open"] == "07:30:00", "nothing was saved"
 
     done = admin.patch("/api/v1/admin/site", json={"hours": {"open": "08:00", "close": "16:30"}, "confirm": True})
@@ -229,7 +235,7 @@ def test_a_config_import_over_booked_days_asks_for_confirm_and_then_cancels_them
     assert refused.returncode == 1, refused.stderr
     date = f"{day.day:02d}/{day.month:02d}/{day.year}"
     assert "không quầy nào phục vụ" in refused.stderr, refused.stderr
-    assert f"1 lịch ngày {date} (ngày nghỉ)" in refused.stderr, refused.stderr
+    assert f"1 lịch vào ngày {date}, nay là ngày nghỉ" in refused.stderr, refused.stderr
     assert _status(admin, booked["code"]) == ("booked", None)
     done = server.cli("config", "import", str(path), "--confirm")
     assert _status(admin, booked["code"]) == ("cancelled", "closed_day")

@@ -11,37 +11,13 @@ made again. Under `queuekiosk serve` and under gunicorn's gevent worker (deploy/
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 
 import requests
 from api_helpers import assert_error, start_gunicorn, stop_gunicorn
 from conftest import QUEUEKIOSK
 from ports import free_port
-
-SUMMARY = "/api/v1/reports/summary"
-A_YEAR = {"period": "2025", "group_by": "day", "format": "pdf"}
-
-
-class Download:
-    """A report file asked for in a thread; ``done`` is set once its whole body has arrived."""
-
-    def __init__(self, base: str, headers: dict, params: dict):
-        self.done = threading.Event()
-        self.answer: requests.Response | None = None
-        self._thread = threading.Thread(target=self._get, args=(base + SUMMARY, headers, params), daemon=True)
-        self._thread.start()
-
-    def _get(self, url, headers, params):
-        try:
-            self.answer = requests.get(url, headers=headers, params=params, timeout=300)
-        finally:
-            self.done.set()
-
-    def result(self) -> requests.Response:
-        self._thread.join(300)
-        assert self.answer is not None, "the download failed"
-        return self.answer
+from report_file_helpers import A_YEAR, SUMMARY, Download
 
 
 def assert_answered_while_made(base: str, admin: dict, counter: dict) -> Download:

@@ -315,8 +315,8 @@ def test_the_phone_confirms_with_the_code_sent_by_sms_and_asks_anew_once_it_is_v
             phone.fill("#sms_code", "000000" if code != "000000" else "111111")
             phone.get_by_role("button", name="Xác nhận").click()
             expect(phone.locator("#submit")).to_be_enabled()  # answered (disabled while it is asked)
-            if tries < 5:
-                expect(error).to_contain_text("Mã xác nhận không đúng")
+            if tries < 5:  # under the code's box
+                expect(phone.locator("#sms_code-error")).to_contain_text("Mã xác nhận không đúng")
         expect(error).to_contain_text("Mã xác nhận đã bị nhập sai 5 lần nên không còn hiệu lực")
         expect(error).to_contain_text("bấm “Xác nhận” lần nữa (không cần nhập mã)")
         expect(phone.locator("#sms-box")).to_be_hidden()
@@ -460,12 +460,11 @@ def test_a_refused_field_is_named_as_the_citizen_sees_it(server, phone):
         lambda route: route.continue_(post_data={**json.loads(route.request.post_data), "later": 1}),
     )
     phone.goto(server.url + "/book")
-    book_first_free_slot(phone, "", "")  # nothing typed: every empty field named at once
-    error = phone.locator("#form-error")
-    expect(error).to_contain_text("Họ và tên: không được để trống")
-    expect(error).to_contain_text("Số điện thoại: không được để trống")
-    expect(error).to_contain_text("Trường “later”: không được nhận (kiểm tra chính tả)")
-    expect(error).not_to_contain_text("“name”")
+    book_first_free_slot(phone, "", "")  # nothing typed: every empty field named at once, under its box
+    expect(phone.locator("#name-error")).to_have_text("Họ và tên: không được để trống")
+    expect(phone.locator("#phone-error")).to_have_text("Số điện thoại: không được để trống")
+    error = phone.locator("#form-error")  # a field the form has no box for: at the top
+    expect(error).to_have_text("Trường “later”: không được nhận (kiểm tra chính tả)")
 
 
 def test_a_page_left_open_offers_a_number_for_today_from_the_opening_time_until_closing(start_server, tmp_path, phone):
@@ -507,14 +506,15 @@ def test_a_shown_refusal_follows_a_switch_of_language(server, phone):
     a field's, with the label as the citizen sees it, and the server's own sentence."""
     phone.goto(server.url + "/book")
     book_first_free_slot(phone, "", "0912345678")  # no name
-    error = phone.locator("#form-error")
-    expect(error).to_have_text("Họ và tên: không được để trống")
+    under_name = phone.locator("#name-error")
+    expect(under_name).to_have_text("Họ và tên: không được để trống")
     language = phone.locator("#lang")
     language.click()
     expect(phone.locator("#step-form h1")).to_have_text("Your details")  # (the page itself switched)
-    expect(error).to_have_text("Full name: must not be empty")
+    expect(under_name).to_have_text("Full name: must not be empty")
     language.click()
-    expect(error).to_have_text("Họ và tên: không được để trống")
+    expect(under_name).to_have_text("Họ và tên: không được để trống")
+    error = phone.locator("#form-error")
 
     for attempt in ("taken", "refused"):  # a number for today, then a second one for the same person
         phone.goto(server.url + "/book")
@@ -592,20 +592,35 @@ def test_a_form_for_today_s_number_left_open_past_closing_says_so_at_once(start_
 
 def test_every_wrong_detail_is_said_in_one_answer(server, phone):
     """The province tester's "Lấy số hôm nay" with no name, phone 12345 and CCCD 123456789012 was told the
-    name, then the phone, then the CCCD: three round trips on a phone. All three come at once."""
+    name, then the phone, then the CCCD: three round trips on a phone. All three come at once, each
+    under its own box, and the phone shows the first."""
+    phone.set_viewport_size({"width": 360, "height": 480})  # a small phone: the name's box scrolls away
     phone.goto(server.url + "/book")
     phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
     phone.get_by_role("button", name="Lấy số hôm nay").click()
     phone.fill("#phone", "12345")
     phone.fill("#id_number", "123456789012")
     phone.get_by_role("button", name="Xác nhận").click()
-    error = phone.locator("#form-error")
-    expect(error).to_contain_text("Họ và tên: không được để trống")
-    expect(error).to_contain_text("Số điện thoại không hợp lệ")
-    expect(error).to_contain_text("Số căn cước công dân không hợp lệ")
-    expect(phone.locator("#name")).to_be_focused()
-    for box in ("#name", "#phone", "#id_number"):  # each box refused is marked, until typed in
+    # each message under its own box (and its description, for a screen reader); none in a list at the top
+    expect(phone.locator("#name-error")).to_have_text("Họ và tên: không được để trống")
+    expect(phone.locator("#phone-error")).to_contain_text("Số điện thoại không hợp lệ")
+    expect(phone.locator("#id_number-error")).to_contain_text("Số căn cước công dân không hợp lệ")
+    expect(phone.locator("#form-error")).to_be_hidden()
+    labels = {"#name": "#phone", "#phone": "#id_number", "#id_number": ".hint"}  # the box, what comes after it
+    for box, after in labels.items():  # each box refused is marked, its message between it and what follows
         expect(phone.locator(box)).to_have_attribute("aria-invalid", "true")
-    phone.fill("#phone", "0912345678")
+        expect(phone.locator(box)).to_have_attribute("aria-describedby", box[1:] + "-error")
+        top = phone.locator(box).bounding_box()
+        said = phone.locator(box + "-error").bounding_box()
+        below = phone.locator(f"#details {after}").first.bounding_box()
+        assert top["y"] + top["height"] <= said["y"] < below["y"], (box, top, said, below)
+    # the first wrong box focused, in view on the phone's screen (the form was scrolled to the button)
+    expect(phone.locator("#name")).to_be_focused()
+    expect(phone.locator("#name")).to_be_in_viewport()
+    phone.fill("#phone", "0912345678")  # typed in: unmarked, its message gone; the others stay
     expect(phone.locator("#phone")).not_to_have_attribute("aria-invalid", "true")
+    expect(phone.locator("#phone-error")).to_be_hidden()
     expect(phone.locator("#name")).to_have_attribute("aria-invalid", "true")
+    phone.locator("#lang").click()  # in English when the page is
+    expect(phone.locator("#name-error")).to_have_text("Full name: must not be empty")
+    expect(phone.locator("#id_number-error")).to_contain_text("This ID card number is not valid")

@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from booking_helpers import BOOKING_REPORT_HEADER
 from playwright.sync_api import expect
+from report_file_helpers import Download, wait_until_busy
 
 PASSWORD = "giam-sat-2026"
 
@@ -53,9 +55,14 @@ def book_two_and_cancel_one(server, today: dt.date) -> str:
     return day
 
 
-def sign_in(page, server, name: str, path: str) -> None:
-    """A new supervisor ``name`` signs in on the way to ``path``."""
-    server.add_user(name, PASSWORD, "supervisor")
+def sign_in(page, server, name: str, path: str, at_admin: bool = False) -> None:
+    """A new supervisor ``name`` signs in on the way to ``path`` (``at_admin``: the account made as /admin
+    makes it, the site's own)."""
+    if at_admin:
+        account = {"username": name, "password": PASSWORD, "role": "supervisor"}
+        assert server.api("POST", "/admin/users", token=server.token("admin"), json=account).status_code == 201
+    else:
+        server.add_user(name, PASSWORD, "supervisor")
     page.goto(server.url + path)
     page.fill("#username", name)
     page.fill("#password", PASSWORD)
@@ -158,3 +165,57 @@ def test_the_pages_formatter_says_a_words_form_for_its_count_as_the_server_does(
         " catch (e) { return e.name; } }"
     )
     assert refused == "TypeError"
+
+
+def test_a_file_refused_is_said_in_the_page_and_asked_for_again_there(page, server):
+    """The files' links showed the API's raw JSON when a file was refused: two files already being made
+    (503 report_files_busy, at most two at once on a process), a period the report cannot cover (422), a
+    login ended because the account may no longer read reports (401). Each is said on the page, in its
+    language, the figures and the chosen period staying; the same link, tapped again once the two files
+    have come, gives the file."""
+    sign_in(page, server, "giamsat-busy", "/reports", at_admin=True)  # (its role is changed below)
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
+    said = page.locator("#file-error")
+    three_years = {"from": "2023-01-01", "to": "2025-12-31", "group_by": "day", "format": "pdf"}  # long to make
+    supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
+    others = [Download(server.url, supervisor, three_years) for _ in range(2)]
+    try:
+        expect(page.locator("#pdf")).to_have_attribute("href", re.compile("format=pdf"))
+        wait_until_busy(server.url, supervisor, others)
+        page.click("#pdf")
+        expect(said).to_contain_text("Máy chủ đang tạo 2 tệp báo cáo khác", timeout=20_000)
+        expect(said).to_contain_text("Vui lòng tải lại sau khoảng 10 giây")
+        assert not all(other.done.is_set() for other in others), "refused only while two files were being made"
+        expect(page.locator("#report")).to_be_visible()  # the page and its figures stay
+        assert page.url.startswith(server.url + "/reports")
+    finally:
+        for other in others:
+            assert other.result().status_code == 200
+    with page.expect_download() as download:
+        page.click("#pdf")  # tried again
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    assert download.value.suggested_filename.endswith(".pdf"), download.value.suggested_filename
+    expect(said).to_be_hidden()
+
+    # a period the report cannot cover: said as the API says it
+    page.goto(server.url + "/reports?from=2026-12-10&to=2026-12-01&group_by=service")
+    expect(page.locator("body")).to_have_attribute("data-report", "error", timeout=20_000)
+    href = page.locator("#csv").get_attribute("href")
+    refused = page.request.get(server.url + href)  # (with the login)
+    assert refused.status == 422, refused.text()
+    page.click("#csv")
+    expect(said).to_have_text(refused.json()["error"]["message"])
+
+    # no longer a supervisor (an admin made the account a clerk's): its session ends (401; any other refusal,
+    # a 403, goes the same way), said the same way
+    page.goto(server.url + "/reports")
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
+    clerk = {"role": "clerk", "counter": 1}
+    changed = server.api("PATCH", "/admin/users/giamsat-busy", token=server.token("admin"), json=clerk)
+    assert changed.status_code == 200, changed.text
+    refused = page.request.get(server.url + page.locator("#xlsx").get_attribute("href"))
+    assert refused.status == 401, refused.text()
+    page.click("#xlsx")
+    expect(said).to_have_text(refused.json()["error"]["message"])
+    assert not said.inner_text().startswith("{"), "the sentence, not the API's JSON"

@@ -195,7 +195,9 @@ def admin_change(section: str, key: str):
     patch = parse_body(AnyObject).data()
     confirm = _confirmed(patch)  # saved though a service with citizens is left unserved
     if principal.role == "supervisor" and not (section == "displays" and set(patch) <= SUPERVISOR_DISPLAY_KEYS):
-        raise role_refused(principal.role)
+        # a display's field it may not change is named; any other item's change is not a supervisor's at all
+        beyond = sorted(set(patch) - SUPERVISOR_DISPLAY_KEYS) if section == "displays" else []
+        raise role_refused(principal.role, _first_field(patch, beyond[0]) if beyond else None, section)
     done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
@@ -272,11 +274,16 @@ def _supervisor_may(principal, patch: dict) -> None:
     if isinstance(hours, dict) and set(hours) == {"holidays"} and "holidays" not in patch:
         patch["holidays"] = patch.pop("hours")["holidays"]
     refused = sorted(set(patch) - SUPERVISOR_SITE_KEYS)
-    if refused:
-        inside = patch[refused[0]]  # within hours, the first key other than the holidays it may send
-        keys = sorted(k for k in inside if k != "holidays") if isinstance(inside, dict) else []
-        named = f"{refused[0]}.{keys[0]}" if keys else refused[0]
-        raise role_refused(principal.role, field=named)
+    if refused:  # (within hours, the first key other than the holidays it may send)
+        raise role_refused(principal.role, field=_first_field(patch, refused[0], but="holidays"))
+
+
+def _first_field(patch: dict, key: str, but: str = "") -> str:
+    """The field a refusal names for ``key`` of ``patch``: inside a group ("hours", "voice"), its first key
+    (other than ``but``), as "hours.open"; else ``key``."""
+    inside = patch[key]
+    keys = sorted(k for k in inside if k != but) if isinstance(inside, dict) else []
+    return f"{key}.{keys[0]}" if keys else key
 
 
 # the keys of ``sounds`` that name a place on the server's disk, and what must be there

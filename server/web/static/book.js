@@ -268,7 +268,7 @@
 
   function openForm() {
     byId("form-error").hidden = true;
-    byId("details").querySelectorAll("[aria-invalid]").forEach(function (box) { box.removeAttribute("aria-invalid"); });
+    BOXES.forEach(function (id) { sayUnder(id, null); });
     forgetCode();  // a new request needs a new code
     drawRemote();
     show("form");
@@ -279,33 +279,71 @@
     state.pending = null;
     byId("sms-box").hidden = true;
     byId("sms_code").value = "";
-    byId("sms_code").removeAttribute("aria-invalid");
+    sayUnder("sms_code", null);
   }
 
   // a field's refusal said with the label the citizen sees ("Số điện thoại: ..."), not the API's key
   const FIELD_LABELS = {name: "book_name", phone: "book_phone", id_number: "book_id_number", sms_code: "book_sms_code"};
 
-  // said in the page's language, and again in the other one when the citizen switches (the refusal's
-  // translations, the labels from the catalog); every field refused at once (``others``), one after
-  // another: a field the form has no label for (date, start) in its own message
-  function sayProblem(node, result) {
-    const error = result && result.data && result.data.error;
-    if (!result) return QK.say(node, "page_network_error");
-    if (!error || !(FIELD_LABELS[error.field] || (error.others || []).length)) return QK.sayError(node, result);
-    const refused = [error].concat(error.others || []);
-    refused.forEach(function (each) {  // each box refused is marked (red), until the citizen types in it
-      if (FIELD_LABELS[each.field] && byId(each.field)) byId(each.field).setAttribute("aria-invalid", "true");
-    });
+  const BOXES = Object.keys(FIELD_LABELS);  // the form's boxes, in its order
+
+  /** One refusal (the error, or one of its ``others``) in each language ({vi, en}): a field's with the label
+   *  the citizen sees (the refusal's translations, the labels from the catalog), else its own sentence. */
+  function refusalTexts(each) {
     const text = {};
     ["vi", "en"].forEach(function (lang) {
-      text[lang] = refused.map(function (each) {
-        const said = (each.translations || {})[lang] || each;
-        const label = each.problem && FIELD_LABELS[each.field];
-        if (!label) return said.message || each.message;
-        return QK.msg("page_field_problem", {label: QK.msg(label, null, lang), problem: said.problem || each.problem}, lang);
-      }).join(" · ");
+      const said = (each.translations || {})[lang] || each;
+      const label = each.problem && FIELD_LABELS[each.field];
+      text[lang] = label ? QK.msg("page_field_problem", {label: QK.msg(label, null, lang), problem: said.problem || each.problem}, lang)
+        : said.message || each.message;
     });
+    return text;
+  }
+
+  // said in the page's language, and again in the other one when the citizen switches; every field
+  // refused at once (``others``), one after another
+  function sayProblem(node, result, refused) {
+    const error = result && result.data && result.data.error;
+    if (!result) return QK.say(node, "page_network_error");
+    if (!error) return QK.sayError(node, result);
+    const texts = (refused || [error].concat(error.others || [])).map(refusalTexts);
+    const text = {};
+    ["vi", "en"].forEach(function (lang) { text[lang] = texts.map(function (each) { return each[lang]; }).join(" · "); });
     return QK.say(node, "page_said", {text: text});
+  }
+
+  /** What is wrong with box ``id``, said just below it ({vi, en}; null: nothing), the box marked (red) and
+   *  described by it (a screen reader says it with the box), until the citizen types in it. */
+  function sayUnder(id, text) {
+    const box = byId(id), note = byId(id + "-error");
+    note.hidden = !text;
+    if (text) {
+      QK.say(note, "page_said", {text: text});
+      box.setAttribute("aria-invalid", "true");
+      box.setAttribute("aria-describedby", note.id);
+    } else {
+      box.removeAttribute("aria-invalid");
+      box.removeAttribute("aria-describedby");
+    }
+  }
+
+  /** A refusal of the form, as a form on a phone says it: each refused box's message under that box, the
+   *  rest (a field without a box, the booking's own refusal) at the top. Returns the first box refused in
+   *  the form's order (to focus), or null. */
+  function showFormProblem(result) {
+    const top = byId("form-error");
+    if (!result) { showProblem(top, null); return null; }  // not reached: the boxes stay as they were told
+    const error = result.data && result.data.error;
+    const refused = error ? [error].concat(error.others || []) : [];
+    const boxed = {};
+    refused.forEach(function (each) {  // (a box hidden now, the SMS code's once dropped, has its message at the top)
+      if (FIELD_LABELS[each.field] && !byId(each.field).closest("[hidden]")) boxed[each.field] = each;
+    });
+    BOXES.forEach(function (id) { sayUnder(id, boxed[id] ? refusalTexts(boxed[id]) : null); });
+    const rest = refused.filter(function (each) { return boxed[each.field] !== each; });
+    top.hidden = Boolean(error) && rest.length === 0;
+    if (!top.hidden) sayProblem(top, result, error ? rest : null);
+    return byId(BOXES.find(function (id) { return boxed[id]; }) || "") || null;
   }
 
   function showProblem(node, result) {
@@ -357,18 +395,19 @@
           showProblem(byId("slot-error"), result);
           return;
         }
-        showProblem(byId("form-error"), result);
-        if (error.code === "sms_code_void" || error.code === "sms_code_expired") {
-          forgetCode();  // "Xác nhận" asks anew: the button is where to go next (the code's box is gone)
-          focusNext = byId("submit");
-        } else if (error.field && byId(error.field)) {
-          focusNext = byId(error.field);
-        }
+        const asksAnew = error.code === "sms_code_void" || error.code === "sms_code_expired";
+        // "Xác nhận" asks anew: the button is where to go next (the code's box is gone, its message at the top)
+        if (asksAnew) forgetCode();
+        const first = showFormProblem(result);
+        focusNext = asksAnew ? byId("submit") : first;
       }
-    }, function () { showProblem(byId("form-error"), null); }).finally(function () {
+    }, function () { showFormProblem(null); }).finally(function () {
       state.busy = false;
       drawRemote();
-      if (focusNext) focusNext.focus();  // (once the button is enabled again)
+      if (focusNext) {  // (once the button is enabled again), in the middle of a phone's screen, its message below
+        focusNext.focus({preventScroll: true});
+        focusNext.scrollIntoView({block: "center"});
+      }
     });
   }
 
@@ -501,10 +540,11 @@
   // the code sent is for the request as it was: a corrected name, phone or ID number needs a new one
   ["name", "phone", "id_number"].forEach(function (id) {
     byId(id).addEventListener("input", function () {
-      byId(id).removeAttribute("aria-invalid");
+      sayUnder(id, null);
       if (state.pending) forgetCode();
     });
   });
+  byId("sms_code").addEventListener("input", function () { sayUnder("sms_code", null); });
 
   if (page.server_time) QK.setServerTime(page.server_time);
   if (chosenLanguage() === "en" && page.languages.indexOf("en") >= 0) QK.setLang("en");

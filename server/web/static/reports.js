@@ -343,6 +343,50 @@
     }, networkError);
   }
 
+  // --- the files: fetched by the page and saved from it, not opened by the browser --------------
+  // A refused file (503 report_files_busy while two are being made on the process, 422 a period it cannot
+  // cover, 401/403 a login gone or a role changed) would otherwise be the API's JSON in the browser's
+  // window (or a failed download). Here it is the API's sentence in the page's language, with the period
+  // and figures still on the page, and the same link tapped again asks again. A link opened in a new tab
+  // or saved with the browser's menu is the browser's own, as before.
+  function fileName(disposition) {
+    const m = /filename="([^"]+)"/.exec(disposition || "");
+    return m ? m[1] : "";
+  }
+
+  function download(event) {
+    const link = event.currentTarget;
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    if (link.getAttribute("aria-busy") === "true") return;  // (one at a time per link: a second tap waits)
+    link.setAttribute("aria-busy", "true");
+    const said = $("file-error");
+    said.hidden = true;
+    fetch(link.href, {credentials: "same-origin", headers: {"Accept-Language": QK.lang()}}).then(function (response) {
+      if (!response.ok) {
+        return response.text().then(function (text) {
+          let data = null;
+          try { data = JSON.parse(text); } catch (e) { data = null; }
+          QK.sayError(said, {ok: false, status: response.status, data: data});
+          said.hidden = false;
+        });
+      }
+      return response.blob().then(function (blob) {
+        const save = QK.el("a");
+        save.href = URL.createObjectURL(blob);
+        save.download = fileName(response.headers.get("Content-Disposition"));
+        document.body.appendChild(save);
+        save.click();
+        save.remove();
+        setTimeout(function () { URL.revokeObjectURL(save.href); }, 60000);  // (the browser has it by then)
+      });
+    }).catch(function () {
+      QK.say(said, "page_network_error");
+      said.hidden = false;
+    }).finally(function () { link.removeAttribute("aria-busy"); });
+  }
+  ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) { $(format).addEventListener("click", download); });
+
   // the server could not be reached (for the report, or for its bookings and procedures after it)
   function networkError() {
     $("error").textContent = QK.msg("page_network_error");
