@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 from admin_helpers import reports_login
 from playwright.sync_api import expect
+from report_file_helpers import Download, wait_until_busy
 
 REPORTS_SCREEN = {"width": 1366, "height": 900}
 
@@ -63,3 +64,30 @@ def test_the_province_sees_bookings_checked_in_and_downloads_the_comparison(new_
     rows = {row[0]: row for row in sheet.iter_rows(values_only=True) if row[0] is not None}
     issued = section.locator('tr[data-site="xa-tan-phu"] td').nth(0).inner_text()
     assert rows["Xã Tân Phú"][1] == int(issued) and rows["Xã Tân Phú"][-2:] == (3, 2), rows  # bookings, came
+
+
+def test_a_comparison_file_refused_is_said_in_the_comparison_and_asked_for_again_there(new_tab, server):
+    """The comparison's links, as the site's own report's: a file refused while two others are being made
+    (503 report_files_busy) is said under the comparison, in the page's language, the table staying; the
+    same link, tapped again once they have come, gives the file."""
+    tab = new_tab(viewport=REPORTS_SCREEN)
+    reports_login(tab, server, "tinh-ban", "province")
+    section = tab.locator("#sites-compare")
+    expect(section).to_have_attribute("data-ready", "1")
+    said = section.locator("#sites-error")
+    supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
+    three_years = {"from": "2023-01-01", "to": "2025-12-31", "group_by": "day", "format": "pdf"}  # long to make
+    others = [Download(server.url, supervisor, three_years) for _ in range(2)]
+    try:
+        wait_until_busy(server.url, supervisor, others)
+        section.locator("#sites-pdf").click()
+        expect(said).to_contain_text("Máy chủ đang tạo 2 tệp báo cáo khác", timeout=20_000)
+        assert not all(other.done.is_set() for other in others), "refused only while two files were being made"
+        expect(section.locator("#sites-table tbody tr").first).to_be_visible()  # the comparison stays
+    finally:
+        for other in others:
+            assert other.result().status_code == 200
+    with tab.expect_download() as download:
+        section.locator("#sites-pdf").click()  # tried again
+    assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
+    expect(said).to_be_hidden()

@@ -360,7 +360,7 @@
     event.preventDefault();
     if (link.getAttribute("aria-busy") === "true") return;  // (one at a time per link: a second tap waits)
     link.setAttribute("aria-busy", "true");
-    const said = $("file-error");
+    const said = $(link.id.indexOf("sites-") === 0 ? "sites-error" : "file-error");  // (the comparison's own)
     said.hidden = true;
     fetch(link.href, {credentials: "same-origin", headers: {"Accept-Language": QK.lang()}}).then(function (response) {
       if (!response.ok) {
@@ -385,7 +385,10 @@
       said.hidden = false;
     }).finally(function () { link.removeAttribute("aria-busy"); });
   }
-  ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) { $(format).addEventListener("click", download); });
+  ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) {  // the site's report's, and the sites' comparison's
+    $(format).addEventListener("click", download);
+    $("sites-" + format).addEventListener("click", download);
+  });
 
   // the server could not be reached (for the report, or for its bookings and procedures after it)
   function networkError() {
