@@ -17,7 +17,7 @@ from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
 from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
-from .slots import check_day, check_hours_saved, settings_of, slot_of, to_local, to_utc
+from .slots import check_day, check_hours_saved, day_booked, held_by_others, settings_of, slot_of, to_local, to_utc
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
 _TAKE_PLACE = text(
@@ -107,10 +107,13 @@ def book(
     who = person(key, phone, id_number)
     check_day(site, settings, day, now)
     slot_start, slot_end = slot_of(site, settings, day, start, now)
-    check_hours_saved(conn, site, day, slot_start, slot_end)  # first: a save of other hours waits, or is waited for
+    # first: a save of other hours waits, or is waited for
+    check_hours_saved(conn, site, day, slot_start, slot_end, service)
+    # the places left once those of bookings on another grid overlapping this slot are counted
+    capacity = settings.per_slot - held_by_others(day_booked(conn, site, service_id, day), slot_start, slot_end)
     if (
-        conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": settings.per_slot}).first()
-        is None
+        capacity <= 0
+        or conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": capacity}).first() is None
     ):
         raise QueueError("slot_full", start=start, date=vn_date(day))
     booking_id = _insert_booking(
