@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
@@ -100,16 +100,16 @@ def slots(
 
 def day_booked(conn: Connection, site: SiteRuntime, service_id: int, day: dt.date) -> list[tuple]:
     """The service's slot bookings of ``day`` that hold their places (all but the cancelled), as (start,
-    end) UTC: the places a slot of another grid overlaps (``held_by_others``)."""
-    return conn.execute(
-        select(B.c.slot_start, B.c.slot_end).where(
-            B.c.site_id == site.id,
-            B.c.business_day == day,
-            B.c.status != "cancelled",
-            B.c.service_id == service_id,
-            B.c.kind == "slot",
-        )
-    ).all()
+    end, how many) UTC, for ``held_by_others`` (a booking reads only those overlapping its slot:
+    booking._OVERLAPPING)."""
+    query = select(B.c.slot_start, B.c.slot_end, func.count()).where(
+        B.c.site_id == site.id,
+        B.c.business_day == day,
+        B.c.status != "cancelled",
+        B.c.service_id == service_id,
+        B.c.kind == "slot",
+    )
+    return conn.execute(query.group_by(B.c.slot_start, B.c.slot_end)).all()
 
 
 def held_by_others(booked: list[tuple], start: dt.datetime, end: dt.datetime) -> int:
@@ -118,9 +118,9 @@ def held_by_others(booked: list[tuple], start: dt.datetime, end: dt.datetime) ->
     or the slot length was changed) and keep the time their holders were told, so a slot of the new grid
     that overlaps them has that many places fewer: at no moment are more than ``per_slot`` citizens booked,
     as with one grid. (Those starting at ``start`` are the slot's own row, ``booking_slots.taken``.)"""
-    others = [(s, e) for s, e in booked if s != start and s < end and e > start]
-    moments = [start, *(s for s, _ in others if s > start)]  # where the count of overlapping ones can rise
-    return max(sum(s <= t < e for s, e in others) for t in moments)
+    others = [(s, e, n) for s, e, n in booked if s != start and s < end and e > start]
+    moments = [start, *(s for s, _, _ in others if s > start)]  # where the count of overlapping ones can rise
+    return max(sum(n for s, e, n in others if s <= t < e) for t in moments)
 
 
 def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -> list[str]:
