@@ -112,3 +112,22 @@ def test_a_slot_overlapping_a_booking_of_the_old_grid_offers_the_places_left(mak
     assert refused.value.code == "slot_full", "a third citizen booked into 07:45-08:00"
     db.site = site
     db.run(bk.book, "HT", day, "08:10", "Bình", "0912000003", None, KEY)
+
+
+def test_a_booking_of_the_old_slots_made_after_the_save_is_refused(make_queue, config_data):
+    """A server process that still offers the old slots (it takes the saved setup up within half a second)
+    books 07:45 after the opening was moved to 07:40: refused, saying to try again, as the new slots that
+    overlap it may have taken its places already."""
+    db = make_queue(parse_config(_quarter_hours(config_data), "bookings.yaml"))
+    day = _next_working_day(db.site)
+    with db.Session.begin() as session:
+        site = setup_changes.change_site(session, db.site, {"hours": {"open": "07:40"}}).runtime
+    for phone in ("0912000001", "0912000002"):  # the new slots: 07:40 full
+        with db.Session.begin() as session:
+            bk.book(session, site, "HT", day, "07:40", "An", phone, None, KEY)
+    with db.Session.begin() as session, pytest.raises(q.QueueError) as refused:
+        bk.book(session, db.site, "HT", day, "07:45", "Bình", "0912000003", None, KEY)  # the old setup's
+    assert refused.value.code == "booking_hours_changed"
+    with db.Session() as session:
+        kept = session.execute(select(B.c.slot_start).where(B.c.business_day == day)).scalars().all()
+    assert len(kept) == 2 and len(set(kept)) == 1, "only the two 07:40 bookings"
