@@ -28,7 +28,7 @@
   // a walk-in number for the card then (a scanned card booked for another day is told which day; one
   // booked today at another centre of the installation, which centre)
   const NO_BOOKING = ["booking_not_found_for_card", "card_holds_number", "card_booked_other_day",
-    "card_booked_other_site", "id_booked_other_site"];
+    "booked_other_site", "id_booked_other_site"];
   let burst = "";
   let lastKeyAt = 0;
 

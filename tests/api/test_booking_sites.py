@@ -79,7 +79,7 @@ def test_a_card_booked_today_at_another_centre_is_told_which(srv):
     kiosk = srv.session()  # the kiosk at Bến Kia, no token
 
     scanned = assert_error(
-        kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD}), 404, "card_booked_other_site"
+        kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD}), 404, "booked_other_site"
     )
     assert scanned["message"] == (
         f"Ông/Bà có lịch hẹn hôm nay tại {FIRST_NAME} lúc 09:15. Mời Ông/Bà đến đó để được phục vụ theo lịch"
@@ -89,7 +89,14 @@ def test_a_card_booked_today_at_another_centre_is_told_which(srv):
         kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"id_number": ID}), 404, "id_booked_other_site"
     )
     assert FIRST_NAME in typed["message"] and "09:15" not in typed["message"], typed
-    for said in (scanned, typed):
+    # the booking's QR code (its manage link) scanned there: the same as the card (its holder has the code)
+    by_code = assert_error(
+        kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"code": made.json()["manage_url"]}),
+        404,
+        "booked_other_site",
+    )
+    assert by_code["message"] == scanned["message"], by_code
+    for said in (scanned, typed, by_code):
         assert code not in str(said) and "Cường" not in str(said) and "Hộ tịch" not in str(said), said
 
     walk_in = kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD, "service": "CT"})
@@ -97,3 +104,15 @@ def test_a_card_booked_today_at_another_centre_is_told_which(srv):
     there = kiosk.post("/api/v1/check-in", json={"cccd_qr": CARD})
     assert there.status_code == 201, there.text
     assert there.json()["booking"]["start"] == "09:15"
+
+
+def test_a_number_for_today_taken_at_another_centre_says_by_when_to_check_in_there(srv):
+    http = _integration(srv)
+    other_id, card = "079203004568", CARD.replace(ID, "079203004568")
+    body = {"service": "HT", "remote": True, "name": "Lê Văn Cường", "phone": "0912000031", "id_number": other_id}
+    taken = http.post("/api/v1/bookings", json=body)
+    assert taken.status_code == 201, taken.text
+    scanned = assert_error(
+        srv.session().post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": card}), 404, "booked_other_site"
+    )
+    assert f"tại {FIRST_NAME} (số lấy từ xa: xác nhận có mặt trước {taken.json()['deadline']})." in scanned["message"]

@@ -1,7 +1,7 @@
 """A citizen booked today at one commune centre comes to another centre's kiosk of the same installation
 (docs/bookings.md), in real Chromium: the ID card scanned, the screen says at which centre and at what
-time the booking is; its number typed on the keys, at which centre only (a typed number can be anyone's).
-The services stay offered below, for a number here."""
+time the booking is, and so does the booking's QR code; its number typed on the keys, at which centre only
+(a typed number can be anyone's). The services stay offered below the card's, for a number here."""
 
 from __future__ import annotations
 
@@ -49,3 +49,9 @@ def test_the_kiosk_of_another_centre_says_where_today_s_booking_is(server_on_a_w
     note = page.locator(".card-note")
     expect(note).to_contain_text(f"Số căn cước này có lịch hẹn hôm nay tại {BOOKED_AT}.")
     assert start not in note.inner_text()
+
+    # the booking's QR code (its link) scanned there: the centre and the time (its holder has the code)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    scanner_burst(page, booked.json()["manage_url"])
+    expect(page.locator("#problem-text")).to_contain_text(f"Ông/Bà có lịch hẹn hôm nay tại {BOOKED_AT} lúc {start}.")
