@@ -18,9 +18,9 @@ if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright 
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from config_helpers import WEEKDAYS, closed_now, site_today  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from kiosk_helpers import scanner_burst, type_on_keys  # noqa: E402
 from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
-from test_kiosk_checkin_id import type_on_keys  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -104,29 +104,6 @@ def test_a_number_for_today_and_a_second_one_refused_politely(server, phone):
     refusal = phone.locator("#form-error")
     refusal.wait_for()
     assert f"Ông/Bà đã có số {number}" in refusal.inner_text()
-
-
-def scanner_burst(tab, text: str) -> None:
-    """What a USB barcode scanner sends: a key for each character within milliseconds, then Enter."""
-    # the scanner's own pace, a millisecond a key: the page's clock is read through a counter during the
-    # burst, so a renderer that a loaded machine pauses mid-loop does not split it into two "typed" parts
-    tab.evaluate(
-        """text => {
-        const realNow = Date.now;
-        const start = realNow.call(Date);
-        let ticks = 0;
-        Date.now = () => start + ticks++;
-        try {
-            for (const key of [...text, "Enter"]) {
-                const target = document.activeElement || document.body;
-                target.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true, cancelable: true}));
-            }
-        } finally {
-            Date.now = realNow;
-        }
-    }""",
-        text,
-    )
 
 
 def test_check_in_at_the_kiosk_by_typed_code_and_by_scanning_the_id_card(

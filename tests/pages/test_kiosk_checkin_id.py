@@ -13,6 +13,7 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
+from kiosk_helpers import type_on_keys  # noqa: E402
 from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -26,16 +27,6 @@ TYPED_NO_BOOKING = (
     "Hôm nay không có lịch hẹn nào cho số căn cước này. Lịch hẹn ngày khác (nếu có) xem lại trong đường link"
     " hoặc tin nhắn SMS nhận khi đặt lịch. Mời chọn dịch vụ để lấy số."
 )
-
-
-def type_on_keys(kiosk, text: str) -> None:
-    kiosk.locator(".checkin-open:visible").click()
-    kiosk.locator("#checkin-code").wait_for()
-    kiosk.wait_for_timeout(500)  # a new screen ignores taps for a moment
-    for key in text:
-        kiosk.click(f'#checkin-keys button[data-key="{key}"]')
-    assert kiosk.input_value("#checkin-code") == text
-    kiosk.get_by_role("button", name="Nhận số").click()
 
 
 def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server_on_a_working_morning, page):

@@ -17,7 +17,7 @@ from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
 from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
-from .slots import check_day, check_hours_saved, settings_of, slot_of, to_local, to_utc
+from .slots import check_day, check_hours_saved, held_by_others, settings_of, slot_of, to_local, to_utc
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
 _TAKE_PLACE = text(
@@ -26,6 +26,22 @@ _TAKE_PLACE = text(
     "WHERE booking_slots.taken < :capacity RETURNING taken"
 ).bindparams(bindparam("start", type_=DateTime()))
 
+
+# the day's bookings of another start overlapping the slot (of another grid of slots: with one, none), for
+# held_by_others; a text statement, as _TAKE_PLACE, since every booking runs it
+_OVERLAPPING = (
+    text(
+        "SELECT slot_start, slot_end, count(*) FROM bookings WHERE site_id = :site AND business_day = :day "
+        "AND status != 'cancelled' AND service_id = :service AND kind = 'slot' "
+        "AND slot_start < :end AND slot_end > :start AND slot_start != :start GROUP BY slot_start, slot_end"
+    )
+    .bindparams(
+        bindparam("day", type_=Date()),
+        bindparam("start", type_=DateTime()),
+        bindparam("end", type_=DateTime()),
+    )
+    .columns(slot_start=DateTime(), slot_end=DateTime())
+)
 
 _CLAIM = text(
     "INSERT INTO person_days (service_id, business_day, person_hash, booking_id, ticket_id) "
@@ -107,10 +123,16 @@ def book(
     who = person(key, phone, id_number)
     check_day(site, settings, day, now)
     slot_start, slot_end = slot_of(site, settings, day, start, now)
-    check_hours_saved(conn, site, day, slot_start, slot_end)  # first: a save of other hours waits, or is waited for
+    # first: a save of other hours waits, or is waited for
+    check_hours_saved(conn, site, day, slot_start, slot_end, service)
+    # the places left once those of bookings on another grid overlapping this slot are counted
+    overlapping = conn.execute(
+        _OVERLAPPING, {"site": site.id, "service": service_id, "day": day, "start": slot_start, "end": slot_end}
+    ).all()
+    capacity = settings.per_slot - held_by_others(overlapping, slot_start, slot_end)
     if (
-        conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": settings.per_slot}).first()
-        is None
+        capacity <= 0
+        or conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": capacity}).first() is None
     ):
         raise QueueError("slot_full", start=start, date=vn_date(day))
     booking_id = _insert_booking(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -20,7 +21,7 @@ from ..periods import vn_date
 from .booking import claim
 from .ending import masked_code, refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
-from .records import PD, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
+from .records import PD, SITES, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
 from .slots import grace, to_local
 from .views import public, row_by_code, view_of
 
@@ -65,7 +66,11 @@ def check_in(
     if sum(v is not None for v in (code, cccd_qr, id_number)) != 1:
         raise Invalid("check_in_one_of", field="code")
     if code is not None:
-        row = row_by_code(conn, site, code)
+        try:
+            row = row_by_code(conn, site, code)
+        except NotFound:  # the booking's QR code shown at another centre than its own: which one
+            _refuse_if_booked_elsewhere(conn, site, now, True, B.c.code == code.strip().upper())
+            raise
     else:
         if cccd_qr is not None:
             holder = id_hash(key, parse_cccd_qr(cccd_qr).id_number, card=True)
@@ -77,6 +82,7 @@ def check_in(
                 held = _number_held(conn, site, holder, now)
                 if held is not None:  # said at once, not after the citizen chose that service again
                     raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
+                _refuse_if_booked_elsewhere(conn, site, now, cccd_qr is not None, B.c.person_hash == holder)
                 if cccd_qr is not None:  # the card itself is here, so its holder: their booking of another day
                     _refuse_if_booked_later(conn, site, holder, now)
                 raise NotFound("booking_not_found_for_card")  # (a typed number can be anyone's: nothing more)
@@ -191,6 +197,38 @@ def _refuse_if_booked_later(conn, site, person_hash: str, now: dt.datetime) -> N
         else Phrase("booking_when_day", date=date)
     )
     raise NotFound("card_booked_other_day", service=service_name(site, later.service_id), when=when)
+
+
+def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, shown: bool, whose) -> None:
+    """A citizen at the kiosk of another centre of the installation than the one booked today (``whose``:
+    the bookings of their card's hash, or of the code they scanned): the refusal says where to go. The
+    person key is the installation's, so the card's hash is the same at every site. What it says is kept
+    to what the citizen needs (Decree 13/2023): the centre's name, and where the card or the code is
+    ``shown`` (its holder is here) the booked time; a typed number can be anyone's, so not the time. Never
+    the name, the service or the code. They may still take a number here."""
+    today = q.business_day(site, now)
+    rows = conn.execute(
+        select(B.c.business_day, B.c.kind, B.c.slot_start, B.c.deadline, SITES.c.name, SITES.c.timezone)
+        .join(SITES, SITES.c.id == B.c.site_id)
+        .where(
+            whose,
+            B.c.business_day.between(today - dt.timedelta(days=1), today + dt.timedelta(days=1)),
+            B.c.site_id != site.id,
+            B.c.status == "booked",
+        )
+        .order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id)
+    ).all()
+    for row in rows:  # today at that site, in its own time zone; a remote number not past its deadline
+        zone = ZoneInfo(row.timezone)
+        if row.business_day != q.local_time(site, now).astimezone(zone).date():
+            continue
+        if row.kind == "remote" and row.deadline < now:
+            continue
+        if not shown:
+            raise NotFound("id_booked_other_site", site=row.name)
+        moment = q.local_time(site, row.slot_start or row.deadline).astimezone(zone)
+        when = Phrase("booking_at_time" if row.kind == "slot" else "booking_remote_by", time=f"{moment:%H:%M}")
+        raise NotFound("booked_other_site", site=row.name, when=when)
 
 
 def _number_held(conn, site, person_hash: str, now: dt.datetime):

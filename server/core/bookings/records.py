@@ -15,6 +15,7 @@ from ..i18n import Localized
 B = m.bookings
 SLOTS = m.booking_slots
 SETUPS = m.site_setups
+SITES = m.sites
 PD = m.person_days
 T = m.tickets
 SEQ = m.number_sequences

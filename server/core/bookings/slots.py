@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
@@ -14,7 +14,7 @@ from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from ..periods import vn_date
-from .records import SETUPS, SLOTS, connection, service_name
+from .records import SETUPS, SLOTS, B, connection, service_name
 
 
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
@@ -39,10 +39,13 @@ def to_local(site: SiteRuntime, utc_naive: dt.datetime) -> dt.datetime:
     return q.local_time(site, utc_naive)
 
 
-def slot_times(site: SiteRuntime, settings: BookingSettings, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+def slot_times(
+    site: SiteRuntime, settings: BookingSettings, day: dt.date, hours: Hours | None = None
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """The day's slots as (start, end), local and aware: from opening to closing time, none on a
-    day the site is closed (its weekdays and holidays, as the kiosk keeps them)."""
-    hours, zone = site.config.site.hours, site.config.site.zone
+    day the site is closed (its weekdays and holidays, as the kiosk keeps them). ``hours``: other
+    opening hours than the site's (a setup just saved)."""
+    hours, zone = hours or site.config.site.hours, site.config.site.zone
     opening = dt.datetime.combine(day, hours.open, zone)
     if not hours.is_open(opening):
         return []
@@ -76,19 +79,48 @@ def slots(
     times = [(s, e) for s, e in slot_times(site, settings, day) if to_utc(s) > now]
     if not times:
         return []
+    conn = connection(conn)
     taken = dict(
-        connection(conn)
-        .execute(
+        conn.execute(
             select(SLOTS.c.slot_start, SLOTS.c.taken).where(
                 SLOTS.c.service_id == service_id, SLOTS.c.slot_start.in_([to_utc(s) for s, _ in times])
             )
-        )
-        .all()
+        ).all()
     )
+    booked = day_booked(conn, site, service_id, day)
     return [
-        {"start": f"{s:%H:%M}", "end": f"{e:%H:%M}", "free": max(0, settings.per_slot - taken.get(to_utc(s), 0))}
+        {
+            "start": f"{s:%H:%M}",
+            "end": f"{e:%H:%M}",
+            "free": max(0, settings.per_slot - taken.get(to_utc(s), 0) - held_by_others(booked, to_utc(s), to_utc(e))),
+        }
         for s, e in times
     ]
+
+
+def day_booked(conn: Connection, site: SiteRuntime, service_id: int, day: dt.date) -> list[tuple]:
+    """The service's slot bookings of ``day`` that hold their places (all but the cancelled), as (start,
+    end, how many) UTC, for ``held_by_others`` (a booking reads only those overlapping its slot:
+    booking._OVERLAPPING)."""
+    query = select(B.c.slot_start, B.c.slot_end, func.count()).where(
+        B.c.site_id == site.id,
+        B.c.business_day == day,
+        B.c.status != "cancelled",
+        B.c.service_id == service_id,
+        B.c.kind == "slot",
+    )
+    return conn.execute(query.group_by(B.c.slot_start, B.c.slot_end)).all()
+
+
+def held_by_others(booked: list[tuple], start: dt.datetime, end: dt.datetime) -> int:
+    """The places of the slot [start, end) that bookings starting at another time hold: the most of them
+    overlapping one moment of it. Such bookings were made on another grid of slots (before the opening time
+    or the slot length was changed) and keep the time their holders were told, so a slot of the new grid
+    that overlaps them has that many places fewer: at no moment are more than ``per_slot`` citizens booked,
+    as with one grid. (Those starting at ``start`` are the slot's own row, ``booking_slots.taken``.)"""
+    others = [(s, e, n) for s, e, n in booked if s != start and s < end and e > start]
+    moments = [start, *(s for s, _, _ in others if s > start)]  # where the count of overlapping ones can rise
+    return max(sum(n for s, e, n in others if s <= t < e) for t in moments)
 
 
 def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -> list[str]:
@@ -135,12 +167,20 @@ def closed_by(
 
 
 def check_hours_saved(
-    conn: Connection, site: SiteRuntime, day: dt.date, slot_start: dt.datetime | None = None, slot_end=None
+    conn: Connection,
+    site: SiteRuntime,
+    day: dt.date,
+    slot_start: dt.datetime | None = None,
+    slot_end=None,
+    service: str | None = None,
 ) -> None:
     """A booking (or remote number) taken with ``site``'s setup while a new one with other opening hours
     is saved, in this process (queued behind the save) or in another (which takes it up within half a
     second): refused, saying to try again, when the saved hours close its day or slot (``closed_by``),
-    so that it never stays booked where the save's cancellation of the stranded bookings missed it.
+    so that it never stays booked where the save's cancellation of the stranded bookings missed it; and a
+    slot of ``service`` no longer a slot of the saved setup (its opening time or slot length moved the
+    grid), so that the new grid's bookings, which count the places of the old one's (``held_by_others``),
+    never miss one made on the old grid after they read it.
     The setup's row is read first in the booking's transaction, and on PostgreSQL held shared: a save,
     which holds it for update, then waits for the booking to commit (and sees it), or the booking for
     the save (and sees the new version)."""
@@ -154,6 +194,23 @@ def check_hours_saved(
     hours = Hours.of(document["site"]["hours"])
     if hours != site.config.site.hours and closed_by(site, hours, day, slot_start, slot_end) is not None:
         raise QueueError("booking_hours_changed", date=vn_date(day))
+    if (
+        slot_start is not None
+        and service is not None
+        and not _on_saved_grid(site, document, hours, service, day, slot_start)
+    ):
+        raise QueueError("booking_hours_changed", date=vn_date(day))
+
+
+def _on_saved_grid(site: SiteRuntime, document: dict, hours: Hours, service: str, day: dt.date, slot_start) -> bool:
+    """Whether a slot starting at ``slot_start`` (UTC) is one of ``service``'s in the saved setup
+    ``document`` (as long, from the same opening time). A service that no longer takes bookings there
+    is left to the checks of the setup it is taken up with."""
+    saved = next((s.get("booking") for s in document.get("services", []) if s.get("code") == service), None)
+    if not isinstance(saved, dict):
+        return True
+    settings = BookingSettings.of(saved)
+    return any(to_utc(s) == slot_start for s, _ in slot_times(site, settings, day, hours))
 
 
 def grace(site: SiteRuntime, service_id: int) -> dt.timedelta:

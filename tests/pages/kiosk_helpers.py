@@ -1,0 +1,38 @@
+"""The kiosk's check-in step driven as a citizen does: a USB barcode scanner's burst of keys (a booking's
+QR code, an ID card's QR text), or a number typed on the screen's keys."""
+
+from __future__ import annotations
+
+
+def scanner_burst(tab, text: str) -> None:
+    """What a USB barcode scanner sends: a key for each character within milliseconds, then Enter."""
+    # the scanner's own pace, a millisecond a key: the page's clock is read through a counter during the
+    # burst, so a renderer that a loaded machine pauses mid-loop does not split it into two "typed" parts
+    tab.evaluate(
+        """text => {
+        const realNow = Date.now;
+        const start = realNow.call(Date);
+        let ticks = 0;
+        Date.now = () => start + ticks++;
+        try {
+            for (const key of [...text, "Enter"]) {
+                const target = document.activeElement || document.body;
+                target.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true, cancelable: true}));
+            }
+        } finally {
+            Date.now = realNow;
+        }
+    }""",
+        text,
+    )
+
+
+def type_on_keys(kiosk, text: str) -> None:
+    """The check-in button, then ``text`` on the screen's keys, then "Nhận số"."""
+    kiosk.locator(".checkin-open:visible").click()
+    kiosk.locator("#checkin-code").wait_for()
+    kiosk.wait_for_timeout(500)  # a new screen ignores taps for a moment
+    for key in text:
+        kiosk.click(f'#checkin-keys button[data-key="{key}"]')
+    assert kiosk.input_value("#checkin-code") == text
+    kiosk.get_by_role("button", name="Nhận số").click()

@@ -1,0 +1,57 @@
+"""A citizen booked today at one commune centre comes to another centre's kiosk of the same installation
+(docs/bookings.md), in real Chromium: the ID card scanned, the screen says at which centre and at what
+time the booking is, and so does the booking's QR code; its number typed on the keys, at which centre only
+(a typed number can be anyone's). The services stay offered below the card's, for a number here."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from kiosk_helpers import scanner_burst, type_on_keys  # noqa: E402
+from morning_helpers import morning_date  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+BOOKED_AT = "UBND phường Phúc La - Bộ phận Một cửa"  # the repo's config.yaml: the first site
+OTHER = "xa-ben-kia"
+ID = "079203004567"  # born 2003 in Hồ Chí Minh City
+CARD = f"{ID}||Lê Văn Cường|01012003|Nam|Số 3 đường Bến Kia, Hồ Chí Minh|15082021"
+
+
+def test_the_kiosk_of_another_centre_says_where_today_s_booking_is(server_on_a_working_morning, page):
+    server = server_on_a_working_morning  # today has slots left, whatever the real time
+    made = server.api("POST", "/admin/sites", token=server.token("admin"), json={"id": OTHER, "name": "Xã Bến Kia"})
+    assert made.status_code == 201, made.text
+    integration, today = server.token("integration"), morning_date(server).isoformat()
+    slots = server.api("GET", "/services/HT/slots", params={"date": today}).json()
+    start = next(slot["start"] for slot in slots if slot["free"])
+    body = {"service": "HT", "date": today, "start": start, "name": "Lê Văn Cường", "phone": "0912000021"}
+    booked = server.api("POST", "/bookings", token=integration, json={**body, "id_number": ID})
+    assert booked.status_code == 201, booked.text
+
+    page.goto(server.url + f"/s/{OTHER}/kiosk/kiosk-1")
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    scanner_burst(page, CARD)
+    expect(page.locator(".card-note")).to_have_text(
+        f"Ông/Bà có lịch hẹn hôm nay tại {BOOKED_AT} lúc {start}. Mời Ông/Bà đến đó để được phục vụ theo lịch"
+        " hẹn; nếu cần làm thủ tục tại đây, mời chọn dịch vụ để lấy số."
+    )
+    expect(page.locator('#service-grid button[data-service="HT"]')).to_be_visible()
+
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    type_on_keys(page, ID)
+    note = page.locator(".card-note")
+    expect(note).to_contain_text(f"Số căn cước này có lịch hẹn hôm nay tại {BOOKED_AT}.")
+    assert start not in note.inner_text()
+
+    # the booking's QR code (its link) scanned there: the centre and the time (its holder has the code)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    scanner_burst(page, booked.json()["manage_url"])
+    expect(page.locator("#problem-text")).to_contain_text(f"Ông/Bà có lịch hẹn hôm nay tại {BOOKED_AT} lúc {start}.")
