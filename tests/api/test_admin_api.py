@@ -616,3 +616,17 @@ def test_a_name_pasted_decomposed_is_counted_and_saved_as_letters(admin):
     assert http.patch("/api/v1/admin/services/HT", json={"name": {"vi": name}}).status_code == 200
     saved = http.get("/api/v1/admin/setup").json()["setup"]["services"][0]["name"]["vi"]
     assert saved == unicodedata.normalize("NFC", name).strip()
+
+
+def test_an_installation_wide_account_given_another_role_belongs_where_a_new_one_would(admin):
+    """An admin made at the plain /admin belongs to the whole installation; made a supervisor there, it
+    belongs to the first site, as a new supervisor made there would (it was a 500: the site was read
+    outside the request)."""
+    server, http = admin
+    made = http.post("/api/v1/admin/users", json={"username": "hoa", "password": "mat-khau-dai", "role": "admin"})
+    assert made.status_code == 201 and made.json()["site"] is None, made.text
+    changed = http.patch("/api/v1/admin/users/hoa", json={"role": "supervisor"})
+    assert changed.status_code == 200, changed.text
+    first_site = http.get("/api/v1/admin/sites").json()[0]["id"]
+    assert changed.json()["role"] == "supervisor" and changed.json()["site"] == first_site, changed.json()
+    assert "Traceback" not in server.log()

@@ -359,19 +359,21 @@ def _of_scope(query, model, scope: str | None):
     return query if scope is None else query.filter(model.site_id == scope)
 
 
-def _new_account_site(scope: str | None, role: str) -> str | None:
+def _new_account_site(scope: str | None, role: str, site=None) -> str | None:
     """The site a new account belongs to, as ``queuekiosk user add`` / ``token create`` decide it: the
     site of the request (a device made at /s/{site}/admin works there only); at the plain paths an
     installation admin's new admin or province account belongs to the whole installation, any other to
-    the first site. A province account belongs to no site, so only the installation's /admin makes one."""
+    the first site. A province account belongs to no site, so only the installation's /admin makes one.
+    ``site``: the request's, as a writer's action is given it (it runs outside the request)."""
+    site = site or state().site
     if role in READ_ONLY_ROLES:
         if scope is not None:
             raise q.NotAllowed("province_account_installation_only")
         return None
     if scope is None and role != "admin":
-        return state().site.id  # (the plain paths serve the first site)
-    if scope is not None and state().site.config.site.retired:  # it could never act there
-        raise q.NotAllowed("site_retired_new_account", site=state().site.config.site.name)
+        return site.id  # (the plain paths serve the first site)
+    if scope is not None and site.config.site.retired:  # it could never act there
+        raise q.NotAllowed("site_retired_new_account", site=site.config.site.name)
     return scope
 
 
@@ -443,7 +445,7 @@ def admin_change_user(name: str):
                 raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
             if body.role not in (None, user.role) and user.site_id is None:  # an installation-wide account
-                user.site_id = _new_account_site(scope, body.role)  # given another role: where a new one would be
+                user.site_id = _new_account_site(scope, body.role, site)  # where a new one would be
             if body.password is not None:
                 set_password(db, user.username, body.password)
             left = []
