@@ -22,6 +22,9 @@ from .views import iso, ticket_view
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+# the steps that put a called number back in a queue: its call is no longer one to answer
+SENT_BACK = ("transferred", "requeued")
+
 
 def ticket_status(
     session: Session, site: SiteRuntime, public_id: str, estimator=None, now: dt.datetime | None = None
@@ -75,13 +78,21 @@ def recent_calls(
     counters: list[int] | None = None,
     now: dt.datetime | None = None,
 ) -> list[dict]:
-    """The latest calls of today, newest first (what a display shows as history)."""
+    """The latest calls of today, newest first (what a display shows as history): the calls still
+    standing or answered. A call is withdrawn once its number waits again (transferred, or requeued by
+    its counter's close): nobody is to go to that counter for it, and a call again is a new one."""
     conn = connection(session)
     since = since_local_midnight(site, now or utcnow())
+    later = E.alias("sent_back")
+    withdrawn = (
+        select(later.c.id)
+        .where(later.c.ticket_id == E.c.ticket_id, later.c.id > E.c.id, later.c.kind.in_(SENT_BACK))
+        .exists()
+    )
     query = (
         select(E.c.at.label("call_at"), E.c.kind.label("call_kind"), E.c.counter_id.label("call_counter"), T)
         .join(T, T.c.id == E.c.ticket_id)
-        .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")), E.c.at >= since)
+        .where(E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")), E.c.at >= since, ~withdrawn)
         .order_by(E.c.id.desc())
         .limit(limit)
     )

@@ -210,7 +210,8 @@
     socket.on("state", function (snapshot) { if (snapshot.kind === "dashboard") draw(snapshot); });
     QK.followSetup(socket, page, subscribe);  // a saved setup change: names again, then a snapshot
     ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
-     "ticket.transferred", "queue.changed", "counter.changed"].forEach(function (name) {
+     "ticket.transferred", "ticket.requeued", "queue.changed", "counter.changed", "counter.signed_in",
+     "counter.signed_out"].forEach(function (name) {
       socket.on(name, refreshSoon);
     });
     socket.on("system.changed", refreshSoon);  // e.g. the database refused a write: the snapshot says so
