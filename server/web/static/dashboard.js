@@ -55,6 +55,11 @@
     if (c.activity === "serving") return QK.msg("dash_serving", {number: c.ticket.number});
     if (c.activity === "called") return QK.msg("dash_called", {number: c.ticket.number});
     if (c.activity === "paused") return QK.msg("dash_paused") + (c.pause_reason ? ": " + c.pause_reason : "");
+    // closed under its clerk (the dashboard's close, the day's end), or by an admin working it: someone is
+    // there, and their first "next" opens it
+    if (c.activity === "closed" && c.signed_in && c.signed_in.length) {
+      return QK.msg("dash_closed_signed_in", {names: c.signed_in.join(", ")});
+    }
     if (c.activity === "closed") return QK.msg("dash_closed");
     return QK.msg("dash_idle");
   }
