@@ -100,8 +100,9 @@ def _sessions(conn, site: SiteRuntime, today: dt.datetime, counters) -> dict[int
 def signed_in(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, list[str]]:
     """Who is signed in at each counter of ``site`` now (a session of today that named it and has not
     ended), whatever its state: counter number -> names, first signed in first. A counter closed under a
-    clerk (the dashboard's close, the day's end) is not staffed, but the clerk is still there to open it
-    (their first "next" does); a browser closed without signing out counts until the day ends."""
+    clerk (the dashboard's close), or where an admin signed in (only a clerk's sign-in opens it), is not
+    staffed, but someone is there to open it (their first "next" does); a browser closed without signing
+    out counts until the day ends."""
     numbers = list(site.counter_ids)
     names: dict[int, list[str]] = {number: [] for number in numbers}
     for _, shown, counter in _sessions(conn, site, since_local_midnight(site, now), numbers).values():

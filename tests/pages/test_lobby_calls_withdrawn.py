@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 
 import requests
+from dashboard_helpers import PASSWORD, open_dashboard
 from playwright.sync_api import expect
-
-PASSWORD = "giam-sat-2026"
 
 
 def history_numbers(page) -> list[tuple[str, str]]:
@@ -78,13 +77,8 @@ def test_the_dashboard_follows_a_call_sent_back_and_a_clerk_at_a_closed_counter(
     page, server_on_a_working_morning, shot
 ):
     server = server_on_a_working_morning
-    server.add_user("giamsat", PASSWORD, "supervisor")
     server.add_user("canbo2", PASSWORD, "clerk", 2)
-    page.goto(server.url + "/dashboard")
-    page.fill("#username", "giamsat")
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    open_dashboard(page, server)
     row = page.locator('tr.counter[data-counter="2"]')
     expect(row.locator(".activity")).to_have_text("Đóng (không có cán bộ)")
 

@@ -55,8 +55,8 @@
     if (c.activity === "serving") return QK.msg("dash_serving", {number: c.ticket.number});
     if (c.activity === "called") return QK.msg("dash_called", {number: c.ticket.number});
     if (c.activity === "paused") return QK.msg("dash_paused") + (c.pause_reason ? ": " + c.pause_reason : "");
-    // closed under its clerk (the dashboard's close, the day's end), or by an admin working it: someone is
-    // there, and their first "next" opens it
+    // closed under its clerk (the dashboard's close), or an admin signed in there (only a clerk's sign-in
+    // opens it): someone is there, and their first "next" opens it
     if (c.activity === "closed" && c.signed_in && c.signed_in.length) {
       return QK.msg("dash_closed_signed_in", {names: c.signed_in.join(", ")});
     }
