@@ -80,6 +80,31 @@ def test_a_number_sent_back_to_wait_leaves_the_latest_calls_until_it_is_called_a
     ]
 
 
+def test_a_number_sent_back_from_a_counter_it_was_only_sent_to_is_not_told_to_the_lobby(
+    live_server, sio_client, tmp_path
+):
+    """Counter 3 sends its number to counter 6 alone, and counter 6 closes: the number waits in its queue
+    again (ticket.requeued, saying ``transferred_to``), but it was never called at counter 6, so the
+    lobby, told of the transfer already, is sent nothing more than the new counts."""
+    srv = live_server(env=on_a_working_morning(tmp_path))
+    admin = srv.token("admin")
+    http = srv.session()
+    sent = issue(http, "CT")
+    assert press(http, 3, "next", admin)["id"] == sent["id"]
+    moved = http.post("/api/v1/counters/3/transfer", json={"counter": 6}, headers={"Authorization": f"Bearer {admin}"})
+    assert moved.status_code == 200, moved.text
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    dashboard = subscribed(sio_client, srv, {"dashboard": True}, admin)
+    marks = lobby.mark(), dashboard.mark()
+
+    press(http, 6, "close", admin)  # counter 6 was closed: the close sends the number back all the same
+    back = dashboard.wait_for("ticket.requeued", since=marks[1])
+    assert (back["ticket"]["id"], back["counter"], back["transferred_to"]) == (sent["id"], 6, 6)
+    lobby.wait_for("queue.changed", since=marks[0])
+    dashboard.wait_for("queue.changed", since=marks[1])  # (sent after the requeue: all has been told)
+    assert lobby.received("ticket.requeued", since=marks[0]) == []
+
+
 def test_the_dashboard_says_who_is_signed_in_at_a_closed_counter(live_server, sio_client, tmp_path):
     """A clerk signed in at counter 2 whose counter a supervisor closed: the counter is closed (the lobby
     says so, waits leave it out), and the dashboard says the clerk is there, not "nobody at work"; signing
