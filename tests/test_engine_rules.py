@@ -597,6 +597,7 @@ def test_a_call_of_a_number_sent_back_to_wait_leaves_the_latest_calls(
     db.run(q.recall, 2, now=MON_9 + 4 * MIN)
     db.run(q.transfer, 2, now=MON_9 + 5 * MIN, service="HT")
     assert shown(6) == [(1001, 1, False)]
+    assert [c["number"] for c in db.run(q.recent_calls, 1, now=MON_9 + 6 * MIN)] == [1001], "past those withdrawn"
     call(db, 1, now=MON_9 + 7 * MIN)  # called again, at counter 1; its counter closes under it
     assert shown(8) == [(1002, 1, False), (1001, 1, False)]
     db.run(q.close_counter, 1, now=MON_9 + 9 * MIN, requeue=1002)
