@@ -578,6 +578,36 @@ def test_recall_does_not_change_the_wait(queue):
     assert [(c["number"], c["recall"], c["called_by"]) for c in calls] == [(1001, True, 1), (1001, False, 1)]
 
 
+def test_a_call_of_a_number_sent_back_to_wait_leaves_the_latest_calls(
+    make_queue, make_config, config_data, migrated_db_url
+):
+    """The history the lobby shows keeps the calls answered and standing, not one whose number waits again
+    (transferred, requeued by its counter's close) until it is called again, with its new counter."""
+    db = make_queue(make_config(site=all_day_site(config_data)), migrated_db_url)
+    for _ in range(3):
+        issue(db)
+
+    def shown(minutes: int) -> list[tuple[int, int, bool]]:
+        calls = db.run(q.recent_calls, now=MON_9 + minutes * MIN)
+        return [(c["number"], c["called_by"], c["recall"]) for c in calls]
+
+    call(db, 1, now=MON_9 + MIN)  # 1001 at counter 1, no-show: its call stays
+    db.run(q.no_show, 1, now=MON_9 + 2 * MIN)
+    call(db, 2, now=MON_9 + 3 * MIN)  # 1002 at counter 2, recalled, then sent back to its queue
+    db.run(q.recall, 2, now=MON_9 + 4 * MIN)
+    db.run(q.transfer, 2, now=MON_9 + 5 * MIN, service="HT")
+    assert shown(6) == [(1001, 1, False)]
+    assert [c["number"] for c in db.run(q.recent_calls, 1, now=MON_9 + 6 * MIN)] == [1001], "past those withdrawn"
+    call(db, 1, now=MON_9 + 7 * MIN)  # called again, at counter 1; its counter closes under it
+    assert shown(8) == [(1002, 1, False), (1001, 1, False)]
+    db.run(q.close_counter, 1, now=MON_9 + 9 * MIN, requeue=1002)
+    assert shown(10) == [(1001, 1, False)]
+    call(db, 2, now=MON_9 + 11 * MIN)  # and again, at counter 2: finished there, its call stays
+    db.run(q.finish, 2, now=MON_9 + 12 * MIN)
+    assert shown(13) == [(1002, 2, False), (1001, 1, False)]
+    assert db.run(q.recent_calls, 1, [2], now=MON_9 + 13 * MIN)[0]["number"] == 1002, "a zone's, and its limit"
+
+
 def test_event_count_matches_actions(queue):
     issue(queue)
     call(queue, 1)

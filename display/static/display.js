@@ -34,7 +34,8 @@
   const current = {};   // counter number -> the ticket it holds (called, or being served), or null: nobody there
   const states = {};    // counter number -> "open", "paused" or "closed"
   const waiting = {};   // service code -> {waiting, priority}
-  let history = [];     // latest calls, newest first
+  let history = [];     // latest calls, newest first: those shown and a few more (a call withdrawn leaves room)
+  const HISTORY_KEPT = 10;  // as many as the snapshot brings (server/web/realtime.py)
   let nextNumbers = []; // a counter-top display: its counter's next waiting numbers
   const flashTimers = {};
   let calloutTimer = null;
@@ -502,7 +503,7 @@
     });
     Object.keys(waiting).forEach(function (code) { delete waiting[code]; });
     Object.assign(waiting, snapshot.waiting || {});
-    history = (snapshot.history || []).slice(0, page.history_size);
+    history = (snapshot.history || []).slice(0, HISTORY_KEPT);
     nextNumbers = snapshot.next || [];
     page.counters.forEach(function (counter) { drawCounter(counter.number); });
     drawHistory(null);
@@ -543,19 +544,27 @@
         showCallout(event.ticket, counter);
       }
       history.unshift(Object.assign({}, event.ticket, {called_by: counter, recall: recall}));
-      history = history.slice(0, page.history_size);
+      history = history.slice(0, HISTORY_KEPT);
       drawHistory(event.ticket.id);
       speak(event);
     };
   }
 
   /** The counter is done with its number (finished, a no-show, transferred): its row shows nobody there,
-   *  so a latecomer does not read that the counter still waits for them (the history keeps the call). */
-  function onEnded(event) {
-    const counter = event.counter;
-    if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
-    drawCounter(counter);
-    endCalls(function (call) { return call.ticket === event.ticket.id && call.counter === counter; });
+   *  so a latecomer does not read that the counter still waits for them. The history keeps a call answered
+   *  (finished, a no-show); ``withdrawn``: the number waits again (transferred, or requeued when its counter
+   *  closed), so its calls leave the history too: nobody is to go there for it, and its next call is new. */
+  function onEnded(withdrawn) {
+    return function (event) {
+      const counter = event.counter;
+      if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
+      drawCounter(counter);
+      endCalls(function (call) { return call.ticket === event.ticket.id && call.counter === counter; });
+      if (withdrawn && history.some(function (call) { return call.id === event.ticket.id; })) {
+        history = history.filter(function (call) { return call.id !== event.ticket.id; });
+        drawHistory(null);
+      }
+    };
   }
 
   /** Calls nobody is to answer any more: off the big callout, not said (again). */
@@ -586,7 +595,10 @@
   socket.on("state", onState);
   socket.on("ticket.called", onCall(false));
   socket.on("ticket.recalled", onCall(true));
-  ["ticket.finished", "ticket.no_show", "ticket.transferred"].forEach(function (name) { socket.on(name, onEnded); });
+  socket.on("ticket.finished", onEnded(false));
+  socket.on("ticket.no_show", onEnded(false));
+  socket.on("ticket.transferred", onEnded(true));
+  socket.on("ticket.requeued", onEnded(true));
   socket.on("queue.changed", function (event) {
     Object.assign(waiting, event.waiting || {});
     drawWaiting();

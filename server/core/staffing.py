@@ -62,18 +62,7 @@ def at_work(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, set[Worker]]
         ).all()
     }
     ids = {number: counter_id for counter_id, number in numbers.items()}
-    logins = {
-        login: (user_id, username, (detail or {}).get("counter"))
-        for login, user_id, username, detail in conn.execute(
-            select(E.c.id, E.c.user_id, U.c.username, E.c.detail)
-            .join(U, U.c.id == E.c.user_id)
-            .where(E.c.site_id == site.id, E.c.kind == "login", E.c.at >= today)
-        )
-    }
-    signed_in = {login: username for login, (_, username, counter) in logins.items() if counter in working}
-    ended = ended_sessions(conn, signed_in)
-    for login in signed_in.keys() - ended:
-        user_id, _, counter = logins[login]
+    for login, (user_id, _, counter) in _sessions(conn, site, today, working).items():
         since = last_closed.get(ids[counter], 0)
         if login > since or user_pressed.get((ids[counter], user_id), 0) > since:
             working[counter].add(("user", user_id))
@@ -86,6 +75,40 @@ def at_work(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, set[Worker]]
         if last > last_closed.get(counter_id, 0):
             working[numbers[counter_id]].add(("token", token_id))
     return working
+
+
+def _sessions(conn, site: SiteRuntime, today: dt.datetime, counters) -> dict[int, tuple[int, str, int]]:
+    """The sessions signed in today at one of ``counters`` (numbers) and not ended: their login event ->
+    (user id, the name the dashboard shows: full name, else login name, counter number)."""
+    logins = {
+        login: (user_id, username, full_name or username, (detail or {}).get("counter"))
+        for login, user_id, username, full_name, detail in conn.execute(
+            select(E.c.id, E.c.user_id, U.c.username, U.c.full_name, E.c.detail)
+            .join(U, U.c.id == E.c.user_id)
+            .where(E.c.site_id == site.id, E.c.kind == "login", E.c.at >= today)
+        )
+    }
+    at_counters = {login: username for login, (_, username, _, counter) in logins.items() if counter in counters}
+    ended = ended_sessions(conn, at_counters)
+    return {
+        login: (user_id, shown, counter)
+        for login, (user_id, _, shown, counter) in sorted(logins.items())
+        if login in at_counters and login not in ended
+    }
+
+
+def signed_in(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, list[str]]:
+    """Who is signed in at each counter of ``site`` now (a session of today that named it and has not
+    ended), whatever its state: counter number -> names, first signed in first. A counter closed under a
+    clerk (the dashboard's close), or where an admin signed in (only a clerk's sign-in opens it), is not
+    staffed, but someone is there to open it (their first "next" does); a browser closed without signing
+    out counts until the day ends."""
+    numbers = list(site.counter_ids)
+    names: dict[int, list[str]] = {number: [] for number in numbers}
+    for _, shown, counter in _sessions(conn, site, since_local_midnight(site, now), numbers).values():
+        if shown not in names[counter]:  # (signed in twice: on two screens, or again after a reload)
+            names[counter].append(shown)
+    return names
 
 
 def leave(conn, site: SiteRuntime, worker: Worker, by: str, actor: q.Actor | None = None, now=None) -> q.Outcome:

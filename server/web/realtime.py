@@ -45,8 +45,9 @@ from .waits import estimator
 
 log = logging.getLogger("queuekiosk.realtime")
 
-# what a lobby screen shows: calls, waiting counts, counters' state, a call's end (its row empties), no more
-DISPLAY_ENDS = ("ticket.finished", "ticket.no_show", "ticket.transferred")
+# what a lobby screen shows: calls, waiting counts, counters' state, a call's end (its row empties; a number
+# sent back to wait also leaves the latest calls), no more
+DISPLAY_ENDS = ("ticket.finished", "ticket.no_show", "ticket.transferred", "ticket.requeued")
 DISPLAY_EVENTS = ("ticket.called", "ticket.recalled", "counter.changed", "queue.changed", *DISPLAY_ENDS)
 BOOKING_ENDS = ("booking.cancelled", "booking.lapsed")  # a remote number's, told to its ticket's room too
 COUNTER_TOP_NEXT = 4  # next numbers a counter-top display shows
@@ -278,7 +279,8 @@ def _publish_now(site, outcome: q.Outcome) -> None:
     listening = _local_rooms()
     for happened in outcome.happened:
         rooms = _rooms_for(site, happened)
-        if happened.kind in DISPLAY_ENDS and happened.counter in calling:
+        if happened.kind in DISPLAY_ENDS and (happened.counter in calling or "transferred_to" in happened.detail):
+            # (a number sent back from a closing counter it was sent to: never called there, nothing to end)
             rooms = {room for room in rooms if ":display:" not in room}
         if happened.kind == "ticket.called" and waiting is not None:
             displays_told |= {room for room in rooms if ":display:" in room}

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import yaml
+from dashboard_helpers import open_dashboard
 from playwright.sync_api import expect
 
 PASSWORD = "giam-sat-2026"
@@ -15,12 +16,7 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 def sign_in(page, server, name: str, role: str) -> None:
-    server.add_user(name, PASSWORD, role)
-    page.goto(server.url + "/dashboard")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    open_dashboard(page, server, name, role, PASSWORD)
 
 
 def test_closed_counters_and_a_reprint_by_number(page, server_on_a_working_morning, shot):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from dashboard_helpers import open_dashboard
 from playwright.sync_api import expect
 
 PASSWORD = "giam-sat-2026"
@@ -121,12 +122,7 @@ def test_the_dashboard_alerts_when_the_printer_needs_paper(start_server, page, c
         }
     ]
     server = start_server(config_data)
-    server.add_user("giamsat", PASSWORD, "supervisor")
-    page.goto(server.url + "/dashboard")
-    page.fill("#username", "giamsat")
-    page.fill("#password", PASSWORD)
-    page.click("#login-button")
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
+    open_dashboard(page, server, "giamsat", "supervisor", PASSWORD)
     item = page.locator('#printers li[data-printer="kiosk-1"]')
     expect(item).to_have_attribute("data-state", "ready", timeout=5_000)
 

@@ -620,7 +620,7 @@ def _send_back_transferred(conn, site, counter, now, actor, queues: dict, rows: 
         detail = {"transferred_to": counter.number}
         record_event(conn, site, "requeued", now, actor, row.id, row.service_id, counter.id, detail)
         view = with_position(conn, site, reload(conn, row.id), now=now)
-        happened.append(Happened("ticket.requeued", view, counter.number))
+        happened.append(Happened("ticket.requeued", view, counter.number, detail))
     if back:  # their queues' counts rose: told after all the close's steps (_queues_changed)
         queues.setdefault(today, set()).update(row.service_id for row in back)
     return happened

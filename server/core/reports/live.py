@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from .. import models as m
 from ..i18n import translate
 from ..periods import named_period
+from ..staffing import signed_in
 from .clock import iso_ms, local_midnight_utc, utcnow
 from .tally import Tally, add_to_total, rounded
 from .tickets import C, E, T, connection, gather, queued_at, read_services, read_tickets
@@ -84,6 +85,7 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
             )
         )
     }
+    at_counters = signed_in(conn, site, now)
     counter_view = []
     for r in conn.execute(
         select(C.c.id, C.c.number, C.c.name, C.c.state, C.c.pause_reason)
@@ -109,6 +111,8 @@ def live_overview(db, site, now: dt.datetime | None = None) -> dict:
                 "activity": activity,
                 "pause_reason": r.pause_reason,
                 "since": iso_ms(since_at),
+                # who is signed in there (a closed counter too: closed under its clerk, not opened yet)
+                "signed_in": at_counters.get(r.number, []),
                 "services": [site.service_codes[s] for s in site.counter_service_ids.get(r.number, [])],
                 "ticket": None
                 if ticket is None

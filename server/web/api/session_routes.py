@@ -10,12 +10,16 @@ name, the login answers 429 ``too_many_logins`` with Retry-After.
 
 from __future__ import annotations
 
+import functools
+
 from flask import jsonify, request, session
 
 from ...core import audit
 from ...core import engine as q
 from ...core.auth import may_use_site, principal_for_login
 from ..errors import NotJson
+from ..extensions import socketio
+from ..realtime import later
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
 from .csrf import fresh_token, generate_csrf, require_csrf
@@ -76,6 +80,7 @@ def login():
         from . import run
 
         run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
+    _tell_dashboard("counter.signed_in", counter)
     return jsonify(
         {
             "user": user.username,
@@ -94,8 +99,18 @@ def logout():
         require_csrf()
         # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
         state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]), session=session.get("login_event"))
+        _tell_dashboard("counter.signed_out", session.get("counter"))
     session.clear()
     return "", 204
+
+
+def _tell_dashboard(event: str, counter: int | None) -> None:
+    """Someone signed in at a counter, or out: the dashboard says who is there (reports.live_overview's
+    ``signed_in``, e.g. at a counter closed under its clerk), so it takes a fresh snapshot. After the
+    commit, in order with the actions' own messages (``later``)."""
+    if counter is not None:
+        room = f"{state().site.id}:dashboard"
+        later(functools.partial(socketio.emit, event, {"counter": counter}, to=room))
 
 
 @bp.get("/auth/me")

@@ -55,6 +55,11 @@
     if (c.activity === "serving") return QK.msg("dash_serving", {number: c.ticket.number});
     if (c.activity === "called") return QK.msg("dash_called", {number: c.ticket.number});
     if (c.activity === "paused") return QK.msg("dash_paused") + (c.pause_reason ? ": " + c.pause_reason : "");
+    // closed under its clerk (the dashboard's close), or an admin signed in there (only a clerk's sign-in
+    // opens it): someone is there, and their first "next" opens it
+    if (c.activity === "closed" && c.signed_in && c.signed_in.length) {
+      return QK.msg("dash_closed_signed_in", {names: c.signed_in.join(", ")});
+    }
     if (c.activity === "closed") return QK.msg("dash_closed");
     return QK.msg("dash_idle");
   }
@@ -210,7 +215,8 @@
     socket.on("state", function (snapshot) { if (snapshot.kind === "dashboard") draw(snapshot); });
     QK.followSetup(socket, page, subscribe);  // a saved setup change: names again, then a snapshot
     ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished", "ticket.no_show",
-     "ticket.transferred", "queue.changed", "counter.changed"].forEach(function (name) {
+     "ticket.transferred", "ticket.requeued", "queue.changed", "counter.changed", "counter.signed_in",
+     "counter.signed_out"].forEach(function (name) {
       socket.on(name, refreshSoon);
     });
     socket.on("system.changed", refreshSoon);  // e.g. the database refused a write: the snapshot says so

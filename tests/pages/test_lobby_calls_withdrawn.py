@@ -1,0 +1,115 @@
+"""What the lobby and the dashboard say of a call nobody is to answer any more, in Chromium: a number sent
+back to wait (transferred back to its queue, or requeued when its counter closed) leaves the latest calls
+("Số vừa gọi") of the lobby screen and of the dashboard, and the big callout, and is not said again, live
+and after a reload; called again, it shows with its new counter. And the dashboard says that a clerk is
+signed in at a counter closed under them ("Chưa mở (cán bộ … đã đăng nhập)"), not "nobody at work"."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+from dashboard_helpers import PASSWORD, open_dashboard
+from playwright.sync_api import expect
+
+
+def history_numbers(page) -> list[tuple[str, str]]:
+    """(number, counter) of each line of the lobby's latest calls, newest first (the screen says "Quầy 1" and
+    "Counter 1" in turn)."""
+    lines = page.locator("#history li").all()
+    return [(line.locator(".number").text_content(), line.locator(".where").text_content()[-1]) for line in lines]
+
+
+def act(server, counter: int, action: str, token: str, **body) -> dict:
+    answer = server.api("POST", f"/counters/{counter}/{action}", token=token, json=body or None)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_lobby_drops_a_call_sent_back_to_wait_and_shows_it_again_where_it_is_called(
+    page, server_on_a_working_morning, shot
+):
+    server = server_on_a_working_morning  # one day's calls, whatever the hour (the site's midnight: 17:00 UTC)
+    admin = server.token("admin")
+    for _ in range(2):
+        assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+    page.goto(server.url + "/display/lobby")
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    history = page.locator("#history")
+
+    assert act(server, 1, "next", admin)["number"] == 1001
+    act(server, 1, "finish", admin)  # served: its call stays
+    assert act(server, 2, "next", admin)["number"] == 1002
+    expect(history.locator("li").first).to_contain_text("1002")
+    expect(page.locator("#callout-number")).to_have_text("1002")
+
+    # counter 2's clerk sends 1002 back to the queue (a transfer to its own service)
+    act(server, 2, "transfer", admin, service="HT")
+    expect(history).not_to_contain_text("1002", timeout=2000)
+    expect(page.locator("#callout")).to_be_hidden()
+    assert all(call["number"] != 1002 for call in page.evaluate("window.QKDisplay.queued()")), "not said again"
+    assert history_numbers(page) == [("1001", "1")]
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    expect(history.locator("li")).to_have_count(1)
+    assert history_numbers(page) == [("1001", "1")]
+
+    # called again at counter 1: shown there, never at counter 2
+    assert act(server, 1, "next", admin)["number"] == 1002
+    expect(history.locator("li")).to_have_count(2)
+    assert history_numbers(page) == [("1002", "1"), ("1001", "1")]
+
+    # counter 1 closes under it, sending it back to wait: it leaves the list, live and after a reload
+    act(server, 1, "close", admin, requeue=1002)
+    expect(page.locator('.counter-row[data-counter="1"]')).to_have_class(re.compile(r"\bclosed\b"))
+    expect(history.locator("li")).to_have_count(1)
+    assert history_numbers(page) == [("1001", "1")]
+    expect(page.locator("#callout")).to_be_hidden()
+    assert all(call["number"] != 1002 for call in page.evaluate("window.QKDisplay.queued()")), "not said again"
+    shot(page, "display-call-withdrawn")
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    expect(history.locator("li")).to_have_count(1)
+    assert history_numbers(page) == [("1001", "1")]
+
+
+def test_the_dashboard_follows_a_call_sent_back_and_a_clerk_at_a_closed_counter(
+    page, server_on_a_working_morning, shot
+):
+    server = server_on_a_working_morning
+    server.add_user("canbo2", PASSWORD, "clerk", 2)
+    open_dashboard(page, server)
+    row = page.locator('tr.counter[data-counter="2"]')
+    expect(row.locator(".activity")).to_have_text("Đóng (không có cán bộ)")
+
+    # the clerk signs in at counter 2, as the console does: it opens
+    clerk = requests.Session()
+    login = clerk.post(
+        server.url + "/api/v1/auth/login", json={"username": "canbo2", "password": PASSWORD, "counter": 2}, timeout=10
+    )
+    assert login.status_code == 200, login.text
+    clerk.headers["X-CSRFToken"] = login.json()["csrf_token"]
+    expect(row).to_have_attribute("data-activity", "idle")
+
+    # it calls 1001 and sends it back to the queue: the dashboard's latest calls drop it
+    assert server.api("POST", "/tickets", json={"service": "HT"}).status_code == 201
+    assert clerk.post(server.url + "/api/v1/counters/2/next", timeout=10).json()["number"] == 1001
+    latest = page.locator("#history")
+    expect(latest).to_contain_text("1001 → Quầy 2")
+    moved = clerk.post(server.url + "/api/v1/counters/2/transfer", json={"service": "HT"}, timeout=10)
+    assert moved.status_code == 200, moved.text
+    expect(latest.locator("li")).to_have_count(0)
+
+    # a supervisor closes counter 2 while its clerk is still signed in there
+    assert server.api("POST", "/counters/2/close", token=server.token("admin")).status_code == 200
+    expect(row).to_have_attribute("data-activity", "closed")
+    expect(row.locator(".activity")).to_have_text("Chưa mở (cán bộ canbo2 đã đăng nhập)")
+    shot(page, "dashboard-closed-signed-in")
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    expect(row.locator(".activity")).to_have_text("Chưa mở (cán bộ canbo2 đã đăng nhập)")
+    expect(latest.locator("li")).to_have_count(0)
+
+    # signed out: nobody is there any more
+    assert clerk.post(server.url + "/api/v1/auth/logout", timeout=10).status_code == 204
+    expect(row.locator(".activity")).to_have_text("Đóng (không có cán bộ)")
