@@ -87,7 +87,8 @@ def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_databa
     make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """Each caller gets OperationalError (errors.py: 503 with Retry-After), not a PendingRollbackError
-    (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on."""
+    (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on. (Lost
+    after the run's first round trip, its BEGIN's: lost by that one, the batch would run again.)"""
     queue = make_queue(config, migrated_pg_url)
     writer = pg_group_writer(queue.engine, lanes=1)
     (lane,) = writer._lanes
@@ -97,6 +98,7 @@ def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_databa
     killed = []
 
     def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+        _ONE.one(conn, {"one": 1})  # (the run's first round trip)
         if not killed:
             killed.append(pid)
             with admin.connect() as c:
@@ -119,6 +121,39 @@ def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_databa
     assert all(isinstance(r, q.Outcome) for r in results), results
     start = queue.site.config.service(code).numbers.start
     assert numbers_by_service(queue) == {code: list(range(start, start + 3))}
+    admin.dispose()
+
+
+def test_a_gathered_batch_whose_connection_is_found_lost_by_its_first_round_trip_runs_again_once(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
+    """The lane's kept connection ended by PostgreSQL (a restart, pg_terminate_backend) before a batch:
+    its first round trip (BEGIN, savepoint, the actions' first statements) finds it lost, nothing of it
+    happened, and the batch runs again on a fresh connection: each caller is served once, each number
+    given once, none skipped."""
+    queue = make_queue(config, migrated_pg_url)
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    code = next(iter(queue.site.service_ids))
+    pid = lane.connection().connection.dbapi_connection.info.backend_pid
+    admin = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
+    runs = []
+
+    def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+        if not runs:
+            with admin.connect() as c:
+                c.execute(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": pid})
+        runs.append(conn.connection.dbapi_connection.info.backend_pid if not conn.invalidated else None)
+        return q.issue(conn, site, service, **kwargs)
+
+    jobs = [(kill_then_issue, (code,))] + [(outbox.recording(q.issue), (code,)) for _ in range(4)]
+    results = together(writer, queue.site, jobs, limit=20)
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert sorted(r.ticket["number"] for r in results) == list(range(start, start + 5))
+    assert numbers_by_service(queue) == {code: list(range(start, start + 5))}
+    assert len(runs) == 2 and runs[1] not in (None, pid), runs  # once more, on another connection
+    assert writer.lost_at_start == 1
     admin.dispose()
 
 
