@@ -83,18 +83,24 @@ def test_a_gathered_batch_works_on_a_connection_whose_file_descriptor_is_past_10
 _ONE = Prepared(text("SELECT :one + 1"))
 
 
+def _one_lane(queue, pg_group_writer) -> tuple:
+    """A writer of one lane on ``queue``'s database: (queue, writer, a service's code, the backend pid of
+    the lane's connection, an engine to end it with)."""
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    pid = lane.connection().connection.dbapi_connection.info.backend_pid
+    url = queue.engine.url.render_as_string(hide_password=False)
+    return queue, writer, next(iter(queue.site.service_ids)), pid, create_engine(url, poolclass=NullPool)
+
+
 def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_database_is_unreachable(
     make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """Each caller gets OperationalError (errors.py: 503 with Retry-After), not a PendingRollbackError
     (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on. (Lost
     after the run's first round trip, its BEGIN's: lost by that one, the batch would run again.)"""
-    queue = make_queue(config, migrated_pg_url)
-    writer = pg_group_writer(queue.engine, lanes=1)
+    queue, writer, code, pid, admin = _one_lane(make_queue(config, migrated_pg_url), pg_group_writer)
     (lane,) = writer._lanes
-    code = next(iter(queue.site.service_ids))
-    pid = lane.connection().connection.dbapi_connection.info.backend_pid
-    admin = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
     killed = []
 
     def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
@@ -131,12 +137,7 @@ def test_a_gathered_batch_whose_connection_is_found_lost_by_its_first_round_trip
     its first round trip (BEGIN, savepoint, the actions' first statements) finds it lost, nothing of it
     happened, and the batch runs again on a fresh connection: each caller is served once, each number
     given once, none skipped."""
-    queue = make_queue(config, migrated_pg_url)
-    writer = pg_group_writer(queue.engine, lanes=1)
-    (lane,) = writer._lanes
-    code = next(iter(queue.site.service_ids))
-    pid = lane.connection().connection.dbapi_connection.info.backend_pid
-    admin = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
+    queue, writer, code, pid, admin = _one_lane(make_queue(config, migrated_pg_url), pg_group_writer)
     runs = []
 
     def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
