@@ -83,20 +83,28 @@ def test_a_gathered_batch_works_on_a_connection_whose_file_descriptor_is_past_10
 _ONE = Prepared(text("SELECT :one + 1"))
 
 
+def _one_lane(queue, pg_group_writer) -> tuple:
+    """A writer of one lane on ``queue``'s database: (queue, writer, a service's code, the backend pid of
+    the lane's connection, an engine to end it with)."""
+    writer = pg_group_writer(queue.engine, lanes=1)
+    (lane,) = writer._lanes
+    pid = lane.connection().connection.dbapi_connection.info.backend_pid
+    url = queue.engine.url.render_as_string(hide_password=False)
+    return queue, writer, next(iter(queue.site.service_ids)), pid, create_engine(url, poolclass=NullPool)
+
+
 def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_database_is_unreachable(
     make_queue, config, migrated_pg_url, pg_group_writer
 ):
     """Each caller gets OperationalError (errors.py: 503 with Retry-After), not a PendingRollbackError
-    (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on."""
-    queue = make_queue(config, migrated_pg_url)
-    writer = pg_group_writer(queue.engine, lanes=1)
+    (a 500) made of the GreenletExit the run threw into its waiting actions; the lane goes on. (Lost
+    after the run's first round trip, its BEGIN's: lost by that one, the batch would run again.)"""
+    queue, writer, code, pid, admin = _one_lane(make_queue(config, migrated_pg_url), pg_group_writer)
     (lane,) = writer._lanes
-    code = next(iter(queue.site.service_ids))
-    pid = lane.connection().connection.dbapi_connection.info.backend_pid
-    admin = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
     killed = []
 
     def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+        _ONE.one(conn, {"one": 1})  # (the run's first round trip)
         if not killed:
             killed.append(pid)
             with admin.connect() as c:
@@ -119,6 +127,34 @@ def test_a_connection_lost_in_a_gathered_run_answers_each_caller_that_the_databa
     assert all(isinstance(r, q.Outcome) for r in results), results
     start = queue.site.config.service(code).numbers.start
     assert numbers_by_service(queue) == {code: list(range(start, start + 3))}
+    admin.dispose()
+
+
+def test_a_gathered_batch_whose_connection_is_found_lost_by_its_first_round_trip_runs_again_once(
+    make_queue, config, migrated_pg_url, pg_group_writer
+):
+    """The lane's kept connection ended by PostgreSQL (a restart, pg_terminate_backend) before a batch:
+    its first round trip (BEGIN, savepoint, the actions' first statements) finds it lost, nothing of it
+    happened, and the batch runs again on a fresh connection: each caller is served once, each number
+    given once, none skipped."""
+    queue, writer, code, pid, admin = _one_lane(make_queue(config, migrated_pg_url), pg_group_writer)
+    runs = []
+
+    def kill_then_issue(conn, site, service, **kwargs):  # issuing's shape: gathered with the others
+        if not runs:
+            with admin.connect() as c:
+                c.execute(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": pid})
+        runs.append(conn.connection.dbapi_connection.info.backend_pid if not conn.invalidated else None)
+        return q.issue(conn, site, service, **kwargs)
+
+    jobs = [(kill_then_issue, (code,))] + [(outbox.recording(q.issue), (code,)) for _ in range(4)]
+    results = together(writer, queue.site, jobs, limit=20)
+    assert all(isinstance(r, q.Outcome) for r in results), results
+    start = queue.site.config.service(code).numbers.start
+    assert sorted(r.ticket["number"] for r in results) == list(range(start, start + 5))
+    assert numbers_by_service(queue) == {code: list(range(start, start + 5))}
+    assert len(runs) == 2 and runs[1] not in (None, pid), runs  # once more, on another connection
+    assert writer.lost_at_start == 1
     admin.dispose()
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from select import POLLIN
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text, update
@@ -258,11 +260,15 @@ def _deferred_events(engine: Engine) -> None:
 
 
 def _ping_when_idle(engine: Engine) -> None:
-    """Ping a pooled connection before use only when it lay idle for ``IDLE_PING_SECONDS``: one that
-    came back a moment ago is alive, and SQLAlchemy's ``pool_pre_ping`` (a round trip at every
-    checkout) was one of a ticket's seven. A connection that fails the ping is replaced (the pool
-    tries again); a server restart while connections are in use is seen by the statement that fails,
-    and SQLAlchemy then replaces every connection of the pool made before it."""
+    """Ping a pooled connection before use only when it lay idle for ``IDLE_PING_SECONDS``, or when
+    PostgreSQL spoke on it while it lay idle: one that came back a moment ago is alive, and
+    SQLAlchemy's ``pool_pre_ping`` (a round trip at every checkout) was one of a ticket's seven.
+    A server that ends a session (a restart, a failover, pg_terminate_backend) says so on it and
+    closes it: a look at the socket (one system call, no round trip) sees that, so the first request
+    after a restart is not the one that finds out. A connection that fails the ping is replaced (the
+    pool tries again: SQLAlchemy's pessimistic handling, through its checkout event); a server
+    restart while connections are in use is seen by the statement that fails, and SQLAlchemy then
+    replaces every connection of the pool made before it."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection, record):
@@ -272,8 +278,10 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection, record, _proxy):
         idle_since = record.info.get("qk_idle_since")
-        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
-            return  # new, or back from use a moment ago
+        if idle_since is None:
+            return  # new
+        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not _spoken_on(dbapi_connection):
+            return  # back from use a moment ago, and nothing came on it since
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
@@ -282,6 +290,30 @@ def _ping_when_idle(engine: Engine) -> None:
             alive = False
         if not alive:
             raise DisconnectionError("the pooled connection did not answer its ping")
+
+
+def _spoken_on(dbapi_connection) -> bool:
+    """Whether an idle psycopg connection has something to read: PostgreSQL's notice that it ends the
+    session, or the session's end (otherwise, rarely, a notice or a notification, which the ping
+    reads). A look that does not wait (the real poll, as _wait_on_the_hub's)."""
+    try:
+        fileno = dbapi_connection.fileno()
+    except Exception:  # noqa: BLE001 - closed: the ping says so
+        return True
+    looking = _system_poll()()
+    looking.register(fileno, POLLIN)
+    return bool(looking.poll(0))
+
+
+@functools.cache
+def _system_poll():
+    """select.poll as the system has it, also where gevent patched select (asked at the first checkout,
+    long after a server's start patched it)."""
+    import select as system_select  # (``select`` here is SQLAlchemy's)
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey.get_original("select", "poll") if monkey is not None else system_select.poll
 
 
 def reads_engine(engine: Engine) -> Engine:

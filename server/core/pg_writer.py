@@ -72,11 +72,17 @@ class PostgresGroupWriter:
     runs first in the next batch; an action that still meets a deadlock (rows other than number rows,
     say) or a serialization failure is undone and runs again in a later batch, up to ``PG_TRIES``
     times. Nothing is lost or done twice: an undone action left nothing in the database, and each
-    caller hears back once, after the COMMIT that holds its change (or with its error)."""
+    caller hears back once, after the COMMIT that holds its change (or with its error).
+
+    A batch whose connection is found lost by its first round trip (PostgreSQL restarted, or ended the
+    session, while the lane kept it or the pool held it idle) runs again once, on a fresh connection:
+    nothing of it had reached a transaction. One lost later fails, its callers told (503): once a
+    COMMIT may have been sent, running it again could give a number twice."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
         self.invalidations = 0  # connections of the pool found broken: a lane then lets its own go
+        self.lost_at_start = 0  # batches run again because their connection was found lost at their start
         self._pool = engine.pool  # (the engine's next pool, after a dispose(), hears through this one's listener)
         event.listen(self._pool, "invalidate", self._invalidated)
         self._lanes = [_Lane(self) for _ in range(lanes or pg_lanes())]
@@ -111,18 +117,21 @@ class PostgresGroupWriter:
 
     def _write(self, lane, batch):
         batch.sort(key=_row_of)  # the likely number rows in order, so few actions wait for the next batch
-        results = []
-        order = NumberRowOrder()
+        careful = lane.careful
         try:
-            conn = lane.connection()
-            info = conn.info  # the pooled connection's own: what is put here is taken out below
-            info[DEFERRED], info[ROW_ORDER] = [], order
             try:
-                self._run_batch(lane, conn, batch, order, results)
-            finally:
-                if not conn.invalidated:  # (a lost connection's info goes with it)
-                    info.pop(ROW_ORDER, None)
-                    info.pop(DEFERRED, None)
+                results = self._attempt(lane, batch)
+            except Exception:
+                if not lane.lost_at_start:
+                    raise
+                # Its connection was found lost by the batch's first round trip (kept from an earlier
+                # batch, or idle in the pool, when PostgreSQL restarted or ended its sessions): nothing
+                # of the batch reached a transaction, no COMMIT was sent. Once more, on a fresh
+                # connection, so that the first request after a restart is served, not told "busy".
+                lane.let_go()
+                lane.careful = careful
+                self.lost_at_start += 1
+                results = self._attempt(lane, batch)
         except Exception as error:  # the batch or its commit failed: nothing in it happened
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
             again, lane.again = lane.again, []
@@ -139,15 +148,31 @@ class PostgresGroupWriter:
             else:
                 done.set(outcome)
 
+    def _attempt(self, lane, batch) -> list:
+        """Run ``batch`` on the lane's connection: (done, outcome, error) of each action answered, once
+        the COMMIT is through; else it raises (``lane.lost_at_start`` says whether nothing of it was sent)."""
+        results = []
+        order = NumberRowOrder()
+        lane.lost_at_start = False
+        conn = lane.connection()
+        info = conn.info  # the pooled connection's own: what is put here is taken out below
+        info[DEFERRED], info[ROW_ORDER] = [], order
+        try:
+            self._run_batch(lane, conn, batch, order, results)
+        finally:
+            if not conn.invalidated:  # (a lost connection's info goes with it)
+                info.pop(ROW_ORDER, None)
+                info.pop(DEFERRED, None)
+        return results
+
     def _run_batch(self, lane, conn, batch, order, results) -> None:
         with conn.begin():
-            dbapi_connection = conn.connection.dbapi_connection
             last = len(batch) - 1
             careful, lane.careful = lane.careful > 0, max(lane.careful - 1, 0)
             provisional = []  # (job, outcome) since the last savepoint: undone with it if a later action fails
             index = 0
             if careful or not _gathers(batch, 0):
-                dbapi_connection.execute(f"{_BEGIN}; {_SAVEPOINT}")
+                _begin(lane, conn)
             # (else the BEGIN and the savepoint go with the gathered actions' first statements)
             while index <= last:
                 if not careful and _gathers(batch, index):
@@ -201,6 +226,7 @@ class PostgresGroupWriter:
         if conn.invalidated and gathered.database_error is not None:  # lost: nothing of the batch
             # happened; its callers hear the database's error as one action at a time would (errors.py: 503)
             lost = gathered.database_error
+            lane.lost_at_start = index == 0 and gathered.round_trips == 1  # (its BEGIN went in that one)
             raise driver_error(conn, None, None, lost, lost=True) from lost
         if not isinstance(error, Exception):
             raise error  # (a BaseException: the batch fails, as it would one action at a time)
@@ -231,10 +257,11 @@ class Gathered:
     run stops at its first failure (everything in it is undone and runs again one at a time); a
     connection lost in it fails the batch with OperationalError."""
 
-    __slots__ = ("driver", "queue", "database_error", "_reads_at")
+    __slots__ = ("driver", "queue", "database_error", "round_trips", "_reads_at")
 
     def __init__(self, first: tuple[str, ...] = ()):
         self.driver = None
+        self.round_trips = 0  # flushes that sent something
         # [sql, values, slot, many], slot = [rows, error]; many: Prepared's
         self.queue: list = [[sql, None, [None, None], None] for sql in first]
         self.database_error = None  # the first error PostgreSQL (or psycopg, before sending) gave
@@ -278,6 +305,7 @@ class Gathered:
         dbapi = conn.dialect.loaded_dbapi
         sends = _together(queue)
         sent = []
+        self.round_trips += 1
         try:
             with dbapi_connection.pipeline():  # sent as it leaves pipeline mode: one Sync, one wait
                 for sql, values, slots in sends:
@@ -387,6 +415,21 @@ def _together(queue: list) -> list:
     return sends
 
 
+def _begin(lane, conn) -> None:
+    """The batch's BEGIN and its first savepoint, one round trip. A connection found lost here had
+    nothing of the batch: ``lane.lost_at_start``, and its callers would hear SQLAlchemy's error of a
+    lost connection (errors.py: 503)."""
+    dbapi_connection = conn.connection.dbapi_connection
+    try:
+        dbapi_connection.execute(f"{_BEGIN}; {_SAVEPOINT}")
+    except conn.dialect.loaded_dbapi.Error as error:
+        if not conn.dialect.is_disconnect(error, dbapi_connection, None):
+            raise
+        conn.invalidate(error)  # as SQLAlchemy does: not given out again (and the lanes let theirs go)
+        lane.lost_at_start = True
+        raise driver_error(conn, _BEGIN, None, error, lost=True) from error
+
+
 def _in_transaction(conn) -> bool:
     """Whether the batch's transaction is still there (open, or failed and waiting for a rollback)."""
     return not conn.invalidated and conn.connection.dbapi_connection.info.transaction_status in (_INTRANS, _INERROR)
@@ -443,6 +486,7 @@ class _Lane:
         self.careful = 0  # batches still to run with a savepoint at every action (PostgresGroupWriter._run_batch)
         self._connection: Connection | None = None
         self._invalidations = 0  # the writer's count when the connection was taken
+        self.lost_at_start = False  # the batch's connection was found lost by its first round trip
         self.greenlet = gevent.spawn(self._run, writer)
 
     def connection(self) -> Connection:

@@ -174,3 +174,43 @@ def test_a_transaction_ended_by_postgresql_s_idle_timeout_is_an_outage(live_serv
         served.append(http.get(f"/api/v1/tickets/{ticket['id']}").status_code)
     assert served[-5:] == [200] * 5, served
     assert set(served) <= {200, 503}, served
+
+
+@pytest.mark.postgres
+def test_the_first_requests_after_postgresql_ended_an_idle_server_s_connections_are_served(
+    live_server, pg_url, _pg_admin
+):
+    """PostgreSQL ends every connection of a server at rest (a restart, a failover, an administrator's
+    pg_terminate_backend) and is back at once: the first citizen at the kiosk, the first clerk's "next"
+    and the first look at the queue are served, not told that the database is busy; no number is lost
+    or given twice. (The group writer's kept connection and the pool's idle ones are dead, not yet
+    known to be.)"""
+    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
+    http = srv.session()
+    keypad = {"Authorization": f"Bearer {srv.token('counter', 1)}"}
+    assert issue(http, "HT")["number"] == 1001
+    assert http.get("/api/v1/queue").status_code == 200  # (the pool holds a connection that read)
+    database = pg_url.rsplit("/", 1)[1]
+
+    def end_the_server_s_connections() -> None:
+        ended = _pg_admin.execute(  # each waited for until its backend is gone (10 s at most)
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchone()[0]
+        assert ended > 0
+
+    # Three turns: a background look of the server's (its saved setup's, every half second) may come
+    # upon a dead connection first and so warn the pool; a request must not depend on that luck.
+    for turn in range(3):
+        end_the_server_s_connections()
+        assert issue(http, "HT")["number"] == 1002 + turn  # the group writer's kept connection
+        end_the_server_s_connections()
+        called = http.post("/api/v1/counters/1/next", headers=keypad)  # the token's look, then the writer
+        assert called.status_code == 200, called.text
+        assert called.json()["number"] == 1001 + turn
+        end_the_server_s_connections()
+        queue = http.get("/api/v1/queue")  # the pool's connections only
+        assert queue.status_code == 200, queue.text
+        assert next(s for s in queue.json()["services"] if s["code"] == "HT")["waiting"] == 1
+    assert "A fault of the server" not in srv.log()

@@ -161,6 +161,29 @@ def test_a_pooled_connection_is_pinged_only_after_lying_idle_and_a_dead_one_is_r
         engine.dispose()
 
 
+def test_a_pooled_connection_postgresql_ended_a_moment_ago_is_replaced_before_use(migrated_pg_url, monkeypatch):
+    """PostgreSQL ends a session that lay in the pool only a moment (a restart, a failover,
+    pg_terminate_backend): its notice and the session's end reach the socket, which the checkout looks
+    at (no round trip), so the connection is pinged, found dead and replaced before use: the first
+    request after the restart notices nothing, instead of being told that the database is busy."""
+    engine = create_db_engine(migrated_pg_url)
+    admin = create_db_engine(migrated_pg_url)
+    pings = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or ping(conn))
+    try:
+        with engine.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.connect() as conn:  # (waits until the backend is gone)
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": backend}).scalar()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != backend
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
 def test_issuing_on_postgresql_stores_what_sqlite_stores(make_queue, config, migrated_sqlite_url, migrated_pg_url):
     """PostgreSQL issues in one statement (number, ticket, event): the rows are those of the usual path."""
     import datetime as dt
