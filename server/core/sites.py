@@ -188,22 +188,33 @@ def site_view(session: Session, site_id: str) -> dict:
     return site_row_view(row, session.get(m.SiteSetup, site_id))
 
 
+def serving_site(site_id: str, moves: dict[str, tuple[bool, str | None]]) -> str | None:
+    """Where a retired site's citizens go: its ``moved_to``, followed past sites retired since (a commune
+    merged into one merged again later) to one that serves; None where the chain names none or turns
+    round (a cycle of two retirements). ``moves``: each site's (retired, moved_to)."""
+    seen, moved_to = {site_id}, moves[site_id][1]
+    while moved_to in moves and moved_to not in seen:
+        seen.add(moved_to)
+        retired, onward = moves[moved_to]
+        if not retired:
+            return moved_to
+        moved_to = onward
+    return None
+
+
 def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
-    """Set each retired site's ``successor`` (id, name, address): its ``moved_to``, followed past sites
-    retired since (a commune merged into one merged again later) to one that serves; None where it
-    names none. The ids of the retired sites whose successor changed (their open pages are told)."""
+    """Set each retired site's ``successor`` (id, name, address): the site that serves its citizens
+    (``serving_site``), None where it names none. The ids of the retired sites whose successor changed
+    (their open pages are told)."""
+    moves = {site.id: (site.config.site.retired, site.config.site.moved_to) for site in runtimes.values()}
     changed = []
     for site in runtimes.values():
         then = None
         if site.config.site.retired:
-            seen, moved_to = {site.id}, site.config.site.moved_to
-            while moved_to in runtimes and moved_to not in seen:  # (a cycle of two retirements: none)
-                seen.add(moved_to)
-                there = runtimes[moved_to].config.site
-                if not there.retired:
-                    then = (there.id, there.name, there.address)
-                    break
-                moved_to = there.moved_to
+            serving = serving_site(site.id, moves)
+            if serving is not None:
+                there = runtimes[serving].config.site
+                then = (there.id, there.name, there.address)
         if then != site.successor:
             site.successor = then
             changed.append(site.id)

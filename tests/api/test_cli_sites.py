@@ -77,7 +77,8 @@ def test_tokens_and_users_belong_to_the_site_the_command_names(server):
 
 def test_simulate_fills_the_site_it_names_and_only_that_one(server):
     server.cli("site", "add", "xa-tan-phu", "--name", "Xã Tân Phú")
-    done = server.cli("simulate", "--site", "xa-tan-phu", "--day", "2025-03-03", "--days", "2", "--per-day", "40")
+    simulated = ["--day", "2025-03-03", "--days", "2", "--per-day", "40", "--remote-share", "0.3"]  # phones' too
+    done = server.cli("simulate", "--site", "xa-tan-phu", *simulated)
     assert "simulated 2 open days" in done.stdout
     province = bearer(server, server.token("province"))
     period = "/api/v1/reports/sites?from=2025-03-03&to=2025-03-04"
@@ -101,6 +102,7 @@ def test_simulate_fills_the_site_it_names_and_only_that_one(server):
     assert compared["xa-tan-phu"][1:3] == [str(tan_phu["issued"]), str(tan_phu["served"])]
     assert compared["xa-tan-phu"][3] == f"{tan_phu['wait']['avg'] / 60:.1f}"
     bookings = tan_phu["bookings"]  # (the simulated days' numbers taken from phones, and those who came)
+    assert bookings["booked"] > 0 and bookings["checked_in"] > 0, bookings
     assert compared["xa-tan-phu"][7:] == [str(bookings["booked"]), str(bookings["checked_in"])]
     assert compared["phuc-la"][1:3] == ["0", "0"] and compared["total"][1] == str(tan_phu["issued"])
     refused = server.cli("simulate", "--site", "no-such-site", "--days", "1", check=False)

@@ -126,6 +126,11 @@ def test_a_retired_commune_gives_no_numbers_and_tells_citizens_where_to_go(admin
         citizen.post(f"/api/v1/sites/{cu}/tickets", json={"service": "HT"}), 409, "site_retired_moved"
     )
     assert "Phường Phú Lớn" in onward["message"], onward
+    compared = http.get("/api/v1/reports/sites", params={"from": today, "to": today}).json()
+    moved = {row["site"]: row["moved_to"] for row in compared["sites"] if row["retired"]}
+    assert moved == {cu: lon, moi: lon}, moved  # the comparison sends both where their citizens go
+    said = http.get("/api/v1/reports/sites", params={"from": today, "to": today, "format": "csv"}).text
+    assert "Xã Phú Cũ (đã ngừng hoạt động, chuyển đến Phường Phú Lớn)" in said, said
 
     reopened = http.patch(f"/api/v1/admin/sites/{cu}", json={"retired": False})
     assert reopened.status_code == 200, reopened.text

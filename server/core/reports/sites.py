@@ -29,6 +29,7 @@ from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from .. import models as m
+from ..sites import serving_site
 from .clock import utcnow
 from .tally import pct, rounded
 from .tickets import SV, T, connection, insert_ignoring_conflicts, wait_seconds
@@ -294,7 +295,7 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
     conn = connection(db)
     sites = conn.execute(select(SITES.c.id, SITES.c.name, SITES.c.timezone).order_by(SITES.c.id)).all()
     saved = m.site_setups.c.document["site"]  # whether each site is retired, and where its citizens go (sites.py)
-    retired = {
+    moves = {
         site_id: (bool(is_retired), moved_to)
         for site_id, is_retired, moved_to in conn.execute(
             select(m.site_setups.c.site_id, saved["retired"].as_boolean(), saved["moved_to"].as_string())
@@ -326,14 +327,14 @@ def compare_sites(db, first_day: dt.date, last_day: dt.date, now: dt.datetime | 
         booked, checked_in = bookings.get(site_id, (0, 0))
         booked_total += booked
         checked_in_total += checked_in
-        is_retired, moved_to = retired.get(site_id, (False, None))
+        is_retired = moves.get(site_id, (False, None))[0]
         rows.append(
             {
                 "site": site_id,
                 "name": name,
                 "timezone": timezone,
                 "retired": is_retired,
-                "moved_to": moved_to if is_retired else None,
+                "moved_to": serving_site(site_id, moves) if is_retired else None,  # (the end of a chain of merges)
                 **_view(d, booked, checked_in),
             }
         )
