@@ -310,10 +310,14 @@ def filename(report: dict, fmt: str) -> str:
     """The file's name for ``fmt`` (csv, csv-vn, xlsx, pdf): the report, the site's id and the period
     (``bao-cao-theo-dich-vu_xa-thach-ha_2026-Q4.xlsx``: two communes' files of one period are not saved
     over each other; the sites compared: ``so-sanh-cac-diem_toan-tinh_2026-Q4.xlsx``); the Vietnamese
-    Excel CSV ends in "-excel", not to be saved over the plain CSV."""
+    Excel CSV ends in "-excel", not to be saved over the plain CSV; a period on Decree 09's basis
+    ends in "-nd09" (``…_2026-Q4-nd09.xlsx``), not to be saved over the calendar one's."""
     kind = report["report"]
     whose = PROVINCE_SLUG if kind == "sites" else report["site"]["id"]
-    key = f"{_name_part(whose)}_{_name_part(report['period']['key'])}"
+    period = report["period"]
+    # the reporting period of Decree 09/2019 (15th to 14th) is other days than the calendar one of its name
+    on_basis = "-nd09" if period.get("basis") == "nd09" else ""
+    key = f"{_name_part(whose)}_{_name_part(period['key'])}{on_basis}"
     if kind == "summary":
         stem = f"bao-cao-theo-{GROUP_SLUGS[report['group_by']]}"
     elif kind == "peak_hours":

@@ -181,6 +181,9 @@ def test_named_periods_ranges_and_the_decree_cut_off(http, centre):
     quarter = _json(http, centre, "/api/v1/reports/summary?period=2026-Q4&basis=nd09")
     assert (quarter["period"]["first_day"], quarter["period"]["last_day"]) == ("2026-09-15", "2026-12-14")
     assert quarter["period"]["label"] == "Quý IV năm 2026"
+    for basis, name in (("&basis=nd09", "2026-Q4-nd09"), ("", "2026-Q4")):  # other days: not saved over each other
+        got = http.get(f"/api/v1/reports/summary?period=2026-Q4&format=csv{basis}", headers=_auth(centre))
+        assert got.headers["Content-Disposition"].endswith(f'_{name}.csv"'), got.headers
     week = _json(http, centre, f"/api/v1/reports/summary?period={WEEK}")
     same = _json(http, centre, "/api/v1/reports/summary?from=2026-11-16&to=2026-11-22")
     assert same["total"] == week["total"] and quarter["total"]["issued"] == week["total"]["issued"]
