@@ -43,7 +43,9 @@ def _next_working_day(site) -> dt.date:
 def _free_by_count(session, day: dt.date, slot: dict) -> int:
     """The places of ``slot`` ("07:30"-"08:00", local) counted from the bookings themselves: ``PER_SLOT`` less
     the most bookings holding one moment of it (none over ``PER_SLOT`` once one more is booked there)."""
-    start, end = (dt.datetime.combine(day, dt.time.fromisoformat(slot[k])) - dt.timedelta(hours=7) for k in ("start", "end"))
+    start, end = (
+        dt.datetime.combine(day, dt.time.fromisoformat(slot[k])) - dt.timedelta(hours=7) for k in ("start", "end")
+    )
     rows = session.execute(
         select(B.c.slot_start, B.c.slot_end).where(B.c.business_day == day, B.c.status != "cancelled")
     ).all()
@@ -71,7 +73,9 @@ steps = st.lists(
 )
 
 
-def test_no_moment_holds_more_bookings_than_its_places_and_every_place_left_is_offered_whatever_hours_are_saved(make_queue, config_data):
+def test_no_moment_holds_more_bookings_than_its_places_and_every_place_left_is_offered_whatever_hours_are_saved(
+    make_queue, config_data
+):
     db = make_queue(parse_config(_quarter_hours(config_data), "bookings.yaml"))
     day = _next_working_day(db.site)
 

@@ -14,7 +14,7 @@ from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from ..periods import vn_date
-from .records import SETUPS, SLOTS, B, connection, service_name
+from .records import SETUPS, B, connection, service_name
 
 
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
@@ -81,7 +81,11 @@ def slots(
         return []
     booked = day_booked(connection(conn), site, service_id, day)
     return [
-        {"start": f"{s:%H:%M}", "end": f"{e:%H:%M}", "free": max(0, settings.per_slot - most_at_once(booked, to_utc(s), to_utc(e)))}
+        {
+            "start": f"{s:%H:%M}",
+            "end": f"{e:%H:%M}",
+            "free": max(0, settings.per_slot - most_at_once(booked, to_utc(s), to_utc(e))),
+        }
         for s, e in times
     ]
 
