@@ -12,7 +12,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from kiosk_helpers import scanner_burst, type_on_keys  # noqa: E402
+from kiosk_helpers import TYPED_NO_BOOKING, scanner_burst, type_on_keys  # noqa: E402
 from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -48,11 +48,7 @@ def test_the_kiosk_of_another_centre_says_where_today_s_booking_is(server_on_a_w
     expect(page.locator("body")).to_have_attribute("data-live", "live")
     type_on_keys(page, ID)
     note = page.locator(".card-note")
-    expect(note).to_have_text(
-        "Hôm nay không có lịch hẹn nào tại đây cho số căn cước này. Nếu Ông/Bà đặt lịch tại trung tâm khác hoặc"
-        " vào ngày khác, mời quét thẻ căn cước hoặc mã QR của lịch hẹn, hoặc xem lại đường link, tin nhắn SMS"
-        " nhận khi đặt lịch. Mời chọn dịch vụ để lấy số."
-    )
+    expect(note).to_have_text(TYPED_NO_BOOKING)
     assert "Phúc La" not in note.inner_text() and start not in note.inner_text()
     expect(page.locator('#service-grid button[data-service="HT"]')).to_be_visible()
 
