@@ -1,9 +1,10 @@
-"""A service's grid of slots moved under its bookings (server/core/bookings/slots.py ``held_by_others``):
+"""A service's grid of slots moved under its bookings (server/core/bookings/slots.py ``most_at_once``):
 the opening time moved by less than a slot's length, or the slot length changed, while bookings of the
 old grid keep the times their holders were told. The new grid's slots overlapping them have that many
 places fewer. Hypothesis: whatever hours and slot lengths are saved between bookings, no moment of the
 day is booked by more citizens than a slot's places (with one slot length: no quarter-hour holds more
-bookings than the capacity), and every slot offered with a free place can be booked."""
+bookings than the capacity), every slot offered with a free place can be booked, and a slot offers every
+place left: its places less the most bookings at one moment of it (not their sum)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ def _next_working_day(site) -> dt.date:
     return next(d for d in (today + dt.timedelta(days=i) for i in range(1, 7)) if d.weekday() < 6)
 
 
+def _free_by_count(session, day: dt.date, slot: dict) -> int:
+    """The places of ``slot`` ("07:30"-"08:00", local) counted from the bookings themselves: ``PER_SLOT`` less
+    the most bookings holding one moment of it (none over ``PER_SLOT`` once one more is booked there)."""
+    start, end = (
+        dt.datetime.combine(day, dt.time.fromisoformat(slot[k])) - dt.timedelta(hours=7) for k in ("start", "end")
+    )
+    rows = session.execute(
+        select(B.c.slot_start, B.c.slot_end).where(B.c.business_day == day, B.c.status != "cancelled")
+    ).all()
+    moments = [start, *(s for s, _ in rows if start < s < end)]
+    return PER_SLOT - max(sum(s <= t < e for s, e in rows) for t in moments)
+
+
 def _most_at_one_moment(session, day: dt.date) -> tuple[int, list]:
     """The most bookings of ``day`` holding one moment, and the bookings (local start, end)."""
     rows = session.execute(
@@ -59,7 +73,9 @@ steps = st.lists(
 )
 
 
-def test_no_quarter_hour_ever_holds_more_bookings_than_its_places_whatever_hours_are_saved(make_queue, config_data):
+def test_no_moment_holds_more_bookings_than_its_places_and_every_place_left_is_offered_whatever_hours_are_saved(
+    make_queue, config_data
+):
     db = make_queue(parse_config(_quarter_hours(config_data), "bookings.yaml"))
     day = _next_working_day(db.site)
 
@@ -68,6 +84,8 @@ def test_no_quarter_hour_ever_holds_more_bookings_than_its_places_whatever_hours
     # the supervisor's case: 07:30 and 07:45 full, then the opening moved to 07:40 (07:30 is cancelled)
     @example([("book", 0), ("book", 0), ("book", 1), ("book", 1), ("open", dt.time(7, 40)), ("book", 0)])
     @example([("book", 1), ("book", 1), ("open", dt.time(7, 35)), ("book", 0), ("book", 1), ("book", 0)])
+    # the reviewer's: 07:30 and 07:45 booked once, then 30-minute slots: 07:30-08:00 holds one more
+    @example([("book", 0), ("book", 1), ("length", 30), ("book", 0), ("book", 0)])
     def check(steps):
         site, phones = db.site, iter(range(912000000, 913000000))
         with db.Session() as session, session.begin():  # rolled back: each example on the same empty day
@@ -82,6 +100,8 @@ def test_no_quarter_hour_ever_holds_more_bookings_than_its_places_whatever_hours
                 else:
                     offered = bk.slots(session, site, "HT", day)
                     slot = offered[value % len(offered)]
+                    # no place refused that one more booking would not put over the places at some moment
+                    assert slot["free"] == _free_by_count(session, day, slot), (steps, slot)
                     try:
                         bk.book(session, site, "HT", day, slot["start"], "An", f"0{next(phones)}", None, KEY)
                     except q.QueueError as refused:
@@ -131,3 +151,37 @@ def test_a_booking_of_the_old_slots_made_after_the_save_is_refused(make_queue, c
     with db.Session() as session:
         kept = session.execute(select(B.c.slot_start).where(B.c.business_day == day)).scalars().all()
     assert len(kept) == 2 and len(set(kept)) == 1, "only the two 07:40 bookings"
+
+
+@pytest.mark.postgres
+def test_a_longer_slot_of_the_old_setup_booked_with_a_new_slot_at_once_is_refused(
+    make_queue, config_data, migrated_pg_url
+):
+    """30-minute slots shortened to 15 (2 places each): a server process still on the old slots books
+    07:30-08:00 (07:30 is a start of the new slots too) while another books the new 07:45-08:00, neither
+    seeing the other's booking, on separate row locks. The old slot is not one of the saved setup (it ends
+    at 08:00, not 07:45): refused, saying to try again, so that 07:45-08:00 never holds 3 citizens."""
+    data = _quarter_hours(config_data)
+    data["services"] = [
+        {**s, "booking": {**s["booking"], "slot_minutes": 30}} if s["code"] == "HT" else s for s in data["services"]
+    ]
+    db = make_queue(parse_config(data, "bookings.yaml"), migrated_pg_url)
+    day = _next_working_day(db.site)
+    with db.Session.begin() as session:
+        patch = {"booking": {"slot_minutes": 15}}
+        saved = setup_changes.change_item(session, db.site, "services", "HT", patch).runtime
+    with db.Session.begin() as session:
+        bk.book(session, saved, "HT", day, "07:45", "An", "0912000001", None, KEY)
+    old, new = db.Session(), db.Session()
+    try:
+        with old.begin(), new.begin():  # both in flight before either commits
+            with pytest.raises(q.QueueError) as refused:
+                bk.book(old, db.site, "HT", day, "07:30", "Bình", "0912000002", None, KEY)  # the old setup's
+            bk.book(new, saved, "HT", day, "07:45", "Chi", "0912000003", None, KEY)
+    finally:
+        old.close()
+        new.close()
+    assert refused.value.code == "booking_hours_changed"
+    with db.Session() as session:
+        most, booked = _most_at_one_moment(session, day)
+    assert most == PER_SLOT, sorted(booked)

@@ -26,9 +26,9 @@
   const SCAN_GAP_MS = 80;  // a scanner types faster than this between keys (usually under 20 ms), a person slower
   const SCAN_MIN = 8;  // the shortest burst taken as a scan: a booking code
   // a walk-in number for the card then (a scanned card booked for another day is told which day; one
-  // booked today at another centre of the installation, which centre)
+  // booked today at another centre of the installation, which centre, and whether its time has passed)
   const NO_BOOKING = ["booking_not_found_for_card", "card_holds_number", "card_booked_other_day",
-    "booked_other_site", "id_booked_other_site"];
+    "booked_other_site", "booked_other_site_passed"];
   let burst = "";
   let lastKeyAt = 0;
 
@@ -65,10 +65,11 @@
   }
 
   /** No booking today for this card (or number): the citizen chooses a service, and the number is the
-   *  card's. The note above the services says so, or which number the card holds already, or the centre
-   *  of the installation it is booked at today, or (a card scanned: its holder is here) the day and time of
-   *  their booking. A typed number can be anyone's: it is told neither the time of today's booking elsewhere
-   *  nor a booking of another day, only where these are seen (its link or SMS). */
+   *  card's. The note above the services says so, or which number the card holds already, or (a card
+   *  scanned: its holder is here) the centre of the installation it is booked at today and when, or the
+   *  day and time of their booking. A typed number can be anyone's (Decree 13/2023: where a person will
+   *  be is theirs to tell): it is told neither, the same whether booked elsewhere or not, only to scan
+   *  the card or the booking's QR code, or to see the link or SMS. */
   function numberForCard(card, answer) {
     kiosk.body.dataset.card = "true";
     const note = document.querySelector("#screen-services .card-note");

@@ -2,7 +2,8 @@
 opening time moved by less than a slot's length while bookings of the old slots stand (the new slots
 overlapping them have that many places fewer: a quarter-hour never holds more bookings than its places),
 and a citizen booked today at one commune centre who scans the ID card, or types its number, at another
-centre's kiosk of the same installation (told which centre, without more personal data than needed).
+centre's kiosk of the same installation (the card told which centre and when, or that the time has
+passed; a typed number, which can be anyone's, told nothing of it: Decree 13/2023).
 
 One server per module, its clock at 09:00 on a working day in Ho Chi Minh City (tests/faked_clock.py),
 with the repo's config.yaml (HT: 15-minute slots, 2 places) and two sites added as copies of it.
@@ -14,7 +15,7 @@ import datetime as dt
 
 import pytest
 from api_helpers import assert_error
-from faked_clock import next_working_morning, on_a_working_morning
+from faked_clock import FakedClock, next_working_morning, on_a_working_morning
 
 FIRST_NAME = "UBND phường Phúc La - Bộ phận Một cửa"  # the repo's config.yaml: the booked centre
 OTHER, GRID = "xa-ben-kia", "xa-luoi"  # the centre the citizen goes to by mistake; the one whose hours move
@@ -69,8 +70,9 @@ def test_the_opening_moved_by_less_than_a_slot_never_overbooks_a_quarter_hour(sr
 
 def test_a_card_booked_today_at_another_centre_is_told_which(srv):
     """Booked at Phúc La for 09:15 today, the citizen comes to Bến Kia's kiosk. The card scanned: "booked
-    today at Phúc La at 09:15"; its number typed (anyone's): the centre only. Neither says the name, the
-    service or the code. They may still take a number at Bến Kia, and check in at Phúc La after."""
+    today at Phúc La at 09:15"; its number typed (anyone who knows it could learn where its holder will be):
+    the answer of a number with no booking at all. None says the name, the service or the code. They may
+    still take a number at Bến Kia, and check in at Phúc La after."""
     http = _integration(srv)
     today = next_working_morning().date().isoformat()
     made = _book(http, "phuc-la", today, "09:15", "0912000011", ID)
@@ -86,9 +88,11 @@ def test_a_card_booked_today_at_another_centre_is_told_which(srv):
         " hẹn; nếu cần làm thủ tục tại đây, mời chọn dịch vụ để lấy số."
     ), scanned
     typed = assert_error(
-        kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"id_number": ID}), 404, "id_booked_other_site"
+        kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"id_number": ID}), 404, "booking_not_found_for_card"
     )
-    assert FIRST_NAME in typed["message"] and "09:15" not in typed["message"], typed
+    never_booked = kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"id_number": "079203009999"})
+    assert typed == assert_error(never_booked, 404, "booking_not_found_for_card"), typed
+    assert FIRST_NAME not in typed["message"] and "Phúc La" not in typed["message"], typed
     # the booking's QR code (its manage link) scanned there: the same as the card (its holder has the code)
     by_code = assert_error(
         kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"code": made.json()["manage_url"]}),
@@ -116,3 +120,33 @@ def test_a_number_for_today_taken_at_another_centre_says_by_when_to_check_in_the
         srv.session().post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": card}), 404, "booked_other_site"
     )
     assert f"tại {FIRST_NAME} (số lấy từ xa: xác nhận có mặt trước {taken.json()['deadline']})." in scanned["message"]
+
+
+def test_a_card_whose_booking_at_another_centre_has_passed_is_told_so(live_server, tmp_path):
+    """Booked today at Phúc La for 08:00 and at Lưới for 15:00. The card scanned at Bến Kia at 08:05 (in the
+    10 minutes' grace): Phúc La at 08:00; at 14:00: Lưới at 15:00, not the missed 08:00; at 15:30, both
+    missed: the latest, with "giờ hẹn đã qua", never "to be served at your booked time"."""
+    start = next_working_morning("07:00")
+    clock = FakedClock(tmp_path / "clock", start)
+    srv = live_server(env=clock.env())
+    for site, name in ((OTHER, OTHER_NAME), (GRID, "UBND xã Lưới")):
+        made = _as(srv, "admin").post("/api/v1/admin/sites", json={"id": site, "name": name})
+        assert made.status_code == 201, made.text
+    http, today = _integration(srv), start.date().isoformat()
+    for site, at, phone in (("phuc-la", "08:00", "0912000041"), (GRID, "15:00", "0912000042")):
+        made = _book(http, site, today, at, phone, ID)
+        assert made.status_code == 201, made.text
+    kiosk = srv.session()
+
+    def scanned_at_other(code: str = "booked_other_site") -> str:
+        return assert_error(kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD}), 404, code)["message"]
+
+    clock.set(start.replace(hour=8, minute=5))
+    assert scanned_at_other().startswith(f"Ông/Bà có lịch hẹn hôm nay tại {FIRST_NAME} lúc 08:00. Mời Ông/Bà")
+    clock.set(start.replace(hour=14))
+    assert scanned_at_other().startswith("Ông/Bà có lịch hẹn hôm nay tại UBND xã Lưới lúc 15:00. Mời Ông/Bà")
+    clock.set(start.replace(hour=15, minute=30))
+    assert scanned_at_other("booked_other_site_passed") == (
+        "Ông/Bà có lịch hẹn hôm nay tại UBND xã Lưới lúc 15:00, nhưng giờ hẹn đã qua. Nếu cần làm thủ tục tại"
+        " đây, mời chọn dịch vụ để lấy số."
+    )

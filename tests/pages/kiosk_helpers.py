@@ -3,6 +3,14 @@ QR code, an ID card's QR text), or a number typed on the screen's keys."""
 
 from __future__ import annotations
 
+# what the kiosk says to every ID number typed with no booking here today, booked at another centre or not
+# (Decree 13/2023: a typed number can be anyone's)
+TYPED_NO_BOOKING = (
+    "Hôm nay không có lịch hẹn nào tại đây cho số căn cước này. Nếu Ông/Bà đặt lịch tại trung tâm khác hoặc"
+    " vào ngày khác, mời quét thẻ căn cước hoặc mã QR của lịch hẹn, hoặc xem lại đường link, tin nhắn SMS"
+    " nhận khi đặt lịch. Mời chọn dịch vụ để lấy số."
+)
+
 
 def scanner_burst(tab, text: str) -> None:
     """What a USB barcode scanner sends: a key for each character within milliseconds, then Enter."""

@@ -13,7 +13,7 @@ import pytest
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
-from kiosk_helpers import type_on_keys  # noqa: E402
+from kiosk_helpers import TYPED_NO_BOOKING, type_on_keys  # noqa: E402
 from morning_helpers import morning_date  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.browser
 
 BOOKED_ID = "079203004567"  # born 2003 in Hồ Chí Minh City: every digit from 0 to 9 but 1 and 8
 WALK_IN_ID = "001188000123"  # born 1988 in Hà Nội: has the 1s and 8s
-
-
-TYPED_NO_BOOKING = (
-    "Hôm nay không có lịch hẹn nào cho số căn cước này. Lịch hẹn ngày khác (nếu có) xem lại trong đường link"
-    " hoặc tin nhắn SMS nhận khi đặt lịch. Mời chọn dịch vụ để lấy số."
-)
 
 
 def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server_on_a_working_morning, page):

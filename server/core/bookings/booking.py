@@ -17,7 +17,7 @@ from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
 from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
-from .slots import check_day, check_hours_saved, held_by_others, settings_of, slot_of, to_local, to_utc
+from .slots import check_day, check_hours_saved, most_at_once, settings_of, slot_of, to_local, to_utc
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
 _TAKE_PLACE = text(
@@ -27,13 +27,20 @@ _TAKE_PLACE = text(
 ).bindparams(bindparam("start", type_=DateTime()))
 
 
-# the day's bookings of another start overlapping the slot (of another grid of slots: with one, none), for
-# held_by_others; a text statement, as _TAKE_PLACE, since every booking runs it
+# the slot's places taken (its own bookings), read first and on PostgreSQL held: a cancellation, which
+# gives a place back on this row, then commits before _OVERLAPPING reads the bookings, or waits for the
+# booking; text statements, as _TAKE_PLACE, since every booking runs them
+_TAKEN = "SELECT taken FROM booking_slots WHERE service_id = :service AND slot_start = :start"
+_TAKEN_SQLITE = text(_TAKEN).bindparams(bindparam("start", type_=DateTime()))
+_TAKEN_PG = text(_TAKEN + " FOR UPDATE").bindparams(bindparam("start", type_=DateTime()))
+
+# the day's bookings overlapping the slot (its own, and with another grid of slots those of the old one),
+# for most_at_once
 _OVERLAPPING = (
     text(
         "SELECT slot_start, slot_end, count(*) FROM bookings WHERE site_id = :site AND business_day = :day "
         "AND status != 'cancelled' AND service_id = :service AND kind = 'slot' "
-        "AND slot_start < :end AND slot_end > :start AND slot_start != :start GROUP BY slot_start, slot_end"
+        "AND slot_start < :end AND slot_end > :start GROUP BY slot_start, slot_end"
     )
     .bindparams(
         bindparam("day", type_=Date()),
@@ -125,15 +132,16 @@ def book(
     slot_start, slot_end = slot_of(site, settings, day, start, now)
     # first: a save of other hours waits, or is waited for
     check_hours_saved(conn, site, day, slot_start, slot_end, service)
-    # the places left once those of bookings on another grid overlapping this slot are counted
+    # the places left: the most bookings at one moment of the slot (with another grid's overlapping it, not
+    # their sum), read after the slot's row; the upsert's condition then counts the bookings of its own
+    # start made since (of this grid, so holding the whole slot) as in with one grid
+    places = {"service": service_id, "start": slot_start}
+    seen = conn.execute(_TAKEN_PG if conn.dialect.name == "postgresql" else _TAKEN_SQLITE, places).scalar() or 0
     overlapping = conn.execute(
         _OVERLAPPING, {"site": site.id, "service": service_id, "day": day, "start": slot_start, "end": slot_end}
     ).all()
-    capacity = settings.per_slot - held_by_others(overlapping, slot_start, slot_end)
-    if (
-        capacity <= 0
-        or conn.execute(_TAKE_PLACE, {"service": service_id, "start": slot_start, "capacity": capacity}).first() is None
-    ):
+    left = settings.per_slot - most_at_once(overlapping, slot_start, slot_end)
+    if left <= 0 or conn.execute(_TAKE_PLACE, {**places, "capacity": seen + left}).first() is None:
         raise QueueError("slot_full", start=start, date=vn_date(day))
     booking_id = _insert_booking(
         conn,

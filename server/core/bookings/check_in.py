@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
+from .. import models as m
+from ..config import Booking as BookingSettings
 from ..db import SiteRuntime
 from ..engine.estimates import Estimator
 from ..errors import Invalid, NotFound, QueueError
@@ -21,9 +23,11 @@ from ..periods import vn_date
 from .booking import claim
 from .ending import masked_code, refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
-from .records import PD, SITES, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
+from .records import PD, SETUPS, SITES, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
 from .slots import grace, to_local
 from .views import public, row_by_code, view_of
+
+SV = m.services
 
 OnTicket = Callable[[Connection, SiteRuntime, dict], None]
 
@@ -69,7 +73,7 @@ def check_in(
         try:
             row = row_by_code(conn, site, code)
         except NotFound:  # the booking's QR code shown at another centre than its own: which one
-            _refuse_if_booked_elsewhere(conn, site, now, True, B.c.code == code.strip().upper())
+            _refuse_if_booked_elsewhere(conn, site, now, B.c.code == code.strip().upper())
             raise
     else:
         if cccd_qr is not None:
@@ -82,10 +86,13 @@ def check_in(
                 held = _number_held(conn, site, holder, now)
                 if held is not None:  # said at once, not after the citizen chose that service again
                     raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
-                _refuse_if_booked_elsewhere(conn, site, now, cccd_qr is not None, B.c.person_hash == holder)
-                if cccd_qr is not None:  # the card itself is here, so its holder: their booking of another day
+                # the card itself is here, so its holder: their booking of today at another centre, or of
+                # another day. A typed number can be anyone's, and where a person will be today is theirs to
+                # tell (Decree 13/2023): the same answer as for a number with no booking anywhere
+                if cccd_qr is not None:
+                    _refuse_if_booked_elsewhere(conn, site, now, B.c.person_hash == holder)
                     _refuse_if_booked_later(conn, site, holder, now)
-                raise NotFound("booking_not_found_for_card")  # (a typed number can be anyone's: nothing more)
+                raise NotFound("booking_not_found_for_card")
             return _walk_in(
                 conn,
                 site,
@@ -199,17 +206,30 @@ def _refuse_if_booked_later(conn, site, person_hash: str, now: dt.datetime) -> N
     raise NotFound("card_booked_other_day", service=service_name(site, later.service_id), when=when)
 
 
-def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, shown: bool, whose) -> None:
+def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, whose) -> None:
     """A citizen at the kiosk of another centre of the installation than the one booked today (``whose``:
-    the bookings of their card's hash, or of the code they scanned): the refusal says where to go. The
-    person key is the installation's, so the card's hash is the same at every site. What it says is kept
-    to what the citizen needs (Decree 13/2023): the centre's name, and where the card or the code is
-    ``shown`` (its holder is here) the booked time; a typed number can be anyone's, so not the time. Never
-    the name, the service or the code. They may still take a number here."""
+    the bookings of their scanned card's hash, or of the booking's code they scanned): the refusal says
+    where to go, and when. The person key is the installation's, so the card's hash is the same at every
+    site. What it says is kept to what the citizen needs (Decree 13/2023): the centre's name and the booked
+    time, never the name, the service or the code; only to the card or the code shown (its holder is here,
+    check_in never calls it for a typed number). A slot whose time and that service's grace have passed is
+    said to have passed, not as a time to be served at (a later one of the day is named first). They may
+    still take a number here."""
     today = q.business_day(site, now)
     rows = conn.execute(
-        select(B.c.business_day, B.c.kind, B.c.slot_start, B.c.deadline, SITES.c.name, SITES.c.timezone)
+        select(
+            B.c.business_day,
+            B.c.kind,
+            B.c.slot_start,
+            B.c.deadline,
+            SITES.c.name,
+            SITES.c.timezone,
+            SV.c.code,
+            SETUPS.c.document,
+        )
         .join(SITES, SITES.c.id == B.c.site_id)
+        .join(SV, SV.c.id == B.c.service_id)
+        .outerjoin(SETUPS, SETUPS.c.site_id == B.c.site_id)
         .where(
             whose,
             B.c.business_day.between(today - dt.timedelta(days=1), today + dt.timedelta(days=1)),
@@ -218,17 +238,27 @@ def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, shown: bool, whose
         )
         .order_by(B.c.slot_start.is_(None), B.c.slot_start, B.c.id)
     ).all()
+    passed = None
     for row in rows:  # today at that site, in its own time zone; a remote number not past its deadline
         zone = ZoneInfo(row.timezone)
         if row.business_day != q.local_time(site, now).astimezone(zone).date():
             continue
         if row.kind == "remote" and row.deadline < now:
             continue
-        if not shown:
-            raise NotFound("id_booked_other_site", site=row.name)
         moment = q.local_time(site, row.slot_start or row.deadline).astimezone(zone)
+        if row.kind == "slot" and now > row.slot_start + _grace_there(row.document, row.code):
+            passed = (row.name, moment)  # the latest missed, said if nothing later is booked
+            continue
         when = Phrase("booking_at_time" if row.kind == "slot" else "booking_remote_by", time=f"{moment:%H:%M}")
         raise NotFound("booked_other_site", site=row.name, when=when)
+    if passed is not None:
+        raise NotFound("booked_other_site_passed", site=passed[0], time=f"{passed[1]:%H:%M}")
+
+
+def _grace_there(document: dict | None, service: str) -> dt.timedelta:
+    """The grace of ``service`` in another site's saved setup ``document`` (slots.grace is this site's)."""
+    saved = next((s.get("booking") for s in (document or {}).get("services", []) if s.get("code") == service), None)
+    return dt.timedelta(minutes=BookingSettings.of(saved).grace_minutes if isinstance(saved, dict) else 0)
 
 
 def _number_held(conn, site, person_hash: str, now: dt.datetime):

@@ -14,7 +14,7 @@ from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from ..periods import vn_date
-from .records import SETUPS, SLOTS, B, connection, service_name
+from .records import SETUPS, B, connection, service_name
 
 
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
@@ -79,20 +79,12 @@ def slots(
     times = [(s, e) for s, e in slot_times(site, settings, day) if to_utc(s) > now]
     if not times:
         return []
-    conn = connection(conn)
-    taken = dict(
-        conn.execute(
-            select(SLOTS.c.slot_start, SLOTS.c.taken).where(
-                SLOTS.c.service_id == service_id, SLOTS.c.slot_start.in_([to_utc(s) for s, _ in times])
-            )
-        ).all()
-    )
-    booked = day_booked(conn, site, service_id, day)
+    booked = day_booked(connection(conn), site, service_id, day)
     return [
         {
             "start": f"{s:%H:%M}",
             "end": f"{e:%H:%M}",
-            "free": max(0, settings.per_slot - taken.get(to_utc(s), 0) - held_by_others(booked, to_utc(s), to_utc(e))),
+            "free": max(0, settings.per_slot - most_at_once(booked, to_utc(s), to_utc(e))),
         }
         for s, e in times
     ]
@@ -100,7 +92,7 @@ def slots(
 
 def day_booked(conn: Connection, site: SiteRuntime, service_id: int, day: dt.date) -> list[tuple]:
     """The service's slot bookings of ``day`` that hold their places (all but the cancelled), as (start,
-    end, how many) UTC, for ``held_by_others`` (a booking reads only those overlapping its slot:
+    end, how many) UTC, for ``most_at_once`` (a booking reads only those overlapping its slot:
     booking._OVERLAPPING)."""
     query = select(B.c.slot_start, B.c.slot_end, func.count()).where(
         B.c.site_id == site.id,
@@ -112,15 +104,15 @@ def day_booked(conn: Connection, site: SiteRuntime, service_id: int, day: dt.dat
     return conn.execute(query.group_by(B.c.slot_start, B.c.slot_end)).all()
 
 
-def held_by_others(booked: list[tuple], start: dt.datetime, end: dt.datetime) -> int:
-    """The places of the slot [start, end) that bookings starting at another time hold: the most of them
-    overlapping one moment of it. Such bookings were made on another grid of slots (before the opening time
-    or the slot length was changed) and keep the time their holders were told, so a slot of the new grid
-    that overlaps them has that many places fewer: at no moment are more than ``per_slot`` citizens booked,
-    as with one grid. (Those starting at ``start`` are the slot's own row, ``booking_slots.taken``.)"""
-    others = [(s, e, n) for s, e, n in booked if s != start and s < end and e > start]
-    moments = [start, *(s for s, _, _ in others if s > start)]  # where the count of overlapping ones can rise
-    return max(sum(n for s, e, n in others if s <= t < e) for t in moments)
+def most_at_once(booked: list[tuple], start: dt.datetime, end: dt.datetime) -> int:
+    """The most of ``booked`` ((start, end, how many), UTC) holding one moment of the slot [start, end): the
+    places it has fewer. With one grid of slots, its own bookings. Bookings made on another grid (before the
+    opening time or the slot length was changed) keep the time their holders were told, each counted over
+    its own time (not the whole slot's): at no moment are more than ``per_slot`` citizens booked, and a
+    place that one more booking would not take over that is offered."""
+    held = [(s, e, n) for s, e, n in booked if s < end and e > start]
+    moments = [start, *(s for s, _, _ in held if s > start)]  # where the count of overlapping ones can rise
+    return max(sum(n for s, e, n in held if s <= t < e) for t in moments)
 
 
 def open_days(site: SiteRuntime, service: str, now: dt.datetime | None = None) -> list[str]:
@@ -179,7 +171,7 @@ def check_hours_saved(
     second): refused, saying to try again, when the saved hours close its day or slot (``closed_by``),
     so that it never stays booked where the save's cancellation of the stranded bookings missed it; and a
     slot of ``service`` no longer a slot of the saved setup (its opening time or slot length moved the
-    grid), so that the new grid's bookings, which count the places of the old one's (``held_by_others``),
+    grid), so that the new grid's bookings, which count the places of the old one's (``most_at_once``),
     never miss one made on the old grid after they read it.
     The setup's row is read first in the booking's transaction, and on PostgreSQL held shared: a save,
     which holds it for update, then waits for the booking to commit (and sees it), or the booking for
@@ -197,20 +189,23 @@ def check_hours_saved(
     if (
         slot_start is not None
         and service is not None
-        and not _on_saved_grid(site, document, hours, service, day, slot_start)
+        and not _on_saved_grid(site, document, hours, service, day, slot_start, slot_end)
     ):
         raise QueueError("booking_hours_changed", date=vn_date(day))
 
 
-def _on_saved_grid(site: SiteRuntime, document: dict, hours: Hours, service: str, day: dt.date, slot_start) -> bool:
-    """Whether a slot starting at ``slot_start`` (UTC) is one of ``service``'s in the saved setup
-    ``document`` (as long, from the same opening time). A service that no longer takes bookings there
-    is left to the checks of the setup it is taken up with."""
+def _on_saved_grid(
+    site: SiteRuntime, document: dict, hours: Hours, service: str, day: dt.date, slot_start, slot_end
+) -> bool:
+    """Whether the slot [``slot_start``, ``slot_end``) (UTC) is one of ``service``'s in the saved setup
+    ``document``: its start and its end (a shorter slot length keeps some starts, 30 to 15 minutes all of
+    the old ones, and a booking of the old length would overlap the next new slot unseen). A service that
+    no longer takes bookings there is left to the checks of the setup it is taken up with."""
     saved = next((s.get("booking") for s in document.get("services", []) if s.get("code") == service), None)
     if not isinstance(saved, dict):
         return True
     settings = BookingSettings.of(saved)
-    return any(to_utc(s) == slot_start for s, _ in slot_times(site, settings, day, hours))
+    return any(to_utc(s) == slot_start and to_utc(e) == slot_end for s, e in slot_times(site, settings, day, hours))
 
 
 def grace(site: SiteRuntime, service_id: int) -> dt.timedelta:
