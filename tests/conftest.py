@@ -32,6 +32,7 @@ import rewrite_shared
 import server_fork
 import suite_cpu
 import yaml
+import zygote_helpers
 from libpq_trace import sent_messages
 from printer_sim import PrinterSim
 from sqlalchemy import select, update
@@ -468,13 +469,13 @@ def pytest_configure_node(node):
         return
     config = node.config
     if not hasattr(config, "_qk_zygotes"):
-        config._qk_zygotes = server_fork.shared_zygotes(os.getpid())
+        config._qk_zygotes = zygote_helpers.shared_zygotes(os.getpid())
     node.workerinput["qk_zygotes"] = config._qk_zygotes
 
 
 def pytest_unconfigure(config):
     if hasattr(config, "_qk_zygotes"):  # the controller: the shared zygotes end, and what they forked
-        server_fork.end_shared_zygotes(config._qk_zygotes)
+        zygote_helpers.end_shared_zygotes(config._qk_zygotes)
 
 
 # --- printers -------------------------------------------------------------------------------

@@ -32,6 +32,10 @@ look at the time (the zygote never looks at the wall clock within libfaketime's 
 A moment ("@2026-12-07 09:00:00") starts the child's clock there at that first look, as it starts a
 process of its own at its start; an offset ("+86400") reads as that offset from the real time. Such a
 server used to be a process of its own, 2-3 s of CPU to start where a fork takes 0.1 s.
+
+Under xdist the workers share the zygotes (``Zygote(shared=...)``, tests/zygote_helpers.py): each kind
+is started once a run, by the first worker that needs it, and listens on a socket in a folder the
+controller names; a worker's children end when it hangs up, and the zygotes when the controller ends.
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ import locale
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+import zygote_helpers
 
 
 def _per_server(key: str) -> bool:
@@ -132,52 +137,6 @@ SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands
 # and the keypad client on a pseudo-terminal (tests/api/keypad_helpers.py)
 
 
-def _cpu_group() -> tuple[str, str] | None:
-    """This process's cgroup v1 ``cpuacct`` group (its hierarchy's folder under /sys/fs/cgroup, its
-    path there) when not the root one: tests/suite_cpu.py puts each worker in a group of its own,
-    whose counter holds the CPU of the servers and commands it asks for."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, controllers, path = line.split(":", 2)
-            if "cpuacct" in controllers.split(",") and path != "/":
-                return f"/sys/fs/cgroup/{controllers}", path
-    return None
-
-
-def _join_group(procs: str) -> None:
-    with contextlib.suppress(OSError), open(procs, "w") as group:
-        group.write(str(os.getpid()))
-
-
-class _Channel:
-    """A zygote's requests and answers: its stdin and stdout (a zygote of this process's own), or a
-    connection to its socket (one of the run's shared zygotes)."""
-
-    def __init__(self, writer, reader, proc: subprocess.Popen | None = None, sock: socket.socket | None = None):
-        self.writer, self.reader, self.proc, self.sock = writer, reader, proc, sock
-        self.broken = False
-
-    def alive(self) -> bool:
-        return not self.broken and (self.proc is None or self.proc.poll() is None)
-
-    def close(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.stdin.close()  # a zygote ends at the end of its input
-                self.proc.wait(10)
-            return
-        # a shared zygote kills this process's living children at the end of its input, then hangs up
-        with contextlib.suppress(OSError):
-            self.writer.close()
-            self.sock.shutdown(socket.SHUT_WR)
-            self.sock.settimeout(10)
-            while self.reader.readline():
-                pass
-        with contextlib.suppress(OSError):
-            self.reader.close()
-        self.sock.close()
-
-
 class Zygote:
     """The test side: starts a zygote on first use (one for servers with a message queue, one for
     servers without, one for the other commands; each again under libfaketime for those on a faked
@@ -195,11 +154,11 @@ class Zygote:
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
         self._envs: dict[str, dict[str, str]] = {}  # each zygote's environment
-        self._channels: dict[str, _Channel] = {}
+        self._channels: dict[str, zygote_helpers.Channel] = {}
         self._spawned: list[subprocess.Popen] = []  # the shared zygotes this process started
         self._added: dict[str, dict[str, str]] = {}  # what each zygote's imports set in its environment
         self._folder: Path | None = None  # the clock zygotes' own clock file
-        group = _cpu_group() if shared else None  # a shared zygote's children join their asker's group
+        group = zygote_helpers.cpu_group() if shared else None  # a shared zygote's children join their asker's group
         self._group = f"{group[0]}{group[1]}/cgroup.procs" if group else None
 
     def _kind(self, kind: str, env: dict) -> str:
@@ -227,7 +186,7 @@ class Zygote:
                 (self._folder / "clock").write_text("+0\n")
         return {**self._env, **_clock_settings(env), CLOCK_FILE: str(self._folder / "clock")}
 
-    def _started(self, kind: str, env: dict) -> _Channel:
+    def _started(self, kind: str, env: dict) -> zygote_helpers.Channel:
         channel = self._channels.get(kind)
         if channel is None or not channel.alive():
             if channel is not None:
@@ -249,18 +208,18 @@ class Zygote:
             "text": True,
         }
 
-    def _own_channel(self, kind: str) -> _Channel:
+    def _own_channel(self, kind: str) -> zygote_helpers.Channel:
         proc = subprocess.Popen(**self._command(kind), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        return _Channel(proc.stdin, proc.stdout, proc=proc)
+        return zygote_helpers.Channel(proc.stdin, proc.stdout, proc=proc)
 
-    def _shared_channel(self, kind: str) -> _Channel:
+    def _shared_channel(self, kind: str) -> zygote_helpers.Channel:
         """A connection to the run's zygote of ``kind``, started here if no worker has yet."""
         folder = Path(self._shared["folder"])
         path = folder / f"{kind}.sock"
         with open(folder / f"{kind}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one worker starts it; the others wait, then connect
             with contextlib.suppress(OSError):
-                return _connected(path)
+                return zygote_helpers.connected(path)
             path.unlink(missing_ok=True)  # a zygote that ended
             proc = subprocess.Popen(
                 **self._command(kind, str(path), str(self._shared["owner"])),
@@ -273,7 +232,7 @@ class Zygote:
             self._spawned.append(proc)
             if not ready:
                 raise RuntimeError(f"the {kind} zygote ended ({proc.wait()})")
-            return _connected(path)
+            return zygote_helpers.connected(path)
 
     def _same_interpreter(self, kind: str, env: dict) -> dict:
         added = self._added[kind]
@@ -412,37 +371,6 @@ class Zygote:
             channel.close()
         if self._folder is not None and not self._shared:
             shutil.rmtree(self._folder, ignore_errors=True)
-
-
-def _connected(path: Path) -> _Channel:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(str(path))
-    except OSError:
-        sock.close()
-        raise
-    return _Channel(sock.makefile("w", encoding="utf-8"), sock.makefile("r", encoding="utf-8"), sock=sock)
-
-
-def shared_zygotes(owner: int) -> dict:
-    """The folder a run's shared zygotes listen in (``Zygote(shared=...)``), for the run of ``owner``
-    (xdist's controller): they end when it does, whatever its end."""
-    return {"folder": tempfile.mkdtemp(prefix="qk-zygotes-"), "owner": owner}
-
-
-def end_shared_zygotes(shared: dict) -> None:
-    """At the run's end: each shared zygote kills what it forked and ends; the folder goes."""
-    folder = Path(shared["folder"])
-    for path in folder.glob("*.sock"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(10)
-        with contextlib.suppress(OSError):
-            sock.connect(str(path))
-            sock.sendall(b'{"quit": true}\n')
-            while sock.recv(65536):  # its hello, then its end
-                pass
-        sock.close()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- the zygote -------------------------------------------------------------------------------
@@ -601,7 +529,7 @@ def _child(request: dict, environ_added: dict) -> None:
     command = "stdout" in request  # its own stdin, stdout and stderr files (else a log, as a server's)
     exit_handlers = command or request.get("exit_handlers", False)
     if request.get("cgroup"):  # a shared zygote's child: its CPU counted with its asker's (tests/suite_cpu.py)
-        _join_group(request["cgroup"])
+        zygote_helpers.join_group(request["cgroup"])
     try:
         # its environment first, before anything looks at the wall clock: on a faked clock libfaketime
         # then reads the clock file this environment names (see the top of this file)
@@ -702,18 +630,18 @@ def _zygote() -> None:
         listener.listen(64)
         with contextlib.suppress(OSError, AttributeError):
             owner_fd = os.pidfd_open(owner)  # readable once the run's process has ended
-        group = _cpu_group()  # out of the starting worker's group: each child joins its asker's
+        group = zygote_helpers.cpu_group()  # out of the starting worker's group: each child joins its asker's
         if group and "/queuekiosk-tests-" in group[1]:
-            _join_group(f"{group[0]}/cgroup.procs")
+            zygote_helpers.join_group(f"{group[0]}/cgroup.procs")
     _write_all(1, hello)
     if listener is not None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # its starter reads no more
     status_paths: dict[int, tuple[str, _Link]] = {}
 
-    def reap(block: bool = False) -> None:
+    def reap() -> None:
         while status_paths:
             try:
-                pid, status = waitpid(-1, 0 if block else os.WNOHANG)
+                pid, status = waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -787,7 +715,11 @@ def _zygote() -> None:
                     break
     for link in list(links.values()):
         hang_up(link)
-    reap(block=True)  # each end said, as at a child's end before
+    deadline = time.monotonic() + 5  # each end said (a child stuck in the kernel is not waited for)
+    while status_paths and time.monotonic() < deadline:
+        if select([child_ended], [], [], deadline - time.monotonic())[0]:
+            os.read(child_ended, 4096)
+        reap()
     if listen_path is not None:
         with contextlib.suppress(OSError):
             os.unlink(listen_path)

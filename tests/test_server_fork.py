@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import server_fork
+import zygote_helpers
 from ports import free_port
 from server_db import TEST_PERSON_KEY
 
@@ -91,7 +92,7 @@ def test_workers_share_a_zygote_and_each_ones_servers_end_with_it(tmp_path):
     if os.environ.get("QK_TEST_NO_FORK"):
         pytest.skip("forks turned off (QK_TEST_NO_FORK)")
     run = subprocess.Popen(["sleep", "600"])  # stands for xdist's controller
-    shared = server_fork.shared_zygotes(run.pid)
+    shared = zygote_helpers.shared_zygotes(run.pid)
     workers = [server_fork.Zygote(shared=shared) for _ in range(2)]
     try:
         servers = []
@@ -122,4 +123,4 @@ def test_workers_share_a_zygote_and_each_ones_servers_end_with_it(tmp_path):
         run.kill()
         for worker in workers:
             worker.close()
-        server_fork.end_shared_zygotes(shared)
+        zygote_helpers.end_shared_zygotes(shared)
