@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -39,7 +40,12 @@ class Channel:
         self.broken = False
 
     def alive(self) -> bool:
-        return not self.broken and (self.proc is None or self.proc.poll() is None)
+        if self.broken or self.proc is not None:
+            return not self.broken and self.proc.poll() is None
+        # a shared zygote says nothing unasked: its socket readable means it has ended
+        with contextlib.suppress(OSError):
+            return not select.select([self.sock], [], [], 0)[0] or bool(self.sock.recv(1, socket.MSG_PEEK))
+        return False
 
     def close(self) -> None:
         if self.proc is not None:
