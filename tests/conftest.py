@@ -32,6 +32,7 @@ import rewrite_shared
 import server_fork
 import suite_cpu
 import yaml
+import zygote_helpers
 from libpq_trace import sent_messages
 from printer_sim import PrinterSim
 from sqlalchemy import select, update
@@ -450,11 +451,31 @@ def queue(make_queue, config) -> QueueDb:
 
 
 @pytest.fixture(scope="session")
-def server_zygote():
-    """Forks ``queuekiosk serve`` processes from one that imported the server once (tests/server_fork.py)."""
-    zygote = server_fork.Zygote()
+def server_zygote(pytestconfig):
+    """Forks ``queuekiosk serve`` processes from one that imported the server once (tests/server_fork.py);
+    under xdist one zygote of each kind serves every worker (``pytest_configure_node``)."""
+    zygote = server_fork.Zygote(shared=getattr(pytestconfig, "workerinput", {}).get("qk_zygotes"))
     yield zygote
     zygote.close()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist's controller, before each worker starts: the folder of the run's shared zygotes. Each
+    worker used to start its own of each kind it needed (serve, with a message queue, the commands,
+    each again under libfaketime): ~1.3 s of CPU a zygote, ~70 s a run of six workers.
+    ``QK_SHARED_ZYGOTES=0``: each worker its own again."""
+    if os.environ.get("QK_SHARED_ZYGOTES") == "0":
+        return
+    config = node.config
+    if not hasattr(config, "_qk_zygotes"):
+        config._qk_zygotes = zygote_helpers.shared_zygotes(os.getpid())
+    node.workerinput["qk_zygotes"] = config._qk_zygotes
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "_qk_zygotes"):  # the controller: the shared zygotes end, and what they forked
+        zygote_helpers.end_shared_zygotes(config._qk_zygotes)
 
 
 # --- printers -------------------------------------------------------------------------------

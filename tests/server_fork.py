@@ -32,11 +32,17 @@ look at the time (the zygote never looks at the wall clock within libfaketime's 
 A moment ("@2026-12-07 09:00:00") starts the child's clock there at that first look, as it starts a
 process of its own at its start; an offset ("+86400") reads as that offset from the real time. Such a
 server used to be a process of its own, 2-3 s of CPU to start where a fork takes 0.1 s.
+
+Under xdist the workers share the zygotes (``Zygote(shared=...)``, tests/zygote_helpers.py): each kind
+is started once a run, by the first worker that needs it, and listens on a socket in a folder the
+controller names; a worker's children end when it hangs up, and the zygotes when the controller ends.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import hashlib
 import json
 import locale
@@ -50,14 +56,19 @@ import threading
 import time
 from pathlib import Path
 
+import zygote_helpers
+
 
 def _per_server(key: str) -> bool:
     """A variable whose value may differ between a forked server and its zygote: the server's own
     settings, read when it runs, not when its modules are imported (a message queue decides what
     ``serve`` imports: such servers have a zygote of their own), the secrets the tests' configs name
     (``${TEST_SMS_TOKEN}``: read when a message is sent), and the name of the test that pytest keeps
-    in its environment."""
-    return key.startswith(("QUEUEKIOSK_", "TEST_")) or key in ("PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST")
+    in its environment, and xdist's of the worker (a run's zygotes serve every worker)."""
+    return key.startswith(("QUEUEKIOSK_", "TEST_", "PYTEST_XDIST_")) or key in (
+        "PYTHONUNBUFFERED",
+        "PYTEST_CURRENT_TEST",
+    )
 
 
 class ForkedServer:
@@ -129,16 +140,26 @@ SERVE, SERVE_MESSAGE_QUEUE, COMMANDS = "serve", "serve-message-queue", "commands
 class Zygote:
     """The test side: starts a zygote on first use (one for servers with a message queue, one for
     servers without, one for the other commands; each again under libfaketime for those on a faked
-    clock) and asks it for servers and commands."""
+    clock) and asks it for servers and commands.
 
-    def __init__(self, idle_seconds: float = IDLE_SECONDS):
+    ``shared`` (``shared_zygotes``, made by xdist's controller): the run's workers share one zygote of
+    each kind, started by the first worker that needs it (the others wait on a lock, then connect to
+    its socket), instead of each starting its own (~1.3 s of CPU a zygote). Each worker's servers and
+    commands are still its own: the zygote kills them when that worker hangs up, every zygote ends
+    when the controller ends them (``end_shared_zygotes``) or ends itself."""
+
+    def __init__(self, idle_seconds: float = IDLE_SECONDS, shared: dict | None = None):
         self._idle_seconds = idle_seconds
+        self._shared = shared
         self._lock = threading.Lock()
         self._env = {k: v for k, v in os.environ.items() if not _per_server(k)}
         self._envs: dict[str, dict[str, str]] = {}  # each zygote's environment
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._channels: dict[str, zygote_helpers.Channel] = {}
+        self._spawned: list[subprocess.Popen] = []  # the shared zygotes this process started
         self._added: dict[str, dict[str, str]] = {}  # what each zygote's imports set in its environment
         self._folder: Path | None = None  # the clock zygotes' own clock file
+        group = zygote_helpers.cpu_group() if shared else None  # a shared zygote's children join their asker's group
+        self._group = f"{group[0]}{group[1]}/cgroup.procs" if group else None
 
     def _kind(self, kind: str, env: dict) -> str:
         """``kind``, or for a process on a faked clock the kind of zygote under libfaketime with its settings."""
@@ -153,24 +174,65 @@ class Zygote:
         if _CLOCK not in kind:
             return self._env
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="qk-zygote-clock-"))
-            (self._folder / "clock").write_text("+0\n")
+            if self._shared:
+                self._folder = Path(self._shared["folder"])
+                clock = self._folder / "clock"
+                if not clock.exists():  # whole or absent, whichever worker writes it
+                    fresh = self._folder / f"clock.{os.getpid()}"
+                    fresh.write_text("+0\n")
+                    os.replace(fresh, clock)
+            else:
+                self._folder = Path(tempfile.mkdtemp(prefix="qk-zygote-clock-"))
+                (self._folder / "clock").write_text("+0\n")
         return {**self._env, **_clock_settings(env), CLOCK_FILE: str(self._folder / "clock")}
 
-    def _started(self, kind: str, env: dict) -> subprocess.Popen:
-        proc = self._procs.get(kind)
-        if proc is None or proc.poll() is not None:
+    def _started(self, kind: str, env: dict) -> zygote_helpers.Channel:
+        channel = self._channels.get(kind)
+        if channel is None or not channel.alive():
+            if channel is not None:
+                with contextlib.suppress(OSError):
+                    channel.close()
             self._envs.setdefault(kind, self._zygote_env(kind, env))
+            channel = self._shared_channel(kind) if self._shared else self._own_channel(kind)
+            hello = json.loads(channel.reader.readline() or "null")
+            if hello is None:
+                raise RuntimeError(f"the {kind} zygote ended before it was ready")
+            self._added[kind] = hello["added"]
+            self._channels[kind] = channel
+        return channel
+
+    def _command(self, kind: str, *more: str) -> dict:
+        return {
+            "args": [sys.executable, __file__, kind, str(self._idle_seconds), *more],
+            "env": {**self._envs[kind], "PYTHONUNBUFFERED": "1"},
+            "text": True,
+        }
+
+    def _own_channel(self, kind: str) -> zygote_helpers.Channel:
+        proc = subprocess.Popen(**self._command(kind), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        return zygote_helpers.Channel(proc.stdin, proc.stdout, proc=proc)
+
+    def _shared_channel(self, kind: str) -> zygote_helpers.Channel:
+        """A connection to the run's zygote of ``kind``, started here if no worker has yet."""
+        folder = Path(self._shared["folder"])
+        path = folder / f"{kind}.sock"
+        with open(folder / f"{kind}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker starts it; the others wait, then connect
+            with contextlib.suppress(OSError):
+                return zygote_helpers.connected(path)
+            path.unlink(missing_ok=True)  # a zygote that ended
             proc = subprocess.Popen(
-                [sys.executable, __file__, kind, str(self._idle_seconds)],
-                stdin=subprocess.PIPE,
+                **self._command(kind, str(path), str(self._shared["owner"])),
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                text=True,
-                env={**self._envs[kind], "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,  # not this worker's: a Ctrl+C reaches the controller, which ends it
             )
-            self._added[kind] = json.loads(proc.stdout.readline() or "null")["added"]
-            self._procs[kind] = proc
-        return proc
+            ready = proc.stdout.readline()  # listening, imported (and its clock's cache run out)
+            proc.stdout.close()
+            self._spawned.append(proc)
+            if not ready:
+                raise RuntimeError(f"the {kind} zygote ended ({proc.wait()})")
+            return zygote_helpers.connected(path)
 
     def _same_interpreter(self, kind: str, env: dict) -> dict:
         added = self._added[kind]
@@ -200,13 +262,19 @@ class Zygote:
         return self._kind(SERVE_MESSAGE_QUEUE if env.get("QUEUEKIOSK_MESSAGE_QUEUE") else SERVE, env)
 
     def _ask(self, kind: str, request: dict) -> int:
+        if self._group:
+            request = {**request, "cgroup": self._group}
         with self._lock:
-            zygote = self._started(kind, request["env"])
-            zygote.stdin.write(json.dumps(request) + "\n")
-            zygote.stdin.flush()
-            answer = zygote.stdout.readline()
+            channel = self._started(kind, request["env"])
+            try:
+                channel.writer.write(json.dumps(request) + "\n")
+                channel.writer.flush()
+                answer = channel.reader.readline()
+            except OSError:
+                answer = ""
+            channel.broken = not answer  # asked again, it is started (or connected to) anew
         if not answer:
-            raise RuntimeError(f"the {kind} zygote ended ({zygote.poll()})")
+            raise RuntimeError(f"the {kind} zygote ended ({channel.proc.poll() if channel.proc else 'shared'})")
         return json.loads(answer)["pid"]
 
     def spawn(self, args, env: dict, cwd: Path, log_path: Path) -> ForkedServer:
@@ -299,11 +367,9 @@ class Zygote:
             shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
-        for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.stdin.close()  # a zygote ends at the end of its input
-                proc.wait(10)
-        if self._folder is not None:
+        for channel in self._channels.values():
+            channel.close()
+        if self._folder is not None and not self._shared:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
@@ -462,6 +528,8 @@ def _child(request: dict, environ_added: dict) -> None:
     code = 1
     command = "stdout" in request  # its own stdin, stdout and stderr files (else a log, as a server's)
     exit_handlers = command or request.get("exit_handlers", False)
+    if request.get("cgroup"):  # a shared zygote's child: its CPU counted with its asker's (tests/suite_cpu.py)
+        zygote_helpers.join_group(request["cgroup"])
     try:
         # its environment first, before anything looks at the wall clock: on a faked clock libfaketime
         # then reads the clock file this environment names (see the top of this file)
@@ -514,15 +582,29 @@ def _child(request: dict, environ_added: dict) -> None:
             os._exit(code)
 
 
+class _Link:
+    """One test process's requests to a zygote (its stdin and stdout, or a connection to its socket)
+    and the children forked for them that are still running."""
+
+    def __init__(self, fd: int, send, conn=None):
+        self.fd, self.send, self.conn = fd, send, conn
+        self.pending = b""
+        self.children: set[int] = set()
+
+
 def _zygote() -> None:
     environ_before = dict(os.environ)
     kind = sys.argv[1] if len(sys.argv) > 1 else SERVE
     idle_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else IDLE_SECONDS
+    listen_path = sys.argv[3] if len(sys.argv) > 3 else None  # shared: its socket, and the run's process
+    owner = int(sys.argv[4]) if len(sys.argv) > 4 else None
     kind, clock, settings = kind.partition(_CLOCK)
     if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS) or (settings and not settings.startswith("-")):
         raise SystemExit(f"server_fork.py: unknown zygote {sys.argv[1]!r} (serve, serve-message-queue or commands)")
     _preload(kind)
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
+    import _socket  # not gevent's: this loop blocks in select
+
     from gevent import monkey
 
     fork = monkey.get_original("os", "fork")  # no child watcher: this loop reaps with waitpid
@@ -537,9 +619,24 @@ def _zygote() -> None:
         # time.sleep fails under libfaketime). Once that time has passed, each child's first look
         # reads the file its own environment names.
         select([], [], [], float(os.environ.get("FAKETIME_CACHE_DURATION") or 10) + 1.1)
-    sys.stdout.write(json.dumps({"added": environ_added}) + "\n")
-    sys.stdout.flush()
-    status_paths: dict[int, str] = {}
+    hello = (json.dumps({"added": environ_added}) + "\n").encode()
+    links: dict[int, _Link] = {}
+    listener = owner_fd = None
+    if listen_path is None:  # this process's own zygote: its requests on stdin, the end of which ends it
+        links[sys.stdin.fileno()] = _Link(sys.stdin.fileno(), lambda data: _write_all(1, data))
+    else:
+        listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        listener.bind(listen_path)
+        listener.listen(64)
+        with contextlib.suppress(OSError, AttributeError):
+            owner_fd = os.pidfd_open(owner)  # readable once the run's process has ended
+        group = zygote_helpers.cpu_group()  # out of the starting worker's group: each child joins its asker's
+        if group and "/queuekiosk-tests-" in group[1]:
+            zygote_helpers.join_group(f"{group[0]}/cgroup.procs")
+    _write_all(1, hello)
+    if listener is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # its starter reads no more
+    status_paths: dict[int, tuple[str, _Link]] = {}
 
     def reap() -> None:
         while status_paths:
@@ -550,10 +647,18 @@ def _zygote() -> None:
             if pid == 0:
                 return
             code = os.waitstatus_to_exitcode(status)
-            path = status_paths.pop(pid)
+            path, link = status_paths.pop(pid)
+            link.children.discard(pid)
             with open(path + ".tmp", "w") as out:
                 out.write(str(code))
             os.replace(path + ".tmp", path)  # whole or absent
+
+    def hang_up(link: _Link) -> None:  # its test process is over (or was killed): none of its children outlives it
+        for pid in link.children:
+            os.kill(pid, signal.SIGKILL)
+        del links[link.fd]
+        if link.conn is not None:
+            link.conn.close()
 
     # woken by a request or a child's end (SIGCHLD through a wakeup pipe), not by a timer: a loop
     # polling every 10 ms cost each idle zygote ~0.9 % of a core, ~10 % for a suite's dozen
@@ -562,35 +667,80 @@ def _zygote() -> None:
     set_handler = monkey.get_original("signal", "signal")  # gevent's would leave SIGCHLD to its loop
     signal.set_wakeup_fd(wakeup)
     set_handler(signal.SIGCHLD, lambda signum, frame: None)
-    stdin = sys.stdin.fileno()
-    pending = b""
-    while True:
-        readable, _, _ = select([stdin, child_ended], [], [], idle_seconds)
+    running = True
+    while running:
+        watched = [child_ended, *links, *(fd for fd in (listener and listener.fileno(), owner_fd) if fd)]
+        readable, _, _ = select(watched, [], [], idle_seconds)
         if child_ended in readable:
             os.read(child_ended, 4096)
         reap()
-        if stdin not in readable:
-            continue
-        chunk = os.read(stdin, 65536)
-        if not chunk:  # the test session is over (or was killed): no server outlives it
-            for pid in status_paths:
-                os.kill(pid, signal.SIGKILL)
-            break
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            request = json.loads(line)
-            sys.stdout.flush()
-            pid = fork()
-            if pid == 0:
-                signal.set_wakeup_fd(-1)  # the child's signals are its own again, as before the loop
-                set_handler(signal.SIGCHLD, signal.SIG_DFL)
-                os.close(child_ended)
-                os.close(wakeup)
-                _child(request, environ_added)
-            status_paths[pid] = request["status"]
-            sys.stdout.write(json.dumps({"pid": pid}) + "\n")
-            sys.stdout.flush()
+        if owner is not None and (owner_fd in readable or (owner_fd is None and not _alive(owner))):
+            break  # the run is over, whatever its end
+        if listener is not None and listener.fileno() in readable:
+            conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, listener._accept()[0])
+            links[conn.fileno()] = _Link(conn.fileno(), conn.sendall, conn)
+            with contextlib.suppress(OSError):
+                conn.sendall(hello)
+        for link in [links[fd] for fd in readable if fd in links]:
+            chunk = os.read(link.fd, 65536)
+            if not chunk:
+                hang_up(link)
+                if listener is None:  # this process's own zygote ends with its test process
+                    running = False
+                continue
+            link.pending += chunk
+            while running and b"\n" in link.pending:
+                line, link.pending = link.pending.split(b"\n", 1)
+                request = json.loads(line)
+                if request.get("quit"):  # the run's end (end_shared_zygotes)
+                    running = False
+                    break
+                sys.stdout.flush()
+                pid = fork()
+                if pid == 0:
+                    signal.set_wakeup_fd(-1)  # the child's signals are its own again, as before the loop
+                    set_handler(signal.SIGCHLD, signal.SIG_DFL)
+                    for fd in (child_ended, wakeup, owner_fd, *(fd for fd in links if fd > 2)):
+                        if fd is not None:
+                            os.close(fd)
+                    if listener is not None:
+                        listener.close()
+                    _child(request, environ_added)
+                status_paths[pid] = (request["status"], link)
+                link.children.add(pid)
+                try:
+                    link.send((json.dumps({"pid": pid}) + "\n").encode())
+                except OSError:
+                    hang_up(link)
+                    break
+    for link in list(links.values()):
+        hang_up(link)
+    deadline = time.monotonic() + 5  # each end said (a child stuck in the kernel is not waited for)
+    while status_paths and time.monotonic() < deadline:
+        if select([child_ended], [], [], deadline - time.monotonic())[0]:
+            os.read(child_ended, 4096)
+        reap()
+    if listen_path is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(listen_path)
+    sys.stderr.flush()
+    os._exit(0)  # at once: nothing of its own to clean up, and the interpreter's teardown of all it imported
+    # took 0.1-0.5 s more
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 if __name__ == "__main__":

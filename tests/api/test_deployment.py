@@ -65,11 +65,11 @@ def test_the_loopback_warning_names_the_port_gunicorn_listens_on(gunicorn_server
     )
 
 
-def test_gunicorn_on_every_card_puts_a_reachable_address_on_tickets(tmp_path):
+def test_gunicorn_on_every_card_puts_a_reachable_address_on_tickets(tmp_path, sqlite_template):
     """Bound to 0.0.0.0 (the machine's every card), a ticket's QR code must name an address a phone can
     open, as `serve --host 0.0.0.0` does: never http://0.0.0.0:…"""
     port = free_port()
-    proc, _env = start_gunicorn(tmp_path, port, QUEUEKIOSK_BIND=f"0.0.0.0:{port}")
+    proc, _env = start_gunicorn(tmp_path, port, template=sqlite_template, QUEUEKIOSK_BIND=f"0.0.0.0:{port}")
     try:
         ticket = requests.post(f"http://127.0.0.1:{port}/api/v1/tickets", json={"service": "HT"}, timeout=10).json()
     finally:
