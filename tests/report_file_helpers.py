@@ -4,6 +4,7 @@ places a process makes files in (server/web/report_files.py) while the test look
 from __future__ import annotations
 
 import threading
+import time
 
 import requests
 
@@ -21,8 +22,15 @@ class Download:
         self._thread.start()
 
     def _get(self, url, headers, params):
+        # refused while two others were being made (wait_until_busy's small file took a place in the
+        # moment this one came): asked again, as a person would, until it is being made
+        deadline = time.monotonic() + 120
         try:
-            self.answer = requests.get(url, headers=headers, params=params, timeout=300)
+            while True:
+                self.answer = requests.get(url, headers=headers, params=params, timeout=300)
+                if self.answer.status_code != 503 or time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
         finally:
             self.done.set()
 

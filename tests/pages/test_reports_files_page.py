@@ -206,6 +206,11 @@ def test_a_file_refused_is_said_in_the_page_and_asked_for_again_there(page, serv
     assert refused.status == 422, refused.text()
     page.click("#csv")
     expect(said).to_have_text(refused.json()["error"]["message"])
+    # the period set right and shown: the refusal of the one before goes with it
+    page.evaluate("() => { document.getElementById('to').value = '2026-12-20T00:00'; }")
+    page.click("#show")
+    expect(page.locator("body")).to_have_attribute("data-report", "ready", timeout=20_000)
+    expect(said).to_be_hidden()
 
     # no longer a supervisor (an admin made the account a clerk's): its session ends (401; any other refusal,
     # a 403, goes the same way), said the same way

@@ -324,6 +324,7 @@
     });
     const bare = query();
     $("error").hidden = true;
+    $("file-error").hidden = true;  // (a file refused for the period shown before: not this one's)
     document.body.dataset.report = "loading";
     Promise.all([
       QK.api("GET", "/api/v1/reports/summary?" + params.toString()),
