@@ -130,9 +130,9 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         problem = "channel turned off"
     elif row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
         problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
-    if problem is None:
-        conn.execute(update(C).where(C.c.id == notice, C.c.status == "pending").values(status="sending"))
-        return True
+    if problem is None:  # the claim wins only if it changed the row: another worker may have claimed it since
+        claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
+        return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
     conn.execute(
         update(C)
         .where(C.c.id == notice, C.c.status == "pending")
