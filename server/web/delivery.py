@@ -3,10 +3,13 @@
 
 Once across several server processes: only the holder of the "delivery-worker" lease (server/core/db.py
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
-with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``.
+with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``; a holder
+whose lease went with its database connection (PostgreSQL restarted) finds out before its next round
+and stops until it holds it again (``lease_lost``), so two processes never deliver together.
 Webhooks at least once: a delivery is marked only after its answer, so one in flight when the
 process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
-Notifications at most once: each is marked "sending" before it goes (a citizen never gets two).
+Notifications at most once: each is claimed ("sending") before it goes, by one worker only (a citizen
+never gets two).
 
 Never in the way of the queue: issuing and calling only write the outbox row, and only when a
 webhook or a notifying site will read it (server/core/outbox.py ``wanted``); each webhook is
@@ -211,7 +214,7 @@ class DeliveryWorker:
         while True:
             pause = LEASE_POLL_SECONDS
             try:
-                if self.lease.try_take():
+                if self.lease.try_take() and not self.lease_lost():
                     _receivers = self.round()
                     pause = self.poll
                 else:
@@ -228,6 +231,16 @@ class DeliveryWorker:
             gevent.sleep(ROUND_GAP)
             _wake.wait(pause)
             _wake.clear()
+
+    def lease_lost(self) -> bool:
+        """Whether the lease went with its connection since the last round (PostgreSQL restarted, or an
+        administrator ended it): another process may hold it now, so this one starts nothing until it
+        takes it again (one round trip on the lease's connection a round). What is under way ends: a
+        webhook's batch at most (at least once), and a notice goes once, its claim kept by the database."""
+        if not self.lease.lost():
+            return False
+        log.warning("delivery worker: its lease's database connection was lost; delivering again once it holds it")
+        return True
 
     def round(self) -> bool:
         """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
