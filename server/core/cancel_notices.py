@@ -6,8 +6,10 @@ citizen's opt-ins with it unsent, and the citizen would walk to a closed door. `
 cancel's own transaction: each opt-in of the booking (a slot's, kept sealed until check-in; a remote
 number's, its ticket's subscription already) becomes one row of ``cancel_notices``, its sealed address
 moved there, and the opt-in is erased as before. The delivery worker (server/web/delivery.py) sends
-them as the queue's notices: marked "sending" before each goes (never twice), retried on the
-notifications' schedule, the address erased once sent, given up or no longer sendable.
+them as the queue's notices: claimed ("sending", its claim's time in ``next_attempt_at``) before each
+goes, by one worker only (never twice), retried on the notifications' schedule, the address erased once
+sent, given up or no longer sendable; one left "sending" by a process that stopped is given up
+(``settle_cut_off``), its address erased.
 
 Unlike the queue's notices, these go at any hour: a day made a holiday in the evening for the next
 morning must reach its citizen before they set out, and held for the opening hours it would come on
@@ -139,6 +141,16 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         .values(status="dropped", address_sealed=None, last_error=problem)
     )
     return False
+
+
+def settle_cut_off(conn, site, before: dt.datetime) -> int:
+    """Notices claimed ("sending") before ``before`` by a process that is gone (stopped or killed while
+    it sent): failed, their addresses erased. Not sent again: as the queue's notices, one cut off by a
+    crash may have gone already (a citizen is never told twice). How many."""
+    cut_off = update(C).where(C.c.status == "sending", C.c.next_attempt_at < before)
+    return conn.execute(
+        cut_off.values(status="failed", address_sealed=None, last_error="cut off while it went (the server stopped)")
+    ).rowcount
 
 
 def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | None = None, delays: tuple = ()) -> str:

@@ -57,6 +57,7 @@ REPLAN_SECONDS = 10  # notifications are also looked at this often with no chang
 QUIET_SECONDS = 0.05  # the worker's next step waits until no request has run for this long (a call's
 # messages to the screens are still being written for a while after its answer)...
 GIVE_WAY_SECONDS = 0.25  # ...or this long at most
+SENDING_BOUND = 3600  # a cancel notice "sending" this long (seconds) was cut off: its process is gone
 SWEEP_SECONDS = 30.0  # with nobody to deliver to, the events recorded meanwhile are marked dispatched this often
 
 _wake = Event()
@@ -193,6 +194,7 @@ class DeliveryWorker:
         self.last_prune = 0.0
         self.swept = False  # the opt-ins of channels not offered: ended at the first round (prune)
         self.last_sweep = 0.0
+        self.started = utcnow()  # what was claimed before was claimed by another process
         from .app import _secret_key
 
         self._secret_key = _secret_key(state.instance_dir)
@@ -282,11 +284,14 @@ class DeliveryWorker:
         if not self.swept:  # at the first round: a site turned off before may have kept some
             self.swept = True
             self.forget_unoffered()
+            # cancel notices a stopped process left "sending": a send takes seconds, never SENDING_BOUND
+            self.state.write(cancel_notices.settle_cut_off, self.started)
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
+            self.state.write(cancel_notices.settle_cut_off, utcnow() - dt.timedelta(seconds=SENDING_BOUND))
             self.forget_unoffered()
 
     def forget_unoffered(self) -> None:
@@ -363,7 +368,18 @@ class DeliveryWorker:
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 continue
-            error, address = None, self.box.open(notice.address_sealed)
+            try:
+                address = self.box.open(notice.address_sealed)
+            except Exception:  # sealed under a secret key since replaced: never sendable, so given up now
+                state.write_at(site_id, kind.mark_sent, notice.notice, "address cannot be opened", delays=())
+                log.warning(
+                    "notification %s by %s given up: its address was sealed with another secret key",
+                    notice.notice,
+                    notice.channel,
+                    extra={"site": site_id},
+                )
+                continue
+            error = None
             try:
                 notifications.channel(settings, notice.channel, self.vapid).send(address, notice.message)
             except Exception as problem:  # ChannelError, or a channel's own bug: retried like any failure

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import time
 
 import pytest
@@ -185,3 +186,60 @@ def test_a_channel_turned_off_before_its_notice_went_erases_its_address(live_ser
     off = admin.patch("/api/v1/admin/site", json={"notifications": {"channels": ["email", "zalo"]}})
     assert off.status_code == 200, off.text
     _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "dropped", True)], seconds=0)
+
+
+def _cancel_by_holiday(server, day: dt.date) -> None:
+    supervisor = server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    done = supervisor.patch("/api/v1/admin/site", json={"holidays": [*holidays, day.isoformat()], "confirm": True})
+    assert done.status_code == 200, done.text
+
+
+def _booked_with_sms(server) -> dt.date:
+    """A slot two days ahead (a working day) booked with an SMS opt-in; its day."""
+    http = server.session()
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
+    booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+    return day
+
+
+def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
+    live_server, config_variant, outside, tmp_path
+):
+    """The server stops (an upgrade) while the SMS gateway holds its answer: the notice may have gone, so
+    it is not sent again (as the queue's notices), and its address is not kept for a message never sent."""
+    sms, _zalo, _smtp, settings = outside
+    sms.answers = ["hang"]
+    config = config_variant()
+    config["notifications"] = {**settings, "sms": {**settings["sms"], "timeout_seconds": 30}}
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    _cancel_by_holiday(server, _booked_with_sms(server))
+    sms.wait_for(1)
+    notices = "SELECT status, address_sealed IS NULL FROM cancel_notices"
+    _wait_for_rows(server, notices, [("sending", False)], seconds=0)
+    server.restart()
+    _wait_for_rows(server, notices, [("failed", True)])
+    assert len(sms.received) == 1
+
+
+def test_a_notice_whose_address_cannot_be_opened_is_given_up_and_its_address_erased(
+    live_server, config_variant, outside, tmp_path
+):
+    """The secret key was replaced (docs/deployment.md) after the citizen opted in: the address sealed with
+    the old one can never be opened, so the notice ends failed, its sealed address erased, not stuck."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    server = live_server(
+        config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(32)}
+    )
+    day = _booked_with_sms(server)
+    server.stop()
+    server.env["QUEUEKIOSK_SECRET_KEY"] = secrets.token_hex(32)  # (the old one lost, say)
+    server.start()
+    _cancel_by_holiday(server, day)
+    _wait_for_rows(server, "SELECT status, address_sealed IS NULL FROM cancel_notices", [("failed", True)])
+    assert sms.received == [] and "given up: its address was sealed with another secret key" in server.log()
