@@ -20,6 +20,7 @@ cancel tells them nothing they do not know.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import delete, select, update
 
@@ -31,6 +32,7 @@ from .notifications import Due, Message, _end_subscriptions
 C = m.cancel_notices
 BO = m.booking_opt_ins
 S = m.notification_subscriptions
+log = logging.getLogger(__name__)
 
 
 def record(conn, site, cancelled: list[tuple], now: dt.datetime | None = None) -> int:
@@ -91,11 +93,14 @@ def _params(site, row, reason: str) -> dict:
 
 
 def message(params: dict, language: str, link: str) -> Message:
-    """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ..."."""
+    """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ...".
+    Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
+    and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day)."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
-    values = {**params, "start": params.get("start") or "", "when": when, "link": link}
+    reason = translate(f"notify_cancelled_reason_{params['reason']}", language)
+    values = {k: v for k, v in params.items() if v is not None} | {"when": when, "reason": reason, "link": link}
     text = translate(f"notify_cancelled_{params['reason']}", language, **values)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
 
@@ -132,6 +137,8 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         problem = "channel turned off"
     elif row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
         problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
+    if problem is not None and row.channel == "zalo":  # (the admin's only sign that Zalo tells nobody)
+        log.warning("cancel notice %s by zalo dropped: %s", notice, problem, extra={"site": site.id})
     if problem is None:  # the claim wins only if it changed the row: another worker may have claimed it since
         claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
         return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1

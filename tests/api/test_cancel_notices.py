@@ -91,6 +91,7 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
     _opt_in(http, slot["code"], "zalo", "0987 654 321", "vi")
     remote = _book(http, {"remote": True, "phone": "0912000002"})  # today's: its opt-in is its ticket's
     _opt_in(http, remote["code"], "sms", "0912000002", "vi")
+    _opt_in(http, remote["code"], "zalo", "0912000002", "vi")
     own = _book(http, {"date": day.isoformat(), "start": "11:00", "phone": "0912000003"})
     _opt_in(http, own["code"], "sms", "0912000003", "vi")
     _opt_in(http, own["code"], "email", "binh@example.vn", "vi")
@@ -117,20 +118,25 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
         " is closed that day" in mail.get_content()
     )
 
-    [told] = zalo.wait_for(1)  # by the template Zalo approved for it, with its own parameters
-    assert (told.json["template_id"], told.json["phone"]) == ("303", "84987654321"), told.json
-    assert {k: told.json["template_data"][k] for k in ("date", "start", "code", "reason")} == {
+    # by the template Zalo approved for it, with its own parameters: the reason as the SMS says it, and no
+    # empty start for a remote number (a template can print only what it is given)
+    told = {r.json["phone"]: r.json for r in zalo.wait_for(2)}
+    assert told["84987654321"]["template_id"] == "303", told
+    assert {k: told["84987654321"]["template_data"][k] for k in ("date", "start", "code", "reason", "when")} == {
         "date": _shown(day),
         "start": "10:00",
         "code": slot["code"],
-        "reason": "closed_day",
+        "reason": "trung tâm nghỉ ngày đó",
+        "when": f"ngày {_shown(day)} lúc 10:00",
     }
+    remote_data = told["84912000002"]["template_data"]
+    assert "start" not in remote_data and remote_data["when"] == f"ngày {_shown(today)}", remote_data
 
     sms.stays_at(2)  # once each, and nothing for the citizen who cancelled
-    assert len(smtp.messages) == 1 and len(zalo.received) == 1, [m["To"] for m in smtp.messages]
+    assert len(smtp.messages) == 1 and len(zalo.received) == 2, [m["To"] for m in smtp.messages]
     # nothing of the addresses is kept readable once told; the opt-ins went with the cancel
     _wait_for_rows(
-        server, "SELECT status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2", [("sent", True, 4)]
+        server, "SELECT status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2", [("sent", True, 5)]
     )
     _wait_for_rows(server, "SELECT count(*) FROM booking_opt_ins", [(0,)], seconds=0)
 
@@ -196,14 +202,14 @@ def _cancel_by_holiday(server, day: dt.date) -> None:
     assert done.status_code == 200, done.text
 
 
-def _booked_with_sms(server) -> dt.date:
-    """A slot two days ahead (a working day) booked with an SMS opt-in; its day."""
+def _booked_with_sms(server) -> tuple[dt.date, str]:
+    """A slot two days ahead (a working day) booked with an SMS opt-in: its day and code."""
     http = server.session()
     today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
     day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
     booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
     _opt_in(http, booking["code"], "sms", "0912000001", "vi")
-    return day
+    return day, booking["code"]
 
 
 def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
@@ -216,7 +222,7 @@ def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
     config = config_variant()
     config["notifications"] = {**settings, "sms": {**settings["sms"], "timeout_seconds": 30}}
     server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
-    _cancel_by_holiday(server, _booked_with_sms(server))
+    _cancel_by_holiday(server, _booked_with_sms(server)[0])
     sms.wait_for(1)
     notices = "SELECT status, address_sealed IS NULL FROM cancel_notices"
     _wait_for_rows(server, notices, [("sending", False)], seconds=0)
@@ -236,10 +242,28 @@ def test_a_notice_whose_address_cannot_be_opened_is_given_up_and_its_address_era
     server = live_server(
         config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(32)}
     )
-    day = _booked_with_sms(server)
+    day, _code = _booked_with_sms(server)
     server.stop()
     server.env["QUEUEKIOSK_SECRET_KEY"] = secrets.token_hex(32)  # (the old one lost, say)
     server.start()
     _cancel_by_holiday(server, day)
     _wait_for_rows(server, "SELECT status, address_sealed IS NULL FROM cancel_notices", [("failed", True)])
     assert sms.received == [] and "given up: its address was sealed with another secret key" in server.log()
+
+
+def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_server, config_variant, outside, tmp_path):
+    """No template approved for cancellations: the Zalo message cannot go (the SMS does), and the log says
+    so in one line without the citizen's number, so the admin can tell why Zalo said nothing."""
+    sms, zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings  # (no zalo.template_cancelled)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    day, code = _booked_with_sms(server)
+    _opt_in(server.session(), code, "zalo", "0987654321", "vi")
+    _cancel_by_holiday(server, day)
+    sms.wait_for(1)
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
+    _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True)])
+    warned = [line for line in server.log().splitlines() if "template_cancelled" in line]
+    assert len(warned) == 1 and "WARNING" in warned[0] and "987654321" not in warned[0], warned
+    assert zalo.received == []
