@@ -92,16 +92,20 @@ def _params(site, row, reason: str) -> dict:
     }
 
 
-def message(params: dict, language: str, link: str) -> Message:
+def message(params: dict, language: str, link: str, moved_to: str | None = None) -> Message:
     """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ...".
     Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
-    and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day)."""
+    and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
+    ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
     reason = translate(f"notify_cancelled_reason_{params['reason']}", language)
     values = {k: v for k, v in params.items() if v is not None} | {"when": when, "reason": reason, "link": link}
-    text = translate(f"notify_cancelled_{params['reason']}", language, **values)
+    key = f"notify_cancelled_{params['reason']}"
+    if moved_to and params["reason"] == "site_retired":
+        key, values["moved_to"] = "notify_cancelled_site_retired_to", moved_to
+    text = translate(key, language, **values)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
 
 
@@ -110,8 +114,12 @@ def waiting(conn) -> bool:
     return conn.execute(select(C.c.id).where(C.c.status == "pending").limit(1)).first() is not None
 
 
-def due(conn, links: dict[str, str], now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
-    """The notices whose (next) attempt is due; ``links``: each site's booking page (the worker knows it)."""
+def due(
+    conn, links: dict[str, str], now: dt.datetime | None = None, limit: int = 100, moved: dict | None = None
+) -> list[Due]:
+    """The notices whose (next) attempt is due; ``links``: each site's booking page (the worker knows it);
+    ``moved``: each retired site's successor's name (its ``links`` that successor's page)."""
+    moved = moved or {}
     now = now or utcnow()
     rows = conn.execute(
         select(C)
@@ -120,7 +128,13 @@ def due(conn, links: dict[str, str], now: dt.datetime | None = None, limit: int 
         .limit(limit)
     ).all()
     return [
-        Due(r.id, r.channel, r.address_sealed, message(r.params, r.language, links.get(r.site_id, "")), r.site_id)
+        Due(
+            r.id,
+            r.channel,
+            r.address_sealed,
+            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id)),
+            r.site_id,
+        )
         for r in rows
     ]
 

@@ -347,11 +347,14 @@ class DeliveryWorker:
         with state.reads.connect() as conn:
             if not cancel_notices.waiting(conn):
                 return
-            links = {}
+            links, moved = {}, {}
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
                     links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
-            due = cancel_notices.due(conn, links)
+            for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
+                if site.config.site.retired and site.successor and site.successor[0] in links:
+                    links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
+            due = cancel_notices.due(conn, links, moved=moved)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, cancel_notices)
 

@@ -17,7 +17,7 @@ import secrets
 import time
 
 import pytest
-from api_helpers import issue
+from api_helpers import ALL_DAY_HOURS, issue
 from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
 from sqlalchemy import text
@@ -267,3 +267,36 @@ def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_serv
     warned = [line for line in server.log().splitlines() if "template_cancelled" in line]
     assert len(warned) == 1 and "WARNING" in warned[0] and "987654321" not in warned[0], warned
     assert zalo.received == []
+
+
+def test_a_retired_sites_citizen_is_told_where_to_book_now(live_server, config_variant, outside, tmp_path):
+    """A site retired into a merged one: its booking's citizen is told the merged site's name and booking page."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    admin, http = server.session(), server.session()
+    admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    for site_id, name in (("xa-cu", "Xã Phú Cũ"), ("xa-moi", "Xã Phú Mới")):
+        body = {"id": site_id, "name": name, "timezone": "Asia/Ho_Chi_Minh", "hours": ALL_DAY_HOURS}
+        made = admin.post("/api/v1/admin/sites", json=body)
+        assert made.status_code == 201, made.text
+    assert admin.patch("/api/v1/sites/xa-cu/admin/site", json={"notifications": settings}).status_code == 200
+    later = (dt.date.fromisoformat(issue(http, "CT")["business_day"]) + dt.timedelta(days=2)).isoformat()
+    start = http.get("/api/v1/sites/xa-cu/services/HT/slots", params={"date": later}).json()[0]["start"]
+    body = {"service": "HT", "date": later, "start": start, "name": "Lê Văn C", "phone": "0987654321"}
+    booked = http.post("/api/v1/sites/xa-cu/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    code = booked.json()["code"]
+    opted = http.post(
+        f"/api/v1/sites/xa-cu/bookings/{code}/notifications",
+        json={"channel": "sms", "address": "0987654321", "language": "vi"},
+    )
+    assert opted.status_code == 201, opted.text
+    retired = admin.patch("/api/v1/admin/sites/xa-cu", json={"retired": True, "moved_to": "xa-moi"})
+    assert retired.status_code == 200, retired.text
+    [told] = sms.wait_for(1)
+    assert told.json["text"].endswith(
+        f"(mã {code}) vì điểm này đã ngừng tiếp nhận công dân. Xin Ông/Bà đặt lịch tại Xã Phú Mới:"
+        f" {server.url}/s/xa-moi/book"
+    ), told.json["text"]
