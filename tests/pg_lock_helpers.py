@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zlib
 
 from sqlalchemy import text
 
@@ -21,3 +22,29 @@ def until_one_waits_for_a_lock(engine, seconds: float = 10) -> bool:
             conn.rollback()
             time.sleep(0.02)
     return True
+
+
+def _lease_holders(conn, name: str) -> list[int]:
+    """The backends holding the lease ``name`` (server/core/lease.py: an advisory lock keyed by its crc32)."""
+    query = text(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :key AND objsubid = 1"
+        " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    return list(conn.execute(query, {"key": zlib.crc32(name.encode())}).scalars())
+
+
+def end_lease_connection(engine, name: str = "delivery-worker", seconds: float = 15) -> None:
+    """End the connection holding the lease ``name`` (as a PostgreSQL restart or an administrator's
+    pg_terminate_backend would), then wait until a server holds it again on another connection."""
+    with engine.connect() as conn:
+        deadline = time.monotonic() + seconds
+        while not (ended := _lease_holders(conn, name)):
+            assert time.monotonic() < deadline, f"nobody holds {name}"
+            conn.rollback()
+            time.sleep(0.05)
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended[0]})
+        conn.commit()
+        while not (holders := _lease_holders(conn, name)) or set(holders) & set(ended):
+            assert time.monotonic() < deadline, f"nobody took {name} again"
+            conn.rollback()
+            time.sleep(0.05)

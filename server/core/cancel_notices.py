@@ -6,8 +6,10 @@ citizen's opt-ins with it unsent, and the citizen would walk to a closed door. `
 cancel's own transaction: each opt-in of the booking (a slot's, kept sealed until check-in; a remote
 number's, its ticket's subscription already) becomes one row of ``cancel_notices``, its sealed address
 moved there, and the opt-in is erased as before. The delivery worker (server/web/delivery.py) sends
-them as the queue's notices: marked "sending" before each goes (never twice), retried on the
-notifications' schedule, the address erased once sent, given up or no longer sendable.
+them as the queue's notices: claimed ("sending", its claim's time in ``next_attempt_at``) before each
+goes, by one worker only (never twice), retried on the notifications' schedule, the address erased once
+sent, given up or no longer sendable; one left "sending" by a process that stopped is given up
+(``settle_cut_off``), its address erased.
 
 Unlike the queue's notices, these go at any hour: a day made a holiday in the evening for the next
 morning must reach its citizen before they set out, and held for the opening hours it would come on
@@ -18,6 +20,7 @@ cancel tells them nothing they do not know.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import delete, select, update
 
@@ -29,6 +32,7 @@ from .notifications import Due, Message, _end_subscriptions
 C = m.cancel_notices
 BO = m.booking_opt_ins
 S = m.notification_subscriptions
+log = logging.getLogger(__name__)
 
 
 def record(conn, site, cancelled: list[tuple], now: dt.datetime | None = None) -> int:
@@ -88,13 +92,20 @@ def _params(site, row, reason: str) -> dict:
     }
 
 
-def message(params: dict, language: str, link: str) -> Message:
-    """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ..."."""
+def message(params: dict, language: str, link: str, moved_to: str | None = None) -> Message:
+    """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ...".
+    Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
+    and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
+    ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
-    values = {**params, "start": params.get("start") or "", "when": when, "link": link}
-    text = translate(f"notify_cancelled_{params['reason']}", language, **values)
+    reason = translate(f"notify_cancelled_reason_{params['reason']}", language)
+    values = {k: v for k, v in params.items() if v is not None} | {"when": when, "reason": reason, "link": link}
+    key = f"notify_cancelled_{params['reason']}"
+    if moved_to and params["reason"] == "site_retired":
+        key, values["moved_to"] = "notify_cancelled_site_retired_to", moved_to
+    text = translate(key, language, **values)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
 
 
@@ -103,8 +114,12 @@ def waiting(conn) -> bool:
     return conn.execute(select(C.c.id).where(C.c.status == "pending").limit(1)).first() is not None
 
 
-def due(conn, links: dict[str, str], now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
-    """The notices whose (next) attempt is due; ``links``: each site's booking page (the worker knows it)."""
+def due(
+    conn, links: dict[str, str], now: dt.datetime | None = None, limit: int = 100, moved: dict | None = None
+) -> list[Due]:
+    """The notices whose (next) attempt is due; ``links``: each site's booking page (the worker knows it);
+    ``moved``: each retired site's successor's name (its ``links`` that successor's page)."""
+    moved = moved or {}
     now = now or utcnow()
     rows = conn.execute(
         select(C)
@@ -113,7 +128,13 @@ def due(conn, links: dict[str, str], now: dt.datetime | None = None, limit: int 
         .limit(limit)
     ).all()
     return [
-        Due(r.id, r.channel, r.address_sealed, message(r.params, r.language, links.get(r.site_id, "")), r.site_id)
+        Due(
+            r.id,
+            r.channel,
+            r.address_sealed,
+            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id)),
+            r.site_id,
+        )
         for r in rows
     ]
 
@@ -130,15 +151,27 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         problem = "channel turned off"
     elif row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
         problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
-    if problem is None:
-        conn.execute(update(C).where(C.c.id == notice, C.c.status == "pending").values(status="sending"))
-        return True
+    if problem is not None and row.channel == "zalo":  # (the admin's only sign that Zalo tells nobody)
+        log.warning("cancel notice %s by zalo dropped: %s", notice, problem, extra={"site": site.id})
+    if problem is None:  # the claim wins only if it changed the row: another worker may have claimed it since
+        claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
+        return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
     conn.execute(
         update(C)
         .where(C.c.id == notice, C.c.status == "pending")
         .values(status="dropped", address_sealed=None, last_error=problem)
     )
     return False
+
+
+def settle_cut_off(conn, site, before: dt.datetime) -> int:
+    """Notices claimed ("sending") before ``before`` by a process that is gone (stopped or killed while
+    it sent): failed, their addresses erased. Not sent again: as the queue's notices, one cut off by a
+    crash may have gone already (a citizen is never told twice). How many."""
+    cut_off = update(C).where(C.c.status == "sending", C.c.next_attempt_at < before)
+    return conn.execute(
+        cut_off.values(status="failed", address_sealed=None, last_error="cut off while it went (the server stopped)")
+    ).rowcount
 
 
 def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | None = None, delays: tuple = ()) -> str:

@@ -534,7 +534,8 @@ cancel_notices = Table(
     Column("address_masked", String(100), nullable=False),
     Column("language", String(8), nullable=False),
     Column("params", JSON, nullable=False),  # what the text says: site, date, start, code, reason
-    # pending | sending | sent | failed | dropped (its booked time past)
+    # pending | sending (claimed by a worker: next_attempt_at says when) | sent | failed (given up, or cut off
+    # while it went) | dropped (its channel turned off, or Zalo without a template for it)
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, default=0, nullable=False),
     Column("next_attempt_at", DateTime),

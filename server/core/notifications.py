@@ -438,8 +438,10 @@ def _end_subscriptions(conn, which: tuple, why: str) -> int:
     return ended
 
 
-def _booking(conn, site, code: str):
-    row = conn.execute(select(B).where(B.c.code == code.strip().upper(), B.c.site_id == site.id)).first()
+def _booking(conn, site, code: str, lock: bool = False):
+    """``lock``: the row locked until commit (PostgreSQL), so a centre's cancel under way is waited for."""
+    query = select(B).where(B.c.code == code.strip().upper(), B.c.site_id == site.id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("booking_not_found", booking=code)
     return row
@@ -453,7 +455,7 @@ def booking_subscribe(conn, site, code: str, channel_name: str, address: str, la
             "notify_channel_unknown", field="channel", channel=channel_name, known=", ".join(settings.channels) or "-"
         )
     address = normalise(channel_name, address, settings)
-    booking = _booking(conn, site, code)
+    booking = _booking(conn, site, code, lock=True)  # (not opted in on a booking the centre is cancelling)
     if booking.status != "booked":
         raise QueueError("notify_booking_ended", booking=booking.code)
     values = {"address_sealed": box.seal(address), "address_masked": mask(address), "language": language}
@@ -748,14 +750,14 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     )
     if meant and not ignore_hours and not within_hours(site, now):
         meant = False
-    conn.execute(
+    claimed = conn.execute(
         update(N)
         .where(N.c.id == notice, N.c.status == "pending")
         .values(
             status="sending" if meant else "dropped", last_error=None if meant else "no longer meant or outside hours"
         )
     )
-    return meant
+    return meant and claimed.rowcount == 1  # another worker may have claimed it since the read
 
 
 def mark_sent(

@@ -3,10 +3,13 @@
 
 Once across several server processes: only the holder of the "delivery-worker" lease (server/core/db.py
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
-with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``.
+with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``; a holder
+whose lease went with its database connection (PostgreSQL restarted) finds out before its next round
+and stops until it holds it again (``lease_lost``), so two processes never deliver together.
 Webhooks at least once: a delivery is marked only after its answer, so one in flight when the
 process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
-Notifications at most once: each is marked "sending" before it goes (a citizen never gets two).
+Notifications at most once: each is claimed ("sending") before it goes, by one worker only (a citizen
+never gets two).
 
 Never in the way of the queue: issuing and calling only write the outbox row, and only when a
 webhook or a notifying site will read it (server/core/outbox.py ``wanted``); each webhook is
@@ -54,6 +57,7 @@ REPLAN_SECONDS = 10  # notifications are also looked at this often with no chang
 QUIET_SECONDS = 0.05  # the worker's next step waits until no request has run for this long (a call's
 # messages to the screens are still being written for a while after its answer)...
 GIVE_WAY_SECONDS = 0.25  # ...or this long at most
+SENDING_BOUND = 3600  # a cancel notice "sending" this long (seconds) was cut off: its process is gone
 SWEEP_SECONDS = 30.0  # with nobody to deliver to, the events recorded meanwhile are marked dispatched this often
 
 _wake = Event()
@@ -190,6 +194,7 @@ class DeliveryWorker:
         self.last_prune = 0.0
         self.swept = False  # the opt-ins of channels not offered: ended at the first round (prune)
         self.last_sweep = 0.0
+        self.started = utcnow()  # what was claimed before was claimed by another process
         from .app import _secret_key
 
         self._secret_key = _secret_key(state.instance_dir)
@@ -211,7 +216,7 @@ class DeliveryWorker:
         while True:
             pause = LEASE_POLL_SECONDS
             try:
-                if self.lease.try_take():
+                if self.lease.try_take() and not self.lease_lost():
                     _receivers = self.round()
                     pause = self.poll
                 else:
@@ -228,6 +233,16 @@ class DeliveryWorker:
             gevent.sleep(ROUND_GAP)
             _wake.wait(pause)
             _wake.clear()
+
+    def lease_lost(self) -> bool:
+        """Whether the lease went with its connection since the last round (PostgreSQL restarted, or an
+        administrator ended it): another process may hold it now, so this one starts nothing until it
+        takes it again (one round trip on the lease's connection a round). What is under way ends: a
+        webhook's batch at most (at least once), and a notice goes once, its claim kept by the database."""
+        if not self.lease.lost():
+            return False
+        log.warning("delivery worker: its lease's database connection was lost; delivering again once it holds it")
+        return True
 
     def round(self) -> bool:
         """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
@@ -269,11 +284,14 @@ class DeliveryWorker:
         if not self.swept:  # at the first round: a site turned off before may have kept some
             self.swept = True
             self.forget_unoffered()
+            # cancel notices a stopped process left "sending": a send takes seconds, never SENDING_BOUND
+            self.state.write(cancel_notices.settle_cut_off, self.started)
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
+            self.state.write(cancel_notices.settle_cut_off, utcnow() - dt.timedelta(seconds=SENDING_BOUND))
             self.forget_unoffered()
 
     def forget_unoffered(self) -> None:
@@ -329,11 +347,14 @@ class DeliveryWorker:
         with state.reads.connect() as conn:
             if not cancel_notices.waiting(conn):
                 return
-            links = {}
+            links, moved = {}, {}
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
                     links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
-            due = cancel_notices.due(conn, links)
+            for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
+                if site.config.site.retired and site.successor and site.successor[0] in links:
+                    links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
+            due = cancel_notices.due(conn, links, moved=moved)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, cancel_notices)
 
@@ -350,7 +371,18 @@ class DeliveryWorker:
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 continue
-            error, address = None, self.box.open(notice.address_sealed)
+            try:
+                address = self.box.open(notice.address_sealed)
+            except Exception:  # sealed under a secret key since replaced: never sendable, so given up now
+                state.write_at(site_id, kind.mark_sent, notice.notice, "address cannot be opened", delays=())
+                log.warning(
+                    "notification %s by %s given up: its address was sealed with another secret key",
+                    notice.notice,
+                    notice.channel,
+                    extra={"site": site_id},
+                )
+                continue
+            error = None
             try:
                 notifications.channel(settings, notice.channel, self.vapid).send(address, notice.message)
             except Exception as problem:  # ChannelError, or a channel's own bug: retried like any failure

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import time
 
 import pytest
-from api_helpers import issue
+from api_helpers import ALL_DAY_HOURS, issue
 from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
 from sqlalchemy import text
@@ -90,6 +91,7 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
     _opt_in(http, slot["code"], "zalo", "0987 654 321", "vi")
     remote = _book(http, {"remote": True, "phone": "0912000002"})  # today's: its opt-in is its ticket's
     _opt_in(http, remote["code"], "sms", "0912000002", "vi")
+    _opt_in(http, remote["code"], "zalo", "0912000002", "vi")
     own = _book(http, {"date": day.isoformat(), "start": "11:00", "phone": "0912000003"})
     _opt_in(http, own["code"], "sms", "0912000003", "vi")
     _opt_in(http, own["code"], "email", "binh@example.vn", "vi")
@@ -116,20 +118,25 @@ def test_a_holiday_over_booked_days_tells_each_opted_in_citizen_once_on_each_cha
         " is closed that day" in mail.get_content()
     )
 
-    [told] = zalo.wait_for(1)  # by the template Zalo approved for it, with its own parameters
-    assert (told.json["template_id"], told.json["phone"]) == ("303", "84987654321"), told.json
-    assert {k: told.json["template_data"][k] for k in ("date", "start", "code", "reason")} == {
+    # by the template Zalo approved for it, with its own parameters: the reason as the SMS says it, and no
+    # empty start for a remote number (a template can print only what it is given)
+    told = {r.json["phone"]: r.json for r in zalo.wait_for(2)}
+    assert told["84987654321"]["template_id"] == "303", told
+    assert {k: told["84987654321"]["template_data"][k] for k in ("date", "start", "code", "reason", "when")} == {
         "date": _shown(day),
         "start": "10:00",
         "code": slot["code"],
-        "reason": "closed_day",
+        "reason": "trung tâm nghỉ ngày đó",
+        "when": f"ngày {_shown(day)} lúc 10:00",
     }
+    remote_data = told["84912000002"]["template_data"]
+    assert "start" not in remote_data and remote_data["when"] == f"ngày {_shown(today)}", remote_data
 
     sms.stays_at(2)  # once each, and nothing for the citizen who cancelled
-    assert len(smtp.messages) == 1 and len(zalo.received) == 1, [m["To"] for m in smtp.messages]
+    assert len(smtp.messages) == 1 and len(zalo.received) == 2, [m["To"] for m in smtp.messages]
     # nothing of the addresses is kept readable once told; the opt-ins went with the cancel
     _wait_for_rows(
-        server, "SELECT status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2", [("sent", True, 4)]
+        server, "SELECT status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2", [("sent", True, 5)]
     )
     _wait_for_rows(server, "SELECT count(*) FROM booking_opt_ins", [(0,)], seconds=0)
 
@@ -185,3 +192,111 @@ def test_a_channel_turned_off_before_its_notice_went_erases_its_address(live_ser
     off = admin.patch("/api/v1/admin/site", json={"notifications": {"channels": ["email", "zalo"]}})
     assert off.status_code == 200, off.text
     _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "dropped", True)], seconds=0)
+
+
+def _cancel_by_holiday(server, day: dt.date) -> None:
+    supervisor = server.session()
+    supervisor.headers["Authorization"] = f"Bearer {server.token('supervisor')}"
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    done = supervisor.patch("/api/v1/admin/site", json={"holidays": [*holidays, day.isoformat()], "confirm": True})
+    assert done.status_code == 200, done.text
+
+
+def _booked_with_sms(server) -> tuple[dt.date, str]:
+    """A slot two days ahead (a working day) booked with an SMS opt-in: its day and code."""
+    http = server.session()
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
+    booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+    return day, booking["code"]
+
+
+def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
+    live_server, config_variant, outside, tmp_path
+):
+    """The server stops (an upgrade) while the SMS gateway holds its answer: the notice may have gone, so
+    it is not sent again (as the queue's notices), and its address is not kept for a message never sent."""
+    sms, _zalo, _smtp, settings = outside
+    sms.answers = ["hang"]
+    config = config_variant()
+    config["notifications"] = {**settings, "sms": {**settings["sms"], "timeout_seconds": 30}}
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    _cancel_by_holiday(server, _booked_with_sms(server)[0])
+    sms.wait_for(1)
+    notices = "SELECT status, address_sealed IS NULL FROM cancel_notices"
+    _wait_for_rows(server, notices, [("sending", False)], seconds=0)
+    server.restart()
+    _wait_for_rows(server, notices, [("failed", True)])
+    assert len(sms.received) == 1
+
+
+def test_a_notice_whose_address_cannot_be_opened_is_given_up_and_its_address_erased(
+    live_server, config_variant, outside, tmp_path
+):
+    """The secret key was replaced (docs/deployment.md) after the citizen opted in: the address sealed with
+    the old one can never be opened, so the notice ends failed, its sealed address erased, not stuck."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    server = live_server(
+        config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(32)}
+    )
+    day, _code = _booked_with_sms(server)
+    server.stop()
+    server.env["QUEUEKIOSK_SECRET_KEY"] = secrets.token_hex(32)  # (the old one lost, say)
+    server.start()
+    _cancel_by_holiday(server, day)
+    _wait_for_rows(server, "SELECT status, address_sealed IS NULL FROM cancel_notices", [("failed", True)])
+    assert sms.received == [] and "given up: its address was sealed with another secret key" in server.log()
+
+
+def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_server, config_variant, outside, tmp_path):
+    """No template approved for cancellations: the Zalo message cannot go (the SMS does), and the log says
+    so in one line without the citizen's number, so the admin can tell why Zalo said nothing."""
+    sms, zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings  # (no zalo.template_cancelled)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    day, code = _booked_with_sms(server)
+    _opt_in(server.session(), code, "zalo", "0987654321", "vi")
+    _cancel_by_holiday(server, day)
+    sms.wait_for(1)
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
+    _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True)])
+    warned = [line for line in server.log().splitlines() if "template_cancelled" in line]
+    assert len(warned) == 1 and "WARNING" in warned[0] and "987654321" not in warned[0], warned
+    assert zalo.received == []
+
+
+def test_a_retired_sites_citizen_is_told_where_to_book_now(live_server, config_variant, outside, tmp_path):
+    """A site retired into a merged one: its booking's citizen is told the merged site's name and booking page."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
+    admin, http = server.session(), server.session()
+    admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    for site_id, name in (("xa-cu", "Xã Phú Cũ"), ("xa-moi", "Xã Phú Mới")):
+        body = {"id": site_id, "name": name, "timezone": "Asia/Ho_Chi_Minh", "hours": ALL_DAY_HOURS}
+        made = admin.post("/api/v1/admin/sites", json=body)
+        assert made.status_code == 201, made.text
+    assert admin.patch("/api/v1/sites/xa-cu/admin/site", json={"notifications": settings}).status_code == 200
+    later = (dt.date.fromisoformat(issue(http, "CT")["business_day"]) + dt.timedelta(days=2)).isoformat()
+    start = http.get("/api/v1/sites/xa-cu/services/HT/slots", params={"date": later}).json()[0]["start"]
+    body = {"service": "HT", "date": later, "start": start, "name": "Lê Văn C", "phone": "0987654321"}
+    booked = http.post("/api/v1/sites/xa-cu/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    code = booked.json()["code"]
+    opted = http.post(
+        f"/api/v1/sites/xa-cu/bookings/{code}/notifications",
+        json={"channel": "sms", "address": "0987654321", "language": "vi"},
+    )
+    assert opted.status_code == 201, opted.text
+    retired = admin.patch("/api/v1/admin/sites/xa-cu", json={"retired": True, "moved_to": "xa-moi"})
+    assert retired.status_code == 200, retired.text
+    [told] = sms.wait_for(1)
+    assert told.json["text"].endswith(
+        f"(mã {code}) vì điểm này đã ngừng tiếp nhận công dân. Xin Ông/Bà đặt lịch tại Xã Phú Mới:"
+        f" {server.url}/s/xa-moi/book"
+    ), told.json["text"]

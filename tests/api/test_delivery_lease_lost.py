@@ -1,0 +1,106 @@
+"""Two server processes on one PostgreSQL database after the delivery worker's lease went with its
+connection (a PostgreSQL restart, or an administrator's pg_terminate_backend): the worker that held it
+stops delivering until it holds it again, so each webhook event reaches its receiver once, and each
+citizen whose booking the centre cancelled gets one message (docs/integrations.md, "Once")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections import Counter
+
+import pytest
+from api_helpers import issue
+from faked_clock import on_a_working_morning
+from notify_helpers import TOKENS, outside_servers
+from pg_lock_helpers import end_lease_connection
+from webhook_receiver import Receiver
+
+from queuekiosk.server.core.db import create_db_engine
+
+pytestmark = pytest.mark.postgres
+
+FAST = {"QUEUEKIOSK_DELIVERY_POLL_SECONDS": "0.05", "QUEUEKIOSK_WEBHOOK_TIMEOUT": "2"}
+
+
+@pytest.fixture
+def outside():
+    yield from outside_servers()
+
+
+@pytest.fixture
+def two_processes(live_server, config_variant, migrated_pg_url, tmp_path):
+    """``start(config)``: two servers on one migrated PostgreSQL database with one secret key, the delivery
+    lease's connection ended once both run; with the engine the test reads the database by."""
+    engine = create_db_engine(migrated_pg_url)
+    env = {
+        **TOKENS,
+        **FAST,
+        **on_a_working_morning(tmp_path),
+        "QUEUEKIOSK_DATABASE_URL": migrated_pg_url,
+        "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(32),
+    }
+
+    def start(config):
+        servers = live_server(config, env=env), live_server(config, env=env)
+        end_lease_connection(engine)
+        return servers
+
+    yield start
+    engine.dispose()
+
+
+def test_each_event_is_delivered_once_after_the_lease_connection_ended(two_processes, config_variant):
+    receiver = Receiver()
+    try:
+        a, b = two_processes(config_variant())
+        hook = a.session().post(
+            "/api/v1/admin/webhooks",
+            json={"url": receiver.url, "events": ["ticket.issued"]},
+            headers={"Authorization": f"Bearer {a.token('admin')}"},
+        )
+        assert hook.status_code == 201, hook.text
+        tickets = [issue(srv.session(), "HT") for srv in (a, b) * 6]
+        receiver.wait_for(12)
+        receiver.stays_at(12)  # (not each event twice: both processes delivering)
+        assert sorted(r.json["data"]["ticket"]["id"] for r in receiver.received) == sorted(t["id"] for t in tickets)
+    finally:
+        receiver.close()
+
+
+def test_each_citizen_is_told_once_of_the_centres_cancel_after_the_lease_connection_ended(
+    two_processes, config_variant, outside
+):
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = settings
+    a, b = two_processes(config)
+    http, supervisor = a.session(), a.session()
+    supervisor.headers["Authorization"] = f"Bearer {a.token('supervisor')}"
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
+    starts = [s["start"] for s in http.get("/api/v1/services/HT/slots", params={"date": day.isoformat()}).json()]
+    phones = [f"0912{n:06d}" for n in range(24)]
+    for n, phone in enumerate(phones):
+        srv = (a, b)[n % 2]
+        body = {
+            "service": "HT",
+            "name": "Nguyễn Văn An",
+            "date": day.isoformat(),
+            "start": starts[n // 2],
+            "phone": phone,
+        }
+        booked = srv.session().post("/api/v1/bookings", json=body)
+        assert booked.status_code == 201, booked.text
+        opted = srv.session().post(
+            f"/api/v1/bookings/{booked.json()['code']}/notifications",
+            json={"channel": "sms", "address": phone, "language": "vi"},
+        )
+        assert opted.status_code == 201, opted.text
+    holidays = supervisor.get("/api/v1/admin/site").json()["holidays"]
+    saved = supervisor.patch("/api/v1/admin/site", json={"holidays": [*holidays, day.isoformat()], "confirm": True})
+    assert saved.status_code == 200, saved.text
+    sms.wait_for(len(phones))
+    sms.stays_at(len(phones))
+    assert Counter(json.loads(r.body)["to"] for r in sms.received) == Counter("84" + p[1:] for p in phones)

@@ -1,0 +1,95 @@
+"""Two processes racing for the same notice or booking on PostgreSQL (each a thread on its own connection):
+a notice claimed ("sending") by one delivery worker is not sent by another that read it as pending, and a
+citizen opting in while the centre's cancel of their booking is under way waits for it and is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from pg_lock_helpers import until_one_waits_for_a_lock
+from sqlalchemy import text
+
+from queuekiosk.server.core import bookings as bk
+from queuekiosk.server.core import cancel_notices, notifications
+from queuekiosk.server.core.config import WEEKDAYS, Hours
+from queuekiosk.server.core.db import session_factory
+from queuekiosk.server.core.errors import QueueError
+
+MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # 09:00 in Ho Chi Minh City
+TUE = dt.date(2026, 11, 24)
+KEY = b"test person key"
+SMS = {"channels": ["sms"], "sms": {"url": "http://127.0.0.1:9/x"}}
+
+
+def _booked(q) -> str:
+    with session_factory(q.engine).begin() as s:
+        start = bk.slots(s, q.site, "HT", TUE, now=MON_9)[0]["start"]
+        return bk.book(s, q.site, "HT", TUE, start, "An", "0912000001", None, KEY, now=MON_9).ticket["code"]
+
+
+def _in_thread(work) -> tuple[threading.Thread, list]:
+    done: list = []
+
+    def run():
+        try:
+            done.append(work())
+        except Exception as error:  # what it ended with, for the test to read
+            done.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, done
+
+
+@pytest.mark.postgres
+def test_a_notice_claimed_by_one_worker_is_not_sent_by_another(make_queue, make_config, migrated_pg_url):
+    q = make_queue(make_config(notifications=SMS), url=migrated_pg_url)
+    code = _booked(q)
+    with session_factory(q.engine).begin() as s:
+        notifications.booking_subscribe(
+            s.connection(), q.site, code, "sms", "0912000001", "vi", notifications.AddressBox(b"k" * 32)
+        )
+        closed = Hours(open=dt.time(7, 30), close=dt.time(17), days=list(WEEKDAYS[:6]), holidays=[TUE])
+        bk.cancel_by_centre(s, q.site, bk.stranded(s, q.site, closed, now=MON_9), now=MON_9)
+    with q.engine.connect() as db:
+        [notice] = [d.notice for d in cancel_notices.due(db, {})]
+    first = q.engine.connect()
+    first.begin()
+    assert cancel_notices.still_meant(first, q.site, notice)  # claimed, not committed yet
+    second = q.engine.connect()
+    second.begin()
+    thread, said = _in_thread(lambda: cancel_notices.still_meant(second, q.site, notice))
+    assert until_one_waits_for_a_lock(q.engine)  # the second read it pending and waits for the first's claim
+    first.commit()
+    thread.join(10)
+    second.commit()
+    first.close()
+    second.close()
+    assert said == [False]
+
+
+@pytest.mark.postgres
+def test_opting_in_while_the_centre_cancels_the_booking_is_refused(make_queue, make_config, migrated_pg_url):
+    q = make_queue(make_config(notifications=SMS), url=migrated_pg_url)
+    code = _booked(q)
+    sessions = session_factory(q.engine)
+    centre = sessions()
+    centre.begin()
+    closed = Hours(open=dt.time(7, 30), close=dt.time(17), days=list(WEEKDAYS[:6]), holidays=[TUE])
+    bk.cancel_by_centre(centre, q.site, bk.stranded(centre, q.site, closed, now=MON_9), now=MON_9)
+
+    def opt_in():
+        with sessions.begin() as s:
+            box = notifications.AddressBox(b"k" * 32)
+            return notifications.booking_subscribe(s.connection(), q.site, code, "sms", "0912000001", "vi", box)
+
+    thread, said = _in_thread(opt_in)
+    assert until_one_waits_for_a_lock(q.engine)  # the opt-in waits for the cancel
+    centre.commit()
+    thread.join(10)
+    [refused] = said
+    assert isinstance(refused, QueueError) and refused.code == "notify_booking_ended"
+    with q.engine.connect() as db:
+        assert db.execute(text("SELECT count(*) FROM booking_opt_ins")).scalar() == 0
