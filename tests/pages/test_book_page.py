@@ -578,11 +578,14 @@ def test_every_wrong_detail_is_said_in_one_answer(server, phone):
     phone.fill("#phone", "12345")
     phone.fill("#id_number", "123456789012")
     phone.get_by_role("button", name="Xác nhận").click()
-    # each message under its own box (and its description, for a screen reader); none in a list at the top
+    # each message under its own box (and its description, for a screen reader); above the button, an
+    # alert a screen reader says even when the focus stays where it was (Enter pressed in the name's box)
     expect(phone.locator("#name-error")).to_have_text("Họ và tên: không được để trống")
     expect(phone.locator("#phone-error")).to_contain_text("Số điện thoại không hợp lệ")
     expect(phone.locator("#id_number-error")).to_contain_text("Số căn cước công dân không hợp lệ")
-    expect(phone.locator("#form-error")).to_be_hidden()
+    summary = phone.locator("#form-error")
+    expect(summary).to_have_text("Có 3 thông tin chưa đúng: xin xem lời nhắn dưới từng ô được đánh dấu.")
+    expect(summary).to_have_attribute("role", "alert")
     labels = {"#name": "#phone", "#phone": "#id_number", "#id_number": ".hint"}  # the box, what comes after it
     for box, after in labels.items():  # each box refused is marked, its message between it and what follows
         expect(phone.locator(box)).to_have_attribute("aria-invalid", "true")
@@ -598,6 +601,8 @@ def test_every_wrong_detail_is_said_in_one_answer(server, phone):
     expect(phone.locator("#phone")).not_to_have_attribute("aria-invalid", "true")
     expect(phone.locator("#phone-error")).to_be_hidden()
     expect(phone.locator("#name")).to_have_attribute("aria-invalid", "true")
+    expect(summary).to_have_text("Có 2 thông tin chưa đúng: xin xem lời nhắn dưới từng ô được đánh dấu.")
     phone.locator("#lang").click()  # in English when the page is
     expect(phone.locator("#name-error")).to_have_text("Full name: must not be empty")
     expect(phone.locator("#id_number-error")).to_contain_text("This ID card number is not valid")
+    expect(summary).to_have_text("2 details are not right: please see the note under each marked box.")

@@ -341,8 +341,9 @@
     });
     BOXES.forEach(function (id) { sayUnder(id, boxed[id] ? refusalTexts(boxed[id]) : null); });
     const rest = refused.filter(function (each) { return boxed[each.field] !== each; });
-    top.hidden = Boolean(error) && rest.length === 0;
-    if (!top.hidden) sayProblem(top, result, error ? rest : null);
+    top.hidden = false;  // (an alert: a screen reader says it even when the focus stays in the box it was in)
+    if (error && rest.length === 0) QK.say(top, "book_check_boxes", {n: Object.keys(boxed).length});
+    else sayProblem(top, result, error ? rest : null);
     return byId(BOXES.find(function (id) { return boxed[id]; }) || "") || null;
   }
 
@@ -538,13 +539,23 @@
   });
   byId("details").addEventListener("submit", submit);
   // the code sent is for the request as it was: a corrected name, phone or ID number needs a new one
-  ["name", "phone", "id_number"].forEach(function (id) {
+  ["name", "phone", "id_number", "sms_code"].forEach(function (id) {
     byId(id).addEventListener("input", function () {
+      const wasMarked = byId(id).getAttribute("aria-invalid") === "true";
       sayUnder(id, null);
-      if (state.pending) forgetCode();
+      if (wasMarked) countMarked();
+      if (id !== "sms_code" && state.pending) forgetCode();
     });
   });
-  byId("sms_code").addEventListener("input", function () { sayUnder("sms_code", null); });
+
+  /** The alert above the button ("3 details are not right") follows the boxes still marked. */
+  function countMarked() {
+    const top = byId("form-error");
+    if (top.hidden || top.dataset.t !== "book_check_boxes") return;
+    const left = BOXES.filter(function (id) { return byId(id).getAttribute("aria-invalid") === "true"; }).length;
+    if (left) QK.say(top, "book_check_boxes", {n: left});
+    else top.hidden = true;
+  }
 
   if (page.server_time) QK.setServerTime(page.server_time);
   if (chosenLanguage() === "en" && page.languages.indexOf("en") >= 0) QK.setLang("en");
