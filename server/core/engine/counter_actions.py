@@ -410,7 +410,10 @@ def transfer(
         view,
         [
             Happened(
-                "ticket.transferred", view, counter.number, {"from_counter": counter.number, "withdrawn_calls": withdrawn}
+                "ticket.transferred",
+                view,
+                counter.number,
+                {"from_counter": counter.number, "withdrawn_calls": withdrawn},
             ),
             queue_changed(conn, site, row.business_day, held.service_id, new_service),
         ],
