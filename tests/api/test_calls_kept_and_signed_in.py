@@ -31,7 +31,7 @@ def signed_in(sio_client, srv) -> dict[int, tuple[str, list[str]]]:
 def test_a_call_answered_before_its_number_was_sent_on_stays_in_the_latest_calls(
     live_server, sio_client, tmp_path, config_variant
 ):
-    """1001 is served at counter 1 and sent on to "Trả kết quả" (counter 6): the citizen did go to
+    """1002 is served at counter 1 and sent on to "Trả kết quả" (counter 6): the citizen did go to
     counter 1, so that call stays, live (``withdrawn_calls`` 0) and on reload. Counter 6 calls it and
     sends it back to wait before serving it: that call leaves (``withdrawn_calls`` 1). A counter-top
     screen shows no history, and its snapshot brings none."""
@@ -40,15 +40,17 @@ def test_a_call_answered_before_its_number_was_sent_on_stays_in_the_latest_calls
     srv = live_server(config, env=on_a_working_morning(tmp_path))
     keypads = {number: srv.token("counter", number) for number in (1, 6)}
     http = srv.session()
-    ticket = issue(http, "HT")
+    first, ticket = issue(http, "HT"), issue(http, "HT")
     lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    assert press(http, 1, "next", keypads[1])["id"] == first["id"]
+    press(http, 1, "finish", keypads[1])
     assert press(http, 1, "next", keypads[1])["id"] == ticket["id"]
     press(http, 1, "start", keypads[1])
     mark = lobby.mark()
     press(http, 1, "transfer", keypads[1], service="TK")
     sent = lobby.wait_for("ticket.transferred", since=mark)
     assert (sent["counter"], sent["withdrawn_calls"]) == (1, 0)
-    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(ticket["number"], 1)]
+    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(ticket["number"], 1), (first["number"], 1)]
     assert fresh(sio_client, srv, {"display": "quay-1"})["history"] == []
 
     assert press(http, 6, "next", keypads[6])["id"] == ticket["id"]
@@ -57,7 +59,7 @@ def test_a_call_answered_before_its_number_was_sent_on_stays_in_the_latest_calls
     press(http, 6, "transfer", keypads[6], service="HT")  # back to wait, never served at counter 6
     sent = lobby.wait_for("ticket.transferred", since=mark)
     assert (sent["counter"], sent["withdrawn_calls"]) == (6, 2), "its call and its recall"
-    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(ticket["number"], 1)]
+    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(ticket["number"], 1), (first["number"], 1)]
 
 
 def test_the_dashboard_names_only_who_is_at_a_counter(live_server, sio_client, tmp_path):
