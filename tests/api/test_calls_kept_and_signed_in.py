@@ -33,7 +33,7 @@ def test_a_call_answered_before_its_number_was_sent_on_stays_in_the_latest_calls
 ):
     """1002 is served at counter 1 and sent on to "Trả kết quả" (counter 6): the citizen did go to
     counter 1, so that call stays, live (``withdrawn_calls`` 0) and on reload. Counter 6 calls it and
-    sends it back to wait before serving it: that call leaves (``withdrawn_calls`` 1). A counter-top
+    sends it back to wait before serving it: that call and its recall leave (``withdrawn_calls`` 2). A counter-top
     screen shows no history, and its snapshot brings none."""
     config = config_variant()
     config["displays"].append({"id": "quay-1", "mode": "counter", "counter": 1})
