@@ -608,6 +608,31 @@ def test_a_call_of_a_number_sent_back_to_wait_leaves_the_latest_calls(
     assert db.run(q.recent_calls, 1, [2], now=MON_9 + 13 * MIN)[0]["number"] == 1002, "a zone's, and its limit"
 
 
+def test_a_call_answered_then_transferred_stays_in_the_latest_calls(
+    make_queue, make_config, config_data, migrated_db_url
+):
+    """A number served at counter 1 and sent on to another service answered its call there (the citizen
+    came): the call stays, as a finished one does. The first of its steps after a call decides: served
+    ("started") keeps it, sent back to wait before that withdraws it."""
+    db = make_queue(make_config(site=all_day_site(config_data)), migrated_db_url)
+    issue(db)
+
+    def shown(minutes: int) -> list[tuple[int, int]]:
+        return [(c["number"], c["called_by"]) for c in db.run(q.recent_calls, now=MON_9 + minutes * MIN)]
+
+    call(db, 1, now=MON_9 + MIN)
+    db.run(q.start, 1, now=MON_9 + 2 * MIN)
+    db.run(q.transfer, 1, now=MON_9 + 3 * MIN, service="HT")  # served, then sent on: answered
+    assert shown(4) == [(1001, 1)]
+    call(db, 2, now=MON_9 + 5 * MIN)  # called again at counter 2, sent back unserved: that call leaves
+    db.run(q.transfer, 2, now=MON_9 + 6 * MIN, service="HT")
+    assert shown(7) == [(1001, 1)]
+    call(db, 1, now=MON_9 + 8 * MIN)
+    db.run(q.start, 1, now=MON_9 + 9 * MIN)
+    db.run(q.transfer, 1, now=MON_9 + 10 * MIN, service="HT")
+    assert shown(11) == [(1001, 1), (1001, 1)]
+
+
 def test_event_count_matches_actions(queue):
     issue(queue)
     call(queue, 1)

@@ -36,6 +36,7 @@
   const waiting = {};   // service code -> {waiting, priority}
   let history = [];     // latest calls, newest first: those shown and a few more (a call withdrawn leaves room)
   const HISTORY_KEPT = 10;  // as many as the snapshot brings (server/web/realtime.py)
+  let fresh = null;     // the call heard last (amber), until the next one: kept when another line leaves
   let nextNumbers = []; // a counter-top display: its counter's next waiting numbers
   const flashTimers = {};
   let calloutTimer = null;
@@ -302,9 +303,9 @@
     applyLayout();
   }
 
-  function drawHistory(freshId) {
+  function drawHistory() {
     const items = history.slice(0, page.history_size).map(function (call, index) {
-      const item = QK.el("li", index === 0 && call.id === freshId ? "fresh" : "");
+      const item = QK.el("li", index === 0 && call === fresh ? "fresh" : "");
       const number = QK.el("span", "number", call.display);
       if (call.recall) number.appendChild(QK.say(QK.el("span", "again"), "display_recall"));
       item.appendChild(number);
@@ -504,9 +505,12 @@
     Object.keys(waiting).forEach(function (code) { delete waiting[code]; });
     Object.assign(waiting, snapshot.waiting || {});
     history = (snapshot.history || []).slice(0, HISTORY_KEPT);
+    // still the newest call (a refill after withdrawals): it stays amber
+    const newest = history[0];
+    fresh = fresh && newest && newest.id === fresh.id && newest.called_by === fresh.called_by && !!newest.recall === !!fresh.recall ? newest : null;
     nextNumbers = snapshot.next || [];
     page.counters.forEach(function (counter) { drawCounter(counter.number); });
-    drawHistory(null);
+    drawHistory();
     drawWaiting();
     drawRetired(snapshot.retired);
     problem.hidden = true;
@@ -543,28 +547,41 @@
       } else {
         showCallout(event.ticket, counter);
       }
-      history.unshift(Object.assign({}, event.ticket, {called_by: counter, recall: recall}));
+      fresh = Object.assign({}, event.ticket, {called_by: counter, recall: recall});
+      history.unshift(fresh);
       history = history.slice(0, HISTORY_KEPT);
-      drawHistory(event.ticket.id);
+      drawHistory();
       speak(event);
     };
   }
 
   /** The counter is done with its number (finished, a no-show, transferred): its row shows nobody there,
    *  so a latecomer does not read that the counter still waits for them. The history keeps a call answered
-   *  (finished, a no-show); ``withdrawn``: the number waits again (transferred, or requeued when its counter
-   *  closed), so its calls leave the history too: nobody is to go there for it, and its next call is new. */
-  function onEnded(withdrawn) {
-    return function (event) {
-      const counter = event.counter;
-      if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
-      drawCounter(counter);
-      endCalls(function (call) { return call.ticket === event.ticket.id && call.counter === counter; });
-      if (withdrawn && history.some(function (call) { return call.id === event.ticket.id; })) {
-        history = history.filter(function (call) { return call.id !== event.ticket.id; });
-        drawHistory(null);
-      }
-    };
+   *  (finished, a no-show, served and then sent on); a number sent back to wait before it was served
+   *  (transferred, requeued when its counter closed) takes its ``withdrawn_calls`` latest calls (those at
+   *  this counter since) off the history: nobody is to go there for it, and its next call is new. */
+  function onEnded(event) {
+    const counter = event.counter;
+    if (current[counter] && current[counter].id === event.ticket.id) current[counter] = null;
+    drawCounter(counter);
+    endCalls(function (call) { return call.ticket === event.ticket.id && call.counter === counter; });
+    let withdrawn = event.withdrawn_calls || 0;
+    const shown = history.length;
+    history = history.filter(function (call) {
+      if (withdrawn === 0 || call.id !== event.ticket.id) return true;
+      withdrawn -= 1;
+      return false;
+    });
+    if (history.length === shown) return;
+    drawHistory();
+    // fewer lines than a screen loaded now shows: the snapshot brings the older calls
+    if (shown >= page.history_size && history.length < page.history_size) refillSoon();
+  }
+
+  let refillTimer = null;
+  function refillSoon() {  // (a close that sends back several numbers: one snapshot)
+    if (refillTimer) return;
+    refillTimer = setTimeout(function () { refillTimer = null; subscribe(); }, 300);
   }
 
   /** Calls nobody is to answer any more: off the big callout, not said (again). */
@@ -595,10 +612,9 @@
   socket.on("state", onState);
   socket.on("ticket.called", onCall(false));
   socket.on("ticket.recalled", onCall(true));
-  socket.on("ticket.finished", onEnded(false));
-  socket.on("ticket.no_show", onEnded(false));
-  socket.on("ticket.transferred", onEnded(true));
-  socket.on("ticket.requeued", onEnded(true));
+  ["ticket.finished", "ticket.no_show", "ticket.transferred", "ticket.requeued"].forEach(function (kind) {
+    socket.on(kind, onEnded);
+  });
   socket.on("queue.changed", function (event) {
     Object.assign(waiting, event.waiting || {});
     drawWaiting();

@@ -48,26 +48,12 @@ def at_work(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, set[Worker]]
         ).all()
     )
     working: dict[int, set[Worker]] = {number: set() for number in numbers.values()}
-    today_at = (E.c.site_id == site.id, E.c.at >= today, E.c.counter_id.in_(list(numbers)))
-    last_closed = dict(
-        conn.execute(
-            select(E.c.counter_id, func.max(E.c.id)).where(*today_at, E.c.kind == "closed").group_by(E.c.counter_id)
-        ).all()
-    )
-    pressed = select(E.c.counter_id, func.max(E.c.id)).where(*today_at, E.c.kind.in_(COUNTER_ACTIONS))
-    user_pressed = {  # (counter id, user id) -> their last press there
-        (counter_id, user_id): last
-        for counter_id, last, user_id in conn.execute(
-            pressed.add_columns(E.c.user_id).where(E.c.user_id.is_not(None)).group_by(E.c.counter_id, E.c.user_id)
-        ).all()
-    }
-    ids = {number: counter_id for counter_id, number in numbers.items()}
-    for login, (user_id, _, counter) in _sessions(conn, site, today, working).items():
-        since = last_closed.get(ids[counter], 0)
-        if login > since or user_pressed.get((ids[counter], user_id), 0) > since:
-            working[counter].add(("user", user_id))
+    holding, today_at, last_closed = _holding(conn, site, today, numbers)
+    for user_id, _, counter in holding.values():
+        working[counter].add(("user", user_id))
     for counter_id, last, token_id in conn.execute(
-        pressed.add_columns(E.c.token_id)
+        _pressed(today_at)
+        .add_columns(E.c.token_id)
         .join(K, K.c.id == E.c.token_id)
         .where(K.c.revoked_at.is_(None), K.c.role == "counter")
         .group_by(E.c.counter_id, E.c.token_id)
@@ -77,17 +63,59 @@ def at_work(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, set[Worker]]
     return working
 
 
-def _sessions(conn, site: SiteRuntime, today: dt.datetime, counters) -> dict[int, tuple[int, str, int]]:
-    """The sessions signed in today at one of ``counters`` (numbers) and not ended: their login event ->
-    (user id, the name the dashboard shows: full name, else login name, counter number)."""
-    logins = {
-        login: (user_id, username, full_name or username, (detail or {}).get("counter"))
-        for login, user_id, username, full_name, detail in conn.execute(
-            select(E.c.id, E.c.user_id, U.c.username, U.c.full_name, E.c.detail)
-            .join(U, U.c.id == E.c.user_id)
-            .where(E.c.site_id == site.id, E.c.kind == "login", E.c.at >= today)
-        )
+def _pressed(today_at):
+    return select(E.c.counter_id, func.max(E.c.id)).where(*today_at, E.c.kind.in_(COUNTER_ACTIONS))
+
+
+def _holding(conn, site: SiteRuntime, today: dt.datetime, numbers: dict[int, int], latest_only: bool = False):
+    """The sessions of today at one of the counters ``numbers`` (id -> number) that still hold there
+    (docs/admin.md "Who works at a counter"): not ended, and signed in since the counter last closed, or
+    whose person pressed a counter's key there since (a close ends a session's hold on its counter).
+    ``latest_only``: each person's latest sign-in at a counter only (one person sits at one counter).
+    -> ({login event: (user id, name shown, counter number)}, the "today at these counters" clauses,
+    {counter id: its last "closed" event today})."""
+    today_at = (E.c.site_id == site.id, E.c.at >= today, E.c.counter_id.in_(list(numbers)))
+    last_closed = dict(
+        conn.execute(
+            select(E.c.counter_id, func.max(E.c.id)).where(*today_at, E.c.kind == "closed").group_by(E.c.counter_id)
+        ).all()
+    )
+    user_pressed = {  # (counter id, user id) -> their last press there
+        (counter_id, user_id): last
+        for counter_id, last, user_id in conn.execute(
+            _pressed(today_at)
+            .add_columns(E.c.user_id)
+            .where(E.c.user_id.is_not(None))
+            .group_by(E.c.counter_id, E.c.user_id)
+        ).all()
     }
+    ids = {number: counter_id for counter_id, number in numbers.items()}
+    sessions = _sessions(conn, site, today, set(numbers.values()))
+    if latest_only:
+        latest = {user_id: login for login, (user_id, _, _) in sessions.items()}  # (oldest first: the last wins)
+        sessions = {login: held for login, held in sessions.items() if latest[held[0]] == login}
+    holding = {}
+    for login, (user_id, shown, counter) in sessions.items():
+        since = last_closed.get(ids[counter], 0)
+        if login > since or user_pressed.get((ids[counter], user_id), 0) > since:
+            holding[login] = (user_id, shown, counter)
+    return holding, today_at, last_closed
+
+
+def _sessions(conn, site: SiteRuntime, today: dt.datetime, counters) -> dict[int, tuple[int, str, int]]:
+    """The sessions signed in today at one of ``counters`` (numbers) and not ended, oldest first: their
+    login event -> (user id, the name the dashboard shows: full name, else login name, counter number).
+    A sign-in that named no counter and was not a clerk's (the dashboard's form: the account's own counter
+    is only a default, ``at_counter`` false) is at no counter."""
+    logins = {}
+    for login, user_id, username, full_name, detail in conn.execute(
+        select(E.c.id, E.c.user_id, U.c.username, U.c.full_name, E.c.detail)
+        .join(U, U.c.id == E.c.user_id)
+        .where(E.c.site_id == site.id, E.c.kind == "login", E.c.at >= today)
+    ):
+        detail = detail or {}
+        if detail.get("at_counter", True):
+            logins[login] = (user_id, username, full_name or username, detail.get("counter"))
     at_counters = {login: username for login, (_, username, _, counter) in logins.items() if counter in counters}
     ended = ended_sessions(conn, at_counters)
     return {
@@ -98,16 +126,18 @@ def _sessions(conn, site: SiteRuntime, today: dt.datetime, counters) -> dict[int
 
 
 def signed_in(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, list[str]]:
-    """Who is signed in at each counter of ``site`` now (a session of today that named it and has not
-    ended), whatever its state: counter number -> names, first signed in first. A counter closed under a
-    clerk (the dashboard's close), or where an admin signed in (only a clerk's sign-in opens it), is not
-    staffed, but someone is there to open it (their first "next" does); a browser closed without signing
-    out counts until the day ends."""
-    numbers = list(site.counter_ids)
-    names: dict[int, list[str]] = {number: [] for number in numbers}
-    for _, shown, counter in _sessions(conn, site, since_local_midnight(site, now), numbers).values():
-        if shown not in names[counter]:  # (signed in twice: on two screens, or again after a reload)
-            names[counter].append(shown)
+    """Who is signed in at each counter of ``site`` now, whatever its state: counter number -> names,
+    first signed in first. As at_work counts people (docs/admin.md): a session of today that named the
+    counter, has not ended, and was signed in since the counter last closed (or its person pressed a
+    counter's key there since): a close ends a session's hold there, even of a browser left open. A
+    person signed in at two counters is at the one signed in last. So a closed counter with someone
+    signed in is mostly one an admin signed in at (only a clerk's sign-in opens a counter): someone is
+    there to open it."""
+    numbers = {counter_id: number for number, counter_id in site.counter_ids.items()}
+    names: dict[int, list[str]] = {number: [] for number in numbers.values()}
+    holding, _, _ = _holding(conn, site, since_local_midnight(site, now), numbers, latest_only=True)
+    for _, shown, counter in holding.values():
+        names[counter].append(shown)
     return names
 
 

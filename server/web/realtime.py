@@ -378,7 +378,8 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "counters": [{**c, "ticket": _for_display(c["ticket"])} for c in counters if c["number"] in numbers],
             "history": [
                 {**_for_display(call), "called_by": call["called_by"], "at": call["at"], "recall": call["recall"]}
-                for call in q.recent_calls(session_, site, 10, numbers)
+                # a counter-top screen shows no history: not built (it takes a snapshot at each queue move)
+                for call in (q.recent_calls(session_, site, 10, numbers) if display.mode != "counter" else [])
             ],
             "waiting": waiting,
             # a counter-top display shows the counter's next numbers (numbers only)

@@ -19,6 +19,7 @@ from .estimates import with_position
 from .issuing import require_served
 from .named_rows import Named
 from .numbering import RowChanges, queue_changed, queue_delta
+from .reading import calls_withdrawn
 from .records import (
     HELD_STATUS,
     SEQ,
@@ -373,6 +374,7 @@ def transfer(
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
     held = require_held(conn, counter)
+    withdrawn = calls_withdrawn(conn, held.id)  # (before its transfer is recorded)
     new_service = site.service_ids[service] if service is not None else held.service_id
     target = site.counter_ids[to_counter] if to_counter is not None else None
     set_ticket(
@@ -407,7 +409,12 @@ def transfer(
     return Outcome(
         view,
         [
-            Happened("ticket.transferred", view, counter.number, {"from_counter": counter.number}),
+            Happened(
+                "ticket.transferred",
+                view,
+                counter.number,
+                {"from_counter": counter.number, "withdrawn_calls": withdrawn},
+            ),
             queue_changed(conn, site, row.business_day, held.service_id, new_service),
         ],
     )
@@ -583,11 +590,12 @@ def _requeue(conn, site, counter, held, now, actor, rows: RowChanges) -> Happene
     Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
     ticket, so its wait is still the one that call ended (a call again is a repeat call). Its queue's
     row is counted in ``rows``, changed with the close's others (``_send_back_transferred``)."""
+    withdrawn = calls_withdrawn(conn, held.id)
     set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
     rows.waiting(held.service_id, held.business_day, +1, held.priority_id is not None)
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)
     view = with_position(conn, site, reload(conn, held.id), now=now)
-    return Happened("ticket.requeued", view, counter.number)
+    return Happened("ticket.requeued", view, counter.number, {"withdrawn_calls": withdrawn})
 
 
 def _send_back_transferred(conn, site, counter, now, actor, queues: dict, rows: RowChanges) -> list[Happened]:

@@ -22,8 +22,10 @@ from .views import iso, ticket_view
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# the steps that put a called number back in a queue: its call is no longer one to answer
+# the steps that put a called number back in a queue, and the one that says its citizen came
 SENT_BACK = ("transferred", "requeued")
+ANSWERED = "started"
+CALLS = ("called", "recalled")
 
 
 def ticket_status(
@@ -79,37 +81,38 @@ def recent_calls(
     now: dt.datetime | None = None,
 ) -> list[dict]:
     """The latest calls of today, newest first (what a display shows as history): the calls still
-    standing or answered. A call is withdrawn once its number waits again (transferred, or requeued by
-    its counter's close): nobody is to go to that counter for it, and a call again is a new one.
+    standing or answered. A call is withdrawn when its number went back to wait before its citizen was
+    served there: the first of the ticket's steps after the call among "started", "transferred" and
+    "requeued" is a sent-back one (``withdrawn``). A number served and then sent on to another service
+    answered its call (the citizen came), as a finished one did.
 
-    The calls are read a batch at a time, newest first, and those withdrawn left out with one look at
-    their tickets' steps (an index per ticket): a NOT EXISTS for each of the day's calls cost more than
-    the whole read did before (about 1,000 calls a busy day); the tickets are read for the calls kept."""
+    One read of the calls, newest first, streamed until ``limit`` are kept. The steps of the first
+    batch's tickets are read by ticket (an index each); only if that batch does not fill the list are
+    the day's steps read, once (a day of withdrawn calls at a zone's counters: a read per batch would
+    scan the day each time). The tickets are read for the calls kept."""
     conn = connection(session)
     since = since_local_midnight(site, now or utcnow())
     calls = select(E.c.id, E.c.at, E.c.kind, E.c.counter_id, E.c.ticket_id).where(
-        E.c.site_id == site.id, E.c.kind.in_(("called", "recalled")), E.c.at >= since
+        E.c.site_id == site.id, E.c.kind.in_(CALLS), E.c.at >= since
     )
     if counters is not None:
         calls = calls.where(E.c.counter_id.in_([site.counter_ids[n] for n in counters if n in site.counter_ids]))
-    batch_size = max(limit, 1) * 2
+    steps = select(E.c.ticket_id, E.c.id, E.c.kind).where(E.c.kind.in_((ANSWERED, *SENT_BACK))).order_by(E.c.id)
     kept: list = []
-    while len(kept) < limit:
-        batch = conn.execute(calls.order_by(E.c.id.desc()).limit(batch_size)).all()
-        if not batch:
-            break
-        sent_back = dict(
-            conn.execute(
-                select(E.c.ticket_id, func.max(E.c.id))
-                .where(E.c.ticket_id.in_({call.ticket_id for call in batch}), E.c.kind.in_(SENT_BACK))
-                .group_by(E.c.ticket_id)
-            ).all()
-        )
-        kept += [call for call in batch if sent_back.get(call.ticket_id, 0) < call.id]
-        if len(batch) < batch_size:
-            break
-        calls = calls.where(E.c.id < batch[-1].id)
-    kept = kept[:limit]
+    rows = conn.execute(calls.order_by(E.c.id.desc()))
+    try:
+        batch = rows.fetchmany(max(limit, 1) * 2)
+        after = _steps_by_ticket(conn, steps.where(E.c.ticket_id.in_({call.ticket_id for call in batch})))
+        kept = [call for call in batch if not withdrawn(call.id, after.get(call.ticket_id, ()))][:limit]
+        if len(kept) < limit and batch:
+            after = _steps_by_ticket(conn, steps.where(E.c.site_id == site.id, E.c.at >= since))
+            for call in rows:
+                if len(kept) == limit:
+                    break
+                if not withdrawn(call.id, after.get(call.ticket_id, ())):
+                    kept.append(call)
+    finally:
+        rows.close()
     tickets = {row.id: row for row in conn.execute(select(T).where(T.c.id.in_({call.ticket_id for call in kept})))}
     return [
         {
@@ -120,6 +123,35 @@ def recent_calls(
         }
         for call in kept
     ]
+
+
+def _steps_by_ticket(conn, query) -> dict[int, list[tuple[int, str]]]:
+    found: dict[int, list[tuple[int, str]]] = {}
+    for ticket_id, event_id, kind in conn.execute(query):
+        found.setdefault(ticket_id, []).append((event_id, kind))
+    return found
+
+
+def withdrawn(call_id: int, steps) -> bool:
+    """Whether the call ``call_id`` was withdrawn: ``steps`` (the ticket's "started" and sent-back events,
+    (id, kind), oldest first) has a sent-back one first after it."""
+    return next((kind for event_id, kind in steps if event_id > call_id), ANSWERED) in SENT_BACK
+
+
+def calls_withdrawn(conn, ticket_id: int) -> int:
+    """How many of the latest calls of a held ticket sending it back to wait now withdraws: those since
+    its last step among "started" and the sent-back ones (all at the counter holding it); none once it
+    was served (the citizen came: its calls were answered). Displays drop as many of its lines."""
+    count = 0
+    for (kind,) in conn.execute(
+        select(E.c.kind)
+        .where(E.c.ticket_id == ticket_id, E.c.kind.in_((*CALLS, ANSWERED, *SENT_BACK)))
+        .order_by(E.c.id.desc())
+    ):
+        if kind not in CALLS:
+            return 0 if kind == ANSWERED else count
+        count += 1
+    return count
 
 
 def ticket_of_number(session: Session, site: SiteRuntime, number: int, now: dt.datetime | None = None) -> str:

@@ -67,8 +67,16 @@ def login():
             raise q.Invalid("invalid_field", field="counter", problem=_problem("clerk_needs_counter"))
         if user.counter_number is not None and counter != user.counter_number:
             raise q.NotAllowed("forbidden_counter", own=user.counter_number, counter=counter)
+    # at a counter: a clerk's sign-in, or one naming it; another's own counter is only a default (the
+    # dashboard's form names none: a supervisor signing in there is at no counter, core/staffing.py)
+    at_counter = counter is not None and (user.role == "clerk" or body.counter is not None)
     login_event = app_state.write(
-        audit.record, "login", q.Actor(user_id=user.id), counter=counter, address=request.remote_addr
+        audit.record,
+        "login",
+        q.Actor(user_id=user.id),
+        counter=counter,
+        at_counter=at_counter,
+        address=request.remote_addr,
     )
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
@@ -80,7 +88,7 @@ def login():
         from . import run
 
         run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
-    _tell_dashboard("counter.signed_in", counter)
+    _tell_dashboard("counter.signed_in", counter if at_counter else None)
     return jsonify(
         {
             "user": user.username,
