@@ -250,10 +250,11 @@ def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Con
     ]
     if len(days) > STRANDED_DAYS_SAID:
         said.append(Phrase("setup_stranded_more", count=len(days) - STRANDED_DAYS_SAID))
-    field = found[0][1]  # its path for programs; the sentence names it as /admin labels it
-    raise SetupRefused(
-        "setup_bookings_stranded", field=field, label=field_label(field), count=len(found), days=Listed(said)
-    )
+    fields = list(dict.fromkeys(why for _row, why in found))  # the first's path for programs; the
+    # sentence names each as /admin labels it (“Giờ mở cửa”, “Giờ đóng cửa”)
+    labels = [field_label(field) for field in fields]
+    labels = Listed([label if isinstance(label, Phrase) else Localized(label) for label in labels], between="”, “")
+    raise SetupRefused("setup_bookings_stranded", field=fields[0], label=labels, count=len(found), days=Listed(said))
 
 
 def _cancel_stranded(session: Session, site: SiteRuntime, found: list, actor: q.Actor | None) -> q.Outcome | None:

@@ -44,7 +44,7 @@ def test_a_holiday_on_a_booked_day_asks_then_the_citizen_sees_the_centre_cancell
     # "Cancel": nothing saved, and why said under the holidays
     expect(holidays.locator(".field-error[role=alert]")).to_contain_text(f"1 lịch vào ngày {shown}, nay là ngày nghỉ")
     assert len(asked) == 1 and asked[0].startswith("Chưa lưu “Ngày nghỉ”: thay đổi này làm 1 lịch hẹn"), asked
-    assert "Vẫn lưu thay đổi này?" in asked[0], asked
+    assert "Vẫn lưu thay đổi này?" in asked[0] and "trung tâm sẽ hủy 1 lịch hẹn đó" in asked[0], asked
     token = server.token("admin")
     assert day.isoformat() not in server.api("GET", "/admin/site", token=token).json()["holidays"]
     assert server.api("GET", f"/bookings/{code}").json()["status"] == "booked"
