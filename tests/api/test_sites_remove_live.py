@@ -39,15 +39,18 @@ def told_it_is_gone(client: SiteClient) -> None:
     """The client is disconnected from the removed site; connecting again (a browser's page does so by
     itself), it hears why it may not: the HTTP API's refusal, Vietnamese and English."""
     until(lambda: client.disconnects >= 1)
-    try:
-        client.connect()
-    except socketio.exceptions.ConnectionError:
-        pass  # refused, as expected
-    except ValueError:  # already connecting again by itself (python-socketio's reconnection, as a page's):
-        # its back-off waits 1-1.5 s, then 2-3 s, then 4-6 s between tries, a try slower under load
-        until(lambda: client.refusals, seconds=15)
-    else:
-        raise AssertionError("a client of the removed site connected again")
+    deadline = time.monotonic() + 15
+    while not client.refusals:
+        try:
+            client.connect()
+        except socketio.exceptions.ConnectionError:
+            break  # refused, as expected
+        except ValueError:  # its transport still closing, or already connecting again by itself (python-
+            # socketio's reconnection, as a page's, waits 1-1.5 s, then 2-3 s, between tries)
+            assert time.monotonic() < deadline, "neither refused nor able to connect again"
+            time.sleep(0.1)
+        else:
+            raise AssertionError("a client of the removed site connected again")
     refusal = client.refusals[-1]
     assert refusal["data"]["code"] == "site_unknown" and refusal["message"] == SAID["vi"], refusal
     assert {lang: said["message"] for lang, said in refusal["data"]["translations"].items()} == SAID, refusal
