@@ -105,8 +105,7 @@ def _holding(conn, site: SiteRuntime, today: dt.datetime, numbers: dict[int, int
 def _sessions(conn, site: SiteRuntime, today: dt.datetime, counters) -> dict[int, tuple[int, str, int]]:
     """The sessions signed in today at one of ``counters`` (numbers) and not ended, oldest first: their
     login event -> (user id, the name the dashboard shows: full name, else login name, counter number).
-    A sign-in that named no counter and was not a clerk's (the dashboard's form: the account's own counter
-    is only a default, ``at_counter`` false) is at no counter."""
+    A sign-in that said it was not at a counter (a supervisors' page's form: ``at_counter`` false) is at none."""
     logins = {}
     for login, user_id, username, full_name, detail in conn.execute(
         select(E.c.id, E.c.user_id, U.c.username, U.c.full_name, E.c.detail)

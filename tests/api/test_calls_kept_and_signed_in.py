@@ -65,14 +65,16 @@ def test_a_call_answered_before_its_number_was_sent_on_stays_in_the_latest_calls
 def test_the_dashboard_names_only_who_is_at_a_counter(live_server, sio_client, tmp_path):
     """A clerk who went home without signing out, whose counter the supervisor then closed, is not
     "signed in" there any more (the close ends the hold); a clerk signed in at 2 and then at 4 is at 4
-    only; a supervisor whose account has counter 3 and who signs in on the dashboard (no counter named)
-    is at no counter; an admin signing in at counter 5 is there, closed until they call."""
+    only; a supervisor whose account has counter 3 and who signs in on the dashboard (its form says it is
+    not at a counter) is at no counter; an admin signing in at counter 5 is there, closed until they call,
+    as is one whose account has counter 6 signing in at the console with its counter's box left empty."""
     srv = live_server(env=on_a_working_morning(tmp_path))
     srv.add_user("canbo2", PASSWORD, "clerk", 2)
     srv.add_user("canbo", PASSWORD, "clerk")
     srv.add_user("totruong", PASSWORD, "supervisor", 3)
     srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
     srv.add_user("quantri", PASSWORD, "admin")
+    srv.add_user("quantri6", PASSWORD, "admin", 6)
 
     log_in(srv, "canbo2")  # opens counter 2; the browser is then closed without signing out
     assert log_in(srv, SUPERVISOR).post("/api/v1/counters/2/close", json={}).status_code == 200
@@ -80,9 +82,11 @@ def test_the_dashboard_names_only_who_is_at_a_counter(live_server, sio_client, t
 
     log_in(srv, "canbo", counter=1)
     log_in(srv, "canbo", counter=4)
-    log_in(srv, "totruong")
+    log_in(srv, "totruong", at_counter=False)  # (as /dashboard's form signs in)
     log_in(srv, "quantri", counter=5)
+    log_in(srv, "quantri6")  # (as the console signs in, "leave it empty if the account has a counter")
     counters = signed_in(sio_client, srv)
     assert (counters[1][1], counters[4][1]) == ([], ["canbo"])
     assert counters[3] == ("closed", [])
     assert counters[5] == ("closed", ["quantri"])
+    assert counters[6] == ("closed", ["quantri6"])

@@ -35,6 +35,8 @@ def LoginRequest():
         username: str = Field(min_length=1, max_length=64)
         password: str = Field(min_length=1, max_length=256)
         counter: int | None = Field(default=None, ge=1, le=INT32_MAX)
+        # false: signing in to watch or report (the supervisors' pages), not to work at the account's counter
+        at_counter: bool = True
 
     return LoginRequest
 
@@ -67,9 +69,9 @@ def login():
             raise q.Invalid("invalid_field", field="counter", problem=_problem("clerk_needs_counter"))
         if user.counter_number is not None and counter != user.counter_number:
             raise q.NotAllowed("forbidden_counter", own=user.counter_number, counter=counter)
-    # at a counter: a clerk's sign-in, or one naming it; another's own counter is only a default (the
-    # dashboard's form names none: a supervisor signing in there is at no counter, core/staffing.py)
-    at_counter = counter is not None and (user.role == "clerk" or body.counter is not None)
+    # at a counter: a clerk's sign-in, or another's at a counter (named, or the account's own) unless its
+    # page says it is not (the dashboard's form: a supervisor signing in there is at none, core/staffing.py)
+    at_counter = counter is not None and (user.role == "clerk" or body.at_counter)
     login_event = app_state.write(
         audit.record,
         "login",

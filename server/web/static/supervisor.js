@@ -45,7 +45,8 @@
       const error = $("login-error");
       error.hidden = true;
       $("login-button").disabled = true;
-      QK.api("POST", "/api/v1/auth/login", {username: $("username").value, password: $("password").value})
+      // (to watch or report: not at the account's counter, if it has one)
+      QK.api("POST", "/api/v1/auth/login", {username: $("username").value, password: $("password").value, at_counter: false})
         .then(function (answer) {
           $("login-button").disabled = false;
           if (!answer.ok) {
