@@ -93,3 +93,36 @@ def test_opting_in_while_the_centre_cancels_the_booking_is_refused(make_queue, m
     assert isinstance(refused, QueueError) and refused.code == "notify_booking_ended"
     with q.engine.connect() as db:
         assert db.execute(text("SELECT count(*) FROM booking_opt_ins")).scalar() == 0
+
+
+@pytest.mark.postgres
+def test_opting_in_on_a_remote_numbers_tracking_page_while_the_centre_cancels_it_is_refused(
+    make_queue, make_config, migrated_pg_url
+):
+    """The same for a number taken from a phone for today, opted in on its ticket's tracking page: it waits
+    for the cancel and is refused, no phone left sealed for a number that ended."""
+    q = make_queue(make_config(notifications=SMS), url=migrated_pg_url)
+    sessions = session_factory(q.engine)
+    with sessions.begin() as s:
+        taken = bk.take_remote(s, q.site, "HT", "Bình", "0913099999", None, KEY, now=MON_9, check_hours=False)
+    centre = sessions()
+    centre.begin()
+    closed = Hours(open=dt.time(7, 30), close=dt.time(17), days=list(WEEKDAYS[:6]), holidays=[MON_9.date()])
+    cancelled = bk.cancel_by_centre(centre, q.site, bk.stranded(centre, q.site, closed, now=MON_9), now=MON_9)
+    assert len(cancelled.happened) == 1
+
+    def opt_in():
+        with sessions.begin() as s:
+            box = notifications.AddressBox(b"k" * 32)
+            return notifications.subscribe(
+                s.connection(), q.site, taken.ticket["ticket"], "sms", "0912000001", "vi", box
+            )
+
+    thread, said = _in_thread(opt_in)
+    assert until_one_waits_for_a_lock(q.engine)  # the opt-in waits for the cancel
+    centre.commit()
+    thread.join(10)
+    [refused] = said
+    assert isinstance(refused, QueueError) and refused.code == "notify_ticket_ended", refused
+    with q.engine.connect() as db:
+        assert db.execute(text("SELECT count(*) FROM notification_subscriptions")).scalar() == 0

@@ -356,8 +356,10 @@ class AddressBox:
 # --- opting in ----------------------------------------------------------------------------
 
 
-def _ticket(conn, site, public_id: str):
-    row = conn.execute(select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)).first()
+def _ticket(conn, site, public_id: str, lock: bool = False):
+    """``lock``: as ``_booking``'s (a remote number's ticket the centre is cancelling is waited for)."""
+    query = select(T).where(T.c.public_id == public_id, T.c.site_id == site.id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("unknown_ticket", ticket=public_id)
     return row
@@ -387,7 +389,7 @@ def subscribe(conn, site, public_id: str, channel_name: str, address: str, langu
             "notify_channel_unknown", field="channel", channel=channel_name, known=", ".join(settings.channels) or "-"
         )
     address = normalise(channel_name, address, settings)
-    ticket = _ticket(conn, site, public_id)
+    ticket = _ticket(conn, site, public_id, lock=True)
     if ticket.status not in ("waiting", "called", m.REMOTE_STATUS):  # (a remote number waits for its check-in)
         raise QueueError("notify_ticket_ended", number=ticket.number)
     now = utcnow()
