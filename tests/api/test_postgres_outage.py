@@ -1,76 +1,19 @@
 """PostgreSQL out of reach while screens are open: the server reaches PostgreSQL through a TCP link
 the test can cut (the machine's PostgreSQL itself is never stopped). A request answers 503
 database_busy; a screen that subscribes is told the same in its acknowledgement, not left without
-an answer; once the link is back, both are served again without a restart.
+an answer; once the link is back, both are served again without a restart. PostgreSQL ending the
+server's connections, or failing over, while the server is at rest costs the next requests nothing.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from api_helpers import assert_error, issue
-from pg_link_helpers import MovedAddressLink
-
-
-class CuttableLink:
-    """127.0.0.1:<port> forwarded to PostgreSQL until ``cut()``: then every connection through it
-    closes and new ones are closed at once, as when the database machine drops off the network."""
-
-    def __init__(self, target=("127.0.0.1", 5432)):
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.down = threading.Event()
-        self.open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.down.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            self.open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self) -> None:
-        self.down.set()
-        for end in self.open:
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.open.clear()
-
-    def mend(self) -> None:
-        self.down.clear()
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
+from pg_link_helpers import CuttableLink, MovedAddressLink
 
 
 @pytest.mark.postgres
