@@ -7,6 +7,7 @@ import fcntl
 import functools
 import os
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine, Row, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 
 from . import models as m
 from .config import Config, ConfigError, parse_stored
@@ -277,6 +278,9 @@ def _ping_when_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection, record, _proxy):
+        if engine.pool in _STALE_POOLS:  # (forget_older_connections)
+            _STALE_POOLS.discard(engine.pool)
+            raise InvalidatePoolError("a connection of the pool was found lost: those made before it go too")
         idle_since = record.info.get("qk_idle_since")
         if idle_since is None:
             return  # new
@@ -290,6 +294,19 @@ def _ping_when_idle(engine: Engine) -> None:
             alive = False
         if not alive:
             raise DisconnectionError("the pooled connection did not answer its ping")
+
+
+_STALE_POOLS: weakref.WeakSet = weakref.WeakSet()  # pools whose connections made before now are to go
+
+
+def forget_older_connections(engine: Engine) -> None:
+    """Have the pool replace every connection it made before now, as SQLAlchemy does itself when a
+    statement of its finds a connection lost: the next checkout raises SQLAlchemy's
+    InvalidatePoolError (its public way, from the checkout event), so the pool marks the time and
+    replaces each older connection at its checkout. For a connection found lost outside SQLAlchemy's
+    statements (the group writer's own round trips): after a failover that moved the address,
+    nothing came on the idle ones, and each would be found dead only by the request that used it."""
+    _STALE_POOLS.add(engine.pool)
 
 
 def _spoken_on(dbapi_connection) -> bool:

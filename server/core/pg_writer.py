@@ -25,6 +25,7 @@ from .db import (
     NumberRowOrder,
     OutOfOrder,
     driver_error,
+    forget_older_connections,
     send_deferred,
 )
 from .engine.prepared import has_rows, many_values
@@ -74,10 +75,12 @@ class PostgresGroupWriter:
     times. Nothing is lost or done twice: an undone action left nothing in the database, and each
     caller hears back once, after the COMMIT that holds its change (or with its error).
 
-    A batch whose connection is found lost by its first round trip (PostgreSQL restarted, or ended the
-    session, while the lane kept it or the pool held it idle) runs again once, on a fresh connection:
-    nothing of it had reached a transaction. One lost later fails, its callers told (503): once a
-    COMMIT may have been sent, running it again could give a number twice."""
+    A batch whose connection is found lost by its first round trip (PostgreSQL restarted, failed over,
+    or ended the session, while the lane kept it or the pool held it idle) runs again once, on a fresh
+    connection, the pool's older ones replaced first (db.forget_older_connections). That round trip may
+    have carried BEGIN and the first statements, never the COMMIT, and PostgreSQL rolls back the open
+    transaction of a session that ends: nothing of the batch happened. One lost later fails, its
+    callers told (503): once a COMMIT may have been sent, running it again could give a number twice."""
 
     def __init__(self, engine: Engine, lanes: int | None = None):
         self._engine = engine
@@ -125,12 +128,20 @@ class PostgresGroupWriter:
                 if not lane.lost_at_start:
                     raise
                 # Its connection was found lost by the batch's first round trip (kept from an earlier
-                # batch, or idle in the pool, when PostgreSQL restarted or ended its sessions): nothing
-                # of the batch reached a transaction, no COMMIT was sent. Once more, on a fresh
-                # connection, so that the first request after a restart is served, not told "busy".
+                # batch, or idle in the pool, when PostgreSQL restarted, failed over or ended its
+                # sessions). No COMMIT was sent, and PostgreSQL rolls back the open transaction of a
+                # session that ends: nothing of the batch happened. Once more, on a fresh connection
+                # (the pool's older ones are likely dead too: a failover that moved the address says
+                # nothing on them), so that the first request after a restart is served, not told "busy".
                 lane.let_go()
+                forget_older_connections(self._engine)
                 lane.careful = careful
                 self.lost_at_start += 1
+                log.warning(
+                    "a batch's connection to PostgreSQL was found lost at its start: it runs again on a"
+                    " fresh one (%d such runs since the server started)",
+                    self.lost_at_start,
+                )
                 results = self._attempt(lane, batch)
         except Exception as error:  # the batch or its commit failed: nothing in it happened
             lane.let_go()  # (rolled back: back to the pool, or dropped if lost)
@@ -150,7 +161,8 @@ class PostgresGroupWriter:
 
     def _attempt(self, lane, batch) -> list:
         """Run ``batch`` on the lane's connection: (done, outcome, error) of each action answered, once
-        the COMMIT is through; else it raises (``lane.lost_at_start`` says whether nothing of it was sent)."""
+        the COMMIT is through; else it raises (``lane.lost_at_start``: lost on its first round trip, which
+        never holds the COMMIT)."""
         results = []
         order = NumberRowOrder()
         lane.lost_at_start = False
@@ -416,9 +428,9 @@ def _together(queue: list) -> list:
 
 
 def _begin(lane, conn) -> None:
-    """The batch's BEGIN and its first savepoint, one round trip. A connection found lost here had
-    nothing of the batch: ``lane.lost_at_start``, and its callers would hear SQLAlchemy's error of a
-    lost connection (errors.py: 503)."""
+    """The batch's BEGIN and its first savepoint, one round trip. A connection found lost here ran no
+    action of the batch and was sent no COMMIT: ``lane.lost_at_start``, and its callers would hear
+    SQLAlchemy's error of a lost connection (errors.py: 503)."""
     dbapi_connection = conn.connection.dbapi_connection
     try:
         dbapi_connection.execute(f"{_BEGIN}; {_SAVEPOINT}")
