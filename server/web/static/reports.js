@@ -333,7 +333,8 @@
     ]).then(function (answers) {
       const failed = answers.find(function (a) { return !a.ok; });
       if (failed) {
-        $("error").textContent = QK.errorMessage(failed);
+        if (failed.status === 401) QK.say($("error"), "sup_signed_out");  // (not the API's "Authorization: Bearer")
+        else $("error").textContent = QK.errorMessage(failed);
         $("error").hidden = false;
         document.body.dataset.report = "error";
         return;
@@ -368,7 +369,8 @@
         return response.text().then(function (text) {
           let data = null;
           try { data = JSON.parse(text); } catch (e) { data = null; }
-          QK.sayError(said, {ok: false, status: response.status, data: data});
+          if (response.status === 401) QK.say(said, "sup_signed_out");  // (the login ended: sign in again)
+          else QK.sayError(said, {ok: false, status: response.status, data: data});
           said.hidden = false;
         });
       }
