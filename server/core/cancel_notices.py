@@ -164,6 +164,14 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     return False
 
 
+def any_cut_off(conn, before: dt.datetime) -> bool:
+    """Whether ``settle_cut_off`` has anything to settle: a read, so that a start and a prune write
+    nothing on a day with no notice cut off (a write at start met a damaged database before the queue's
+    own work did, and said so in its name)."""
+    cut_off = select(C.c.id).where(C.c.status == "sending", C.c.next_attempt_at < before)
+    return conn.execute(cut_off.limit(1)).first() is not None
+
+
 def settle_cut_off(conn, site, before: dt.datetime) -> int:
     """Notices claimed ("sending") before ``before`` by a process that is gone (stopped or killed while
     it sent): failed, their addresses erased. Not sent again: as the queue's notices, one cut off by a

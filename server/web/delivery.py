@@ -285,14 +285,20 @@ class DeliveryWorker:
             self.swept = True
             self.forget_unoffered()
             # cancel notices a stopped process left "sending": a send takes seconds, never SENDING_BOUND
-            self.state.write(cancel_notices.settle_cut_off, self.started)
+            self.settle_cut_off(self.started)
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
-            self.state.write(cancel_notices.settle_cut_off, utcnow() - dt.timedelta(seconds=SENDING_BOUND))
+            self.settle_cut_off(utcnow() - dt.timedelta(seconds=SENDING_BOUND))
             self.forget_unoffered()
+
+    def settle_cut_off(self, before: dt.datetime) -> None:
+        with self.state.reads.connect() as conn:
+            if not cancel_notices.any_cut_off(conn, before):
+                return
+        self.state.write(cancel_notices.settle_cut_off, before)
 
     def forget_unoffered(self) -> None:
         """Every site's opt-ins on channels it does not offer (turned off before this was done at the
