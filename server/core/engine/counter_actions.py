@@ -374,7 +374,7 @@ def transfer(
     conn = connection(session)
     counter = counter_row(conn, site, counter_number)
     held = require_held(conn, counter)
-    withdrawn = calls_withdrawn(conn, held.id)  # (before its transfer is recorded)
+    withdrawn = calls_withdrawn(conn, held)  # (before its transfer is recorded)
     new_service = site.service_ids[service] if service is not None else held.service_id
     target = site.counter_ids[to_counter] if to_counter is not None else None
     set_ticket(
@@ -590,7 +590,7 @@ def _requeue(conn, site, counter, held, now, actor, rows: RowChanges) -> Happene
     Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
     ticket, so its wait is still the one that call ended (a call again is a repeat call). Its queue's
     row is counted in ``rows``, changed with the close's others (``_send_back_transferred``)."""
-    withdrawn = calls_withdrawn(conn, held.id)
+    withdrawn = calls_withdrawn(conn, held)
     set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
     rows.waiting(held.service_id, held.business_day, +1, held.priority_id is not None)
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)

@@ -86,10 +86,11 @@ def recent_calls(
     "requeued" is a sent-back one (``withdrawn``). A number served and then sent on to another service
     answered its call (the citizen came), as a finished one did.
 
-    One read of the calls, newest first, streamed until ``limit`` are kept. The steps of the first
-    batch's tickets are read by ticket (an index each); only if that batch does not fill the list are
-    the day's steps read, once (a day of withdrawn calls at a zone's counters: a read per batch would
-    scan the day each time). The tickets are read for the calls kept."""
+    The calls are read newest first a page at a time (psycopg reads a whole result at once: a read of
+    the day's calls would fetch them all), a page twice the list's length, each next one four times the
+    last. The steps of the first page's tickets are read by ticket (an index each); only if that page
+    does not fill the list are the day's steps read, once (a day of withdrawn calls at a zone's
+    counters: a read per page would scan the day each time). The tickets are read for the calls kept."""
     conn = connection(session)
     since = since_local_midnight(site, now or utcnow())
     calls = select(E.c.id, E.c.at, E.c.kind, E.c.counter_id, E.c.ticket_id).where(
@@ -98,21 +99,17 @@ def recent_calls(
     if counters is not None:
         calls = calls.where(E.c.counter_id.in_([site.counter_ids[n] for n in counters if n in site.counter_ids]))
     steps = select(E.c.ticket_id, E.c.id, E.c.kind).where(E.c.kind.in_((ANSWERED, *SENT_BACK))).order_by(E.c.id)
-    kept: list = []
-    rows = conn.execute(calls.order_by(E.c.id.desc()))
-    try:
-        batch = rows.fetchmany(max(limit, 1) * 2)
-        after = _steps_by_ticket(conn, steps.where(E.c.ticket_id.in_({call.ticket_id for call in batch})))
-        kept = [call for call in batch if not withdrawn(call.id, after.get(call.ticket_id, ()))][:limit]
-        if len(kept) < limit and batch:
-            after = _steps_by_ticket(conn, steps.where(E.c.site_id == site.id, E.c.at >= since))
-            for call in rows:
-                if len(kept) == limit:
-                    break
-                if not withdrawn(call.id, after.get(call.ticket_id, ())):
-                    kept.append(call)
-    finally:
-        rows.close()
+    newest_first = calls.order_by(E.c.id.desc())
+    size = max(limit, 1) * 2
+    page = conn.execute(newest_first.limit(size)).all()
+    after = _steps_by_ticket(conn, steps.where(E.c.ticket_id.in_({call.ticket_id for call in page})))
+    kept = [call for call in page if not withdrawn(call.id, after.get(call.ticket_id, ()))][:limit]
+    if len(kept) < limit and len(page) == size:
+        after = _steps_by_ticket(conn, steps.where(E.c.site_id == site.id, E.c.at >= since))
+    while len(kept) < limit and len(page) == size:
+        size *= 4
+        page = conn.execute(newest_first.where(E.c.id < page[-1].id).limit(size)).all()
+        kept += [call for call in page if not withdrawn(call.id, after.get(call.ticket_id, ()))][: limit - len(kept)]
     tickets = {row.id: row for row in conn.execute(select(T).where(T.c.id.in_({call.ticket_id for call in kept})))}
     return [
         {
@@ -138,14 +135,17 @@ def withdrawn(call_id: int, steps) -> bool:
     return next((kind for event_id, kind in steps if event_id > call_id), ANSWERED) in SENT_BACK
 
 
-def calls_withdrawn(conn, ticket_id: int) -> int:
-    """How many of the latest calls of a held ticket sending it back to wait now withdraws: those since
-    its last step among "started" and the sent-back ones (all at the counter holding it); none once it
-    was served (the citizen came: its calls were answered). Displays drop as many of its lines."""
+def calls_withdrawn(conn, held) -> int:
+    """How many of the latest calls of a held ticket (its row) sending it back to wait now withdraws:
+    those since its last step among "started" and the sent-back ones (all at the counter holding it);
+    none once it was served (the citizen came: its calls were answered; a number being served, the usual
+    transfer, needs no read). Displays drop as many of its lines."""
+    if held.status == "serving":
+        return 0
     count = 0
     for (kind,) in conn.execute(
         select(E.c.kind)
-        .where(E.c.ticket_id == ticket_id, E.c.kind.in_((*CALLS, ANSWERED, *SENT_BACK)))
+        .where(E.c.ticket_id == held.id, E.c.kind.in_((*CALLS, ANSWERED, *SENT_BACK)))
         .order_by(E.c.id.desc())
     ):
         if kind not in CALLS:
