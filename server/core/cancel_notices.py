@@ -27,7 +27,7 @@ from sqlalchemy import delete, select, update
 from . import models as m
 from .i18n import translate
 from .models import utcnow
-from .notifications import Due, Message, _end_subscriptions
+from .notifications import Due, Message, _end_subscriptions, attempt_outcome
 
 C = m.cancel_notices
 BO = m.booking_opt_ins
@@ -185,17 +185,7 @@ def settle_cut_off(conn, site, before: dt.datetime) -> int:
 def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | None = None, delays: tuple = ()) -> str:
     """After an attempt: sent, or pending again on the retry schedule, or failed when it is over; the
     address erased once nothing more will be sent to it."""
-    now = now or utcnow()
-    if error is None:
-        values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
-    else:
-        attempts = conn.execute(select(C.c.attempts).where(C.c.id == notice)).scalar_one() + 1
-        again = attempts <= len(delays)
-        values = {
-            "status": "pending" if again else "failed",
-            "next_attempt_at": now + dt.timedelta(seconds=delays[attempts - 1]) if again else None,
-            "last_error": error[:300],
-        }
+    values = attempt_outcome(conn, C, notice, error, now or utcnow(), delays)
     if values["status"] != "pending":
         values["address_sealed"] = None
     # (one dropped while it went, its channel turned off, stays dropped: its address is gone)

@@ -766,23 +766,24 @@ def mark_sent(
     conn, site, notice: int, error: str | None, now: dt.datetime | None = None, delays: tuple = RETRY_DELAYS
 ) -> str:
     """After an attempt: sent, or pending again on the retry schedule, or failed when it is over."""
-    now = now or utcnow()
+    values = attempt_outcome(conn, N, notice, error, now or utcnow(), delays)
+    conn.execute(update(N).where(N.c.id == notice).values(attempts=N.c.attempts + 1, **values))
+    return values["status"]
+
+
+def attempt_outcome(conn, table, notice: int, error: str | None, now: dt.datetime, delays: tuple) -> dict:
+    """What an attempt to send notice ``notice`` of ``table`` (this module's, or cancel_notices') leaves
+    on its row, its count of attempts aside: sent; or pending again after ``delays[attempts - 1]``
+    seconds; or failed once the schedule is over."""
     if error is None:
-        conn.execute(
-            update(N)
-            .where(N.c.id == notice)
-            .values(status="sent", sent_at=now, attempts=N.c.attempts + 1, next_attempt_at=None, last_error=None)
-        )
-        return "sent"
-    attempts = conn.execute(select(N.c.attempts).where(N.c.id == notice)).scalar_one() + 1
-    status = "pending" if attempts <= len(delays) else "failed"
-    later = now + dt.timedelta(seconds=delays[attempts - 1]) if status == "pending" else None
-    conn.execute(
-        update(N)
-        .where(N.c.id == notice)
-        .values(status=status, attempts=attempts, next_attempt_at=later, last_error=error[:300])
-    )
-    return status
+        return {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+    attempts = conn.execute(select(table.c.attempts).where(table.c.id == notice)).scalar_one() + 1
+    again = attempts <= len(delays)
+    return {
+        "status": "pending" if again else "failed",
+        "next_attempt_at": now + dt.timedelta(seconds=delays[attempts - 1]) if again else None,
+        "last_error": error[:300],
+    }
 
 
 def forget(conn, site, before: dt.datetime) -> int:
