@@ -17,7 +17,7 @@ from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
 from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
-from .slots import check_day, check_hours_saved, most_at_once, settings_of, slot_of, to_local, to_utc
+from .slots import check_day, check_hours_saved, closing_at, most_at_once, settings_of, slot_of, to_local
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
 _TAKE_PLACE = text(
@@ -183,15 +183,15 @@ def take_remote(
     if not settings.remote:
         raise QueueError("remote_not_offered", service=service_name(site, service_id))
     who = person(key, phone, id_number)
-    check_hours_saved(conn, site, q.business_day(site, now))  # first, as a booking's
+    day = q.business_day(site, now)
+    check_hours_saved(conn, site, day)  # first, as a booking's
     issued = q.issue(conn, site, service, now=now, actor=actor, check_hours=check_hours).ticket
     ticket_id = ticket_row_id(conn, issued["id"])
-    day = q.business_day(site, now)
     conn.execute(update(T).where(T.c.id == ticket_id).values(status=REMOTE_STATUS, origin="remote"))
     add_waiting(conn, service_id, day, -1)  # not in the queue until checked in
     deadline = now + dt.timedelta(minutes=settings.remote_checkin_minutes)
     if check_hours:  # and never after closing time
-        deadline = min(deadline, to_utc(dt.datetime.combine(day, site.config.site.hours.close, site.config.site.zone)))
+        deadline = min(deadline, closing_at(site, day))
     booking_id = _insert_booking(
         conn,
         site,

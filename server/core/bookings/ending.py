@@ -17,7 +17,7 @@ from ..errors import QueueError
 from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .records import PD, SLOTS, B, T, connection, number_of, record_event
-from .slots import closed_by, to_local, to_utc
+from .slots import closed_by, closing_at, to_local
 from .views import booking_view, public, row_by_code, view_of
 
 
@@ -157,7 +157,7 @@ def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime
 def _closing_today(site: SiteRuntime, hours: Hours, now: dt.datetime) -> tuple[dt.date, dt.datetime]:
     """Today and its closing time under ``hours`` (UTC)."""
     today = q.business_day(site, now)
-    return today, to_utc(dt.datetime.combine(today, hours.close, site.config.site.zone))
+    return today, closing_at(site, today, hours)
 
 
 def remote_due_by_close(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime | None = None) -> int:

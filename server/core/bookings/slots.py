@@ -35,6 +35,12 @@ def to_utc(local: dt.datetime) -> dt.datetime:
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def closing_at(site: SiteRuntime, day: dt.date, hours: Hours | None = None) -> dt.datetime:
+    """The closing time of ``day`` (UTC) under ``hours`` (the site's, or a setup just saved): a remote
+    number's latest deadline."""
+    return to_utc(dt.datetime.combine(day, (hours or site.config.site.hours).close, site.config.site.zone))
+
+
 def to_local(site: SiteRuntime, utc_naive: dt.datetime) -> dt.datetime:
     return q.local_time(site, utc_naive)
 
