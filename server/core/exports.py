@@ -159,9 +159,8 @@ def bookings_by_service(figures: dict, services: list[tuple[str, str, str]]) -> 
         if day["service"] is None:
             continue
         row = per.setdefault(day["service"], dict.fromkeys(BOOKING_FIGURES, 0))
-        row["checked_in"] += day["on_time"] + day["late"]
-        for name in ("booked", "remote", "no_show", "lapsed", "cancelled", "cancelled_by_centre"):
-            row[name] += day[name]
+        for name in BOOKING_FIGURES:  # (checked in: on time or late)
+            row[name] += day["on_time"] + day["late"] if name == "checked_in" else day[name]
     rows = [
         {"key": code, "label": vi, "label_en": en, **per[code]}
         for code, vi, en in services

@@ -333,8 +333,7 @@
     ]).then(function (answers) {
       const failed = answers.find(function (a) { return !a.ok; });
       if (failed) {
-        if (failed.status === 401) QK.say($("error"), "sup_signed_out");  // (not the API's "Authorization: Bearer")
-        else $("error").textContent = QK.errorMessage(failed);
+        sayRefused($("error"), failed);
         $("error").hidden = false;
         document.body.dataset.report = "error";
         return;
@@ -351,6 +350,13 @@
   // window (or a failed download). Here it is the API's sentence in the page's language, with the period
   // and figures still on the page, and the same link tapped again asks again. A link opened in a new tab
   // or saved with the browser's menu is the browser's own, as before.
+  // a refused answer said in ``node``: a login that ended in the page's words (the API's sentence names
+  // its Authorization header), any other as the API says it
+  function sayRefused(node, result) {
+    if (result.status === 401) QK.say(node, "sup_signed_out");
+    else QK.sayError(node, result);
+  }
+
   function fileName(disposition) {
     const m = /filename="([^"]+)"/.exec(disposition || "");
     return m ? m[1] : "";
@@ -369,8 +375,7 @@
         return response.text().then(function (text) {
           let data = null;
           try { data = JSON.parse(text); } catch (e) { data = null; }
-          if (response.status === 401) QK.say(said, "sup_signed_out");  // (the login ended: sign in again)
-          else QK.sayError(said, {ok: false, status: response.status, data: data});
+          sayRefused(said, {ok: false, status: response.status, data: data});
           said.hidden = false;
         });
       }
