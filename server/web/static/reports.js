@@ -318,10 +318,7 @@
     const address = new URLSearchParams(params);
     address.set("view", $("view").value);
     history.replaceState(null, "", "?" + address.toString());
-    ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) {  // the same report as files
-      const file = new URLSearchParams(params); file.set("format", format);
-      $(format).href = QK.url("/api/v1/reports/summary?" + file.toString());
-    });
+    QK.reportFiles.point("", "/api/v1/reports/summary", params);  // the same report as files
     const bare = query();
     $("error").hidden = true;
     $("file-error").hidden = true;  // (a file refused for the period shown before: not this one's)
@@ -333,7 +330,7 @@
     ]).then(function (answers) {
       const failed = answers.find(function (a) { return !a.ok; });
       if (failed) {
-        sayRefused($("error"), failed);
+        QK.reportFiles.sayRefused($("error"), failed);
         $("error").hidden = false;
         document.body.dataset.report = "error";
         return;
@@ -344,59 +341,8 @@
     }, networkError);
   }
 
-  // --- the files: fetched by the page and saved from it, not opened by the browser --------------
-  // A refused file (503 report_files_busy while two are being made on the process, 422 a period it cannot
-  // cover, 401/403 a login gone or a role changed) would otherwise be the API's JSON in the browser's
-  // window (or a failed download). Here it is the API's sentence in the page's language, with the period
-  // and figures still on the page, and the same link tapped again asks again. A link opened in a new tab
-  // or saved with the browser's menu is the browser's own, as before.
-  // a refused answer said in ``node``: a login that ended in the page's words (the API's sentence names
-  // its Authorization header), any other as the API says it
-  function sayRefused(node, result) {
-    if (result.status === 401) QK.say(node, "sup_signed_out");
-    else QK.sayError(node, result);
-  }
-
-  function fileName(disposition) {
-    const m = /filename="([^"]+)"/.exec(disposition || "");
-    return m ? m[1] : "";
-  }
-
-  function download(event) {
-    const link = event.currentTarget;
-    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-    event.preventDefault();
-    if (link.getAttribute("aria-busy") === "true") return;  // (one at a time per link: a second tap waits)
-    link.setAttribute("aria-busy", "true");
-    const said = $(link.id.indexOf("sites-") === 0 ? "sites-error" : "file-error");  // (the comparison's own)
-    said.hidden = true;
-    fetch(link.href, {credentials: "same-origin", headers: {"Accept-Language": QK.lang()}}).then(function (response) {
-      if (!response.ok) {
-        return response.text().then(function (text) {
-          let data = null;
-          try { data = JSON.parse(text); } catch (e) { data = null; }
-          sayRefused(said, {ok: false, status: response.status, data: data});
-          said.hidden = false;
-        });
-      }
-      return response.blob().then(function (blob) {
-        const save = QK.el("a");
-        save.href = URL.createObjectURL(blob);
-        save.download = fileName(response.headers.get("Content-Disposition"));
-        document.body.appendChild(save);
-        save.click();
-        save.remove();
-        setTimeout(function () { URL.revokeObjectURL(save.href); }, 60000);  // (the browser has it by then)
-      });
-    }).catch(function () {
-      QK.say(said, "page_network_error");
-      said.hidden = false;
-    }).finally(function () { link.removeAttribute("aria-busy"); });
-  }
-  ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) {  // the site's report's, and the sites' comparison's
-    $(format).addEventListener("click", download);
-    $("sites-" + format).addEventListener("click", download);
-  });
+  // --- the files: fetched by the page and saved from it (report_files.js), a refusal said here ----
+  QK.reportFiles.wire("", $("file-error"));
 
   // the server could not be reached (for the report, or for its bookings and procedures after it)
   function networkError() {
