@@ -50,9 +50,16 @@
                 "report_col_wait_avg", "report_col_wait_p90", "report_col_target_met_pct",
                 "report_col_service_avg", "report_col_satisfied_pct"];
   const WIDE_SCREEN = 1500;  // px: narrower, the compact view unless the address says otherwise
-  const BOOKING_COLUMNS = ["report_col_booked", "report_col_remote", "report_col_checked_in",
-                           "report_col_booking_no_show", "report_col_lapsed", "report_col_cancelled",
-                           "report_col_cancelled_by_centre"];
+  // the bookings' figures per service: [name, column's message, its count in a day of /api/v1/reports/bookings]
+  const BOOKING_FIGURES = [
+    ["booked", "report_col_booked", function (d) { return d.booked; }],
+    ["remote", "report_col_remote", function (d) { return d.remote; }],
+    ["checked_in", "report_col_checked_in", function (d) { return d.on_time + d.late; }],
+    ["no_show", "report_col_booking_no_show", function (d) { return d.no_show; }],
+    ["lapsed", "report_col_lapsed", function (d) { return d.lapsed; }],
+    ["cancelled", "report_col_cancelled", function (d) { return d.cancelled; }],
+    ["cancelled_by_centre", "report_col_cancelled_by_centre", function (d) { return d.cancelled_by_centre || 0; }],
+  ];
   let shown = null;  // the summary on screen, redrawn when the view changes
   const LABELS = {service: "report_col_service", counter: "report_col_counter", clerk: "report_col_clerk",
                   day: "report_col_day", hour: "report_col_hour"};
@@ -218,12 +225,8 @@
     const per = {};
     figures.days.forEach(function (day) {
       if (!day.service) return;
-      const row = per[day.service] ||
-        (per[day.service] = {booked: 0, remote: 0, checked_in: 0, no_show: 0, lapsed: 0, cancelled: 0,
-          cancelled_by_centre: 0});
-      row.booked += day.booked; row.remote += day.remote; row.checked_in += day.on_time + day.late;
-      row.no_show += day.no_show; row.lapsed += day.lapsed; row.cancelled += day.cancelled;
-      row.cancelled_by_centre += day.cancelled_by_centre || 0;
+      const row = per[day.service] || (per[day.service] = {});
+      BOOKING_FIGURES.forEach(function (f) { row[f[0]] = (row[f[0]] || 0) + f[2](day); });
     });
     return Object.keys(page.services).filter(function (code) {
       return per[code] && Object.keys(per[code]).some(function (k) { return per[code][k] > 0; });
@@ -233,11 +236,10 @@
   function showBookings(figures) {
     const rows = bookingRows(figures);
     $("bookings").hidden = rows.length === 0;
-    const names = ["booked", "remote", "checked_in", "no_show", "lapsed", "cancelled", "cancelled_by_centre"];
     const head = QK.el("thead");
     const headRow = QK.el("tr");
     headRow.appendChild(QK.el("th", null, QK.msg("report_col_service")));
-    BOOKING_COLUMNS.forEach(function (key) { headRow.appendChild(QK.el("th", null, QK.msg(key))); });
+    BOOKING_FIGURES.forEach(function (f) { headRow.appendChild(QK.el("th", null, QK.msg(f[1]))); });
     head.appendChild(headRow);
     const body = QK.el("tbody");
     const total = {};
@@ -245,16 +247,16 @@
       const tr = QK.el("tr");
       tr.dataset.service = row.code;
       tr.appendChild(QK.el("th", null, row.label));
-      names.forEach(function (name) {
-        tr.appendChild(QK.el("td", null, QK.number(row[name])));
-        total[name] = (total[name] || 0) + row[name];
+      BOOKING_FIGURES.forEach(function (f) {
+        tr.appendChild(QK.el("td", null, QK.number(row[f[0]])));
+        total[f[0]] = (total[f[0]] || 0) + row[f[0]];
       });
       body.appendChild(tr);
     });
     const foot = QK.el("tfoot");
     const sum = QK.el("tr", "total");
     sum.appendChild(QK.el("th", null, QK.msg("report_total")));
-    names.forEach(function (name) { sum.appendChild(QK.el("td", null, QK.number(total[name] || 0))); });
+    BOOKING_FIGURES.forEach(function (f) { sum.appendChild(QK.el("td", null, QK.number(total[f[0]] || 0))); });
     foot.appendChild(sum);
     $("bookings-table").replaceChildren(head, body, foot);
   }
