@@ -14,7 +14,6 @@
   "use strict";
 
   const API = "/api/v1/admin/";
-  const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   const SAVED_MS = 4000;
   const DELETE_CONFIRM_MS = 5000;
 
@@ -559,7 +558,7 @@
         node.appendChild(allLabel);
         all.addEventListener("change", function () { boxes.forEach(function (b) { b.disabled = all.checked || all.disabled; }); });
       }
-      const options = field.kind === "days" ? DAYS.map(function (d) { return {value: d, key: "kiosk_day_" + d}; }) : field.options();
+      const options = field.kind === "days" ? QK.WEEKDAYS.map(function (d) { return {value: d, key: "kiosk_day_" + d}; }) : field.options();
       options.forEach(function (option) {
         const label = el("label");
         const box = el("input");

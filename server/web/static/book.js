@@ -36,9 +36,8 @@
   }
 
   /** "Thứ Ba, 24/11" for a YYYY-MM-DD day (the days' names: the kiosk's and the display's, one source). */
-  const BY_GETUTCDAY = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
   function dayParams(day) {
-    const weekday = "kiosk_day_" + BY_GETUTCDAY[new Date(day + "T00:00:00Z").getUTCDay()];
+    const weekday = "kiosk_day_" + QK.weekdayOf(day);
     return {weekday: {vi: QK.msg(weekday, null, "vi"), en: QK.msg(weekday, null, "en")},
             date: day.slice(8, 10) + "/" + day.slice(5, 7) + "/" + day.slice(0, 4)};
   }

@@ -338,7 +338,13 @@
     };
   };
 
-  const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  /** The days' keys, Monday first, as config.yaml's hours.days and the catalogs' kiosk_day_* say them: the
+   *  one list of every page (the kiosk's closed screen, /book, /admin's working days). */
+  const WEEKDAYS = Object.freeze(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
+  QK.WEEKDAYS = WEEKDAYS;
+
+  /** The key of a YYYY-MM-DD day's weekday ("mon".."sun"). */
+  QK.weekdayOf = function (day) { return WEEKDAYS[(new Date(day + "T00:00:00Z").getUTCDay() + 6) % 7]; };
 
   /** "Thứ Hai đến Thứ Bảy" for a run of ``days`` ("mon".."sun"), else "Thứ Hai, Thứ Tư, Thứ Sáu"; in
    *  ``lang`` (the kiosk's closed screen, /book; the API's refusals say them alike: engine working_days). */

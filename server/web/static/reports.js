@@ -50,9 +50,16 @@
                 "report_col_wait_avg", "report_col_wait_p90", "report_col_target_met_pct",
                 "report_col_service_avg", "report_col_satisfied_pct"];
   const WIDE_SCREEN = 1500;  // px: narrower, the compact view unless the address says otherwise
-  const BOOKING_COLUMNS = ["report_col_booked", "report_col_remote", "report_col_checked_in",
-                           "report_col_booking_no_show", "report_col_lapsed", "report_col_cancelled",
-                           "report_col_cancelled_by_centre"];
+  // the bookings' figures per service: [name, column's message, its count in a day of /api/v1/reports/bookings]
+  const BOOKING_FIGURES = [
+    ["booked", "report_col_booked", function (d) { return d.booked; }],
+    ["remote", "report_col_remote", function (d) { return d.remote; }],
+    ["checked_in", "report_col_checked_in", function (d) { return d.on_time + d.late; }],
+    ["no_show", "report_col_booking_no_show", function (d) { return d.no_show; }],
+    ["lapsed", "report_col_lapsed", function (d) { return d.lapsed; }],
+    ["cancelled", "report_col_cancelled", function (d) { return d.cancelled; }],
+    ["cancelled_by_centre", "report_col_cancelled_by_centre", function (d) { return d.cancelled_by_centre || 0; }],
+  ];
   let shown = null;  // the summary on screen, redrawn when the view changes
   const LABELS = {service: "report_col_service", counter: "report_col_counter", clerk: "report_col_clerk",
                   day: "report_col_day", hour: "report_col_hour"};
@@ -218,12 +225,8 @@
     const per = {};
     figures.days.forEach(function (day) {
       if (!day.service) return;
-      const row = per[day.service] ||
-        (per[day.service] = {booked: 0, remote: 0, checked_in: 0, no_show: 0, lapsed: 0, cancelled: 0,
-          cancelled_by_centre: 0});
-      row.booked += day.booked; row.remote += day.remote; row.checked_in += day.on_time + day.late;
-      row.no_show += day.no_show; row.lapsed += day.lapsed; row.cancelled += day.cancelled;
-      row.cancelled_by_centre += day.cancelled_by_centre || 0;
+      const row = per[day.service] || (per[day.service] = {});
+      BOOKING_FIGURES.forEach(function (f) { row[f[0]] = (row[f[0]] || 0) + f[2](day); });
     });
     return Object.keys(page.services).filter(function (code) {
       return per[code] && Object.keys(per[code]).some(function (k) { return per[code][k] > 0; });
@@ -233,11 +236,10 @@
   function showBookings(figures) {
     const rows = bookingRows(figures);
     $("bookings").hidden = rows.length === 0;
-    const names = ["booked", "remote", "checked_in", "no_show", "lapsed", "cancelled", "cancelled_by_centre"];
     const head = QK.el("thead");
     const headRow = QK.el("tr");
     headRow.appendChild(QK.el("th", null, QK.msg("report_col_service")));
-    BOOKING_COLUMNS.forEach(function (key) { headRow.appendChild(QK.el("th", null, QK.msg(key))); });
+    BOOKING_FIGURES.forEach(function (f) { headRow.appendChild(QK.el("th", null, QK.msg(f[1]))); });
     head.appendChild(headRow);
     const body = QK.el("tbody");
     const total = {};
@@ -245,16 +247,16 @@
       const tr = QK.el("tr");
       tr.dataset.service = row.code;
       tr.appendChild(QK.el("th", null, row.label));
-      names.forEach(function (name) {
-        tr.appendChild(QK.el("td", null, QK.number(row[name])));
-        total[name] = (total[name] || 0) + row[name];
+      BOOKING_FIGURES.forEach(function (f) {
+        tr.appendChild(QK.el("td", null, QK.number(row[f[0]])));
+        total[f[0]] = (total[f[0]] || 0) + row[f[0]];
       });
       body.appendChild(tr);
     });
     const foot = QK.el("tfoot");
     const sum = QK.el("tr", "total");
     sum.appendChild(QK.el("th", null, QK.msg("report_total")));
-    names.forEach(function (name) { sum.appendChild(QK.el("td", null, QK.number(total[name] || 0))); });
+    BOOKING_FIGURES.forEach(function (f) { sum.appendChild(QK.el("td", null, QK.number(total[f[0]] || 0))); });
     foot.appendChild(sum);
     $("bookings-table").replaceChildren(head, body, foot);
   }
@@ -318,10 +320,7 @@
     const address = new URLSearchParams(params);
     address.set("view", $("view").value);
     history.replaceState(null, "", "?" + address.toString());
-    ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) {  // the same report as files
-      const file = new URLSearchParams(params); file.set("format", format);
-      $(format).href = QK.url("/api/v1/reports/summary?" + file.toString());
-    });
+    QK.reportFiles.point("", "/api/v1/reports/summary", params);  // the same report as files
     const bare = query();
     $("error").hidden = true;
     $("file-error").hidden = true;  // (a file refused for the period shown before: not this one's)
@@ -333,7 +332,7 @@
     ]).then(function (answers) {
       const failed = answers.find(function (a) { return !a.ok; });
       if (failed) {
-        sayRefused($("error"), failed);
+        QK.reportFiles.sayRefused($("error"), failed);
         $("error").hidden = false;
         document.body.dataset.report = "error";
         return;
@@ -344,59 +343,8 @@
     }, networkError);
   }
 
-  // --- the files: fetched by the page and saved from it, not opened by the browser --------------
-  // A refused file (503 report_files_busy while two are being made on the process, 422 a period it cannot
-  // cover, 401/403 a login gone or a role changed) would otherwise be the API's JSON in the browser's
-  // window (or a failed download). Here it is the API's sentence in the page's language, with the period
-  // and figures still on the page, and the same link tapped again asks again. A link opened in a new tab
-  // or saved with the browser's menu is the browser's own, as before.
-  // a refused answer said in ``node``: a login that ended in the page's words (the API's sentence names
-  // its Authorization header), any other as the API says it
-  function sayRefused(node, result) {
-    if (result.status === 401) QK.say(node, "sup_signed_out");
-    else QK.sayError(node, result);
-  }
-
-  function fileName(disposition) {
-    const m = /filename="([^"]+)"/.exec(disposition || "");
-    return m ? m[1] : "";
-  }
-
-  function download(event) {
-    const link = event.currentTarget;
-    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-    event.preventDefault();
-    if (link.getAttribute("aria-busy") === "true") return;  // (one at a time per link: a second tap waits)
-    link.setAttribute("aria-busy", "true");
-    const said = $(link.id.indexOf("sites-") === 0 ? "sites-error" : "file-error");  // (the comparison's own)
-    said.hidden = true;
-    fetch(link.href, {credentials: "same-origin", headers: {"Accept-Language": QK.lang()}}).then(function (response) {
-      if (!response.ok) {
-        return response.text().then(function (text) {
-          let data = null;
-          try { data = JSON.parse(text); } catch (e) { data = null; }
-          sayRefused(said, {ok: false, status: response.status, data: data});
-          said.hidden = false;
-        });
-      }
-      return response.blob().then(function (blob) {
-        const save = QK.el("a");
-        save.href = URL.createObjectURL(blob);
-        save.download = fileName(response.headers.get("Content-Disposition"));
-        document.body.appendChild(save);
-        save.click();
-        save.remove();
-        setTimeout(function () { URL.revokeObjectURL(save.href); }, 60000);  // (the browser has it by then)
-      });
-    }).catch(function () {
-      QK.say(said, "page_network_error");
-      said.hidden = false;
-    }).finally(function () { link.removeAttribute("aria-busy"); });
-  }
-  ["csv", "csv-vn", "xlsx", "pdf"].forEach(function (format) {  // the site's report's, and the sites' comparison's
-    $(format).addEventListener("click", download);
-    $("sites-" + format).addEventListener("click", download);
-  });
+  // --- the files: fetched by the page and saved from it (report_files.js), a refusal said here ----
+  QK.reportFiles.wire("", $("file-error"));
 
   // the server could not be reached (for the report, or for its bookings and procedures after it)
   function networkError() {

@@ -27,8 +27,6 @@
     }],
   ];
 
-  const FILES = ["csv", "csv-vn", "xlsx", "pdf"];
-
   function draw(report) {
     const table = $("sites-table");
     const head = el("tr");
@@ -74,10 +72,7 @@
   function load() {
     const days = new URLSearchParams({from: $("sites-from").value, to: $("sites-to").value});
     const url = "/api/v1/reports/sites?" + days.toString();
-    FILES.forEach(function (format) {  // the same comparison as files, as the site's own report's
-      const file = new URLSearchParams(days); file.set("format", format);
-      $("sites-" + format).href = QK.url("/api/v1/reports/sites?" + file.toString());
-    });
+    QK.reportFiles.point("sites-", "/api/v1/reports/sites", days);  // the same comparison as files
     const error = $("sites-error");
     return QK.api("GET", url).then(function (answer) {
       if (answer.status === 403 || answer.status === 401) { $("sites-compare").hidden = true; return; }
@@ -101,6 +96,9 @@
     $("sites-controls").addEventListener("submit", function (event) { event.preventDefault(); load(); });
     load();
   }
+
+  // its files downloaded as the site's own report's (report_files.js), a refusal said in its own message
+  QK.reportFiles.wire("sites-", $("sites-error"));
 
   // the days as Vietnamese write them (dd/mm/yyyy) whatever the browser's language (reports.js)
   const shows = [QK.vietnameseDate($("sites-from"), false), QK.vietnameseDate($("sites-to"), false)];
