@@ -454,6 +454,9 @@ def check_in():
         check_hours=not app_state.ignore_hours,
         on_ticket=print_ticket,
         estimator=estimator(app_state),
+        # the card scanned at a kiosk of the installation (its token): a QR text sent by anyone else
+        # could be made up from a known ID number, and is told nothing of other centres
+        at_kiosk=principal is not None and principal.role == "kiosk",
     )
     if printer is not None:
         printing.job_added(app_state, printer)
