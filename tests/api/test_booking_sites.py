@@ -1,6 +1,7 @@
 """Bookings against the centres' setups and sites, on a real server over HTTP (docs/bookings.md): the
 opening time moved by less than a slot's length while bookings of the old slots stand (the new slots
 overlapping them have that many places fewer: a quarter-hour never holds more bookings than its places),
+a closing time moved earlier on the day of a number for today taken remotely (due by the new closing time),
 and a citizen booked today at one commune centre who scans the ID card, or types its number, at another
 centre's kiosk of the same installation (the card told which centre and when, or that the time has
 passed; a typed number, which can be anyone's, told nothing of it: Decree 13/2023). Only a kiosk of the
@@ -75,6 +76,23 @@ def test_the_opening_moved_by_less_than_a_slot_never_overbooks_a_quarter_hour(sr
     for start, phone in (("07:40", "0912000003"), ("07:55", "0912000004")):
         assert_error(_book(http, GRID, day, start, phone), 409, "slot_full")
     assert _book(http, GRID, day, "08:10", "0912000005").status_code == 201
+
+
+def test_an_earlier_closing_time_saved_today_brings_today_s_remote_numbers_forward(srv):
+    """At 09:00 (the server's faked clock), a number for today taken remotely is due by 10:00; the closing
+    time moved to 09:30 in /admin makes it due by 09:30, the closing time, not after it."""
+    site = "xa-dong-som"
+    made = _as(srv, "admin").post("/api/v1/admin/sites", json={"id": site, "name": "UBND xã Đóng Sớm"})
+    assert made.status_code == 201, made.text
+    body = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0913099999"}
+    taken = _integration(srv).post(f"/api/v1/sites/{site}/bookings", json=body)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["deadline"] > "09:30", taken.json()  # an hour from now
+    moved = _as(srv, "admin").patch(f"/api/v1/admin/sites/{site}", json={"hours": {"close": "09:30"}})
+    assert moved.status_code == 200, moved.text
+    booking = srv.session().get(f"/api/v1/sites/{site}/bookings/{taken.json()['code']}")
+    assert booking.status_code == 200, booking.text
+    assert booking.json()["deadline"] == "09:30", booking.json()
 
 
 def test_a_card_booked_today_at_another_centre_is_told_which(srv):
