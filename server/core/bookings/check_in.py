@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 
 from .. import engine as q
 from .. import models as m
-from ..config import Booking as BookingSettings
 from ..db import SiteRuntime
 from ..engine.estimates import Estimator
 from ..errors import Invalid, NotFound, QueueError
@@ -24,7 +23,7 @@ from .booking import claim
 from .ending import masked_code, refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
 from .records import PD, SETUPS, SITES, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
-from .slots import grace, to_local
+from .slots import grace, saved_settings, to_local
 from .views import public, row_by_code, view_of
 
 SV = m.services
@@ -262,8 +261,8 @@ def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, whose) -> None:
 
 def _grace_there(document: dict | None, service: str) -> dt.timedelta:
     """The grace of ``service`` in another site's saved setup ``document`` (slots.grace is this site's)."""
-    saved = next((s.get("booking") for s in (document or {}).get("services", []) if s.get("code") == service), None)
-    return dt.timedelta(minutes=BookingSettings.of(saved).grace_minutes if isinstance(saved, dict) else 0)
+    settings = saved_settings(document, service)
+    return dt.timedelta(minutes=settings.grace_minutes if settings else 0)
 
 
 def _number_held(conn, site, person_hash: str, now: dt.datetime):
