@@ -216,9 +216,9 @@ def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, whose) -> None:
     where to go, and when. The person key is the installation's, so the card's hash is the same at every
     site. What it says is kept to what the citizen needs (Decree 13/2023): the centre's name and the booked
     time, never the name, the service or the code; only to the card or the code shown (its holder is here,
-    check_in never calls it for a typed number, nor for a card's QR text sent by other than a kiosk). A slot whose time and that service's grace have passed is
-    said to have passed, not as a time to be served at (a later one of the day is named first). They may
-    still take a number here."""
+    check_in never calls it for a typed number, nor for a card's QR text sent by other than a kiosk). A slot
+    whose time and that service's grace have passed is said to have passed, not as a time to be served at
+    (a later one of the day is named first). They may still take a number here."""
     today = q.business_day(site, now)
     rows = conn.execute(
         select(
