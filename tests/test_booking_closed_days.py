@@ -287,19 +287,3 @@ def test_today_s_remote_number_after_an_earlier_closing_time_ends_with_it_or_is_
         assert bk.remote_due_by_close(session, db.site, early, now=MON_9) == 1
     with db.Session() as session:
         assert bk.get_booking(session, db.site, code)["deadline"] == "09:30"
-
-
-def test_an_earlier_closing_time_saved_today_brings_today_s_remote_numbers_forward(make_queue, config_data):
-    """The save itself (setup_changes): a remote number due in an hour, and a closing time moved to 20
-    minutes from now, is due by that closing time."""
-    data = _hourly(config_data)
-    data["site"]["hours"] = {"open": "00:00", "close": "23:59", "days": list(WEEKDAYS), "holidays": []}
-    db = make_queue(parse_config(data, "bookings.yaml"))
-    close = (_local(m.utcnow()) + dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
-    if close.date() != _local(m.utcnow()).date() or close.time() > dt.time(22, 50):
-        pytest.skip("too near midnight for a closing time 20 minutes ahead and a deadline an hour ahead")
-    code = db.run(bk.take_remote, "HT", "Bình", "0913099999", None, KEY).ticket["code"]
-    with db.Session.begin() as session:
-        setup_changes.change_site(session, db.site, {"hours": {"close": f"{close:%H:%M}"}})
-    with db.Session() as session:
-        assert bk.get_booking(session, db.site, code)["deadline"] == f"{close:%H:%M}"

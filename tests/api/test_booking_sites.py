@@ -1,9 +1,12 @@
 """Bookings against the centres' setups and sites, on a real server over HTTP (docs/bookings.md): the
 opening time moved by less than a slot's length while bookings of the old slots stand (the new slots
 overlapping them have that many places fewer: a quarter-hour never holds more bookings than its places),
+a closing time moved earlier on the day of a number for today taken remotely (due by the new closing time),
 and a citizen booked today at one commune centre who scans the ID card, or types its number, at another
 centre's kiosk of the same installation (the card told which centre and when, or that the time has
-passed; a typed number, which can be anyone's, told nothing of it: Decree 13/2023).
+passed; a typed number, which can be anyone's, told nothing of it: Decree 13/2023). Only a kiosk of the
+installation (its token) is told: a card's QR text is only text, and one made up from a known ID number
+and sent to the API by anyone is answered as a card booked nowhere.
 
 One server per module, its clock at 09:00 on a working day in Ho Chi Minh City (tests/faked_clock.py),
 with the repo's config.yaml (HT: 15-minute slots, 2 places) and two sites added as copies of it.
@@ -43,6 +46,13 @@ def _integration(srv):
     return _as(srv, "integration")  # not held to the per-address limits
 
 
+def _kiosk(srv):
+    """Bến Kia's kiosk, paired: its kiosk token (the only callers told where else a card is booked)."""
+    http = srv.session()
+    http.headers["Authorization"] = f"Bearer {srv.kiosk_token()}"
+    return http
+
+
 def _book(http, site: str, day: str, start: str, phone: str, id_number: str | None = None):
     body = {"service": "HT", "date": day, "start": start, "name": "Lê Văn Cường", "phone": phone}
     if id_number:
@@ -68,6 +78,23 @@ def test_the_opening_moved_by_less_than_a_slot_never_overbooks_a_quarter_hour(sr
     assert _book(http, GRID, day, "08:10", "0912000005").status_code == 201
 
 
+def test_an_earlier_closing_time_saved_today_brings_today_s_remote_numbers_forward(srv):
+    """At 09:00 (the server's faked clock), a number for today taken remotely is due by 10:00; the closing
+    time moved to 09:30 in /admin makes it due by 09:30, the closing time, not after it."""
+    site = "xa-dong-som"
+    made = _as(srv, "admin").post("/api/v1/admin/sites", json={"id": site, "name": "UBND xã Đóng Sớm"})
+    assert made.status_code == 201, made.text
+    body = {"service": "HT", "remote": True, "name": "Trần Thị Bình", "phone": "0913099999"}
+    taken = _integration(srv).post(f"/api/v1/sites/{site}/bookings", json=body)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["deadline"] > "09:30", taken.json()  # an hour from now
+    moved = _as(srv, "admin").patch(f"/api/v1/admin/sites/{site}", json={"hours": {"close": "09:30"}})
+    assert moved.status_code == 200, moved.text
+    booking = srv.session().get(f"/api/v1/sites/{site}/bookings/{taken.json()['code']}")
+    assert booking.status_code == 200, booking.text
+    assert booking.json()["deadline"] == "09:30", booking.json()
+
+
 def test_a_card_booked_today_at_another_centre_is_told_which(srv):
     """Booked at Phúc La for 09:15 today, the citizen comes to Bến Kia's kiosk. The card scanned: "booked
     today at Phúc La at 09:15"; its number typed (anyone who knows it could learn where its holder will be):
@@ -78,7 +105,7 @@ def test_a_card_booked_today_at_another_centre_is_told_which(srv):
     made = _book(http, "phuc-la", today, "09:15", "0912000011", ID)
     assert made.status_code == 201, made.text
     code = made.json()["code"]
-    kiosk = srv.session()  # the kiosk at Bến Kia, no token
+    kiosk = _kiosk(srv)
 
     scanned = assert_error(
         kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD}), 404, "booked_other_site"
@@ -100,8 +127,17 @@ def test_a_card_booked_today_at_another_centre_is_told_which(srv):
         "booked_other_site",
     )
     assert by_code["message"] == scanned["message"], by_code
-    for said in (scanned, typed, by_code):
+    # the same card's QR text sent without a kiosk token: anyone may write it who knows the number
+    forged = assert_error(
+        srv.session().post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD}), 404, "booking_not_found_for_card"
+    )
+    never_scanned = srv.session().post(
+        f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD.replace(ID, "079203009999")}
+    )
+    assert forged == assert_error(never_scanned, 404, "booking_not_found_for_card"), forged
+    for said in (scanned, typed, by_code, forged):
         assert code not in str(said) and "Cường" not in str(said) and "Hộ tịch" not in str(said), said
+    assert FIRST_NAME not in forged["message"] and "09:15" not in forged["message"], forged
 
     walk_in = kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD, "service": "CT"})
     assert walk_in.status_code == 201 and walk_in.json()["booking"] is None, walk_in.text
@@ -117,7 +153,7 @@ def test_a_number_for_today_taken_at_another_centre_says_by_when_to_check_in_the
     taken = http.post("/api/v1/bookings", json=body)
     assert taken.status_code == 201, taken.text
     scanned = assert_error(
-        srv.session().post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": card}), 404, "booked_other_site"
+        _kiosk(srv).post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": card}), 404, "booked_other_site"
     )
     assert f"tại {FIRST_NAME} (số lấy từ xa: xác nhận có mặt trước {taken.json()['deadline']})." in scanned["message"]
 
@@ -136,7 +172,7 @@ def test_a_card_whose_booking_at_another_centre_has_passed_is_told_so(live_serve
     for site, at, phone in (("phuc-la", "08:00", "0912000041"), (GRID, "15:00", "0912000042")):
         made = _book(http, site, today, at, phone, ID)
         assert made.status_code == 201, made.text
-    kiosk = srv.session()
+    kiosk = _kiosk(srv)
 
     def scanned_at_other(code: str = "booked_other_site") -> str:
         return assert_error(kiosk.post(f"/api/v1/sites/{OTHER}/check-in", json={"cccd_qr": CARD}), 404, code)["message"]

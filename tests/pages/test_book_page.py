@@ -606,3 +606,43 @@ def test_every_wrong_detail_is_said_in_one_answer(server, phone):
     expect(phone.locator("#name-error")).to_have_text("Full name: must not be empty")
     expect(phone.locator("#id_number-error")).to_contain_text("This ID card number is not valid")
     expect(summary).to_have_text("2 details are not right: please see the note under each marked box.")
+
+
+def test_an_open_booking_page_lists_the_slots_again_when_the_hours_change(server, phone):
+    """The supervisor moves the closing time in /admin while a citizen has /book open (docs/bookings.md):
+    the slot list there shows the new times without a reload; a citizen on the form whose slot has closed
+    is back at the list, told why; one whose slot is still open stays on the form with what they typed,
+    and books it."""
+    admin = server.token("admin")
+
+    def closing(at: str) -> None:
+        changed = server.api("PATCH", "/admin/site", token=admin, json={"hours": {"close": at}})
+        assert changed.status_code == 200, changed.text
+
+    phone.goto(server.url + "/book")
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    phone.locator("#days button").last.click()  # a day ahead: its slots are all still to come
+    last = phone.locator("#slots button").last
+    expect(last).to_have_attribute("data-start", "16:45")  # 07:30-17:00 in 15 minutes
+    closing("16:00")
+    expect(last).to_have_attribute("data-start", "15:45")
+
+    phone.locator('#slots button[data-start="09:00"]').click()
+    phone.fill("#name", "Nguyễn Văn An")
+    closing("08:30")
+    expect(phone.locator("#step-slot")).to_be_visible()
+    expect(phone.locator("#slot-error")).to_have_text(
+        "Trung tâm vừa đổi giờ làm việc: khung giờ 09:00 Ông/Bà đã chọn không còn nhận lịch. Mời Ông/Bà chọn giờ khác."
+    )
+    expect(last).to_have_attribute("data-start", "08:15")
+
+    phone.locator('#slots button[data-start="08:00"]').click()
+    phone.fill("#name", "Nguyễn Văn An")
+    phone.fill("#phone", "0912345678")
+    closing("08:45")
+    expect(last).to_have_attribute("data-start", "08:30")  # listed again behind the form
+    expect(phone.locator("#step-form")).to_be_visible()
+    expect(phone.locator("#name")).to_have_value("Nguyễn Văn An")
+    phone.get_by_role("button", name="Xác nhận").click()
+    expect(phone.locator("#when")).to_contain_text("08:00")

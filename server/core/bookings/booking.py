@@ -17,7 +17,16 @@ from ..models import REMOTE_STATUS, utcnow
 from ..periods import vn_date
 from .people import person
 from .records import PD, B, T, add_waiting, connection, service_name, ticket_row_id
-from .slots import check_day, check_hours_saved, closing_at, most_at_once, settings_of, slot_of, to_local
+from .slots import (
+    booked_over,
+    check_day,
+    check_hours_saved,
+    closing_at,
+    most_at_once,
+    settings_of,
+    slot_of,
+    to_local,
+)
 from .views import CODE_ALPHABET, CODE_LENGTH, public, view_of
 
 _TAKE_PLACE = text(
@@ -28,27 +37,11 @@ _TAKE_PLACE = text(
 
 
 # the slot's places taken (its own bookings), read first and on PostgreSQL held: a cancellation, which
-# gives a place back on this row, then commits before _OVERLAPPING reads the bookings, or waits for the
+# gives a place back on this row, then commits before slots.booked_over reads the bookings, or waits for the
 # booking; text statements, as _TAKE_PLACE, since every booking runs them
 _TAKEN = "SELECT taken FROM booking_slots WHERE service_id = :service AND slot_start = :start"
 _TAKEN_SQLITE = text(_TAKEN).bindparams(bindparam("start", type_=DateTime()))
 _TAKEN_PG = text(_TAKEN + " FOR UPDATE").bindparams(bindparam("start", type_=DateTime()))
-
-# the day's bookings overlapping the slot (its own, and with another grid of slots those of the old one),
-# for most_at_once
-_OVERLAPPING = (
-    text(
-        "SELECT slot_start, slot_end, count(*) FROM bookings WHERE site_id = :site AND business_day = :day "
-        "AND status != 'cancelled' AND service_id = :service AND kind = 'slot' "
-        "AND slot_start < :end AND slot_end > :start GROUP BY slot_start, slot_end"
-    )
-    .bindparams(
-        bindparam("day", type_=Date()),
-        bindparam("start", type_=DateTime()),
-        bindparam("end", type_=DateTime()),
-    )
-    .columns(slot_start=DateTime(), slot_end=DateTime())
-)
 
 _CLAIM = text(
     "INSERT INTO person_days (service_id, business_day, person_hash, booking_id, ticket_id) "
@@ -137,9 +130,7 @@ def book(
     # start made since (of this grid, so holding the whole slot) as in with one grid
     places = {"service": service_id, "start": slot_start}
     seen = conn.execute(_TAKEN_PG if conn.dialect.name == "postgresql" else _TAKEN_SQLITE, places).scalar() or 0
-    overlapping = conn.execute(
-        _OVERLAPPING, {"site": site.id, "service": service_id, "day": day, "start": slot_start, "end": slot_end}
-    ).all()
+    overlapping = booked_over(conn, site, service_id, day, slot_start, slot_end)
     left = settings.per_slot - most_at_once(overlapping, slot_start, slot_end)
     if left <= 0 or conn.execute(_TAKE_PLACE, {**places, "capacity": seen + left}).first() is None:
         raise QueueError("slot_full", start=start, date=vn_date(day))

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 
 from .. import engine as q
 from .. import models as m
-from ..config import Booking as BookingSettings
 from ..db import SiteRuntime
 from ..engine.estimates import Estimator
 from ..errors import Invalid, NotFound, QueueError
@@ -24,7 +23,7 @@ from .booking import claim
 from .ending import masked_code, refuse_unless_booked, take_booking
 from .people import id_hash, parse_cccd_qr
 from .records import PD, SETUPS, SITES, B, T, add_waiting, connection, record_event, service_name, ticket_row_id
-from .slots import grace, to_local
+from .slots import grace, saved_settings, to_local
 from .views import public, row_by_code, view_of
 
 SV = m.services
@@ -59,10 +58,13 @@ def check_in(
     check_hours: bool = True,
     on_ticket: OnTicket | None = None,
     estimator: Estimator | None = None,
+    at_kiosk: bool = False,
 ) -> q.Outcome:
     """The citizen is here: by booking code, by the ID card's QR text or by ID number. Returns the
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
-    takes a walk-in number (of ``priority``'s class, if given), still one per person.
+    takes a walk-in number (of ``priority``'s class, if given), still one per person. ``at_kiosk``: the
+    caller proved to be a kiosk of the installation (its token), the only one a card's QR text is told
+    where else it is booked today.
     ``on_ticket(conn, site, ticket)`` runs for the ticket in the same transaction (the web layer queues
     its print job there)."""
     now = now or utcnow()
@@ -88,9 +90,11 @@ def check_in(
                     raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
                 # the card itself is here, so its holder: their booking of today at another centre, or of
                 # another day. A typed number can be anyone's, and where a person will be today is theirs to
-                # tell (Decree 13/2023): the same answer as for a number with no booking anywhere
+                # tell (Decree 13/2023): the same answer as for a number with no booking anywhere; and so is a
+                # card's QR text (made up from a known number as easily) sent by other than a kiosk
                 if cccd_qr is not None:
-                    _refuse_if_booked_elsewhere(conn, site, now, B.c.person_hash == holder)
+                    if at_kiosk:
+                        _refuse_if_booked_elsewhere(conn, site, now, B.c.person_hash == holder)
                     _refuse_if_booked_later(conn, site, holder, now)
                 raise NotFound("booking_not_found_for_card")
             return _walk_in(
@@ -212,9 +216,9 @@ def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, whose) -> None:
     where to go, and when. The person key is the installation's, so the card's hash is the same at every
     site. What it says is kept to what the citizen needs (Decree 13/2023): the centre's name and the booked
     time, never the name, the service or the code; only to the card or the code shown (its holder is here,
-    check_in never calls it for a typed number). A slot whose time and that service's grace have passed is
-    said to have passed, not as a time to be served at (a later one of the day is named first). They may
-    still take a number here."""
+    check_in never calls it for a typed number, nor for a card's QR text sent by other than a kiosk). A slot
+    whose time and that service's grace have passed is said to have passed, not as a time to be served at
+    (a later one of the day is named first). They may still take a number here."""
     today = q.business_day(site, now)
     rows = conn.execute(
         select(
@@ -257,8 +261,8 @@ def _refuse_if_booked_elsewhere(conn, site, now: dt.datetime, whose) -> None:
 
 def _grace_there(document: dict | None, service: str) -> dt.timedelta:
     """The grace of ``service`` in another site's saved setup ``document`` (slots.grace is this site's)."""
-    saved = next((s.get("booking") for s in (document or {}).get("services", []) if s.get("code") == service), None)
-    return dt.timedelta(minutes=BookingSettings.of(saved).grace_minutes if isinstance(saved, dict) else 0)
+    settings = saved_settings(document, service)
+    return dt.timedelta(minutes=settings.grace_minutes if settings else 0)
 
 
 def _number_held(conn, site, person_hash: str, now: dt.datetime):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, DateTime, bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from .. import engine as q
@@ -14,7 +14,7 @@ from ..db import SiteRuntime
 from ..errors import Invalid, NotFound, QueueError
 from ..models import utcnow
 from ..periods import vn_date
-from .records import SETUPS, B, connection, service_name
+from .records import SETUPS, connection, service_name
 
 
 def settings_of(site: SiteRuntime, service: str) -> tuple[BookingSettings, int]:
@@ -85,7 +85,7 @@ def slots(
     times = [(s, e) for s, e in slot_times(site, settings, day) if to_utc(s) > now]
     if not times:
         return []
-    booked = day_booked(connection(conn), site, service_id, day)
+    booked = booked_over(connection(conn), site, service_id, day, to_utc(times[0][0]), to_utc(times[-1][1]))
     return [
         {
             "start": f"{s:%H:%M}",
@@ -96,18 +96,30 @@ def slots(
     ]
 
 
-def day_booked(conn: Connection, site: SiteRuntime, service_id: int, day: dt.date) -> list[tuple]:
-    """The service's slot bookings of ``day`` that hold their places (all but the cancelled), as (start,
-    end, how many) UTC, for ``most_at_once`` (a booking reads only those overlapping its slot:
-    booking._OVERLAPPING)."""
-    query = select(B.c.slot_start, B.c.slot_end, func.count()).where(
-        B.c.site_id == site.id,
-        B.c.business_day == day,
-        B.c.status != "cancelled",
-        B.c.service_id == service_id,
-        B.c.kind == "slot",
+# a text statement, as booking._TAKE_PLACE, since every booking runs it
+_OVERLAPPING = (
+    text(
+        "SELECT slot_start, slot_end, count(*) FROM bookings WHERE site_id = :site AND business_day = :day "
+        "AND status != 'cancelled' AND service_id = :service AND kind = 'slot' "
+        "AND slot_start < :end AND slot_end > :start GROUP BY slot_start, slot_end"
     )
-    return conn.execute(query.group_by(B.c.slot_start, B.c.slot_end)).all()
+    .bindparams(
+        bindparam("day", type_=Date()),
+        bindparam("start", type_=DateTime()),
+        bindparam("end", type_=DateTime()),
+    )
+    .columns(slot_start=DateTime(), slot_end=DateTime())
+)
+
+
+def booked_over(
+    conn: Connection, site: SiteRuntime, service_id: int, day: dt.date, start: dt.datetime, end: dt.datetime
+) -> list[tuple]:
+    """The service's slot bookings of ``day`` that hold their places (all but the cancelled) and overlap
+    [``start``, ``end``) (UTC), as (start, end, how many) UTC, for ``most_at_once``: a slot's own, and with
+    another grid of slots those of the old one; the day's listed slots', from the first to the last."""
+    values = {"site": site.id, "service": service_id, "day": day, "start": start, "end": end}
+    return conn.execute(_OVERLAPPING, values).all()
 
 
 def most_at_once(booked: list[tuple], start: dt.datetime, end: dt.datetime) -> int:
@@ -207,11 +219,17 @@ def _on_saved_grid(
     ``document``: its start and its end (a shorter slot length keeps some starts, 30 to 15 minutes all of
     the old ones, and a booking of the old length would overlap the next new slot unseen). A service that
     no longer takes bookings there is left to the checks of the setup it is taken up with."""
-    saved = next((s.get("booking") for s in document.get("services", []) if s.get("code") == service), None)
-    if not isinstance(saved, dict):
+    settings = saved_settings(document, service)
+    if settings is None:
         return True
-    settings = BookingSettings.of(saved)
     return any(to_utc(s) == slot_start and to_utc(e) == slot_end for s, e in slot_times(site, settings, day, hours))
+
+
+def saved_settings(document: dict | None, service: str) -> BookingSettings | None:
+    """``service``'s booking settings in a stored setup ``document`` (a save's, or another site's), or None
+    where it takes no bookings there."""
+    saved = next((s.get("booking") for s in (document or {}).get("services", []) if s.get("code") == service), None)
+    return BookingSettings.of(saved) if isinstance(saved, dict) else None
 
 
 def grace(site: SiteRuntime, service_id: int) -> dt.timedelta:

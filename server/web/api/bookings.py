@@ -151,6 +151,7 @@ def _booking_request():
     CCCD in one answer, not three round trips on a phone); a slot's missing ``start`` is named, not looked
     for as a time "" . One refusal alone keeps its own code (``invalid_phone``, ``invalid_id_province``...)."""
     data = body_json()
+    body, named = None, []
     try:
         body = checked(BookingRequest, data)
     except q.Invalid as refused:
@@ -158,12 +159,12 @@ def _booking_request():
             raise
         named = [{"field": refused.params["field"], "problem": refused.params["problem"]}]
         named += refused.params.get("others", [])
-        said = {each["field"] for each in named}
-        values = {key: data.get(key) for key in ("phone", "id_number") if key not in said}
-        more = _person_refusals(**{key: value for key, value in values.items() if isinstance(value, str)})
-        raise q.Invalid("invalid_field", **named[0], others=named[1:] + more) from None
-    named = _person_refusals(body.phone, body.id_number)
-    if not body.remote and body.date is not None and body.start is None:
+    # the phone's and the CCCD's own checks, on the texts sent (the model keeps them as they are), each
+    # unless its field is refused already
+    said = {each["field"] for each in named}
+    values = {key: data.get(key) for key in ("phone", "id_number") if key not in said}
+    named += _person_refusals(**{key: value for key, value in values.items() if isinstance(value, str)})
+    if body is not None and not body.remote and body.date is not None and body.start is None:
         named.append({"field": "start", "problem": Phrase("problem_missing")})
     if len(named) == 1 and "message_key" in named[0]:  # as before: its own code
         raise q.Invalid(named[0]["message_key"], field=named[0]["field"])
@@ -454,6 +455,9 @@ def check_in():
         check_hours=not app_state.ignore_hours,
         on_ticket=print_ticket,
         estimator=estimator(app_state),
+        # the card scanned at a kiosk of the installation (its token): a QR text sent by anyone else
+        # could be made up from a known ID number, and is told nothing of other centres
+        at_kiosk=principal is not None and principal.role == "kiosk",
     )
     if printer is not None:
         printing.job_added(app_state, printer)

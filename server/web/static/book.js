@@ -174,9 +174,10 @@
       offerLanguages();
       drawServices();
       const chosen = state.service && serviceOf(state.service.code);
-      if (chosen) {  // its day list as it is now (a holiday saved drops that day)
+      if (chosen) {  // its day list and the chosen day's slots as they are now (a holiday saved drops that day)
         state.service = chosen;
         drawDays();
+        relistSlots();
       }
       drawRemote();
       followHours();
@@ -191,6 +192,7 @@
     socket = io({reconnectionDelayMax: 10000});
     let connects = 0;
     socket.on("connect", function () {
+      QK.setLive("live");
       watched = null;  // a new connection is in no room
       if (connects++ > 0) {  // a change may have come while the phone was away
         adoptSetup();
@@ -198,6 +200,7 @@
       }
       followBooking();
     });
+    socket.on("disconnect", function () { QK.setLive("offline"); });
     socket.on("config.changed", adoptSetup);
     // a remote number that ends while its page is open (cancelled on another tab, lapsed past its deadline,
     // checked in at the kiosk): told to its ticket's room, the signal only; the booking is asked for again
@@ -231,13 +234,21 @@
     state.day = day;
     state.remote = false;
     QK.say(byId("slot-day"), "book_day", dayParams(day));
-    const list = byId("slots");
-    list.replaceChildren();
+    byId("slots").replaceChildren();
     byId("slot-error").hidden = true;
     steps.slot.querySelector(".note").hidden = true;
     show("slot");
-    QK.api("GET", "/api/v1/services/" + encodeURIComponent(state.service.code) + "/slots?date=" + day, undefined,
+    listSlots();
+  }
+
+  /** The chosen day's slots with their free places, drawn on the slot step; ``then(slots)`` once drawn
+   *  (an answer for a service or day chosen before the current one is dropped). */
+  function listSlots(then) {
+    const list = byId("slots");
+    const service = state.service.code, day = state.day;
+    QK.api("GET", "/api/v1/services/" + encodeURIComponent(service) + "/slots?date=" + day, undefined,
            QK.lang()).then(function (result) {
+      if (state.service.code !== service || state.day !== day) return;
       if (!result.ok) { showProblem(list, result); return; }
       steps.slot.querySelector(".note").hidden = result.data.length > 0;
       list.replaceChildren.apply(list, result.data.map(function (slot) {
@@ -249,7 +260,26 @@
         button.appendChild(QK.say(QK.el("span", "sub"), slot.free > 0 ? "book_free" : "book_full", {n: slot.free}));
         return button;
       }));
+      if (then) then(result.data);
     }, function () { showProblem(list, null); });
+  }
+
+  /** After a setup saved in /admin (opening hours, a slot length): the chosen day's slots listed anew. On
+   *  the form, the chosen slot and what was typed are kept while that slot is still offered with a free
+   *  place; else the citizen is back at the list, told why. */
+  function relistSlots() {
+    const step = body.dataset.step;
+    if (!state.day || state.remote || (step !== "slot" && step !== "form")) return;
+    const chosen = step === "form" ? state.slot : null;
+    listSlots(function (slots) {
+      if (!chosen || state.busy || body.dataset.step !== "form" || state.remote || state.slot !== chosen) return;
+      if (slots.some(function (slot) { return slot.start === chosen.start && slot.end === chosen.end && slot.free > 0; })) return;
+      if (trail[trail.length - 1] === "slot") back();
+      else show("slot", true);
+      const note = byId("slot-error");
+      QK.say(note, "book_slot_gone", {start: chosen.start});
+      note.hidden = false;
+    });
   }
 
   function chooseSlot(start, end) {
@@ -390,7 +420,8 @@
         byId("sms_code").focus();
       } else {
         const error = (result.data && result.data.error) || {};
-        if (error.code === "slot_full") {
+        // taken meanwhile, or no longer a slot (the centre saved other hours at that moment)
+        if (error.code === "slot_full" || error.code === "booking_hours_changed") {
           chooseDay(state.day);  // the slots as they are now, and why the citizen is back there
           showProblem(byId("slot-error"), result);
           return;
