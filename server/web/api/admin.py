@@ -50,6 +50,7 @@ from ..live_setup import adopt
 from ..realtime import publish
 from . import _problem, bp, current_principal, parse_body, state, the_request
 from .request_model import request_model
+from .session_routes import tell_dashboard
 
 if TYPE_CHECKING:
     pass
@@ -444,6 +445,12 @@ def admin_change_user(name: str):
             if body.role in READ_ONLY_ROLES and (scope is not None or user.site_id is not None):
                 raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
+            # every change of an account ends its sessions (auth.SESSION_ENDING_EVENTS): where it was signed in
+            signed_out = [
+                (site.id, counter)
+                for site in _sites_of(served, user.site_id)
+                for counter in staffing.signed_in_at(conn, site, user.id, q.utcnow())
+            ]
             if body.role not in (None, user.role) and user.site_id is None:  # an installation-wide account
                 user.site_id = _new_account_site(scope, body.role, site)  # where a new one would be
             if body.password is not None:
@@ -468,11 +475,19 @@ def admin_change_user(name: str):
                 after=after,
                 password_changed=body.password is not None,
             )
-            return after, left
+            return after, left, signed_out
 
-    after, left = state().write(action)
+    after, left, signed_out = state().write(action)
     _tell(left)
+    for site_id, counter in signed_out:  # the dashboard says who is signed in there (as at a sign-out)
+        tell_dashboard("counter.signed_out", counter, site_id)
     return jsonify(after)
+
+
+def _sites_of(served: dict, site_id: str | None) -> list:
+    """Of the sites this process serves (``served``), those of an account of ``site_id``: every one for
+    an account of the whole installation."""
+    return list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
 
 
 def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
@@ -480,8 +495,9 @@ def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor,
     the counters only ``worker`` works at, at the account's site (at every site for an account of the
     whole installation). ``served``: the sites this process serves, read before the write (the writer
     runs the action outside the request). [(site, outcome)] to tell once committed."""
-    sites_of = list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
-    return [(site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in sites_of]
+    return [
+        (site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in _sites_of(served, site_id)
+    ]
 
 
 def _tell(left: list) -> None:
