@@ -137,8 +137,9 @@ def _staff():
 
 
 def _save(change, *args, **kwargs):
-    """Run a change of setup_changes in one committed transaction, then serve and announce its result (and
-    the bookings its new hours cancelled, when confirmed)."""
+    """Run a change of setup_changes in one committed transaction, then serve and announce its result, and
+    what it did in that transaction, told of the setup it was in: the counters a removal closed (as a close
+    does: setup_changes.close_removed_counters) and the bookings new hours cancelled (when confirmed)."""
     app_state = state()
 
     def action(conn, site):
@@ -147,8 +148,7 @@ def _save(change, *args, **kwargs):
 
     done, before = app_state.write(action)
     adopt(app_state, done.runtime)
-    if done.cancelled is not None:
-        _tell([(before, done.cancelled)])
+    _tell([(before, outcome) for outcome in (*done.closed, done.cancelled) if outcome is not None])
     return done
 
 
@@ -207,20 +207,7 @@ def admin_change(section: str, key: str):
 def admin_remove(section: str, key: str):
     principal = _admin()
     confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
-    app_state = state()
-
-    def action(conn, site):
-        """A counter removed closes as a close does, in the removal's transaction (setup_changes.
-        close_removed_counters): its outcomes are told once committed, of the setup it was in."""
-        with _session(conn) as session:
-            done = remove_item(
-                session, site, section, key, actor=principal.actor, config_dir=app_state.config_dir, confirm=confirm
-            )
-        return done, site
-
-    done, before = app_state.write(action)
-    adopt(app_state, done.runtime)
-    _tell([(before, closed) for closed in done.closed])
+    done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
