@@ -1,6 +1,8 @@
-"""The setup's fields by the labels /admin shows them with (server/web/static/admin.js, FIELDS), for the
-sentences of refusals that name a field a person changed: "Giờ mở cửa" / "Opens at", not
-"hours.open". The refusal's ``field`` keeps the API's path, for programs.
+"""The labels of the site's settings and of a display's fields, the one list of them: /admin shows its
+forms of the site and of a display with them (server/web/admin_page.py gives ``LABELS`` to
+server/web/static/admin.js), and the sentences of refusals that name a field a person changed say
+the same: "Giờ mở cửa" / "Opens at", not "hours.open". The refusal's ``field`` keeps the API's path,
+for programs.
 
 Flask-free. A path without a label of its own is named by its group's tab ("Nhắn tin cho công dân" for
 "notifications.sms"), else as it came.
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from .i18n import MESSAGES, Phrase
 
-# the site's settings (PATCH /api/v1/admin/site, the tabs Giờ làm việc & ngày nghỉ, Bảng tin, ...)
+# the site's settings (PATCH /api/v1/admin/site, the tabs Giờ làm việc & ngày nghỉ, Bảng tin, ...): every field
+# of /admin's forms of the site (their other keys, as "hours.holidays", are how the API may name one)
 SITE = {
     "name": "admin_f_site_name",
     "place": "admin_f_place",
@@ -31,6 +34,24 @@ SITE = {
     "policy.end_of_day": "admin_f_end_of_day",
     "notifications.ahead": "admin_f_notify_ahead",
     "notifications.channels": "admin_f_notify_channels",
+    "notifications.sms.url": "admin_f_sms_url",
+    "notifications.sms.method": "admin_f_sms_method",
+    "notifications.sms.content_type": "admin_f_sms_content_type",
+    "notifications.sms.headers": "admin_f_sms_headers",
+    "notifications.sms.body": "admin_f_sms_body",
+    "notifications.sms.phone_format": "admin_f_sms_phone_format",
+    "notifications.sms.no_diacritics": "admin_f_sms_no_diacritics",
+    "notifications.zalo.access_token": "admin_f_zalo_token",
+    "notifications.zalo.template_near": "admin_f_zalo_near",
+    "notifications.zalo.template_called": "admin_f_zalo_called",
+    "notifications.zalo.template_cancelled": "admin_f_zalo_cancelled",
+    "notifications.email.host": "admin_f_email_host",
+    "notifications.email.port": "admin_f_email_port",
+    "notifications.email.security": "admin_f_email_security",
+    "notifications.email.sender": "admin_f_email_sender",
+    "notifications.email.username": "admin_f_email_username",
+    "notifications.email.password": "admin_f_email_password",
+    "notifications.push.subject": "admin_f_push_subject",
     "limits.tickets_per_address": "admin_f_tickets_per_address",
     "limits.tickets_per_kiosk": "admin_f_tickets_per_kiosk",
     "limits.bookings_per_address": "admin_f_bookings_per_address",

@@ -235,9 +235,11 @@ def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Con
 
     if saved.site.hours == new.site.hours:
         return []
-    found = bk.stranded(session.connection(), site, new.site.hours)
+    now = q.utcnow()
+    found = bk.stranded(session.connection(), site, new.site.hours, now)
     if found:  # those at a closed door already (saved before these checks) are not this change's doing
-        already = {row.id for row, _why in bk.stranded(session.connection(), site, saved.site.hours)}
+        rows = [row for row, _why in found]
+        already = {row.id for row, _why in bk.stranded(session.connection(), site, saved.site.hours, now, among=rows)}
         found = [(row, why) for row, why in found if row.id not in already]
     if not found or confirm:
         return found
@@ -321,12 +323,13 @@ def _unserved(session: Session, site: SiteRuntime, of_days, booked: bool = True)
     return count
 
 
-def _check_retirement(session: Session, site: SiteRuntime, new: Config) -> None:
+def _check_retirement(session: Session, site: SiteRuntime, new: Config, stored: dict) -> None:
     """A site retires (communes merged: it serves no citizen from now on, its history stays) only while
     no citizen at the centre holds a number of it (its bookings are then cancelled: sites.wind_up), never
     the first site (the plain addresses, /kiosk and /api/v1/..., are its), and ``moved_to`` names another
-    site that still serves. Compared with the setup as saved, not as this process holds it."""
-    before, after = stored_setup(session, site.id).document["site"], new.site
+    site that still serves. Compared with the setup as saved (``stored``, its document), not as this
+    process holds it; an import keeps the saved one's (nothing to check)."""
+    before, after = stored["site"], new.site
     if (before.get("retired", False), before.get("moved_to")) == (after.retired, after.moved_to) or not after.retired:
         return
     first = stored_setup(session)
@@ -423,10 +426,31 @@ def _save(
 ) -> Change:
     stored = stored_setup(session, site.id).document
     new = _validate(document, config_dir, item_path, stored)
+    runtime, stranded = _check_and_save(session, site, stored, new, config_dir, confirm, actor, what, before, after)
+    return Change(runtime, before, after, cancelled=_cancel_stranded(session, site, stranded, actor))
+
+
+def _check_and_save(
+    session: Session,
+    site: SiteRuntime,
+    stored: dict,
+    new: Config,
+    config_dir,
+    confirm: bool,
+    actor: q.Actor | None,
+    what: str,
+    before,
+    after,
+    **known,
+) -> tuple[SiteRuntime, list]:
+    """The one sequence of every saved setup (a change, an import): the checks against the setup as saved
+    (``stored``, its document) and today's numbers, those asked first (``confirm``), the save, what follows
+    from it and its audit record (``known``: more of its detail). -> the setup now in force and the
+    bookings to cancel once it is (``_cancel_stranded``)."""
     saved = parse_stored(stored, config_dir)
     _check_numbering(session, site, new)
     _check_business_day(session, site, new)
-    _check_retirement(session, site, new)
+    _check_retirement(session, site, new, stored)
     left, stranded = _ask_first(
         lambda: _check_left_unserved(session, site, saved, new, confirm),
         lambda: _check_stranded(session, site, saved, new, confirm),
@@ -434,10 +458,11 @@ def _save(
     runtime = save_setup(session, new)
     _forget_unoffered(session, site, new)
     _remote_due_by_close(session, site, saved, new)
-    known = {"left_unserved": left} if left else {}  # saved though asked (confirm): who decided it, in the log
+    if left:  # saved though asked (confirm): who decided it, in the log
+        known["left_unserved"] = left
     known.update(_stranded_known(stranded))
     audit.record(session, runtime, "setup_changed", actor, what=what, before=before, after=after, **known)
-    return Change(runtime, before, after, cancelled=_cancel_stranded(session, site, stranded, actor))
+    return runtime, stranded
 
 
 def _forget_unoffered(session: Session, site: SiteRuntime, new: Config) -> None:
@@ -615,22 +640,12 @@ def replace_setup(
                 _check_removal(session, site, section, item[name])
                 if section == "counters" and int(item[name]) in site.counter_ids:
                     removed_counters.append(int(item[name]))
-    saved = parse_stored(document)
-    _check_numbering(session, site, config)
-    _check_business_day(session, site, config)
-    left, stranded = _ask_first(
-        lambda: _check_left_unserved(session, site, saved, config, confirm),
-        lambda: _check_stranded(session, site, saved, config, confirm),
-    )
-    runtime = save_setup(session, config)
-    _forget_unoffered(session, site, config)
-    _remote_due_by_close(session, site, saved, config)
     before, after = export_document(site.config), export_document(config)
     who = {"by": by} if by else {}
-    if left:
-        who["left_unserved"] = left
-    who.update(_stranded_known(stranded))
-    audit.record(session, runtime, "setup_changed", actor, what="setup imported", before=before, after=after, **who)
+    what = "setup imported"
+    runtime, stranded = _check_and_save(
+        session, site, document, config, None, confirm, actor, what, before, after, **who
+    )
     closed = close_removed_counters(session, site, removed_counters, actor)
     return Change(runtime, before, after, closed, _cancel_stranded(session, site, stranded, actor))
 

@@ -132,12 +132,23 @@ def signed_in(conn, site: SiteRuntime, now: dt.datetime) -> dict[int, list[str]]
     person signed in at two counters is at the one signed in last. So a closed counter with someone
     signed in is mostly one an admin signed in at (only a clerk's sign-in opens a counter): someone is
     there to open it."""
-    numbers = {counter_id: number for number, counter_id in site.counter_ids.items()}
-    names: dict[int, list[str]] = {number: [] for number in numbers.values()}
-    holding, _, _ = _holding(conn, site, since_local_midnight(site, now), numbers, latest_only=True)
-    for _, shown, counter in holding.values():
+    names: dict[int, list[str]] = {number: [] for number in site.counter_ids}
+    for _, shown, counter in _signed_in(conn, site, now):
         names[counter].append(shown)
     return names
+
+
+def signed_in_at(conn, site: SiteRuntime, user_id: int, now: dt.datetime) -> list[int]:
+    """The counters of ``site`` where ``signed_in`` names the user ``user_id`` now (before a change of
+    the account ends its sessions: the dashboard is told they signed out there)."""
+    return sorted({counter for holder, _, counter in _signed_in(conn, site, now) if holder == user_id})
+
+
+def _signed_in(conn, site: SiteRuntime, now: dt.datetime):
+    """(user id, name shown, counter number) of each session ``signed_in`` counts."""
+    numbers = {counter_id: number for number, counter_id in site.counter_ids.items()}
+    holding, _, _ = _holding(conn, site, since_local_midnight(site, now), numbers, latest_only=True)
+    return holding.values()
 
 
 def leave(conn, site: SiteRuntime, worker: Worker, by: str, actor: q.Actor | None = None, now=None) -> q.Outcome:

@@ -129,7 +129,9 @@ def _to_come(conn, site, now: dt.datetime) -> list:
     ).all()
 
 
-def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime | None = None) -> list[tuple]:
+def stranded(
+    conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime | None = None, among: list | None = None
+) -> list[tuple]:
     """The site's bookings still to come that ``hours`` (a new setup's opening hours) would leave at a
     closed door, each with the field of the hours that closes it (``STRANDED_BY``): its day a holiday
     ("hours.holidays") or no longer a working day ("hours.days"), or its slot, at the local time its
@@ -138,12 +140,12 @@ def stranded(conn: Connection, site: SiteRuntime, hours: Hours, now: dt.datetime
     grace window, as ``slot_of`` takes a begun slot as taken place; or checked in, or a no-show), and a
     remote number is stranded by its day closing, or, today's, by a closing time already past before its
     deadline (one still ahead is due by it instead: ``remote_due_by_close``); else it may be checked in at
-    any time the centre is open until its deadline."""
+    any time the centre is open until its deadline. ``among``: only those of these rows (of an earlier
+    answer, for other hours), not read again."""
     now = now or utcnow()
-    conn = connection(conn)
     found = []
     closing = _closing_today(site, hours, now)
-    for row in _to_come(conn, site, now):
+    for row in _to_come(connection(conn), site, now) if among is None else among:
         if row.kind == "slot" and row.slot_start <= now:  # begun: its citizen may be at the kiosk, in its grace
             continue
         field = closed_by(site, hours, row.business_day, row.slot_start, row.slot_end)

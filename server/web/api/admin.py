@@ -50,6 +50,7 @@ from ..live_setup import adopt
 from ..realtime import publish
 from . import _problem, bp, current_principal, parse_body, state, the_request
 from .request_model import request_model
+from .session_routes import tell_dashboard
 
 if TYPE_CHECKING:
     pass
@@ -136,8 +137,9 @@ def _staff():
 
 
 def _save(change, *args, **kwargs):
-    """Run a change of setup_changes in one committed transaction, then serve and announce its result (and
-    the bookings its new hours cancelled, when confirmed)."""
+    """Run a change of setup_changes in one committed transaction, then serve and announce its result, and
+    what it did in that transaction, told of the setup it was in: the counters a removal closed (as a close
+    does: setup_changes.close_removed_counters) and the bookings new hours cancelled (when confirmed)."""
     app_state = state()
 
     def action(conn, site):
@@ -146,8 +148,7 @@ def _save(change, *args, **kwargs):
 
     done, before = app_state.write(action)
     adopt(app_state, done.runtime)
-    if done.cancelled is not None:
-        _tell([(before, done.cancelled)])
+    _tell([(before, outcome) for outcome in (*done.closed, done.cancelled) if outcome is not None])
     return done
 
 
@@ -206,20 +207,7 @@ def admin_change(section: str, key: str):
 def admin_remove(section: str, key: str):
     principal = _admin()
     confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
-    app_state = state()
-
-    def action(conn, site):
-        """A counter removed closes as a close does, in the removal's transaction (setup_changes.
-        close_removed_counters): its outcomes are told once committed, of the setup it was in."""
-        with _session(conn) as session:
-            done = remove_item(
-                session, site, section, key, actor=principal.actor, config_dir=app_state.config_dir, confirm=confirm
-            )
-        return done, site
-
-    done, before = app_state.write(action)
-    adopt(app_state, done.runtime)
-    _tell([(before, closed) for closed in done.closed])
+    done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
@@ -444,6 +432,12 @@ def admin_change_user(name: str):
             if body.role in READ_ONLY_ROLES and (scope is not None or user.site_id is not None):
                 raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
+            # every change of an account ends its sessions (auth.SESSION_ENDING_EVENTS): where it was signed in
+            signed_out = [
+                (site.id, counter)
+                for site in _sites_of(served, user.site_id)
+                for counter in staffing.signed_in_at(conn, site, user.id, q.utcnow())
+            ]
             if body.role not in (None, user.role) and user.site_id is None:  # an installation-wide account
                 user.site_id = _new_account_site(scope, body.role, site)  # where a new one would be
             if body.password is not None:
@@ -468,11 +462,19 @@ def admin_change_user(name: str):
                 after=after,
                 password_changed=body.password is not None,
             )
-            return after, left
+            return after, left, signed_out
 
-    after, left = state().write(action)
+    after, left, signed_out = state().write(action)
     _tell(left)
+    for site_id, counter in signed_out:  # the dashboard says who is signed in there (as at a sign-out)
+        tell_dashboard("counter.signed_out", counter, site_id)
     return jsonify(after)
+
+
+def _sites_of(served: dict, site_id: str | None) -> list:
+    """Of the sites this process serves (``served``), those of an account of ``site_id``: every one for
+    an account of the whole installation."""
+    return list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
 
 
 def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
@@ -480,8 +482,9 @@ def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor,
     the counters only ``worker`` works at, at the account's site (at every site for an account of the
     whole installation). ``served``: the sites this process serves, read before the write (the writer
     runs the action outside the request). [(site, outcome)] to tell once committed."""
-    sites_of = list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
-    return [(site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in sites_of]
+    return [
+        (site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in _sites_of(served, site_id)
+    ]
 
 
 def _tell(left: list) -> None:

@@ -90,7 +90,7 @@ def login():
         from . import run
 
         run(q.open_counter, counter, actor=q.Actor(user_id=user.id))
-    _tell_dashboard("counter.signed_in", counter if at_counter else None)
+    tell_dashboard("counter.signed_in", counter if at_counter else None)
     return jsonify(
         {
             "user": user.username,
@@ -109,17 +109,18 @@ def logout():
         require_csrf()
         # ends this session for good, even for a copy of its cookie (auth.principal_for_session)
         state().write(audit.record, "logout", q.Actor(user_id=session["user_id"]), session=session.get("login_event"))
-        _tell_dashboard("counter.signed_out", session.get("counter"))
+        tell_dashboard("counter.signed_out", session.get("counter"))
     session.clear()
     return "", 204
 
 
-def _tell_dashboard(event: str, counter: int | None) -> None:
-    """Someone signed in at a counter, or out: the dashboard says who is there (reports.live_overview's
-    ``signed_in``, e.g. at a counter closed under its clerk), so it takes a fresh snapshot. After the
-    commit, in order with the actions' own messages (``later``)."""
+def tell_dashboard(event: str, counter: int | None, site_id: str | None = None) -> None:
+    """Someone signed in at a counter, or out (also a session /admin ended: admin.py): the dashboard of
+    ``site_id`` (the request's site by default) says who is there (reports.live_overview's ``signed_in``,
+    e.g. at a counter closed under its clerk), so it takes a fresh snapshot. After the commit, in order
+    with the actions' own messages (``later``)."""
     if counter is not None:
-        room = f"{state().site.id}:dashboard"
+        room = f"{site_id or state().site.id}:dashboard"
         later(functools.partial(socketio.emit, event, {"counter": counter}, to=room))
 
 

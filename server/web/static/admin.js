@@ -2,7 +2,8 @@
  *
  * After the login (QK.supervisor, as /reports), the page reads the whole setup once and draws the
  * tab that is open: a list of items on the left, a form on the right. Forms are described by
- * FIELDS below (path in the API's JSON, kind of input, label); a save sends the form as the API
+ * FIELDS below (path in the API's JSON, kind of input, label: the server's for the site's fields
+ * and a display's, given with the page); a save sends the form as the API
  * takes it (POST for a new item, PATCH as a JSON merge patch, where an emptied field is null)
  * and shows the server's refusal next to the field it names (error.field), or "Đã lưu".
  * An admin changes everything; a supervisor only the ticker, the displays' slides and the
@@ -80,21 +81,21 @@
       {path: "services", kind: "choices", label: "admin_f_kiosk_services", options: serviceOptions},
     ],
     displays: [
-      {path: "id", kind: "text", label: "admin_f_code", key: true},
-      {path: "name", kind: "text", label: "admin_f_display_name"},
-      {path: "mode", kind: "select", label: "admin_f_display_mode", options: fixed(["lobby", "zone", "counter"], "admin_mode_")},
-      {path: "counters", kind: "choices", label: "admin_f_display_counters", options: counterOptions},
-      {path: "counter", kind: "int", label: "admin_f_display_counter"},
-      {path: "layout", kind: "select", label: "admin_f_layout", options: fixed(["auto", "landscape", "portrait"], "admin_layout_")},
-      {path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true},
-      {path: "slides", kind: "lines", label: "admin_f_slides", hint: "admin_h_slides", sup: true},
-      {path: "slide_seconds", kind: "number", label: "admin_f_slide_seconds", sup: true},
-      {path: "voice.language", kind: "select", label: "admin_f_voice_language", options: fixed(["vi", "en", "vi+en"], "admin_voice_")},
-      {path: "voice.repeat", kind: "int", label: "admin_f_voice_repeat"},
-      {path: "voice.chime", kind: "check", label: "admin_f_voice_chime"},
-      {path: "voice.region", kind: "select", label: "admin_f_voice_region", options: fixed(["north", "south"], "admin_region_")},
-      {path: "voice.phrase", kind: "text", label: "admin_f_voice_phrase"},
-      {path: "voice.phrase_en", kind: "text", label: "admin_f_voice_phrase_en"},
+      {path: "id", kind: "text", key: true},
+      {path: "name", kind: "text"},
+      {path: "mode", kind: "select", options: fixed(["lobby", "zone", "counter"], "admin_mode_")},
+      {path: "counters", kind: "choices", options: counterOptions},
+      {path: "counter", kind: "int"},
+      {path: "layout", kind: "select", options: fixed(["auto", "landscape", "portrait"], "admin_layout_")},
+      {path: "ticker", kind: "textarea", sup: true},
+      {path: "slides", kind: "lines", hint: "admin_h_slides", sup: true},
+      {path: "slide_seconds", kind: "number", sup: true},
+      {path: "voice.language", kind: "select", options: fixed(["vi", "en", "vi+en"], "admin_voice_")},
+      {path: "voice.repeat", kind: "int"},
+      {path: "voice.chime", kind: "check"},
+      {path: "voice.region", kind: "select", options: fixed(["north", "south"], "admin_region_")},
+      {path: "voice.phrase", kind: "text"},
+      {path: "voice.phrase_en", kind: "text"},
     ],
     printers: [
       {path: "id", kind: "text", label: "admin_f_code", key: true},
@@ -130,18 +131,18 @@
       {path: "secret", kind: "text", label: "admin_f_webhook_secret", hint: "admin_h_webhook_secret", wide: true},
     ],
     hours: [
-      {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
-      {path: "place", kind: "text", label: "admin_f_place", hint: "admin_h_place"},
-      {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true},
+      {path: "name", kind: "text", wide: true},
+      {path: "place", kind: "text", hint: "admin_h_place"},
+      {path: "address", kind: "text", hint: "admin_h_site_address", wide: true},
       // site.languages: Vietnamese always; English offered at one tap on the citizens' pages, or not
-      {path: "languages", kind: "english", label: "admin_f_english", hint: "admin_h_english"},
-      {path: "hours.open", kind: "time", label: "admin_f_open"},
-      {path: "hours.close", kind: "time", label: "admin_f_close"},
-      {path: "hours.days", kind: "days", label: "admin_f_days"},
-      {path: "ticket.tracking_url", kind: "text", label: "admin_f_tracking_url", wide: true},
-      {path: "ticket.footer", kind: "text", label: "admin_f_ticket_footer", wide: true},
+      {path: "languages", kind: "english", hint: "admin_h_english"},
+      {path: "hours.open", kind: "time"},
+      {path: "hours.close", kind: "time"},
+      {path: "hours.days", kind: "days"},
+      {path: "ticket.tracking_url", kind: "text", wide: true},
+      {path: "ticket.footer", kind: "text", wide: true},
     ],
-    holidays: [{path: "holidays", kind: "dates", label: "admin_f_holidays", sup: true}],
+    holidays: [{path: "holidays", kind: "dates", sup: true}],
     // the installation's sites (an admin of the whole installation only: GET /api/v1/admin/sites answers)
     sites: [
       {path: "id", kind: "text", label: "admin_f_site_id", key: true},
@@ -157,56 +158,64 @@
        unless: "first"},
     ],
     policy: [
-      {path: "policy.priority", kind: "select", label: "admin_f_policy", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
-      {path: "policy.normal_per_priority", kind: "int", label: "admin_f_normal_per_priority"},
-      {path: "policy.max_wait_minutes", kind: "int", label: "admin_f_max_wait"},
+      {path: "policy.priority", kind: "select", options: fixed(["interleave", "strict", "none"], "admin_policy_")},
+      {path: "policy.normal_per_priority", kind: "int"},
+      {path: "policy.max_wait_minutes", kind: "int"},
       // "next" over a citizen called and never started ("Bắt đầu"): not a service unless the site says so
-      {path: "policy.unstarted_at_next", kind: "select", label: "admin_f_unstarted_at_next",
+      {path: "policy.unstarted_at_next", kind: "select",
        options: fixed(["no_show", "served"], "admin_unstarted_")},
-      {path: "policy.end_of_day", kind: "select", label: "admin_f_end_of_day", options: fixed(["expire", "keep"], "admin_end_of_day_")},
+      {path: "policy.end_of_day", kind: "select", options: fixed(["expire", "keep"], "admin_end_of_day_")},
     ],
-    ticker: [{path: "ticker", kind: "textarea", label: "admin_f_ticker", sup: true}],
+    ticker: [{path: "ticker", kind: "textarea", sup: true}],
     // citizens told their turn is near (PATCH /admin/site {notifications}; docs/integrations.md)
     notifications: [
-      {path: "notifications.ahead", kind: "int", label: "admin_f_notify_ahead", hint: "admin_h_notify_ahead"},
-      {path: "notifications.channels", kind: "choices", label: "admin_f_notify_channels", hint: "admin_h_notify_channels", noAll: true,
+      {path: "notifications.ahead", kind: "int", hint: "admin_h_notify_ahead"},
+      {path: "notifications.channels", kind: "choices", hint: "admin_h_notify_channels", noAll: true,
        options: fixed(["sms", "zalo", "email", "push"], "admin_channel_")},
-      {path: "notifications.sms.url", kind: "text", label: "admin_f_sms_url", hint: "admin_h_sms_url", wide: true},
-      {path: "notifications.sms.method", kind: "select", label: "admin_f_sms_method", options: fixed(["POST", "GET"])},
-      {path: "notifications.sms.content_type", kind: "text", label: "admin_f_sms_content_type"},
-      {path: "notifications.sms.headers", kind: "headers", label: "admin_f_sms_headers", hint: "admin_h_sms_headers", wide: true},
-      {path: "notifications.sms.body", kind: "textarea", label: "admin_f_sms_body", wide: true},
-      {path: "notifications.sms.phone_format", kind: "select", label: "admin_f_sms_phone_format", options: fixed(["84", "0", "+84"])},
-      {path: "notifications.sms.no_diacritics", kind: "check", label: "admin_f_sms_no_diacritics", off: true},
-      {path: "notifications.zalo.access_token", kind: "text", label: "admin_f_zalo_token", hint: "admin_h_secret_ref", wide: true},
-      {path: "notifications.zalo.template_near", kind: "text", label: "admin_f_zalo_near"},
-      {path: "notifications.zalo.template_called", kind: "text", label: "admin_f_zalo_called"},
-      {path: "notifications.zalo.template_cancelled", kind: "text", label: "admin_f_zalo_cancelled", hint: "admin_h_zalo_cancelled"},
-      {path: "notifications.email.host", kind: "text", label: "admin_f_email_host"},
-      {path: "notifications.email.port", kind: "int", label: "admin_f_email_port"},
-      {path: "notifications.email.security", kind: "select", label: "admin_f_email_security", options: fixed(["starttls", "ssl", "none"])},
-      {path: "notifications.email.sender", kind: "text", label: "admin_f_email_sender"},
-      {path: "notifications.email.username", kind: "text", label: "admin_f_email_username"},
-      {path: "notifications.email.password", kind: "password", label: "admin_f_email_password", hint: "admin_h_password_kept"},
-      {path: "notifications.push.subject", kind: "text", label: "admin_f_push_subject", wide: true},
+      {path: "notifications.sms.url", kind: "text", hint: "admin_h_sms_url", wide: true},
+      {path: "notifications.sms.method", kind: "select", options: fixed(["POST", "GET"])},
+      {path: "notifications.sms.content_type", kind: "text"},
+      {path: "notifications.sms.headers", kind: "headers", hint: "admin_h_sms_headers", wide: true},
+      {path: "notifications.sms.body", kind: "textarea", wide: true},
+      {path: "notifications.sms.phone_format", kind: "select", options: fixed(["84", "0", "+84"])},
+      {path: "notifications.sms.no_diacritics", kind: "check", off: true},
+      {path: "notifications.zalo.access_token", kind: "text", hint: "admin_h_secret_ref", wide: true},
+      {path: "notifications.zalo.template_near", kind: "text"},
+      {path: "notifications.zalo.template_called", kind: "text"},
+      {path: "notifications.zalo.template_cancelled", kind: "text", hint: "admin_h_zalo_cancelled"},
+      {path: "notifications.email.host", kind: "text"},
+      {path: "notifications.email.port", kind: "int"},
+      {path: "notifications.email.security", kind: "select", options: fixed(["starttls", "ssl", "none"])},
+      {path: "notifications.email.sender", kind: "text"},
+      {path: "notifications.email.username", kind: "text"},
+      {path: "notifications.email.password", kind: "password", hint: "admin_h_password_kept"},
+      {path: "notifications.push.subject", kind: "text", wide: true},
     ],
     // issuing and booking limits (PATCH /admin/site {limits}; docs/configuration.md): an empty limit is the default
     limits: [
-      {path: "limits.tickets_per_address", kind: "text", label: "admin_f_tickets_per_address", hint: "admin_h_limit"},
-      {path: "limits.tickets_per_kiosk", kind: "text", label: "admin_f_tickets_per_kiosk", hint: "admin_h_limit"},
-      {path: "limits.bookings_per_address", kind: "text", label: "admin_f_bookings_per_address", hint: "admin_h_limit"},
-      {path: "limits.lookups_per_address", kind: "text", label: "admin_f_lookups_per_address", hint: "admin_h_limit"},
-      {path: "limits.exempt_addresses", kind: "lines", label: "admin_f_exempt_addresses", hint: "admin_h_exempt_addresses"},
-      {path: "limits.require_kiosk_token", kind: "check", label: "admin_f_require_kiosk_token", hint: "admin_h_require_kiosk_token", off: true},
+      {path: "limits.tickets_per_address", kind: "text", hint: "admin_h_limit"},
+      {path: "limits.tickets_per_kiosk", kind: "text", hint: "admin_h_limit"},
+      {path: "limits.bookings_per_address", kind: "text", hint: "admin_h_limit"},
+      {path: "limits.lookups_per_address", kind: "text", hint: "admin_h_limit"},
+      {path: "limits.exempt_addresses", kind: "lines", hint: "admin_h_exempt_addresses"},
+      {path: "limits.require_kiosk_token", kind: "check", hint: "admin_h_require_kiosk_token", off: true},
     ],
     // the site's voice (PATCH /admin/site {sounds}): the paths are the server's, set by an admin of the whole installation
     sounds: [
-      {path: "sounds.recordings", kind: "text", label: "admin_f_recordings", hint: "admin_h_recordings", wide: true, installation: true},
-      {path: "sounds.tts", kind: "select", label: "admin_f_tts", hint: "admin_h_tts", options: fixed(["auto", "pyttsx3", "espeak-ng", "piper", "none"])},
-      {path: "sounds.piper_model", kind: "text", label: "admin_f_piper_model", hint: "admin_h_piper_model", wide: true, installation: true},
-      {path: "sounds.cache_mb", kind: "int", label: "admin_f_cache_mb"},
+      {path: "sounds.recordings", kind: "text", hint: "admin_h_recordings", wide: true, installation: true},
+      {path: "sounds.tts", kind: "select", hint: "admin_h_tts", options: fixed(["auto", "pyttsx3", "espeak-ng", "piper", "none"])},
+      {path: "sounds.piper_model", kind: "text", hint: "admin_h_piper_model", wide: true, installation: true},
+      {path: "sounds.cache_mb", kind: "int"},
     ],
   };
+
+  // the site's forms and a display's take their labels from the server (server/core/field_labels.py), whose
+  // refusals name those fields with the same words
+  const SERVER_LABELS = QK.page().field_labels;
+  ["hours", "holidays", "policy", "ticker", "notifications", "limits", "sounds", "displays"].forEach(function (section) {
+    const labels = SERVER_LABELS[section === "displays" ? "displays" : "site"];
+    FIELDS[section].forEach(function (field) { field.label = labels[field.path]; });
+  });
 
   // objects that are wholly absent when every key in them is empty (a service without a field)
   const OPTIONAL_OBJECTS = {services: ["examples", "field", "booking"]};
