@@ -140,28 +140,28 @@ def due(
 
 
 def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_hours: bool = False) -> bool:
-    """Mark it "sending" if it can still go (at any hour: see the module); else drop it, its address
-    erased: its channel turned off since, or Zalo without a template approved for it. True: send now."""
+    """Mark it "sending" if it can still go (at any hour: see the module). True: send now. On a channel
+    ``site`` does not offer (as this process knows its setup: another may have turned it on a moment
+    ago) it is left pending, its address kept: sent once this process offers it, or ended by the
+    sweep (``end_unoffered``) if it stays unoffered. Zalo without a template approved for it: dropped,
+    its address erased."""
     row = conn.execute(select(C.c.channel, C.c.status).where(C.c.id == notice)).one()
-    if row.status != "pending":
-        return False
     settings = site.config.notifications
-    problem = None
-    if row.channel not in settings.channels:
-        problem = "channel turned off"
-    elif row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
+    if row.status != "pending" or row.channel not in settings.channels:
+        return False
+    if row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
         problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
-    if problem is not None and row.channel == "zalo":  # (the admin's only sign that Zalo tells nobody)
+        # (the admin's only sign that Zalo tells nobody)
         log.warning("cancel notice %s by zalo dropped: %s", notice, problem, extra={"site": site.id})
-    if problem is None:  # the claim wins only if it changed the row: another worker may have claimed it since
-        claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
-        return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
-    conn.execute(
-        update(C)
-        .where(C.c.id == notice, C.c.status == "pending")
-        .values(status="dropped", address_sealed=None, last_error=problem)
-    )
-    return False
+        conn.execute(
+            update(C)
+            .where(C.c.id == notice, C.c.status == "pending")
+            .values(status="dropped", address_sealed=None, last_error=problem)
+        )
+        return False
+    # the claim wins only if it changed the row: another worker may have claimed it since
+    claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
+    return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
 
 
 def any_cut_off(conn, before: dt.datetime) -> bool:

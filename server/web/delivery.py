@@ -372,8 +372,8 @@ class DeliveryWorker:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
-            if kind is notifications and notice.channel not in settings.channels:  # not offered (yet, as this
-                continue  # process knows the setup: it may lag a moment): not sent; the sweep ends it if it stays so
+            if notice.channel not in settings.channels:  # not offered (yet, as this process knows the setup:
+                continue  # it may lag a moment): not sent, kept; the sweep ends it if it stays so
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 continue
