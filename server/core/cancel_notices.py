@@ -143,7 +143,7 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     """Mark it "sending" if it can still go (at any hour: see the module). True: send now. On a channel
     ``site`` does not offer (as this process knows its setup: another may have turned it on a moment
     ago) it is left pending, its address kept: sent once this process offers it, or ended by the
-    sweep (``end_unoffered``) if it stays unoffered. Zalo without a template approved for it: dropped,
+    sweep (server/core/unoffered.py) if it stays unoffered. Zalo without a template approved for it: dropped,
     its address erased."""
     row = conn.execute(select(C.c.channel, C.c.status).where(C.c.id == notice)).one()
     settings = site.config.notifications
@@ -191,24 +191,6 @@ def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | Non
     # (one dropped while it went, its channel turned off, stays dropped: its address is gone)
     conn.execute(update(C).where(C.c.id == notice, C.c.status == "sending").values(attempts=C.c.attempts + 1, **values))
     return values["status"]
-
-
-def _unoffered(site, channels=None) -> tuple:
-    offered = list(site.config.notifications.channels if channels is None else channels)
-    return C.c.site_id == site.id, C.c.address_sealed.is_not(None), C.c.channel.not_in(offered)
-
-
-def unoffered(conn, site) -> bool:
-    """Whether ``site`` holds addresses of notices on channels it does not offer (``end_unoffered``'s)."""
-    return conn.execute(select(C.c.id).where(*_unoffered(site)).limit(1)).first() is not None
-
-
-def end_unoffered(conn, site, channels=None) -> int:
-    """``site``'s notices not sent yet on channels it does not offer (``channels``, else its setup's)
-    dropped, their addresses erased: nothing sends by them now (as notifications.end_unoffered)."""
-    ended = update(C).where(*_unoffered(site, channels)).where(C.c.status.in_(("pending", "sending")))
-    dropped = conn.execute(ended.values(status="dropped", address_sealed=None, last_error="channel turned off"))
-    return dropped.rowcount
 
 
 def forget(conn, site, before: dt.datetime) -> int:

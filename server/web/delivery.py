@@ -37,7 +37,7 @@ import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
 
-from ..core import cancel_notices, faults, notifications, outbox
+from ..core import cancel_notices, faults, notifications, outbox, unoffered
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -308,9 +308,9 @@ class DeliveryWorker:
     def end_unoffered(self, _site_id: str) -> None:
         give_way()
         with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
-            ended = [kind for kind in (notifications, cancel_notices) if kind.unoffered(conn, self.state.site)]
-        for kind in ended:
-            self.state.write(kind.end_unoffered)
+            held = unoffered.held(conn, self.state.site)
+        if held:
+            self.state.write(unoffered.end)
 
     def notify(self, queue_changed: bool, sites: list[str]) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
