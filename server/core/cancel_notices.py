@@ -20,7 +20,6 @@ cancel tells them nothing they do not know.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from sqlalchemy import delete, select, update
 
@@ -32,7 +31,6 @@ from .notifications import Due, Message, _end_subscriptions, attempt_outcome
 C = m.cancel_notices
 BO = m.booking_opt_ins
 S = m.notification_subscriptions
-log = logging.getLogger(__name__)
 
 
 CHUNK = 500  # ids in one IN (...): well under SQLite's limit of bound parameters
@@ -151,20 +149,26 @@ def due(
     ]
 
 
+def unsendable(settings, channel: str) -> str | None:
+    """Why a notice on ``channel`` can never go by ``settings`` (a site's ``notifications``), or None:
+    Zalo without a template approved for cancellations."""
+    if channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
+        return "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
+    return None
+
+
 def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_hours: bool = False) -> bool:
     """Mark it "sending" if it can still go (at any hour: see the module). True: send now. On a channel
     ``site`` does not offer (as this process knows its setup: another may have turned it on a moment
     ago) it is left pending, its address kept: sent once this process offers it, or ended by the
-    sweep (server/core/unoffered.py) if it stays unoffered. Zalo without a template approved for it: dropped,
-    its address erased."""
+    sweep (server/core/unoffered.py) if it stays unoffered. One that can never go (``unsendable``):
+    dropped, its address erased (the worker says so in its log, once for those of a round)."""
     row = conn.execute(select(C.c.channel, C.c.status).where(C.c.id == notice)).one()
     settings = site.config.notifications
     if row.status != "pending" or row.channel not in settings.channels:
         return False
-    if row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
-        problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
-        # (the admin's only sign that Zalo tells nobody)
-        log.warning("cancel notice %s by zalo dropped: %s", notice, problem, extra={"site": site.id})
+    problem = unsendable(settings, row.channel)
+    if problem is not None:
         conn.execute(
             update(C)
             .where(C.c.id == notice, C.c.status == "pending")

@@ -32,6 +32,7 @@ import logging
 import os
 import time
 import urllib.parse
+from collections import Counter
 from itertools import groupby
 
 import gevent
@@ -391,7 +392,24 @@ class DeliveryWorker:
 
     def send_notices(self, due: list[notifications.Due], kind=notifications) -> None:
         """Each notice of ``kind`` (notifications, or cancel_notices: each with its ``still_meant`` and
-        ``mark_sent``) marked sending, sent, and marked with what came of it."""
+        ``mark_sent``) marked sending, sent, and marked with what came of it. Cancel notices that can
+        never go (``cancel_notices.unsendable``) are dropped: said in the log once for those of each
+        site and reason (a holiday cancels hundreds), the admin's only sign that Zalo tells nobody."""
+        dropped: Counter = Counter()  # (site id, channel, why) -> how many
+        try:
+            self._send_notices(due, kind, dropped)
+        finally:
+            for (site_id, channel, why), count in dropped.items():
+                log.warning(
+                    "%d cancel notice%s by %s dropped: %s",
+                    count,
+                    "" if count == 1 else "s",
+                    channel,
+                    why,
+                    extra={"site": site_id},
+                )
+
+    def _send_notices(self, due: list[notifications.Due], kind, dropped: Counter) -> None:
         state = self.state
         for notice in due:
             give_way()
@@ -401,6 +419,8 @@ class DeliveryWorker:
                 continue  # it may lag a moment): not sent, kept; the sweep ends it if it stays so
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
+                if kind is cancel_notices and (why := cancel_notices.unsendable(settings, notice.channel)):
+                    dropped[site_id, notice.channel, why] += 1
                 continue
             try:
                 address = self.box.open(notice.address_sealed)

@@ -313,20 +313,24 @@ def test_a_notice_whose_address_cannot_be_opened_is_given_up_and_its_address_era
 
 
 def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_server, config_variant, outside, tmp_path):
-    """No template approved for cancellations: the Zalo message cannot go (the SMS does), and the log says
-    so in one line without the citizen's number, so the admin can tell why Zalo said nothing."""
+    """No template approved for cancellations: the Zalo messages cannot go (the SMS does), and the log says
+    so in one line for them all (a holiday cancels hundreds), without the citizens' numbers, so the admin
+    can tell why Zalo said nothing."""
     sms, zalo, _smtp, settings = outside
     config = config_variant()
     config["notifications"] = settings  # (no zalo.template_cancelled)
     server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
     day, code = _booked_with_sms(server)
     _opt_in(server.session(), code, "zalo", "0987654321", "vi")
+    other = _book(server.session(), {"date": day.isoformat(), "start": "10:15", "phone": "0987654322"})
+    _opt_in(server.session(), other["code"], "zalo", "0987654322", "vi")
     _cancel_by_holiday(server, day)
     sms.wait_for(1)
-    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
-    _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True)])
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel, id"
+    _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True), ("zalo", "dropped", True)])
     warned = [line for line in server.log().splitlines() if "template_cancelled" in line]
-    assert len(warned) == 1 and "WARNING" in warned[0] and "987654321" not in warned[0], warned
+    assert len(warned) == 1 and "WARNING" in warned[0] and "98765432" not in warned[0], warned
+    assert "2 cancel notices by zalo dropped" in warned[0], warned
     assert zalo.received == []
 
 
