@@ -20,7 +20,6 @@ cancel tells them nothing they do not know.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from sqlalchemy import delete, select, update
 
@@ -32,47 +31,58 @@ from .notifications import Due, Message, _end_subscriptions, attempt_outcome
 C = m.cancel_notices
 BO = m.booking_opt_ins
 S = m.notification_subscriptions
-log = logging.getLogger(__name__)
+
+
+CHUNK = 500  # ids in one IN (...): well under SQLite's limit of bound parameters
+
+
+def _chunks(ids: list[int]):
+    return (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK))
 
 
 def record(conn, site, cancelled: list[tuple], now: dt.datetime | None = None) -> int:
     """For each (booking row, reason) the centre just cancelled, a notice per channel its citizen opted
-    in on, in their language, from the opt-in's sealed address; the opt-ins erased. How many made."""
+    in on, in their language, from the opt-in's sealed address; the opt-ins erased. How many made.
+    A few statements for them all, not a few per booking: a holiday cancels hundreds in one transaction."""
     now = now or utcnow()
-    made = 0
+    booking_ids = [row.id for row, _ in cancelled]
+    ticket_ids = [row.ticket_id for row, _ in cancelled if row.ticket_id is not None]
+    opt_ins: dict[int, list] = {}
+    for ids in _chunks(booking_ids):
+        for opt_in in conn.execute(select(BO).where(BO.c.booking_id.in_(ids)).order_by(BO.c.id)):
+            opt_ins.setdefault(opt_in.booking_id, []).append(opt_in)
+    subscribed: dict[int, list] = {}  # a remote number's opt-ins are its ticket's subscriptions
+    for ids in _chunks(ticket_ids):
+        live = S.c.ticket_id.in_(ids), S.c.ended_at.is_(None), S.c.address_sealed.is_not(None)
+        for s in conn.execute(select(S).where(*live).order_by(S.c.id)):
+            subscribed.setdefault(s.ticket_id, []).append(s)
+        _end_subscriptions(conn, (S.c.ticket_id.in_(ids),), "booking cancelled by the centre")
+    for ids in _chunks(booking_ids):
+        conn.execute(delete(BO).where(BO.c.booking_id.in_(ids)))
+    notices = []
     for row, reason in cancelled:
-        opt_ins = list(conn.execute(select(BO).where(BO.c.booking_id == row.id)).all())
-        if row.ticket_id is not None:  # a remote number: its opt-ins are its ticket's subscriptions
-            opt_ins += [
-                s
-                for s in conn.execute(
-                    select(S).where(
-                        S.c.ticket_id == row.ticket_id, S.c.ended_at.is_(None), S.c.address_sealed.is_not(None)
-                    )
-                ).all()
-                if s.channel not in {o.channel for o in opt_ins}
-            ]
-            _end_subscriptions(conn, (S.c.ticket_id == row.ticket_id,), "booking cancelled by the centre")
-        conn.execute(delete(BO).where(BO.c.booking_id == row.id))
+        own = opt_ins.get(row.id, [])
+        channels = {o.channel for o in own}
         params = _params(site, row, reason)
-        for opt_in in opt_ins:
-            conn.execute(
-                C.insert().values(
-                    site_id=site.id,
-                    booking_id=row.id,
-                    channel=opt_in.channel,
-                    address_sealed=opt_in.address_sealed,
-                    address_masked=opt_in.address_masked,
-                    language=opt_in.language,
-                    params=params,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+        for opt_in in own + [s for s in subscribed.get(row.ticket_id, []) if s.channel not in channels]:
+            notices.append(
+                {
+                    "site_id": site.id,
+                    "booking_id": row.id,
+                    "channel": opt_in.channel,
+                    "address_sealed": opt_in.address_sealed,
+                    "address_masked": opt_in.address_masked,
+                    "language": opt_in.language,
+                    "params": params,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
             )
-            made += 1
-    return made
+    if notices:
+        conn.execute(C.insert(), notices)  # (executemany)
+    return len(notices)
 
 
 def _params(site, row, reason: str) -> dict:
@@ -139,29 +149,35 @@ def due(
     ]
 
 
+def unsendable(settings, channel: str) -> str | None:
+    """Why a notice on ``channel`` can never go by ``settings`` (a site's ``notifications``), or None:
+    Zalo without a template approved for cancellations."""
+    if channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
+        return "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
+    return None
+
+
 def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_hours: bool = False) -> bool:
-    """Mark it "sending" if it can still go (at any hour: see the module); else drop it, its address
-    erased: its channel turned off since, or Zalo without a template approved for it. True: send now."""
+    """Mark it "sending" if it can still go (at any hour: see the module). True: send now. On a channel
+    ``site`` does not offer (as this process knows its setup: another may have turned it on a moment
+    ago) it is left pending, its address kept: sent once this process offers it, or ended by the
+    sweep (server/core/unoffered.py) if it stays unoffered. One that can never go (``unsendable``):
+    dropped, its address erased (the worker says so in its log, once for those of a round)."""
     row = conn.execute(select(C.c.channel, C.c.status).where(C.c.id == notice)).one()
-    if row.status != "pending":
-        return False
     settings = site.config.notifications
-    problem = None
-    if row.channel not in settings.channels:
-        problem = "channel turned off"
-    elif row.channel == "zalo" and not getattr(settings.zalo, "template_cancelled", None):
-        problem = "no Zalo template for cancellations (notifications.zalo.template_cancelled)"
-    if problem is not None and row.channel == "zalo":  # (the admin's only sign that Zalo tells nobody)
-        log.warning("cancel notice %s by zalo dropped: %s", notice, problem, extra={"site": site.id})
-    if problem is None:  # the claim wins only if it changed the row: another worker may have claimed it since
-        claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
-        return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
-    conn.execute(
-        update(C)
-        .where(C.c.id == notice, C.c.status == "pending")
-        .values(status="dropped", address_sealed=None, last_error=problem)
-    )
-    return False
+    if row.status != "pending" or row.channel not in settings.channels:
+        return False
+    problem = unsendable(settings, row.channel)
+    if problem is not None:
+        conn.execute(
+            update(C)
+            .where(C.c.id == notice, C.c.status == "pending")
+            .values(status="dropped", address_sealed=None, last_error=problem)
+        )
+        return False
+    # the claim wins only if it changed the row: another worker may have claimed it since
+    claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
+    return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
 
 
 def any_cut_off(conn, before: dt.datetime) -> bool:
@@ -191,24 +207,6 @@ def mark_sent(conn, site, notice: int, error: str | None, now: dt.datetime | Non
     # (one dropped while it went, its channel turned off, stays dropped: its address is gone)
     conn.execute(update(C).where(C.c.id == notice, C.c.status == "sending").values(attempts=C.c.attempts + 1, **values))
     return values["status"]
-
-
-def _unoffered(site, channels=None) -> tuple:
-    offered = list(site.config.notifications.channels if channels is None else channels)
-    return C.c.site_id == site.id, C.c.address_sealed.is_not(None), C.c.channel.not_in(offered)
-
-
-def unoffered(conn, site) -> bool:
-    """Whether ``site`` holds addresses of notices on channels it does not offer (``end_unoffered``'s)."""
-    return conn.execute(select(C.c.id).where(*_unoffered(site)).limit(1)).first() is not None
-
-
-def end_unoffered(conn, site, channels=None) -> int:
-    """``site``'s notices not sent yet on channels it does not offer (``channels``, else its setup's)
-    dropped, their addresses erased: nothing sends by them now (as notifications.end_unoffered)."""
-    ended = update(C).where(*_unoffered(site, channels)).where(C.c.status.in_(("pending", "sending")))
-    dropped = conn.execute(ended.values(status="dropped", address_sealed=None, last_error="channel turned off"))
-    return dropped.rowcount
 
 
 def forget(conn, site, before: dt.datetime) -> int:

@@ -496,36 +496,6 @@ def _carry(conn, site, opt_ins, ticket_id: int, now: dt.datetime) -> None:
         conn.execute(delete(BO).where(BO.c.id.in_([row.id for row in rows])))
 
 
-def _unoffered(site, channels=None) -> tuple[tuple, tuple]:
-    """The conditions on ``site``'s ticket subscriptions and on its bookings' opt-ins of the channels it
-    does not offer (``channels``, else its setup's)."""
-    offered = list(site.config.notifications.channels if channels is None else channels)
-    of_site = select(B.c.id).where(B.c.site_id == site.id)
-    return (S.c.site_id == site.id, S.c.channel.not_in(offered)), (
-        BO.c.booking_id.in_(of_site),
-        BO.c.channel.not_in(offered),
-    )
-
-
-def unoffered(conn, site) -> bool:
-    """Whether ``site`` holds opt-ins on channels it does not offer (``end_unoffered``'s to end)."""
-    tickets, bookings = _unoffered(site)
-    return (
-        conn.execute(select(S.c.id).where(*tickets, S.c.ended_at.is_(None)).limit(1)).first() is not None
-        or conn.execute(select(BO.c.id).where(*bookings).limit(1)).first() is not None
-    )
-
-
-def end_unoffered(conn, site, channels=None) -> int:
-    """The opt-ins of ``site`` on channels it does not offer (``channels``, else its setup's: an admin
-    turned one, or all, off): nothing can be sent by them any more, so their addresses are not kept
-    (Decree 13/2023): the tickets' subscriptions end (address erased, pending notices dropped), the
-    bookings' opt-ins go."""
-    tickets, bookings = _unoffered(site, channels)
-    ended = _end_subscriptions(conn, tickets, "channel turned off")
-    return ended + conn.execute(delete(BO).where(*bookings)).rowcount
-
-
 def booking_unsubscribe(conn, site, code: str, channel_name: str) -> None:
     """Opt out from the booking's page: its opt-in, or, once it is its ticket's (checked in, or a remote
     number's), the ticket's subscription."""

@@ -468,11 +468,9 @@ def _check_and_save(
 def _forget_unoffered(session: Session, site: SiteRuntime, new: Config) -> None:
     """A message channel turned off: the addresses given for it go with it (nothing sends by it now)."""
     if set(site.config.notifications.channels) - set(new.notifications.channels):
-        from . import cancel_notices
-        from .notifications import end_unoffered  # (the channels' code, at such a change only)
+        from . import unoffered  # (the channels' code, at such a change only)
 
-        end_unoffered(session, site, new.notifications.channels)
-        cancel_notices.end_unoffered(session, site, new.notifications.channels)
+        unoffered.end(session, site, new.notifications.channels)
 
 
 def add_item(

@@ -5,7 +5,8 @@ Once across several server processes: only the holder of the "delivery-worker" l
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
 with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``; a holder
 whose lease went with its database connection (PostgreSQL restarted) finds out before its next round
-and stops until it holds it again (``lease_lost``), so two processes never deliver together.
+(one lost without a word: within ``LEASE_CHECK_SECONDS``) and stops until it holds it again
+(``lease_lost``), so two processes never deliver together.
 Webhooks at least once: a delivery is marked only after its answer, so one in flight when the
 process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
 Notifications at most once: each is claimed ("sending") before it goes, by one worker only (a citizen
@@ -31,13 +32,15 @@ import logging
 import os
 import time
 import urllib.parse
+from collections import Counter
 from itertools import groupby
 
 import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
 
-from ..core import cancel_notices, faults, notifications, outbox
+from ..core import cancel_notices, faults, notifications, outbox, unoffered
+from ..core.db import _spoken_on
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -49,6 +52,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # the lease holder looks for new events (and retries due) at least this often
 # (QUEUEKIOSK_DELIVERY_POLL_SECONDS; tests set it short)
 LEASE_POLL_SECONDS = 3.0  # a process without the lease tries to take it this often
+LEASE_CHECK_SECONDS = 3.0  # the holder asks PostgreSQL whether its lease's connection still holds it this often
 PRUNE_EVERY = 3600  # seconds between clearing out the old delivery log
 BATCH = 100  # deliveries per webhook per round (short steps: the worker shares the process with the queue)
 MARK_EVERY = 0.5  # seconds between saving the results of a webhook's deliveries
@@ -192,6 +196,7 @@ class DeliveryWorker:
         self.telling_cancelled: gevent.Greenlet | None = None  # the centre's cancels (cancel_notices.py)
         self.newest_planned, self.planned_at = None, 0.0
         self.last_prune = 0.0
+        self.lease_checked = 0.0  # (time.monotonic) the last round trip on the lease's connection
         self.swept = False  # the opt-ins of channels not offered: ended at the first round (prune)
         self.last_sweep = 0.0
         self.started = utcnow()  # what was claimed before was claimed by another process
@@ -237,21 +242,39 @@ class DeliveryWorker:
     def lease_lost(self) -> bool:
         """Whether the lease went with its connection since the last round (PostgreSQL restarted, or an
         administrator ended it): another process may hold it now, so this one starts nothing until it
-        takes it again (one round trip on the lease's connection a round). What is under way ends: a
-        webhook's batch at most (at least once), and a notice goes once, its claim kept by the database."""
-        if not self.lease.lost():
+        takes it again. What is under way ends: a webhook's batch at most (at least once), and a notice
+        goes once, its claim kept by the database. Not a round trip each round: PostgreSQL says so on
+        the connection when it ends a session, which a look at its socket sees (one system call, as the
+        pool's checkout, server/core/db.py); the round trip only then, or every ``LEASE_CHECK_SECONDS``
+        (a connection lost without a word)."""
+        if not self.lease_may_be_lost() or not self.lease.lost():
             return False
         log.warning("delivery worker: its lease's database connection was lost; delivering again once it holds it")
+        return True
+
+    def lease_may_be_lost(self) -> bool:
+        held = self.lease._held  # (PostgreSQL: its connection; SQLite: a file lock, never lost, no round trip)
+        if self.state.engine.dialect.name != "postgresql" or held is None:
+            return True
+        now = time.monotonic()
+        try:
+            spoken = _spoken_on(held.connection.dbapi_connection)
+        except Exception:  # noqa: BLE001 - closed or invalidated: the round trip says what it is
+            spoken = True
+        if not spoken and now - self.lease_checked < LEASE_CHECK_SECONDS:
+            return False
+        self.lease_checked = now
         return True
 
     def round(self) -> bool:
         """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
         give_way()  # its reads too take the process's time: none while requests are being answered
         state = self.state
-        with state.reads.connect() as conn:  # one connection for both looks
+        notifying = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
+        with state.reads.connect() as conn:  # one connection for the round's looks
             hooks = outbox.active_webhooks(conn)
             queue_changed = outbox.undispatched(conn)
-        notifying = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
+            cancels_waiting = bool(notifying) and cancel_notices.waiting(conn)
         _Traffic.follow(bool(hooks or notifying))  # the steps below give way to requests only when there are any
         now = time.monotonic()
         if not hooks and not notifying:
@@ -266,7 +289,7 @@ class DeliveryWorker:
         if queue_changed:
             give_way()
             state.write(outbox.dispatch)
-        self.notify(queue_changed, notifying)
+        self.notify(queue_changed, notifying, cancels_waiting)
         self.sending = {hook: g for hook, g in self.sending.items() if not g.dead}
         # every webhook still posting its last batch: no need to look (the look sorts every pending
         # delivery, thousands after a burst); no webhook: nothing is due
@@ -281,7 +304,8 @@ class DeliveryWorker:
         return True
 
     def prune(self, now: float) -> None:
-        if not self.swept:  # at the first round: a site turned off before may have kept some
+        first = not self.swept
+        if first:  # at the first round: a site turned off before may have kept some
             self.swept = True
             self.forget_unoffered()
             # cancel notices a stopped process left "sending": a send takes seconds, never SENDING_BOUND
@@ -291,8 +315,9 @@ class DeliveryWorker:
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
-            self.settle_cut_off(utcnow() - dt.timedelta(seconds=SENDING_BOUND))
-            self.forget_unoffered()
+            if not first:  # (at the first round, done just above: claimed before the start covers this bound)
+                self.settle_cut_off(utcnow() - dt.timedelta(seconds=SENDING_BOUND))
+                self.forget_unoffered()
 
     def settle_cut_off(self, before: dt.datetime) -> None:
         with self.state.reads.connect() as conn:
@@ -308,19 +333,21 @@ class DeliveryWorker:
     def end_unoffered(self, _site_id: str) -> None:
         give_way()
         with self.state.reads.connect() as conn:  # read first: a write only when there is something to end
-            ended = [kind for kind in (notifications, cancel_notices) if kind.unoffered(conn, self.state.site)]
-        for kind in ended:
-            self.state.write(kind.end_unoffered)
+            held = unoffered.held(conn, self.state.site)
+        if held:
+            self.state.write(unoffered.end)
 
-    def notify(self, queue_changed: bool, sites: list[str]) -> None:
+    def notify(self, queue_changed: bool, sites: list[str], cancels_waiting: bool) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
         ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each of
         ``sites`` (those that notify, by their own settings and hours); then the due ones sent (by
-        one greenlet, so a slow channel holds up only notifications)."""
+        one greenlet, so a slow channel holds up only notifications). ``cancels_waiting``: the round's
+        look found cancel notices to send (``tell_cancelled``)."""
         state = self.state
         if not sites:
             return
-        self.tell_cancelled()
+        if cancels_waiting:
+            self.tell_cancelled()
         with state.reads.connect() as conn:  # read first: a write only when there is something to write
             newest = notifications.newest_active(conn)
             if newest is None:
@@ -346,13 +373,12 @@ class DeliveryWorker:
 
     def tell_cancelled(self) -> None:
         """The citizens whose bookings the centre cancelled, told at once (at any hour: cancel_notices.py),
-        by a greenlet of their own, so that a slow channel there holds up nothing else."""
+        by a greenlet of their own, so that a slow channel there holds up nothing else. Called when the
+        round's look found some waiting (``cancel_notices.waiting``)."""
         state = self.state
         if self.telling_cancelled is not None and not self.telling_cancelled.dead:
             return
         with state.reads.connect() as conn:
-            if not cancel_notices.waiting(conn):
-                return
             links, moved = {}, {}
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
@@ -366,16 +392,35 @@ class DeliveryWorker:
 
     def send_notices(self, due: list[notifications.Due], kind=notifications) -> None:
         """Each notice of ``kind`` (notifications, or cancel_notices: each with its ``still_meant`` and
-        ``mark_sent``) marked sending, sent, and marked with what came of it."""
+        ``mark_sent``) marked sending, sent, and marked with what came of it. Cancel notices that can
+        never go (``cancel_notices.unsendable``) are dropped: said in the log once for those of each
+        site and reason (a holiday cancels hundreds), the admin's only sign that Zalo tells nobody."""
+        dropped: Counter = Counter()  # (site id, channel, why) -> how many
+        try:
+            self._send_notices(due, kind, dropped)
+        finally:
+            for (site_id, channel, why), count in dropped.items():
+                log.warning(
+                    "%d cancel notice%s by %s dropped: %s",
+                    count,
+                    "" if count == 1 else "s",
+                    channel,
+                    why,
+                    extra={"site": site_id},
+                )
+
+    def _send_notices(self, due: list[notifications.Due], kind, dropped: Counter) -> None:
         state = self.state
         for notice in due:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
-            if kind is notifications and notice.channel not in settings.channels:  # not offered (yet, as this
-                continue  # process knows the setup: it may lag a moment): not sent; the sweep ends it if it stays so
+            if notice.channel not in settings.channels:  # not offered (yet, as this process knows the setup:
+                continue  # it may lag a moment): not sent, kept; the sweep ends it if it stays so
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
+                if kind is cancel_notices and (why := cancel_notices.unsendable(settings, notice.channel)):
+                    dropped[site_id, notice.channel, why] += 1
                 continue
             try:
                 address = self.box.open(notice.address_sealed)

@@ -23,6 +23,9 @@ from notify_helpers import TOKENS, outside_servers, sms_texts
 from sqlalchemy import text
 
 from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.core.models import utcnow
+from queuekiosk.server.core.notifications import mask
+from queuekiosk.server.web.sealing import address_box
 
 
 @pytest.fixture
@@ -212,6 +215,64 @@ def _booked_with_sms(server) -> tuple[dt.date, str]:
     return day, booking["code"]
 
 
+def _past_the_workers_first_round(server) -> None:
+    """Once the delivery worker's first round, which ends the opt-ins and notices on channels not offered
+    (its sweep), is over: two events recorded one after the other, each seen dispatched, went in two rounds."""
+    http = server.session()
+    for _ in range(2):
+        issue(http, "CT")
+        _wait_for_rows(server, "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL", [(0,)])
+
+
+def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits_for_it(
+    live_server, config_variant, outside, tmp_path
+):
+    """Another process of the centre turned e-mail on a moment ago and took a citizen's opt-in on it; the
+    process that delivers has not read that setup yet. The centre's cancel makes an e-mail notice this
+    process does not offer: it waits, its address kept (not dropped: the citizen would never be told),
+    and goes once this process offers e-mail too."""
+    sms, _zalo, smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = {**settings, "channels": ["sms"]}
+    key = secrets.token_hex(32)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
+    _past_the_workers_first_round(server)
+    http = server.session()
+    today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
+    day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
+    booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
+    engine = create_db_engine(server.database_url)  # the other process's opt-in, sealed with the centre's key
+    try:
+        with engine.begin() as db:
+            db.execute(
+                text(
+                    "INSERT INTO booking_opt_ins (booking_id, channel, address_sealed, address_masked, language,"
+                    " created_at) SELECT id, 'email', :sealed, :masked, 'vi', :now FROM bookings WHERE code = :code"
+                ),
+                {
+                    "sealed": address_box(key).seal("an@example.vn"),
+                    "masked": mask("an@example.vn"),
+                    "now": utcnow(),
+                    "code": booking["code"],
+                },
+            )
+    finally:
+        engine.dispose()
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+    _cancel_by_holiday(server, day)
+    sms.wait_for(1)  # (the e-mail notice, made first, was looked at before it)
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
+    _wait_for_rows(server, notices, [("email", "pending", False), ("sms", "sent", True)])
+
+    admin = server.session()
+    admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    on = admin.patch("/api/v1/admin/site", json={"notifications": {"channels": ["sms", "email"]}})
+    assert on.status_code == 200, on.text
+    [mail] = smtp.wait_for(1)
+    assert mail["To"] == "an@example.vn" and f"(mã {booking['code']})" in mail.get_content()
+    _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "sent", True)])
+
+
 def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
     live_server, config_variant, outside, tmp_path
 ):
@@ -252,20 +313,24 @@ def test_a_notice_whose_address_cannot_be_opened_is_given_up_and_its_address_era
 
 
 def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_server, config_variant, outside, tmp_path):
-    """No template approved for cancellations: the Zalo message cannot go (the SMS does), and the log says
-    so in one line without the citizen's number, so the admin can tell why Zalo said nothing."""
+    """No template approved for cancellations: the Zalo messages cannot go (the SMS does), and the log says
+    so in one line for them all (a holiday cancels hundreds), without the citizens' numbers, so the admin
+    can tell why Zalo said nothing."""
     sms, zalo, _smtp, settings = outside
     config = config_variant()
     config["notifications"] = settings  # (no zalo.template_cancelled)
     server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
     day, code = _booked_with_sms(server)
     _opt_in(server.session(), code, "zalo", "0987654321", "vi")
+    other = _book(server.session(), {"date": day.isoformat(), "start": "10:15", "phone": "0987654322"})
+    _opt_in(server.session(), other["code"], "zalo", "0987654322", "vi")
     _cancel_by_holiday(server, day)
     sms.wait_for(1)
-    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
-    _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True)])
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel, id"
+    _wait_for_rows(server, notices, [("sms", "sent", True), ("zalo", "dropped", True), ("zalo", "dropped", True)])
     warned = [line for line in server.log().splitlines() if "template_cancelled" in line]
-    assert len(warned) == 1 and "WARNING" in warned[0] and "987654321" not in warned[0], warned
+    assert len(warned) == 1 and "WARNING" in warned[0] and "98765432" not in warned[0], warned
+    assert "2 cancel notices by zalo dropped" in warned[0], warned
     assert zalo.received == []
 
 
