@@ -191,13 +191,6 @@ def unit_of(report: dict, language: str) -> str:
     return translate("sup_sites_total", language) if report["report"] == "sites" else report["site"]["name"]
 
 
-def place_of(report: dict, place: str | None) -> str | None:
-    """The place of a PDF's place and date line: ``place``, the site's place name (config site.place), for
-    its own reports; the whole province ("Toàn tỉnh") for the sites compared, which no site's place
-    names, whichever site's address asked for them (the line is Vietnamese in either language)."""
-    return unit_of(report, "vi") if report["report"] == "sites" else place
-
-
 def _meta(report: dict, language: str) -> list[tuple[str, str]]:
     period = report["period"]
     span = period["span"] if language == "vi" else period["span_en"]

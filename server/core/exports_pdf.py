@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .exports import Table, _cell, number_text, place_of, table_of, unit_of
+from .exports import Table, _cell, number_text, table_of, unit_of
 from .i18n import translate
 
 FONTS = Path(__file__).resolve().parents[2] / "printers" / "fonts"
@@ -158,8 +158,8 @@ def _headings(size: float):
 
 def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, place: str | None = None) -> bytes:
     """The report (of server/core/reports) as the official form, A4 landscape; ``place`` is the
-    site's place name for the place and date line (config site.place; unset: a dotted blank), not the
-    sites' comparison's (exports.place_of)."""
+    place name of the place and date line (config site.place: the site's own for its reports, the first
+    site's for the sites compared; unset: a dotted blank), dated today in the period's time zone."""
     from fpdf import FPDF
 
     t = table_of(report, language)
@@ -178,7 +178,7 @@ def to_pdf(report: dict, language: str = "vi", today: dt.date | None = None, pla
     pdf.set_creator("queuekiosk")
     pdf.set_lang("vi" if language == "vi" else "en")
     pdf.add_page()
-    _head(pdf, unit_of(report, language), place_of(report, place), language, today)
+    _head(pdf, unit_of(report, language), place, language, today)
 
     pdf.set_font(FONT, "B", 14)
     pdf.multi_cell(0, 8, t.title.upper() if language == "vi" else t.title, align="C", new_x="LMARGIN", new_y="NEXT")

@@ -74,7 +74,7 @@ def test_a_comparison_file_refused_is_said_in_the_comparison_and_asked_for_again
     reports_login(tab, server, "tinh-ban", "province")
     section = tab.locator("#sites-compare")
     expect(section).to_have_attribute("data-ready", "1")
-    said = section.locator("#sites-error")
+    said = section.locator("#sites-file-error")  # (the table's own errors: #sites-error)
     supervisor = {"Authorization": f"Bearer {server.token('supervisor')}"}
     three_years = {"from": "2023-01-01", "to": "2025-12-31", "group_by": "day", "format": "pdf"}  # long to make
     others = [Download(server.url, supervisor, three_years) for _ in range(2)]

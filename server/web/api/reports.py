@@ -91,8 +91,9 @@ def requested_days(site) -> periods.Period:
         raise q.Invalid("invalid_field", field=error.field, problem=error.problem()) from None
 
 
-def _answer(report: dict, period: periods.Period | None = None):
-    """The report as JSON or as a file; a file of a summary (``period`` given) holds the bookings too."""
+def _answer(report: dict, period: periods.Period | None = None, site=None):
+    """The report as JSON or as a file; a file of a summary (``period`` given) holds the bookings too.
+    A PDF's place and date line names ``site``'s place (the request's site by default)."""
     # the report code (core/reports, exports) loads at the first report asked, not at every start:
     # a server that nobody asks for a report never holds it (issue 21, idle memory)
     from ...core import exports
@@ -105,7 +106,7 @@ def _answer(report: dict, period: periods.Period | None = None):
     if period is not None:
         report = _with_bookings(report, period)
     # made off the loop (web/report_files.py): the figures were read above, the file is made from them alone
-    body = report_files.made(report, fmt, language, state().site.config.site.place)
+    body = report_files.made(report, fmt, language, (site or state().site).config.site.place)
     mimetype = exports.FILE_TYPES[fmt]  # Flask adds "; charset=utf-8" once to text/csv
     name = exports.filename(report, fmt)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -189,17 +190,19 @@ def sites_compared():
         raise q.NotAllowed("sites_compare_installation_only")
     fmt = _choice("format", FORMATS, "json")  # refused before the figures are counted
     _choice("lang", ("vi", "en"), "vi")
-    site = state().site
+    app_state = state()
+    # the installation's own site (the plain addresses'; never retired): its days, its place and date
+    # head the files, whichever site's address asked
+    site = app_state.sites[app_state.first_site_id]
     for name in ("from", "to"):  # whole business days: each site's own
         if "T" in request.args.get(name, ""):
             raise _invalid(name, "report_sites_whole_days")
         if name in request.args and not ISO_DATE.fullmatch(request.args[name]):  # as the document says: format date
             raise _invalid(name, "period_bad_date", value=request.args[name])
     period = _period(site)
-    app_state = state()
     with app_state.Session() as db:
         report = reports_sites.compare_sites(db, period.first_day, period.last_day)
         db.commit()  # the days it counted that are over are kept for the next look
     if fmt != "json":  # a file: the period said in full and when it was made, as a summary's
-        return _answer({**report, "period": period.view(), "generated_at": iso(q.utcnow())})
+        return _answer({**report, "period": period.view(), "generated_at": iso(q.utcnow())}, site=site)
     return jsonify({**report, "period": {"key": period.key, "label": period.label_vi, "label_en": period.label_en}})

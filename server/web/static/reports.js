@@ -50,15 +50,17 @@
                 "report_col_wait_avg", "report_col_wait_p90", "report_col_target_met_pct",
                 "report_col_service_avg", "report_col_satisfied_pct"];
   const WIDE_SCREEN = 1500;  // px: narrower, the compact view unless the address says otherwise
-  // the bookings' figures per service: [name, column's message, its count in a day of /api/v1/reports/bookings]
+  // the bookings' figures per service: its name, its column's message, and its count in a day of
+  // /api/v1/reports/bookings
   const BOOKING_FIGURES = [
-    ["booked", "report_col_booked", function (d) { return d.booked; }],
-    ["remote", "report_col_remote", function (d) { return d.remote; }],
-    ["checked_in", "report_col_checked_in", function (d) { return d.on_time + d.late; }],
-    ["no_show", "report_col_booking_no_show", function (d) { return d.no_show; }],
-    ["lapsed", "report_col_lapsed", function (d) { return d.lapsed; }],
-    ["cancelled", "report_col_cancelled", function (d) { return d.cancelled; }],
-    ["cancelled_by_centre", "report_col_cancelled_by_centre", function (d) { return d.cancelled_by_centre || 0; }],
+    {name: "booked", column: "report_col_booked", count: function (d) { return d.booked; }},
+    {name: "remote", column: "report_col_remote", count: function (d) { return d.remote; }},
+    {name: "checked_in", column: "report_col_checked_in", count: function (d) { return d.on_time + d.late; }},
+    {name: "no_show", column: "report_col_booking_no_show", count: function (d) { return d.no_show; }},
+    {name: "lapsed", column: "report_col_lapsed", count: function (d) { return d.lapsed; }},
+    {name: "cancelled", column: "report_col_cancelled", count: function (d) { return d.cancelled; }},
+    {name: "cancelled_by_centre", column: "report_col_cancelled_by_centre",
+     count: function (d) { return d.cancelled_by_centre || 0; }},
   ];
   let shown = null;  // the summary on screen, redrawn when the view changes
   const LABELS = {service: "report_col_service", counter: "report_col_counter", clerk: "report_col_clerk",
@@ -226,7 +228,7 @@
     figures.days.forEach(function (day) {
       if (!day.service) return;
       const row = per[day.service] || (per[day.service] = {});
-      BOOKING_FIGURES.forEach(function (f) { row[f[0]] = (row[f[0]] || 0) + f[2](day); });
+      BOOKING_FIGURES.forEach(function (f) { row[f.name] = (row[f.name] || 0) + f.count(day); });
     });
     return Object.keys(page.services).filter(function (code) {
       return per[code] && Object.keys(per[code]).some(function (k) { return per[code][k] > 0; });
@@ -239,7 +241,7 @@
     const head = QK.el("thead");
     const headRow = QK.el("tr");
     headRow.appendChild(QK.el("th", null, QK.msg("report_col_service")));
-    BOOKING_FIGURES.forEach(function (f) { headRow.appendChild(QK.el("th", null, QK.msg(f[1]))); });
+    BOOKING_FIGURES.forEach(function (f) { headRow.appendChild(QK.el("th", null, QK.msg(f.column))); });
     head.appendChild(headRow);
     const body = QK.el("tbody");
     const total = {};
@@ -248,15 +250,15 @@
       tr.dataset.service = row.code;
       tr.appendChild(QK.el("th", null, row.label));
       BOOKING_FIGURES.forEach(function (f) {
-        tr.appendChild(QK.el("td", null, QK.number(row[f[0]])));
-        total[f[0]] = (total[f[0]] || 0) + row[f[0]];
+        tr.appendChild(QK.el("td", null, QK.number(row[f.name])));
+        total[f.name] = (total[f.name] || 0) + row[f.name];
       });
       body.appendChild(tr);
     });
     const foot = QK.el("tfoot");
     const sum = QK.el("tr", "total");
     sum.appendChild(QK.el("th", null, QK.msg("report_total")));
-    BOOKING_FIGURES.forEach(function (f) { sum.appendChild(QK.el("td", null, QK.number(total[f[0]] || 0))); });
+    BOOKING_FIGURES.forEach(function (f) { sum.appendChild(QK.el("td", null, QK.number(total[f.name] || 0))); });
     foot.appendChild(sum);
     $("bookings-table").replaceChildren(head, body, foot);
   }

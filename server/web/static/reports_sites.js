@@ -73,16 +73,17 @@
     const days = new URLSearchParams({from: $("sites-from").value, to: $("sites-to").value});
     const url = "/api/v1/reports/sites?" + days.toString();
     QK.reportFiles.point("sites-", "/api/v1/reports/sites", days);  // the same comparison as files
-    const error = $("sites-error");
+    const error = $("sites-error");  // the table's: a file's refusal has its own box (#sites-file-error)
+    $("sites-file-error").hidden = true;  // (a file refused for the days shown before: not these days')
     return QK.api("GET", url).then(function (answer) {
       if (answer.status === 403 || answer.status === 401) { $("sites-compare").hidden = true; return; }
       $("sites-compare").hidden = false;
-      if (!answer.ok) { error.textContent = QK.errorMessage(answer); error.hidden = false; return; }
+      if (!answer.ok) { QK.sayError(error, answer); error.hidden = false; return; }
       error.hidden = true;
       draw(answer.data);
       $("sites-compare").dataset.ready = "1";
     }, function () {  // no answer (the network, or the page being left)
-      error.textContent = QK.msg("page_network_error");
+      QK.say(error, "page_network_error");
       error.hidden = false;
     });
   }
@@ -97,8 +98,8 @@
     load();
   }
 
-  // its files downloaded as the site's own report's (report_files.js), a refusal said in its own message
-  QK.reportFiles.wire("sites-", $("sites-error"));
+  // its files downloaded as the site's own report's (report_files.js), a refusal said in its own box
+  QK.reportFiles.wire("sites-", $("sites-file-error"));
 
   // the days as Vietnamese write them (dd/mm/yyyy) whatever the browser's language (reports.js)
   const shows = [QK.vietnameseDate($("sites-from"), false), QK.vietnameseDate($("sites-to"), false)];
