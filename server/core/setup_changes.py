@@ -426,13 +426,25 @@ def _save(
 ) -> Change:
     stored = stored_setup(session, site.id).document
     new = _validate(document, config_dir, item_path, stored)
-    runtime, stranded = _check_and_save(session, site, stored, new, config_dir, confirm, actor, what, before, after)
+    runtime, stranded = _check_and_save(
+        session,
+        site,
+        stored=stored,
+        new=new,
+        config_dir=config_dir,
+        confirm=confirm,
+        actor=actor,
+        what=what,
+        before=before,
+        after=after,
+    )
     return Change(runtime, before, after, cancelled=_cancel_stranded(session, site, stranded, actor))
 
 
 def _check_and_save(
     session: Session,
     site: SiteRuntime,
+    *,
     stored: dict,
     new: Config,
     config_dir,
@@ -640,9 +652,18 @@ def replace_setup(
                     removed_counters.append(int(item[name]))
     before, after = export_document(site.config), export_document(config)
     who = {"by": by} if by else {}
-    what = "setup imported"
     runtime, stranded = _check_and_save(
-        session, site, document, config, None, confirm, actor, what, before, after, **who
+        session,
+        site,
+        stored=document,
+        new=config,
+        config_dir=None,
+        confirm=confirm,
+        actor=actor,
+        what="setup imported",
+        before=before,
+        after=after,
+        **who,
     )
     closed = close_removed_counters(session, site, removed_counters, actor)
     return Change(runtime, before, after, closed, _cancel_stranded(session, site, stranded, actor))

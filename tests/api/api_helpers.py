@@ -20,11 +20,12 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 SUPERVISOR, PASSWORD = "giamsat", "giam-sat-2026"  # a supervisor some tests add
 
 
-def log_in(srv, name: str, password: str = PASSWORD, **at):
-    """A keep-alive session logged in as ``name`` (``counter=N``: at that counter), sending its CSRF
-    token as the pages do."""
+def log_in(srv, name: str, password: str = PASSWORD, site: str | None = None, **at):
+    """A keep-alive session logged in as ``name`` (``counter=N``: at that counter; ``site``: at that
+    site's, else the first site's), sending its CSRF token as the pages do."""
     http = srv.session()
-    answer = http.post("/api/v1/auth/login", json={"username": name, "password": password, **at})
+    prefix = f"/api/v1/sites/{site}" if site else "/api/v1"
+    answer = http.post(f"{prefix}/auth/login", json={"username": name, "password": password, **at})
     assert answer.status_code == 200, answer.text
     http.headers["X-CSRFToken"] = answer.json()["csrf_token"]
     return http

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 from api_helpers import GUNICORN, REPO
-from conftest import QUEUEKIOSK
+from conftest import QUEUEKIOSK, SioClient
 from ports import free_port
 
 
@@ -77,3 +78,21 @@ def subscribed(sio_client, srv, room: dict, token: str | None = None):
     assert client.subscribe(room) == {"ok": True}
     client.wait_for("state")
     return client
+
+
+@contextmanager
+def dashboards(srv, token: str, *sites: str | None):
+    """A dashboard of each of ``sites`` (None: the first site's), connected as that site's page connects
+    (under /s/{site}/), that has had its snapshot; closed at the end."""
+    clients = []
+    try:
+        for site in sites:
+            clients.append(SioClient(srv.url))
+            path = f"s/{site}/socket.io" if site else "socket.io"
+            clients[-1].sio.connect(srv.url, auth={"token": token}, socketio_path=path, wait_timeout=5)
+            assert clients[-1].subscribe({"dashboard": True}) == {"ok": True}
+            clients[-1].wait_for("state")
+        yield clients
+    finally:
+        for client in clients:
+            client.close()

@@ -32,6 +32,7 @@ from ...core.auth import (
     set_password,
     set_user_active,
 )
+from ...core.engine.clock import since_local_midnight
 from ...core.i18n import Phrase
 from ...core.setup_changes import (
     SECTIONS,
@@ -433,11 +434,7 @@ def admin_change_user(name: str):
                 raise q.NotAllowed("province_account_installation_only")  # (it belongs to no site)
             before = _user_view(user)
             # every change of an account ends its sessions (auth.SESSION_ENDING_EVENTS): where it was signed in
-            signed_out = [
-                (site.id, counter)
-                for site in _sites_of(served, user.site_id)
-                for counter in staffing.signed_in_at(conn, site, user.id, q.utcnow())
-            ]
+            signed_out = _signed_in_where(conn, served, user)
             if body.role not in (None, user.role) and user.site_id is None:  # an installation-wide account
                 user.site_id = _new_account_site(scope, body.role, site)  # where a new one would be
             if body.password is not None:
@@ -469,6 +466,32 @@ def admin_change_user(name: str):
     for site_id, counter in signed_out:  # the dashboard says who is signed in there (as at a sign-out)
         tell_dashboard("counter.signed_out", counter, site_id)
     return jsonify(after)
+
+
+def _signed_in_where(conn, served: dict, user) -> list[tuple[str, int]]:
+    """(site id, counter number) of each counter where the dashboard names ``user`` as signed in now
+    (staffing.signed_in_at), at the account's sites this process serves (``served``). Read only at the
+    sites where the account signed in today, as one query finds them: an account of the whole
+    installation is mostly signed in at one site, or none."""
+    now, sites = q.utcnow(), _sites_of(served, user.site_id)
+    if not sites:
+        return []
+    since = min(since_local_midnight(where, now) for where in sites)  # (the earliest of their days)
+    E = m.events
+    signed_at = set(
+        conn.scalars(
+            select(E.c.site_id)
+            .where(E.c.site_id.in_([where.id for where in sites]), E.c.at >= since, E.c.kind == "login")
+            .where(E.c.user_id == user.id)
+            .distinct()
+        )
+    )
+    return [
+        (where.id, counter)
+        for where in sites
+        if where.id in signed_at
+        for counter in staffing.signed_in_at(conn, where, user.id, now)
+    ]
 
 
 def _sites_of(served: dict, site_id: str | None) -> list:
