@@ -195,7 +195,9 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses(booking_queue):
     assert refusal(db, bk.check_in, KEY, code=remote["code"], now=MON_9 + 62 * MIN).code == "booking_lapsed"
     late = refusal(db, bk.check_in, KEY, cccd_qr=CARD, service="HT", now=MON_9 + 62 * MIN)
     assert late.code == "booking_lapsed"  # the card finds its lapsed number, not a second one
-    again = refusal(db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN)
+    again = refusal(
+        db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN, tell=True
+    )
     assert (again.code, again.params["number"]) == ("held_number_ended", remote["number"])
     # said as lapsed, not as a number that still stands (QA C9)
     said = translate(again.code, "vi", **again.params)
@@ -228,24 +230,27 @@ def test_a_booking_is_checked_in_on_its_own_day_only(booking_queue):
     assert refusal(db, bk.check_in, KEY, code="ZZZZZZZZ", now=MON_9).code == "booking_not_found"
     assert refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9).code == "booking_not_found_for_card"
 
-    # the card's holder, come a day early: the card scanned (its holder is here) is told the day and time;
-    # the number typed (anyone may type anyone's) is told no more than before
+    # the card's holder, come a day early: the card scanned at a kiosk (its holder is here) is told the day
+    # and time; the number typed (anyone may type anyone's), or the card's text sent by other than a kiosk,
+    # is told no more than before
     db.run(bk.book, "HT", TUESDAY, "09:30", "An", "0911000003", "001099012345", KEY, now=MON_9)
-    early = refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9)
+    early = refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9, at_kiosk=True)
     assert early.code == "card_booked_other_day"
     assert translate(early.code, "vi", **early.params).startswith(
         "Lịch hẹn của Ông/Bà (dịch vụ “Tư pháp - Hộ tịch”) là lúc 09:30 ngày 24/11/2026, không phải hôm nay."
     )
     assert "at 09:30 on 24/11/2026" in translate(early.code, "en", **early.params)
-    typed = refusal(db, bk.check_in, KEY, id_number="001099012345", now=MON_9)
+    typed = refusal(db, bk.check_in, KEY, id_number="001099012345", now=MON_9, at_kiosk=True)
     assert (typed.code, typed.params) == ("booking_not_found_for_card", {})
+    sent = refusal(db, bk.check_in, KEY, cccd_qr=CARD, now=MON_9)
+    assert (sent.code, sent.params) == ("booking_not_found_for_card", {})
 
 
 def test_an_id_card_without_a_booking_takes_one_walk_in_number(booking_queue):
     db = booking_queue
     ticket = db.run(bk.check_in, KEY, cccd_qr=CARD, service="DC", now=MON_9).ticket
     assert (ticket["service"], ticket["origin"], ticket["booking"]) == ("DC", None, None)
-    second = refusal(db, bk.check_in, KEY, id_number="0010 9901 2345", service="DC", now=MON_9 + MIN)
+    second = refusal(db, bk.check_in, KEY, id_number="0010 9901 2345", service="DC", now=MON_9 + MIN, at_kiosk=True)
     assert (second.code, second.params["number"]) == ("already_holds_number", ticket["number"])
     assert len(db.tickets()) == 1  # the refusal issued nothing
 

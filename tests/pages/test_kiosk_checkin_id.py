@@ -33,7 +33,7 @@ def test_a_citizen_types_the_id_card_number_on_the_kiosk_keys(start_server_on_a_
     )
     assert taken.status_code == 201, taken.text
 
-    page.goto(srv.url + "/kiosk/kiosk-1")
+    page.goto(srv.url + f"/kiosk/kiosk-1#token={srv.token('kiosk')}")  # paired: told what the card holds
     expect(page.locator("#screen-checkin .hint")).to_be_attached()
     type_on_keys(page, BOOKED_ID)
     page.locator("#result").wait_for()
@@ -121,7 +121,7 @@ def test_a_citizen_a_day_early_is_told_the_day_only_when_the_card_is_scanned(sta
     )
     assert booked.status_code == 201, booked.text
 
-    page.goto(srv.url + "/kiosk/kiosk-1")
+    page.goto(srv.url + f"/kiosk/kiosk-1#token={srv.token('kiosk')}")  # paired: told what the card holds
     page.locator(".checkin-open:visible").click()
     page.wait_for_timeout(500)  # a new screen ignores taps for a moment
     # the scanner types the card's QR text into the check-in field, and Enter

@@ -64,7 +64,8 @@ def check_in(
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
     takes a walk-in number (of ``priority``'s class, if given), still one per person. ``at_kiosk``: the
     caller proved to be a kiosk of the installation (its token), the only one a card's QR text is told
-    where else it is booked today.
+    where else it is booked today or on which later day here, and an ID card or number which number it
+    holds today.
     ``on_ticket(conn, site, ticket)`` runs for the ticket in the same transaction (the web layer queues
     its print job there)."""
     now = now or utcnow()
@@ -87,14 +88,15 @@ def check_in(
             if service is None:
                 held = _number_held(conn, site, holder, now)
                 if held is not None:  # said at once, not after the citizen chose that service again
+                    if not at_kiosk:  # which number and service: the holder's own to see (claim says why)
+                        raise NotFound("card_holds_number", message_key="card_holds_number_private")
                     raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
                 # the card itself is here, so its holder: their booking of today at another centre, or of
-                # another day. A typed number can be anyone's, and where a person will be today is theirs to
-                # tell (Decree 13/2023): the same answer as for a number with no booking anywhere; and so is a
+                # another day. A typed number can be anyone's, and where a person will be is theirs to tell
+                # (Decree 13/2023): the same answer as for a number with no booking anywhere; and so is a
                 # card's QR text (made up from a known number as easily) sent by other than a kiosk
-                if cccd_qr is not None:
-                    if at_kiosk:
-                        _refuse_if_booked_elsewhere(conn, site, now, B.c.person_hash == holder)
+                if cccd_qr is not None and at_kiosk:
+                    _refuse_if_booked_elsewhere(conn, site, now, B.c.person_hash == holder)
                     _refuse_if_booked_later(conn, site, holder, now)
                 raise NotFound("booking_not_found_for_card")
             return _walk_in(
@@ -109,6 +111,7 @@ def check_in(
                 check_hours=check_hours,
                 on_ticket=on_ticket,
                 estimator=estimator,
+                tell=at_kiosk,
             )
     shown = row.code if code is not None else masked_code(row.code)  # typed ID digits cancel nothing
     refuse_unless_booked(conn, site, row, now, shown)
@@ -187,7 +190,8 @@ def _booking_of_person(conn, site, person_hash: str, service: str | None, now: d
 
 def _refuse_if_booked_later(conn, site, person_hash: str, now: dt.datetime) -> None:
     """A citizen come early (a day before the booking): the refusal says when the booking is, and for
-    which service; they may still take a walk-in number today."""
+    which service; they may still take a walk-in number today. Only to a card scanned at a kiosk of the
+    installation (its holder is here), as _refuse_if_booked_elsewhere."""
     later = conn.execute(
         select(B.c.service_id, B.c.business_day, B.c.slot_start)
         .where(
@@ -281,7 +285,7 @@ def _number_held(conn, site, person_hash: str, now: dt.datetime):
 
 
 def _walk_in(
-    conn, site, person_hash: str, service: str, *, priority, kiosk, now, actor, check_hours, on_ticket, estimator
+    conn, site, person_hash: str, service: str, *, priority, kiosk, now, actor, check_hours, on_ticket, estimator, tell
 ) -> q.Outcome:
     outcome = q.issue(
         conn,
@@ -295,7 +299,7 @@ def _walk_in(
         estimator=estimator,
     )
     ticket_id = ticket_row_id(conn, outcome.ticket["id"])
-    claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)
+    claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id, tell=tell)
     if on_ticket is not None:
         on_ticket(conn, site, outcome.ticket)
     return q.Outcome({**outcome.ticket, "late": False, "booking": None}, outcome.happened)

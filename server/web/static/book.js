@@ -72,6 +72,7 @@
   function chooseService(code) {
     const service = serviceOf(code);
     state.service = service;
+    byId("day-error").hidden = true;
     const chosen = byId("day-service");
     chosen.dataset.vi = service.vi;
     if (service.en) chosen.dataset.en = service.en; else delete chosen.dataset.en;
@@ -233,6 +234,7 @@
   function chooseDay(day) {
     state.day = day;
     state.remote = false;
+    byId("day-error").hidden = true;
     QK.say(byId("slot-day"), "book_day", dayParams(day));
     byId("slots").replaceChildren();
     byId("slot-error").hidden = true;
@@ -264,22 +266,42 @@
     }, function () { showProblem(list, null); });
   }
 
-  /** After a setup saved in /admin (opening hours, a slot length): the chosen day's slots listed anew. On
-   *  the form, the chosen slot and what was typed are kept while that slot is still offered with a free
-   *  place; else the citizen is back at the list, told why. */
+  /** After a setup saved in /admin (any change) or a reconnect: the chosen day's slots listed anew. A day
+   *  no longer offered (a holiday saved on it) sends the citizen back to the days, told so. On the form, the
+   *  chosen slot and what was typed are kept while that slot is still offered with a free place; else the
+   *  citizen is back at the list, told why: the slot is full now, or no longer one of the centre's times. */
   function relistSlots() {
     const step = body.dataset.step;
     if (!state.day || state.remote || (step !== "slot" && step !== "form")) return;
+    if (state.service.days.indexOf(state.day) < 0) {  // (a booking being sent: its answer says where to go)
+      if (step === "slot" || !state.busy) dayGone();
+      return;
+    }
     const chosen = step === "form" ? state.slot : null;
     listSlots(function (slots) {
       if (!chosen || state.busy || body.dataset.step !== "form" || state.remote || state.slot !== chosen) return;
-      if (slots.some(function (slot) { return slot.start === chosen.start && slot.end === chosen.end && slot.free > 0; })) return;
+      const listed = slots.find(function (slot) { return slot.start === chosen.start && slot.end === chosen.end; });
+      if (listed && listed.free > 0) return;
       if (trail[trail.length - 1] === "slot") back();
       else show("slot", true);
       const note = byId("slot-error");
-      QK.say(note, "book_slot_gone", {start: chosen.start});
+      QK.say(note, listed ? "book_slot_taken" : "book_slot_gone", {start: chosen.start});
       note.hidden = false;
     });
+  }
+
+  /** The chosen day takes no bookings any more: back to the day list, told so. */
+  function dayGone() {
+    const note = byId("day-error");
+    QK.say(note, "book_day_gone", {date: dayParams(state.day).date});
+    state.day = null;
+    state.slot = null;
+    const at = trail.lastIndexOf("day");
+    if (at >= 0) {
+      trail.length = at + 1;
+      back();
+    } else show("day", true);
+    note.hidden = false;
   }
 
   function chooseSlot(start, end) {

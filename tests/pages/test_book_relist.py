@@ -1,0 +1,78 @@
+"""An open /book page follows a setup saved in /admin, or its own reconnect, without telling the citizen
+a wrong reason (docs/bookings.md): a chosen slot that others filled meanwhile is said to be full, not
+"the centre changed its hours"; a holiday saved on the chosen day sends the citizen back to the days.
+Real Chromium on a 360 px phone, the repo's config.yaml (HT: 15-minute slots, 2 places).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
+    pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from playwright.sync_api import expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+TAKEN = "Khung giờ 09:00 Ông/Bà đã chọn vừa hết chỗ. Mời Ông/Bà chọn giờ khác."
+
+
+def on_the_form(server, phone) -> str:
+    """The citizen on the form for 09:00 on the last day offered (all its slots still to come); that day."""
+    phone.goto(server.url + "/book")
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    last_day = phone.locator("#days button").last
+    day = last_day.get_attribute("data-day")
+    last_day.click()
+    phone.locator('#slots button[data-start="09:00"]').click()
+    phone.fill("#name", "Nguyễn Văn An")
+    return day
+
+
+def fill_the_slot(server, day: str) -> None:
+    integration = server.token("integration")
+    for n, number in enumerate(("0911000001", "0911000002")):  # its two places
+        body = {"service": "HT", "date": day, "start": "09:00", "name": f"Người {n}", "phone": number}
+        taken = server.api("POST", "/bookings", token=integration, json=body)
+        assert taken.status_code == 201, taken.text
+
+
+def test_a_slot_filled_meanwhile_is_said_to_be_full_after_any_saved_change(server, phone):
+    """Two others fill 09:00 while the citizen types; then /admin only renames the centre: back at the
+    list, told the slot is full (the hours did not change), the slot shown full."""
+    day = on_the_form(server, phone)
+    fill_the_slot(server, day)
+    renamed = server.api("PATCH", "/admin/site", token=server.token("admin"), json={"name": "UBND phường Phúc La"})
+    assert renamed.status_code == 200, renamed.text
+    expect(phone.locator("#step-slot")).to_be_visible()
+    expect(phone.locator("#slot-error")).to_have_text(TAKEN)
+    expect(phone.locator('#slots button[data-start="09:00"]')).to_be_disabled()
+
+
+def test_a_slot_filled_while_the_phone_was_offline_is_said_to_be_full_on_reconnecting(server, phone):
+    day = on_the_form(server, phone)
+    phone.context.set_offline(True)
+    expect(phone.locator("body")).to_have_attribute("data-live", "offline", timeout=30_000)
+    fill_the_slot(server, day)
+    phone.context.set_offline(False)
+    expect(phone.locator("#slot-error")).to_have_text(TAKEN, timeout=30_000)  # (its reconnect comes within 10 s)
+    expect(phone.locator("#step-slot")).to_be_visible()
+
+
+def test_a_holiday_saved_on_the_chosen_day_sends_the_citizen_back_to_the_days(server, phone):
+    day = on_the_form(server, phone)
+    saved = server.api("PATCH", "/admin/site", token=server.token("admin"), json={"holidays": [day]})
+    assert saved.status_code == 200, saved.text
+    expect(phone.locator("#step-day")).to_be_visible()
+    shown = f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+    expect(phone.locator("#day-error")).to_have_text(
+        f"Trung tâm vừa thôi nhận lịch hẹn ngày {shown} (ví dụ: ngày nghỉ vừa được thêm). Mời Ông/Bà chọn ngày khác."
+    )
+    expect(phone.locator(f'#days button[data-day="{day}"]')).to_have_count(0)
+    phone.locator("#days button").first.click()  # another day: its slots, the note gone
+    expect(phone.locator("#slots button").first).to_be_visible()
+    phone.locator(".back:visible").click()
+    expect(phone.locator("#day-error")).to_be_hidden()
