@@ -73,6 +73,7 @@ def accepts(port: int) -> bool:
     microseconds of CPU, where an HTTP request refused costs ~0.5 ms (a start waits with it, ~0.2-0.5 s
     polled every 20 ms, and asks /healthz once the port accepts)."""
     with socket.socket() as probe:
+        probe.settimeout(1)  # (a full backlog drops the connect's SYN: no wait of the kernel's retries)
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
