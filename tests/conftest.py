@@ -82,69 +82,59 @@ def pytest_xdist_auto_num_workers(config):
 # left, so that no long file starts near the end and runs alone while the other workers have
 # finished; the rest follow, the files with most tests first, as xdist's own ordering (by the
 # number of tests, which put a one-test file of two minutes last) had them.
-# The figures: each file's wall time in a whole-suite run from a fresh clone on 6 workers (2026-12-06 noon,
-# 55fd021, QK_SUITE_CPU, 565 s on a loaded 2-core host): the files of 20 s or more. Files that mostly wait
-# (test_day_end's midnights, test_idle_server's real processes) belong here too: started last, they would
-# run alone at the end. A file missing from the list only starts later; a renamed one falls back to that.
+# The figures: each file's wall time in a whole-suite run from a fresh clone on 6 workers (2026-12-06 16:20,
+# 57c5c37, QK_SUITE_CPU, 1,681 tests in 366 s on a fast 2-core host): the files of 13 s or more. Files that
+# mostly wait (test_day_end's midnights, test_running_lease's and test_keypad's real processes) belong here
+# too: started last, they would run alone at the end. A file missing from the list only starts later; a
+# renamed one falls back to that.
 SLOWEST_FILES = (
-    "tests/pages/test_display_page.py",  # 139 s
-    "tests/api/test_sites.py",  # 90 s
-    "tests/pages/test_kiosk_page.py",  # 88 s
-    "tests/api/test_fuzz_api.py",  # 72 s
-    "tests/api/test_kiosk_agent.py",  # 71 s
-    "tests/api/test_notifications.py",  # 70 s
-    "tests/api/test_day_end.py",  # 64 s
-    "tests/pages/test_counter_console.py",  # 62 s
-    "tests/api/test_idle_server.py",  # 55 s
-    "tests/api/test_webhooks.py",  # 52 s
-    "tests/pages/test_book_page.py",  # 52 s
-    "tests/api/test_login_names.py",  # 50 s
-    "tests/api/test_role_matrix.py",  # 49 s
-    "tests/api/test_person_key.py",  # 48 s
-    "tests/api/test_several_processes.py",  # 46 s
-    "tests/test_booking_properties.py",  # 43 s
-    "tests/api/test_sites_remove_live.py",  # 42 s
-    "tests/api/test_running_lease.py",  # 42 s
-    "tests/test_engine_properties.py",  # 41 s
-    "tests/api/test_crash.py",  # 41 s
-    "tests/test_prediction.py",  # 39 s
-    "tests/pages/test_console_sign_out.py",  # 39 s
-    "tests/api/test_ops_checks.py",  # 36 s
-    "tests/pages/test_pages_smoke.py",  # 35 s
-    "tests/pages/test_accessibility.py",  # 34 s
-    "tests/test_reports_kept.py",  # 32 s
-    "tests/api/test_message_queue_outage.py",  # 32 s
-    "tests/pages/test_kiosk_checkin_id.py",  # 32 s
-    "tests/api/test_cli_sites.py",  # 31 s
-    "tests/api/test_keypad.py",  # 31 s
-    "tests/api/test_cli_usage.py",  # 31 s
-    "tests/pages/test_track_remote.py",  # 30 s
-    "tests/api/test_cli.py",  # 29 s
-    "tests/pages/test_database_faults_pages.py",  # 29 s
-    "tests/pages/test_admin_page.py",  # 28 s
-    "tests/api/test_cli_setup.py",  # 27 s
-    "tests/api/test_database_faults.py",  # 26 s
-    "tests/api/test_deployment.py",  # 25 s
-    "tests/test_concurrency.py",  # 25 s
-    "tests/api/test_reliability_sessions.py",  # 25 s
-    "tests/test_simulate.py",  # 24 s
-    "tests/api/test_serve_optimized.py",  # 24 s
-    "tests/test_voice_audio.py",  # 24 s
-    "tests/api/test_http_concurrency.py",  # 23 s
-    "tests/test_reports_kept_pg.py",  # 23 s
-    "tests/test_migrations.py",  # 22 s
-    "tests/api/test_deployment_start.py",  # 22 s
-    "tests/api/test_counters_left_open.py",  # 22 s
-    "tests/api/test_admin_api.py",  # 22 s
-    "tests/api/test_bookings.py",  # 22 s
-    "tests/api/test_spooler_database.py",  # 22 s
-    "tests/pages/test_site_pages.py",  # 21 s
-    "tests/api/test_stopping.py",  # 21 s
-    "tests/api/test_reliability_socketio.py",  # 21 s
-    "tests/api/test_sites_admin.py",  # 21 s
-    "tests/api/test_cli_messages.py",  # 21 s
-    "tests/test_voice_numbers.py",  # 21 s
-    "tests/api/test_message_queue_batches.py",  # 20 s
+    "tests/pages/test_display_page.py",  # 108 s
+    "tests/api/test_kiosk_agent.py",  # 79 s
+    "tests/pages/test_kiosk_page.py",  # 57 s
+    "tests/api/test_running_lease.py",  # 57 s
+    "tests/api/test_sites.py",  # 53 s
+    "tests/api/test_day_end.py",  # 52 s
+    "tests/api/test_notifications.py",  # 48 s
+    "tests/api/test_webhooks.py",  # 37 s
+    "tests/pages/test_book_page.py",  # 37 s
+    "tests/pages/test_counter_console.py",  # 37 s
+    "tests/api/test_sites_remove_live.py",  # 32 s
+    "tests/api/test_postgres_outage.py",  # 30 s
+    "tests/pages/test_pages_smoke.py",  # 30 s
+    "tests/pages/test_track_remote.py",  # 29 s
+    "tests/pages/test_kiosk_checkin_id.py",  # 28 s
+    "tests/pages/test_reports_sites_bookings.py",  # 27 s
+    "tests/pages/test_console_sign_out.py",  # 25 s
+    "tests/test_prediction.py",  # 24 s
+    "tests/api/test_fuzz_api.py",  # 24 s
+    "tests/pages/test_reports_files_page.py",  # 23 s
+    "tests/api/test_keypad.py",  # 22 s
+    "tests/api/test_several_processes.py",  # 21 s
+    "tests/api/test_ops_checks.py",  # 21 s
+    "tests/api/test_message_queue_outage.py",  # 20 s
+    "tests/api/test_spooler_database.py",  # 20 s
+    "tests/test_concurrency.py",  # 19 s
+    "tests/api/test_person_key.py",  # 18 s
+    "tests/test_engine_properties.py",  # 18 s
+    "tests/api/test_stopping.py",  # 18 s
+    "tests/test_booking_properties.py",  # 18 s
+    "tests/pages/test_site_pages.py",  # 18 s
+    "tests/test_booking_grids.py",  # 17 s
+    "tests/test_migrations.py",  # 17 s
+    "tests/pages/test_database_faults_pages.py",  # 17 s
+    "tests/api/test_reliability_sessions.py",  # 17 s
+    "tests/api/test_crash.py",  # 16 s
+    "tests/api/test_reliability_socketio.py",  # 16 s
+    "tests/api/test_reports_remote.py",  # 16 s
+    "tests/api/test_cancel_notices.py",  # 15 s
+    "tests/api/test_report_files_off_loop.py",  # 15 s
+    "tests/api/test_delivery_lease_lost.py",  # 15 s
+    "tests/api/test_role_matrix.py",  # 15 s
+    "tests/pages/test_accessibility.py",  # 15 s
+    "tests/api/test_gunicorn_connections.py",  # 14 s
+    "tests/pages/test_site_retire_pages.py",  # 14 s
+    "tests/api/test_sites_remove_races.py",  # 14 s
+    "tests/api/test_database_faults.py",  # 14 s
 )
 
 

@@ -67,6 +67,17 @@ def create_token(
     return _write(url, lambda session: auth.create_token(session, role, name, counter, kiosk=kiosk))
 
 
+def token_id(url: str, token: str) -> int:
+    """The id ``token list`` shows for the bearer token ``token``."""
+    from sqlalchemy import select
+
+    from queuekiosk.server.core import models as m
+
+    return _write(
+        url, lambda session: session.scalars(select(m.ApiToken.id).filter_by(token_hash=auth.hash_token(token))).one()
+    )
+
+
 def add_user(url: str, name: str, password: str, role: str, counter: int | None = None) -> None:
     def add(session):
         auth.add_user(session, name, password, role, counter)

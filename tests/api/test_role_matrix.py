@@ -15,15 +15,14 @@ nothing and pushes nothing; a refused subscription gets no snapshot and none of 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
 import re
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import pytest
+import server_db
 import socketio
 from api_helpers import assert_error, drain, issue, print_jobs
 from config_helpers import site_today
@@ -349,60 +348,44 @@ SOCKET_LIFECYCLE = {"connect", "disconnect", "*"}  # not events a client sends (
 
 # --- the app, as it registers itself, and its callers ------------------------------------------------
 
-SETUP_SCRIPT = """
-import json, os, sys
-from pathlib import Path
-from sqlalchemy import select
-from queuekiosk.server.core import auth, models
-from queuekiosk.server.web import realtime
-from queuekiosk.server.web.app import create_app
-from queuekiosk.server.core.config import instance_dir_for
-from queuekiosk.server.core.config import load_config
-from queuekiosk.server.core.db import create_db_engine, default_database_url, prepare_database, session_factory
-from queuekiosk.server.web.extensions import socketio
 
-config, spec = Path(sys.argv[1]), json.loads(sys.argv[2])
-instance = instance_dir_for(config)  # the server's: what `queuekiosk user add` and `token create` do
-engine = create_db_engine(default_database_url(instance))
-prepare_database(engine, load_config(config), instance)
-with session_factory(engine).begin() as db:
-    for name, role, counter in spec["users"]:
-        auth.add_user(db, name, spec["password"], role, counter)
-    tokens = [auth.create_token(db, role, role, None if isinstance(bound, str) else bound,
-                                kiosk=bound if isinstance(bound, str) else None) for role, bound in spec["tokens"]]
-    db.flush()
-    tokens = [[token, db.scalars(select(models.ApiToken.id).filter_by(token_hash=auth.hash_token(token))).one()]
-              for token in tokens]
-engine.dispose()
-
-os.environ["QUEUEKIOSK_INSTANCE"] = spec["instance"]  # the app below has a database of its own
-app = create_app(config)
-print(json.dumps({
-    "tokens": tokens,
-    "routes": sorted([rule.rule, method] for rule in app.url_map.iter_rules()
-                     for method in rule.methods - {"HEAD", "OPTIONS"}),
-    "events": sorted(socketio.server.handlers["/"]),
-    "rooms": list(realtime.ROOM_KINDS),
-    "roles": {"token": list(auth.TOKEN_ROLES), "user": list(auth.USER_ROLES)},
-}))
-"""
-
-
-def set_up(srv, users, tokens, instance) -> dict:
+def set_up(srv, users, tokens, instance, template) -> dict:
     """Add the users and tokens to the server's database (as ``queuekiosk user add`` and ``token create``
-    do, in one process: each command takes a second or two to open the database) and read what
-    ``create_app`` registers."""
-    spec = {"users": users, "tokens": tokens, "password": PASSWORD, "instance": str(instance)}
-    result = subprocess.run(
-        [sys.executable, "-c", SETUP_SCRIPT, str(srv.config_path), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env=srv.env,
-        cwd=srv.workdir,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    store them: tests/server_db.py, from this process) and read what ``create_app`` registers, on an app
+    of its own (in ``instance``, its database a copy of the migrated ``template``) with the server's
+    environment and folder."""
+    from queuekiosk.server.core import auth
+    from queuekiosk.server.web import realtime
+    from queuekiosk.server.web.app import create_app
+    from queuekiosk.server.web.extensions import socketio as app_socketio
+
+    for name, role, counter in users:
+        server_db.add_user(srv.database_url, name, PASSWORD, role, counter)
+    made = []
+    for role, bound in tokens:
+        kiosk, counter = (bound, None) if isinstance(bound, str) else (None, bound)
+        token = server_db.create_token(srv.database_url, role, counter, kiosk=kiosk, name=role)
+        made.append([token, server_db.token_id(srv.database_url, token)])
+    server_db.seed(template, f"sqlite:///{instance / 'queuekiosk.db'}")
+    with pytest.MonkeyPatch.context() as env:
+        for name in [n for n in os.environ if n.startswith("QUEUEKIOSK_") and n not in srv.env]:
+            env.delenv(name)
+        for name, value in srv.env.items():
+            if name.startswith("QUEUEKIOSK_"):
+                env.setenv(name, value)
+        env.setenv("QUEUEKIOSK_INSTANCE", str(instance))  # the app below has a database of its own
+        env.chdir(srv.workdir)
+        app = create_app(srv.config_path)
+        app.extensions["queuekiosk"].engine.dispose()
+    return {
+        "tokens": made,
+        "routes": sorted(
+            [rule.rule, method] for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
+        ),
+        "events": sorted(app_socketio.server.handlers["/"]),
+        "rooms": list(realtime.ROOM_KINDS),
+        "roles": {"token": list(auth.TOKEN_ROLES), "user": list(auth.USER_ROLES)},
+    }
 
 
 def log_in(srv, name: str) -> dict:
@@ -444,7 +427,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(module_live_server, config_variant, tmp_path_factory) -> World:
+def world(module_live_server, config_variant, tmp_path_factory, sqlite_template) -> World:
     """config.yaml with two kiosks printing through kiosk agents (printers p1, p2) and a slide on the
     lobby display; a caller of every token role and every user role, plus a clerk without CSRF token."""
     config = config_variant()
@@ -459,7 +442,9 @@ def world(module_live_server, config_variant, tmp_path_factory) -> World:
     srv.start()
 
     users = [(f"{role}-user", role, counter) for role, counter in USER_CALLERS]
-    app = set_up(srv, [*users, LEAVER], [*TOKEN_CALLERS, SPARE_TOKEN], tmp_path_factory.mktemp("registered"))
+    app = set_up(
+        srv, [*users, LEAVER], [*TOKEN_CALLERS, SPARE_TOKEN], tmp_path_factory.mktemp("registered"), sqlite_template
+    )
     callers = [Caller("anonymous")]
     for (role, bound), (token, _id) in zip(TOKEN_CALLERS, app["tokens"]):
         kiosk, counter = (bound, None) if isinstance(bound, str) else (None, bound)
