@@ -53,7 +53,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from .commands.common import CONFIG_HELP, database, load, said_usage, say, site_of  # noqa: E402
+from .commands.common import CONFIG_HELP, database, load, remember_language, said_error, say, site_of  # noqa: E402
 from .core.config import ConfigError, config_path  # noqa: E402
 from .core.logs import configure_logging  # noqa: E402
 
@@ -111,18 +111,19 @@ class _Commands(click.Group):
         return super().get_command(ctx, name)
 
     # click's usage errors (a missing option, an unknown one, no such command), raised while the command
-    # line is read (make_context) or while a subcommand's is (invoke), said in Vietnamese too
+    # line is read (make_context) or while a subcommand's is (invoke), said in Vietnamese too; each error
+    # (a command's refusals too) after the "Error: " of the command line's language (said_error)
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as error:
-            raise said_usage(error) from None
+        except click.ClickException as error:
+            raise said_error(error, getattr(getattr(error, "ctx", None), "meta", {})) from None
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except click.UsageError as error:
-            raise said_usage(error) from None
+        except click.ClickException as error:
+            raise said_error(error, ctx.meta) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -385,7 +386,8 @@ def kiosk_agent(server, token, printer_spec, kiosk, state_file):
     type=click.Choice(["vi", "en"]),
     default="vi",
     show_default=True,
-    help="the language of the terminal",
+    callback=remember_language,
+    help="the language of the terminal (and of its errors' prefix)",
 )
 @click.option(
     "--retry-seconds",

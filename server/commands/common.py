@@ -54,8 +54,53 @@ def name_clashes_said(db) -> str | None:
     return say(("cli_name_clashes", {"groups": "; ".join(", ".join(group) for group in groups)})) if groups else None
 
 
-class _SaidUsageError(click.UsageError):
+# ctx.meta (shared by a command's contexts): the language the command line was asked to speak (the keypad's
+# --lang); without it Vietnamese, the language of each message's first line
+LANGUAGE = "queuekiosk.language"
+
+
+def remember_language(ctx: click.Context, _param, value: str) -> str:
+    """An option's callback: its value (vi, en) is the language of the command's error prefix."""
+    ctx.meta[LANGUAGE] = value
+    return value
+
+
+class _Prefixed:
+    """click's "Error: " before a message said in the command line's language ("Lỗi: " in Vietnamese,
+    cli_error): click writes its own in English whatever the message's language."""
+
+    language = "vi"
+
+    def show(self, file=None) -> None:
+        ctx = getattr(self, "ctx", None)
+        if ctx is not None:  # a usage error: click's usage line and hint first, as click shows them
+            names = ctx.command.get_help_option_names(ctx) if ctx.command.get_help_option(ctx) else []
+            hint = f"Try '{ctx.command_path} {max(names, key=len)}' for help.\n" if names else ""
+            click.echo(f"{ctx.get_usage()}\n{hint}", file=file, err=True, color=ctx.color)
+        said = translate("cli_error", self.language, message=self.format_message())
+        click.echo(said, file=file, err=True, color=ctx.color if ctx is not None else self.show_color)
+
+
+class _SaidError(_Prefixed, click.ClickException):
+    """A refusal of a command (a click.ClickException) shown after the prefix of its language."""
+
+
+class _SaidUsageError(_Prefixed, click.UsageError):
     """A usage error said in Vietnamese, then in English (``said_usage``)."""
+
+
+def said_error(error: click.ClickException, meta: dict) -> click.ClickException:
+    """Any error of a command as it is shown: a usage error ``said_usage``, and each after the "Error: " of
+    the command line's language (``meta``: its context's, where an option may have set LANGUAGE)."""
+    if isinstance(error, click.UsageError):
+        error = said_usage(error)
+    elif not isinstance(error, _SaidError):
+        said = _SaidError(error.format_message())
+        said.exit_code = error.exit_code
+        error = said
+    if isinstance(error, _Prefixed):
+        error.language = meta.get(LANGUAGE, "vi")
+    return error
 
 
 def said_usage(error: click.UsageError) -> click.UsageError:

@@ -3,7 +3,8 @@ read, a change in /admin, a setup imported, a saved setup that does not read as 
 
 The server holds the result as the plain frozen dataclasses of server/core/config.py, with the same
 names, fields and defaults (tests/test_config_runtime.py compares the two): a running server needs
-no pydantic (about 10 MB of an idle server's memory, issue 21).
+no pydantic (about 10 MB of an idle server's memory, issue 21). The notifications' models are in
+server/core/notification_settings_schema.py, and how a problem is said in server/core/config_problems.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from . import config as runtime
 from .config import (
@@ -42,7 +42,9 @@ from .config import (
     WEEKDAYS,
     ConfigError,
 )
-from .i18n import MAIL_SENDER, Phrase, translate
+from .config_problems import _CrossReferenceError, _problem, _problems
+from .i18n import Phrase
+from .notification_settings_schema import NotificationSettings
 from .web_address import web_address
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -111,14 +113,6 @@ def new_too_long(document: dict, stored: dict) -> list[tuple[str, int]]:
             if len(nfc(text).strip()) > limit and nfc(text) not in kept
         ]
     return found
-
-
-def _problem(kind: str, **params) -> PydanticCustomError:
-    """A problem the setup's own checks find, as pydantic reports its own: error type ``kind``, its
-    parameters the error's context. Its sentence is the catalogue's ``problem_<kind>`` (server/core/messages),
-    said as pydantic's own kinds are (i18n.problem_phrase): in the reader's language in /admin, in
-    English in config.yaml's messages (the text here)."""
-    return PydanticCustomError(kind, translate(f"problem_{kind}", "en", **params), params)
 
 
 def _known(values) -> str | Phrase:
@@ -511,82 +505,6 @@ class Kiosk(_Strict):
         return _without_repeats(services)
 
 
-class _Open(BaseModel):  # the notifications' settings were never frozen
-    model_config = ConfigDict(extra="forbid")
-
-
-class SmsGatewaySettings(_Open):
-    """Any SMS brandname gateway over HTTP. In ``url`` and ``body``, {phone} and {text} are replaced
-    (URL-encoded in the URL and in a form body, JSON-escaped in a JSON body)."""
-
-    url: str = Field(pattern=r"^https?://")
-    method: Literal["POST", "GET"] = "POST"
-    headers: dict[str, str] = {}  # e.g. {"Authorization": "Bearer ${SMS_TOKEN}"}
-    body: str | None = '{"to": "{phone}", "text": "{text}"}'
-    content_type: str = "application/json"
-    phone_format: Literal["0", "84", "+84"] = "84"  # 0912345678, 84912345678 or +84912345678
-    no_diacritics: bool = False  # "Moi ban den quay 5": one plain SMS instead of a longer Unicode one
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class EmailSettings(_Open):
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = None  # "${SMTP_PASSWORD}"
-    sender: str = Field(pattern=MAIL_SENDER)  # "motcua@xa.gov.vn" or "Trung tâm PVHCC <motcua@xa.gov.vn>"
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class ZaloZnsSettings(_Open):
-    """Zalo Notification Service: a template message of the centre's Official Account, approved by
-    Zalo, with the parameters number, counter, ahead and site (a cancellation's: its own)."""
-
-    url: str = Field(default="https://business.openapi.zalo.me/message/template", pattern=r"^https?://")
-    access_token: str = Field(min_length=1)  # "${ZALO_ACCESS_TOKEN}"
-    template_near: str = Field(min_length=1)
-    template_called: str = Field(min_length=1)
-    template_cancelled: str | None = None  # date, start, code, reason, link: the centre cancelled a booking
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class WebPushSettings(_Open):
-    """Web Push (RFC 8030/8291) with VAPID (RFC 8292): the browser's push service carries the message.
-    The VAPID key pair is derived from the server's secret key, so every process signs alike."""
-
-    subject: str = Field(default="mailto:admin@localhost", pattern=r"^(mailto:|https://)")  # who to contact
-    # the push services a subscription may point at (anything else would let a ticket holder make the
-    # server post to any address): host names, "*." for any below one, or "http://host:port" for a lab
-    services: list[str] = [
-        "fcm.googleapis.com",
-        "updates.push.services.mozilla.com",
-        "*.push.apple.com",
-        "*.notify.windows.com",
-    ]
-    ttl_seconds: int = Field(default=900, ge=0, le=86400)  # a push not delivered by then is dropped
-    timeout_seconds: float = Field(default=10, gt=0, le=60)
-
-
-class NotificationSettings(_Open):
-    ahead: int = Field(default=3, ge=0, le=50)  # "near" is sent when this many or fewer are ahead
-    channels: list[Literal["sms", "email", "zalo", "push"]] = []  # offered on the tracking page, in this order
-    sms: SmsGatewaySettings | None = None
-    email: EmailSettings | None = None
-    zalo: ZaloZnsSettings | None = None
-    push: WebPushSettings | None = None
-
-    @model_validator(mode="after")
-    def _each_channel_set_up(self):
-        # named by the channel's own settings (/admin says it under their first box: the SMS gateway's address)
-        missing = [
-            (f"notifications.{n}", f"channel_not_set_up_{n}", {}) for n in self.channels if getattr(self, n) is None
-        ]
-        if missing:
-            raise _CrossReferenceError(missing)
-        return self
-
-
 class Limits(_Strict):
     """Issuing and booking are public, so they are bounded: a caller past a limit gets 429 and a
     time to retry. Each site has its own limits, and counts its callers apart from other sites'.
@@ -726,50 +644,6 @@ class Config(_Strict):
         if problems:
             raise _CrossReferenceError(problems)
         return self
-
-
-class _CrossReferenceError(ValueError):
-    """Every problem between the sections, each (key path, kind, parameters) as ``_problem``'s, said
-    from the catalogue's ``problem_<kind>``."""
-
-    def __init__(self, problems: list[tuple[str, str, dict]]):
-        super().__init__("; ".join(f"{p}: {translate(f'problem_{kind}', 'en', **ps)}" for p, kind, ps in problems))
-        self.problems = problems
-
-
-_FRIENDLY = {
-    "extra_forbidden": "unknown key (check its spelling)",
-    "missing": "required key is missing",
-}
-
-
-def _path(loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not re.fullmatch(r"[a-z_]+", str(part)):
-            continue  # pydantic's union branch labels such as "list[...]" or "literal['all']"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
-
-
-def _problems(error: ValidationError) -> list[tuple[str, str, dict, str]]:
-    """(key path, error type, its context, the English text) of each problem; a union error reports each
-    branch: one a path and text."""
-    problems = {}
-    for item in error.errors():
-        ctx = item.get("ctx") or {}
-        if isinstance(ctx.get("error"), _CrossReferenceError):
-            for path, kind, params in ctx["error"].problems:
-                message = translate(f"problem_{kind}", "en", **params)
-                problems.setdefault((path, message), (path, kind, params, message))
-            continue
-        message = _FRIENDLY.get(item["type"], item["msg"]).removeprefix("Value error, ")
-        path = _path(item["loc"])
-        problems.setdefault((path, message), (path, item["type"], ctx, message))
-    return list(problems.values())
 
 
 def validate(data, filename: str, context: dict) -> Config:

@@ -3,7 +3,7 @@ server/core/notifications.py so that loading the configuration (server/core/conf
 ``queuekiosk`` command) does not import the models and SQLAlchemy that the sending needs.
 
 Plain frozen dataclasses, as the rest of the setup (server/core/config.py); config.yaml's checks of
-them are pydantic models of the same names in server/core/config_schema.py. ``_Data`` is the base
+them are pydantic models of the same names in server/core/notification_settings_schema.py. ``_Data`` is the base
 of every class of the setup."""
 
 from __future__ import annotations

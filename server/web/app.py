@@ -445,7 +445,7 @@ def create_app(
     redis_queue = message_queue if message_queue and message_queue.startswith("redis") else None
     state.limits = RateLimits(redis_queue or "memory://")  # each site's own limits, per request
 
-    from . import realtime  # registers the Socket.IO handlers
+    from . import realtime, realtime_agents  # noqa: F401  registers the Socket.IO handlers (the kiosk agents' apart)
 
     realtime.guard_packets(socketio.server)  # malformed and stray packets
     from .printing import make_spooler

@@ -30,7 +30,7 @@ def test_user_add_outside_the_centres_folder_names_the_missing_file(tmp_path, se
     said = lines(result.stderr)
     missing = str(elsewhere / "config.yaml")
     assert said[0] == (
-        f"Error: không có tệp cấu hình {missing}: hãy chạy lệnh trong thư mục có config.yaml, hoặc chỉ rõ "
+        f"Lỗi: không có tệp cấu hình {missing}: hãy chạy lệnh trong thư mục có config.yaml, hoặc chỉ rõ "
         "tệp bằng --config TỆP hay biến QUEUEKIOSK_CONFIG; chưa làm gì cả"
     ), said
     assert said[1].startswith(f"there is no configuration file {missing}: run the command in the folder"), said
@@ -52,7 +52,7 @@ def test_messages_are_vietnamese_first_then_english(live_server):
     )
     assert refused.returncode != 0
     assert lines(refused.stderr)[:2] == [
-        "Error: cấu hình không có quầy 42",
+        "Lỗi: cấu hình không có quầy 42",
         "there is no counter 42 in the configuration",
     ]
 
@@ -64,7 +64,7 @@ def test_messages_are_vietnamese_first_then_english(live_server):
     checked = site.cli("config", "import", str(broken), "--dry-run", check=False)
     assert checked.returncode != 0
     said = lines(checked.stderr)
-    assert said[:2] == ["Error: tệp cấu hình có lỗi; chưa làm gì cả", "the configuration has errors; nothing was done"]
+    assert said[:2] == ["Lỗi: tệp cấu hình có lỗi; chưa làm gì cả", "the configuration has errors; nothing was done"]
     assert "broken.yaml" in checked.stderr, "then the file's problems"
 
 

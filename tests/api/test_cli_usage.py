@@ -1,7 +1,9 @@
 """click's own usage errors (a missing option, an unknown one, no such command, a value it cannot
 read) are said as every message of the command line: Vietnamese first, then English, from the
 catalogs (a value refused named in click's own words), with click's usage line, its hint and exit
-code 2 kept. Real subprocesses (forked from one that imported the commands: tests/server_fork.py);
+code 2 kept; the "Error: " click puts before them is the command line's language ("Lỗi: ", or
+"Error: " for a terminal asked to speak English), as before our own refusals. Real subprocesses
+(forked from one that imported the commands: tests/server_fork.py);
 nothing runs, so no configuration.
 """
 
@@ -34,40 +36,40 @@ def run(tmp_path, server_zygote):
         (
             ["keypad", "--server", "http://127.0.0.1:8000", "--counter", "1"],
             "queuekiosk keypad",
-            ["Error: Thiếu tuỳ chọn --token", "Missing option '--token'."],
+            ["Lỗi: Thiếu tuỳ chọn --token", "Missing option '--token'."],
         ),
         (
             ["user", "list", "--cofnig", "x.yaml"],
             "queuekiosk user list",
             [
-                "Error: Không có tuỳ chọn --cofnig; có phải là --config?",
+                "Lỗi: Không có tuỳ chọn --cofnig; có phải là --config?",
                 "No such option '--cofnig'; did you mean --config?",
             ],
         ),
-        (["usr", "list"], "queuekiosk", ["Error: Không có lệnh “usr”", "No such command 'usr'."]),
+        (["usr", "list"], "queuekiosk", ["Lỗi: Không có lệnh “usr”", "No such command 'usr'."]),
         (
             ["user", "add", "lan"],
             "queuekiosk user add",
             [
-                "Error: Thiếu tuỳ chọn --role; phải là một trong: admin, supervisor, clerk, province",
+                "Lỗi: Thiếu tuỳ chọn --role; phải là một trong: admin, supervisor, clerk, province",
                 "Missing option '--role'; must be one of: admin, supervisor, clerk, province",
             ],
         ),
         (
             ["user", "lst"],
             "queuekiosk user",
-            ["Error: Không có lệnh “lst”; có phải là list?", "No such command 'lst'; did you mean list?"],
+            ["Lỗi: Không có lệnh “lst”; có phải là list?", "No such command 'lst'; did you mean list?"],
         ),
         (
             ["user", "add", "--role", "clerk"],
             "queuekiosk user add",
-            ["Error: Thiếu đối số NAME", "Missing argument 'NAME'."],
+            ["Lỗi: Thiếu đối số NAME", "Missing argument 'NAME'."],
         ),
         (
             ["token", "create", "--role", "counter", "--counter", "0"],
             "queuekiosk token create",
             [
-                "Error: Giá trị của --counter không hợp lệ; phải là số từ 1 trở lên",
+                "Lỗi: Giá trị của --counter không hợp lệ; phải là số từ 1 trở lên",
                 "Invalid value for '--counter': 0 is not in the range x>=1.",
             ],
         ),
@@ -75,7 +77,7 @@ def run(tmp_path, server_zygote):
             ["site", "compare", "--from", "2026-13-01", "--to", "2026-12-31"],
             "queuekiosk site compare",
             [
-                "Error: Giá trị của --from không hợp lệ; phải là ngày dạng YYYY-MM-DD",
+                "Lỗi: Giá trị của --from không hợp lệ; phải là ngày dạng YYYY-MM-DD",
                 "Invalid value for '--from': '2026-13-01' does not match the format '%Y-%m-%d'.",
             ],
         ),
@@ -83,14 +85,14 @@ def run(tmp_path, server_zygote):
             ["site", "compare", "--from", "2026-12-06", "--to", "2026-12-01"],
             "queuekiosk site compare",
             [
-                "Error: Giá trị của --to không hợp lệ: phải sau thời điểm bắt đầu",
+                "Lỗi: Giá trị của --to không hợp lệ: phải sau thời điểm bắt đầu",
                 "Invalid value for '--to': must come after the start",
             ],
         ),
         (
             ["user", "list", "extra"],
             "queuekiosk user list",
-            ["Error: Thừa đối số: extra", "Got unexpected extra arguments (extra)"],
+            ["Lỗi: Thừa đối số: extra", "Got unexpected extra arguments (extra)"],
         ),
     ],
 )
@@ -108,10 +110,10 @@ def test_a_usage_error_is_said_in_vietnamese_then_english(run, tmp_path, args, u
 def test_a_wrong_choice_names_the_choices_in_vietnamese_and_the_value_in_english(run):
     result = run("token", "create", "--role", "cashier")
     assert result.returncode == 2
-    error = next(i for i, line in enumerate(result.stderr.splitlines()) if line.startswith("Error: "))
+    error = next(i for i, line in enumerate(result.stderr.splitlines()) if line.startswith("Lỗi: "))
     vi, en = result.stderr.splitlines()[error : error + 2]
     assert vi == (
-        "Error: Giá trị của --role không hợp lệ; phải là một trong: admin, supervisor, counter, kiosk, display, "
+        "Lỗi: Giá trị của --role không hợp lệ; phải là một trong: admin, supervisor, counter, kiosk, display, "
         "rating, integration, province"
     )
     assert en.startswith("Invalid value for '--role': 'cashier' is not one of 'admin', 'supervisor'"), en
@@ -121,4 +123,26 @@ def test_help_is_still_help(run):
     """A group named alone shows its help, as before (click's own way, exit code 2), with no error line."""
     result = run("user")
     assert result.returncode == 2 and "Usage: queuekiosk user" in result.stderr + result.stdout
-    assert "Error" not in result.stderr and "Lệnh viết chưa đúng" not in result.stderr
+    assert "Error" not in result.stderr and "Lỗi" not in result.stderr and "Lệnh viết chưa đúng" not in result.stderr
+
+
+def test_the_error_prefix_follows_the_command_lines_language(run):
+    """The keypad client run without a terminal refuses (exit code 1): "Lỗi: " before the Vietnamese line
+    by default, click's "Error: " with --lang en; a usage error of that English terminal too."""
+    args = ["keypad", "--server", "http://127.0.0.1:9", "--token", "qk_none", "--counter", "1"]
+    said = [
+        "chương trình bàn phím quầy đọc phím từ cửa sổ dòng lệnh (terminal): hãy chạy nó trong đó",
+        "the keypad client reads keys from a terminal; run it in one",
+    ]
+    refused = run(*args)  # (its stdin is empty, not a terminal)
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.splitlines() == [f"Lỗi: {said[0]}", said[1]]
+
+    refused = run(*args, "--lang", "en")
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.splitlines() == [f"Error: {said[0]}", said[1]]
+
+    wrong = run("keypad", "--lang", "en", *args[:-1], "0")
+    assert wrong.returncode == 2, wrong.stderr
+    assert wrong.stderr.splitlines()[-2] == "Error: Giá trị của --counter không hợp lệ; phải là số từ 1 trở lên"
+    assert "Lỗi" not in wrong.stderr and "Traceback" not in wrong.stderr + refused.stderr

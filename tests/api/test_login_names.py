@@ -35,7 +35,7 @@ def test_a_name_in_another_case_is_the_same_account_everywhere(live_server, migr
         refused = srv.cli("user", "add", again, "--role", "supervisor", input=OTHER + "\n", check=False)
         assert refused.returncode == 1, refused.stderr
         assert lines(refused.stderr)[:2] == [
-            "Error: chưa thêm tài khoản nào; đã có tài khoản tên “Lan”: tên đăng nhập không phân biệt chữ hoa, "
+            "Lỗi: chưa thêm tài khoản nào; đã có tài khoản tên “Lan”: tên đăng nhập không phân biệt chữ hoa, "
             "chữ thường (và là duy nhất trong cả hệ thống, mọi điểm phục vụ)",
             "no user was added; a user named “Lan” already exists: login names are the same in upper and lower "
             "case (and unique in the whole installation, every site)",

@@ -140,3 +140,34 @@ def test_the_dashboard_says_who_is_signed_in_at_a_closed_counter(live_server, si
     assert dashboard.wait_for("counter.signed_in", since=mark) == {"counter": 3}
     counters = dashboard_counters(sio_client, srv)
     assert (counters[3]["activity"], counters[3]["signed_in"]) == ("closed", ["quantri"])
+
+
+def test_a_number_served_when_its_counter_closes_stays_unless_the_close_sends_it_back(
+    live_server, sio_client, tmp_path
+):
+    """The dashboard closes a counter under a number being served. Finished by the close (its citizen was
+    served), its call stays in the latest calls, as any number served. Sent back to wait instead (the
+    dialog's other choice), it leaves them, live (``withdrawn_calls``: its call) and on reload: it waits
+    again, and nobody is to go to that counter, now closed, for it."""
+    srv = live_server(env=on_a_working_morning(tmp_path))
+    srv.add_user(SUPERVISOR, PASSWORD, "supervisor")
+    keypads = {number: srv.token("counter", number) for number in (1, 2)}  # counters 1 and 2 serve HT
+    http, supervisor = srv.session(), log_in(srv, SUPERVISOR)
+    finished, sent_back = issue(http, "HT"), issue(http, "HT")
+    lobby = subscribed(sio_client, srv, {"display": "lobby"})
+    assert press(http, 1, "next", keypads[1])["id"] == finished["id"]
+    press(http, 1, "start", keypads[1])
+    assert supervisor.post("/api/v1/counters/1/close", json={"finish": finished["number"]}).status_code == 200
+    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(finished["number"], 1)]
+
+    assert press(http, 2, "next", keypads[2])["id"] == sent_back["id"]
+    press(http, 2, "start", keypads[2])
+    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(sent_back["number"], 2), (finished["number"], 1)]
+    mark = lobby.mark()
+    closed = supervisor.post("/api/v1/counters/2/close", json={"requeue": sent_back["number"]})
+    assert closed.status_code == 200, closed.text
+    requeued = lobby.wait_for("ticket.requeued", since=mark)
+    assert (requeued["ticket"]["id"], requeued["counter"], requeued["withdrawn_calls"]) == (sent_back["id"], 2, 1)
+    assert requeued["ticket"]["status"] == "waiting"
+    assert calls(fresh(sio_client, srv, {"display": "lobby"})) == [(finished["number"], 1)]
+    assert calls(fresh(sio_client, srv, {"dashboard": True}, srv.token("admin"))) == [(finished["number"], 1)]

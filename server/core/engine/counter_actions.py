@@ -590,7 +590,7 @@ def _requeue(conn, site, counter, held, now, actor, rows: RowChanges) -> Happene
     Not a transfer (nobody sent it anywhere, the reports count none); its first call stays on the
     ticket, so its wait is still the one that call ended (a call again is a repeat call). Its queue's
     row is counted in ``rows``, changed with the close's others (``_send_back_transferred``)."""
-    withdrawn = calls_withdrawn(conn, held)
+    withdrawn = calls_withdrawn(conn, held, requeue=True)
     set_ticket(conn, held.id, held.status, status="waiting", counter_id=None, target_counter_id=None, started_at=None)
     rows.waiting(held.service_id, held.business_day, +1, held.priority_id is not None)
     record_event(conn, site, "requeued", now, actor, held.id, held.service_id, counter.id)

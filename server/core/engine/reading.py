@@ -81,9 +81,9 @@ def recent_calls(
     now: dt.datetime | None = None,
 ) -> list[dict]:
     """The latest calls of today, newest first (what a display shows as history): the calls still
-    standing or answered. A call is withdrawn when its number went back to wait before its citizen was
-    served there: the first of the ticket's steps after the call among "started", "transferred" and
-    "requeued" is a sent-back one (``withdrawn``). A number served and then sent on to another service
+    standing or answered. A call is withdrawn when its number went back to wait at that counter: sent on
+    ("transferred") before its citizen was served there, or put back in the queue by its counter's close
+    ("requeued"), served or not (``withdrawn``). A number served and then sent on to another service
     answered its call (the citizen came), as a finished one did.
 
     The calls are read newest first a page at a time (psycopg reads a whole result at once: a read of
@@ -130,17 +130,26 @@ def _steps_by_ticket(conn, query) -> dict[int, list[tuple[int, str]]]:
 
 
 def withdrawn(call_id: int, steps) -> bool:
-    """Whether the call ``call_id`` was withdrawn: ``steps`` (the ticket's "started" and sent-back events,
-    (id, kind), oldest first) has a sent-back one first after it."""
-    return next((kind for event_id, kind in steps if event_id > call_id), ANSWERED) in SENT_BACK
+    """Whether the call ``call_id`` was withdrawn: in ``steps`` (the ticket's "started" and sent-back
+    events, (id, kind), oldest first) the first sent-back one after it is a close's "requeued", or a
+    "transferred" with no "started" between."""
+    started = False
+    for event_id, kind in steps:
+        if event_id <= call_id:
+            continue
+        if kind in SENT_BACK:
+            return kind == "requeued" or not started
+        started = True
+    return False
 
 
-def calls_withdrawn(conn, held) -> int:
+def calls_withdrawn(conn, held, requeue: bool = False) -> int:
     """How many of the latest calls of a held ticket (its row) sending it back to wait now withdraws:
-    those since its last step among "started" and the sent-back ones (all at the counter holding it);
-    none once it was served (the citizen came: its calls were answered; a number being served, the usual
-    transfer, needs no read). Displays drop as many of its lines."""
-    if held.status == "serving":
+    those since its last step among "started" and the sent-back ones (all at the counter holding it).
+    A transfer of a number being served withdraws none (the citizen came: its calls were answered; the
+    usual transfer needs no read); a close's ``requeue`` withdraws them served or not (its citizen waits
+    again, and nobody is to go to that counter for it: ``withdrawn``). Displays drop as many of its lines."""
+    if held.status == "serving" and not requeue:
         return 0
     count = 0
     for (kind,) in conn.execute(
@@ -148,9 +157,11 @@ def calls_withdrawn(conn, held) -> int:
         .where(E.c.ticket_id == held.id, E.c.kind.in_((*CALLS, ANSWERED, *SENT_BACK)))
         .order_by(E.c.id.desc())
     ):
-        if kind not in CALLS:
-            return 0 if kind == ANSWERED else count
-        count += 1
+        if kind in SENT_BACK:
+            return count
+        if kind == ANSWERED and not requeue:
+            return 0
+        count += kind in CALLS
     return count
 
 
