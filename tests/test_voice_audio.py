@@ -12,7 +12,6 @@ import math
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import wave
 from pathlib import Path
@@ -131,17 +130,12 @@ def test_the_chime_is_made_with_the_standard_library():
         assert w.readframes(w.getnframes()) == pcm
 
 
-def test_build_clips_regenerates_the_shipped_set(tmp_path):
+def test_build_clips_regenerates_the_shipped_set(tmp_path, server_zygote):
     """`queuekiosk voice build-clips` with espeak-ng's command line makes exactly the shipped files."""
     _espeak_or_skip()
-    # a new interpreter, as an installer runs it, not a fork of the commands' zygote: forked, the first
-    # espeak-ng wait was twice cut short under the suite's load ("did not finish within 120 s" from a
-    # test that took under 10 s), which no new process has shown
-    done = subprocess.run(
-        [QUEUEKIOSK, "voice", "build-clips", "--out", str(tmp_path / "clips")],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    # a process of its own, forked from one that has imported what the command imports (tests/server_fork.py)
+    done = server_zygote.run(
+        [QUEUEKIOSK, "voice", "build-clips", "--out", str(tmp_path / "clips")], dict(os.environ), timeout=300
     )
     assert done.returncode == 0, done.stderr
     made = sorted(p.relative_to(tmp_path / "clips") for p in (tmp_path / "clips").rglob("*.wav"))
