@@ -243,7 +243,7 @@ class BoundedRedisManager(socketio.RedisManager):
             return
         message = None
         for room in rooms:
-            if not here.get(room):
+            if room not in here:  # (python-socketio drops a room its last client left)
                 continue
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
@@ -427,7 +427,7 @@ class BoundedRedisManager(socketio.RedisManager):
         namespace = entry.get("namespace") or "/"
         here = self.rooms.get(namespace)
         rooms = entry["room"]
-        if not here or not any(here.get(room) for room in rooms):
+        if not here or here.keys().isdisjoint(rooms):  # (python-socketio drops a room its last client left)
             return  # nobody here in any of its rooms: the payload is not looked at
         data = tuple(entry["data"])  # the arguments (one, the payload): _encoded keeps a null one as null
         payload_json = None
