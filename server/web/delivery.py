@@ -40,7 +40,6 @@ from flask.globals import _cv_request
 from gevent.event import Event
 
 from ..core import cancel_notices, faults, notifications, outbox, unoffered
-from ..core.db import _spoken_on
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -253,15 +252,8 @@ class DeliveryWorker:
         return True
 
     def lease_may_be_lost(self) -> bool:
-        held = self.lease._held  # (PostgreSQL: its connection; SQLite: a file lock, never lost, no round trip)
-        if self.state.engine.dialect.name != "postgresql" or held is None:
-            return True
         now = time.monotonic()
-        try:
-            spoken = _spoken_on(held.connection.dbapi_connection)
-        except Exception:  # noqa: BLE001 - closed or invalidated: the round trip says what it is
-            spoken = True
-        if not spoken and now - self.lease_checked < LEASE_CHECK_SECONDS:
+        if not self.lease.spoken_on() and now - self.lease_checked < LEASE_CHECK_SECONDS:
             return False
         self.lease_checked = now
         return True
