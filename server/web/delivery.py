@@ -262,11 +262,16 @@ class DeliveryWorker:
         """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
         give_way()  # its reads too take the process's time: none while requests are being answered
         state = self.state
-        notifying = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
+        # each site that notifies, by the channels it offers (as this process knows its setup)
+        notifying = {
+            site_id: channels
+            for site_id, site in list(state.sites.items())
+            if (channels := site.config.notifications.channels)
+        }
         with state.reads.connect() as conn:  # one connection for the round's looks
             hooks = outbox.active_webhooks(conn)
             queue_changed = outbox.undispatched(conn)
-            cancels_waiting = bool(notifying) and cancel_notices.waiting(conn)
+            cancels_waiting = bool(notifying) and cancel_notices.waiting(conn, offered=notifying)
         _Traffic.follow(bool(hooks or notifying))  # the steps below give way to requests only when there are any
         now = time.monotonic()
         if not hooks and not notifying:
@@ -329,17 +334,19 @@ class DeliveryWorker:
         if held:
             self.state.write(unoffered.end)
 
-    def notify(self, queue_changed: bool, sites: list[str], cancels_waiting: bool) -> None:
+    def notify(self, queue_changed: bool, offered: dict[str, list[str]], cancels_waiting: bool) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
-        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each of
-        ``sites`` (those that notify, by their own settings and hours); then the due ones sent (by
-        one greenlet, so a slow channel holds up only notifications). ``cancels_waiting``: the round's
-        look found cancel notices to send (``tell_cancelled``)."""
+        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each site of
+        ``offered`` (those that notify, by their own settings and hours, with the channels each offers);
+        then the due ones on those channels sent (by one greenlet, so a slow channel holds up only
+        notifications). ``cancels_waiting``: the round's look found cancel notices to send
+        (``tell_cancelled``)."""
         state = self.state
-        if not sites:
+        if not offered:
             return
+        sites = list(offered)
         if cancels_waiting:
-            self.tell_cancelled()
+            self.tell_cancelled(offered)
         with state.reads.connect() as conn:  # read first: a write only when there is something to write
             newest = notifications.newest_active(conn)
             if newest is None:
@@ -359,14 +366,15 @@ class DeliveryWorker:
         if self.notifying is not None and not self.notifying.dead:
             return
         with state.reads.connect() as conn:
-            due = notifications.due(conn)
+            due = notifications.due(conn, offered=offered)
         if due:
             self.notifying = gevent.spawn(self.send_notices, due)
 
-    def tell_cancelled(self) -> None:
+    def tell_cancelled(self, offered: dict[str, list[str]]) -> None:
         """The citizens whose bookings the centre cancelled, told at once (at any hour: cancel_notices.py),
-        by a greenlet of their own, so that a slow channel there holds up nothing else. Called when the
-        round's look found some waiting (``cancel_notices.waiting``)."""
+        by a greenlet of their own, so that a slow channel there holds up nothing else; those on the
+        channels each site offers (``offered``). Called when the round's look found some waiting
+        (``cancel_notices.waiting``)."""
         state = self.state
         if self.telling_cancelled is not None and not self.telling_cancelled.dead:
             return
@@ -378,7 +386,7 @@ class DeliveryWorker:
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
                 if site.config.site.retired and site.successor and site.successor[0] in links:
                     links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
-            due = cancel_notices.due(conn, links, moved=moved)
+            due = cancel_notices.due(conn, links, moved=moved, offered=offered)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, cancel_notices)
 
@@ -407,8 +415,8 @@ class DeliveryWorker:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
-            if notice.channel not in settings.channels:  # not offered (yet, as this process knows the setup:
-                continue  # it may lag a moment): not sent, kept; the sweep ends it if it stays so
+            if notice.channel not in settings.channels:  # turned off since it was picked (due picks only the
+                continue  # channels offered): not sent, kept; the change or the sweep ends it
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 if kind is cancel_notices and (why := cancel_notices.unsendable(settings, notice.channel)):

@@ -20,8 +20,9 @@ import pytest
 from api_helpers import ALL_DAY_HOURS, issue
 from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from queuekiosk.server.core import models as m
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.models import utcnow
 from queuekiosk.server.core.notifications import mask
@@ -271,6 +272,67 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
     [mail] = smtp.wait_for(1)
     assert mail["To"] == "an@example.vn" and f"(mã {booking['code']})" in mail.get_content()
     _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "sent", True)])
+
+
+def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no_other(
+    live_server, config_variant, outside, tmp_path
+):
+    """Another process of the centre, which offers e-mail, cancelled 120 bookings whose citizens opted in by
+    e-mail; the process that delivers does not offer e-mail (yet). Their notices wait, their addresses kept,
+    and are not even read: a newer cancel's SMS goes at once, not held back behind them until the sweep."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = {**settings, "channels": ["sms"]}
+    key = secrets.token_hex(32)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
+    _past_the_workers_first_round(server)  # (its sweep ends what the site does not offer)
+    day, code = _booked_with_sms(server)
+    B, C = m.bookings, m.cancel_notices
+    engine = create_db_engine(server.database_url)
+    try:
+        with engine.begin() as db:  # as the other process wrote them: the bookings cancelled, a notice each
+            booked = db.execute(select(B).where(B.c.code == code)).one()._asdict()
+            now = utcnow()
+            for n in range(120):
+                other = {k: v for k, v in booked.items() if k != "id"} | {
+                    "code": f"KHAC{n:04d}",
+                    "status": "cancelled",
+                    "cancelled_at": now,
+                    "cancel_reason": "closed_day",
+                }
+                booking_id = db.execute(B.insert().values(other)).inserted_primary_key[0]
+                address = f"dan{n}@example.vn"
+                db.execute(
+                    C.insert().values(
+                        site_id=booked["site_id"],
+                        booking_id=booking_id,
+                        channel="email",
+                        address_sealed=address_box(key).seal(address),
+                        address_masked=mask(address),
+                        language="vi",
+                        params={
+                            "site": "UBND",
+                            "date": _shown(day),
+                            "start": "10:00",
+                            "code": other["code"],
+                            "reason": "closed_day",
+                        },
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+    finally:
+        engine.dispose()
+    _cancel_by_holiday(server, day)
+    [told] = sms.wait_for(1)
+    assert f"(mã {code})" in told.json["text"], told.json["text"]
+    _wait_for_rows(
+        server,
+        "SELECT channel, status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2, 3 ORDER BY 1",
+        [("email", "pending", False, 120), ("sms", "sent", True, 1)],
+    )
 
 
 def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
