@@ -242,23 +242,7 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
     today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
     day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
     booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
-    engine = create_db_engine(server.database_url)  # the other process's opt-in, sealed with the centre's key
-    try:
-        with engine.begin() as db:
-            db.execute(
-                text(
-                    "INSERT INTO booking_opt_ins (booking_id, channel, address_sealed, address_masked, language,"
-                    " created_at) SELECT id, 'email', :sealed, :masked, 'vi', :now FROM bookings WHERE code = :code"
-                ),
-                {
-                    "sealed": address_box(key).seal("an@example.vn"),
-                    "masked": mask("an@example.vn"),
-                    "now": utcnow(),
-                    "code": booking["code"],
-                },
-            )
-    finally:
-        engine.dispose()
+    _seal_email_opt_in(server, key, booking["code"])
     _opt_in(http, booking["code"], "sms", "0912000001", "vi")
     _cancel_by_holiday(server, day)
     sms.wait_for(1)  # (the e-mail notice, made first, was looked at before it)
@@ -272,6 +256,28 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
     [mail] = smtp.wait_for(1)
     assert mail["To"] == "an@example.vn" and f"(mã {booking['code']})" in mail.get_content()
     _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "sent", True)])
+
+
+def _seal_email_opt_in(server, key: str, code: str) -> None:
+    """An e-mail opt-in on booking ``code``, sealed with the centre's ``key``, as another process of the
+    centre, which offers e-mail, took it (this one does not)."""
+    engine = create_db_engine(server.database_url)
+    try:
+        with engine.begin() as db:
+            db.execute(
+                text(
+                    "INSERT INTO booking_opt_ins (booking_id, channel, address_sealed, address_masked, language,"
+                    " created_at) SELECT id, 'email', :sealed, :masked, 'vi', :now FROM bookings WHERE code = :code"
+                ),
+                {
+                    "sealed": address_box(key).seal("an@example.vn"),
+                    "masked": mask("an@example.vn"),
+                    "now": utcnow(),
+                    "code": code,
+                },
+            )
+    finally:
+        engine.dispose()
 
 
 def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no_other(
@@ -333,6 +339,27 @@ def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no
         "SELECT channel, status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2, 3 ORDER BY 1",
         [("email", "pending", False, 120), ("sms", "sent", True, 1)],
     )
+
+
+def test_a_notice_on_a_channel_still_not_offered_at_the_workers_start_is_ended_by_its_sweep(
+    live_server, config_variant, outside, tmp_path
+):
+    """The e-mail notice of the test above never went: e-mail was not turned on here after all (the other
+    process's setup was overwritten). At the next start the worker's sweep drops it, its address erased."""
+    sms, _zalo, _smtp, settings = outside
+    config = config_variant()
+    config["notifications"] = {**settings, "channels": ["sms"]}
+    key = secrets.token_hex(32)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
+    _past_the_workers_first_round(server)
+    day, code = _booked_with_sms(server)
+    _seal_email_opt_in(server, key, code)
+    _cancel_by_holiday(server, day)
+    sms.wait_for(1)
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
+    _wait_for_rows(server, notices, [("email", "pending", False), ("sms", "sent", True)])
+    server.restart()
+    _wait_for_rows(server, notices, [("email", "dropped", True), ("sms", "sent", True)], seconds=20)
 
 
 def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(
