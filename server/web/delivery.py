@@ -1,12 +1,14 @@
 """The delivery worker: webhooks (server/core/outbox.py has the rules) and citizens' notifications
 (server/core/notifications.py), a greenlet of the serving process.
 
-Once across several server processes: only the holder of the "delivery-worker" lease (server/core/db.py
+Once across several server processes: only the holder of the "delivery-worker" lease (server/core/lease.py
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
 with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``; a holder
 whose lease went with its database connection (PostgreSQL restarted) finds out before its next round
 (one lost without a word: within ``LEASE_CHECK_SECONDS``) and stops until it holds it again
-(``lease_lost``), so two processes never deliver together.
+(``lease_lost``). So after a loss without a word two processes may deliver together for up to
+``LEASE_CHECK_SECONDS``: a notification still goes once (claimed before it goes, below), a webhook
+delivery may go twice (at least once, below).
 Webhooks at least once: a delivery is marked only after its answer, so one in flight when the
 process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
 Notifications at most once: each is claimed ("sending") before it goes, by one worker only (a citizen
@@ -305,14 +307,16 @@ class DeliveryWorker:
         if first:  # at the first round: a site turned off before may have kept some
             self.swept = True
             self.forget_unoffered()
-            # cancel notices a stopped process left "sending": a send takes seconds, never SENDING_BOUND
-            self.settle_cut_off(self.started)
+            # cancel notices a process that is gone left "sending": claimed before this one started (a send
+            # takes seconds, never SENDING_BOUND), or longer than SENDING_BOUND ago (a standby process takes the
+            # lease hours after its start: what the holder before it claimed since then)
+            self.settle_cut_off(max(self.started, utcnow() - dt.timedelta(seconds=SENDING_BOUND)))
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
-            if not first:  # (at the first round, done just above: claimed before the start covers this bound)
+            if not first:  # (at the first round, done just above, to the later of the two bounds)
                 self.settle_cut_off(utcnow() - dt.timedelta(seconds=SENDING_BOUND))
                 self.forget_unoffered()
 
@@ -393,8 +397,9 @@ class DeliveryWorker:
     def send_notices(self, due: list[notifications.Due], kind=notifications) -> None:
         """Each notice of ``kind`` (notifications, or cancel_notices: each with its ``still_meant`` and
         ``mark_sent``) marked sending, sent, and marked with what came of it. Cancel notices that can
-        never go (``cancel_notices.unsendable``) are dropped: said in the log once for those of each
-        site and reason (a holiday cancels hundreds), the admin's only sign that Zalo tells nobody."""
+        never go (``cancel_notices.unsendable``) are dropped: said in the log in one line for those of
+        each site and reason in ``due`` (up to 100: a holiday's hundreds are a few lines, not hundreds),
+        the admin's only sign that Zalo tells nobody."""
         dropped: Counter = Counter()  # (site id, channel, why) -> how many
         try:
             self._send_notices(due, kind, dropped)
