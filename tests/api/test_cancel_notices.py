@@ -225,6 +225,17 @@ def _past_the_workers_first_round(server) -> None:
         _wait_for_rows(server, "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL", [(0,)])
 
 
+def _offering_sms_only(live_server, config_variant, settings, tmp_path):
+    """A server offering SMS only, past its worker's first round (whose sweep ends what is not offered),
+    and its secret key (to seal addresses as another process of the centre would)."""
+    config = config_variant()
+    config["notifications"] = {**settings, "channels": ["sms"]}
+    key = secrets.token_hex(32)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
+    _past_the_workers_first_round(server)
+    return server, key
+
+
 def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits_for_it(
     live_server, config_variant, outside, tmp_path
 ):
@@ -233,11 +244,7 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
     process does not offer: it waits, its address kept (not dropped: the citizen would never be told),
     and goes once this process offers e-mail too."""
     sms, _zalo, smtp, settings = outside
-    config = config_variant()
-    config["notifications"] = {**settings, "channels": ["sms"]}
-    key = secrets.token_hex(32)
-    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
-    _past_the_workers_first_round(server)
+    server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
     http = server.session()
     today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
     day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
@@ -287,11 +294,7 @@ def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no
     e-mail; the process that delivers does not offer e-mail (yet). Their notices wait, their addresses kept,
     and are not even read: a newer cancel's SMS goes at once, not held back behind them until the sweep."""
     sms, _zalo, _smtp, settings = outside
-    config = config_variant()
-    config["notifications"] = {**settings, "channels": ["sms"]}
-    key = secrets.token_hex(32)
-    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
-    _past_the_workers_first_round(server)  # (its sweep ends what the site does not offer)
+    server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
     day, code = _booked_with_sms(server)
     B, C = m.bookings, m.cancel_notices
     engine = create_db_engine(server.database_url)
@@ -347,11 +350,7 @@ def test_a_notice_on_a_channel_still_not_offered_at_the_workers_start_is_ended_b
     """The e-mail notice of the test above never went: e-mail was not turned on here after all (the other
     process's setup was overwritten). At the next start the worker's sweep drops it, its address erased."""
     sms, _zalo, _smtp, settings = outside
-    config = config_variant()
-    config["notifications"] = {**settings, "channels": ["sms"]}
-    key = secrets.token_hex(32)
-    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
-    _past_the_workers_first_round(server)
+    server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
     day, code = _booked_with_sms(server)
     _seal_email_opt_in(server, key, code)
     _cancel_by_holiday(server, day)
