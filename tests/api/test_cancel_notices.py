@@ -252,7 +252,7 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
     _seal_email_opt_in(server, key, booking["code"])
     _opt_in(http, booking["code"], "sms", "0912000001", "vi")
     _cancel_by_holiday(server, day)
-    sms.wait_for(1)  # (the e-mail notice, made first, was looked at before it)
+    sms.wait_for(1)  # (the e-mail notice, made first, is not even picked: e-mail is not offered here)
     notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
     _wait_for_rows(server, notices, [("email", "pending", False), ("sms", "sent", True)])
 
@@ -347,8 +347,9 @@ def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no
 def test_a_notice_on_a_channel_still_not_offered_at_the_workers_start_is_ended_by_its_sweep(
     live_server, config_variant, outside, tmp_path
 ):
-    """The e-mail notice of the test above never went: e-mail was not turned on here after all (the other
-    process's setup was overwritten). At the next start the worker's sweep drops it, its address erased."""
+    """An e-mail notice waiting as in the test of a process that has not heard of e-mail yet, but e-mail is
+    not turned on here after all (the other process's setup was overwritten): at the next start the
+    worker's sweep drops it, its address erased."""
     sms, _zalo, _smtp, settings = outside
     server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
     day, code = _booked_with_sms(server)
