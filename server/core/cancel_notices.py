@@ -27,6 +27,7 @@ from . import models as m
 from .i18n import translate
 from .models import utcnow
 from .notifications import Due, Message, _end_subscriptions, attempt_outcome
+from .unoffered import offered_only
 
 C = m.cancel_notices
 BO = m.booking_opt_ins
@@ -119,21 +120,31 @@ def message(params: dict, language: str, link: str, moved_to: str | None = None)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
 
 
-def waiting(conn) -> bool:
-    """Whether any cancel notice is still to be sent (the worker's cheap look each round)."""
-    return conn.execute(select(C.c.id).where(C.c.status == "pending").limit(1)).first() is not None
+def waiting(conn, offered: dict | None = None) -> bool:
+    """Whether any cancel notice is still to be sent (the worker's cheap look each round); ``offered``:
+    on a channel its site offers (server/core/unoffered.py ``offered_only``), as ``due`` picks them."""
+    pending = select(C.c.id).where(C.c.status == "pending", offered_only(C, offered))
+    return conn.execute(pending.limit(1)).first() is not None
 
 
 def due(
-    conn, links: dict[str, str], now: dt.datetime | None = None, limit: int = 100, moved: dict | None = None
+    conn,
+    links: dict[str, str],
+    now: dt.datetime | None = None,
+    limit: int = 100,
+    moved: dict | None = None,
+    offered: dict | None = None,
 ) -> list[Due]:
-    """The notices whose (next) attempt is due; ``links``: each site's booking page (the worker knows it);
-    ``moved``: each retired site's successor's name (its ``links`` that successor's page)."""
+    """The notices whose (next) attempt is due, oldest first; ``links``: each site's booking page (the
+    worker knows it); ``moved``: each retired site's successor's name (its ``links`` that successor's
+    page); ``offered``: only those on a channel their site offers (each site's channels: unoffered.py
+    ``offered_only``), so that any number on one not offered never hold the others back."""
     moved = moved or {}
     now = now or utcnow()
     rows = conn.execute(
         select(C)
         .where(C.c.status == "pending", C.c.next_attempt_at <= now, C.c.address_sealed.is_not(None))
+        .where(offered_only(C, offered))
         .order_by(C.c.id)
         .limit(limit)
     ).all()

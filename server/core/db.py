@@ -284,7 +284,7 @@ def _ping_when_idle(engine: Engine) -> None:
         idle_since = record.info.get("qk_idle_since")
         if idle_since is None:
             return  # new
-        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not _spoken_on(dbapi_connection):
+        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not spoken_on(dbapi_connection):
             return  # back from use a moment ago, and nothing came on it since
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
@@ -309,10 +309,11 @@ def forget_older_connections(engine: Engine) -> None:
     _STALE_POOLS.add(engine.pool)
 
 
-def _spoken_on(dbapi_connection) -> bool:
+def spoken_on(dbapi_connection) -> bool:
     """Whether an idle psycopg connection has something to read: PostgreSQL's notice that it ends the
     session, or the session's end (otherwise, rarely, a notice or a notification, which the ping
-    reads). A look that does not wait (the real poll, as _wait_on_the_hub's)."""
+    reads). A look that does not wait (the real poll, as _wait_on_the_hub's); also the lease's
+    (server/core/lease.py ``Lease.spoken_on``)."""
     try:
         fileno = dbapi_connection.fileno()
     except Exception:  # noqa: BLE001 - closed: the ping says so

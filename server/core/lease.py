@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from . import db
+
 # a lease connection never hangs on a PostgreSQL host that went away (a reboot, a cable): a connect gives
 # up after 5 s, and a look on a half-open connection fails within about 10 s instead of minutes
 LEASE_CONNECT_ARGS = {
@@ -110,6 +112,21 @@ class Lease:
             with contextlib.suppress(Exception):  # a connection already dead may say so again
                 self._held.close()
             self._held = None
+            return True
+
+    def spoken_on(self) -> bool:
+        """Whether PostgreSQL may have said something on the lease's connection since its last use (the
+        notice it sends as it ends the session): a look at its socket, one system call and no round trip
+        (server/core/db.py ``spoken_on``). True where only ``lost``'s round trip can tell (not held, or
+        its connection closed); never on SQLite, whose file lock ends only with the process. Silence
+        is no proof: a connection lost without a word (a host gone without closing it) says nothing."""
+        if self._engine.dialect.name != "postgresql":
+            return False
+        if self._held is None:
+            return True
+        try:
+            return db.spoken_on(self._held.connection.dbapi_connection)
+        except Exception:  # noqa: BLE001 - closed or invalidated: the round trip says what it is
             return True
 
     def _forked(self) -> None:

@@ -50,6 +50,7 @@ from .notification_settings import (  # noqa: F401  (notifications.NotificationS
     ZaloZnsSettings,
 )
 from .tls import https_opener, smtp_context
+from .unoffered import offered_only
 from .vapid import VapidKey, unb64
 
 S = m.notification_subscriptions
@@ -676,12 +677,12 @@ def message(key: str, params: dict, language: str) -> Message:
     return Message(kind, text, subject, params)
 
 
-def due(conn, now: dt.datetime | None = None, limit: int = 100) -> list[Due]:
-    now = now or utcnow()
+def due(conn, now: dt.datetime | None = None, limit: int = 100, offered: dict | None = None) -> list[Due]:
     rows = conn.execute(
         select(N.c.id, N.c.key, N.c.params, S.c.channel, S.c.address_sealed, S.c.language, S.c.site_id)
         .join(S, S.c.id == N.c.subscription_id)
-        .where(N.c.status == "pending", N.c.next_attempt_at <= now, S.c.address_sealed.is_not(None))
+        .where(N.c.status == "pending", N.c.next_attempt_at <= (now or utcnow()), S.c.address_sealed.is_not(None))
+        .where(offered_only(S, offered))  # (``offered``: each site's channels; only those on them)
         .order_by(N.c.id)
         .limit(limit)
     ).all()

@@ -11,15 +11,30 @@ dropped), the bookings' opt-ins are erased, and the centre's cancel notices not 
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, false, or_, select, true, update
 
 from . import models as m
-from .notifications import _end_subscriptions
 
 S = m.notification_subscriptions
 BO = m.booking_opt_ins
 B = m.bookings
 C = m.cancel_notices
+
+
+def offered_only(table, offered: dict[str, Iterable[str]] | None):
+    """The condition on ``table``'s rows (each with a ``site_id`` and a ``channel``) of a channel their
+    site offers by ``offered`` (each site's channels, as this process knows its setup; a site not in it
+    offers none; None: every row). The delivery worker picks the notices due by it: one on a channel not
+    offered (yet, or any more) is not even read, so any number of them never hold the others back; it
+    waits, its address kept, until its site offers the channel or the sweep ends it (``end``)."""
+    if offered is None:
+        return true()
+    return or_(
+        false(),
+        *(and_(table.c.site_id == site, table.c.channel.in_(list(channels))) for site, channels in offered.items()),
+    )
 
 
 def _conditions(site, channels=None) -> tuple[tuple, tuple, tuple]:
@@ -51,6 +66,8 @@ def end(conn, site, channels=None) -> int:
     """The addresses ``site`` holds on channels it does not offer (``channels``, else its setup's) erased:
     its tickets' subscriptions end, its bookings' opt-ins go, its cancel notices not sent yet are
     dropped. How many."""
+    from .notifications import _end_subscriptions  # (not at the top: notifications.py imports offered_only)
+
     tickets, bookings, notices = _conditions(site, channels)
     ended = _end_subscriptions(conn, tickets, "channel turned off")
     ended += conn.execute(delete(BO).where(*bookings)).rowcount

@@ -1,12 +1,14 @@
 """The delivery worker: webhooks (server/core/outbox.py has the rules) and citizens' notifications
 (server/core/notifications.py), a greenlet of the serving process.
 
-Once across several server processes: only the holder of the "delivery-worker" lease (server/core/db.py
+Once across several server processes: only the holder of the "delivery-worker" lease (server/core/lease.py
 Lease: a PostgreSQL advisory lock, or a file lock beside the SQLite file) works; the lease goes
 with its process however that ends, and another process takes it within ``LEASE_POLL_SECONDS``; a holder
 whose lease went with its database connection (PostgreSQL restarted) finds out before its next round
 (one lost without a word: within ``LEASE_CHECK_SECONDS``) and stops until it holds it again
-(``lease_lost``), so two processes never deliver together.
+(``lease_lost``). So after a loss without a word two processes may deliver together for up to
+``LEASE_CHECK_SECONDS``: a notification still goes once (claimed before it goes, below), a webhook
+delivery may go twice (at least once, below).
 Webhooks at least once: a delivery is marked only after its answer, so one in flight when the
 process dies is sent again by whoever holds the lease next; receivers deduplicate by its id.
 Notifications at most once: each is claimed ("sending") before it goes, by one worker only (a citizen
@@ -40,7 +42,6 @@ from flask.globals import _cv_request
 from gevent.event import Event
 
 from ..core import cancel_notices, faults, notifications, outbox, unoffered
-from ..core.db import _spoken_on
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -253,15 +254,8 @@ class DeliveryWorker:
         return True
 
     def lease_may_be_lost(self) -> bool:
-        held = self.lease._held  # (PostgreSQL: its connection; SQLite: a file lock, never lost, no round trip)
-        if self.state.engine.dialect.name != "postgresql" or held is None:
-            return True
         now = time.monotonic()
-        try:
-            spoken = _spoken_on(held.connection.dbapi_connection)
-        except Exception:  # noqa: BLE001 - closed or invalidated: the round trip says what it is
-            spoken = True
-        if not spoken and now - self.lease_checked < LEASE_CHECK_SECONDS:
+        if not self.lease.spoken_on() and now - self.lease_checked < LEASE_CHECK_SECONDS:
             return False
         self.lease_checked = now
         return True
@@ -270,11 +264,16 @@ class DeliveryWorker:
         """One look: dispatch, notify, send what is due. Whether there is anyone to deliver to."""
         give_way()  # its reads too take the process's time: none while requests are being answered
         state = self.state
-        notifying = [site_id for site_id, site in list(state.sites.items()) if site.config.notifications.channels]
+        # each site that notifies, by the channels it offers (as this process knows its setup)
+        notifying = {
+            site_id: channels
+            for site_id, site in list(state.sites.items())
+            if (channels := site.config.notifications.channels)
+        }
         with state.reads.connect() as conn:  # one connection for the round's looks
             hooks = outbox.active_webhooks(conn)
             queue_changed = outbox.undispatched(conn)
-            cancels_waiting = bool(notifying) and cancel_notices.waiting(conn)
+            cancels_waiting = bool(notifying) and cancel_notices.waiting(conn, offered=notifying)
         _Traffic.follow(bool(hooks or notifying))  # the steps below give way to requests only when there are any
         now = time.monotonic()
         if not hooks and not notifying:
@@ -308,14 +307,16 @@ class DeliveryWorker:
         if first:  # at the first round: a site turned off before may have kept some
             self.swept = True
             self.forget_unoffered()
-            # cancel notices a stopped process left "sending": a send takes seconds, never SENDING_BOUND
-            self.settle_cut_off(self.started)
+            # cancel notices a process that is gone left "sending": claimed before this one started (a send
+            # takes seconds, never SENDING_BOUND), or longer than SENDING_BOUND ago (a standby process takes the
+            # lease hours after its start: what the holder before it claimed since then)
+            self.settle_cut_off(max(self.started, utcnow() - dt.timedelta(seconds=SENDING_BOUND)))
         if now - self.last_prune > PRUNE_EVERY:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
-            if not first:  # (at the first round, done just above: claimed before the start covers this bound)
+            if not first:  # (at the first round, done just above, to the later of the two bounds)
                 self.settle_cut_off(utcnow() - dt.timedelta(seconds=SENDING_BOUND))
                 self.forget_unoffered()
 
@@ -337,17 +338,19 @@ class DeliveryWorker:
         if held:
             self.state.write(unoffered.end)
 
-    def notify(self, queue_changed: bool, sites: list[str], cancels_waiting: bool) -> None:
+    def notify(self, queue_changed: bool, offered: dict[str, list[str]], cancels_waiting: bool) -> None:
         """While anyone waits to be told: after a change of the queue, a new opt-in, or every
-        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each of
-        ``sites`` (those that notify, by their own settings and hours); then the due ones sent (by
-        one greenlet, so a slow channel holds up only notifications). ``cancels_waiting``: the round's
-        look found cancel notices to send (``tell_cancelled``)."""
+        ``REPLAN_SECONDS`` (the centre opening), the notices the queue now calls for at each site of
+        ``offered`` (those that notify, by their own settings and hours, with the channels each offers);
+        then the due ones on those channels sent (by one greenlet, so a slow channel holds up only
+        notifications). ``cancels_waiting``: the round's look found cancel notices to send
+        (``tell_cancelled``)."""
         state = self.state
-        if not sites:
+        if not offered:
             return
+        sites = list(offered)
         if cancels_waiting:
-            self.tell_cancelled()
+            self.tell_cancelled(offered)
         with state.reads.connect() as conn:  # read first: a write only when there is something to write
             newest = notifications.newest_active(conn)
             if newest is None:
@@ -367,14 +370,15 @@ class DeliveryWorker:
         if self.notifying is not None and not self.notifying.dead:
             return
         with state.reads.connect() as conn:
-            due = notifications.due(conn)
+            due = notifications.due(conn, offered=offered)
         if due:
             self.notifying = gevent.spawn(self.send_notices, due)
 
-    def tell_cancelled(self) -> None:
+    def tell_cancelled(self, offered: dict[str, list[str]]) -> None:
         """The citizens whose bookings the centre cancelled, told at once (at any hour: cancel_notices.py),
-        by a greenlet of their own, so that a slow channel there holds up nothing else. Called when the
-        round's look found some waiting (``cancel_notices.waiting``)."""
+        by a greenlet of their own, so that a slow channel there holds up nothing else; those on the
+        channels each site offers (``offered``). Called when the round's look found some waiting
+        (``cancel_notices.waiting``)."""
         state = self.state
         if self.telling_cancelled is not None and not self.telling_cancelled.dead:
             return
@@ -386,15 +390,16 @@ class DeliveryWorker:
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
                 if site.config.site.retired and site.successor and site.successor[0] in links:
                     links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
-            due = cancel_notices.due(conn, links, moved=moved)
+            due = cancel_notices.due(conn, links, moved=moved, offered=offered)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, cancel_notices)
 
     def send_notices(self, due: list[notifications.Due], kind=notifications) -> None:
         """Each notice of ``kind`` (notifications, or cancel_notices: each with its ``still_meant`` and
         ``mark_sent``) marked sending, sent, and marked with what came of it. Cancel notices that can
-        never go (``cancel_notices.unsendable``) are dropped: said in the log once for those of each
-        site and reason (a holiday cancels hundreds), the admin's only sign that Zalo tells nobody."""
+        never go (``cancel_notices.unsendable``) are dropped: said in the log in one line for those of
+        each site and reason in ``due`` (up to 100: a holiday's hundreds are a few lines, not hundreds),
+        the admin's only sign that Zalo tells nobody."""
         dropped: Counter = Counter()  # (site id, channel, why) -> how many
         try:
             self._send_notices(due, kind, dropped)
@@ -415,8 +420,8 @@ class DeliveryWorker:
             give_way()
             site_id = notice.site_id if notice.site_id in state.sites else state.first_site_id
             settings = state.sites[site_id].config.notifications
-            if notice.channel not in settings.channels:  # not offered (yet, as this process knows the setup:
-                continue  # it may lag a moment): not sent, kept; the sweep ends it if it stays so
+            if notice.channel not in settings.channels:  # turned off since it was picked (due picks only the
+                continue  # channels offered): not sent, kept; the change or the sweep ends it
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
                 if kind is cancel_notices and (why := cancel_notices.unsendable(settings, notice.channel)):

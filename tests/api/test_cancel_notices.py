@@ -20,8 +20,9 @@ import pytest
 from api_helpers import ALL_DAY_HOURS, issue
 from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from queuekiosk.server.core import models as m
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.models import utcnow
 from queuekiosk.server.core.notifications import mask
@@ -225,6 +226,17 @@ def _past_the_workers_first_round(server) -> None:
         _wait_for_rows(server, "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL", [(0,)])
 
 
+def _offering_sms_only(live_server, config_variant, settings, tmp_path):
+    """A server offering SMS only, past its worker's first round (whose sweep ends what is not offered),
+    and its secret key (to seal addresses as another process of the centre would)."""
+    config = config_variant()
+    config["notifications"] = {**settings, "channels": ["sms"]}
+    key = secrets.token_hex(32)
+    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
+    _past_the_workers_first_round(server)
+    return server, key
+
+
 def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits_for_it(
     live_server, config_variant, outside, tmp_path
 ):
@@ -233,16 +245,31 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
     process does not offer: it waits, its address kept (not dropped: the citizen would never be told),
     and goes once this process offers e-mail too."""
     sms, _zalo, smtp, settings = outside
-    config = config_variant()
-    config["notifications"] = {**settings, "channels": ["sms"]}
-    key = secrets.token_hex(32)
-    server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path), "QUEUEKIOSK_SECRET_KEY": key})
-    _past_the_workers_first_round(server)
+    server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
     http = server.session()
     today = dt.date.fromisoformat(issue(http, "CT")["business_day"])
     day = today + dt.timedelta(days=2 if (today + dt.timedelta(days=2)).weekday() != 6 else 3)
     booking = _book(http, {"date": day.isoformat(), "start": "10:00", "phone": "0912000001"})
-    engine = create_db_engine(server.database_url)  # the other process's opt-in, sealed with the centre's key
+    _seal_email_opt_in(server, key, booking["code"])
+    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+    _cancel_by_holiday(server, day)
+    sms.wait_for(1)  # (the e-mail notice, made first, is not even picked: e-mail is not offered here)
+    notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
+    _wait_for_rows(server, notices, [("email", "pending", False), ("sms", "sent", True)])
+
+    admin = server.session()
+    admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
+    on = admin.patch("/api/v1/admin/site", json={"notifications": {"channels": ["sms", "email"]}})
+    assert on.status_code == 200, on.text
+    [mail] = smtp.wait_for(1)
+    assert mail["To"] == "an@example.vn" and f"Lịch hẹn {booking['code']} " in mail.get_content()
+    _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "sent", True)])
+
+
+def _seal_email_opt_in(server, key: str, code: str) -> None:
+    """An e-mail opt-in on booking ``code``, sealed with the centre's ``key``, as another process of the
+    centre, which offers e-mail, took it (this one does not)."""
+    engine = create_db_engine(server.database_url)
     try:
         with engine.begin() as db:
             db.execute(
@@ -254,24 +281,86 @@ def test_a_notice_on_a_channel_the_delivering_process_has_not_heard_of_yet_waits
                     "sealed": address_box(key).seal("an@example.vn"),
                     "masked": mask("an@example.vn"),
                     "now": utcnow(),
-                    "code": booking["code"],
+                    "code": code,
                 },
             )
     finally:
         engine.dispose()
-    _opt_in(http, booking["code"], "sms", "0912000001", "vi")
+
+
+def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no_other(
+    live_server, config_variant, outside, tmp_path
+):
+    """Another process of the centre, which offers e-mail, cancelled 120 bookings whose citizens opted in by
+    e-mail; the process that delivers does not offer e-mail (yet). Their notices wait, their addresses kept,
+    and are not even read: a newer cancel's SMS goes at once, not held back behind them until the sweep."""
+    sms, _zalo, _smtp, settings = outside
+    server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
+    day, code = _booked_with_sms(server)
+    B, C = m.bookings, m.cancel_notices
+    engine = create_db_engine(server.database_url)
+    try:
+        with engine.begin() as db:  # as the other process wrote them: the bookings cancelled, a notice each
+            booked = db.execute(select(B).where(B.c.code == code)).one()._asdict()
+            now = utcnow()
+            for n in range(120):
+                other = {k: v for k, v in booked.items() if k != "id"} | {
+                    "code": f"KHAC{n:04d}",
+                    "status": "cancelled",
+                    "cancelled_at": now,
+                    "cancel_reason": "closed_day",
+                }
+                booking_id = db.execute(B.insert().values(other)).inserted_primary_key[0]
+                address = f"dan{n}@example.vn"
+                db.execute(
+                    C.insert().values(
+                        site_id=booked["site_id"],
+                        booking_id=booking_id,
+                        channel="email",
+                        address_sealed=address_box(key).seal(address),
+                        address_masked=mask(address),
+                        language="vi",
+                        params={
+                            "site": "UBND",
+                            "date": _shown(day),
+                            "start": "10:00",
+                            "code": other["code"],
+                            "reason": "closed_day",
+                        },
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+    finally:
+        engine.dispose()
     _cancel_by_holiday(server, day)
-    sms.wait_for(1)  # (the e-mail notice, made first, was looked at before it)
+    [told] = sms.wait_for(1)
+    assert told.json["text"].startswith(f"Lịch hẹn {code} "), told.json["text"]
+    _wait_for_rows(
+        server,
+        "SELECT channel, status, address_sealed IS NULL, count(*) FROM cancel_notices GROUP BY 1, 2, 3 ORDER BY 1",
+        [("email", "pending", False, 120), ("sms", "sent", True, 1)],
+    )
+
+
+def test_a_notice_on_a_channel_still_not_offered_at_the_workers_start_is_ended_by_its_sweep(
+    live_server, config_variant, outside, tmp_path
+):
+    """An e-mail notice waiting as in the test of a process that has not heard of e-mail yet, but e-mail is
+    not turned on here after all (the other process's setup was overwritten): at the next start the
+    worker's sweep drops it, its address erased."""
+    sms, _zalo, _smtp, settings = outside
+    server, key = _offering_sms_only(live_server, config_variant, settings, tmp_path)
+    day, code = _booked_with_sms(server)
+    _seal_email_opt_in(server, key, code)
+    _cancel_by_holiday(server, day)
+    sms.wait_for(1)
     notices = "SELECT channel, status, address_sealed IS NULL FROM cancel_notices ORDER BY channel"
     _wait_for_rows(server, notices, [("email", "pending", False), ("sms", "sent", True)])
-
-    admin = server.session()
-    admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
-    on = admin.patch("/api/v1/admin/site", json={"notifications": {"channels": ["sms", "email"]}})
-    assert on.status_code == 200, on.text
-    [mail] = smtp.wait_for(1)
-    assert mail["To"] == "an@example.vn" and f"Lịch hẹn {booking['code']} " in mail.get_content()
-    _wait_for_rows(server, notices, [("email", "sent", True), ("sms", "sent", True)])
+    server.restart()
+    _wait_for_rows(server, notices, [("email", "dropped", True), ("sms", "sent", True)], seconds=20)
 
 
 def test_a_notice_cut_off_by_a_restart_is_given_up_and_its_address_erased(

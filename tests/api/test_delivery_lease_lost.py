@@ -8,13 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import time
 from collections import Counter
 
 import pytest
 from api_helpers import issue
-from faked_clock import on_a_working_morning
+from faked_clock import FakedClock, next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers
 from pg_lock_helpers import end_lease_connection
+from sqlalchemy import text
 from webhook_receiver import Receiver
 
 from queuekiosk.server.core.db import create_db_engine
@@ -104,3 +106,56 @@ def test_each_citizen_is_told_once_of_the_centres_cancel_after_the_lease_connect
     sms.wait_for(len(phones))
     sms.stays_at(len(phones))
     assert Counter(json.loads(r.body)["to"] for r in sms.received) == Counter("84" + p[1:] for p in phones)
+
+
+def test_a_standby_taking_over_hours_after_its_start_settles_at_once_a_notice_cut_off_meanwhile(
+    live_server, config_variant, outside, migrated_pg_url, tmp_path
+):
+    """B starts as a standby while A delivers; A claims a cancel notice and the SMS gateway holds its answer.
+    Two hours later A stops: the notice, claimed after B started but over an hour ago, may have gone, so B's
+    first round as the holder gives it up, its address erased (not an hour later, nor sent again)."""
+    sms, _zalo, _smtp, settings = outside
+    sms.answers = ["hang"]
+    config = config_variant()
+    config["notifications"] = {**settings, "sms": {**settings["sms"], "timeout_seconds": 30}}
+    clock = FakedClock(tmp_path / "clock", next_working_morning())  # each process's starts at its own start
+    env = {**TOKENS, **FAST, **clock.env(), "QUEUEKIOSK_DATABASE_URL": migrated_pg_url}
+    env["QUEUEKIOSK_SECRET_KEY"] = secrets.token_hex(32)
+    a = live_server(config, env=env)
+    http = a.session()
+    day = dt.date.fromisoformat(issue(http, "CT")["business_day"])  # dispatched by A's worker: A holds the lease
+    while _rows(migrated_pg_url, "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL") != [(0,)]:
+        time.sleep(0.1)
+    live_server(config, env=env)  # B, the standby
+    day += dt.timedelta(days=2 if (day + dt.timedelta(days=2)).weekday() != 6 else 3)
+    body = {"service": "HT", "name": "Nguyễn Văn An", "date": day.isoformat(), "start": "10:00", "phone": "0912000001"}
+    booked = http.post("/api/v1/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    opted = http.post(
+        f"/api/v1/bookings/{booked.json()['code']}/notifications",
+        json={"channel": "sms", "address": "0912000001", "language": "vi"},
+    )
+    assert opted.status_code == 201, opted.text
+    supervisor = {"Authorization": f"Bearer {a.token('supervisor')}"}
+    holidays = http.get("/api/v1/admin/site", headers=supervisor).json()["holidays"]
+    closed = {"holidays": [*holidays, day.isoformat()], "confirm": True}
+    assert http.patch("/api/v1/admin/site", headers=supervisor, json=closed).status_code == 200
+    sms.wait_for(1)  # A sends it: the gateway holds its answer
+    notices = "SELECT status, address_sealed IS NULL FROM cancel_notices"
+    assert _rows(migrated_pg_url, notices) == [("sending", False)]
+    clock.set(clock.start + dt.timedelta(hours=2))
+    a.stop()
+    deadline = time.monotonic() + 20
+    while (found := _rows(migrated_pg_url, notices)) != [("failed", True)]:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+    assert len(sms.received) == 1
+
+
+def _rows(url: str, query: str) -> list[tuple]:
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(text(query))]
+    finally:
+        engine.dispose()

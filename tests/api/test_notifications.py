@@ -264,6 +264,44 @@ def test_a_channel_that_is_down_holds_up_nothing_and_is_tried_again(live_server,
     sms.stays_at(3, seconds=1)
 
 
+def test_notices_on_a_channel_the_delivering_process_does_not_offer_hold_back_no_other(
+    live_server, config_variant, outside
+):
+    """Another process of the centre, which offers e-mail, took 120 citizens' e-mail opt-ins and made their
+    notices; the process that delivers does not offer e-mail (yet). Those wait, their addresses kept, and are
+    not even read: a newer notice by SMS goes at once, not held back behind them until the sweep."""
+    sms, _zalo, _smtp, settings = outside
+    srv = start(live_server, config_variant, {**settings, "channels": ["sms"]})
+    opt_in(srv, issue(srv.session(), "HT"), "sms", "0912000001")  # the next: told at once
+    sms.wait_for(1)
+    call_next(srv)  # told in a later round: the worker's first, whose sweep ends what is not offered, is over
+    sms.wait_for(2)
+    waiting = [issue(srv.session(), "HT") for _ in range(120)]
+    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
+        db.executemany(
+            "INSERT INTO notification_subscriptions (site_id, ticket_id, channel, address_sealed, address_masked,"
+            " language, created_at) SELECT site_id, id, 'email', 'sealed', 'a***@example.vn', 'vi', ? FROM tickets"
+            " WHERE public_id = ?",
+            [(now, ticket["id"]) for ticket in waiting],
+        )
+        db.execute(
+            "INSERT INTO notices (subscription_id, key, params, status, attempts, next_attempt_at, created_at)"
+            " SELECT id, 'near:HT', json_object('site', 'UBND', 'number', 1, 'ahead', 2), 'pending', 0, ?, ?"
+            " FROM notification_subscriptions WHERE channel = 'email'",
+            (now, now),
+        )
+    opt_in(srv, issue(srv.session(), "CT"), "sms", "0912000002")  # the next at CT: told at once
+    sms.wait_for(3)
+    assert "Ông/Bà là người tiếp theo" in sms_texts(sms)[2]
+    with sqlite3.connect(srv.instance / "queuekiosk.db") as db:
+        held = db.execute(
+            "SELECT count(*) FROM notices JOIN notification_subscriptions s ON s.id = subscription_id"
+            " WHERE s.channel = 'email' AND status = 'pending' AND s.address_sealed IS NOT NULL"
+        )
+        assert held.fetchone() == (120,)
+
+
 def test_sms_gateways_of_other_shapes_get_what_their_templates_say(live_server, config_variant, outside):
     """A gateway taking a GET with the phone, the text and its key in the URL (eSMS's form), Vietnamese
     without diacritics, a local phone number; and one taking a form body with +84 numbers."""
