@@ -540,6 +540,12 @@ def _child(request: dict, environ_added: dict) -> None:
         import gevent
 
         gevent.reinit()  # as gevent's own fork does
+        # the loop's clock as now, not as when the zygote made its hub (the commands' zygote does, at its
+        # imports) and last turned it: gevent's iwait/joinall (subprocess.run(..., timeout=...)'s
+        # communicate) start their timer without updating that clock, so the first such wait in a child
+        # forked longer than its timeout after the zygote's start ended at once ("espeak-ng did not finish
+        # within 120 s" from a test of 10 s; /work/notes' zygclock reproduction)
+        gevent.get_hub().loop.update_now()
         os.chdir(request["cwd"])
         if command:
             streams = [

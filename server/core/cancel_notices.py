@@ -1,4 +1,4 @@
-"""Telling a citizen "Trung tâm đã hủy lịch hẹn của Ông/Bà" when the centre cancels their booking.
+"""Telling a citizen "Lịch hẹn … bị hủy" when the centre cancels their booking.
 
 A booking the centre cancels (``bookings.cancel_booking``'s ``cancel_by_centre``: its day made a
 holiday or no longer a working day, its hours changed, its site retired) would otherwise take its
@@ -104,7 +104,8 @@ def _params(site, row, reason: str) -> dict:
 
 
 def message(params: dict, language: str, link: str, moved_to: str | None = None) -> Message:
-    """The text in ``language``: "... đã hủy lịch hẹn của Ông/Bà ngày 08/12 lúc 09:15 (mã ABC123) vì ...".
+    """The text in ``language``: "Lịch hẹn ABC123 09:15 ngày 08/12 bị hủy vì ... Đặt lại: <link>" (an SMS
+    of two parts at most: tests/test_cancel_sms_parts.py).
     Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
     and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens."""
