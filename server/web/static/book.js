@@ -271,9 +271,9 @@
 
   /** After a setup saved in /admin (any change) or a reconnect: the chosen day's slots listed anew. A day
    *  no longer offered (a holiday saved on it, today's last slot begun) sends the citizen back to the days,
-   *  told why. On the form, the
-   *  chosen slot and what was typed are kept while that slot is still offered with a free place; else the
-   *  citizen is back at the list, told why: the slot is full now, or no longer one of the centre's times. */
+   *  told why (dayGone). On the form, the chosen slot and what was typed are kept while that slot is still
+   *  offered with a free place; else the citizen is back at the list, told why: the slot is full now, or no
+   *  longer one of the centre's times. */
   function relistSlots() {
     const step = body.dataset.step;
     if (!state.day || state.remote || (step !== "slot" && step !== "form")) return;
