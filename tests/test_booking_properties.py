@@ -195,9 +195,7 @@ def test_a_remote_number_not_checked_in_by_its_deadline_lapses(booking_queue):
     assert refusal(db, bk.check_in, KEY, code=remote["code"], now=MON_9 + 62 * MIN).code == "booking_lapsed"
     late = refusal(db, bk.check_in, KEY, cccd_qr=CARD, service="HT", now=MON_9 + 62 * MIN)
     assert late.code == "booking_lapsed"  # the card finds its lapsed number, not a second one
-    again = refusal(
-        db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN, tell=True
-    )
+    again = refusal(db, bk.take_remote, "HT", "Phạm Thị Dung", "0987654321", "001099012345", KEY, now=MON_9 + 63 * MIN)
     assert (again.code, again.params["number"]) == ("held_number_ended", remote["number"])
     # said as lapsed, not as a number that still stands (QA C9)
     said = translate(again.code, "vi", **again.params)
@@ -250,7 +248,7 @@ def test_an_id_card_without_a_booking_takes_one_walk_in_number(booking_queue):
     db = booking_queue
     ticket = db.run(bk.check_in, KEY, cccd_qr=CARD, service="DC", now=MON_9).ticket
     assert (ticket["service"], ticket["origin"], ticket["booking"]) == ("DC", None, None)
-    second = refusal(db, bk.check_in, KEY, id_number="0010 9901 2345", service="DC", now=MON_9 + MIN, at_kiosk=True)
+    second = refusal(db, bk.check_in, KEY, id_number="0010 9901 2345", service="DC", now=MON_9 + MIN)
     assert (second.code, second.params["number"]) == ("already_holds_number", ticket["number"])
     assert len(db.tickets()) == 1  # the refusal issued nothing
 

@@ -97,6 +97,29 @@ def test_a_citizen_books_and_gets_a_code_a_qr_code_a_calendar_file_and_a_link_to
     assert_error(http.get("/api/v1/bookings/NOSUCH22"), 404, "booking_not_found")
 
 
+def test_one_number_per_person_a_second_is_refused_naming_the_first(http):
+    day, slots = open_day(http)
+    first = book(http, day, slots[0]["start"], "0912345002", "001099000002")
+    assert first.status_code == 201, first.text
+    error = assert_error(book(http, day, slots[1]["start"], "0988888888", "001099000002"), 409, "already_booked")
+    assert slots[0]["start"] in error["message"]
+
+    number = remote(http, "0912345003").json()["number"]
+    error = assert_error(remote(http, "0912 345 003"), 409, "already_holds_number")
+    assert str(number) in error["message"]
+
+    walk_in = http.post("/api/v1/check-in", json={"cccd_qr": CARD.replace(ID, "001099000004"), "service": "CT"})
+    assert walk_in.status_code == 201, walk_in.text
+    error = assert_error(
+        http.post(
+            "/api/v1/check-in", json={"id_number": "001099000004", "service": "CT"}, headers={"Accept-Language": "en"}
+        ),
+        409,
+        "already_holds_number",
+    )
+    assert str(walk_in.json()["number"]) in error["message"] and "already hold" in error["message"]
+
+
 def test_a_remote_number_is_called_only_once_its_citizen_checked_in_at_the_kiosk(server, http):
     admin = {"Authorization": f"Bearer {server.token('admin')}"}
     drain(server, server.token("admin"), [1, 2, 6])

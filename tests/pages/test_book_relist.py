@@ -1,7 +1,8 @@
 """An open /book page follows a setup saved in /admin, or its own reconnect, without telling the citizen
 a wrong reason (docs/bookings.md): a chosen slot that others filled meanwhile is said to be full, not
-"the centre changed its hours"; a holiday saved on the chosen day sends the citizen back to the days.
-Real Chromium on a 360 px phone, the repo's config.yaml (HT: 15-minute slots, 2 places).
+"the centre changed its hours"; a holiday saved on the chosen day sends the citizen back to the days (and
+the note goes once it is removed), as does a booking refused for it; today's last slot begun is said so.
+Real Chromium on a 360 px phone, the repo's config.yaml (HT: 15-minute slots, 2 places, open to 17:00).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from faked_clock import FakedClock, next_working_morning
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
@@ -30,6 +32,10 @@ def on_the_form(server, phone) -> str:
     phone.locator('#slots button[data-start="09:00"]').click()
     phone.fill("#name", "Nguyễn Văn An")
     return day
+
+
+def vn(day: str) -> str:
+    return f"{day[8:10]}/{day[5:7]}/{day[:4]}"
 
 
 def fill_the_slot(server, day: str) -> None:
@@ -67,12 +73,69 @@ def test_a_holiday_saved_on_the_chosen_day_sends_the_citizen_back_to_the_days(se
     saved = server.api("PATCH", "/admin/site", token=server.token("admin"), json={"holidays": [day]})
     assert saved.status_code == 200, saved.text
     expect(phone.locator("#step-day")).to_be_visible()
-    shown = f"{day[8:10]}/{day[5:7]}/{day[:4]}"
     expect(phone.locator("#day-error")).to_have_text(
-        f"Trung tâm vừa thôi nhận lịch hẹn ngày {shown} (ví dụ: ngày nghỉ vừa được thêm). Mời Ông/Bà chọn ngày khác."
+        f"Trung tâm vừa thôi nhận lịch hẹn ngày {vn(day)} (ví dụ: ngày nghỉ vừa được thêm). Mời Ông/Bà chọn ngày khác."
     )
     expect(phone.locator(f'#days button[data-day="{day}"]')).to_have_count(0)
     phone.locator("#days button").first.click()  # another day: its slots, the note gone
     expect(phone.locator("#slots button").first).to_be_visible()
     phone.locator(".back:visible").click()
     expect(phone.locator("#day-error")).to_be_hidden()
+
+
+def test_a_holiday_saved_then_removed_lists_the_day_again_without_the_note(server, phone):
+    day = on_the_form(server, phone)
+    admin = server.token("admin")
+    assert server.api("PATCH", "/admin/site", token=admin, json={"holidays": [day]}).status_code == 200
+    expect(phone.locator("#day-error")).to_be_visible()
+    assert server.api("PATCH", "/admin/site", token=admin, json={"holidays": []}).status_code == 200  # undone
+    expect(phone.locator(f'#days button[data-day="{day}"]')).to_have_count(1)
+    expect(phone.locator("#day-error")).to_be_hidden()
+
+
+def test_a_holiday_saved_while_the_booking_is_sent_sends_the_citizen_back_to_the_days(server, phone):
+    """The booking's request held on its way (page.route) until the page has read the saved holiday, then
+    sent on to the server: refused booking_holiday, the citizen is back at the days, told why."""
+    day = on_the_form(server, phone)
+    phone.fill("#phone", "0912 345 678")
+    held = []
+    phone.route("**/api/v1/bookings", lambda route: held.append(route))
+    with phone.expect_request("**/api/v1/bookings"):
+        phone.get_by_role("button", name="Xác nhận").click()
+    with phone.expect_response("**/book/page.json"):  # (the page on the form, busy: it stays there)
+        saved = server.api("PATCH", "/admin/site", token=server.token("admin"), json={"holidays": [day]})
+        assert saved.status_code == 200, saved.text
+    while not held:
+        phone.wait_for_timeout(50)
+    with phone.expect_response("**/api/v1/bookings"):
+        held[0].continue_()
+    expect(phone.locator("#step-day")).to_be_visible()
+    expect(phone.locator("#day-error")).to_have_text(
+        f"Ngày {vn(day)} là ngày nghỉ, Trung tâm không làm việc. Ông/Bà vui lòng chọn một ngày khác."
+    )
+    expect(phone.locator(f'#days button[data-day="{day}"]')).to_have_count(0)
+    expect(phone.locator("#form-error")).to_be_hidden()
+
+
+def test_today_s_last_slot_begun_is_said_so_not_as_a_holiday(start_server, tmp_path, phone):
+    """On the form for today's 16:45, the server's clock passes 16:45, then /admin renames the centre: the
+    citizen is back at the days, told today's times have all begun (no holiday was added)."""
+    clock = FakedClock(tmp_path / "clock", next_working_morning("16:40"))
+    today = clock.start.date().isoformat()
+    srv = start_server(ignore_hours=False, env=clock.env())
+    phone.goto(srv.url + "/book")
+    expect(phone.locator("body")).to_have_attribute("data-live", "live")
+    phone.get_by_role("button", name="Tư pháp - Hộ tịch").click()
+    phone.locator(f'#days button[data-day="{today}"]').click()
+    phone.locator('#slots button[data-start="16:45"]').click()
+    phone.fill("#name", "Nguyễn Văn An")
+    clock.set(clock.start.replace(minute=46))
+    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
+    renamed = srv.session().patch("/api/v1/admin/site", headers=admin, json={"name": "UBND phường Phúc La"})
+    assert renamed.status_code == 200, renamed.text
+    expect(phone.locator("#step-day")).to_be_visible()
+    expect(phone.locator("#day-error")).to_have_text(
+        f"Đã hết giờ đặt lịch hẹn ngày {vn(today)}: các khung giờ của ngày này đều đã bắt đầu."
+        " Mời Ông/Bà chọn ngày khác."
+    )
+    expect(phone.locator(f'#days button[data-day="{today}"]')).to_have_count(0)

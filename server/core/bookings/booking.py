@@ -66,12 +66,8 @@ def claim(
     person_hash: str,
     booking_id: int | None = None,
     ticket_id: int | None = None,
-    tell: bool = False,
 ) -> None:
-    """Take the person's one number of the day for the service, or say what they already hold. Which number,
-    or the booked time, only when ``tell``: the caller proved to be a kiosk of the installation, staff or an
-    integration. Anyone else may have typed someone's known phone or CCCD number, and is told only that the
-    person holds one for the service and day asked for (Decree 13/2023); the code is the same."""
+    """Take the person's one number of the day for the service, or say what they already hold."""
     taken = conn.execute(
         _CLAIM, {"service": service_id, "day": day, "person": person_hash, "booking": booking_id, "ticket": ticket_id}
     ).first()
@@ -82,25 +78,23 @@ def claim(
             PD.c.service_id == service_id, PD.c.business_day == day, PD.c.person_hash == person_hash
         )
     ).one()
-    said = {"service": service_name(site, service_id), "date": vn_date(day)}
+    service = service_name(site, service_id)
     if held.ticket_id is not None:
         ticket = conn.execute(select(T.c.number, T.c.status, T.c.finished_at).where(T.c.id == held.ticket_id)).one()
         if ticket.status in ENDED:  # not "you already have 1003" for a number that no longer stands
-            if not tell:
-                raise QueueError("held_number_ended", **said, message_key="held_number_ended_private")
             # a remote number lapsed at its deadline (the ticket ends a little later, when that is seen)
             deadline = conn.execute(select(B.c.deadline).where(B.c.id == held.booking_id)).scalar()
             ended = deadline if ticket.status == "expired" and deadline else ticket.finished_at
             how = Phrase(ENDED[ticket.status], time=f"{to_local(site, ended):%H:%M}" if ended else "")
-            raise QueueError("held_number_ended", number=ticket.number, service=said["service"], how=how)
-        if not tell:
-            raise QueueError("already_holds_number", **said, message_key="already_holds_number_private")
-        raise QueueError("already_holds_number", number=ticket.number, **said)
-    if not tell:
-        raise QueueError("already_booked", **said, message_key="already_booked_private")
+            raise QueueError("held_number_ended", number=ticket.number, service=service, how=how)
+        raise QueueError("already_holds_number", number=ticket.number, service=service, date=vn_date(day))
     slot_start = conn.execute(select(B.c.slot_start).where(B.c.id == held.booking_id)).scalar()
-    start = f"{to_local(site, slot_start):%H:%M}" if slot_start else ""
-    raise QueueError("already_booked", **said, start=start)
+    raise QueueError(
+        "already_booked",
+        service=service,
+        date=vn_date(day),
+        start=f"{to_local(site, slot_start):%H:%M}" if slot_start else "",
+    )
 
 
 def _insert_booking(conn, site, **values) -> int:
@@ -121,7 +115,6 @@ def book(
     key: bytes,
     now: dt.datetime | None = None,
     actor: q.Actor | None = None,
-    tell: bool = False,
 ) -> q.Outcome:
     """A place in the slot of ``day`` starting at ``start`` ("08:15"), if one is free."""
     now = now or utcnow()
@@ -156,7 +149,7 @@ def book(
         token_id=(actor or q.Actor()).token_id,
         created_at=now,
     )
-    claim(conn, site, service_id, day, who.hash, booking_id=booking_id, tell=tell)
+    claim(conn, site, service_id, day, who.hash, booking_id=booking_id)
     view = view_of(conn, site, booking_id)
     return q.Outcome(view, [q.Happened("booking.created", detail={"booking": public(view)})])
 
@@ -172,7 +165,6 @@ def take_remote(
     now: dt.datetime | None = None,
     actor: q.Actor | None = None,
     check_hours: bool = True,
-    tell: bool = False,
 ) -> q.Outcome:
     """A same-day number taken from a phone ("lấy số từ xa"): the day's next number, first come first
     served with walk-ins, held out of the queue until its citizen checks in before the deadline."""
@@ -206,7 +198,7 @@ def take_remote(
         token_id=(actor or q.Actor()).token_id,
         created_at=now,
     )
-    claim(conn, site, service_id, day, who.hash, booking_id=booking_id, ticket_id=ticket_id, tell=tell)
+    claim(conn, site, service_id, day, who.hash, booking_id=booking_id, ticket_id=ticket_id)
     view = view_of(conn, site, booking_id)
     view["waiting_ahead"] = q.waiting_counts(conn, site, now)[service]["waiting"]
     return q.Outcome(view, [q.Happened("booking.created", detail={"booking": public(view)})])

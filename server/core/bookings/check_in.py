@@ -64,8 +64,7 @@ def check_in(
     ticket (with ``booking`` and ``late``). Without a booking today, an ID card with ``service``
     takes a walk-in number (of ``priority``'s class, if given), still one per person. ``at_kiosk``: the
     caller proved to be a kiosk of the installation (its token), the only one a card's QR text is told
-    where else it is booked today or on which later day here, and an ID card or number which number it
-    holds today.
+    where else it is booked today or on which later day here.
     ``on_ticket(conn, site, ticket)`` runs for the ticket in the same transaction (the web layer queues
     its print job there)."""
     now = now or utcnow()
@@ -88,8 +87,6 @@ def check_in(
             if service is None:
                 held = _number_held(conn, site, holder, now)
                 if held is not None:  # said at once, not after the citizen chose that service again
-                    if not at_kiosk:  # which number and service: the holder's own to see (claim says why)
-                        raise NotFound("card_holds_number", message_key="card_holds_number_private")
                     raise NotFound("card_holds_number", number=held.number, service=service_name(site, held.service_id))
                 # the card itself is here, so its holder: their booking of today at another centre, or of
                 # another day. A typed number can be anyone's, and where a person will be is theirs to tell
@@ -111,7 +108,6 @@ def check_in(
                 check_hours=check_hours,
                 on_ticket=on_ticket,
                 estimator=estimator,
-                tell=at_kiosk,
             )
     shown = row.code if code is not None else masked_code(row.code)  # typed ID digits cancel nothing
     refuse_unless_booked(conn, site, row, now, shown)
@@ -285,7 +281,7 @@ def _number_held(conn, site, person_hash: str, now: dt.datetime):
 
 
 def _walk_in(
-    conn, site, person_hash: str, service: str, *, priority, kiosk, now, actor, check_hours, on_ticket, estimator, tell
+    conn, site, person_hash: str, service: str, *, priority, kiosk, now, actor, check_hours, on_ticket, estimator
 ) -> q.Outcome:
     outcome = q.issue(
         conn,
@@ -299,7 +295,7 @@ def _walk_in(
         estimator=estimator,
     )
     ticket_id = ticket_row_id(conn, outcome.ticket["id"])
-    claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id, tell=tell)
+    claim(conn, site, site.service_ids[service], q.business_day(site, now), person_hash, ticket_id=ticket_id)
     if on_ticket is not None:
         on_ticket(conn, site, outcome.ticket)
     return q.Outcome({**outcome.ticket, "late": False, "booking": None}, outcome.happened)

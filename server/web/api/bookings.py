@@ -218,9 +218,6 @@ def _create_booking(body, principal: Principal | None):
         refusal = app_state.write(bk.guess_sms_code, _person_key(), request_, body.sms_code, body.pending, q.utcnow())
         if refusal is not None:
             raise refusal
-    # which number or time the person already holds today: told to staff and integrations; a citizen's
-    # phone (anyone may type a known phone or CCCD number) is told only that one is held (bookings.claim)
-    tell = principal is not None and principal.role in ("integration", *STAFF)
     action = bk.take_remote if body.remote else bk.book
     if body.notify:  # the opt-in is made in the booking's own transaction: both or neither
         action = _with_opt_in(action, notify_channel(app_state.site), body.phone, _language())
@@ -239,7 +236,6 @@ def _create_booking(body, principal: Principal | None):
             _person_key(),
             actor=actor,
             check_hours=not app_state.ignore_hours,
-            tell=tell,
         )
     return idempotency.run_once(
         principal,
@@ -253,7 +249,6 @@ def _create_booking(body, principal: Principal | None):
         id_number,
         _person_key(),
         actor=actor,
-        tell=tell,
     )
 
 
@@ -460,8 +455,8 @@ def check_in():
         check_hours=not app_state.ignore_hours,
         on_ticket=print_ticket,
         estimator=estimator(app_state),
-        # the card scanned at a kiosk of the installation (its token): a QR text sent by anyone else could
-        # be made up from a known ID number, and is told nothing of other centres, later days or the number held
+        # the card scanned at a kiosk of the installation (its token): a QR text sent by anyone else
+        # could be made up from a known ID number, and is told nothing of other centres or later days
         at_kiosk=principal is not None and principal.role == "kiosk",
     )
     if printer is not None:

@@ -13,7 +13,8 @@
   const steps = {};
   document.querySelectorAll("section.step").forEach(function (node) { steps[node.dataset.step] = node; });
   const byId = function (id) { return document.getElementById(id); };
-  const state = {service: null, day: null, slot: null, remote: false, busy: false, booking: null, pending: null};
+  const state = {service: null, day: null, slot: null, remote: false, busy: false, booking: null, pending: null,
+                 goneDay: null};  // goneDay: the day #day-error says went
   const trail = [];  // the steps behind the current one, for "back"
 
   function serviceOf(code) {
@@ -81,13 +82,15 @@
     show("day");
   }
 
-  // the chosen service's days: when it is chosen, and again when the setup changes (a holiday saved)
+  // the chosen service's days: when it is chosen, and again when the setup changes (a holiday saved); the
+  // note that a day went (dayGone) goes once that day is offered again (the holiday removed)
   function drawDays() {
     byId("days").replaceChildren.apply(byId("days"), state.service.days.map(function (day) {
       const button = choice("day");
       button.dataset.day = day;
       return QK.say(button, "book_day", dayParams(day));
     }));
+    if (state.service.days.indexOf(state.goneDay) >= 0) byId("day-error").hidden = true;
     QK.translate(steps.day);
   }
 
@@ -267,9 +270,10 @@
   }
 
   /** After a setup saved in /admin (any change) or a reconnect: the chosen day's slots listed anew. A day
-   *  no longer offered (a holiday saved on it) sends the citizen back to the days, told so. On the form, the
-   *  chosen slot and what was typed are kept while that slot is still offered with a free place; else the
-   *  citizen is back at the list, told why: the slot is full now, or no longer one of the centre's times. */
+   *  no longer offered (a holiday saved on it, today's last slot begun) sends the citizen back to the days,
+   *  told why (dayGone). On the form, the chosen slot and what was typed are kept while that slot is still
+   *  offered with a free place; else the citizen is back at the list, told why: the slot is full now, or no
+   *  longer one of the centre's times. */
   function relistSlots() {
     const step = body.dataset.step;
     if (!state.day || state.remote || (step !== "slot" && step !== "form")) return;
@@ -290,10 +294,16 @@
     });
   }
 
-  /** The chosen day takes no bookings any more: back to the day list, told so. */
-  function dayGone() {
-    const note = byId("day-error");
-    QK.say(note, "book_day_gone", {date: dayParams(state.day).date});
+  /** The chosen day takes no bookings any more: back to the day list, told why: the refusal of the booking
+   *  sent (``result``: a holiday or a day off saved meanwhile), or a holiday saved on it, or (today, or a day
+   *  gone by) all its times have begun, else that the centre stopped taking bookings on it. */
+  function dayGone(result) {
+    const note = byId("day-error"), day = state.day;
+    const holiday = page.opening && page.opening.holidays.indexOf(day) >= 0;
+    const over = !holiday && day <= QK.localNow(page.timezone).date;
+    if (result) sayProblem(note, result);
+    else QK.say(note, over ? "book_day_over" : "book_day_gone", {date: dayParams(day).date});
+    state.goneDay = day;
     state.day = null;
     state.slot = null;
     const at = trail.lastIndexOf("day");
@@ -446,6 +456,10 @@
         if (error.code === "slot_full" || error.code === "booking_hours_changed") {
           chooseDay(state.day);  // the slots as they are now, and why the citizen is back there
           showProblem(byId("slot-error"), result);
+          return;
+        }
+        if (error.code === "booking_holiday" || error.code === "booking_closed_day") {
+          dayGone(result);  // saved while it was sent: back to the days, as a saved change seen first does
           return;
         }
         const asksAnew = error.code === "sms_code_void" || error.code === "sms_code_expired";
