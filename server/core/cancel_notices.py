@@ -104,10 +104,7 @@ def _params(site, row, reason: str) -> dict:
 
 
 SMS_UNITS = 134  # two SMS parts with Vietnamese letters (UCS-2: 67 each); a plain one holds more
-
-
-# channels with no length limit: their text begins with the cancelling site's name
-UNLIMITED = ("email", "push")
+UNLIMITED = ("email", "push")  # channels with no length limit: their text begins with the cancelling site's name
 
 
 def message(params: dict, language: str, link: str, moved_to: str | None = None, channel: str = "sms") -> Message:
