@@ -1,7 +1,8 @@
 """The SMS telling a citizen that the centre cancelled their booking (cancel_notices.message, the text
 the SMS gateway is sent) fits two SMS parts for the longest realistic values, in each language and for
-each reason: the booking's 8-character code, a slot's time, and a province's booking page under a
-site's path. A text with any Vietnamese letter goes as UCS-2 (70 characters alone, 67 a part when
+each reason: the booking's 8-character code, a slot's time, a province's booking page under a site's
+path, and a retired site's successor with a long official name (named only if it fits, else "the new
+site" with its booking page). A text with any Vietnamese letter goes as UCS-2 (70 characters alone, 67 a part when
 split: two parts hold 134); a plain English one as GSM 7-bit (160, then 153 a part). The text keeps the
 day, the time, the code, the reason and the link to book again.
 """
@@ -22,8 +23,15 @@ GSM_BASIC = set(
 )
 CODE = "W" * CODE_LENGTH
 LINK = "https://dichvucong.hanoi.gov.vn/s/phuong-hoan-kiem/book"  # 55 characters
-MOVED_TO = "UBND phường Hoàn Kiếm"  # a merged site's name, as a site's names run (21)
-SITE = "Trung tâm Phục vụ hành chính công phường Hoàn Kiếm"  # the cancelling site's long official name
+MOVED_TO = "UBND phường Hoàn Kiếm"  # a merged site's short name (21)
+SITE = "Trung tâm Phục vụ hành chính công phường Hoàn Kiếm"  # the cancelling site's long official name (50)
+LONG_NAMES = [  # successors' official names as the docs and tests write them (37, 50, 60)
+    "UBND phường Phúc La - Bộ phận Một cửa",
+    SITE,
+    "Bộ phận Tiếp nhận và Trả kết quả UBND phường Phúc La, Hà Đông",
+]
+WHEN = {("vi", "16:45"): "16:45 ngày 31/12", ("vi", None): "ngày 31/12", ("en", "16:45"): "at 16:45 on 31/12"}
+WHEN[("en", None)] = "on 31/12"
 
 
 def sms_parts(text: str) -> int:
@@ -41,8 +49,9 @@ def test_a_cancel_sms_fits_two_parts(language, reason, start):
     params = {"site": SITE, "date": "31/12", "start": start, "code": CODE, "reason": reason}
     text = message(params, language, LINK).text
     assert sms_parts(text) <= 2, (len(text), text)
-    assert CODE in text and "31/12" in text and text.endswith(LINK), text
-    assert (start or "") in text, text
+    # the code, then a slot's time and day, or a remote number's day only (no time)
+    assert f"{CODE} {WHEN[language, start]} " in text and text.endswith(LINK), text
+    assert SITE not in text, text  # (the SMS sender's name and the link say which centre)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -51,3 +60,26 @@ def test_a_retired_sites_cancel_sms_names_where_to_book_and_fits_two_parts(langu
     text = message(params, language, LINK, moved_to=MOVED_TO).text
     assert sms_parts(text) <= 2, (len(text), text)
     assert all(value in text for value in (CODE, "31/12", "16:45", MOVED_TO)) and text.endswith(LINK), text
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("moved_to", LONG_NAMES, ids=["37", "50", "60"])
+def test_a_retired_sites_cancel_sms_fits_two_parts_with_a_successors_long_name(language, moved_to):
+    params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+    text = message(params, language, LINK, moved_to=moved_to).text
+    assert sms_parts(text) <= 2, (len(text), text)
+    new_site = {"vi": "chuyển về điểm mới: ", "en": "moved to a new office: "}[language]
+    assert f"{CODE} {WHEN[language, '16:45']} " in text and text.endswith(new_site + LINK), text
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("channel", ["email", "push"])
+def test_an_email_or_push_cancel_names_the_cancelling_site_and_the_successor_in_full(language, channel):
+    """No length limit there: the text says which centre cancelled, and a successor's long name."""
+    params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+    sms = message(params, language, LINK, moved_to=LONG_NAMES[-1]).text
+    text = message(params, language, LINK, moved_to=LONG_NAMES[-1], channel=channel).text
+    assert text.startswith(f"{SITE}: ") and LONG_NAMES[-1] in text and text.endswith(LINK), text
+    assert LONG_NAMES[-1] not in sms, sms
+    closed = message({**params, "reason": "closed_day"}, language, LINK, channel=channel).text
+    assert closed == f"{SITE}: " + message({**params, "reason": "closed_day"}, language, LINK).text, closed

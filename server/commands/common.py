@@ -1,6 +1,7 @@
 """What the commands share: their messages (Vietnamese first, English on the next line), the
 configuration file and the database they work on, and the site they name."""
 
+import sys
 from pathlib import Path
 
 import click
@@ -99,8 +100,24 @@ def said_error(error: click.ClickException, meta: dict) -> click.ClickException:
         said.exit_code = error.exit_code
         error = said
     if isinstance(error, _Prefixed):
-        error.language = meta.get(LANGUAGE, "vi")
+        error.language = meta.get(LANGUAGE) or _asked_language(sys.argv[1:])
     return error
+
+
+def _asked_language(args: list[str]) -> str:
+    """The language ``--lang`` asks for anywhere on the command line: a usage error (an unknown option)
+    is raised while click reads the line, before ``remember_language`` has heard of it. The last one
+    given, as click takes it."""
+    language = "vi"
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        value = arg.partition("=")[2] if arg.startswith("--lang=") else None
+        if arg == "--lang" and i + 1 < len(args):
+            value = args[i + 1]
+        if value in ("vi", "en"):
+            language = value
+    return language
 
 
 def said_usage(error: click.UsageError) -> click.UsageError:

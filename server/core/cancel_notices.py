@@ -103,12 +103,18 @@ def _params(site, row, reason: str) -> dict:
     }
 
 
-def message(params: dict, language: str, link: str, moved_to: str | None = None) -> Message:
+SMS_UNITS = 134  # two SMS parts with Vietnamese letters (UCS-2: 67 each); a plain one holds more
+UNLIMITED = ("email", "push")  # channels with no length limit: their text begins with the cancelling site's name
+
+
+def message(params: dict, language: str, link: str, moved_to: str | None = None, channel: str = "sms") -> Message:
     """The text in ``language``: "Lịch hẹn ABC123 09:15 ngày 08/12 bị hủy vì ... Đặt lại: <link>" (an SMS
-    of two parts at most: tests/test_cancel_sms_parts.py).
+    of two parts at most: tests/test_cancel_sms_parts.py); an e-mail's or Web Push's (``channel``) after
+    "<the cancelling site's name>: ".
     Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
     and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
-    ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens."""
+    ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
+    SMS (or Zalo's text) only if it fits two parts, else "điểm mới" (a new site) with its link."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
@@ -118,6 +124,10 @@ def message(params: dict, language: str, link: str, moved_to: str | None = None)
     if moved_to and params["reason"] == "site_retired":
         key, values["moved_to"] = "notify_cancelled_site_retired_to", moved_to
     text = translate(key, language, **values)
+    if channel in UNLIMITED:
+        text = translate("notify_cancelled_from", language, site=params["site"], text=text)
+    elif "moved_to" in values and len(text.encode("utf-16-le")) // 2 > SMS_UNITS:
+        text = translate("notify_cancelled_site_retired_new", language, **values)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
 
 
@@ -154,7 +164,7 @@ def due(
             r.id,
             r.channel,
             r.address_sealed,
-            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id)),
+            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id), r.channel),
             r.site_id,
         )
         for r in rows

@@ -65,9 +65,9 @@ def process_room(site_id: str | None = None) -> str:
 ROOM_KINDS = ("display", "kiosk", "counter", "ticket", "dashboard", "rating")
 
 # the principal of each connected client, resolved once at connect
-_principals: dict[str, Principal | None] = {}
+principals: dict[str, Principal | None] = {}
 # the site and printer each connected kiosk agent prints for
-_agents: dict[str, tuple[str, str]] = {}
+agents: dict[str, tuple[str, str]] = {}
 # how often the connected clients' tokens and users are checked again (revoked, disabled)
 RECHECK_SECONDS = 2.0
 
@@ -97,11 +97,11 @@ class _Allowance(Allowance):
 _allowances: dict[str, _Allowance] = {}
 
 
-def _bounded(handler):
+def bounded(handler):
     """Count the event against its connection's allowance; past it, drop the connection unanswered."""
 
     @functools.wraps(handler)
-    def bounded(*args):
+    def counted(*args):
         allowance = _allowances.get(request.sid)
         if allowance is None:  # dropped already: the rest of its flood is ignored
             return None
@@ -122,9 +122,9 @@ def _bounded(handler):
         except q.QueueError as error:  # the handler's refusal, as the HTTP API words it
             if error.code == "site_unknown":  # its site removed (AppState.site): it connects again, to be told so
                 drop_transport(request.sid)
-            return _error(error)
+            return refusal(error)
 
-    return bounded
+    return counted
 
 
 def drop_transport(sid: str) -> None:
@@ -135,7 +135,7 @@ def drop_transport(sid: str) -> None:
         socketio.server.eio.disconnect(eio_sid)
 
 
-def _state():
+def app_state():
     return current_app.extensions["queuekiosk"]
 
 
@@ -399,7 +399,7 @@ def snapshot(session_, site, kind: str, key) -> dict:
             "queue": q.counter_queue(session_, site, key),
         }
     if kind == "ticket":
-        ticket = q.ticket_status(session_, site, key, estimator(_state()))
+        ticket = q.ticket_status(session_, site, key, estimator(app_state()))
         if ticket["status"] == "expired" and ticket.get("origin") == "remote":
             # how it ended (cancelled, lapsed, or checked in and then the day ended): the tracking page
             # says it as the page loaded afresh does (kiosk/web.py track)
@@ -417,13 +417,13 @@ def snapshot(session_, site, kind: str, key) -> dict:
     if kind == "kiosk":
         printer = site.config.kiosk(key).printer
         status = (
-            printing.status_view(site, printer, printing.current_status(_state(), printer, session_))
+            printing.status_view(site, printer, printing.current_status(app_state(), printer, session_))
             if printer
             else None
         )
         from ...kiosk.web import kiosk_page_data  # the kiosk redraws a new setup from it, no reload
 
-        page = kiosk_page_data(site.config, key, _state().ignore_hours, site.retirement)
+        page = kiosk_page_data(site.config, key, app_state().ignore_hours, site.retirement)
         return {**base, "kiosk": {"id": key, "printer": status}, "page": page}
     from ...sounds.web import voice_notes  # e.g. no text to speech
     from ..core import reports  # the report code loads with the first dashboard, not at start
@@ -433,14 +433,14 @@ def snapshot(session_, site, kind: str, key) -> dict:
         "counters": counters,
         "waiting": waiting,
         "history": q.recent_calls(session_, site, 20),
-        "overview": reports.live_view(session_, site, printing.printers_view(_state(), session_)),
-        "system": [*faults.notes(), *voice_notes(site=site), *_state().limits.notes()],
+        "overview": reports.live_view(session_, site, printing.printers_view(app_state(), session_)),
+        "system": [*faults.notes(), *voice_notes(site=site), *app_state().limits.notes()],
         # a setup to change, e.g. tickets' QR on loopback, a message queue missing beside other processes
         "setup": [*printing.tracking_notes(current_app), *message_queue_check.notes(current_app)],
     }
 
 
-def _error(error: q.QueueError) -> dict:
+def refusal(error: q.QueueError) -> dict:
     """A refusal's answer: the HTTP API's error body (Vietnamese, and every language in ``translations``),
     every other field refused in ``others``."""
     return {"error": refusal_body(error.code, "vi", **error.params)}
@@ -451,7 +451,7 @@ def _principal_at_connect(auth) -> Principal | None:
     header = request.headers.get("Authorization", "")
     if not token and header.startswith("Bearer "):
         token = header.removeprefix("Bearer ").strip()
-    with _state().Session() as db:
+    with app_state().Session() as db:
         if token:
             return principal_for_token(db, token)
         if "user_id" in session:
@@ -464,7 +464,7 @@ def _site_of_connection() -> str | None:
     None when that site does not exist (one added by another process a moment ago is looked up)."""
     from .app import SITE_KEY
 
-    state = _state()
+    state = app_state()
     site_id = request.environ.get(SITE_KEY)
     if site_id is None:
         return state.first_site_id
@@ -477,7 +477,7 @@ def _site_of_connection() -> str | None:
 
 def _refused(error: q.QueueError) -> ConnectionRefusedError:
     """A refused connection, its reason in the client's ``connect_error``: ``{"message", "data": {"code", "message"}}``."""
-    reason = _error(error)["error"]
+    reason = refusal(error)["error"]
     return ConnectionRefusedError(reason["message"], reason)
 
 
@@ -505,15 +505,15 @@ def on_connect(auth=None):
         principal = _principal_at_connect(auth)
     except q.QueueError as error:  # a wrong token is refused at once, not silently downgraded to anonymous,
         raise _refused(error) from None  # and told why (a kiosk agent stops on it: kiosk/agent.py)
-    if site_id not in _state().sites:  # removed while the token was looked up (after forget_site's disconnects)
+    if site_id not in app_state().sites:  # removed while the token was looked up (after forget_site's disconnects)
         raise _refused(q.NotFound("site_unknown", site=site_id))
     if principal is not None and principal.token_id is not None:
         try:
             # a device of another site is refused, as over HTTP
-            may_use_site(principal, _state().sites[site_id], acting=False)
+            may_use_site(principal, app_state().sites[site_id], acting=False)
         except q.QueueError as error:
             raise _refused(error) from None
-    _principals[request.sid] = principal
+    principals[request.sid] = principal
     _allowances[request.sid] = _Allowance(rooms=True)
     join_room(process_room())  # this process tells its own clients (server/web/resync.py)
     join_room(process_room(site_id))  # ... and those of one site of its new setup (server/web/live_setup.py)
@@ -577,7 +577,7 @@ def drop_lapsed_loop(state) -> None:
     watch = SessionWatch()  # each round reads only the session-ending events since the previous ones
     while True:
         gevent.sleep(RECHECK_SECONDS)
-        signed_in = {sid: p for sid, p in list(_principals.items()) if p is not None}
+        signed_in = {sid: p for sid, p in list(principals.items()) if p is not None}
         if not signed_in:
             continue
         try:
@@ -591,38 +591,38 @@ def drop_lapsed_loop(state) -> None:
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
-    _principals.pop(request.sid, None)
+    principals.pop(request.sid, None)
     _allowances.pop(request.sid, None)
-    agent = _agents.pop(request.sid, None)
-    if agent is not None and agent not in _agents.values():
-        spooler = _state().spoolers.get(agent[0])  # its own site's (none once the site is removed)
+    agent = agents.pop(request.sid, None)
+    if agent is not None and agent not in agents.values():
+        spooler = app_state().spoolers.get(agent[0])  # its own site's (none once the site is removed)
         if spooler is not None:
             spooler.agent_gone(agent[1])
 
 
 @socketio.on("*")
-@_bounded
+@bounded
 def on_unknown_event(event, *_data):
     """An event nobody handles is ignored, but still counted against its connection."""
     return None
 
 
 @socketio.on("subscribe")
-@_bounded
+@bounded
 def on_subscribe(data):
     """``{"display": id}`` | ``{"kiosk": id}`` | ``{"counter": n}`` | ``{"ticket": id}`` | ``{"dashboard": true}``."""
-    state = _state()
+    state = app_state()
     site = state.site
     if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in ROOM_KINDS:
         kinds = '{"display": id}, {"kiosk": id}, {"counter": n}, {"ticket": id}, {"dashboard": true}, {"rating": n}'
-        return _error(
+        return refusal(
             q.Invalid("invalid_field", field="subscribe", problem=translate("problem_subscribe_one_of", kinds=kinds))
         )
     kind, key = next(iter(data.items()))
     room = f"{site.id}:dashboard" if kind == "dashboard" else f"{site.id}:{kind}:{key}"
     rooms = _allowances[request.sid].rooms
     if room not in rooms and len(rooms) >= MAX_SUBSCRIPTIONS:
-        return _error(q.TooMany("too_many_subscriptions", limit=MAX_SUBSCRIPTIONS))
+        return refusal(q.TooMany("too_many_subscriptions", limit=MAX_SUBSCRIPTIONS))
     try:
         if kind == "display" and site.config.display(str(key)) is None:
             raise q.NotFound("not_found", path=f"display {key}")
@@ -634,14 +634,14 @@ def on_subscribe(data):
         if kind == "ticket" and (not isinstance(key, str) or not 0 < len(key) <= 64):
             # a ticket id is a short text: a number past 64 bits reached the database (OverflowError, no answer)
             raise q.NotFound("unknown_ticket", ticket=str(key)[:64])
-        principal = _principals.get(request.sid)
+        principal = principals.get(request.sid)
         if kind not in ("display", "kiosk", "ticket"):
             may_use_site(principal, site)  # a signed-in page of another site watches nothing private here
         may_watch(principal, kind, key if kind in ("counter", "rating") else None)
         with state.Session() as db:
             snap = snapshot(db, site, kind, key)
     except q.QueueError as error:
-        return _error(error)
+        return refusal(error)
     except faults.DATABASE_ERRORS as error:  # the database down, busy or damaged: said as a request's 503 says it
         return {"error": error_body(report_database_fault(error, f"subscribe {kind}", site), "vi")}
     rooms.add(room)

@@ -1,7 +1,7 @@
 """Socket.IO for kiosk agents (kiosk/agent.py): a kiosk PC that prints its kiosk's tickets itself says
 ``agent.hello`` for its kiosk, then fetches its printer's jobs (``print.fetch``), says how each went
 (``print.done``) and how its printer is (``printer.report``). The connections, their principals and
-limits are server/web/realtime.py's; its ``_agents`` keeps each connection's site and printer (a
+limits are server/web/realtime.py's; its ``agents`` keeps each connection's site and printer (a
 disconnect tells the spooler the agent has gone). Registered with realtime's handlers (server/web/app.py).
 """
 
@@ -21,11 +21,11 @@ from ..core.socket_limits import EVENTS_BURST, EVENTS_PER_SECOND
 from . import printing
 from .errors import error_body, report_database_fault
 from .extensions import socketio
-from .realtime import _agents, _bounded, _error, _principals, _state
+from .realtime import agents, app_state, bounded, principals, refusal
 
 
 @socketio.on("agent.hello")
-@_bounded
+@bounded
 def on_agent_hello(data):
     """``{"kiosk": id or null, "printed": [job keys, or ids]}``: start printing for a kiosk.
 
@@ -34,10 +34,10 @@ def on_agent_hello(data):
     """
     from .socket_payloads import agent_hello
 
-    state = _state()
+    state = app_state()
     site = state.site
     try:
-        principal = require_role(_principals.get(request.sid), "kiosk", "admin")
+        principal = require_role(principals.get(request.sid), "kiosk", "admin")
         may_use_site(principal, site)
         hello = agent_hello(data)  # refused: the kiosk and every other field wrong at once
         kiosk = _agent_kiosk(site, hello.kiosk or principal.kiosk)
@@ -46,10 +46,10 @@ def on_agent_hello(data):
         for job in _job_ids(hello.printed, keys=True):  # only this printer's jobs
             state.write(jobs.finish_reported, job, printer_id=printer.id)
     except q.QueueError as error:
-        return _error(error)
+        return refusal(error)
     except faults.DATABASE_ERRORS as error:  # busy: the agent asks again (kiosk/agent.py), as subscribe does
         return {"error": error_body(report_database_fault(error, "agent.hello", site), "vi")}
-    _agents[request.sid] = (site.id, printer.id)
+    agents[request.sid] = (site.id, printer.id)
     join_room(printing.agent_room(site, printer.id))
     return {
         "ok": True,
@@ -64,11 +64,11 @@ def on_agent_hello(data):
 
 
 @socketio.on("print.fetch")
-@_bounded
+@bounded
 def on_print_fetch(data=None):
     """The oldest jobs still to print for this agent's printer, with their ESC/POS bytes (and their content
     as every agent reads it: printers.content.for_every_agent)."""
-    state = _state()
+    state = app_state()
     printer_id = _agent_printer()
     printer = state.site.config.printer(printer_id)
     rows = state.read(jobs.oldest_pending, printer_id, 10)
@@ -87,12 +87,12 @@ def on_print_fetch(data=None):
 
 
 @socketio.on("print.done")
-@_bounded
+@bounded
 def on_print_done(data):
     """``{"job": id, "printed": true}``, or ``{"job": id, "printed": false, "error": "why"}``."""
     from .socket_payloads import print_done
 
-    state = _state()
+    state = app_state()
     printer_id = _agent_printer()
     done = print_done(data)  # refused: the job and every other field wrong at once
     if done.printed:  # an agent reports on its own printer's jobs only
@@ -103,20 +103,20 @@ def on_print_done(data):
 
 
 @socketio.on("printer.report")
-@_bounded
+@bounded
 def on_printer_report(data):
     """The agent's printer state: ``{"state": "paper_out", "detail": null}``."""
     printer_id = _agent_printer()
     if not isinstance(data, dict) or data.get("state") not in PRINTER_STATES:
-        return _error(q.Invalid("invalid_field", field="state", problem=", ".join(PRINTER_STATES)))
+        return refusal(q.Invalid("invalid_field", field="state", problem=", ".join(PRINTER_STATES)))
     detail = data.get("detail")
-    _state().spooler.report(printer_id, Status(data["state"], str(detail)[:200] if detail else None))
+    app_state().spooler.report(printer_id, Status(data["state"], str(detail)[:200] if detail else None))
     return {"ok": True}
 
 
 def _agent_printer() -> str:
     """The printer this connection's kiosk agent prints for (``agent.hello``)."""
-    agent = _agents.get(request.sid)
+    agent = agents.get(request.sid)
     if agent is None:
         raise q.QueueError("agent_hello_first")
     return agent[1]
@@ -126,7 +126,7 @@ def _agent_kiosk(site, kiosk_id):
     """The kiosk named, or the only kiosk whose printer is a kiosk agent's."""
     config = site.config
     agent_kiosks = [k for k in config.kiosks if k.printer and config.printer(k.printer).driver == "agent"]
-    admin = "/admin" if site.id == _state().first_site_id else f"/s/{site.id}/admin"  # where to add its printer
+    admin = "/admin" if site.id == app_state().first_site_id else f"/s/{site.id}/admin"  # where to add its printer
     if kiosk_id is None:
         if not agent_kiosks:  # fixed at the site's admin page: the agent asks again (not its token's fault)
             raise q.QueueError("no_agent_kiosk", admin=admin)

@@ -1,4 +1,4 @@
-"""The kiosk agent's Socket.IO payloads (server/web/realtime.py), checked as the HTTP API checks a body
+"""The kiosk agent's Socket.IO payloads (server/web/realtime_agents.py), checked as the HTTP API checks a body
 (server/web/api ``checked``): a refusal names the first field refused and every other in ``others``.
 Keys an agent newer than the server sends are let through (a kiosk agent may be upgraded first).
 

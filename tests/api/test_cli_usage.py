@@ -128,7 +128,8 @@ def test_help_is_still_help(run):
 
 def test_the_error_prefix_follows_the_command_lines_language(run):
     """The keypad client run without a terminal refuses (exit code 1): "Lỗi: " before the Vietnamese line
-    by default, click's "Error: " with --lang en; a usage error of that English terminal too."""
+    by default, click's "Error: " with --lang en; a usage error of that English terminal too, even one
+    click meets before it reads --lang (an unknown option)."""
     args = ["keypad", "--server", "http://127.0.0.1:9", "--token", "qk_none", "--counter", "1"]
     said = [
         "chương trình bàn phím quầy đọc phím từ cửa sổ dòng lệnh (terminal): hãy chạy nó trong đó",
@@ -146,3 +147,12 @@ def test_the_error_prefix_follows_the_command_lines_language(run):
     assert wrong.returncode == 2, wrong.stderr
     assert wrong.stderr.splitlines()[-2] == "Error: Giá trị của --counter không hợp lệ; phải là số từ 1 trở lên"
     assert "Lỗi" not in wrong.stderr and "Traceback" not in wrong.stderr + refused.stderr
+
+    # an unknown option is refused while click reads the line, before --lang is: English all the same,
+    # wherever --lang en is on the line
+    for line in (["keypad", "--lang", "en", "--bogus"], ["keypad", "--bogus", "--lang=en"]):
+        unknown = run(*line)
+        assert unknown.returncode == 2, unknown.stderr
+        assert "Error: Không có tuỳ chọn --bogus" in unknown.stderr.splitlines(), unknown.stderr
+        assert "Lỗi" not in unknown.stderr, unknown.stderr
+    assert "Lỗi: Không có tuỳ chọn --bogus" in run("keypad", "--bogus").stderr.splitlines()
