@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 def first_statement_again(engine: Engine) -> None:
     """A statement through SQLAlchemy (a read's, or the first of a write without the group writer)
     whose pooled connection is found lost by its answer runs once more on a fresh one (see
-    ``again_on_a_fresh_connection``), so that the first request after a failover is served."""
+    ``again_on_a_fresh_connection``), so that the first request after a failover is served. On
+    PostgreSQL through psycopg only (whose connection says where its transaction stands)."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
 
     def run(execute, cursor, statement, args, context) -> bool:
         first = opens_transaction(cursor.connection)
