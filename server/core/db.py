@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 from . import models as m
 from .config import Config, ConfigError, parse_stored
 from .errors import QueueError
+from .pg_again import first_statement_again
 
 if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
     from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +47,7 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     _wait_on_the_hub()
     _ping_when_idle(engine)
     _deferred_events(engine)
+    first_statement_again(engine)
     return engine
 
 
