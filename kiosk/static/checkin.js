@@ -69,11 +69,14 @@
    *  scanned: its holder is here) the centre of the installation it is booked at today and when, or the
    *  day and time of their booking. A typed number can be anyone's (Decree 13/2023: where a person will
    *  be is theirs to tell): it is told neither, the same whether booked elsewhere or not, only to scan
-   *  the card or the booking's QR code, or to see the link or SMS. */
+   *  the card or the booking's QR code, or to see the link or SMS. An unpaired kiosk (no device token) is
+   *  answered so for a scanned card too (docs/bookings.md): it says only what holds either way, no booking
+   *  here today, go to the other centre if booked there (a scan would tell no more). */
   function numberForCard(card, answer) {
     kiosk.body.dataset.card = "true";
     const note = document.querySelector("#screen-services .card-note");
     if (answer.data.error.code !== "booking_not_found_for_card") QK.sayError(note, answer);
+    else if (!kiosk.deviceToken()) QK.say(note, "kiosk_unpaired_choose_service");
     else QK.say(note, card.id_number ? "kiosk_id_choose_service" : "kiosk_card_choose_service");
     kiosk.state.takeFor = function (service, priority) {  // after the same priority step as any walk-in
       const request = Object.assign({}, card, {service: service});

@@ -3,6 +3,8 @@ QR code, an ID card's QR text), or a number typed on the screen's keys."""
 
 from __future__ import annotations
 
+from morning_helpers import morning_date
+
 # what the kiosk says to every ID number typed with no booking here today, booked at another centre or not
 # (Decree 13/2023: a typed number can be anyone's)
 TYPED_NO_BOOKING = (
@@ -44,3 +46,17 @@ def type_on_keys(kiosk, text: str) -> None:
         kiosk.click(f'#checkin-keys button[data-key="{key}"]')
     assert kiosk.input_value("#checkin-code") == text
     kiosk.get_by_role("button", name="Nhận số").click()
+
+
+def booked_today_at_the_first_site(server, other: str, id_number: str):
+    """A second centre ``other`` made, and the card ``id_number`` booked today at the first one (HT, its
+    first free slot, through the integration API): (the booking's response, that slot's start)."""
+    made = server.api("POST", "/admin/sites", token=server.token("admin"), json={"id": other, "name": "Xã Bến Kia"})
+    assert made.status_code == 201, made.text
+    integration, today = server.token("integration"), morning_date(server).isoformat()
+    slots = server.api("GET", "/services/HT/slots", params={"date": today}).json()
+    start = next(slot["start"] for slot in slots if slot["free"])
+    body = {"service": "HT", "date": today, "start": start, "name": "Lê Văn Cường", "phone": "0912000021"}
+    booked = server.api("POST", "/bookings", token=integration, json={**body, "id_number": id_number})
+    assert booked.status_code == 201, booked.text
+    return booked, start

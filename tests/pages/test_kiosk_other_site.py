@@ -13,8 +13,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
-from kiosk_helpers import TYPED_NO_BOOKING, scanner_burst, type_on_keys  # noqa: E402
-from morning_helpers import morning_date  # noqa: E402
+from kiosk_helpers import TYPED_NO_BOOKING, booked_today_at_the_first_site, scanner_burst, type_on_keys  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -27,14 +26,7 @@ CARD = f"{ID}||Lê Văn Cường|01012003|Nam|Số 3 đường Bến Kia, Hồ C
 
 def test_the_kiosk_of_another_centre_says_where_today_s_booking_is(server_on_a_working_morning, page):
     server = server_on_a_working_morning  # today has slots left, whatever the real time
-    made = server.api("POST", "/admin/sites", token=server.token("admin"), json={"id": OTHER, "name": "Xã Bến Kia"})
-    assert made.status_code == 201, made.text
-    integration, today = server.token("integration"), morning_date(server).isoformat()
-    slots = server.api("GET", "/services/HT/slots", params={"date": today}).json()
-    start = next(slot["start"] for slot in slots if slot["free"])
-    body = {"service": "HT", "date": today, "start": start, "name": "Lê Văn Cường", "phone": "0912000021"}
-    booked = server.api("POST", "/bookings", token=integration, json={**body, "id_number": ID})
-    assert booked.status_code == 201, booked.text
+    booked, start = booked_today_at_the_first_site(server, OTHER, ID)
 
     page.goto(server.url + f"/s/{OTHER}/kiosk/kiosk-1#token={server.token('kiosk')}")  # kept for the reloads
     expect(page.locator("body")).to_have_attribute("data-live", "live")

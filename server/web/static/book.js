@@ -270,10 +270,10 @@
   }
 
   /** After a setup saved in /admin (any change) or a reconnect: the chosen day's slots listed anew. A day
-   *  no longer offered (a holiday saved on it, today's last slot begun) sends the citizen back to the days,
+   *  no longer offered (a holiday saved on it, its weekday off, today's last slot begun) sends the citizen back to the days,
    *  told why (dayGone). On the form, the chosen slot and what was typed are kept while that slot is still
-   *  offered with a free place; else the citizen is back at the list, told why: the slot is full now, or no
-   *  longer one of the centre's times. */
+   *  offered with a free place; else the citizen is back at the list, told why: the slot is full now, its
+   *  time has begun (the server's clock passed it), or it is no longer one of the centre's times. */
   function relistSlots() {
     const step = body.dataset.step;
     if (!state.day || state.remote || (step !== "slot" && step !== "form")) return;
@@ -289,20 +289,32 @@
       if (trail[trail.length - 1] === "slot") back();
       else show("slot", true);
       const note = byId("slot-error");
-      QK.say(note, listed ? "book_slot_taken" : "book_slot_gone", {start: chosen.start});
+      const why = listed ? "book_slot_taken" : hasBegun(state.day, chosen.start) ? "book_slot_begun" : "book_slot_gone";
+      QK.say(note, why, {start: chosen.start});
       note.hidden = false;
     });
   }
 
+  /** ``start`` ("HH:MM") of ``day`` has come on the server's clock (every time of a day gone by has). */
+  function hasBegun(day, start) {
+    const now = QK.localNow(page.timezone);
+    return day < now.date || (day === now.date && start + ":00" <= now.time);
+  }
+
   /** The chosen day takes no bookings any more: back to the day list, told why: the refusal of the booking
-   *  sent (``result``: a holiday or a day off saved meanwhile), or a holiday saved on it, or (today, or a day
-   *  gone by) all its times have begun, else that the centre stopped taking bookings on it. */
+   *  sent (``result``: a holiday or a day off saved meanwhile), or a holiday saved on it (page.opening, none
+   *  under --ignore-hours), or all its times listed have begun (today's last one, or a day gone by), else
+   *  that the centre no longer takes bookings on it (its weekday no longer a working day, fewer days ahead,
+   *  an earlier closing time). */
   function dayGone(result) {
     const note = byId("day-error"), day = state.day;
     const holiday = page.opening && page.opening.holidays.indexOf(day) >= 0;
-    const over = !holiday && day <= QK.localNow(page.timezone).date;
+    const starts = Array.prototype.map.call(byId("slots").querySelectorAll("button[data-start]"),
+                                            function (button) { return button.dataset.start; });
+    const over = hasBegun(day, "00:00") && starts.every(function (start) { return hasBegun(day, start); });
+    const why = holiday ? "book_day_holiday" : over ? "book_day_over" : "book_day_gone";
     if (result) sayProblem(note, result);
-    else QK.say(note, over ? "book_day_over" : "book_day_gone", {date: dayParams(day).date});
+    else QK.say(note, why, {date: dayParams(day).date});
     state.goneDay = day;
     state.day = null;
     state.slot = null;
@@ -460,6 +472,10 @@
         }
         if (error.code === "booking_holiday" || error.code === "booking_closed_day") {
           dayGone(result);  // saved while it was sent: back to the days, as a saved change seen first does
+          return;
+        }
+        if (!state.remote && state.service.days.indexOf(state.day) < 0) {
+          dayGone();  // refused otherwise after relistSlots left the day gone to this answer: not offered now
           return;
         }
         const asksAnew = error.code === "sms_code_void" || error.code === "sms_code_expired";
