@@ -55,17 +55,39 @@ def _read_password(name: str, nothing_done: str) -> str:
 def _change_user(config_file, change, audit_kind: str, done: str, nothing_done: str) -> None:
     """Apply ``change(db)`` to a user (it returns the user) and record it in the audit log under the
     user's own name (a session ends at the change: "LAN" typed for "lan" is recorded as "lan"), in one
-    transaction; ``done`` (with the name) and ``nothing_done`` are messages (cli_* keys)."""
+    transaction; ``done`` (with the name) and ``nothing_done`` are messages (cli_* keys). The counters
+    where the user's sessions were signed in are recorded with it (``signed_out``): a running server
+    tells their dashboards, as for a change made in /admin."""
     from ..core import audit
 
-    site, Session = database(config_path(config_file))
+    path = config_path(config_file)
+    site, Session = database(path)
     try:
         with Session.begin() as db:
-            name = change(db).username
-            audit.record(db, site, audit_kind, username=name, by="command line")
+            user = change(db)
+            signed_out = _signed_in_where(db, path, user)
+            where = {"signed_out": signed_out} if signed_out else {}
+            name = user.username
+            audit.record(db, site, audit_kind, username=name, by="command line", **where)
     except ValueError as error:
         raise click.ClickException(refusal(nothing_done, error)) from None
     click.echo(say((done, {"name": name})), err=True)
+
+
+def _signed_in_where(db, path, user) -> list[list]:
+    """[site id, counter number] of each counter where the dashboard names ``user`` as signed in, at
+    the account's site (at every site for an account of the whole installation); read before the
+    change's event ends those sessions."""
+    from sqlalchemy import select
+
+    from ..core import engine as q
+    from ..core import models as m
+    from ..core.db import site_setup
+    from ..core.staffing import signed_in_where
+
+    ids = [user.site_id] if user.site_id else db.scalars(select(m.site_setups.c.site_id)).all()
+    sites = [runtime for runtime in (site_setup(db, path.parent, site_id) for site_id in ids) if runtime]
+    return [list(pair) for pair in signed_in_where(db, sites, user.id, q.utcnow())]
 
 
 @user.command("list")

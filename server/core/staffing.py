@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select
 
 from . import engine as q
 from . import models as m
-from .auth import ended_sessions
+from .auth import SESSION_ENDING_EVENTS, ended_sessions
 from .db import SiteRuntime
 from .engine.clock import since_local_midnight
 
@@ -142,6 +142,52 @@ def signed_in_at(conn, site: SiteRuntime, user_id: int, now: dt.datetime) -> lis
     """The counters of ``site`` where ``signed_in`` names the user ``user_id`` now (before a change of
     the account ends its sessions: the dashboard is told they signed out there)."""
     return sorted({counter for holder, _, counter in _signed_in(conn, site, now) if holder == user_id})
+
+
+def signed_in_where(conn, sites: list[SiteRuntime], user_id: int, now: dt.datetime) -> list[tuple[str, int]]:
+    """(site id, counter number) of each counter of ``sites`` where ``signed_in`` names the user
+    ``user_id`` now: before a change of the account ends its sessions (/admin, the command line), the
+    counters whose dashboards are told it signed out. Read only at the sites where the account signed in
+    today, as one query finds them: an account of the whole installation is mostly signed in at one
+    site, or none."""
+    if not sites:
+        return []
+    since = min(since_local_midnight(where, now) for where in sites)  # (the earliest of their days)
+    signed_at = set(
+        conn.scalars(
+            select(E.c.site_id)
+            .where(E.c.site_id.in_([where.id for where in sites]), E.c.at >= since, E.c.kind == "login")
+            .where(E.c.user_id == user_id)
+            .distinct()
+        )
+    )
+    return [
+        (where.id, counter)
+        for where in sites
+        if where.id in signed_at
+        for counter in signed_in_at(conn, where, user_id, now)
+    ]
+
+
+# the session-ending events after an id, and the newest event of all (where to read from next time), in one statement
+_ENDING_SINCE = select(E.c.id, E.c.detail).where(
+    E.c.id > bindparam("after"),
+    or_(E.c.kind.in_(SESSION_ENDING_EVENTS), E.c.id == select(func.max(E.c.id)).scalar_subquery()),
+)
+
+
+def recorded_sign_outs(conn, after: int | None) -> tuple[list[tuple[int, str, int]], int]:
+    """The sign-outs another process recorded on a change of an account (``queuekiosk user password``,
+    ``disable``: ``signed_out`` in its event) after the event ``after`` (None: none, only where to
+    start): [(event id, site id, counter number)], for the server to tell the dashboards
+    (server/web/api/session_routes.py), and the newest event's id."""
+    if after is None:
+        return [], conn.scalar(select(func.max(E.c.id))) or 0
+    top, told = after, []
+    for event_id, detail in conn.execute(_ENDING_SINCE, {"after": after}):
+        top = max(top, event_id)
+        told += [(event_id, site_id, counter) for site_id, counter in (detail or {}).get("signed_out", ())]
+    return told, top
 
 
 def _signed_in(conn, site: SiteRuntime, now: dt.datetime):

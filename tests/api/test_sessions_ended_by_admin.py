@@ -14,17 +14,9 @@ from __future__ import annotations
 from api_helpers import PASSWORD, assert_error, log_in
 from faked_clock import on_a_working_morning
 from ops_helpers import dashboards
+from signed_in_helpers import FAR, signed_in, two_sites_signed_in
 
-FAR = "xa-hai-noi"  # a second site (a copy of the first's setup: counters 1 to 6)
 MARKER, MARKER_ACCOUNT = 6, "danh-dau"  # an installation admin, signed in there only to mark a point
-
-
-def signed_in(dashboard, since: int = 0) -> dict[int, list[str]]:
-    """Who the dashboard's first snapshot from ``since`` says is signed in at each counter, those with someone."""
-    snapshot = dashboard.wait_for("state", since=since)
-    return {
-        counter["number"]: counter["signed_in"] for counter in snapshot["overview"]["counters"] if counter["signed_in"]
-    }
 
 
 def signed_out_heard(srv, dashboard, since: int, site: str | None = None) -> list[int]:
@@ -77,26 +69,11 @@ def test_only_the_sites_an_ended_session_was_at_hear_it(live_server, tmp_path):
     sign-out. A first-site clerk's password changed: only the first site's dashboard hears it. An
     installation admin signed in at counter 3 here and counter 2 at the far site: each hears its own."""
     srv = live_server(env=on_a_working_morning(tmp_path))
-    admin = {"Authorization": f"Bearer {srv.token('admin')}"}
-    http = srv.session()
-    made = http.post(
-        "/api/v1/admin/sites", json={"id": FAR, "name": "Xã Hải Nội", "timezone": "Asia/Ho_Chi_Minh"}, headers=admin
+    http, admin = two_sites_signed_in(
+        srv,
+        ("ngu", "clerk", 3),  # never signs in
+        (MARKER_ACCOUNT, "admin", None),
     )
-    assert made.status_code == 201, made.text
-    for where, name, role, counter in (
-        ("", "cb-dau", "clerk", 1),  # (an admin's clerk at the plain path: the first site's)
-        ("", "ngu", "clerk", 3),  # never signs in
-        ("", "qt-chung", "admin", None),  # (an admin at the plain path: the whole installation's)
-        ("", MARKER_ACCOUNT, "admin", None),
-        (f"/sites/{FAR}", "cb-xa", "clerk", 1),
-    ):
-        body = {"username": name, "password": PASSWORD, "role": role, "counter": counter}
-        added = http.post(f"/api/v1{where}/admin/users", json=body, headers=admin)
-        assert added.status_code == 201, added.text
-    log_in(srv, "cb-dau")
-    log_in(srv, "cb-xa", site=FAR)
-    log_in(srv, "qt-chung", counter=3)
-    log_in(srv, "qt-chung", site=FAR, counter=2)
     with dashboards(srv, srv.token("admin"), None, FAR) as (here, far):
         assert signed_in(here) == {1: ["cb-dau"], 3: ["qt-chung"]}
         assert signed_in(far) == {1: ["cb-xa"], 2: ["qt-chung"]}

@@ -32,7 +32,6 @@ from ...core.auth import (
     set_password,
     set_user_active,
 )
-from ...core.engine.clock import since_local_midnight
 from ...core.i18n import Phrase
 from ...core.setup_changes import (
     SECTIONS,
@@ -469,29 +468,9 @@ def admin_change_user(name: str):
 
 
 def _signed_in_where(conn, served: dict, user) -> list[tuple[str, int]]:
-    """(site id, counter number) of each counter where the dashboard names ``user`` as signed in now
-    (staffing.signed_in_at), at the account's sites this process serves (``served``). Read only at the
-    sites where the account signed in today, as one query finds them: an account of the whole
-    installation is mostly signed in at one site, or none."""
-    now, sites = q.utcnow(), _sites_of(served, user.site_id)
-    if not sites:
-        return []
-    since = min(since_local_midnight(where, now) for where in sites)  # (the earliest of their days)
-    E = m.events
-    signed_at = set(
-        conn.scalars(
-            select(E.c.site_id)
-            .where(E.c.site_id.in_([where.id for where in sites]), E.c.at >= since, E.c.kind == "login")
-            .where(E.c.user_id == user.id)
-            .distinct()
-        )
-    )
-    return [
-        (where.id, counter)
-        for where in sites
-        if where.id in signed_at
-        for counter in staffing.signed_in_at(conn, where, user.id, now)
-    ]
+    """(site id, counter number) of each counter where the dashboard names ``user`` as signed in now,
+    at the account's sites this process serves (``served``)."""
+    return staffing.signed_in_where(conn, _sites_of(served, user.site_id), user.id, q.utcnow())
 
 
 def _sites_of(served: dict, site_id: str | None) -> list:
