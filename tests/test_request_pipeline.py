@@ -192,3 +192,73 @@ def test_the_environs_headers_are_gevents(data):
     handler = SmallBufferHandler.__new__(SmallBufferHandler)  # what _headers reads: the message
     handler.headers = pywsgi.headers_factory(io.BytesIO(data))
     assert list(handler._headers()) == list(pywsgi.WSGIHandler._headers(handler))
+
+
+BODY = b'{"service": "HT", "kiosk": "kiosk-1"}'
+
+
+@pytest.mark.parametrize(
+    ("extra", "limit"),
+    [
+        ({"wsgi.input_terminated": True}, None),  # gevent's server, the usual ticket
+        ({"wsgi.input_terminated": False}, None),  # gevent's upgrade request: set, so werkzeug reads the input as it is
+        ({}, None),  # a server that does not end the body itself: werkzeug's LimitedStream
+        ({"wsgi.input_terminated": True}, 1_000),  # a body limit: werkzeug's checks
+        ({"wsgi.input_terminated": True}, 10),  # a body over the limit: 413, as werkzeug refuses it
+        ({"wsgi.input_terminated": True, "CONTENT_LENGTH": "5"}, None),  # the server's input ends the body
+    ],
+)
+def test_a_request_body_is_what_werkzeug_reads(app, extra, limit):
+    """``request_body`` reads the input itself where werkzeug's stream would be the input as it is;
+    everywhere the same bytes as werkzeug's ``get_data``, once and again, and the same refusal."""
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from queuekiosk.server.web.api import request_body
+
+    def environ():
+        made = EnvironBuilder("/api/v1/tickets", method="POST", data=BODY).get_environ()
+        made.update(extra)
+        return made
+
+    app.config["MAX_CONTENT_LENGTH"] = limit
+    with app.app_context():
+        werkzeugs = app.request_class(environ())
+        ours = app.request_class(environ())
+        try:
+            expected = werkzeugs.get_data(cache=True)
+        except RequestEntityTooLarge:
+            with pytest.raises(RequestEntityTooLarge):
+                request_body(ours)
+            return
+        assert request_body(ours) == expected
+        assert request_body(ours) == ours.get_data() == expected  # kept, as get_data(cache=True) keeps it
+        assert ours.stream.read() == werkzeugs.stream.read() == b""  # the body read once
+
+
+TIMES = [
+    dt.datetime(2026, 12, 6, 17, 45, 10),  # no microseconds: isoformat() writes none
+    dt.datetime(2026, 12, 6, 17, 45, 10, 999),  # under a millisecond
+    dt.datetime(2026, 12, 6, 17, 45, 10, 123456),
+    dt.datetime(1, 1, 1),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+]
+
+
+def test_a_views_times_are_isoformats_text():
+    """A ticket view's times and day (views.iso, prepared.date_text) are isoformat's text, whatever
+    time or day was formatted before (each is cut from the last one's kept text)."""
+    from queuekiosk.server.core.engine.prepared import date_text, naive_time_text
+    from queuekiosk.server.core.engine.views import iso
+
+    for before in [None, *TIMES]:
+        for value in TIMES:
+            if before is not None:
+                naive_time_text(before)
+                date_text(before.date())
+            assert iso(value) == value.isoformat(timespec="milliseconds") + "Z"
+            assert iso(value) == iso(dt.datetime.fromisoformat(value.isoformat()))  # an equal value, another object
+            assert date_text(value.date()) == value.date().isoformat()
+            assert naive_time_text(value) == value.isoformat(" ", "microseconds")
+    aware = dt.datetime(2026, 12, 6, 17, 45, 10, 5000, tzinfo=dt.UTC)
+    assert iso(aware) == aware.isoformat(timespec="milliseconds") + "Z"
+    assert iso(None) is None

@@ -264,13 +264,37 @@ def _sqlite_values(compiled, dialect):
     return values
 
 
-# The text of the last naive datetime and date converted (value, text), whichever statement's: a ticket
-# binds the same ``now`` twice (its issued_at, its event's at) and the same ``day`` twice (its number,
-# its business_day); isoformat costs ~8k instructions a datetime, ~3k a date. One tuple each, replaced
-# whole (another thread reads an old pair or a new one, never a mix); it holds the value, so no other
-# object can come to have its identity.
+# The text of the last naive datetime and date converted (value, text), whichever statement's or view's:
+# a ticket binds the same ``now`` twice (its issued_at, its event's at) and the same ``day`` twice (its
+# number, its business_day), and its view shows them again (views.iso: issued_at and queued_at);
+# isoformat costs ~7k instructions a datetime, ~3k a date. One tuple each, replaced whole (another
+# thread reads an old pair or a new one, never a mix); it holds the value, so no other object can come
+# to have its identity.
 _last_time = (None, None)
 _last_date = (None, None)
+
+
+def naive_time_text(value: dt.datetime) -> str:
+    """``value.isoformat(" ", "microseconds")`` of a naive datetime, the last one's text kept."""
+    global _last_time
+    last = _last_time
+    if value is last[0]:
+        return last[1]
+    text = value.isoformat(" ", "microseconds")
+    _last_time = (value, text)
+    return text
+
+
+def date_text(value: dt.date) -> str:
+    """``value.isoformat()`` of a date, the last one's text kept."""
+    global _last_date
+    last = _last_date
+    if value is last[0]:
+        return last[1]
+    text = value.isoformat()
+    _last_date = (value, text)
+    return text
+
 
 _SAMPLE_TIMES = (dt.datetime(2026, 12, 4, 15, 3, 7), dt.datetime(2026, 1, 2, 3, 4, 5, 123456), dt.datetime(1, 1, 1))
 
@@ -283,14 +307,8 @@ def _faster(process):
         if all(process(t) == t.isoformat(" ", "microseconds") for t in _SAMPLE_TIMES):
 
             def naive_time(value, process=process, datetime=dt.datetime):
-                global _last_time
-                last = _last_time
-                if value is last[0]:
-                    return last[1]
                 if type(value) is datetime and value.tzinfo is None:
-                    text = value.isoformat(" ", "microseconds")
-                    _last_time = (value, text)
-                    return text
+                    return naive_time_text(value)
                 return process(value)
 
             return naive_time
@@ -298,14 +316,8 @@ def _faster(process):
         if all(process(d) == d.isoformat() for d in days):
 
             def date(value, process=process, date=dt.date):
-                global _last_date
-                last = _last_date
-                if value is last[0]:
-                    return last[1]
                 if type(value) is date:
-                    text = value.isoformat()
-                    _last_date = (value, text)
-                    return text
+                    return date_text(value)
                 return process(value)
 
             return date

@@ -52,8 +52,25 @@ def request_body(req) -> bytes:
     """``req.get_data(cache=True)``. Werkzeug first looks for the body it cached with
     ``getattr(req, "_cached_data", None)``: before the first read that lookup fails, and its
     AttributeError is formatted and dropped (every request with a body). The attribute set to None
-    first gives the same answer without it (a werkzeug that no longer reads it ignores it)."""
-    req.__dict__.setdefault("_cached_data", None)
+    first gives the same answer without it (a werkzeug that no longer reads it ignores it).
+    Where the server ends the body itself (``wsgi.input_terminated``, gevent's) and there is no body
+    limit, werkzeug's ``stream`` is ``wsgi.input`` as it is (``get_input_stream``): read here, without
+    the cached property, the Content-Length parsing and the casts around it (every ticket)."""
+    held = req.__dict__
+    data = held.get("_cached_data")
+    if data is not None:
+        return data
+    environ = req.environ
+    if (
+        "stream" not in held
+        and "wsgi.input_terminated" in environ
+        and not req.shallow
+        and req.max_content_length is None
+    ):
+        held["stream"] = stream = environ["wsgi.input"]
+        data = held["_cached_data"] = stream.read()
+        return data
+    held.setdefault("_cached_data", None)
     return req.get_data(cache=True)
 
 
