@@ -123,7 +123,7 @@ class PrinterSim:
                 while received[:2] == DLE_EOT and len(received) >= 3:
                     kind, received = received[2], received[3:]
                     self._answer(conn, kind)
-                if len(received) > 3 and received[-3:-1] == DLE_EOT and received[-1] in (1, 4):
+                if _query_after_job(received):
                     kind = received[-1]  # the job is in: a query after it
                     if self._state() == "slow":
                         time.sleep(SLOW_SECONDS)  # still printing
@@ -158,6 +158,25 @@ class PrinterSim:
         """Read nothing more until the printer is set to another state (or the test ends)."""
         while self._state() == "hang" and not self._stopping:
             time.sleep(0.05)
+
+
+def _query_after_job(received: bytearray) -> bool:
+    """The bytes end with a status query (DLE EOT 1 or 4) after a job, not with bytes of the job's raster
+    image or QR code that look like one: a chunk of a job may end anywhere (on a busy machine, inside an
+    image), and a job cut there came out as two, the first without its QR code."""
+    if not (len(received) > 3 and received[-3:-1] == DLE_EOT and received[-1] in (1, 4)):
+        return False
+    job, i = received[:-3], 0
+    while i < len(job):
+        if job[i : i + 3] == b"\x1dv0":
+            if i + 8 > len(job):
+                return False  # its header is still coming
+            i += 8 + (job[i + 4] + 256 * job[i + 5]) * (job[i + 6] + 256 * job[i + 7])
+        elif job[i : i + 3] == b"\x1d(k":
+            i += 5 + (job[i + 3] + 256 * job[i + 4]) if i + 5 <= len(job) else len(job) + 1
+        else:
+            i += 1
+    return i == len(job)  # past it: the query's bytes are inside an image or a QR code
 
 
 @dataclass

@@ -39,12 +39,17 @@ def agent(agent_server, printer, tmp_path):
     running.stop()
 
 
-def printed_urls(printer: PrinterSim, count: int) -> list[str]:
-    return [decode(job).qr_codes[0] for job in printer.wait_for_jobs(count, timeout=15)]
+def printed_urls(printer: PrinterSim, count: int, agent: Agent) -> list[str]:
+    """The QR codes of the first ``count`` tickets printed; with a failure to print them, the agent's log."""
+    try:
+        jobs = printer.wait_for_jobs(count, timeout=15)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}; the agent's log:\n{agent.log()}") from None
+    return [decode(job).qr_codes[0] for job in jobs]
 
 
 def assert_printed_once_in_order(http, printer: PrinterSim, tickets: list[dict], agent: Agent) -> None:
-    assert printed_urls(printer, len(tickets)) == [t["track_url"] for t in tickets]
+    assert printed_urls(printer, len(tickets), agent) == [t["track_url"] for t in tickets]
     for ticket in tickets:
         wait_job(http, ticket["id"], "printed")
     time.sleep(1)  # time enough for a second copy, were one coming
@@ -74,7 +79,7 @@ def test_the_agent_prints_the_kiosks_tickets_in_order(agent_server, agent, print
 def test_no_ticket_is_lost_or_printed_twice_across_a_server_restart(agent_server, agent, printer):
     http = agent_server.session()
     before = [issue(http, "HT", kiosk="kiosk-1") for _ in range(2)]
-    printed_urls(printer, 2)
+    printed_urls(printer, 2, agent)
     agent_server.stop()
     time.sleep(1)  # the agent notices and keeps trying
     agent_server.start()
@@ -89,7 +94,7 @@ def test_tickets_issued_while_the_agent_was_away_print_when_it_is_back(agent_ser
     assert wait_printer_state(agent_server, "offline")["detail"] == "no kiosk agent is connected"
     running = Agent(agent_server, printer, tmp_path).start()
     try:
-        assert printed_urls(printer, 3) == [t["track_url"] for t in tickets]
+        assert printed_urls(printer, 3, running) == [t["track_url"] for t in tickets]
         for ticket in tickets:  # the agent reports each job after the printer took it
             wait_job(http, ticket["id"], "printed")
         wait_printer_state(agent_server, "ready")
@@ -216,7 +221,7 @@ def test_paper_out_at_the_kiosk_shows_on_the_server_and_prints_later(agent_serve
     assert printer.jobs == [] and printer.lost == []
     assert print_state(http, ticket) == "pending"
     printer.set_state("ready")
-    assert printed_urls(printer, 1) == [ticket["track_url"]]
+    assert printed_urls(printer, 1, agent) == [ticket["track_url"]]
     wait_job(http, ticket["id"], "printed")
 
 
@@ -238,7 +243,7 @@ def test_a_printer_hanging_mid_job_stays_not_responding_and_prints_once_when_bac
     # agent reports with that reason, but never as ready
     assert {e["state"] for e in kiosk.received("printer.status", since=mark)} <= {"offline"}
     printer.set_state("ready")
-    assert printed_urls(printer, 1) == [ticket["track_url"]]
+    assert printed_urls(printer, 1, agent) == [ticket["track_url"]]
     wait_job(http, ticket["id"], "printed")
     wait_printer_state(agent_server, "ready")
     time.sleep(1)
@@ -318,7 +323,7 @@ def test_an_agent_of_a_second_site_prints_that_sites_tickets(agent_server, print
         taken = citizen.post(f"/api/v1/sites/{SITE}/tickets", json={"service": "HT", "kiosk": "kiosk-1"})
         assert taken.status_code == 201, taken.text
         ticket = taken.json()
-        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        assert printed_urls(printer, 1, running) == [ticket["track_url"]], running.log()
         time.sleep(1)
         assert len(printer.jobs) == 1 and print_state(citizen, first) == "pending"
         assert "printing for kiosk kiosk-1" in running.log()
@@ -428,7 +433,7 @@ def test_a_busy_database_at_the_agents_hello_is_tried_again(agent_server, printe
         other.execute("ROLLBACK")
         other.close()
     try:
-        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        assert printed_urls(printer, 1, running) == [ticket["track_url"]], running.log()
         wait_job(agent_server.session(), ticket["id"], "printed")
     finally:
         running.stop()
@@ -498,7 +503,7 @@ def test_tickets_after_a_database_restore_print_though_their_jobs_have_printed_j
     http = agent_server.session()
     after = [issue(http, "CT", kiosk="kiosk-1") for _ in range(3)]
     assert job_ids(http, after) == printed_ids  # the restore's situation: the same job ids again
-    assert printed_urls(printer, 6) == [t["track_url"] for t in before + after], agent.log()
+    assert printed_urls(printer, 6, agent) == [t["track_url"] for t in before + after], agent.log()
     for ticket in after:
         wait_job(http, ticket["id"], "printed")
     time.sleep(1)  # time enough for a second copy, were one coming
@@ -511,7 +516,7 @@ def job_ids(http, tickets: list[dict]) -> list[int]:
 
 def assert_only_the_next_ticket_prints(http, printer: PrinterSim, running: Agent) -> None:
     later = issue(http, "CT", kiosk="kiosk-1")
-    assert printed_urls(printer, 1) == [later["track_url"]], running.log()
+    assert printed_urls(printer, 1, running) == [later["track_url"]], running.log()
     time.sleep(1)  # time enough for a second copy, were one coming
     assert len(printer.jobs) == 1, running.log()
 
@@ -549,12 +554,12 @@ def test_a_reprint_after_a_restore_prints_though_it_has_the_id_of_a_reprint_of_t
     kiosk = {"Authorization": f"Bearer {agent_server.kiosk_token()}"}
     first = agent_server.session().post(f"/api/v1/tickets/{ticket['id']}/reprint", json={}, headers=kiosk)
     assert first.status_code == 202, first.text
-    assert printed_urls(printer, 2) == [ticket["track_url"]] * 2, agent.log()
+    assert printed_urls(printer, 2, agent) == [ticket["track_url"]] * 2, agent.log()
     restore(agent_server, backup)
     again = agent_server.session().post(f"/api/v1/tickets/{ticket['id']}/reprint", json={}, headers=kiosk)
     assert again.status_code == 202, again.text
     assert again.json()["id"] == first.json()["id"]  # the restore's situation: the same job, ticket and id
-    assert printed_urls(printer, 3) == [ticket["track_url"]] * 3, agent.log()
+    assert printed_urls(printer, 3, agent) == [ticket["track_url"]] * 3, agent.log()
 
 
 def stored_key(srv, job_id: int) -> str:
@@ -602,7 +607,7 @@ def test_damaged_entries_of_the_state_file_are_ignored_and_the_agent_prints(agen
     running.state_file.write_text(json.dumps({"printed": [], "unconfirmed": damaged}))
     running.start()
     try:
-        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        assert printed_urls(printer, 1, running) == [ticket["track_url"]], running.log()
         wait_job(agent_server.session(), ticket["id"], "printed")
     finally:
         running.stop()
@@ -623,7 +628,7 @@ def test_an_unconfirmed_job_of_before_a_restore_does_not_mark_the_new_job_with_i
     running.state_file.write_text(json.dumps({"printed": [old], "unconfirmed": [old]}))
     running.start()
     try:
-        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        assert printed_urls(printer, 1, running) == [ticket["track_url"]], running.log()
         wait_job(http, ticket["id"], "printed")
     finally:
         running.stop()
@@ -650,7 +655,7 @@ def test_an_agent_of_a_new_site_without_a_printer_is_told_where_to_add_it_and_th
             time.sleep(0.2)
         give_kiosk_an_agent_printer(agent_server)
         ticket = issue_at_site(agent_server)
-        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        assert printed_urls(printer, 1, running) == [ticket["track_url"]], running.log()
         revoked = admin_http(agent_server).delete(f"/api/v1/sites/{SITE}/admin/tokens/{made['id']}")
         assert revoked.status_code in (200, 204)
         assert running.proc.wait(20) == 2, running.log()
@@ -675,6 +680,6 @@ def test_an_agent_naming_no_kiosk_at_a_site_without_agent_printers_keeps_asking_
             time.sleep(0.2)
         give_kiosk_an_agent_printer(agent_server)
         ticket = issue_at_site(agent_server)
-        assert printed_urls(printer, 1) == [ticket["track_url"]], running.log()
+        assert printed_urls(printer, 1, running) == [ticket["track_url"]], running.log()
     finally:
         running.stop()
