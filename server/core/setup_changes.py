@@ -20,7 +20,6 @@ from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup, stored_setup
-from .field_labels import field_label
 from .i18n import Listed, Localized, Phrase, problem_phrase
 from .periods import vn_date
 
@@ -254,6 +253,8 @@ def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Con
         said.append(Phrase("setup_stranded_more", count=len(days) - STRANDED_DAYS_SAID))
     fields = list(dict.fromkeys(why for _row, why in found))  # the first's path for programs; the
     # sentence names each as /admin labels it (“Giờ mở cửa”, “Giờ đóng cửa”)
+    from .field_labels import field_label  # (a refused change's, not an idle server's)
+
     labels = [field_label(field) for field in fields]
     labels = Listed([label if isinstance(label, Phrase) else Localized(label) for label in labels], between="”, “")
     raise SetupRefused("setup_bookings_stranded", field=fields[0], label=labels, count=len(found), days=Listed(said))

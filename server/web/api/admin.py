@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from flask import jsonify
 from sqlalchemy import select
 
-from ...core import audit, outbox, sites, staffing
+from ...core import audit, outbox, sites
 from ...core import engine as q
 from ...core import models as m
 from ...core.auth import (
@@ -54,7 +54,7 @@ from .request_model import request_model
 from .session_routes import tell_dashboard
 
 if TYPE_CHECKING:
-    pass
+    from ...core.staffing import Worker
 
 SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
 
@@ -490,7 +490,7 @@ def _signed_in_where(conn, served: dict, user) -> list[tuple[str, int]]:
         (where.id, counter)
         for where in sites
         if where.id in signed_at
-        for counter in staffing.signed_in_at(conn, where, user.id, now)
+        for counter in _staffing().signed_in_at(conn, where, user.id, now)
     ]
 
 
@@ -500,14 +500,23 @@ def _sites_of(served: dict, site_id: str | None) -> list:
     return list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
 
 
-def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
+def _leave(conn, served: dict, worker: Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
     """In the change's transaction, before its event (which ends the sessions staffing reads): close
     the counters only ``worker`` works at, at the account's site (at every site for an account of the
     whole installation). ``served``: the sites this process serves, read before the write (the writer
     runs the action outside the request). [(site, outcome)] to tell once committed."""
     return [
-        (site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in _sites_of(served, site_id)
+        (site, outbox.recording(_staffing().leave)(conn, site, worker, by, actor))
+        for site in _sites_of(served, site_id)
     ]
+
+
+def _staffing():
+    """server/core/staffing.py, loaded by the first change of an account that needs it, not by an idle
+    server (issue 21)."""
+    from ...core import staffing
+
+    return staffing
 
 
 def _tell(left: list) -> None:
