@@ -22,22 +22,11 @@ from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup, stored_setup
 from .i18n import Listed, Localized, Phrase, problem_phrase
 from .periods import vn_date
+from .setup_sections import SECTIONS, SUPERVISOR_DISPLAY_KEYS, SUPERVISOR_SITE_KEYS  # noqa: F401  (theirs, as before)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# the sections of the setup made of items, and the key that names an item
-SECTIONS = {
-    "services": "code",
-    "counters": "number",
-    "priorities": "code",
-    "kiosks": "id",
-    "displays": "id",
-    "printers": "id",
-}
-# what a supervisor may change; everything else is an admin's
-SUPERVISOR_SITE_KEYS = {"ticker", "ticker_en", "holidays"}
-SUPERVISOR_DISPLAY_KEYS = {"ticker", "ticker_en", "slides", "slide_seconds"}
 # a site's lifecycle, changed only by the installation's admin (server/core/sites.py)
 RETIREMENT_KEYS = {"retired", "moved_to"}
 

@@ -113,6 +113,9 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     admin.headers["Authorization"] = f"Bearer {srv.token('admin')}"
     assert admin.get("/admin").status_code == 200
     assert _imported(srv.log()[first_run:], "queuekiosk.server.core.field_labels")  # the page's labels
+    setup = admin.get("/api/v1/admin/site")  # the setup's changes (server/core/setup_changes.py) load now
+    assert setup.status_code == 200 and setup.json()["version"] >= 1, setup.text
+    assert _imported(srv.log()[first_run:], "queuekiosk.server.core.setup_changes")
     key = srv.session().get("/api/v1/push/key")  # what a page subscribes to Web Push with
     assert key.status_code == 200 and len(key.json()["public_key"]) > 80, key.text
     assert _imported(srv.log()[first_run:], "queuekiosk.server.core.vapid")
@@ -224,7 +227,7 @@ def test_the_first_start_child_finds_the_end_of_the_address_as_it_starts(monkeyp
 # loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
 # server/core/notifications.py, sounds/wav.py, sounds/tts.py); of queuekiosk's own: an account's
 # leaving its counters (server/web/api/admin.py), TLS and VAPID (a notice, a webhook, a page's push key),
-# the fields' labels (/admin, a refusal naming a field)
+# the fields' labels (/admin, a refusal naming a field), the setup's changes (/admin's API)
 LAZY = (
     "flask_wtf",
     "wtforms",
@@ -235,6 +238,7 @@ LAZY = (
     "queuekiosk.server.core.tls",
     "queuekiosk.server.core.vapid",
     "queuekiosk.server.core.field_labels",
+    "queuekiosk.server.core.setup_changes",
 )
 
 

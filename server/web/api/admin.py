@@ -34,16 +34,7 @@ from ...core.auth import (
 )
 from ...core.engine.clock import since_local_midnight
 from ...core.i18n import Phrase
-from ...core.setup_changes import (
-    SECTIONS,
-    SUPERVISOR_DISPLAY_KEYS,
-    SUPERVISOR_SITE_KEYS,
-    add_item,
-    change_item,
-    change_site,
-    remove_item,
-    site_view,
-)
+from ...core.setup_sections import SECTIONS, SUPERVISOR_DISPLAY_KEYS, SUPERVISOR_SITE_KEYS
 from .. import live_setup
 from ..delivery import wake as wake_delivery
 from ..housekeeping import wind_up_retired
@@ -187,7 +178,7 @@ def admin_list(section: str):
 def admin_add(section: str):
     principal = _admin()
     item = parse_body(AnyObject).data()
-    done = _save(add_item, section, item, actor=principal.actor)
+    done = _save(_changes().add_item, section, item, actor=principal.actor)
     return jsonify({**_item_view(section, item.get(SECTIONS[section])), "version": done.runtime.version}), 201
 
 
@@ -200,7 +191,7 @@ def admin_change(section: str, key: str):
         # a display's field it may not change is named; any other item's change is not a supervisor's at all
         beyond = sorted(set(patch) - SUPERVISOR_DISPLAY_KEYS) if section == "displays" else []
         raise role_refused(principal.role, _first_field(patch, beyond[0]) if beyond else None, section)
-    done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
+    done = _save(_changes().change_item, section, key, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
 
@@ -208,7 +199,7 @@ def admin_change(section: str, key: str):
 def admin_remove(section: str, key: str):
     principal = _admin()
     confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
-    done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
+    done = _save(_changes().remove_item, section, key, actor=principal.actor, confirm=confirm)
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
@@ -241,7 +232,7 @@ def admin_site():
     site = state().site
     # read only: where the tickets' QR codes point now, and the catalog's sentence when no phone can open it
     tracking = {"address": tracking_base(current_app), "unreachable": unreachable_tracking(current_app)}
-    return jsonify({**site_view(site.config), "version": site.version, "tracking": tracking})
+    return jsonify({**_changes().site_view(site.config), "version": site.version, "tracking": tracking})
 
 
 @bp.patch("/admin/site")
@@ -252,7 +243,7 @@ def admin_change_site():
     if principal.role == "supervisor":
         _supervisor_may(principal, patch)
     _check_sound_paths(principal, patch.get("sounds"))
-    done = _save(change_site, patch, actor=principal.actor, confirm=confirm)
+    done = _save(_changes().change_site, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**done.after, "version": done.runtime.version})
 
 
@@ -509,6 +500,14 @@ def _leave(conn, served: dict, worker: Worker, by: str, actor: q.Actor, site_id:
         (site, outbox.recording(_staffing().leave)(conn, site, worker, by, actor))
         for site in _sites_of(served, site_id)
     ]
+
+
+def _changes():
+    """server/core/setup_changes.py, loaded by the first request that reads or changes the setup, not
+    by an idle server (issue 21)."""
+    from ...core import setup_changes
+
+    return setup_changes
 
 
 def _staffing():
