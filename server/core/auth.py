@@ -29,7 +29,6 @@ from . import models as m
 from .db import driver_error
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
-from .field_labels import field_label
 from .i18n import Phrase
 
 if TYPE_CHECKING:
@@ -90,6 +89,8 @@ def role_refused(role: str, field: str | None = None, section: str = "site") -> 
     and in the sentence as /admin labels it."""
     if field is None:
         return NotAllowed("forbidden_role", role=role_name(role))
+    from .field_labels import field_label  # (not at the top: a rare refusal's, not an idle server's)
+
     label = field_label(field, section)
     return NotAllowed(
         "forbidden_role", role=role_name(role), field=field, label=label, message_key="forbidden_role_field"

@@ -32,6 +32,7 @@ import urllib.parse
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -49,9 +50,10 @@ from .notification_settings import (  # noqa: F401  (notifications.NotificationS
     WebPushSettings,
     ZaloZnsSettings,
 )
-from .tls import https_opener, smtp_context
 from .unoffered import offered_only
-from .vapid import VapidKey, unb64
+
+if TYPE_CHECKING:
+    from .vapid import VapidKey
 
 S = m.notification_subscriptions
 N = m.notices
@@ -131,6 +133,8 @@ def _post(request: urllib.request.Request, timeout: float) -> None:
     import urllib.error
     import urllib.request
 
+    from .tls import https_opener
+
     try:
         with https_opener().open(request, timeout=timeout) as response:  # urlopen's, with the process's TLS context
             response.read(65536)
@@ -175,6 +179,8 @@ class Email(Channel):
     def send(self, address: str, message: Message) -> None:
         import smtplib
 
+        from .tls import smtp_context
+
         s: EmailSettings = self.settings
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = s.sender, address, message.subject
@@ -202,6 +208,8 @@ class ZaloZns(Channel):
     def send(self, address: str, message: Message) -> None:
         import urllib.error
         import urllib.request
+
+        from .tls import https_opener
 
         s: ZaloZnsSettings = self.settings
         template = {"called": s.template_called, "cancelled": s.template_cancelled}.get(message.kind, s.template_near)
@@ -238,6 +246,8 @@ class WebPush(Channel):
 
         import http_ece
         from cryptography.hazmat.primitives.asymmetric import ec
+
+        from .vapid import unb64
 
         s: WebPushSettings = self.settings
         subscription = json.loads(address)
@@ -309,6 +319,8 @@ def _push_service_allowed(endpoint: str, services: list[str]) -> bool:
 
 def _push_subscription(text: str, services: list[str]) -> str:
     """A browser's PushSubscription.toJSON(): an endpoint at a known push service, its P-256 key and auth secret."""
+    from .vapid import unb64  # (TLS and VAPID: a notice's or a subscription's, not an idle server's)
+
     try:
         data = json.loads(text)
         endpoint, keys = data["endpoint"], data["keys"]

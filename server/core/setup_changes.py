@@ -20,25 +20,13 @@ from . import engine as q
 from . import models as m
 from .config import Config, ConfigError, checked
 from .db import SiteRuntime, parse_stored, save_setup, stored_setup
-from .field_labels import field_label
 from .i18n import Listed, Localized, Phrase, problem_phrase
 from .periods import vn_date
+from .setup_sections import SECTIONS, SUPERVISOR_DISPLAY_KEYS, SUPERVISOR_SITE_KEYS  # noqa: F401  (theirs, as before)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# the sections of the setup made of items, and the key that names an item
-SECTIONS = {
-    "services": "code",
-    "counters": "number",
-    "priorities": "code",
-    "kiosks": "id",
-    "displays": "id",
-    "printers": "id",
-}
-# what a supervisor may change; everything else is an admin's
-SUPERVISOR_SITE_KEYS = {"ticker", "ticker_en", "holidays"}
-SUPERVISOR_DISPLAY_KEYS = {"ticker", "ticker_en", "slides", "slide_seconds"}
 # a site's lifecycle, changed only by the installation's admin (server/core/sites.py)
 RETIREMENT_KEYS = {"retired", "moved_to"}
 
@@ -254,6 +242,8 @@ def _check_stranded(session: Session, site: SiteRuntime, saved: Config, new: Con
         said.append(Phrase("setup_stranded_more", count=len(days) - STRANDED_DAYS_SAID))
     fields = list(dict.fromkeys(why for _row, why in found))  # the first's path for programs; the
     # sentence names each as /admin labels it (“Giờ mở cửa”, “Giờ đóng cửa”)
+    from .field_labels import field_label  # (a refused change's, not an idle server's)
+
     labels = [field_label(field) for field in fields]
     labels = Listed([label if isinstance(label, Phrase) else Localized(label) for label in labels], between="”, “")
     raise SetupRefused("setup_bookings_stranded", field=fields[0], label=labels, count=len(found), days=Listed(said))

@@ -27,7 +27,6 @@ from .db import SiteRuntime, save_setup, stored_setup
 from .engine import Actor, Outcome, close_counter, counter_states
 from .errors import Invalid, NotFound, QueueError
 from .i18n import LANGUAGES, Localized, Phrase
-from .setup_changes import _validate
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -121,6 +120,8 @@ def create_site(
     document = seed_document(source.document, site)
     # lengths as any change's: the new site's own texts are new, the copied services and counters are not
     stored = {**source.document, "site": {}}
+    from .setup_changes import _validate  # (not at the top: adding a site's, not an idle server's)
+
     try:
         config = _validate(document, config_dir, "site", stored)
     except Invalid as refused:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import func, select
 
 from . import engine as q
 from . import models as m
-from .auth import SESSION_ENDING_EVENTS, ended_sessions
+from .auth import ended_sessions
 from .db import SiteRuntime
 from .engine.clock import since_local_midnight
 
@@ -170,26 +170,6 @@ def signed_in_where(conn, sites: list[SiteRuntime], user_id: int, now: dt.dateti
 
 
 # the session-ending events after an id, and the newest event of all (where to read from next time), in one statement
-_ENDING_SINCE = select(E.c.id, E.c.detail).where(
-    E.c.id > bindparam("after"),
-    or_(E.c.kind.in_(SESSION_ENDING_EVENTS), E.c.id == select(func.max(E.c.id)).scalar_subquery()),
-)
-
-
-def recorded_sign_outs(conn, after: int | None) -> tuple[list[tuple[int, str, int]], int]:
-    """The sign-outs another process recorded on a change of an account (``queuekiosk user password``,
-    ``disable``: ``signed_out`` in its event) after the event ``after`` (None: none, only where to
-    start): [(event id, site id, counter number)], for the server to tell the dashboards
-    (server/web/api/session_routes.py), and the newest event's id."""
-    if after is None:
-        return [], conn.scalar(select(func.max(E.c.id))) or 0
-    top, told = after, []
-    for event_id, detail in conn.execute(_ENDING_SINCE, {"after": after}):
-        top = max(top, event_id)
-        told += [(event_id, site_id, counter) for site_id, counter in (detail or {}).get("signed_out", ())]
-    return told, top
-
-
 def _signed_in(conn, site: SiteRuntime, now: dt.datetime):
     """(user id, name shown, counter number) of each session ``signed_in`` counts."""
     numbers = {counter_id: number for number, counter_id in site.counter_ids.items()}

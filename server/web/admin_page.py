@@ -16,7 +16,6 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..core import engine as q
 from ..core.auth import require_role
-from ..core.field_labels import LABELS
 from ..core.i18n import Phrase, install_jinja, messages_for
 from .api import current_principal, state
 from .api.csrf import csrf
@@ -34,6 +33,8 @@ PAIR_PATH_MAX = 300
 @bp.get("/admin")
 def admin_page():
     config = state().site.config
+    from ..core.field_labels import LABELS  # (the page's, not an idle server's)
+
     # the labels of the site's and the displays' fields: the server's refusals name the fields with them too
     page = {"field_labels": LABELS}
     return render_template("admin/page.html", site=config.site, messages=messages_for(*PAGE_MESSAGES), page=page)

@@ -41,11 +41,10 @@ import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
 
-from ..core import cancel_notices, faults, notifications, outbox, unoffered
+from ..core import faults, notifications, outbox, unoffered
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
-from ..core.tls import https_context
 from .errors import report_database_fault
 
 log = logging.getLogger(__name__)
@@ -159,6 +158,8 @@ class Poster:
             if self.connection is None or self.origin != (parts.scheme, parts.netloc):
                 self.close()
                 if parts.scheme == "https":  # the process's one context (server/core/tls.py), not one per connection
+                    from ..core.tls import https_context  # (a webhook's, not an idle server's)
+
                     connection = http.client.HTTPSConnection(
                         parts.netloc, timeout=self.timeout, context=https_context()
                     )
@@ -215,7 +216,9 @@ class DeliveryWorker:
 
     @functools.cached_property
     def vapid(self):
-        return notifications.VapidKey(self._secret_key)
+        from ..core.vapid import VapidKey
+
+        return VapidKey(self._secret_key)
 
     def run(self) -> None:
         global _receivers
@@ -273,7 +276,7 @@ class DeliveryWorker:
         with state.reads.connect() as conn:  # one connection for the round's looks
             hooks = outbox.active_webhooks(conn)
             queue_changed = outbox.undispatched(conn)
-            cancels_waiting = bool(notifying) and cancel_notices.waiting(conn, offered=notifying)
+            cancels_waiting = bool(notifying) and _cancels().waiting(conn, offered=notifying)
         _Traffic.follow(bool(hooks or notifying))  # the steps below give way to requests only when there are any
         now = time.monotonic()
         if not hooks and not notifying:
@@ -315,16 +318,16 @@ class DeliveryWorker:
             self.last_prune = now
             self.state.write(outbox.prune)
             self.state.write(notifications.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
-            self.state.write(cancel_notices.forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
+            self.state.write(_cancels().forget, utcnow() - dt.timedelta(days=outbox.KEEP_DAYS))
             if not first:  # (at the first round, done just above, to the later of the two bounds)
                 self.settle_cut_off(utcnow() - dt.timedelta(seconds=SENDING_BOUND))
                 self.forget_unoffered()
 
     def settle_cut_off(self, before: dt.datetime) -> None:
         with self.state.reads.connect() as conn:
-            if not cancel_notices.any_cut_off(conn, before):
+            if not _cancels().any_cut_off(conn, before):
                 return
-        self.state.write(cancel_notices.settle_cut_off, before)
+        self.state.write(_cancels().settle_cut_off, before)
 
     def forget_unoffered(self) -> None:
         """Every site's opt-ins on channels it does not offer (turned off before this was done at the
@@ -390,9 +393,9 @@ class DeliveryWorker:
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
                 if site.config.site.retired and site.successor and site.successor[0] in links:
                     links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
-            due = cancel_notices.due(conn, links, moved=moved, offered=offered)
+            due = _cancels().due(conn, links, moved=moved, offered=offered)
         if due:
-            self.telling_cancelled = gevent.spawn(self.send_notices, due, cancel_notices)
+            self.telling_cancelled = gevent.spawn(self.send_notices, due, _cancels())
 
     def send_notices(self, due: list[notifications.Due], kind=notifications) -> None:
         """Each notice of ``kind`` (notifications, or cancel_notices: each with its ``still_meant`` and
@@ -424,7 +427,7 @@ class DeliveryWorker:
                 continue  # channels offered): not sent, kept; the change or the sweep ends it
             meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
             if not meant:
-                if kind is cancel_notices and (why := cancel_notices.unsendable(settings, notice.channel)):
+                if kind is _cancels() and (why := _cancels().unsendable(settings, notice.channel)):
                     dropped[site_id, notice.channel, why] += 1
                 continue
             try:
@@ -491,3 +494,11 @@ class DeliveryWorker:
                     "given up" if statuses[delivery.id] == "failed" else "tried again later",
                     extra={"site": delivery.site_id},  # (the worker serves every site: the line names the webhook's)
                 )
+
+
+def _cancels():
+    """server/core/cancel_notices.py, loaded by the first round that has notices to look at, not by an
+    idle server (issue 21)."""
+    from ..core import cancel_notices
+
+    return cancel_notices

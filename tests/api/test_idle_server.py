@@ -112,6 +112,13 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     admin = srv.session()
     admin.headers["Authorization"] = f"Bearer {srv.token('admin')}"
     assert admin.get("/admin").status_code == 200
+    assert _imported(srv.log()[first_run:], "queuekiosk.server.core.field_labels")  # the page's labels
+    setup = admin.get("/api/v1/admin/site")  # the setup's changes (server/core/setup_changes.py) load now
+    assert setup.status_code == 200 and setup.json()["version"] >= 1, setup.text
+    assert _imported(srv.log()[first_run:], "queuekiosk.server.core.setup_changes")
+    key = srv.session().get("/api/v1/push/key")  # what a page subscribes to Web Push with
+    assert key.status_code == 200 and len(key.json()["public_key"]) > 80, key.text
+    assert _imported(srv.log()[first_run:], "queuekiosk.server.core.vapid")
     users = admin.get("/api/v1/admin/users")  # ORM objects (server/web/api/admin.py)
     assert users.status_code == 200 and isinstance(users.json(), list), users.text
     made = admin.post("/api/v1/admin/users", json={"username": "lan", "password": "mat-khau-dai", "role": "clerk"})
@@ -144,6 +151,12 @@ def test_a_started_server_holds_no_orm_until_a_request_needs_it(live_server, tmp
     assert browser.post("/api/v1/auth/logout").status_code == 403  # logging out is a write too
     # the page's own token is good for the session's writes
     assert browser.post("/api/v1/auth/logout", headers={"X-CSRFToken": meta[1]}).status_code == 204
+    # an account turned off closes the counters only it worked at (server/core/staffing.py, loaded now)
+    login = browser.post("/api/v1/auth/login", json={"username": "lan", "password": "mat-khau-dai", "counter": 1})
+    assert login.status_code == 200, login.text
+    off = admin.patch("/api/v1/admin/users/lan", json={"active": False})
+    assert off.status_code == 200, off.text
+    assert _imported(srv.log()[first_run:], "queuekiosk.server.core.staffing")
     assert "Traceback" not in srv.log()
 
 
@@ -212,8 +225,21 @@ def test_the_first_start_child_finds_the_end_of_the_address_as_it_starts(monkeyp
 
 
 # loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
-# server/core/notifications.py, sounds/wav.py, sounds/tts.py)
-LAZY = ("flask_wtf", "wtforms", "smtplib", "wave", "pyttsx3")
+# server/core/notifications.py, sounds/wav.py, sounds/tts.py); of queuekiosk's own: an account's
+# leaving its counters (server/web/api/admin.py), TLS and VAPID (a notice, a webhook, a page's push key),
+# the fields' labels (/admin, a refusal naming a field), the setup's changes (/admin's API)
+LAZY = (
+    "flask_wtf",
+    "wtforms",
+    "smtplib",
+    "wave",
+    "pyttsx3",
+    "queuekiosk.server.core.staffing",
+    "queuekiosk.server.core.tls",
+    "queuekiosk.server.core.vapid",
+    "queuekiosk.server.core.field_labels",
+    "queuekiosk.server.core.setup_changes",
+)
 
 
 def test_the_csrf_settings_are_those_flask_wtf_sets():

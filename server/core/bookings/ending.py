@@ -9,7 +9,6 @@ import datetime as dt
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from .. import cancel_notices
 from .. import engine as q
 from ..config import Hours
 from ..db import SiteRuntime
@@ -204,6 +203,8 @@ def cancel_by_centre(
     # taken here is waited for by a booking or a cancel that holds one this wants (PostgreSQL)
     for row in sorted((row for row, _ in claimed if row.kind == "slot"), key=lambda r: (r.service_id, r.slot_start)):
         _give_place_back(conn, row)
+    from .. import cancel_notices  # (not at the top: a centre's cancel's, not an idle server's)
+
     cancel_notices.record(conn, site, claimed, now)  # each opted-in citizen told (their opt-ins move there)
     return q.Outcome(None, [_ended(conn, site, row, now, actor, reason)[1] for row, reason in claimed])
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from flask import jsonify
 from sqlalchemy import select
 
-from ...core import audit, outbox, sites, staffing
+from ...core import audit, outbox, sites
 from ...core import engine as q
 from ...core import models as m
 from ...core.auth import (
@@ -33,16 +33,7 @@ from ...core.auth import (
     set_user_active,
 )
 from ...core.i18n import Phrase
-from ...core.setup_changes import (
-    SECTIONS,
-    SUPERVISOR_DISPLAY_KEYS,
-    SUPERVISOR_SITE_KEYS,
-    add_item,
-    change_item,
-    change_site,
-    remove_item,
-    site_view,
-)
+from ...core.setup_sections import SECTIONS, SUPERVISOR_DISPLAY_KEYS, SUPERVISOR_SITE_KEYS
 from .. import live_setup
 from ..delivery import wake as wake_delivery
 from ..housekeeping import wind_up_retired
@@ -53,7 +44,7 @@ from .request_model import request_model
 from .session_routes import tell_dashboard
 
 if TYPE_CHECKING:
-    pass
+    from ...core.staffing import Worker
 
 SECTION_PATH = "/admin/<any(" + ", ".join(SECTIONS) + "):section>"
 
@@ -186,7 +177,7 @@ def admin_list(section: str):
 def admin_add(section: str):
     principal = _admin()
     item = parse_body(AnyObject).data()
-    done = _save(add_item, section, item, actor=principal.actor)
+    done = _save(_changes().add_item, section, item, actor=principal.actor)
     return jsonify({**_item_view(section, item.get(SECTIONS[section])), "version": done.runtime.version}), 201
 
 
@@ -199,7 +190,7 @@ def admin_change(section: str, key: str):
         # a display's field it may not change is named; any other item's change is not a supervisor's at all
         beyond = sorted(set(patch) - SUPERVISOR_DISPLAY_KEYS) if section == "displays" else []
         raise role_refused(principal.role, _first_field(patch, beyond[0]) if beyond else None, section)
-    done = _save(change_item, section, key, patch, actor=principal.actor, confirm=confirm)
+    done = _save(_changes().change_item, section, key, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**_item_view(section, key), "version": done.runtime.version})
 
 
@@ -207,7 +198,7 @@ def admin_change(section: str, key: str):
 def admin_remove(section: str, key: str):
     principal = _admin()
     confirm = the_request().args.get("confirm") in ("1", "true")  # as a change's "confirm"
-    done = _save(remove_item, section, key, actor=principal.actor, confirm=confirm)
+    done = _save(_changes().remove_item, section, key, actor=principal.actor, confirm=confirm)
     return jsonify({"removed": key, "version": done.runtime.version})
 
 
@@ -240,7 +231,7 @@ def admin_site():
     site = state().site
     # read only: where the tickets' QR codes point now, and the catalog's sentence when no phone can open it
     tracking = {"address": tracking_base(current_app), "unreachable": unreachable_tracking(current_app)}
-    return jsonify({**site_view(site.config), "version": site.version, "tracking": tracking})
+    return jsonify({**_changes().site_view(site.config), "version": site.version, "tracking": tracking})
 
 
 @bp.patch("/admin/site")
@@ -251,7 +242,7 @@ def admin_change_site():
     if principal.role == "supervisor":
         _supervisor_may(principal, patch)
     _check_sound_paths(principal, patch.get("sounds"))
-    done = _save(change_site, patch, actor=principal.actor, confirm=confirm)
+    done = _save(_changes().change_site, patch, actor=principal.actor, confirm=confirm)
     return jsonify({**done.after, "version": done.runtime.version})
 
 
@@ -470,7 +461,7 @@ def admin_change_user(name: str):
 def _signed_in_where(conn, served: dict, user) -> list[tuple[str, int]]:
     """(site id, counter number) of each counter where the dashboard names ``user`` as signed in now,
     at the account's sites this process serves (``served``)."""
-    return staffing.signed_in_where(conn, _sites_of(served, user.site_id), user.id, q.utcnow())
+    return _staffing().signed_in_where(conn, _sites_of(served, user.site_id), user.id, q.utcnow())
 
 
 def _sites_of(served: dict, site_id: str | None) -> list:
@@ -479,14 +470,31 @@ def _sites_of(served: dict, site_id: str | None) -> list:
     return list(served.values()) if site_id is None else [served[site_id]] if site_id in served else []
 
 
-def _leave(conn, served: dict, worker: staffing.Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
+def _leave(conn, served: dict, worker: Worker, by: str, actor: q.Actor, site_id: str | None) -> list:
     """In the change's transaction, before its event (which ends the sessions staffing reads): close
     the counters only ``worker`` works at, at the account's site (at every site for an account of the
     whole installation). ``served``: the sites this process serves, read before the write (the writer
     runs the action outside the request). [(site, outcome)] to tell once committed."""
     return [
-        (site, outbox.recording(staffing.leave)(conn, site, worker, by, actor)) for site in _sites_of(served, site_id)
+        (site, outbox.recording(_staffing().leave)(conn, site, worker, by, actor))
+        for site in _sites_of(served, site_id)
     ]
+
+
+def _changes():
+    """server/core/setup_changes.py, loaded by the first request that reads or changes the setup, not
+    by an idle server (issue 21)."""
+    from ...core import setup_changes
+
+    return setup_changes
+
+
+def _staffing():
+    """server/core/staffing.py, loaded by the first change of an account that needs it, not by an idle
+    server (issue 21)."""
+    from ...core import staffing
+
+    return staffing
 
 
 def _tell(left: list) -> None:

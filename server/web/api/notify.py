@@ -36,7 +36,9 @@ def OptIn():
 @bp.get("/push/key")
 def push_key():
     """The VAPID public key a page subscribes with (PushManager.subscribe's applicationServerKey)."""
-    return jsonify({"public_key": notifications.VapidKey(current_app.config["SECRET_KEY"]).public})
+    from ...core.vapid import VapidKey  # (not at the top: a page that offers Web Push asks)
+
+    return jsonify({"public_key": VapidKey(current_app.config["SECRET_KEY"]).public})
 
 
 @bp.get("/push/sw.js")

@@ -15,7 +15,7 @@ import logging
 
 from flask import jsonify, request, session
 
-from ...core import audit, staffing
+from ...core import audit
 from ...core import engine as q
 from ...core.auth import may_use_site, principal_for_login
 from ..errors import NotJson
@@ -139,7 +139,7 @@ class SignOutWatch:
     def heard(self, conn) -> list[tuple[str, int]]:
         """(site id, counter number) of the sign-outs recorded since the previous round (none at the first)."""
         after = self.tops[0] if self.tops[0] is not None else self.tops[1]
-        recorded, top = staffing.recorded_sign_outs(conn, after)
+        recorded, top = audit.recorded_sign_outs(conn, after)
         self.tops = [self.tops[1], top]
         recorded = [row for row in recorded if row[0] not in self.told]
         self.told = {event_id for event_id in self.told if event_id > (after or 0)} | {row[0] for row in recorded}
