@@ -1,7 +1,8 @@
-"""A transaction's first statement on PostgreSQL whose pooled connection turns out lost runs once
-more on a fresh connection (db.create_db_engine sets it up; engine/prepared.py's own statements use
-it too): the same choice as the group writer's batch lost at its start (pg_writer.py), for the reads
-and for the writes without the group writer (``QUEUEKIOSK_PG_GROUP_COMMIT=0``)."""
+"""A transaction's BEGIN on PostgreSQL whose pooled connection turns out lost is sent again on a
+fresh connection, and its first statement then runs there, for the first time (db.create_db_engine
+sets it up; engine/prepared.py's own statements use it too): the same choice as the group writer's
+batch lost at its start (pg_writer.py), for the reads and for the writes without the group writer
+(``QUEUEKIOSK_PG_GROUP_COMMIT=0``). A statement that was sent is never run again."""
 
 from __future__ import annotations
 
@@ -9,27 +10,24 @@ import logging
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import ExecuteStyle
 
 log = logging.getLogger(__name__)
 
 
 def first_statement_again(engine: Engine) -> None:
     """A statement through SQLAlchemy (a read's, or the first of a write without the group writer)
-    whose pooled connection is found lost by its answer runs once more on a fresh one (see
-    ``again_on_a_fresh_connection``), so that the first request after a failover is served. On
-    PostgreSQL through psycopg only (whose connection says where its transaction stands)."""
+    that opens a transaction on a pooled connection found lost by the BEGIN goes on a fresh one (see
+    ``begin``), so that the first request after a failover is served. On PostgreSQL through psycopg
+    only (whose connection says where its transaction stands); a plain execute only (SQLAlchemy's
+    executemany and multi-row INSERT ... RETURNING keep their cursor: an outage, as before)."""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
 
     def run(execute, cursor, statement, args, context) -> bool:
-        first = opens_transaction(cursor.connection)
-        try:
-            execute(cursor, statement, *args, context)
-        except engine.dialect.loaded_dbapi.Error as error:
-            if not again_on_a_fresh_connection(context.root_connection, first, error):
-                raise
+        if context.execute_style is ExecuteStyle.EXECUTE and not begin(context.root_connection):
             context.cursor = cursor = context.create_cursor()  # (on the fresh connection)
-            execute(cursor, statement, *args, context)
+        execute(cursor, statement, *args, context)
         return True
 
     @event.listens_for(engine, "do_execute")
@@ -41,26 +39,36 @@ def first_statement_again(engine: Engine) -> None:
         return run(engine.dialect.do_execute_no_params, cursor, statement, (), context)
 
 
-def opens_transaction(dbapi_connection) -> bool:
-    """Whether a statement about to be sent on a psycopg connection is the first of its transaction
-    (psycopg sends the BEGIN with it): nothing was sent in the transaction before it, and no COMMIT
-    goes with it."""
-    return not dbapi_connection.autocommit and dbapi_connection.info.transaction_status == _IDLE
+def begin(conn: Connection) -> bool:
+    """Before a statement on ``conn``'s psycopg connection: the BEGIN psycopg would send ahead of it
+    when it opens a transaction (psycopg sends it as a round trip of its own), sent now, so that a
+    connection found lost by it is told from one lost while the statement ran (which may have
+    started on the server: never run again). False when it was found lost and a fresh connection is
+    now under ``conn`` (``again_on_a_fresh_connection``): the statement goes there."""
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection.autocommit or dbapi_connection.info.transaction_status != _IDLE:
+        return True
+    try:
+        with dbapi_connection.lock:
+            dbapi_connection.wait(dbapi_connection._start_query())  # (psycopg's own: BEGIN, its options)
+    except conn.dialect.loaded_dbapi.Error as error:
+        if not again_on_a_fresh_connection(conn, error):
+            raise
+        return False
+    return True
 
 
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is not imported on SQLite)
 
 
-def again_on_a_fresh_connection(conn: Connection, first: bool, error: Exception) -> bool:
-    """After ``error`` of a statement on ``conn``: whether it may run again, on the fresh connection
-    now under ``conn`` (its transaction and ``info`` kept). Only when the connection was found lost
-    (PostgreSQL restarted, failed over, or ended the session while it lay in the pool: after a
-    failover that moved the address nothing arrives on an idle one, and only its first use tells)
-    and the statement was the first of its transaction (``first``: ``opens_transaction`` before it
-    was sent): no COMMIT went, and PostgreSQL rolls back the open transaction of a session that ends,
-    so nothing of it happened, a write's included. The pool's older connections are replaced at
-    their checkout: they are likely lost too."""
-    if not first or conn.dialect.name != "postgresql" or conn.invalidated:
+def again_on_a_fresh_connection(conn: Connection, error: Exception) -> bool:
+    """After ``error`` of the BEGIN of a transaction on ``conn``: whether its first statement may go on
+    the fresh connection now under ``conn`` (its transaction and ``info`` kept). Only when the
+    connection was found lost (PostgreSQL restarted, failed over, or ended the session while it lay in
+    the pool: after a failover that moved the address nothing arrives on an idle one, and only its
+    first use tells): no statement of the transaction was sent. The pool's older connections are
+    replaced at their checkout: they are likely lost too."""
+    if conn.dialect.name != "postgresql" or conn.invalidated:
         return False
     if conn.get_execution_options().get("isolation_level"):  # (a fresh connection would not have it)
         return False

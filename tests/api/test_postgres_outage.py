@@ -14,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from api_helpers import assert_error, issue
 from pg_link_helpers import CuttableLink, MovedAddressLink
+from sqlalchemy import Column, Integer, MetaData, Table, insert, text
+
+from queuekiosk.server.core.db import create_db_engine
 
 
 @pytest.mark.postgres
@@ -62,8 +65,10 @@ def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_serv
         thread.start()
     ended = 0
     try:
-        for _ in range(5):
-            time.sleep(0.3)
+        for _ in range(5):  # (after some answers, not some time: a fast machine used up the day's numbers)
+            answered = len(answers)
+            while len(answers) < answered + 20:
+                time.sleep(0.01)
             ended += _pg_admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -247,3 +252,71 @@ def _fill_the_pool(srv) -> None:
     """Looks side by side: the pool holds connections of a moment ago."""
     with ThreadPoolExecutor(4) as looks:
         assert {r.status_code for r in looks.map(_look_at_the_queue, [srv] * 8)} == {200}
+
+
+@pytest.mark.postgres
+def test_a_first_statement_ended_by_an_administrator_while_it_runs_is_not_run_again(pg_url, _pg_admin):
+    """An administrator ends (pg_terminate_backend) a session whose transaction's first statement is
+    running: the statement had started, so it fails (503-class) and is not started again on a fresh
+    connection; what it did that no rollback undoes (a sequence's number) happened once."""
+    psycopg = pytest.importorskip("psycopg")
+    engine = create_db_engine(pg_url)
+    holder = psycopg.connect(pg_url, autocommit=True)  # (advisory locks are a database's own)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE SEQUENCE pgfail2_s"))
+        with engine.connect() as conn:  # the pool holds a connection whose transaction is over
+            conn.execute(text("SELECT 1")).all()
+        database = pg_url.rsplit("/", 1)[1]
+        holder.execute("SELECT pg_advisory_lock(7731)")  # the statement waits for it: it runs until ended
+        outcome = []
+
+        def first_statement():
+            with engine.connect() as conn:
+                try:
+                    outcome.append(conn.execute(text("SELECT nextval('pgfail2_s'), pg_advisory_lock(7731)")).all())
+                except Exception as error:
+                    outcome.append(error)
+
+        runner = threading.Thread(target=first_statement)
+        runner.start()
+        waiting = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+        while not (pids := _pg_admin.execute(waiting, (database,)).fetchall()):
+            assert not outcome, outcome  # (it must still be waiting for the lock)
+            time.sleep(0.05)
+        _pg_admin.execute("SELECT pg_terminate_backend(%s)", pids[0])
+        holder.close()  # the lock free: a statement run again would now get through
+        runner.join()
+        assert isinstance(outcome[0], Exception), outcome
+        assert isinstance(outcome[0].orig, psycopg.OperationalError)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT last_value FROM pgfail2_s")).scalar() == 1  # (started once)
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_multi_row_insert_that_opens_a_transaction_on_a_lost_connection_is_an_outage(pg_url):
+    """A multi-row INSERT ... RETURNING (SQLAlchemy's insertmanyvalues) as the first statement on a
+    connection lost by a failover that moved the address: an outage (503-class OperationalError), not
+    a fault of the server; no row written."""
+    psycopg = pytest.importorskip("psycopg")
+    link = MovedAddressLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    try:
+        table = Table("pgfail2_t", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
+        with engine.begin() as conn:
+            table.create(conn)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1")).all()
+            conn.commit()
+            link.fail_over()
+            with pytest.raises(Exception) as raised:
+                conn.execute(insert(table).returning(table.c.id), [{"v": 1}, {"v": 2}, {"v": 3}])
+            assert isinstance(raised.value.orig, psycopg.OperationalError), repr(raised.value)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pgfail2_t")).scalar() == 0
+    finally:
+        engine.dispose()
+        link.close()

@@ -26,7 +26,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from ..db import GATHER, ROW_ORDER, defer, driver_error, send_deferred
-from ..pg_again import again_on_a_fresh_connection, opens_transaction
+from ..pg_again import begin
 
 
 class JsonRows(str):
@@ -123,12 +123,7 @@ class Prepared:
             return []
         try:
             send_deferred(conn)  # in order
-            first = opens_transaction(conn.connection.dbapi_connection)
-            try:
-                return rows_of(conn, sql, values)
-            except dbapi.Error as error:  # a connection lost before the transaction's first answer: once more
-                if not again_on_a_fresh_connection(conn, first, error):
-                    raise
+            begin(conn)  # (a connection found lost by the BEGIN: the statement goes on a fresh one)
             return rows_of(conn, sql, values)
         except dbapi.Error as error:
             lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
