@@ -191,15 +191,19 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
         return False
     problem = unsendable(settings, row.channel)
     if problem is not None:
-        conn.execute(
-            update(C)
-            .where(C.c.id == notice, C.c.status == "pending")
-            .values(status="dropped", address_sealed=None, last_error=problem)
-        )
+        drop(conn, site, notice, problem)
         return False
     # the claim wins only if it changed the row: another worker may have claimed it since
     claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
     return conn.execute(claimed.values(status="sending", next_attempt_at=now or utcnow())).rowcount == 1
+
+
+def drop(conn, site, notice: int, problem: str) -> bool:
+    """A notice that can never go (``unsendable``: ``problem`` says why) dropped, its address erased, if
+    it is still pending. Whether this call dropped it: another worker (in the seconds two may deliver
+    together: server/web/delivery.py) may have dropped or claimed it since, and the log counts only once."""
+    pending = update(C).where(C.c.id == notice, C.c.status == "pending")
+    return conn.execute(pending.values(status="dropped", address_sealed=None, last_error=problem)).rowcount == 1
 
 
 def any_cut_off(conn, before: dt.datetime) -> bool:

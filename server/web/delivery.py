@@ -402,7 +402,8 @@ class DeliveryWorker:
         ``mark_sent``) marked sending, sent, and marked with what came of it. Cancel notices that can
         never go (``cancel_notices.unsendable``) are dropped: said in the log in one line for those of
         each site and reason in ``due`` (up to 100: a holiday's hundreds are a few lines, not hundreds),
-        the admin's only sign that Zalo tells nobody."""
+        the admin's only sign that Zalo tells nobody; those this worker dropped only (another process
+        may deliver too for a while after a lease lost: each is counted once, by the one that dropped it)."""
         dropped: Counter = Counter()  # (site id, channel, why) -> how many
         try:
             self._send_notices(due, kind, dropped)
@@ -425,10 +426,12 @@ class DeliveryWorker:
             settings = state.sites[site_id].config.notifications
             if notice.channel not in settings.channels:  # turned off since it was picked (due picks only the
                 continue  # channels offered): not sent, kept; the change or the sweep ends it
-            meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
-            if not meant:
-                if kind is _cancels() and (why := _cancels().unsendable(settings, notice.channel)):
+            if kind is _cancels() and (why := _cancels().unsendable(settings, notice.channel)):
+                # counted only if this worker dropped it (not one another dropped or sent meanwhile)
+                if state.write_at(site_id, _cancels().drop, notice.notice, why):
                     dropped[site_id, notice.channel, why] += 1
+                continue
+            if not state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours):
                 continue
             try:
                 address = self.box.open(notice.address_sealed)
