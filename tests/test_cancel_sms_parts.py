@@ -3,7 +3,8 @@ the SMS gateway is sent) fits two SMS parts for the longest realistic values, in
 each reason: the booking's 8-character code, a slot's time, a province's booking page under a site's
 path, and a retired site's successor with a long official name (named only if it fits, else "the new
 site" with its booking page). A text with any Vietnamese letter goes as UCS-2 (70 characters alone, 67 a part when
-split: two parts hold 134); a plain English one as GSM 7-bit (160, then 153 a part). The text keeps the
+split: two parts hold 134); a plain English one as GSM 7-bit (160, then 153 a part: two hold 306, so a successor
+with a long plain name is still named in English). The text keeps the
 day, the time, the code, the reason and the link to book again.
 """
 
@@ -14,13 +15,8 @@ import math
 import pytest
 
 from queuekiosk.server.core.bookings.views import CODE_LENGTH
-from queuekiosk.server.core.cancel_notices import message
+from queuekiosk.server.core.cancel_notices import GSM_BASIC, GSM_EXTENDED, message
 
-# GSM 03.38's basic characters (one septet each); anything else makes the SMS UCS-2
-GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
 CODE = "W" * CODE_LENGTH
 LINK = "https://dichvucong.hanoi.gov.vn/s/phuong-hoan-kiem/book"  # 55 characters
 MOVED_TO = "UBND phường Hoàn Kiếm"  # a merged site's short name (21)
@@ -36,8 +32,9 @@ WHEN[("en", None)] = "on 31/12"
 
 def sms_parts(text: str) -> int:
     """How many SMS parts ``text`` is sent as."""
-    if set(text) <= GSM_BASIC:
-        return 1 if len(text) <= 160 else math.ceil(len(text) / 153)
+    if set(text) <= GSM_BASIC | GSM_EXTENDED:  # (an extension character takes two septets: an escape first)
+        septets = len(text) + sum(c in GSM_EXTENDED for c in text)
+        return 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)
 
@@ -70,6 +67,28 @@ def test_a_retired_sites_cancel_sms_fits_two_parts_with_a_successors_long_name(l
     assert sms_parts(text) <= 2, (len(text), text)
     new_site = {"vi": "chuyển về điểm mới: ", "en": "moved to a new office: "}[language]
     assert f"{CODE} {WHEN[language, '16:45']} " in text and text.endswith(new_site + LINK), text
+
+
+PLAIN_NAMES = [  # successors named without Vietnamese letters: an English text with one goes in GSM 7-bit
+    "Phuc La Ward Public Administrative Service Centre - One-Stop Office",  # 67: 179 characters in all
+    "Phuc La Ward [Ha Dong] {One-Stop} Office | Reception ~ Returns",  # 62, 6 of them two septets each
+]
+
+
+@pytest.mark.parametrize("moved_to", PLAIN_NAMES, ids=["67", "62-escaped"])
+def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(moved_to):
+    """Over the 134 characters two parts hold with Vietnamese letters, and within the 306 of two plain ones."""
+    params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+    text = message(params, "en", LINK, moved_to=moved_to).text
+    assert len(text) > 134 and sms_parts(text) == 2, (len(text), text)
+    assert text == f"Booking {CODE} at 16:45 on 31/12 cancelled, moved to {moved_to}: {LINK}", text
+
+
+def test_a_plain_english_cancel_sms_too_long_for_two_plain_parts_says_a_new_office():
+    moved_to = "Phuc La Ward Public Administrative Service Centre - One-Stop Office, " * 3
+    params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+    text = message(params, "en", LINK, moved_to=moved_to).text
+    assert sms_parts(text) <= 2 and text.endswith(f"cancelled, moved to a new office: {LINK}"), text
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

@@ -103,7 +103,14 @@ def _params(site, row, reason: str) -> dict:
     }
 
 
-SMS_UNITS = 134  # two SMS parts with Vietnamese letters (UCS-2: 67 each); a plain one holds more
+# GSM 03.38's basic characters (one septet each) and its extension's (two: an escape first); any other
+# character, a Vietnamese letter, makes the whole SMS UCS-2
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = frozenset("\f^{}\\[~]|€")
+TWO_PARTS_GSM, TWO_PARTS_UCS2 = 2 * 153, 2 * 67  # a part of a split SMS: 153 septets, or 67 UTF-16 units
 UNLIMITED = ("email", "push")  # channels with no length limit: their text begins with the cancelling site's name
 
 
@@ -114,7 +121,8 @@ def message(params: dict, language: str, link: str, moved_to: str | None = None,
     Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
     and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
-    SMS (or Zalo's text) only if it fits two parts, else "điểm mới" (a new site) with its link."""
+    SMS (or Zalo's text) only if it fits two parts (``fits_two_sms_parts``: a plain English text holds
+    more than one with Vietnamese letters), else "điểm mới" (a new site) with its link."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
@@ -126,9 +134,17 @@ def message(params: dict, language: str, link: str, moved_to: str | None = None,
     text = translate(key, language, **values)
     if channel in UNLIMITED:
         text = translate("notify_cancelled_from", language, site=params["site"], text=text)
-    elif "moved_to" in values and len(text.encode("utf-16-le")) // 2 > SMS_UNITS:
+    elif "moved_to" in values and not fits_two_sms_parts(text):
         text = translate("notify_cancelled_site_retired_new", language, **values)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
+
+
+def fits_two_sms_parts(text: str) -> bool:
+    """Whether ``text`` goes as two SMS parts at most: 306 septets when every character is GSM 7-bit's
+    (plain English), else 134 UTF-16 units (UCS-2: any Vietnamese letter)."""
+    if set(text) <= GSM_BASIC | GSM_EXTENDED:
+        return len(text) + sum(c in GSM_EXTENDED for c in text) <= TWO_PARTS_GSM
+    return len(text.encode("utf-16-le")) // 2 <= TWO_PARTS_UCS2
 
 
 def waiting(conn, offered: dict | None = None) -> bool:
