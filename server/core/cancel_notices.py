@@ -20,13 +20,14 @@ cancel tells them nothing they do not know.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import delete, select, update
 
 from . import models as m
 from .i18n import translate
 from .models import utcnow
-from .notifications import Due, Message, _end_subscriptions, attempt_outcome
+from .notifications import Due, Message, _end_subscriptions, attempt_outcome, plain
 from .unoffered import offered_only
 
 C = m.cancel_notices
@@ -103,18 +104,22 @@ def _params(site, row, reason: str) -> dict:
     }
 
 
-# GSM 03.38's basic characters (one septet each) and its extension's (two: an escape first); any other
-# character, a Vietnamese letter, makes the whole SMS UCS-2
-GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM_EXTENDED = frozenset("\f^{}\\[~]|€")
-TWO_PARTS_GSM, TWO_PARTS_UCS2 = 2 * 153, 2 * 67  # a part of a split SMS: 153 septets, or 67 UTF-16 units
+# the characters an SMS gateway sends in GSM 7-bit (GSM 03.38): plain ASCII only. GSM's own non-ASCII letters
+# (à é ì ò ù, Ñ, Ø, €...) are left out: Vietnamese gateways commonly send any non-ASCII text as UCS-2
+GSM_TWO_SEPTETS = frozenset("\f^{}\\[~]|")  # the extension's: an escape first
+GSM_ASCII = frozenset("\n\r" + "".join(map(chr, range(0x20, 0x7F)))) - {"`"} | GSM_TWO_SEPTETS
+GSM_PART, UCS2_PART = 153, 67  # a part of a split SMS: 153 septets, or 67 UTF-16 units
 UNLIMITED = ("email", "push")  # channels with no length limit: their text begins with the cancelling site's name
 
 
-def message(params: dict, language: str, link: str, moved_to: str | None = None, channel: str = "sms") -> Message:
+def message(
+    params: dict,
+    language: str,
+    link: str,
+    moved_to: str | None = None,
+    channel: str = "sms",
+    no_diacritics: bool = False,
+) -> Message:
     """The text in ``language``: "Lịch hẹn ABC123 09:15 ngày 08/12 bị hủy vì ... Đặt lại: <link>" (an SMS
     of two parts at most: tests/test_cancel_sms_parts.py); an e-mail's or Web Push's (``channel``) after
     "<the cancelling site's name>: ".
@@ -122,7 +127,8 @@ def message(params: dict, language: str, link: str, moved_to: str | None = None,
     and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
     SMS (or Zalo's text) only if it fits two parts (``fits_two_sms_parts``: a plain English text holds
-    more than one with Vietnamese letters), else "điểm mới" (a new site) with its link."""
+    more than one with Vietnamese letters), else "điểm mới" (a new site) with its link. ``no_diacritics``:
+    the SMS gateway's (notifications.py ``plain``), the SMS measured as it goes (plain: GSM 7-bit)."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
@@ -134,17 +140,22 @@ def message(params: dict, language: str, link: str, moved_to: str | None = None,
     text = translate(key, language, **values)
     if channel in UNLIMITED:
         text = translate("notify_cancelled_from", language, site=params["site"], text=text)
-    elif "moved_to" in values and not fits_two_sms_parts(text):
+    elif "moved_to" in values and not fits_two_sms_parts(plain(text) if no_diacritics and channel == "sms" else text):
         text = translate("notify_cancelled_site_retired_new", language, **values)
     return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
 
 
 def fits_two_sms_parts(text: str) -> bool:
-    """Whether ``text`` goes as two SMS parts at most: 306 septets when every character is GSM 7-bit's
-    (plain English), else 134 UTF-16 units (UCS-2: any Vietnamese letter)."""
-    if set(text) <= GSM_BASIC | GSM_EXTENDED:
-        return len(text) + sum(c in GSM_EXTENDED for c in text) <= TWO_PARTS_GSM
-    return len(text.encode("utf-16-le")) // 2 <= TWO_PARTS_UCS2
+    """Whether ``text`` goes as two SMS parts at most: 306 septets when it is plain ASCII (GSM 7-bit), an
+    escape and its character never split between the parts; else 134 UTF-16 units (UCS-2)."""
+    if not set(text) <= GSM_ASCII:
+        return len(text.encode("utf-16-le")) // 2 <= 2 * UCS2_PART
+    first = 0  # the septets of the first part
+    for septets in (2 if c in GSM_TWO_SEPTETS else 1 for c in text):
+        if first + septets > GSM_PART:
+            break
+        first += septets
+    return len(text) + sum(c in GSM_TWO_SEPTETS for c in text) - first <= GSM_PART
 
 
 def waiting(conn, offered: dict | None = None) -> bool:
@@ -161,11 +172,13 @@ def due(
     limit: int = 100,
     moved: dict | None = None,
     offered: dict | None = None,
+    no_diacritics: Collection[str] = (),
 ) -> list[Due]:
     """The notices whose (next) attempt is due, oldest first; ``links``: each site's booking page (the
     worker knows it); ``moved``: each retired site's successor's name (its ``links`` that successor's
     page); ``offered``: only those on a channel their site offers (each site's channels: unoffered.py
-    ``offered_only``), so that any number on one not offered never hold the others back."""
+    ``offered_only``), so that any number on one not offered never hold the others back;
+    ``no_diacritics``: the sites whose SMS gateway sends without diacritics (``message``)."""
     moved = moved or {}
     now = now or utcnow()
     rows = conn.execute(
@@ -180,7 +193,14 @@ def due(
             r.id,
             r.channel,
             r.address_sealed,
-            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id), r.channel),
+            message(
+                r.params,
+                r.language,
+                links.get(r.site_id, ""),
+                moved.get(r.site_id),
+                r.channel,
+                r.site_id in no_diacritics,
+            ),
             r.site_id,
         )
         for r in rows

@@ -446,10 +446,32 @@ def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(
     assert 134 < len(text) <= 2 * 153 and text.isascii(), len(text)
 
 
-def _told_of_a_retirement(live_server, config_variant, outside, tmp_path, successor: str, language: str) -> tuple:
+def test_an_sms_sent_without_diacritics_names_a_successors_long_official_name(
+    live_server, config_variant, outside, tmp_path
+):
+    """The SMS gateway set to send without diacritics ("SMS: bỏ dấu tiếng Việt"): the Vietnamese text goes
+    in GSM 7-bit as the English one, so a successor's official name of 48 characters is still named."""
+    new_name = "Trung tâm Phục vụ hành chính công phường Phúc La"
+    server, text, booking = _told_of_a_retirement(
+        live_server, config_variant, outside, tmp_path, new_name, "vi", no_diacritics=True
+    )
+    code, start, day = booking["code"], booking["start"], dt.date.fromisoformat(booking["date"])
+    assert text == (
+        f"Lich hen {code} {start} ngay {_shown(day)} bi huy vi chuyen ve "
+        f"Trung tam Phuc vu hanh chinh cong phuong Phuc La: {server.url}/s/xa-moi/book"
+    ), text
+    assert 134 < len(text) <= 2 * 153, len(text)  # (with its diacritics: over the 134 of two parts)
+
+
+def _told_of_a_retirement(
+    live_server, config_variant, outside, tmp_path, successor: str, language: str, no_diacritics: bool = False
+) -> tuple:
     """A server with sites xa-cu and xa-moi (named ``successor``); a citizen's slot at xa-cu two days ahead,
-    opted in by SMS in ``language``; xa-cu retired into xa-moi. (The server, the SMS it sent, the booking.)"""
+    opted in by SMS in ``language`` (xa-cu's SMS gateway sending without diacritics if ``no_diacritics``);
+    xa-cu retired into xa-moi. (The server, the SMS it sent, the booking.)"""
     sms, _zalo, _smtp, settings = outside
+    if no_diacritics:
+        settings = {**settings, "sms": {**settings["sms"], "no_diacritics": True}}
     config = config_variant()
     config["notifications"] = settings
     server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
