@@ -219,15 +219,10 @@ def still_meant(conn, site, notice: int, now: dt.datetime | None = None, ignore_
     """Mark it "sending" if it can still go (at any hour: see the module). True: send now. On a channel
     ``site`` does not offer (as this process knows its setup: another may have turned it on a moment
     ago) it is left pending, its address kept: sent once this process offers it, or ended by the
-    sweep (server/core/unoffered.py) if it stays unoffered. One that can never go (``unsendable``):
-    dropped, its address erased (the worker says so in its log, once for those of a round)."""
+    sweep (server/core/unoffered.py) if it stays unoffered. (One that can never go, ``unsendable``, the
+    worker has dropped instead, by the same ``site`` setup: it reaches no yield between the two.)"""
     row = conn.execute(select(C.c.channel, C.c.status).where(C.c.id == notice)).one()
-    settings = site.config.notifications
-    if row.status != "pending" or row.channel not in settings.channels:
-        return False
-    problem = unsendable(settings, row.channel)
-    if problem is not None:
-        drop(conn, site, notice, problem)
+    if row.status != "pending" or row.channel not in site.config.notifications.channels:
         return False
     # the claim wins only if it changed the row: another worker may have claimed it since
     claimed = update(C).where(C.c.id == notice, C.c.status == "pending")
