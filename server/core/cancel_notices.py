@@ -126,7 +126,7 @@ def message(
     Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
     and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
-    SMS (or Zalo's text) only if it fits two parts (``fits_two_sms_parts``: a plain English text holds
+    SMS (or Zalo's text) only if it fits two parts (``fits_two_sms_parts``: a plain ASCII text holds
     more than one with Vietnamese letters), else "điểm mới" (a new site) with its link. ``no_diacritics``:
     the SMS gateway's (notifications.py ``plain``), the SMS measured as it goes (plain: GSM 7-bit)."""
     when = translate(
