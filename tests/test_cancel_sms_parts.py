@@ -2,25 +2,22 @@
 the SMS gateway is sent) fits two SMS parts for the longest realistic values, in each language and for
 each reason: the booking's 8-character code, a slot's time, a province's booking page under a site's
 path, and a retired site's successor with a long official name (named only if it fits, else "the new
-site" with its booking page). A text with any Vietnamese letter goes as UCS-2 (70 characters alone, 67 a part when
-split: two parts hold 134); a plain English one as GSM 7-bit (160, then 153 a part). The text keeps the
-day, the time, the code, the reason and the link to book again.
+site" with its booking page). A text with any character not plain ASCII (a Vietnamese letter) goes as UCS-2
+(70 characters alone, 67 a part when split: two parts hold 134); a plain ASCII one as GSM 7-bit (160, then 153 a
+part: two hold 306, so a successor with a long plain name is still named in English), as does any text the SMS
+gateway sends without diacritics. The text keeps the day, the time, the code, the reason and the link to book again.
 """
 
 from __future__ import annotations
 
 import math
+import string
 
 import pytest
 
 from queuekiosk.server.core.bookings.views import CODE_LENGTH
 from queuekiosk.server.core.cancel_notices import message
 
-# GSM 03.38's basic characters (one septet each); anything else makes the SMS UCS-2
-GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
 CODE = "W" * CODE_LENGTH
 LINK = "https://dichvucong.hanoi.gov.vn/s/phuong-hoan-kiem/book"  # 55 characters
 MOVED_TO = "UBND phường Hoàn Kiếm"  # a merged site's short name (21)
@@ -34,10 +31,18 @@ WHEN = {("vi", "16:45"): "16:45 ngày 31/12", ("vi", None): "ngày 31/12", ("en"
 WHEN[("en", None)] = "on 31/12"
 
 
+# the test's own GSM 7-bit alphabet (not the module's): plain ASCII; the extension's characters take two septets
+# (an escape first); any other character (Vietnamese letters, and GSM's own à é Ø: many gateways send UCS-2 then)
+# makes the text UCS-2
+GSM_ONE_SEPTET = set(string.ascii_letters + string.digits + " !\"#$%&'()*+,-./:;<=>?@_\n\r")
+GSM_TWO_SEPTETS = set("^{}[]~|\\\f")
+
+
 def sms_parts(text: str) -> int:
     """How many SMS parts ``text`` is sent as."""
-    if set(text) <= GSM_BASIC:
-        return 1 if len(text) <= 160 else math.ceil(len(text) / 153)
+    if set(text) <= GSM_ONE_SEPTET | GSM_TWO_SEPTETS:
+        septets = len(text) + sum(c in GSM_TWO_SEPTETS for c in text)
+        return 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)
 
@@ -70,6 +75,85 @@ def test_a_retired_sites_cancel_sms_fits_two_parts_with_a_successors_long_name(l
     assert sms_parts(text) <= 2, (len(text), text)
     new_site = {"vi": "chuyển về điểm mới: ", "en": "moved to a new office: "}[language]
     assert f"{CODE} {WHEN[language, '16:45']} " in text and text.endswith(new_site + LINK), text
+
+
+PLAIN_NAMES = [  # successors named without Vietnamese letters: an English text with one goes in GSM 7-bit
+    "Phuc La Ward Public Administrative Service Centre - One-Stop Office",  # 67: 179 characters in all
+    "Phuc La Ward [Ha Dong] {One-Stop} Office | Reception ~ Returns",  # 62, 6 of them two septets each
+]
+
+
+@pytest.mark.parametrize("moved_to", PLAIN_NAMES, ids=["67", "62-escaped"])
+def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(moved_to):
+    """Over the 134 characters two parts hold with Vietnamese letters, and within the 306 of two plain ones."""
+    params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+    text = message(params, "en", LINK, moved_to=moved_to).text
+    assert len(text) > 134 and sms_parts(text) == 2, (len(text), text)
+    assert text == f"Booking {CODE} at 16:45 on 31/12 cancelled, moved to {moved_to}: {LINK}", text
+
+
+def test_a_plain_english_cancel_sms_too_long_for_two_plain_parts_says_a_new_office():
+    moved_to = "Phuc La Ward Public Administrative Service Centre - One-Stop Office, " * 3
+    params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+    text = message(params, "en", LINK, moved_to=moved_to).text
+    assert sms_parts(text) <= 2 and text.endswith(f"cancelled, moved to a new office: {LINK}"), text
+
+
+RETIRED = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
+BEFORE, AFTER = f"Booking {CODE} at 16:45 on 31/12 cancelled, moved to ", f": {LINK}"  # around the name
+FRAME = len(BEFORE + AFTER)  # 112, one septet each
+NEW_OFFICE = f"Booking {CODE} at 16:45 on 31/12 cancelled, moved to a new office: {LINK}"
+BOUNDARIES = [  # (a successor's name, the English text's septets or UTF-16 units with it, whether it is named)
+    ("A" * (306 - FRAME), 306, True),
+    ("A" * (307 - FRAME), 307, False),
+    ("A" * (304 - FRAME) + "{", 306, True),
+    ("A" * (305 - FRAME) + "{", 307, False),  # 306 characters, "{" two septets
+    # an escape and its character are never split between two parts: the escape the 153rd septet leaves 152
+    # in the first part, 154 for the second
+    ("A" * (151 - len(BEFORE)) + "{" + "A" * (153 - len(AFTER)), 306, True),
+    ("A" * (152 - len(BEFORE)) + "{" + "A" * (152 - len(AFTER)), 306, False),
+    ("Phường " + "A" * (134 - FRAME - 7), 134, True),  # UCS-2: 67 units a part
+    ("Phường " + "A" * (135 - FRAME - 7), 135, False),
+    ("Xa Hòa Binh " + "A" * (180 - FRAME - 12), 180, False),  # ò is in GSM 03.38, but not ASCII: taken as UCS-2
+]
+
+
+@pytest.mark.parametrize(
+    ("moved_to", "size", "named"),
+    BOUNDARIES,
+    ids=["306", "307", "304+{", "305+{", "escape-152nd", "escape-153rd", "134-ucs2", "135-ucs2", "180-o-grave"],
+)
+def test_an_english_cancel_sms_names_its_successor_exactly_while_it_fits_two_parts(moved_to, size, named):
+    assert set(BEFORE + AFTER) <= GSM_ONE_SEPTET and FRAME == 112  # (the test's own arithmetic)
+    plain = set(moved_to) <= GSM_ONE_SEPTET | GSM_TWO_SEPTETS
+    assert FRAME + len(moved_to) + (moved_to.count("{") if plain else 0) == size
+    text = message(RETIRED, "en", LINK, moved_to=moved_to).text
+    assert text == (BEFORE + moved_to + AFTER if named else NEW_OFFICE), text
+
+
+@pytest.mark.parametrize(
+    ("moved_to", "named"), [("Phường " + "A" * (306 - FRAME - 7), True), ("Phường " + "A" * (307 - FRAME - 7), False)]
+)
+def test_an_english_sms_sent_without_diacritics_is_measured_as_it_goes(moved_to, named):
+    """The SMS gateway's ``no_diacritics``: "Phuong AAA…", 306 or 307 septets as it goes."""
+    text = message(RETIRED, "en", LINK, moved_to=moved_to, no_diacritics=True).text
+    assert text == (BEFORE + moved_to + AFTER if named else NEW_OFFICE), text
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_sms_sent_without_diacritics_names_a_successors_long_vietnamese_name(language):
+    """Sent plain, a Vietnamese text goes in GSM 7-bit too (306 in two parts, not 134): an official name of
+    48 characters is named, as it is not when the SMS keeps its diacritics."""
+    moved_to = "Trung tâm Phục vụ hành chính công phường Phúc La"
+    named = {
+        "vi": f"Lịch hẹn {CODE} 16:45 ngày 31/12 bị hủy vì chuyển về {moved_to}: {LINK}",
+        "en": BEFORE + moved_to + AFTER,
+    }[language]
+    assert 134 < len(named) <= 306
+    assert message(RETIRED, language, LINK, moved_to=moved_to, no_diacritics=True).text == named
+    assert moved_to not in message(RETIRED, language, LINK, moved_to=moved_to).text
+    zalo = message(RETIRED, language, LINK, moved_to=moved_to, channel="zalo", no_diacritics=True).text
+    assert moved_to not in zalo, zalo  # (Zalo's text keeps its diacritics: the SMS gateway's setting is not its)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

@@ -43,8 +43,21 @@ def _in_thread(work) -> tuple[threading.Thread, list]:
     return thread, done
 
 
+CLAIM = cancel_notices.still_meant
+DROP = lambda conn, site, notice: cancel_notices.drop(conn, site, notice, "no Zalo template")  # noqa: E731
+
+
 @pytest.mark.postgres
-def test_a_notice_claimed_by_one_worker_is_not_sent_by_another(make_queue, make_config, migrated_pg_url):
+@pytest.mark.parametrize(
+    ("first_does", "then_second", "status"),
+    [(CLAIM, CLAIM, "sending"), (DROP, DROP, "dropped"), (CLAIM, DROP, "sending"), (DROP, CLAIM, "dropped")],
+    ids=["claim-claim", "drop-drop", "claim-drop", "drop-claim"],
+)
+def test_a_notice_claimed_or_dropped_by_one_worker_is_neither_sent_nor_dropped_by_another(
+    make_queue, make_config, migrated_pg_url, first_does, then_second, status
+):
+    """The second worker read it pending and waits for the first's claim or drop: it then neither sends it
+    nor counts it among those it dropped (its log's count)."""
     q = make_queue(make_config(notifications=SMS), url=migrated_pg_url)
     code = _booked(q)
     with session_factory(q.engine).begin() as s:
@@ -57,17 +70,19 @@ def test_a_notice_claimed_by_one_worker_is_not_sent_by_another(make_queue, make_
         [notice] = [d.notice for d in cancel_notices.due(db, {})]
     first = q.engine.connect()
     first.begin()
-    assert cancel_notices.still_meant(first, q.site, notice)  # claimed, not committed yet
+    assert first_does(first, q.site, notice)  # claimed or dropped, not committed yet
     second = q.engine.connect()
     second.begin()
-    thread, said = _in_thread(lambda: cancel_notices.still_meant(second, q.site, notice))
-    assert until_one_waits_for_a_lock(q.engine)  # the second read it pending and waits for the first's claim
+    thread, said = _in_thread(lambda: then_second(second, q.site, notice))
+    assert until_one_waits_for_a_lock(q.engine)  # the second read it pending and waits for the first
     first.commit()
     thread.join(10)
     second.commit()
     first.close()
     second.close()
     assert said == [False]
+    with q.engine.connect() as db:
+        assert db.execute(text("SELECT status FROM cancel_notices")).scalar() == status
 
 
 @pytest.mark.postgres

@@ -390,10 +390,13 @@ class DeliveryWorker:
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
                     links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
+            plain = set()  # retired sites whose SMS go without diacritics: measured so (cancel_notices.message)
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
                 if site.config.site.retired and site.successor and site.successor[0] in links:
                     links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
-            due = _cancels().due(conn, links, moved=moved, offered=offered)
+                    if (sms := site.config.notifications.sms) and sms.no_diacritics:
+                        plain.add(site_id)
+            due = _cancels().due(conn, links, moved=moved, offered=offered, no_diacritics=plain)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, _cancels())
 
@@ -402,7 +405,8 @@ class DeliveryWorker:
         ``mark_sent``) marked sending, sent, and marked with what came of it. Cancel notices that can
         never go (``cancel_notices.unsendable``) are dropped: said in the log in one line for those of
         each site and reason in ``due`` (up to 100: a holiday's hundreds are a few lines, not hundreds),
-        the admin's only sign that Zalo tells nobody."""
+        the admin's only sign that Zalo tells nobody; those this worker dropped only (another process
+        may deliver too for a while after a lease lost: each is counted once, by the one that dropped it)."""
         dropped: Counter = Counter()  # (site id, channel, why) -> how many
         try:
             self._send_notices(due, kind, dropped)
@@ -425,10 +429,12 @@ class DeliveryWorker:
             settings = state.sites[site_id].config.notifications
             if notice.channel not in settings.channels:  # turned off since it was picked (due picks only the
                 continue  # channels offered): not sent, kept; the change or the sweep ends it
-            meant = state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours)
-            if not meant:
-                if kind is _cancels() and (why := _cancels().unsendable(settings, notice.channel)):
+            if kind is _cancels() and (why := _cancels().unsendable(settings, notice.channel)):
+                # counted only if this worker dropped it (not one another dropped or sent meanwhile)
+                if state.write_at(site_id, _cancels().drop, notice.notice, why):
                     dropped[site_id, notice.channel, why] += 1
+                continue
+            if not state.write_at(site_id, kind.still_meant, notice.notice, ignore_hours=state.ignore_hours):
                 continue
             try:
                 address = self.box.open(notice.address_sealed)

@@ -427,13 +427,57 @@ def test_a_zalo_message_without_its_template_is_dropped_with_a_warning(live_serv
 
 def test_a_retired_sites_citizen_is_told_where_to_book_now(live_server, config_variant, outside, tmp_path):
     """A site retired into a merged one: its booking's citizen is told the merged site's name and booking page."""
+    server, text, booking = _told_of_a_retirement(live_server, config_variant, outside, tmp_path, "Xã Phú Mới", "vi")
+    assert text.startswith(f"Lịch hẹn {booking['code']} "), text
+    assert text.endswith(f" bị hủy vì chuyển về Xã Phú Mới: {server.url}/s/xa-moi/book"), text
+
+
+def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(
+    live_server, config_variant, outside, tmp_path
+):
+    """An English SMS with no Vietnamese letter goes in GSM 7-bit (153 characters a part, not 67): a successor
+    with a long plain name is still named, though the text is longer than two parts with Vietnamese letters."""
+    new_name = "Phuc La Ward Public Administrative Service Centre - One-Stop Office"  # (67 characters)
+    server, text, booking = _told_of_a_retirement(live_server, config_variant, outside, tmp_path, new_name, "en")
+    code, start, day = booking["code"], booking["start"], dt.date.fromisoformat(booking["date"])
+    assert text == (
+        f"Booking {code} at {start} on {_shown(day)} cancelled, moved to {new_name}: {server.url}/s/xa-moi/book"
+    ), text
+    assert 134 < len(text) <= 2 * 153 and text.isascii(), len(text)
+
+
+def test_an_sms_sent_without_diacritics_names_a_successors_long_official_name(
+    live_server, config_variant, outside, tmp_path
+):
+    """The SMS gateway set to send without diacritics ("SMS: bỏ dấu tiếng Việt"): the Vietnamese text goes
+    in GSM 7-bit as the English one, so a successor's official name of 48 characters is still named."""
+    new_name = "Trung tâm Phục vụ hành chính công phường Phúc La"
+    server, text, booking = _told_of_a_retirement(
+        live_server, config_variant, outside, tmp_path, new_name, "vi", no_diacritics=True
+    )
+    code, start, day = booking["code"], booking["start"], dt.date.fromisoformat(booking["date"])
+    assert text == (
+        f"Lich hen {code} {start} ngay {_shown(day)} bi huy vi chuyen ve "
+        f"Trung tam Phuc vu hanh chinh cong phuong Phuc La: {server.url}/s/xa-moi/book"
+    ), text
+    assert 134 < len(text) <= 2 * 153, len(text)  # (with its diacritics: over the 134 of two parts)
+
+
+def _told_of_a_retirement(
+    live_server, config_variant, outside, tmp_path, successor: str, language: str, no_diacritics: bool = False
+) -> tuple:
+    """A server with sites xa-cu and xa-moi (named ``successor``); a citizen's slot at xa-cu two days ahead,
+    opted in by SMS in ``language`` (xa-cu's SMS gateway sending without diacritics if ``no_diacritics``);
+    xa-cu retired into xa-moi. (The server, the SMS it sent, the booking.)"""
     sms, _zalo, _smtp, settings = outside
+    if no_diacritics:
+        settings = {**settings, "sms": {**settings["sms"], "no_diacritics": True}}
     config = config_variant()
     config["notifications"] = settings
     server = live_server(config, env={**TOKENS, **on_a_working_morning(tmp_path)})
     admin, http = server.session(), server.session()
     admin.headers["Authorization"] = f"Bearer {server.token('admin')}"
-    for site_id, name in (("xa-cu", "Xã Phú Cũ"), ("xa-moi", "Xã Phú Mới")):
+    for site_id, name in (("xa-cu", "Xã Phú Cũ"), ("xa-moi", successor)):
         body = {"id": site_id, "name": name, "timezone": "Asia/Ho_Chi_Minh", "hours": ALL_DAY_HOURS}
         made = admin.post("/api/v1/admin/sites", json=body)
         assert made.status_code == 201, made.text
@@ -443,14 +487,12 @@ def test_a_retired_sites_citizen_is_told_where_to_book_now(live_server, config_v
     body = {"service": "HT", "date": later, "start": start, "name": "Lê Văn C", "phone": "0987654321"}
     booked = http.post("/api/v1/sites/xa-cu/bookings", json=body)
     assert booked.status_code == 201, booked.text
-    code = booked.json()["code"]
     opted = http.post(
-        f"/api/v1/sites/xa-cu/bookings/{code}/notifications",
-        json={"channel": "sms", "address": "0987654321", "language": "vi"},
+        f"/api/v1/sites/xa-cu/bookings/{booked.json()['code']}/notifications",
+        json={"channel": "sms", "address": "0987654321", "language": language},
     )
     assert opted.status_code == 201, opted.text
     retired = admin.patch("/api/v1/admin/sites/xa-cu", json={"retired": True, "moved_to": "xa-moi"})
     assert retired.status_code == 200, retired.text
     [told] = sms.wait_for(1)
-    assert told.json["text"].startswith(f"Lịch hẹn {code} "), told.json["text"]
-    assert told.json["text"].endswith(f" bị hủy vì chuyển về Xã Phú Mới: {server.url}/s/xa-moi/book"), told.json["text"]
+    return server, told.json["text"], {**body, "code": booked.json()["code"]}

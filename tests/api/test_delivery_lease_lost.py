@@ -20,6 +20,7 @@ from sqlalchemy import text
 from webhook_receiver import Receiver
 
 from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.web.delivery import LEASE_POLL_SECONDS
 
 pytestmark = pytest.mark.postgres
 
@@ -121,35 +122,82 @@ def test_a_standby_taking_over_hours_after_its_start_settles_at_once_a_notice_cu
     clock = FakedClock(tmp_path / "clock", next_working_morning())  # each process's starts at its own start
     env = {**TOKENS, **FAST, **clock.env(), "QUEUEKIOSK_DATABASE_URL": migrated_pg_url}
     env["QUEUEKIOSK_SECRET_KEY"] = secrets.token_hex(32)
-    a = live_server(config, env=env)
-    http = a.session()
-    day = dt.date.fromisoformat(issue(http, "CT")["business_day"])  # dispatched by A's worker: A holds the lease
-    while _rows(migrated_pg_url, "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL") != [(0,)]:
-        time.sleep(0.1)
-    live_server(config, env=env)  # B, the standby
-    day += dt.timedelta(days=2 if (day + dt.timedelta(days=2)).weekday() != 6 else 3)
-    body = {"service": "HT", "name": "Nguyễn Văn An", "date": day.isoformat(), "start": "10:00", "phone": "0912000001"}
-    booked = http.post("/api/v1/bookings", json=body)
-    assert booked.status_code == 201, booked.text
-    opted = http.post(
-        f"/api/v1/bookings/{booked.json()['code']}/notifications",
-        json={"channel": "sms", "address": "0912000001", "language": "vi"},
-    )
-    assert opted.status_code == 201, opted.text
-    supervisor = {"Authorization": f"Bearer {a.token('supervisor')}"}
-    holidays = http.get("/api/v1/admin/site", headers=supervisor).json()["holidays"]
-    closed = {"holidays": [*holidays, day.isoformat()], "confirm": True}
-    assert http.patch("/api/v1/admin/site", headers=supervisor, json=closed).status_code == 200
+    a, _b = _holder_and_standby_cancel_a_booking(live_server, config, env, ["sms"])
     sms.wait_for(1)  # A sends it: the gateway holds its answer
     notices = "SELECT status, address_sealed IS NULL FROM cancel_notices"
     assert _rows(migrated_pg_url, notices) == [("sending", False)]
     clock.set(clock.start + dt.timedelta(hours=2))
     a.stop()
-    deadline = time.monotonic() + 20
-    while (found := _rows(migrated_pg_url, notices)) != [("failed", True)]:
-        assert time.monotonic() < deadline, found
-        time.sleep(0.2)
+    assert _until(migrated_pg_url, notices, [("failed", True)], 20), _rows(migrated_pg_url, notices)
     assert len(sms.received) == 1
+
+
+def test_a_zalo_message_the_other_worker_dropped_is_not_counted_again(
+    live_server, config_variant, outside, migrated_pg_url, tmp_path
+):
+    """A citizen opted in by SMS and by Zalo, which has no template for cancellations (its message can never
+    go). A's worker picks both messages; the SMS gateway holds its answer to the first, and meanwhile A's
+    lease goes with its connection: B, holding it now, drops the Zalo message and says so in its log. Once
+    the gateway answers, A finds it dropped already and says nothing of it: the logs count it once."""
+    sms, zalo, _smtp, settings = outside
+    sms.answers = ["hang"]
+    config = config_variant()
+    config["notifications"] = {**settings, "sms": {**settings["sms"], "timeout_seconds": 30}}
+    env = {**TOKENS, **FAST, **on_a_working_morning(tmp_path), "QUEUEKIOSK_DATABASE_URL": migrated_pg_url}
+    env["QUEUEKIOSK_SECRET_KEY"] = secrets.token_hex(32)
+    a, b = _holder_and_standby_cancel_a_booking(live_server, config, env, ["sms", "zalo"])
+    sms.wait_for(1)  # A sends the SMS (the gateway holds its answer); the Zalo message waits behind it
+    notices = "SELECT channel, status FROM cancel_notices ORDER BY channel"
+    assert _rows(migrated_pg_url, notices) == [("sms", "sending"), ("zalo", "pending")]
+    engine = create_db_engine(migrated_pg_url)
+    for _ in range(5):  # until B holds the lease and drops it (A may take it again first: then once more)
+        end_lease_connection(engine)
+        if _until(migrated_pg_url, notices, [("sms", "sending"), ("zalo", "dropped")], 2 * LEASE_POLL_SECONDS):
+            break
+    engine.dispose()
+    assert _rows(migrated_pg_url, notices) == [("sms", "sending"), ("zalo", "dropped")]
+    sms.release()  # A goes on: the SMS marked sent, then the Zalo message found dropped
+    assert _until(migrated_pg_url, notices, [("sms", "sent"), ("zalo", "dropped")], 10)
+    time.sleep(2)  # (A's line, were it to count the message too, would come at once after the SMS is marked)
+    said = [line for server in (a, b) for line in server.log().splitlines() if "cancel notice" in line]
+    assert len(said) == 1 and "1 cancel notice by zalo dropped: no Zalo template" in said[0], said
+    assert zalo.received == []
+
+
+def _holder_and_standby_cancel_a_booking(live_server, config, env, channels: list[str]) -> tuple:
+    """A, holding the delivery lease, then B, a standby, on ``env``'s database; a citizen's booking two working
+    days ahead, opted in on ``channels`` (their notices made in this order), cancelled by a holiday. (A, B)."""
+    a = live_server(config, env=env)
+    http = a.session()
+    day = dt.date.fromisoformat(issue(http, "CT")["business_day"])  # dispatched by A's worker: A holds the lease
+    undispatched = "SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL"
+    assert _until(env["QUEUEKIOSK_DATABASE_URL"], undispatched, [(0,)], 20)
+    b = live_server(config, env=env)
+    day += dt.timedelta(days=2 if (day + dt.timedelta(days=2)).weekday() != 6 else 3)
+    body = {"service": "HT", "name": "Nguyễn Văn An", "date": day.isoformat(), "start": "10:00", "phone": "0912000001"}
+    booked = http.post("/api/v1/bookings", json=body)
+    assert booked.status_code == 201, booked.text
+    for channel in channels:
+        opted = http.post(
+            f"/api/v1/bookings/{booked.json()['code']}/notifications",
+            json={"channel": channel, "address": "0912000001", "language": "vi"},
+        )
+        assert opted.status_code == 201, opted.text
+    supervisor = {"Authorization": f"Bearer {a.token('supervisor')}"}
+    holidays = http.get("/api/v1/admin/site", headers=supervisor).json()["holidays"]
+    closed = {"holidays": [*holidays, day.isoformat()], "confirm": True}
+    assert http.patch("/api/v1/admin/site", headers=supervisor, json=closed).status_code == 200
+    return a, b
+
+
+def _until(url: str, query: str, wanted: list[tuple], seconds: float) -> bool:
+    """Whether ``query`` gives ``wanted`` within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while _rows(url, query) != wanted:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _rows(url: str, query: str) -> list[tuple]:
