@@ -585,15 +585,31 @@ def follow_session_ends(state) -> None:
             with state.reads.connect() as conn:
                 gone, signed_out = watch.round(conn, signed_in)
             failing = False
-        except Exception as error:  # noqa: BLE001 - a busy or unreachable database: next time (said once)
-            if not failing:
-                log.warning("could not read the session-ending events (trying again): %s", error)
-            failing, gone, signed_out = True, [], []
+        except faults.DATABASE_ERRORS as error:
+            gone, signed_out = [], []
+            if faults.kind_of(error) == faults.INTERNAL:  # a query the database refuses as wrong: a bug, every time
+                faults.log_internal(error, "could not read the session-ending events (a fault of the server)", log)
+            elif not failing:  # busy, unreachable, full or damaged: said once, until a round works again
+                log.warning("could not read the session-ending events (trying again): %s", faults.safe_text(error))
+                failing = True
+        except Exception:  # a bug: said every time, but this loop is both duties' only one and must go on
+            log.exception("could not follow the session-ending events (a fault of the server); trying again")
+            gone, signed_out = [], []
         for sid in gone:
-            socketio.server.disconnect(sid, namespace="/")
+            try:  # (its disconnect handler runs here: one client's failure must not end the loop)
+                socketio.server.disconnect(sid, namespace="/")
+            except Exception:
+                log.exception("could not close a lapsed connection")
         for site_id, counter in signed_out:
             if site_id in state.sites:
-                socketio.emit("counter.signed_out", {"counter": counter}, to=f"{site_id}:dashboard", ignore_queue=True)
+                try:
+                    socketio.emit(
+                        "counter.signed_out", {"counter": counter}, to=f"{site_id}:dashboard", ignore_queue=True
+                    )
+                except Exception:
+                    log.exception(
+                        "could not tell the dashboards of site %s that counter %s signed out", site_id, counter
+                    )
         gevent.sleep(RECHECK_SECONDS)
 
 
