@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import insert, select
 
 from . import engine as q
 from . import models as m
-from .auth import SESSION_ENDING_EVENTS
 
 E, U, K, T, C = (m.events, m.users, m.api_tokens, m.tickets, m.counters)
 
@@ -72,24 +71,3 @@ def recent(conn, site, since: dt.datetime | None = None, limit: int = 200) -> li
         }
         for row in conn.execute(query)
     ]
-
-
-_ENDING_SINCE = select(E.c.id, E.c.detail).where(
-    E.c.id > bindparam("after"),
-    or_(E.c.kind.in_(SESSION_ENDING_EVENTS), E.c.id == select(func.max(E.c.id)).scalar_subquery()),
-)
-
-
-def recorded_sign_outs(conn, after: int | None) -> tuple[list[tuple[int, str, int]], int]:
-    """The sign-outs another process recorded on a change of an account (``queuekiosk user password``,
-    ``disable``: ``signed_out`` in its event) after the event ``after`` (None: none, only where to
-    start): [(event id, site id, counter number)], for the server to tell the dashboards
-    (server/web/api/session_routes.py; here, not in staffing.py,
-    which an idle server does not load), and the newest event's id."""
-    if after is None:
-        return [], conn.scalar(select(func.max(E.c.id))) or 0
-    top, told = after, []
-    for event_id, detail in conn.execute(_ENDING_SINCE, {"after": after}):
-        top = max(top, event_id)
-        told += [(event_id, site_id, counter) for site_id, counter in (detail or {}).get("signed_out", ())]
-    return told, top

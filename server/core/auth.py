@@ -401,61 +401,74 @@ def ended_sessions(session: Session, logins: dict[int, str], after: int | None =
     return ended
 
 
+_NEWEST_EVENT = select(func.max(_EVENTS.c.id))
+_LIVE_TOKENS = select(_TOKENS.c.id).where(
+    _TOKENS.c.id.in_(bindparam("ids", expanding=True)), _TOKENS.c.revoked_at.is_(None)
+)
+_ACTIVE_USERS = select(_USERS.c.id).where(_USERS.c.id.in_(bindparam("ids", expanding=True)), _USERS.c.active.is_(True))
+
+
 class SessionWatch:
-    """What ``lapsed`` has read of the session-ending events, kept between its rounds
-    (server/web/realtime.py drop_lapsed_loop) so that a round reads only the events since the
-    previous ones, not all of them since the oldest login of a connection open for weeks (the
-    events have no index on their kind). A key seen for the first time is read from its login
-    once; after that from the newest event id of two rounds before: the overlap of one round sees
-    an event committed a little after one with a higher id (PostgreSQL hands out ids before commit)."""
+    """One look a round at the session-ending events (server/web/realtime.py follow_session_ends) for
+    both things a server process follows in them: which of its live connections lapsed (a token
+    revoked, a user disabled, a session ended since they connected: a Socket.IO connection resolves
+    its caller once, at connect, and outlives that), and the sign-outs another process recorded on a
+    change of an account (``queuekiosk user password``, ``disable``: ``signed_out`` in its event), for
+    its dashboards. A round reads only the events since the newest id of two rounds before, not all
+    of them since the oldest login of a connection open for weeks (the events have no index on their
+    kind): the overlap of one round sees an event committed a little after one with a higher id
+    (PostgreSQL hands out ids before commit). A connection seen for the first time is checked from
+    its login once."""
 
     def __init__(self):
         self.known: set = set()  # the keys of the previous round
         self.tops: list[int | None] = [None, None]  # the newest event id at the last two rounds, older first
+        self.told: set[int] = set()  # the sign-out events told, after the oldest of those tops
 
-    def ended(self, session: Session, logins: dict) -> set[int]:
-        """Those of ``logins`` (key -> (login event, user name)) whose session ended."""
-        top = session.scalar(select(func.max(m.Event.id)))
-        fresh = {login: name for key, (login, name) in logins.items() if key not in self.known}
-        seen = {login: name for key, (login, name) in logins.items() if key in self.known}
-        after = self.tops[0]
-        ended = ended_sessions(session, fresh) | ended_sessions(session, seen, after=after)
-        self.known = set(logins)
-        self.tops = [self.tops[1], top]
-        return ended
+    def round(self, conn: Connection, principals: dict) -> tuple[list, list[tuple[str, int]]]:
+        """The keys of ``principals`` (key -> the Principal of a signed-in client) that lapsed, and the
+        (site id, counter number) of each sign-out recorded since the previous round (none at the first:
+        it only finds where to start)."""
+        settled = self.tops[0]
+        telling_from = settled if settled is not None else self.tops[1]
+        logins = {key: (p.login_event, p.name) for key, p in principals.items() if p.login_event is not None}
+        seen = {login: name for key, (login, name) in logins.items() if key in self.known and settled is not None}
+        fresh = {login: name for key, (login, name) in logins.items() if key not in self.known or settled is None}
+        starts = [*fresh, *([] if telling_from is None else [telling_from])]
+        every = {**seen, **fresh}
+        ended, signed_out, told = set(), [], set()
+        if not starts:  # the first round, with nobody signed in: only where to start
+            top = conn.scalar(_NEWEST_EVENT) or 0
+        else:  # one read from the oldest of those starts
+            top = min(starts)
+            for event_id, kind, detail in conn.execute(_ENDING_SINCE, {"after": top}):
+                top = max(top, event_id)
+                if kind not in SESSION_ENDING_EVENTS:  # (the newest event, read for ``top``)
+                    continue
+                unread = fresh if settled is None or event_id <= settled else every  # (seen: read up to settled)
+                ended.update(login for login, name in unread.items() if _ends(login, name, event_id, kind, detail))
+                if telling_from is not None and event_id > telling_from and event_id not in self.told:
+                    told.add(event_id)
+                    signed_out += [(site, counter) for site, counter in (detail or {}).get("signed_out", ())]
+        lapsed = _lapsed(conn, principals, ended)
+        self.known, self.tops = set(logins), [self.tops[1], top]
+        self.told = {event_id for event_id in self.told if event_id > (telling_from or 0)} | told
+        return lapsed, signed_out
 
 
-def lapsed(session: Session, principals: dict, watch: SessionWatch | None = None) -> list:
-    """The keys of ``principals`` whose token was revoked, whose user was disabled, or whose session
-    ended (logged out, the password changed ...) since they were resolved: a Socket.IO connection
-    resolves its caller once, at connect, and outlives that. ``watch``, kept from round to round,
-    spares reading again the session-ending events read before."""
-    tokens = {p.token_id for p in principals.values() if p is not None and p.token_id is not None}
-    users = {p.user_id for p in principals.values() if p is not None and p.user_id is not None}
-    valid_tokens = (
-        set(session.scalars(select(m.ApiToken.id).where(m.ApiToken.id.in_(tokens), m.ApiToken.revoked_at.is_(None))))
-        if tokens
-        else set()
-    )
-    active_users = (
-        set(session.scalars(select(m.User.id).where(m.User.id.in_(users), m.User.active.is_(True)))) if users else set()
-    )
-    logins = {
-        key: (p.login_event, p.name) for key, p in principals.items() if p is not None and p.login_event is not None
-    }
-    if watch is None:
-        ended = ended_sessions(session, dict(logins.values()))
-    else:
-        ended = watch.ended(session, logins)
+def _lapsed(conn: Connection, principals: dict, ended: set[int]) -> list:
+    """The keys of ``principals`` whose token was revoked, whose user was disabled, or whose session is
+    among ``ended`` (login events)."""
+    tokens = [p.token_id for p in principals.values() if p.token_id is not None]
+    users = [p.user_id for p in principals.values() if p.user_id is not None]
+    live_tokens = set(conn.scalars(_LIVE_TOKENS, {"ids": tokens})) if tokens else set()
+    active_users = set(conn.scalars(_ACTIVE_USERS, {"ids": users})) if users else set()
     return [
         key
         for key, p in principals.items()
-        if p is not None
-        and (
-            (p.token_id is not None and p.token_id not in valid_tokens)
-            or (p.user_id is not None and p.user_id not in active_users)
-            or (p.login_event is not None and p.login_event in ended)
-        )
+        if (p.token_id is not None and p.token_id not in live_tokens)
+        or (p.user_id is not None and p.user_id not in active_users)
+        or p.login_event in ended
     ]
 
 

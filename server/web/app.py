@@ -239,11 +239,10 @@ class AppState:
         """What a serving process does besides answering: printing, and ending each day."""
         import gevent
 
-        from .api.session_routes import follow_recorded_sign_outs
         from .delivery import DeliveryWorker
         from .housekeeping import lapse_loop
         from .live_setup import follow_saved_setup, start_site_work
-        from .realtime import drop_lapsed_loop
+        from .realtime import follow_session_ends
         from .waits import refresh_loop
 
         self.background = True
@@ -251,8 +250,8 @@ class AppState:
             start_site_work(self, site_id)
         gevent.spawn(lapse_loop, self)  # remote numbers past their deadline lapse (server/core/bookings/ending.py)
         gevent.spawn(follow_saved_setup, self)  # setup changes saved by another process
-        gevent.spawn(drop_lapsed_loop, self)  # revoked tokens and disabled users off Socket.IO
-        gevent.spawn(follow_recorded_sign_outs, self)  # dashboards told of sign-outs ended by the command line
+        # lapsed tokens, users and sessions off Socket.IO; dashboards told of sign-outs ended by the command line
+        gevent.spawn(follow_session_ends, self)
         gevent.spawn(DeliveryWorker(self).run)  # webhooks (server/web/delivery.py)
         gevent.spawn(refresh_loop, self)  # the wait predictor's live state read afresh (trained at each day's end)
         queue = os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") or ""

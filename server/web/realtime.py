@@ -25,7 +25,6 @@ from ..core import faults
 from ..core.auth import (
     Principal,
     SessionWatch,
-    lapsed,
     may_use_site,
     may_watch,
     principal_for_session,
@@ -569,24 +568,49 @@ def guard_packets(server) -> None:
     closed_sessions.guard(server.eio)
 
 
-def drop_lapsed_loop(state) -> None:
-    """Close, within ``RECHECK_SECONDS``, the connections of a token revoked or a user disabled since they
-    connected (``queuekiosk token revoke`` / ``user disable``): their rooms and agent events stop with them."""
+def follow_session_ends(state) -> None:
+    """Every ``RECHECK_SECONDS``, one look at the session-ending events (core/auth.py SessionWatch) does both:
+    it closes the connections of a token revoked, a user disabled or a session ended since they connected
+    (``queuekiosk token revoke``, ``user disable``, a logout, a new password ...: their rooms and agent events
+    stop with them), and tells this process's dashboards ``counter.signed_out`` for a session signed in at a
+    counter ended by a change made on the command line (``queuekiosk user password``, ``disable``: another
+    process, which records where it was signed in), as at a change made in /admin. Each process tells its
+    own clients (none hears it twice)."""
     import gevent
 
-    watch = SessionWatch()  # each round reads only the session-ending events since the previous ones
-    while True:
-        gevent.sleep(RECHECK_SECONDS)
+    watch, failing = SessionWatch(), False
+    while True:  # (the first look at once: where to read from, the process's start; a dashboard comes after it)
         signed_in = {sid: p for sid, p in list(principals.items()) if p is not None}
-        if not signed_in:
-            continue
         try:
-            with state.Session() as db:
-                gone = lapsed(db, signed_in, watch)
-        except Exception:  # a busy database: next time
-            continue
+            with state.reads.connect() as conn:
+                gone, signed_out = watch.round(conn, signed_in)
+            failing = False
+        except faults.DATABASE_ERRORS as error:
+            gone, signed_out = [], []
+            if faults.kind_of(error) == faults.INTERNAL:  # a query the database refuses as wrong: a bug, every time
+                faults.log_internal(error, "could not read the session-ending events (a fault of the server)", log)
+            elif not failing:  # busy, unreachable, full or damaged: said once, until a round works again
+                log.warning("could not read the session-ending events (trying again): %s", faults.safe_text(error))
+                failing = True
+        except Exception:  # a bug: said every time, but this loop is both duties' only one and must go on
+            log.exception("could not follow the session-ending events (a fault of the server); trying again")
+            gone, signed_out = [], []
         for sid in gone:
-            socketio.server.disconnect(sid, namespace="/")
+            try:  # (its disconnect handler runs here: one client's failure must not end the loop)
+                socketio.server.disconnect(sid, namespace="/")
+            except Exception:
+                log.exception("could not close a lapsed connection")
+        for site_id, counter in signed_out:
+            if site_id in state.sites:
+                try:
+                    socketio.emit(
+                        "counter.signed_out", {"counter": counter}, to=f"{site_id}:dashboard", ignore_queue=True
+                    )
+                except Exception:
+                    log.exception(
+                        "could not tell the dashboards of site %s that counter %s signed out", site_id, counter
+                    )
+        gevent.sleep(RECHECK_SECONDS)
 
 
 @socketio.on("disconnect")

@@ -11,7 +11,6 @@ name, the login answers 429 ``too_many_logins`` with Retry-After.
 from __future__ import annotations
 
 import functools
-import logging
 
 from flask import jsonify, request, session
 
@@ -20,13 +19,11 @@ from ...core import engine as q
 from ...core.auth import may_use_site, principal_for_login
 from ..errors import NotJson
 from ..extensions import socketio
-from ..realtime import RECHECK_SECONDS, later
+from ..realtime import later
 from . import _problem, bp, current_principal, parse_body, state
 from .counters import INT32_MAX
 from .csrf import fresh_token, generate_csrf, require_csrf
 from .request_model import request_model
-
-log = logging.getLogger(__name__)
 
 
 @request_model
@@ -125,48 +122,6 @@ def tell_dashboard(event: str, counter: int | None, site_id: str | None = None) 
     if counter is not None:
         room = f"{site_id or state().site.id}:dashboard"
         later(functools.partial(socketio.emit, event, {"counter": counter}, to=room))
-
-
-class SignOutWatch:
-    """What ``follow_recorded_sign_outs`` has read of the events, kept between its rounds: each round reads
-    the events since the newest one of two rounds before (PostgreSQL hands out event ids before commit:
-    one may commit after a higher one was read), and tells each sign-out once."""
-
-    def __init__(self):
-        self.tops: list[int | None] = [None, None]  # the newest event id at the last two rounds, older first
-        self.told: set[int] = set()  # the events told, after the oldest of those tops
-
-    def heard(self, conn) -> list[tuple[str, int]]:
-        """(site id, counter number) of the sign-outs recorded since the previous round (none at the first)."""
-        after = self.tops[0] if self.tops[0] is not None else self.tops[1]
-        recorded, top = audit.recorded_sign_outs(conn, after)
-        self.tops = [self.tops[1], top]
-        recorded = [row for row in recorded if row[0] not in self.told]
-        self.told = {event_id for event_id in self.told if event_id > (after or 0)} | {row[0] for row in recorded}
-        return [(site_id, counter) for _, site_id, counter in recorded]
-
-
-def follow_recorded_sign_outs(app_state) -> None:
-    """The dashboards of this process hear, within ``RECHECK_SECONDS``, that a session signed in at a
-    counter ended by a change of its account made on the command line (``queuekiosk user password``,
-    ``disable``: another process, which records where it was signed in): ``counter.signed_out``, as
-    at a change made in /admin. Each process tells its own clients (none hears it twice)."""
-    import gevent
-
-    watch, failing = SignOutWatch(), False
-    while True:  # (the first look at once: where to read from, the process's start; a dashboard comes after it)
-        try:
-            with app_state.reads.connect() as conn:
-                heard = watch.heard(conn)
-            failing = False
-        except Exception as error:  # noqa: BLE001 - a busy or unreachable database: next time (said once)
-            if not failing:
-                log.warning("could not read the sign-outs recorded by commands (trying again): %s", error)
-            failing, heard = True, []
-        for site_id, counter in heard:
-            if site_id in app_state.sites:
-                socketio.emit("counter.signed_out", {"counter": counter}, to=f"{site_id}:dashboard", ignore_queue=True)
-        gevent.sleep(RECHECK_SECONDS)
 
 
 @bp.get("/auth/me")

@@ -1,0 +1,65 @@
+"""auth.SessionWatch's rounds (realtime.follow_session_ends, every 2 s) on a real SQLite database: what a
+round reads again of the events, and what it has told already. On
+PostgreSQL an event's id is handed out before it commits, so an event may appear after one with a higher id
+was read; no test of a whole server can make that happen on purpose: here the events are written with their
+ids, in the order they commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import create_engine, insert
+
+from queuekiosk.server.core import models as m
+from queuekiosk.server.core.auth import Principal, SessionWatch
+
+
+def _events_table(url: str, **connect_args):
+    """A database holding only the events, and ``commit(id, kind, **detail)``: one event committed with
+    the id it was handed out."""
+    engine = create_engine(url, connect_args=connect_args)
+    m.metadata.create_all(engine, tables=[m.events])
+
+    def commit(event_id: int, kind: str, **detail) -> None:
+        row = {"id": event_id, "site_id": "s", "kind": kind, "at": datetime(2026, 12, 6), "detail": detail}
+        with engine.begin() as conn:
+            conn.execute(insert(m.events), [row])
+
+    return engine, commit
+
+
+@pytest.fixture
+def events():
+    """``commit`` (``_events_table``), and a round of one watch: (the keys lapsed, the sign-outs told)."""
+    engine, commit = _events_table("sqlite://")
+    watch = SessionWatch()
+
+    def round_with(principals: dict) -> tuple[list, list]:
+        with engine.connect() as conn:
+            gone, signed_out = watch.round(conn, principals)
+        return sorted(gone), sorted(signed_out)
+
+    yield commit, round_with
+    engine.dispose()
+
+
+def test_a_late_committed_sign_out_still_closes_and_is_told_once(events):
+    commit, round_with = events
+    commit(1, "login", username="lan")
+    commit(2, "login", username="vy")  # (her page connects later)
+    commit(3, "password_changed", username="hoa", signed_out=[["s", 3]])  # before this process started
+    commit(4, "login", username="mai")
+    lan, mai, vy = (Principal("clerk", name, login_event=login) for name, login in (("lan", 1), ("mai", 4), ("vy", 2)))
+
+    assert round_with({"lan-tab": lan, "mai-tab": mai}) == ([], [])  # the first round: where to start only
+
+    # lan's new password gets id 5 but commits only after the next round; mai's account, id 6, at once
+    commit(6, "user_disabled", username="mai", signed_out=[["s", 2]])
+    assert round_with({"lan-tab": lan, "mai-tab": mai}) == (["mai-tab"], [("s", 2)])
+
+    commit(5, "password_changed", username="lan", signed_out=[["s", 1]])
+    # lan's tab was checked up to id 6 already; vy's is seen for the first time, read from her login
+    assert round_with({"lan-tab": lan, "vy-tab": vy}) == (["lan-tab"], [("s", 1)])  # not 6's again, nor 3's
+
+    assert round_with({"vy-tab": vy}) == ([], [])  # nothing is told twice
