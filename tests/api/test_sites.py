@@ -21,7 +21,7 @@ import server_db
 import socketio
 import yaml
 from api_helpers import assert_error, issue
-from faked_clock import on_a_working_morning
+from faked_clock import faketime_env, on_a_working_morning
 from site_helpers import FAR, FAR_ZONE, SiteClient, add_site
 
 from queuekiosk.server.core import auth
@@ -428,8 +428,6 @@ def test_each_site_ends_its_day_at_its_own_midnight(live_server, site_client):
     """Under a faked clock just before midnight in Ho Chi Minh City: the first site's and a site in
     the same zone's waiting tickets expire at that midnight; the far site's (05:59 in the morning
     there) wait on, and it keeps numbering the same day."""
-    from test_day_end import faketime_env
-
     srv = live_server()
     add_site(srv, "xa-cung-gio", "Asia/Bangkok")  # UTC+7, as Ho Chi Minh City
     add_site(srv, FAR, FAR_ZONE)
