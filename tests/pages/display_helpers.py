@@ -204,6 +204,18 @@ def expect_number(page, counter: int, number: str, timeout: float = 5000) -> Non
     expect(page.locator(f'.counter-row[data-counter="{counter}"] .num')).to_have_text(number, timeout=timeout)
 
 
+def display_on_a_working_morning(tmp_path, config: dict, sqlite_template, morning_clock):
+    """A started DisplayServer on ``config`` at 09:00 on a working day, stopped after the test: its calls and
+    histories are one day's whatever the hour (the site's midnight: 17:00 UTC). A fork under the session's
+    faked clock (``morning_clock``, tests/pages/conftest.py)."""
+    morning, zygote = morning_clock
+    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
+    server.admin()  # made now, not inside a timing
+    yield server
+    server.stop(graceful=False)
+    server.http.close()
+
+
 def demo_centre(tmp_path, sqlite_template, morning_clock):
     """The ``centre`` fixture: a started DisplayServer, stopped after the test, on the demo with three
     displays: the lobby, the upstairs zone (counters 4 and 5) and the counter-top screen of counter 1;
@@ -216,10 +228,4 @@ def demo_centre(tmp_path, sqlite_template, morning_clock):
         {"id": "zone", "name": "Tầng 2", "mode": "zone", "counters": [4, 5], "voice": short},
         {"id": "quay-1", "mode": "counter", "counter": 1, "voice": short},
     ]
-    # at 09:00 on a working day: its calls are one day's whatever the hour (the site's midnight: 17:00 UTC)
-    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
-    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
-    server.admin()
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
+    yield from display_on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)

@@ -19,7 +19,7 @@ import yaml
 from display_helpers import (
     REPO,
     SHORT_PHRASE,
-    DisplayServer,
+    display_on_a_working_morning,
     expect,
     expect_number,
     media_events,
@@ -28,18 +28,6 @@ from display_helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _on_a_working_morning(tmp_path, config: dict, sqlite_template, morning_clock):
-    """A started DisplayServer on ``config`` at 09:00 on a working day, stopped after the test: its calls and
-    histories are one day's whatever the hour (the site's midnight: 17:00 UTC). A fork under the session's
-    faked clock (``morning_clock``, tests/pages/conftest.py)."""
-    morning, zygote = morning_clock
-    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
-    server.admin()  # made now, not inside a timing
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
 
 
 def _lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = None):
@@ -52,7 +40,7 @@ def _lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = None):
 
     Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
     display["slides"] = ["welcome.png"]
-    yield from _on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
+    yield from display_on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
 
 
 @pytest.fixture
@@ -390,7 +378,7 @@ def _busy_lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = N
     assert config["displays"][0]["voice"] == {"language": "vi", "repeat": 2, "chime": True}
     if phrase:
         config["displays"][0]["voice"]["phrase"] = phrase
-    yield from _on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
+    yield from display_on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
 
 
 @pytest.fixture
