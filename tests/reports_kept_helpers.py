@@ -53,7 +53,7 @@ def same_as_counted(conn, site, period, now) -> int:
 
 
 def check_kept_figures(queue, simulated_in=None) -> None:
-    """The history of the module's docstring in ``queue``'s database: every report over it equals the
+    """The history tests/test_reports_kept.py's docstring describes, in ``queue``'s database: every report over it equals the
     count from the tickets, before and after the day ends and a target wait changes. If
     ``simulated_in`` (a database of the same setup) is given, the simulated days after the first are
     simulated there and copied; the first is simulated in ``queue``'s database all the same, so that

@@ -2,7 +2,7 @@
 rows on a landscape TV and one on a portrait screen: every counter name is read in full, or cut cleanly
 between words with "…" and the whole name kept on the row (its title and its accessible name), never a
 letter cut in half; the type stays readable from the seats and the called number stays the largest
-thing in its row. Real Chromium against the real server (tests/pages/test_display_page.py's server)."""
+thing in its row. Real Chromium against the real server (tests/pages/display_helpers.py's server)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A closed or paused counter's label ("Đã đóng", "Tạm dừng"; "Closed", "Paused") stays inside its
 counter's tile when the lobby has more counters than one column holds (two columns of tiles,
 each half as wide), at the usual lobby screen sizes and in both languages; the called numbers
-keep their size. Real Chromium against the real server (tests/pages/test_display_page.py's
+keep their size. Real Chromium against the real server (tests/pages/display_helpers.py's
 server and helpers)."""
 
 from __future__ import annotations
