@@ -1,13 +1,23 @@
 """Running core actions at once, each in its own thread and connection (SQLite and PostgreSQL), for the
 bookings' tests of what happens when several clients act on the same places together; the header of the
-bookings' table in the reports."""
+bookings' table in the reports; the booking centre of the core's booking tests (its setup, its Monday,
+a fresh copy of its database for each hypothesis run)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import shutil
 import threading
+from pathlib import Path
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.db import create_db_engine, session_factory
+
+MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
+MONDAY = dt.date(2026, 11, 23)
+KEY = b"test person key"
+MIN = dt.timedelta(minutes=1)
 
 # the bookings' table of /reports and of its files, in Vietnamese: its header
 BOOKING_REPORT_HEADER = [
@@ -47,3 +57,28 @@ def at_once(url, site, attempts) -> list:
         thread.join(60)
     assert not any(t.is_alive() for t in threads), "a client never finished (a lock that never returns?)"
     return results
+
+
+def booking_config(config_data: dict, **booking) -> dict:
+    """``config_data`` with HT and CT taking bookings (``booking``: other settings) and 25/11/2026 a holiday."""
+    data = dict(config_data)
+    settings_ = {"slot_minutes": 30, "per_slot": 2, "days_ahead": 6, "grace_minutes": 10, **booking}
+    data["services"] = [{**s, "booking": settings_} if s["code"] in ("HT", "CT") else s for s in data["services"]]
+    data["site"] = {**data["site"], "hours": {**data["site"]["hours"], "holidays": ["2026-11-25"]}}
+    return data
+
+
+@functools.cache
+def _engine_at(path: Path):
+    return create_db_engine(f"sqlite:///{path}")
+
+
+def on_a_fresh_copy(template: Path, name: str):
+    """An engine on a fresh copy of ``template`` named ``name`` beside it: one engine for all of a
+    test's examples (SQLAlchemy compiles a statement once per engine); each machine's teardown
+    disposed of the last example's connections."""
+    copy = template.with_name(name)
+    for suffix in ("-wal", "-shm"):
+        copy.with_name(copy.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(template, copy)
+    return _engine_at(copy)

@@ -28,6 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# The helpers' asserts say their values when they fail, as the test files' do (pytest rewrites only test
+# files and conftests by itself): registered before anything imports them.
+pytest.register_assert_rewrite(*sorted(path.stem for path in Path(__file__).parent.rglob("*_helpers.py")))
+
 import rewrite_shared
 import server_fork
 import suite_cpu

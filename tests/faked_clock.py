@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -110,3 +111,15 @@ def on_a_working_morning(folder: Path, at: str = "09:00") -> dict:
     partial.write_text(f"{offset:+.3f}\n")
     os.replace(partial, path)
     return clock_file_env(path)
+
+
+def faketime_env(local_start: str) -> dict:
+    """A server whose wall clock starts at ``local_start`` in Ho Chi Minh City and runs on, and whose
+    day ends half a second after midnight rather than 5 s (docs/configuration.md)."""
+    assert LIBFAKETIME.exists() or shutil.which("faketime"), "needs libfaketime: apt-get install faketime"
+    start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.UTC)
+    return {
+        **LIBFAKETIME_SETTINGS,  # (the monotonic clock and its waits left alone)
+        "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"),
+        "QUEUEKIOSK_DAY_END_SECONDS": "0.5",
+    }

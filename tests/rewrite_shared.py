@@ -1,4 +1,5 @@
-"""The xdist workers share the rewriting of the test files' asserts instead of each doing all of it.
+"""The xdist workers share the rewriting of the test files' asserts (and the helpers', tests/conftest.py)
+instead of each doing all of it.
 
 pytest rewrites a test file's ``assert`` statements as it imports it (an AST pass in Python: about 8 s
 of CPU for this suite's files on the 2-core machine, more than half of a worker's collection) and keeps
@@ -41,7 +42,9 @@ def rewrite_my_share(config, tests_folder: Path) -> int:
     except ImportError:
         return 0
     state = config.stash[assertstate_key]
-    files = sorted(tests_folder.rglob("test_*.py")) + sorted(tests_folder.rglob("conftest.py"))
+    files = [
+        path for pattern in ("test_*.py", "conftest.py", "*_helpers.py") for path in sorted(tests_folder.rglob(pattern))
+    ]
     written = 0
     for source in files[int(worker[2:]) :: int(workers)]:
         cache_dir = get_cache_dir(source)

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from booking_helpers import at_once
+from booking_helpers import KEY, MIN, MON_9, MONDAY, at_once, booking_config, on_a_fresh_copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -28,25 +28,14 @@ from queuekiosk.server.core.config import parse_config
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 from queuekiosk.server.core.i18n import translate
 
-MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
-MONDAY, TUESDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+TUESDAY = dt.date(2026, 11, 24)
 SUNDAY = dt.date(2026, 11, 29)
-KEY = b"test person key"
-MIN = dt.timedelta(minutes=1)
 B = m.Booking.__table__
 T = m.Ticket.__table__
 SLOTS = m.BookingSlot.__table__
 E = m.Event.__table__
 
 CARD = "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Số 1 phố Phúc La, Hà Đông, Hà Nội|15082021"
-
-
-def booking_config(config_data: dict, **booking) -> dict:
-    data = dict(config_data)
-    settings_ = {"slot_minutes": 30, "per_slot": 2, "days_ahead": 6, "grace_minutes": 10, **booking}
-    data["services"] = [{**s, "booking": settings_} if s["code"] in ("HT", "CT") else s for s in data["services"]]
-    data["site"] = {**data["site"], "hours": {**data["site"]["hours"], "holidays": ["2026-11-25"]}}
-    return data
 
 
 @pytest.fixture
@@ -325,22 +314,6 @@ def template_db(tmp_path_factory, sqlite_template):
 
 
 @functools.cache
-def _engine_at(path: Path):
-    return create_db_engine(f"sqlite:///{path}")
-
-
-def _on_a_fresh_copy(template: Path, name: str):
-    """An engine on a fresh copy of ``template`` named ``name`` beside it: one engine for all of a
-    test's examples (SQLAlchemy compiles a statement once per engine); each machine's teardown
-    disposed of the last example's connections."""
-    copy = template.with_name(name)
-    for suffix in ("-wal", "-shm"):
-        copy.with_name(copy.name + suffix).unlink(missing_ok=True)
-    shutil.copyfile(template, copy)
-    return _engine_at(copy)
-
-
-@functools.cache
 def _site_at(engine):
     """The centre's setup as the server reads it from the database of ``engine``: read once, as every copy
     a test's engine is given is of the same template."""
@@ -357,7 +330,7 @@ class BookingMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self):
-        self.engine = _on_a_fresh_copy(self.path, "run.db")
+        self.engine = on_a_fresh_copy(self.path, "run.db")
         self.site = _site_at(self.engine)
         self.Session = session_factory(self.engine)
         self.now = MON_9
@@ -535,7 +508,7 @@ class MergedQueueMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self):
-        self.engine = _on_a_fresh_copy(self.path, "merged.db")
+        self.engine = on_a_fresh_copy(self.path, "merged.db")
         self.site = _site_at(self.engine)
         self.Session = session_factory(self.engine)
         self.now = MON_9

@@ -21,9 +21,9 @@ import datetime as dt
 import shutil
 
 import pytest
+from booking_helpers import KEY, MIN, MON_9, MONDAY, booking_config, on_a_fresh_copy
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_booking_properties import KEY, MIN, MON_9, MONDAY, _on_a_fresh_copy, booking_config
 
 from queuekiosk.server.core import bookings as bk
 from queuekiosk.server.core import engine as q
@@ -131,7 +131,7 @@ def test_next_calls_the_clerks_list_and_everyone_was_told_their_place(
     centre_under, monkeypatch, policy, arrived, calls_from, first_calls
 ):
     monkeypatch.setenv("QUEUEKIOSK_SQLITE_SYNCHRONOUS", "NORMAL")  # durability is not under test
-    engine = _on_a_fresh_copy(*centre_under(policy))
+    engine = on_a_fresh_copy(*centre_under(policy))
     try:
         Session = session_factory(engine)
         with Session() as session:

@@ -11,8 +11,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from group_commit_helpers import numbers_by_service, together
 from sqlalchemy import DateTime, Numeric, bindparam, text
-from test_pg_group_commit import numbers_by_service, together
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox

@@ -13,9 +13,9 @@ import textwrap
 
 import gevent
 import pytest
+from group_commit_helpers import numbers_by_service, together
 from sqlalchemy import create_engine, exc, text
 from sqlalchemy.pool import NullPool
-from test_pg_group_commit import numbers_by_service, together
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import outbox

@@ -5,16 +5,16 @@ once (docs/performance.md, "Test suite")."""
 
 from __future__ import annotations
 
-from test_prediction import HELD_OUT, _centre, _within_targets
+from prediction_helpers import HELD_OUT, simulated_centre, within_targets
 
 from queuekiosk.server.core.simulate import Settings
 from queuekiosk.server.prediction_cli import backtest
 
 
 def test_the_range_is_calibrated_on_the_simulator_s_plain_days(tmp_path):
-    engine, site = _centre(tmp_path, Settings.plain(per_day=300), seed=3)
+    engine, site = simulated_centre(tmp_path, Settings.plain(per_day=300), seed=3)
     with engine.connect() as conn:
         figures = backtest(conn, site, HELD_OUT)
     engine.dispose()
-    _within_targets(figures)
+    within_targets(figures)
     assert figures["tickets"] > 1000

@@ -5,7 +5,7 @@ PostgreSQL at once (with ``--dist loadfile`` a file runs whole on one worker).""
 from __future__ import annotations
 
 import pytest
-from test_reports_kept import check_kept_figures
+from reports_kept_helpers import check_kept_figures
 
 
 @pytest.mark.postgres

@@ -5,7 +5,7 @@ on one worker)."""
 from __future__ import annotations
 
 import pytest
-from test_reports_spans import check_spans
+from reports_spans_helpers import check_spans
 
 
 @pytest.mark.postgres

@@ -10,91 +10,19 @@ registry, and none may be downloaded at run time.
 
 from __future__ import annotations
 
-import array
-import json
 import logging
-import math
 import os
 import struct
 import wave
 from pathlib import Path
 
 import pytest
+from voice_set_helpers import HOP, clips_heard, make_voice_set, piper_model_file, piper_or_skip, tone_clip
 
 from queuekiosk.server.core.config import parse_config
-from queuekiosk.sounds import wav
 from queuekiosk.sounds.announce import number_words, spoken_words
 from queuekiosk.sounds.tts import NoTts, PiperEngine, piper_installed
-from queuekiosk.sounds.voice import SET_MANIFEST, SHIPPED, Announcer, VoiceSet
-
-SET_RATE = 44100
-
-
-def _tone(path: Path, frequency: float, seconds: float = 0.16, rate: int = SET_RATE, channels: int = 1) -> None:
-    """A recorder's clip: silence, the tone, silence; 16-bit PCM."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    samples = [0] * int(rate * 0.05)
-    samples += [int(20000 * math.sin(2 * math.pi * frequency * i / rate)) for i in range(int(rate * seconds))]
-    samples += [0] * int(rate * 0.05)
-    frames = array.array("h", (s for s in samples for _ in range(channels)))
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(frames.tobytes())
-
-
-def _segments(path: Path, min_gap_ms: int = 25) -> list[tuple[int, int]]:
-    """(start, end) sample indexes of the sounding stretches, split at silences >= min_gap_ms."""
-    with wave.open(str(path), "rb") as w:
-        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (wav.RATE, 1, 2)
-        data = array.array("h", w.readframes(w.getnframes()))
-    gap = wav.RATE * min_gap_ms // 1000
-    segments, start, quiet = [], None, 0
-    for i, value in enumerate(data):
-        if abs(value) > 300:
-            if start is None:
-                start = i
-            quiet = 0
-        elif start is not None:
-            quiet += 1
-            if quiet >= gap:
-                segments.append((start, i - quiet + 1))
-                start, quiet = None, 0
-    if start is not None:
-        segments.append((start, len(data) - quiet))
-    return [(a, b) for a, b in segments if b - a > wav.RATE * 0.03], data
-
-
-def _pitch(data, start: int, end: int) -> float:
-    crossings = sum(1 for i in range(start + 1, end) if (data[i - 1] < 0) != (data[i] < 0))
-    return crossings / 2 / ((end - start) / wav.RATE)
-
-
-def _heard(path: Path, pitches: dict[str, float]) -> list[str]:
-    """The clip names heard in the WAV, in order: each stretch matched to the nearest clip pitch
-    (a stretch of no recorded pitch is "?")."""
-    segments, data = _segments(path)
-    heard = []
-    for start, end in segments:
-        pitch = _pitch(data, start, end)
-        name, best = min(pitches.items(), key=lambda item: abs(item[1] - pitch))
-        heard.append(name if abs(best - pitch) < 12 else "?")
-    return heard
-
-
-def _make_set(folder: Path, names: list[str], skip=(), **manifest) -> dict[str, float]:
-    """A recorded set of ``names`` (minus ``skip``), each a tone; returns name -> pitch."""
-    pitches = {}
-    for index, name in enumerate(names):
-        pitches[name] = 300.0 + 35 * index
-        if name not in skip:
-            _tone(folder / f"{name}.wav", pitches[name])
-    (folder / SET_MANIFEST).write_text(
-        json.dumps({"format": 1, "name": "Giọng thử", "languages": ["vi"], "sample_rate": SET_RATE, **manifest}),
-        encoding="utf-8",
-    )
-    return pitches
+from queuekiosk.sounds.voice import SHIPPED, Announcer, VoiceSet
 
 
 @pytest.fixture
@@ -133,7 +61,7 @@ def test_a_full_recorded_set_says_the_whole_call_in_order(centre, tmp_path, capl
     for word in ("vi/không", "vi/mốt", "vi/lăm", "vi/linh", "vi/mười", "vi/mươi", "vi/trăm", "vi/nghìn", "vi/triệu"):
         assert word in names
     assert {"chime", "vi/mời công dân có số thứ tự", "vi/đến quầy số", "vi/quầy"} <= set(names)
-    pitches = _make_set(tmp_path / "cfg" / "recordings", names)
+    pitches = make_voice_set(tmp_path / "cfg" / "recordings", names)
 
     with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
         announcer.startup_report()
@@ -143,7 +71,7 @@ def test_a_full_recorded_set_says_the_whole_call_in_order(centre, tmp_path, capl
     for number, counter in ((1023, 5), (215, 14), (71, 2)):
         spoken = announcer.announce(announcer.config.displays[0].voice, number, counter)
         assert spoken.key, spoken
-        assert _heard(announcer.path_of(spoken.key), pitches) == _expected(number, counter)
+        assert clips_heard(announcer.path_of(spoken.key), pitches) == _expected(number, counter)
     # nothing of the shipped espeak-ng set was used
     plan = announcer.plan(announcer.config.displays[0].voice, 1023, 5)
     assert all(not value.is_relative_to(SHIPPED) for kind, value in plan if kind == "clip")
@@ -152,7 +80,7 @@ def test_a_full_recorded_set_says_the_whole_call_in_order(centre, tmp_path, capl
 def test_a_missing_clip_is_named_at_start_and_the_call_still_speaks(centre, tmp_path, caplog):
     announcer = centre()
     names = VoiceSet.required_clips(announcer.config, ["vi"])
-    pitches = _make_set(tmp_path / "cfg" / "recordings", names, skip=("vi/bảy", "vi/đến quầy số"))
+    pitches = make_voice_set(tmp_path / "cfg" / "recordings", names, skip=("vi/bảy", "vi/đến quầy số"))
 
     with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
         announcer.startup_report()
@@ -178,7 +106,7 @@ def test_a_missing_clip_is_named_at_start_and_the_call_still_speaks(centre, tmp_
     assert where == ["chime.wav"] + one + one
     spoken = announcer.announce(voice, 1007, 7)
     assert spoken.key
-    heard = _heard(announcer.path_of(spoken.key), pitches)
+    heard = clips_heard(announcer.path_of(spoken.key), pitches)
     assert heard[:7] == [
         "chime",
         "vi/mời công dân có số thứ tự",
@@ -194,9 +122,9 @@ def test_clips_off_the_sets_format_are_named_at_start(centre, tmp_path, caplog):
     announcer = centre()
     names = VoiceSet.required_clips(announcer.config, ["vi"])
     folder = tmp_path / "cfg" / "recordings"
-    _make_set(folder, names)
-    _tone(folder / "vi/hai.wav", 500, rate=22050)
-    _tone(folder / "vi/ba.wav", 520, channels=2)
+    make_voice_set(folder, names)
+    tone_clip(folder / "vi/hai.wav", 500, rate=22050)
+    tone_clip(folder / "vi/ba.wav", 520, channels=2)
     (folder / "vi/bốn.wav").write_bytes(
         b"RIFF\x00\x00\x00\x00WAVEfmt " + struct.pack("<IHHIIHH", 16, 2, 1, 8000, 8000, 1, 4)
     )
@@ -209,7 +137,7 @@ def test_clips_off_the_sets_format_are_named_at_start(centre, tmp_path, caplog):
 
 
 def test_without_a_manifest_recordings_still_replace_clips_but_nothing_is_checked(centre, tmp_path, caplog):
-    _tone(tmp_path / "cfg" / "recordings" / "vi" / "năm.wav", 440)
+    tone_clip(tmp_path / "cfg" / "recordings" / "vi" / "năm.wav", 440)
     announcer = centre()
     with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
         announcer.startup_report()
@@ -223,70 +151,13 @@ def test_without_a_manifest_recordings_still_replace_clips_but_nothing_is_checke
 # --- piper-tts ------------------------------------------------------------------------------------
 
 
-def _piper_or_skip():
-    if not piper_installed():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("piper-tts is not installed (the test extra pins it: pip install -e '.[test]')")
-        pytest.skip("piper-tts is not installed")
-
-
-HOP = 256
-
-
-def _piper_model(folder: Path, language: str = "vi") -> Path:
-    """A piper voice file made here: piper's inputs (phoneme ids, lengths, scales) and output
-    (audio [1, 1, samples]); each phoneme id sounds HOP samples of a tone of pitch 20 Hz x id."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-    from piper.phoneme_ids import DEFAULT_PHONEME_ID_MAP
-
-    rate = 22050
-    ramp = [2 * math.pi * 20 * j / rate for j in range(HOP)]
-    graph = helper.make_graph(
-        [
-            helper.make_node("Cast", ["input"], ["ids"], to=TensorProto.FLOAT),
-            helper.make_node("Unsqueeze", ["ids", "axis"], ["ids3"]),
-            helper.make_node("Mul", ["ids3", "ramp"], ["phase"]),
-            helper.make_node("Sin", ["phase"], ["wave"]),
-            helper.make_node("Reshape", ["wave", "shape"], ["output"]),
-        ],
-        "tones",
-        [
-            helper.make_tensor_value_info("input", TensorProto.INT64, [1, None]),
-            helper.make_tensor_value_info("input_lengths", TensorProto.INT64, [1]),
-            helper.make_tensor_value_info("scales", TensorProto.FLOAT, [3]),
-        ],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, None])],
-        [
-            helper.make_tensor("axis", TensorProto.INT64, [1], [2]),
-            helper.make_tensor("ramp", TensorProto.FLOAT, [HOP], ramp),
-            helper.make_tensor("shape", TensorProto.INT64, [3], [1, 1, -1]),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{language}_VN-test-x_low.onnx"
-    onnx.save(model, str(path))
-    settings = {
-        "audio": {"sample_rate": rate},
-        "espeak": {"voice": language},
-        "phoneme_type": "espeak",
-        "num_symbols": 256,
-        "num_speakers": 1,
-        "phoneme_id_map": DEFAULT_PHONEME_ID_MAP,
-    }
-    (folder / f"{path.name}.json").write_text(json.dumps(settings), encoding="utf-8")
-    return path
-
-
 def test_piper_speaks_what_the_recordings_do_not_before_the_shipped_clips(centre, tmp_path, caplog):
-    _piper_or_skip()
-    _piper_model(tmp_path / "cfg" / "voices")
+    piper_or_skip()
+    piper_model_file(tmp_path / "cfg" / "voices")
     recordings = tmp_path / "cfg" / "recordings"
-    _tone(recordings / "vi" / "mời công dân có số thứ tự.wav", 300)
-    _tone(recordings / "vi" / "đến quầy số.wav", 340)
-    _tone(recordings / "chime.wav", 380)
+    tone_clip(recordings / "vi" / "mời công dân có số thứ tự.wav", 300)
+    tone_clip(recordings / "vi" / "đến quầy số.wav", 340)
+    tone_clip(recordings / "chime.wav", 380)
     announcer = centre(piper_model="voices/vi_VN-test-x_low.onnx")
     with caplog.at_level(logging.INFO, logger="queuekiosk.voice"):
         announcer.startup_report()
@@ -311,7 +182,7 @@ def test_piper_speaks_what_the_recordings_do_not_before_the_shipped_clips(centre
 
     spoken = announcer.announce(voice, 1023, 5)
     assert spoken.key
-    heard = _heard(announcer.path_of(spoken.key), {"chime": 380.0, "phrase1": 300.0, "phrase2": 340.0})
+    heard = clips_heard(announcer.path_of(spoken.key), {"chime": 380.0, "phrase1": 300.0, "phrase2": 340.0})
     assert heard[:2] == ["chime", "phrase1"] and "phrase2" in heard and "?" in heard
 
 
@@ -348,7 +219,7 @@ def test_the_supervisors_dashboard_shows_an_incomplete_set_and_an_unusable_piper
 
     announcer = centre(piper_model="voices/gone.onnx")
     names = VoiceSet.required_clips(announcer.config, ["vi"])
-    _make_set(tmp_path / "cfg" / "recordings", names, skip=("vi/tám",))
+    make_voice_set(tmp_path / "cfg" / "recordings", names, skip=("vi/tám",))
     announcer.startup_report()
     notes = {note["item"]: note for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: announcer}))}
     assert "Giọng thử" in notes["voice_set"]["message"] and "1 đoạn" in notes["voice_set"]["message"]
@@ -359,7 +230,7 @@ def test_the_supervisors_dashboard_shows_an_incomplete_set_and_an_unusable_piper
         or ("not installed" in notes["voice_neural"]["detail"])
     )
 
-    _tone(tmp_path / "cfg" / "recordings" / "vi" / "tám.wav", 700)  # recorded while the server runs
+    tone_clip(tmp_path / "cfg" / "recordings" / "vi" / "tám.wav", 700)  # recorded while the server runs
     items = [note["item"] for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: announcer}))]
     assert "voice_set" not in items and "voice_neural" in items
     complete = centre()  # the next start, no piper configured: no note at all
@@ -375,7 +246,7 @@ def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path, se
 
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
     config = parse_config(config_data, "config.yaml")
-    _make_set(tmp_path / "recordings", VoiceSet.required_clips(config, ["vi"]), skip=("vi/chín",))
+    make_voice_set(tmp_path / "recordings", VoiceSet.required_clips(config, ["vi"]), skip=("vi/chín",))
     # the installed command, as an operator runs it: a process of its own, forked from one that has imported
     # what the command imports (tests/server_fork.py, Zygote.run)
     done = server_zygote.run(
@@ -390,12 +261,12 @@ def test_voice_clips_lists_what_the_recorded_set_lacks(config_data, tmp_path, se
 
 
 def test_a_broken_piper_model_falls_back_to_the_shipped_clips_and_says_why(centre, tmp_path, caplog):
-    _piper_or_skip()
+    piper_or_skip()
     from types import SimpleNamespace
 
     from queuekiosk.sounds.web import ANNOUNCER, voice_notes
 
-    model = _piper_model(tmp_path / "cfg" / "voices")
+    model = piper_model_file(tmp_path / "cfg" / "voices")
     model.write_bytes(b"not an onnx model")  # a copy cut short, say
     announcer = centre(piper_model="voices/vi_VN-test-x_low.onnx")
     announcer.startup_report()

@@ -89,6 +89,10 @@ def wait_job(http, ticket_id: str, status: str, timeout: float = 10) -> dict:
 ALL_DAY_HOURS = {"open": "00:00", "close": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 
 
+# a printer's settings for tests: a failed job retried, a printer checked and a write given up quickly
+FAST_PRINTER = {"retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}
+
+
 def printers(http, token: str, site: str | None = None) -> dict[str, dict]:
     where = f"/api/v1/sites/{site}/printers" if site else "/api/v1/printers"
     response = http.get(where, headers={"Authorization": f"Bearer {token}"})

@@ -14,22 +14,12 @@ import uuid
 
 import pytest
 from api_helpers import assert_error, wait_until_lapsed
-from config_helpers import site_today
+from booking_api_helpers import open_day
 from conftest import SioClient
 from faked_clock import FakedClock, next_working_morning
 
 ID = "001099055555"
 NAME = "Lê Thị Cúc"
-
-
-def open_day(http, service: str = "HT") -> tuple[str, list[dict]]:
-    """The first day from tomorrow on with free slots of ``service``, and its slots."""
-    for ahead in range(1, 7):
-        day = (site_today() + dt.timedelta(days=ahead)).isoformat()
-        free = [s for s in http.get(f"/api/v1/services/{service}/slots", params={"date": day}).json() if s["free"]]
-        if free:
-            return day, free
-    raise AssertionError(f"{service} has no free slot in the coming days")
 
 
 def free_places(http, day: str, start: str) -> int:

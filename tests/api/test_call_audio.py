@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from api_helpers import assert_error
-from test_sites import SiteClient
+from site_helpers import SiteClient
 
 FAR = "xa-my-loc"
 

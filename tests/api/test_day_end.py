@@ -7,27 +7,10 @@ that gevent's timers behave. Nothing in the server knows it is being tested.
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
 import time
-from zoneinfo import ZoneInfo
 
 from api_helpers import PASSWORD, SUPERVISOR, issue, log_in
-from faked_clock import LIBFAKETIME, LIBFAKETIME_SETTINGS
-
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def faketime_env(local_start: str) -> dict:
-    """A server whose wall clock starts at ``local_start`` in Ho Chi Minh City and runs on, and whose
-    day ends half a second after midnight rather than 5 s (docs/configuration.md)."""
-    assert LIBFAKETIME.exists() or shutil.which("faketime"), "needs libfaketime: apt-get install faketime"
-    start = dt.datetime.fromisoformat(local_start).replace(tzinfo=HCM).astimezone(dt.UTC)
-    return {
-        **LIBFAKETIME_SETTINGS,  # (the monotonic clock and its waits left alone)
-        "FAKETIME": start.strftime("@%Y-%m-%d %H:%M:%S"),
-        "QUEUEKIOSK_DAY_END_SECONDS": "0.5",
-    }
+from faked_clock import faketime_env
 
 
 def test_waiting_tickets_expire_at_midnight_and_every_screen_starts_the_new_day(live_server, sio_client):

@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import pytest
 from api_helpers import assert_error
+from config_helpers import with_procedures
 from faked_clock import on_a_working_morning
 from webhook_receiver import Receiver
 
 CODE = "000.00.12.H26-241203-0001"
-
-
-def with_procedures(config: dict) -> dict:
-    service = next(s for s in config["services"] if s["code"] == "HT")
-    service["procedures"] = [
-        {"code": "KS", "name": {"vi": "Đăng ký khai sinh", "en": "Birth registration"}},
-        {"code": "KH", "name": {"vi": "Đăng ký kết hôn", "en": "Marriage registration"}},
-    ]
-    return config
 
 
 @pytest.fixture

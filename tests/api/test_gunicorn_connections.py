@@ -21,6 +21,7 @@ import requests
 import websocket
 from api_helpers import start_gunicorn
 from conftest import SioClient
+from connection_helpers import closed_by_server, sockets_of
 from ports import free_port
 
 PING = 2  # QUEUEKIOSK_PING_SECONDS: a connection idle for 2 x 2 + 5 = 9 s is closed (25 s by default); a live
@@ -48,32 +49,6 @@ def gunicorn_quick_pings(tmp_path, sqlite_template):
         proc.wait(15)
         log = log_path.read_text()
         assert "Traceback" not in log, log  # a closed connection is not an error in the log
-
-
-def sockets_of(pid: int) -> int:
-    """How many sockets process ``pid`` holds open."""
-    count = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
-        except FileNotFoundError:  # closed meanwhile
-            pass
-    return count
-
-
-def closed_by_server(sock: socket.socket, within: float) -> bool:
-    """Whether the server closes ``sock`` within ``within`` seconds (reading whatever it sent before)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            if sock.recv(1 << 20) == b"":
-                return True
-        except TimeoutError:
-            return False
-        except OSError:
-            return True
-    return False
 
 
 def test_under_gunicorn_clients_that_stop_reading_or_answering_lose_their_sockets(gunicorn_quick_pings):

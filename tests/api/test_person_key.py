@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import REPO, assert_error
+from booking_api_helpers import remote
 from ops_helpers import refused_start, run_serve
 from sqlalchemy import inspect, text
-from test_bookings import remote
 
 from queuekiosk.server.core.db import create_db_engine
 from queuekiosk.server.core.installation import same_person_key

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 
-from api_helpers import issue, print_jobs, printers, wait_job
+from api_helpers import FAST_PRINTER, issue, print_jobs, printers, wait_job
 from printer_sim import HANG_AFTER, PrinterSim, decode
-from test_printing import FAST
 
 
 def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(
@@ -22,8 +21,8 @@ def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(
     try:
         config = config_variant()
         config["printers"] = [
-            {"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port, **FAST},
-            {"id": "kiosk-2", "driver": "network", "host": "127.0.0.1", "port": other.port, **FAST},
+            {"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": printer.port, **FAST_PRINTER},
+            {"id": "kiosk-2", "driver": "network", "host": "127.0.0.1", "port": other.port, **FAST_PRINTER},
         ]
         config["kiosks"] = [
             {"id": "kiosk-1", "printer": "kiosk-1", "services": "all"},

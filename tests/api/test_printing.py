@@ -11,15 +11,15 @@ import time
 
 import pytest
 import zxingcpp
-from api_helpers import assert_error, issue, print_jobs, printers, wait_job
+from api_helpers import FAST_PRINTER, assert_error, issue, print_jobs, printers, wait_job
 from printer_sim import decode
-
-FAST = {"retry_seconds": 0.3, "check_seconds": 0.3, "timeout_seconds": 1}
 
 
 def config_with_printer(config_variant, port: int, **settings) -> dict:
     config = config_variant()
-    config["printers"] = [{"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port, **FAST, **settings}]
+    config["printers"] = [
+        {"id": "kiosk-1", "driver": "network", "host": "127.0.0.1", "port": port, **FAST_PRINTER, **settings}
+    ]
     config["ticket"] = {"footer": "Sự hài lòng của người dân là thước đo chất lượng phục vụ"}
     return config
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from api_helpers import issue
 from printer_sim import decode
-from test_sites import add_site
+from site_helpers import add_site
 
 COMMUNE = "xa-tan-phu"
 

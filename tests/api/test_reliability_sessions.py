@@ -5,10 +5,9 @@ one logout. Real server, real cookies, the real command line.
 
 from __future__ import annotations
 
-import time
-
 import server_db
 from api_helpers import assert_error
+from site_helpers import live_connection, told_to_go
 from sqlalchemy import func, select
 
 from queuekiosk.server.core import models as m
@@ -70,21 +69,6 @@ def test_a_password_change_or_a_disabled_account_ends_every_open_session(live_se
     srv.cli("user", "enable", "lan")  # enabled again: the sessions from before stay ended
     assert_error(saved.get("/api/v1/auth/me"), 401, "unauthorized")
     assert bystander.get("/api/v1/auth/me").status_code == 200
-
-
-def live_connection(sio_client, srv, http):
-    """A Socket.IO client signed in with ``http``'s session cookie, as a page in that browser is."""
-    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-    return sio_client(srv, headers={"Cookie": cookie})
-
-
-def told_to_go(client, within: float = 20) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if client.disconnects:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_live_connection_ends_with_its_session(live_server, sio_client):

@@ -12,6 +12,7 @@ import time
 import pytest
 import websocket
 from api_helpers import issue
+from connection_helpers import closed_by_server
 
 
 def raw_socketio(url: str, timeout: float = 5) -> websocket.WebSocket:
@@ -151,21 +152,6 @@ def test_too_many_subscriptions_on_one_connection_are_refused(server):
     assert sum('"ok":true' in a for a in answers) == 20, answers
     assert sum("too_many_subscriptions" in a for a in answers) == 20, answers
     ws.close()
-
-
-def closed_by_server(sock: socket.socket, within: float) -> bool:
-    """Whether the server closes ``sock`` within ``within`` seconds (reading what it sends meanwhile)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            if sock.recv(65536) == b"":
-                return True
-        except TimeoutError:
-            return False
-        except OSError:
-            return True
-    return False
 
 
 @pytest.fixture

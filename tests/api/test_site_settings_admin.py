@@ -18,24 +18,12 @@ import wave
 import pytest
 import server_db
 from api_helpers import assert_error
-from conftest import SioClient
+from site_helpers import SiteClient
 
 from queuekiosk.server.core import auth
 
 FAR = "xa-an-binh"
 SECONDS = 3  # the centre's own chime: much longer than the shipped one, so a call with it is too
-
-
-class SiteClient(SioClient):
-    """A Socket.IO client of one site: it connects under /s/{site}/ as that site's pages do."""
-
-    def __init__(self, url: str, site: str | None, **kwargs):
-        super().__init__(url, **kwargs)
-        self.path = f"s/{site}/socket.io" if site else "socket.io"
-
-    def connect(self, auth=None, headers=None, transports=None, wait_timeout: float = 5):
-        self.sio.connect(self.url, headers=headers or {}, auth=auth, socketio_path=self.path, wait_timeout=wait_timeout)
-        return self
 
 
 @pytest.fixture

@@ -21,30 +21,14 @@ import server_db
 import socketio
 import yaml
 from api_helpers import assert_error, issue
-from conftest import SioClient
-from faked_clock import on_a_working_morning
+from faked_clock import faketime_env, on_a_working_morning
+from site_helpers import FAR, FAR_ZONE, SiteClient, add_site
 
 from queuekiosk.server.core import auth
 
 FIRST = "phuc-la"  # the repo's config.yaml: the site the single-site paths serve
-FAR = "xa-dao-xa"  # the second site: on the far side of the date line from Ho Chi Minh City
 FIRST_NAME, FAR_NAME = "UBND phường Phúc La - Bộ phận Một cửa", f"Xã {FAR}"  # (added as "Xã {id}", below)
-FAR_ZONE = "Pacific/Pago_Pago"  # UTC-11: 18 hours behind Asia/Ho_Chi_Minh
 PASSWORD = "mật-khẩu-hai-điểm"
-
-
-class SiteClient(SioClient):
-    """A Socket.IO client of one site: it connects under /s/{site}/ as that site's pages do."""
-
-    def __init__(self, url: str, site: str | None, **kwargs):
-        super().__init__(url, **kwargs)
-        self.path = f"s/{site}/socket.io" if site else "socket.io"
-        self.refusals: list = []  # what the server said when it refused the connection
-        self.sio.on("connect_error", self.refusals.append)
-
-    def connect(self, auth=None, headers=None, transports=None, wait_timeout: float = 5):
-        self.sio.connect(self.url, headers=headers or {}, auth=auth, socketio_path=self.path, wait_timeout=wait_timeout)
-        return self
 
 
 @pytest.fixture
@@ -59,13 +43,6 @@ def site_client(live_server):
     yield connect
     for client in clients:
         client.close()
-
-
-def add_site(srv, site_id: str = FAR, zone: str = FAR_ZONE) -> None:
-    http = srv.session()
-    http.headers["Authorization"] = f"Bearer {srv.token('admin')}"
-    made = http.post("/api/v1/admin/sites", json={"id": site_id, "name": f"Xã {site_id}", "timezone": zone})
-    assert made.status_code == 201, made.text
 
 
 @pytest.fixture(scope="module")
@@ -451,8 +428,6 @@ def test_each_site_ends_its_day_at_its_own_midnight(live_server, site_client):
     """Under a faked clock just before midnight in Ho Chi Minh City: the first site's and a site in
     the same zone's waiting tickets expire at that midnight; the far site's (05:59 in the morning
     there) wait on, and it keeps numbering the same day."""
-    from test_day_end import faketime_env
-
     srv = live_server()
     add_site(srv, "xa-cung-gio", "Asia/Bangkok")  # UTC+7, as Ho Chi Minh City
     add_site(srv, FAR, FAR_ZONE)

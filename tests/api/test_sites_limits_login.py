@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 import server_db
 from api_helpers import assert_error
-from conftest import SioClient
+from site_helpers import SiteClient
 
 from queuekiosk.server.core import auth
 
@@ -210,18 +210,6 @@ def test_an_account_of_the_whole_installation_signs_in_once_for_every_site(two_s
     csrf = {"X-CSRFToken": browser.get(f"{far}/auth/me").json()["csrf_token"]}
     assert browser.post(f"{far}/auth/logout", headers=csrf).status_code == 204
     assert who(browser, here) is None and who(browser, far) is None
-
-
-class SiteClient(SioClient):
-    """A Socket.IO client of one site: it connects under /s/{site}/ as that site's pages do."""
-
-    def __init__(self, url: str, site: str | None):
-        super().__init__(url)
-        self.path = f"s/{site}/socket.io" if site else "socket.io"
-
-    def connect(self, auth=None, headers=None, transports=None, wait_timeout: float = 5):
-        self.sio.connect(self.url, headers=headers or {}, auth=auth, socketio_path=self.path, wait_timeout=wait_timeout)
-        return self
 
 
 def test_the_far_sites_console_connects_with_its_own_login(two_sites):

@@ -8,50 +8,13 @@ and its open pages are disconnected.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import socketio
-from api_helpers import ALL_DAY_HOURS as HOURS
 from api_helpers import assert_error
 from faked_clock import on_a_working_morning
-from test_sites import SiteClient
+from site_helpers import MISTAKE, SiteClient, bearer, made_by_mistake, site, until
 
-
-def site(id: str, name: str) -> dict:
-    return {"id": id, "name": name, "timezone": "Asia/Ho_Chi_Minh", "hours": HOURS}
-
-
-MISTAKE = site("xa-nham", "Xã Thêm Nhầm")
 OTHER = site("xa-khac", "Xã Khác")
-
-
-def bearer(server, value: str):
-    http = server.session()
-    http.headers["Authorization"] = f"Bearer {value}"
-    return http
-
-
-def until(check, seconds: float = 5.0):
-    """``check()`` until it is true (a process follows the saved setup within a second)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not within the time"
-        time.sleep(0.1)
-
-
-def made_by_mistake(server, http) -> dict:
-    """A site added and set up a little: an account, a device token, a webhook, a changed setting."""
-    assert http.post("/api/v1/admin/sites", json=MISTAKE).status_code == 201
-    here = "/api/v1/sites/xa-nham/admin"
-    user = http.post(f"{here}/users", json={"username": "nham.lan", "password": "pw-12345678", "role": "clerk"})
-    assert user.status_code == 201, user.text
-    token = http.post(f"{here}/tokens", json={"role": "kiosk", "kiosk": "kiosk-1"})
-    assert token.status_code == 201, token.text
-    hook = http.post(f"{here}/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["ticket.issued"]})
-    assert hook.status_code == 201, hook.text
-    assert http.patch(f"{here}/site", json={"ticker": "Chào mừng"}).status_code == 200
-    return {"token": token.json()}
 
 
 def removal_works(server, http) -> None:

@@ -12,9 +12,8 @@ import time
 import pytest
 from api_helpers import assert_error
 from faked_clock import on_a_working_morning
+from site_helpers import MISTAKE, bearer, live_connection, made_by_mistake, told_to_go
 from sqlalchemy import create_engine, text
-from test_reliability_sessions import live_connection, told_to_go
-from test_sites_remove import MISTAKE, bearer, made_by_mistake
 
 PASSWORD = "mat-khau-2026"
 HERE = "/api/v1/sites/xa-nham"

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import socketio
-from test_sites import SiteClient
-from test_sites_remove import HOURS, bearer, until
+from api_helpers import ALL_DAY_HOURS as HOURS
+from site_helpers import SiteClient, bearer, until
 
 GONE = "xa-nham"
 SAID = {"vi": f"Không có điểm phục vụ mã “{GONE}”.", "en": f"There is no site “{GONE}”."}

@@ -10,9 +10,10 @@ import time
 from collections import Counter
 
 import pytest
+from api_helpers import ALL_DAY_HOURS as HOURS
 from one_day_helpers import within_one_day
+from site_helpers import bearer
 from sqlalchemy import create_engine, text
-from test_sites_remove import HOURS, bearer
 
 CLIENTS = 6
 

@@ -18,7 +18,7 @@ import yaml
 from api_helpers import ALL_DAY_HOURS as HOURS
 from api_helpers import assert_error
 from faked_clock import on_a_working_morning
-from test_sites import SiteClient
+from site_helpers import SiteClient
 
 from queuekiosk.server.core import auth
 from queuekiosk.server.core.config import ConfigError, parse_config

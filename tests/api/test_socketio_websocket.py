@@ -12,11 +12,11 @@ The WebSocket protocol is still spoken in full: fragmented messages, pings, the 
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import websocket
 from api_helpers import issue
+from connection_helpers import sockets_of
 from websocket import ABNF
 
 SOCKET_IO = "/socket.io/?EIO=4&transport=websocket"
@@ -65,16 +65,6 @@ def joined(server) -> websocket.WebSocket:
     ws.send("40")
     assert ws.recv().startswith("40")
     return ws
-
-
-def sockets_of(pid: int) -> int:
-    count = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
-        except FileNotFoundError:  # closed meanwhile
-            pass
-    return count
 
 
 def settled_sockets_of(pid: int) -> int:

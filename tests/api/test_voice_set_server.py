@@ -4,7 +4,7 @@ spoken, the recorded clips first (docs/display-and-voice.md)."""
 
 from __future__ import annotations
 
-from test_voice_sets import _heard, _make_set, _piper_model, _piper_or_skip
+from voice_set_helpers import clips_heard, make_voice_set, piper_model_file, piper_or_skip
 
 from queuekiosk.server.core.config import parse_config
 from queuekiosk.sounds.voice import VoiceSet
@@ -15,7 +15,7 @@ def test_the_server_names_missing_clips_at_start_and_says_calls_from_the_set(liv
     recordings = tmp_path / "lan"
     data["sounds"] = {"recordings": str(recordings), "piper_model": str(tmp_path / "voices" / "vi_VN-x.onnx")}
     names = VoiceSet.required_clips(parse_config(data, "config.yaml"), ["vi"])
-    pitches = _make_set(recordings, names, skip=("vi/chín", "chime"))
+    pitches = make_voice_set(recordings, names, skip=("vi/chín", "chime"))
     server = live_server(data)
 
     log = server.log()  # at start, before any call
@@ -28,7 +28,7 @@ def test_the_server_names_missing_clips_at_start_and_says_calls_from_the_set(liv
     answer = http.get("/api/v1/announcements/preview", params={"number": 1023, "counter": 5})
     assert answer.status_code == 200, answer.text
     wav = server.instance / "announcements" / answer.json()["audio_url"].rpartition("/")[2]
-    heard = _heard(wav, pitches)
+    heard = clips_heard(wav, pitches)
     sentence = ["vi/mời công dân có số thứ tự", "vi/một", "vi/nghìn", "vi/không", "vi/trăm", "vi/hai", "vi/mươi"]
     sentence += ["vi/ba", "vi/đến quầy số", "vi/năm"]
     # the chime is not recorded: the shipped one plays first (not a recorded pitch), then the set
@@ -36,8 +36,8 @@ def test_the_server_names_missing_clips_at_start_and_says_calls_from_the_set(liv
 
 
 def test_the_server_speaks_with_a_piper_voice_on_disk(live_server, config_variant, tmp_path):
-    _piper_or_skip()
-    model = _piper_model(tmp_path / "voices")
+    piper_or_skip()
+    model = piper_model_file(tmp_path / "voices")
     data = config_variant()
     data["sounds"] = {"recordings": str(tmp_path / "none"), "piper_model": str(model)}
     server = live_server(data)

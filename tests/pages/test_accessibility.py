@@ -13,47 +13,20 @@ the next citizen a zoomed page that no button resets. The kiosk has its own text
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from accessibility_helpers import TOUCH_SCREENS_WITHOUT_ZOOM, axe_audit  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-TOUCH_SCREENS_WITHOUT_ZOOM = ["meta-viewport"]
-
-RUN_AXE = """async ([tags, skip]) => {
-  const rules = Object.fromEntries(skip.map((id) => [id, {enabled: false}]));
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, rules});
-  return result.violations.map((v) => v.id + ' (' + v.impact + '): ' +
-    v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' ' + (n.any[0] || n.all[0] || {message: ''}).message).join(' | '));
-}"""
-
 
 @pytest.fixture
 def audit(browser):
-    """``audit(url_or_tab, viewport=..., skip=())`` -> axe's WCAG 2.2 AA violations on that page now."""
-    contexts = []
-
-    def tab(viewport):
-        # the pages forbid inline scripts (CSP): axe is put in by the test browser, not the page
-        context = browser.new_context(viewport=viewport, bypass_csp=True, locale="vi-VN")
-        contexts.append(context)
-        return context.new_page()
-
-    def check(page, skip=()):
-        if not page.evaluate("typeof axe !== 'undefined'"):
-            page.add_script_tag(content=AXE)
-        return page.evaluate(RUN_AXE, [WCAG_22_AA, list(skip)])
-
-    yield tab, check
-    for context in contexts:
-        context.close()
+    yield from axe_audit(browser)
 
 
 def test_the_citizens_pages_meet_wcag_22_aa(server, audit, shot):

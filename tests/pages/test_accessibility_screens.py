@@ -11,11 +11,21 @@ import re
 
 import pytest
 import server_db
-from test_accessibility import TOUCH_SCREENS_WITHOUT_ZOOM, audit  # noqa: F401 (the audit fixture)
-from test_display_modes import centre  # noqa: F401 (the demo with a zone and a counter-top display)
-from test_display_page import expect
+from accessibility_helpers import TOUCH_SCREENS_WITHOUT_ZOOM, axe_audit
+from display_helpers import demo_centre, expect
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def audit(browser):
+    yield from axe_audit(browser)
+
+
+@pytest.fixture
+def centre(tmp_path, sqlite_template, morning_clock):
+    """The demo with a zone and a counter-top display."""
+    yield from demo_centre(tmp_path, sqlite_template, morning_clock)
 
 
 def _live(tab, url: str) -> None:
@@ -46,7 +56,7 @@ def _end_flash(tab) -> None:
     )
 
 
-def test_every_display_mode_meets_wcag_22_aa(centre, audit):  # noqa: F811
+def test_every_display_mode_meets_wcag_22_aa(centre, audit):
     tab, check = audit
     found = {}
     for service in ("HT", "HT", "HT", "CT", "DC", "LD", "VH"):
@@ -101,7 +111,7 @@ def test_every_display_mode_meets_wcag_22_aa(centre, audit):  # noqa: F811
     assert not found, found
 
 
-def test_the_rating_tablets_answers_and_a_called_citizens_page_meet_wcag_22_aa(centre, audit):  # noqa: F811
+def test_the_rating_tablets_answers_and_a_called_citizens_page_meet_wcag_22_aa(centre, audit):
     tab, check = audit
     found = {}
     rating_token = server_db.create_token(centre.database_url, "rating", 1)
@@ -140,7 +150,7 @@ def test_the_rating_tablets_answers_and_a_called_citizens_page_meet_wcag_22_aa(c
     assert not found, found
 
 
-def test_a_remote_numbers_page_and_the_not_found_page_meet_wcag_22_aa(centre, audit):  # noqa: F811
+def test_a_remote_numbers_page_and_the_not_found_page_meet_wcag_22_aa(centre, audit):
     """A number taken from a phone, not checked in yet ('Số lấy từ xa: chưa xác nhận có mặt'),
     and the page an old or mistyped QR code leads to."""
     tab, check = audit

@@ -16,6 +16,7 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from book_page_helpers import no_sideways_scroll  # noqa: E402
 from config_helpers import WEEKDAYS, closed_now, site_today  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from kiosk_helpers import scanner_burst, type_on_keys  # noqa: E402
@@ -25,10 +26,6 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = pytest.mark.browser
 
 CARD = "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Số 7 ngõ 12 phố Phúc La, Hà Đông, Hà Nội|15082021"
-
-
-def no_sideways_scroll(tab) -> None:
-    assert tab.evaluate("document.scrollingElement.scrollWidth") <= 360, "the page is wider than the phone"
 
 
 def book_first_free_slot(tab, name: str, phone: str, id_number: str = "") -> None:
@@ -220,7 +217,7 @@ def test_the_clerk_and_the_lobby_see_which_number_is_a_booking(server, page, new
 
 
 def test_the_booking_page_and_the_kiosk_check_in_meet_wcag_22_aa(server, browser):
-    from test_accessibility import AXE, RUN_AXE, TOUCH_SCREENS_WITHOUT_ZOOM, WCAG_22_AA
+    from accessibility_helpers import AXE, RUN_AXE, TOUCH_SCREENS_WITHOUT_ZOOM, WCAG_22_AA
 
     found = {}
 

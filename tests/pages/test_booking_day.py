@@ -20,10 +20,10 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from book_page_helpers import no_sideways_scroll  # noqa: E402
 from faked_clock import FakedClock, next_working_morning  # noqa: E402
 from kiosk_helpers import scanner_burst  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
-from test_book_page import no_sideways_scroll  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

@@ -11,20 +11,12 @@ from __future__ import annotations
 import re
 import time
 
+from console_helpers import CLERK, log_in
+from dashboard_helpers import open_dashboard
 from playwright.sync_api import expect
 
-CLERK = "lan"
 ENGLISH_CALLED = "start serving it, mark it a no-show or transfer it first."
 SUPERVISOR, SUPERVISOR_PASSWORD = "giamsat", "giam-sat-2026"
-
-
-def log_in(page, server, password: str):
-    page.goto(server.url + "/counter")
-    page.fill("#username", CLERK)
-    page.fill("#password", password)
-    page.click("#login-button")
-    expect(page.locator("#work")).to_be_visible()
-    expect(page.locator("body")).to_have_attribute("data-live", "live")
 
 
 def state_of(server, counter: int) -> str:
@@ -49,16 +41,6 @@ def hold(page, url: str, send):
         assert time.monotonic() < deadline, f"the page sent no request to {url}"
         page.wait_for_timeout(20)
     return held[0]
-
-
-def open_dashboard(page, server):
-    """The dashboard, a supervisor logged in (added here) and live."""
-    server.add_user(SUPERVISOR, SUPERVISOR_PASSWORD, "supervisor")
-    page.goto(server.url + "/dashboard")
-    page.fill("#username", SUPERVISOR)
-    page.fill("#password", SUPERVISOR_PASSWORD)
-    page.click("#login-button")
-    expect(page.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
 
 
 def sign_out_dialog(page):

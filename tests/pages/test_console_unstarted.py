@@ -8,12 +8,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_counter_console import CLERK, expect, log_in, tab  # noqa: F401 (the tab fixture)
+from console_helpers import CLERK, desktop_tab, log_in
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 
-def test_next_over_a_citizen_never_started_says_what_it_counted(server_on_a_working_morning, tab):  # noqa: F811
+@pytest.fixture
+def tab(new_tab):
+    return desktop_tab(new_tab)
+
+
+def test_next_over_a_citizen_never_started_says_what_it_counted(server_on_a_working_morning, tab):
     server = server_on_a_working_morning  # still waiting once the clerk has signed in, whatever the hour
     password = server.add_clerk(CLERK, counter=1)
     issued = [server.api("POST", "/tickets", json={"service": "HT"}).json() for _ in range(3)]

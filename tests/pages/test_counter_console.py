@@ -17,11 +17,10 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from console_helpers import CLERK, desktop_tab, log_in  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
-
-CLERK = "lan"
 
 
 @pytest.fixture
@@ -34,19 +33,7 @@ def server(server_on_a_working_morning):
 
 @pytest.fixture
 def tab(new_tab):
-    """``tab(viewport=None, **options)`` -> a tab in a context of its own (own cookies); JavaScript errors fail the test."""
-    return lambda viewport=None, **options: new_tab(viewport=viewport or {"width": 1366, "height": 768}, **options)
-
-
-def log_in(page, server, password: str, counter: int | None = None):
-    page.goto(server.url + "/counter")
-    page.fill("#username", CLERK)
-    page.fill("#password", password)
-    if counter is not None:
-        page.fill("#counter", str(counter))
-    page.click("#login-button")
-    expect(page.locator("#work")).to_be_visible()
-    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    return desktop_tab(new_tab)
 
 
 def take_number_at_kiosk(kiosk, service: str = "Tư pháp - Hộ tịch") -> str:

@@ -10,21 +10,10 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from dashboard_helpers import open_dashboard  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "giam-sat-2026"
-
-
-def open_dashboard(tab, server) -> None:
-    """A supervisor logged in on the live dashboard of ``server`` (a LiveServer)."""
-    server.add_user("giamsat", PASSWORD, "supervisor")
-    tab.goto(server.url + "/dashboard")
-    tab.fill("#username", "giamsat")
-    tab.fill("#password", PASSWORD)
-    tab.click("#login-button")
-    expect(tab.locator("body")).to_have_attribute("data-live", "live", timeout=15_000)
 
 
 def test_the_dashboard_shows_a_voice_without_espeak_ng_and_a_hung_printer(

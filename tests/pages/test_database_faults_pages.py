@@ -14,6 +14,8 @@ import pytest
 
 if os.environ.get("CI", "").lower() != "true":  # under CI a missing Playwright fails, never skips
     pytest.importorskip("playwright", reason="Playwright for Python is not installed")
+from console_helpers import CLERK, log_in  # noqa: E402
+from dashboard_helpers import open_dashboard  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -27,8 +29,6 @@ def tap(page, service: str = HT):
 
 
 def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_server, page, new_tab, small_disk, shot):
-    from test_dashboard_system import open_dashboard
-
     server = start_server(env={"QUEUEKIOSK_DATABASE_URL": f"sqlite:///{small_disk.path / 'queuekiosk.db'}"})
     dashboard = new_tab(viewport={"width": 1366, "height": 768})
     open_dashboard(dashboard, server)
@@ -65,8 +65,6 @@ def test_the_kiosk_tells_the_citizen_to_ask_staff_and_staff_what_to_do(start_ser
 
 def test_the_console_says_the_database_is_busy_and_the_press_again_works(server_on_a_working_morning, page, shot):
     server = server_on_a_working_morning  # still waiting once the clerk has signed in, whatever the hour
-    from test_counter_console import CLERK, log_in
-
     password = server.add_clerk(CLERK, counter=1)
     server.api("POST", "/tickets", json={"service": "HT"})
     log_in(page, server, password)

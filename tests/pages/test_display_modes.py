@@ -1,41 +1,31 @@
 """A zone display (a part of the lobby: its counters only) and a counter-top display (one
 counter: its number, large, and the next ones), chosen in the display's setup, in a real
-Chromium against the real server (tests/pages/test_display_page.py's server and helpers)."""
+Chromium against the real server (tests/pages/display_helpers.py's server and helpers)."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
-from test_display_page import REPO, SHORT_PHRASE, DisplayServer, _expect_number, _media, _open, _wait_media, expect
+from display_helpers import (
+    demo_centre,
+    expect,
+    expect_number,
+    media_events,
+    open_display,
+    wait_media,
+)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def centre(tmp_path, sqlite_template, morning_clock):
-    """The demo with three displays: the lobby, the upstairs zone (counters 4 and 5) and the
-    counter-top screen of counter 1; each says a call once, without the chime, in the shorter sentence
-    (which calls each says is checked here, not how long they take)."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    short = {"language": "vi", "repeat": 1, "chime": False, "phrase": SHORT_PHRASE}
-    config["displays"][0]["voice"] = short
-    config["displays"] += [
-        {"id": "zone", "name": "Tầng 2", "mode": "zone", "counters": [4, 5], "voice": short},
-        {"id": "quay-1", "mode": "counter", "counter": 1, "voice": short},
-    ]
-    # at 09:00 on a working day: its calls are one day's whatever the hour (the site's midnight: 17:00 UTC)
-    morning, zygote = morning_clock  # a fork under the session's faked clock (tests/pages/conftest.py)
-    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
-    server.admin()
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
+    yield from demo_centre(tmp_path, sqlite_template, morning_clock)
 
 
 def test_a_zone_display_shows_and_says_only_its_counters_calls(page, centre, shot):
     for service in ("HT", "DC", "LD"):
         centre.issue(service)
-    _open(page, centre, "/display/zone")
+    open_display(page, centre, "/display/zone")
     rows = page.locator(".counter-row")
     expect(rows).to_have_count(2)
     assert [rows.nth(i).get_attribute("data-counter") for i in range(2)] == ["4", "5"]
@@ -47,9 +37,9 @@ def test_a_zone_display_shows_and_says_only_its_counters_calls(page, centre, sho
 
     centre.call(1)  # downstairs: not this zone's
     centre.call(4)
-    _expect_number(page, 4, "3001")
+    expect_number(page, 4, "3001")
     expect(page.locator("#history li")).to_have_count(1)  # the call came once
-    events = _wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
+    events = wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
     assert [e["src"].rsplit("counter=", 1)[1] for e in events if e["type"] == "playing"] == ["4"], (
         "the call at counter 1 is neither spoken here nor waited for",
         events,
@@ -59,13 +49,13 @@ def test_a_zone_display_shows_and_says_only_its_counters_calls(page, centre, sho
     shot(page, "display-zone")
     # two tall rows: the number is large, and the counter's name keeps its room beside it
     assert page.locator('.counter-row[data-counter="4"] .name').bounding_box()["width"] > 150
-    assert [e for e in _media(page) if "counter=1" in e["src"]] == []
+    assert [e for e in media_events(page) if "counter=1" in e["src"]] == []
 
 
 def test_a_counter_top_display_shows_its_number_large_and_the_next_ones(page, centre, shot):
     for _ in range(4):
         centre.issue("HT")
-    _open(page, centre, "/display/quay-1")
+    open_display(page, centre, "/display/quay-1")
     top = page.locator("#counter-top")
     expect(top).to_be_visible()
     expect(page.locator(".counters")).to_be_hidden()
@@ -86,7 +76,7 @@ def test_a_counter_top_display_shows_its_number_large_and_the_next_ones(page, ce
     centre.call(2)
     expect(page.locator("#ct-next li")).to_have_text(["1003", "1004", "1005"], timeout=2000)
     expect(page.locator("#ct-number")).to_have_text("1001")
-    events = _wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
+    events = wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
     assert all("counter=1" in e["src"] for e in events), "only its own counter's calls are said"
 
     centre.call(1, "finish")
@@ -102,7 +92,7 @@ def test_the_mode_is_chosen_in_the_display_setup_and_checked(page, centre):
     """Through the admin API: an unknown counter is refused naming the field; a good change
     redraws the open screen as a counter-top display, without a reload."""
     centre.issue("DC")
-    _open(page, centre, "/display/lobby")
+    open_display(page, centre, "/display/lobby")
     expect(page.locator(".counter-row")).to_have_count(6)
     url = f"{centre.url}/api/v1/admin/displays/lobby"
     refused = centre.http.patch(url, json={"mode": "counter", "counter": 9}, headers=centre.admin(), timeout=10)

@@ -2,13 +2,13 @@
 rows on a landscape TV and one on a portrait screen: every counter name is read in full, or cut cleanly
 between words with "…" and the whole name kept on the row (its title and its accessible name), never a
 letter cut in half; the type stays readable from the seats and the called number stays the largest
-thing in its row. Real Chromium against the real server (tests/pages/test_display_page.py's server)."""
+thing in its row. Real Chromium against the real server (tests/pages/display_helpers.py's server)."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
-from test_display_page import REPO, DisplayServer, _expect_number, _open
+from display_helpers import REPO, DisplayServer, expect_number, open_display
 
 pytestmark = pytest.mark.browser
 
@@ -103,8 +103,8 @@ def test_every_counter_name_is_read_whole_or_cut_cleanly_between_words(
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
     try:
         page = context.new_page()
-        _open(page, named_lobby)
-        _expect_number(page, 12, "6001")  # (counter 12 serves TK)
+        open_display(page, named_lobby)
+        expect_number(page, 12, "6001")  # (counter 12 serves TK)
         for language in ("vi", "en"):
             page.evaluate("(lang) => window.QKDisplay.showLanguage(lang)", language)
             measured = page.evaluate(MEASURE)

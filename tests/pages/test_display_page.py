@@ -10,159 +10,24 @@ on the document), so what is checked is what the <audio> element really did.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import ports
 import pytest
-import requests
 import server_db
 import yaml
+from display_helpers import (
+    REPO,
+    SHORT_PHRASE,
+    display_on_a_working_morning,
+    expect,
+    expect_number,
+    media_events,
+    open_display,
+    wait_media,
+)
 
 pytestmark = pytest.mark.browser
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _queuekiosk_command() -> list[str]:
-    beside = Path(sys.executable).parent / "queuekiosk"
-    return [str(beside)] if beside.exists() else [shutil.which("queuekiosk") or "queuekiosk"]
-
-
-MEDIA_LOG = """
-window.__media = [];
-// "playing" is logged once per play(): Chromium fires it again when a loaded machine makes the
-// piece stall ("waiting") and go on, which is the same piece heard once, logged as "resumed"
-let started = false;
-for (const type of ["play", "playing", "waiting", "ended", "error"]) {
-  document.addEventListener(type, (event) => {
-    const node = event.target;
-    if (!node || node.id !== "voice") return;
-    let kind = type;
-    if (type === "play") started = true;
-    if (type === "playing") { kind = started ? "playing" : "resumed"; started = false; }
-    window.__media.push({type: kind, src: node.currentSrc || node.src, t: performance.now()});
-    console.debug("qk-media");  // wakes a test waiting for the next event (_wait_media)
-  }, true);
-}
-window.__loads = (window.__loads || 0) + 1;
-// count live timers, to see that none pile up over time
-window.__timers = new Set();
-const realSet = window.setTimeout, realClear = window.clearTimeout;
-window.setTimeout = function (fn, ms, ...args) {
-  const id = realSet(function () { window.__timers.delete(id); typeof fn === "function" && fn(...args); }, ms);
-  window.__timers.add(id);
-  return id;
-};
-window.clearTimeout = function (id) { window.__timers.delete(id); return realClear(id); };
-"""
-
-
-class DisplayServer:
-    """`queuekiosk serve` on a config of this test's own, which can be restarted on the same port.
-    Its database starts as a copy of the migrated template; the process is forked from the session's
-    zygote when it can be (tests/server_fork.py)."""
-
-    def __init__(self, folder: Path, config: dict, template: Path | None = None, zygote=None, env: dict | None = None):
-        self.template = template
-        self.zygote = zygote
-        self.folder = folder
-        self.config = folder / "config.yaml"
-        self.config.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        self.port = ports.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("QUEUEKIOSK_CONFIG", "QUEUEKIOSK_DATABASE_URL", "QUEUEKIOSK_MESSAGE_QUEUE")
-        }
-        self.env["QUEUEKIOSK_INSTANCE"] = str(folder / "instance")
-        # e.g. a faked working morning (tests/faked_clock.py): forked only from a zygote under that clock
-        self.env.update(env or {})
-        self.process = None
-        self.http = requests.Session()
-        self._admin = None
-
-    @property
-    def database_url(self) -> str:
-        return server_db.database_url(self.env, self.folder)
-
-    def start(self):
-        if self.template is not None:
-            server_db.seed(self.template, self.database_url)  # only before the first start
-        args = ["serve", "--config", str(self.config), "--port", str(self.port), "--ignore-hours"]
-        if self.zygote is not None and self.zygote.preloadable(args, self.env):
-            self.process = self.zygote.spawn(args, self.env, self.folder, self.folder / "serve.log")
-        else:
-            with open(self.folder / "serve.log", "ab") as log:
-                self.process = subprocess.Popen(
-                    [*_queuekiosk_command(), *args], cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT
-                )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, (self.folder / "serve.log").read_text()
-            try:
-                answered = requests.get(self.url + "/healthz", timeout=1).status_code == 200
-            except requests.RequestException:  # not listening yet, or slow to answer on a loaded machine
-                answered = False
-            if answered:
-                assert self.process.poll() is None and ports.belongs_to(self.process.pid, self.port), (
-                    f"port clash: /healthz answered on port {self.port}, but not from this queuekiosk serve "
-                    f"(its exit code: {self.process.poll()}):\n" + (self.folder / "serve.log").read_text()
-                )
-                return self
-            time.sleep(0.02)
-        raise AssertionError("the server did not start:\n" + (self.folder / "serve.log").read_text())
-
-    def stop(self, graceful: bool = True):
-        if self.process and self.process.poll() is None and not graceful:
-            self.process.kill()  # the test is over: nothing waits for a clean shutdown
-            self.process.wait(10)
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-    def admin(self) -> dict:
-        if self._admin is None:  # as `token create --role admin` writes it (tests/server_db.py)
-            self._admin = {"Authorization": f"Bearer {server_db.create_token(self.database_url, 'admin')}"}
-        return self._admin
-
-    def issue(self, service: str) -> dict:
-        response = self.http.post(self.url + "/api/v1/tickets", json={"service": service}, timeout=10)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def call(self, counter: int, action: str = "next") -> dict:
-        response = self.http.post(f"{self.url}/api/v1/counters/{counter}/{action}", headers=self.admin(), timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
-def _on_a_working_morning(tmp_path, config: dict, sqlite_template, morning_clock):
-    """A started DisplayServer on ``config`` at 09:00 on a working day, stopped after the test: its calls and
-    histories are one day's whatever the hour (the site's midnight: 17:00 UTC). A fork under the session's
-    faked clock (``morning_clock``, tests/pages/conftest.py)."""
-    morning, zygote = morning_clock
-    server = DisplayServer(tmp_path, config, sqlite_template, zygote, morning).start()
-    server.admin()  # made now, not inside a timing
-    yield server
-    server.stop(graceful=False)
-    server.http.close()
-
-
-# A shorter sentence than the demo's, from the same shipped clips (about 3 s where the demo's takes 5.5 s),
-# for the tests about which calls are said and in what order: not for those about how long the sentence
-# is or how soon each call is heard (those keep the demo's sentence).
-SHORT_PHRASE = "Số {number} quầy {counter}"
 
 
 def _lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = None):
@@ -175,7 +40,7 @@ def _lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = None):
 
     Image.new("RGB", (640, 360), (20, 90, 160)).save(tmp_path / "welcome.png")
     display["slides"] = ["welcome.png"]
-    yield from _on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
+    yield from display_on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
 
 
 @pytest.fixture
@@ -189,12 +54,6 @@ def quick_lobby(tmp_path, sqlite_template, morning_clock):
     yield from _lobby(tmp_path, sqlite_template, morning_clock, SHORT_PHRASE)
 
 
-def _open(page, server, path="/display/lobby"):
-    page.add_init_script(MEDIA_LOG)
-    page.goto(server.url + path)
-    page.wait_for_selector("body[data-live='live']")
-
-
 def _brief_highlight(page) -> None:
     """A new call flashes its row and is shown big for 1 s instead of 6 (the page's own
     ``highlight_seconds``, read at each call), for the tests about what is said and what the rows show,
@@ -203,70 +62,18 @@ def _brief_highlight(page) -> None:
     page.evaluate("() => { QK.page().highlight_seconds = 1; }")
 
 
-def _media(page) -> list[dict]:
-    return page.evaluate("window.__media")
-
-
-def _is_media_line(message) -> bool:
-    return message.text == "qk-media"
-
-
-def _wait_media(page, predicate, timeout: float = 30) -> list[dict]:
-    """The media events once ``predicate`` holds for them: read again at each new event (the console
-    line MEDIA_LOG writes), not every 0.1 s (asking the page ten times a second cost the machine about
-    0.04 s of CPU a second, 3-4 s over this file's waits for spoken calls)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    deadline = time.monotonic() + timeout
-    heard = []  # a line that comes while the events are being read: read them again at once
-
-    def hear(message):
-        if _is_media_line(message):
-            heard.append(message)
-
-    page.on("console", hear)
-    try:
-        while True:
-            seen = len(heard)
-            events = _media(page)
-            if predicate(events):
-                return events
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"media events: {events}")
-            if len(heard) == seen:
-                try:
-                    page.wait_for_event("console", predicate=_is_media_line, timeout=left * 1000)
-                except PlaywrightTimeout:
-                    pass  # read once more, then fail
-    finally:
-        page.remove_listener("console", hear)
-
-
-def expect(target):
-    """Playwright's expect, imported late: without Playwright the browser fixture skips (or fails under CI)."""
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
-
-def _expect_number(page, counter: int, number: str, timeout: float = 5000) -> None:
-    """Wait until the counter's row shows ``number`` (a locator wait: the page's CSP forbids eval)."""
-    expect(page.locator(f'.counter-row[data-counter="{counter}"] .num')).to_have_text(number, timeout=timeout)
-
-
 def _row_number(page, counter: int) -> str:
     return page.locator(f'.counter-row[data-counter="{counter}"] .num').text_content()
 
 
 def test_a_call_appears_within_a_second_and_is_spoken_in_full(page, lobby, shot):
     lobby.issue("HT")
-    _open(page, lobby)
+    open_display(page, lobby)
     assert _row_number(page, 1) == "—"
 
     started = time.monotonic()
     called = lobby.call(1)
-    _expect_number(page, 1, "1001", timeout=1000)
+    expect_number(page, 1, "1001", timeout=1000)
     assert time.monotonic() - started < 1.0
     assert page.evaluate("window.__loads") == 1, "no reload"
     assert page.locator('.counter-row[data-counter="1"]').get_attribute("class").split().count("flash") == 1
@@ -276,7 +83,7 @@ def test_a_call_appears_within_a_second_and_is_spoken_in_full(page, lobby, shot)
     assert page.locator('.waiting-list li[data-service="HT"] .count').text_content() == "0"
     shot(page, "display-call")
 
-    events = _wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
+    events = wait_media(page, lambda e: any(x["type"] == "ended" for x in e), timeout=20)
     kinds = [e["type"] for e in events]
     assert kinds.index("playing") < kinds.index("ended")
     playing = next(e for e in events if e["type"] == "playing")
@@ -292,13 +99,13 @@ def test_two_quick_calls_are_spoken_one_after_the_other(page, quick_lobby):
     lobby = quick_lobby  # their order, not how long each is: the shorter sentence
     lobby.issue("HT")
     lobby.issue("CT")
-    _open(page, lobby)
+    open_display(page, lobby)
     _brief_highlight(page)
     first = lobby.call(1)
     second = lobby.call(3)  # at once: the second must wait for the first to end
-    _expect_number(page, 3, "2001", timeout=1000)
+    expect_number(page, 3, "2001", timeout=1000)
     assert (first["number"], second["number"]) == (1001, 2001)
-    events = _wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 2, timeout=40)
+    events = wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 2, timeout=40)
     playing = [e for e in events if e["type"] == "playing"]
     ended = [e for e in events if e["type"] == "ended"]
     assert len(playing) == 2 and len(ended) == 2, events
@@ -312,9 +119,9 @@ def test_two_quick_calls_are_spoken_one_after_the_other(page, quick_lobby):
 def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
     lobby.issue("HT")
     lobby.issue("DC")
-    _open(page, lobby)
+    open_display(page, lobby)
     lobby.call(1)
-    _expect_number(page, 1, "1001")
+    expect_number(page, 1, "1001")
 
     lobby.stop()
     page.wait_for_selector("#offline", state="visible", timeout=15_000)
@@ -329,13 +136,13 @@ def test_the_page_recovers_by_itself_after_a_server_restart(page, lobby, shot):
     lobby.call(4)  # made while the page is still reconnecting: the snapshot brings it
     page.wait_for_selector("#offline", state="hidden", timeout=20_000)
     page.wait_for_selector("body[data-live='live']")
-    _expect_number(page, 4, "3001", timeout=5000)
+    expect_number(page, 4, "3001", timeout=5000)
     assert _row_number(page, 1) == "1001"
     assert page.evaluate("window.__loads") == 1, "recovered without a reload"
     # and live again: the next call arrives as an event
     lobby.issue("HT")
     lobby.call(2)
-    _expect_number(page, 2, "1002", timeout=1000)
+    expect_number(page, 2, "1002", timeout=1000)
 
 
 # What the eye reads from the seats, and how: every element here must be at least the key size.
@@ -392,7 +199,7 @@ def test_the_page_fits_the_screen_and_reads_from_8_metres(browser, lobby, width,
             lobby.issue(service)
         for counter in (1, 2, 3, 4, 5, 6):
             lobby.call(counter)
-        _open(page, lobby)
+        open_display(page, lobby)
         assert page.evaluate("document.body.dataset.layout") == layout
         fits = page.evaluate("""() => {
           const doc = document.documentElement;
@@ -447,8 +254,8 @@ def test_paused_and_closed_counters_say_so_instead_of_a_number(page, lobby, shot
     lobby.call(1)
     lobby.call(2)
     lobby.call(2, "finish")
-    _open(page, lobby)
-    _expect_number(page, 1, "1001")
+    open_display(page, lobby)
+    expect_number(page, 1, "1001")
     row = page.locator('.counter-row[data-counter="2"]')
     expect(row.locator(".num")).to_have_text("—")  # 1002 was finished: nobody is at counter 2's number
 
@@ -490,29 +297,29 @@ def test_a_number_the_counter_is_done_with_leaves_its_row(page, lobby, shot):
     waits again (tests/pages/test_lobby_calls_withdrawn.py)."""
     for _ in range(3):
         lobby.issue("HT")
-    _open(page, lobby)
+    open_display(page, lobby)
     _brief_highlight(page)  # the row's number, not its flash
     row = page.locator('.counter-row[data-counter="1"] .num')
     history = page.locator("#history")
 
     lobby.call(1)
-    _expect_number(page, 1, "1001")
+    expect_number(page, 1, "1001")
     lobby.call(1, "no-show")
-    _expect_number(page, 1, "—", timeout=1000)
+    expect_number(page, 1, "—", timeout=1000)
 
     lobby.call(1)
     lobby.call(1, "recall")
-    _expect_number(page, 1, "1002")
+    expect_number(page, 1, "1002")
     lobby.call(1, "finish")
-    _expect_number(page, 1, "—", timeout=1000)
+    expect_number(page, 1, "—", timeout=1000)
 
     lobby.call(1)
-    _expect_number(page, 1, "1003")
+    expect_number(page, 1, "1003")
     moved = lobby.http.post(
         f"{lobby.url}/api/v1/counters/1/transfer", json={"service": "CT"}, headers=lobby.admin(), timeout=10
     )
     assert moved.status_code == 200, moved.text
-    _expect_number(page, 1, "—", timeout=1000)
+    expect_number(page, 1, "—", timeout=1000)
     expect(row).to_have_class(re.compile(r"\bempty\b"))
     for number in ("1001", "1002"):
         expect(history).to_contain_text(number)
@@ -523,10 +330,10 @@ def test_a_number_the_counter_is_done_with_leaves_its_row(page, lobby, shot):
         answer = lobby.http.post(f"{lobby.url}/api/v1/counters/1/{action}", headers=lobby.admin(), timeout=10)
         assert answer.status_code == 200, answer.text
     expect(row).to_be_visible(timeout=1000)
-    _expect_number(page, 1, "—")
+    expect_number(page, 1, "—")
     page.reload()
     page.wait_for_selector("body[data-live='live']")
-    _expect_number(page, 1, "—")
+    expect_number(page, 1, "—")
     expect(history).to_contain_text("1002")
     expect(history).not_to_contain_text("1003")
 
@@ -536,7 +343,7 @@ def test_many_calls_over_time_leave_no_growth_behind(page, lobby):
     audio queue and the live timers are no bigger than after the first few calls."""
     for _ in range(40):
         lobby.issue("HT")
-    _open(page, lobby)
+    open_display(page, lobby)
 
     def measure():
         return page.evaluate("""() => ({
@@ -571,7 +378,7 @@ def _busy_lobby(tmp_path, sqlite_template, morning_clock, phrase: str | None = N
     assert config["displays"][0]["voice"] == {"language": "vi", "repeat": 2, "chime": True}
     if phrase:
         config["displays"][0]["voice"]["phrase"] = phrase
-    yield from _on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
+    yield from display_on_a_working_morning(tmp_path, config, sqlite_template, morning_clock)
 
 
 @pytest.fixture
@@ -604,11 +411,11 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     one after another, as before, the 6th began about 75 s after it)."""
     for service in ("HT", "HT", "HT", "CT", "DC", "LD", "TK", "VH"):
         busy_lobby.issue(service)
-    _open(page, busy_lobby)
+    open_display(page, busy_lobby)
     _brief_highlight(page)  # what is said and when: six rows flashing for 6 s were a third of this test's CPU
 
     busy_lobby.call(1)
-    events = _wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 3, timeout=30)
+    events = wait_media(page, lambda e: sum(x["type"] == "ended" for x in e) >= 3, timeout=30)
     alone = _pieces(events, "playing")
     assert [(form, number, counter) for form, number, counter, _ in alone] == [
         ("chime", None, None),
@@ -621,9 +428,9 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     page.evaluate("window.__media = []")
     pressed = page.evaluate("performance.now()")
     calls = [busy_lobby.call(counter) for counter in (1, 2, 3, 4, 5, 6)]
-    _expect_number(page, 6, f"{calls[5]['number']}", timeout=2000)
+    expect_number(page, 6, f"{calls[5]['number']}", timeout=2000)
     shot(page, "display-burst")
-    events = _wait_media(page, lambda e: len(_pieces(e, "playing")) >= 7, timeout=VOICE_BOUND_SECONDS + 10)
+    events = wait_media(page, lambda e: len(_pieces(e, "playing")) >= 7, timeout=VOICE_BOUND_SECONDS + 10)
     played = _pieces(events, "playing")
     assert played[0][0] == "chime" and all(form != "chime" for form, *_ in played[1:]), "one chime for the burst"
     said = [(number, counter) for form, number, counter, _ in played[1:7]]
@@ -632,7 +439,7 @@ def test_a_call_alone_is_said_in_full_and_six_at_once_each_within_the_bound(page
     first_word = [(t - pressed) / 1000 for *_, t in played[1:7]]
     assert max(first_word) <= VOICE_BOUND_SECONDS, first_word
     # one piece at a time: each starts after the one before has ended
-    ends = [t for *_, t in _pieces(_wait_media(page, lambda e: len(_pieces(e, "ended")) >= 7), "ended")]
+    ends = [t for *_, t in _pieces(wait_media(page, lambda e: len(_pieces(e, "ended")) >= 7), "ended")]
     assert all(start >= end for (*_, start), end in zip(played[1:7], ends[:6])), (played, ends)
 
 
@@ -642,31 +449,31 @@ def test_a_call_ended_at_once_leaves_the_callout_and_is_not_said_again(page, bus
     is never said at all."""
     for _ in range(3):
         busy_lobby.issue("HT")
-    _open(page, busy_lobby)
+    open_display(page, busy_lobby)
     callout = page.locator("#callout")
 
     busy_lobby.call(1)
-    _wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "playing")), timeout=20)
+    wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "playing")), timeout=20)
     expect(callout).to_be_visible()  # shown for 6 s, and the sentence began about 1.5 s after the call
     busy_lobby.call(1, "finish")
     expect(callout).to_be_hidden(timeout=1000)
-    events = _wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "ended")), timeout=20)
+    events = wait_media(page, lambda e: any(piece[:2] == ("once", 1001) for piece in _pieces(e, "ended")), timeout=20)
     page.wait_for_timeout(3_000)  # the repetition would begin 0.9 s after the sentence ended
-    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    said = [piece[:3] for piece in _pieces(media_events(page), "playing")]
     assert said == [("chime", None, None), ("once", 1001, 1)], (said, events)
 
     page.evaluate("window.__media = []")
     busy_lobby.call(1)
     busy_lobby.call(2)
-    _expect_number(page, 2, "1003", timeout=1000)  # its call waits behind the chime and 1002's
+    expect_number(page, 2, "1003", timeout=1000)  # its call waits behind the chime and 1002's
     assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1003
     busy_lobby.call(2, "no-show")
-    _expect_number(page, 2, "—", timeout=1000)
+    expect_number(page, 2, "—", timeout=1000)
     expect(callout).to_be_hidden(timeout=1000)
     assert all(call["number"] != 1003 for call in page.evaluate("window.QKDisplay.queued()"))
-    events = _wait_media(page, lambda e: any(piece[1] == 1002 for piece in _pieces(e, "ended")), timeout=20)
+    events = wait_media(page, lambda e: any(piece[1] == 1002 for piece in _pieces(e, "ended")), timeout=20)
     page.wait_for_timeout(3_000)  # 1003's sentence would follow 1002's at once
-    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    said = [piece[:3] for piece in _pieces(media_events(page), "playing")]
     assert [number for _, number, _ in said if number] == [1002] * len(said[1:]), (said, events)  # 1003 never
 
 
@@ -676,12 +483,12 @@ def test_a_number_requeued_by_its_counter_closing_leaves_the_callout_and_is_not_
     busy_lobby = quick_busy_lobby  # which calls are said, not how long: the shorter sentence
     for _ in range(3):
         busy_lobby.issue("HT")
-    _open(page, busy_lobby)
+    open_display(page, busy_lobby)
     callout = page.locator("#callout")
 
     busy_lobby.call(1)
     busy_lobby.call(2)
-    _expect_number(page, 2, "1002", timeout=1000)
+    expect_number(page, 2, "1002", timeout=1000)
     expect(page.locator("#callout-number")).to_have_text("1002")
     assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1002
     closed = busy_lobby.http.post(
@@ -691,9 +498,9 @@ def test_a_number_requeued_by_its_counter_closing_leaves_the_callout_and_is_not_
     expect(page.locator('.counter-row[data-counter="2"]')).to_have_class(re.compile(r"\bclosed\b"), timeout=1000)
     expect(callout).to_be_hidden(timeout=1000)
     assert all(call["number"] != 1002 for call in page.evaluate("window.QKDisplay.queued()"))
-    events = _wait_media(page, lambda e: any(piece[1] == 1001 for piece in _pieces(e, "ended")), timeout=20)
+    events = wait_media(page, lambda e: any(piece[1] == 1001 for piece in _pieces(e, "ended")), timeout=20)
     page.wait_for_timeout(3_000)  # 1002's sentence would follow 1001's
-    said = [piece[:3] for piece in _pieces(_media(page), "playing")]
+    said = [piece[:3] for piece in _pieces(media_events(page), "playing")]
     assert all(number != 1002 for _, number, _ in said), (said, events)
 
 
@@ -703,19 +510,19 @@ def test_a_next_over_a_call_still_announced_says_only_the_new_number(page, quick
     busy_lobby = quick_busy_lobby  # which calls are said, not how long: the shorter sentence
     for _ in range(4):
         busy_lobby.issue("HT")
-    _open(page, busy_lobby)
+    open_display(page, busy_lobby)
     _brief_highlight(page)  # the callout's number is read at once, not how long it stays
 
     busy_lobby.call(1)
     busy_lobby.call(2)
-    _expect_number(page, 2, "1002", timeout=1000)
+    expect_number(page, 2, "1002", timeout=1000)
     assert [call["number"] for call in page.evaluate("window.QKDisplay.queued()")][-1] == 1002
     busy_lobby.call(2)
-    _expect_number(page, 2, "1003", timeout=1000)
+    expect_number(page, 2, "1003", timeout=1000)
     expect(page.locator("#callout-number")).to_have_text("1003")
     queued = [(call["number"], call["counter"]) for call in page.evaluate("window.QKDisplay.queued()")]
     assert (1002, 2) not in queued and queued[-1] == (1003, 2), queued
-    events = _wait_media(page, lambda e: any(piece[1] == 1003 for piece in _pieces(e, "ended")), timeout=30)
+    events = wait_media(page, lambda e: any(piece[1] == 1003 for piece in _pieces(e, "ended")), timeout=30)
     said = [piece[:3] for piece in _pieces(events, "playing")]
     assert [number for _, number, _ in said if number] == [1001, 1003], (said, events)
 
@@ -725,7 +532,7 @@ def test_english_turned_off_or_on_reaches_an_open_lobby(page, lobby):
     in Vietnamese (it went to English at its next turn and stayed there), and turned on again brings
     the turns back, without a reload."""
     page.clock.install()  # the turns' timers, moved on at will
-    _open(page, lobby)
+    open_display(page, lobby)
     html = page.locator("html")
     expect(html).to_have_attribute("lang", "vi")
 
@@ -749,7 +556,7 @@ def test_the_date_turns_language_with_the_headings(page, lobby):
     """At each turn of language the date under the clock changes with the headings, not a second
     later: what the lobby shows at the moment its language attribute changes is recorded."""
     page.clock.install()
-    _open(page, lobby)
+    open_display(page, lobby)
     page.evaluate(
         """() => { window.turns = [];
         new MutationObserver(() => window.turns.push([document.documentElement.lang,
@@ -773,7 +580,7 @@ def test_the_screen_name_and_ticker_are_in_english_while_the_lobby_shows_english
     display, ``name_en`` by an admin) and the open lobby shows it in its English turn, without a reload,
     and the Vietnamese again in the Vietnamese turn."""
     page.clock.install()  # the turns' timers, moved on at will
-    _open(page, lobby)
+    open_display(page, lobby)
     screen, ticker, html = page.locator("#screen-name"), page.locator("#ticker-text"), page.locator("html")
     vietnamese = {
         "screen": "Màn hình sảnh",

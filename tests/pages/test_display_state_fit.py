@@ -1,14 +1,14 @@
 """A closed or paused counter's label ("Đã đóng", "Tạm dừng"; "Closed", "Paused") stays inside its
 counter's tile when the lobby has more counters than one column holds (two columns of tiles,
 each half as wide), at the usual lobby screen sizes and in both languages; the called numbers
-keep their size. Real Chromium against the real server (tests/pages/test_display_page.py's
+keep their size. Real Chromium against the real server (tests/pages/display_helpers.py's
 server and helpers)."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
-from test_display_page import REPO, DisplayServer, _expect_number, _open, expect
+from display_helpers import REPO, DisplayServer, expect, expect_number, open_display
 
 pytestmark = pytest.mark.browser
 
@@ -80,8 +80,8 @@ def test_a_closed_counters_label_stays_inside_its_tile_in_two_columns(browser, b
     context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
     try:
         page = context.new_page()
-        _open(page, big_lobby)
-        _expect_number(page, 1, "1001")
+        open_display(page, big_lobby)
+        expect_number(page, 1, "1001")
         expect(page.locator('.counter-row[data-counter="2"] .state')).to_have_text("Tạm dừng")
         expect(page.locator('.counter-row[data-counter="12"] .state')).to_have_text("Đã đóng")
         for language, closed in (("vi", "Đã đóng"), ("en", "Closed")):

@@ -9,9 +9,9 @@ import io
 import re
 
 from admin_helpers import ADMIN_SCREEN, _login
+from dashboard_helpers import PASSWORD
 from playwright.sync_api import expect
 from pypdf import PdfReader
-from test_supervisor_pages import PASSWORD
 
 PLACE_DATE = r"ngày \d{2} tháng \d{2} năm \d{4}$"
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 
-from dashboard_helpers import open_dashboard
+from dashboard_helpers import PASSWORD, open_dashboard
 from playwright.sync_api import expect
-
-PASSWORD = "giam-sat-2026"
 
 
 def _login(page, server, path, user="giamsat", role="supervisor", counter=None):

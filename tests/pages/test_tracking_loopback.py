@@ -6,8 +6,8 @@ away once the address phones reach is set. Real server, real Chromium."""
 from __future__ import annotations
 
 from admin_helpers import _field, _login, _save, _saved
+from dashboard_helpers import open_dashboard
 from playwright.sync_api import expect
-from test_dashboard_system import open_dashboard
 
 LAN_ADDRESS = "http://192.168.1.10:8000"
 
