@@ -227,8 +227,7 @@ def test_the_first_start_child_finds_the_end_of_the_address_as_it_starts(monkeyp
 # loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
 # server/core/notifications.py, sounds/wav.py, sounds/tts.py); of queuekiosk's own: an account's
 # leaving its counters (server/web/api/admin.py), TLS and VAPID (a notice, a webhook, a page's push key),
-# the fields' labels (/admin, a refusal naming a field), the setup's changes (/admin's API); the
-# bookings' parts a booking, a check-in, an SMS code or the reports need (server/core/bookings/__init__.py)
+# the fields' labels (/admin, a refusal naming a field), the setup's changes (/admin's API)
 LAZY = (
     "flask_wtf",
     "wtforms",
@@ -240,11 +239,6 @@ LAZY = (
     "queuekiosk.server.core.vapid",
     "queuekiosk.server.core.field_labels",
     "queuekiosk.server.core.setup_changes",
-    "queuekiosk.server.core.bookings.booking",
-    "queuekiosk.server.core.bookings.check_in",
-    "queuekiosk.server.core.bookings.sms",
-    "queuekiosk.server.core.bookings.people",
-    "queuekiosk.server.core.bookings.figures",
 )
 
 

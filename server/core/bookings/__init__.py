@@ -32,84 +32,90 @@ This package is their public face (``from ..core import bookings as bk``; ``bk.<
                cancel_by_centre, remote_due_by_close
     check_in   check-in by code, ID card or ID number; a walk-in for a card without a booking
     figures    booking_figures for the reports
-
-Each name loads its module at its first use (PEP 562 ``__getattr__``), not at the package's import:
-an idle server imports this package (the API, /book, the lapse loop) but runs none of it for its
-first 30 s, and then the lapse loop needs ``ending`` and what it imports only (issue 21: idle memory).
 """
 
-from __future__ import annotations
+from .booking import book, take_remote
+from .check_in import CHECK_IN_EARLY, OnTicket, check_in
+from .ending import (
+    CENTRE_REASONS,
+    STRANDED_BY,
+    cancel,
+    cancel_by_centre,
+    cancel_from_today,
+    lapse_overdue,
+    remote_due_by_close,
+    stranded,
+)
+from .figures import FIGURES, booking_figures
+from .people import (
+    CCCD_QR_MAX,
+    PERSON_KEY_ENV,
+    Card,
+    Person,
+    id_hash,
+    mask_id,
+    mask_phone,
+    normal_id,
+    normal_phone,
+    parse_cccd_qr,
+    person,
+    person_key,
+)
+from .slots import booking_window, open_days, slot_times, slots
+from .sms import SMS_CODE_MINUTES, SMS_CODE_TRIES, check_request, check_sms_code, guess_sms_code, sms_challenge
+from .views import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    booking_view,
+    bookings_of_day,
+    get_booking,
+    remote_ending,
+    remote_of_ticket,
+)
 
-import importlib
-import sys
-from types import ModuleType
-
-# module -> the names it gives this package
-_NAMES_OF = {
-    "booking": ("book", "take_remote"),
-    "check_in": ("CHECK_IN_EARLY", "OnTicket", "check_in"),
-    "ending": (
-        "CENTRE_REASONS",
-        "STRANDED_BY",
-        "cancel",
-        "cancel_by_centre",
-        "cancel_from_today",
-        "lapse_overdue",
-        "remote_due_by_close",
-        "stranded",
-    ),
-    "figures": ("FIGURES", "booking_figures"),
-    "people": (
-        "CCCD_QR_MAX",
-        "PERSON_KEY_ENV",
-        "Card",
-        "Person",
-        "id_hash",
-        "mask_id",
-        "mask_phone",
-        "normal_id",
-        "normal_phone",
-        "parse_cccd_qr",
-        "person",
-        "person_key",
-    ),
-    "slots": ("booking_window", "open_days", "slot_times", "slots"),
-    "sms": ("SMS_CODE_MINUTES", "SMS_CODE_TRIES", "check_request", "check_sms_code", "guess_sms_code", "sms_challenge"),
-    "views": (
-        "CODE_ALPHABET",
-        "CODE_LENGTH",
-        "booking_view",
-        "bookings_of_day",
-        "get_booking",
-        "remote_ending",
-        "remote_of_ticket",
-    ),
-}
-_MODULE_OF = {name: module for module, names in _NAMES_OF.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # (the next use finds it without this function)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
-
-class _Package(ModuleType):
-    """The import system sets each submodule it loads as an attribute of its package. Two are named as
-    the function they give (``slots``, ``check_in``): ``bk.slots`` stays the function, as it was when
-    this package imported every name at once."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if not (isinstance(value, ModuleType) and name in _MODULE_OF):
-            super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__all__ = [
+    "CENTRE_REASONS",
+    "CHECK_IN_EARLY",
+    "CCCD_QR_MAX",
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "Card",
+    "FIGURES",
+    "OnTicket",
+    "PERSON_KEY_ENV",
+    "Person",
+    "STRANDED_BY",
+    "SMS_CODE_MINUTES",
+    "SMS_CODE_TRIES",
+    "book",
+    "booking_figures",
+    "booking_view",
+    "booking_window",
+    "bookings_of_day",
+    "cancel",
+    "cancel_by_centre",
+    "cancel_from_today",
+    "check_in",
+    "check_request",
+    "check_sms_code",
+    "get_booking",
+    "guess_sms_code",
+    "id_hash",
+    "lapse_overdue",
+    "mask_id",
+    "mask_phone",
+    "normal_id",
+    "normal_phone",
+    "open_days",
+    "parse_cccd_qr",
+    "person",
+    "person_key",
+    "remote_due_by_close",
+    "remote_ending",
+    "remote_of_ticket",
+    "slot_times",
+    "slots",
+    "sms_challenge",
+    "stranded",
+    "take_remote",
+]
