@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..server.core.config import Voice
-from ..server.core.i18n import MESSAGES
+from ..server.core.i18n import message_text
 from ..server.core.logs import event_context
 from . import wav
 from .announce import (
@@ -634,7 +634,6 @@ class VoiceSet:
     def required_clips(config, languages: list[str]) -> list[str]:
         """The clip names (without .wav) the calls of ``config``'s displays need from a set."""
         voices = [d.voice for d in config.displays] or [Voice()]
-        short = MESSAGES["voice_short_phrase"]  # the short form said while other calls wait (sounds/web.py)
         needed: dict[str, None] = {}
         if any(v.chime for v in voices):
             needed["chime"] = None
@@ -642,8 +641,9 @@ class VoiceSet:
             spoken = {"vi": ["vi"], "en": ["en"], "vi+en": ["vi", "en"]}[voice.language]
             for language in [lang for lang in spoken if lang in languages]:
                 phrase = voice.phrase if language == "vi" else voice.phrase_en
+                short = message_text("voice_short_phrase", language)  # said while other calls wait (sounds/web.py)
                 for part in _phrase_parts(phrase, language, voice.region) + _phrase_parts(
-                    short[language], language, voice.region
+                    short, language, voice.region
                 ):
                     needed[f"{language}/{clip_name(part)}"] = None
                 for word in number_vocabulary(language, voice.region):

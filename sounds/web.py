@@ -31,7 +31,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, send_file
 
 from ..server.core.config import Voice
 from ..server.core.errors import Invalid, NotFound
-from ..server.core.i18n import MESSAGES, pick_language, translate
+from ..server.core.i18n import has_message, message_text, pick_language, translate
 from .voice import URL_PREFIX, Announcer
 
 log = logging.getLogger("queuekiosk.voice")
@@ -45,7 +45,7 @@ _KEY = re.compile(r"^[0-9a-f]{32}$")
 # a call said while other calls wait: the number and the counter only, about 3 s (the screen shows
 # the rest), so that calls pressed together are each heard within 20 s (docs/display-and-voice.md)
 # (the words are the catalog's voice_short_phrase, as the default phrase's are voice_default_phrase)
-SHORT_PHRASE = {language: MESSAGES["voice_short_phrase"][language] for language in ("vi", "en")}
+SHORT_PHRASE = {language: message_text("voice_short_phrase", language) for language in ("vi", "en")}
 FORMS = ("chime", "once", "short")
 
 
@@ -132,7 +132,7 @@ def voice_of(config, display_id: str | None) -> Voice:
 
 def _problem(key: str, **params) -> str:
     return translate(
-        key if key in MESSAGES else "problem_invalid", pick_language(request.headers.get("Accept-Language")), **params
+        key if has_message(key) else "problem_invalid", pick_language(request.headers.get("Accept-Language")), **params
     )
 
 
@@ -316,7 +316,7 @@ def _kiosk_language() -> str:
 def _say(language: str, sentences: list) -> object:
     """A redirect to the cached WAV of ``sentences`` ((catalog key or template, values) pairs)."""
     config = current_app.extensions["queuekiosk"].site.config
-    made = [(MESSAGES[key][language] if key in MESSAGES else key, values) for key, values in sentences]
+    made = [(message_text(key, language) if has_message(key) else key, values) for key, values in sentences]
     key = announcer().utterance(language, _kiosk_region(config), made)
     if key is None:  # no clip, no TTS for some text: the screen shows it only
         raise NotFound("not_found", path=request.path)
@@ -357,7 +357,9 @@ def kiosk_guide(kiosk_id: str):
     sentences: list = [(question, {})]
     for index, item in enumerate(items, start=1):
         if screen == "priority" and item == "":
-            name = f"{MESSAGES['kiosk_priority_none'][language]}, {MESSAGES['kiosk_priority_none_hint'][language]}"
+            name = (
+                f"{message_text('kiosk_priority_none', language)}, {message_text('kiosk_priority_none_hint', language)}"
+            )
         elif item in names:
             name = names[item][language] or names[item]["vi"]
         else:

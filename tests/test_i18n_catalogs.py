@@ -47,9 +47,10 @@ def test_loader_refuses_a_key_missing_in_one_language(tmp_path):
 def test_every_text_formats_with_its_fields():
     """A stray brace would make ``translate`` fall back to the raw text with ``{...}`` in it. Plain
     ints, as most callers pass them, also for a field that says a word's form for its count."""
-    for key, entry in i18n.MESSAGES.items():
-        fields = {text_field: 2 for text in entry.values() for text_field in FIELD.findall(text)}
-        for language in entry:
+    for key in i18n.message_keys():
+        texts = [i18n.message_text(key, language) for language in i18n.LANGUAGES]
+        fields = {text_field: 2 for text in texts for text_field in FIELD.findall(text)}
+        for language in i18n.LANGUAGES:
             if fields:  # a text without fields is shown as written, braces and all
                 said = i18n.translate(key, language, **fields)
                 assert not FIELD.search(said), f"{key} ({language}): {said}"
@@ -70,7 +71,8 @@ def test_a_value_that_cannot_give_a_words_form_fails_loudly():
 
 def test_vietnamese_texts_have_no_word_forms():
     """Vietnamese words have one form; ``{n:a|b}`` there is an English text pasted by mistake."""
-    forms = {key: entry["vi"] for key, entry in i18n.MESSAGES.items() if i18n.WORD_FORMS.search(entry["vi"])}
+    vietnamese = {key: i18n.message_text(key, "vi") for key in i18n.message_keys()}
+    forms = {key: text for key, text in vietnamese.items() if i18n.WORD_FORMS.search(text)}
     assert not forms, forms
 
 
@@ -113,8 +115,8 @@ STAFF_ONLY = ("kiosk_token_", "rating_setup_")
 def test_citizens_are_addressed_as_ong_ba_never_ban():
     familiar = re.compile(r"\bbạn\b", re.IGNORECASE)
     citizen = {
-        key: entry["vi"]
-        for key, entry in i18n.MESSAGES.items()
+        key: i18n.message_text(key, "vi")
+        for key in i18n.message_keys()
         if key.startswith(CITIZEN_FACING) and not key.startswith(STAFF_ONLY)
     }
     # the texts sent to a citizen's phone and the booking pages are among them
@@ -195,7 +197,7 @@ def test_every_role_has_its_name_in_the_admin_lists():
     a role without one showed its raw key (the province's did)."""
     from queuekiosk.server.core.auth import TOKEN_ROLES, USER_ROLES
 
-    missing = sorted(role for role in {*USER_ROLES, *TOKEN_ROLES} if f"admin_role_{role}" not in i18n.MESSAGES)
+    missing = sorted(role for role in {*USER_ROLES, *TOKEN_ROLES} if not i18n.has_message(f"admin_role_{role}"))
     assert not missing, f"roles without a name in the catalogs: {missing}"
 
 
@@ -217,3 +219,20 @@ def test_the_days_are_named_once_with_sunday_as_vietnamese_writes_it():
     assert vietnamese["kiosk_day_sun"] == "Chủ nhật"
     days = {key: text for key, text in vietnamese.items() if text in ("Chủ nhật", "Chủ Nhật", "Thứ Hai")}
     assert sorted(days) == ["kiosk_day_mon", "kiosk_day_sun"], days
+
+
+def test_an_unknown_key_is_refused_and_a_page_gets_each_text_in_both_languages():
+    """The catalogs kept one flat dict per language: a key they lack still raises (a caller that
+    asks first, ``has_message``, falls back), and a page's JSON block still has {vi, en} per key."""
+    assert not i18n.has_message("no_such_message") and i18n.has_message("kiosk_your_number")
+    with pytest.raises(KeyError):
+        i18n.translate("no_such_message", "en")
+    with pytest.raises(KeyError):
+        i18n.message_text("no_such_message")
+    assert i18n.message_text("kiosk_your_number", "fr") == i18n.message_text("kiosk_your_number", "vi")
+    page = i18n.messages_for("rating_")
+    assert page and all(key.startswith("rating_") for key in page)
+    assert page["rating_question"] == {
+        language: i18n.translate("rating_question", language) for language in ("vi", "en")
+    }
+    assert i18n.problem_key("no_such_kind") == "problem_invalid"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .i18n import MESSAGES, Phrase, translate
+from .i18n import Phrase, message_text, translate
 from .notification_settings import NotificationSettings, _Data, _optional
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -228,8 +228,8 @@ class Counter(_Data):
 Counter._convert = {"services": lambda value: value if value == "all" else list(value)}
 Counter._order = ("number", "name", "services")
 
-DEFAULT_PHRASE = MESSAGES["voice_default_phrase"]["vi"]
-DEFAULT_PHRASE_EN = MESSAGES["voice_default_phrase"]["en"]
+DEFAULT_PHRASE = message_text("voice_default_phrase", "vi")
+DEFAULT_PHRASE_EN = message_text("voice_default_phrase", "en")
 
 
 @dataclass(frozen=True)

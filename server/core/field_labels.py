@@ -10,7 +10,7 @@ Flask-free. A path without a label of its own is named by its group's tab ("Nh�
 
 from __future__ import annotations
 
-from .i18n import MESSAGES, Phrase
+from .i18n import Phrase, has_message
 
 # the site's settings (PATCH /api/v1/admin/site, the tabs Giờ làm việc & ngày nghỉ, Bảng tin, ...): every field
 # of /admin's forms of the site (their other keys, as "hours.holidays", are how the API may name one)
@@ -96,4 +96,4 @@ def field_label(path: str, section: str = "site") -> Phrase | str:
     language; the group's tab for a path inside a group; else ``path`` itself."""
     labels = LABELS.get(section, {})
     key = labels.get(path) or (SITE_TABS.get(path.split(".")[0]) if section == "site" else None)
-    return Phrase(key) if key in MESSAGES else path
+    return Phrase(key) if has_message(key) else path
