@@ -261,4 +261,11 @@ def test_a_views_times_are_isoformats_text():
             assert naive_time_text(value) == value.isoformat(" ", "microseconds")
     aware = dt.datetime(2026, 12, 6, 17, 45, 10, 5000, tzinfo=dt.UTC)
     assert iso(aware) == aware.isoformat(timespec="milliseconds") + "Z"
+    # an equal day in another object (a new ticket's day) reads the kept text; a datetime equal to no
+    # date, never a date's text
+    day = dt.date(2026, 12, 6)
+    assert date_text(day) == "2026-12-06"
+    assert date_text(dt.date(2026, 12, 6)) == "2026-12-06"
+    assert date_text(dt.datetime(2026, 12, 6)) == dt.datetime(2026, 12, 6).isoformat()
+    assert date_text(dt.date(2026, 12, 7)) == "2026-12-07"
     assert iso(None) is None

@@ -37,7 +37,7 @@ from .records import (
     require_held,
     set_ticket,
 )
-from .types import Actor, Happened, Outcome
+from .types import NOBODY, Actor, Happened, Outcome
 from .views import queued_at, ticket_view
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _counter_and_held(conn, site: SiteRuntime, number: int):
 
 def _step(conn, statement, ticket_id: int, now, actor: Actor | None, **params):
     """Run one of the steps above on ``ticket_id``; the ticket's row after it."""
-    actor = actor or Actor()
+    actor = actor or NOBODY
     row = statement.first(
         conn, {"ticket": ticket_id, "step_at": now, "by_user": actor.user_id, "by_token": actor.token_id, **params}
     )
@@ -195,7 +195,7 @@ _HOLDER = Named(
 
 def holder(conn, ticket_id: int) -> Actor:
     row = _HOLDER.first(conn, {"ticket": ticket_id})
-    return Actor() if row is None else Actor(row.user_id, row.token_id)
+    return NOBODY if row is None else Actor(row.user_id, row.token_id)
 
 
 def _end_unstarted_as_no_show(conn, site, counter, held, now, actor, happened) -> None:

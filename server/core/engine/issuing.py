@@ -22,7 +22,7 @@ from .estimates import Estimator, promised_wait, waiting_ahead
 from .numbering import ESTIMATE_INPUTS_SQL, QUEUE_COUNTS_SQL, TAKE_NUMBER_SQL, next_number, shown_counts
 from .prepared import JsonRows, Prepared
 from .records import T, connection, record_event
-from .types import Actor, Happened, Outcome
+from .types import NOBODY, Actor, Happened, Outcome
 from .views import ticket_view
 
 if TYPE_CHECKING:
@@ -262,8 +262,7 @@ def issue(
     conn = connection(session)
     day = local_now.date()  # business_day(site, now): the site's local date
     public_id = new_public_id()
-    actor = actor or Actor()
-    detail = {"number": None, "priority": priority, "kiosk": kiosk}
+    actor = actor or NOBODY
     ticket_id = None
     # the "issued" event's detail around its number, as record_event writes it
     head, tail = _detail_around_number(conn.dialect._json_serializer or json.dumps, priority, kiosk)
@@ -332,7 +331,8 @@ def issue(
             )
         else:
             (ticket.id,) = _INSERT_TICKET.one(conn, vars(ticket))
-            record_event(conn, site, "issued", now, actor, ticket.id, service_id, detail={**detail, "number": number})
+            detail = {"number": number, "priority": priority, "kiosk": kiosk}
+            record_event(conn, site, "issued", now, actor, ticket.id, service_id, detail=detail)
     else:
         ticket.id = ticket_id
     # a new ticket has none of these yet; set here, ticket_view reads them without failing a lookup
@@ -360,6 +360,7 @@ def issue(
         estimator=estimator,
         pace=(avg_seconds, open_counters),
     )
-    view = {**ticket_view(site, ticket), "waiting_ahead": ahead, "eta_minutes": eta, "eta_range": eta_range}
+    view = ticket_view(site, ticket)  # a new dict: added to in place, not copied (~3k instructions)
+    view["waiting_ahead"], view["eta_minutes"], view["eta_range"] = ahead, eta, eta_range
     changed = Happened("queue.changed", detail={"waiting": {service: counts}})
     return Outcome(view, [Happened("ticket.issued", view), changed])

@@ -264,7 +264,8 @@ def _sqlite_values(compiled, dialect):
 # number, its business_day), and its view shows them again (views.iso: issued_at and queued_at);
 # isoformat costs ~7k instructions a datetime, ~3k a date. One tuple each, replaced whole (another
 # thread reads an old pair or a new one, never a mix); it holds the value, so no other object can come
-# to have its identity.
+# to have its identity. A new ticket's day is a new date object equal to the last one: compared, not
+# formatted again.
 _last_time = (None, None)
 _last_date = (None, None)
 
@@ -281,10 +282,10 @@ def naive_time_text(value: dt.datetime) -> str:
 
 
 def date_text(value: dt.date) -> str:
-    """``value.isoformat()`` of a date, the last one's text kept."""
+    """``value.isoformat()`` of a date, the last one's text kept (for an equal date of the same type)."""
     global _last_date
     last = _last_date
-    if value is last[0]:
+    if value is last[0] or (value == last[0] and type(value) is type(last[0])):
         return last[1]
     text = value.isoformat()
     _last_date = (value, text)

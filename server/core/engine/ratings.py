@@ -15,7 +15,7 @@ from .clock import business_day
 from .named_rows import Named
 from .prepared import Prepared
 from .records import E, R, T, connection, record_event, reload
-from .types import Actor, Happened, Outcome
+from .types import NOBODY, Actor, Happened, Outcome
 from .views import iso
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def rate(
     if last is None or last.ticket_id != row.id:
         raise QueueError("rating_closed", number=row.number, counter=counter)
     reasons = list(reasons or [])
-    actor = actor or Actor()
+    actor = actor or NOBODY
     _INSERT_RATING.rows(
         conn,
         dict(

@@ -15,7 +15,7 @@ from ..db import SiteRuntime
 from ..errors import NotFound, QueueError
 from .named_rows import Named
 from .prepared import Prepared
-from .types import Actor
+from .types import NOBODY, Actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -76,7 +76,7 @@ def connection(db: Session | Connection) -> Connection:
 def record_event(
     conn, site, kind, now, actor: Actor | None, ticket_id=None, service_id=None, counter_id=None, detail=None
 ):
-    actor = actor or Actor()
+    actor = actor or NOBODY
     _INSERT_EVENT.execute(
         conn,
         {
@@ -127,7 +127,7 @@ def set_ticket(conn, ticket_id: int, expected_status: str, **values) -> None:
 
 def actor_columns(step: str, actor: Actor | None) -> dict:
     """The ticket's record of who made a step (``called_by``, ``ended_by``), as its event has it."""
-    actor = actor or Actor()
+    actor = actor or NOBODY
     return {f"{step}_user_id": actor.user_id, f"{step}_token_id": actor.token_id}
 
 

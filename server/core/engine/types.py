@@ -15,6 +15,11 @@ class Actor:
     token_id: int | None = None
 
 
+# nobody, made once: a frozen dataclass costs ~4k instructions to make (object.__setattr__ per field),
+# and every kiosk's ticket was issued by a new one
+NOBODY = Actor()
+
+
 @dataclass
 class Happened:
     kind: str  # "ticket.called", "counter.changed", ...
