@@ -3,6 +3,7 @@ test printer on 127.0.0.1 (test_kiosk_agent.py, test_several_processes.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -79,24 +80,17 @@ class Agent:
         return log
 
 
-class Answering:
-    """nginx in front of a server that is away, as an agent sees it: a real HTTP server on 127.0.0.1 that
-    answers every request with ``status`` (502: its server refused the connection; 503, 504: ...), and
-    keeps when each request came."""
+class Endpoint:
+    """A real HTTP server on 127.0.0.1 standing where an agent looks for its server: ``answer`` answers each
+    request (GET and POST); ``times`` keeps when each try to connect came (``tried``)."""
 
-    def __init__(self, status: int):
+    def __init__(self):
         self.times: list[float] = []
-        answering = self
+        endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                answering.times.append(time.monotonic())
-                body = f"<html><body><center><h1>{status}</h1></center><hr><center>nginx</center></body></html>"
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body.encode())
+                endpoint.answer(self)
 
             do_POST = do_GET
 
@@ -107,6 +101,12 @@ class Answering:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def tried(self) -> None:
+        self.times.append(time.monotonic())
+
     def gaps(self) -> list[float]:
         """The seconds between one try and the next."""
         return [later - earlier for earlier, later in zip(self.times, self.times[1:])]
@@ -114,3 +114,39 @@ class Answering:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def send(request: BaseHTTPRequestHandler, status: int, body: str, content_type: str) -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", content_type)
+    request.send_header("Content-Length", str(len(body.encode())))
+    request.end_headers()
+    request.wfile.write(body.encode())
+
+
+class Answering(Endpoint):
+    """nginx in front of a server that is away, as an agent sees it: every request answered with ``status``
+    (502: its server refused the connection; 503, 504: ...)."""
+
+    def __init__(self, status: int):
+        self.status = status
+        super().__init__()
+
+    def answer(self, request):
+        self.tried()
+        body = f"<html><body><center><h1>{self.status}</h1></center><hr><center>nginx</center></body></html>"
+        send(request, self.status, body, "text/html")
+
+
+class StopsAtHandshake(Endpoint):
+    """A server stopped just as an agent reached it (a restart's SIGTERM): Engine.IO's handshake answered (a
+    new session, polling only), then each later request of that session closed unanswered, as a stopped
+    server's connections end."""
+
+    def answer(self, request):
+        request.close_connection = True
+        if "sid=" in request.path:
+            return  # gone: no answer
+        self.tried()
+        opened = {"sid": "stopping", "upgrades": [], "pingInterval": 10000, "pingTimeout": 10000}
+        send(request, 200, "0" + json.dumps(opened), "text/plain; charset=UTF-8")

@@ -13,7 +13,7 @@ import sqlite3
 import time
 
 import pytest
-from agent_helpers import Agent, Answering
+from agent_helpers import Agent, Answering, StopsAtHandshake
 from api_helpers import ALL_DAY_HOURS, issue, printers, wait_job
 from printer_sim import PrinterSim, decode
 
@@ -184,6 +184,27 @@ def test_a_server_that_answers_an_error_is_tried_with_back_off_from_the_first_tr
     assert "about every" not in log, log
     assert f"status code {status}" in log, log
     assert log.index("trying again in 0.2 s") < log.index("trying again in 0.5 s"), log
+
+
+def test_a_server_that_stops_as_the_agent_reaches_it_is_tried_again_within_two_seconds(agent_server, printer, tmp_path):
+    """The server answers the agent's handshake and stops before it takes the connection (a restart's SIGTERM
+    as the agent reached it): the agent tries again about every 0.5 s, as while nothing answers (the check
+    allows 2 s a try, for a loaded machine). It waited python-socketio's whole 10 s for the server to take
+    the connection, then its back-off: once in 40 loaded restarts, the ticket taken after the restart came
+    out 9-11 s late. ``agent_server`` gives the agent its token and settings only: it never reaches it."""
+    stopping = StopsAtHandshake()
+    running = Agent(agent_server, printer, tmp_path, backoff="0.2,5", url=stopping.url).start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(stopping.times) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        running.stop()
+        stopping.close()
+    gaps = stopping.gaps()
+    assert len(gaps) >= 3 and max(gaps[:3]) < 2.0, f"tries {gaps} s apart:\n{running.log()}"
+    said = "(the connection dropped before the server took it); trying again about every 0.5 s for 5 s"
+    assert said in running.log(), running.log()
 
 
 def test_the_server_tells_an_agent_what_one_connection_may_send(agent_server, sio_client):

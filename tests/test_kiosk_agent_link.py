@@ -1,0 +1,49 @@
+"""The kiosk agent's look at its connection (kiosk/agent.py Link) on real python-socketio, python-engineio and
+websocket-client objects, with no network.
+
+The agent reads fields of those libraries that are not their API (a workaround for python-engineio's writer,
+which can leave a closed WebSocket "connected" 15-20 s: Link.closed_unsaid). The first test fails on a
+release that renames or drops one of them, so that bumping a pin shows it; the agent itself then falls back
+to the library's own state (the second test), never a crash.
+"""
+
+from __future__ import annotations
+
+import socketio
+import websocket
+
+from queuekiosk.kiosk.agent import Link
+
+
+def _link() -> Link:
+    return Link(socketio.Client(reconnection=False, handle_sigint=False))
+
+
+def test_a_websocket_closed_while_python_engineio_says_connected_counts_as_dropped_and_its_writer_can_end():
+    link = _link()
+    eio = link.sio.eio
+    assert {"state", "current_transport", "ws", "queue"} <= set(vars(eio)), sorted(vars(eio))
+    assert "connected" in vars(websocket.WebSocket()), sorted(vars(websocket.WebSocket()))
+    eio.state, eio.current_transport, eio.ws = "connected", "websocket", websocket.WebSocket()  # not connected
+    assert link.closed_unsaid() and link.gone()
+    link.wake_stuck_writer()
+    assert eio.queue.get_nowait() is None and eio.queue.empty()
+    eio.ping_interval = eio.ping_timeout = 1
+    eio.queue.put(None)
+    eio._write_loop()  # the library's writer ends on that word (else this waits 6 s and logs an error)
+    eio.ws.connected = True
+    assert not link.closed_unsaid() and not link.gone() and eio.queue.empty()
+    eio.state = "disconnected"
+    assert link.gone()
+
+
+def test_a_release_that_renames_those_fields_leaves_the_drop_to_the_library_own_state():
+    link = _link()
+    eio = link.sio.eio
+    eio.state, eio.current_transport, eio.ws = "connected", "websocket", object()  # a WebSocket without .connected
+    assert not link.gone()
+    del eio.current_transport, eio.queue
+    assert not link.gone()
+    link.wake_stuck_writer()
+    link.dropped.set()  # python-socketio's disconnect event
+    assert link.gone()
