@@ -89,4 +89,5 @@ def on_a_fresh_copy(template: Path, name: str):
 
 
 def another_code(code: str) -> str:
+    """An SMS code of six digits other than ``code``: a wrong one typed."""
     return f"{(int(code) + 1) % 10**6:06d}"
