@@ -1,7 +1,7 @@
 """Running core actions at once, each in its own thread and connection (SQLite and PostgreSQL), for the
 bookings' tests of what happens when several clients act on the same places together; the header of the
-bookings' table in the reports; the booking centre of the core's booking tests (its setup, its Monday,
-a fresh copy of its database for each hypothesis run)."""
+bookings' table in the reports; the booking centre of the core's booking tests (its setup, its Monday and
+Tuesday, a citizen's ID card, a fresh copy of its database for each hypothesis run, a wrong SMS code)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ from queuekiosk.server.core.db import create_db_engine, session_factory
 
 MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City (UTC+7)
 MONDAY = dt.date(2026, 11, 23)
+TUESDAY = dt.date(2026, 11, 24)
 KEY = b"test person key"
 MIN = dt.timedelta(minutes=1)
+
+# the QR text of a citizen's ID card (CCCD), as a kiosk's scanner reads it
+CARD = "001099012345|123456789|Nguyễn Văn An|01011990|Nam|Số 1 phố Phúc La, Hà Đông, Hà Nội|15082021"
 
 # the bookings' table of /reports and of its files, in Vietnamese: its header
 BOOKING_REPORT_HEADER = [
@@ -82,3 +86,8 @@ def on_a_fresh_copy(template: Path, name: str):
         copy.with_name(copy.name + suffix).unlink(missing_ok=True)
     shutil.copyfile(template, copy)
     return _engine_at(copy)
+
+
+def another_code(code: str) -> str:
+    """An SMS code of six digits other than ``code``: a wrong one typed."""
+    return f"{(int(code) + 1) % 10**6:06d}"

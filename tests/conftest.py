@@ -91,7 +91,8 @@ def pytest_xdist_auto_num_workers(config):
 # 57c5c37, QK_SUITE_CPU, 1,681 tests in 366 s on a fast 2-core host): the files of 13 s or more. Files that
 # mostly wait (test_day_end's midnights, test_running_lease's and test_keypad's real processes) belong here
 # too: started last, they would run alone at the end. A file missing from the list only starts later; a
-# renamed one falls back to that.
+# renamed one falls back to that. A file split in parts keeps its place, its parts after it (their shares
+# of its figure: the parts' wall times in a run of them alone, 2026-12-06).
 SLOWEST_FILES = (
     "tests/pages/test_display_page.py",  # 108 s
     "tests/api/test_kiosk_agent.py",  # 79 s
@@ -120,9 +121,12 @@ SLOWEST_FILES = (
     "tests/api/test_spooler_database.py",  # 20 s
     "tests/test_concurrency.py",  # 19 s
     "tests/api/test_person_key.py",  # 18 s
-    "tests/test_engine_properties.py",  # 18 s
+    "tests/test_engine_properties.py",  # 18 s with the next one, split off since (~85 % of it)
+    "tests/test_choose_next.py",  # (~15 %)
     "tests/api/test_stopping.py",  # 18 s
-    "tests/test_booking_properties.py",  # 18 s
+    "tests/test_booking_properties.py",  # 18 s with the next two, split off since (~60 % of it)
+    "tests/test_booking_races.py",  # (~28 %)
+    "tests/test_booking_actions.py",  # (~11 %)
     "tests/pages/test_site_pages.py",  # 18 s
     "tests/test_booking_grids.py",  # 17 s
     "tests/test_migrations.py",  # 17 s

@@ -1,4 +1,5 @@
-"""Properties of the queue engine under any sequence of actions (hypothesis), and of ``choose_next``.
+"""Properties of the queue engine under any sequence of actions (hypothesis); ``choose_next`` by
+itself, and through a database, in tests/test_choose_next.py.
 
 The state machine drives the real engine on a SQLite file with an advancing clock inside
 opening hours and checks after every step that:
@@ -11,6 +12,7 @@ opening hours and checks after every step that:
   * every queue's row, of every day, counts its waiting tickets, priority ones, and those of them sent to
     one counter (the lobby's counts come from it), across transfers to counters, closes that send them
     back, midnight and the day end.
+(The checks of the numbers and of the event log: tests/engine_check_helpers.py.)
 """
 
 from __future__ import annotations
@@ -20,20 +22,19 @@ import copy
 import datetime as dt
 import functools
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from engine_check_helpers import MON_9, check_events, check_numbers
+from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from queue_row_helpers import rows_off_their_tickets
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
-from queuekiosk.server.core.config import Policy
 from queuekiosk.server.core.db import create_db_engine, prepare_database, session_factory
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -42,24 +43,6 @@ E = m.Event.__table__
 C = m.Counter.__table__
 S = m.Service.__table__
 SEQ = m.NumberSequence.__table__
-
-MON_9 = dt.datetime(2026, 11, 23, 2, 0)  # Monday 09:00 in Ho Chi Minh City
-MIN = dt.timedelta(minutes=1)
-
-# the state an event moves a ticket to, and the states it may start from
-EVENT_MOVES = {
-    "issued": (None, "waiting"),
-    "called": ({"waiting"}, "called"),
-    "recalled": ({"called"}, "called"),
-    "started": ({"called"}, "serving"),
-    "finished": ({"called", "serving"}, "done"),
-    "no_show": ({"called"}, "no_show"),
-    "transferred": ({"called", "serving"}, "waiting"),
-    "requeued": ({"called", "serving"}, "waiting"),
-    "expired": ({"waiting"}, "expired"),  # (the day end: a past day's number nobody called)
-}
-RELEASING = {"finished", "no_show", "transferred", "requeued"}
-COUNTER_EVENTS = {"paused", "resumed", "opened", "closed"}
 
 
 def small_ranges(services: list[dict]) -> list[dict]:
@@ -89,14 +72,9 @@ def next_opening(now: dt.datetime) -> dt.datetime:
     return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-# --- checks shared by the state machine and the interleave property -------------------------
+# --- what the state machine reads ------------------------------------------------------------
 
-# the statements the checks run after every step, built once (building one costs more than running it on
-# the small database of an example)
-_NUMBERS = select(T.c.origin_service_id, T.c.business_day, T.c.number)
-_SEQUENCES = select(SEQ)
-_TICKETS = select(T)
-_EVENTS = select(E).order_by(E.c.id)
+# its statements, built once (building one costs more than running it on the small database of an example);
 # the tables' rows as SQLite stores them, read straight from its connection (a refused action must leave
 # them byte for byte as they were; SQLAlchemy's statement machinery cost more than the reads themselves)
 _SNAPSHOT = {
@@ -110,109 +88,6 @@ _WAITING = (
 )
 _ISSUED = select(T.c.origin_service_id).where(T.c.business_day == bindparam("day"))
 _DONE = select(T.c.number, T.c.started_at, T.c.finished_at).where(T.c.status == "done")
-
-
-def check_numbers(conn, site) -> None:
-    """Per (service, business day): numbers are start, start+1, ..., start+n-1 and the sequence row agrees."""
-    by_key = collections.defaultdict(list)
-    for row in conn.execute(_NUMBERS):
-        by_key[(row.origin_service_id, row.business_day)].append(row.number)
-    last = {(r.service_id, r.business_day): r.last_number for r in conn.execute(_SEQUENCES)}
-    for (service_id, day), got in by_key.items():
-        code = site.service_codes[service_id]
-        start = site.config.service(code).numbers.start
-        counts = collections.Counter(got)
-        duplicates = sorted(n for n, k in counts.items() if k > 1)
-        expected = set(range(start, start + len(got)))
-        missing = sorted(expected - set(got))
-        extra = sorted(set(got) - expected)
-        assert not duplicates and not missing and not extra, (
-            f"{code} on {day}: duplicated {duplicates}, missing {missing}, out of sequence {extra}"
-        )
-        assert last.get((service_id, day)) == start + len(got) - 1, (
-            f"{code} on {day}: sequence says {last.get((service_id, day))}, tickets end at {start + len(got) - 1}"
-        )
-
-
-def check_events(conn, site) -> None:
-    """Replay the event log: legal moves, one holder per ticket, at most one ticket per counter."""
-    tickets = {row.id: row for row in conn.execute(_TICKETS)}
-    state: dict[int, str] = {}
-    holder: dict[int, int | None] = {}  # ticket -> counter holding it
-    holding: dict[int, int] = {}  # counter -> ticket it holds
-    called_before: set[int] = set()
-    sent_to: dict[int, int] = {}  # ticket -> the counter number it was transferred to alone
-    for e in conn.execute(_EVENTS):
-        if e.kind in COUNTER_EVENTS:
-            assert e.ticket_id is None and e.counter_id is not None, e
-            continue
-        assert e.kind in EVENT_MOVES, f"unknown event kind {e.kind!r}"
-        tid = e.ticket_id
-        number = tickets[tid].number
-        if e.kind == "requeued" and (e.detail or {}).get("transferred_to") is not None:
-            # a number transferred to one counter alone, sent back to its queue as that counter closes:
-            # it was waiting for that counter, and waits in its queue again
-            to = e.detail["transferred_to"]
-            assert state.get(tid) == "waiting" and holder.get(tid) is None, (
-                f"ticket {number} sent back from counter {to} while {state.get(tid)}"
-            )
-            assert sent_to.pop(tid, None) == to == site.counter_numbers[e.counter_id], (
-                f"ticket {number} sent back by counter {site.counter_numbers[e.counter_id]} as transferred to {to}"
-            )
-            continue
-        if e.kind == "transferred" and (e.detail or {}).get("to_counter") is not None:
-            sent_to[tid] = e.detail["to_counter"]
-        elif e.kind in ("called", "expired"):
-            sent_to.pop(tid, None)
-        sources, target = EVENT_MOVES[e.kind]
-        current = state.get(tid)
-        if e.kind == "issued":
-            assert current is None, f"ticket {number} issued twice"
-        else:
-            assert current in sources, f"ticket {number}: '{e.kind}' from state {current!r}"
-            # (an expiry is the day end's own move, not a command's: not among engine.TRANSITIONS)
-            legal = target in q.TRANSITIONS[current] or e.kind == "expired"
-            assert legal, f"ticket {number}: {current} -> {target} is not a legal move"
-        state[tid] = target
-
-        if e.kind == "called":
-            assert holder.get(tid) is None, f"ticket {number} called by counter {e.counter_id} while held"
-            assert e.counter_id not in holding, (
-                f"counter {e.counter_id} called {number} while holding ticket {tickets[holding[e.counter_id]].number}"
-            )
-            holder[tid] = e.counter_id
-            holding[e.counter_id] = tid
-            first = tid not in called_before
-            called_before.add(tid)
-            if first:
-                # the engine's wait is from the issue (its place in line): the reports' wait too for these
-                # kiosk tickets, not for a remote number's, counted there from its check-in (docs/reports.md)
-                assert e.detail == {"wait_seconds": round((e.at - tickets[tid].issued_at).total_seconds(), 3)}, e.detail
-            else:
-                assert e.detail == {"repeat_call": True}, f"ticket {number}: a second call must say repeat_call"
-        elif e.kind != "issued":
-            assert holder.get(tid) == e.counter_id, (
-                f"ticket {number}: '{e.kind}' by counter {e.counter_id}, held by {holder.get(tid)}"
-            )
-            if e.kind in RELEASING:
-                holder[tid] = None
-                del holding[e.counter_id]
-
-    for tid, row in tickets.items():
-        assert state.get(tid) == row.status, (
-            f"ticket {row.number}: events end in {state.get(tid)}, row says {row.status}"
-        )
-        if row.status in m.HELD_STATES:
-            assert row.counter_id == holder[tid], f"ticket {row.number}: row counter {row.counter_id}"
-        if row.status == "waiting":
-            assert row.counter_id is None, f"waiting ticket {row.number} has counter {row.counter_id}"
-        if row.status in ("done", "no_show"):
-            assert row.finished_at is not None
-    held = collections.Counter(r.counter_id for r in tickets.values() if r.status in m.HELD_STATES)
-    assert all(k == 1 for k in held.values()), f"a counter holds several tickets: {held}"
-    assert {c: t for c, t in holding.items()} == {
-        r.counter_id: r.id for r in tickets.values() if r.status in m.HELD_STATES
-    }
 
 
 def snapshot(conn) -> dict:
@@ -712,235 +587,3 @@ def test_any_sequence_of_actions_keeps_the_invariants(
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
-
-
-# --- choose_next: the pure rule ---------------------------------------------------------------
-
-NOW = MON_9 + 30 * MIN
-
-
-def cand(id_: int, minutes_ago: float, priority: bool = False) -> q.Candidate:
-    return q.Candidate(id_, NOW - dt.timedelta(minutes=minutes_ago), priority)
-
-
-def policy(kind="interleave", n=2, max_wait=45) -> Policy:
-    return Policy(priority=kind, normal_per_priority=n, max_wait_minutes=max_wait)
-
-
-def test_choose_next_with_nobody_waiting():
-    for kind in ("strict", "interleave", "none"):
-        assert q.choose_next(None, None, policy(kind), 0, NOW) is None
-
-
-def test_choose_next_with_one_kind_waiting():
-    normal, prio = cand(1, 10), cand(2, 5, True)
-    for kind in ("strict", "interleave", "none"):
-        assert q.choose_next(normal, None, policy(kind), 5, NOW) is normal
-        assert q.choose_next(None, prio, policy(kind), 0, NOW) is prio
-
-
-def test_strict_always_takes_the_priority_ticket():
-    normal, prio = cand(1, 20), cand(2, 1, True)
-    for streak in (0, 1, 5):
-        assert q.choose_next(normal, prio, policy("strict"), streak, NOW) is prio
-
-
-def test_none_is_first_come_first_served():
-    normal, prio = cand(1, 20), cand(2, 1, True)
-    assert q.choose_next(normal, prio, policy("none"), 0, NOW) is normal
-    assert q.choose_next(cand(3, 1), cand(4, 2, True), policy("none"), 0, NOW).id == 4
-
-
-def test_interleave_at_most_n_normal_in_a_row():
-    normal, prio = cand(1, 20), cand(2, 1, True)
-    assert q.choose_next(normal, prio, policy(n=2), 0, NOW) is normal
-    assert q.choose_next(normal, prio, policy(n=2), 1, NOW) is normal
-    assert q.choose_next(normal, prio, policy(n=2), 2, NOW) is prio
-    assert q.choose_next(normal, prio, policy(n=3), 2, NOW) is normal
-    assert q.choose_next(normal, prio, policy(n=1), 1, NOW) is prio
-
-
-def test_interleave_is_fifo_when_the_priority_ticket_is_older():
-    normal, prio = cand(1, 5), cand(2, 10, True)
-    assert q.choose_next(normal, prio, policy(n=2), 0, NOW) is prio
-
-
-def test_equal_issue_times_go_by_id():
-    normal, prio = cand(7, 5), cand(3, 5, True)
-    assert q.choose_next(normal, prio, policy("none"), 0, NOW) is prio
-    assert q.choose_next(cand(2, 5), cand(3, 5, True), policy("none"), 0, NOW).id == 2
-
-
-def test_max_wait_aging_goes_first():
-    aged, prio = cand(1, 45), cand(2, 1, True)  # exactly 45 minutes counts as too long
-    assert q.choose_next(aged, prio, policy("strict", max_wait=45), 0, NOW) is aged
-    assert q.choose_next(aged, prio, policy("interleave", n=1, max_wait=45), 9, NOW) is aged
-    young = cand(1, 44.9)
-    assert q.choose_next(young, prio, policy("strict", max_wait=45), 0, NOW) is prio
-    assert q.choose_next(aged, prio, policy("strict", max_wait=None), 0, NOW) is prio
-
-
-def test_max_wait_takes_the_oldest_when_both_are_aged():
-    normal, prio = cand(1, 50), cand(2, 60, True)
-    assert q.choose_next(normal, prio, policy("none", max_wait=45), 0, NOW) is prio
-    assert q.choose_next(cand(1, 70), prio, policy("strict", max_wait=45), 0, NOW).id == 1
-
-
-candidates = st.builds(
-    q.Candidate,
-    id=st.integers(1, 50),
-    issued_at=st.integers(0, 120).map(lambda m_: NOW - dt.timedelta(minutes=m_)),
-    priority=st.booleans(),
-)
-
-
-@given(
-    normal=st.none() | candidates,
-    prio=st.none() | candidates,
-    kind=st.sampled_from(["strict", "interleave", "none"]),
-    n=st.integers(1, 4),
-    max_wait=st.none() | st.integers(1, 90),
-    streak=st.integers(0, 6),
-)
-def test_choose_next_returns_one_of_the_candidates(normal, prio, kind, n, max_wait, streak):
-    got = q.choose_next(normal, prio, policy(kind, n, max_wait), streak, NOW)
-    if normal is None and prio is None:
-        assert got is None
-    else:
-        assert got is normal or got is prio
-        if normal is None or prio is None:
-            assert got is (normal or prio)
-
-
-# --- the same rules through a real database ---------------------------------------------------
-
-
-def issue_at(db, minute: int, priority: str | None = None, service: str = "HT") -> int:
-    return db.run(q.issue, service, priority=priority, now=MON_9 + minute * MIN).ticket["number"]
-
-
-def next_number(db, counter: int, minute: int):
-    ticket = db.run(q.call_next, counter, now=MON_9 + minute * MIN).ticket
-    return ticket and ticket["number"]
-
-
-def test_interleave_through_the_database(make_queue, make_config):
-    db = make_queue(make_config(policy={"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}))
-    for minute in range(5):
-        issue_at(db, minute)  # 1001..1005
-    issue_at(db, 6, "elderly")  # 1006
-    issue_at(db, 7, "disabled")  # 1007
-    calls = [next_number(db, 1, 10 + i) for i in range(8)]
-    assert calls == [1001, 1002, 1006, 1003, 1004, 1007, 1005, None]
-
-
-def test_strict_through_the_database(make_queue, make_config):
-    db = make_queue(make_config(policy={"priority": "strict", "max_wait_minutes": 45}))
-    issue_at(db, 0)
-    issue_at(db, 1)
-    issue_at(db, 2, "merit")
-    assert [next_number(db, 2, 5 + i) for i in range(3)] == [1003, 1001, 1002]
-
-
-def test_priority_older_than_normal_goes_first(make_queue, make_config):
-    db = make_queue(make_config(policy={"priority": "interleave", "normal_per_priority": 2, "max_wait_minutes": 45}))
-    issue_at(db, 0, "pregnant")
-    issue_at(db, 1)
-    assert next_number(db, 1, 2) == 1001
-
-
-def test_max_wait_aging_through_the_database(make_queue, make_config):
-    db = make_queue(make_config(policy={"priority": "strict", "max_wait_minutes": 45}))
-    issue_at(db, 0)  # 1001, normal, at 09:00
-    issue_at(db, 40, "elderly")  # 1002, priority, at 09:40
-    issue_at(db, 41)  # 1003
-    assert next_number(db, 1, 44) == 1002, "strict: the priority ticket first while nobody waited 45 minutes"
-    assert next_number(db, 2, 45) == 1001, "1001 has waited 45 minutes: it goes before the priority rule"
-    assert next_number(db, 1, 46) == 1003
-
-
-@dataclass
-class ExampleQueue:
-    """A centre on a fresh copy of a template for one example, driven like ``make_queue``'s."""
-
-    engine: object
-    site: object
-
-    def run(self, action, *args, **kwargs):
-        with session_factory(self.engine).begin() as session:
-            return action(session, self.site, *args, **kwargs)
-
-
-@pytest.fixture
-def interleave_queue(make_config, tmp_path, sqlite_template):
-    """``interleave_queue(n)``: the repo's centre under interleave N (no aging) with every counter open, on a
-    fresh copy of a file where it was loaded once per N; one engine for every copy (disposed of between
-    them, so no connection sees the copy before), its statements compiled once."""
-    templates: dict[int, tuple] = {}
-    path = tmp_path / "example.db"
-    engine = create_db_engine(f"sqlite:///{path}")
-
-    def make(n: int) -> ExampleQueue:
-        engine.dispose()
-        for suffix in ("-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-        if n not in templates:
-            config = make_config(policy={"priority": "interleave", "normal_per_priority": n, "max_wait_minutes": None})
-            template = tmp_path / f"interleave-{n}.db"
-            shutil.copyfile(sqlite_template, template)
-            loading = create_db_engine(f"sqlite:///{template}")
-            prepare_database(loading, config, tmp_path)
-            with loading.begin() as conn:  # staffed: every counter open, as after each clerk signed in
-                conn.execute(update(C).values(state="open"))
-            loading.dispose()
-            templates[n] = config, template
-        config, template = templates[n]
-        shutil.copyfile(template, path)
-        return ExampleQueue(engine, prepare_database(engine, config, tmp_path))
-
-    yield make
-    engine.dispose()
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    n=st.integers(1, 3),
-    steps=st.lists(
-        st.one_of(st.just(("issue", None)), st.just(("issue", "elderly")), st.sampled_from([("call", 1), ("call", 2)])),
-        min_size=5,
-        max_size=40,
-    ),
-)
-def test_interleave_never_more_than_n_normal_in_a_row_while_priority_waits(interleave_queue, n, steps):
-    """Counters 1 and 2 both serve HT; max-wait aging is off (it may break the rule on purpose)."""
-    db = interleave_queue(n)
-    run = {1: 0, 2: 0}  # normal tickets called in a row by a counter while a priority ticket waited
-    waiting: list[tuple[int, bool]] = []  # (number, priority), oldest first
-    for minute, (kind, arg) in enumerate(steps):
-        if kind == "issue":
-            waiting.append((issue_at(db, minute, arg), arg is not None))
-            continue
-        got = next_number(db, arg, minute)
-        if not waiting:
-            assert got is None
-            continue
-        entry = next(w for w in waiting if w[0] == got)
-        if waiting[0][1]:
-            assert entry == waiting[0], f"the oldest ticket {waiting[0][0]} is a priority one: FIFO, got {got}"
-        priority_waiting = any(p for _, p in waiting)
-        waiting.remove(entry)
-        if entry[1]:
-            run[arg] = 0
-        elif priority_waiting:
-            run[arg] += 1
-            assert run[arg] <= n, (
-                f"counter {arg} called {run[arg]} normal tickets in a row while a priority one waited (N={n})"
-            )
-        else:
-            run[arg] = 0
-            assert got == min([num for num, _ in waiting] + [got]), "first come first served when no priority waits"
-        oldest_normal = min((num for num, p in waiting + [entry] if not p), default=None)
-        oldest_prio = min((num for num, p in waiting + [entry] if p), default=None)
-        assert got in (oldest_normal, oldest_prio), f"{got} is not the oldest of its class"
-        with db.engine.connect() as conn:
-            check_events(conn, db.site)
