@@ -58,7 +58,8 @@ def begin(conn: Connection) -> bool:
     started on the server: never run again). False when it was found lost and a fresh connection is
     now under ``conn`` (``again_on_a_fresh_connection``): the statement goes there."""
     dbapi_connection = conn.connection.dbapi_connection
-    if dbapi_connection.autocommit or dbapi_connection.info.transaction_status != _IDLE:
+    # (pgconn's status, not info's: info is a new object at each look, 2 us; at every statement)
+    if dbapi_connection.pgconn.transaction_status != _IDLE or dbapi_connection.autocommit:
         return True
     try:
         with dbapi_connection.lock:
