@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 from . import models as m
 from .config import Config, ConfigError, parse_stored
 from .errors import QueueError
-from .pg_again import first_statement_again
+from .pg_again import begin, first_statement_again
 
 if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
     from sqlalchemy.orm import Session, sessionmaker
@@ -213,9 +213,13 @@ def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> Non
     deferred = conn.info.get(DEFERRED)
     if not deferred and not commit and not then:
         return
+    dbapi = conn.dialect.loaded_dbapi
+    try:  # the BEGIN, when these open the transaction: a connection it finds lost is replaced (pg_again)
+        begin(conn)
+    except dbapi.Error as error:
+        raise driver_error(conn, "BEGIN", None, error) from error
     statements, deferred[:] = list(deferred or ()), []
     dbapi_connection = conn.connection.dbapi_connection
-    dbapi = conn.dialect.loaded_dbapi
     with dbapi.ClientCursor(dbapi_connection) as cursor:  # client-side binding: several statements at once
         script = [cursor.mogrify(sql, values) for sql, values in statements] + (["COMMIT"] if commit else [])
         script += then

@@ -2,7 +2,9 @@
 fresh connection, and its first statement then runs there, for the first time (db.create_db_engine
 sets it up; engine/prepared.py's own statements use it too): the same choice as the group writer's
 batch lost at its start (pg_writer.py), for the reads and for the writes without the group writer
-(``QUEUEKIOSK_PG_GROUP_COMMIT=0``). A statement that was sent is never run again."""
+(``QUEUEKIOSK_PG_GROUP_COMMIT=0``), also when their first statement is a write deferred to go with
+the next one (db.send_deferred sends the BEGIN ahead of it here). A statement that was sent is never
+run again."""
 
 from __future__ import annotations
 
@@ -20,12 +22,18 @@ def first_statement_again(engine: Engine) -> None:
     that opens a transaction on a pooled connection found lost by the BEGIN goes on a fresh one (see
     ``begin``), so that the first request after a failover is served. On PostgreSQL through psycopg
     only (whose connection says where its transaction stands); a plain execute only (SQLAlchemy's
-    executemany and multi-row INSERT ... RETURNING keep their cursor: an outage, as before)."""
+    executemany and multi-row INSERT ... RETURNING keep their cursor: an outage, as before), though
+    an executemany after deferred writes whose BEGIN moved the connection goes on the fresh one."""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
 
     def run(execute, cursor, statement, args, context) -> bool:
-        if context.execute_style is ExecuteStyle.EXECUTE and not begin(context.root_connection):
+        conn = context.root_connection
+        style = context.execute_style
+        moved = style is ExecuteStyle.EXECUTE and not begin(conn)
+        # or moved already, by the BEGIN of the writes deferred ahead of it (db.send_deferred): not
+        # insertmanyvalues, which reads its rows from the cursor it holds (it fails unsent: an outage)
+        if moved or (style is not _MANY_VALUES and cursor.connection is not conn.connection.dbapi_connection):
             context.cursor = cursor = context.create_cursor()  # (on the fresh connection)
         execute(cursor, statement, *args, context)
         return True
@@ -38,6 +46,10 @@ def first_statement_again(engine: Engine) -> None:
     def _do_execute_no_params(cursor, statement, context):
         return run(engine.dialect.do_execute_no_params, cursor, statement, (), context)
 
+    @event.listens_for(engine, "do_executemany")
+    def _do_executemany(cursor, statement, parameters, context):
+        return run(engine.dialect.do_executemany, cursor, statement, (parameters,), context)
+
 
 def begin(conn: Connection) -> bool:
     """Before a statement on ``conn``'s psycopg connection: the BEGIN psycopg would send ahead of it
@@ -46,7 +58,8 @@ def begin(conn: Connection) -> bool:
     started on the server: never run again). False when it was found lost and a fresh connection is
     now under ``conn`` (``again_on_a_fresh_connection``): the statement goes there."""
     dbapi_connection = conn.connection.dbapi_connection
-    if dbapi_connection.autocommit or dbapi_connection.info.transaction_status != _IDLE:
+    # (pgconn's status, not info's: info is a new object at each look, 2 us; at every statement)
+    if dbapi_connection.pgconn.transaction_status != _IDLE or dbapi_connection.autocommit:
         return True
     try:
         with dbapi_connection.lock:
@@ -58,6 +71,7 @@ def begin(conn: Connection) -> bool:
     return True
 
 
+_MANY_VALUES = ExecuteStyle.INSERTMANYVALUES
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is not imported on SQLite)
 
 

@@ -320,3 +320,38 @@ def test_a_multi_row_insert_that_opens_a_transaction_on_a_lost_connection_is_an_
     finally:
         engine.dispose()
         link.close()
+
+
+@pytest.mark.postgres
+def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_once(
+    make_queue, config, migrated_pg_url
+):
+    """QUEUEKIOSK_PG_GROUP_COMMIT=0: a write transaction whose first statement is an event kept to go
+    with the next statement (a read, a write of several rows) or alone with the COMMIT, after a
+    failover that moved the address. The BEGIN ahead of it finds the pooled connection lost; it is
+    written on a fresh one, once, and the next statement runs there too (none of it had been sent)."""
+    import datetime as dt
+
+    from queuekiosk.server.core.db import write_transaction
+    from queuekiosk.server.core.engine.records import E, record_event
+
+    link = MovedAddressLink()
+    try:
+        queue = make_queue(config, migrated_pg_url.replace(":5432/", f":{link.port}/"))
+        now = dt.datetime(2026, 3, 2, 2, 30)
+        for turn, then in enumerate(("read", "commit", "rows", "read")):
+            with queue.engine.connect() as conn:  # the pool holds a connection of a moment ago
+                conn.execute(text("SELECT 1")).all()
+            link.fail_over()
+            with write_transaction(queue.engine) as conn:
+                record_event(conn, queue.site, "note", now, None, detail={"turn": turn})  # kept for later
+                if then == "read":  # ... sent ahead of SQLAlchemy's statement, which sees it
+                    seen = conn.execute(text("SELECT count(*) FROM events WHERE kind = 'note'")).scalar()
+                    assert seen == turn + 1
+                elif then == "rows":  # (SQLAlchemy's executemany)
+                    row = {"site_id": queue.site.id, "kind": "other", "at": now, "detail": {"turn": turn}}
+                    conn.execute(insert(E), [row, row])
+        notes = [(e.kind, e.detail["turn"]) for e in queue.events() if e.kind in ("note", "other")]
+        assert notes == [("note", 0), ("note", 1), ("note", 2), ("other", 2), ("other", 2), ("note", 3)]
+    finally:
+        link.close()
