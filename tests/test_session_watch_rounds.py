@@ -63,3 +63,27 @@ def test_a_late_committed_sign_out_still_closes_and_is_told_once(events):
     assert round_with({"lan-tab": lan, "vy-tab": vy}) == (["lan-tab"], [("s", 1)])  # not 6's again, nor 3's
 
     assert round_with({"vy-tab": vy}) == ([], [])  # nothing is told twice
+
+
+def test_a_malformed_sign_out_is_skipped_once_and_the_rest_still_done(events, caplog):
+    """An event whose ``signed_out`` is not a list of [site, counter] (no command writes one today): its
+    good entries and every other event are still told, its session still closed, the bad entries said
+    in the log once, not at each round that reads the event again."""
+    commit, round_with = events
+    commit(1, "login", username="lan")
+    commit(2, "login", username="mai")
+    lan, mai = Principal("clerk", "lan", login_event=1), Principal("clerk", "mai", login_event=2)
+    tabs = {"lan-tab": lan, "mai-tab": mai}
+    assert round_with(tabs) == ([], [])
+
+    commit(3, "password_changed", username="lan", signed_out=[["s"], ["s", 1], "s4", ["s", "2"], [None, 5]])
+    commit(4, "user_disabled", username="mai", signed_out={"s": 3})
+    commit(5, "user_changed", username="hoa", signed_out=[["s", 6]])
+    assert round_with(tabs) == (["lan-tab", "mai-tab"], [("s", 1), ("s", 6)])
+    assert round_with({}) == ([], [])  # (the overlap reads 3 to 5 again)
+    assert round_with({}) == ([], [])
+    skipped = [record.getMessage() for record in caplog.records if "signed_out" in record.getMessage()]
+    assert skipped == [
+        "event 3 (password_changed): 4 entries of signed_out are not [site, counter]; skipped",
+        "event 4 (user_disabled): signed_out is not a list of [site, counter]; skipped",
+    ]

@@ -15,6 +15,7 @@ supervisor reads, at every site, and changes nothing: the web layer refuses its 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -30,6 +31,8 @@ from .db import driver_error
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
 from .i18n import Phrase
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -449,11 +452,36 @@ class SessionWatch:
                 ended.update(login for login, name in unread.items() if _ends(login, name, event_id, kind, detail))
                 if telling_from is not None and event_id > telling_from and event_id not in self.told:
                     told.add(event_id)
-                    signed_out += [(site, counter) for site, counter in (detail or {}).get("signed_out", ())]
+                    signed_out += _signed_out(event_id, kind, detail)
         lapsed = _lapsed(conn, principals, ended)
         self.known, self.tops = set(logins), [self.tops[1], top]
         self.told = {event_id for event_id in self.told if event_id > (telling_from or 0)} | told
         return lapsed, signed_out
+
+
+def _signed_out(event_id: int, kind: str, detail) -> list[tuple[str, int]]:
+    """The (site id, counter number) pairs of an event's ``signed_out``. Entries of another shape are
+    skipped and logged (as this event is told only once, once): one bad event must not stop every round,
+    which would read it again each time."""
+    entries = (detail or {}).get("signed_out", [])
+    if not isinstance(entries, list):
+        log.warning("event %s (%s): signed_out is not a list of [site, counter]; skipped", event_id, kind)
+        return []
+    pairs = [tuple(entry) for entry in entries if _is_site_counter(entry)]
+    if len(pairs) < len(entries):
+        bad = len(entries) - len(pairs)
+        log.warning("event %s (%s): %s entries of signed_out are not [site, counter]; skipped", event_id, kind, bad)
+    return pairs
+
+
+def _is_site_counter(entry) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], int)
+        and not isinstance(entry[1], bool)
+    )
 
 
 def _lapsed(conn: Connection, principals: dict, ended: set[int]) -> list:
