@@ -12,12 +12,13 @@ _WAITING_FOR_A_LOCK = text(
 )
 
 
-def until_one_waits_for_a_lock(engine, seconds: float = 10) -> bool:
-    """Whether, within ``seconds``, a connection of the test's database waits for a lock another holds."""
+def until_one_waits_for_a_lock(engine, seconds: float = 10, unless=lambda: False) -> bool:
+    """Whether, within ``seconds``, a connection of the test's database waits for a lock another holds
+    (False as soon as ``unless()``: what would wait is done without waiting)."""
     with engine.connect() as conn:
         deadline = time.monotonic() + seconds
         while not conn.execute(_WAITING_FOR_A_LOCK).scalar():
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or unless():
                 return False
             conn.rollback()
             time.sleep(0.02)
