@@ -461,8 +461,8 @@ class SessionWatch:
 
 def _signed_out(event_id: int, kind: str, detail) -> list[tuple[str, int]]:
     """The (site id, counter number) pairs of an event's ``signed_out``. Entries of another shape are
-    skipped and logged (as this event is told only once, once): one bad event must not stop every round,
-    which would read it again each time."""
+    skipped and logged (once: an event is told once): one bad event must not stop every round, each of
+    which would read it again."""
     entries = (detail or {}).get("signed_out", [])
     if not isinstance(entries, list):
         log.warning("event %s (%s): signed_out is not a list of [site, counter]; skipped", event_id, kind)
