@@ -46,7 +46,9 @@ def test_a_login_committing_during_a_password_change_is_heard_signed_out(live_se
 
                 command = threading.Thread(target=change_password)
                 command.start()
-                until_one_waits_for_a_lock(engine, BOUND, unless=changed.is_set)  # (the command waits, or is done)
+                # the command waits (in its own lock: only staffing.signed_in_where locks FOR NO KEY UPDATE,
+                # so no other wait of the server's lets the login commit early), or is done
+                until_one_waits_for_a_lock(engine, BOUND, unless=changed.is_set, statement="%FOR NO KEY UPDATE%")
                 logging_in.commit()
             command.join(60)
             assert changed.is_set()
