@@ -380,8 +380,9 @@ def principal_for_session(session: Session | Connection, cookie) -> Principal | 
 
 
 def _ends(login: int, username: str, event_id: int, kind: str, detail) -> bool:
-    """Whether a session-ending event ends the session of ``login``: its own logout, or a change of its user."""
-    detail = detail or {}
+    """Whether a session-ending event ends the session of ``login``: its own logout, or a change of its
+    user (one whose detail is not an object names neither, and ends none)."""
+    detail = detail if isinstance(detail, dict) else {}
     return event_id > login and (
         detail.get("session") == login if kind == "logout" else detail.get("username") == username
     )
@@ -463,6 +464,9 @@ def _signed_out(event_id: int, kind: str, detail) -> list[tuple[str, int]]:
     """The (site id, counter number) pairs of an event's ``signed_out``. Entries of another shape are
     skipped and logged (once: an event is told once): one bad event must not stop every round, each of
     which would read it again."""
+    if detail is not None and not isinstance(detail, dict):
+        log.warning("event %s (%s): its detail is not an object, so no signed_out; skipped", event_id, kind)
+        return []
     entries = (detail or {}).get("signed_out", [])
     if not isinstance(entries, list):
         log.warning("event %s (%s): signed_out is not a list of [site, counter]; skipped", event_id, kind)
