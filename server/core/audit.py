@@ -20,8 +20,6 @@ E, U, K, T, C = (m.events, m.users, m.api_tokens, m.tickets, m.counters)
 def record(conn, site, kind: str, actor: q.Actor | None = None, **detail) -> int:
     """One audit event (``kind`` such as "login_failed"), and its id; ``detail`` never holds a password."""
     actor = actor or q.Actor()
-    if kind == "login" and actor.user_id is not None:  # before the event takes its id: staffing.signed_in_where
-        conn.execute(select(U.c.id).where(U.c.id == actor.user_id).with_for_update(read=True))
     return conn.execute(
         insert(E).values(
             site_id=site.id,

@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import audit
 from . import models as m
 from .db import driver_error
 from .engine import Actor
@@ -285,6 +286,23 @@ def principal_for_login(session: Session, username: str, password: str) -> m.Use
     if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password) or user is None:
         raise NotSignedIn("bad_login")
     return user
+
+
+# what principal_for_login and the login route's checks read of the account
+_LOGIN_CHECKED = ("password_hash", "active", "role", "counter_number", "site_id")
+
+
+def record_login(conn: Connection, site, seen: m.User, **detail) -> int:
+    """The "login" event of ``seen`` (the account as principal_for_login read it, its password checked
+    there), and its id; ``bad_login`` if the account changed since that read (a password changed, the
+    account disabled or moved in between: a session of the old one would outlive the change). The row
+    is locked FOR SHARE before the event takes its id: a change under way (staffing.signed_in_where
+    locks it FOR NO KEY UPDATE) commits first and is seen here, or waits and ends this login."""
+    columns = [m.users.c[name] for name in _LOGIN_CHECKED]
+    current = conn.execute(select(*columns).where(m.users.c.id == seen.id).with_for_update(read=True)).first()
+    if current is None or tuple(current) != tuple(getattr(seen, name) for name in _LOGIN_CHECKED):
+        raise NotSignedIn("bad_login")
+    return audit.record(conn, site, "login", Actor(user_id=seen.id), **detail)
 
 
 # audit events after which a session opened before them no longer works (server/core/audit.py); "user_added":

@@ -151,7 +151,7 @@ def signed_in_where(conn, sites: list[SiteRuntime], user_id: int, now: dt.dateti
     today, as one query finds them: an account of the whole installation is mostly signed in at one
     site, or none. The user's row is locked first (FOR NO KEY UPDATE: it conflicts with a login's FOR
     SHARE, not with the FK checks of the user's other inserts, so their actions neither wait nor
-    deadlock): a login of the user under way (audit.record locks the row before its event takes an id)
+    deadlock): a login of the user under way (auth.record_login locks the row before its event takes an id)
     commits before this reads, and one after waits for the change and gets a later id, which the change
     does not end (PostgreSQL; SQLite has one writer)."""
     if not sites:

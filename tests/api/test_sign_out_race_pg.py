@@ -1,7 +1,7 @@
 """A login committing while ``queuekiosk user password`` runs, on PostgreSQL (ids are handed out before
 commit): the command's change ends that session, so the dashboard must hear it signed out, as for a
 login committed before. The login here is held open on a connection of the test, between the audit
-event it writes (as the login route does, audit.record) and its commit, while the real command runs."""
+event it writes (as the login route does, auth.record_login) and its commit, while the real command runs."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from ops_helpers import dashboards
 from pg_lock_helpers import until_one_waits_for_a_lock
 from sqlalchemy import select
 
-from queuekiosk.server.core import audit
-from queuekiosk.server.core import engine as q
 from queuekiosk.server.core import models as m
+from queuekiosk.server.core.auth import record_login
 from queuekiosk.server.core.db import create_db_engine
 
 pytestmark = pytest.mark.postgres
@@ -32,12 +31,12 @@ def test_a_login_committing_during_a_password_change_is_heard_signed_out(live_se
     engine = create_db_engine(migrated_pg_url)
     try:
         with engine.connect() as conn:
-            user_id = conn.scalar(select(m.users.c.id).where(m.users.c.username == "quantri"))
+            user = conn.execute(select(m.users).where(m.users.c.username == "quantri")).one()  # (its password checked)
             site = SimpleNamespace(id=conn.scalar(select(m.site_setups.c.site_id)))
         with dashboards(srv, srv.token("admin"), None) as (dashboard,):
             mark = dashboard.mark()
             with engine.connect() as logging_in:  # quantri signs in at counter 3: written, not committed yet
-                login = audit.record(logging_in, site, "login", q.Actor(user_id=user_id), counter=3, at_counter=True)
+                login = record_login(logging_in, site, user, counter=3, at_counter=True)
                 changed = threading.Event()
 
                 def change_password():
