@@ -9,15 +9,18 @@ from sqlalchemy import text
 
 _WAITING_FOR_A_LOCK = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    " AND query ILIKE :statement"
 )
 
 
-def until_one_waits_for_a_lock(engine, seconds: float = 10) -> bool:
-    """Whether, within ``seconds``, a connection of the test's database waits for a lock another holds."""
+def until_one_waits_for_a_lock(engine, seconds: float = 10, unless=lambda: False, statement: str = "%") -> bool:
+    """Whether, within ``seconds``, a connection of the test's database waits for a lock another holds
+    in a statement ``ILIKE statement`` (any, by default; False as soon as ``unless()``: what would wait
+    is done without waiting)."""
     with engine.connect() as conn:
         deadline = time.monotonic() + seconds
-        while not conn.execute(_WAITING_FOR_A_LOCK).scalar():
-            if time.monotonic() > deadline:
+        while not conn.execute(_WAITING_FOR_A_LOCK, {"statement": statement}).scalar():
+            if time.monotonic() > deadline or unless():
                 return False
             conn.rollback()
             time.sleep(0.02)

@@ -15,6 +15,7 @@ supervisor reads, at every site, and changes nothing: the web layer refuses its 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -25,11 +26,14 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import audit
 from . import models as m
 from .db import driver_error
 from .engine import Actor
 from .errors import NotAllowed, NotSignedIn
 from .i18n import Phrase
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -284,6 +288,23 @@ def principal_for_login(session: Session, username: str, password: str) -> m.Use
     return user
 
 
+# what principal_for_login and the login route's checks read of the account
+_LOGIN_CHECKED = ("password_hash", "active", "role", "counter_number", "site_id")
+
+
+def record_login(conn: Connection, site, seen: m.User, **detail) -> int:
+    """The "login" event of ``seen`` (the account as principal_for_login read it, its password checked
+    there), and its id; ``bad_login`` if the account changed since that read (a password changed, the
+    account disabled or moved in between: a session of the old one would outlive the change). The row
+    is locked FOR SHARE before the event takes its id: a change under way (staffing.signed_in_where
+    locks it FOR NO KEY UPDATE) commits first and is seen here, or waits and ends this login."""
+    columns = [m.users.c[name] for name in _LOGIN_CHECKED]
+    current = conn.execute(select(*columns).where(m.users.c.id == seen.id).with_for_update(read=True)).first()
+    if current is None or tuple(current) != tuple(getattr(seen, name) for name in _LOGIN_CHECKED):
+        raise NotSignedIn("bad_login")
+    return audit.record(conn, site, "login", Actor(user_id=seen.id), **detail)
+
+
 # audit events after which a session opened before them no longer works (server/core/audit.py); "user_added":
 # an account made again under the name of one removed with its site (a saved cookie names it)
 SESSION_ENDING_EVENTS = ("logout", "password_changed", "user_disabled", "user_changed", "user_added")
@@ -377,8 +398,9 @@ def principal_for_session(session: Session | Connection, cookie) -> Principal | 
 
 
 def _ends(login: int, username: str, event_id: int, kind: str, detail) -> bool:
-    """Whether a session-ending event ends the session of ``login``: its own logout, or a change of its user."""
-    detail = detail or {}
+    """Whether a session-ending event ends the session of ``login``: its own logout, or a change of its
+    user (one whose detail is not an object names neither, and ends none)."""
+    detail = detail if isinstance(detail, dict) else {}
     return event_id > login and (
         detail.get("session") == login if kind == "logout" else detail.get("username") == username
     )
@@ -449,11 +471,39 @@ class SessionWatch:
                 ended.update(login for login, name in unread.items() if _ends(login, name, event_id, kind, detail))
                 if telling_from is not None and event_id > telling_from and event_id not in self.told:
                     told.add(event_id)
-                    signed_out += [(site, counter) for site, counter in (detail or {}).get("signed_out", ())]
+                    signed_out += _signed_out(event_id, kind, detail)
         lapsed = _lapsed(conn, principals, ended)
         self.known, self.tops = set(logins), [self.tops[1], top]
         self.told = {event_id for event_id in self.told if event_id > (telling_from or 0)} | told
         return lapsed, signed_out
+
+
+def _signed_out(event_id: int, kind: str, detail) -> list[tuple[str, int]]:
+    """The (site id, counter number) pairs of an event's ``signed_out``. Entries of another shape are
+    skipped and logged (once: an event is told once): one bad event must not stop every round, each of
+    which would read it again."""
+    if detail is not None and not isinstance(detail, dict):
+        log.warning("event %s (%s): its detail is not an object, so no signed_out; skipped", event_id, kind)
+        return []
+    entries = (detail or {}).get("signed_out", [])
+    if not isinstance(entries, list):
+        log.warning("event %s (%s): signed_out is not a list of [site, counter]; skipped", event_id, kind)
+        return []
+    pairs = [tuple(entry) for entry in entries if _is_site_counter(entry)]
+    if len(pairs) < len(entries):
+        bad = len(entries) - len(pairs)
+        log.warning("event %s (%s): %s entries of signed_out are not [site, counter]; skipped", event_id, kind, bad)
+    return pairs
+
+
+def _is_site_counter(entry) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], int)
+        and not isinstance(entry[1], bool)
+    )
 
 
 def _lapsed(conn: Connection, principals: dict, ended: set[int]) -> list:

@@ -149,9 +149,14 @@ def signed_in_where(conn, sites: list[SiteRuntime], user_id: int, now: dt.dateti
     ``user_id`` now: before a change of the account ends its sessions (/admin, the command line), the
     counters whose dashboards are told it signed out. Read only at the sites where the account signed in
     today, as one query finds them: an account of the whole installation is mostly signed in at one
-    site, or none."""
+    site, or none. The user's row is locked first (FOR NO KEY UPDATE: it conflicts with a login's FOR
+    SHARE, not with the FK checks of the user's other inserts, so their actions neither wait nor
+    deadlock): a login of the user under way (auth.record_login locks the row before its event takes an id)
+    commits before this reads, and one after waits for the change and gets a later id, which the change
+    does not end (PostgreSQL; SQLite has one writer)."""
     if not sites:
         return []
+    conn.execute(select(U.c.id).where(U.c.id == user_id).with_for_update(key_share=True))
     since = min(since_local_midnight(where, now) for where in sites)  # (the earliest of their days)
     signed_at = set(
         conn.scalars(

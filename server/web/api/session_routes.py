@@ -16,7 +16,7 @@ from flask import jsonify, request, session
 
 from ...core import audit
 from ...core import engine as q
-from ...core.auth import may_use_site, principal_for_login
+from ...core.auth import may_use_site, principal_for_login, record_login
 from ..errors import NotJson
 from ..extensions import socketio
 from ..realtime import later
@@ -72,10 +72,9 @@ def login():
     # at a counter: a clerk's sign-in, or another's at a counter (named, or the account's own) unless its
     # page says it is not (the dashboard's form: a supervisor signing in there is at none, core/staffing.py)
     at_counter = counter is not None and (user.role == "clerk" or body.at_counter)
-    login_event = app_state.write(
-        audit.record,
-        "login",
-        q.Actor(user_id=user.id),
+    login_event = app_state.write(  # bad_login if the account changed since the read (auth.record_login)
+        record_login,
+        user,
         counter=counter,
         at_counter=at_counter,
         address=request.remote_addr,
