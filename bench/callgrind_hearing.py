@@ -2,14 +2,16 @@
 part of what a second process adds that does not move with the machine's load (callgrind_production's
 pgmq2 / pgmq does, with the sizes of the batches).
 
-    python bench/callgrind_hearing.py [--tickets 1000] [--repeat 5] [--baseline REVISION]
+    python bench/callgrind_hearing.py [--tickets 1000] [--repeat 5] [--baseline REVISION] [--keep FILE | --captured FILE]
 
 Two ``queuekiosk serve`` processes on one fresh PostgreSQL database and one redis-server, a lobby display
 on each, issue ``--tickets`` tickets each (16 keep-alive clients each); every batch they publish meanwhile
 is captured from Redis. Then a ``BoundedRedisManager`` with one client in the lobby display's room hears
 them through its ``_listen`` (Redis's reading left out), ``--repeat`` times, under callgrind; the same run
 hearing nothing is subtracted, and the rest divided by the tickets heard. The packets told to the client
-are hashed: the same hash for this tree and ``--baseline`` says both told the same bytes.
+are hashed: the same hash for this tree and ``--baseline`` says both told the same bytes. ``--keep FILE``
+saves the batches captured, ``--captured FILE`` hears those instead of capturing (trees compared on the
+same batches, without the two processes' minutes).
 """
 
 from __future__ import annotations
@@ -136,12 +138,20 @@ def main():
     parser.add_argument("--repeat", type=int, default=5, help="times the captured batches are heard")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432", help="server, no database")
     parser.add_argument("--baseline", metavar="REVISION", help="count this revision's hearing too")
+    saved = parser.add_mutually_exclusive_group()
+    saved.add_argument("--keep", type=Path, metavar="FILE", help="save the batches captured in FILE")
+    saved.add_argument("--captured", type=Path, metavar="FILE", help="hear the batches --keep saved in FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qk-callgrind-hearing-") as tmp:
         tmp = Path(tmp)
-        batches, room, issued = capture(args, tmp)
+        if args.captured:
+            batches, room, issued = pickle.loads(args.captured.read_bytes())
+        else:
+            batches, room, issued = capture(args, tmp)
         captured = tmp / "batches.pickle"
         captured.write_bytes(pickle.dumps((batches, room)))
+        if args.keep:
+            args.keep.write_bytes(pickle.dumps((batches, room, issued)))
         size = sum(map(len, batches))
         step(f"captured {len(batches)} batches, {size / issued:.0f} bytes a ticket; the client in {room}")
         trees = [("ours", None)]
