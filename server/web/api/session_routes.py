@@ -59,7 +59,6 @@ def login():
     if refusal is not None:  # logged once the read is closed (SQLite has one connection)
         app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
         raise refusal
-    app_state.limits.login_succeeded(request.remote_addr, body.username)
     may_use_site(user, app_state.site)  # a user of another site, or of a retired one: refused here
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
@@ -72,13 +71,19 @@ def login():
     # at a counter: a clerk's sign-in, or another's at a counter (named, or the account's own) unless its
     # page says it is not (the dashboard's form: a supervisor signing in there is at none, core/staffing.py)
     at_counter = counter is not None and (user.role == "clerk" or body.at_counter)
-    login_event = app_state.write(  # bad_login if the account changed since the read (auth.record_login)
-        record_login,
-        user,
-        counter=counter,
-        at_counter=at_counter,
-        address=request.remote_addr,
-    )
+    try:  # bad_login if the account changed since the read (auth.record_login): a failed attempt, logged
+        login_event = app_state.write(
+            record_login,
+            user,
+            counter=counter,
+            at_counter=at_counter,
+            address=request.remote_addr,
+        )
+    except q.NotSignedIn:
+        address = request.remote_addr
+        app_state.write(audit.record, "login_failed", username=body.username, address=address, reason="account_changed")
+        raise
+    app_state.limits.login_succeeded(request.remote_addr, body.username)
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["username"] = user.username  # the same id may name another account later (auth.principal_for_session)
