@@ -59,6 +59,7 @@ def login():
     if refusal is not None:  # logged once the read is closed (SQLite has one connection)
         app_state.write(audit.record, "login_failed", username=body.username, address=request.remote_addr)
         raise refusal
+    app_state.limits.login_succeeded(request.remote_addr, body.username)
     may_use_site(user, app_state.site)  # a user of another site, or of a retired one: refused here
     counter = body.counter if body.counter is not None else user.counter_number
     if counter is not None and counter not in app_state.site.counter_ids:
@@ -79,11 +80,11 @@ def login():
             at_counter=at_counter,
             address=request.remote_addr,
         )
-    except q.NotSignedIn:
+    except q.NotSignedIn:  # counted again: the attempt given back above did not sign in
         address = request.remote_addr
         app_state.write(audit.record, "login_failed", username=body.username, address=address, reason="account_changed")
+        app_state.limits.count_login(address, body.username)
         raise
-    app_state.limits.login_succeeded(request.remote_addr, body.username)
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["username"] = user.username  # the same id may name another account later (auth.principal_for_session)
