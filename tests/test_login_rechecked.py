@@ -6,6 +6,7 @@ change. Deterministic on a real SQLite database: the change is committed between
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +20,7 @@ from queuekiosk.server.core.errors import NotSignedIn
 
 SITE = SimpleNamespace(id="s")
 OLD, NEW = "mat-khau-cu", "mat-khau-moi"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -67,3 +69,46 @@ def test_a_login_of_an_unchanged_account_is_recorded(engine):
     with engine.begin() as conn:
         assert record_login(conn, SITE, user, counter=3, at_counter=True)
     assert _logins(engine) == 1
+
+
+@pytest.fixture
+def kiosk_app(tmp_path, migrated_sqlite_url, monkeypatch):
+    """The real app in this process (SQLite, limits in memory), with a clerk "lan" at counter 1."""
+    from queuekiosk.server.core.auth import add_user
+    from queuekiosk.server.web.app import create_app
+
+    monkeypatch.setenv("QUEUEKIOSK_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("QUEUEKIOSK_DATABASE_URL", migrated_sqlite_url)
+    monkeypatch.setenv("QUEUEKIOSK_SECRET_KEY", "login-rechecked")
+    config = tmp_path / "config.yaml"
+    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    app = create_app(config, ignore_hours=True)
+    app_state = app.extensions["queuekiosk"]
+    with app_state.Session() as db:
+        add_user(db, "lan", OLD, "clerk", counter=1, site_id=app_state.site.id)
+        db.commit()
+    yield app
+    app_state.engine.dispose()
+
+
+def test_a_login_refused_at_its_write_is_logged_and_counts_as_a_failed_attempt(kiosk_app, monkeypatch):
+    from queuekiosk.server.web.api import session_routes
+
+    app_state = kiosk_app.extensions["queuekiosk"]
+
+    def moved_then_written(conn, site, seen, **detail):  # /admin moved the clerk since the route's read
+        moved = 3 - seen.counter_number  # 1 <-> 2
+        conn.execute(update(m.users).where(m.users.c.id == seen.id).values(counter_number=moved))
+        return record_login(conn, site, seen, **detail)
+
+    monkeypatch.setattr(session_routes, "record_login", moved_then_written)
+    http = kiosk_app.test_client()
+    login = {"username": "lan", "password": OLD}
+    refused = http.post("/api/v1/auth/login", json=login)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "bad_login"
+    with app_state.engine.connect() as conn:
+        failed = conn.execute(select(m.events.c.detail).where(m.events.c.kind == "login_failed")).scalars().all()
+    assert [(f["username"], f["reason"]) for f in failed] == [("lan", "account_changed")]
+    for _ in range(9):  # up to the limit of 10 failed attempts (tests/api/test_login_throttle.py)
+        assert http.post("/api/v1/auth/login", json=login).status_code == 401
+    assert http.post("/api/v1/auth/login", json=login).status_code == 429  # none was given back

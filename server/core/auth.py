@@ -406,15 +406,16 @@ def _ends(login: int, username: str, event_id: int, kind: str, detail) -> bool:
     )
 
 
-def ended_sessions(session: Session, logins: dict[int, str], after: int | None = None) -> set[int]:
+def ended_sessions(db: Session | Connection, logins: dict[int, str]) -> set[int]:
     """Those of ``logins`` (a session's login event -> its user name) that ended since: their own
-    logout, or a change of that user's password, account or role made after the login. With
-    ``after``, only the events after that id are read (those up to it were read before)."""
+    logout, or a change of that user's password, account or role made after the login."""
     if not logins:
         return set()
-    E = m.Event
-    lower = min(logins) if after is None else max(min(logins), after)
-    later = session.execute(select(E.id, E.kind, E.detail).where(E.id > lower, E.kind.in_(SESSION_ENDING_EVENTS)))
+    later = db.execute(
+        select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.detail).where(
+            _EVENTS.c.id > min(logins), _EVENTS.c.kind.in_(SESSION_ENDING_EVENTS)
+        )
+    )
     ended = set()
     for event_id, kind, detail in later:
         for login, username in logins.items():

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 from . import models as m
 from .config import Config, ConfigError, parse_stored
 from .errors import QueueError
-from .pg_again import begin, first_statement_again
+from .pg_again import _IDLE, begin, first_statement_again
 
 if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
     from sqlalchemy.orm import Session, sessionmaker
@@ -211,8 +211,8 @@ def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> Non
     """The deferred writes (and the COMMIT, or the statements ``then``), as one query of several
     statements: one round trip."""
     deferred = conn.info.get(DEFERRED)
-    if not deferred and not commit and not then:
-        return
+    if not deferred and not then and (not commit or _ran_nothing(conn)):
+        return  # (a COMMIT of nothing would cost a BEGIN, sent for it, and its own round trip)
     dbapi = conn.dialect.loaded_dbapi
     try:  # the BEGIN, when these open the transaction: a connection it finds lost is replaced (pg_again)
         begin(conn)
@@ -227,6 +227,11 @@ def send_deferred(conn, commit: bool = False, then: tuple[str, ...] = ()) -> Non
             cursor.execute("; ".join(script))
         except dbapi.Error as error:
             raise driver_error(conn, script[0], None, error) from error
+
+
+def _ran_nothing(conn: Connection) -> bool:
+    """Whether no transaction is open on ``conn``'s connection: a write_transaction ran no statement."""
+    return conn.connection.dbapi_connection.pgconn.transaction_status == _IDLE
 
 
 def driver_error(conn: Connection, sql: str | None, values, error: Exception, lost: bool = False) -> DBAPIError:

@@ -72,13 +72,19 @@ def login():
     # at a counter: a clerk's sign-in, or another's at a counter (named, or the account's own) unless its
     # page says it is not (the dashboard's form: a supervisor signing in there is at none, core/staffing.py)
     at_counter = counter is not None and (user.role == "clerk" or body.at_counter)
-    login_event = app_state.write(  # bad_login if the account changed since the read (auth.record_login)
-        record_login,
-        user,
-        counter=counter,
-        at_counter=at_counter,
-        address=request.remote_addr,
-    )
+    try:  # bad_login if the account changed since the read (auth.record_login): a failed attempt, logged
+        login_event = app_state.write(
+            record_login,
+            user,
+            counter=counter,
+            at_counter=at_counter,
+            address=request.remote_addr,
+        )
+    except q.NotSignedIn:  # counted again: the attempt given back above did not sign in
+        address = request.remote_addr
+        app_state.write(audit.record, "login_failed", username=body.username, address=address, reason="account_changed")
+        app_state.limits.count_login(address, body.username)
+        raise
     session.clear()  # a new session, and with it a new CSRF token
     session["user_id"] = user.id
     session["username"] = user.username  # the same id may name another account later (auth.principal_for_session)
