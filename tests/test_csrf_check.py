@@ -4,26 +4,16 @@ token, and over HTTPS a Referer of the same origin. The real app, with a page ro
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Blueprint, jsonify
+from in_process_app_helpers import in_process_app
 
 from queuekiosk.server.web.api.csrf import generate_csrf
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def client(tmp_path, migrated_sqlite_url, monkeypatch):
-    from queuekiosk.server.web.app import create_app
-
-    monkeypatch.setenv("QUEUEKIOSK_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("QUEUEKIOSK_DATABASE_URL", migrated_sqlite_url)
-    monkeypatch.setenv("QUEUEKIOSK_SECRET_KEY", "csrf-test")
-    config = tmp_path / "config.yaml"
-    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    app = create_app(config, ignore_hours=True)
+    app = in_process_app(tmp_path, migrated_sqlite_url, monkeypatch, "csrf-test")
     probe = Blueprint("probe", __name__)
     probe.add_url_rule("/probe/token", "token", lambda: jsonify(token=generate_csrf()))
     probe.add_url_rule("/probe/form", "form", lambda: "done", methods=["POST", "DELETE"])

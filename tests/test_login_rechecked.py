@@ -6,10 +6,10 @@ change. Deterministic on a real SQLite database: the change is committed between
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from in_process_app_helpers import in_process_app
 from sqlalchemy import create_engine, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
@@ -20,7 +20,6 @@ from queuekiosk.server.core.errors import NotSignedIn
 
 SITE = SimpleNamespace(id="s")
 OLD, NEW = "mat-khau-cu", "mat-khau-moi"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -75,14 +74,8 @@ def test_a_login_of_an_unchanged_account_is_recorded(engine):
 def kiosk_app(tmp_path, migrated_sqlite_url, monkeypatch):
     """The real app in this process (SQLite, limits in memory), with a clerk "lan" at counter 1."""
     from queuekiosk.server.core.auth import add_user
-    from queuekiosk.server.web.app import create_app
 
-    monkeypatch.setenv("QUEUEKIOSK_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("QUEUEKIOSK_DATABASE_URL", migrated_sqlite_url)
-    monkeypatch.setenv("QUEUEKIOSK_SECRET_KEY", "login-rechecked")
-    config = tmp_path / "config.yaml"
-    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    app = create_app(config, ignore_hours=True)
+    app = in_process_app(tmp_path, migrated_sqlite_url, monkeypatch, "login-rechecked")
     app_state = app.extensions["queuekiosk"]
     with app_state.Session() as db:
         add_user(db, "lan", OLD, "clerk", counter=1, site_id=app_state.site.id)

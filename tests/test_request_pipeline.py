@@ -8,25 +8,16 @@ import dataclasses
 import datetime as dt
 import decimal
 import uuid
-from pathlib import Path
 
 import pytest
 from flask import Flask, Response, redirect
+from in_process_app_helpers import in_process_app
 from werkzeug.test import EnvironBuilder
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def app(tmp_path, migrated_sqlite_url, monkeypatch):
-    from queuekiosk.server.web.app import create_app
-
-    monkeypatch.setenv("QUEUEKIOSK_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("QUEUEKIOSK_DATABASE_URL", migrated_sqlite_url)
-    monkeypatch.setenv("QUEUEKIOSK_SECRET_KEY", "pipeline-test")
-    config = tmp_path / "config.yaml"
-    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    app = create_app(config, ignore_hours=True)
+    app = in_process_app(tmp_path, migrated_sqlite_url, monkeypatch, "pipeline-test")
     yield app
     app.extensions["queuekiosk"].engine.dispose()
 

@@ -5,13 +5,10 @@ values the rule does not take."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import url_for
+from in_process_app_helpers import in_process_app
 from werkzeug.routing import Rule
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # a value for each kind of converter the app's rules use
 SAMPLES = {"IntegerConverter": 7, "UnicodeConverter": "lobby-1", "PathConverter": "a/b.wav"}
@@ -19,14 +16,7 @@ SAMPLES = {"IntegerConverter": 7, "UnicodeConverter": "lobby-1", "PathConverter"
 
 @pytest.fixture
 def app(tmp_path, migrated_sqlite_url, monkeypatch):
-    from queuekiosk.server.web.app import create_app
-
-    monkeypatch.setenv("QUEUEKIOSK_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("QUEUEKIOSK_DATABASE_URL", migrated_sqlite_url)
-    monkeypatch.setenv("QUEUEKIOSK_SECRET_KEY", "url-rules-test")
-    config = tmp_path / "config.yaml"
-    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    app = create_app(config, ignore_hours=True)
+    app = in_process_app(tmp_path, migrated_sqlite_url, monkeypatch, "url-rules-test")
     yield app
     app.extensions["queuekiosk"].engine.dispose()
 
