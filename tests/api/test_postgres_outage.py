@@ -332,12 +332,13 @@ def test_a_write_of_several_rows_that_opens_a_transaction_on_a_lost_connection_i
 
 @pytest.mark.postgres
 def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_once(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, caplog, _pg_admin
 ):
     """QUEUEKIOSK_PG_GROUP_COMMIT=0: a write transaction whose first statement is an event kept to go
     with the next statement (a read, a write of several rows) or alone with the COMMIT, after a
     failover that moved the address. The BEGIN ahead of it finds the pooled connection lost; it is
-    written on a fresh one, once, and the next statement runs there too (none of it had been sent)."""
+    written on a fresh one (another backend of PostgreSQL's, the move logged), once, and the next
+    statement runs there too (none of it had been sent)."""
     import datetime as dt
 
     from queuekiosk.server.core.db import write_transaction
@@ -350,6 +351,7 @@ def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_o
         for turn, then in enumerate(("read", "commit", "rows", "read")):
             with queue.engine.connect() as conn:  # the pool holds a connection of a moment ago
                 conn.execute(text("SELECT 1")).all()
+            before = _sessions(_pg_admin, migrated_pg_url)
             link.fail_over()
             with write_transaction(queue.engine) as conn:
                 record_event(conn, queue.site, "note", now, None, detail={"turn": turn})  # kept for later
@@ -359,7 +361,15 @@ def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_o
                 elif then == "rows":  # (SQLAlchemy's executemany)
                     row = {"site_id": queue.site.id, "kind": "other", "at": now, "detail": {"turn": turn}}
                     conn.execute(insert(E), [row, row])
+            assert _sessions(_pg_admin, migrated_pg_url) - before  # (a session begun since: the connection swapped)
+        assert caplog.text.count("found lost by a transaction's first statement") == 4
         notes = [(e.kind, e.detail["turn"]) for e in queue.events() if e.kind in ("note", "other")]
         assert notes == [("note", 0), ("note", 1), ("note", 2), ("other", 2), ("other", 2), ("note", 3)]
     finally:
         link.close()
+
+
+def _sessions(admin, url: str) -> set[int]:
+    """The backends (sessions) PostgreSQL has for the database of ``url``."""
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+    return {pid for (pid,) in admin.execute(query, (url.rsplit("/", 1)[1],))}
