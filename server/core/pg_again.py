@@ -13,6 +13,7 @@ import logging
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import ExecuteStyle
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,10 @@ def first_statement_again(engine: Engine) -> None:
     that opens a transaction on a pooled connection found lost by the BEGIN goes on a fresh one (see
     ``begin``), so that the first request after a failover is served. On PostgreSQL through psycopg
     only (whose connection says where its transaction stands). Every way SQLAlchemy sends it: a plain
-    execute, an executemany, and insertmanyvalues (a multi-row INSERT ... RETURNING, sent in batches,
-    whose rows SQLAlchemy reads from the cursor it holds: that cursor is the one moved to the fresh
-    connection, not a new one); also after deferred writes whose BEGIN moved the connection."""
+    execute (a streamed read's too), an executemany, each through a new cursor of its kind on the fresh
+    connection; and insertmanyvalues (a multi-row INSERT ... RETURNING, sent in batches, whose rows
+    SQLAlchemy reads from the cursor it holds: that cursor is the one moved to the fresh connection,
+    not a new one); also after deferred writes whose BEGIN moved the connection."""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
 
@@ -32,7 +34,10 @@ def first_statement_again(engine: Engine) -> None:
         conn = context.root_connection
         # lost at this BEGIN, or moved already by that of the writes deferred ahead of it (db.send_deferred)
         if not begin(conn) or cursor.connection is not conn.connection.dbapi_connection:
-            cursor.__init__(conn.connection.dbapi_connection)  # (nothing was run on it: it starts anew there)
+            if context.execute_style is _MANY_VALUES:  # its rows are read from the cursor SQLAlchemy holds
+                cursor.__init__(conn.connection.dbapi_connection)  # (nothing was run on it: anew there)
+            else:  # (one of its own kind: a server-side one for stream_results)
+                context.cursor = cursor = context.create_cursor()
         execute(cursor, statement, *args, context)
         return True
 
@@ -69,6 +74,7 @@ def begin(conn: Connection) -> bool:
     return True
 
 
+_MANY_VALUES = ExecuteStyle.INSERTMANYVALUES
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is not imported on SQLite)
 
 

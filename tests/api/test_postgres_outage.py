@@ -317,13 +317,40 @@ def test_a_write_of_several_rows_that_opens_a_transaction_on_a_lost_connection_i
             conn.commit()
             link.fail_over()
             write = insert(table).returning(table.c.v) if returning else insert(table)
-            result = conn.execute(write, [{"v": 1}, {"v": 2}, {"v": 3}])
+            paged = conn.execution_options(insertmanyvalues_page_size=2)  # (insertmanyvalues: 2 batches)
+            result = paged.execute(write, [{"v": 1}, {"v": 2}, {"v": 3}])
             if returning:  # (read from the cursor SQLAlchemy held)
                 assert sorted(result.scalars()) == [1, 2, 3]
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != before  # (on a fresh connection)
             conn.commit()
         with engine.connect() as conn:
             assert sorted(conn.execute(text("SELECT v FROM pgfail2_t")).scalars()) == [1, 2, 3]
+        assert "found lost by a transaction's first statement" in caplog.text
+    finally:
+        engine.dispose()
+        link.close()
+
+
+@pytest.mark.postgres
+def test_a_streamed_read_that_opens_a_transaction_after_a_failover_is_served(pg_url, caplog):
+    """A read whose rows come a few at a time (``stream_results``: a server-side cursor, psycopg's
+    ServerCursor) as the first statement on a pooled connection lost by a failover that moved the
+    address: it is served on a fresh connection through a cursor of its own kind, not answered with a
+    fault of the server (no action of the server streams a read today)."""
+    psycopg = pytest.importorskip("psycopg")
+    link = MovedAddressLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            conn.commit()
+            link.fail_over()
+            streamed = conn.execution_options(stream_results=True, max_row_buffer=2)
+            result = streamed.execute(text("SELECT generate_series(1, 5), pg_backend_pid()"))
+            assert isinstance(result.cursor, psycopg.ServerCursor)
+            rows = result.all()
+            assert [n for n, _ in rows] == [1, 2, 3, 4, 5]
+            assert {pid for _, pid in rows} != {before}  # (on a fresh connection)
         assert "found lost by a transaction's first statement" in caplog.text
     finally:
         engine.dispose()
