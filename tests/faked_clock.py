@@ -113,6 +113,13 @@ def on_a_working_morning(folder: Path, at: str = "09:00") -> dict:
     return clock_file_env(path)
 
 
+def faked_now(env: dict) -> dt.datetime:
+    """The time a process given ``env`` (``on_a_working_morning``'s) reads now, as naive UTC (how the
+    database keeps times): for a row the test writes itself, on the real clock, at the servers' time."""
+    offset = float(Path(env["FAKETIME_TIMESTAMP_FILE"]).read_text())
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).replace(tzinfo=None)
+
+
 def faketime_env(local_start: str) -> dict:
     """A server whose wall clock starts at ``local_start`` in Ho Chi Minh City and runs on, and whose
     day ends half a second after midnight rather than 5 s (docs/configuration.md)."""

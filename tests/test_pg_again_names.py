@@ -3,6 +3,9 @@ connection through names psycopg and SQLAlchemy keep private: psycopg's ``Connec
 (the BEGIN it would send ahead of a statement, sent on its own under the connection's ``lock``) and
 SQLAlchemy's ``_ConnectionFairy._connection_record``, ``Pool._invalidate`` and
 ``_ConnectionRecord.get_connection`` (a fresh connection under a checked-out one, in its transaction).
+For insertmanyvalues it moves the cursor SQLAlchemy holds (``context.cursor``, handed to each batch,
+whose RETURNING rows it reads from that same object) by calling psycopg's ``Cursor.__init__`` on it
+again with the fresh connection (``connection`` first).
 No public API does either: SQLAlchemy's ``handle_error`` event only says whether an error is a
 disconnect (the statement is not tried again), ``pool_pre_ping`` looks at checkout only, and
 ``Connection.invalidate`` refuses to reconnect inside a transaction; psycopg has no public call that
@@ -14,7 +17,9 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, event, insert, text
+from sqlalchemy.engine.default import DefaultDialect
+from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.pool import Pool
 from sqlalchemy.pool.base import _ConnectionFairy, _ConnectionRecord
 
@@ -28,6 +33,40 @@ def test_the_private_names_pg_again_uses_are_there():
     assert "_checkin" in inspect.signature(Pool._invalidate).parameters, "SQLAlchemy: Pool._invalidate(_checkin=)"
     assert "_connection_record" in _ConnectionFairy.__slots__, "SQLAlchemy: _ConnectionFairy._connection_record"
     assert callable(_ConnectionRecord.get_connection), "SQLAlchemy: _ConnectionRecord.get_connection"
+    assert [*inspect.signature(psycopg.Cursor.__init__).parameters][1] == "connection", "psycopg: Cursor(connection)"
+    batches = inspect.signature(DefaultDialect._deliver_insertmanyvalues_batches).parameters
+    assert [*batches][1:3] == ["connection", "cursor"], "SQLAlchemy: _deliver_insertmanyvalues_batches(cursor)"
+
+
+@pytest.mark.postgres
+def test_insertmanyvalues_reads_its_rows_from_the_cursor_it_holds_re_bound_to_another_connection(pg_url):
+    """The cursor SQLAlchemy holds for insertmanyvalues (``context.cursor``), its psycopg
+    ``Cursor.__init__`` called again before each batch with another connection: each batch is sent
+    there, and SQLAlchemy reads its RETURNING rows from that same cursor (an engine without pg_again)."""
+    psycopg = pytest.importorskip("psycopg")
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    other = psycopg.connect(pg_url, autocommit=True)
+    held = []
+
+    @event.listens_for(engine, "do_execute")
+    def elsewhere(cursor, statement, parameters, context):
+        if context.execute_style is ExecuteStyle.INSERTMANYVALUES:
+            held.append(cursor is context.cursor)
+            cursor.__init__(other)
+
+    try:
+        table = Table("pgnames_t", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
+        with engine.begin() as conn:
+            table.create(conn)
+        with engine.connect() as conn:
+            paged = conn.execution_options(insertmanyvalues_page_size=2)
+            rows = paged.execute(insert(table).returning(table.c.v), [{"v": 1}, {"v": 2}, {"v": 3}]).scalars().all()
+            conn.rollback()  # (nothing was sent on this connection: written on the other, autocommit)
+        assert (rows, held) == ([1, 2, 3], [True, True])
+        assert sorted(v for (v,) in other.execute("SELECT v FROM pgnames_t")) == [1, 2, 3]
+    finally:
+        other.close()
+        engine.dispose()
 
 
 @pytest.mark.postgres

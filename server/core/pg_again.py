@@ -3,8 +3,9 @@ fresh connection, and its first statement then runs there, for the first time (d
 sets it up; engine/prepared.py's own statements use it too): the same choice as the group writer's
 batch lost at its start (pg_writer.py), for the reads and for the writes without the group writer
 (``QUEUEKIOSK_PG_GROUP_COMMIT=0``), also when their first statement is a write deferred to go with
-the next one (db.send_deferred sends the BEGIN ahead of it here). A statement that was sent is never
-run again."""
+the next one (db.send_deferred sends the BEGIN ahead of it here), or a write of several rows (an
+executemany, or insertmanyvalues: nothing of it is sent before its BEGIN, which goes alone, and its
+cursor moves to the fresh connection with it). A statement that was sent is never run again."""
 
 from __future__ import annotations
 
@@ -21,20 +22,22 @@ def first_statement_again(engine: Engine) -> None:
     """A statement through SQLAlchemy (a read's, or the first of a write without the group writer)
     that opens a transaction on a pooled connection found lost by the BEGIN goes on a fresh one (see
     ``begin``), so that the first request after a failover is served. On PostgreSQL through psycopg
-    only (whose connection says where its transaction stands); a plain execute only (SQLAlchemy's
-    executemany and multi-row INSERT ... RETURNING keep their cursor: an outage, as before), though
-    an executemany after deferred writes whose BEGIN moved the connection goes on the fresh one."""
+    only (whose connection says where its transaction stands). Every way SQLAlchemy sends it: a plain
+    execute (a streamed read's too), an executemany, each through a new cursor of its kind on the fresh
+    connection; and insertmanyvalues (a multi-row INSERT ... RETURNING, sent in batches, whose rows
+    SQLAlchemy reads from the cursor it holds: that cursor is the one moved to the fresh connection,
+    not a new one); also after deferred writes whose BEGIN moved the connection."""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
 
     def run(execute, cursor, statement, args, context) -> bool:
         conn = context.root_connection
-        style = context.execute_style
-        moved = style is ExecuteStyle.EXECUTE and not begin(conn)
-        # or moved already, by the BEGIN of the writes deferred ahead of it (db.send_deferred): not
-        # insertmanyvalues, which reads its rows from the cursor it holds (it fails unsent: an outage)
-        if moved or (style is not _MANY_VALUES and cursor.connection is not conn.connection.dbapi_connection):
-            context.cursor = cursor = context.create_cursor()  # (on the fresh connection)
+        # lost at this BEGIN, or moved already by that of the writes deferred ahead of it (db.send_deferred)
+        if not begin(conn) or cursor.connection is not conn.connection.dbapi_connection:
+            if context.execute_style is _MANY_VALUES:  # its rows are read from the cursor SQLAlchemy holds
+                cursor.__init__(conn.connection.dbapi_connection)  # (nothing was run on it: anew there)
+            else:  # (one of its own kind: a server-side one for stream_results)
+                context.cursor = cursor = context.create_cursor()
         execute(cursor, statement, *args, context)
         return True
 

@@ -297,11 +297,15 @@ def test_a_first_statement_ended_by_an_administrator_while_it_runs_is_not_run_ag
 
 
 @pytest.mark.postgres
-def test_a_multi_row_insert_that_opens_a_transaction_on_a_lost_connection_is_an_outage(pg_url):
-    """A multi-row INSERT ... RETURNING (SQLAlchemy's insertmanyvalues) as the first statement on a
-    connection lost by a failover that moved the address: an outage (503-class OperationalError), not
-    a fault of the server; no row written."""
-    psycopg = pytest.importorskip("psycopg")
+@pytest.mark.parametrize("returning", [False, True], ids=["executemany", "insertmanyvalues"])
+def test_a_write_of_several_rows_that_opens_a_transaction_on_a_lost_connection_is_written_once(
+    pg_url, returning, caplog
+):
+    """A write of several rows (psycopg's executemany; with RETURNING, SQLAlchemy's insertmanyvalues,
+    which reads the rows from the cursor it holds) as the first statement on a pooled connection lost
+    by a failover that moved the address: its BEGIN finds the connection lost before anything of it
+    was sent, and it is written on a fresh connection, once (no action of the server does this as a
+    transaction's first statement today: its writes of several rows follow a read or a write)."""
     link = MovedAddressLink()
     engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
     try:
@@ -309,14 +313,45 @@ def test_a_multi_row_insert_that_opens_a_transaction_on_a_lost_connection_is_an_
         with engine.begin() as conn:
             table.create(conn)
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1")).all()
+            before = conn.execute(text("SELECT pg_backend_pid()")).scalar()
             conn.commit()
             link.fail_over()
-            with pytest.raises(Exception) as raised:
-                conn.execute(insert(table).returning(table.c.id), [{"v": 1}, {"v": 2}, {"v": 3}])
-            assert isinstance(raised.value.orig, psycopg.OperationalError), repr(raised.value)
+            write = insert(table).returning(table.c.v) if returning else insert(table)
+            paged = conn.execution_options(insertmanyvalues_page_size=2)  # (insertmanyvalues: 2 batches)
+            result = paged.execute(write, [{"v": 1}, {"v": 2}, {"v": 3}])
+            if returning:  # (read from the cursor SQLAlchemy held)
+                assert sorted(result.scalars()) == [1, 2, 3]
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != before  # (on a fresh connection)
+            conn.commit()
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM pgfail2_t")).scalar() == 0
+            assert sorted(conn.execute(text("SELECT v FROM pgfail2_t")).scalars()) == [1, 2, 3]
+        assert "found lost by a transaction's first statement" in caplog.text
+    finally:
+        engine.dispose()
+        link.close()
+
+
+@pytest.mark.postgres
+def test_a_streamed_read_that_opens_a_transaction_after_a_failover_is_served(pg_url, caplog):
+    """A read whose rows come a few at a time (``stream_results``: a server-side cursor, psycopg's
+    ServerCursor) as the first statement on a pooled connection lost by a failover that moved the
+    address: it is served on a fresh connection through a cursor of its own kind, not answered with a
+    fault of the server (no action of the server streams a read today)."""
+    psycopg = pytest.importorskip("psycopg")
+    link = MovedAddressLink()
+    engine = create_db_engine(pg_url.replace(":5432/", f":{link.port}/"))
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            conn.commit()
+            link.fail_over()
+            streamed = conn.execution_options(stream_results=True, max_row_buffer=2)
+            result = streamed.execute(text("SELECT generate_series(1, 5), pg_backend_pid()"))
+            assert isinstance(result.cursor, psycopg.ServerCursor)
+            rows = result.all()
+            assert [n for n, _ in rows] == [1, 2, 3, 4, 5]
+            assert {pid for _, pid in rows} != {before}  # (on a fresh connection)
+        assert "found lost by a transaction's first statement" in caplog.text
     finally:
         engine.dispose()
         link.close()
@@ -324,12 +359,13 @@ def test_a_multi_row_insert_that_opens_a_transaction_on_a_lost_connection_is_an_
 
 @pytest.mark.postgres
 def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_once(
-    make_queue, config, migrated_pg_url
+    make_queue, config, migrated_pg_url, caplog, _pg_admin
 ):
     """QUEUEKIOSK_PG_GROUP_COMMIT=0: a write transaction whose first statement is an event kept to go
     with the next statement (a read, a write of several rows) or alone with the COMMIT, after a
     failover that moved the address. The BEGIN ahead of it finds the pooled connection lost; it is
-    written on a fresh one, once, and the next statement runs there too (none of it had been sent)."""
+    written on a fresh one (another backend of PostgreSQL's, the move logged), once, and the next
+    statement runs there too (none of it had been sent)."""
     import datetime as dt
 
     from queuekiosk.server.core.db import write_transaction
@@ -342,6 +378,7 @@ def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_o
         for turn, then in enumerate(("read", "commit", "rows", "read")):
             with queue.engine.connect() as conn:  # the pool holds a connection of a moment ago
                 conn.execute(text("SELECT 1")).all()
+            before = _sessions(_pg_admin, migrated_pg_url)
             link.fail_over()
             with write_transaction(queue.engine) as conn:
                 record_event(conn, queue.site, "note", now, None, detail={"turn": turn})  # kept for later
@@ -351,7 +388,15 @@ def test_a_deferred_write_that_opens_a_transaction_after_a_failover_is_written_o
                 elif then == "rows":  # (SQLAlchemy's executemany)
                     row = {"site_id": queue.site.id, "kind": "other", "at": now, "detail": {"turn": turn}}
                     conn.execute(insert(E), [row, row])
+            assert _sessions(_pg_admin, migrated_pg_url) - before  # (a session begun since: the connection swapped)
+        assert caplog.text.count("found lost by a transaction's first statement") == 4
         notes = [(e.kind, e.detail["turn"]) for e in queue.events() if e.kind in ("note", "other")]
         assert notes == [("note", 0), ("note", 1), ("note", 2), ("other", 2), ("other", 2), ("note", 3)]
     finally:
         link.close()
+
+
+def _sessions(admin, url: str) -> set[int]:
+    """The backends (sessions) PostgreSQL has for the database of ``url``."""
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+    return {pid for (pid,) in admin.execute(query, (url.rsplit("/", 1)[1],))}

@@ -249,6 +249,26 @@ def test_writes_deferred_to_the_commit_are_seen_by_later_reads_and_a_failing_one
         assert q.issue(conn, queue.site, "HT", now=now).ticket["number"] == issued.ticket["number"] + 1
 
 
+def test_a_write_that_runs_nothing_sends_postgresql_nothing(pg_url, _pg_admin):
+    """A write (each its own transaction: QUEUEKIOSK_PG_GROUP_COMMIT=0) whose action found nothing to
+    do and ran no statement costs its request no BEGIN and COMMIT of nothing, two round trips for
+    naught: PostgreSQL's session under it shows no statement since the one before it."""
+    from queuekiosk.server.core.db import write_transaction
+
+    engine = create_db_engine(pg_url)
+    last_seen = "SELECT query, state_change FROM pg_stat_activity WHERE pid = %s"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1")).all()
+            session = conn.connection.dbapi_connection.info.backend_pid
+        before = _pg_admin.execute(last_seen, (session,)).fetchone()
+        with write_transaction(engine) as conn:
+            assert conn.connection.dbapi_connection.info.backend_pid == session  # (the pooled connection)
+        assert _pg_admin.execute(last_seen, (session,)).fetchone() == before
+    finally:
+        engine.dispose()
+
+
 def test_the_database_pool_of_a_process_is_set_by_the_environment(monkeypatch):
     url = "postgresql://postgres@127.0.0.1:5432/unused"  # nothing connects: the pool is only sized
     engine = create_db_engine(url)

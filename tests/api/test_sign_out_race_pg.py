@@ -11,9 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 from api_helpers import PASSWORD
+from faked_clock import faked_now, on_a_working_morning
 from ops_helpers import dashboards
 from pg_lock_helpers import until_one_waits_for_a_lock
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from queuekiosk.server.core import models as m
 from queuekiosk.server.core.auth import record_login
@@ -24,9 +25,12 @@ pytestmark = pytest.mark.postgres
 BOUND = 30  # seconds: far more than the server's look at the events (every 2 s) takes on a loaded machine
 
 
-def test_a_login_committing_during_a_password_change_is_heard_signed_out(live_server, migrated_pg_url):
-    # the real clock (not a faked one, on_a_working_morning): the login below is written by this process
-    srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16)})
+def test_a_login_committing_during_a_password_change_is_heard_signed_out(live_server, migrated_pg_url, tmp_path):
+    # the server and the command at 09:00 of a working day: on the real clock, a login written before
+    # the site's midnight and a change made after it would not be of one day (signed_in_where)
+    clock = on_a_working_morning(tmp_path)
+    env = {"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, "QUEUEKIOSK_SECRET_KEY": secrets.token_hex(16), **clock}
+    srv = live_server(env=env)
     srv.add_user("quantri", PASSWORD, "admin")
     engine = create_db_engine(migrated_pg_url)
     try:
@@ -37,6 +41,7 @@ def test_a_login_committing_during_a_password_change_is_heard_signed_out(live_se
             mark = dashboard.mark()
             with engine.connect() as logging_in:  # quantri signs in at counter 3: written, not committed yet
                 login = record_login(logging_in, site, user, counter=3, at_counter=True)
+                logging_in.execute(update(m.events).where(m.events.c.id == login).values(at=faked_now(clock)))
                 changed = threading.Event()
 
                 def change_password():
