@@ -10,10 +10,8 @@ gateway sends without diacritics. The text keeps the day, the time, the code, th
 
 from __future__ import annotations
 
-import math
-import string
-
 import pytest
+from sms_parts_helpers import GSM_ONE_SEPTET, GSM_TWO_SEPTETS, sms_parts
 
 from queuekiosk.server.core.bookings.views import CODE_LENGTH
 from queuekiosk.server.core.cancel_notices import message
@@ -29,22 +27,6 @@ LONG_NAMES = [  # successors' official names as the docs and tests write them (3
 ]
 WHEN = {("vi", "16:45"): "16:45 ngày 31/12", ("vi", None): "ngày 31/12", ("en", "16:45"): "at 16:45 on 31/12"}
 WHEN[("en", None)] = "on 31/12"
-
-
-# the test's own GSM 7-bit alphabet (not the module's): plain ASCII; the extension's characters take two septets
-# (an escape first); any other character (Vietnamese letters, and GSM's own à é Ø: many gateways send UCS-2 then)
-# makes the text UCS-2
-GSM_ONE_SEPTET = set(string.ascii_letters + string.digits + " !\"#$%&'()*+,-./:;<=>?@_\n\r")
-GSM_TWO_SEPTETS = set("^{}[]~|\\\f")
-
-
-def sms_parts(text: str) -> int:
-    """How many SMS parts ``text`` is sent as."""
-    if set(text) <= GSM_ONE_SEPTET | GSM_TWO_SEPTETS:
-        septets = len(text) + sum(c in GSM_TWO_SEPTETS for c in text)
-        return 1 if septets <= 160 else math.ceil(septets / 153)
-    units = len(text.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else math.ceil(units / 67)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
