@@ -45,7 +45,7 @@ def cuts(name: str) -> Iterator[str]:
 def shorter(compose: Callable[[str], str], name: str, dropped: str | None = None) -> tuple[str, ...]:
     """The texts ``compose(name)`` makes with ``name`` ever more cut (``cuts``), longest first, then
     ``dropped`` (the text without it), if any: a message's ``shorter`` forms, for ``fitting``. None when
-    ``compose(name)`` fits already, as it does when sent without diacritics (shorter still)."""
+    ``compose(name)`` fits already (so it does sent without diacritics: a Vietnamese text only shrinks)."""
     if fits_two_parts(compose(name)):
         return ()
     return (*map(compose, cuts(name)), *([dropped] if dropped is not None else []))
