@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sms_parts_helpers import GSM_ONE_SEPTET, sms_parts
+from sms_parts_helpers import GSM_ONE_SEPTET, as_sent, sms_parts
 
 from queuekiosk.server.core.notifications import message, plain
-from queuekiosk.server.core.sms_length import fits_two_parts, fitting
+from queuekiosk.server.core.sms_length import fits_two_parts
 
 BOUNDARIES = [  # (text, two parts at most)
     ("A" * 306, True),  # GSM 7-bit: 153 septets a part
@@ -51,10 +51,8 @@ PARAMS = {"near": {"number": NUMBER, "ahead": 2}, "called": {"number": NUMBER, "
 
 
 def sent(kind: str, language: str, site: str, no_diacritics: bool = False) -> str:
-    """The text the SMS gateway is sent (notifications.SmsGateway.send's choice)."""
-    m = message(f"{kind}:X", {**PARAMS[kind], "site": site}, language)
-    as_sent = plain if no_diacritics else str
-    return fitting(tuple(map(as_sent, (m.text, *m.shorter))))
+    """The text the SMS gateway is sent."""
+    return as_sent(message(f"{kind}:X", {**PARAMS[kind], "site": site}, language), no_diacritics)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
