@@ -19,7 +19,7 @@ SITE = (
 )
 NEAR = {
     "vi": "còn 1 số nữa đến lượt Ông/Bà (số {number}). Mời Ông/Bà quay lại khu vực chờ.",
-    "en": "1 more numbers before your turn (number {number}). Please come back to the waiting area.",
+    "en": "1 more number before your turn (number {number}). Please come back to the waiting area.",
 }
 CALLED = {"vi": "Mời Ông/Bà đến quầy 1 (số {number}).", "en": "Please go to counter 1 (number {number})."}
 
