@@ -2,16 +2,16 @@
 measured one unit under and over each limit against the tests' own count (sms_parts_helpers.py); and the
 queue's "near"/"called" SMS (notifications.message, then the text the gateway picks) for any site name: two
 parts at most, the sentence with the number and the counter whole, the name whole while it fits, else cut at a
-word, else left out."""
+word, else (only when even its first word is too long) left out, the SMS then beginning with a capital."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sms_parts_helpers import GSM_ONE_SEPTET, as_sent, sms_parts
+from sms_parts_helpers import GSM_ONE_SEPTET, sms_parts
 
-from queuekiosk.server.core.notifications import message, plain
+from queuekiosk.server.core.notifications import message, plain, sms_text
 from queuekiosk.server.core.sms_length import fits_two_parts
 
 BOUNDARIES = [  # (text, two parts at most)
@@ -52,7 +52,7 @@ PARAMS = {"near": {"number": NUMBER, "ahead": 2}, "called": {"number": NUMBER, "
 
 def sent(kind: str, language: str, site: str, no_diacritics: bool = False) -> str:
     """The text the SMS gateway is sent."""
-    return as_sent(message(f"{kind}:X", {**PARAMS[kind], "site": site}, language), no_diacritics)
+    return sms_text(message(f"{kind}:X", {**PARAMS[kind], "site": site}, language), no_diacritics)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -67,22 +67,41 @@ def test_a_site_name_is_kept_whole_to_the_last_unit_that_fits(kind, language):
     assert sent(kind, language, name + "B", no_diacritics=True) == plain(f"{name}B: {sentence}")
 
 
-names = st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậềểễếệìỉĩíịồổỗốộờởỡớợừửữứựỳỷỹýỵ ,-", max_size=120)
+LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậềểễếệìỉĩíịồổỗốộờởỡớợừửữứựỳỷỹýỵ"
+# names of up to 120 characters in words, short ones and some too long for an SMS alone: kept whole, cut, left out
+words = st.text(alphabet=LETTERS + ",-", min_size=1, max_size=10) | st.text(alphabet=LETTERS, min_size=40, max_size=110)
+names = st.lists(words, min_size=1, max_size=30).map(lambda words: " ".join(words)[:120].strip())
 
 
-@given(name=names.map(str.strip).filter(bool), kind=st.sampled_from(["near", "called"]), vi=st.booleans())
+@given(name=names.filter(bool), kind=st.sampled_from(["near", "called"]), vi=st.booleans())
 def test_any_site_name_makes_an_sms_of_two_parts_that_keeps_the_number_and_counter(name, kind, vi):
     language = "vi" if vi else "en"
     sentence = SENTENCE[kind, language]
     text = sent(kind, language, name)
     assert sms_parts(text) <= 2, text
-    whole = f"{name}: {sentence}"
-    if sms_parts(whole) <= 2:
-        assert text == whole
-    elif text != sentence:  # the name cut (at a word, when it has one), or else left out
+    heads = [name[:i].rstrip(" ,-") for i, c in enumerate(name) if c == " "]  # where a name of words may be cut
+
+    def too_long(head: str) -> bool:
+        return sms_parts(f"{head}...: {sentence}") > 2
+
+    if sms_parts(f"{name}: {sentence}") <= 2:
+        assert text == f"{name}: {sentence}"
+    elif text == sentence[0].upper() + sentence[1:]:  # the name left out: only when even its first word is too long
+        assert " " in name and all(too_long(head) for head in heads if head), text
+    else:  # the name cut (at a word, when it has one), as long as fits
         head = text.removesuffix(f"...: {sentence}")
         assert head != text and name.startswith(head) and head.rstrip(" ,-") == head, text
-        assert " " not in name.strip() or name[len(head)] in " ,-", text
+        assert " " not in name or name[len(head)] in " ,-", text
+        assert all(too_long(longer) for longer in heads if len(longer) > len(head)), text
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("kind", ["near", "called"])
+def test_a_name_whose_first_word_is_too_long_is_left_out_and_the_sms_begins_with_a_capital(kind, language):
+    """A made-up name of 114 characters, its first word 106: "Còn 2 số nữa đến lượt Ông/Bà ...", not "còn"."""
+    sentence = SENTENCE[kind, language]
+    text = sent(kind, language, "Phường" + "A" * 100 + " Phúc La")
+    assert text == sentence[0].upper() + sentence[1:], text
 
 
 def test_a_plain_text_is_measured_in_septets():
