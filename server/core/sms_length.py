@@ -44,7 +44,7 @@ def cuts(name: str) -> Iterator[str]:
 
 def shorter(compose: Callable[[str], str], name: str, dropped: str | None = None) -> tuple[str, ...]:
     """The texts ``compose(name)`` makes with ``name`` ever more cut (``cuts``), longest first, then
-    ``dropped`` (the text without it), if any: a message's ``shorter`` forms, for ``fitting``. None when
+    ``dropped`` (the text without it), if any: a message's ``shorter`` forms, for ``fitting``. Empty when
     ``compose(name)`` fits already (so it does sent without diacritics: a Vietnamese text only shrinks)."""
     if fits_two_parts(compose(name)):
         return ()
