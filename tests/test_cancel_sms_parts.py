@@ -1,7 +1,7 @@
-"""The SMS telling a citizen that the centre cancelled their booking (cancel_notices.message, the text
-the SMS gateway is sent) fits two SMS parts for the longest realistic values, in each language and for
-each reason: the booking's 8-character code, a slot's time, a province's booking page under a site's
-path, and a retired site's successor with a long official name (named only if it fits, else "the new
+"""The SMS telling a citizen that the centre cancelled their booking (cancel_notices.message, the form of
+it the SMS gateway is sent: notifications.sms_text) fits two SMS parts for the longest realistic values, in
+each language and for each reason: the booking's 8-character code, a slot's time, a province's booking page
+under a site's path, and a retired site's successor with a long official name (named only if it fits, else "the new
 site" with its booking page). A text with any character not plain ASCII (a Vietnamese letter) goes as UCS-2
 (70 characters alone, 67 a part when split: two parts hold 134); a plain ASCII one as GSM 7-bit (160, then 153 a
 part: two hold 306, so a successor with a long plain name is still named in English), as does any text the SMS
@@ -10,13 +10,12 @@ gateway sends without diacritics. The text keeps the day, the time, the code, th
 
 from __future__ import annotations
 
-import math
-import string
-
 import pytest
+from sms_parts_helpers import GSM_ONE_SEPTET, GSM_TWO_SEPTETS, sms_parts
 
 from queuekiosk.server.core.bookings.views import CODE_LENGTH
 from queuekiosk.server.core.cancel_notices import message
+from queuekiosk.server.core.notifications import plain, sms_text
 
 CODE = "W" * CODE_LENGTH
 LINK = "https://dichvucong.hanoi.gov.vn/s/phuong-hoan-kiem/book"  # 55 characters
@@ -31,28 +30,12 @@ WHEN = {("vi", "16:45"): "16:45 ngày 31/12", ("vi", None): "ngày 31/12", ("en"
 WHEN[("en", None)] = "on 31/12"
 
 
-# the test's own GSM 7-bit alphabet (not the module's): plain ASCII; the extension's characters take two septets
-# (an escape first); any other character (Vietnamese letters, and GSM's own à é Ø: many gateways send UCS-2 then)
-# makes the text UCS-2
-GSM_ONE_SEPTET = set(string.ascii_letters + string.digits + " !\"#$%&'()*+,-./:;<=>?@_\n\r")
-GSM_TWO_SEPTETS = set("^{}[]~|\\\f")
-
-
-def sms_parts(text: str) -> int:
-    """How many SMS parts ``text`` is sent as."""
-    if set(text) <= GSM_ONE_SEPTET | GSM_TWO_SEPTETS:
-        septets = len(text) + sum(c in GSM_TWO_SEPTETS for c in text)
-        return 1 if septets <= 160 else math.ceil(septets / 153)
-    units = len(text.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else math.ceil(units / 67)
-
-
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("reason", ["closed_day", "hours_changed", "site_retired"])
 @pytest.mark.parametrize("start", ["16:45", None], ids=["slot", "remote"])
 def test_a_cancel_sms_fits_two_parts(language, reason, start):
     params = {"site": SITE, "date": "31/12", "start": start, "code": CODE, "reason": reason}
-    text = message(params, language, LINK).text
+    text = sms_text(message(params, language, LINK))
     assert sms_parts(text) <= 2, (len(text), text)
     # the code, then a slot's time and day, or a remote number's day only (no time)
     assert f"{CODE} {WHEN[language, start]} " in text and text.endswith(LINK), text
@@ -62,7 +45,7 @@ def test_a_cancel_sms_fits_two_parts(language, reason, start):
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_a_retired_sites_cancel_sms_names_where_to_book_and_fits_two_parts(language):
     params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
-    text = message(params, language, LINK, moved_to=MOVED_TO).text
+    text = sms_text(message(params, language, LINK, moved_to=MOVED_TO))
     assert sms_parts(text) <= 2, (len(text), text)
     assert all(value in text for value in (CODE, "31/12", "16:45", MOVED_TO)) and text.endswith(LINK), text
 
@@ -71,7 +54,7 @@ def test_a_retired_sites_cancel_sms_names_where_to_book_and_fits_two_parts(langu
 @pytest.mark.parametrize("moved_to", LONG_NAMES, ids=["37", "50", "60"])
 def test_a_retired_sites_cancel_sms_fits_two_parts_with_a_successors_long_name(language, moved_to):
     params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
-    text = message(params, language, LINK, moved_to=moved_to).text
+    text = sms_text(message(params, language, LINK, moved_to=moved_to))
     assert sms_parts(text) <= 2, (len(text), text)
     new_site = {"vi": "chuyển về điểm mới: ", "en": "moved to a new office: "}[language]
     assert f"{CODE} {WHEN[language, '16:45']} " in text and text.endswith(new_site + LINK), text
@@ -87,7 +70,7 @@ PLAIN_NAMES = [  # successors named without Vietnamese letters: an English text 
 def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(moved_to):
     """Over the 134 characters two parts hold with Vietnamese letters, and within the 306 of two plain ones."""
     params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
-    text = message(params, "en", LINK, moved_to=moved_to).text
+    text = sms_text(message(params, "en", LINK, moved_to=moved_to))
     assert len(text) > 134 and sms_parts(text) == 2, (len(text), text)
     assert text == f"Booking {CODE} at 16:45 on 31/12 cancelled, moved to {moved_to}: {LINK}", text
 
@@ -95,7 +78,7 @@ def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(
 def test_a_plain_english_cancel_sms_too_long_for_two_plain_parts_says_a_new_office():
     moved_to = "Phuc La Ward Public Administrative Service Centre - One-Stop Office, " * 3
     params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
-    text = message(params, "en", LINK, moved_to=moved_to).text
+    text = sms_text(message(params, "en", LINK, moved_to=moved_to))
     assert sms_parts(text) <= 2 and text.endswith(f"cancelled, moved to a new office: {LINK}"), text
 
 
@@ -125,9 +108,9 @@ BOUNDARIES = [  # (a successor's name, the English text's septets or UTF-16 unit
 )
 def test_an_english_cancel_sms_names_its_successor_exactly_while_it_fits_two_parts(moved_to, size, named):
     assert set(BEFORE + AFTER) <= GSM_ONE_SEPTET and FRAME == 112  # (the test's own arithmetic)
-    plain = set(moved_to) <= GSM_ONE_SEPTET | GSM_TWO_SEPTETS
-    assert FRAME + len(moved_to) + (moved_to.count("{") if plain else 0) == size
-    text = message(RETIRED, "en", LINK, moved_to=moved_to).text
+    gsm = set(moved_to) <= GSM_ONE_SEPTET | GSM_TWO_SEPTETS
+    assert FRAME + len(moved_to) + (moved_to.count("{") if gsm else 0) == size
+    text = sms_text(message(RETIRED, "en", LINK, moved_to=moved_to))
     assert text == (BEFORE + moved_to + AFTER if named else NEW_OFFICE), text
 
 
@@ -136,8 +119,8 @@ def test_an_english_cancel_sms_names_its_successor_exactly_while_it_fits_two_par
 )
 def test_an_english_sms_sent_without_diacritics_is_measured_as_it_goes(moved_to, named):
     """The SMS gateway's ``no_diacritics``: "Phuong AAA…", 306 or 307 septets as it goes."""
-    text = message(RETIRED, "en", LINK, moved_to=moved_to, no_diacritics=True).text
-    assert text == (BEFORE + moved_to + AFTER if named else NEW_OFFICE), text
+    text = sms_text(message(RETIRED, "en", LINK, moved_to=moved_to), no_diacritics=True)
+    assert text == (plain(BEFORE + moved_to + AFTER) if named else NEW_OFFICE), text
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -150,10 +133,8 @@ def test_an_sms_sent_without_diacritics_names_a_successors_long_vietnamese_name(
         "en": BEFORE + moved_to + AFTER,
     }[language]
     assert 134 < len(named) <= 306
-    assert message(RETIRED, language, LINK, moved_to=moved_to, no_diacritics=True).text == named
-    assert moved_to not in message(RETIRED, language, LINK, moved_to=moved_to).text
-    zalo = message(RETIRED, language, LINK, moved_to=moved_to, channel="zalo", no_diacritics=True).text
-    assert moved_to not in zalo, zalo  # (Zalo's text keeps its diacritics: the SMS gateway's setting is not its)
+    assert sms_text(message(RETIRED, language, LINK, moved_to=moved_to), no_diacritics=True) == plain(named)
+    assert moved_to not in sms_text(message(RETIRED, language, LINK, moved_to=moved_to))
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
@@ -161,9 +142,9 @@ def test_an_sms_sent_without_diacritics_names_a_successors_long_vietnamese_name(
 def test_an_email_or_push_cancel_names_the_cancelling_site_and_the_successor_in_full(language, channel):
     """No length limit there: the text says which centre cancelled, and a successor's long name."""
     params = {"site": SITE, "date": "31/12", "start": "16:45", "code": CODE, "reason": "site_retired"}
-    sms = message(params, language, LINK, moved_to=LONG_NAMES[-1]).text
+    sms = sms_text(message(params, language, LINK, moved_to=LONG_NAMES[-1]))
     text = message(params, language, LINK, moved_to=LONG_NAMES[-1], channel=channel).text
     assert text.startswith(f"{SITE}: ") and LONG_NAMES[-1] in text and text.endswith(LINK), text
     assert LONG_NAMES[-1] not in sms, sms
     closed = message({**params, "reason": "closed_day"}, language, LINK, channel=channel).text
-    assert closed == f"{SITE}: " + message({**params, "reason": "closed_day"}, language, LINK).text, closed
+    assert closed == f"{SITE}: " + sms_text(message({**params, "reason": "closed_day"}, language, LINK)), closed

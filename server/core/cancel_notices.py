@@ -20,14 +20,13 @@ cancel tells them nothing they do not know.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 
 from sqlalchemy import delete, select, update
 
 from . import models as m
 from .i18n import translate
 from .models import utcnow
-from .notifications import Due, Message, _end_subscriptions, attempt_outcome, plain
+from .notifications import Due, Message, _end_subscriptions, attempt_outcome
 from .unoffered import offered_only
 
 C = m.cancel_notices
@@ -104,11 +103,6 @@ def _params(site, row, reason: str) -> dict:
     }
 
 
-# the characters an SMS gateway sends in GSM 7-bit (GSM 03.38): plain ASCII only. GSM's own non-ASCII letters
-# (à é ì ò ù, Ñ, Ø, €...) are left out: Vietnamese gateways commonly send any non-ASCII text as UCS-2
-GSM_TWO_SEPTETS = frozenset("\f^{}\\[~]|")  # the extension's: an escape first
-GSM_ASCII = frozenset("\n\r" + "".join(map(chr, range(0x20, 0x7F)))) - {"`"} | GSM_TWO_SEPTETS
-GSM_PART, UCS2_PART = 153, 67  # a part of a split SMS: 153 septets, or 67 UTF-16 units
 UNLIMITED = ("email", "push")  # channels with no length limit: their text begins with the cancelling site's name
 
 
@@ -118,7 +112,6 @@ def message(
     link: str,
     moved_to: str | None = None,
     channel: str = "sms",
-    no_diacritics: bool = False,
 ) -> Message:
     """The text in ``language``: "Lịch hẹn ABC123 09:15 ngày 08/12 bị hủy vì ... Đặt lại: <link>" (an SMS
     of two parts at most: tests/test_cancel_sms_parts.py); an e-mail's or Web Push's (``channel``) after
@@ -126,9 +119,9 @@ def message(
     Its values (a Zalo template's parameters) as the text says them: the reason in words, not its code,
     and no ``start`` for a remote number (an empty parameter may be refused: ``when`` says the day).
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
-    SMS (or Zalo's text) only if it fits two parts (``fits_two_sms_parts``: a plain ASCII text holds
-    more than one with Vietnamese letters), else "điểm mới" (a new site) with its link. ``no_diacritics``:
-    the SMS gateway's (notifications.py ``plain``), the SMS measured as it goes (plain: GSM 7-bit)."""
+    SMS only if it fits two parts as the gateway sends it (sms_length.py: a plain ASCII text holds more than
+    one with Vietnamese letters, as does one sent without diacritics), else "điểm mới" (a new site) with its
+    link: the message's ``shorter`` form, the gateway's choice (notifications.py ``SmsGateway``)."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
@@ -137,25 +130,12 @@ def message(
     key = f"notify_cancelled_{params['reason']}"
     if moved_to and params["reason"] == "site_retired":
         key, values["moved_to"] = "notify_cancelled_site_retired_to", moved_to
-    text = translate(key, language, **values)
+    text, shorter = translate(key, language, **values), ()
     if channel in UNLIMITED:
-        text = translate("notify_cancelled_from", language, site=params["site"], text=text)
-    elif "moved_to" in values and not fits_two_sms_parts(plain(text) if no_diacritics and channel == "sms" else text):
-        text = translate("notify_cancelled_site_retired_new", language, **values)
-    return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values)
-
-
-def fits_two_sms_parts(text: str) -> bool:
-    """Whether ``text`` goes as two SMS parts at most: 306 septets when it is plain ASCII (GSM 7-bit), an
-    escape and its character never split between the parts; else 134 UTF-16 units (UCS-2)."""
-    if not set(text) <= GSM_ASCII:
-        return len(text.encode("utf-16-le")) // 2 <= 2 * UCS2_PART
-    first = 0  # the septets of the first part
-    for septets in (2 if c in GSM_TWO_SEPTETS else 1 for c in text):
-        if first + septets > GSM_PART:
-            break
-        first += septets
-    return len(text) + sum(c in GSM_TWO_SEPTETS for c in text) - first <= GSM_PART
+        text = translate("notify_from", language, site=params["site"], text=text)
+    elif "moved_to" in values:
+        shorter = (translate("notify_cancelled_site_retired_new", language, **values),)
+    return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values, shorter)
 
 
 def waiting(conn, offered: dict | None = None) -> bool:
@@ -172,13 +152,11 @@ def due(
     limit: int = 100,
     moved: dict | None = None,
     offered: dict | None = None,
-    no_diacritics: Collection[str] = (),
 ) -> list[Due]:
     """The notices whose (next) attempt is due, oldest first; ``links``: each site's booking page (the
     worker knows it); ``moved``: each retired site's successor's name (its ``links`` that successor's
     page); ``offered``: only those on a channel their site offers (each site's channels: unoffered.py
-    ``offered_only``), so that any number on one not offered never hold the others back;
-    ``no_diacritics``: the sites whose SMS gateway sends without diacritics (``message``)."""
+    ``offered_only``), so that any number on one not offered never hold the others back."""
     moved = moved or {}
     now = now or utcnow()
     rows = conn.execute(
@@ -193,14 +171,7 @@ def due(
             r.id,
             r.channel,
             r.address_sealed,
-            message(
-                r.params,
-                r.language,
-                links.get(r.site_id, ""),
-                moved.get(r.site_id),
-                r.channel,
-                r.site_id in no_diacritics,
-            ),
+            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id), r.channel),
             r.site_id,
         )
         for r in rows

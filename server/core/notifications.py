@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import models as m
+from . import sms_length
 from .errors import Invalid, NotFound, QueueError
 from .i18n import Phrase, translate
 from .models import utcnow
@@ -94,6 +95,8 @@ class Message:
     text: str  # in the citizen's language
     subject: str
     params: dict  # number, counter, ahead, site
+    # for an SMS: shorter forms of ``text``, longest first, the first that fits two parts sent (sms_length.py)
+    shorter: tuple[str, ...] = ()
 
 
 class Channel(ABC):
@@ -150,13 +153,19 @@ def plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
 
+def sms_text(message: Message, no_diacritics: bool = False) -> str:
+    """The text an SMS gateway sends for ``message``: the first of its text and ``shorter`` forms that fits two
+    parts measured as it goes (``no_diacritics``: the gateway's, ``plain``: two parts hold 306, not 134)."""
+    return sms_length.fitting(tuple(map(plain if no_diacritics else str, (message.text, *message.shorter))))
+
+
 class SmsGateway(Channel):
     def send(self, address: str, message: Message) -> None:
         import urllib.request
 
         s: SmsGatewaySettings = self.settings
         phone = {"0": address, "84": "84" + address[1:], "+84": "+84" + address[1:]}[s.phone_format]
-        text = plain(message.text) if s.no_diacritics else message.text
+        text = sms_text(message, s.no_diacritics)
         # a gateway's key may be in the URL or the body (eSMS: ...?ApiKey=${ESMS_KEY}): read when sending,
         # and escaped there as the phone and the text are
         url = _fill(s.url, phone, text, lambda value: urllib.parse.quote(value, safe=""))
@@ -684,9 +693,16 @@ def message(key: str, params: dict, language: str) -> Message:
     kind = key.partition(":")[0]
     if kind == "near" and params.get("ahead") == 0:
         kind = "next"
-    text = translate(f"notify_{kind}", language, **params)
+    sentence = translate(f"notify_{kind}", language, **params)  # the number, the counter: kept whole
+
+    def text(site: str) -> str:
+        return translate("notify_from", language, site=site, text=sentence)
+
+    # an SMS: the site's name cut at a word while the text is over two parts, then left out (the SMS then begins
+    # with the sentence: a capital, "Còn 2 số nữa...")
+    shorter = sms_length.shorter(text, params["site"], dropped=sentence[:1].upper() + sentence[1:])
     subject = translate(f"notify_subject_{'called' if kind == 'called' else 'near'}", language, **params)
-    return Message(kind, text, subject, params)
+    return Message(kind, text(params["site"]), subject, params, shorter)
 
 
 def due(conn, now: dt.datetime | None = None, limit: int = 100, offered: dict | None = None) -> list[Due]:

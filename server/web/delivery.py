@@ -390,13 +390,10 @@ class DeliveryWorker:
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
                     links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
-            plain = set()  # retired sites whose SMS go without diacritics: measured so (cancel_notices.message)
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
                 if site.config.site.retired and site.successor and site.successor[0] in links:
                     links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
-                    if (sms := site.config.notifications.sms) and sms.no_diacritics:
-                        plain.add(site_id)
-            due = _cancels().due(conn, links, moved=moved, offered=offered, no_diacritics=plain)
+            due = _cancels().due(conn, links, moved=moved, offered=offered)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, _cancels())
 

@@ -45,3 +45,20 @@ def outside_servers():
 
 def sms_texts(sms) -> list[str]:
     return [json.loads(r.body)["text"] for r in sms.received]
+
+
+def opt_in(srv, ticket: dict, channel: str, address: str, language: str = "vi") -> dict:
+    answer = srv.session().post(
+        f"/api/v1/tickets/{ticket['id']}/notifications",
+        json={"channel": channel, "address": address, "language": language},
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def call_next(srv, counter: int = 1) -> dict:
+    answer = srv.session().post(
+        f"/api/v1/counters/{counter}/next", headers={"Authorization": f"Bearer {srv.token('counter', counter)}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()

@@ -15,6 +15,7 @@ import sqlite3
 import pytest
 from api_helpers import assert_error
 from booking_api_helpers import book, remote
+from sms_parts_helpers import sms_parts
 from webhook_receiver import Receiver
 
 
@@ -119,6 +120,27 @@ def test_a_one_time_code_by_sms_confirms_the_phone_when_the_centre_asks_for_it(
     assert len(gateway.received) == 1  # nothing was sent for a wrong number
     integration = {"Authorization": f"Bearer {srv.token('integration')}"}  # the app checked its user itself
     assert http.post("/api/v1/bookings", headers=integration, json={**body, "phone": "0912000779"}).status_code == 201
+
+
+def test_a_one_time_code_of_a_site_with_a_long_name_comes_in_two_parts_and_books(
+    live_server, config_variant, sms_gateway
+):
+    """The site's name cut at a word ("...") while the SMS is over two parts; the code and its minutes whole."""
+    config = with_sms_code(config_variant(), sms_gateway)
+    config["site"]["name"] = (
+        "Bộ phận Tiếp nhận và Trả kết quả thủ tục hành chính - Trung tâm Phục vụ hành chính công phường Phúc La"
+    )
+    http = live_server(config).session()
+    body = {"service": "HT", "remote": True, "name": "Lê Thị Cúc", "phone": "0912 000 777"}
+    sent = http.post("/api/v1/bookings", json=body)
+    assert sent.status_code == 202, sent.text
+    text = json.loads(sms_gateway.received[-1].body)["text"]
+    code = code_received(sms_gateway)
+    assert sms_parts(text) <= 2, (len(text), text)
+    assert text.startswith("Mã xác nhận đặt lịch tại Bộ phận Tiếp nhận") and "...: " in text, text
+    assert text.endswith(f"...: {code} (hiệu lực 10 phút)."), text
+    booked = http.post("/api/v1/bookings", json={**body, "sms_code": code, "pending": sent.json()["pending"]})
+    assert booked.status_code == 201, booked.text
 
 
 def test_five_wrong_sms_codes_void_the_code_even_typed_right_and_a_new_one_books(

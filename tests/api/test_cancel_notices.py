@@ -20,6 +20,7 @@ import pytest
 from api_helpers import ALL_DAY_HOURS, issue
 from faked_clock import next_working_morning, on_a_working_morning
 from notify_helpers import TOKENS, outside_servers, sms_texts
+from sms_parts_helpers import sms_parts
 from sqlalchemy import select, text
 
 from queuekiosk.server.core import models as m
@@ -434,6 +435,19 @@ def test_a_retired_sites_citizen_is_told_where_to_book_now(live_server, config_v
     server, text, booking = _told_of_a_retirement(live_server, config_variant, outside, tmp_path, "Xã Phú Mới", "vi")
     assert text.startswith(f"Lịch hẹn {booking['code']} "), text
     assert text.endswith(f" bị hủy vì chuyển về Xã Phú Mới: {server.url}/s/xa-moi/book"), text
+
+
+def test_a_successors_name_too_long_for_two_sms_parts_is_said_a_new_office(
+    live_server, config_variant, outside, tmp_path
+):
+    """A merged site's official name of 60 characters would make the Vietnamese SMS a third part (over 134
+    UTF-16 units): it says "điểm mới" (a new office) with that site's booking page instead."""
+    new_name = "Bộ phận Tiếp nhận và Trả kết quả UBND phường Phúc La, Hà Đông"
+    server, text, booking = _told_of_a_retirement(live_server, config_variant, outside, tmp_path, new_name, "vi")
+    code, start, day = booking["code"], booking["start"], dt.date.fromisoformat(booking["date"])
+    named = f"Lịch hẹn {code} {start} ngày {_shown(day)} bị hủy vì chuyển về {new_name}: {server.url}/s/xa-moi/book"
+    assert text == named.replace(new_name, "điểm mới"), text
+    assert sms_parts(text) <= 2 < sms_parts(named), (len(text), len(named))
 
 
 def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(

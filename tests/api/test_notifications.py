@@ -19,7 +19,7 @@ import urllib.parse
 
 import pytest
 from api_helpers import PASSWORD, SUPERVISOR, assert_error, issue, log_in
-from notify_helpers import TOKENS, outside_servers, sms_texts
+from notify_helpers import TOKENS, call_next, opt_in, outside_servers, sms_texts
 
 # the worker looks for retries come due every 0.2 s instead of every second (QUEUEKIOSK_DELIVERY_POLL_SECONDS)
 POLL = 0.2
@@ -36,23 +36,6 @@ def start(live_server, config_variant, settings, env=None, **kwargs):
     config = config_variant()
     config["notifications"] = settings
     return live_server(config, env={**QUICK, **(env or {})}, **kwargs)
-
-
-def opt_in(srv, ticket: dict, channel: str, address: str, language: str = "vi") -> dict:
-    answer = srv.session().post(
-        f"/api/v1/tickets/{ticket['id']}/notifications",
-        json={"channel": channel, "address": address, "language": language},
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def call_next(srv, counter: int = 1) -> dict:
-    answer = srv.session().post(
-        f"/api/v1/counters/{counter}/next", headers={"Authorization": f"Bearer {srv.token('counter', counter)}"}
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def test_each_citizen_hears_once_when_near_and_once_when_called(live_server, config_variant, outside):
