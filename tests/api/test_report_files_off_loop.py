@@ -68,7 +68,7 @@ def test_a_clerk_is_answered_while_a_long_pdf_is_made_and_a_third_file_at_once_i
 
 def test_under_gunicorn_a_clerk_is_answered_while_a_long_pdf_is_made(tmp_path, sqlite_template):
     port = free_port()
-    proc, env = start_gunicorn(tmp_path, port, timeout=60, template=sqlite_template)
+    proc, env = start_gunicorn(tmp_path, port, template=sqlite_template)
     log_path = tmp_path / "gunicorn.log"
     try:
         made = subprocess.run(
