@@ -43,6 +43,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import gc
 import hashlib
 import json
 import locale
@@ -608,6 +609,11 @@ def _zygote() -> None:
     if kind not in (SERVE, SERVE_MESSAGE_QUEUE, COMMANDS) or (settings and not settings.startswith("-")):
         raise SystemExit(f"server_fork.py: unknown zygote {sys.argv[1]!r} (serve, serve-message-queue or commands)")
     _preload(kind)
+    # what the imports made lives as long as every child, out of the collector's sight: a child's collections
+    # no longer walk (and copy, page by page) the zygote's objects before the server freezes its own at its
+    # start (settle_collector), as one process's do. A forked server's CPU to /healthz 0.099 -> 0.090 s
+    # (2 x 12 starts each way, interleaved; within the noise of whole files)
+    gc.freeze()
     environ_added = {k: v for k, v in os.environ.items() if k not in environ_before}
     import _socket  # not gevent's: this loop blocks in select
 

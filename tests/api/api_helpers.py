@@ -113,8 +113,14 @@ def drain(server, admin_token: str, counters) -> None:
                 assert response.status_code == 200, response.text
 
 
+# How long a real gunicorn (master and worker, each importing the server) may take to answer /healthz: 2-8 s
+# on a quiet machine, 29 s once in a fresh clone's suite beside other work (load ~13). The wait polls, so a
+# start that is quick ends it as soon.
+GUNICORN_START_TIMEOUT = 120.0
+
+
 def start_gunicorn(
-    folder: Path, port: int, timeout: float = 30, template: Path | None = None, **settings: str
+    folder: Path, port: int, timeout: float = GUNICORN_START_TIMEOUT, template: Path | None = None, **settings: str
 ) -> tuple[subprocess.Popen, dict]:
     """gunicorn with the deployment's config (deploy/gunicorn.conf.py) on ``port``, in ``folder`` with
     a copy of config.yaml, hours ignored and ``settings`` (QUEUEKIOSK_...), its output in

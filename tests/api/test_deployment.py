@@ -10,7 +10,7 @@ import time
 
 import pytest
 import requests
-from api_helpers import GUNICORN, REPO, start_gunicorn
+from api_helpers import GUNICORN, GUNICORN_START_TIMEOUT, REPO, start_gunicorn
 from conftest import SioClient
 from ports import free_port
 
@@ -122,7 +122,7 @@ def test_two_instances_of_the_unit_each_listen_on_their_own_port(tmp_path):
             log = open(tmp_path / f"unit-{port}.log", "wb")  # noqa: SIM115 - closed with the process
             procs.append((subprocess.Popen(command, env={**base, **env}, cwd=tmp_path, stdout=log, stderr=log), log))
         for port in (first, second):
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + GUNICORN_START_TIMEOUT
             while True:
                 try:
                     assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200

@@ -10,7 +10,6 @@ made again. Under `queuekiosk serve` and under gunicorn's gevent worker (deploy/
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import requests
@@ -66,19 +65,15 @@ def test_a_clerk_is_answered_while_a_long_pdf_is_made_and_a_third_file_at_once_i
     assert "Traceback" not in server.log()
 
 
-def test_under_gunicorn_a_clerk_is_answered_while_a_long_pdf_is_made(tmp_path, sqlite_template):
+def test_under_gunicorn_a_clerk_is_answered_while_a_long_pdf_is_made(tmp_path, sqlite_template, server_zygote):
     port = free_port()
-    proc, env = start_gunicorn(tmp_path, port, timeout=60, template=sqlite_template)
+    proc, env = start_gunicorn(tmp_path, port, template=sqlite_template)
     log_path = tmp_path / "gunicorn.log"
     try:
-        made = subprocess.run(
-            [QUEUEKIOSK, "token", "create", "--role", "admin", "--config", str(tmp_path / "config.yaml")],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
+        made = server_zygote.run(  # a fork of the commands' zygote: the same entry point, ~0.6 s of CPU less
+            [QUEUEKIOSK, "token", "create", "--role", "admin", "--config", str(tmp_path / "config.yaml")], env, tmp_path
         )
+        assert made.returncode == 0, made.stderr
         admin = {"Authorization": f"Bearer {made.stdout.strip()}"}
         pdf = assert_answered_while_made(f"http://127.0.0.1:{port}", admin, admin)
         assert_pdf(pdf.result())
