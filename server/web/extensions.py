@@ -7,17 +7,46 @@ import json
 import logging
 import os
 import struct
+import sys
 import time
+import types
 
 import orjson
 from engineio.packet import PING
 from engineio.packet import Packet as EngineIOPacket
 from engineio.socket import Socket as EngineIOSocket
-from flask_socketio import SocketIO
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, generate_accept_token
+
+
+def _without_werkzeug_debugger():
+    """Flask-SocketIO, imported without Werkzeug's debugger (werkzeug.debug, and multiprocessing with
+    it: ~0.36 MB of an idle server, issue 21). Flask-SocketIO imports its DebuggedApplication at the
+    top for ``SocketIO.run(debug=True)`` only, which this server never calls: it gets a stand-in
+    that imports the real one when called. ``werkzeug.debug`` is left unimported, so any later
+    ``import werkzeug.debug`` loads the real module."""
+    if "werkzeug.debug" in sys.modules or "flask_socketio" in sys.modules:
+        return
+    stand_in = types.ModuleType("werkzeug.debug")
+
+    def DebuggedApplication(*args, **kwargs):  # noqa: N802 - the name Flask-SocketIO imports
+        from werkzeug.debug import DebuggedApplication as real
+
+        return real(*args, **kwargs)
+
+    stand_in.DebuggedApplication = DebuggedApplication
+    sys.modules["werkzeug.debug"] = stand_in
+    try:
+        import flask_socketio  # noqa: F401
+    finally:
+        if sys.modules.get("werkzeug.debug") is stand_in:
+            del sys.modules["werkzeug.debug"]
+
+
+_without_werkzeug_debugger()
+from flask_socketio import SocketIO  # noqa: E402
 
 try:  # the plain TCP socket of gevent's servers (a TLS socket's send is not its raw socket's: no direct writes)
     from gevent.socket import socket as _GeventSocket
