@@ -3,6 +3,7 @@
 import collections
 import contextlib
 import functools
+import importlib
 import json
 import logging
 import os
@@ -20,32 +21,45 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
+# What Flask-SocketIO imports at its top for its own development server and tests only, none of which
+# a serving process runs: Werkzeug's debugger (werkzeug.debug, and multiprocessing with it) for
+# ``SocketIO.run(debug=True)``, Werkzeug's reloader for ``SocketIO.run(use_reloader=True)`` and its test
+# client (Flask's and click's, pdb with them) for ``SocketIO.test_client``: ~0.8 MB of an idle server
+# (issue 21). {module: the name Flask-SocketIO imports from it}
+_DEVELOPMENT_ONLY = {
+    "werkzeug.debug": "DebuggedApplication",
+    "werkzeug._reloader": "run_with_reloader",
+    "flask_socketio.test_client": "SocketIOTestClient",
+}
 
-def _without_werkzeug_debugger():
-    """Flask-SocketIO, imported without Werkzeug's debugger (werkzeug.debug, and multiprocessing with
-    it: ~0.36 MB of an idle server, issue 21). Flask-SocketIO imports its DebuggedApplication at the
-    top for ``SocketIO.run(debug=True)`` only, which this server never calls: it gets a stand-in
-    that imports the real one when called. ``werkzeug.debug`` is left unimported, so any later
-    ``import werkzeug.debug`` loads the real module."""
-    if "werkzeug.debug" in sys.modules or "flask_socketio" in sys.modules:
+
+def _import_flask_socketio():
+    """Flask-SocketIO imported with a stand-in for each of ``_DEVELOPMENT_ONLY``'s names, which
+    imports the real one when it is called; the modules themselves are left unimported (a later
+    ``import werkzeug.debug`` loads the real module)."""
+    if "flask_socketio" in sys.modules:
         return
-    stand_in = types.ModuleType("werkzeug.debug")
-
-    def DebuggedApplication(*args, **kwargs):  # noqa: N802 - the name Flask-SocketIO imports
-        from werkzeug.debug import DebuggedApplication as real
-
-        return real(*args, **kwargs)
-
-    stand_in.DebuggedApplication = DebuggedApplication
-    sys.modules["werkzeug.debug"] = stand_in
+    stand_ins = {}
+    for module, name in _DEVELOPMENT_ONLY.items():
+        if module not in sys.modules:
+            stand_ins[module] = sys.modules[module] = types.ModuleType(module)
+            setattr(stand_ins[module], name, _imported_when_called(module, name))
     try:
         import flask_socketio  # noqa: F401
     finally:
-        if sys.modules.get("werkzeug.debug") is stand_in:
-            del sys.modules["werkzeug.debug"]
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
 
 
-_without_werkzeug_debugger()
+def _imported_when_called(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+_import_flask_socketio()
 from flask_socketio import SocketIO  # noqa: E402
 
 try:  # the plain TCP socket of gevent's servers (a TLS socket's send is not its raw socket's: no direct writes)

@@ -13,7 +13,9 @@ Python writes a line for each import to its standard error (the server's log).
 Nor what only some requests use (issue 21, an idle serve under 60 MB): Flask-WTF and WTForms (the CSRF
 check of a session's writes, server/web/api/csrf.py), smtplib (an e-mail notice), ``wave`` (an
 announcement's audio), pyttsx3 (its worker process runs it). Each is loaded by its first use, and the
-CSRF check then refuses a session's write without the session's token as before."""
+CSRF check then refuses a session's write without the session's token as before. Nor what Flask-SocketIO
+imports for its development server and tests only (server/web/extensions.py): Werkzeug's debugger
+(multiprocessing with it) and reloader, its test client (pdb with it)."""
 
 from __future__ import annotations
 
@@ -239,6 +241,11 @@ LAZY = (
     "queuekiosk.server.core.vapid",
     "queuekiosk.server.core.field_labels",
     "queuekiosk.server.core.setup_changes",
+    "werkzeug.debug",
+    "werkzeug._reloader",
+    "multiprocessing",
+    "flask_socketio.test_client",
+    "pdb",
 )
 
 
