@@ -1,66 +1,27 @@
 """Extensions created once and bound to the app in the factory."""
 
+from . import socketio_imports  # noqa: F401  (first: Socket.IO's libraries without what a server never runs)
+
+# isort: split
+
 import collections
 import contextlib
 import functools
-import importlib
 import json
 import logging
 import os
 import struct
-import sys
 import time
-import types
 
 import orjson
 from engineio.packet import PING
 from engineio.packet import Packet as EngineIOPacket
 from engineio.socket import Socket as EngineIOSocket
+from flask_socketio import SocketIO
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, generate_accept_token
-
-# What Flask-SocketIO imports at its top for its own development server and tests only, none of which
-# a serving process runs: Werkzeug's debugger (werkzeug.debug, and multiprocessing with it) for
-# ``SocketIO.run(debug=True)``, Werkzeug's reloader for ``SocketIO.run(use_reloader=True)`` and its test
-# client (Flask's and click's, pdb with them) for ``SocketIO.test_client``: ~0.8 MB of an idle server
-# (issue 21). {module: the name Flask-SocketIO imports from it}
-_DEVELOPMENT_ONLY = {
-    "werkzeug.debug": "DebuggedApplication",
-    "werkzeug._reloader": "run_with_reloader",
-    "flask_socketio.test_client": "SocketIOTestClient",
-}
-
-
-def _import_flask_socketio():
-    """Flask-SocketIO imported with a stand-in for each of ``_DEVELOPMENT_ONLY``'s names, which
-    imports the real one when it is called; the modules themselves are left unimported (a later
-    ``import werkzeug.debug`` loads the real module)."""
-    if "flask_socketio" in sys.modules:
-        return
-    stand_ins = {}
-    for module, name in _DEVELOPMENT_ONLY.items():
-        if module not in sys.modules:
-            stand_ins[module] = sys.modules[module] = types.ModuleType(module)
-            setattr(stand_ins[module], name, _imported_when_called(module, name))
-    try:
-        import flask_socketio  # noqa: F401
-    finally:
-        for module, stand_in in stand_ins.items():
-            if sys.modules.get(module) is stand_in:
-                del sys.modules[module]
-
-
-def _imported_when_called(module: str, name: str):
-    def call(*args, **kwargs):
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
-
-    return call
-
-
-_import_flask_socketio()
-from flask_socketio import SocketIO  # noqa: E402
 
 try:  # the plain TCP socket of gevent's servers (a TLS socket's send is not its raw socket's: no direct writes)
     from gevent.socket import socket as _GeventSocket

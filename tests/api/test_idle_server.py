@@ -13,9 +13,10 @@ Python writes a line for each import to its standard error (the server's log).
 Nor what only some requests use (issue 21, an idle serve under 60 MB): Flask-WTF and WTForms (the CSRF
 check of a session's writes, server/web/api/csrf.py), smtplib (an e-mail notice), ``wave`` (an
 announcement's audio), pyttsx3 (its worker process runs it). Each is loaded by its first use, and the
-CSRF check then refuses a session's write without the session's token as before. Nor what Flask-SocketIO
-imports for its development server and tests only (server/web/extensions.py): Werkzeug's debugger
-(multiprocessing with it) and reloader, its test client (pdb with it)."""
+CSRF check then refuses a session's write without the session's token as before. Nor what the Socket.IO
+libraries import for what a server never runs (server/web/socketio_imports.py): Werkzeug's debugger
+(multiprocessing with it) and reloader, Flask-SocketIO's test client (pdb with it), python-socketio's
+and python-engineio's clients and asyncio servers."""
 
 from __future__ import annotations
 
@@ -246,6 +247,10 @@ LAZY = (
     "multiprocessing",
     "flask_socketio.test_client",
     "pdb",
+    "socketio.client",
+    "socketio.async_server",
+    "engineio.client",
+    "engineio.async_server",
 )
 
 

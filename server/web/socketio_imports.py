@@ -1,0 +1,96 @@
+"""Flask-SocketIO, python-socketio and python-engineio imported without what their packages import at
+their top for what a serving process never runs (issue 21): imported by server/web/extensions.py
+before either library."""
+
+import importlib
+import sys
+import types
+
+# What Flask-SocketIO, python-socketio and python-engineio import at their top for what a serving process
+# never runs (issue 21; ~1.3 MB of an idle server): {the importing module: {module: the names it imports}}.
+# Flask-SocketIO's: Werkzeug's debugger (multiprocessing with it) for ``SocketIO.run(debug=True)``, its
+# reloader for ``run(use_reloader=True)``, its test client (Flask's and click's, pdb with them) for
+# ``SocketIO.test_client``; the others': their clients and their asyncio servers.
+_NOT_SERVED = {
+    "flask_socketio": {
+        "werkzeug.debug": ("DebuggedApplication",),
+        "werkzeug._reloader": ("run_with_reloader",),
+        "flask_socketio.test_client": ("SocketIOTestClient",),
+    },
+    "socketio": {
+        "socketio.client": ("Client",),
+        "socketio.simple_client": ("SimpleClient",),
+        "socketio.async_client": ("AsyncClient",),
+        "socketio.async_simple_client": ("AsyncSimpleClient",),
+        "socketio.async_server": ("AsyncServer",),
+        "socketio.async_manager": ("AsyncManager",),
+        "socketio.async_namespace": ("AsyncNamespace", "AsyncClientNamespace"),
+        "socketio.async_redis_manager": ("AsyncRedisManager",),
+        "socketio.async_aiopika_manager": ("AsyncAioPikaManager",),
+        "socketio.asgi": ("ASGIApp",),
+    },
+    "engineio": {
+        "engineio.client": ("Client",),
+        "engineio.async_server": ("AsyncServer",),
+        "engineio.async_client": ("AsyncClient",),
+        "engineio.async_drivers.asgi": ("ASGIApp",),
+    },
+}
+
+
+def _import_flask_socketio():
+    """Flask-SocketIO imported without ``_NOT_SERVED``'s modules (those of an importer imported before
+    are there already). Each name it imports is a stand-in while they import: then Flask-SocketIO's
+    (used inside its functions) imports the real one when called, and python-socketio's and
+    python-engineio's (their public names) are gone from the package, found at their first use by the
+    package's ``__getattr__``. The modules are left unimported: any later import of one is the real one."""
+    stand_ins = {}
+    for importer, modules in _NOT_SERVED.items():
+        if importer in sys.modules:
+            continue
+        for module, names in modules.items():
+            if module not in sys.modules:
+                stand_ins[module] = sys.modules[module] = types.ModuleType(module)
+                for name in names:
+                    setattr(stand_ins[module], name, _imported_when_called(module, name))
+    try:
+        import flask_socketio  # noqa: F401
+    finally:
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
+    for importer in ("socketio", "engineio"):
+        lazy = {
+            name: module
+            for module, names in _NOT_SERVED[importer].items()
+            if module in stand_ins
+            for name in names
+            if getattr(sys.modules[importer], name, None) is getattr(stand_ins[module], name)
+        }
+        if lazy:
+            _found_at_first_use(sys.modules[importer], lazy)
+
+
+def _imported_when_called(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+def _found_at_first_use(package, lazy: dict[str, str]) -> None:
+    """``package``'s names of ``lazy`` ({name: its module}) imported from their modules at their first use."""
+    for name in lazy:
+        delattr(package, name)
+
+    def __getattr__(name):  # noqa: N807 - a module's (PEP 562)
+        if name not in lazy:
+            raise AttributeError(f"module {package.__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(lazy[name]), name)
+        setattr(package, name, value)
+        return value
+
+    package.__getattr__ = __getattr__
+
+
+_import_flask_socketio()
