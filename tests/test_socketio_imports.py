@@ -12,7 +12,7 @@ from gevent import monkey
 monkey.patch_all()
 import sys
 import queuekiosk.server.web.extensions as extensions
-left_out = ["werkzeug.debug", "werkzeug._reloader", "flask_socketio.test_client", "multiprocessing", "pdb",
+left_out = ["werkzeug.serving", "http.server", "werkzeug.debug", "werkzeug._reloader", "flask_socketio.test_client", "multiprocessing", "pdb",
             "socketio.client", "socketio.async_server", "engineio.client", "engineio.async_server"]
 assert not [m for m in left_out if m in sys.modules], [m for m in left_out if m in sys.modules]
 
@@ -42,6 +42,9 @@ client = extensions.socketio.test_client(app)  # Flask-SocketIO's test client, i
 assert client.is_connected() and type(client).__module__ == "flask_socketio.test_client"
 import werkzeug.debug
 assert werkzeug.debug.DebuggedApplication.__module__ == "werkzeug.debug"
+import flask.cli
+assert flask.cli.is_running_from_reloader() is False  # Werkzeug's, imported now
+assert "werkzeug.serving" in sys.modules
 print("ok")
 """
 

@@ -7,11 +7,14 @@ import sys
 import types
 
 # What Flask-SocketIO, python-socketio and python-engineio import at their top for what a serving process
-# never runs (issue 21; ~1.3 MB of an idle server): {the importing module: {module: the names it imports}}.
-# Flask-SocketIO's: Werkzeug's debugger (multiprocessing with it) for ``SocketIO.run(debug=True)``, its
+# never runs (issue 21; ~1.9 MB of an idle server): {the importing module: {module: the names it imports}}.
+# Werkzeug's development server; Flask-SocketIO's: Werkzeug's debugger (multiprocessing with it) for ``SocketIO.run(debug=True)``, its
 # reloader for ``run(use_reloader=True)``, its test client (Flask's and click's, pdb with them) for
 # ``SocketIO.test_client``; the others': their clients and their asyncio servers.
 _NOT_SERVED = {
+    "werkzeug": {"werkzeug.serving": ("run_simple",)},  # its development server (http.server with it)
+    "flask.app": {"werkzeug.serving": ("is_running_from_reloader",)},  # for Flask.run
+    "flask.cli": {"werkzeug.serving": ("is_running_from_reloader",)},  # for flask run
     "flask_socketio": {
         "werkzeug.debug": ("DebuggedApplication",),
         "werkzeug._reloader": ("run_with_reloader",),
@@ -51,6 +54,7 @@ def _import_flask_socketio():
         for module, names in modules.items():
             if module not in sys.modules:
                 stand_ins[module] = sys.modules[module] = types.ModuleType(module)
+            if module in stand_ins:
                 for name in names:
                     setattr(stand_ins[module], name, _imported_when_called(module, name))
     try:
