@@ -1,16 +1,16 @@
-"""Flask-SocketIO, python-socketio and python-engineio imported without what their packages import at
-their top for what a serving process never runs (issue 21): imported by server/web/extensions.py
-before either library."""
+"""Flask-SocketIO imported (with Flask, Werkzeug, python-socketio and python-engineio under it) without
+what these packages import at their top for what a serving process never runs: ~1.9 MB of an idle
+server (issue 21). Imported by server/web/extensions.py before any of them."""
 
 import importlib
 import sys
 import types
 
-# What Flask-SocketIO, python-socketio and python-engineio import at their top for what a serving process
-# never runs (issue 21; ~1.9 MB of an idle server): {the importing module: {module: the names it imports}}.
-# Werkzeug's development server; Flask-SocketIO's: Werkzeug's debugger (multiprocessing with it) for ``SocketIO.run(debug=True)``, its
-# reloader for ``run(use_reloader=True)``, its test client (Flask's and click's, pdb with them) for
-# ``SocketIO.test_client``; the others': their clients and their asyncio servers.
+# {the importing module: {module it imports from: the names}}: Werkzeug's development server
+# (http.server with it), for Flask.run and `flask run`; Flask-SocketIO's imports for SocketIO.run
+# (Werkzeug's debugger, multiprocessing with it, and its reloader) and for SocketIO.test_client (Flask's
+# and click's test clients, pdb with them); python-socketio's and python-engineio's clients and asyncio
+# servers. A library whose top imports another name fails at start, loudly (tests/test_socketio_imports.py).
 _NOT_SERVED = {
     "werkzeug": {"werkzeug.serving": ("run_simple",)},  # its development server (http.server with it)
     "flask.app": {"werkzeug.serving": ("is_running_from_reloader",)},  # for Flask.run
@@ -42,11 +42,11 @@ _NOT_SERVED = {
 
 
 def _import_flask_socketio():
-    """Flask-SocketIO imported without ``_NOT_SERVED``'s modules (those of an importer imported before
-    are there already). Each name it imports is a stand-in while they import: then Flask-SocketIO's
-    (used inside its functions) imports the real one when called, and python-socketio's and
-    python-engineio's (their public names) are gone from the package, found at their first use by the
-    package's ``__getattr__``. The modules are left unimported: any later import of one is the real one."""
+    """Flask-SocketIO imported without ``_NOT_SERVED``'s modules (an importer imported before has them
+    already). Each name is a stand-in while they import, which imports the real one when called (what
+    Werkzeug, Flask and Flask-SocketIO use inside their functions); python-socketio's and
+    python-engineio's public classes are then taken off the package, and its ``__getattr__`` imports
+    each at its first use. The modules are left unimported: a later import of one is the real one."""
     stand_ins = {}
     for importer, modules in _NOT_SERVED.items():
         if importer in sys.modules:
