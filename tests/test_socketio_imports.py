@@ -40,6 +40,8 @@ app = Flask("check")
 extensions.socketio.init_app(app)
 client = extensions.socketio.test_client(app)  # Flask-SocketIO's test client, imported now
 assert client.is_connected() and type(client).__module__ == "flask_socketio.test_client"
+import flask_socketio  # its name bound while the test client was left out: a function, never the class
+assert not isinstance(flask_socketio.SocketIOTestClient, type)
 import werkzeug.debug
 assert werkzeug.debug.DebuggedApplication.__module__ == "werkzeug.debug"
 import flask.cli
@@ -50,5 +52,33 @@ print("ok")
 
 
 def test_what_a_server_never_runs_is_left_out_and_still_there_when_used():
-    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120)
+    _runs(CHECK)
+
+
+AFTER_AN_IMPORT_ERROR = """
+import sys
+sys.modules["flask_socketio.namespace"] = None  # Flask-SocketIO's import fails after python-socketio's
+try:
+    import queuekiosk.server.web.extensions
+except ImportError:
+    pass
+else:
+    raise AssertionError("imported")
+import engineio
+import socketio
+
+class Client(socketio.Client):  # the real classes still, for whoever carries on
+    pass
+
+assert isinstance(Client(), socketio.Client) and engineio.AsyncServer.__module__ == "engineio.async_server"
+print("ok")
+"""
+
+
+def test_an_import_error_leaves_the_real_classes_found():
+    _runs(AFTER_AN_IMPORT_ERROR)
+
+
+def _runs(script: str) -> None:
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

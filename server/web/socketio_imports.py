@@ -11,6 +11,11 @@ import types
 # (Werkzeug's debugger, multiprocessing with it, and its reloader) and for SocketIO.test_client (Flask's
 # and click's test clients, pdb with them); python-socketio's and python-engineio's clients and asyncio
 # servers. A library whose top imports another name fails at start, loudly (tests/test_socketio_imports.py).
+# What start-up would not show: a library that binds one of these modules itself (`from werkzeug import
+# serving`), or imports from it in another thread, while Flask-SocketIO imports, would keep the empty
+# stand-in module and fail only at its first use. So after an upgrade of Flask, Werkzeug, Flask-SocketIO,
+# python-socketio or python-engineio, re-check what their tops import from these modules: `grep -rn
+# "serving\|_reloader\|debug\|client\|async_" site-packages/{flask,werkzeug,flask_socketio,socketio,engineio}`.
 _NOT_SERVED = {
     "werkzeug": {"werkzeug.serving": ("run_simple",)},  # its development server (http.server with it)
     "flask.app": {"werkzeug.serving": ("is_running_from_reloader",)},  # for Flask.run
@@ -18,6 +23,8 @@ _NOT_SERVED = {
     "flask_socketio": {
         "werkzeug.debug": ("DebuggedApplication",),
         "werkzeug._reloader": ("run_with_reloader",),
+        # a function for good where Flask-SocketIO is imported here (not the class: no isinstance, no
+        # subclass); use `socketio.test_client(app)`, which calls it
         "flask_socketio.test_client": ("SocketIOTestClient",),
     },
     "socketio": {
@@ -59,20 +66,22 @@ def _import_flask_socketio():
                     setattr(stand_ins[module], name, _imported_when_called(module, name))
     try:
         import flask_socketio  # noqa: F401
-    finally:
+    finally:  # after an ImportError too: whoever carries on gets the real classes
         for module, stand_in in stand_ins.items():
             if sys.modules.get(module) is stand_in:
                 del sys.modules[module]
-    for importer in ("socketio", "engineio"):
-        lazy = {
-            name: module
-            for module, names in _NOT_SERVED[importer].items()
-            if module in stand_ins
-            for name in names
-            if getattr(sys.modules[importer], name, None) is getattr(stand_ins[module], name)
-        }
-        if lazy:
-            _found_at_first_use(sys.modules[importer], lazy)
+        for importer in ("socketio", "engineio"):
+            if importer not in sys.modules:
+                continue
+            lazy = {
+                name: module
+                for module, names in _NOT_SERVED[importer].items()
+                if module in stand_ins
+                for name in names
+                if getattr(sys.modules[importer], name, None) is getattr(stand_ins[module], name)
+            }
+            if lazy:
+                _found_at_first_use(sys.modules[importer], lazy)
 
 
 def _imported_when_called(module: str, name: str):
