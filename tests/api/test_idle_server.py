@@ -252,6 +252,8 @@ LAZY = (
     "socketio.client",
     "socketio.async_server",
     "engineio.client",
+    "requests",  # engine.io's client imports it and websocket-client
+    "websocket",
     "engineio.async_server",
 )
 
