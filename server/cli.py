@@ -59,18 +59,13 @@ from .core.logs import configure_logging  # noqa: E402
 
 
 def _skip_client_libraries() -> None:
-    """Keep the server process lean: python-socketio imports its client side (requests,
-    websocket-client, about 6 MB) when it is imported, which a server never uses (the keypad and
-    the kiosk agent do). python-socketio treats both as optional imports. The Redis client (about
-    7 MB with the cryptography it loads) is hidden too unless QUEUEKIOSK_MESSAGE_QUEUE names a
-    message queue, its only use in the server (Socket.IO's queue, shared rate limits, resync.py);
-    python-socketio imports it on start when it is installed, as on a machine with the extra."""
-    names = ["requests", "websocket"]
-    if not os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE"):
-        names.append("redis")
-    for name in names:
-        if name not in sys.modules:
-            sys.modules[name] = None  # makes `import name` raise ImportError
+    """Keep the server process lean: the Redis client (about 7 MB with the cryptography it loads) is
+    hidden unless QUEUEKIOSK_MESSAGE_QUEUE names a message queue, its only use in the server
+    (Socket.IO's queue, shared rate limits, resync.py); python-socketio imports it on start when it
+    is installed, as on a machine with the extra. (python-socketio's client side, with requests and
+    websocket-client, is left out by server/web/socketio_imports.py, for gunicorn's workers too.)"""
+    if not os.environ.get("QUEUEKIOSK_MESSAGE_QUEUE") and "redis" not in sys.modules:
+        sys.modules["redis"] = None  # makes `import redis` raise ImportError
 
 
 def _agent_spec_help() -> str:

@@ -1,5 +1,9 @@
 """Extensions created once and bound to the app in the factory."""
 
+from . import socketio_imports  # noqa: F401  (first: Socket.IO's libraries without what a server never runs)
+
+# isort: split
+
 import collections
 import contextlib
 import functools

@@ -13,7 +13,10 @@ Python writes a line for each import to its standard error (the server's log).
 Nor what only some requests use (issue 21, an idle serve under 60 MB): Flask-WTF and WTForms (the CSRF
 check of a session's writes, server/web/api/csrf.py), smtplib (an e-mail notice), ``wave`` (an
 announcement's audio), pyttsx3 (its worker process runs it). Each is loaded by its first use, and the
-CSRF check then refuses a session's write without the session's token as before."""
+CSRF check then refuses a session's write without the session's token as before. Nor what the Socket.IO
+libraries import for what a server never runs (server/web/socketio_imports.py): Werkzeug's development
+server (http.server with it), debugger (multiprocessing with it) and reloader, Flask-SocketIO's test
+client (pdb with it), python-socketio's and python-engineio's clients and asyncio servers."""
 
 from __future__ import annotations
 
@@ -239,6 +242,19 @@ LAZY = (
     "queuekiosk.server.core.vapid",
     "queuekiosk.server.core.field_labels",
     "queuekiosk.server.core.setup_changes",
+    "werkzeug.serving",
+    "http.server",
+    "werkzeug.debug",
+    "werkzeug._reloader",
+    "multiprocessing",
+    "flask_socketio.test_client",
+    "pdb",
+    "socketio.client",
+    "socketio.async_server",
+    "engineio.client",
+    "requests",  # engine.io's client imports it and websocket-client
+    "websocket",
+    "engineio.async_server",
 )
 
 
