@@ -229,6 +229,14 @@ def test_one_of_anything_counted_is_said_in_the_singular():
         "needs at least 1 item",
         "needs at least 2 items",
     )
+    one = {"tickets": 1, "served": 1, "no_shows": 1, "transfers": 1, "ratings": 1, "refused": 1}
+    assert said("cli_sim_day_refused", day="2026-12-07", **one) == (
+        "2026-12-07: 1 ticket, 1 served, 1 no-show, 1 transfer, 1 rating, 1 citizen turned away"
+        " (numbers or daily limit ran out)"
+    )
+    assert (
+        said("cli_sim_done", open=1, closed=2, tickets=3) == "simulated 1 open day (2 closed days skipped): 3 tickets"
+    )
     english = json.loads((i18n.CATALOG_FOLDER / "en.json").read_text("utf-8"))
     assert not [key for key, text in english.items() if re.search(r"\{\w+\} [\w ]*\(s\)", text)]
 
