@@ -212,6 +212,35 @@ def test_one_minute_and_one_hour_are_said_in_the_singular():
     )
 
 
+def test_one_of_anything_counted_is_said_in_the_singular():
+    """ "1 seconds", "1 services", "Today's 1 numbers": each count picks its word's form; and no English
+    text hedges a count with "(s)" ("1 clip(s)"), which the word forms replace."""
+
+    def said(key, **params):
+        return i18n.translate(key, "en", **params)
+
+    assert (said("wait_seconds", n=1), said("wait_seconds", n=2)) == ("1 second", "2 seconds")
+    assert (said("kiosk_field_count", n=1), said("kiosk_field_count", n=2)) == ("1 service", "2 services")
+    assert said("cli_clips_written", count=1, target="/srv") == "1 clip written to /srv"
+    assert said("cli_clips_written", count=2, target="/srv") == "2 clips written to /srv"
+    assert said("daily_limit_reached", limit=1, service="HT").startswith("Today's limit of 1 number for service “HT”")
+    assert said("daily_limit_reached", limit=2, service="HT").startswith("Today's limit of 2 numbers for service “HT”")
+    assert (said("problem_too_short", min_length=1), said("problem_too_short", min_length=2)) == (
+        "needs at least 1 item",
+        "needs at least 2 items",
+    )
+    one = {"tickets": 1, "served": 1, "no_shows": 1, "transfers": 1, "ratings": 1, "refused": 1}
+    assert said("cli_sim_day_refused", day="2026-12-07", **one) == (
+        "2026-12-07: 1 ticket, 1 served, 1 no-show, 1 transfer, 1 rating, 1 citizen turned away"
+        " (numbers or daily limit ran out)"
+    )
+    assert (
+        said("cli_sim_done", open=1, closed=2, tickets=3) == "simulated 1 open day (2 closed days skipped): 3 tickets"
+    )
+    english = json.loads((i18n.CATALOG_FOLDER / "en.json").read_text("utf-8"))
+    assert not [key for key, text in english.items() if re.search(r"\{\w+\} [\w ]*\(s\)", text)]
+
+
 def test_the_days_are_named_once_with_sunday_as_vietnamese_writes_it():
     """The kiosk and the display wrote "Chủ Nhật" where /book wrote "Chủ nhật": one set of names for
     every page (kiosk_day_*), "Chủ nhật" as Vietnamese writes it."""

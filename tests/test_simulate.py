@@ -105,7 +105,7 @@ def test_a_day_whose_numbers_run_out_turns_citizens_away_and_goes_on(
     )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     turned_away = int(re.search(r"(\d+) citizens turned away \(numbers or daily limit ran out\)", done.stderr)[1])
-    issued = int(re.search(r"simulated 1 open days .*: (\d+) tickets", done.stdout)[1])
+    issued = int(re.search(r"simulated 1 open day .*: (\d+) tickets", done.stdout)[1])
     assert turned_away >= 5, done.stderr
 
     engine = create_db_engine(migrated_sqlite_url)

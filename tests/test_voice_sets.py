@@ -223,6 +223,7 @@ def test_the_supervisors_dashboard_shows_an_incomplete_set_and_an_unusable_piper
     announcer.startup_report()
     notes = {note["item"]: note for note in voice_notes(SimpleNamespace(extensions={ANNOUNCER: announcer}))}
     assert "Giọng thử" in notes["voice_set"]["message"] and "1 đoạn" in notes["voice_set"]["message"]
+    assert "lacks or has wrong 1 clip;" in notes["voice_set"]["message_en"], notes  # not "1 clip(s)"
     assert notes["voice_set"]["detail"] == "vi/tám.wav"
     assert (
         "piper" in notes["voice_neural"]["message"]

@@ -173,7 +173,8 @@ def test_removing_a_service_keeps_its_history_and_refuses_while_citizens_wait(ad
     _server, http = admin_within_one_day
     add_service_with_counter(http)
     ticket = issue(http, "MT")
-    assert_error(http.delete("/api/v1/admin/services/MT"), 409, "setup_service_has_waiting")
+    waiting = assert_error(http.delete("/api/v1/admin/services/MT"), 409, "setup_service_has_waiting")
+    assert ": 1 citizen is waiting for it today." in waiting["translations"]["en"]["message"], waiting
     assert http.post("/api/v1/counters/7/next").status_code == 200
     # called, not served yet: said as it is, with what to do (it said "serving ... finish it", which a
     # number only called cannot be)
@@ -407,7 +408,9 @@ def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admi
     assert http.patch("/api/v1/admin/users/minh", json={"counter": 4}).status_code == 200
     # a clerk of the whole installation (made before accounts had sites) holds it too, unnamed
     server_db._write(server.database_url, lambda db: auth.add_user(db, "cu", "mat-khau-dai", "clerk", 5))
-    assert_error(http.delete("/api/v1/admin/counters/5"), 409, "setup_counter_has_installation_clerks")
+    error = assert_error(http.delete("/api/v1/admin/counters/5"), 409, "setup_counter_has_installation_clerks")
+    said = "1 clerk account of the whole installation works at it. The installation's administrator gives it"
+    assert said in error["translations"]["en"]["message"], error
     assert http.patch("/api/v1/admin/users/cu", json={"counter": 4}).status_code == 200
     assert http.delete("/api/v1/admin/counters/5").status_code == 200
 
@@ -550,6 +553,12 @@ def test_every_refused_field_is_named_at_once(refusing_admin):
     assert len(named) == 10 and all(other["field"] for other in named), error
     assert "field" not in more and more["message"] == "… và 2 trường khác", more
     assert more["translations"]["en"]["message"] == "… and 2 more fields", more
+    error = assert_error(
+        http.post("/api/v1/admin/services", json={**service, "procedures": [{}] * 5, "target_wait_minutes": 0}),
+        422,
+        "invalid_field",
+    )
+    assert error["others"][-1]["translations"]["en"]["message"] == "… and 1 more field", error  # 12 refused
 
 
 def test_a_code_differing_only_in_capitals_is_refused_at_the_code(admin):

@@ -208,6 +208,8 @@ def test_a_time_zone_that_moves_today_to_another_date_is_refused_while_a_number_
         "setup_timezone_breaks_today",
     )
     assert ticket.json()["business_day"] in error["message"], error
+    english = error["translations"]["en"]["message"]
+    assert "still has 1 number or booking of those days not served. It would be" in english, english
     assert http.get("/api/v1/admin/sites").json()[-1]["timezone"] == "Pacific/Kiritimati"
 
     keypad = server.session()  # the number is served: nothing left waiting of either date

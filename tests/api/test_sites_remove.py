@@ -87,6 +87,7 @@ def test_a_site_that_served_or_is_needed_is_kept_saying_why(admin):
     said = assert_error(http.delete("/api/v1/admin/sites/xa-khac-2"), 409, "site_remove_served")
     assert "1 số" in said["message"] and "ngừng hoạt động" in said["message"], said
     english = http.delete("/api/v1/admin/sites/xa-khac-2", headers={"Accept-Language": "en"})
+    assert "(1 number, 0 bookings)" in english.json()["error"]["message"], english.text  # not "1 numbers"
     assert "retire it instead" in english.json()["error"]["message"], english.text
     assert citizen.post("/api/v1/sites/xa-khac-2/tickets", json={"service": "HT"}).status_code == 201  # still serves
 
