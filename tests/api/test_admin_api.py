@@ -409,7 +409,7 @@ def test_a_counter_a_clerk_works_at_is_removed_only_once_the_clerk_is_moved(admi
     # a clerk of the whole installation (made before accounts had sites) holds it too, unnamed
     server_db._write(server.database_url, lambda db: auth.add_user(db, "cu", "mat-khau-dai", "clerk", 5))
     error = assert_error(http.delete("/api/v1/admin/counters/5"), 409, "setup_counter_has_installation_clerks")
-    said = "1 clerk account of the whole installation works at it. The installation's administrator gives it"
+    said = "1 clerk account of the whole installation works at it. The installation's administrator gives that account"
     assert said in error["translations"]["en"]["message"], error
     assert http.patch("/api/v1/admin/users/cu", json={"counter": 4}).status_code == 200
     assert http.delete("/api/v1/admin/counters/5").status_code == 200
