@@ -4,7 +4,7 @@ in each: figures that do not move with the machine's load, for the production ta
 (bench_production.py measures the rates).
 
     python bench/callgrind_production.py [--tickets 320] [--clients 32] [--rounds 1] [--displays 2]
-        [--only sqlite,pg,pgmq,pgmq2] [--baseline REVISION] [--keep DIR]
+        [--only sqlite,pg,pgmq,pgmq2] [--baseline REVISION] [--keep DIR] [--quiet-loops]
 
 Each configuration is ``queuekiosk serve`` under ``valgrind --tool=callgrind`` (bench/callgrind_issue.py's
 way: counted only while ``--tickets`` tickets are issued by ``--clients`` keep-alive clients at once),
@@ -13,7 +13,8 @@ user-space instructions (the kernel's work for its system calls is not in it; Po
 own CPU neither) divided by the tickets answered. ``--keep DIR`` keeps the dumps, for
 ``callgrind_annotate --inclusive=yes DIR/pgmq-ours-p0.1``. pgmq2's count over pgmq's is what a second
 process adds to a ticket's work (each process hears the other's batches and tells its own displays):
-on cores of their own, two processes give at most 2 ÷ that ratio the rate of one.
+on cores of their own, two processes give at most 2 ÷ that ratio the rate of one. ``--quiet-loops``: the
+loops that run on the clock look once an hour (QUIET_LOOPS), so that the count is the tickets' alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +35,59 @@ from callgrind_issue import ours, send, step, stop, totals, under_callgrind, wai
 from common import baseline_tree, bench_config, free_port
 
 CONFIGS = ("sqlite", "pg", "pgmq", "pgmq2")
+
+# --quiet-loops: the server's loops that run on the clock, not on requests, made to wait an hour between
+# looks (a process's setup version, Redis's ping, the clients' sessions, the webhooks' lease and events).
+# Each costs its instructions a second, not a ticket; under callgrind a ticket takes ~50 times its time (more
+# on a busy machine), so they counted ~50 times what they cost at full speed, more for two processes, whose
+# counted stretch is longer: 71k of one process's ~1,065k a ticket and 178k of two's ~1,354k at load 8 (2026-12-06).
+QUIET_LOOPS = {
+    "queuekiosk.server.web.live_setup": ("POLL_SECONDS",),
+    "queuekiosk.server.web.resync": ("CHECK_SECONDS",),
+    "queuekiosk.server.web.realtime": ("RECHECK_SECONDS",),
+    "queuekiosk.server.web.delivery": (
+        "POLL_SECONDS",
+        "LEASE_POLL_SECONDS",
+        "LEASE_CHECK_SECONDS",
+        "SWEEP_SECONDS",
+        "REPLAN_SECONDS",
+    ),
+    "queuekiosk.server.core.installation": ("LEASE_CHECK_SECONDS",),
+}
+_QUIET_SERVE = f"""
+import importlib.abc, importlib.util, runpy, sys
+if sys.argv.pop(1) == "other":  # another tree's package (PYTHONPATH), not the editable install's
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+QUIET = {QUIET_LOOPS!r}
+
+class Quiet(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in QUIET:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            for constant in QUIET[name]:
+                setattr(module, constant, 3600.0)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, Quiet())
+runpy.run_module("queuekiosk.server.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def quiet_loops(command: list[str], tree) -> list[str]:
+    """``command`` (callgrind_issue.ours's) run with the loops on the clock waiting an hour (QUIET_LOOPS)."""
+    serve = command.index("serve")
+    return [command[0], "-c", _QUIET_SERVE, "other" if tree is not None else "ours", *command[serve:]]
 
 
 def _published(redis_url: str | None) -> int:
@@ -73,7 +128,10 @@ def measure(name: str, command: list[str], envs: list[dict], cwd, out: Path, arg
     step(f"{name}: {args.tickets} tickets, {args.clients} clients, counted")
     queue = envs[0].get("QUEUEKIOSK_MESSAGE_QUEUE")
     published = _published(queue)
+    began = time.monotonic()
     answered = spread(args.tickets)
+    # (the loops on the clock count by these seconds, not by the tickets: --quiet-loops)
+    step(f"{name}: counted over {time.monotonic() - began:.0f} s")
     if queue:
         step(f"{name}: {(_published(queue) - published) / answered:.3f} Redis PUBLISH a ticket")
     instructions = 0
@@ -104,6 +162,12 @@ def main():
         "of pgmq2's, so that it and one process tell the same screens)",
     )
     parser.add_argument("--keep", metavar="DIR", help="keep the callgrind dumps here")
+    parser.add_argument(
+        "--quiet-loops",
+        action="store_true",
+        help="the server's loops on the clock (QUIET_LOOPS) look once an hour: a count of what the tickets cost, "
+        "which the machine's load and callgrind's slowness do not stretch",
+    )
     args = parser.parse_args()
     names = args.only.split(",")
     results: dict[str, list[float]] = {}
@@ -121,6 +185,8 @@ def main():
                     home = tmp / f"{label}-home"
                     home.mkdir()
                     command, env, cwd = ours(tree, home / "instance", bench_config(home))
+                    if args.quiet_loops:
+                        command = quiet_loops(command, tree)
                     with contextlib.ExitStack() as run:
                         if name.startswith("pg"):
                             env["QUEUEKIOSK_DATABASE_URL"] = fresh_database(args.postgres, f"qk_callgrind_{name}")
