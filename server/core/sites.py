@@ -243,6 +243,7 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     counters and priorities, its disabled users and revoked tokens, its webhooks, test prints and
     audit log. Only a site that never served anybody: refused (``SiteKept``, 409, saying why) for the
     first site, one with numbers or bookings (retire it instead: its history stays in the reports),
+    one whose accounts or device tokens acted at another site (that site's history: retire it too),
     one another retired site sends its citizens to, and one whose accounts or device tokens still
     work (named: disable and revoke them first, as they may be in use on a device). The removal is in
     the first site's audit log (the installation's /admin). Every process stops serving it within a
@@ -254,15 +255,7 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     if site_id == first:
         raise SiteKept("site_remove_first", site=row.name)
     E, U, K = m.events.c, m.users.c, m.api_tokens.c
-    tickets, bookings = _served(session, site_id)
-    users = select(U.id).where(U.site_id == site_id)
-    tokens = select(K.id).where(K.site_id == site_id)
-    # what its accounts did elsewhere (a failed login at another site, say) is that site's history
-    elsewhere = session.scalar(
-        select(func.count()).where(E.site_id != site_id, or_(E.user_id.in_(users), E.token_id.in_(tokens)))
-    )
-    if tickets or bookings or elsewhere:
-        raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings)
+    _refuse_if_history(session, row)
     sending = sorted(
         setup.document["site"]["name"]
         for setup in session.scalars(select(m.SiteSetup))
@@ -290,9 +283,9 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
             # kept past its rows: a site added again under its id starts after it (_removed_version)
             _removed_version(session, site_id, forget=True)
             session.execute(insert(m.installation).values(name=_removed_key(site_id), value=str(version or 0)))
-    except IntegrityError:  # (PostgreSQL) a number or booking given there a moment ago, committed since the count
-        tickets, bookings = _served(session, site_id)
-        raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings) from None
+    except IntegrityError:  # (PostgreSQL) a number, a booking or an act of its accounts elsewhere since the count
+        _refuse_if_history(session, row)
+        raise SiteKept("site_remove_served", site=row.name, tickets=0, bookings=0) from None
     removed = audit.record(
         session,
         SimpleNamespace(id=first),
@@ -328,6 +321,23 @@ def _removed_version(session: Session, site_id: str, forget: bool = False) -> in
 def _served(session: Session, site_id: str) -> tuple[int, int]:
     """How many numbers and bookings the site ever gave."""
     return tuple(session.scalar(select(func.count()).where(t.c.site_id == site_id)) for t in (m.tickets, m.bookings))
+
+
+def _refuse_if_history(session: Session, row: m.Site) -> None:
+    """``SiteKept`` if the site has history that stays: numbers or bookings it gave, or what its accounts
+    or device tokens did at other sites (a sign-out at a retired site they read the reports of, say),
+    which is those sites' history; the other sites named."""
+    tickets, bookings = _served(session, row.id)
+    if tickets or bookings:
+        raise SiteKept("site_remove_served", site=row.name, tickets=tickets, bookings=bookings)
+    E, U, K, S = m.events.c, m.users.c, m.api_tokens.c, m.sites.c
+    users = select(U.id).where(U.site_id == row.id)
+    tokens = select(K.id).where(K.site_id == row.id)
+    acted = select(E.site_id).where(E.site_id != row.id, or_(E.user_id.in_(users), E.token_id.in_(tokens)))
+    names = list(session.scalars(select(S.name).where(S.id.in_(acted)).order_by(S.name)))
+    if names:
+        sites = ", ".join(f"“{name}”" for name in names)
+        raise SiteKept("site_remove_acted_elsewhere", site=row.name, count=len(names), sites=sites)
 
 
 def _delete_site_rows(session: Session, site_id: str) -> None:

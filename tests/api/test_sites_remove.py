@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 import socketio
-from api_helpers import assert_error
+from api_helpers import assert_error, log_in
 from faked_clock import on_a_working_morning
 from site_helpers import MISTAKE, SiteClient, bearer, made_by_mistake, site, until
 
@@ -114,6 +114,36 @@ def test_a_site_that_served_or_is_needed_is_kept_saying_why(admin):
     assert {s["id"] for s in http.get("/api/v1/admin/sites").json()} >= {"xa-nham-2", "xa-khac-2"}
 
 
+def acted_elsewhere_is_kept(server, http) -> None:
+    """A supervisor of a site that a retired site was merged into reads the retired site's reports, and
+    signs out there: that sign-out is the retired site's history, so the site is kept (retire it
+    instead), and the refusal says so rather than counting numbers or bookings it never gave."""
+    for added in (site("xa-nham-5", "Xã Thêm Nhầm Năm"), site("xa-khac-5", "Xã Khác Năm")):
+        assert http.post("/api/v1/admin/sites", json=added).status_code == 201
+    here = "/api/v1/sites/xa-nham-5/admin"
+    made = {"username": "nham.gs", "password": "pw-12345678", "role": "supervisor"}
+    assert http.post(f"{here}/users", json=made).status_code == 201
+    merged = {"retired": True, "moved_to": "xa-nham-5"}
+    assert http.patch("/api/v1/admin/sites/xa-khac-5", json=merged).status_code == 200
+    supervisor = log_in(server, "nham.gs", "pw-12345678", site="xa-nham-5", at_counter=False)
+    assert supervisor.get("/api/v1/sites/xa-khac-5/reports/summary").status_code == 200  # the retired site's
+    assert supervisor.post("/api/v1/sites/xa-khac-5/auth/logout").status_code == 204  # logged there
+    assert http.patch("/api/v1/admin/sites/xa-khac-5", json={"retired": False}).status_code == 200
+    assert http.patch(f"{here}/users/nham.gs", json={"active": False}).status_code == 200
+
+    said = assert_error(http.delete("/api/v1/admin/sites/xa-nham-5"), 409, "site_remove_acted_elsewhere")
+    assert "đã thao tác tại 1 điểm khác (“Xã Khác Năm”)" in said["message"], said
+    assert "số thứ tự" not in said["message"] and "ngừng hoạt động" in said["message"], said
+    english = http.delete("/api/v1/admin/sites/xa-nham-5", headers={"Accept-Language": "en"}).json()["error"]
+    assert "acted at 1 other site (“Xã Khác Năm”), which is that site's history" in english["message"], english
+    assert "retire it instead" in english["message"] and "numbers" not in english["message"], english
+    assert "xa-nham-5" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
+
+
+def test_a_site_whose_account_acted_at_another_site_is_kept_saying_so(admin):
+    acted_elsewhere_is_kept(*admin)
+
+
 def test_a_site_removed_by_the_command_goes_from_the_running_server(admin):
     server, http = admin
     for added in (site("xa-nham-3", "Xã Thêm Nhầm Ba"), site("xa-khac-3", "Xã Khác Ba")):
@@ -149,6 +179,7 @@ def test_removing_a_site_on_postgresql(migrated_pg_url, live_server, tmp_path):
     server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url, **on_a_working_morning(tmp_path / "clock")})
     http = bearer(server, server.token("admin"))
     removal_works(server, http)
+    acted_elsewhere_is_kept(server, http)
     assert http.post("/api/v1/admin/sites", json=OTHER).status_code == 201
     assert server.session().post("/api/v1/sites/xa-khac/tickets", json={"service": "HT"}).status_code == 201
     assert_error(http.delete("/api/v1/admin/sites/xa-khac"), 409, "site_remove_served")

@@ -1,6 +1,7 @@
 """Numbers and bookings asked for while their site is being removed: answered as at any unknown site
 (404 ``site_unknown``), or given before the removal, which is then refused (409 ``site_remove_served``);
-never a 500. Several clients at once against a real server, on SQLite and on PostgreSQL.
+never a 500; so too an act of the site's account at another site (409 ``site_remove_acted_elsewhere``).
+Several clients at once against a real server, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -100,6 +101,25 @@ def test_numbers_asked_for_during_a_removal_on_postgresql(migrated_pg_url, live_
     assert ("remove", 204, None) in answers, answers
 
 
+def removal_while_uncommitted(pg_url: str, http, site_id: str, statement: str, params=lambda other: {}):
+    """The answer to the removal of ``site_id`` asked for while another transaction has run ``statement``
+    (with ``params(connection)``) but not committed yet; it commits while the removal waits on it."""
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as other:
+            other.execute(text(statement), params(other))
+            answer = {}
+            removal = threading.Thread(target=lambda: answer.update(r=http.delete(f"/api/v1/admin/sites/{site_id}")))
+            removal.start()
+            time.sleep(1.5)  # the removal counted nothing of it and waits on a row it holds
+            assert removal.is_alive(), answer["r"].text
+            other.commit()
+        removal.join(10)
+    finally:
+        engine.dispose()
+    return answer["r"]
+
+
 @pytest.mark.postgres
 def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server):
     """The removal counts the site's numbers first; one given by a transaction still open then, committed
@@ -109,30 +129,42 @@ def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(
     http = bearer(server, server.token("admin"))
     added = http.post("/api/v1/admin/sites", json={"id": "xa-dua", "name": "Xã Đua", "hours": HOURS})
     assert added.status_code == 201, added.text
-    engine = create_engine(migrated_pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as other:  # a number being given, not committed yet
-            service = (
-                other.execute(text("SELECT id FROM services WHERE site_id = 'xa-dua' ORDER BY id")).scalars().first()
-            )
-            other.execute(
-                text(
-                    "INSERT INTO tickets (public_id, site_id, origin_service_id, service_id, number, business_day,"
-                    " status, issued_at, transfers) VALUES ('race-number', 'xa-dua', :s, :s, 1001, CURRENT_DATE,"
-                    " 'waiting', now(), 0)"
-                ),
-                {"s": service},
-            )
-            answer = {}
-            removal = threading.Thread(target=lambda: answer.update(r=http.delete("/api/v1/admin/sites/xa-dua")))
-            removal.start()
-            time.sleep(1.5)  # the removal counted no number and waits on the service row
-            assert removal.is_alive(), answer["r"].text
-            other.commit()
-        removal.join(10)
-    finally:
-        engine.dispose()
-    refused = answer["r"]
+    refused = removal_while_uncommitted(
+        migrated_pg_url,
+        http,
+        "xa-dua",
+        "INSERT INTO tickets (public_id, site_id, origin_service_id, service_id, number, business_day, status,"
+        " issued_at, transfers) VALUES ('race-number', 'xa-dua', :s, :s, 1001, CURRENT_DATE, 'waiting', now(), 0)",
+        lambda other: {
+            "s": other.execute(text("SELECT id FROM services WHERE site_id = 'xa-dua' ORDER BY id")).scalars().first()
+        },
+    )
     assert refused.status_code == 409 and code_of(refused) == "site_remove_served", refused.text
     assert "1 số" in refused.json()["error"]["message"], refused.text
     assert "xa-dua" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
+
+
+@pytest.mark.postgres
+def test_an_act_elsewhere_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server):
+    """An event at another site by the site's (disabled) account, committed while the removal deletes that
+    account, makes the removal a 409 saying so, not one counting numbers or bookings it never gave."""
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    http = bearer(server, server.token("admin"))
+    added = http.post("/api/v1/admin/sites", json={"id": "xa-dua-2", "name": "Xã Đua Hai", "hours": HOURS})
+    assert added.status_code == 201, added.text
+    here = "/api/v1/sites/xa-dua-2/admin/users"
+    made = {"username": "dua.gs", "password": "pw-12345678", "role": "supervisor"}
+    assert http.post(here, json=made).status_code == 201
+    assert http.patch(f"{here}/dua.gs", json={"active": False}).status_code == 200
+    first = http.get("/api/v1/admin/sites").json()[0]
+    refused = removal_while_uncommitted(
+        migrated_pg_url,
+        http,
+        "xa-dua-2",
+        "INSERT INTO events (site_id, kind, at, user_id)"
+        " SELECT :first, 'logout', now(), id FROM users WHERE username = 'dua.gs'",
+        lambda other: {"first": first["id"]},
+    )
+    assert refused.status_code == 409 and code_of(refused) == "site_remove_acted_elsewhere", refused.text
+    assert f"1 điểm khác (“{first['name']}”)" in refused.json()["error"]["message"], refused.text
+    assert "xa-dua-2" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
