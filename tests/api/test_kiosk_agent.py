@@ -81,7 +81,7 @@ def test_no_ticket_is_lost_or_printed_twice_across_a_server_restart(agent_server
     before = [issue(http, "HT", kiosk="kiosk-1") for _ in range(2)]
     printed_urls(printer, 2, agent)
     agent_server.stop()
-    time.sleep(1)  # the agent notices and keeps trying
+    agent.wait_log("cannot reach")  # the agent noticed and keeps trying
     agent_server.start()
     http = agent_server.session()
     after = [issue(http, "CT", kiosk="kiosk-1") for _ in range(3)]
