@@ -78,7 +78,7 @@ class PrinterSim:
         return list(self.jobs)
 
     def wait_for_jobs_begun(self, count: int, timeout: float = 10) -> None:
-        """Until the first bytes of ``count`` jobs have come in (the sender is printing the last of them)."""
+        """Until the first bytes of ``count`` jobs have come in: the printer is at the last of them, or past it."""
         self._wait(lambda: self.begun, count, timeout, "had the first bytes of {} job(s)")
 
     def wait_for_queries(self, count: int, timeout: float = 10) -> None:
