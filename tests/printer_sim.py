@@ -12,6 +12,9 @@ hangs are kept apart in ``lost``: a real printer would print nothing, or half a 
 A status query right after a job's bytes, on the same connection, is answered too (once the
 printer has read the whole job): drivers ask it to know the job really arrived.
 
+``wait_for_jobs`` waits for jobs kept, ``wait_for_jobs_begun`` for the first bytes of jobs (printed,
+lost or still coming: a job the printer is at), ``wait_for_queries`` for status queries answered.
+
 ``decode`` turns ESC/POS bytes back into what the paper shows: the raster images (GS v 0),
 the native QR codes (GS ( k) and the printer's own text.
 """
@@ -47,10 +50,12 @@ class PrinterSim:
         self.jobs: list[bytes] = []
         self.lost: list[bytes] = []
         self.queries = 0
+        self.begun = 0  # jobs whose first bytes came in
         self._listener: socket.socket | None = None
         self._port = free_port()  # not the ephemeral range: the port stays its own while it is "off" (tests/ports.py)
         self._stopping = False
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified as a job begins or is kept, or a query answered
         self._open()
 
     @property
@@ -69,12 +74,21 @@ class PrinterSim:
             self._open()
 
     def wait_for_jobs(self, count: int, timeout: float = 10) -> list[bytes]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.jobs) >= count:
-                return list(self.jobs)
-            time.sleep(0.05)
-        raise AssertionError(f"the printer received {len(self.jobs)} job(s) in {timeout} s, expected {count}")
+        self._wait(lambda: len(self.jobs), count, timeout, "received {} job(s)")
+        return list(self.jobs)
+
+    def wait_for_jobs_begun(self, count: int, timeout: float = 10) -> None:
+        """Until the first bytes of ``count`` jobs have come in: the printer is at the last of them, or past it."""
+        self._wait(lambda: self.begun, count, timeout, "had the first bytes of {} job(s)")
+
+    def wait_for_queries(self, count: int, timeout: float = 10) -> None:
+        """Until ``count`` status queries have been answered (or left unanswered: ``silent``)."""
+        self._wait(lambda: self.queries, count, timeout, "was asked its status {} time(s)")
+
+    def _wait(self, seen, count: int, timeout: float, said: str) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: seen() >= count, timeout):
+                raise AssertionError(f"the printer {said.format(seen())} in {timeout} s, expected {count}")
 
     def close(self) -> None:
         self._stopping = True
@@ -105,7 +119,7 @@ class PrinterSim:
         """A connection that starts with DLE EOT asks for status; any other one carries a job,
         which may end with a status query of its own."""
         received = bytearray()
-        hung = False
+        hung = begun = False
         with conn:
             conn.settimeout(30)
             while True:
@@ -123,6 +137,11 @@ class PrinterSim:
                 while received[:2] == DLE_EOT and len(received) >= 3:
                     kind, received = received[2], received[3:]
                     self._answer(conn, kind)
+                if not begun and received and not DLE_EOT.startswith(received[:2]):  # not a query still coming
+                    begun = True
+                    with self._changed:
+                        self.begun += 1
+                        self._changed.notify_all()
                 if _query_after_job(received):
                     kind = received[-1]  # the job is in: a query after it
                     if self._state() == "slow":
@@ -130,7 +149,7 @@ class PrinterSim:
                     # kept before the answer, as a printer prints before it answers: the driver's
                     # next job cannot overtake this one while this thread waits for the close
                     self._keep(received[:-3], hung)
-                    received = bytearray()
+                    received, begun = bytearray(), False
                     self._answer(conn, kind)
         if received:
             self._keep(received, hung)
@@ -139,13 +158,16 @@ class PrinterSim:
         with self._lock:
             printing = self.state in ("ready", "near_end", "slow") and not hung
             (self.jobs if printing else self.lost).append(bytes(job))
+            self._changed.notify_all()
 
     def _state(self) -> str:
         with self._lock:
             return self.state
 
     def _answer(self, conn: socket.socket, kind: int) -> None:
-        self.queries += 1
+        with self._changed:
+            self.queries += 1
+            self._changed.notify_all()
         state = self._state()
         if state not in ANSWERS:  # silent, or switched off during the connection
             return

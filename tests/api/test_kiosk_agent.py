@@ -81,7 +81,7 @@ def test_no_ticket_is_lost_or_printed_twice_across_a_server_restart(agent_server
     before = [issue(http, "HT", kiosk="kiosk-1") for _ in range(2)]
     printed_urls(printer, 2, agent)
     agent_server.stop()
-    time.sleep(1)  # the agent notices and keeps trying
+    agent.wait_log("cannot reach")  # the agent noticed and keeps trying
     agent_server.start()
     http = agent_server.session()
     after = [issue(http, "CT", kiosk="kiosk-1") for _ in range(3)]
@@ -470,7 +470,7 @@ def test_a_token_revoked_while_a_ticket_prints_ends_the_agent_after_it(agent_ser
         wait_printer_state(agent_server, "ready")
         printer.set_state("slow")  # each ticket takes 4 s
         ticket = issue(agent_server.session(), "HT", kiosk="kiosk-1")
-        time.sleep(1)  # woken, the agent has fetched the job and sent its bytes: the printer is at it
+        printer.wait_for_jobs_begun(1)  # the agent has fetched the job and sent its first bytes: the printer is at it
         assert admin_http(agent_server).delete(f"/api/v1/admin/tokens/{made['id']}").status_code in (200, 204)
         assert running.proc.wait(20) == 2, running.log()
     finally:

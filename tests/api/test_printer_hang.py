@@ -61,7 +61,9 @@ def test_a_printer_hanging_mid_job_is_shown_retried_and_prints_once_when_back(
         assert time.monotonic() - started < 2
         assert [decode(j).qr_codes[0] for j in other.wait_for_jobs(3)] == [t["track_url"] for t in elsewhere]
 
-        time.sleep(2)  # several retries, each hanging again: the state must not flip to ready and back
+        # two more retries, each hanging again (the second begun: the first's whole try is past): the state
+        # must not flip to ready and back
+        printer.wait_for_jobs_begun(printer.begun + 2)
         seen = [e["state"] for e in kiosk.received("printer.status", since=mark) if e["printer"] == "kiosk-1"]
         assert seen and set(seen) == {"offline"}, seen
         assert printer.jobs == []

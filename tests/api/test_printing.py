@@ -89,7 +89,7 @@ def test_paper_out_issues_the_ticket_and_prints_it_once_paper_is_back(live_serve
     started = time.monotonic()
     ticket = issue(http, "HT", kiosk="kiosk-1")
     assert time.monotonic() - started < 1  # the citizen is not kept waiting by the printer
-    time.sleep(1.0)  # several tries of the spooler
+    printer.wait_for_queries(printer.queries + 6)  # three more of the spooler's checks (online? paper?)
     assert printer.jobs == [] and printer.lost == []  # nothing was sent to a printer without paper
     job = print_jobs(http, ticket["id"])[0]
     assert job["status"] == "pending"
