@@ -1,0 +1,61 @@
+"""SQLite's memory statistics off (server/core/sqlite_memory.py): in a process that makes its SQLite
+engine before opening any connection, as ``queuekiosk serve`` does, SQLite no longer counts its bytes
+(a mutex and a malloc size lookup at every allocation); in one where a connection is already open, the
+library is left as it is, and that connection goes on working. Each case in a process of its own:
+the setting is the process's, once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+_FIRST = """
+import sqlite3
+from sqlalchemy import text
+from queuekiosk.server.core import sqlite_memory
+from queuekiosk.server.core.db import create_db_engine
+
+{before}
+engine = create_db_engine("sqlite:///{path}")
+with engine.begin() as conn:
+    conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+    conn.execute(text("INSERT INTO t (name) VALUES ('Nguyễn Văn A'), ('B')"))
+with engine.connect() as conn:
+    print(conn.execute(text("SELECT group_concat(name, '|') FROM t")).scalar())
+    print(sqlite_memory.memory_in_use())
+{after}
+"""
+
+
+def run(tmp_path, before: str = "", after: str = "") -> list[str]:
+    script = _FIRST.format(path=tmp_path / "q.db", before=before, after=after)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_statistics_off_before_the_first_connection(tmp_path):
+    stored, in_use = run(tmp_path)
+    assert stored == "Nguyễn Văn A|B"
+    assert int(in_use) == 0  # SQLite holds a connection and its cache, and no longer counts them
+
+
+def test_left_on_under_a_connection_already_open(tmp_path):
+    before = f"""
+early = sqlite3.connect("{tmp_path / "early.db"}")
+early.execute("CREATE TABLE e (x)")
+"""
+    after = """
+early.execute("INSERT INTO e VALUES (42)")
+early.commit()
+print(early.execute("SELECT sum(x) FROM e").fetchone()[0])
+print(sqlite_memory.statistics_off())
+"""
+    stored, in_use, early_sum, now_off = run(tmp_path, before, after)
+    assert stored == "Nguyễn Văn A|B"
+    assert int(in_use) > 0  # still counted: the library was not stopped under the open connection
+    assert early_sum == "42"
+    assert now_off == "False"
