@@ -2,7 +2,7 @@
 
 SQLite counts the bytes it holds (``sqlite3_status(SQLITE_STATUS_MEMORY_USED)``, the soft heap limit)
 unless told otherwise before it starts: each of its allocations and frees then takes a global mutex
-and asks malloc for the block's size, about 120 times a ticket, 1.5 % of a ticket's instructions
+and asks malloc for the block's size, about 120 times a ticket, 1.4 % of a ticket's instructions
 (docs/performance.md). Nothing here reads those statistics, and Python's sqlite3 offers no way to
 turn them off. Python's sqlite3 starts the library when it is imported, so it is stopped (every
 connection must be closed by then: none is open while SQLite holds no memory at all), told, and
