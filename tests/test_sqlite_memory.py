@@ -59,3 +59,38 @@ print(sqlite_memory.statistics_off())
     assert int(in_use) > 0  # still counted: the library was not stopped under the open connection
     assert early_sum == "42"
     assert now_off == "False"
+
+
+def test_already_off_not_stopped_under_a_connection_open(tmp_path):
+    """A SQLite built with its statistics off (SQLITE_DEFAULT_MEMSTATUS=0), or told so by another library
+    first, counts 0 bytes whatever is open: it is left running under the connection open. Stopping it
+    would forget what was set up on it, such as an automatic extension (sqlite3_auto_extension): this
+    one counts the connections opened."""
+    before = f"""
+import _sqlite3, ctypes
+library = ctypes.PyDLL(_sqlite3.__file__)
+library.sqlite3_shutdown()
+library.sqlite3_config.argtypes = [ctypes.c_int]
+assert library.sqlite3_config(9, ctypes.c_int(0)) == 0  # SQLITE_CONFIG_MEMSTATUS off, as such a build
+library.sqlite3_initialize()
+early = sqlite3.connect("{tmp_path / "early.db"}")
+early.execute("CREATE TABLE e (x)")
+opened = []
+extension = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
+    lambda *_: opened.append(1) or 0
+)
+assert library.sqlite3_auto_extension(extension) == 0
+"""
+    after = """
+early.execute("INSERT INTO e VALUES (42)")
+early.commit()
+print(early.execute("SELECT sum(x) FROM e").fetchone()[0])
+print(sqlite_memory.statistics_off())
+print(len(opened))
+"""
+    stored, in_use, early_sum, now_off, opened = run(tmp_path, before, after)
+    assert stored == "Nguyễn Văn A|B"
+    assert int(in_use) == 0
+    assert early_sum == "42"
+    assert now_off == "True"
+    assert int(opened) >= 1  # the engine's connection still ran the extension: SQLite was not stopped
