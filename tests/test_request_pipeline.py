@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 from flask import Flask, Response, redirect
+from hypothesis import given
+from hypothesis import strategies as st
 from in_process_app_helpers import in_process_app
 from werkzeug.test import EnvironBuilder
 
@@ -260,3 +262,25 @@ def test_a_views_times_are_isoformats_text():
     assert date_text(dt.datetime(2026, 12, 6)) == dt.datetime(2026, 12, 6).isoformat()
     assert date_text(dt.date(2026, 12, 7)) == "2026-12-07"
     assert iso(None) is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.datetimes(), st.integers(min_value=-3 * 60_000_000, max_value=3 * 60_000_000)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_times_near_the_last_one_are_isoformats_text(steps):
+    """A time formatted after another in the same minute, the minute before or after (only its seconds
+    written after the kept text to the minute), or anywhere else: isoformat's text."""
+    from queuekiosk.server.core.engine.prepared import naive_time_text
+
+    for value, microseconds in steps:
+        near = (
+            value + dt.timedelta(microseconds=microseconds)
+            if dt.datetime(1, 1, 2) < value < dt.datetime(9999, 12, 30)
+            else value
+        )
+        for one in (value, near, value):
+            assert naive_time_text(one) == one.isoformat(" ", "microseconds")

@@ -103,7 +103,7 @@ class Site(_Data):
     retired: bool = False  # no longer serves citizens (server/core/sites.py); its history stays
     moved_to: str | None = None  # the site that took over its work
 
-    @property
+    @functools.cached_property  # (a setup is never changed in place: a change makes a new Site)
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 
 from . import models as m
+from . import sqlite_memory
 from .config import Config, ConfigError, parse_stored
 from .errors import QueueError
 from .pg_again import _IDLE, begin, first_statement_again
@@ -383,6 +384,7 @@ def read_bare(conn: Connection, statement) -> list[tuple]:
 
 
 def _sqlite_engine(url: str, busy_seconds: float) -> Engine:
+    sqlite_memory.statistics_off()  # before the process's first connection, if this is before it
     # One connection per process: under gevent a second connection waiting on SQLite's lock
     # blocks the whole hub in C; waiting for the pool instead yields to other greenlets.
     engine = create_engine(

@@ -249,10 +249,16 @@ def later(tell, *args) -> None:
     teller[0].put((contextvars.copy_context(), tell, args))
 
 
-def _gevent_patched() -> bool:
-    from gevent import monkey
+_patched = False  # gevent's socket module patched: found once (a patch is never undone), not imported each ticket
 
-    return monkey.is_module_patched("socket")
+
+def _gevent_patched() -> bool:
+    global _patched
+    if not _patched:
+        from gevent import monkey
+
+        _patched = monkey.is_module_patched("socket")
+    return _patched
 
 
 def _tell_in_order(pending) -> None:
