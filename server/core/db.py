@@ -44,12 +44,33 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     pool = database_pool_size()
-    engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True)  # (as SQLite's, below)
+    # (as SQLite's, below)
+    engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True, connect_args=_pg_limits(url))
     _wait_on_the_hub()
     _ping_when_idle(engine)
     _deferred_events(engine)
     first_statement_again(engine)
     return engine
+
+
+# A PostgreSQL host that stops answering (a cable, a reboot, a failover to a host that accepts and says
+# nothing yet) is an outage, answered 503 within seconds, not requests and the group writer hanging: a
+# connect gives up after 10 s (libpq waits forever by default), a connection whose host went silent fails
+# within ~20 s (keepalives, and TCP's own limit for unacknowledged data), not the system's ~15 minutes.
+# Each is libpq's setting of that name: one given in QUEUEKIOSK_DATABASE_URL's query is kept.
+PG_CONNECTION_LIMITS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,  # milliseconds
+}
+
+
+def _pg_limits(url) -> dict:
+    """``PG_CONNECTION_LIMITS`` but those ``url`` sets itself."""
+    return {name: value for name, value in PG_CONNECTION_LIMITS.items() if name not in make_url(url).query}
 
 
 def _wait_on_the_hub() -> None:

@@ -34,11 +34,14 @@ class CuttableLink(_Link):
     once, as when the database machine drops off the network; ``mend()`` lets them through again."""
 
     def __init__(self, target=("127.0.0.1", 5432)):
-        self.down = threading.Event()
+        self.down, self.silent = threading.Event(), threading.Event()
         self.open: list[socket.socket] = []
         super().__init__(target)
 
     def _joined(self, client: socket.socket) -> None:
+        if self.silent.is_set():  # accepted, then never a word (held open until close())
+            self.open.append(client)
+            return
         if self.down.is_set():
             client.close()
             return
@@ -70,7 +73,14 @@ class CuttableLink(_Link):
                 pass
         self.open.clear()
 
+    def silence(self) -> None:
+        """``cut()``, then new connections are accepted and never answered: a host that takes the address
+        and says nothing (a failover to a server still starting, a cable pulled behind a proxy)."""
+        self.cut()
+        self.silent.set()
+
     def mend(self) -> None:
+        self.silent.clear()
         self.down.clear()
 
     def close(self) -> None:

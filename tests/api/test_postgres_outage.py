@@ -44,6 +44,27 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
 
 
 @pytest.mark.postgres
+def test_a_postgresql_host_that_takes_connections_and_never_answers_is_an_outage_not_a_hang(live_server, pg_url):
+    """A request is answered 503 while PostgreSQL's address accepts connections and says nothing (libpq would
+    wait for ever: the server sets connect_timeout, db.PG_CONNECTION_LIMITS); afterwards issuing goes on."""
+    link = CuttableLink()
+    try:
+        srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
+        http = srv.session()
+        assert issue(http, "HT")["number"] == 1001
+
+        link.silence()
+        # (a request that hung would end here in requests' ReadTimeout, failing the test)
+        assert_error(http.post("/api/v1/tickets", json={"service": "HT"}, timeout=90), 503, "database_busy")
+
+        link.mend()
+        assert issue(http, "HT")["number"] == 1002  # nothing issued, nothing lost in between
+        assert "Traceback" not in srv.log()
+    finally:
+        link.close()
+
+
+@pytest.mark.postgres
 def test_connections_terminated_under_load_are_an_outage_not_a_fault_of_the_server(live_server, pg_url, _pg_admin):
     """PostgreSQL ends the server's connections while numbers are being issued (pg_terminate_backend, as
     an administrator or a restart does; SQLSTATE 57P01, or the connection lost): each request is served
