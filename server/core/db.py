@@ -44,8 +44,9 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     pool = database_pool_size()
-    # (as SQLite's, below)
-    engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True, connect_args=_pg_limits(url))
+    limits = _pg_limits(url) if make_url(url).get_backend_name() == "postgresql" else {}
+    # (hide_parameters as SQLite's, below)
+    engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True, connect_args=limits)
     _wait_on_the_hub()
     _ping_when_idle(engine)
     _deferred_events(engine)
@@ -55,22 +56,35 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
 
 # A PostgreSQL host that stops answering (a cable, a reboot, a failover to a host that accepts and says
 # nothing yet) is an outage, answered 503 within seconds, not requests and the group writer hanging: a
-# connect gives up after 10 s (libpq waits forever by default), a connection whose host went silent fails
+# connect gives up after 5 s (psycopg's default is 130 s), a connection whose host went silent fails
 # within ~20 s (keepalives, and TCP's own limit for unacknowledged data), not the system's ~15 minutes.
-# Each is libpq's setting of that name: one given in QUEUEKIOSK_DATABASE_URL's query is kept.
+# Each is libpq's setting of that name; one given in QUEUEKIOSK_DATABASE_URL's query (or libpq's
+# PGCONNECT_TIMEOUT) is kept.
 PG_CONNECTION_LIMITS = {
-    "connect_timeout": 10,
+    "connect_timeout": 5,
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 3,
     "keepalives_count": 3,
     "tcp_user_timeout": 20_000,  # milliseconds
 }
+# PostgreSQL's side of the same connection gives up as soon (its defaults: the system's, ~2 hours): a
+# session whose client gave up in a network stall ends and rolls back, its row locks (the services'
+# numbers) freed, instead of holding them, idle in its transaction, for hours after the network is back
+PG_SERVER_LIMITS = (
+    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=3 -c tcp_keepalives_count=3 -c tcp_user_timeout=20000"
+)
 
 
 def _pg_limits(url) -> dict:
-    """``PG_CONNECTION_LIMITS`` but those ``url`` sets itself."""
-    return {name: value for name, value in PG_CONNECTION_LIMITS.items() if name not in make_url(url).query}
+    """``PG_CONNECTION_LIMITS`` but those ``url`` (or the environment) sets itself, and ``PG_SERVER_LIMITS``
+    ahead of the URL's own ``options`` (or libpq's PGOPTIONS), which PostgreSQL reads later: theirs win."""
+    query = make_url(url).query
+    given = set(query) | ({"connect_timeout"} if os.environ.get("PGCONNECT_TIMEOUT") else set())
+    limits = {name: value for name, value in PG_CONNECTION_LIMITS.items() if name not in given}
+    theirs = query.get("options", os.environ.get("PGOPTIONS", ""))
+    limits["options"] = f"{PG_SERVER_LIMITS} {theirs}".strip()
+    return limits
 
 
 def _wait_on_the_hub() -> None:

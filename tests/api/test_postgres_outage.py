@@ -45,8 +45,8 @@ def test_a_screen_subscribing_while_postgresql_is_out_of_reach_is_told_so(live_s
 
 @pytest.mark.postgres
 def test_a_postgresql_host_that_takes_connections_and_never_answers_is_an_outage_not_a_hang(live_server, pg_url):
-    """A request is answered 503 while PostgreSQL's address accepts connections and says nothing (libpq would
-    wait for ever: the server sets connect_timeout, db.PG_CONNECTION_LIMITS); afterwards issuing goes on."""
+    """A request is answered 503 while PostgreSQL's address accepts connections and says nothing (psycopg would
+    wait 130 s, past the kiosk's 10 s: the server sets connect_timeout, db.PG_CONNECTION_LIMITS); afterwards issuing goes on."""
     link = CuttableLink()
     try:
         srv = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url.replace(":5432/", f":{link.port}/")})
@@ -62,6 +62,23 @@ def test_a_postgresql_host_that_takes_connections_and_never_answers_is_an_outage
         assert "Traceback" not in srv.log()
     finally:
         link.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_s_side_of_a_connection_gives_up_on_a_silent_client_as_soon(pg_url):
+    """A session whose client went silent in a network stall ends within ~20 s on PostgreSQL's side too (its
+    default: the system's ~2 hours, row locks held meanwhile); a setting in the URL's options wins."""
+    for url, user_timeout in ((pg_url, "20000"), (pg_url + "?options=-c%20tcp_user_timeout%3D7000", "7000")):
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as conn:
+                said = {
+                    name: conn.execute(text(f"SHOW {name}")).scalar()
+                    for name in ("tcp_user_timeout", "tcp_keepalives_idle")
+                }
+        finally:
+            engine.dispose()
+        assert said == {"tcp_user_timeout": user_timeout, "tcp_keepalives_idle": "10"}, (url, said)
 
 
 @pytest.mark.postgres
