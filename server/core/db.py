@@ -325,12 +325,15 @@ def _ping_when_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("qk_idle_since")
+        if idle_since is None:
+            # new, so made after any loss: the mark waits for an older one (a new connection that raised
+            # here would make SQLAlchemy connect again, and another greenlet marking the pool meanwhile,
+            # three times, ended a request in "This connection is closed", a 500, not an outage's 503)
+            return
         if engine.pool in _STALE_POOLS:  # (forget_older_connections)
             _STALE_POOLS.discard(engine.pool)
             raise InvalidatePoolError("a connection of the pool was found lost: those made before it go too")
-        idle_since = record.info.get("qk_idle_since")
-        if idle_since is None:
-            return  # new
         if time.monotonic() - idle_since < IDLE_PING_SECONDS and not spoken_on(dbapi_connection):
             return  # back from use a moment ago, and nothing came on it since
         try:
