@@ -29,6 +29,8 @@ def test_a_number_sent_to_one_counter_leaves_its_service_s_waiting_count_for_tha
     assert lobby.subscribe({"display": "lobby"}) == {"ok": True}
     first, _second, _third = issue(http, "DC"), issue(http, "DC"), issue(http, "DC")
     assert http.post("/api/v1/counters/4/next", headers=admin).json()["id"] == first["id"]
+    # (the lobby is told after each answer, in order: the call heard, the issues' counts are in before the mark)
+    lobby.wait_for("ticket.called")
     mark = lobby.mark()
     moved = http.post("/api/v1/counters/4/transfer", headers=admin, json={"counter": 5})
     assert moved.status_code == 200 and moved.json()["target_counter"] == 5, moved.text
