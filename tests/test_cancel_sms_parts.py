@@ -1,5 +1,5 @@
 """The SMS telling a citizen that the centre cancelled their booking (cancel_notices.message, the form of
-it the SMS gateway is sent: notifications.sms_text) fits two SMS parts for the longest realistic values, in
+it the SMS gateway is sent: notification_channels.sms_text) fits two SMS parts for the longest realistic values, in
 each language and for each reason: the booking's 8-character code, a slot's time, a province's booking page
 under a site's path, and a retired site's successor with a long official name (named only if it fits, else "the new
 site" with its booking page). A text with any character not plain ASCII (a Vietnamese letter) goes as UCS-2
@@ -15,7 +15,7 @@ from sms_parts_helpers import GSM_ONE_SEPTET, GSM_TWO_SEPTETS, sms_parts
 
 from queuekiosk.server.core.bookings.views import CODE_LENGTH
 from queuekiosk.server.core.cancel_notices import message
-from queuekiosk.server.core.notifications import plain, sms_text
+from queuekiosk.server.core.notification_channels import plain, sms_text
 
 CODE = "W" * CODE_LENGTH
 LINK = "https://dichvucong.hanoi.gov.vn/s/phuong-hoan-kiem/book"  # 55 characters

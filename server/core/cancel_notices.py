@@ -26,7 +26,8 @@ from sqlalchemy import delete, select, update
 from . import models as m
 from .i18n import translate
 from .models import utcnow
-from .notifications import Due, Message, _end_subscriptions, attempt_outcome
+from .notification_channels import Message
+from .notifications import Due, _end_subscriptions, attempt_outcome
 from .unoffered import offered_only
 
 C = m.cancel_notices
@@ -121,7 +122,7 @@ def message(
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
     SMS only if it fits two parts as the gateway sends it (sms_length.py: a plain ASCII text holds more than
     one with Vietnamese letters, as does one sent without diacritics), else "điểm mới" (a new site) with its
-    link: the message's ``shorter`` form, the gateway's choice (notifications.py ``SmsGateway``)."""
+    link: the message's ``shorter`` form, the gateway's choice (notification_channels.py ``SmsGateway``)."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )

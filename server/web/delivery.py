@@ -41,7 +41,7 @@ import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
 
-from ..core import faults, notifications, outbox, unoffered
+from ..core import faults, notification_channels, notifications, outbox, unoffered
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -446,7 +446,7 @@ class DeliveryWorker:
                 continue
             error = None
             try:
-                notifications.channel(settings, notice.channel, self.vapid).send(address, notice.message)
+                notification_channels.channel(settings, notice.channel, self.vapid).send(address, notice.message)
             except Exception as problem:  # ChannelError, or a channel's own bug: retried like any failure
                 error = f"{type(problem).__name__}: {problem}"
                 for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678
