@@ -66,6 +66,8 @@ NAME_MAX = 150  # a service's, a priority's, a field's, a rating reason's, a dis
 PROCEDURE_MAX = 300  # a procedure's official name, and a service's examples (a few of them)
 COUNTER_NAME_MAX = 60
 SITE_NAME_MAX = 120
+# a site's own name for its SMS (site.sms_name): short enough that an SMS never needs it cut; checked everywhere
+SMS_NAME_MAX = 40
 TICKER_MAX = 500
 LENGTH_LIMITS = {  # where in the setup (``[]``: each item of a list, ``*``: vi and en) -> at most
     "services[].name.*": NAME_MAX,
@@ -195,6 +197,8 @@ class Hours(_Strict):
 class Site(_Strict):
     id: Code
     name: Name
+    # what its SMS begin with instead of ``name`` ("TTHCC Phúc La"); unset: the official name, cut to fit
+    sms_name: str | None = Field(default=None, min_length=1, max_length=SMS_NAME_MAX)
     timezone: str = "Asia/Ho_Chi_Minh"
     hours: Hours
     languages: list[Literal["vi", "en"]] = ["vi", "en"]
@@ -209,10 +213,11 @@ class Site(_Strict):
     retired: bool = False
     moved_to: Code | None = None
 
-    @field_validator("address")
+    @field_validator("address", "sms_name")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        """Said inside a sentence ("… (địa chỉ: …)"): without spaces around it, not blank, one line."""
+        """Said inside a sentence ("… (địa chỉ: …)", "<sms_name>: Mời Ông/Bà …"): without spaces around it,
+        not blank, one line."""
         if value is None:
             return None
         value = value.strip()

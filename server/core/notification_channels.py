@@ -47,8 +47,10 @@ class Message:
     text: str  # in the citizen's language
     subject: str
     params: dict  # number, counter, ahead, site
-    # for an SMS: shorter forms of ``text``, longest first, the first that fits two parts sent (sms_length.py)
+    # for an SMS: shorter forms of ``text`` (of ``sms``, if any), longest first, the first that fits two parts
+    # sent (sms_length.py)
     shorter: tuple[str, ...] = ()
+    sms: str | None = None  # an SMS's own text, where it differs from ``text`` (the site's short SMS name)
 
 
 class Channel(ABC):
@@ -106,9 +108,10 @@ def plain(text: str) -> str:
 
 
 def sms_text(message: Message, no_diacritics: bool = False) -> str:
-    """The text an SMS gateway sends for ``message``: the first of its text and ``shorter`` forms that fits two
-    parts measured as it goes (``no_diacritics``: the gateway's, ``plain``: two parts hold 306, not 134)."""
-    return sms_length.fitting(tuple(map(plain if no_diacritics else str, (message.text, *message.shorter))))
+    """The text an SMS gateway sends for ``message``: the first of its text (its ``sms`` text, if any) and
+    ``shorter`` forms that fits two parts measured as it goes (``no_diacritics``: the gateway's, ``plain``: two parts hold 306, not 134)."""
+    texts = (message.sms or message.text, *message.shorter)
+    return sms_length.fitting(tuple(map(plain if no_diacritics else str, texts)))
 
 
 class SmsGateway(Channel):

@@ -364,6 +364,8 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         ).all()
     )
     base = {"site": site.config.site.name}
+    if site.config.site.sms_name is not None:  # (an SMS's only: ``message`` keeps it from the other channels)
+        base["sms_site"] = site.config.site.sms_name
     places: dict[tuple, dict[int, int]] = {}  # (service, target counter, day) -> places: each queue read once
     requeues = _requeues(conn, [row.id for row in rows if row.status in ("called", "waiting")])
     for row in rows:
@@ -465,6 +467,11 @@ class Due:
 
 
 def message(key: str, params: dict, language: str) -> Message:
+    """``params["sms_site"]``: the site's short name for SMS (config site.sms_name), which an SMS begins with
+    instead of its official name; e-mail, Zalo and Web Push keep the official one (their length is no cost,
+    and a Zalo template's parameters are registered with Zalo: none is added)."""
+    params = dict(params)
+    sms_site = params.pop("sms_site", None)
     kind = key.partition(":")[0]
     if kind == "near" and params.get("ahead") == 0:
         kind = "next"
@@ -475,9 +482,10 @@ def message(key: str, params: dict, language: str) -> Message:
 
     # an SMS: the site's name cut at a word while the text is over two parts, then left out (the SMS then begins
     # with the sentence: a capital, "Còn 2 số nữa...")
-    shorter = sms_length.shorter(text, params["site"], dropped=sentence[:1].upper() + sentence[1:])
+    sms_name = sms_site or params["site"]
+    shorter = sms_length.shorter(text, sms_name, dropped=sentence[:1].upper() + sentence[1:])
     subject = translate(f"notify_subject_{'called' if kind == 'called' else 'near'}", language, **params)
-    return Message(kind, text(params["site"]), subject, params, shorter)
+    return Message(kind, text(params["site"]), subject, params, shorter, sms=text(sms_site) if sms_site else None)
 
 
 def due(conn, now: dt.datetime | None = None, limit: int = 100, offered: dict | None = None) -> list[Due]:

@@ -293,7 +293,7 @@ def _send_sms_code(body: BookingRequest, day, id_number, request_: list):
         raise q.Unavailable("sms_unavailable")
     code, pending = bk.sms_challenge(_person_key(), request_, now)
     language = _language()
-    name = site.config.site.name
+    name = site.config.site.sms_name or site.config.site.name  # (an SMS: the site's short name for SMS, if any)
 
     def text(site_name: str) -> str:
         return translate("book_sms_text", language, code=code, minutes=bk.SMS_CODE_MINUTES, site=site_name)

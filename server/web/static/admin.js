@@ -132,6 +132,8 @@
     ],
     hours: [
       {path: "name", kind: "text", wide: true},
+      // what the site's SMS begin with instead of its name (SMS only: e-mail, Zalo and Web Push keep the name)
+      {path: "sms_name", kind: "text", hint: "admin_h_site_sms_name"},
       {path: "place", kind: "text", hint: "admin_h_place"},
       {path: "address", kind: "text", hint: "admin_h_site_address", wide: true},
       // site.languages: Vietnamese always; English offered at one tap on the citizens' pages, or not
