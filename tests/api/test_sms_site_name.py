@@ -1,7 +1,7 @@
 """A site's own short name for its SMS (config site.sms_name, at most 40 characters), through the real server
 and a recording SMS gateway on 127.0.0.1: the queue's SMS and a booking's one-time code begin with it when it
 is set (in config.yaml, or in /admin while the server runs: the next SMS has it), and with the official name,
-cut at a word to keep two parts, when it is not. E-mail keeps the official name. A name that is too long or
+cut at a word to keep two parts, when it is not. E-mail and Zalo keep the official name. A name that is too long or
 on two lines is refused naming the field."""
 
 from __future__ import annotations
@@ -32,18 +32,13 @@ def sms_gateway():
     gateway.close()
 
 
-def test_queue_sms_begin_with_the_short_name_once_an_admin_sets_it_and_email_keeps_the_official_name(
+def test_queue_sms_begin_with_the_short_name_once_an_admin_sets_it_and_email_and_zalo_keep_the_official_name(
     live_server, config_variant, outside
 ):
-    sms, _zalo, smtp, settings = outside
+    sms, zalo, smtp, settings = outside
     config = config_variant()
     config["site"]["name"] = OFFICIAL
-    config["notifications"] = {
-        "ahead": 1,
-        "channels": ["sms", "email"],
-        "sms": settings["sms"],
-        "email": settings["email"],
-    }
+    config["notifications"] = {**settings, "ahead": 1}  # SMS, e-mail and Zalo
     srv = live_server(config, env={**TOKENS, "QUEUEKIOSK_DELIVERY_POLL_SECONDS": "0.2"})
     issue(srv.session(), "HT")
     mine = issue(srv.session(), "HT")
@@ -61,6 +56,9 @@ def test_queue_sms_begin_with_the_short_name_once_an_admin_sets_it_and_email_kee
     opt_in(srv, mine, "email", "an.nguyen@example.vn")  # told near too, in full, by its official name
     [mail] = smtp.wait_for(1)
     assert mail.get_content().startswith(f"{OFFICIAL}: còn 1 số nữa"), mail.get_content()
+    opt_in(srv, mine, "zalo", "0987654321")  # a Zalo template's parameters: the official name, nothing added
+    [near] = zalo.wait_for(1)
+    assert json.loads(near.body)["template_data"] == {"site": OFFICIAL, "number": str(mine["number"]), "ahead": "1"}
     call_next(srv)
     call_next(srv)  # called at counter 1
     sms.wait_for(2)
