@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from queuekiosk.server.core.config import ConfigError, parse_config
@@ -12,6 +14,16 @@ def test_config_yaml_may_give_the_site_a_short_sms_name(config_data):
     assert parse_config(config_data, "config.yaml").site.sms_name is None  # unset: SMS use the official name
     config_data["site"]["sms_name"] = " TTHCC Phúc La "
     assert parse_config(config_data, "config.yaml").site.sms_name == "TTHCC Phúc La"
+
+
+def test_a_short_sms_name_is_counted_without_the_spaces_around_it_and_as_nfc_writes_it(config_data):
+    """40 characters pasted with a space around them, or with Vietnamese letters decomposed (an accent a code
+    point), fit: the spaces are dropped and the letters counted as they are sent, composed."""
+    config_data["site"]["sms_name"] = " " + "x" * 40 + " "
+    assert parse_config(config_data, "config.yaml").site.sms_name == "x" * 40
+    name = "Bộ phận Một cửa UBND phường Phúc La"  # 35 letters, 47 code points decomposed
+    config_data["site"]["sms_name"] = unicodedata.normalize("NFD", name)
+    assert parse_config(config_data, "config.yaml").site.sms_name == name
 
 
 @pytest.mark.parametrize(("value", "said"), [("x" * 41, "at most 40 characters"), ("TTHCC\nPhúc La", "one line")])
