@@ -37,7 +37,7 @@ SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 # no path of the installation's collides with a site's (only /s/{id}/... and /api/v1/sites/{id}/...
 # hold one); `queuekiosk site compare` ends with a row named "total"
 RESERVED_IDS = frozenset({"total"})
-EDITABLE = ("name", "timezone", "hours", "address", "retired", "moved_to")
+EDITABLE = ("name", "sms_name", "timezone", "hours", "address", "retired", "moved_to")
 
 
 class SiteExists(QueueError):
@@ -57,6 +57,7 @@ def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
         "timezone": row.timezone,
         "hours": site.get("hours"),
         "address": site.get("address"),
+        "sms_name": site.get("sms_name"),  # what its SMS begin with instead of its name (None: the name)
         "version": setup.version if setup is not None else None,
         "retired": bool(site.get("retired")),
         "moved_to": site.get("moved_to"),
@@ -147,9 +148,9 @@ def change_site_fields(
     by: str | None = None,
     confirm: bool = False,
 ):
-    """Change a site's name, time zone or hours, or retire or reopen it (the keys of ``EDITABLE``):
-    saved as a new version of its setup, so every process takes it up as it takes up any change of
-    the setup. ``{"retired": true, "moved_to": "other-site"}`` retires it (setup_changes'
+    """Change a site's name (and its short name for SMS), time zone or hours, or retire or reopen it (the
+    keys of ``EDITABLE``): saved as a new version of its setup, so every process takes it up as it takes up
+    any change of the setup. ``{"retired": true, "moved_to": "other-site"}`` retires it (setup_changes'
     ``_check_retirement`` says when it may); ``{"retired": false}`` reopens it. ``confirm``: saved even
     though the new hours cancel bookings (setup_changes ``_check_stranded``). The setup_changes.Change."""
     from .setup_changes import Change, change_site

@@ -29,3 +29,22 @@ def test_an_admin_sets_the_sites_short_sms_name_and_a_too_long_one_is_refused_by
     expect(admin.locator("body")).to_have_attribute("data-ready", "1")
     admin.click("#tab-hours")
     expect(_field(admin, "hours", "sms_name").locator("input")).to_have_value("TTHCC Phúc La")
+
+
+def test_an_installation_admin_sets_a_sites_short_sms_name_on_the_sites_tab(new_tab, server):
+    """Where the sites tab changes a site's name, its SMS name too: refused under its label when too long."""
+    admin = new_tab(viewport=ADMIN_SCREEN)
+    _login(admin, server)
+    admin.click("#tab-sites")
+    admin.locator('#panel-sites tr.item[data-key="phuc-la"]').click()
+    field = _field(admin, "sites", "sms_name")
+    expect(field).to_contain_text("Tên trong tin nhắn SMS")
+
+    _fill(admin, "sites", {"sms_name": "Trung tâm Phục vụ hành chính công phường Phúc La"})  # 48 characters
+    _save(admin, "sites")
+    expect(field.locator(".field-error")).to_contain_text("quá dài: tối đa 40 ký tự")
+    _fill(admin, "sites", {"sms_name": "TTHCC Phúc La"})
+    _save(admin, "sites")
+    _saved(admin, "sites")
+    [site] = server.api("GET", "/admin/sites", token=server.token("admin")).json()
+    assert site["sms_name"] == "TTHCC Phúc La", site

@@ -149,6 +149,7 @@
     sites: [
       {path: "id", kind: "text", label: "admin_f_site_id", key: true},
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
+      {path: "sms_name", kind: "text", label: "admin_f_site_sms_name", hint: "admin_h_site_sms_name", only: "change"},
       {path: "timezone", kind: "text", label: "admin_f_timezone"},
       {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true, only: "change"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
