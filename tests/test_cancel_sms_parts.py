@@ -148,3 +148,28 @@ def test_an_email_or_push_cancel_names_the_cancelling_site_and_the_successor_in_
     assert LONG_NAMES[-1] not in sms, sms
     closed = message({**params, "reason": "closed_day"}, language, LINK, channel=channel).text
     assert closed == f"{SITE}: " + sms_text(message({**params, "reason": "closed_day"}, language, LINK)), closed
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_retired_sites_cancel_sms_names_the_successors_short_sms_name_where_its_official_name_is_too_long(language):
+    """The successor's site.sms_name: the SMS names it where its 60-letter official name fell back to "điểm mới";
+    an e-mail, a Web Push message and Zalo's ``moved_to`` parameter keep the official name."""
+    official, short = LONG_NAMES[-1], "TTHCC Phúc La"
+    sms = sms_text(message(RETIRED, language, LINK, moved_to=official, moved_sms=short))
+    assert sms == sms_text(message(RETIRED, language, LINK, moved_to=short)) and sms_parts(sms) <= 2, sms
+    assert short in sms and sms.endswith(LINK), sms
+    assert short not in sms_text(message(RETIRED, language, LINK, moved_to=official))  # (a new office, without it)
+    for channel in ("email", "push"):
+        text = message(RETIRED, language, LINK, moved_to=official, moved_sms=short, channel=channel).text
+        assert official in text and short not in text, text
+    zalo = message(RETIRED, language, LINK, moved_to=official, moved_sms=short, channel="zalo")
+    assert zalo.params["moved_to"] == official and short not in str(zalo.params), zalo.params
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_successors_short_sms_name_too_long_for_two_parts_is_said_a_new_office(language):
+    """40 letters with Vietnamese ones (the most a short name has) are over the 134 of two UCS-2 parts here."""
+    short = "Bộ phận Một cửa UBND phường Phúc La, HĐ"  # 39
+    sms = sms_text(message(RETIRED, language, LINK, moved_to=LONG_NAMES[-1], moved_sms=short))
+    new_site = {"vi": "chuyển về điểm mới: ", "en": "moved to a new office: "}[language]
+    assert sms.endswith(new_site + LINK) and sms_parts(sms) <= 2, sms

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +38,15 @@ SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 # hold one); `queuekiosk site compare` ends with a row named "total"
 RESERVED_IDS = frozenset({"total"})
 EDITABLE = ("name", "sms_name", "timezone", "hours", "address", "retired", "moved_to")
+
+
+class Successor(NamedTuple):
+    """The serving site a retired site's citizens go to now (``link_successors``: SiteRuntime.successor)."""
+
+    id: str
+    name: str
+    address: str | None
+    sms_name: str | None  # what an SMS names it by, where it has a short name for SMS (its site.sms_name)
 
 
 class SiteExists(QueueError):
@@ -204,10 +213,15 @@ def serving_site(site_id: str, moves: dict[str, tuple[bool, str | None]]) -> str
     return None
 
 
+def _shown(successor: Successor | None) -> tuple | None:
+    """What a retired site's pages say of its successor: its id, name and address (not its SMS name)."""
+    return successor[:3] if successor else None
+
+
 def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
-    """Set each retired site's ``successor`` (id, name, address): the site that serves its citizens
-    (``serving_site``), None where it names none. The ids of the retired sites whose successor changed
-    (their open pages are told)."""
+    """Set each retired site's ``successor`` (a Successor: id, name, address, SMS name): the site that
+    serves its citizens (``serving_site``), None where it names none. The ids of the retired sites whose
+    successor changed as their pages show it (they are told: its SMS name alone is in no page)."""
     moves = {site.id: (site.config.site.retired, site.config.site.moved_to) for site in runtimes.values()}
     changed = []
     for site in runtimes.values():
@@ -216,10 +230,11 @@ def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
             serving = serving_site(site.id, moves)
             if serving is not None:
                 there = runtimes[serving].config.site
-                then = (there.id, there.name, there.address)
+                then = Successor(there.id, there.name, there.address, there.sms_name)
         if then != site.successor:
+            if _shown(then) != _shown(site.successor):
+                changed.append(site.id)
             site.successor = then
-            changed.append(site.id)
     return changed
 
 
