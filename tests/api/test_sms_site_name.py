@@ -57,8 +57,9 @@ def test_queue_sms_begin_with_the_short_name_once_an_admin_sets_it_and_email_and
     [mail] = smtp.wait_for(1)
     assert mail.get_content().startswith(f"{OFFICIAL}: còn 1 số nữa"), mail.get_content()
     opt_in(srv, mine, "zalo", "0987654321")  # a Zalo template's parameters: the official name, nothing added
-    [near] = zalo.wait_for(1)
-    assert json.loads(near.body)["template_data"] == {"site": OFFICIAL, "number": str(mine["number"]), "ahead": "1"}
+    [zalo_near] = zalo.wait_for(1)
+    template_data = json.loads(zalo_near.body)["template_data"]
+    assert template_data == {"site": OFFICIAL, "number": str(mine["number"]), "ahead": "1"}, template_data
     call_next(srv)
     call_next(srv)  # called at counter 1
     sms.wait_for(2)
@@ -72,27 +73,35 @@ def _with_sms_code(config: dict, gateway: Receiver) -> dict:
     return config
 
 
-def _code_sms(live_server, config: dict, gateway: Receiver) -> str:
-    http = live_server(config).session()
-    body = {"service": "HT", "remote": True, "name": "Lê Thị Cúc", "phone": "0912 000 777"}
+def _code_sms(http, gateway: Receiver, phone: str) -> str:
+    """The text of the one-time code SMS a remote booking from ``phone`` is sent."""
+    body = {"service": "HT", "remote": True, "name": "Lê Thị Cúc", "phone": phone}
     sent = http.post("/api/v1/bookings", json=body)
     assert sent.status_code == 202, sent.text
     return json.loads(gateway.received[-1].body)["text"]
 
 
-def test_a_booking_code_sms_begins_with_the_short_name_from_config_yaml(live_server, config_variant, sms_gateway):
+def test_a_booking_code_sms_begins_with_the_short_name_from_config_yaml_or_admin_else_the_official_name_cut(
+    live_server, config_variant, sms_gateway
+):
     config = _with_sms_code(config_variant(), sms_gateway)
     config["site"]["sms_name"] = SHORT
-    text = _code_sms(live_server, config, sms_gateway)
-    code = text.split(": ")[1][:6]
-    assert text == f"Mã xác nhận đặt lịch tại {SHORT}: {code} (hiệu lực 10 phút).", text
+    srv = live_server(config)
+    http, admin = srv.session(), {"Authorization": f"Bearer {srv.token('admin')}"}
+    text = _code_sms(http, sms_gateway, "0912 000 777")
+    assert text == f"Mã xác nhận đặt lịch tại {SHORT}: {text.split(': ')[1][:6]} (hiệu lực 10 phút).", text
 
-
-def test_a_booking_code_sms_without_a_short_name_has_the_official_name_cut(live_server, config_variant, sms_gateway):
-    text = _code_sms(live_server, _with_sms_code(config_variant(), sms_gateway), sms_gateway)
+    # cleared in /admin while the server runs: the next code SMS has the official name, cut at a word
+    assert http.patch("/api/v1/admin/site", headers=admin, json={"sms_name": None}).status_code == 200
+    text = _code_sms(http, sms_gateway, "0912 000 778")
     head, _, rest = text.partition("...: ")
     assert head.startswith("Mã xác nhận đặt lịch tại Bộ phận Tiếp nhận") and rest.endswith("(hiệu lực 10 phút)."), text
     assert OFFICIAL.startswith(head.removeprefix("Mã xác nhận đặt lịch tại ") + " "), text
+
+    # and set again there: the next one has it
+    assert http.patch("/api/v1/admin/site", headers=admin, json={"sms_name": "UBND P. Phúc La"}).status_code == 200
+    text = _code_sms(http, sms_gateway, "0912 000 779")
+    assert text.startswith("Mã xác nhận đặt lịch tại UBND P. Phúc La: "), text
 
 
 def test_a_short_name_too_long_or_on_two_lines_is_refused_naming_the_field(live_server, config_variant):
