@@ -63,7 +63,7 @@ setup(
         "openpyxl==3.1.5",  # report exports as XLSX
         "fpdf2==2.8.9",  # the official report form as PDF (server/core/exports_pdf.py; docs/reports.md says why)
         "cryptography==50.0.2",  # a citizen's phone or e-mail sealed until their ticket ends (core/notifications.py)
-        "http-ece==1.2.1",  # Web Push encryption, RFC 8291 (core/notifications.py)
+        "http-ece==1.2.1",  # Web Push encryption, RFC 8291 (core/notification_channels.py)
         "py-vapid==1.9.6",  # Web Push VAPID signing, RFC 8292
         "pyttsx3==2.99",  # TTS for words without a clip, through espeak-ng (apt-get install espeak-ng)
     ],

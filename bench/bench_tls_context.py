@@ -1,5 +1,5 @@
 """CPU of an attempt to deliver over HTTPS: a webhook (server/web/delivery.py Poster) and an SMS
-gateway's send (server/core/notifications.py), each to an https:// receiver on 127.0.0.1 that refuses
+gateway's send (server/core/notification_channels.py), each to an https:// receiver on 127.0.0.1 that refuses
 the connection (a receiver down: every attempt a new connection, as its retries are), and how many
 TLS contexts 100 webhook attempts made (cProfile).
 
@@ -21,7 +21,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 
-from queuekiosk.server.core import notifications  # noqa: E402
+from queuekiosk.server.core import notification_channels  # noqa: E402
 from queuekiosk.server.web.delivery import Poster  # noqa: E402
 
 
@@ -49,8 +49,8 @@ def main() -> None:
     started = time.process_time()
     for _ in range(attempts):
         try:
-            notifications._post(urllib.request.Request(url, data=b"x", method="POST"), 5)
-        except notifications.ChannelError as refused:
+            notification_channels._post(urllib.request.Request(url, data=b"x", method="POST"), 5)
+        except notification_channels.ChannelError as refused:
             error = str(refused)
     assert "refused" in error, error
     sms = (time.process_time() - started) / attempts

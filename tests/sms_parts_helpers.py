@@ -2,7 +2,7 @@
 server/core/sms_length.py): a text with any character not plain ASCII (a Vietnamese letter, and GSM's own
 à é Ø: many Vietnamese gateways send UCS-2 then) goes as UCS-2, 70 UTF-16 units alone, 67 a part when
 split; a plain ASCII one as GSM 7-bit, 160 septets alone, 153 a part, the extension's characters two
-septets each (an escape first). (The text the gateway is sent: the server's notifications.sms_text.)"""
+septets each (an escape first). (The text the gateway is sent: the server's notification_channels.sms_text.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The SMS telling a citizen that the centre cancelled their booking (cancel_notices.message, the form of
-it the SMS gateway is sent: notifications.sms_text) fits two SMS parts for the longest realistic values, in
+it the SMS gateway is sent: notification_channels.sms_text) fits two SMS parts for the longest realistic values, in
 each language and for each reason: the booking's 8-character code, a slot's time, a province's booking page
 under a site's path, and a retired site's successor with a long official name (named only if it fits, else "the new
 site" with its booking page). A text with any character not plain ASCII (a Vietnamese letter) goes as UCS-2
@@ -15,7 +15,7 @@ from sms_parts_helpers import GSM_ONE_SEPTET, GSM_TWO_SEPTETS, sms_parts
 
 from queuekiosk.server.core.bookings.views import CODE_LENGTH
 from queuekiosk.server.core.cancel_notices import message
-from queuekiosk.server.core.notifications import plain, sms_text
+from queuekiosk.server.core.notification_channels import plain, sms_text
 
 CODE = "W" * CODE_LENGTH
 LINK = "https://dichvucong.hanoi.gov.vn/s/phuong-hoan-kiem/book"  # 55 characters
@@ -148,3 +148,28 @@ def test_an_email_or_push_cancel_names_the_cancelling_site_and_the_successor_in_
     assert LONG_NAMES[-1] not in sms, sms
     closed = message({**params, "reason": "closed_day"}, language, LINK, channel=channel).text
     assert closed == f"{SITE}: " + sms_text(message({**params, "reason": "closed_day"}, language, LINK)), closed
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_retired_sites_cancel_sms_names_the_successors_short_sms_name_where_its_official_name_is_too_long(language):
+    """The successor's site.sms_name: the SMS names it where its 60-letter official name fell back to "điểm mới";
+    an e-mail, a Web Push message and Zalo's ``moved_to`` parameter keep the official name."""
+    official, short = LONG_NAMES[-1], "TTHCC Phúc La"
+    sms = sms_text(message(RETIRED, language, LINK, moved_to=official, moved_sms=short))
+    assert sms == sms_text(message(RETIRED, language, LINK, moved_to=short)) and sms_parts(sms) <= 2, sms
+    assert short in sms and sms.endswith(LINK), sms
+    assert short not in sms_text(message(RETIRED, language, LINK, moved_to=official))  # (a new office, without it)
+    for channel in ("email", "push"):
+        text = message(RETIRED, language, LINK, moved_to=official, moved_sms=short, channel=channel).text
+        assert official in text and short not in text, text
+    zalo = message(RETIRED, language, LINK, moved_to=official, moved_sms=short, channel="zalo")
+    assert zalo.params["moved_to"] == official and short not in str(zalo.params), zalo.params
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_successors_short_sms_name_too_long_for_two_parts_is_said_a_new_office(language):
+    """40 letters with Vietnamese ones (the most a short name has) are over the 134 of two UCS-2 parts here."""
+    short = "Bộ phận Một cửa UBND phường Phúc La, HĐ"  # 39
+    sms = sms_text(message(RETIRED, language, LINK, moved_to=LONG_NAMES[-1], moved_sms=short))
+    new_site = {"vi": "chuyển về điểm mới: ", "en": "moved to a new office: "}[language]
+    assert sms.endswith(new_site + LINK) and sms_parts(sms) <= 2, sms

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sms_parts_helpers import GSM_ONE_SEPTET, sms_parts
 
-from queuekiosk.server.core.notifications import message, plain, sms_text
+from queuekiosk.server.core.notification_channels import plain, sms_text
+from queuekiosk.server.core.notifications import message
 from queuekiosk.server.core.sms_length import fits_two_parts
 
 BOUNDARIES = [  # (text, two parts at most)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from queuekiosk.server.core import notifications, tls
+from queuekiosk.server.core import notification_channels, tls
 from queuekiosk.server.web.delivery import Poster
 
 
@@ -125,8 +125,8 @@ def test_a_receiver_the_machine_does_not_trust_gets_nothing_and_the_log_says_why
     for _ in range(3):
         status, error = poster.post(_Delivery(receiver.url))
         assert status is None and "CERTIFICATE_VERIFY_FAILED" in error, error
-    with pytest.raises(notifications.ChannelError, match="CERTIFICATE_VERIFY_FAILED"):
-        notifications._post(urllib.request.Request(receiver.url, data=b"x", method="POST"), 5)
+    with pytest.raises(notification_channels.ChannelError, match="CERTIFICATE_VERIFY_FAILED"):
+        notification_channels._post(urllib.request.Request(receiver.url, data=b"x", method="POST"), 5)
     assert len(contexts_made) == 1  # one for the process, not one per attempt
 
 
@@ -136,5 +136,5 @@ def test_a_receiver_the_machine_trusts_gets_its_deliveries(receiver, contexts_ma
     for _ in range(3):
         assert poster.post(_Delivery(receiver.url)) == (204, None)
     poster.close()
-    notifications._post(urllib.request.Request(receiver.url, data=b"x", method="POST"), 5)  # no ChannelError
+    notification_channels._post(urllib.request.Request(receiver.url, data=b"x", method="POST"), 5)  # no ChannelError
     assert len(contexts_made) == 1

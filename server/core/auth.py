@@ -586,7 +586,7 @@ def may_use_site(principal: Principal | None, site, *, acting: bool = True, read
 
 def successor_of(site) -> str | None:
     """The id of the serving site a retired ``site`` sends its citizens to, or None."""
-    return site.successor[0] if site.config.site.retired and site.successor else None
+    return site.successor.id if site.config.site.retired and site.successor else None
 
 
 def refuse_province_write(principal: Principal | None) -> None:

@@ -26,7 +26,8 @@ from sqlalchemy import delete, select, update
 from . import models as m
 from .i18n import translate
 from .models import utcnow
-from .notifications import Due, Message, _end_subscriptions, attempt_outcome
+from .notification_channels import Message
+from .notifications import Due, _end_subscriptions, attempt_outcome
 from .unoffered import offered_only
 
 C = m.cancel_notices
@@ -112,6 +113,7 @@ def message(
     link: str,
     moved_to: str | None = None,
     channel: str = "sms",
+    moved_sms: str | None = None,
 ) -> Message:
     """The text in ``language``: "Lịch hẹn ABC123 09:15 ngày 08/12 bị hủy vì ... Đặt lại: <link>" (an SMS
     of two parts at most: tests/test_cancel_sms_parts.py); an e-mail's or Web Push's (``channel``) after
@@ -121,7 +123,9 @@ def message(
     ``moved_to``: a retired site's successor (``link`` its booking page), named to its citizens: in an
     SMS only if it fits two parts as the gateway sends it (sms_length.py: a plain ASCII text holds more than
     one with Vietnamese letters, as does one sent without diacritics), else "điểm mới" (a new site) with its
-    link: the message's ``shorter`` form, the gateway's choice (notifications.py ``SmsGateway``)."""
+    link: the message's ``shorter`` form, the gateway's choice (notification_channels.py ``SmsGateway``).
+    ``moved_sms``: that successor's short name for SMS (its site.sms_name), which an SMS names it by instead
+    (its ``sms`` text), else "điểm mới" as above; an e-mail, Web Push and Zalo's ``moved_to`` keep ``moved_to``."""
     when = translate(
         "notify_cancelled_when_slot" if params.get("start") else "notify_cancelled_when_day", language, **params
     )
@@ -130,12 +134,15 @@ def message(
     key = f"notify_cancelled_{params['reason']}"
     if moved_to and params["reason"] == "site_retired":
         key, values["moved_to"] = "notify_cancelled_site_retired_to", moved_to
-    text, shorter = translate(key, language, **values), ()
+    text, shorter, sms = translate(key, language, **values), (), None
     if channel in UNLIMITED:
         text = translate("notify_from", language, site=params["site"], text=text)
     elif "moved_to" in values:
         shorter = (translate("notify_cancelled_site_retired_new", language, **values),)
-    return Message("cancelled", text, translate("notify_subject_cancelled", language, **values), values, shorter)
+        if moved_sms:
+            sms = translate(key, language, **values | {"moved_to": moved_sms})
+    subject = translate("notify_subject_cancelled", language, **values)
+    return Message("cancelled", text, subject, values, shorter, sms=sms)
 
 
 def waiting(conn, offered: dict | None = None) -> bool:
@@ -152,12 +159,14 @@ def due(
     limit: int = 100,
     moved: dict | None = None,
     offered: dict | None = None,
+    moved_sms: dict | None = None,
 ) -> list[Due]:
     """The notices whose (next) attempt is due, oldest first; ``links``: each site's booking page (the
     worker knows it); ``moved``: each retired site's successor's name (its ``links`` that successor's
-    page); ``offered``: only those on a channel their site offers (each site's channels: unoffered.py
-    ``offered_only``), so that any number on one not offered never hold the others back."""
-    moved = moved or {}
+    page), ``moved_sms`` its short name for SMS where it has one; ``offered``: only those on a channel
+    their site offers (each site's channels: unoffered.py ``offered_only``), so that any number on one not
+    offered never hold the others back."""
+    moved, moved_sms = moved or {}, moved_sms or {}
     now = now or utcnow()
     rows = conn.execute(
         select(C)
@@ -171,7 +180,14 @@ def due(
             r.id,
             r.channel,
             r.address_sealed,
-            message(r.params, r.language, links.get(r.site_id, ""), moved.get(r.site_id), r.channel),
+            message(
+                r.params,
+                r.language,
+                links.get(r.site_id, ""),
+                moved.get(r.site_id),
+                r.channel,
+                moved_sms.get(r.site_id),
+            ),
             r.site_id,
         )
         for r in rows

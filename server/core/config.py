@@ -92,6 +92,7 @@ class Site(_Data):
     id: str
     name: str
     hours: Hours
+    sms_name: str | None = None  # what its SMS begin with instead of ``name`` (notifications.py, a booking's code)
     timezone: str = "Asia/Ho_Chi_Minh"
     languages: list[Literal["vi", "en"]] = field(default_factory=lambda: ["vi", "en"])
     # the place name of the reports' official form ("Hà Đông, ngày … tháng … năm …"); unset: a
@@ -112,6 +113,7 @@ Site._convert = {"hours": Hours.of, "languages": list}
 Site._order = (
     "id",
     "name",
+    "sms_name",
     "timezone",
     "hours",
     "languages",

@@ -66,6 +66,9 @@ NAME_MAX = 150  # a service's, a priority's, a field's, a rating reason's, a dis
 PROCEDURE_MAX = 300  # a procedure's official name, and a service's examples (a few of them)
 COUNTER_NAME_MAX = 60
 SITE_NAME_MAX = 120
+# a site's own name for its SMS (site.sms_name): short enough that an SMS never needs it cut; checked everywhere
+SMS_NAME_MAX = 40
+ONE_LINE_MAX = {"address": 200, "sms_name": SMS_NAME_MAX}  # a site's texts said inside a sentence (Site._one_line)
 TICKER_MAX = 500
 LENGTH_LIMITS = {  # where in the setup (``[]``: each item of a list, ``*``: vi and en) -> at most
     "services[].name.*": NAME_MAX,
@@ -195,6 +198,8 @@ class Hours(_Strict):
 class Site(_Strict):
     id: Code
     name: Name
+    # what its SMS begin with instead of ``name`` ("TTHCC Phúc La"); unset: the official name, cut to fit
+    sms_name: str | None = None  # (its length: ``_one_line``)
     timezone: str = "Asia/Ho_Chi_Minh"
     hours: Hours
     languages: list[Literal["vi", "en"]] = ["vi", "en"]
@@ -202,24 +207,29 @@ class Site(_Strict):
     # dotted blank, written by hand
     place: str | None = Field(default=None, max_length=80)
     # its street address, as citizens are told it: said at the sites whose citizens are sent here
-    address: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = None  # (its length: ``_one_line``)
     # a site that no longer serves citizens (communes merged, Decree 118/2025): its history stays in the
     # reports; ``moved_to`` names the site that took over its work. Set by `queuekiosk site retire` and
     # /admin's sites (server/core/sites.py); a setup file's own is ignored on import, refused as a seed
     retired: bool = False
     moved_to: Code | None = None
 
-    @field_validator("address")
+    @field_validator("address", "sms_name")
     @classmethod
-    def _one_line(cls, value: str | None) -> str | None:
-        """Said inside a sentence ("… (địa chỉ: …)"): without spaces around it, not blank, one line."""
+    def _one_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Said inside a sentence ("… (địa chỉ: …)", "<sms_name>: Mời Ông/Bà …"): without spaces around it,
+        not blank, one line; its length counted after the spaces are dropped, in letters as NFC writes them (a
+        name pasted with a trailing space, or with its accents decomposed, is not refused for them)."""
         if value is None:
             return None
-        value = value.strip()
+        value = nfc(value.strip())
         if not value:
             raise _problem("string_too_short")
         if any(mark in value for mark in "\r\n\v\f\x85\u2028\u2029"):
             raise _problem("one_line")
+        limit = ONE_LINE_MAX[info.field_name]
+        if len(value) > limit:
+            raise _problem("string_too_long", max_length=limit)
         return value
 
     @field_validator("timezone")

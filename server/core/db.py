@@ -27,6 +27,8 @@ from .pg_again import _IDLE, begin, first_statement_again
 if TYPE_CHECKING:  # the ORM is loaded where a session is first made (session_factory), not by a server's start
     from sqlalchemy.orm import Session, sessionmaker
 
+    from .sites import Successor
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 824_771_001  # any constant shared by every queuekiosk process
 READS_ONLY = "queuekiosk_reads_only"  # an execution option: see reads_engine
@@ -567,9 +569,9 @@ class SiteRuntime:
     priority_codes: dict[int, str] = field(default_factory=dict)
     counter_numbers: dict[int, int] = field(default_factory=dict)
     displays_of_counter: dict[int, list[str]] = field(default_factory=dict)
-    # a retired site's successor, (id, name, address) of the serving site its citizens go to now: worked
-    # out from every site's runtime as each process takes them up (sites.link_successors)
-    successor: tuple[str, str, str | None] | None = None
+    # a retired site's successor, the serving site its citizens go to now: worked out from every site's
+    # runtime as each process takes them up (sites.link_successors)
+    successor: Successor | None = None
 
     @property
     def id(self) -> str:
@@ -582,15 +584,17 @@ class SiteRuntime:
         where its setup has one; all None where it names none)."""
         if not self.config.site.retired:
             return None
-        moved_to_id, moved_to, address = self.successor or (None, None, None)
-        return {"moved_to_id": moved_to_id, "moved_to": moved_to, "moved_to_address": address}
+        there = self.successor
+        if there is None:
+            return {"moved_to_id": None, "moved_to": None, "moved_to_address": None}
+        return {"moved_to_id": there.id, "moved_to": there.name, "moved_to_address": there.address}
 
     def retired_refusal(self) -> QueueError:
         """What a retired site answers to a request for a number or a booking: where to go instead."""
         name = self.config.site.name
         if self.successor is None:
             return QueueError("site_retired", site=name)
-        return QueueError("site_retired_moved", site=name, moved_to=self.successor[1], moved_to_id=self.successor[0])
+        return QueueError("site_retired_moved", site=name, moved_to=self.successor.name, moved_to_id=self.successor.id)
 
     def index(self, every_row: dict[str, dict] | None = None):
         """``every_row``: by table name, id -> code (or number) of its every row, active or not."""

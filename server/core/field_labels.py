@@ -16,6 +16,7 @@ from .i18n import Phrase, has_message
 # of /admin's forms of the site (their other keys, as "hours.holidays", are how the API may name one)
 SITE = {
     "name": "admin_f_site_name",
+    "sms_name": "admin_f_site_sms_name",
     "place": "admin_f_place",
     "address": "admin_f_site_address",
     "languages": "admin_f_english",

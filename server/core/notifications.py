@@ -9,30 +9,19 @@ through their channel and marked. A notice is marked "sending" before it goes, s
 by a crash is never sent again (never twice beats once more); a channel that fails is retried
 on ``RETRY_DELAYS`` while the notice still makes sense. Nothing goes out outside the site's hours.
 
-Channels share one small interface (``Channel.send``) and are chosen by the site's settings
-(config.yaml ``notifications:``): an SMS gateway over HTTP, e-mail over SMTP, Zalo ZNS, and
-Web Push with VAPID: the message encrypted by http-ece (RFC 8291) and signed by py-vapid (RFC 8292),
-the two libraries pywebpush itself sends with (pywebpush would also load aiohttp and requests into the server).
-Secrets in those settings are written as ``${ENVIRONMENT_VARIABLE}`` and read when sending,
-so the setup (which supervisors can read) holds none.
+The channels (an SMS gateway, e-mail, Zalo ZNS, Web Push) are in server/core/notification_channels.py,
+chosen by the site's settings (config.yaml ``notifications:``).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.utils
 import json
-import os
 import re
 import secrets
-import time
-import unicodedata
 import urllib.parse
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +31,7 @@ from . import sms_length
 from .errors import Invalid, NotFound, QueueError
 from .i18n import Phrase, translate
 from .models import utcnow
+from .notification_channels import Message
 
 # the settings (config.yaml ``notifications:``) live apart, so loading the config needs no SQLAlchemy
 from .notification_settings import (  # noqa: F401  (notifications.NotificationSettings and the others, as before)
@@ -52,9 +42,6 @@ from .notification_settings import (  # noqa: F401  (notifications.NotificationS
     ZaloZnsSettings,
 )
 from .unoffered import offered_only
-
-if TYPE_CHECKING:
-    from .vapid import VapidKey
 
 S = m.notification_subscriptions
 N = m.notices
@@ -80,218 +67,6 @@ def retry_delays(text: str | None) -> tuple[float, ...]:
 
 
 ENDED_STATES = ("done", "no_show", "expired")
-
-
-# --- channels -----------------------------------------------------------------------------
-
-
-class ChannelError(Exception):
-    """The message did not go out; the text says why (no address in it)."""
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str  # near | next | called
-    text: str  # in the citizen's language
-    subject: str
-    params: dict  # number, counter, ahead, site
-    # for an SMS: shorter forms of ``text``, longest first, the first that fits two parts sent (sms_length.py)
-    shorter: tuple[str, ...] = ()
-
-
-class Channel(ABC):
-    """One way of reaching a citizen. ``send`` returns once the message was accepted, else raises ChannelError."""
-
-    def __init__(self, settings):
-        self.settings = settings
-
-    @abstractmethod
-    def send(self, address: str, message: Message) -> None: ...
-
-
-def _secret(value: str | None) -> str | None:
-    """``${NAME}`` parts replaced from the environment; a missing variable is an error, never an empty secret."""
-    if value is None:
-        return None
-
-    def variable(match):
-        if match.group(1) not in os.environ:
-            raise ChannelError(f"the environment variable {match.group(1)} is not set")
-        return os.environ[match.group(1)]
-
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", variable, value)
-
-
-def _fill(template: str, phone: str, text: str, escape) -> str:
-    """``template`` with {phone}, {text} and each ``${NAME}`` (from the environment) put in, each escaped."""
-    values = {"{phone}": phone, "{text}": text}
-    return re.sub(
-        r"\{phone\}|\{text\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}",
-        lambda match: escape(values[match.group(0)] if match.group(0) in values else _secret(match.group(0))),
-        template,
-    )
-
-
-def _post(request: urllib.request.Request, timeout: float) -> None:
-    import urllib.error
-    import urllib.request
-
-    from .tls import https_opener
-
-    try:
-        with https_opener().open(request, timeout=timeout) as response:  # urlopen's, with the process's TLS context
-            response.read(65536)
-    except urllib.error.HTTPError as error:
-        raise ChannelError(f"HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise ChannelError(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
-
-
-def plain(text: str) -> str:
-    """Vietnamese without diacritics ("Mời Ông/Bà đến quầy" -> "Moi Ong/Ba den quay")."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-
-
-def sms_text(message: Message, no_diacritics: bool = False) -> str:
-    """The text an SMS gateway sends for ``message``: the first of its text and ``shorter`` forms that fits two
-    parts measured as it goes (``no_diacritics``: the gateway's, ``plain``: two parts hold 306, not 134)."""
-    return sms_length.fitting(tuple(map(plain if no_diacritics else str, (message.text, *message.shorter))))
-
-
-class SmsGateway(Channel):
-    def send(self, address: str, message: Message) -> None:
-        import urllib.request
-
-        s: SmsGatewaySettings = self.settings
-        phone = {"0": address, "84": "84" + address[1:], "+84": "+84" + address[1:]}[s.phone_format]
-        text = sms_text(message, s.no_diacritics)
-        # a gateway's key may be in the URL or the body (eSMS: ...?ApiKey=${ESMS_KEY}): read when sending,
-        # and escaped there as the phone and the text are
-        url = _fill(s.url, phone, text, lambda value: urllib.parse.quote(value, safe=""))
-        data = None
-        if s.method == "POST" and s.body is not None:
-            if "json" in s.content_type:
-                escape = lambda value: json.dumps(value, ensure_ascii=False)[1:-1]  # noqa: E731
-            elif "x-www-form-urlencoded" in s.content_type:
-                escape = urllib.parse.quote_plus
-            else:
-                escape = str
-            data = _fill(s.body, phone, text, escape).encode()
-        headers = {name: _secret(value) for name, value in s.headers.items()}
-        if data is not None:
-            headers.setdefault("Content-Type", s.content_type)
-        _post(urllib.request.Request(url, data=data, headers=headers, method=s.method), s.timeout_seconds)
-
-
-class Email(Channel):
-    def send(self, address: str, message: Message) -> None:
-        import smtplib
-
-        from .tls import smtp_context
-
-        s: EmailSettings = self.settings
-        mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = s.sender, address, message.subject
-        # RFC 5322 asks for both; a receiving server may refuse a message without them or mark it as spam.
-        # (the id's domain is the sender's: no look-up of this machine's name on a LAN without DNS)
-        domain = email.utils.parseaddr(s.sender)[1].rpartition("@")[2] or "queuekiosk.invalid"
-        mail["Date"], mail["Message-ID"] = email.utils.formatdate(localtime=True), email.utils.make_msgid(domain=domain)
-        mail.set_content(message.text)
-        try:
-            if s.security == "ssl":
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=smtp_context())
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-            with client:
-                if s.security == "starttls":
-                    client.starttls(context=smtp_context())
-                if s.username:
-                    client.login(s.username, _secret(s.password) or "")
-                client.send_message(mail)
-        except (smtplib.SMTPException, OSError) as error:
-            raise ChannelError(f"SMTP: {type(error).__name__}: {error}"[:300]) from None
-
-
-class ZaloZns(Channel):
-    def send(self, address: str, message: Message) -> None:
-        import urllib.error
-        import urllib.request
-
-        from .tls import https_opener
-
-        s: ZaloZnsSettings = self.settings
-        template = {"called": s.template_called, "cancelled": s.template_cancelled}.get(message.kind, s.template_near)
-        body = {
-            "phone": "84" + address[1:],
-            "template_id": template,
-            "template_data": {k: str(v) for k, v in message.params.items()},
-            "tracking_id": secrets.token_hex(8),
-        }
-        request = urllib.request.Request(
-            s.url,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", "access_token": _secret(s.access_token)},
-        )
-        try:
-            with https_opener().open(request, timeout=s.timeout_seconds) as response:
-                answer = json.loads(response.read(65536) or b"{}")
-        except urllib.error.HTTPError as error:
-            raise ChannelError(f"HTTP {error.code} {error.reason}") from None
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            raise ChannelError(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
-        if answer.get("error", 0) != 0:  # Zalo answers 200 with {"error": -124, "message": ...} on a refusal
-            raise ChannelError(f"Zalo error {answer.get('error')}: {answer.get('message')}"[:300])
-
-
-class WebPush(Channel):
-    def __init__(self, settings, vapid: VapidKey):
-        super().__init__(settings)
-        self.vapid = vapid
-
-    def send(self, address: str, message: Message) -> None:
-        import urllib.request
-
-        import http_ece
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        from .vapid import unb64
-
-        s: WebPushSettings = self.settings
-        subscription = json.loads(address)
-        payload = json.dumps(
-            {"title": message.subject, "body": message.text, "kind": message.kind, **message.params}, ensure_ascii=False
-        ).encode()
-        body = http_ece.encrypt(  # RFC 8291: only the subscribed browser can read it
-            payload,
-            private_key=ec.generate_private_key(ec.SECP256R1()),
-            dh=unb64(subscription["keys"]["p256dh"]),
-            auth_secret=unb64(subscription["keys"]["auth"]),
-            version="aes128gcm",
-        )
-        request = urllib.request.Request(
-            subscription["endpoint"],
-            data=body,
-            method="POST",
-            headers={
-                "Content-Encoding": "aes128gcm",
-                "Content-Type": "application/octet-stream",
-                "TTL": str(s.ttl_seconds),
-                "Urgency": "high",
-                "Authorization": self.vapid.authorization(subscription["endpoint"], s.subject, time.time()),
-            },
-        )
-        _post(request, s.timeout_seconds)
-
-
-CHANNELS: dict[str, type[Channel]] = {"sms": SmsGateway, "email": Email, "zalo": ZaloZns, "push": WebPush}
-
-
-def channel(settings: NotificationSettings, name: str, vapid: VapidKey | None = None) -> Channel:
-    if name == "push":
-        return WebPush(settings.push, vapid)
-    return CHANNELS[name](getattr(settings, name))
 
 
 # --- addresses ----------------------------------------------------------------------------
@@ -589,6 +364,8 @@ def plan(conn, site, now: dt.datetime | None = None, ignore_hours: bool = False)
         ).all()
     )
     base = {"site": site.config.site.name}
+    if site.config.site.sms_name is not None:  # (an SMS's only: ``message`` keeps it from the other channels)
+        base["sms_site"] = site.config.site.sms_name
     places: dict[tuple, dict[int, int]] = {}  # (service, target counter, day) -> places: each queue read once
     requeues = _requeues(conn, [row.id for row in rows if row.status in ("called", "waiting")])
     for row in rows:
@@ -690,6 +467,11 @@ class Due:
 
 
 def message(key: str, params: dict, language: str) -> Message:
+    """``params["sms_site"]``: the site's short name for SMS (config site.sms_name), which an SMS begins with
+    instead of its official name; e-mail, Zalo and Web Push keep the official one (their length is no cost,
+    and a Zalo template's parameters are registered with Zalo: none is added)."""
+    params = dict(params)
+    sms_site = params.pop("sms_site", None)
     kind = key.partition(":")[0]
     if kind == "near" and params.get("ahead") == 0:
         kind = "next"
@@ -700,9 +482,10 @@ def message(key: str, params: dict, language: str) -> Message:
 
     # an SMS: the site's name cut at a word while the text is over two parts, then left out (the SMS then begins
     # with the sentence: a capital, "Còn 2 số nữa...")
-    shorter = sms_length.shorter(text, params["site"], dropped=sentence[:1].upper() + sentence[1:])
+    sms_name = sms_site or params["site"]
+    shorter = sms_length.shorter(text, sms_name, dropped=sentence[:1].upper() + sentence[1:])
     subject = translate(f"notify_subject_{'called' if kind == 'called' else 'near'}", language, **params)
-    return Message(kind, text(params["site"]), subject, params, shorter)
+    return Message(kind, text(params["site"]), subject, params, shorter, sms=text(sms_site) if sms_site else None)
 
 
 def due(conn, now: dt.datetime | None = None, limit: int = 100, offered: dict | None = None) -> list[Due]:

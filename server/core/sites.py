@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +37,16 @@ SITE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 # no path of the installation's collides with a site's (only /s/{id}/... and /api/v1/sites/{id}/...
 # hold one); `queuekiosk site compare` ends with a row named "total"
 RESERVED_IDS = frozenset({"total"})
-EDITABLE = ("name", "timezone", "hours", "address", "retired", "moved_to")
+EDITABLE = ("name", "sms_name", "timezone", "hours", "address", "retired", "moved_to")
+
+
+class Successor(NamedTuple):
+    """The serving site a retired site's citizens go to now (``link_successors``: SiteRuntime.successor)."""
+
+    id: str
+    name: str
+    address: str | None
+    sms_name: str | None  # what an SMS names it by, where it has a short name for SMS (its site.sms_name)
 
 
 class SiteExists(QueueError):
@@ -57,6 +66,7 @@ def site_row_view(row: m.Site, setup: m.SiteSetup | None) -> dict:
         "timezone": row.timezone,
         "hours": site.get("hours"),
         "address": site.get("address"),
+        "sms_name": site.get("sms_name"),  # what its SMS begin with instead of its name (None: the name)
         "version": setup.version if setup is not None else None,
         "retired": bool(site.get("retired")),
         "moved_to": site.get("moved_to"),
@@ -147,9 +157,9 @@ def change_site_fields(
     by: str | None = None,
     confirm: bool = False,
 ):
-    """Change a site's name, time zone or hours, or retire or reopen it (the keys of ``EDITABLE``):
-    saved as a new version of its setup, so every process takes it up as it takes up any change of
-    the setup. ``{"retired": true, "moved_to": "other-site"}`` retires it (setup_changes'
+    """Change a site's name (and its short name for SMS), time zone or hours, or retire or reopen it (the
+    keys of ``EDITABLE``): saved as a new version of its setup, so every process takes it up as it takes up
+    any change of the setup. ``{"retired": true, "moved_to": "other-site"}`` retires it (setup_changes'
     ``_check_retirement`` says when it may); ``{"retired": false}`` reopens it. ``confirm``: saved even
     though the new hours cancel bookings (setup_changes ``_check_stranded``). The setup_changes.Change."""
     from .setup_changes import Change, change_site
@@ -203,10 +213,15 @@ def serving_site(site_id: str, moves: dict[str, tuple[bool, str | None]]) -> str
     return None
 
 
+def _shown(successor: Successor | None) -> tuple | None:
+    """What a retired site's pages say of its successor: its id, name and address (not its SMS name)."""
+    return successor[:3] if successor else None
+
+
 def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
-    """Set each retired site's ``successor`` (id, name, address): the site that serves its citizens
-    (``serving_site``), None where it names none. The ids of the retired sites whose successor changed
-    (their open pages are told)."""
+    """Set each retired site's ``successor`` (a Successor: id, name, address, SMS name): the site that
+    serves its citizens (``serving_site``), None where it names none. The ids of the retired sites whose
+    successor changed as their pages show it (they are told: its SMS name alone is in no page)."""
     moves = {site.id: (site.config.site.retired, site.config.site.moved_to) for site in runtimes.values()}
     changed = []
     for site in runtimes.values():
@@ -215,10 +230,11 @@ def link_successors(runtimes: dict[str, SiteRuntime]) -> list[str]:
             serving = serving_site(site.id, moves)
             if serving is not None:
                 there = runtimes[serving].config.site
-                then = (there.id, there.name, there.address)
+                then = Successor(there.id, there.name, there.address, there.sms_name)
         if then != site.successor:
+            if _shown(then) != _shown(site.successor):
+                changed.append(site.id)
             site.successor = then
-            changed.append(site.id)
     return changed
 
 

@@ -1,5 +1,5 @@
 """One TLS client context per process for what the server sends out: webhooks (server/web/delivery.py)
-and the notification channels (server/core/notifications.py: SMS gateways, Zalo, Web Push over HTTPS;
+and the notification channels (server/core/notification_channels.py: SMS gateways, Zalo, Web Push over HTTPS;
 e-mail over SMTP).
 
 ``http.client.HTTPSConnection`` without a context, ``urllib.request.urlopen`` without one and

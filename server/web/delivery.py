@@ -41,7 +41,7 @@ import gevent
 from flask.globals import _cv_request
 from gevent.event import Event
 
-from ..core import faults, notifications, outbox, unoffered
+from ..core import faults, notification_channels, notifications, outbox, unoffered
 from ..core.env_values import seconds_setting
 from ..core.lease import Lease
 from ..core.models import utcnow
@@ -386,14 +386,15 @@ class DeliveryWorker:
         if self.telling_cancelled is not None and not self.telling_cancelled.dead:
             return
         with state.reads.connect() as conn:
-            links, moved = {}, {}
+            links, moved, moved_sms = {}, {}, {}
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
                     links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
-                if site.config.site.retired and site.successor and site.successor[0] in links:
-                    links[site_id], moved[site_id] = links[site.successor[0]], site.successor[1]
-            due = _cancels().due(conn, links, moved=moved, offered=offered)
+                there = site.successor
+                if site.config.site.retired and there and there.id in links:
+                    links[site_id], moved[site_id], moved_sms[site_id] = links[there.id], there.name, there.sms_name
+            due = _cancels().due(conn, links, moved=moved, offered=offered, moved_sms=moved_sms)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, _cancels())
 
@@ -446,7 +447,7 @@ class DeliveryWorker:
                 continue
             error = None
             try:
-                notifications.channel(settings, notice.channel, self.vapid).send(address, notice.message)
+                notification_channels.channel(settings, notice.channel, self.vapid).send(address, notice.message)
             except Exception as problem:  # ChannelError, or a channel's own bug: retried like any failure
                 error = f"{type(problem).__name__}: {problem}"
                 for shown in (address, address[1:]):  # never the address in the log: 0912345678, 84912345678

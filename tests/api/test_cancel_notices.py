@@ -450,6 +450,21 @@ def test_a_successors_name_too_long_for_two_sms_parts_is_said_a_new_office(
     assert sms_parts(text) <= 2 < sms_parts(named), (len(text), len(named))
 
 
+def test_a_successors_short_sms_name_is_said_where_its_official_name_is_too_long(
+    live_server, config_variant, outside, tmp_path
+):
+    """The merged site's own short name for SMS (site.sms_name, set on the sites tab) is said in place of its
+    60-letter official name, which the SMS could not hold."""
+    new_name = "Bộ phận Tiếp nhận và Trả kết quả UBND phường Phúc La, Hà Đông"
+    server, text, booking = _told_of_a_retirement(
+        live_server, config_variant, outside, tmp_path, new_name, "vi", sms_name="TTHCC Phúc La"
+    )
+    code, start, day = booking["code"], booking["start"], dt.date.fromisoformat(booking["date"])
+    link = f"{server.url}/s/xa-moi/book"
+    assert text == f"Lịch hẹn {code} {start} ngày {_shown(day)} bị hủy vì chuyển về TTHCC Phúc La: {link}", text
+    assert sms_parts(text) <= 2, len(text)
+
+
 def test_a_plain_english_cancel_sms_names_a_successor_that_fits_two_plain_parts(
     live_server, config_variant, outside, tmp_path
 ):
@@ -482,11 +497,19 @@ def test_an_sms_sent_without_diacritics_names_a_successors_long_official_name(
 
 
 def _told_of_a_retirement(
-    live_server, config_variant, outside, tmp_path, successor: str, language: str, no_diacritics: bool = False
+    live_server,
+    config_variant,
+    outside,
+    tmp_path,
+    successor: str,
+    language: str,
+    no_diacritics: bool = False,
+    sms_name: str | None = None,
 ) -> tuple:
-    """A server with sites xa-cu and xa-moi (named ``successor``); a citizen's slot at xa-cu two days ahead,
-    opted in by SMS in ``language`` (xa-cu's SMS gateway sending without diacritics if ``no_diacritics``);
-    xa-cu retired into xa-moi. (The server, the SMS it sent, the booking.)"""
+    """A server with sites xa-cu and xa-moi (named ``successor``, its short name for SMS ``sms_name``, set
+    on the sites tab); a citizen's slot at xa-cu two days ahead, opted in by SMS in ``language`` (xa-cu's SMS
+    gateway sending without diacritics if ``no_diacritics``); xa-cu retired into xa-moi. (The server, the SMS
+    it sent, the booking.)"""
     sms, _zalo, _smtp, settings = outside
     if no_diacritics:
         settings = {**settings, "sms": {**settings["sms"], "no_diacritics": True}}
@@ -500,6 +523,8 @@ def _told_of_a_retirement(
         made = admin.post("/api/v1/admin/sites", json=body)
         assert made.status_code == 201, made.text
     assert admin.patch("/api/v1/sites/xa-cu/admin/site", json={"notifications": settings}).status_code == 200
+    if sms_name is not None:
+        assert admin.patch("/api/v1/admin/sites/xa-moi", json={"sms_name": sms_name}).status_code == 200
     later = (dt.date.fromisoformat(issue(http, "CT")["business_day"]) + dt.timedelta(days=2)).isoformat()
     start = http.get("/api/v1/sites/xa-cu/services/HT/slots", params={"date": later}).json()[0]["start"]
     body = {"service": "HT", "date": later, "start": start, "name": "Lê Văn C", "phone": "0987654321"}

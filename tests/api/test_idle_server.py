@@ -228,7 +228,7 @@ def test_the_first_start_child_finds_the_end_of_the_address_as_it_starts(monkeyp
 
 
 # loaded by the first request that needs them, not by the start (server/web/api/csrf.py,
-# server/core/notifications.py, sounds/wav.py, sounds/tts.py); of queuekiosk's own: an account's
+# server/core/notification_channels.py, sounds/wav.py, sounds/tts.py); of queuekiosk's own: an account's
 # leaving its counters (server/web/api/admin.py), TLS and VAPID (a notice, a webhook, a page's push key),
 # the fields' labels (/admin, a refusal naming a field), the setup's changes (/admin's API)
 LAZY = (

@@ -11,7 +11,7 @@ from api_helpers import issue
 from notify_helpers import TOKENS, call_next, opt_in, outside_servers, sms_texts
 from sms_parts_helpers import sms_parts
 
-from queuekiosk.server.core.notifications import plain
+from queuekiosk.server.core.notification_channels import plain
 
 # 113 characters, within the 120 a site's name may have (config_schema.SITE_NAME_MAX)
 SITE = (

@@ -58,6 +58,26 @@ def test_an_installation_admin_adds_a_commune_centre_and_changes_it(admin):
     assert listed["xa-tan-phu"]["hours"]["days"] == COMMUNE["hours"]["days"]
 
 
+def test_an_installation_admin_sets_a_sites_short_sms_name_where_its_name_is_changed(admin):
+    """The sites tab's PATCH takes site.sms_name as the site's own setup does (at most 40 characters, counted
+    without the spaces around it); the list shows it, and so does the site's own setup; null clears it."""
+    _server, http = admin
+    assert http.post("/api/v1/admin/sites", json=COMMUNE).status_code == 201
+    assert {s["id"]: s for s in http.get("/api/v1/admin/sites").json()}["xa-tan-phu"]["sms_name"] is None
+    too_long = http.patch("/api/v1/admin/sites/xa-tan-phu", json={"sms_name": "x" * 41})
+    assert "tối đa 40 ký tự" in assert_error(too_long, 422, "invalid_field", "site.sms_name")["message"]
+    two_lines = http.patch("/api/v1/admin/sites/xa-tan-phu", json={"sms_name": "TTHCC\nTân Phú"})
+    assert "một dòng" in assert_error(two_lines, 422, "invalid_field", "site.sms_name")["message"]
+
+    changed = http.patch("/api/v1/admin/sites/xa-tan-phu", json={"name": "Xã Tân Phú", "sms_name": " TTHCC Tân Phú "})
+    assert changed.status_code == 200 and changed.json()["sms_name"] == "TTHCC Tân Phú", changed.text
+    assert {s["id"]: s for s in http.get("/api/v1/admin/sites").json()}["xa-tan-phu"]["sms_name"] == "TTHCC Tân Phú"
+    own = http.get("/api/v1/sites/xa-tan-phu/admin/site").json()
+    assert (own["name"], own["sms_name"]) == ("Xã Tân Phú", "TTHCC Tân Phú"), own
+    cleared = http.patch("/api/v1/admin/sites/xa-tan-phu", json={"sms_name": None})
+    assert cleared.status_code == 200 and cleared.json()["sms_name"] is None, cleared.text
+
+
 def test_a_taken_id_is_a_conflict_and_bad_fields_are_named(admin):
     _server, http = admin
     first_id = http.get("/api/v1/admin/sites").json()[0]["id"]

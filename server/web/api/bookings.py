@@ -282,7 +282,8 @@ def _with_opt_in(action, channel: str, phone: str, language: str):
 
 def _send_sms_code(body: BookingRequest, day, id_number, request_: list):
     """202: a one-time code went to the phone; the same request again with it (and ``pending``) books."""
-    from ...core import notifications, sms_length
+    from ...core import notification_channels as channels
+    from ...core import sms_length
 
     site = state().site
     now = q.utcnow()
@@ -292,15 +293,15 @@ def _send_sms_code(body: BookingRequest, day, id_number, request_: list):
         raise q.Unavailable("sms_unavailable")
     code, pending = bk.sms_challenge(_person_key(), request_, now)
     language = _language()
-    name = site.config.site.name
+    name = site.config.site.sms_name or site.config.site.name  # (an SMS: the site's short name for SMS, if any)
 
     def text(site_name: str) -> str:
         return translate("book_sms_text", language, code=code, minutes=bk.SMS_CODE_MINUTES, site=site_name)
 
-    message = notifications.Message("code", text(name), name, {}, sms_length.shorter(text, name))  # name cut to fit
+    message = channels.Message("code", text(name), name, {}, sms_length.shorter(text, name))  # name cut to fit
     try:
-        notifications.channel(settings, "sms").send(bk.normal_phone(body.phone), message)
-    except notifications.ChannelError as error:
+        channels.channel(settings, "sms").send(bk.normal_phone(body.phone), message)
+    except channels.ChannelError as error:
         log.warning("a booking's SMS code was not sent: %s", error)  # the error names no phone number
         raise q.Unavailable("sms_failed") from None
     return jsonify(

@@ -132,6 +132,8 @@
     ],
     hours: [
       {path: "name", kind: "text", wide: true},
+      // what the site's SMS begin with instead of its name (SMS only: e-mail, Zalo and Web Push keep the name)
+      {path: "sms_name", kind: "text", hint: "admin_h_site_sms_name"},
       {path: "place", kind: "text", hint: "admin_h_place"},
       {path: "address", kind: "text", hint: "admin_h_site_address", wide: true},
       // site.languages: Vietnamese always; English offered at one tap on the citizens' pages, or not
@@ -147,6 +149,7 @@
     sites: [
       {path: "id", kind: "text", label: "admin_f_site_id", key: true},
       {path: "name", kind: "text", label: "admin_f_site_name", wide: true},
+      {path: "sms_name", kind: "text", label: "admin_f_site_sms_name", hint: "admin_h_site_sms_name", only: "change"},
       {path: "timezone", kind: "text", label: "admin_f_timezone"},
       {path: "address", kind: "text", label: "admin_f_site_address", hint: "admin_h_site_address", wide: true, only: "change"},
       {path: "hours.open", kind: "time", label: "admin_f_open"},
