@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from .db import pg_limits
+
 
 class BackupError(Exception):
     """Nothing was changed; the message says why and what to do."""
@@ -36,16 +38,36 @@ def _pg_args(url) -> list[str]:
     return args
 
 
-def _run(command: list[str], env: dict | None = None) -> None:
+def _run(command: list[str], url, nothing_done: str) -> None:
+    """``nothing_done``: what the refusal ends with ("nothing was backed up")."""
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
+    env = _pg_env(url)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")
+        said = done.stderr.strip()
+        if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
+            address = f"{url.host or 'localhost'}:{url.port or 5432}"
+            waited = env["PGCONNECT_TIMEOUT"]
+            raise BackupError(
+                f"{command[0]} failed: PostgreSQL at {address} did not answer within {waited} s; {nothing_done}"
+                f" (check that PostgreSQL runs and the network to it): {said}"
+            )
+        raise BackupError(f"{command[0]} failed: {said}")
 
 
-def _pg_env(url) -> dict | None:
-    return {**os.environ, "PGPASSWORD": url.password} if url.password else None
+def _pg_env(url) -> dict:
+    """The tools' environment: the password (PGPASSWORD, never on their command line, which any user of the
+    machine can read), and a connect timeout by the server's rule (db.pg_limits): the URL's connect_timeout,
+    else PGCONNECT_TIMEOUT, else the server's own 5 s. A host that takes the connection and never answers
+    then fails the command instead of hanging it for ever (libpq's default: no limit)."""
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    timeout = url.query.get("connect_timeout") or pg_limits(url.query).get("connect_timeout")
+    if timeout is not None:  # (else PGCONNECT_TIMEOUT, in the environment already)
+        env["PGCONNECT_TIMEOUT"] = str(timeout)
+    return env
 
 
 def backup(database_url: str, target: Path) -> None:
@@ -69,7 +91,7 @@ def backup(database_url: str, target: Path) -> None:
                 copy.close()
                 source.close()
         else:
-            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], _pg_env(url))
+            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], url, "nothing was backed up")
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -103,5 +125,6 @@ def restore(database_url: str, source: Path) -> None:
     else:
         _run(
             ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *_pg_args(url), str(source)],
-            _pg_env(url),
+            url,
+            "nothing was restored",
         )

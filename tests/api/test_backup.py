@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from api_helpers import issue
+from pg_link_helpers import CuttableLink
+
+from queuekiosk.server.core.backup import BackupError, backup, restore
 
 
 def restore_check(srv, tmp_path):
@@ -52,3 +57,43 @@ def test_a_backup_file_is_readable_by_its_owner_only(live_server, tmp_path):
     srv.cli("backup", str(target))
     assert target.stat().st_mode & 0o777 == 0o600  # it holds the accounts and the citizens' bookings
     assert not list(target.parent.glob("*.part"))
+
+
+@pytest.mark.postgres
+def test_a_backup_from_a_postgresql_host_that_never_answers_fails_with_a_sentence(live_server, tmp_path):
+    """An address that takes connections and never answers (a failover to a server still starting, a cable
+    pulled behind a proxy): pg_dump gives up after the connect timeout the server's connections have (5 s)
+    instead of waiting for ever, and the command says why; no backup file is left half-written."""
+    link = CuttableLink()
+    link.silence()
+    try:
+        srv = live_server(
+            env={"QUEUEKIOSK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{link.port}/qk"}, start=False
+        )
+        target = tmp_path / "centre.backup"
+        # (a hang ends in subprocess's TimeoutExpired, failing the test)
+        result = srv.cli("backup", str(target), check=False, timeout=60)
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 5 s; nothing was backed up" in result.stderr
+        assert not list(tmp_path.glob("centre.backup*"))
+    finally:
+        link.close()
+
+
+@pytest.mark.postgres
+def test_a_restore_to_a_postgresql_host_that_stopped_answering_fails_with_a_sentence(pg_url, tmp_path, monkeypatch):
+    """pg_restore too, and the URL's own connect_timeout (or PGCONNECT_TIMEOUT) is the one used."""
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    dump = tmp_path / "centre.backup"
+    backup(pg_url, dump)
+    link = CuttableLink()
+    link.silence()
+    silent = f"postgresql://postgres@127.0.0.1:{link.port}/qk?connect_timeout=3"
+    with ThreadPoolExecutor(1) as pool:
+        tried = pool.submit(restore, silent, dump)
+        try:
+            with pytest.raises(BackupError) as refused:
+                tried.result(timeout=60)  # (a hang ends in a TimeoutError, failing the test)
+        finally:
+            link.close()  # (after a hang: pg_restore's connection ends, and with it the thread)
+    assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 3 s; nothing was restored" in str(refused.value)
