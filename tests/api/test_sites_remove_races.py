@@ -1,6 +1,7 @@
 """Numbers and bookings asked for while their site is being removed: answered as at any unknown site
 (404 ``site_unknown``), or given before the removal, which is then refused (409 ``site_remove_served``);
-never a 500; so too an act of the site's account at another site (409 ``site_remove_acted_elsewhere``).
+never a 500; so too an act of the site's account at another site (409 ``site_remove_acted_elsewhere``), an
+account added to it (409 ``site_remove_accounts``, naming it) or another row (409 ``site_remove_changed``).
 Several clients at once against a real server, on SQLite and on PostgreSQL.
 """
 
@@ -168,3 +169,48 @@ def test_an_act_elsewhere_committed_while_the_removal_runs_keeps_the_site_on_pos
     assert refused.status_code == 409 and code_of(refused) == "site_remove_acted_elsewhere", refused.text
     assert f"1 điểm khác (“{first['name']}”)" in refused.json()["error"]["message"], refused.text
     assert "xa-dua-2" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
+
+
+@pytest.mark.postgres
+def test_an_account_added_while_the_removal_runs_keeps_the_site_and_is_named_on_postgresql(
+    migrated_pg_url, live_server
+):
+    """An account added to the site (another admin, at that moment), committed while the removal deletes,
+    makes the removal a 409 naming it, as when it was there before: not one counting 0 numbers and 0 bookings."""
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    http = bearer(server, server.token("admin"))
+    added = http.post("/api/v1/admin/sites", json={"id": "xa-dua-3", "name": "Xã Đua Ba", "hours": HOURS})
+    assert added.status_code == 201, added.text
+    refused = removal_while_uncommitted(
+        migrated_pg_url,
+        http,
+        "xa-dua-3",
+        "INSERT INTO users (username, password_hash, role, site_id, active, created_at)"
+        " VALUES ('dua.moi', 'x', 'clerk', 'xa-dua-3', true, now())",
+    )
+    assert refused.status_code == 409 and code_of(refused) == "site_remove_accounts", refused.text
+    assert "dua.moi" in refused.json()["error"]["message"], refused.text
+    assert "xa-dua-3" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
+
+
+@pytest.mark.postgres
+def test_a_row_added_to_the_site_while_the_removal_runs_keeps_it_and_says_so_on_postgresql(
+    migrated_pg_url, live_server
+):
+    """Anything else given to the site at that moment (a webhook here): a 409 saying the site changed while it
+    was being removed and nothing was removed, to try again; not one counting 0 numbers and 0 bookings."""
+    server = live_server(env={"QUEUEKIOSK_DATABASE_URL": migrated_pg_url})
+    http = bearer(server, server.token("admin"))
+    added = http.post("/api/v1/admin/sites", json={"id": "xa-dua-4", "name": "Xã Đua Bốn", "hours": HOURS})
+    assert added.status_code == 201, added.text
+    refused = removal_while_uncommitted(
+        migrated_pg_url,
+        http,
+        "xa-dua-4",
+        "INSERT INTO webhooks (site_id, url, events, secret, active, created_at)"
+        " VALUES ('xa-dua-4', 'http://127.0.0.1:9/hook', '[]', 's', true, now())",
+    )
+    assert refused.status_code == 409 and code_of(refused) == "site_remove_changed", refused.text
+    message = refused.json()["error"]["message"]
+    assert "Xã Đua Bốn" in message and "0 số" not in message, refused.text
+    assert "xa-dua-4" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
