@@ -122,12 +122,12 @@ def removal_while_uncommitted(pg_url: str, http, site_id: str, statement: str, p
 
 
 def admin_with_a_new_site(live_server, pg_url: str, site_id: str, name: str):
-    """An admin's session with a server on ``pg_url`` where the site ``site_id`` was just added."""
+    """A server on ``pg_url`` where the site ``site_id`` was just added, and an admin's session with it."""
     server = live_server(env={"QUEUEKIOSK_DATABASE_URL": pg_url})
     http = bearer(server, server.token("admin"))
     added = http.post("/api/v1/admin/sites", json={"id": site_id, "name": name, "hours": HOURS})
     assert added.status_code == 201, added.text
-    return http
+    return server, http
 
 
 @pytest.mark.postgres
@@ -135,7 +135,7 @@ def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(
     """The removal counts the site's numbers first; one given by a transaction still open then, committed
     while the removal deletes, makes the removal a 409 naming it (not a 500 from its foreign key)."""
     within_one_day(60)
-    http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua", "Xã Đua")
+    _, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua", "Xã Đua")
     refused = removal_while_uncommitted(
         migrated_pg_url,
         http,
@@ -155,7 +155,7 @@ def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(
 def test_an_act_elsewhere_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server):
     """An event at another site by the site's (disabled) account, committed while the removal deletes that
     account, makes the removal a 409 saying so, not one counting numbers or bookings it never gave."""
-    http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-2", "Xã Đua Hai")
+    _, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-2", "Xã Đua Hai")
     here = "/api/v1/sites/xa-dua-2/admin/users"
     made = {"username": "dua.gs", "password": "pw-12345678", "role": "supervisor"}
     assert http.post(here, json=made).status_code == 201
@@ -180,7 +180,7 @@ def test_an_account_added_while_the_removal_runs_keeps_the_site_and_is_named_on_
 ):
     """An account added to the site (another admin, at that moment), committed while the removal deletes,
     makes the removal a 409 naming it, as when it was there before: not one counting 0 numbers and 0 bookings."""
-    http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-3", "Xã Đua Ba")
+    _, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-3", "Xã Đua Ba")
     refused = removal_while_uncommitted(
         migrated_pg_url,
         http,
@@ -199,7 +199,7 @@ def test_a_row_added_to_the_site_while_the_removal_runs_keeps_it_and_says_so_on_
 ):
     """Anything else given to the site at that moment (a webhook here): a 409 saying the site changed while it
     was being removed and nothing was removed, to try again; not one counting 0 numbers and 0 bookings."""
-    http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-4", "Xã Đua Bốn")
+    server, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-4", "Xã Đua Bốn")
     refused = removal_while_uncommitted(
         migrated_pg_url,
         http,
@@ -211,3 +211,6 @@ def test_a_row_added_to_the_site_while_the_removal_runs_keeps_it_and_says_so_on_
     message = refused.json()["error"]["message"]
     assert "Xã Đua Bốn" in message and "0 số" not in message, refused.text
     assert "xa-dua-4" in [s["id"] for s in http.get("/api/v1/admin/sites").json()]
+    # an integrator finds the code among the removal's refusals the API document lists
+    described = http.get("/api/v1/openapi.json").json()["paths"]["/api/v1/admin/sites/{site_id}"]["delete"]
+    assert "`site_remove_changed`" in described["description"], described["description"]
