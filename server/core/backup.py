@@ -15,11 +15,21 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from .db import pg_limits
+from .db import PG_CONNECTION_LIMITS, pg_limits
+from .i18n import Phrase, translate
 
 
 class BackupError(Exception):
-    """Nothing was changed; the message says why and what to do."""
+    """Nothing was changed; the message says why and what to do. ``said``: where the catalogs have its
+    sentence, (key, params) for a command to say in both languages; ``detail``: the tool's own words."""
+
+    def __init__(self, message: str, said: tuple | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.said, self.detail = said, detail
+
+
+# a tool's refusal when libpq says "timeout expired" (a connect that got no answer)
+NO_ANSWER = {"pg_dump": "cli_backup_no_answer", "pg_restore": "cli_restore_no_answer"}
 
 
 def _sqlite_path(url) -> Path:
@@ -38,8 +48,22 @@ def _pg_args(url) -> list[str]:
     return args
 
 
-def _run(command: list[str], url, nothing_done: str) -> None:
-    """``nothing_done``: what the refusal ends with ("nothing was backed up")."""
+def _address(url):
+    """Where the tool tried PostgreSQL, as libpq picks it: the URL's host, else PGHOST, else the local socket."""
+    host = url.host or os.environ.get("PGHOST")
+    if not host:
+        return Phrase("cli_pg_local_socket")
+    return f"{host}:{url.port or os.environ.get('PGPORT') or 5432}"
+
+
+def _connect_timeout(url) -> str:
+    """The seconds the tool waits for an answer to its connect: the URL's, else PGCONNECT_TIMEOUT, else the
+    server's own (db.PG_CONNECTION_LIMITS)."""
+    given = url.query.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
+    return str(given or PG_CONNECTION_LIMITS["connect_timeout"])
+
+
+def _run(command: list[str], url) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
     env = _pg_env(url)
@@ -47,12 +71,9 @@ def _run(command: list[str], url, nothing_done: str) -> None:
     if done.returncode != 0:
         said = done.stderr.strip()
         if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
-            address = f"{url.host or 'localhost'}:{url.port or 5432}"
-            waited = env["PGCONNECT_TIMEOUT"]
-            raise BackupError(
-                f"{command[0]} failed: PostgreSQL at {address} did not answer within {waited} s; {nothing_done}"
-                f" (check that PostgreSQL runs and the network to it): {said}"
-            )
+            key = NO_ANSWER[command[0]]
+            params = {"address": _address(url), "seconds": _connect_timeout(url)}
+            raise BackupError(f"{translate(key, 'en', **params)}: {said}", said=(key, params), detail=said)
         raise BackupError(f"{command[0]} failed: {said}")
 
 
@@ -91,7 +112,7 @@ def backup(database_url: str, target: Path) -> None:
                 copy.close()
                 source.close()
         else:
-            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], url, "nothing was backed up")
+            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], url)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -126,5 +147,4 @@ def restore(database_url: str, source: Path) -> None:
         _run(
             ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *_pg_args(url), str(source)],
             url,
-            "nothing was restored",
         )

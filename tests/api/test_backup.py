@@ -75,6 +75,9 @@ def test_a_backup_from_a_postgresql_host_that_never_answers_fails_with_a_sentenc
         result = srv.cli("backup", str(target), check=False, timeout=60)
         assert result.returncode != 0 and "Traceback" not in result.stderr
         assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 5 s; nothing was backed up" in result.stderr
+        # said in Vietnamese first, as the command's other refusals, the tool's own words once after
+        assert f"PostgreSQL tại 127.0.0.1:{link.port} không trả lời trong 5 giây" in result.stderr.splitlines()[0]
+        assert result.stderr.count("timeout expired") == 1, result.stderr
         assert not list(tmp_path.glob("centre.backup*"))
     finally:
         link.close()
@@ -97,3 +100,24 @@ def test_a_restore_to_a_postgresql_host_that_stopped_answering_fails_with_a_sent
         finally:
             link.close()  # (after a hang: pg_restore's connection ends, and with it the thread)
     assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 3 s; nothing was restored" in str(refused.value)
+
+
+@pytest.mark.postgres
+def test_a_backup_takes_the_host_port_and_connect_timeout_of_libpq_s_environment(tmp_path, monkeypatch):
+    """A URL without host or port (PGHOST/PGPORT give them, as psql's users set them) and a PGCONNECT_TIMEOUT
+    of the user's: that timeout is the one used, and the sentence names the address the tool tried."""
+    link = CuttableLink()
+    link.silence()
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    monkeypatch.setenv("PGPORT", str(link.port))
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "3")
+    with ThreadPoolExecutor(1) as pool:
+        tried = pool.submit(backup, "postgresql://postgres@/qk", tmp_path / "centre.backup")
+        try:
+            with pytest.raises(BackupError) as refused:
+                tried.result(timeout=60)  # (a hang ends in a TimeoutError, failing the test)
+        finally:
+            link.close()
+    assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 3 s; nothing was backed up" in str(refused.value)
+    assert not list(tmp_path.glob("centre.backup*"))
+
