@@ -37,15 +37,23 @@ def _sqlite_path(url) -> Path:
 
 
 def _pg_args(url) -> list[str]:
-    """Connection arguments of pg_dump / pg_restore (the password comes from PGPASSWORD or ~/.pgpass)."""
-    args = ["--dbname", url.database]
-    if url.host:
-        args += ["--host", url.host]
-    if url.port:
-        args += ["--port", str(url.port)]
-    if url.username:
-        args += ["--username", url.username]
-    return args
+    """pg_dump / pg_restore's connection: a libpq connection string of the URL's database, host, port, user and
+    query, and the stall limits of the server's own connections by their rule (db.pg_limits): a connect that
+    gets no answer within 5 s, and a session whose other end vanished in a network stall ended within ~20 s on
+    both sides (on PostgreSQL's, a pg_restore --single-transaction's locks freed, not held for the system's
+    ~2 hours); a value the URL or libpq's environment (PGCONNECT_TIMEOUT, PGOPTIONS) gives wins. What the URL
+    leaves out (host, port ...) libpq takes from its environment (PGHOST ...). The password is never in it:
+    any user of the machine can read a command line (PGPASSWORD, or ~/.pgpass)."""
+    settings = {"dbname": url.database, "host": url.host, "port": url.port, "user": url.username}
+    # (a name given more than once, as ?host=a&host=b: libpq's list, "a,b", as the server's driver gives it)
+    settings.update({name: ",".join(value) if isinstance(value, tuple) else value for name, value in url.query.items()})
+    settings.update(pg_limits(url.query))
+    return ["--dbname", " ".join(f"{name}={_quoted(value)}" for name, value in settings.items() if value is not None)]
+
+
+def _quoted(value) -> str:
+    """A value of a libpq connection string: in quotes, its backslashes and quotes escaped."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _address(url):
@@ -66,7 +74,9 @@ def _connect_timeout(url) -> str:
 def _run(command: list[str], url) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
-    env = _pg_env(url)
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         said = done.stderr.strip()
@@ -75,20 +85,6 @@ def _run(command: list[str], url) -> None:
             params = {"address": _address(url), "seconds": _connect_timeout(url)}
             raise BackupError(f"{translate(key, 'en', **params)}: {said}", said=(key, params), detail=said)
         raise BackupError(f"{command[0]} failed: {said}")
-
-
-def _pg_env(url) -> dict:
-    """The tools' environment: the password (PGPASSWORD, never on their command line, which any user of the
-    machine can read), and a connect timeout by the server's rule (db.pg_limits): the URL's connect_timeout,
-    else PGCONNECT_TIMEOUT, else the server's own 5 s. A host that takes the connection and never answers
-    then fails the command instead of hanging it for ever (libpq's default: no limit)."""
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = url.password
-    timeout = url.query.get("connect_timeout") or pg_limits(url.query).get("connect_timeout")
-    if timeout is not None:  # (else PGCONNECT_TIMEOUT, in the environment already)
-        env["PGCONNECT_TIMEOUT"] = str(timeout)
-    return env
 
 
 def backup(database_url: str, target: Path) -> None:

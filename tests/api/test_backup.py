@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from api_helpers import issue
 from pg_link_helpers import CuttableLink
+from sqlalchemy import create_engine, text
 
 from queuekiosk.server.core.backup import BackupError, backup, restore
 
@@ -121,3 +122,37 @@ def test_a_backup_takes_the_host_port_and_connect_timeout_of_libpq_s_environment
     assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 3 s; nothing was backed up" in str(refused.value)
     assert not list(tmp_path.glob("centre.backup*"))
 
+
+SEEN_BY_THE_RESTORE = """
+CREATE SCHEMA seen;
+CREATE TABLE seen.settings (tcp_user_timeout text, tcp_keepalives_idle text, tcp_keepalives_count text);
+CREATE FUNCTION seen.note() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO seen.settings VALUES (current_setting('tcp_user_timeout'), current_setting('tcp_keepalives_idle'),
+                                    current_setting('tcp_keepalives_count'));
+END $$;
+CREATE EVENT TRIGGER note_settings ON ddl_command_end EXECUTE FUNCTION seen.note();
+"""
+
+
+@pytest.mark.postgres
+def test_pg_restore_s_session_gets_postgresql_s_stall_limits_and_the_url_s_own_win(pg_url, tmp_path, monkeypatch):
+    """pg_restore --single-transaction holds its locks until it ends: a session whose client vanished in a
+    network stall ends on PostgreSQL's side within seconds (the server's own limits, db.pg_limits), not after
+    the system's ~2 hours; a value the URL's options give wins. Read in pg_restore's own session: an event
+    trigger of the database notes the settings of each statement that creates a table."""
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as db:
+            db.execute(text("CREATE TABLE kept (id int)"))
+        dump = tmp_path / "centre.backup"
+        backup(pg_url, dump)
+        with engine.begin() as db:
+            db.execute(text(SEEN_BY_THE_RESTORE))
+        restore(f"{pg_url}?options=-c%20tcp_user_timeout%3D7000", dump)
+        with engine.connect() as db:
+            seen = set(db.execute(text("SELECT * FROM seen.settings")).all())
+    finally:
+        engine.dispose()
+    assert seen == {("7000", "10", "3")}, seen
