@@ -130,16 +130,24 @@ def admin_with_a_new_site(live_server, pg_url: str, site_id: str, name: str):
     return server, http
 
 
+def removal_refused_at_a_new_site(live_server, pg_url: str, site_id: str, name: str, statement: str, params=None):
+    """``admin_with_a_new_site``, and the answer to the site's removal asked for while another transaction has
+    run ``statement`` (``removal_while_uncommitted``)."""
+    server, http = admin_with_a_new_site(live_server, pg_url, site_id, name)
+    refused = removal_while_uncommitted(pg_url, http, site_id, statement, params or (lambda other: {}))
+    return server, http, refused
+
+
 @pytest.mark.postgres
 def test_a_number_committed_while_the_removal_runs_keeps_the_site_on_postgresql(migrated_pg_url, live_server):
     """The removal counts the site's numbers first; one given by a transaction still open then, committed
     while the removal deletes, makes the removal a 409 naming it (not a 500 from its foreign key)."""
     within_one_day(60)
-    _, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua", "Xã Đua")
-    refused = removal_while_uncommitted(
+    _, http, refused = removal_refused_at_a_new_site(
+        live_server,
         migrated_pg_url,
-        http,
         "xa-dua",
+        "Xã Đua",
         "INSERT INTO tickets (public_id, site_id, origin_service_id, service_id, number, business_day, status,"
         " issued_at, transfers) VALUES ('race-number', 'xa-dua', :s, :s, 1001, CURRENT_DATE, 'waiting', now(), 0)",
         lambda other: {
@@ -180,11 +188,11 @@ def test_an_account_added_while_the_removal_runs_keeps_the_site_and_is_named_on_
 ):
     """An account added to the site (another admin, at that moment), committed while the removal deletes,
     makes the removal a 409 naming it, as when it was there before: not one counting 0 numbers and 0 bookings."""
-    _, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-3", "Xã Đua Ba")
-    refused = removal_while_uncommitted(
+    _, http, refused = removal_refused_at_a_new_site(
+        live_server,
         migrated_pg_url,
-        http,
         "xa-dua-3",
+        "Xã Đua Ba",
         "INSERT INTO users (username, password_hash, role, site_id, active, created_at)"
         " VALUES ('dua.moi', 'x', 'clerk', 'xa-dua-3', true, now())",
     )
@@ -199,11 +207,11 @@ def test_a_row_added_to_the_site_while_the_removal_runs_keeps_it_and_says_so_on_
 ):
     """Anything else given to the site at that moment (a webhook here): a 409 saying the site changed while it
     was being removed and nothing was removed, to try again; not one counting 0 numbers and 0 bookings."""
-    server, http = admin_with_a_new_site(live_server, migrated_pg_url, "xa-dua-4", "Xã Đua Bốn")
-    refused = removal_while_uncommitted(
+    server, http, refused = removal_refused_at_a_new_site(
+        live_server,
         migrated_pg_url,
-        http,
         "xa-dua-4",
+        "Xã Đua Bốn",
         "INSERT INTO webhooks (site_id, url, events, secret, active, created_at)"
         " VALUES ('xa-dua-4', 'http://127.0.0.1:9/hook', '[]', 's', true, now())",
     )
