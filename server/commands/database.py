@@ -144,7 +144,7 @@ def backup_command(file, config_file):
     try:
         backup(database_url(config_file), file)
     except BackupError as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(say(error.said, detail=error.detail) if error.said else str(error)) from None
     click.echo(say(("cli_backed_up", {"file": str(file.resolve())})), err=True)
 
 
@@ -183,6 +183,8 @@ def restore_command(file, config_file, yes):
     try:
         restore(url, file)
     except BackupError as error:  # the tool's own reason (pg_restore's) kept as it said it
+        if error.said:
+            raise click.ClickException(say(error.said, detail=error.detail)) from None
         said = {"file": str(file), "reason": str(error).strip().replace("\n", " ")}
         raise click.ClickException(say(("cli_restore_failed", said))) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)

@@ -15,9 +15,21 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from .db import PG_CONNECTION_LIMITS, pg_limits
+from .i18n import Phrase, translate
+
 
 class BackupError(Exception):
-    """Nothing was changed; the message says why and what to do."""
+    """Nothing was changed; the message says why and what to do. ``said``: where the catalogs have its
+    sentence, (key, params) for a command to say in both languages; ``detail``: the tool's own words."""
+
+    def __init__(self, message: str, said: tuple | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.said, self.detail = said, detail
+
+
+# a tool's refusal when libpq says "timeout expired" (a connect that got no answer)
+NO_ANSWER = {"pg_dump": "cli_backup_no_answer", "pg_restore": "cli_restore_no_answer"}
 
 
 def _sqlite_path(url) -> Path:
@@ -25,27 +37,54 @@ def _sqlite_path(url) -> Path:
 
 
 def _pg_args(url) -> list[str]:
-    """Connection arguments of pg_dump / pg_restore (the password comes from PGPASSWORD or ~/.pgpass)."""
-    args = ["--dbname", url.database]
-    if url.host:
-        args += ["--host", url.host]
-    if url.port:
-        args += ["--port", str(url.port)]
-    if url.username:
-        args += ["--username", url.username]
-    return args
+    """pg_dump / pg_restore's connection: a libpq connection string of the URL's database, host, port, user and
+    query, and the stall limits of the server's own connections by their rule (db.pg_limits): a connect that
+    gets no answer within 5 s, and a session whose other end vanished in a network stall ended within ~20 s on
+    both sides (on PostgreSQL's, a pg_restore --single-transaction's locks freed, not held for the system's
+    ~2 hours); a value the URL or libpq's environment (PGCONNECT_TIMEOUT, PGOPTIONS) gives wins. What the URL
+    leaves out (host, port ...) libpq takes from its environment (PGHOST ...). The password is never in it:
+    any user of the machine can read a command line (PGPASSWORD, or ~/.pgpass)."""
+    settings = {"dbname": url.database, "host": url.host, "port": url.port, "user": url.username}
+    # (a name given more than once, as ?host=a&host=b: libpq's list, "a,b", as the server's driver gives it)
+    settings.update({name: ",".join(value) if isinstance(value, tuple) else value for name, value in url.query.items()})
+    settings.update(pg_limits(url.query))
+    return ["--dbname", " ".join(f"{name}={_quoted(value)}" for name, value in settings.items() if value is not None)]
 
 
-def _run(command: list[str], env: dict | None = None) -> None:
+def _quoted(value) -> str:
+    """A value of a libpq connection string: in quotes, its backslashes and quotes escaped."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _address(url):
+    """Where the tool tried PostgreSQL, as libpq picks it: the URL's host, else PGHOST, else the local socket."""
+    host = url.host or os.environ.get("PGHOST")
+    if not host:
+        return Phrase("cli_pg_local_socket")
+    return f"{host}:{url.port or os.environ.get('PGPORT') or 5432}"
+
+
+def _connect_timeout(url) -> str:
+    """The seconds the tool waits for an answer to its connect: the URL's, else PGCONNECT_TIMEOUT, else the
+    server's own (db.PG_CONNECTION_LIMITS)."""
+    given = url.query.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
+    return str(given or PG_CONNECTION_LIMITS["connect_timeout"])
+
+
+def _run(command: list[str], url) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian: apt-get install postgresql-client)")
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")
-
-
-def _pg_env(url) -> dict | None:
-    return {**os.environ, "PGPASSWORD": url.password} if url.password else None
+        said = done.stderr.strip()
+        if "timeout expired" in said:  # (libpq's words for a connect that got no answer)
+            key = NO_ANSWER[command[0]]
+            params = {"address": _address(url), "seconds": _connect_timeout(url)}
+            raise BackupError(f"{translate(key, 'en', **params)}: {said}", said=(key, params), detail=said)
+        raise BackupError(f"{command[0]} failed: {said}")
 
 
 def backup(database_url: str, target: Path) -> None:
@@ -69,7 +108,7 @@ def backup(database_url: str, target: Path) -> None:
                 copy.close()
                 source.close()
         else:
-            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], _pg_env(url))
+            _run(["pg_dump", "--format=custom", "--file", str(partial), *_pg_args(url)], url)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -103,5 +142,5 @@ def restore(database_url: str, source: Path) -> None:
     else:
         _run(
             ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *_pg_args(url), str(source)],
-            _pg_env(url),
+            url,
         )

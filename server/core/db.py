@@ -46,7 +46,7 @@ def create_db_engine(url: str, busy_seconds: float = 30) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 cooperates with gevent
     pool = database_pool_size()
-    limits = _pg_limits(parsed.query) if parsed.get_backend_name() == "postgresql" else {}
+    limits = pg_limits(parsed.query) if parsed.get_backend_name() == "postgresql" else {}
     # (hide_parameters as SQLite's, below)
     engine = create_engine(url, pool_size=pool, max_overflow=pool, hide_parameters=True, connect_args=limits)
     _wait_on_the_hub()
@@ -78,12 +78,13 @@ PG_SERVER_LIMITS = (
 )
 
 
-def _pg_limits(query) -> dict:
-    """``PG_CONNECTION_LIMITS`` but those the URL's ``query`` (or the environment) sets itself, and
+def pg_limits(query, client_limits: dict = PG_CONNECTION_LIMITS) -> dict:
+    """The ``connect_args`` of a PostgreSQL connection made from a URL whose query is ``query``:
+    ``client_limits`` (libpq's) but those the URL's ``query`` (or the environment) sets itself, and
     ``PG_SERVER_LIMITS`` ahead of the URL's own ``options`` (or libpq's PGOPTIONS), which PostgreSQL reads
-    later: theirs win."""
+    later: theirs win. The pool's connections and a lease's own (lease.py) are made by this one rule."""
     given = set(query) | ({"connect_timeout"} if os.environ.get("PGCONNECT_TIMEOUT") else set())
-    limits = {name: value for name, value in PG_CONNECTION_LIMITS.items() if name not in given}
+    limits = {name: value for name, value in client_limits.items() if name not in given}
     theirs = query.get("options", os.environ.get("PGOPTIONS", ""))
     limits["options"] = f"{PG_SERVER_LIMITS} {theirs}".strip()
     return limits

@@ -19,7 +19,11 @@ from sqlalchemy.pool import NullPool
 from . import db
 
 # a lease connection never hangs on a PostgreSQL host that went away (a reboot, a cable): a connect gives
-# up after 5 s, and a look on a half-open connection fails within about 10 s instead of minutes
+# up after 5 s, and a look on a half-open connection fails within about 10 s instead of minutes. Each is
+# libpq's setting of that name: one the database URL's query gives (or PGCONNECT_TIMEOUT) wins, and
+# PostgreSQL's side of the connection gets the pool's limits (db.pg_limits): a session whose client
+# vanished in a network stall ends within ~20 s and its advisory lock (the printer) is free again,
+# instead of held for the system's ~2 hours
 LEASE_CONNECT_ARGS = {
     "connect_timeout": 5,
     "keepalives": 1,
@@ -88,8 +92,11 @@ class Lease:
 
     def _lease_engine(self) -> Engine:
         if self._own is None:
-            args = dict(LEASE_CONNECT_ARGS, **({"application_name": self._label[:63]} if self._label else {}))
-            self._own = create_engine(self._engine.url, poolclass=NullPool, connect_args=args)
+            url = self._engine.url
+            args = db.pg_limits(url.query, LEASE_CONNECT_ARGS)
+            if self._label:
+                args["application_name"] = self._label[:63]
+            self._own = create_engine(url, poolclass=NullPool, connect_args=args)
         return self._own
 
     @property

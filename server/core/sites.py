@@ -13,6 +13,7 @@ then make the running processes serve the new site.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, NamedTuple
@@ -30,6 +31,8 @@ from .i18n import LANGUAGES, Localized, Phrase
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 # a site's id is part of its addresses (/s/{id}/..., /api/v1/sites/{id}/...): lower case, digits and
 # dashes, as a person types it on a phone
@@ -270,7 +273,7 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     first = stored_setup(session).site_id
     if site_id == first:
         raise SiteKept("site_remove_first", site=row.name)
-    E, U, K = m.events.c, m.users.c, m.api_tokens.c
+    E = m.events.c
     _refuse_if_history(session, row)
     sending = sorted(
         setup.document["site"]["name"]
@@ -279,18 +282,7 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
     )
     if sending:
         raise SiteKept("site_remove_moved_to", site=row.name, sites=", ".join(f"“{name}”" for name in sending))
-    users = list(
-        session.scalars(select(U.username).where(U.site_id == site_id, U.active.is_(True)).order_by(U.username))
-    )
-    tokens = list(
-        session.execute(select(K.name, K.role).where(K.site_id == site_id, K.revoked_at.is_(None)).order_by(K.id))
-    )
-    if users or tokens:  # a device token named with its role as /admin names it ("kc (Ki-ốt)")
-        working = {
-            language: ", ".join([*users, *(f"{name} ({role_name(role).said(language)})" for name, role in tokens)])
-            for language in LANGUAGES
-        }
-        raise SiteKept("site_remove_accounts", site=row.name, site_id=site_id, accounts=Localized(**working))
+    _refuse_if_working_accounts(session, row)
     top = session.scalar(select(func.max(E.id)))
     version = session.scalar(select(m.site_setups.c.version).where(m.site_setups.c.site_id == site_id))
     try:
@@ -299,9 +291,11 @@ def remove_site(session: Session, site_id: str, *, actor: Actor | None = None, b
             # kept past its rows: a site added again under its id starts after it (_removed_version)
             _removed_version(session, site_id, forget=True)
             session.execute(insert(m.installation).values(name=_removed_key(site_id), value=str(version or 0)))
-    except IntegrityError:  # (PostgreSQL) a number, a booking or an act of its accounts elsewhere since the count
-        _refuse_if_history(session, row)
-        raise SiteKept("site_remove_served", site=row.name, tickets=0, bookings=0) from None
+    except IntegrityError as error:  # (PostgreSQL) a row of the site, or an act of its accounts elsewhere, since
+        _refuse_if_history(session, row)  # the count: counted again, it is named as when it was there before
+        _refuse_if_working_accounts(session, row)
+        _log_what_was_in_the_way(site_id, error)
+        raise SiteKept("site_remove_changed", site=row.name) from None  # (a webhook, a counter ...)
     removed = audit.record(
         session,
         SimpleNamespace(id=first),
@@ -354,6 +348,40 @@ def _refuse_if_history(session: Session, row: m.Site) -> None:
     if names:
         sites = ", ".join(f"“{name}”" for name in names)
         raise SiteKept("site_remove_acted_elsewhere", site=row.name, count=len(names), sites=sites)
+
+
+def _log_what_was_in_the_way(site_id: str, error: IntegrityError) -> None:
+    """One line for IT naming the constraint and table that refused the removal: a race clears up when the
+    admin tries again, a cause that stays (a table of the site's rows the removal misses) would not. Never
+    the error's DETAIL, which quotes the row's values."""
+    diag = getattr(error.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or "?"
+    table = getattr(diag, "table_name", None) or "?"
+    log.warning(
+        "the removal of site %s was refused by the database (constraint %s of table %s): something was added to"
+        " it at that moment, or a table of its rows is not removed with it",
+        site_id,
+        constraint,
+        table,
+    )
+
+
+def _refuse_if_working_accounts(session: Session, row: m.Site) -> None:
+    """``SiteKept`` naming the site's users not disabled and device tokens not revoked, if any: a kiosk or
+    console may still be using one."""
+    U, K = m.users.c, m.api_tokens.c
+    users = list(
+        session.scalars(select(U.username).where(U.site_id == row.id, U.active.is_(True)).order_by(U.username))
+    )
+    tokens = list(
+        session.execute(select(K.name, K.role).where(K.site_id == row.id, K.revoked_at.is_(None)).order_by(K.id))
+    )
+    if users or tokens:  # a device token named with its role as /admin names it ("kc (Ki-ốt)")
+        working = {
+            language: ", ".join([*users, *(f"{name} ({role_name(role).said(language)})" for name, role in tokens)])
+            for language in LANGUAGES
+        }
+        raise SiteKept("site_remove_accounts", site=row.name, site_id=row.id, accounts=Localized(**working))
 
 
 def _delete_site_rows(session: Session, site_id: str) -> None:

@@ -590,6 +590,8 @@ def follow_session_ends(state) -> None:
         try:
             with state.reads.connect() as conn:
                 gone, signed_out = watch.round(conn, signed_in)
+            if failing:  # (IT reads the outage's end too: what was ended meanwhile is closed off now)
+                log.warning("the session-ending events are read again: sessions ended meanwhile are closed now")
             failing = False
         except faults.DATABASE_ERRORS as error:
             gone, signed_out = [], []

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from api_helpers import issue
+from pg_link_helpers import CuttableLink
+from sqlalchemy import create_engine, text
+
+from queuekiosk.server.core.backup import BackupError, backup, restore
 
 
 def restore_check(srv, tmp_path):
@@ -52,3 +58,101 @@ def test_a_backup_file_is_readable_by_its_owner_only(live_server, tmp_path):
     srv.cli("backup", str(target))
     assert target.stat().st_mode & 0o777 == 0o600  # it holds the accounts and the citizens' bookings
     assert not list(target.parent.glob("*.part"))
+
+
+@pytest.mark.postgres
+def test_a_backup_from_a_postgresql_host_that_never_answers_fails_with_a_sentence(live_server, tmp_path):
+    """An address that takes connections and never answers (a failover to a server still starting, a cable
+    pulled behind a proxy): pg_dump gives up after the connect timeout the server's connections have (5 s)
+    instead of waiting for ever, and the command says why; no backup file is left half-written."""
+    link = CuttableLink()
+    link.silence()
+    try:
+        srv = live_server(
+            env={"QUEUEKIOSK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{link.port}/qk"}, start=False
+        )
+        target = tmp_path / "centre.backup"
+        # (a hang ends in subprocess's TimeoutExpired, failing the test)
+        result = srv.cli("backup", str(target), check=False, timeout=60)
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 5 s; nothing was backed up" in result.stderr
+        # said in Vietnamese first, as the command's other refusals, the tool's own words once after
+        assert f"PostgreSQL tại 127.0.0.1:{link.port} không trả lời trong 5 giây" in result.stderr.splitlines()[0]
+        assert result.stderr.count("timeout expired") == 1, result.stderr
+        assert not list(tmp_path.glob("centre.backup*"))
+    finally:
+        link.close()
+
+
+@pytest.mark.postgres
+def test_a_restore_to_a_postgresql_host_that_stopped_answering_fails_with_a_sentence(pg_url, tmp_path, monkeypatch):
+    """pg_restore too, and the URL's own connect_timeout (or PGCONNECT_TIMEOUT) is the one used."""
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    dump = tmp_path / "centre.backup"
+    backup(pg_url, dump)
+    link = CuttableLink()
+    link.silence()
+    silent = f"postgresql://postgres@127.0.0.1:{link.port}/qk?connect_timeout=3"
+    with ThreadPoolExecutor(1) as pool:
+        tried = pool.submit(restore, silent, dump)
+        try:
+            with pytest.raises(BackupError) as refused:
+                tried.result(timeout=60)  # (a hang ends in a TimeoutError, failing the test)
+        finally:
+            link.close()  # (after a hang: pg_restore's connection ends, and with it the thread)
+    assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 3 s; nothing was restored" in str(refused.value)
+
+
+@pytest.mark.postgres
+def test_a_backup_takes_the_host_port_and_connect_timeout_of_libpq_s_environment(tmp_path, monkeypatch):
+    """A URL without host or port (PGHOST/PGPORT give them, as psql's users set them) and a PGCONNECT_TIMEOUT
+    of the user's: that timeout is the one used, and the sentence names the address the tool tried."""
+    link = CuttableLink()
+    link.silence()
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    monkeypatch.setenv("PGPORT", str(link.port))
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "3")
+    with ThreadPoolExecutor(1) as pool:
+        tried = pool.submit(backup, "postgresql://postgres@/qk", tmp_path / "centre.backup")
+        try:
+            with pytest.raises(BackupError) as refused:
+                tried.result(timeout=60)  # (a hang ends in a TimeoutError, failing the test)
+        finally:
+            link.close()
+    assert f"PostgreSQL at 127.0.0.1:{link.port} did not answer within 3 s; nothing was backed up" in str(refused.value)
+    assert not list(tmp_path.glob("centre.backup*"))
+
+
+SEEN_BY_THE_RESTORE = """
+CREATE SCHEMA seen;
+CREATE TABLE seen.settings (tcp_user_timeout text, tcp_keepalives_idle text, tcp_keepalives_count text);
+CREATE FUNCTION seen.note() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO seen.settings VALUES (current_setting('tcp_user_timeout'), current_setting('tcp_keepalives_idle'),
+                                    current_setting('tcp_keepalives_count'));
+END $$;
+CREATE EVENT TRIGGER note_settings ON ddl_command_end EXECUTE FUNCTION seen.note();
+"""
+
+
+@pytest.mark.postgres
+def test_pg_restore_s_session_gets_postgresql_s_stall_limits_and_the_url_s_own_win(pg_url, tmp_path, monkeypatch):
+    """pg_restore --single-transaction holds its locks until it ends: a session whose client vanished in a
+    network stall ends on PostgreSQL's side within seconds (the server's own limits, db.pg_limits), not after
+    the system's ~2 hours; a value the URL's options give wins. Read in pg_restore's own session: an event
+    trigger of the database notes the settings of each statement that creates a table."""
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as db:
+            db.execute(text("CREATE TABLE kept (id int)"))
+        dump = tmp_path / "centre.backup"
+        backup(pg_url, dump)
+        with engine.begin() as db:
+            db.execute(text(SEEN_BY_THE_RESTORE))
+        restore(f"{pg_url}?options=-c%20tcp_user_timeout%3D7000", dump)
+        with engine.connect() as db:
+            seen = set(db.execute(text("SELECT * FROM seen.settings")).all())
+    finally:
+        engine.dispose()
+    assert seen == {("7000", "10", "3")}, seen

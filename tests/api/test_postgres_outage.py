@@ -17,6 +17,7 @@ from pg_link_helpers import CuttableLink, MovedAddressLink
 from sqlalchemy import Column, Integer, MetaData, Table, insert, text
 
 from queuekiosk.server.core.db import create_db_engine
+from queuekiosk.server.core.lease import Lease
 
 
 @pytest.mark.postgres
@@ -79,6 +80,46 @@ def test_postgresql_s_side_of_a_connection_gives_up_on_a_silent_client_as_soon(p
         finally:
             engine.dispose()
         assert said == {"tcp_user_timeout": user_timeout, "tcp_keepalives_idle": "10"}, (url, said)
+
+
+@pytest.mark.postgres
+def test_a_lease_s_own_connection_gets_postgresql_s_limits_too(pg_url, tmp_path):
+    """A printer's lease (an advisory lock on a connection of its own, outside the pool) whose client vanished in
+    a network stall is released on PostgreSQL's side within ~20 s, not the system's ~2 hours: its session carries
+    the pool's server-side limits; a value the URL gives (its options, its connect_timeout) wins over both sides'."""
+    given = "?connect_timeout=9&options=-c%20tcp_user_timeout%3D7000"
+    assert _lease_connection_limits(pg_url, tmp_path) == {
+        "tcp_user_timeout": "20000",
+        "tcp_keepalives_idle": "10",
+        "connect_timeout": "5",
+    }
+    assert _lease_connection_limits(pg_url + given, tmp_path) == {
+        "tcp_user_timeout": "7000",
+        "tcp_keepalives_idle": "10",
+        "connect_timeout": "9",
+    }
+
+
+def _lease_connection_limits(url: str, tmp_path) -> dict:
+    """PostgreSQL's limits (SHOW) and libpq's connect_timeout of a lease's own connection: a second lease's,
+    refused the lock a first one holds."""
+    engine = create_db_engine(url)
+    holder, second = Lease(engine, tmp_path, "printer-lobby"), Lease(engine, tmp_path, "printer-lobby")
+    said = {}
+
+    def look(conn):
+        said.update(
+            {name: conn.execute(text(f"SHOW {name}")).scalar() for name in ("tcp_user_timeout", "tcp_keepalives_idle")}
+        )
+        said["connect_timeout"] = conn.connection.dbapi_connection.info.get_parameters().get("connect_timeout")
+
+    try:
+        assert holder.try_take()
+        assert not second.try_take(refused=look)
+    finally:
+        holder.release()
+        engine.dispose()
+    return said
 
 
 @pytest.mark.postgres
