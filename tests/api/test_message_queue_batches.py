@@ -9,6 +9,7 @@ import json
 import logging
 import time
 
+import redis
 import socketio
 from engineio.packet import MESSAGE
 from engineio.packet import Packet as EngineIOPacket
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from socketio.packet import EVENT, Packet
 
 from queuekiosk.server.web.extensions import PacketJSON
-from queuekiosk.server.web.message_queue import EACH_ROOM, BoundedRedisManager, has_binary_parts
+from queuekiosk.server.web.message_queue import EACH_ROOM, BoundedRedisManager, channel_of, has_binary_parts
 
 PAYLOADS = [
     {"ticket": {"number": 1001, "service": "HT", "name": "Hộ tịch – đăng ký khai sinh", "tags": ["ưu tiên", None]}},
@@ -187,21 +188,34 @@ def test_a_packet_to_this_process_s_clients_is_the_one_python_socketio_writes(re
     assert not here_manager.dropped
 
 
-def test_a_batch_entry_is_told_by_python_socketio_s_own_handle_emit_as_older_processes_tell_it(redis_server):
-    """An entry of a batch carries only what its readers take (no ``binary``, ``skip_sid``, ``callback``
-    or ``host_id``): python-socketio's own ``_handle_emit``, which processes of an earlier version call for
-    each of an entry's rooms, tells it to a client in one of them as it was emitted."""
-    entries: list[dict] = []
-    _here, here_manager = _process(redis_server.url)
-    here_manager._queue = entries.append  # the entries, not sent
-    here_manager.emit_to_rooms("ticket.called", PAYLOADS[0], ["site:display:lobby", "site:dashboard"])
-    batch = json.loads(b"".join(here_manager._encode_batch(entries)))
+def test_a_batch_of_a_process_of_an_earlier_version_is_told_here(redis_server):
+    """A process of an earlier version (during an upgrade) wrote each payload inside its batch's JSON
+    (``queuekiosk.batch``): a client here hears each emit of it, in order with the python-socketio message
+    between them, and nothing of an entry whose rooms have no client here."""
     heard_there: list[str] = []
-    _there, there_manager = _process(redis_server.url, heard_there)
-    for entry in batch["messages"]:
-        for room in entry["room"]:
-            socketio.PubSubManager._handle_emit(there_manager, {**entry, "room": room})
-    assert [json.loads(p[p.index("[") :]) for p in heard_there] == [["ticket.called", PAYLOADS[0]]]
+    _there, _there_manager = _process(redis_server.url, heard_there)
+    time.sleep(0.5)  # the listener subscribed
+    entry = {"method": "emit", "event": "ticket.called", "namespace": "/", EACH_ROOM: True}
+    batch = {
+        "host_id": "an-older-process",
+        "method": "queuekiosk.batch",
+        "messages": [
+            {**entry, "data": [PAYLOADS[0]], "room": ["site:counter:1", "site:display:lobby"]},
+            {**entry, "data": [PAYLOADS[2]], "room": ["site:counter:1"]},
+            {"method": "emit", "event": "resync", "data": [{"reason": "x"}], "namespace": "/", "room": None},
+            {**entry, "data": [PAYLOADS[2]], "room": ["site:display:lobby"]},
+        ],
+    }
+    redis.Redis.from_url(redis_server.url).publish(channel_of(redis_server.url), json.dumps(batch))
+    deadline = time.monotonic() + 5
+    while len(heard_there) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # nothing more comes
+    assert [json.loads(p[p.index("[") :]) for p in heard_there] == [
+        ["ticket.called", PAYLOADS[0]],
+        ["resync", {"reason": "x"}],
+        ["ticket.called", PAYLOADS[2]],
+    ]
 
 
 def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(redis_server, monkeypatch):
