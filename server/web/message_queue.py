@@ -25,15 +25,20 @@ this process's clients at once and into a list that one publishing greenlet send
 message, with whatever other requests added meanwhile: one round trip, and one decoding on each
 other process, for a busy moment's tickets instead of one per room per ticket. A process skips its
 own batches, which Redis sends back to it, without decoding them. A ticket's message is one payload
-told to a dozen rooms: in a batch it is one entry naming every room (the payload encoded once), which a
-receiving process tells each of its rooms that has clients, as the sending process tells its own; a
-room without clients here costs nothing, where python-socketio encoded the message for nobody. A
-payload's JSON is written once, when first emitted (orjson; a payload is not changed once emitted), its
-further rooms only join its entry, and a batch goes to Redis in one send; the connections speak RESP2
-(redis-py 8's RESP3 reader formats each message received into a debug string). The
-channel is named by the Redis
-database of the address: Redis delivers a channel's messages whatever database a client selected,
-so two installations on one Redis (``/0`` and ``/1``) would otherwise each hear the other's calls.
+told to a dozen rooms: in a batch it is one entry naming every room, which a receiving process tells
+each of its rooms that has clients, as the sending process tells its own; a room without clients here
+costs nothing, where python-socketio encoded the message for nobody. A payload's JSON is written once,
+when first emitted (orjson; a payload is not changed once emitted), its further rooms only join its
+entry. A batch is a one-line header of its entries (event, rooms, length) followed by their payloads'
+JSON as written: a receiving process reads the header and puts the payloads of its rooms into its
+clients' packets as they are, never reading one into Python objects (with every process hearing every
+other's batches, that reading grew with the processes). Processes of an earlier version wrote each
+payload inside the batch's JSON; such a batch is still heard, but they do not hear these: upgrade
+every process of an installation together (docs/deployment.md). A batch goes to Redis in one send;
+the connections speak RESP2 (redis-py 8's RESP3 reader formats each message received into a debug
+string). The channel is named by the Redis database of the address: Redis delivers a channel's
+messages whatever database a client selected, so two installations on one Redis (``/0`` and ``/1``)
+would otherwise each hear the other's calls.
 """
 
 from __future__ import annotations
