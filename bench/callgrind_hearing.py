@@ -102,15 +102,18 @@ def capture(args, folder: Path) -> tuple[list[bytes], str, int]:
         listener.join()
     if issued != 2 * args.tickets:
         raise RuntimeError(f"{issued} of {2 * args.tickets} tickets answered 201")
-    rooms = {room for data in batches for entry in _entries(data) for room in entry.get("room", ())}
+    rooms = {room for data in batches for rooms in _rooms(data) for room in rooms}
     display = sorted(room for room in rooms if ":display:" in room)[0]
     return batches, display, issued
 
 
-def _entries(data: bytes) -> list[dict]:
+def _rooms(data: bytes) -> list[list[str]]:
+    """The rooms of each emit of a batch: a header's ``[event, namespace, rooms, length]``, or an earlier
+    version's entry (each payload inside the batch's JSON)."""
     import orjson
 
-    return orjson.loads(data).get("messages", [])
+    messages = orjson.loads(data.partition(b"\n")[0]).get("messages", [])
+    return [entry[2] if isinstance(entry, list) else entry.get("room") or () for entry in messages]
 
 
 def count(tree: Path | None, captured: Path, repeat: int, out: Path) -> tuple[int, str]:
