@@ -29,8 +29,8 @@ told to a dozen rooms: in a batch it is one entry naming every room, which a rec
 each of its rooms that has clients, as the sending process tells its own; a room without clients here
 costs nothing, where python-socketio encoded the message for nobody. A payload's JSON is written once,
 when first emitted (orjson; a payload is not changed once emitted), its further rooms only join its
-entry. A batch is a one-line header of its entries (event, rooms, length) followed by their payloads'
-JSON as written: a receiving process reads the header and puts the payloads of its rooms into its
+entry. A batch is a one-line header of its entries (event, namespace, rooms, length) followed by their
+payloads' JSON as written: a receiving process reads the header and puts the payloads of its rooms into its
 clients' packets as they are, never reading one into Python objects (with every process hearing every
 other's batches, that reading grew with the processes). Processes of an earlier version wrote each
 payload inside the batch's JSON; such a batch is still heard, but they do not hear these: upgrade
@@ -43,6 +43,7 @@ would otherwise each hear the other's calls.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -63,6 +64,7 @@ RETRY_SECONDS = 1.0  # after a failure: messages dropped at once, the listener t
 RESYNC = {"reason": "message_queue"}
 BATCH = "queuekiosk.batch"  # a published message that carries several of Socket.IO's, each whole (JSON)
 FRAMED = "queuekiosk.framed"  # the same, each emit's payload after the header as written (see _encode_batch)
+WHOLE = "queuekiosk.whole"  # a BATCH by a process that writes FRAMED ones, of what orjson does not write
 MAX_BATCH = 500  # messages in one published message
 MAX_PENDING = 20_000  # messages waiting for a Redis that hangs (a second's worth at most); past it they are dropped
 
@@ -116,15 +118,61 @@ def redis_client(url: str, **options) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **options)
 
 
+def read_batch(data: bytes) -> tuple[dict, int] | None:
+    """A batch of queuekiosk's as published: its JSON (of a FRAMED batch, its header line) and where its
+    payloads begin; None for what is not one. A WHOLE batch is read by the standard library (it holds what
+    orjson does not write: an int past 64 bits, which orjson would read as a float)."""
+    header_end = data.find(b"\n")  # a FRAMED batch's header is its first line; the others have no line end
+    try:
+        message = orjson.loads(data if header_end < 0 else memoryview(data)[:header_end])
+    except orjson.JSONDecodeError:  # NaN, say, which orjson does not read
+        message = None
+    if header_end < 0 and (message is None or isinstance(message, dict) and message.get("method") == WHOLE):
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return None
+    if (
+        not isinstance(message, dict)
+        or message.get("method") not in (FRAMED, WHOLE, BATCH)
+        or not isinstance(message.get("messages"), list)
+    ):
+        return None
+    return message, len(data) if header_end < 0 else header_end + 1
+
+
+def batch_messages(data: bytes) -> list[dict]:
+    """The python-socketio messages a published batch carries, in order, each emit whole (its ``room`` and
+    its payload in ``data``): for a look at what goes through Redis (tests, benchmarks). A process hears
+    a FRAMED batch without reading its payloads (``BoundedRedisManager._hear_framed``)."""
+    read = read_batch(data)
+    if read is None:
+        return []
+    message, offset = read
+    if message["method"] != FRAMED:
+        return message["messages"]
+    messages = []
+    for item in message["messages"]:
+        if isinstance(item, dict):
+            messages.append(item)
+            continue
+        event, namespace, rooms, length = item
+        payload = orjson.loads(data[offset : offset + length])
+        messages.append({"method": "emit", "event": event, "namespace": namespace, "room": rooms, "data": [payload]})
+        offset += length
+    return messages
+
+
 class BoundedRedisManager(socketio.RedisManager):
     def __init__(self, url: str, channel: str | None = None):
         super().__init__(url, channel=channel or channel_of(url))
         self._publisher = redis_client(url, socket_timeout=TIMEOUT_SECONDS)
         self._publish_again_at = 0.0
         self.dropped = 0  # messages not sent to the other processes since the last that was
-        self._pending: list[dict] = []  # messages for the publishing greenlet, in order
+        self._pending: list = []  # messages for the publishing greenlet, in order (an emit entry: a list)
         self._wake = None  # set when there is something to publish; made in the serving process
         self.batches = 0  # published messages (each carrying one or more), for tests and benchmarks
+        self._earlier_version_said = False  # a batch of a process of an earlier version heard (warned once)
         self._written: list[tuple] = []  # the last payloads emitted, each with its _Written (None: not by orjson)
         self._open: tuple | None = None  # (payload, event, namespace, entry) of the last pending emit entry
         self._batch_opening = None  # this process's batches' first bytes (_own_prefix), made once
@@ -237,7 +285,10 @@ class BoundedRedisManager(socketio.RedisManager):
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
             for _sid, eio_sid in self.get_participants(namespace, room):
-                self.server._send_eio_packet(eio_sid, message)
+                try:  # (one client's failed send keeps no other client of the entry from it)
+                    self.server._send_eio_packet(eio_sid, message)
+                except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
+                    self.server.logger.exception("Handler error in pubsub listening thread")
 
     def _encoded(self, event: str, data, namespace: str, payload_json: bytes | None) -> str:
         if payload_json is not None and namespace == "/" and self._packets_by_orjson():
@@ -280,7 +331,8 @@ class BoundedRedisManager(socketio.RedisManager):
         rooms it has clients in, already written: none is read into Python objects and written again.
         A message orjson does not take (an int past 64 bits, a key not a str) or would write otherwise (a
         date, a dataclass: refused as before) makes the batch go as one JSON document, the standard
-        library's, each payload in its entry (``BATCH``, which processes of earlier versions wrote)."""
+        library's, each payload in its entry as processes of earlier versions wrote their batches (``WHOLE``:
+        read by the standard library, which keeps an int past 64 bits whole)."""
         header, payloads = [], []
         for entry in batch:
             if type(entry) is list:
@@ -293,7 +345,7 @@ class BoundedRedisManager(socketio.RedisManager):
             messages = orjson.dumps(header, option=_ORJSON)
         except orjson.JSONEncodeError:
             whole = [entry if type(entry) is not list else self._as_message(entry) for entry in batch]
-            return [self.json.dumps({"host_id": self.host_id, "method": BATCH, "messages": whole}).encode()]
+            return [self.json.dumps({"host_id": self.host_id, "method": WHOLE, "messages": whole}).encode()]
         if self._batch_opening is None:
             self._batch_opening = self.json.dumps({"host_id": self.host_id, "method": FRAMED})[:-1].encode()
             self._batch_opening += b', "messages": '
@@ -301,7 +353,7 @@ class BoundedRedisManager(socketio.RedisManager):
 
     @staticmethod
     def _as_message(entry: list) -> dict:
-        """An emit entry as an entry of a ``BATCH`` (its payload in it)."""
+        """An emit entry as an entry of a ``WHOLE`` batch (its payload in it)."""
         event, namespace, rooms, written = entry
         return {
             "method": "emit",
@@ -329,7 +381,7 @@ class BoundedRedisManager(socketio.RedisManager):
         self._queue(data)
         return None
 
-    def _queue(self, data: dict) -> None:
+    def _queue(self, data: dict | list) -> None:
         """``data`` for the publishing greenlet (started at the first)."""
         self._pending.append(data)
         if self._wake is None:
@@ -349,7 +401,7 @@ class BoundedRedisManager(socketio.RedisManager):
                 except Exception:  # noqa: BLE001 - the greenlet must outlive any one message
                     log.exception("the message queue could not send %d messages", len(batch))
 
-    def _send(self, batch: list[dict]) -> None:
+    def _send(self, batch: list) -> None:
         if time.monotonic() < self._publish_again_at:
             self.dropped += len(batch)
             return
@@ -407,21 +459,22 @@ class BoundedRedisManager(socketio.RedisManager):
                 continue
             if data.startswith(own):
                 continue
-            header_end = data.find(b"\n")  # a FRAMED batch's header is its first line; a BATCH has no line end
-            try:  # (orjson: what the standard library reads, several times faster)
-                message = orjson.loads(data if header_end < 0 else memoryview(data)[:header_end])
-            except orjson.JSONDecodeError:
-                try:  # NaN or an int past 64 bits, which orjson does not read
-                    message = self.json.loads(data)
-                except ValueError:
-                    continue
-            if not isinstance(message, dict) or not isinstance(message.get("messages"), list):
+            read = read_batch(data)
+            if read is None:
                 continue
-            method = message.get("method")
-            if method == FRAMED and header_end >= 0:
-                yield from self._hear_framed(message["messages"], data, header_end + 1)
-            elif method == BATCH:
-                yield from self._hear_whole(message["messages"])
+            message, payloads_at = read
+            if message["method"] == FRAMED:
+                yield from self._hear_framed(message["messages"], data, payloads_at)
+                continue
+            if message["method"] == BATCH and not self._earlier_version_said:
+                self._earlier_version_said = True
+                log.warning(
+                    "a queuekiosk process of an earlier version publishes on this message queue (%s): its "
+                    "screens do not hear this process's calls and tickets. Stop every process of the "
+                    "installation, then start them all on this version (docs/deployment.md, Upgrading).",
+                    self.redis_url.split("@")[-1],
+                )
+            yield from self._hear_whole(message["messages"])
 
     def _hear_framed(self, header: list, data: bytes, offset: int):
         """A FRAMED batch's messages in order: each emit told to this process's clients at once, a
@@ -433,8 +486,11 @@ class BoundedRedisManager(socketio.RedisManager):
             try:
                 event, namespace, rooms, length = item
                 start, offset = offset, offset + length
-            except (TypeError, ValueError):
-                return  # not an entry of this form: where the next payloads begin is not known
+            except (TypeError, ValueError):  # not an entry of this form: where the next payloads begin is not known
+                self.server.logger.error(
+                    "a batch heard through the message queue has an entry not understood: %.200r", item
+                )
+                return
             try:
                 self._tell_framed(event, namespace, rooms, data, start, offset)
             except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
@@ -458,8 +514,8 @@ class BoundedRedisManager(socketio.RedisManager):
             self._tell_here(event, (orjson.loads(payload_json),), namespace, rooms)
 
     def _hear_whole(self, entries: list):
-        """A BATCH's messages in order (written by a process of an earlier version, or by the standard
-        library's JSON: see _encode_batch): each emit entry told here at once, others handed on."""
+        """A WHOLE batch's messages in order (or a BATCH, of a process of an earlier version): each emit entry
+        told here at once, others handed on."""
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
@@ -477,7 +533,7 @@ class BoundedRedisManager(socketio.RedisManager):
             yield entry
 
     def _tell_heard(self, entry: dict) -> None:
-        """An emit entry of a BATCH told to this process's clients as ``_tell_framed`` tells one, its
+        """An emit entry of a WHOLE batch told to this process's clients as ``_tell_framed`` tells one, its
         payload written again by orjson for the packet."""
         namespace = entry.get("namespace") or "/"
         here = self.rooms.get(namespace)

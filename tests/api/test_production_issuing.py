@@ -14,12 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from message_queue_helpers import published_messages
 from sqlalchemy import text
 
 from queuekiosk.server.core import engine as q
 from queuekiosk.server.core.db import create_db_engine
-from queuekiosk.server.web.message_queue import channel_of
+from queuekiosk.server.web.message_queue import batch_messages, channel_of
 
 pytestmark = pytest.mark.postgres
 
@@ -77,7 +76,7 @@ def test_two_processes_issuing_at_once_give_every_service_gap_free_unique_number
         while not stop.is_set():
             message = listener.get_message(timeout=0.2)
             if message and message["type"] == "message":
-                published.append(published_messages(message["data"]))
+                published.append(batch_messages(message["data"]))
 
     thread = threading.Thread(target=listen)
     thread.start()
