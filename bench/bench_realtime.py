@@ -73,7 +73,6 @@ from common import (  # noqa: E402
     token,
 )
 
-CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
 HEARD_TIMEOUT = 5.0  # seconds a call waits for every listening process before the next call
 
 
@@ -215,10 +214,10 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
     count every message on the channel and its bytes into ``traffic``."""
     import redis
 
-    from queuekiosk.server.web.message_queue import batch_messages
+    from queuekiosk.server.web.message_queue import batch_messages, channel_of
 
     pubsub = redis.Redis.from_url(message_queue).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANNEL)
+    pubsub.subscribe(channel_of(message_queue))  # (named by the address's Redis database)
     pubsub.get_message(timeout=5)  # the subscription is confirmed
 
     def run():
