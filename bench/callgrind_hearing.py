@@ -11,7 +11,10 @@ them through its ``_listen`` (Redis's reading left out), ``--repeat`` times, und
 hearing nothing is subtracted, and the rest divided by the tickets heard. The packets told to the client
 are hashed: the same hash for this tree and ``--baseline`` says both told the same bytes. ``--keep FILE``
 saves the batches captured, ``--captured FILE`` hears those instead of capturing (trees compared on the
-same batches, without the two processes' minutes).
+same batches, without the two processes' minutes). A ``--baseline`` from before the framed batch (which
+reads only batches with each payload inside their JSON) hears the same batches rewritten in that form; the
+packets told, counted and hashed, say both heard the same. (A ``--captured`` file saved by such a revision holds
+batches of that form: this tree then measures its reading of an earlier version's batches.)
 """
 
 from __future__ import annotations

@@ -136,6 +136,7 @@ def read_batch(data: bytes) -> tuple[dict, int] | None:
         not isinstance(message, dict)
         or message.get("method") not in (FRAMED, WHOLE, BATCH)
         or not isinstance(message.get("messages"), list)
+        or (message["method"] == FRAMED) != (header_end >= 0)  # (a FRAMED batch, and only one, has its line end)
     ):
         return None
     return message, len(data) if header_end < 0 else header_end + 1
@@ -285,10 +286,10 @@ class BoundedRedisManager(socketio.RedisManager):
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
             for _sid, eio_sid in self.get_participants(namespace, room):
-                try:  # (one client's failed send keeps no other client of the entry from it)
-                    self.server._send_eio_packet(eio_sid, message)
-                except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
-                    self.server.logger.exception("Handler error in pubsub listening thread")
+                try:  # one client's failed send keeps no other client of the message from it (heard from
+                    self.server._send_eio_packet(eio_sid, message)  # another process, or emitted here)
+                except Exception:  # noqa: BLE001 - the others are told; the client's own connection ends it
+                    self.server.logger.exception("a live message could not be sent to one client")
 
     def _encoded(self, event: str, data, namespace: str, payload_json: bytes | None) -> str:
         if payload_json is not None and namespace == "/" and self._packets_by_orjson():
