@@ -73,7 +73,6 @@ from common import (  # noqa: E402
     token,
 )
 
-CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
 HEARD_TIMEOUT = 5.0  # seconds a call waits for every listening process before the next call
 
 
@@ -215,8 +214,10 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
     count every message on the channel and its bytes into ``traffic``."""
     import redis
 
+    from queuekiosk.server.web.message_queue import batch_messages, channel_of
+
     pubsub = redis.Redis.from_url(message_queue).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANNEL)
+    pubsub.subscribe(channel_of(message_queue))  # (named by the address's Redis database)
     pubsub.get_message(timeout=5)  # the subscription is confirmed
 
     def run():
@@ -224,11 +225,22 @@ def watch_channel(message_queue: str, seen: dict[str, float], traffic: list[int]
             at = time.perf_counter()
             traffic[0] += 1
             traffic[1] += len(message["data"])
-            data = json.loads(message["data"])
-            if data.get("event") == "ticket.called" and str(data.get("room")).endswith(":display:lobby"):
-                seen.setdefault(data["data"][0]["ticket"]["id"], at)
+            for data in batch_messages(message["data"]) or _json_message(message["data"]):
+                rooms = data.get("room")
+                rooms = [rooms] if isinstance(rooms, str) else rooms or []
+                if data.get("event") == "ticket.called" and any(room.endswith(":display:lobby") for room in rooms):
+                    seen.setdefault(data["data"][0]["ticket"]["id"], at)
 
     return gevent.spawn(run)
+
+
+def _json_message(data: bytes) -> list[dict]:
+    """A message of python-socketio's own form (a bare server's), if it is JSON."""
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return []
+    return [message] if isinstance(message, dict) else []
 
 
 def summary(values: list[float]) -> str:

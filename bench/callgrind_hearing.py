@@ -11,7 +11,10 @@ them through its ``_listen`` (Redis's reading left out), ``--repeat`` times, und
 hearing nothing is subtracted, and the rest divided by the tickets heard. The packets told to the client
 are hashed: the same hash for this tree and ``--baseline`` says both told the same bytes. ``--keep FILE``
 saves the batches captured, ``--captured FILE`` hears those instead of capturing (trees compared on the
-same batches, without the two processes' minutes).
+same batches, without the two processes' minutes). A ``--baseline`` from before the framed batch (which
+reads only batches with each payload inside their JSON) hears the same batches rewritten in that form; the
+packets told, counted and hashed, say both heard the same. (A ``--captured`` file saved by such a revision holds
+batches of that form: this tree then measures its reading of an earlier version's batches.)
 """
 
 from __future__ import annotations
@@ -102,19 +105,44 @@ def capture(args, folder: Path) -> tuple[list[bytes], str, int]:
         listener.join()
     if issued != 2 * args.tickets:
         raise RuntimeError(f"{issued} of {2 * args.tickets} tickets answered 201")
-    rooms = {room for data in batches for entry in _entries(data) for room in entry.get("room", ())}
+    rooms = {room for data in batches for rooms in _rooms(data) for room in rooms}
     display = sorted(room for room in rooms if ":display:" in room)[0]
     return batches, display, issued
 
 
-def _entries(data: bytes) -> list[dict]:
+def _rooms(data: bytes) -> list[list[str]]:
+    """The rooms of each emit of a batch."""
+    from queuekiosk.server.web.message_queue import batch_messages
+
+    rooms = (message.get("room") for message in batch_messages(data) if message.get("method") == "emit")
+    return [[room] if isinstance(room, str) else room or [] for room in rooms]
+
+
+def in_earlier_form(batches: list[bytes]) -> list[bytes]:
+    """The batches as a revision before the framed batch wrote them (each payload inside the batch's JSON,
+    ``queuekiosk.batch``), for a ``--baseline`` that reads only those: the same messages heard."""
     import orjson
 
-    return orjson.loads(data).get("messages", [])
+    from queuekiosk.server.web.message_queue import EACH_ROOM, batch_messages
+
+    earlier = []
+    for data in batches:
+        host_id = orjson.loads(data.partition(b"\n")[0])["host_id"]
+        entries = [{**m, EACH_ROOM: True} if isinstance(m.get("room"), list) else m for m in batch_messages(data)]
+        opening = b'{"host_id": "%s", "method": "queuekiosk.batch", "messages": ' % host_id.encode()
+        earlier.append(opening + orjson.dumps(entries) + b"}")
+    return earlier
 
 
-def count(tree: Path | None, captured: Path, repeat: int, out: Path) -> tuple[int, str]:
-    """Instructions of hearing the captured batches ``repeat`` times (less hearing them none), the hash."""
+def reads_framed(tree: Path | None) -> bool:
+    """Whether ``tree`` (None: this one) reads the framed batches this one writes."""
+    source = (tree / "src" if tree is not None else Path(__file__).parent.parent) / "server/web/message_queue.py"
+    return "queuekiosk.framed" in source.read_text()
+
+
+def count(tree: Path | None, captured: Path, repeat: int, out: Path) -> tuple[int, int, str]:
+    """Instructions of hearing the captured batches ``repeat`` times (less hearing them none), the packets
+    told and their hash."""
     runs = []
     for times in (0, repeat):
         env = {"PYTHONPATH": str(tree / "pkg")} if tree is not None else {}
@@ -129,7 +157,7 @@ def count(tree: Path | None, captured: Path, repeat: int, out: Path) -> tuple[in
         )
         runs.append((totals(dump), done.stdout.split()))
     (empty, _), (full, heard) = runs
-    return full - empty, heard[2]
+    return full - empty, int(heard[0]), heard[2]
 
 
 def main():
@@ -150,6 +178,8 @@ def main():
             batches, room, issued = capture(args, tmp)
         captured = tmp / "batches.pickle"
         captured.write_bytes(pickle.dumps((batches, room)))
+        earlier = tmp / "batches-earlier-form.pickle"
+        earlier.write_bytes(pickle.dumps((in_earlier_form(batches), room)))
         if args.keep:
             args.keep.write_bytes(pickle.dumps((batches, room, issued)))
         size = sum(map(len, batches))
@@ -161,9 +191,13 @@ def main():
             out = tmp / name.replace("/", "_")
             out.mkdir()
             step(f"{name}: hearing them {args.repeat} times under callgrind, and none")
-            instructions, digest = count(tree, captured, args.repeat, out)
+            heard = captured if reads_framed(tree) or not reads_framed(None) else earlier
+            instructions, told, digest = count(tree, heard, args.repeat, out)
             print(f"  {name:12} {instructions / (issued * args.repeat) / 1000:,.1f}k instructions a ticket heard")
-            print(f"  {'':12} packets told: sha256 {digest}")
+            print(
+                f"  {'':12} packets told: {told}, sha256 {digest}"
+                + ("" if heard is captured else " (the batches in the earlier form)")
+            )
 
 
 if __name__ == "__main__":

@@ -25,19 +25,25 @@ this process's clients at once and into a list that one publishing greenlet send
 message, with whatever other requests added meanwhile: one round trip, and one decoding on each
 other process, for a busy moment's tickets instead of one per room per ticket. A process skips its
 own batches, which Redis sends back to it, without decoding them. A ticket's message is one payload
-told to a dozen rooms: in a batch it is one entry naming every room (the payload encoded once), which a
-receiving process tells each of its rooms that has clients, as the sending process tells its own; a
-room without clients here costs nothing, where python-socketio encoded the message for nobody. A
-payload's JSON is written once, when first emitted (orjson; a payload is not changed once emitted), its
-further rooms only join its entry, and a batch goes to Redis in one send; the connections speak RESP2
-(redis-py 8's RESP3 reader formats each message received into a debug string). The
-channel is named by the Redis
-database of the address: Redis delivers a channel's messages whatever database a client selected,
-so two installations on one Redis (``/0`` and ``/1``) would otherwise each hear the other's calls.
+told to a dozen rooms: in a batch it is one entry naming every room, which a receiving process tells
+each of its rooms that has clients, as the sending process tells its own; a room without clients here
+costs nothing, where python-socketio encoded the message for nobody. A payload's JSON is written once,
+when first emitted (orjson; a payload is not changed once emitted), its further rooms only join its
+entry. A batch is a one-line header of its entries (event, namespace, rooms, length) followed by their
+payloads' JSON as written: a receiving process reads the header and puts the payloads of its rooms into its
+clients' packets as they are, never reading one into Python objects (with every process hearing every
+other's batches, that reading grew with the processes). Processes of an earlier version wrote each
+payload inside the batch's JSON; such a batch is still heard (and the log says so once), but they do
+not hear these: upgrade every process of an installation together (docs/deployment.md). A batch goes to Redis in one send;
+the connections speak RESP2 (redis-py 8's RESP3 reader formats each message received into a debug
+string). The channel is named by the Redis database of the address: Redis delivers a channel's
+messages whatever database a client selected, so two installations on one Redis (``/0`` and ``/1``)
+would otherwise each hear the other's calls.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -56,7 +62,9 @@ log = logging.getLogger("queuekiosk.message_queue")
 TIMEOUT_SECONDS = 1.0  # the longest a request waits for Redis to take one message
 RETRY_SECONDS = 1.0  # after a failure: messages dropped at once, the listener tries again this often
 RESYNC = {"reason": "message_queue"}
-BATCH = "queuekiosk.batch"  # a published message that carries several of Socket.IO's
+BATCH = "queuekiosk.batch"  # a published message that carries several of Socket.IO's, each whole (JSON)
+FRAMED = "queuekiosk.framed"  # the same, each emit's payload after the header as written (see _encode_batch)
+WHOLE = "queuekiosk.whole"  # a BATCH by a process that writes FRAMED ones, of what orjson does not write
 MAX_BATCH = 500  # messages in one published message
 MAX_PENDING = 20_000  # messages waiting for a Redis that hangs (a second's worth at most); past it they are dropped
 
@@ -67,21 +75,14 @@ _ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # 
 
 
 class _Written:
-    """An emit's ``data`` (``[payload]``) in a batch, with its JSON written once for all its rooms: ``json``
-    goes into the batch, ``payload_json`` (the payload's alone) into this process's clients' packets."""
+    """An emit's payload with its JSON written once for all its rooms: ``payload_json`` goes after the
+    batch's header and into this process's clients' packets; ``data`` (``[payload]``) where the standard
+    library's JSON writes the batch instead."""
 
-    __slots__ = ("data", "json", "payload_json")
+    __slots__ = ("data", "payload_json")
 
     def __init__(self, data: list, payload_json: bytes):
         self.data, self.payload_json = data, payload_json
-        self.json = orjson.Fragment(b"[" + payload_json + b"]")
-
-
-def _json_of(value):
-    """orjson's ``default``: a payload already written goes in as its JSON."""
-    if isinstance(value, _Written):
-        return value.json
-    raise TypeError
 
 
 def has_binary_parts(data) -> bool:
@@ -117,15 +118,62 @@ def redis_client(url: str, **options) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0), **options)
 
 
+def read_batch(data: bytes) -> tuple[dict, int] | None:
+    """A batch of queuekiosk's as published: its JSON (of a FRAMED batch, its header line) and where its
+    payloads begin; None for what is not one. A WHOLE batch is read by the standard library (it holds what
+    orjson does not write: an int past 64 bits, which orjson would read as a float)."""
+    header_end = data.find(b"\n")  # a FRAMED batch's header is its first line; the others have no line end
+    try:
+        message = orjson.loads(data if header_end < 0 else memoryview(data)[:header_end])
+    except orjson.JSONDecodeError:  # NaN, say, which orjson does not read
+        message = None
+    if header_end < 0 and (message is None or isinstance(message, dict) and message.get("method") == WHOLE):
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return None
+    if (
+        not isinstance(message, dict)
+        or message.get("method") not in (FRAMED, WHOLE, BATCH)
+        or not isinstance(message.get("messages"), list)
+        or (message["method"] == FRAMED) != (header_end >= 0)  # (a FRAMED batch, and only one, has its line end)
+    ):
+        return None
+    return message, len(data) if header_end < 0 else header_end + 1
+
+
+def batch_messages(data: bytes) -> list[dict]:
+    """The python-socketio messages a published batch carries, in order, each emit whole (its ``room`` and
+    its payload in ``data``): for a look at what goes through Redis (tests, benchmarks). A process hears
+    a FRAMED batch without reading its payloads (``BoundedRedisManager._hear_framed``)."""
+    read = read_batch(data)
+    if read is None:
+        return []
+    message, offset = read
+    if message["method"] != FRAMED:
+        return message["messages"]
+    messages = []
+    for item in message["messages"]:
+        if isinstance(item, dict):
+            messages.append(item)
+            continue
+        event, namespace, rooms, length = item
+        payload = orjson.loads(data[offset : offset + length])
+        messages.append({"method": "emit", "event": event, "namespace": namespace, "room": rooms, "data": [payload]})
+        offset += length
+    return messages
+
+
 class BoundedRedisManager(socketio.RedisManager):
     def __init__(self, url: str, channel: str | None = None):
         super().__init__(url, channel=channel or channel_of(url))
         self._publisher = redis_client(url, socket_timeout=TIMEOUT_SECONDS)
         self._publish_again_at = 0.0
         self.dropped = 0  # messages not sent to the other processes since the last that was
-        self._pending: list[dict] = []  # messages for the publishing greenlet, in order
+        self._pending: list = []  # messages for the publishing greenlet, in order (an emit entry: a list)
         self._wake = None  # set when there is something to publish; made in the serving process
         self.batches = 0  # published messages (each carrying one or more), for tests and benchmarks
+        self._earlier_version_said = False  # a batch of a process of an earlier version heard (warned once)
         self._written: list[tuple] = []  # the last payloads emitted, each with its _Written (None: not by orjson)
         self._open: tuple | None = None  # (payload, event, namespace, entry) of the last pending emit entry
         self._batch_opening = None  # this process's batches' first bytes (_own_prefix), made once
@@ -136,9 +184,9 @@ class BoundedRedisManager(socketio.RedisManager):
         )
 
     def _own_prefix(self) -> bytes:
-        """How this process's batches begin, as Redis hands them back: skipped without decoding."""
-        opening = self.json.dumps({"host_id": self.host_id, "method": BATCH})
-        return opening[:-1].encode()
+        """How this process's batches begin, as Redis hands them back (``{"host_id": "…"``, then their
+        method): skipped without decoding."""
+        return self.json.dumps({"host_id": self.host_id})[:-1].encode()
 
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
         """python-socketio's emit, for the way a committed action is told: one payload to a dozen rooms
@@ -165,10 +213,10 @@ class BoundedRedisManager(socketio.RedisManager):
             if written is None:  # what orjson does not write
                 return self._emit_apart(event, data, namespace, room, **kwargs)
         else:
-            written = opened[3]["data"]
+            written = opened[3][3]
         self._tell_here(event, data, namespace, (room,), written.payload_json)  # this process's clients, if any
         if opened is not None:  # the same payload to one more room: one entry, written once
-            opened[3]["room"].append(room)
+            opened[3][2].append(room)
             return None
         if time.monotonic() < self._publish_again_at or len(self._pending) >= MAX_PENDING:
             self.dropped += 1
@@ -194,19 +242,9 @@ class BoundedRedisManager(socketio.RedisManager):
         self._queue_emit(event, data, written, namespace, rooms)
 
     def _queue_emit(self, event, data, written, namespace, rooms: list) -> None:
-        """A batch entry telling ``rooms`` the payload written once, kept open for more rooms of it. Without
-        python-socketio's keys that say nothing here (``binary`` false, ``skip_sid`` and ``callback`` none, and
-        ``host_id``, which the batch gives): every reader, this class's ``_tell_heard`` and an older
-        process's ``_handle_emit``, takes them with ``get``; ~110 bytes an entry, a fifth of what a ticket
-        sends through Redis."""
-        entry = {
-            "method": "emit",
-            "event": event,
-            "data": written,
-            "namespace": namespace,
-            "room": rooms,
-            EACH_ROOM: True,
-        }
+        """A batch entry telling ``rooms`` the payload written once, kept open for more rooms of it:
+        ``[event, namespace, rooms, written]`` (a python-socketio message is a dict)."""
+        entry = [event, namespace, rooms, written]
         self._open = (data, event, namespace, entry)
         self._queue(entry)
 
@@ -248,7 +286,10 @@ class BoundedRedisManager(socketio.RedisManager):
             if message is None:
                 message = eio_packet.Packet(eio_packet.MESSAGE, self._encoded(event, data, namespace, payload_json))
             for _sid, eio_sid in self.get_participants(namespace, room):
-                self.server._send_eio_packet(eio_sid, message)
+                try:  # one client's failed send keeps no other client of the message from it (heard from
+                    self.server._send_eio_packet(eio_sid, message)  # another process, or emitted here)
+                except Exception:  # noqa: BLE001 - the others are told; the client's own connection ends it
+                    self.server.logger.exception("a live message could not be sent to one client")
 
     def _encoded(self, event: str, data, namespace: str, payload_json: bytes | None) -> str:
         if payload_json is not None and namespace == "/" and self._packets_by_orjson():
@@ -281,20 +322,48 @@ class BoundedRedisManager(socketio.RedisManager):
         self._written = [(data, written), *self._written[: CHECKED_PAYLOADS - 1]]
         return written
 
-    def _encode_batch(self, batch: list[dict]) -> list[bytes]:
-        """A batch as one JSON message, in parts (``_publish_now`` joins them once, inside its command):
-        written by orjson after the opening the standard library writes (``{"host_id": "…", "method":
-        "queuekiosk.batch"``, which a receiving process looks for), several times faster; a message orjson
-        does not take (an int past 64 bits, a key not a str) or would write otherwise (a date, a
-        dataclass: refused as before) goes the standard library's way."""
+    def _encode_batch(self, batch: list) -> list[bytes]:
+        """A batch as one message, in parts (``_publish_now`` joins them once, inside its command): a header
+        of one line, ``{"host_id": "…", "method": "queuekiosk.framed", "messages": [...]}`` (the opening written
+        by the standard library, which a receiving process looks for, the rest by orjson), then each emit's
+        payload JSON as it was written for this process's clients, one after another. In the header an emit
+        is ``[event, namespace, rooms, its payload's length]`` and a python-socketio message (a dict) is
+        itself, in their order. A receiving process reads the header only and slices out the payloads of
+        rooms it has clients in, already written: none is read into Python objects and written again.
+        A message orjson does not take (an int past 64 bits, a key not a str) or would write otherwise (a
+        date, a dataclass: refused as before) makes the batch go as one JSON document, the standard
+        library's, each payload in its entry as processes of earlier versions wrote their batches (``WHOLE``:
+        read by the standard library, which keeps an int past 64 bits whole)."""
+        header, payloads = [], []
+        for entry in batch:
+            if type(entry) is list:
+                payload_json = entry[3].payload_json
+                header.append([entry[0], entry[1], entry[2], len(payload_json)])
+                payloads.append(payload_json)
+            else:
+                header.append(entry)
         try:
-            messages = orjson.dumps(batch, default=_json_of, option=_ORJSON)
+            messages = orjson.dumps(header, option=_ORJSON)
         except orjson.JSONEncodeError:
-            batch = [{**m, "data": m["data"].data} if isinstance(m.get("data"), _Written) else m for m in batch]
-            return [self.json.dumps({"host_id": self.host_id, "method": BATCH, "messages": batch}).encode()]
+            whole = [entry if type(entry) is not list else self._as_message(entry) for entry in batch]
+            return [self.json.dumps({"host_id": self.host_id, "method": WHOLE, "messages": whole}).encode()]
         if self._batch_opening is None:
-            self._batch_opening = self._own_prefix() + b', "messages": '
-        return [self._batch_opening, messages, b"}"]
+            self._batch_opening = self.json.dumps({"host_id": self.host_id, "method": FRAMED})[:-1].encode()
+            self._batch_opening += b', "messages": '
+        return [self._batch_opening, messages, b"}\n", *payloads]
+
+    @staticmethod
+    def _as_message(entry: list) -> dict:
+        """An emit entry as an entry of a ``WHOLE`` batch (its payload in it)."""
+        event, namespace, rooms, written = entry
+        return {
+            "method": "emit",
+            "event": event,
+            "data": written.data,
+            "namespace": namespace,
+            "room": rooms,
+            EACH_ROOM: True,
+        }
 
     def _handle_emit(self, message):
         """An emit to this process's clients: to each room that has some here, and only those."""
@@ -313,7 +382,7 @@ class BoundedRedisManager(socketio.RedisManager):
         self._queue(data)
         return None
 
-    def _queue(self, data: dict) -> None:
+    def _queue(self, data: dict | list) -> None:
         """``data`` for the publishing greenlet (started at the first)."""
         self._pending.append(data)
         if self._wake is None:
@@ -333,7 +402,7 @@ class BoundedRedisManager(socketio.RedisManager):
                 except Exception:  # noqa: BLE001 - the greenlet must outlive any one message
                     log.exception("the message queue could not send %d messages", len(batch))
 
-    def _send(self, batch: list[dict]) -> None:
+    def _send(self, batch: list) -> None:
         if time.monotonic() < self._publish_again_at:
             self.dropped += len(batch)
             return
@@ -386,48 +455,91 @@ class BoundedRedisManager(socketio.RedisManager):
         own = self._own_prefix()
         batch_opening = self.json.dumps({"host_id": ""})[:-3].encode()  # '{"host_id": ' as this json writes it
         for data in super()._listen():
-            if isinstance(data, bytes) and data.startswith(batch_opening):
-                if data.startswith(own):
-                    continue
-                try:
-                    message = orjson.loads(data)  # what the standard library reads, several times faster
-                except orjson.JSONDecodeError:
-                    try:  # NaN or an int past 64 bits, which orjson does not read
-                        message = self.json.loads(data)
-                    except ValueError:
-                        continue
-                if isinstance(message, dict) and message.get("method") == BATCH:
-                    for entry in message.get("messages", ()):
-                        if not isinstance(entry, dict):
-                            continue
-                        if (
-                            entry.get(EACH_ROOM)
-                            and entry.get("method") == "emit"
-                            and entry.get("callback") is None
-                            and isinstance(entry.get("room"), list)
-                        ):
-                            try:  # told here, in order (python-socketio's loop waits while this runs)
-                                self._tell_heard(entry)
-                            except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
-                                self.server.logger.exception("Handler error in pubsub listening thread")
-                            continue
-                        yield entry
-                    continue
-            yield data  # a message of python-socketio's own form (an emitter of another program)
+            if not isinstance(data, bytes) or not data.startswith(batch_opening):
+                yield data  # a message of python-socketio's own form (an emitter of another program)
+                continue
+            if data.startswith(own):
+                continue
+            read = read_batch(data)
+            if read is None:
+                continue
+            message, payloads_at = read
+            if message["method"] == FRAMED:
+                yield from self._hear_framed(message["messages"], data, payloads_at)
+                continue
+            if message["method"] == BATCH and not self._earlier_version_said:
+                self._earlier_version_said = True
+                log.warning(
+                    "a queuekiosk process of an earlier version publishes on this message queue (%s): its "
+                    "screens do not hear this process's calls and tickets. Stop every process of the "
+                    "installation, then start them all on this version (docs/deployment.md, Upgrading).",
+                    self.redis_url.split("@")[-1],
+                )
+            yield from self._hear_whole(message["messages"])
+
+    def _hear_framed(self, header: list, data: bytes, offset: int):
+        """A FRAMED batch's messages in order: each emit told to this process's clients at once, a
+        python-socketio message handed on (yielded) to python-socketio's loop."""
+        for item in header:
+            if isinstance(item, dict):
+                yield item
+                continue
+            try:
+                event, namespace, rooms, length = item
+                start, offset = offset, offset + length
+            except (TypeError, ValueError):  # not an entry of this form: where the next payloads begin is not known
+                self.server.logger.error(
+                    "a batch heard through the message queue has an entry not understood: %.200r", item
+                )
+                return
+            try:
+                self._tell_framed(event, namespace, rooms, data, start, offset)
+            except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
+                self.server.logger.exception("Handler error in pubsub listening thread")
+
+    def _tell_framed(self, event: str, namespace: str, rooms: list, data: bytes, start: int, end: int) -> None:
+        """An emit of another process's FRAMED batch told to this process's clients in ``rooms``, as
+        python-socketio's ``_handle_emit`` tells each of its rooms, without its loop around each message
+        (its checks and a debug line formatted for each, logged or not). Where no room has a client here (a
+        ticket's own room, the counters' and dashboard's of a centre whose consoles are on the other
+        process), the payload is not looked at; else its JSON, as the sender wrote it for its own clients,
+        goes into the packet with the event's name before it (``_encoded``): the bytes python-socketio's
+        Packet makes with the app's JSON (PacketJSON), made without reading the payload."""
+        here = self.rooms.get(namespace)
+        if not here or here.keys().isdisjoint(rooms):  # (python-socketio drops a room its last client left)
+            return
+        payload_json = data[start:end]
+        if namespace == "/" and self._packets_by_orjson():
+            self._tell_here(event, None, namespace, rooms, payload_json)
+        else:
+            self._tell_here(event, (orjson.loads(payload_json),), namespace, rooms)
+
+    def _hear_whole(self, entries: list):
+        """A WHOLE batch's messages in order (or a BATCH, of a process of an earlier version): each emit entry
+        told here at once, others handed on."""
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            if (
+                entry.get(EACH_ROOM)
+                and entry.get("method") == "emit"
+                and entry.get("callback") is None
+                and isinstance(entry.get("room"), list)
+            ):
+                try:  # told here, in order (python-socketio's loop waits while this runs)
+                    self._tell_heard(entry)
+                except Exception:  # noqa: BLE001 - as python-socketio's loop: the next goes on
+                    self.server.logger.exception("Handler error in pubsub listening thread")
+                continue
+            yield entry
 
     def _tell_heard(self, entry: dict) -> None:
-        """An entry of another process's batch (this class's emit of one payload to its rooms) told to this
-        process's clients at once, as python-socketio's ``_handle_emit`` tells each of its rooms, but
-        without its loop around each message (its checks and a debug line formatted for each, logged or
-        not) and, where no room of the entry has a client here (a ticket's own room, the counters' and
-        dashboard's of a centre whose consoles are on the other process), without a look at the payload.
-        The packet for the clients here is the payload's JSON written by orjson with the event's name
-        before it, as PacketJSON writes it: the bytes python-socketio's Packet makes, made without it
-        (``_encoded``)."""
+        """An emit entry of a WHOLE batch told to this process's clients as ``_tell_framed`` tells one, its
+        payload written again by orjson for the packet."""
         namespace = entry.get("namespace") or "/"
         here = self.rooms.get(namespace)
         rooms = entry["room"]
-        if not here or here.keys().isdisjoint(rooms):  # (python-socketio drops a room its last client left)
+        if not here or here.keys().isdisjoint(rooms):
             return  # nobody here in any of its rooms: the payload is not looked at
         data = tuple(entry["data"])  # the arguments (one, the payload): _encoded keeps a null one as null
         payload_json = None

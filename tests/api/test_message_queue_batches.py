@@ -9,6 +9,7 @@ import json
 import logging
 import time
 
+import redis
 import socketio
 from engineio.packet import MESSAGE
 from engineio.packet import Packet as EngineIOPacket
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from socketio.packet import EVENT, Packet
 
 from queuekiosk.server.web.extensions import PacketJSON
-from queuekiosk.server.web.message_queue import EACH_ROOM, BoundedRedisManager, has_binary_parts
+from queuekiosk.server.web.message_queue import EACH_ROOM, BoundedRedisManager, channel_of, has_binary_parts
 
 PAYLOADS = [
     {"ticket": {"number": 1001, "service": "HT", "name": "Hộ tịch – đăng ký khai sinh", "tags": ["ưu tiên", None]}},
@@ -55,7 +56,8 @@ def test_payloads_reach_a_client_of_another_process_as_the_same_json(redis_serve
     def decoded(packets):
         return [json.loads(p[p.index("[") :]) for p in packets]
 
-    assert decoded(heard_there) == decoded(heard_here) == [["ticket.called", p] for p in PAYLOADS + PAYLOADS[::2]]
+    assert decoded(heard_there) == [["ticket.called", p] for p in PAYLOADS + PAYLOADS[::2]]
+    assert heard_there == heard_here  # to the character: the int past 64 bits whole, not 1e+20
     assert here_manager.batches >= 4 and not here_manager.dropped
 
 
@@ -187,25 +189,87 @@ def test_a_packet_to_this_process_s_clients_is_the_one_python_socketio_writes(re
     assert not here_manager.dropped
 
 
-def test_a_batch_entry_is_told_by_python_socketio_s_own_handle_emit_as_older_processes_tell_it(redis_server):
-    """An entry of a batch carries only what its readers take (no ``binary``, ``skip_sid``, ``callback``
-    or ``host_id``): python-socketio's own ``_handle_emit``, which processes of an earlier version call for
-    each of an entry's rooms, tells it to a client in one of them as it was emitted."""
-    entries: list[dict] = []
-    _here, here_manager = _process(redis_server.url)
-    here_manager._queue = entries.append  # the entries, not sent
-    here_manager.emit_to_rooms("ticket.called", PAYLOADS[0], ["site:display:lobby", "site:dashboard"])
-    batch = json.loads(b"".join(here_manager._encode_batch(entries)))
+def test_a_batch_of_a_process_of_an_earlier_version_is_told_here(redis_server, caplog):
+    """A process of an earlier version (during an upgrade) wrote each payload inside its batch's JSON
+    (``queuekiosk.batch``): a client here hears each emit of it, in order with the python-socketio message
+    between them, and nothing of an entry whose rooms have no client here. The log says once that such a
+    process is there (its screens do not hear this version's batches)."""
     heard_there: list[str] = []
-    _there, there_manager = _process(redis_server.url, heard_there)
-    for entry in batch["messages"]:
-        for room in entry["room"]:
-            socketio.PubSubManager._handle_emit(there_manager, {**entry, "room": room})
-    assert [json.loads(p[p.index("[") :]) for p in heard_there] == [["ticket.called", PAYLOADS[0]]]
+    _there, _there_manager = _process(redis_server.url, heard_there)
+    time.sleep(0.5)  # the listener subscribed
+    entry = {"method": "emit", "event": "ticket.called", "namespace": "/", EACH_ROOM: True}
+    batch = {
+        "host_id": "an-older-process",
+        "method": "queuekiosk.batch",
+        "messages": [
+            {**entry, "data": [PAYLOADS[0]], "room": ["site:counter:1", "site:display:lobby"]},
+            {**entry, "data": [PAYLOADS[2]], "room": ["site:counter:1"]},
+            {"method": "emit", "event": "resync", "data": [{"reason": "x"}], "namespace": "/", "room": None},
+            {**entry, "data": [PAYLOADS[2]], "room": ["site:display:lobby"]},
+        ],
+    }
+    for _ in range(2):
+        redis.Redis.from_url(redis_server.url).publish(channel_of(redis_server.url), json.dumps(batch))
+    deadline = time.monotonic() + 5
+    while len(heard_there) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # nothing more comes
+    assert [json.loads(p[p.index("[") :]) for p in heard_there] == 2 * [
+        ["ticket.called", PAYLOADS[0]],
+        ["resync", {"reason": "x"}],
+        ["ticket.called", PAYLOADS[2]],
+    ]
+    said = [r.getMessage() for r in caplog.records if "earlier version" in r.getMessage()]
+    assert len(said) == 1 and "Stop every process" in said[0], said
+
+
+def test_a_batch_is_told_in_its_order_and_a_failed_send_keeps_nothing_else_from_its_clients(redis_server, monkeypatch):
+    """A batch as this version writes it (a header line, then each emit's payload JSON as written) reaches
+    the clients of another process in its order, python-socketio's own message among the emits, as the packets
+    python-socketio writes; a send to one client that fails keeps neither the other client of the same entry
+    nor the next entries from theirs; an entry whose rooms have no client here is not told."""
+    monkeypatch.setattr(Packet, "json", PacketJSON)  # as the app's server sets it
+    there, there_manager = _process(redis_server.url, [])
+    there_manager.connect("eio-2", "/")
+    there_manager.enter_room(there_manager.sid_from_eio_sid("eio-2", "/"), "/", "site:dashboard")
+    heard: list[tuple[str, str]] = []
+
+    def send(eio_sid, packet):
+        if not heard and eio_sid == "eio-1":
+            heard.append(("failed", eio_sid))
+            raise RuntimeError("a send that fails")
+        heard.append((eio_sid, packet.encode()))
+
+    there._send_eio_packet = send
+    here, here_manager = _process(redis_server.url)
+    entries: list = []
+    here_manager._queue = entries.append  # the batch, published below by hand
+    here_manager.emit_to_rooms("ticket.called", PAYLOADS[0], ["site:display:lobby", "site:dashboard"])
+    here.emit("ticket.recalled", (PAYLOADS[2], 7), to="site:display:lobby")  # python-socketio's own message
+    here_manager.emit_to_rooms("ticket.called", PAYLOADS[2], ["site:counter:9"])  # no client there
+    here_manager.emit_to_rooms("queue.changed", {"waiting": {"HT": 3}}, ["site:display:lobby"])
+    batch = b"".join(here_manager._encode_batch(entries))
+    assert b'"method": "queuekiosk.framed"' in batch.partition(b"\n")[0]
+    time.sleep(0.5)  # the listener subscribed
+    redis.Redis.from_url(redis_server.url).publish(channel_of(redis_server.url), batch)
+    deadline = time.monotonic() + 5
+    while len(heard) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # nothing more comes
+
+    def packet(event, *arguments):
+        return EngineIOPacket(MESSAGE, Packet(EVENT, namespace="/", data=[event, *arguments]).encode()).encode()
+
+    assert heard == [
+        ("failed", "eio-1"),
+        ("eio-2", packet("ticket.called", PAYLOADS[0])),
+        ("eio-1", packet("ticket.recalled", PAYLOADS[2], 7)),
+        ("eio-1", packet("queue.changed", {"waiting": {"HT": 3}})),
+    ]
 
 
 def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(redis_server, monkeypatch):
-    """An entry of another process's batch is told to this process's clients at once (``_tell_heard``: never
+    """An entry of another process's batch is told to this process's clients at once (``_tell_framed``: never
     through python-socketio's loop and ``_handle_emit``) as the packet python-socketio writes with the app's JSON
     (PacketJSON), to the byte, for any JSON payload; an emit of several arguments (python-socketio's own message)
     keeps its place among them; an entry none of whose rooms has a client here is not told at all, and one that
@@ -240,7 +304,7 @@ def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(r
         told(2)
         time.sleep(0.05)  # nothing more comes
         assert heard_there == [expected(event, payload), expected(event, (payload, 7))]
-        assert not [m for m in through_python_socketio if EACH_ROOM in m], "batch entries told at once"
+        assert [m["event"] for m in through_python_socketio] == [event], "batch entries told at once"
         assert ["site:counter:1"] not in told_here, "an entry with no client here in its rooms is not told"
         through_python_socketio.clear()
         told_here.clear()
