@@ -29,13 +29,13 @@ told to a dozen rooms: in a batch it is one entry naming every room, which a rec
 each of its rooms that has clients, as the sending process tells its own; a room without clients here
 costs nothing, where python-socketio encoded the message for nobody. A payload's JSON is written once,
 when first emitted (orjson; a payload is not changed once emitted), its further rooms only join its
-entry. A batch is a one-line header of its entries (event, namespace, rooms, length) followed by their
-payloads' JSON as written: a receiving process reads the header and puts the payloads of its rooms into its
-clients' packets as they are, never reading one into Python objects (with every process hearing every
-other's batches, that reading grew with the processes). Processes of an earlier version wrote each
-payload inside the batch's JSON; such a batch is still heard (and the log says so once), but they do
-not hear these: upgrade every process of an installation together (docs/deployment.md). A batch goes to Redis in one send;
-the connections speak RESP2 (redis-py 8's RESP3 reader formats each message received into a debug
+entry. A batch is a one-line header of its entries (event, namespace, rooms, length) followed by
+their payloads' JSON as written: a receiving process reads the header and puts the payloads of its
+rooms into its clients' packets as they are, never reading one into Python objects (with every
+process hearing every other's batches, that reading grew with the processes). Processes of an
+earlier version wrote each payload inside the batch's JSON; such a batch is still heard (and the log
+says so once), but they do not hear these: upgrade every process of an installation together
+(docs/deployment.md). A batch goes to Redis in one send; the connections speak RESP2 (redis-py 8's RESP3 reader formats each message received into a debug
 string). The channel is named by the Redis database of the address: Redis delivers a channel's
 messages whatever database a client selected, so two installations on one Redis (``/0`` and ``/1``)
 would otherwise each hear the other's calls.
