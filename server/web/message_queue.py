@@ -35,10 +35,10 @@ rooms into its clients' packets as they are, never reading one into Python objec
 process hearing every other's batches, that reading grew with the processes). Processes of an
 earlier version wrote each payload inside the batch's JSON; such a batch is still heard (and the log
 says so once), but they do not hear these: upgrade every process of an installation together
-(docs/deployment.md). A batch goes to Redis in one send; the connections speak RESP2 (redis-py 8's RESP3 reader formats each message received into a debug
-string). The channel is named by the Redis database of the address: Redis delivers a channel's
-messages whatever database a client selected, so two installations on one Redis (``/0`` and ``/1``)
-would otherwise each hear the other's calls.
+(docs/deployment.md). A batch goes to Redis in one send; the connections speak RESP2 (redis-py 8's
+RESP3 reader formats each message received into a debug string). The channel is named by the Redis
+database of the address: Redis delivers a channel's messages whatever database a client selected, so
+two installations on one Redis (``/0`` and ``/1``) would otherwise each hear the other's calls.
 """
 
 from __future__ import annotations
