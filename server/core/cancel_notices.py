@@ -152,6 +152,13 @@ def waiting(conn, offered: dict | None = None) -> bool:
     return conn.execute(pending.limit(1)).first() is not None
 
 
+def _message_of(row, link: str, there) -> Message:
+    """``message`` of a pending notice's row; ``there``: its retired site's successor, if any."""
+    if there is None:
+        return message(row.params, row.language, link, None, row.channel)
+    return message(row.params, row.language, link, there.name, row.channel, there.sms_name)
+
+
 def due(
     conn,
     links: dict[str, str],
@@ -159,14 +166,13 @@ def due(
     limit: int = 100,
     moved: dict | None = None,
     offered: dict | None = None,
-    moved_sms: dict | None = None,
 ) -> list[Due]:
     """The notices whose (next) attempt is due, oldest first; ``links``: each site's booking page (the
-    worker knows it); ``moved``: each retired site's successor's name (its ``links`` that successor's
-    page), ``moved_sms`` its short name for SMS where it has one; ``offered``: only those on a channel
+    worker knows it); ``moved``: each retired site's successor (sites.Successor: its name, and its short name
+    for SMS where it has one; its ``links`` that successor's page); ``offered``: only those on a channel
     their site offers (each site's channels: unoffered.py ``offered_only``), so that any number on one not
     offered never hold the others back."""
-    moved, moved_sms = moved or {}, moved_sms or {}
+    moved = moved or {}
     now = now or utcnow()
     rows = conn.execute(
         select(C)
@@ -180,14 +186,7 @@ def due(
             r.id,
             r.channel,
             r.address_sealed,
-            message(
-                r.params,
-                r.language,
-                links.get(r.site_id, ""),
-                moved.get(r.site_id),
-                r.channel,
-                moved_sms.get(r.site_id),
-            ),
+            _message_of(r, links.get(r.site_id, ""), moved.get(r.site_id)),
             r.site_id,
         )
         for r in rows

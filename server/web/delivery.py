@@ -386,15 +386,15 @@ class DeliveryWorker:
         if self.telling_cancelled is not None and not self.telling_cancelled.dead:
             return
         with state.reads.connect() as conn:
-            links, moved, moved_sms = {}, {}, {}
+            links, moved = {}, {}
             for site_id in list(state.sites):  # each site's booking page, where phones reach it
                 with state.at(site_id):
                     links[site_id] = (state.tracking_base() if state.tracking_base else "").rstrip("/") + "/book"
             for site_id, site in list(state.sites.items()):  # a retired site's citizens: sent to its successor's
                 there = site.successor
                 if site.config.site.retired and there and there.id in links:
-                    links[site_id], moved[site_id], moved_sms[site_id] = links[there.id], there.name, there.sms_name
-            due = _cancels().due(conn, links, moved=moved, offered=offered, moved_sms=moved_sms)
+                    links[site_id], moved[site_id] = links[there.id], there
+            due = _cancels().due(conn, links, moved=moved, offered=offered)
         if due:
             self.telling_cancelled = gevent.spawn(self.send_notices, due, _cancels())
 
