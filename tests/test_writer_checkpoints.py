@@ -45,6 +45,9 @@ def test_checkpoints_share_one_connection_while_batches_come_and_close_it_when_q
     tmp_path, config, sqlite_url, monkeypatch, opened
 ):
     monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 32)
+    # "while batches come": no two commits a quiet moment apart, which a second was not on a slow host under
+    # the whole suite (2026-12-07: two connections, a batch over a second after the one before it)
+    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 3.0)
     engine = create_db_engine(sqlite_url, busy_seconds=0.3)
     site = prepare_database(engine, config, tmp_path / "instance")
     path = Path(sqlite_url.removeprefix("sqlite:///")).resolve()
