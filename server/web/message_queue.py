@@ -480,6 +480,7 @@ class BoundedRedisManager(socketio.RedisManager):
     def _hear_framed(self, header: list, data: bytes, offset: int):
         """A FRAMED batch's messages in order: each emit told to this process's clients at once, a
         python-socketio message handed on (yielded) to python-socketio's loop."""
+        size = len(data)
         for item in header:
             if isinstance(item, dict):
                 yield item
@@ -487,6 +488,8 @@ class BoundedRedisManager(socketio.RedisManager):
             try:
                 event, namespace, rooms, length = item
                 start, offset = offset, offset + length
+                if type(length) is not int or length < 0 or offset > size:  # (a payload cut short: unreadable JSON)
+                    raise ValueError
             except (TypeError, ValueError):  # not an entry of this form: where the next payloads begin is not known
                 self.server.logger.error(
                     "a batch heard through the message queue has an entry not understood: %.200r", item
@@ -505,8 +508,7 @@ class BoundedRedisManager(socketio.RedisManager):
         process), the payload is not looked at; else its JSON, as the sender wrote it for its own clients,
         goes into the packet with the event's name before it (``_encoded``): the bytes python-socketio's
         Packet makes with the app's JSON (PacketJSON), made without reading the payload."""
-        here = self.rooms.get(namespace)
-        if not here or here.keys().isdisjoint(rooms):  # (python-socketio drops a room its last client left)
+        if not self._anyone_in(namespace, rooms):
             return
         payload_json = data[start:end]
         if namespace == "/" and self._packets_by_orjson():
@@ -533,14 +535,18 @@ class BoundedRedisManager(socketio.RedisManager):
                 continue
             yield entry
 
+    def _anyone_in(self, namespace: str, rooms: list) -> bool:
+        """Whether a client of this process is in any of ``rooms`` (else a heard payload is not looked at)."""
+        here = self.rooms.get(namespace)
+        return bool(here) and not here.keys().isdisjoint(rooms)  # (python-socketio drops a room its last client left)
+
     def _tell_heard(self, entry: dict) -> None:
         """An emit entry of a WHOLE batch told to this process's clients as ``_tell_framed`` tells one, its
         payload written again by orjson for the packet."""
         namespace = entry.get("namespace") or "/"
-        here = self.rooms.get(namespace)
         rooms = entry["room"]
-        if not here or here.keys().isdisjoint(rooms):
-            return  # nobody here in any of its rooms: the payload is not looked at
+        if not self._anyone_in(namespace, rooms):
+            return
         data = tuple(entry["data"])  # the arguments (one, the payload): _encoded keeps a null one as null
         payload_json = None
         if len(data) == 1 and namespace == "/" and self._packets_by_orjson():

@@ -327,3 +327,43 @@ def test_a_packet_heard_from_another_process_is_the_one_python_socketio_writes(r
     time.sleep(0.2)
     assert heard_there == [expected("ticket.called", PAYLOADS[2])] and len(calls) == 2
     assert not here_manager.dropped
+
+
+def test_a_framed_batch_whose_lengths_overrun_it_tells_nothing_past_the_entry_that_overruns(redis_server, caplog):
+    """A FRAMED batch whose header gives a payload more bytes than follow it, or a length that is not a
+    count, is told up to that entry: no client gets a packet cut short (JSON it cannot read), the log says
+    the batch was not understood, and the next batch is heard as usual."""
+    wrong_lengths = [
+        (b"7", 8),  # a payload of one byte whose header says 8 (past the batch's end)
+        (b"2", -1),  # a negative length
+        (b"3", "1"),  # not a number
+    ]
+    heard: list[str] = []
+    _there, _there_manager = _process(redis_server.url, heard)
+    time.sleep(0.5)  # the listener subscribed
+    publisher = redis.Redis.from_url(redis_server.url)
+    first = json.dumps(PAYLOADS[0], ensure_ascii=False).encode()
+    for payload, length in wrong_lengths:
+        header = {
+            "host_id": "another-process",
+            "method": "queuekiosk.framed",
+            "messages": [
+                ["ticket.called", "/", ["site:display:lobby"], len(first)],
+                ["ticket.called", "/", ["site:display:lobby"], length],
+                ["queue.changed", "/", ["site:display:lobby"], 1],
+            ],
+        }
+        publisher.publish(channel_of(redis_server.url), json.dumps(header).encode() + b"\n" + first + payload)
+    good = {
+        "host_id": "another-process",
+        "method": "queuekiosk.framed",
+        "messages": [["resync", "/", ["site:display:lobby"], 2]],
+    }
+    publisher.publish(channel_of(redis_server.url), json.dumps(good).encode() + b"\n{}")
+    deadline = time.monotonic() + 5
+    while len(heard) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # nothing more comes
+    assert [json.loads(p[p.index("[") :]) for p in heard] == 3 * [["ticket.called", PAYLOADS[0]]] + [["resync", {}]]
+    said = [r.getMessage() for r in caplog.records if "not understood" in r.getMessage()]
+    assert len(said) == 3, said
