@@ -366,4 +366,5 @@ def test_a_framed_batch_whose_lengths_overrun_it_tells_nothing_past_the_entry_th
     time.sleep(0.2)  # nothing more comes
     assert [json.loads(p[p.index("[") :]) for p in heard] == 3 * [["ticket.called", PAYLOADS[0]]] + [["resync", {}]]
     said = [r.getMessage() for r in caplog.records if "not understood" in r.getMessage()]
-    assert len(said) == 3, said
+    # (once a minute where the server's filter of python-socketio's lines is in place: library_logs.py)
+    assert said and all("ticket.called" in line for line in said), said
