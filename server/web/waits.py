@@ -19,6 +19,7 @@ import time
 import gevent
 
 from ..core import engine as q
+from ..core import faults
 from ..core.engine.clock import since_local_midnight
 from ..core.errors import NotFound
 from ..core.prediction import Predictor
@@ -88,6 +89,11 @@ def retrain_quietly(state) -> None:
         retrain(state)
     except NotFound:  # its site removed meanwhile: AppState.spawn_for ends it quietly
         raise
+    except faults.DATABASE_ERRORS as error:  # an outage (said by the requests too): one line, no traceback
+        log.warning(
+            "training the wait prediction could not read the database (%s); the previous model (or the formula) stays",
+            faults.safe_text(error),
+        )
     except Exception:
         log.exception("training the wait prediction failed; the previous model (or the formula) stays")
 
