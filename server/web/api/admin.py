@@ -633,8 +633,9 @@ def SiteChange():
         name: str | None = Field(default=None, min_length=1)  # its most length: the setup's own
         timezone: str | None = Field(default=None, min_length=1, max_length=64)
         hours: dict | None = None
-        address: str | None = Field(default=None, min_length=1, max_length=200)  # its street address; null: none
-        sms_name: str | None = None  # its short name for SMS; null: none. Its length: the setup's own (Site._one_line)
+        # its street address and its short name for SMS; null: none. Their lengths: the setup's own (Site._one_line)
+        address: str | None = None
+        sms_name: str | None = None
         retired: StrictBool = None  # communes merged: it serves nobody from now on (sites.py); null refused
         moved_to: str | None = Field(default=None, min_length=1, max_length=32)  # where its citizens go
         confirm: StrictBool = None  # saved though its new hours cancel bookings (setup_changes._check_stranded)
