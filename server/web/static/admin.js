@@ -12,18 +12,35 @@
  * Text goes in with textContent only; every label follows the language switch (QK.setLang).
  *
  * This file is the page: the setup loaded, the tabs, and the questions before what is typed is lost.
- * Its parts, loaded before it in this order, share QK.admin: admin_fields.js (the sections' fields,
- * lists and the data read), admin_controls.js (a field's input), admin_forms.js (a form, sending it),
- * admin_panels.js (the setup's sections and the site's settings), admin_tokens.js, admin_webhooks.js.
+ * Its parts, which share QK.admin, are loaded before it in the order templates/admin/page.html gives.
  */
 (function () {
   "use strict";
 
+  function $(id) { return document.getElementById(id); }
+
+  // a part that did not arrive, or failed as it ran, would leave a login that leads to blank tabs:
+  // the page names it and starts nothing
+  const missing = firstPartNotLoaded();
+  if (missing) {
+    $("work").hidden = false;
+    $("tabs").hidden = true;
+    QK.setBi($("load-error"), "admin_part_missing", {file: missing.getAttribute("src")});
+    $("load-error").hidden = false;
+    return;
+  }
+
+  /** The first of the page's parts (its <script data-part>) that did not run to its end, or null:
+   *  the parts after it build on it, so it is the one to name. */
+  function firstPartNotLoaded() {
+    const loaded = QK.admin ? QK.admin.loaded : [];  // (admin_fields.js makes QK.admin)
+    const parts = Array.from(document.querySelectorAll("script[data-part]"));
+    return parts.find(function (script) { return loaded.indexOf(script) < 0; }) || null;
+  }
+
   const A = QK.admin;
   const API = A.API, data = A.data, isAdmin = A.isAdmin, labelled = A.labelled;
   const openForms = A.openForms, mayDiscard = A.mayDiscard;
-
-  function $(id) { return document.getElementById(id); }
 
   let currentTab = null;
   const panels = {};  // tab -> {refresh()} of the panel drawn last

@@ -237,4 +237,5 @@
   }
 
   A.makeControl = makeControl;
+  A.loaded.push(document.currentScript);
 })();

@@ -1,8 +1,8 @@
-/* /admin, its first part: QK.admin, which the page's other parts share (admin_controls.js,
- * admin_forms.js, admin_panels.js, admin_tokens.js, admin_webhooks.js, admin.js), and what each
- * section holds: the fields of its form (FIELDS: path in the API's JSON, kind of input, label: the
- * server's for the site's fields and a display's, given with the page), the columns of its list
- * (LISTS) and the key of its items (KEYS); get/put read and write a path in the API's JSON.
+/* /admin, its first part: QK.admin, which the page's other parts share (each builds on the ones
+ * templates/admin/page.html loads before it), and what each section holds: the fields of its form
+ * (FIELDS: path in the API's JSON, kind of input, label: the server's for the site's fields and a
+ * display's, given with the page), the columns of its list (LISTS) and the key of its items (KEYS);
+ * get/put read and write a path in the API's JSON.
  */
 (function () {
   "use strict";
@@ -12,6 +12,8 @@
     me: null,  // who is logged in (admin.js)
     // the setup as the admin API gave it, read again after every saved change (admin.js loadAll)
     data: {setup: null, site: null, users: [], tokens: [], webhooks: [], webhookEvents: [], sites: null},
+    // each part's <script>, put in as the part's last step: admin.js starts the page only if all ran
+    loaded: [],
   };
   const data = A.data;
 
@@ -276,4 +278,5 @@
 
   Object.assign(A, {FIELDS: FIELDS, OPTIONAL_OBJECTS: OPTIONAL_OBJECTS, LISTS: LISTS, KEYS: KEYS,
                     accountSite: accountSite, get: get, put: put});
+  A.loaded.push(document.currentScript);
 })();

@@ -29,8 +29,9 @@
 
   // --- a form built from FIELDS -------------------------------------------------------------
   /**
-   * ``editable(field)`` says which inputs this person may change. Returns {node, fill(item, mode),
-   * read(mode), errors(answer), clearErrors(), status(key), fieldNode(path)}.
+   * ``editable(field)`` says which inputs this person may change. Returns {node, controls,
+   * fill(item, mode), read(mode), errors(answer), clearErrors(), status(key), showError(path, message),
+   * note(path, key), dirty(), settle(), commitPending()}.
    */
   const openForms = [];  // the forms of the tab shown (drawn afresh at each tab)
 
@@ -306,4 +307,5 @@
 
   Object.assign(A, {openForms: openForms, mayDiscard: mayDiscard, makeForm: makeForm, send: send,
                     onSecondPress: onSecondPress, disarm: disarm});
+  A.loaded.push(document.currentScript);
 })();

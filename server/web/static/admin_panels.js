@@ -296,4 +296,5 @@
   Object.assign(A, {itemPanel: itemPanel, prioritiesPanel: prioritiesPanel, hoursPanel: hoursPanel,
                     tickerPanel: tickerPanel, notificationsPanel: notificationsPanel, limitsPanel: limitsPanel,
                     soundsPanel: soundsPanel, madeOnceLayout: madeOnceLayout});
+  A.loaded.push(document.currentScript);
 })();

@@ -89,4 +89,5 @@
   }
 
   A.tokensPanel = tokensPanel;
+  A.loaded.push(document.currentScript);
 })();

@@ -140,4 +140,5 @@
   }
 
   A.webhooksPanel = webhooksPanel;
+  A.loaded.push(document.currentScript);
 })();
