@@ -52,14 +52,8 @@
     return iso ? Math.max(0, (QK.now().getTime() - Date.parse(iso)) / 1000) : null;
   }
 
-  function duration(seconds) {  // 75 -> "1:15", 3700 -> "1:01:40"
-    if (seconds === null || seconds === undefined) return "–";
-    seconds = Math.floor(seconds);
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor((seconds % 3600) / 60);
-    const s = String(seconds % 60).padStart(2, "0");
-    return h ? h + ":" + String(m).padStart(2, "0") + ":" + s : m + ":" + s;
-  }
+  /** A notice's (or a line's) content: message ``key`` in Vietnamese, its English below. */
+  function bi(key, params) { return function (node) { return QK.setBi(node, key, params); }; }
 
   // --- drawing -------------------------------------------------------------------------------
 
@@ -161,7 +155,7 @@
         $("dossier-code").focus();
       }
     }, function () {
-      showNotice("error", function (node) { QK.setBi(node, "page_network_error"); });
+      showNotice("error", bi("page_network_error"));
     });
   });
 
@@ -174,8 +168,8 @@
     if (!ticket) return;
     // the wait ended at the first call; the service runs from "start" (or, without it, the latest call)
     const waited = ticket.called_at && queuedAt(ticket) ? (Date.parse(ticket.called_at) - Date.parse(queuedAt(ticket))) / 1000 : since(queuedAt(ticket));
-    $("waited").textContent = duration(waited);
-    $("service-timer").textContent = duration(since(ticket.started_at || ticket.last_called_at || ticket.called_at));
+    $("waited").textContent = QK.duration(waited);
+    $("service-timer").textContent = QK.duration(since(ticket.started_at || ticket.last_called_at || ticket.called_at));
     // a number only called is not yet served: its clock says so (reports count it from the call if never started)
     const label = $("service-timer-label");
     const key = ticket.status === "called" ? "console_since_called" : "console_service_time";
@@ -228,7 +222,7 @@
       if (ticket.origin) meta.appendChild(QK.el("span", "booked", " · " + origin(ticket)));
       if (queuedAt(ticket)) {
         meta.appendChild(QK.el("span", "time", " · " + timeFormat.format(new Date(queuedAt(ticket)))));
-        meta.appendChild(QK.el("span", "waiting", " · " + QK.msg("console_waiting_for", {time: duration(since(queuedAt(ticket)))})));
+        meta.appendChild(QK.el("span", "waiting", " · " + QK.msg("console_waiting_for", {time: QK.duration(since(queuedAt(ticket)))})));
       }
       item.appendChild(meta);
       const call = QK.el("button", "call", QK.msg("console_call"));
@@ -246,7 +240,7 @@
 
   function drawFigures(figures) {
     $("fig-served").textContent = String(figures.served);
-    $("fig-avg").textContent = figures.average_service_seconds === null ? "–" : duration(figures.average_service_seconds);
+    $("fig-avg").textContent = figures.average_service_seconds === null ? "–" : QK.duration(figures.average_service_seconds);
     $("fig-no-shows").textContent = String(figures.no_shows);
     const r = figures.ratings;
     const node = $("fig-ratings");
@@ -278,7 +272,7 @@
     document.querySelectorAll("#queue-list li").forEach(function (item, index) {
       const ticket = queue[index];
       const node = item.querySelector(".waiting");
-      if (ticket && node) node.textContent = " · " + QK.msg("console_waiting_for", {time: duration(since(queuedAt(ticket)))});
+      if (ticket && node) node.textContent = " · " + QK.msg("console_waiting_for", {time: QK.duration(since(queuedAt(ticket)))});
     });
   }, 1000);
 
@@ -398,7 +392,7 @@
       if (unstarted && answer.ok) tellUnstarted(unstarted, answer);
       if (answer.status === 204) {
         counter = Object.assign({}, counter, {ticket: null, state: "open"});
-        showNotice("info", function (node) { QK.setBi(node, "console_nobody_waiting"); });
+        showNotice("info", bi("console_nobody_waiting"));
       } else if (answer.ok) {
         if (action === "pause" || action === "resume") counter = answer.data;
         else if (action === "finish" || action === "no-show" || action === "transfer") counter = Object.assign({}, counter, {ticket: null});
@@ -406,7 +400,7 @@
         if (action === "transfer") {
           const sentTo = answer.data.target_counter;
           const to = sentTo ? counterWords(sentTo) : serviceNames(answer.data.service);  // English where it has one
-          showNotice("info", function (node) { QK.setBi(node, "console_transferred", {number: answer.data.display, to: to}); });
+          showNotice("info", bi("console_transferred", {number: answer.data.display, to: to}));
         }
         if (answer.data && answer.data.id) queue = queue.filter(function (t) { return t.id !== answer.data.id; });
       } else if (answer.status === 401) {
@@ -420,9 +414,7 @@
       document.body.dataset.lastActionMs = String(Math.round(performance.now() - started));
       if (action !== "start" && action !== "recall" && answer.ok) loadFigures();
     }, function (failure) {
-      showNotice("error", function (node) {
-        QK.setBi(node, failure.timedOut ? "console_no_answer" : "console_network_error");
-      });
+      showNotice("error", bi(failure.timedOut ? "console_no_answer" : "console_network_error"));
     }).finally(function () {
       busy = false;
       if (me) {
@@ -686,8 +678,6 @@
   $("logout-only").addEventListener("click", function () { leave(false); });
   $("logout-close").addEventListener("click", function () { leave(true); });
   $("logout-finish").addEventListener("click", function () { leave(true, finishing); });
-
-  function bi(key, params) { return function (node) { return QK.setBi(node, key, params); }; }
 
   /**
    * Sign out, closing the counter first when ``close`` (and finishing ``finish``, a ticket, before that).

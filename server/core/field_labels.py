@@ -1,6 +1,6 @@
 """The labels of the site's settings and of a display's fields, the one list of them: /admin shows its
 forms of the site and of a display with them (server/web/admin_page.py gives ``LABELS`` to
-server/web/static/admin.js), and the sentences of refusals that name a field a person changed say
+server/web/static/admin_fields.js), and the sentences of refusals that name a field a person changed say
 the same: "Giờ mở cửa" / "Opens at", not "hours.open". The refusal's ``field`` keeps the API's path,
 for programs.
 

@@ -5,7 +5,8 @@ The page logs in like /reports and then works only through the admin API (/api/v
 server/web/api/admin.py) with the session cookie and its CSRF token; every saved change reaches the
 open screens by itself (``config.changed``). The one route of its own draws a device's pairing
 address as a QR code: POST, admins only, and the token in the body is never written to any log.
-The script is server/web/static/admin.js; docs/admin.md describes the page.
+The script is server/web/static/admin.js (the page: loading, tabs), loaded after its parts in the
+order templates/admin/page.html gives (docs/architecture.md, "A page"); docs/admin.md describes the page.
 """
 
 from __future__ import annotations

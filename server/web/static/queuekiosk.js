@@ -302,6 +302,15 @@
 
   QK.now = function () { return new Date(Date.now() + clockOffsetMs); };
 
+  /** Seconds as "m:ss" (or "h:mm:ss"): a wait, a service time (the console, the dashboard). */
+  QK.duration = function (seconds) {
+    if (seconds === null || seconds === undefined || isNaN(seconds)) return "–";
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return h ? h + ":" + pad(m) + ":" + pad(r) : m + ":" + pad(r);
+  };
+
   /** Keep ``timeNode`` and ``dateNode`` showing the site's time; the date follows QK.lang(). */
   QK.clock = function (timeNode, dateNode, timeZone) {
     const zone = timeZone || undefined;

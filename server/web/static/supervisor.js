@@ -80,13 +80,4 @@
     return Number(value).toLocaleString("vi-VN", {minimumFractionDigits: decimals || 0,
                                                    maximumFractionDigits: decimals || 0});
   };
-
-  /** Seconds as "m:ss" (or "h:mm:ss"). */
-  QK.duration = function (seconds) {
-    if (seconds === null || seconds === undefined || isNaN(seconds)) return "–";
-    const s = Math.max(0, Math.floor(seconds));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-    const pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    return h ? h + ":" + pad(m) + ":" + pad(r) : m + ":" + pad(r);
-  };
 })();
