@@ -185,8 +185,9 @@ def restore_command(file, config_file, yes):
     except BackupError as error:  # the tool's own reason (pg_restore's) kept as it said it
         if error.said:
             raise click.ClickException(say(error.said, detail=error.detail)) from None
-        said = {"file": str(file), "reason": str(error).strip().replace("\n", " ")}
-        raise click.ClickException(say(("cli_restore_failed", said))) from None
+        said = {"file": str(file), "reason": str(error).strip().replace("\n", " ").rstrip(";.")}
+        # (a refused restore changed nothing: SQLite checks the file first, pg_restore undoes its one transaction)
+        raise click.ClickException(say(("cli_restore_failed", said), "cli_nothing_changed")) from None
     click.echo(say(("cli_restored", {"file": str(file.resolve())})), err=True)
 
 

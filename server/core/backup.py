@@ -129,7 +129,7 @@ def restore(database_url: str, source: Path) -> None:
         except sqlite3.DatabaseError:
             sound = False
         if not sound:
-            raise BackupError(f"{source} is not a sound SQLite database; nothing was restored")
+            raise BackupError(f"{source} is not a sound SQLite database")
         target = _sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
         backup_copy = sqlite3.connect(source)

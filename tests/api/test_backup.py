@@ -45,6 +45,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup(live_server, tmp_path):
     result = srv.cli("restore", "--yes", str(junk), check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "junk.backup" in result.stderr
+    assert "chưa thay đổi gì" in result.stderr and "nothing was changed" in result.stderr
     missing = srv.cli("restore", "--yes", str(tmp_path / "nope.backup"), check=False)
     assert missing.returncode != 0 and "there is no backup file" in missing.stderr
     srv.start()
